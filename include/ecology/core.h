@@ -1,0 +1,220 @@
+/*
+ * core: the pieces every other module stands on.
+ *
+ *  - eco_status: one enum of failure kinds whose numbers never change, and a per-thread
+ *    error message that says what was being done and what was found ("model.safetensors:
+ *    tensor 'x': data_offsets [10, 4] end before start"). Library code never exits.
+ *  - logging with levels (ECOLOGY_LOG=debug|info|warn|error, default info), to stderr.
+ *  - an arena (bump allocator in chained blocks) for many small allocations freed together.
+ *  - overflow-checked size arithmetic for every allocation sized from input.
+ *  - atomic file writes: temp file in the same folder, fsync, rename, fsync of the folder.
+ *  - SHA-256 through OpenSSL's EVP interface.
+ *  - canonical JSON on jansson: sorted keys, no insignificant white space.
+ *  - a progress line for long work, and a small deterministic RNG.
+ */
+#ifndef ECOLOGY_CORE_H
+#define ECOLOGY_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status ------------------------------------------------------------------------ */
+
+/* Numbers are stable: never renumber, only append. */
+typedef enum eco_status {
+    ECO_STATUS_OK = 0,
+    ECO_STATUS_EINVAL = 1,       /* invalid argument (caller error or bad user value) */
+    ECO_STATUS_ENOMEM = 2,       /* allocation failed */
+    ECO_STATUS_EIO = 3,          /* open/read/write/mmap/fsync/rename failed */
+    ECO_STATUS_EFORMAT = 4,      /* malformed input file or data */
+    ECO_STATUS_EUNSUPPORTED = 5, /* well-formed but a feature this build does not handle */
+    ECO_STATUS_ENOTFOUND = 6,    /* a named file, tensor, token or entry does not exist */
+    ECO_STATUS_EOVERFLOW = 7,    /* size arithmetic would overflow */
+    ECO_STATUS_ERANGE = 8,       /* a value outside its allowed range (token id, context) */
+    ECO_STATUS_EEXIST = 9,       /* already exists with different content */
+    ECO_STATUS_ECONFLICT = 10,   /* compare-and-swap or concurrent update lost */
+    ECO_STATUS_EINTEGRITY = 11,  /* content does not match its recorded hash */
+    ECO_STATUS_ESIGNATURE = 12,  /* missing, invalid or untrusted signature */
+    ECO_STATUS_EINTERNAL = 13,   /* a bug: an invariant did not hold */
+    ECO_STATUS__COUNT
+} eco_status;
+
+/* Short stable name of a status ("EFORMAT"); never NULL. */
+const char *eco_status_str(eco_status st);
+
+/* Records a formatted message as this thread's last error and returns `st`, so that
+ * failing paths read `return eco_error(ECO_STATUS_EFORMAT, "%s: ...", path);`. */
+eco_status eco_error(eco_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+eco_status eco_verror(eco_status st, const char *fmt, va_list ap);
+
+/* Prepends "<context>: " to this thread's last error message (e.g. a file name added by
+ * an outer caller) and returns `st`. */
+eco_status eco_error_wrap(eco_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* This thread's last error message ("" when none). Valid until the next eco_error call on
+ * this thread. */
+const char *eco_last_error(void);
+void eco_clear_error(void);
+
+/* ---- logging ----------------------------------------------------------------------- */
+
+typedef enum eco_log_level {
+    ECO_LOG_DEBUG = 0,
+    ECO_LOG_INFO = 1,
+    ECO_LOG_WARN = 2,
+    ECO_LOG_ERROR = 3,
+    ECO_LOG_OFF = 4
+} eco_log_level;
+
+void eco_log_set_level(eco_log_level level);
+eco_log_level eco_log_get_level(void);
+/* Parses "debug|info|warn|error|off"; returns ECO_STATUS_EINVAL for anything else. */
+eco_status eco_log_level_parse(const char *s, eco_log_level *out);
+void eco_log(eco_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define ECO_DEBUG(...) eco_log(ECO_LOG_DEBUG, __VA_ARGS__)
+#define ECO_INFO(...) eco_log(ECO_LOG_INFO, __VA_ARGS__)
+#define ECO_WARN(...) eco_log(ECO_LOG_WARN, __VA_ARGS__)
+
+/* ---- checked size arithmetic --------------------------------------------------------- */
+
+/* *out = a * b; false (and *out untouched) on overflow. */
+static inline bool eco_mul_ok(size_t a, size_t b, size_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool eco_add_ok(size_t a, size_t b, size_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+/* Product of n dimensions, each >= 0; false on a negative dimension or overflow. */
+bool eco_shape_numel(const int64_t *shape, int ndim, size_t *out);
+
+/* malloc/calloc of count*size with an overflow check; NULL on overflow or failure.
+ * The caller owns the result and frees it with free(). */
+void *eco_malloc_array(size_t count, size_t size);
+void *eco_calloc_array(size_t count, size_t size);
+/* strdup that returns NULL on failure; caller frees. */
+char *eco_strdup(const char *s);
+
+/* ---- arena ------------------------------------------------------------------------- */
+
+typedef struct eco_arena_block eco_arena_block;
+typedef struct eco_arena {
+    eco_arena_block *head; /* newest block first */
+    size_t block_size;     /* default size of a new block */
+    size_t used_total;     /* bytes handed out, for reporting */
+} eco_arena;
+
+/* block_size 0 picks 64 KiB. No allocation happens until the first eco_arena_alloc. */
+void eco_arena_init(eco_arena *a, size_t block_size);
+/* Returns zeroed memory aligned to `align` (a power of two <= 4096) or NULL when out of
+ * memory or on overflow. Owned by the arena; freed by eco_arena_free. */
+void *eco_arena_alloc(eco_arena *a, size_t size, size_t align);
+char *eco_arena_strndup(eco_arena *a, const char *s, size_t n);
+void eco_arena_free(eco_arena *a);
+
+/* ---- files ------------------------------------------------------------------------- */
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer; refuses files larger than
+ * max_bytes (ECO_STATUS_ERANGE). Caller frees *data. */
+eco_status eco_read_file(const char *path, size_t max_bytes, char **data, size_t *len);
+
+/* An atomic write in progress: data goes to "<path>.tmp.<pid>.<n>" and appears at `path`
+ * only on commit (fsync, rename, fsync of the folder). */
+typedef struct eco_atomic_file {
+    FILE *fp;
+    char *path;
+    char *tmp_path;
+} eco_atomic_file;
+
+eco_status eco_atomic_file_open(eco_atomic_file *af, const char *path);
+eco_status eco_atomic_file_write(eco_atomic_file *af, const void *data, size_t len);
+/* Flushes, fsyncs, renames into place and fsyncs the folder. Always releases af. */
+eco_status eco_atomic_file_commit(eco_atomic_file *af);
+/* Removes the temp file and releases af; safe to call after a failed commit or twice. */
+void eco_atomic_file_abort(eco_atomic_file *af);
+/* One-shot: writes len bytes atomically. */
+eco_status eco_write_file_atomic(const char *path, const void *data, size_t len);
+/* mkdir -p; fine if it exists. */
+eco_status eco_mkdir_p(const char *path);
+/* "<dir>/<name>" in a malloc'd string; NULL on failure. */
+char *eco_path_join(const char *dir, const char *name);
+bool eco_path_is_dir(const char *path);
+
+/* ---- SHA-256 (OpenSSL EVP) --------------------------------------------------------- */
+
+#define ECO_SHA256_LEN 32
+#define ECO_SHA256_HEX_LEN 64
+
+typedef struct eco_sha256_ctx eco_sha256_ctx;
+eco_status eco_sha256_begin(eco_sha256_ctx **ctx);
+eco_status eco_sha256_update(eco_sha256_ctx *ctx, const void *data, size_t len);
+/* Writes the digest and frees ctx. */
+eco_status eco_sha256_end(eco_sha256_ctx *ctx, uint8_t out[ECO_SHA256_LEN]);
+void eco_sha256_abort(eco_sha256_ctx *ctx);
+eco_status eco_sha256(const void *data, size_t len, uint8_t out[ECO_SHA256_LEN]);
+eco_status eco_sha256_file(const char *path, uint8_t out[ECO_SHA256_LEN]);
+/* Lower-case hex; out has room for 2*n+1 bytes. */
+void eco_hex(char *out, const uint8_t *bytes, size_t n);
+
+/* ---- canonical JSON --------------------------------------------------------------- */
+
+/* jansson's json_t, declared here so headers need not include jansson. */
+struct json_t;
+/* Serialises with sorted keys and no insignificant white space (UTF-8 kept as is).
+ * *out is malloc'd and NUL-terminated; caller frees. */
+eco_status eco_json_canonical(const struct json_t *value, char **out, size_t *len);
+/* Parses text as JSON and re-serialises it canonically (label names the source). */
+eco_status eco_json_canonicalize(const char *text, size_t len, const char *label, char **out,
+                                 size_t *out_len);
+
+/* ---- progress ---------------------------------------------------------------------- */
+
+/* A progress line for long work: on a terminal, "label  done/total unit  rate/s  eta" is
+ * redrawn at most 10 times a second; otherwise one summary line is printed at the end. */
+typedef struct eco_progress {
+    const char *label;
+    const char *unit;
+    double total;
+    double done;
+    double t_start;
+    double t_last_draw;
+    bool tty;
+    bool quiet;
+} eco_progress;
+
+void eco_progress_begin(eco_progress *p, const char *label, double total, const char *unit);
+void eco_progress_update(eco_progress *p, double done);
+void eco_progress_end(eco_progress *p);
+
+/* ---- time, threads, RNG ------------------------------------------------------------ */
+
+/* Monotonic seconds. */
+double eco_now(void);
+/* Sets the thread count for OpenMP kernels and OpenBLAS; n <= 0 keeps the default. */
+void eco_set_threads(int n);
+int eco_get_threads(void);
+
+/* xoshiro256** seeded through splitmix64: same seed, same stream, on every platform. */
+typedef struct eco_rng {
+    uint64_t s[4];
+} eco_rng;
+void eco_rng_seed(eco_rng *r, uint64_t seed);
+uint64_t eco_rng_next(eco_rng *r);
+/* Uniform in [0, 1) with 53 bits. */
+double eco_rng_uniform(eco_rng *r);
+/* Standard normal (Box-Muller, no cached second value, so streams stay simple). */
+double eco_rng_normal(eco_rng *r);
+
+#define ECO_VERSION_STRING "0.1.0"
+
+#ifdef __cplusplus
+}
+#endif
+#endif

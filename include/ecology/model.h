@@ -1,0 +1,77 @@
+/*
+ * model: the llama-family transformer with Hugging Face semantics (LlamaForCausalLM,
+ * Qwen2ForCausalLM, MistralForCausalLM).
+ *
+ *   h = embed[tokens]                                   [T, d]
+ *   per layer:  a = RMSNorm(h)·(input_layernorm)
+ *               q = a·Wqᵀ(+bq) [T, H·hd], k,v = a·Wk,vᵀ(+b) [T, KV·hd]
+ *               RoPE (rotate_half) on q, k; causal GQA attention (head h reads kv head
+ *               h / (H/KV)), scale 1/√hd;  h += attn·Woᵀ(+bo)
+ *               m = RMSNorm(h)·(post_attention_layernorm);  h += (silu(m·Wgᵀ)⊙(m·Wuᵀ))·Wdᵀ
+ *   logits = RMSNorm(h)·(norm) · lm_headᵀ  (lm_head = embed when tied)   [T, vocab]
+ *
+ * Weights are memory-mapped and pointed into (f32, bf16 or f16 as stored); norm weights
+ * and biases are widened to f32 at load. A prompt goes through in one batched pass
+ * (sgemm); decoding then runs one token at a time against the KV cache.
+ */
+#ifndef ECOLOGY_MODEL_H
+#define ECOLOGY_MODEL_H
+
+#include "ecology/config.h"
+#include "ecology/safetensors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct eco_model eco_model;
+
+/* Loads config.json and the weights (model.safetensors or a sharded index) from `dir`.
+ * Every expected tensor must be present with the shape the config implies; a missing,
+ * misshapen or non-float tensor is ECO_STATUS_EFORMAT naming it. */
+eco_status eco_model_load(const char *dir, eco_model **out);
+void eco_model_free(eco_model *m);
+const eco_model_config *eco_model_get_config(const eco_model *m);
+const eco_weights *eco_model_get_weights(const eco_model *m);
+/* Bytes of weights one decode step reads (every matrix once, the embedding row aside). */
+size_t eco_model_decode_bytes(const eco_model *m);
+
+/* KV cache for one sequence: for each layer, K and V of [max_seq, n_kv_heads·head_dim]
+ * in f32. `len` tokens are cached. */
+typedef struct eco_kv_cache {
+    int64_t max_seq;
+    int64_t len;
+    int64_t n_layers;
+    int64_t kv_dim;
+    float *k; /* [n_layers, max_seq, kv_dim] */
+    float *v; /* [n_layers, max_seq, kv_dim] */
+} eco_kv_cache;
+
+eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache **out);
+void eco_kv_cache_free(eco_kv_cache *kv);
+void eco_kv_cache_reset(eco_kv_cache *kv);
+/* Keeps the first n tokens (n <= len), e.g. to reuse a shared prompt prefix. */
+void eco_kv_cache_truncate(eco_kv_cache *kv, int64_t n);
+
+/* Runs tokens[n] at positions kv->len .. kv->len+n−1, appends their K/V to the cache and
+ * writes logits: [n, vocab] when all_logits, else the last position's [vocab]. Tokens
+ * outside [0, vocab) or a cache overflow give ECO_STATUS_ERANGE with nothing appended.
+ * n > 1 takes the batched (sgemm) path; n == 1 the matrix-vector path. */
+eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *tokens, int64_t n,
+                             float *logits, bool all_logits);
+
+/* ---- random-initialised models with real shapes ------------------------------------ */
+
+/* Preset names: "tiny" (a few hundred K parameters, for tests and the demo),
+ * "smollm2-135m", "tinyllama-1.1b", "qwen2.5-0.5b". */
+eco_status eco_model_preset_config(const char *preset, eco_model_config *out);
+/* Writes config.json, model.safetensors (HF tensor names, `dtype` F32/BF16/F16; normal
+ * init std 0.02, norms 1, biases small) and the byte tokenizer's tokenizer.json to
+ * out_dir, creating it. Same preset, seed and dtype → identical bytes. */
+eco_status eco_model_create_random(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype,
+                                   const char *out_dir);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,79 @@
+/*
+ * safetensors: the Hugging Face weight format, read by memory map with zero copy.
+ *
+ * Layout: 8-byte little-endian header length N, N bytes of UTF-8 JSON
+ *   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
+ *    "__metadata__": {"key": "value"}}
+ * then the data buffer; offsets are relative to the start of the buffer.
+ * Every rule is checked on open: header length at most ECO_SAFETENSORS_MAX_HEADER, valid
+ * UTF-8 JSON, no duplicate names, known dtype, end − begin == numel × dtype size (with
+ * overflow checks), ranges contiguous and non-overlapping, the last end equal to the
+ * buffer size, `__metadata__` a map of strings.
+ *
+ * eco_weights groups one model's tensors: a single model.safetensors, or a sharded
+ * checkpoint described by model.safetensors.index.json ({"weight_map": {name: file}}).
+ */
+#ifndef ECOLOGY_SAFETENSORS_H
+#define ECOLOGY_SAFETENSORS_H
+
+#include "ecology/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ECO_SAFETENSORS_MAX_HEADER (100u * 1000u * 1000u)
+
+typedef struct eco_safetensors eco_safetensors;
+
+/* Maps `path` read-only and validates it. On success *out owns the mapping; tensor data
+ * pointers point into it and stay valid until eco_safetensors_close. */
+eco_status eco_safetensors_open(const char *path, eco_safetensors **out);
+/* Validates an in-memory file image (not copied: `data` must outlive *out). `label`
+ * names the source in error messages. Used by tests and the fuzz target. */
+eco_status eco_safetensors_open_memory(const void *data, size_t len, const char *label,
+                                       eco_safetensors **out);
+void eco_safetensors_close(eco_safetensors *st);
+
+/* Tensors in file order (ascending data offset). */
+size_t eco_safetensors_count(const eco_safetensors *st);
+const eco_tensor *eco_safetensors_get(const eco_safetensors *st, size_t i);
+/* NULL when absent. */
+const eco_tensor *eco_safetensors_find(const eco_safetensors *st, const char *name);
+/* The __metadata__ value for key, or NULL. */
+const char *eco_safetensors_metadata(const eco_safetensors *st, const char *key);
+size_t eco_safetensors_metadata_count(const eco_safetensors *st);
+/* i-th metadata pair (sorted by key). */
+void eco_safetensors_metadata_at(const eco_safetensors *st, size_t i, const char **key,
+                                 const char **value);
+const char *eco_safetensors_path(const eco_safetensors *st);
+/* The data buffer (everything after the header) and its length; owned by st. Tensor data
+ * pointers lie inside [*data, *data + *len]. */
+void eco_safetensors_buffer(const eco_safetensors *st, const void **data, size_t *len);
+
+/* Writes tensors (names unique, data of each exactly nbytes) atomically to `path`, names
+ * sorted, header padded with spaces to a multiple of 8 bytes. `meta` holds n_meta
+ * key/value string pairs (meta[2i] key, meta[2i+1] value), may be NULL. */
+eco_status eco_safetensors_write(const char *path, const eco_tensor *tensors, size_t n,
+                                 const char *const *meta, size_t n_meta);
+
+/* ---- a model's weights, single file or sharded ------------------------------------ */
+
+typedef struct eco_weights eco_weights;
+
+/* Opens `dir`/model.safetensors.index.json when present (every shard it names must be a
+ * plain file name inside dir, every tensor listed must be in its shard, no tensor in two
+ * shards), else `dir`/model.safetensors. `path` may also name a .safetensors file. */
+eco_status eco_weights_open(const char *path, eco_weights **out);
+void eco_weights_close(eco_weights *w);
+size_t eco_weights_count(const eco_weights *w);
+/* Sorted by name. */
+const eco_tensor *eco_weights_get(const eco_weights *w, size_t i);
+const eco_tensor *eco_weights_find(const eco_weights *w, const char *name);
+/* Total bytes of tensor data. */
+size_t eco_weights_nbytes(const eco_weights *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

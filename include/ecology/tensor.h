@@ -1,0 +1,125 @@
+/*
+ * tensor: dense row-major tensors and the kernels of the transformer.
+ *
+ * A tensor here is a view: dtype, shape and a pointer to bytes that someone else owns
+ * (a memory-mapped safetensors file, an arena, a malloc'd buffer). Activations are always
+ * f32; weights may be f32, bf16 or f16. Large products go to OpenBLAS (cblas_sgemm); the
+ * decode path multiplies a vector by bf16/f16 weights converting one row at a time, never
+ * widening the whole matrix. Every optimised kernel has a scalar `_ref` twin beside it and
+ * a test holding the two together. Kernels take outputs first, const inputs next, sizes last.
+ */
+#ifndef ECOLOGY_TENSOR_H
+#define ECOLOGY_TENSOR_H
+
+#include "ecology/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Every dtype safetensors can name; compute kernels take F32, F16 and BF16 weights. */
+typedef enum eco_dtype {
+    ECO_DTYPE_F32 = 0,
+    ECO_DTYPE_F16 = 1,
+    ECO_DTYPE_BF16 = 2,
+    ECO_DTYPE_F64 = 3,
+    ECO_DTYPE_I8 = 4,
+    ECO_DTYPE_U8 = 5,
+    ECO_DTYPE_I16 = 6,
+    ECO_DTYPE_U16 = 7,
+    ECO_DTYPE_I32 = 8,
+    ECO_DTYPE_U32 = 9,
+    ECO_DTYPE_I64 = 10,
+    ECO_DTYPE_U64 = 11,
+    ECO_DTYPE_BOOL = 12,
+    ECO_DTYPE_F8_E4M3 = 13,
+    ECO_DTYPE_F8_E5M2 = 14,
+    ECO_DTYPE__COUNT
+} eco_dtype;
+
+/* Bytes per element (1 for BOOL and F8). */
+size_t eco_dtype_size(eco_dtype t);
+/* The safetensors spelling: "F32", "BF16", ... */
+const char *eco_dtype_name(eco_dtype t);
+/* Parses a safetensors dtype name; ECO_STATUS_ENOTFOUND for an unknown name. */
+eco_status eco_dtype_parse(const char *name, eco_dtype *out);
+
+#define ECO_MAX_DIMS 8
+
+typedef struct eco_tensor {
+    const char *name;            /* owned by whoever built the view; may be NULL */
+    eco_dtype dtype;
+    int ndim;
+    int64_t shape[ECO_MAX_DIMS];
+    void *data;                  /* not owned */
+    size_t nbytes;               /* numel * dtype size */
+} eco_tensor;
+
+size_t eco_tensor_numel(const eco_tensor *t);
+
+/* ---- conversions ----------------------------------------------------------------- */
+
+static inline float eco_bf16_to_f32(uint16_t h) {
+    union { uint32_t u; float f; } v;
+    v.u = (uint32_t)h << 16;
+    return v.f;
+}
+/* Round to nearest even; NaN stays NaN (quiet). */
+uint16_t eco_f32_to_bf16(float f);
+float eco_f16_to_f32(uint16_t h);
+/* Round to nearest even, overflow to inf, subnormals kept. */
+uint16_t eco_f32_to_f16(float f);
+
+/* dst[n] (f32) = src[n] converted from `src_dtype` (F32, F16 or BF16). */
+void eco_to_f32(float *dst, const void *src, eco_dtype src_dtype, size_t n);
+/* dst[n] (dst_dtype: F32, F16 or BF16) = src[n]. */
+void eco_from_f32(void *dst, eco_dtype dst_dtype, const float *src, size_t n);
+
+/* ---- matrix products --------------------------------------------------------------- */
+
+/* y[M,N] = x[M,K] · W[N,K]ᵀ (+ bias[N]) for f32 W, through cblas_sgemm. */
+void eco_matmul_f32(float *y, const float *x, const float *W, const float *bias, int64_t M,
+                    int64_t K, int64_t N);
+
+/* y[N] = W[N,K] · x[K] with W in `wtype` (F32, F16 or BF16), converting row by row;
+ * OpenMP over rows. The _ref twin is the plain scalar loop. */
+void eco_matvec(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N, int64_t K);
+void eco_matvec_ref(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N, int64_t K);
+
+/* y[M,N] = x[M,K] · W[N,K]ᵀ (+ bias[N]) for W of any weight dtype. M == 1 takes the
+ * matvec path; otherwise non-f32 weights are widened block by block into `scratch`
+ * (at least eco_linear_scratch_floats(K, N) floats; may be NULL for f32 W) and multiplied
+ * with sgemm. */
+void eco_linear(float *y, const float *x, const eco_tensor *W, const float *bias, int64_t M,
+                float *scratch);
+size_t eco_linear_scratch_floats(int64_t K, int64_t N);
+
+/* ---- elementwise and row kernels ---------------------------------------------------- */
+
+/* out[n] = x[n] / sqrt(mean(x²) + eps) * weight[n]   (HF LlamaRMSNorm, computed in f32) */
+void eco_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps);
+void eco_rmsnorm_ref(float *out, const float *x, const float *weight, int64_t n, float eps);
+
+/* In-place rotary embedding, HF `rotate_half` layout, on x[n_heads, head_dim] at one
+ * position: for i < head_dim/2, with c = cos[i], s = sin[i] (tables of head_dim/2 for
+ * this position):  x[i]' = x[i]·c − x[i+d/2]·s ;  x[i+d/2]' = x[i+d/2]·c + x[i]·s. */
+void eco_rope(float *x, const float *cos_tab, const float *sin_tab, int64_t n_heads,
+              int64_t head_dim);
+void eco_rope_ref(float *x, const float *cos_tab, const float *sin_tab, int64_t n_heads,
+                  int64_t head_dim);
+
+/* In-place softmax over x[n] (max-subtracted). */
+void eco_softmax(float *x, int64_t n);
+void eco_softmax_ref(float *x, int64_t n);
+
+/* SwiGLU: out[n] = silu(gate[n]) * up[n], silu(g) = g / (1 + exp(−g)). */
+void eco_swiglu(float *out, const float *gate, const float *up, int64_t n);
+void eco_swiglu_ref(float *out, const float *gate, const float *up, int64_t n);
+
+/* y[n] += x[n] */
+void eco_add_inplace(float *y, const float *x, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,67 @@
+/*
+ * tokenizer: Hugging Face `tokenizer.json` with a BPE model, in two flavours.
+ *
+ *  (a) byte-level (GPT-2, Llama 3, Qwen2/3, SmolLM2): optional NFC normalizer, the
+ *      pre-tokenizer's Split regex run through PCRE2 in UTF mode, the byte-to-unicode
+ *      table, merges applied by rank (merges as "a b" strings or [a, b] pairs).
+ *  (b) SentencePiece-style (Llama 2, TinyLlama, Mistral): Prepend "▁" and Replace " " by
+ *      "▁" (normalizer or Metaspace pre-tokenizer), merges by rank, byte fallback to
+ *      <0xNN> tokens for pieces missing from the vocabulary.
+ * Added and special tokens are matched before BPE (longest first, honouring lstrip,
+ * rstrip, single_word). The post-processor's template adds BOS/EOS when asked.
+ * Decoding is the exact inverse of encoding.
+ *
+ * The project's own byte tokenizer (256 byte tokens plus <|bos|>, <|eos|>, <|pad|>) is
+ * written as a byte-level tokenizer.json by eco_tokenizer_write_bytes, so one loader
+ * serves every model.
+ */
+#ifndef ECOLOGY_TOKENIZER_H
+#define ECOLOGY_TOKENIZER_H
+
+#include "ecology/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct eco_tokenizer eco_tokenizer;
+
+/* Loads a tokenizer.json file, or `path`/tokenizer.json when path is a folder. */
+eco_status eco_tokenizer_load(const char *path, eco_tokenizer **out);
+/* Parses tokenizer.json text; `label` names the source in messages. */
+eco_status eco_tokenizer_parse(const char *json, size_t len, const char *label,
+                               eco_tokenizer **out);
+void eco_tokenizer_free(eco_tokenizer *tok);
+
+/* Encodes `len` bytes of text (any bytes: invalid UTF-8 is encoded byte-wise by byte-level
+ * models and through byte fallback by SentencePiece-style ones). add_special applies the
+ * post-processor (e.g. BOS). *ids is malloc'd; caller frees. */
+eco_status eco_tokenizer_encode(const eco_tokenizer *tok, const char *text, size_t len,
+                                bool add_special, int32_t **ids, size_t *n_ids);
+/* Decodes ids to bytes (NUL-terminated, *len excludes the NUL). skip_special drops special
+ * tokens. Ids outside the vocabulary are ECO_STATUS_ERANGE. Caller frees *text. */
+eco_status eco_tokenizer_decode(const eco_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                bool skip_special, char **text, size_t *len);
+
+/* Highest id + 1 over the vocabulary and added tokens. */
+int64_t eco_tokenizer_vocab_size(const eco_tokenizer *tok);
+/* Id of an exact token string (vocabulary or added), or -1. */
+int32_t eco_tokenizer_token_id(const eco_tokenizer *tok, const char *token);
+/* The token's string as stored in the vocabulary, or NULL for an unknown id. */
+const char *eco_tokenizer_token_str(const eco_tokenizer *tok, int32_t id);
+bool eco_tokenizer_is_special(const eco_tokenizer *tok, int32_t id);
+
+/* Ids of the byte tokenizer written by eco_tokenizer_write_bytes: byte b is id b. */
+#define ECO_BYTE_TOKENIZER_BOS 256
+#define ECO_BYTE_TOKENIZER_EOS 257
+#define ECO_BYTE_TOKENIZER_PAD 258
+#define ECO_BYTE_TOKENIZER_VOCAB 259
+
+/* Writes the project's byte tokenizer as a Hugging Face tokenizer.json (byte-level BPE
+ * without merges, no regex split, BOS added by the post-processor), atomically. */
+eco_status eco_tokenizer_write_bytes(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,99 @@
+/* Option parsing and error printing shared by the subcommands. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ecology: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+int cli_fail(eco_status st, const char *what) {
+    fprintf(stderr, "ecology: %s: %s (%s)\n", what, eco_last_error(), eco_status_str(st));
+    return CLI_FAIL;
+}
+
+static cli_opt *find_opt(cli_opt *opts, int n, const char *name, size_t len) {
+    for (int i = 0; i < n; i++)
+        if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0) return &opts[i];
+    return NULL;
+}
+
+int cli_parse(int argc, char **argv, int start, cli_opt *opts, int n_opts, const char **pos,
+              int max_pos, int *n_pos) {
+    *n_pos = 0;
+    for (int i = start; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] == '-' && a[1] != '\0') {
+            const char *name = a + (a[1] == '-' ? 2 : 1);
+            const char *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            cli_opt *o = find_opt(opts, n_opts, name, len);
+            if (!o) return cli_usage_error("unknown option '%.*s'", (int)(len + (size_t)(name - a)), a);
+            if (o->value && !o->repeated_ok) return cli_usage_error("option '--%s' given twice", o->name);
+            if (o->takes_value) {
+                if (eq) {
+                    o->value = eq + 1;
+                } else {
+                    if (i + 1 >= argc) return cli_usage_error("option '--%s' needs a value", o->name);
+                    o->value = argv[++i];
+                }
+            } else {
+                if (eq) return cli_usage_error("option '--%s' takes no value", o->name);
+                o->value = "1";
+            }
+        } else {
+            if (*n_pos >= max_pos) return cli_usage_error("unexpected argument '%s'", a);
+            pos[(*n_pos)++] = a;
+        }
+    }
+    return CLI_OK;
+}
+
+const char *cli_get(const cli_opt *opts, int n_opts, const char *name) {
+    for (int i = 0; i < n_opts; i++)
+        if (strcmp(opts[i].name, name) == 0) return opts[i].value;
+    return NULL;
+}
+
+int cli_parse_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < lo || v > hi)
+        return cli_usage_error("option '--%s': '%s' is not an integer in [%lld, %lld]", flag, s, (long long)lo,
+                               (long long)hi);
+    *out = v;
+    return CLI_OK;
+}
+
+int cli_parse_u64(const char *flag, const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (s[0] == '-') return cli_usage_error("option '--%s': '%s' is not a non-negative integer", flag, s);
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end != '\0')
+        return cli_usage_error("option '--%s': '%s' is not a non-negative integer", flag, s);
+    *out = v;
+    return CLI_OK;
+}
+
+int cli_parse_float(const char *flag, const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || !isfinite(v) || v < lo || v > hi)
+        return cli_usage_error("option '--%s': '%s' is not a number in [%g, %g]", flag, s, lo, hi);
+    *out = v;
+    return CLI_OK;
+}

@@ -1,0 +1,45 @@
+/*
+ * The `ecology` command: argument parsing and calls into the library, nothing more.
+ * Exit status: 0 success, 1 failure (the library's message is printed), 2 usage error.
+ */
+#ifndef ECO_CLI_H
+#define ECO_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ecology/core.h"
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Prints "ecology: <msg>" and returns CLI_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "ecology: <what>: <library message>" and returns CLI_FAIL. */
+int cli_fail(eco_status st, const char *what);
+
+/* A tiny option parser: flags are --name VALUE or --name=VALUE, or boolean --name. */
+typedef struct cli_opt {
+    const char *name;   /* without dashes */
+    bool takes_value;
+    const char *value;  /* set when present (boolean flags get "1") */
+    bool repeated_ok;
+} cli_opt;
+
+/* Parses argv[start..argc); positional arguments are collected in pos (at most max_pos).
+ * Unknown flags, missing values and too many positionals are usage errors (printed);
+ * returns CLI_OK or CLI_USAGE. */
+int cli_parse(int argc, char **argv, int start, cli_opt *opts, int n_opts, const char **pos,
+              int max_pos, int *n_pos);
+const char *cli_get(const cli_opt *opts, int n_opts, const char *name);
+/* Value parsers: usage error (printed) naming the flag on a bad value. */
+int cli_parse_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out);
+int cli_parse_float(const char *flag, const char *s, double lo, double hi, double *out);
+int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
+
+int cmd_model(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif

@@ -1,0 +1,38 @@
+/* ecology: entry point and subcommand dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: ecology <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  model create --preset P --seed N [--dtype f32|bf16|f16] --out DIR\n"
+    "                                  write a random-initialised model with real shapes\n"
+    "  generate --model DIR --prompt TEXT [-n N] [--temperature T] [--top-k K] [--top-p P]\n"
+    "           [--seed S] [--stop STR]... [--threads N] [--json]\n"
+    "  logits --model DIR --tokens 1,2,3 --out FILE.safetensors\n"
+    "  tokenize --tokenizer FILE|DIR (--text TEXT | --file F) [--decode] [--no-special] [--json]\n"
+    "  inspect PATH                    summary of a safetensors file or model folder\n"
+    "  version\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("ecology %s\n", ECO_VERSION);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "model") == 0) return cmd_model(argc, argv);
+    if (strcmp(cmd, "generate") == 0) return cmd_generate(argc, argv);
+    if (strcmp(cmd, "logits") == 0) return cmd_logits(argc, argv);
+    if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc, argv);
+    if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc, argv);
+    fprintf(stderr, "ecology: unknown command '%s' (try 'ecology help')\n", cmd);
+    return CLI_USAGE;
+}
