@@ -58,6 +58,7 @@ void eco_infer_request_init(eco_infer_request *req);
 
 typedef struct eco_infer_response {
     char *text;              /* generated text (stop sequence excluded), NUL-terminated */
+    size_t text_len;         /* bytes in text (model output may contain NUL bytes) */
     int32_t *tokens;         /* [n_tokens] generated ids */
     float *logprobs;         /* [n_tokens] log-probability of each under the model */
     size_t n_tokens;

@@ -21,12 +21,18 @@ typedef struct eco_sampler_params {
     uint64_t seed;
 } eco_sampler_params;
 
+/* A candidate token and its probability (after temperature). */
+typedef struct eco_sampler_cand {
+    float p;
+    int32_t id;
+} eco_sampler_cand;
+
 typedef struct eco_sampler {
     eco_sampler_params params;
     eco_rng rng;
     int64_t vocab;
-    float *probs;     /* [vocab] scratch */
-    int32_t *order;   /* [vocab] scratch */
+    float *probs;             /* [vocab] scratch */
+    eco_sampler_cand *cand;   /* [vocab] scratch */
 } eco_sampler;
 
 /* Checks params (temperature >= 0, top_k >= 0, 0 < top_p <= 1): ECO_STATUS_EINVAL. */
