@@ -61,7 +61,18 @@ eco_status eco_config_load(const char *path, eco_model_config *out);
 /* Writes a config.json that Hugging Face transformers loads, atomically. */
 eco_status eco_config_write(const char *path, const eco_model_config *cfg);
 
-/* Number of parameters the config implies (embeddings, layers, norms, head if untied). */
+/* Checks a filled struct (what eco_config_parse guarantees and eco_config_write needs):
+ * sizes in 1..2^31-1, heads a multiple of kv heads, head_dim even, model_type matching
+ * arch, Qwen2 bias flags (q/k/v on, o off), Llama/Mistral q/k/v bias == o bias, dtype
+ * F32/BF16/F16, and no overflow in the parameter count as f32 bytes. `label` (may be
+ * NULL) prefixes messages. EINVAL, ERANGE or EOVERFLOW on failure. */
+eco_status eco_config_validate(const eco_model_config *cfg, const char *label);
+/* The config.json text eco_config_write writes (2-space indent, sorted keys, trailing
+ * newline): *out malloc'd, caller frees; *out_len may be NULL. */
+eco_status eco_config_to_json(const eco_model_config *cfg, char **out, size_t *out_len);
+
+/* Number of parameters the config implies (embeddings, layers, norms, head if untied);
+ * -1 when a size is not positive or the count overflows int64. */
 int64_t eco_config_param_count(const eco_model_config *cfg);
 
 #ifdef __cplusplus

@@ -56,6 +56,11 @@ void eco_safetensors_buffer(const eco_safetensors *st, const void **data, size_t
  * key/value string pairs (meta[2i] key, meta[2i+1] value), may be NULL. */
 eco_status eco_safetensors_write(const char *path, const eco_tensor *tensors, size_t n,
                                  const char *const *meta, size_t n_meta);
+/* The same file image in memory: *out is malloc'd (caller frees), *out_len its size.
+ * Used by tests, fuzz seeds and anything that hashes a file before writing it. */
+eco_status eco_safetensors_write_memory(const eco_tensor *tensors, size_t n,
+                                        const char *const *meta, size_t n_meta, uint8_t **out,
+                                        size_t *out_len);
 
 /* ---- a model's weights, single file or sharded ------------------------------------ */
 
@@ -72,6 +77,8 @@ const eco_tensor *eco_weights_get(const eco_weights *w, size_t i);
 const eco_tensor *eco_weights_find(const eco_weights *w, const char *name);
 /* Total bytes of tensor data. */
 size_t eco_weights_nbytes(const eco_weights *w);
+/* Number of safetensors files opened (1 for a single file). */
+size_t eco_weights_shard_count(const eco_weights *w);
 
 #ifdef __cplusplus
 }

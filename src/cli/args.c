@@ -97,3 +97,36 @@ int cli_parse_float(const char *flag, const char *s, double lo, double hi, doubl
     *out = v;
     return CLI_OK;
 }
+
+int cli_parse_ids(const char *flag, const char *s, int32_t **ids, size_t *n) {
+    *ids = NULL;
+    *n = 0;
+    size_t cap = 0;
+    const char *p = s;
+    for (;;) {
+        while (*p == ',' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+        if (*p == '\0') break;
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || errno || v < 0 || v > INT32_MAX || (*end && !strchr(", \t\r\n", *end))) {
+            free(*ids);
+            *ids = NULL;
+            return cli_usage_error("option '--%s': '%.20s' is not a token id", flag, p);
+        }
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            int32_t *grown = realloc(*ids, cap * sizeof **ids);
+            if (!grown) {
+                free(*ids);
+                *ids = NULL;
+                return cli_usage_error("option '--%s': out of memory", flag);
+            }
+            *ids = grown;
+        }
+        (*ids)[(*n)++] = (int32_t)v;
+        p = end;
+    }
+    if (*n == 0) return cli_usage_error("option '--%s': no token ids given", flag);
+    return CLI_OK;
+}

@@ -18,6 +18,8 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail(eco_status st, const char *what);
 
 /* A tiny option parser: flags are --name VALUE or --name=VALUE, or boolean --name. */
+#define CLI_OPT(n, v) {.name = (n), .takes_value = (v)}
+
 typedef struct cli_opt {
     const char *name;   /* without dashes */
     bool takes_value;
@@ -35,6 +37,14 @@ const char *cli_get(const cli_opt *opts, int n_opts, const char *name);
 int cli_parse_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out);
 int cli_parse_float(const char *flag, const char *s, double lo, double hi, double *out);
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
+
+/* Parses "1,2,3" (commas and/or white space) into a malloc'd id list; usage error naming
+ * the flag on a bad entry or an empty list. */
+int cli_parse_ids(const char *flag, const char *s, int32_t **ids, size_t *n);
+
+/* A JSON string of text[len], invalid UTF-8 sequences replaced by U+FFFD (JSON strings
+ * must be valid UTF-8; model output need not be). */
+struct json_t *cli_json_text(const char *text, size_t len);
 
 int cmd_model(int argc, char **argv);
 int cmd_generate(int argc, char **argv);

@@ -1,0 +1,42 @@
+/* ecology model create --preset P --seed N [--dtype f32|bf16|f16] --out DIR */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ecology/model.h"
+
+static int model_create(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("preset", true), CLI_OPT("seed", true), CLI_OPT("dtype", true), CLI_OPT("out", true)};
+    const int n = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 3, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
+    const char *preset = cli_get(o, n, "preset"), *out = cli_get(o, n, "out");
+    const char *seed_s = cli_get(o, n, "seed"), *dtype_s = cli_get(o, n, "dtype");
+    if (!preset) return cli_usage_error("model create: --preset is required (tiny, smollm2-135m, tinyllama-1.1b, qwen2.5-0.5b)");
+    if (!out) return cli_usage_error("model create: --out DIR is required");
+    uint64_t seed = 0;
+    if (seed_s && cli_parse_u64("seed", seed_s, &seed) != CLI_OK) return CLI_USAGE;
+    eco_dtype dtype = ECO_DTYPE_F32;
+    if (dtype_s) {
+        if (strcmp(dtype_s, "f32") == 0) dtype = ECO_DTYPE_F32;
+        else if (strcmp(dtype_s, "bf16") == 0) dtype = ECO_DTYPE_BF16;
+        else if (strcmp(dtype_s, "f16") == 0) dtype = ECO_DTYPE_F16;
+        else return cli_usage_error("option '--dtype': '%s' is not one of f32, bf16, f16", dtype_s);
+    }
+    eco_model_config cfg;
+    eco_status st = eco_model_preset_config(preset, &cfg);
+    if (st == ECO_STATUS_ENOTFOUND) return cli_usage_error("option '--preset': %s", eco_last_error());
+    if (st != ECO_STATUS_OK) return cli_fail(st, "model create");
+    st = eco_model_create_random(&cfg, seed, dtype, out);
+    if (st != ECO_STATUS_OK) return cli_fail(st, "model create");
+    printf("%s: %s %s, %lld parameters, %s\n", out, preset, eco_arch_name(cfg.arch),
+           (long long)eco_config_param_count(&cfg), eco_dtype_name(dtype));
+    return CLI_OK;
+}
+
+int cmd_model(int argc, char **argv) {
+    if (argc < 3) return cli_usage_error("model: expected a subcommand (create)");
+    if (strcmp(argv[2], "create") == 0) return model_create(argc, argv);
+    return cli_usage_error("model: unknown subcommand '%s' (expected create)", argv[2]);
+}

@@ -1,0 +1,638 @@
+/*
+ * config: Hugging Face config.json for LlamaForCausalLM, Qwen2ForCausalLM and
+ * MistralForCausalLM.
+ *
+ * Parsing reads every field the forward pass depends on, fills the Hugging Face default
+ * when an optional field is absent or null (per architecture, as transformers does), and
+ * then runs the same checks eco_config_write runs before writing (eco_config_validate):
+ * sizes positive and below 2^31, heads divisible by kv heads, head_dim even, and every
+ * product that sizes a tensor (and the parameter count, in f32 bytes) free of overflow.
+ * Fields this engine does not implement are refused with EUNSUPPORTED naming the field;
+ * wrong JSON types are refused with EFORMAT naming the field. Unknown fields are ignored
+ * (HF configs carry many that do not change the computation).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ecology/config.h"
+
+#define CONFIG_MAX_BYTES (16u * 1024u * 1024u)
+#define SIZE_LIMIT ((int64_t)INT32_MAX) /* every size and id must be < 2^31 */
+
+static const struct {
+    const char *arch;
+    const char *model_type;
+    int64_t default_max_pos; /* transformers' default max_position_embeddings */
+} arch_table[] = {
+    [ECO_ARCH_LLAMA] = {"LlamaForCausalLM", "llama", 2048},
+    [ECO_ARCH_QWEN2] = {"Qwen2ForCausalLM", "qwen2", 32768},
+    [ECO_ARCH_MISTRAL] = {"MistralForCausalLM", "mistral", 4096 * 32},
+};
+#define N_ARCH ((int)(sizeof arch_table / sizeof arch_table[0]))
+
+const char *eco_arch_name(eco_arch a) {
+    if ((unsigned)a >= (unsigned)N_ARCH) return "unknown";
+    return arch_table[a].arch;
+}
+
+/* ---- field readers ------------------------------------------------------------------- */
+
+/* NULL when the field is absent or JSON null (both mean "use the default"). */
+static const json_t *opt_field(const json_t *root, const char *field) {
+    const json_t *v = json_object_get(root, field);
+    return json_is_null(v) ? NULL : v;
+}
+
+/* A required or optional integer in [min, SIZE_LIMIT]. */
+static eco_status read_int(const char *label, const json_t *root, const char *field,
+                           bool required, int64_t def, int64_t min, int64_t *out) {
+    const json_t *v = opt_field(root, field);
+    if (!v) {
+        if (required)
+            return eco_error(ECO_STATUS_EFORMAT, "%s: missing required field '%s'", label, field);
+        *out = def;
+        return ECO_STATUS_OK;
+    }
+    const char *what = min > 0 ? "a positive integer" : "a non-negative integer";
+    if (!json_is_integer(v))
+        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected %s", label, field, what);
+    json_int_t x = json_integer_value(v);
+    if (x < min)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected %s, got %lld", label, field,
+                         what, (long long)x);
+    if (x > SIZE_LIMIT)
+        return eco_error(ECO_STATUS_ERANGE, "%s: field '%s': %lld is too large (at most %lld)",
+                         label, field, (long long)x, (long long)SIZE_LIMIT);
+    *out = (int64_t)x;
+    return ECO_STATUS_OK;
+}
+
+/* An optional finite number > 0 (integer or real). */
+static eco_status read_pos_number(const char *label, const json_t *obj, const char *field,
+                                  const char *shown, bool required, double def, double *out) {
+    const json_t *v = opt_field(obj, field);
+    if (!v) {
+        if (required)
+            return eco_error(ECO_STATUS_EFORMAT, "%s: missing required field '%s'", label, shown);
+        *out = def;
+        return ECO_STATUS_OK;
+    }
+    if (!json_is_number(v) || !(json_number_value(v) > 0) || !isfinite(json_number_value(v)))
+        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected a positive number", label,
+                         shown);
+    *out = json_number_value(v);
+    return ECO_STATUS_OK;
+}
+
+static eco_status read_bool(const char *label, const json_t *root, const char *field, bool def,
+                            bool *out) {
+    const json_t *v = opt_field(root, field);
+    if (!v) {
+        *out = def;
+        return ECO_STATUS_OK;
+    }
+    if (!json_is_boolean(v))
+        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected true or false", label, field);
+    *out = json_is_true(v);
+    return ECO_STATUS_OK;
+}
+
+static eco_status read_token_id(const char *label, const json_t *v, const char *field,
+                                int64_t *out) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected a non-negative integer token id",
+                         label, field);
+    if (json_integer_value(v) > SIZE_LIMIT)
+        return eco_error(ECO_STATUS_ERANGE, "%s: field '%s': token id %lld is too large", label,
+                         field, (long long)json_integer_value(v));
+    *out = (int64_t)json_integer_value(v);
+    return ECO_STATUS_OK;
+}
+
+/* ---- architecture, rope scaling, dtype ------------------------------------------------ */
+
+static eco_status read_arch(const char *label, const json_t *root, eco_model_config *c) {
+    int from_arch = -1, from_type = -1;
+    const json_t *archs = opt_field(root, "architectures");
+    if (archs) {
+        if (!json_is_array(archs) || json_array_size(archs) != 1 ||
+            !json_is_string(json_array_get(archs, 0)))
+            return eco_error(ECO_STATUS_EFORMAT,
+                             "%s: field 'architectures': expected a list of exactly one string", label);
+        const char *a = json_string_value(json_array_get(archs, 0));
+        for (int i = 0; i < N_ARCH; i++)
+            if (strcmp(a, arch_table[i].arch) == 0) from_arch = i;
+        if (from_arch < 0)
+            return eco_error(ECO_STATUS_EUNSUPPORTED,
+                             "%s: architectures '%.64s' is not supported (LlamaForCausalLM, "
+                             "Qwen2ForCausalLM, MistralForCausalLM)",
+                             label, a);
+    }
+    const json_t *mt = opt_field(root, "model_type");
+    if (mt) {
+        if (!json_is_string(mt))
+            return eco_error(ECO_STATUS_EFORMAT, "%s: field 'model_type': expected a string", label);
+        const char *t = json_string_value(mt);
+        for (int i = 0; i < N_ARCH; i++)
+            if (strcmp(t, arch_table[i].model_type) == 0) from_type = i;
+        if (from_type < 0)
+            return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: model_type '%.64s' is not supported",
+                             label, t);
+    }
+    if (from_arch < 0 && from_type < 0)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: missing required field 'architectures'", label);
+    if (from_arch >= 0 && from_type >= 0 && from_arch != from_type)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: model_type '%s' does not match architectures '%s'",
+                         label, arch_table[from_type].model_type, arch_table[from_arch].arch);
+    c->arch = (eco_arch)(from_arch >= 0 ? from_arch : from_type);
+    snprintf(c->model_type, sizeof c->model_type, "%s", arch_table[c->arch].model_type);
+    return ECO_STATUS_OK;
+}
+
+static eco_status read_rope_scaling(const char *label, const json_t *root, eco_model_config *c) {
+    c->rope_llama3 = false;
+    c->rope_factor = 0;
+    c->rope_low_freq_factor = 0;
+    c->rope_high_freq_factor = 0;
+    c->rope_original_max_pos = 0;
+    const json_t *rs = opt_field(root, "rope_scaling");
+    if (!rs) return ECO_STATUS_OK;
+    if (!json_is_object(rs))
+        return eco_error(ECO_STATUS_EFORMAT, "%s: field 'rope_scaling': expected an object or null",
+                         label);
+    const json_t *rt = opt_field(rs, "rope_type");
+    const json_t *ty = opt_field(rs, "type");
+    const char *field = rt ? "rope_scaling.rope_type" : "rope_scaling.type";
+    if (!rt) rt = ty;
+    if (!rt)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: field 'rope_scaling': missing 'rope_type'", label);
+    if (!json_is_string(rt) || (ty && !json_is_string(ty)))
+        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected a string", label, field);
+    const char *type = json_string_value(rt);
+    if (ty && strcmp(json_string_value(ty), type) != 0)
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: rope_scaling.rope_type '%.32s' and rope_scaling.type '%.32s' disagree",
+                         label, type, json_string_value(ty));
+    if (strcmp(type, "default") == 0) return ECO_STATUS_OK; /* transformers: no scaling */
+    if (strcmp(type, "llama3") != 0)
+        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s '%.32s' is not supported", label, field,
+                         type);
+    eco_status rc;
+    if ((rc = read_pos_number(label, rs, "factor", "rope_scaling.factor", true, 0,
+                              &c->rope_factor)) != ECO_STATUS_OK ||
+        (rc = read_pos_number(label, rs, "low_freq_factor", "rope_scaling.low_freq_factor", true, 0,
+                              &c->rope_low_freq_factor)) != ECO_STATUS_OK ||
+        (rc = read_pos_number(label, rs, "high_freq_factor", "rope_scaling.high_freq_factor", true,
+                              0, &c->rope_high_freq_factor)) != ECO_STATUS_OK)
+        return rc;
+    const json_t *om = opt_field(rs, "original_max_position_embeddings");
+    if (!om)
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: missing required field 'rope_scaling.original_max_position_embeddings'",
+                         label);
+    if (!json_is_integer(om) || json_integer_value(om) <= 0 || json_integer_value(om) > SIZE_LIMIT)
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: field 'rope_scaling.original_max_position_embeddings': expected a "
+                         "positive integer",
+                         label);
+    c->rope_original_max_pos = (int64_t)json_integer_value(om);
+    c->rope_llama3 = true;
+    return ECO_STATUS_OK;
+}
+
+static eco_status read_dtype(const char *label, const json_t *root, eco_model_config *c) {
+    const char *field = "torch_dtype";
+    const json_t *v = opt_field(root, field);
+    if (!v) {
+        field = "dtype"; /* what transformers >= 4.56 writes */
+        v = opt_field(root, field);
+    }
+    c->torch_dtype = ECO_DTYPE_F32;
+    if (!v) return ECO_STATUS_OK;
+    if (!json_is_string(v))
+        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected a string", label, field);
+    const char *s = json_string_value(v);
+    if (strcmp(s, "float32") == 0) c->torch_dtype = ECO_DTYPE_F32;
+    else if (strcmp(s, "bfloat16") == 0) c->torch_dtype = ECO_DTYPE_BF16;
+    else if (strcmp(s, "float16") == 0) c->torch_dtype = ECO_DTYPE_F16;
+    else
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "%s: field '%s': '%.32s' is not supported (float32, bfloat16, float16)",
+                         label, field, s);
+    return ECO_STATUS_OK;
+}
+
+static eco_status read_tokens(const char *label, const json_t *root, eco_model_config *c) {
+    eco_status rc;
+    c->bos_token_id = -1;
+    const json_t *b = opt_field(root, "bos_token_id");
+    if (b && (rc = read_token_id(label, b, "bos_token_id", &c->bos_token_id)) != ECO_STATUS_OK)
+        return rc;
+    c->n_eos = 0;
+    const json_t *e = opt_field(root, "eos_token_id");
+    if (!e) return ECO_STATUS_OK;
+    if (json_is_array(e)) {
+        size_t n = json_array_size(e);
+        if (n > ECO_MAX_EOS)
+            return eco_error(ECO_STATUS_EUNSUPPORTED,
+                             "%s: field 'eos_token_id': %zu ids, at most %d supported", label, n,
+                             ECO_MAX_EOS);
+        for (size_t i = 0; i < n; i++) {
+            if ((rc = read_token_id(label, json_array_get(e, i), "eos_token_id",
+                                    &c->eos_token_ids[i])) != ECO_STATUS_OK)
+                return rc;
+        }
+        c->n_eos = (int)n;
+        return ECO_STATUS_OK;
+    }
+    if ((rc = read_token_id(label, e, "eos_token_id", &c->eos_token_ids[0])) != ECO_STATUS_OK)
+        return rc;
+    c->n_eos = 1;
+    return ECO_STATUS_OK;
+}
+
+/* Fields whose presence changes the computation in a way this engine does not implement. */
+static eco_status check_unsupported(const char *label, const json_t *root, eco_arch arch) {
+    const json_t *act = opt_field(root, "hidden_act");
+    if (act) {
+        if (!json_is_string(act))
+            return eco_error(ECO_STATUS_EFORMAT, "%s: field 'hidden_act': expected a string", label);
+        if (strcmp(json_string_value(act), "silu") != 0)
+            return eco_error(ECO_STATUS_EUNSUPPORTED,
+                             "%s: field 'hidden_act': '%.32s' is not supported (only 'silu')", label,
+                             json_string_value(act));
+    }
+    eco_status rc;
+    bool mlp_bias;
+    if ((rc = read_bool(label, root, "mlp_bias", false, &mlp_bias)) != ECO_STATUS_OK) return rc;
+    if (mlp_bias)
+        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: field 'mlp_bias': true is not supported", label);
+    if (arch == ECO_ARCH_QWEN2) {
+        bool sw;
+        if ((rc = read_bool(label, root, "use_sliding_window", false, &sw)) != ECO_STATUS_OK)
+            return rc;
+        if (sw)
+            return eco_error(ECO_STATUS_EUNSUPPORTED,
+                             "%s: field 'use_sliding_window': sliding-window attention is not supported",
+                             label);
+    }
+    /* Mistral's sliding_window is accepted and ignored: engine contexts stay below it. */
+    return ECO_STATUS_OK;
+}
+
+/* ---- validation -------------------------------------------------------------------- */
+
+static bool mul3(int64_t a, int64_t b, int64_t c, int64_t *out) {
+    int64_t t;
+    return !__builtin_mul_overflow(a, b, &t) && !__builtin_mul_overflow(t, c, out);
+}
+
+/* Parameter count with overflow checks; false on overflow. */
+static bool param_count(const eco_model_config *c, int64_t *out) {
+    if (c->vocab_size <= 0 || c->hidden_size <= 0 || c->intermediate_size <= 0 ||
+        c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 || c->head_dim <= 0)
+        return false;
+    int64_t V = c->vocab_size, d = c->hidden_size, f = c->intermediate_size, L = c->n_layers;
+    int64_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
+    int64_t embed, q, kv, o, mlp, layer = 0, total, t;
+    if (__builtin_mul_overflow(V, d, &embed)) return false;
+    if (!mul3(d, H, hd, &q) || !mul3(d, KV, hd, &kv) || !mul3(H, hd, d, &o) || !mul3(3, d, f, &mlp))
+        return false;
+    if (__builtin_add_overflow(layer, q, &layer) || __builtin_mul_overflow(kv, 2, &t) ||
+        __builtin_add_overflow(layer, t, &layer) || __builtin_add_overflow(layer, o, &layer) ||
+        __builtin_add_overflow(layer, mlp, &layer) || __builtin_mul_overflow(d, 2, &t) ||
+        __builtin_add_overflow(layer, t, &layer))
+        return false;
+    if (c->qkv_bias) {
+        int64_t qb, kb;
+        if (__builtin_mul_overflow(H, hd, &qb) || !mul3(2, KV, hd, &kb) ||
+            __builtin_add_overflow(layer, qb, &layer) || __builtin_add_overflow(layer, kb, &layer))
+            return false;
+    }
+    if (c->o_bias && __builtin_add_overflow(layer, d, &layer)) return false;
+    if (__builtin_mul_overflow(layer, L, &total) || __builtin_add_overflow(total, embed, &total) ||
+        __builtin_add_overflow(total, d, &total))
+        return false;
+    if (!c->tie_word_embeddings && __builtin_add_overflow(total, embed, &total)) return false;
+    *out = total;
+    return true;
+}
+
+eco_status eco_config_validate(const eco_model_config *c, const char *label) {
+    if (!label) label = "config";
+    if (!c) return eco_error(ECO_STATUS_EINVAL, "%s: config is NULL", label);
+    if ((unsigned)c->arch >= (unsigned)N_ARCH)
+        return eco_error(ECO_STATUS_EINVAL, "%s: unknown architecture %d", label, (int)c->arch);
+    if (strnlen(c->model_type, sizeof c->model_type) == sizeof c->model_type ||
+        strcmp(c->model_type, arch_table[c->arch].model_type) != 0)
+        return eco_error(ECO_STATUS_EINVAL, "%s: model_type does not match %s", label,
+                         arch_table[c->arch].arch);
+    const struct {
+        const char *name;
+        int64_t v;
+    } sizes[] = {
+        {"vocab_size", c->vocab_size},
+        {"hidden_size", c->hidden_size},
+        {"intermediate_size", c->intermediate_size},
+        {"num_hidden_layers", c->n_layers},
+        {"num_attention_heads", c->n_heads},
+        {"num_key_value_heads", c->n_kv_heads},
+        {"head_dim", c->head_dim},
+        {"max_position_embeddings", c->max_position_embeddings},
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        if (sizes[i].v <= 0)
+            return eco_error(ECO_STATUS_EINVAL, "%s: field '%s': %lld is not positive", label,
+                             sizes[i].name, (long long)sizes[i].v);
+        if (sizes[i].v > SIZE_LIMIT)
+            return eco_error(ECO_STATUS_ERANGE, "%s: field '%s': %lld is too large", label,
+                             sizes[i].name, (long long)sizes[i].v);
+    }
+    if (c->n_kv_heads > c->n_heads || c->n_heads % c->n_kv_heads != 0)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld",
+                         label, (long long)c->n_heads, (long long)c->n_kv_heads);
+    if (c->head_dim % 2 != 0)
+        return eco_error(ECO_STATUS_EINVAL, "%s: field 'head_dim': %lld is odd (rotary needs pairs)",
+                         label, (long long)c->head_dim);
+    if (!(c->rms_norm_eps > 0) || !isfinite(c->rms_norm_eps))
+        return eco_error(ECO_STATUS_EINVAL, "%s: field 'rms_norm_eps': expected a positive number",
+                         label);
+    if (!(c->rope_theta > 0) || !isfinite(c->rope_theta))
+        return eco_error(ECO_STATUS_EINVAL, "%s: field 'rope_theta': expected a positive number",
+                         label);
+    if (c->rope_llama3) {
+        if (!(c->rope_factor > 0) || !isfinite(c->rope_factor) || !(c->rope_low_freq_factor > 0) ||
+            !isfinite(c->rope_high_freq_factor))
+            return eco_error(ECO_STATUS_EINVAL, "%s: rope_scaling: factors must be positive numbers",
+                             label);
+        if (!(c->rope_high_freq_factor > c->rope_low_freq_factor))
+            return eco_error(ECO_STATUS_EINVAL,
+                             "%s: rope_scaling: high_freq_factor %g must exceed low_freq_factor %g",
+                             label, c->rope_high_freq_factor, c->rope_low_freq_factor);
+        if (c->rope_original_max_pos <= 0 || c->rope_original_max_pos > SIZE_LIMIT)
+            return eco_error(ECO_STATUS_EINVAL,
+                             "%s: rope_scaling.original_max_position_embeddings must be positive",
+                             label);
+    }
+    if (c->arch == ECO_ARCH_QWEN2) {
+        if (!c->qkv_bias || c->o_bias)
+            return eco_error(ECO_STATUS_EINVAL,
+                             "%s: Qwen2ForCausalLM has q/k/v bias and no o bias", label);
+    } else if (c->qkv_bias != c->o_bias) {
+        return eco_error(ECO_STATUS_EINVAL,
+                         "%s: %s has one attention_bias flag for q/k/v and o", label,
+                         arch_table[c->arch].arch);
+    }
+    if (c->bos_token_id < -1 || c->bos_token_id > SIZE_LIMIT)
+        return eco_error(ECO_STATUS_EINVAL, "%s: bos_token_id %lld out of range", label,
+                         (long long)c->bos_token_id);
+    if (c->n_eos < 0 || c->n_eos > ECO_MAX_EOS)
+        return eco_error(ECO_STATUS_EINVAL, "%s: %d eos ids (at most %d)", label, c->n_eos,
+                         ECO_MAX_EOS);
+    for (int i = 0; i < c->n_eos; i++)
+        if (c->eos_token_ids[i] < 0 || c->eos_token_ids[i] > SIZE_LIMIT)
+            return eco_error(ECO_STATUS_EINVAL, "%s: eos_token_id %lld out of range", label,
+                             (long long)c->eos_token_ids[i]);
+    if (c->torch_dtype != ECO_DTYPE_F32 && c->torch_dtype != ECO_DTYPE_BF16 &&
+        c->torch_dtype != ECO_DTYPE_F16)
+        return eco_error(ECO_STATUS_EINVAL, "%s: torch_dtype %s is not float32/bfloat16/float16",
+                         label, eco_dtype_name(c->torch_dtype));
+    /* Every tensor and the whole model, as f32 bytes, must be addressable. */
+    int64_t n, bytes;
+    if (!param_count(c, &n) || __builtin_mul_overflow(n, 4, &bytes) || (uint64_t)bytes > SIZE_MAX)
+        return eco_error(ECO_STATUS_EOVERFLOW, "%s: the parameter count of these sizes overflows",
+                         label);
+    return ECO_STATUS_OK;
+}
+
+/* ---- parse / load -------------------------------------------------------------------- */
+
+static eco_status parse_root(const char *label, const json_t *root, eco_model_config *c) {
+    eco_status rc;
+    if ((rc = read_arch(label, root, c)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_int(label, root, "vocab_size", true, 0, 1, &c->vocab_size)) != ECO_STATUS_OK ||
+        (rc = read_int(label, root, "hidden_size", true, 0, 1, &c->hidden_size)) != ECO_STATUS_OK ||
+        (rc = read_int(label, root, "intermediate_size", true, 0, 1, &c->intermediate_size)) !=
+            ECO_STATUS_OK ||
+        (rc = read_int(label, root, "num_hidden_layers", true, 0, 1, &c->n_layers)) != ECO_STATUS_OK ||
+        (rc = read_int(label, root, "num_attention_heads", true, 0, 1, &c->n_heads)) != ECO_STATUS_OK ||
+        (rc = read_int(label, root, "num_key_value_heads", false, c->n_heads, 1, &c->n_kv_heads)) !=
+            ECO_STATUS_OK ||
+        (rc = read_int(label, root, "max_position_embeddings", false,
+                       arch_table[c->arch].default_max_pos, 1, &c->max_position_embeddings)) !=
+            ECO_STATUS_OK)
+        return rc;
+    if (opt_field(root, "head_dim")) {
+        if ((rc = read_int(label, root, "head_dim", true, 0, 1, &c->head_dim)) != ECO_STATUS_OK)
+            return rc;
+    } else {
+        if (c->hidden_size % c->n_heads != 0)
+            return eco_error(ECO_STATUS_EFORMAT,
+                             "%s: field 'head_dim' absent and hidden_size %lld is not a multiple of "
+                             "num_attention_heads %lld",
+                             label, (long long)c->hidden_size, (long long)c->n_heads);
+        c->head_dim = c->hidden_size / c->n_heads;
+    }
+    if ((rc = read_pos_number(label, root, "rms_norm_eps", "rms_norm_eps", false, 1e-6,
+                              &c->rms_norm_eps)) != ECO_STATUS_OK ||
+        (rc = read_pos_number(label, root, "rope_theta", "rope_theta", false, 10000.0,
+                              &c->rope_theta)) != ECO_STATUS_OK)
+        return rc;
+    if ((rc = read_rope_scaling(label, root, c)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_bool(label, root, "tie_word_embeddings", false, &c->tie_word_embeddings)) !=
+        ECO_STATUS_OK)
+        return rc;
+    bool attn_bias;
+    if ((rc = read_bool(label, root, "attention_bias", false, &attn_bias)) != ECO_STATUS_OK) return rc;
+    if (c->arch == ECO_ARCH_QWEN2) {
+        c->qkv_bias = true; /* Qwen2Attention: q/k/v bias=True, o bias=False, always */
+        c->o_bias = false;
+    } else {
+        c->qkv_bias = attn_bias;
+        c->o_bias = attn_bias;
+    }
+    if ((rc = read_tokens(label, root, c)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_dtype(label, root, c)) != ECO_STATUS_OK) return rc;
+    if ((rc = check_unsupported(label, root, c->arch)) != ECO_STATUS_OK) return rc;
+    rc = eco_config_validate(c, label);
+    /* Inconsistent values in a file are a format problem, not a caller's. */
+    if (rc == ECO_STATUS_EINVAL) rc = ECO_STATUS_EFORMAT;
+    return rc;
+}
+
+eco_status eco_config_parse(const char *json, size_t len, const char *label,
+                            eco_model_config *out) {
+    if (!label) label = "config.json";
+    if (!out || (!json && len > 0))
+        return eco_error(ECO_STATUS_EINVAL, "%s: eco_config_parse: NULL argument", label);
+    json_error_t jerr;
+    json_t *root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: not valid JSON: %s (line %d, column %d)", label,
+                         jerr.text, jerr.line, jerr.column);
+    eco_status rc;
+    if (!json_is_object(root)) {
+        rc = eco_error(ECO_STATUS_EFORMAT, "%s: not a JSON object", label);
+    } else {
+        eco_model_config c;
+        memset(&c, 0, sizeof c);
+        rc = parse_root(label, root, &c);
+        if (rc == ECO_STATUS_OK) *out = c;
+    }
+    json_decref(root);
+    return rc;
+}
+
+eco_status eco_config_load(const char *path, eco_model_config *out) {
+    if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_config_load: NULL argument");
+    char *file = eco_path_is_dir(path) ? eco_path_join(path, "config.json") : eco_strdup(path);
+    if (!file) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
+    char *text = NULL;
+    size_t len = 0;
+    eco_status rc = eco_read_file(file, CONFIG_MAX_BYTES, &text, &len);
+    if (rc == ECO_STATUS_OK) rc = eco_config_parse(text, len, file, out);
+    free(text);
+    free(file);
+    return rc;
+}
+
+/* ---- write ----------------------------------------------------------------------------- */
+
+/* Digits %.*g needs to print v so that it reads back exactly, and without an exponent
+ * when v is a whole-ish number below 1e16 (so 10000 prints "10000.0", not "1e4"). */
+static int real_digits(double v) {
+    int p = 1;
+    char buf[40];
+    for (; p < 17; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    double a = fabs(v);
+    if (a >= 1 && a < 1e16) {
+        int digits = (int)floor(log10(a)) + 1;
+        if (digits > p) p = digits;
+    }
+    return p;
+}
+
+static const char *torch_dtype_name(eco_dtype t) {
+    switch (t) {
+    case ECO_DTYPE_BF16: return "bfloat16";
+    case ECO_DTYPE_F16: return "float16";
+    default: return "float32";
+    }
+}
+
+eco_status eco_config_to_json(const eco_model_config *c, char **out, size_t *out_len) {
+    if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_config_to_json: NULL argument");
+    *out = NULL;
+    eco_status rc = eco_config_validate(c, "config");
+    if (rc != ECO_STATUS_OK) return rc;
+    json_t *o = json_object();
+    if (!o) return eco_error(ECO_STATUS_ENOMEM, "config: out of memory");
+    int bad = 0;
+    json_t *archs = json_array();
+    bad |= archs ? json_array_append_new(archs, json_string(eco_arch_name(c->arch))) : -1;
+    bad |= json_object_set_new(o, "architectures", archs);
+    bad |= json_object_set_new(o, "model_type", json_string(c->model_type));
+    bad |= json_object_set_new(o, "vocab_size", json_integer(c->vocab_size));
+    bad |= json_object_set_new(o, "hidden_size", json_integer(c->hidden_size));
+    bad |= json_object_set_new(o, "intermediate_size", json_integer(c->intermediate_size));
+    bad |= json_object_set_new(o, "num_hidden_layers", json_integer(c->n_layers));
+    bad |= json_object_set_new(o, "num_attention_heads", json_integer(c->n_heads));
+    bad |= json_object_set_new(o, "num_key_value_heads", json_integer(c->n_kv_heads));
+    bad |= json_object_set_new(o, "head_dim", json_integer(c->head_dim));
+    bad |= json_object_set_new(o, "max_position_embeddings",
+                               json_integer(c->max_position_embeddings));
+    bad |= json_object_set_new(o, "rms_norm_eps", json_real(c->rms_norm_eps));
+    bad |= json_object_set_new(o, "rope_theta", json_real(c->rope_theta));
+    if (c->rope_llama3) {
+        json_t *rs = json_object();
+        if (rs) {
+            bad |= json_object_set_new(rs, "rope_type", json_string("llama3"));
+            bad |= json_object_set_new(rs, "factor", json_real(c->rope_factor));
+            bad |= json_object_set_new(rs, "low_freq_factor", json_real(c->rope_low_freq_factor));
+            bad |= json_object_set_new(rs, "high_freq_factor", json_real(c->rope_high_freq_factor));
+            bad |= json_object_set_new(rs, "original_max_position_embeddings",
+                                       json_integer(c->rope_original_max_pos));
+        }
+        bad |= json_object_set_new(o, "rope_scaling", rs);
+    } else {
+        bad |= json_object_set_new(o, "rope_scaling", json_null());
+    }
+    bad |= json_object_set_new(o, "tie_word_embeddings", json_boolean(c->tie_word_embeddings));
+    bad |= json_object_set_new(o, "hidden_act", json_string("silu"));
+    if (c->arch == ECO_ARCH_QWEN2) {
+        bad |= json_object_set_new(o, "use_sliding_window", json_false());
+    } else {
+        bad |= json_object_set_new(o, "attention_bias", json_boolean(c->qkv_bias));
+        if (c->arch == ECO_ARCH_LLAMA) bad |= json_object_set_new(o, "mlp_bias", json_false());
+        /* Full attention, as this engine computes it. */
+        if (c->arch == ECO_ARCH_MISTRAL) bad |= json_object_set_new(o, "sliding_window", json_null());
+    }
+    if (c->bos_token_id >= 0)
+        bad |= json_object_set_new(o, "bos_token_id", json_integer(c->bos_token_id));
+    if (c->n_eos == 1) {
+        bad |= json_object_set_new(o, "eos_token_id", json_integer(c->eos_token_ids[0]));
+    } else if (c->n_eos > 1) {
+        json_t *e = json_array();
+        for (int i = 0; e && i < c->n_eos; i++)
+            bad |= json_array_append_new(e, json_integer(c->eos_token_ids[i]));
+        bad |= json_object_set_new(o, "eos_token_id", e);
+    }
+    bad |= json_object_set_new(o, "torch_dtype", json_string(torch_dtype_name(c->torch_dtype)));
+    bad |= json_object_set_new(o, "use_cache", json_true());
+    /* The shortest precision that prints every real exactly ("1e-06", not
+     * "9.9999999999999995e-07"): jansson takes one precision for the whole document. */
+    int prec = real_digits(c->rms_norm_eps);
+    const double reals[] = {c->rope_theta, c->rope_factor, c->rope_low_freq_factor,
+                            c->rope_high_freq_factor};
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        int p = real_digits(reals[i]);
+        if (p > prec) prec = p;
+    }
+    char *text = bad ? NULL
+                     : json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(prec));
+    json_decref(o);
+    if (!text) return eco_error(ECO_STATUS_ENOMEM, "config: out of memory serialising");
+    /* A trailing newline, as transformers writes. */
+    size_t n = strlen(text);
+    char *t2 = realloc(text, n + 2);
+    if (!t2) {
+        free(text);
+        return eco_error(ECO_STATUS_ENOMEM, "config: out of memory serialising");
+    }
+    t2[n] = '\n';
+    t2[n + 1] = '\0';
+    *out = t2;
+    if (out_len) *out_len = n + 1;
+    return ECO_STATUS_OK;
+}
+
+eco_status eco_config_write(const char *path, const eco_model_config *cfg) {
+    if (!path || !cfg) return eco_error(ECO_STATUS_EINVAL, "eco_config_write: NULL argument");
+    char *text = NULL;
+    size_t len = 0;
+    eco_status rc = eco_config_to_json(cfg, &text, &len);
+    if (rc != ECO_STATUS_OK) return eco_error_wrap(rc, "%s", path);
+    char *file = eco_path_is_dir(path) ? eco_path_join(path, "config.json") : eco_strdup(path);
+    if (!file) {
+        free(text);
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
+    }
+    rc = eco_write_file_atomic(file, text, len);
+    free(file);
+    free(text);
+    return rc;
+}
+
+/* -1 when the config is not valid or its count would overflow. */
+int64_t eco_config_param_count(const eco_model_config *cfg) {
+    int64_t n;
+    if (!cfg || !param_count(cfg, &n)) return -1;
+    return n;
+}

@@ -1,0 +1,211 @@
+/* The llama CPU engine: eco_engine over a model folder. */
+#include "ecology/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecology/sampler.h"
+
+typedef struct llama_engine {
+    eco_engine base; /* first member: eco_engine* casts to llama_engine* */
+    eco_genome genome;
+    eco_model *model;
+    eco_tokenizer *tok;
+    int32_t eos[ECO_MAX_EOS + 3];
+    int n_eos;
+} llama_engine;
+
+void eco_infer_request_init(eco_infer_request *req) {
+    memset(req, 0, sizeof *req);
+    req->max_tokens = 64;
+    req->top_p = 1.0f;
+    req->add_special = true;
+    req->stop_at_eos = true;
+}
+
+void eco_infer_response_free(eco_infer_response *resp) {
+    free(resp->text);
+    free(resp->tokens);
+    free(resp->logprobs);
+    memset(resp, 0, sizeof *resp);
+}
+
+static const eco_genome *engine_genome(const eco_engine *self) { return &((const llama_engine *)self)->genome; }
+
+static bool is_eos(const llama_engine *e, int32_t t) {
+    for (int i = 0; i < e->n_eos; i++)
+        if (e->eos[i] == t) return true;
+    return false;
+}
+
+/* Earliest occurrence of any stop sequence in text[0..len), or -1. */
+static long find_stop(const char *text, size_t len, const eco_infer_request *req) {
+    long best = -1;
+    for (size_t i = 0; i < req->n_stop; i++) {
+        const char *s = req->stop[i];
+        size_t sl = strlen(s);
+        if (sl == 0 || sl > len) continue;
+        for (size_t at = 0; at + sl <= len; at++) {
+            if (memcmp(text + at, s, sl) == 0) {
+                if (best < 0 || (long)at < best) best = (long)at;
+                break;
+            }
+        }
+    }
+    return best;
+}
+
+static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, eco_infer_response *resp) {
+    llama_engine *e = (llama_engine *)self;
+    memset(resp, 0, sizeof *resp);
+    if (!req->prompt) return eco_error(ECO_STATUS_EINVAL, "infer: prompt is NULL");
+    if (req->max_tokens <= 0) return eco_error(ECO_STATUS_EINVAL, "infer: max_tokens %d must be > 0", req->max_tokens);
+    const eco_model_config *cfg = eco_model_get_config(e->model);
+    const int64_t vocab = cfg->vocab_size;
+
+    eco_sampler_params sp = {req->temperature, req->top_k, req->top_p, req->seed};
+    eco_sampler sampler;
+    eco_status st = eco_sampler_init(&sampler, &sp, vocab);
+    if (st != ECO_STATUS_OK) return st;
+
+    int32_t *prompt = NULL;
+    size_t n_prompt = 0;
+    eco_kv_cache *kv = NULL;
+    float *logits = NULL;
+    char *text = NULL;
+    size_t text_len = 0;
+    resp->tokens = eco_malloc_array((size_t)req->max_tokens, sizeof(int32_t));
+    resp->logprobs = eco_malloc_array((size_t)req->max_tokens, sizeof(float));
+    logits = eco_malloc_array((size_t)vocab, sizeof(float));
+    if (!resp->tokens || !resp->logprobs || !logits) {
+        st = eco_error(ECO_STATUS_ENOMEM, "infer: out of memory");
+        goto done;
+    }
+    st = eco_tokenizer_encode(e->tok, req->prompt, strlen(req->prompt), req->add_special, &prompt, &n_prompt);
+    if (st != ECO_STATUS_OK) goto done;
+    if (n_prompt == 0) {
+        st = eco_error(ECO_STATUS_EINVAL, "infer: the prompt encodes to no tokens");
+        goto done;
+    }
+    int64_t max_seq = (int64_t)n_prompt + req->max_tokens;
+    if ((int64_t)n_prompt >= cfg->max_position_embeddings) {
+        st = eco_error(ECO_STATUS_ERANGE, "infer: prompt of %zu tokens does not fit the context of %lld", n_prompt,
+                       (long long)cfg->max_position_embeddings);
+        goto done;
+    }
+    if (max_seq > cfg->max_position_embeddings) max_seq = cfg->max_position_embeddings;
+    st = eco_kv_cache_create(e->model, max_seq, &kv);
+    if (st != ECO_STATUS_OK) goto done;
+    resp->n_prompt_tokens = n_prompt;
+
+    double t0 = eco_now();
+    st = eco_model_forward(e->model, kv, prompt, (int64_t)n_prompt, logits, false);
+    if (st != ECO_STATUS_OK) goto done;
+    double t1 = eco_now();
+    resp->prompt_ms = 1e3 * (t1 - t0);
+
+    resp->finish_reason = "length";
+    for (int i = 0; i < req->max_tokens; i++) {
+        float lp;
+        int32_t tok = eco_sampler_sample(&sampler, logits, &lp);
+        if (req->stop_at_eos && is_eos(e, tok)) {
+            resp->finish_reason = "stop";
+            break;
+        }
+        resp->tokens[resp->n_tokens] = tok;
+        resp->logprobs[resp->n_tokens] = lp;
+        resp->n_tokens++;
+        if (req->n_stop > 0) {
+            free(text);
+            text = NULL;
+            st = eco_tokenizer_decode(e->tok, resp->tokens, resp->n_tokens, true, &text, &text_len);
+            if (st != ECO_STATUS_OK) goto done;
+            long at = find_stop(text, text_len, req);
+            if (at >= 0) {
+                resp->finish_reason = "stop";
+                break;
+            }
+        }
+        if (i + 1 == req->max_tokens) break;
+        if (kv->len >= kv->max_seq) break; /* context full */
+        st = eco_model_forward(e->model, kv, &tok, 1, logits, false);
+        if (st != ECO_STATUS_OK) goto done;
+    }
+    resp->decode_ms = 1e3 * (eco_now() - t1);
+
+    free(text);
+    text = NULL;
+    st = eco_tokenizer_decode(e->tok, resp->tokens, resp->n_tokens, true, &text, &text_len);
+    if (st != ECO_STATUS_OK) goto done;
+    long at = find_stop(text, text_len, req);
+    if (at >= 0) {
+        text[at] = '\0';
+        text_len = (size_t)at;
+    }
+    resp->text = text;
+    resp->text_len = text_len;
+    text = NULL;
+done:
+    free(text);
+    free(prompt);
+    free(logits);
+    eco_kv_cache_free(kv);
+    eco_sampler_free(&sampler);
+    if (st != ECO_STATUS_OK) eco_infer_response_free(resp);
+    return st;
+}
+
+static void engine_destroy(eco_engine *self) {
+    llama_engine *e = (llama_engine *)self;
+    if (!e) return;
+    eco_model_free(e->model);
+    eco_tokenizer_free(e->tok);
+    free(e);
+}
+
+eco_status eco_llama_engine_open(const char *dir, const char *id, eco_engine **out) {
+    *out = NULL;
+    llama_engine *e = calloc(1, sizeof *e);
+    if (!e) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
+    e->base.genome = engine_genome;
+    e->base.infer = engine_infer;
+    e->base.destroy = engine_destroy;
+    eco_status st = eco_model_load(dir, &e->model);
+    if (st == ECO_STATUS_OK) st = eco_tokenizer_load(dir, &e->tok);
+    if (st != ECO_STATUS_OK) {
+        engine_destroy(&e->base);
+        return st;
+    }
+    const eco_model_config *cfg = eco_model_get_config(e->model);
+    if (eco_tokenizer_vocab_size(e->tok) > cfg->vocab_size) {
+        engine_destroy(&e->base);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer has %lld tokens but the model only %lld embeddings", dir,
+                         (long long)eco_tokenizer_vocab_size(e->tok), (long long)cfg->vocab_size);
+    }
+    for (int i = 0; i < cfg->n_eos; i++) e->eos[e->n_eos++] = (int32_t)cfg->eos_token_ids[i];
+    if (e->n_eos == 0) { /* no eos in config.json: fall back to the tokenizer's usual names */
+        static const char *const names[] = {"<|eos|>", "</s>", "<|endoftext|>"};
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+            int32_t t = eco_tokenizer_token_id(e->tok, names[i]);
+            if (t >= 0) e->eos[e->n_eos++] = t;
+        }
+    }
+    const char *name = id;
+    if (!name) {
+        size_t n = strlen(dir);
+        while (n > 1 && dir[n - 1] == '/') n--;
+        const char *start = dir + n;
+        while (start > dir && start[-1] != '/') start--;
+        snprintf(e->genome.id.str, sizeof e->genome.id.str, "%.*s", (int)(dir + n - start), start);
+    } else {
+        snprintf(e->genome.id.str, sizeof e->genome.id.str, "%s", name);
+    }
+    snprintf(e->genome.interface_version, sizeof e->genome.interface_version, "text-generation@1");
+    e->genome.n_params = eco_config_param_count(cfg);
+    e->genome.weight_bytes = eco_weights_nbytes(eco_model_get_weights(e->model));
+    *out = &e->base;
+    return ECO_STATUS_OK;
+}
+
+eco_model *eco_llama_engine_model(eco_engine *e) { return ((llama_engine *)e)->model; }
+const eco_tokenizer *eco_llama_engine_tokenizer(const eco_engine *e) { return ((const llama_engine *)e)->tok; }

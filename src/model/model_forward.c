@@ -1,0 +1,248 @@
+/*
+ * eco_model_forward: the llama-family forward over n new tokens against the KV cache.
+ *
+ * One code path serves the prompt (n > 1) and decoding (n == 1): every projection is an
+ * eco_linear over [n, ·] activations, which is sgemm for n > 1 and a matrix-vector product
+ * over the stored (bf16/f16/f32) rows for n == 1. K and V are projected straight into the
+ * cache rows of the new positions. Attention runs OpenMP tasks over (head, block of up to
+ * ECO_ATTN_QBLOCK queries); each task forms its scores against the keys it can see with
+ * sgemm (sgemv for one query), masks and softmaxes each row, and multiplies by V.
+ * Activation buffers live in the model and grow to the largest batch seen, so decoding
+ * allocates nothing.
+ */
+#include "model/model_internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+void eco_model_buffers_free(eco_model_buffers *b) {
+    free(b->x);
+    free(b->xn);
+    free(b->q);
+    free(b->att);
+    free(b->gate);
+    free(b->up);
+    free(b->hid);
+    free(b->cos_tab);
+    free(b->sin_tab);
+    free(b->scores);
+    b->x = b->xn = b->q = b->att = b->gate = b->up = b->hid = NULL;
+    b->cos_tab = b->sin_tab = b->scores = NULL;
+    b->cap_n = 0;
+    b->cap_keys = 0;
+    b->cap_rows = 0;
+    b->cap_threads = 0;
+}
+
+static float *alloc_rows(int64_t n, int64_t width) {
+    size_t count;
+    if (!eco_mul_ok((size_t)n, (size_t)width, &count)) return NULL;
+    return eco_malloc_array(count, sizeof(float));
+}
+
+/* Makes room for n tokens and attention over `keys` keys; buffers only ever grow.
+ * Keys grow geometrically (capped at max_seq) so a decode loop reallocates O(log) times. */
+static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t max_seq) {
+    eco_model_buffers *b = &m->buf;
+    const eco_model_config *c = &m->cfg;
+    if (n > b->cap_n) {
+        const int64_t d = c->hidden_size, f = c->intermediate_size;
+        const int64_t qd = c->n_heads * c->head_dim, half = c->head_dim / 2;
+        free(b->x); free(b->xn); free(b->q); free(b->att);
+        free(b->gate); free(b->up); free(b->hid); free(b->cos_tab); free(b->sin_tab);
+        b->x = alloc_rows(n, d);
+        b->xn = alloc_rows(n, d);
+        b->q = alloc_rows(n, qd);
+        b->att = alloc_rows(n, qd);
+        b->gate = alloc_rows(n, f);
+        b->up = alloc_rows(n, f);
+        b->hid = alloc_rows(n, f);
+        b->cos_tab = alloc_rows(n, half);
+        b->sin_tab = alloc_rows(n, half);
+        b->cap_n = n;
+        if (!b->x || !b->xn || !b->q || !b->att || !b->gate || !b->up || !b->hid ||
+            !b->cos_tab || !b->sin_tab)
+            goto nomem;
+    }
+    int64_t rows = n < ECO_ATTN_QBLOCK ? n : ECO_ATTN_QBLOCK;
+    int threads = omp_get_max_threads();
+    if (keys > b->cap_keys || rows > b->cap_rows || threads > b->cap_threads) {
+        int64_t cap_keys = b->cap_keys;
+        if (keys > cap_keys) {
+            cap_keys = cap_keys * 2 > keys ? cap_keys * 2 : keys;
+            if (cap_keys < 256) cap_keys = 256;
+            if (cap_keys > max_seq) cap_keys = max_seq;
+        }
+        int64_t cap_rows = rows > b->cap_rows ? rows : b->cap_rows;
+        int cap_threads = threads > b->cap_threads ? threads : b->cap_threads;
+        free(b->scores);
+        size_t count;
+        b->scores = NULL;
+        if (eco_mul_ok((size_t)cap_keys, (size_t)cap_rows, &count) &&
+            eco_mul_ok(count, (size_t)cap_threads, &count))
+            b->scores = eco_malloc_array(count, sizeof(float));
+        b->cap_keys = cap_keys;
+        b->cap_rows = cap_rows;
+        b->cap_threads = cap_threads;
+        if (!b->scores) goto nomem;
+    }
+    return ECO_STATUS_OK;
+nomem:
+    eco_model_buffers_free(b);
+    return eco_error(ECO_STATUS_ENOMEM, "model forward: out of memory for %lld tokens, %lld keys",
+                     (long long)n, (long long)keys);
+}
+
+/* out[n, d] = RMSNorm(x[n, d]) · weight */
+static void rmsnorm_rows(float *out, const float *x, const float *weight, int64_t n, int64_t d,
+                         float eps) {
+#pragma omp parallel for if (n >= 16) schedule(static)
+    for (int64_t i = 0; i < n; i++) eco_rmsnorm(out + i * d, x + i * d, weight, d, eps);
+}
+
+/* Causal GQA attention for the n new queries at positions p0..p0+n−1.
+ *   att  [n, H·hd]        output, heads concatenated
+ *   q    [n, H·hd]        queries after RoPE
+ *   kc   [max_seq, KV·hd] this layer's cached keys (after RoPE), rows 0..p0+n−1 valid
+ *   vc   [max_seq, KV·hd] this layer's cached values
+ *   scores                per-thread [cap_rows, cap_keys] scratch
+ * Head h reads kv head h / (H / KV); scores are q·kᵀ / √hd, softmax in f32 over the keys
+ * at positions <= the query's. */
+static void attention(float *att, const float *q, const float *kc, const float *vc,
+                      float *scores, size_t scores_stride, int64_t n, int64_t p0,
+                      int64_t n_heads, int64_t n_kv_heads, int64_t hd) {
+    const int64_t qd = n_heads * hd, kvd = n_kv_heads * hd;
+    const int64_t group = n_heads / n_kv_heads;
+    const float scale = (float)(1.0 / sqrt((double)hd));
+    const int64_t n_blocks = (n + ECO_ATTN_QBLOCK - 1) / ECO_ATTN_QBLOCK;
+    const int64_t n_tasks = n_heads * n_blocks;
+
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t task = 0; task < n_tasks; task++) {
+        const int64_t h = task % n_heads, blk = task / n_heads;
+        const int64_t kvh = h / group;
+        const int64_t i0 = blk * ECO_ATTN_QBLOCK;
+        const int64_t i1 = i0 + ECO_ATTN_QBLOCK < n ? i0 + ECO_ATTN_QBLOCK : n;
+        const int64_t rows = i1 - i0;
+        const int64_t keys = p0 + i1; /* the last query of the block sees this many */
+        float *S = scores + (size_t)omp_get_thread_num() * scores_stride; /* [rows, keys] */
+        const float *Q = q + i0 * qd + h * hd;
+        const float *K = kc + kvh * hd;
+        const float *Vh = vc + kvh * hd;
+        float *O = att + i0 * qd + h * hd;
+        if (rows == 1) {
+            /* S[keys] = K[keys, hd] · q[hd] · scale;  O[hd] = V[keys, hd]ᵀ · S */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)keys, (int)hd, scale, K, (int)kvd, Q, 1,
+                        0.0f, S, 1);
+            eco_softmax(S, keys);
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)keys, (int)hd, 1.0f, Vh, (int)kvd, S, 1,
+                        0.0f, O, 1);
+            continue;
+        }
+        /* S[rows, keys] = Q[rows, hd] · K[keys, hd]ᵀ · scale */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)keys, (int)hd, scale,
+                    Q, (int)qd, K, (int)kvd, 0.0f, S, (int)keys);
+        for (int64_t r = 0; r < rows; r++) {
+            float *row = S + r * keys;
+            int64_t visible = p0 + i0 + r + 1;
+            eco_softmax(row, visible);
+            memset(row + visible, 0, (size_t)(keys - visible) * sizeof(float));
+        }
+        /* O[rows, hd] = S[rows, keys] · V[keys, hd] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)hd, (int)keys, 1.0f,
+                    S, (int)keys, Vh, (int)kvd, 0.0f, O, (int)qd);
+    }
+}
+
+eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *tokens, int64_t n,
+                             float *logits, bool all_logits) {
+    if (!m || !kv || !tokens || !logits)
+        return eco_error(ECO_STATUS_EINVAL, "model forward: NULL argument");
+    if (n <= 0) return eco_error(ECO_STATUS_EINVAL, "model forward: %lld tokens", (long long)n);
+    const eco_model_config *c = &m->cfg;
+    const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;
+    const int64_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, half = hd / 2;
+    const int64_t qd = H * hd, kvd = KV * hd;
+    const float eps = (float)c->rms_norm_eps;
+    if (kv->n_layers != c->n_layers || kv->kv_dim != kvd)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "model forward: KV cache of %lld layers × %lld, model has %lld × %lld",
+                         (long long)kv->n_layers, (long long)kv->kv_dim, (long long)c->n_layers,
+                         (long long)kvd);
+    for (int64_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= V)
+            return eco_error(ECO_STATUS_ERANGE, "model forward: token %d at index %lld outside [0, %lld)",
+                             (int)tokens[i], (long long)i, (long long)V);
+    if (kv->len < 0 || kv->len > kv->max_seq || n > kv->max_seq - kv->len)
+        return eco_error(ECO_STATUS_ERANGE,
+                         "model forward: %lld cached + %lld new tokens exceed the cache's %lld",
+                         (long long)kv->len, (long long)n, (long long)kv->max_seq);
+    const int64_t p0 = kv->len;
+    eco_status st = ensure_buffers(m, n, p0 + n, kv->max_seq);
+    if (st) return st;
+
+    eco_model_buffers *b = &m->buf;
+    float *x = b->x, *xn = b->xn, *q = b->q, *att = b->att;
+    float *scratch = b->scratch;
+
+    /* RoPE tables for positions p0..p0+n−1: angle in double, cast once. */
+    for (int64_t i = 0; i < n; i++) {
+        double pos = (double)(p0 + i);
+        for (int64_t j = 0; j < half; j++) {
+            double a = pos * m->inv_freq[j];
+            b->cos_tab[i * half + j] = (float)cos(a);
+            b->sin_tab[i * half + j] = (float)sin(a);
+        }
+    }
+
+    /* x[n, d] = embed[tokens], one row widened at a time */
+    const size_t esz = eco_dtype_size(m->embed->dtype);
+    for (int64_t i = 0; i < n; i++)
+        eco_to_f32(x + i * d, (const char *)m->embed->data + (size_t)tokens[i] * (size_t)d * esz,
+                   m->embed->dtype, (size_t)d);
+
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const eco_layer *ly = &m->layers[l];
+        float *kc = kv->k + (size_t)l * (size_t)kv->max_seq * (size_t)kvd; /* [max_seq, kvd] */
+        float *vc = kv->v + (size_t)l * (size_t)kv->max_seq * (size_t)kvd;
+        float *knew = kc + (size_t)p0 * (size_t)kvd; /* [n, kvd] rows of the new tokens */
+        float *vnew = vc + (size_t)p0 * (size_t)kvd;
+
+        /* attention block */
+        rmsnorm_rows(xn, x, ly->attn_norm, n, d, eps);
+        eco_linear(q, xn, ly->wq, ly->bq, n, scratch);    /* [n, qd] */
+        eco_linear(knew, xn, ly->wk, ly->bk, n, scratch); /* [n, kvd] */
+        eco_linear(vnew, xn, ly->wv, ly->bv, n, scratch); /* [n, kvd] */
+#pragma omp parallel for if (n >= 16) schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            eco_rope(q + i * qd, b->cos_tab + i * half, b->sin_tab + i * half, H, hd);
+            eco_rope(knew + i * kvd, b->cos_tab + i * half, b->sin_tab + i * half, KV, hd);
+        }
+        attention(att, q, kc, vc, b->scores, (size_t)b->cap_rows * (size_t)b->cap_keys, n, p0, H,
+                  KV, hd);
+        eco_linear(xn, att, ly->wo, ly->bo, n, scratch); /* [n, d] */
+        eco_add_inplace(x, xn, n * d);
+
+        /* MLP block */
+        rmsnorm_rows(xn, x, ly->ffn_norm, n, d, eps);
+        eco_linear(b->gate, xn, ly->wg, NULL, n, scratch); /* [n, f] */
+        eco_linear(b->up, xn, ly->wu, NULL, n, scratch);   /* [n, f] */
+        eco_swiglu(b->hid, b->gate, b->up, n * f);
+        eco_linear(xn, b->hid, ly->wd, NULL, n, scratch);  /* [n, d] */
+        eco_add_inplace(x, xn, n * d);
+    }
+
+    /* logits: every position, or only the last one */
+    if (all_logits) {
+        rmsnorm_rows(xn, x, m->final_norm, n, d, eps);
+        eco_linear(logits, xn, m->lm_head, NULL, n, scratch); /* [n, V] */
+    } else {
+        eco_rmsnorm(xn, x + (n - 1) * d, m->final_norm, d, eps);
+        eco_linear(logits, xn, m->lm_head, NULL, 1, scratch); /* [V] */
+    }
+    kv->len = p0 + n;
+    return ECO_STATUS_OK;
+}

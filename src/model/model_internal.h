@@ -1,0 +1,75 @@
+/*
+ * The model module's private layout, shared by model_load.c (builds it), model_forward.c
+ * (reads the weights, owns the activation buffers) and kv_cache.c.
+ *
+ * Matrices are views into the memory-mapped weights (f32, bf16 or f16 as stored); the
+ * small vectors (norm weights, biases) are widened to f32 at load into one allocation,
+ * `vec_block`. Activation buffers grow on demand to the largest batch seen, so decoding
+ * allocates nothing per token.
+ */
+#ifndef ECO_MODEL_INTERNAL_H
+#define ECO_MODEL_INTERNAL_H
+
+#include "ecology/model.h"
+
+typedef struct eco_layer {
+    const eco_tensor *wq;   /* [H·hd, d] */
+    const eco_tensor *wk;   /* [KV·hd, d] */
+    const eco_tensor *wv;   /* [KV·hd, d] */
+    const eco_tensor *wo;   /* [d, H·hd] */
+    const eco_tensor *wg;   /* [f, d] */
+    const eco_tensor *wu;   /* [f, d] */
+    const eco_tensor *wd;   /* [d, f] */
+    const float *attn_norm; /* [d] input_layernorm */
+    const float *ffn_norm;  /* [d] post_attention_layernorm */
+    const float *bq;        /* [H·hd] or NULL */
+    const float *bk;        /* [KV·hd] or NULL */
+    const float *bv;        /* [KV·hd] or NULL */
+    const float *bo;        /* [d] or NULL */
+} eco_layer;
+
+/* Activation buffers, sized for `cap_n` tokens and attention of up to `cap_rows` queries
+ * over `cap_keys` keys in each of `cap_threads` OpenMP threads. One forward at a time per
+ * model. `scratch` is sized at load and is not part of the growing set. */
+typedef struct eco_model_buffers {
+    int64_t cap_n;
+    int64_t cap_keys;
+    int64_t cap_rows;
+    int cap_threads;
+    float *x;       /* [n, d]     residual stream */
+    float *xn;      /* [n, d]     normed input of a block; then the block's output */
+    float *q;       /* [n, H·hd]  queries (after RoPE) */
+    float *att;     /* [n, H·hd]  attention output, heads concatenated */
+    float *gate;    /* [n, f] */
+    float *up;      /* [n, f] */
+    float *hid;     /* [n, f]     silu(gate) ⊙ up */
+    float *cos_tab; /* [n, hd/2] */
+    float *sin_tab; /* [n, hd/2] */
+    float *scores;  /* [cap_threads, cap_rows, cap_keys] attention scores per thread */
+    float *scratch; /* eco_linear's widening scratch, scratch_floats */
+    size_t scratch_floats;
+} eco_model_buffers;
+
+struct eco_model {
+    eco_model_config cfg;
+    eco_weights *weights;
+    const eco_tensor *embed;   /* [V, d] */
+    const eco_tensor *lm_head; /* [V, d]; == embed when tied */
+    const float *final_norm;   /* [d] */
+    eco_layer *layers;         /* [n_layers] */
+    float *vec_block;          /* owns every widened norm weight and bias */
+    double *inv_freq;          /* [hd/2] RoPE frequencies (llama3-scaled when asked) */
+    size_t decode_bytes;
+    eco_model_buffers buf;
+};
+
+/* Rows of queries one attention task handles on the batched path. */
+#define ECO_ATTN_QBLOCK 64
+
+void eco_model_buffers_free(eco_model_buffers *b);
+
+/* RoPE inverse frequencies for cfg, as Hugging Face computes them (default, or llama3
+ * when cfg->rope_llama3), each rounded to f32 as HF stores them. out has hd/2 entries. */
+void eco_rope_inv_freq(const eco_model_config *cfg, double *out);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * eco_model_load: config.json + weights → an eco_model whose matrices point into the
+ * memory-mapped safetensors files.
+ *
+ * Every tensor the config implies is looked up by its Hugging Face name and checked for
+ * presence, shape and a float dtype (F32, BF16, F16) before anything is built; tensors the
+ * forward does not use (e.g. old checkpoints' rotary_emb.inv_freq, or lm_head.weight in a
+ * tied model) are ignored. Norm weights and biases are widened to f32 into one block.
+ */
+#include "model/model_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* RoPE frequencies. HF (_compute_default_rope_parameters) computes
+ *   inv_freq[i] = 1 / theta^(2i / hd)
+ * in f32 and, for rope_type "llama3" (_compute_llama3_parameters), rescales by wavelength
+ *   wavelen = 2π / inv_freq
+ *   wavelen < orig/high_ff            → kept
+ *   wavelen > orig/low_ff             → inv_freq / factor
+ *   otherwise, s = (orig/wavelen − low_ff) / (high_ff − low_ff):
+ *                                       (1 − s)·inv_freq/factor + s·inv_freq
+ * We compute in double and round each frequency to f32, as HF stores them, so that the
+ * angle pos·inv_freq (taken in double by the forward) differs from HF's only by HF's own
+ * f32 rounding of the product. */
+void eco_rope_inv_freq(const eco_model_config *cfg, double *out) {
+    int64_t hd = cfg->head_dim;
+    int64_t half = hd / 2;
+    for (int64_t i = 0; i < half; i++) {
+        double inv = (double)(float)(1.0 / pow(cfg->rope_theta, (double)(2 * i) / (double)hd));
+        if (cfg->rope_llama3) {
+            double factor = cfg->rope_factor;
+            double low_ff = cfg->rope_low_freq_factor;
+            double high_ff = cfg->rope_high_freq_factor;
+            double old_ctx = (double)cfg->rope_original_max_pos;
+            double low_freq_wavelen = old_ctx / low_ff;
+            double high_freq_wavelen = old_ctx / high_ff;
+            double wavelen = 2.0 * M_PI / inv;
+            if (wavelen > low_freq_wavelen) {
+                inv = inv / factor;
+            } else if (!(wavelen < high_freq_wavelen)) {
+                double s = (old_ctx / wavelen - low_ff) / (high_ff - low_ff);
+                inv = (1.0 - s) * inv / factor + s * inv;
+            }
+            inv = (double)(float)inv;
+        }
+        out[i] = inv;
+    }
+}
+
+/* Checks what the forward relies on, whatever the config parser already checked. */
+static eco_status check_config(const eco_model_config *c, const char *dir) {
+    const char *bad = NULL;
+    if (c->vocab_size <= 0 || c->vocab_size > INT32_MAX) bad = "vocab_size";
+    else if (c->hidden_size <= 0) bad = "hidden_size";
+    else if (c->intermediate_size <= 0) bad = "intermediate_size";
+    else if (c->n_layers <= 0) bad = "num_hidden_layers";
+    else if (c->n_heads <= 0) bad = "num_attention_heads";
+    else if (c->n_kv_heads <= 0 || c->n_heads % c->n_kv_heads != 0) bad = "num_key_value_heads";
+    else if (c->head_dim <= 0 || c->head_dim % 2 != 0) bad = "head_dim";
+    else if (!(c->rms_norm_eps >= 0) || !isfinite(c->rms_norm_eps)) bad = "rms_norm_eps";
+    else if (!(c->rope_theta > 0) || !isfinite(c->rope_theta)) bad = "rope_theta";
+    else if (c->rope_llama3 &&
+             (!(c->rope_factor > 0) || c->rope_original_max_pos <= 0 ||
+              !(c->rope_low_freq_factor > 0) ||
+              c->rope_high_freq_factor == c->rope_low_freq_factor))
+        bad = "rope_scaling";
+    if (bad) return eco_error(ECO_STATUS_EFORMAT, "%s: config.json: invalid %s", dir, bad);
+    /* Every product the forward forms from these sizes must fit comfortably. */
+    size_t t;
+    if (!eco_mul_ok((size_t)c->n_heads, (size_t)c->head_dim, &t) ||
+        !eco_mul_ok(t, (size_t)c->hidden_size, &t) ||
+        !eco_mul_ok((size_t)c->vocab_size, (size_t)c->hidden_size, &t) ||
+        !eco_mul_ok((size_t)c->intermediate_size, (size_t)c->hidden_size, &t) || t > (SIZE_MAX >> 4))
+        return eco_error(ECO_STATUS_EOVERFLOW, "%s: config.json: sizes overflow", dir);
+    return ECO_STATUS_OK;
+}
+
+/* Finds `name` and checks it is a float tensor of shape [d0] (d1 < 0) or [d0, d1]. */
+static eco_status find_tensor(const eco_weights *w, const char *dir, const char *name, int64_t d0,
+                              int64_t d1, const eco_tensor **out) {
+    const eco_tensor *t = eco_weights_find(w, name);
+    if (!t) return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s' is missing", dir, name);
+    if (t->dtype != ECO_DTYPE_F32 && t->dtype != ECO_DTYPE_BF16 && t->dtype != ECO_DTYPE_F16)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': dtype %s, expected F32, BF16 or F16",
+                         dir, name, eco_dtype_name(t->dtype));
+    int want_ndim = d1 < 0 ? 1 : 2;
+    if (t->ndim != want_ndim || t->shape[0] != d0 || (want_ndim == 2 && t->shape[1] != d1)) {
+        char got[96] = "[";
+        size_t off = 1;
+        for (int i = 0; i < t->ndim && off < sizeof got - 24; i++)
+            off += (size_t)snprintf(got + off, sizeof got - off, "%s%lld", i ? ", " : "",
+                                    (long long)t->shape[i]);
+        snprintf(got + off, sizeof got - off, "]");
+        if (want_ndim == 1)
+            return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': shape %s, expected [%lld]", dir,
+                             name, got, (long long)d0);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': shape %s, expected [%lld, %lld]", dir,
+                         name, got, (long long)d0, (long long)d1);
+    }
+    /* The kernels read elements through typed pointers. */
+    if ((uintptr_t)t->data % eco_dtype_size(t->dtype) != 0)
+        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: tensor '%s': data not aligned to its %zu-byte elements",
+                         dir, name, eco_dtype_size(t->dtype));
+    *out = t;
+    return ECO_STATUS_OK;
+}
+
+/* Finds a vector tensor of length n and widens it into *cursor (advanced by n). */
+static eco_status load_vec(const eco_weights *w, const char *dir, const char *name, int64_t n,
+                           float **cursor, const float **out) {
+    const eco_tensor *t;
+    eco_status st = find_tensor(w, dir, name, n, -1, &t);
+    if (st) return st;
+    eco_to_f32(*cursor, t->data, t->dtype, (size_t)n);
+    *out = *cursor;
+    *cursor += n;
+    return ECO_STATUS_OK;
+}
+
+static eco_status load_matrix(const eco_weights *w, const char *dir, const char *name, int64_t rows,
+                              int64_t cols, size_t *decode_bytes, const eco_tensor **out) {
+    eco_status st = find_tensor(w, dir, name, rows, cols, out);
+    if (st) return st;
+    *decode_bytes += (*out)->nbytes;
+    return ECO_STATUS_OK;
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+eco_status eco_model_load(const char *dir, eco_model **out) {
+    if (!dir || !out) return eco_error(ECO_STATUS_EINVAL, "eco_model_load: NULL argument");
+    *out = NULL;
+    eco_model *m = calloc(1, sizeof *m);
+    if (!m) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
+
+    eco_status st = eco_config_load(dir, &m->cfg);
+    if (st) goto fail;
+    const eco_model_config *c = &m->cfg;
+    if ((st = check_config(c, dir))) goto fail;
+    if ((st = eco_weights_open(dir, &m->weights))) goto fail;
+
+    const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;
+    const int64_t qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    const int64_t L = c->n_layers;
+
+    /* One block for every widened vector: per layer two norms, the q/k/v biases, the
+     * o bias; the final norm. */
+    size_t per_layer = (size_t)(2 * d);
+    if (c->qkv_bias) per_layer += (size_t)(qd + 2 * kvd);
+    if (c->o_bias) per_layer += (size_t)d;
+    size_t n_vec;
+    if (!eco_mul_ok(per_layer, (size_t)L, &n_vec) || !eco_add_ok(n_vec, (size_t)d, &n_vec)) {
+        st = eco_error(ECO_STATUS_EOVERFLOW, "%s: config sizes overflow", dir);
+        goto fail;
+    }
+    m->vec_block = eco_malloc_array(n_vec, sizeof(float));
+    m->layers = eco_calloc_array((size_t)L, sizeof(eco_layer));
+    m->inv_freq = eco_malloc_array((size_t)(c->head_dim / 2), sizeof(double));
+    if (!m->vec_block || !m->layers || !m->inv_freq) {
+        st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
+        goto fail;
+    }
+    float *cursor = m->vec_block;
+    size_t bytes = 0;
+    const eco_weights *w = m->weights;
+
+    if ((st = find_tensor(w, dir, "model.embed_tokens.weight", V, d, &m->embed))) goto fail;
+    char name[160];
+    for (int64_t i = 0; i < L; i++) {
+        eco_layer *ly = &m->layers[i];
+#define NAME(suffix) (snprintf(name, sizeof name, "model.layers.%lld." suffix, (long long)i), name)
+        if ((st = load_vec(w, dir, NAME("input_layernorm.weight"), d, &cursor, &ly->attn_norm))) goto fail;
+        if ((st = load_matrix(w, dir, NAME("self_attn.q_proj.weight"), qd, d, &bytes, &ly->wq))) goto fail;
+        if ((st = load_matrix(w, dir, NAME("self_attn.k_proj.weight"), kvd, d, &bytes, &ly->wk))) goto fail;
+        if ((st = load_matrix(w, dir, NAME("self_attn.v_proj.weight"), kvd, d, &bytes, &ly->wv))) goto fail;
+        if ((st = load_matrix(w, dir, NAME("self_attn.o_proj.weight"), d, qd, &bytes, &ly->wo))) goto fail;
+        if (c->qkv_bias) {
+            if ((st = load_vec(w, dir, NAME("self_attn.q_proj.bias"), qd, &cursor, &ly->bq))) goto fail;
+            if ((st = load_vec(w, dir, NAME("self_attn.k_proj.bias"), kvd, &cursor, &ly->bk))) goto fail;
+            if ((st = load_vec(w, dir, NAME("self_attn.v_proj.bias"), kvd, &cursor, &ly->bv))) goto fail;
+        }
+        if (c->o_bias &&
+            (st = load_vec(w, dir, NAME("self_attn.o_proj.bias"), d, &cursor, &ly->bo)))
+            goto fail;
+        if ((st = load_vec(w, dir, NAME("post_attention_layernorm.weight"), d, &cursor, &ly->ffn_norm))) goto fail;
+        if ((st = load_matrix(w, dir, NAME("mlp.gate_proj.weight"), f, d, &bytes, &ly->wg))) goto fail;
+        if ((st = load_matrix(w, dir, NAME("mlp.up_proj.weight"), f, d, &bytes, &ly->wu))) goto fail;
+        if ((st = load_matrix(w, dir, NAME("mlp.down_proj.weight"), d, f, &bytes, &ly->wd))) goto fail;
+#undef NAME
+    }
+    if ((st = load_vec(w, dir, "model.norm.weight", d, &cursor, &m->final_norm))) goto fail;
+    if (c->tie_word_embeddings) {
+        m->lm_head = m->embed;
+        bytes += m->embed->nbytes;
+    } else if ((st = load_matrix(w, dir, "lm_head.weight", V, d, &bytes, &m->lm_head))) {
+        goto fail;
+    }
+    m->decode_bytes = bytes + n_vec * sizeof(float);
+
+    eco_rope_inv_freq(c, m->inv_freq);
+
+    /* eco_linear's widening scratch, once for the largest matrix. */
+    size_t sf = eco_linear_scratch_floats(d, V);
+    sf = max_size(sf, eco_linear_scratch_floats(d, qd));
+    sf = max_size(sf, eco_linear_scratch_floats(d, kvd));
+    sf = max_size(sf, eco_linear_scratch_floats(qd, d));
+    sf = max_size(sf, eco_linear_scratch_floats(d, f));
+    sf = max_size(sf, eco_linear_scratch_floats(f, d));
+    m->buf.scratch_floats = sf;
+    m->buf.scratch = eco_malloc_array(sf ? sf : 1, sizeof(float));
+    if (!m->buf.scratch) {
+        st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for %zu scratch floats", dir, sf);
+        goto fail;
+    }
+    *out = m;
+    return ECO_STATUS_OK;
+
+fail:
+    eco_model_free(m);
+    return st;
+}
+
+void eco_model_free(eco_model *m) {
+    if (!m) return;
+    eco_model_buffers_free(&m->buf);
+    free(m->buf.scratch);
+    free(m->layers);
+    free(m->vec_block);
+    free(m->inv_freq);
+    if (m->weights) eco_weights_close(m->weights);
+    free(m);
+}
+
+const eco_model_config *eco_model_get_config(const eco_model *m) { return &m->cfg; }
+
+const eco_weights *eco_model_get_weights(const eco_model *m) { return m->weights; }
+
+size_t eco_model_decode_bytes(const eco_model *m) { return m->decode_bytes; }

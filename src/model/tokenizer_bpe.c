@@ -1,0 +1,487 @@
+/*
+ * BPE core: byte buffers, UTF-8, the two hash tables (token → id, id pair → merge) and the
+ * merge loop of Hugging Face's `Word::merge_all`: every adjacent pair with a merge goes
+ * into a binary heap ordered by (rank, position); the best is applied if still valid, and
+ * the pairs it forms with its neighbours are pushed. O(n log n) in the symbols of a piece.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/tokenizer_internal.h"
+
+/* ---- buffers ----------------------------------------------------------------------- */
+
+bool tok_buf_reserve(tok_buf *b, size_t extra) {
+    size_t need;
+    if (!eco_add_ok(b->len, extra, &need) || !eco_add_ok(need, 1, &need)) return false;
+    if (need <= b->cap) return true;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) return false;
+        cap *= 2;
+    }
+    char *p = realloc(b->data, cap);
+    if (!p) return false;
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
+bool tok_buf_append(tok_buf *b, const void *data, size_t n) {
+    if (!tok_buf_reserve(b, n)) return false;
+    if (n) memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return true;
+}
+
+bool tok_buf_push(tok_buf *b, char c) { return tok_buf_append(b, &c, 1); }
+
+void tok_buf_free(tok_buf *b) {
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+bool tok_ids_push(tok_ids *v, int32_t id) { return tok_ids_append(v, &id, 1); }
+
+bool tok_ids_append(tok_ids *v, const int32_t *ids, size_t n) {
+    size_t need;
+    if (!eco_add_ok(v->len, n, &need)) return false;
+    if (need > v->cap) {
+        size_t cap = v->cap ? v->cap : 16;
+        while (cap < need) {
+            if (cap > SIZE_MAX / 8) return false;
+            cap *= 2;
+        }
+        int32_t *p = eco_malloc_array(cap, sizeof *p);
+        if (!p) return false;
+        if (v->len) memcpy(p, v->data, v->len * sizeof *p);
+        free(v->data);
+        v->data = p;
+        v->cap = cap;
+    }
+    if (n) memcpy(v->data + v->len, ids, n * sizeof *ids);
+    v->len += n;
+    return true;
+}
+
+/* ---- UTF-8 ------------------------------------------------------------------------- */
+
+size_t tok_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+    if (n == 0) return 0;
+    unsigned c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c < 0xC2) return 0; /* continuation byte or overlong 2-byte lead */
+    if (c < 0xE0) {
+        if (n < 2 || (s[1] & 0xC0) != 0x80) return 0;
+        *cp = ((c & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+        return 2;
+    }
+    if (c < 0xF0) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
+        uint32_t v = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+        if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+        *cp = v;
+        return 3;
+    }
+    if (c < 0xF5) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        uint32_t v = ((c & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
+                     (s[3] & 0x3Fu);
+        if (v < 0x10000 || v > 0x10FFFF) return 0;
+        *cp = v;
+        return 4;
+    }
+    return 0;
+}
+
+size_t tok_utf8_encode(uint32_t cp, char *out) {
+    unsigned char *o = (unsigned char *)out;
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | (cp >> 6));
+        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | (cp >> 12));
+        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | (cp >> 18));
+    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+bool tok_is_whitespace(uint32_t c) {
+    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+           c == 0x205F || c == 0x3000;
+}
+
+/* ---- byte ↔ unicode (GPT-2) -------------------------------------------------------- */
+
+/* Bytes that stand for themselves: '!'..'~', '¡'..'¬', '®'..'ÿ'; the other 68 map to
+ * U+0100 + n in byte order. */
+static bool byte_is_printable(int b) {
+    return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+}
+
+static uint32_t byte_to_cp(int b) {
+    if (byte_is_printable(b)) return (uint32_t)b;
+    uint32_t n = 0;
+    for (int i = 0; i < b; i++)
+        if (!byte_is_printable(i)) n++;
+    return 0x100 + n;
+}
+
+void tok_init_byte_table(eco_tokenizer *tok) {
+    for (int b = 0; b < 256; b++)
+        tok->byte_char_len[b] = (uint8_t)tok_utf8_encode(byte_to_cp(b), tok->byte_char[b]);
+}
+
+int tok_char_to_byte(uint32_t cp) {
+    if (cp < 0x100) return byte_is_printable((int)cp) ? (int)cp : -1;
+    if (cp >= 0x100 + 68) return -1;
+    uint32_t n = cp - 0x100;
+    for (int b = 0; b < 256; b++) {
+        if (byte_is_printable(b)) continue;
+        if (n == 0) return b;
+        n--;
+    }
+    return -1;
+}
+
+/* ---- hashing ----------------------------------------------------------------------- */
+
+static uint64_t mix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+uint64_t tok_hash_bytes(const void *data, size_t n) {
+    const unsigned char *p = data;
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x100000001B3ULL;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++) w |= (uint64_t)p[i] << (8 * i);
+    h = (h ^ w) * 0x100000001B3ULL;
+    return mix64(h);
+}
+
+static bool strmap_grow(tok_strmap *m) {
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    tok_strmap_slot *slots = eco_calloc_array(cap, sizeof *slots);
+    if (!slots) return false;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].key) continue;
+        size_t j = m->slots[i].hash & (cap - 1);
+        while (slots[j].key) j = (j + 1) & (cap - 1);
+        slots[j] = m->slots[i];
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    return true;
+}
+
+bool tok_strmap_put(tok_strmap *m, const char *key, size_t len, int32_t value, bool *existed) {
+    if (existed) *existed = false;
+    if (len > UINT32_MAX) return false;
+    if ((m->count + 1) * 2 > m->cap && !strmap_grow(m)) return false;
+    uint64_t h = tok_hash_bytes(key, len);
+    size_t j = h & (m->cap - 1);
+    while (m->slots[j].key) {
+        tok_strmap_slot *s = &m->slots[j];
+        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) {
+            s->value = value;
+            if (existed) *existed = true;
+            return true;
+        }
+        j = (j + 1) & (m->cap - 1);
+    }
+    m->slots[j] = (tok_strmap_slot){.key = key, .len = (uint32_t)len, .value = value, .hash = h};
+    m->count++;
+    return true;
+}
+
+int32_t tok_strmap_get(const tok_strmap *m, const char *key, size_t len) {
+    if (!m->cap) return -1;
+    uint64_t h = tok_hash_bytes(key, len);
+    size_t j = h & (m->cap - 1);
+    while (m->slots[j].key) {
+        const tok_strmap_slot *s = &m->slots[j];
+        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) return s->value;
+        j = (j + 1) & (m->cap - 1);
+    }
+    return -1;
+}
+
+void tok_strmap_free(tok_strmap *m) {
+    free(m->slots);
+    m->slots = NULL;
+    m->cap = m->count = 0;
+}
+
+static uint64_t pair_key(int32_t a, int32_t b) {
+    return (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
+}
+
+static bool pairmap_grow(tok_pairmap *m) {
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    tok_pair_slot *slots = eco_calloc_array(cap, sizeof *slots);
+    if (!slots) return false;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].key) continue;
+        size_t j = mix64(m->slots[i].key) & (cap - 1);
+        while (slots[j].key) j = (j + 1) & (cap - 1);
+        slots[j] = m->slots[i];
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    return true;
+}
+
+bool tok_pairmap_put(tok_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t merged) {
+    if ((m->count + 1) * 2 > m->cap && !pairmap_grow(m)) return false;
+    uint64_t k = pair_key(a, b);
+    size_t j = mix64(k) & (m->cap - 1);
+    while (m->slots[j].key) {
+        if (m->slots[j].key == k) {
+            m->slots[j].rank = rank;
+            m->slots[j].merged = merged;
+            return true;
+        }
+        j = (j + 1) & (m->cap - 1);
+    }
+    m->slots[j] = (tok_pair_slot){.key = k, .rank = rank, .merged = merged};
+    m->count++;
+    return true;
+}
+
+const tok_pair_slot *tok_pairmap_get(const tok_pairmap *m, int32_t a, int32_t b) {
+    if (!m->cap) return NULL;
+    uint64_t k = pair_key(a, b);
+    size_t j = mix64(k) & (m->cap - 1);
+    while (m->slots[j].key) {
+        if (m->slots[j].key == k) return &m->slots[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+void tok_pairmap_free(tok_pairmap *m) {
+    free(m->slots);
+    m->slots = NULL;
+    m->cap = m->count = 0;
+}
+
+/* ---- merge loop -------------------------------------------------------------------- */
+
+typedef struct sym {
+    int32_t id;
+    int32_t prev; /* -1 at the start */
+    int32_t next; /* -1 at the end */
+    int32_t alive;
+} sym;
+
+typedef struct cand {
+    int32_t rank;
+    int32_t pos;
+    int32_t merged;
+} cand;
+
+static bool cand_less(const cand *a, const cand *b) {
+    return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
+}
+
+typedef struct heap {
+    cand *v;
+    size_t n;
+    size_t cap;
+} heap;
+
+static bool heap_push(heap *h, cand c) {
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        cand *v = eco_malloc_array(cap, sizeof *v);
+        if (!v) return false;
+        if (h->n) memcpy(v, h->v, h->n * sizeof *v);
+        free(h->v);
+        h->v = v;
+        h->cap = cap;
+    }
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!cand_less(&c, &h->v[p])) break;
+        h->v[i] = h->v[p];
+        i = p;
+    }
+    h->v[i] = c;
+    return true;
+}
+
+static cand heap_pop(heap *h) {
+    cand top = h->v[0];
+    cand last = h->v[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const cand *best = &last;
+        if (l < h->n && cand_less(&h->v[l], best)) {
+            m = l;
+            best = &h->v[l];
+        }
+        if (r < h->n && cand_less(&h->v[r], best)) m = r;
+        if (m == i) break;
+        h->v[i] = h->v[m];
+        i = m;
+    }
+    if (h->n) h->v[i] = last;
+    return top;
+}
+
+/* Appends symbol ids for s[0..n) to syms, following HF's BPE::merge_word: one symbol per
+ * character when it is in the vocabulary; otherwise its bytes as <0xNN> tokens (byte
+ * fallback, when all exist), otherwise unk (consecutive unks fused when fuse_unk; no unk
+ * token means the character is dropped). */
+static eco_status initial_symbols(const eco_tokenizer *tok, const char *s, size_t n, tok_ids *syms) {
+    int32_t pending_unk = -1; /* HF keeps one unk pending until a known symbol arrives */
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t cl = tok_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        if (cl == 0) cl = 1; /* an invalid byte is a symbol of its own */
+        int32_t id = tok_strmap_get(&tok->vocab, s + i, cl);
+        if (id >= 0) {
+            if (pending_unk >= 0) {
+                if (!tok_ids_push(syms, pending_unk)) return ECO_STATUS_ENOMEM;
+                pending_unk = -1;
+            }
+            if (!tok_ids_push(syms, id)) return ECO_STATUS_ENOMEM;
+            i += cl;
+            continue;
+        }
+        if (tok->byte_fallback) {
+            bool all = true;
+            for (size_t k = 0; k < cl; k++)
+                if (tok->byte_ids[(unsigned char)s[i + k]] < 0) all = false;
+            if (all) {
+                for (size_t k = 0; k < cl; k++)
+                    if (!tok_ids_push(syms, tok->byte_ids[(unsigned char)s[i + k]]))
+                        return ECO_STATUS_ENOMEM;
+                i += cl;
+                continue;
+            }
+        }
+        if (tok->unk_id >= 0) {
+            if (pending_unk >= 0 && !tok->fuse_unk) {
+                if (!tok_ids_push(syms, pending_unk)) return ECO_STATUS_ENOMEM;
+            }
+            pending_unk = tok->unk_id;
+        }
+        i += cl;
+    }
+    if (pending_unk >= 0 && !tok_ids_push(syms, pending_unk)) return ECO_STATUS_ENOMEM;
+    return ECO_STATUS_OK;
+}
+
+eco_status tok_bpe_word(const eco_tokenizer *tok, const char *s, size_t n, tok_ids *out) {
+    if (n == 0) return ECO_STATUS_OK;
+    if (tok->ignore_merges) {
+        int32_t id = tok_strmap_get(&tok->vocab, s, n);
+        if (id >= 0) return tok_ids_push(out, id) ? ECO_STATUS_OK : ECO_STATUS_ENOMEM;
+    }
+    tok_ids ids = {0};
+    eco_status st = initial_symbols(tok, s, n, &ids);
+    if (st != ECO_STATUS_OK) goto done;
+    if (ids.len > INT32_MAX) {
+        st = eco_error(ECO_STATUS_ERANGE, "tokenizer: piece of %zu symbols is too long", ids.len);
+        goto done;
+    }
+    if (ids.len < 2 || tok->merges.count == 0) {
+        if (!tok_ids_append(out, ids.data, ids.len)) st = ECO_STATUS_ENOMEM;
+        goto done;
+    }
+    size_t ns = ids.len;
+    sym *sy = eco_malloc_array(ns, sizeof *sy);
+    heap h = {0};
+    if (!sy) {
+        st = ECO_STATUS_ENOMEM;
+        goto done;
+    }
+    for (size_t k = 0; k < ns; k++) {
+        sy[k].id = ids.data[k];
+        sy[k].prev = (int32_t)k - 1;
+        sy[k].next = k + 1 < ns ? (int32_t)k + 1 : -1;
+        sy[k].alive = 1;
+    }
+    for (size_t k = 0; k + 1 < ns; k++) {
+        const tok_pair_slot *m = tok_pairmap_get(&tok->merges, sy[k].id, sy[k + 1].id);
+        if (m && !heap_push(&h, (cand){m->rank, (int32_t)k, m->merged})) {
+            st = ECO_STATUS_ENOMEM;
+            goto done_heap;
+        }
+    }
+    while (h.n) {
+        cand c = heap_pop(&h);
+        sym *a = &sy[c.pos];
+        if (!a->alive || a->next < 0) continue;
+        sym *b = &sy[a->next];
+        const tok_pair_slot *m = tok_pairmap_get(&tok->merges, a->id, b->id);
+        if (!m || m->merged != c.merged) continue; /* stale: a neighbour changed */
+        a->id = c.merged;
+        b->alive = 0;
+        a->next = b->next;
+        if (b->next >= 0) sy[b->next].prev = c.pos;
+        if (a->prev >= 0) {
+            const tok_pair_slot *pm = tok_pairmap_get(&tok->merges, sy[a->prev].id, a->id);
+            if (pm && !heap_push(&h, (cand){pm->rank, a->prev, pm->merged})) {
+                st = ECO_STATUS_ENOMEM;
+                goto done_heap;
+            }
+        }
+        if (a->next >= 0) {
+            const tok_pair_slot *nm = tok_pairmap_get(&tok->merges, a->id, sy[a->next].id);
+            if (nm && !heap_push(&h, (cand){nm->rank, c.pos, nm->merged})) {
+                st = ECO_STATUS_ENOMEM;
+                goto done_heap;
+            }
+        }
+    }
+    for (int32_t k = 0; k >= 0; k = sy[k].next)
+        if (!tok_ids_push(out, sy[k].id)) {
+            st = ECO_STATUS_ENOMEM;
+            break;
+        }
+done_heap:
+    free(h.v);
+    free(sy);
+done:
+    free(ids.data);
+    return st;
+}

@@ -1,0 +1,217 @@
+/*
+ * Row and elementwise kernels of the transformer: RMSNorm, RoPE, softmax, SwiGLU, add.
+ *
+ * Each has a scalar twin in kernels_ref.c. The AVX2/FMA paths (chosen at run time) differ
+ * from the twins only in summation order and in using a vectorised expf (Cephes
+ * polynomial, about 2 ulp) instead of libm's; tests hold them to 1e-5 relative.
+ * These kernels are single-threaded: they run on one row (the caller parallelises over
+ * rows or heads).
+ */
+#include "ecology/tensor.h"
+
+#include <math.h>
+
+#include "tensor/simd.h"
+
+#if ECO_HAVE_X86_SIMD
+#include <immintrin.h>
+
+ECO_TARGET_AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+ECO_TARGET_AVX2 static inline float hmax8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* expf on 8 lanes: exp(x) = 2^n · exp(r), n = round(x / ln2), r = x − n·ln2 (ln2 split in
+ * two for exactness), exp(r) by the Cephes degree-6 polynomial on [−ln2/2, ln2/2].
+ * x > 88.72 gives +inf, x < −87.33 gives 0 (libm would give a subnormal there: an absolute
+ * difference below 1.2e-38), −inf gives 0, NaN gives NaN. */
+ECO_TARGET_AVX2 static inline __m256 exp8(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.72283935546875f);
+    const __m256 lo = _mm256_set1_ps(-87.33654022216797f);
+    __m256 over = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
+    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 r2 = _mm256_mul_ps(r, r);
+    p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* n is in [−126, 128]; 2^n built in two halves so that n = 128 (x near 88.72) does
+     * not overflow the exponent field. */
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i n1 = _mm256_srai_epi32(ni, 1);
+    __m256i n2 = _mm256_sub_epi32(ni, n1);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
+    __m256 res = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+    res = _mm256_blendv_ps(res, _mm256_set1_ps(INFINITY), over);
+    res = _mm256_andnot_ps(under, res);
+    /* NaN in, NaN out (the clamps above would have turned it into a number). */
+    __m256 isnan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    return _mm256_blendv_ps(res, x, isnan);
+}
+
+ECO_TARGET_AVX2 static void rmsnorm_avx2(float *out, const float *x, const float *weight,
+                                         int64_t n, float eps) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
+        __m256 v2 = _mm256_loadu_ps(x + i + 16), v3 = _mm256_loadu_ps(x + i + 24);
+        a0 = _mm256_fmadd_ps(v0, v0, a0);
+        a1 = _mm256_fmadd_ps(v1, v1, a1);
+        a2 = _mm256_fmadd_ps(v2, v2, a2);
+        a3 = _mm256_fmadd_ps(v3, v3, a3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256 v0 = _mm256_loadu_ps(x + i);
+        a0 = _mm256_fmadd_ps(v0, v0, a0);
+    }
+    float ss = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) ss += x[i] * x[i];
+    float inv = 1.0f / sqrtf(ss / (float)n + eps);
+    __m256 vinv = _mm256_set1_ps(inv);
+    i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv);
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(v, _mm256_loadu_ps(weight + i)));
+    }
+    for (; i < n; i++) out[i] = (x[i] * inv) * weight[i];
+}
+
+ECO_TARGET_AVX2 static void softmax_avx2(float *x, int64_t n) {
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
+    float mx = hmax8(vm);
+    for (; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    __m256 vmx = _mm256_set1_ps(mx);
+    __m256 vs = _mm256_setzero_ps();
+    i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
+        _mm256_storeu_ps(x + i, e);
+        vs = _mm256_add_ps(vs, e);
+    }
+    float sum = hsum8(vs);
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    float inv = 1.0f / sum;
+    __m256 vinv = _mm256_set1_ps(inv);
+    i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+    for (; i < n; i++) x[i] *= inv;
+}
+
+ECO_TARGET_AVX2 static void swiglu_avx2(float *out, const float *gate, const float *up,
+                                        int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 e = exp8(_mm256_xor_ps(g, sign));
+        __m256 s = _mm256_div_ps(g, _mm256_add_ps(one, e));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+#endif /* ECO_HAVE_X86_SIMD */
+
+void eco_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps) {
+    if (n <= 0) return;
+#if ECO_HAVE_X86_SIMD
+    if (eco_cpu_has_avx2_fma()) {
+        rmsnorm_avx2(out, x, weight, n, eps);
+        return;
+    }
+#endif
+    float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += x[i] * x[i];
+        s1 += x[i + 1] * x[i + 1];
+        s2 += x[i + 2] * x[i + 2];
+        s3 += x[i + 3] * x[i + 3];
+    }
+    for (; i < n; i++) s0 += x[i] * x[i];
+    float ss = (s0 + s1) + (s2 + s3);
+    float inv = 1.0f / sqrtf(ss / (float)n + eps);
+    for (i = 0; i < n; i++) out[i] = (x[i] * inv) * weight[i];
+}
+
+/* Elementwise on independent pairs; the plain loop vectorises as is (restrict-free because
+ * a and b halves never alias within one i). */
+void eco_rope(float *x, const float *cos_tab, const float *sin_tab, int64_t n_heads,
+              int64_t head_dim) {
+    const int64_t half = head_dim / 2;
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *restrict a = x + h * head_dim;
+        float *restrict b = a + half;
+        for (int64_t i = 0; i < half; i++) {
+            float va = a[i], vb = b[i];
+            a[i] = va * cos_tab[i] - vb * sin_tab[i];
+            b[i] = vb * cos_tab[i] + va * sin_tab[i];
+        }
+    }
+}
+
+void eco_softmax(float *x, int64_t n) {
+    if (n <= 0) return;
+#if ECO_HAVE_X86_SIMD
+    if (eco_cpu_has_avx2_fma()) {
+        softmax_avx2(x, n);
+        return;
+    }
+#endif
+    float mx = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    float inv = 1.0f / sum;
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+void eco_swiglu(float *out, const float *gate, const float *up, int64_t n) {
+#if ECO_HAVE_X86_SIMD
+    if (eco_cpu_has_avx2_fma()) {
+        swiglu_avx2(out, gate, up, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+void eco_add_inplace(float *y, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += x[i];
+}

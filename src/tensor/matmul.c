@@ -1,0 +1,80 @@
+/*
+ * Batched products y[M,N] = x[M,K] · W[N,K]ᵀ (+ bias): the prompt (prefill) and training
+ * path, compute bound, handed to OpenBLAS sgemm.
+ *
+ * f32 weights go straight to sgemm (W row-major [N,K] is Wᵀ column-major, so the call is
+ * NoTrans × Trans). bf16/f16 weights are widened LINEAR_BLOCK_ROWS rows at a time into a
+ * caller-provided scratch buffer and multiplied block by block, writing the block's
+ * columns of y in place (ldc = N), so the scratch stays small (LINEAR_BLOCK_ROWS × K
+ * floats) whatever the matrix size. M == 1 goes to eco_matvec, which reads the 16-bit
+ * weights directly.
+ */
+#include "ecology/tensor.h"
+
+#include <cblas.h>
+#include <string.h>
+
+/* Rows of W widened per sgemm call. Large enough that each sgemm has a decent N (OpenBLAS
+ * packs B in panels of a few hundred columns anyway), small enough that the scratch
+ * (block × K floats: 1.5 MB for K = 1536) stays in the last-level cache between being
+ * written and being packed. */
+#define LINEAR_BLOCK_ROWS 512
+
+/* Fills every row of y[M,N] with bias[N]. */
+static void fill_bias(float *y, const float *bias, int64_t M, int64_t N) {
+    for (int64_t m = 0; m < M; m++) memcpy(y + (size_t)m * (size_t)N, bias, (size_t)N * sizeof(float));
+}
+
+void eco_matmul_f32(float *y, const float *x, const float *W, const float *bias, int64_t M,
+                    int64_t K, int64_t N) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        if (bias) fill_bias(y, bias, M, N);
+        else memset(y, 0, (size_t)M * (size_t)N * sizeof(float));
+        return;
+    }
+    if (bias) fill_bias(y, bias, M, N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)N, (blasint)K, 1.0f,
+                x, (blasint)K, W, (blasint)K, bias ? 1.0f : 0.0f, y, (blasint)N);
+}
+
+size_t eco_linear_scratch_floats(int64_t K, int64_t N) {
+    if (K <= 0 || N <= 0) return 0;
+    int64_t rows = N < LINEAR_BLOCK_ROWS ? N : LINEAR_BLOCK_ROWS;
+    return (size_t)rows * (size_t)K;
+}
+
+void eco_linear(float *y, const float *x, const eco_tensor *W, const float *bias, int64_t M,
+                float *scratch) {
+    const int64_t N = W->shape[0];
+    const int64_t K = W->ndim > 1 ? W->shape[1] : 1;
+    if (M <= 0 || N <= 0) return;
+    if (M == 1) {
+        eco_matvec(y, W->data, W->dtype, x, N, K);
+        if (bias)
+            for (int64_t i = 0; i < N; i++) y[i] += bias[i];
+        return;
+    }
+    if (W->dtype == ECO_DTYPE_F32) {
+        eco_matmul_f32(y, x, (const float *)W->data, bias, M, K, N);
+        return;
+    }
+    if (bias) fill_bias(y, bias, M, N);
+    const size_t esz = 2; /* bf16 and f16 */
+    for (int64_t n0 = 0; n0 < N; n0 += LINEAR_BLOCK_ROWS) {
+        int64_t nb = N - n0 < LINEAR_BLOCK_ROWS ? N - n0 : LINEAR_BLOCK_ROWS;
+        const char *src = (const char *)W->data + (size_t)n0 * (size_t)K * esz;
+        /* Widen rows in parallel: each thread converts a contiguous slice. */
+        const int64_t chunk_rows = 16;
+        int64_t nchunks = (nb + chunk_rows - 1) / chunk_rows;
+#pragma omp parallel for schedule(static) if (nb * K >= ((int64_t)1 << 16))
+        for (int64_t c = 0; c < nchunks; c++) {
+            int64_t r0 = c * chunk_rows, r1 = r0 + chunk_rows < nb ? r0 + chunk_rows : nb;
+            eco_to_f32(scratch + (size_t)r0 * (size_t)K, src + (size_t)r0 * (size_t)K * esz,
+                       W->dtype, (size_t)(r1 - r0) * (size_t)K);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)nb, (blasint)K,
+                    1.0f, x, (blasint)K, scratch, (blasint)K, bias ? 1.0f : 0.0f, y + n0,
+                    (blasint)N);
+    }
+}

@@ -1,0 +1,196 @@
+/*
+ * y[N] = W[N,K] · x[K] for f32, bf16 or f16 W: the decode path, bound by memory
+ * bandwidth (every weight byte is read once per token), so the aim is to stream W at the
+ * machine's read bandwidth: OpenMP splits the rows into one contiguous static range per
+ * thread; each thread walks four rows at a time (four independent read streams, x loaded
+ * once per chunk for all four) with two accumulators per row. 16-bit weights are widened
+ * in registers (bf16: zero-extend and shift left 16; f16: F16C vcvtph2ps), never in
+ * memory.
+ *
+ * The AVX2/FMA path is chosen at run time; the portable path is plain C with several
+ * accumulators per row so that the compiler can keep the loop pipelined.
+ */
+#include "ecology/tensor.h"
+
+#include "tensor/simd.h"
+
+#include <omp.h>
+
+#if ECO_HAVE_X86_SIMD
+#include <immintrin.h>
+#endif
+
+/* Below this many weights a parallel region costs more than it saves. */
+#define MATVEC_PARALLEL_MIN ((int64_t)1 << 15)
+
+/* Software prefetch of the next 4-row block while this one is summed (see the AVX2 body). */
+#ifndef MATVEC_PREFETCH
+#define MATVEC_PREFETCH 1
+#endif
+
+static inline float load_w(const void *W, eco_dtype t, size_t i) {
+    switch (t) {
+    case ECO_DTYPE_BF16: return eco_bf16_to_f32(((const uint16_t *)W)[i]);
+    case ECO_DTYPE_F16: return eco_f16_to_f32(((const uint16_t *)W)[i]);
+    default: return ((const float *)W)[i];
+    }
+}
+
+/* ---- portable path ------------------------------------------------------------------ */
+
+static void rows_portable(float *y, const void *W, eco_dtype t, const float *x, int64_t r0,
+                          int64_t r1, int64_t K) {
+    for (int64_t r = r0; r < r1; r++) {
+        size_t base = (size_t)r * (size_t)K;
+        float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
+        int64_t k = 0;
+        if (t == ECO_DTYPE_F32) {
+            const float *w = (const float *)W + base;
+            for (; k + 4 <= K; k += 4) {
+                a0 += w[k] * x[k];
+                a1 += w[k + 1] * x[k + 1];
+                a2 += w[k + 2] * x[k + 2];
+                a3 += w[k + 3] * x[k + 3];
+            }
+        } else if (t == ECO_DTYPE_BF16) {
+            const uint16_t *w = (const uint16_t *)W + base;
+            for (; k + 4 <= K; k += 4) {
+                a0 += eco_bf16_to_f32(w[k]) * x[k];
+                a1 += eco_bf16_to_f32(w[k + 1]) * x[k + 1];
+                a2 += eco_bf16_to_f32(w[k + 2]) * x[k + 2];
+                a3 += eco_bf16_to_f32(w[k + 3]) * x[k + 3];
+            }
+        }
+        for (; k < K; k++) a0 += load_w(W, t, base + (size_t)k) * x[k];
+        y[r] = (a0 + a1) + (a2 + a3);
+    }
+}
+
+/* ---- AVX2 + FMA (+ F16C) path ------------------------------------------------------- */
+
+#if ECO_HAVE_X86_SIMD
+
+#define LOAD8_F32(p) _mm256_loadu_ps((const float *)(p))
+#define LOAD8_BF16(p)                                                                      \
+    _mm256_castsi256_ps(_mm256_slli_epi32(                                                 \
+        _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))), 16))
+#define LOAD8_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+
+ECO_TARGET_AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* One body per dtype: ELEM is the element type, LOAD8 widens 8 elements to f32. */
+#define DEFINE_ROWS_AVX2(NAME, ELEM, LOAD8, SCALAR)                                        \
+    ECO_TARGET_AVX2 static void NAME(float *y, const ELEM *W, const float *x, int64_t r0,  \
+                                     int64_t r1, int64_t K) {                             \
+        int64_t r = r0;                                                                    \
+        for (; r + 4 <= r1; r += 4) {                                                      \
+            const ELEM *w0 = W + (size_t)r * (size_t)K;                                    \
+            const ELEM *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;                           \
+            __m256 a0 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps();                     \
+            __m256 a1 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();                     \
+            __m256 a2 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps();                     \
+            __m256 a3 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();                     \
+            /* prefetch the same columns of the next block's rows, 4 rows ahead */         \
+            const bool pf_on = MATVEC_PREFETCH && r + 8 <= r1;                             \
+            const char *pf = pf_on ? (const char *)(w3 + K) : NULL;                        \
+            const size_t pf_row = (size_t)K * sizeof(ELEM);                                \
+            int64_t k = 0;                                                                 \
+            for (; k + 16 <= K; k += 16) {                                                 \
+                if (pf_on) {                                                               \
+                    const char *p = pf + (size_t)k * sizeof(ELEM);                         \
+                    _mm_prefetch(p, _MM_HINT_T0);                                          \
+                    _mm_prefetch(p + pf_row, _MM_HINT_T0);                                 \
+                    _mm_prefetch(p + 2 * pf_row, _MM_HINT_T0);                             \
+                    _mm_prefetch(p + 3 * pf_row, _MM_HINT_T0);                             \
+                }                                                                          \
+                __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);       \
+                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), x0, a0);                               \
+                b0 = _mm256_fmadd_ps(LOAD8(w0 + k + 8), x1, b0);                           \
+                a1 = _mm256_fmadd_ps(LOAD8(w1 + k), x0, a1);                               \
+                b1 = _mm256_fmadd_ps(LOAD8(w1 + k + 8), x1, b1);                           \
+                a2 = _mm256_fmadd_ps(LOAD8(w2 + k), x0, a2);                               \
+                b2 = _mm256_fmadd_ps(LOAD8(w2 + k + 8), x1, b2);                           \
+                a3 = _mm256_fmadd_ps(LOAD8(w3 + k), x0, a3);                               \
+                b3 = _mm256_fmadd_ps(LOAD8(w3 + k + 8), x1, b3);                           \
+            }                                                                              \
+            for (; k + 8 <= K; k += 8) {                                                   \
+                __m256 x0 = _mm256_loadu_ps(x + k);                                        \
+                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), x0, a0);                               \
+                a1 = _mm256_fmadd_ps(LOAD8(w1 + k), x0, a1);                               \
+                a2 = _mm256_fmadd_ps(LOAD8(w2 + k), x0, a2);                               \
+                a3 = _mm256_fmadd_ps(LOAD8(w3 + k), x0, a3);                               \
+            }                                                                              \
+            float s0 = hsum8(_mm256_add_ps(a0, b0)), s1 = hsum8(_mm256_add_ps(a1, b1));    \
+            float s2 = hsum8(_mm256_add_ps(a2, b2)), s3 = hsum8(_mm256_add_ps(a3, b3));    \
+            for (; k < K; k++) {                                                           \
+                float xk = x[k];                                                           \
+                s0 += SCALAR(w0[k]) * xk;                                                  \
+                s1 += SCALAR(w1[k]) * xk;                                                  \
+                s2 += SCALAR(w2[k]) * xk;                                                  \
+                s3 += SCALAR(w3[k]) * xk;                                                  \
+            }                                                                              \
+            y[r] = s0;                                                                     \
+            y[r + 1] = s1;                                                                 \
+            y[r + 2] = s2;                                                                 \
+            y[r + 3] = s3;                                                                 \
+        }                                                                                  \
+        for (; r < r1; r++) {                                                              \
+            const ELEM *w0 = W + (size_t)r * (size_t)K;                                    \
+            __m256 a0 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps();                     \
+            int64_t k = 0;                                                                 \
+            for (; k + 16 <= K; k += 16) {                                                 \
+                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), _mm256_loadu_ps(x + k), a0);           \
+                b0 = _mm256_fmadd_ps(LOAD8(w0 + k + 8), _mm256_loadu_ps(x + k + 8), b0);   \
+            }                                                                              \
+            for (; k + 8 <= K; k += 8)                                                     \
+                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), _mm256_loadu_ps(x + k), a0);           \
+            float s0 = hsum8(_mm256_add_ps(a0, b0));                                       \
+            for (; k < K; k++) s0 += SCALAR(w0[k]) * x[k];                                 \
+            y[r] = s0;                                                                     \
+        }                                                                                  \
+    }
+
+#define SCALAR_F32(v) (v)
+DEFINE_ROWS_AVX2(rows_avx2_f32, float, LOAD8_F32, SCALAR_F32)
+DEFINE_ROWS_AVX2(rows_avx2_bf16, uint16_t, LOAD8_BF16, eco_bf16_to_f32)
+DEFINE_ROWS_AVX2(rows_avx2_f16, uint16_t, LOAD8_F16, eco_f16_to_f32)
+
+#endif /* ECO_HAVE_X86_SIMD */
+
+/* Rows [r0, r1) of y = W·x on this thread. */
+static void matvec_rows(float *y, const void *W, eco_dtype t, const float *x, int64_t r0,
+                        int64_t r1, int64_t K, bool simd) {
+#if ECO_HAVE_X86_SIMD
+    if (simd) {
+        switch (t) {
+        case ECO_DTYPE_F32: rows_avx2_f32(y, (const float *)W, x, r0, r1, K); return;
+        case ECO_DTYPE_BF16: rows_avx2_bf16(y, (const uint16_t *)W, x, r0, r1, K); return;
+        case ECO_DTYPE_F16: rows_avx2_f16(y, (const uint16_t *)W, x, r0, r1, K); return;
+        default: break;
+        }
+    }
+#else
+    (void)simd;
+#endif
+    rows_portable(y, W, t, x, r0, r1, K);
+}
+
+void eco_matvec(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N, int64_t K) {
+    if (N <= 0) return;
+    bool simd = eco_cpu_has_avx2_fma();
+    /* Each thread takes one contiguous range of whole 4-row blocks (a static schedule done
+     * by hand, so that the kernel sees the whole range and can prefetch across blocks). */
+    int64_t nblk = (N + 3) / 4;
+#pragma omp parallel if (N * K >= MATVEC_PARALLEL_MIN)
+    {
+        int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int64_t b0 = nblk * id / nt, b1 = nblk * (id + 1) / nt;
+        int64_t r0 = b0 * 4, r1 = b1 * 4 < N ? b1 * 4 : N;
+        if (r0 < r1) matvec_rows(y, W, wtype, x, r0, r1, K, simd);
+    }
+}

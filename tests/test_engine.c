@@ -1,0 +1,203 @@
+/* engine: the llama CPU engine end to end on a random "tiny" model — determinism, stop
+ * conditions, log-probabilities, and agreement with a full recomputation. */
+#include "test_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecology/engine.h"
+
+static char *tmp;
+static char *model_dir;
+
+static int setup(void **state) {
+    (void)state;
+    tmp = eco_test_tmpdir();
+    model_dir = eco_path_join(tmp, "tiny");
+    eco_model_config cfg;
+    if (eco_model_preset_config("tiny", &cfg) != ECO_STATUS_OK) return -1;
+    if (eco_model_create_random(&cfg, 11, ECO_DTYPE_F32, model_dir) != ECO_STATUS_OK) {
+        print_error("create: %s\n", eco_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    eco_test_rmtree(tmp);
+    free(model_dir);
+    free(tmp);
+    return 0;
+}
+
+/* First occurrence of needle[nl] in hay[hl], or NULL. */
+static const char *find_bytes(const char *hay, size_t hl, const char *needle, size_t nl) {
+    for (size_t i = 0; i + nl <= hl; i++)
+        if (memcmp(hay + i, needle, nl) == 0) return hay + i;
+    return NULL;
+}
+
+static void infer(eco_engine *e, const eco_infer_request *req, eco_infer_response *resp) {
+    ECO_ASSERT_OK(e->infer(e, req, resp));
+}
+
+static void test_greedy_matches_full_recompute(void **state) {
+    (void)state;
+    eco_engine *e;
+    ECO_ASSERT_OK(eco_llama_engine_open(model_dir, "tiny-11", &e));
+    assert_string_equal(e->genome(e)->id.str, "tiny-11");
+    assert_true(e->genome(e)->n_params > 0);
+    eco_infer_request req;
+    eco_infer_request_init(&req);
+    req.prompt = "The cat sat";
+    req.max_tokens = 12;
+    req.stop_at_eos = false;
+    eco_infer_response r;
+    infer(e, &req, &r);
+    assert_int_equal(r.n_tokens, 12);
+    assert_string_equal(r.finish_reason, "length");
+    assert_true(r.n_prompt_tokens == strlen("The cat sat") + 1); /* byte tokens + BOS */
+    assert_true(r.prompt_ms >= 0 && r.decode_ms >= 0);
+
+    /* Every greedy token is the argmax of a fresh batched pass over everything before it,
+     * and its log-probability is the log-softmax there. */
+    eco_model *m = eco_llama_engine_model(e);
+    const eco_tokenizer *tok = eco_llama_engine_tokenizer(e);
+    int32_t *ids;
+    size_t n;
+    ECO_ASSERT_OK(eco_tokenizer_encode(tok, req.prompt, strlen(req.prompt), true, &ids, &n));
+    int64_t vocab = eco_model_get_config(m)->vocab_size;
+    int32_t *seq = malloc((n + r.n_tokens) * sizeof *seq);
+    memcpy(seq, ids, n * sizeof *seq);
+    memcpy(seq + n, r.tokens, r.n_tokens * sizeof *seq);
+    float *logits = malloc((n + r.n_tokens) * (size_t)vocab * sizeof(float));
+    eco_kv_cache *kv;
+    ECO_ASSERT_OK(eco_kv_cache_create(m, (int64_t)(n + r.n_tokens), &kv));
+    ECO_ASSERT_OK(eco_model_forward(m, kv, seq, (int64_t)(n + r.n_tokens), logits, true));
+    for (size_t i = 0; i < r.n_tokens; i++) {
+        const float *row = logits + (n - 1 + i) * (size_t)vocab;
+        int64_t best = 0;
+        for (int64_t j = 1; j < vocab; j++)
+            if (row[j] > row[best]) best = j;
+        assert_int_equal(r.tokens[i], best);
+        double mx = row[best], z = 0;
+        for (int64_t j = 0; j < vocab; j++) z += exp((double)row[j] - mx);
+        double want = (double)row[best] - mx - log(z);
+        if (fabs(want - r.logprobs[i]) > 1e-3) {
+            print_error("token %zu: logprob %f, want %f\n", i, r.logprobs[i], want);
+            fail();
+        }
+        assert_true(r.logprobs[i] <= 0);
+    }
+    /* the text is the decoding of the tokens */
+    char *text;
+    size_t tl;
+    ECO_ASSERT_OK(eco_tokenizer_decode(tok, r.tokens, r.n_tokens, true, &text, &tl));
+    assert_int_equal(tl, r.text_len);
+    assert_memory_equal(text, r.text, tl);
+    free(text);
+    eco_kv_cache_free(kv);
+    free(logits);
+    free(seq);
+    free(ids);
+    eco_infer_response_free(&r);
+    eco_engine_destroy(e);
+}
+
+static void test_seeded_sampling_reproducible(void **state) {
+    (void)state;
+    eco_engine *e;
+    ECO_ASSERT_OK(eco_llama_engine_open(model_dir, NULL, &e));
+    assert_string_equal(e->genome(e)->id.str, "tiny");
+    eco_infer_request req;
+    eco_infer_request_init(&req);
+    req.prompt = "Once upon a time";
+    req.max_tokens = 24;
+    req.temperature = 1.0f;
+    req.top_k = 40;
+    req.top_p = 0.95f;
+    req.stop_at_eos = false;
+    req.seed = 1234;
+    eco_infer_response a, b, c;
+    infer(e, &req, &a);
+    infer(e, &req, &b);
+    req.seed = 1235;
+    infer(e, &req, &c);
+    assert_int_equal(a.n_tokens, b.n_tokens);
+    assert_memory_equal(a.tokens, b.tokens, a.n_tokens * sizeof *a.tokens);
+    assert_memory_equal(a.logprobs, b.logprobs, a.n_tokens * sizeof *a.logprobs);
+    assert_true(a.n_tokens != c.n_tokens || memcmp(a.tokens, c.tokens, a.n_tokens * sizeof *a.tokens) != 0);
+    eco_infer_response_free(&a);
+    eco_infer_response_free(&b);
+    eco_infer_response_free(&c);
+    eco_engine_destroy(e);
+}
+
+static void test_stop_sequence(void **state) {
+    (void)state;
+    eco_engine *e;
+    ECO_ASSERT_OK(eco_llama_engine_open(model_dir, NULL, &e));
+    eco_infer_request req;
+    eco_infer_request_init(&req);
+    req.prompt = "abc";
+    req.max_tokens = 16;
+    req.stop_at_eos = false;
+    eco_infer_response full;
+    infer(e, &req, &full);
+    assert_true(full.text_len >= 8);
+    /* stop at the two bytes found at offset 5 of the unconstrained output */
+    char stop[3] = {full.text[5], full.text[6], 0};
+    if (stop[0] == 0 || stop[1] == 0) skip(); /* a NUL byte cannot be a C-string stop */
+    const char *stops[] = {stop};
+    req.stop = stops;
+    req.n_stop = 1;
+    eco_infer_response r;
+    infer(e, &req, &r);
+    const char *first = find_bytes(full.text, full.text_len, stop, 2);
+    assert_non_null(first);
+    size_t want = (size_t)(first - full.text);
+    assert_int_equal(r.text_len, want);
+    assert_memory_equal(r.text, full.text, want);
+    assert_string_equal(r.finish_reason, "stop");
+    assert_true(r.n_tokens < full.n_tokens);
+    eco_infer_response_free(&full);
+    eco_infer_response_free(&r);
+    eco_engine_destroy(e);
+}
+
+static void test_errors(void **state) {
+    (void)state;
+    eco_engine *e;
+    ECO_ASSERT_OK(eco_llama_engine_open(model_dir, NULL, &e));
+    eco_infer_request req;
+    eco_infer_request_init(&req);
+    eco_infer_response r;
+    req.prompt = "x";
+    req.max_tokens = 0;
+    ECO_ASSERT_STATUS(e->infer(e, &req, &r), ECO_STATUS_EINVAL);
+    req.max_tokens = 4;
+    req.top_p = 0;
+    ECO_ASSERT_STATUS(e->infer(e, &req, &r), ECO_STATUS_EINVAL);
+    req.top_p = 1;
+    req.prompt = "";
+    req.add_special = false;
+    ECO_ASSERT_STATUS(e->infer(e, &req, &r), ECO_STATUS_EINVAL);
+    eco_engine_destroy(e);
+    char *missing = eco_path_join(tmp, "missing");
+    assert_int_not_equal(eco_llama_engine_open(missing, NULL, &e), ECO_STATUS_OK);
+    assert_null(e);
+    assert_non_null(strstr(eco_last_error(), "missing"));
+    free(missing);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_greedy_matches_full_recompute),
+        cmocka_unit_test(test_seeded_sampling_reproducible),
+        cmocka_unit_test(test_stop_sequence),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
