@@ -3,12 +3,13 @@
  * same run.
  *
  *   matvec (decode): GB/s of weights streamed for f32, bf16 and f16, on the SmolLM2-135M
- *   layer shapes laid end to end over a buffer far larger than the last-level cache, and
- *   on one lm_head-shaped matrix; ratio to the measured read bandwidth.
+ *   layer shapes laid end to end over 512 MiB (far larger than the last-level cache), and
+ *   on copies of the lm_head shape over 512 MiB; ratio to the read bandwidth measured in
+ *   the same trial.
  *   sgemm / eco_linear (prompt): GFLOP/s at M = 128 on the same shapes; eco_linear with
  *   bf16 weights (widen + sgemm) as a ratio to f32 sgemm.
  *
- * Usage: bench_kernels [threads (default 2)] [bandwidth buffer MiB (default 1024)]
+ * Usage: bench_kernels [threads (default 2)]
  * A benchmark, not a test: prints figures, never fails.
  */
 #include <stdio.h>
@@ -41,123 +42,185 @@ static void fill_random(void *p, eco_dtype t, size_t n, uint64_t seed) {
     }
 }
 
-/* Decode-like pass: matrices of the layer shapes laid end to end until `bytes` is used,
- * each multiplied once per pass. Returns median bytes/s. */
-static double bench_matvec_layers(eco_dtype t, size_t bytes, int reps) {
+/* Matrices of the given shapes laid end to end over `bytes` of weights, far more than the
+ * last-level cache, each multiplied once per pass (decode-like: every byte read once). */
+typedef struct mv_set {
+    eco_dtype t;
+    char *W;
+    size_t used;
+    int n;
+    size_t off[8192];
+    int64_t shape[8192][2];
+} mv_set;
+
+static mv_set *mv_set_create(eco_dtype t, size_t bytes, const int64_t (*shapes)[2], int nshapes) {
+    mv_set *s = calloc(1, sizeof *s);
     size_t esz = eco_dtype_size(t);
-    char *W = NULL;
-    if (posix_memalign((void **)&W, 4096, bytes) != 0) return 0.0;
-    fill_random(W, t, bytes / esz, 1);
-    float *x = malloc(1536 * sizeof(float)), *y = malloc(1536 * sizeof(float));
-    fill_random(x, ECO_DTYPE_F32, 1536, 2);
-    /* the list of (offset, shape) that fits */
-    size_t off[4096];
-    int shp[4096], nm = 0;
-    size_t used = 0;
-    for (int s = 0; nm < 4096; s = (s + 1) % NSHAPES) {
-        size_t b = (size_t)(SHAPES[s][0] * SHAPES[s][1]) * esz;
-        if (used + b > bytes) break;
-        off[nm] = used;
-        shp[nm++] = s;
-        used += b;
+    s->t = t;
+    if (posix_memalign((void **)&s->W, 4096, bytes) != 0) {
+        free(s);
+        return NULL;
     }
-    double *tm = malloc((size_t)reps * sizeof(double));
-    for (int r = 0; r < reps + 1; r++) {
-        double t0 = eco_now();
-        for (int i = 0; i < nm; i++)
-            eco_matvec(y, W + off[i], t, x, SHAPES[shp[i]][0], SHAPES[shp[i]][1]);
-        if (r > 0) tm[r - 1] = eco_now() - t0; /* first pass warms up */
+    fill_random(s->W, t, bytes / esz, 1);
+    for (int i = 0; s->n < 8192; i = (i + 1) % nshapes) {
+        size_t b = (size_t)(shapes[i][0] * shapes[i][1]) * esz;
+        if (s->used + b > bytes) break;
+        s->off[s->n] = s->used;
+        s->shape[s->n][0] = shapes[i][0];
+        s->shape[s->n][1] = shapes[i][1];
+        s->n++;
+        s->used += b;
     }
-    double med = bench_median(tm, reps);
-    free(tm);
-    free(W);
-    free(x);
-    free(y);
-    return (double)used / med;
+    return s;
 }
 
-static double bench_matvec_one(eco_dtype t, int64_t N, int64_t K, int reps) {
-    size_t esz = eco_dtype_size(t), bytes = (size_t)(N * K) * esz;
-    void *W = NULL;
-    if (posix_memalign(&W, 4096, bytes) != 0) return 0.0;
-    fill_random(W, t, (size_t)(N * K), 3);
-    float *x = malloc((size_t)K * sizeof(float)), *y = malloc((size_t)N * sizeof(float));
-    fill_random(x, ECO_DTYPE_F32, (size_t)K, 4);
-    double *tm = malloc((size_t)reps * sizeof(double));
-    for (int r = 0; r < reps + 1; r++) {
-        double t0 = eco_now();
-        eco_matvec(y, W, t, x, N, K);
-        if (r > 0) tm[r - 1] = eco_now() - t0;
-    }
-    double med = bench_median(tm, reps);
-    free(tm);
-    free(W);
-    free(x);
-    free(y);
-    return (double)bytes / med;
+/* Seconds for one pass. */
+static double mv_set_pass(const mv_set *s, float *y, const float *x) {
+    double t0 = eco_now();
+    for (int i = 0; i < s->n; i++) eco_matvec(y, s->W + s->off[i], s->t, x, s->shape[i][0], s->shape[i][1]);
+    return eco_now() - t0;
 }
 
-/* GFLOP/s of y[M,N] = x[M,K]·Wᵀ: f32 through eco_matmul_f32 (plain sgemm) or 16-bit
+static void mv_set_free(mv_set *s) {
+    if (s) free(s->W);
+    free(s);
+}
+
+/* Seconds of y[M,N] = x[M,K]·Wᵀ: f32 through eco_matmul_f32 (plain sgemm) or 16-bit
  * through eco_linear (widen + sgemm). */
-static double bench_gemm(eco_dtype t, int64_t M, int64_t N, int64_t K, int reps) {
+typedef struct gemm_case {
+    eco_dtype t;
+    int64_t M, N, K;
+    void *W;
+    float *x, *y, *scratch;
+    eco_tensor T;
+} gemm_case;
+
+static void gemm_init(gemm_case *g, eco_dtype t, int64_t M, int64_t N, int64_t K) {
     size_t esz = eco_dtype_size(t);
-    void *W = malloc((size_t)(N * K) * esz);
-    float *x = malloc((size_t)(M * K) * sizeof(float)), *y = malloc((size_t)(M * N) * sizeof(float));
+    g->t = t;
+    g->M = M;
+    g->N = N;
+    g->K = K;
+    g->W = malloc((size_t)(N * K) * esz);
+    g->x = malloc((size_t)(M * K) * sizeof(float));
+    g->y = malloc((size_t)(M * N) * sizeof(float));
     size_t ns = eco_linear_scratch_floats(K, N);
-    float *scratch = malloc((ns ? ns : 1) * sizeof(float));
-    fill_random(W, t, (size_t)(N * K), 5);
-    fill_random(x, ECO_DTYPE_F32, (size_t)(M * K), 6);
-    eco_tensor T = {.name = "w", .dtype = t, .ndim = 2, .shape = {N, K}, .data = W,
+    g->scratch = malloc((ns ? ns : 1) * sizeof(float));
+    fill_random(g->W, t, (size_t)(N * K), 5);
+    fill_random(g->x, ECO_DTYPE_F32, (size_t)(M * K), 6);
+    eco_tensor T = {.name = "w", .dtype = t, .ndim = 2, .shape = {N, K}, .data = g->W,
                     .nbytes = (size_t)(N * K) * esz};
-    double *tm = malloc((size_t)reps * sizeof(double));
-    for (int r = 0; r < reps + 1; r++) {
-        double t0 = eco_now();
-        if (t == ECO_DTYPE_F32) eco_matmul_f32(y, x, W, NULL, M, K, N);
-        else eco_linear(y, x, &T, NULL, M, scratch);
-        if (r > 0) tm[r - 1] = eco_now() - t0;
-    }
-    double med = bench_median(tm, reps);
-    free(tm);
-    free(W);
-    free(x);
-    free(y);
-    free(scratch);
-    return 2.0 * (double)M * (double)N * (double)K / med / 1e9;
+    g->T = T;
 }
+
+static double gemm_run(gemm_case *g) {
+    double t0 = eco_now();
+    if (g->t == ECO_DTYPE_F32) eco_matmul_f32(g->y, g->x, g->W, NULL, g->M, g->K, g->N);
+    else eco_linear(g->y, g->x, &g->T, NULL, g->M, g->scratch);
+    return eco_now() - t0;
+}
+
+static void gemm_free(gemm_case *g) {
+    free(g->W);
+    free(g->x);
+    free(g->y);
+    free(g->scratch);
+}
+
+#define TRIALS 9
 
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
-    size_t bw_mib = argc > 2 ? (size_t)atoll(argv[2]) : 1024;
     eco_set_threads(threads);
-    printf("bench_kernels: %d threads (OpenMP max %d)\n", threads, omp_get_max_threads());
+    printf("bench_kernels: %d threads (OpenMP max %d), load average %.2f at start\n", threads,
+           omp_get_max_threads(), bench_loadavg());
+    printf("Each trial measures the baseline and then the kernels; figures are the median over\n"
+           "%d trials and the best trial (the best is the figure least disturbed by other work\n"
+           "on a shared machine); ratios are median of per-trial ratios and best/best.\n\n",
+           TRIALS);
 
-    double bw = bench_read_bandwidth(bw_mib << 20, 7);
-    printf("memory read bandwidth (streaming sum, %zu MiB, median of 7): %.2f GB/s\n\n", bw_mib,
-           bw / 1e9);
-
-    printf("%-44s %10s %8s\n", "matvec (decode)", "GB/s", "vs bw");
-    const eco_dtype types[] = {ECO_DTYPE_F32, ECO_DTYPE_BF16, ECO_DTYPE_F16};
-    for (int i = 0; i < 3; i++) {
-        char label[96];
-        double g = bench_matvec_layers(types[i], (size_t)512 << 20, 5);
-        snprintf(label, sizeof label, "  %s SmolLM2 layer shapes, 512 MiB", eco_dtype_name(types[i]));
-        printf("%-44s %10.2f %8.2f\n", label, g / 1e9, g / bw);
-        g = bench_matvec_one(types[i], 49152, 576, 9);
-        snprintf(label, sizeof label, "  %s lm_head 49152x576", eco_dtype_name(types[i]));
-        printf("%-44s %10.2f %8.2f\n", label, g / 1e9, g / bw);
+    bench_bw bw;
+    if (bench_bw_open(&bw, (size_t)1 << 30) != 0) {
+        printf("cannot allocate the bandwidth buffer\n");
+        return 0;
     }
+    const eco_dtype types[] = {ECO_DTYPE_F32, ECO_DTYPE_BF16, ECO_DTYPE_F16};
+    const int64_t head[1][2] = {{49152, 576}};
+    mv_set *layers[3], *heads[3];
+    for (int i = 0; i < 3; i++) {
+        layers[i] = mv_set_create(types[i], (size_t)512 << 20, SHAPES, NSHAPES);
+        heads[i] = mv_set_create(types[i], (size_t)512 << 20, head, 1);
+    }
+    float *x = malloc(4096 * sizeof(float)), *y = malloc(49152 * sizeof(float));
+    fill_random(x, ECO_DTYPE_F32, 4096, 2);
+    double bws[TRIALS], lay[3][TRIALS], hd[3][TRIALS];
+    for (int i = 0; i < 3; i++) { /* warm-up pass */
+        mv_set_pass(layers[i], y, x);
+        mv_set_pass(heads[i], y, x);
+    }
+    for (int t = 0; t < TRIALS; t++) {
+        bws[t] = bench_bw_measure(&bw, 3, NULL, NULL);
+        for (int i = 0; i < 3; i++) {
+            lay[i][t] = (double)layers[i]->used / mv_set_pass(layers[i], y, x);
+            hd[i][t] = (double)heads[i]->used / mv_set_pass(heads[i], y, x);
+        }
+    }
+    double bw_best = bench_max(bws, TRIALS), bw_sorted[TRIALS];
+    memcpy(bw_sorted, bws, sizeof bws);
+    printf("%-48s %9s %9s %8s %8s\n", "matvec (decode), GB/s", "median", "best", "ratio", "best/bw");
+    printf("%-48s %9.2f %9.2f\n", "  memory read bandwidth (1 GiB streaming sum)",
+           bench_median(bw_sorted, TRIALS) / 1e9, bw_best / 1e9);
+    for (int i = 0; i < 3; i++) {
+        for (int which = 0; which < 2; which++) {
+            double *v = which ? hd[i] : lay[i], r[TRIALS], c[TRIALS];
+            for (int t = 0; t < TRIALS; t++) {
+                r[t] = v[t] / bws[t];
+                c[t] = v[t];
+            }
+            char label[96];
+            snprintf(label, sizeof label, "  %s %s", eco_dtype_name(types[i]),
+                     which ? "49152x576 (lm_head) copies, 512 MiB" : "SmolLM2 layer shapes, 512 MiB");
+            double best = bench_max(c, TRIALS);
+            printf("%-48s %9.2f %9.2f %8.2f %8.2f\n", label, bench_median(c, TRIALS) / 1e9,
+                   best / 1e9, bench_median(r, TRIALS), best / bw_best);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        mv_set_free(layers[i]);
+        mv_set_free(heads[i]);
+    }
+    free(x);
+    free(y);
 
-    printf("\n%-44s %10s %10s %8s\n", "prompt products, M=128 (N x K)", "f32 sgemm", "bf16 lin",
-           "ratio");
+    printf("\n%-44s %10s %10s %8s\n", "prompt products M=128 (N x K), GFLOP/s", "f32 sgemm",
+           "bf16 lin", "ratio");
     const int64_t gshapes[][2] = {{576, 576}, {192, 576}, {1536, 576}, {576, 1536}, {49152, 576}};
     for (int i = 0; i < 5; i++) {
-        int64_t N = gshapes[i][0], K = gshapes[i][1];
-        int reps = N * K > 10000000 ? 5 : 21;
-        double gf = bench_gemm(ECO_DTYPE_F32, 128, N, K, reps);
-        double gb = bench_gemm(ECO_DTYPE_BF16, 128, N, K, reps);
+        gemm_case gf, gb;
+        gemm_init(&gf, ECO_DTYPE_F32, 128, gshapes[i][0], gshapes[i][1]);
+        gemm_init(&gb, ECO_DTYPE_BF16, 128, gshapes[i][0], gshapes[i][1]);
+        double flops = 2.0 * 128 * (double)gshapes[i][0] * (double)gshapes[i][1];
+        int reps = gshapes[i][0] > 10000 ? 5 : 21;
+        double vf[21], vb[21], r[21];
+        gemm_run(&gf);
+        gemm_run(&gb);
+        for (int t = 0; t < reps; t++) { /* interleaved: same load for both */
+            vf[t] = flops / gemm_run(&gf) / 1e9;
+            vb[t] = flops / gemm_run(&gb) / 1e9;
+            r[t] = vb[t] / vf[t];
+        }
         char label[64];
-        snprintf(label, sizeof label, "  %lld x %lld (GFLOP/s)", (long long)N, (long long)K);
-        printf("%-44s %10.1f %10.1f %8.2f\n", label, gf, gb, gb / gf);
+        snprintf(label, sizeof label, "  %lld x %lld (median; best)", (long long)gshapes[i][0],
+                 (long long)gshapes[i][1]);
+        double bf = bench_max(vf, reps), bb = bench_max(vb, reps);
+        printf("%-44s %10.1f %10.1f %8.2f\n", label, bench_median(vf, reps),
+               bench_median(vb, reps), bench_median(r, reps));
+        printf("%-44s %10.1f %10.1f %8.2f\n", "", bf, bb, bb / bf);
+        gemm_free(&gf);
+        gemm_free(&gb);
     }
+    bench_bw_close(&bw);
+    printf("\nload average %.2f at end\n", bench_loadavg());
     return 0;
 }

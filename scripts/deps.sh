@@ -12,7 +12,7 @@ if ! command -v npm >/dev/null 2>&1; then
   pkgs+=(nodejs npm)
 fi
 if [ "${1:-}" = "--fixtures" ]; then
-  pkgs+=(python3 python3-torch python3-numpy libopenblas0)
+  pkgs+=(python3 python3-torch python3-numpy libopenblas0 unicode-data)
 fi
 
 missing=()

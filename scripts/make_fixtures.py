@@ -203,9 +203,9 @@ def forward(cfg, W, tokens):
     return h @ head.T
 
 
-def forward_incremental(cfg, W, tokens):
-    """The same logits, one token at a time against a growing K/V list: checks that the
-    reference itself is causal and position-correct (not written to any fixture)."""
+def forward_prefixes(cfg, W, tokens):
+    """Row i recomputed from the prefix tokens[:i+1] alone: checks that the reference
+    itself is causal (not written to any fixture)."""
     rows = [forward(cfg, W, tokens[: i + 1])[-1] for i in range(tokens.shape[0])]
     return torch.stack(rows)
 
@@ -305,7 +305,7 @@ def write_case(out_dir, name, cfg, W_stored, tokens, extra=None):
 
     W32 = {k: v.float() for k, v in W_stored.items()}
     logits = forward(cfg, W32, tokens)
-    inc = forward_incremental(cfg, W32, tokens)
+    inc = forward_prefixes(cfg, W32, tokens)
     inc_diff = (inc - logits).abs().max().item()
     assert inc_diff < 1e-5, f"{name}: reference is not causal ({inc_diff})"
     exp = {"tokens": tokens, "logits": logits.contiguous()}

@@ -458,8 +458,10 @@ static void test_linear_vs_ref(void **state) {
     (void)state;
     const eco_dtype types[] = {ECO_DTYPE_F32, ECO_DTYPE_BF16, ECO_DTYPE_F16};
     const int64_t Ms[] = {1, 2, 7, 33};
-    /* N past one widening block (and not a multiple of it), K odd */
-    const int64_t shapes[][2] = {{1, 1}, {7, 33}, {33, 7}, {576, 33}, {1537, 65}, {1100, 576}};
+    /* odd K; the last shape has K large enough that the widening block is 256 rows, so
+     * N = 600 takes three blocks, the last one partial */
+    const int64_t shapes[][2] = {{1, 1}, {7, 33}, {33, 7}, {576, 33}, {1537, 65}, {1100, 576},
+                                 {600, 4099}};
     for (size_t ti = 0; ti < 3; ti++)
         for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
             for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++)
@@ -649,8 +651,9 @@ static void test_softmax_vs_ref(void **state) {
 
 static void test_swiglu_vs_ref(void **state) {
     (void)state;
-    for (size_t si = 0; si < NSIZES; si++) {
-        int64_t n = SIZES[si];
+    for (size_t si = 0; si <= NSIZES; si++) {
+        /* the last size (a 128 × 1537 block) takes the multi-threaded split */
+        int64_t n = si < NSIZES ? SIZES[si] : 128 * 1537;
         float *g = rand_floats((size_t)n, -12.0f, 12.0f);
         float *u = rand_floats((size_t)n, -3.0f, 3.0f);
         if (n > 4) {

@@ -18,6 +18,7 @@
 
 #include "ecology/model.h"
 #include "ecology/safetensors.h"
+#include "ecology/tokenizer.h"
 
 #define TOL 1e-4
 
@@ -411,6 +412,12 @@ static void test_random_tiny(void **state) {
     assert_true(fabs(std - 0.02) < 0.002);
     assert_true(fabs(sum / (double)nq) < 0.002);
     eco_model_free(m);
+
+    /* the folder's tokenizer covers exactly the model's vocabulary */
+    eco_tokenizer *tok;
+    ECO_ASSERT_OK(eco_tokenizer_load(a, &tok));
+    assert_int_equal(eco_tokenizer_vocab_size(tok), 259);
+    eco_tokenizer_free(tok);
 
     int32_t tokens[] = {256, 'H', 'e', 'l', 'l', 'o', 258, 0};
     const int64_t n = 8, V = 259;

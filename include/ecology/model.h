@@ -13,6 +13,14 @@
  * Weights are memory-mapped and pointed into (f32, bf16 or f16 as stored); norm weights
  * and biases are widened to f32 at load. A prompt goes through in one batched pass
  * (sgemm); decoding then runs one token at a time against the KV cache.
+ *
+ * RoPE: inv_freq as HF computes it (with the "llama3" rescaling when configured), each
+ * rounded to f32 as HF stores it; the angle position·inv_freq and its cos/sin are taken
+ * in double and cast, so positions are exact however long the context.
+ *
+ * Threads: the kernels use OpenMP inside one call. An eco_model keeps its activation
+ * buffers (grown to the largest batch seen, so decoding allocates nothing), so calls on
+ * one model must not overlap; separate models and caches are independent.
  */
 #ifndef ECOLOGY_MODEL_H
 #define ECOLOGY_MODEL_H
@@ -28,7 +36,9 @@ typedef struct eco_model eco_model;
 
 /* Loads config.json and the weights (model.safetensors or a sharded index) from `dir`.
  * Every expected tensor must be present with the shape the config implies; a missing,
- * misshapen or non-float tensor is ECO_STATUS_EFORMAT naming it. */
+ * misshapen or non-float tensor is ECO_STATUS_EFORMAT naming it. Tensors the forward does
+ * not use are ignored (lm_head.weight in a tied model, rotary_emb.inv_freq). The model
+ * owns the mapping; free it with eco_model_free (NULL is fine). */
 eco_status eco_model_load(const char *dir, eco_model **out);
 void eco_model_free(eco_model *m);
 const eco_model_config *eco_model_get_config(const eco_model *m);
@@ -47,6 +57,9 @@ typedef struct eco_kv_cache {
     float *v; /* [n_layers, max_seq, kv_dim] */
 } eco_kv_cache;
 
+/* max_seq in [1, INT_MAX] (EINVAL otherwise); positions past the config's
+ * max_position_embeddings are computed as HF would, not refused. Zeroed with calloc, so
+ * untouched positions cost no memory. Caller frees with eco_kv_cache_free. */
 eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache **out);
 void eco_kv_cache_free(eco_kv_cache *kv);
 void eco_kv_cache_reset(eco_kv_cache *kv);
@@ -54,8 +67,10 @@ void eco_kv_cache_reset(eco_kv_cache *kv);
 void eco_kv_cache_truncate(eco_kv_cache *kv, int64_t n);
 
 /* Runs tokens[n] at positions kv->len .. kv->len+n−1, appends their K/V to the cache and
- * writes logits: [n, vocab] when all_logits, else the last position's [vocab]. Tokens
- * outside [0, vocab) or a cache overflow give ECO_STATUS_ERANGE with nothing appended.
+ * writes logits: [n, vocab] when all_logits, else the last position's [vocab] (the LM
+ * head then runs for that position only). Tokens outside [0, vocab) or a cache overflow
+ * give ECO_STATUS_ERANGE with nothing appended; n <= 0, NULL pointers or a cache built
+ * for another shape give EINVAL; ENOMEM when the activation buffers cannot grow.
  * n > 1 takes the batched (sgemm) path; n == 1 the matrix-vector path. */
 eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *tokens, int64_t n,
                              float *logits, bool all_logits);
@@ -67,7 +82,10 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
 eco_status eco_model_preset_config(const char *preset, eco_model_config *out);
 /* Writes config.json, model.safetensors (HF tensor names, `dtype` F32/BF16/F16; normal
  * init std 0.02, norms 1, biases small) and the byte tokenizer's tokenizer.json to
- * out_dir, creating it. Same preset, seed and dtype → identical bytes. */
+ * out_dir, creating it. Same preset, seed and dtype → identical bytes, whatever the
+ * thread count (each chunk of each tensor draws from its own stream seeded by seed, name
+ * and chunk). Values are drawn in f32 and stored straight in `dtype`: memory is one copy
+ * of the weights at that dtype. config.json records cfg as given, torch_dtype = dtype. */
 eco_status eco_model_create_random(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype,
                                    const char *out_dir);
 

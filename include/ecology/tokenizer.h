@@ -14,6 +14,30 @@
  * The project's own byte tokenizer (256 byte tokens plus <|bos|>, <|eos|>, <|pad|>) is
  * written as a byte-level tokenizer.json by eco_tokenizer_write_bytes, so one loader
  * serves every model.
+ *
+ * Supported tokenizer.json pieces (anything else is refused with EUNSUPPORTED naming the
+ * field, e.g. "tokenizer.json: normalizer.type 'NFKC' is not supported"):
+ *   model        BPE (unk_token, fuse_unk, byte_fallback, ignore_merges; no dropout, no
+ *                subword prefix/suffix)
+ *   normalizer   NFC, Prepend, Replace (String pattern), Sequence of these
+ *   pre_tokenizer Split (Regex or String; all five behaviours; invert), ByteLevel
+ *                (add_prefix_space, use_regex), Metaspace (prepend_scheme, split), Digits,
+ *                Sequence of these
+ *   post_processor TemplateProcessing (single), RobertaProcessing, BertProcessing,
+ *                ByteLevel, Sequence
+ *   decoder      ByteLevel, Replace (String), ByteFallback, Fuse, Strip, Metaspace, Sequence
+ * Matches Hugging Face `tokenizers` id for id on the real Qwen3 and Mistral vocabularies
+ * (tests/test_tokenizer_real.c). Regexes run in PCRE2 (UTF, UCP, JIT) with \s spelled as
+ * Unicode White_Space, as Oniguruma (HF's engine) reads it.
+ *
+ * Bytes that are not valid UTF-8 (HF never sees them: it works on Rust strings) are
+ * accepted: normalizers pass them through, a Split regex puts each in a pre-token of its
+ * own, byte-level models encode them as their byte tokens and SentencePiece-style models
+ * through byte fallback. Decoding returns raw bytes where HF would write U+FFFD, so that
+ * decode(encode(x)) == x for byte-level models without a normalizer, == NFC(x) with NFC,
+ * and == x for SentencePiece-style models unless x holds "▁" or an added token's text.
+ *
+ * A loaded tokenizer is immutable: encode and decode may run on several threads at once.
  */
 #ifndef ECOLOGY_TOKENIZER_H
 #define ECOLOGY_TOKENIZER_H

@@ -313,6 +313,11 @@ eco_status eco_model_create_random(const eco_model_config *cfg, uint64_t seed, e
     if ((st = eco_safetensors_write(st_path, tensors, l.n, meta, 1))) goto done;
     eco_model_config written = *cfg;
     written.torch_dtype = dtype;
+    /* The folder ships the byte tokenizer, so BOS/EOS must be its ids, whatever the real
+     * model's vocabulary used (the embedding table keeps the real model's size). */
+    written.bos_token_id = ECO_BYTE_TOKENIZER_BOS;
+    written.eos_token_ids[0] = ECO_BYTE_TOKENIZER_EOS;
+    written.n_eos = 1;
     if ((st = eco_config_write(cfg_path, &written))) goto done;
     st = eco_tokenizer_write_bytes(tok_path);
 

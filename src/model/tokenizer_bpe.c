@@ -11,19 +11,25 @@
 
 /* ---- buffers ----------------------------------------------------------------------- */
 
+void *tok_array_grow(void *data, size_t size, size_t *cap, size_t need, size_t first) {
+    size_t n = *cap ? *cap : first, bytes;
+    while (n < need) {
+        if (n > SIZE_MAX / 2) return NULL;
+        n *= 2;
+    }
+    if (!eco_mul_ok(n, size, &bytes)) return NULL;
+    void *p = realloc(data, bytes);
+    if (p) *cap = n;
+    return p;
+}
+
 bool tok_buf_reserve(tok_buf *b, size_t extra) {
     size_t need;
     if (!eco_add_ok(b->len, extra, &need) || !eco_add_ok(need, 1, &need)) return false;
     if (need <= b->cap) return true;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2) return false;
-        cap *= 2;
-    }
-    char *p = realloc(b->data, cap);
+    char *p = tok_array_grow(b->data, 1, &b->cap, need, 64);
     if (!p) return false;
     b->data = p;
-    b->cap = cap;
     return true;
 }
 
@@ -37,6 +43,20 @@ bool tok_buf_append(tok_buf *b, const void *data, size_t n) {
 
 bool tok_buf_push(tok_buf *b, char c) { return tok_buf_append(b, &c, 1); }
 
+bool tok_buf_append_replaced(tok_buf *b, const char *s, size_t n, const char *pat, size_t pn,
+                             const char *rep, size_t rn) {
+    for (size_t k = 0; k < n;) {
+        if (k + pn <= n && memcmp(s + k, pat, pn) == 0) {
+            if (!tok_buf_append(b, rep, rn)) return false;
+            k += pn;
+        } else {
+            if (!tok_buf_push(b, s[k])) return false;
+            k++;
+        }
+    }
+    return true;
+}
+
 void tok_buf_free(tok_buf *b) {
     free(b->data);
     b->data = NULL;
@@ -49,17 +69,9 @@ bool tok_ids_append(tok_ids *v, const int32_t *ids, size_t n) {
     size_t need;
     if (!eco_add_ok(v->len, n, &need)) return false;
     if (need > v->cap) {
-        size_t cap = v->cap ? v->cap : 16;
-        while (cap < need) {
-            if (cap > SIZE_MAX / 8) return false;
-            cap *= 2;
-        }
-        int32_t *p = eco_malloc_array(cap, sizeof *p);
+        int32_t *p = tok_array_grow(v->data, sizeof *p, &v->cap, need, 16);
         if (!p) return false;
-        if (v->len) memcpy(p, v->data, v->len * sizeof *p);
-        free(v->data);
         v->data = p;
-        v->cap = cap;
     }
     if (n) memcpy(v->data + v->len, ids, n * sizeof *ids);
     v->len += n;
@@ -191,19 +203,25 @@ uint64_t tok_hash_bytes(const void *data, size_t n) {
     return mix64(h);
 }
 
+/* The slot holding key (hash h) in m (cap > 0), or the empty slot where it would go. */
+static tok_strmap_slot *strmap_find(const tok_strmap *m, const char *key, size_t len, uint64_t h) {
+    size_t j = h & (m->cap - 1);
+    for (; m->slots[j].key; j = (j + 1) & (m->cap - 1)) {
+        const tok_strmap_slot *s = &m->slots[j];
+        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) break;
+    }
+    return &m->slots[j];
+}
+
 static bool strmap_grow(tok_strmap *m) {
-    size_t cap = m->cap ? m->cap * 2 : 64;
-    tok_strmap_slot *slots = eco_calloc_array(cap, sizeof *slots);
-    if (!slots) return false;
+    tok_strmap g = {.cap = m->cap ? m->cap * 2 : 64, .count = m->count};
+    if (!(g.slots = eco_calloc_array(g.cap, sizeof *g.slots))) return false;
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].key) continue;
-        size_t j = m->slots[i].hash & (cap - 1);
-        while (slots[j].key) j = (j + 1) & (cap - 1);
-        slots[j] = m->slots[i];
+        const tok_strmap_slot *s = &m->slots[i];
+        if (s->key) *strmap_find(&g, s->key, s->len, s->hash) = *s;
     }
     free(m->slots);
-    m->slots = slots;
-    m->cap = cap;
+    *m = g;
     return true;
 }
 
@@ -212,31 +230,21 @@ bool tok_strmap_put(tok_strmap *m, const char *key, size_t len, int32_t value, b
     if (len > UINT32_MAX) return false;
     if ((m->count + 1) * 2 > m->cap && !strmap_grow(m)) return false;
     uint64_t h = tok_hash_bytes(key, len);
-    size_t j = h & (m->cap - 1);
-    while (m->slots[j].key) {
-        tok_strmap_slot *s = &m->slots[j];
-        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) {
-            s->value = value;
-            if (existed) *existed = true;
-            return true;
-        }
-        j = (j + 1) & (m->cap - 1);
+    tok_strmap_slot *s = strmap_find(m, key, len, h);
+    if (s->key) {
+        s->value = value;
+        if (existed) *existed = true;
+        return true;
     }
-    m->slots[j] = (tok_strmap_slot){.key = key, .len = (uint32_t)len, .value = value, .hash = h};
+    *s = (tok_strmap_slot){.key = key, .len = (uint32_t)len, .value = value, .hash = h};
     m->count++;
     return true;
 }
 
 int32_t tok_strmap_get(const tok_strmap *m, const char *key, size_t len) {
     if (!m->cap) return -1;
-    uint64_t h = tok_hash_bytes(key, len);
-    size_t j = h & (m->cap - 1);
-    while (m->slots[j].key) {
-        const tok_strmap_slot *s = &m->slots[j];
-        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) return s->value;
-        j = (j + 1) & (m->cap - 1);
-    }
-    return -1;
+    const tok_strmap_slot *s = strmap_find(m, key, len, tok_hash_bytes(key, len));
+    return s->key ? s->value : -1;
 }
 
 void tok_strmap_free(tok_strmap *m) {
@@ -249,48 +257,36 @@ static uint64_t pair_key(int32_t a, int32_t b) {
     return (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
 }
 
+/* The slot holding key k in m (cap > 0), or the empty slot where it would go. */
+static tok_pair_slot *pairmap_find(const tok_pairmap *m, uint64_t k) {
+    size_t j = mix64(k) & (m->cap - 1);
+    while (m->slots[j].key && m->slots[j].key != k) j = (j + 1) & (m->cap - 1);
+    return &m->slots[j];
+}
+
 static bool pairmap_grow(tok_pairmap *m) {
-    size_t cap = m->cap ? m->cap * 2 : 64;
-    tok_pair_slot *slots = eco_calloc_array(cap, sizeof *slots);
-    if (!slots) return false;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].key) continue;
-        size_t j = mix64(m->slots[i].key) & (cap - 1);
-        while (slots[j].key) j = (j + 1) & (cap - 1);
-        slots[j] = m->slots[i];
-    }
+    tok_pairmap g = {.cap = m->cap ? m->cap * 2 : 64, .count = m->count};
+    if (!(g.slots = eco_calloc_array(g.cap, sizeof *g.slots))) return false;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key) *pairmap_find(&g, m->slots[i].key) = m->slots[i];
     free(m->slots);
-    m->slots = slots;
-    m->cap = cap;
+    *m = g;
     return true;
 }
 
 bool tok_pairmap_put(tok_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t merged) {
     if ((m->count + 1) * 2 > m->cap && !pairmap_grow(m)) return false;
     uint64_t k = pair_key(a, b);
-    size_t j = mix64(k) & (m->cap - 1);
-    while (m->slots[j].key) {
-        if (m->slots[j].key == k) {
-            m->slots[j].rank = rank;
-            m->slots[j].merged = merged;
-            return true;
-        }
-        j = (j + 1) & (m->cap - 1);
-    }
-    m->slots[j] = (tok_pair_slot){.key = k, .rank = rank, .merged = merged};
-    m->count++;
+    tok_pair_slot *s = pairmap_find(m, k);
+    if (!s->key) m->count++;
+    *s = (tok_pair_slot){.key = k, .rank = rank, .merged = merged};
     return true;
 }
 
 const tok_pair_slot *tok_pairmap_get(const tok_pairmap *m, int32_t a, int32_t b) {
     if (!m->cap) return NULL;
-    uint64_t k = pair_key(a, b);
-    size_t j = mix64(k) & (m->cap - 1);
-    while (m->slots[j].key) {
-        if (m->slots[j].key == k) return &m->slots[j];
-        j = (j + 1) & (m->cap - 1);
-    }
-    return NULL;
+    const tok_pair_slot *s = pairmap_find(m, pair_key(a, b));
+    return s->key ? s : NULL;
 }
 
 void tok_pairmap_free(tok_pairmap *m) {
@@ -326,13 +322,9 @@ typedef struct heap {
 
 static bool heap_push(heap *h, cand c) {
     if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        cand *v = eco_malloc_array(cap, sizeof *v);
+        cand *v = tok_array_grow(h->v, sizeof *v, &h->cap, h->n + 1, 64);
         if (!v) return false;
-        if (h->n) memcpy(v, h->v, h->n * sizeof *v);
-        free(h->v);
         h->v = v;
-        h->cap = cap;
     }
     size_t i = h->n++;
     while (i > 0) {
@@ -363,6 +355,13 @@ static cand heap_pop(heap *h) {
     }
     if (h->n) h->v[i] = last;
     return top;
+}
+
+/* Pushes the merge of symbol `pos` with its right neighbour `right`, when there is one;
+ * false on ENOMEM. */
+static bool push_merge(heap *h, const tok_pairmap *merges, const sym *sy, int32_t pos, int32_t right) {
+    const tok_pair_slot *m = tok_pairmap_get(merges, sy[pos].id, sy[right].id);
+    return !m || heap_push(h, (cand){m->rank, pos, m->merged});
 }
 
 /* Appends symbol ids for s[0..n) to syms, following HF's BPE::merge_word: one symbol per
@@ -440,14 +439,9 @@ eco_status tok_bpe_word(const eco_tokenizer *tok, const char *s, size_t n, tok_i
         sy[k].next = k + 1 < ns ? (int32_t)k + 1 : -1;
         sy[k].alive = 1;
     }
-    for (size_t k = 0; k + 1 < ns; k++) {
-        const tok_pair_slot *m = tok_pairmap_get(&tok->merges, sy[k].id, sy[k + 1].id);
-        if (m && !heap_push(&h, (cand){m->rank, (int32_t)k, m->merged})) {
-            st = ECO_STATUS_ENOMEM;
-            goto done_heap;
-        }
-    }
-    while (h.n) {
+    bool ok = true;
+    for (size_t k = 0; ok && k + 1 < ns; k++) ok = push_merge(&h, &tok->merges, sy, (int32_t)k, (int32_t)k + 1);
+    while (ok && h.n) {
         cand c = heap_pop(&h);
         sym *a = &sy[c.pos];
         if (!a->alive || a->next < 0) continue;
@@ -458,27 +452,11 @@ eco_status tok_bpe_word(const eco_tokenizer *tok, const char *s, size_t n, tok_i
         b->alive = 0;
         a->next = b->next;
         if (b->next >= 0) sy[b->next].prev = c.pos;
-        if (a->prev >= 0) {
-            const tok_pair_slot *pm = tok_pairmap_get(&tok->merges, sy[a->prev].id, a->id);
-            if (pm && !heap_push(&h, (cand){pm->rank, a->prev, pm->merged})) {
-                st = ECO_STATUS_ENOMEM;
-                goto done_heap;
-            }
-        }
-        if (a->next >= 0) {
-            const tok_pair_slot *nm = tok_pairmap_get(&tok->merges, a->id, sy[a->next].id);
-            if (nm && !heap_push(&h, (cand){nm->rank, c.pos, nm->merged})) {
-                st = ECO_STATUS_ENOMEM;
-                goto done_heap;
-            }
-        }
+        ok = (a->prev < 0 || push_merge(&h, &tok->merges, sy, a->prev, c.pos)) &&
+             (a->next < 0 || push_merge(&h, &tok->merges, sy, c.pos, a->next));
     }
-    for (int32_t k = 0; k >= 0; k = sy[k].next)
-        if (!tok_ids_push(out, sy[k].id)) {
-            st = ECO_STATUS_ENOMEM;
-            break;
-        }
-done_heap:
+    for (int32_t k = 0; ok && k >= 0; k = sy[k].next) ok = tok_ids_push(out, sy[k].id);
+    if (!ok) st = ECO_STATUS_ENOMEM;
     free(h.v);
     free(sy);
 done:

@@ -16,15 +16,14 @@ typedef struct strvec {
     size_t n, cap;
 } strvec;
 
+#define TOKSTR(v, i) ((v)->buf.data + (v)->span[2 * (i)])
+#define TOKLEN(v, i) ((v)->span[2 * (i) + 1])
+
 static bool sv_add(strvec *v, const char *s, size_t n) {
     if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 64;
-        size_t *sp = eco_malloc_array(cap * 2, sizeof *sp);
+        size_t *sp = tok_array_grow(v->span, 2 * sizeof *sp, &v->cap, v->n + 1, 64);
         if (!sp) return false;
-        if (v->n) memcpy(sp, v->span, v->n * 2 * sizeof *sp);
-        free(v->span);
         v->span = sp;
-        v->cap = cap;
     }
     size_t off = v->buf.len;
     if (!tok_buf_append(&v->buf, s, n)) return false;
@@ -38,7 +37,22 @@ static bool sv_add(strvec *v, const char *s, size_t n) {
 static bool sv_open(strvec *v) { return sv_add(v, "", 0); }
 static bool sv_grow(strvec *v, const void *s, size_t n) {
     if (!tok_buf_append(&v->buf, s, n)) return false;
-    v->span[2 * (v->n - 1) + 1] += n;
+    TOKLEN(v, v->n - 1) += n;
+    return true;
+}
+
+/* Adds each token of in to out with every pat replaced by rep, except that in the first
+ * token it is dropped when drop_first. */
+static bool sv_add_replaced(strvec *out, const strvec *in, const char *pat, size_t pn, const char *rep, size_t rn,
+                            bool drop_first) {
+    for (size_t i = 0; i < in->n; i++) {
+        if (!sv_open(out)) return false;
+        size_t before = out->buf.len;
+        if (!tok_buf_append_replaced(&out->buf, TOKSTR(in, i), TOKLEN(in, i), pat, pn, rep,
+                                     i == 0 && drop_first ? 0 : rn))
+            return false;
+        TOKLEN(out, out->n - 1) += out->buf.len - before;
+    }
     return true;
 }
 
@@ -46,9 +60,6 @@ static void sv_free(strvec *v) {
     tok_buf_free(&v->buf);
     free(v->span);
 }
-
-#define TOKSTR(v, i) ((v)->buf.data + (v)->span[2 * (i)])
-#define TOKLEN(v, i) ((v)->span[2 * (i) + 1])
 
 static int hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -87,7 +98,7 @@ static bool dec_step(const eco_tokenizer *tok, const tok_dec *d, const strvec *i
                 k += l;
             }
             if (!all) {
-                out->span[2 * (out->n - 1) + 1] -= out->buf.len - mark;
+                TOKLEN(out, out->n - 1) -= out->buf.len - mark;
                 out->buf.len = mark;
                 if (!sv_grow(out, s, n)) return false;
             }
@@ -95,21 +106,7 @@ static bool dec_step(const eco_tokenizer *tok, const tok_dec *d, const strvec *i
         return true;
     }
     case TOK_DEC_REPLACE:
-        for (size_t i = 0; i < in->n; i++) {
-            const char *s = TOKSTR(in, i);
-            size_t n = TOKLEN(in, i);
-            if (!sv_open(out)) return false;
-            for (size_t k = 0; k < n;) {
-                if (k + d->str_len <= n && memcmp(s + k, d->str, d->str_len) == 0) {
-                    if (!sv_grow(out, d->str2, d->str2_len)) return false;
-                    k += d->str_len;
-                } else {
-                    if (!sv_grow(out, s + k, 1)) return false;
-                    k++;
-                }
-            }
-        }
-        return true;
+        return sv_add_replaced(out, in, d->str, d->str_len, d->str2, d->str2_len, false);
     case TOK_DEC_BYTEFALLBACK: {
         bool in_bytes = false;
         for (size_t i = 0; i < in->n; i++) {
@@ -141,22 +138,8 @@ static bool dec_step(const eco_tokenizer *tok, const tok_dec *d, const strvec *i
         }
         return true;
     case TOK_DEC_METASPACE:
-        for (size_t i = 0; i < in->n; i++) {
-            const char *s = TOKSTR(in, i);
-            size_t n = TOKLEN(in, i);
-            if (!sv_open(out)) return false;
-            for (size_t k = 0; k < n;) {
-                if (k + d->str_len <= n && memcmp(s + k, d->str, d->str_len) == 0) {
-                    /* HF drops every replacement of the first token when it prepends */
-                    if (!(i == 0 && d->prepend) && !sv_grow(out, " ", 1)) return false;
-                    k += d->str_len;
-                } else {
-                    if (!sv_grow(out, s + k, 1)) return false;
-                    k++;
-                }
-            }
-        }
-        return true;
+        /* HF drops every replacement of the first token when it prepends */
+        return sv_add_replaced(out, in, d->str, d->str_len, " ", 1, d->prepend);
     }
     (void)tok;
     return false;
@@ -192,11 +175,8 @@ eco_status eco_tokenizer_decode(const eco_tokenizer *tok, const int32_t *ids, si
     tok_buf res = {0};
     for (size_t i = 0; i < cur->n; i++) {
         /* no decoder: HF joins the tokens with spaces */
-        if (tok->n_dec == 0 && i > 0 && !tok_buf_push(&res, ' ')) {
-            tok_buf_free(&res);
-            goto oom;
-        }
-        if (!tok_buf_append(&res, TOKSTR(cur, i), TOKLEN(cur, i))) {
+        if ((tok->n_dec == 0 && i > 0 && !tok_buf_push(&res, ' ')) ||
+            !tok_buf_append(&res, TOKSTR(cur, i), TOKLEN(cur, i))) {
             tok_buf_free(&res);
             goto oom;
         }

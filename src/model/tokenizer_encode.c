@@ -28,13 +28,9 @@ typedef struct pieces {
 static bool pieces_add(pieces *p, const char *s, size_t n, bool first) {
     if (n == 0) return true; /* HF drops empty splits */
     if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        piece *v = eco_malloc_array(cap, sizeof *v);
+        piece *v = tok_array_grow(p->v, sizeof *v, &p->cap, p->n + 1, 16);
         if (!v) return false;
-        if (p->n) memcpy(v, p->v, p->n * sizeof *v);
-        free(p->v);
         p->v = v;
-        p->cap = cap;
     }
     size_t off = p->buf.len;
     if (!tok_buf_append(&p->buf, s, n)) return false;
@@ -77,25 +73,22 @@ static eco_status oom(void) { return eco_error(ECO_STATUS_ENOMEM, "tokenizer: en
 static eco_status bpe_cached(enc *e, const char *s, size_t n) {
     if (n > CACHE_MAX_PIECE) return tok_bpe_word(e->tok, s, n, e->out);
     int32_t k = tok_strmap_get(&e->cache, s, n);
-    if (k >= 0)
-        return tok_ids_append(e->out, e->cache_ids.data + e->cache_spans[2 * k], e->cache_spans[2 * k + 1])
-                   ? ECO_STATUS_OK
-                   : oom();
+    if (k >= 0) {
+        size_t cnt = e->cache_spans[2 * k + 1]; /* 0 when every character was dropped */
+        if (cnt && !tok_ids_append(e->out, e->cache_ids.data + e->cache_spans[2 * k], cnt)) return oom();
+        return ECO_STATUS_OK;
+    }
     size_t before = e->out->len;
     eco_status st = tok_bpe_word(e->tok, s, n, e->out);
     if (st != ECO_STATUS_OK || e->cache_n >= CACHE_MAX_ENTRIES) return st;
     if (e->cache_n == e->cache_cap) {
-        size_t cap = e->cache_cap ? e->cache_cap * 2 : 256;
-        size_t *v = eco_malloc_array(cap * 2, sizeof *v);
+        size_t *v = tok_array_grow(e->cache_spans, 2 * sizeof *v, &e->cache_cap, e->cache_n + 1, 256);
         if (!v) return oom();
-        if (e->cache_n) memcpy(v, e->cache_spans, e->cache_n * 2 * sizeof *v);
-        free(e->cache_spans);
         e->cache_spans = v;
-        e->cache_cap = cap;
     }
     char *key = eco_arena_strndup(&e->cache_keys, s, n);
     size_t off = e->cache_ids.len, cnt = e->out->len - before;
-    if (!key || !tok_ids_append(&e->cache_ids, e->out->data + before, cnt) ||
+    if (!key || (cnt && !tok_ids_append(&e->cache_ids, e->out->data + before, cnt)) ||
         !tok_strmap_put(&e->cache, key, n, (int32_t)e->cache_n, NULL))
         return oom();
     e->cache_spans[2 * e->cache_n] = off;
@@ -118,13 +111,9 @@ typedef struct spans {
 
 static bool spans_add(spans *sp, size_t s, size_t e, bool match) {
     if (sp->n == sp->cap) {
-        size_t cap = sp->cap ? sp->cap * 2 : 32;
-        span *v = eco_malloc_array(cap, sizeof *v);
+        span *v = tok_array_grow(sp->v, sizeof *v, &sp->cap, sp->n + 1, 32);
         if (!v) return false;
-        if (sp->n) memcpy(v, sp->v, sp->n * sizeof *v);
-        free(sp->v);
         sp->v = v;
-        sp->cap = cap;
     }
     sp->v[sp->n++] = (span){s, e, match};
     return true;
@@ -392,19 +381,10 @@ static eco_status normalize(enc *e, const char *s, size_t n) {
             if (!tok_buf_append(tmp, nm->str, nm->str_len) || !tok_buf_append(tmp, cur->data, cur->len))
                 return oom();
             break;
-        case TOK_NORM_REPLACE: {
-            size_t i = 0;
-            while (i < cur->len) {
-                if (i + nm->str_len <= cur->len && memcmp(cur->data + i, nm->str, nm->str_len) == 0) {
-                    if (!tok_buf_append(tmp, nm->str2, nm->str2_len)) return oom();
-                    i += nm->str_len;
-                } else {
-                    if (!tok_buf_push(tmp, cur->data[i])) return oom();
-                    i++;
-                }
-            }
+        case TOK_NORM_REPLACE:
+            if (!tok_buf_append_replaced(tmp, cur->data, cur->len, nm->str, nm->str_len, nm->str2, nm->str2_len))
+                return oom();
             break;
-        }
         }
         /* swap cur and scratch */
         tok_buf x = *cur;

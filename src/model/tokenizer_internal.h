@@ -31,8 +31,15 @@
 /* Largest id accepted in a tokenizer.json (the id → token table is sized by it). */
 #define TOK_MAX_ID (1 << 24)
 
-/* ---- growable byte buffer ---------------------------------------------------------- */
+/* ---- growable arrays ---------------------------------------------------------------- */
 
+/* Grows the array `data` (elements of `size` bytes, capacity *cap) to hold at least `need`
+ * elements, need > *cap: the capacity doubles, starting from `first`. Returns the reallocated
+ * array (the elements in use are kept) and updates *cap; on overflow or ENOMEM returns NULL
+ * and leaves data (still the caller's) and *cap unchanged. */
+void *tok_array_grow(void *data, size_t size, size_t *cap, size_t need, size_t first);
+
+/* Growable byte buffer. */
 typedef struct tok_buf {
     char *data;
     size_t len;
@@ -43,6 +50,10 @@ typedef struct tok_buf {
 bool tok_buf_reserve(tok_buf *b, size_t extra);
 bool tok_buf_append(tok_buf *b, const void *data, size_t n);
 bool tok_buf_push(tok_buf *b, char c);
+/* Appends s[0..n) with every occurrence of pat (pn > 0; left to right, not overlapping)
+ * replaced by rep[0..rn); false when out of memory. */
+bool tok_buf_append_replaced(tok_buf *b, const char *s, size_t n, const char *pat, size_t pn,
+                             const char *rep, size_t rn);
 void tok_buf_free(tok_buf *b);
 
 /* Growable int32 vector. */

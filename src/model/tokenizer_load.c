@@ -44,6 +44,10 @@ static eco_status type_error(const ctx *c, const char *path, const char *want, c
                      type_name(v));
 }
 
+static eco_status out_of_memory(const ctx *c) {
+    return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+}
+
 /* Optional boolean (absent or null → def). */
 static eco_status get_bool(const ctx *c, const json_t *obj, const char *key, const char *path,
                            bool def, bool *out) {
@@ -79,7 +83,7 @@ static eco_status get_str(const ctx *c, const json_t *obj, const char *key, cons
     if (!json_is_string(v)) return type_error(c, p, "a string", v);
     size_t len = json_string_length(v);
     char *d = eco_arena_strndup(&c->tok->arena, json_string_value(v), len);
-    if (!d) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+    if (!d) return out_of_memory(c);
     if (out_present) *out_present = true;
     *s = d;
     *n = len;
@@ -142,6 +146,52 @@ static eco_status get_pattern(const ctx *c, const json_t *obj, const char *path,
     if (!present)
         return eco_error(ECO_STATUS_EFORMAT, "%s: %s must hold \"String\" or \"Regex\"", c->label, pp);
     *is_regex = true;
+    return ECO_STATUS_OK;
+}
+
+/* A Replace normalizer or decoder: a non-empty literal pattern → content. */
+static eco_status get_replace(const ctx *c, const json_t *v, const char *path, const char *what, const char **pat,
+                              size_t *pat_len, const char **content, size_t *content_len) {
+    bool is_regex;
+    eco_status st = get_pattern(c, v, path, pat, pat_len, &is_regex);
+    if (st != ECO_STATUS_OK) return st;
+    if (is_regex)
+        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s.pattern: Regex is not supported in a Replace %s",
+                         c->label, path, what);
+    if (*pat_len == 0) return eco_error(ECO_STATUS_EFORMAT, "%s: %s.pattern.String is empty", c->label, path);
+    return get_str(c, v, "content", path, NULL, content, content_len);
+}
+
+/* Parses one pipeline component (normalizer, pre-tokenizer, post-processor or decoder). */
+typedef eco_status (*component_fn)(ctx *c, const json_t *v, const char *path, int depth);
+
+/* What the component parsers share: *type = NULL when v is absent or null (nothing to do)
+ * or a Sequence, whose elements in v[list_key] have been parsed by fn one level deeper;
+ * otherwise *type is v.type, for the caller to handle. */
+static eco_status component_type(ctx *c, const json_t *v, const char *path, int depth, const char *list_key,
+                                 component_fn fn, const char **type) {
+    *type = NULL;
+    if (!v || json_is_null(v)) return ECO_STATUS_OK;
+    if (depth > 8) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: nested too deeply", c->label, path);
+    const char *t;
+    eco_status st = get_type(c, v, path, &t);
+    if (st != ECO_STATUS_OK) return st;
+    if (strcmp(t, "Sequence") != 0) {
+        *type = t;
+        return ECO_STATUS_OK;
+    }
+    const json_t *list = json_object_get(v, list_key);
+    char p[256];
+    snprintf(p, sizeof p, "%s.%s", path, list_key);
+    if (!list) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, p);
+    if (!json_is_array(list)) return type_error(c, p, "an array", list);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        char pi[256];
+        snprintf(pi, sizeof pi, "%.200s[%zu]", p, i);
+        const json_t *e = json_array_get(list, i);
+        if (json_is_null(e)) return type_error(c, pi, "an object", e);
+        if ((st = fn(c, e, pi, depth + 1))) return st;
+    }
     return ECO_STATUS_OK;
 }
 
@@ -274,7 +324,7 @@ static eco_status parse_merge(ctx *c, const json_t *m, size_t i, int32_t *a, int
     char *cat = stackbuf;
     size_t nc = na + nb;
     if (nc > sizeof stackbuf && !(cat = malloc(nc)))
-        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+        return out_of_memory(c);
     memcpy(cat, sa, na);
     memcpy(cat + na, sb, nb);
     *merged = tok_strmap_get(&t->vocab, cat, nc);
@@ -370,7 +420,7 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
                              c->label, id, t->id_str[id], key);
         char *s = eco_arena_strndup(&t->arena, key, kl);
         if (!s || !tok_strmap_put(&t->vocab, s, kl, id, NULL))
-            return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+            return out_of_memory(c);
         if ((st = set_id(c, id, s, kl, false, false))) return st;
     }
 
@@ -403,7 +453,7 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
             int32_t a = -1, b = -1, m = -1;
             if ((st = parse_merge(c, json_array_get(merges, i), i, &a, &b, &m))) return st;
             if (!tok_pairmap_put(&t->merges, a, b, (int32_t)i, m))
-                return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+                return out_of_memory(c);
         }
     }
     return ECO_STATUS_OK;
@@ -422,7 +472,7 @@ static eco_status parse_added(ctx *c, const json_t *arr) {
     size_t n = json_array_size(arr);
     if (!n) return ECO_STATUS_OK;
     t->added = eco_arena_alloc(&t->arena, n * sizeof *t->added, _Alignof(tok_added));
-    if (!t->added) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+    if (!t->added) return out_of_memory(c);
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(arr, i);
         char p[64];
@@ -442,7 +492,7 @@ static eco_status parse_added(ctx *c, const json_t *arr) {
         a->id = (int32_t)id;
         bool existed;
         if (!tok_strmap_put(&t->added_map, a->content, a->len, a->id, &existed))
-            return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+            return out_of_memory(c);
         if (existed)
             return eco_error(ECO_STATUS_EFORMAT, "%s: %s: content '%.64s' is added twice", c->label, p,
                              a->content);
@@ -458,33 +508,16 @@ static eco_status parse_added(ctx *c, const json_t *arr) {
 static eco_status push_norm(ctx *c, tok_norm nrm) {
     eco_tokenizer *t = c->tok;
     tok_norm *v = realloc(t->norm, (t->n_norm + 1) * sizeof *v);
-    if (!v) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+    if (!v) return out_of_memory(c);
     t->norm = v;
     t->norm[t->n_norm++] = nrm;
     return ECO_STATUS_OK;
 }
 
 static eco_status parse_normalizer(ctx *c, const json_t *v, const char *path, int depth) {
-    if (!v || json_is_null(v)) return ECO_STATUS_OK;
-    if (depth > 8) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: nested too deeply", c->label, path);
     const char *type;
-    eco_status st = get_type(c, v, path, &type);
-    if (st != ECO_STATUS_OK) return st;
-    if (strcmp(type, "Sequence") == 0) {
-        const json_t *list = json_object_get(v, "normalizers");
-        char p[256];
-        snprintf(p, sizeof p, "%s.normalizers", path);
-        if (!list) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, p);
-        if (!json_is_array(list)) return type_error(c, p, "an array", list);
-        for (size_t i = 0; i < json_array_size(list); i++) {
-            char pi[256];
-            snprintf(pi, sizeof pi, "%.200s[%zu]", p, i);
-            const json_t *e = json_array_get(list, i);
-            if (json_is_null(e)) return type_error(c, pi, "an object", e);
-            if ((st = parse_normalizer(c, e, pi, depth + 1))) return st;
-        }
-        return ECO_STATUS_OK;
-    }
+    eco_status st = component_type(c, v, path, depth, "normalizers", parse_normalizer, &type);
+    if (st != ECO_STATUS_OK || !type) return st;
     tok_norm nrm = {0};
     if (strcmp(type, "NFC") == 0) {
         nrm.kind = TOK_NORM_NFC;
@@ -493,13 +526,8 @@ static eco_status parse_normalizer(ctx *c, const json_t *v, const char *path, in
         if ((st = get_str(c, v, "prepend", path, NULL, &nrm.str, &nrm.str_len))) return st;
     } else if (strcmp(type, "Replace") == 0) {
         nrm.kind = TOK_NORM_REPLACE;
-        bool is_regex;
-        if ((st = get_pattern(c, v, path, &nrm.str, &nrm.str_len, &is_regex))) return st;
-        if (is_regex)
-            return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s.pattern: Regex is not supported in a Replace normalizer",
-                             c->label, path);
-        if (nrm.str_len == 0) return eco_error(ECO_STATUS_EFORMAT, "%s: %s.pattern.String is empty", c->label, path);
-        if ((st = get_str(c, v, "content", path, NULL, &nrm.str2, &nrm.str2_len))) return st;
+        if ((st = get_replace(c, v, path, "normalizer", &nrm.str, &nrm.str_len, &nrm.str2, &nrm.str2_len)))
+            return st;
     } else {
         return unsupported(c, path, type);
     }
@@ -513,7 +541,7 @@ static eco_status push_pre(ctx *c, tok_pre pre) {
     tok_pre *v = realloc(t->pre, (t->n_pre + 1) * sizeof *v);
     if (!v) {
         if (pre.re) pcre2_code_free(pre.re);
-        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+        return out_of_memory(c);
     }
     t->pre = v;
     t->pre[t->n_pre++] = pre;
@@ -554,27 +582,10 @@ static eco_status parse_replacement(ctx *c, const json_t *v, const char *path, c
 }
 
 static eco_status parse_pre(ctx *c, const json_t *v, const char *path, int depth) {
-    if (!v || json_is_null(v)) return ECO_STATUS_OK;
-    if (depth > 8) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: nested too deeply", c->label, path);
     const char *type;
-    eco_status st = get_type(c, v, path, &type);
-    if (st != ECO_STATUS_OK) return st;
+    eco_status st = component_type(c, v, path, depth, "pretokenizers", parse_pre, &type);
+    if (st != ECO_STATUS_OK || !type) return st;
     tok_pre pre = {0};
-    if (strcmp(type, "Sequence") == 0) {
-        const json_t *list = json_object_get(v, "pretokenizers");
-        char p[256];
-        snprintf(p, sizeof p, "%s.pretokenizers", path);
-        if (!list) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, p);
-        if (!json_is_array(list)) return type_error(c, p, "an array", list);
-        for (size_t i = 0; i < json_array_size(list); i++) {
-            char pi[256];
-            snprintf(pi, sizeof pi, "%.200s[%zu]", p, i);
-            const json_t *e = json_array_get(list, i);
-            if (json_is_null(e)) return type_error(c, pi, "an object", e);
-            if ((st = parse_pre(c, e, pi, depth + 1))) return st;
-        }
-        return ECO_STATUS_OK;
-    }
     if (strcmp(type, "Split") == 0) {
         pre.kind = TOK_PRE_SPLIT;
         const char *pat;
@@ -638,34 +649,17 @@ static eco_status parse_pre(ctx *c, const json_t *v, const char *path, int depth
 static eco_status push_dec(ctx *c, tok_dec d) {
     eco_tokenizer *t = c->tok;
     tok_dec *v = realloc(t->dec, (t->n_dec + 1) * sizeof *v);
-    if (!v) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+    if (!v) return out_of_memory(c);
     t->dec = v;
     t->dec[t->n_dec++] = d;
     return ECO_STATUS_OK;
 }
 
 static eco_status parse_decoder(ctx *c, const json_t *v, const char *path, int depth) {
-    if (!v || json_is_null(v)) return ECO_STATUS_OK;
-    if (depth > 8) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: nested too deeply", c->label, path);
     const char *type;
-    eco_status st = get_type(c, v, path, &type);
-    if (st != ECO_STATUS_OK) return st;
+    eco_status st = component_type(c, v, path, depth, "decoders", parse_decoder, &type);
+    if (st != ECO_STATUS_OK || !type) return st;
     tok_dec d = {0};
-    if (strcmp(type, "Sequence") == 0) {
-        const json_t *list = json_object_get(v, "decoders");
-        char p[256];
-        snprintf(p, sizeof p, "%s.decoders", path);
-        if (!list) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, p);
-        if (!json_is_array(list)) return type_error(c, p, "an array", list);
-        for (size_t i = 0; i < json_array_size(list); i++) {
-            char pi[256];
-            snprintf(pi, sizeof pi, "%.200s[%zu]", p, i);
-            const json_t *e = json_array_get(list, i);
-            if (json_is_null(e)) return type_error(c, pi, "an object", e);
-            if ((st = parse_decoder(c, e, pi, depth + 1))) return st;
-        }
-        return ECO_STATUS_OK;
-    }
     if (strcmp(type, "ByteLevel") == 0) {
         d.kind = TOK_DEC_BYTELEVEL;
     } else if (strcmp(type, "ByteFallback") == 0) {
@@ -674,13 +668,7 @@ static eco_status parse_decoder(ctx *c, const json_t *v, const char *path, int d
         d.kind = TOK_DEC_FUSE;
     } else if (strcmp(type, "Replace") == 0) {
         d.kind = TOK_DEC_REPLACE;
-        bool is_regex;
-        if ((st = get_pattern(c, v, path, &d.str, &d.str_len, &is_regex))) return st;
-        if (is_regex)
-            return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s.pattern: Regex is not supported in a Replace decoder",
-                             c->label, path);
-        if (d.str_len == 0) return eco_error(ECO_STATUS_EFORMAT, "%s: %s.pattern.String is empty", c->label, path);
-        if ((st = get_str(c, v, "content", path, NULL, &d.str2, &d.str2_len))) return st;
+        if ((st = get_replace(c, v, path, "decoder", &d.str, &d.str_len, &d.str2, &d.str2_len))) return st;
     } else if (strcmp(type, "Strip") == 0) {
         d.kind = TOK_DEC_STRIP;
         int64_t a, b;
@@ -701,7 +689,7 @@ static eco_status parse_decoder(ctx *c, const json_t *v, const char *path, int d
         if ((st = parse_replacement(c, v, path, rep, &rl)) || (st = parse_prepend_scheme(c, v, path, &ps)))
             return st;
         char *s = eco_arena_strndup(&c->tok->arena, rep, rl);
-        if (!s) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+        if (!s) return out_of_memory(c);
         d.str = s;
         d.str_len = rl;
         d.prepend = ps != TOK_PREPEND_NEVER;
@@ -715,7 +703,7 @@ static eco_status parse_decoder(ctx *c, const json_t *v, const char *path, int d
 
 static eco_status push_ids(ctx *c, int32_t **arr, size_t *n, const int32_t *ids, size_t k, bool front) {
     int32_t *v = eco_malloc_array(*n + k + 1, sizeof *v);
-    if (!v) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->label);
+    if (!v) return out_of_memory(c);
     if (front) {
         memcpy(v, ids, k * sizeof *ids);
         if (*n) memcpy(v + k, *arr, *n * sizeof *v);
@@ -805,27 +793,10 @@ static eco_status parse_template(ctx *c, const json_t *v, const char *path, int3
 }
 
 static eco_status parse_post(ctx *c, const json_t *v, const char *path, int depth) {
-    if (!v || json_is_null(v)) return ECO_STATUS_OK;
-    if (depth > 8) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: nested too deeply", c->label, path);
-    eco_tokenizer *t = c->tok;
     const char *type;
-    eco_status st = get_type(c, v, path, &type);
-    if (st != ECO_STATUS_OK) return st;
-    if (strcmp(type, "Sequence") == 0) {
-        const json_t *list = json_object_get(v, "processors");
-        char p[256];
-        snprintf(p, sizeof p, "%s.processors", path);
-        if (!list) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, p);
-        if (!json_is_array(list)) return type_error(c, p, "an array", list);
-        for (size_t i = 0; i < json_array_size(list); i++) {
-            char pi[256];
-            snprintf(pi, sizeof pi, "%.200s[%zu]", p, i);
-            const json_t *e = json_array_get(list, i);
-            if (json_is_null(e)) return type_error(c, pi, "an object", e);
-            if ((st = parse_post(c, e, pi, depth + 1))) return st;
-        }
-        return ECO_STATUS_OK;
-    }
+    eco_status st = component_type(c, v, path, depth, "processors", parse_post, &type);
+    if (st != ECO_STATUS_OK || !type) return st;
+    eco_tokenizer *t = c->tok;
     if (strcmp(type, "ByteLevel") == 0) return ECO_STATUS_OK; /* offsets only */
     /* Each processor wraps what the earlier ones produced: new prefix goes in front. */
     int32_t *pre = NULL, *suf = NULL;

@@ -114,13 +114,9 @@ typedef struct cpvec {
 
 static bool cp_push(cpvec *c, uint32_t cp) {
     if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        uint32_t *v = eco_malloc_array(cap, sizeof *v);
+        uint32_t *v = tok_array_grow(c->v, sizeof *v, &c->cap, c->n + 1, 64);
         if (!v) return false;
-        if (c->n) memcpy(v, c->v, c->n * sizeof *v);
-        free(c->v);
         c->v = v;
-        c->cap = cap;
     }
     c->v[c->n++] = cp;
     return true;

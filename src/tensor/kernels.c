@@ -4,8 +4,8 @@
  * Each has a scalar twin in kernels_ref.c. The AVX2/FMA paths (chosen at run time) differ
  * from the twins only in summation order and in using a vectorised expf (Cephes
  * polynomial, about 2 ulp) instead of libm's; tests hold them to 1e-5 relative.
- * These kernels are single-threaded: they run on one row (the caller parallelises over
- * rows or heads).
+ * These kernels are single-threaded (they run on one row; the caller parallelises over
+ * rows or heads), except eco_swiglu, which splits spans of 64K elements or more.
  */
 #include "ecology/tensor.h"
 
@@ -199,16 +199,38 @@ void eco_softmax(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
-void eco_swiglu(float *out, const float *gate, const float *up, int64_t n) {
+static void swiglu_span(float *out, const float *gate, const float *up, int64_t n, bool simd) {
 #if ECO_HAVE_X86_SIMD
-    if (eco_cpu_has_avx2_fma()) {
+    if (simd) {
         swiglu_avx2(out, gate, up, n);
         return;
     }
+#else
+    (void)simd;
 #endif
     for (int64_t i = 0; i < n; i++) {
         float g = gate[i];
         out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+/* The model calls this on a whole [n_tokens, f] block at once during a prompt, so large
+ * spans are split over the OpenMP team (each element's result does not depend on the
+ * split). */
+#define SWIGLU_CHUNK ((int64_t)16384)
+
+void eco_swiglu(float *out, const float *gate, const float *up, int64_t n) {
+    if (n <= 0) return;
+    const bool simd = eco_cpu_has_avx2_fma();
+    if (n < 4 * SWIGLU_CHUNK) {
+        swiglu_span(out, gate, up, n, simd);
+        return;
+    }
+    const int64_t nchunks = (n + SWIGLU_CHUNK - 1) / SWIGLU_CHUNK;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < nchunks; c++) {
+        int64_t i0 = c * SWIGLU_CHUNK, len = n - i0 < SWIGLU_CHUNK ? n - i0 : SWIGLU_CHUNK;
+        swiglu_span(out + i0, gate + i0, up + i0, len, simd);
     }
 }
 

@@ -3,22 +3,30 @@
  * path, compute bound, handed to OpenBLAS sgemm.
  *
  * f32 weights go straight to sgemm (W row-major [N,K] is Wᵀ column-major, so the call is
- * NoTrans × Trans). bf16/f16 weights are widened LINEAR_BLOCK_ROWS rows at a time into a
+ * NoTrans × Trans). bf16/f16 weights are widened a block of rows at a time into a
  * caller-provided scratch buffer and multiplied block by block, writing the block's
- * columns of y in place (ldc = N), so the scratch stays small (LINEAR_BLOCK_ROWS × K
- * floats) whatever the matrix size. M == 1 goes to eco_matvec, which reads the 16-bit
- * weights directly.
+ * columns of y in place (ldc = N), so the scratch stays small (at most 4 MiB, or 256
+ * rows when K is very large) whatever the matrix size. M == 1 goes to eco_matvec, which
+ * reads the 16-bit weights directly.
  */
 #include "ecology/tensor.h"
 
 #include <cblas.h>
 #include <string.h>
 
-/* Rows of W widened per sgemm call. Large enough that each sgemm has a decent N (OpenBLAS
- * packs B in panels of a few hundred columns anyway), small enough that the scratch
- * (block × K floats: 1.5 MB for K = 1536) stays in the last-level cache between being
- * written and being packed. */
-#define LINEAR_BLOCK_ROWS 512
+/* Rows of W widened per sgemm call: as many as fit in LINEAR_SCRATCH_BUDGET floats (4 MiB,
+ * which stays in the last-level cache between being written and being packed by sgemm),
+ * but at least LINEAR_MIN_ROWS so that each sgemm has a decent N. Fewer, larger sgemm
+ * calls matter: at M = 128 an sgemm with N = 512 runs well below one with N = 1536. */
+#define LINEAR_SCRATCH_BUDGET ((int64_t)1 << 20)
+#define LINEAR_MIN_ROWS 256
+
+static int64_t linear_block_rows(int64_t K, int64_t N) {
+    int64_t rows = LINEAR_SCRATCH_BUDGET / K;
+    if (rows < LINEAR_MIN_ROWS) rows = LINEAR_MIN_ROWS;
+    rows &= ~(int64_t)15;
+    return rows < N ? rows : N;
+}
 
 /* Fills every row of y[M,N] with bias[N]. */
 static void fill_bias(float *y, const float *bias, int64_t M, int64_t N) {
@@ -40,8 +48,7 @@ void eco_matmul_f32(float *y, const float *x, const float *W, const float *bias,
 
 size_t eco_linear_scratch_floats(int64_t K, int64_t N) {
     if (K <= 0 || N <= 0) return 0;
-    int64_t rows = N < LINEAR_BLOCK_ROWS ? N : LINEAR_BLOCK_ROWS;
-    return (size_t)rows * (size_t)K;
+    return (size_t)linear_block_rows(K, N) * (size_t)K;
 }
 
 void eco_linear(float *y, const float *x, const eco_tensor *W, const float *bias, int64_t M,
@@ -61,8 +68,9 @@ void eco_linear(float *y, const float *x, const eco_tensor *W, const float *bias
     }
     if (bias) fill_bias(y, bias, M, N);
     const size_t esz = 2; /* bf16 and f16 */
-    for (int64_t n0 = 0; n0 < N; n0 += LINEAR_BLOCK_ROWS) {
-        int64_t nb = N - n0 < LINEAR_BLOCK_ROWS ? N - n0 : LINEAR_BLOCK_ROWS;
+    const int64_t block = linear_block_rows(K, N);
+    for (int64_t n0 = 0; n0 < N; n0 += block) {
+        int64_t nb = N - n0 < block ? N - n0 : block;
         const char *src = (const char *)W->data + (size_t)n0 * (size_t)K * esz;
         /* Widen rows in parallel: each thread converts a contiguous slice. */
         const int64_t chunk_rows = 16;

@@ -160,6 +160,88 @@ DEFINE_ROWS_AVX2(rows_avx2_f32, float, LOAD8_F32, SCALAR_F32)
 DEFINE_ROWS_AVX2(rows_avx2_bf16, uint16_t, LOAD8_BF16, eco_bf16_to_f32)
 DEFINE_ROWS_AVX2(rows_avx2_f16, uint16_t, LOAD8_F16, eco_f16_to_f32)
 
+/* bf16 with fewer instructions: 16 bf16 weights are one 256-bit load; in each 32-bit lane
+ * the low half is element 2j and the high half element 2j+1, so `lane << 16` is element 2j
+ * as f32 and `lane & 0xffff0000` is element 2j+1, with no zero-extension. x is permuted
+ * once per call to match (xp[16c + j] = x[16c + 2j], xp[16c + 8 + j] = x[16c + 2j + 1]).
+ * Rows of at most BF16_XP_MAX columns; longer rows take the generic kernel. */
+#define BF16_XP_MAX 8192
+
+ECO_TARGET_AVX2 static void rows_avx2_bf16_pair(float *y, const uint16_t *W, const float *x,
+                                                int64_t r0, int64_t r1, int64_t K) {
+    float xp[BF16_XP_MAX];
+    const int64_t K16 = K & ~(int64_t)15;
+    for (int64_t c = 0; c < K16; c += 16)
+        for (int j = 0; j < 8; j++) {
+            xp[c + j] = x[c + 2 * j];
+            xp[c + 8 + j] = x[c + 2 * j + 1];
+        }
+    const __m256i hi_mask = _mm256_set1_epi32((int)0xffff0000u);
+#define BF16_EVEN(v) _mm256_castsi256_ps(_mm256_slli_epi32((v), 16))
+#define BF16_ODD(v) _mm256_castsi256_ps(_mm256_and_si256((v), hi_mask))
+#define LOAD16(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        const uint16_t *w0 = W + (size_t)r * (size_t)K;
+        const uint16_t *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+        const bool pf_on = MATVEC_PREFETCH && r + 8 <= r1;
+        const char *pf = pf_on ? (const char *)(w3 + K) : NULL;
+        const size_t pf_row = (size_t)K * sizeof(uint16_t);
+        __m256 a0 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps();
+        __m256 a1 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+        __m256 a2 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps();
+        __m256 a3 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
+        for (int64_t k = 0; k < K16; k += 16) {
+            if (pf_on && (k & 31) == 0) { /* one 64-byte line per row every 32 columns */
+                const char *p = pf + (size_t)k * sizeof(uint16_t);
+                _mm_prefetch(p, _MM_HINT_T0);
+                _mm_prefetch(p + pf_row, _MM_HINT_T0);
+                _mm_prefetch(p + 2 * pf_row, _MM_HINT_T0);
+                _mm_prefetch(p + 3 * pf_row, _MM_HINT_T0);
+            }
+            __m256 xe = _mm256_loadu_ps(xp + k), xo = _mm256_loadu_ps(xp + k + 8);
+            __m256i v0 = LOAD16(w0 + k), v1 = LOAD16(w1 + k);
+            __m256i v2 = LOAD16(w2 + k), v3 = LOAD16(w3 + k);
+            a0 = _mm256_fmadd_ps(BF16_EVEN(v0), xe, a0);
+            b0 = _mm256_fmadd_ps(BF16_ODD(v0), xo, b0);
+            a1 = _mm256_fmadd_ps(BF16_EVEN(v1), xe, a1);
+            b1 = _mm256_fmadd_ps(BF16_ODD(v1), xo, b1);
+            a2 = _mm256_fmadd_ps(BF16_EVEN(v2), xe, a2);
+            b2 = _mm256_fmadd_ps(BF16_ODD(v2), xo, b2);
+            a3 = _mm256_fmadd_ps(BF16_EVEN(v3), xe, a3);
+            b3 = _mm256_fmadd_ps(BF16_ODD(v3), xo, b3);
+        }
+        float s0 = hsum8(_mm256_add_ps(a0, b0)), s1 = hsum8(_mm256_add_ps(a1, b1));
+        float s2 = hsum8(_mm256_add_ps(a2, b2)), s3 = hsum8(_mm256_add_ps(a3, b3));
+        for (int64_t k = K16; k < K; k++) {
+            float xk = x[k];
+            s0 += eco_bf16_to_f32(w0[k]) * xk;
+            s1 += eco_bf16_to_f32(w1[k]) * xk;
+            s2 += eco_bf16_to_f32(w2[k]) * xk;
+            s3 += eco_bf16_to_f32(w3[k]) * xk;
+        }
+        y[r] = s0;
+        y[r + 1] = s1;
+        y[r + 2] = s2;
+        y[r + 3] = s3;
+    }
+    for (; r < r1; r++) {
+        const uint16_t *w0 = W + (size_t)r * (size_t)K;
+        __m256 a0 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps();
+        for (int64_t k = 0; k < K16; k += 16) {
+            __m256i v0 = LOAD16(w0 + k);
+            a0 = _mm256_fmadd_ps(BF16_EVEN(v0), _mm256_loadu_ps(xp + k), a0);
+            b0 = _mm256_fmadd_ps(BF16_ODD(v0), _mm256_loadu_ps(xp + k + 8), b0);
+        }
+        float s0 = hsum8(_mm256_add_ps(a0, b0));
+        for (int64_t k = K16; k < K; k++) s0 += eco_bf16_to_f32(w0[k]) * x[k];
+        y[r] = s0;
+    }
+#undef BF16_EVEN
+#undef BF16_ODD
+#undef LOAD16
+}
+
 #endif /* ECO_HAVE_X86_SIMD */
 
 /* Rows [r0, r1) of y = W·x on this thread. */
@@ -169,7 +251,10 @@ static void matvec_rows(float *y, const void *W, eco_dtype t, const float *x, in
     if (simd) {
         switch (t) {
         case ECO_DTYPE_F32: rows_avx2_f32(y, (const float *)W, x, r0, r1, K); return;
-        case ECO_DTYPE_BF16: rows_avx2_bf16(y, (const uint16_t *)W, x, r0, r1, K); return;
+        case ECO_DTYPE_BF16:
+            if (K <= BF16_XP_MAX) rows_avx2_bf16_pair(y, (const uint16_t *)W, x, r0, r1, K);
+            else rows_avx2_bf16(y, (const uint16_t *)W, x, r0, r1, K);
+            return;
         case ECO_DTYPE_F16: rows_avx2_f16(y, (const uint16_t *)W, x, r0, r1, K); return;
         default: break;
         }
