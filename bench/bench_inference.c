@@ -2,9 +2,11 @@
  * bench_inference: SmolLM2-135M-shaped models (random weights, f32 and bf16) through
  * eco_model_forward, against the machine's limits measured in the same run.
  *
- *   baselines: memory read bandwidth (streaming sum over 1 GiB, median of 7) and OpenBLAS
- *              sgemm GFLOP/s at M = 128 on every weight-matrix shape of the model
- *              (aggregate: one layer's products, total flops / total time).
+ *   baselines: memory read bandwidth (streaming sum over 1 GiB, plain and prefetched, the
+ *              better median) and OpenBLAS sgemm GFLOP/s at M = 128 on every weight-matrix
+ *              shape of the model (aggregate: one layer's products, total flops / total
+ *              time). Both are measured again inside every run, right before the part they
+ *              are compared with, because the machine may be shared.
  *   prompt:    128 tokens in one eco_model_forward (all_logits false), median of runs;
  *              GFLOP/s counted as 2·(layer matrix params)·128 + the last row's lm_head
  *              + causal attention (QKᵀ and AV); ratio to the sgemm aggregate (target 0.60).

@@ -192,12 +192,84 @@ static void test_errors(void **state) {
     free(missing);
 }
 
+/* A random model over a real third-party vocabulary (fetched by scripts/fetch-test-material.sh):
+ * the engine encodes with the model's tokenizer.json, adds its BOS the way the
+ * post-processor says, and decodes what it generates. */
+static void check_real_vocabulary(const char *rel_tokenizer, int64_t vocab, int64_t bos, int64_t eos,
+                                  const int32_t *want_prompt, size_t n_want) {
+    char *src = eco_test_source_path(rel_tokenizer);
+    char *data;
+    size_t len;
+    ECO_ASSERT_OK(eco_read_file(src, (size_t)64 << 20, &data, &len));
+    char *dir = eco_path_join(tmp, "real-vocab");
+    eco_model_config cfg;
+    ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
+    cfg.vocab_size = vocab;
+    ECO_ASSERT_OK(eco_model_create_random(&cfg, 5, ECO_DTYPE_BF16, dir));
+    cfg.bos_token_id = bos;
+    cfg.eos_token_ids[0] = eos;
+    cfg.n_eos = 1;
+    char *cfg_path = eco_path_join(dir, "config.json"), *tok_path = eco_path_join(dir, "tokenizer.json");
+    ECO_ASSERT_OK(eco_config_write(cfg_path, &cfg));
+    ECO_ASSERT_OK(eco_write_file_atomic(tok_path, data, len));
+
+    eco_engine *e;
+    ECO_ASSERT_OK(eco_llama_engine_open(dir, NULL, &e));
+    eco_infer_request req;
+    eco_infer_request_init(&req);
+    req.prompt = "Hello world!";
+    req.max_tokens = 10;
+    req.temperature = 0.7f;
+    req.seed = 3;
+    req.stop_at_eos = false;
+    eco_infer_response r;
+    infer(e, &req, &r);
+    assert_int_equal(r.n_prompt_tokens, n_want);
+    int32_t *ids;
+    size_t n;
+    const eco_tokenizer *tok = eco_llama_engine_tokenizer(e);
+    ECO_ASSERT_OK(eco_tokenizer_encode(tok, req.prompt, strlen(req.prompt), true, &ids, &n));
+    assert_int_equal(n, n_want);
+    assert_memory_equal(ids, want_prompt, n * sizeof *ids);
+    free(ids);
+    assert_int_equal(r.n_tokens, 10);
+    for (size_t i = 0; i < r.n_tokens; i++) assert_true(r.tokens[i] >= 0 && r.tokens[i] < vocab);
+    char *text;
+    size_t tl;
+    ECO_ASSERT_OK(eco_tokenizer_decode(tok, r.tokens, r.n_tokens, true, &text, &tl));
+    assert_int_equal(tl, r.text_len);
+    assert_memory_equal(text, r.text, tl);
+    free(text);
+    eco_infer_response_free(&r);
+    eco_engine_destroy(e);
+    eco_test_rmtree(dir);
+    free(cfg_path);
+    free(tok_path);
+    free(dir);
+    free(data);
+    free(src);
+}
+
+static void test_sentencepiece_vocabulary(void **state) {
+    (void)state;
+    const int32_t want[] = {1, 22557, 1526, 28808}; /* Mistral, with BOS */
+    check_real_vocabulary(".cache/test-material/llama2/package/models/tokenizer.json", 32000, 1, 2, want, 4);
+}
+
+static void test_byte_level_vocabulary(void **state) {
+    (void)state;
+    const int32_t want[] = {9707, 1879, 0}; /* Qwen3: no BOS in its post-processor */
+    check_real_vocabulary(".cache/test-material/qwen3/package/models/tokenizer.json", 151936, 151643, 151645, want, 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_greedy_matches_full_recompute),
         cmocka_unit_test(test_seeded_sampling_reproducible),
         cmocka_unit_test(test_stop_sequence),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_sentencepiece_vocabulary),
+        cmocka_unit_test(test_byte_level_vocabulary),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

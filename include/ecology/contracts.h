@@ -60,7 +60,8 @@ typedef struct eco_infer_response {
     char *text;              /* generated text (stop sequence excluded), NUL-terminated */
     size_t text_len;         /* bytes in text (model output may contain NUL bytes) */
     int32_t *tokens;         /* [n_tokens] generated ids */
-    float *logprobs;         /* [n_tokens] log-probability of each under the model */
+    float *logprobs;         /* [n_tokens] log-probability of each under the model, over the
+                              * ids the tokenizer knows (padding rows of the embedding excluded) */
     size_t n_tokens;
     size_t n_prompt_tokens;
     double prompt_ms;        /* batched prompt pass */

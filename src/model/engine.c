@@ -62,10 +62,14 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, e
     if (req->max_tokens <= 0) return eco_error(ECO_STATUS_EINVAL, "infer: max_tokens %d must be > 0", req->max_tokens);
     const eco_model_config *cfg = eco_model_get_config(e->model);
     const int64_t vocab = cfg->vocab_size;
+    /* Embedding tables are often padded past the tokenizer's vocabulary (Qwen2: 151,936 rows
+     * for 151,665 tokens; our random presets: real sizes over the byte tokenizer). Only ids
+     * the tokenizer can decode are candidates: the sampler sees the first tok_vocab logits. */
+    const int64_t tok_vocab = eco_tokenizer_vocab_size(e->tok);
 
     eco_sampler_params sp = {req->temperature, req->top_k, req->top_p, req->seed};
     eco_sampler sampler;
-    eco_status st = eco_sampler_init(&sampler, &sp, vocab);
+    eco_status st = eco_sampler_init(&sampler, &sp, tok_vocab);
     if (st != ECO_STATUS_OK) return st;
 
     int32_t *prompt = NULL;

@@ -192,6 +192,12 @@ static eco_status fill_random(const tensor_spec *specs, size_t n_specs, uint8_t 
         }
     const size_t esz = eco_dtype_size(dtype);
     int failed = 0;
+    /* A progress line for models big enough to take a while (tens of millions of weights). */
+    size_t total_elems = 0, done_elems = 0;
+    for (size_t i = 0; i < n_specs; i++) total_elems += specs[i].numel;
+    const bool show = total_elems >= ((size_t)1 << 24);
+    eco_progress prog;
+    if (show) eco_progress_begin(&prog, "random weights", (double)total_elems / 1e6, "M params");
 #pragma omp parallel
     {
         float *tmp = malloc(RANDOM_CHUNK * sizeof(float));
@@ -214,8 +220,18 @@ static eco_status fill_random(const tensor_spec *specs, size_t n_specs, uint8_t 
                 for (size_t j = 0; j < count; j++) tmp[j] = (float)(std * eco_rng_normal(&r));
             }
             eco_from_f32(block + s->offset + begin * esz, dtype, tmp, count);
+            if (show) {
+                size_t now;
+#pragma omp atomic capture
+                now = done_elems += count;
+                if (omp_get_thread_num() == 0) eco_progress_update(&prog, (double)now / 1e6);
+            }
         }
         free(tmp);
+    }
+    if (show) {
+        prog.done = (double)total_elems / 1e6;
+        eco_progress_end(&prog);
     }
     free(task_spec);
     free(task_chunk);
