@@ -266,12 +266,12 @@ static eco_status check_unsupported(const char *label, const json_t *root, eco_a
                              json_string_value(act));
     }
     eco_status rc;
-    bool mlp_bias;
+    bool mlp_bias = false;
     if ((rc = read_bool(label, root, "mlp_bias", false, &mlp_bias)) != ECO_STATUS_OK) return rc;
     if (mlp_bias)
         return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: field 'mlp_bias': true is not supported", label);
     if (arch == ECO_ARCH_QWEN2) {
-        bool sw;
+        bool sw = false;
         if ((rc = read_bool(label, root, "use_sliding_window", false, &sw)) != ECO_STATUS_OK)
             return rc;
         if (sw)

@@ -70,7 +70,7 @@ static eco_status get_str(const ctx *c, const json_t *obj, const char *key, cons
                           bool *out_present, const char **s, size_t *n) {
     const json_t *v = json_object_get(obj, key);
     char p[256];
-    snprintf(p, sizeof p, "%s.%s", path, key);
+    snprintf(p, sizeof p, "%.200s.%.48s", path, key);
     if (!v || json_is_null(v)) {
         if (out_present) {
             *out_present = false;
@@ -561,7 +561,7 @@ static eco_status parse_prepend_scheme(ctx *c, const json_t *v, const char *path
         else return eco_error(ECO_STATUS_EFORMAT, "%s: %s '%.32s' is not always, first or never", c->label, p, s);
         return ECO_STATUS_OK;
     }
-    bool add; /* older files: add_prefix_space */
+    bool add = true; /* older files: add_prefix_space */
     eco_status st = get_bool(c, v, "add_prefix_space", path, true, &add);
     *out = add ? TOK_PREPEND_ALWAYS : TOK_PREPEND_NEVER;
     return st;
@@ -684,7 +684,7 @@ static eco_status parse_decoder(ctx *c, const json_t *v, const char *path, int d
     } else if (strcmp(type, "Metaspace") == 0) {
         d.kind = TOK_DEC_METASPACE;
         char rep[5];
-        size_t rl;
+        size_t rl = 0;
         tok_prepend_scheme ps;
         if ((st = parse_replacement(c, v, path, rep, &rl)) || (st = parse_prepend_scheme(c, v, path, &ps)))
             return st;

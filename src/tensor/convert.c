@@ -7,6 +7,7 @@
  * -march=native) and give the same bits as the scalar functions, NaN payloads aside.
  */
 #include "ecology/tensor.h"
+#include "tensor/simd.h"
 
 #include <string.h>
 
@@ -108,7 +109,7 @@ static void f32_to_f16_scalar(uint16_t *dst, const float *src, size_t n) {
 
 #if defined(__x86_64__)
 static bool have_avx2_f16c(void) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && eco_cpu_has_f16c();
 }
 
 __attribute__((target("avx2"))) static void bf16_to_f32_avx2(float *dst, const uint16_t *src,

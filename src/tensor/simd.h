@@ -9,11 +9,16 @@
 #include <stdbool.h>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #define ECO_HAVE_X86_SIMD 1
 #define ECO_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+/* F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports has no "f16c". */
+static inline bool eco_cpu_has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
+}
 static inline bool eco_cpu_has_avx2_fma(void) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && eco_cpu_has_f16c();
 }
 #else
 #define ECO_HAVE_X86_SIMD 0
