@@ -43,17 +43,34 @@ static void infer(eco_engine *e, const eco_infer_request *req, eco_infer_respons
     ECO_ASSERT_OK(e->infer(e, req, resp));
 }
 
+/* Opens the engine over dir and gives a default request for `prompt`. */
+static eco_engine *open_engine(const char *dir, const char *id, eco_infer_request *req, const char *prompt,
+                               int max_tokens) {
+    eco_engine *e;
+    ECO_ASSERT_OK(eco_llama_engine_open(dir, id, &e));
+    eco_infer_request_init(req);
+    req->prompt = prompt;
+    req->max_tokens = max_tokens;
+    req->stop_at_eos = false;
+    return e;
+}
+
+/* The response's text is exactly the decoding of its tokens. */
+static void check_text_is_decoding(const eco_engine *e, const eco_infer_response *r) {
+    char *text;
+    size_t tl;
+    ECO_ASSERT_OK(eco_tokenizer_decode(eco_llama_engine_tokenizer(e), r->tokens, r->n_tokens, true, &text, &tl));
+    assert_int_equal(tl, r->text_len);
+    assert_memory_equal(text, r->text, tl);
+    free(text);
+}
+
 static void test_greedy_matches_full_recompute(void **state) {
     (void)state;
-    eco_engine *e;
-    ECO_ASSERT_OK(eco_llama_engine_open(model_dir, "tiny-11", &e));
+    eco_infer_request req;
+    eco_engine *e = open_engine(model_dir, "tiny-11", &req, "The cat sat", 12);
     assert_string_equal(e->genome(e)->id.str, "tiny-11");
     assert_true(e->genome(e)->n_params > 0);
-    eco_infer_request req;
-    eco_infer_request_init(&req);
-    req.prompt = "The cat sat";
-    req.max_tokens = 12;
-    req.stop_at_eos = false;
     eco_infer_response r;
     infer(e, &req, &r);
     assert_int_equal(r.n_tokens, 12);
@@ -91,13 +108,7 @@ static void test_greedy_matches_full_recompute(void **state) {
         }
         assert_true(r.logprobs[i] <= 0);
     }
-    /* the text is the decoding of the tokens */
-    char *text;
-    size_t tl;
-    ECO_ASSERT_OK(eco_tokenizer_decode(tok, r.tokens, r.n_tokens, true, &text, &tl));
-    assert_int_equal(tl, r.text_len);
-    assert_memory_equal(text, r.text, tl);
-    free(text);
+    check_text_is_decoding(e, &r);
     eco_kv_cache_free(kv);
     free(logits);
     free(seq);
@@ -108,17 +119,12 @@ static void test_greedy_matches_full_recompute(void **state) {
 
 static void test_seeded_sampling_reproducible(void **state) {
     (void)state;
-    eco_engine *e;
-    ECO_ASSERT_OK(eco_llama_engine_open(model_dir, NULL, &e));
-    assert_string_equal(e->genome(e)->id.str, "tiny");
     eco_infer_request req;
-    eco_infer_request_init(&req);
-    req.prompt = "Once upon a time";
-    req.max_tokens = 24;
+    eco_engine *e = open_engine(model_dir, NULL, &req, "Once upon a time", 24);
+    assert_string_equal(e->genome(e)->id.str, "tiny");
     req.temperature = 1.0f;
     req.top_k = 40;
     req.top_p = 0.95f;
-    req.stop_at_eos = false;
     req.seed = 1234;
     eco_infer_response a, b, c;
     infer(e, &req, &a);
@@ -137,13 +143,8 @@ static void test_seeded_sampling_reproducible(void **state) {
 
 static void test_stop_sequence(void **state) {
     (void)state;
-    eco_engine *e;
-    ECO_ASSERT_OK(eco_llama_engine_open(model_dir, NULL, &e));
     eco_infer_request req;
-    eco_infer_request_init(&req);
-    req.prompt = "abc";
-    req.max_tokens = 16;
-    req.stop_at_eos = false;
+    eco_engine *e = open_engine(model_dir, NULL, &req, "abc", 16);
     eco_infer_response full;
     infer(e, &req, &full);
     assert_true(full.text_len >= 8);
@@ -213,15 +214,10 @@ static void check_real_vocabulary(const char *rel_tokenizer, int64_t vocab, int6
     ECO_ASSERT_OK(eco_config_write(cfg_path, &cfg));
     ECO_ASSERT_OK(eco_write_file_atomic(tok_path, data, len));
 
-    eco_engine *e;
-    ECO_ASSERT_OK(eco_llama_engine_open(dir, NULL, &e));
     eco_infer_request req;
-    eco_infer_request_init(&req);
-    req.prompt = "Hello world!";
-    req.max_tokens = 10;
+    eco_engine *e = open_engine(dir, NULL, &req, "Hello world!", 10);
     req.temperature = 0.7f;
     req.seed = 3;
-    req.stop_at_eos = false;
     eco_infer_response r;
     infer(e, &req, &r);
     assert_int_equal(r.n_prompt_tokens, n_want);
@@ -234,12 +230,7 @@ static void check_real_vocabulary(const char *rel_tokenizer, int64_t vocab, int6
     free(ids);
     assert_int_equal(r.n_tokens, 10);
     for (size_t i = 0; i < r.n_tokens; i++) assert_true(r.tokens[i] >= 0 && r.tokens[i] < vocab);
-    char *text;
-    size_t tl;
-    ECO_ASSERT_OK(eco_tokenizer_decode(tok, r.tokens, r.n_tokens, true, &text, &tl));
-    assert_int_equal(tl, r.text_len);
-    assert_memory_equal(text, r.text, tl);
-    free(text);
+    check_text_is_decoding(e, &r);
     eco_infer_response_free(&r);
     eco_engine_destroy(e);
     eco_test_rmtree(dir);

@@ -55,6 +55,24 @@ static long find_stop(const char *text, size_t len, const eco_infer_request *req
     return best;
 }
 
+/* Decodes the tokens generated so far into resp->text/text_len (replacing what was there)
+ * and cuts it before the earliest stop sequence; *stopped says whether one was found. */
+static eco_status decode_generated(const llama_engine *e, const eco_infer_request *req,
+                                   eco_infer_response *resp, bool *stopped) {
+    free(resp->text);
+    resp->text = NULL;
+    resp->text_len = 0;
+    eco_status st = eco_tokenizer_decode(e->tok, resp->tokens, resp->n_tokens, true, &resp->text, &resp->text_len);
+    if (st != ECO_STATUS_OK) return st;
+    long at = find_stop(resp->text, resp->text_len, req);
+    *stopped = at >= 0;
+    if (*stopped) {
+        resp->text[at] = '\0';
+        resp->text_len = (size_t)at;
+    }
+    return ECO_STATUS_OK;
+}
+
 static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, eco_infer_response *resp) {
     llama_engine *e = (llama_engine *)self;
     memset(resp, 0, sizeof *resp);
@@ -76,8 +94,6 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, e
     size_t n_prompt = 0;
     eco_kv_cache *kv = NULL;
     float *logits = NULL;
-    char *text = NULL;
-    size_t text_len = 0;
     resp->tokens = eco_malloc_array((size_t)req->max_tokens, sizeof(int32_t));
     resp->logprobs = eco_malloc_array((size_t)req->max_tokens, sizeof(float));
     logits = eco_malloc_array((size_t)vocab, sizeof(float));
@@ -119,13 +135,10 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, e
         resp->tokens[resp->n_tokens] = tok;
         resp->logprobs[resp->n_tokens] = lp;
         resp->n_tokens++;
-        if (req->n_stop > 0) {
-            free(text);
-            text = NULL;
-            st = eco_tokenizer_decode(e->tok, resp->tokens, resp->n_tokens, true, &text, &text_len);
-            if (st != ECO_STATUS_OK) goto done;
-            long at = find_stop(text, text_len, req);
-            if (at >= 0) {
+        if (req->n_stop > 0) { /* stop sequences may span tokens: check the decoded text */
+            bool stopped;
+            if ((st = decode_generated(e, req, resp, &stopped)) != ECO_STATUS_OK) goto done;
+            if (stopped) {
                 resp->finish_reason = "stop";
                 break;
             }
@@ -137,20 +150,9 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, e
     }
     resp->decode_ms = 1e3 * (eco_now() - t1);
 
-    free(text);
-    text = NULL;
-    st = eco_tokenizer_decode(e->tok, resp->tokens, resp->n_tokens, true, &text, &text_len);
-    if (st != ECO_STATUS_OK) goto done;
-    long at = find_stop(text, text_len, req);
-    if (at >= 0) {
-        text[at] = '\0';
-        text_len = (size_t)at;
-    }
-    resp->text = text;
-    resp->text_len = text_len;
-    text = NULL;
+    bool stopped;
+    st = decode_generated(e, req, resp, &stopped);
 done:
-    free(text);
     free(prompt);
     free(logits);
     eco_kv_cache_free(kv);

@@ -18,90 +18,60 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void base_llama(eco_model_config *c) {
-    memset(c, 0, sizeof *c);
-    c->arch = ECO_ARCH_LLAMA;
-    snprintf(c->model_type, sizeof c->model_type, "llama");
-    c->rms_norm_eps = 1e-5;
-    c->rope_theta = 10000.0;
-    c->bos_token_id = -1;
-    c->torch_dtype = ECO_DTYPE_BF16;
-}
+/* One row per preset: the fields that differ between the real checkpoints. */
+typedef struct preset {
+    const char *name;
+    const char *source;     /* the Hugging Face repository the shapes come from */
+    eco_arch arch;
+    int64_t vocab, hidden, intermediate, layers, heads, kv_heads, head_dim, max_pos;
+    double rms_norm_eps, rope_theta;
+    bool tied, qkv_bias;
+    int64_t bos, eos;
+    eco_dtype torch_dtype;
+} preset;
 
-eco_status eco_model_preset_config(const char *preset, eco_model_config *out) {
-    if (!preset || !out) return eco_error(ECO_STATUS_EINVAL, "model preset: NULL argument");
-    eco_model_config c;
-    base_llama(&c);
-    if (strcmp(preset, "tiny") == 0) {
-        /* The byte tokenizer's 259 ids exactly, so anything sampled decodes. */
-        c.vocab_size = ECO_BYTE_TOKENIZER_VOCAB;
-        c.hidden_size = 64;
-        c.intermediate_size = 172;
-        c.n_layers = 2;
-        c.n_heads = 4;
-        c.n_kv_heads = 2;
-        c.head_dim = 16;
-        c.max_position_embeddings = 1024;
-        c.tie_word_embeddings = true;
-        c.bos_token_id = ECO_BYTE_TOKENIZER_BOS;
-        c.eos_token_ids[0] = ECO_BYTE_TOKENIZER_EOS;
+static const preset presets[] = {
+    /* tiny: the byte tokenizer's 259 ids exactly, so anything sampled decodes */
+    {"tiny", "(project)", ECO_ARCH_LLAMA, ECO_BYTE_TOKENIZER_VOCAB, 64, 172, 2, 4, 2, 16, 1024,
+     1e-5, 10000.0, true, false, ECO_BYTE_TOKENIZER_BOS, ECO_BYTE_TOKENIZER_EOS, ECO_DTYPE_F32},
+    {"smollm2-135m", "HuggingFaceTB/SmolLM2-135M-Instruct", ECO_ARCH_LLAMA, 49152, 576, 1536, 30, 9, 3,
+     64, 8192, 1e-5, 100000.0, true, false, 1, 2, ECO_DTYPE_BF16},
+    {"tinyllama-1.1b", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", ECO_ARCH_LLAMA, 32000, 2048, 5632, 22, 32,
+     4, 64, 2048, 1e-5, 10000.0, false, false, 1, 2, ECO_DTYPE_BF16},
+    {"qwen2.5-0.5b", "Qwen/Qwen2.5-0.5B", ECO_ARCH_QWEN2, 151936, 896, 4864, 24, 14, 2, 64, 32768,
+     1e-6, 1000000.0, true, true, 151643, 151643, ECO_DTYPE_BF16},
+};
+
+eco_status eco_model_preset_config(const char *name, eco_model_config *out) {
+    if (!name || !out) return eco_error(ECO_STATUS_EINVAL, "model preset: NULL argument");
+    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++) {
+        const preset *p = &presets[i];
+        if (strcmp(name, p->name) != 0) continue;
+        eco_model_config c;
+        memset(&c, 0, sizeof c);
+        c.arch = p->arch;
+        snprintf(c.model_type, sizeof c.model_type, "%s", p->arch == ECO_ARCH_QWEN2 ? "qwen2" : "llama");
+        c.vocab_size = p->vocab;
+        c.hidden_size = p->hidden;
+        c.intermediate_size = p->intermediate;
+        c.n_layers = p->layers;
+        c.n_heads = p->heads;
+        c.n_kv_heads = p->kv_heads;
+        c.head_dim = p->head_dim;
+        c.max_position_embeddings = p->max_pos;
+        c.rms_norm_eps = p->rms_norm_eps;
+        c.rope_theta = p->rope_theta;
+        c.tie_word_embeddings = p->tied;
+        c.qkv_bias = p->qkv_bias;
+        c.bos_token_id = p->bos;
+        c.eos_token_ids[0] = p->eos;
         c.n_eos = 1;
-        c.torch_dtype = ECO_DTYPE_F32;
-    } else if (strcmp(preset, "smollm2-135m") == 0) {
-        /* HuggingFaceTB/SmolLM2-135M(-Instruct) */
-        c.vocab_size = 49152;
-        c.hidden_size = 576;
-        c.intermediate_size = 1536;
-        c.n_layers = 30;
-        c.n_heads = 9;
-        c.n_kv_heads = 3;
-        c.head_dim = 64;
-        c.max_position_embeddings = 8192;
-        c.rope_theta = 100000.0;
-        c.tie_word_embeddings = true;
-        c.bos_token_id = 1;
-        c.eos_token_ids[0] = 2;
-        c.n_eos = 1;
-    } else if (strcmp(preset, "tinyllama-1.1b") == 0) {
-        /* TinyLlama/TinyLlama-1.1B-Chat-v1.0 */
-        c.vocab_size = 32000;
-        c.hidden_size = 2048;
-        c.intermediate_size = 5632;
-        c.n_layers = 22;
-        c.n_heads = 32;
-        c.n_kv_heads = 4;
-        c.head_dim = 64;
-        c.max_position_embeddings = 2048;
-        c.tie_word_embeddings = false;
-        c.bos_token_id = 1;
-        c.eos_token_ids[0] = 2;
-        c.n_eos = 1;
-    } else if (strcmp(preset, "qwen2.5-0.5b") == 0) {
-        /* Qwen/Qwen2.5-0.5B */
-        c.arch = ECO_ARCH_QWEN2;
-        snprintf(c.model_type, sizeof c.model_type, "qwen2");
-        c.vocab_size = 151936;
-        c.hidden_size = 896;
-        c.intermediate_size = 4864;
-        c.n_layers = 24;
-        c.n_heads = 14;
-        c.n_kv_heads = 2;
-        c.head_dim = 64;
-        c.max_position_embeddings = 32768;
-        c.rms_norm_eps = 1e-6;
-        c.rope_theta = 1000000.0;
-        c.tie_word_embeddings = true;
-        c.qkv_bias = true;
-        c.bos_token_id = 151643;
-        c.eos_token_ids[0] = 151643;
-        c.n_eos = 1;
-    } else {
-        return eco_error(ECO_STATUS_ENOTFOUND,
-                         "model preset '%s': unknown (tiny, smollm2-135m, tinyllama-1.1b, qwen2.5-0.5b)",
-                         preset);
+        c.torch_dtype = p->torch_dtype;
+        *out = c;
+        return ECO_STATUS_OK;
     }
-    *out = c;
-    return ECO_STATUS_OK;
+    return eco_error(ECO_STATUS_ENOTFOUND,
+                     "model preset '%s': unknown (tiny, smollm2-135m, tinyllama-1.1b, qwen2.5-0.5b)", name);
 }
 
 /* ---- random weights ------------------------------------------------------------------ */
