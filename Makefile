@@ -50,6 +50,7 @@ fuzz: deps
 fixtures:
 	@scripts/deps.sh --fixtures
 	/usr/bin/python3 scripts/make_fixtures.py tests/fixtures
+	/usr/bin/python3 scripts/make_train_fixtures.py tests/fixtures
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(BENCH_BUILD) $(FUZZ_BUILD)

@@ -442,6 +442,132 @@ static void test_matvec_exact_integers(void **state) {
     free(y);
 }
 
+/* eco_matvec_multi against its _ref twin: three matrices of mixed dtypes (bf16 twice, so
+ * the shared permuted input is reused), sizes from tiny to several 4-row blocks; and
+ * eco_matvec_multi_part run part by part with 1..5 parts gives the same bits as the
+ * parallel call (each row is summed by one kernel, whatever the split). */
+static void test_matvec_multi_vs_ref(void **state) {
+    (void)state;
+    const eco_dtype mixes[][3] = {{ECO_DTYPE_F32, ECO_DTYPE_F32, ECO_DTYPE_F32},
+                                  {ECO_DTYPE_BF16, ECO_DTYPE_F32, ECO_DTYPE_BF16},
+                                  {ECO_DTYPE_F16, ECO_DTYPE_BF16, ECO_DTYPE_F16}};
+    const int64_t Nsets[][3] = {{1, 7, 33}, {576, 192, 192}, {0, 1537, 5}, {1536, 1536, 3}};
+    const int64_t Ks[] = {1, 7, 33, 576, 1537};
+    for (size_t mi = 0; mi < 3; mi++)
+        for (size_t ni = 0; ni < sizeof Nsets / sizeof Nsets[0]; ni++)
+            for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
+                const int64_t K = Ks[ki];
+                const int64_t *Ns = Nsets[ni];
+                if ((Ns[0] + Ns[1] + Ns[2]) * K > 2000000) continue; /* keep it quick */
+                void *W[3];
+                float *y[3], *yr[3], *yp[3];
+                for (int i = 0; i < 3; i++) {
+                    W[i] = make_weights(mixes[mi][i], (size_t)(Ns[i] * K), -1.0f, 1.0f);
+                    y[i] = malloc((size_t)(Ns[i] + 1) * sizeof(float));
+                    yr[i] = malloc((size_t)(Ns[i] + 1) * sizeof(float));
+                    yp[i] = malloc((size_t)(Ns[i] + 1) * sizeof(float));
+                    assert_non_null(y[i]);
+                    assert_non_null(yr[i]);
+                    assert_non_null(yp[i]);
+                    for (int64_t r = 0; r < Ns[i]; r++) y[i][r] = yp[i][r] = NAN;
+                }
+                float *x = rand_floats((size_t)K, -2.0f, 2.0f);
+                const void *Wc[3] = {W[0], W[1], W[2]};
+                eco_matvec_multi(y, Wc, mixes[mi], x, Ns, K, 3);
+                eco_matvec_multi_ref(yr, Wc, mixes[mi], x, Ns, K, 3);
+                for (int i = 0; i < 3; i++) {
+                    double *sc = dot_scale(W[i], mixes[mi][i], x, NULL, Ns[i], K);
+                    char what[96];
+                    snprintf(what, sizeof what, "matvec_multi[%d] %s N=%lld K=%lld", i,
+                             eco_dtype_name(mixes[mi][i]), (long long)Ns[i], (long long)K);
+                    check_close(what, y[i], yr[i], sc, (size_t)Ns[i], 1e-5, 1e-30);
+                    free(sc);
+                }
+                for (int nparts = 1; nparts <= 5; nparts++) {
+                    for (int part = 0; part < nparts; part++)
+                        eco_matvec_multi_part(yp, Wc, mixes[mi], x, Ns, K, 3, part, nparts);
+                    for (int i = 0; i < 3; i++)
+                        assert_memory_equal(yp[i], y[i], (size_t)Ns[i] * sizeof(float));
+                }
+                for (int i = 0; i < 3; i++) {
+                    free(W[i]);
+                    free(y[i]);
+                    free(yr[i]);
+                    free(yp[i]);
+                }
+                free(x);
+            }
+}
+
+/* The parts' row ranges tile [0, N) in order, on 4-row boundaries. */
+static void test_matvec_part_rows(void **state) {
+    (void)state;
+    for (int64_t N = 0; N <= 70; N++)
+        for (int nparts = 1; nparts <= 9; nparts++) {
+            int64_t next = 0;
+            for (int part = 0; part < nparts; part++) {
+                int64_t r0, r1;
+                eco_matvec_part_rows(N, part, nparts, &r0, &r1);
+                assert_true(r0 <= r1);
+                if (r0 < r1) {
+                    assert_int_equal(r0, next);
+                    assert_int_equal(r0 % 4, 0);
+                    next = r1;
+                }
+            }
+            assert_int_equal(next, N);
+        }
+}
+
+/* eco_linear_multi equals eco_linear per matrix, at M == 1 (the fused matvec path) and
+ * M > 1 (sgemm), with a bias on some matrices only. */
+static void test_linear_multi(void **state) {
+    (void)state;
+    const eco_dtype types[] = {ECO_DTYPE_F32, ECO_DTYPE_BF16, ECO_DTYPE_F16};
+    const int64_t K = 65, Ns[3] = {33, 576, 7};
+    for (size_t ti = 0; ti < 3; ti++)
+        for (int64_t M = 1; M <= 3; M += 2) {
+            void *W[3];
+            eco_tensor T[3];
+            const eco_tensor *Tp[3];
+            float *y[3], *yr[3];
+            float *bias1 = rand_floats((size_t)Ns[1], -1.0f, 1.0f);
+            const float *biases[3] = {NULL, bias1, NULL};
+            size_t ns = 0;
+            for (int i = 0; i < 3; i++) {
+                W[i] = make_weights(types[ti], (size_t)(Ns[i] * K), -1.0f, 1.0f);
+                T[i] = (eco_tensor){.name = "w", .dtype = types[ti], .ndim = 2,
+                                    .shape = {Ns[i], K}, .data = W[i]};
+                Tp[i] = &T[i];
+                y[i] = malloc((size_t)(M * Ns[i]) * sizeof(float));
+                yr[i] = malloc((size_t)(M * Ns[i]) * sizeof(float));
+                assert_non_null(y[i]);
+                assert_non_null(yr[i]);
+                size_t s = eco_linear_scratch_floats(K, Ns[i]);
+                if (s > ns) ns = s;
+            }
+            float *scratch = malloc((ns ? ns : 1) * sizeof(float));
+            float *x = rand_floats((size_t)(M * K), -2.0f, 2.0f);
+            assert_non_null(scratch);
+            eco_linear_multi(y, x, Tp, biases, M, 3, scratch);
+            for (int i = 0; i < 3; i++) {
+                eco_linear(yr[i], x, &T[i], biases[i], M, scratch);
+                assert_memory_equal(y[i], yr[i], (size_t)(M * Ns[i]) * sizeof(float));
+            }
+            eco_linear_multi(y, x, Tp, NULL, M, 3, scratch); /* no biases at all */
+            for (int i = 0; i < 3; i++) {
+                eco_linear(yr[i], x, &T[i], NULL, M, scratch);
+                assert_memory_equal(y[i], yr[i], (size_t)(M * Ns[i]) * sizeof(float));
+                free(W[i]);
+                free(y[i]);
+                free(yr[i]);
+            }
+            free(bias1);
+            free(scratch);
+            free(x);
+        }
+}
+
 /* y[M,N] = x[M,K]·W[N,K]ᵀ + bias in double, as the reference for linear and matmul. */
 static void linear_ref(float *y, const float *x, const void *W, eco_dtype t, const float *bias,
                        int64_t M, int64_t K, int64_t N) {
@@ -703,6 +829,9 @@ int main(void) {
         cmocka_unit_test(test_array_conversions),
         cmocka_unit_test(test_matvec_vs_ref),
         cmocka_unit_test(test_matvec_exact_integers),
+        cmocka_unit_test(test_matvec_multi_vs_ref),
+        cmocka_unit_test(test_matvec_part_rows),
+        cmocka_unit_test(test_linear_multi),
         cmocka_unit_test(test_linear_vs_ref),
         cmocka_unit_test(test_matmul_f32),
         cmocka_unit_test(test_linear_scratch_size),

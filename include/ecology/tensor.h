@@ -86,6 +86,24 @@ void eco_matmul_f32(float *y, const float *x, const float *W, const float *bias,
 void eco_matvec(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N, int64_t K);
 void eco_matvec_ref(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N, int64_t K);
 
+/* Several products sharing one input, in one parallel region (the decode path's q/k/v and
+ * gate/up): ys[i][Ns[i]] = Ws[i][Ns[i], K] · x[K] with Ws[i] in wtypes[i], for i < n. The
+ * rows of every matrix are split evenly across the threads (so that matrices of equal N
+ * give each thread the same row range of each). The _ref twin is eco_matvec_ref per matrix. */
+void eco_matvec_multi(float *const *ys, const void *const *Ws, const eco_dtype *wtypes,
+                      const float *x, const int64_t *Ns, int64_t K, int n);
+void eco_matvec_multi_ref(float *const *ys, const void *const *Ws, const eco_dtype *wtypes,
+                          const float *x, const int64_t *Ns, int64_t K, int n);
+/* The serial piece of eco_matvec_multi that part `part` of `nparts` (0 <= part < nparts)
+ * computes: for each matrix, the rows eco_matvec_part_rows gives. For callers that run
+ * their own parallel region (one part per thread) and need no fork/join per product. */
+void eco_matvec_multi_part(float *const *ys, const void *const *Ws, const eco_dtype *wtypes,
+                           const float *x, const int64_t *Ns, int64_t K, int n, int part,
+                           int nparts);
+/* Rows [*r0, *r1) of an N-row product that part `part` of `nparts` computes (whole 4-row
+ * blocks; an empty range when there are more parts than blocks). */
+void eco_matvec_part_rows(int64_t N, int part, int nparts, int64_t *r0, int64_t *r1);
+
 /* y[M,N] = x[M,K] · W[N,K]ᵀ (+ bias[N]) for W of any weight dtype. M == 1 takes the
  * matvec path; otherwise non-f32 weights are widened block by block into `scratch`
  * (at least eco_linear_scratch_floats(K, N) floats; may be NULL for f32 W) and multiplied
@@ -93,6 +111,14 @@ void eco_matvec_ref(float *y, const void *W, eco_dtype wtype, const float *x, in
 void eco_linear(float *y, const float *x, const eco_tensor *W, const float *bias, int64_t M,
                 float *scratch);
 size_t eco_linear_scratch_floats(int64_t K, int64_t N);
+
+/* n products sharing the input x[M,K]: ys[i][M, Ws[i]->shape[0]] = x · Ws[i]ᵀ (+ biases[i],
+ * which may be NULL, or biases itself NULL for none). Every Ws[i] has K = Ws[0]->shape[1].
+ * M == 1 runs them together through eco_matvec_multi (one parallel region); otherwise each
+ * is an eco_linear (scratch as there, large enough for every matrix), as are all of them
+ * when n > 8. */
+void eco_linear_multi(float *const *ys, const float *x, const eco_tensor *const *Ws,
+                      const float *const *biases, int64_t M, int n, float *scratch);
 
 /* ---- elementwise and row kernels ---------------------------------------------------- */
 

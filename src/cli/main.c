@@ -15,6 +15,7 @@ static const char usage[] =
     "  logits --model DIR --tokens 1,2,3 --out FILE.safetensors\n"
     "  tokenize --tokenizer FILE|DIR (--text TEXT | --file F) [--decode] [--no-special] [--json]\n"
     "  inspect PATH                    summary of a safetensors file or model folder\n"
+    "  tasks list [--json] | tasks generate --capability C --split train|eval --n N [--seed S]\n"
     "  version\n";
 
 int main(int argc, char **argv) {
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "logits") == 0) return cmd_logits(argc, argv);
     if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc, argv);
     if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc, argv);
+    if (strcmp(cmd, "tasks") == 0) return cmd_tasks(argc, argv);
     fprintf(stderr, "ecology: unknown command '%s' (try 'ecology help')\n", cmd);
     return CLI_USAGE;
 }

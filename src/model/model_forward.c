@@ -1,12 +1,18 @@
 /*
  * eco_model_forward: the llama-family forward over n new tokens against the KV cache.
  *
- * One code path serves the prompt (n > 1) and decoding (n == 1): every projection is an
- * eco_linear over [n, ·] activations, which is sgemm for n > 1 and a matrix-vector product
- * over the stored (bf16/f16/f32) rows for n == 1. K and V are projected straight into the
- * cache rows of the new positions. Attention runs OpenMP tasks over (head, block of up to
+ * The prompt (n > 1): every projection is an eco_linear over [n, ·] activations (sgemm),
+ * each step its own OpenMP region. K and V are projected straight into the cache rows of
+ * the new positions. Attention runs OpenMP tasks over (head, block of up to
  * ECO_ATTN_QBLOCK queries); each task forms its scores against the keys it can see with
- * sgemm (sgemv for one query), masks and softmaxes each row, and multiplies by V.
+ * sgemm, masks and softmaxes each row, and multiplies by V.
+ *
+ * Decoding (n == 1) computes the same thing in forward_one: matrix-vector products over
+ * the stored (bf16/f16/f32) rows, bound by memory bandwidth, with all layers and the head
+ * inside one parallel region. Each thread owns the same rows of every product
+ * (eco_matvec_part_rows), so the residual adds and SwiGLU need no barrier; six barriers
+ * per layer replace the fork/join of eight regions (at 2 threads and 0.2-2 MB matrices
+ * the fork/join and the cold start of each region were a fifth of the step).
  * Activation buffers live in the model and grow to the largest batch seen, so decoding
  * allocates nothing.
  */
@@ -29,8 +35,9 @@ void eco_model_buffers_free(eco_model_buffers *b) {
     free(b->cos_tab);
     free(b->sin_tab);
     free(b->scores);
+    free(b->xt);
     b->x = b->xn = b->q = b->att = b->gate = b->up = b->hid = NULL;
-    b->cos_tab = b->sin_tab = b->scores = NULL;
+    b->cos_tab = b->sin_tab = b->scores = b->xt = NULL;
     b->cap_n = 0;
     b->cap_keys = 0;
     b->cap_rows = 0;
@@ -79,15 +86,17 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         int64_t cap_rows = rows > b->cap_rows ? rows : b->cap_rows;
         int cap_threads = threads > b->cap_threads ? threads : b->cap_threads;
         free(b->scores);
+        free(b->xt);
         size_t count;
         b->scores = NULL;
         if (eco_mul_ok((size_t)cap_keys, (size_t)cap_rows, &count) &&
             eco_mul_ok(count, (size_t)cap_threads, &count))
             b->scores = eco_malloc_array(count, sizeof(float));
+        b->xt = alloc_rows(cap_threads, c->hidden_size);
         b->cap_keys = cap_keys;
         b->cap_rows = cap_rows;
         b->cap_threads = cap_threads;
-        if (!b->scores) goto nomem;
+        if (!b->scores || !b->xt) goto nomem;
     }
     return ECO_STATUS_OK;
 nomem:
@@ -157,6 +166,120 @@ static void attention(float *att, const float *q, const float *kc, const float *
     }
 }
 
+/* One query's attention for one head at position keys − 1 (sees every cached key):
+ *   O[hd] = softmax(K[keys, hd] · q[hd] / √hd)ᵀ · V[keys, hd], K and V rows kvd apart;
+ *   S[keys] scratch. sgemv runs single-threaded inside the caller's parallel region. */
+static void attend_one(float *O, const float *q, const float *K, const float *Vh, float *S,
+                       int64_t keys, int64_t kvd, int64_t hd, float scale) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)keys, (int)hd, scale, K, (int)kvd, q, 1, 0.0f,
+                S, 1);
+    eco_softmax(S, keys);
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)keys, (int)hd, 1.0f, Vh, (int)kvd, S, 1, 0.0f, O,
+                1);
+}
+
+/* Rows [r0, r1) of y[N] += bias[N] (bias may be NULL). */
+static void add_bias_rows(float *y, const float *bias, int64_t r0, int64_t r1) {
+    if (bias)
+        for (int64_t r = r0; r < r1; r++) y[r] += bias[r];
+}
+
+/* The one-token forward (n == 1) at position p0 = kv->len: b->x holds the embedded token,
+ * b->cos_tab/sin_tab the RoPE tables of p0; writes logits[V] and the cache rows at p0.
+ * One parallel region for all layers and the head: per layer, each thread norms x into
+ * its own copy (no barrier), computes its rows of q/k/v, then (barrier) bias and RoPE by
+ * head, (barrier) attention by head, (barrier) its rows of o with their residual add,
+ * (barrier) its norm copy, its rows of gate/up and their SwiGLU, (barrier) its rows of
+ * down with their residual add, (barrier). Same arithmetic, operation by operation, as
+ * the batched path at n == 1. */
+static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
+    const eco_model_config *c = &m->cfg;
+    eco_model_buffers *b = &m->buf;
+    const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;
+    const int64_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
+    const int64_t kvd = KV * hd, group = H / KV, p0 = kv->len, keys = p0 + 1;
+    const float eps = (float)c->rms_norm_eps;
+    const float scale = (float)(1.0 / sqrt((double)hd));
+    const size_t scores_stride = (size_t)b->cap_rows * (size_t)b->cap_keys;
+    float *x = b->x, *y = b->xn, *q = b->q, *att = b->att;
+
+#pragma omp parallel
+    {
+        const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        float *xt = b->xt + (size_t)id * (size_t)d;   /* [d] this thread's normed x */
+        float *S = b->scores + (size_t)id * scores_stride; /* [keys] */
+        int64_t d0, d1, f0, f1; /* this thread's rows of the [d] and [f] products */
+        eco_matvec_part_rows(d, id, nt, &d0, &d1);
+        eco_matvec_part_rows(f, id, nt, &f0, &f1);
+
+        for (int64_t l = 0; l < c->n_layers; l++) {
+            const eco_layer *ly = &m->layers[l];
+            float *kc = kv->k + (size_t)l * (size_t)kv->max_seq * (size_t)kvd; /* [max_seq, kvd] */
+            float *vc = kv->v + (size_t)l * (size_t)kv->max_seq * (size_t)kvd;
+            float *knew = kc + (size_t)p0 * (size_t)kvd, *vnew = vc + (size_t)p0 * (size_t)kvd;
+
+            /* attention block: q [H·hd], knew and vnew [kvd] */
+            eco_rmsnorm(xt, x, ly->attn_norm, d, eps);
+            {
+                float *const ys[3] = {q, knew, vnew};
+                const void *const ws[3] = {ly->wq->data, ly->wk->data, ly->wv->data};
+                const eco_dtype ts[3] = {ly->wq->dtype, ly->wk->dtype, ly->wv->dtype};
+                const int64_t ns[3] = {H * hd, kvd, kvd};
+                eco_matvec_multi_part(ys, ws, ts, xt, ns, d, 3, id, nt);
+            }
+#pragma omp barrier
+#pragma omp for schedule(static)
+            for (int64_t j = 0; j < H + 2 * KV; j++) { /* one head of q, k or v */
+                if (j < H) {
+                    add_bias_rows(q, ly->bq, j * hd, (j + 1) * hd);
+                    eco_rope(q + j * hd, b->cos_tab, b->sin_tab, 1, hd);
+                } else if (j < H + KV) {
+                    add_bias_rows(knew, ly->bk, (j - H) * hd, (j - H + 1) * hd);
+                    eco_rope(knew + (j - H) * hd, b->cos_tab, b->sin_tab, 1, hd);
+                } else {
+                    add_bias_rows(vnew, ly->bv, (j - H - KV) * hd, (j - H - KV + 1) * hd);
+                }
+            }
+#pragma omp for schedule(static)
+            for (int64_t h = 0; h < H; h++)
+                attend_one(att + h * hd, q + h * hd, kc + (h / group) * hd, vc + (h / group) * hd,
+                           S, keys, kvd, hd, scale);
+            {   /* y = Wo · att (+ bo); x += y, this thread's rows */
+                const void *w = ly->wo->data;
+                const int64_t nd = d;
+                eco_matvec_multi_part(&y, &w, &ly->wo->dtype, att, &nd, H * hd, 1, id, nt);
+                add_bias_rows(y, ly->bo, d0, d1);
+                eco_add_inplace(x + d0, y + d0, d1 - d0);
+            }
+#pragma omp barrier
+
+            /* MLP block: gate, up, hid [f] */
+            eco_rmsnorm(xt, x, ly->ffn_norm, d, eps);
+            {
+                float *const ys[2] = {b->gate, b->up};
+                const void *const ws[2] = {ly->wg->data, ly->wu->data};
+                const eco_dtype ts[2] = {ly->wg->dtype, ly->wu->dtype};
+                const int64_t ns[2] = {f, f};
+                eco_matvec_multi_part(ys, ws, ts, xt, ns, d, 2, id, nt);
+                eco_swiglu(b->hid + f0, b->gate + f0, b->up + f0, f1 - f0);
+            }
+#pragma omp barrier
+            {
+                const void *w = ly->wd->data;
+                const int64_t nd = d;
+                eco_matvec_multi_part(&y, &w, &ly->wd->dtype, b->hid, &nd, f, 1, id, nt);
+                eco_add_inplace(x + d0, y + d0, d1 - d0);
+            }
+#pragma omp barrier
+        }
+
+        /* logits [V] = lm_head · RMSNorm(x) */
+        eco_rmsnorm(xt, x, m->final_norm, d, eps);
+        const void *w = m->lm_head->data;
+        eco_matvec_multi_part(&logits, &w, &m->lm_head->dtype, xt, &V, d, 1, id, nt);
+    }
+}
+
 eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *tokens, int64_t n,
                              float *logits, bool all_logits) {
     if (!m || !kv || !tokens || !logits)
@@ -204,6 +327,12 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
         eco_to_f32(x + i * d, (const char *)m->embed->data + (size_t)tokens[i] * (size_t)d * esz,
                    m->embed->dtype, (size_t)d);
 
+    if (n == 1) {
+        forward_one(m, kv, logits);
+        kv->len = p0 + 1;
+        return ECO_STATUS_OK;
+    }
+
     for (int64_t l = 0; l < c->n_layers; l++) {
         const eco_layer *ly = &m->layers[l];
         float *kc = kv->k + (size_t)l * (size_t)kv->max_seq * (size_t)kvd; /* [max_seq, kvd] */
@@ -213,9 +342,12 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
 
         /* attention block */
         rmsnorm_rows(xn, x, ly->attn_norm, n, d, eps);
-        eco_linear(q, xn, ly->wq, ly->bq, n, scratch);    /* [n, qd] */
-        eco_linear(knew, xn, ly->wk, ly->bk, n, scratch); /* [n, kvd] */
-        eco_linear(vnew, xn, ly->wv, ly->bv, n, scratch); /* [n, kvd] */
+        {   /* q [n, qd], knew and vnew [n, kvd]: for one token, one parallel region */
+            float *const ys[3] = {q, knew, vnew};
+            const eco_tensor *const ws[3] = {ly->wq, ly->wk, ly->wv};
+            const float *const bs[3] = {ly->bq, ly->bk, ly->bv};
+            eco_linear_multi(ys, xn, ws, bs, n, 3, scratch);
+        }
 #pragma omp parallel for if (n >= 16) schedule(static)
         for (int64_t i = 0; i < n; i++) {
             eco_rope(q + i * qd, b->cos_tab + i * half, b->sin_tab + i * half, H, hd);
@@ -228,8 +360,11 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
 
         /* MLP block */
         rmsnorm_rows(xn, x, ly->ffn_norm, n, d, eps);
-        eco_linear(b->gate, xn, ly->wg, NULL, n, scratch); /* [n, f] */
-        eco_linear(b->up, xn, ly->wu, NULL, n, scratch);   /* [n, f] */
+        {   /* gate, up [n, f] */
+            float *const ys[2] = {b->gate, b->up};
+            const eco_tensor *const ws[2] = {ly->wg, ly->wu};
+            eco_linear_multi(ys, xn, ws, NULL, n, 2, scratch);
+        }
         eco_swiglu(b->hid, b->gate, b->up, n * f);
         eco_linear(xn, b->hid, ly->wd, NULL, n, scratch);  /* [n, d] */
         eco_add_inplace(x, xn, n * d);

@@ -46,6 +46,7 @@ typedef struct eco_model_buffers {
     float *cos_tab; /* [n, hd/2] */
     float *sin_tab; /* [n, hd/2] */
     float *scores;  /* [cap_threads, cap_rows, cap_keys] attention scores per thread */
+    float *xt;      /* [cap_threads, d] each thread's normed copy of x (one-token path) */
     float *scratch; /* eco_linear's widening scratch, scratch_floats */
     size_t scratch_floats;
 } eco_model_buffers;

@@ -67,3 +67,8 @@ void eco_matvec_ref(float *y, const void *W, eco_dtype wtype, const float *x, in
         y[r] = (float)acc;
     }
 }
+
+void eco_matvec_multi_ref(float *const *ys, const void *const *Ws, const eco_dtype *wtypes,
+                          const float *x, const int64_t *Ns, int64_t K, int n) {
+    for (int i = 0; i < n; i++) eco_matvec_ref(ys[i], Ws[i], wtypes[i], x, Ns[i], K);
+}

@@ -21,6 +21,9 @@
 #define LINEAR_SCRATCH_BUDGET ((int64_t)1 << 20)
 #define LINEAR_MIN_ROWS 256
 
+/* Matrices eco_linear_multi runs in one matvec region (more go one by one). */
+#define ECO_LINEAR_MULTI_MAX 8
+
 static int64_t linear_block_rows(int64_t K, int64_t N) {
     int64_t rows = LINEAR_SCRATCH_BUDGET / K;
     if (rows < LINEAR_MIN_ROWS) rows = LINEAR_MIN_ROWS;
@@ -85,4 +88,27 @@ void eco_linear(float *y, const float *x, const eco_tensor *W, const float *bias
                     1.0f, x, (blasint)K, scratch, (blasint)K, bias ? 1.0f : 0.0f, y + n0,
                     (blasint)N);
     }
+}
+
+void eco_linear_multi(float *const *ys, const float *x, const eco_tensor *const *Ws,
+                      const float *const *biases, int64_t M, int n, float *scratch) {
+    if (M <= 0 || n <= 0) return;
+    if (M > 1 || n > ECO_LINEAR_MULTI_MAX) {
+        for (int i = 0; i < n; i++) eco_linear(ys[i], x, Ws[i], biases ? biases[i] : NULL, M, scratch);
+        return;
+    }
+    const void *W[ECO_LINEAR_MULTI_MAX];
+    eco_dtype t[ECO_LINEAR_MULTI_MAX];
+    int64_t N[ECO_LINEAR_MULTI_MAX];
+    const int64_t K = Ws[0]->ndim > 1 ? Ws[0]->shape[1] : 1;
+    for (int i = 0; i < n; i++) {
+        W[i] = Ws[i]->data;
+        t[i] = Ws[i]->dtype;
+        N[i] = Ws[i]->shape[0];
+    }
+    eco_matvec_multi(ys, W, t, x, N, K, n);
+    if (biases)
+        for (int i = 0; i < n; i++)
+            if (biases[i])
+                for (int64_t r = 0; r < N[i]; r++) ys[i][r] += biases[i][r];
 }

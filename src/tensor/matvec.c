@@ -167,15 +167,20 @@ DEFINE_ROWS_AVX2(rows_avx2_f16, uint16_t, LOAD8_F16, eco_f16_to_f32)
  * Rows of at most BF16_XP_MAX columns; longer rows take the generic kernel. */
 #define BF16_XP_MAX 8192
 
-ECO_TARGET_AVX2 static void rows_avx2_bf16_pair(float *y, const uint16_t *W, const float *x,
-                                                int64_t r0, int64_t r1, int64_t K) {
-    float xp[BF16_XP_MAX];
+static void bf16_pair_permute(float *xp, const float *x, int64_t K) {
     const int64_t K16 = K & ~(int64_t)15;
     for (int64_t c = 0; c < K16; c += 16)
         for (int j = 0; j < 8; j++) {
             xp[c + j] = x[c + 2 * j];
             xp[c + 8 + j] = x[c + 2 * j + 1];
         }
+}
+
+/* xp: x permuted by bf16_pair_permute (shared by every matrix of one call). */
+ECO_TARGET_AVX2 static void rows_avx2_bf16_pair(float *y, const uint16_t *W, const float *xp,
+                                                const float *x, int64_t r0, int64_t r1,
+                                                int64_t K) {
+    const int64_t K16 = K & ~(int64_t)15;
     const __m256i hi_mask = _mm256_set1_epi32((int)0xffff0000u);
 #define BF16_EVEN(v) _mm256_castsi256_ps(_mm256_slli_epi32((v), 16))
 #define BF16_ODD(v) _mm256_castsi256_ps(_mm256_and_si256((v), hi_mask))
@@ -244,15 +249,16 @@ ECO_TARGET_AVX2 static void rows_avx2_bf16_pair(float *y, const uint16_t *W, con
 
 #endif /* ECO_HAVE_X86_SIMD */
 
-/* Rows [r0, r1) of y = W·x on this thread. */
-static void matvec_rows(float *y, const void *W, eco_dtype t, const float *x, int64_t r0,
-                        int64_t r1, int64_t K, bool simd) {
+/* Rows [r0, r1) of y = W·x on this thread. xp: x permuted for the bf16 pair kernel, or
+ * NULL when the caller has not made it (then bf16 takes the generic kernel). */
+static void matvec_rows(float *y, const void *W, eco_dtype t, const float *x, const float *xp,
+                        int64_t r0, int64_t r1, int64_t K, bool simd) {
 #if ECO_HAVE_X86_SIMD
     if (simd) {
         switch (t) {
         case ECO_DTYPE_F32: rows_avx2_f32(y, (const float *)W, x, r0, r1, K); return;
         case ECO_DTYPE_BF16:
-            if (K <= BF16_XP_MAX) rows_avx2_bf16_pair(y, (const uint16_t *)W, x, r0, r1, K);
+            if (xp) rows_avx2_bf16_pair(y, (const uint16_t *)W, xp, x, r0, r1, K);
             else rows_avx2_bf16(y, (const uint16_t *)W, x, r0, r1, K);
             return;
         case ECO_DTYPE_F16: rows_avx2_f16(y, (const uint16_t *)W, x, r0, r1, K); return;
@@ -261,21 +267,55 @@ static void matvec_rows(float *y, const void *W, eco_dtype t, const float *x, in
     }
 #else
     (void)simd;
+    (void)xp;
 #endif
     rows_portable(y, W, t, x, r0, r1, K);
 }
 
-void eco_matvec(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N, int64_t K) {
-    if (N <= 0) return;
-    bool simd = eco_cpu_has_avx2_fma();
-    /* Each thread takes one contiguous range of whole 4-row blocks (a static schedule done
-     * by hand, so that the kernel sees the whole range and can prefetch across blocks). */
-    int64_t nblk = (N + 3) / 4;
-#pragma omp parallel if (N * K >= MATVEC_PARALLEL_MIN)
-    {
-        int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-        int64_t b0 = nblk * id / nt, b1 = nblk * (id + 1) / nt;
-        int64_t r0 = b0 * 4, r1 = b1 * 4 < N ? b1 * 4 : N;
-        if (r0 < r1) matvec_rows(y, W, wtype, x, r0, r1, K, simd);
+void eco_matvec_part_rows(int64_t N, int part, int nparts, int64_t *r0, int64_t *r1) {
+    /* whole 4-row blocks, one contiguous range per part (a static schedule done by hand,
+     * so that the kernel sees the whole range and can prefetch across blocks) */
+    const int64_t nblk = N > 0 ? (N + 3) / 4 : 0;
+    const int64_t b0 = nblk * part / nparts, b1 = nblk * (part + 1) / nparts;
+    *r1 = b1 * 4 < N ? b1 * 4 : (N > 0 ? N : 0);
+    *r0 = b0 * 4 < *r1 ? b0 * 4 : *r1;
+}
+
+void eco_matvec_multi_part(float *const *ys, const void *const *Ws, const eco_dtype *wtypes,
+                           const float *x, const int64_t *Ns, int64_t K, int n, int part,
+                           int nparts) {
+    const bool simd = eco_cpu_has_avx2_fma();
+#if ECO_HAVE_X86_SIMD
+    float xp_buf[BF16_XP_MAX];
+    const float *xp = NULL; /* permuted on first use, then shared by every bf16 matrix */
+#else
+    const float *xp = NULL;
+#endif
+    for (int i = 0; i < n; i++) {
+        int64_t r0, r1;
+        eco_matvec_part_rows(Ns[i], part, nparts, &r0, &r1);
+        if (r0 >= r1) continue;
+#if ECO_HAVE_X86_SIMD
+        if (!xp && simd && wtypes[i] == ECO_DTYPE_BF16 && K <= BF16_XP_MAX) {
+            bf16_pair_permute(xp_buf, x, K);
+            xp = xp_buf;
+        }
+#endif
+        matvec_rows(ys[i], Ws[i], wtypes[i], x, xp, r0, r1, K, simd);
     }
+}
+
+void eco_matvec_multi(float *const *ys, const void *const *Ws, const eco_dtype *wtypes,
+                      const float *x, const int64_t *Ns, int64_t K, int n) {
+    int64_t work = 0;
+    for (int i = 0; i < n; i++)
+        if (Ns[i] > 0) work += Ns[i] * K;
+    if (work <= 0) return;
+#pragma omp parallel if (work >= MATVEC_PARALLEL_MIN)
+    eco_matvec_multi_part(ys, Ws, wtypes, x, Ns, K, n, omp_get_thread_num(),
+                          omp_get_num_threads());
+}
+
+void eco_matvec(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N, int64_t K) {
+    eco_matvec_multi(&y, &W, &wtype, x, &N, K, 1);
 }

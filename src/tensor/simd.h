@@ -6,16 +6,27 @@
 #ifndef ECOLOGY_TENSOR_SIMD_H
 #define ECOLOGY_TENSOR_SIMD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
 #define ECO_HAVE_X86_SIMD 1
 #define ECO_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
-/* F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports has no "f16c". */
+/* F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports has no "f16c".
+ * The answer is asked once per translation unit and kept: under a hypervisor CPUID traps
+ * (about 13 µs a call measured on the benchmark VM), and the kernels ask on every call —
+ * hundreds of times per decoded token. The cache is a relaxed atomic (threads may race to
+ * fill it; they all store the same value). */
 static inline bool eco_cpu_has_f16c(void) {
-    unsigned a, b, c, d;
-    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v != 0;
 }
 static inline bool eco_cpu_has_avx2_fma(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && eco_cpu_has_f16c();

@@ -1,0 +1,167 @@
+/*
+ * train: the llama-family model with a backward pass, AdamW and LoRA, on the CPU (llm.c style).
+ *
+ * An eco_train_model is built from a model folder (config.json + safetensors). Trainable
+ * parameters live in ONE f32 arena laid out by ONE table of eco_train_param entries (name,
+ * shape, offset, decay flag); the gradients, AdamW's first moments m and second moments v
+ * are three more arenas with the same layout, so zero-grad, clipping and the update are flat
+ * loops over `n_floats`.
+ *
+ *   ECO_TRAIN_MODE_FULL  every tensor of the model is trainable; names are the Hugging Face
+ *                        names ("model.layers.0.self_attn.q_proj.weight", ...). No weight
+ *                        decay on norm weights and biases.
+ *   ECO_TRAIN_MODE_LORA  the base is frozen (f32 tensors of the file are pointed into, others
+ *                        widened once into a frozen block) and has no gradients; the
+ *                        trainable tensors are LoRA A [r, in] and B [out, r] of the chosen
+ *                        targets, named as PEFT saves them
+ *                        ("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").
+ *                        A is Kaiming-uniform (bound 1/√in, as PEFT's
+ *                        kaiming_uniform_(a=√5)), B zero, both from eco_rng seeded by the
+ *                        seed; y = x·Wᵀ + s·(drop(x)·Aᵀ)·Bᵀ with s = alpha/r (alpha/√r with
+ *                        rsLoRA); drop is inverted dropout with probability lora_dropout in
+ *                        training forwards only.
+ *
+ * One training micro-step: eco_train_forward (saves activations for the batch [B, T]) then
+ * eco_train_backward (accumulates into the gradient arena). One optimiser step:
+ * eco_train_step (global-norm clipping, warm-up + cosine learning rate, AdamW with
+ * decoupled weight decay). Gradient accumulation is several forward/backward pairs with
+ * grad_scale = 1/n_micro before one step; eco_train_zero_grad starts the next.
+ *
+ * Targets: targets[b, t] is the token position t should predict (the caller shifts); a
+ * negative target masks the position. The loss is the mean cross-entropy over unmasked
+ * positions (prompt tokens masked for completion-only training).
+ *
+ * Determinism: the same model, seed, data and thread count give bit-identical results.
+ * Every reduction (norm-weight and bias gradients, embedding gradients, the gradient norm,
+ * the loss) runs in a fixed order independent of OpenMP scheduling; dropout masks come from
+ * a counter-based hash of (seed, forward counter, module, element), so they do not depend on
+ * threads either and are reproducible from eco_train_state alone.
+ *
+ * Threads: OpenMP inside each call; one call at a time per model.
+ */
+#ifndef ECOLOGY_TRAIN_H
+#define ECOLOGY_TRAIN_H
+
+#include "ecology/config.h"
+#include "ecology/peft.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum eco_train_mode {
+    ECO_TRAIN_MODE_FULL = 0,
+    ECO_TRAIN_MODE_LORA = 1,
+} eco_train_mode;
+
+typedef struct eco_train_options {
+    eco_train_mode mode;
+    eco_peft_config lora; /* ECO_TRAIN_MODE_LORA only: targets, r, alpha, dropout, rsLoRA, patterns */
+    uint64_t seed;        /* LoRA initialisation and dropout */
+    int64_t max_batch;    /* B: activations are sized for [max_batch, max_seq] once */
+    int64_t max_seq;      /* T */
+} eco_train_options;
+
+/* One trainable tensor: its place in the params / grads / m / v arenas. */
+typedef struct eco_train_param {
+    char name[160];   /* HF name (full) or PEFT name (LoRA) */
+    int ndim;         /* 1 or 2 */
+    int64_t shape[2];
+    size_t offset;    /* in floats from the start of each arena */
+    size_t numel;
+    bool decay;       /* false for norm weights and biases */
+} eco_train_param;
+
+/* Optimiser state that a checkpoint must carry besides the arenas. data_position and
+ * data_rng are the caller's (the data loader's cursor and shuffle RNG), kept here so one
+ * checkpoint holds everything. */
+typedef struct eco_train_state {
+    int64_t step;             /* optimiser steps taken */
+    uint64_t forward_counter; /* training forwards run (feeds the dropout hash) */
+    int64_t data_position;
+    eco_rng data_rng;
+} eco_train_state;
+
+typedef struct eco_adamw_config {
+    double lr;             /* peak learning rate */
+    double beta1, beta2;   /* 0.9, 0.999 */
+    double eps;            /* 1e-8 */
+    double weight_decay;   /* decoupled, on tensors with decay == true */
+    double grad_clip;      /* max global L2 norm; <= 0 disables clipping */
+    int64_t warmup_steps;  /* lr·(step+1)/warmup for step < warmup */
+    int64_t total_steps;   /* cosine from lr down to lr·min_lr_ratio at total_steps; <= 0: constant after warm-up */
+    double min_lr_ratio;
+} eco_adamw_config;
+
+/* AdamW defaults of torch.optim.AdamW (lr 1e-3, betas 0.9/0.999, eps 1e-8, wd 0.01), no
+ * clipping, no warm-up, constant rate. */
+eco_adamw_config eco_adamw_config_default(void);
+
+typedef struct eco_train_model eco_train_model;
+
+/* Builds a training model from `dir` (config.json + model.safetensors or a sharded index).
+ * In LoRA mode opt->lora must have r > 0 and at least one target. Tensors are checked as
+ * eco_model_load checks them. Caller frees with eco_train_model_free. EINVAL on bad options,
+ * EFORMAT on a bad model, ENOMEM, EOVERFLOW. */
+eco_status eco_train_model_create(const char *dir, const eco_train_options *opt, eco_train_model **out);
+void eco_train_model_free(eco_train_model *m);
+
+const eco_model_config *eco_train_model_config(const eco_train_model *m);
+eco_train_mode eco_train_model_mode(const eco_train_model *m);
+/* The parameter table (owned by m) and the four arenas of eco_train_num_floats(m) floats
+ * each, laid out by it (owned by m; writable: tests and loaders set parameters in place). */
+size_t eco_train_num_params(const eco_train_model *m);
+const eco_train_param *eco_train_param_at(const eco_train_model *m, size_t i);
+const eco_train_param *eco_train_find_param(const eco_train_model *m, const char *name);
+size_t eco_train_num_floats(const eco_train_model *m);
+float *eco_train_params(eco_train_model *m);
+float *eco_train_grads(eco_train_model *m);
+float *eco_train_adam_m(eco_train_model *m);
+float *eco_train_adam_v(eco_train_model *m);
+eco_train_state *eco_train_model_state(eco_train_model *m);
+
+/* Forward over tokens[B, T] (B <= max_batch, T <= max_seq, positions 0..T−1 in each row),
+ * saving what backward needs. `training` turns LoRA dropout on (and advances the forward
+ * counter). With targets (may be NULL) *loss (may be NULL) gets the mean cross-entropy over
+ * positions whose target is >= 0; NaN-free 0 when every position is masked. Tokens or
+ * targets outside [0, vocab) (targets: or negative) give ERANGE. */
+eco_status eco_train_forward(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
+                             int64_t B, int64_t T, bool training, float *loss);
+/* The logits of the last forward, [B, T, vocab]; valid until the next eco_train_backward,
+ * which overwrites them with their gradient. */
+const float *eco_train_logits(const eco_train_model *m);
+/* Backward of the last forward (which must have had targets): adds grad_scale × ∂loss/∂θ to
+ * the gradient arena. EINVAL without a preceding forward with targets. */
+eco_status eco_train_backward(eco_train_model *m, float grad_scale);
+void eco_train_zero_grad(eco_train_model *m);
+
+/* Learning rate for optimiser step `step` (0-based): linear warm-up lr·(step+1)/warmup, then
+ * cosine to lr·min_lr_ratio at total_steps (held there after). */
+double eco_train_lr_at(const eco_adamw_config *cfg, int64_t step);
+/* Global L2 norm of the gradient arena (summed in double, fixed order). */
+double eco_train_grad_norm(eco_train_model *m);
+/* One optimiser step on the accumulated gradients: clip to cfg->grad_clip (as
+ * torch.nn.utils.clip_grad_norm_: scale by max/(norm+1e-6) when that is < 1), then AdamW
+ * (torch.optim.AdamW's arithmetic) at eco_train_lr_at(cfg, state.step); state.step += 1.
+ * Gradients are left as they are (clipped); call eco_train_zero_grad before accumulating
+ * again. *grad_norm (pre-clip) and *lr may be NULL. */
+eco_status eco_train_step(eco_train_model *m, const eco_adamw_config *cfg, double *grad_norm, double *lr);
+
+/* LoRA mode: the trained adapter in PEFT's layout (adapter_config.json +
+ * adapter_model.safetensors), through eco_lora_adapter_save. EINVAL in full mode. */
+eco_status eco_train_save_lora(eco_train_model *m, const char *dir);
+/* Full mode: the weights as model.safetensors (f32, HF names) and config.json in dir. */
+eco_status eco_train_save_model(eco_train_model *m, const char *dir);
+
+/* Checkpoint: one safetensors file holding params, AdamW m and v (by name, suffixed
+ * ".adam_m"/".adam_v") and eco_train_state in its metadata; written atomically. Loading
+ * into a model built with the same options restores all of it, so a run that resumes from
+ * a checkpoint ends bit-identical to one that was never interrupted. Load checks every
+ * name and shape (EFORMAT naming the tensor). */
+eco_status eco_train_checkpoint_save(eco_train_model *m, const char *path);
+eco_status eco_train_checkpoint_load(eco_train_model *m, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,122 @@
+/*
+ * The training module's private layout, shared by train_model.c (builds it),
+ * train_forward.c / train_backward.c (the passes), train_optim.c and train_checkpoint.c.
+ *
+ * Weights: each base tensor is reached through a tlayer of pointers. In full mode these
+ * point into `params` (trainable) and the grad pointers into `grads`; in LoRA mode they
+ * point into the mapped file (f32) or `frozen` (widened once) and the grad pointers are
+ * NULL. LoRA modules point into `params`/`grads`.
+ */
+#ifndef ECO_TRAIN_INTERNAL_H
+#define ECO_TRAIN_INTERNAL_H
+
+#include "ecology/safetensors.h"
+#include "ecology/train.h"
+
+/* Pointers to one layer's tensors (weights or their gradients). */
+typedef struct tlayer {
+    float *attn_norm; /* [d] */
+    float *wq;        /* [qd, d] */
+    float *wk;        /* [kvd, d] */
+    float *wv;        /* [kvd, d] */
+    float *wo;        /* [d, qd] */
+    float *bq;        /* [qd] or NULL */
+    float *bk;        /* [kvd] or NULL */
+    float *bv;        /* [kvd] or NULL */
+    float *bo;        /* [d] or NULL */
+    float *ffn_norm;  /* [d] */
+    float *wg;        /* [f, d] */
+    float *wu;        /* [f, d] */
+    float *wd;        /* [d, f] */
+} tlayer;
+
+/* One LoRA module on a linear W [out, in]. */
+typedef struct tlora {
+    bool on;
+    int64_t r, in, out;
+    float scale;
+    float *A, *B;   /* [r, in], [out, r] in params */
+    float *dA, *dB; /* same in grads */
+    float *xd;      /* [N, in] activation: the (dropped-out) input, or NULL (then the input itself) */
+    float *t;       /* [N, r] activation: xd·Aᵀ */
+} tlora;
+
+/* Activations for N = B·T rows, saved by the forward for the backward. */
+typedef struct tacts {
+    float *res;      /* [L+1, N, d] residual stream entering each layer; res[L] enters the final norm */
+    float *res_mid;  /* [L, N, d]   residual after the attention block */
+    float *rstd1;    /* [L, N]      1/rms of input_layernorm */
+    float *xn1;      /* [L, N, d]   normed input of attention */
+    float *q;        /* [L, N, qd]  queries after RoPE */
+    float *k;        /* [L, N, kvd] keys after RoPE */
+    float *v;        /* [L, N, kvd] */
+    float *probs;    /* [L, B, H, T, T] attention probabilities (zero above the diagonal) */
+    float *atty;     /* [L, N, qd]  attention output, heads concatenated */
+    float *rstd2;    /* [L, N] */
+    float *xn2;      /* [L, N, d]   normed input of the MLP */
+    float *gate;     /* [L, N, f] */
+    float *up;       /* [L, N, f] */
+    float *hid;      /* [L, N, f]   silu(gate)⊙up */
+    float *rstdf;    /* [N] */
+    float *xnf;      /* [N, d]      final normed */
+    float *logits;   /* [N, V]      logits; backward turns them into dlogits */
+    float *losses;   /* [N]         per-position cross-entropy (0 where masked) */
+    /* backward scratch */
+    float *dres;     /* [N, d] gradient of the residual stream */
+    float *dxn;      /* [N, d] */
+    float *dbig;     /* [N, max(qd, f)]: dq / dhid */
+    float *dgate;    /* [N, f] */
+    float *dup;      /* [N, f] */
+    float *dk;       /* [N, kvd] */
+    float *dv;       /* [N, kvd] */
+    float *datty;    /* [N, qd] */
+    float *dlora;    /* [N, max(in)] per-module scratch: dt then dxd */
+    float *dlora_t;  /* [N, max r] */
+    float *dscores;  /* [threads, T, T] per-thread attention scratch */
+} tacts;
+
+struct eco_train_model {
+    eco_model_config cfg;
+    eco_train_options opt;
+    eco_weights *weights;
+
+    /* trainable: table and four arenas */
+    eco_train_param *table;
+    size_t n_params;
+    size_t n_floats;
+    float *params;
+    float *grads;
+    float *adam_m;
+    float *adam_v;
+
+    float *frozen; /* LoRA mode: widened non-f32 base tensors; NULL otherwise */
+
+    /* views */
+    float *embed, *lm_head, *final_norm;    /* [V, d], [V, d] (== embed when tied), [d] */
+    float *d_embed, *d_lm_head, *d_final_norm; /* grads or NULL */
+    tlayer *w;    /* [L] */
+    tlayer *dw;   /* [L] (all NULL in LoRA mode) */
+    tlora *lora;  /* [L * ECO_LORA__COUNT] */
+
+    float *cos_tab; /* [max_seq, hd/2] */
+    float *sin_tab;
+    int scratch_threads;
+
+    tacts a;
+    float *act_block; /* owns every activation buffer */
+
+    /* last forward */
+    int64_t B, T;
+    int32_t *tokens;  /* [max_batch·max_seq] copy */
+    int32_t *targets; /* [max_batch·max_seq] copy */
+    bool have_fwd, have_targets, fwd_training;
+    uint64_t fwd_counter; /* forward counter the last forward's dropout used */
+    int64_t n_valid;      /* unmasked targets */
+
+    eco_train_state state;
+};
+
+/* Dropout keep-mask element: true if element i of module `mod` is kept. */
+bool eco_train_dropout_keep(uint64_t seed, uint64_t counter, uint64_t mod, uint64_t i, double p);
+
+#endif

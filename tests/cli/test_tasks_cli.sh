@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# `ecology tasks list|generate` end to end: exit codes (0 ok, 2 usage), the table and JSON
+# list, JSONL output that parses (node when present, a grep otherwise), same seed → same
+# bytes, and train/eval prompts that never overlap. Run by ctest with ECOLOGY_BIN set.
+set -u
+BIN=${ECOLOGY_BIN:?ECOLOGY_BIN not set}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+# expect STATUS DESCRIPTION -- command...   (output in $tmp/out, stderr in $tmp/err)
+expect() {
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [ "$got" = "$want" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $what: exit $got, want $want"
+    echo "  command: $*"
+    sed 's/^/  stderr: /' "$tmp/err" | head -5
+  fi
+}
+# contains FILE TEXT DESCRIPTION
+contains() {
+  if grep -qF -- "$2" "$1"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $3: '$2' not in $(basename "$1")"; head -c 600 "$1" | sed 's/^/  | /'; fi
+}
+# check CONDITION-EXIT-STATUS DESCRIPTION
+check() {
+  if [ "$1" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $2"; fi
+}
+# jsonl_ok FILE N: N lines, each a JSON object with string "prompt" and "completion" only
+jsonl_ok() {
+  local lines
+  lines=$(wc -l <"$1")
+  [ "$lines" = "$2" ] || { echo "  $lines lines, want $2"; return 1; }
+  if command -v node >/dev/null 2>&1; then
+    node -e '
+      const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n");
+      if (lines.pop() !== "") throw new Error("no final newline");
+      for (const l of lines) {
+        const v = JSON.parse(l);
+        if (Object.keys(v).join(",") !== "prompt,completion") throw new Error("keys: " + l);
+        if (typeof v.prompt !== "string" || !v.prompt.endsWith(":")) throw new Error("prompt: " + l);
+        if (!/^ [^\n]+\n$/.test(v.completion)) throw new Error("completion: " + l);
+      }' "$1"
+  else
+    ! grep -qv '^{"prompt":".*:","completion":" .*\\n"}$' "$1"
+  fi
+}
+
+expect 2 "tasks without subcommand" -- "$BIN" tasks
+contains "$tmp/err" "list, generate" "subcommands named"
+expect 2 "unknown subcommand" -- "$BIN" tasks frob
+contains "$tmp/err" "'frob'" "unknown subcommand named"
+
+expect 0 "tasks list" -- "$BIN" tasks list
+for c in arith.add@1 text.reverse@1 text.sort@1 json.record@1 safety.refuse@1 sentiment.imdb@1 sentiment.yelp@1; do
+  contains "$tmp/out" "$c" "list shows $c"
+done
+contains "$tmp/out" "CAPABILITY" "list has a header"
+expect 0 "tasks list --json" -- "$BIN" tasks list --json
+contains "$tmp/out" '"name":"json.record@1"' "json list names"
+contains "$tmp/out" '"json_schema":{' "json list carries the record schema"
+if command -v node >/dev/null 2>&1; then
+  node -e '
+    const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    if (a.length !== 7) throw new Error("count " + a.length);
+    for (const d of ["sentiment.imdb@1", "sentiment.yelp@1"]) {
+      const c = a.find(x => x.name === d);
+      if (c.train + c.eval !== 1000) throw new Error(d + ": " + c.train + "+" + c.eval);
+    }' "$tmp/out"
+  check $? "list --json parses, sentiment splits add up to 1000"
+fi
+expect 2 "list with a stray flag" -- "$BIN" tasks list --bogus
+
+expect 2 "generate without --capability" -- "$BIN" tasks generate --split train --n 3
+contains "$tmp/err" "--capability" "missing capability named"
+expect 2 "generate without --split" -- "$BIN" tasks generate --capability arith.add@1 --n 3
+contains "$tmp/err" "--split" "missing split named"
+expect 2 "generate without --n" -- "$BIN" tasks generate --capability arith.add@1 --split train
+expect 2 "unknown capability" -- "$BIN" tasks generate --capability arith.mul@1 --split train --n 3
+contains "$tmp/err" "unknown capability 'arith.mul@1'" "unknown capability message"
+contains "$tmp/err" "arith.add@1" "known capabilities listed"
+expect 2 "bad split" -- "$BIN" tasks generate --capability arith.add@1 --split test --n 3
+contains "$tmp/err" "'test'" "bad split named"
+expect 2 "n = 0" -- "$BIN" tasks generate --capability arith.add@1 --split train --n 0
+expect 2 "n not a number" -- "$BIN" tasks generate --capability arith.add@1 --split train --n many
+expect 2 "n too large" -- "$BIN" tasks generate --capability arith.add@1 --split train --n 999999999999
+expect 2 "negative seed" -- "$BIN" tasks generate --capability arith.add@1 --split train --n 3 --seed -1
+[ -s "$tmp/out" ]; check $((! $?)) "nothing on stdout after a usage error"
+
+for c in arith.add@1 text.reverse@1 text.sort@1 json.record@1 safety.refuse@1 sentiment.imdb@1 sentiment.yelp@1; do
+  expect 0 "generate $c train" -- "$BIN" tasks generate --capability "$c" --split train --n 300 --seed 4
+  jsonl_ok "$tmp/out" 300; check $? "$c train JSONL well formed"
+  sed 's/^{"prompt":"\(.*\)","completion":.*$/\1/' "$tmp/out" | sort -u >"$tmp/train.prompts"
+  cp "$tmp/out" "$tmp/train1"
+  expect 0 "generate $c train again" -- "$BIN" tasks generate --capability "$c" --split train --n 300 --seed 4
+  cmp -s "$tmp/out" "$tmp/train1"; check $? "$c: same seed, same bytes"
+  expect 0 "generate $c eval" -- "$BIN" tasks generate --capability "$c" --split eval --n 50 --seed=4
+  jsonl_ok "$tmp/out" 50; check $? "$c eval JSONL well formed"
+  sed 's/^{"prompt":"\(.*\)","completion":.*$/\1/' "$tmp/out" | sort -u >"$tmp/eval.prompts"
+  [ -z "$(comm -12 "$tmp/train.prompts" "$tmp/eval.prompts")" ]; check $? "$c: no eval prompt among train prompts"
+done
+expect 0 "generate seed 5" -- "$BIN" tasks generate --capability arith.add@1 --split train --n 20 --seed 5
+cp "$tmp/out" "$tmp/s5"
+expect 0 "generate seed 6" -- "$BIN" tasks generate --capability arith.add@1 --split train --n 20 --seed 6
+! cmp -s "$tmp/out" "$tmp/s5"; check $? "different seeds, different items"
+expect 0 "generate json" -- "$BIN" tasks generate --capability json.record@1 --split eval --n 1 --seed 1
+contains "$tmp/out" '{"prompt":"Record: id=7101 score=517 name=sabacira\nJSON:","completion":" {\"id\":7101,\"name\":\"sabacira\",\"score\":517}\n"}' "golden json.record item"
+
+echo "tasks cli: $passed passed, $failed failed"
+[ "$failed" = 0 ]
