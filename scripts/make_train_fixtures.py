@@ -245,6 +245,97 @@ def write_case(out, name, cfg, spec=None, masked=False, seed=0):
           f"  norms {norms[0]:.3f}..{norms[-1]:.3f}  {size / 1024:.1f} KiB")
 
 
+def write_distill_case(out, name, cfg, teacher_cfgs, weight, temperature, spec=None, masked=False, seed=0):
+    """Token-level distillation fixture <out>/train/<name>/ (tests/test_distill.c):
+      config.json, model.safetensors         the student (f32)
+      teacher<k>/config.json, model.safetensors   teacher k (same vocabulary, any shape)
+      expected.safetensors
+        tokens I32 [B, T], targets I32 [B, T] (−1 = masked), weight F32 [1], temperature F32 [1]
+        teacher.<k>.logits F32 [B, T, V]   teacher k's logits for tokens
+        logits F32 [B, T, V]               the student's
+        loss, ce, kl F32 [1]               loss = (1 − w)·ce + w·τ²·kl, where over the rows of
+                                           unmasked positions p = mean_k softmax(t_k/τ) and
+                                           kl = KLDivLoss(reduction='batchmean')(log_softmax(z/τ), p)
+        grad.<name>, param.<name>          as in write_case (of the mixed loss)"""
+    import json
+    F = torch.nn.functional
+    W = {k: v.clone() for k, v in mf.random_weights(cfg, seed=7000 + seed).items()}
+    folder = os.path.join(out, "train", name)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
+    mf.write_safetensors(os.path.join(folder, "model.safetensors"), W, {"format": "pt"})
+    tokens, targets = make_batch(cfg["vocab_size"], 7500 + seed, B, masked)
+    exp = {"tokens": tokens, "targets": targets,
+           "weight": torch.tensor([weight], dtype=torch.float32),
+           "temperature": torch.tensor([temperature], dtype=torch.float32)}
+    V = cfg["vocab_size"]
+    teacher_logits = []
+    for k, tcfg in enumerate(teacher_cfgs):
+        assert tcfg["vocab_size"] == V
+        TW = mf.random_weights(tcfg, seed=7100 + 10 * seed + k)
+        tdir = os.path.join(folder, f"teacher{k}")
+        os.makedirs(tdir, exist_ok=True)
+        with open(os.path.join(tdir, "config.json"), "w") as f:
+            json.dump(tcfg, f, indent=2, sort_keys=True)
+            f.write("\n")
+        mf.write_safetensors(os.path.join(tdir, "model.safetensors"), TW, {"format": "pt"})
+        with torch.no_grad():
+            tl = forward(tcfg, TW, tokens).contiguous()
+        exp[f"teacher.{k}.logits"] = tl
+        teacher_logits.append(tl)
+
+    lora = lora_modules(cfg, spec, seed=7200 + seed) if spec else None
+    if lora:
+        params = {}
+        for (i, t), (A, Bm, _) in sorted(lora.items(), key=lambda kv: (kv[0][0], TARGETS.index(kv[0][1]))):
+            params[peft_name(i, t, "A")] = A
+            params[peft_name(i, t, "B")] = Bm
+        for k, v in params.items():
+            exp["param." + k] = v.clone()
+    else:
+        params = W
+    for v in params.values():
+        v.requires_grad_(True)
+    logits = forward(cfg, W, tokens, lora)
+    ce = loss_of(logits, targets)
+    valid = targets.reshape(-1) >= 0
+    z = logits.reshape(-1, V)[valid]
+    p = torch.stack([F.softmax(tl.reshape(-1, V)[valid] / temperature, dim=-1) for tl in teacher_logits]).mean(0)
+    kl = torch.nn.KLDivLoss(reduction="batchmean")(F.log_softmax(z / temperature, dim=-1), p)
+    loss = (1 - weight) * ce + weight * temperature ** 2 * kl
+    loss.backward()
+    exp["logits"] = logits.detach().contiguous()
+    exp["loss"] = loss.detach().reshape(1).float()
+    exp["ce"] = ce.detach().reshape(1)
+    exp["kl"] = kl.detach().reshape(1)
+    gmax = 0.0
+    for k, v in params.items():
+        exp["grad." + k] = v.grad.detach().clone()
+        gmax = max(gmax, v.grad.abs().max().item())
+    mf.write_safetensors(os.path.join(folder, "expected.safetensors"), exp,
+                         {"generator": "scripts/make_train_fixtures.py", "torch": torch.__version__})
+    print(f"{name:18s} loss {loss.item():.5f} (ce {ce.item():.5f}, kl {kl.item():.5f}, w {weight}, τ {temperature},"
+          f" {len(teacher_cfgs)} teacher(s))  |grad| max {gmax:.4f}")
+
+
+def write_distill_cases(out):
+    # full Llama student, two teachers of other shapes (Qwen2 tied, wider; Llama, one layer), masked
+    write_distill_case(out, "distill_llama", tiny_config("LlamaForCausalLM"),
+                       [tiny_config("Qwen2ForCausalLM", tie_word_embeddings=True, hidden_size=32,
+                                    intermediate_size=48, bos_token_id=None, eos_token_id=63),
+                        tiny_config("LlamaForCausalLM", num_hidden_layers=1)],
+                       weight=0.5, temperature=2.0, masked=True, seed=1)
+    # LoRA Qwen2 student (q, v, o, down), one Llama teacher, low temperature, no mask
+    write_distill_case(out, "distill_lora_qwen2",
+                       tiny_config("Qwen2ForCausalLM", tie_word_embeddings=True, bos_token_id=None, eos_token_id=63),
+                       [tiny_config("LlamaForCausalLM", attention_bias=True)],
+                       weight=0.8, temperature=0.5,
+                       spec={"r": 2, "alpha": 4, "targets": ["q_proj", "v_proj", "o_proj", "down_proj"]},
+                       masked=False, seed=2)
+
+
 def main():
     if len(sys.argv) != 2:
         print("usage: make_train_fixtures.py <fixtures-dir>", file=sys.stderr)
@@ -267,6 +358,7 @@ def main():
                tiny_config("Qwen2ForCausalLM", tie_word_embeddings=True, bos_token_id=None, eos_token_id=63),
                spec={"r": 2, "alpha": 4, "rslora": True, "targets": ["q_proj", "v_proj", "o_proj", "down_proj"]},
                masked=True, seed=4)
+    write_distill_cases(out)
     return 0
 
 

@@ -43,6 +43,8 @@
 #define ECOLOGY_TRAIN_H
 
 #include "ecology/config.h"
+#include "ecology/contracts.h"
+#include "ecology/model.h"
 #include "ecology/peft.h"
 
 #ifdef __cplusplus
@@ -160,6 +162,91 @@ eco_status eco_train_save_model(eco_train_model *m, const char *dir);
  * name and shape (EFORMAT naming the tensor). */
 eco_status eco_train_checkpoint_save(eco_train_model *m, const char *path);
 eco_status eco_train_checkpoint_load(eco_train_model *m, const char *path);
+
+/* ---- distillation (train_distill.c) ------------------------------------------------------
+ *
+ * Token level, when teacher and student share a tokenizer (eco_distill_same_tokenizer):
+ * the student is trained on a mix of cross-entropy on the targets and the KL divergence
+ * from the teachers' temperature-softened distribution, Hinton-style. Over the N_v
+ * positions i whose target y_i >= 0 (masked positions contribute to neither term), with
+ * student logits z_i [V], K teachers' logits t_ki [V], temperature τ > 0, weight w in [0, 1]:
+ *
+ *   p_i  = (1/K) Σ_k softmax(t_ki / τ)           (several teachers: mean of their softened
+ *                                                  probabilities)
+ *   q_i  = softmax(z_i / τ)
+ *   CE   = (1/N_v) Σ_i −log softmax(z_i)[y_i]
+ *   KL   = (1/N_v) Σ_i Σ_v p_iv·(log p_iv − log q_iv)      (terms with p_iv = 0 are 0)
+ *   loss = (1 − w)·CE + w·τ²·KL
+ *
+ * Normalisation: KL is summed over the vocabulary and averaged over unmasked positions,
+ * which is torch.nn.KLDivLoss(reduction='batchmean') applied to the [N_v, V] rows of
+ * unmasked positions, i.e. in torch
+ *   (1−w)·F.cross_entropy(z, y, ignore_index=−1)
+ *     + w·τ²·F.kl_div(F.log_softmax(z[valid]/τ, −1), p[valid], reduction='batchmean')
+ * (not reduction='mean', which would also divide by V). The τ² keeps the soft term's
+ * gradient on the scale of the hard one as τ changes. The gradient the backward uses is
+ *   ∂loss/∂z_i = (1/N_v)·[(1 − w)·(softmax(z_i) − onehot(y_i)) + w·τ·(q_i − p_i)].
+ * With w = 0 the loss and every gradient are bit-identical to eco_train_forward's.
+ *
+ * Sequence level, when tokenizers differ: eco_distill_generate_jsonl has the teachers
+ * complete prompts greedily and writes {"prompt", "completion"} JSONL, on which the plain
+ * cross-entropy trainer then trains the student. */
+
+/* Losses of the last eco_train_forward_distill. */
+typedef struct eco_distill_losses {
+    float loss; /* (1 − w)·ce + w·τ²·kl: the loss the backward differentiates */
+    float ce;   /* mean cross-entropy over unmasked positions */
+    float kl;   /* mean KL(p ‖ q) over unmasked positions, without the τ² factor */
+} eco_distill_losses;
+
+/* Forward over tokens[B, T] like eco_train_forward (same limits and errors), then the mixed
+ * loss above; the following eco_train_backward differentiates the mixed loss (its logits
+ * gradient reflects both terms). targets [B, T] are required (EINVAL when NULL).
+ * teacher_logits[k] (k < n_teachers, n_teachers >= 1) are [B, T, teacher_vocab] row-major,
+ * borrowed for this call only (the softened mean is copied into the model). teacher_vocab
+ * must equal the student's vocab_size (EINVAL naming both otherwise); weight outside [0, 1]
+ * or a temperature that is not finite and > 0 is EINVAL; a non-finite teacher logit at an
+ * unmasked position is ERANGE naming it. On error no backward is possible (EINVAL there).
+ * *out (may be NULL) gets the three losses (all 0 when every position is masked). ENOMEM
+ * when the model's [max_batch·max_seq, V] soft-target buffer (allocated on first use, owned
+ * by m) cannot be allocated. */
+eco_status eco_train_forward_distill(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
+                                     const float *const *teacher_logits, size_t n_teachers,
+                                     int64_t teacher_vocab, int64_t B, int64_t T, float weight,
+                                     float temperature, bool training, eco_distill_losses *out);
+
+/* Teacher logits out[B, T, V_teacher] (caller-allocated; V_teacher from the teacher's
+ * config) for tokens[B, T], each row run from position 0.
+ *   _model: an inference eco_model (one KV cache of T per row; eco_model_forward's errors).
+ *   _train: an eco_train_model in eval mode (no dropout, forward counter untouched); this
+ *           replaces that model's last forward. */
+eco_status eco_distill_teacher_logits_model(eco_model *teacher, const int32_t *tokens, int64_t B, int64_t T,
+                                            float *out);
+eco_status eco_distill_teacher_logits_train(eco_train_model *teacher, const int32_t *tokens, int64_t B,
+                                            int64_t T, float *out);
+
+/* SHA-256 of <dir>/tokenizer.json's canonical JSON (eco_json_canonicalize: sorted keys, no
+ * insignificant white space), and whether two folders' tokenizers hash the same (so token
+ * ids mean the same text and token-level distillation applies). ENOTFOUND when a
+ * tokenizer.json is missing, EFORMAT when it is not JSON, ERANGE over 512 MiB. */
+eco_status eco_distill_tokenizer_hash(const char *dir, uint8_t out[ECO_SHA256_LEN]);
+eco_status eco_distill_same_tokenizer(const char *dir_a, const char *dir_b, bool *same);
+
+/* Sequence-level distillation data. Reads prompts_jsonl_in: each non-blank line a JSON
+ * object with a string "prompt" (other keys ignored; a line that is not such an object,
+ * holds a duplicate key or a NUL byte in the prompt is EFORMAT "file:line: ..."; no prompt
+ * at all is EFORMAT). Every prompt is given to every teacher greedily (temperature 0,
+ * add_special and stop_at_eos on, max_tokens new tokens at most). With several teachers
+ * the completion kept is the one with the highest mean log-probability per generated
+ * token (the sum of the response's logprobs over n_tokens, in double; an empty completion
+ * scores −∞; ties go to the lower teacher index). Writes one line per prompt, in input
+ * order, {"completion": ..., "prompt": ...} in canonical JSON, atomically to jsonl_out
+ * (eco_atomic_file_*): on any error (missing input: ENOTFOUND; a teacher's failure, with
+ * the line named) nothing appears at jsonl_out. Completion bytes that are not valid UTF-8
+ * are replaced, one U+FFFD per invalid byte, so the line is valid JSON. *n_written (may be
+ * NULL) gets the number of lines. Teachers are borrowed; calls on them are serialised. */
+eco_status eco_distill_generate_jsonl(eco_engine *const *teachers, size_t n_teachers, const char *prompts_jsonl_in,
+                                      const char *jsonl_out, int max_tokens, size_t *n_written);
 
 #ifdef __cplusplus
 }

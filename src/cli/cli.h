@@ -52,5 +52,16 @@ int cmd_logits(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_grads(int argc, char **argv);
+int cmd_pretrain(int argc, char **argv);
+
+/* cmd_train.c: the --lora spec ("r=8,alpha=16,targets=q,k,v,o[,dropout=0.05][,rslora]") into
+ * cfg (usage error printed on a bad item); the summary line(s) or JSON of a training run. */
+struct eco_peft_config;
+struct eco_trainer_result;
+struct eco_trainer_options;
+int cli_parse_lora(const char *spec, struct eco_peft_config *cfg);
+void cli_print_train_result(const struct eco_trainer_result *r, const struct eco_trainer_options *o, bool json);
 
 #endif

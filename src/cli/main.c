@@ -16,6 +16,14 @@ static const char usage[] =
     "  tokenize --tokenizer FILE|DIR (--text TEXT | --file F) [--decode] [--no-special] [--json]\n"
     "  inspect PATH                    summary of a safetensors file or model folder\n"
     "  tasks list [--json] | tasks generate --capability C --split train|eval --n N [--seed S]\n"
+    "  train --model DIR --data FILE.jsonl (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora]\n"
+    "        --adapter-out DIR | --full --out DIR) --steps N --batch B --seq T --lr LR --seed S\n"
+    "        [--warmup N] [--accum N] [--weight-decay W] [--clip C] [--checkpoint-every N]\n"
+    "        [--resume] [--threads N] [--json]      fine-tune (full or LoRA) with checkpoints\n"
+    "  grads --model DIR [--adapter DIR] --data FILE.jsonl --out FILE.safetensors [--batch B --seq T]\n"
+    "                                  loss and gradients of every trainable tensor on the first batch\n"
+    "  pretrain --recipe FILE.json [--out DIR] [--threads N] [--resume] [--json]\n"
+    "                                  train a model from scratch as a recipe says\n"
     "  version\n";
 
 int main(int argc, char **argv) {
@@ -35,6 +43,9 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc, argv);
     if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc, argv);
     if (strcmp(cmd, "tasks") == 0) return cmd_tasks(argc, argv);
+    if (strcmp(cmd, "train") == 0) return cmd_train(argc, argv);
+    if (strcmp(cmd, "grads") == 0) return cmd_grads(argc, argv);
+    if (strcmp(cmd, "pretrain") == 0) return cmd_pretrain(argc, argv);
     fprintf(stderr, "ecology: unknown command '%s' (try 'ecology help')\n", cmd);
     return CLI_USAGE;
 }

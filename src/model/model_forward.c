@@ -24,6 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 0 sends one token down the batched path too (for measuring what forward_one saves). */
+#ifndef ECO_FORWARD_ONE_REGION
+#define ECO_FORWARD_ONE_REGION 1
+#endif
+
 void eco_model_buffers_free(eco_model_buffers *b) {
     free(b->x);
     free(b->xn);
@@ -327,7 +332,7 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
         eco_to_f32(x + i * d, (const char *)m->embed->data + (size_t)tokens[i] * (size_t)d * esz,
                    m->embed->dtype, (size_t)d);
 
-    if (n == 1) {
+    if (n == 1 && ECO_FORWARD_ONE_REGION) {
         forward_one(m, kv, logits);
         kv->len = p0 + 1;
         return ECO_STATUS_OK;

@@ -336,6 +336,7 @@ eco_status eco_train_forward(eco_train_model *m, const int32_t *tokens, const in
                              (int)targets[i], (long long)i, (long long)V);
     }
     m->have_fwd = false;
+    m->distill_on = false; /* eco_train_forward_distill sets it after this forward */
     memcpy(m->tokens, tokens, (size_t)N * sizeof(int32_t));
     if (targets) memcpy(m->targets, targets, (size_t)N * sizeof(int32_t));
     m->B = B;
@@ -429,7 +430,10 @@ eco_status eco_train_backward(eco_train_model *m, float grad_scale) {
 
     /* dlogits, then the head and the final norm */
     float *dlogits = a->logits;
-    crossentropy_backward(dlogits, m->targets, grad_scale / (float)m->n_valid, N, V);
+    if (m->distill_on) /* mixed CE + KL loss of eco_train_forward_distill */
+        eco_train_distill_dlogits(m, dlogits, grad_scale / (float)m->n_valid);
+    else
+        crossentropy_backward(dlogits, m->targets, grad_scale / (float)m->n_valid, N, V);
     memset(a->dxn, 0, (size_t)N * (size_t)d * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)d, (int)V, 1.0f, dlogits, (int)V,
                 m->lm_head, (int)d, 0.0f, a->dxn, (int)d);

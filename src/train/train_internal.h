@@ -113,10 +113,22 @@ struct eco_train_model {
     uint64_t fwd_counter; /* forward counter the last forward's dropout used */
     int64_t n_valid;      /* unmasked targets */
 
+    /* distillation (train_distill.c): set by eco_train_forward_distill, cleared by every
+     * eco_train_forward; when set, the backward's loss stage takes dlogits from the mixed
+     * loss (eco_train_distill_dlogits) instead of plain cross-entropy */
+    bool distill_on;
+    float distill_weight, distill_temp;
+    float *distill_soft; /* [max_batch·max_seq, V] averaged softened teacher probabilities; NULL until first use */
+    double *distill_kl;  /* [max_batch·max_seq] per-position KL(teacher ‖ student) */
+
     eco_train_state state;
 };
 
 /* Dropout keep-mask element: true if element i of module `mod` is kept. */
 bool eco_train_dropout_keep(uint64_t seed, uint64_t counter, uint64_t mod, uint64_t i, double p);
+
+/* In place: logits[N, V] of the last forward → scale·∂(mixed loss)/∂logits per unmasked
+ * row (scale = grad_scale / n_valid), zero rows where masked. train_distill.c. */
+void eco_train_distill_dlogits(eco_train_model *m, float *logits, float scale);
 
 #endif

@@ -410,6 +410,8 @@ void eco_train_model_free(eco_train_model *m) {
     free(m->act_block);
     free(m->tokens);
     free(m->targets);
+    free(m->distill_soft);
+    free(m->distill_kl);
     free(m);
 }
 

@@ -1,0 +1,198 @@
+/*
+ * trainer: the training loop on top of train.h and data.h, and pretraining recipes.
+ *
+ * eco_trainer_run takes a base model folder and a JSONL corpus and runs `steps` optimiser
+ * steps, each over `accum` micro-batches of [batch, seq] tokens from an eco_data_loader
+ * (shuffled by seed; packing AUTO unless set): forward, backward with grad_scale 1/accum,
+ * then eco_train_step (global-norm clipping, warm-up + cosine, AdamW). The loss of a step
+ * is the mean of its micro-batch losses.
+ *
+ * Files, in out_dir (created):
+ *   checkpoint.safetensors  eco_train_checkpoint_save: params, AdamW moments, eco_train_state
+ *                           (data_position = loader epoch << 32 | row), written atomically
+ *                           every checkpoint_every steps and at the end of every call.
+ *                           (checkpoint_dir overrides where it and checkpoint.json go.)
+ *   checkpoint.json         canonical JSON: the run's identity ("run": base, data, every
+ *                           hyper-parameter) and the step and loss of the last checkpoint.
+ *                           A resume whose run differs is refused naming the first field
+ *                           that differs.
+ *   config.json, model.safetensors, tokenizer.json   full mode, when the run finishes
+ *                           (eco_train_save_model; tokenizer.json copied from the base).
+ *   training.json           when the run finishes: canonical JSON {"tool", "version", "run"
+ *                           (as in checkpoint.json), "threads", "steps_done", "final_loss",
+ *                           "trainable_floats"}; "run" holds base.path, base.model_sha256
+ *                           (SHA-256 of the base's model.safetensors), data.path,
+ *                           data.sha256 (the corpus's canonical hash, data.h), the record
+ *                           and token counts, and all hyper-parameters. Written atomically;
+ *                           no timings, so the same inputs, seed and thread count give the
+ *                           same bytes.
+ * LoRA mode writes the adapter (PEFT layout) to adapter_out (NULL: out_dir) through
+ * eco_train_save_lora.
+ *
+ * Resume: with opt->resume and a checkpoint in place, the weights, AdamW state, step,
+ * dropout counter and data position are restored and the run continues; it ends
+ * bit-identical to an uninterrupted run with the same options and thread count. Without a
+ * checkpoint a resume starts from step 0. stop_after > 0 stops once that many steps are
+ * done (checkpoint written, no result): a planned interruption, used by the tests.
+ *
+ * Recipes (recipe.c) describe pretraining from scratch in one JSON file:
+ *
+ *   {"name": "eco-tiny",
+ *    "base": {"preset": "tiny", "hidden_size": 256, "num_hidden_layers": 4, ...},
+ *    "tokenizer": "bytes",
+ *    "data": [{"path": "../corpus/moby-dick.txt", "weight": 1, "chunk_bytes": 1024},
+ *             {"capability": "arith.add@1", "n": 2000, "seed": 1}],
+ *    "steps": 1000, "batch": 8, "seq": 256, "accum": 1, "lr": 0.003, "warmup": 50,
+ *    "weight_decay": 0.1, "clip": 1.0, "min_lr_ratio": 0.1, "seed": 1,
+ *    "out": "../models/eco-tiny"}
+ *
+ *   base       "preset" (required) names a starting configuration; these keys override
+ *              it: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
+ *              num_key_value_heads, head_dim (default hidden/heads), max_position_embeddings,
+ *              rope_theta, rms_norm_eps, tie_word_embeddings.
+ *   tokenizer  "bytes" (the only one): vocab 259, BOS 256, EOS 257.
+ *   data       sources, all turned into {"text"} records of one corpus, in source order:
+ *              a text file ("path", UTF-8; "\r\n" → "\n") cut at blank lines into chunks of
+ *              at most chunk_bytes (default 1024; a longer paragraph is cut at a line or
+ *              space), taken `weight` times (0 < weight <= 100; a fraction takes that share
+ *              of the chunks, from the start); or a capability ("capability", "n" items of
+ *              the TRAIN split with "seed", default 0) as prompt + completion text.
+ *   steps, batch, seq, lr, seed are required; accum (1), warmup (0), weight_decay (0.1),
+ *   clip (1.0), min_lr_ratio (0.1) are optional. out is optional (the CLI may give it).
+ * Relative paths resolve against the recipe file's folder. Unknown keys, wrong types and
+ * values out of range are EFORMAT naming the field ("recipe.json: data[1].n: ...").
+ * eco_recipe_run writes out/work/{init/, corpus.jsonl, checkpoint.*} and runs the trainer
+ * in full mode with out as out_dir.
+ */
+#ifndef ECOLOGY_TRAINER_H
+#define ECOLOGY_TRAINER_H
+
+#include "ecology/config.h"
+#include "ecology/core.h"
+#include "ecology/data.h"
+#include "ecology/peft.h"
+#include "ecology/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What the loop reports after every optimiser step (for progress lines and tests). */
+typedef struct eco_trainer_step_info {
+    int64_t step;        /* steps done, 1-based */
+    int64_t total_steps;
+    double loss;         /* mean over the step's micro-batches */
+    double grad_norm;    /* before clipping */
+    double lr;
+    int64_t tokens;      /* input tokens of the step (accum · batch · seq) */
+} eco_trainer_step_info;
+
+typedef struct eco_trainer_options {
+    const char *model_dir;      /* base model folder (config.json, weights, tokenizer.json) */
+    const char *data_path;      /* JSONL corpus (data.h) */
+    const char *out_dir;        /* training.json, checkpoint; the model in full mode */
+    const char *adapter_out;    /* LoRA mode: the adapter folder; NULL → out_dir */
+    const char *checkpoint_dir; /* NULL → out_dir */
+    eco_train_mode mode;
+    eco_peft_config lora;       /* LoRA mode; base_model_name_or_path defaults to model_dir */
+    int64_t steps;              /* optimiser steps, >= 1 */
+    int64_t batch, seq;         /* rows per micro-batch, tokens per row */
+    int64_t accum;              /* micro-batches per step, >= 1 */
+    double lr, min_lr_ratio, weight_decay, grad_clip, beta1, beta2, eps;
+    int64_t warmup;
+    uint64_t seed;              /* shuffling, LoRA initialisation and dropout */
+    eco_data_pack pack;
+    int threads;                /* <= 0 keeps the current count */
+    int64_t checkpoint_every;   /* 0: only at the end of the call */
+    bool resume;
+    int64_t stop_after;         /* 0: none */
+    bool progress;              /* progress line on stderr (eco_progress) */
+    const char *recipe_path;    /* recorded in training.json with its SHA-256 when set */
+    void (*on_step)(void *ctx, const eco_trainer_step_info *info);
+    void *on_step_ctx;
+} eco_trainer_options;
+
+/* Defaults: full mode, steps 100, batch 4, seq 128, accum 1, lr 1e-3, min_lr_ratio 0.1,
+ * weight_decay 0.01, clip 1.0, betas 0.9/0.999, eps 1e-8, warmup 0, seed 0, pack AUTO, LoRA
+ * r 8 alpha 16 on q and v. Paths NULL. */
+void eco_trainer_options_init(eco_trainer_options *opt);
+
+typedef struct eco_trainer_result {
+    bool finished;             /* steps reached and the result written */
+    bool resumed;              /* started from a checkpoint */
+    int64_t start_step;        /* steps done when this call began */
+    int64_t steps_done;        /* steps done when it ended */
+    double first_loss;         /* loss of the first step run in this call (NaN: none) */
+    double final_loss;         /* loss of the last step (NaN when unknown) */
+    int64_t tokens;            /* input tokens processed in this call */
+    double seconds;            /* wall time of the loop */
+    size_t trainable_floats;
+    char base_sha256[ECO_SHA256_HEX_LEN + 1];
+    char corpus_sha256[ECO_SHA256_HEX_LEN + 1];
+} eco_trainer_result;
+
+/* Runs training as described above. EINVAL naming the option for bad options (and for a
+ * resume whose checkpoint belongs to another run), errors of the model, corpus, tokenizer
+ * and file writes otherwise. *res (may be NULL) is filled on success. */
+eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *res);
+
+/* Loads a saved adapter (PEFT folder) into a LoRA-mode training model built with the same
+ * adapter configuration: every trainable A and B is replaced by the file's (converted to
+ * f32). EINVAL in full mode; EFORMAT naming the tensor when shapes or ranks differ. */
+eco_status eco_train_load_lora(eco_train_model *m, const char *dir);
+
+/* The loss and the gradient of every trainable tensor on the first batch of data_path
+ * (file order, no shuffling, no dropout), written to out_path as safetensors: one f32 tensor
+ * per trainable parameter, named as the parameter table names it, plus "input_ids" and
+ * "labels" (I32 [batch, seq]; labels −100 where masked); metadata "loss" (%.9g), "batch",
+ * "seq", "mode". With adapter_dir the model is a LoRA model initialised from that adapter
+ * (its own configuration), so the gradients are those of its A and B. *loss may be NULL. */
+eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, const char *data_path,
+                             int64_t batch, int64_t seq, const char *out_path, double *loss);
+
+/* ---- recipes (recipe.c) --------------------------------------------------------------- */
+
+#define ECO_RECIPE_MAX_SOURCES 64
+
+typedef struct eco_recipe_source {
+    char *path;           /* text file, resolved; NULL for a capability */
+    double weight;
+    int64_t chunk_bytes;
+    char capability[64];  /* "" for a text file */
+    int64_t n;
+    uint64_t seed;
+} eco_recipe_source;
+
+typedef struct eco_recipe {
+    char name[64];
+    char preset[32];
+    eco_model_config config;  /* preset + overrides + byte tokenizer */
+    size_t n_sources;
+    eco_recipe_source sources[ECO_RECIPE_MAX_SOURCES];
+    int64_t steps, batch, seq, accum, warmup;
+    double lr, weight_decay, clip, min_lr_ratio;
+    uint64_t seed;
+    char *out;                /* resolved; NULL when the recipe has none */
+    char *path;               /* the recipe file; NULL when parsed from memory */
+} eco_recipe;
+
+/* Parses recipe JSON (label names it in messages; base_dir resolves relative paths, NULL:
+ * the current folder). EFORMAT naming the field for anything malformed. Caller frees *out
+ * with eco_recipe_free. */
+eco_status eco_recipe_parse(const char *json, size_t len, const char *label, const char *base_dir,
+                            eco_recipe **out);
+eco_status eco_recipe_load(const char *path, eco_recipe **out);
+void eco_recipe_free(eco_recipe *r);
+/* Writes the recipe's corpus ({"text"} JSONL, canonical, one record a line) atomically to
+ * jsonl_path. *n_records may be NULL. */
+eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, size_t *n_records);
+/* Pretrains: random init (seed) into out/work/init, corpus into out/work/corpus.jsonl, then
+ * eco_trainer_run in full mode into out (out_dir NULL: the recipe's "out"; EINVAL when
+ * neither). threads, resume and progress as in eco_trainer_options. */
+eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads, bool resume, bool progress,
+                          eco_trainer_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,511 @@
+/*
+ * Pretraining recipes: a JSON file that says which model to build, from which data, with
+ * which hyper-parameters (format in include/ecology/trainer.h). The parser is hostile-input
+ * code: duplicate and unknown keys, wrong types and values out of range are refused with
+ * the field named; paths are resolved against the recipe's folder.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecology/model.h"
+#include "ecology/tasks.h"
+#include "ecology/tokenizer.h"
+#include "ecology/trainer.h"
+
+#define RECIPE_MAX_BYTES ((size_t)1 << 20)
+#define TEXT_MAX_BYTES ((size_t)256 << 20)
+
+static eco_status bad(const char *label, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static eco_status bad(const char *label, const char *field, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return eco_error(ECO_STATUS_EFORMAT, "%s: %s: %s", label, field, msg);
+}
+
+/* Refuses keys of obj outside allowed (NULL-terminated). */
+static eco_status only_keys(const json_t *obj, const char *const *allowed, const char *label, const char *where) {
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++) ok = ok || strcmp(*a, k) == 0;
+        if (!ok) {
+            char f[256];
+            snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", k);
+            return bad(label, f, "unknown key");
+        }
+    }
+    return ECO_STATUS_OK;
+}
+
+/* Integer field in [lo, hi]; absent: *out = def when !required. */
+static eco_status get_int(const json_t *obj, const char *key, const char *where, const char *label, bool required,
+                          int64_t lo, int64_t hi, int64_t def, int64_t *out) {
+    char f[256];
+    snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", key);
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (required) return bad(label, f, "required");
+        *out = def;
+        return ECO_STATUS_OK;
+    }
+    if (!json_is_integer(v)) return bad(label, f, "expected an integer");
+    json_int_t x = json_integer_value(v);
+    if (x < lo || x > hi) return bad(label, f, "%lld outside [%lld, %lld]", (long long)x, (long long)lo, (long long)hi);
+    *out = (int64_t)x;
+    return ECO_STATUS_OK;
+}
+
+static eco_status get_num(const json_t *obj, const char *key, const char *where, const char *label, bool required,
+                          double lo, double hi, bool lo_open, double def, double *out) {
+    char f[256];
+    snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", key);
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (required) return bad(label, f, "required");
+        *out = def;
+        return ECO_STATUS_OK;
+    }
+    if (!json_is_number(v)) return bad(label, f, "expected a number");
+    double x = json_number_value(v);
+    if (!isfinite(x) || x < lo || x > hi || (lo_open && x == lo))
+        return bad(label, f, "%g outside %s%g, %g]", x, lo_open ? "(" : "[", lo, hi);
+    *out = x;
+    return ECO_STATUS_OK;
+}
+
+static eco_status get_str(const json_t *obj, const char *key, const char *where, const char *label, bool required,
+                          const char **out) {
+    char f[256];
+    snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", key);
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v) return required ? bad(label, f, "required") : ECO_STATUS_OK;
+    if (!json_is_string(v)) return bad(label, f, "expected a string");
+    const char *s = json_string_value(v);
+    if (!*s || strlen(s) != json_string_length(v)) return bad(label, f, "empty or holds a NUL byte");
+    *out = s;
+    return ECO_STATUS_OK;
+}
+
+static char *resolve(const char *base_dir, const char *p) {
+    if (p[0] == '/' || !base_dir || !*base_dir) return eco_strdup(p);
+    return eco_path_join(base_dir, p);
+}
+
+void eco_recipe_free(eco_recipe *r) {
+    if (!r) return;
+    for (size_t i = 0; i < r->n_sources; i++) free(r->sources[i].path);
+    free(r->out);
+    free(r->path);
+    free(r);
+}
+
+static eco_status parse_base(const json_t *b, const char *label, eco_recipe *r) {
+    static const char *const keys[] = {"preset", "hidden_size", "intermediate_size", "num_hidden_layers",
+                                       "num_attention_heads", "num_key_value_heads", "head_dim",
+                                       "max_position_embeddings", "rope_theta", "rms_norm_eps",
+                                       "tie_word_embeddings", NULL};
+    if (!json_is_object(b)) return bad(label, "base", "expected an object");
+    eco_status st = only_keys(b, keys, label, "base");
+    if (st) return st;
+    const char *preset;
+    if ((st = get_str(b, "preset", "base", label, true, &preset))) return st;
+    if (strlen(preset) >= sizeof r->preset) return bad(label, "base.preset", "too long");
+    if (eco_model_preset_config(preset, &r->config) != ECO_STATUS_OK) return bad(label, "base.preset", "%s", eco_last_error());
+    snprintf(r->preset, sizeof r->preset, "%s", preset);
+    eco_model_config *c = &r->config;
+    const int64_t big = 1 << 16;
+    int64_t heads_before = c->n_heads, hidden_before = c->hidden_size, hd;
+    if ((st = get_int(b, "hidden_size", "base", label, false, 1, big, c->hidden_size, &c->hidden_size)) ||
+        (st = get_int(b, "intermediate_size", "base", label, false, 1, 4 * big, c->intermediate_size, &c->intermediate_size)) ||
+        (st = get_int(b, "num_hidden_layers", "base", label, false, 1, 1024, c->n_layers, &c->n_layers)) ||
+        (st = get_int(b, "num_attention_heads", "base", label, false, 1, 1024, c->n_heads, &c->n_heads)) ||
+        (st = get_int(b, "num_key_value_heads", "base", label, false, 1, 1024,
+                      json_object_get(b, "num_attention_heads") ? c->n_heads : c->n_kv_heads, &c->n_kv_heads)) ||
+        (st = get_int(b, "max_position_embeddings", "base", label, false, 1, 1 << 20, c->max_position_embeddings,
+                      &c->max_position_embeddings)) ||
+        (st = get_num(b, "rope_theta", "base", label, false, 0, 1e12, true, c->rope_theta, &c->rope_theta)) ||
+        (st = get_num(b, "rms_norm_eps", "base", label, false, 0, 1, true, c->rms_norm_eps, &c->rms_norm_eps)))
+        return st;
+    int64_t def_hd = (c->hidden_size != hidden_before || c->n_heads != heads_before) ? c->hidden_size / c->n_heads : c->head_dim;
+    if ((st = get_int(b, "head_dim", "base", label, false, 2, 1024, def_hd, &hd))) return st;
+    c->head_dim = hd;
+    json_t *tie = json_object_get(b, "tie_word_embeddings");
+    if (tie) {
+        if (!json_is_boolean(tie)) return bad(label, "base.tie_word_embeddings", "expected true or false");
+        c->tie_word_embeddings = json_is_true(tie);
+    }
+    if (c->n_heads % c->n_kv_heads != 0)
+        return bad(label, "base.num_key_value_heads", "%lld does not divide num_attention_heads %lld",
+                   (long long)c->n_kv_heads, (long long)c->n_heads);
+    if (c->head_dim % 2 != 0 || c->head_dim < 2) return bad(label, "base.head_dim", "%lld is not even", (long long)c->head_dim);
+    return ECO_STATUS_OK;
+}
+
+static eco_status parse_source(const json_t *s, size_t i, const char *label, const char *base_dir, eco_recipe_source *src) {
+    static const char *const text_keys[] = {"path", "weight", "chunk_bytes", NULL};
+    static const char *const cap_keys[] = {"capability", "n", "seed", NULL};
+    char where[32];
+    snprintf(where, sizeof where, "data[%zu]", i);
+    if (!json_is_object(s)) return bad(label, where, "expected an object");
+    bool is_text = json_object_get(s, "path") != NULL, is_cap = json_object_get(s, "capability") != NULL;
+    if (is_text == is_cap) return bad(label, where, "expected exactly one of \"path\" and \"capability\"");
+    eco_status st = only_keys(s, is_text ? text_keys : cap_keys, label, where);
+    if (st) return st;
+    if (is_text) {
+        const char *p;
+        if ((st = get_str(s, "path", where, label, true, &p)) ||
+            (st = get_num(s, "weight", where, label, false, 0, 100, true, 1.0, &src->weight)) ||
+            (st = get_int(s, "chunk_bytes", where, label, false, 16, 1 << 20, 1024, &src->chunk_bytes)))
+            return st;
+        src->path = resolve(base_dir, p);
+        if (!src->path) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        return ECO_STATUS_OK;
+    }
+    const char *name;
+    int64_t seed;
+    if ((st = get_str(s, "capability", where, label, true, &name)) ||
+        (st = get_int(s, "n", where, label, true, 1, (int64_t)ECO_TASKS_MAX_N, 0, &src->n)) ||
+        (st = get_int(s, "seed", where, label, false, 0, INT64_MAX, 0, &seed)))
+        return st;
+    const eco_capability *cap;
+    if (eco_tasks_find(name, &cap) != ECO_STATUS_OK) {
+        char f[64];
+        snprintf(f, sizeof f, "%s.capability", where);
+        return bad(label, f, "unknown capability '%s'", name);
+    }
+    snprintf(src->capability, sizeof src->capability, "%s", cap->name);
+    src->seed = (uint64_t)seed;
+    return ECO_STATUS_OK;
+}
+
+eco_status eco_recipe_parse(const char *json, size_t len, const char *label, const char *base_dir, eco_recipe **out) {
+    static const char *const keys[] = {"name", "base", "tokenizer", "data", "steps", "batch", "seq", "accum",
+                                       "lr", "warmup", "weight_decay", "clip", "min_lr_ratio", "seed", "out", NULL};
+    if (!json || !out) return eco_error(ECO_STATUS_EINVAL, "recipe: NULL argument");
+    *out = NULL;
+    if (!label) label = "recipe";
+    if (len > RECIPE_MAX_BYTES) return eco_error(ECO_STATUS_ERANGE, "%s: %zu bytes, more than a recipe may hold", label, len);
+    json_error_t err;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
+    if (!root) return eco_error(ECO_STATUS_EFORMAT, "%s: line %d: %s", label, err.line, err.text);
+    eco_recipe *r = calloc(1, sizeof *r);
+    eco_status st = ECO_STATUS_OK;
+    if (!r) {
+        st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (!json_is_object(root)) {
+        st = bad(label, "(root)", "expected an object");
+        goto done;
+    }
+    if ((st = only_keys(root, keys, label, ""))) goto done;
+    const char *name, *tokname, *outp;
+    if ((st = get_str(root, "name", "", label, true, &name))) goto done;
+    if (strlen(name) >= sizeof r->name) {
+        st = bad(label, "name", "longer than %zu bytes", sizeof r->name - 1);
+        goto done;
+    }
+    snprintf(r->name, sizeof r->name, "%s", name);
+    json_t *base = json_object_get(root, "base");
+    if (!base) {
+        st = bad(label, "base", "required");
+        goto done;
+    }
+    if ((st = parse_base(base, label, r))) goto done;
+    if ((st = get_str(root, "tokenizer", "", label, true, &tokname))) goto done;
+    if (strcmp(tokname, "bytes") != 0) {
+        st = bad(label, "tokenizer", "'%s' is not supported (only \"bytes\")", tokname);
+        goto done;
+    }
+    r->config.vocab_size = ECO_BYTE_TOKENIZER_VOCAB;
+    r->config.bos_token_id = ECO_BYTE_TOKENIZER_BOS;
+    r->config.eos_token_ids[0] = ECO_BYTE_TOKENIZER_EOS;
+    r->config.n_eos = 1;
+    r->config.torch_dtype = ECO_DTYPE_F32;
+    if ((st = eco_config_validate(&r->config, label))) {
+        st = bad(label, "base", "%s", eco_last_error());
+        goto done;
+    }
+    json_t *data = json_object_get(root, "data");
+    if (!data) {
+        st = bad(label, "data", "required");
+        goto done;
+    }
+    if (!json_is_array(data) || json_array_size(data) == 0 || json_array_size(data) > ECO_RECIPE_MAX_SOURCES) {
+        st = bad(label, "data", "expected an array of 1 to %d sources", ECO_RECIPE_MAX_SOURCES);
+        goto done;
+    }
+    for (size_t i = 0; i < json_array_size(data); i++) {
+        r->n_sources = i + 1;
+        if ((st = parse_source(json_array_get(data, i), i, label, base_dir, &r->sources[i]))) goto done;
+    }
+    int64_t seed;
+    if ((st = get_int(root, "steps", "", label, true, 1, 100000000, 0, &r->steps)) ||
+        (st = get_int(root, "batch", "", label, true, 1, 65536, 0, &r->batch)) ||
+        (st = get_int(root, "seq", "", label, true, 1, r->config.max_position_embeddings, 0, &r->seq)) ||
+        (st = get_int(root, "accum", "", label, false, 1, 65536, 1, &r->accum)) ||
+        (st = get_int(root, "warmup", "", label, false, 0, r->steps, 0, &r->warmup)) ||
+        (st = get_int(root, "seed", "", label, true, 0, INT64_MAX, 0, &seed)) ||
+        (st = get_num(root, "lr", "", label, true, 0, 10, true, 0, &r->lr)) ||
+        (st = get_num(root, "weight_decay", "", label, false, 0, 10, false, 0.1, &r->weight_decay)) ||
+        (st = get_num(root, "clip", "", label, false, 0, 1e6, false, 1.0, &r->clip)) ||
+        (st = get_num(root, "min_lr_ratio", "", label, false, 0, 1, false, 0.1, &r->min_lr_ratio)) ||
+        (st = get_str(root, "out", "", label, false, &outp)))
+        goto done;
+    r->seed = (uint64_t)seed;
+    if (outp && !(r->out = resolve(base_dir, outp))) st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+done:
+    json_decref(root);
+    if (st) {
+        eco_recipe_free(r);
+        return st;
+    }
+    *out = r;
+    return ECO_STATUS_OK;
+}
+
+eco_status eco_recipe_load(const char *path, eco_recipe **out) {
+    if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "recipe: NULL argument");
+    char *text;
+    size_t len;
+    eco_status st = eco_read_file(path, RECIPE_MAX_BYTES, &text, &len);
+    if (st) return st;
+    char *dir = eco_strdup(path);
+    if (!dir) {
+        free(text);
+        return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else dir[0] = 0;
+    st = eco_recipe_parse(text, len, path, slash ? (*dir ? dir : "/") : NULL, out);
+    free(text);
+    free(dir);
+    if (!st && !((*out)->path = eco_strdup(path))) {
+        eco_recipe_free(*out);
+        *out = NULL;
+        st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    }
+    return st;
+}
+
+/* ---- the corpus ---------------------------------------------------------------------- */
+
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+} buf;
+
+static bool buf_add(buf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 16;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) return false;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return true;
+}
+
+/* Appends {"text": s} canonically and a newline. */
+static eco_status add_record(buf *out, const char *s, size_t n, const char *label) {
+    json_t *str = json_stringn(s, n);
+    if (!str) return eco_error(ECO_STATUS_EFORMAT, "%s: text is not valid UTF-8", label);
+    json_t *obj = json_object();
+    if (!obj || json_object_set_new(obj, "text", str)) {
+        json_decref(obj);
+        return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    }
+    char *line;
+    size_t len;
+    eco_status st = eco_json_canonical(obj, &line, &len);
+    json_decref(obj);
+    if (st) return st;
+    bool ok = buf_add(out, line, len) && buf_add(out, "\n", 1);
+    free(line);
+    return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+}
+
+/* Whether byte i starts a UTF-8 character. */
+static bool utf8_start(const char *s, size_t i) { return ((unsigned char)s[i] & 0xC0) != 0x80; }
+
+/* Cuts text into chunks (start, len) of at most max bytes at blank lines, or within a long
+ * paragraph at the last newline or space (else at a character boundary). */
+typedef struct span {
+    size_t start, len;
+} span;
+
+static eco_status chunk_text(const char *t, size_t n, size_t max, span **out, size_t *n_out) {
+    size_t cap = 64, k = 0;
+    span *v = malloc(cap * sizeof *v);
+    if (!v) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (t[i] == '\n' || t[i] == ' ' || t[i] == '\t')) i++; /* skip blank space between chunks */
+        if (i >= n) break;
+        size_t end = i, last_para = 0;
+        /* grow to the furthest paragraph end (a "\n\n") within max */
+        for (size_t j = i; j < n && j - i < max; j++) {
+            if (t[j] == '\n' && j + 1 < n && t[j + 1] == '\n') last_para = j;
+        }
+        if (n - i <= max) {
+            end = n;
+        } else if (last_para > i) {
+            end = last_para;
+        } else {
+            size_t j = i + max;
+            while (j > i && t[j] != '\n' && t[j] != ' ') j--;
+            if (j == i) {
+                j = i + max;
+                while (j > i && !utf8_start(t, j)) j--;
+                if (j == i) j = i + max;
+            }
+            end = j;
+        }
+        while (end > i && (t[end - 1] == '\n' || t[end - 1] == ' ')) end--;
+        if (end > i) {
+            if (k == cap) {
+                span *w = realloc(v, 2 * cap * sizeof *v);
+                if (!w) {
+                    free(v);
+                    return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+                }
+                v = w;
+                cap *= 2;
+            }
+            v[k].start = i;
+            v[k++].len = end - i;
+        }
+        i = end > i ? end : i + 1;
+    }
+    *out = v;
+    *n_out = k;
+    return ECO_STATUS_OK;
+}
+
+static eco_status add_text_source(buf *out, const eco_recipe_source *s, size_t *n_records) {
+    char *raw;
+    size_t len;
+    eco_status st = eco_read_file(s->path, TEXT_MAX_BYTES, &raw, &len);
+    if (st) return st;
+    size_t w = 0; /* "\r\n" → "\n" */
+    for (size_t i = 0; i < len; i++)
+        if (!(raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n')) raw[w++] = raw[i];
+    len = w;
+    span *sp = NULL;
+    size_t n_sp = 0;
+    if ((st = chunk_text(raw, len, (size_t)s->chunk_bytes, &sp, &n_sp))) goto done;
+    if (n_sp == 0) {
+        st = eco_error(ECO_STATUS_EFORMAT, "%s: no text", s->path);
+        goto done;
+    }
+    size_t copies = (size_t)floor(s->weight);
+    size_t extra = (size_t)llround((s->weight - (double)copies) * (double)n_sp);
+    if (copies == 0 && extra == 0) extra = 1;
+    for (size_t c = 0; c <= copies && !st; c++) {
+        size_t take = c < copies ? n_sp : extra;
+        for (size_t i = 0; i < take && !st; i++) {
+            st = add_record(out, raw + sp[i].start, sp[i].len, s->path);
+            (*n_records)++;
+        }
+    }
+done:
+    free(sp);
+    free(raw);
+    return st;
+}
+
+static eco_status add_capability_source(buf *out, const eco_recipe_source *s, size_t *n_records) {
+    const eco_capability *cap;
+    eco_status st = eco_tasks_find(s->capability, &cap);
+    if (st) return st;
+    eco_task_item *items;
+    if ((st = eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, (size_t)s->n, s->seed, &items))) return st;
+    buf t = {0};
+    for (size_t i = 0; i < (size_t)s->n && !st; i++) {
+        t.len = 0;
+        if (!buf_add(&t, items[i].prompt, strlen(items[i].prompt)) ||
+            !buf_add(&t, items[i].completion, strlen(items[i].completion))) {
+            st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+            break;
+        }
+        st = add_record(out, t.p, t.len, s->capability);
+        (*n_records)++;
+    }
+    free(t.p);
+    eco_task_items_free(items, (size_t)s->n);
+    return st;
+}
+
+eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, size_t *n_records) {
+    if (!r || !jsonl_path) return eco_error(ECO_STATUS_EINVAL, "recipe corpus: NULL argument");
+    buf out = {0};
+    size_t n = 0;
+    eco_status st = ECO_STATUS_OK;
+    for (size_t i = 0; i < r->n_sources && !st; i++)
+        st = r->sources[i].path ? add_text_source(&out, &r->sources[i], &n) : add_capability_source(&out, &r->sources[i], &n);
+    if (!st) st = eco_write_file_atomic(jsonl_path, out.p ? out.p : "", out.len);
+    free(out.p);
+    if (!st && n_records) *n_records = n;
+    return st;
+}
+
+eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads, bool resume, bool progress,
+                          eco_trainer_result *res) {
+    if (!r) return eco_error(ECO_STATUS_EINVAL, "pretrain: NULL recipe");
+    const char *out = out_dir ? out_dir : r->out;
+    if (!out) return eco_error(ECO_STATUS_EINVAL, "pretrain: recipe '%s' names no \"out\" folder and none was given", r->name);
+    if (threads > 0) eco_set_threads(threads);
+    char *work = eco_path_join(out, "work");
+    char *init = work ? eco_path_join(work, "init") : NULL;
+    char *corpus = work ? eco_path_join(work, "corpus.jsonl") : NULL;
+    eco_status st = ECO_STATUS_OK;
+    if (!work || !init || !corpus) {
+        st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = eco_mkdir_p(work))) goto done;
+    if ((st = eco_model_create_random(&r->config, r->seed, ECO_DTYPE_F32, init))) goto done;
+    if ((st = eco_recipe_build_corpus(r, corpus, NULL))) goto done;
+    eco_trainer_options o;
+    eco_trainer_options_init(&o);
+    o.model_dir = init;
+    o.data_path = corpus;
+    o.out_dir = out;
+    o.checkpoint_dir = work;
+    o.mode = ECO_TRAIN_MODE_FULL;
+    o.steps = r->steps;
+    o.batch = r->batch;
+    o.seq = r->seq;
+    o.accum = r->accum;
+    o.lr = r->lr;
+    o.warmup = r->warmup;
+    o.weight_decay = r->weight_decay;
+    o.grad_clip = r->clip;
+    o.min_lr_ratio = r->min_lr_ratio;
+    o.seed = r->seed;
+    o.threads = threads;
+    o.resume = resume;
+    o.progress = progress;
+    o.checkpoint_every = r->steps >= 200 ? r->steps / 10 : 0;
+    o.recipe_path = r->path;
+    st = eco_trainer_run(&o, res);
+done:
+    free(work);
+    free(init);
+    free(corpus);
+    return st;
+}

@@ -1,0 +1,494 @@
+/*
+ * Trainer tests: a run interrupted and resumed ends byte-identical to an uninterrupted one
+ * (full, and LoRA with dropout); training.json records the base and corpus hashes and the
+ * hyper-parameters; the loss falls on a small overfitting task; a saved adapter loads back
+ * into a training model; gradients on one batch are written; recipes: the corpus they
+ * build, and a table of malformed recipes, each refused naming its field.
+ */
+#include "test_util.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecology/data.h"
+#include "ecology/model.h"
+#include "ecology/safetensors.h"
+#include "ecology/tasks.h"
+#include "ecology/trainer.h"
+
+typedef struct fixture {
+    char *dir;    /* temp folder */
+    char *model;  /* tiny preset model */
+    char *data;   /* arith.add@1 JSONL */
+} fixture;
+
+static char *join(const char *a, const char *b) {
+    char *p = eco_path_join(a, b);
+    assert_non_null(p);
+    return p;
+}
+
+/* n items of arith.add@1 (seed 1) as JSONL at path. */
+static void write_arith(const char *path, size_t n) {
+    const eco_capability *cap;
+    ECO_ASSERT_OK(eco_tasks_find("arith.add@1", &cap));
+    eco_task_item *items;
+    ECO_ASSERT_OK(eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, n, 1, &items));
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_pack("{s:s, s:s}", "prompt", items[i].prompt, "completion", items[i].completion);
+        char *s = json_dumps(v, JSON_COMPACT);
+        fprintf(f, "%s\n", s);
+        free(s);
+        json_decref(v);
+    }
+    fclose(f);
+    eco_task_items_free(items, n);
+}
+
+static int setup(void **state) {
+    fixture *fx = calloc(1, sizeof *fx);
+    fx->dir = eco_test_tmpdir();
+    fx->model = join(fx->dir, "tiny");
+    fx->data = join(fx->dir, "add.jsonl");
+    eco_model_config cfg;
+    ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
+    ECO_ASSERT_OK(eco_model_create_random(&cfg, 7, ECO_DTYPE_F32, fx->model));
+    write_arith(fx->data, 16);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *fx = *state;
+    eco_test_rmtree(fx->dir);
+    free(fx->dir);
+    free(fx->model);
+    free(fx->data);
+    free(fx);
+    return 0;
+}
+
+static eco_trainer_options base_options(const fixture *fx, const char *out) {
+    eco_trainer_options o;
+    eco_trainer_options_init(&o);
+    o.model_dir = fx->model;
+    o.data_path = fx->data;
+    o.out_dir = out;
+    o.steps = 6;
+    o.batch = 2;
+    o.seq = 32;
+    o.accum = 2;
+    o.lr = 3e-3;
+    o.warmup = 2;
+    o.seed = 11;
+    o.threads = 2;
+    return o;
+}
+
+static bool files_equal(const char *a, const char *b) {
+    char *da, *db;
+    size_t la, lb;
+    ECO_ASSERT_OK(eco_read_file(a, (size_t)1 << 30, &da, &la));
+    ECO_ASSERT_OK(eco_read_file(b, (size_t)1 << 30, &db, &lb));
+    bool eq = la == lb && memcmp(da, db, la) == 0;
+    if (!eq) {
+        size_t i = 0;
+        while (i < la && i < lb && da[i] == db[i]) i++;
+        print_error("%s and %s differ: sizes %zu / %zu, first difference at byte %zu\n", a, b, la, lb, i);
+    }
+    free(da);
+    free(db);
+    return eq;
+}
+
+static void resume_case(fixture *fx, eco_train_mode mode, const char *tag) {
+    char n1[64], n2[64];
+    snprintf(n1, sizeof n1, "%s-straight", tag);
+    snprintf(n2, sizeof n2, "%s-resumed", tag);
+    char *o1 = join(fx->dir, n1), *o2 = join(fx->dir, n2);
+    eco_trainer_options o = base_options(fx, o1);
+    o.mode = mode;
+    if (mode == ECO_TRAIN_MODE_LORA) {
+        o.lora.r = 4;
+        o.lora.lora_alpha = 8;
+        o.lora.lora_dropout = 0.1;
+        o.lora.targets[ECO_LORA_K] = o.lora.targets[ECO_LORA_O] = true;
+        o.lr = 1e-2;
+    }
+    eco_trainer_result r1, r2a, r2b;
+    ECO_ASSERT_OK(eco_trainer_run(&o, &r1));
+    assert_true(r1.finished);
+    assert_int_equal(r1.steps_done, 6);
+
+    o.out_dir = o2;
+    o.stop_after = 3;
+    ECO_ASSERT_OK(eco_trainer_run(&o, &r2a));
+    assert_false(r2a.finished);
+    assert_int_equal(r2a.steps_done, 3);
+    o.stop_after = 0;
+    o.resume = true;
+    ECO_ASSERT_OK(eco_trainer_run(&o, &r2b));
+    assert_true(r2b.finished);
+    assert_true(r2b.resumed);
+    assert_int_equal(r2b.start_step, 3);
+    assert_true(r2b.final_loss == r1.final_loss);
+
+    const char *weights = mode == ECO_TRAIN_MODE_FULL ? "model.safetensors" : "adapter_model.safetensors";
+    char *w1 = join(o1, weights), *w2 = join(o2, weights);
+    char *t1 = join(o1, "training.json"), *t2 = join(o2, "training.json");
+    char *c1 = join(o1, "checkpoint.safetensors"), *c2 = join(o2, "checkpoint.safetensors");
+    assert_true(files_equal(w1, w2));
+    assert_true(files_equal(t1, t2));
+    assert_true(files_equal(c1, c2));
+
+    /* a resume with another hyper-parameter is refused, naming it */
+    o.lr *= 2;
+    ECO_ASSERT_STATUS(eco_trainer_run(&o, NULL), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "hyper.lr"));
+    free(w1), free(w2), free(t1), free(t2), free(c1), free(c2), free(o1), free(o2);
+}
+
+static void test_resume_full(void **state) { resume_case(*state, ECO_TRAIN_MODE_FULL, "full"); }
+static void test_resume_lora(void **state) { resume_case(*state, ECO_TRAIN_MODE_LORA, "lora"); }
+
+static void test_training_json(void **state) {
+    fixture *fx = *state;
+    char *out = join(fx->dir, "tj");
+    eco_trainer_options o = base_options(fx, out);
+    o.steps = 2;
+    eco_trainer_result r;
+    ECO_ASSERT_OK(eco_trainer_run(&o, &r));
+    char *path = join(out, "training.json");
+    char *text;
+    size_t len;
+    ECO_ASSERT_OK(eco_read_file(path, 1 << 20, &text, &len));
+    /* canonical: re-serialising gives the same bytes (plus the trailing newline) */
+    char *canon;
+    size_t clen;
+    ECO_ASSERT_OK(eco_json_canonicalize(text, len, "training.json", &canon, &clen));
+    assert_int_equal(clen + 1, len);
+    assert_memory_equal(canon, text, clen);
+    free(canon);
+
+    json_error_t err;
+    json_t *j = json_loads(text, 0, &err);
+    assert_non_null(j);
+    eco_data_corpus *c;
+    ECO_ASSERT_OK(eco_data_corpus_load(fx->data, &c));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(j, "run"), "data"), "sha256")),
+                        c->sha256_hex);
+    assert_string_equal(r.corpus_sha256, c->sha256_hex);
+    eco_data_corpus_free(c);
+    uint8_t d[ECO_SHA256_LEN];
+    char hex[ECO_SHA256_HEX_LEN + 1];
+    char *wf = join(fx->model, "model.safetensors");
+    ECO_ASSERT_OK(eco_sha256_file(wf, d));
+    eco_hex(hex, d, ECO_SHA256_LEN);
+    json_t *run = json_object_get(j, "run");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(run, "base"), "model_sha256")), hex);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(run, "base"), "path")), fx->model);
+    json_t *hyper = json_object_get(run, "hyper");
+    assert_int_equal(json_integer_value(json_object_get(hyper, "steps")), 2);
+    assert_int_equal(json_integer_value(json_object_get(hyper, "seed")), 11);
+    assert_int_equal(json_integer_value(json_object_get(hyper, "accum")), 2);
+    assert_true(json_real_value(json_object_get(hyper, "lr")) == 3e-3);
+    assert_int_equal(json_integer_value(json_object_get(j, "threads")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "steps_done")), 2);
+    assert_true(json_real_value(json_object_get(j, "final_loss")) == r.final_loss);
+    assert_string_equal(json_string_value(json_object_get(j, "tool")), "ecology");
+    json_decref(j);
+    /* full mode wrote a loadable model folder with the base's tokenizer */
+    char *tok = join(out, "tokenizer.json"), *btok = join(fx->model, "tokenizer.json");
+    assert_true(files_equal(tok, btok));
+    eco_model *m;
+    ECO_ASSERT_OK(eco_model_load(out, &m));
+    eco_model_free(m);
+    free(tok), free(btok), free(wf), free(text), free(path), free(out);
+}
+
+typedef struct losses {
+    double v[64];
+    int n;
+} losses;
+
+static void record(void *ctx, const eco_trainer_step_info *s) {
+    losses *l = ctx;
+    if (l->n < 64) l->v[l->n++] = s->loss;
+}
+
+static void test_loss_decreases(void **state) {
+    fixture *fx = *state;
+    char *out = join(fx->dir, "overfit");
+    eco_trainer_options o = base_options(fx, out);
+    o.steps = 50;
+    o.accum = 1;
+    o.batch = 4;
+    o.seq = 24;
+    o.lr = 1e-2;
+    o.warmup = 5;
+    o.weight_decay = 0;
+    losses l = {0};
+    o.on_step = record;
+    o.on_step_ctx = &l;
+    eco_trainer_result r;
+    ECO_ASSERT_OK(eco_trainer_run(&o, &r));
+    assert_int_equal(l.n, 50);
+    double first = 0, last = 0;
+    for (int i = 0; i < 5; i++) first += l.v[i] / 5, last += l.v[45 + i] / 5;
+    if (!(last < 0.5 * first)) {
+        print_error("loss did not fall enough: first five steps %.4f, last five %.4f\n", first, last);
+        fail();
+    }
+    free(out);
+}
+
+static void test_lora_load_and_grads(void **state) {
+    fixture *fx = *state;
+    char *out = join(fx->dir, "ad");
+    eco_trainer_options o = base_options(fx, out);
+    o.mode = ECO_TRAIN_MODE_LORA;
+    o.steps = 2;
+    o.lora.r = 2;
+    o.lora.targets[ECO_LORA_UP] = true;
+    ECO_ASSERT_OK(eco_trainer_run(&o, NULL));
+    eco_peft_config pc;
+    ECO_ASSERT_OK(eco_peft_config_load(out, &pc));
+    eco_train_options to = {.mode = ECO_TRAIN_MODE_LORA, .lora = pc, .seed = 99, .max_batch = 1, .max_seq = 8};
+    eco_train_model *m;
+    ECO_ASSERT_OK(eco_train_model_create(fx->model, &to, &m));
+    ECO_ASSERT_OK(eco_train_load_lora(m, out));
+    char *st_path = join(out, "adapter_model.safetensors");
+    eco_safetensors *f;
+    ECO_ASSERT_OK(eco_safetensors_open(st_path, &f));
+    for (size_t i = 0; i < eco_train_num_params(m); i++) {
+        const eco_train_param *p = eco_train_param_at(m, i);
+        const eco_tensor *t = eco_safetensors_find(f, p->name);
+        assert_non_null(t);
+        assert_memory_equal(t->data, eco_train_params(m) + p->offset, p->numel * sizeof(float));
+    }
+    eco_safetensors_close(f);
+    eco_train_model_free(m);
+    /* full-mode model cannot take an adapter */
+    eco_train_options fo = {.mode = ECO_TRAIN_MODE_FULL, .max_batch = 1, .max_seq = 8};
+    ECO_ASSERT_OK(eco_train_model_create(fx->model, &fo, &m));
+    ECO_ASSERT_STATUS(eco_train_load_lora(m, out), ECO_STATUS_EINVAL);
+    eco_train_model_free(m);
+
+    char *g = join(fx->dir, "grads.safetensors");
+    double loss;
+    ECO_ASSERT_OK(eco_trainer_grads(fx->model, out, fx->data, 2, 16, g, &loss));
+    ECO_ASSERT_OK(eco_safetensors_open(g, &f));
+    assert_true(loss > 0 && isfinite(loss));
+    const char *ls = eco_safetensors_metadata(f, "loss");
+    assert_non_null(ls);
+    assert_true(fabs(strtod(ls, NULL) - loss) < 1e-6);
+    assert_non_null(eco_safetensors_find(f, "input_ids"));
+    assert_non_null(eco_safetensors_find(f, "base_model.model.model.layers.0.mlp.up_proj.lora_B.weight"));
+    eco_safetensors_close(f);
+    ECO_ASSERT_OK(eco_trainer_grads(fx->model, NULL, fx->data, 1, 16, g, NULL));
+    ECO_ASSERT_OK(eco_safetensors_open(g, &f));
+    assert_non_null(eco_safetensors_find(f, "model.embed_tokens.weight"));
+    eco_safetensors_close(f);
+    free(g), free(st_path), free(out);
+}
+
+/* ---- recipes ------------------------------------------------------------------------- */
+
+#define GOOD_BASE "\"base\": {\"preset\": \"tiny\"}, \"tokenizer\": \"bytes\""
+#define GOOD_DATA "\"data\": [{\"capability\": \"arith.add@1\", \"n\": 4}]"
+#define GOOD_HYPER "\"steps\": 2, \"batch\": 1, \"seq\": 16, \"lr\": 0.001, \"seed\": 1"
+
+typedef struct recipe_case {
+    const char *json;
+    eco_status want;
+    const char *field; /* substring the message must hold */
+} recipe_case;
+
+static const recipe_case RECIPES[] = {
+    {"{\"name\": \"ok\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_OK, NULL},
+    {"{\"name\": \"ok\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER ", \"accum\": 2, \"warmup\": 1, \"clip\": 0, "
+     "\"weight_decay\": 0, \"min_lr_ratio\": 1, \"out\": \"x\"}", ECO_STATUS_OK, NULL},
+    {"{\"name\": \"ok\", \"base\": {\"preset\": \"tiny\", \"hidden_size\": 96, \"num_attention_heads\": 6, "
+     "\"num_key_value_heads\": 2, \"intermediate_size\": 200, \"num_hidden_layers\": 3, \"rope_theta\": 500.0, "
+     "\"rms_norm_eps\": 1e-6, \"tie_word_embeddings\": false, \"max_position_embeddings\": 64}, \"tokenizer\": "
+     "\"bytes\", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_OK, NULL},
+    {"", ECO_STATUS_EFORMAT, "line"},
+    {"[]", ECO_STATUS_EFORMAT, "(root)"},
+    {"{\"name\": \"x\", \"name\": \"y\"}", ECO_STATUS_EFORMAT, "name"},
+    {"{\"name\": \"x\", \"bogus\": 1, " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "bogus"},
+    {"{" GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "name: required"},
+    {"{\"name\": 3, " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "name: expected a string"},
+    {"{\"name\": \"x\", \"tokenizer\": \"bytes\", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "base: required"},
+    {"{\"name\": \"x\", \"base\": [], \"tokenizer\": \"bytes\", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "base"},
+    {"{\"name\": \"x\", \"base\": {}, \"tokenizer\": \"bytes\", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "base.preset"},
+    {"{\"name\": \"x\", \"base\": {\"preset\": \"huge\"}, \"tokenizer\": \"bytes\", " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "base.preset"},
+    {"{\"name\": \"x\", \"base\": {\"preset\": \"tiny\", \"layers\": 2}, \"tokenizer\": \"bytes\", " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "base.layers"},
+    {"{\"name\": \"x\", \"base\": {\"preset\": \"tiny\", \"hidden_size\": \"64\"}, \"tokenizer\": \"bytes\", " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "base.hidden_size"},
+    {"{\"name\": \"x\", \"base\": {\"preset\": \"tiny\", \"hidden_size\": 0}, \"tokenizer\": \"bytes\", " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "base.hidden_size"},
+    {"{\"name\": \"x\", \"base\": {\"preset\": \"tiny\", \"num_attention_heads\": 4, \"num_key_value_heads\": 3}, "
+     "\"tokenizer\": \"bytes\", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "num_key_value_heads"},
+    {"{\"name\": \"x\", \"base\": {\"preset\": \"tiny\", \"head_dim\": 7}, \"tokenizer\": \"bytes\", " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "base.head_dim"},
+    {"{\"name\": \"x\", \"base\": {\"preset\": \"tiny\", \"tie_word_embeddings\": 1}, \"tokenizer\": \"bytes\", " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "tie_word_embeddings"},
+    {"{\"name\": \"x\", \"base\": {\"preset\": \"tiny\"}, \"tokenizer\": \"bpe\", " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "tokenizer"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data: required"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": {}, " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [3], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0]"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{}], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0]"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"path\": \"a\", \"capability\": \"arith.add@1\"}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0]"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"path\": \"a\", \"n\": 3}], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0].n"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"path\": \"a\", \"weight\": 0}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].weight"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"path\": \"a\", \"weight\": 101}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].weight"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"path\": \"\"}], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0].path"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"path\": \"a\", \"chunk_bytes\": 2}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].chunk_bytes"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [" "{\"capability\": \"arith.add@1\", \"n\": 1}, "
+     "{\"capability\": \"arith.mul@1\", \"n\": 1}], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[1].capability"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"capability\": \"arith.add@1\"}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].n: required"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"capability\": \"arith.add@1\", \"n\": 0}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].n"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"capability\": \"arith.add@1\", \"n\": 1, \"seed\": -1}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].seed"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"capability\": \"arith.add@1\", \"n\": 1, \"split\": \"eval\"}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].split"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", \"batch\": 1, \"seq\": 16, \"lr\": 0.001, \"seed\": 1}",
+     ECO_STATUS_EFORMAT, "steps: required"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", \"steps\": 1.5, \"batch\": 1, \"seq\": 16, \"lr\": 0.001, \"seed\": 1}",
+     ECO_STATUS_EFORMAT, "steps: expected an integer"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", \"steps\": 0, \"batch\": 1, \"seq\": 16, \"lr\": 0.001, \"seed\": 1}",
+     ECO_STATUS_EFORMAT, "steps"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", \"steps\": 2, \"batch\": 1, \"seq\": 5000, \"lr\": 0.001, \"seed\": 1}",
+     ECO_STATUS_EFORMAT, "seq"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", \"steps\": 2, \"batch\": 1, \"seq\": 16, \"lr\": 0, \"seed\": 1}",
+     ECO_STATUS_EFORMAT, "lr"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", \"steps\": 2, \"batch\": 1, \"seq\": 16, \"lr\": \"0.1\", \"seed\": 1}",
+     ECO_STATUS_EFORMAT, "lr: expected a number"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER ", \"warmup\": 3}", ECO_STATUS_EFORMAT, "warmup"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER ", \"min_lr_ratio\": 2}", ECO_STATUS_EFORMAT, "min_lr_ratio"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER ", \"out\": 5}", ECO_STATUS_EFORMAT, "out"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER ", \"out\": \"a\\u0000b\"}", ECO_STATUS_EFORMAT, "out"},
+};
+
+static void test_recipe_table(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof RECIPES / sizeof *RECIPES; i++) {
+        const recipe_case *c = &RECIPES[i];
+        eco_recipe *r = NULL;
+        eco_status st = eco_recipe_parse(c->json, strlen(c->json), "r.json", "/base", &r);
+        if (st != c->want || (c->field && !strstr(eco_last_error(), c->field))) {
+            print_error("case %zu: %s\n  got %s (%s), want %s naming '%s'\n", i, c->json, eco_status_str(st),
+                        eco_last_error(), eco_status_str(c->want), c->field ? c->field : "");
+            fail();
+        }
+        if (st == ECO_STATUS_OK) assert_non_null(r);
+        else assert_null(r);
+        eco_recipe_free(r);
+    }
+    /* overrides land in the config; relative paths resolve against base_dir */
+    const char *j = "{\"name\": \"ok\", \"base\": {\"preset\": \"tiny\", \"hidden_size\": 96, \"num_attention_heads\": 6,"
+                    " \"num_key_value_heads\": 2}, \"tokenizer\": \"bytes\", \"data\": [{\"path\": \"t.txt\"}], "
+                    GOOD_HYPER ", \"out\": \"o\"}";
+    eco_recipe *r;
+    ECO_ASSERT_OK(eco_recipe_parse(j, strlen(j), "r.json", "/base", &r));
+    assert_int_equal(r->config.hidden_size, 96);
+    assert_int_equal(r->config.head_dim, 16);
+    assert_int_equal(r->config.n_kv_heads, 2);
+    assert_int_equal(r->config.vocab_size, 259);
+    assert_string_equal(r->sources[0].path, "/base/t.txt");
+    assert_true(r->sources[0].weight == 1.0);
+    assert_int_equal(r->sources[0].chunk_bytes, 1024);
+    assert_string_equal(r->out, "/base/o");
+    assert_int_equal(r->accum, 1);
+    eco_recipe_free(r);
+}
+
+static void test_recipe_corpus(void **state) {
+    fixture *fx = *state;
+    char *txt = join(fx->dir, "t.txt");
+    const char *text = "First paragraph\r\nline two.\r\n\r\nSecond one.\n\n\n"
+                       "A long paragraph that has to be cut because it is longer than the chunk size allows.\n";
+    eco_test_write_file(txt, text, strlen(text));
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"name\": \"c\", " GOOD_BASE ", \"data\": [{\"path\": \"t.txt\", \"weight\": 1.5, \"chunk_bytes\": 40}, "
+             "{\"capability\": \"arith.add@1\", \"n\": 3, \"seed\": 2}], " GOOD_HYPER "}");
+    eco_recipe *r;
+    ECO_ASSERT_OK(eco_recipe_parse(json, strlen(json), "c.json", fx->dir, &r));
+    char *out = join(fx->dir, "c.jsonl"), *out2 = join(fx->dir, "c2.jsonl");
+    size_t n;
+    ECO_ASSERT_OK(eco_recipe_build_corpus(r, out, &n));
+    ECO_ASSERT_OK(eco_recipe_build_corpus(r, out2, NULL));
+    assert_true(files_equal(out, out2));
+    eco_data_corpus *c;
+    ECO_ASSERT_OK(eco_data_corpus_load(out, &c));
+    assert_int_equal(c->kind, ECO_DATA_KIND_TEXT);
+    assert_int_equal(c->n_records, n);
+    /* chunks: "First paragraph\nline two.\n\nSecond one." (38 bytes), then the long paragraph in
+     * pieces of at most 40 bytes cut at spaces */
+    assert_int_equal(c->records[0].text_len, 38);
+    assert_memory_equal(c->records[0].text, "First paragraph\nline two.\n\nSecond one.", 38);
+    size_t chunks = 0;
+    while (chunks < n && (chunks == 0 || memcmp(c->records[chunks].text, "First", 5) != 0)) {
+        assert_true(c->records[chunks].text_len <= 40);
+        chunks++;
+    }
+    assert_true(chunks >= 3);
+    /* weight 1.5: all chunks, then the first half again, then 3 arithmetic items */
+    assert_int_equal(n, chunks + (size_t)llround(0.5 * (double)chunks) + 3);
+    assert_non_null(strstr(c->records[n - 1].text, "Add:"));
+    eco_data_corpus_free(c);
+    eco_recipe_free(r);
+
+    /* a missing text file fails at build time, naming it */
+    const char *jm = "{\"name\": \"c\", " GOOD_BASE ", \"data\": [{\"path\": \"missing.txt\"}], " GOOD_HYPER "}";
+    ECO_ASSERT_OK(eco_recipe_parse(jm, strlen(jm), "c.json", fx->dir, &r));
+    ECO_ASSERT_STATUS(eco_recipe_build_corpus(r, out, NULL), ECO_STATUS_ENOTFOUND);
+    assert_non_null(strstr(eco_last_error(), "missing.txt"));
+    eco_recipe_free(r);
+    free(out), free(out2), free(txt);
+}
+
+static void test_options_refused(void **state) {
+    fixture *fx = *state;
+    char *out = join(fx->dir, "bad");
+    eco_trainer_options o = base_options(fx, out);
+    o.steps = 0;
+    ECO_ASSERT_STATUS(eco_trainer_run(&o, NULL), ECO_STATUS_EINVAL);
+    o = base_options(fx, out);
+    o.lr = -1;
+    ECO_ASSERT_STATUS(eco_trainer_run(&o, NULL), ECO_STATUS_EINVAL);
+    o = base_options(fx, out);
+    o.data_path = "/nonexistent/data.jsonl";
+    ECO_ASSERT_STATUS(eco_trainer_run(&o, NULL), ECO_STATUS_ENOTFOUND);
+    free(out);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_resume_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_lora, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_training_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loss_decreases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lora_load_and_grads, setup, teardown),
+        cmocka_unit_test(test_recipe_table),
+        cmocka_unit_test_setup_teardown(test_recipe_corpus, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_options_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
