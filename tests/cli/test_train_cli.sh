@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# `ecology train`, `grads` and `pretrain` end to end: exit codes (0 ok, 1 failure, 2 usage),
+# full and LoRA training for a few steps on the tiny preset, the adapter folder, resume,
+# gradients readable by `ecology inspect`, and pretraining from tests/data/recipe-test-tiny.json.
+set -u
+BIN=${ECOLOGY_BIN:?ECOLOGY_BIN not set}
+SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+expect() {
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [ "$got" = "$want" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $what: exit $got, want $want"; echo "  command: $*"
+    sed 's/^/  stderr: /' "$tmp/err" | head -5; fi
+}
+contains() {
+  if grep -qF -- "$2" "$1"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $3: '$2' not in $(basename "$1")"; head -c 600 "$1" | sed 's/^/  | /'; fi
+}
+exists() {
+  if [ -f "$1" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $1 not written"; fi
+}
+one_line() {
+  if [ "$(wc -l <"$tmp/err")" = 1 ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $1: usage error is not one line"; sed 's/^/  | /' "$tmp/err"; fi
+}
+
+"$BIN" model create --preset tiny --seed 3 --out "$tmp/tiny" >/dev/null || { echo "FAIL: model create"; exit 1; }
+"$BIN" tasks generate --capability arith.add@1 --split train --n 32 --seed 1 >"$tmp/add.jsonl" || exit 1
+M="--model $tmp/tiny --data $tmp/add.jsonl"
+H="--steps 4 --batch 2 --seq 32 --lr 0.003 --seed 1 --threads 2"
+
+# usage errors: exit 2, one line naming the problem
+expect 2 "train without --model" -- "$BIN" train --data "$tmp/add.jsonl" --full --out "$tmp/o" $H
+contains "$tmp/err" "--model" "missing --model named"; one_line "missing --model"
+expect 2 "train without --lora/--full" -- "$BIN" train $M $H
+contains "$tmp/err" "--lora" "mode choice named"; one_line "mode choice"
+expect 2 "train with both" -- "$BIN" train $M --full --out "$tmp/o" --lora r=4,targets=q --adapter-out "$tmp/a" $H
+expect 2 "full without --out" -- "$BIN" train $M --full $H
+expect 2 "lora without --adapter-out" -- "$BIN" train $M --lora r=4,targets=q $H
+expect 2 "bad lora key" -- "$BIN" train $M --lora r=4,beta=2,targets=q --adapter-out "$tmp/a" $H
+contains "$tmp/err" "beta" "bad lora key named"; one_line "bad lora key"
+expect 2 "bad lora target" -- "$BIN" train $M --lora r=4,targets=q,x --adapter-out "$tmp/a" $H
+contains "$tmp/err" "'x'" "bad target named"
+expect 2 "lora without targets" -- "$BIN" train $M --lora r=4 --adapter-out "$tmp/a" $H
+expect 2 "missing --steps" -- "$BIN" train $M --full --out "$tmp/o" --batch 2 --seq 32 --lr 0.1 --seed 1
+contains "$tmp/err" "--steps" "missing --steps named"
+expect 2 "bad --lr" -- "$BIN" train $M --full --out "$tmp/o" --steps 2 --batch 2 --seq 32 --lr abc --seed 1
+contains "$tmp/err" "'abc'" "bad lr named"
+expect 2 "bad --batch" -- "$BIN" train $M --full --out "$tmp/o" --steps 2 --batch 0 --seq 32 --lr 0.1 --seed 1
+expect 2 "unknown flag" -- "$BIN" train $M --full --out "$tmp/o" $H --bogus 1
+expect 2 "grads without --out" -- "$BIN" grads $M
+expect 2 "pretrain without --recipe" -- "$BIN" pretrain
+contains "$tmp/err" "--recipe" "missing --recipe named"
+# failures: exit 1
+expect 1 "train missing model" -- "$BIN" train --model "$tmp/none" --data "$tmp/add.jsonl" --full --out "$tmp/o" $H
+contains "$tmp/err" "$tmp/none" "missing model named"
+expect 1 "train missing data" -- "$BIN" train --model "$tmp/tiny" --data "$tmp/none.jsonl" --full --out "$tmp/o" $H
+printf '{"prompt": 3}\n' >"$tmp/bad.jsonl"
+expect 1 "train bad data" -- "$BIN" train --model "$tmp/tiny" --data "$tmp/bad.jsonl" --full --out "$tmp/o" $H
+contains "$tmp/err" "bad.jsonl:1" "bad line named"
+echo '{"name": "x", "oops": 1}' >"$tmp/bad-recipe.json"
+expect 1 "pretrain bad recipe" -- "$BIN" pretrain --recipe "$tmp/bad-recipe.json" --out "$tmp/p"
+contains "$tmp/err" "oops" "bad recipe key named"
+
+# full fine-tuning
+expect 0 "train --full" -- "$BIN" train $M --full --out "$tmp/full" $H --warmup 1 --accum 2 --checkpoint-every 2
+for f in config.json model.safetensors tokenizer.json training.json checkpoint.safetensors; do exists "$tmp/full/$f"; done
+contains "$tmp/out" "steps 4/4" "summary shows steps"
+contains "$tmp/err" "loss" "progress line shows the loss"
+contains "$tmp/err" "tok/s" "progress line shows tokens/s"
+contains "$tmp/full/training.json" "$(sha256sum "$tmp/tiny/model.safetensors" | cut -d' ' -f1)" "training.json has the base hash"
+expect 0 "inspect trained model" -- "$BIN" inspect "$tmp/full"
+expect 0 "generate from trained model" -- "$BIN" generate --model "$tmp/full" --prompt "Add: 1+2" -n 4 --seed 1
+# same seed, same bytes; resume after an interruption ends at the same bytes
+expect 0 "train --full again" -- "$BIN" train $M --full --out "$tmp/full2" $H --warmup 1 --accum 2 --stop-after 2
+contains "$tmp/out" "stopped" "stopped run says so"
+expect 0 "train --resume" -- "$BIN" train $M --full --out "$tmp/full2" $H --warmup 1 --accum 2 --resume --json
+contains "$tmp/out" '"resumed":true' "json says resumed"
+if cmp -s "$tmp/full/model.safetensors" "$tmp/full2/model.safetensors"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: resumed run differs from the uninterrupted one"; fi
+expect 1 "resume with another lr" -- "$BIN" train $M --full --out "$tmp/full2" --steps 4 --batch 2 --seq 32 --lr 0.01 --seed 1 --warmup 1 --accum 2 --resume
+contains "$tmp/err" "hyper.lr" "resume mismatch named"
+
+# LoRA
+expect 0 "train --lora" -- "$BIN" train $M --lora r=4,alpha=8,targets=q,k,v,o,dropout=0.05,rslora --adapter-out "$tmp/ad" $H --json
+exists "$tmp/ad/adapter_config.json"
+exists "$tmp/ad/adapter_model.safetensors"
+contains "$tmp/ad/adapter_config.json" '"use_rslora": true' "rslora recorded"
+contains "$tmp/out" '"finished":true' "json result"
+
+# grads
+expect 0 "grads full" -- "$BIN" grads $M --out "$tmp/g.safetensors" --batch 2 --seq 16
+expect 0 "inspect grads" -- "$BIN" inspect "$tmp/g.safetensors"
+contains "$tmp/out" "model.embed_tokens.weight" "grads hold the embedding gradient"
+expect 0 "grads lora" -- "$BIN" grads $M --adapter "$tmp/ad" --out "$tmp/ga.safetensors" --json
+contains "$tmp/out" '"loss"' "grads json has the loss"
+expect 0 "inspect lora grads" -- "$BIN" inspect "$tmp/ga.safetensors"
+contains "$tmp/out" "lora_A.weight" "lora grads present"
+expect 1 "grads missing adapter" -- "$BIN" grads $M --adapter "$tmp/none" --out "$tmp/gx.safetensors"
+
+# pretrain from the test recipe
+expect 0 "pretrain" -- "$BIN" pretrain --recipe "$SRC/tests/data/recipe-test-tiny.json" --out "$tmp/pre" --threads 1
+for f in config.json model.safetensors tokenizer.json training.json; do exists "$tmp/pre/$f"; done
+contains "$tmp/pre/training.json" "recipe-test-tiny.json" "training.json names the recipe"
+expect 0 "pretrain again" -- "$BIN" pretrain --recipe "$SRC/tests/data/recipe-test-tiny.json" --out "$tmp/pre2" --threads 1
+if cmp -s "$tmp/pre/model.safetensors" "$tmp/pre2/model.safetensors"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL: pretraining twice gave different weights"; fi
+expect 2 "pretrain without out" -- "$BIN" pretrain --recipe "$SRC/tests/data/recipe-test-tiny.json"
+contains "$tmp/err" "--out" "missing out named"
+
+echo "test_train_cli: $passed passed, $failed failed"
+[ "$failed" = 0 ]
