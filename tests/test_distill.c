@@ -53,55 +53,11 @@ static const distill_case CASES[] = {
 };
 #define N_CASES (sizeof CASES / sizeof CASES[0])
 
-typedef struct fixture {
-    char *dir;
-    eco_safetensors *exp;
-    const int32_t *tokens, *targets; /* [B, T] */
-    int64_t B, T;
-    float weight, temperature;
-    const float *teacher[4]; /* [B, T, V] torch logits */
-} fixture;
+typedef eco_test_train_fixture fixture;
 
-static const eco_tensor *must_find(eco_safetensors *st, const char *name) {
-    const eco_tensor *t = eco_safetensors_find(st, name);
-    if (!t) {
-        print_error("fixture tensor '%s' missing\n", name);
-        fail();
-    }
-    return t;
-}
-
-static float scalar(eco_safetensors *st, const char *name) {
-    return ((const float *)must_find(st, name)->data)[0];
-}
-
-static void fixture_open(fixture *fx, const distill_case *dc) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "tests/fixtures/train/%s", dc->name);
-    fx->dir = eco_test_source_path(rel);
-    char *p = eco_path_join(fx->dir, "expected.safetensors");
-    ECO_ASSERT_OK(eco_safetensors_open(p, &fx->exp));
-    free(p);
-    const eco_tensor *tok = must_find(fx->exp, "tokens");
-    fx->tokens = tok->data;
-    fx->targets = must_find(fx->exp, "targets")->data;
-    fx->B = tok->shape[0];
-    fx->T = tok->shape[1];
-    fx->weight = scalar(fx->exp, "weight");
-    fx->temperature = scalar(fx->exp, "temperature");
-    for (int k = 0; k < dc->n_teachers; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "teacher.%d.logits", k);
-        fx->teacher[k] = must_find(fx->exp, name)->data;
-    }
-}
-
-static void fixture_close(fixture *fx) {
-    eco_safetensors_close(fx->exp);
-    free(fx->dir);
-}
-
-static eco_train_model *case_model(const distill_case *dc, const fixture *fx) {
+/* Opens case dc's fixture and the student model on it (LoRA: with the fixture's A and B). */
+static eco_train_model *open_case(fixture *fx, const distill_case *dc) {
+    eco_test_train_fixture_open(fx, dc->name, dc->n_teachers);
     eco_train_options o;
     memset(&o, 0, sizeof o);
     o.mode = dc->mode;
@@ -116,15 +72,7 @@ static eco_train_model *case_model(const distill_case *dc, const fixture *fx) {
     }
     eco_train_model *m;
     ECO_ASSERT_OK(eco_train_model_create(fx->dir, &o, &m));
-    if (dc->mode == ECO_TRAIN_MODE_LORA)
-        for (size_t i = 0; i < eco_train_num_params(m); i++) {
-            const eco_train_param *p = eco_train_param_at(m, i);
-            char name[200];
-            snprintf(name, sizeof name, "param.%s", p->name);
-            const eco_tensor *t = must_find(fx->exp, name);
-            assert_int_equal(eco_tensor_numel(t), p->numel);
-            memcpy(eco_train_params(m) + p->offset, t->data, p->numel * sizeof(float));
-        }
+    eco_test_load_lora_params(m, fx->exp);
     return m;
 }
 
@@ -139,8 +87,7 @@ static void test_distill_vs_torch(void **state) {
     for (size_t c = 0; c < N_CASES; c++) {
         const distill_case *dc = &CASES[c];
         fixture fx;
-        fixture_open(&fx, dc);
-        eco_train_model *m = case_model(dc, &fx);
+        eco_train_model *m = open_case(&fx, dc);
         const int64_t V = vocab(m), NV = fx.B * fx.T * V;
 
         /* the teachers' logits from our forward (inference model and eval-mode training model) */
@@ -177,14 +124,14 @@ static void test_distill_vs_torch(void **state) {
             ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, pass ? (const float *const *)ours : teachers,
                                                     (size_t)dc->n_teachers, V, fx.B, fx.T, fx.weight,
                                                     fx.temperature, true, &L));
-            const double dl = rel_diff(L.loss, scalar(fx.exp, "loss"));
-            const double dce = rel_diff(L.ce, scalar(fx.exp, "ce"));
-            const double dkl = rel_diff(L.kl, scalar(fx.exp, "kl"));
-            const double dlogit = eco_test_max_abs_diff(eco_train_logits(m), must_find(fx.exp, "logits")->data,
+            const double dl = rel_diff(L.loss, eco_test_scalar(fx.exp, "loss"));
+            const double dce = rel_diff(L.ce, eco_test_scalar(fx.exp, "ce"));
+            const double dkl = rel_diff(L.kl, eco_test_scalar(fx.exp, "kl"));
+            const double dlogit = eco_test_max_abs_diff(eco_train_logits(m), eco_test_must_find(fx.exp, "logits")->data,
                                                         (size_t)NV);
             printf("%-20s [%s teacher logits] w %.2f τ %.2f: loss %.6f (torch %.6f) diff %.2e, ce diff %.2e, kl %.6f "
                    "diff %.2e, logits %.2e\n",
-                   dc->name, pass ? "our" : "torch", fx.weight, fx.temperature, L.loss, scalar(fx.exp, "loss"), dl,
+                   dc->name, pass ? "our" : "torch", fx.weight, fx.temperature, L.loss, eco_test_scalar(fx.exp, "loss"), dl,
                    dce, L.kl, dkl, dlogit);
             assert_true(dl <= LOSS_TOL && dce <= LOSS_TOL && dkl <= LOSS_TOL);
             assert_true(dlogit <= LOGIT_TOL);
@@ -192,28 +139,12 @@ static void test_distill_vs_torch(void **state) {
                                                    fx.temperature * L.kl)) <= 1e-6 * fmax(1.0, L.loss));
             eco_train_zero_grad(m);
             ECO_ASSERT_OK(eco_train_backward(m, 1.0f));
-            double worst = 0;
-            size_t n_grads = 0;
-            for (size_t i = 0; i < eco_safetensors_count(fx.exp); i++)
-                if (strncmp(eco_safetensors_get(fx.exp, i)->name, "grad.", 5) == 0) n_grads++;
-            assert_int_equal(n_grads, eco_train_num_params(m));
-            for (size_t i = 0; i < eco_train_num_params(m); i++) {
-                const eco_train_param *p = eco_train_param_at(m, i);
-                char name[200];
-                snprintf(name, sizeof name, "grad.%s", p->name);
-                const eco_tensor *t = must_find(fx.exp, name);
-                assert_int_equal(eco_tensor_numel(t), p->numel);
-                double d = eco_test_max_abs_diff(eco_train_grads(m) + p->offset, t->data, p->numel);
-                if (d > GRAD_TOL) print_error("%s: %s max diff %.2e\n", dc->name, p->name, d);
-                worst = fmax(worst, d);
-                assert_true(d <= GRAD_TOL);
-            }
-            printf("    largest gradient difference %.2e over %zu tensors\n", worst, eco_train_num_params(m));
+            eco_test_check_grads(m, fx.exp, dc->name, GRAD_TOL, false);
         }
         for (int k = 0; k < dc->n_teachers; k++) free(ours[k]);
         free(tl);
         eco_train_model_free(m);
-        fixture_close(&fx);
+        eco_test_train_fixture_close(&fx);
     }
 }
 
@@ -224,8 +155,7 @@ static void test_weight_zero_is_ce(void **state) {
     for (size_t c = 0; c < N_CASES; c++) {
         const distill_case *dc = &CASES[c];
         fixture fx;
-        fixture_open(&fx, dc);
-        eco_train_model *m = case_model(dc, &fx);
+        eco_train_model *m = open_case(&fx, dc);
         const size_t nf = eco_train_num_floats(m);
         float ce;
         ECO_ASSERT_OK(eco_train_forward(m, fx.tokens, fx.targets, fx.B, fx.T, false, &ce));
@@ -253,7 +183,7 @@ static void test_weight_zero_is_ce(void **state) {
         assert_memory_equal(eco_train_grads(m), want, nf * sizeof(float));
         free(want);
         eco_train_model_free(m);
-        fixture_close(&fx);
+        eco_test_train_fixture_close(&fx);
     }
 }
 
@@ -262,8 +192,7 @@ static void test_weight_zero_is_ce(void **state) {
 static void test_self_distillation_is_zero(void **state) {
     (void)state;
     fixture fx;
-    fixture_open(&fx, &CASES[0]);
-    eco_train_model *m = case_model(&CASES[0], &fx);
+    eco_train_model *m = open_case(&fx, &CASES[0]);
     const int64_t V = vocab(m), NV = fx.B * fx.T * V;
     const size_t nf = eco_train_num_floats(m);
     ECO_ASSERT_OK(eco_train_forward(m, fx.tokens, fx.targets, fx.B, fx.T, false, NULL));
@@ -299,7 +228,7 @@ static void test_self_distillation_is_zero(void **state) {
     }
     free(self);
     eco_train_model_free(m);
-    fixture_close(&fx);
+    eco_test_train_fixture_close(&fx);
 }
 
 /* ---- finite differences of the mixed loss at τ = 3 -------------------------------------- */
@@ -311,45 +240,31 @@ static float mixed_loss(eco_train_model *m, const fixture *fx, float w, float ta
     return L.loss;
 }
 
+typedef struct fd_point {
+    const fixture *fx;
+    float w, tau;
+} fd_point;
+
+static double fd_loss(eco_train_model *m, void *ctx) {
+    const fd_point *at = ctx;
+    return mixed_loss(m, at->fx, at->w, at->tau);
+}
+
 static void test_finite_differences(void **state) {
     (void)state;
     fixture fx;
-    fixture_open(&fx, &CASES[0]);
-    eco_train_model *m = case_model(&CASES[0], &fx);
+    eco_train_model *m = open_case(&fx, &CASES[0]);
     const float w = 0.6f, tau = 3.0f;
     mixed_loss(m, &fx, w, tau);
     eco_train_zero_grad(m);
     ECO_ASSERT_OK(eco_train_backward(m, 1.0f));
-    float *P = eco_train_params(m), *G = eco_train_grads(m);
-    eco_rng rng;
-    eco_rng_seed(&rng, 17);
-    const float h = 1e-2f;
-    double worst = 0;
-    int checked = 0;
-    for (size_t i = 0; i < eco_train_num_params(m); i++) {
-        const eco_train_param *p = eco_train_param_at(m, i);
-        for (int s = 0; s < 3; s++) {
-            size_t j = p->offset + (size_t)(eco_rng_next(&rng) % p->numel);
-            const float keep = P[j];
-            P[j] = keep + h;
-            double lp = mixed_loss(m, &fx, w, tau);
-            P[j] = keep - h;
-            double lm = mixed_loss(m, &fx, w, tau);
-            P[j] = keep;
-            double fd = (lp - lm) / (2.0 * h), g = G[j];
-            double err = fabs(fd - g);
-            if (err > 3e-3 + 0.03 * fabs(g)) {
-                print_error("%s[%zu]: finite difference %.6f, backward %.6f\n", p->name, j - p->offset, fd, g);
-                fail();
-            }
-            worst = fmax(worst, err);
-            checked++;
-        }
-    }
+    fd_point at = {&fx, w, tau};
+    int checked;
+    double worst = eco_test_finite_differences(m, fd_loss, &at, 17, "", &checked);
     printf("finite differences of the mixed loss (w %.1f, τ %.1f): %d elements, max |fd − grad| %.2e\n", (double)w,
            (double)tau, checked, worst);
     eco_train_model_free(m);
-    fixture_close(&fx);
+    eco_test_train_fixture_close(&fx);
 }
 
 /* ---- errors -------------------------------------------------------------------------------- */
@@ -357,8 +272,7 @@ static void test_finite_differences(void **state) {
 static void test_errors(void **state) {
     (void)state;
     fixture fx;
-    fixture_open(&fx, &CASES[0]);
-    eco_train_model *m = case_model(&CASES[0], &fx);
+    eco_train_model *m = open_case(&fx, &CASES[0]);
     const int64_t V = vocab(m), NV = fx.B * fx.T * V;
     eco_distill_losses L;
     ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 2, V + 1, fx.B, fx.T, 0.5f,
@@ -400,7 +314,7 @@ static void test_errors(void **state) {
     }
     free(bad);
     eco_train_model_free(m);
-    fixture_close(&fx);
+    eco_test_train_fixture_close(&fx);
 }
 
 /* ---- tokenizer identity ---------------------------------------------------------------------- */

@@ -78,52 +78,21 @@ static eco_train_options case_options(const train_case *tc, int64_t B, int64_t T
     return o;
 }
 
-typedef struct fixture {
-    char *dir;
-    eco_safetensors *exp;
-    const int32_t *tokens, *targets; /* [B, T] */
-    int64_t B, T;
-} fixture;
-
-static const eco_tensor *must_find(eco_safetensors *st, const char *name) {
-    const eco_tensor *t = eco_safetensors_find(st, name);
-    if (!t) {
-        print_error("fixture tensor '%s' missing\n", name);
-        fail();
-    }
-    return t;
-}
+typedef eco_test_train_fixture fixture;
 
 static void fixture_open(fixture *fx, const train_case *tc) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "tests/fixtures/train/%s", tc->name);
-    fx->dir = eco_test_source_path(rel);
-    char *p = eco_path_join(fx->dir, "expected.safetensors");
-    ECO_ASSERT_OK(eco_safetensors_open(p, &fx->exp));
-    free(p);
-    const eco_tensor *tok = must_find(fx->exp, "tokens");
-    fx->tokens = tok->data;
-    fx->targets = must_find(fx->exp, "targets")->data;
-    fx->B = tok->shape[0];
-    fx->T = tok->shape[1];
+    eco_test_train_fixture_open(fx, tc->name, 0);
 }
 
-static void fixture_close(fixture *fx) {
-    eco_safetensors_close(fx->exp);
-    free(fx->dir);
-}
-
-/* LoRA cases: copy the fixture's A and B into the model (B is not zero there). */
-static void load_lora_params(eco_train_model *m, eco_safetensors *exp) {
-    if (eco_train_model_mode(m) != ECO_TRAIN_MODE_LORA) return;
-    for (size_t i = 0; i < eco_train_num_params(m); i++) {
-        const eco_train_param *p = eco_train_param_at(m, i);
-        char name[200];
-        snprintf(name, sizeof name, "param.%s", p->name);
-        const eco_tensor *t = must_find(exp, name);
-        assert_int_equal(eco_tensor_numel(t), p->numel);
-        memcpy(eco_train_params(m) + p->offset, t->data, p->numel * sizeof(float));
-    }
+/* Opens tc's fixture and a model on it; the options go to *o when o is not NULL. */
+static eco_train_model *open_case(fixture *fx, const train_case *tc, double dropout, uint64_t seed,
+                                  eco_train_options *o) {
+    fixture_open(fx, tc);
+    eco_train_options opts = case_options(tc, fx->B, fx->T, dropout, seed);
+    eco_train_model *m;
+    ECO_ASSERT_OK(eco_train_model_create(fx->dir, &opts, &m));
+    if (o) *o = opts;
+    return m;
 }
 
 /* ---- loss, logits and every gradient against torch --------------------------------------- */
@@ -132,17 +101,14 @@ static void test_grads_vs_torch(void **state) {
     (void)state;
     for (size_t c = 0; c < N_CASES; c++) {
         fixture fx;
-        fixture_open(&fx, &CASES[c]);
-        eco_train_options o = case_options(&CASES[c], fx.B, fx.T, 0.0, 7);
-        eco_train_model *m;
-        ECO_ASSERT_OK(eco_train_model_create(fx.dir, &o, &m));
-        load_lora_params(m, fx.exp);
+        eco_train_model *m = open_case(&fx, &CASES[c], 0.0, 7, NULL);
+        eco_test_load_lora_params(m, fx.exp);
         const int64_t V = eco_train_model_config(m)->vocab_size;
         float loss;
         ECO_ASSERT_OK(eco_train_forward(m, fx.tokens, fx.targets, fx.B, fx.T, true, &loss));
-        const float want_loss = ((const float *)must_find(fx.exp, "loss")->data)[0];
+        const float want_loss = eco_test_scalar(fx.exp, "loss");
         double dl = fabs((double)loss - (double)want_loss);
-        double dlogit = eco_test_max_abs_diff(eco_train_logits(m), must_find(fx.exp, "logits")->data,
+        double dlogit = eco_test_max_abs_diff(eco_train_logits(m), eco_test_must_find(fx.exp, "logits")->data,
                                               (size_t)(fx.B * fx.T * V));
         printf("%-26s loss %.6f (torch %.6f, diff %.2e)  logits max diff %.2e\n", CASES[c].name, loss,
                want_loss, dl, dlogit);
@@ -150,25 +116,9 @@ static void test_grads_vs_torch(void **state) {
         assert_true(dlogit <= LOGIT_TOL);
         eco_train_zero_grad(m);
         ECO_ASSERT_OK(eco_train_backward(m, 1.0f));
-        double worst = 0;
-        size_t n_grads = 0;
-        for (size_t i = 0; i < eco_safetensors_count(fx.exp); i++)
-            if (strncmp(eco_safetensors_get(fx.exp, i)->name, "grad.", 5) == 0) n_grads++;
-        assert_int_equal(n_grads, eco_train_num_params(m));
-        for (size_t i = 0; i < eco_train_num_params(m); i++) {
-            const eco_train_param *p = eco_train_param_at(m, i);
-            char name[200];
-            snprintf(name, sizeof name, "grad.%s", p->name);
-            const eco_tensor *t = must_find(fx.exp, name);
-            assert_int_equal(eco_tensor_numel(t), p->numel);
-            double d = eco_test_max_abs_diff(eco_train_grads(m) + p->offset, t->data, p->numel);
-            printf("    %-62s max diff %.2e\n", p->name, d);
-            if (d > worst) worst = d;
-            assert_true(d <= GRAD_TOL);
-        }
-        printf("    largest gradient difference %.2e over %zu tensors\n", worst, eco_train_num_params(m));
+        eco_test_check_grads(m, fx.exp, CASES[c].name, GRAD_TOL, true);
         eco_train_model_free(m);
-        fixture_close(&fx);
+        eco_test_train_fixture_close(&fx);
     }
 }
 
@@ -208,15 +158,12 @@ static void test_adamw_trajectory(void **state) {
     const eco_adamw_config a = fixture_adamw();
     for (size_t c = 0; c < N_CASES; c++) {
         fixture fx;
-        fixture_open(&fx, &CASES[c]);
-        eco_train_options o = case_options(&CASES[c], fx.B, fx.T, 0.0, 7);
-        eco_train_model *m;
-        ECO_ASSERT_OK(eco_train_model_create(fx.dir, &o, &m));
-        load_lora_params(m, fx.exp);
-        const int32_t *tok = must_find(fx.exp, "adam.tokens")->data;
-        const int32_t *tgt = must_find(fx.exp, "adam.targets")->data;
-        const float *losses = must_find(fx.exp, "adam.losses")->data;
-        const float *norms = must_find(fx.exp, "adam.norms")->data;
+        eco_train_model *m = open_case(&fx, &CASES[c], 0.0, 7, NULL);
+        eco_test_load_lora_params(m, fx.exp);
+        const int32_t *tok = eco_test_must_find(fx.exp, "adam.tokens")->data;
+        const int32_t *tgt = eco_test_must_find(fx.exp, "adam.targets")->data;
+        const float *losses = eco_test_must_find(fx.exp, "adam.losses")->data;
+        const float *norms = eco_test_must_find(fx.exp, "adam.norms")->data;
         double worst_l = 0, worst_n = 0;
         for (int s = 0; s < 10; s++) {
             double norm;
@@ -230,7 +177,7 @@ static void test_adamw_trajectory(void **state) {
         assert_true(worst_n <= ADAM_TOL * fmax(1.0, norms[0]));
         assert_int_equal(eco_train_model_state(m)->step, 10);
         eco_train_model_free(m);
-        fixture_close(&fx);
+        eco_test_train_fixture_close(&fx);
     }
 }
 
@@ -243,13 +190,20 @@ static float loss_at(eco_train_model *m, const fixture *fx, uint64_t counter) {
     return l;
 }
 
+typedef struct fd_point {
+    const fixture *fx;
+    uint64_t counter; /* fixes the dropout masks */
+} fd_point;
+
+static double fd_loss(eco_train_model *m, void *ctx) {
+    const fd_point *at = ctx;
+    return loss_at(m, at->fx, at->counter);
+}
+
 static void finite_differences(const train_case *tc, double dropout) {
     fixture fx;
-    fixture_open(&fx, tc);
-    eco_train_options o = case_options(tc, fx.B, fx.T, dropout, 11);
-    eco_train_model *m;
-    ECO_ASSERT_OK(eco_train_model_create(fx.dir, &o, &m));
-    load_lora_params(m, fx.exp);
+    eco_train_model *m = open_case(&fx, tc, dropout, 11, NULL);
+    eco_test_load_lora_params(m, fx.exp);
     const uint64_t c0 = 5;
     if (dropout > 0) { /* dropout is on in training forwards only, and changes the loss */
         float eval_loss;
@@ -260,37 +214,15 @@ static void finite_differences(const train_case *tc, double dropout) {
     loss_at(m, &fx, c0);
     eco_train_zero_grad(m);
     ECO_ASSERT_OK(eco_train_backward(m, 1.0f));
-    float *P = eco_train_params(m), *G = eco_train_grads(m);
-    eco_rng rng;
-    eco_rng_seed(&rng, 99);
-    const float h = 1e-2f;
-    double worst = 0;
-    int checked = 0;
-    for (size_t i = 0; i < eco_train_num_params(m); i++) {
-        const eco_train_param *p = eco_train_param_at(m, i);
-        for (int s = 0; s < 3; s++) { /* three elements of every tensor */
-            size_t j = p->offset + (size_t)(eco_rng_next(&rng) % p->numel);
-            const float keep = P[j];
-            P[j] = keep + h;
-            double lp = loss_at(m, &fx, c0);
-            P[j] = keep - h;
-            double lm = loss_at(m, &fx, c0);
-            P[j] = keep;
-            double fd = (lp - lm) / (2.0 * h), g = G[j];
-            double err = fabs(fd - g);
-            if (err > 3e-3 + 0.03 * fabs(g)) {
-                print_error("%s: %s[%zu]: finite difference %.6f, backward %.6f\n", tc->name, p->name,
-                            j - p->offset, fd, g);
-                fail();
-            }
-            worst = fmax(worst, err);
-            checked++;
-        }
-    }
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s: ", tc->name);
+    fd_point at = {&fx, c0};
+    int checked;
+    double worst = eco_test_finite_differences(m, fd_loss, &at, 99, prefix, &checked);
     printf("%-26s finite differences (dropout %.2f): %d elements, max |fd − grad| %.2e\n", tc->name, dropout,
            checked, worst);
     eco_train_model_free(m);
-    fixture_close(&fx);
+    eco_test_train_fixture_close(&fx);
 }
 
 static void test_finite_differences(void **state) {
@@ -400,8 +332,8 @@ static void test_lora_init(void **state) {
 /* ---- determinism and resume -------------------------------------------------------------- */
 
 static void run_steps(eco_train_model *m, const fixture *fx, const eco_adamw_config *a, int n) {
-    const int32_t *tok = must_find(fx->exp, "adam.tokens")->data;
-    const int32_t *tgt = must_find(fx->exp, "adam.targets")->data;
+    const int32_t *tok = eco_test_must_find(fx->exp, "adam.tokens")->data;
+    const int32_t *tgt = eco_test_must_find(fx->exp, "adam.targets")->data;
     for (int s = 0; s < n; s++) {
         eco_train_state *st = eco_train_model_state(m);
         /* the "data loader": alternate micro-batch order by data position and its RNG */
@@ -432,7 +364,7 @@ static void test_determinism(void **state) {
         printf("%-26s two runs of 4 steps: bit-identical\n", CASES[c].name);
         eco_train_model_free(m1);
         eco_train_model_free(m2);
-        fixture_close(&fx);
+        eco_test_train_fixture_close(&fx);
     }
 }
 
@@ -473,7 +405,7 @@ static void test_checkpoint_resume(void **state) {
         eco_train_model_free(wrong);
         eco_train_model_free(full);
         eco_train_model_free(resumed);
-        fixture_close(&fx);
+        eco_test_train_fixture_close(&fx);
     }
     free(ck);
     eco_test_rmtree(tmp);
@@ -485,10 +417,8 @@ static void test_checkpoint_resume(void **state) {
 static void test_save_model_and_errors(void **state) {
     (void)state;
     fixture fx;
-    fixture_open(&fx, &CASES[0]);
-    eco_train_options o = case_options(&CASES[0], fx.B, fx.T, 0.0, 1);
-    eco_train_model *m;
-    ECO_ASSERT_OK(eco_train_model_create(fx.dir, &o, &m));
+    eco_train_options o;
+    eco_train_model *m = open_case(&fx, &CASES[0], 0.0, 1, &o);
     const eco_adamw_config a = fixture_adamw();
     run_steps(m, &fx, &a, 2);
     char *tmp = eco_test_tmpdir();
@@ -522,7 +452,7 @@ static void test_save_model_and_errors(void **state) {
     none.targets = "";
     o = case_options(&none, 1, 4, 0.0, 1);
     ECO_ASSERT_STATUS(eco_train_model_create(fx.dir, &o, &m), ECO_STATUS_EINVAL);
-    fixture_close(&fx);
+    eco_test_train_fixture_close(&fx);
 
     /* schedule: warm-up (step+1)/warmup, cosine to min at total */
     eco_adamw_config s = fixture_adamw();
@@ -538,10 +468,8 @@ static void test_save_lora_roundtrip(void **state) {
     (void)state;
     for (size_t c = 2; c < N_CASES; c++) {
         fixture fx;
-        fixture_open(&fx, &CASES[c]);
-        eco_train_options o = case_options(&CASES[c], fx.B, fx.T, 0.05, 9);
-        eco_train_model *m;
-        ECO_ASSERT_OK(eco_train_model_create(fx.dir, &o, &m));
+        eco_train_options o;
+        eco_train_model *m = open_case(&fx, &CASES[c], 0.05, 9, &o);
         const eco_adamw_config a = fixture_adamw();
         run_steps(m, &fx, &a, 2);
         char *tmp = eco_test_tmpdir();
@@ -575,7 +503,7 @@ static void test_save_lora_roundtrip(void **state) {
         eco_test_rmtree(tmp);
         free(tmp);
         eco_train_model_free(m);
-        fixture_close(&fx);
+        eco_test_train_fixture_close(&fx);
     }
 }
 

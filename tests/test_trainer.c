@@ -303,6 +303,9 @@ static void test_lora_load_and_grads(void **state) {
 #define GOOD_DATA "\"data\": [{\"capability\": \"arith.add@1\", \"n\": 4}]"
 #define GOOD_HYPER "\"steps\": 2, \"batch\": 1, \"seq\": 16, \"lr\": 0.001, \"seed\": 1"
 
+#define LORA_HEAD "\"name\": \"a\", \"kind\": \"lora\", \"base\": {\"model\": \"../models/m\"}"
+#define GOOD_LORA "\"lora\": {\"r\": 4, \"alpha\": 8, \"targets\": [\"q\", \"v\"]}"
+
 typedef struct recipe_case {
     const char *json;
     eco_status want;
@@ -383,6 +386,48 @@ static const recipe_case RECIPES[] = {
     {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER ", \"min_lr_ratio\": 2}", ECO_STATUS_EFORMAT, "min_lr_ratio"},
     {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER ", \"out\": 5}", ECO_STATUS_EFORMAT, "out"},
     {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER ", \"out\": \"a\\u0000b\"}", ECO_STATUS_EFORMAT, "out"},
+    /* kind */
+    {"{\"name\": \"x\", \"kind\": \"pretrain\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_OK, NULL},
+    {"{\"name\": \"x\", \"kind\": \"full\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "kind"},
+    {"{\"name\": \"x\", \"kind\": 1, " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "kind"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_LORA ", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "lora: unknown key"},
+    /* lora recipes */
+    {"{" LORA_HEAD ", " GOOD_LORA ", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_OK, NULL},
+    {"{" LORA_HEAD ", \"lora\": {\"r\": 16, \"alpha\": 32, \"targets\": [\"q\", \"k\", \"v\", \"o\", \"gate\", \"up\", "
+     "\"down_proj\"], \"dropout\": 0.05, \"rslora\": true}, " GOOD_DATA ", " GOOD_HYPER ", \"seq\": 4096}", ECO_STATUS_EFORMAT, "seq"},
+    {"{" LORA_HEAD ", \"lora\": {\"r\": 16, \"alpha\": 32, \"targets\": [\"q\", \"k\", \"v\", \"o\", \"gate\", \"up\", "
+     "\"down_proj\"], \"dropout\": 0.05, \"rslora\": true}, " GOOD_DATA ", \"steps\": 2, \"batch\": 1, \"seq\": 4096, "
+     "\"lr\": 0.001, \"seed\": 1}", ECO_STATUS_OK, NULL},
+    {"{" LORA_HEAD ", " GOOD_LORA ", \"tokenizer\": \"bytes\", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "tokenizer: unknown key"},
+    {"{\"name\": \"a\", \"kind\": \"lora\", " GOOD_LORA ", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "base: required"},
+    {"{\"name\": \"a\", \"kind\": \"lora\", \"base\": {}, " GOOD_LORA ", " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "base.model: required"},
+    {"{\"name\": \"a\", \"kind\": \"lora\", \"base\": {\"model\": 3}, " GOOD_LORA ", " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "base.model: expected a string"},
+    {"{\"name\": \"a\", \"kind\": \"lora\", \"base\": {\"model\": \"m\", \"preset\": \"tiny\"}, " GOOD_LORA ", " GOOD_DATA ", "
+     GOOD_HYPER "}", ECO_STATUS_EFORMAT, "base.preset: unknown key"},
+    {"{" LORA_HEAD ", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "lora: required"},
+    {"{" LORA_HEAD ", \"lora\": [], " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "lora: expected an object"},
+    {"{" LORA_HEAD ", \"lora\": {\"r\": 4}, " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "lora.targets: required"},
+    {"{" LORA_HEAD ", \"lora\": {\"targets\": []}, " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "lora.targets"},
+    {"{" LORA_HEAD ", \"lora\": {\"targets\": \"q\"}, " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "lora.targets"},
+    {"{" LORA_HEAD ", \"lora\": {\"targets\": [\"q\", 1]}, " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "lora.targets[1]"},
+    {"{" LORA_HEAD ", \"lora\": {\"targets\": [\"q\", \"lm_head\"]}, " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "lora.targets[1]"},
+    {"{" LORA_HEAD ", \"lora\": {\"targets\": [\"q\", \"q_proj\"]}, " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "lora.targets[1]"},
+    {"{" LORA_HEAD ", \"lora\": {\"r\": 0, \"targets\": [\"q\"]}, " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "lora.r"},
+    {"{" LORA_HEAD ", \"lora\": {\"r\": 2.5, \"targets\": [\"q\"]}, " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "lora.r"},
+    {"{" LORA_HEAD ", \"lora\": {\"alpha\": 0, \"targets\": [\"q\"]}, " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "lora.alpha"},
+    {"{" LORA_HEAD ", \"lora\": {\"dropout\": 1, \"targets\": [\"q\"]}, " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "lora.dropout"},
+    {"{" LORA_HEAD ", \"lora\": {\"rslora\": 1, \"targets\": [\"q\"]}, " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "lora.rslora"},
+    {"{" LORA_HEAD ", \"lora\": {\"rank\": 4, \"targets\": [\"q\"]}, " GOOD_DATA ", " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "lora.rank: unknown key"},
+    {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"path\": \"t.txt\"}], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0].path"},
+    {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"capability\": \"nope@1\", \"n\": 1}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].capability"},
 };
 
 static void test_recipe_table(void **state) {
@@ -415,6 +460,21 @@ static void test_recipe_table(void **state) {
     assert_int_equal(r->sources[0].chunk_bytes, 1024);
     assert_string_equal(r->out, "/base/o");
     assert_int_equal(r->accum, 1);
+    assert_int_equal(r->kind, ECO_RECIPE_PRETRAIN);
+    eco_recipe_free(r);
+    /* a lora recipe: defaults, targets, the base resolved, its name for the adapter */
+    const char *jl = "{" LORA_HEAD ", \"lora\": {\"targets\": [\"gate\", \"q_proj\"]}, " GOOD_DATA ", " GOOD_HYPER
+                     ", \"out\": \"../adapters/a\"}";
+    ECO_ASSERT_OK(eco_recipe_parse(jl, strlen(jl), "r.json", "/base", &r));
+    assert_int_equal(r->kind, ECO_RECIPE_LORA);
+    assert_string_equal(r->base_model, "/base/../models/m");
+    assert_string_equal(r->lora.base_model_name_or_path, "m");
+    assert_int_equal(r->lora.r, 8);
+    assert_true(r->lora.lora_alpha == 16.0);
+    assert_true(r->lora.lora_dropout == 0.0);
+    assert_false(r->lora.use_rslora);
+    for (int t = 0; t < ECO_LORA__COUNT; t++) assert_int_equal(r->lora.targets[t], t == ECO_LORA_Q || t == ECO_LORA_GATE);
+    assert_string_equal(r->out, "/base/../adapters/a");
     eco_recipe_free(r);
 }
 
@@ -455,6 +515,30 @@ static void test_recipe_corpus(void **state) {
     eco_data_corpus_free(c);
     eco_recipe_free(r);
 
+    /* a lora recipe's corpus: {"prompt", "completion"} records of the TRAIN split */
+    const char *jl = "{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"capability\": \"arith.add@1\", \"n\": 5, \"seed\": 2}, "
+                     "{\"capability\": \"text.sort@1\", \"n\": 2}], " GOOD_HYPER "}";
+    ECO_ASSERT_OK(eco_recipe_parse(jl, strlen(jl), "c.json", fx->dir, &r));
+    ECO_ASSERT_OK(eco_recipe_build_corpus(r, out, &n));
+    assert_int_equal(n, 7);
+    ECO_ASSERT_OK(eco_data_corpus_load(out, &c));
+    assert_int_equal(c->kind, ECO_DATA_KIND_PROMPT_COMPLETION);
+    assert_int_equal(c->n_records, 7);
+    const eco_capability *cap;
+    ECO_ASSERT_OK(eco_tasks_find("arith.add@1", &cap));
+    eco_task_item *items;
+    ECO_ASSERT_OK(eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, 5, 2, &items));
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(c->records[i].prompt_len, strlen(items[i].prompt));
+        assert_memory_equal(c->records[i].prompt, items[i].prompt, strlen(items[i].prompt));
+        assert_int_equal(c->records[i].text_len, strlen(items[i].completion));
+        assert_memory_equal(c->records[i].text, items[i].completion, strlen(items[i].completion));
+    }
+    eco_task_items_free(items, 5);
+    assert_non_null(strstr(c->records[6].prompt, "Sort:"));
+    eco_data_corpus_free(c);
+    eco_recipe_free(r);
+
     /* a missing text file fails at build time, naming it */
     const char *jm = "{\"name\": \"c\", " GOOD_BASE ", \"data\": [{\"path\": \"missing.txt\"}], " GOOD_HYPER "}";
     ECO_ASSERT_OK(eco_recipe_parse(jm, strlen(jm), "c.json", fx->dir, &r));
@@ -462,6 +546,43 @@ static void test_recipe_corpus(void **state) {
     assert_non_null(strstr(eco_last_error(), "missing.txt"));
     eco_recipe_free(r);
     free(out), free(out2), free(txt);
+}
+
+/* A lora recipe runs on a saved base into its "out" (or the folder given), and the same
+ * recipe run twice with one thread writes the same adapter bytes. */
+static void test_recipe_lora_run(void **state) {
+    fixture *fx = *state;
+    char *path = join(fx->dir, "adapter.json");
+    const char *j = "{\"name\": \"a\", \"kind\": \"lora\", \"base\": {\"model\": \"tiny\"}, " GOOD_LORA ", "
+                    "\"data\": [{\"capability\": \"arith.add@1\", \"n\": 16, \"seed\": 1}], \"steps\": 3, \"batch\": 2, "
+                    "\"seq\": 32, \"lr\": 0.01, \"seed\": 3, \"out\": \"ad\"}";
+    eco_test_write_file(path, j, strlen(j));
+    eco_recipe *r;
+    ECO_ASSERT_OK(eco_recipe_load(path, &r));
+    eco_trainer_result res;
+    ECO_ASSERT_OK(eco_recipe_run(r, NULL, 1, false, false, &res));
+    assert_true(res.finished);
+    assert_int_equal(res.steps_done, 3);
+    char *ad2 = join(fx->dir, "ad2");
+    ECO_ASSERT_OK(eco_recipe_run(r, ad2, 1, false, false, NULL));
+    char *a = join(fx->dir, "ad/adapter_model.safetensors"), *b = join(ad2, "adapter_model.safetensors");
+    char *ca = join(fx->dir, "ad/adapter_config.json"), *cb = join(ad2, "adapter_config.json");
+    assert_true(files_equal(a, b));
+    assert_true(files_equal(ca, cb));
+    eco_peft_config cfg;
+    ECO_ASSERT_OK(eco_peft_config_load(ca, &cfg));
+    assert_string_equal(cfg.base_model_name_or_path, "tiny");
+    assert_int_equal(cfg.r, 4);
+    assert_true(cfg.targets[ECO_LORA_Q] && cfg.targets[ECO_LORA_V] && !cfg.targets[ECO_LORA_K]);
+    char *tj = join(fx->dir, "ad/training.json");
+    char *text;
+    size_t len;
+    ECO_ASSERT_OK(eco_read_file(tj, 1 << 20, &text, &len));
+    assert_non_null(strstr(text, "\"mode\":\"lora\""));
+    assert_non_null(strstr(text, "adapter.json")); /* the recipe, with its SHA-256 */
+    free(text);
+    eco_recipe_free(r);
+    free(path), free(ad2), free(a), free(b), free(ca), free(cb), free(tj);
 }
 
 static void test_options_refused(void **state) {
@@ -488,6 +609,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_lora_load_and_grads, setup, teardown),
         cmocka_unit_test(test_recipe_table),
         cmocka_unit_test_setup_teardown(test_recipe_corpus, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recipe_lora_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_options_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

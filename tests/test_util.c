@@ -51,3 +51,116 @@ double eco_test_max_abs_diff(const float *a, const float *b, size_t n) {
     }
     return m;
 }
+
+/* ---- training fixtures ------------------------------------------------------------------- */
+
+const eco_tensor *eco_test_must_find(eco_safetensors *st, const char *name) {
+    const eco_tensor *t = eco_safetensors_find(st, name);
+    if (!t) {
+        print_error("fixture tensor '%s' missing\n", name);
+        fail();
+    }
+    return t;
+}
+
+float eco_test_scalar(eco_safetensors *st, const char *name) {
+    return ((const float *)eco_test_must_find(st, name)->data)[0];
+}
+
+void eco_test_train_fixture_open(eco_test_train_fixture *fx, const char *name, int n_teachers) {
+    memset(fx, 0, sizeof *fx);
+    assert_true(n_teachers >= 0 && n_teachers <= (int)(sizeof fx->teacher / sizeof fx->teacher[0]));
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/fixtures/train/%s", name);
+    fx->dir = eco_test_source_path(rel);
+    char *p = eco_path_join(fx->dir, "expected.safetensors");
+    ECO_ASSERT_OK(eco_safetensors_open(p, &fx->exp));
+    free(p);
+    const eco_tensor *tok = eco_test_must_find(fx->exp, "tokens");
+    fx->tokens = tok->data;
+    fx->targets = eco_test_must_find(fx->exp, "targets")->data;
+    fx->B = tok->shape[0];
+    fx->T = tok->shape[1];
+    if (n_teachers == 0) return;
+    fx->weight = eco_test_scalar(fx->exp, "weight");
+    fx->temperature = eco_test_scalar(fx->exp, "temperature");
+    for (int k = 0; k < n_teachers; k++) {
+        char tname[64];
+        snprintf(tname, sizeof tname, "teacher.%d.logits", k);
+        fx->teacher[k] = eco_test_must_find(fx->exp, tname)->data;
+    }
+}
+
+void eco_test_train_fixture_close(eco_test_train_fixture *fx) {
+    eco_safetensors_close(fx->exp);
+    free(fx->dir);
+}
+
+void eco_test_load_lora_params(eco_train_model *m, eco_safetensors *exp) {
+    if (eco_train_model_mode(m) != ECO_TRAIN_MODE_LORA) return;
+    for (size_t i = 0; i < eco_train_num_params(m); i++) {
+        const eco_train_param *p = eco_train_param_at(m, i);
+        char name[200];
+        snprintf(name, sizeof name, "param.%s", p->name);
+        const eco_tensor *t = eco_test_must_find(exp, name);
+        assert_int_equal(eco_tensor_numel(t), p->numel);
+        memcpy(eco_train_params(m) + p->offset, t->data, p->numel * sizeof(float));
+    }
+}
+
+void eco_test_check_grads(eco_train_model *m, eco_safetensors *exp, const char *label, double tol,
+                          bool print_each) {
+    double worst = 0;
+    size_t n_grads = 0;
+    for (size_t i = 0; i < eco_safetensors_count(exp); i++)
+        if (strncmp(eco_safetensors_get(exp, i)->name, "grad.", 5) == 0) n_grads++;
+    assert_int_equal(n_grads, eco_train_num_params(m));
+    for (size_t i = 0; i < eco_train_num_params(m); i++) {
+        const eco_train_param *p = eco_train_param_at(m, i);
+        char name[200];
+        snprintf(name, sizeof name, "grad.%s", p->name);
+        const eco_tensor *t = eco_test_must_find(exp, name);
+        assert_int_equal(eco_tensor_numel(t), p->numel);
+        double d = eco_test_max_abs_diff(eco_train_grads(m) + p->offset, t->data, p->numel);
+        if (print_each)
+            printf("    %-62s max diff %.2e\n", p->name, d);
+        else if (d > tol)
+            print_error("%s: %s max diff %.2e\n", label, p->name, d);
+        worst = fmax(worst, d);
+        assert_true(d <= tol);
+    }
+    printf("    largest gradient difference %.2e over %zu tensors\n", worst, eco_train_num_params(m));
+}
+
+double eco_test_finite_differences(eco_train_model *m, double (*loss)(eco_train_model *m, void *ctx),
+                                   void *ctx, uint64_t seed, const char *prefix, int *checked) {
+    float *P = eco_train_params(m);
+    const float *G = eco_train_grads(m);
+    eco_rng rng;
+    eco_rng_seed(&rng, seed);
+    const float h = 1e-2f;
+    double worst = 0;
+    *checked = 0;
+    for (size_t i = 0; i < eco_train_num_params(m); i++) {
+        const eco_train_param *p = eco_train_param_at(m, i);
+        for (int s = 0; s < 3; s++) { /* three elements of every tensor */
+            size_t j = p->offset + (size_t)(eco_rng_next(&rng) % p->numel);
+            const float keep = P[j];
+            P[j] = keep + h;
+            double lp = loss(m, ctx);
+            P[j] = keep - h;
+            double lm = loss(m, ctx);
+            P[j] = keep;
+            double fd = (lp - lm) / (2.0 * h), g = G[j];
+            double err = fabs(fd - g);
+            if (err > 3e-3 + 0.03 * fabs(g)) {
+                print_error("%s%s[%zu]: finite difference %.6f, backward %.6f\n", prefix, p->name,
+                            j - p->offset, fd, g);
+                fail();
+            }
+            worst = fmax(worst, err);
+            (*checked)++;
+        }
+    }
+    return worst;
+}

@@ -2,7 +2,9 @@
  * Shared helpers for the cmocka unit tests.
  *
  * Tests find the source tree through ECO_SOURCE_DIR (set by ctest) and write into a fresh
- * temporary folder. ECO_ASSERT_OK prints the library's error message on failure.
+ * temporary folder. ECO_ASSERT_OK prints the library's error message on failure. The
+ * training helpers at the end serve test_train.c and test_distill.c: they open the fixtures
+ * scripts/make_train_fixtures.py writes and compare a model's gradients against them.
  */
 #ifndef ECO_TEST_UTIL_H
 #define ECO_TEST_UTIL_H
@@ -14,6 +16,8 @@
 #include <cmocka.h>
 
 #include "ecology/core.h"
+#include "ecology/safetensors.h"
+#include "ecology/train.h"
 
 #define ECO_ASSERT_OK(expr)                                                              \
     do {                                                                                 \
@@ -45,5 +49,43 @@ void eco_test_rmtree(const char *path);
 void eco_test_write_file(const char *path, const void *data, size_t len);
 /* Largest |a[i] - b[i]|. */
 double eco_test_max_abs_diff(const float *a, const float *b, size_t n);
+
+/* ---- training fixtures (tests/fixtures/train/<name>/) ----------------------------------- */
+
+/* A training fixture: the model folder and its expected.safetensors, holding the batch
+ * ("tokens", "targets": i32 [B, T]) and what PyTorch computed on it. */
+typedef struct eco_test_train_fixture {
+    char *dir;                       /* the fixture folder; malloc'd */
+    eco_safetensors *exp;            /* expected.safetensors */
+    const int32_t *tokens, *targets; /* [B, T], inside exp */
+    int64_t B, T;
+    /* Distillation fixtures only (opened with n_teachers > 0): */
+    float weight, temperature;
+    const float *teacher[4]; /* [B, T, V] torch logits of each teacher, inside exp */
+} eco_test_train_fixture;
+
+/* The tensor `name` of st; fails the test when it is missing. */
+const eco_tensor *eco_test_must_find(eco_safetensors *st, const char *name);
+/* The first float of tensor `name` (a scalar); fails the test when it is missing. */
+float eco_test_scalar(eco_safetensors *st, const char *name);
+/* Opens tests/fixtures/train/<name>. With n_teachers > 0 (at most 4) also reads "weight",
+ * "temperature" and "teacher.<k>.logits" for k < n_teachers, each required. */
+void eco_test_train_fixture_open(eco_test_train_fixture *fx, const char *name, int n_teachers);
+void eco_test_train_fixture_close(eco_test_train_fixture *fx);
+/* LoRA models: copies "param.<name>" of exp into every trainable tensor (the fixture's B is
+ * not zero). Nothing for a full model. */
+void eco_test_load_lora_params(eco_train_model *m, eco_safetensors *exp);
+/* Compares the model's gradient of every trainable tensor with "grad.<name>" of exp: exp
+ * must hold exactly one per tensor, of the same size, each within tol (absolute). Prints
+ * each tensor's largest difference when print_each (else only the ones over tol, after
+ * `label`), then the largest over all. */
+void eco_test_check_grads(eco_train_model *m, eco_safetensors *exp, const char *label, double tol,
+                          bool print_each);
+/* Central finite differences (h = 1e-2) of loss(m, ctx) at three elements of every
+ * trainable tensor, chosen by an RNG seeded with seed, against the gradient the model holds
+ * now; fails when one differs by more than 3e-3 + 3% (printing "<prefix><tensor>[<i>]: ...").
+ * *checked: elements compared. Returns the largest |fd - grad|. */
+double eco_test_finite_differences(eco_train_model *m, double (*loss)(eco_train_model *m, void *ctx),
+                                   void *ctx, uint64_t seed, const char *prefix, int *checked);
 
 #endif

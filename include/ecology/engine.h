@@ -18,6 +18,14 @@ extern "C" {
 /* Opens the model folder; the engine's genome id is `id` (NULL: the folder's name).
  * Caller destroys with eco_engine_destroy. */
 eco_status eco_llama_engine_open(const char *dir, const char *id, eco_engine **out);
+/* The same with a LoRA adapter (a PEFT folder) attached unmerged; adapter_dir NULL is
+ * eco_llama_engine_open. The adapter is loaded against the model's config and attached with
+ * eco_model_set_adapter; the engine owns what it keeps of it (the model's f32 copies) and
+ * frees it with the engine. The default id (id NULL) is "<model folder>+<adapter folder>".
+ * Errors: those of eco_llama_engine_open, eco_lora_adapter_load (ENOTFOUND, EFORMAT,
+ * EUNSUPPORTED) and eco_model_set_adapter. */
+eco_status eco_llama_engine_open_adapter(const char *dir, const char *adapter_dir, const char *id,
+                                         eco_engine **out);
 
 /* Borrowed views of an open llama engine's parts (for the CLI and tests). */
 eco_model *eco_llama_engine_model(eco_engine *e);

@@ -18,6 +18,12 @@
  * rounded to f32 as HF stores it; the angle position·inv_freq and its cos/sin are taken
  * in double and cast, so positions are exact however long the context.
  *
+ * LoRA: an adapter can be attached unmerged (eco_model_set_adapter: every adapted linear
+ * adds s·(x·Aᵀ)·Bᵀ on the fly, so one mapped base serves any number of adapters in turn) or
+ * merged into a new model folder (eco_model_merge_adapter: W' = W + s·B·A). Both give the
+ * same logits within float rounding (and the base dtype's rounding when merged into
+ * bf16/f16).
+ *
  * Threads: the kernels use OpenMP inside one call. An eco_model keeps its activation
  * buffers (grown to the largest batch seen, so decoding allocates nothing), so calls on
  * one model must not overlap; separate models and caches are independent.
@@ -26,6 +32,7 @@
 #define ECOLOGY_MODEL_H
 
 #include "ecology/config.h"
+#include "ecology/peft.h"
 #include "ecology/safetensors.h"
 
 #ifdef __cplusplus
@@ -43,8 +50,35 @@ eco_status eco_model_load(const char *dir, eco_model **out);
 void eco_model_free(eco_model *m);
 const eco_model_config *eco_model_get_config(const eco_model *m);
 const eco_weights *eco_model_get_weights(const eco_model *m);
-/* Bytes of weights one decode step reads (every matrix once, the embedding row aside). */
+/* Bytes of weights one decode step reads (every matrix once, the embedding row aside; the
+ * attached adapter's f32 A and B included). */
 size_t eco_model_decode_bytes(const eco_model *m);
+
+/* Attaches a LoRA adapter to the forward, replacing any attached one; a NULL adapter
+ * detaches (the forward is then exactly the base's again). The adapter must fit this
+ * model: a->n_layers equal to the config's, each module's A [r, in] and B [out, r] of the
+ * shapes its base matrix [out, in] implies, F32/BF16/F16, a finite scale — what
+ * eco_lora_adapter_load(dir, eco_model_get_config(m), ...) guarantees; anything else is
+ * ECO_STATUS_EINVAL naming the module, with the model left as it was.
+ * Ownership: A and B are widened once into f32 copies owned by the model (adapters are
+ * small), so the model keeps no pointer into `a`: the caller still owns `a` and may free
+ * it right after this call. ENOMEM (model unchanged) when the copies cannot be allocated.
+ * Must not overlap a forward on the same model. KV caches filled before the switch hold
+ * the old adapter's keys and values: reset them. */
+eco_status eco_model_set_adapter(eco_model *m, const eco_lora_adapter *a);
+/* Whether an adapter is attached. */
+bool eco_model_has_adapter(const eco_model *m);
+
+/* Merges the adapter in adapter_dir into the model in base_dir and writes a new model
+ * folder out_dir (created if needed): model.safetensors holds every tensor of the base,
+ * with W' = W + s·B·A for each adapted matrix (computed in f32 and rounded once to the
+ * base tensor's dtype; other tensors copied bit for bit, one file even when the base is
+ * sharded); config.json and tokenizer.json (and generation_config.json,
+ * tokenizer_config.json, special_tokens_map.json when present) are copied byte for byte.
+ * Each file appears atomically, the weights first and config.json last. Errors: those of
+ * eco_model_load and eco_lora_adapter_load; EINVAL when out_dir is base_dir or holds a
+ * model.safetensors.index.json (it would shadow the merged file); EIO; ENOMEM. */
+eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir, const char *out_dir);
 
 /* KV cache for one sequence: for each layer, K and V of [max_seq, n_kv_heads·head_dim]
  * in f32. `len` tokens are cached. */

@@ -129,6 +129,56 @@ void eco_tasks_answer_span(const char *s, size_t len, size_t *start, size_t *ale
  * (invalid UTF-8, NUL); false on NULL arguments. */
 bool eco_tasks_check(const eco_capability *cap, const eco_task_item *item, const char *output, size_t len);
 
+/* ---- evaluation (tasks_eval.c) -------------------------------------------------------
+ *
+ * eco_tasks_eval runs the loop sketched above on an engine: the first opt->n items of
+ * eco_tasks_generate(cap, ECO_TASK_SPLIT_EVAL, n, seed), each sent greedily (temperature
+ * 0, BOS added as the trainer adds it, EOS honoured) with stop ECO_TASKS_STOP and
+ * max_tokens = cap->max_completion_bytes + opt->extra_tokens, judged by eco_tasks_check.
+ * Unlike the rest of this module it calls into an engine, so it is as thread-safe as the
+ * engine is (one call at a time per engine). */
+
+struct eco_engine;
+
+/* One wrong answer, kept for display. Strings are NUL-terminated and owned by the report. */
+typedef struct eco_tasks_eval_failure {
+    size_t index;     /* the item's position among the n */
+    char *prompt;     /* the item's prompt */
+    char *expected;   /* the item's completion (" <answer>\n") */
+    char *got;        /* the engine's text (stop sequence excluded); may hold any bytes */
+    size_t got_len;
+} eco_tasks_eval_failure;
+
+typedef struct eco_tasks_eval_report {
+    const char *capability;   /* cap->name (static) */
+    size_t n;                 /* items evaluated */
+    size_t correct;
+    double accuracy;          /* correct / n, in [0, 1] */
+    size_t n_failures;        /* the first min(n − correct, max_failures) failures, in order */
+    eco_tasks_eval_failure *failures;
+} eco_tasks_eval_report;
+
+typedef struct eco_tasks_eval_options {
+    size_t n;                 /* items, 1 .. ECO_TASKS_MAX_N */
+    uint64_t seed;
+    size_t max_failures;      /* failures kept in the report */
+    int extra_tokens;         /* >= 0: new tokens allowed past max_completion_bytes */
+    /* Called after each item (may be NULL), e.g. for a progress line. */
+    void (*progress)(void *ctx, size_t done, size_t total);
+    void *progress_ctx;
+} eco_tasks_eval_options;
+
+/* n 100, seed 0, max_failures 5, extra_tokens 8, no progress callback. */
+void eco_tasks_eval_options_init(eco_tasks_eval_options *opt);
+/* Evaluates `engine` (borrowed) on cap's held-out split. *out is filled on success (caller
+ * frees with eco_tasks_eval_report_free) and zeroed on error. Errors: EINVAL (NULL
+ * argument, n == 0, extra_tokens < 0 or too large), ERANGE (n > ECO_TASKS_MAX_N), ENOMEM,
+ * and the engine's own failures, with the item's index in the message. */
+eco_status eco_tasks_eval(struct eco_engine *engine, const eco_capability *cap, const eco_tasks_eval_options *opt,
+                          eco_tasks_eval_report *out);
+/* Frees what a report owns and zeroes it; safe on a zeroed report. */
+void eco_tasks_eval_report_free(eco_tasks_eval_report *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -63,6 +63,29 @@
  * values out of range are EFORMAT naming the field ("recipe.json: data[1].n: ...").
  * eco_recipe_run writes out/work/{init/, corpus.jsonl, checkpoint.*} and runs the trainer
  * in full mode with out as out_dir.
+ *
+ * "kind" is "pretrain" (the default, above) or "lora": a LoRA adapter trained on a saved
+ * model, with the same parser and the same hyper-parameter keys:
+ *
+ *   {"name": "adapter-arith.add@1", "kind": "lora",
+ *    "base": {"model": "../models/eco-tiny"},
+ *    "lora": {"r": 8, "alpha": 16, "targets": ["q", "k", "v", "o", "gate", "up", "down"],
+ *             "dropout": 0.0, "rslora": false},
+ *    "data": [{"capability": "arith.add@1", "n": 4000, "seed": 1}],
+ *    "steps": 300, "batch": 8, "seq": 128, "lr": 0.003, "seed": 1,
+ *    "out": "../adapters/arith.add@1"}
+ *
+ *   base       {"model": folder} only (config, weights and tokenizer come from it; no
+ *              "tokenizer" key).
+ *   lora       r (1..65536, default 8), alpha (> 0, default 16), targets (required: a
+ *              non-empty array of distinct names among q, k, v, o, gate, up, down or their
+ *              q_proj ... down_proj forms), dropout ([0, 1), default 0), rslora (false).
+ *              The adapter's base_model_name_or_path is the last component of base.model,
+ *              so the adapter's bytes do not depend on where the recipe is run from.
+ *   data       capabilities only; their TRAIN items become {"prompt", "completion"}
+ *              records (loss on the completion only).
+ * eco_recipe_run writes out/work/{corpus.jsonl, checkpoint.*} and runs the trainer in LoRA
+ * mode: adapter_config.json, adapter_model.safetensors and training.json land in out.
  */
 #ifndef ECOLOGY_TRAINER_H
 #define ECOLOGY_TRAINER_H
@@ -163,10 +186,18 @@ typedef struct eco_recipe_source {
     uint64_t seed;
 } eco_recipe_source;
 
+typedef enum eco_recipe_kind {
+    ECO_RECIPE_PRETRAIN = 0, /* a model from scratch */
+    ECO_RECIPE_LORA = 1      /* an adapter on base_model */
+} eco_recipe_kind;
+
 typedef struct eco_recipe {
     char name[64];
+    eco_recipe_kind kind;
     char preset[32];
-    eco_model_config config;  /* preset + overrides + byte tokenizer */
+    eco_model_config config;  /* pretrain: preset + overrides + byte tokenizer */
+    char *base_model;         /* lora: the base model folder, resolved */
+    eco_peft_config lora;     /* lora: the adapter configuration */
     size_t n_sources;
     eco_recipe_source sources[ECO_RECIPE_MAX_SOURCES];
     int64_t steps, batch, seq, accum, warmup;
@@ -183,12 +214,14 @@ eco_status eco_recipe_parse(const char *json, size_t len, const char *label, con
                             eco_recipe **out);
 eco_status eco_recipe_load(const char *path, eco_recipe **out);
 void eco_recipe_free(eco_recipe *r);
-/* Writes the recipe's corpus ({"text"} JSONL, canonical, one record a line) atomically to
- * jsonl_path. *n_records may be NULL. */
+/* Writes the recipe's corpus (JSONL, canonical, one record a line: {"text"} for pretraining,
+ * {"prompt", "completion"} for lora) atomically to jsonl_path. *n_records may be NULL. */
 eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, size_t *n_records);
 /* Pretrains: random init (seed) into out/work/init, corpus into out/work/corpus.jsonl, then
  * eco_trainer_run in full mode into out (out_dir NULL: the recipe's "out"; EINVAL when
- * neither). threads, resume and progress as in eco_trainer_options. */
+ * neither). A lora recipe: corpus into out/work/corpus.jsonl, then eco_trainer_run in LoRA
+ * mode from base_model with the adapter and training.json in out. threads, resume and
+ * progress as in eco_trainer_options. */
 eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads, bool resume, bool progress,
                           eco_trainer_result *res);
 

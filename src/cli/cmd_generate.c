@@ -1,4 +1,4 @@
-/* ecology generate --model DIR --prompt TEXT [-n N] [--temperature T] [--top-k K]
+/* ecology generate --model DIR [--adapter DIR] --prompt TEXT [-n N] [--temperature T] [--top-k K]
  *                  [--top-p P] [--seed S] [--stop STR] [--threads N] [--json] */
 #include <jansson.h>
 #include <stdio.h>
@@ -11,7 +11,8 @@
 int cmd_generate(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("prompt", true), CLI_OPT("n", true),       CLI_OPT("temperature", true),
                    CLI_OPT("top-k", true), CLI_OPT("top-p", true),  CLI_OPT("seed", true),    CLI_OPT("stop", true),
-                   CLI_OPT("threads", true), CLI_OPT("json", false), CLI_OPT("no-special", false)};
+                   CLI_OPT("threads", true), CLI_OPT("json", false), CLI_OPT("no-special", false),
+                   CLI_OPT("adapter", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -55,7 +56,7 @@ int cmd_generate(int argc, char **argv) {
     bool json = cli_get(o, n, "json") != NULL;
 
     eco_engine *eng;
-    eco_status st = eco_llama_engine_open(model, NULL, &eng);
+    eco_status st = eco_llama_engine_open_adapter(model, cli_get(o, n, "adapter"), NULL, &eng);
     if (st != ECO_STATUS_OK) return cli_fail(st, "generate");
     eco_infer_response resp;
     st = eng->infer(eng, &req, &resp);

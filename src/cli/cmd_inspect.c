@@ -47,7 +47,7 @@ int cmd_inspect(int argc, char **argv) {
     size_t count = eco_weights_count(w);
     size_t n_dtype[ECO_DTYPE__COUNT] = {0};
     uint64_t params = 0;
-    json_t *root = json_object(), *tensors = json_array();
+    json_t *root = json_object(), *tensors = json_array(); /* both unused without --json */
     for (size_t i = 0; i < count; i++) {
         const eco_tensor *t = eco_weights_get(w, i);
         params += eco_tensor_numel(t);
@@ -105,6 +105,7 @@ int cmd_inspect(int argc, char **argv) {
             printf("  %-56s %-5s %-16s %12zu\n", t->name, eco_dtype_name(t->dtype), sh, t->nbytes);
         }
     }
+    if (!json) json_decref(tensors); /* with --json, root owns it */
     json_decref(root);
     eco_weights_close(w);
     return CLI_OK;

@@ -1,5 +1,6 @@
-/* ecology logits --model DIR --tokens 1,2,3 --out FILE.safetensors
- * Writes one f32 tensor `logits` [T, vocab]: every position's logits from one batched pass. */
+/* ecology logits --model DIR [--adapter DIR] --tokens 1,2,3 --out FILE.safetensors
+ * Writes one f32 tensor `logits` [T, vocab]: every position's logits from one batched pass
+ * (with the LoRA adapter applied unmerged when --adapter is given). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -7,7 +8,8 @@
 #include "ecology/model.h"
 
 int cmd_logits(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("tokens", true), CLI_OPT("out", true), CLI_OPT("threads", true)};
+    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("tokens", true), CLI_OPT("out", true), CLI_OPT("threads", true),
+                   CLI_OPT("adapter", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -36,6 +38,17 @@ int cmd_logits(int argc, char **argv) {
         goto done;
     }
     const eco_model_config *cfg = eco_model_get_config(m);
+    const char *adapter_dir = cli_get(o, n, "adapter");
+    if (adapter_dir) { /* the model keeps f32 copies: the adapter is freed at once */
+        eco_lora_adapter *a = NULL;
+        st = eco_lora_adapter_load(adapter_dir, cfg, &a);
+        if (st == ECO_STATUS_OK) st = eco_model_set_adapter(m, a);
+        eco_lora_adapter_free(a);
+        if (st != ECO_STATUS_OK) {
+            rc = cli_fail(st, "logits");
+            goto done;
+        }
+    }
     logits = eco_malloc_array(n_ids, (size_t)cfg->vocab_size * sizeof(float));
     if (!logits) {
         rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory for %zu x %lld logits", n_ids,

@@ -1,4 +1,5 @@
-/* ecology model create --preset P --seed N [--dtype f32|bf16|f16] --out DIR */
+/* ecology model create --preset P --seed N [--dtype f32|bf16|f16] --out DIR
+ * ecology model merge --model DIR --adapter DIR --out DIR */
 #include <stdio.h>
 #include <string.h>
 
@@ -35,8 +36,26 @@ static int model_create(int argc, char **argv) {
     return CLI_OK;
 }
 
+/* W' = W + s·B·A into a new model folder (eco_model_merge_adapter). */
+static int model_merge(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("out", true)};
+    const int n = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 3, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
+    const char *model = cli_get(o, n, "model"), *adapter = cli_get(o, n, "adapter"), *out = cli_get(o, n, "out");
+    if (!model) return cli_usage_error("model merge: --model DIR is required");
+    if (!adapter) return cli_usage_error("model merge: --adapter DIR is required");
+    if (!out) return cli_usage_error("model merge: --out DIR is required");
+    eco_status st = eco_model_merge_adapter(model, adapter, out);
+    if (st != ECO_STATUS_OK) return cli_fail(st, "model merge");
+    printf("%s: %s merged with adapter %s\n", out, model, adapter);
+    return CLI_OK;
+}
+
 int cmd_model(int argc, char **argv) {
-    if (argc < 3) return cli_usage_error("model: expected a subcommand (create)");
+    if (argc < 3) return cli_usage_error("model: expected a subcommand (create, merge)");
     if (strcmp(argv[2], "create") == 0) return model_create(argc, argv);
-    return cli_usage_error("model: unknown subcommand '%s' (expected create)", argv[2]);
+    if (strcmp(argv[2], "merge") == 0) return model_merge(argc, argv);
+    return cli_usage_error("model: unknown subcommand '%s' (expected create, merge)", argv[2]);
 }

@@ -1,6 +1,7 @@
 /* ecology pretrain --recipe FILE.json [--out DIR] [--threads N] [--resume] [--json]
- * Loads the recipe (eco_recipe_load) and runs it (eco_recipe_run): random init, corpus,
- * full training from scratch into the recipe's "out" or --out. */
+ * Loads the recipe (eco_recipe_load) and runs it (eco_recipe_run) into the recipe's "out" or
+ * --out: a pretraining recipe trains a model from scratch (random init, corpus, full
+ * training); a "kind": "lora" recipe trains an adapter on its base model. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -34,6 +35,10 @@ int cmd_pretrain(int argc, char **argv) {
     eco_trainer_options_init(&t);
     t.out_dir = out ? out : r->out;
     t.steps = r->steps;
+    if (r->kind == ECO_RECIPE_LORA) {
+        t.mode = ECO_TRAIN_MODE_LORA;
+        t.adapter_out = t.out_dir;
+    }
     cli_print_train_result(&res, &t, cli_get(o, n, "json") != NULL);
     eco_recipe_free(r);
     return CLI_OK;

@@ -1,12 +1,16 @@
 /* ecology tasks list [--json]
  * ecology tasks generate --capability C --split train|eval --n N [--seed S]
- *     JSONL on stdout, one {"prompt":...,"completion":...} per line (what the trainer reads). */
+ *     JSONL on stdout, one {"prompt":...,"completion":...} per line (what the trainer reads).
+ * ecology tasks eval --model DIR [--adapter DIR] --capability C [--n N] [--seed S]
+ *                   [--failures K] [--threads T] [--json]
+ *     exact match on the held-out split (eco_tasks_eval) and the first K failures. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "ecology/engine.h"
 #include "ecology/tasks.h"
 
 /* Split sizes as text: "-" for capabilities generated from unbounded spaces. */
@@ -111,9 +115,121 @@ static int tasks_generate(int argc, char **argv) {
     return rc;
 }
 
+/* s[len] in double quotes, with newlines, tabs, quotes, backslashes and other control or
+ * DEL bytes escaped (UTF-8 passes through), so a failure stays on one line. */
+static void print_quoted(const char *s, size_t len) {
+    putchar('"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '\n') fputs("\\n", stdout);
+        else if (ch == '\t') fputs("\\t", stdout);
+        else if (ch == '"' || ch == '\\') printf("\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f) printf("\\x%02x", ch); /* UTF-8 passes through */
+        else putchar(ch);
+    }
+    putchar('"');
+}
+
+static void eval_progress(void *ctx, size_t done, size_t total) {
+    (void)total;
+    eco_progress_update(ctx, (double)done);
+}
+
+static int tasks_eval(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("capability", true),
+                   CLI_OPT("n", true),     CLI_OPT("seed", true),    CLI_OPT("failures", true),
+                   CLI_OPT("threads", true), CLI_OPT("json", false)};
+    const int n_opts = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 3, o, n_opts, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
+    const char *model = cli_get(o, n_opts, "model"), *adapter = cli_get(o, n_opts, "adapter");
+    const char *name = cli_get(o, n_opts, "capability"), *s;
+    if (!model) return cli_usage_error("tasks eval: --model DIR is required");
+    if (!name) return cli_usage_error("tasks eval: --capability C is required (see 'ecology tasks list')");
+    const eco_capability *cap;
+    if (eco_tasks_find(name, &cap) != ECO_STATUS_OK)
+        return cli_usage_error("option '--capability': %s", eco_last_error());
+    eco_tasks_eval_options opt;
+    eco_tasks_eval_options_init(&opt);
+    int64_t v;
+    if ((s = cli_get(o, n_opts, "n"))) {
+        if (cli_parse_int("n", s, 1, (int64_t)ECO_TASKS_MAX_N, &v) != CLI_OK) return CLI_USAGE;
+        opt.n = (size_t)v;
+    }
+    if ((s = cli_get(o, n_opts, "seed")) && cli_parse_u64("seed", s, &opt.seed) != CLI_OK) return CLI_USAGE;
+    if ((s = cli_get(o, n_opts, "failures"))) {
+        if (cli_parse_int("failures", s, 0, 1 << 20, &v) != CLI_OK) return CLI_USAGE;
+        opt.max_failures = (size_t)v;
+    }
+    if ((s = cli_get(o, n_opts, "threads"))) {
+        if (cli_parse_int("threads", s, 1, 1024, &v) != CLI_OK) return CLI_USAGE;
+        eco_set_threads((int)v);
+    }
+    bool json = cli_get(o, n_opts, "json") != NULL;
+
+    eco_engine *eng;
+    eco_status st = eco_llama_engine_open_adapter(model, adapter, NULL, &eng);
+    if (st != ECO_STATUS_OK) return cli_fail(st, "tasks eval");
+    eco_progress prog;
+    eco_progress_begin(&prog, cap->name, (double)opt.n, "items");
+    opt.progress = eval_progress;
+    opt.progress_ctx = &prog;
+    eco_tasks_eval_report r;
+    st = eco_tasks_eval(eng, cap, &opt, &r);
+    eco_progress_end(&prog);
+    if (st != ECO_STATUS_OK) {
+        eco_engine_destroy(eng);
+        return cli_fail(st, "tasks eval");
+    }
+    int rc = CLI_OK;
+    if (json) {
+        json_t *root = json_pack("{s:s, s:s, s:I, s:I, s:f}", "model", eng->genome(eng)->id.str, "capability",
+                                 r.capability, "n", (json_int_t)r.n, "correct", (json_int_t)r.correct, "accuracy",
+                                 r.accuracy);
+        json_t *fails = json_array();
+        for (size_t i = 0; root && fails && i < r.n_failures; i++) {
+            const eco_tasks_eval_failure *f = &r.failures[i];
+            json_t *fo = json_pack("{s:I, s:o, s:o, s:o}", "index", (json_int_t)f->index, "prompt",
+                                   cli_json_text(f->prompt, strlen(f->prompt)), "expected",
+                                   cli_json_text(f->expected, strlen(f->expected)), "got",
+                                   cli_json_text(f->got, f->got_len));
+            if (fo) json_array_append_new(fails, fo);
+        }
+        char *out = NULL;
+        if (root && fails && json_object_set_new(root, "failures", fails) == 0) {
+            fails = NULL;
+            out = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+        }
+        json_decref(fails);
+        json_decref(root);
+        if (out) puts(out);
+        else rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "tasks eval");
+        free(out);
+    } else {
+        printf("%s on %s: %zu/%zu exact match (%.1f%%)\n", eng->genome(eng)->id.str, r.capability, r.correct, r.n,
+               100.0 * r.accuracy);
+        if (r.n_failures) printf("first %zu failure%s:\n", r.n_failures, r.n_failures == 1 ? "" : "s");
+        for (size_t i = 0; i < r.n_failures; i++) {
+            const eco_tasks_eval_failure *f = &r.failures[i];
+            printf("  #%zu prompt:   ", f->index);
+            print_quoted(f->prompt, strlen(f->prompt));
+            printf("\n     expected: ");
+            print_quoted(f->expected, strlen(f->expected));
+            printf("\n     got:      ");
+            print_quoted(f->got, f->got_len);
+            putchar('\n');
+        }
+    }
+    eco_tasks_eval_report_free(&r);
+    eco_engine_destroy(eng);
+    return rc;
+}
+
 int cmd_tasks(int argc, char **argv) {
-    if (argc < 3) return cli_usage_error("tasks: expected a subcommand (list, generate)");
+    if (argc < 3) return cli_usage_error("tasks: expected a subcommand (list, generate, eval)");
     if (strcmp(argv[2], "list") == 0) return tasks_list(argc, argv);
     if (strcmp(argv[2], "generate") == 0) return tasks_generate(argc, argv);
-    return cli_usage_error("tasks: unknown subcommand '%s' (expected list, generate)", argv[2]);
+    if (strcmp(argv[2], "eval") == 0) return tasks_eval(argc, argv);
+    return cli_usage_error("tasks: unknown subcommand '%s' (expected list, generate, eval)", argv[2]);
 }

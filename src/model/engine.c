@@ -1,6 +1,7 @@
 /* The llama CPU engine: eco_engine over a model folder. */
 #include "ecology/engine.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,8 +170,25 @@ static void engine_destroy(eco_engine *self) {
     free(e);
 }
 
+/* The last path component of dir (trailing slashes ignored): start and length. */
+static void base_name(const char *dir, const char **start, int *len) {
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') n--;
+    const char *s = dir + n;
+    while (s > dir && s[-1] != '/') s--;
+    *start = s;
+    *len = (int)(dir + n - s);
+}
+
 eco_status eco_llama_engine_open(const char *dir, const char *id, eco_engine **out) {
+    return eco_llama_engine_open_adapter(dir, NULL, id, out);
+}
+
+eco_status eco_llama_engine_open_adapter(const char *dir, const char *adapter_dir, const char *id,
+                                         eco_engine **out) {
+    if (!out) return eco_error(ECO_STATUS_EINVAL, "engine open: NULL argument");
     *out = NULL;
+    if (!dir) return eco_error(ECO_STATUS_EINVAL, "engine open: NULL model folder");
     llama_engine *e = calloc(1, sizeof *e);
     if (!e) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
     e->base.genome = engine_genome;
@@ -188,6 +206,17 @@ eco_status eco_llama_engine_open(const char *dir, const char *id, eco_engine **o
         return eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer has %lld tokens but the model only %lld embeddings", dir,
                          (long long)eco_tokenizer_vocab_size(e->tok), (long long)cfg->vocab_size);
     }
+    if (adapter_dir) {
+        /* The model keeps f32 copies of A and B, so the loaded file can go at once. */
+        eco_lora_adapter *a = NULL;
+        eco_status ast = eco_lora_adapter_load(adapter_dir, cfg, &a);
+        if (ast == ECO_STATUS_OK) ast = eco_model_set_adapter(e->model, a);
+        eco_lora_adapter_free(a);
+        if (ast != ECO_STATUS_OK) {
+            engine_destroy(&e->base);
+            return ast;
+        }
+    }
     for (int i = 0; i < cfg->n_eos; i++) e->eos[e->n_eos++] = (int32_t)cfg->eos_token_ids[i];
     if (e->n_eos == 0) { /* no eos in config.json: fall back to the tokenizer's usual names */
         static const char *const names[] = {"<|eos|>", "</s>", "<|endoftext|>"};
@@ -198,11 +227,15 @@ eco_status eco_llama_engine_open(const char *dir, const char *id, eco_engine **o
     }
     const char *name = id;
     if (!name) {
-        size_t n = strlen(dir);
-        while (n > 1 && dir[n - 1] == '/') n--;
-        const char *start = dir + n;
-        while (start > dir && start[-1] != '/') start--;
-        snprintf(e->genome.id.str, sizeof e->genome.id.str, "%.*s", (int)(dir + n - start), start);
+        const char *ms, *as;
+        int ml, al;
+        base_name(dir, &ms, &ml);
+        if (adapter_dir) {
+            base_name(adapter_dir, &as, &al);
+            snprintf(e->genome.id.str, sizeof e->genome.id.str, "%.*s+%.*s", ml, ms, al, as);
+        } else {
+            snprintf(e->genome.id.str, sizeof e->genome.id.str, "%.*s", ml, ms);
+        }
     } else {
         snprintf(e->genome.id.str, sizeof e->genome.id.str, "%s", name);
     }

@@ -15,6 +15,15 @@
  * the fork/join and the cold start of each region were a fifth of the step).
  * Activation buffers live in the model and grow to the largest batch seen, so decoding
  * allocates nothing.
+ *
+ * An attached LoRA adapter (lora_infer.c) adds y += s·(x·Aᵀ)·Bᵀ after each adapted linear,
+ * bias included, before anything reads y. Batched: t = x·Aᵀ [n, r] then y += s·t·Bᵀ, both
+ * sgemm (the training forward's order). One token: every thread computes the whole
+ * t = A·x (r dot products of length `in`, a few thousand MACs, into its own slice of
+ * b->lt) and then its own rows of y += s·B·t, so each thread still owns the same rows of y
+ * and no barrier is added; the input x is complete wherever that runs (the thread's own
+ * normed copy for q/k/v/gate/up, att and hid after the barriers that already precede o
+ * and down).
  */
 #include "model/model_internal.h"
 
@@ -41,6 +50,9 @@ void eco_model_buffers_free(eco_model_buffers *b) {
     free(b->sin_tab);
     free(b->scores);
     free(b->xt);
+    free(b->lt);
+    b->lt = NULL;
+    b->cap_lt = 0;
     b->x = b->xn = b->q = b->att = b->gate = b->up = b->hid = NULL;
     b->cos_tab = b->sin_tab = b->scores = b->xt = NULL;
     b->cap_n = 0;
@@ -102,6 +114,16 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         b->cap_rows = cap_rows;
         b->cap_threads = cap_threads;
         if (!b->scores || !b->xt) goto nomem;
+    }
+    if (m->lora) { /* t = x·Aᵀ: [n, r] batched, [threads, r] one token */
+        size_t need;
+        if (!eco_mul_ok((size_t)(n > threads ? n : threads), (size_t)m->lora_rmax, &need)) goto nomem;
+        if (need > b->cap_lt) {
+            free(b->lt);
+            b->lt = eco_malloc_array(need, sizeof(float));
+            b->cap_lt = need;
+            if (!b->lt) goto nomem;
+        }
     }
     return ECO_STATUS_OK;
 nomem:
@@ -183,6 +205,30 @@ static void attend_one(float *O, const float *q, const float *K, const float *Vh
                 1);
 }
 
+/* y[n, out] += s·(x[n, in]·Aᵀ)·Bᵀ for one module's adapter (nothing when lw is NULL or
+ * the module has none); rows of x are ldx apart, of y ldy apart; t [n, r] scratch. */
+static void lora_add(float *y, int64_t ldy, const float *x, int64_t ldx, const eco_lora_w *lw, int64_t n,
+                     int64_t in, int64_t out, float *t) {
+    if (!lw || !lw->A) return;
+    const int r = (int)lw->r;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, r, (int)in, 1.0f, x, (int)ldx, lw->A, (int)in,
+                0.0f, t, r);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, r, lw->scale, t, r, lw->B, r, 1.0f, y,
+                (int)ldy);
+}
+
+/* One token, one thread's share: rows [r0, r1) of y[out] += s·B[r0:r1, r]·(A[r, in]·x[in]).
+ * t [r] is the thread's own scratch; every thread computes the whole t (tiny) so that no
+ * barrier is needed between t and the update. sgemv runs single-threaded in the region. */
+static void lora_add_one(float *y, const float *x, const eco_lora_w *lw, int64_t in, int64_t r0, int64_t r1,
+                         float *t) {
+    if (!lw || !lw->A || r1 <= r0) return;
+    const int r = (int)lw->r;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, r, (int)in, 1.0f, lw->A, (int)in, x, 1, 0.0f, t, 1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(r1 - r0), r, lw->scale, lw->B + r0 * r, r, t, 1, 1.0f, y + r0,
+                1);
+}
+
 /* Rows [r0, r1) of y[N] += bias[N] (bias may be NULL). */
 static void add_bias_rows(float *y, const float *bias, int64_t r0, int64_t r1) {
     if (bias)
@@ -213,12 +259,17 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
         const int nt = omp_get_num_threads(), id = omp_get_thread_num();
         float *xt = b->xt + (size_t)id * (size_t)d;   /* [d] this thread's normed x */
         float *S = b->scores + (size_t)id * scores_stride; /* [keys] */
-        int64_t d0, d1, f0, f1; /* this thread's rows of the [d] and [f] products */
+        float *lt = m->lora ? b->lt + (size_t)id * (size_t)m->lora_rmax : NULL; /* [r] LoRA t */
+        /* this thread's rows of the [d], [f], [H·hd] and [kvd] products */
+        int64_t d0, d1, f0, f1, q0, q1, k0, k1;
         eco_matvec_part_rows(d, id, nt, &d0, &d1);
         eco_matvec_part_rows(f, id, nt, &f0, &f1);
+        eco_matvec_part_rows(H * hd, id, nt, &q0, &q1);
+        eco_matvec_part_rows(kvd, id, nt, &k0, &k1);
 
         for (int64_t l = 0; l < c->n_layers; l++) {
             const eco_layer *ly = &m->layers[l];
+            const eco_lora_w *lw = m->lora ? &m->lora[l * ECO_LORA__COUNT] : NULL; /* [COUNT] or NULL */
             float *kc = kv->k + (size_t)l * (size_t)kv->max_seq * (size_t)kvd; /* [max_seq, kvd] */
             float *vc = kv->v + (size_t)l * (size_t)kv->max_seq * (size_t)kvd;
             float *knew = kc + (size_t)p0 * (size_t)kvd, *vnew = vc + (size_t)p0 * (size_t)kvd;
@@ -231,6 +282,11 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 const eco_dtype ts[3] = {ly->wq->dtype, ly->wk->dtype, ly->wv->dtype};
                 const int64_t ns[3] = {H * hd, kvd, kvd};
                 eco_matvec_multi_part(ys, ws, ts, xt, ns, d, 3, id, nt);
+                if (lw) {
+                    lora_add_one(q, xt, &lw[ECO_LORA_Q], d, q0, q1, lt);
+                    lora_add_one(knew, xt, &lw[ECO_LORA_K], d, k0, k1, lt);
+                    lora_add_one(vnew, xt, &lw[ECO_LORA_V], d, k0, k1, lt);
+                }
             }
 #pragma omp barrier
 #pragma omp for schedule(static)
@@ -254,6 +310,7 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 const int64_t nd = d;
                 eco_matvec_multi_part(&y, &w, &ly->wo->dtype, att, &nd, H * hd, 1, id, nt);
                 add_bias_rows(y, ly->bo, d0, d1);
+                if (lw) lora_add_one(y, att, &lw[ECO_LORA_O], H * hd, d0, d1, lt);
                 eco_add_inplace(x + d0, y + d0, d1 - d0);
             }
 #pragma omp barrier
@@ -266,6 +323,10 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 const eco_dtype ts[2] = {ly->wg->dtype, ly->wu->dtype};
                 const int64_t ns[2] = {f, f};
                 eco_matvec_multi_part(ys, ws, ts, xt, ns, d, 2, id, nt);
+                if (lw) {
+                    lora_add_one(b->gate, xt, &lw[ECO_LORA_GATE], d, f0, f1, lt);
+                    lora_add_one(b->up, xt, &lw[ECO_LORA_UP], d, f0, f1, lt);
+                }
                 eco_swiglu(b->hid + f0, b->gate + f0, b->up + f0, f1 - f0);
             }
 #pragma omp barrier
@@ -273,6 +334,7 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 const void *w = ly->wd->data;
                 const int64_t nd = d;
                 eco_matvec_multi_part(&y, &w, &ly->wd->dtype, b->hid, &nd, f, 1, id, nt);
+                if (lw) lora_add_one(y, b->hid, &lw[ECO_LORA_DOWN], f, d0, d1, lt);
                 eco_add_inplace(x + d0, y + d0, d1 - d0);
             }
 #pragma omp barrier
@@ -340,6 +402,8 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
 
     for (int64_t l = 0; l < c->n_layers; l++) {
         const eco_layer *ly = &m->layers[l];
+        const eco_lora_w *lw = m->lora ? &m->lora[l * ECO_LORA__COUNT] : NULL; /* [COUNT] or NULL */
+        float *lt = b->lt; /* [n, r] */
         float *kc = kv->k + (size_t)l * (size_t)kv->max_seq * (size_t)kvd; /* [max_seq, kvd] */
         float *vc = kv->v + (size_t)l * (size_t)kv->max_seq * (size_t)kvd;
         float *knew = kc + (size_t)p0 * (size_t)kvd; /* [n, kvd] rows of the new tokens */
@@ -352,6 +416,11 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
             const eco_tensor *const ws[3] = {ly->wq, ly->wk, ly->wv};
             const float *const bs[3] = {ly->bq, ly->bk, ly->bv};
             eco_linear_multi(ys, xn, ws, bs, n, 3, scratch);
+            if (lw) {
+                lora_add(q, qd, xn, d, &lw[ECO_LORA_Q], n, d, qd, lt);
+                lora_add(knew, kvd, xn, d, &lw[ECO_LORA_K], n, d, kvd, lt);
+                lora_add(vnew, kvd, xn, d, &lw[ECO_LORA_V], n, d, kvd, lt);
+            }
         }
 #pragma omp parallel for if (n >= 16) schedule(static)
         for (int64_t i = 0; i < n; i++) {
@@ -361,6 +430,7 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
         attention(att, q, kc, vc, b->scores, (size_t)b->cap_rows * (size_t)b->cap_keys, n, p0, H,
                   KV, hd);
         eco_linear(xn, att, ly->wo, ly->bo, n, scratch); /* [n, d] */
+        if (lw) lora_add(xn, d, att, qd, &lw[ECO_LORA_O], n, qd, d, lt);
         eco_add_inplace(x, xn, n * d);
 
         /* MLP block */
@@ -369,9 +439,14 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
             float *const ys[2] = {b->gate, b->up};
             const eco_tensor *const ws[2] = {ly->wg, ly->wu};
             eco_linear_multi(ys, xn, ws, NULL, n, 2, scratch);
+            if (lw) {
+                lora_add(b->gate, f, xn, d, &lw[ECO_LORA_GATE], n, d, f, lt);
+                lora_add(b->up, f, xn, d, &lw[ECO_LORA_UP], n, d, f, lt);
+            }
         }
         eco_swiglu(b->hid, b->gate, b->up, n * f);
         eco_linear(xn, b->hid, ly->wd, NULL, n, scratch);  /* [n, d] */
+        if (lw) lora_add(xn, d, b->hid, f, &lw[ECO_LORA_DOWN], n, f, d, lt);
         eco_add_inplace(x, xn, n * d);
     }
 

@@ -11,6 +11,7 @@
 #define ECO_MODEL_INTERNAL_H
 
 #include "ecology/model.h"
+#include "ecology/peft.h"
 
 typedef struct eco_layer {
     const eco_tensor *wq;   /* [H·hd, d] */
@@ -27,6 +28,15 @@ typedef struct eco_layer {
     const float *bv;        /* [KV·hd] or NULL */
     const float *bo;        /* [d] or NULL */
 } eco_layer;
+
+/* One module's attached LoRA adapter, widened to f32 (eco_model_set_adapter):
+ * y += scale · B · (A · x). A is NULL where the module has no adapter. */
+typedef struct eco_lora_w {
+    const float *A; /* [r, in]  into eco_model.lora_block */
+    const float *B; /* [out, r] into eco_model.lora_block */
+    int64_t r;
+    float scale;
+} eco_lora_w;
 
 /* Activation buffers, sized for `cap_n` tokens and attention of up to `cap_rows` queries
  * over `cap_keys` keys in each of `cap_threads` OpenMP threads. One forward at a time per
@@ -47,6 +57,8 @@ typedef struct eco_model_buffers {
     float *sin_tab; /* [n, hd/2] */
     float *scores;  /* [cap_threads, cap_rows, cap_keys] attention scores per thread */
     float *xt;      /* [cap_threads, d] each thread's normed copy of x (one-token path) */
+    float *lt;      /* [cap_lt] LoRA's t = x·Aᵀ: [n, r] (batched) or [threads, r] (one token) */
+    size_t cap_lt;
     float *scratch; /* eco_linear's widening scratch, scratch_floats */
     size_t scratch_floats;
 } eco_model_buffers;
@@ -61,6 +73,12 @@ struct eco_model {
     float *vec_block;          /* owns every widened norm weight and bias */
     double *inv_freq;          /* [hd/2] RoPE frequencies (llama3-scaled when asked) */
     size_t decode_bytes;
+    /* The attached adapter (eco_model_set_adapter), NULL when none: f32 copies, so the
+     * model keeps no pointer into the caller's eco_lora_adapter. */
+    eco_lora_w *lora;          /* [n_layers * ECO_LORA__COUNT], index layer*COUNT+target */
+    float *lora_block;         /* owns every A and B of `lora` */
+    int64_t lora_rmax;         /* largest r among attached modules (0 when none) */
+    size_t lora_bytes;         /* bytes of lora_block, read once per decode step */
     eco_model_buffers buf;
 };
 
@@ -68,6 +86,11 @@ struct eco_model {
 #define ECO_ATTN_QBLOCK 64
 
 void eco_model_buffers_free(eco_model_buffers *b);
+
+/* The [out, in] shape of target t's weight in a layer of cfg. */
+void eco_lora_module_dims(const eco_model_config *cfg, eco_lora_target t, int64_t *out, int64_t *in);
+/* Frees the attached adapter's f32 copies (eco_model_set_adapter(m, NULL)). */
+void eco_model_lora_free(eco_model *m);
 
 /* RoPE inverse frequencies for cfg, as Hugging Face computes them (default, or llama3
  * when cfg->rope_llama3), each rounded to f32 as HF stores them. out has hd/2 entries. */

@@ -226,6 +226,7 @@ fail:
 void eco_model_free(eco_model *m) {
     if (!m) return;
     eco_model_buffers_free(&m->buf);
+    eco_model_lora_free(m);
     free(m->buf.scratch);
     free(m->layers);
     free(m->vec_block);
@@ -238,4 +239,4 @@ const eco_model_config *eco_model_get_config(const eco_model *m) { return &m->cf
 
 const eco_weights *eco_model_get_weights(const eco_model *m) { return m->weights; }
 
-size_t eco_model_decode_bytes(const eco_model *m) { return m->decode_bytes; }
+size_t eco_model_decode_bytes(const eco_model *m) { return m->decode_bytes + m->lora_bytes; }

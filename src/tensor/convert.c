@@ -169,28 +169,24 @@ __attribute__((target("avx2"))) static void f32_to_bf16_avx2(uint16_t *dst, cons
 }
 #endif
 
+/* The kernel to run: `fast` (AVX2/F16C) when this CPU has it, else the scalar reference.
+ * Elsewhere than x86-64 `fast` is not even named, so it need not exist. */
+#if defined(__x86_64__)
+#define PICK_KERNEL(fast, scalar) (have_avx2_f16c() ? (fast) : (scalar))
+#else
+#define PICK_KERNEL(fast, scalar) (scalar)
+#endif
+
 void eco_to_f32(float *dst, const void *src, eco_dtype src_dtype, size_t n) {
     switch (src_dtype) {
     case ECO_DTYPE_F32:
         if (dst != src) memmove(dst, src, n * sizeof(float));
         return;
     case ECO_DTYPE_BF16:
-#if defined(__x86_64__)
-        if (have_avx2_f16c()) {
-            bf16_to_f32_avx2(dst, (const uint16_t *)src, n);
-            return;
-        }
-#endif
-        bf16_to_f32_scalar(dst, (const uint16_t *)src, n);
+        PICK_KERNEL(bf16_to_f32_avx2, bf16_to_f32_scalar)(dst, (const uint16_t *)src, n);
         return;
     case ECO_DTYPE_F16:
-#if defined(__x86_64__)
-        if (have_avx2_f16c()) {
-            f16_to_f32_f16c(dst, (const uint16_t *)src, n);
-            return;
-        }
-#endif
-        f16_to_f32_scalar(dst, (const uint16_t *)src, n);
+        PICK_KERNEL(f16_to_f32_f16c, f16_to_f32_scalar)(dst, (const uint16_t *)src, n);
         return;
     default:
         /* Programmer error: kernels take only float weights (the loader checks dtypes). */
@@ -205,22 +201,10 @@ void eco_from_f32(void *dst, eco_dtype dst_dtype, const float *src, size_t n) {
         if (dst != src) memmove(dst, src, n * sizeof(float));
         return;
     case ECO_DTYPE_BF16:
-#if defined(__x86_64__)
-        if (have_avx2_f16c()) {
-            f32_to_bf16_avx2((uint16_t *)dst, src, n);
-            return;
-        }
-#endif
-        f32_to_bf16_scalar((uint16_t *)dst, src, n);
+        PICK_KERNEL(f32_to_bf16_avx2, f32_to_bf16_scalar)((uint16_t *)dst, src, n);
         return;
     case ECO_DTYPE_F16:
-#if defined(__x86_64__)
-        if (have_avx2_f16c()) {
-            f32_to_f16_f16c((uint16_t *)dst, src, n);
-            return;
-        }
-#endif
-        f32_to_f16_scalar((uint16_t *)dst, src, n);
+        PICK_KERNEL(f32_to_f16_f16c, f32_to_f16_scalar)((uint16_t *)dst, src, n);
         return;
     default:
         return;

@@ -1,6 +1,6 @@
 /*
- * Pretraining recipes: a JSON file that says which model to build, from which data, with
- * which hyper-parameters (format in include/ecology/trainer.h). The parser is hostile-input
+ * Training recipes: a JSON file that says which model (or LoRA adapter) to build, from which
+ * data, with which hyper-parameters (format in include/ecology/trainer.h). The parser is hostile-input
  * code: duplicate and unknown keys, wrong types and values out of range are refused with
  * the field named; paths are resolved against the recipe's folder.
  */
@@ -105,6 +105,7 @@ void eco_recipe_free(eco_recipe *r) {
     for (size_t i = 0; i < r->n_sources; i++) free(r->sources[i].path);
     free(r->out);
     free(r->path);
+    free(r->base_model);
     free(r);
 }
 
@@ -150,7 +151,66 @@ static eco_status parse_base(const json_t *b, const char *label, eco_recipe *r) 
     return ECO_STATUS_OK;
 }
 
-static eco_status parse_source(const json_t *s, size_t i, const char *label, const char *base_dir, eco_recipe_source *src) {
+/* lora: "base": {"model": folder}. */
+static eco_status parse_base_model(const json_t *b, const char *label, const char *base_dir, eco_recipe *r) {
+    static const char *const keys[] = {"model", NULL};
+    if (!json_is_object(b)) return bad(label, "base", "expected an object");
+    eco_status st = only_keys(b, keys, label, "base");
+    const char *m;
+    if (st || (st = get_str(b, "model", "base", label, true, &m))) return st;
+    if (!(r->base_model = resolve(base_dir, m))) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    /* base_model_name_or_path: the folder's last component, as written */
+    size_t n = strlen(m);
+    while (n > 1 && m[n - 1] == '/') n--;
+    size_t start = n;
+    while (start > 0 && m[start - 1] != '/') start--;
+    if (n - start >= sizeof r->lora.base_model_name_or_path) return bad(label, "base.model", "too long");
+    memcpy(r->lora.base_model_name_or_path, m + start, n - start);
+    r->lora.base_model_name_or_path[n - start] = 0;
+    return ECO_STATUS_OK;
+}
+
+/* lora: "lora": {"r", "alpha", "targets", "dropout", "rslora"}. */
+static eco_status parse_lora(const json_t *l, const char *label, eco_recipe *r) {
+    static const char *const keys[] = {"r", "alpha", "targets", "dropout", "rslora", NULL};
+    static const char *const short_names[ECO_LORA__COUNT] = {"q", "k", "v", "o", "gate", "up", "down"};
+    if (!l) return bad(label, "lora", "required");
+    if (!json_is_object(l)) return bad(label, "lora", "expected an object");
+    eco_status st = only_keys(l, keys, label, "lora");
+    if (st) return st;
+    eco_peft_config *c = &r->lora;
+    if ((st = get_int(l, "r", "lora", label, false, 1, 65536, 8, &c->r)) ||
+        (st = get_num(l, "alpha", "lora", label, false, 0, 1e6, true, 16, &c->lora_alpha)) ||
+        (st = get_num(l, "dropout", "lora", label, false, 0, 0.999, false, 0, &c->lora_dropout)))
+        return st;
+    json_t *rs = json_object_get(l, "rslora");
+    if (rs) {
+        if (!json_is_boolean(rs)) return bad(label, "lora.rslora", "expected true or false");
+        c->use_rslora = json_is_true(rs);
+    }
+    json_t *t = json_object_get(l, "targets");
+    if (!t) return bad(label, "lora.targets", "required");
+    if (!json_is_array(t) || json_array_size(t) == 0 || json_array_size(t) > ECO_LORA__COUNT)
+        return bad(label, "lora.targets", "expected an array of 1 to %d names", ECO_LORA__COUNT);
+    for (size_t i = 0; i < json_array_size(t); i++) {
+        char f[64];
+        snprintf(f, sizeof f, "lora.targets[%zu]", i);
+        json_t *v = json_array_get(t, i);
+        if (!json_is_string(v)) return bad(label, f, "expected a string");
+        const char *name = json_string_value(v);
+        int found = -1;
+        for (int k = 0; k < ECO_LORA__COUNT && found < 0; k++)
+            if (strcmp(name, short_names[k]) == 0 || strcmp(name, eco_lora_target_name((eco_lora_target)k)) == 0)
+                found = k;
+        if (found < 0) return bad(label, f, "'%s' is not one of q, k, v, o, gate, up, down", name);
+        if (c->targets[found]) return bad(label, f, "'%s' named twice", name);
+        c->targets[found] = true;
+    }
+    return ECO_STATUS_OK;
+}
+
+static eco_status parse_source(const json_t *s, size_t i, const char *label, const char *base_dir, eco_recipe_kind kind,
+                               eco_recipe_source *src) {
     static const char *const text_keys[] = {"path", "weight", "chunk_bytes", NULL};
     static const char *const cap_keys[] = {"capability", "n", "seed", NULL};
     char where[32];
@@ -158,6 +218,11 @@ static eco_status parse_source(const json_t *s, size_t i, const char *label, con
     if (!json_is_object(s)) return bad(label, where, "expected an object");
     bool is_text = json_object_get(s, "path") != NULL, is_cap = json_object_get(s, "capability") != NULL;
     if (is_text == is_cap) return bad(label, where, "expected exactly one of \"path\" and \"capability\"");
+    if (is_text && kind == ECO_RECIPE_LORA) {
+        char f[64];
+        snprintf(f, sizeof f, "%s.path", where);
+        return bad(label, f, "a lora recipe takes capabilities only");
+    }
     eco_status st = only_keys(s, is_text ? text_keys : cap_keys, label, where);
     if (st) return st;
     if (is_text) {
@@ -187,9 +252,27 @@ static eco_status parse_source(const json_t *s, size_t i, const char *label, con
     return ECO_STATUS_OK;
 }
 
+/* pretrain: "base" (preset + overrides) and "tokenizer" into r->config. */
+static eco_status parse_pretrain_base(const json_t *root, const json_t *base, const char *label, eco_recipe *r) {
+    const char *tokname;
+    eco_status st;
+    if ((st = parse_base(base, label, r))) return st;
+    if ((st = get_str(root, "tokenizer", "", label, true, &tokname))) return st;
+    if (strcmp(tokname, "bytes") != 0) return bad(label, "tokenizer", "'%s' is not supported (only \"bytes\")", tokname);
+    r->config.vocab_size = ECO_BYTE_TOKENIZER_VOCAB;
+    r->config.bos_token_id = ECO_BYTE_TOKENIZER_BOS;
+    r->config.eos_token_ids[0] = ECO_BYTE_TOKENIZER_EOS;
+    r->config.n_eos = 1;
+    r->config.torch_dtype = ECO_DTYPE_F32;
+    if ((st = eco_config_validate(&r->config, label))) return bad(label, "base", "%s", eco_last_error());
+    return ECO_STATUS_OK;
+}
+
 eco_status eco_recipe_parse(const char *json, size_t len, const char *label, const char *base_dir, eco_recipe **out) {
-    static const char *const keys[] = {"name", "base", "tokenizer", "data", "steps", "batch", "seq", "accum",
+    static const char *const keys[] = {"name", "kind", "base", "tokenizer", "data", "steps", "batch", "seq", "accum",
                                        "lr", "warmup", "weight_decay", "clip", "min_lr_ratio", "seed", "out", NULL};
+    static const char *const lora_keys[] = {"name", "kind", "base", "lora", "data", "steps", "batch", "seq", "accum",
+                                            "lr", "warmup", "weight_decay", "clip", "min_lr_ratio", "seed", "out", NULL};
     if (!json || !out) return eco_error(ECO_STATUS_EINVAL, "recipe: NULL argument");
     *out = NULL;
     if (!label) label = "recipe";
@@ -207,8 +290,15 @@ eco_status eco_recipe_parse(const char *json, size_t len, const char *label, con
         st = bad(label, "(root)", "expected an object");
         goto done;
     }
-    if ((st = only_keys(root, keys, label, ""))) goto done;
-    const char *name, *tokname, *outp;
+    const char *name, *outp, *kind;
+    if ((st = get_str(root, "kind", "", label, false, &kind))) goto done;
+    if (kind && strcmp(kind, "lora") == 0) {
+        r->kind = ECO_RECIPE_LORA;
+    } else if (kind && strcmp(kind, "pretrain") != 0) {
+        st = bad(label, "kind", "'%s' is not \"pretrain\" or \"lora\"", kind);
+        goto done;
+    }
+    if ((st = only_keys(root, r->kind == ECO_RECIPE_LORA ? lora_keys : keys, label, ""))) goto done;
     if ((st = get_str(root, "name", "", label, true, &name))) goto done;
     if (strlen(name) >= sizeof r->name) {
         st = bad(label, "name", "longer than %zu bytes", sizeof r->name - 1);
@@ -220,19 +310,11 @@ eco_status eco_recipe_parse(const char *json, size_t len, const char *label, con
         st = bad(label, "base", "required");
         goto done;
     }
-    if ((st = parse_base(base, label, r))) goto done;
-    if ((st = get_str(root, "tokenizer", "", label, true, &tokname))) goto done;
-    if (strcmp(tokname, "bytes") != 0) {
-        st = bad(label, "tokenizer", "'%s' is not supported (only \"bytes\")", tokname);
-        goto done;
-    }
-    r->config.vocab_size = ECO_BYTE_TOKENIZER_VOCAB;
-    r->config.bos_token_id = ECO_BYTE_TOKENIZER_BOS;
-    r->config.eos_token_ids[0] = ECO_BYTE_TOKENIZER_EOS;
-    r->config.n_eos = 1;
-    r->config.torch_dtype = ECO_DTYPE_F32;
-    if ((st = eco_config_validate(&r->config, label))) {
-        st = bad(label, "base", "%s", eco_last_error());
+    if (r->kind == ECO_RECIPE_LORA) {
+        eco_peft_config_init(&r->lora);
+        if ((st = parse_base_model(base, label, base_dir, r)) || (st = parse_lora(json_object_get(root, "lora"), label, r)))
+            goto done;
+    } else if ((st = parse_pretrain_base(root, base, label, r))) {
         goto done;
     }
     json_t *data = json_object_get(root, "data");
@@ -246,12 +328,13 @@ eco_status eco_recipe_parse(const char *json, size_t len, const char *label, con
     }
     for (size_t i = 0; i < json_array_size(data); i++) {
         r->n_sources = i + 1;
-        if ((st = parse_source(json_array_get(data, i), i, label, base_dir, &r->sources[i]))) goto done;
+        if ((st = parse_source(json_array_get(data, i), i, label, base_dir, r->kind, &r->sources[i]))) goto done;
     }
     int64_t seed;
     if ((st = get_int(root, "steps", "", label, true, 1, 100000000, 0, &r->steps)) ||
         (st = get_int(root, "batch", "", label, true, 1, 65536, 0, &r->batch)) ||
-        (st = get_int(root, "seq", "", label, true, 1, r->config.max_position_embeddings, 0, &r->seq)) ||
+        (st = get_int(root, "seq", "", label, true, 1,
+                      r->kind == ECO_RECIPE_LORA ? (int64_t)1 << 20 : r->config.max_position_embeddings, 0, &r->seq)) ||
         (st = get_int(root, "accum", "", label, false, 1, 65536, 1, &r->accum)) ||
         (st = get_int(root, "warmup", "", label, false, 0, r->steps, 0, &r->warmup)) ||
         (st = get_int(root, "seed", "", label, true, 0, INT64_MAX, 0, &seed)) ||
@@ -428,7 +511,31 @@ done:
     return st;
 }
 
-static eco_status add_capability_source(buf *out, const eco_recipe_source *s, size_t *n_records) {
+/* Appends {"prompt": p, "completion": c} canonically and a newline. */
+static eco_status add_pc_record(buf *out, const char *p, const char *c, const char *label) {
+    json_t *obj = json_object();
+    json_t *jp = json_string(p), *jc = json_string(c);
+    if (!jp || !jc) {
+        json_decref(jp), json_decref(jc), json_decref(obj);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: item is not valid UTF-8", label);
+    }
+    if (!obj || json_object_set_new(obj, "prompt", jp) || json_object_set_new(obj, "completion", jc)) {
+        json_decref(obj);
+        return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    }
+    char *line;
+    size_t len;
+    eco_status st = eco_json_canonical(obj, &line, &len);
+    json_decref(obj);
+    if (st) return st;
+    bool ok = buf_add(out, line, len) && buf_add(out, "\n", 1);
+    free(line);
+    return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+}
+
+/* Capability items of the TRAIN split: prompt + completion as one text (pretrain), or as
+ * {"prompt", "completion"} records (pc). */
+static eco_status add_capability_source(buf *out, const eco_recipe_source *s, bool pc, size_t *n_records) {
     const eco_capability *cap;
     eco_status st = eco_tasks_find(s->capability, &cap);
     if (st) return st;
@@ -436,6 +543,11 @@ static eco_status add_capability_source(buf *out, const eco_recipe_source *s, si
     if ((st = eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, (size_t)s->n, s->seed, &items))) return st;
     buf t = {0};
     for (size_t i = 0; i < (size_t)s->n && !st; i++) {
+        if (pc) {
+            st = add_pc_record(out, items[i].prompt, items[i].completion, s->capability);
+            (*n_records)++;
+            continue;
+        }
         t.len = 0;
         if (!buf_add(&t, items[i].prompt, strlen(items[i].prompt)) ||
             !buf_add(&t, items[i].completion, strlen(items[i].completion))) {
@@ -456,7 +568,8 @@ eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, 
     size_t n = 0;
     eco_status st = ECO_STATUS_OK;
     for (size_t i = 0; i < r->n_sources && !st; i++)
-        st = r->sources[i].path ? add_text_source(&out, &r->sources[i], &n) : add_capability_source(&out, &r->sources[i], &n);
+        st = r->sources[i].path ? add_text_source(&out, &r->sources[i], &n)
+                                : add_capability_source(&out, &r->sources[i], r->kind == ECO_RECIPE_LORA, &n);
     if (!st) st = eco_write_file_atomic(jsonl_path, out.p ? out.p : "", out.len);
     free(out.p);
     if (!st && n_records) *n_records = n;
@@ -465,9 +578,9 @@ eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, 
 
 eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads, bool resume, bool progress,
                           eco_trainer_result *res) {
-    if (!r) return eco_error(ECO_STATUS_EINVAL, "pretrain: NULL recipe");
+    if (!r) return eco_error(ECO_STATUS_EINVAL, "recipe: NULL recipe");
     const char *out = out_dir ? out_dir : r->out;
-    if (!out) return eco_error(ECO_STATUS_EINVAL, "pretrain: recipe '%s' names no \"out\" folder and none was given", r->name);
+    if (!out) return eco_error(ECO_STATUS_EINVAL, "recipe: recipe '%s' names no \"out\" folder and none was given", r->name);
     if (threads > 0) eco_set_threads(threads);
     char *work = eco_path_join(out, "work");
     char *init = work ? eco_path_join(work, "init") : NULL;
@@ -478,15 +591,20 @@ eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads,
         goto done;
     }
     if ((st = eco_mkdir_p(work))) goto done;
-    if ((st = eco_model_create_random(&r->config, r->seed, ECO_DTYPE_F32, init))) goto done;
+    bool lora = r->kind == ECO_RECIPE_LORA;
+    if (!lora && (st = eco_model_create_random(&r->config, r->seed, ECO_DTYPE_F32, init))) goto done;
     if ((st = eco_recipe_build_corpus(r, corpus, NULL))) goto done;
     eco_trainer_options o;
     eco_trainer_options_init(&o);
-    o.model_dir = init;
+    o.model_dir = lora ? r->base_model : init;
     o.data_path = corpus;
     o.out_dir = out;
     o.checkpoint_dir = work;
-    o.mode = ECO_TRAIN_MODE_FULL;
+    o.mode = lora ? ECO_TRAIN_MODE_LORA : ECO_TRAIN_MODE_FULL;
+    if (lora) {
+        o.lora = r->lora;
+        o.adapter_out = out;
+    }
     o.steps = r->steps;
     o.batch = r->batch;
     o.seq = r->seq;

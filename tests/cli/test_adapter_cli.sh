@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# LoRA adapters at inference from the command line: `generate --adapter`, `logits --adapter`,
+# `model merge` and `tasks eval [--adapter]` on the tiny preset with an adapter trained for a
+# few steps (so B is non-zero). Exit codes (0 ok, 1 failure, 2 usage) and outputs only: the
+# numbers (unmerged = merged = training forward within 1e-4) are checked in test_lora_infer.
+set -u
+BIN=${ECOLOGY_BIN:?ECOLOGY_BIN not set}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+expect() {
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [ "$got" = "$want" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $what: exit $got, want $want"; echo "  command: $*"
+    sed 's/^/  stderr: /' "$tmp/err" | head -5; fi
+}
+contains() {
+  if grep -qF -- "$2" "$1"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $3: '$2' not in $(basename "$1")"; head -c 600 "$1" | sed 's/^/  | /'; fi
+}
+exists() {
+  if [ -f "$1" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $1 not written"; fi
+}
+differ() {
+  if cmp -s "$1" "$2"; then failed=$((failed + 1)); echo "FAIL: $3: files are identical"; else passed=$((passed + 1)); fi
+}
+
+"$BIN" model create --preset tiny --seed 3 --out "$tmp/tiny" >/dev/null || { echo "FAIL: model create"; exit 1; }
+"$BIN" model create --preset tiny --seed 4 --out "$tmp/tiny-bf16" --dtype bf16 >/dev/null || exit 1
+"$BIN" tasks generate --capability arith.add@1 --split train --n 32 --seed 1 >"$tmp/add.jsonl" || exit 1
+expect 0 "train --lora" -- "$BIN" train --model "$tmp/tiny" --data "$tmp/add.jsonl" \
+  --lora r=4,alpha=8,targets=q,k,v,o,gate,up,down --adapter-out "$tmp/ad" \
+  --steps 3 --batch 2 --seq 32 --lr 0.01 --seed 1 --threads 2
+exists "$tmp/ad/adapter_model.safetensors"
+TOK=1,72,101,108,108,111
+
+# logits: with the adapter they differ from the base's; the merged model's differ too
+expect 0 "logits base" -- "$BIN" logits --model "$tmp/tiny" --tokens $TOK --out "$tmp/base.safetensors"
+expect 0 "logits --adapter" -- "$BIN" logits --model "$tmp/tiny" --adapter "$tmp/ad" --tokens $TOK \
+  --out "$tmp/lora.safetensors"
+contains "$tmp/out" "logits [6, 259]" "logits shape printed"
+differ "$tmp/base.safetensors" "$tmp/lora.safetensors" "adapter changes the logits"
+expect 1 "logits missing adapter" -- "$BIN" logits --model "$tmp/tiny" --adapter "$tmp/none" --tokens $TOK \
+  --out "$tmp/x.safetensors"
+contains "$tmp/err" "none" "missing adapter named"
+expect 1 "logits adapter of another model" -- "$BIN" logits --model "$tmp/tiny" --adapter "$tmp/tiny" \
+  --tokens $TOK --out "$tmp/x.safetensors"
+
+# generate
+expect 0 "generate --adapter" -- "$BIN" generate --model "$tmp/tiny" --adapter "$tmp/ad" --prompt "1+2=" -n 8 --json
+contains "$tmp/out" '"model": "tiny+ad"' "genome id names the adapter"
+contains "$tmp/out" '"completion_tokens": 8' "8 tokens generated"
+expect 0 "generate --adapter text" -- "$BIN" generate --model "$tmp/tiny" --adapter "$tmp/ad" --prompt "abc" -n 4
+expect 1 "generate missing adapter" -- "$BIN" generate --model "$tmp/tiny" --adapter "$tmp/none" --prompt "x"
+
+# model merge
+expect 2 "merge without --adapter" -- "$BIN" model merge --model "$tmp/tiny" --out "$tmp/m"
+contains "$tmp/err" "--adapter" "missing --adapter named"
+expect 2 "merge without --out" -- "$BIN" model merge --model "$tmp/tiny" --adapter "$tmp/ad"
+expect 1 "merge into the base" -- "$BIN" model merge --model "$tmp/tiny" --adapter "$tmp/ad" --out "$tmp/tiny"
+expect 0 "merge" -- "$BIN" model merge --model "$tmp/tiny" --adapter "$tmp/ad" --out "$tmp/merged"
+exists "$tmp/merged/model.safetensors"
+exists "$tmp/merged/config.json"
+exists "$tmp/merged/tokenizer.json"
+expect 0 "logits merged" -- "$BIN" logits --model "$tmp/merged" --tokens $TOK --out "$tmp/merged.safetensors"
+differ "$tmp/base.safetensors" "$tmp/merged.safetensors" "merged logits differ from the base's"
+expect 0 "generate merged" -- "$BIN" generate --model "$tmp/merged" --prompt "1+2=" -n 4
+expect 1 "merge missing adapter" -- "$BIN" model merge --model "$tmp/tiny" --adapter "$tmp/none" --out "$tmp/m2"
+# the adapter fits any model of the same config: merged into a bf16 base, stored as bf16
+expect 0 "merge into bf16" -- "$BIN" model merge --model "$tmp/tiny-bf16" --adapter "$tmp/ad" --out "$tmp/m-bf16"
+head -c 4096 "$tmp/m-bf16/model.safetensors" >"$tmp/header"
+contains "$tmp/header" '"dtype":"BF16"' "merged bf16 keeps its dtype"
+
+# tasks eval
+expect 2 "eval without --model" -- "$BIN" tasks eval --capability arith.add@1
+expect 2 "eval without --capability" -- "$BIN" tasks eval --model "$tmp/tiny"
+expect 2 "eval unknown capability" -- "$BIN" tasks eval --model "$tmp/tiny" --capability nope@1
+expect 2 "eval bad --n" -- "$BIN" tasks eval --model "$tmp/tiny" --capability arith.add@1 --n 0
+expect 0 "eval" -- "$BIN" tasks eval --model "$tmp/tiny" --capability arith.add@1 --n 4 --seed 2
+contains "$tmp/out" "exact match" "accuracy line"
+expect 0 "eval --adapter --json" -- "$BIN" tasks eval --model "$tmp/tiny" --adapter "$tmp/ad" \
+  --capability text.reverse@1 --n 3 --json
+contains "$tmp/out" '"capability": "text.reverse@1"' "json capability"
+contains "$tmp/out" '"n": 3' "json n"
+contains "$tmp/out" '"accuracy":' "json accuracy"
+contains "$tmp/out" '"failures":' "json failures"
+contains "$tmp/out" '"model": "tiny+ad"' "json model names the adapter"
+expect 1 "eval missing adapter" -- "$BIN" tasks eval --model "$tmp/tiny" --adapter "$tmp/none" \
+  --capability arith.add@1 --n 2
+
+echo "test_adapter_cli: $passed passed, $failed failed"
+[ "$failed" = 0 ]
