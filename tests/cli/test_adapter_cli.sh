@@ -3,32 +3,7 @@
 # `model merge` and `tasks eval [--adapter]` on the tiny preset with an adapter trained for a
 # few steps (so B is non-zero). Exit codes (0 ok, 1 failure, 2 usage) and outputs only: the
 # numbers (unmerged = merged = training forward within 1e-4) are checked in test_lora_infer.
-set -u
-BIN=${ECOLOGY_BIN:?ECOLOGY_BIN not set}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-expect() {
-  local want=$1 what=$2
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" = "$want" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $what: exit $got, want $want"; echo "  command: $*"
-    sed 's/^/  stderr: /' "$tmp/err" | head -5; fi
-}
-contains() {
-  if grep -qF -- "$2" "$1"; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $3: '$2' not in $(basename "$1")"; head -c 600 "$1" | sed 's/^/  | /'; fi
-}
-exists() {
-  if [ -f "$1" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $1 not written"; fi
-}
-differ() {
-  if cmp -s "$1" "$2"; then failed=$((failed + 1)); echo "FAIL: $3: files are identical"; else passed=$((passed + 1)); fi
-}
+source "$(dirname "$0")/lib/harness.sh"
 
 "$BIN" model create --preset tiny --seed 3 --out "$tmp/tiny" >/dev/null || { echo "FAIL: model create"; exit 1; }
 "$BIN" model create --preset tiny --seed 4 --out "$tmp/tiny-bf16" --dtype bf16 >/dev/null || exit 1
@@ -93,5 +68,4 @@ contains "$tmp/out" '"model": "tiny+ad"' "json model names the adapter"
 expect 1 "eval missing adapter" -- "$BIN" tasks eval --model "$tmp/tiny" --adapter "$tmp/none" \
   --capability arith.add@1 --n 2
 
-echo "test_adapter_cli: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish "test_adapter_cli"

@@ -1,33 +1,7 @@
 #!/usr/bin/env bash
 # The `ecology` command end to end: exit codes (0 ok, 1 failure, 2 usage), model create,
 # inspect, generate, logits, tokenize. Run by ctest with ECOLOGY_BIN set.
-set -u
-BIN=${ECOLOGY_BIN:?ECOLOGY_BIN not set}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-# expect STATUS DESCRIPTION -- command...   (output in $tmp/out, stderr in $tmp/err)
-expect() {
-  local want=$1 what=$2
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" = "$want" ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $what: exit $got, want $want"
-    echo "  command: $*"
-    sed 's/^/  stderr: /' "$tmp/err" | head -5
-  fi
-}
-# contains FILE TEXT DESCRIPTION
-contains() {
-  if grep -qF -- "$2" "$1"; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $3: '$2' not in $(basename "$1")"; head -c 600 "$1" | sed 's/^/  | /'; fi
-}
+source "$(dirname "$0")/lib/harness.sh"
 
 expect 2 "no arguments" -- "$BIN"
 expect 2 "unknown command" -- "$BIN" frobnicate
@@ -50,11 +24,10 @@ expect 1 "inspect missing file" -- "$BIN" inspect "$tmp/none.safetensors"
 
 expect 0 "model create tiny" -- "$BIN" model create --preset tiny --seed 3 --out "$tmp/tiny"
 for f in config.json model.safetensors tokenizer.json; do
-  [ -f "$tmp/tiny/$f" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: $f not written"; }
+  exists "$tmp/tiny/$f"
 done
 expect 0 "model create tiny again" -- "$BIN" model create --preset tiny --seed 3 --out "$tmp/tiny2"
-if cmp -s "$tmp/tiny/model.safetensors" "$tmp/tiny2/model.safetensors"; then passed=$((passed + 1)); else
-  failed=$((failed + 1)); echo "FAIL: same seed gave different weights"; fi
+cmp -s "$tmp/tiny/model.safetensors" "$tmp/tiny2/model.safetensors"; check $? "same seed gives the same weights"
 expect 0 "model create bf16" -- "$BIN" model create --preset tiny --seed 3 --dtype bf16 --out "$tmp/tiny-bf16"
 
 expect 0 "inspect folder" -- "$BIN" inspect "$tmp/tiny"
@@ -69,8 +42,7 @@ expect 0 "generate" -- "$BIN" generate --model "$tmp/tiny" --prompt "Hello" -n 8
 cp "$tmp/out" "$tmp/gen1"
 contains "$tmp/err" "decode:" "generate prints timings"
 expect 0 "generate same seed" -- "$BIN" generate --model "$tmp/tiny" --prompt "Hello" -n 8 --temperature 0.8 --seed 5
-if cmp -s "$tmp/out" "$tmp/gen1"; then passed=$((passed + 1)); else
-  failed=$((failed + 1)); echo "FAIL: same seed gave different text"; fi
+cmp -s "$tmp/out" "$tmp/gen1"; check $? "same seed gives the same text"
 expect 0 "generate --json" -- "$BIN" generate --model "$tmp/tiny-bf16" --prompt "Hello" -n 4 --json --top-k 5 --top-p 0.9 --temperature 1 --seed 1
 contains "$tmp/out" '"logprobs"' "generate json has logprobs"
 contains "$tmp/out" '"finish_reason"' "generate json has finish_reason"
@@ -81,18 +53,16 @@ contains "$tmp/out" "logits" "logits tensor present"
 contains "$tmp/out" "[3, " "logits shape has 3 rows"
 expect 2 "logits bad ids" -- "$BIN" logits --model "$tmp/tiny" --tokens 1,x --out "$tmp/l.safetensors"
 expect 1 "logits id out of range" -- "$BIN" logits --model "$tmp/tiny" --tokens 1,99999 --out "$tmp/l.safetensors"
-[ ! -e "$tmp/l.safetensors" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: failed logits left a file"; }
+[ ! -e "$tmp/l.safetensors" ]; check $? "a failed logits run leaves no file"
 
 text='héllo wörld 👋 日本語'
 expect 0 "tokenize" -- "$BIN" tokenize --tokenizer "$tmp/tiny" --text "$text" --no-special
 ids=$(cat "$tmp/out")
 expect 0 "tokenize --decode" -- "$BIN" tokenize --tokenizer "$tmp/tiny/tokenizer.json" --text "$ids" --decode
-if [ "$(cat "$tmp/out")" = "$text" ]; then passed=$((passed + 1)); else
-  failed=$((failed + 1)); echo "FAIL: decode(encode(x)) != x: $(cat "$tmp/out")"; fi
+[ "$(cat "$tmp/out")" = "$text" ]; check $? "decode(encode(x)) == x (got: $(cat "$tmp/out"))"
 expect 0 "tokenize --json" -- "$BIN" tokenize --tokenizer "$tmp/tiny" --text "ab" --json
 contains "$tmp/out" "[256,97,98]" "byte tokenizer ids with BOS"
 expect 2 "tokenize both inputs" -- "$BIN" tokenize --tokenizer "$tmp/tiny" --text a --file b
 expect 1 "tokenize decode out of range" -- "$BIN" tokenize --tokenizer "$tmp/tiny" --text "70000" --decode
 
-echo "cli: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish "cli"

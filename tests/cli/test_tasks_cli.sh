@@ -2,37 +2,8 @@
 # `ecology tasks list|generate` end to end: exit codes (0 ok, 2 usage), the table and JSON
 # list, JSONL output that parses (node when present, a grep otherwise), same seed → same
 # bytes, and train/eval prompts that never overlap. Run by ctest with ECOLOGY_BIN set.
-set -u
-BIN=${ECOLOGY_BIN:?ECOLOGY_BIN not set}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
+source "$(dirname "$0")/lib/harness.sh"
 
-# expect STATUS DESCRIPTION -- command...   (output in $tmp/out, stderr in $tmp/err)
-expect() {
-  local want=$1 what=$2
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" = "$want" ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $what: exit $got, want $want"
-    echo "  command: $*"
-    sed 's/^/  stderr: /' "$tmp/err" | head -5
-  fi
-}
-# contains FILE TEXT DESCRIPTION
-contains() {
-  if grep -qF -- "$2" "$1"; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $3: '$2' not in $(basename "$1")"; head -c 600 "$1" | sed 's/^/  | /'; fi
-}
-# check CONDITION-EXIT-STATUS DESCRIPTION
-check() {
-  if [ "$1" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $2"; fi
-}
 # jsonl_ok FILE N: N lines, each a JSON object with string "prompt" and "completion" only
 jsonl_ok() {
   local lines
@@ -113,5 +84,4 @@ expect 0 "generate seed 6" -- "$BIN" tasks generate --capability arith.add@1 --s
 expect 0 "generate json" -- "$BIN" tasks generate --capability json.record@1 --split eval --n 1 --seed 1
 contains "$tmp/out" '{"prompt":"Record: id=7101 score=517 name=sabacira\nJSON:","completion":" {\"id\":7101,\"name\":\"sabacira\",\"score\":517}\n"}' "golden json.record item"
 
-echo "tasks cli: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish "tasks cli"

@@ -2,34 +2,8 @@
 # `ecology train`, `grads` and `pretrain` end to end: exit codes (0 ok, 1 failure, 2 usage),
 # full and LoRA training for a few steps on the tiny preset, the adapter folder, resume,
 # gradients readable by `ecology inspect`, and pretraining from tests/data/recipe-test-tiny.json.
-set -u
-BIN=${ECOLOGY_BIN:?ECOLOGY_BIN not set}
+source "$(dirname "$0")/lib/harness.sh"
 SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-expect() {
-  local want=$1 what=$2
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" = "$want" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $what: exit $got, want $want"; echo "  command: $*"
-    sed 's/^/  stderr: /' "$tmp/err" | head -5; fi
-}
-contains() {
-  if grep -qF -- "$2" "$1"; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $3: '$2' not in $(basename "$1")"; head -c 600 "$1" | sed 's/^/  | /'; fi
-}
-exists() {
-  if [ -f "$1" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $1 not written"; fi
-}
-one_line() {
-  if [ "$(wc -l <"$tmp/err")" = 1 ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $1: usage error is not one line"; sed 's/^/  | /' "$tmp/err"; fi
-}
 
 "$BIN" model create --preset tiny --seed 3 --out "$tmp/tiny" >/dev/null || { echo "FAIL: model create"; exit 1; }
 "$BIN" tasks generate --capability arith.add@1 --split train --n 32 --seed 1 >"$tmp/add.jsonl" || exit 1
@@ -83,8 +57,7 @@ expect 0 "train --full again" -- "$BIN" train $M --full --out "$tmp/full2" $H --
 contains "$tmp/out" "stopped" "stopped run says so"
 expect 0 "train --resume" -- "$BIN" train $M --full --out "$tmp/full2" $H --warmup 1 --accum 2 --resume --json
 contains "$tmp/out" '"resumed":true' "json says resumed"
-if cmp -s "$tmp/full/model.safetensors" "$tmp/full2/model.safetensors"; then passed=$((passed + 1)); else
-  failed=$((failed + 1)); echo "FAIL: resumed run differs from the uninterrupted one"; fi
+cmp -s "$tmp/full/model.safetensors" "$tmp/full2/model.safetensors"; check $? "a resumed run equals the uninterrupted one"
 expect 1 "resume with another lr" -- "$BIN" train $M --full --out "$tmp/full2" --steps 4 --batch 2 --seq 32 --lr 0.01 --seed 1 --warmup 1 --accum 2 --resume
 contains "$tmp/err" "hyper.lr" "resume mismatch named"
 
@@ -110,10 +83,8 @@ expect 0 "pretrain" -- "$BIN" pretrain --recipe "$SRC/tests/data/recipe-test-tin
 for f in config.json model.safetensors tokenizer.json training.json; do exists "$tmp/pre/$f"; done
 contains "$tmp/pre/training.json" "recipe-test-tiny.json" "training.json names the recipe"
 expect 0 "pretrain again" -- "$BIN" pretrain --recipe "$SRC/tests/data/recipe-test-tiny.json" --out "$tmp/pre2" --threads 1
-if cmp -s "$tmp/pre/model.safetensors" "$tmp/pre2/model.safetensors"; then passed=$((passed + 1)); else
-  failed=$((failed + 1)); echo "FAIL: pretraining twice gave different weights"; fi
+cmp -s "$tmp/pre/model.safetensors" "$tmp/pre2/model.safetensors"; check $? "pretraining twice gives the same weights"
 expect 2 "pretrain without out" -- "$BIN" pretrain --recipe "$SRC/tests/data/recipe-test-tiny.json"
 contains "$tmp/err" "--out" "missing out named"
 
-echo "test_train_cli: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish "test_train_cli"

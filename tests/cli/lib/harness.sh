@@ -1,0 +1,47 @@
+# Shared by the CLI test scripts (sourced, not run): the command under test, a scratch
+# folder removed on exit, pass/fail counters and the checks. Each check counts one result
+# and prints what went wrong; `finish NAME` prints "NAME: N passed, N failed" and sets the
+# exit status.
+set -u
+BIN=${ECOLOGY_BIN:?ECOLOGY_BIN not set}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# expect STATUS DESCRIPTION -- command...   (stdout in $tmp/out, stderr in $tmp/err)
+expect() {
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [ "$got" = "$want" ]; then pass; else
+    fail "$what: exit $got, want $want"
+    echo "  command: $*"
+    sed 's/^/  stderr: /' "$tmp/err" | head -5
+  fi
+}
+# contains FILE TEXT DESCRIPTION
+contains() {
+  if grep -qF -- "$2" "$1"; then pass; else
+    fail "$3: '$2' not in $(basename "$1")"; head -c 600 "$1" | sed 's/^/  | /'; fi
+}
+# exists FILE
+exists() { if [ -f "$1" ]; then pass; else fail "$1 not written"; fi; }
+# differ FILE1 FILE2 DESCRIPTION
+differ() { if cmp -s "$1" "$2"; then fail "$3: files are identical"; else pass; fi; }
+# check EXIT-STATUS-OF-A-CONDITION DESCRIPTION
+check() { if [ "$1" = 0 ]; then pass; else fail "$2"; fi; }
+# one_line DESCRIPTION: the last command's stderr is a single line
+one_line() {
+  if [ "$(wc -l <"$tmp/err")" = 1 ]; then pass; else
+    fail "$1: usage error is not one line"; sed 's/^/  | /' "$tmp/err"; fi
+}
+# finish NAME
+finish() {
+  echo "$1: $passed passed, $failed failed"
+  [ "$failed" = 0 ]
+}
