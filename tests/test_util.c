@@ -96,14 +96,20 @@ void eco_test_train_fixture_close(eco_test_train_fixture *fx) {
     free(fx->dir);
 }
 
+/* The tensor "<prefix><p's name>" of exp, which must hold as many elements as p. */
+static const eco_tensor *expected_for(eco_safetensors *exp, const char *prefix, const eco_train_param *p) {
+    char name[200];
+    snprintf(name, sizeof name, "%s%s", prefix, p->name);
+    const eco_tensor *t = eco_test_must_find(exp, name);
+    assert_int_equal(eco_tensor_numel(t), p->numel);
+    return t;
+}
+
 void eco_test_load_lora_params(eco_train_model *m, eco_safetensors *exp) {
     if (eco_train_model_mode(m) != ECO_TRAIN_MODE_LORA) return;
     for (size_t i = 0; i < eco_train_num_params(m); i++) {
         const eco_train_param *p = eco_train_param_at(m, i);
-        char name[200];
-        snprintf(name, sizeof name, "param.%s", p->name);
-        const eco_tensor *t = eco_test_must_find(exp, name);
-        assert_int_equal(eco_tensor_numel(t), p->numel);
+        const eco_tensor *t = expected_for(exp, "param.", p);
         memcpy(eco_train_params(m) + p->offset, t->data, p->numel * sizeof(float));
     }
 }
@@ -117,10 +123,7 @@ void eco_test_check_grads(eco_train_model *m, eco_safetensors *exp, const char *
     assert_int_equal(n_grads, eco_train_num_params(m));
     for (size_t i = 0; i < eco_train_num_params(m); i++) {
         const eco_train_param *p = eco_train_param_at(m, i);
-        char name[200];
-        snprintf(name, sizeof name, "grad.%s", p->name);
-        const eco_tensor *t = eco_test_must_find(exp, name);
-        assert_int_equal(eco_tensor_numel(t), p->numel);
+        const eco_tensor *t = expected_for(exp, "grad.", p);
         double d = eco_test_max_abs_diff(eco_train_grads(m) + p->offset, t->data, p->numel);
         if (print_each)
             printf("    %-62s max diff %.2e\n", p->name, d);

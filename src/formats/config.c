@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "ecology/config.h"
+#include "formats/json_fields.h"
 
 #define CONFIG_MAX_BYTES (16u * 1024u * 1024u)
 #define SIZE_LIMIT ((int64_t)INT32_MAX) /* every size and id must be < 2^31 */
@@ -40,16 +41,10 @@ const char *eco_arch_name(eco_arch a) {
 
 /* ---- field readers ------------------------------------------------------------------- */
 
-/* NULL when the field is absent or JSON null (both mean "use the default"). */
-static const json_t *opt_field(const json_t *root, const char *field) {
-    const json_t *v = json_object_get(root, field);
-    return json_is_null(v) ? NULL : v;
-}
-
 /* A required or optional integer in [min, SIZE_LIMIT]. */
 static eco_status read_int(const char *label, const json_t *root, const char *field,
                            bool required, int64_t def, int64_t min, int64_t *out) {
-    const json_t *v = opt_field(root, field);
+    const json_t *v = jf_opt(root, field);
     if (!v) {
         if (required)
             return eco_error(ECO_STATUS_EFORMAT, "%s: missing required field '%s'", label, field);
@@ -73,7 +68,7 @@ static eco_status read_int(const char *label, const json_t *root, const char *fi
 /* An optional finite number > 0 (integer or real). */
 static eco_status read_pos_number(const char *label, const json_t *obj, const char *field,
                                   const char *shown, bool required, double def, double *out) {
-    const json_t *v = opt_field(obj, field);
+    const json_t *v = jf_opt(obj, field);
     if (!v) {
         if (required)
             return eco_error(ECO_STATUS_EFORMAT, "%s: missing required field '%s'", label, shown);
@@ -89,15 +84,10 @@ static eco_status read_pos_number(const char *label, const json_t *obj, const ch
 
 static eco_status read_bool(const char *label, const json_t *root, const char *field, bool def,
                             bool *out) {
-    const json_t *v = opt_field(root, field);
-    if (!v) {
-        *out = def;
-        return ECO_STATUS_OK;
-    }
-    if (!json_is_boolean(v))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected true or false", label, field);
-    *out = json_is_true(v);
-    return ECO_STATUS_OK;
+    char shown[96];
+    snprintf(shown, sizeof shown, "field '%s'", field);
+    *out = def;
+    return jf_bool(label, root, field, shown, out);
 }
 
 static eco_status read_token_id(const char *label, const json_t *v, const char *field,
@@ -116,7 +106,7 @@ static eco_status read_token_id(const char *label, const json_t *v, const char *
 
 static eco_status read_arch(const char *label, const json_t *root, eco_model_config *c) {
     int from_arch = -1, from_type = -1;
-    const json_t *archs = opt_field(root, "architectures");
+    const json_t *archs = jf_opt(root, "architectures");
     if (archs) {
         if (!json_is_array(archs) || json_array_size(archs) != 1 ||
             !json_is_string(json_array_get(archs, 0)))
@@ -131,7 +121,7 @@ static eco_status read_arch(const char *label, const json_t *root, eco_model_con
                              "Qwen2ForCausalLM, MistralForCausalLM)",
                              label, a);
     }
-    const json_t *mt = opt_field(root, "model_type");
+    const json_t *mt = jf_opt(root, "model_type");
     if (mt) {
         if (!json_is_string(mt))
             return eco_error(ECO_STATUS_EFORMAT, "%s: field 'model_type': expected a string", label);
@@ -158,13 +148,13 @@ static eco_status read_rope_scaling(const char *label, const json_t *root, eco_m
     c->rope_low_freq_factor = 0;
     c->rope_high_freq_factor = 0;
     c->rope_original_max_pos = 0;
-    const json_t *rs = opt_field(root, "rope_scaling");
+    const json_t *rs = jf_opt(root, "rope_scaling");
     if (!rs) return ECO_STATUS_OK;
     if (!json_is_object(rs))
         return eco_error(ECO_STATUS_EFORMAT, "%s: field 'rope_scaling': expected an object or null",
                          label);
-    const json_t *rt = opt_field(rs, "rope_type");
-    const json_t *ty = opt_field(rs, "type");
+    const json_t *rt = jf_opt(rs, "rope_type");
+    const json_t *ty = jf_opt(rs, "type");
     const char *field = rt ? "rope_scaling.rope_type" : "rope_scaling.type";
     if (!rt) rt = ty;
     if (!rt)
@@ -188,7 +178,7 @@ static eco_status read_rope_scaling(const char *label, const json_t *root, eco_m
         (rc = read_pos_number(label, rs, "high_freq_factor", "rope_scaling.high_freq_factor", true,
                               0, &c->rope_high_freq_factor)) != ECO_STATUS_OK)
         return rc;
-    const json_t *om = opt_field(rs, "original_max_position_embeddings");
+    const json_t *om = jf_opt(rs, "original_max_position_embeddings");
     if (!om)
         return eco_error(ECO_STATUS_EFORMAT,
                          "%s: missing required field 'rope_scaling.original_max_position_embeddings'",
@@ -205,10 +195,10 @@ static eco_status read_rope_scaling(const char *label, const json_t *root, eco_m
 
 static eco_status read_dtype(const char *label, const json_t *root, eco_model_config *c) {
     const char *field = "torch_dtype";
-    const json_t *v = opt_field(root, field);
+    const json_t *v = jf_opt(root, field);
     if (!v) {
         field = "dtype"; /* what transformers >= 4.56 writes */
-        v = opt_field(root, field);
+        v = jf_opt(root, field);
     }
     c->torch_dtype = ECO_DTYPE_F32;
     if (!v) return ECO_STATUS_OK;
@@ -228,11 +218,11 @@ static eco_status read_dtype(const char *label, const json_t *root, eco_model_co
 static eco_status read_tokens(const char *label, const json_t *root, eco_model_config *c) {
     eco_status rc;
     c->bos_token_id = -1;
-    const json_t *b = opt_field(root, "bos_token_id");
+    const json_t *b = jf_opt(root, "bos_token_id");
     if (b && (rc = read_token_id(label, b, "bos_token_id", &c->bos_token_id)) != ECO_STATUS_OK)
         return rc;
     c->n_eos = 0;
-    const json_t *e = opt_field(root, "eos_token_id");
+    const json_t *e = jf_opt(root, "eos_token_id");
     if (!e) return ECO_STATUS_OK;
     if (json_is_array(e)) {
         size_t n = json_array_size(e);
@@ -256,7 +246,7 @@ static eco_status read_tokens(const char *label, const json_t *root, eco_model_c
 
 /* Fields whose presence changes the computation in a way this engine does not implement. */
 static eco_status check_unsupported(const char *label, const json_t *root, eco_arch arch) {
-    const json_t *act = opt_field(root, "hidden_act");
+    const json_t *act = jf_opt(root, "hidden_act");
     if (act) {
         if (!json_is_string(act))
             return eco_error(ECO_STATUS_EFORMAT, "%s: field 'hidden_act': expected a string", label);
@@ -426,7 +416,7 @@ static eco_status parse_root(const char *label, const json_t *root, eco_model_co
                        arch_table[c->arch].default_max_pos, 1, &c->max_position_embeddings)) !=
             ECO_STATUS_OK)
         return rc;
-    if (opt_field(root, "head_dim")) {
+    if (jf_opt(root, "head_dim")) {
         if ((rc = read_int(label, root, "head_dim", true, 0, 1, &c->head_dim)) != ECO_STATUS_OK)
             return rc;
     } else {
@@ -489,11 +479,9 @@ eco_status eco_config_parse(const char *json, size_t len, const char *label,
 
 eco_status eco_config_load(const char *path, eco_model_config *out) {
     if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_config_load: NULL argument");
-    char *file = eco_path_is_dir(path) ? eco_path_join(path, "config.json") : eco_strdup(path);
-    if (!file) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
-    char *text = NULL;
-    size_t len = 0;
-    eco_status rc = eco_read_file(file, CONFIG_MAX_BYTES, &text, &len);
+    char *file, *text;
+    size_t len;
+    eco_status rc = jf_read_doc(path, "config.json", CONFIG_MAX_BYTES, &file, &text, &len);
     if (rc == ECO_STATUS_OK) rc = eco_config_parse(text, len, file, out);
     free(text);
     free(file);
@@ -501,23 +489,6 @@ eco_status eco_config_load(const char *path, eco_model_config *out) {
 }
 
 /* ---- write ----------------------------------------------------------------------------- */
-
-/* Digits %.*g needs to print v so that it reads back exactly, and without an exponent
- * when v is a whole-ish number below 1e16 (so 10000 prints "10000.0", not "1e4"). */
-static int real_digits(double v) {
-    int p = 1;
-    char buf[40];
-    for (; p < 17; p++) {
-        snprintf(buf, sizeof buf, "%.*g", p, v);
-        if (strtod(buf, NULL) == v) break;
-    }
-    double a = fabs(v);
-    if (a >= 1 && a < 1e16) {
-        int digits = (int)floor(log10(a)) + 1;
-        if (digits > p) p = digits;
-    }
-    return p;
-}
 
 static const char *torch_dtype_name(eco_dtype t) {
     switch (t) {
@@ -588,11 +559,11 @@ eco_status eco_config_to_json(const eco_model_config *c, char **out, size_t *out
     bad |= json_object_set_new(o, "use_cache", json_true());
     /* The shortest precision that prints every real exactly ("1e-06", not
      * "9.9999999999999995e-07"): jansson takes one precision for the whole document. */
-    int prec = real_digits(c->rms_norm_eps);
+    int prec = jf_real_digits(c->rms_norm_eps);
     const double reals[] = {c->rope_theta, c->rope_factor, c->rope_low_freq_factor,
                             c->rope_high_freq_factor};
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
-        int p = real_digits(reals[i]);
+        int p = jf_real_digits(reals[i]);
         if (p > prec) prec = p;
     }
     char *text = bad ? NULL
@@ -619,13 +590,7 @@ eco_status eco_config_write(const char *path, const eco_model_config *cfg) {
     size_t len = 0;
     eco_status rc = eco_config_to_json(cfg, &text, &len);
     if (rc != ECO_STATUS_OK) return eco_error_wrap(rc, "%s", path);
-    char *file = eco_path_is_dir(path) ? eco_path_join(path, "config.json") : eco_strdup(path);
-    if (!file) {
-        free(text);
-        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
-    }
-    rc = eco_write_file_atomic(file, text, len);
-    free(file);
+    rc = jf_write_doc(path, "config.json", text, len);
     free(text);
     return rc;
 }

@@ -28,6 +28,7 @@
 #include <pcre2.h>
 
 #include "ecology/peft.h"
+#include "formats/json_fields.h"
 
 #define PEFT_CONFIG_MAX_BYTES (1u << 20)
 #define PATTERN_MATCH_LIMIT 100000u
@@ -131,18 +132,9 @@ double eco_peft_scale(const eco_peft_config *cfg, int64_t r, double alpha) {
 
 /* ---- field readers ------------------------------------------------------------------- */
 
-static const json_t *opt_field(const json_t *root, const char *field) {
-    const json_t *v = json_object_get(root, field);
-    return json_is_null(v) ? NULL : v;
-}
-
+/* adapter_config.json names a field as it is ("use_dora: expected true or false"). */
 static eco_status read_bool(const char *label, const json_t *root, const char *field, bool *out) {
-    const json_t *v = opt_field(root, field);
-    if (!v) return ECO_STATUS_OK;
-    if (!json_is_boolean(v))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected true or false", label, field);
-    *out = json_is_true(v);
-    return ECO_STATUS_OK;
+    return jf_bool(label, root, field, field, out);
 }
 
 static eco_status read_rank(const char *label, const char *field, const json_t *v, int64_t *out) {
@@ -165,7 +157,7 @@ static eco_status read_alpha(const char *label, const char *field, const json_t 
 /* A key that must be null, absent, or an empty list/object/string/false (PEFT's "off"). */
 static eco_status refuse_unless_empty(const char *label, const json_t *root, const char *field,
                                       const char *what) {
-    const json_t *v = opt_field(root, field);
+    const json_t *v = jf_opt(root, field);
     if (!v) return ECO_STATUS_OK;
     if ((json_is_array(v) && json_array_size(v) == 0) || (json_is_object(v) && json_object_size(v) == 0) ||
         json_is_false(v))
@@ -184,7 +176,7 @@ static int target_from_entry(const char *e) {
 }
 
 static eco_status read_targets(const char *label, const json_t *root, eco_peft_config *c) {
-    const json_t *v = opt_field(root, "target_modules");
+    const json_t *v = jf_opt(root, "target_modules");
     if (!v) {
         /* PEFT's default for llama, qwen2 and mistral
          * (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING). */
@@ -227,7 +219,7 @@ static eco_status read_targets(const char *label, const json_t *root, eco_peft_c
 
 static eco_status read_patterns(const char *label, const json_t *root, const char *field, bool is_rank,
                                 eco_peft_config *c) {
-    const json_t *v = opt_field(root, field);
+    const json_t *v = jf_opt(root, field);
     if (!v) return ECO_STATUS_OK;
     if (!json_is_object(v))
         return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected an object", label, field);
@@ -275,7 +267,7 @@ static eco_status read_patterns(const char *label, const json_t *root, const cha
  * "corda" and "loftq" rewrite the base weights at initialisation (residual or quantised
  * base), so their adapters are only right on that rewritten base: refused. */
 static eco_status read_init(const char *label, const json_t *root) {
-    const json_t *v = opt_field(root, "init_lora_weights");
+    const json_t *v = jf_opt(root, "init_lora_weights");
     if (!v || json_is_boolean(v)) return ECO_STATUS_OK;
     if (!json_is_string(v))
         return eco_error(ECO_STATUS_EFORMAT, "%s: init_lora_weights: expected true, false or a string", label);
@@ -299,7 +291,7 @@ static eco_status parse_root(const char *label, const json_t *root, eco_peft_con
     if (!json_is_object(root))
         return eco_error(ECO_STATUS_EFORMAT, "%s: expected a JSON object", label);
 
-    const json_t *pt = opt_field(root, "peft_type");
+    const json_t *pt = jf_opt(root, "peft_type");
     if (!pt) return eco_error(ECO_STATUS_EFORMAT, "%s: missing required field 'peft_type'", label);
     if (!json_is_string(pt))
         return eco_error(ECO_STATUS_EFORMAT, "%s: peft_type: expected a string", label);
@@ -307,22 +299,22 @@ static eco_status parse_root(const char *label, const json_t *root, eco_peft_con
         return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: peft_type: '%.32s' is not supported (only LORA)", label,
                          json_string_value(pt));
 
-    const json_t *tt = opt_field(root, "task_type");
+    const json_t *tt = jf_opt(root, "task_type");
     if (tt && !json_is_string(tt))
         return eco_error(ECO_STATUS_EFORMAT, "%s: task_type: expected a string or null", label);
     if (tt && strcmp(json_string_value(tt), "CAUSAL_LM") != 0)
         return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: task_type: '%.32s' is not supported (only CAUSAL_LM)",
                          label, json_string_value(tt));
 
-    const json_t *r = opt_field(root, "r");
+    const json_t *r = jf_opt(root, "r");
     c->r = 8; /* PEFT's default */
     if (r && (rc = read_rank(label, "r", r, &c->r)) != ECO_STATUS_OK) return rc;
 
-    const json_t *a = opt_field(root, "lora_alpha");
+    const json_t *a = jf_opt(root, "lora_alpha");
     c->lora_alpha = 8; /* PEFT's default */
     if (a && (rc = read_alpha(label, "lora_alpha", a, &c->lora_alpha)) != ECO_STATUS_OK) return rc;
 
-    const json_t *d = opt_field(root, "lora_dropout");
+    const json_t *d = jf_opt(root, "lora_dropout");
     c->lora_dropout = 0;
     if (d) {
         if (!json_is_number(d) || !(json_number_value(d) >= 0 && json_number_value(d) < 1))
@@ -330,7 +322,7 @@ static eco_status parse_root(const char *label, const json_t *root, eco_peft_con
         c->lora_dropout = json_number_value(d);
     }
 
-    const json_t *b = opt_field(root, "bias");
+    const json_t *b = jf_opt(root, "bias");
     if (b && !json_is_string(b))
         return eco_error(ECO_STATUS_EFORMAT, "%s: bias: expected a string", label);
     if (b && strcmp(json_string_value(b), "none") != 0)
@@ -360,10 +352,10 @@ static eco_status parse_root(const char *label, const json_t *root, eco_peft_con
         (rc = refuse_unless_empty(label, root, "layer_replication", "layer replication")) != ECO_STATUS_OK ||
         (rc = refuse_unless_empty(label, root, "alora_invocation_tokens", "activated LoRA")) != ECO_STATUS_OK)
         return rc;
-    if (opt_field(root, "layers_to_transform"))
+    if (jf_opt(root, "layers_to_transform"))
         return eco_error(ECO_STATUS_EUNSUPPORTED,
                          "%s: layers_to_transform: adapting a subset of layers is not supported", label);
-    if (opt_field(root, "layers_pattern"))
+    if (jf_opt(root, "layers_pattern"))
         return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: layers_pattern: is not supported", label);
 
     if ((rc = read_init(label, root)) != ECO_STATUS_OK) return rc;
@@ -371,7 +363,7 @@ static eco_status parse_root(const char *label, const json_t *root, eco_peft_con
     if ((rc = read_patterns(label, root, "rank_pattern", true, c)) != ECO_STATUS_OK) return rc;
     if ((rc = read_patterns(label, root, "alpha_pattern", false, c)) != ECO_STATUS_OK) return rc;
 
-    const json_t *bm = opt_field(root, "base_model_name_or_path");
+    const json_t *bm = jf_opt(root, "base_model_name_or_path");
     if (bm) {
         if (!json_is_string(bm))
             return eco_error(ECO_STATUS_EFORMAT, "%s: base_model_name_or_path: expected a string or null", label);
@@ -405,22 +397,6 @@ eco_status eco_peft_config_parse(const char *json, size_t len, const char *label
 }
 
 /* ---- writing --------------------------------------------------------------------- */
-
-/* Shortest %g precision that prints v exactly ("0.05", not "0.050000000000000003"). */
-static int real_digits(double v) {
-    int p = 1;
-    char buf[40];
-    for (; p < 17; p++) {
-        snprintf(buf, sizeof buf, "%.*g", p, v);
-        if (strtod(buf, NULL) == v) break;
-    }
-    double a = fabs(v);
-    if (a >= 1 && a < 1e16) {
-        int digits = (int)floor(log10(a)) + 1;
-        if (digits > p) p = digits;
-    }
-    return p;
-}
 
 /* alpha as PEFT writes it: an int when the user gave one (the common case), else a float. */
 static json_t *alpha_json(double a) {
@@ -473,8 +449,8 @@ eco_status eco_peft_config_to_json(const eco_peft_config *c, char **out, size_t 
     *out = NULL;
     eco_status rc = validate_for_write(c);
     if (rc != ECO_STATUS_OK) return rc;
-    int prec = real_digits(c->lora_dropout);
-    int p = real_digits(c->lora_alpha);
+    int prec = jf_real_digits(c->lora_dropout);
+    int p = jf_real_digits(c->lora_alpha);
     if (p > prec) prec = p;
 
     json_t *o = json_object();
@@ -483,7 +459,7 @@ eco_status eco_peft_config_to_json(const eco_peft_config *c, char **out, size_t 
     bad |= !ap || !rp || !tm;
     for (int i = 0; !bad && i < c->n_alpha_pattern; i++) {
         bad |= json_object_set_new(ap, c->alpha_pattern_key[i], alpha_json(c->alpha_pattern_val[i]));
-        p = real_digits(c->alpha_pattern_val[i]);
+        p = jf_real_digits(c->alpha_pattern_val[i]);
         if (p > prec) prec = p;
     }
     for (int i = 0; !bad && i < c->n_rank_pattern; i++)
@@ -545,24 +521,16 @@ eco_status eco_peft_config_write(const char *path, const eco_peft_config *cfg) {
     size_t len = 0;
     eco_status rc = eco_peft_config_to_json(cfg, &text, &len);
     if (rc != ECO_STATUS_OK) return eco_error_wrap(rc, "%s", path);
-    char *file = eco_path_is_dir(path) ? eco_path_join(path, "adapter_config.json") : eco_strdup(path);
-    if (!file) {
-        free(text);
-        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
-    }
-    rc = eco_write_file_atomic(file, text, len);
-    free(file);
+    rc = jf_write_doc(path, "adapter_config.json", text, len);
     free(text);
     return rc;
 }
 
 eco_status eco_peft_config_load(const char *path, eco_peft_config *out) {
     if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_peft_config_load: NULL argument");
-    char *file = eco_path_is_dir(path) ? eco_path_join(path, "adapter_config.json") : eco_strdup(path);
-    if (!file) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
-    char *text = NULL;
-    size_t len = 0;
-    eco_status rc = eco_read_file(file, PEFT_CONFIG_MAX_BYTES, &text, &len);
+    char *file, *text;
+    size_t len;
+    eco_status rc = jf_read_doc(path, "adapter_config.json", PEFT_CONFIG_MAX_BYTES, &file, &text, &len);
     if (rc == ECO_STATUS_OK) rc = eco_peft_config_parse(text, len, file, out);
     free(text);
     free(file);
