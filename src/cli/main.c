@@ -27,7 +27,7 @@ static const char usage[] =
     "  grads --model DIR [--adapter DIR] --data FILE.jsonl --out FILE.safetensors [--batch B --seq T]\n"
     "                                  loss and gradients of every trainable tensor on the first batch\n"
     "  pretrain --recipe FILE.json [--out DIR] [--threads N] [--resume] [--json]\n"
-    "                                  train a model from scratch as a recipe says\n"
+    "                                  run a recipe: pretrain a model, or train a LoRA adapter (\"kind\": \"lora\")\n"
     "  version\n";
 
 int main(int argc, char **argv) {
