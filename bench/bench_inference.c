@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "bench_common.h"
+#include "tensor/simd.h"
 #include "ecology/model.h"
 
 #define PROMPT 128
@@ -286,6 +287,12 @@ int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     const char *preset = argc > 2 ? argv[2] : "smollm2-135m";
     eco_set_threads(threads);
+    /* ECO_SIMD_CAP=0|1|2: hold the matvec dispatcher to portable / AVX2 / AVX-512 kernels */
+    const char *cap = getenv("ECO_SIMD_CAP");
+    if (cap && *cap) {
+        eco_matvec_set_simd_cap(atoi(cap));
+        printf("matvec kernels capped at level %d (ECO_SIMD_CAP)\n", atoi(cap));
+    }
     printf("bench_inference: preset %s, %d threads (OpenMP max %d)\n", preset, threads,
            omp_get_max_threads());
 

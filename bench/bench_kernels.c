@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bench_common.h"
+#include "tensor/simd.h"
 #include "ecology/tensor.h"
 
 /* SmolLM2-135M: d 576, f 1536, 9 heads and 3 kv heads of 64. */
@@ -133,6 +134,12 @@ static void gemm_free(gemm_case *g) {
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     eco_set_threads(threads);
+    /* ECO_SIMD_CAP=0|1|2: hold the matvec dispatcher to portable / AVX2 / AVX-512 kernels */
+    const char *cap = getenv("ECO_SIMD_CAP");
+    if (cap && *cap) {
+        eco_matvec_set_simd_cap(atoi(cap));
+        printf("matvec kernels capped at level %d (ECO_SIMD_CAP)\n", atoi(cap));
+    }
     printf("bench_kernels: %d threads (OpenMP max %d), load average %.2f at start\n", threads,
            omp_get_max_threads(), bench_loadavg());
     printf("Each trial measures the baseline and then the kernels; figures are the median over\n"

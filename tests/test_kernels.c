@@ -18,6 +18,7 @@
 #include "test_util.h"
 
 #include "ecology/tensor.h"
+#include "tensor/simd.h"
 
 static const int64_t SIZES[] = {1, 7, 33, 576, 1537};
 #define NSIZES (sizeof SIZES / sizeof SIZES[0])
@@ -499,6 +500,18 @@ static void test_matvec_multi_vs_ref(void **state) {
             }
 }
 
+/* The same matvec checks with the dispatcher held to narrower kernels (AVX2, portable), so
+ * that a machine with AVX-512 still tests every kernel against the _ref twin. */
+static void test_matvec_every_isa(void **state) {
+    for (int cap = 0; cap <= 1; cap++) {
+        eco_matvec_set_simd_cap(cap);
+        test_matvec_vs_ref(state);
+        test_matvec_exact_integers(state);
+        test_matvec_multi_vs_ref(state);
+    }
+    eco_matvec_set_simd_cap(2);
+}
+
 /* The parts' row ranges tile [0, N) in order, on 4-row boundaries. */
 static void test_matvec_part_rows(void **state) {
     (void)state;
@@ -830,6 +843,7 @@ int main(void) {
         cmocka_unit_test(test_matvec_vs_ref),
         cmocka_unit_test(test_matvec_exact_integers),
         cmocka_unit_test(test_matvec_multi_vs_ref),
+        cmocka_unit_test(test_matvec_every_isa),
         cmocka_unit_test(test_matvec_part_rows),
         cmocka_unit_test(test_linear_multi),
         cmocka_unit_test(test_linear_vs_ref),

@@ -10,9 +10,10 @@
  * Decoding (n == 1) computes the same thing in forward_one: matrix-vector products over
  * the stored (bf16/f16/f32) rows, bound by memory bandwidth, with all layers and the head
  * inside one parallel region. Each thread owns the same rows of every product
- * (eco_matvec_part_rows), so the residual adds and SwiGLU need no barrier; six barriers
- * per layer replace the fork/join of eight regions (at 2 threads and 0.2-2 MB matrices
- * the fork/join and the cold start of each region were a fifth of the step).
+ * (eco_matvec_part_rows; q and k by whole heads), so the residual adds, SwiGLU and RoPE
+ * need no barrier; five barriers per layer replace the fork/join of eight regions (at 2
+ * threads and 0.2-2 MB matrices the fork/join and the cold start of each region were a
+ * fifth of the step).
  * Activation buffers live in the model and grow to the largest batch seen, so decoding
  * allocates nothing.
  *
@@ -26,10 +27,12 @@
  * and down).
  */
 #include "model/model_internal.h"
+#include "tensor/matvec_internal.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,14 +238,50 @@ static void add_bias_rows(float *y, const float *bias, int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; r++) y[r] += bias[r];
 }
 
+/* Dynamic row chunks for the decode step. The rows of each product are cut into chunks of
+ * about ECO_DECODE_CHUNK_BYTES of weights, and the threads claim chunks from a shared
+ * counter until none are left, each finishing its chunk (bias, adapter, RoPE, residual
+ * add, SwiGLU: everything that only reads the chunk's own rows) before the next claim.
+ * A thread that is held up (on a shared VM a descheduled vCPU, an interrupt) then costs
+ * the others at most one chunk of waiting at the next barrier, not its whole lag. Every
+ * row is summed by the same kernel whatever the split, so the results do not depend on
+ * which thread took which chunk. */
+#ifndef ECO_DECODE_CHUNK_BYTES
+#define ECO_DECODE_CHUNK_BYTES ((size_t)128 << 10)
+#endif
+
+/* Rows per chunk for weights of `row_bytes` bytes a row: whole 4-row blocks, at least one. */
+static int64_t chunk_rows(size_t row_bytes) {
+    size_t rows = row_bytes ? ECO_DECODE_CHUNK_BYTES / row_bytes : 4;
+    rows &= ~(size_t)3;
+    return rows < 4 ? 4 : (int64_t)rows;
+}
+
+/* The chunk counters: phase s (separated from the next by a barrier) claims from ctr[s % 3];
+ * during phase s thread 0 zeroes ctr[(s + 2) % 3], last used in phase s − 1 (which the
+ * barrier before phase s ended) and next used in phase s + 2 (after the barrier that ends
+ * phase s + 1). */
+typedef struct chunk_counters {
+    atomic_long c[3];
+} chunk_counters;
+
+static inline atomic_long *phase_counter(chunk_counters *cc, int64_t s, int id) {
+    if (id == 0) atomic_store_explicit(&cc->c[(s + 2) % 3], 0, memory_order_relaxed);
+    return &cc->c[s % 3];
+}
+
+static inline int64_t claim(atomic_long *c) {
+    return atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
 /* The one-token forward (n == 1) at position p0 = kv->len: b->x holds the embedded token,
  * b->cos_tab/sin_tab the RoPE tables of p0; writes logits[V] and the cache rows at p0.
- * One parallel region for all layers and the head: per layer, each thread norms x into
- * its own copy (no barrier), computes its rows of q/k/v, then (barrier) bias and RoPE by
- * head, (barrier) attention by head, (barrier) its rows of o with their residual add,
- * (barrier) its norm copy, its rows of gate/up and their SwiGLU, (barrier) its rows of
- * down with their residual add, (barrier). Same arithmetic, operation by operation, as
- * the batched path at n == 1. */
+ * One parallel region for all layers and the head; per layer, each thread norms x into
+ * its own copy (no barrier), then claims heads of q, k and v (matvec, bias, adapter, RoPE
+ * per head), (barrier) attention by head, (barrier) chunks of o with their residual add,
+ * (barrier) its norm copy, chunks of gate/up with their SwiGLU, (barrier) chunks of down
+ * with their residual add, (barrier). Same arithmetic, operation by operation, as the
+ * batched path at n == 1. */
 static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     const eco_model_config *c = &m->cfg;
     eco_model_buffers *b = &m->buf;
@@ -253,19 +292,17 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     const float scale = (float)(1.0 / sqrt((double)hd));
     const size_t scores_stride = (size_t)b->cap_rows * (size_t)b->cap_keys;
     float *x = b->x, *y = b->xn, *q = b->q, *att = b->att;
+    chunk_counters cc;
+    for (int i = 0; i < 3; i++) atomic_init(&cc.c[i], 0);
 
 #pragma omp parallel
     {
-        const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        const int id = omp_get_thread_num();
         float *xt = b->xt + (size_t)id * (size_t)d;   /* [d] this thread's normed x */
         float *S = b->scores + (size_t)id * scores_stride; /* [keys] */
         float *lt = m->lora ? b->lt + (size_t)id * (size_t)m->lora_rmax : NULL; /* [r] LoRA t */
-        /* this thread's rows of the [d], [f], [H·hd] and [kvd] products */
-        int64_t d0, d1, f0, f1, q0, q1, k0, k1;
-        eco_matvec_part_rows(d, id, nt, &d0, &d1);
-        eco_matvec_part_rows(f, id, nt, &f0, &f1);
-        eco_matvec_part_rows(H * hd, id, nt, &q0, &q1);
-        eco_matvec_part_rows(kvd, id, nt, &k0, &k1);
+        float xp_buf[ECO_MATVEC_XP_MAX]; /* x prepared for bf16 weights */
+        int64_t s = 0; /* phase number, for the chunk counters */
 
         for (int64_t l = 0; l < c->n_layers; l++) {
             const eco_layer *ly = &m->layers[l];
@@ -274,76 +311,95 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             float *vc = kv->v + (size_t)l * (size_t)kv->max_seq * (size_t)kvd;
             float *knew = kc + (size_t)p0 * (size_t)kvd, *vnew = vc + (size_t)p0 * (size_t)kvd;
 
-            /* attention block: q [H·hd], knew and vnew [kvd] */
+            /* attention block: q [H·hd], knew and vnew [kvd], one head a chunk */
             eco_rmsnorm(xt, x, ly->attn_norm, d, eps);
             {
-                float *const ys[3] = {q, knew, vnew};
-                const void *const ws[3] = {ly->wq->data, ly->wk->data, ly->wv->data};
-                const eco_dtype ts[3] = {ly->wq->dtype, ly->wk->dtype, ly->wv->dtype};
-                const int64_t ns[3] = {H * hd, kvd, kvd};
-                eco_matvec_multi_part(ys, ws, ts, xt, ns, d, 3, id, nt);
-                if (lw) {
-                    lora_add_one(q, xt, &lw[ECO_LORA_Q], d, q0, q1, lt);
-                    lora_add_one(knew, xt, &lw[ECO_LORA_K], d, k0, k1, lt);
-                    lora_add_one(vnew, xt, &lw[ECO_LORA_V], d, k0, k1, lt);
+                const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
+                atomic_long *ctr = phase_counter(&cc, s++, id);
+                for (int64_t j; (j = claim(ctr)) < H + 2 * KV;) {
+                    if (j < H) {
+                        const int64_t r0 = j * hd, r1 = r0 + hd;
+                        eco_matvec_rows(q, ly->wq->data, ly->wq->dtype, xt, xp, r0, r1, d);
+                        add_bias_rows(q, ly->bq, r0, r1);
+                        if (lw) lora_add_one(q, xt, &lw[ECO_LORA_Q], d, r0, r1, lt);
+                        eco_rope(q + r0, b->cos_tab, b->sin_tab, 1, hd);
+                    } else if (j < H + KV) {
+                        const int64_t r0 = (j - H) * hd, r1 = r0 + hd;
+                        eco_matvec_rows(knew, ly->wk->data, ly->wk->dtype, xt, xp, r0, r1, d);
+                        add_bias_rows(knew, ly->bk, r0, r1);
+                        if (lw) lora_add_one(knew, xt, &lw[ECO_LORA_K], d, r0, r1, lt);
+                        eco_rope(knew + r0, b->cos_tab, b->sin_tab, 1, hd);
+                    } else {
+                        const int64_t r0 = (j - H - KV) * hd, r1 = r0 + hd;
+                        eco_matvec_rows(vnew, ly->wv->data, ly->wv->dtype, xt, xp, r0, r1, d);
+                        add_bias_rows(vnew, ly->bv, r0, r1);
+                        if (lw) lora_add_one(vnew, xt, &lw[ECO_LORA_V], d, r0, r1, lt);
+                    }
                 }
             }
 #pragma omp barrier
 #pragma omp for schedule(static)
-            for (int64_t j = 0; j < H + 2 * KV; j++) { /* one head of q, k or v */
-                if (j < H) {
-                    add_bias_rows(q, ly->bq, j * hd, (j + 1) * hd);
-                    eco_rope(q + j * hd, b->cos_tab, b->sin_tab, 1, hd);
-                } else if (j < H + KV) {
-                    add_bias_rows(knew, ly->bk, (j - H) * hd, (j - H + 1) * hd);
-                    eco_rope(knew + (j - H) * hd, b->cos_tab, b->sin_tab, 1, hd);
-                } else {
-                    add_bias_rows(vnew, ly->bv, (j - H - KV) * hd, (j - H - KV + 1) * hd);
-                }
-            }
-#pragma omp for schedule(static)
             for (int64_t h = 0; h < H; h++)
                 attend_one(att + h * hd, q + h * hd, kc + (h / group) * hd, vc + (h / group) * hd,
                            S, keys, kvd, hd, scale);
-            {   /* y = Wo · att (+ bo); x += y, this thread's rows */
-                const void *w = ly->wo->data;
-                const int64_t nd = d;
-                eco_matvec_multi_part(&y, &w, &ly->wo->dtype, att, &nd, H * hd, 1, id, nt);
-                add_bias_rows(y, ly->bo, d0, d1);
-                if (lw) lora_add_one(y, att, &lw[ECO_LORA_O], H * hd, d0, d1, lt);
-                eco_add_inplace(x + d0, y + d0, d1 - d0);
+            {   /* y = Wo · att (+ bo); x += y, chunk by chunk */
+                const float *xp = eco_matvec_prep_bf16(xp_buf, att, H * hd);
+                const int64_t ch = chunk_rows((size_t)(H * hd) * eco_dtype_size(ly->wo->dtype));
+                atomic_long *ctr = phase_counter(&cc, s++, id);
+                for (int64_t j; (j = claim(ctr)) * ch < d;) {
+                    const int64_t r0 = j * ch, r1 = r0 + ch < d ? r0 + ch : d;
+                    eco_matvec_rows(y, ly->wo->data, ly->wo->dtype, att, xp, r0, r1, H * hd);
+                    add_bias_rows(y, ly->bo, r0, r1);
+                    if (lw) lora_add_one(y, att, &lw[ECO_LORA_O], H * hd, r0, r1, lt);
+                    eco_add_inplace(x + r0, y + r0, r1 - r0);
+                }
             }
 #pragma omp barrier
 
             /* MLP block: gate, up, hid [f] */
             eco_rmsnorm(xt, x, ly->ffn_norm, d, eps);
             {
-                float *const ys[2] = {b->gate, b->up};
-                const void *const ws[2] = {ly->wg->data, ly->wu->data};
-                const eco_dtype ts[2] = {ly->wg->dtype, ly->wu->dtype};
-                const int64_t ns[2] = {f, f};
-                eco_matvec_multi_part(ys, ws, ts, xt, ns, d, 2, id, nt);
-                if (lw) {
-                    lora_add_one(b->gate, xt, &lw[ECO_LORA_GATE], d, f0, f1, lt);
-                    lora_add_one(b->up, xt, &lw[ECO_LORA_UP], d, f0, f1, lt);
+                const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
+                const int64_t ch = chunk_rows((size_t)d * (eco_dtype_size(ly->wg->dtype) +
+                                                           eco_dtype_size(ly->wu->dtype)));
+                atomic_long *ctr = phase_counter(&cc, s++, id);
+                for (int64_t j; (j = claim(ctr)) * ch < f;) {
+                    const int64_t r0 = j * ch, r1 = r0 + ch < f ? r0 + ch : f;
+                    eco_matvec_rows(b->gate, ly->wg->data, ly->wg->dtype, xt, xp, r0, r1, d);
+                    eco_matvec_rows(b->up, ly->wu->data, ly->wu->dtype, xt, xp, r0, r1, d);
+                    if (lw) {
+                        lora_add_one(b->gate, xt, &lw[ECO_LORA_GATE], d, r0, r1, lt);
+                        lora_add_one(b->up, xt, &lw[ECO_LORA_UP], d, r0, r1, lt);
+                    }
+                    eco_swiglu(b->hid + r0, b->gate + r0, b->up + r0, r1 - r0);
                 }
-                eco_swiglu(b->hid + f0, b->gate + f0, b->up + f0, f1 - f0);
             }
 #pragma omp barrier
             {
-                const void *w = ly->wd->data;
-                const int64_t nd = d;
-                eco_matvec_multi_part(&y, &w, &ly->wd->dtype, b->hid, &nd, f, 1, id, nt);
-                if (lw) lora_add_one(y, b->hid, &lw[ECO_LORA_DOWN], f, d0, d1, lt);
-                eco_add_inplace(x + d0, y + d0, d1 - d0);
+                const float *xp = eco_matvec_prep_bf16(xp_buf, b->hid, f);
+                const int64_t ch = chunk_rows((size_t)f * eco_dtype_size(ly->wd->dtype));
+                atomic_long *ctr = phase_counter(&cc, s++, id);
+                for (int64_t j; (j = claim(ctr)) * ch < d;) {
+                    const int64_t r0 = j * ch, r1 = r0 + ch < d ? r0 + ch : d;
+                    eco_matvec_rows(y, ly->wd->data, ly->wd->dtype, b->hid, xp, r0, r1, f);
+                    if (lw) lora_add_one(y, b->hid, &lw[ECO_LORA_DOWN], f, r0, r1, lt);
+                    eco_add_inplace(x + r0, y + r0, r1 - r0);
+                }
             }
 #pragma omp barrier
         }
 
         /* logits [V] = lm_head · RMSNorm(x) */
         eco_rmsnorm(xt, x, m->final_norm, d, eps);
-        const void *w = m->lm_head->data;
-        eco_matvec_multi_part(&logits, &w, &m->lm_head->dtype, xt, &V, d, 1, id, nt);
+        {
+            const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
+            const int64_t ch = chunk_rows((size_t)d * eco_dtype_size(m->lm_head->dtype));
+            atomic_long *ctr = phase_counter(&cc, s++, id);
+            for (int64_t j; (j = claim(ctr)) * ch < V;) {
+                const int64_t r0 = j * ch, r1 = r0 + ch < V ? r0 + ch : V;
+                eco_matvec_rows(logits, m->lm_head->data, m->lm_head->dtype, xt, xp, r0, r1, d);
+            }
+        }
     }
 }
 

@@ -12,9 +12,11 @@
  */
 #include "ecology/tensor.h"
 
+#include "tensor/matvec_internal.h"
 #include "tensor/simd.h"
 
 #include <omp.h>
+#include <stdatomic.h>
 
 #if ECO_HAVE_X86_SIMD
 #include <immintrin.h>
@@ -247,18 +249,215 @@ ECO_TARGET_AVX2 static void rows_avx2_bf16_pair(float *y, const uint16_t *W, con
 #undef LOAD16
 }
 
+/* ---- AVX-512 (F + BW) path ---------------------------------------------------------- */
+
+/* The same shape as the AVX2 kernels at twice the width: four rows per block, two
+ * accumulators per row, 32 columns (two zmm per row) per step, one 16-wide step for the
+ * rest, then a scalar tail; the next block's rows are prefetched one 64-byte line per row
+ * per step of 64 bytes of weights. Every row is summed in the same order whether it falls
+ * in a 4-row block or the 1-row tail, so any row split gives the same bits. */
+#define LOAD16_F32(p) _mm512_loadu_ps((const float *)(p))
+#define LOAD16_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
+
+#define DEFINE_ROWS_AVX512(NAME, ELEM, LOAD16, SCALAR)                                     \
+    ECO_TARGET_AVX512 static void NAME(float *y, const ELEM *W, const float *x, int64_t r0, \
+                                       int64_t r1, int64_t K) {                           \
+        int64_t r = r0;                                                                    \
+        const size_t pf_row = (size_t)K * sizeof(ELEM);                                    \
+        for (; r + 4 <= r1; r += 4) {                                                      \
+            const ELEM *w0 = W + (size_t)r * (size_t)K;                                    \
+            const ELEM *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;                           \
+            __m512 a0 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps();                     \
+            __m512 a1 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();                     \
+            __m512 a2 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps();                     \
+            __m512 a3 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();                     \
+            const bool pf_on = MATVEC_PREFETCH && r + 8 <= r1;                             \
+            const char *pf = pf_on ? (const char *)(w3 + K) : NULL;                        \
+            int64_t k = 0;                                                                 \
+            for (; k + 32 <= K; k += 32) {                                                 \
+                if (pf_on) {                                                               \
+                    for (size_t o = 0; o < 32 * sizeof(ELEM); o += 64) {                   \
+                        const char *p = pf + (size_t)k * sizeof(ELEM) + o;                 \
+                        _mm_prefetch(p, _MM_HINT_T0);                                      \
+                        _mm_prefetch(p + pf_row, _MM_HINT_T0);                             \
+                        _mm_prefetch(p + 2 * pf_row, _MM_HINT_T0);                         \
+                        _mm_prefetch(p + 3 * pf_row, _MM_HINT_T0);                         \
+                    }                                                                      \
+                }                                                                          \
+                __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);      \
+                a0 = _mm512_fmadd_ps(LOAD16(w0 + k), x0, a0);                              \
+                b0 = _mm512_fmadd_ps(LOAD16(w0 + k + 16), x1, b0);                         \
+                a1 = _mm512_fmadd_ps(LOAD16(w1 + k), x0, a1);                              \
+                b1 = _mm512_fmadd_ps(LOAD16(w1 + k + 16), x1, b1);                         \
+                a2 = _mm512_fmadd_ps(LOAD16(w2 + k), x0, a2);                              \
+                b2 = _mm512_fmadd_ps(LOAD16(w2 + k + 16), x1, b2);                         \
+                a3 = _mm512_fmadd_ps(LOAD16(w3 + k), x0, a3);                              \
+                b3 = _mm512_fmadd_ps(LOAD16(w3 + k + 16), x1, b3);                         \
+            }                                                                              \
+            for (; k + 16 <= K; k += 16) {                                                 \
+                __m512 x0 = _mm512_loadu_ps(x + k);                                        \
+                a0 = _mm512_fmadd_ps(LOAD16(w0 + k), x0, a0);                              \
+                a1 = _mm512_fmadd_ps(LOAD16(w1 + k), x0, a1);                              \
+                a2 = _mm512_fmadd_ps(LOAD16(w2 + k), x0, a2);                              \
+                a3 = _mm512_fmadd_ps(LOAD16(w3 + k), x0, a3);                              \
+            }                                                                              \
+            float s0 = _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));                        \
+            float s1 = _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));                        \
+            float s2 = _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));                        \
+            float s3 = _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));                        \
+            for (; k < K; k++) {                                                           \
+                float xk = x[k];                                                           \
+                s0 += SCALAR(w0[k]) * xk;                                                  \
+                s1 += SCALAR(w1[k]) * xk;                                                  \
+                s2 += SCALAR(w2[k]) * xk;                                                  \
+                s3 += SCALAR(w3[k]) * xk;                                                  \
+            }                                                                              \
+            y[r] = s0;                                                                     \
+            y[r + 1] = s1;                                                                 \
+            y[r + 2] = s2;                                                                 \
+            y[r + 3] = s3;                                                                 \
+        }                                                                                  \
+        for (; r < r1; r++) {                                                              \
+            const ELEM *w0 = W + (size_t)r * (size_t)K;                                    \
+            __m512 a0 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps();                     \
+            int64_t k = 0;                                                                 \
+            for (; k + 32 <= K; k += 32) {                                                 \
+                a0 = _mm512_fmadd_ps(LOAD16(w0 + k), _mm512_loadu_ps(x + k), a0);          \
+                b0 = _mm512_fmadd_ps(LOAD16(w0 + k + 16), _mm512_loadu_ps(x + k + 16), b0); \
+            }                                                                              \
+            for (; k + 16 <= K; k += 16)                                                   \
+                a0 = _mm512_fmadd_ps(LOAD16(w0 + k), _mm512_loadu_ps(x + k), a0);          \
+            float s0 = _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));                        \
+            for (; k < K; k++) s0 += SCALAR(w0[k]) * x[k];                                 \
+            y[r] = s0;                                                                     \
+        }                                                                                  \
+    }
+
+DEFINE_ROWS_AVX512(rows_avx512_f32, float, LOAD16_F32, SCALAR_F32)
+DEFINE_ROWS_AVX512(rows_avx512_f16, uint16_t, LOAD16_F16, eco_f16_to_f32)
+
+/* bf16, the pair trick of rows_avx2_bf16_pair at 512 bits: 32 bf16 weights are one zmm
+ * load; `lane << 16` is element 2j, `lane & 0xffff0000` element 2j+1 (exact widening, no
+ * rounding of x). x is permuted in blocks of 32 by bf16_pair_permute32. */
+static void bf16_pair_permute32(float *xp, const float *x, int64_t K) {
+    const int64_t K32 = K & ~(int64_t)31;
+    for (int64_t c = 0; c < K32; c += 32)
+        for (int j = 0; j < 16; j++) {
+            xp[c + j] = x[c + 2 * j];
+            xp[c + 16 + j] = x[c + 2 * j + 1];
+        }
+}
+
+ECO_TARGET_AVX512 static void rows_avx512_bf16_pair(float *y, const uint16_t *W, const float *xp,
+                                                    const float *x, int64_t r0, int64_t r1,
+                                                    int64_t K) {
+    const int64_t K32 = K & ~(int64_t)31;
+    const __m512i hi_mask = _mm512_set1_epi32((int)0xffff0000u);
+    const size_t pf_row = (size_t)K * sizeof(uint16_t);
+#define BF16_EVEN(v) _mm512_castsi512_ps(_mm512_slli_epi32((v), 16))
+#define BF16_ODD(v) _mm512_castsi512_ps(_mm512_and_si512((v), hi_mask))
+#define LOAD32(p) _mm512_loadu_si512((const void *)(p))
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        const uint16_t *w0 = W + (size_t)r * (size_t)K;
+        const uint16_t *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+        const bool pf_on = MATVEC_PREFETCH && r + 8 <= r1;
+        const char *pf = pf_on ? (const char *)(w3 + K) : NULL;
+        __m512 a0 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps();
+        __m512 a1 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+        __m512 a2 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps();
+        __m512 a3 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
+        for (int64_t k = 0; k < K32; k += 32) {
+            if (pf_on) { /* one 64-byte line per row per step */
+                const char *p = pf + (size_t)k * sizeof(uint16_t);
+                _mm_prefetch(p, _MM_HINT_T0);
+                _mm_prefetch(p + pf_row, _MM_HINT_T0);
+                _mm_prefetch(p + 2 * pf_row, _MM_HINT_T0);
+                _mm_prefetch(p + 3 * pf_row, _MM_HINT_T0);
+            }
+            __m512 xe = _mm512_loadu_ps(xp + k), xo = _mm512_loadu_ps(xp + k + 16);
+            __m512i v0 = LOAD32(w0 + k), v1 = LOAD32(w1 + k);
+            __m512i v2 = LOAD32(w2 + k), v3 = LOAD32(w3 + k);
+            a0 = _mm512_fmadd_ps(BF16_EVEN(v0), xe, a0);
+            b0 = _mm512_fmadd_ps(BF16_ODD(v0), xo, b0);
+            a1 = _mm512_fmadd_ps(BF16_EVEN(v1), xe, a1);
+            b1 = _mm512_fmadd_ps(BF16_ODD(v1), xo, b1);
+            a2 = _mm512_fmadd_ps(BF16_EVEN(v2), xe, a2);
+            b2 = _mm512_fmadd_ps(BF16_ODD(v2), xo, b2);
+            a3 = _mm512_fmadd_ps(BF16_EVEN(v3), xe, a3);
+            b3 = _mm512_fmadd_ps(BF16_ODD(v3), xo, b3);
+        }
+        float s0 = _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
+        float s1 = _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
+        float s2 = _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
+        float s3 = _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
+        for (int64_t k = K32; k < K; k++) {
+            float xk = x[k];
+            s0 += eco_bf16_to_f32(w0[k]) * xk;
+            s1 += eco_bf16_to_f32(w1[k]) * xk;
+            s2 += eco_bf16_to_f32(w2[k]) * xk;
+            s3 += eco_bf16_to_f32(w3[k]) * xk;
+        }
+        y[r] = s0;
+        y[r + 1] = s1;
+        y[r + 2] = s2;
+        y[r + 3] = s3;
+    }
+    for (; r < r1; r++) {
+        const uint16_t *w0 = W + (size_t)r * (size_t)K;
+        __m512 a0 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps();
+        for (int64_t k = 0; k < K32; k += 32) {
+            __m512i v0 = LOAD32(w0 + k);
+            a0 = _mm512_fmadd_ps(BF16_EVEN(v0), _mm512_loadu_ps(xp + k), a0);
+            b0 = _mm512_fmadd_ps(BF16_ODD(v0), _mm512_loadu_ps(xp + k + 16), b0);
+        }
+        float s0 = _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
+        for (int64_t k = K32; k < K; k++) s0 += eco_bf16_to_f32(w0[k]) * x[k];
+        y[r] = s0;
+    }
+#undef BF16_EVEN
+#undef BF16_ODD
+#undef LOAD32
+}
+
 #endif /* ECO_HAVE_X86_SIMD */
 
-/* Rows [r0, r1) of y = W·x on this thread. xp: x permuted for the bf16 pair kernel, or
- * NULL when the caller has not made it (then bf16 takes the generic kernel). */
+/* Widest kernel the dispatcher may pick (eco_matvec_set_simd_cap, a test hook). */
+static atomic_int simd_cap = 2;
+
+void eco_matvec_set_simd_cap(int cap) { atomic_store_explicit(&simd_cap, cap, memory_order_relaxed); }
+
+/* 0 portable, 1 AVX2/FMA/F16C, 2 AVX-512 F+BW. */
+static int simd_level(void) {
+    const int cap = atomic_load_explicit(&simd_cap, memory_order_relaxed);
+    if (cap >= 2 && eco_cpu_has_avx512()) return 2;
+    if (cap >= 1 && eco_cpu_has_avx2_fma()) return 1;
+    return 0;
+}
+
+/* Rows [r0, r1) of y = W·x on this thread. xp: x permuted for the bf16 pair kernel of this
+ * level, or NULL when the caller has not made it (then bf16 takes the generic kernel). */
 static void matvec_rows(float *y, const void *W, eco_dtype t, const float *x, const float *xp,
-                        int64_t r0, int64_t r1, int64_t K, bool simd) {
+                        int64_t r0, int64_t r1, int64_t K, int level) {
 #if ECO_HAVE_X86_SIMD
-    if (simd) {
+    if (level >= 2) {
+        switch (t) {
+        case ECO_DTYPE_F32: rows_avx512_f32(y, (const float *)W, x, r0, r1, K); return;
+        case ECO_DTYPE_BF16:
+            if (xp) {
+                rows_avx512_bf16_pair(y, (const uint16_t *)W, xp, x, r0, r1, K);
+                return;
+            }
+            break; /* the AVX2 generic bf16 kernel below */
+        case ECO_DTYPE_F16: rows_avx512_f16(y, (const uint16_t *)W, x, r0, r1, K); return;
+        default: break;
+        }
+    }
+    if (level >= 1) {
         switch (t) {
         case ECO_DTYPE_F32: rows_avx2_f32(y, (const float *)W, x, r0, r1, K); return;
         case ECO_DTYPE_BF16:
-            if (xp) rows_avx2_bf16_pair(y, (const uint16_t *)W, xp, x, r0, r1, K);
+            if (xp && level == 1) rows_avx2_bf16_pair(y, (const uint16_t *)W, xp, x, r0, r1, K);
             else rows_avx2_bf16(y, (const uint16_t *)W, x, r0, r1, K);
             return;
         case ECO_DTYPE_F16: rows_avx2_f16(y, (const uint16_t *)W, x, r0, r1, K); return;
@@ -266,7 +465,7 @@ static void matvec_rows(float *y, const void *W, eco_dtype t, const float *x, co
         }
     }
 #else
-    (void)simd;
+    (void)level;
     (void)xp;
 #endif
     rows_portable(y, W, t, x, r0, r1, K);
@@ -284,7 +483,7 @@ void eco_matvec_part_rows(int64_t N, int part, int nparts, int64_t *r0, int64_t 
 void eco_matvec_multi_part(float *const *ys, const void *const *Ws, const eco_dtype *wtypes,
                            const float *x, const int64_t *Ns, int64_t K, int n, int part,
                            int nparts) {
-    const bool simd = eco_cpu_has_avx2_fma();
+    const int level = simd_level();
 #if ECO_HAVE_X86_SIMD
     float xp_buf[BF16_XP_MAX];
     const float *xp = NULL; /* permuted on first use, then shared by every bf16 matrix */
@@ -296,13 +495,36 @@ void eco_matvec_multi_part(float *const *ys, const void *const *Ws, const eco_dt
         eco_matvec_part_rows(Ns[i], part, nparts, &r0, &r1);
         if (r0 >= r1) continue;
 #if ECO_HAVE_X86_SIMD
-        if (!xp && simd && wtypes[i] == ECO_DTYPE_BF16 && K <= BF16_XP_MAX) {
-            bf16_pair_permute(xp_buf, x, K);
+        if (!xp && level >= 1 && wtypes[i] == ECO_DTYPE_BF16 && K <= BF16_XP_MAX) {
+            if (level >= 2) bf16_pair_permute32(xp_buf, x, K);
+            else bf16_pair_permute(xp_buf, x, K);
             xp = xp_buf;
         }
 #endif
-        matvec_rows(ys[i], Ws[i], wtypes[i], x, xp, r0, r1, K, simd);
+        matvec_rows(ys[i], Ws[i], wtypes[i], x, xp, r0, r1, K, level);
     }
+}
+
+const float *eco_matvec_prep_bf16(float *xp, const float *x, int64_t K) {
+#if ECO_HAVE_X86_SIMD
+    _Static_assert(ECO_MATVEC_XP_MAX >= BF16_XP_MAX, "prepared-x buffer too small");
+    const int level = simd_level();
+    if (level < 1 || K > BF16_XP_MAX) return NULL;
+    if (level >= 2) bf16_pair_permute32(xp, x, K);
+    else bf16_pair_permute(xp, x, K);
+    return xp;
+#else
+    (void)xp;
+    (void)x;
+    (void)K;
+    return NULL;
+#endif
+}
+
+void eco_matvec_rows(float *y, const void *W, eco_dtype wtype, const float *x, const float *xp,
+                     int64_t r0, int64_t r1, int64_t K) {
+    if (r0 < r1)
+        matvec_rows(y, W, wtype, x, wtype == ECO_DTYPE_BF16 ? xp : NULL, r0, r1, K, simd_level());
 }
 
 void eco_matvec_multi(float *const *ys, const void *const *Ws, const eco_dtype *wtypes,

@@ -31,9 +31,22 @@ static inline bool eco_cpu_has_f16c(void) {
 static inline bool eco_cpu_has_avx2_fma(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && eco_cpu_has_f16c();
 }
+/* AVX-512 F + BW (the 512-bit matvec kernels); __builtin_cpu_supports also checks that the
+ * OS saves the zmm state. */
+#define ECO_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx2,fma,f16c")))
+static inline bool eco_cpu_has_avx512(void) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           eco_cpu_has_avx2_fma();
+}
 #else
+static inline bool eco_cpu_has_avx512(void) { return false; }
 #define ECO_HAVE_X86_SIMD 0
 static inline bool eco_cpu_has_avx2_fma(void) { return false; }
 #endif
+
+/* Test hook (not public API): the widest matvec kernel the dispatcher may pick, so that a
+ * machine with AVX-512 still tests the AVX2 and portable kernels. 0 portable, 1 AVX2,
+ * 2 AVX-512 (the default: whatever the CPU has). Not thread-safe against running matvecs. */
+void eco_matvec_set_simd_cap(int cap);
 
 #endif

@@ -1,0 +1,25 @@
+/*
+ * tensor-internal: the matvec pieces for callers that split rows themselves (the decode
+ * step's dynamic row chunks): prepare x once for the kernels of this CPU, then compute any
+ * rows [r0, r1) of y = W·x, as many times as needed, without a parallel region. Every row
+ * is summed by the same kernel in the same order as eco_matvec / eco_matvec_multi_part
+ * would, so any split gives the same bits.
+ */
+#ifndef ECOLOGY_TENSOR_MATVEC_INTERNAL_H
+#define ECOLOGY_TENSOR_MATVEC_INTERNAL_H
+
+#include "ecology/tensor.h"
+
+/* Floats a prepared-x buffer needs for K columns (an upper bound for every dtype). */
+#define ECO_MATVEC_XP_MAX 8192
+
+/* x[K] prepared for bf16 weights on this CPU into xp (ECO_MATVEC_XP_MAX floats):
+ * returns xp, or NULL when the kernels take x as it is (then pass NULL on). */
+const float *eco_matvec_prep_bf16(float *xp, const float *x, int64_t K);
+
+/* Rows [r0, r1) of y[N] = W[N, K] · x[K]; xp from eco_matvec_prep_bf16 for the same x and
+ * K (or NULL). */
+void eco_matvec_rows(float *y, const void *W, eco_dtype wtype, const float *x, const float *xp,
+                     int64_t r0, int64_t r1, int64_t K);
+
+#endif
