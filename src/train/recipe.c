@@ -403,6 +403,18 @@ static bool buf_add(buf *b, const char *s, size_t n) {
     return true;
 }
 
+/* Appends obj as one canonical JSON line and releases it. */
+static eco_status add_json_line(buf *out, json_t *obj) {
+    char *line;
+    size_t len;
+    eco_status st = eco_json_canonical(obj, &line, &len);
+    json_decref(obj);
+    if (st) return st;
+    bool ok = buf_add(out, line, len) && buf_add(out, "\n", 1);
+    free(line);
+    return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+}
+
 /* Appends {"text": s} canonically and a newline. */
 static eco_status add_record(buf *out, const char *s, size_t n, const char *label) {
     json_t *str = json_stringn(s, n);
@@ -412,14 +424,7 @@ static eco_status add_record(buf *out, const char *s, size_t n, const char *labe
         json_decref(obj);
         return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     }
-    char *line;
-    size_t len;
-    eco_status st = eco_json_canonical(obj, &line, &len);
-    json_decref(obj);
-    if (st) return st;
-    bool ok = buf_add(out, line, len) && buf_add(out, "\n", 1);
-    free(line);
-    return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    return add_json_line(out, obj);
 }
 
 /* Whether byte i starts a UTF-8 character. */
@@ -523,14 +528,7 @@ static eco_status add_pc_record(buf *out, const char *p, const char *c, const ch
         json_decref(obj);
         return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     }
-    char *line;
-    size_t len;
-    eco_status st = eco_json_canonical(obj, &line, &len);
-    json_decref(obj);
-    if (st) return st;
-    bool ok = buf_add(out, line, len) && buf_add(out, "\n", 1);
-    free(line);
-    return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    return add_json_line(out, obj);
 }
 
 /* Capability items of the TRAIN split: prompt + completion as one text (pretrain), or as
