@@ -225,6 +225,32 @@ eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, 
 eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads, bool resume, bool progress,
                           eco_trainer_result *res);
 
+/* ---- distillation runs (distill_run.c) -------------------------------------------------
+ *
+ * eco_distill_run trains the student (train.model_dir, full mode) from one or more teacher
+ * folders on train.data_path, writing config.json, model.safetensors, tokenizer.json and
+ * training.json to train.out_dir like eco_trainer_run's full mode.
+ *   Same tokenizer (eco_distill_same_tokenizer with every teacher): token level, each
+ *   micro-batch goes through the teachers (eco_distill_teacher_logits_model) and the
+ *   student trains on eco_train_forward_distill's mix with weight and temperature.
+ *   training.json's "run" records "distill": {"level": "token", teachers, weight,
+ *   temperature}. No checkpoint, no resume (train.resume and stop_after are EINVAL).
+ *   Different tokenizers: sequence level, eco_distill_generate_jsonl from the teachers
+ *   (max_tokens) into out_dir/work/distill.jsonl, then eco_trainer_run in full mode on it.
+ * EINVAL for no teachers, weight outside [0, 1], temperature not > 0, LoRA mode. */
+typedef struct eco_distill_run_options {
+    eco_trainer_options train;   /* student, data, out, hyper-parameters */
+    const char *const *teachers; /* teacher folders */
+    size_t n_teachers;
+    double weight;               /* default 0.5 */
+    double temperature;          /* default 2.0 */
+    int max_tokens;              /* sequence level: new tokens per completion, default 64 */
+} eco_distill_run_options;
+
+void eco_distill_run_options_init(eco_distill_run_options *o);
+/* *token_level (may be NULL) says which level ran; *res (may be NULL) as eco_trainer_run. */
+eco_status eco_distill_run(const eco_distill_run_options *o, bool *token_level, eco_trainer_result *res);
+
 #ifdef __cplusplus
 }
 #endif

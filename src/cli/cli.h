@@ -55,6 +55,7 @@ int cmd_tasks(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_grads(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 
 /* cmd_train.c: the --lora spec ("r=8,alpha=16,targets=q,k,v,o[,dropout=0.05][,rslora]") into
  * cfg (usage error printed on a bad item); the summary line(s) or JSON of a training run. */

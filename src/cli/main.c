@@ -28,6 +28,9 @@ static const char usage[] =
     "                                  loss and gradients of every trainable tensor on the first batch\n"
     "  pretrain --recipe FILE.json [--out DIR] [--threads N] [--resume] [--json]\n"
     "                                  run a recipe: pretrain a model, or train a LoRA adapter (\"kind\": \"lora\")\n"
+    "  distill --teacher DIR[,DIR...] --student DIR --data FILE.jsonl --out DIR --steps N --batch B\n"
+    "          --seq T --lr LR --seed S [--weight W] [--temperature T] [--max-tokens N] [--threads N] [--json]\n"
+    "                                  train the student from teachers (token-level KL+CE, or sequence-level)\n"
     "  version\n";
 
 int main(int argc, char **argv) {
@@ -50,6 +53,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) return cmd_train(argc, argv);
     if (strcmp(cmd, "grads") == 0) return cmd_grads(argc, argv);
     if (strcmp(cmd, "pretrain") == 0) return cmd_pretrain(argc, argv);
+    if (strcmp(cmd, "distill") == 0) return cmd_distill(argc, argv);
     fprintf(stderr, "ecology: unknown command '%s' (try 'ecology help')\n", cmd);
     return CLI_USAGE;
 }
