@@ -170,6 +170,8 @@ struct json_t;
 /* Serialises with sorted keys and no insignificant white space (UTF-8 kept as is).
  * *out is malloc'd and NUL-terminated; caller frees. */
 eco_status eco_json_canonical(const struct json_t *value, char **out, size_t *len);
+/* Writes value as canonical JSON plus a newline to path, atomically. */
+eco_status eco_json_write_canonical_file(const char *path, const struct json_t *value);
 /* Parses text as JSON and re-serialises it canonically (label names the source). */
 eco_status eco_json_canonicalize(const char *text, size_t len, const char *label, char **out,
                                  size_t *out_len);

@@ -26,3 +26,19 @@ eco_status eco_json_canonicalize(const char *text, size_t len, const char *label
     json_decref(v);
     return st;
 }
+
+eco_status eco_json_write_canonical_file(const char *path, const json_t *value) {
+    char *text = NULL;
+    size_t len = 0;
+    eco_status st = eco_json_canonical(value, &text, &len);
+    if (st) return st;
+    char *line = realloc(text, len + 2);
+    if (!line) {
+        free(text);
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
+    }
+    line[len] = '\n';
+    st = eco_write_file_atomic(path, line, len + 1);
+    free(line);
+    return st;
+}

@@ -27,22 +27,6 @@ void eco_distill_run_options_init(eco_distill_run_options *o) {
     o->max_tokens = 64;
 }
 
-static eco_status write_canonical_json(const char *path, json_t *v) {
-    char *text;
-    size_t len;
-    eco_status st = eco_json_canonical(v, &text, &len);
-    if (st) return st;
-    char *t2 = realloc(text, len + 2);
-    if (!t2) {
-        free(text);
-        return eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    }
-    t2[len] = '\n';
-    st = eco_write_file_atomic(path, t2, len + 1);
-    free(t2);
-    return st;
-}
-
 static eco_status copy_tokenizer(const char *from_dir, const char *to_dir) {
     char *from = eco_path_join(from_dir, "tokenizer.json"), *to = eco_path_join(to_dir, "tokenizer.json");
     eco_status st = ECO_STATUS_OK;
@@ -212,7 +196,7 @@ static eco_status token_level(const eco_distill_run_options *d, eco_trainer_resu
                           run, "threads", eco_get_threads(), "steps_done", (json_int_t)state->step, "final_loss",
                           jnum(last_loss), "trainable_floats", (json_int_t)r->trainable_floats);
     char *path = eco_path_join(o->out_dir, "training.json");
-    st = (j && path) ? write_canonical_json(path, j) : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    st = (j && path) ? eco_json_write_canonical_file(path, j) : eco_error(ECO_STATUS_ENOMEM, "out of memory");
     free(path);
     json_decref(j);
     if (!st) r->finished = true;

@@ -110,22 +110,6 @@ static eco_status copy_file(const char *from, const char *to) {
 
 static json_t *jreal(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
-static eco_status write_canonical(const char *path, json_t *v) {
-    char *text;
-    size_t len;
-    eco_status st = eco_json_canonical(v, &text, &len);
-    if (st) return st;
-    char *t2 = realloc(text, len + 2);
-    if (!t2) {
-        free(text);
-        return eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    }
-    t2[len] = '\n';
-    st = eco_write_file_atomic(path, t2, len + 1);
-    free(t2);
-    return st;
-}
-
 /* The run's identity: everything that decides the bytes a run produces, except threads. */
 static json_t *run_json(const eco_trainer_options *o, const char *base_hex, const eco_data_corpus *c,
                         const eco_data_tokens *tok, const char *recipe_hex) {
@@ -256,7 +240,7 @@ static eco_status save_checkpoint(run_ctx *c, double last_loss) {
     json_t *j = json_pack("{s:O, s:I, s:o}", "run", c->run, "step", (json_int_t)eco_train_model_state(c->model)->step,
                           "loss", jreal(last_loss));
     if (!j) return eco_error(ECO_STATUS_ENOMEM, "checkpoint.json: out of memory");
-    st = write_canonical(c->ckpt_json_path, j);
+    st = eco_json_write_canonical_file(c->ckpt_json_path, j);
     json_decref(j);
     return st;
 }
@@ -319,7 +303,7 @@ static eco_status finish(run_ctx *c, const eco_trainer_options *o, double final_
                           "trainable_floats", (json_int_t)eco_train_num_floats(c->model));
     if (!j) return eco_error(ECO_STATUS_ENOMEM, "training.json: out of memory");
     char *path = eco_path_join(o->out_dir, "training.json");
-    st = path ? write_canonical(path, j) : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    st = path ? eco_json_write_canonical_file(path, j) : eco_error(ECO_STATUS_ENOMEM, "out of memory");
     free(path);
     json_decref(j);
     return st;
