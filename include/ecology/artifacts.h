@@ -1,0 +1,109 @@
+/*
+ * artifacts: the content-addressed, immutable file store and file manifests.
+ *
+ * Everything a run produces lives under one data folder: `--data-dir`, else $ECOLOGY_DATA,
+ * else ./ecology-data. Its layout:
+ *
+ *   <data>/objects/sha256/<2 hex>/<62 hex>   one file per distinct content, mode 0444
+ *   <data>/tmp/                              staging for objects being written
+ *   <data>/verified                          the trust cache: "<hex> <size> <mtime_ns>" lines
+ *   <data>/registry.db                       the registry (see registry.h)
+ *   <data>/keys/                             signing keys; keys/trusted/ public keys trusted
+ *
+ * An object is written once: copied into tmp/ while hashing, fsync'd, renamed to its
+ * digest's name, the folder fsync'd, made read-only. Identical content is stored once (a
+ * second put of the same bytes writes nothing). A crash at any point leaves either no
+ * object or a complete one; leftovers in tmp/ are ignored and removed by the next open.
+ *
+ * A manifest lists a model's files: (name, size, SHA-256) sorted by name, names relative
+ * to the model folder with '/' separators, no "..", no absolute paths. Its root digest is
+ * SHA-256 over the concatenated 32-byte digests of the files in name order (the subject
+ * digest of the model's signed statement, see signing.h).
+ */
+#ifndef ECOLOGY_ARTIFACTS_H
+#define ECOLOGY_ARTIFACTS_H
+
+#include "ecology/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ECO_DATA_DIR_DEFAULT "./ecology-data"
+#define ECO_DATA_DIR_ENV "ECOLOGY_DATA"
+
+/* The data folder to use: explicit (may be NULL) > $ECOLOGY_DATA > ./ecology-data.
+ * Returns a malloc'd string (caller frees), NULL only when out of memory. */
+char *eco_data_dir_resolve(const char *explicit_dir);
+
+/* ---- manifest ----------------------------------------------------------------------- */
+
+typedef struct eco_file_entry {
+    char *name;                            /* relative path, '/'-separated (owned) */
+    uint64_t size;                         /* bytes */
+    char sha256[ECO_SHA256_HEX_LEN + 1];   /* lower-case hex */
+} eco_file_entry;
+
+typedef struct eco_manifest {
+    eco_file_entry *files; /* [n] sorted by name (strcmp), names unique */
+    size_t n;
+} eco_manifest;
+
+/* Hashes every regular file under dir (recursively; symlinks and special files are
+ * refused naming them) except names listed in skip (NULL-terminated, may be NULL: e.g.
+ * "genome.json", "signature.json"), into a sorted manifest. Caller frees with
+ * eco_manifest_free. */
+eco_status eco_manifest_from_dir(const char *dir, const char *const *skip, eco_manifest *out);
+void eco_manifest_free(eco_manifest *m);
+/* Deep copy. */
+eco_status eco_manifest_copy(eco_manifest *dst, const eco_manifest *src);
+/* Finds an entry by name; NULL if absent. */
+const eco_file_entry *eco_manifest_find(const eco_manifest *m, const char *name);
+/* The root digest (see the header comment) as lower-case hex. */
+eco_status eco_manifest_root(const eco_manifest *m, char out[ECO_SHA256_HEX_LEN + 1]);
+/* JSON: [{"name": "...", "sha256": "...", "size": N}, ...] in name order. The returned
+ * json_t is a new reference (caller json_decref's). */
+eco_status eco_manifest_to_json(const eco_manifest *m, struct json_t **out);
+/* Parses that JSON (hostile input): every entry an object with exactly those three keys,
+ * name a safe relative path (non-empty, no leading '/', no "." or ".." component, no
+ * empty component, no NUL, at most 4096 bytes), sha256 64 lower-case hex, size a
+ * non-negative integer; names sorted and unique. label names the source in errors
+ * ("genome.json: files[3].sha256: not 64 lower-case hex digits"). */
+eco_status eco_manifest_from_json(const struct json_t *j, const char *label, eco_manifest *out);
+/* Whether name is a safe relative path as above. */
+bool eco_manifest_name_ok(const char *name);
+
+/* ---- store -------------------------------------------------------------------------- */
+
+typedef struct eco_store eco_store;
+
+/* Opens (creating the folders if needed) the store under data_dir; removes stale files in
+ * tmp/. Caller closes with eco_store_close. */
+eco_status eco_store_open(const char *data_dir, eco_store **out);
+void eco_store_close(eco_store *s);
+/* The data folder the store was opened on. */
+const char *eco_store_data_dir(const eco_store *s);
+
+/* Stores the content of the file at path; *hex receives its SHA-256, *size its bytes (either
+ * may be NULL). When an object with that digest exists nothing is written. */
+eco_status eco_store_put_file(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1],
+                              uint64_t *size);
+/* The same for bytes in memory. */
+eco_status eco_store_put_bytes(eco_store *s, const void *data, size_t len,
+                               char hex[ECO_SHA256_HEX_LEN + 1]);
+/* Path of the object with that digest (malloc'd, caller frees; the file may not exist). */
+char *eco_store_object_path(const eco_store *s, const char *hex);
+/* Whether an object with that digest is stored. */
+bool eco_store_has(const eco_store *s, const char *hex);
+/* Checks a stored object: exists (ENOTFOUND), has `size` bytes and hashes to hex
+ * (EINTEGRITY, naming the object). With trust_cache, an object whose size and mtime
+ * match a line of <data>/verified is accepted without re-hashing; every full check that
+ * passes appends such a line. */
+eco_status eco_store_verify_object(eco_store *s, const char *hex, uint64_t size, bool trust_cache);
+/* Copies object hex to dst_path (atomically), e.g. to export or materialise a model. */
+eco_status eco_store_copy_out(const eco_store *s, const char *hex, const char *dst_path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

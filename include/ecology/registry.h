@@ -1,0 +1,238 @@
+/*
+ * registry: genomes, compatibility identity, lineage, aliases and the audit log.
+ *
+ * Every model (base, adapter, merged child, distilled student, quantized copy) is an
+ * immutable, content-addressed artifact described by a genome (canonical JSON, hashed and
+ * signed). The registry stores genomes, their files (by digest, in the artifact store),
+ * lineage edges, evaluation reports, aliases (champion, canary, any name, moved only by
+ * compare-and-swap, every move kept in the alias history) and an append-only event log.
+ *
+ * Genome (canonical JSON; every key present, lists sorted where order carries no meaning):
+ *   {"id": "...", "kind": "base"|"adapter"|"merged"|"distilled"|"quantized",
+ *    "compatibility": {"base_family": hex, "architecture_hash": hex,
+ *                      "tokenizer_hash": hex, "tensor_schema_hash": hex},
+ *    "interface_version": "text-generation@1",
+ *    "capabilities": ["arith.add@1", ...],                      sorted, unique
+ *    "lineage": {"parents": [ids], "operation": {"name": "...", "params": {...}, "seed": N}},
+ *    "files": [{"name","sha256","size"}, ...],                  the manifest (artifacts.h)
+ *    "base": id or null,                                        what an adapter needs
+ *    "resource_profile": {"parameters": N, "bytes": N, "resident_bytes": N},
+ *    "corpora": [hex, ...],                                     sorted, unique
+ *    "created_at": "2026-11-28T01:02:03Z", "tool_version": "tiny-ecology 0.1.0"}
+ *
+ * Compatibility identity, computed from the files, never typed in:
+ *   architecture_hash   SHA-256 of the canonical JSON of config.json's architecture fields
+ *                       (model_type, hidden_size, intermediate_size, num_hidden_layers,
+ *                       num_attention_heads, num_key_value_heads, head_dim, vocab_size,
+ *                       rms_norm_eps, rope_theta, rope_scaling, tie_word_embeddings,
+ *                       attention_bias, hidden_act, max_position_embeddings) as parsed
+ *   tokenizer_hash      SHA-256 of the canonical JSON of tokenizer.json's model (type,
+ *                       vocab, merges, byte_fallback, ...), added_tokens, normalizer,
+ *                       pre_tokenizer, post_processor and decoder
+ *   tensor_schema_hash  SHA-256 of the canonical JSON of the sorted [[name, [shape...]], ...]
+ *                       of the base tensors (an adapter inherits its base's)
+ *   base_family         a base's own manifest root over its weight files (*.safetensors
+ *                       and model.safetensors.index.json); everything else inherits it
+ *                       from its base / parents
+ * Two models' parameters can be mixed iff all four are equal (eco_compat_equal, the
+ * seed's parameter_merge_compatible).
+ */
+#ifndef ECOLOGY_REGISTRY_H
+#define ECOLOGY_REGISTRY_H
+
+#include "ecology/artifacts.h"
+#include "ecology/contracts.h"
+#include "ecology/core.h"
+#include "ecology/signing.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ECO_GENOME_FILE "genome.json"
+#define ECO_SIGNATURE_FILE "signature.json"
+#define ECO_REGISTRY_DB_FILE "registry.db"
+
+/* ---- compatibility identity --------------------------------------------------------- */
+
+/* The identity of a base model folder (config.json, tokenizer.json, *.safetensors);
+ * base_family included. Errors name the file and field. */
+eco_status eco_compat_compute_base(const char *model_dir, eco_compat_identity *out);
+/* The three hashes on their own (each from one file; hex out). */
+eco_status eco_compat_architecture_hash(const char *config_path, char out[ECO_SHA256_HEX_LEN + 1]);
+eco_status eco_compat_tokenizer_hash(const char *tokenizer_path, char out[ECO_SHA256_HEX_LEN + 1]);
+eco_status eco_compat_tensor_schema_hash(const char *model_dir, char out[ECO_SHA256_HEX_LEN + 1]);
+/* Whether every field is equal (parameter_merge_compatible). */
+bool eco_compat_equal(const eco_compat_identity *a, const eco_compat_identity *b);
+/* The name of the first field that differs ("base_family", "architecture_hash",
+ * "tokenizer_hash", "tensor_schema_hash"), or NULL when equal. */
+const char *eco_compat_diff(const eco_compat_identity *a, const eco_compat_identity *b);
+
+/* ---- genome ------------------------------------------------------------------------- */
+
+typedef enum eco_genome_kind {
+    ECO_GENOME_KIND_BASE = 0,
+    ECO_GENOME_KIND_ADAPTER = 1,
+    ECO_GENOME_KIND_MERGED = 2,
+    ECO_GENOME_KIND_DISTILLED = 3,
+    ECO_GENOME_KIND_QUANTIZED = 4,
+} eco_genome_kind;
+
+const char *eco_genome_kind_str(eco_genome_kind k);
+eco_status eco_genome_kind_parse(const char *s, eco_genome_kind *out);
+
+/* The whole genome (the domain type; contracts.h's eco_genome is the summary an engine
+ * reports). Strings and arrays are owned; eco_genome_record_free releases them. */
+typedef struct eco_genome_record {
+    char *id;
+    eco_genome_kind kind;
+    eco_compat_identity compatibility;
+    char *interface_version;
+    char **capabilities;   /* [n_capabilities] sorted, unique */
+    size_t n_capabilities;
+    char **parents;        /* [n_parents] lineage parents (order kept: it can matter) */
+    size_t n_parents;
+    char *op_name;         /* lineage operation: "import", "train", "merge", ... */
+    struct json_t *op_params; /* object (owned reference) */
+    uint64_t op_seed;
+    eco_manifest files;
+    char *base;            /* NULL when none */
+    int64_t n_params;
+    uint64_t bytes;
+    uint64_t resident_bytes;
+    char **corpora;        /* [n_corpora] hex SHA-256s, sorted, unique */
+    size_t n_corpora;
+    char *created_at;      /* RFC 3339 UTC */
+    char *tool_version;
+} eco_genome_record;
+
+void eco_genome_record_free(eco_genome_record *g);
+/* Genome as JSON (a new reference) / canonical text (malloc'd) / SHA-256 of that text. */
+eco_status eco_genome_to_json(const eco_genome_record *g, struct json_t **out);
+eco_status eco_genome_to_canonical(const eco_genome_record *g, char **out, size_t *len);
+eco_status eco_genome_hash(const eco_genome_record *g, char out[ECO_SHA256_HEX_LEN + 1]);
+/* Parses a genome (hostile input): every key above present with its type, no unknown
+ * keys, hex fields 64 lower-case hex, id a valid model id, lists sorted and unique where
+ * required. label names the source ("genome.json: lineage.parents[0]: ..."). */
+eco_status eco_genome_from_json(const struct json_t *j, const char *label, eco_genome_record *out);
+eco_status eco_genome_parse(const char *text, size_t len, const char *label, eco_genome_record *out);
+/* A valid model id: 1..127 bytes of [A-Za-z0-9._@+-], not starting with '.' or '-'. */
+bool eco_model_id_ok(const char *id);
+
+/* ---- registry ----------------------------------------------------------------------- */
+
+typedef struct eco_registry eco_registry;
+
+/* Storage backend: the registry's SQL lives behind this vtable so that a PostgreSQL
+ * backend can follow without touching callers. SQLite (WAL mode, registry.db in the data
+ * folder) is the embedded default. */
+typedef struct eco_registry_backend eco_registry_backend;
+
+typedef struct eco_registry_options {
+    const char *data_dir;       /* NULL: eco_data_dir_resolve(NULL) */
+    bool require_signature;     /* refuse unsigned or untrusted models at registration */
+    const char *trusted_dir;    /* NULL: <data>/keys/trusted */
+} eco_registry_options;
+
+/* Creates the data folder, store and database if needed (idempotent). */
+eco_status eco_registry_init(const char *data_dir);
+/* Opens an initialised registry (ENOTFOUND naming the folder if not initialised). */
+eco_status eco_registry_open(const eco_registry_options *opt, eco_registry **out);
+void eco_registry_close(eco_registry *r);
+eco_store *eco_registry_store(eco_registry *r);
+const char *eco_registry_data_dir(const eco_registry *r);
+
+/* Registers a genome whose files are already in the store (each verified present with its
+ * size). envelope: the DSSE signature (may be NULL: unsigned, refused under
+ * require_signature). Same id with identical genome: a no-op (*created false). Same id,
+ * different content: EEXIST. Parents and base must be registered (ENOTFOUND naming them).
+ * Atomic: one transaction writes the model, its files, lineage edges and an event. */
+eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, const char *envelope,
+                                 bool *created);
+/* Loads a genome (ENOTFOUND if absent); envelope (may be NULL) receives the stored
+ * signature or NULL (malloc'd). */
+eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome_record *out, char **envelope);
+bool eco_registry_exists(eco_registry *r, const char *id);
+
+typedef struct eco_registry_filter {
+    const char *kind;          /* NULL: any */
+    const char *capability;    /* NULL: any */
+    const char *base;          /* NULL: any */
+    const eco_compat_identity *compat; /* NULL: any */
+} eco_registry_filter;
+
+/* Ids matching the filter, in registration order (malloc'd array of malloc'd strings;
+ * free with eco_registry_ids_free). */
+eco_status eco_registry_list(eco_registry *r, const eco_registry_filter *f, char ***ids, size_t *n);
+void eco_registry_ids_free(char **ids, size_t n);
+/* Every ancestor (parents, their parents, ...; base included) / descendant, each once,
+ * nearest first (recursive queries). */
+eco_status eco_registry_ancestors(eco_registry *r, const char *id, char ***ids, size_t *n);
+eco_status eco_registry_descendants(eco_registry *r, const char *id, char ***ids, size_t *n);
+
+/* Moves alias name to id if it currently points at expect (NULL: the alias must not exist
+ * yet; "*": any current value). ECONFLICT (naming the current target) when it does not. */
+eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char *id, const char *expect);
+/* Current target (malloc'd) or ENOTFOUND. */
+eco_status eco_registry_alias_get(eco_registry *r, const char *name, char **id);
+
+typedef struct eco_alias_change {
+    int64_t seq;
+    char *name, *from_id, *to_id; /* from_id NULL for the first setting */
+    char *at;                     /* RFC 3339 UTC */
+} eco_alias_change;
+eco_status eco_registry_alias_history(eco_registry *r, const char *name, eco_alias_change **out, size_t *n);
+void eco_alias_changes_free(eco_alias_change *c, size_t n);
+
+typedef struct eco_registry_event {
+    int64_t seq;      /* increasing */
+    char *at;         /* RFC 3339 UTC */
+    char *type;       /* "register", "alias", "report", ... */
+    char *model_id;   /* may be NULL */
+    char *detail;     /* canonical JSON object text */
+} eco_registry_event;
+/* Events with seq > since, in order. */
+eco_status eco_registry_events(eco_registry *r, int64_t since, eco_registry_event **out, size_t *n);
+void eco_registry_events_free(eco_registry_event *e, size_t n);
+
+/* Stores an evaluation report (canonical JSON object text) for a model; appends an event. */
+eco_status eco_registry_add_report(eco_registry *r, const char *id, const char *report_json);
+
+/* ---- ingest, verify, export --------------------------------------------------------- */
+
+typedef struct eco_add_options {
+    const char *id;                 /* required */
+    const char *base;               /* registered base id for an adapter (NULL: resolve
+                                     * base_model_name_or_path as a registered id) */
+    const char *const *capabilities; /* n_capabilities */
+    size_t n_capabilities;
+    const char *sign_key;           /* private key path, or NULL (unsigned) */
+    const char *created_at;         /* NULL: now (tests pass a fixed time) */
+} eco_add_options;
+
+/* Computes the genome of a model folder (a base: config.json + tokenizer.json + weights;
+ * an adapter: adapter_config.json + adapter_model.safetensors, whose shapes must fit the
+ * base), stores its files, signs it (when a key is given) and registers it. Prints
+ * nothing. *genome_out (may be NULL) receives the genome. Also reads lineage and corpora
+ * from a training.json in the folder when present. */
+eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_options *opt,
+                                eco_genome_record *genome_out);
+
+/* Re-hashes every file of a registered model in the store, checks the genome's hash, the
+ * manifest root and the signature against the trusted keys. OK, or the status of the first
+ * failure (EINTEGRITY for a file or the genome, ESIGNATURE for a missing, invalid or
+ * untrusted signature) with a message naming the file or field. keyid (may be NULL)
+ * receives the id of the key that verified. */
+eco_status eco_registry_verify(eco_registry *r, const char *id, char keyid[ECO_KEYID_HEX_LEN + 1]);
+/* The same for a folder written by eco_registry_export (its files, genome.json and
+ * signature.json), against the public keys in trusted. */
+eco_status eco_verify_dir(const char *dir, const eco_keyring *trusted,
+                          char keyid[ECO_KEYID_HEX_LEN + 1]);
+/* Writes a model's files, genome.json and signature.json (when signed) to out_dir (created;
+ * must be empty or absent), each atomically. */
+eco_status eco_registry_export(eco_registry *r, const char *id, const char *out_dir);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
