@@ -13,7 +13,8 @@
  * An object is written once: copied into tmp/ while hashing, fsync'd, renamed to its
  * digest's name, the folder fsync'd, made read-only. Identical content is stored once (a
  * second put of the same bytes writes nothing). A crash at any point leaves either no
- * object or a complete one; leftovers in tmp/ are ignored and removed by the next open.
+ * object or a complete one; leftovers in tmp/ are ignored, and removed by a later open once
+ * the process that wrote them is gone (temp names carry the writer's pid: "put.<pid>.XXXXXX").
  *
  * A manifest lists a model's files: (name, size, SHA-256) sorted by name, names relative
  * to the model folder with '/' separators, no "..", no absolute paths. Its root digest is
@@ -32,8 +33,9 @@ extern "C" {
 #define ECO_DATA_DIR_DEFAULT "./ecology-data"
 #define ECO_DATA_DIR_ENV "ECOLOGY_DATA"
 
-/* The data folder to use: explicit (may be NULL) > $ECOLOGY_DATA > ./ecology-data.
- * Returns a malloc'd string (caller frees), NULL only when out of memory. */
+/* The data folder to use: explicit (may be NULL) > $ECOLOGY_DATA > ./ecology-data; an empty
+ * string counts as not given. Returns a malloc'd string (caller frees), NULL only when out
+ * of memory. */
 char *eco_data_dir_resolve(const char *explicit_dir);
 
 /* ---- manifest ----------------------------------------------------------------------- */
@@ -51,8 +53,10 @@ typedef struct eco_manifest {
 
 /* Hashes every regular file under dir (recursively; symlinks and special files are
  * refused naming them) except names listed in skip (NULL-terminated, may be NULL: e.g.
- * "genome.json", "signature.json"), into a sorted manifest. Caller frees with
- * eco_manifest_free. */
+ * "genome.json", "signature.json"), into a sorted manifest. skip entries match whole
+ * relative names ("genome.json" skips only the top-level one); a skipped folder is skipped
+ * with everything in it. ENOTFOUND when dir is absent, EINVAL when it is not a folder,
+ * EUNSUPPORTED for a symlink or special file. Caller frees with eco_manifest_free. */
 eco_status eco_manifest_from_dir(const char *dir, const char *const *skip, eco_manifest *out);
 void eco_manifest_free(eco_manifest *m);
 /* Deep copy. */
@@ -62,13 +66,16 @@ const eco_file_entry *eco_manifest_find(const eco_manifest *m, const char *name)
 /* The root digest (see the header comment) as lower-case hex. */
 eco_status eco_manifest_root(const eco_manifest *m, char out[ECO_SHA256_HEX_LEN + 1]);
 /* JSON: [{"name": "...", "sha256": "...", "size": N}, ...] in name order. The returned
- * json_t is a new reference (caller json_decref's). */
+ * json_t is a new reference (caller json_decref's). Refuses (EINVAL) a manifest that
+ * eco_manifest_from_json would refuse (unsafe, unsorted or duplicate names, bad hex),
+ * EUNSUPPORTED a name that is not UTF-8, EOVERFLOW a size over INT64_MAX. */
 eco_status eco_manifest_to_json(const eco_manifest *m, struct json_t **out);
 /* Parses that JSON (hostile input): every entry an object with exactly those three keys,
  * name a safe relative path (non-empty, no leading '/', no "." or ".." component, no
  * empty component, no NUL, at most 4096 bytes), sha256 64 lower-case hex, size a
- * non-negative integer; names sorted and unique. label names the source in errors
- * ("genome.json: files[3].sha256: not 64 lower-case hex digits"). */
+ * non-negative integer; names sorted and unique. EFORMAT otherwise, with out left empty.
+ * Messages are label (NULL: "manifest") then the field: with label "genome.json: files",
+ * "genome.json: files[3].sha256: not 64 lower-case hex digits". */
 eco_status eco_manifest_from_json(const struct json_t *j, const char *label, eco_manifest *out);
 /* Whether name is a safe relative path as above. */
 bool eco_manifest_name_ok(const char *name);
@@ -85,22 +92,30 @@ void eco_store_close(eco_store *s);
 const char *eco_store_data_dir(const eco_store *s);
 
 /* Stores the content of the file at path; *hex receives its SHA-256, *size its bytes (either
- * may be NULL). When an object with that digest exists nothing is written. */
+ * may be NULL). When an object with that digest exists nothing is written (a file there of
+ * another size, a damaged object, is replaced). ENOTFOUND when path is absent, EINVAL when
+ * it is not a regular file. */
 eco_status eco_store_put_file(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1],
                               uint64_t *size);
 /* The same for bytes in memory. */
 eco_status eco_store_put_bytes(eco_store *s, const void *data, size_t len,
                                char hex[ECO_SHA256_HEX_LEN + 1]);
-/* Path of the object with that digest (malloc'd, caller frees; the file may not exist). */
+/* Path of the object with that digest (malloc'd, caller frees; the file may not exist).
+ * NULL when hex is not 64 lower-case hex digits (so it never names a path outside the
+ * store) or out of memory. */
 char *eco_store_object_path(const eco_store *s, const char *hex);
 /* Whether an object with that digest is stored. */
 bool eco_store_has(const eco_store *s, const char *hex);
 /* Checks a stored object: exists (ENOTFOUND), has `size` bytes and hashes to hex
  * (EINTEGRITY, naming the object). With trust_cache, an object whose size and mtime
  * match a line of <data>/verified is accepted without re-hashing; every full check that
- * passes appends such a line. */
+ * passes appends such a line (unless it is there). So with trust_cache, a change that keeps
+ * size and mtime goes unnoticed: pass false where tampering must be caught. EINVAL when hex
+ * is not 64 lower-case hex digits. */
 eco_status eco_store_verify_object(eco_store *s, const char *hex, uint64_t size, bool trust_cache);
-/* Copies object hex to dst_path (atomically), e.g. to export or materialise a model. */
+/* Copies object hex to dst_path (atomically), e.g. to export or materialise a model. The
+ * copy is hashed as it is made: a damaged object gives EINTEGRITY and leaves dst_path as it
+ * was. ENOTFOUND when the object is absent. */
 eco_status eco_store_copy_out(const eco_store *s, const char *hex, const char *dst_path);
 
 #ifdef __cplusplus

@@ -58,7 +58,11 @@ extern "C" {
 /* The identity of a base model folder (config.json, tokenizer.json, *.safetensors);
  * base_family included. Errors name the file and field. */
 eco_status eco_compat_compute_base(const char *model_dir, eco_compat_identity *out);
-/* The three hashes on their own (each from one file; hex out). */
+/* The three hashes on their own (each from one file; hex out). config_path and
+ * tokenizer_path may also name the model folder. The tensor schema leaves dtype out on
+ * purpose: a bf16 copy of an f32 model has the same schema (its parameters mix with the
+ * original's) and is told apart by base_family. src/registry/compat.c lists the exact
+ * documents hashed. */
 eco_status eco_compat_architecture_hash(const char *config_path, char out[ECO_SHA256_HEX_LEN + 1]);
 eco_status eco_compat_tokenizer_hash(const char *tokenizer_path, char out[ECO_SHA256_HEX_LEN + 1]);
 eco_status eco_compat_tensor_schema_hash(const char *model_dir, char out[ECO_SHA256_HEX_LEN + 1]);
@@ -107,13 +111,22 @@ typedef struct eco_genome_record {
 } eco_genome_record;
 
 void eco_genome_record_free(eco_genome_record *g);
-/* Genome as JSON (a new reference) / canonical text (malloc'd) / SHA-256 of that text. */
+/* Genome as JSON (a new reference) / canonical text (malloc'd) / SHA-256 of that text.
+ * A record that would not parse back is refused: EINVAL naming the field ("genome:
+ * capabilities[1]: not in sorted order"), ERANGE for a seed or size above 2^63-1. NULL
+ * op_params is written as {}. */
 eco_status eco_genome_to_json(const eco_genome_record *g, struct json_t **out);
 eco_status eco_genome_to_canonical(const eco_genome_record *g, char **out, size_t *len);
 eco_status eco_genome_hash(const eco_genome_record *g, char out[ECO_SHA256_HEX_LEN + 1]);
 /* Parses a genome (hostile input): every key above present with its type, no unknown
  * keys, hex fields 64 lower-case hex, id a valid model id, lists sorted and unique where
- * required. label names the source ("genome.json: lineage.parents[0]: ..."). */
+ * required. label names the source ("genome.json: lineage.parents[0]: ..."). Also:
+ * capabilities and interface_version "name@version" (name [a-z0-9_.-]+, version digits
+ * without a leading zero), parents unique, operation name [a-z0-9_.-]{1,64}, seed and
+ * resource_profile integers >= 0, created_at exactly "YYYY-MM-DDTHH:MM:SSZ", tool_version
+ * 1..256 bytes without control characters (the full list: src/registry/genome.c).
+ * EFORMAT on any failure, *out untouched; the caller frees *out with
+ * eco_genome_record_free. */
 eco_status eco_genome_from_json(const struct json_t *j, const char *label, eco_genome_record *out);
 eco_status eco_genome_parse(const char *text, size_t len, const char *label, eco_genome_record *out);
 /* A valid model id: 1..127 bytes of [A-Za-z0-9._@+-], not starting with '.' or '-'. */
@@ -121,6 +134,8 @@ bool eco_model_id_ok(const char *id);
 
 /* ---- registry ----------------------------------------------------------------------- */
 
+/* A handle is used by one thread at a time (open one per thread or process); the database
+ * serialises writers across processes. */
 typedef struct eco_registry eco_registry;
 
 /* Storage backend: the registry's SQL lives behind this vtable so that a PostgreSQL
@@ -136,17 +151,28 @@ typedef struct eco_registry_options {
 
 /* Creates the data folder, store and database if needed (idempotent). */
 eco_status eco_registry_init(const char *data_dir);
+/* The registry's policy, kept in <data>/policy.json ({"require_signature": bool}) so that
+ * every process opening the data folder applies it: with require_signature, registration
+ * refuses unsigned or untrusted models whatever the opener's options say. A missing file
+ * means no requirement. */
+eco_status eco_registry_policy_set(const char *data_dir, bool require_signature);
+eco_status eco_registry_policy_get(const char *data_dir, bool *require_signature);
 /* Opens an initialised registry (ENOTFOUND naming the folder if not initialised). */
 eco_status eco_registry_open(const eco_registry_options *opt, eco_registry **out);
 void eco_registry_close(eco_registry *r);
 eco_store *eco_registry_store(eco_registry *r);
 const char *eco_registry_data_dir(const eco_registry *r);
+/* The folder of trusted public keys this registry checks signatures against. */
+const char *eco_registry_trusted_dir(const eco_registry *r);
 
 /* Registers a genome whose files are already in the store (each verified present with its
  * size). envelope: the DSSE signature (may be NULL: unsigned, refused under
  * require_signature). Same id with identical genome: a no-op (*created false). Same id,
  * different content: EEXIST. Parents and base must be registered (ENOTFOUND naming them).
- * Atomic: one transaction writes the model, its files, lineage edges and an event. */
+ * Atomic: one transaction writes the model, its files, lineage edges and an event.
+ * An envelope, when given, must be a statement about this genome (subject id, manifest root,
+ * predicate) even when signatures are not required (ESIGNATURE otherwise); a no-op
+ * re-registration keeps the envelope stored first. */
 eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, const char *envelope,
                                  bool *created);
 /* Loads a genome (ENOTFOUND if absent); envelope (may be NULL) receives the stored
@@ -171,7 +197,9 @@ eco_status eco_registry_ancestors(eco_registry *r, const char *id, char ***ids, 
 eco_status eco_registry_descendants(eco_registry *r, const char *id, char ***ids, size_t *n);
 
 /* Moves alias name to id if it currently points at expect (NULL: the alias must not exist
- * yet; "*": any current value). ECONFLICT (naming the current target) when it does not. */
+ * yet; "*": any current value, or unset). ECONFLICT (naming the current target) when it
+ * does not; ENOTFOUND when id is not registered. Each move appends an alias history row and
+ * an "alias" event; moving to the current target records nothing. */
 eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char *id, const char *expect);
 /* Current target (malloc'd) or ENOTFOUND. */
 eco_status eco_registry_alias_get(eco_registry *r, const char *name, char **id);
@@ -195,7 +223,8 @@ typedef struct eco_registry_event {
 eco_status eco_registry_events(eco_registry *r, int64_t since, eco_registry_event **out, size_t *n);
 void eco_registry_events_free(eco_registry_event *e, size_t n);
 
-/* Stores an evaluation report (canonical JSON object text) for a model; appends an event. */
+/* Stores an evaluation report (a JSON object, stored canonically; EFORMAT otherwise) for a
+ * registered model (ENOTFOUND otherwise); appends a "report" event. */
 eco_status eco_registry_add_report(eco_registry *r, const char *id, const char *report_json);
 
 /* ---- ingest, verify, export --------------------------------------------------------- */
@@ -217,6 +246,10 @@ typedef struct eco_add_options {
  * from a training.json in the folder when present. */
 eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_options *opt,
                                 eco_genome_record *genome_out);
+
+/* A DSSE envelope (malloc'd, caller frees) signing the in-toto statement of g (subject: its
+ * id and manifest root; predicate: the genome) with the private key at key_path. */
+eco_status eco_sign_genome(const eco_genome_record *g, const char *key_path, char **envelope);
 
 /* Re-hashes every file of a registered model in the store, checks the genome's hash, the
  * manifest root and the signature against the trusted keys. OK, or the status of the first

@@ -56,6 +56,21 @@ int cmd_train(int argc, char **argv);
 int cmd_grads(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_registry(int argc, char **argv);
+int cmd_add(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_lineage(int argc, char **argv);
+int cmd_alias(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+
+/* cmd_registry.c: opens the registry of --data-dir (NULL: $ECOLOGY_DATA, ./ecology-data);
+ * prints the failure and returns CLI_FAIL when it cannot. */
+struct eco_registry;
+int cli_registry_open(const char *data_dir, struct eco_registry **r);
 
 /* cmd_train.c: the --lora spec ("r=8,alpha=16,targets=q,k,v,o[,dropout=0.05][,rslora]") into
  * cfg (usage error printed on a bad item); the summary line(s) or JSON of a training run. */

@@ -31,6 +31,19 @@ static const char usage[] =
     "  distill --teacher DIR[,DIR...] --student DIR --data FILE.jsonl --out DIR --steps N --batch B\n"
     "          --seq T --lr LR --seed S [--weight W] [--temperature T] [--max-tokens N] [--threads N] [--json]\n"
     "                                  train the student from teachers (token-level KL+CE, or sequence-level)\n"
+    "  keys generate --out DIR [--name NAME] [--type ecdsa-p256|ed25519] [--json]\n"
+    "                                  a signing key pair: NAME.key (private, 0600) and NAME.pub\n"
+    "\n"
+    "registry (each takes --data-dir D; default $ECOLOGY_DATA, else ./ecology-data):\n"
+    "  registry init [--require-signature]   create the data folder, store and database\n"
+    "  add DIR --id NAME [--base ID] [--capability C]... [--sign-key KEY] [--json]\n"
+    "                                  hash, store, sign and register a model or adapter folder\n"
+    "  show ID [--json] | list [--capability C] [--kind K] [--base ID] [--json]\n"
+    "  lineage ID [--dot]              ancestry tree and descendants (Graphviz DOT with --dot)\n"
+    "  verify ID|DIR [--trusted DIR]   re-hash every file, check the signature against trusted keys\n"
+    "  alias set NAME ID [--expect OLD|none] | alias get NAME | alias history NAME [--json]\n"
+    "  events [--since N] [--json]     the append-only event log\n"
+    "  export ID --out DIR             files + genome.json + signature.json, verifiable elsewhere\n"
     "  version\n";
 
 int main(int argc, char **argv) {
@@ -54,6 +67,16 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "grads") == 0) return cmd_grads(argc, argv);
     if (strcmp(cmd, "pretrain") == 0) return cmd_pretrain(argc, argv);
     if (strcmp(cmd, "distill") == 0) return cmd_distill(argc, argv);
+    if (strcmp(cmd, "keys") == 0) return cmd_keys(argc, argv);
+    if (strcmp(cmd, "registry") == 0) return cmd_registry(argc, argv);
+    if (strcmp(cmd, "add") == 0) return cmd_add(argc, argv);
+    if (strcmp(cmd, "show") == 0) return cmd_show(argc, argv);
+    if (strcmp(cmd, "list") == 0) return cmd_list(argc, argv);
+    if (strcmp(cmd, "verify") == 0) return cmd_verify(argc, argv);
+    if (strcmp(cmd, "export") == 0) return cmd_export(argc, argv);
+    if (strcmp(cmd, "lineage") == 0) return cmd_lineage(argc, argv);
+    if (strcmp(cmd, "alias") == 0) return cmd_alias(argc, argv);
+    if (strcmp(cmd, "events") == 0) return cmd_events(argc, argv);
     fprintf(stderr, "ecology: unknown command '%s' (try 'ecology help')\n", cmd);
     return CLI_USAGE;
 }

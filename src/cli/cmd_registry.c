@@ -1,0 +1,292 @@
+/* The registry commands (every one takes --data-dir D; else $ECOLOGY_DATA, else ./ecology-data):
+ *   ecology registry init [--require-signature]
+ *   ecology add DIR --id NAME [--base ID] [--capability C]... [--sign-key KEY]
+ *   ecology show ID [--json]
+ *   ecology list [--capability C] [--kind K] [--base ID] [--json]
+ *   ecology verify ID|DIR [--trusted DIR]
+ *   ecology export ID --out DIR
+ * (lineage, alias and events are in cmd_lineage.c.) */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ecology/registry.h"
+#include "ecology/signing.h"
+
+int cli_registry_open(const char *data_dir, eco_registry **r) {
+    eco_registry_options o = {.data_dir = data_dir};
+    eco_status st = eco_registry_open(&o, r);
+    return st == ECO_STATUS_OK ? CLI_OK : cli_fail(st, "registry");
+}
+
+/* Every value of --name in argv (as --name V or --name=V; commas split values too):
+ * returns a malloc'd array of pointers into argv or into *store (caller frees both). */
+static const char **collect_all(int argc, char **argv, const char *name, size_t *n, char **store) {
+    size_t cap = 0, len = strlen(name);
+    *n = 0;
+    *store = NULL;
+    size_t total = 0;
+    for (int i = 2; i < argc; i++) total += strlen(argv[i]) + 1;
+    char *buf = malloc(total + 1);
+    const char **out = malloc(sizeof(char *) * (size_t)(argc + 1) * 4);
+    if (!buf || !out) {
+        free(buf);
+        free(out);
+        return NULL;
+    }
+    cap = (size_t)(argc + 1) * 4;
+    char *w = buf;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, len) == 0) {
+            if (a[2 + len] == '=') v = a + 3 + len;
+            else if (a[2 + len] == '\0' && i + 1 < argc) v = argv[++i];
+        }
+        if (!v) continue;
+        strcpy(w, v);
+        for (char *tok = strtok(w, ","); tok && *n < cap; tok = strtok(NULL, ",")) out[(*n)++] = tok;
+        w += strlen(v) + 1;
+    }
+    *store = buf;
+    return out;
+}
+
+static int registry_init(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("require-signature", false)};
+    const int n = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 3, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
+    char *dir = eco_data_dir_resolve(cli_get(o, n, "data-dir"));
+    if (!dir) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "registry init");
+    eco_status st = eco_registry_init(dir);
+    if (st == ECO_STATUS_OK && cli_get(o, n, "require-signature")) st = eco_registry_policy_set(dir, true);
+    if (st != ECO_STATUS_OK) {
+        free(dir);
+        return cli_fail(st, "registry init");
+    }
+    printf("registry ready in %s\n", dir);
+    free(dir);
+    return CLI_OK;
+}
+
+int cmd_registry(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[2], "init") == 0) return registry_init(argc, argv);
+    return cli_usage_error("usage: ecology registry init [--data-dir D] [--require-signature]");
+}
+
+int cmd_add(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("id", true),       CLI_OPT("base", true),
+                   CLI_OPT("capability", true), CLI_OPT("sign-key", true), CLI_OPT("json", false)};
+    const int n = (int)(sizeof o / sizeof *o);
+    o[3].repeated_ok = true;
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 2, o, n, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
+    if (npos != 1) return cli_usage_error("add: give the model or adapter folder");
+    if (!cli_get(o, n, "id")) return cli_usage_error("add: --id NAME is required");
+    size_t ncap = 0;
+    char *store = NULL;
+    const char **caps = collect_all(argc, argv, "capability", &ncap, &store);
+    if (!caps) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "add");
+    eco_registry *r = NULL;
+    if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) {
+        free(caps);
+        free(store);
+        return CLI_FAIL;
+    }
+    eco_add_options ao = {.id = cli_get(o, n, "id"), .base = cli_get(o, n, "base"), .capabilities = caps,
+                          .n_capabilities = ncap, .sign_key = cli_get(o, n, "sign-key")};
+    eco_genome_record g = {0};
+    eco_status st = eco_registry_add_dir(r, pos[0], &ao, &g);
+    int rc = CLI_OK;
+    if (st != ECO_STATUS_OK) rc = cli_fail(st, "add");
+    else if (cli_get(o, n, "json")) {
+        char *text = NULL;
+        size_t len = 0;
+        if (eco_genome_to_canonical(&g, &text, &len) == ECO_STATUS_OK) printf("%s\n", text);
+        free(text);
+    } else
+        printf("%s\n", g.id);
+    eco_genome_record_free(&g);
+    eco_registry_close(r);
+    free(caps);
+    free(store);
+    return rc;
+}
+
+static void print_list(const char *label, char **items, size_t n) {
+    printf("%-18s", label);
+    if (n == 0) printf("-");
+    for (size_t i = 0; i < n; i++) printf("%s%s", i ? ", " : "", items[i]);
+    printf("\n");
+}
+
+static void print_genome(const eco_genome_record *g, bool signed_) {
+    printf("%-18s%s\n", "id", g->id);
+    printf("%-18s%s\n", "kind", eco_genome_kind_str(g->kind));
+    printf("%-18s%s\n", "base", g->base ? g->base : "-");
+    print_list("capabilities", g->capabilities, g->n_capabilities);
+    printf("%-18s%s\n", "interface", g->interface_version);
+    printf("compatibility\n");
+    printf("  %-16s%s\n", "base_family", g->compatibility.base_family);
+    printf("  %-16s%s\n", "architecture", g->compatibility.architecture_hash);
+    printf("  %-16s%s\n", "tokenizer", g->compatibility.tokenizer_hash);
+    printf("  %-16s%s\n", "tensor_schema", g->compatibility.tensor_schema_hash);
+    char *params = g->op_params ? json_dumps(g->op_params, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    printf("lineage\n  %-16s%s\n  %-16s%s (seed %llu)\n", "operation", g->op_name, "params",
+           params ? params : "{}", (unsigned long long)g->op_seed);
+    free(params);
+    printf("  ");
+    print_list("parents", g->parents, g->n_parents);
+    printf("resources\n  %-16s%lld\n  %-16s%llu\n  %-16s%llu\n", "parameters", (long long)g->n_params, "bytes",
+           (unsigned long long)g->bytes, "resident bytes", (unsigned long long)g->resident_bytes);
+    print_list("corpora", g->corpora, g->n_corpora);
+    printf("%-18s%s\n%-18s%s\n%-18s%s\n", "created_at", g->created_at, "tool", g->tool_version, "signed",
+           signed_ ? "yes" : "no");
+    printf("files (%zu)\n", g->files.n);
+    for (size_t i = 0; i < g->files.n; i++)
+        printf("  %-40s %12llu  %s\n", g->files.files[i].name, (unsigned long long)g->files.files[i].size,
+               g->files.files[i].sha256);
+}
+
+int cmd_show(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("json", false)};
+    const int n = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 2, o, n, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
+    if (npos != 1) return cli_usage_error("show: give a model id");
+    eco_registry *r = NULL;
+    if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+    eco_genome_record g = {0};
+    char *envelope = NULL;
+    eco_status st = eco_registry_get(r, pos[0], &g, &envelope);
+    int rc = CLI_OK;
+    if (st != ECO_STATUS_OK) rc = cli_fail(st, "show");
+    else if (cli_get(o, n, "json")) {
+        json_t *gj = NULL;
+        char *text = NULL;
+        size_t len = 0;
+        json_t *out = NULL;
+        if (eco_genome_to_json(&g, &gj) == ECO_STATUS_OK &&
+            (out = json_pack("{s:o, s:b}", "genome", gj, "signed", envelope != NULL)) &&
+            eco_json_canonical(out, &text, &len) == ECO_STATUS_OK)
+            printf("%s\n", text);
+        else
+            rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "show");
+        json_decref(out);
+        free(text);
+    } else
+        print_genome(&g, envelope != NULL);
+    free(envelope);
+    eco_genome_record_free(&g);
+    eco_registry_close(r);
+    return rc;
+}
+
+int cmd_list(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("capability", true), CLI_OPT("kind", true),
+                   CLI_OPT("base", true), CLI_OPT("json", false)};
+    const int n = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 2, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
+    eco_genome_kind kind;
+    const char *ks = cli_get(o, n, "kind");
+    if (ks && eco_genome_kind_parse(ks, &kind) != ECO_STATUS_OK)
+        return cli_usage_error("list: --kind '%s' is not base, adapter, merged, distilled or quantized", ks);
+    eco_registry *r = NULL;
+    if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+    eco_registry_filter f = {.kind = ks, .capability = cli_get(o, n, "capability"), .base = cli_get(o, n, "base")};
+    char **ids = NULL;
+    size_t nid = 0;
+    eco_status st = eco_registry_list(r, &f, &ids, &nid);
+    const bool json = cli_get(o, n, "json") != NULL;
+    json_t *arr = json ? json_array() : NULL;
+    if (st == ECO_STATUS_OK && !json) printf("%-32s %-10s %-24s %s\n", "ID", "KIND", "BASE", "CAPABILITIES");
+    for (size_t i = 0; st == ECO_STATUS_OK && i < nid; i++) {
+        eco_genome_record g = {0};
+        if ((st = eco_registry_get(r, ids[i], &g, NULL)) != ECO_STATUS_OK) break;
+        if (json) {
+            json_t *gj = NULL;
+            if ((st = eco_genome_to_json(&g, &gj)) == ECO_STATUS_OK) json_array_append_new(arr, gj);
+        } else {
+            printf("%-32s %-10s %-24s ", g.id, eco_genome_kind_str(g.kind), g.base ? g.base : "-");
+            for (size_t c = 0; c < g.n_capabilities; c++) printf("%s%s", c ? "," : "", g.capabilities[c]);
+            printf("%s\n", g.n_capabilities ? "" : "-");
+        }
+        eco_genome_record_free(&g);
+    }
+    int rc = CLI_OK;
+    if (st != ECO_STATUS_OK) rc = cli_fail(st, "list");
+    else if (json) {
+        char *text = NULL;
+        size_t len = 0;
+        if (eco_json_canonical(arr, &text, &len) == ECO_STATUS_OK) printf("%s\n", text);
+        free(text);
+    }
+    json_decref(arr);
+    eco_registry_ids_free(ids, nid);
+    eco_registry_close(r);
+    return rc;
+}
+
+int cmd_verify(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("trusted", true)};
+    const int n = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 2, o, n, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
+    if (npos != 1) return cli_usage_error("verify: give a model id or an exported folder");
+    char keyid[ECO_KEYID_HEX_LEN + 1] = "";
+    eco_status st;
+    if (eco_path_is_dir(pos[0])) {
+        const char *trusted = cli_get(o, n, "trusted");
+        char *data = NULL, *keys = NULL, *dflt = NULL;
+        if (!trusted) {
+            data = eco_data_dir_resolve(cli_get(o, n, "data-dir"));
+            keys = data ? eco_path_join(data, "keys") : NULL;
+            dflt = keys ? eco_path_join(keys, "trusted") : NULL;
+            trusted = dflt;
+        }
+        eco_keyring *kr = NULL;
+        st = trusted ? eco_keyring_load_dir(trusted, &kr) : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        if (st == ECO_STATUS_OK) st = eco_verify_dir(pos[0], kr, keyid);
+        eco_keyring_free(kr);
+        free(data);
+        free(keys);
+        free(dflt);
+    } else {
+        if (cli_get(o, n, "trusted")) return cli_usage_error("verify: --trusted applies to a folder; a registered model "
+                                                             "is checked against the registry's keys/trusted");
+        eco_registry *r = NULL;
+        if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+        st = eco_registry_verify(r, pos[0], keyid);
+        eco_registry_close(r);
+    }
+    if (st != ECO_STATUS_OK) {
+        printf("FAILED %s\n", pos[0]);
+        return cli_fail(st, "verify");
+    }
+    printf("OK %s: every file matches, signed by key %s\n", pos[0], keyid);
+    return CLI_OK;
+}
+
+int cmd_export(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("out", true)};
+    const int n = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 2, o, n, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
+    if (npos != 1 || !cli_get(o, n, "out")) return cli_usage_error("usage: ecology export ID --out DIR");
+    eco_registry *r = NULL;
+    if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+    eco_status st = eco_registry_export(r, pos[0], cli_get(o, n, "out"));
+    eco_registry_close(r);
+    if (st != ECO_STATUS_OK) return cli_fail(st, "export");
+    printf("%s\n", cli_get(o, n, "out"));
+    return CLI_OK;
+}

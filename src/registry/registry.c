@@ -1,0 +1,561 @@
+/*
+ * The registry: backend-independent logic over a storage backend (registry_backend.h).
+ *
+ * This file decides what may be recorded (ids valid, genomes well-formed, files present in
+ * the store with their sizes, parents and base registered, the signature policy, alias
+ * compare-and-swap) and what each audit event says; the backend only stores rows. Every
+ * write runs inside one backend transaction that takes the write lock at its start, so a
+ * check and the insert that depends on it cannot interleave with another writer.
+ *
+ * Work that does not depend on the database (serialising the genome, statting store
+ * objects, verifying the signature) happens before the transaction, to keep the write lock
+ * short.
+ */
+#include "registry/registry_backend.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+struct eco_registry {
+    char *data_dir;          /* resolved data folder */
+    char *trusted_dir;       /* folder of trusted *.pub keys */
+    bool require_signature;
+    eco_store *store;        /* the artifact store under data_dir */
+    eco_registry_backend *be;
+};
+
+/* Wall-clock time as RFC 3339 UTC ("2026-11-28T01:02:03Z"). */
+static void now_rfc3339(char out[32]) {
+    time_t t = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, 32, "1970-01-01T00:00:00Z");
+}
+
+/* Canonical JSON text of an object built by the caller; consumes the reference. */
+static eco_status detail_text(json_t *obj, char **out) {
+    *out = NULL;
+    if (!obj) return eco_error(ECO_STATUS_ENOMEM, "event detail: out of memory");
+    eco_status st = eco_json_canonical(obj, out, NULL);
+    json_decref(obj);
+    return st;
+}
+
+/* ---- init / open / close --------------------------------------------------------------- */
+
+eco_status eco_registry_init(const char *data_dir) {
+    char *dir = eco_data_dir_resolve(data_dir);
+    if (!dir) return eco_error(ECO_STATUS_ENOMEM, "registry init: out of memory");
+    eco_status st = eco_mkdir_p(dir);
+    eco_store *store = NULL;
+    char *db_path = NULL;
+    eco_registry_backend *be = NULL;
+    if (st) goto done;
+    if ((st = eco_store_open(dir, &store))) goto done;
+    eco_store_close(store);
+    db_path = eco_path_join(dir, ECO_REGISTRY_DB_FILE);
+    if (!db_path) {
+        st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
+        goto done;
+    }
+    if ((st = eco_registry_sqlite_open(db_path, true, &be))) goto done;
+    be->close(be);
+done:
+    if (st) eco_error_wrap(st, "registry init %s", dir);
+    free(db_path);
+    free(dir);
+    return st;
+}
+
+eco_status eco_registry_open(const eco_registry_options *opt, eco_registry **out) {
+    *out = NULL;
+    eco_registry_options defaults = {0};
+    if (!opt) opt = &defaults;
+    eco_registry *r = calloc(1, sizeof *r);
+    if (!r) return eco_error(ECO_STATUS_ENOMEM, "registry open: out of memory");
+    eco_status st = ECO_STATUS_OK;
+    char *db_path = NULL;
+    r->data_dir = eco_data_dir_resolve(opt->data_dir);
+    if (!r->data_dir || !(db_path = eco_path_join(r->data_dir, ECO_REGISTRY_DB_FILE))) {
+        st = eco_error(ECO_STATUS_ENOMEM, "registry open: out of memory");
+        goto fail;
+    }
+    struct stat sb;
+    if (stat(db_path, &sb) != 0) {
+        st = errno == ENOENT ? eco_error(ECO_STATUS_ENOTFOUND, "%s: not an initialised registry (no %s)",
+                                         r->data_dir, ECO_REGISTRY_DB_FILE)
+                             : eco_error(ECO_STATUS_EIO, "%s: %s", db_path, strerror(errno));
+        goto fail;
+    }
+    /* the folder's policy binds every opener; the options can only add to it */
+    bool policy_requires = false;
+    if ((st = eco_registry_policy_get(r->data_dir, &policy_requires))) goto fail;
+    r->require_signature = opt->require_signature || policy_requires;
+    r->trusted_dir = opt->trusted_dir ? eco_strdup(opt->trusted_dir) : eco_path_join(r->data_dir, "keys/trusted");
+    if (!r->trusted_dir) {
+        st = eco_error(ECO_STATUS_ENOMEM, "registry open: out of memory");
+        goto fail;
+    }
+    if ((st = eco_store_open(r->data_dir, &r->store))) goto fail;
+    if ((st = eco_registry_sqlite_open(db_path, false, &r->be))) goto fail;
+    free(db_path);
+    *out = r;
+    return ECO_STATUS_OK;
+fail:
+    free(db_path);
+    eco_registry_close(r);
+    return st;
+}
+
+void eco_registry_close(eco_registry *r) {
+    if (!r) return;
+    if (r->be) r->be->close(r->be);
+    if (r->store) eco_store_close(r->store);
+    free(r->trusted_dir);
+    free(r->data_dir);
+    free(r);
+}
+
+eco_store *eco_registry_store(eco_registry *r) { return r->store; }
+const char *eco_registry_data_dir(const eco_registry *r) { return r->data_dir; }
+const char *eco_registry_trusted_dir(const eco_registry *r) { return r->trusted_dir; }
+
+/* ---- signatures ------------------------------------------------------------------------ */
+
+/* The payload of an envelope without checking its signature (for registries that do not
+ * require one but still refuse an envelope about another model). */
+static eco_status envelope_payload_unverified(const char *envelope, const char *label, char **payload,
+                                              size_t *payload_len) {
+    *payload = NULL;
+    json_error_t err;
+    json_t *j = json_loads(envelope, JSON_REJECT_DUPLICATES, &err);
+    if (!j) return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON: %s", label, err.text);
+    eco_status st = ECO_STATUS_OK;
+    json_t *type = json_object_get(j, "payloadType"), *body = json_object_get(j, "payload");
+    if (!json_is_object(j) || !json_is_string(type) || !json_is_string(body)) {
+        st = eco_error(ECO_STATUS_EFORMAT, "%s: not a DSSE envelope (payload, payloadType)", label);
+    } else if (strcmp(json_string_value(type), ECO_DSSE_PAYLOAD_TYPE) != 0) {
+        st = eco_error(ECO_STATUS_ESIGNATURE, "%s: payloadType '%s', want '%s'", label, json_string_value(type),
+                       ECO_DSSE_PAYLOAD_TYPE);
+    } else {
+        uint8_t *bytes = NULL;
+        size_t n = 0;
+        st = eco_base64_decode(json_string_value(body), json_string_length(body), &bytes, &n);
+        if (st) {
+            eco_error_wrap(st, "%s: payload", label);
+        } else {
+            char *text = malloc(n + 1);
+            if (!text) {
+                st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+            } else {
+                if (n) memcpy(text, bytes, n);
+                text[n] = '\0';
+                *payload = text;
+                *payload_len = n;
+            }
+            free(bytes);
+        }
+    }
+    json_decref(j);
+    return st;
+}
+
+/* Checks that a DSSE envelope is about genome g: payload type ECO_DSSE_PAYLOAD_TYPE, the
+ * statement's subject name g->id, its digest the manifest root of g->files, its predicate
+ * (canonically) g's canonical JSON. With trusted non-NULL the signature must also verify
+ * under one of its keys (keyid receives the key's id); with trusted NULL it is not checked.
+ * ESIGNATURE for a bad signature or a statement about something else, EFORMAT for a
+ * malformed envelope or statement. */
+static eco_status check_envelope(const eco_keyring *trusted, const eco_genome_record *g, const char *envelope,
+                                 const char *label, char keyid[ECO_KEYID_HEX_LEN + 1]) {
+    char *payload = NULL, *genome_text = NULL, *pred_text = NULL;
+    size_t payload_len = 0;
+    json_t *root = NULL, *pred = NULL;
+    const char *subject = NULL, *digest = NULL;
+    char manifest_root[ECO_SHA256_HEX_LEN + 1];
+    eco_status st;
+    if (trusted)
+        st = eco_dsse_verify(trusted, envelope, strlen(envelope), label, ECO_DSSE_PAYLOAD_TYPE, &payload,
+                             &payload_len, keyid);
+    else
+        st = envelope_payload_unverified(envelope, label, &payload, &payload_len);
+    if (st) goto done;
+    if ((st = eco_statement_parse(payload, payload_len, label, &root, &subject, &digest, &pred))) goto done;
+    if (strcmp(subject, g->id) != 0) {
+        st = eco_error(ECO_STATUS_ESIGNATURE, "%s: statement subject '%s' is not model '%s'", label, subject, g->id);
+        goto done;
+    }
+    if ((st = eco_manifest_root(&g->files, manifest_root))) goto done;
+    if (strcmp(digest, manifest_root) != 0) {
+        st = eco_error(ECO_STATUS_ESIGNATURE, "%s: statement digest %s is not the manifest root %s of model '%s'",
+                       label, digest, manifest_root, g->id);
+        goto done;
+    }
+    if ((st = eco_genome_to_canonical(g, &genome_text, NULL))) goto done;
+    if ((st = eco_json_canonical(pred, &pred_text, NULL))) goto done;
+    if (strcmp(pred_text, genome_text) != 0)
+        st = eco_error(ECO_STATUS_ESIGNATURE, "%s: statement predicate is not the genome of model '%s'", label,
+                       g->id);
+done:
+    free(pred_text);
+    free(genome_text);
+    json_decref(root);
+    free(payload);
+    return st;
+}
+
+/* The signature policy: an envelope must be about g; under require_signature it must exist
+ * and verify against the trusted keys. keyid receives the verifying key ("" otherwise). */
+static eco_status check_signature(eco_registry *r, const eco_genome_record *g, const char *envelope,
+                                  char keyid[ECO_KEYID_HEX_LEN + 1]) {
+    keyid[0] = '\0';
+    if (!envelope) {
+        if (r->require_signature)
+            return eco_error(ECO_STATUS_ESIGNATURE, "model '%s': unsigned, and this registry requires signatures",
+                             g->id);
+        return ECO_STATUS_OK;
+    }
+    eco_keyring *kr = NULL;
+    eco_status st;
+    if (r->require_signature) {
+        if ((st = eco_keyring_load_dir(r->trusted_dir, &kr))) return eco_error_wrap(st, "model '%s'", g->id);
+        if (eco_keyring_count(kr) == 0) {
+            eco_keyring_free(kr);
+            return eco_error(ECO_STATUS_ESIGNATURE, "model '%s': no trusted keys in %s", g->id, r->trusted_dir);
+        }
+    }
+    char label[192];
+    snprintf(label, sizeof label, "model '%s': signature", g->id);
+    st = check_envelope(kr, g, envelope, label, keyid);
+    eco_keyring_free(kr);
+    return st;
+}
+
+/* ---- models ---------------------------------------------------------------------------- */
+
+/* Every file of g must be in the store with its recorded size (content is re-hashed by
+ * eco_registry_verify, not here). */
+static eco_status check_files(eco_registry *r, const eco_genome_record *g) {
+    for (size_t i = 0; i < g->files.n; i++) {
+        const eco_file_entry *f = &g->files.files[i];
+        char *path = eco_store_object_path(r->store, f->sha256);
+        if (!path) return eco_error(ECO_STATUS_ENOMEM, "model '%s': out of memory", g->id);
+        struct stat sb;
+        int rc = stat(path, &sb);
+        int err = errno;
+        free(path);
+        if (rc != 0) {
+            if (err == ENOENT || err == ENOTDIR)
+                return eco_error(ECO_STATUS_ENOTFOUND, "model '%s': file '%s' (sha256 %s) is not in the store",
+                                 g->id, f->name, f->sha256);
+            return eco_error(ECO_STATUS_EIO, "model '%s': file '%s': stat object %s: %s", g->id, f->name,
+                             f->sha256, strerror(err));
+        }
+        if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != f->size)
+            return eco_error(ECO_STATUS_EINTEGRITY,
+                             "model '%s': file '%s': stored object %s has %lld bytes, the genome says %llu", g->id,
+                             f->name, f->sha256, (long long)sb.st_size, (unsigned long long)f->size);
+    }
+    return ECO_STATUS_OK;
+}
+
+/* What eco_genome_to_canonical does not check (it already checks everything a reader of
+ * the genome would, so what is stored can always be read back): a model is neither its own
+ * parent nor its own base. */
+static eco_status validate_lineage(const eco_genome_record *g) {
+    if (g->base && strcmp(g->base, g->id) == 0)
+        return eco_error(ECO_STATUS_EINVAL, "model '%s': its own base", g->id);
+    for (size_t i = 0; i < g->n_parents; i++)
+        if (strcmp(g->parents[i], g->id) == 0)
+            return eco_error(ECO_STATUS_EINVAL, "model '%s': its own parent", g->id);
+    return ECO_STATUS_OK;
+}
+
+/* Inside the transaction: ENOTFOUND naming every parent and the base not registered. */
+static eco_status check_lineage(eco_registry *r, const eco_genome_record *g) {
+    char missing[1024] = "";
+    size_t n_missing = 0;
+    for (size_t i = 0; i <= g->n_parents; i++) {
+        const char *id = i < g->n_parents ? g->parents[i] : g->base;
+        const char *role = i < g->n_parents ? "parent" : "base";
+        if (!id) continue;
+        bool found = false;
+        eco_status st = r->be->model_lookup(r->be, id, &found, NULL);
+        if (st) return st;
+        if (found) continue;
+        size_t used = strlen(missing);
+        if (used < sizeof missing - 1)
+            snprintf(missing + used, sizeof missing - used, "%s%s '%s'", n_missing ? ", " : "", role, id);
+        n_missing++;
+    }
+    if (n_missing)
+        return eco_error(ECO_STATUS_ENOTFOUND, "model '%s': %s not registered", g->id, missing);
+    return ECO_STATUS_OK;
+}
+
+eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, const char *envelope,
+                                 bool *created) {
+    if (created) *created = false;
+    if (!r || !g) return eco_error(ECO_STATUS_EINVAL, "register: no registry or genome");
+    if (!g->id || !eco_model_id_ok(g->id))
+        return eco_error(ECO_STATUS_EINVAL, "register: invalid model id '%s'", g->id ? g->id : "(null)");
+
+    char *text = NULL, *detail = NULL;
+    size_t len = 0;
+    char hash[ECO_SHA256_HEX_LEN + 1], keyid[ECO_KEYID_HEX_LEN + 1] = "";
+    eco_status st = eco_genome_to_canonical(g, &text, &len);
+    if (st) return eco_error_wrap(st, "register model '%s'", g->id);
+    if ((st = validate_lineage(g))) goto done;
+    uint8_t digest[ECO_SHA256_LEN];
+    if ((st = eco_sha256(text, len, digest))) goto done;
+    eco_hex(hash, digest, ECO_SHA256_LEN);
+    /* Registered already? Rows never change, so this read needs no lock; it settles the
+     * common re-registration before the file and signature checks (and is repeated under
+     * the lock below for a model that appears meanwhile). */
+    bool found = false;
+    char stored[ECO_SHA256_HEX_LEN + 1] = "";
+    if ((st = r->be->model_lookup(r->be, g->id, &found, stored))) goto done;
+    if (found) goto existing;
+    if ((st = check_files(r, g))) goto done;
+    if ((st = check_signature(r, g, envelope, keyid))) goto done;
+
+    json_t *d = json_pack("{s:s, s:s, s:s?, s:o}", "genome_sha256", hash, "kind", eco_genome_kind_str(g->kind),
+                          "base", g->base, "keyid", keyid[0] ? json_string(keyid) : json_null());
+    if ((st = detail_text(d, &detail))) goto done;
+
+    char at[32];
+    now_rfc3339(at);
+    if ((st = r->be->begin(r->be))) goto done;
+    if ((st = r->be->model_lookup(r->be, g->id, &found, stored))) goto rollback;
+    if (found) {
+        r->be->rollback(r->be);
+        goto existing;
+    }
+    if ((st = check_lineage(r, g))) goto rollback;
+    eco_backend_model row = {
+        .g = g, .genome_json = text, .genome_sha256 = hash, .envelope = envelope, .registered_at = at};
+    if ((st = r->be->insert_model(r->be, &row))) goto rollback;
+    if ((st = r->be->event_append(r->be, at, "register", g->id, detail, NULL))) goto rollback;
+    if ((st = r->be->commit(r->be))) goto done;
+    if (created) *created = true;
+    goto done;
+existing: /* identical genome: a no-op, *created stays false */
+    if (strcmp(stored, hash) != 0)
+        st = eco_error(ECO_STATUS_EEXIST,
+                       "model '%s' is already registered with a different genome (sha256 %s, this one %s)", g->id,
+                       stored, hash);
+    goto done;
+rollback:
+    r->be->rollback(r->be);
+done:
+    free(detail);
+    free(text);
+    return st;
+}
+
+eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome_record *out, char **envelope) {
+    memset(out, 0, sizeof *out);
+    if (envelope) *envelope = NULL;
+    if (!id) return eco_error(ECO_STATUS_EINVAL, "get: no model id");
+    char *text = NULL, *env = NULL;
+    eco_status st = r->be->get_model(r->be, id, &text, envelope ? &env : NULL);
+    if (st) return st;
+    char label[192];
+    snprintf(label, sizeof label, "%s: model '%s': genome", r->data_dir, id);
+    st = eco_genome_parse(text, strlen(text), label, out);
+    free(text);
+    if (st) {
+        eco_genome_record_free(out);
+        memset(out, 0, sizeof *out);
+        free(env);
+        return st;
+    }
+    if (envelope) *envelope = env;
+    return ECO_STATUS_OK;
+}
+
+bool eco_registry_exists(eco_registry *r, const char *id) {
+    if (!r || !id) return false;
+    bool found = false;
+    if (r->be->model_lookup(r->be, id, &found, NULL)) return false;
+    return found;
+}
+
+eco_status eco_registry_list(eco_registry *r, const eco_registry_filter *f, char ***ids, size_t *n) {
+    *ids = NULL;
+    *n = 0;
+    if (f && f->kind) {
+        eco_genome_kind k;
+        if (eco_genome_kind_parse(f->kind, &k)) return eco_error(ECO_STATUS_EINVAL, "list: unknown kind '%s'", f->kind);
+    }
+    return r->be->list(r->be, f, ids, n);
+}
+
+void eco_registry_ids_free(char **ids, size_t n) {
+    if (!ids) return;
+    for (size_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+}
+
+/* ENOTFOUND unless id is registered. */
+static eco_status require_model(eco_registry *r, const char *id) {
+    if (!id) return eco_error(ECO_STATUS_EINVAL, "no model id");
+    bool found = false;
+    eco_status st = r->be->model_lookup(r->be, id, &found, NULL);
+    if (st) return st;
+    return found ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOTFOUND, "model '%s' is not registered", id);
+}
+
+eco_status eco_registry_ancestors(eco_registry *r, const char *id, char ***ids, size_t *n) {
+    *ids = NULL;
+    *n = 0;
+    eco_status st = require_model(r, id);
+    return st ? st : r->be->ancestors(r->be, id, ids, n);
+}
+
+eco_status eco_registry_descendants(eco_registry *r, const char *id, char ***ids, size_t *n) {
+    *ids = NULL;
+    *n = 0;
+    eco_status st = require_model(r, id);
+    return st ? st : r->be->descendants(r->be, id, ids, n);
+}
+
+/* ---- aliases --------------------------------------------------------------------------- */
+
+eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char *id, const char *expect) {
+    if (!name || !eco_model_id_ok(name))
+        return eco_error(ECO_STATUS_EINVAL, "alias: invalid name '%s'", name ? name : "(null)");
+    if (!id) return eco_error(ECO_STATUS_EINVAL, "alias '%s': no target id", name);
+    bool any = expect && strcmp(expect, "*") == 0;
+    char at[32];
+    now_rfc3339(at);
+    char *current = NULL, *detail = NULL;
+    eco_status st = r->be->begin(r->be);
+    if (st) return st;
+    if ((st = require_model(r, id))) {
+        eco_error_wrap(st, "alias '%s'", name);
+        goto rollback;
+    }
+    st = r->be->alias_get(r->be, name, &current);
+    if (st == ECO_STATUS_ENOTFOUND) {
+        eco_clear_error();
+        st = ECO_STATUS_OK;
+    } else if (st) {
+        goto rollback;
+    }
+    if (!any) {
+        if (!expect && current) {
+            st = eco_error(ECO_STATUS_ECONFLICT, "alias '%s' already points at '%s' (expected it unset)", name,
+                           current);
+            goto rollback;
+        }
+        if (expect && !current) {
+            st = eco_error(ECO_STATUS_ECONFLICT, "alias '%s' is not set (expected it at '%s')", name, expect);
+            goto rollback;
+        }
+        if (expect && strcmp(current, expect) != 0) {
+            st = eco_error(ECO_STATUS_ECONFLICT, "alias '%s' points at '%s', not '%s'", name, current, expect);
+            goto rollback;
+        }
+    }
+    if (current && strcmp(current, id) == 0) goto rollback; /* already there: nothing to record */
+    int64_t hseq = 0;
+    if ((st = r->be->alias_move(r->be, name, current, id, at, &hseq))) goto rollback;
+    json_t *d = json_pack("{s:s, s:o, s:s, s:I}", "name", name, "from", current ? json_string(current) : json_null(),
+                          "to", id, "history_seq", (json_int_t)hseq);
+    if ((st = detail_text(d, &detail))) goto rollback;
+    if ((st = r->be->event_append(r->be, at, "alias", id, detail, NULL))) goto rollback;
+    st = r->be->commit(r->be);
+    goto done;
+rollback:
+    r->be->rollback(r->be);
+done:
+    free(detail);
+    free(current);
+    return st;
+}
+
+eco_status eco_registry_alias_get(eco_registry *r, const char *name, char **id) {
+    *id = NULL;
+    if (!name) return eco_error(ECO_STATUS_EINVAL, "alias: no name");
+    return r->be->alias_get(r->be, name, id);
+}
+
+eco_status eco_registry_alias_history(eco_registry *r, const char *name, eco_alias_change **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    if (!name) return eco_error(ECO_STATUS_EINVAL, "alias history: no name");
+    return r->be->alias_history(r->be, name, out, n);
+}
+
+void eco_alias_changes_free(eco_alias_change *c, size_t n) {
+    if (!c) return;
+    for (size_t i = 0; i < n; i++) {
+        free(c[i].name);
+        free(c[i].from_id);
+        free(c[i].to_id);
+        free(c[i].at);
+    }
+    free(c);
+}
+
+/* ---- events and reports ---------------------------------------------------------------- */
+
+eco_status eco_registry_events(eco_registry *r, int64_t since, eco_registry_event **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    return r->be->events(r->be, since, out, n);
+}
+
+void eco_registry_events_free(eco_registry_event *e, size_t n) {
+    if (!e) return;
+    for (size_t i = 0; i < n; i++) {
+        free(e[i].at);
+        free(e[i].type);
+        free(e[i].model_id);
+        free(e[i].detail);
+    }
+    free(e);
+}
+
+eco_status eco_registry_add_report(eco_registry *r, const char *id, const char *report_json) {
+    if (!id || !report_json) return eco_error(ECO_STATUS_EINVAL, "add report: no model id or report");
+    char label[192];
+    snprintf(label, sizeof label, "report for model '%s'", id);
+    json_error_t err;
+    json_t *j = json_loads(report_json, JSON_REJECT_DUPLICATES, &err);
+    if (!j) return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label, err.line,
+                             err.column, err.text);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: not a JSON object", label);
+    }
+    char *text = NULL, *detail = NULL;
+    size_t len = 0;
+    eco_status st = eco_json_canonical(j, &text, &len);
+    json_decref(j);
+    if (st) return eco_error_wrap(st, "%s", label);
+    uint8_t digest[ECO_SHA256_LEN];
+    char hash[ECO_SHA256_HEX_LEN + 1];
+    if ((st = eco_sha256(text, len, digest))) goto done;
+    eco_hex(hash, digest, ECO_SHA256_LEN);
+    if ((st = detail_text(json_pack("{s:s}", "report_sha256", hash), &detail))) goto done;
+    char at[32];
+    now_rfc3339(at);
+    if ((st = r->be->begin(r->be))) goto done;
+    if ((st = require_model(r, id))) goto rollback;
+    if ((st = r->be->report_insert(r->be, id, text, at))) goto rollback;
+    if ((st = r->be->event_append(r->be, at, "report", id, detail, NULL))) goto rollback;
+    st = r->be->commit(r->be);
+    goto done;
+rollback:
+    r->be->rollback(r->be);
+done:
+    free(detail);
+    free(text);
+    return st;
+}

@@ -1,0 +1,775 @@
+/*
+ * The registry's SQLite backend: <data>/registry.db in WAL mode. The only file that holds
+ * SQL, so a PostgreSQL backend can implement the same vtable (registry_backend.h).
+ *
+ * Schema version 1 (PRAGMA user_version). Every table but `aliases` is append-only, and
+ * the database says so itself: BEFORE UPDATE / BEFORE DELETE triggers raise "<table> is
+ * append-only", so even a hand-written statement cannot rewrite history. `aliases` holds
+ * the current target of each name (the one row that moves); every move is a row of
+ * `alias_history`.
+ *
+ * Concurrency: writers take the write lock at the start of their transaction (BEGIN
+ * IMMEDIATE) so the check-then-insert of a registration cannot interleave with another
+ * process's; readers see committed snapshots (WAL) and never block writers. A busy
+ * database is waited for (busy_timeout 10 s, BEGIN IMMEDIATE retried until then) and then
+ * reported as EIO "database busy".
+ */
+#include "registry/registry_backend.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define SCHEMA_VERSION 1
+#define BUSY_TIMEOUT_MS 10000
+#define BUSY_RETRY_S 10.0
+
+typedef struct sqlite_backend {
+    eco_registry_backend base; /* first member: the vtable */
+    sqlite3 *db;
+    char *path;
+} sqlite_backend;
+
+static sqlite_backend *be_of(eco_registry_backend *b) { return (sqlite_backend *)b; }
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+/* Maps an SQLite result to a status, with a message naming the database and operation. */
+static eco_status sql_error(sqlite_backend *be, int rc, const char *op) {
+    const char *msg = be->db ? sqlite3_errmsg(be->db) : sqlite3_errstr(rc);
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return eco_error(ECO_STATUS_EIO, "%s: %s: database busy (%s)", be->path, op, msg);
+    case SQLITE_NOMEM:
+        return eco_error(ECO_STATUS_ENOMEM, "%s: %s: out of memory", be->path, op);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: not a registry database or damaged (%s)", be->path, op,
+                         msg);
+    case SQLITE_CONSTRAINT:
+        /* registry.c checks every constraint first, so this is a bug (or a hand edit) */
+        return eco_error(ECO_STATUS_EINTERNAL, "%s: %s: constraint failed (%s)", be->path, op, msg);
+    default:
+        return eco_error(ECO_STATUS_EIO, "%s: %s: %s", be->path, op, msg);
+    }
+}
+
+static eco_status oom(sqlite_backend *be, const char *op) {
+    return eco_error(ECO_STATUS_ENOMEM, "%s: %s: out of memory", be->path, op);
+}
+
+static eco_status exec_sql(sqlite_backend *be, const char *sql, const char *op) {
+    int rc = sqlite3_exec(be->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? ECO_STATUS_OK : sql_error(be, rc, op);
+}
+
+static eco_status prepare(sqlite_backend *be, const char *sql, sqlite3_stmt **stmt, const char *op) {
+    int rc = sqlite3_prepare_v2(be->db, sql, -1, stmt, NULL);
+    if (rc != SQLITE_OK) {
+        *stmt = NULL;
+        return sql_error(be, rc, op);
+    }
+    return ECO_STATUS_OK;
+}
+
+/* Steps a statement that returns no rows to completion and finalizes it. */
+static eco_status run_done(sqlite_backend *be, sqlite3_stmt *stmt, const char *op) {
+    int rc = sqlite3_step(stmt);
+    eco_status st = rc == SQLITE_DONE ? ECO_STATUS_OK : sql_error(be, rc, op);
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+/* Binds text (NULL binds SQL NULL); the string must outlive the statement's step. */
+static int bind_text(sqlite3_stmt *stmt, int i, const char *s) {
+    return s ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(stmt, i);
+}
+
+/* Column text as a malloc'd string (*out NULL for SQL NULL); false when out of memory. */
+static bool col_dup(sqlite3_stmt *stmt, int i, char **out) {
+    *out = NULL;
+    const unsigned char *t = sqlite3_column_text(stmt, i);
+    if (!t) return sqlite3_column_type(stmt, i) == SQLITE_NULL;
+    *out = eco_strdup((const char *)t);
+    return *out != NULL;
+}
+
+/* Steps stmt, collecting column 0 of every row into a growing id array; finalizes stmt. */
+static eco_status collect_ids(sqlite_backend *be, sqlite3_stmt *stmt, const char *op, char ***ids,
+                              size_t *n) {
+    *ids = NULL;
+    *n = 0;
+    char **arr = NULL;
+    size_t len = 0, cap = 0;
+    eco_status st = ECO_STATUS_OK;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **na = eco_malloc_array(ncap, sizeof *na);
+            if (!na) {
+                st = oom(be, op);
+                break;
+            }
+            if (len) memcpy(na, arr, len * sizeof *arr);
+            free(arr);
+            arr = na;
+            cap = ncap;
+        }
+        char *s = NULL;
+        if (!col_dup(stmt, 0, &s)) {
+            st = oom(be, op);
+            break;
+        }
+        if (s) arr[len++] = s; /* ids are NOT NULL; a NULL would be skipped */
+    }
+    if (!st && rc != SQLITE_DONE) st = sql_error(be, rc, op);
+    sqlite3_finalize(stmt);
+    if (st) {
+        eco_registry_ids_free(arr, len);
+        return st;
+    }
+    *ids = arr;
+    *n = len;
+    return ECO_STATUS_OK;
+}
+
+/* ---- schema ---------------------------------------------------------------------------- */
+
+#define APPEND_ONLY(t)                                                                      \
+    "CREATE TRIGGER IF NOT EXISTS " t "_no_update BEFORE UPDATE ON " t                       \
+    " BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"                               \
+    "CREATE TRIGGER IF NOT EXISTS " t "_no_delete BEFORE DELETE ON " t                       \
+    " BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"
+
+static const char SCHEMA_V1[] =
+    /* One row per registered model. genome is the canonical JSON (the signed bytes' predicate);
+     * the compatibility columns copy genome.compatibility for filtering. */
+    "CREATE TABLE IF NOT EXISTS models("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id TEXT UNIQUE NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " base TEXT REFERENCES models(id),"
+    " base_family TEXT NOT NULL,"
+    " architecture_hash TEXT NOT NULL,"
+    " tokenizer_hash TEXT NOT NULL,"
+    " tensor_schema_hash TEXT NOT NULL,"
+    " genome TEXT NOT NULL,"
+    " genome_sha256 TEXT NOT NULL,"
+    " envelope TEXT,"
+    " created_at TEXT NOT NULL,"      /* the genome's created_at */
+    " registered_at TEXT NOT NULL);"  /* when this registry recorded it */
+    "CREATE INDEX IF NOT EXISTS models_base ON models(base);"
+    "CREATE INDEX IF NOT EXISTS models_kind ON models(kind);"
+    "CREATE INDEX IF NOT EXISTS models_compat ON models(base_family, architecture_hash,"
+    " tokenizer_hash, tensor_schema_hash);"
+    "CREATE TABLE IF NOT EXISTS model_files("
+    " model_id TEXT NOT NULL REFERENCES models(id),"
+    " name TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " size INTEGER NOT NULL CHECK (size >= 0),"
+    " PRIMARY KEY (model_id, name)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS model_files_sha256 ON model_files(sha256);"
+    "CREATE TABLE IF NOT EXISTS model_capabilities("
+    " model_id TEXT NOT NULL REFERENCES models(id),"
+    " capability TEXT NOT NULL,"
+    " PRIMARY KEY (model_id, capability)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS model_capabilities_capability ON model_capabilities(capability);"
+    /* position keeps the parents' order (it can matter: merge weights follow it) */
+    "CREATE TABLE IF NOT EXISTS lineage("
+    " child TEXT NOT NULL REFERENCES models(id),"
+    " parent TEXT NOT NULL REFERENCES models(id),"
+    " position INTEGER NOT NULL,"
+    " PRIMARY KEY (child, position)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS lineage_parent ON lineage(parent);"
+    "CREATE TABLE IF NOT EXISTS reports("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " model_id TEXT NOT NULL REFERENCES models(id),"
+    " report TEXT NOT NULL,"
+    " at TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS reports_model ON reports(model_id);"
+    /* seq: the alias_history row of the latest move */
+    "CREATE TABLE IF NOT EXISTS aliases("
+    " name TEXT PRIMARY KEY,"
+    " model_id TEXT NOT NULL REFERENCES models(id),"
+    " seq INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS alias_history("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " name TEXT NOT NULL,"
+    " from_id TEXT REFERENCES models(id),"
+    " to_id TEXT NOT NULL REFERENCES models(id),"
+    " at TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS alias_history_name ON alias_history(name);"
+    /* model_id is not a foreign key: an event may name a model that was refused */
+    "CREATE TABLE IF NOT EXISTS events("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at TEXT NOT NULL,"
+    " type TEXT NOT NULL,"
+    " model_id TEXT,"
+    " detail TEXT NOT NULL);"
+    APPEND_ONLY("models") APPEND_ONLY("model_files") APPEND_ONLY("model_capabilities")
+    APPEND_ONLY("lineage") APPEND_ONLY("reports") APPEND_ONLY("alias_history")
+    APPEND_ONLY("events");
+
+static eco_status read_user_version(sqlite_backend *be, int *version) {
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, "PRAGMA user_version", &stmt, "read schema version");
+    if (st) return st;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *version = sqlite3_column_int(stmt, 0);
+        st = ECO_STATUS_OK;
+    } else {
+        st = sql_error(be, rc, "read schema version");
+    }
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+
+static eco_status sq_begin(eco_registry_backend *b) {
+    sqlite_backend *be = be_of(b);
+    double t0 = eco_now();
+    unsigned spin = 0;
+    for (;;) {
+        /* the busy handler already waits inside this call; some BUSY results (WAL
+         * recovery, a checkpoint in progress) come back at once, hence the loop */
+        int rc = sqlite3_exec(be->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_OK) return ECO_STATUS_OK;
+        if ((rc & 0xff) != SQLITE_BUSY || eco_now() - t0 > BUSY_RETRY_S)
+            return sql_error(be, rc, "begin transaction");
+        struct timespec ts = {0, (long)(1000000 + (spin++ % 8) * 500000)}; /* 1..4.5 ms */
+        nanosleep(&ts, NULL);
+    }
+}
+
+static eco_status sq_commit(eco_registry_backend *b) {
+    sqlite_backend *be = be_of(b);
+    int rc = sqlite3_exec(be->db, "COMMIT", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) return ECO_STATUS_OK;
+    eco_status st = sql_error(be, rc, "commit");
+    if (!sqlite3_get_autocommit(be->db)) sqlite3_exec(be->db, "ROLLBACK", NULL, NULL, NULL);
+    return st;
+}
+
+static void sq_rollback(eco_registry_backend *b) {
+    sqlite_backend *be = be_of(b);
+    if (sqlite3_get_autocommit(be->db)) return; /* no transaction open */
+    int rc = sqlite3_exec(be->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) ECO_WARN("%s: rollback: %s", be->path, sqlite3_errmsg(be->db));
+}
+
+/* ---- models ---------------------------------------------------------------------------- */
+
+static eco_status sq_model_lookup(eco_registry_backend *b, const char *id, bool *found,
+                                  char sha256[ECO_SHA256_HEX_LEN + 1]) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "look up model";
+    *found = false;
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, "SELECT genome_sha256 FROM models WHERE id = ?1", &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *found = true;
+        if (sha256) {
+            const char *h = (const char *)sqlite3_column_text(stmt, 0);
+            snprintf(sha256, ECO_SHA256_HEX_LEN + 1, "%s", h ? h : "");
+        }
+    } else if (rc != SQLITE_DONE) {
+        st = sql_error(be, rc, op);
+    }
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+static eco_status sq_insert_model(eco_registry_backend *b, const eco_backend_model *m) {
+    sqlite_backend *be = be_of(b);
+    const eco_genome_record *g = m->g;
+    sqlite3_stmt *stmt;
+    const char *op = "insert model";
+    eco_status st = prepare(be,
+                            "INSERT INTO models(id, kind, base, base_family, architecture_hash, tokenizer_hash,"
+                            " tensor_schema_hash, genome, genome_sha256, envelope, created_at, registered_at)"
+                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                            &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, g->id);
+    bind_text(stmt, 2, eco_genome_kind_str(g->kind));
+    bind_text(stmt, 3, g->base);
+    bind_text(stmt, 4, g->compatibility.base_family);
+    bind_text(stmt, 5, g->compatibility.architecture_hash);
+    bind_text(stmt, 6, g->compatibility.tokenizer_hash);
+    bind_text(stmt, 7, g->compatibility.tensor_schema_hash);
+    bind_text(stmt, 8, m->genome_json);
+    bind_text(stmt, 9, m->genome_sha256);
+    bind_text(stmt, 10, m->envelope);
+    bind_text(stmt, 11, g->created_at ? g->created_at : m->registered_at);
+    bind_text(stmt, 12, m->registered_at);
+    if ((st = run_done(be, stmt, op))) return st;
+
+    op = "insert model files";
+    if ((st = prepare(be, "INSERT INTO model_files(model_id, name, sha256, size) VALUES(?1, ?2, ?3, ?4)", &stmt,
+                      op)))
+        return st;
+    for (size_t i = 0; i < g->files.n && !st; i++) {
+        const eco_file_entry *f = &g->files.files[i];
+        if (f->size > (uint64_t)INT64_MAX) {
+            st = eco_error(ECO_STATUS_ERANGE, "%s: %s: file '%s': size %llu too large", be->path, op, f->name,
+                           (unsigned long long)f->size);
+            break;
+        }
+        sqlite3_reset(stmt);
+        bind_text(stmt, 1, g->id);
+        bind_text(stmt, 2, f->name);
+        bind_text(stmt, 3, f->sha256);
+        sqlite3_bind_int64(stmt, 4, (sqlite3_int64)f->size);
+        int rc = sqlite3_step(stmt);
+        if (rc != SQLITE_DONE) st = sql_error(be, rc, op);
+    }
+    sqlite3_finalize(stmt);
+    if (st) return st;
+
+    op = "insert model capabilities";
+    if ((st = prepare(be, "INSERT INTO model_capabilities(model_id, capability) VALUES(?1, ?2)", &stmt, op)))
+        return st;
+    for (size_t i = 0; i < g->n_capabilities && !st; i++) {
+        sqlite3_reset(stmt);
+        bind_text(stmt, 1, g->id);
+        bind_text(stmt, 2, g->capabilities[i]);
+        int rc = sqlite3_step(stmt);
+        if (rc != SQLITE_DONE) st = sql_error(be, rc, op);
+    }
+    sqlite3_finalize(stmt);
+    if (st) return st;
+
+    op = "insert lineage";
+    if ((st = prepare(be, "INSERT INTO lineage(child, parent, position) VALUES(?1, ?2, ?3)", &stmt, op))) return st;
+    for (size_t i = 0; i < g->n_parents && !st; i++) {
+        sqlite3_reset(stmt);
+        bind_text(stmt, 1, g->id);
+        bind_text(stmt, 2, g->parents[i]);
+        sqlite3_bind_int64(stmt, 3, (sqlite3_int64)i);
+        int rc = sqlite3_step(stmt);
+        if (rc != SQLITE_DONE) st = sql_error(be, rc, op);
+    }
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+static eco_status sq_get_model(eco_registry_backend *b, const char *id, char **genome_json, char **envelope) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "read model";
+    *genome_json = NULL;
+    if (envelope) *envelope = NULL;
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, "SELECT genome, envelope FROM models WHERE id = ?1", &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        char *g = NULL, *e = NULL;
+        if (!col_dup(stmt, 0, &g) || !g || (envelope && !col_dup(stmt, 1, &e))) {
+            st = g || sqlite3_column_type(stmt, 0) != SQLITE_NULL
+                     ? oom(be, op)
+                     : eco_error(ECO_STATUS_EINTERNAL, "%s: model '%s' has no genome", be->path, id);
+            free(g);
+            free(e);
+        } else {
+            *genome_json = g;
+            if (envelope) *envelope = e;
+        }
+    } else if (rc == SQLITE_DONE) {
+        st = eco_error(ECO_STATUS_ENOTFOUND, "model '%s' is not registered", id);
+    } else {
+        st = sql_error(be, rc, op);
+    }
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+static eco_status sq_list(eco_registry_backend *b, const eco_registry_filter *f, char ***ids, size_t *n) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "list models";
+    /* Each present filter adds one clause and its parameters, bound in the same order. */
+    char sql[1024] = "SELECT m.id FROM models m WHERE 1";
+    const char *params[8];
+    int np = 0;
+    if (f && f->kind) {
+        strcat(sql, " AND m.kind = ?");
+        params[np++] = f->kind;
+    }
+    if (f && f->base) {
+        strcat(sql, " AND m.base = ?");
+        params[np++] = f->base;
+    }
+    if (f && f->capability) {
+        strcat(sql, " AND EXISTS (SELECT 1 FROM model_capabilities c WHERE c.model_id = m.id AND c.capability = ?)");
+        params[np++] = f->capability;
+    }
+    if (f && f->compat) {
+        strcat(sql, " AND m.base_family = ? AND m.architecture_hash = ? AND m.tokenizer_hash = ?"
+                    " AND m.tensor_schema_hash = ?");
+        params[np++] = f->compat->base_family;
+        params[np++] = f->compat->architecture_hash;
+        params[np++] = f->compat->tokenizer_hash;
+        params[np++] = f->compat->tensor_schema_hash;
+    }
+    strcat(sql, " ORDER BY m.seq");
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, sql, &stmt, op);
+    if (st) return st;
+    for (int i = 0; i < np; i++) bind_text(stmt, i + 1, params[i]);
+    return collect_ids(be, stmt, op, ids, n);
+}
+
+/* Lineage walks. Edges are the lineage rows plus the base column; UNION keeps each
+ * (id, depth) pair once, which bounds the walk on a DAG with shared ancestors (diamonds);
+ * the outer query keeps each id once at its smallest depth. */
+static const char ANCESTORS_SQL[] =
+    "WITH RECURSIVE up(id, depth) AS ("
+    " SELECT parent, 1 FROM lineage WHERE child = ?1"
+    " UNION SELECT base, 1 FROM models WHERE id = ?1 AND base IS NOT NULL"
+    " UNION SELECT l.parent, up.depth + 1 FROM up JOIN lineage l ON l.child = up.id"
+    " UNION SELECT m.base, up.depth + 1 FROM up JOIN models m ON m.id = up.id WHERE m.base IS NOT NULL)"
+    " SELECT up.id FROM up JOIN models m ON m.id = up.id WHERE up.id <> ?1"
+    " GROUP BY up.id ORDER BY MIN(up.depth), MIN(m.seq)";
+
+static const char DESCENDANTS_SQL[] =
+    "WITH RECURSIVE down(id, depth) AS ("
+    " SELECT child, 1 FROM lineage WHERE parent = ?1"
+    " UNION SELECT id, 1 FROM models WHERE base = ?1"
+    " UNION SELECT l.child, down.depth + 1 FROM down JOIN lineage l ON l.parent = down.id"
+    " UNION SELECT m.id, down.depth + 1 FROM down JOIN models m ON m.base = down.id)"
+    " SELECT down.id FROM down JOIN models m ON m.id = down.id WHERE down.id <> ?1"
+    " GROUP BY down.id ORDER BY MIN(down.depth), MIN(m.seq)";
+
+static eco_status walk(eco_registry_backend *b, const char *sql, const char *op, const char *id, char ***ids,
+                       size_t *n) {
+    sqlite_backend *be = be_of(b);
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, sql, &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, id);
+    return collect_ids(be, stmt, op, ids, n);
+}
+
+static eco_status sq_ancestors(eco_registry_backend *b, const char *id, char ***ids, size_t *n) {
+    return walk(b, ANCESTORS_SQL, "list ancestors", id, ids, n);
+}
+
+static eco_status sq_descendants(eco_registry_backend *b, const char *id, char ***ids, size_t *n) {
+    return walk(b, DESCENDANTS_SQL, "list descendants", id, ids, n);
+}
+
+/* ---- aliases --------------------------------------------------------------------------- */
+
+static eco_status sq_alias_get(eco_registry_backend *b, const char *name, char **id) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "read alias";
+    *id = NULL;
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, "SELECT model_id FROM aliases WHERE name = ?1", &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, name);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        if (!col_dup(stmt, 0, id) || !*id) st = oom(be, op);
+    } else if (rc == SQLITE_DONE) {
+        st = eco_error(ECO_STATUS_ENOTFOUND, "alias '%s' is not set", name);
+    } else {
+        st = sql_error(be, rc, op);
+    }
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+static eco_status sq_alias_move(eco_registry_backend *b, const char *name, const char *from, const char *to,
+                                const char *at, int64_t *seq) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "record alias move";
+    sqlite3_stmt *stmt;
+    eco_status st =
+        prepare(be, "INSERT INTO alias_history(name, from_id, to_id, at) VALUES(?1, ?2, ?3, ?4)", &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, name);
+    bind_text(stmt, 2, from);
+    bind_text(stmt, 3, to);
+    bind_text(stmt, 4, at);
+    if ((st = run_done(be, stmt, op))) return st;
+    sqlite3_int64 hseq = sqlite3_last_insert_rowid(be->db);
+
+    op = "move alias";
+    if (from)
+        st = prepare(be, "UPDATE aliases SET model_id = ?3, seq = ?4 WHERE name = ?1 AND model_id = ?2", &stmt, op);
+    else
+        st = prepare(be, "INSERT INTO aliases(name, model_id, seq) VALUES(?1, ?3, ?4)", &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, name);
+    if (from) bind_text(stmt, 2, from);
+    bind_text(stmt, 3, to);
+    sqlite3_bind_int64(stmt, 4, hseq);
+    if ((st = run_done(be, stmt, op))) return st;
+    if (sqlite3_changes(be->db) != 1) /* the caller checked inside this transaction */
+        return eco_error(ECO_STATUS_EINTERNAL, "%s: %s: alias '%s' no longer points at '%s'", be->path, op, name,
+                         from ? from : "(unset)");
+    if (seq) *seq = hseq;
+    return ECO_STATUS_OK;
+}
+
+static eco_status sq_alias_history(eco_registry_backend *b, const char *name, eco_alias_change **out,
+                                   size_t *n) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "read alias history";
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt;
+    eco_status st =
+        prepare(be, "SELECT seq, name, from_id, to_id, at FROM alias_history WHERE name = ?1 ORDER BY seq", &stmt,
+                op);
+    if (st) return st;
+    bind_text(stmt, 1, name);
+    eco_alias_change *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            eco_alias_change *na = eco_malloc_array(ncap, sizeof *na);
+            if (!na) {
+                st = oom(be, op);
+                break;
+            }
+            if (len) memcpy(na, arr, len * sizeof *arr);
+            free(arr);
+            arr = na;
+            cap = ncap;
+        }
+        eco_alias_change *c = &arr[len++];
+        memset(c, 0, sizeof *c);
+        c->seq = sqlite3_column_int64(stmt, 0);
+        if (!col_dup(stmt, 1, &c->name) || !col_dup(stmt, 2, &c->from_id) || !col_dup(stmt, 3, &c->to_id) ||
+            !col_dup(stmt, 4, &c->at)) {
+            st = oom(be, op);
+            break;
+        }
+    }
+    if (!st && rc != SQLITE_DONE) st = sql_error(be, rc, op);
+    sqlite3_finalize(stmt);
+    if (st) {
+        eco_alias_changes_free(arr, len);
+        return st;
+    }
+    *out = arr;
+    *n = len;
+    return ECO_STATUS_OK;
+}
+
+/* ---- events and reports ---------------------------------------------------------------- */
+
+static eco_status sq_event_append(eco_registry_backend *b, const char *at, const char *type, const char *model_id,
+                                  const char *detail, int64_t *seq) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "append event";
+    sqlite3_stmt *stmt;
+    eco_status st =
+        prepare(be, "INSERT INTO events(at, type, model_id, detail) VALUES(?1, ?2, ?3, ?4)", &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, at);
+    bind_text(stmt, 2, type);
+    bind_text(stmt, 3, model_id);
+    bind_text(stmt, 4, detail);
+    if ((st = run_done(be, stmt, op))) return st;
+    if (seq) *seq = sqlite3_last_insert_rowid(be->db);
+    return ECO_STATUS_OK;
+}
+
+static eco_status sq_events(eco_registry_backend *b, int64_t since, eco_registry_event **out, size_t *n) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "read events";
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt;
+    eco_status st =
+        prepare(be, "SELECT seq, at, type, model_id, detail FROM events WHERE seq > ?1 ORDER BY seq", &stmt, op);
+    if (st) return st;
+    sqlite3_bind_int64(stmt, 1, since);
+    eco_registry_event *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            eco_registry_event *na = eco_malloc_array(ncap, sizeof *na);
+            if (!na) {
+                st = oom(be, op);
+                break;
+            }
+            if (len) memcpy(na, arr, len * sizeof *arr);
+            free(arr);
+            arr = na;
+            cap = ncap;
+        }
+        eco_registry_event *e = &arr[len++];
+        memset(e, 0, sizeof *e);
+        e->seq = sqlite3_column_int64(stmt, 0);
+        if (!col_dup(stmt, 1, &e->at) || !col_dup(stmt, 2, &e->type) || !col_dup(stmt, 3, &e->model_id) ||
+            !col_dup(stmt, 4, &e->detail)) {
+            st = oom(be, op);
+            break;
+        }
+    }
+    if (!st && rc != SQLITE_DONE) st = sql_error(be, rc, op);
+    sqlite3_finalize(stmt);
+    if (st) {
+        eco_registry_events_free(arr, len);
+        return st;
+    }
+    *out = arr;
+    *n = len;
+    return ECO_STATUS_OK;
+}
+
+static eco_status sq_report_insert(eco_registry_backend *b, const char *model_id, const char *report,
+                                   const char *at) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "insert report";
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, "INSERT INTO reports(model_id, report, at) VALUES(?1, ?2, ?3)", &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, model_id);
+    bind_text(stmt, 2, report);
+    bind_text(stmt, 3, at);
+    return run_done(be, stmt, op);
+}
+
+/* ---- open / close ---------------------------------------------------------------------- */
+
+static void sq_close(eco_registry_backend *b) {
+    if (!b) return;
+    sqlite_backend *be = be_of(b);
+    if (be->db) {
+        sq_rollback(b);
+        int rc = sqlite3_close(be->db);
+        if (rc != SQLITE_OK) ECO_WARN("%s: close: %s", be->path, sqlite3_errstr(rc));
+    }
+    free(be->path);
+    free(be);
+}
+
+static const eco_registry_backend SQLITE_VTABLE = {
+    .name = "sqlite",
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .model_lookup = sq_model_lookup,
+    .insert_model = sq_insert_model,
+    .get_model = sq_get_model,
+    .list = sq_list,
+    .ancestors = sq_ancestors,
+    .descendants = sq_descendants,
+    .alias_get = sq_alias_get,
+    .alias_move = sq_alias_move,
+    .alias_history = sq_alias_history,
+    .event_append = sq_event_append,
+    .events = sq_events,
+    .report_insert = sq_report_insert,
+    .close = sq_close,
+};
+
+/* Connection settings every handle needs (journal mode is stored in the file, the rest
+ * per connection). */
+static eco_status configure(sqlite_backend *be) {
+    sqlite3_extended_result_codes(be->db, 1);
+    int rc = sqlite3_busy_timeout(be->db, BUSY_TIMEOUT_MS);
+    if (rc != SQLITE_OK) return sql_error(be, rc, "set busy timeout");
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, "PRAGMA journal_mode=WAL", &stmt, "set WAL mode");
+    if (st) return st;
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        st = sql_error(be, rc, "set WAL mode");
+    } else {
+        const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+        if (!mode || strcmp(mode, "wal") != 0)
+            st = eco_error(ECO_STATUS_EIO, "%s: set WAL mode: journal mode is '%s'", be->path, mode ? mode : "?");
+    }
+    sqlite3_finalize(stmt);
+    if (st) return st;
+    if ((st = exec_sql(be, "PRAGMA synchronous=FULL", "set synchronous=FULL"))) return st;
+    if ((st = exec_sql(be, "PRAGMA foreign_keys=ON", "enable foreign keys"))) return st;
+    return ECO_STATUS_OK;
+}
+
+/* Creates the schema when the database has none (inside one write transaction, so two
+ * processes initialising at once create it once). */
+static eco_status create_schema(sqlite_backend *be) {
+    eco_status st = sq_begin(&be->base);
+    if (st) return st;
+    int version = 0;
+    if ((st = read_user_version(be, &version))) goto fail;
+    if (version == 0) {
+        if ((st = exec_sql(be, SCHEMA_V1, "create schema"))) goto fail;
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", SCHEMA_VERSION);
+        if ((st = exec_sql(be, pragma, "set schema version"))) goto fail;
+    } else if (version > SCHEMA_VERSION) {
+        st = eco_error(ECO_STATUS_EUNSUPPORTED, "%s: schema version %d is newer than this build's %d", be->path,
+                       version, SCHEMA_VERSION);
+        goto fail;
+    }
+    return sq_commit(&be->base);
+fail:
+    sq_rollback(&be->base);
+    return st;
+}
+
+eco_status eco_registry_sqlite_open(const char *db_path, bool create, eco_registry_backend **out) {
+    *out = NULL;
+    if (!create) {
+        struct stat sb;
+        if (stat(db_path, &sb) != 0)
+            return errno == ENOENT ? eco_error(ECO_STATUS_ENOTFOUND, "%s: no registry database", db_path)
+                                   : eco_error(ECO_STATUS_EIO, "%s: %s", db_path, strerror(errno));
+    }
+    sqlite_backend *be = calloc(1, sizeof *be);
+    if (!be) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", db_path);
+    be->base = SQLITE_VTABLE;
+    be->path = eco_strdup(db_path);
+    if (!be->path) {
+        free(be);
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", db_path);
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(db_path, &be->db, flags, NULL);
+    eco_status st;
+    if (rc != SQLITE_OK) {
+        st = sql_error(be, rc, "open");
+        sq_close(&be->base);
+        return st;
+    }
+    if ((st = configure(be))) goto fail;
+    if (create && (st = create_schema(be))) goto fail;
+    int version = 0;
+    if ((st = read_user_version(be, &version))) goto fail;
+    if (version == 0) {
+        st = eco_error(ECO_STATUS_ENOTFOUND, "%s: not an initialised registry (no schema)", db_path);
+        goto fail;
+    }
+    if (version != SCHEMA_VERSION) {
+        st = eco_error(ECO_STATUS_EUNSUPPORTED, "%s: schema version %d, this build reads %d", db_path, version,
+                       SCHEMA_VERSION);
+        goto fail;
+    }
+    *out = &be->base;
+    return ECO_STATUS_OK;
+fail:
+    sq_close(&be->base);
+    return st;
+}

@@ -1,0 +1,217 @@
+/*
+ * verify and export: re-hash a model's files, check its manifest root and its signature
+ * against trusted keys, and name the first file or field that fails; write a model out as
+ * a folder (files + genome.json + signature.json) that verifies elsewhere.
+ *
+ * A signature holds when the DSSE envelope verifies under a trusted key, and its in-toto
+ * statement's subject is the model id with the root digest of the genome's manifest, and
+ * its predicate is the genome itself (canonical JSON, byte for byte).
+ */
+#include "ecology/registry.h"
+#include "ecology/signing.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Largest genome.json / signature.json accepted from a folder. */
+#define META_MAX_BYTES ((size_t)64 << 20)
+
+/* The envelope signs exactly this genome (see the header comment). label names the
+ * model or folder in messages. */
+static eco_status check_signed(const eco_genome_record *g, const char *envelope, size_t env_len,
+                               const char *label, const eco_keyring *trusted,
+                               char keyid[ECO_KEYID_HEX_LEN + 1]) {
+    char *payload = NULL, *canon = NULL;
+    size_t plen = 0, clen = 0;
+    json_t *sroot = NULL, *pred = NULL;
+    const char *subject = NULL, *root_hex = NULL;
+    char root[ECO_SHA256_HEX_LEN + 1];
+    eco_status st = eco_dsse_verify(trusted, envelope, env_len, "signature", ECO_DSSE_PAYLOAD_TYPE,
+                                    &payload, &plen, keyid);
+    if (st != ECO_STATUS_OK) return eco_error_wrap(st, "%s", label);
+    if ((st = eco_statement_parse(payload, plen, "signature: statement", &sroot, &subject, &root_hex,
+                                  &pred)) != ECO_STATUS_OK) {
+        st = eco_error_wrap(st, "%s", label);
+        goto out;
+    }
+    if ((st = eco_manifest_root(&g->files, root)) != ECO_STATUS_OK) goto out;
+    if (strcmp(subject, g->id) != 0) {
+        st = eco_error(ECO_STATUS_EINTEGRITY, "%s: signature: signed subject '%s' is not the model id '%s'",
+                       label, subject, g->id);
+        goto out;
+    }
+    if (strcmp(root_hex, root) != 0) {
+        st = eco_error(ECO_STATUS_EINTEGRITY, "%s: files: manifest root %s differs from the signed %s", label,
+                       root, root_hex);
+        goto out;
+    }
+    char *signed_canon = NULL;
+    size_t slen = 0;
+    if ((st = eco_genome_to_canonical(g, &canon, &clen)) != ECO_STATUS_OK) goto out;
+    if ((st = eco_json_canonical(pred, &signed_canon, &slen)) != ECO_STATUS_OK) goto out;
+    if (slen != clen || memcmp(signed_canon, canon, clen) != 0)
+        st = eco_error(ECO_STATUS_EINTEGRITY, "%s: genome: differs from the signed genome", label);
+    free(signed_canon);
+out:
+    json_decref(sroot);
+    free(payload);
+    free(canon);
+    return st;
+}
+
+eco_status eco_registry_verify(eco_registry *r, const char *id, char keyid[ECO_KEYID_HEX_LEN + 1]) {
+    if (!r || !id) return eco_error(ECO_STATUS_EINVAL, "verify: NULL argument");
+    eco_genome_record g = {0};
+    char *envelope = NULL;
+    eco_keyring *kr = NULL;
+    eco_status st = eco_registry_get(r, id, &g, &envelope);
+    if (st != ECO_STATUS_OK) return st;
+    char label[256];
+    snprintf(label, sizeof label, "model '%s'", id);
+    for (size_t i = 0; i < g.files.n; i++) {
+        const eco_file_entry *e = &g.files.files[i];
+        st = eco_store_verify_object(eco_registry_store(r), e->sha256, e->size, false);
+        if (st != ECO_STATUS_OK) {
+            st = eco_error_wrap(st, "%s: file %s", label, e->name);
+            goto out;
+        }
+    }
+    if (!envelope) {
+        st = eco_error(ECO_STATUS_ESIGNATURE, "%s: signature: not signed", label);
+        goto out;
+    }
+    if ((st = eco_keyring_load_dir(eco_registry_trusted_dir(r), &kr)) != ECO_STATUS_OK) goto out;
+    st = check_signed(&g, envelope, strlen(envelope), label, kr, keyid);
+out:
+    eco_keyring_free(kr);
+    free(envelope);
+    eco_genome_record_free(&g);
+    return st;
+}
+
+/* The folder's files against the genome's manifest: each listed file present with its
+ * size and digest, nothing else there. */
+static eco_status check_dir_files(const char *dir, const eco_genome_record *g) {
+    static const char *const skip[] = {ECO_GENOME_FILE, ECO_SIGNATURE_FILE, NULL};
+    eco_manifest have = {0};
+    eco_status st = eco_manifest_from_dir(dir, skip, &have);
+    if (st != ECO_STATUS_OK) return st;
+    for (size_t i = 0; i < g->files.n && st == ECO_STATUS_OK; i++) {
+        const eco_file_entry *want = &g->files.files[i];
+        const eco_file_entry *got = eco_manifest_find(&have, want->name);
+        if (!got)
+            st = eco_error(ECO_STATUS_ENOTFOUND, "%s: file %s: missing", dir, want->name);
+        else if (got->size != want->size)
+            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: file %s: %llu bytes, the genome says %llu", dir,
+                           want->name, (unsigned long long)got->size, (unsigned long long)want->size);
+        else if (strcmp(got->sha256, want->sha256) != 0)
+            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: file %s: sha256 %s, the genome says %s", dir, want->name,
+                           got->sha256, want->sha256);
+    }
+    for (size_t i = 0; i < have.n && st == ECO_STATUS_OK; i++)
+        if (!eco_manifest_find(&g->files, have.files[i].name))
+            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: file %s: not in the genome's manifest", dir,
+                           have.files[i].name);
+    eco_manifest_free(&have);
+    return st;
+}
+
+eco_status eco_verify_dir(const char *dir, const eco_keyring *trusted, char keyid[ECO_KEYID_HEX_LEN + 1]) {
+    if (!dir || !trusted) return eco_error(ECO_STATUS_EINVAL, "verify: NULL argument");
+    char *gpath = eco_path_join(dir, ECO_GENOME_FILE), *spath = eco_path_join(dir, ECO_SIGNATURE_FILE);
+    char *gtext = NULL, *stext = NULL;
+    size_t glen = 0, slen = 0;
+    eco_genome_record g = {0};
+    eco_status st = ECO_STATUS_OK;
+    if (!gpath || !spath) {
+        st = eco_error(ECO_STATUS_ENOMEM, "verify: out of memory");
+        goto out;
+    }
+    if ((st = eco_read_file(gpath, META_MAX_BYTES, &gtext, &glen)) != ECO_STATUS_OK) goto out;
+    if ((st = eco_genome_parse(gtext, glen, gpath, &g)) != ECO_STATUS_OK) goto out;
+    if ((st = check_dir_files(dir, &g)) != ECO_STATUS_OK) goto out;
+    struct stat sb;
+    if (stat(spath, &sb) != 0) {
+        st = eco_error(ECO_STATUS_ESIGNATURE, "%s: signature: not signed (no %s)", dir, ECO_SIGNATURE_FILE);
+        goto out;
+    }
+    if ((st = eco_read_file(spath, META_MAX_BYTES, &stext, &slen)) != ECO_STATUS_OK) goto out;
+    st = check_signed(&g, stext, slen, dir, trusted, keyid);
+out:
+    eco_genome_record_free(&g);
+    free(gtext);
+    free(stext);
+    free(gpath);
+    free(spath);
+    return st;
+}
+
+/* out_dir must be absent or an empty folder. */
+static eco_status prepare_out_dir(const char *out_dir) {
+    struct stat sb;
+    if (stat(out_dir, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode)) return eco_error(ECO_STATUS_EEXIST, "export: %s exists and is not a folder", out_dir);
+        eco_manifest m = {0};
+        eco_status st = eco_manifest_from_dir(out_dir, NULL, &m);
+        size_t n = m.n;
+        eco_manifest_free(&m);
+        if (st != ECO_STATUS_OK) return st;
+        if (n > 0) return eco_error(ECO_STATUS_EEXIST, "export: %s is not empty", out_dir);
+        return ECO_STATUS_OK;
+    }
+    return eco_mkdir_p(out_dir);
+}
+
+eco_status eco_registry_export(eco_registry *r, const char *id, const char *out_dir) {
+    if (!r || !id || !out_dir) return eco_error(ECO_STATUS_EINVAL, "export: NULL argument");
+    eco_genome_record g = {0};
+    char *envelope = NULL, *canon = NULL, *path = NULL;
+    size_t clen = 0;
+    eco_status st = eco_registry_get(r, id, &g, &envelope);
+    if (st != ECO_STATUS_OK) return st;
+    if ((st = prepare_out_dir(out_dir)) != ECO_STATUS_OK) goto out;
+    for (size_t i = 0; i < g.files.n; i++) {
+        const eco_file_entry *e = &g.files.files[i];
+        free(path);
+        if (!(path = eco_path_join(out_dir, e->name))) {
+            st = eco_error(ECO_STATUS_ENOMEM, "export: out of memory");
+            goto out;
+        }
+        char *slash = strrchr(path, '/');
+        if (slash && slash > path + strlen(out_dir)) { /* a nested name: make its folder */
+            *slash = '\0';
+            st = eco_mkdir_p(path);
+            *slash = '/';
+            if (st != ECO_STATUS_OK) goto out;
+        }
+        if ((st = eco_store_verify_object(eco_registry_store(r), e->sha256, e->size, true)) != ECO_STATUS_OK ||
+            (st = eco_store_copy_out(eco_registry_store(r), e->sha256, path)) != ECO_STATUS_OK) {
+            st = eco_error_wrap(st, "export '%s': file %s", id, e->name);
+            goto out;
+        }
+    }
+    if ((st = eco_genome_to_canonical(&g, &canon, &clen)) != ECO_STATUS_OK) goto out;
+    free(path);
+    if (!(path = eco_path_join(out_dir, ECO_GENOME_FILE))) {
+        st = eco_error(ECO_STATUS_ENOMEM, "export: out of memory");
+        goto out;
+    }
+    if ((st = eco_write_file_atomic(path, canon, clen)) != ECO_STATUS_OK) goto out;
+    if (envelope) {
+        free(path);
+        if (!(path = eco_path_join(out_dir, ECO_SIGNATURE_FILE))) {
+            st = eco_error(ECO_STATUS_ENOMEM, "export: out of memory");
+            goto out;
+        }
+        st = eco_write_file_atomic(path, envelope, strlen(envelope));
+    }
+out:
+    free(path);
+    free(canon);
+    free(envelope);
+    eco_genome_record_free(&g);
+    return st;
+}
