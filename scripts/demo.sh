@@ -17,5 +17,19 @@ run generate --model "$MODEL" --adapter "$ADAPTER" --prompt $'Request: how do I 
     -n 40 --stop $'\n'
 run tasks eval --model "$MODEL" --capability safety.refuse@1 --n 60 --failures 0
 run tasks eval --model "$MODEL" --adapter "$ADAPTER" --capability safety.refuse@1 --n 60 --failures 2
+
+# The registry: sign and register the model and the adapter, then look at what was recorded.
+DATA=$(mktemp -d)
+trap 'rm -rf "$DATA"' EXIT
+run registry init --data-dir "$DATA"
+run keys generate --out "$DATA/keys" --name demo
+mkdir -p "$DATA/keys/trusted" && cp "$DATA/keys/demo.pub" "$DATA/keys/trusted/"
+run add "$MODEL" --id eco-tiny --data-dir "$DATA" --sign-key "$DATA/keys/demo.key"
+run add "$ADAPTER" --id eco-tiny-safety --capability safety.refuse@1 --data-dir "$DATA" \
+    --sign-key "$DATA/keys/demo.key"
+run alias set champion eco-tiny-safety --expect none --data-dir "$DATA"
+run lineage eco-tiny-safety --data-dir "$DATA"
+run verify eco-tiny-safety --data-dir "$DATA"
+run list --data-dir "$DATA"
 echo
 echo "Per-capability figures for every shipped adapter: data/README.md"

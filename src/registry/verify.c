@@ -9,9 +9,11 @@
  */
 #include "ecology/registry.h"
 #include "ecology/signing.h"
+#include "registry/registry_internal.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,47 +21,14 @@
 /* Largest genome.json / signature.json accepted from a folder. */
 #define META_MAX_BYTES ((size_t)64 << 20)
 
-/* The envelope signs exactly this genome (see the header comment). label names the
- * model or folder in messages. */
+/* The envelope signs exactly this genome under a trusted key; label names the model or
+ * folder in messages. */
 static eco_status check_signed(const eco_genome_record *g, const char *envelope, size_t env_len,
                                const char *label, const eco_keyring *trusted,
                                char keyid[ECO_KEYID_HEX_LEN + 1]) {
-    char *payload = NULL, *canon = NULL;
-    size_t plen = 0, clen = 0;
-    json_t *sroot = NULL, *pred = NULL;
-    const char *subject = NULL, *root_hex = NULL;
-    char root[ECO_SHA256_HEX_LEN + 1];
-    eco_status st = eco_dsse_verify(trusted, envelope, env_len, "signature", ECO_DSSE_PAYLOAD_TYPE,
-                                    &payload, &plen, keyid);
-    if (st != ECO_STATUS_OK) return eco_error_wrap(st, "%s", label);
-    if ((st = eco_statement_parse(payload, plen, "signature: statement", &sroot, &subject, &root_hex,
-                                  &pred)) != ECO_STATUS_OK) {
-        st = eco_error_wrap(st, "%s", label);
-        goto out;
-    }
-    if ((st = eco_manifest_root(&g->files, root)) != ECO_STATUS_OK) goto out;
-    if (strcmp(subject, g->id) != 0) {
-        st = eco_error(ECO_STATUS_EINTEGRITY, "%s: signature: signed subject '%s' is not the model id '%s'",
-                       label, subject, g->id);
-        goto out;
-    }
-    if (strcmp(root_hex, root) != 0) {
-        st = eco_error(ECO_STATUS_EINTEGRITY, "%s: files: manifest root %s differs from the signed %s", label,
-                       root, root_hex);
-        goto out;
-    }
-    char *signed_canon = NULL;
-    size_t slen = 0;
-    if ((st = eco_genome_to_canonical(g, &canon, &clen)) != ECO_STATUS_OK) goto out;
-    if ((st = eco_json_canonical(pred, &signed_canon, &slen)) != ECO_STATUS_OK) goto out;
-    if (slen != clen || memcmp(signed_canon, canon, clen) != 0)
-        st = eco_error(ECO_STATUS_EINTEGRITY, "%s: genome: differs from the signed genome", label);
-    free(signed_canon);
-out:
-    json_decref(sroot);
-    free(payload);
-    free(canon);
-    return st;
+    char what[600];
+    snprintf(what, sizeof what, "%s: signature", label);
+    return eco_registry_check_envelope(trusted, g, envelope, env_len, what, ECO_STATUS_EINTEGRITY, keyid);
 }
 
 eco_status eco_registry_verify(eco_registry *r, const char *id, char keyid[ECO_KEYID_HEX_LEN + 1]) {

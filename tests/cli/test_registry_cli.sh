@@ -139,17 +139,27 @@ mkdir -p "$P/keys/trusted" && cp "$D/keys/lab.pub" "$P/keys/trusted/"
 expect 0 "trusted accepted under the policy" -- "$BIN" add "$tmp/tiny" --id t --data-dir "$P" \
   --sign-key "$D/keys/lab.key"
 
-# crash safety: SIGKILL at random points of `add`, many times
+# crash safety: SIGKILL at random points of `add`, many times. Each round adds a new model
+# (the folder gets a new file), killed after a random delay within the time one `add` takes.
 C="$tmp/crash"
 "$BIN" registry init --data-dir "$C" >/dev/null || exit 1
+mkdir -p "$C/keys/trusted" && cp "$D/keys/lab.pub" "$C/keys/trusted/"
 "$BIN" model create --preset tiny --seed 9 --out "$tmp/big" >/dev/null || exit 1
-for i in $(seq 1 25); do
-  "$BIN" add "$tmp/big" --id "m$((i % 3))" --data-dir "$C" >/dev/null 2>&1 &
+t0=$(date +%s%N)
+"$BIN" add "$tmp/big" --id timing --data-dir "$tmp/scratch" --sign-key "$D/keys/lab.key" >/dev/null 2>&1 ||
+  "$BIN" registry init --data-dir "$tmp/scratch" >/dev/null
+"$BIN" add "$tmp/big" --id timing --data-dir "$tmp/scratch" --sign-key "$D/keys/lab.key" >/dev/null || exit 1
+span_us=$(( ($(date +%s%N) - t0) / 2000 + 1 ))
+killed=0
+for i in $(seq 1 40); do
+  echo "round $i" >"$tmp/big/notes.txt"
+  "$BIN" add "$tmp/big" --id "m$i" --data-dir "$C" --sign-key "$D/keys/lab.key" >/dev/null 2>&1 &
   pid=$!
-  sleep "0.0$((RANDOM % 60))"
-  kill -9 $pid 2>/dev/null
+  sleep "$(printf '0.%06d' $(( (RANDOM * 32768 + RANDOM) % span_us )))"
+  kill -9 $pid 2>/dev/null && killed=$((killed + 1))
   wait $pid 2>/dev/null
 done
+echo "crash rounds: 40, killed before finishing: $killed"
 bad=0
 for f in $(find "$C/objects" -type f); do
   want=$(basename "$(dirname "$f")")$(basename "$f")
@@ -159,7 +169,7 @@ done
 check $bad "no partial object after SIGKILLs"
 expect 0 "list after crashes" -- "$BIN" list --data-dir "$C"
 for id in $(tail -n +2 "$tmp/out" | awk '{print $1}'); do
-  expect 0 "show $id after crashes" -- "$BIN" show "$id" --data-dir "$C"
+  expect 0 "verify $id after crashes" -- "$BIN" verify "$id" --data-dir "$C"
 done
 expect 0 "add after crashes" -- "$BIN" add "$tmp/big" --id m-final --data-dir "$C"
 finish test_registry_cli

@@ -1,0 +1,22 @@
+/*
+ * registry-internal: the check shared by registration (registry.c) and verification
+ * (verify.c) that a DSSE envelope signs exactly this genome.
+ */
+#ifndef ECOLOGY_REGISTRY_INTERNAL_H
+#define ECOLOGY_REGISTRY_INTERNAL_H
+
+#include "ecology/registry.h"
+#include "ecology/signing.h"
+
+/* The envelope's in-toto statement names g->id as its subject, the root digest of g's
+ * manifest as the subject digest, and g itself (canonical JSON, byte for byte) as its
+ * predicate. With trusted non-NULL the envelope must also verify under one of its keys
+ * (keyid receives it); with NULL the signature is not checked (a registry that does not
+ * require signatures still refuses an envelope about another model). A statement that is
+ * about something else is `mismatch` (ESIGNATURE when registering, EINTEGRITY when
+ * verifying: the content no longer matches what was signed); messages start with label. */
+eco_status eco_registry_check_envelope(const eco_keyring *trusted, const eco_genome_record *g, const char *envelope,
+                                      size_t envelope_len, const char *label, eco_status mismatch,
+                                      char keyid[ECO_KEYID_HEX_LEN + 1]);
+
+#endif
