@@ -147,6 +147,9 @@ typedef struct eco_registry_options {
     const char *data_dir;       /* NULL: eco_data_dir_resolve(NULL) */
     bool require_signature;     /* refuse unsigned or untrusted models at registration */
     const char *trusted_dir;    /* NULL: <data>/keys/trusted */
+    bool trust_cache;           /* reading a model's files (export, loading) may skip re-hashing an
+                                 * object whose size and mtime were verified before (the
+                                 * store's trust cache); eco_registry_verify always re-hashes */
 } eco_registry_options;
 
 /* Creates the data folder, store and database if needed (idempotent). */
@@ -164,6 +167,8 @@ eco_store *eco_registry_store(eco_registry *r);
 const char *eco_registry_data_dir(const eco_registry *r);
 /* The folder of trusted public keys this registry checks signatures against. */
 const char *eco_registry_trusted_dir(const eco_registry *r);
+/* Whether this handle was opened with trust_cache. */
+bool eco_registry_trust_cache(const eco_registry *r);
 
 /* Registers a genome whose files are already in the store (each verified present with its
  * size). envelope: the DSSE signature (may be NULL: unsigned, refused under

@@ -2,6 +2,7 @@
  * pre-authentication encoding, and verification of an envelope read from anywhere (hostile
  * input: every field checked, every malformation EFORMAT naming the field). */
 #include "artifacts/signing_internal.h"
+#include "artifacts/strict.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -70,48 +71,6 @@ done:
     return st;
 }
 
-/* A key from hostile input, fit to print: printable ASCII kept, the rest '?', at most 40. */
-static const char *shown(const char *s, char buf[48]) {
-    size_t i = 0;
-    for (; s[i] && i < 40; i++) buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (s[i]) memcpy(buf + i, "...", 4);
-    else buf[i] = '\0';
-    return buf;
-}
-
-/* Refuses any member of obj not in allowed (NULL-terminated); `where` prefixes the name. */
-static eco_status only_fields(const json_t *obj, const char *const *allowed, const char *label, const char *where) {
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        bool ok = false;
-        for (size_t i = 0; allowed[i] && !ok; i++) ok = strcmp(key, allowed[i]) == 0;
-        if (!ok) {
-            char buf[48];
-            return eco_error(ECO_STATUS_EFORMAT, "%s: %sunknown field '%s'", label, where, shown(key, buf));
-        }
-    }
-    return ECO_STATUS_OK;
-}
-
-/* obj[field] as a string into *out (borrowed); `name` is how the field appears in errors. */
-static eco_status get_string(const json_t *obj, const char *field, const char *label, const char *name,
-                             const char **out, size_t *len) {
-    const json_t *v = json_object_get(obj, field);
-    if (!v) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: missing", label, name);
-    if (!json_is_string(v)) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected a string", label, name);
-    *out = json_string_value(v);
-    *len = json_string_length(v);
-    return ECO_STATUS_OK;
-}
-
-static bool is_lower_hex(const char *s, size_t len, size_t want) {
-    if (len != want) return false;
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
-    return true;
-}
-
 typedef struct parsed_sig {
     const char *keyid; /* borrowed from the JSON; 64 lower-case hex */
     uint8_t *sig;      /* decoded; malloc'd */
@@ -144,11 +103,12 @@ eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, siz
         st = eco_error(ECO_STATUS_EFORMAT, "%s: expected a JSON object", label);
         goto done;
     }
-    if ((st = only_fields(root, top_fields, label, "")) != ECO_STATUS_OK) goto done;
+    if ((st = eco_strict_only_fields(root, top_fields, label, "")) != ECO_STATUS_OK) goto done;
     const char *b64, *type;
     size_t b64_len, type_len;
-    if ((st = get_string(root, "payload", label, "payload", &b64, &b64_len)) != ECO_STATUS_OK) goto done;
-    if ((st = get_string(root, "payloadType", label, "payloadType", &type, &type_len)) != ECO_STATUS_OK) goto done;
+    if ((st = eco_strict_string(root, "payload", label, "payload", &b64, &b64_len)) != ECO_STATUS_OK) goto done;
+    if ((st = eco_strict_string(root, "payloadType", label, "payloadType", &type, &type_len)) != ECO_STATUS_OK)
+        goto done;
     const json_t *arr = json_object_get(root, "signatures");
     if (!arr) {
         st = eco_error(ECO_STATUS_EFORMAT, "%s: signatures: missing", label);
@@ -181,19 +141,19 @@ eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, siz
         }
         char prefix[72];
         snprintf(prefix, sizeof prefix, "%s: ", where);
-        if ((st = only_fields(e, sig_fields, label, prefix)) != ECO_STATUS_OK) goto done;
+        if ((st = eco_strict_only_fields(e, sig_fields, label, prefix)) != ECO_STATUS_OK) goto done;
         const char *kid, *sig;
         size_t kid_len, sig_len;
         char name[80];
         snprintf(name, sizeof name, "%s.keyid", where);
-        if ((st = get_string(e, "keyid", label, name, &kid, &kid_len)) != ECO_STATUS_OK) goto done;
-        if (!is_lower_hex(kid, kid_len, ECO_KEYID_HEX_LEN)) {
+        if ((st = eco_strict_string(e, "keyid", label, name, &kid, &kid_len)) != ECO_STATUS_OK) goto done;
+        if (!eco_strict_lower_hex(kid, kid_len, ECO_KEYID_HEX_LEN)) {
             st = eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected %d lower-case hex digits", label, name,
                            ECO_KEYID_HEX_LEN);
             goto done;
         }
         snprintf(name, sizeof name, "%s.sig", where);
-        if ((st = get_string(e, "sig", label, name, &sig, &sig_len)) != ECO_STATUS_OK) goto done;
+        if ((st = eco_strict_string(e, "sig", label, name, &sig, &sig_len)) != ECO_STATUS_OK) goto done;
         if (sig_len == 0) {
             st = eco_error(ECO_STATUS_EFORMAT, "%s: %s: empty", label, name);
             goto done;
@@ -210,8 +170,8 @@ eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, siz
      * before any signature: an envelope of another type is not what the caller asked for,
      * however well signed. */
     if (strcmp(type, expected_type) != 0 || strlen(type) != type_len) {
-        char buf[48];
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: payloadType: '%s', expected '%s'", label, shown(type, buf),
+        char buf[ECO_STRICT_SHOWN_SIZE];
+        st = eco_error(ECO_STATUS_EFORMAT, "%s: payloadType: '%s', expected '%s'", label, eco_strict_shown(type, buf),
                        expected_type);
         goto done;
     }

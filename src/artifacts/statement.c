@@ -2,6 +2,7 @@
  * for one model: its id and manifest root digest as the subject, the genome as predicate.
  * Parsing is strict: only the four Statement fields, exactly one subject of exactly a name
  * and a sha256 digest, the fixed _type and predicateType, an object predicate. */
+#include "artifacts/strict.h"
 #include "ecology/signing.h"
 
 #include <jansson.h>
@@ -9,10 +10,7 @@
 #include <string.h>
 
 static bool is_lower_hex64(const char *s, size_t len) {
-    if (len != ECO_SHA256_HEX_LEN) return false;
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
-    return true;
+    return eco_strict_lower_hex(s, len, ECO_SHA256_HEX_LEN);
 }
 
 eco_status eco_statement_build(const char *subject_name, const char *root_hex, const json_t *predicate, char **out,
@@ -37,33 +35,25 @@ eco_status eco_statement_build(const char *subject_name, const char *root_hex, c
     return st;
 }
 
-/* The first member of obj not in allowed (NULL-terminated), or NULL. */
-static const char *unknown_field(const json_t *obj, const char *const *allowed) {
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        bool ok = false;
-        for (size_t i = 0; allowed[i] && !ok; i++) ok = strcmp(key, allowed[i]) == 0;
-        if (!ok) return key;
+/* obj[field] must be exactly the string `want` (a fixed type name). */
+static eco_status need_value(const json_t *obj, const char *field, const char *want, const char *label) {
+    const char *s;
+    size_t len;
+    eco_status st = eco_strict_string(obj, field, label, field, &s, &len);
+    if (st) return st;
+    if (strcmp(s, want) != 0) {
+        char buf[ECO_STRICT_SHOWN_SIZE];
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: '%s', expected '%s'", label, field, eco_strict_shown(s, buf),
+                         want);
     }
-    return NULL;
+    return ECO_STATUS_OK;
 }
 
-/* A key from hostile input, fit to print: printable ASCII kept, the rest '?', at most 40. */
-static const char *shown(const char *s, char buf[48]) {
-    size_t i = 0;
-    for (; s[i] && i < 40; i++) buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (s[i]) memcpy(buf + i, "...", 4);
-    else buf[i] = '\0';
-    return buf;
-}
-
-/* obj[field] must be a string; `name` is the field as errors show it. */
-static eco_status need_string(const json_t *obj, const char *field, const char *label, const char *name,
-                              const json_t **out) {
-    const json_t *v = json_object_get(obj, field);
+/* obj[field] must be a JSON object (*out borrowed); `name` is the field as errors show it. */
+static eco_status need_object(json_t *obj, const char *field, const char *label, const char *name, json_t **out) {
+    json_t *v = json_object_get(obj, field);
     if (!v) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: missing", label, name);
-    if (!json_is_string(v)) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected a string", label, name);
+    if (!json_is_object(v)) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected an object", label, name);
     *out = v;
     return ECO_STATUS_OK;
 }
@@ -85,29 +75,16 @@ eco_status eco_statement_parse(const char *text, size_t len, const char *label, 
     static const char *const subj_fields[] = {"name", "digest", NULL};
     static const char *const digest_fields[] = {"sha256", NULL};
     eco_status st = ECO_STATUS_OK;
-    const char *bad;
-    char buf[48];
-    const json_t *v, *name, *hex;
+    const char *name, *hex, *bad;
+    size_t name_len, hex_len;
+    json_t *digest, *pred;
     if (!json_is_object(root)) {
         st = eco_error(ECO_STATUS_EFORMAT, "%s: expected a JSON object", label);
         goto fail;
     }
-    if ((bad = unknown_field(root, top))) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: unknown field '%s'", label, shown(bad, buf));
-        goto fail;
-    }
-    if ((st = need_string(root, "_type", label, "_type", &v)) != ECO_STATUS_OK) goto fail;
-    if (strcmp(json_string_value(v), ECO_INTOTO_STATEMENT_TYPE) != 0) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: _type: '%s', expected '%s'", label, shown(json_string_value(v), buf),
-                       ECO_INTOTO_STATEMENT_TYPE);
-        goto fail;
-    }
-    if ((st = need_string(root, "predicateType", label, "predicateType", &v)) != ECO_STATUS_OK) goto fail;
-    if (strcmp(json_string_value(v), ECO_GENOME_PREDICATE_TYPE) != 0) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: predicateType: '%s', expected '%s'", label,
-                       shown(json_string_value(v), buf), ECO_GENOME_PREDICATE_TYPE);
-        goto fail;
-    }
+    if ((st = eco_strict_only_fields(root, top, label, ""))) goto fail;
+    if ((st = need_value(root, "_type", ECO_INTOTO_STATEMENT_TYPE, label))) goto fail;
+    if ((st = need_value(root, "predicateType", ECO_GENOME_PREDICATE_TYPE, label))) goto fail;
     const json_t *subj = json_object_get(root, "subject");
     if (!subj) {
         st = eco_error(ECO_STATUS_EFORMAT, "%s: subject: missing", label);
@@ -117,52 +94,34 @@ eco_status eco_statement_parse(const char *text, size_t len, const char *label, 
         st = eco_error(ECO_STATUS_EFORMAT, "%s: subject: expected an array of exactly one entry", label);
         goto fail;
     }
-    const json_t *s0 = json_array_get(subj, 0);
+    json_t *s0 = json_array_get(subj, 0);
     if (!json_is_object(s0)) {
         st = eco_error(ECO_STATUS_EFORMAT, "%s: subject[0]: expected an object", label);
         goto fail;
     }
-    if ((bad = unknown_field(s0, subj_fields))) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: subject[0]: unknown field '%s'", label, shown(bad, buf));
-        goto fail;
-    }
-    if ((st = need_string(s0, "name", label, "subject[0].name", &name)) != ECO_STATUS_OK) goto fail;
-    if (json_string_length(name) == 0) {
+    if ((st = eco_strict_only_fields(s0, subj_fields, label, "subject[0]: "))) goto fail;
+    if ((st = eco_strict_string(s0, "name", label, "subject[0].name", &name, &name_len))) goto fail;
+    if (name_len == 0) {
         st = eco_error(ECO_STATUS_EFORMAT, "%s: subject[0].name: empty", label);
         goto fail;
     }
-    const json_t *digest = json_object_get(s0, "digest");
-    if (!digest) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: subject[0].digest: missing", label);
-        goto fail;
-    }
-    if (!json_is_object(digest)) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: subject[0].digest: expected an object", label);
-        goto fail;
-    }
-    if ((bad = unknown_field(digest, digest_fields))) {
+    if ((st = need_object(s0, "digest", label, "subject[0].digest", &digest))) goto fail;
+    if ((bad = eco_strict_unknown_field(digest, digest_fields))) {
+        char buf[ECO_STRICT_SHOWN_SIZE];
         st = eco_error(ECO_STATUS_EFORMAT, "%s: subject[0].digest: unknown field '%s' (only sha256)", label,
-                       shown(bad, buf));
+                       eco_strict_shown(bad, buf));
         goto fail;
     }
-    if ((st = need_string(digest, "sha256", label, "subject[0].digest.sha256", &hex)) != ECO_STATUS_OK) goto fail;
-    if (!is_lower_hex64(json_string_value(hex), json_string_length(hex))) {
+    if ((st = eco_strict_string(digest, "sha256", label, "subject[0].digest.sha256", &hex, &hex_len))) goto fail;
+    if (!is_lower_hex64(hex, hex_len)) {
         st = eco_error(ECO_STATUS_EFORMAT, "%s: subject[0].digest.sha256: expected %d lower-case hex digits", label,
                        ECO_SHA256_HEX_LEN);
         goto fail;
     }
-    json_t *pred = json_object_get(root, "predicate");
-    if (!pred) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: predicate: missing", label);
-        goto fail;
-    }
-    if (!json_is_object(pred)) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: predicate: expected an object", label);
-        goto fail;
-    }
+    if ((st = need_object(root, "predicate", label, "predicate", &pred))) goto fail;
     *root_json = root;
-    *subject_name = json_string_value(name);
-    *root_hex = json_string_value(hex);
+    *subject_name = name;
+    *root_hex = hex;
     *predicate = pred;
     return ECO_STATUS_OK;
 fail:

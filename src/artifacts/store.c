@@ -16,6 +16,7 @@
  * O_APPEND (one write() per line) after each full check that passes. It is a cache: a
  * malformed, partial or unreadable line or file only means a re-hash.
  */
+#include "artifacts/strict.h"
 #include "ecology/artifacts.h"
 
 #include <dirent.h>
@@ -43,12 +44,7 @@ struct eco_store {
 /* Whether hex is exactly 64 lower-case hex digits (so it cannot name anything outside the
  * store). */
 static bool hex_ok(const char *hex) {
-    if (!hex) return false;
-    for (size_t i = 0; i < ECO_SHA256_HEX_LEN; i++) {
-        char c = hex[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    }
-    return hex[ECO_SHA256_HEX_LEN] == '\0';
+    return hex && eco_strict_lower_hex(hex, strnlen(hex, ECO_SHA256_HEX_LEN + 1), ECO_SHA256_HEX_LEN);
 }
 
 static eco_status fsync_folder(const char *dir) {

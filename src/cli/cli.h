@@ -71,6 +71,8 @@ int cmd_events(int argc, char **argv);
  * prints the failure and returns CLI_FAIL when it cannot. */
 struct eco_registry;
 int cli_registry_open(const char *data_dir, struct eco_registry **r);
+/* The same with the store's trust cache on for reads (--trust-cache). */
+int cli_registry_open_opts(const char *data_dir, bool trust_cache, struct eco_registry **r);
 
 /* cmd_train.c: the --lora spec ("r=8,alpha=16,targets=q,k,v,o[,dropout=0.05][,rslora]") into
  * cfg (usage error printed on a bad item); the summary line(s) or JSON of a training run. */

@@ -4,7 +4,7 @@
  *   ecology show ID [--json]
  *   ecology list [--capability C] [--kind K] [--base ID] [--json]
  *   ecology verify ID|DIR [--trusted DIR]
- *   ecology export ID --out DIR
+ *   ecology export ID --out DIR [--trust-cache]
  * (lineage, alias and events are in cmd_lineage.c.) */
 #include <jansson.h>
 #include <stdio.h>
@@ -16,7 +16,11 @@
 #include "ecology/signing.h"
 
 int cli_registry_open(const char *data_dir, eco_registry **r) {
-    eco_registry_options o = {.data_dir = data_dir};
+    return cli_registry_open_opts(data_dir, false, r);
+}
+
+int cli_registry_open_opts(const char *data_dir, bool trust_cache, eco_registry **r) {
+    eco_registry_options o = {.data_dir = data_dir, .trust_cache = trust_cache};
     eco_status st = eco_registry_open(&o, r);
     return st == ECO_STATUS_OK ? CLI_OK : cli_fail(st, "registry");
 }
@@ -276,14 +280,15 @@ int cmd_verify(int argc, char **argv) {
 }
 
 int cmd_export(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("out", true)};
+    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("out", true), CLI_OPT("trust-cache", false)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, 2, o, n, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
-    if (npos != 1 || !cli_get(o, n, "out")) return cli_usage_error("usage: ecology export ID --out DIR");
+    if (npos != 1 || !cli_get(o, n, "out")) return cli_usage_error("usage: ecology export ID --out DIR [--trust-cache]");
     eco_registry *r = NULL;
-    if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+    if (cli_registry_open_opts(cli_get(o, n, "data-dir"), cli_get(o, n, "trust-cache") != NULL, &r) != CLI_OK)
+        return CLI_FAIL;
     eco_status st = eco_registry_export(r, pos[0], cli_get(o, n, "out"));
     eco_registry_close(r);
     if (st != ECO_STATUS_OK) return cli_fail(st, "export");

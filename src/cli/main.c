@@ -43,7 +43,7 @@ static const char usage[] =
     "  verify ID|DIR [--trusted DIR]   re-hash every file, check the signature against trusted keys\n"
     "  alias set NAME ID [--expect OLD|none] | alias get NAME | alias history NAME [--json]\n"
     "  events [--since N] [--json]     the append-only event log\n"
-    "  export ID --out DIR             files + genome.json + signature.json, verifiable elsewhere\n"
+    "  export ID --out DIR [--trust-cache]   files + genome.json + signature.json, verifiable elsewhere\n"
     "  version\n";
 
 int main(int argc, char **argv) {

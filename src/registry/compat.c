@@ -55,6 +55,7 @@
 #include "ecology/registry.h"
 #include "ecology/safetensors.h"
 #include "formats/json_fields.h"
+#include "registry/registry_internal.h"
 
 #define TOKENIZER_MAX_BYTES ((size_t)1 << 30) /* as the tokenizer loader allows */
 
@@ -66,12 +67,9 @@ static eco_status hash_json(json_t *v, const char *label, char out[ECO_SHA256_HE
     eco_status rc = eco_json_canonical(v, &text, &len);
     json_decref(v);
     if (rc) return eco_error_wrap(rc, "%s", label);
-    uint8_t d[ECO_SHA256_LEN];
-    rc = eco_sha256(text, len, d);
+    rc = eco_registry_sha256_hex(text, len, out);
     free(text);
-    if (rc) return rc;
-    eco_hex(out, d, sizeof d);
-    return ECO_STATUS_OK;
+    return rc;
 }
 
 /* ---- architecture ------------------------------------------------------------------ */

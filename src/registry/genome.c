@@ -34,7 +34,9 @@
 
 #include <jansson.h>
 
+#include "artifacts/strict.h"
 #include "ecology/registry.h"
+#include "registry/registry_internal.h"
 
 #define GENOME_MAX_BYTES (64u * 1024u * 1024u)
 #define NAME_VERSION_MAX 128
@@ -105,12 +107,7 @@ void eco_genome_record_free(eco_genome_record *g) {
 /* ---- string grammars --------------------------------------------------------------- */
 
 static bool is_lower_hex64(const char *s) {
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (n >= ECO_SHA256_HEX_LEN || !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    }
-    return n == ECO_SHA256_HEX_LEN;
+    return eco_strict_lower_hex(s, strnlen(s, ECO_SHA256_HEX_LEN + 1), ECO_SHA256_HEX_LEN);
 }
 
 /* "name@version": name [a-z0-9_.-]+, version [0-9]+ with no leading zero (so "x@01" and
@@ -655,16 +652,21 @@ eco_status eco_genome_to_canonical(const eco_genome_record *g, char **out, size_
     return rc;
 }
 
+eco_status eco_registry_sha256_hex(const void *data, size_t len, char out[ECO_SHA256_HEX_LEN + 1]) {
+    uint8_t d[ECO_SHA256_LEN];
+    eco_status rc = eco_sha256(data, len, d);
+    if (rc) return rc;
+    eco_hex(out, d, sizeof d);
+    return ECO_STATUS_OK;
+}
+
 eco_status eco_genome_hash(const eco_genome_record *g, char out[ECO_SHA256_HEX_LEN + 1]) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_genome_hash: NULL argument");
     char *text;
     size_t len;
     eco_status rc = eco_genome_to_canonical(g, &text, &len);
     if (rc) return rc;
-    uint8_t d[ECO_SHA256_LEN];
-    rc = eco_sha256(text, len, d);
+    rc = eco_registry_sha256_hex(text, len, out);
     free(text);
-    if (rc) return rc;
-    eco_hex(out, d, sizeof d);
-    return ECO_STATUS_OK;
+    return rc;
 }

@@ -19,13 +19,13 @@
 #include "ecology/registry.h"
 #include "ecology/safetensors.h"
 #include "ecology/signing.h"
+#include "registry/registry_internal.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #ifndef ECO_VERSION
 #define ECO_VERSION "0"
@@ -41,13 +41,6 @@ static bool has_file(const char *dir, const char *name) {
     bool ok = p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
     free(p);
     return ok;
-}
-
-static void now_rfc3339(char out[32]) {
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -319,9 +312,9 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
                                 eco_genome_record *genome_out) {
     if (!r || !dir || !opt || !opt->id) return eco_error(ECO_STATUS_EINVAL, "add: NULL argument");
     if (!eco_model_id_ok(opt->id))
-        return eco_error(ECO_STATUS_EINVAL, "add: '%s' is not a valid model id (1-127 of A-Z a-z 0-9 . _ @ + -, "
+        return eco_error(ECO_STATUS_EINVAL, "'%s' is not a valid model id (1-127 of A-Z a-z 0-9 . _ @ + -, "
                                             "not starting with '.' or '-')", opt->id);
-    if (!eco_path_is_dir(dir)) return eco_error(ECO_STATUS_ENOTFOUND, "add: %s: no such folder", dir);
+    if (!eco_path_is_dir(dir)) return eco_error(ECO_STATUS_ENOTFOUND, "%s: no such folder", dir);
     const bool adapter = has_file(dir, "adapter_config.json");
     if (!adapter && !has_file(dir, "config.json"))
         return eco_error(ECO_STATUS_EFORMAT, "%s: neither config.json (a model) nor adapter_config.json (an adapter)", dir);
@@ -329,7 +322,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     eco_genome_record g = {0};
     char created[32];
     if (opt->created_at) snprintf(created, sizeof created, "%s", opt->created_at);
-    else now_rfc3339(created);
+    else eco_registry_now_rfc3339(created);
     static const char *const skip[] = {ECO_GENOME_FILE, ECO_SIGNATURE_FILE, NULL};
     char *envelope = NULL;
     bool distill = false, created_new = false;

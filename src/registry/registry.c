@@ -25,12 +25,12 @@ struct eco_registry {
     char *data_dir;          /* resolved data folder */
     char *trusted_dir;       /* folder of trusted *.pub keys */
     bool require_signature;
+    bool trust_cache;        /* reads may skip re-hashing objects verified before */
     eco_store *store;        /* the artifact store under data_dir */
     eco_registry_backend *be;
 };
 
-/* Wall-clock time as RFC 3339 UTC ("2026-11-28T01:02:03Z"). */
-static void now_rfc3339(char out[32]) {
+void eco_registry_now_rfc3339(char out[32]) {
     time_t t = time(NULL);
     struct tm tm;
     if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
@@ -96,6 +96,7 @@ eco_status eco_registry_open(const eco_registry_options *opt, eco_registry **out
     bool policy_requires = false;
     if ((st = eco_registry_policy_get(r->data_dir, &policy_requires))) goto fail;
     r->require_signature = opt->require_signature || policy_requires;
+    r->trust_cache = opt->trust_cache;
     r->trusted_dir = opt->trusted_dir ? eco_strdup(opt->trusted_dir) : eco_path_join(r->data_dir, "keys/trusted");
     if (!r->trusted_dir) {
         st = eco_error(ECO_STATUS_ENOMEM, "registry open: out of memory");
@@ -124,6 +125,8 @@ void eco_registry_close(eco_registry *r) {
 eco_store *eco_registry_store(eco_registry *r) { return r->store; }
 const char *eco_registry_data_dir(const eco_registry *r) { return r->data_dir; }
 const char *eco_registry_trusted_dir(const eco_registry *r) { return r->trusted_dir; }
+
+bool eco_registry_trust_cache(const eco_registry *r) { return r->trust_cache; }
 
 /* ---- signatures ------------------------------------------------------------------------ */
 
@@ -241,9 +244,7 @@ eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, co
     eco_status st = eco_genome_to_canonical(g, &text, &len);
     if (st) return eco_error_wrap(st, "register model '%s'", g->id);
     if ((st = validate_lineage(g))) goto done;
-    uint8_t digest[ECO_SHA256_LEN];
-    if ((st = eco_sha256(text, len, digest))) goto done;
-    eco_hex(hash, digest, ECO_SHA256_LEN);
+    if ((st = eco_registry_sha256_hex(text, len, hash))) goto done;
     /* Registered already? Rows never change, so this read needs no lock; it settles the
      * common re-registration before the file and signature checks (and is repeated under
      * the lock below for a model that appears meanwhile). */
@@ -259,7 +260,7 @@ eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, co
     if ((st = detail_text(d, &detail))) goto done;
 
     char at[32];
-    now_rfc3339(at);
+    eco_registry_now_rfc3339(at);
     if ((st = r->be->begin(r->be))) goto done;
     if ((st = r->be->model_lookup(r->be, g->id, &found, stored))) goto rollback;
     if (found) {
@@ -341,18 +342,21 @@ static eco_status require_model(eco_registry *r, const char *id) {
     return found ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOTFOUND, "model '%s' is not registered", id);
 }
 
-eco_status eco_registry_ancestors(eco_registry *r, const char *id, char ***ids, size_t *n) {
+/* A lineage walk (the backend's ancestors or descendants) from a registered model. */
+static eco_status walk(eco_registry *r, const char *id, char ***ids, size_t *n,
+                       eco_status (*step)(eco_registry_backend *, const char *, char ***, size_t *)) {
     *ids = NULL;
     *n = 0;
     eco_status st = require_model(r, id);
-    return st ? st : r->be->ancestors(r->be, id, ids, n);
+    return st ? st : step(r->be, id, ids, n);
+}
+
+eco_status eco_registry_ancestors(eco_registry *r, const char *id, char ***ids, size_t *n) {
+    return walk(r, id, ids, n, r->be->ancestors);
 }
 
 eco_status eco_registry_descendants(eco_registry *r, const char *id, char ***ids, size_t *n) {
-    *ids = NULL;
-    *n = 0;
-    eco_status st = require_model(r, id);
-    return st ? st : r->be->descendants(r->be, id, ids, n);
+    return walk(r, id, ids, n, r->be->descendants);
 }
 
 /* ---- aliases --------------------------------------------------------------------------- */
@@ -363,7 +367,7 @@ eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char 
     if (!id) return eco_error(ECO_STATUS_EINVAL, "alias '%s': no target id", name);
     bool any = expect && strcmp(expect, "*") == 0;
     char at[32];
-    now_rfc3339(at);
+    eco_registry_now_rfc3339(at);
     char *current = NULL, *detail = NULL;
     eco_status st = r->be->begin(r->be);
     if (st) return st;
@@ -470,13 +474,11 @@ eco_status eco_registry_add_report(eco_registry *r, const char *id, const char *
     eco_status st = eco_json_canonical(j, &text, &len);
     json_decref(j);
     if (st) return eco_error_wrap(st, "%s", label);
-    uint8_t digest[ECO_SHA256_LEN];
     char hash[ECO_SHA256_HEX_LEN + 1];
-    if ((st = eco_sha256(text, len, digest))) goto done;
-    eco_hex(hash, digest, ECO_SHA256_LEN);
+    if ((st = eco_registry_sha256_hex(text, len, hash))) goto done;
     if ((st = detail_text(json_pack("{s:s}", "report_sha256", hash), &detail))) goto done;
     char at[32];
-    now_rfc3339(at);
+    eco_registry_now_rfc3339(at);
     if ((st = r->be->begin(r->be))) goto done;
     if ((st = require_model(r, id))) goto rollback;
     if ((st = r->be->report_insert(r->be, id, text, at))) goto rollback;

@@ -89,6 +89,19 @@ static int bind_text(sqlite3_stmt *stmt, int i, const char *s) {
     return s ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(stmt, i);
 }
 
+/* Runs an INSERT whose parameters ?1..?n are the n texts of v (NULL binds SQL NULL); *rowid
+ * (when not NULL) receives the new row's id: the seq of the append-only tables. */
+static eco_status insert_texts(sqlite_backend *be, const char *sql, const char *op, const char *const *v, size_t n,
+                               int64_t *rowid) {
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, sql, &stmt, op);
+    if (st) return st;
+    for (size_t i = 0; i < n; i++) bind_text(stmt, (int)i + 1, v[i]);
+    if ((st = run_done(be, stmt, op))) return st;
+    if (rowid) *rowid = sqlite3_last_insert_rowid(be->db);
+    return ECO_STATUS_OK;
+}
+
 /* Column text as a malloc'd string (*out NULL for SQL NULL); false when out of memory. */
 static bool col_dup(sqlite3_stmt *stmt, int i, char **out) {
     *out = NULL;
@@ -98,44 +111,66 @@ static bool col_dup(sqlite3_stmt *stmt, int i, char **out) {
     return *out != NULL;
 }
 
-/* Steps stmt, collecting column 0 of every row into a growing id array; finalizes stmt. */
-static eco_status collect_ids(sqlite_backend *be, sqlite3_stmt *stmt, const char *op, char ***ids,
-                              size_t *n) {
-    *ids = NULL;
-    *n = 0;
-    char **arr = NULL;
+/* Fills one zeroed array element from the current row; false when out of memory (what it
+ * already copied stays in the element, for the free below). */
+typedef bool (*row_reader)(sqlite3_stmt *stmt, void *elem);
+/* Frees n elements and the array (the element type's own free function). */
+typedef void (*rows_free)(void *rows, size_t n);
+
+/* Steps stmt to the end, one elem_size element per row read by `read`, into a malloc'd
+ * array that doubles as it fills; finalizes stmt. On success *rows (NULL when there are no
+ * rows) and *n are the caller's; on error the rows read so far are freed with free_rows and
+ * *rows is NULL, *n 0. */
+static eco_status collect_rows(sqlite_backend *be, sqlite3_stmt *stmt, const char *op, size_t elem_size,
+                               row_reader read, rows_free free_rows, void **rows, size_t *n) {
+    unsigned char *arr = NULL;
     size_t len = 0, cap = 0;
     eco_status st = ECO_STATUS_OK;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (len == cap) {
             size_t ncap = cap ? cap * 2 : 16;
-            char **na = eco_malloc_array(ncap, sizeof *na);
+            unsigned char *na = eco_malloc_array(ncap, elem_size);
             if (!na) {
                 st = oom(be, op);
                 break;
             }
-            if (len) memcpy(na, arr, len * sizeof *arr);
+            if (len) memcpy(na, arr, len * elem_size);
             free(arr);
             arr = na;
             cap = ncap;
         }
-        char *s = NULL;
-        if (!col_dup(stmt, 0, &s)) {
+        void *elem = arr + len++ * elem_size;
+        memset(elem, 0, elem_size);
+        if (!read(stmt, elem)) {
             st = oom(be, op);
             break;
         }
-        if (s) arr[len++] = s; /* ids are NOT NULL; a NULL would be skipped */
     }
     if (!st && rc != SQLITE_DONE) st = sql_error(be, rc, op);
     sqlite3_finalize(stmt);
     if (st) {
-        eco_registry_ids_free(arr, len);
-        return st;
+        free_rows(arr, len);
+        arr = NULL;
+        len = 0;
     }
-    *ids = arr;
+    *rows = arr;
     *n = len;
-    return ECO_STATUS_OK;
+    return st;
+}
+
+/* An id (column 0) into a char * element. The id columns read are NOT NULL (models.id, or
+ * joined to it), so every row gives a string. */
+static bool read_id(sqlite3_stmt *stmt, void *elem) { return col_dup(stmt, 0, elem); }
+static void free_ids(void *rows, size_t n) { eco_registry_ids_free(rows, n); }
+
+/* Collects column 0 of every row as an id list; finalizes stmt. */
+static eco_status collect_ids(sqlite_backend *be, sqlite3_stmt *stmt, const char *op, char ***ids,
+                              size_t *n) {
+    void *rows;
+    eco_status st = collect_rows(be, stmt, op, sizeof **ids, read_id, free_ids, &rows, n);
+    *ids = rows;
+    return st;
 }
 
 /* ---- schema ---------------------------------------------------------------------------- */
@@ -289,6 +324,25 @@ static eco_status sq_model_lookup(eco_registry_backend *b, const char *id, bool 
     return st;
 }
 
+/* Runs sql once per item, binding (id, items[i]) and, with position, i as ?3: the rows of a
+ * model's list tables. */
+static eco_status insert_each(sqlite_backend *be, const char *sql, const char *op, const char *id,
+                              char *const *items, size_t n, bool position) {
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, sql, &stmt, op);
+    if (st) return st;
+    for (size_t i = 0; i < n && !st; i++) {
+        sqlite3_reset(stmt);
+        bind_text(stmt, 1, id);
+        bind_text(stmt, 2, items[i]);
+        if (position) sqlite3_bind_int64(stmt, 3, (sqlite3_int64)i);
+        int rc = sqlite3_step(stmt);
+        if (rc != SQLITE_DONE) st = sql_error(be, rc, op);
+    }
+    sqlite3_finalize(stmt);
+    return st;
+}
+
 static eco_status sq_insert_model(eco_registry_backend *b, const eco_backend_model *m) {
     sqlite_backend *be = be_of(b);
     const eco_genome_record *g = m->g;
@@ -336,31 +390,11 @@ static eco_status sq_insert_model(eco_registry_backend *b, const eco_backend_mod
     sqlite3_finalize(stmt);
     if (st) return st;
 
-    op = "insert model capabilities";
-    if ((st = prepare(be, "INSERT INTO model_capabilities(model_id, capability) VALUES(?1, ?2)", &stmt, op)))
+    if ((st = insert_each(be, "INSERT INTO model_capabilities(model_id, capability) VALUES(?1, ?2)",
+                          "insert model capabilities", g->id, g->capabilities, g->n_capabilities, false)))
         return st;
-    for (size_t i = 0; i < g->n_capabilities && !st; i++) {
-        sqlite3_reset(stmt);
-        bind_text(stmt, 1, g->id);
-        bind_text(stmt, 2, g->capabilities[i]);
-        int rc = sqlite3_step(stmt);
-        if (rc != SQLITE_DONE) st = sql_error(be, rc, op);
-    }
-    sqlite3_finalize(stmt);
-    if (st) return st;
-
-    op = "insert lineage";
-    if ((st = prepare(be, "INSERT INTO lineage(child, parent, position) VALUES(?1, ?2, ?3)", &stmt, op))) return st;
-    for (size_t i = 0; i < g->n_parents && !st; i++) {
-        sqlite3_reset(stmt);
-        bind_text(stmt, 1, g->id);
-        bind_text(stmt, 2, g->parents[i]);
-        sqlite3_bind_int64(stmt, 3, (sqlite3_int64)i);
-        int rc = sqlite3_step(stmt);
-        if (rc != SQLITE_DONE) st = sql_error(be, rc, op);
-    }
-    sqlite3_finalize(stmt);
-    return st;
+    return insert_each(be, "INSERT INTO lineage(child, parent, position) VALUES(?1, ?2, ?3)", "insert lineage",
+                       g->id, g->parents, g->n_parents, true);
 }
 
 static eco_status sq_get_model(eco_registry_backend *b, const char *id, char **genome_json, char **envelope) {
@@ -493,19 +527,14 @@ static eco_status sq_alias_get(eco_registry_backend *b, const char *name, char *
 static eco_status sq_alias_move(eco_registry_backend *b, const char *name, const char *from, const char *to,
                                 const char *at, int64_t *seq) {
     sqlite_backend *be = be_of(b);
-    const char *op = "record alias move";
-    sqlite3_stmt *stmt;
-    eco_status st =
-        prepare(be, "INSERT INTO alias_history(name, from_id, to_id, at) VALUES(?1, ?2, ?3, ?4)", &stmt, op);
+    const char *const row[] = {name, from, to, at};
+    int64_t hseq = 0;
+    eco_status st = insert_texts(be, "INSERT INTO alias_history(name, from_id, to_id, at) VALUES(?1, ?2, ?3, ?4)",
+                                 "record alias move", row, 4, &hseq);
     if (st) return st;
-    bind_text(stmt, 1, name);
-    bind_text(stmt, 2, from);
-    bind_text(stmt, 3, to);
-    bind_text(stmt, 4, at);
-    if ((st = run_done(be, stmt, op))) return st;
-    sqlite3_int64 hseq = sqlite3_last_insert_rowid(be->db);
 
-    op = "move alias";
+    const char *op = "move alias";
+    sqlite3_stmt *stmt;
     if (from)
         st = prepare(be, "UPDATE aliases SET model_id = ?3, seq = ?4 WHERE name = ?1 AND model_id = ?2", &stmt, op);
     else
@@ -523,6 +552,15 @@ static eco_status sq_alias_move(eco_registry_backend *b, const char *name, const
     return ECO_STATUS_OK;
 }
 
+/* One alias_history row (seq, name, from_id, to_id, at) into an eco_alias_change. */
+static bool read_alias_change(sqlite3_stmt *stmt, void *elem) {
+    eco_alias_change *c = elem;
+    c->seq = sqlite3_column_int64(stmt, 0);
+    return col_dup(stmt, 1, &c->name) && col_dup(stmt, 2, &c->from_id) && col_dup(stmt, 3, &c->to_id) &&
+           col_dup(stmt, 4, &c->at);
+}
+static void free_alias_changes(void *rows, size_t n) { eco_alias_changes_free(rows, n); }
+
 static eco_status sq_alias_history(eco_registry_backend *b, const char *name, eco_alias_change **out,
                                    size_t *n) {
     sqlite_backend *be = be_of(b);
@@ -535,60 +573,29 @@ static eco_status sq_alias_history(eco_registry_backend *b, const char *name, ec
                 op);
     if (st) return st;
     bind_text(stmt, 1, name);
-    eco_alias_change *arr = NULL;
-    size_t len = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            eco_alias_change *na = eco_malloc_array(ncap, sizeof *na);
-            if (!na) {
-                st = oom(be, op);
-                break;
-            }
-            if (len) memcpy(na, arr, len * sizeof *arr);
-            free(arr);
-            arr = na;
-            cap = ncap;
-        }
-        eco_alias_change *c = &arr[len++];
-        memset(c, 0, sizeof *c);
-        c->seq = sqlite3_column_int64(stmt, 0);
-        if (!col_dup(stmt, 1, &c->name) || !col_dup(stmt, 2, &c->from_id) || !col_dup(stmt, 3, &c->to_id) ||
-            !col_dup(stmt, 4, &c->at)) {
-            st = oom(be, op);
-            break;
-        }
-    }
-    if (!st && rc != SQLITE_DONE) st = sql_error(be, rc, op);
-    sqlite3_finalize(stmt);
-    if (st) {
-        eco_alias_changes_free(arr, len);
-        return st;
-    }
-    *out = arr;
-    *n = len;
-    return ECO_STATUS_OK;
+    void *rows;
+    st = collect_rows(be, stmt, op, sizeof **out, read_alias_change, free_alias_changes, &rows, n);
+    *out = rows;
+    return st;
 }
 
 /* ---- events and reports ---------------------------------------------------------------- */
 
 static eco_status sq_event_append(eco_registry_backend *b, const char *at, const char *type, const char *model_id,
                                   const char *detail, int64_t *seq) {
-    sqlite_backend *be = be_of(b);
-    const char *op = "append event";
-    sqlite3_stmt *stmt;
-    eco_status st =
-        prepare(be, "INSERT INTO events(at, type, model_id, detail) VALUES(?1, ?2, ?3, ?4)", &stmt, op);
-    if (st) return st;
-    bind_text(stmt, 1, at);
-    bind_text(stmt, 2, type);
-    bind_text(stmt, 3, model_id);
-    bind_text(stmt, 4, detail);
-    if ((st = run_done(be, stmt, op))) return st;
-    if (seq) *seq = sqlite3_last_insert_rowid(be->db);
-    return ECO_STATUS_OK;
+    const char *const row[] = {at, type, model_id, detail};
+    return insert_texts(be_of(b), "INSERT INTO events(at, type, model_id, detail) VALUES(?1, ?2, ?3, ?4)",
+                        "append event", row, 4, seq);
 }
+
+/* One events row (seq, at, type, model_id, detail) into an eco_registry_event. */
+static bool read_event(sqlite3_stmt *stmt, void *elem) {
+    eco_registry_event *e = elem;
+    e->seq = sqlite3_column_int64(stmt, 0);
+    return col_dup(stmt, 1, &e->at) && col_dup(stmt, 2, &e->type) && col_dup(stmt, 3, &e->model_id) &&
+           col_dup(stmt, 4, &e->detail);
+}
+static void free_events(void *rows, size_t n) { eco_registry_events_free(rows, n); }
 
 static eco_status sq_events(eco_registry_backend *b, int64_t since, eco_registry_event **out, size_t *n) {
     sqlite_backend *be = be_of(b);
@@ -600,53 +607,17 @@ static eco_status sq_events(eco_registry_backend *b, int64_t since, eco_registry
         prepare(be, "SELECT seq, at, type, model_id, detail FROM events WHERE seq > ?1 ORDER BY seq", &stmt, op);
     if (st) return st;
     sqlite3_bind_int64(stmt, 1, since);
-    eco_registry_event *arr = NULL;
-    size_t len = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            eco_registry_event *na = eco_malloc_array(ncap, sizeof *na);
-            if (!na) {
-                st = oom(be, op);
-                break;
-            }
-            if (len) memcpy(na, arr, len * sizeof *arr);
-            free(arr);
-            arr = na;
-            cap = ncap;
-        }
-        eco_registry_event *e = &arr[len++];
-        memset(e, 0, sizeof *e);
-        e->seq = sqlite3_column_int64(stmt, 0);
-        if (!col_dup(stmt, 1, &e->at) || !col_dup(stmt, 2, &e->type) || !col_dup(stmt, 3, &e->model_id) ||
-            !col_dup(stmt, 4, &e->detail)) {
-            st = oom(be, op);
-            break;
-        }
-    }
-    if (!st && rc != SQLITE_DONE) st = sql_error(be, rc, op);
-    sqlite3_finalize(stmt);
-    if (st) {
-        eco_registry_events_free(arr, len);
-        return st;
-    }
-    *out = arr;
-    *n = len;
-    return ECO_STATUS_OK;
+    void *rows;
+    st = collect_rows(be, stmt, op, sizeof **out, read_event, free_events, &rows, n);
+    *out = rows;
+    return st;
 }
 
 static eco_status sq_report_insert(eco_registry_backend *b, const char *model_id, const char *report,
                                    const char *at) {
-    sqlite_backend *be = be_of(b);
-    const char *op = "insert report";
-    sqlite3_stmt *stmt;
-    eco_status st = prepare(be, "INSERT INTO reports(model_id, report, at) VALUES(?1, ?2, ?3)", &stmt, op);
-    if (st) return st;
-    bind_text(stmt, 1, model_id);
-    bind_text(stmt, 2, report);
-    bind_text(stmt, 3, at);
-    return run_done(be, stmt, op);
+    const char *const row[] = {model_id, report, at};
+    return insert_texts(be_of(b), "INSERT INTO reports(model_id, report, at) VALUES(?1, ?2, ?3)", "insert report",
+                        row, 3, NULL);
 }
 
 /* ---- open / close ---------------------------------------------------------------------- */

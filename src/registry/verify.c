@@ -1,7 +1,7 @@
 /*
- * verify and export: re-hash a model's files, check its manifest root and its signature
- * against trusted keys, and name the first file or field that fails; write a model out as
- * a folder (files + genome.json + signature.json) that verifies elsewhere.
+ * verify: re-hash a model's files, check its manifest root and its signature against
+ * trusted keys, and name the first file or field that fails (a registered model, or a
+ * folder written by eco_registry_export, export.c).
  *
  * A signature holds when the DSSE envelope verifies under a trusted key, and its in-toto
  * statement's subject is the model id with the root digest of the genome's manifest, and
@@ -115,72 +115,5 @@ out:
     free(stext);
     free(gpath);
     free(spath);
-    return st;
-}
-
-/* out_dir must be absent or an empty folder. */
-static eco_status prepare_out_dir(const char *out_dir) {
-    struct stat sb;
-    if (stat(out_dir, &sb) == 0) {
-        if (!S_ISDIR(sb.st_mode)) return eco_error(ECO_STATUS_EEXIST, "export: %s exists and is not a folder", out_dir);
-        eco_manifest m = {0};
-        eco_status st = eco_manifest_from_dir(out_dir, NULL, &m);
-        size_t n = m.n;
-        eco_manifest_free(&m);
-        if (st != ECO_STATUS_OK) return st;
-        if (n > 0) return eco_error(ECO_STATUS_EEXIST, "export: %s is not empty", out_dir);
-        return ECO_STATUS_OK;
-    }
-    return eco_mkdir_p(out_dir);
-}
-
-eco_status eco_registry_export(eco_registry *r, const char *id, const char *out_dir) {
-    if (!r || !id || !out_dir) return eco_error(ECO_STATUS_EINVAL, "export: NULL argument");
-    eco_genome_record g = {0};
-    char *envelope = NULL, *canon = NULL, *path = NULL;
-    size_t clen = 0;
-    eco_status st = eco_registry_get(r, id, &g, &envelope);
-    if (st != ECO_STATUS_OK) return st;
-    if ((st = prepare_out_dir(out_dir)) != ECO_STATUS_OK) goto out;
-    for (size_t i = 0; i < g.files.n; i++) {
-        const eco_file_entry *e = &g.files.files[i];
-        free(path);
-        if (!(path = eco_path_join(out_dir, e->name))) {
-            st = eco_error(ECO_STATUS_ENOMEM, "export: out of memory");
-            goto out;
-        }
-        char *slash = strrchr(path, '/');
-        if (slash && slash > path + strlen(out_dir)) { /* a nested name: make its folder */
-            *slash = '\0';
-            st = eco_mkdir_p(path);
-            *slash = '/';
-            if (st != ECO_STATUS_OK) goto out;
-        }
-        if ((st = eco_store_verify_object(eco_registry_store(r), e->sha256, e->size, true)) != ECO_STATUS_OK ||
-            (st = eco_store_copy_out(eco_registry_store(r), e->sha256, path)) != ECO_STATUS_OK) {
-            st = eco_error_wrap(st, "export '%s': file %s", id, e->name);
-            goto out;
-        }
-    }
-    if ((st = eco_genome_to_canonical(&g, &canon, &clen)) != ECO_STATUS_OK) goto out;
-    free(path);
-    if (!(path = eco_path_join(out_dir, ECO_GENOME_FILE))) {
-        st = eco_error(ECO_STATUS_ENOMEM, "export: out of memory");
-        goto out;
-    }
-    if ((st = eco_write_file_atomic(path, canon, clen)) != ECO_STATUS_OK) goto out;
-    if (envelope) {
-        free(path);
-        if (!(path = eco_path_join(out_dir, ECO_SIGNATURE_FILE))) {
-            st = eco_error(ECO_STATUS_ENOMEM, "export: out of memory");
-            goto out;
-        }
-        st = eco_write_file_atomic(path, envelope, strlen(envelope));
-    }
-out:
-    free(path);
-    free(canon);
-    free(envelope);
-    eco_genome_record_free(&g);
     return st;
 }

@@ -106,8 +106,15 @@ exists "$path"
 flip_byte "$path" 100
 expect 1 "tampered store object detected" -- "$BIN" verify eco-tiny-arith
 contains "$tmp/err" "adapter_model.safetensors" "tampered object named"
+expect 1 "export refuses a tampered object" -- "$BIN" export eco-tiny-arith --out "$tmp/exp2"
+contains "$tmp/err" "EINTEGRITY" "export re-hashes"
+check "$([ ! -e "$tmp/exp2" ] && ! ls "$tmp" | grep -q partial; echo $?)" "a failed export leaves nothing behind"
+expect 1 "export --trust-cache still refuses it (its mtime changed)" -- "$BIN" export eco-tiny-arith \
+  --out "$tmp/exp3" --trust-cache
 flip_byte "$path" 100
 expect 0 "restored object verifies" -- "$BIN" verify eco-tiny-arith
+expect 0 "export --trust-cache" -- "$BIN" export eco-tiny-arith --out "$tmp/exp4" --trust-cache
+expect 0 "which verifies" -- "$BIN" verify "$tmp/exp4" --trusted "$D/keys/trusted"
 
 # aliases
 expect 0 "alias set (new)" -- "$BIN" alias set champion eco-tiny-arith --expect none
