@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "ecology/registry.h"
@@ -238,6 +239,17 @@ int cmd_list(int argc, char **argv) {
     return rc;
 }
 
+/* A folder with a genome.json is an exported model; anything else names a registered id
+ * (a folder of the same name as an id in the working directory does not shadow it). */
+static bool is_exported_dir(const char *arg) {
+    if (!eco_path_is_dir(arg)) return false;
+    char *g = eco_path_join(arg, ECO_GENOME_FILE);
+    struct stat sb;
+    bool ok = g && stat(g, &sb) == 0;
+    free(g);
+    return ok;
+}
+
 int cmd_verify(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("trusted", true)};
     const int n = (int)(sizeof o / sizeof *o);
@@ -247,7 +259,7 @@ int cmd_verify(int argc, char **argv) {
     if (npos != 1) return cli_usage_error("verify: give a model id or an exported folder");
     char keyid[ECO_KEYID_HEX_LEN + 1] = "";
     eco_status st;
-    if (eco_path_is_dir(pos[0])) {
+    if (is_exported_dir(pos[0])) {
         const char *trusted = cli_get(o, n, "trusted");
         char *data = NULL, *keys = NULL, *dflt = NULL;
         if (!trusted) {

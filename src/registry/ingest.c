@@ -242,10 +242,21 @@ static eco_status describe_full(eco_registry *r, const char *dir, const eco_add_
     return st;
 }
 
+/* Whether the store already holds this content: an object named by the digest with the
+ * same size (its bytes were hashed when it was stored; `verify` re-hashes them). */
+static bool stored_with_size(eco_registry *r, const eco_file_entry *e) {
+    char *path = eco_store_object_path(eco_registry_store(r), e->sha256);
+    struct stat sb;
+    bool ok = path && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == e->size;
+    free(path);
+    return ok;
+}
+
 /* Puts every manifest file into the store; a file whose content changed since it was
  * hashed is EINTEGRITY. */
 static eco_status store_files(eco_registry *r, const char *dir, const eco_manifest *m) {
     for (size_t i = 0; i < m->n; i++) {
+        if (stored_with_size(r, &m->files[i])) continue; /* identical content costs nothing */
         char *p = eco_path_join(dir, m->files[i].name);
         if (!p) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
         char hex[ECO_SHA256_HEX_LEN + 1];
