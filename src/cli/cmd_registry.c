@@ -2,7 +2,7 @@
  *   ecology registry init [--require-signature]
  *   ecology add DIR --id NAME [--base ID] [--capability C]... [--sign-key KEY]
  *   ecology show ID [--json]
- *   ecology list [--capability C] [--kind K] [--base ID] [--json]
+ *   ecology list [--capability C] [--kind K] [--base ID] [--compatible-with ID] [--json]
  *   ecology verify ID|DIR [--trusted DIR]
  *   ecology export ID --out DIR [--trust-cache]
  * (lineage, alias and events are in cmd_lineage.c.) */
@@ -194,7 +194,7 @@ int cmd_show(int argc, char **argv) {
 
 int cmd_list(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("capability", true), CLI_OPT("kind", true),
-                   CLI_OPT("base", true), CLI_OPT("json", false)};
+                   CLI_OPT("base", true), CLI_OPT("compatible-with", true), CLI_OPT("json", false)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -208,7 +208,13 @@ int cmd_list(int argc, char **argv) {
     eco_registry_filter f = {.kind = ks, .capability = cli_get(o, n, "capability"), .base = cli_get(o, n, "base")};
     char **ids = NULL;
     size_t nid = 0;
-    eco_status st = eco_registry_list(r, &f, &ids, &nid);
+    eco_status st = ECO_STATUS_OK;
+    eco_genome_record like = {0}; /* --compatible-with: models whose parameters mix with it */
+    if (cli_get(o, n, "compatible-with")) {
+        st = eco_registry_get(r, cli_get(o, n, "compatible-with"), &like, NULL);
+        f.compat = &like.compatibility;
+    }
+    if (st == ECO_STATUS_OK) st = eco_registry_list(r, &f, &ids, &nid);
     const bool json = cli_get(o, n, "json") != NULL;
     json_t *arr = json ? json_array() : NULL;
     if (st == ECO_STATUS_OK && !json) printf("%-32s %-10s %-24s %s\n", "ID", "KIND", "BASE", "CAPABILITIES");
@@ -234,6 +240,7 @@ int cmd_list(int argc, char **argv) {
         free(text);
     }
     json_decref(arr);
+    eco_genome_record_free(&like);
     eco_registry_ids_free(ids, nid);
     eco_registry_close(r);
     return rc;

@@ -38,7 +38,7 @@ static const char usage[] =
     "  registry init [--require-signature]   create the data folder, store and database\n"
     "  add DIR --id NAME [--base ID] [--capability C]... [--sign-key KEY] [--json]\n"
     "                                  hash, store, sign and register a model or adapter folder\n"
-    "  show ID [--json] | list [--capability C] [--kind K] [--base ID] [--json]\n"
+    "  show ID [--json] | list [--capability C] [--kind K] [--base ID] [--compatible-with ID] [--json]\n"
     "  lineage ID [--dot]              ancestry tree and descendants (Graphviz DOT with --dot)\n"
     "  verify ID|DIR [--trusted DIR]   re-hash every file, check the signature against trusted keys\n"
     "  alias set NAME ID [--expect OLD|none] | alias get NAME | alias history NAME [--json]\n"

@@ -66,6 +66,9 @@ expect 0 "list --capability" -- "$BIN" list --capability text.sort@1
 contains "$tmp/out" "eco-tiny-sort" "list by capability"
 check "$(! grep -q eco-tiny-arith "$tmp/out"; echo $?)" "list by capability filters"
 expect 2 "list bad kind" -- "$BIN" list --kind nonsense
+expect 0 "list --compatible-with" -- "$BIN" list --compatible-with eco-tiny-arith
+contains "$tmp/out" "eco-tiny-sort" "adapters of the same base are compatible"
+check "$(! grep -q tiny-random "$tmp/out"; echo $?)" "another base is not"
 
 # lineage
 expect 0 "lineage" -- "$BIN" lineage eco-tiny-arith
