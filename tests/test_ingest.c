@@ -4,7 +4,8 @@
  * from training.json, compatibility inherited by the adapter, resource profile, manifest
  * equal to the folder's), a fixed created_at giving the same genome hash twice, the
  * signature checked end to end, tampering named (a store object, a forged statement), an
- * adapter refused by a base it does not fit, and an export that verifies as a folder.
+ * adapter refused by a base it does not fit, an export that verifies as a folder, and the
+ * whole-registry check (database integrity, lineage, files; re-hashed on request).
  */
 #include "test_util.h"
 
@@ -159,6 +160,13 @@ static void test_adapter_genome(void **state) {
     fputc(c ^ 1, fp);
     fclose(fp);
     ECO_ASSERT_STATUS(eco_registry_verify(f->r, "eco-tiny-arith", NULL), ECO_STATUS_EINTEGRITY);
+    assert_non_null(strstr(eco_last_error(), "adapter_model.safetensors"));
+    /* the whole-registry check: sizes still match, a re-hash names the object */
+    size_t models = 0, files = 0;
+    ECO_ASSERT_OK(eco_registry_check(f->r, false, &models, &files));
+    assert_int_equal(models, 2);
+    assert_int_equal(files, b.files.n + a.files.n);
+    ECO_ASSERT_STATUS(eco_registry_check(f->r, true, NULL, NULL), ECO_STATUS_EINTEGRITY);
     assert_non_null(strstr(eco_last_error(), "adapter_model.safetensors"));
     /* the exported copy is unaffected */
     ECO_ASSERT_OK(eco_verify_dir(out, kr, NULL));

@@ -1,5 +1,6 @@
 /* The registry commands (every one takes --data-dir D; else $ECOLOGY_DATA, else ./ecology-data):
  *   ecology registry init [--require-signature]
+ *   ecology registry check [--rehash]
  *   ecology add DIR --id NAME [--base ID] [--capability C]... [--sign-key KEY]
  *   ecology show ID [--json]
  *   ecology list [--capability C] [--kind K] [--base ID] [--compatible-with ID] [--json]
@@ -77,9 +78,32 @@ static int registry_init(int argc, char **argv) {
     return CLI_OK;
 }
 
+static int registry_check(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("rehash", false)};
+    const int n = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 3, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
+    eco_registry *r = NULL;
+    if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+    size_t models = 0, files = 0;
+    const bool rehash = cli_get(o, n, "rehash") != NULL;
+    eco_status st = eco_registry_check(r, rehash, &models, &files);
+    eco_registry_close(r);
+    if (st != ECO_STATUS_OK) {
+        printf("FAILED\n");
+        return cli_fail(st, "registry check");
+    }
+    printf("OK: database consistent, %zu models, %zu files present%s\n", models, files,
+           rehash ? " and re-hashed" : " with their sizes");
+    return CLI_OK;
+}
+
 int cmd_registry(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[2], "init") == 0) return registry_init(argc, argv);
-    return cli_usage_error("usage: ecology registry init [--data-dir D] [--require-signature]");
+    if (argc >= 3 && strcmp(argv[2], "check") == 0) return registry_check(argc, argv);
+    return cli_usage_error("usage: ecology registry init [--data-dir D] [--require-signature] | "
+                           "registry check [--data-dir D] [--rehash]");
 }
 
 int cmd_add(int argc, char **argv) {

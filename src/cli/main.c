@@ -36,6 +36,7 @@ static const char usage[] =
     "\n"
     "registry (each takes --data-dir D; default $ECOLOGY_DATA, else ./ecology-data):\n"
     "  registry init [--require-signature]   create the data folder, store and database\n"
+    "  registry check [--rehash]       database integrity, every model's files present (re-hashed)\n"
     "  add DIR --id NAME [--base ID] [--capability C]... [--sign-key KEY] [--json]\n"
     "                                  hash, store, sign and register a model or adapter folder\n"
     "  show ID [--json] | list [--capability C] [--kind K] [--base ID] [--compatible-with ID] [--json]\n"

@@ -289,6 +289,32 @@ done:
     return st;
 }
 
+eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, size_t *n_objects) {
+    if (n_models) *n_models = 0;
+    if (n_objects) *n_objects = 0;
+    if (!r) return eco_error(ECO_STATUS_EINVAL, "check: no registry");
+    eco_status st = r->be->integrity(r->be);
+    if (st) return st;
+    char **ids = NULL;
+    size_t n = 0, objects = 0;
+    if ((st = r->be->list(r->be, NULL, &ids, &n))) return st;
+    for (size_t i = 0; i < n && !st; i++) {
+        eco_genome_record g = {0};
+        if ((st = eco_registry_get(r, ids[i], &g, NULL))) break;
+        if (!(st = check_files(r, &g))) st = check_lineage(r, &g);
+        for (size_t k = 0; k < g.files.n && !st; k++) {
+            objects++;
+            if (rehash) st = eco_store_verify_object(r->store, g.files.files[k].sha256, g.files.files[k].size, false);
+            if (st) st = eco_error_wrap(st, "model '%s': file %s", g.id, g.files.files[k].name);
+        }
+        eco_genome_record_free(&g);
+    }
+    eco_registry_ids_free(ids, n);
+    if (n_models) *n_models = n;
+    if (n_objects) *n_objects = objects;
+    return st;
+}
+
 eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome_record *out, char **envelope) {
     memset(out, 0, sizeof *out);
     if (envelope) *envelope = NULL;

@@ -79,6 +79,9 @@ struct eco_registry_backend {
     eco_status (*report_insert)(eco_registry_backend *b, const char *model_id, const char *report,
                                 const char *at);
 
+    /* The database's own consistency (SQLite: PRAGMA integrity_check and foreign_key_check):
+     * OK, or EINTEGRITY with the first problem named. */
+    eco_status (*integrity)(eco_registry_backend *b);
     /* Closes the connection and frees b. */
     void (*close)(eco_registry_backend *b);
 };

@@ -214,11 +214,13 @@ static const char SCHEMA_V1[] =
     " capability TEXT NOT NULL,"
     " PRIMARY KEY (model_id, capability)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS model_capabilities_capability ON model_capabilities(capability);"
-    /* position keeps the parents' order (it can matter: merge weights follow it) */
+    /* position keeps the parents' order (it can matter: merge weights follow it). The
+     * primary-key columns come first: SQLite 3.40's integrity_check wrongly reports "NULL
+     * value" for a WITHOUT ROWID table whose key columns are not the leading ones. */
     "CREATE TABLE IF NOT EXISTS lineage("
     " child TEXT NOT NULL REFERENCES models(id),"
-    " parent TEXT NOT NULL REFERENCES models(id),"
     " position INTEGER NOT NULL,"
+    " parent TEXT NOT NULL REFERENCES models(id),"
     " PRIMARY KEY (child, position)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS lineage_parent ON lineage(parent);"
     "CREATE TABLE IF NOT EXISTS reports("
@@ -620,6 +622,33 @@ static eco_status sq_report_insert(eco_registry_backend *b, const char *model_id
                         row, 3, NULL);
 }
 
+/* ---- consistency ----------------------------------------------------------------------- */
+
+/* Runs a PRAGMA whose rows list problems; integrity_check answers one row "ok" when there
+ * are none, foreign_key_check no rows. */
+static eco_status pragma_problems(sqlite_backend *be, const char *sql, const char *op) {
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, sql, &stmt, op);
+    if (st) return st;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        const char *first = (const char *)sqlite3_column_text(stmt, 0);
+        if (!first || strcmp(first, "ok") != 0)
+            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: %s: %s", be->path, op, first ? first : "(foreign key)");
+    } else if (rc != SQLITE_DONE) {
+        st = sql_error(be, rc, op);
+    }
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+static eco_status sq_integrity(eco_registry_backend *b) {
+    sqlite_backend *be = be_of(b);
+    eco_status st = pragma_problems(be, "PRAGMA integrity_check", "integrity_check");
+    if (!st) st = pragma_problems(be, "PRAGMA foreign_key_check", "foreign_key_check");
+    return st;
+}
+
 /* ---- open / close ---------------------------------------------------------------------- */
 
 static void sq_close(eco_registry_backend *b) {
@@ -651,6 +680,7 @@ static const eco_registry_backend SQLITE_VTABLE = {
     .event_append = sq_event_append,
     .events = sq_events,
     .report_insert = sq_report_insert,
+    .integrity = sq_integrity,
     .close = sq_close,
 };
 

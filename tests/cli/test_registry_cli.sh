@@ -107,6 +107,9 @@ obj=$(grep -o '"adapter_model.safetensors","sha256":"[0-9a-f]*' "$tmp/exp/genome
 path="$D/objects/sha256/${obj:0:2}/${obj:2}"
 exists "$path"
 flip_byte "$path" 100
+expect 0 "registry check without --rehash sees sizes only" -- "$BIN" registry check
+expect 1 "registry check --rehash names the tampered object" -- "$BIN" registry check --rehash
+contains "$tmp/err" "adapter_model.safetensors" "check names the file"
 expect 1 "tampered store object detected" -- "$BIN" verify eco-tiny-arith
 contains "$tmp/err" "adapter_model.safetensors" "tampered object named"
 expect 1 "export refuses a tampered object" -- "$BIN" export eco-tiny-arith --out "$tmp/exp2"
@@ -177,6 +180,8 @@ for f in $(find "$C/objects" -type f); do
   [ "$want" = "$got" ] || { bad=1; echo "  partial object $f"; }
 done
 check $bad "no partial object after SIGKILLs"
+expect 0 "registry check --rehash after crashes" -- "$BIN" registry check --rehash --data-dir "$C"
+contains "$tmp/out" "OK: database consistent" "consistent after crashes"
 expect 0 "list after crashes" -- "$BIN" list --data-dir "$C"
 for id in $(tail -n +2 "$tmp/out" | awk '{print $1}'); do
   expect 0 "verify $id after crashes" -- "$BIN" verify "$id" --data-dir "$C"
