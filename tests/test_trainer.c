@@ -1,6 +1,6 @@
 /*
  * Trainer tests: a run interrupted and resumed ends byte-identical to an uninterrupted one
- * (full, and LoRA with dropout); training.json records the base and corpus hashes and the
+ * (full, LoRA with dropout, token-level distillation); training.json records the base and corpus hashes and the
  * hyper-parameters; the loss falls on a small overfitting task; a saved adapter loads back
  * into a training model; gradients on one batch are written; recipes: the corpus they
  * build, and a table of malformed recipes, each refused naming its field.
@@ -151,6 +151,50 @@ static void resume_case(fixture *fx, eco_train_mode mode, const char *tag) {
     ECO_ASSERT_STATUS(eco_trainer_run(&o, NULL), ECO_STATUS_EINVAL);
     assert_non_null(strstr(eco_last_error(), "hyper.lr"));
     free(w1), free(w2), free(t1), free(t2), free(c1), free(c2), free(o1), free(o2);
+}
+
+/* Token-level distillation runs through the trainer's loop, so it resumes exactly too, and
+ * a resume with another distillation setting is refused naming it. */
+static void test_resume_distill(void **state) {
+    fixture *fx = *state;
+    char *teacher = join(fx->dir, "teacher"), *o1 = join(fx->dir, "d-straight"), *o2 = join(fx->dir, "d-resumed");
+    eco_model_config cfg;
+    ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
+    ECO_ASSERT_OK(eco_model_create_random(&cfg, 8, ECO_DTYPE_F32, teacher));
+    const char *teachers[] = {teacher};
+    eco_distill_run_options d;
+    eco_distill_run_options_init(&d);
+    d.train = base_options(fx, o1);
+    d.teachers = teachers;
+    d.n_teachers = 1;
+    d.weight = 0.7;
+    bool token = false;
+    eco_trainer_result r1, r2a, r2b;
+    ECO_ASSERT_OK(eco_distill_run(&d, &token, &r1));
+    assert_true(token);
+    assert_true(r1.finished);
+    d.train.out_dir = o2;
+    d.train.stop_after = 3;
+    ECO_ASSERT_OK(eco_distill_run(&d, NULL, &r2a));
+    assert_false(r2a.finished);
+    d.train.stop_after = 0;
+    d.train.resume = true;
+    ECO_ASSERT_OK(eco_distill_run(&d, NULL, &r2b));
+    assert_true(r2b.resumed && r2b.finished);
+    assert_int_equal(r2b.start_step, 3);
+    char *w1 = join(o1, "model.safetensors"), *w2 = join(o2, "model.safetensors");
+    char *t1 = join(o1, "training.json"), *t2 = join(o2, "training.json");
+    assert_true(files_equal(w1, w2));
+    assert_true(files_equal(t1, t2));
+    char *text;
+    size_t len;
+    ECO_ASSERT_OK(eco_read_file(t1, 1 << 20, &text, &len));
+    assert_non_null(strstr(text, "\"distill\":{\"level\":\"token\""));
+    free(text);
+    d.weight = 0.3;
+    ECO_ASSERT_STATUS(eco_distill_run(&d, NULL, NULL), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "distill.weight"));
+    free(w1), free(w2), free(t1), free(t2), free(o1), free(o2), free(teacher);
 }
 
 static void test_resume_full(void **state) { resume_case(*state, ECO_TRAIN_MODE_FULL, "full"); }
@@ -604,6 +648,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_resume_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_lora, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_distill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_training_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loss_decreases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lora_load_and_grads, setup, teardown),

@@ -133,6 +133,16 @@ typedef struct eco_trainer_options {
     const char *recipe_path;    /* recorded in training.json with its SHA-256 when set */
     void (*on_step)(void *ctx, const eco_trainer_step_info *info);
     void *on_step_ctx;
+    /* Another loss (distillation): when set, each micro-batch's forward pass with its loss
+     * is forward(ctx, ...) instead of eco_train_forward's cross-entropy; the backward pass,
+     * optimiser, checkpoints and resume are the trainer's. inputs/targets [batch, seq],
+     * targets -1 where masked; *loss the micro-batch's mean loss. */
+    eco_status (*forward)(void *ctx, eco_train_model *m, const int32_t *inputs, const int32_t *targets,
+                          int64_t batch, int64_t seq, float *loss);
+    void *forward_ctx;
+    /* Keys added to the run's identity in training.json and checkpoint.json (may be NULL;
+     * e.g. {"distill": {...}}), so that a resume with other settings is refused. */
+    const struct json_t *run_extra;
 } eco_trainer_options;
 
 /* Defaults: full mode, steps 100, batch 4, seq 128, accum 1, lr 1e-3, min_lr_ratio 0.1,
@@ -230,11 +240,12 @@ eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads,
  * eco_distill_run trains the student (train.model_dir, full mode) from one or more teacher
  * folders on train.data_path, writing config.json, model.safetensors, tokenizer.json and
  * training.json to train.out_dir like eco_trainer_run's full mode.
- *   Same tokenizer (eco_distill_same_tokenizer with every teacher): token level, each
- *   micro-batch goes through the teachers (eco_distill_teacher_logits_model) and the
- *   student trains on eco_train_forward_distill's mix with weight and temperature.
- *   training.json's "run" records "distill": {"level": "token", teachers, weight,
- *   temperature}. No checkpoint, no resume (train.resume and stop_after are EINVAL).
+ *   Same tokenizer (eco_distill_same_tokenizer with every teacher): token level,
+ *   eco_trainer_run with a forward hook: each micro-batch goes through the teachers
+ *   (eco_distill_teacher_logits_model) and the student trains on eco_train_forward_distill's
+ *   mix with weight and temperature. training.json's "run" records "distill": {"level":
+ *   "token", teachers, weight, temperature}. Checkpoints, resume and stop_after as in
+ *   eco_trainer_run (a resume with other teachers or settings is refused).
  *   Different tokenizers: sequence level, eco_distill_generate_jsonl from the teachers
  *   (max_tokens) into out_dir/work/distill.jsonl, then eco_trainer_run in full mode on it.
  * EINVAL for no teachers, weight outside [0, 1], temperature not > 0, LoRA mode. */

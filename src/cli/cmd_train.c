@@ -196,8 +196,10 @@ int cmd_train(int argc, char **argv) {
 
 /* ecology distill --teacher DIR[,DIR...] --student DIR --data FILE.jsonl --out DIR
  *     --steps N --batch B --seq T --lr LR --seed S [--weight W] [--temperature T]
- *     [--max-tokens N] [--warmup N] [--accum N] [--weight-decay W] [--clip C] [--threads N] [--json]
- * Token-level KL+CE when the tokenizers match, sequence-level otherwise (eco_distill_run). */
+ *     [--max-tokens N] [--warmup N] [--accum N] [--weight-decay W] [--clip C] [--checkpoint-every N]
+ *     [--resume] [--threads N] [--json]
+ * Token-level KL+CE when the tokenizers match, sequence-level otherwise (eco_distill_run);
+ * both checkpoint (DIR/checkpoint.*, sequence level DIR/work/) and resume. */
 int cmd_distill(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("teacher", true),     CLI_OPT("student", true),     CLI_OPT("data", true),
                    CLI_OPT("out", true),         CLI_OPT("steps", true),       CLI_OPT("batch", true),
@@ -205,7 +207,7 @@ int cmd_distill(int argc, char **argv) {
                    CLI_OPT("warmup", true),      CLI_OPT("accum", true),       CLI_OPT("weight-decay", true),
                    CLI_OPT("clip", true),        CLI_OPT("threads", true),     CLI_OPT("json", false),
                    CLI_OPT("min-lr-ratio", true), CLI_OPT("weight", true),     CLI_OPT("temperature", true),
-                   CLI_OPT("max-tokens", true)};
+                   CLI_OPT("max-tokens", true),  CLI_OPT("resume", false),     CLI_OPT("checkpoint-every", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -227,6 +229,7 @@ int cmd_distill(int argc, char **argv) {
     if ((s = cli_get(o, n, "weight")) && cli_parse_float("weight", s, 0, 1, &d.weight) != CLI_OK) return CLI_USAGE;
     if ((s = cli_get(o, n, "temperature")) && cli_parse_float("temperature", s, 1e-6, 1e6, &d.temperature) != CLI_OK)
         return CLI_USAGE;
+    t->resume = cli_get(o, n, "resume") != NULL;
     if ((s = cli_get(o, n, "max-tokens"))) {
         if (cli_parse_int("max-tokens", s, 1, 1 << 20, &iv) != CLI_OK) return CLI_USAGE;
         d.max_tokens = (int)iv;

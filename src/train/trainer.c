@@ -144,6 +144,10 @@ static json_t *run_json(const eco_trainer_options *o, const char *base_hex, cons
             return NULL;
         }
     }
+    if (o->run_extra && json_object_update(run, (json_t *)o->run_extra)) {
+        json_decref(run);
+        return NULL;
+    }
     if (o->recipe_path && recipe_hex) {
         json_t *r = json_pack("{s:s, s:s}", "path", o->recipe_path, "sha256", recipe_hex);
         if (!r || json_object_set_new(run, "recipe", r)) {
@@ -402,7 +406,9 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
             for (size_t i = 0; i < n; i++)
                 if (!c.mask[i]) c.targets[i] = -1;
             float loss;
-            if ((st = eco_train_forward(c.model, c.inputs, c.targets, o.batch, o.seq, true, &loss))) goto done;
+            st = o.forward ? o.forward(o.forward_ctx, c.model, c.inputs, c.targets, o.batch, o.seq, &loss)
+                           : eco_train_forward(c.model, c.inputs, c.targets, o.batch, o.seq, true, &loss);
+            if (st) goto done;
             if ((st = eco_train_backward(c.model, 1.0f / (float)o.accum))) goto done;
             loss_sum += loss;
         }

@@ -30,6 +30,12 @@ contains "$tmp/out" "token level" "summary names the level"
 contains "$tmp/out" "steps 3/3" "summary shows steps"
 contains "$tmp/dist/training.json" '"level":"token"' "training.json records the level"
 differ "$tmp/student/model.safetensors" "$tmp/dist/model.safetensors" "the student changed"
+# --resume continues from the last checkpoint: the run is already complete, so nothing new
+expect 0 "distill --resume of a finished run" -- "$BIN" distill --teacher "$tmp/teacher" $D --out "$tmp/dist" $H --resume --json
+contains "$tmp/out" '"resumed":true' "resumed from the checkpoint"
+expect 1 "distill --resume with another weight" -- "$BIN" distill --teacher "$tmp/teacher" $D --out "$tmp/dist" $H \
+  --resume --weight 0.9
+contains "$tmp/err" "distill.weight" "changed setting named"
 # two teachers, weight and temperature given, JSON summary
 expect 0 "distill two teachers" -- "$BIN" distill --teacher "$tmp/teacher,$tmp/teacher" $D --out "$tmp/dist2" $H \
   --weight 0.7 --temperature 1.5 --json
