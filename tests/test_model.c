@@ -413,6 +413,23 @@ static void test_random_tiny(void **state) {
     assert_true(fabs(sum / (double)nq) < 0.002);
     eco_model_free(m);
 
+    /* another init std scales the matrices (same draws), leaves the norms at 1 */
+    char *w = eco_path_join(tmp, "w");
+    ECO_ASSERT_OK(eco_model_create_random_std(&cfg, 42, ECO_DTYPE_F32, 0.06, w));
+    ECO_ASSERT_STATUS(eco_model_create_random_std(&cfg, 42, ECO_DTYPE_F32, 0, w), ECO_STATUS_EINVAL);
+    eco_model *mw, *ma;
+    ECO_ASSERT_OK(eco_model_load(w, &mw));
+    ECO_ASSERT_OK(eco_model_load(a, &ma));
+    const eco_tensor *qw = eco_weights_find(eco_model_get_weights(mw), "model.layers.0.self_attn.q_proj.weight");
+    const eco_tensor *qa = eco_weights_find(eco_model_get_weights(ma), "model.layers.0.self_attn.q_proj.weight");
+    for (size_t i = 0; i < 16; i++)
+        assert_float_equal(((const float *)qw->data)[i], 3.0f * ((const float *)qa->data)[i], 1e-6);
+    const eco_tensor *nw = eco_weights_find(eco_model_get_weights(mw), "model.norm.weight");
+    assert_float_equal(((const float *)nw->data)[0], 1.0f, 0);
+    eco_model_free(mw);
+    eco_model_free(ma);
+    free(w);
+
     /* the folder's tokenizer covers exactly the model's vocabulary */
     eco_tokenizer *tok;
     ECO_ASSERT_OK(eco_tokenizer_load(a, &tok));

@@ -364,6 +364,14 @@ static const recipe_case RECIPES[] = {
      "\"num_key_value_heads\": 2, \"intermediate_size\": 200, \"num_hidden_layers\": 3, \"rope_theta\": 500.0, "
      "\"rms_norm_eps\": 1e-6, \"tie_word_embeddings\": false, \"max_position_embeddings\": 64}, \"tokenizer\": "
      "\"bytes\", " GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_OK, NULL},
+    {"{\"name\": \"ok\", \"base\": {\"preset\": \"tiny\", \"init_std\": 0.06}, \"tokenizer\": \"bytes\", " GOOD_DATA
+     ", " GOOD_HYPER "}", ECO_STATUS_OK, NULL},
+    {"{\"name\": \"x\", \"base\": {\"preset\": \"tiny\", \"init_std\": 0}, \"tokenizer\": \"bytes\", " GOOD_DATA
+     ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "base.init_std"},
+    {"{\"name\": \"x\", \"base\": {\"preset\": \"tiny\", \"init_std\": 2}, \"tokenizer\": \"bytes\", " GOOD_DATA
+     ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "base.init_std"},
+    {"{\"name\": \"x\", \"base\": {\"preset\": \"tiny\", \"init_std\": \"big\"}, \"tokenizer\": \"bytes\", "
+     GOOD_DATA ", " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "base.init_std"},
     {"", ECO_STATUS_EFORMAT, "line"},
     {"[]", ECO_STATUS_EFORMAT, "(root)"},
     {"{\"name\": \"x\", \"name\": \"y\"}", ECO_STATUS_EFORMAT, "name"},

@@ -122,6 +122,12 @@ eco_status eco_model_preset_config(const char *preset, eco_model_config *out);
  * of the weights at that dtype. config.json records cfg as given, torch_dtype = dtype. */
 eco_status eco_model_create_random(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype,
                                    const char *out_dir);
+/* The same with another standard deviation for the matrices (embeddings and projections;
+ * norms stay 1, biases 0.02): 0.02 is HF's initializer_range for large models, while a
+ * model a few hundred wide trains out of the attention plateau much sooner from a larger
+ * one (about 1/sqrt(hidden)). EINVAL outside (0, 1]. */
+eco_status eco_model_create_random_std(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype, double init_std,
+                                       const char *out_dir);
 
 #ifdef __cplusplus
 }

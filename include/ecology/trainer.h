@@ -49,7 +49,8 @@
  *   base       "preset" (required) names a starting configuration; these keys override
  *              it: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
  *              num_key_value_heads, head_dim (default hidden/heads), max_position_embeddings,
- *              rope_theta, rms_norm_eps, tie_word_embeddings.
+ *              rope_theta, rms_norm_eps, tie_word_embeddings; "init_std" (default 0.02)
+ *              is the standard deviation of the random matrices (eco_model_create_random_std).
  *   tokenizer  "bytes" (the only one): vocab 259, BOS 256, EOS 257.
  *   data       sources, all turned into {"text"} records of one corpus, in source order:
  *              a text file ("path", UTF-8; "\r\n" → "\n") cut at blank lines into chunks of
@@ -206,6 +207,8 @@ typedef struct eco_recipe {
     eco_recipe_kind kind;
     char preset[32];
     eco_model_config config;  /* pretrain: preset + overrides + byte tokenizer */
+    double init_std;          /* pretrain: "base": {"init_std"} (default 0.02), see
+                               * eco_model_create_random_std */
     char *base_model;         /* lora: the base model folder, resolved */
     eco_peft_config lora;     /* lora: the adapter configuration */
     size_t n_sources;

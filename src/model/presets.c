@@ -143,7 +143,7 @@ static eco_status check_random_config(const eco_model_config *c) {
 
 /* Fills every tensor; OpenMP over (tensor, chunk) pairs. */
 static eco_status fill_random(const tensor_spec *specs, size_t n_specs, uint8_t *block,
-                              eco_dtype dtype, uint64_t seed) {
+                              eco_dtype dtype, uint64_t seed, double init_std) {
     size_t n_tasks = 0;
     for (size_t i = 0; i < n_specs; i++) n_tasks += (specs[i].numel + RANDOM_CHUNK - 1) / RANDOM_CHUNK;
     size_t *task_spec = eco_malloc_array(n_tasks ? n_tasks : 1, sizeof(size_t));
@@ -184,7 +184,7 @@ static eco_status fill_random(const tensor_spec *specs, size_t n_specs, uint8_t 
             if (s->init == INIT_ONES) {
                 for (size_t j = 0; j < count; j++) tmp[j] = 1.0f;
             } else {
-                double std = s->init == INIT_BIAS ? RANDOM_BIAS_STD : RANDOM_STD;
+                double std = s->init == INIT_BIAS ? RANDOM_BIAS_STD : init_std;
                 eco_rng r;
                 eco_rng_seed(&r, mix64(seed ^ mix64(fnv1a64(s->name) + mix64(task_chunk[k]))));
                 for (size_t j = 0; j < count; j++) tmp[j] = (float)(std * eco_rng_normal(&r));
@@ -211,7 +211,14 @@ static eco_status fill_random(const tensor_spec *specs, size_t n_specs, uint8_t 
 
 eco_status eco_model_create_random(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype,
                                    const char *out_dir) {
+    return eco_model_create_random_std(cfg, seed, dtype, RANDOM_STD, out_dir);
+}
+
+eco_status eco_model_create_random_std(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype, double init_std,
+                                       const char *out_dir) {
     if (!cfg || !out_dir) return eco_error(ECO_STATUS_EINVAL, "random model: NULL argument");
+    if (!(init_std > 0 && init_std <= 1))
+        return eco_error(ECO_STATUS_EINVAL, "random model: init std %g outside (0, 1]", init_std);
     if (dtype != ECO_DTYPE_F32 && dtype != ECO_DTYPE_BF16 && dtype != ECO_DTYPE_F16)
         return eco_error(ECO_STATUS_EINVAL, "random model: dtype %s, expected F32, BF16 or F16",
                          eco_dtype_name(dtype));
@@ -274,7 +281,7 @@ eco_status eco_model_create_random(const eco_model_config *cfg, uint64_t seed, e
         st = eco_error(ECO_STATUS_ENOMEM, "random model: out of memory for %zu bytes of weights", total);
         goto done;
     }
-    if ((st = fill_random(l.items, l.n, block, dtype, seed))) goto done;
+    if ((st = fill_random(l.items, l.n, block, dtype, seed, init_std))) goto done;
     for (size_t i = 0; i < l.n; i++) {
         const tensor_spec *s = &l.items[i];
         eco_tensor *t = &tensors[i];

@@ -113,7 +113,7 @@ static eco_status parse_base(const json_t *b, const char *label, eco_recipe *r) 
     static const char *const keys[] = {"preset", "hidden_size", "intermediate_size", "num_hidden_layers",
                                        "num_attention_heads", "num_key_value_heads", "head_dim",
                                        "max_position_embeddings", "rope_theta", "rms_norm_eps",
-                                       "tie_word_embeddings", NULL};
+                                       "tie_word_embeddings", "init_std", NULL};
     if (!json_is_object(b)) return bad(label, "base", "expected an object");
     eco_status st = only_keys(b, keys, label, "base");
     if (st) return st;
@@ -134,7 +134,8 @@ static eco_status parse_base(const json_t *b, const char *label, eco_recipe *r) 
         (st = get_int(b, "max_position_embeddings", "base", label, false, 1, 1 << 20, c->max_position_embeddings,
                       &c->max_position_embeddings)) ||
         (st = get_num(b, "rope_theta", "base", label, false, 0, 1e12, true, c->rope_theta, &c->rope_theta)) ||
-        (st = get_num(b, "rms_norm_eps", "base", label, false, 0, 1, true, c->rms_norm_eps, &c->rms_norm_eps)))
+        (st = get_num(b, "rms_norm_eps", "base", label, false, 0, 1, true, c->rms_norm_eps, &c->rms_norm_eps)) ||
+        (st = get_num(b, "init_std", "base", label, false, 0, 1, true, 0.02, &r->init_std)))
         return st;
     int64_t def_hd = (c->hidden_size != hidden_before || c->n_heads != heads_before) ? c->hidden_size / c->n_heads : c->head_dim;
     if ((st = get_int(b, "head_dim", "base", label, false, 2, 1024, def_hd, &hd))) return st;
@@ -590,7 +591,7 @@ eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads,
     }
     if ((st = eco_mkdir_p(work))) goto done;
     bool lora = r->kind == ECO_RECIPE_LORA;
-    if (!lora && (st = eco_model_create_random(&r->config, r->seed, ECO_DTYPE_F32, init))) goto done;
+    if (!lora && (st = eco_model_create_random_std(&r->config, r->seed, ECO_DTYPE_F32, r->init_std, init))) goto done;
     if ((st = eco_recipe_build_corpus(r, corpus, NULL))) goto done;
     eco_trainer_options o;
     eco_trainer_options_init(&o);
