@@ -21,8 +21,10 @@ static eco_status print_ancestry(eco_registry *r, const char *id, const char *pr
     printf("%s%s%s  (%s; %s)\n", prefix, depth == 0 ? "" : last ? "└── " : "├── ", g.id,
            eco_genome_kind_str(g.kind), g.op_name);
     char sub[1024];
-    snprintf(sub, sizeof sub, "%s%s", prefix, depth == 0 ? "" : last ? "    " : "│   ");
-    for (size_t i = 0; i < g.n_parents && st == ECO_STATUS_OK && depth < 64; i++)
+    /* a prefix that no longer fits ends the walk (64 levels fit easily) */
+    const bool fits = snprintf(sub, sizeof sub, "%s%s", prefix, depth == 0 ? "" : last ? "    " : "│   ") <
+                      (int)sizeof sub;
+    for (size_t i = 0; i < g.n_parents && st == ECO_STATUS_OK && depth < 64 && fits; i++)
         st = print_ancestry(r, g.parents[i], sub, i + 1 == g.n_parents, depth + 1);
     eco_genome_record_free(&g);
     return st;

@@ -245,6 +245,7 @@ static bool nul_free(const json_t *v, int depth) {
 
 /* A JSON string without NUL bytes (borrowed). */
 static eco_status get_str(const char *label, const char *path, const json_t *v, const char **out) {
+    *out = NULL; /* set on every path (optimised builds cannot see that bad() never returns OK) */
     if (!json_is_string(v)) return bad(label, path, "expected a string");
     const char *s = json_string_value(v);
     if (strlen(s) != json_string_length(v)) return bad(label, path, "contains a NUL character");
