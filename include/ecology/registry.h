@@ -58,6 +58,10 @@ extern "C" {
 /* The identity of a base model folder (config.json, tokenizer.json, *.safetensors);
  * base_family included. Errors name the file and field. */
 eco_status eco_compat_compute_base(const char *model_dir, eco_compat_identity *out);
+/* The same when the folder's manifest (eco_manifest_from_dir) is at hand: base_family is
+ * taken from its top-level weight entries instead of hashing the weights again. */
+eco_status eco_compat_compute_base_manifest(const char *model_dir, const eco_manifest *files,
+                                            eco_compat_identity *out);
 /* The three hashes on their own (each from one file; hex out). config_path and
  * tokenizer_path may also name the model folder. The tensor schema leaves dtype out on
  * purpose: a bf16 copy of an f32 model has the same schema (its parameters mix with the

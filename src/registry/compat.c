@@ -291,6 +291,39 @@ static eco_status base_family(const char *dir, char out[ECO_SHA256_HEX_LEN + 1])
     return rc;
 }
 
+/* base_family from a manifest the caller already hashed: the root of its top-level weight
+ * entries (the same entries weight_manifest would hash), so nothing is read again. */
+static eco_status base_family_of(const eco_manifest *files, const char *dir, char out[ECO_SHA256_HEX_LEN + 1]) {
+    eco_manifest w = {0};
+    w.files = eco_malloc_array(files->n ? files->n : 1, sizeof *w.files);
+    if (!w.files) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
+    for (size_t i = 0; i < files->n; i++)
+        if (!strchr(files->files[i].name, '/') && is_weight_file(files->files[i].name)) w.files[w.n++] = files->files[i];
+    eco_status rc = w.n ? eco_manifest_root(&w, out)
+                        : eco_error(ECO_STATUS_ENOTFOUND, "%s: no weight files (*.safetensors)", dir);
+    free(w.files); /* the entries are borrowed from files */
+    return rc;
+}
+
+eco_status eco_compat_compute_base_manifest(const char *model_dir, const eco_manifest *files,
+                                            eco_compat_identity *out) {
+    if (!model_dir || !files || !out) return eco_error(ECO_STATUS_EINVAL, "eco_compat_compute_base: NULL argument");
+    eco_compat_identity id;
+    memset(&id, 0, sizeof id);
+    char *config = eco_path_join(model_dir, "config.json");
+    char *tok = eco_path_join(model_dir, "tokenizer.json");
+    eco_status rc;
+    if (!config || !tok) rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", model_dir);
+    else if ((rc = eco_compat_architecture_hash(config, id.architecture_hash)) == ECO_STATUS_OK &&
+             (rc = eco_compat_tokenizer_hash(tok, id.tokenizer_hash)) == ECO_STATUS_OK &&
+             (rc = eco_compat_tensor_schema_hash(model_dir, id.tensor_schema_hash)) == ECO_STATUS_OK)
+        rc = base_family_of(files, model_dir, id.base_family);
+    free(config);
+    free(tok);
+    if (rc == ECO_STATUS_OK) *out = id;
+    return rc;
+}
+
 eco_status eco_compat_compute_base(const char *model_dir, eco_compat_identity *out) {
     if (!model_dir || !out) return eco_error(ECO_STATUS_EINVAL, "eco_compat_compute_base: NULL argument");
     eco_compat_identity id;

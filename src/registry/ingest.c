@@ -205,7 +205,7 @@ out:
  * from its weights and config. With a base: base_family inherited, kind merged/distilled. */
 static eco_status describe_full(eco_registry *r, const char *dir, const eco_add_options *opt,
                                 bool distill, eco_genome_record *g) {
-    eco_status st = eco_compat_compute_base(dir, &g->compatibility);
+    eco_status st = eco_compat_compute_base_manifest(dir, &g->files, &g->compatibility);
     if (st != ECO_STATUS_OK) return st;
     char *cfg_path = eco_path_join(dir, "config.json");
     if (!cfg_path) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
