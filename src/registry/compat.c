@@ -305,21 +305,27 @@ static eco_status base_family_of(const eco_manifest *files, const char *dir, cha
     return rc;
 }
 
+/* The three hashes read from the folder's own files (architecture, tokenizer, schema). */
+static eco_status file_hashes(const char *model_dir, eco_compat_identity *id) {
+    char *config = eco_path_join(model_dir, "config.json");
+    char *tok = eco_path_join(model_dir, "tokenizer.json");
+    eco_status rc;
+    if (!config || !tok) rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", model_dir);
+    else if ((rc = eco_compat_architecture_hash(config, id->architecture_hash)) == ECO_STATUS_OK &&
+             (rc = eco_compat_tokenizer_hash(tok, id->tokenizer_hash)) == ECO_STATUS_OK)
+        rc = eco_compat_tensor_schema_hash(model_dir, id->tensor_schema_hash);
+    free(config);
+    free(tok);
+    return rc;
+}
+
 eco_status eco_compat_compute_base_manifest(const char *model_dir, const eco_manifest *files,
                                             eco_compat_identity *out) {
     if (!model_dir || !files || !out) return eco_error(ECO_STATUS_EINVAL, "eco_compat_compute_base: NULL argument");
     eco_compat_identity id;
     memset(&id, 0, sizeof id);
-    char *config = eco_path_join(model_dir, "config.json");
-    char *tok = eco_path_join(model_dir, "tokenizer.json");
-    eco_status rc;
-    if (!config || !tok) rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", model_dir);
-    else if ((rc = eco_compat_architecture_hash(config, id.architecture_hash)) == ECO_STATUS_OK &&
-             (rc = eco_compat_tokenizer_hash(tok, id.tokenizer_hash)) == ECO_STATUS_OK &&
-             (rc = eco_compat_tensor_schema_hash(model_dir, id.tensor_schema_hash)) == ECO_STATUS_OK)
-        rc = base_family_of(files, model_dir, id.base_family);
-    free(config);
-    free(tok);
+    eco_status rc = file_hashes(model_dir, &id);
+    if (rc == ECO_STATUS_OK) rc = base_family_of(files, model_dir, id.base_family);
     if (rc == ECO_STATUS_OK) *out = id;
     return rc;
 }
@@ -328,16 +334,8 @@ eco_status eco_compat_compute_base(const char *model_dir, eco_compat_identity *o
     if (!model_dir || !out) return eco_error(ECO_STATUS_EINVAL, "eco_compat_compute_base: NULL argument");
     eco_compat_identity id;
     memset(&id, 0, sizeof id);
-    char *config = eco_path_join(model_dir, "config.json");
-    char *tok = eco_path_join(model_dir, "tokenizer.json");
-    eco_status rc;
-    if (!config || !tok) rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", model_dir);
-    else if ((rc = eco_compat_architecture_hash(config, id.architecture_hash)) == ECO_STATUS_OK &&
-             (rc = eco_compat_tokenizer_hash(tok, id.tokenizer_hash)) == ECO_STATUS_OK &&
-             (rc = eco_compat_tensor_schema_hash(model_dir, id.tensor_schema_hash)) == ECO_STATUS_OK)
-        rc = base_family(model_dir, id.base_family);
-    free(config);
-    free(tok);
+    eco_status rc = file_hashes(model_dir, &id);
+    if (rc == ECO_STATUS_OK) rc = base_family(model_dir, id.base_family);
     if (rc == ECO_STATUS_OK) *out = id;
     return rc;
 }
