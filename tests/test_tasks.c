@@ -115,7 +115,7 @@ static void test_golden(void **state) {
     static const struct {
         const char *cap, *prompt, *completion;
     } golden[] = {
-        {"arith.add@1", "Add: 45+19\nSum:", " 64\n"},
+        {"arith.add@1", "Add: 193+029\nSum:", " 0222\n"},
         {"text.reverse@1", "Reverse: ja\nReversed:", " aj\n"},
         {"text.sort@1", "Sort: wirbonre\nSorted:", " beinorrw\n"},
         {"json.record@1", "Record: id=7101 score=517 name=sabacira\nJSON:",
@@ -197,6 +197,9 @@ static void test_answers_independent(void **state) {
         assert_int_equal(sscanf(it[i].completion, " %u", &s), 1);
         assert_true(a <= 999 && b <= 999);
         assert_int_equal(s, a + b);
+        /* fixed layout: three-digit operands, four-digit sum */
+        assert_int_equal(strlen(it[i].prompt), strlen("Add: 000+000\nSum:"));
+        assert_int_equal(strlen(it[i].completion), strlen(" 0000\n"));
         short_operands += a < 10;
     }
     assert_true(short_operands > N / 6); /* one, two and three digits equally likely */
@@ -403,17 +406,17 @@ static void test_check_table(void **state) {
         const char *cap, *completion, *output;
         bool accept;
     } cases[] = {
-        {"arith.add@1", " 357\n", " 357\n", true},
-        {"arith.add@1", " 357\n", "357", true},
-        {"arith.add@1", " 357\n", "  357 \t\r\nignored 12", true},
-        {"arith.add@1", " 357\n", "357\n358\n", true},
-        {"arith.add@1", " 357\n", "0357", false},
-        {"arith.add@1", " 357\n", "35 7", false},
-        {"arith.add@1", " 357\n", "358", false},
-        {"arith.add@1", " 357\n", "357.", false},
-        {"arith.add@1", " 357\n", "", false},
-        {"arith.add@1", " 357\n", "\n357", false},
-        {"arith.add@1", " 357\n", "3570", false},
+        {"arith.add@1", " 0357\n", " 0357\n", true},
+        {"arith.add@1", " 0357\n", "0357", true},
+        {"arith.add@1", " 0357\n", "  0357 \t\r\nignored 12", true},
+        {"arith.add@1", " 0357\n", "0357\n358\n", true},
+        {"arith.add@1", " 0357\n", "357", false},
+        {"arith.add@1", " 0357\n", "03 57", false},
+        {"arith.add@1", " 0357\n", "0358", false},
+        {"arith.add@1", " 0357\n", "0357.", false},
+        {"arith.add@1", " 0357\n", "", false},
+        {"arith.add@1", " 0357\n", "\n0357", false},
+        {"arith.add@1", " 0357\n", "03570", false},
         {"text.reverse@1", " imalok\n", " imalok", true},
         {"text.reverse@1", " imalok\n", " Imalok", false},
         {"text.reverse@1", " imalok\n", " kolami", false},
@@ -682,6 +685,59 @@ static void test_bad_arguments(void **state) {
     eco_task_items_free(NULL, 3); /* a no-op */
 }
 
+/* Drills: deterministic, well-formed, and the answer part follows from the first part. */
+static void test_drills(void **state) {
+    (void)state;
+    enum { N = 300 };
+    assert_int_equal(eco_drills_count(), 3);
+    assert_null(eco_drill_name(3));
+    for (size_t d = 0; d < eco_drills_count(); d++) {
+        const char *name = eco_drill_name(d);
+        char **a, **b, **c;
+        ECO_ASSERT_OK(eco_drills_generate(name, N, 5, &a));
+        ECO_ASSERT_OK(eco_drills_generate(name, N, 5, &b));
+        ECO_ASSERT_OK(eco_drills_generate(name, N, 6, &c));
+        size_t differ = 0;
+        for (size_t i = 0; i < N; i++) {
+            assert_string_equal(a[i], b[i]);
+            differ += strcmp(a[i], c[i]) != 0;
+            const char *t = a[i], *nl = strchr(t, '\n');
+            if (strcmp(name, "drill.recall") == 0) {
+                /* "Table: k=v ...\nLook up K: V" with "K=V" in the table */
+                assert_true(strncmp(t, "Table: ", 7) == 0 && nl && strncmp(nl, "\nLook up ", 9) == 0);
+                char key[32], val[32], pair[72];
+                assert_int_equal(sscanf(nl + 9, "%31[a-z]: %31s", key, val), 2);
+                snprintf(pair, sizeof pair, " %s=%s", key, val);
+                char *hit = strstr(t + 6, pair);
+                assert_true(hit && hit < nl);
+                assert_true(hit[strlen(pair)] == ' ' || hit + strlen(pair) == nl);
+            } else if (strcmp(name, "drill.copy") == 0) {
+                assert_true(strncmp(t, "Say it again: ", 14) == 0 && nl && strncmp(nl, "\nAgain: ", 8) == 0);
+                assert_int_equal((size_t)(nl - (t + 14)), strlen(nl + 8));
+                assert_memory_equal(t + 14, nl + 8, strlen(nl + 8));
+            } else {
+                unsigned x, o, te, h, th;
+                assert_int_equal(sscanf(t, "Digits of %u: ones %u tens %u hundreds %u thousands %u", &x, &o, &te, &h, &th),
+                                 5);
+                assert_true(x <= 9999);
+                assert_int_equal(x, th * 1000 + h * 100 + te * 10 + o);
+            }
+        }
+        assert_true(differ > N / 2);
+        eco_drill_texts_free(a, N);
+        eco_drill_texts_free(b, N);
+        eco_drill_texts_free(c, N);
+    }
+    char **t = (char **)&t;
+    ECO_ASSERT_STATUS(eco_drills_generate("drill.nope", 5, 1, &t), ECO_STATUS_ENOTFOUND);
+    assert_null(t);
+    assert_non_null(strstr(eco_last_error(), "'drill.nope'"));
+    ECO_ASSERT_STATUS(eco_drills_generate("drill.copy", 0, 1, &t), ECO_STATUS_ERANGE);
+    ECO_ASSERT_STATUS(eco_drills_generate("drill.copy", ECO_TASKS_MAX_N + 1, 1, &t), ECO_STATUS_ERANGE);
+    ECO_ASSERT_STATUS(eco_drills_generate(NULL, 5, 1, &t), ECO_STATUS_EINVAL);
+    eco_drill_texts_free(NULL, 3); /* a no-op */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry),         cmocka_unit_test(test_deterministic),
@@ -690,7 +746,7 @@ int main(void) {
         cmocka_unit_test(test_json_record),      cmocka_unit_test(test_check_table),
         cmocka_unit_test(test_safety),           cmocka_unit_test(test_sentiment_data),
         cmocka_unit_test(test_sentiment_normalize), cmocka_unit_test(test_sentiment_splits),
-        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_bad_arguments),    cmocka_unit_test(test_drills),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

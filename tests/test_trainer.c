@@ -325,7 +325,7 @@ static void test_lora_load_and_grads(void **state) {
 
     char *g = join(fx->dir, "grads.safetensors");
     double loss;
-    ECO_ASSERT_OK(eco_trainer_grads(fx->model, out, fx->data, 2, 16, g, &loss));
+    ECO_ASSERT_OK(eco_trainer_grads(fx->model, out, fx->data, 2, 32, g, &loss)); /* 32: past the 18-token prompt */
     ECO_ASSERT_OK(eco_safetensors_open(g, &f));
     assert_true(loss > 0 && isfinite(loss));
     const char *ls = eco_safetensors_metadata(f, "loss");
@@ -480,6 +480,21 @@ static const recipe_case RECIPES[] = {
     {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"path\": \"t.txt\"}], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0].path"},
     {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"capability\": \"nope@1\", \"n\": 1}], " GOOD_HYPER "}",
      ECO_STATUS_EFORMAT, "data[0].capability"},
+    {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"drill\": \"drill.copy\", \"n\": 1}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].drill: a lora recipe takes capabilities only"},
+    /* drills (pretraining only) */
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"drill\": \"drill.recall\", \"n\": 5, \"seed\": 2}], " GOOD_HYPER "}",
+     ECO_STATUS_OK, NULL},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"drill\": \"drill.nope\", \"n\": 5}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].drill: unknown drill 'drill.nope'"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"drill\": \"drill.copy\"}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].n"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"drill\": \"drill.copy\", \"n\": 5, \"weight\": 2}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].weight: unknown key"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"drill\": 7, \"n\": 5}], " GOOD_HYPER "}",
+     ECO_STATUS_EFORMAT, "data[0].drill"},
+    {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"drill\": \"drill.copy\", \"capability\": \"arith.add@1\", \"n\": 5}], "
+     GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0]: expected exactly one of"},
 };
 
 static void test_recipe_table(void **state) {
@@ -588,6 +603,24 @@ static void test_recipe_corpus(void **state) {
     }
     eco_task_items_free(items, 5);
     assert_non_null(strstr(c->records[6].prompt, "Sort:"));
+    eco_data_corpus_free(c);
+    eco_recipe_free(r);
+
+    /* drills: one text record each, as eco_drills_generate makes them */
+    const char *jd = "{\"name\": \"c\", " GOOD_BASE ", \"data\": [{\"drill\": \"drill.digits\", \"n\": 4, \"seed\": 3}], "
+                     GOOD_HYPER "}";
+    ECO_ASSERT_OK(eco_recipe_parse(jd, strlen(jd), "c.json", fx->dir, &r));
+    ECO_ASSERT_OK(eco_recipe_build_corpus(r, out, &n));
+    assert_int_equal(n, 4);
+    ECO_ASSERT_OK(eco_data_corpus_load(out, &c));
+    assert_int_equal(c->kind, ECO_DATA_KIND_TEXT);
+    char **drill;
+    ECO_ASSERT_OK(eco_drills_generate("drill.digits", 4, 3, &drill));
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(c->records[i].text_len, strlen(drill[i]));
+        assert_memory_equal(c->records[i].text, drill[i], strlen(drill[i]));
+    }
+    eco_drill_texts_free(drill, 4);
     eco_data_corpus_free(c);
     eco_recipe_free(r);
 

@@ -113,6 +113,21 @@ eco_status eco_tasks_generate(const eco_capability *cap, eco_task_split split, s
                               eco_task_item **items);
 void eco_task_items_free(eco_task_item *items, size_t n);
 
+/* Pretraining drills (src/tasks/drills.c): synthetic exercises in formats of their own
+ * (no capability's prompt or answer) that teach a model trained from scratch to read
+ * content out of its context: "drill.recall" (the value after a key), "drill.copy" (repeat
+ * a line), "drill.digits" (place values of a number). They have no split and no checker;
+ * recipes mix them into pretraining. */
+size_t eco_drills_count(void);
+/* The i-th drill's name, NULL when i is out of range. */
+const char *eco_drill_name(size_t i);
+/* n texts (1 <= n <= ECO_TASKS_MAX_N) of drill `name` from `seed` into a new array *texts
+ * (caller frees with eco_drill_texts_free(*texts, n)); same arguments → same texts on every
+ * platform. ECO_STATUS_ENOTFOUND for an unknown name (the message lists the known ones),
+ * ECO_STATUS_ERANGE for n out of range, ECO_STATUS_ENOMEM; *texts is NULL on error. */
+eco_status eco_drills_generate(const char *name, size_t n, uint64_t seed, char ***texts);
+void eco_drill_texts_free(char **texts, size_t n);
+
 /* Number of items in a split, for capabilities over an enumerable set: the fixed
  * ones (sentiment: the two splits of a domain add up to its 1,000 sentences) and
  * safety.refuse@1 (its template space). ECO_STATUS_EUNSUPPORTED for the others. */

@@ -57,7 +57,9 @@
  *              at most chunk_bytes (default 1024; a longer paragraph is cut at a line or
  *              space), taken `weight` times (0 < weight <= 100; a fraction takes that share
  *              of the chunks, from the start); or a capability ("capability", "n" items of
- *              the TRAIN split with "seed", default 0) as prompt + completion text.
+ *              the TRAIN split with "seed", default 0) as prompt + completion text; or a
+ *              drill ("drill": "drill.recall" | "drill.copy" | "drill.digits", "n", "seed":
+ *              eco_drills_generate's texts, one record each).
  *   steps, batch, seq, lr, seed are required; accum (1), warmup (0), weight_decay (0.1),
  *   clip (1.0), min_lr_ratio (0.1) are optional. out is optional (the CLI may give it).
  * Relative paths resolve against the recipe file's folder. Unknown keys, wrong types and
@@ -189,10 +191,11 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
 #define ECO_RECIPE_MAX_SOURCES 64
 
 typedef struct eco_recipe_source {
-    char *path;           /* text file, resolved; NULL for a capability */
+    char *path;           /* text file, resolved; NULL for a capability or a drill */
     double weight;
     int64_t chunk_bytes;
-    char capability[64];  /* "" for a text file */
+    char capability[64];  /* "" for a text file or a drill */
+    char drill[32];       /* "drill.recall" etc. (pretrain only); "" otherwise */
     int64_t n;
     uint64_t seed;
 } eco_recipe_source;

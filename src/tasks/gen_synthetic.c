@@ -19,37 +19,19 @@ static unsigned draw_number(eco_rng *rng) {
     return lo[d] + (unsigned)rng_below(rng, hi[d] - lo[d] + 1);
 }
 
-/* "Add: 12+345\nSum:" -> " 357\n" */
+/* "Add: 012+345\nSum:" -> " 0357\n": operands written with three digits and the sum with
+ * four, so each digit sits at the same place in every item (a small model learns carrying
+ * addition in that layout; with unpadded numbers the eco-tiny adapter reached 1.5%). */
 static eco_status arith_add_draw(eco_rng *rng, strbuf *p, strbuf *c) {
     unsigned a = draw_number(rng), b = draw_number(rng);
-    if (!sb_printf(p, "Add: %u+%u\nSum:", a, b) || !sb_printf(c, " %u\n", a + b)) return OOM("arith.add@1");
+    if (!sb_printf(p, "Add: %03u+%03u\nSum:", a, b) || !sb_printf(c, " %04u\n", a + b)) return OOM("arith.add@1");
     return ECO_STATUS_OK;
-}
-
-/* ---- pseudo-words ------------------------------------------------------------------ */
-
-/* Pronounceable pseudo-words of 1 to 4 syllables (consonant, vowel, sometimes a closing
- * consonant): at most 12 letters, a-z only. Generated rather than taken from a word list so
- * the library needs no data file; the space (millions of words) is far larger than any
- * training run. */
-enum { WORD_MAX = 12 };
-
-static void draw_word(eco_rng *rng, char out[WORD_MAX + 1]) {
-    static const char onset[] = "bcdfghjklmnprstvwz", vowel[] = "aeiou", coda[] = "lnrst";
-    unsigned syllables = 1 + (unsigned)rng_below(rng, 4);
-    size_t n = 0;
-    for (unsigned i = 0; i < syllables; i++) {
-        out[n++] = onset[rng_below(rng, sizeof onset - 1)];
-        out[n++] = vowel[rng_below(rng, sizeof vowel - 1)];
-        if (rng_below(rng, 4) == 0) out[n++] = coda[rng_below(rng, sizeof coda - 1)];
-    }
-    out[n] = '\0';
 }
 
 /* "Reverse: kolami\nReversed:" -> " imalok\n" */
 static eco_status text_reverse_draw(eco_rng *rng, strbuf *p, strbuf *c) {
-    char w[WORD_MAX + 1], r[WORD_MAX + 1];
-    draw_word(rng, w);
+    char w[TASK_WORD_MAX + 1], r[TASK_WORD_MAX + 1];
+    task_draw_word(rng, w);
     size_t n = strlen(w);
     for (size_t i = 0; i < n; i++) r[i] = w[n - 1 - i];
     r[n] = '\0';
@@ -59,8 +41,8 @@ static eco_status text_reverse_draw(eco_rng *rng, strbuf *p, strbuf *c) {
 
 /* "Sort: kolami\nSorted:" -> " aiklmo\n" (letters in byte order, repeats kept) */
 static eco_status text_sort_draw(eco_rng *rng, strbuf *p, strbuf *c) {
-    char w[WORD_MAX + 1], s[WORD_MAX + 1];
-    draw_word(rng, w);
+    char w[TASK_WORD_MAX + 1], s[TASK_WORD_MAX + 1];
+    task_draw_word(rng, w);
     size_t counts[26] = {0}, n = 0;
     for (const char *q = w; *q; q++) counts[*q - 'a']++;
     for (int l = 0; l < 26; l++)
@@ -127,7 +109,7 @@ static eco_status json_record_draw(eco_rng *rng, strbuf *p, strbuf *c) {
     for (unsigned i = 0; i < k && ok; i++) {
         unsigned f = order[i];
         json_t *v = NULL;
-        char text[WORD_MAX + 1];
+        char text[TASK_WORD_MAX + 1];
         switch (fields[f].kind) {
         case F_BOOL: {
             bool b = rng_below(rng, 2) != 0;
@@ -142,7 +124,7 @@ static eco_status json_record_draw(eco_rng *rng, strbuf *p, strbuf *c) {
             break;
         }
         case F_WORD:
-            draw_word(rng, text);
+            task_draw_word(rng, text);
             v = json_string(text);
             break;
         case F_COLOR:

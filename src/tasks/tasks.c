@@ -67,11 +67,23 @@ uint64_t rng_below(eco_rng *r, uint64_t n) {
     }
 }
 
+void task_draw_word(eco_rng *rng, char out[TASK_WORD_MAX + 1]) {
+    static const char onset[] = "bcdfghjklmnprstvwz", vowel[] = "aeiou", coda[] = "lnrst";
+    unsigned syllables = 1 + (unsigned)rng_below(rng, 4);
+    size_t n = 0;
+    for (unsigned i = 0; i < syllables; i++) {
+        out[n++] = onset[rng_below(rng, sizeof onset - 1)];
+        out[n++] = vowel[rng_below(rng, sizeof vowel - 1)];
+        if (rng_below(rng, 4) == 0) out[n++] = coda[rng_below(rng, sizeof coda - 1)];
+    }
+    out[n] = '\0';
+}
+
 /* ---- the table --------------------------------------------------------------------- */
 
 static const eco_capability capabilities[] = {
     {.name = "arith.add@1",
-     .description = "sum of two numbers of one to three digits (Add: 12+345 -> 357)",
+     .description = "sum of two numbers of one to three digits, zero-padded (Add: 012+345 -> 0357)",
      .check = ECO_TASK_CHECK_EXACT, .max_completion_bytes = 6, .ops = &eco_task_ops_arith_add},
     {.name = "text.reverse@1",
      .description = "reverse a lowercase pseudo-word (Reverse: kolami -> imalok)",

@@ -23,6 +23,13 @@ void sb_free(strbuf *b);
 /* Uniform integer in [0, n) (n > 0), without modulo bias. */
 uint64_t rng_below(eco_rng *r, uint64_t n);
 
+/* Pronounceable pseudo-words of 1 to 4 syllables (consonant, vowel, sometimes a closing
+ * consonant): at most TASK_WORD_MAX letters, a-z only. Generated rather than taken from a
+ * word list so the library needs no data file; the space (millions of words) is far larger
+ * than any training run. Consumes a fixed-by-construction sequence of RNG outputs. */
+enum { TASK_WORD_MAX = 12 };
+void task_draw_word(eco_rng *rng, char out[TASK_WORD_MAX + 1]);
+
 /* What a capability does. Generated capabilities set draw; fixed ones set count and row.
  * A generated capability whose space is small may also set count and row (safety) so tests
  * can enumerate it; draw is then what generate uses. */

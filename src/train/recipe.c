@@ -214,17 +214,20 @@ static eco_status parse_source(const json_t *s, size_t i, const char *label, con
                                eco_recipe_source *src) {
     static const char *const text_keys[] = {"path", "weight", "chunk_bytes", NULL};
     static const char *const cap_keys[] = {"capability", "n", "seed", NULL};
+    static const char *const drill_keys[] = {"drill", "n", "seed", NULL};
     char where[32];
     snprintf(where, sizeof where, "data[%zu]", i);
     if (!json_is_object(s)) return bad(label, where, "expected an object");
-    bool is_text = json_object_get(s, "path") != NULL, is_cap = json_object_get(s, "capability") != NULL;
-    if (is_text == is_cap) return bad(label, where, "expected exactly one of \"path\" and \"capability\"");
-    if (is_text && kind == ECO_RECIPE_LORA) {
+    bool is_text = json_object_get(s, "path") != NULL, is_cap = json_object_get(s, "capability") != NULL,
+         is_drill = json_object_get(s, "drill") != NULL;
+    if (is_text + is_cap + is_drill != 1)
+        return bad(label, where, "expected exactly one of \"path\", \"capability\" and \"drill\"");
+    if ((is_text || is_drill) && kind == ECO_RECIPE_LORA) {
         char f[64];
-        snprintf(f, sizeof f, "%s.path", where);
+        snprintf(f, sizeof f, "%s.%s", where, is_text ? "path" : "drill");
         return bad(label, f, "a lora recipe takes capabilities only");
     }
-    eco_status st = only_keys(s, is_text ? text_keys : cap_keys, label, where);
+    eco_status st = only_keys(s, is_text ? text_keys : is_cap ? cap_keys : drill_keys, label, where);
     if (st) return st;
     if (is_text) {
         const char *p;
@@ -238,10 +241,20 @@ static eco_status parse_source(const json_t *s, size_t i, const char *label, con
     }
     const char *name;
     int64_t seed;
-    if ((st = get_str(s, "capability", where, label, true, &name)) ||
+    if ((st = get_str(s, is_cap ? "capability" : "drill", where, label, true, &name)) ||
         (st = get_int(s, "n", where, label, true, 1, (int64_t)ECO_TASKS_MAX_N, 0, &src->n)) ||
         (st = get_int(s, "seed", where, label, false, 0, INT64_MAX, 0, &seed)))
         return st;
+    src->seed = (uint64_t)seed;
+    if (is_drill) {
+        size_t d = 0;
+        while (d < eco_drills_count() && strcmp(eco_drill_name(d), name) != 0) d++;
+        char f[64];
+        snprintf(f, sizeof f, "%s.drill", where);
+        if (d == eco_drills_count()) return bad(label, f, "unknown drill '%s'", name);
+        snprintf(src->drill, sizeof src->drill, "%s", name);
+        return ECO_STATUS_OK;
+    }
     const eco_capability *cap;
     if (eco_tasks_find(name, &cap) != ECO_STATUS_OK) {
         char f[64];
@@ -249,7 +262,6 @@ static eco_status parse_source(const json_t *s, size_t i, const char *label, con
         return bad(label, f, "unknown capability '%s'", name);
     }
     snprintf(src->capability, sizeof src->capability, "%s", cap->name);
-    src->seed = (uint64_t)seed;
     return ECO_STATUS_OK;
 }
 
@@ -561,14 +573,28 @@ static eco_status add_capability_source(buf *out, const eco_recipe_source *s, bo
     return st;
 }
 
+/* Drill texts, one record each. */
+static eco_status add_drill_source(buf *out, const eco_recipe_source *s, size_t *n_records) {
+    char **texts;
+    eco_status st = eco_drills_generate(s->drill, (size_t)s->n, s->seed, &texts);
+    if (st) return st;
+    for (size_t i = 0; i < (size_t)s->n && !st; i++) {
+        st = add_record(out, texts[i], strlen(texts[i]), s->drill);
+        (*n_records)++;
+    }
+    eco_drill_texts_free(texts, (size_t)s->n);
+    return st;
+}
+
 eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, size_t *n_records) {
     if (!r || !jsonl_path) return eco_error(ECO_STATUS_EINVAL, "recipe corpus: NULL argument");
     buf out = {0};
     size_t n = 0;
     eco_status st = ECO_STATUS_OK;
     for (size_t i = 0; i < r->n_sources && !st; i++)
-        st = r->sources[i].path ? add_text_source(&out, &r->sources[i], &n)
-                                : add_capability_source(&out, &r->sources[i], r->kind == ECO_RECIPE_LORA, &n);
+        st = r->sources[i].path      ? add_text_source(&out, &r->sources[i], &n)
+             : r->sources[i].drill[0] ? add_drill_source(&out, &r->sources[i], &n)
+                                      : add_capability_source(&out, &r->sources[i], r->kind == ECO_RECIPE_LORA, &n);
     if (!st) st = eco_write_file_atomic(jsonl_path, out.p ? out.p : "", out.len);
     free(out.p);
     if (!st && n_records) *n_records = n;
