@@ -78,6 +78,8 @@ static eco_status digits_draw(eco_rng *rng, strbuf *t) {
     return ok ? ECO_STATUS_OK : OOM("drill.digits");
 }
 
+/* A drill's stream is seeded from its index here, so the shipped model's corpus depends on
+ * this order: append new drills, never reorder or remove one. */
 static const struct {
     const char *name;
     eco_status (*draw)(eco_rng *rng, strbuf *text);
