@@ -691,6 +691,9 @@ static void test_drills(void **state) {
     enum { N = 300 };
     assert_int_equal(eco_drills_count(), 3);
     assert_null(eco_drill_name(3));
+    assert_true(eco_drill_known("drill.copy"));
+    assert_false(eco_drill_known("drill.cop"));
+    assert_false(eco_drill_known(NULL));
     for (size_t d = 0; d < eco_drills_count(); d++) {
         const char *name = eco_drill_name(d);
         char **a, **b, **c;

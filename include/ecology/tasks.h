@@ -121,6 +121,8 @@ void eco_task_items_free(eco_task_item *items, size_t n);
 size_t eco_drills_count(void);
 /* The i-th drill's name, NULL when i is out of range. */
 const char *eco_drill_name(size_t i);
+/* Whether a drill is called name (false on NULL). */
+bool eco_drill_known(const char *name);
 /* n texts (1 <= n <= ECO_TASKS_MAX_N) of drill `name` from `seed` into a new array *texts
  * (caller frees with eco_drill_texts_free(*texts, n)); same arguments → same texts on every
  * platform. ECO_STATUS_ENOTFOUND for an unknown name (the message lists the known ones),

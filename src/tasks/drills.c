@@ -94,11 +94,19 @@ size_t eco_drills_count(void) { return N_DRILLS; }
 
 const char *eco_drill_name(size_t i) { return i < N_DRILLS ? drills[i].name : NULL; }
 
+/* Index of the drill called name, N_DRILLS when there is none. */
+static size_t drill_index(const char *name) {
+    size_t d = 0;
+    while (d < N_DRILLS && strcmp(drills[d].name, name) != 0) d++;
+    return d;
+}
+
+bool eco_drill_known(const char *name) { return name && drill_index(name) < N_DRILLS; }
+
 eco_status eco_drills_generate(const char *name, size_t n, uint64_t seed, char ***texts) {
     if (texts) *texts = NULL;
     if (!name || !texts) return eco_error(ECO_STATUS_EINVAL, "drills: name or output is NULL");
-    size_t d = 0;
-    while (d < N_DRILLS && strcmp(drills[d].name, name) != 0) d++;
+    size_t d = drill_index(name);
     if (d == N_DRILLS)
         return eco_error(ECO_STATUS_ENOTFOUND, "unknown drill '%s' (known: drill.recall, drill.copy, drill.digits)",
                          name);

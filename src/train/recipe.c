@@ -247,11 +247,9 @@ static eco_status parse_source(const json_t *s, size_t i, const char *label, con
         return st;
     src->seed = (uint64_t)seed;
     if (is_drill) {
-        size_t d = 0;
-        while (d < eco_drills_count() && strcmp(eco_drill_name(d), name) != 0) d++;
         char f[64];
         snprintf(f, sizeof f, "%s.drill", where);
-        if (d == eco_drills_count()) return bad(label, f, "unknown drill '%s'", name);
+        if (!eco_drill_known(name)) return bad(label, f, "unknown drill '%s'", name);
         snprintf(src->drill, sizeof src->drill, "%s", name);
         return ECO_STATUS_OK;
     }
