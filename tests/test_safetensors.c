@@ -123,13 +123,16 @@ static void test_roundtrip_file(void **state) {
     char *path = eco_path_join(dir, "model.safetensors");
     ECO_ASSERT_OK(eco_safetensors_write(path, t, n, meta, 3));
 
-    /* Layout: header padded with spaces to a multiple of 8, same bytes as write_memory. */
+    /* Layout: header padded with spaces so that the data starts on a 64-byte boundary
+     * (8 + hlen a multiple of 64, hlen itself a multiple of 8 as the format asks), same
+     * bytes as write_memory. */
     char *file;
     size_t flen;
     ECO_ASSERT_OK(eco_read_file(path, 1 << 20, &file, &flen));
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | (uint8_t)file[i];
     assert_int_equal(hlen % 8, 0);
+    assert_int_equal((hlen + 8) % 64, 0);
     assert_true(hlen + 8 <= flen);
     assert_int_equal(file[8], '{');
     size_t last = 8 + hlen - 1;
@@ -145,12 +148,12 @@ static void test_roundtrip_file(void **state) {
     ECO_ASSERT_OK(eco_safetensors_open(path, &st));
     assert_string_equal(eco_safetensors_path(st), path);
     check_against(st, t, n);
-    /* The mapping is the file: the data buffer starts 8 + hlen bytes in, 8-aligned. */
+    /* The mapping is the file: the data buffer starts 8 + hlen bytes in, 64-aligned. */
     const void *buf;
     size_t blen;
     eco_safetensors_buffer(st, &buf, &blen);
     assert_int_equal(blen, flen - 8 - hlen);
-    assert_int_equal((uintptr_t)buf % 8, 0);
+    assert_int_equal((uintptr_t)buf % 64, 0);
     assert_memory_equal(buf, file + 8 + hlen, blen);
     /* Values read back through typed pointers. */
     const eco_tensor *w = eco_safetensors_find(st, "model.layers.0.w");
@@ -206,11 +209,12 @@ static void test_empty_and_zero_size(void **state) {
     eco_safetensors_close(st);
     free(img);
 
-    /* Writing nothing gives "{}" padded to 8. */
+    /* Writing nothing gives "{}" padded with spaces to 56 bytes (the 64-byte boundary). */
     uint8_t *mem;
     ECO_ASSERT_OK(eco_safetensors_write_memory(NULL, 0, NULL, 0, &mem, &len));
-    assert_int_equal(len, 16);
-    assert_memory_equal(mem + 8, "{}      ", 8);
+    assert_int_equal(len, 64);
+    assert_memory_equal(mem + 8, "{}", 2);
+    for (size_t i = 10; i < 64; i++) assert_int_equal(mem[i], ' ');
     ECO_ASSERT_OK(eco_safetensors_open_memory(mem, len, "empty", &st));
     assert_int_equal(eco_safetensors_count(st), 0);
     eco_safetensors_close(st);

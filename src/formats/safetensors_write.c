@@ -3,8 +3,12 @@
  * out as Hugging Face's writer lays it out — larger dtypes first, then by name — each
  * tensor right after the previous one, so data_offsets tile the buffer from 0 and every
  * tensor starts aligned to its element size; the header JSON is padded with
- * spaces to a multiple of 8 bytes so that the data buffer starts 8-aligned in the file
- * (and in a page-aligned mapping). The file appears atomically (eco_atomic_file_*).
+ * spaces (to a multiple of 8 bytes, as the format asks) so that the data buffer starts
+ * 64-aligned in the file and so in a page-aligned mapping: a cache line, and the width of
+ * an AVX-512 load. Hugging Face pads to 8 only; for weight matrices whose rows are a
+ * multiple of 64 bytes (every shape of the presets) 64 makes every row start on a cache
+ * line, which the decode kernels stream measurably faster (bench_inference).
+ * The file appears atomically (eco_atomic_file_*).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +31,7 @@ static int cmp_tensor_ptr_layout(const void *a, const void *b) {
 }
 
 /* Checks the inputs, sorts them by name into *order (malloc'd [n], caller frees) and
- * builds the padded header text (*hdr malloc'd, caller frees; *hdr_len a multiple of 8).
+ * builds the padded header text (*hdr malloc'd, caller frees; 8 + *hdr_len a multiple of 64).
  * *data_len is the size of the data buffer. */
 static eco_status build_header(const char *label, const eco_tensor *tensors, size_t n,
                                const char *const *meta, size_t n_meta,
@@ -174,7 +178,7 @@ static eco_status build_header(const char *label, const eco_tensor *tensors, siz
         goto fail;
     }
     size_t tlen = strlen(text);
-    size_t padded = (tlen + 7) & ~(size_t)7;
+    size_t padded = ((tlen + 8 + 63) & ~(size_t)63) - 8;
     if (padded > ECO_SAFETENSORS_MAX_HEADER) {
         free(text);
         rc = eco_error(ECO_STATUS_ERANGE, "%s: header of %zu bytes exceeds the limit of %u", label,
