@@ -19,6 +19,7 @@
 #include "ecology/model.h"
 #include "ecology/safetensors.h"
 #include "ecology/tokenizer.h"
+#include "model/model_internal.h"
 
 #define TOL 1e-4
 
@@ -457,6 +458,95 @@ static void test_random_tiny(void **state) {
     free(tmp);
 }
 
+/* A file laid out as Hugging Face writes it (header padded to 8 only, so every tensor 8
+ * bytes off a cache line) loads with its matrices copied to 64-aligned memory, and gives
+ * the same logits, bit for bit, prompt and decode, as the same weights aligned in the file. */
+static void test_realign_hf_layout(void **state) {
+    (void)state;
+    eco_model_config cfg;
+    ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
+    char *tmp = eco_test_tmpdir();
+    char *a = eco_path_join(tmp, "a"), *h = eco_path_join(tmp, "h");
+    ECO_ASSERT_OK(eco_model_create_random(&cfg, 7, ECO_DTYPE_BF16, a));
+    ECO_ASSERT_OK(eco_model_create_random(&cfg, 7, ECO_DTYPE_BF16, h));
+    /* h's model.safetensors re-padded: header text kept, spaces to the next multiple of 8 */
+    char *path = eco_path_join(h, "model.safetensors");
+    char *file;
+    size_t flen;
+    ECO_ASSERT_OK(eco_read_file(path, (size_t)64 << 20, &file, &flen));
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | (uint8_t)file[i];
+    size_t tlen = (size_t)hlen;
+    while (tlen > 0 && file[8 + tlen - 1] == ' ') tlen--;
+    size_t plen = (tlen + 7) & ~(size_t)7;
+    assert_true((8 + plen) % 64 != 0); /* else the test would prove nothing */
+    size_t dlen = flen - 8 - (size_t)hlen, nlen = 8 + plen + dlen;
+    char *img = malloc(nlen);
+    assert_non_null(img);
+    for (int i = 0; i < 8; i++) img[i] = (char)((uint64_t)plen >> (8 * i));
+    memcpy(img + 8, file + 8, tlen);
+    memset(img + 8 + tlen, ' ', plen - tlen);
+    memcpy(img + 8 + plen, file + 8 + hlen, dlen);
+    ECO_ASSERT_OK(eco_write_file_atomic(path, img, nlen));
+
+    eco_model *mh;
+    ECO_ASSERT_OK(eco_model_load(h, &mh));
+    const eco_tensor *fq = eco_weights_find(eco_model_get_weights(mh), "model.layers.0.self_attn.q_proj.weight");
+    assert_non_null(fq);
+    assert_true((uintptr_t)fq->data % 64 != 0);            /* the file's view: off a line */
+    /* what decode reads: every matrix whose rows are whole cache lines is a 64-aligned copy */
+    size_t whole_rows = (mh->lm_head->shape[1] * 2) % 64 == 0;
+    assert_int_equal((uintptr_t)mh->lm_head->data % 64, 0);
+    for (int64_t l = 0; l < cfg.n_layers; l++) {
+        const eco_layer *ly = &mh->layers[l];
+        const eco_tensor *mats[] = {ly->wq, ly->wk, ly->wv, ly->wo, ly->wg, ly->wu, ly->wd};
+        for (int i = 0; i < 7; i++) {
+            if ((mats[i]->shape[1] * 2) % 64 != 0) continue;
+            whole_rows++;
+            assert_int_equal((uintptr_t)mats[i]->data % 64, 0);
+        }
+    }
+    assert_int_equal(mh->n_realigned, whole_rows);
+    assert_true(whole_rows > (size_t)cfg.n_layers);
+    eco_model_free(mh);
+
+    int32_t tokens[] = {256, 'a', 'l', 'i', 'g', 'n', 'e', 'd'};
+    const int64_t n = 8, V = 259;
+    float *la = eco_malloc_array((size_t)(n * V), sizeof(float));
+    float *lh = eco_malloc_array((size_t)(n * V), sizeof(float));
+    assert_non_null(la);
+    assert_non_null(lh);
+    run_random(a, tokens, n, la);
+    run_random(h, tokens, n, lh);
+    assert_memory_equal(la, lh, (size_t)(n * V) * sizeof(float));
+    /* one-token decode steps read the copies through the matvec kernels */
+    eco_model *ma;
+    ECO_ASSERT_OK(eco_model_load(a, &ma));
+    ECO_ASSERT_OK(eco_model_load(h, &mh));
+    eco_kv_cache *ka, *kh;
+    ECO_ASSERT_OK(eco_kv_cache_create(ma, 16, &ka));
+    ECO_ASSERT_OK(eco_kv_cache_create(mh, 16, &kh));
+    for (int64_t i = 0; i < n; i++) {
+        ECO_ASSERT_OK(eco_model_forward(ma, ka, &tokens[i], 1, la, false));
+        ECO_ASSERT_OK(eco_model_forward(mh, kh, &tokens[i], 1, lh, false));
+        assert_memory_equal(la, lh, (size_t)V * sizeof(float));
+    }
+    eco_kv_cache_free(ka);
+    eco_kv_cache_free(kh);
+    eco_model_free(ma);
+    eco_model_free(mh);
+
+    eco_test_rmtree(tmp);
+    free(img);
+    free(file);
+    free(path);
+    free(la);
+    free(lh);
+    free(a);
+    free(h);
+    free(tmp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llama_gqa),
@@ -470,6 +560,7 @@ int main(void) {
         cmocka_unit_test(test_bad_tensors),
         cmocka_unit_test(test_presets),
         cmocka_unit_test(test_random_tiny),
+        cmocka_unit_test(test_realign_hf_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

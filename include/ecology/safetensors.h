@@ -50,9 +50,16 @@ const char *eco_safetensors_path(const eco_safetensors *st);
 /* The data buffer (everything after the header) and its length; owned by st. Tensor data
  * pointers lie inside [*data, *data + *len]. */
 void eco_safetensors_buffer(const eco_safetensors *st, const void **data, size_t *len);
+/* Says that the caller will not read the `nbytes` bytes at `data` again (a tensor it has
+ * copied): when st maps a file, the whole pages inside that range are dropped from this
+ * process (madvise MADV_DONTNEED on a private read-only mapping: they would be read back
+ * from the file if touched). A range outside st's file mapping, or st opened from memory,
+ * is left alone. */
+void eco_safetensors_release(const eco_safetensors *st, const void *data, size_t nbytes);
 
 /* Writes tensors (names unique, data of each exactly nbytes) atomically to `path`, names
- * sorted, header padded with spaces to a multiple of 8 bytes. `meta` holds n_meta
+ * sorted, header padded with spaces (a multiple of 8 bytes) so that the data starts on a
+ * 64-byte boundary of the file. `meta` holds n_meta
  * key/value string pairs (meta[2i] key, meta[2i+1] value), may be NULL. */
 eco_status eco_safetensors_write(const char *path, const eco_tensor *tensors, size_t n,
                                  const char *const *meta, size_t n_meta);
@@ -79,6 +86,8 @@ const eco_tensor *eco_weights_find(const eco_weights *w, const char *name);
 size_t eco_weights_nbytes(const eco_weights *w);
 /* Number of safetensors files opened (1 for a single file). */
 size_t eco_weights_shard_count(const eco_weights *w);
+/* eco_safetensors_release for a tensor of w (in whichever shard holds it). */
+void eco_weights_release(const eco_weights *w, const eco_tensor *t);
 
 #ifdef __cplusplus
 }

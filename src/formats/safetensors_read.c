@@ -530,3 +530,13 @@ void eco_safetensors_buffer(const eco_safetensors *st, const void **data, size_t
     if (data) *data = st ? st->buffer : NULL;
     if (len) *len = st ? st->buffer_len : 0;
 }
+
+void eco_safetensors_release(const eco_safetensors *st, const void *data, size_t nbytes) {
+    if (!st || !st->map || !data || nbytes == 0) return;
+    const uintptr_t map0 = (uintptr_t)st->map, map1 = map0 + st->map_len;
+    const uintptr_t lo = (uintptr_t)data, hi = lo + nbytes;
+    if (lo < map0 || hi > map1 || hi < lo) return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t p0 = (lo + page - 1) / page * page, p1 = hi / page * page;
+    if (p0 < p1) (void)madvise((void *)p0, p1 - p0, MADV_DONTNEED); /* advice: failure is harmless */
+}

@@ -312,3 +312,9 @@ const eco_tensor *eco_weights_find(const eco_weights *w, const char *name) {
 size_t eco_weights_nbytes(const eco_weights *w) { return w ? w->nbytes : 0; }
 
 size_t eco_weights_shard_count(const eco_weights *w) { return w ? w->n_shards : 0; }
+
+void eco_weights_release(const eco_weights *w, const eco_tensor *t) {
+    if (!w || !t) return;
+    for (size_t i = 0; i < w->n_shards; i++) /* each shard ignores a range outside its map */
+        eco_safetensors_release(w->shards[i], t->data, t->nbytes);
+}

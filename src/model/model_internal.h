@@ -70,6 +70,8 @@ struct eco_model {
     const eco_tensor *lm_head; /* [V, d]; == embed when tied */
     const float *final_norm;   /* [d] */
     eco_layer *layers;         /* [n_layers] */
+    eco_tensor *realigned;     /* [n_realigned] 64-byte-aligned copies of matrices (their data owned) */
+    size_t n_realigned;
     float *vec_block;          /* owns every widened norm weight and bias */
     double *inv_freq;          /* [hd/2] RoPE frequencies (llama3-scaled when asked) */
     size_t decode_bytes;
