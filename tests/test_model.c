@@ -366,6 +366,17 @@ static void run_random(const char *dir, const int32_t *tokens, int64_t n, float 
     eco_model_free(m);
 }
 
+/* The logits [n, V] of model folders a and b on the same tokens (*la, *lb malloc'd). */
+static void run_random_pair(const char *a, const char *b, const int32_t *tokens, int64_t n,
+                            int64_t V, float **la, float **lb) {
+    *la = eco_malloc_array((size_t)(n * V), sizeof(float));
+    *lb = eco_malloc_array((size_t)(n * V), sizeof(float));
+    assert_non_null(*la);
+    assert_non_null(*lb);
+    run_random(a, tokens, n, *la);
+    run_random(b, tokens, n, *lb);
+}
+
 static void test_random_tiny(void **state) {
     (void)state;
     eco_model_config cfg;
@@ -439,12 +450,8 @@ static void test_random_tiny(void **state) {
 
     int32_t tokens[] = {256, 'H', 'e', 'l', 'l', 'o', 258, 0};
     const int64_t n = 8, V = 259;
-    float *la = eco_malloc_array((size_t)(n * V), sizeof(float));
-    float *lh = eco_malloc_array((size_t)(n * V), sizeof(float));
-    assert_non_null(la);
-    assert_non_null(lh);
-    run_random(a, tokens, n, la);
-    run_random(h, tokens, n, lh);
+    float *la, *lh;
+    run_random_pair(a, h, tokens, n, V, &la, &lh);
     for (int64_t i = 0; i < n * V; i++) assert_true(isfinite(la[i]));
     check("tiny random", "bf16 vs f32 logits", eco_test_max_abs_diff(la, lh, (size_t)(n * V)), 1e-2);
 
@@ -512,12 +519,8 @@ static void test_realign_hf_layout(void **state) {
 
     int32_t tokens[] = {256, 'a', 'l', 'i', 'g', 'n', 'e', 'd'};
     const int64_t n = 8, V = 259;
-    float *la = eco_malloc_array((size_t)(n * V), sizeof(float));
-    float *lh = eco_malloc_array((size_t)(n * V), sizeof(float));
-    assert_non_null(la);
-    assert_non_null(lh);
-    run_random(a, tokens, n, la);
-    run_random(h, tokens, n, lh);
+    float *la, *lh;
+    run_random_pair(a, h, tokens, n, V, &la, &lh);
     assert_memory_equal(la, lh, (size_t)(n * V) * sizeof(float));
     /* one-token decode steps read the copies through the matvec kernels */
     eco_model *ma;
