@@ -12,6 +12,7 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -465,6 +466,56 @@ static void test_random_tiny(void **state) {
     free(tmp);
 }
 
+/* 150 tokens, many blocks of ECO_ATTN_KBLOCK keys: decoding one token at a time (the
+ * blocked attention merged across blocks) equals one batched pass within 1e-4, and gives
+ * the same bits with 1 thread as with 2 (the blocks do not depend on the thread count).
+ * Head sizes 16 (the preset) and 64 (the kernels' 64-column path). */
+static void test_long_decode(void **state) {
+    (void)state;
+    char *tmp = eco_test_tmpdir();
+    for (int variant = 0; variant < 2; variant++) {
+        eco_model_config cfg;
+        ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
+        if (variant == 1) cfg.head_dim = 64;
+        char *dir = eco_path_join(tmp, variant ? "hd64" : "hd16");
+        ECO_ASSERT_OK(eco_model_create_random_std(&cfg, 5, ECO_DTYPE_F32, 0.08, dir));
+        eco_model *m;
+        ECO_ASSERT_OK(eco_model_load(dir, &m));
+        enum { T = 150 };
+        const int64_t V = cfg.vocab_size;
+        int32_t tokens[T];
+        for (int i = 0; i < T; i++) tokens[i] = (int32_t)((i * 37 + 11) % 256);
+        float *all = eco_malloc_array((size_t)T * (size_t)V, sizeof(float));
+        float *one[2] = {eco_malloc_array((size_t)T * (size_t)V, sizeof(float)),
+                         eco_malloc_array((size_t)T * (size_t)V, sizeof(float))};
+        assert_non_null(all);
+        assert_non_null(one[0]);
+        assert_non_null(one[1]);
+        eco_kv_cache *kv;
+        ECO_ASSERT_OK(eco_kv_cache_create(m, T, &kv));
+        ECO_ASSERT_OK(eco_model_forward(m, kv, tokens, T, all, true));
+        const int saved = omp_get_max_threads();
+        for (int t = 0; t < 2; t++) {
+            omp_set_num_threads(t + 1);
+            eco_kv_cache_reset(kv);
+            for (int64_t i = 0; i < T; i++)
+                ECO_ASSERT_OK(eco_model_forward(m, kv, tokens + i, 1, one[t] + i * V, false));
+        }
+        omp_set_num_threads(saved);
+        check(variant ? "head_dim 64" : "head_dim 16", "150 decode steps vs batched",
+              eco_test_max_abs_diff(one[0], all, (size_t)(T * V)), 1e-4);
+        assert_memory_equal(one[0], one[1], (size_t)(T * V) * sizeof(float));
+        eco_kv_cache_free(kv);
+        eco_model_free(m);
+        free(all);
+        free(one[0]);
+        free(one[1]);
+        free(dir);
+    }
+    eco_test_rmtree(tmp);
+    free(tmp);
+}
+
 /* A file laid out as Hugging Face writes it (header padded to 8 only, so every tensor 8
  * bytes off a cache line) loads with its matrices copied to 64-aligned memory, and gives
  * the same logits, bit for bit, prompt and decode, as the same weights aligned in the file. */
@@ -562,6 +613,7 @@ int main(void) {
         cmocka_unit_test(test_cache_overflow),
         cmocka_unit_test(test_bad_tensors),
         cmocka_unit_test(test_presets),
+        cmocka_unit_test(test_long_decode),
         cmocka_unit_test(test_random_tiny),
         cmocka_unit_test(test_realign_hf_layout),
     };

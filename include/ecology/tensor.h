@@ -145,6 +145,23 @@ void eco_swiglu_ref(float *out, const float *gate, const float *up, int64_t n);
 /* y[n] += x[n] */
 void eco_add_inplace(float *y, const float *x, int64_t n);
 
+/* ---- attention of one query (decoding) ---------------------------------------------- */
+
+/* One query head against a block of n >= 1 keys, as a partial softmax:
+ *   q [hd]; K, V [n, hd] with rows ld floats apart (a KV cache's kv_dim); S [n] scratch
+ *   s_j = (q · K_j) · scale;  m = max_j s_j;  l = Σ_j exp(s_j − m);  o[hd] = Σ_j exp(s_j − m) · V_j
+ * Softmax attention over the block is o / l. */
+void eco_attend_part(float *o, float *m, float *l, const float *q, const float *K,
+                     const float *V, int64_t ld, int64_t n, int64_t hd, float scale, float *S);
+void eco_attend_part_ref(float *o, float *m, float *l, const float *q, const float *K,
+                         const float *V, int64_t ld, int64_t n, int64_t hd, float scale, float *S);
+
+/* out[hd] = softmax attention over the union of nb >= 1 blocks from their partials, merged
+ * in block order: M = max_b m_b;  out = Σ_b exp(m_b − M)·o_b / Σ_b exp(m_b − M)·l_b.
+ * Block b's o starts at o + b·o_stride, its m and l at m + b·ml_stride, l + b·ml_stride. */
+void eco_attend_merge(float *out, const float *o, const float *m, const float *l, int64_t nb,
+                      int64_t o_stride, int64_t ml_stride, int64_t hd);
+
 #ifdef __cplusplus
 }
 #endif

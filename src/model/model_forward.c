@@ -53,12 +53,18 @@ void eco_model_buffers_free(eco_model_buffers *b) {
     free(b->sin_tab);
     free(b->scores);
     free(b->xt);
+    free(b->att_t);
+    free(b->part_o);
+    free(b->part_ml);
+    free(b->claims);
+    b->claims = NULL;
     free(b->lt);
     b->lt = NULL;
     b->cap_lt = 0;
     b->x = b->xn = b->q = b->att = b->gate = b->up = b->hid = NULL;
-    b->cos_tab = b->sin_tab = b->scores = b->xt = NULL;
+    b->cos_tab = b->sin_tab = b->scores = b->xt = b->att_t = b->part_o = b->part_ml = NULL;
     b->cap_n = 0;
+    b->cap_kblocks = 0;
     b->cap_keys = 0;
     b->cap_rows = 0;
     b->cap_threads = 0;
@@ -105,18 +111,32 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         }
         int64_t cap_rows = rows > b->cap_rows ? rows : b->cap_rows;
         int cap_threads = threads > b->cap_threads ? threads : b->cap_threads;
+        const int64_t qd = c->n_heads * c->head_dim;
+        const int64_t cap_kblocks = (cap_keys + ECO_ATTN_KBLOCK - 1) / ECO_ATTN_KBLOCK;
         free(b->scores);
         free(b->xt);
+        free(b->att_t);
+        free(b->part_o);
+        free(b->part_ml);
+        free(b->claims);
         size_t count;
         b->scores = NULL;
         if (eco_mul_ok((size_t)cap_keys, (size_t)cap_rows, &count) &&
             eco_mul_ok(count, (size_t)cap_threads, &count))
             b->scores = eco_malloc_array(count, sizeof(float));
         b->xt = alloc_rows(cap_threads, c->hidden_size);
+        b->att_t = alloc_rows(cap_threads, qd);
+        b->part_o = alloc_rows(cap_kblocks, qd);
+        b->part_ml = alloc_rows(cap_kblocks, 2 * c->n_heads);
+        b->claims = aligned_alloc(64, (size_t)3 * (size_t)cap_threads * ECO_CLAIM_STRIDE * sizeof(atomic_long));
+        if (b->claims)
+            for (size_t i = 0; i < (size_t)3 * (size_t)cap_threads * ECO_CLAIM_STRIDE; i++)
+                atomic_init(&b->claims[i], 0);
         b->cap_keys = cap_keys;
         b->cap_rows = cap_rows;
         b->cap_threads = cap_threads;
-        if (!b->scores || !b->xt) goto nomem;
+        b->cap_kblocks = cap_kblocks;
+        if (!b->scores || !b->xt || !b->att_t || !b->part_o || !b->part_ml || !b->claims) goto nomem;
     }
     if (m->lora) { /* t = x·Aᵀ: [n, r] batched, [threads, r] one token */
         size_t need;
@@ -196,18 +216,6 @@ static void attention(float *att, const float *q, const float *kc, const float *
     }
 }
 
-/* One query's attention for one head at position keys − 1 (sees every cached key):
- *   O[hd] = softmax(K[keys, hd] · q[hd] / √hd)ᵀ · V[keys, hd], K and V rows kvd apart;
- *   S[keys] scratch. sgemv runs single-threaded inside the caller's parallel region. */
-static void attend_one(float *O, const float *q, const float *K, const float *Vh, float *S,
-                       int64_t keys, int64_t kvd, int64_t hd, float scale) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)keys, (int)hd, scale, K, (int)kvd, q, 1, 0.0f,
-                S, 1);
-    eco_softmax(S, keys);
-    cblas_sgemv(CblasRowMajor, CblasTrans, (int)keys, (int)hd, 1.0f, Vh, (int)kvd, S, 1, 0.0f, O,
-                1);
-}
-
 /* y[n, out] += s·(x[n, in]·Aᵀ)·Bᵀ for one module's adapter (nothing when lw is NULL or
  * the module has none); rows of x are ldx apart, of y ldy apart; t [n, r] scratch. */
 static void lora_add(float *y, int64_t ldy, const float *x, int64_t ldx, const eco_lora_w *lw, int64_t n,
@@ -238,16 +246,22 @@ static void add_bias_rows(float *y, const float *bias, int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; r++) y[r] += bias[r];
 }
 
-/* Dynamic row chunks for the decode step. The rows of each product are cut into chunks of
- * about ECO_DECODE_CHUNK_BYTES of weights, and the threads claim chunks from a shared
- * counter until none are left, each finishing its chunk (bias, adapter, RoPE, residual
- * add, SwiGLU: everything that only reads the chunk's own rows) before the next claim.
- * A thread that is held up (on a shared VM a descheduled vCPU, an interrupt) then costs
- * the others at most one chunk of waiting at the next barrier, not its whole lag. Every
- * row is summed by the same kernel whatever the split, so the results do not depend on
- * which thread took which chunk. */
+/* Work units of one decode phase (row chunks of about ECO_DECODE_CHUNK_BYTES of weights,
+ * or heads) split by ownership: of T threads, thread t owns units [n·t/T, n·(t+1)/T) and
+ * takes them in order from its own counter, finishing each (bias, adapter, RoPE, residual
+ * add, SwiGLU: everything that only reads the unit's own rows) before the next. Its rows
+ * are then one contiguous stream, which the matvec kernels prefetch ahead across units.
+ * A thread whose units are gone takes the others' in turn from their counters, so a thread
+ * that is held up (on a shared VM a descheduled vCPU, an interrupt) costs the others at
+ * most one unit of waiting at the next barrier, not its whole lag. Every row is summed by
+ * the same kernel whatever the split, so the results do not depend on who took what.
+ *
+ * Counters: phase s (separated from the next by a barrier) uses row s % 3 of
+ * b->claims [3, cap_threads] (one 64-byte line each); during phase s thread 0 zeroes row
+ * (s + 2) % 3, last used in phase s − 1 (which the barrier before phase s ended) and next
+ * used in phase s + 2 (after the barrier that ends phase s + 1). */
 #ifndef ECO_DECODE_CHUNK_BYTES
-#define ECO_DECODE_CHUNK_BYTES ((size_t)128 << 10)
+#define ECO_DECODE_CHUNK_BYTES ((size_t)64 << 10)
 #endif
 
 /* Rows per chunk for weights of `row_bytes` bytes a row: whole 4-row blocks, at least one. */
@@ -257,52 +271,76 @@ static int64_t chunk_rows(size_t row_bytes) {
     return rows < 4 ? 4 : (int64_t)rows;
 }
 
-/* The chunk counters: phase s (separated from the next by a barrier) claims from ctr[s % 3];
- * during phase s thread 0 zeroes ctr[(s + 2) % 3], last used in phase s − 1 (which the
- * barrier before phase s ended) and next used in phase s + 2 (after the barrier that ends
- * phase s + 1). */
-typedef struct chunk_counters {
-    atomic_long c[3];
-} chunk_counters;
+typedef struct phase_split {
+    atomic_long *ctr; /* this phase's counters, ECO_CLAIM_STRIDE apart */
+    int64_t n;        /* units */
+    int T, id, tried; /* threads, this thread, owners whose units are gone */
+    int64_t own_end;  /* end of the range of the owner of the last unit returned */
+} phase_split;
 
-static inline atomic_long *phase_counter(chunk_counters *cc, int64_t s, int id) {
-    if (id == 0) atomic_store_explicit(&cc->c[(s + 2) % 3], 0, memory_order_relaxed);
-    return &cc->c[s % 3];
+static phase_split phase_begin(atomic_long *claims, int64_t s, int T, int id, int64_t n) {
+    if (id == 0)
+        for (int t = 0; t < T; t++)
+            atomic_store_explicit(&claims[((s + 2) % 3 * T + t) * ECO_CLAIM_STRIDE], 0,
+                                  memory_order_relaxed);
+    return (phase_split){claims + (s % 3) * T * ECO_CLAIM_STRIDE, n, T, id, 0, 0};
 }
 
-static inline int64_t claim(atomic_long *c) {
-    return atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+/* Rows of one matrix that units [first, own_end) cover, for a matrix of `rows` rows cut
+ * into units of `per` rows starting at unit `first`: how far the kernel may prefetch. */
+static inline int64_t units_rows_end(int64_t own_end, int64_t first, int64_t rows, int64_t per) {
+    const int64_t r = (own_end - first) * per;
+    return r < 0 ? 0 : r > rows ? rows : r;
+}
+
+/* The next unit for this thread, or −1 when there is none left. */
+static inline int64_t next_unit(phase_split *p) {
+    for (; p->tried < p->T; p->tried++) {
+        const int owner = (p->id + p->tried) % p->T;
+        const int64_t lo = p->n * owner / p->T, hi = p->n * (owner + 1) / p->T;
+        const int64_t j = lo + atomic_fetch_add_explicit(&p->ctr[owner * ECO_CLAIM_STRIDE], 1,
+                                                         memory_order_relaxed);
+        if (j < hi) {
+            p->own_end = hi;
+            return j;
+        }
+    }
+    return -1;
 }
 
 /* The one-token forward (n == 1) at position p0 = kv->len: b->x holds the embedded token,
  * b->cos_tab/sin_tab the RoPE tables of p0; writes logits[V] and the cache rows at p0.
  * One parallel region for all layers and the head; per layer, each thread norms x into
  * its own copy (no barrier), then claims heads of q, k and v (matvec, bias, adapter, RoPE
- * per head), (barrier) attention by head, (barrier) chunks of o with their residual add,
+ * per head), (barrier) attention partials by (kv head, block of ECO_ATTN_KBLOCK keys),
+ * (barrier) its own merge of the partials into att, chunks of o with their residual add,
  * (barrier) its norm copy, chunks of gate/up with their SwiGLU, (barrier) chunks of down
  * with their residual add, (barrier). Same arithmetic, operation by operation, as the
- * batched path at n == 1. */
+ * batched path at n == 1, except the softmax of attention, which is taken per block of
+ * keys and merged (equal within rounding; the blocks do not depend on the thread count). */
 static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     const eco_model_config *c = &m->cfg;
     eco_model_buffers *b = &m->buf;
     const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;
     const int64_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
     const int64_t kvd = KV * hd, group = H / KV, p0 = kv->len, keys = p0 + 1;
+    const int64_t nkb = (keys + ECO_ATTN_KBLOCK - 1) / ECO_ATTN_KBLOCK; /* key blocks */
     const float eps = (float)c->rms_norm_eps;
     const float scale = (float)(1.0 / sqrt((double)hd));
     const size_t scores_stride = (size_t)b->cap_rows * (size_t)b->cap_keys;
-    float *x = b->x, *y = b->xn, *q = b->q, *att = b->att;
-    chunk_counters cc;
-    for (int i = 0; i < 3; i++) atomic_init(&cc.c[i], 0);
+    float *x = b->x, *y = b->xn, *q = b->q;
+    for (size_t i = 0; i < (size_t)3 * (size_t)b->cap_threads * ECO_CLAIM_STRIDE; i++)
+        atomic_store_explicit(&b->claims[i], 0, memory_order_relaxed);
 
 #pragma omp parallel
     {
-        const int id = omp_get_thread_num();
+        const int id = omp_get_thread_num(), T = omp_get_num_threads();
         float *xt = b->xt + (size_t)id * (size_t)d;   /* [d] this thread's normed x */
-        float *S = b->scores + (size_t)id * scores_stride; /* [keys] */
+        float *S = b->scores + (size_t)id * scores_stride; /* [ECO_ATTN_KBLOCK] */
+        float *att = b->att_t + (size_t)id * (size_t)(H * hd); /* [H·hd] this thread's copy */
         float *lt = m->lora ? b->lt + (size_t)id * (size_t)m->lora_rmax : NULL; /* [r] LoRA t */
         float xp_buf[ECO_MATVEC_XP_MAX]; /* x prepared for bf16 weights */
-        int64_t s = 0; /* phase number, for the chunk counters */
+        int64_t s = 0; /* phase number, for the work counters */
 
         for (int64_t l = 0; l < c->n_layers; l++) {
             const eco_layer *ly = &m->layers[l];
@@ -315,40 +353,58 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             eco_rmsnorm(xt, x, ly->attn_norm, d, eps);
             {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
-                atomic_long *ctr = phase_counter(&cc, s++, id);
-                for (int64_t j; (j = claim(ctr)) < H + 2 * KV;) {
+                phase_split ps = phase_begin(b->claims, s++, T, id, H + 2 * KV);
+                for (int64_t j; (j = next_unit(&ps)) >= 0;) {
                     if (j < H) {
                         const int64_t r0 = j * hd, r1 = r0 + hd;
-                        eco_matvec_rows(q, ly->wq->data, ly->wq->dtype, xt, xp, r0, r1, d);
+                        eco_matvec_rows(q, ly->wq->data, ly->wq->dtype, xt, xp, r0, r1,
+                                        units_rows_end(ps.own_end, 0, H * hd, hd), d);
                         add_bias_rows(q, ly->bq, r0, r1);
                         if (lw) lora_add_one(q, xt, &lw[ECO_LORA_Q], d, r0, r1, lt);
                         eco_rope(q + r0, b->cos_tab, b->sin_tab, 1, hd);
                     } else if (j < H + KV) {
                         const int64_t r0 = (j - H) * hd, r1 = r0 + hd;
-                        eco_matvec_rows(knew, ly->wk->data, ly->wk->dtype, xt, xp, r0, r1, d);
+                        eco_matvec_rows(knew, ly->wk->data, ly->wk->dtype, xt, xp, r0, r1,
+                                        units_rows_end(ps.own_end, H, kvd, hd), d);
                         add_bias_rows(knew, ly->bk, r0, r1);
                         if (lw) lora_add_one(knew, xt, &lw[ECO_LORA_K], d, r0, r1, lt);
                         eco_rope(knew + r0, b->cos_tab, b->sin_tab, 1, hd);
                     } else {
                         const int64_t r0 = (j - H - KV) * hd, r1 = r0 + hd;
-                        eco_matvec_rows(vnew, ly->wv->data, ly->wv->dtype, xt, xp, r0, r1, d);
+                        eco_matvec_rows(vnew, ly->wv->data, ly->wv->dtype, xt, xp, r0, r1,
+                                        units_rows_end(ps.own_end, H + KV, kvd, hd), d);
                         add_bias_rows(vnew, ly->bv, r0, r1);
                         if (lw) lora_add_one(vnew, xt, &lw[ECO_LORA_V], d, r0, r1, lt);
                     }
                 }
             }
 #pragma omp barrier
-#pragma omp for schedule(static)
-            for (int64_t h = 0; h < H; h++)
-                attend_one(att + h * hd, q + h * hd, kc + (h / group) * hd, vc + (h / group) * hd,
-                           S, keys, kvd, hd, scale);
+            {   /* partials of (kv head, block of keys), the group's query heads each */
+                phase_split ps = phase_begin(b->claims, s++, T, id, KV * nkb);
+                for (int64_t j; (j = next_unit(&ps)) >= 0;) {
+                    const int64_t kvh = j % KV, blk = j / KV, k0 = blk * ECO_ATTN_KBLOCK;
+                    const int64_t nk = keys - k0 < ECO_ATTN_KBLOCK ? keys - k0 : ECO_ATTN_KBLOCK;
+                    const float *K = kc + (size_t)k0 * (size_t)kvd + kvh * hd;
+                    const float *Vv = vc + (size_t)k0 * (size_t)kvd + kvh * hd;
+                    for (int64_t h = kvh * group; h < (kvh + 1) * group; h++) {
+                        float *ml = b->part_ml + (blk * H + h) * 2;
+                        eco_attend_part(b->part_o + (blk * H + h) * hd, ml, ml + 1, q + h * hd, K,
+                                        Vv, kvd, nk, hd, scale, S);
+                    }
+                }
+            }
+#pragma omp barrier
+            for (int64_t h = 0; h < H; h++) /* every thread merges its own copy of att */
+                eco_attend_merge(att + h * hd, b->part_o + h * hd, b->part_ml + 2 * h,
+                                 b->part_ml + 2 * h + 1, nkb, H * hd, 2 * H, hd);
             {   /* y = Wo · att (+ bo); x += y, chunk by chunk */
                 const float *xp = eco_matvec_prep_bf16(xp_buf, att, H * hd);
                 const int64_t ch = chunk_rows((size_t)(H * hd) * eco_dtype_size(ly->wo->dtype));
-                atomic_long *ctr = phase_counter(&cc, s++, id);
-                for (int64_t j; (j = claim(ctr)) * ch < d;) {
+                phase_split ps = phase_begin(b->claims, s++, T, id, (d + ch - 1) / ch);
+                for (int64_t j; (j = next_unit(&ps)) >= 0;) {
                     const int64_t r0 = j * ch, r1 = r0 + ch < d ? r0 + ch : d;
-                    eco_matvec_rows(y, ly->wo->data, ly->wo->dtype, att, xp, r0, r1, H * hd);
+                    eco_matvec_rows(y, ly->wo->data, ly->wo->dtype, att, xp, r0, r1,
+                                    units_rows_end(ps.own_end, 0, d, ch), H * hd);
                     add_bias_rows(y, ly->bo, r0, r1);
                     if (lw) lora_add_one(y, att, &lw[ECO_LORA_O], H * hd, r0, r1, lt);
                     eco_add_inplace(x + r0, y + r0, r1 - r0);
@@ -362,11 +418,12 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
                 const int64_t ch = chunk_rows((size_t)d * (eco_dtype_size(ly->wg->dtype) +
                                                            eco_dtype_size(ly->wu->dtype)));
-                atomic_long *ctr = phase_counter(&cc, s++, id);
-                for (int64_t j; (j = claim(ctr)) * ch < f;) {
+                phase_split ps = phase_begin(b->claims, s++, T, id, (f + ch - 1) / ch);
+                for (int64_t j; (j = next_unit(&ps)) >= 0;) {
                     const int64_t r0 = j * ch, r1 = r0 + ch < f ? r0 + ch : f;
-                    eco_matvec_rows(b->gate, ly->wg->data, ly->wg->dtype, xt, xp, r0, r1, d);
-                    eco_matvec_rows(b->up, ly->wu->data, ly->wu->dtype, xt, xp, r0, r1, d);
+                    const int64_t pf = units_rows_end(ps.own_end, 0, f, ch);
+                    eco_matvec_rows(b->gate, ly->wg->data, ly->wg->dtype, xt, xp, r0, r1, pf, d);
+                    eco_matvec_rows(b->up, ly->wu->data, ly->wu->dtype, xt, xp, r0, r1, pf, d);
                     if (lw) {
                         lora_add_one(b->gate, xt, &lw[ECO_LORA_GATE], d, r0, r1, lt);
                         lora_add_one(b->up, xt, &lw[ECO_LORA_UP], d, r0, r1, lt);
@@ -378,10 +435,11 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, b->hid, f);
                 const int64_t ch = chunk_rows((size_t)f * eco_dtype_size(ly->wd->dtype));
-                atomic_long *ctr = phase_counter(&cc, s++, id);
-                for (int64_t j; (j = claim(ctr)) * ch < d;) {
+                phase_split ps = phase_begin(b->claims, s++, T, id, (d + ch - 1) / ch);
+                for (int64_t j; (j = next_unit(&ps)) >= 0;) {
                     const int64_t r0 = j * ch, r1 = r0 + ch < d ? r0 + ch : d;
-                    eco_matvec_rows(y, ly->wd->data, ly->wd->dtype, b->hid, xp, r0, r1, f);
+                    eco_matvec_rows(y, ly->wd->data, ly->wd->dtype, b->hid, xp, r0, r1,
+                                    units_rows_end(ps.own_end, 0, d, ch), f);
                     if (lw) lora_add_one(y, b->hid, &lw[ECO_LORA_DOWN], f, r0, r1, lt);
                     eco_add_inplace(x + r0, y + r0, r1 - r0);
                 }
@@ -394,10 +452,11 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
         {
             const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
             const int64_t ch = chunk_rows((size_t)d * eco_dtype_size(m->lm_head->dtype));
-            atomic_long *ctr = phase_counter(&cc, s++, id);
-            for (int64_t j; (j = claim(ctr)) * ch < V;) {
+            phase_split ps = phase_begin(b->claims, s++, T, id, (V + ch - 1) / ch);
+            for (int64_t j; (j = next_unit(&ps)) >= 0;) {
                 const int64_t r0 = j * ch, r1 = r0 + ch < V ? r0 + ch : V;
-                eco_matvec_rows(logits, m->lm_head->data, m->lm_head->dtype, xt, xp, r0, r1, d);
+                eco_matvec_rows(logits, m->lm_head->data, m->lm_head->dtype, xt, xp, r0, r1,
+                                units_rows_end(ps.own_end, 0, V, ch), d);
             }
         }
     }

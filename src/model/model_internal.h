@@ -13,6 +13,8 @@
 #include "ecology/model.h"
 #include "ecology/peft.h"
 
+#include <stdatomic.h>
+
 typedef struct eco_layer {
     const eco_tensor *wq;   /* [H·hd, d] */
     const eco_tensor *wk;   /* [KV·hd, d] */
@@ -46,6 +48,7 @@ typedef struct eco_model_buffers {
     int64_t cap_keys;
     int64_t cap_rows;
     int cap_threads;
+    int64_t cap_kblocks; /* key blocks of ECO_ATTN_KBLOCK for cap_keys keys */
     float *x;       /* [n, d]     residual stream */
     float *xn;      /* [n, d]     normed input of a block; then the block's output */
     float *q;       /* [n, H·hd]  queries (after RoPE) */
@@ -57,6 +60,10 @@ typedef struct eco_model_buffers {
     float *sin_tab; /* [n, hd/2] */
     float *scores;  /* [cap_threads, cap_rows, cap_keys] attention scores per thread */
     float *xt;      /* [cap_threads, d] each thread's normed copy of x (one-token path) */
+    float *att_t;   /* [cap_threads, H·hd] each thread's merged attention output (one token) */
+    float *part_o;  /* [cap_kblocks, H, hd] one token's attention partials per key block */
+    float *part_ml; /* [cap_kblocks, H, 2] their running max m and sum l */
+    atomic_long *claims; /* [3, cap_threads] one-token work counters, ECO_CLAIM_STRIDE apart */
     float *lt;      /* [cap_lt] LoRA's t = x·Aᵀ: [n, r] (batched) or [threads, r] (one token) */
     size_t cap_lt;
     float *scratch; /* eco_linear's widening scratch, scratch_floats */
@@ -86,6 +93,12 @@ struct eco_model {
 
 /* Rows of queries one attention task handles on the batched path. */
 #define ECO_ATTN_QBLOCK 64
+/* Keys per block of the one-token attention (eco_attend_part): a block of one kv head is
+ * one unit of work, so a single head's keys spread over all threads. */
+#define ECO_ATTN_KBLOCK 32
+/* atomic_longs from one work counter to the next: one 64-byte line each, so that threads
+ * taking units from their own counters do not contend for a line. */
+#define ECO_CLAIM_STRIDE 8
 
 void eco_model_buffers_free(eco_model_buffers *b);
 

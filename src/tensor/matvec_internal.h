@@ -18,8 +18,9 @@
 const float *eco_matvec_prep_bf16(float *xp, const float *x, int64_t K);
 
 /* Rows [r0, r1) of y[N] = W[N, K] · x[K]; xp from eco_matvec_prep_bf16 for the same x and
- * K (or NULL). */
+ * K (or NULL). Rows up to pf_r1 (at most N; r1 or less: none) are the ones this thread
+ * will most likely read next, and may be prefetched. */
 void eco_matvec_rows(float *y, const void *W, eco_dtype wtype, const float *x, const float *xp,
-                     int64_t r0, int64_t r1, int64_t K);
+                     int64_t r0, int64_t r1, int64_t pf_r1, int64_t K);
 
 #endif

@@ -1,0 +1,152 @@
+/*
+ * Attention of one query (decoding), split over blocks of keys so that any number of
+ * threads can share one head's keys and the result still does not depend on how many did:
+ * each block gives a partial (m, l, o) with the softmax taken against the block's own
+ * maximum, and eco_attend_merge rescales and sums the blocks in block order (the
+ * log-sum-exp merge of flash-decoding).
+ *
+ * The AVX2/FMA path (chosen at run time, head_dim a multiple of 8) differs from the scalar
+ * twins only in summation order and in the vectorised expf of simd_math.h.
+ */
+#include "ecology/tensor.h"
+
+#include <math.h>
+
+#include "tensor/simd_math.h"
+
+#if ECO_HAVE_X86_SIMD
+/* [Σ a0, Σ a1, …, Σ a7]: the eight horizontal sums as one vector. */
+ECO_TARGET_AVX2 static inline __m256 hsum8x8(const __m256 a[8]) {
+    __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
+    __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
+    __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+/* S[j] = (q · K_j) · scale for j < n; returns max_j S[j]. Eight keys at a time: eight
+ * independent accumulators over hd, summed together by hsum8x8. */
+ECO_TARGET_AVX2 static float scores_avx2(float *S, const float *q, const float *K, int64_t ld,
+                                         int64_t n, int64_t hd, float scale) {
+    const __m256 vs = _mm256_set1_ps(scale);
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const float *k = K + j * ld;
+        __m256 a[8];
+        for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();
+        for (int64_t c = 0; c < hd; c += 8) {
+            const __m256 qc = _mm256_loadu_ps(q + c);
+            for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(_mm256_loadu_ps(k + i * ld + c), qc, a[i]);
+        }
+        const __m256 sc = _mm256_mul_ps(hsum8x8(a), vs);
+        _mm256_storeu_ps(S + j, sc);
+        vmax = _mm256_max_ps(vmax, sc);
+    }
+    float mx = hmax8(vmax);
+    for (; j < n; j++) {
+        const float *k = K + j * ld;
+        __m256 a = _mm256_setzero_ps();
+        for (int64_t c = 0; c < hd; c += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(k + c), _mm256_loadu_ps(q + c), a);
+        S[j] = hsum8(a) * scale;
+        if (S[j] > mx) mx = S[j];
+    }
+    return mx;
+}
+
+/* o[hd] = Σ_j S[j]·V_j, 64 columns at a time held in eight registers (hd % 64 == 0), else
+ * accumulated in o itself. */
+ECO_TARGET_AVX2 static void weighted_sum_avx2(float *o, const float *S, const float *V, int64_t ld,
+                                              int64_t n, int64_t hd) {
+    if (hd % 64 == 0) {
+        for (int64_t c0 = 0; c0 < hd; c0 += 64) {
+            __m256 a[8];
+            for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();
+            for (int64_t j = 0; j < n; j++) {
+                const __m256 p = _mm256_set1_ps(S[j]);
+                const float *v = V + j * ld + c0;
+                for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8 * i), a[i]);
+            }
+            for (int i = 0; i < 8; i++) _mm256_storeu_ps(o + c0 + 8 * i, a[i]);
+        }
+        return;
+    }
+    for (int64_t c = 0; c < hd; c += 8) _mm256_storeu_ps(o + c, _mm256_setzero_ps());
+    for (int64_t j = 0; j < n; j++) {
+        const __m256 p = _mm256_set1_ps(S[j]);
+        const float *v = V + j * ld;
+        for (int64_t c = 0; c < hd; c += 8)
+            _mm256_storeu_ps(o + c, _mm256_fmadd_ps(p, _mm256_loadu_ps(v + c), _mm256_loadu_ps(o + c)));
+    }
+}
+
+ECO_TARGET_AVX2 static void attend_part_avx2(float *o, float *m_out, float *l_out, const float *q,
+                                             const float *K, const float *V, int64_t ld, int64_t n,
+                                             int64_t hd, float scale, float *S) {
+    const float mx = scores_avx2(S, q, K, ld, n, hd, scale);
+    const __m256 vmx = _mm256_set1_ps(mx);
+    __m256 vl = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) { /* S[j] = exp(S[j] − m) */
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(S + j), vmx));
+        _mm256_storeu_ps(S + j, e);
+        vl = _mm256_add_ps(vl, e);
+    }
+    float l = hsum8(vl);
+    for (; j < n; j++) {
+        S[j] = expf(S[j] - mx);
+        l += S[j];
+    }
+    weighted_sum_avx2(o, S, V, ld, n, hd);
+    *m_out = mx;
+    *l_out = l;
+}
+#endif /* ECO_HAVE_X86_SIMD */
+
+void eco_attend_part_ref(float *o, float *m_out, float *l_out, const float *q, const float *K,
+                         const float *V, int64_t ld, int64_t n, int64_t hd, float scale, float *S) {
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < n; j++) {
+        float s = 0.0f;
+        for (int64_t c = 0; c < hd; c++) s += q[c] * K[j * ld + c];
+        S[j] = s * scale;
+        if (S[j] > mx) mx = S[j];
+    }
+    float l = 0.0f;
+    for (int64_t j = 0; j < n; j++) {
+        S[j] = expf(S[j] - mx);
+        l += S[j];
+    }
+    for (int64_t c = 0; c < hd; c++) o[c] = 0.0f;
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t c = 0; c < hd; c++) o[c] += S[j] * V[j * ld + c];
+    *m_out = mx;
+    *l_out = l;
+}
+
+void eco_attend_part(float *o, float *m_out, float *l_out, const float *q, const float *K,
+                     const float *V, int64_t ld, int64_t n, int64_t hd, float scale, float *S) {
+#if ECO_HAVE_X86_SIMD
+    if (hd % 8 == 0 && eco_cpu_has_avx2_fma()) {
+        attend_part_avx2(o, m_out, l_out, q, K, V, ld, n, hd, scale, S);
+        return;
+    }
+#endif
+    eco_attend_part_ref(o, m_out, l_out, q, K, V, ld, n, hd, scale, S);
+}
+
+void eco_attend_merge(float *out, const float *o, const float *m, const float *l, int64_t nb,
+                      int64_t o_stride, int64_t ml_stride, int64_t hd) {
+    float mx = -INFINITY;
+    for (int64_t b = 0; b < nb; b++)
+        if (m[b * ml_stride] > mx) mx = m[b * ml_stride];
+    float sum = 0.0f;
+    for (int64_t c = 0; c < hd; c++) out[c] = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        const float w = expf(m[b * ml_stride] - mx);
+        const float *ob = o + b * o_stride;
+        sum += w * l[b * ml_stride];
+        for (int64_t c = 0; c < hd; c++) out[c] += w * ob[c];
+    }
+    const float inv = 1.0f / sum;
+    for (int64_t c = 0; c < hd; c++) out[c] *= inv;
+}
