@@ -308,6 +308,26 @@ static inline int64_t next_unit(phase_split *p) {
     return -1;
 }
 
+/* Before a barrier: prefetch the start of the rows this thread will own in the next
+ * phase, n units of `per` rows of W [rows, ·] (see phase_split), so that they are on their
+ * way while it waits. */
+static void prefetch_from(const eco_tensor *W, int64_t rows, int64_t r0) {
+    eco_matvec_prefetch_rows(W->data, W->dtype, r0 < rows ? r0 : rows, rows, W->shape[1]);
+}
+
+static void prefetch_own(const eco_tensor *W, int64_t rows, int64_t n, int64_t per, int T, int id) {
+    prefetch_from(W, rows, n * id / T * per);
+}
+
+/* The same for the q/k/v phase of layer ly: units are the H query heads, then the KV key
+ * heads, then the KV value heads, hd rows each. */
+static void prefetch_own_qkv(const eco_layer *ly, int64_t H, int64_t KV, int64_t hd, int T, int id) {
+    const int64_t u = (H + 2 * KV) * id / T;
+    if (u < H) prefetch_from(ly->wq, H * hd, u * hd);
+    else if (u < H + KV) prefetch_from(ly->wk, KV * hd, (u - H) * hd);
+    else prefetch_from(ly->wv, KV * hd, (u - H - KV) * hd);
+}
+
 /* The one-token forward (n == 1) at position p0 = kv->len: b->x holds the embedded token,
  * b->cos_tab/sin_tab the RoPE tables of p0; writes logits[V] and the cache rows at p0.
  * One parallel region for all layers and the head; per layer, each thread norms x into
@@ -328,6 +348,7 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     const float eps = (float)c->rms_norm_eps;
     const float scale = (float)(1.0 / sqrt((double)hd));
     const size_t scores_stride = (size_t)b->cap_rows * (size_t)b->cap_keys;
+    const int64_t ch_head = chunk_rows((size_t)d * eco_dtype_size(m->lm_head->dtype));
     float *x = b->x, *y = b->xn, *q = b->q;
     for (size_t i = 0; i < (size_t)3 * (size_t)b->cap_threads * ECO_CLAIM_STRIDE; i++)
         atomic_store_explicit(&b->claims[i], 0, memory_order_relaxed);
@@ -348,6 +369,11 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             float *kc = kv->k + (size_t)l * (size_t)kv->max_seq * (size_t)kvd; /* [max_seq, kvd] */
             float *vc = kv->v + (size_t)l * (size_t)kv->max_seq * (size_t)kvd;
             float *knew = kc + (size_t)p0 * (size_t)kvd, *vnew = vc + (size_t)p0 * (size_t)kvd;
+            /* rows per unit of o, gate/up (both read per unit), down */
+            const int64_t ch_o = chunk_rows((size_t)(H * hd) * eco_dtype_size(ly->wo->dtype));
+            const int64_t ch_gu = chunk_rows((size_t)d * (eco_dtype_size(ly->wg->dtype) +
+                                                          eco_dtype_size(ly->wu->dtype)));
+            const int64_t ch_d = chunk_rows((size_t)f * eco_dtype_size(ly->wd->dtype));
 
             /* attention block: q [H·hd], knew and vnew [kvd], one head a chunk */
             eco_rmsnorm(xt, x, ly->attn_norm, d, eps);
@@ -393,13 +419,14 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                     }
                 }
             }
+            prefetch_own(ly->wo, d, (d + ch_o - 1) / ch_o, ch_o, T, id);
 #pragma omp barrier
             for (int64_t h = 0; h < H; h++) /* every thread merges its own copy of att */
                 eco_attend_merge(att + h * hd, b->part_o + h * hd, b->part_ml + 2 * h,
                                  b->part_ml + 2 * h + 1, nkb, H * hd, 2 * H, hd);
             {   /* y = Wo · att (+ bo); x += y, chunk by chunk */
                 const float *xp = eco_matvec_prep_bf16(xp_buf, att, H * hd);
-                const int64_t ch = chunk_rows((size_t)(H * hd) * eco_dtype_size(ly->wo->dtype));
+                const int64_t ch = ch_o;
                 phase_split ps = phase_begin(b->claims, s++, T, id, (d + ch - 1) / ch);
                 for (int64_t j; (j = next_unit(&ps)) >= 0;) {
                     const int64_t r0 = j * ch, r1 = r0 + ch < d ? r0 + ch : d;
@@ -410,14 +437,15 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                     eco_add_inplace(x + r0, y + r0, r1 - r0);
                 }
             }
+            prefetch_own(ly->wg, f, (f + ch_gu - 1) / ch_gu, ch_gu, T, id);
+            prefetch_own(ly->wu, f, (f + ch_gu - 1) / ch_gu, ch_gu, T, id);
 #pragma omp barrier
 
             /* MLP block: gate, up, hid [f] */
             eco_rmsnorm(xt, x, ly->ffn_norm, d, eps);
             {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
-                const int64_t ch = chunk_rows((size_t)d * (eco_dtype_size(ly->wg->dtype) +
-                                                           eco_dtype_size(ly->wu->dtype)));
+                const int64_t ch = ch_gu;
                 phase_split ps = phase_begin(b->claims, s++, T, id, (f + ch - 1) / ch);
                 for (int64_t j; (j = next_unit(&ps)) >= 0;) {
                     const int64_t r0 = j * ch, r1 = r0 + ch < f ? r0 + ch : f;
@@ -431,10 +459,11 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                     eco_swiglu(b->hid + r0, b->gate + r0, b->up + r0, r1 - r0);
                 }
             }
+            prefetch_own(ly->wd, d, (d + ch_d - 1) / ch_d, ch_d, T, id);
 #pragma omp barrier
             {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, b->hid, f);
-                const int64_t ch = chunk_rows((size_t)f * eco_dtype_size(ly->wd->dtype));
+                const int64_t ch = ch_d;
                 phase_split ps = phase_begin(b->claims, s++, T, id, (d + ch - 1) / ch);
                 for (int64_t j; (j = next_unit(&ps)) >= 0;) {
                     const int64_t r0 = j * ch, r1 = r0 + ch < d ? r0 + ch : d;
@@ -444,6 +473,8 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                     eco_add_inplace(x + r0, y + r0, r1 - r0);
                 }
             }
+            if (l + 1 < c->n_layers) prefetch_own_qkv(&m->layers[l + 1], H, KV, hd, T, id);
+            else prefetch_own(m->lm_head, V, (V + ch_head - 1) / ch_head, ch_head, T, id);
 #pragma omp barrier
         }
 
@@ -451,7 +482,7 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
         eco_rmsnorm(xt, x, m->final_norm, d, eps);
         {
             const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
-            const int64_t ch = chunk_rows((size_t)d * eco_dtype_size(m->lm_head->dtype));
+            const int64_t ch = ch_head;
             phase_split ps = phase_begin(b->claims, s++, T, id, (V + ch - 1) / ch);
             for (int64_t j; (j = next_unit(&ps)) >= 0;) {
                 const int64_t r0 = j * ch, r1 = r0 + ch < V ? r0 + ch : V;

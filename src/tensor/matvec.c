@@ -430,6 +430,23 @@ void eco_matvec_multi_part(float *const *ys, const void *const *Ws, const eco_dt
     }
 }
 
+void eco_matvec_prefetch_rows(const void *W, eco_dtype wtype, int64_t r0, int64_t r1, int64_t K) {
+#if ECO_HAVE_X86_SIMD
+    if (!MATVEC_PREFETCH || r1 <= r0) return;
+    const size_t row = (size_t)K * eco_dtype_size(wtype);
+    size_t bytes = (size_t)(r1 - r0) * row;
+    if (bytes > MATVEC_PF_AHEAD) bytes = MATVEC_PF_AHEAD;
+    const char *p = (const char *)W + (size_t)r0 * row;
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+#else
+    (void)W;
+    (void)wtype;
+    (void)r0;
+    (void)r1;
+    (void)K;
+#endif
+}
+
 const float *eco_matvec_prep_bf16(float *xp, const float *x, int64_t K) {
 #if ECO_HAVE_X86_SIMD
     _Static_assert(ECO_MATVEC_XP_MAX >= BF16_XP_MAX, "prepared-x buffer too small");

@@ -23,4 +23,9 @@ const float *eco_matvec_prep_bf16(float *xp, const float *x, int64_t K);
 void eco_matvec_rows(float *y, const void *W, eco_dtype wtype, const float *x, const float *xp,
                      int64_t r0, int64_t r1, int64_t pf_r1, int64_t K);
 
+/* Prefetches the first lines (as far as the kernels prefetch ahead) of rows [r0, r1) of
+ * W[·, K]: for a thread about to wait at a barrier, the start of its rows in the next
+ * product, so that the product starts streaming at once. */
+void eco_matvec_prefetch_rows(const void *W, eco_dtype wtype, int64_t r0, int64_t r1, int64_t K);
+
 #endif
