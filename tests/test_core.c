@@ -237,8 +237,32 @@ static void test_log_level(void **state) {
     eco_log(ECO_LOG_INFO, "not shown %d", 1);
 }
 
+/* eco_zalloc_large: zeroed, 2 MiB-aligned, writable to its last byte; sizes that are not
+ * a multiple of the huge page, and 0. */
+static void test_zalloc_large(void **state) {
+    (void)state;
+    const size_t sizes[] = {0, 1, 4096, ((size_t)5 << 20) + 3};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const size_t n = sizes[i];
+        unsigned char *p = eco_zalloc_large(n);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % ((uintptr_t)2 << 20), 0);
+        for (size_t j = 0; j < n; j += 4093) assert_int_equal(p[j], 0);
+        if (n) {
+            assert_int_equal(p[n - 1], 0);
+            p[n - 1] = 2;
+            p[0] = 1;
+            assert_int_equal(p[0] + p[n - 1], n > 1 ? 3 : 2);
+        }
+        eco_free_large(p, n);
+    }
+    assert_null(eco_zalloc_large(SIZE_MAX - 100)); /* overflows the rounding */
+    eco_free_large(NULL, 10);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zalloc_large),
         cmocka_unit_test(test_status_strings), cmocka_unit_test(test_error_context),
         cmocka_unit_test(test_checked_sizes),  cmocka_unit_test(test_arena),
         cmocka_unit_test(test_atomic_write),   cmocka_unit_test(test_sha256),

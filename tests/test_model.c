@@ -564,7 +564,18 @@ static void test_realign_hf_layout(void **state) {
             assert_int_equal((uintptr_t)mats[i]->data % 64, 0);
         }
     }
-    assert_int_equal(mh->n_realigned, whole_rows);
+    /* q, k and v in one block per layer (in order, back to back), the rest copied alone */
+    size_t fused = 0;
+    for (int64_t l = 0; l < cfg.n_layers; l++) {
+        const eco_layer *ly = &mh->layers[l];
+        if (!ly->qkv_block) continue;
+        fused += 3;
+        assert_ptr_equal(ly->wq->data, ly->qkv_block);
+        assert_ptr_equal(ly->wk->data, (const char *)ly->wq->data + ly->wq->nbytes);
+        assert_ptr_equal(ly->wv->data, (const char *)ly->wk->data + ly->wk->nbytes);
+    }
+    assert_int_equal(fused, 3 * (size_t)cfg.n_layers);
+    assert_int_equal(mh->n_realigned + fused, whole_rows);
     assert_true(whole_rows > (size_t)cfg.n_layers);
     eco_model_free(mh);
 

@@ -92,8 +92,8 @@ typedef struct eco_kv_cache {
 } eco_kv_cache;
 
 /* max_seq in [1, INT_MAX] (EINVAL otherwise); positions past the config's
- * max_position_embeddings are computed as HF would, not refused. Zeroed with calloc, so
- * untouched positions cost no memory. Caller frees with eco_kv_cache_free. */
+ * max_position_embeddings are computed as HF would, not refused. Zeroed memory from
+ * eco_zalloc_large (huge pages where allowed), so untouched positions cost no memory. Caller frees with eco_kv_cache_free. */
 eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache **out);
 void eco_kv_cache_free(eco_kv_cache *kv);
 void eco_kv_cache_reset(eco_kv_cache *kv);

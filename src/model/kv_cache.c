@@ -27,8 +27,8 @@ eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache
     kv->len = 0;
     kv->n_layers = c->n_layers;
     kv->kv_dim = kv_dim;
-    kv->k = eco_calloc_array(count, sizeof(float));
-    kv->v = eco_calloc_array(count, sizeof(float));
+    kv->k = eco_zalloc_large(bytes);
+    kv->v = eco_zalloc_large(bytes);
     if (!kv->k || !kv->v) {
         eco_kv_cache_free(kv);
         return eco_error(ECO_STATUS_ENOMEM, "kv cache: out of memory for 2 × %zu floats", count);
@@ -39,8 +39,9 @@ eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache
 
 void eco_kv_cache_free(eco_kv_cache *kv) {
     if (!kv) return;
-    free(kv->k);
-    free(kv->v);
+    const size_t bytes = (size_t)kv->n_layers * (size_t)kv->max_seq * (size_t)kv->kv_dim * sizeof(float);
+    eco_free_large(kv->k, bytes);
+    eco_free_large(kv->v, bytes);
     free(kv);
 }
 

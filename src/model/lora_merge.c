@@ -108,8 +108,8 @@ eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir
             if (!lw->A) continue;
             const eco_tensor *W = base_w[t];
             size_t idx = n_t;
-            for (size_t i = 0; i < n_t; i++)
-                if (eco_weights_get(w, i) == W) idx = i;
+            for (size_t i = 0; i < n_t; i++) /* by name: W may be the model's aligned or fused copy */
+                if (strcmp(eco_weights_get(w, i)->name, W->name) == 0) idx = i;
             if (idx == n_t) {
                 st = eco_error(ECO_STATUS_EINTERNAL, "merge: layer %lld %s: base tensor not found", (long long)l,
                                eco_lora_target_path((eco_lora_target)t));

@@ -375,7 +375,10 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                                                           eco_dtype_size(ly->wu->dtype)));
             const int64_t ch_d = chunk_rows((size_t)f * eco_dtype_size(ly->wd->dtype));
 
-            /* attention block: q [H·hd], knew and vnew [kvd], one head a chunk */
+            /* attention block: q [H·hd], knew and vnew [kvd], one head a unit; with q, k
+             * and v fused, q's and k's prefetch runs on into the rows that follow them */
+            const int64_t q_pf_rows = ly->qkv_block ? H * hd + 2 * kvd : H * hd;
+            const int64_t k_pf_rows = ly->qkv_block ? 2 * kvd : kvd;
             eco_rmsnorm(xt, x, ly->attn_norm, d, eps);
             {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
@@ -384,14 +387,14 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                     if (j < H) {
                         const int64_t r0 = j * hd, r1 = r0 + hd;
                         eco_matvec_rows(q, ly->wq->data, ly->wq->dtype, xt, xp, r0, r1,
-                                        units_rows_end(ps.own_end, 0, H * hd, hd), d);
+                                        units_rows_end(ps.own_end, 0, q_pf_rows, hd), d);
                         add_bias_rows(q, ly->bq, r0, r1);
                         if (lw) lora_add_one(q, xt, &lw[ECO_LORA_Q], d, r0, r1, lt);
                         eco_rope(q + r0, b->cos_tab, b->sin_tab, 1, hd);
                     } else if (j < H + KV) {
                         const int64_t r0 = (j - H) * hd, r1 = r0 + hd;
                         eco_matvec_rows(knew, ly->wk->data, ly->wk->dtype, xt, xp, r0, r1,
-                                        units_rows_end(ps.own_end, H, kvd, hd), d);
+                                        units_rows_end(ps.own_end, H, k_pf_rows, hd), d);
                         add_bias_rows(knew, ly->bk, r0, r1);
                         if (lw) lora_add_one(knew, xt, &lw[ECO_LORA_K], d, r0, r1, lt);
                         eco_rope(knew + r0, b->cos_tab, b->sin_tab, 1, hd);

@@ -29,6 +29,10 @@ typedef struct eco_layer {
     const float *bk;        /* [KV·hd] or NULL */
     const float *bv;        /* [KV·hd] or NULL */
     const float *bo;        /* [d] or NULL */
+    /* q, k and v fused (model_load.c): one 64-aligned block of their rows, q's then k's
+     * then v's, owned here, and wq/wk/wv pointing at the three views; NULL when not. */
+    void *qkv_block;
+    eco_tensor qkv[3];
 } eco_layer;
 
 /* One module's attached LoRA adapter, widened to f32 (eco_model_set_adapter):
