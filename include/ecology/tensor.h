@@ -156,6 +156,10 @@ void eco_attend_part(float *o, float *m, float *l, const float *q, const float *
 void eco_attend_part_ref(float *o, float *m, float *l, const float *q, const float *K,
                          const float *V, int64_t ld, int64_t n, int64_t hd, float scale, float *S);
 
+/* Prefetches the n rows of K and V that an eco_attend_part call will read (to issue for
+ * the next block while this one is computed). */
+void eco_attend_prefetch(const float *K, const float *V, int64_t ld, int64_t n, int64_t hd);
+
 /* out[hd] = softmax attention over the union of nb >= 1 blocks from their partials, merged
  * in block order: M = max_b m_b;  out = Σ_b exp(m_b − M)·o_b / Σ_b exp(m_b − M)·l_b.
  * Block b's o starts at o + b·o_stride, its m and l at m + b·ml_stride, l + b·ml_stride. */

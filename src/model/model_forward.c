@@ -415,6 +415,12 @@ static void forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                     const int64_t nk = keys - k0 < ECO_ATTN_KBLOCK ? keys - k0 : ECO_ATTN_KBLOCK;
                     const float *K = kc + (size_t)k0 * (size_t)kvd + kvh * hd;
                     const float *Vv = vc + (size_t)k0 * (size_t)kvd + kvh * hd;
+                    if (j + 1 < ps.own_end) { /* this thread's next unit, most likely */
+                        const int64_t kvh1 = (j + 1) % KV, k1 = (j + 1) / KV * ECO_ATTN_KBLOCK;
+                        eco_attend_prefetch(kc + (size_t)k1 * (size_t)kvd + kvh1 * hd,
+                                            vc + (size_t)k1 * (size_t)kvd + kvh1 * hd, kvd,
+                                            keys - k1 < ECO_ATTN_KBLOCK ? keys - k1 : ECO_ATTN_KBLOCK, hd);
+                    }
                     for (int64_t h = kvh * group; h < (kvh + 1) * group; h++) {
                         float *ml = b->part_ml + (blk * H + h) * 2;
                         eco_attend_part(b->part_o + (blk * H + h) * hd, ml, ml + 1, q + h * hd, K,
