@@ -106,6 +106,12 @@ struct eco_model {
 
 void eco_model_buffers_free(eco_model_buffers *b);
 
+/* The one-token forward (model_decode.c), called by eco_model_forward with n == 1 once the
+ * buffers are sized, b->x holds the embedded token and b->cos_tab/sin_tab the RoPE tables
+ * of position kv->len; writes logits[V] and the cache rows at kv->len (the caller advances
+ * kv->len). */
+void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits);
+
 /* The [out, in] shape of target t's weight in a layer of cfg. */
 void eco_lora_module_dims(const eco_model_config *cfg, eco_lora_target t, int64_t *out, int64_t *in);
 /* Frees the attached adapter's f32 copies (eco_model_set_adapter(m, NULL)). */
