@@ -83,19 +83,7 @@ ECO_TARGET_AVX2 static void attend_part_avx2(float *o, float *m_out, float *l_ou
                                              const float *K, const float *V, int64_t ld, int64_t n,
                                              int64_t hd, float scale, float *S) {
     const float mx = scores_avx2(S, q, K, ld, n, hd, scale);
-    const __m256 vmx = _mm256_set1_ps(mx);
-    __m256 vl = _mm256_setzero_ps();
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8) { /* S[j] = exp(S[j] − m) */
-        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(S + j), vmx));
-        _mm256_storeu_ps(S + j, e);
-        vl = _mm256_add_ps(vl, e);
-    }
-    float l = hsum8(vl);
-    for (; j < n; j++) {
-        S[j] = expf(S[j] - mx);
-        l += S[j];
-    }
+    const float l = exp_sub_sum(S, n, mx); /* S[j] = exp(S[j] − m) */
     weighted_sum_avx2(o, S, V, ld, n, hd);
     *m_out = mx;
     *l_out = l;

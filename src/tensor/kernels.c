@@ -50,20 +50,7 @@ ECO_TARGET_AVX2 static void softmax_avx2(float *x, int64_t n) {
     float mx = hmax8(vm);
     for (; i < n; i++)
         if (x[i] > mx) mx = x[i];
-    __m256 vmx = _mm256_set1_ps(mx);
-    __m256 vs = _mm256_setzero_ps();
-    i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
-        _mm256_storeu_ps(x + i, e);
-        vs = _mm256_add_ps(vs, e);
-    }
-    float sum = hsum8(vs);
-    for (; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
-    }
-    float inv = 1.0f / sum;
+    float inv = 1.0f / exp_sub_sum(x, n, mx);
     __m256 vinv = _mm256_set1_ps(inv);
     i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));

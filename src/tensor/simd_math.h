@@ -7,6 +7,7 @@
 #define ECOLOGY_TENSOR_SIMD_MATH_H
 
 #include <math.h>
+#include <stdint.h>
 
 #include "tensor/simd.h"
 
@@ -62,6 +63,24 @@ ECO_TARGET_AVX2 static inline __m256 exp8(__m256 x) {
     /* NaN in, NaN out (the clamps above would have turned it into a number). */
     __m256 isnan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
     return _mm256_blendv_ps(res, x, isnan);
+}
+
+/* x[i] = exp(x[i] − mx) for i < n, in place; returns the sum of the new values. */
+ECO_TARGET_AVX2 static inline float exp_sub_sum(float *x, int64_t n, float mx) {
+    const __m256 vmx = _mm256_set1_ps(mx);
+    __m256 vs = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
+        _mm256_storeu_ps(x + i, e);
+        vs = _mm256_add_ps(vs, e);
+    }
+    float sum = hsum8(vs);
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    return sum;
 }
 
 #endif /* ECO_HAVE_X86_SIMD */
