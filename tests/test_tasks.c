@@ -132,6 +132,89 @@ static void test_golden(void **state) {
     }
 }
 
+/* Whether every space-separated word of `text` (length len) is one of the words of a or b. */
+static bool words_from(const char *text, size_t len, const char *a, const char *b) {
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && text[j] != ' ') j++;
+        bool found = false;
+        for (int k = 0; k < 2 && !found; k++) {
+            const char *src = k ? b : a;
+            if (!src) continue;
+            for (const char *w = src; *w && !found;) {
+                const char *e = strchr(w, ' ');
+                size_t n = e ? (size_t)(e - w) : strlen(w);
+                found = n == j - i && memcmp(w, text + i, n) == 0;
+                w = e ? e + 1 : w + n;
+            }
+        }
+        if (!found) return false;
+        i = j + 1;
+    }
+    return true;
+}
+
+/* eco_tasks_augment on sentiment TRAIN items: deterministic; prompts keep the form and the
+ * TRAIN split; completions unchanged; every word comes from the item's own text or (joined)
+ * from a text with the same completion; with both probabilities 0 nothing changes; refused
+ * for a capability without free text, bad probabilities and foreign prompts. */
+static void test_augment(void **state) {
+    (void)state;
+    const eco_capability *cap;
+    ECO_ASSERT_OK(eco_tasks_find("sentiment.yelp@1", &cap));
+    enum { N = 300 };
+    eco_task_item *a, *b, *orig;
+    ECO_ASSERT_OK(eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, N, 3, &a));
+    ECO_ASSERT_OK(eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, N, 3, &b));
+    ECO_ASSERT_OK(eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, N, 3, &orig));
+    const eco_task_augment none = {0, 0}, aug = {0.2, 0.5};
+    ECO_ASSERT_OK(eco_tasks_augment(cap, a, N, &none, 9));
+    for (size_t i = 0; i < N; i++) assert_string_equal(a[i].prompt, orig[i].prompt);
+    ECO_ASSERT_OK(eco_tasks_augment(cap, a, N, &aug, 9));
+    ECO_ASSERT_OK(eco_tasks_augment(cap, b, N, &aug, 9));
+    const size_t lp = strlen(SENTIMENT_PREFIX), ls = strlen(SENTIMENT_SUFFIX);
+    size_t changed = 0, longer = 0;
+    for (size_t i = 0; i < N; i++) {
+        assert_string_equal(a[i].prompt, b[i].prompt);
+        assert_string_equal(a[i].completion, orig[i].completion);
+        const size_t n = strlen(a[i].prompt);
+        assert_true(n > lp + ls);
+        assert_memory_equal(a[i].prompt, SENTIMENT_PREFIX, lp);
+        assert_string_equal(a[i].prompt + n - ls, SENTIMENT_SUFFIX);
+        assert_int_equal(eco_tasks_split_of(a[i].prompt, n), ECO_TASK_SPLIT_TRAIN);
+        changed += strcmp(a[i].prompt, orig[i].prompt) != 0;
+        longer += n > strlen(orig[i].prompt);
+        /* its words: from its own text, or from one other text with its completion */
+        char own[1024];
+        snprintf(own, sizeof own, "%.*s", (int)(strlen(orig[i].prompt) - lp - ls), orig[i].prompt + lp);
+        bool ok = words_from(a[i].prompt + lp, n - lp - ls, own, NULL);
+        for (size_t j = 0; j < N && !ok; j++) {
+            if (strcmp(orig[j].completion, orig[i].completion) != 0) continue;
+            char other[1024];
+            snprintf(other, sizeof other, "%.*s", (int)(strlen(orig[j].prompt) - lp - ls), orig[j].prompt + lp);
+            ok = words_from(a[i].prompt + lp, n - lp - ls, own, other);
+        }
+        assert_true(ok);
+    }
+    printf("  augment: %zu of %d prompts changed, %zu joined (longer)\n", changed, N, longer);
+    assert_true(changed > N / 2);
+    assert_true(longer > N / 5 && longer < N * 4 / 5);
+
+    const eco_task_augment bad_p = {1.0, 0}, bad_j = {0, 1.5};
+    ECO_ASSERT_STATUS(eco_tasks_augment(cap, a, N, &bad_p, 1), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_tasks_augment(cap, a, N, &bad_j, 1), ECO_STATUS_EINVAL);
+    char *saved = a[0].prompt;
+    a[0].prompt = (char *)"Question: 1+1\nAnswer:";
+    ECO_ASSERT_STATUS(eco_tasks_augment(cap, a, N, &aug, 1), ECO_STATUS_EINVAL);
+    a[0].prompt = saved;
+    const eco_capability *arith;
+    ECO_ASSERT_OK(eco_tasks_find("arith.add@1", &arith));
+    ECO_ASSERT_STATUS(eco_tasks_augment(arith, a, N, &aug, 1), ECO_STATUS_EUNSUPPORTED);
+    eco_task_items_free(a, N);
+    eco_task_items_free(b, N);
+    eco_task_items_free(orig, N);
+}
+
 static void test_split_of(void **state) {
     (void)state;
     size_t eval = 0;
@@ -745,6 +828,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry),         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_golden),           cmocka_unit_test(test_split_of),
+        cmocka_unit_test(test_augment),
         cmocka_unit_test(test_splits_disjoint),  cmocka_unit_test(test_answers_independent),
         cmocka_unit_test(test_json_record),      cmocka_unit_test(test_check_table),
         cmocka_unit_test(test_safety),           cmocka_unit_test(test_sentiment_data),

@@ -482,6 +482,19 @@ static const recipe_case RECIPES[] = {
      ECO_STATUS_EFORMAT, "data[0].capability"},
     {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"drill\": \"drill.copy\", \"n\": 1}], " GOOD_HYPER "}",
      ECO_STATUS_EFORMAT, "data[0].drill: a lora recipe takes capabilities only"},
+    /* augmentation (the sentiment capabilities only) */
+    {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"capability\": \"sentiment.imdb@1\", \"n\": 4, "
+     "\"augment\": {\"word_dropout\": 0.15, \"join\": 0.3}}], " GOOD_HYPER "}", ECO_STATUS_OK, NULL},
+    {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"capability\": \"sentiment.imdb@1\", \"n\": 4, \"augment\": 1}], "
+     GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0].augment: expected an object"},
+    {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"capability\": \"sentiment.imdb@1\", \"n\": 4, "
+     "\"augment\": {\"dropout\": 0.1}}], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0].augment.dropout: unknown key"},
+    {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"capability\": \"sentiment.imdb@1\", \"n\": 4, "
+     "\"augment\": {\"word_dropout\": 0.95}}], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0].augment.word_dropout"},
+    {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"capability\": \"sentiment.imdb@1\", \"n\": 4, "
+     "\"augment\": {\"join\": \"half\"}}], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0].augment.join"},
+    {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"capability\": \"arith.add@1\", \"n\": 4, "
+     "\"augment\": {\"join\": 0.5}}], " GOOD_HYPER "}", ECO_STATUS_EFORMAT, "data[0].augment: arith.add@1 is not built on free text"},
     /* drills (pretraining only) */
     {"{\"name\": \"x\", " GOOD_BASE ", \"data\": [{\"drill\": \"drill.recall\", \"n\": 5, \"seed\": 2}], " GOOD_HYPER "}",
      ECO_STATUS_OK, NULL},

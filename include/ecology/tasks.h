@@ -83,6 +83,8 @@ typedef struct eco_capability {
                                       * not drawn) */
     const char *json_schema;         /* draft-07 JSON Schema every answer satisfies (for the
                                       * verifier); NULL when answers are not JSON */
+    const char *text_prefix;         /* prompt = text_prefix + free text + text_suffix for the */
+    const char *text_suffix;         /* capabilities built on free text; NULL otherwise */
     const task_ops *ops;
 } eco_capability;
 
@@ -112,6 +114,23 @@ eco_task_split eco_tasks_split_of(const char *prompt, size_t len);
 eco_status eco_tasks_generate(const eco_capability *cap, eco_task_split split, size_t n, uint64_t seed,
                               eco_task_item **items);
 void eco_task_items_free(eco_task_item *items, size_t n);
+
+/* Training-data augmentation for a capability built on free text (cap->text_prefix set:
+ * the sentiment sets), the usual remedy for a small labelled set: in each item, with
+ * probability `join` another item's text with the same completion is put before or after
+ * its own, and then every word (space-separated) is dropped with probability
+ * `word_dropout`, at least one kept. Texts come only from `items`, so TRAIN items stay
+ * TRAIN material; an item whose new prompt would fall in the EVAL split keeps its own.
+ * In place and deterministic for (items, n, aug, seed).
+ * Errors: ECO_STATUS_EINVAL (NULL, a probability outside [0, 1) / [0, 1], or an item that
+ * does not have the capability's prompt form), ECO_STATUS_EUNSUPPORTED (no free text),
+ * ECO_STATUS_ENOMEM; on error the items are unchanged or each holds a complete prompt. */
+typedef struct eco_task_augment {
+    double word_dropout; /* [0, 1) */
+    double join;         /* [0, 1] */
+} eco_task_augment;
+eco_status eco_tasks_augment(const eco_capability *cap, eco_task_item *items, size_t n,
+                             const eco_task_augment *aug, uint64_t seed);
 
 /* Pretraining drills (src/tasks/drills.c): synthetic exercises in formats of their own
  * (no capability's prompt or answer) that teach a model trained from scratch to read

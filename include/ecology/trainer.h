@@ -57,7 +57,9 @@
  *              at most chunk_bytes (default 1024; a longer paragraph is cut at a line or
  *              space), taken `weight` times (0 < weight <= 100; a fraction takes that share
  *              of the chunks, from the start); or a capability ("capability", "n" items of
- *              the TRAIN split with "seed", default 0) as prompt + completion text; or a
+ *              the TRAIN split with "seed", default 0; optional "augment": {"word_dropout": 0..0.9,
+ *              "join": 0..1} for the capabilities built on free text, see
+ *              eco_tasks_augment) as prompt + completion text; or a
  *              drill ("drill": "drill.recall" | "drill.copy" | "drill.digits", "n", "seed":
  *              eco_drills_generate's texts, one record each).
  *   steps, batch, seq, lr, seed are required; accum (1), warmup (0), weight_decay (0.1),
@@ -97,6 +99,7 @@
 #include "ecology/core.h"
 #include "ecology/data.h"
 #include "ecology/peft.h"
+#include "ecology/tasks.h"
 #include "ecology/train.h"
 
 #ifdef __cplusplus
@@ -198,6 +201,8 @@ typedef struct eco_recipe_source {
     char drill[32];       /* "drill.recall" etc. (pretrain only); "" otherwise */
     int64_t n;
     uint64_t seed;
+    bool augmented;           /* a capability's "augment" object was given */
+    eco_task_augment augment; /* its word_dropout and join (eco_tasks_augment) */
 } eco_recipe_source;
 
 typedef enum eco_recipe_kind {

@@ -44,7 +44,7 @@ bool sentiment_normalize_text(strbuf *out, const char *text) {
 static eco_status sentiment_row_item(const sentiment_row *rows, size_t count, const char *name, size_t i, strbuf *p,
                                      strbuf *c) {
     if (i >= count) return eco_error(ECO_STATUS_EINTERNAL, "%s: row %zu out of range", name, i);
-    bool ok = sb_puts(p, "Review: ") && sentiment_normalize_text(p, rows[i].text) && sb_puts(p, "\nSentiment:") &&
+    bool ok = sb_puts(p, SENTIMENT_PREFIX) && sentiment_normalize_text(p, rows[i].text) && sb_puts(p, SENTIMENT_SUFFIX) &&
               sb_puts(c, rows[i].label ? " positive\n" : " negative\n");
     return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", name);
 }

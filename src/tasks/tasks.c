@@ -103,11 +103,11 @@ static const eco_capability capabilities[] = {
     {.name = "sentiment.imdb@1",
      .description = "IMDB review sentences, Kotzias et al. 2015, CC BY 4.0 (Review: ... -> positive | negative)",
      .check = ECO_TASK_CHECK_EXACT, .max_completion_bytes = 10, .fixed = true,
-     .ops = &eco_task_ops_sentiment_imdb},
+     .text_prefix = SENTIMENT_PREFIX, .text_suffix = SENTIMENT_SUFFIX, .ops = &eco_task_ops_sentiment_imdb},
     {.name = "sentiment.yelp@1",
      .description = "Yelp review sentences, Kotzias et al. 2015, CC BY 4.0 (Review: ... -> positive | negative)",
      .check = ECO_TASK_CHECK_EXACT, .max_completion_bytes = 10, .fixed = true,
-     .ops = &eco_task_ops_sentiment_yelp},
+     .text_prefix = SENTIMENT_PREFIX, .text_suffix = SENTIMENT_SUFFIX, .ops = &eco_task_ops_sentiment_yelp},
 };
 enum { N_CAPABILITIES = sizeof capabilities / sizeof capabilities[0] };
 

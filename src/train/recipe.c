@@ -213,7 +213,7 @@ static eco_status parse_lora(const json_t *l, const char *label, eco_recipe *r) 
 static eco_status parse_source(const json_t *s, size_t i, const char *label, const char *base_dir, eco_recipe_kind kind,
                                eco_recipe_source *src) {
     static const char *const text_keys[] = {"path", "weight", "chunk_bytes", NULL};
-    static const char *const cap_keys[] = {"capability", "n", "seed", NULL};
+    static const char *const cap_keys[] = {"capability", "n", "seed", "augment", NULL};
     static const char *const drill_keys[] = {"drill", "n", "seed", NULL};
     char where[32];
     snprintf(where, sizeof where, "data[%zu]", i);
@@ -260,6 +260,20 @@ static eco_status parse_source(const json_t *s, size_t i, const char *label, con
         return bad(label, f, "unknown capability '%s'", name);
     }
     snprintf(src->capability, sizeof src->capability, "%s", cap->name);
+    const json_t *a = json_object_get(s, "augment");
+    if (!a) return ECO_STATUS_OK;
+    static const char *const aug_keys[] = {"word_dropout", "join", NULL};
+    char f[64];
+    snprintf(f, sizeof f, "%s.augment", where);
+    if (!json_is_object(a)) return bad(label, f, "expected an object");
+    if ((st = only_keys(a, aug_keys, label, f)) ||
+        (st = get_num(a, "word_dropout", f, label, false, 0, 0.9, false, 0, &src->augment.word_dropout)) ||
+        (st = get_num(a, "join", f, label, false, 0, 1, false, 0, &src->augment.join)))
+        return st;
+    if (!cap->text_prefix)
+        return bad(label, f, "%s is not built on free text (only the sentiment capabilities take augmentation)",
+                   cap->name);
+    src->augmented = true;
     return ECO_STATUS_OK;
 }
 
@@ -550,6 +564,11 @@ static eco_status add_capability_source(buf *out, const eco_recipe_source *s, bo
     if (st) return st;
     eco_task_item *items;
     if ((st = eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, (size_t)s->n, s->seed, &items))) return st;
+    /* its own stream: the generator's draws stay what they were without augmentation */
+    if (s->augmented && (st = eco_tasks_augment(cap, items, (size_t)s->n, &s->augment, s->seed ^ 0x6175676d656e74ULL))) {
+        eco_task_items_free(items, (size_t)s->n);
+        return st;
+    }
     buf t = {0};
     for (size_t i = 0; i < (size_t)s->n && !st; i++) {
         if (pc) {
