@@ -101,6 +101,17 @@ static inline int64_t next_unit(phase_split *p) {
     return -1;
 }
 
+/* The rows [*r0, *r1) of this thread's next unit of `per` rows of an N-row product, and
+ * *pf, how far it may prefetch (the end of the owner's range); false when none is left. */
+static inline bool next_rows(phase_split *ps, int64_t per, int64_t N, int64_t *r0, int64_t *r1, int64_t *pf) {
+    const int64_t j = next_unit(ps);
+    if (j < 0) return false;
+    *r0 = j * per;
+    *r1 = *r0 + per < N ? *r0 + per : N;
+    *pf = units_rows_end(ps->own_end, 0, N, per);
+    return true;
+}
+
 /* Before a barrier: prefetch the start of the rows this thread will own in the next
  * phase, n units of `per` rows of W [rows, ·] (see phase_split), so that they are on their
  * way while it waits. */
@@ -230,10 +241,8 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, att, H * hd);
                 const int64_t ch = ch_o;
                 phase_split ps = phase_begin(b->claims, s++, T, id, (d + ch - 1) / ch);
-                for (int64_t j; (j = next_unit(&ps)) >= 0;) {
-                    const int64_t r0 = j * ch, r1 = r0 + ch < d ? r0 + ch : d;
-                    eco_matvec_rows(y, ly->wo->data, ly->wo->dtype, att, xp, r0, r1,
-                                    units_rows_end(ps.own_end, 0, d, ch), H * hd);
+                for (int64_t r0, r1, pf; next_rows(&ps, ch, d, &r0, &r1, &pf);) {
+                    eco_matvec_rows(y, ly->wo->data, ly->wo->dtype, att, xp, r0, r1, pf, H * hd);
                     add_bias_rows(y, ly->bo, r0, r1);
                     if (lw) lora_add_one(y, att, &lw[ECO_LORA_O], H * hd, r0, r1, lt);
                     eco_add_inplace(x + r0, y + r0, r1 - r0);
@@ -249,9 +258,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
                 const int64_t ch = ch_gu;
                 phase_split ps = phase_begin(b->claims, s++, T, id, (f + ch - 1) / ch);
-                for (int64_t j; (j = next_unit(&ps)) >= 0;) {
-                    const int64_t r0 = j * ch, r1 = r0 + ch < f ? r0 + ch : f;
-                    const int64_t pf = units_rows_end(ps.own_end, 0, f, ch);
+                for (int64_t r0, r1, pf; next_rows(&ps, ch, f, &r0, &r1, &pf);) {
                     eco_matvec_rows(b->gate, ly->wg->data, ly->wg->dtype, xt, xp, r0, r1, pf, d);
                     eco_matvec_rows(b->up, ly->wu->data, ly->wu->dtype, xt, xp, r0, r1, pf, d);
                     if (lw) {
@@ -267,10 +274,8 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, b->hid, f);
                 const int64_t ch = ch_d;
                 phase_split ps = phase_begin(b->claims, s++, T, id, (d + ch - 1) / ch);
-                for (int64_t j; (j = next_unit(&ps)) >= 0;) {
-                    const int64_t r0 = j * ch, r1 = r0 + ch < d ? r0 + ch : d;
-                    eco_matvec_rows(y, ly->wd->data, ly->wd->dtype, b->hid, xp, r0, r1,
-                                    units_rows_end(ps.own_end, 0, d, ch), f);
+                for (int64_t r0, r1, pf; next_rows(&ps, ch, d, &r0, &r1, &pf);) {
+                    eco_matvec_rows(y, ly->wd->data, ly->wd->dtype, b->hid, xp, r0, r1, pf, f);
                     if (lw) lora_add_one(y, b->hid, &lw[ECO_LORA_DOWN], f, r0, r1, lt);
                     eco_add_inplace(x + r0, y + r0, r1 - r0);
                 }
@@ -286,11 +291,8 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
             const int64_t ch = ch_head;
             phase_split ps = phase_begin(b->claims, s++, T, id, (V + ch - 1) / ch);
-            for (int64_t j; (j = next_unit(&ps)) >= 0;) {
-                const int64_t r0 = j * ch, r1 = r0 + ch < V ? r0 + ch : V;
-                eco_matvec_rows(logits, m->lm_head->data, m->lm_head->dtype, xt, xp, r0, r1,
-                                units_rows_end(ps.own_end, 0, V, ch), d);
-            }
+            for (int64_t r0, r1, pf; next_rows(&ps, ch, V, &r0, &r1, &pf);)
+                eco_matvec_rows(logits, m->lm_head->data, m->lm_head->dtype, xt, xp, r0, r1, pf, d);
         }
     }
 }
