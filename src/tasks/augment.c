@@ -1,8 +1,9 @@
 /*
  * eco_tasks_augment: word dropout and same-label joining for the capabilities built on
- * free text (see tasks.h). Measured on eco-tiny's sentiment adapters: without it an
- * adapter memorises its ~900 sentences' spellings (44.5% of its own TRAIN items right on
- * imdb, 46.9% of eval); with 15% dropout and 30% joins, 55.5% of eval (data/README.md).
+ * free text (see tasks.h). Measured on eco-tiny's sentiment adapters: trained on the ~900
+ * sentences as they are, the imdb adapter got 44.5% of its own TRAIN items and 46.9% of
+ * eval right; on 20,000 augmented items (15% dropout, 30% joins), 62.2% of eval; yelp 54.0%
+ * before, 64.0% with 20% dropout and 50% joins (data/README.md).
  */
 #include <stdlib.h>
 #include <string.h>
