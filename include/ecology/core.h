@@ -102,11 +102,11 @@ void *eco_calloc_array(size_t count, size_t size);
 /* strdup that returns NULL on failure; caller frees. */
 char *eco_strdup(const char *s);
 
-/* Zeroed memory for a large buffer that is filled a little at a time (a KV cache): an
- * anonymous mapping, 2 MiB-aligned and marked MADV_HUGEPAGE, so that filling it takes one
- * page fault per 2 MiB instead of one per 4 KiB where the kernel allows transparent huge
- * pages. Pages are committed only as they are touched. NULL on failure; free with
- * eco_free_large and the same byte count. */
+/* Zeroed memory for a large buffer that is filled a little at a time (a KV cache): from
+ * 2 MiB up, an anonymous mapping, 2 MiB-aligned and marked MADV_HUGEPAGE, so that filling
+ * it takes one page fault per 2 MiB instead of one per 4 KiB where the kernel allows
+ * transparent huge pages (pages are committed only as they are touched); below that,
+ * calloc. NULL on failure; free with eco_free_large and the same byte count. */
 void *eco_zalloc_large(size_t bytes);
 void eco_free_large(void *p, size_t bytes);
 

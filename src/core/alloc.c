@@ -34,8 +34,8 @@ void *eco_calloc_array(size_t count, size_t size) {
  * and a fault (microseconds under a hypervisor), every few tokens in every layer, which
  * measured about 3% of a SmolLM2-135M decode step. */
 void *eco_zalloc_large(size_t bytes) {
+    if (bytes < HUGE_PAGE) return calloc(bytes ? bytes : 1, 1); /* a huge page would be mostly waste */
     size_t len;
-    if (bytes == 0) bytes = 1;
     if (!eco_add_ok(bytes, HUGE_PAGE - 1, &len)) return NULL;
     len &= ~(HUGE_PAGE - 1);
     size_t map_len;
@@ -54,7 +54,10 @@ void *eco_zalloc_large(size_t bytes) {
 
 void eco_free_large(void *p, size_t bytes) {
     if (!p) return;
-    if (bytes == 0) bytes = 1;
+    if (bytes < HUGE_PAGE) {
+        free(p);
+        return;
+    }
     munmap(p, (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
 }
 
