@@ -79,6 +79,9 @@ static phase_split phase_begin(atomic_long *claims, int64_t s, int T, int id, in
     return (phase_split){claims + (s % 3) * T * ECO_CLAIM_STRIDE, n, T, id, 0, 0};
 }
 
+/* Units of `per` rows in a product of `rows` rows (the last may be short). */
+static inline int64_t n_units(int64_t rows, int64_t per) { return (rows + per - 1) / per; }
+
 /* Rows of one matrix that units [first, own_end) cover, for a matrix of `rows` rows cut
  * into units of `per` rows starting at unit `first`: how far the kernel may prefetch. */
 static inline int64_t units_rows_end(int64_t own_end, int64_t first, int64_t rows, int64_t per) {
@@ -113,14 +116,14 @@ static inline bool next_rows(phase_split *ps, int64_t per, int64_t N, int64_t *r
 }
 
 /* Before a barrier: prefetch the start of the rows this thread will own in the next
- * phase, n units of `per` rows of W [rows, ·] (see phase_split), so that they are on their
+ * phase, units of `per` rows of W [rows, ·] (see phase_split), so that they are on their
  * way while it waits. */
 static void prefetch_from(const eco_tensor *W, int64_t rows, int64_t r0) {
     eco_matvec_prefetch_rows(W->data, W->dtype, r0 < rows ? r0 : rows, rows, W->shape[1]);
 }
 
-static void prefetch_own(const eco_tensor *W, int64_t rows, int64_t n, int64_t per, int T, int id) {
-    prefetch_from(W, rows, n * id / T * per);
+static void prefetch_own(const eco_tensor *W, int64_t rows, int64_t per, int T, int id) {
+    prefetch_from(W, rows, n_units(rows, per) * id / T * per);
 }
 
 /* The same for the q/k/v phase of layer ly: units are the H query heads, then the KV key
@@ -232,7 +235,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                     }
                 }
             }
-            prefetch_own(ly->wo, d, (d + ch_o - 1) / ch_o, ch_o, T, id);
+            prefetch_own(ly->wo, d, ch_o, T, id);
 #pragma omp barrier
             for (int64_t h = 0; h < H; h++) /* every thread merges its own copy of att */
                 eco_attend_merge(att + h * hd, b->part_o + h * hd, b->part_ml + 2 * h,
@@ -240,7 +243,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             {   /* y = Wo · att (+ bo); x += y, chunk by chunk */
                 const float *xp = eco_matvec_prep_bf16(xp_buf, att, H * hd);
                 const int64_t ch = ch_o;
-                phase_split ps = phase_begin(b->claims, s++, T, id, (d + ch - 1) / ch);
+                phase_split ps = phase_begin(b->claims, s++, T, id, n_units(d, ch));
                 for (int64_t r0, r1, pf; next_rows(&ps, ch, d, &r0, &r1, &pf);) {
                     eco_matvec_rows(y, ly->wo->data, ly->wo->dtype, att, xp, r0, r1, pf, H * hd);
                     add_bias_rows(y, ly->bo, r0, r1);
@@ -248,8 +251,8 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                     eco_add_inplace(x + r0, y + r0, r1 - r0);
                 }
             }
-            prefetch_own(ly->wg, f, (f + ch_gu - 1) / ch_gu, ch_gu, T, id);
-            prefetch_own(ly->wu, f, (f + ch_gu - 1) / ch_gu, ch_gu, T, id);
+            prefetch_own(ly->wg, f, ch_gu, T, id);
+            prefetch_own(ly->wu, f, ch_gu, T, id);
 #pragma omp barrier
 
             /* MLP block: gate, up, hid [f] */
@@ -257,7 +260,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
                 const int64_t ch = ch_gu;
-                phase_split ps = phase_begin(b->claims, s++, T, id, (f + ch - 1) / ch);
+                phase_split ps = phase_begin(b->claims, s++, T, id, n_units(f, ch));
                 for (int64_t r0, r1, pf; next_rows(&ps, ch, f, &r0, &r1, &pf);) {
                     eco_matvec_rows(b->gate, ly->wg->data, ly->wg->dtype, xt, xp, r0, r1, pf, d);
                     eco_matvec_rows(b->up, ly->wu->data, ly->wu->dtype, xt, xp, r0, r1, pf, d);
@@ -268,12 +271,12 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                     eco_swiglu(b->hid + r0, b->gate + r0, b->up + r0, r1 - r0);
                 }
             }
-            prefetch_own(ly->wd, d, (d + ch_d - 1) / ch_d, ch_d, T, id);
+            prefetch_own(ly->wd, d, ch_d, T, id);
 #pragma omp barrier
             {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, b->hid, f);
                 const int64_t ch = ch_d;
-                phase_split ps = phase_begin(b->claims, s++, T, id, (d + ch - 1) / ch);
+                phase_split ps = phase_begin(b->claims, s++, T, id, n_units(d, ch));
                 for (int64_t r0, r1, pf; next_rows(&ps, ch, d, &r0, &r1, &pf);) {
                     eco_matvec_rows(y, ly->wd->data, ly->wd->dtype, b->hid, xp, r0, r1, pf, f);
                     if (lw) lora_add_one(y, b->hid, &lw[ECO_LORA_DOWN], f, r0, r1, lt);
@@ -281,7 +284,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 }
             }
             if (l + 1 < c->n_layers) prefetch_own_qkv(&m->layers[l + 1], H, KV, hd, T, id);
-            else prefetch_own(m->lm_head, V, (V + ch_head - 1) / ch_head, ch_head, T, id);
+            else prefetch_own(m->lm_head, V, ch_head, T, id);
 #pragma omp barrier
         }
 
@@ -290,7 +293,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
         {
             const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
             const int64_t ch = ch_head;
-            phase_split ps = phase_begin(b->claims, s++, T, id, (V + ch - 1) / ch);
+            phase_split ps = phase_begin(b->claims, s++, T, id, n_units(V, ch));
             for (int64_t r0, r1, pf; next_rows(&ps, ch, V, &r0, &r1, &pf);)
                 eco_matvec_rows(logits, m->lm_head->data, m->lm_head->dtype, xt, xp, r0, r1, pf, d);
         }
