@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <dirent.h>
 #include <math.h>
+#include <omp.h>
+
+#include "core/team_barrier.h"
 
 static void test_status_strings(void **state) {
     (void)state;
@@ -260,9 +263,38 @@ static void test_zalloc_large(void **state) {
     eco_free_large(NULL, 10);
 }
 
+/* eco_team_barrier_wait: in each round every thread writes its slot, crosses the barrier,
+ * checks every other thread's slot for this round, and crosses again before the next
+ * round's writes. A barrier that lets a thread through early (or without acquire/release)
+ * shows up as a stale or early value. Run with 3 threads (more than this 2-CPU machine's
+ * CPUs, so the yielding path runs too) and with busy-waiting. */
+static void test_team_barrier(void **state) {
+    (void)state;
+    enum { T = 3, ROUNDS = 2000 };
+    _Alignas(64) atomic_long arrived[T * ECO_BARRIER_STRIDE];
+    long slots[T * 16];
+    for (const long *spins = (const long[]){0, ECO_BARRIER_SPINS}, *end = spins + 2; spins < end; spins++) {
+        for (int i = 0; i < T * ECO_BARRIER_STRIDE; i++) atomic_init(&arrived[i], 0);
+        int bad = 0;
+#pragma omp parallel num_threads(T) reduction(+ : bad)
+        {
+            const int id = omp_get_thread_num(), n = omp_get_num_threads();
+            long crossed = 0;
+            for (long r = 1; r <= ROUNDS; r++) {
+                slots[id * 16] = r * 10 + id;
+                eco_team_barrier_wait(arrived, id, n, &crossed, *spins);
+                for (int t = 0; t < n; t++) bad += slots[t * 16] != r * 10 + t;
+                eco_team_barrier_wait(arrived, id, n, &crossed, *spins);
+            }
+            bad += crossed != 2 * ROUNDS;
+        }
+        assert_int_equal(bad, 0);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_zalloc_large),
+        cmocka_unit_test(test_zalloc_large),   cmocka_unit_test(test_team_barrier),
         cmocka_unit_test(test_status_strings), cmocka_unit_test(test_error_context),
         cmocka_unit_test(test_checked_sizes),  cmocka_unit_test(test_arena),
         cmocka_unit_test(test_atomic_write),   cmocka_unit_test(test_sha256),

@@ -3,7 +3,8 @@
  * matrix-vector products over the stored (bf16/f16/f32) rows, bound by memory bandwidth,
  * with all layers and the head inside one parallel region (at 2 threads and 0.2-2 MB
  * matrices the fork/join and cold start of a region per product were a fifth of the step).
- * Five barriers per layer separate the phases; within a phase each thread works through
+ * Five barriers per layer (eco_team_barrier_wait: 151 a token, a fifth of the cost of
+ * `#pragma omp barrier` on the benchmark VM) separate the phases; within a phase each thread works through
  * units it owns (see phase_split), finishing everything that reads only a unit's rows
  * (bias, adapter, RoPE, residual add, SwiGLU) without a barrier.
  *
@@ -159,6 +160,9 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     float *x = b->x, *y = b->xn, *q = b->q;
     for (size_t i = 0; i < (size_t)3 * (size_t)b->cap_threads * ECO_CLAIM_STRIDE; i++)
         atomic_store_explicit(&b->claims[i], 0, memory_order_relaxed);
+    const int procs = omp_get_num_procs();
+    for (int t = 0; t < b->cap_threads; t++)
+        atomic_store_explicit(&b->arrived[t * ECO_BARRIER_STRIDE], 0, memory_order_relaxed);
 
 #pragma omp parallel
     {
@@ -168,7 +172,9 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
         float *att = b->att_t + (size_t)id * (size_t)(H * hd); /* [H·hd] this thread's copy */
         float *lt = m->lora ? b->lt + (size_t)id * (size_t)m->lora_rmax : NULL; /* [r] LoRA t */
         float xp_buf[ECO_MATVEC_XP_MAX]; /* x prepared for bf16 weights */
-        int64_t s = 0; /* phase number, for the work counters */
+        int64_t s = 0;     /* phase number, for the work counters */
+        long crossed = 0;  /* barriers this thread has reached (eco_team_barrier_wait) */
+        const long spins = T <= procs ? ECO_BARRIER_SPINS : 0; /* busy-wait only with a CPU each */
 
         for (int64_t l = 0; l < c->n_layers; l++) {
             const eco_layer *ly = &m->layers[l];
@@ -214,7 +220,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                     }
                 }
             }
-#pragma omp barrier
+            eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
             {   /* partials of (kv head, block of keys), the group's query heads each */
                 phase_split ps = phase_begin(b->claims, s++, T, id, KV * nkb);
                 for (int64_t j; (j = next_unit(&ps)) >= 0;) {
@@ -236,7 +242,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 }
             }
             prefetch_own(ly->wo, d, ch_o, T, id);
-#pragma omp barrier
+            eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
             for (int64_t h = 0; h < H; h++) /* every thread merges its own copy of att */
                 eco_attend_merge(att + h * hd, b->part_o + h * hd, b->part_ml + 2 * h,
                                  b->part_ml + 2 * h + 1, nkb, H * hd, 2 * H, hd);
@@ -253,7 +259,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             }
             prefetch_own(ly->wg, f, ch_gu, T, id);
             prefetch_own(ly->wu, f, ch_gu, T, id);
-#pragma omp barrier
+            eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
 
             /* MLP block: gate, up, hid [f] */
             eco_rmsnorm(xt, x, ly->ffn_norm, d, eps);
@@ -272,7 +278,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 }
             }
             prefetch_own(ly->wd, d, ch_d, T, id);
-#pragma omp barrier
+            eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
             {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, b->hid, f);
                 const int64_t ch = ch_d;
@@ -285,7 +291,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             }
             if (l + 1 < c->n_layers) prefetch_own_qkv(&m->layers[l + 1], H, KV, hd, T, id);
             else prefetch_own(m->lm_head, V, ch_head, T, id);
-#pragma omp barrier
+            eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
         }
 
         /* logits [V] = lm_head · RMSNorm(x) */

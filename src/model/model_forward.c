@@ -46,6 +46,7 @@ void eco_model_buffers_free(eco_model_buffers *b) {
     free(b->part_ml);
     free(b->claims);
     b->claims = NULL;
+    b->arrived = NULL;
     free(b->lt);
     b->lt = NULL;
     b->cap_lt = 0;
@@ -116,10 +117,12 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         b->att_t = alloc_rows(cap_threads, qd);
         b->part_o = alloc_rows(cap_kblocks, qd);
         b->part_ml = alloc_rows(cap_kblocks, 2 * c->n_heads);
-        b->claims = aligned_alloc(64, (size_t)3 * (size_t)cap_threads * ECO_CLAIM_STRIDE * sizeof(atomic_long));
+        const size_t n_claims = (size_t)3 * (size_t)cap_threads * ECO_CLAIM_STRIDE;
+        const size_t n_counters = n_claims + (size_t)cap_threads * ECO_BARRIER_STRIDE;
+        b->claims = aligned_alloc(64, n_counters * sizeof(atomic_long));
+        b->arrived = b->claims ? b->claims + n_claims : NULL;
         if (b->claims)
-            for (size_t i = 0; i < (size_t)3 * (size_t)cap_threads * ECO_CLAIM_STRIDE; i++)
-                atomic_init(&b->claims[i], 0);
+            for (size_t i = 0; i < n_counters; i++) atomic_init(&b->claims[i], 0);
         b->cap_keys = cap_keys;
         b->cap_rows = cap_rows;
         b->cap_threads = cap_threads;

@@ -15,6 +15,8 @@
 
 #include <stdatomic.h>
 
+#include "core/team_barrier.h"
+
 typedef struct eco_layer {
     const eco_tensor *wq;   /* [H·hd, d] */
     const eco_tensor *wk;   /* [KV·hd, d] */
@@ -68,6 +70,8 @@ typedef struct eco_model_buffers {
     float *part_o;  /* [cap_kblocks, H, hd] one token's attention partials per key block */
     float *part_ml; /* [cap_kblocks, H, 2] their running max m and sum l */
     atomic_long *claims; /* [3, cap_threads] one-token work counters, ECO_CLAIM_STRIDE apart */
+    atomic_long *arrived; /* [cap_threads] one-token barrier counts, ECO_BARRIER_STRIDE apart
+                           * (in the same allocation as claims, after it) */
     float *lt;      /* [cap_lt] LoRA's t = x·Aᵀ: [n, r] (batched) or [threads, r] (one token) */
     size_t cap_lt;
     float *scratch; /* eco_linear's widening scratch, scratch_floats */
