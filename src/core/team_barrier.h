@@ -1,6 +1,6 @@
 /*
  * eco_team_barrier_wait: a barrier for the T threads of one parallel region, for code that
- * crosses many barriers per second (decoding crosses 151 per token for SmolLM2-135M).
+ * crosses many barriers per second (decoding crosses 150 per token for SmolLM2-135M).
  *
  * Each thread publishes how many barriers it has reached in its own 64-byte line and
  * waits until every other thread's count has reached its own: one cache-line transfer per

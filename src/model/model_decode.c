@@ -3,10 +3,11 @@
  * matrix-vector products over the stored (bf16/f16/f32) rows, bound by memory bandwidth,
  * with all layers and the head inside one parallel region (at 2 threads and 0.2-2 MB
  * matrices the fork/join and cold start of a region per product were a fifth of the step).
- * Five barriers per layer (eco_team_barrier_wait: 151 a token, a fifth of the cost of
- * `#pragma omp barrier` on the benchmark VM) separate the phases; within a phase each thread works through
- * units it owns (see phase_split), finishing everything that reads only a unit's rows
- * (bias, adapter, RoPE, residual add, SwiGLU) without a barrier.
+ * Five barriers per layer separate the phases (eco_team_barrier_wait: 150 a token for
+ * SmolLM2-135M, each a fifth of the cost of `#pragma omp barrier` on the benchmark VM);
+ * within a phase each thread works through units it owns (see phase_split), finishing
+ * everything that reads only a unit's rows (bias, adapter, RoPE, residual add, SwiGLU)
+ * without a barrier.
  *
  * An attached LoRA adapter adds y += s·B·(A·x) per unit: every thread computes the whole
  * t = A·x (r dot products of length `in`, a few thousand MACs, into its own slice of
