@@ -122,13 +122,14 @@ void eco_attend_part(float *o, float *m_out, float *l_out, const float *q, const
     eco_attend_part_ref(o, m_out, l_out, q, K, V, ld, n, hd, scale, S);
 }
 
+/* Non-temporal, as the matvec kernels' weights: the cache rows are read once per token. */
 void eco_attend_prefetch(const float *K, const float *V, int64_t ld, int64_t n, int64_t hd) {
 #if ECO_HAVE_X86_SIMD
     const size_t bytes = (size_t)hd * sizeof(float);
     for (int64_t j = 0; j < n; j++)
         for (size_t o = 0; o < bytes; o += 64) {
-            _mm_prefetch((const char *)(K + j * ld) + o, _MM_HINT_T0);
-            _mm_prefetch((const char *)(V + j * ld) + o, _MM_HINT_T0);
+            _mm_prefetch((const char *)(K + j * ld) + o, _MM_HINT_NTA);
+            _mm_prefetch((const char *)(V + j * ld) + o, _MM_HINT_NTA);
         }
 #else
     (void)K;
