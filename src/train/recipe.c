@@ -45,16 +45,24 @@ static eco_status only_keys(const json_t *obj, const char *const *allowed, const
     return ECO_STATUS_OK;
 }
 
+/* The field `key` of obj: its full name where.key into f[256] and its value into *v (NULL
+ * when absent; an error when absent and required). */
+static eco_status find_field(const json_t *obj, const char *key, const char *where, const char *label, bool required,
+                             char f[256], json_t **v) {
+    snprintf(f, 256, "%s%s%s", where, *where ? "." : "", key);
+    *v = json_object_get(obj, key);
+    return !*v && required ? bad(label, f, "required") : ECO_STATUS_OK;
+}
+
 /* Integer field in [lo, hi]; absent: *out = def when !required. */
 static eco_status get_int(const json_t *obj, const char *key, const char *where, const char *label, bool required,
                           int64_t lo, int64_t hi, int64_t def, int64_t *out) {
     char f[256];
-    snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", key);
-    json_t *v = json_object_get(obj, key);
-    if (!v) {
-        if (required) return bad(label, f, "required");
-        *out = def;
-        return ECO_STATUS_OK;
+    json_t *v;
+    eco_status st = find_field(obj, key, where, label, required, f, &v);
+    if (st || !v) {
+        if (!st) *out = def;
+        return st;
     }
     if (!json_is_integer(v)) return bad(label, f, "expected an integer");
     json_int_t x = json_integer_value(v);
@@ -66,12 +74,11 @@ static eco_status get_int(const json_t *obj, const char *key, const char *where,
 static eco_status get_num(const json_t *obj, const char *key, const char *where, const char *label, bool required,
                           double lo, double hi, bool lo_open, double def, double *out) {
     char f[256];
-    snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", key);
-    json_t *v = json_object_get(obj, key);
-    if (!v) {
-        if (required) return bad(label, f, "required");
-        *out = def;
-        return ECO_STATUS_OK;
+    json_t *v;
+    eco_status st = find_field(obj, key, where, label, required, f, &v);
+    if (st || !v) {
+        if (!st) *out = def;
+        return st;
     }
     if (!json_is_number(v)) return bad(label, f, "expected a number");
     double x = json_number_value(v);
@@ -84,10 +91,10 @@ static eco_status get_num(const json_t *obj, const char *key, const char *where,
 static eco_status get_str(const json_t *obj, const char *key, const char *where, const char *label, bool required,
                           const char **out) {
     char f[256];
-    snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", key);
-    json_t *v = json_object_get(obj, key);
+    json_t *v;
     *out = NULL;
-    if (!v) return required ? bad(label, f, "required") : ECO_STATUS_OK;
+    eco_status st = find_field(obj, key, where, label, required, f, &v);
+    if (st || !v) return st;
     if (!json_is_string(v)) return bad(label, f, "expected a string");
     const char *s = json_string_value(v);
     if (!*s || strlen(s) != json_string_length(v)) return bad(label, f, "empty or holds a NUL byte");
