@@ -29,6 +29,18 @@
 #define ECO_FORWARD_ONE_REGION 1
 #endif
 
+/* Frees the attention scratch sized by (keys, rows, threads) and sets its pointers NULL. */
+static void free_attention_scratch(eco_model_buffers *b) {
+    free(b->scores);
+    free(b->xt);
+    free(b->att_t);
+    free(b->part_o);
+    free(b->part_ml);
+    free(b->claims);
+    b->scores = b->xt = b->att_t = b->part_o = b->part_ml = NULL;
+    b->claims = b->arrived = NULL;
+}
+
 void eco_model_buffers_free(eco_model_buffers *b) {
     free(b->x);
     free(b->xn);
@@ -39,19 +51,12 @@ void eco_model_buffers_free(eco_model_buffers *b) {
     free(b->hid);
     free(b->cos_tab);
     free(b->sin_tab);
-    free(b->scores);
-    free(b->xt);
-    free(b->att_t);
-    free(b->part_o);
-    free(b->part_ml);
-    free(b->claims);
-    b->claims = NULL;
-    b->arrived = NULL;
+    free_attention_scratch(b);
     free(b->lt);
     b->lt = NULL;
     b->cap_lt = 0;
     b->x = b->xn = b->q = b->att = b->gate = b->up = b->hid = NULL;
-    b->cos_tab = b->sin_tab = b->scores = b->xt = b->att_t = b->part_o = b->part_ml = NULL;
+    b->cos_tab = b->sin_tab = NULL;
     b->cap_n = 0;
     b->cap_kblocks = 0;
     b->cap_keys = 0;
@@ -102,14 +107,8 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         int cap_threads = threads > b->cap_threads ? threads : b->cap_threads;
         const int64_t qd = c->n_heads * c->head_dim;
         const int64_t cap_kblocks = (cap_keys + ECO_ATTN_KBLOCK - 1) / ECO_ATTN_KBLOCK;
-        free(b->scores);
-        free(b->xt);
-        free(b->att_t);
-        free(b->part_o);
-        free(b->part_ml);
-        free(b->claims);
+        free_attention_scratch(b);
         size_t count;
-        b->scores = NULL;
         if (eco_mul_ok((size_t)cap_keys, (size_t)cap_rows, &count) &&
             eco_mul_ok(count, (size_t)cap_threads, &count))
             b->scores = eco_malloc_array(count, sizeof(float));
