@@ -162,12 +162,15 @@ DEFINE_ROWS_AVX2(rows_avx2_f16, uint16_t, LOAD8_F16, eco_f16_to_f32)
  * Rows of at most BF16_XP_MAX columns; longer rows take the generic kernel. */
 #define BF16_XP_MAX 8192
 
-static void bf16_pair_permute(float *xp, const float *x, int64_t K) {
-    const int64_t K16 = K & ~(int64_t)15;
-    for (int64_t c = 0; c < K16; c += 16)
-        for (int j = 0; j < 8; j++) {
+/* x permuted for the pair kernels in blocks of `block` (16 for AVX2, 32 for AVX-512):
+ * xp[c + j] = x[c + 2j] and xp[c + block/2 + j] = x[c + 2j + 1] for j < block/2, over the
+ * whole blocks of K (the kernels take the last K % block columns from x itself). */
+static void bf16_pair_permute(float *xp, const float *x, int64_t K, int block) {
+    const int64_t Kb = K - K % block, half = block / 2;
+    for (int64_t c = 0; c < Kb; c += block)
+        for (int64_t j = 0; j < half; j++) {
             xp[c + j] = x[c + 2 * j];
-            xp[c + 8 + j] = x[c + 2 * j + 1];
+            xp[c + half + j] = x[c + 2 * j + 1];
         }
 }
 
@@ -304,17 +307,8 @@ DEFINE_ROWS_AVX512(rows_avx512_f16, uint16_t, LOAD16_F16, eco_f16_to_f32)
 
 /* bf16, the pair trick of rows_avx2_bf16_pair at 512 bits: 32 bf16 weights are one zmm
  * load; `lane << 16` is element 2j, `lane & 0xffff0000` element 2j+1 (exact widening, no
- * rounding of x). x is permuted in blocks of 32 by bf16_pair_permute32. One row at a time
+ * rounding of x). x is permuted in blocks of 32 by bf16_pair_permute. One row at a time
  * as above, 64 columns (two zmm of weights) a step. */
-static void bf16_pair_permute32(float *xp, const float *x, int64_t K) {
-    const int64_t K32 = K & ~(int64_t)31;
-    for (int64_t c = 0; c < K32; c += 32)
-        for (int j = 0; j < 16; j++) {
-            xp[c + j] = x[c + 2 * j];
-            xp[c + 16 + j] = x[c + 2 * j + 1];
-        }
-}
-
 ECO_TARGET_AVX512 static void rows_avx512_bf16_pair(float *y, const uint16_t *W, const float *xp,
                                                     const float *x, int64_t r0, int64_t r1,
                                                     int64_t pf_r1, int64_t K) {
@@ -427,8 +421,8 @@ void eco_matvec_multi_part(float *const *ys, const void *const *Ws, const eco_dt
         if (r0 >= r1) continue;
 #if ECO_HAVE_X86_SIMD
         if (!xp && level >= 1 && wtypes[i] == ECO_DTYPE_BF16 && K <= BF16_XP_MAX) {
-            if (level >= 2) bf16_pair_permute32(xp_buf, x, K);
-            else bf16_pair_permute(xp_buf, x, K);
+            if (level >= 2) bf16_pair_permute(xp_buf, x, K, 32);
+            else bf16_pair_permute(xp_buf, x, K, 16);
             xp = xp_buf;
         }
 #endif
@@ -458,8 +452,8 @@ const float *eco_matvec_prep_bf16(float *xp, const float *x, int64_t K) {
     _Static_assert(ECO_MATVEC_XP_MAX >= BF16_XP_MAX, "prepared-x buffer too small");
     const int level = simd_level();
     if (level < 1 || K > BF16_XP_MAX) return NULL;
-    if (level >= 2) bf16_pair_permute32(xp, x, K);
-    else bf16_pair_permute(xp, x, K);
+    if (level >= 2) bf16_pair_permute(xp, x, K, 32);
+    else bf16_pair_permute(xp, x, K, 16);
     return xp;
 #else
     (void)xp;
