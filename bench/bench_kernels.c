@@ -8,6 +8,8 @@
  *   the same trial.
  *   sgemm / eco_linear (prompt): GFLOP/s at M = 128 on the same shapes; eco_linear with
  *   bf16 weights (widen + sgemm) as a ratio to f32 sgemm.
+ *   barrier: µs per crossing of eco_team_barrier_wait (the decode path's barrier) beside
+ *   `#pragma omp barrier`, interleaved in the same run.
  *
  * Usage: bench_kernels [threads (default 2)]
  * A benchmark, not a test: prints figures, never fails.
@@ -17,8 +19,31 @@
 #include <string.h>
 
 #include "bench_common.h"
+#include "core/team_barrier.h"
 #include "tensor/simd.h"
 #include "ecology/tensor.h"
+
+/* Seconds per crossing of `rounds` barriers by the team: ours (eco_team_barrier_wait, with
+ * its busy-wait when every thread has a CPU) or libgomp's. */
+static double barrier_crossing(bool ours, long rounds) {
+    _Alignas(64) static atomic_long arrived[64 * ECO_BARRIER_STRIDE];
+    for (int i = 0; i < 64 * ECO_BARRIER_STRIDE; i++) atomic_store(&arrived[i], 0);
+    const double t0 = eco_now();
+#pragma omp parallel
+    {
+        const int id = omp_get_thread_num(), T = omp_get_num_threads();
+        const long spins = T <= omp_get_num_procs() ? ECO_BARRIER_SPINS : 0;
+        long crossed = 0;
+        if (T <= 64)
+            for (long r = 0; r < rounds; r++) {
+                if (ours) eco_team_barrier_wait(arrived, id, T, &crossed, spins);
+                else {
+#pragma omp barrier
+                }
+            }
+    }
+    return (eco_now() - t0) / (double)rounds;
+}
 
 /* SmolLM2-135M: d 576, f 1536, 9 heads and 3 kv heads of 64. */
 static const int64_t SHAPES[][2] = {
@@ -226,6 +251,22 @@ int main(int argc, char **argv) {
         printf("%-44s %10.1f %10.1f %8.2f\n", "", bf, bb, bb / bf);
         gemm_free(&gf);
         gemm_free(&gb);
+    }
+    {
+        double vo[TRIALS], vg[TRIALS];
+        for (int t = 0; t < TRIALS; t++) { /* interleaved: same load for both */
+            vo[t] = barrier_crossing(true, 100000) * 1e6;
+            vg[t] = barrier_crossing(false, 100000) * 1e6;
+        }
+        double bo = vo[0], bg = vg[0]; /* best: the fewest microseconds */
+        for (int t = 1; t < TRIALS; t++) {
+            bo = vo[t] < bo ? vo[t] : bo;
+            bg = vg[t] < bg ? vg[t] : bg;
+        }
+        printf("\n%-44s %10s %10s\n", "barrier, us per crossing (median; best)", "ours", "omp");
+        printf("%-44s %10.3f %10.3f\n", "  eco_team_barrier_wait, #pragma omp barrier", bench_median(vo, TRIALS),
+               bench_median(vg, TRIALS));
+        printf("%-44s %10.3f %10.3f\n", "", bo, bg);
     }
     bench_bw_close(&bw);
     printf("\nload average %.2f at end\n", bench_loadavg());

@@ -6,8 +6,9 @@
  * waits until every other thread's count has reached its own: one cache-line transfer per
  * crossing, where libgomp's `#pragma omp barrier` (a shared counter, then a generation
  * word the last arrival writes) needs two in sequence. On the benchmark VM (two vCPUs of a
- * Zen 5 host) a crossing costs 0.30 us against 1.45 us for `#pragma omp barrier`
- * (200,000 crossings, 2 threads), about 0.17 ms of a 6.4 ms bf16 decode step.
+ * Zen 5 host) a crossing costs 0.25-0.30 us against 1.45-1.77 us for `#pragma omp
+ * barrier` (2 threads; `bench_kernels` measures both), about 0.17 ms of a 6.4 ms bf16
+ * decode step.
  *
  * Release/acquire: everything a thread wrote before it arrived is visible to every thread
  * after they leave. A waiter polls with a pause hint up to `spins` times, then yields the
