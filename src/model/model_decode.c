@@ -137,6 +137,18 @@ static void prefetch_own_qkv(const eco_layer *ly, int64_t H, int64_t KV, int64_t
     else prefetch_from(ly->wv, KV * hd, (u - H - KV) * hd);
 }
 
+/* CPUs this process may run on, asked once (omp_get_num_procs reads the affinity mask:
+ * about 1 us a call on the benchmark VM). */
+static int usable_cpus(void) {
+    static atomic_int cached = 0;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v == 0) {
+        v = omp_get_num_procs();
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+
 /* The one-token forward (n == 1) at position p0 = kv->len: b->x holds the embedded token,
  * b->cos_tab/sin_tab the RoPE tables of p0; writes logits[V] and the cache rows at p0.
  * One parallel region for all layers and the head; per layer, each thread norms x into
@@ -161,7 +173,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     float *x = b->x, *y = b->xn, *q = b->q;
     for (size_t i = 0; i < (size_t)3 * (size_t)b->cap_threads * ECO_CLAIM_STRIDE; i++)
         atomic_store_explicit(&b->claims[i], 0, memory_order_relaxed);
-    const int procs = omp_get_num_procs();
+    const int procs = usable_cpus();
     for (int t = 0; t < b->cap_threads; t++)
         atomic_store_explicit(&b->arrived[t * ECO_BARRIER_STRIDE], 0, memory_order_relaxed);
 
