@@ -90,7 +90,8 @@ static void rows_portable(float *y, const void *W, eco_dtype t, const float *x, 
             __m256 a1 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();                     \
             __m256 a2 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps();                     \
             __m256 a3 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();                     \
-            /* prefetch the same columns of the next block's rows, 4 rows ahead */         \
+            /* prefetch the same columns of the next block's rows, 4 rows ahead, as        \
+             * non-temporal (see prefetch_ahead) */                                        \
             const bool pf_on = MATVEC_PREFETCH && r + 8 <= r1;                             \
             const char *pf = pf_on ? (const char *)(w3 + K) : NULL;                        \
             const size_t pf_row = (size_t)K * sizeof(ELEM);                                \
@@ -98,10 +99,10 @@ static void rows_portable(float *y, const void *W, eco_dtype t, const float *x, 
             for (; k + 16 <= K; k += 16) {                                                 \
                 if (pf_on) {                                                               \
                     const char *p = pf + (size_t)k * sizeof(ELEM);                         \
-                    _mm_prefetch(p, _MM_HINT_T0);                                          \
-                    _mm_prefetch(p + pf_row, _MM_HINT_T0);                                 \
-                    _mm_prefetch(p + 2 * pf_row, _MM_HINT_T0);                             \
-                    _mm_prefetch(p + 3 * pf_row, _MM_HINT_T0);                             \
+                    _mm_prefetch(p, _MM_HINT_NTA);                                         \
+                    _mm_prefetch(p + pf_row, _MM_HINT_NTA);                                \
+                    _mm_prefetch(p + 2 * pf_row, _MM_HINT_NTA);                            \
+                    _mm_prefetch(p + 3 * pf_row, _MM_HINT_NTA);                            \
                 }                                                                          \
                 __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);       \
                 a0 = _mm256_fmadd_ps(LOAD8(w0 + k), x0, a0);                               \
@@ -197,10 +198,10 @@ ECO_TARGET_AVX2 static void rows_avx2_bf16_pair(float *y, const uint16_t *W, con
         for (int64_t k = 0; k < K16; k += 16) {
             if (pf_on && (k & 31) == 0) { /* one 64-byte line per row every 32 columns */
                 const char *p = pf + (size_t)k * sizeof(uint16_t);
-                _mm_prefetch(p, _MM_HINT_T0);
-                _mm_prefetch(p + pf_row, _MM_HINT_T0);
-                _mm_prefetch(p + 2 * pf_row, _MM_HINT_T0);
-                _mm_prefetch(p + 3 * pf_row, _MM_HINT_T0);
+                _mm_prefetch(p, _MM_HINT_NTA);
+                _mm_prefetch(p + pf_row, _MM_HINT_NTA);
+                _mm_prefetch(p + 2 * pf_row, _MM_HINT_NTA);
+                _mm_prefetch(p + 3 * pf_row, _MM_HINT_NTA);
             }
             __m256 xe = _mm256_loadu_ps(xp + k), xo = _mm256_loadu_ps(xp + k + 8);
             __m256i v0 = LOAD16(w0 + k), v1 = LOAD16(w1 + k);
@@ -266,7 +267,9 @@ ECO_TARGET_AVX2 static void rows_avx2_bf16_pair(float *y, const uint16_t *W, con
  * L2 evicts is written into the L3). Against _MM_HINT_T0, decoding SmolLM2-135M bf16 spent
  * 8-10% less time in the q/k/v, MLP and o phases (per-phase timers, 3 runs each), and
  * bench_inference gave a bf16 decode ratio of 0.78-0.85 against 0.75-0.76 at 48-52 GB/s
- * (alternating runs). */
+ * (alternating runs). The AVX2 kernels' prefetches are non-temporal too: bench_kernels
+ * with ECO_SIMD_CAP=1 gave 0.72-0.75 / 0.82 of the bandwidth (f32 layer shapes / lm_head
+ * copies) against 0.70-0.72 / 0.78-0.79, bf16 0.56-0.59 against 0.54. */
 static inline void prefetch_ahead(const void *p, size_t bytes, uintptr_t end) {
     if (!MATVEC_PREFETCH) return;
     const uintptr_t a = (uintptr_t)p + MATVEC_PF_AHEAD;
