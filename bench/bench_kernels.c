@@ -32,7 +32,7 @@ static double barrier_crossing(bool ours, long rounds) {
 #pragma omp parallel
     {
         const int id = omp_get_thread_num(), T = omp_get_num_threads();
-        const long spins = T <= omp_get_num_procs() ? ECO_BARRIER_SPINS : 0;
+        const long spins = eco_team_barrier_spins(T, omp_get_num_procs());
         long crossed = 0;
         if (T <= 64)
             for (long r = 0; r < rounds; r++) {

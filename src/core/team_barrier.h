@@ -12,10 +12,11 @@
  *
  * Release/acquire: everything a thread wrote before it arrived is visible to every thread
  * after they leave. A waiter polls with a pause hint up to `spins` times, then yields the
- * CPU at each poll. Give ECO_BARRIER_SPINS (about 0.4 ms of polling, like libgomp's active
- * wait) when the team has a CPU per thread, and 0 when it has more threads than CPUs: a
- * thread that spins there holds the CPU its partner needs to arrive (4 threads on the
- * 2-CPU VM decoded at 10 tok/s with 20,000 spins, 105 tok/s yielding at once).
+ * CPU at each poll. eco_team_barrier_spins gives ECO_BARRIER_SPINS (about 0.4 ms of polling,
+ * like libgomp's active wait) when the team has a CPU per thread, and 0 when it has more
+ * threads than CPUs: a thread that spins there holds the CPU its partner needs to arrive
+ * (4 threads on the 2-CPU VM decoded at 10 tok/s with 20,000 spins, 105 tok/s yielding at
+ * once).
  *
  * Usage: `arrived` [T] counters ECO_BARRIER_STRIDE apart, all zero when the region starts;
  * each thread keeps its own count `n`, starting at 0:
@@ -40,6 +41,9 @@
 #define ECO_BARRIER_STRIDE 8
 /* polls before yielding when every thread has its own CPU (a pause is ~20 ns on Zen 5) */
 #define ECO_BARRIER_SPINS 20000
+
+/* The `spins` for a team of T threads on a process that may use `cpus` CPUs. */
+static inline long eco_team_barrier_spins(int T, int cpus) { return T <= cpus ? ECO_BARRIER_SPINS : 0; }
 
 static inline void eco_team_barrier_wait(atomic_long *arrived, int id, int T, long *n, long spins) {
     const long mine = ++*n;

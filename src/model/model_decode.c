@@ -187,7 +187,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
         float xp_buf[ECO_MATVEC_XP_MAX]; /* x prepared for bf16 weights */
         int64_t s = 0;     /* phase number, for the work counters */
         long crossed = 0;  /* barriers this thread has reached (eco_team_barrier_wait) */
-        const long spins = T <= procs ? ECO_BARRIER_SPINS : 0; /* busy-wait only with a CPU each */
+        const long spins = eco_team_barrier_spins(T, procs);
 
         for (int64_t l = 0; l < c->n_layers; l++) {
             const eco_layer *ly = &m->layers[l];
