@@ -12,6 +12,8 @@
  *              + causal attention (QKᵀ and AV); ratio to the sgemm aggregate (target 0.60).
  *   decode:    64 single-token steps after the prompt, median of runs; weight bytes per
  *              token from eco_model_decode_bytes; GB/s and ratio to bandwidth (target 0.80).
+ *   long context: decode tok/s after a 1024-token prompt, with f16 and with f32 keys and
+ *              values (the cache is then a large part of what a step reads).
  *   kernels alone: the same products run directly through eco_linear / eco_matvec on the
  *              model's own weights, so that the share of time spent outside the matrix
  *              kernels (attention, norms, RoPE, glue) shows up as the difference.
@@ -158,6 +160,49 @@ static double sgemm_layer_gflops(sgemm_layer *s) {
     return s->flops / bench_median(t, 5) / 1e9;
 }
 
+/* Decode tok/s at LONG_CTX tokens of context, with an f16 and an f32 KV cache (median of
+ * LONG_RUNS, alternating), where reading the cache is a large part of a step. */
+#define LONG_CTX 1024
+#define LONG_RUNS 3
+static void long_context_decode(eco_model *m) {
+    const eco_model_config *c = eco_model_get_config(m);
+    const eco_dtype kvts[2] = {ECO_DTYPE_F16, ECO_DTYPE_F32};
+    double tps[2][LONG_RUNS];
+    int32_t *tokens = malloc(LONG_CTX * sizeof(int32_t));
+    float *logits = malloc((size_t)c->vocab_size * sizeof(float));
+    if (!tokens || !logits) goto done;
+    eco_rng rng;
+    eco_rng_seed(&rng, 11);
+    for (int i = 0; i < LONG_CTX; i++) tokens[i] = (int32_t)(eco_rng_next(&rng) % (uint64_t)c->vocab_size);
+    for (int r = 0; r < LONG_RUNS; r++)
+        for (int k = 0; k < 2; k++) {
+            eco_kv_cache *kv = NULL;
+            if (eco_kv_cache_create_typed(m, LONG_CTX + DECODE, kvts[k], &kv) != ECO_STATUS_OK ||
+                eco_model_forward(m, kv, tokens, LONG_CTX, logits, false) != ECO_STATUS_OK) {
+                printf("  long context: %s\n", eco_last_error());
+                eco_kv_cache_free(kv);
+                goto done;
+            }
+            int32_t tok = tokens[LONG_CTX - 1];
+            double t0 = eco_now();
+            for (int i = 0; i < DECODE; i++) {
+                if (eco_model_forward(m, kv, &tok, 1, logits, false) != ECO_STATUS_OK) break;
+                tok = (int32_t)((tok * 31 + i) % c->vocab_size);
+            }
+            tps[k][r] = DECODE / (eco_now() - t0);
+            eco_kv_cache_free(kv);
+        }
+    const double kv_mb = 2.0 * (double)c->n_layers * (LONG_CTX + DECODE / 2.0) *
+                         (double)(c->n_kv_heads * c->head_dim) / 1e6; /* per byte of element */
+    printf("  decode at %d tokens of context (median of %d): f16 KV cache %.2f tok/s, f32 %.2f "
+           "(cache read per token %.1f MB against %.1f MB)\n",
+           LONG_CTX, LONG_RUNS, bench_median(tps[0], LONG_RUNS), bench_median(tps[1], LONG_RUNS),
+           2.0 * kv_mb, 4.0 * kv_mb);
+done:
+    free(tokens);
+    free(logits);
+}
+
 static void bench_model(const char *dir, const char *label, bench_bw *bwb, sgemm_layer *sg) {
     eco_model *m = NULL;
     eco_status st = eco_model_load(dir, &m);
@@ -267,6 +312,7 @@ static void bench_model(const char *dir, const char *label, bench_bw *bwb, sgemm
                PROMPT, k_pr * 1e3, 2.0 * mat_params * T / k_pr / 1e9, (T / pr_med - k_pr) * 1e3,
                100.0 * (1.0 - k_pr * pr_med / T));
         free(L);
+        long_context_decode(m);
     }
     free(logits);
     eco_kv_cache_free(kv);

@@ -809,47 +809,63 @@ static void attention_double(double *out, const float *q, const float *K, const 
 }
 
 /* eco_attend_part against its scalar twin, and blocks merged by eco_attend_merge against
- * attention over all keys at once, for head sizes with and without the 64-column path,
- * key counts around the 8-key step, rows strided as in a KV cache, and large scores. */
+ * attention over all keys at once, for f32 and f16 caches, head sizes with and without the
+ * 64-column path, key counts around the 8-key step, rows strided as in a KV cache, and
+ * large scores. The reference takes the f16 rows widened, so both see the same values. */
 static void test_attend_vs_ref(void **state) {
     (void)state;
     const int64_t hds[] = {8, 24, 64, 128}, ns[] = {1, 7, 8, 9, 32, 100};
-    for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
-        for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
-            for (int big = 0; big < 2; big++) {
-                const int64_t hd = hds[hi], n = ns[ni], ld = 3 * hd;
-                const float scale = 1.0f / sqrtf((float)hd);
-                float *q = rand_floats((size_t)hd, big ? -30.0f : -1.0f, big ? 30.0f : 1.0f);
-                float *K = rand_floats((size_t)(n * ld), -1.0f, 1.0f);
-                float *V = rand_floats((size_t)(n * ld), -1.0f, 1.0f);
-                float o[128], orf[128], S[100], Sr[100], m, l, mr, lr;
-                eco_attend_part(o, &m, &l, q, K, V, ld, n, hd, scale, S);
-                eco_attend_part_ref(orf, &mr, &lr, q, K, V, ld, n, hd, scale, Sr);
-                check_close("attend m", &m, &mr, NULL, 1, 1e-5, 1e-6);
-                check_close("attend l", &l, &lr, NULL, 1, 1e-5, 0.0);
-                check_close("attend o", o, orf, NULL, (size_t)hd, 1e-4, 1e-5 * (double)lr);
+    const eco_dtype kvts[] = {ECO_DTYPE_F32, ECO_DTYPE_F16};
+    for (size_t ti = 0; ti < 2; ti++)
+        for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
+            for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+                for (int big = 0; big < 2; big++) {
+                    const eco_dtype kvt = kvts[ti];
+                    const int64_t hd = hds[hi], n = ns[ni], ld = 3 * hd;
+                    const size_t esz = eco_dtype_size(kvt);
+                    const float scale = 1.0f / sqrtf((float)hd);
+                    float *q = rand_floats((size_t)hd, big ? -30.0f : -1.0f, big ? 30.0f : 1.0f);
+                    float *K = rand_floats((size_t)(n * ld), -1.0f, 1.0f);
+                    float *V = rand_floats((size_t)(n * ld), -1.0f, 1.0f);
+                    /* Kt, Vt: the cache's elements; K, V: the same values in f32 */
+                    void *Kt = malloc((size_t)(n * ld) * esz), *Vt = malloc((size_t)(n * ld) * esz);
+                    assert_non_null(Kt);
+                    assert_non_null(Vt);
+                    eco_from_f32(Kt, kvt, K, (size_t)(n * ld));
+                    eco_from_f32(Vt, kvt, V, (size_t)(n * ld));
+                    eco_to_f32(K, Kt, kvt, (size_t)(n * ld));
+                    eco_to_f32(V, Vt, kvt, (size_t)(n * ld));
+                    float o[128], orf[128], S[100], Sr[100], m, l, mr, lr;
+                    eco_attend_part(o, &m, &l, q, Kt, Vt, kvt, ld, n, hd, scale, S);
+                    eco_attend_part_ref(orf, &mr, &lr, q, Kt, Vt, kvt, ld, n, hd, scale, Sr);
+                    check_close("attend m", &m, &mr, NULL, 1, 1e-5, 1e-6);
+                    check_close("attend l", &l, &lr, NULL, 1, 1e-5, 0.0);
+                    check_close("attend o", o, orf, NULL, (size_t)hd, 1e-4, 1e-5 * (double)lr);
 
-                /* blocks of 32 keys (the last one short), merged */
-                const int64_t B = 32, nb = (n + B - 1) / B;
-                float po[4 * 128], pml[4 * 2], out[128];
-                for (int64_t b = 0; b < nb; b++) {
-                    const int64_t k0 = b * B, nk = n - k0 < B ? n - k0 : B;
-                    eco_attend_part(po + b * hd, &pml[2 * b], &pml[2 * b + 1], q, K + k0 * ld,
-                                    V + k0 * ld, ld, nk, hd, scale, S);
+                    /* blocks of 32 keys (the last one short), merged */
+                    const int64_t B = 32, nb = (n + B - 1) / B;
+                    float po[4 * 128], pml[4 * 2], out[128];
+                    for (int64_t b = 0; b < nb; b++) {
+                        const int64_t k0 = b * B, nk = n - k0 < B ? n - k0 : B;
+                        const size_t at = (size_t)(k0 * ld) * esz;
+                        eco_attend_part(po + b * hd, &pml[2 * b], &pml[2 * b + 1], q, (char *)Kt + at,
+                                        (char *)Vt + at, kvt, ld, nk, hd, scale, S);
+                    }
+                    eco_attend_merge(out, po, pml, pml + 1, nb, hd, 2, hd);
+                    double want[128], ones[128];
+                    attention_double(want, q, K, V, ld, n, hd, scale);
+                    float wantf[128];
+                    for (int64_t c = 0; c < hd; c++) {
+                        wantf[c] = (float)want[c];
+                        ones[c] = 1.0; /* outputs are averages of values in [−1, 1] */
+                    }
+                    check_close("attend blocks merged", out, wantf, ones, (size_t)hd, 1e-5, 0.0);
+                    free(q);
+                    free(K);
+                    free(V);
+                    free(Kt);
+                    free(Vt);
                 }
-                eco_attend_merge(out, po, pml, pml + 1, nb, hd, 2, hd);
-                double want[128], ones[128];
-                attention_double(want, q, K, V, ld, n, hd, scale);
-                float wantf[128];
-                for (int64_t c = 0; c < hd; c++) {
-                    wantf[c] = (float)want[c];
-                    ones[c] = 1.0; /* outputs are averages of values in [−1, 1] */
-                }
-                check_close("attend blocks merged", out, wantf, ones, (size_t)hd, 1e-5, 0.0);
-                free(q);
-                free(K);
-                free(V);
-            }
 }
 
 static void test_swiglu_vs_ref(void **state) {

@@ -146,7 +146,7 @@ static float *model_logits(eco_model *m, bool one_token) {
     float *out = malloc((size_t)(T_LEN * V) * sizeof(float));
     assert_non_null(out);
     eco_kv_cache *kv;
-    ECO_ASSERT_OK(eco_kv_cache_create(m, T_LEN, &kv));
+    ECO_ASSERT_OK(eco_kv_cache_create_typed(m, T_LEN, ECO_DTYPE_F32, &kv)); /* exact: f32 K, V */
     if (one_token)
         for (int64_t i = 0; i < T_LEN; i++) ECO_ASSERT_OK(eco_model_forward(m, kv, &TOKENS[i], 1, out + i * V, false));
     else

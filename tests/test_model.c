@@ -23,6 +23,8 @@
 #include "model/model_internal.h"
 
 #define TOL 1e-4
+/* logits with an f16 KV cache against torch with f32 keys and values (see run_fixture) */
+#define TOL_KV_F16 2e-2
 
 typedef struct fixture {
     char *dir;
@@ -78,8 +80,10 @@ static void check(const char *fixture_name, const char *what, double diff, doubl
     }
 }
 
-/* Every way of feeding the fixture's sequence must give torch's logits. */
-static void run_fixture(const char *name) {
+/* Every way of feeding the fixture's sequence must give torch's logits, within `tol` of
+ * torch's (f32 keys and values) and of each other, with a KV cache of `kvt`. (With f16,
+ * an f32 rounding difference between the paths can flip an element's last f16 bit.) */
+static void run_fixture_kv(const char *name, eco_dtype kvt, double tol) {
     fixture fx;
     fixture_open(&fx, name);
     const int64_t T = fx.T, V = fx.V;
@@ -88,17 +92,20 @@ static void run_fixture(const char *name) {
     assert_non_null(all);
     assert_non_null(step);
     eco_kv_cache *kv;
-    ECO_ASSERT_OK(eco_kv_cache_create(fx.model, T + 3, &kv));
+    ECO_ASSERT_OK(eco_kv_cache_create_typed(fx.model, T + 3, kvt, &kv));
+    char label[64];
+    snprintf(label, sizeof label, "%s/kv %s", name, eco_dtype_name(kvt));
+    name = label;
 
     /* 1. the whole sequence in one batched pass */
     ECO_ASSERT_OK(eco_model_forward(fx.model, kv, fx.tokens, T, all, true));
     assert_int_equal(kv->len, T);
-    check(name, "batched, all logits vs torch", rows_diff(all, fx.logits, 0, T, V), TOL);
+    check(name, "batched, all logits vs torch", rows_diff(all, fx.logits, 0, T, V), tol);
 
     /* 2. batched, last position only */
     eco_kv_cache_reset(kv);
     ECO_ASSERT_OK(eco_model_forward(fx.model, kv, fx.tokens, T, step, false));
-    check(name, "batched, last logits vs torch", rows_diff(step, fx.logits + (T - 1) * V, 0, 1, V), TOL);
+    check(name, "batched, last logits vs torch", rows_diff(step, fx.logits + (T - 1) * V, 0, 1, V), tol);
 
     /* 3. one token at a time (the matrix-vector path) */
     eco_kv_cache_reset(kv);
@@ -106,8 +113,8 @@ static void run_fixture(const char *name) {
         ECO_ASSERT_OK(eco_model_forward(fx.model, kv, fx.tokens + i, 1, step + i * V, false));
         assert_int_equal(kv->len, i + 1);
     }
-    check(name, "decode 1 by 1 vs torch", rows_diff(step, fx.logits, 0, T, V), TOL);
-    check(name, "decode 1 by 1 vs batched", rows_diff(step, all, 0, T, V), TOL);
+    check(name, "decode 1 by 1 vs torch", rows_diff(step, fx.logits, 0, T, V), tol);
+    check(name, "decode 1 by 1 vs batched", rows_diff(step, all, 0, T, V), tol);
 
     /* 4. a prompt of k tokens, then single tokens */
     const int64_t ks[] = {2, 5, T - 1};
@@ -119,7 +126,7 @@ static void run_fixture(const char *name) {
             ECO_ASSERT_OK(eco_model_forward(fx.model, kv, fx.tokens + i, 1, step + i * V, false));
         char what[64];
         snprintf(what, sizeof what, "prompt %lld, then decode vs torch", (long long)k);
-        check(name, what, rows_diff(step, fx.logits, 0, T, V), TOL);
+        check(name, what, rows_diff(step, fx.logits, 0, T, V), tol);
     }
 
     /* 5. batched chunks of 3 (batched attention against an already filled cache) */
@@ -128,18 +135,26 @@ static void run_fixture(const char *name) {
         int64_t n = T - i < 3 ? T - i : 3;
         ECO_ASSERT_OK(eco_model_forward(fx.model, kv, fx.tokens + i, n, step + i * V, true));
     }
-    check(name, "chunks of 3 vs torch", rows_diff(step, fx.logits, 0, T, V), TOL);
+    check(name, "chunks of 3 vs torch", rows_diff(step, fx.logits, 0, T, V), tol);
 
     /* 6. prefix reuse: truncate the full cache to 6 tokens and run the rest */
     eco_kv_cache_truncate(kv, 6);
     assert_int_equal(kv->len, 6);
     ECO_ASSERT_OK(eco_model_forward(fx.model, kv, fx.tokens + 6, T - 6, step + 6 * V, true));
-    check(name, "truncate to 6, rest batched vs torch", rows_diff(step, fx.logits, 6, T, V), TOL);
+    check(name, "truncate to 6, rest batched vs torch", rows_diff(step, fx.logits, 6, T, V), tol);
 
     eco_kv_cache_free(kv);
     free(all);
     free(step);
     fixture_close(&fx);
+}
+
+/* f32 keys and values reproduce torch to TOL; f16 ones (the default for 16-bit weights,
+ * as llama.cpp keeps them) round each cached element to 11 significant bits, which moves
+ * the logits by up to TOL_KV_F16. */
+static void run_fixture(const char *name) {
+    run_fixture_kv(name, ECO_DTYPE_F32, TOL);
+    run_fixture_kv(name, ECO_DTYPE_F16, TOL_KV_F16);
 }
 
 static void test_llama_gqa(void **state) { (void)state; run_fixture("llama_gqa"); }
@@ -159,13 +174,31 @@ static void test_llama_bf16(void **state) {
     float *all = eco_malloc_array((size_t)(fx.T * fx.V), sizeof(float));
     assert_non_null(all);
     eco_kv_cache *kv;
-    ECO_ASSERT_OK(eco_kv_cache_create(fx.model, fx.T, &kv));
+    ECO_ASSERT_OK(eco_kv_cache_create(fx.model, fx.T, &kv)); /* f16, the default */
     ECO_ASSERT_OK(eco_model_forward(fx.model, kv, fx.tokens, fx.T, all, true));
     check("llama_gqa_bf16", "batched vs the f32 model's torch", rows_diff(all, ref->data, 0, fx.T, fx.V),
           1e-2);
     eco_kv_cache_free(kv);
     free(all);
     fixture_close(&fx);
+}
+
+/* The f16 cache's store: round to nearest, saturate instead of overflowing, keep NaN;
+ * the f32 store copies. */
+static void test_kv_store(void **state) {
+    (void)state;
+    const float src[6] = {1.0f, -0.333333f, 70000.0f, -1e30f, NAN, 65504.0f};
+    uint16_t h[6];
+    eco_kv_store(h, ECO_DTYPE_F16, src, 6);
+    assert_true(eco_f16_to_f32(h[0]) == 1.0f);
+    assert_true(fabsf(eco_f16_to_f32(h[1]) + 0.333333f) < 2e-4f);
+    assert_true(eco_f16_to_f32(h[2]) == 65504.0f);
+    assert_true(eco_f16_to_f32(h[3]) == -65504.0f);
+    assert_true(isnan(eco_f16_to_f32(h[4])));
+    assert_true(eco_f16_to_f32(h[5]) == 65504.0f);
+    float f[6];
+    eco_kv_store(f, ECO_DTYPE_F32, src, 6);
+    assert_memory_equal(f, src, sizeof f);
 }
 
 /* ---- errors ------------------------------------------------------------------------- */
@@ -217,6 +250,7 @@ static void test_cache_overflow(void **state) {
     assert_int_equal(kv->len, 4);
     eco_kv_cache_free(kv);
     ECO_ASSERT_STATUS(eco_kv_cache_create(fx.model, 0, &kv), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_kv_cache_create_typed(fx.model, 8, ECO_DTYPE_BF16, &kv), ECO_STATUS_EINVAL);
     free(logits);
     fixture_close(&fx);
 }
@@ -620,6 +654,7 @@ int main(void) {
         cmocka_unit_test(test_llama_bf16),
         cmocka_unit_test(test_llama_head_dim),
         cmocka_unit_test(test_qwen2_f16),
+        cmocka_unit_test(test_kv_store),
         cmocka_unit_test(test_token_range),
         cmocka_unit_test(test_cache_overflow),
         cmocka_unit_test(test_bad_tensors),

@@ -252,7 +252,7 @@ static void forward_matches_inference(const char *dir, eco_train_mode mode, int6
     double worst = 0;
     for (int64_t b = 0; b < B; b++) {
         eco_kv_cache *kv;
-        ECO_ASSERT_OK(eco_kv_cache_create(im, T, &kv));
+        ECO_ASSERT_OK(eco_kv_cache_create_typed(im, T, ECO_DTYPE_F32, &kv)); /* exact: f32 K, V */
         ECO_ASSERT_OK(eco_model_forward(im, kv, tok + b * T, T, want, true));
         double mx = 1.0;
         for (int64_t i = 0; i < T * V; i++) mx = fmax(mx, fabs(want[i]));

@@ -80,21 +80,29 @@ bool eco_model_has_adapter(const eco_model *m);
  * model.safetensors.index.json (it would shadow the merged file); EIO; ENOMEM. */
 eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir, const char *out_dir);
 
-/* KV cache for one sequence: for each layer, K and V of [max_seq, n_kv_heads·head_dim]
- * in f32. `len` tokens are cached. */
+/* KV cache for one sequence: for each layer, K and V of [max_seq, n_kv_heads·head_dim],
+ * elements of `dtype`. `len` tokens are cached. */
 typedef struct eco_kv_cache {
     int64_t max_seq;
     int64_t len;
     int64_t n_layers;
     int64_t kv_dim;
-    float *k; /* [n_layers, max_seq, kv_dim] */
-    float *v; /* [n_layers, max_seq, kv_dim] */
+    eco_dtype dtype; /* ECO_DTYPE_F32 or ECO_DTYPE_F16 */
+    void *k;         /* [n_layers, max_seq, kv_dim] of dtype */
+    void *v;         /* [n_layers, max_seq, kv_dim] of dtype */
 } eco_kv_cache;
 
 /* max_seq in [1, INT_MAX] (EINVAL otherwise); positions past the config's
  * max_position_embeddings are computed as HF would, not refused. Zeroed memory from
- * eco_zalloc_large (huge pages where allowed), so untouched positions cost no memory. Caller frees with eco_kv_cache_free. */
+ * eco_zalloc_large (huge pages where allowed), so untouched positions cost no memory.
+ * Caller frees with eco_kv_cache_free.
+ * The elements are the model's own precision, as llama.cpp and Hugging Face keep them:
+ * f32 for f32 weights; f16 for bf16 or f16 weights (half the bytes that decoding reads
+ * per cached token; f16 rather than bf16 for its 3 more bits of mantissa, values beyond
+ * ±65504 saturate). eco_kv_cache_create_typed chooses: ECO_DTYPE_F32 or ECO_DTYPE_F16. */
 eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache **out);
+eco_status eco_kv_cache_create_typed(const eco_model *m, int64_t max_seq, eco_dtype dtype,
+                                     eco_kv_cache **out);
 void eco_kv_cache_free(eco_kv_cache *kv);
 void eco_kv_cache_reset(eco_kv_cache *kv);
 /* Keeps the first n tokens (n <= len), e.g. to reuse a shared prompt prefix. */

@@ -148,17 +148,19 @@ void eco_add_inplace(float *y, const float *x, int64_t n);
 /* ---- attention of one query (decoding) ---------------------------------------------- */
 
 /* One query head against a block of n >= 1 keys, as a partial softmax:
- *   q [hd]; K, V [n, hd] with rows ld floats apart (a KV cache's kv_dim); S [n] scratch
+ *   q [hd]; K, V [n, hd] of kvt (F32 or F16) with rows ld elements apart (a KV cache's
+ *   kv_dim); S [n] scratch
  *   s_j = (q · K_j) · scale;  m = max_j s_j;  l = Σ_j exp(s_j − m);  o[hd] = Σ_j exp(s_j − m) · V_j
  * Softmax attention over the block is o / l. */
-void eco_attend_part(float *o, float *m, float *l, const float *q, const float *K,
-                     const float *V, int64_t ld, int64_t n, int64_t hd, float scale, float *S);
-void eco_attend_part_ref(float *o, float *m, float *l, const float *q, const float *K,
-                         const float *V, int64_t ld, int64_t n, int64_t hd, float scale, float *S);
+void eco_attend_part(float *o, float *m, float *l, const float *q, const void *K, const void *V,
+                     eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, float scale, float *S);
+void eco_attend_part_ref(float *o, float *m, float *l, const float *q, const void *K,
+                         const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd,
+                         float scale, float *S);
 
 /* Prefetches the n rows of K and V that an eco_attend_part call will read (to issue for
  * the next block while this one is computed). */
-void eco_attend_prefetch(const float *K, const float *V, int64_t ld, int64_t n, int64_t hd);
+void eco_attend_prefetch(const void *K, const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd);
 
 /* out[hd] = softmax attention over the union of nb >= 1 blocks from their partials, merged
  * in block order: M = max_b m_b;  out = Σ_b exp(m_b − M)·o_b / Σ_b exp(m_b − M)·l_b.

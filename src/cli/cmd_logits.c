@@ -1,15 +1,18 @@
-/* ecology logits --model DIR [--adapter DIR] --tokens 1,2,3 --out FILE.safetensors
+/* ecology logits --model DIR [--adapter DIR] [--kv-cache f32|f16] --tokens 1,2,3 --out FILE.safetensors
  * Writes one f32 tensor `logits` [T, vocab]: every position's logits from one batched pass
- * (with the LoRA adapter applied unmerged when --adapter is given). */
+ * (with the LoRA adapter applied unmerged when --adapter is given). The KV cache is f32
+ * unless asked otherwise: this command is for checking against other implementations,
+ * where generation keeps a 16-bit model's keys and values in f16 (eco_kv_cache_create). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "ecology/model.h"
 
 int cmd_logits(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("tokens", true), CLI_OPT("out", true), CLI_OPT("threads", true),
-                   CLI_OPT("adapter", true)};
+                   CLI_OPT("adapter", true), CLI_OPT("kv-cache", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -24,6 +27,11 @@ int cmd_logits(int argc, char **argv) {
         if (cli_parse_int("threads", th, 1, 1024, &threads) != CLI_OK) return CLI_USAGE;
         eco_set_threads((int)threads);
     }
+    const char *kv_s = cli_get(o, n, "kv-cache");
+    eco_dtype kvt = ECO_DTYPE_F32;
+    if (kv_s && strcmp(kv_s, "f16") == 0) kvt = ECO_DTYPE_F16;
+    else if (kv_s && strcmp(kv_s, "f32") != 0)
+        return cli_usage_error("logits: --kv-cache '%s': expected f32 or f16", kv_s);
     int32_t *ids;
     size_t n_ids;
     if (cli_parse_ids("tokens", tokens_s, &ids, &n_ids) != CLI_OK) return CLI_USAGE;
@@ -55,7 +63,7 @@ int cmd_logits(int argc, char **argv) {
                                 (long long)cfg->vocab_size), "logits");
         goto done;
     }
-    st = eco_kv_cache_create(m, (int64_t)n_ids, &kv);
+    st = eco_kv_cache_create_typed(m, (int64_t)n_ids, kvt, &kv);
     if (st == ECO_STATUS_OK) st = eco_model_forward(m, kv, ids, (int64_t)n_ids, logits, true);
     if (st != ECO_STATUS_OK) {
         rc = cli_fail(st, "logits");

@@ -1,15 +1,24 @@
 /*
- * The KV cache of one sequence: K and V for every layer and position, f32, after RoPE.
- * Allocated zeroed with calloc, so a large max_seq costs address space until it is used.
+ * The KV cache of one sequence: K and V for every layer and position, after RoPE, in f32
+ * or f16 (see eco_kv_cache_create). Allocated zeroed with eco_zalloc_large, so a large
+ * max_seq costs address space until it is used.
  */
 #include "model/model_internal.h"
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
-eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache **out) {
+static size_t cache_bytes(const eco_kv_cache *kv) {
+    return (size_t)kv->n_layers * (size_t)kv->max_seq * (size_t)kv->kv_dim * eco_dtype_size(kv->dtype);
+}
+
+eco_status eco_kv_cache_create_typed(const eco_model *m, int64_t max_seq, eco_dtype dtype,
+                                     eco_kv_cache **out) {
     if (!m || !out) return eco_error(ECO_STATUS_EINVAL, "kv cache: NULL argument");
     *out = NULL;
+    if (dtype != ECO_DTYPE_F32 && dtype != ECO_DTYPE_F16)
+        return eco_error(ECO_STATUS_EINVAL, "kv cache: dtype %s (f32 or f16 only)", eco_dtype_name(dtype));
     /* Attention hands key counts to BLAS as int. */
     if (max_seq <= 0 || max_seq > INT_MAX)
         return eco_error(ECO_STATUS_EINVAL, "kv cache: max_seq %lld outside [1, %d]",
@@ -18,7 +27,7 @@ eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache
     const int64_t kv_dim = c->n_kv_heads * c->head_dim;
     size_t count, bytes;
     if (!eco_mul_ok((size_t)c->n_layers, (size_t)max_seq, &count) ||
-        !eco_mul_ok(count, (size_t)kv_dim, &count) || !eco_mul_ok(count, sizeof(float), &bytes))
+        !eco_mul_ok(count, (size_t)kv_dim, &count) || !eco_mul_ok(count, eco_dtype_size(dtype), &bytes))
         return eco_error(ECO_STATUS_EOVERFLOW, "kv cache: %lld layers × %lld positions × %lld overflow",
                          (long long)c->n_layers, (long long)max_seq, (long long)kv_dim);
     eco_kv_cache *kv = calloc(1, sizeof *kv);
@@ -27,22 +36,41 @@ eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache
     kv->len = 0;
     kv->n_layers = c->n_layers;
     kv->kv_dim = kv_dim;
+    kv->dtype = dtype;
     kv->k = eco_zalloc_large(bytes);
     kv->v = eco_zalloc_large(bytes);
     if (!kv->k || !kv->v) {
         eco_kv_cache_free(kv);
-        return eco_error(ECO_STATUS_ENOMEM, "kv cache: out of memory for 2 × %zu floats", count);
+        return eco_error(ECO_STATUS_ENOMEM, "kv cache: out of memory for 2 × %zu bytes", bytes);
     }
     *out = kv;
     return ECO_STATUS_OK;
 }
 
+eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache **out) {
+    if (!m) return eco_error(ECO_STATUS_EINVAL, "kv cache: NULL argument");
+    const eco_dtype wt = m->layers[0].wk->dtype;
+    return eco_kv_cache_create_typed(m, max_seq, wt == ECO_DTYPE_F32 ? ECO_DTYPE_F32 : ECO_DTYPE_F16, out);
+}
+
 void eco_kv_cache_free(eco_kv_cache *kv) {
     if (!kv) return;
-    const size_t bytes = (size_t)kv->n_layers * (size_t)kv->max_seq * (size_t)kv->kv_dim * sizeof(float);
+    const size_t bytes = cache_bytes(kv);
     eco_free_large(kv->k, bytes);
     eco_free_large(kv->v, bytes);
     free(kv);
+}
+
+void eco_kv_store(void *dst, eco_dtype t, const float *src, int64_t n) {
+    if (t == ECO_DTYPE_F32) {
+        memcpy(dst, src, (size_t)n * sizeof(float));
+        return;
+    }
+    uint16_t *h = dst;
+    for (int64_t i = 0; i < n; i++) {
+        const float v = src[i] > 65504.0f ? 65504.0f : src[i] < -65504.0f ? -65504.0f : src[i];
+        h[i] = eco_f32_to_f16(v);
+    }
 }
 
 void eco_kv_cache_reset(eco_kv_cache *kv) {

@@ -37,7 +37,8 @@ static void free_attention_scratch(eco_model_buffers *b) {
     free(b->part_o);
     free(b->part_ml);
     free(b->claims);
-    b->scores = b->xt = b->att_t = b->part_o = b->part_ml = NULL;
+    free(b->kv_f32);
+    b->scores = b->xt = b->att_t = b->part_o = b->part_ml = b->kv_f32 = NULL;
     b->claims = b->arrived = NULL;
 }
 
@@ -46,6 +47,8 @@ void eco_model_buffers_free(eco_model_buffers *b) {
     free(b->xn);
     free(b->q);
     free(b->att);
+    free(b->knew);
+    free(b->vnew);
     free(b->gate);
     free(b->up);
     free(b->hid);
@@ -55,13 +58,14 @@ void eco_model_buffers_free(eco_model_buffers *b) {
     free(b->lt);
     b->lt = NULL;
     b->cap_lt = 0;
-    b->x = b->xn = b->q = b->att = b->gate = b->up = b->hid = NULL;
+    b->x = b->xn = b->q = b->att = b->knew = b->vnew = b->gate = b->up = b->hid = NULL;
     b->cos_tab = b->sin_tab = NULL;
     b->cap_n = 0;
     b->cap_kblocks = 0;
     b->cap_keys = 0;
     b->cap_rows = 0;
     b->cap_threads = 0;
+    b->cap_widen = false;
 }
 
 static float *alloc_rows(int64_t n, int64_t width) {
@@ -70,33 +74,37 @@ static float *alloc_rows(int64_t n, int64_t width) {
     return eco_malloc_array(count, sizeof(float));
 }
 
-/* Makes room for n tokens and attention over `keys` keys; buffers only ever grow.
- * Keys grow geometrically (capped at max_seq) so a decode loop reallocates O(log) times. */
-static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t max_seq) {
+/* Makes room for n tokens and attention over `keys` keys (with widening scratch when the
+ * cache is 16-bit, `widen`); buffers only ever grow. Keys grow geometrically (capped at
+ * max_seq) so a decode loop reallocates O(log) times. */
+static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t max_seq, bool widen) {
     eco_model_buffers *b = &m->buf;
     const eco_model_config *c = &m->cfg;
     if (n > b->cap_n) {
         const int64_t d = c->hidden_size, f = c->intermediate_size;
         const int64_t qd = c->n_heads * c->head_dim, half = c->head_dim / 2;
-        free(b->x); free(b->xn); free(b->q); free(b->att);
+        const int64_t kvd = c->n_kv_heads * c->head_dim;
+        free(b->x); free(b->xn); free(b->q); free(b->att); free(b->knew); free(b->vnew);
         free(b->gate); free(b->up); free(b->hid); free(b->cos_tab); free(b->sin_tab);
         b->x = alloc_rows(n, d);
         b->xn = alloc_rows(n, d);
         b->q = alloc_rows(n, qd);
         b->att = alloc_rows(n, qd);
+        b->knew = alloc_rows(n, kvd);
+        b->vnew = alloc_rows(n, kvd);
         b->gate = alloc_rows(n, f);
         b->up = alloc_rows(n, f);
         b->hid = alloc_rows(n, f);
         b->cos_tab = alloc_rows(n, half);
         b->sin_tab = alloc_rows(n, half);
         b->cap_n = n;
-        if (!b->x || !b->xn || !b->q || !b->att || !b->gate || !b->up || !b->hid ||
+        if (!b->x || !b->xn || !b->q || !b->att || !b->knew || !b->vnew || !b->gate || !b->up || !b->hid ||
             !b->cos_tab || !b->sin_tab)
             goto nomem;
     }
     int64_t rows = n < ECO_ATTN_QBLOCK ? n : ECO_ATTN_QBLOCK;
     int threads = omp_get_max_threads();
-    if (keys > b->cap_keys || rows > b->cap_rows || threads > b->cap_threads) {
+    if (keys > b->cap_keys || rows > b->cap_rows || threads > b->cap_threads || (widen && !b->kv_f32)) {
         int64_t cap_keys = b->cap_keys;
         if (keys > cap_keys) {
             cap_keys = cap_keys * 2 > keys ? cap_keys * 2 : keys;
@@ -116,6 +124,10 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         b->att_t = alloc_rows(cap_threads, qd);
         b->part_o = alloc_rows(cap_kblocks, qd);
         b->part_ml = alloc_rows(cap_kblocks, 2 * c->n_heads);
+        if (widen || b->cap_widen) { /* [cap_threads, 2, cap_keys, hd] */
+            b->kv_f32 = alloc_rows((int64_t)cap_threads * 2 * cap_keys, c->head_dim);
+            b->cap_widen = true;
+        }
         const size_t n_claims = (size_t)3 * (size_t)cap_threads * ECO_CLAIM_STRIDE;
         const size_t n_counters = n_claims + (size_t)cap_threads * ECO_BARRIER_STRIDE;
         b->claims = aligned_alloc(64, n_counters * sizeof(atomic_long));
@@ -126,7 +138,9 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         b->cap_rows = cap_rows;
         b->cap_threads = cap_threads;
         b->cap_kblocks = cap_kblocks;
-        if (!b->scores || !b->xt || !b->att_t || !b->part_o || !b->part_ml || !b->claims) goto nomem;
+        if (!b->scores || !b->xt || !b->att_t || !b->part_o || !b->part_ml || !b->claims ||
+            (b->cap_widen && !b->kv_f32))
+            goto nomem;
     }
     if (m->lora) { /* t = x·Aᵀ: [n, r] batched, [threads, r] one token */
         size_t need;
@@ -155,19 +169,22 @@ static void rmsnorm_rows(float *out, const float *x, const float *weight, int64_
 /* Causal GQA attention for the n new queries at positions p0..p0+n−1.
  *   att  [n, H·hd]        output, heads concatenated
  *   q    [n, H·hd]        queries after RoPE
- *   kc   [max_seq, KV·hd] this layer's cached keys (after RoPE), rows 0..p0+n−1 valid
+ *   kc   [max_seq, KV·hd] this layer's cached keys (after RoPE) of kvt, rows 0..p0+n−1 valid
  *   vc   [max_seq, KV·hd] this layer's cached values
  *   scores                per-thread [cap_rows, cap_keys] scratch
+ *   kv_f32                per-thread [2, cap_keys, hd] scratch (a 16-bit cache's rows
+ *                         widened for sgemm), NULL for an f32 cache
  * Head h reads kv head h / (H / KV); scores are q·kᵀ / √hd, softmax in f32 over the keys
  * at positions <= the query's. */
-static void attention(float *att, const float *q, const float *kc, const float *vc,
-                      float *scores, size_t scores_stride, int64_t n, int64_t p0,
-                      int64_t n_heads, int64_t n_kv_heads, int64_t hd) {
+static void attention(float *att, const float *q, const void *kc, const void *vc, eco_dtype kvt,
+                      float *scores, size_t scores_stride, float *kv_f32, size_t kv_f32_stride,
+                      int64_t n, int64_t p0, int64_t n_heads, int64_t n_kv_heads, int64_t hd) {
     const int64_t qd = n_heads * hd, kvd = n_kv_heads * hd;
     const int64_t group = n_heads / n_kv_heads;
     const float scale = (float)(1.0 / sqrt((double)hd));
     const int64_t n_blocks = (n + ECO_ATTN_QBLOCK - 1) / ECO_ATTN_QBLOCK;
     const int64_t n_tasks = n_heads * n_blocks;
+    const size_t esz = eco_dtype_size(kvt);
 
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t task = 0; task < n_tasks; task++) {
@@ -177,23 +194,38 @@ static void attention(float *att, const float *q, const float *kc, const float *
         const int64_t i1 = i0 + ECO_ATTN_QBLOCK < n ? i0 + ECO_ATTN_QBLOCK : n;
         const int64_t rows = i1 - i0;
         const int64_t keys = p0 + i1; /* the last query of the block sees this many */
-        float *S = scores + (size_t)omp_get_thread_num() * scores_stride; /* [rows, keys] */
+        const int tid = omp_get_thread_num();
+        float *S = scores + (size_t)tid * scores_stride; /* [rows, keys] */
         const float *Q = q + i0 * qd + h * hd;
-        const float *K = kc + kvh * hd;
-        const float *Vh = vc + kvh * hd;
+        const float *K, *Vh; /* [keys, hd] rows ldk apart */
+        int64_t ldk = kvd;
+        if (kvt == ECO_DTYPE_F32) {
+            K = (const float *)kc + kvh * hd;
+            Vh = (const float *)vc + kvh * hd;
+        } else { /* widen this kv head's rows: Kf, Vf [keys, hd] */
+            float *Kf = kv_f32 + (size_t)tid * kv_f32_stride, *Vf = Kf + kv_f32_stride / 2;
+            for (int64_t j = 0; j < keys; j++) {
+                const size_t at = ((size_t)j * (size_t)kvd + (size_t)(kvh * hd)) * esz;
+                eco_to_f32(Kf + j * hd, (const char *)kc + at, kvt, (size_t)hd);
+                eco_to_f32(Vf + j * hd, (const char *)vc + at, kvt, (size_t)hd);
+            }
+            K = Kf;
+            Vh = Vf;
+            ldk = hd;
+        }
         float *O = att + i0 * qd + h * hd;
         if (rows == 1) {
             /* S[keys] = K[keys, hd] · q[hd] · scale;  O[hd] = V[keys, hd]ᵀ · S */
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)keys, (int)hd, scale, K, (int)kvd, Q, 1,
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)keys, (int)hd, scale, K, (int)ldk, Q, 1,
                         0.0f, S, 1);
             eco_softmax(S, keys);
-            cblas_sgemv(CblasRowMajor, CblasTrans, (int)keys, (int)hd, 1.0f, Vh, (int)kvd, S, 1,
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)keys, (int)hd, 1.0f, Vh, (int)ldk, S, 1,
                         0.0f, O, 1);
             continue;
         }
         /* S[rows, keys] = Q[rows, hd] · K[keys, hd]ᵀ · scale */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)keys, (int)hd, scale,
-                    Q, (int)qd, K, (int)kvd, 0.0f, S, (int)keys);
+                    Q, (int)qd, K, (int)ldk, 0.0f, S, (int)keys);
         for (int64_t r = 0; r < rows; r++) {
             float *row = S + r * keys;
             int64_t visible = p0 + i0 + r + 1;
@@ -202,7 +234,7 @@ static void attention(float *att, const float *q, const float *kc, const float *
         }
         /* O[rows, hd] = S[rows, keys] · V[keys, hd] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)hd, (int)keys, 1.0f,
-                    S, (int)keys, Vh, (int)kvd, 0.0f, O, (int)qd);
+                    S, (int)keys, Vh, (int)ldk, 0.0f, O, (int)qd);
     }
 }
 
@@ -228,11 +260,12 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
     const int64_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, half = hd / 2;
     const int64_t qd = H * hd, kvd = KV * hd;
     const float eps = (float)c->rms_norm_eps;
-    if (kv->n_layers != c->n_layers || kv->kv_dim != kvd)
+    if (kv->n_layers != c->n_layers || kv->kv_dim != kvd ||
+        (kv->dtype != ECO_DTYPE_F32 && kv->dtype != ECO_DTYPE_F16))
         return eco_error(ECO_STATUS_EINVAL,
-                         "model forward: KV cache of %lld layers × %lld, model has %lld × %lld",
-                         (long long)kv->n_layers, (long long)kv->kv_dim, (long long)c->n_layers,
-                         (long long)kvd);
+                         "model forward: KV cache of %lld layers × %lld %s, model has %lld × %lld",
+                         (long long)kv->n_layers, (long long)kv->kv_dim, eco_dtype_name(kv->dtype),
+                         (long long)c->n_layers, (long long)kvd);
     for (int64_t i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= V)
             return eco_error(ECO_STATUS_ERANGE, "model forward: token %d at index %lld outside [0, %lld)",
@@ -242,7 +275,7 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
                          "model forward: %lld cached + %lld new tokens exceed the cache's %lld",
                          (long long)kv->len, (long long)n, (long long)kv->max_seq);
     const int64_t p0 = kv->len;
-    eco_status st = ensure_buffers(m, n, p0 + n, kv->max_seq);
+    eco_status st = ensure_buffers(m, n, p0 + n, kv->max_seq, kv->dtype != ECO_DTYPE_F32);
     if (st) return st;
 
     eco_model_buffers *b = &m->buf;
@@ -275,10 +308,10 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
         const eco_layer *ly = &m->layers[l];
         const eco_lora_w *lw = m->lora ? &m->lora[l * ECO_LORA__COUNT] : NULL; /* [COUNT] or NULL */
         float *lt = b->lt; /* [n, r] */
-        float *kc = kv->k + (size_t)l * (size_t)kv->max_seq * (size_t)kvd; /* [max_seq, kvd] */
-        float *vc = kv->v + (size_t)l * (size_t)kv->max_seq * (size_t)kvd;
-        float *knew = kc + (size_t)p0 * (size_t)kvd; /* [n, kvd] rows of the new tokens */
-        float *vnew = vc + (size_t)p0 * (size_t)kvd;
+        char *kc = eco_kv_layer(kv, kv->k, l); /* [max_seq, kvd] of kv->dtype */
+        char *vc = eco_kv_layer(kv, kv->v, l);
+        const size_t new_at = (size_t)p0 * (size_t)kvd * eco_dtype_size(kv->dtype); /* row p0 */
+        float *knew = b->knew, *vnew = b->vnew; /* [n, kvd] the new tokens' rows, f32 */
 
         /* attention block */
         rmsnorm_rows(xn, x, ly->attn_norm, n, d, eps);
@@ -298,8 +331,10 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
             eco_rope(q + i * qd, b->cos_tab + i * half, b->sin_tab + i * half, H, hd);
             eco_rope(knew + i * kvd, b->cos_tab + i * half, b->sin_tab + i * half, KV, hd);
         }
-        attention(att, q, kc, vc, b->scores, (size_t)b->cap_rows * (size_t)b->cap_keys, n, p0, H,
-                  KV, hd);
+        eco_kv_store(kc + new_at, kv->dtype, knew, n * kvd);
+        eco_kv_store(vc + new_at, kv->dtype, vnew, n * kvd);
+        attention(att, q, kc, vc, kv->dtype, b->scores, (size_t)b->cap_rows * (size_t)b->cap_keys,
+                  b->kv_f32, (size_t)2 * (size_t)b->cap_keys * (size_t)hd, n, p0, H, KV, hd);
         eco_linear(xn, att, ly->wo, ly->bo, n, scratch); /* [n, d] */
         if (lw) lora_add(xn, d, att, qd, &lw[ECO_LORA_O], n, qd, d, lt);
         eco_add_inplace(x, xn, n * d);

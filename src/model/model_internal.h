@@ -54,17 +54,22 @@ typedef struct eco_model_buffers {
     int64_t cap_keys;
     int64_t cap_rows;
     int cap_threads;
+    bool cap_widen;      /* kv_f32 is allocated (a 16-bit cache has been used) */
     int64_t cap_kblocks; /* key blocks of ECO_ATTN_KBLOCK for cap_keys keys */
     float *x;       /* [n, d]     residual stream */
     float *xn;      /* [n, d]     normed input of a block; then the block's output */
     float *q;       /* [n, H·hd]  queries (after RoPE) */
     float *att;     /* [n, H·hd]  attention output, heads concatenated */
+    float *knew;    /* [n, KV·hd] the new tokens' keys (after RoPE), before the cache's dtype */
+    float *vnew;    /* [n, KV·hd] their values */
     float *gate;    /* [n, f] */
     float *up;      /* [n, f] */
     float *hid;     /* [n, f]     silu(gate) ⊙ up */
     float *cos_tab; /* [n, hd/2] */
     float *sin_tab; /* [n, hd/2] */
     float *scores;  /* [cap_threads, cap_rows, cap_keys] attention scores per thread */
+    float *kv_f32;  /* [cap_threads, 2, cap_keys, hd] one kv head's K and V widened from an
+                     * f16 cache for sgemm (batched path); NULL until a 16-bit cache needs it */
     float *xt;      /* [cap_threads, d] each thread's normed copy of x (one-token path) */
     float *att_t;   /* [cap_threads, H·hd] each thread's merged attention output (one token) */
     float *part_o;  /* [cap_kblocks, H, hd] one token's attention partials per key block */
@@ -109,6 +114,15 @@ struct eco_model {
 #define ECO_CLAIM_STRIDE 8
 
 void eco_model_buffers_free(eco_model_buffers *b);
+
+/* Layer l's K (or V) rows of the cache: base + l·max_seq·kv_dim elements. */
+static inline char *eco_kv_layer(const eco_kv_cache *kv, void *base, int64_t l) {
+    return (char *)base + (size_t)l * (size_t)kv->max_seq * (size_t)kv->kv_dim * eco_dtype_size(kv->dtype);
+}
+
+/* dst[n] (the cache's dtype t) = src[n]; to f16 with values beyond ±65504 saturated
+ * rather than turned into infinities (NaN stays NaN). */
+void eco_kv_store(void *dst, eco_dtype t, const float *src, int64_t n);
 
 /* The one-token forward (model_decode.c), called by eco_model_forward with n == 1 once the
  * buffers are sized, b->x holds the embedded token and b->cos_tab/sin_tab the RoPE tables

@@ -5,8 +5,9 @@
  * maximum, and eco_attend_merge rescales and sums the blocks in block order (the
  * log-sum-exp merge of flash-decoding).
  *
- * The AVX2/FMA path (chosen at run time, head_dim a multiple of 8) differs from the scalar
- * twins only in summation order and in the vectorised expf of simd_math.h.
+ * K and V are the cache's f32 or f16 rows (widened in registers, F16C). The AVX2/FMA path
+ * (chosen at run time, head_dim a multiple of 8) differs from the scalar twins only in
+ * summation order and in the vectorised expf of simd_math.h.
  */
 #include "ecology/tensor.h"
 
@@ -23,79 +24,96 @@ ECO_TARGET_AVX2 static inline __m256 hsum8x8(const __m256 a[8]) {
     return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
 }
 
-/* S[j] = (q · K_j) · scale for j < n; returns max_j S[j]. Eight keys at a time: eight
- * independent accumulators over hd, summed together by hsum8x8. */
-ECO_TARGET_AVX2 static float scores_avx2(float *S, const float *q, const float *K, int64_t ld,
-                                         int64_t n, int64_t hd, float scale) {
-    const __m256 vs = _mm256_set1_ps(scale);
-    __m256 vmax = _mm256_set1_ps(-INFINITY);
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        const float *k = K + j * ld;
-        __m256 a[8];
-        for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();
-        for (int64_t c = 0; c < hd; c += 8) {
-            const __m256 qc = _mm256_loadu_ps(q + c);
-            for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(_mm256_loadu_ps(k + i * ld + c), qc, a[i]);
-        }
-        const __m256 sc = _mm256_mul_ps(hsum8x8(a), vs);
-        _mm256_storeu_ps(S + j, sc);
-        vmax = _mm256_max_ps(vmax, sc);
-    }
-    float mx = hmax8(vmax);
-    for (; j < n; j++) {
-        const float *k = K + j * ld;
-        __m256 a = _mm256_setzero_ps();
-        for (int64_t c = 0; c < hd; c += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(k + c), _mm256_loadu_ps(q + c), a);
-        S[j] = hsum8(a) * scale;
-        if (S[j] > mx) mx = S[j];
-    }
-    return mx;
-}
+#define KV_LOAD8_F32(p) _mm256_loadu_ps(p)
+#define KV_LOAD8_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
 
-/* o[hd] = Σ_j S[j]·V_j, 64 columns at a time held in eight registers (hd % 64 == 0), else
- * accumulated in o itself. */
-ECO_TARGET_AVX2 static void weighted_sum_avx2(float *o, const float *S, const float *V, int64_t ld,
-                                              int64_t n, int64_t hd) {
-    if (hd % 64 == 0) {
-        for (int64_t c0 = 0; c0 < hd; c0 += 64) {
-            __m256 a[8];
-            for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();
-            for (int64_t j = 0; j < n; j++) {
-                const __m256 p = _mm256_set1_ps(S[j]);
-                const float *v = V + j * ld + c0;
-                for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8 * i), a[i]);
-            }
-            for (int i = 0; i < 8; i++) _mm256_storeu_ps(o + c0 + 8 * i, a[i]);
-        }
-        return;
+/* One kernel per cache element type: ELEM the element, LOAD8 widens 8 of them to f32. */
+#define DEFINE_ATTEND_AVX2(SUFFIX, ELEM, LOAD8)                                       \
+    /* S[j] = (q · K_j) · scale for j < n; returns max_j S[j]. Eight keys at a time: eight \
+     * independent accumulators over hd, summed together by hsum8x8. */                       \
+    ECO_TARGET_AVX2 static float scores_avx2_##SUFFIX(float *S, const float *q, const ELEM *K, \
+                                                      int64_t ld, int64_t n, int64_t hd,      \
+                                                      float scale) {                          \
+        const __m256 vs = _mm256_set1_ps(scale);                                              \
+        __m256 vmax = _mm256_set1_ps(-INFINITY);                                              \
+        int64_t j = 0;                                                                        \
+        for (; j + 8 <= n; j += 8) {                                                          \
+            const ELEM *k = K + j * ld;                                                       \
+            __m256 a[8];                                                                      \
+            for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();                           \
+            for (int64_t c = 0; c < hd; c += 8) {                                             \
+                const __m256 qc = _mm256_loadu_ps(q + c);                                     \
+                for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(LOAD8(k + i * ld + c), qc, a[i]); \
+            }                                                                                 \
+            const __m256 sc = _mm256_mul_ps(hsum8x8(a), vs);                                  \
+            _mm256_storeu_ps(S + j, sc);                                                      \
+            vmax = _mm256_max_ps(vmax, sc);                                                   \
+        }                                                                                     \
+        float mx = hmax8(vmax);                                                               \
+        for (; j < n; j++) {                                                                  \
+            const ELEM *k = K + j * ld;                                                       \
+            __m256 a = _mm256_setzero_ps();                                                   \
+            for (int64_t c = 0; c < hd; c += 8)                                               \
+                a = _mm256_fmadd_ps(LOAD8(k + c), _mm256_loadu_ps(q + c), a);                 \
+            S[j] = hsum8(a) * scale;                                                          \
+            if (S[j] > mx) mx = S[j];                                                         \
+        }                                                                                     \
+        return mx;                                                                            \
+    }                                                                                         \
+                                                                                              \
+    /* o[hd] = Σ_j S[j]·V_j, 64 columns at a time held in eight registers (hd % 64 == 0),  \
+     * else accumulated in o itself. */                                                       \
+    ECO_TARGET_AVX2 static void weighted_sum_avx2_##SUFFIX(float *o, const float *S,          \
+                                                           const ELEM *V, int64_t ld,         \
+                                                           int64_t n, int64_t hd) {           \
+        if (hd % 64 == 0) {                                                                   \
+            for (int64_t c0 = 0; c0 < hd; c0 += 64) {                                         \
+                __m256 a[8];                                                                  \
+                for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();                       \
+                for (int64_t j = 0; j < n; j++) {                                             \
+                    const __m256 p = _mm256_set1_ps(S[j]);                                    \
+                    const ELEM *v = V + j * ld + c0;                                          \
+                    for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(p, LOAD8(v + 8 * i), a[i]); \
+                }                                                                             \
+                for (int i = 0; i < 8; i++) _mm256_storeu_ps(o + c0 + 8 * i, a[i]);           \
+            }                                                                                 \
+            return;                                                                           \
+        }                                                                                     \
+        for (int64_t c = 0; c < hd; c += 8) _mm256_storeu_ps(o + c, _mm256_setzero_ps());     \
+        for (int64_t j = 0; j < n; j++) {                                                     \
+            const __m256 p = _mm256_set1_ps(S[j]);                                            \
+            const ELEM *v = V + j * ld;                                                       \
+            for (int64_t c = 0; c < hd; c += 8)                                               \
+                _mm256_storeu_ps(o + c, _mm256_fmadd_ps(p, LOAD8(v + c), _mm256_loadu_ps(o + c))); \
+        }                                                                                     \
+    }                                                                                         \
+                                                                                              \
+    ECO_TARGET_AVX2 static void attend_part_avx2_##SUFFIX(                                    \
+        float *o, float *m_out, float *l_out, const float *q, const ELEM *K, const ELEM *V,   \
+        int64_t ld, int64_t n, int64_t hd, float scale, float *S) {                           \
+        const float mx = scores_avx2_##SUFFIX(S, q, K, ld, n, hd, scale);                     \
+        const float l = exp_sub_sum(S, n, mx); /* S[j] = exp(S[j] − m) */                     \
+        weighted_sum_avx2_##SUFFIX(o, S, V, ld, n, hd);                                       \
+        *m_out = mx;                                                                          \
+        *l_out = l;                                                                           \
     }
-    for (int64_t c = 0; c < hd; c += 8) _mm256_storeu_ps(o + c, _mm256_setzero_ps());
-    for (int64_t j = 0; j < n; j++) {
-        const __m256 p = _mm256_set1_ps(S[j]);
-        const float *v = V + j * ld;
-        for (int64_t c = 0; c < hd; c += 8)
-            _mm256_storeu_ps(o + c, _mm256_fmadd_ps(p, _mm256_loadu_ps(v + c), _mm256_loadu_ps(o + c)));
-    }
-}
 
-ECO_TARGET_AVX2 static void attend_part_avx2(float *o, float *m_out, float *l_out, const float *q,
-                                             const float *K, const float *V, int64_t ld, int64_t n,
-                                             int64_t hd, float scale, float *S) {
-    const float mx = scores_avx2(S, q, K, ld, n, hd, scale);
-    const float l = exp_sub_sum(S, n, mx); /* S[j] = exp(S[j] − m) */
-    weighted_sum_avx2(o, S, V, ld, n, hd);
-    *m_out = mx;
-    *l_out = l;
-}
+DEFINE_ATTEND_AVX2(f32, float, KV_LOAD8_F32)
+DEFINE_ATTEND_AVX2(f16, uint16_t, KV_LOAD8_F16)
 #endif /* ECO_HAVE_X86_SIMD */
 
-void eco_attend_part_ref(float *o, float *m_out, float *l_out, const float *q, const float *K,
-                         const float *V, int64_t ld, int64_t n, int64_t hd, float scale, float *S) {
+/* Element i of K or V as f32. */
+static inline float kv_at(const void *X, eco_dtype t, int64_t i) {
+    return t == ECO_DTYPE_F16 ? eco_f16_to_f32(((const uint16_t *)X)[i]) : ((const float *)X)[i];
+}
+
+void eco_attend_part_ref(float *o, float *m_out, float *l_out, const float *q, const void *K,
+                         const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd,
+                         float scale, float *S) {
     float mx = -INFINITY;
     for (int64_t j = 0; j < n; j++) {
         float s = 0.0f;
-        for (int64_t c = 0; c < hd; c++) s += q[c] * K[j * ld + c];
+        for (int64_t c = 0; c < hd; c++) s += q[c] * kv_at(K, kvt, j * ld + c);
         S[j] = s * scale;
         if (S[j] > mx) mx = S[j];
     }
@@ -106,34 +124,39 @@ void eco_attend_part_ref(float *o, float *m_out, float *l_out, const float *q, c
     }
     for (int64_t c = 0; c < hd; c++) o[c] = 0.0f;
     for (int64_t j = 0; j < n; j++)
-        for (int64_t c = 0; c < hd; c++) o[c] += S[j] * V[j * ld + c];
+        for (int64_t c = 0; c < hd; c++) o[c] += S[j] * kv_at(V, kvt, j * ld + c);
     *m_out = mx;
     *l_out = l;
 }
 
-void eco_attend_part(float *o, float *m_out, float *l_out, const float *q, const float *K,
-                     const float *V, int64_t ld, int64_t n, int64_t hd, float scale, float *S) {
+void eco_attend_part(float *o, float *m_out, float *l_out, const float *q, const void *K,
+                     const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, float scale,
+                     float *S) {
 #if ECO_HAVE_X86_SIMD
     if (hd % 8 == 0 && eco_cpu_has_avx2_fma()) {
-        attend_part_avx2(o, m_out, l_out, q, K, V, ld, n, hd, scale, S);
+        if (kvt == ECO_DTYPE_F16)
+            attend_part_avx2_f16(o, m_out, l_out, q, K, V, ld, n, hd, scale, S);
+        else
+            attend_part_avx2_f32(o, m_out, l_out, q, K, V, ld, n, hd, scale, S);
         return;
     }
 #endif
-    eco_attend_part_ref(o, m_out, l_out, q, K, V, ld, n, hd, scale, S);
+    eco_attend_part_ref(o, m_out, l_out, q, K, V, kvt, ld, n, hd, scale, S);
 }
 
 /* Non-temporal, as the matvec kernels' weights: the cache rows are read once per token. */
-void eco_attend_prefetch(const float *K, const float *V, int64_t ld, int64_t n, int64_t hd) {
+void eco_attend_prefetch(const void *K, const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd) {
 #if ECO_HAVE_X86_SIMD
-    const size_t bytes = (size_t)hd * sizeof(float);
+    const size_t esz = eco_dtype_size(kvt), bytes = (size_t)hd * esz, row = (size_t)ld * esz;
     for (int64_t j = 0; j < n; j++)
         for (size_t o = 0; o < bytes; o += 64) {
-            _mm_prefetch((const char *)(K + j * ld) + o, _MM_HINT_NTA);
-            _mm_prefetch((const char *)(V + j * ld) + o, _MM_HINT_NTA);
+            _mm_prefetch((const char *)K + (size_t)j * row + o, _MM_HINT_NTA);
+            _mm_prefetch((const char *)V + (size_t)j * row + o, _MM_HINT_NTA);
         }
 #else
     (void)K;
     (void)V;
+    (void)kvt;
     (void)ld;
     (void)n;
     (void)hd;
