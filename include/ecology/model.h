@@ -80,7 +80,8 @@ bool eco_model_has_adapter(const eco_model *m);
  * model.safetensors.index.json (it would shadow the merged file); EIO; ENOMEM. */
 eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir, const char *out_dir);
 
-/* KV cache for one sequence: for each layer, K and V of [max_seq, n_kv_heads·head_dim],
+/* KV cache for one sequence: for each layer and kv head, K and V of [max_seq, head_dim]
+ * (a head's rows contiguous, so attention over a block of keys reads one run of memory),
  * elements of `dtype`. `len` tokens are cached. */
 typedef struct eco_kv_cache {
     int64_t max_seq;
@@ -88,8 +89,8 @@ typedef struct eco_kv_cache {
     int64_t n_layers;
     int64_t kv_dim;
     eco_dtype dtype; /* ECO_DTYPE_F32 or ECO_DTYPE_F16 */
-    void *k;         /* [n_layers, max_seq, kv_dim] of dtype */
-    void *v;         /* [n_layers, max_seq, kv_dim] of dtype */
+    void *k;         /* [n_layers, n_kv_heads, max_seq, head_dim] of dtype */
+    void *v;         /* [n_layers, n_kv_heads, max_seq, head_dim] of dtype */
 } eco_kv_cache;
 
 /* max_seq in [1, INT_MAX] (EINVAL otherwise); positions past the config's

@@ -148,8 +148,8 @@ void eco_add_inplace(float *y, const float *x, int64_t n);
 /* ---- attention of one query (decoding) ---------------------------------------------- */
 
 /* One query head against a block of n >= 1 keys, as a partial softmax:
- *   q [hd]; K, V [n, hd] of kvt (F32 or F16) with rows ld elements apart (a KV cache's
- *   kv_dim); S [n] scratch
+ *   q [hd]; K, V [n, hd] of kvt (F32 or F16) with rows ld elements apart (head_dim in
+ *   an eco_kv_cache, whose kv heads keep their rows contiguous); S [n] scratch
  *   s_j = (q · K_j) · scale;  m = max_j s_j;  l = Σ_j exp(s_j − m);  o[hd] = Σ_j exp(s_j − m) · V_j
  * Softmax attention over the block is o / l. */
 void eco_attend_part(float *o, float *m, float *l, const float *q, const void *K, const void *V,

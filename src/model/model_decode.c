@@ -201,9 +201,8 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     float *x = b->x, *y = b->xn, *q = b->q;
     float *knew = b->knew, *vnew = b->vnew; /* [kvd] the token's key (after RoPE) and value */
     const eco_dtype kvt = kv->dtype;
-    const size_t kv_esz = eco_dtype_size(kvt);
-    /* byte offset of element c of cache row `row` in a layer's K or V */
-#define kv_at(row, c) (((size_t)(row) * (size_t)kvd + (size_t)(c)) * kv_esz)
+    /* byte offset of position `pos` of kv head h in a layer's K or V */
+#define kv_at(h, pos) eco_kv_at(kv, (h), (pos), hd, 0)
     for (size_t i = 0; i < (size_t)3 * (size_t)b->cap_threads * ECO_CLAIM_STRIDE; i++)
         atomic_store_explicit(&b->claims[i], 0, memory_order_relaxed);
     const int procs = usable_cpus();
@@ -225,7 +224,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
         for (int64_t l = 0; l < c->n_layers; l++) {
             const eco_layer *ly = &m->layers[l];
             const eco_lora_w *lw = m->lora ? &m->lora[l * ECO_LORA__COUNT] : NULL; /* [COUNT] or NULL */
-            char *kc = eco_kv_layer(kv, kv->k, l); /* [max_seq, kvd] of kvt */
+            char *kc = eco_kv_layer(kv, kv->k, l); /* [KV, max_seq, hd] of kvt */
             char *vc = eco_kv_layer(kv, kv->v, l);
             /* rows per unit of o, gate/up (both read per unit), down */
             const int64_t ch_o = chunk_rows((size_t)(H * hd) * eco_dtype_size(ly->wo->dtype));
@@ -256,23 +255,23 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                         add_bias_rows(knew, ly->bk, r0, r1);
                         if (lw) lora_add_one(knew, xt, &lw[ECO_LORA_K], d, r0, r1, lt);
                         eco_rope(knew + r0, b->cos_tab, b->sin_tab, 1, hd);
-                        eco_kv_store(kc + kv_at(p0, r0), kvt, knew + r0, hd);
+                        eco_kv_store(kc + kv_at(j - H, p0), kvt, knew + r0, hd);
                     } else {
                         const int64_t r0 = (j - H - KV) * hd, r1 = r0 + hd;
                         eco_matvec_rows(vnew, ly->wv->data, ly->wv->dtype, xt, xp, r0, r1,
                                         units_rows_end(ps.own_end, H + KV, kvd, hd), d);
                         add_bias_rows(vnew, ly->bv, r0, r1);
                         if (lw) lora_add_one(vnew, xt, &lw[ECO_LORA_V], d, r0, r1, lt);
-                        eco_kv_store(vc + kv_at(p0, r0), kvt, vnew + r0, hd);
+                        eco_kv_store(vc + kv_at(j - H - KV, p0), kvt, vnew + r0, hd);
                     }
                 }
             }
             { /* the keys and values of this thread's first attention unit (see phase_split):
                * the cache rows come from memory, ~8% of the attention phase measured */
                 const int64_t j = KV * nkb * id / T, kvh = j % KV, k0 = j / KV * kblock;
-                const size_t at = kv_at(k0, kvh * hd);
+                const size_t at = kv_at(kvh, k0);
                 if (j < KV * nkb)
-                    eco_attend_prefetch(kc + at, vc + at, kvt, kvd,
+                    eco_attend_prefetch(kc + at, vc + at, kvt, hd,
                                         keys - k0 < kblock ? keys - k0 : kblock, hd);
             }
             eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
@@ -281,17 +280,16 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 for (int64_t j; (j = next_unit(&ps)) >= 0;) {
                     const int64_t kvh = j % KV, blk = j / KV, k0 = blk * kblock;
                     const int64_t nk = keys - k0 < kblock ? keys - k0 : kblock;
-                    const char *K = kc + kv_at(k0, kvh * hd), *Vv = vc + kv_at(k0, kvh * hd);
+                    const char *K = kc + kv_at(kvh, k0), *Vv = vc + kv_at(kvh, k0);
                     if (j + 1 < ps.own_end) { /* this thread's next unit, most likely */
                         const int64_t kvh1 = (j + 1) % KV, k1 = (j + 1) / KV * kblock;
-                        eco_attend_prefetch(kc + kv_at(k1, kvh1 * hd), vc + kv_at(k1, kvh1 * hd), kvt,
-                                            kvd, keys - k1 < kblock ? keys - k1 : kblock,
-                                            hd);
+                        eco_attend_prefetch(kc + kv_at(kvh1, k1), vc + kv_at(kvh1, k1), kvt, hd,
+                                            keys - k1 < kblock ? keys - k1 : kblock, hd);
                     }
                     for (int64_t h = kvh * group; h < (kvh + 1) * group; h++) {
                         float *ml = b->part_ml + (blk * H + h) * 2;
                         eco_attend_part(b->part_o + (blk * H + h) * hd, ml, ml + 1, q + h * hd, K,
-                                        Vv, kvt, kvd, nk, hd, scale, S);
+                                        Vv, kvt, hd, nk, hd, scale, S);
                     }
                 }
             }

@@ -169,22 +169,24 @@ static void rmsnorm_rows(float *out, const float *x, const float *weight, int64_
 /* Causal GQA attention for the n new queries at positions p0..p0+n−1.
  *   att  [n, H·hd]        output, heads concatenated
  *   q    [n, H·hd]        queries after RoPE
- *   kc   [max_seq, KV·hd] this layer's cached keys (after RoPE) of kvt, rows 0..p0+n−1 valid
- *   vc   [max_seq, KV·hd] this layer's cached values
+ *   kc   [KV, max_seq, hd] this layer's cached keys (after RoPE) of kvt (an
+ *        eco_kv_cache's layer, max_seq of its), rows 0..p0+n−1 valid
+ *   vc   [KV, max_seq, hd] this layer's cached values
  *   scores                per-thread [cap_rows, cap_keys] scratch
  *   kv_f32                per-thread [2, cap_keys, hd] scratch (a 16-bit cache's rows
  *                         widened for sgemm), NULL for an f32 cache
  * Head h reads kv head h / (H / KV); scores are q·kᵀ / √hd, softmax in f32 over the keys
  * at positions <= the query's. */
 static void attention(float *att, const float *q, const void *kc, const void *vc, eco_dtype kvt,
-                      float *scores, size_t scores_stride, float *kv_f32, size_t kv_f32_stride,
-                      int64_t n, int64_t p0, int64_t n_heads, int64_t n_kv_heads, int64_t hd) {
-    const int64_t qd = n_heads * hd, kvd = n_kv_heads * hd;
+                      int64_t max_seq, float *scores, size_t scores_stride, float *kv_f32,
+                      size_t kv_f32_stride, int64_t n, int64_t p0, int64_t n_heads,
+                      int64_t n_kv_heads, int64_t hd) {
+    const int64_t qd = n_heads * hd;
     const int64_t group = n_heads / n_kv_heads;
     const float scale = (float)(1.0 / sqrt((double)hd));
     const int64_t n_blocks = (n + ECO_ATTN_QBLOCK - 1) / ECO_ATTN_QBLOCK;
     const int64_t n_tasks = n_heads * n_blocks;
-    const size_t esz = eco_dtype_size(kvt);
+    const size_t head_bytes = (size_t)max_seq * (size_t)hd * eco_dtype_size(kvt); /* one kv head's rows */
 
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t task = 0; task < n_tasks; task++) {
@@ -197,35 +199,29 @@ static void attention(float *att, const float *q, const void *kc, const void *vc
         const int tid = omp_get_thread_num();
         float *S = scores + (size_t)tid * scores_stride; /* [rows, keys] */
         const float *Q = q + i0 * qd + h * hd;
-        const float *K, *Vh; /* [keys, hd] rows ldk apart */
-        int64_t ldk = kvd;
-        if (kvt == ECO_DTYPE_F32) {
-            K = (const float *)kc + kvh * hd;
-            Vh = (const float *)vc + kvh * hd;
-        } else { /* widen this kv head's rows: Kf, Vf [keys, hd] */
+        const void *Kc = (const char *)kc + (size_t)kvh * head_bytes; /* [keys, hd] of kvt */
+        const void *Vc = (const char *)vc + (size_t)kvh * head_bytes;
+        const float *K = Kc, *Vh = Vc;
+        if (kvt != ECO_DTYPE_F32) { /* widen this kv head's rows: [keys, hd] each */
             float *Kf = kv_f32 + (size_t)tid * kv_f32_stride, *Vf = Kf + kv_f32_stride / 2;
-            for (int64_t j = 0; j < keys; j++) {
-                const size_t at = ((size_t)j * (size_t)kvd + (size_t)(kvh * hd)) * esz;
-                eco_to_f32(Kf + j * hd, (const char *)kc + at, kvt, (size_t)hd);
-                eco_to_f32(Vf + j * hd, (const char *)vc + at, kvt, (size_t)hd);
-            }
+            eco_to_f32(Kf, Kc, kvt, (size_t)(keys * hd));
+            eco_to_f32(Vf, Vc, kvt, (size_t)(keys * hd));
             K = Kf;
             Vh = Vf;
-            ldk = hd;
         }
         float *O = att + i0 * qd + h * hd;
         if (rows == 1) {
             /* S[keys] = K[keys, hd] · q[hd] · scale;  O[hd] = V[keys, hd]ᵀ · S */
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)keys, (int)hd, scale, K, (int)ldk, Q, 1,
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)keys, (int)hd, scale, K, (int)hd, Q, 1,
                         0.0f, S, 1);
             eco_softmax(S, keys);
-            cblas_sgemv(CblasRowMajor, CblasTrans, (int)keys, (int)hd, 1.0f, Vh, (int)ldk, S, 1,
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)keys, (int)hd, 1.0f, Vh, (int)hd, S, 1,
                         0.0f, O, 1);
             continue;
         }
         /* S[rows, keys] = Q[rows, hd] · K[keys, hd]ᵀ · scale */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)keys, (int)hd, scale,
-                    Q, (int)qd, K, (int)ldk, 0.0f, S, (int)keys);
+                    Q, (int)qd, K, (int)hd, 0.0f, S, (int)keys);
         for (int64_t r = 0; r < rows; r++) {
             float *row = S + r * keys;
             int64_t visible = p0 + i0 + r + 1;
@@ -234,7 +230,7 @@ static void attention(float *att, const float *q, const void *kc, const void *vc
         }
         /* O[rows, hd] = S[rows, keys] · V[keys, hd] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)hd, (int)keys, 1.0f,
-                    S, (int)keys, Vh, (int)ldk, 0.0f, O, (int)qd);
+                    S, (int)keys, Vh, (int)hd, 0.0f, O, (int)qd);
     }
 }
 
@@ -308,9 +304,8 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
         const eco_layer *ly = &m->layers[l];
         const eco_lora_w *lw = m->lora ? &m->lora[l * ECO_LORA__COUNT] : NULL; /* [COUNT] or NULL */
         float *lt = b->lt; /* [n, r] */
-        char *kc = eco_kv_layer(kv, kv->k, l); /* [max_seq, kvd] of kv->dtype */
+        char *kc = eco_kv_layer(kv, kv->k, l); /* [KV, max_seq, hd] of kv->dtype */
         char *vc = eco_kv_layer(kv, kv->v, l);
-        const size_t new_at = (size_t)p0 * (size_t)kvd * eco_dtype_size(kv->dtype); /* row p0 */
         float *knew = b->knew, *vnew = b->vnew; /* [n, kvd] the new tokens' rows, f32 */
 
         /* attention block */
@@ -331,10 +326,14 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
             eco_rope(q + i * qd, b->cos_tab + i * half, b->sin_tab + i * half, H, hd);
             eco_rope(knew + i * kvd, b->cos_tab + i * half, b->sin_tab + i * half, KV, hd);
         }
-        eco_kv_store(kc + new_at, kv->dtype, knew, n * kvd);
-        eco_kv_store(vc + new_at, kv->dtype, vnew, n * kvd);
-        attention(att, q, kc, vc, kv->dtype, b->scores, (size_t)b->cap_rows * (size_t)b->cap_keys,
-                  b->kv_f32, (size_t)2 * (size_t)b->cap_keys * (size_t)hd, n, p0, H, KV, hd);
+        for (int64_t i = 0; i < n; i++) /* into the cache: row p0 + i of every kv head */
+            for (int64_t h = 0; h < KV; h++) {
+                eco_kv_store(kc + eco_kv_at(kv, h, p0 + i, hd, 0), kv->dtype, knew + i * kvd + h * hd, hd);
+                eco_kv_store(vc + eco_kv_at(kv, h, p0 + i, hd, 0), kv->dtype, vnew + i * kvd + h * hd, hd);
+            }
+        attention(att, q, kc, vc, kv->dtype, kv->max_seq, b->scores,
+                  (size_t)b->cap_rows * (size_t)b->cap_keys, b->kv_f32,
+                  (size_t)2 * (size_t)b->cap_keys * (size_t)hd, n, p0, H, KV, hd);
         eco_linear(xn, att, ly->wo, ly->bo, n, scratch); /* [n, d] */
         if (lw) lora_add(xn, d, att, qd, &lw[ECO_LORA_O], n, qd, d, lt);
         eco_add_inplace(x, xn, n * d);

@@ -115,9 +115,16 @@ struct eco_model {
 
 void eco_model_buffers_free(eco_model_buffers *b);
 
-/* Layer l's K (or V) rows of the cache: base + l·max_seq·kv_dim elements. */
+/* Layer l's K (or V) rows of the cache: [n_kv_heads, max_seq, head_dim] from base +
+ * l·max_seq·kv_dim elements. */
 static inline char *eco_kv_layer(const eco_kv_cache *kv, void *base, int64_t l) {
     return (char *)base + (size_t)l * (size_t)kv->max_seq * (size_t)kv->kv_dim * eco_dtype_size(kv->dtype);
+}
+
+/* Bytes from a layer's rows (eco_kv_layer) to element c of position `pos` of kv head h
+ * (head_dim hd). */
+static inline size_t eco_kv_at(const eco_kv_cache *kv, int64_t h, int64_t pos, int64_t hd, int64_t c) {
+    return (((size_t)h * (size_t)kv->max_seq + (size_t)pos) * (size_t)hd + (size_t)c) * eco_dtype_size(kv->dtype);
 }
 
 /* dst[n] (the cache's dtype t) = src[n]; to f16 with values beyond ±65504 saturated
