@@ -868,6 +868,15 @@ static void test_attend_vs_ref(void **state) {
                 }
 }
 
+/* The same with the dispatcher held to the AVX2 and portable kernels. */
+static void test_attend_every_isa(void **state) {
+    for (int cap = 0; cap <= 1; cap++) {
+        eco_matvec_set_simd_cap(cap);
+        test_attend_vs_ref(state);
+    }
+    eco_matvec_set_simd_cap(2);
+}
+
 static void test_swiglu_vs_ref(void **state) {
     (void)state;
     for (size_t si = 0; si <= NSIZES; si++) {
@@ -933,6 +942,7 @@ int main(void) {
         cmocka_unit_test(test_rope_vs_ref),
         cmocka_unit_test(test_softmax_vs_ref),
         cmocka_unit_test(test_attend_vs_ref),
+        cmocka_unit_test(test_attend_every_isa),
         cmocka_unit_test(test_swiglu_vs_ref),
         cmocka_unit_test(test_add_inplace),
     };

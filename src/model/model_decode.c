@@ -268,21 +268,24 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             }
             { /* the keys and values of this thread's first attention unit (see phase_split):
                * the cache rows come from memory, ~8% of the attention phase measured */
-                const int64_t j = KV * nkb * id / T, kvh = j % KV, k0 = j / KV * kblock;
+                const int64_t j = KV * nkb * id / T, kvh = j / nkb, k0 = j % nkb * kblock;
                 const size_t at = kv_at(kvh, k0);
                 if (j < KV * nkb)
                     eco_attend_prefetch(kc + at, vc + at, kvt, hd,
                                         keys - k0 < kblock ? keys - k0 : kblock, hd);
             }
             eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
-            {   /* partials of (kv head, block of keys), the group's query heads each */
+            {   /* partials of (kv head, block of keys), the group's query heads each; units in
+                 * kv-head order, so a thread reads each head's K and V rows as one stream
+                 * (against block order: +2.8% at 1,000 tokens of context, +3.8% at 127,
+                 * medians of 8 alternating runs) */
                 phase_split ps = phase_begin(b->claims, s++, T, id, KV * nkb);
                 for (int64_t j; (j = next_unit(&ps)) >= 0;) {
-                    const int64_t kvh = j % KV, blk = j / KV, k0 = blk * kblock;
+                    const int64_t kvh = j / nkb, blk = j % nkb, k0 = blk * kblock;
                     const int64_t nk = keys - k0 < kblock ? keys - k0 : kblock;
                     const char *K = kc + kv_at(kvh, k0), *Vv = vc + kv_at(kvh, k0);
                     if (j + 1 < ps.own_end) { /* this thread's next unit, most likely */
-                        const int64_t kvh1 = (j + 1) % KV, k1 = (j + 1) / KV * kblock;
+                        const int64_t kvh1 = (j + 1) / nkb, k1 = (j + 1) % nkb * kblock;
                         eco_attend_prefetch(kc + kv_at(kvh1, k1), vc + kv_at(kvh1, k1), kvt, hd,
                                             keys - k1 < kblock ? keys - k1 : kblock, hd);
                     }

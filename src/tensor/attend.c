@@ -5,9 +5,10 @@
  * maximum, and eco_attend_merge rescales and sums the blocks in block order (the
  * log-sum-exp merge of flash-decoding).
  *
- * K and V are the cache's f32 or f16 rows (widened in registers, F16C). The AVX2/FMA path
- * (chosen at run time, head_dim a multiple of 8) differs from the scalar twins only in
- * summation order and in the vectorised expf of simd_math.h.
+ * K and V are the cache's f32 or f16 rows (widened in registers, F16C). The AVX-512 path
+ * (head_dim a multiple of 16) and the AVX2/FMA path (a multiple of 8), chosen at run time,
+ * differ from the scalar twins only in summation order and in the vectorised expf of
+ * simd_math.h.
  */
 #include "ecology/tensor.h"
 
@@ -100,6 +101,100 @@ ECO_TARGET_AVX2 static inline __m256 hsum8x8(const __m256 a[8]) {
 
 DEFINE_ATTEND_AVX2(f32, float, KV_LOAD8_F32)
 DEFINE_ATTEND_AVX2(f16, uint16_t, KV_LOAD8_F16)
+
+/* AVX-512 twins (head_dim a multiple of 16): half the FMAs of the AVX2 kernels. With the
+ * rows in cache, 3.85 ns per (query head, key) against 5.55 (hd 64, blocks of 32 keys, 3
+ * heads a block); inside decoding the phase mostly waits on the cache rows coming from
+ * memory, and 1,000 tokens of context decoded at the same speed either way. The scores
+ * sum each key's 512-bit accumulator to 256 bits and then eight keys at once with
+ * hsum8x8; the weighted sum keeps two sets of accumulators (even and odd keys), so that
+ * no FMA waits on the one before it. */
+#define KV_LOAD16_F32(p) _mm512_loadu_ps(p)
+#define KV_LOAD16_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
+
+#define DEFINE_ATTEND_AVX512(SUFFIX, ELEM, LOAD16)                                            \
+    ECO_TARGET_AVX512 static float scores_avx512_##SUFFIX(float *S, const float *q,            \
+                                                          const ELEM *K, int64_t ld,           \
+                                                          int64_t n, int64_t hd, float scale) { \
+        const __m256 vs = _mm256_set1_ps(scale);                                              \
+        __m256 vmax = _mm256_set1_ps(-INFINITY);                                              \
+        int64_t j = 0;                                                                        \
+        for (; j + 8 <= n; j += 8) {                                                          \
+            const ELEM *k = K + j * ld;                                                       \
+            __m512 a[8];                                                                      \
+            for (int i = 0; i < 8; i++) a[i] = _mm512_setzero_ps();                           \
+            for (int64_t c = 0; c < hd; c += 16) {                                            \
+                const __m512 qc = _mm512_loadu_ps(q + c);                                     \
+                for (int i = 0; i < 8; i++) a[i] = _mm512_fmadd_ps(LOAD16(k + i * ld + c), qc, a[i]); \
+            }                                                                                 \
+            __m256 h[8];                                                                      \
+            for (int i = 0; i < 8; i++)                                                       \
+                h[i] = _mm256_add_ps(_mm512_castps512_ps256(a[i]),                            \
+                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[i]), 1))); \
+            const __m256 sc = _mm256_mul_ps(hsum8x8(h), vs);                                  \
+            _mm256_storeu_ps(S + j, sc);                                                      \
+            vmax = _mm256_max_ps(vmax, sc);                                                   \
+        }                                                                                     \
+        float mx = hmax8(vmax);                                                               \
+        for (; j < n; j++) {                                                                  \
+            const ELEM *k = K + j * ld;                                                       \
+            __m512 a = _mm512_setzero_ps();                                                   \
+            for (int64_t c = 0; c < hd; c += 16)                                              \
+                a = _mm512_fmadd_ps(LOAD16(k + c), _mm512_loadu_ps(q + c), a);               \
+            S[j] = _mm512_reduce_add_ps(a) * scale;                                           \
+            if (S[j] > mx) mx = S[j];                                                         \
+        }                                                                                     \
+        return mx;                                                                            \
+    }                                                                                         \
+                                                                                              \
+    /* o[hd] = Σ_j S[j]·V_j: 64 columns at a time in 2 × 4 registers (hd % 64 == 0), else    \
+     * accumulated in o itself. */                                                            \
+    ECO_TARGET_AVX512 static void weighted_sum_avx512_##SUFFIX(float *o, const float *S,      \
+                                                               const ELEM *V, int64_t ld,     \
+                                                               int64_t n, int64_t hd) {       \
+        if (hd % 64 == 0) {                                                                   \
+            for (int64_t c0 = 0; c0 < hd; c0 += 64) {                                         \
+                __m512 a[4], b[4];                                                            \
+                for (int i = 0; i < 4; i++) a[i] = b[i] = _mm512_setzero_ps();                \
+                int64_t j = 0;                                                                \
+                for (; j + 2 <= n; j += 2) {                                                  \
+                    const __m512 p0 = _mm512_set1_ps(S[j]), p1 = _mm512_set1_ps(S[j + 1]);    \
+                    const ELEM *v0 = V + j * ld + c0, *v1 = v0 + ld;                          \
+                    for (int i = 0; i < 4; i++) {                                             \
+                        a[i] = _mm512_fmadd_ps(p0, LOAD16(v0 + 16 * i), a[i]);                \
+                        b[i] = _mm512_fmadd_ps(p1, LOAD16(v1 + 16 * i), b[i]);                \
+                    }                                                                         \
+                }                                                                             \
+                if (j < n) {                                                                  \
+                    const __m512 p0 = _mm512_set1_ps(S[j]);                                   \
+                    const ELEM *v0 = V + j * ld + c0;                                         \
+                    for (int i = 0; i < 4; i++) a[i] = _mm512_fmadd_ps(p0, LOAD16(v0 + 16 * i), a[i]); \
+                }                                                                             \
+                for (int i = 0; i < 4; i++) _mm512_storeu_ps(o + c0 + 16 * i, _mm512_add_ps(a[i], b[i])); \
+            }                                                                                 \
+            return;                                                                           \
+        }                                                                                     \
+        for (int64_t c = 0; c < hd; c += 16) _mm512_storeu_ps(o + c, _mm512_setzero_ps());    \
+        for (int64_t j = 0; j < n; j++) {                                                     \
+            const __m512 p = _mm512_set1_ps(S[j]);                                            \
+            const ELEM *v = V + j * ld;                                                       \
+            for (int64_t c = 0; c < hd; c += 16)                                              \
+                _mm512_storeu_ps(o + c, _mm512_fmadd_ps(p, LOAD16(v + c), _mm512_loadu_ps(o + c))); \
+        }                                                                                     \
+    }                                                                                         \
+                                                                                              \
+    ECO_TARGET_AVX512 static void attend_part_avx512_##SUFFIX(                                \
+        float *o, float *m_out, float *l_out, const float *q, const ELEM *K, const ELEM *V,   \
+        int64_t ld, int64_t n, int64_t hd, float scale, float *S) {                           \
+        const float mx = scores_avx512_##SUFFIX(S, q, K, ld, n, hd, scale);                   \
+        const float l = exp_sub_sum(S, n, mx);                                                \
+        weighted_sum_avx512_##SUFFIX(o, S, V, ld, n, hd);                                     \
+        *m_out = mx;                                                                          \
+        *l_out = l;                                                                           \
+    }
+
+DEFINE_ATTEND_AVX512(f32, float, KV_LOAD16_F32)
+DEFINE_ATTEND_AVX512(f16, uint16_t, KV_LOAD16_F16)
 #endif /* ECO_HAVE_X86_SIMD */
 
 /* Element i of K or V as f32. */
@@ -133,7 +228,15 @@ void eco_attend_part(float *o, float *m_out, float *l_out, const float *q, const
                      const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, float scale,
                      float *S) {
 #if ECO_HAVE_X86_SIMD
-    if (hd % 8 == 0 && eco_cpu_has_avx2_fma()) {
+    const int level = eco_simd_level();
+    if (hd % 16 == 0 && level >= 2) {
+        if (kvt == ECO_DTYPE_F16)
+            attend_part_avx512_f16(o, m_out, l_out, q, K, V, ld, n, hd, scale, S);
+        else
+            attend_part_avx512_f32(o, m_out, l_out, q, K, V, ld, n, hd, scale, S);
+        return;
+    }
+    if (hd % 8 == 0 && level >= 1) {
         if (kvt == ECO_DTYPE_F16)
             attend_part_avx2_f16(o, m_out, l_out, q, K, V, ld, n, hd, scale, S);
         else

@@ -355,7 +355,7 @@ static atomic_int simd_cap = 2;
 void eco_matvec_set_simd_cap(int cap) { atomic_store_explicit(&simd_cap, cap, memory_order_relaxed); }
 
 /* 0 portable, 1 AVX2/FMA/F16C, 2 AVX-512 F+BW. */
-static int simd_level(void) {
+int eco_simd_level(void) {
     const int cap = atomic_load_explicit(&simd_cap, memory_order_relaxed);
     if (cap >= 2 && eco_cpu_has_avx512()) return 2;
     if (cap >= 1 && eco_cpu_has_avx2_fma()) return 1;
@@ -411,7 +411,7 @@ void eco_matvec_part_rows(int64_t N, int part, int nparts, int64_t *r0, int64_t 
 void eco_matvec_multi_part(float *const *ys, const void *const *Ws, const eco_dtype *wtypes,
                            const float *x, const int64_t *Ns, int64_t K, int n, int part,
                            int nparts) {
-    const int level = simd_level();
+    const int level = eco_simd_level();
 #if ECO_HAVE_X86_SIMD
     float xp_buf[BF16_XP_MAX];
     const float *xp = NULL; /* permuted on first use, then shared by every bf16 matrix */
@@ -453,7 +453,7 @@ void eco_matvec_prefetch_rows(const void *W, eco_dtype wtype, int64_t r0, int64_
 const float *eco_matvec_prep_bf16(float *xp, const float *x, int64_t K) {
 #if ECO_HAVE_X86_SIMD
     _Static_assert(ECO_MATVEC_XP_MAX >= BF16_XP_MAX, "prepared-x buffer too small");
-    const int level = simd_level();
+    const int level = eco_simd_level();
     if (level < 1 || K > BF16_XP_MAX) return NULL;
     if (level >= 2) bf16_pair_permute(xp, x, K, 32);
     else bf16_pair_permute(xp, x, K, 16);
@@ -470,7 +470,7 @@ void eco_matvec_rows(float *y, const void *W, eco_dtype wtype, const float *x, c
                      int64_t r0, int64_t r1, int64_t pf_r1, int64_t K) {
     if (r0 < r1)
         matvec_rows(y, W, wtype, x, wtype == ECO_DTYPE_BF16 ? xp : NULL, r0, r1,
-                    pf_r1 > r1 ? pf_r1 : r1, K, simd_level());
+                    pf_r1 > r1 ? pf_r1 : r1, K, eco_simd_level());
 }
 
 void eco_matvec_multi(float *const *ys, const void *const *Ws, const eco_dtype *wtypes,

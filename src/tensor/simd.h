@@ -44,9 +44,12 @@ static inline bool eco_cpu_has_avx512(void) { return false; }
 static inline bool eco_cpu_has_avx2_fma(void) { return false; }
 #endif
 
-/* Test hook (not public API): the widest matvec kernel the dispatcher may pick, so that a
- * machine with AVX-512 still tests the AVX2 and portable kernels. 0 portable, 1 AVX2,
- * 2 AVX-512 (the default: whatever the CPU has). Not thread-safe against running matvecs. */
+/* Test hook (not public API): the widest kernel the matvec and attention dispatchers may
+ * pick, so that a machine with AVX-512 still tests the AVX2 and portable kernels.
+ * 0 portable, 1 AVX2, 2 AVX-512 (the default: whatever the CPU has). Not thread-safe
+ * against running kernels. */
 void eco_matvec_set_simd_cap(int cap);
+/* The level the dispatchers use now: the CPU's widest, held to the cap above. */
+int eco_simd_level(void);
 
 #endif
