@@ -65,6 +65,44 @@ static void check_text_is_decoding(const eco_engine *e, const eco_infer_response
     free(text);
 }
 
+/* Every greedy token of r is the argmax of a fresh batched pass (KV cache of kvt) over
+ * everything before it, and its log-probability is the log-softmax there. */
+static void check_greedy(eco_engine *e, const eco_infer_request *req, const eco_infer_response *r, eco_dtype kvt) {
+    eco_model *m = eco_llama_engine_model(e);
+    const eco_tokenizer *tok = eco_llama_engine_tokenizer(e);
+    int32_t *ids;
+    size_t n;
+    ECO_ASSERT_OK(eco_tokenizer_encode(tok, req->prompt, strlen(req->prompt), true, &ids, &n));
+    int64_t vocab = eco_model_get_config(m)->vocab_size;
+    int32_t *seq = malloc((n + r->n_tokens) * sizeof *seq);
+    memcpy(seq, ids, n * sizeof *seq);
+    memcpy(seq + n, r->tokens, r->n_tokens * sizeof *seq);
+    float *logits = malloc((n + r->n_tokens) * (size_t)vocab * sizeof(float));
+    eco_kv_cache *kv;
+    ECO_ASSERT_OK(eco_kv_cache_create_typed(m, (int64_t)(n + r->n_tokens), kvt, &kv));
+    ECO_ASSERT_OK(eco_model_forward(m, kv, seq, (int64_t)(n + r->n_tokens), logits, true));
+    for (size_t i = 0; i < r->n_tokens; i++) {
+        const float *row = logits + (n - 1 + i) * (size_t)vocab;
+        int64_t best = 0;
+        for (int64_t j = 1; j < vocab; j++)
+            if (row[j] > row[best]) best = j;
+        assert_int_equal(r->tokens[i], best);
+        double mx = row[best], z = 0;
+        for (int64_t j = 0; j < vocab; j++) z += exp((double)row[j] - mx);
+        double want = (double)row[best] - mx - log(z);
+        if (fabs(want - r->logprobs[i]) > 1e-3) {
+            print_error("token %zu: logprob %f, want %f\n", i, r->logprobs[i], want);
+            fail();
+        }
+        assert_true(r->logprobs[i] <= 0);
+    }
+    check_text_is_decoding(e, r);
+    eco_kv_cache_free(kv);
+    free(logits);
+    free(seq);
+    free(ids);
+}
+
 static void test_greedy_matches_full_recompute(void **state) {
     (void)state;
     eco_infer_request req;
@@ -78,41 +116,23 @@ static void test_greedy_matches_full_recompute(void **state) {
     assert_true(r.n_prompt_tokens == strlen("The cat sat") + 1); /* byte tokens + BOS */
     assert_true(r.prompt_ms >= 0 && r.decode_ms >= 0);
 
-    /* Every greedy token is the argmax of a fresh batched pass over everything before it,
-     * and its log-probability is the log-softmax there. */
-    eco_model *m = eco_llama_engine_model(e);
-    const eco_tokenizer *tok = eco_llama_engine_tokenizer(e);
-    int32_t *ids;
-    size_t n;
-    ECO_ASSERT_OK(eco_tokenizer_encode(tok, req.prompt, strlen(req.prompt), true, &ids, &n));
-    int64_t vocab = eco_model_get_config(m)->vocab_size;
-    int32_t *seq = malloc((n + r.n_tokens) * sizeof *seq);
-    memcpy(seq, ids, n * sizeof *seq);
-    memcpy(seq + n, r.tokens, r.n_tokens * sizeof *seq);
-    float *logits = malloc((n + r.n_tokens) * (size_t)vocab * sizeof(float));
-    eco_kv_cache *kv;
-    ECO_ASSERT_OK(eco_kv_cache_create(m, (int64_t)(n + r.n_tokens), &kv));
-    ECO_ASSERT_OK(eco_model_forward(m, kv, seq, (int64_t)(n + r.n_tokens), logits, true));
-    for (size_t i = 0; i < r.n_tokens; i++) {
-        const float *row = logits + (n - 1 + i) * (size_t)vocab;
-        int64_t best = 0;
-        for (int64_t j = 1; j < vocab; j++)
-            if (row[j] > row[best]) best = j;
-        assert_int_equal(r.tokens[i], best);
-        double mx = row[best], z = 0;
-        for (int64_t j = 0; j < vocab; j++) z += exp((double)row[j] - mx);
-        double want = (double)row[best] - mx - log(z);
-        if (fabs(want - r.logprobs[i]) > 1e-3) {
-            print_error("token %zu: logprob %f, want %f\n", i, r.logprobs[i], want);
-            fail();
-        }
-        assert_true(r.logprobs[i] <= 0);
-    }
-    check_text_is_decoding(e, &r);
-    eco_kv_cache_free(kv);
-    free(logits);
-    free(seq);
-    free(ids);
+    check_greedy(e, &req, &r, ECO_DTYPE_F32); /* the default for this f32 model */
+    eco_infer_response_free(&r);
+    eco_engine_destroy(e);
+}
+
+/* With the engine's caches in f16 (eco_llama_engine_set_kv_dtype), the greedy tokens are
+ * those of a batched pass over an f16 cache; other dtypes are refused. */
+static void test_kv_dtype(void **state) {
+    (void)state;
+    eco_infer_request req;
+    eco_engine *e = open_engine(model_dir, NULL, &req, "The cat sat", 12);
+    ECO_ASSERT_STATUS(eco_llama_engine_set_kv_dtype(e, ECO_DTYPE_BF16), ECO_STATUS_EINVAL);
+    ECO_ASSERT_OK(eco_llama_engine_set_kv_dtype(e, ECO_DTYPE_F16));
+    eco_infer_response r;
+    infer(e, &req, &r);
+    assert_int_equal(r.n_tokens, 12);
+    check_greedy(e, &req, &r, ECO_DTYPE_F16);
     eco_infer_response_free(&r);
     eco_engine_destroy(e);
 }
@@ -256,6 +276,7 @@ static void test_byte_level_vocabulary(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_greedy_matches_full_recompute),
+        cmocka_unit_test(test_kv_dtype),
         cmocka_unit_test(test_seeded_sampling_reproducible),
         cmocka_unit_test(test_stop_sequence),
         cmocka_unit_test(test_errors),

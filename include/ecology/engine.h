@@ -27,6 +27,11 @@ eco_status eco_llama_engine_open(const char *dir, const char *id, eco_engine **o
 eco_status eco_llama_engine_open_adapter(const char *dir, const char *adapter_dir, const char *id,
                                          eco_engine **out);
 
+/* The element type of the KV caches the engine's infer builds: ECO_DTYPE_F32 or
+ * ECO_DTYPE_F16; anything else (ECO_DTYPE_F32 for an f32 model, ECO_DTYPE_F16 for a
+ * 16-bit one) is what eco_kv_cache_create chooses, the default. EINVAL for other types. */
+eco_status eco_llama_engine_set_kv_dtype(eco_engine *e, eco_dtype dtype);
+
 /* Borrowed views of an open llama engine's parts (for the CLI and tests). */
 eco_model *eco_llama_engine_model(eco_engine *e);
 const eco_tokenizer *eco_llama_engine_tokenizer(const eco_engine *e);

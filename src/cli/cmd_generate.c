@@ -12,7 +12,7 @@ int cmd_generate(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("prompt", true), CLI_OPT("n", true),       CLI_OPT("temperature", true),
                    CLI_OPT("top-k", true), CLI_OPT("top-p", true),  CLI_OPT("seed", true),    CLI_OPT("stop", true),
                    CLI_OPT("threads", true), CLI_OPT("json", false), CLI_OPT("no-special", false),
-                   CLI_OPT("adapter", true)};
+                   CLI_OPT("adapter", true), CLI_OPT("kv-cache", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -54,10 +54,14 @@ int cmd_generate(int argc, char **argv) {
     }
     if (cli_get(o, n, "no-special")) req.add_special = false;
     bool json = cli_get(o, n, "json") != NULL;
+    const char *kv_s = cli_get(o, n, "kv-cache");
+    if (kv_s && strcmp(kv_s, "f32") != 0 && strcmp(kv_s, "f16") != 0)
+        return cli_usage_error("generate: --kv-cache '%s': expected f32 or f16", kv_s);
 
     eco_engine *eng;
     eco_status st = eco_llama_engine_open_adapter(model, cli_get(o, n, "adapter"), NULL, &eng);
     if (st != ECO_STATUS_OK) return cli_fail(st, "generate");
+    if (kv_s) (void)eco_llama_engine_set_kv_dtype(eng, strcmp(kv_s, "f16") == 0 ? ECO_DTYPE_F16 : ECO_DTYPE_F32);
     eco_infer_response resp;
     st = eng->infer(eng, &req, &resp);
     if (st != ECO_STATUS_OK) {

@@ -14,6 +14,8 @@ typedef struct llama_engine {
     eco_tokenizer *tok;
     int32_t eos[ECO_MAX_EOS + 3];
     int n_eos;
+    bool kv_typed;       /* kv_dtype chosen by eco_llama_engine_set_kv_dtype */
+    eco_dtype kv_dtype;
 } llama_engine;
 
 void eco_infer_request_init(eco_infer_request *req) {
@@ -115,7 +117,8 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, e
         goto done;
     }
     if (max_seq > cfg->max_position_embeddings) max_seq = cfg->max_position_embeddings;
-    st = eco_kv_cache_create(e->model, max_seq, &kv);
+    st = e->kv_typed ? eco_kv_cache_create_typed(e->model, max_seq, e->kv_dtype, &kv)
+                     : eco_kv_cache_create(e->model, max_seq, &kv);
     if (st != ECO_STATUS_OK) goto done;
     resp->n_prompt_tokens = n_prompt;
 
@@ -243,6 +246,16 @@ eco_status eco_llama_engine_open_adapter(const char *dir, const char *adapter_di
     e->genome.n_params = eco_config_param_count(cfg);
     e->genome.weight_bytes = eco_weights_nbytes(eco_model_get_weights(e->model));
     *out = &e->base;
+    return ECO_STATUS_OK;
+}
+
+eco_status eco_llama_engine_set_kv_dtype(eco_engine *e, eco_dtype dtype) {
+    if (!e) return eco_error(ECO_STATUS_EINVAL, "engine: NULL argument");
+    if (dtype != ECO_DTYPE_F32 && dtype != ECO_DTYPE_F16)
+        return eco_error(ECO_STATUS_EINVAL, "engine: KV cache dtype %s (f32 or f16 only)", eco_dtype_name(dtype));
+    llama_engine *le = (llama_engine *)e;
+    le->kv_typed = true;
+    le->kv_dtype = dtype;
     return ECO_STATUS_OK;
 }
 

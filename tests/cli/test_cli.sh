@@ -46,6 +46,12 @@ cmp -s "$tmp/out" "$tmp/gen1"; check $? "same seed gives the same text"
 expect 0 "generate --json" -- "$BIN" generate --model "$tmp/tiny-bf16" --prompt "Hello" -n 4 --json --top-k 5 --top-p 0.9 --temperature 1 --seed 1
 contains "$tmp/out" '"logprobs"' "generate json has logprobs"
 contains "$tmp/out" '"finish_reason"' "generate json has finish_reason"
+# the KV cache's element type: greedy text from f16 and f32 caches of a bf16 model
+expect 0 "generate --kv-cache f16" -- "$BIN" generate --model "$tmp/tiny-bf16" --prompt "Hello" -n 6 --kv-cache f16 --json
+contains "$tmp/out" '"text"' "generate --kv-cache f16 writes text"
+expect 0 "generate --kv-cache f32" -- "$BIN" generate --model "$tmp/tiny-bf16" --prompt "Hello" -n 6 --kv-cache f32 --json
+expect 2 "generate bad --kv-cache" -- "$BIN" generate --model "$tmp/tiny-bf16" --prompt "Hello" --kv-cache bf16
+expect 2 "logits bad --kv-cache" -- "$BIN" logits --model "$tmp/tiny" --tokens 1,2 --out "$tmp/l.safetensors" --kv-cache q8
 
 expect 0 "logits" -- "$BIN" logits --model "$tmp/tiny" --tokens 1,2,3 --out "$tmp/logits.safetensors"
 expect 0 "inspect logits" -- "$BIN" inspect "$tmp/logits.safetensors"
