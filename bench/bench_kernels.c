@@ -10,6 +10,8 @@
  *   bf16 weights (widen + sgemm) as a ratio to f32 sgemm.
  *   barrier: µs per crossing of eco_team_barrier_wait (the decode path's barrier) beside
  *   `#pragma omp barrier`, interleaved in the same run.
+ *   attention: ns per (query head, key) of eco_attend_part, AVX2 against AVX-512 kernels,
+ *   f32 and f16 rows, in cache and from memory.
  *
  * Usage: bench_kernels [threads (default 2)]
  * A benchmark, not a test: prints figures, never fails.
@@ -156,6 +158,37 @@ static void gemm_free(gemm_case *g) {
 
 #define TRIALS 9
 
+/* Nanoseconds per (query head, key) of eco_attend_part as the decode step calls it:
+ * head_dim 64, blocks of 32 keys, 3 query heads a block (SmolLM2-135M's group), rows of
+ * kvt; `hot`: the same block every time (in cache, the kernel's own speed), else a new
+ * block each time from 64 MiB of K and of V (rows from memory, no prefetch). One thread,
+ * at the dispatcher's current level. */
+static double attend_ns(eco_dtype kvt, bool hot) {
+    enum { HD = 64, NK = 32, GROUP = 3 };
+    const size_t esz = eco_dtype_size(kvt), n_elems = ((size_t)64 << 20) / esz;
+    const size_t blocks = n_elems / (NK * HD);
+    void *K = malloc(n_elems * esz), *V = malloc(n_elems * esz);
+    if (!K || !V) {
+        free(K);
+        free(V);
+        return 0.0;
+    }
+    fill_random(K, kvt, n_elems, 5);
+    fill_random(V, kvt, n_elems, 6);
+    float q[HD], o[HD], S[NK], m, l;
+    for (int i = 0; i < HD; i++) q[i] = 0.01f * (float)i;
+    double t0 = eco_now();
+    for (size_t b = 0; b < blocks; b++) {
+        const size_t at = (hot ? 0 : b) * NK * HD * esz;
+        for (int h = 0; h < GROUP; h++)
+            eco_attend_part(o, &m, &l, q, (char *)K + at, (char *)V + at, kvt, HD, NK, HD, 0.125f, S);
+    }
+    const double ns = (eco_now() - t0) / (double)(blocks * GROUP * NK) * 1e9;
+    free(K);
+    free(V);
+    return ns;
+}
+
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     eco_set_threads(threads);
@@ -267,6 +300,24 @@ int main(int argc, char **argv) {
         printf("%-44s %10.3f %10.3f\n", "  eco_team_barrier_wait, #pragma omp barrier", bench_median(vo, TRIALS),
                bench_median(vg, TRIALS));
         printf("%-44s %10.3f %10.3f\n", "", bo, bg);
+    }
+    {
+        printf("\n%-44s %10s %10s\n", "attention, ns per (query head, key), median", "AVX2", "AVX-512");
+        const eco_dtype kvts[2] = {ECO_DTYPE_F32, ECO_DTYPE_F16};
+        for (int ti = 0; ti < 2; ti++)
+            for (int hot = 1; hot >= 0; hot--) {
+                double v[2][5];
+                for (int t = 0; t < 5; t++) /* interleaved: same load for both */
+                    for (int lv = 0; lv < 2; lv++) {
+                        eco_matvec_set_simd_cap(lv + 1);
+                        v[lv][t] = attend_ns(kvts[ti], hot);
+                    }
+                eco_matvec_set_simd_cap(2);
+                char label[64];
+                snprintf(label, sizeof label, "  %s rows, %s", eco_dtype_name(kvts[ti]),
+                         hot ? "in cache" : "from memory");
+                printf("%-44s %10.2f %10.2f\n", label, bench_median(v[0], 5), bench_median(v[1], 5));
+            }
     }
     bench_bw_close(&bw);
     printf("\nload average %.2f at end\n", bench_loadavg());
