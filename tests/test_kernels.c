@@ -877,6 +877,30 @@ static void test_attend_every_isa(void **state) {
     eco_matvec_set_simd_cap(2);
 }
 
+/* eco_logsumexp against its double-precision twin: vocabulary sizes around the 8-lane
+ * and 512-block steps, wide ranges, −inf entries; all −inf gives −inf, +inf gives +inf. */
+static void test_logsumexp_vs_ref(void **state) {
+    (void)state;
+    const int64_t ns[] = {1, 7, 8, 9, 511, 512, 513, 4099, 49152, 151936};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        for (int wide = 0; wide < 2; wide++) {
+            const int64_t n = ns[i];
+            float *x = rand_floats((size_t)n, wide ? -60.0f : -8.0f, wide ? 60.0f : 8.0f);
+            if (n > 3) x[n / 3] = -INFINITY;
+            const double got = eco_logsumexp(x, n), want = eco_logsumexp_ref(x, n);
+            if (!(fabs(got - want) <= 1e-6 * (1.0 + fabs(want)))) {
+                print_error("logsumexp n %lld: %.9f, want %.9f\n", (long long)n, got, want);
+                fail();
+            }
+            free(x);
+        }
+    float inf3[3] = {-INFINITY, -INFINITY, -INFINITY};
+    assert_true(eco_logsumexp(inf3, 3) == -INFINITY);
+    inf3[1] = INFINITY;
+    assert_true(eco_logsumexp(inf3, 3) == INFINITY);
+    assert_true(eco_logsumexp(inf3, 0) == -INFINITY);
+}
+
 static void test_swiglu_vs_ref(void **state) {
     (void)state;
     for (size_t si = 0; si <= NSIZES; si++) {
@@ -943,6 +967,7 @@ int main(void) {
         cmocka_unit_test(test_softmax_vs_ref),
         cmocka_unit_test(test_attend_vs_ref),
         cmocka_unit_test(test_attend_every_isa),
+        cmocka_unit_test(test_logsumexp_vs_ref),
         cmocka_unit_test(test_swiglu_vs_ref),
         cmocka_unit_test(test_add_inplace),
     };

@@ -57,6 +57,29 @@ ECO_TARGET_AVX2 static void softmax_avx2(float *x, int64_t n) {
     for (; i < n; i++) x[i] *= inv;
 }
 
+/* max of x[n], and Σ exp(x[i] − max) with 8 float lanes per block of 512 elements, the
+ * blocks' sums added in double. */
+ECO_TARGET_AVX2 static double logsumexp_avx2(const float *x, int64_t n) {
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
+    float mx = hmax8(vm);
+    for (; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    if (!isfinite(mx)) return mx; /* all −inf, or +inf/NaN present */
+    const __m256 vmx = _mm256_set1_ps(mx);
+    double sum = 0.0;
+    i = 0;
+    while (i + 8 <= n) {
+        __m256 vs = _mm256_setzero_ps();
+        const int64_t end = i + 512 < n ? i + 512 : n;
+        for (; i + 8 <= end; i += 8) vs = _mm256_add_ps(vs, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx)));
+        sum += (double)hsum8(vs);
+    }
+    for (; i < n; i++) sum += exp((double)x[i] - mx);
+    return (double)mx + log(sum);
+}
+
 ECO_TARGET_AVX2 static void swiglu_avx2(float *out, const float *gate, const float *up,
                                         int64_t n) {
     const __m256 one = _mm256_set1_ps(1.0f);
@@ -131,6 +154,14 @@ void eco_softmax(float *x, int64_t n) {
     }
     float inv = 1.0f / sum;
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+double eco_logsumexp(const float *x, int64_t n) {
+    if (n <= 0) return -INFINITY;
+#if ECO_HAVE_X86_SIMD
+    if (eco_cpu_has_avx2_fma()) return logsumexp_avx2(x, n);
+#endif
+    return eco_logsumexp_ref(x, n);
 }
 
 static void swiglu_span(float *out, const float *gate, const float *up, int64_t n, bool simd) {

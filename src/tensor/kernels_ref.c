@@ -42,6 +42,17 @@ void eco_softmax_ref(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
+double eco_logsumexp_ref(const float *x, int64_t n) {
+    if (n <= 0) return -INFINITY;
+    float mx = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    if (!isfinite(mx)) return mx;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+    return (double)mx + log(sum);
+}
+
 void eco_swiglu_ref(float *out, const float *gate, const float *up, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         float g = gate[i];
