@@ -43,16 +43,21 @@ ECO_TARGET_AVX2 static void rmsnorm_avx2(float *out, const float *x, const float
     for (; i < n; i++) out[i] = (x[i] * inv) * weight[i];
 }
 
-ECO_TARGET_AVX2 static void softmax_avx2(float *x, int64_t n) {
+/* max of x[n] (n >= 1) */
+ECO_TARGET_AVX2 static float max_avx2(const float *x, int64_t n) {
     __m256 vm = _mm256_set1_ps(-INFINITY);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
     float mx = hmax8(vm);
     for (; i < n; i++)
         if (x[i] > mx) mx = x[i];
-    float inv = 1.0f / exp_sub_sum(x, n, mx);
+    return mx;
+}
+
+ECO_TARGET_AVX2 static void softmax_avx2(float *x, int64_t n) {
+    float inv = 1.0f / exp_sub_sum(x, n, max_avx2(x, n));
     __m256 vinv = _mm256_set1_ps(inv);
-    i = 0;
+    int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
     for (; i < n; i++) x[i] *= inv;
 }
@@ -60,16 +65,11 @@ ECO_TARGET_AVX2 static void softmax_avx2(float *x, int64_t n) {
 /* max of x[n], and Σ exp(x[i] − max) with 8 float lanes per block of 512 elements, the
  * blocks' sums added in double. */
 ECO_TARGET_AVX2 static double logsumexp_avx2(const float *x, int64_t n) {
-    __m256 vm = _mm256_set1_ps(-INFINITY);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
-    float mx = hmax8(vm);
-    for (; i < n; i++)
-        if (x[i] > mx) mx = x[i];
+    const float mx = max_avx2(x, n);
     if (!isfinite(mx)) return mx; /* all −inf, or +inf/NaN present */
     const __m256 vmx = _mm256_set1_ps(mx);
     double sum = 0.0;
-    i = 0;
+    int64_t i = 0;
     while (i + 8 <= n) {
         __m256 vs = _mm256_setzero_ps();
         const int64_t end = i + 512 < n ? i + 512 : n;
