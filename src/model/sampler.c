@@ -102,17 +102,10 @@ int32_t eco_sampler_sample(eco_sampler *s, const float *logits, float *logprob) 
     if (s->params.temperature == 0) {
         chosen = argmax(logits, n);
     } else {
-        float *p = s->probs; /* softmax(logits / T) */
+        float *p = s->probs; /* softmax(logits / T), vectorised (eco_softmax) */
         const float inv_t = 1.0f / s->params.temperature;
-        float mx = logits[0] * inv_t;
-        for (int64_t i = 1; i < n; i++)
-            if (logits[i] * inv_t > mx) mx = logits[i] * inv_t;
-        double sum = 0;
-        for (int64_t i = 0; i < n; i++) {
-            p[i] = expf(logits[i] * inv_t - mx);
-            sum += p[i];
-        }
-        for (int64_t i = 0; i < n; i++) p[i] = (float)(p[i] / sum);
+        for (int64_t i = 0; i < n; i++) p[i] = logits[i] * inv_t;
+        eco_softmax(p, n);
 
         eco_sampler_cand *c = s->cand;
         const int64_t k = s->params.top_k;
