@@ -124,8 +124,8 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         b->att_t = alloc_rows(cap_threads, qd);
         b->part_o = alloc_rows(cap_kblocks, qd);
         b->part_ml = alloc_rows(cap_kblocks, 2 * c->n_heads);
-        if (widen || b->cap_widen) { /* [cap_threads, 2, cap_keys, hd] */
-            b->kv_f32 = alloc_rows((int64_t)cap_threads * 2 * cap_keys, c->head_dim);
+        if (widen || b->cap_widen) { /* [2, KV, cap_keys, hd] */
+            b->kv_f32 = alloc_rows(2 * c->n_kv_heads * cap_keys, c->head_dim);
             b->cap_widen = true;
         }
         const size_t n_claims = (size_t)3 * (size_t)cap_threads * ECO_CLAIM_STRIDE;
@@ -173,13 +173,13 @@ static void rmsnorm_rows(float *out, const float *x, const float *weight, int64_
  *        eco_kv_cache's layer, max_seq of its), rows 0..p0+n−1 valid
  *   vc   [KV, max_seq, hd] this layer's cached values
  *   scores                per-thread [cap_rows, cap_keys] scratch
- *   kv_f32                per-thread [2, cap_keys, hd] scratch (a 16-bit cache's rows
- *                         widened for sgemm), NULL for an f32 cache
+ *   kv_f32                [2, KV, cap_keys, hd] scratch: a 16-bit cache's rows 0..p0+n−1
+ *                         widened once per layer for sgemm (K then V); unused for f32
  * Head h reads kv head h / (H / KV); scores are q·kᵀ / √hd, softmax in f32 over the keys
  * at positions <= the query's. */
 static void attention(float *att, const float *q, const void *kc, const void *vc, eco_dtype kvt,
                       int64_t max_seq, float *scores, size_t scores_stride, float *kv_f32,
-                      size_t kv_f32_stride, int64_t n, int64_t p0, int64_t n_heads,
+                      int64_t cap_keys, int64_t n, int64_t p0, int64_t n_heads,
                       int64_t n_kv_heads, int64_t hd) {
     const int64_t qd = n_heads * hd;
     const int64_t group = n_heads / n_kv_heads;
@@ -187,6 +187,13 @@ static void attention(float *att, const float *q, const void *kc, const void *vc
     const int64_t n_blocks = (n + ECO_ATTN_QBLOCK - 1) / ECO_ATTN_QBLOCK;
     const int64_t n_tasks = n_heads * n_blocks;
     const size_t head_bytes = (size_t)max_seq * (size_t)hd * eco_dtype_size(kvt); /* one kv head's rows */
+    const size_t f32_head = (size_t)cap_keys * (size_t)hd; /* floats of one head in kv_f32 */
+    if (kvt != ECO_DTYPE_F32) /* widen every kv head's rows once, not once per task */
+#pragma omp parallel for schedule(static)
+        for (int64_t u = 0; u < 2 * n_kv_heads; u++) {
+            const void *src = (const char *)(u < n_kv_heads ? kc : vc) + (size_t)(u % n_kv_heads) * head_bytes;
+            eco_to_f32(kv_f32 + (size_t)u * f32_head, src, kvt, (size_t)((p0 + n) * hd));
+        }
 
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t task = 0; task < n_tasks; task++) {
@@ -196,18 +203,15 @@ static void attention(float *att, const float *q, const void *kc, const void *vc
         const int64_t i1 = i0 + ECO_ATTN_QBLOCK < n ? i0 + ECO_ATTN_QBLOCK : n;
         const int64_t rows = i1 - i0;
         const int64_t keys = p0 + i1; /* the last query of the block sees this many */
-        const int tid = omp_get_thread_num();
-        float *S = scores + (size_t)tid * scores_stride; /* [rows, keys] */
+        float *S = scores + (size_t)omp_get_thread_num() * scores_stride; /* [rows, keys] */
         const float *Q = q + i0 * qd + h * hd;
-        const void *Kc = (const char *)kc + (size_t)kvh * head_bytes; /* [keys, hd] of kvt */
-        const void *Vc = (const char *)vc + (size_t)kvh * head_bytes;
-        const float *K = Kc, *Vh = Vc;
-        if (kvt != ECO_DTYPE_F32) { /* widen this kv head's rows: [keys, hd] each */
-            float *Kf = kv_f32 + (size_t)tid * kv_f32_stride, *Vf = Kf + kv_f32_stride / 2;
-            eco_to_f32(Kf, Kc, kvt, (size_t)(keys * hd));
-            eco_to_f32(Vf, Vc, kvt, (size_t)(keys * hd));
-            K = Kf;
-            Vh = Vf;
+        const float *K, *Vh; /* [keys, hd] */
+        if (kvt == ECO_DTYPE_F32) {
+            K = (const float *)((const char *)kc + (size_t)kvh * head_bytes);
+            Vh = (const float *)((const char *)vc + (size_t)kvh * head_bytes);
+        } else {
+            K = kv_f32 + (size_t)kvh * f32_head;
+            Vh = kv_f32 + (size_t)(n_kv_heads + kvh) * f32_head;
         }
         float *O = att + i0 * qd + h * hd;
         if (rows == 1) {
@@ -332,8 +336,7 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
                 eco_kv_store(vc + eco_kv_at(kv, h, p0 + i, hd, 0), kv->dtype, vnew + i * kvd + h * hd, hd);
             }
         attention(att, q, kc, vc, kv->dtype, kv->max_seq, b->scores,
-                  (size_t)b->cap_rows * (size_t)b->cap_keys, b->kv_f32,
-                  (size_t)2 * (size_t)b->cap_keys * (size_t)hd, n, p0, H, KV, hd);
+                  (size_t)b->cap_rows * (size_t)b->cap_keys, b->kv_f32, b->cap_keys, n, p0, H, KV, hd);
         eco_linear(xn, att, ly->wo, ly->bo, n, scratch); /* [n, d] */
         if (lw) lora_add(xn, d, att, qd, &lw[ECO_LORA_O], n, qd, d, lt);
         eco_add_inplace(x, xn, n * d);

@@ -68,8 +68,8 @@ typedef struct eco_model_buffers {
     float *cos_tab; /* [n, hd/2] */
     float *sin_tab; /* [n, hd/2] */
     float *scores;  /* [cap_threads, cap_rows, cap_keys] attention scores per thread */
-    float *kv_f32;  /* [cap_threads, 2, cap_keys, hd] one kv head's K and V widened from an
-                     * f16 cache for sgemm (batched path); NULL until a 16-bit cache needs it */
+    float *kv_f32;  /* [2, KV, cap_keys, hd] a layer's K and V widened from an f16 cache for
+                     * sgemm (batched path); NULL until a 16-bit cache needs it */
     float *xt;      /* [cap_threads, d] each thread's normed copy of x (one-token path) */
     float *att_t;   /* [cap_threads, H·hd] each thread's merged attention output (one token) */
     float *part_o;  /* [cap_kblocks, H, hd] one token's attention partials per key block */
