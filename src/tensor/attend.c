@@ -28,40 +28,49 @@ ECO_TARGET_AVX2 static inline __m256 hsum8x8(const __m256 a[8]) {
 #define KV_LOAD8_F32(p) _mm256_loadu_ps(p)
 #define KV_LOAD8_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
 
-/* One kernel per cache element type: ELEM the element, LOAD8 widens 8 of them to f32. */
-#define DEFINE_ATTEND_AVX2(SUFFIX, ELEM, LOAD8)                                       \
-    /* S[j] = (q · K_j) · scale for j < n; returns max_j S[j]. Eight keys at a time: eight \
-     * independent accumulators over hd, summed together by hsum8x8. */                       \
-    ECO_TARGET_AVX2 static float scores_avx2_##SUFFIX(float *S, const float *q, const ELEM *K, \
-                                                      int64_t ld, int64_t n, int64_t hd,      \
-                                                      float scale) {                          \
+/* S[j] = (q · K_j) · scale for j < n; returns max_j S[j]. Eight keys at a time: eight
+ * independent accumulators of W lanes (VEC) over hd, each brought to 8 lanes by TO8 and
+ * the eight summed together by hsum8x8; the last n % 8 keys one at a time (SUM). LOADK
+ * widens W elements of K to f32. */
+#define DEFINE_SCORES(NAME, TARGET, ELEM, VEC, W, ZERO, LOADF, LOADK, FMA, TO8, SUM)          \
+    TARGET static float NAME(float *S, const float *q, const ELEM *K, int64_t ld, int64_t n,  \
+                             int64_t hd, float scale) {                                       \
         const __m256 vs = _mm256_set1_ps(scale);                                              \
         __m256 vmax = _mm256_set1_ps(-INFINITY);                                              \
         int64_t j = 0;                                                                        \
         for (; j + 8 <= n; j += 8) {                                                          \
             const ELEM *k = K + j * ld;                                                       \
-            __m256 a[8];                                                                      \
-            for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();                           \
-            for (int64_t c = 0; c < hd; c += 8) {                                             \
-                const __m256 qc = _mm256_loadu_ps(q + c);                                     \
-                for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(LOAD8(k + i * ld + c), qc, a[i]); \
+            VEC a[8];                                                                         \
+            for (int i = 0; i < 8; i++) a[i] = ZERO();                                        \
+            for (int64_t c = 0; c < hd; c += W) {                                             \
+                const VEC qc = LOADF(q + c);                                                  \
+                for (int i = 0; i < 8; i++) a[i] = FMA(LOADK(k + i * ld + c), qc, a[i]);      \
             }                                                                                 \
-            const __m256 sc = _mm256_mul_ps(hsum8x8(a), vs);                                  \
+            __m256 a8[8];                                                                     \
+            for (int i = 0; i < 8; i++) a8[i] = TO8(a[i]);                                    \
+            const __m256 sc = _mm256_mul_ps(hsum8x8(a8), vs);                                 \
             _mm256_storeu_ps(S + j, sc);                                                      \
             vmax = _mm256_max_ps(vmax, sc);                                                   \
         }                                                                                     \
         float mx = hmax8(vmax);                                                               \
         for (; j < n; j++) {                                                                  \
             const ELEM *k = K + j * ld;                                                       \
-            __m256 a = _mm256_setzero_ps();                                                   \
-            for (int64_t c = 0; c < hd; c += 8)                                               \
-                a = _mm256_fmadd_ps(LOAD8(k + c), _mm256_loadu_ps(q + c), a);                 \
-            S[j] = hsum8(a) * scale;                                                          \
+            VEC a = ZERO();                                                                   \
+            for (int64_t c = 0; c < hd; c += W) a = FMA(LOADK(k + c), LOADF(q + c), a);       \
+            S[j] = SUM(a) * scale;                                                            \
             if (S[j] > mx) mx = S[j];                                                         \
         }                                                                                     \
         return mx;                                                                            \
-    }                                                                                         \
-                                                                                              \
+    }
+
+#define SAME8(v) (v)
+/* the two 256-bit halves of a 512-bit accumulator added */
+#define HALVES_ADDED(v) \
+    _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
+
+/* One kernel per cache element type: ELEM the element, LOAD8 widens 8 of them to f32;
+ * scores_avx2_SUFFIX comes from DEFINE_SCORES. */
+#define DEFINE_ATTEND_AVX2(SUFFIX, ELEM, LOAD8)                                       \
     /* o[hd] = Σ_j S[j]·V_j, 64 columns at a time held in eight registers (hd % 64 == 0),  \
      * else accumulated in o itself. */                                                       \
     ECO_TARGET_AVX2 static void weighted_sum_avx2_##SUFFIX(float *o, const float *S,          \
@@ -99,6 +108,10 @@ ECO_TARGET_AVX2 static inline __m256 hsum8x8(const __m256 a[8]) {
         *l_out = l;                                                                           \
     }
 
+DEFINE_SCORES(scores_avx2_f32, ECO_TARGET_AVX2, float, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,
+              KV_LOAD8_F32, _mm256_fmadd_ps, SAME8, hsum8)
+DEFINE_SCORES(scores_avx2_f16, ECO_TARGET_AVX2, uint16_t, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,
+              KV_LOAD8_F16, _mm256_fmadd_ps, SAME8, hsum8)
 DEFINE_ATTEND_AVX2(f32, float, KV_LOAD8_F32)
 DEFINE_ATTEND_AVX2(f16, uint16_t, KV_LOAD8_F16)
 
@@ -115,40 +128,6 @@ DEFINE_ATTEND_AVX2(f16, uint16_t, KV_LOAD8_F16)
 #define KV_LOAD16_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
 
 #define DEFINE_ATTEND_AVX512(SUFFIX, ELEM, LOAD16)                                            \
-    ECO_TARGET_AVX512 static float scores_avx512_##SUFFIX(float *S, const float *q,            \
-                                                          const ELEM *K, int64_t ld,           \
-                                                          int64_t n, int64_t hd, float scale) { \
-        const __m256 vs = _mm256_set1_ps(scale);                                              \
-        __m256 vmax = _mm256_set1_ps(-INFINITY);                                              \
-        int64_t j = 0;                                                                        \
-        for (; j + 8 <= n; j += 8) {                                                          \
-            const ELEM *k = K + j * ld;                                                       \
-            __m512 a[8];                                                                      \
-            for (int i = 0; i < 8; i++) a[i] = _mm512_setzero_ps();                           \
-            for (int64_t c = 0; c < hd; c += 16) {                                            \
-                const __m512 qc = _mm512_loadu_ps(q + c);                                     \
-                for (int i = 0; i < 8; i++) a[i] = _mm512_fmadd_ps(LOAD16(k + i * ld + c), qc, a[i]); \
-            }                                                                                 \
-            __m256 h[8];                                                                      \
-            for (int i = 0; i < 8; i++)                                                       \
-                h[i] = _mm256_add_ps(_mm512_castps512_ps256(a[i]),                            \
-                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[i]), 1))); \
-            const __m256 sc = _mm256_mul_ps(hsum8x8(h), vs);                                  \
-            _mm256_storeu_ps(S + j, sc);                                                      \
-            vmax = _mm256_max_ps(vmax, sc);                                                   \
-        }                                                                                     \
-        float mx = hmax8(vmax);                                                               \
-        for (; j < n; j++) {                                                                  \
-            const ELEM *k = K + j * ld;                                                       \
-            __m512 a = _mm512_setzero_ps();                                                   \
-            for (int64_t c = 0; c < hd; c += 16)                                              \
-                a = _mm512_fmadd_ps(LOAD16(k + c), _mm512_loadu_ps(q + c), a);               \
-            S[j] = _mm512_reduce_add_ps(a) * scale;                                           \
-            if (S[j] > mx) mx = S[j];                                                         \
-        }                                                                                     \
-        return mx;                                                                            \
-    }                                                                                         \
-                                                                                              \
     /* o[hd] = Σ_j S[j]·V_j: 64 columns at a time in 2 × 4 registers (hd % 64 == 0), else    \
      * accumulated in o itself. */                                                            \
     ECO_TARGET_AVX512 static void weighted_sum_avx512_##SUFFIX(float *o, const float *S,      \
@@ -195,6 +174,10 @@ DEFINE_ATTEND_AVX2(f16, uint16_t, KV_LOAD8_F16)
         *l_out = l;                                                                           \
     }
 
+DEFINE_SCORES(scores_avx512_f32, ECO_TARGET_AVX512, float, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
+              KV_LOAD16_F32, _mm512_fmadd_ps, HALVES_ADDED, _mm512_reduce_add_ps)
+DEFINE_SCORES(scores_avx512_f16, ECO_TARGET_AVX512, uint16_t, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
+              KV_LOAD16_F16, _mm512_fmadd_ps, HALVES_ADDED, _mm512_reduce_add_ps)
 DEFINE_ATTEND_AVX512(f32, float, KV_LOAD16_F32)
 DEFINE_ATTEND_AVX512(f16, uint16_t, KV_LOAD16_F16)
 #endif /* ECO_HAVE_X86_SIMD */
