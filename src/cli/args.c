@@ -88,6 +88,13 @@ int cli_parse_u64(const char *flag, const char *s, uint64_t *out) {
     return CLI_OK;
 }
 
+int cli_parse_kv_dtype(const char *flag, const char *s, eco_dtype *out) {
+    if (strcmp(s, "f32") == 0) *out = ECO_DTYPE_F32;
+    else if (strcmp(s, "f16") == 0) *out = ECO_DTYPE_F16;
+    else return cli_usage_error("option '--%s': '%s' is not f32 or f16", flag, s);
+    return CLI_OK;
+}
+
 int cli_parse_float(const char *flag, const char *s, double lo, double hi, double *out) {
     char *end;
     errno = 0;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ecology/core.h"
+#include "ecology/tensor.h"
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
@@ -37,6 +38,8 @@ const char *cli_get(const cli_opt *opts, int n_opts, const char *name);
 int cli_parse_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out);
 int cli_parse_float(const char *flag, const char *s, double lo, double hi, double *out);
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
+/* "f32" or "f16" (a KV cache's element type, --kv-cache). */
+int cli_parse_kv_dtype(const char *flag, const char *s, eco_dtype *out);
 
 /* Parses "1,2,3" (commas and/or white space) into a malloc'd id list; usage error naming
  * the flag on a bad entry or an empty list. */

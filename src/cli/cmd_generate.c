@@ -55,13 +55,13 @@ int cmd_generate(int argc, char **argv) {
     if (cli_get(o, n, "no-special")) req.add_special = false;
     bool json = cli_get(o, n, "json") != NULL;
     const char *kv_s = cli_get(o, n, "kv-cache");
-    if (kv_s && strcmp(kv_s, "f32") != 0 && strcmp(kv_s, "f16") != 0)
-        return cli_usage_error("generate: --kv-cache '%s': expected f32 or f16", kv_s);
+    eco_dtype kvt = ECO_DTYPE_F32;
+    if (kv_s && cli_parse_kv_dtype("kv-cache", kv_s, &kvt) != CLI_OK) return CLI_USAGE;
 
     eco_engine *eng;
     eco_status st = eco_llama_engine_open_adapter(model, cli_get(o, n, "adapter"), NULL, &eng);
     if (st != ECO_STATUS_OK) return cli_fail(st, "generate");
-    if (kv_s) (void)eco_llama_engine_set_kv_dtype(eng, strcmp(kv_s, "f16") == 0 ? ECO_DTYPE_F16 : ECO_DTYPE_F32);
+    if (kv_s) (void)eco_llama_engine_set_kv_dtype(eng, kvt); /* f32 or f16: cannot fail */
     eco_infer_response resp;
     st = eng->infer(eng, &req, &resp);
     if (st != ECO_STATUS_OK) {

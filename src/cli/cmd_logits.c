@@ -5,7 +5,6 @@
  * where generation keeps a 16-bit model's keys and values in f16 (eco_kv_cache_create). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 #include "ecology/model.h"
@@ -29,9 +28,7 @@ int cmd_logits(int argc, char **argv) {
     }
     const char *kv_s = cli_get(o, n, "kv-cache");
     eco_dtype kvt = ECO_DTYPE_F32;
-    if (kv_s && strcmp(kv_s, "f16") == 0) kvt = ECO_DTYPE_F16;
-    else if (kv_s && strcmp(kv_s, "f32") != 0)
-        return cli_usage_error("logits: --kv-cache '%s': expected f32 or f16", kv_s);
+    if (kv_s && cli_parse_kv_dtype("kv-cache", kv_s, &kvt) != CLI_OK) return CLI_USAGE;
     int32_t *ids;
     size_t n_ids;
     if (cli_parse_ids("tokens", tokens_s, &ids, &n_ids) != CLI_OK) return CLI_USAGE;
