@@ -772,8 +772,8 @@ static void test_bad_arguments(void **state) {
 static void test_drills(void **state) {
     (void)state;
     enum { N = 300 };
-    assert_int_equal(eco_drills_count(), 3);
-    assert_null(eco_drill_name(3));
+    assert_int_equal(eco_drills_count(), 4);
+    assert_null(eco_drill_name(4));
     assert_true(eco_drill_known("drill.copy"));
     assert_false(eco_drill_known("drill.cop"));
     assert_false(eco_drill_known(NULL));
@@ -801,6 +801,16 @@ static void test_drills(void **state) {
                 assert_true(strncmp(t, "Say it again: ", 14) == 0 && nl && strncmp(nl, "\nAgain: ", 8) == 0);
                 assert_int_equal((size_t)(nl - (t + 14)), strlen(nl + 8));
                 assert_memory_equal(t + 14, nl + 8, strlen(nl + 8));
+            } else if (strcmp(name, "drill.echo") == 0) {
+                /* "s|s", s 4-16 distinct symbols of [a-z0-9] */
+                const char *bar = strchr(t, '|');
+                assert_non_null(bar);
+                const size_t n = (size_t)(bar - t);
+                assert_true(n >= 4 && n <= 16 && strlen(bar + 1) == n && memcmp(t, bar + 1, n) == 0);
+                for (size_t k = 0; k < n; k++) {
+                    assert_true((t[k] >= 'a' && t[k] <= 'z') || (t[k] >= '0' && t[k] <= '9'));
+                    assert_null(memchr(t + k + 1, t[k], n - k - 1));
+                }
             } else {
                 unsigned x, o, te, h, th;
                 assert_int_equal(sscanf(t, "Digits of %u: ones %u tens %u hundreds %u thousands %u", &x, &o, &te, &h, &th),

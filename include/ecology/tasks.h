@@ -135,8 +135,8 @@ eco_status eco_tasks_augment(const eco_capability *cap, eco_task_item *items, si
 /* Pretraining drills (src/tasks/drills.c): synthetic exercises in formats of their own
  * (no capability's prompt or answer) that teach a model trained from scratch to read
  * content out of its context: "drill.recall" (the value after a key), "drill.copy" (repeat
- * a line), "drill.digits" (place values of a number). They have no split and no checker;
- * recipes mix them into pretraining. */
+ * a line), "drill.digits" (place values of a number), "drill.echo" (repeat a string of
+ * distinct symbols). They have no split and no checker; recipes mix them into pretraining. */
 size_t eco_drills_count(void);
 /* The i-th drill's name, NULL when i is out of range. */
 const char *eco_drill_name(size_t i);

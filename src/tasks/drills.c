@@ -9,6 +9,7 @@
  *                 "Say it again: wezene 495 ku\nAgain: wezene 495 ku"
  *   drill.digits  place values: the digits of a number, ones first, padded to four
  *                 "Digits of 4731: ones 1 tens 3 hundreds 7 thousands 4"
+ *   drill.echo    copy a string of distinct letters and digits: "q7kzm2b|q7kzm2b"
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,28 @@ static eco_status digits_draw(eco_rng *rng, strbuf *t) {
     return ok ? ECO_STATUS_OK : OOM("drill.digits");
 }
 
+/* 4 to 16 distinct symbols of [a-z0-9], then '|' and the same again. With no symbol twice,
+ * each one names the next without ambiguity: the one-token form of in-context copying
+ * (find the earlier place of the current token, emit what followed it), which a model
+ * learns from such strings in a sudden step early in training (scripts/induction_probe.py:
+ * PyTorch, eco-tiny's width, two layers, 16 × 128 tokens a step, pure copy data: copy loss
+ * 3.2 → 1.1 nats a byte by step 500, 0.09 by step 700; on strings with repeated letters
+ * still 1.4 at step 1,000). */
+static eco_status echo_draw(eco_rng *rng, strbuf *t) {
+    static const char symbols[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    char pool[sizeof symbols];
+    memcpy(pool, symbols, sizeof symbols);
+    const unsigned n_sym = (unsigned)(sizeof symbols - 1), n = 4 + (unsigned)rng_below(rng, 13);
+    for (unsigned i = 0; i < n; i++) { /* a partial Fisher-Yates: n distinct symbols */
+        unsigned j = i + (unsigned)rng_below(rng, n_sym - i);
+        char c = pool[i];
+        pool[i] = pool[j];
+        pool[j] = c;
+    }
+    pool[n] = '\0';
+    return sb_printf(t, "%s|%s", pool, pool) ? ECO_STATUS_OK : OOM("drill.echo");
+}
+
 /* A drill's stream is seeded from its index here, so the shipped model's corpus depends on
  * this order: append new drills, never reorder or remove one. */
 static const struct {
@@ -87,6 +110,7 @@ static const struct {
     {"drill.recall", recall_draw},
     {"drill.copy", copy_draw},
     {"drill.digits", digits_draw},
+    {"drill.echo", echo_draw},
 };
 enum { N_DRILLS = sizeof drills / sizeof drills[0] };
 
@@ -108,7 +132,7 @@ eco_status eco_drills_generate(const char *name, size_t n, uint64_t seed, char *
     if (!name || !texts) return eco_error(ECO_STATUS_EINVAL, "drills: name or output is NULL");
     size_t d = drill_index(name);
     if (d == N_DRILLS)
-        return eco_error(ECO_STATUS_ENOTFOUND, "unknown drill '%s' (known: drill.recall, drill.copy, drill.digits)",
+        return eco_error(ECO_STATUS_ENOTFOUND, "unknown drill '%s' (known: drill.recall, drill.copy, drill.digits, drill.echo)",
                          name);
     if (n == 0 || n > ECO_TASKS_MAX_N)
         return eco_error(ECO_STATUS_ERANGE, "%s: n = %zu is not in 1..%zu", name, n, (size_t)ECO_TASKS_MAX_N);
