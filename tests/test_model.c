@@ -500,10 +500,11 @@ static void test_random_tiny(void **state) {
     free(tmp);
 }
 
-/* 150 tokens, many blocks of ECO_ATTN_KBLOCK keys: decoding one token at a time (the
- * blocked attention merged across blocks) equals one batched pass within 1e-4, and gives
- * the same bits with 1 thread as with 2 (the blocks do not depend on the thread count).
- * Head sizes 16 (the preset) and 64 (the kernels' 64-column path). */
+/* 600 tokens, many blocks of keys (ECO_ATTN_KBLOCK up to 512 keys, then longer blocks,
+ * eco_attn_kblock): decoding one token at a time (the blocked attention merged across
+ * blocks) equals one batched pass within 1e-4, and gives the same bits with 1 thread as
+ * with 2 (the blocks do not depend on the thread count). Head sizes 16 (the preset) and
+ * 64 (the kernels' 64-column path). */
 static void test_long_decode(void **state) {
     (void)state;
     char *tmp = eco_test_tmpdir();
@@ -515,7 +516,9 @@ static void test_long_decode(void **state) {
         ECO_ASSERT_OK(eco_model_create_random_std(&cfg, 5, ECO_DTYPE_F32, 0.08, dir));
         eco_model *m;
         ECO_ASSERT_OK(eco_model_load(dir, &m));
-        enum { T = 150 };
+        enum { T = 600 };
+        assert_int_equal(eco_attn_kblock(T), 2 * ECO_ATTN_KBLOCK); /* the longer blocks are tested */
+        assert_int_equal(eco_attn_kblock(150), ECO_ATTN_KBLOCK);
         const int64_t V = cfg.vocab_size;
         int32_t tokens[T];
         for (int i = 0; i < T; i++) tokens[i] = (int32_t)((i * 37 + 11) % 256);
@@ -536,7 +539,7 @@ static void test_long_decode(void **state) {
                 ECO_ASSERT_OK(eco_model_forward(m, kv, tokens + i, 1, one[t] + i * V, false));
         }
         omp_set_num_threads(saved);
-        check(variant ? "head_dim 64" : "head_dim 16", "150 decode steps vs batched",
+        check(variant ? "head_dim 64" : "head_dim 16", "600 decode steps vs batched",
               eco_test_max_abs_diff(one[0], all, (size_t)(T * V)), 1e-4);
         assert_memory_equal(one[0], one[1], (size_t)(T * V) * sizeof(float));
         eco_kv_cache_free(kv);

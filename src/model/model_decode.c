@@ -181,7 +181,7 @@ static int usable_cpus(void) {
  * b->cos_tab/sin_tab the RoPE tables of p0; writes logits[V] and the cache rows at p0.
  * One parallel region for all layers and the head; per layer, each thread norms x into
  * its own copy (no barrier), then claims heads of q, k and v (matvec, bias, adapter, RoPE
- * per head), (barrier) attention partials by (kv head, block of ECO_ATTN_KBLOCK keys),
+ * per head), (barrier) attention partials by (kv head, block of keys: eco_attn_kblock),
  * (barrier) its own merge of the partials into att, chunks of o with their residual add,
  * (barrier) its norm copy, chunks of gate/up with their SwiGLU, (barrier) chunks of down
  * with their residual add, (barrier). Same arithmetic, operation by operation, as the
@@ -193,7 +193,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;
     const int64_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
     const int64_t kvd = KV * hd, group = H / KV, p0 = kv->len, keys = p0 + 1;
-    const int64_t kblock = ECO_ATTN_KBLOCK, nkb = (keys + kblock - 1) / kblock; /* key blocks */
+    const int64_t kblock = eco_attn_kblock(keys), nkb = (keys + kblock - 1) / kblock; /* key blocks */
     const float eps = (float)c->rms_norm_eps;
     const float scale = (float)(1.0 / sqrt((double)hd));
     const size_t scores_stride = (size_t)b->cap_rows * (size_t)b->cap_keys;

@@ -109,6 +109,17 @@ struct eco_model {
 /* Keys per block of the one-token attention (eco_attend_part): a block of one kv head is
  * one unit of work, so a single head's keys spread over all threads. */
 #define ECO_ATTN_KBLOCK 32
+/* Key blocks per kv head at most: past ECO_ATTN_KBLOCK × ECO_ATTN_MAX_KBLOCKS keys the
+ * blocks grow (whole multiples of ECO_ATTN_KBLOCK), so that merging the partials, which
+ * every thread does for every head, stays small against reading the keys. */
+#define ECO_ATTN_MAX_KBLOCKS 16
+
+/* Keys per attention block of a one-token step over `keys` keys (a function of keys only,
+ * so results do not depend on the thread count). */
+static inline int64_t eco_attn_kblock(int64_t keys) {
+    const int64_t span = (int64_t)ECO_ATTN_KBLOCK * ECO_ATTN_MAX_KBLOCKS;
+    return ECO_ATTN_KBLOCK * (keys > span ? (keys + span - 1) / span : 1);
+}
 /* atomic_longs from one work counter to the next: one 64-byte line each, so that threads
  * taking units from their own counters do not contend for a line. */
 #define ECO_CLAIM_STRIDE 8
