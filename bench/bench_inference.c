@@ -33,6 +33,7 @@
 #include "bench_common.h"
 #include "tensor/simd.h"
 #include "ecology/model.h"
+#include "model/model_internal.h"
 
 #define PROMPT 128
 #define DECODE 64
@@ -44,20 +45,16 @@ typedef struct mat_list {
     const eco_tensor *lm_head;
 } mat_list;
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
 
-/* The layer matrices (2-D "*_proj.weight") and the output head of a loaded model. */
+/* The layer matrices and the output head of a loaded model, as decoding reads them (the
+ * model's own copies in its matrix block, model_load.c, not the file's mapping). */
 static void collect_matrices(const eco_model *m, mat_list *L) {
-    const eco_weights *w = eco_model_get_weights(m);
     L->n = 0;
-    L->lm_head = eco_weights_find(w, "lm_head.weight");
-    if (!L->lm_head) L->lm_head = eco_weights_find(w, "model.embed_tokens.weight");
-    for (size_t i = 0; i < eco_weights_count(w) && L->n < 4096; i++) {
-        const eco_tensor *t = eco_weights_get(w, i);
-        if (t->ndim == 2 && t->name && ends_with(t->name, "_proj.weight")) L->t[L->n++] = t;
+    L->lm_head = m->lm_head;
+    for (int64_t l = 0; l < m->cfg.n_layers && L->n + 7 <= 4096; l++) {
+        const eco_layer *ly = &m->layers[l];
+        const eco_tensor *mats[7] = {ly->wq, ly->wk, ly->wv, ly->wo, ly->wg, ly->wu, ly->wd};
+        for (int i = 0; i < 7; i++) L->t[L->n++] = mats[i];
     }
 }
 

@@ -11,6 +11,7 @@
  *   barrier: µs per crossing of eco_team_barrier_wait (the decode path's barrier) beside
  *   `#pragma omp barrier`, interleaved in the same run.
  *   attention: ns per (query head, key) of eco_attend_part, AVX2 against AVX-512 kernels,
+ *   and of eco_attend_part_group (the group's 3 heads in one call, as decoding calls it),
  *   f32 and f16 rows, in cache and from memory.
  *
  * Usage: bench_kernels [threads (default 2)]
@@ -75,6 +76,7 @@ static void fill_random(void *p, eco_dtype t, size_t n, uint64_t seed) {
 typedef struct mv_set {
     eco_dtype t;
     char *W;
+    size_t bytes; /* allocated (eco_zalloc_large) */
     size_t used;
     int n;
     size_t off[8192];
@@ -85,10 +87,12 @@ static mv_set *mv_set_create(eco_dtype t, size_t bytes, const int64_t (*shapes)[
     mv_set *s = calloc(1, sizeof *s);
     size_t esz = eco_dtype_size(t);
     s->t = t;
-    if (posix_memalign((void **)&s->W, 4096, bytes) != 0) {
+    s->W = eco_zalloc_large(bytes); /* huge pages, as the model's matrices (model_load.c) */
+    if (!s->W) {
         free(s);
         return NULL;
     }
+    s->bytes = bytes;
     fill_random(s->W, t, bytes / esz, 1);
     for (int i = 0; s->n < 8192; i = (i + 1) % nshapes) {
         size_t b = (size_t)(shapes[i][0] * shapes[i][1]) * esz;
@@ -110,7 +114,7 @@ static double mv_set_pass(const mv_set *s, float *y, const float *x) {
 }
 
 static void mv_set_free(mv_set *s) {
-    if (s) free(s->W);
+    if (s) eco_free_large(s->W, s->bytes);
     free(s);
 }
 
@@ -158,12 +162,12 @@ static void gemm_free(gemm_case *g) {
 
 #define TRIALS 9
 
-/* Nanoseconds per (query head, key) of eco_attend_part as the decode step calls it:
- * head_dim 64, blocks of 32 keys, 3 query heads a block (SmolLM2-135M's group), rows of
+/* Nanoseconds per (query head, key) of eco_attend_part, one head a call, or (`grouped`)
+ * of eco_attend_part_group, the decode step's call: head_dim 64, blocks of 32 keys, 3 query heads a block (SmolLM2-135M's group), rows of
  * kvt; `hot`: the same block every time (in cache, the kernel's own speed), else a new
  * block each time from 64 MiB of K and of V (rows from memory, no prefetch). One thread,
  * at the dispatcher's current level. */
-static double attend_ns(eco_dtype kvt, bool hot) {
+static double attend_ns(eco_dtype kvt, bool hot, bool grouped) {
     enum { HD = 64, NK = 32, GROUP = 3 };
     const size_t esz = eco_dtype_size(kvt), n_elems = ((size_t)64 << 20) / esz;
     const size_t blocks = n_elems / (NK * HD);
@@ -175,13 +179,17 @@ static double attend_ns(eco_dtype kvt, bool hot) {
     }
     fill_random(K, kvt, n_elems, 5);
     fill_random(V, kvt, n_elems, 6);
-    float q[HD], o[HD], S[NK], m, l;
-    for (int i = 0; i < HD; i++) q[i] = 0.01f * (float)i;
+    float q[GROUP * HD], o[GROUP * HD], S[4 * NK], ml[2 * GROUP];
+    for (int i = 0; i < GROUP * HD; i++) q[i] = 0.01f * (float)(i % HD);
     double t0 = eco_now();
     for (size_t b = 0; b < blocks; b++) {
         const size_t at = (hot ? 0 : b) * NK * HD * esz;
-        for (int h = 0; h < GROUP; h++)
-            eco_attend_part(o, &m, &l, q, (char *)K + at, (char *)V + at, kvt, HD, NK, HD, 0.125f, S);
+        if (grouped)
+            eco_attend_part_group(o, ml, q, (char *)K + at, (char *)V + at, kvt, HD, NK, HD, GROUP, 0.125f, S);
+        else
+            for (int h = 0; h < GROUP; h++)
+                eco_attend_part(o + h * HD, ml + 2 * h, ml + 2 * h + 1, q + h * HD, (char *)K + at,
+                                (char *)V + at, kvt, HD, NK, HD, 0.125f, S);
     }
     const double ns = (eco_now() - t0) / (double)(blocks * GROUP * NK) * 1e9;
     free(K);
@@ -302,21 +310,23 @@ int main(int argc, char **argv) {
         printf("%-44s %10.3f %10.3f\n", "", bo, bg);
     }
     {
-        printf("\n%-44s %10s %10s\n", "attention, ns per (query head, key), median", "AVX2", "AVX-512");
+        printf("\n%-44s %10s %10s %10s\n", "attention, ns per (query head, key), median", "AVX2",
+               "AVX-512", "grouped");
         const eco_dtype kvts[2] = {ECO_DTYPE_F32, ECO_DTYPE_F16};
         for (int ti = 0; ti < 2; ti++)
             for (int hot = 1; hot >= 0; hot--) {
-                double v[2][5];
-                for (int t = 0; t < 5; t++) /* interleaved: same load for both */
-                    for (int lv = 0; lv < 2; lv++) {
-                        eco_matvec_set_simd_cap(lv + 1);
-                        v[lv][t] = attend_ns(kvts[ti], hot);
+                double v[3][5];
+                for (int t = 0; t < 5; t++) /* interleaved: same load for all */
+                    for (int k = 0; k < 3; k++) {
+                        eco_matvec_set_simd_cap(k == 0 ? 1 : 2);
+                        v[k][t] = attend_ns(kvts[ti], hot, k == 2);
                     }
                 eco_matvec_set_simd_cap(2);
                 char label[64];
                 snprintf(label, sizeof label, "  %s rows, %s", eco_dtype_name(kvts[ti]),
                          hot ? "in cache" : "from memory");
-                printf("%-44s %10.2f %10.2f\n", label, bench_median(v[0], 5), bench_median(v[1], 5));
+                printf("%-44s %10.2f %10.2f %10.2f\n", label, bench_median(v[0], 5), bench_median(v[1], 5),
+                       bench_median(v[2], 5));
             }
     }
     bench_bw_close(&bw);

@@ -868,11 +868,55 @@ static void test_attend_vs_ref(void **state) {
                 }
 }
 
+/* eco_attend_part_group against G calls of the scalar kernel: group sizes around the
+ * runs of 4 (1 to 9), head sizes with (64, 128) and without (16, 48) the grouped kernel,
+ * key counts around its 4-key step, f32 and f16 rows strided as in a KV cache. */
+static void test_attend_group_vs_ref(void **state) {
+    (void)state;
+    const int64_t Gs[] = {1, 2, 3, 4, 5, 7, 9}, hds[] = {16, 48, 64, 128}, ns[] = {1, 3, 4, 5, 32, 67};
+    const eco_dtype kvts[] = {ECO_DTYPE_F32, ECO_DTYPE_F16};
+    for (size_t ti = 0; ti < 2; ti++)
+        for (size_t gi = 0; gi < sizeof Gs / sizeof Gs[0]; gi++)
+            for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
+                for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+                    const eco_dtype kvt = kvts[ti];
+                    const int64_t G = Gs[gi], hd = hds[hi], n = ns[ni], ld = 2 * hd;
+                    const size_t esz = eco_dtype_size(kvt);
+                    float *q = rand_floats((size_t)(G * hd), -3.0f, 3.0f);
+                    float *K = rand_floats((size_t)(n * ld), -1.0f, 1.0f);
+                    float *V = rand_floats((size_t)(n * ld), -1.0f, 1.0f);
+                    void *Kt = malloc((size_t)(n * ld) * esz), *Vt = malloc((size_t)(n * ld) * esz);
+                    float *o = malloc((size_t)(G * hd) * sizeof(float)), *orf = malloc((size_t)(G * hd) * sizeof(float));
+                    float *S = malloc((size_t)(4 * n) * sizeof(float)), ml[2 * 9], mlr[2 * 9];
+                    assert_true(Kt && Vt && o && orf && S);
+                    eco_from_f32(Kt, kvt, K, (size_t)(n * ld));
+                    eco_from_f32(Vt, kvt, V, (size_t)(n * ld));
+                    const float scale = 1.0f / sqrtf((float)hd);
+                    eco_attend_part_group(o, ml, q, Kt, Vt, kvt, ld, n, hd, G, scale, S);
+                    eco_attend_part_group_ref(orf, mlr, q, Kt, Vt, kvt, ld, n, hd, G, scale, S);
+                    for (int64_t g = 0; g < G; g++) {
+                        check_close("group m", &ml[2 * g], &mlr[2 * g], NULL, 1, 1e-5, 1e-6);
+                        check_close("group l", &ml[2 * g + 1], &mlr[2 * g + 1], NULL, 1, 1e-5, 0.0);
+                        check_close("group o", o + g * hd, orf + g * hd, NULL, (size_t)hd, 1e-4,
+                                    1e-5 * (double)mlr[2 * g + 1]);
+                    }
+                    free(q);
+                    free(K);
+                    free(V);
+                    free(Kt);
+                    free(Vt);
+                    free(o);
+                    free(orf);
+                    free(S);
+                }
+}
+
 /* The same with the dispatcher held to the AVX2 and portable kernels. */
 static void test_attend_every_isa(void **state) {
     for (int cap = 0; cap <= 1; cap++) {
         eco_matvec_set_simd_cap(cap);
         test_attend_vs_ref(state);
+        test_attend_group_vs_ref(state);
     }
     eco_matvec_set_simd_cap(2);
 }
@@ -965,6 +1009,7 @@ int main(void) {
         cmocka_unit_test(test_rmsnorm_vs_ref),
         cmocka_unit_test(test_rope_vs_ref),
         cmocka_unit_test(test_softmax_vs_ref),
+        cmocka_unit_test(test_attend_group_vs_ref),
         cmocka_unit_test(test_attend_vs_ref),
         cmocka_unit_test(test_attend_every_isa),
         cmocka_unit_test(test_logsumexp_vs_ref),

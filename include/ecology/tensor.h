@@ -165,6 +165,18 @@ void eco_attend_part_ref(float *o, float *m, float *l, const float *q, const voi
                          const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd,
                          float scale, float *S);
 
+/* eco_attend_part for G query heads that share K and V (one kv group of grouped-query
+ * attention): q [G, hd], o [G, hd], ml [G, 2] (m then l of each head); S: scratch of
+ * min(G, 4)·n floats. Each K and V row is read once for up to four heads. Equal to G
+ * calls of eco_attend_part within rounding (eco_attend_part_group_ref is those calls of
+ * the scalar kernel). */
+void eco_attend_part_group(float *o, float *ml, const float *q, const void *K, const void *V,
+                           eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, int64_t G, float scale,
+                           float *S);
+void eco_attend_part_group_ref(float *o, float *ml, const float *q, const void *K, const void *V,
+                               eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, int64_t G, float scale,
+                               float *S);
+
 /* Prefetches the n rows of K and V that an eco_attend_part call will read (to issue for
  * the next block while this one is computed). */
 void eco_attend_prefetch(const void *K, const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd);

@@ -213,7 +213,8 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     {
         const int id = omp_get_thread_num(), T = omp_get_num_threads();
         float *xt = b->xt + (size_t)id * (size_t)d;   /* [d] this thread's normed x */
-        float *S = b->scores + (size_t)id * scores_stride; /* [kblock] */
+        /* [min(group, 4)·kblock]: 4·kblock <= max(128, keys / 4 + 128) <= cap_keys (>= 256, >= keys) */
+        float *S = b->scores + (size_t)id * scores_stride;
         float *att = b->att_t + (size_t)id * (size_t)(H * hd); /* [H·hd] this thread's copy */
         float *lt = m->lora ? b->lt + (size_t)id * (size_t)m->lora_rmax : NULL; /* [r] LoRA t */
         float xp_buf[ECO_MATVEC_XP_MAX]; /* x prepared for bf16 weights */
@@ -234,8 +235,8 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
 
             /* attention block: q [H·hd], knew and vnew [kvd], one head a unit; with q, k
              * and v fused, q's and k's prefetch runs on into the rows that follow them */
-            const int64_t q_pf_rows = ly->qkv_block ? H * hd + 2 * kvd : H * hd;
-            const int64_t k_pf_rows = ly->qkv_block ? 2 * kvd : kvd;
+            const int64_t q_pf_rows = ly->qkv_fused ? H * hd + 2 * kvd : H * hd;
+            const int64_t k_pf_rows = ly->qkv_fused ? 2 * kvd : kvd;
             eco_rmsnorm(xt, x, ly->attn_norm, d, eps);
             {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
@@ -289,11 +290,9 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                         eco_attend_prefetch(kc + kv_at(kvh1, k1), vc + kv_at(kvh1, k1), kvt, hd,
                                             keys - k1 < kblock ? keys - k1 : kblock, hd);
                     }
-                    for (int64_t h = kvh * group; h < (kvh + 1) * group; h++) {
-                        float *ml = b->part_ml + (blk * H + h) * 2;
-                        eco_attend_part(b->part_o + (blk * H + h) * hd, ml, ml + 1, q + h * hd, K,
-                                        Vv, kvt, hd, nk, hd, scale, S);
-                    }
+                    const int64_t h0 = kvh * group; /* the group's query heads, together */
+                    eco_attend_part_group(b->part_o + (blk * H + h0) * hd, b->part_ml + (blk * H + h0) * 2,
+                                          q + h0 * hd, K, Vv, kvt, hd, nk, hd, group, scale, S);
                 }
             }
             prefetch_own(ly->wo, d, ch_o, T, id);

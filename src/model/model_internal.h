@@ -31,9 +31,9 @@ typedef struct eco_layer {
     const float *bk;        /* [KV·hd] or NULL */
     const float *bv;        /* [KV·hd] or NULL */
     const float *bo;        /* [d] or NULL */
-    /* q, k and v fused (model_load.c): one 64-aligned block of their rows, q's then k's
-     * then v's, owned here, and wq/wk/wv pointing at the three views; NULL when not. */
-    void *qkv_block;
+    /* wq/wk/wv point at these views of the model's matrix block (model_load.c); fused:
+     * q's, k's and v's rows back to back, every row on a 64-byte line */
+    bool qkv_fused;
     eco_tensor qkv[3];
 } eco_layer;
 
@@ -90,8 +90,10 @@ struct eco_model {
     const eco_tensor *lm_head; /* [V, d]; == embed when tied */
     const float *final_norm;   /* [d] */
     eco_layer *layers;         /* [n_layers] */
-    eco_tensor *realigned;     /* [n_realigned] 64-byte-aligned copies of matrices (their data owned) */
-    size_t n_realigned;
+    void *matrix_block;        /* [matrix_bytes] every streamed matrix, in decode order (model_load.c) */
+    size_t matrix_bytes;
+    eco_tensor *placed;        /* [n_placed] views into matrix_block: o, gate, up, down, head */
+    size_t n_placed;
     float *vec_block;          /* owns every widened norm weight and bias */
     double *inv_freq;          /* [hd/2] RoPE frequencies (llama3-scaled when asked) */
     size_t decode_bytes;
