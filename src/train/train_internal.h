@@ -89,6 +89,7 @@ struct eco_train_model {
     float *adam_m;
     float *adam_v;
 
+    size_t n_frozen, n_act; /* floats of frozen and act_block (big_floats) */
     float *frozen; /* LoRA mode: widened non-f32 base tensors; NULL otherwise */
 
     /* views */
