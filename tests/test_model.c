@@ -556,6 +556,47 @@ static void test_long_decode(void **state) {
     free(tmp);
 }
 
+/* A one-token step's grouped attention (4 query heads a kv head, f16 cache) needs 4 × keys
+ * floats of scratch per thread: a cache of 16 positions decoded from the start (no prompt
+ * pass to size the scratch first), on one thread, so that any overrun leaves the block
+ * (under ASan, an error); and the steps equal one batched pass within 2e-2. */
+static void test_small_cache_grouped(void **state) {
+    (void)state;
+    char *tmp = eco_test_tmpdir();
+    eco_model_config cfg;
+    ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
+    cfg.head_dim = 64;
+    cfg.n_kv_heads = 1;
+    char *dir = eco_path_join(tmp, "g4");
+    ECO_ASSERT_OK(eco_model_create_random_std(&cfg, 9, ECO_DTYPE_BF16, 0.08, dir));
+    eco_model *m;
+    ECO_ASSERT_OK(eco_model_load(dir, &m));
+    enum { T = 16 };
+    const int64_t V = cfg.vocab_size;
+    int32_t tokens[T];
+    for (int i = 0; i < T; i++) tokens[i] = (int32_t)((i * 53 + 7) % 256);
+    float *one = eco_malloc_array((size_t)T * (size_t)V, sizeof(float));
+    float *all = eco_malloc_array((size_t)T * (size_t)V, sizeof(float));
+    assert_non_null(one);
+    assert_non_null(all);
+    eco_kv_cache *kv;
+    ECO_ASSERT_OK(eco_kv_cache_create(m, T, &kv));
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    for (int64_t i = 0; i < T; i++) ECO_ASSERT_OK(eco_model_forward(m, kv, tokens + i, 1, one + i * V, false));
+    omp_set_num_threads(saved);
+    eco_kv_cache_reset(kv);
+    ECO_ASSERT_OK(eco_model_forward(m, kv, tokens, T, all, true));
+    check("4 heads a kv head", "16 decode steps vs batched", eco_test_max_abs_diff(one, all, (size_t)(T * V)), 2e-2);
+    eco_kv_cache_free(kv);
+    eco_model_free(m);
+    free(one);
+    free(all);
+    free(dir);
+    eco_test_rmtree(tmp);
+    free(tmp);
+}
+
 /* A file laid out as Hugging Face writes it (header padded to 8 only, so every tensor 8
  * bytes off a cache line) loads with its matrices copied to 64-aligned memory (the model's
  * matrix block, model_load.c), and gives the same logits, bit for bit, prompt and decode,
@@ -661,6 +702,7 @@ int main(void) {
         cmocka_unit_test(test_cache_overflow),
         cmocka_unit_test(test_bad_tensors),
         cmocka_unit_test(test_presets),
+        cmocka_unit_test(test_small_cache_grouped),
         cmocka_unit_test(test_long_decode),
         cmocka_unit_test(test_random_tiny),
         cmocka_unit_test(test_realign_hf_layout),

@@ -213,7 +213,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     {
         const int id = omp_get_thread_num(), T = omp_get_num_threads();
         float *xt = b->xt + (size_t)id * (size_t)d;   /* [d] this thread's normed x */
-        /* [min(group, 4)·kblock]: 4·kblock <= max(128, keys / 4 + 128) <= cap_keys (>= 256, >= keys) */
+        /* [min(group, 4)·kblock] of [cap_rows >= 4, cap_keys >= keys] (model_forward.c) */
         float *S = b->scores + (size_t)id * scores_stride;
         float *att = b->att_t + (size_t)id * (size_t)(H * hd); /* [H·hd] this thread's copy */
         float *lt = m->lora ? b->lt + (size_t)id * (size_t)m->lora_rmax : NULL; /* [r] LoRA t */

@@ -112,6 +112,7 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
             if (cap_keys > max_seq) cap_keys = max_seq;
         }
         int64_t cap_rows = rows > b->cap_rows ? rows : b->cap_rows;
+        if (cap_rows < 4) cap_rows = 4; /* one-token steps: eco_attend_part_group's 4 heads × keys */
         int cap_threads = threads > b->cap_threads ? threads : b->cap_threads;
         const int64_t qd = c->n_heads * c->head_dim;
         const int64_t cap_kblocks = (cap_keys + ECO_ATTN_KBLOCK - 1) / ECO_ATTN_KBLOCK;

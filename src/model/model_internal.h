@@ -67,7 +67,7 @@ typedef struct eco_model_buffers {
     float *hid;     /* [n, f]     silu(gate) ⊙ up */
     float *cos_tab; /* [n, hd/2] */
     float *sin_tab; /* [n, hd/2] */
-    float *scores;  /* [cap_threads, cap_rows, cap_keys] attention scores per thread */
+    float *scores;  /* [cap_threads, cap_rows, cap_keys] attention scores per thread (cap_rows >= 4) */
     float *kv_f32;  /* [2, KV, cap_keys, hd] a layer's K and V widened from an f16 cache for
                      * sgemm (batched path); NULL until a 16-bit cache needs it */
     float *xt;      /* [cap_threads, d] each thread's normed copy of x (one-token path) */
