@@ -146,6 +146,18 @@ static eco_status load_matrix(eco_model *m, const char *dir, const char *name, i
 
 static size_t round_line(size_t n) { return (n + ROW_ALIGN - 1) & ~(size_t)(ROW_ALIGN - 1); }
 
+/* Copies src's data to *at (then moved past it, to the next line), releases the file's
+ * pages under src, and returns dst, a view of the copy (the layer's own q/k/v views, or
+ * the next of m->placed). */
+static const eco_tensor *place(eco_model *m, char **at, const eco_tensor *src, eco_tensor *dst) {
+    *dst = *src;
+    dst->data = *at;
+    if (src->nbytes) memcpy(*at, src->data, src->nbytes);
+    eco_weights_release(m->weights, src);
+    *at += round_line(src->nbytes);
+    return dst;
+}
+
 static eco_status place_matrices(eco_model *m, const char *dir) {
     const int64_t L = m->cfg.n_layers;
     const bool tied = m->lm_head == m->embed;
@@ -164,31 +176,19 @@ static eco_status place_matrices(eco_model *m, const char *dir) {
         return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for the %zu bytes of the model's matrices", dir,
                          m->matrix_bytes);
     char *at = (char *)(((uintptr_t)m->matrix_block + ROW_ALIGN - 1) & ~(uintptr_t)(ROW_ALIGN - 1));
-    /* one matrix: its view in *slot (the layer's own q/k/v views, or the next of m->placed) */
-#define PLACE(ptr, slot)                                                    \
-    do {                                                                    \
-        eco_tensor *dst_ = (slot);                                          \
-        *dst_ = *(ptr);                                                     \
-        dst_->data = at;                                                    \
-        if ((ptr)->nbytes) memcpy(at, (ptr)->data, (ptr)->nbytes);          \
-        eco_weights_release(m->weights, (ptr));                             \
-        at += round_line((ptr)->nbytes);                                    \
-        (ptr) = dst_;                                                       \
-    } while (0)
     for (int64_t i = 0; i < L; i++) {
         eco_layer *ly = &m->layers[i];
         const size_t row = (size_t)ly->wq->shape[1] * eco_dtype_size(ly->wq->dtype);
         ly->qkv_fused = ly->wk->dtype == ly->wq->dtype && ly->wv->dtype == ly->wq->dtype && row % ROW_ALIGN == 0;
-        PLACE(ly->wq, &ly->qkv[0]);
-        PLACE(ly->wk, &ly->qkv[1]);
-        PLACE(ly->wv, &ly->qkv[2]);
-        PLACE(ly->wo, &m->placed[m->n_placed++]);
-        PLACE(ly->wg, &m->placed[m->n_placed++]);
-        PLACE(ly->wu, &m->placed[m->n_placed++]);
-        PLACE(ly->wd, &m->placed[m->n_placed++]);
+        ly->wq = place(m, &at, ly->wq, &ly->qkv[0]);
+        ly->wk = place(m, &at, ly->wk, &ly->qkv[1]);
+        ly->wv = place(m, &at, ly->wv, &ly->qkv[2]);
+        ly->wo = place(m, &at, ly->wo, &m->placed[m->n_placed++]);
+        ly->wg = place(m, &at, ly->wg, &m->placed[m->n_placed++]);
+        ly->wu = place(m, &at, ly->wu, &m->placed[m->n_placed++]);
+        ly->wd = place(m, &at, ly->wd, &m->placed[m->n_placed++]);
     }
-    PLACE(m->lm_head, &m->placed[m->n_placed++]);
-#undef PLACE
+    m->lm_head = place(m, &at, m->lm_head, &m->placed[m->n_placed++]);
     if (tied) m->embed = m->lm_head;
     return ECO_STATUS_OK;
 }
