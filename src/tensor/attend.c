@@ -188,14 +188,27 @@ DEFINE_ATTEND_AVX512(f16, uint16_t, KV_LOAD16_F16)
  * rows and 1 for q), summed two heads at a time by hsum8x8; the weighted sum 64 columns
  * at a time, G × 4 accumulators. hd % 64 == 0. Same arithmetic for any G: each head's
  * figures are summed in the same order whatever heads share the call. */
+/* Each pass prefetches its stream ATTN_PF_ROWS rows ahead (into the thread's next block at
+ * a block's end; past the cache's end it only wastes a few lines: a prefetch never faults,
+ * and its address is made as an integer). At about 4,000 tokens of context, where the
+ * rows come from memory, SmolLM2-135M bf16 decoded at 124.0 against 108.4 tok/s without
+ * (64 rows ahead: 118.0), at 127 tokens at the same speed (medians of 4 and 5 runs). */
+#ifndef ATTN_PF_ROWS
+#define ATTN_PF_ROWS 32
+#endif
+#define ATTN_PF_ROW(X, row, ld, esz, rb)                                                      \
+    for (size_t b_ = 0; b_ < (rb); b_ += 64)                                                    \
+    _mm_prefetch((const char *)((uintptr_t)(X) + (size_t)(row) * (size_t)(ld) * (esz) + b_), _MM_HINT_T0)
 #define DEFINE_ATTEND_GROUP_AVX512(SUFFIX, ELEM, LOAD16)                                        \
     ECO_TARGET_AVX512 static inline __attribute__((always_inline)) void attend_group_##SUFFIX##_g( \
         float *o, float *ml, const float *q, const ELEM *K, const ELEM *V, int64_t ld, int64_t n, \
         int64_t hd, float scale, float *S, const int G) {                                       \
         const __m256 vs = _mm256_set1_ps(scale);                                                \
         __m256 vmax[2] = {_mm256_set1_ps(-INFINITY), _mm256_set1_ps(-INFINITY)};                \
+        const size_t rb = (size_t)hd * sizeof(ELEM);                                            \
         int64_t j = 0;                                                                          \
         for (; j + 4 <= n; j += 4) {                                                            \
+            for (int i = 0; i < 4; i++) ATTN_PF_ROW(K, j + ATTN_PF_ROWS + i, ld, sizeof(ELEM), rb); \
             __m512 acc[4][4];                                                                   \
             for (int g = 0; g < G; g++)                                                         \
                 for (int i = 0; i < 4; i++) acc[g][i] = _mm512_setzero_ps();                    \
@@ -244,6 +257,7 @@ DEFINE_ATTEND_AVX512(f16, uint16_t, KV_LOAD16_F16)
             for (int g = 0; g < G; g++)                                                         \
                 for (int i = 0; i < 4; i++) a[g][i] = _mm512_setzero_ps();                      \
             for (int64_t jj = 0; jj < n; jj++) {                                                \
+                if (c0 == 0) ATTN_PF_ROW(V, jj + ATTN_PF_ROWS, ld, sizeof(ELEM), rb);           \
                 const ELEM *v = V + jj * ld + c0;                                               \
                 __m512 vv[4];                                                                   \
                 for (int i = 0; i < 4; i++) vv[i] = LOAD16(v + 16 * i);                         \
