@@ -181,13 +181,6 @@ DEFINE_SCORES(scores_avx512_f16, ECO_TARGET_AVX512, uint16_t, __m512, 16, _mm512
 DEFINE_ATTEND_AVX512(f32, float, KV_LOAD16_F32)
 DEFINE_ATTEND_AVX512(f16, uint16_t, KV_LOAD16_F16)
 
-/* G (2 to 4) query heads of one kv group over the same block of keys (grouped-query
- * attention), each K and V row widened once for all G heads: against G calls of the
- * one-head kernel, a third to a half of the loads and conversions, and G times fewer
- * calls. Scores four keys at a time, G × 4 accumulators (at most 16 zmm, with 4 for the
- * rows and 1 for q), summed two heads at a time by hsum8x8; the weighted sum 64 columns
- * at a time, G × 4 accumulators. hd % 64 == 0. Same arithmetic for any G: each head's
- * figures are summed in the same order whatever heads share the call. */
 /* Each pass prefetches its stream ATTN_PF_ROWS rows ahead (into the thread's next block at
  * a block's end; past the cache's end it only wastes a few lines: a prefetch never faults,
  * and its address is made as an integer). At about 4,000 tokens of context, where the
@@ -196,96 +189,101 @@ DEFINE_ATTEND_AVX512(f16, uint16_t, KV_LOAD16_F16)
 #ifndef ATTN_PF_ROWS
 #define ATTN_PF_ROWS 32
 #endif
-#define ATTN_PF_ROW(X, row, ld, esz, rb)                                                      \
-    for (size_t b_ = 0; b_ < (rb); b_ += 64)                                                    \
-    _mm_prefetch((const char *)((uintptr_t)(X) + (size_t)(row) * (size_t)(ld) * (esz) + b_), _MM_HINT_T0)
-#define DEFINE_ATTEND_GROUP_AVX512(SUFFIX, ELEM, LOAD16)                                        \
-    ECO_TARGET_AVX512 static inline __attribute__((always_inline)) void attend_group_##SUFFIX##_g( \
-        float *o, float *ml, const float *q, const ELEM *K, const ELEM *V, int64_t ld, int64_t n, \
-        int64_t hd, float scale, float *S, const int G) {                                       \
-        const __m256 vs = _mm256_set1_ps(scale);                                                \
-        __m256 vmax[2] = {_mm256_set1_ps(-INFINITY), _mm256_set1_ps(-INFINITY)};                \
-        const size_t rb = (size_t)hd * sizeof(ELEM);                                            \
-        int64_t j = 0;                                                                          \
-        for (; j + 4 <= n; j += 4) {                                                            \
-            for (int i = 0; i < 4; i++) ATTN_PF_ROW(K, j + ATTN_PF_ROWS + i, ld, sizeof(ELEM), rb); \
-            __m512 acc[4][4];                                                                   \
-            for (int g = 0; g < G; g++)                                                         \
-                for (int i = 0; i < 4; i++) acc[g][i] = _mm512_setzero_ps();                    \
-            for (int64_t c = 0; c < hd; c += 16) {                                              \
-                __m512 k[4];                                                                    \
-                for (int i = 0; i < 4; i++) k[i] = LOAD16(K + (j + i) * ld + c);                \
-                for (int g = 0; g < G; g++) {                                                   \
-                    const __m512 qg = _mm512_loadu_ps(q + g * hd + c);                          \
-                    for (int i = 0; i < 4; i++) acc[g][i] = _mm512_fmadd_ps(k[i], qg, acc[g][i]); \
-                }                                                                               \
-            }                                                                                   \
-            for (int p = 0; 2 * p < G; p++) { /* heads 2p and 2p+1: lanes 0-3 and 4-7 */        \
-                __m256 a8[8];                                                                   \
-                for (int i = 0; i < 4; i++) {                                                   \
-                    a8[i] = HALVES_ADDED(acc[2 * p][i]);                                        \
-                    a8[4 + i] = 2 * p + 1 < G ? HALVES_ADDED(acc[2 * p + 1][i]) : _mm256_setzero_ps(); \
-                }                                                                               \
-                const __m256 sc = _mm256_mul_ps(hsum8x8(a8), vs);                               \
-                _mm_storeu_ps(S + 2 * p * n + j, _mm256_castps256_ps128(sc));                   \
-                if (2 * p + 1 < G) _mm_storeu_ps(S + (2 * p + 1) * n + j, _mm256_extractf128_ps(sc, 1)); \
-                vmax[p] = _mm256_max_ps(vmax[p], sc);                                           \
-            }                                                                                   \
-        }                                                                                       \
-        float mx[4];                                                                            \
-        for (int g = 0; g < G; g++) {                                                           \
-            const __m128 h = g % 2 ? _mm256_extractf128_ps(vmax[g / 2], 1) : _mm256_castps256_ps128(vmax[g / 2]); \
-            float t[4];                                                                         \
-            _mm_storeu_ps(t, h);                                                                \
-            mx[g] = fmaxf(fmaxf(t[0], t[1]), fmaxf(t[2], t[3]));                                \
-        }                                                                                       \
-        for (; j < n; j++)                                                                      \
-            for (int g = 0; g < G; g++) {                                                       \
-                __m512 a = _mm512_setzero_ps();                                                 \
-                for (int64_t c = 0; c < hd; c += 16)                                            \
-                    a = _mm512_fmadd_ps(LOAD16(K + j * ld + c), _mm512_loadu_ps(q + g * hd + c), a); \
-                const float sc = _mm512_reduce_add_ps(a) * scale;                               \
-                S[g * n + j] = sc;                                                              \
-                if (sc > mx[g]) mx[g] = sc;                                                     \
-            }                                                                                   \
-        for (int g = 0; g < G; g++) {                                                           \
-            ml[2 * g] = mx[g];                                                                  \
-            ml[2 * g + 1] = exp_sub_sum(S + g * n, n, mx[g]);                                   \
-        }                                                                                       \
-        for (int64_t c0 = 0; c0 < hd; c0 += 64) {                                               \
-            __m512 a[4][4];                                                                     \
-            for (int g = 0; g < G; g++)                                                         \
-                for (int i = 0; i < 4; i++) a[g][i] = _mm512_setzero_ps();                      \
-            for (int64_t jj = 0; jj < n; jj++) {                                                \
-                if (c0 == 0) ATTN_PF_ROW(V, jj + ATTN_PF_ROWS, ld, sizeof(ELEM), rb);           \
-                const ELEM *v = V + jj * ld + c0;                                               \
-                __m512 vv[4];                                                                   \
-                for (int i = 0; i < 4; i++) vv[i] = LOAD16(v + 16 * i);                         \
-                for (int g = 0; g < G; g++) {                                                   \
-                    const __m512 pg = _mm512_set1_ps(S[g * n + jj]);                            \
-                    for (int i = 0; i < 4; i++) a[g][i] = _mm512_fmadd_ps(pg, vv[i], a[g][i]);  \
-                }                                                                               \
-            }                                                                                   \
-            for (int g = 0; g < G; g++)                                                         \
-                for (int i = 0; i < 4; i++) _mm512_storeu_ps(o + g * hd + c0 + 16 * i, a[g][i]); \
-        }                                                                                       \
-    }                                                                                           \
-                                                                                                \
-    ECO_TARGET_AVX512 static void attend_group_avx512_##SUFFIX(float *o, float *ml, const float *q, \
-                                                               const ELEM *K, const ELEM *V, int64_t ld, \
-                                                               int64_t n, int64_t hd, float scale, float *S, \
-                                                               int64_t G) {                      \
-        switch (G) {                                                                            \
-        case 2: attend_group_##SUFFIX##_g(o, ml, q, K, V, ld, n, hd, scale, S, 2); break;       \
-        case 3: attend_group_##SUFFIX##_g(o, ml, q, K, V, ld, n, hd, scale, S, 3); break;       \
-        default: attend_group_##SUFFIX##_g(o, ml, q, K, V, ld, n, hd, scale, S, 4); break;      \
-        }                                                                                       \
-    }
+static inline void prefetch_row(const void *X, int64_t row, int64_t ld, size_t esz, size_t row_bytes) {
+    const uintptr_t p = (uintptr_t)X + (size_t)row * (size_t)ld * esz;
+    for (size_t b = 0; b < row_bytes; b += 64) _mm_prefetch((const char *)(p + b), _MM_HINT_T0);
+}
 
-/* f16 rows only: bench_kernels, 3 heads of hd 64 over blocks of 32 keys, ns per (query
+/* G (2 to 4) query heads of one kv group over the same block of keys (grouped-query
+ * attention), each K and V row widened once for all G heads: against G calls of the
+ * one-head kernel, a third to a half of the loads and conversions, and G times fewer
+ * calls. Scores four keys at a time, G × 4 accumulators (at most 16 zmm, with 4 for the
+ * rows and 1 for q), summed two heads at a time by hsum8x8; the weighted sum 64 columns
+ * at a time, G × 4 accumulators. hd % 64 == 0. Same arithmetic for any G: each head's
+ * figures are summed in the same order whatever heads share the call.
+ * f16 rows only: bench_kernels, 3 heads of hd 64 over blocks of 32 keys, ns per (query
  * head, key): f16 2.72 against 3.74 one head a call in cache, 4.18 against 7.40 from
  * memory; f32 4.21 against 3.88 and 12.0 against 10.6, so f32 keeps the one-head kernel. */
-DEFINE_ATTEND_GROUP_AVX512(f16, uint16_t, KV_LOAD16_F16)
+ECO_TARGET_AVX512 static inline __attribute__((always_inline)) void attend_group_f16_g(
+    float *o, float *ml, const float *q, const uint16_t *K, const uint16_t *V, int64_t ld, int64_t n, int64_t hd,
+    float scale, float *S, const int G) {
+    const __m256 vs = _mm256_set1_ps(scale);
+    __m256 vmax[2] = {_mm256_set1_ps(-INFINITY), _mm256_set1_ps(-INFINITY)};
+    const size_t rb = (size_t)hd * sizeof(uint16_t);
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        for (int i = 0; i < 4; i++) prefetch_row(K, j + ATTN_PF_ROWS + i, ld, sizeof(uint16_t), rb);
+        __m512 acc[4][4];
+        for (int g = 0; g < G; g++)
+            for (int i = 0; i < 4; i++) acc[g][i] = _mm512_setzero_ps();
+        for (int64_t c = 0; c < hd; c += 16) {
+            __m512 k[4];
+            for (int i = 0; i < 4; i++) k[i] = KV_LOAD16_F16(K + (j + i) * ld + c);
+            for (int g = 0; g < G; g++) {
+                const __m512 qg = _mm512_loadu_ps(q + g * hd + c);
+                for (int i = 0; i < 4; i++) acc[g][i] = _mm512_fmadd_ps(k[i], qg, acc[g][i]);
+            }
+        }
+        for (int p = 0; 2 * p < G; p++) { /* heads 2p and 2p+1: lanes 0-3 and 4-7 */
+            __m256 a8[8];
+            for (int i = 0; i < 4; i++) {
+                a8[i] = HALVES_ADDED(acc[2 * p][i]);
+                a8[4 + i] = 2 * p + 1 < G ? HALVES_ADDED(acc[2 * p + 1][i]) : _mm256_setzero_ps();
+            }
+            const __m256 sc = _mm256_mul_ps(hsum8x8(a8), vs);
+            _mm_storeu_ps(S + 2 * p * n + j, _mm256_castps256_ps128(sc));
+            if (2 * p + 1 < G) _mm_storeu_ps(S + (2 * p + 1) * n + j, _mm256_extractf128_ps(sc, 1));
+            vmax[p] = _mm256_max_ps(vmax[p], sc);
+        }
+    }
+    float mx[4];
+    for (int g = 0; g < G; g++) {
+        const __m128 h = g % 2 ? _mm256_extractf128_ps(vmax[g / 2], 1) : _mm256_castps256_ps128(vmax[g / 2]);
+        float t[4];
+        _mm_storeu_ps(t, h);
+        mx[g] = fmaxf(fmaxf(t[0], t[1]), fmaxf(t[2], t[3]));
+    }
+    for (; j < n; j++)
+        for (int g = 0; g < G; g++) {
+            __m512 a = _mm512_setzero_ps();
+            for (int64_t c = 0; c < hd; c += 16)
+                a = _mm512_fmadd_ps(KV_LOAD16_F16(K + j * ld + c), _mm512_loadu_ps(q + g * hd + c), a);
+            const float sc = _mm512_reduce_add_ps(a) * scale;
+            S[g * n + j] = sc;
+            if (sc > mx[g]) mx[g] = sc;
+        }
+    for (int g = 0; g < G; g++) {
+        ml[2 * g] = mx[g];
+        ml[2 * g + 1] = exp_sub_sum(S + g * n, n, mx[g]);
+    }
+    for (int64_t c0 = 0; c0 < hd; c0 += 64) {
+        __m512 a[4][4];
+        for (int g = 0; g < G; g++)
+            for (int i = 0; i < 4; i++) a[g][i] = _mm512_setzero_ps();
+        for (int64_t jj = 0; jj < n; jj++) {
+            if (c0 == 0) prefetch_row(V, jj + ATTN_PF_ROWS, ld, sizeof(uint16_t), rb);
+            const uint16_t *v = V + jj * ld + c0;
+            __m512 vv[4];
+            for (int i = 0; i < 4; i++) vv[i] = KV_LOAD16_F16(v + 16 * i);
+            for (int g = 0; g < G; g++) {
+                const __m512 pg = _mm512_set1_ps(S[g * n + jj]);
+                for (int i = 0; i < 4; i++) a[g][i] = _mm512_fmadd_ps(pg, vv[i], a[g][i]);
+            }
+        }
+        for (int g = 0; g < G; g++)
+            for (int i = 0; i < 4; i++) _mm512_storeu_ps(o + g * hd + c0 + 16 * i, a[g][i]);
+    }
+}
+
+ECO_TARGET_AVX512 static void attend_group_avx512_f16(float *o, float *ml, const float *q, const uint16_t *K,
+                                                     const uint16_t *V, int64_t ld, int64_t n, int64_t hd,
+                                                     float scale, float *S, int64_t G) {
+    switch (G) {
+    case 2: attend_group_f16_g(o, ml, q, K, V, ld, n, hd, scale, S, 2); break;
+    case 3: attend_group_f16_g(o, ml, q, K, V, ld, n, hd, scale, S, 3); break;
+    default: attend_group_f16_g(o, ml, q, K, V, ld, n, hd, scale, S, 4); break;
+    }
+}
 #endif /* ECO_HAVE_X86_SIMD */
 
 /* Element i of K or V as f32. */
