@@ -237,16 +237,17 @@ static eco_data_tokens *make_tokens(const eco_tokenizer *tok, int n, bool text) 
 }
 
 typedef struct {
-    int32_t *in, *tg;
+    int32_t *in, *tg, *pos;
     uint8_t *mask;
 } batch;
 
 static batch batch_alloc(int64_t B, int64_t T) {
-    batch b = {malloc((size_t)(B * T) * 4), malloc((size_t)(B * T) * 4), malloc((size_t)(B * T))};
-    assert_true(b.in && b.tg && b.mask);
+    batch b = {malloc((size_t)(B * T) * 4), malloc((size_t)(B * T) * 4), malloc((size_t)(B * T) * 4),
+               malloc((size_t)(B * T))};
+    assert_true(b.in && b.tg && b.pos && b.mask);
     return b;
 }
-static void batch_free(batch *b) { free(b->in), free(b->tg), free(b->mask); }
+static void batch_free(batch *b) { free(b->in), free(b->tg), free(b->pos), free(b->mask); }
 
 /* Runs one epoch row by row (B = 1) and checks the row invariants; returns the targets seen. */
 static int64_t check_epoch(eco_data_loader *l, const eco_data_tokens *t, int64_t T) {
@@ -256,9 +257,13 @@ static int64_t check_epoch(eco_data_loader *l, const eco_data_tokens *t, int64_t
     int64_t rows = eco_data_loader_epoch_rows(l), total = 0;
     for (int64_t r = 0; r < rows; r++) {
         int64_t nt = -1;
-        ECO_ASSERT_OK(eco_data_loader_next(l, b.in, b.tg, b.mask, &nt));
+        ECO_ASSERT_OK(eco_data_loader_next_pos(l, b.in, b.tg, b.mask, b.pos, &nt));
         int64_t sum = 0;
         for (int64_t j = 0; j < T; j++) {
+            /* Positions restart exactly where an example (its BOS), a part of one at the row's
+             * start, or the padding starts, and count up by one otherwise. */
+            bool starts = j == 0 || b.in[j] == BOS || (b.in[j] == PAD && b.in[j - 1] != PAD);
+            assert_int_equal(b.pos[j], starts ? 0 : b.pos[j - 1] + 1);
             if (j + 1 < T) assert_int_equal(b.in[j + 1], b.tg[j]); /* targets are inputs shifted */
             sum += b.mask[j];
             if (b.mask[j]) {

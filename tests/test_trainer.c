@@ -119,6 +119,7 @@ static void resume_case(fixture *fx, eco_train_mode mode, const char *tag) {
         o.lora.lora_dropout = 0.1;
         o.lora.targets[ECO_LORA_K] = o.lora.targets[ECO_LORA_O] = true;
         o.lr = 1e-2;
+        o.doc_mask = true; /* resumes exactly with documents masked too */
     }
     eco_trainer_result r1, r2a, r2b;
     ECO_ASSERT_OK(eco_trainer_run(&o, &r1));
@@ -150,6 +151,10 @@ static void resume_case(fixture *fx, eco_train_mode mode, const char *tag) {
     o.lr *= 2;
     ECO_ASSERT_STATUS(eco_trainer_run(&o, NULL), ECO_STATUS_EINVAL);
     assert_non_null(strstr(eco_last_error(), "hyper.lr"));
+    o.lr /= 2;
+    o.doc_mask = !o.doc_mask;
+    ECO_ASSERT_STATUS(eco_trainer_run(&o, NULL), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "doc_mask"));
     free(w1), free(w2), free(t1), free(t2), free(c1), free(c2), free(o1), free(o2);
 }
 
@@ -482,6 +487,12 @@ static const recipe_case RECIPES[] = {
      ECO_STATUS_EFORMAT, "data[0].capability"},
     {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"drill\": \"drill.copy\", \"n\": 1}], " GOOD_HYPER "}",
      ECO_STATUS_EFORMAT, "data[0].drill: a lora recipe takes capabilities only"},
+    /* doc_mask */
+    {"{" LORA_HEAD ", " GOOD_LORA ", " GOOD_DATA ", " GOOD_HYPER ", \"doc_mask\": true}", ECO_STATUS_OK, NULL},
+    {"{" LORA_HEAD ", " GOOD_LORA ", " GOOD_DATA ", " GOOD_HYPER ", \"doc_mask\": 1}", ECO_STATUS_EFORMAT,
+     "doc_mask: expected true or false"},
+    {"{\"name\": \"x\", " GOOD_BASE ", " GOOD_DATA ", " GOOD_HYPER ", \"doc_mask\": \"yes\"}", ECO_STATUS_EFORMAT,
+     "doc_mask"},
     /* augmentation (the sentiment capabilities only) */
     {"{" LORA_HEAD ", " GOOD_LORA ", \"data\": [{\"capability\": \"sentiment.imdb@1\", \"n\": 4, "
      "\"augment\": {\"word_dropout\": 0.15, \"join\": 0.3}}], " GOOD_HYPER "}", ECO_STATUS_OK, NULL},
@@ -555,6 +566,7 @@ static void test_recipe_table(void **state) {
     assert_false(r->lora.use_rslora);
     for (int t = 0; t < ECO_LORA__COUNT; t++) assert_int_equal(r->lora.targets[t], t == ECO_LORA_Q || t == ECO_LORA_GATE);
     assert_string_equal(r->out, "/base/../adapters/a");
+    assert_false(r->doc_mask);
     eco_recipe_free(r);
 }
 

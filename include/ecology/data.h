@@ -141,6 +141,12 @@ void eco_data_loader_free(eco_data_loader *l);
  * Advances the position by B rows. */
 eco_status eco_data_loader_next(eco_data_loader *l, int32_t *inputs, int32_t *targets, uint8_t *mask,
                                 int64_t *n_targets);
+/* eco_data_loader_next, also filling positions[B*T] (may be NULL) with each input token's
+ * position within its document: 0 where an example starts in the row (or its part in this
+ * row, STREAM mode), counting up from there; the padding after the last example counts as
+ * one more document. For eco_train_forward_pos. */
+eco_status eco_data_loader_next_pos(eco_data_loader *l, int32_t *inputs, int32_t *targets, uint8_t *mask,
+                                    int32_t *positions, int64_t *n_targets);
 eco_data_pos eco_data_loader_tell(const eco_data_loader *l);
 /* Moves to a position told before (same tokens and options). ERANGE when row is past the
  * end of that epoch or epoch < 0. */

@@ -129,6 +129,13 @@ eco_train_state *eco_train_model_state(eco_train_model *m);
  * targets outside [0, vocab) (targets: or negative) give ERANGE. */
 eco_status eco_train_forward(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
                              int64_t B, int64_t T, bool training, float *loss);
+/* eco_train_forward with the position of every token, positions[B, T] (may be NULL: 0..T−1
+ * in each row). A row may hold several packed documents: each starts at position 0 and the
+ * next positions count up by one; a token attends only to its own document and RoPE turns
+ * it by its position in that document, so a row [A | B] gives A and B the logits and
+ * gradients they get in rows of their own. EINVAL for any other pattern. */
+eco_status eco_train_forward_pos(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
+                                 const int32_t *positions, int64_t B, int64_t T, bool training, float *loss);
 /* The logits of the last forward, [B, T, vocab]; valid until the next eco_train_backward,
  * which overwrites them with their gradient. */
 const float *eco_train_logits(const eco_train_model *m);

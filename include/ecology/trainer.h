@@ -63,7 +63,9 @@
  *              drill ("drill": "drill.recall" | "drill.copy" | "drill.digits", "n", "seed":
  *              eco_drills_generate's texts, one record each).
  *   steps, batch, seq, lr, seed are required; accum (1), warmup (0), weight_decay (0.1),
- *   clip (1.0), min_lr_ratio (0.1) are optional. out is optional (the CLI may give it).
+ *   clip (1.0), min_lr_ratio (0.1), doc_mask (false: examples packed into one row see each
+ *   other; true: each sees only itself, from position 0) are optional. out is optional
+ *   (the CLI may give it).
  * Relative paths resolve against the recipe file's folder. Unknown keys, wrong types and
  * values out of range are EFORMAT naming the field ("recipe.json: data[1].n: ...").
  * eco_recipe_run writes out/work/{init/, corpus.jsonl, checkpoint.*} and runs the trainer
@@ -131,6 +133,9 @@ typedef struct eco_trainer_options {
     int64_t warmup;
     uint64_t seed;              /* shuffling, LoRA initialisation and dropout */
     eco_data_pack pack;
+    bool doc_mask;              /* each packed example attends only to itself, positions from 0
+                                 * (eco_data_loader_next_pos, eco_train_forward_pos); not with
+                                 * `forward` below */
     int threads;                /* <= 0 keeps the current count */
     int64_t checkpoint_every;   /* 0: only at the end of the call */
     bool resume;
@@ -224,6 +229,7 @@ typedef struct eco_recipe {
     int64_t steps, batch, seq, accum, warmup;
     double lr, weight_decay, clip, min_lr_ratio;
     uint64_t seed;
+    bool doc_mask;            /* "doc_mask" (default false): see eco_trainer_options */
     char *out;                /* resolved; NULL when the recipe has none */
     char *path;               /* the recipe file; NULL when parsed from memory */
 } eco_recipe;

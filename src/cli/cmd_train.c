@@ -1,7 +1,8 @@
 /* ecology train --model DIR --data FILE.jsonl
  *     (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=0.05][,rslora] --adapter-out DIR | --full --out DIR)
  *     --steps N --batch B --seq T --lr LR --seed S [--warmup N] [--accum N] [--weight-decay W]
- *     [--clip C] [--checkpoint-every N] [--resume] [--threads N] [--json]
+ *     [--clip C] [--checkpoint-every N] [--doc-mask] [--resume] [--threads N] [--json]
+ * --doc-mask: each example packed into a row attends only to itself (eco_trainer_options).
  * Parses the options into an eco_trainer_options and calls eco_trainer_run; prints a summary
  * (or one JSON object). LoRA runs keep training.json and the checkpoint in --out when
  * given, else in the adapter folder. */
@@ -158,7 +159,8 @@ int cmd_train(int argc, char **argv) {
                    CLI_OPT("lr", true),           CLI_OPT("seed", true),         CLI_OPT("warmup", true),
                    CLI_OPT("accum", true),        CLI_OPT("weight-decay", true), CLI_OPT("clip", true),
                    CLI_OPT("checkpoint-every", true), CLI_OPT("resume", false),  CLI_OPT("threads", true),
-                   CLI_OPT("json", false),        CLI_OPT("stop-after", true),   CLI_OPT("min-lr-ratio", true)};
+                   CLI_OPT("json", false),        CLI_OPT("stop-after", true),   CLI_OPT("min-lr-ratio", true),
+                   CLI_OPT("doc-mask", false)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -185,6 +187,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (parse_hyper("train", o, n, &t) != CLI_OK) return CLI_USAGE;
     t.resume = cli_get(o, n, "resume") != NULL;
+    t.doc_mask = cli_get(o, n, "doc-mask") != NULL;
     bool json = cli_get(o, n, "json") != NULL;
     t.progress = true;
     eco_trainer_result r;

@@ -23,7 +23,7 @@ static const char usage[] =
     "  train --model DIR --data FILE.jsonl (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora]\n"
     "        --adapter-out DIR | --full --out DIR) --steps N --batch B --seq T --lr LR --seed S\n"
     "        [--warmup N] [--accum N] [--weight-decay W] [--clip C] [--checkpoint-every N]\n"
-    "        [--resume] [--threads N] [--json]      fine-tune (full or LoRA) with checkpoints\n"
+    "        [--doc-mask] [--resume] [--threads N] [--json]  fine-tune (full or LoRA) with checkpoints\n"
     "  grads --model DIR [--adapter DIR] --data FILE.jsonl --out FILE.safetensors [--batch B --seq T]\n"
     "                                  loss and gradients of every trainable tensor on the first batch\n"
     "  pretrain --recipe FILE.json [--out DIR] [--threads N] [--resume] [--json]\n"

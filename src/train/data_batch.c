@@ -24,6 +24,7 @@ struct eco_data_loader {
     int64_t n_truncated;
     int32_t *row_ids;            /* [T + 1] */
     uint8_t *row_loss;           /* [T + 1] */
+    int32_t *row_pos;            /* [T + 1]: position within its document (its part in this row) */
 };
 
 static size_t ex_len(const eco_data_tokens *t, size_t i) { return t->offsets[i + 1] - t->offsets[i]; }
@@ -81,7 +82,11 @@ static void build_epoch(eco_data_loader *l, int64_t epoch) {
     l->built_epoch = epoch;
 }
 
-/* Fills row_ids/row_loss [T+1] for row r of the built epoch. */
+static void count_positions(int32_t *pos, size_t n) {
+    for (size_t j = 0; j < n; j++) pos[j] = (int32_t)j;
+}
+
+/* Fills row_ids/row_loss/row_pos [T+1] for row r of the built epoch. */
 static void fill_row(eco_data_loader *l, int64_t r) {
     const eco_data_tokens *t = l->tok;
     size_t T1 = (size_t)l->opt.seq + 1;
@@ -92,6 +97,7 @@ static void fill_row(eco_data_loader *l, int64_t r) {
             if (len > T1 - at) len = T1 - at; /* only an example alone in its row is cut */
             memcpy(l->row_ids + at, t->ids + t->offsets[e], len * sizeof *l->row_ids);
             memcpy(l->row_loss + at, t->loss + t->offsets[e], len);
+            count_positions(l->row_pos + at, len);
             at += len;
         }
     } else {
@@ -109,10 +115,12 @@ static void fill_row(eco_data_loader *l, int64_t r) {
             if (len > T1 - at) len = T1 - at;
             memcpy(l->row_ids + at, t->ids + t->offsets[e] + off, len * sizeof *l->row_ids);
             memcpy(l->row_loss + at, t->loss + t->offsets[e] + off, len);
+            count_positions(l->row_pos + at, len);
             at += len;
             p += len;
         }
     }
+    count_positions(l->row_pos + at, T1 - at); /* the padding counts as one more document */
     for (; at < T1; at++) {
         l->row_ids[at] = l->opt.pad_id;
         l->row_loss[at] = 0;
@@ -147,7 +155,8 @@ eco_status eco_data_loader_create(const eco_data_tokens *tokens, const eco_data_
         l->cum = eco_malloc_array(n + 1, sizeof *l->cum);
     l->row_ids = eco_malloc_array((size_t)opt->seq + 1, sizeof *l->row_ids);
     l->row_loss = malloc((size_t)opt->seq + 1);
-    if (!l->perm || (!l->row_start && !l->cum) || !l->row_ids || !l->row_loss) {
+    l->row_pos = eco_malloc_array((size_t)opt->seq + 1, sizeof *l->row_pos);
+    if (!l->perm || (!l->row_start && !l->cum) || !l->row_ids || !l->row_loss || !l->row_pos) {
         eco_data_loader_free(l);
         return eco_error(ECO_STATUS_ENOMEM, "data loader: out of memory");
     }
@@ -163,11 +172,17 @@ void eco_data_loader_free(eco_data_loader *l) {
     free(l->cum);
     free(l->row_ids);
     free(l->row_loss);
+    free(l->row_pos);
     free(l);
 }
 
 eco_status eco_data_loader_next(eco_data_loader *l, int32_t *inputs, int32_t *targets, uint8_t *mask,
                                 int64_t *n_targets) {
+    return eco_data_loader_next_pos(l, inputs, targets, mask, NULL, n_targets);
+}
+
+eco_status eco_data_loader_next_pos(eco_data_loader *l, int32_t *inputs, int32_t *targets, uint8_t *mask,
+                                    int32_t *positions, int64_t *n_targets) {
     if (!l || !inputs || !targets || !mask) return eco_error(ECO_STATUS_EINVAL, "eco_data_loader_next: NULL argument");
     size_t T = (size_t)l->opt.seq;
     int64_t count = 0;
@@ -177,6 +192,7 @@ eco_status eco_data_loader_next(eco_data_loader *l, int32_t *inputs, int32_t *ta
         memcpy(inputs + (size_t)b * T, l->row_ids, T * sizeof *inputs);
         memcpy(targets + (size_t)b * T, l->row_ids + 1, T * sizeof *targets);
         memcpy(mask + (size_t)b * T, l->row_loss + 1, T);
+        if (positions) memcpy(positions + (size_t)b * T, l->row_pos, T * sizeof *positions);
         for (size_t j = 1; j <= T; j++) count += l->row_loss[j];
         if (++l->pos.row >= l->n_rows) {
             l->pos.epoch++;

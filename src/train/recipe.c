@@ -302,9 +302,9 @@ static eco_status parse_pretrain_base(const json_t *root, const json_t *base, co
 
 eco_status eco_recipe_parse(const char *json, size_t len, const char *label, const char *base_dir, eco_recipe **out) {
     static const char *const keys[] = {"name", "kind", "base", "tokenizer", "data", "steps", "batch", "seq", "accum",
-                                       "lr", "warmup", "weight_decay", "clip", "min_lr_ratio", "seed", "out", NULL};
+                                       "lr", "warmup", "weight_decay", "clip", "min_lr_ratio", "seed", "doc_mask", "out", NULL};
     static const char *const lora_keys[] = {"name", "kind", "base", "lora", "data", "steps", "batch", "seq", "accum",
-                                            "lr", "warmup", "weight_decay", "clip", "min_lr_ratio", "seed", "out", NULL};
+                                            "lr", "warmup", "weight_decay", "clip", "min_lr_ratio", "seed", "doc_mask", "out", NULL};
     if (!json || !out) return eco_error(ECO_STATUS_EINVAL, "recipe: NULL argument");
     *out = NULL;
     if (!label) label = "recipe";
@@ -376,6 +376,12 @@ eco_status eco_recipe_parse(const char *json, size_t len, const char *label, con
         (st = get_num(root, "min_lr_ratio", "", label, false, 0, 1, false, 0.1, &r->min_lr_ratio)) ||
         (st = get_str(root, "out", "", label, false, &outp)))
         goto done;
+    const json_t *dm = json_object_get(root, "doc_mask");
+    if (dm && !json_is_boolean(dm)) {
+        st = bad(label, "doc_mask", "expected true or false");
+        goto done;
+    }
+    r->doc_mask = dm && json_is_true(dm);
     r->seed = (uint64_t)seed;
     if (outp && !(r->out = resolve(base_dir, outp))) st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
 done:
@@ -664,6 +670,7 @@ eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads,
     o.grad_clip = r->clip;
     o.min_lr_ratio = r->min_lr_ratio;
     o.seed = r->seed;
+    o.doc_mask = r->doc_mask;
     o.threads = threads;
     o.resume = resume;
     o.progress = progress;

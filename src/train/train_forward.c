@@ -90,14 +90,18 @@ static void rmsnorm_backward(float *dx, float *dw, const float *dout, const floa
     }
 }
 
-/* RoPE (rotate_half) on x[N, nh·hd] in place; row i is position i % T. inverse: rotate back
- * (the transpose of the rotation), which is the backward. */
-static void rope_apply(float *x, const float *cos_tab, const float *sin_tab, int64_t N, int64_t T,
-                       int64_t nh, int64_t hd, bool inverse) {
+/* Position of row i of a [B, T] batch: pos[i] when given, else i % T. */
+static inline int64_t position_of(const int32_t *pos, int64_t i, int64_t T) { return pos ? pos[i] : i % T; }
+
+/* RoPE (rotate_half) on x[N, nh·hd] in place; row i is at position_of(pos, i, T). inverse:
+ * rotate back (the transpose of the rotation), which is the backward. */
+static void rope_apply(float *x, const float *cos_tab, const float *sin_tab, const int32_t *pos, int64_t N,
+                       int64_t T, int64_t nh, int64_t hd, bool inverse) {
     const int64_t half = hd / 2;
 #pragma omp parallel for schedule(static) if (N * nh * hd >= (1 << 14))
     for (int64_t i = 0; i < N; i++) {
-        const float *c = cos_tab + (i % T) * half, *s = sin_tab + (i % T) * half;
+        const int64_t p = position_of(pos, i, T);
+        const float *c = cos_tab + p * half, *s = sin_tab + p * half;
         for (int64_t h = 0; h < nh; h++) {
             float *v = x + i * nh * hd + h * hd;
             for (int64_t j = 0; j < half; j++) {
@@ -183,12 +187,16 @@ static void linear_backward(float *dx, float *dW, float *db, float *dt, float *d
 
 /* ---- attention ----------------------------------------------------------------------- */
 
-/* Causal GQA attention over B sequences of T.
+/* Causal GQA attention over B rows of T. Query i of a row sees keys first_key(pos, i)..i:
+ * the whole row before it, or with positions only its own document (pos restarts at 0 where
+ * a packed document starts).
  *   atty  [N, H·hd]        output            probs [B, H, T, T] saved probabilities
- *   q     [N, H·hd]  k, v [N, KV·hd]  (after RoPE) */
+ *   q     [N, H·hd]  k, v [N, KV·hd]  (after RoPE)   pos [N] or NULL */
+static inline int64_t first_key(const int32_t *pos_row, int64_t i) { return pos_row ? i - pos_row[i] : 0; }
+
 static void attention_forward(float *atty, float *probs, const float *q, const float *k,
-                              const float *v, int64_t B, int64_t T, int64_t H, int64_t KV,
-                              int64_t hd) {
+                              const float *v, const int32_t *pos, int64_t B, int64_t T, int64_t H,
+                              int64_t KV, int64_t hd) {
     const int64_t qd = H * hd, kvd = KV * hd, group = H / KV;
     const float scale = (float)(1.0 / sqrt((double)hd));
 #pragma omp parallel for schedule(dynamic, 1)
@@ -200,9 +208,12 @@ static void attention_forward(float *atty, float *probs, const float *q, const f
         const float *Vh = v + b * T * kvd + kvh * hd;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)hd, scale, Q, (int)qd, K,
                     (int)kvd, 0.0f, P, (int)T);
+        const int32_t *pos_row = pos ? pos + b * T : NULL;
         for (int64_t i = 0; i < T; i++) {
             float *row = P + i * T;
-            eco_softmax(row, i + 1);
+            const int64_t j0 = first_key(pos_row, i);
+            memset(row, 0, (size_t)j0 * sizeof(float));
+            eco_softmax(row + j0, i + 1 - j0);
             memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof(float));
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)hd, (int)T, 1.0f, P, (int)T, Vh,
@@ -214,7 +225,8 @@ static void attention_forward(float *atty, float *probs, const float *q, const f
  * (sequence, kv head) loops over the query heads of its group, so dk/dv see no race. */
 static void attention_backward(float *dq, float *dk, float *dv, float *dscores, const float *datty,
                                const float *probs, const float *q, const float *k, const float *v,
-                               int64_t B, int64_t T, int64_t H, int64_t KV, int64_t hd, int threads) {
+                               const int32_t *pos, int64_t B, int64_t T, int64_t H, int64_t KV, int64_t hd,
+                               int threads) {
     const int64_t qd = H * hd, kvd = KV * hd, group = H / KV;
     const float scale = (float)(1.0 / sqrt((double)hd));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
@@ -238,13 +250,16 @@ static void attention_backward(float *dq, float *dk, float *dv, float *dscores, 
                         Vh, (int)kvd, 0.0f, dP, (int)T);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)hd, (int)T, 1.0f, P, (int)T, dO,
                         (int)qd, 1.0f, dV, (int)kvd);
-            /* dS = P ⊙ (dP − Σ_j P·dP), in place over dP */
+            /* dS = P ⊙ (dP − Σ_j P·dP), in place over dP (zero where the query sees no key) */
+            const int32_t *pos_row = pos ? pos + b * T : NULL;
             for (int64_t i = 0; i < T; i++) {
                 const float *pr = P + i * T;
                 float *dr = dP + i * T;
+                const int64_t j0 = first_key(pos_row, i);
                 float dot = 0.f;
-                for (int64_t j = 0; j <= i; j++) dot += pr[j] * dr[j];
-                for (int64_t j = 0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot);
+                for (int64_t j = j0; j <= i; j++) dot += pr[j] * dr[j];
+                for (int64_t j = 0; j < j0; j++) dr[j] = 0.0f;
+                for (int64_t j = j0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot);
                 for (int64_t j = i + 1; j < T; j++) dr[j] = 0.0f;
             }
             /* dQ = scale·dS·K;  dK += scale·dSᵀ·Q */
@@ -314,8 +329,28 @@ static void crossentropy_backward(float *logits, const int32_t *targets, float s
 
 #define LAYER_ROWS(ptr, l, width) ((ptr) + (size_t)(l) * Nmax * (size_t)(width))
 
+/* EINVAL unless every row of pos[B, T] starts at 0 and each position is 0 or one past the
+ * one before it. */
+static eco_status check_positions(const int32_t *pos, int64_t B, int64_t T) {
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t i = 0; i < T; i++) {
+            const int32_t p = pos[b * T + i];
+            if (p != 0 && (i == 0 || p != pos[b * T + i - 1] + 1))
+                return eco_error(ECO_STATUS_EINVAL,
+                                 "train forward: position %d at row %lld, column %lld neither starts a document (0) "
+                                 "nor follows the one before it",
+                                 (int)p, (long long)b, (long long)i);
+        }
+    return ECO_STATUS_OK;
+}
+
 eco_status eco_train_forward(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
                              int64_t B, int64_t T, bool training, float *loss) {
+    return eco_train_forward_pos(m, tokens, targets, NULL, B, T, training, loss);
+}
+
+eco_status eco_train_forward_pos(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
+                                 const int32_t *positions, int64_t B, int64_t T, bool training, float *loss) {
     if (!m || !tokens) return eco_error(ECO_STATUS_EINVAL, "train forward: NULL argument");
     if (B <= 0 || T <= 0 || B > m->opt.max_batch || T > m->opt.max_seq)
         return eco_error(ECO_STATUS_EINVAL, "train forward: batch %lld × %lld outside the model's %lld × %lld",
@@ -335,9 +370,16 @@ eco_status eco_train_forward(eco_train_model *m, const int32_t *tokens, const in
             return eco_error(ECO_STATUS_ERANGE, "train forward: target %d at %lld outside [0, %lld)",
                              (int)targets[i], (long long)i, (long long)V);
     }
+    if (positions) {
+        eco_status st = check_positions(positions, B, T);
+        if (st) return st;
+    }
     m->have_fwd = false;
     m->distill_on = false; /* eco_train_forward_distill sets it after this forward */
     memcpy(m->tokens, tokens, (size_t)N * sizeof(int32_t));
+    m->have_pos = positions != NULL;
+    if (positions) memcpy(m->pos, positions, (size_t)N * sizeof(int32_t));
+    const int32_t *pos = m->have_pos ? m->pos : NULL;
     if (targets) memcpy(m->targets, targets, (size_t)N * sizeof(int32_t));
     m->B = B;
     m->T = T;
@@ -369,9 +411,9 @@ eco_status eco_train_forward(eco_train_model *m, const int32_t *tokens, const in
         linear_forward(q, LO(ECO_LORA_Q), xn1, w->wq, w->bq, N, d, qd, seed, counter, mod0 + ECO_LORA_Q, p_drop);
         linear_forward(k, LO(ECO_LORA_K), xn1, w->wk, w->bk, N, d, kvd, seed, counter, mod0 + ECO_LORA_K, p_drop);
         linear_forward(v, LO(ECO_LORA_V), xn1, w->wv, w->bv, N, d, kvd, seed, counter, mod0 + ECO_LORA_V, p_drop);
-        rope_apply(q, m->cos_tab, m->sin_tab, N, T, H, hd, false);
-        rope_apply(k, m->cos_tab, m->sin_tab, N, T, KV, hd, false);
-        attention_forward(atty, probs, q, k, v, B, T, H, KV, hd);
+        rope_apply(q, m->cos_tab, m->sin_tab, pos, N, T, H, hd, false);
+        rope_apply(k, m->cos_tab, m->sin_tab, pos, N, T, KV, hd, false);
+        attention_forward(atty, probs, q, k, v, pos, B, T, H, KV, hd);
         linear_forward(res_mid, LO(ECO_LORA_O), atty, w->wo, w->bo, N, qd, d, seed, counter, mod0 + ECO_LORA_O, p_drop);
         eco_add_inplace(res_mid, res, N * d);
         rmsnorm_forward(xn2, rstd2, res_mid, w->ffn_norm, N, d, eps);
@@ -422,6 +464,7 @@ eco_status eco_train_backward(eco_train_model *m, float grad_scale) {
     const double p_drop = m->fwd_training ? m->opt.lora.lora_dropout : 0.0;
     const bool dropped = p_drop > 0;
     const uint64_t seed = m->opt.seed, counter = m->fwd_counter;
+    const int32_t *pos = m->have_pos ? m->pos : NULL;
     tacts *a = &m->a;
     if (m->n_valid == 0) return ECO_STATUS_OK;
     /* attention scratch exists for the threads counted at create; never more */
@@ -478,9 +521,9 @@ eco_status eco_train_backward(eco_train_model *m, float grad_scale) {
         linear_backward(a->datty, G(wo), G(bo), a->dlora_t, a->dlora, a->dres, atty, w->wo, LO(ECO_LORA_O), N, qd,
                         d, p_drop, dropped, seed, counter, mod0 + ECO_LORA_O);
         float *dq = a->dbig; /* [N, qd] */
-        attention_backward(dq, a->dk, a->dv, a->dscores, a->datty, probs, q, k, v, B, T, H, KV, hd, threads);
-        rope_apply(dq, m->cos_tab, m->sin_tab, N, T, H, hd, true);
-        rope_apply(a->dk, m->cos_tab, m->sin_tab, N, T, KV, hd, true);
+        attention_backward(dq, a->dk, a->dv, a->dscores, a->datty, probs, q, k, v, pos, B, T, H, KV, hd, threads);
+        rope_apply(dq, m->cos_tab, m->sin_tab, pos, N, T, H, hd, true);
+        rope_apply(a->dk, m->cos_tab, m->sin_tab, pos, N, T, KV, hd, true);
         memset(a->dxn, 0, (size_t)N * (size_t)d * sizeof(float));
         linear_backward(a->dxn, G(wq), G(bq), a->dlora_t, a->dlora, dq, xn1, w->wq, LO(ECO_LORA_Q), N, d, qd,
                         p_drop, dropped, seed, counter, mod0 + ECO_LORA_Q);

@@ -110,6 +110,8 @@ struct eco_train_model {
     int64_t B, T;
     int32_t *tokens;  /* [max_batch·max_seq] copy */
     int32_t *targets; /* [max_batch·max_seq] copy */
+    int32_t *pos;     /* [max_batch·max_seq] copy of the positions of the last forward */
+    bool have_pos;    /* false: positions 0..T−1 in every row, one causal sequence per row */
     bool have_fwd, have_targets, fwd_training;
     uint64_t fwd_counter; /* forward counter the last forward's dropout used */
     int64_t n_valid;      /* unmasked targets */

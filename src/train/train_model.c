@@ -393,7 +393,8 @@ eco_status eco_train_model_create(const char *dir, const eco_train_options *opt,
     const size_t N = (size_t)opt->max_batch * (size_t)opt->max_seq;
     m->tokens = eco_malloc_array(N, sizeof(int32_t));
     m->targets = eco_malloc_array(N, sizeof(int32_t));
-    if (!m->act_block || !m->tokens || !m->targets) goto nomem;
+    m->pos = eco_malloc_array(N, sizeof(int32_t));
+    if (!m->act_block || !m->tokens || !m->targets || !m->pos) goto nomem;
     cv = (carver){.base = m->act_block};
     carve_acts(m, &cv);
 
@@ -425,6 +426,7 @@ void eco_train_model_free(eco_train_model *m) {
     free_floats(m->act_block, m->n_act);
     free(m->tokens);
     free(m->targets);
+    free(m->pos);
     free(m->distill_soft);
     free(m->distill_kl);
     free(m);

@@ -122,6 +122,10 @@ static json_t *run_json(const eco_trainer_options *o, const char *base_hex, cons
                               o->pack == ECO_DATA_PACK_WHOLE    ? "whole"
                               : o->pack == ECO_DATA_PACK_STREAM ? "stream"
                                                                 : "auto");
+    if (hyper && o->doc_mask && json_object_set_new(hyper, "doc_mask", json_true())) {
+        json_decref(hyper);
+        return NULL;
+    }
     json_t *run = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:I, s:I, s:I}, s:o}", "mode",
                             o->mode == ECO_TRAIN_MODE_LORA ? "lora" : "full", "base", "path", o->model_dir,
                             "model_sha256", base_hex, "data", "path", o->data_path, "sha256", c->sha256_hex,
@@ -192,6 +196,8 @@ static eco_status check_options(const eco_trainer_options *o) {
     if (!o->model_dir) return eco_error(ECO_STATUS_EINVAL, "train: no base model folder");
     if (!o->data_path) return eco_error(ECO_STATUS_EINVAL, "train: no data file");
     if (!o->out_dir) return eco_error(ECO_STATUS_EINVAL, "train: no output folder");
+    if (o->doc_mask && o->forward)
+        return eco_error(ECO_STATUS_EINVAL, "train: doc_mask is not supported with another loss (distillation)");
     if (o->steps < 1) return eco_error(ECO_STATUS_EINVAL, "train: steps %lld < 1", (long long)o->steps);
     if (o->batch < 1 || o->batch > 65536) return eco_error(ECO_STATUS_EINVAL, "train: batch %lld outside [1, 65536]", (long long)o->batch);
     if (o->seq < 1 || o->seq > 1 << 20) return eco_error(ECO_STATUS_EINVAL, "train: seq %lld outside [1, 1048576]", (long long)o->seq);
@@ -220,6 +226,7 @@ typedef struct run_ctx {
     eco_train_model *model;
     int32_t *inputs, *targets;
     uint8_t *mask;
+    int32_t *positions; /* [batch·seq] with doc_mask, else NULL */
     json_t *run;
     char *ckpt_path, *ckpt_json_path;
 } run_ctx;
@@ -233,6 +240,7 @@ static void run_free(run_ctx *c) {
     free(c->inputs);
     free(c->targets);
     free(c->mask);
+    free(c->positions);
     json_decref(c->run);
     free(c->ckpt_path);
     free(c->ckpt_json_path);
@@ -358,10 +366,12 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     c.inputs = eco_malloc_array(n, sizeof(int32_t));
     c.targets = eco_malloc_array(n, sizeof(int32_t));
     c.mask = eco_malloc_array(n, 1);
+    c.positions = o.doc_mask ? eco_malloc_array(n, sizeof(int32_t)) : NULL;
     c.run = run_json(&o, r.base_sha256, c.corpus, c.tokens, o.recipe_path ? recipe_hex : NULL);
     c.ckpt_path = eco_path_join(ckdir, "checkpoint.safetensors");
     c.ckpt_json_path = eco_path_join(ckdir, "checkpoint.json");
-    if (!c.inputs || !c.targets || !c.mask || !c.run || !c.ckpt_path || !c.ckpt_json_path) {
+    if (!c.inputs || !c.targets || !c.mask || (o.doc_mask && !c.positions) || !c.run || !c.ckpt_path ||
+        !c.ckpt_json_path) {
         st = eco_error(ECO_STATUS_ENOMEM, "train: out of memory");
         goto done;
     }
@@ -402,12 +412,13 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
         double loss_sum = 0;
         for (int64_t k = 0; k < o.accum; k++) {
             int64_t nt;
-            if ((st = eco_data_loader_next(c.loader, c.inputs, c.targets, c.mask, &nt))) goto done;
+            if ((st = eco_data_loader_next_pos(c.loader, c.inputs, c.targets, c.mask, c.positions, &nt))) goto done;
             for (size_t i = 0; i < n; i++)
                 if (!c.mask[i]) c.targets[i] = -1;
             float loss;
             st = o.forward ? o.forward(o.forward_ctx, c.model, c.inputs, c.targets, o.batch, o.seq, &loss)
-                           : eco_train_forward(c.model, c.inputs, c.targets, o.batch, o.seq, true, &loss);
+                           : eco_train_forward_pos(c.model, c.inputs, c.targets, c.positions, o.batch, o.seq, true,
+                                                   &loss);
             if (st) goto done;
             if ((st = eco_train_backward(c.model, 1.0f / (float)o.accum))) goto done;
             loss_sum += loss;
