@@ -88,6 +88,17 @@ static eco_status get_num(const json_t *obj, const char *key, const char *where,
     return ECO_STATUS_OK;
 }
 
+/* Optional boolean field; absent: *out keeps its value. */
+static eco_status get_bool(const json_t *obj, const char *key, const char *where, const char *label, bool *out) {
+    char f[256];
+    json_t *v;
+    eco_status st = find_field(obj, key, where, label, false, f, &v);
+    if (st || !v) return st;
+    if (!json_is_boolean(v)) return bad(label, f, "expected true or false");
+    *out = json_is_true(v);
+    return ECO_STATUS_OK;
+}
+
 static eco_status get_str(const json_t *obj, const char *key, const char *where, const char *label, bool required,
                           const char **out) {
     char f[256];
@@ -147,11 +158,7 @@ static eco_status parse_base(const json_t *b, const char *label, eco_recipe *r) 
     int64_t def_hd = (c->hidden_size != hidden_before || c->n_heads != heads_before) ? c->hidden_size / c->n_heads : c->head_dim;
     if ((st = get_int(b, "head_dim", "base", label, false, 2, 1024, def_hd, &hd))) return st;
     c->head_dim = hd;
-    json_t *tie = json_object_get(b, "tie_word_embeddings");
-    if (tie) {
-        if (!json_is_boolean(tie)) return bad(label, "base.tie_word_embeddings", "expected true or false");
-        c->tie_word_embeddings = json_is_true(tie);
-    }
+    if ((st = get_bool(b, "tie_word_embeddings", "base", label, &c->tie_word_embeddings))) return st;
     if (c->n_heads % c->n_kv_heads != 0)
         return bad(label, "base.num_key_value_heads", "%lld does not divide num_attention_heads %lld",
                    (long long)c->n_kv_heads, (long long)c->n_heads);
@@ -191,11 +198,7 @@ static eco_status parse_lora(const json_t *l, const char *label, eco_recipe *r) 
         (st = get_num(l, "alpha", "lora", label, false, 0, 1e6, true, 16, &c->lora_alpha)) ||
         (st = get_num(l, "dropout", "lora", label, false, 0, 0.999, false, 0, &c->lora_dropout)))
         return st;
-    json_t *rs = json_object_get(l, "rslora");
-    if (rs) {
-        if (!json_is_boolean(rs)) return bad(label, "lora.rslora", "expected true or false");
-        c->use_rslora = json_is_true(rs);
-    }
+    if ((st = get_bool(l, "rslora", "lora", label, &c->use_rslora))) return st;
     json_t *t = json_object_get(l, "targets");
     if (!t) return bad(label, "lora.targets", "required");
     if (!json_is_array(t) || json_array_size(t) == 0 || json_array_size(t) > ECO_LORA__COUNT)
@@ -374,14 +377,9 @@ eco_status eco_recipe_parse(const char *json, size_t len, const char *label, con
         (st = get_num(root, "weight_decay", "", label, false, 0, 10, false, 0.1, &r->weight_decay)) ||
         (st = get_num(root, "clip", "", label, false, 0, 1e6, false, 1.0, &r->clip)) ||
         (st = get_num(root, "min_lr_ratio", "", label, false, 0, 1, false, 0.1, &r->min_lr_ratio)) ||
+        (st = get_bool(root, "doc_mask", "", label, &r->doc_mask)) ||
         (st = get_str(root, "out", "", label, false, &outp)))
         goto done;
-    const json_t *dm = json_object_get(root, "doc_mask");
-    if (dm && !json_is_boolean(dm)) {
-        st = bad(label, "doc_mask", "expected true or false");
-        goto done;
-    }
-    r->doc_mask = dm && json_is_true(dm);
     r->seed = (uint64_t)seed;
     if (outp && !(r->out = resolve(base_dir, outp))) st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
 done:
