@@ -304,11 +304,9 @@ static void packed_documents(const train_case *tc) {
     fixture_open(&fx, tc);
     const int64_t T = 12, a = 7, b = T - a; /* row [A (7) | B (5)] */
     eco_train_options o = case_options(tc, 2, T, 0.0, 9);
-    const eco_model_config *c;
-    eco_train_model *probe;
-    ECO_ASSERT_OK(eco_train_model_create(fx.dir, &o, &probe));
-    c = eco_train_model_config(probe);
-    const int64_t V = c->vocab_size;
+    eco_train_model *mp; /* the packed row's model, made first for its vocabulary size */
+    ECO_ASSERT_OK(eco_train_model_create(fx.dir, &o, &mp));
+    const int64_t V = eco_train_model_config(mp)->vocab_size;
     int32_t tok[12], tgt[12], pos[12], tok2[24], tgt2[24];
     eco_rng rng;
     eco_rng_seed(&rng, 17);
@@ -328,7 +326,8 @@ static void packed_documents(const train_case *tc) {
     memcpy(tgt2 + T, tgt + a, (size_t)b * sizeof *tgt);
 
     float lp, ls, lx;
-    eco_train_model *mp = forward_backward(fx.dir, &o, tok, tgt, pos, 1, T, &lp);
+    eco_train_zero_grad(mp);
+    ECO_ASSERT_OK(eco_train_forward_pos(mp, tok, tgt, pos, 1, T, true, &lp));
     eco_train_model *ms = forward_backward(fx.dir, &o, tok2, tgt2, NULL, 2, T, &ls);
     eco_train_model *mx = forward_backward(fx.dir, &o, tok, tgt, NULL, 1, T, &lx); /* no positions */
     /* logits: A's rows and B's rows */
@@ -360,7 +359,6 @@ static void packed_documents(const train_case *tc) {
     eco_train_model_free(mp);
     eco_train_model_free(ms);
     eco_train_model_free(mx);
-    eco_train_model_free(probe);
     eco_test_train_fixture_close(&fx);
 }
 

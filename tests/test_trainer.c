@@ -330,7 +330,7 @@ static void test_lora_load_and_grads(void **state) {
 
     char *g = join(fx->dir, "grads.safetensors");
     double loss;
-    ECO_ASSERT_OK(eco_trainer_grads(fx->model, out, fx->data, 2, 32, g, &loss)); /* 32: past the 18-token prompt */
+    ECO_ASSERT_OK(eco_trainer_grads(fx->model, out, fx->data, 2, 32, false, g, &loss)); /* 32: past the 18-token prompt */
     ECO_ASSERT_OK(eco_safetensors_open(g, &f));
     assert_true(loss > 0 && isfinite(loss));
     const char *ls = eco_safetensors_metadata(f, "loss");
@@ -339,11 +339,96 @@ static void test_lora_load_and_grads(void **state) {
     assert_non_null(eco_safetensors_find(f, "input_ids"));
     assert_non_null(eco_safetensors_find(f, "base_model.model.model.layers.0.mlp.up_proj.lora_B.weight"));
     eco_safetensors_close(f);
-    ECO_ASSERT_OK(eco_trainer_grads(fx->model, NULL, fx->data, 1, 16, g, NULL));
+    ECO_ASSERT_OK(eco_trainer_grads(fx->model, NULL, fx->data, 1, 16, false, g, NULL));
     ECO_ASSERT_OK(eco_safetensors_open(g, &f));
     assert_non_null(eco_safetensors_find(f, "model.embed_tokens.weight"));
     eco_safetensors_close(f);
     free(g), free(st_path), free(out);
+}
+
+/* Lines [first, first + n) of src written to dst. */
+static void copy_lines(const char *src, const char *dst, int first, int n) {
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char line[1024];
+    for (int i = 0; i < first + n && fgets(line, sizeof line, in); i++)
+        if (i >= first) fputs(line, out);
+    fclose(in);
+    fclose(out);
+}
+
+/* What eco_trainer_grads wrote: the loss, the number of targets, the gradients (copied). */
+typedef struct {
+    double loss;
+    int64_t n_targets;
+    float *grads; /* every F32 tensor, in file order */
+    size_t n_grads;
+    int32_t positions[64];
+    bool has_positions;
+} grads_file;
+
+static void grads_of(const fixture *fx, const char *data, bool doc_mask, grads_file *r) {
+    char *g = join(fx->dir, "g.safetensors");
+    memset(r, 0, sizeof *r);
+    ECO_ASSERT_OK(eco_trainer_grads(fx->model, NULL, data, 1, 64, doc_mask, g, &r->loss));
+    eco_safetensors *f;
+    ECO_ASSERT_OK(eco_safetensors_open(g, &f));
+    const eco_tensor *labels = eco_safetensors_find(f, "labels"), *pos = eco_safetensors_find(f, "position_ids");
+    assert_non_null(labels);
+    for (int i = 0; i < 64; i++) r->n_targets += ((const int32_t *)labels->data)[i] != -100;
+    r->has_positions = pos != NULL;
+    if (pos) memcpy(r->positions, pos->data, sizeof r->positions);
+    const char *dm = eco_safetensors_metadata(f, "doc_mask");
+    assert_true(doc_mask ? dm && strcmp(dm, "true") == 0 : dm == NULL);
+    for (size_t i = 0; i < eco_safetensors_count(f); i++) {
+        const eco_tensor *t = eco_safetensors_get(f, i);
+        if (t->dtype != ECO_DTYPE_F32) continue;
+        r->grads = realloc(r->grads, (r->n_grads + t->nbytes / 4) * sizeof(float));
+        memcpy(r->grads + r->n_grads, t->data, t->nbytes);
+        r->n_grads += t->nbytes / 4;
+    }
+    eco_safetensors_close(f);
+    free(g);
+}
+
+/* grads --doc-mask on a row [A | B] gives what A and B give alone, weighted by their
+ * targets (the loss is a mean over targets): loss and every gradient. */
+static void test_grads_doc_mask(void **state) {
+    fixture *fx = *state;
+    char *a = join(fx->dir, "a.jsonl"), *b = join(fx->dir, "b.jsonl"), *ab = join(fx->dir, "ab.jsonl");
+    copy_lines(fx->data, a, 0, 1);
+    copy_lines(fx->data, b, 1, 1);
+    copy_lines(fx->data, ab, 0, 2); /* two arith items of ~25 tokens: one row of 64 */
+    grads_file ga, gb, gab, gx;
+    grads_of(fx, a, true, &ga);
+    grads_of(fx, b, true, &gb);
+    grads_of(fx, ab, true, &gab);
+    grads_of(fx, ab, false, &gx);
+    assert_true(gab.has_positions && !gx.has_positions);
+    assert_int_equal(gab.n_targets, ga.n_targets + gb.n_targets);
+    /* positions: 0.. for A, then 0.. again where B starts */
+    int restarts = 0;
+    for (int i = 1; i < 64; i++) restarts += gab.positions[i] == 0;
+    assert_int_equal(gab.positions[0], 0);
+    assert_true(restarts >= 1);
+    const double na = (double)ga.n_targets, nb = (double)gb.n_targets, nab = na + nb;
+    const double want = (ga.loss * na + gb.loss * nb) / nab;
+    assert_int_equal(gab.n_grads, ga.n_grads);
+    double gmax = 1e-6, dg = 0;
+    for (size_t i = 0; i < gab.n_grads; i++) {
+        const double w = (ga.grads[i] * na + gb.grads[i] * nb) / nab;
+        gmax = fmax(gmax, fabs(w));
+        dg = fmax(dg, fabs(gab.grads[i] - w));
+    }
+    printf("grads --doc-mask [A|B]: loss %.6f, from A and B alone %.6f (without doc_mask %.6f); "
+           "gradients within %.1e relative\n",
+           gab.loss, want, gx.loss, dg / gmax);
+    assert_true(fabs(gab.loss - want) <= 1e-5 * fmax(1.0, want));
+    assert_true(dg <= 1e-4 * gmax);
+    assert_true(fabs(gx.loss - want) > 1e-4); /* the test can fail: without it B sees A */
+    free(ga.grads), free(gb.grads), free(gab.grads), free(gx.grads);
+    free(a), free(b), free(ab);
 }
 
 /* ---- recipes ------------------------------------------------------------------------- */
@@ -718,6 +803,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_training_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loss_decreases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lora_load_and_grads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grads_doc_mask, setup, teardown),
         cmocka_unit_test(test_recipe_table),
         cmocka_unit_test_setup_teardown(test_recipe_corpus, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recipe_lora_run, setup, teardown),

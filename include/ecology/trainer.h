@@ -190,9 +190,13 @@ eco_status eco_train_load_lora(eco_train_model *m, const char *dir);
  * per trainable parameter, named as the parameter table names it, plus "input_ids" and
  * "labels" (I32 [batch, seq]; labels −100 where masked); metadata "loss" (%.9g), "batch",
  * "seq", "mode". With adapter_dir the model is a LoRA model initialised from that adapter
- * (its own configuration), so the gradients are those of its A and B. *loss may be NULL. */
+ * (its own configuration), so the gradients are those of its A and B. With doc_mask each
+ * example packed into a row attends only to itself (as the trainer's doc_mask) and the file
+ * also holds "position_ids" (I32 [batch, seq]: each token's position in its example, as
+ * Hugging Face models take them for packed rows) and metadata "doc_mask" "true".
+ * *loss may be NULL. */
 eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, const char *data_path,
-                             int64_t batch, int64_t seq, const char *out_path, double *loss);
+                             int64_t batch, int64_t seq, bool doc_mask, const char *out_path, double *loss);
 
 /* ---- recipes (recipe.c) --------------------------------------------------------------- */
 

@@ -1,7 +1,8 @@
 /* ecology grads --model DIR [--adapter DIR] --data FILE.jsonl --out FILE.safetensors
- *     [--batch B] [--seq T] [--threads N] [--json]
+ *     [--batch B] [--seq T] [--doc-mask] [--threads N] [--json]
  * The loss and the gradient of every trainable tensor on the first batch (file order, no
- * dropout), for checking against other implementations: eco_trainer_grads. */
+ * dropout), for checking against other implementations: eco_trainer_grads. --doc-mask: each
+ * example packed into a row attends only to itself, and position_ids are written too. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -9,7 +10,8 @@
 
 int cmd_grads(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("data", true), CLI_OPT("out", true),
-                   CLI_OPT("batch", true), CLI_OPT("seq", true),     CLI_OPT("threads", true), CLI_OPT("json", false)};
+                   CLI_OPT("batch", true), CLI_OPT("seq", true),     CLI_OPT("threads", true), CLI_OPT("json", false),
+                   CLI_OPT("doc-mask", false)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -26,11 +28,13 @@ int cmd_grads(int argc, char **argv) {
         if (cli_parse_int("threads", s, 1, 1024, &threads) != CLI_OK) return CLI_USAGE;
         eco_set_threads((int)threads);
     }
+    const bool doc_mask = cli_get(o, n, "doc-mask") != NULL;
     double loss;
-    eco_status st = eco_trainer_grads(model, adapter, data, batch, seq, out, &loss);
+    eco_status st = eco_trainer_grads(model, adapter, data, batch, seq, doc_mask, out, &loss);
     if (st != ECO_STATUS_OK) return cli_fail(st, "grads");
     if (cli_get(o, n, "json"))
-        printf("{\"batch\":%lld,\"loss\":%.9g,\"out\":\"%s\",\"seq\":%lld}\n", (long long)batch, loss, out, (long long)seq);
+        printf("{\"batch\":%lld,\"doc_mask\":%s,\"loss\":%.9g,\"out\":\"%s\",\"seq\":%lld}\n", (long long)batch,
+               doc_mask ? "true" : "false", loss, out, (long long)seq);
     else
         printf("%s: loss %.6f on the first batch [%lld, %lld], gradients of every trainable tensor\n", out, loss,
                (long long)batch, (long long)seq);

@@ -25,7 +25,7 @@ static const char usage[] =
     "        [--warmup N] [--accum N] [--weight-decay W] [--clip C] [--checkpoint-every N]\n"
     "        [--doc-mask] [--resume] [--threads N] [--json]  fine-tune (full or LoRA) with checkpoints\n"
     "  grads --model DIR [--adapter DIR] --data FILE.jsonl --out FILE.safetensors [--batch B --seq T]\n"
-    "                                  loss and gradients of every trainable tensor on the first batch\n"
+    "        [--doc-mask]              loss and gradients of every trainable tensor on the first batch\n"
     "  pretrain --recipe FILE.json [--out DIR] [--threads N] [--resume] [--json]\n"
     "                                  run a recipe: pretrain a model, or train a LoRA adapter (\"kind\": \"lora\")\n"
     "  distill --teacher DIR[,DIR...] --student DIR --data FILE.jsonl --out DIR --steps N --batch B\n"

@@ -469,7 +469,7 @@ done:
 /* ---- eco_trainer_grads ---------------------------------------------------------------- */
 
 eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, const char *data_path,
-                             int64_t batch, int64_t seq, const char *out_path, double *loss_out) {
+                             int64_t batch, int64_t seq, bool doc_mask, const char *out_path, double *loss_out) {
     if (!model_dir || !data_path || !out_path) return eco_error(ECO_STATUS_EINVAL, "grads: NULL argument");
     if (batch < 1 || batch > 65536 || seq < 1 || seq > 1 << 20)
         return eco_error(ECO_STATUS_EINVAL, "grads: batch %lld or seq %lld out of range", (long long)batch, (long long)seq);
@@ -505,18 +505,20 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
     c.inputs = eco_malloc_array(n, sizeof(int32_t));
     c.targets = eco_malloc_array(n, sizeof(int32_t));
     c.mask = eco_malloc_array(n, 1);
+    c.positions = doc_mask ? eco_malloc_array(n, sizeof(int32_t)) : NULL;
     size_t np = eco_train_num_params(c.model);
-    ts = eco_calloc_array(np + 2, sizeof *ts);
-    if (!c.inputs || !c.targets || !c.mask || !ts) {
+    const int nextra = doc_mask ? 3 : 2; /* input_ids, labels [, position_ids] */
+    ts = eco_calloc_array(np + (size_t)nextra, sizeof *ts);
+    if (!c.inputs || !c.targets || !c.mask || (doc_mask && !c.positions) || !ts) {
         st = eco_error(ECO_STATUS_ENOMEM, "grads: out of memory");
         goto done;
     }
-    if ((st = eco_data_loader_next(c.loader, c.inputs, c.targets, c.mask, NULL))) goto done;
+    if ((st = eco_data_loader_next_pos(c.loader, c.inputs, c.targets, c.mask, c.positions, NULL))) goto done;
     for (size_t i = 0; i < n; i++)
         if (!c.mask[i]) c.targets[i] = -1;
     float loss;
     eco_train_zero_grad(c.model);
-    if ((st = eco_train_forward(c.model, c.inputs, c.targets, batch, seq, false, &loss))) goto done;
+    if ((st = eco_train_forward_pos(c.model, c.inputs, c.targets, c.positions, batch, seq, false, &loss))) goto done;
     if ((st = eco_train_backward(c.model, 1.0f))) goto done;
     float *g = eco_train_grads(c.model);
     for (size_t i = 0; i < np; i++) {
@@ -532,9 +534,9 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
     /* labels as Hugging Face writes them: −100 where masked */
     for (size_t i = 0; i < n; i++)
         if (c.targets[i] < 0) c.targets[i] = -100;
-    const char *tn[2] = {"input_ids", "labels"};
-    int32_t *td[2] = {c.inputs, c.targets};
-    for (int k = 0; k < 2; k++) {
+    const char *tn[3] = {"input_ids", "labels", "position_ids"};
+    int32_t *td[3] = {c.inputs, c.targets, c.positions};
+    for (int k = 0; k < nextra; k++) {
         eco_tensor *t = &ts[np + (size_t)k];
         t->name = tn[k];
         t->dtype = ECO_DTYPE_I32;
@@ -548,8 +550,9 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
     snprintf(ls, sizeof ls, "%.9g", (double)loss);
     snprintf(bs, sizeof bs, "%lld", (long long)batch);
     snprintf(ss, sizeof ss, "%lld", (long long)seq);
-    const char *meta[] = {"format", "pt", "loss", ls, "batch", bs, "seq", ss, "mode", adapter_dir ? "lora" : "full"};
-    if ((st = eco_safetensors_write(out_path, ts, np + 2, meta, 5))) goto done;
+    const char *meta[] = {"format", "pt",  "loss", ls, "batch",    bs,    "seq", ss, "mode", adapter_dir ? "lora" : "full",
+                          "doc_mask", "true"};
+    if ((st = eco_safetensors_write(out_path, ts, np + (size_t)nextra, meta, doc_mask ? 6 : 5))) goto done;
     if (loss_out) *loss_out = loss;
 done:
     free(ts);
