@@ -10,7 +10,8 @@
  * student's own logits as teacher gives zero KL and an exactly zero gradient at several
  * temperatures; τ² scaling and finite differences of the mixed loss at τ = 3; a plain
  * forward after a distillation forward is plain again; argument errors (vocabulary
- * mismatch first). Tokenizer identity through canonical hashes.
+ * mismatch first); a row of two packed documents with positions gives the teachers' logits,
+ * loss and gradients of two rows of their own. Tokenizer identity through canonical hashes.
  *
  * Sequence level: tiny random teachers (preset "tiny") complete prompts greedily; the JSONL
  * has one line per prompt holding the engine's greedy completion (with two teachers: the one
@@ -102,12 +103,12 @@ static void test_distill_vs_torch(void **state) {
             ECO_ASSERT_OK(eco_model_load(tdir, &tm));
             assert_int_equal(eco_model_get_config(tm)->vocab_size, V);
             ours[k] = malloc((size_t)NV * sizeof(float));
-            ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, fx.tokens, fx.B, fx.T, ours[k]));
+            ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, fx.tokens, NULL, fx.B, fx.T, ours[k]));
             double d1 = eco_test_max_abs_diff(ours[k], fx.teacher[k], (size_t)NV);
             eco_train_options to = {.mode = ECO_TRAIN_MODE_FULL, .max_batch = fx.B, .max_seq = fx.T};
             eco_train_model *ttm;
             ECO_ASSERT_OK(eco_train_model_create(tdir, &to, &ttm));
-            ECO_ASSERT_OK(eco_distill_teacher_logits_train(ttm, fx.tokens, fx.B, fx.T, tl));
+            ECO_ASSERT_OK(eco_distill_teacher_logits_train(ttm, fx.tokens, NULL, fx.B, fx.T, tl));
             assert_int_equal(eco_train_model_state(ttm)->forward_counter, 0); /* eval mode */
             double d2 = eco_test_max_abs_diff(tl, fx.teacher[k], (size_t)NV);
             printf("%-20s teacher %d logits vs torch: eco_model %.2e, eco_train (eval) %.2e\n", dc->name, k, d1, d2);
@@ -143,6 +144,96 @@ static void test_distill_vs_torch(void **state) {
         }
         for (int k = 0; k < dc->n_teachers; k++) free(ours[k]);
         free(tl);
+        eco_train_model_free(m);
+        eco_test_train_fixture_close(&fx);
+    }
+}
+
+/* ---- packed documents ------------------------------------------------------------------- */
+
+/* A row [A | B] with positions gives the teachers' logits, the mixed loss and every gradient
+ * that A and B give in rows of their own (teachers: eco_model and eval-mode training model). */
+static void test_packed_documents(void **state) {
+    (void)state;
+    for (size_t c = 0; c < N_CASES; c++) {
+        const distill_case *dc = &CASES[c];
+        fixture fx;
+        eco_train_model *m = open_case(&fx, dc);
+        assert_true(fx.B >= 2);
+        const int64_t V = vocab(m), T = fx.T, a = T / 2 + 1, b = T - a;
+        /* packed: row 0 of the fixture, split at a; separate: [2, T], each padded with token 0 */
+        int32_t *pos = malloc((size_t)T * sizeof(int32_t)), *tok2 = calloc((size_t)(2 * T), sizeof(int32_t));
+        int32_t *tgt2 = malloc((size_t)(2 * T) * sizeof(int32_t));
+        for (int64_t i = 0; i < T; i++) pos[i] = (int32_t)(i < a ? i : i - a);
+        for (int64_t i = 0; i < 2 * T; i++) tgt2[i] = -1;
+        memcpy(tok2, fx.tokens, (size_t)a * sizeof(int32_t));
+        memcpy(tgt2, fx.targets, (size_t)a * sizeof(int32_t));
+        memcpy(tok2 + T, fx.tokens + a, (size_t)b * sizeof(int32_t));
+        memcpy(tgt2 + T, fx.targets + a, (size_t)b * sizeof(int32_t));
+
+        float *tp[4], *ts[4], *tt = malloc((size_t)(T * V) * sizeof(float));
+        double dt = 0;
+        for (int k = 0; k < dc->n_teachers; k++) {
+            char rel[32];
+            snprintf(rel, sizeof rel, "teacher%d", k);
+            char *tdir = eco_path_join(fx.dir, rel);
+            eco_model *tm;
+            ECO_ASSERT_OK(eco_model_load(tdir, &tm));
+            tp[k] = malloc((size_t)(T * V) * sizeof(float));
+            ts[k] = malloc((size_t)(2 * T * V) * sizeof(float));
+            ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, fx.tokens, pos, 1, T, tp[k]));
+            ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, tok2, NULL, 2, T, ts[k]));
+            dt = fmax(dt, fmax(eco_test_max_abs_diff(tp[k], ts[k], (size_t)(a * V)),
+                               eco_test_max_abs_diff(tp[k] + a * V, ts[k] + T * V, (size_t)(b * V))));
+            eco_train_options to = {.mode = ECO_TRAIN_MODE_FULL, .max_batch = 1, .max_seq = T};
+            eco_train_model *ttm;
+            ECO_ASSERT_OK(eco_train_model_create(tdir, &to, &ttm));
+            ECO_ASSERT_OK(eco_distill_teacher_logits_train(ttm, fx.tokens, pos, 1, T, tt));
+            dt = fmax(dt, eco_test_max_abs_diff(tt, tp[k], (size_t)(T * V)));
+            pos[1] = 5; /* neither 0 nor 0 + 1 */
+            ECO_ASSERT_STATUS(eco_distill_teacher_logits_model(tm, fx.tokens, pos, 1, T, tt), ECO_STATUS_EINVAL);
+            assert_non_null(strstr(eco_last_error(), "column 1"));
+            pos[1] = 1;
+            eco_train_model_free(ttm);
+            eco_model_free(tm);
+            free(tdir);
+        }
+
+        eco_distill_losses lp, ls, lx;
+        eco_train_zero_grad(m);
+        ECO_ASSERT_OK(eco_train_forward_distill_pos(m, fx.tokens, fx.targets, pos, (const float *const *)tp,
+                                                    (size_t)dc->n_teachers, V, 1, T, fx.weight, fx.temperature, false,
+                                                    &lp));
+        float *logits_p = malloc((size_t)(T * V) * sizeof(float));
+        memcpy(logits_p, eco_train_logits(m), (size_t)(T * V) * sizeof(float));
+        ECO_ASSERT_OK(eco_train_backward(m, 1.0f));
+        const size_t n = eco_train_num_floats(m);
+        float *gp = malloc(n * sizeof(float));
+        memcpy(gp, eco_train_grads(m), n * sizeof(float));
+        eco_train_zero_grad(m);
+        ECO_ASSERT_OK(eco_train_forward_distill(m, tok2, tgt2, (const float *const *)ts, (size_t)dc->n_teachers, V, 2, T,
+                                                fx.weight, fx.temperature, false, &ls));
+        const float *logits_s = eco_train_logits(m);
+        const double dl = fmax(eco_test_max_abs_diff(logits_p, logits_s, (size_t)(a * V)),
+                               eco_test_max_abs_diff(logits_p + a * V, logits_s + T * V, (size_t)(b * V)));
+        ECO_ASSERT_OK(eco_train_backward(m, 1.0f));
+        double gmax = 1e-3;
+        for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(eco_train_grads(m)[i]));
+        const double dg = eco_test_max_abs_diff(gp, eco_train_grads(m), n) / gmax;
+        /* the same row and teachers without positions: B sees A */
+        ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, (const float *const *)tp,
+                                                (size_t)dc->n_teachers, V, 1, T, fx.weight, fx.temperature, false, &lx));
+        printf("%-20s packed [A|B] with positions vs separate rows: teacher logits %.1e, loss %.6f / %.6f (ce %.6f / "
+               "%.6f, kl %.6f / %.6f), logits %.1e, grads %.1e (relative); without positions loss %.6f\n",
+               dc->name, dt, lp.loss, ls.loss, lp.ce, ls.ce, lp.kl, ls.kl, dl, dg, lx.loss);
+        assert_true(dt <= LOGIT_TOL);
+        assert_true(rel_diff(lp.loss, ls.loss) <= LOSS_TOL && rel_diff(lp.ce, ls.ce) <= LOSS_TOL &&
+                    rel_diff(lp.kl, ls.kl) <= LOSS_TOL);
+        assert_true(dl <= LOGIT_TOL);
+        assert_true(dg <= GRAD_TOL);
+        assert_true(rel_diff(lx.loss, lp.loss) > 1e-4); /* the test can fail */
+        for (int k = 0; k < dc->n_teachers; k++) free(tp[k]), free(ts[k]);
+        free(tt), free(gp), free(logits_p), free(pos), free(tok2), free(tgt2);
         eco_train_model_free(m);
         eco_test_train_fixture_close(&fx);
     }
@@ -530,7 +621,7 @@ int main(void) {
         cmocka_unit_test(test_distill_vs_torch),   cmocka_unit_test(test_weight_zero_is_ce),
         cmocka_unit_test(test_self_distillation_is_zero), cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_errors),             cmocka_unit_test(test_same_tokenizer),
-        cmocka_unit_test(test_generate_jsonl),
+        cmocka_unit_test(test_generate_jsonl),     cmocka_unit_test(test_packed_documents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,8 +158,9 @@ static void resume_case(fixture *fx, eco_train_mode mode, const char *tag) {
     free(w1), free(w2), free(t1), free(t2), free(c1), free(c2), free(o1), free(o2);
 }
 
-/* Token-level distillation runs through the trainer's loop, so it resumes exactly too, and
- * a resume with another distillation setting is refused naming it. */
+/* Token-level distillation runs through the trainer's loop, so it resumes exactly too (here
+ * with documents masked: the teachers see each packed example alone), and a resume with
+ * another distillation setting is refused naming it. */
 static void test_resume_distill(void **state) {
     fixture *fx = *state;
     char *teacher = join(fx->dir, "teacher"), *o1 = join(fx->dir, "d-straight"), *o2 = join(fx->dir, "d-resumed");
@@ -173,6 +174,7 @@ static void test_resume_distill(void **state) {
     d.teachers = teachers;
     d.n_teachers = 1;
     d.weight = 0.7;
+    d.train.doc_mask = true;
     bool token = false;
     eco_trainer_result r1, r2a, r2b;
     ECO_ASSERT_OK(eco_distill_run(&d, &token, &r1));
@@ -195,11 +197,20 @@ static void test_resume_distill(void **state) {
     size_t len;
     ECO_ASSERT_OK(eco_read_file(t1, 1 << 20, &text, &len));
     assert_non_null(strstr(text, "\"distill\":{\"level\":\"token\""));
+    assert_non_null(strstr(text, "\"doc_mask\":true"));
     free(text);
     d.weight = 0.3;
     ECO_ASSERT_STATUS(eco_distill_run(&d, NULL, NULL), ECO_STATUS_EINVAL);
     assert_non_null(strstr(eco_last_error(), "distill.weight"));
-    free(w1), free(w2), free(t1), free(t2), free(o1), free(o2), free(teacher);
+    /* the positions reach the distillation forward: without doc_mask the student differs */
+    char *o3 = join(fx->dir, "d-unmasked"), *w3 = join(o3, "model.safetensors");
+    d.weight = 0.7;
+    d.train.resume = false;
+    d.train.doc_mask = false;
+    d.train.out_dir = o3;
+    ECO_ASSERT_OK(eco_distill_run(&d, NULL, NULL));
+    assert_false(files_equal(w1, w3));
+    free(w1), free(w2), free(w3), free(t1), free(t2), free(o1), free(o2), free(o3), free(teacher);
 }
 
 static void test_resume_full(void **state) { resume_case(*state, ECO_TRAIN_MODE_FULL, "full"); }

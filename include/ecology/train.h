@@ -221,16 +221,26 @@ eco_status eco_train_forward_distill(eco_train_model *m, const int32_t *tokens, 
                                      const float *const *teacher_logits, size_t n_teachers,
                                      int64_t teacher_vocab, int64_t B, int64_t T, float weight,
                                      float temperature, bool training, eco_distill_losses *out);
+/* eco_train_forward_distill with positions[B, T] (may be NULL) as eco_train_forward_pos
+ * takes them: packed documents, each attending only to itself. The teachers' logits should
+ * come from the same positions (eco_distill_teacher_logits_* below). */
+eco_status eco_train_forward_distill_pos(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
+                                         const int32_t *positions, const float *const *teacher_logits,
+                                         size_t n_teachers, int64_t teacher_vocab, int64_t B, int64_t T,
+                                         float weight, float temperature, bool training, eco_distill_losses *out);
 
 /* Teacher logits out[B, T, V_teacher] (caller-allocated; V_teacher from the teacher's
- * config) for tokens[B, T], each row run from position 0.
- *   _model: an inference eco_model (one KV cache of T per row; eco_model_forward's errors).
+ * config) for tokens[B, T], each row run from position 0; with positions[B, T] (may be
+ * NULL; the pattern of eco_train_forward_pos, EINVAL otherwise) each packed document is run
+ * on its own from position 0.
+ *   _model: an inference eco_model (one KV cache of T, reset per row or document;
+ *           eco_model_forward's errors).
  *   _train: an eco_train_model in eval mode (no dropout, forward counter untouched); this
  *           replaces that model's last forward. */
-eco_status eco_distill_teacher_logits_model(eco_model *teacher, const int32_t *tokens, int64_t B, int64_t T,
-                                            float *out);
-eco_status eco_distill_teacher_logits_train(eco_train_model *teacher, const int32_t *tokens, int64_t B,
-                                            int64_t T, float *out);
+eco_status eco_distill_teacher_logits_model(eco_model *teacher, const int32_t *tokens, const int32_t *positions,
+                                            int64_t B, int64_t T, float *out);
+eco_status eco_distill_teacher_logits_train(eco_train_model *teacher, const int32_t *tokens,
+                                            const int32_t *positions, int64_t B, int64_t T, float *out);
 
 /* SHA-256 of <dir>/tokenizer.json's canonical JSON (eco_json_canonicalize: sorted keys, no
  * insignificant white space), and whether two folders' tokenizers hash the same (so token

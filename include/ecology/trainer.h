@@ -134,8 +134,8 @@ typedef struct eco_trainer_options {
     uint64_t seed;              /* shuffling, LoRA initialisation and dropout */
     eco_data_pack pack;
     bool doc_mask;              /* each packed example attends only to itself, positions from 0
-                                 * (eco_data_loader_next_pos, eco_train_forward_pos); not with
-                                 * `forward` below */
+                                 * (eco_data_loader_next_pos, eco_train_forward_pos; `forward`
+                                 * below gets the positions) */
     int threads;                /* <= 0 keeps the current count */
     int64_t checkpoint_every;   /* 0: only at the end of the call */
     bool resume;
@@ -146,10 +146,11 @@ typedef struct eco_trainer_options {
     void *on_step_ctx;
     /* Another loss (distillation): when set, each micro-batch's forward pass with its loss
      * is forward(ctx, ...) instead of eco_train_forward's cross-entropy; the backward pass,
-     * optimiser, checkpoints and resume are the trainer's. inputs/targets [batch, seq],
-     * targets -1 where masked; *loss the micro-batch's mean loss. */
+     * optimiser, checkpoints and resume are the trainer's. inputs/targets/positions [batch,
+     * seq], targets -1 where masked, positions NULL without doc_mask; *loss the micro-batch's
+     * mean loss. */
     eco_status (*forward)(void *ctx, eco_train_model *m, const int32_t *inputs, const int32_t *targets,
-                          int64_t batch, int64_t seq, float *loss);
+                          const int32_t *positions, int64_t batch, int64_t seq, float *loss);
     void *forward_ctx;
     /* Keys added to the run's identity in training.json and checkpoint.json (may be NULL;
      * e.g. {"distill": {...}}), so that a resume with other settings is refused. */

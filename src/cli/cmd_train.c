@@ -120,7 +120,7 @@ void cli_print_train_result(const eco_trainer_result *r, const eco_trainer_optio
 
 /* The hyper-parameter options shared by train and distill (--steps --batch --seq --lr --seed
  * required; --warmup --accum --weight-decay --clip --min-lr-ratio --checkpoint-every
- * --stop-after --threads when present in o) into t. */
+ * --stop-after --threads --doc-mask when present in o) into t. */
 static int parse_hyper(const char *cmd, const cli_opt *o, int n, eco_trainer_options *t) {
     static const char *const required[] = {"steps", "batch", "seq", "lr", "seed"};
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
@@ -149,6 +149,7 @@ static int parse_hyper(const char *cmd, const cli_opt *o, int n, eco_trainer_opt
         if (cli_parse_int("threads", s, 1, 1024, &iv) != CLI_OK) return CLI_USAGE;
         t->threads = (int)iv;
     }
+    t->doc_mask = cli_get(o, n, "doc-mask") != NULL;
     return CLI_OK;
 }
 
@@ -187,7 +188,6 @@ int cmd_train(int argc, char **argv) {
     }
     if (parse_hyper("train", o, n, &t) != CLI_OK) return CLI_USAGE;
     t.resume = cli_get(o, n, "resume") != NULL;
-    t.doc_mask = cli_get(o, n, "doc-mask") != NULL;
     bool json = cli_get(o, n, "json") != NULL;
     t.progress = true;
     eco_trainer_result r;
@@ -200,7 +200,7 @@ int cmd_train(int argc, char **argv) {
 /* ecology distill --teacher DIR[,DIR...] --student DIR --data FILE.jsonl --out DIR
  *     --steps N --batch B --seq T --lr LR --seed S [--weight W] [--temperature T]
  *     [--max-tokens N] [--warmup N] [--accum N] [--weight-decay W] [--clip C] [--checkpoint-every N]
- *     [--resume] [--threads N] [--json]
+ *     [--doc-mask] [--resume] [--threads N] [--json]
  * Token-level KL+CE when the tokenizers match, sequence-level otherwise (eco_distill_run);
  * both checkpoint (DIR/checkpoint.*, sequence level DIR/work/) and resume. */
 int cmd_distill(int argc, char **argv) {
@@ -210,7 +210,8 @@ int cmd_distill(int argc, char **argv) {
                    CLI_OPT("warmup", true),      CLI_OPT("accum", true),       CLI_OPT("weight-decay", true),
                    CLI_OPT("clip", true),        CLI_OPT("threads", true),     CLI_OPT("json", false),
                    CLI_OPT("min-lr-ratio", true), CLI_OPT("weight", true),     CLI_OPT("temperature", true),
-                   CLI_OPT("max-tokens", true),  CLI_OPT("resume", false),     CLI_OPT("checkpoint-every", true)};
+                   CLI_OPT("max-tokens", true),  CLI_OPT("resume", false),     CLI_OPT("checkpoint-every", true),
+                   CLI_OPT("doc-mask", false)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;

@@ -30,7 +30,7 @@ static const char usage[] =
     "                                  run a recipe: pretrain a model, or train a LoRA adapter (\"kind\": \"lora\")\n"
     "  distill --teacher DIR[,DIR...] --student DIR --data FILE.jsonl --out DIR --steps N --batch B\n"
     "          --seq T --lr LR --seed S [--weight W] [--temperature T] [--max-tokens N] [--checkpoint-every N]\n"
-    "          [--resume] [--threads N] [--json]\n"
+    "          [--doc-mask] [--resume] [--threads N] [--json]\n"
     "                                  train the student from teachers (token-level KL+CE, or sequence-level)\n"
     "  keys generate --out DIR [--name NAME] [--type ecdsa-p256|ed25519] [--json]\n"
     "                                  a signing key pair: NAME.key (private, 0600) and NAME.pub\n"

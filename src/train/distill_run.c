@@ -47,15 +47,15 @@ typedef struct teacher_set {
 /* One micro-batch: the teachers' logits on inputs, then the student's KL+CE mix
  * (eco_train_forward_distill), whose backward pass the trainer runs. */
 static eco_status distill_forward(void *ctx, eco_train_model *m, const int32_t *inputs, const int32_t *targets,
-                                  int64_t batch, int64_t seq, float *loss) {
+                                  const int32_t *positions, int64_t batch, int64_t seq, float *loss) {
     teacher_set *ts = ctx;
     for (size_t t = 0; t < ts->n; t++) {
-        eco_status st = eco_distill_teacher_logits_model(ts->models[t], inputs, batch, seq, ts->logits[t]);
+        eco_status st = eco_distill_teacher_logits_model(ts->models[t], inputs, positions, batch, seq, ts->logits[t]);
         if (st) return st;
     }
     eco_distill_losses dl;
-    eco_status st = eco_train_forward_distill(m, inputs, targets, (const float *const *)ts->logits, ts->n, ts->vocab,
-                                              batch, seq, ts->weight, ts->temperature, true, &dl);
+    eco_status st = eco_train_forward_distill_pos(m, inputs, targets, positions, (const float *const *)ts->logits,
+                                                  ts->n, ts->vocab, batch, seq, ts->weight, ts->temperature, true, &dl);
     if (!st) *loss = dl.loss;
     return st;
 }

@@ -71,6 +71,14 @@ eco_status eco_train_forward_distill(eco_train_model *m, const int32_t *tokens, 
                                      const float *const *teacher_logits, size_t n_teachers,
                                      int64_t teacher_vocab, int64_t B, int64_t T, float weight,
                                      float temperature, bool training, eco_distill_losses *out) {
+    return eco_train_forward_distill_pos(m, tokens, targets, NULL, teacher_logits, n_teachers, teacher_vocab, B, T,
+                                         weight, temperature, training, out);
+}
+
+eco_status eco_train_forward_distill_pos(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
+                                         const int32_t *positions, const float *const *teacher_logits,
+                                         size_t n_teachers, int64_t teacher_vocab, int64_t B, int64_t T,
+                                         float weight, float temperature, bool training, eco_distill_losses *out) {
     if (out) memset(out, 0, sizeof *out);
     if (!m || !tokens || !targets || !teacher_logits)
         return eco_error(ECO_STATUS_EINVAL, "distill forward: NULL argument (model, tokens, targets and teacher "
@@ -95,7 +103,7 @@ eco_status eco_train_forward_distill(eco_train_model *m, const int32_t *tokens, 
     if (st != ECO_STATUS_OK) return st;
 
     float ce = 0.0f;
-    st = eco_train_forward(m, tokens, targets, B, T, training, &ce); /* clears distill_on */
+    st = eco_train_forward_pos(m, tokens, targets, positions, B, T, training, &ce); /* clears distill_on */
     if (st != ECO_STATUS_OK) return st;
 
     const int64_t N = B * T;
@@ -212,28 +220,34 @@ void eco_train_distill_dlogits(eco_train_model *m, float *logits, float scale) {
 
 /* ---- teacher logits -------------------------------------------------------------------- */
 
-eco_status eco_distill_teacher_logits_model(eco_model *teacher, const int32_t *tokens, int64_t B, int64_t T,
-                                            float *out) {
+eco_status eco_distill_teacher_logits_model(eco_model *teacher, const int32_t *tokens, const int32_t *positions,
+                                            int64_t B, int64_t T, float *out) {
     if (!teacher || !tokens || !out) return eco_error(ECO_STATUS_EINVAL, "teacher logits: NULL argument");
     if (B <= 0 || T <= 0)
         return eco_error(ECO_STATUS_EINVAL, "teacher logits: batch %lld × %lld", (long long)B, (long long)T);
+    eco_status st = positions ? eco_train_check_positions("teacher logits", positions, B, T) : ECO_STATUS_OK;
+    if (st != ECO_STATUS_OK) return st;
     const int64_t V = eco_model_get_config(teacher)->vocab_size;
     eco_kv_cache *kv = NULL;
-    eco_status st = eco_kv_cache_create(teacher, T, &kv);
-    if (st != ECO_STATUS_OK) return st;
-    for (int64_t b = 0; b < B && st == ECO_STATUS_OK; b++) {
+    if ((st = eco_kv_cache_create(teacher, T, &kv)) != ECO_STATUS_OK) return st;
+    /* each document [s, e) of each row from a fresh cache: the whole row without positions */
+    for (int64_t i = 0, s = 0; i < B * T && st == ECO_STATUS_OK; s = i) {
+        do i++;
+        while (i % T != 0 && (!positions || positions[i] != 0));
         eco_kv_cache_reset(kv);
-        st = eco_model_forward(teacher, kv, tokens + b * T, T, out + (size_t)b * (size_t)T * (size_t)V, true);
-        if (st != ECO_STATUS_OK) st = eco_error_wrap(st, "teacher logits: row %lld", (long long)b);
+        st = eco_model_forward(teacher, kv, tokens + s, i - s, out + (size_t)s * (size_t)V, true);
+        if (st != ECO_STATUS_OK)
+            st = eco_error_wrap(st, "teacher logits: row %lld, columns %lld..%lld", (long long)(s / T),
+                                (long long)(s % T), (long long)((i - 1) % T));
     }
     eco_kv_cache_free(kv);
     return st;
 }
 
-eco_status eco_distill_teacher_logits_train(eco_train_model *teacher, const int32_t *tokens, int64_t B,
-                                            int64_t T, float *out) {
+eco_status eco_distill_teacher_logits_train(eco_train_model *teacher, const int32_t *tokens,
+                                            const int32_t *positions, int64_t B, int64_t T, float *out) {
     if (!teacher || !tokens || !out) return eco_error(ECO_STATUS_EINVAL, "teacher logits: NULL argument");
-    eco_status st = eco_train_forward(teacher, tokens, NULL, B, T, false, NULL);
+    eco_status st = eco_train_forward_pos(teacher, tokens, NULL, positions, B, T, false, NULL);
     if (st != ECO_STATUS_OK) return eco_error_wrap(st, "teacher logits");
     memcpy(out, eco_train_logits(teacher), (size_t)(B * T) * (size_t)teacher->cfg.vocab_size * sizeof(float));
     return ECO_STATUS_OK;

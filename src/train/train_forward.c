@@ -331,15 +331,15 @@ static void crossentropy_backward(float *logits, const int32_t *targets, float s
 
 /* EINVAL unless every row of pos[B, T] starts at 0 and each position is 0 or one past the
  * one before it. */
-static eco_status check_positions(const int32_t *pos, int64_t B, int64_t T) {
+eco_status eco_train_check_positions(const char *what, const int32_t *pos, int64_t B, int64_t T) {
     for (int64_t b = 0; b < B; b++)
         for (int64_t i = 0; i < T; i++) {
             const int32_t p = pos[b * T + i];
             if (p != 0 && (i == 0 || p != pos[b * T + i - 1] + 1))
                 return eco_error(ECO_STATUS_EINVAL,
-                                 "train forward: position %d at row %lld, column %lld neither starts a document (0) "
+                                 "%s: position %d at row %lld, column %lld neither starts a document (0) "
                                  "nor follows the one before it",
-                                 (int)p, (long long)b, (long long)i);
+                                 what, (int)p, (long long)b, (long long)i);
         }
     return ECO_STATUS_OK;
 }
@@ -371,7 +371,7 @@ eco_status eco_train_forward_pos(eco_train_model *m, const int32_t *tokens, cons
                              (int)targets[i], (long long)i, (long long)V);
     }
     if (positions) {
-        eco_status st = check_positions(positions, B, T);
+        eco_status st = eco_train_check_positions("train forward", positions, B, T);
         if (st) return st;
     }
     m->have_fwd = false;

@@ -127,6 +127,10 @@ struct eco_train_model {
     eco_train_state state;
 };
 
+/* EINVAL (message starting with `what`) unless every position of pos[B, T] starts a document
+ * (0) or follows the one before it in its row by one. */
+eco_status eco_train_check_positions(const char *what, const int32_t *pos, int64_t B, int64_t T);
+
 /* Dropout keep-mask element: true if element i of module `mod` is kept. */
 bool eco_train_dropout_keep(uint64_t seed, uint64_t counter, uint64_t mod, uint64_t i, double p);
 

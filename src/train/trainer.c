@@ -196,8 +196,6 @@ static eco_status check_options(const eco_trainer_options *o) {
     if (!o->model_dir) return eco_error(ECO_STATUS_EINVAL, "train: no base model folder");
     if (!o->data_path) return eco_error(ECO_STATUS_EINVAL, "train: no data file");
     if (!o->out_dir) return eco_error(ECO_STATUS_EINVAL, "train: no output folder");
-    if (o->doc_mask && o->forward)
-        return eco_error(ECO_STATUS_EINVAL, "train: doc_mask is not supported with another loss (distillation)");
     if (o->steps < 1) return eco_error(ECO_STATUS_EINVAL, "train: steps %lld < 1", (long long)o->steps);
     if (o->batch < 1 || o->batch > 65536) return eco_error(ECO_STATUS_EINVAL, "train: batch %lld outside [1, 65536]", (long long)o->batch);
     if (o->seq < 1 || o->seq > 1 << 20) return eco_error(ECO_STATUS_EINVAL, "train: seq %lld outside [1, 1048576]", (long long)o->seq);
@@ -416,7 +414,7 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
             for (size_t i = 0; i < n; i++)
                 if (!c.mask[i]) c.targets[i] = -1;
             float loss;
-            st = o.forward ? o.forward(o.forward_ctx, c.model, c.inputs, c.targets, o.batch, o.seq, &loss)
+            st = o.forward ? o.forward(o.forward_ctx, c.model, c.inputs, c.targets, c.positions, o.batch, o.seq, &loss)
                            : eco_train_forward_pos(c.model, c.inputs, c.targets, c.positions, o.batch, o.seq, true,
                                                    &loss);
             if (st) goto done;

@@ -42,5 +42,9 @@ expect 0 "distill two teachers" -- "$BIN" distill --teacher "$tmp/teacher,$tmp/t
 contains "$tmp/out" '"finished":true' "json says finished"
 exists "$tmp/dist2/model.safetensors"
 exists "$tmp/dist2/training.json"
+# packed examples masked from each other
+expect 0 "distill --doc-mask" -- "$BIN" distill --teacher "$tmp/teacher" $D --out "$tmp/dist3" $H --doc-mask
+contains "$tmp/dist3/training.json" '"doc_mask":true' "training.json records doc_mask"
+differ "$tmp/dist/model.safetensors" "$tmp/dist3/model.safetensors" "doc_mask changes the student"
 
 finish "test_distill_cli"
