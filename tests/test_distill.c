@@ -77,6 +77,16 @@ static eco_train_model *open_case(fixture *fx, const distill_case *dc) {
     return m;
 }
 
+/* Teacher k of the fixture as an inference model; returns its folder (to free). */
+static char *open_teacher(const fixture *fx, int k, eco_model **tm) {
+    char rel[32];
+    snprintf(rel, sizeof rel, "teacher%d", k);
+    char *tdir = eco_path_join(fx->dir, rel);
+    assert_non_null(tdir);
+    ECO_ASSERT_OK(eco_model_load(tdir, tm));
+    return tdir;
+}
+
 static int64_t vocab(eco_train_model *m) { return eco_train_model_config(m)->vocab_size; }
 
 static double rel_diff(double got, double want) { return fabs(got - want) / fmax(1.0, fabs(want)); }
@@ -96,11 +106,8 @@ static void test_distill_vs_torch(void **state) {
         const float *teachers[4];
         float *ours[4];
         for (int k = 0; k < dc->n_teachers; k++) {
-            char rel[32];
-            snprintf(rel, sizeof rel, "teacher%d", k);
-            char *tdir = eco_path_join(fx.dir, rel);
             eco_model *tm;
-            ECO_ASSERT_OK(eco_model_load(tdir, &tm));
+            char *tdir = open_teacher(&fx, k, &tm);
             assert_int_equal(eco_model_get_config(tm)->vocab_size, V);
             ours[k] = malloc((size_t)NV * sizeof(float));
             ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, fx.tokens, NULL, fx.B, fx.T, ours[k]));
@@ -174,11 +181,8 @@ static void test_packed_documents(void **state) {
         float *tp[4], *ts[4], *tt = malloc((size_t)(T * V) * sizeof(float));
         double dt = 0;
         for (int k = 0; k < dc->n_teachers; k++) {
-            char rel[32];
-            snprintf(rel, sizeof rel, "teacher%d", k);
-            char *tdir = eco_path_join(fx.dir, rel);
             eco_model *tm;
-            ECO_ASSERT_OK(eco_model_load(tdir, &tm));
+            char *tdir = open_teacher(&fx, k, &tm);
             tp[k] = malloc((size_t)(T * V) * sizeof(float));
             ts[k] = malloc((size_t)(2 * T * V) * sizeof(float));
             ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, fx.tokens, pos, 1, T, tp[k]));
