@@ -158,8 +158,28 @@ static void test_distill_vs_torch(void **state) {
 
 /* ---- packed documents ------------------------------------------------------------------- */
 
+/* Teacher logits of two rows [A | B | c] and [D], c a one-token document, with positions:
+ * the largest difference from each document run alone. */
+static double two_rows_by_document(eco_model *tm, const int32_t *tokens, int64_t T, int64_t V) {
+    const int64_t a = T / 3, starts[4] = {0, a, T - 1, T}, ends[4] = {a, T - 1, T, 2 * T};
+    int32_t *pos = malloc((size_t)(2 * T) * sizeof(int32_t));
+    float *all = malloc((size_t)(2 * T * V) * sizeof(float)), *one = malloc((size_t)(T * V) * sizeof(float));
+    for (int d = 0; d < 4; d++)
+        for (int64_t i = starts[d]; i < ends[d]; i++) pos[i] = (int32_t)(i - starts[d]);
+    ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, tokens, pos, 2, T, all));
+    double diff = 0;
+    for (int d = 0; d < 4; d++) {
+        const int64_t n = ends[d] - starts[d];
+        ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, tokens + starts[d], NULL, 1, n, one));
+        diff = fmax(diff, eco_test_max_abs_diff(all + starts[d] * V, one, (size_t)(n * V)));
+    }
+    free(pos), free(all), free(one);
+    return diff;
+}
+
 /* A row [A | B] with positions gives the teachers' logits, the mixed loss and every gradient
- * that A and B give in rows of their own (teachers: eco_model and eval-mode training model). */
+ * that A and B give in rows of their own (teachers: eco_model and eval-mode training model;
+ * also two rows, one ending in a one-token document). */
 static void test_packed_documents(void **state) {
     (void)state;
     for (size_t c = 0; c < N_CASES; c++) {
@@ -194,9 +214,11 @@ static void test_packed_documents(void **state) {
             ECO_ASSERT_OK(eco_train_model_create(tdir, &to, &ttm));
             ECO_ASSERT_OK(eco_distill_teacher_logits_train(ttm, fx.tokens, pos, 1, T, tt));
             dt = fmax(dt, eco_test_max_abs_diff(tt, tp[k], (size_t)(T * V)));
+            dt = fmax(dt, two_rows_by_document(tm, fx.tokens, T, V));
             pos[1] = 5; /* neither 0 nor 0 + 1 */
             ECO_ASSERT_STATUS(eco_distill_teacher_logits_model(tm, fx.tokens, pos, 1, T, tt), ECO_STATUS_EINVAL);
             assert_non_null(strstr(eco_last_error(), "column 1"));
+            ECO_ASSERT_STATUS(eco_distill_teacher_logits_train(ttm, fx.tokens, pos, 1, T, tt), ECO_STATUS_EINVAL);
             pos[1] = 1;
             eco_train_model_free(ttm);
             eco_model_free(tm);

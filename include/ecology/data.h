@@ -40,9 +40,11 @@
  *                                            EOS) and cut into windows of T+1 with stride T,
  *                                            so every token is a target exactly once; the
  *                                            last window is padded.
- *                    In both modes attention may see earlier documents in the same row (no
- *                    per-document mask), as with most packers; the EOS between documents
- *                    is the separator the model learns. ECO_DATA_PACK_AUTO picks WHOLE for
+ *                    In both modes attention may see earlier documents in the same row, as
+ *                    with most packers, and the EOS between documents is the separator the
+ *                    model learns; eco_data_loader_next_pos gives each token's position in
+ *                    its document, with which eco_train_forward_pos keeps each document's
+ *                    attention to itself (the trainer's doc_mask). ECO_DATA_PACK_AUTO picks WHOLE for
  *                    prompt/completion corpora and STREAM for text corpora. A batch that
  *                    runs past the end of an epoch continues into the next one.
  *                    The position (epoch, row) says which row comes next: saving it with a

@@ -193,8 +193,11 @@ eco_status eco_train_load_lora(eco_train_model *m, const char *dir);
  * "seq", "mode". With adapter_dir the model is a LoRA model initialised from that adapter
  * (its own configuration), so the gradients are those of its A and B. With doc_mask each
  * example packed into a row attends only to itself (as the trainer's doc_mask) and the file
- * also holds "position_ids" (I32 [batch, seq]: each token's position in its example, as
- * Hugging Face models take them for packed rows) and metadata "doc_mask" "true".
+ * also holds "position_ids" (I32 [batch, seq]: each token's position in its example, the
+ * padding after the last one counting as one more) and metadata "doc_mask" "true". A
+ * Hugging Face model keeps packed examples apart by position_ids only with flash
+ * attention 2 (DataCollatorWithFlattening); with sdpa or eager attention, compare against
+ * a block-diagonal causal mask built from them.
  * *loss may be NULL. */
 eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, const char *data_path,
                              int64_t batch, int64_t seq, bool doc_mask, const char *out_path, double *loss);
@@ -265,7 +268,9 @@ eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads,
  *   Same tokenizer (eco_distill_same_tokenizer with every teacher): token level,
  *   eco_trainer_run with a forward hook: each micro-batch goes through the teachers
  *   (eco_distill_teacher_logits_model) and the student trains on eco_train_forward_distill's
- *   mix with weight and temperature. training.json's "run" records "distill": {"level":
+ *   mix with weight and temperature; with train.doc_mask teachers and student see each
+ *   packed example alone (the teachers run each one from position 0, the student through
+ *   eco_train_forward_distill_pos). training.json's "run" records "distill": {"level":
  *   "token", teachers, weight, temperature}. Checkpoints, resume and stop_after as in
  *   eco_trainer_run (a resume with other teachers or settings is refused).
  *   Different tokenizers: sequence level, eco_distill_generate_jsonl from the teachers

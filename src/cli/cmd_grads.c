@@ -36,7 +36,7 @@ int cmd_grads(int argc, char **argv) {
         printf("{\"batch\":%lld,\"doc_mask\":%s,\"loss\":%.9g,\"out\":\"%s\",\"seq\":%lld}\n", (long long)batch,
                doc_mask ? "true" : "false", loss, out, (long long)seq);
     else
-        printf("%s: loss %.6f on the first batch [%lld, %lld], gradients of every trainable tensor\n", out, loss,
-               (long long)batch, (long long)seq);
+        printf("%s: loss %.6f on the first batch [%lld, %lld]%s, gradients of every trainable tensor\n", out, loss,
+               (long long)batch, (long long)seq, doc_mask ? " (documents masked)" : "");
     return CLI_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * distill_run: `ecology distill` as a library call (eco_distill_run, trainer.h). Token
  * level when every teacher shares the student's tokenizer (eco_trainer_run with a forward
- * hook: teacher logits per micro-batch, eco_train_forward_distill), sequence level
+ * hook: teacher logits per micro-batch, eco_train_forward_distill_pos; with doc_mask both
+ * teachers and student see each packed document alone), sequence level
  * otherwise (teacher completions written as JSONL, then eco_trainer_run in full mode on
  * them). Both are the trainer's loop, so both checkpoint and resume.
  */
@@ -45,7 +46,8 @@ typedef struct teacher_set {
 } teacher_set;
 
 /* One micro-batch: the teachers' logits on inputs, then the student's KL+CE mix
- * (eco_train_forward_distill), whose backward pass the trainer runs. */
+ * (eco_train_forward_distill_pos; positions NULL without doc_mask), whose backward pass the
+ * trainer runs. */
 static eco_status distill_forward(void *ctx, eco_train_model *m, const int32_t *inputs, const int32_t *targets,
                                   const int32_t *positions, int64_t batch, int64_t seq, float *loss) {
     teacher_set *ts = ctx;

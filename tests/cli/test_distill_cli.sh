@@ -42,9 +42,11 @@ expect 0 "distill two teachers" -- "$BIN" distill --teacher "$tmp/teacher,$tmp/t
 contains "$tmp/out" '"finished":true' "json says finished"
 exists "$tmp/dist2/model.safetensors"
 exists "$tmp/dist2/training.json"
-# packed examples masked from each other
-expect 0 "distill --doc-mask" -- "$BIN" distill --teacher "$tmp/teacher" $D --out "$tmp/dist3" $H --doc-mask
+# packed examples masked from each other (seq 64: two ~25-token items a row)
+H64="--steps 3 --batch 2 --seq 64 --lr 0.003 --seed 1 --threads 2"
+expect 0 "distill --doc-mask" -- "$BIN" distill --teacher "$tmp/teacher" $D --out "$tmp/dist3" $H64 --doc-mask
 contains "$tmp/dist3/training.json" '"doc_mask":true' "training.json records doc_mask"
-differ "$tmp/dist/model.safetensors" "$tmp/dist3/model.safetensors" "doc_mask changes the student"
+expect 0 "distill without --doc-mask" -- "$BIN" distill --teacher "$tmp/teacher" $D --out "$tmp/dist4" $H64
+differ "$tmp/dist4/model.safetensors" "$tmp/dist3/model.safetensors" "doc_mask changes the student"
 
 finish "test_distill_cli"
