@@ -44,8 +44,8 @@
  *                    with most packers, and the EOS between documents is the separator the
  *                    model learns; eco_data_loader_next_pos gives each token's position in
  *                    its document, with which eco_train_forward_pos keeps each document's
- *                    attention to itself (the trainer's doc_mask). ECO_DATA_PACK_AUTO picks WHOLE for
- *                    prompt/completion corpora and STREAM for text corpora. A batch that
+ *                    attention to itself (the trainer's doc_mask). ECO_DATA_PACK_AUTO picks
+ *                    WHOLE for prompt/completion corpora and STREAM for text corpora. A batch that
  *                    runs past the end of an epoch continues into the next one.
  *                    The position (epoch, row) says which row comes next: saving it with a
  *                    checkpoint and seeking back to it replays exactly the same batches.
