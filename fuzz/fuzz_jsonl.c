@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ecology/data.h"
-#include "model/tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "ecology/tokenizer.h"
-#include "model/tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "artifacts/signing_internal.h"
+#include "signing/signing_internal.h"
 #include "ecology/signing.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "ecology/tokenizer.h"
-#include "model/tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 static eco_tokenizer *parse_ok(const char *json) {
     eco_tokenizer *tok = NULL;

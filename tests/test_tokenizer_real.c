@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "ecology/tokenizer.h"
-#include "model/tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 /* Every case by default, sanitizer builds included (about 15 s under ASan);
  * ECO_TOKENIZER_REAL_STRIDE=N checks every N-th case only, for quick runs. */

@@ -6,7 +6,7 @@
  * symbolic link swapped in while the walk runs is refused rather than followed. The JSON
  * reader is hostile-input code: every field is checked and named in the error.
  */
-#include "artifacts/strict.h"
+#include "core/strict.h"
 #include "ecology/artifacts.h"
 
 #include <dirent.h>

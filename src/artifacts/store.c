@@ -16,7 +16,7 @@
  * O_APPEND (one write() per line) after each full check that passes. It is a cache: a
  * malformed, partial or unreadable line or file only means a re-hash.
  */
-#include "artifacts/strict.h"
+#include "core/strict.h"
 #include "ecology/artifacts.h"
 
 #include <dirent.h>

@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "ecology/config.h"
-#include "formats/json_fields.h"
+#include "core/json_fields.h"
 
 #define CONFIG_MAX_BYTES (16u * 1024u * 1024u)
 #define SIZE_LIMIT ((int64_t)INT32_MAX) /* every size and id must be < 2^31 */

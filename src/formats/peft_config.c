@@ -28,7 +28,7 @@
 #include <pcre2.h>
 
 #include "ecology/peft.h"
-#include "formats/json_fields.h"
+#include "core/json_fields.h"
 
 #define PEFT_CONFIG_MAX_BYTES (1u << 20)
 #define PATTERN_MATCH_LIMIT 100000u

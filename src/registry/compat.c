@@ -54,7 +54,7 @@
 #include "ecology/config.h"
 #include "ecology/registry.h"
 #include "ecology/safetensors.h"
-#include "formats/json_fields.h"
+#include "core/json_fields.h"
 #include "registry/registry_internal.h"
 
 #define TOKENIZER_MAX_BYTES ((size_t)1 << 30) /* as the tokenizer loader allows */

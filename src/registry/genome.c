@@ -34,7 +34,7 @@
 
 #include <jansson.h>
 
-#include "artifacts/strict.h"
+#include "core/strict.h"
 #include "ecology/registry.h"
 #include "registry/registry_internal.h"
 

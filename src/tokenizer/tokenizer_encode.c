@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 /* One pre-token: bytes [off, off+len) of a pieces buffer. `first` marks a piece that starts
  * at offset 0 of the original input (Metaspace prepend_scheme "first"). */

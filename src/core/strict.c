@@ -1,5 +1,5 @@
 /* Checks shared by the readers of hostile input (strict.h). */
-#include "artifacts/strict.h"
+#include "core/strict.h"
 
 #include <string.h>
 

@@ -19,8 +19,8 @@
  * Decoding returns raw bytes where HF would substitute U+FFFD, so that decoding stays the
  * exact inverse of encoding.
  */
-#ifndef ECO_MODEL_TOKENIZER_INTERNAL_H
-#define ECO_MODEL_TOKENIZER_INTERNAL_H
+#ifndef ECO_TOKENIZER_TOKENIZER_INTERNAL_H
+#define ECO_TOKENIZER_TOKENIZER_INTERNAL_H
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>

@@ -5,8 +5,8 @@
  * keys.c keeps the OpenSSL key objects to itself: dsse.c signs and verifies through the
  * two calls below, which pick the digest (SHA-256 for ECDSA P-256, none for Ed25519).
  */
-#ifndef ECO_ARTIFACTS_SIGNING_INTERNAL_H
-#define ECO_ARTIFACTS_SIGNING_INTERNAL_H
+#ifndef ECO_SIGNING_SIGNING_INTERNAL_H
+#define ECO_SIGNING_SIGNING_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * for one model: its id and manifest root digest as the subject, the genome as predicate.
  * Parsing is strict: only the four Statement fields, exactly one subject of exactly a name
  * and a sha256 digest, the fixed _type and predicateType, an object predicate. */
-#include "artifacts/strict.h"
+#include "core/strict.h"
 #include "ecology/signing.h"
 
 #include <jansson.h>

@@ -1,5 +1,5 @@
 /* json_fields: helpers shared by the JSON readers in src/formats (see json_fields.h). */
-#include "formats/json_fields.h"
+#include "core/json_fields.h"
 
 #include <math.h>
 #include <stdio.h>

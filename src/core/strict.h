@@ -1,5 +1,5 @@
 /*
- * strict: the checks that the readers of hostile input in artifacts/ and registry/ share
+ * strict: the checks that the readers of hostile input in artifacts/, signing/ and registry/ share
  * (DSSE envelopes, in-toto statements, manifests, store object names, genomes). Internal to
  * the library; not under include/.
  *
@@ -7,8 +7,8 @@
  * the field as the reader spells it in errors ("signatures[2].keyid"), so each reader keeps
  * its own wording for where a field is.
  */
-#ifndef ECO_ARTIFACTS_STRICT_H
-#define ECO_ARTIFACTS_STRICT_H
+#ifndef ECO_CORE_STRICT_H
+#define ECO_CORE_STRICT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "model/tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 /* Largest tokenizer.json that eco_tokenizer_load reads. */
 #define TOK_MAX_FILE ((size_t)1 << 30)

@@ -1,7 +1,7 @@
 /* Signing keys through OpenSSL 3's EVP interface: generation (ECDSA P-256 or Ed25519),
  * PEM files (PKCS#8 private key, mode 0600; SPKI public key), key ids (hex SHA-256 of the
  * DER SPKI) and the keyring of trusted public keys that DSSE verification consults. */
-#include "artifacts/signing_internal.h"
+#include "signing/signing_internal.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 /* DSSE envelopes (https://github.com/secure-systems-lab/dsse, protocol v1): signing over the
  * pre-authentication encoding, and verification of an envelope read from anywhere (hostile
  * input: every field checked, every malformation EFORMAT naming the field). */
-#include "artifacts/signing_internal.h"
-#include "artifacts/strict.h"
+#include "signing/signing_internal.h"
+#include "core/strict.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -8,8 +8,8 @@
  * "<file> or <folder>/<default name>" document shares; jf_real_digits is the precision that
  * writes each real back exactly.
  */
-#ifndef ECO_FORMATS_JSON_FIELDS_H
-#define ECO_FORMATS_JSON_FIELDS_H
+#ifndef ECO_CORE_JSON_FIELDS_H
+#define ECO_CORE_JSON_FIELDS_H
 
 #include <stdbool.h>
 #include <stddef.h>
