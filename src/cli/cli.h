@@ -84,5 +84,8 @@ struct eco_trainer_result;
 struct eco_trainer_options;
 int cli_parse_lora(const char *spec, struct eco_peft_config *cfg);
 void cli_print_train_result(const struct eco_trainer_result *r, const struct eco_trainer_options *o, bool json);
+/* cmd_train.c: the hyper-parameter options train and distill share (--steps --batch --seq
+ * --lr --seed required; the others when present in o) into t; usage error printed. */
+int cli_parse_hyper(const char *cmd, const cli_opt *o, int n, struct eco_trainer_options *t);
 
 #endif
