@@ -2,7 +2,7 @@
  * tokenizer internals: shared by tokenizer_load.c (tokenizer.json → eco_tokenizer),
  * tokenizer_bpe.c (hash tables, merges by rank), tokenizer_encode.c (added tokens,
  * normalizers, pre-tokenizers, post-processor), tokenizer_decode.c (decoders),
- * tokenizer_nfc.c (+ the generated tokenizer_nfc_table.c) and tokenizer_bytes.c.
+ * tokenizer_nfc.c (NFC through utf8proc) and tokenizer_bytes.c.
  *
  * Pipeline of one encode call (the order of Hugging Face `tokenizers`):
  *   raw bytes ─ split on non-normalized added tokens ─► segments
@@ -254,17 +254,6 @@ eco_status tok_bpe_word(const eco_tokenizer *tok, const char *s, size_t n, tok_i
 eco_status tok_nfc(const char *s, size_t n, tok_buf *out);
 /* True when s is already in NFC by the quick check (no normalization needed). */
 bool tok_nfc_quick(const char *s, size_t n);
-
-/* Generated tables (tokenizer_nfc_table.c). */
-extern const uint32_t tok_nfc_ccc[][2];
-extern const size_t tok_nfc_ccc_count;
-extern const uint32_t tok_nfc_decomp_pool[];
-extern const uint32_t tok_nfc_decomp[][3];
-extern const size_t tok_nfc_decomp_count;
-extern const uint32_t tok_nfc_comp[][3];
-extern const size_t tok_nfc_comp_count;
-extern const uint32_t tok_nfc_qc[][2];
-extern const size_t tok_nfc_qc_count;
 
 /* The byte tokenizer's tokenizer.json text (what eco_tokenizer_write_bytes writes, without
  * the final newline); *out is malloc'd (jansson's allocator is malloc), caller frees. */
