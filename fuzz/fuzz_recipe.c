@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ecology/recipe.h"
 #include "ecology/trainer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

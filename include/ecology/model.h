@@ -118,6 +118,12 @@ void eco_kv_cache_truncate(eco_kv_cache *kv, int64_t n);
 eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *tokens, int64_t n,
                              float *logits, bool all_logits);
 
+/* RoPE inverse frequencies for cfg, as Hugging Face computes them (default, or llama3
+ * when cfg->rope_llama3), each rounded to f32 as HF stores them. out has head_dim/2
+ * entries. The model's forward and the training forward (train.h) both take their angles
+ * from it. */
+void eco_rope_inv_freq(const eco_model_config *cfg, double *out);
+
 /* ---- random-initialised models with real shapes ------------------------------------ */
 
 /* Preset names: "tiny" (a few hundred K parameters, for tests and the demo),

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "ecology/recipe.h"
 #include "ecology/trainer.h"
 
 int cmd_pretrain(int argc, char **argv) {

@@ -18,21 +18,6 @@ typedef struct llama_engine {
     eco_dtype kv_dtype;
 } llama_engine;
 
-void eco_infer_request_init(eco_infer_request *req) {
-    memset(req, 0, sizeof *req);
-    req->max_tokens = 64;
-    req->top_p = 1.0f;
-    req->add_special = true;
-    req->stop_at_eos = true;
-}
-
-void eco_infer_response_free(eco_infer_response *resp) {
-    free(resp->text);
-    free(resp->tokens);
-    free(resp->logprobs);
-    memset(resp, 0, sizeof *resp);
-}
-
 static const eco_genome *engine_genome(const eco_engine *self) { return &((const llama_engine *)self)->genome; }
 
 static bool is_eos(const llama_engine *e, int32_t t) {

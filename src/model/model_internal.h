@@ -155,8 +155,4 @@ void eco_lora_module_dims(const eco_model_config *cfg, eco_lora_target t, int64_
 /* Frees the attached adapter's f32 copies (eco_model_set_adapter(m, NULL)). */
 void eco_model_lora_free(eco_model *m);
 
-/* RoPE inverse frequencies for cfg, as Hugging Face computes them (default, or llama3
- * when cfg->rope_llama3), each rounded to f32 as HF stores them. out has hd/2 entries. */
-void eco_rope_inv_freq(const eco_model_config *cfg, double *out);
-
 #endif

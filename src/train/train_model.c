@@ -9,7 +9,6 @@
  * floats; the padding stays zero in every arena, so flat loops may run over it.
  */
 #include "train/train_internal.h"
-#include "model/model_internal.h"
 
 #include <math.h>
 #include <omp.h>

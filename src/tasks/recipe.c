@@ -1,6 +1,6 @@
 /*
  * Training recipes: a JSON file that says which model (or LoRA adapter) to build, from which
- * data, with which hyper-parameters (format in include/ecology/trainer.h). The parser is hostile-input
+ * data, with which hyper-parameters (format in include/ecology/recipe.h). The parser is hostile-input
  * code: duplicate and unknown keys, wrong types and values out of range are refused with
  * the field named; paths are resolved against the recipe's folder.
  */
@@ -14,7 +14,7 @@
 #include "ecology/model.h"
 #include "ecology/tasks.h"
 #include "ecology/tokenizer.h"
-#include "ecology/trainer.h"
+#include "ecology/recipe.h"
 
 #define RECIPE_MAX_BYTES ((size_t)1 << 20)
 #define TEXT_MAX_BYTES ((size_t)256 << 20)
