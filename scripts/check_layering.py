@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Checks that the modules of src/ depend on each other only downwards (ARCHITECTURE.md).
 
-Two views of the same rule, both checked:
+Three views of the same rule, all checked:
   1. the `#include "..."` lines of src/<module>/*.[ch] and include/ecology/*.h: every header
      belongs to one module (HEADERS below for the public ones, the folder for src/<module>/x.h);
   2. the symbols: each module's objects in the built libecology.a (`nm`), every undefined
-     symbol that another module's object defines.
+     symbol that another module's object defines;
+  3. every eco_ function a header declares is defined in that header's module.
 A dependency on a module outside the allowed set, a module or public header missing from the
 tables, or another module's private header (*_internal.h, not in SHARED_INTERNAL) fails
 the check, naming the file (or object), the symbol or header, and the edge.
@@ -118,6 +119,7 @@ def check(root, lib, nm):
 
     src = os.path.join(root, "src")
     obj_module = {}
+    headers = []  # (path, module) of every header, for the declared-here-defined-there check
     for d in sorted(os.listdir(src)):
         full = os.path.join(src, d)
         if not os.path.isdir(full):
@@ -128,6 +130,8 @@ def check(root, lib, nm):
         for name in sorted(os.listdir(full)):
             if name.endswith((".c", ".h")):
                 check_includes(os.path.join(full, name), d)
+            if name.endswith(".h"):
+                headers.append((os.path.join(full, name), d))
             if name.endswith(".c"):
                 if name + ".o" in obj_module:
                     errors.append(f"src/{d}/{name}: same file name as in src/{obj_module[name + '.o']}/: "
@@ -142,6 +146,7 @@ def check(root, lib, nm):
             errors.append(f"include/{inc}: a public header missing from HEADERS in scripts/check_layering.py")
             continue
         check_includes(os.path.join(pub, name), HEADERS[inc])
+        headers.append((os.path.join(pub, name), HEADERS[inc]))
 
     if lib:
         # Object files whose generated source lives in the build tree map by name too.
@@ -169,6 +174,16 @@ def check(root, lib, nm):
                               f"src/<module>/")
                 continue
             defined[f[-1]] = (mod, obj)
+        # A function is defined in the module whose header declares it (a core header whose
+        # functions live in model would let core's users depend on model unseen).
+        decl_re = re.compile(r"^(?!return\b)(?:[A-Za-z_]\w*[ \t*]+)+(eco_\w+)\s*\(", re.M)
+        for hpath, hmod in headers:
+            with open(hpath, encoding="utf-8", errors="replace") as f:
+                text = re.sub(r"/\*.*?\*/", " ", f.read(), flags=re.S)
+            for sym in sorted(set(decl_re.findall(text))):
+                if sym in defined and defined[sym][0] != hmod:
+                    errors.append(f"{os.path.relpath(hpath, root)} ({hmod}) declares {sym}, defined in "
+                                  f"{defined[sym][1]} ({defined[sym][0]}): define it in {hmod}")
         for line in und.splitlines():
             obj, f = obj_of(line)
             if len(f) < 2 or f[-2] != "U":
@@ -228,6 +243,10 @@ def self_test():
         write("src/train/t.c", '#include "model/model_internal.h"\n')
         expect("train including model_internal.h", "model/model_internal.h is private to model")
         os.remove(os.path.join(t, "src/train/t.c"))
+        write("include/ecology/contracts.h", "void eco_engine_open(void);\n")
+        expect("a core header declaring a model function",
+               "include/ecology/contracts.h (core) declares eco_engine_open, defined in engine.c.o (model)")
+        write("include/ecology/contracts.h", "")
         write("src/breeder/b.c", "")
         expect("a module not in the table", "module 'breeder' is not in the table")
         os.remove(os.path.join(t, "src/breeder/b.c"))
