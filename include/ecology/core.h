@@ -170,6 +170,12 @@ eco_status eco_sha256(const void *data, size_t len, uint8_t out[ECO_SHA256_LEN])
 eco_status eco_sha256_file(const char *path, uint8_t out[ECO_SHA256_LEN]);
 /* Lower-case hex; out has room for 2*n+1 bytes. */
 void eco_hex(char *out, const uint8_t *bytes, size_t n);
+/* SHA-256 of data (len bytes), of a file, in lower-case hex with a NUL. */
+eco_status eco_sha256_hex(const void *data, size_t len, char out[ECO_SHA256_HEX_LEN + 1]);
+eco_status eco_sha256_file_hex(const char *path, char out[ECO_SHA256_HEX_LEN + 1]);
+/* Whether s (len bytes) is exactly `want` lower-case hex digits. For a NUL-terminated s of
+ * unknown length pass strnlen(s, want + 1), so a longer string is refused unread. */
+bool eco_hex_is_lower(const char *s, size_t len, size_t want);
 
 /* ---- canonical JSON --------------------------------------------------------------- */
 

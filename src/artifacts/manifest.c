@@ -6,7 +6,6 @@
  * symbolic link swapped in while the walk runs is refused rather than followed. The JSON
  * reader is hostile-input code: every field is checked and named in the error.
  */
-#include "core/strict.h"
 #include "ecology/artifacts.h"
 
 #include <dirent.h>
@@ -45,7 +44,7 @@ bool eco_manifest_name_ok(const char *name) {
 }
 
 /* Whether s (len bytes) is exactly 64 lower-case hex digits. */
-static bool hex64_ok(const char *s, size_t len) { return eco_strict_lower_hex(s, len, ECO_SHA256_HEX_LEN); }
+static bool hex64_ok(const char *s, size_t len) { return eco_hex_is_lower(s, len, ECO_SHA256_HEX_LEN); }
 
 static int hex_val(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
 

@@ -16,7 +16,6 @@
  * O_APPEND (one write() per line) after each full check that passes. It is a cache: a
  * malformed, partial or unreadable line or file only means a re-hash.
  */
-#include "core/strict.h"
 #include "ecology/artifacts.h"
 
 #include <dirent.h>
@@ -44,7 +43,7 @@ struct eco_store {
 /* Whether hex is exactly 64 lower-case hex digits (so it cannot name anything outside the
  * store). */
 static bool hex_ok(const char *hex) {
-    return hex && eco_strict_lower_hex(hex, strnlen(hex, ECO_SHA256_HEX_LEN + 1), ECO_SHA256_HEX_LEN);
+    return hex && eco_hex_is_lower(hex, strnlen(hex, ECO_SHA256_HEX_LEN + 1), ECO_SHA256_HEX_LEN);
 }
 
 static eco_status fsync_folder(const char *dir) {
@@ -316,11 +315,9 @@ eco_status eco_store_put_file(eco_store *s, const char *path, char hex[ECO_SHA25
 
 eco_status eco_store_put_bytes(eco_store *s, const void *data, size_t len, char hex[ECO_SHA256_HEX_LEN + 1]) {
     /* Hashing memory is cheap: when the object exists, not even a temp file is written. */
-    uint8_t d[ECO_SHA256_LEN];
     char got[ECO_SHA256_HEX_LEN + 1];
-    eco_status st = eco_sha256(data, len, d);
+    eco_status st = eco_sha256_hex(data, len, got);
     if (st != ECO_STATUS_OK) return st;
-    eco_hex(got, d, sizeof d);
     char *obj = eco_store_object_path(s, got);
     if (!obj) return eco_error(ECO_STATUS_ENOMEM, "store put: out of memory");
     struct stat sb;

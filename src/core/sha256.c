@@ -100,3 +100,26 @@ void eco_hex(char *out, const uint8_t *bytes, size_t n) {
     }
     out[2 * n] = '\0';
 }
+
+eco_status eco_sha256_hex(const void *data, size_t len, char out[ECO_SHA256_HEX_LEN + 1]) {
+    uint8_t d[ECO_SHA256_LEN];
+    eco_status rc = eco_sha256(data, len, d);
+    if (rc) return rc;
+    eco_hex(out, d, sizeof d);
+    return ECO_STATUS_OK;
+}
+
+eco_status eco_sha256_file_hex(const char *path, char out[ECO_SHA256_HEX_LEN + 1]) {
+    uint8_t d[ECO_SHA256_LEN];
+    eco_status rc = eco_sha256_file(path, d);
+    if (rc) return rc;
+    eco_hex(out, d, sizeof d);
+    return ECO_STATUS_OK;
+}
+
+bool eco_hex_is_lower(const char *s, size_t len, size_t want) {
+    if (len != want) return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+    return true;
+}

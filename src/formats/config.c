@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "ecology/config.h"
-#include "core/json_fields.h"
+#include "core/json_read.h"
 
 #define CONFIG_MAX_BYTES (16u * 1024u * 1024u)
 #define SIZE_LIMIT ((int64_t)INT32_MAX) /* every size and id must be < 2^31 */
@@ -39,235 +39,160 @@ const char *eco_arch_name(eco_arch a) {
     return arch_table[a].arch;
 }
 
-/* ---- field readers ------------------------------------------------------------------- */
+/* ---- field readers: the core reader (core/json_read.h), sizes in [min, SIZE_LIMIT] ----- */
 
-/* A required or optional integer in [min, SIZE_LIMIT]. */
-static eco_status read_int(const char *label, const json_t *root, const char *field,
-                           bool required, int64_t def, int64_t min, int64_t *out) {
-    const json_t *v = jf_opt(root, field);
-    if (!v) {
-        if (required)
-            return eco_error(ECO_STATUS_EFORMAT, "%s: missing required field '%s'", label, field);
-        *out = def;
-        return ECO_STATUS_OK;
-    }
-    const char *what = min > 0 ? "a positive integer" : "a non-negative integer";
-    if (!json_is_integer(v))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected %s", label, field, what);
-    json_int_t x = json_integer_value(v);
-    if (x < min)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected %s, got %lld", label, field,
-                         what, (long long)x);
-    if (x > SIZE_LIMIT)
-        return eco_error(ECO_STATUS_ERANGE, "%s: field '%s': %lld is too large (at most %lld)",
-                         label, field, (long long)x, (long long)SIZE_LIMIT);
-    *out = (int64_t)x;
-    return ECO_STATUS_OK;
-}
-
-/* An optional finite number > 0 (integer or real). */
-static eco_status read_pos_number(const char *label, const json_t *obj, const char *field,
-                                  const char *shown, bool required, double def, double *out) {
-    const json_t *v = jf_opt(obj, field);
-    if (!v) {
-        if (required)
-            return eco_error(ECO_STATUS_EFORMAT, "%s: missing required field '%s'", label, shown);
-        *out = def;
-        return ECO_STATUS_OK;
-    }
-    if (!json_is_number(v) || !(json_number_value(v) > 0) || !isfinite(json_number_value(v)))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected a positive number", label,
-                         shown);
-    *out = json_number_value(v);
-    return ECO_STATUS_OK;
-}
-
-static eco_status read_bool(const char *label, const json_t *root, const char *field, bool def,
-                            bool *out) {
-    char shown[96];
-    snprintf(shown, sizeof shown, "field '%s'", field);
+static eco_status read_int(const eco_jr *r, const char *field, bool required, int64_t def, int64_t min,
+                           int64_t *out) {
     *out = def;
-    return jf_bool(label, root, field, shown, out);
+    return eco_jr_int(r, field, required, min, SIZE_LIMIT, out);
 }
 
-static eco_status read_token_id(const char *label, const json_t *v, const char *field,
-                                int64_t *out) {
-    if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected a non-negative integer token id",
-                         label, field);
-    if (json_integer_value(v) > SIZE_LIMIT)
-        return eco_error(ECO_STATUS_ERANGE, "%s: field '%s': token id %lld is too large", label,
-                         field, (long long)json_integer_value(v));
-    *out = (int64_t)json_integer_value(v);
-    return ECO_STATUS_OK;
+/* A finite number > 0 (integer or real); absent: def. */
+static eco_status read_pos_number(const eco_jr *r, const char *field, bool required, double def, double *out) {
+    *out = def;
+    eco_status rc = eco_jr_num(r, field, required, -HUGE_VAL, HUGE_VAL, out);
+    if (rc == ECO_STATUS_OK && !(*out > 0))
+        return eco_jr_fail(r, field, ECO_STATUS_EFORMAT, "expected a positive number, got %g", *out);
+    return rc;
+}
+
+static eco_status read_bool(const eco_jr *r, const char *field, bool def, bool *out) {
+    *out = def;
+    return eco_jr_bool(r, field, false, out);
+}
+
+/* An optional string; absent: *out NULL. */
+static eco_status read_str(const eco_jr *r, const char *field, const char **out) {
+    *out = NULL;
+    return eco_jr_str(r, field, false, true, out, NULL);
 }
 
 /* ---- architecture, rope scaling, dtype ------------------------------------------------ */
 
-static eco_status read_arch(const char *label, const json_t *root, eco_model_config *c) {
+static eco_status read_arch(const eco_jr *r, eco_model_config *c) {
     int from_arch = -1, from_type = -1;
-    const json_t *archs = jf_opt(root, "architectures");
+    const json_t *archs = eco_jr_opt(r, "architectures");
     if (archs) {
         if (!json_is_array(archs) || json_array_size(archs) != 1 ||
             !json_is_string(json_array_get(archs, 0)))
-            return eco_error(ECO_STATUS_EFORMAT,
-                             "%s: field 'architectures': expected a list of exactly one string", label);
+            return eco_jr_fail(r, "architectures", ECO_STATUS_EFORMAT, "expected a list of exactly one string");
         const char *a = json_string_value(json_array_get(archs, 0));
         for (int i = 0; i < N_ARCH; i++)
             if (strcmp(a, arch_table[i].arch) == 0) from_arch = i;
         if (from_arch < 0)
-            return eco_error(ECO_STATUS_EUNSUPPORTED,
-                             "%s: architectures '%.64s' is not supported (LlamaForCausalLM, "
-                             "Qwen2ForCausalLM, MistralForCausalLM)",
-                             label, a);
+            return eco_jr_fail(r, "architectures", ECO_STATUS_EUNSUPPORTED,
+                               "'%.64s' is not supported (LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM)",
+                               a);
     }
-    const json_t *mt = jf_opt(root, "model_type");
-    if (mt) {
-        if (!json_is_string(mt))
-            return eco_error(ECO_STATUS_EFORMAT, "%s: field 'model_type': expected a string", label);
-        const char *t = json_string_value(mt);
+    const char *t;
+    eco_status rc = read_str(r, "model_type", &t);
+    if (rc) return rc;
+    if (t) {
         for (int i = 0; i < N_ARCH; i++)
             if (strcmp(t, arch_table[i].model_type) == 0) from_type = i;
         if (from_type < 0)
-            return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: model_type '%.64s' is not supported",
-                             label, t);
+            return eco_jr_fail(r, "model_type", ECO_STATUS_EUNSUPPORTED, "'%.64s' is not supported", t);
     }
-    if (from_arch < 0 && from_type < 0)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: missing required field 'architectures'", label);
+    if (from_arch < 0 && from_type < 0) return eco_jr_fail(r, "architectures", ECO_STATUS_EFORMAT, "missing");
     if (from_arch >= 0 && from_type >= 0 && from_arch != from_type)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: model_type '%s' does not match architectures '%s'",
-                         label, arch_table[from_type].model_type, arch_table[from_arch].arch);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: model_type '%s' does not match architectures '%s'", r->file,
+                         arch_table[from_type].model_type, arch_table[from_arch].arch);
     c->arch = (eco_arch)(from_arch >= 0 ? from_arch : from_type);
     snprintf(c->model_type, sizeof c->model_type, "%s", arch_table[c->arch].model_type);
     return ECO_STATUS_OK;
 }
 
-static eco_status read_rope_scaling(const char *label, const json_t *root, eco_model_config *c) {
+static eco_status read_rope_scaling(const eco_jr *root, eco_model_config *c) {
     c->rope_llama3 = false;
     c->rope_factor = 0;
     c->rope_low_freq_factor = 0;
     c->rope_high_freq_factor = 0;
     c->rope_original_max_pos = 0;
-    const json_t *rs = jf_opt(root, "rope_scaling");
-    if (!rs) return ECO_STATUS_OK;
-    if (!json_is_object(rs))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: field 'rope_scaling': expected an object or null",
-                         label);
-    const json_t *rt = jf_opt(rs, "rope_type");
-    const json_t *ty = jf_opt(rs, "type");
-    const char *field = rt ? "rope_scaling.rope_type" : "rope_scaling.type";
-    if (!rt) rt = ty;
-    if (!rt)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: field 'rope_scaling': missing 'rope_type'", label);
-    if (!json_is_string(rt) || (ty && !json_is_string(ty)))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected a string", label, field);
-    const char *type = json_string_value(rt);
-    if (ty && strcmp(json_string_value(ty), type) != 0)
+    const json_t *rs = NULL;
+    eco_status rc = eco_jr_object(root, "rope_scaling", false, &rs);
+    if (rc || !rs) return rc;
+    eco_jr r = eco_jr_child(root, "rope_scaling", rs);
+    const char *rt, *ty;
+    if ((rc = read_str(&r, "rope_type", &rt)) || (rc = read_str(&r, "type", &ty))) return rc;
+    const char *field = rt ? "rope_type" : "type";
+    const char *type = rt ? rt : ty;
+    if (!type) return eco_jr_fail(&r, "rope_type", ECO_STATUS_EFORMAT, "missing");
+    if (rt && ty && strcmp(ty, rt) != 0)
         return eco_error(ECO_STATUS_EFORMAT,
-                         "%s: rope_scaling.rope_type '%.32s' and rope_scaling.type '%.32s' disagree",
-                         label, type, json_string_value(ty));
+                         "%s: rope_scaling.rope_type '%.32s' and rope_scaling.type '%.32s' disagree", r.file, rt,
+                         ty);
     if (strcmp(type, "default") == 0) return ECO_STATUS_OK; /* transformers: no scaling */
     if (strcmp(type, "llama3") != 0)
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s '%.32s' is not supported", label, field,
-                         type);
-    eco_status rc;
-    if ((rc = read_pos_number(label, rs, "factor", "rope_scaling.factor", true, 0,
-                              &c->rope_factor)) != ECO_STATUS_OK ||
-        (rc = read_pos_number(label, rs, "low_freq_factor", "rope_scaling.low_freq_factor", true, 0,
-                              &c->rope_low_freq_factor)) != ECO_STATUS_OK ||
-        (rc = read_pos_number(label, rs, "high_freq_factor", "rope_scaling.high_freq_factor", true,
-                              0, &c->rope_high_freq_factor)) != ECO_STATUS_OK)
+        return eco_jr_fail(&r, field, ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported", type);
+    if ((rc = read_pos_number(&r, "factor", true, 0, &c->rope_factor)) != ECO_STATUS_OK ||
+        (rc = read_pos_number(&r, "low_freq_factor", true, 0, &c->rope_low_freq_factor)) != ECO_STATUS_OK ||
+        (rc = read_pos_number(&r, "high_freq_factor", true, 0, &c->rope_high_freq_factor)) != ECO_STATUS_OK ||
+        (rc = read_int(&r, "original_max_position_embeddings", true, 0, 1, &c->rope_original_max_pos)) !=
+            ECO_STATUS_OK)
         return rc;
-    const json_t *om = jf_opt(rs, "original_max_position_embeddings");
-    if (!om)
-        return eco_error(ECO_STATUS_EFORMAT,
-                         "%s: missing required field 'rope_scaling.original_max_position_embeddings'",
-                         label);
-    if (!json_is_integer(om) || json_integer_value(om) <= 0 || json_integer_value(om) > SIZE_LIMIT)
-        return eco_error(ECO_STATUS_EFORMAT,
-                         "%s: field 'rope_scaling.original_max_position_embeddings': expected a "
-                         "positive integer",
-                         label);
-    c->rope_original_max_pos = (int64_t)json_integer_value(om);
     c->rope_llama3 = true;
     return ECO_STATUS_OK;
 }
 
-static eco_status read_dtype(const char *label, const json_t *root, eco_model_config *c) {
+static eco_status read_dtype(const eco_jr *r, eco_model_config *c) {
     const char *field = "torch_dtype";
-    const json_t *v = jf_opt(root, field);
-    if (!v) {
-        field = "dtype"; /* what transformers >= 4.56 writes */
-        v = jf_opt(root, field);
-    }
+    if (!eco_jr_opt(r, field)) field = "dtype"; /* what transformers >= 4.56 writes */
     c->torch_dtype = ECO_DTYPE_F32;
-    if (!v) return ECO_STATUS_OK;
-    if (!json_is_string(v))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: field '%s': expected a string", label, field);
-    const char *s = json_string_value(v);
+    const char *s;
+    eco_status rc = read_str(r, field, &s);
+    if (rc || !s) return rc;
     if (strcmp(s, "float32") == 0) c->torch_dtype = ECO_DTYPE_F32;
     else if (strcmp(s, "bfloat16") == 0) c->torch_dtype = ECO_DTYPE_BF16;
     else if (strcmp(s, "float16") == 0) c->torch_dtype = ECO_DTYPE_F16;
     else
-        return eco_error(ECO_STATUS_EUNSUPPORTED,
-                         "%s: field '%s': '%.32s' is not supported (float32, bfloat16, float16)",
-                         label, field, s);
+        return eco_jr_fail(r, field, ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported (float32, bfloat16, float16)",
+                           s);
     return ECO_STATUS_OK;
 }
 
-static eco_status read_tokens(const char *label, const json_t *root, eco_model_config *c) {
+static eco_status read_tokens(const eco_jr *r, eco_model_config *c) {
     eco_status rc;
     c->bos_token_id = -1;
-    const json_t *b = jf_opt(root, "bos_token_id");
-    if (b && (rc = read_token_id(label, b, "bos_token_id", &c->bos_token_id)) != ECO_STATUS_OK)
-        return rc;
+    if ((rc = read_int(r, "bos_token_id", false, -1, 0, &c->bos_token_id)) != ECO_STATUS_OK) return rc;
     c->n_eos = 0;
-    const json_t *e = jf_opt(root, "eos_token_id");
+    const json_t *e = eco_jr_opt(r, "eos_token_id");
     if (!e) return ECO_STATUS_OK;
-    if (json_is_array(e)) {
-        size_t n = json_array_size(e);
-        if (n > ECO_MAX_EOS)
-            return eco_error(ECO_STATUS_EUNSUPPORTED,
-                             "%s: field 'eos_token_id': %zu ids, at most %d supported", label, n,
-                             ECO_MAX_EOS);
-        for (size_t i = 0; i < n; i++) {
-            if ((rc = read_token_id(label, json_array_get(e, i), "eos_token_id",
-                                    &c->eos_token_ids[i])) != ECO_STATUS_OK)
-                return rc;
-        }
-        c->n_eos = (int)n;
+    if (!json_is_array(e)) {
+        if ((rc = read_int(r, "eos_token_id", true, 0, 0, &c->eos_token_ids[0])) != ECO_STATUS_OK) return rc;
+        c->n_eos = 1;
         return ECO_STATUS_OK;
     }
-    if ((rc = read_token_id(label, e, "eos_token_id", &c->eos_token_ids[0])) != ECO_STATUS_OK)
-        return rc;
-    c->n_eos = 1;
+    size_t n = json_array_size(e);
+    if (n > ECO_MAX_EOS)
+        return eco_jr_fail(r, "eos_token_id", ECO_STATUS_EUNSUPPORTED, "%zu ids, at most %d supported", n,
+                           ECO_MAX_EOS);
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "eos_token_id[%zu]", i);
+        if ((rc = eco_jr_int_value(r, name, json_array_get(e, i), 0, SIZE_LIMIT, &c->eos_token_ids[i])) !=
+            ECO_STATUS_OK)
+            return rc;
+    }
+    c->n_eos = (int)n;
     return ECO_STATUS_OK;
 }
 
 /* Fields whose presence changes the computation in a way this engine does not implement. */
-static eco_status check_unsupported(const char *label, const json_t *root, eco_arch arch) {
-    const json_t *act = jf_opt(root, "hidden_act");
-    if (act) {
-        if (!json_is_string(act))
-            return eco_error(ECO_STATUS_EFORMAT, "%s: field 'hidden_act': expected a string", label);
-        if (strcmp(json_string_value(act), "silu") != 0)
-            return eco_error(ECO_STATUS_EUNSUPPORTED,
-                             "%s: field 'hidden_act': '%.32s' is not supported (only 'silu')", label,
-                             json_string_value(act));
-    }
-    eco_status rc;
+static eco_status check_unsupported(const eco_jr *r, eco_arch arch) {
+    const char *act;
+    eco_status rc = read_str(r, "hidden_act", &act);
+    if (rc) return rc;
+    if (act && strcmp(act, "silu") != 0)
+        return eco_jr_fail(r, "hidden_act", ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported (only 'silu')", act);
     bool mlp_bias = false;
-    if ((rc = read_bool(label, root, "mlp_bias", false, &mlp_bias)) != ECO_STATUS_OK) return rc;
-    if (mlp_bias)
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: field 'mlp_bias': true is not supported", label);
+    if ((rc = read_bool(r, "mlp_bias", false, &mlp_bias)) != ECO_STATUS_OK) return rc;
+    if (mlp_bias) return eco_jr_fail(r, "mlp_bias", ECO_STATUS_EUNSUPPORTED, "true is not supported");
     if (arch == ECO_ARCH_QWEN2) {
         bool sw = false;
-        if ((rc = read_bool(label, root, "use_sliding_window", false, &sw)) != ECO_STATUS_OK)
-            return rc;
+        if ((rc = read_bool(r, "use_sliding_window", false, &sw)) != ECO_STATUS_OK) return rc;
         if (sw)
-            return eco_error(ECO_STATUS_EUNSUPPORTED,
-                             "%s: field 'use_sliding_window': sliding-window attention is not supported",
-                             label);
+            return eco_jr_fail(r, "use_sliding_window", ECO_STATUS_EUNSUPPORTED,
+                               "sliding-window attention is not supported");
     }
     /* Mistral's sliding_window is accepted and ignored: engine contexts stay below it. */
     return ECO_STATUS_OK;
@@ -335,10 +260,10 @@ eco_status eco_config_validate(const eco_model_config *c, const char *label) {
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (sizes[i].v <= 0)
-            return eco_error(ECO_STATUS_EINVAL, "%s: field '%s': %lld is not positive", label,
+            return eco_error(ECO_STATUS_EINVAL, "%s: %s: %lld is not positive", label,
                              sizes[i].name, (long long)sizes[i].v);
         if (sizes[i].v > SIZE_LIMIT)
-            return eco_error(ECO_STATUS_ERANGE, "%s: field '%s': %lld is too large", label,
+            return eco_error(ECO_STATUS_ERANGE, "%s: %s: %lld is too large", label,
                              sizes[i].name, (long long)sizes[i].v);
     }
     if (c->n_kv_heads > c->n_heads || c->n_heads % c->n_kv_heads != 0)
@@ -346,13 +271,13 @@ eco_status eco_config_validate(const eco_model_config *c, const char *label) {
                          "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld",
                          label, (long long)c->n_heads, (long long)c->n_kv_heads);
     if (c->head_dim % 2 != 0)
-        return eco_error(ECO_STATUS_EINVAL, "%s: field 'head_dim': %lld is odd (rotary needs pairs)",
+        return eco_error(ECO_STATUS_EINVAL, "%s: head_dim: %lld is odd (rotary needs pairs)",
                          label, (long long)c->head_dim);
     if (!(c->rms_norm_eps > 0) || !isfinite(c->rms_norm_eps))
-        return eco_error(ECO_STATUS_EINVAL, "%s: field 'rms_norm_eps': expected a positive number",
+        return eco_error(ECO_STATUS_EINVAL, "%s: rms_norm_eps: expected a positive number",
                          label);
     if (!(c->rope_theta > 0) || !isfinite(c->rope_theta))
-        return eco_error(ECO_STATUS_EINVAL, "%s: field 'rope_theta': expected a positive number",
+        return eco_error(ECO_STATUS_EINVAL, "%s: rope_theta: expected a positive number",
                          label);
     if (c->rope_llama3) {
         if (!(c->rope_factor > 0) || !isfinite(c->rope_factor) || !(c->rope_low_freq_factor > 0) ||
@@ -377,16 +302,18 @@ eco_status eco_config_validate(const eco_model_config *c, const char *label) {
                          "%s: %s has one attention_bias flag for q/k/v and o", label,
                          arch_table[c->arch].arch);
     }
-    if (c->bos_token_id < -1 || c->bos_token_id > SIZE_LIMIT)
-        return eco_error(ECO_STATUS_EINVAL, "%s: bos_token_id %lld out of range", label,
-                         (long long)c->bos_token_id);
+    if (c->bos_token_id < -1 || c->bos_token_id >= c->vocab_size)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "%s: bos_token_id: %lld is outside the vocabulary (vocab_size %lld)", label,
+                         (long long)c->bos_token_id, (long long)c->vocab_size);
     if (c->n_eos < 0 || c->n_eos > ECO_MAX_EOS)
         return eco_error(ECO_STATUS_EINVAL, "%s: %d eos ids (at most %d)", label, c->n_eos,
                          ECO_MAX_EOS);
     for (int i = 0; i < c->n_eos; i++)
-        if (c->eos_token_ids[i] < 0 || c->eos_token_ids[i] > SIZE_LIMIT)
-            return eco_error(ECO_STATUS_EINVAL, "%s: eos_token_id %lld out of range", label,
-                             (long long)c->eos_token_ids[i]);
+        if (c->eos_token_ids[i] < 0 || c->eos_token_ids[i] >= c->vocab_size)
+            return eco_error(ECO_STATUS_EINVAL,
+                             "%s: eos_token_id: %lld is outside the vocabulary (vocab_size %lld)", label,
+                             (long long)c->eos_token_ids[i], (long long)c->vocab_size);
     if (c->torch_dtype != ECO_DTYPE_F32 && c->torch_dtype != ECO_DTYPE_BF16 &&
         c->torch_dtype != ECO_DTYPE_F16)
         return eco_error(ECO_STATUS_EINVAL, "%s: torch_dtype %s is not float32/bfloat16/float16",
@@ -401,43 +328,34 @@ eco_status eco_config_validate(const eco_model_config *c, const char *label) {
 
 /* ---- parse / load -------------------------------------------------------------------- */
 
-static eco_status parse_root(const char *label, const json_t *root, eco_model_config *c) {
+static eco_status parse_root(const eco_jr *r, eco_model_config *c) {
     eco_status rc;
-    if ((rc = read_arch(label, root, c)) != ECO_STATUS_OK) return rc;
-    if ((rc = read_int(label, root, "vocab_size", true, 0, 1, &c->vocab_size)) != ECO_STATUS_OK ||
-        (rc = read_int(label, root, "hidden_size", true, 0, 1, &c->hidden_size)) != ECO_STATUS_OK ||
-        (rc = read_int(label, root, "intermediate_size", true, 0, 1, &c->intermediate_size)) !=
-            ECO_STATUS_OK ||
-        (rc = read_int(label, root, "num_hidden_layers", true, 0, 1, &c->n_layers)) != ECO_STATUS_OK ||
-        (rc = read_int(label, root, "num_attention_heads", true, 0, 1, &c->n_heads)) != ECO_STATUS_OK ||
-        (rc = read_int(label, root, "num_key_value_heads", false, c->n_heads, 1, &c->n_kv_heads)) !=
-            ECO_STATUS_OK ||
-        (rc = read_int(label, root, "max_position_embeddings", false,
-                       arch_table[c->arch].default_max_pos, 1, &c->max_position_embeddings)) !=
-            ECO_STATUS_OK)
+    if ((rc = read_arch(r, c)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_int(r, "vocab_size", true, 0, 1, &c->vocab_size)) != ECO_STATUS_OK ||
+        (rc = read_int(r, "hidden_size", true, 0, 1, &c->hidden_size)) != ECO_STATUS_OK ||
+        (rc = read_int(r, "intermediate_size", true, 0, 1, &c->intermediate_size)) != ECO_STATUS_OK ||
+        (rc = read_int(r, "num_hidden_layers", true, 0, 1, &c->n_layers)) != ECO_STATUS_OK ||
+        (rc = read_int(r, "num_attention_heads", true, 0, 1, &c->n_heads)) != ECO_STATUS_OK ||
+        (rc = read_int(r, "num_key_value_heads", false, c->n_heads, 1, &c->n_kv_heads)) != ECO_STATUS_OK ||
+        (rc = read_int(r, "max_position_embeddings", false, arch_table[c->arch].default_max_pos, 1,
+                       &c->max_position_embeddings)) != ECO_STATUS_OK)
         return rc;
-    if (jf_opt(root, "head_dim")) {
-        if ((rc = read_int(label, root, "head_dim", true, 0, 1, &c->head_dim)) != ECO_STATUS_OK)
-            return rc;
+    if (eco_jr_opt(r, "head_dim")) {
+        if ((rc = read_int(r, "head_dim", true, 0, 1, &c->head_dim)) != ECO_STATUS_OK) return rc;
     } else {
         if (c->hidden_size % c->n_heads != 0)
-            return eco_error(ECO_STATUS_EFORMAT,
-                             "%s: field 'head_dim' absent and hidden_size %lld is not a multiple of "
-                             "num_attention_heads %lld",
-                             label, (long long)c->hidden_size, (long long)c->n_heads);
+            return eco_jr_fail(r, "head_dim", ECO_STATUS_EFORMAT,
+                               "absent and hidden_size %lld is not a multiple of num_attention_heads %lld",
+                               (long long)c->hidden_size, (long long)c->n_heads);
         c->head_dim = c->hidden_size / c->n_heads;
     }
-    if ((rc = read_pos_number(label, root, "rms_norm_eps", "rms_norm_eps", false, 1e-6,
-                              &c->rms_norm_eps)) != ECO_STATUS_OK ||
-        (rc = read_pos_number(label, root, "rope_theta", "rope_theta", false, 10000.0,
-                              &c->rope_theta)) != ECO_STATUS_OK)
+    if ((rc = read_pos_number(r, "rms_norm_eps", false, 1e-6, &c->rms_norm_eps)) != ECO_STATUS_OK ||
+        (rc = read_pos_number(r, "rope_theta", false, 10000.0, &c->rope_theta)) != ECO_STATUS_OK)
         return rc;
-    if ((rc = read_rope_scaling(label, root, c)) != ECO_STATUS_OK) return rc;
-    if ((rc = read_bool(label, root, "tie_word_embeddings", false, &c->tie_word_embeddings)) !=
-        ECO_STATUS_OK)
-        return rc;
+    if ((rc = read_rope_scaling(r, c)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_bool(r, "tie_word_embeddings", false, &c->tie_word_embeddings)) != ECO_STATUS_OK) return rc;
     bool attn_bias;
-    if ((rc = read_bool(label, root, "attention_bias", false, &attn_bias)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_bool(r, "attention_bias", false, &attn_bias)) != ECO_STATUS_OK) return rc;
     if (c->arch == ECO_ARCH_QWEN2) {
         c->qkv_bias = true; /* Qwen2Attention: q/k/v bias=True, o bias=False, always */
         c->o_bias = false;
@@ -445,10 +363,10 @@ static eco_status parse_root(const char *label, const json_t *root, eco_model_co
         c->qkv_bias = attn_bias;
         c->o_bias = attn_bias;
     }
-    if ((rc = read_tokens(label, root, c)) != ECO_STATUS_OK) return rc;
-    if ((rc = read_dtype(label, root, c)) != ECO_STATUS_OK) return rc;
-    if ((rc = check_unsupported(label, root, c->arch)) != ECO_STATUS_OK) return rc;
-    rc = eco_config_validate(c, label);
+    if ((rc = read_tokens(r, c)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_dtype(r, c)) != ECO_STATUS_OK) return rc;
+    if ((rc = check_unsupported(r, c->arch)) != ECO_STATUS_OK) return rc;
+    rc = eco_config_validate(c, r->file);
     /* Inconsistent values in a file are a format problem, not a caller's. */
     if (rc == ECO_STATUS_EINVAL) rc = ECO_STATUS_EFORMAT;
     return rc;
@@ -470,7 +388,8 @@ eco_status eco_config_parse(const char *json, size_t len, const char *label,
     } else {
         eco_model_config c;
         memset(&c, 0, sizeof c);
-        rc = parse_root(label, root, &c);
+        eco_jr r = eco_jr_root(label, root);
+        rc = parse_root(&r, &c);
         if (rc == ECO_STATUS_OK) *out = c;
     }
     json_decref(root);
@@ -481,7 +400,7 @@ eco_status eco_config_load(const char *path, eco_model_config *out) {
     if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_config_load: NULL argument");
     char *file, *text;
     size_t len;
-    eco_status rc = jf_read_doc(path, "config.json", CONFIG_MAX_BYTES, &file, &text, &len);
+    eco_status rc = eco_json_read_doc(path, "config.json", CONFIG_MAX_BYTES, &file, &text, &len);
     if (rc == ECO_STATUS_OK) rc = eco_config_parse(text, len, file, out);
     free(text);
     free(file);
@@ -559,11 +478,11 @@ eco_status eco_config_to_json(const eco_model_config *c, char **out, size_t *out
     bad |= json_object_set_new(o, "use_cache", json_true());
     /* The shortest precision that prints every real exactly ("1e-06", not
      * "9.9999999999999995e-07"): jansson takes one precision for the whole document. */
-    int prec = jf_real_digits(c->rms_norm_eps);
+    int prec = eco_json_real_digits(c->rms_norm_eps);
     const double reals[] = {c->rope_theta, c->rope_factor, c->rope_low_freq_factor,
                             c->rope_high_freq_factor};
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
-        int p = jf_real_digits(reals[i]);
+        int p = eco_json_real_digits(reals[i]);
         if (p > prec) prec = p;
     }
     char *text = bad ? NULL
@@ -590,7 +509,7 @@ eco_status eco_config_write(const char *path, const eco_model_config *cfg) {
     size_t len = 0;
     eco_status rc = eco_config_to_json(cfg, &text, &len);
     if (rc != ECO_STATUS_OK) return eco_error_wrap(rc, "%s", path);
-    rc = jf_write_doc(path, "config.json", text, len);
+    rc = eco_json_write_doc(path, "config.json", text, len);
     free(text);
     return rc;
 }

@@ -28,7 +28,7 @@
 #include <pcre2.h>
 
 #include "ecology/peft.h"
-#include "core/json_fields.h"
+#include "core/json_read.h"
 
 #define PEFT_CONFIG_MAX_BYTES (1u << 20)
 #define PATTERN_MATCH_LIMIT 100000u
@@ -130,39 +130,36 @@ double eco_peft_scale(const eco_peft_config *cfg, int64_t r, double alpha) {
     return cfg->use_rslora ? alpha / sqrt((double)r) : alpha / (double)r;
 }
 
-/* ---- field readers ------------------------------------------------------------------- */
+/* ---- field readers: the core reader (core/json_read.h) ---------------------------------- */
 
-/* adapter_config.json names a field as it is ("use_dora: expected true or false"). */
-static eco_status read_bool(const char *label, const json_t *root, const char *field, bool *out) {
-    return jf_bool(label, root, field, field, out);
+static eco_status read_bool(const eco_jr *r, const char *field, bool *out) {
+    return eco_jr_bool(r, field, false, out);
 }
 
-static eco_status read_rank(const char *label, const char *field, const json_t *v, int64_t *out) {
-    if (!json_is_integer(v) || json_integer_value(v) <= 0)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected a positive integer", label, field);
-    if (json_integer_value(v) > INT32_MAX)
-        return eco_error(ECO_STATUS_ERANGE, "%s: %s: rank %lld is too large", label, field,
-                         (long long)json_integer_value(v));
-    *out = (int64_t)json_integer_value(v);
-    return ECO_STATUS_OK;
+static eco_status read_rank(const eco_jr *r, const char *name, const json_t *v, int64_t *out) {
+    return eco_jr_int_value(r, name, v, 1, INT32_MAX, out);
 }
 
-static eco_status read_alpha(const char *label, const char *field, const json_t *v, double *out) {
-    if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected a finite number", label, field);
-    *out = json_number_value(v);
-    return ECO_STATUS_OK;
+/* A scale: finite and not negative (a negative alpha flips the adapter's sign, which no
+ * trainer writes; PEFT does not check it). */
+static eco_status read_alpha(const eco_jr *r, const char *name, const json_t *v, double *out) {
+    return eco_jr_num_value(r, name, v, 0, HUGE_VAL, out);
+}
+
+/* A string in a fixed set; absent: *out NULL. */
+static eco_status read_str(const eco_jr *r, const char *field, const char **out) {
+    *out = NULL;
+    return eco_jr_str(r, field, false, true, out, NULL);
 }
 
 /* A key that must be null, absent, or an empty list/object/string/false (PEFT's "off"). */
-static eco_status refuse_unless_empty(const char *label, const json_t *root, const char *field,
-                                      const char *what) {
-    const json_t *v = jf_opt(root, field);
+static eco_status refuse_unless_empty(const eco_jr *r, const char *field, const char *what) {
+    const json_t *v = eco_jr_opt(r, field);
     if (!v) return ECO_STATUS_OK;
     if ((json_is_array(v) && json_array_size(v) == 0) || (json_is_object(v) && json_object_size(v) == 0) ||
         json_is_false(v))
         return ECO_STATUS_OK;
-    return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s: %s is not supported", label, field, what);
+    return eco_jr_fail(r, field, ECO_STATUS_EUNSUPPORTED, "%s is not supported", what);
 }
 
 /* One entry of target_modules: a target name ("q_proj") or a module suffix
@@ -175,8 +172,9 @@ static int target_from_entry(const char *e) {
     return -1;
 }
 
-static eco_status read_targets(const char *label, const json_t *root, eco_peft_config *c) {
-    const json_t *v = jf_opt(root, "target_modules");
+static eco_status read_targets(const eco_jr *r, eco_peft_config *c) {
+    const char *label = r->file;
+    const json_t *v = eco_jr_opt(r, "target_modules");
     if (!v) {
         /* PEFT's default for llama, qwen2 and mistral
          * (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING). */
@@ -217,9 +215,9 @@ static eco_status read_targets(const char *label, const json_t *root, eco_peft_c
     return ECO_STATUS_OK;
 }
 
-static eco_status read_patterns(const char *label, const json_t *root, const char *field, bool is_rank,
-                                eco_peft_config *c) {
-    const json_t *v = jf_opt(root, field);
+static eco_status read_patterns(const eco_jr *r, const char *field, bool is_rank, eco_peft_config *c) {
+    const char *label = r->file;
+    const json_t *v = eco_jr_opt(r, field);
     if (!v) return ECO_STATUS_OK;
     if (!json_is_object(v))
         return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected an object", label, field);
@@ -244,17 +242,17 @@ static eco_status read_patterns(const char *label, const json_t *root, const cha
                              label, field, key, msg);
         }
         pcre2_code_free(re);
-        char shown[200];
+        char shown[ECO_JR_PATH_MAX];
         snprintf(shown, sizeof shown, "%s['%.64s']", field, key);
         eco_status rc;
         if (is_rank) {
             int k = c->n_rank_pattern;
-            if ((rc = read_rank(label, shown, val, &c->rank_pattern_val[k])) != ECO_STATUS_OK) return rc;
+            if ((rc = read_rank(r, shown, val, &c->rank_pattern_val[k])) != ECO_STATUS_OK) return rc;
             memcpy(c->rank_pattern_key[k], key, klen + 1);
             c->n_rank_pattern++;
         } else {
             int k = c->n_alpha_pattern;
-            if ((rc = read_alpha(label, shown, val, &c->alpha_pattern_val[k])) != ECO_STATUS_OK) return rc;
+            if ((rc = read_alpha(r, shown, val, &c->alpha_pattern_val[k])) != ECO_STATUS_OK) return rc;
             memcpy(c->alpha_pattern_key[k], key, klen + 1);
             c->n_alpha_pattern++;
         }
@@ -266,8 +264,9 @@ static eco_status read_patterns(const char *label, const json_t *root, const cha
  * start; the saved tensors mean the same thing on the unchanged base. "pissa*", "olora",
  * "corda" and "loftq" rewrite the base weights at initialisation (residual or quantised
  * base), so their adapters are only right on that rewritten base: refused. */
-static eco_status read_init(const char *label, const json_t *root) {
-    const json_t *v = jf_opt(root, "init_lora_weights");
+static eco_status read_init(const eco_jr *r) {
+    const char *label = r->file;
+    const json_t *v = eco_jr_opt(r, "init_lora_weights");
     if (!v || json_is_boolean(v)) return ECO_STATUS_OK;
     if (!json_is_string(v))
         return eco_error(ECO_STATUS_EFORMAT, "%s: init_lora_weights: expected true, false or a string", label);
@@ -286,93 +285,72 @@ static eco_status read_init(const char *label, const json_t *root) {
     return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: init_lora_weights: '%.32s' is not supported", label, s);
 }
 
-static eco_status parse_root(const char *label, const json_t *root, eco_peft_config *c) {
+static eco_status parse_root(const eco_jr *r, eco_peft_config *c) {
     eco_status rc;
-    if (!json_is_object(root))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: expected a JSON object", label);
+    if (!json_is_object(r->obj)) return eco_jr_fail(r, NULL, ECO_STATUS_EFORMAT, "expected a JSON object");
 
-    const json_t *pt = jf_opt(root, "peft_type");
-    if (!pt) return eco_error(ECO_STATUS_EFORMAT, "%s: missing required field 'peft_type'", label);
-    if (!json_is_string(pt))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: peft_type: expected a string", label);
-    if (strcmp(json_string_value(pt), "LORA") != 0)
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: peft_type: '%.32s' is not supported (only LORA)", label,
-                         json_string_value(pt));
+    const char *pt, *tt, *b;
+    if ((rc = eco_jr_str(r, "peft_type", true, true, &pt, NULL)) != ECO_STATUS_OK) return rc;
+    if (strcmp(pt, "LORA") != 0)
+        return eco_jr_fail(r, "peft_type", ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported (only LORA)", pt);
+    if ((rc = read_str(r, "task_type", &tt)) != ECO_STATUS_OK) return rc;
+    if (tt && strcmp(tt, "CAUSAL_LM") != 0)
+        return eco_jr_fail(r, "task_type", ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported (only CAUSAL_LM)", tt);
 
-    const json_t *tt = jf_opt(root, "task_type");
-    if (tt && !json_is_string(tt))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: task_type: expected a string or null", label);
-    if (tt && strcmp(json_string_value(tt), "CAUSAL_LM") != 0)
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: task_type: '%.32s' is not supported (only CAUSAL_LM)",
-                         label, json_string_value(tt));
-
-    const json_t *r = jf_opt(root, "r");
+    const json_t *v;
     c->r = 8; /* PEFT's default */
-    if (r && (rc = read_rank(label, "r", r, &c->r)) != ECO_STATUS_OK) return rc;
-
-    const json_t *a = jf_opt(root, "lora_alpha");
+    if ((v = eco_jr_opt(r, "r")) && (rc = read_rank(r, "r", v, &c->r)) != ECO_STATUS_OK) return rc;
     c->lora_alpha = 8; /* PEFT's default */
-    if (a && (rc = read_alpha(label, "lora_alpha", a, &c->lora_alpha)) != ECO_STATUS_OK) return rc;
-
-    const json_t *d = jf_opt(root, "lora_dropout");
-    c->lora_dropout = 0;
-    if (d) {
-        if (!json_is_number(d) || !(json_number_value(d) >= 0 && json_number_value(d) < 1))
-            return eco_error(ECO_STATUS_EFORMAT, "%s: lora_dropout: expected a number in [0, 1)", label);
-        c->lora_dropout = json_number_value(d);
-    }
-
-    const json_t *b = jf_opt(root, "bias");
-    if (b && !json_is_string(b))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: bias: expected a string", label);
-    if (b && strcmp(json_string_value(b), "none") != 0)
-        return eco_error(ECO_STATUS_EUNSUPPORTED,
-                         "%s: bias: '%.32s' is not supported (bias training; only \"none\")", label,
-                         json_string_value(b));
-
-    if ((rc = read_bool(label, root, "use_rslora", &c->use_rslora)) != ECO_STATUS_OK) return rc;
-    bool flag = false;
-    if ((rc = read_bool(label, root, "use_dora", &flag)) != ECO_STATUS_OK) return rc;
-    if (flag) return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: use_dora: DoRA is not supported", label);
-    flag = false;
-    if ((rc = read_bool(label, root, "fan_in_fan_out", &flag)) != ECO_STATUS_OK) return rc;
-    if (flag)
-        return eco_error(ECO_STATUS_EUNSUPPORTED,
-                         "%s: fan_in_fan_out: true is not supported (llama layers are not Conv1D)", label);
-    flag = false;
-    if ((rc = read_bool(label, root, "lora_bias", &flag)) != ECO_STATUS_OK) return rc;
-    if (flag)
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: lora_bias: a bias on lora_B is not supported", label);
-
-    if ((rc = refuse_unless_empty(label, root, "modules_to_save", "training extra modules")) != ECO_STATUS_OK ||
-        (rc = refuse_unless_empty(label, root, "exclude_modules", "excluding modules")) != ECO_STATUS_OK ||
-        (rc = refuse_unless_empty(label, root, "trainable_token_indices", "training token embeddings")) !=
-            ECO_STATUS_OK ||
-        (rc = refuse_unless_empty(label, root, "target_parameters", "targeting parameters")) != ECO_STATUS_OK ||
-        (rc = refuse_unless_empty(label, root, "layer_replication", "layer replication")) != ECO_STATUS_OK ||
-        (rc = refuse_unless_empty(label, root, "alora_invocation_tokens", "activated LoRA")) != ECO_STATUS_OK)
+    if ((v = eco_jr_opt(r, "lora_alpha")) && (rc = read_alpha(r, "lora_alpha", v, &c->lora_alpha)) != ECO_STATUS_OK)
         return rc;
-    if (jf_opt(root, "layers_to_transform"))
-        return eco_error(ECO_STATUS_EUNSUPPORTED,
-                         "%s: layers_to_transform: adapting a subset of layers is not supported", label);
-    if (jf_opt(root, "layers_pattern"))
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: layers_pattern: is not supported", label);
+    c->lora_dropout = 0;
+    if ((rc = eco_jr_num(r, "lora_dropout", false, 0, 1, &c->lora_dropout)) != ECO_STATUS_OK) return rc;
+    if (c->lora_dropout == 1) return eco_jr_fail(r, "lora_dropout", ECO_STATUS_EFORMAT, "1 outside [0, 1)");
 
-    if ((rc = read_init(label, root)) != ECO_STATUS_OK) return rc;
-    if ((rc = read_targets(label, root, c)) != ECO_STATUS_OK) return rc;
-    if ((rc = read_patterns(label, root, "rank_pattern", true, c)) != ECO_STATUS_OK) return rc;
-    if ((rc = read_patterns(label, root, "alpha_pattern", false, c)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_str(r, "bias", &b)) != ECO_STATUS_OK) return rc;
+    if (b && strcmp(b, "none") != 0)
+        return eco_jr_fail(r, "bias", ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported (bias training; only \"none\")",
+                           b);
 
-    const json_t *bm = jf_opt(root, "base_model_name_or_path");
-    if (bm) {
-        if (!json_is_string(bm))
-            return eco_error(ECO_STATUS_EFORMAT, "%s: base_model_name_or_path: expected a string or null", label);
-        size_t n = json_string_length(bm);
-        if (n >= sizeof c->base_model_name_or_path || memchr(json_string_value(bm), 0, n))
-            return eco_error(ECO_STATUS_EFORMAT,
-                             "%s: base_model_name_or_path: longer than %zu bytes or holds a NUL", label,
-                             sizeof c->base_model_name_or_path - 1);
-        memcpy(c->base_model_name_or_path, json_string_value(bm), n + 1);
+    if ((rc = read_bool(r, "use_rslora", &c->use_rslora)) != ECO_STATUS_OK) return rc;
+    bool flag = false;
+    if ((rc = read_bool(r, "use_dora", &flag)) != ECO_STATUS_OK) return rc;
+    if (flag) return eco_jr_fail(r, "use_dora", ECO_STATUS_EUNSUPPORTED, "DoRA is not supported");
+    flag = false;
+    if ((rc = read_bool(r, "fan_in_fan_out", &flag)) != ECO_STATUS_OK) return rc;
+    if (flag)
+        return eco_jr_fail(r, "fan_in_fan_out", ECO_STATUS_EUNSUPPORTED,
+                           "true is not supported (llama layers are not Conv1D)");
+    flag = false;
+    if ((rc = read_bool(r, "lora_bias", &flag)) != ECO_STATUS_OK) return rc;
+    if (flag) return eco_jr_fail(r, "lora_bias", ECO_STATUS_EUNSUPPORTED, "a bias on lora_B is not supported");
+
+    if ((rc = refuse_unless_empty(r, "modules_to_save", "training extra modules")) != ECO_STATUS_OK ||
+        (rc = refuse_unless_empty(r, "exclude_modules", "excluding modules")) != ECO_STATUS_OK ||
+        (rc = refuse_unless_empty(r, "trainable_token_indices", "training token embeddings")) != ECO_STATUS_OK ||
+        (rc = refuse_unless_empty(r, "target_parameters", "targeting parameters")) != ECO_STATUS_OK ||
+        (rc = refuse_unless_empty(r, "layer_replication", "layer replication")) != ECO_STATUS_OK ||
+        (rc = refuse_unless_empty(r, "alora_invocation_tokens", "activated LoRA")) != ECO_STATUS_OK)
+        return rc;
+    if (eco_jr_opt(r, "layers_to_transform"))
+        return eco_jr_fail(r, "layers_to_transform", ECO_STATUS_EUNSUPPORTED,
+                           "adapting a subset of layers is not supported");
+    if (eco_jr_opt(r, "layers_pattern"))
+        return eco_jr_fail(r, "layers_pattern", ECO_STATUS_EUNSUPPORTED, "is not supported");
+
+    if ((rc = read_init(r)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_targets(r, c)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_patterns(r, "rank_pattern", true, c)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_patterns(r, "alpha_pattern", false, c)) != ECO_STATUS_OK) return rc;
+
+    const char *bm;
+    size_t n;
+    if ((rc = eco_jr_str(r, "base_model_name_or_path", false, false, &bm, &n)) != ECO_STATUS_OK) return rc;
+    if (eco_jr_opt(r, "base_model_name_or_path")) {
+        if (n >= sizeof c->base_model_name_or_path)
+            return eco_jr_fail(r, "base_model_name_or_path", ECO_STATUS_EFORMAT, "longer than %zu bytes",
+                               sizeof c->base_model_name_or_path - 1);
+        memcpy(c->base_model_name_or_path, bm, n + 1);
     }
     return ECO_STATUS_OK;
 }
@@ -390,7 +368,8 @@ eco_status eco_peft_config_parse(const char *json, size_t len, const char *label
                          err.column, err.text);
     eco_peft_config c;
     memset(&c, 0, sizeof c);
-    eco_status rc = parse_root(label, root, &c);
+    eco_jr r = eco_jr_root(label, root);
+    eco_status rc = parse_root(&r, &c);
     json_decref(root);
     if (rc == ECO_STATUS_OK) *out = c;
     return rc;
@@ -407,8 +386,9 @@ static json_t *alpha_json(double a) {
 static eco_status validate_for_write(const eco_peft_config *c) {
     if (c->r <= 0 || c->r > INT32_MAX)
         return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: r %lld must be in 1..2^31-1", (long long)c->r);
-    if (!isfinite(c->lora_alpha))
-        return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: lora_alpha must be finite");
+    if (!isfinite(c->lora_alpha) || c->lora_alpha < 0)
+        return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: lora_alpha: %g must be finite and not negative",
+                         c->lora_alpha);
     if (!(c->lora_dropout >= 0 && c->lora_dropout < 1))
         return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: lora_dropout must be in [0, 1)");
     bool any = false;
@@ -424,7 +404,7 @@ static eco_status validate_for_write(const eco_peft_config *c) {
             !memchr(c->rank_pattern_key[i], 0, sizeof c->rank_pattern_key[i]) || !c->rank_pattern_key[i][0])
             return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: rank_pattern entry %d is invalid", i);
     for (int i = 0; i < c->n_alpha_pattern; i++)
-        if (!isfinite(c->alpha_pattern_val[i]) ||
+        if (!isfinite(c->alpha_pattern_val[i]) || c->alpha_pattern_val[i] < 0 ||
             !memchr(c->alpha_pattern_key[i], 0, sizeof c->alpha_pattern_key[i]) || !c->alpha_pattern_key[i][0])
             return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: alpha_pattern entry %d is invalid", i);
     /* PEFT writes with sort_keys=True, so a reader sees pattern keys in sorted order; any
@@ -449,8 +429,8 @@ eco_status eco_peft_config_to_json(const eco_peft_config *c, char **out, size_t 
     *out = NULL;
     eco_status rc = validate_for_write(c);
     if (rc != ECO_STATUS_OK) return rc;
-    int prec = jf_real_digits(c->lora_dropout);
-    int p = jf_real_digits(c->lora_alpha);
+    int prec = eco_json_real_digits(c->lora_dropout);
+    int p = eco_json_real_digits(c->lora_alpha);
     if (p > prec) prec = p;
 
     json_t *o = json_object();
@@ -459,7 +439,7 @@ eco_status eco_peft_config_to_json(const eco_peft_config *c, char **out, size_t 
     bad |= !ap || !rp || !tm;
     for (int i = 0; !bad && i < c->n_alpha_pattern; i++) {
         bad |= json_object_set_new(ap, c->alpha_pattern_key[i], alpha_json(c->alpha_pattern_val[i]));
-        p = jf_real_digits(c->alpha_pattern_val[i]);
+        p = eco_json_real_digits(c->alpha_pattern_val[i]);
         if (p > prec) prec = p;
     }
     for (int i = 0; !bad && i < c->n_rank_pattern; i++)
@@ -521,7 +501,7 @@ eco_status eco_peft_config_write(const char *path, const eco_peft_config *cfg) {
     size_t len = 0;
     eco_status rc = eco_peft_config_to_json(cfg, &text, &len);
     if (rc != ECO_STATUS_OK) return eco_error_wrap(rc, "%s", path);
-    rc = jf_write_doc(path, "adapter_config.json", text, len);
+    rc = eco_json_write_doc(path, "adapter_config.json", text, len);
     free(text);
     return rc;
 }
@@ -530,7 +510,7 @@ eco_status eco_peft_config_load(const char *path, eco_peft_config *out) {
     if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_peft_config_load: NULL argument");
     char *file, *text;
     size_t len;
-    eco_status rc = jf_read_doc(path, "adapter_config.json", PEFT_CONFIG_MAX_BYTES, &file, &text, &len);
+    eco_status rc = eco_json_read_doc(path, "adapter_config.json", PEFT_CONFIG_MAX_BYTES, &file, &text, &len);
     if (rc == ECO_STATUS_OK) rc = eco_peft_config_parse(text, len, file, out);
     free(text);
     free(file);

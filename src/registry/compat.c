@@ -54,7 +54,7 @@
 #include "ecology/config.h"
 #include "ecology/registry.h"
 #include "ecology/safetensors.h"
-#include "core/json_fields.h"
+#include "core/json_read.h"
 #include "registry/registry_internal.h"
 
 #define TOKENIZER_MAX_BYTES ((size_t)1 << 30) /* as the tokenizer loader allows */
@@ -67,7 +67,7 @@ static eco_status hash_json(json_t *v, const char *label, char out[ECO_SHA256_HE
     eco_status rc = eco_json_canonical(v, &text, &len);
     json_decref(v);
     if (rc) return eco_error_wrap(rc, "%s", label);
-    rc = eco_registry_sha256_hex(text, len, out);
+    rc = eco_sha256_hex(text, len, out);
     free(text);
     return rc;
 }
@@ -163,7 +163,7 @@ eco_status eco_compat_tokenizer_hash(const char *tokenizer_path, char out[ECO_SH
     if (!tokenizer_path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_compat_tokenizer_hash: NULL argument");
     char *file = NULL, *text = NULL;
     size_t len = 0;
-    eco_status rc = jf_read_doc(tokenizer_path, "tokenizer.json", TOKENIZER_MAX_BYTES, &file, &text, &len);
+    eco_status rc = eco_json_read_doc(tokenizer_path, "tokenizer.json", TOKENIZER_MAX_BYTES, &file, &text, &len);
     json_t *root = NULL, *doc = NULL;
     if (rc == ECO_STATUS_OK) {
         json_error_t jerr;

@@ -34,7 +34,7 @@
 
 #include <jansson.h>
 
-#include "core/strict.h"
+#include "core/json_read.h"
 #include "ecology/registry.h"
 #include "registry/registry_internal.h"
 
@@ -107,7 +107,7 @@ void eco_genome_record_free(eco_genome_record *g) {
 /* ---- string grammars --------------------------------------------------------------- */
 
 static bool is_lower_hex64(const char *s) {
-    return eco_strict_lower_hex(s, strnlen(s, ECO_SHA256_HEX_LEN + 1), ECO_SHA256_HEX_LEN);
+    return eco_hex_is_lower(s, strnlen(s, ECO_SHA256_HEX_LEN + 1), ECO_SHA256_HEX_LEN);
 }
 
 /* "name@version": name [a-z0-9_.-]+, version [0-9]+ with no leading zero (so "x@01" and
@@ -653,21 +653,13 @@ eco_status eco_genome_to_canonical(const eco_genome_record *g, char **out, size_
     return rc;
 }
 
-eco_status eco_registry_sha256_hex(const void *data, size_t len, char out[ECO_SHA256_HEX_LEN + 1]) {
-    uint8_t d[ECO_SHA256_LEN];
-    eco_status rc = eco_sha256(data, len, d);
-    if (rc) return rc;
-    eco_hex(out, d, sizeof d);
-    return ECO_STATUS_OK;
-}
-
 eco_status eco_genome_hash(const eco_genome_record *g, char out[ECO_SHA256_HEX_LEN + 1]) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_genome_hash: NULL argument");
     char *text;
     size_t len;
     eco_status rc = eco_genome_to_canonical(g, &text, &len);
     if (rc) return rc;
-    rc = eco_registry_sha256_hex(text, len, out);
+    rc = eco_sha256_hex(text, len, out);
     free(text);
     return rc;
 }

@@ -244,7 +244,7 @@ eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, co
     eco_status st = eco_genome_to_canonical(g, &text, &len);
     if (st) return eco_error_wrap(st, "register model '%s'", g->id);
     if ((st = validate_lineage(g))) goto done;
-    if ((st = eco_registry_sha256_hex(text, len, hash))) goto done;
+    if ((st = eco_sha256_hex(text, len, hash))) goto done;
     /* Registered already? Rows never change, so this read needs no lock; it settles the
      * common re-registration before the file and signature checks (and is repeated under
      * the lock below for a model that appears meanwhile). */
@@ -501,7 +501,7 @@ eco_status eco_registry_add_report(eco_registry *r, const char *id, const char *
     json_decref(j);
     if (st) return eco_error_wrap(st, "%s", label);
     char hash[ECO_SHA256_HEX_LEN + 1];
-    if ((st = eco_registry_sha256_hex(text, len, hash))) goto done;
+    if ((st = eco_sha256_hex(text, len, hash))) goto done;
     if ((st = detail_text(json_pack("{s:s}", "report_sha256", hash), &detail))) goto done;
     char at[32];
     eco_registry_now_rfc3339(at);

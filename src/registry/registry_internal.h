@@ -21,9 +21,6 @@ eco_status eco_registry_check_envelope(const eco_keyring *trusted, const eco_gen
                                       size_t envelope_len, const char *label, eco_status mismatch,
                                       char keyid[ECO_KEYID_HEX_LEN + 1]);
 
-/* SHA-256 of len bytes at data, as 64 lower-case hex digits into out (genome.c). */
-eco_status eco_registry_sha256_hex(const void *data, size_t len, char out[ECO_SHA256_HEX_LEN + 1]);
-
 /* The wall-clock time as RFC 3339 UTC ("2026-11-28T01:02:03Z"), the form genomes and
  * registry rows record; the epoch if the clock cannot be read (registry.c). */
 void eco_registry_now_rfc3339(char out[32]);

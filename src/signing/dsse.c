@@ -2,7 +2,7 @@
  * pre-authentication encoding, and verification of an envelope read from anywhere (hostile
  * input: every field checked, every malformation EFORMAT naming the field). */
 #include "signing/signing_internal.h"
-#include "core/strict.h"
+#include "core/json_read.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -95,37 +95,26 @@ eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, siz
     uint8_t *body = NULL, *pae = NULL;
     size_t body_len = 0, pae_len = 0;
     eco_status st = ECO_STATUS_OK;
-    char where[64];
 
     static const char *const top_fields[] = {"payload", "payloadType", "signatures", NULL};
     static const char *const sig_fields[] = {"keyid", "sig", NULL};
-    if (!json_is_object(root)) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: expected a JSON object", label);
-        goto done;
-    }
-    if ((st = eco_strict_only_fields(root, top_fields, label, "")) != ECO_STATUS_OK) goto done;
+    eco_jr r = eco_jr_root(label, root);
+    if ((st = eco_jr_only(&r, top_fields)) != ECO_STATUS_OK) goto done;
     const char *b64, *type;
     size_t b64_len, type_len;
-    if ((st = eco_strict_string(root, "payload", label, "payload", &b64, &b64_len)) != ECO_STATUS_OK) goto done;
-    if ((st = eco_strict_string(root, "payloadType", label, "payloadType", &type, &type_len)) != ECO_STATUS_OK)
+    const json_t *arr;
+    if ((st = eco_jr_str(&r, "payload", true, true, &b64, &b64_len)) != ECO_STATUS_OK ||
+        (st = eco_jr_str(&r, "payloadType", true, true, &type, &type_len)) != ECO_STATUS_OK ||
+        (st = eco_jr_array(&r, "signatures", true, &arr)) != ECO_STATUS_OK)
         goto done;
-    const json_t *arr = json_object_get(root, "signatures");
-    if (!arr) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: signatures: missing", label);
-        goto done;
-    }
-    if (!json_is_array(arr)) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: signatures: expected an array", label);
-        goto done;
-    }
     size_t n_arr = json_array_size(arr);
     if (n_arr == 0) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: signatures: empty", label);
+        st = eco_jr_fail(&r, "signatures", ECO_STATUS_EFORMAT, "empty");
         goto done;
     }
     if (n_arr > DSSE_MAX_SIGNATURES) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: signatures: %zu entries, more than the limit of %d", label, n_arr,
-                       DSSE_MAX_SIGNATURES);
+        st = eco_jr_fail(&r, "signatures", ECO_STATUS_EFORMAT, "%zu entries, more than the limit of %d", n_arr,
+                         DSSE_MAX_SIGNATURES);
         goto done;
     }
     if ((st = eco_base64_decode(b64, b64_len, &body, &body_len)) != ECO_STATUS_OK) {
@@ -133,34 +122,23 @@ eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, siz
         goto done;
     }
     for (size_t i = 0; i < n_arr; i++) {
-        const json_t *e = json_array_get(arr, i);
-        snprintf(where, sizeof where, "signatures[%zu]", i);
-        if (!json_is_object(e)) {
-            st = eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected an object", label, where);
-            goto done;
-        }
-        char prefix[72];
-        snprintf(prefix, sizeof prefix, "%s: ", where);
-        if ((st = eco_strict_only_fields(e, sig_fields, label, prefix)) != ECO_STATUS_OK) goto done;
+        eco_jr e = eco_jr_item(&r, "signatures", i, json_array_get(arr, i));
+        if ((st = eco_jr_only(&e, sig_fields)) != ECO_STATUS_OK) goto done;
         const char *kid, *sig;
         size_t kid_len, sig_len;
-        char name[80];
-        snprintf(name, sizeof name, "%s.keyid", where);
-        if ((st = eco_strict_string(e, "keyid", label, name, &kid, &kid_len)) != ECO_STATUS_OK) goto done;
-        if (!eco_strict_lower_hex(kid, kid_len, ECO_KEYID_HEX_LEN)) {
-            st = eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected %d lower-case hex digits", label, name,
-                           ECO_KEYID_HEX_LEN);
+        if ((st = eco_jr_str(&e, "keyid", true, true, &kid, &kid_len)) != ECO_STATUS_OK) goto done;
+        if (!eco_hex_is_lower(kid, kid_len, ECO_KEYID_HEX_LEN)) {
+            st = eco_jr_fail(&e, "keyid", ECO_STATUS_EFORMAT, "expected %d lower-case hex digits", ECO_KEYID_HEX_LEN);
             goto done;
         }
-        snprintf(name, sizeof name, "%s.sig", where);
-        if ((st = eco_strict_string(e, "sig", label, name, &sig, &sig_len)) != ECO_STATUS_OK) goto done;
+        if ((st = eco_jr_str(&e, "sig", true, true, &sig, &sig_len)) != ECO_STATUS_OK) goto done;
         if (sig_len == 0) {
-            st = eco_error(ECO_STATUS_EFORMAT, "%s: %s: empty", label, name);
+            st = eco_jr_fail(&e, "sig", ECO_STATUS_EFORMAT, "empty");
             goto done;
         }
         parsed_sig *ps = &sigs[n_sigs];
         if ((st = eco_base64_decode(sig, sig_len, &ps->sig, &ps->sig_len)) != ECO_STATUS_OK) {
-            eco_error_wrap(st, "%s: %s", label, name);
+            eco_error_wrap(st, "%s: %s.sig", label, e.at);
             goto done;
         }
         ps->keyid = kid;
@@ -170,9 +148,9 @@ eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, siz
      * before any signature: an envelope of another type is not what the caller asked for,
      * however well signed. */
     if (strcmp(type, expected_type) != 0 || strlen(type) != type_len) {
-        char buf[ECO_STRICT_SHOWN_SIZE];
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: payloadType: '%s', expected '%s'", label, eco_strict_shown(type, buf),
-                       expected_type);
+        char buf[ECO_JSON_SHOWN_SIZE];
+        st = eco_error(ECO_STATUS_EFORMAT, "%s: payloadType: '%s', expected '%s'", label,
+                       eco_json_shown(type, type_len, buf), expected_type);
         goto done;
     }
     if ((st = eco_dsse_pae(type, body, body_len, &pae, &pae_len)) != ECO_STATUS_OK) goto done;

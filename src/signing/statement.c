@@ -2,7 +2,7 @@
  * for one model: its id and manifest root digest as the subject, the genome as predicate.
  * Parsing is strict: only the four Statement fields, exactly one subject of exactly a name
  * and a sha256 digest, the fixed _type and predicateType, an object predicate. */
-#include "core/strict.h"
+#include "core/json_read.h"
 #include "ecology/signing.h"
 
 #include <jansson.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 
 static bool is_lower_hex64(const char *s, size_t len) {
-    return eco_strict_lower_hex(s, len, ECO_SHA256_HEX_LEN);
+    return eco_hex_is_lower(s, len, ECO_SHA256_HEX_LEN);
 }
 
 eco_status eco_statement_build(const char *subject_name, const char *root_hex, const json_t *predicate, char **out,
@@ -35,26 +35,16 @@ eco_status eco_statement_build(const char *subject_name, const char *root_hex, c
     return st;
 }
 
-/* obj[field] must be exactly the string `want` (a fixed type name). */
-static eco_status need_value(const json_t *obj, const char *field, const char *want, const char *label) {
+/* r[field] must be exactly the string `want` (a fixed type name). */
+static eco_status need_value(const eco_jr *r, const char *field, const char *want) {
     const char *s;
     size_t len;
-    eco_status st = eco_strict_string(obj, field, label, field, &s, &len);
+    eco_status st = eco_jr_str(r, field, true, true, &s, &len);
     if (st) return st;
-    if (strcmp(s, want) != 0) {
-        char buf[ECO_STRICT_SHOWN_SIZE];
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: '%s', expected '%s'", label, field, eco_strict_shown(s, buf),
-                         want);
+    if (strcmp(s, want) != 0 || strlen(s) != len) {
+        char buf[ECO_JSON_SHOWN_SIZE];
+        return eco_jr_fail(r, field, ECO_STATUS_EFORMAT, "'%s', expected '%s'", eco_json_shown(s, len, buf), want);
     }
-    return ECO_STATUS_OK;
-}
-
-/* obj[field] must be a JSON object (*out borrowed); `name` is the field as errors show it. */
-static eco_status need_object(json_t *obj, const char *field, const char *label, const char *name, json_t **out) {
-    json_t *v = json_object_get(obj, field);
-    if (!v) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: missing", label, name);
-    if (!json_is_object(v)) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected an object", label, name);
-    *out = v;
     return ECO_STATUS_OK;
 }
 
@@ -75,54 +65,38 @@ eco_status eco_statement_parse(const char *text, size_t len, const char *label, 
     static const char *const subj_fields[] = {"name", "digest", NULL};
     static const char *const digest_fields[] = {"sha256", NULL};
     eco_status st = ECO_STATUS_OK;
-    const char *name, *hex, *bad;
+    const char *name, *hex;
     size_t name_len, hex_len;
-    json_t *digest, *pred;
-    if (!json_is_object(root)) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: expected a JSON object", label);
+    const json_t *subj, *digest, *pred;
+    eco_jr r = eco_jr_root(label, root);
+    if ((st = eco_jr_only(&r, top))) goto fail;
+    if ((st = need_value(&r, "_type", ECO_INTOTO_STATEMENT_TYPE))) goto fail;
+    if ((st = need_value(&r, "predicateType", ECO_GENOME_PREDICATE_TYPE))) goto fail;
+    if ((st = eco_jr_array(&r, "subject", true, &subj))) goto fail;
+    if (json_array_size(subj) != 1) {
+        st = eco_jr_fail(&r, "subject", ECO_STATUS_EFORMAT, "expected an array of exactly one entry");
         goto fail;
     }
-    if ((st = eco_strict_only_fields(root, top, label, ""))) goto fail;
-    if ((st = need_value(root, "_type", ECO_INTOTO_STATEMENT_TYPE, label))) goto fail;
-    if ((st = need_value(root, "predicateType", ECO_GENOME_PREDICATE_TYPE, label))) goto fail;
-    const json_t *subj = json_object_get(root, "subject");
-    if (!subj) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: subject: missing", label);
-        goto fail;
-    }
-    if (!json_is_array(subj) || json_array_size(subj) != 1) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: subject: expected an array of exactly one entry", label);
-        goto fail;
-    }
-    json_t *s0 = json_array_get(subj, 0);
-    if (!json_is_object(s0)) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: subject[0]: expected an object", label);
-        goto fail;
-    }
-    if ((st = eco_strict_only_fields(s0, subj_fields, label, "subject[0]: "))) goto fail;
-    if ((st = eco_strict_string(s0, "name", label, "subject[0].name", &name, &name_len))) goto fail;
+    eco_jr s0 = eco_jr_item(&r, "subject", 0, json_array_get(subj, 0));
+    if ((st = eco_jr_only(&s0, subj_fields))) goto fail;
+    if ((st = eco_jr_str(&s0, "name", true, true, &name, &name_len))) goto fail;
     if (name_len == 0) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: subject[0].name: empty", label);
+        st = eco_jr_fail(&s0, "name", ECO_STATUS_EFORMAT, "empty");
         goto fail;
     }
-    if ((st = need_object(s0, "digest", label, "subject[0].digest", &digest))) goto fail;
-    if ((bad = eco_strict_unknown_field(digest, digest_fields))) {
-        char buf[ECO_STRICT_SHOWN_SIZE];
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: subject[0].digest: unknown field '%s' (only sha256)", label,
-                       eco_strict_shown(bad, buf));
-        goto fail;
-    }
-    if ((st = eco_strict_string(digest, "sha256", label, "subject[0].digest.sha256", &hex, &hex_len))) goto fail;
+    if ((st = eco_jr_object(&s0, "digest", true, &digest))) goto fail;
+    eco_jr d = eco_jr_child(&s0, "digest", digest);
+    if ((st = eco_jr_only(&d, digest_fields))) goto fail;
+    if ((st = eco_jr_str(&d, "sha256", true, true, &hex, &hex_len))) goto fail;
     if (!is_lower_hex64(hex, hex_len)) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: subject[0].digest.sha256: expected %d lower-case hex digits", label,
-                       ECO_SHA256_HEX_LEN);
+        st = eco_jr_fail(&d, "sha256", ECO_STATUS_EFORMAT, "expected %d lower-case hex digits", ECO_SHA256_HEX_LEN);
         goto fail;
     }
-    if ((st = need_object(root, "predicate", label, "predicate", &pred))) goto fail;
+    if ((st = eco_jr_object(&r, "predicate", true, &pred))) goto fail;
     *root_json = root;
     *subject_name = name;
     *root_hex = hex;
-    *predicate = pred;
+    *predicate = (json_t *)pred;
     return ECO_STATUS_OK;
 fail:
     json_decref(root);

@@ -29,10 +29,8 @@ void eco_distill_run_options_init(eco_distill_run_options *o) {
 static eco_status hex_of_file(const char *dir, const char *name, char hex[ECO_SHA256_HEX_LEN + 1]) {
     char *p = eco_path_join(dir, name);
     if (!p) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    uint8_t d[ECO_SHA256_LEN];
-    eco_status st = eco_sha256_file(p, d);
+    eco_status st = eco_sha256_file_hex(p, hex);
     free(p);
-    if (!st) eco_hex(hex, d, ECO_SHA256_LEN);
     return st;
 }
 

@@ -73,14 +73,6 @@ eco_status eco_train_load_lora(eco_train_model *m, const char *dir) {
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static eco_status sha256_hex_file(const char *path, char hex[ECO_SHA256_HEX_LEN + 1]) {
-    uint8_t d[ECO_SHA256_LEN];
-    eco_status st = eco_sha256_file(path, d);
-    if (st) return st;
-    eco_hex(hex, d, ECO_SHA256_LEN);
-    return ECO_STATUS_OK;
-}
-
 /* SHA-256 of the base's weights: model.safetensors, or the shard index when sharded. */
 static eco_status base_sha256(const char *dir, char hex[ECO_SHA256_HEX_LEN + 1]) {
     char *p = eco_path_join(dir, "model.safetensors");
@@ -93,7 +85,7 @@ static eco_status base_sha256(const char *dir, char hex[ECO_SHA256_HEX_LEN + 1])
     } else {
         fclose(f);
     }
-    eco_status st = sha256_hex_file(p, hex);
+    eco_status st = eco_sha256_file_hex(p, hex);
     free(p);
     return st;
 }
@@ -337,7 +329,7 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     char recipe_hex[ECO_SHA256_HEX_LEN + 1] = {0};
 
     if ((st = base_sha256(o.model_dir, r.base_sha256))) goto done;
-    if (o.recipe_path && (st = sha256_hex_file(o.recipe_path, recipe_hex))) goto done;
+    if (o.recipe_path && (st = eco_sha256_file_hex(o.recipe_path, recipe_hex))) goto done;
     if ((st = eco_data_corpus_load(o.data_path, &c.corpus))) goto done;
     memcpy(r.corpus_sha256, c.corpus->sha256_hex, sizeof r.corpus_sha256);
     if ((st = eco_tokenizer_load(o.model_dir, &c.tok))) goto done;
