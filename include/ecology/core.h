@@ -63,6 +63,22 @@ eco_status eco_error_wrap(eco_status st, const char *fmt, ...) __attribute__((fo
 const char *eco_last_error(void);
 void eco_clear_error(void);
 
+/* ---- debug assertions ------------------------------------------------------------ */
+
+/* ECO_ASSERT(cond): an invariant that no input can break (a kernel's shapes, alignment,
+ * non-NULL buffers its callers guarantee), in the manner of SQLite's assert and curl's
+ * DEBUGASSERT. Compiled in only when ECO_DEBUG_ASSERT is defined (the sanitizer build,
+ * CMake option ECO_SANITIZE), where a false condition prints it with its place and aborts;
+ * otherwise it expands to nothing and cond is not evaluated. Never a substitute for an
+ * eco_status on input: anything a file, request or user can reach is checked and returned. */
+#ifdef ECO_DEBUG_ASSERT
+#define ECO_ASSERT(cond) ((cond) ? (void)0 : eco_assert_fail(#cond, __FILE__, __LINE__, __func__))
+#else
+#define ECO_ASSERT(cond) ((void)0)
+#endif
+/* Prints "ECO_ASSERT(cond) failed at file:line (func)" to stderr and aborts; for ECO_ASSERT. */
+_Noreturn void eco_assert_fail(const char *cond, const char *file, int line, const char *func);
+
 /* ---- logging ----------------------------------------------------------------------- */
 
 typedef enum eco_log_level {
