@@ -63,6 +63,22 @@ eco_status eco_error_wrap(eco_status st, const char *fmt, ...) __attribute__((fo
 const char *eco_last_error(void);
 void eco_clear_error(void);
 
+/* ---- debug assertions ------------------------------------------------------------ */
+
+/* ECO_ASSERT(cond): an invariant that no input can break (a kernel's shapes, alignment,
+ * non-NULL buffers its callers guarantee), in the manner of SQLite's assert and curl's
+ * DEBUGASSERT. Compiled in only when ECO_DEBUG_ASSERT is defined (the sanitizer build,
+ * CMake option ECO_SANITIZE), where a false condition prints it with its place and aborts;
+ * otherwise it expands to nothing and cond is not evaluated. Never a substitute for an
+ * eco_status on input: anything a file, request or user can reach is checked and returned. */
+#ifdef ECO_DEBUG_ASSERT
+#define ECO_ASSERT(cond) ((cond) ? (void)0 : eco_assert_fail(#cond, __FILE__, __LINE__, __func__))
+#else
+#define ECO_ASSERT(cond) ((void)0)
+#endif
+/* Prints "ECO_ASSERT(cond) failed at file:line (func)" to stderr and aborts; for ECO_ASSERT. */
+_Noreturn void eco_assert_fail(const char *cond, const char *file, int line, const char *func);
+
 /* ---- logging ----------------------------------------------------------------------- */
 
 typedef enum eco_log_level {
@@ -154,6 +170,41 @@ eco_status eco_mkdir_p(const char *path);
 /* "<dir>/<name>" in a malloc'd string; NULL on failure. */
 char *eco_path_join(const char *dir, const char *name);
 bool eco_path_is_dir(const char *path);
+/* rm -rf: path and everything under it (links not followed); a missing path is OK. */
+eco_status eco_remove_tree(const char *path);
+
+/* ---- output folders (outdir.c) ------------------------------------------------------ */
+
+/* A folder written as a whole (a model, an adapter): into a temporary sibling
+ * "<parent>/.<name>.tmp.<pid>.<n>", put in place by one rename at commit, so a crash
+ * leaves the old folder or the new one under the final name, never half of one. keep names
+ * an entry of the old folder that moves into the new one (a run's ".work"). */
+typedef struct eco_output_dir {
+    char *path; /* the final folder (its real path when it existed) */
+    char *tmp;  /* the temporary sibling to write into */
+    char *keep; /* or NULL */
+} eco_output_dir;
+
+#define ECO_OUTPUT_FORCE 1u  /* replace a folder that holds more than keep */
+#define ECO_WORK_DIR ".work" /* a run's working files (checkpoints) inside its output folder */
+
+/* Whether out may be written: OK when it does not exist. EINVAL when out is one of the
+ * n_inputs paths (same device and inode; NULL entries skipped) or a folder holding one
+ * outside out/keep, whatever the flags; EEXIST when out is not a folder, or holds entries
+ * other than keep and flags lack ECO_OUTPUT_FORCE (the message names a few and --force). */
+eco_status eco_output_check(const char *out, const char *const *inputs, size_t n_inputs, const char *keep,
+                            unsigned flags);
+/* eco_output_check, then creates out's parent folders and the temporary sibling o->tmp.
+ * On success the caller writes into o->tmp and calls eco_output_commit or _abort. */
+eco_status eco_output_begin(eco_output_dir *o, const char *out, const char *const *inputs, size_t n_inputs,
+                            const char *keep, unsigned flags);
+/* fsyncs everything in o->tmp, moves path/keep (when present) into it, puts it in place of
+ * path (an atomic exchange with an existing folder, whose old contents are then removed;
+ * a rename otherwise) and fsyncs the parent folder. Always releases o; on failure the old
+ * folder stays as it was and the temporary one is removed. */
+eco_status eco_output_commit(eco_output_dir *o);
+/* Removes o->tmp and releases o; safe after a commit, on a zeroed o, or twice. */
+void eco_output_abort(eco_output_dir *o);
 
 /* ---- SHA-256 (OpenSSL EVP) --------------------------------------------------------- */
 

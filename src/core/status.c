@@ -2,6 +2,7 @@
 #include "ecology/core.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const status_names[ECO_STATUS__COUNT] = {
@@ -63,3 +64,11 @@ eco_status eco_error_wrap(eco_status st, const char *fmt, ...) {
 const char *eco_last_error(void) { return errbuf; }
 
 void eco_clear_error(void) { errbuf[0] = '\0'; }
+
+/* The one place in the library that aborts: a debug-only invariant (ECO_ASSERT, core.h)
+ * did not hold, which is a bug, not a bad input. */
+_Noreturn void eco_assert_fail(const char *cond, const char *file, int line, const char *func) {
+    fprintf(stderr, "ECO_ASSERT(%s) failed at %s:%d (%s)\n", cond, file, line, func);
+    fflush(stderr);
+    abort();
+}

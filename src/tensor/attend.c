@@ -316,6 +316,9 @@ void eco_attend_part_ref(float *o, float *m_out, float *l_out, const float *q, c
 void eco_attend_part(float *o, float *m_out, float *l_out, const float *q, const void *K,
                      const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, float scale,
                      float *S) {
+    /* rows of K and V are ld apart and hold a head of hd values; S holds n scores */
+    ECO_ASSERT(o && m_out && l_out && q && hd > 0 && ld >= hd && (n <= 0 || (K && V && S)));
+    ECO_ASSERT(kvt == ECO_DTYPE_F32 || kvt == ECO_DTYPE_F16);
 #if ECO_HAVE_X86_SIMD
     const int level = eco_simd_level();
     if (hd % 16 == 0 && level >= 2) {

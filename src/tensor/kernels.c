@@ -100,6 +100,7 @@ ECO_TARGET_AVX2 static void swiglu_avx2(float *out, const float *gate, const flo
 
 void eco_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps) {
     if (n <= 0) return;
+    ECO_ASSERT(out && x && weight);
 #if ECO_HAVE_X86_SIMD
     if (eco_cpu_has_avx2_fma()) {
         rmsnorm_avx2(out, x, weight, n, eps);
@@ -124,6 +125,7 @@ void eco_rmsnorm(float *out, const float *x, const float *weight, int64_t n, flo
  * a and b halves never alias within one i). */
 void eco_rope(float *x, const float *cos_tab, const float *sin_tab, int64_t n_heads,
               int64_t head_dim) {
+    ECO_ASSERT(head_dim % 2 == 0 && (n_heads <= 0 || (x && cos_tab && sin_tab)));
     const int64_t half = head_dim / 2;
     for (int64_t h = 0; h < n_heads; h++) {
         float *restrict a = x + h * head_dim;
@@ -138,6 +140,7 @@ void eco_rope(float *x, const float *cos_tab, const float *sin_tab, int64_t n_he
 
 void eco_softmax(float *x, int64_t n) {
     if (n <= 0) return;
+    ECO_ASSERT(x);
 #if ECO_HAVE_X86_SIMD
     if (eco_cpu_has_avx2_fma()) {
         softmax_avx2(x, n);

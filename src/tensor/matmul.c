@@ -39,6 +39,7 @@ static void fill_bias(float *y, const float *bias, int64_t M, int64_t N) {
 void eco_matmul_f32(float *y, const float *x, const float *W, const float *bias, int64_t M,
                     int64_t K, int64_t N) {
     if (M <= 0 || N <= 0) return;
+    ECO_ASSERT(y && (K <= 0 || (x && W)));
     if (K <= 0) {
         if (bias) fill_bias(y, bias, M, N);
         else memset(y, 0, (size_t)M * (size_t)N * sizeof(float));
@@ -59,6 +60,9 @@ void eco_linear(float *y, const float *x, const eco_tensor *W, const float *bias
     const int64_t N = W->shape[0];
     const int64_t K = W->ndim > 1 ? W->shape[1] : 1;
     if (M <= 0 || N <= 0) return;
+    ECO_ASSERT(y && x && W->data);
+    /* bf16/f16 weights are widened block by block into scratch (eco_linear_scratch_floats) */
+    ECO_ASSERT(M == 1 || W->dtype == ECO_DTYPE_F32 || scratch);
     if (M == 1) {
         eco_matvec(y, W->data, W->dtype, x, N, K);
         if (bias)

@@ -485,5 +485,6 @@ void eco_matvec_multi(float *const *ys, const void *const *Ws, const eco_dtype *
 }
 
 void eco_matvec(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N, int64_t K) {
+    ECO_ASSERT(N <= 0 || K <= 0 || (y && W && x));
     eco_matvec_multi(&y, &W, &wtype, x, &N, K, 1);
 }
