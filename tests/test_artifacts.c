@@ -243,6 +243,87 @@ static void test_store_dedup(void **state) {
     free(dir);
 }
 
+/* Issue 17 bug 3: a same-size object with a flipped byte (mtime kept) is re-hashed by the
+ * next put of its content and replaced, not reused; the repair is reported once. */
+static void test_store_repairs_same_size(void **state) {
+    (void)state;
+    char *dir = eco_test_tmpdir();
+    eco_store *s;
+    ECO_ASSERT_OK(eco_store_open(dir, &s));
+    const char text[] = "content that will be damaged in the store";
+    char *src = join(dir, "c.txt");
+    eco_test_write_file(src, text, strlen(text));
+    char hex[ECO_SHA256_HEX_LEN + 1], got[ECO_SHA256_HEX_LEN + 1], popped[ECO_SHA256_HEX_LEN + 1];
+    ECO_ASSERT_OK(eco_store_put_file(s, src, hex, NULL));
+    assert_false(eco_store_pop_repaired(s, popped)); /* a first put repairs nothing */
+    char *obj = eco_store_object_path(s, hex);
+
+    /* put_file over the damaged object */
+    tamper(obj, 3);
+    ECO_ASSERT_STATUS(eco_store_verify_object(s, hex, strlen(text), false), ECO_STATUS_EINTEGRITY);
+    ECO_ASSERT_OK(eco_store_put_file(s, src, got, NULL));
+    assert_string_equal(got, hex);
+    ECO_ASSERT_OK(eco_store_verify_object(s, hex, strlen(text), false));
+    assert_true(eco_store_pop_repaired(s, popped));
+    assert_string_equal(popped, hex);
+    assert_false(eco_store_pop_repaired(s, popped));
+    struct stat sb;
+    assert_int_equal(stat(obj, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0444); /* replaced read-only, as every object */
+    assert_int_equal(count_in(dir, "tmp"), 0);
+
+    /* put_bytes likewise */
+    tamper(obj, 5);
+    ECO_ASSERT_OK(eco_store_put_bytes(s, text, strlen(text), got));
+    ECO_ASSERT_OK(eco_store_verify_object(s, hex, strlen(text), false));
+    assert_true(eco_store_pop_repaired(s, popped));
+    assert_string_equal(popped, hex);
+
+    /* an intact object is neither rewritten nor reported */
+    ECO_ASSERT_OK(eco_store_put_file(s, src, got, NULL));
+    assert_false(eco_store_pop_repaired(s, popped));
+    assert_int_equal(count_in(dir, "objects"), 1);
+
+    free(obj);
+    free(src);
+    eco_store_close(s);
+    eco_test_rmtree(dir);
+    free(dir);
+}
+
+/* Issue 17 bug 4: a read-only store creates nothing, appends no trust-cache line and refuses
+ * puts, saying why. */
+static void test_store_read_only(void **state) {
+    (void)state;
+    char *dir = eco_test_tmpdir();
+    eco_store *s;
+    const char text[] = "read me";
+    char hex[ECO_SHA256_HEX_LEN + 1];
+    ECO_ASSERT_OK(eco_store_open(dir, &s));
+    ECO_ASSERT_OK(eco_store_put_bytes(s, text, strlen(text), hex));
+    eco_store_close(s);
+    char *verified = join(dir, "verified"), *tmpd = join(dir, "tmp");
+    assert_int_equal(rmdir(tmpd), 0);
+
+    ECO_ASSERT_OK(eco_store_open_readonly(dir, &s));
+    ECO_ASSERT_OK(eco_store_verify_object(s, hex, strlen(text), false));
+    struct stat sb;
+    assert_int_equal(stat(verified, &sb), -1); /* no cache line written */
+    assert_int_equal(stat(tmpd, &sb), -1);     /* no folder made */
+    char got[ECO_SHA256_HEX_LEN + 1];
+    ECO_ASSERT_STATUS(eco_store_put_bytes(s, "new", 3, got), ECO_STATUS_EIO);
+    assert_error_contains("read-only");
+    eco_store_close(s);
+    char *missing = join(dir, "nope");
+    ECO_ASSERT_STATUS(eco_store_open_readonly(missing, &s), ECO_STATUS_ENOTFOUND);
+
+    free(missing);
+    free(verified);
+    free(tmpd);
+    eco_test_rmtree(dir);
+    free(dir);
+}
+
 static void test_store_verify(void **state) {
     (void)state;
     char *dir = eco_test_tmpdir();
@@ -840,6 +921,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_data_dir_resolve),      cmocka_unit_test(test_store_put),
         cmocka_unit_test(test_store_dedup),           cmocka_unit_test(test_store_verify),
+        cmocka_unit_test(test_store_repairs_same_size), cmocka_unit_test(test_store_read_only),
         cmocka_unit_test(test_store_trust_cache),     cmocka_unit_test(test_store_copy_out),
         cmocka_unit_test(test_store_stale_tmp),       cmocka_unit_test(test_store_concurrent_put),
         cmocka_unit_test(test_manifest_name_ok),      cmocka_unit_test(test_manifest_from_dir),

@@ -225,12 +225,186 @@ static void test_adapter_misfit(void **state) {
     free(other);
 }
 
+/* Copies file name from src to dst (both folders). */
+static void copy_into(const char *src, const char *dst, const char *name) {
+    char *a = eco_path_join(src, name), *b = eco_path_join(dst, name), *text = NULL;
+    size_t len = 0;
+    ECO_ASSERT_OK(eco_read_file(a, 1 << 26, &text, &len));
+    eco_test_write_file(b, text, len);
+    free(text);
+    free(a);
+    free(b);
+}
+
+/* Regular files under dir, recursively. */
+static int count_files(const char *dir) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "find '%s' -type f | wc -l", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    int n = -1;
+    assert_int_equal(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    return n;
+}
+
+static bool has_event(eco_registry *r, const char *type) {
+    eco_registry_event *ev = NULL;
+    size_t n = 0;
+    ECO_ASSERT_OK(eco_registry_events(r, 0, &ev, &n));
+    bool found = false;
+    for (size_t i = 0; i < n; i++) found |= strcmp(ev[i].type, type) == 0;
+    eco_registry_events_free(ev, n);
+    return found;
+}
+
+/* Issue 17 bug 5: an add refused (unsigned under the policy; a bad key) takes back the
+ * objects it stored; objects another model references stay. */
+static void test_refused_add_leaves_nothing(void **state) {
+    fixture *f = *state;
+    char *objects = eco_path_join(f->data, "objects");
+    ECO_ASSERT_OK(eco_registry_policy_set(f->data, true));
+    eco_registry_close(f->r);
+    eco_registry_options o = {.data_dir = f->data};
+    ECO_ASSERT_OK(eco_registry_open(&o, &f->r));
+    assert_int_equal(count_files(objects), 0);
+    eco_add_options unsigned_base = {.id = "eco-tiny", .created_at = CREATED};
+    ECO_ASSERT_STATUS(eco_registry_add_dir(f->r, f->base_dir, &unsigned_base, NULL), ECO_STATUS_ESIGNATURE);
+    assert_int_equal(count_files(objects), 0);
+    eco_add_options bad_key = {.id = "eco-tiny", .sign_key = f->base_dir, .created_at = CREATED};
+    assert_int_not_equal(eco_registry_add_dir(f->r, f->base_dir, &bad_key, NULL), ECO_STATUS_OK);
+    assert_int_equal(count_files(objects), 0);
+
+    eco_genome_record b = {0};
+    add_base(f, &b); /* signed by the trusted key */
+    const int base_objects = count_files(objects);
+    assert_int_equal(base_objects, (int)b.files.n);
+    eco_add_options unsigned_adapter = {.id = "arith", .created_at = CREATED};
+    ECO_ASSERT_STATUS(eco_registry_add_dir(f->r, f->adapter_dir, &unsigned_adapter, NULL), ECO_STATUS_ESIGNATURE);
+    assert_int_equal(count_files(objects), base_objects);
+    /* the same files again under another refused id: the base's objects stay */
+    eco_add_options unsigned_copy = {.id = "eco-tiny-copy", .created_at = CREATED};
+    ECO_ASSERT_STATUS(eco_registry_add_dir(f->r, f->base_dir, &unsigned_copy, NULL), ECO_STATUS_ESIGNATURE);
+    assert_int_equal(count_files(objects), base_objects);
+    ECO_ASSERT_OK(eco_registry_verify(f->r, "eco-tiny", NULL));
+    eco_genome_record_free(&b);
+    free(objects);
+}
+
+/* Issue 17 bug 12: training's working files (checkpoint.*, work/, .work/) in a folder are
+ * skipped by add, not registered. */
+static void test_working_files_skipped(void **state) {
+    fixture *f = *state;
+    eco_genome_record b = {0};
+    add_base(f, &b);
+    eco_genome_record_free(&b);
+    char *dir = eco_path_join(f->tmp, "trained"), *work = eco_path_join(dir, "work"),
+         *hidden = eco_path_join(dir, ".work");
+    ECO_ASSERT_OK(eco_mkdir_p(work));
+    ECO_ASSERT_OK(eco_mkdir_p(hidden));
+    copy_into(f->adapter_dir, dir, "adapter_config.json");
+    copy_into(f->adapter_dir, dir, "adapter_model.safetensors");
+    copy_into(f->adapter_dir, dir, "training.json");
+    const char *extra[] = {"checkpoint.json", "checkpoint.safetensors", "work/step.bin", ".work/step.bin"};
+    for (size_t i = 0; i < 4; i++) {
+        char *p = eco_path_join(dir, extra[i]);
+        eco_test_write_file(p, "x", 1);
+        free(p);
+    }
+    eco_genome_record a = {0};
+    eco_add_options oa = {.id = "trained", .created_at = CREATED};
+    ECO_ASSERT_OK(eco_registry_add_dir(f->r, dir, &oa, &a));
+    assert_int_equal(a.files.n, 3);
+    for (size_t i = 0; i < 4; i++) assert_null(eco_manifest_find(&a.files, extra[i]));
+    assert_non_null(eco_manifest_find(&a.files, "adapter_model.safetensors"));
+    eco_genome_record_free(&a);
+    free(work);
+    free(hidden);
+    free(dir);
+}
+
+/* Issue 17 bug 3: adding content whose object in the store was damaged (a flipped byte,
+ * same size) repairs the object and logs a "repair" event; both models then verify. */
+static void test_add_repairs_object(void **state) {
+    fixture *f = *state;
+    eco_genome_record b = {0};
+    add_base(f, &b);
+    const eco_file_entry *w = eco_manifest_find(&b.files, "model.safetensors");
+    assert_non_null(w);
+    char *obj = eco_store_object_path(eco_registry_store(f->r), w->sha256);
+    assert_int_equal(chmod(obj, 0644), 0);
+    FILE *fp = fopen(obj, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 100, SEEK_SET), 0);
+    int c = fgetc(fp);
+    assert_int_equal(fseek(fp, 100, SEEK_SET), 0);
+    fputc(c ^ 1, fp);
+    fclose(fp);
+    ECO_ASSERT_STATUS(eco_registry_verify(f->r, "eco-tiny", NULL), ECO_STATUS_EINTEGRITY);
+    assert_false(has_event(f->r, "repair"));
+    eco_add_options o = {.id = "eco-tiny-again", .sign_key = f->key, .created_at = CREATED};
+    ECO_ASSERT_OK(eco_registry_add_dir(f->r, f->base_dir, &o, NULL));
+    ECO_ASSERT_OK(eco_registry_verify(f->r, "eco-tiny-again", NULL));
+    ECO_ASSERT_OK(eco_registry_verify(f->r, "eco-tiny", NULL));
+    assert_true(has_event(f->r, "repair"));
+    free(obj);
+    eco_genome_record_free(&b);
+}
+
+/* Issue 17 signing: an intact model that is unsigned, or signed by a key not trusted, is
+ * ESIGNATURE (verify's exit 4); a signature by a trusted key over other bytes is EINTEGRITY. */
+static void test_verify_untrusted_vs_mismatch(void **state) {
+    fixture *f = *state;
+    char *keys = eco_path_join(f->tmp, "keys");
+    ECO_ASSERT_OK(eco_keys_generate(keys, "stranger", ECO_KEY_TYPE_ED25519, NULL));
+    char *stranger = eco_path_join(keys, "stranger.key");
+    eco_genome_record b = {0};
+    eco_add_options o = {.id = "by-stranger", .sign_key = stranger, .created_at = CREATED};
+    ECO_ASSERT_OK(eco_registry_add_dir(f->r, f->base_dir, &o, &b));
+    ECO_ASSERT_STATUS(eco_registry_verify(f->r, "by-stranger", NULL), ECO_STATUS_ESIGNATURE);
+    assert_non_null(strstr(eco_last_error(), "not trusted"));
+    eco_add_options u = {.id = "unsigned", .created_at = CREATED};
+    ECO_ASSERT_OK(eco_registry_add_dir(f->r, f->base_dir, &u, NULL));
+    ECO_ASSERT_STATUS(eco_registry_verify(f->r, "unsigned", NULL), ECO_STATUS_ESIGNATURE);
+    assert_non_null(strstr(eco_last_error(), "not signed"));
+
+    /* an exported folder whose signature, by the trusted key, has a flipped byte */
+    eco_genome_record t = {0};
+    add_base(f, &t);
+    char *out = eco_path_join(f->tmp, "exp"), *sig = eco_path_join(out, ECO_SIGNATURE_FILE);
+    ECO_ASSERT_OK(eco_registry_export(f->r, "eco-tiny", out));
+    char *text = NULL;
+    size_t len = 0;
+    ECO_ASSERT_OK(eco_read_file(sig, 1 << 20, &text, &len));
+    char *s = strstr(text, "\"sig\":\"");
+    assert_non_null(s);
+    s[8] = s[8] == 'A' ? 'B' : 'A';
+    ECO_ASSERT_OK(eco_write_file_atomic(sig, text, len));
+    eco_keyring *kr = NULL;
+    char *trusted = eco_path_join(f->data, "keys/trusted");
+    ECO_ASSERT_OK(eco_keyring_load_dir(trusted, &kr));
+    ECO_ASSERT_STATUS(eco_verify_dir(out, kr, NULL), ECO_STATUS_EINTEGRITY);
+    eco_keyring_free(kr);
+    free(trusted);
+    free(text);
+    free(sig);
+    free(out);
+    eco_genome_record_free(&t);
+    eco_genome_record_free(&b);
+    free(stranger);
+    free(keys);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_base_genome, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adapter_genome, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adapter_misfit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_add_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_working_files_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_repairs_object, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_untrusted_vs_mismatch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -228,6 +228,142 @@ static void test_init_idempotent(void **state) {
     free(dir);
 }
 
+static bool exists_path(const char *dir, const char *name) {
+    char *p = eco_path_join(dir, name);
+    struct stat sb;
+    bool ok = p && stat(p, &sb) == 0;
+    free(p);
+    return ok;
+}
+
+/* Issue 17 bug 4: a registry opened read-only reads everything, changes nothing (the database
+ * file keeps its bytes; no folder, no cache line; SQLite may leave its -wal and -shm files in
+ * a writable folder) and refuses writes saying the folder is read-only. The read-only folder
+ * itself is tested from the command line as another user (tests/cli/test_registry_cli.sh). */
+static void test_read_only_open(void **state) {
+    (void)state;
+    eco_registry *r;
+    char *dir = fresh_registry(&r);
+    reg(r, "m1", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a');
+    eco_registry_close(r);
+    char *tmpd = eco_path_join(dir, "tmp");
+    assert_int_equal(rmdir(tmpd), 0);
+    char *db = db_path_of(dir), *db_before = NULL, *db_after = NULL;
+    size_t len_before = 0, len_after = 0;
+    ECO_ASSERT_OK(eco_read_file(db, 1 << 24, &db_before, &len_before));
+
+    eco_registry_options opt = {.data_dir = dir, .read_only = true};
+    ECO_ASSERT_OK(eco_registry_open(&opt, &r));
+    assert_true(eco_registry_exists(r, "m1"));
+    const char *const want[] = {"m1", NULL};
+    assert_list(r, NULL, want, "read-only list");
+    assert_int_equal(count_events(r), 1);
+    size_t nm = 0, no = 0;
+    ECO_ASSERT_OK(eco_registry_check(r, true, &nm, &no));
+    assert_int_equal(nm, 1);
+    eco_genome_record g;
+    ECO_ASSERT_STATUS(build_genome(eco_registry_store(r), &g, "m2", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'b', "ro"),
+                      ECO_STATUS_EIO);
+    assert_error_mentions("read-only"); /* the store refuses puts */
+    eco_genome_record_free(&g);
+    ECO_ASSERT_OK(eco_registry_get(r, "m1", &g, NULL)); /* files in the store: only the write fails */
+    free(g.id);
+    g.id = strdup("m3");
+    ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, NULL), ECO_STATUS_EIO);
+    assert_error_mentions("read-only");
+    eco_genome_record_free(&g);
+    ECO_ASSERT_STATUS(eco_registry_alias_set(r, "champion", "m1", NULL), ECO_STATUS_EIO);
+    assert_error_mentions("read-only");
+    ECO_ASSERT_STATUS(eco_registry_add_report(r, "m1", "{}"), ECO_STATUS_EIO);
+    eco_registry_close(r);
+
+    ECO_ASSERT_OK(eco_read_file(db, 1 << 24, &db_after, &len_after));
+    assert_int_equal(len_after, len_before);
+    assert_memory_equal(db_after, db_before, len_before);
+    assert_false(exists_path(dir, "verified"));
+    assert_false(exists_path(dir, "tmp"));
+    free(db_before);
+    free(db_after);
+    free(db);
+    free(tmpd);
+    eco_test_rmtree(dir);
+    free(dir);
+}
+
+/* Issue 17 bug 11: a genome edited in the database (the append-only trigger dropped by
+ * hand) no longer hashes to its genome_sha256: check and verify say so. */
+static void test_check_genome_hash(void **state) {
+    (void)state;
+    eco_registry *r;
+    char *dir = fresh_registry(&r);
+    reg(r, "m1", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a');
+    ECO_ASSERT_OK(eco_registry_check(r, true, NULL, NULL));
+    eco_registry_close(r);
+    char *db = db_path_of(dir);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h,
+                                  "DROP TRIGGER models_no_update; UPDATE models SET genome = replace(genome, "
+                                  "'tiny-ecology 0.1.0', 'tiny-ecology 9.9.9') WHERE id = 'm1';",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_changes(h), 1);
+    sqlite3_close(h);
+    r = open_reg(dir);
+    eco_genome_record g;
+    ECO_ASSERT_OK(eco_registry_get(r, "m1", &g, NULL)); /* still a valid genome */
+    assert_string_equal(g.tool_version, "tiny-ecology 9.9.9");
+    eco_genome_record_free(&g);
+    ECO_ASSERT_STATUS(eco_registry_check(r, false, NULL, NULL), ECO_STATUS_EINTEGRITY);
+    assert_error_mentions("genome_sha256");
+    assert_error_mentions("'m1'");
+    ECO_ASSERT_STATUS(eco_registry_verify(r, "m1", NULL), ECO_STATUS_EINTEGRITY);
+    assert_error_mentions("genome_sha256");
+    free(db);
+    close_and_remove(r, dir);
+}
+
+/* Issue 17 bug 5: gc lists (dry run) and removes the objects no model references, keeps
+ * the referenced ones, and logs a "gc" event. */
+static void test_gc(void **state) {
+    (void)state;
+    eco_registry *r;
+    char *dir = fresh_registry(&r);
+    reg(r, "m1", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a');
+    char orphan[ECO_SHA256_HEX_LEN + 1];
+    ECO_ASSERT_OK(eco_store_put_bytes(eco_registry_store(r), "orphan", 6, orphan));
+    size_t events = count_events(r);
+    eco_gc_object *objs = NULL;
+    size_t n = 0;
+    uint64_t bytes = 0;
+    ECO_ASSERT_OK(eco_registry_gc(r, true, &objs, &n, &bytes));
+    assert_int_equal(n, 1);
+    assert_string_equal(objs[0].sha256, orphan);
+    assert_int_equal(objs[0].size, 6);
+    assert_int_equal(bytes, 6);
+    free(objs);
+    assert_true(eco_store_has(eco_registry_store(r), orphan)); /* a dry run removes nothing */
+    assert_int_equal(count_events(r), events);
+
+    ECO_ASSERT_OK(eco_registry_gc(r, false, &objs, &n, &bytes));
+    assert_int_equal(n, 1);
+    free(objs);
+    assert_false(eco_store_has(eco_registry_store(r), orphan));
+    ECO_ASSERT_OK(eco_registry_check(r, true, NULL, NULL)); /* m1's files all kept */
+    assert_int_equal(count_events(r), events + 1);
+    eco_registry_event *ev = NULL;
+    size_t nev = 0;
+    ECO_ASSERT_OK(eco_registry_events(r, 0, &ev, &nev));
+    assert_string_equal(ev[nev - 1].type, "gc");
+    eco_registry_events_free(ev, nev);
+
+    ECO_ASSERT_OK(eco_registry_gc(r, false, &objs, &n, &bytes));
+    assert_int_equal(n, 0);
+    assert_int_equal(count_events(r), events + 1); /* nothing removed: nothing logged */
+    free(objs);
+    close_and_remove(r, dir);
+}
+
 static void test_register_get(void **state) {
     (void)state;
     eco_registry *r;
@@ -1011,6 +1147,8 @@ int main(void) {
         cmocka_unit_test(test_alias_cas),        cmocka_unit_test(test_events_and_reports),
         cmocka_unit_test(test_sql_triggers),     cmocka_unit_test(test_concurrent_processes),
         cmocka_unit_test(test_signature_policy), cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_read_only_open),   cmocka_unit_test(test_check_genome_hash),
+        cmocka_unit_test(test_gc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

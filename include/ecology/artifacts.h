@@ -87,19 +87,27 @@ typedef struct eco_store eco_store;
 /* Opens (creating the folders if needed) the store under data_dir; removes stale files in
  * tmp/. Caller closes with eco_store_close. */
 eco_status eco_store_open(const char *data_dir, eco_store **out);
+/* Opens the store of an existing data folder for reading only: creates and removes nothing,
+ * appends nothing to the trust cache, and every put fails (EIO "opened read-only"). For a
+ * data folder that may be read-only (a mounted snapshot, another user's registry). */
+eco_status eco_store_open_readonly(const char *data_dir, eco_store **out);
 void eco_store_close(eco_store *s);
 /* The data folder the store was opened on. */
 const char *eco_store_data_dir(const eco_store *s);
 
 /* Stores the content of the file at path; *hex receives its SHA-256, *size its bytes (either
- * may be NULL). When an object with that digest exists nothing is written (a file there of
- * another size, a damaged object, is replaced). ENOTFOUND when path is absent, EINVAL when
- * it is not a regular file. */
+ * may be NULL). When an object with that digest exists it is re-hashed: intact, nothing is
+ * written; damaged (another size, or other bytes), it is replaced atomically and its digest
+ * queued for eco_store_pop_repaired. ENOTFOUND when path is absent, EINVAL when it is not a
+ * regular file. */
 eco_status eco_store_put_file(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1],
                               uint64_t *size);
 /* The same for bytes in memory. */
 eco_status eco_store_put_bytes(eco_store *s, const void *data, size_t len,
                                char hex[ECO_SHA256_HEX_LEN + 1]);
+/* Takes the digest of the oldest damaged object a put of this handle replaced (true), or
+ * says there is none (false). At most 64 are queued per handle; more are only logged. */
+bool eco_store_pop_repaired(eco_store *s, char hex[ECO_SHA256_HEX_LEN + 1]);
 /* Path of the object with that digest (malloc'd, caller frees; the file may not exist).
  * NULL when hex is not 64 lower-case hex digits (so it never names a path outside the
  * store) or out of memory. */

@@ -154,9 +154,14 @@ typedef struct eco_registry_options {
     bool trust_cache;           /* reading a model's files (export, loading) may skip re-hashing an
                                  * object whose size and mtime were verified before (the
                                  * store's trust cache); eco_registry_verify always re-hashes */
+    bool read_only;             /* never write to the data folder (the database is opened
+                                 * read-only, nothing is created, no cache line appended);
+                                 * every write then fails with EIO saying so. A folder that is
+                                 * not writable is opened this way whatever this says. */
 } eco_registry_options;
 
-/* Creates the data folder, store and database if needed (idempotent). */
+/* Creates the data folder, store, database and keys/trusted/ (the folder of trusted public
+ * keys) if needed (idempotent). */
 eco_status eco_registry_init(const char *data_dir);
 /* The registry's policy, kept in <data>/policy.json ({"require_signature": bool}) so that
  * every process opening the data folder applies it: with require_signature, registration
@@ -237,11 +242,23 @@ void eco_registry_events_free(eco_registry_event *e, size_t n);
 eco_status eco_registry_add_report(eco_registry *r, const char *id, const char *report_json);
 
 /* The whole registry's consistency: the database's own check, then every model's genome
- * parses, its parents and base are registered, every file is in the store with its size,
+ * hashes to the genome_sha256 recorded with it and parses, its parents and base are registered, every file is in the store with its size,
  * and with rehash every file's object is re-hashed too. OK, or the first problem
  * (EINTEGRITY / ENOTFOUND) named. n_models and n_objects (may be NULL) receive how many
  * models and files were checked. */
 eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, size_t *n_objects);
+
+/* An object of the store that no registered model references. */
+typedef struct eco_gc_object {
+    char sha256[ECO_SHA256_HEX_LEN + 1];
+    uint64_t size;
+} eco_gc_object;
+
+/* Finds the store's objects that no registered model references and, unless dry_run,
+ * removes them (holding the store lock exclusively, so no add in progress loses an object
+ * it is about to register) and logs a "gc" event. *objects (malloc'd, caller frees; may be
+ * NULL when *n is 0), *n and *bytes receive what was (or, with dry_run, would be) removed. */
+eco_status eco_registry_gc(eco_registry *r, bool dry_run, eco_gc_object **objects, size_t *n, uint64_t *bytes);
 
 /* ---- ingest, verify, export --------------------------------------------------------- */
 
@@ -257,9 +274,14 @@ typedef struct eco_add_options {
 
 /* Computes the genome of a model folder (a base: config.json + tokenizer.json + weights;
  * an adapter: adapter_config.json + adapter_model.safetensors, whose shapes must fit the
- * base), stores its files, signs it (when a key is given) and registers it. Prints
- * nothing. *genome_out (may be NULL) receives the genome. Also reads lineage and corpora
- * from a training.json in the folder when present. */
+ * base), stores its files, signs it (when a key is given) and registers it. *genome_out
+ * (may be NULL) receives the genome. Also reads lineage and corpora from a training.json in
+ * the folder when present. Training's working files at the top of the folder (checkpoint.*,
+ * work/, .work/) are not part of the model: they are skipped and named in a warning. A
+ * stored object with a digest of the folder is re-hashed before it is reused; a damaged one
+ * is replaced and a "repair" event logged. An add that fails removes the objects it stored
+ * that no registered model references. A signing key that keys/trusted/ does not hold is
+ * warned about (the model is registered, and `verify` will call it untrusted). */
 eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_options *opt,
                                 eco_genome_record *genome_out);
 
@@ -269,8 +291,10 @@ eco_status eco_sign_genome(const eco_genome_record *g, const char *key_path, cha
 
 /* Re-hashes every file of a registered model in the store, checks the genome's hash, the
  * manifest root and the signature against the trusted keys. OK, or the status of the first
- * failure (EINTEGRITY for a file or the genome, ESIGNATURE for a missing, invalid or
- * untrusted signature) with a message naming the file or field. keyid (may be NULL)
+ * failure with a message naming the file or field: EINTEGRITY for anything that does not
+ * match (a file, the genome, a statement about other content, a signature by a trusted key
+ * that does not verify: tampered bytes), ESIGNATURE only when everything matches but the
+ * model is unsigned or signed by keys none of which is trusted. keyid (may be NULL)
  * receives the id of the key that verified. */
 eco_status eco_registry_verify(eco_registry *r, const char *id, char keyid[ECO_KEYID_HEX_LEN + 1]);
 /* The same for a folder written by eco_registry_export (its files, genome.json and

@@ -68,6 +68,8 @@ eco_status eco_keyring_add_file(eco_keyring *kr, const char *pub_path);
 eco_status eco_keyring_load_dir(const char *dir, eco_keyring **out);
 void eco_keyring_free(eco_keyring *kr);
 size_t eco_keyring_count(const eco_keyring *kr);
+/* Whether the keyring holds a key with this id. */
+bool eco_keyring_has(const eco_keyring *kr, const char *keyid);
 
 /* The statement above as canonical JSON (malloc'd, caller frees). predicate is borrowed. */
 eco_status eco_statement_build(const char *subject_name, const char *root_hex,

@@ -3,8 +3,10 @@
  *
  * A put copies into tmp/put.<pid>.XXXXXX while hashing, makes the copy read-only, fsyncs
  * it, and renames it to its digest's name (creating and fsyncing the fan-out folder first,
- * fsyncing it after). When the object is already there, the copy is removed and nothing
- * under objects/ changes. Two processes putting the same content at once may both rename:
+ * fsyncing it after). When the object is already there and re-hashes to its name, the copy
+ * is removed and nothing under objects/ changes; a damaged object there (a flipped byte, a
+ * cut file) is replaced by the same atomic rename, and the repair is reported
+ * (eco_store_pop_repaired) so the registry can log it. Two processes putting the same content at once may both rename:
  * the second replaces an identical file, which readers cannot tell apart, so both succeed.
  *
  * The pid in a temp name is what makes clean-up safe while other writers run: open removes
@@ -31,11 +33,18 @@
 #define COPY_CHUNK ((size_t)1 << 20)
 #define TMP_PREFIX "put."
 
+#define MAX_REPAIRED 64
+
 struct eco_store {
     char *data_dir; /* as given */
     char *objects;  /* <data>/objects/sha256 */
     char *tmp;      /* <data>/tmp */
     char *verified; /* <data>/verified */
+    bool read_only; /* eco_store_open_readonly: no folder made, no temp cleaned, no cache line */
+    /* Damaged objects that puts replaced, not yet taken by eco_store_pop_repaired (the
+     * oldest MAX_REPAIRED kept; more in one session are only logged). */
+    char repaired[MAX_REPAIRED][ECO_SHA256_HEX_LEN + 1];
+    size_t n_repaired;
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -137,7 +146,7 @@ void eco_store_close(eco_store *s) {
     free(s);
 }
 
-eco_status eco_store_open(const char *data_dir, eco_store **out) {
+static eco_status store_open(const char *data_dir, bool read_only, eco_store **out) {
     *out = NULL;
     if (!data_dir || !*data_dir) return eco_error(ECO_STATUS_EINVAL, "store: no data folder given");
     eco_store *s = calloc(1, sizeof *s);
@@ -152,6 +161,16 @@ eco_status eco_store_open(const char *data_dir, eco_store **out) {
         eco_store_close(s);
         return eco_error(ECO_STATUS_ENOMEM, "store: out of memory");
     }
+    s->read_only = read_only;
+    if (read_only) {
+        /* Nothing is created or cleaned: the folder may be read-only. */
+        if (!eco_path_is_dir(data_dir)) {
+            eco_store_close(s);
+            return eco_error(ECO_STATUS_ENOTFOUND, "store %s: no such folder", data_dir);
+        }
+        *out = s;
+        return ECO_STATUS_OK;
+    }
     eco_status st = eco_mkdir_p(s->objects);
     if (st == ECO_STATUS_OK) st = eco_mkdir_p(s->tmp);
     if (st != ECO_STATUS_OK) {
@@ -161,6 +180,46 @@ eco_status eco_store_open(const char *data_dir, eco_store **out) {
     clean_tmp(s);
     *out = s;
     return ECO_STATUS_OK;
+}
+
+eco_status eco_store_open(const char *data_dir, eco_store **out) { return store_open(data_dir, false, out); }
+
+eco_status eco_store_open_readonly(const char *data_dir, eco_store **out) { return store_open(data_dir, true, out); }
+
+bool eco_store_pop_repaired(eco_store *s, char hex[ECO_SHA256_HEX_LEN + 1]) {
+    if (!s || s->n_repaired == 0) return false;
+    memcpy(hex, s->repaired[0], ECO_SHA256_HEX_LEN + 1);
+    memmove(s->repaired[0], s->repaired[1], (s->n_repaired - 1) * sizeof s->repaired[0]);
+    s->n_repaired--;
+    return true;
+}
+
+/* Whether the regular file at path hashes to hex (false when it cannot be read: a file that
+ * cannot be read back is as good as damaged, and replacing it is the repair). */
+static bool object_intact(const char *path, const char *hex) {
+    uint8_t d[ECO_SHA256_LEN];
+    if (eco_sha256_file(path, d) != ECO_STATUS_OK) {
+        eco_clear_error();
+        return false;
+    }
+    char got[ECO_SHA256_HEX_LEN + 1];
+    eco_hex(got, d, sizeof d);
+    return strcmp(got, hex) == 0;
+}
+
+/* What is at obj for content hex of size bytes: 1 an intact object (nothing to write), 0
+ * nothing, -1 a damaged object (another size, or the same size and other bytes), which a
+ * put replaces. The content is re-hashed: a same-size object is not trusted on its size. */
+static int existing_object(const char *obj, const char *hex, uint64_t size) {
+    struct stat sb;
+    if (lstat(obj, &sb) != 0) return 0;
+    if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == size && object_intact(obj, hex)) return 1;
+    return -1;
+}
+
+static void note_repaired(eco_store *s, const char *hex) {
+    ECO_WARN("store: object %s was damaged; replaced by the content just added", hex);
+    if (s->n_repaired < MAX_REPAIRED) memcpy(s->repaired[s->n_repaired++], hex, ECO_SHA256_HEX_LEN + 1);
 }
 
 const char *eco_store_data_dir(const eco_store *s) { return s->data_dir; }
@@ -198,6 +257,9 @@ static eco_status put_begin(const eco_store *s, put_tmp *t) {
     t->fd = -1;
     t->sha = NULL;
     t->size = 0;
+    t->path = NULL;
+    if (s->read_only)
+        return eco_error(ECO_STATUS_EIO, "store %s: opened read-only (the data folder is not writable)", s->data_dir);
     size_t n = strlen(s->tmp) + 48;
     t->path = malloc(n);
     if (!t->path) return eco_error(ECO_STATUS_ENOMEM, "store: out of memory");
@@ -221,9 +283,11 @@ static eco_status put_write(put_tmp *t, const void *data, size_t len) {
     return st;
 }
 
-/* Finishes the put: names the object, and moves the temp file there unless it already
- * exists. Always releases t. */
-static eco_status put_commit(const eco_store *s, put_tmp *t, char hex[ECO_SHA256_HEX_LEN + 1]) {
+/* Finishes the put: names the object, and moves the temp file there unless an intact object
+ * is there already (re-hashed to know). A damaged object there (another size, or other bytes
+ * of the same size) is replaced atomically by the rename and noted for
+ * eco_store_pop_repaired. Always releases t. */
+static eco_status put_commit(eco_store *s, put_tmp *t, char hex[ECO_SHA256_HEX_LEN + 1]) {
     uint8_t d[ECO_SHA256_LEN];
     eco_status st = eco_sha256_end(t->sha, d);
     t->sha = NULL;
@@ -238,10 +302,9 @@ static eco_status put_commit(const eco_store *s, put_tmp *t, char hex[ECO_SHA256
         st = eco_error(ECO_STATUS_ENOMEM, "store: out of memory");
         goto done;
     }
-    /* Already stored: nothing to write. A file of another size there is a damaged object
-     * (content-addressed, so the size is part of the name's meaning): replace it. */
-    struct stat sb;
-    if (lstat(obj, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == t->size) goto done;
+    /* Already stored and intact: nothing to write. */
+    const int have = existing_object(obj, hex, t->size);
+    if (have > 0) goto done;
 
     /* Read-only before it gets its name, so the object is never writable. */
     if (fchmod(t->fd, 0444) != 0 || fsync(t->fd) != 0) {
@@ -267,6 +330,7 @@ static eco_status put_commit(const eco_store *s, put_tmp *t, char hex[ECO_SHA256
     free(t->path); /* renamed: nothing left to remove */
     t->path = NULL;
     st = fsync_folder(fan);
+    if (have < 0) note_repaired(s, hex);
 done:
     put_abort(t);
     free(obj);
@@ -320,8 +384,7 @@ eco_status eco_store_put_bytes(eco_store *s, const void *data, size_t len, char 
     if (st != ECO_STATUS_OK) return st;
     char *obj = eco_store_object_path(s, got);
     if (!obj) return eco_error(ECO_STATUS_ENOMEM, "store put: out of memory");
-    struct stat sb;
-    bool have = lstat(obj, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == len;
+    bool have = existing_object(obj, got, len) > 0;
     free(obj);
     if (!have) {
         put_tmp t;
@@ -387,8 +450,10 @@ static bool trust_lookup(const eco_store *s, const char *hex, uint64_t size, int
     return found;
 }
 
-/* Appends the line for (hex, size, mtime); a failure only costs a re-hash next time. */
+/* Appends the line for (hex, size, mtime); a failure only costs a re-hash next time. A
+ * read-only store appends nothing. */
 static void trust_append(const eco_store *s, const char *hex, uint64_t size, int64_t mtime) {
+    if (s->read_only) return;
     char line[128];
     int n = snprintf(line, sizeof line, "\n%s %llu %lld\n", hex, (unsigned long long)size, (long long)mtime);
     int fd = open(s->verified, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644); /* read: its last byte */

@@ -11,7 +11,7 @@
 #include "ecology/core.h"
 #include "ecology/tensor.h"
 
-enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_UNTRUSTED = 4 /* verify: intact, not trusted-signed */ };
 
 /* Prints "ecology: <msg>" and returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -76,6 +76,9 @@ struct eco_registry;
 int cli_registry_open(const char *data_dir, struct eco_registry **r);
 /* The same with the store's trust cache on for reads (--trust-cache). */
 int cli_registry_open_opts(const char *data_dir, bool trust_cache, struct eco_registry **r);
+/* For commands that only read: the registry opened read-only (works on a read-only folder,
+ * never writes to it). */
+int cli_registry_open_ro(const char *data_dir, bool trust_cache, struct eco_registry **r);
 
 /* cmd_train.c: the --lora spec ("r=8,alpha=16,targets=q,k,v,o[,dropout=0.05][,rslora]") into
  * cfg (usage error printed on a bad item); the summary line(s) or JSON of a training run. */

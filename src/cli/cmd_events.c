@@ -18,7 +18,7 @@ int cmd_events(int argc, char **argv) {
     if (cli_get(o, n, "since") && cli_parse_int("since", cli_get(o, n, "since"), 0, INT64_MAX, &since) != CLI_OK)
         return CLI_USAGE;
     eco_registry *r = NULL;
-    if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+    if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
     eco_registry_event *e = NULL;
     size_t ne = 0;
     eco_status st = eco_registry_events(r, since, &e, &ne);

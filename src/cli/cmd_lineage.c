@@ -62,7 +62,7 @@ int cmd_lineage(int argc, char **argv) {
     if (cli_parse(argc, argv, 2, o, n, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
     if (npos != 1) return cli_usage_error("lineage: give a model id");
     eco_registry *r = NULL;
-    if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+    if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
     int rc;
     if (cli_get(o, n, "dot")) rc = cmd_lineage_dot(r, pos[0]);
     else {

@@ -1,10 +1,12 @@
 /* The registry commands (every one takes --data-dir D; else $ECOLOGY_DATA, else ./ecology-data):
  *   ecology registry init [--require-signature]
  *   ecology registry check [--rehash]
+ *   ecology registry gc [--dry-run]
  *   ecology add DIR --id NAME [--base ID] [--capability C]... [--sign-key KEY]
  *   ecology show ID [--json]
  *   ecology list [--capability C] [--kind K] [--base ID] [--compatible-with ID] [--json]
- *   ecology verify ID|DIR [--trusted DIR]
+ *   ecology verify ID|DIR [--trusted DIR]     exit 0 intact and signed by a trusted key, 1 any
+ *                                             mismatch, 4 intact but unsigned or untrusted
  *   ecology export ID --out DIR [--trust-cache]
  * (lineage, alias and events are in cmd_lineage.c.) */
 #include <jansson.h>
@@ -23,6 +25,12 @@ int cli_registry_open(const char *data_dir, eco_registry **r) {
 
 int cli_registry_open_opts(const char *data_dir, bool trust_cache, eco_registry **r) {
     eco_registry_options o = {.data_dir = data_dir, .trust_cache = trust_cache};
+    eco_status st = eco_registry_open(&o, r);
+    return st == ECO_STATUS_OK ? CLI_OK : cli_fail(st, "registry");
+}
+
+int cli_registry_open_ro(const char *data_dir, bool trust_cache, eco_registry **r) {
+    eco_registry_options o = {.data_dir = data_dir, .trust_cache = trust_cache, .read_only = true};
     eco_status st = eco_registry_open(&o, r);
     return st == ECO_STATUS_OK ? CLI_OK : cli_fail(st, "registry");
 }
@@ -67,13 +75,25 @@ static int registry_init(int argc, char **argv) {
     if (cli_parse(argc, argv, 3, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
     char *dir = eco_data_dir_resolve(cli_get(o, n, "data-dir"));
     if (!dir) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "registry init");
-    eco_status st = eco_registry_init(dir);
-    if (st == ECO_STATUS_OK && cli_get(o, n, "require-signature")) st = eco_registry_policy_set(dir, true);
+    char *db = eco_path_join(dir, ECO_REGISTRY_DB_FILE);
+    struct stat sb;
+    const bool existed = db && stat(db, &sb) == 0;
+    free(db);
+    bool required_before = false;
+    eco_status st = existed ? eco_registry_policy_get(dir, &required_before) : ECO_STATUS_OK;
+    const bool require = cli_get(o, n, "require-signature") != NULL;
+    if (st == ECO_STATUS_OK) st = eco_registry_init(dir);
+    if (st == ECO_STATUS_OK && require) st = eco_registry_policy_set(dir, true);
     if (st != ECO_STATUS_OK) {
         free(dir);
         return cli_fail(st, "registry init");
     }
-    printf("registry ready in %s\n", dir);
+    printf("registry ready in %s (trusted keys: %s/keys/trusted)\n", dir, dir);
+    if (existed && require && !required_before)
+        printf("policy changed: this existing registry now requires signatures from a trusted key for every add "
+               "(models registered before stay as they are; `ecology verify` tells which are unsigned)\n");
+    else if (existed && require)
+        printf("policy unchanged: signatures were already required\n");
     free(dir);
     return CLI_OK;
 }
@@ -85,7 +105,7 @@ static int registry_check(int argc, char **argv) {
     int npos;
     if (cli_parse(argc, argv, 3, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
     eco_registry *r = NULL;
-    if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+    if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
     size_t models = 0, files = 0;
     const bool rehash = cli_get(o, n, "rehash") != NULL;
     eco_status st = eco_registry_check(r, rehash, &models, &files);
@@ -99,11 +119,41 @@ static int registry_check(int argc, char **argv) {
     return CLI_OK;
 }
 
+static int registry_gc(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("dry-run", false)};
+    const int n = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 3, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
+    const bool dry = cli_get(o, n, "dry-run") != NULL;
+    eco_registry *r = NULL;
+    int rc = dry ? cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r)
+                 : cli_registry_open(cli_get(o, n, "data-dir"), &r);
+    if (rc != CLI_OK) return CLI_FAIL;
+    eco_gc_object *objs = NULL;
+    size_t nobj = 0;
+    uint64_t bytes = 0;
+    eco_status st = eco_registry_gc(r, dry, &objs, &nobj, &bytes);
+    eco_registry_close(r);
+    if (st != ECO_STATUS_OK) {
+        free(objs);
+        return cli_fail(st, "registry gc");
+    }
+    for (size_t i = 0; i < nobj; i++)
+        printf("%s %s %llu bytes\n", dry ? "unreferenced" : "removed", objs[i].sha256,
+               (unsigned long long)objs[i].size);
+    printf("%s%zu unreferenced objects, %llu bytes\n", dry ? "would remove " : "removed ", nobj,
+           (unsigned long long)bytes);
+    free(objs);
+    return CLI_OK;
+}
+
 int cmd_registry(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[2], "init") == 0) return registry_init(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "check") == 0) return registry_check(argc, argv);
+    if (argc >= 3 && strcmp(argv[2], "gc") == 0) return registry_gc(argc, argv);
     return cli_usage_error("usage: ecology registry init [--data-dir D] [--require-signature] | "
-                           "registry check [--data-dir D] [--rehash]");
+                           "registry check [--data-dir D] [--rehash] | registry gc [--data-dir D] [--dry-run]");
 }
 
 int cmd_add(int argc, char **argv) {
@@ -189,7 +239,7 @@ int cmd_show(int argc, char **argv) {
     if (cli_parse(argc, argv, 2, o, n, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
     if (npos != 1) return cli_usage_error("show: give a model id");
     eco_registry *r = NULL;
-    if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+    if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
     eco_genome_record g = {0};
     char *envelope = NULL;
     eco_status st = eco_registry_get(r, pos[0], &g, &envelope);
@@ -228,7 +278,7 @@ int cmd_list(int argc, char **argv) {
     if (ks && eco_genome_kind_parse(ks, &kind) != ECO_STATUS_OK)
         return cli_usage_error("list: --kind '%s' is not base, adapter, merged, distilled or quantized", ks);
     eco_registry *r = NULL;
-    if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+    if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
     eco_registry_filter f = {.kind = ks, .capability = cli_get(o, n, "capability"), .base = cli_get(o, n, "base")};
     char **ids = NULL;
     size_t nid = 0;
@@ -310,9 +360,16 @@ int cmd_verify(int argc, char **argv) {
         if (cli_get(o, n, "trusted")) return cli_usage_error("verify: --trusted applies to a folder; a registered model "
                                                              "is checked against the registry's keys/trusted");
         eco_registry *r = NULL;
-        if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+        if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
         st = eco_registry_verify(r, pos[0], keyid);
         eco_registry_close(r);
+    }
+    if (st == ECO_STATUS_ESIGNATURE) {
+        /* every file matches, but no trusted key vouches for them */
+        printf("UNTRUSTED %s: every file matches, but it is unsigned or signed by a key that is not trusted\n",
+               pos[0]);
+        cli_fail(st, "verify");
+        return CLI_UNTRUSTED;
     }
     if (st != ECO_STATUS_OK) {
         printf("FAILED %s\n", pos[0]);
@@ -330,7 +387,7 @@ int cmd_export(int argc, char **argv) {
     if (cli_parse(argc, argv, 2, o, n, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
     if (npos != 1 || !cli_get(o, n, "out")) return cli_usage_error("usage: ecology export ID --out DIR [--trust-cache]");
     eco_registry *r = NULL;
-    if (cli_registry_open_opts(cli_get(o, n, "data-dir"), cli_get(o, n, "trust-cache") != NULL, &r) != CLI_OK)
+    if (cli_registry_open_ro(cli_get(o, n, "data-dir"), cli_get(o, n, "trust-cache") != NULL, &r) != CLI_OK)
         return CLI_FAIL;
     eco_status st = eco_registry_export(r, pos[0], cli_get(o, n, "out"));
     eco_registry_close(r);

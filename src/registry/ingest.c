@@ -21,6 +21,7 @@
 #include "ecology/signing.h"
 #include "registry/registry_internal.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,33 +243,117 @@ static eco_status describe_full(eco_registry *r, const char *dir, const eco_add_
     return st;
 }
 
-/* Whether the store already holds this content: an object named by the digest with the
- * same size (its bytes were hashed when it was stored; `verify` re-hashes them). */
-static bool stored_with_size(eco_registry *r, const eco_file_entry *e) {
-    char *path = eco_store_object_path(eco_registry_store(r), e->sha256);
-    struct stat sb;
-    bool ok = path && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == e->size;
-    free(path);
-    return ok;
+/* Whether the store already holds this content intact: the object named by the digest is
+ * re-hashed (not trusted on its size: a flipped byte keeps the size). A damaged object is
+ * not reused; the put that follows replaces it. */
+static bool stored_intact(eco_registry *r, const eco_file_entry *e) {
+    if (!eco_store_has(eco_registry_store(r), e->sha256)) return false;
+    if (eco_store_verify_object(eco_registry_store(r), e->sha256, e->size, false) == ECO_STATUS_OK) return true;
+    eco_clear_error();
+    return false;
 }
 
 /* Puts every manifest file into the store; a file whose content changed since it was
- * hashed is EINTEGRITY. */
-static eco_status store_files(eco_registry *r, const char *dir, const eco_manifest *m) {
-    for (size_t i = 0; i < m->n; i++) {
-        if (stored_with_size(r, &m->files[i])) continue; /* identical content costs nothing */
-        char *p = eco_path_join(dir, m->files[i].name);
+ * hashed is EINTEGRITY. The digests of the objects this call created (absent before) are
+ * appended to *added (n_added of them; caller frees with eco_registry_ids_free), so a
+ * refused add can remove them again. Damaged objects replaced on the way are logged as
+ * "repair" events. */
+static eco_status store_files(eco_registry *r, const char *dir, const char *id, const eco_manifest *m,
+                              char ***added, size_t *n_added) {
+    eco_store *s = eco_registry_store(r);
+    eco_status st = ECO_STATUS_OK;
+    *added = m->n ? eco_calloc_array(m->n, sizeof(char *)) : NULL;
+    *n_added = 0;
+    if (m->n && !*added) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+    for (size_t i = 0; i < m->n && st == ECO_STATUS_OK; i++) {
+        const eco_file_entry *e = &m->files[i];
+        if (stored_intact(r, e)) continue; /* identical content costs nothing */
+        const bool was_there = eco_store_has(s, e->sha256);
+        char *p = eco_path_join(dir, e->name);
         if (!p) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
         char hex[ECO_SHA256_HEX_LEN + 1];
         uint64_t size = 0;
-        eco_status st = eco_store_put_file(eco_registry_store(r), p, hex, &size);
+        st = eco_store_put_file(s, p, hex, &size);
         free(p);
-        if (st != ECO_STATUS_OK) return st;
-        if (strcmp(hex, m->files[i].sha256) != 0 || size != m->files[i].size)
-            return eco_error(ECO_STATUS_EINTEGRITY, "%s: file %s changed while it was being added", dir,
-                             m->files[i].name);
+        if (st != ECO_STATUS_OK) break;
+        /* (content that changed meanwhile was stored under another digest: `registry gc`
+         * removes it) */
+        if (strcmp(hex, e->sha256) != 0 || size != e->size) {
+            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: file %s changed while it was being added", dir, e->name);
+            break;
+        }
+        if (!was_there) {
+            if (!((*added)[*n_added] = eco_strdup(hex))) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+            (*n_added)++;
+        }
     }
-    return ECO_STATUS_OK;
+    /* Each repair is logged even when the add fails (the store changed either way); the
+     * add's own error message is kept. */
+    char hex[ECO_SHA256_HEX_LEN + 1], msg[1024];
+    snprintf(msg, sizeof msg, "%s", st ? eco_last_error() : "");
+    bool logged_all = true;
+    while (eco_store_pop_repaired(s, hex))
+        if (eco_registry_log_event(r, "repair", id, json_pack("{s:s, s:s}", "sha256", hex, "folder", dir)) !=
+            ECO_STATUS_OK)
+            logged_all = false;
+    if (!logged_all) ECO_WARN("add %s: a repair could not be logged: %s", dir, eco_last_error());
+    if (st) eco_error(st, "%s", msg);
+    return st;
+}
+
+/* Top-level entries of a trained folder that are training's working files, not part of the
+ * model or adapter: a checkpoint (checkpoint.*), and the working folders (work/, .work/). */
+static bool working_file(const char *name, bool is_dir) {
+    if (is_dir) return strcmp(name, "work") == 0 || strcmp(name, ".work") == 0;
+    return strncmp(name, "checkpoint.", 11) == 0;
+}
+
+/* The manifest's skip list: genome.json, signature.json and the working files found at the
+ * top of dir, which are named in one warning (a NULL-terminated malloc'd array of malloc'd
+ * names; free with free_skip). */
+static eco_status skip_list(const char *dir, char ***out) {
+    *out = NULL;
+    size_t n = 0, cap = 8;
+    char **v = eco_calloc_array(cap + 1, sizeof(char *));
+    if (!v) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+    eco_status st = ECO_STATUS_OK;
+    if (!(v[n++] = eco_strdup(ECO_GENOME_FILE)) || !(v[n++] = eco_strdup(ECO_SIGNATURE_FILE)))
+        st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+    char listed[1024] = "";
+    DIR *d = st == ECO_STATUS_OK ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && st == ECO_STATUS_OK && (de = readdir(d)) != NULL) {
+        char *p = eco_path_join(dir, de->d_name);
+        struct stat sb;
+        bool is_dir = p && lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+        free(p);
+        if (!working_file(de->d_name, is_dir)) continue;
+        if (n == cap) {
+            char **nv = eco_calloc_array(cap * 2 + 1, sizeof(char *));
+            if (!nv) {
+                st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+                break;
+            }
+            memcpy(nv, v, n * sizeof *v);
+            free(v);
+            v = nv;
+            cap *= 2;
+        }
+        if (!(v[n++] = eco_strdup(de->d_name))) st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+        size_t used = strlen(listed);
+        snprintf(listed + used, sizeof listed - used, "%s%s%s", used ? ", " : "", de->d_name, is_dir ? "/" : "");
+    }
+    if (d) closedir(d);
+    if (st == ECO_STATUS_OK && n > 2)
+        ECO_WARN("add %s: skipped training's working files, not part of a model or adapter: %s", dir, listed);
+    *out = v;
+    return st;
+}
+
+static void free_skip(char **v) {
+    if (!v) return;
+    for (char **p = v; *p; p++) free(*p);
+    free(v);
 }
 
 /* Adding the same folder again must be a no-op, not a conflict over the clock: when the id
@@ -319,6 +404,22 @@ eco_status eco_sign_genome(const eco_genome_record *g, const char *key_path, cha
     return st;
 }
 
+/* Warns when the signing key's public half is not among the registry's trusted keys: the
+ * model is registered, but `verify` will call it untrusted until the key is trusted. */
+static void warn_untrusted_key(eco_registry *r, const char *key_path) {
+    eco_signing_key *k = NULL;
+    eco_keyring *kr = NULL;
+    if (eco_signing_key_load(key_path, &k) == ECO_STATUS_OK &&
+        eco_keyring_load_dir(eco_registry_trusted_dir(r), &kr) == ECO_STATUS_OK &&
+        !eco_keyring_has(kr, eco_signing_key_id(k)))
+        ECO_WARN("add: signing key %s (id %s) is not trusted by this registry (no matching .pub in %s): `verify` will "
+                 "report the model as untrusted until its public key is copied there",
+                 key_path, eco_signing_key_id(k), eco_registry_trusted_dir(r));
+    eco_clear_error();
+    eco_keyring_free(kr);
+    eco_signing_key_free(k);
+}
+
 eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_options *opt,
                                 eco_genome_record *genome_out) {
     if (!r || !dir || !opt || !opt->id) return eco_error(ECO_STATUS_EINVAL, "add: NULL argument");
@@ -334,7 +435,9 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     char created[32];
     if (opt->created_at) snprintf(created, sizeof created, "%s", opt->created_at);
     else eco_registry_now_rfc3339(created);
-    static const char *const skip[] = {ECO_GENOME_FILE, ECO_SIGNATURE_FILE, NULL};
+    char **skip = NULL, **added = NULL;
+    size_t n_added = 0;
+    int lock = -1;
     char *envelope = NULL;
     bool distill = false, created_new = false;
     eco_status st = ECO_STATUS_OK;
@@ -349,7 +452,8 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
         goto out;
     }
     if ((st = set_capabilities(&g, opt)) != ECO_STATUS_OK) goto out;
-    if ((st = eco_manifest_from_dir(dir, skip, &g.files)) != ECO_STATUS_OK) goto out;
+    if ((st = skip_list(dir, &skip)) != ECO_STATUS_OK) goto out;
+    if ((st = eco_manifest_from_dir(dir, (const char *const *)skip, &g.files)) != ECO_STATUS_OK) goto out;
     if (g.files.n == 0) {
         st = eco_error(ECO_STATUS_EFORMAT, "%s: no files", dir);
         goto out;
@@ -359,14 +463,31 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     if (st != ECO_STATUS_OK) goto out;
     if ((st = keep_first_registration_time(r, &g, opt)) != ECO_STATUS_OK) goto out;
     if ((st = check_genome(&g)) != ECO_STATUS_OK) goto out;
-    if ((st = store_files(r, dir, &g.files)) != ECO_STATUS_OK) goto out;
+    /* From storing to registering, a `registry gc` (exclusive lock) must not take the
+     * objects this add is about to reference. */
+    if ((st = eco_registry_store_lock(r, false, &lock)) != ECO_STATUS_OK) goto out;
+    if ((st = store_files(r, dir, g.id, &g.files, &added, &n_added)) != ECO_STATUS_OK) goto out;
     if (opt->sign_key && (st = eco_sign_genome(&g, opt->sign_key, &envelope)) != ECO_STATUS_OK) goto out;
     if ((st = eco_registry_register(r, &g, envelope, &created_new)) != ECO_STATUS_OK) goto out;
+    if (opt->sign_key && created_new) warn_untrusted_key(r, opt->sign_key);
     if (genome_out) {
         *genome_out = g;
         memset(&g, 0, sizeof g);
     }
 out:
+    eco_registry_store_unlock(lock);
+    if (st != ECO_STATUS_OK && n_added > 0) {
+        /* A refused add leaves nothing behind: the objects it created that no registered
+         * model references (another add may have come to share them meanwhile) go. */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", eco_last_error());
+        if (eco_registry_remove_unreferenced(r, (const char *const *)added, n_added, NULL, NULL) != ECO_STATUS_OK)
+            ECO_WARN("add %s: could not remove the objects it stored (`ecology registry gc` will): %s", dir,
+                     eco_last_error());
+        eco_error(st, "%s", msg);
+    }
+    eco_registry_ids_free(added, n_added);
+    free_skip(skip);
     free(envelope);
     eco_genome_record_free(&g);
     return st;

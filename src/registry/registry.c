@@ -14,18 +14,23 @@
 #include "registry/registry_backend.h"
 #include "registry/registry_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct eco_registry {
     char *data_dir;          /* resolved data folder */
     char *trusted_dir;       /* folder of trusted *.pub keys */
     bool require_signature;
     bool trust_cache;        /* reads may skip re-hashing objects verified before */
+    bool read_only;          /* opened read-only: nothing under data_dir is written */
     eco_store *store;        /* the artifact store under data_dir */
     eco_registry_backend *be;
 };
@@ -63,8 +68,12 @@ eco_status eco_registry_init(const char *data_dir) {
         st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
         goto done;
     }
-    if ((st = eco_registry_sqlite_open(db_path, true, &be))) goto done;
+    if ((st = eco_registry_sqlite_open(db_path, true, false, &be))) goto done;
     be->close(be);
+    char *keys = eco_path_join(dir, "keys"), *trusted = keys ? eco_path_join(keys, "trusted") : NULL;
+    st = trusted ? eco_mkdir_p(trusted) : eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
+    free(trusted);
+    free(keys);
 done:
     if (st) eco_error_wrap(st, "registry init %s", dir);
     free(db_path);
@@ -102,8 +111,14 @@ eco_status eco_registry_open(const eco_registry_options *opt, eco_registry **out
         st = eco_error(ECO_STATUS_ENOMEM, "registry open: out of memory");
         goto fail;
     }
-    if ((st = eco_store_open(r->data_dir, &r->store))) goto fail;
-    if ((st = eco_registry_sqlite_open(db_path, false, &r->be))) goto fail;
+    /* A folder this process cannot write to is opened read-only whatever was asked: reading
+     * works, and a write says why it cannot. */
+    r->read_only = opt->read_only || access(r->data_dir, W_OK) != 0;
+    if (r->read_only && !opt->read_only)
+        ECO_DEBUG("registry %s: not writable (%s): opened read-only", r->data_dir, strerror(errno));
+    if ((st = r->read_only ? eco_store_open_readonly(r->data_dir, &r->store) : eco_store_open(r->data_dir, &r->store)))
+        goto fail;
+    if ((st = eco_registry_sqlite_open(db_path, false, r->read_only, &r->be))) goto fail;
     free(db_path);
     *out = r;
     return ECO_STATUS_OK;
@@ -127,6 +142,169 @@ const char *eco_registry_data_dir(const eco_registry *r) { return r->data_dir; }
 const char *eco_registry_trusted_dir(const eco_registry *r) { return r->trusted_dir; }
 
 bool eco_registry_trust_cache(const eco_registry *r) { return r->trust_cache; }
+
+/* EIO naming the folder when the registry was opened read-only. */
+static eco_status require_writable(const eco_registry *r, const char *what) {
+    if (!r->read_only) return ECO_STATUS_OK;
+    return eco_error(ECO_STATUS_EIO, "%s: the data folder is read-only (or was opened read-only): cannot %s",
+                     r->data_dir, what);
+}
+
+eco_status eco_registry_log_event(eco_registry *r, const char *type, const char *model_id, json_t *detail) {
+    char *text = NULL;
+    eco_status st = detail_text(detail, &text);
+    if (st) return st;
+    char at[32];
+    eco_registry_now_rfc3339(at);
+    if ((st = r->be->begin(r->be)) == ECO_STATUS_OK) {
+        if ((st = r->be->event_append(r->be, at, type, model_id, text, NULL)) == ECO_STATUS_OK) st = r->be->commit(r->be);
+        else r->be->rollback(r->be);
+    }
+    free(text);
+    return st;
+}
+
+/* ---- the store lock and garbage collection --------------------------------------------- */
+
+eco_status eco_registry_store_lock(eco_registry *r, bool exclusive, int *fd) {
+    *fd = -1;
+    eco_status st = require_writable(r, "store objects");
+    if (st) return st;
+    char *path = eco_path_join(r->data_dir, "store.lock");
+    if (!path) return eco_error(ECO_STATUS_ENOMEM, "store lock: out of memory");
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0) {
+        st = eco_error(ECO_STATUS_EIO, "%s: cannot open the store lock: %s", path, strerror(errno));
+        free(path);
+        return st;
+    }
+    int rc;
+    while ((rc = flock(f, exclusive ? LOCK_EX : LOCK_SH)) != 0 && errno == EINTR) {}
+    if (rc != 0) {
+        st = eco_error(ECO_STATUS_EIO, "%s: cannot lock: %s", path, strerror(errno));
+        close(f);
+        free(path);
+        return st;
+    }
+    free(path);
+    *fd = f;
+    return ECO_STATUS_OK;
+}
+
+void eco_registry_store_unlock(int fd) {
+    if (fd >= 0) close(fd); /* closing releases the flock */
+}
+
+/* Removes object hex unless a registered model references it (the caller holds the
+ * exclusive store lock); *gone tells whether it went, *size its bytes. */
+static eco_status remove_if_unreferenced(eco_registry *r, const char *hex, bool dry_run, bool *gone, uint64_t *size) {
+    *gone = false;
+    *size = 0;
+    bool referenced = false;
+    eco_status st = r->be->object_referenced(r->be, hex, &referenced);
+    if (st || referenced) return st;
+    char *path = eco_store_object_path(r->store, hex);
+    if (!path) return eco_error(ECO_STATUS_ENOMEM, "gc: out of memory");
+    struct stat sb;
+    if (lstat(path, &sb) != 0) {
+        free(path);
+        return ECO_STATUS_OK; /* not there (any more) */
+    }
+    if (!dry_run && unlink(path) != 0) {
+        st = eco_error(ECO_STATUS_EIO, "gc: remove %s: %s", path, strerror(errno));
+        free(path);
+        return st;
+    }
+    free(path);
+    *gone = true;
+    *size = (uint64_t)sb.st_size;
+    return ECO_STATUS_OK;
+}
+
+eco_status eco_registry_remove_unreferenced(eco_registry *r, const char *const *hexes, size_t n, size_t *removed,
+                                            uint64_t *bytes) {
+    if (removed) *removed = 0;
+    if (bytes) *bytes = 0;
+    int lock = -1;
+    eco_status st = eco_registry_store_lock(r, true, &lock);
+    for (size_t i = 0; i < n && !st; i++) {
+        bool gone = false;
+        uint64_t size = 0;
+        if ((st = remove_if_unreferenced(r, hexes[i], false, &gone, &size)) || !gone) continue;
+        if (removed) (*removed)++;
+        if (bytes) *bytes += size;
+    }
+    eco_registry_store_unlock(lock);
+    return st;
+}
+
+/* Whether name is 62 lower-case hex digits (an object's name inside its fan-out folder). */
+static bool object_name_ok(const char *name) {
+    size_t i = 0;
+    for (; name[i]; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f'))) return false;
+    return i == ECO_SHA256_HEX_LEN - 2;
+}
+
+eco_status eco_registry_gc(eco_registry *r, bool dry_run, eco_gc_object **objects, size_t *n, uint64_t *bytes) {
+    *objects = NULL;
+    *n = 0;
+    *bytes = 0;
+    if (!r) return eco_error(ECO_STATUS_EINVAL, "gc: no registry");
+    int lock = -1;
+    eco_status st = ECO_STATUS_OK;
+    if (!dry_run && (st = eco_registry_store_lock(r, true, &lock))) return st;
+    char *root = eco_path_join(r->data_dir, "objects/sha256");
+    DIR *top = root ? opendir(root) : NULL;
+    if (!root) st = eco_error(ECO_STATUS_ENOMEM, "gc: out of memory");
+    else if (!top && errno != ENOENT) st = eco_error(ECO_STATUS_EIO, "gc: %s: %s", root, strerror(errno));
+    size_t cap = 0;
+    struct dirent *fe;
+    while (!st && top && (fe = readdir(top)) != NULL) {
+        const char *fan = fe->d_name;
+        if (strlen(fan) != 2 || !strchr("0123456789abcdef", fan[0]) || !strchr("0123456789abcdef", fan[1]))
+            continue; /* ".", "..", anything that is not a fan-out folder */
+        char *fdir = eco_path_join(root, fan);
+        DIR *d = fdir ? opendir(fdir) : NULL;
+        free(fdir);
+        if (!d) continue;
+        struct dirent *de;
+        while (!st && (de = readdir(d)) != NULL) {
+            if (!object_name_ok(de->d_name)) continue;
+            char hex[ECO_SHA256_HEX_LEN + 1];
+            memcpy(hex, fan, 2);
+            memcpy(hex + 2, de->d_name, ECO_SHA256_HEX_LEN - 2); /* object_name_ok: exactly 62 */
+            hex[ECO_SHA256_HEX_LEN] = '\0';
+            bool gone = false;
+            uint64_t size = 0;
+            if ((st = remove_if_unreferenced(r, hex, dry_run, &gone, &size)) || !gone) continue;
+            if (*n == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                eco_gc_object *no = eco_malloc_array(ncap, sizeof *no);
+                if (!no) {
+                    st = eco_error(ECO_STATUS_ENOMEM, "gc: out of memory");
+                    break;
+                }
+                if (*n) memcpy(no, *objects, *n * sizeof *no);
+                free(*objects);
+                *objects = no;
+                cap = ncap;
+            }
+            memcpy((*objects)[*n].sha256, hex, sizeof hex);
+            (*objects)[*n].size = size;
+            (*n)++;
+            *bytes += size;
+        }
+        closedir(d);
+    }
+    if (top) closedir(top);
+    free(root);
+    eco_registry_store_unlock(lock);
+    if (!st && !dry_run && *n > 0)
+        st = eco_registry_log_event(r, "gc", NULL, json_pack("{s:I, s:I}", "removed", (json_int_t)*n, "bytes",
+                                                              (json_int_t)*bytes));
+    return st;
+}
 
 /* ---- signatures ------------------------------------------------------------------------ */
 
@@ -252,6 +430,7 @@ eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, co
     char stored[ECO_SHA256_HEX_LEN + 1] = "";
     if ((st = r->be->model_lookup(r->be, g->id, &found, stored))) goto done;
     if (found) goto existing;
+    if ((st = require_writable(r, "register a model"))) goto done;
     if ((st = check_files(r, g))) goto done;
     if ((st = check_signature(r, g, envelope, keyid))) goto done;
 
@@ -300,6 +479,7 @@ eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, si
     if ((st = r->be->list(r->be, NULL, &ids, &n))) return st;
     for (size_t i = 0; i < n && !st; i++) {
         eco_genome_record g = {0};
+        if ((st = eco_registry_check_genome_hash(r, ids[i]))) break;
         if ((st = eco_registry_get(r, ids[i], &g, NULL))) break;
         if (!(st = check_files(r, &g))) st = check_lineage(r, &g);
         for (size_t k = 0; k < g.files.n && !st; k++) {
@@ -312,6 +492,23 @@ eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, si
     eco_registry_ids_free(ids, n);
     if (n_models) *n_models = n;
     if (n_objects) *n_objects = objects;
+    return st;
+}
+
+eco_status eco_registry_check_genome_hash(eco_registry *r, const char *id) {
+    bool found = false;
+    char recorded[ECO_SHA256_HEX_LEN + 1] = "", got[ECO_SHA256_HEX_LEN + 1];
+    char *text = NULL;
+    eco_status st = r->be->model_lookup(r->be, id, &found, recorded);
+    if (st) return st;
+    if (!found) return eco_error(ECO_STATUS_ENOTFOUND, "model '%s' is not registered", id);
+    if ((st = r->be->get_model(r->be, id, &text, NULL))) return st;
+    if (!(st = eco_registry_sha256_hex(text, strlen(text), got)) && strcmp(got, recorded) != 0)
+        st = eco_error(ECO_STATUS_EINTEGRITY,
+                       "%s: model '%s': genome: its stored text hashes to %s, but genome_sha256 %s was recorded at "
+                       "registration (the genome was changed in the database)",
+                       r->data_dir, id, got, recorded);
+    free(text);
     return st;
 }
 

@@ -79,6 +79,9 @@ struct eco_registry_backend {
     eco_status (*report_insert)(eco_registry_backend *b, const char *model_id, const char *report,
                                 const char *at);
 
+    /* *referenced: whether any registered model has a file with this digest. */
+    eco_status (*object_referenced)(eco_registry_backend *b, const char *sha256, bool *referenced);
+
     /* The database's own consistency (SQLite: PRAGMA integrity_check and foreign_key_check):
      * OK, or EINTEGRITY with the first problem named. */
     eco_status (*integrity)(eco_registry_backend *b);
@@ -88,7 +91,10 @@ struct eco_registry_backend {
 
 /* Opens (create: creating file and schema if needed, idempotent) the SQLite database at
  * db_path. Without create, a missing file or a database without the schema is ENOTFOUND;
- * a schema newer than this build is EUNSUPPORTED. */
-eco_status eco_registry_sqlite_open(const char *db_path, bool create, eco_registry_backend **out);
+ * a schema newer than this build is EUNSUPPORTED. With read_only (not with create) the
+ * connection never writes: no journal-mode change, and a folder where SQLite cannot even
+ * create its shared-memory file is read as an immutable snapshot; begin() then fails with
+ * EIO saying the database is read-only. */
+eco_status eco_registry_sqlite_open(const char *db_path, bool create, bool read_only, eco_registry_backend **out);
 
 #endif

@@ -25,4 +25,25 @@ eco_status eco_registry_check_envelope(const eco_keyring *trusted, const eco_gen
  * registry rows record; the epoch if the clock cannot be read (registry.c). */
 void eco_registry_now_rfc3339(char out[32]);
 
+/* Appends an event of this type for model_id (may be NULL) in its own transaction; detail
+ * is a JSON object (the reference is consumed; NULL is out of memory) (registry.c). */
+eco_status eco_registry_log_event(eco_registry *r, const char *type, const char *model_id, struct json_t *detail);
+
+/* The stored genome of id re-hashed against the genome_sha256 recorded with it: EINTEGRITY
+ * naming the model when they differ (the genome was edited in the database). */
+eco_status eco_registry_check_genome_hash(eco_registry *r, const char *id);
+
+/* The store lock, <data>/store.lock (flock): adds hold it shared from storing their files to
+ * registering them, `registry gc` and the clean-up of a refused add exclusive, so an object
+ * about to be referenced is never removed. *fd receives the lock (release with
+ * eco_registry_store_unlock, which takes -1 too). */
+eco_status eco_registry_store_lock(eco_registry *r, bool exclusive, int *fd);
+void eco_registry_store_unlock(int fd);
+
+/* Under the exclusive store lock, removes each of the n objects that no registered model
+ * references (absent ones are skipped). *removed and *bytes (may be NULL) receive how many
+ * went and their size. */
+eco_status eco_registry_remove_unreferenced(eco_registry *r, const char *const *hexes, size_t n, size_t *removed,
+                                            uint64_t *bytes);
+
 #endif

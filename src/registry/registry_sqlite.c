@@ -31,6 +31,7 @@ typedef struct sqlite_backend {
     eco_registry_backend base; /* first member: the vtable */
     sqlite3 *db;
     char *path;
+    bool read_only; /* opened read-only: begin() refuses */
 } sqlite_backend;
 
 static sqlite_backend *be_of(eco_registry_backend *b) { return (sqlite_backend *)b; }
@@ -50,6 +51,9 @@ static eco_status sql_error(sqlite_backend *be, int rc, const char *op) {
     case SQLITE_NOTADB:
         return eco_error(ECO_STATUS_EFORMAT, "%s: %s: not a registry database or damaged (%s)", be->path, op,
                          msg);
+    case SQLITE_READONLY:
+        return eco_error(ECO_STATUS_EIO, "%s: %s: the database is read-only (is the data folder writable?): %s",
+                         be->path, op, msg);
     case SQLITE_CONSTRAINT:
         /* registry.c checks every constraint first, so this is a bug (or a hand edit) */
         return eco_error(ECO_STATUS_EINTERNAL, "%s: %s: constraint failed (%s)", be->path, op, msg);
@@ -271,6 +275,9 @@ static eco_status read_user_version(sqlite_backend *be, int *version) {
 
 static eco_status sq_begin(eco_registry_backend *b) {
     sqlite_backend *be = be_of(b);
+    if (be->read_only)
+        return eco_error(ECO_STATUS_EIO, "%s: the registry is open read-only (its folder is not writable): cannot write",
+                         be->path);
     double t0 = eco_now();
     unsigned spin = 0;
     for (;;) {
@@ -622,6 +629,23 @@ static eco_status sq_report_insert(eco_registry_backend *b, const char *model_id
                         row, 3, NULL);
 }
 
+/* ---- store objects --------------------------------------------------------------------- */
+
+static eco_status sq_object_referenced(eco_registry_backend *b, const char *sha256, bool *referenced) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "look up object";
+    *referenced = false;
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, "SELECT 1 FROM model_files WHERE sha256 = ?1 LIMIT 1", &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, sha256);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) *referenced = true;
+    else if (rc != SQLITE_DONE) st = sql_error(be, rc, op);
+    sqlite3_finalize(stmt);
+    return st;
+}
+
 /* ---- consistency ----------------------------------------------------------------------- */
 
 /* Runs a PRAGMA whose rows list problems; integrity_check answers one row "ok" when there
@@ -680,16 +704,19 @@ static const eco_registry_backend SQLITE_VTABLE = {
     .event_append = sq_event_append,
     .events = sq_events,
     .report_insert = sq_report_insert,
+    .object_referenced = sq_object_referenced,
     .integrity = sq_integrity,
     .close = sq_close,
 };
 
 /* Connection settings every handle needs (journal mode is stored in the file, the rest
- * per connection). */
+ * per connection). A read-only connection changes nothing stored: WAL was set when the
+ * database was created. */
 static eco_status configure(sqlite_backend *be) {
     sqlite3_extended_result_codes(be->db, 1);
     int rc = sqlite3_busy_timeout(be->db, BUSY_TIMEOUT_MS);
     if (rc != SQLITE_OK) return sql_error(be, rc, "set busy timeout");
+    if (be->read_only) return exec_sql(be, "PRAGMA foreign_keys=ON", "enable foreign keys");
     sqlite3_stmt *stmt;
     eco_status st = prepare(be, "PRAGMA journal_mode=WAL", &stmt, "set WAL mode");
     if (st) return st;
@@ -731,8 +758,46 @@ fail:
     return st;
 }
 
-eco_status eco_registry_sqlite_open(const char *db_path, bool create, eco_registry_backend **out) {
+/* "file:" URI of path with every byte outside [A-Za-z0-9/._~-] percent-encoded, then
+ * query (malloc'd). */
+static char *file_uri(const char *path, const char *query) {
+    size_t n = strlen(path), q = strlen(query);
+    char *u = malloc(5 + 3 * n + q + 1), *w = u;
+    if (!u) return NULL;
+    memcpy(w, "file:", 5);
+    w += 5;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("/._~-", *p))
+            *w++ = (char)*p;
+        else
+            w += sprintf(w, "%%%02X", *p);
+    }
+    memcpy(w, query, q + 1);
+    return u;
+}
+
+/* Opens the connection read-only. A WAL database needs its -shm file, which SQLite cannot
+ * create in a read-only folder (nor a -wal file): the first read then fails with
+ * SQLITE_CANTOPEN or a SQLITE_READONLY_* code, and the file is opened again as an immutable
+ * snapshot (nobody can write to that folder, so nothing can change under the reader). */
+static eco_status open_read_only(sqlite_backend *be, const char *db_path) {
+    int rc = sqlite3_open_v2(db_path, &be->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(be->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) return ECO_STATUS_OK;
+    int prim = rc & 0xff;
+    if (prim != SQLITE_CANTOPEN && prim != SQLITE_READONLY && prim != SQLITE_IOERR) return sql_error(be, rc, "open");
+    sqlite3_close(be->db);
+    be->db = NULL;
+    char *uri = file_uri(db_path, "?immutable=1");
+    if (!uri) return oom(be, "open");
+    rc = sqlite3_open_v2(uri, &be->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI, NULL);
+    free(uri);
+    return rc == SQLITE_OK ? ECO_STATUS_OK : sql_error(be, rc, "open read-only");
+}
+
+eco_status eco_registry_sqlite_open(const char *db_path, bool create, bool read_only, eco_registry_backend **out) {
     *out = NULL;
+    if (create) read_only = false;
     if (!create) {
         struct stat sb;
         if (stat(db_path, &sb) != 0)
@@ -747,13 +812,21 @@ eco_status eco_registry_sqlite_open(const char *db_path, bool create, eco_regist
         free(be);
         return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", db_path);
     }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    int rc = sqlite3_open_v2(db_path, &be->db, flags, NULL);
+    be->read_only = read_only;
     eco_status st;
-    if (rc != SQLITE_OK) {
-        st = sql_error(be, rc, "open");
-        sq_close(&be->base);
-        return st;
+    if (read_only) {
+        if ((st = open_read_only(be, db_path))) {
+            sq_close(&be->base);
+            return st;
+        }
+    } else {
+        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+        int rc = sqlite3_open_v2(db_path, &be->db, flags, NULL);
+        if (rc != SQLITE_OK) {
+            st = sql_error(be, rc, "open");
+            sq_close(&be->base);
+            return st;
+        }
     }
     if ((st = configure(be))) goto fail;
     if (create && (st = create_schema(be))) goto fail;

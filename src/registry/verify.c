@@ -21,14 +21,50 @@
 /* Largest genome.json / signature.json accepted from a folder. */
 #define META_MAX_BYTES ((size_t)64 << 20)
 
+/* The ids of the envelope's signatures, comma-separated into out, and whether trusted holds
+ * any of them. */
+static bool envelope_keyids(const char *envelope, size_t env_len, const eco_keyring *trusted, char *out,
+                            size_t out_size) {
+    out[0] = '\0';
+    bool any_trusted = false;
+    json_t *j = json_loadb(envelope, env_len, 0, NULL);
+    json_t *sigs = json_object_get(j, "signatures");
+    for (size_t i = 0; i < json_array_size(sigs); i++) {
+        const char *k = json_string_value(json_object_get(json_array_get(sigs, i), "keyid"));
+        if (!k) continue;
+        any_trusted |= eco_keyring_has(trusted, k);
+        size_t used = strlen(out);
+        snprintf(out + used, out_size - used, "%s%s", used ? ", " : "", k);
+    }
+    json_decref(j);
+    return any_trusted;
+}
+
 /* The envelope signs exactly this genome under a trusted key; label names the model or
- * folder in messages. */
+ * folder in messages. What does not match (a statement about other content, a malformed
+ * envelope, a signature by a trusted key that does not verify) is EINTEGRITY or EFORMAT;
+ * ESIGNATURE is kept for an intact envelope whose keys are all untrusted. */
 static eco_status check_signed(const eco_genome_record *g, const char *envelope, size_t env_len,
-                               const char *label, const eco_keyring *trusted,
+                               const char *label, const char *trusted_dir, const eco_keyring *trusted,
                                char keyid[ECO_KEYID_HEX_LEN + 1]) {
-    char what[600];
+    char what[600], unused[ECO_KEYID_HEX_LEN + 1];
     snprintf(what, sizeof what, "%s: signature", label);
-    return eco_registry_check_envelope(trusted, g, envelope, env_len, what, ECO_STATUS_EINTEGRITY, keyid);
+    /* about this genome, whoever signed it */
+    eco_status st = eco_registry_check_envelope(NULL, g, envelope, env_len, what, ECO_STATUS_EINTEGRITY, unused);
+    if (st == ECO_STATUS_ESIGNATURE) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", eco_last_error());
+        st = eco_error(ECO_STATUS_EINTEGRITY, "%s", msg);
+    }
+    if (st) return st;
+    st = eco_registry_check_envelope(trusted, g, envelope, env_len, what, ECO_STATUS_EINTEGRITY, keyid);
+    if (st != ECO_STATUS_ESIGNATURE) return st;
+    char ids[600];
+    if (envelope_keyids(envelope, env_len, trusted, ids, sizeof ids))
+        return eco_error(ECO_STATUS_EINTEGRITY, "%s: the signature by a trusted key does not verify: the signature "
+                                                "or what it signs was changed (keys %s)", what, ids);
+    return eco_error(ECO_STATUS_ESIGNATURE, "%s: signed by key %s, which is not trusted (not in %s)", what,
+                     ids[0] ? ids : "(none)", trusted_dir ? trusted_dir : "the trusted keys");
 }
 
 eco_status eco_registry_verify(eco_registry *r, const char *id, char keyid[ECO_KEYID_HEX_LEN + 1]) {
@@ -36,7 +72,8 @@ eco_status eco_registry_verify(eco_registry *r, const char *id, char keyid[ECO_K
     eco_genome_record g = {0};
     char *envelope = NULL;
     eco_keyring *kr = NULL;
-    eco_status st = eco_registry_get(r, id, &g, &envelope);
+    eco_status st = eco_registry_check_genome_hash(r, id);
+    if (st == ECO_STATUS_OK) st = eco_registry_get(r, id, &g, &envelope);
     if (st != ECO_STATUS_OK) return st;
     char label[256];
     snprintf(label, sizeof label, "model '%s'", id);
@@ -53,7 +90,7 @@ eco_status eco_registry_verify(eco_registry *r, const char *id, char keyid[ECO_K
         goto out;
     }
     if ((st = eco_keyring_load_dir(eco_registry_trusted_dir(r), &kr)) != ECO_STATUS_OK) goto out;
-    st = check_signed(&g, envelope, strlen(envelope), label, kr, keyid);
+    st = check_signed(&g, envelope, strlen(envelope), label, eco_registry_trusted_dir(r), kr, keyid);
 out:
     eco_keyring_free(kr);
     free(envelope);
@@ -108,7 +145,7 @@ eco_status eco_verify_dir(const char *dir, const eco_keyring *trusted, char keyi
         goto out;
     }
     if ((st = eco_read_file(spath, META_MAX_BYTES, &stext, &slen)) != ECO_STATUS_OK) goto out;
-    st = check_signed(&g, stext, slen, dir, trusted, keyid);
+    st = check_signed(&g, stext, slen, dir, NULL, trusted, keyid);
 out:
     eco_genome_record_free(&g);
     free(gtext);

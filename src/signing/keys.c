@@ -424,6 +424,12 @@ void eco_keyring_free(eco_keyring *kr) {
 
 size_t eco_keyring_count(const eco_keyring *kr) { return kr ? kr->n : 0; }
 
+bool eco_keyring_has(const eco_keyring *kr, const char *keyid) {
+    for (size_t i = 0; kr && keyid && i < kr->n; i++)
+        if (strcmp(kr->keys[i].keyid, keyid) == 0) return true;
+    return false;
+}
+
 eco_keyring_verdict eco_keyring_verify(const eco_keyring *kr, const char *keyid, const void *msg, size_t len,
                                        const uint8_t *sig, size_t sig_len) {
     const keyring_entry *e = NULL;
