@@ -444,11 +444,77 @@ static void test_shuffle_and_resume(void **state) {
     eco_tokenizer_free(tok);
 }
 
+/* How examples fit the rows, and the batches with no target (issue 17: a prompt that fills
+ * the row trained nothing, silently). */
+static void test_fit_and_empty_batches(void **state) {
+    (void)state;
+    eco_tokenizer *tok = byte_tokenizer();
+    /* [BOS a b c d e f x EOS]: first target at 7; [BOS q y EOS]: first target at 2 */
+    eco_data_corpus *c = parse_ok("{\"prompt\": \"abcdef\", \"completion\": \"x\"}\n"
+                                  "{\"prompt\": \"q\", \"completion\": \"y\"}\n");
+    eco_data_tokens *t = NULL;
+    ECO_ASSERT_OK(eco_data_tokenize(c, tok, EOS, &t));
+    eco_data_loader_options opt = {.batch = 1, .seq = 4, .seed = 1, .shuffle = false, .pack = ECO_DATA_PACK_AUTO,
+                                   .pad_id = PAD};
+    eco_data_loader *l = NULL;
+    ECO_ASSERT_OK(eco_data_loader_create(t, &opt, &l));
+    eco_data_fit f;
+    eco_data_loader_fit(l, &f);
+    assert_int_equal(f.n_examples, 2);
+    assert_int_equal(f.n_cut, 1);
+    assert_int_equal(f.n_lost, 1);
+    assert_int_equal(f.seq_keep, 7);
+    assert_int_equal(f.seq_whole, 8);
+    /* Unshuffled: row 0 is the first example cut to 5 tokens (no target), row 1 the second. */
+    int64_t empty = -2;
+    ECO_ASSERT_OK(eco_data_loader_find_empty(l, 3, &empty));
+    assert_int_equal(empty, 0);
+    assert_int_equal(eco_data_loader_tell(l).row, 0); /* looking does not move */
+    batch b = batch_alloc(1, 4);
+    int64_t nt = -1;
+    ECO_ASSERT_OK(eco_data_loader_next(l, b.in, b.tg, b.mask, &nt));
+    assert_int_equal(nt, 0);
+    ECO_ASSERT_OK(eco_data_loader_find_empty(l, 1, &empty));
+    assert_int_equal(empty, -1);
+    ECO_ASSERT_OK(eco_data_loader_find_empty(l, 2, &empty));
+    assert_int_equal(empty, 1); /* the next epoch's first row */
+    ECO_ASSERT_OK(eco_data_loader_next(l, b.in, b.tg, b.mask, &nt));
+    assert_int_equal(nt, 2);
+    batch_free(&b);
+    eco_data_loader_free(l);
+    /* Two rows a batch: every batch holds the second example. */
+    opt.batch = 2;
+    ECO_ASSERT_OK(eco_data_loader_create(t, &opt, &l));
+    ECO_ASSERT_OK(eco_data_loader_find_empty(l, 5, &empty));
+    assert_int_equal(empty, -1);
+    eco_data_loader_free(l);
+    /* At --seq 7 the first example is still cut, but keeps its target. */
+    opt.seq = 7;
+    ECO_ASSERT_OK(eco_data_loader_create(t, &opt, &l));
+    eco_data_loader_fit(l, &f);
+    assert_int_equal(f.n_cut, 1);
+    assert_int_equal(f.n_lost, 0);
+    eco_data_loader_free(l);
+    /* Stream packing cuts nothing off: every token is a target in some window. */
+    opt.seq = 4;
+    opt.pack = ECO_DATA_PACK_STREAM;
+    ECO_ASSERT_OK(eco_data_loader_create(t, &opt, &l));
+    eco_data_loader_fit(l, &f);
+    assert_int_equal(f.n_examples, 2);
+    assert_int_equal(f.n_cut + f.n_lost, 0);
+    eco_data_loader_free(l);
+    ECO_ASSERT_STATUS(eco_data_loader_find_empty(NULL, 1, &empty), ECO_STATUS_EINVAL);
+    eco_data_tokens_free(t);
+    eco_data_corpus_free(c);
+    eco_tokenizer_free(tok);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_good),     cmocka_unit_test(test_parse_bad),
         cmocka_unit_test(test_hash),           cmocka_unit_test(test_tokenize_masks),
         cmocka_unit_test(test_packing),        cmocka_unit_test(test_shuffle_and_resume),
+        cmocka_unit_test(test_fit_and_empty_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

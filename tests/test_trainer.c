@@ -368,7 +368,7 @@ static void test_lora_load_and_grads(void **state) {
     assert_non_null(eco_safetensors_find(f, "input_ids"));
     assert_non_null(eco_safetensors_find(f, "base_model.model.model.layers.0.mlp.up_proj.lora_B.weight"));
     eco_safetensors_close(f);
-    ECO_ASSERT_OK(eco_trainer_grads(fx->model, NULL, fx->data, 1, 16, false, g, NULL));
+    ECO_ASSERT_OK(eco_trainer_grads(fx->model, NULL, fx->data, 1, 24, false, g, NULL));
     ECO_ASSERT_OK(eco_safetensors_open(g, &f));
     assert_non_null(eco_safetensors_find(f, "model.embed_tokens.weight"));
     eco_safetensors_close(f);

@@ -75,6 +75,13 @@ eco_status eco_config_to_json(const eco_model_config *cfg, char **out, size_t *o
  * -1 when a size is not positive or the count overflows int64. */
 int64_t eco_config_param_count(const eco_model_config *cfg);
 
+/* The one context rule, for every caller that runs the model over a sequence (generation,
+ * logits, training rows): n_positions tokens must fit max_position_embeddings. ERANGE
+ * otherwise, the message "<what>: N positions exceed the model's context of M
+ * (max_position_embeddings in config.json)", `what` formatted printf-style. */
+eco_status eco_config_check_context(const eco_model_config *cfg, int64_t n_positions, const char *what_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #ifdef __cplusplus
 }
 #endif

@@ -160,6 +160,22 @@ int64_t eco_data_loader_truncated(const eco_data_loader *l);
 /* The pack mode in effect (AUTO resolved). */
 eco_data_pack eco_data_loader_pack(const eco_data_loader *l);
 
+/* How the examples fit the loader's rows (WHOLE packing; in STREAM packing no example is
+ * cut and none loses its targets). An example with no target token at all is not counted. */
+typedef struct eco_data_fit {
+    int64_t n_examples;    /* examples with at least one target */
+    int64_t n_cut;         /* of those, longer than seq + 1 tokens: cut to their first seq + 1 */
+    int64_t n_lost;        /* of those, cut before their first target: they train nothing */
+    int64_t seq_keep;      /* the smallest seq at which every example keeps a target */
+    int64_t seq_whole;     /* the smallest seq at which every example fits whole */
+} eco_data_fit;
+/* Fills *out for the loader's tokens, seq and pack mode (O(tokens)). */
+void eco_data_loader_fit(const eco_data_loader *l, eco_data_fit *out);
+/* Looks at the next n_batches batches without moving the position (it builds their rows:
+ * O(n_batches · B · T)): *first_empty gets the index (0 = the next batch) of the first
+ * with no target token, or -1 when every one has one. EINVAL for a NULL argument. */
+eco_status eco_data_loader_find_empty(eco_data_loader *l, int64_t n_batches, int64_t *first_empty);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,8 @@
  * (HF configs carry many that do not change the computation).
  */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -519,4 +521,17 @@ int64_t eco_config_param_count(const eco_model_config *cfg) {
     int64_t n;
     if (!cfg || !param_count(cfg, &n)) return -1;
     return n;
+}
+
+eco_status eco_config_check_context(const eco_model_config *cfg, int64_t n_positions, const char *what_fmt, ...) {
+    if (!cfg || !what_fmt) return eco_error(ECO_STATUS_EINVAL, "context check: NULL argument");
+    if (n_positions <= cfg->max_position_embeddings) return ECO_STATUS_OK;
+    char what[256];
+    va_list ap;
+    va_start(ap, what_fmt);
+    vsnprintf(what, sizeof what, what_fmt, ap);
+    va_end(ap);
+    return eco_error(ECO_STATUS_ERANGE,
+                     "%s: %lld positions exceed the model's context of %lld (max_position_embeddings in config.json)",
+                     what, (long long)n_positions, (long long)cfg->max_position_embeddings);
 }

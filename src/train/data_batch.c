@@ -231,3 +231,46 @@ int64_t eco_data_loader_truncated(const eco_data_loader *l) {
 }
 
 eco_data_pack eco_data_loader_pack(const eco_data_loader *l) { return l->opt.pack; }
+
+void eco_data_loader_fit(const eco_data_loader *l, eco_data_fit *out) {
+    const eco_data_tokens *t = l->tok;
+    const int64_t T = l->opt.seq;
+    const bool whole = l->opt.pack == ECO_DATA_PACK_WHOLE;
+    memset(out, 0, sizeof *out);
+    out->seq_keep = out->seq_whole = 1;
+    for (size_t i = 0; i < t->n_examples; i++) {
+        const size_t start = t->offsets[i], len = ex_len(t, i);
+        size_t first = 0; /* index of the first target within the example; 0: none */
+        for (size_t j = 1; j < len && !first; j++)
+            if (t->loss[start + j]) first = j;
+        if (!first) continue;
+        out->n_examples++;
+        if (!whole) continue;
+        /* A row keeps tokens 0..T of an example alone in it: target j survives when j <= T. */
+        if ((int64_t)len > T + 1) out->n_cut++;
+        if ((int64_t)first > T) out->n_lost++;
+        if ((int64_t)first > out->seq_keep) out->seq_keep = (int64_t)first;
+        if ((int64_t)len - 1 > out->seq_whole) out->seq_whole = (int64_t)len - 1;
+    }
+}
+
+eco_status eco_data_loader_find_empty(eco_data_loader *l, int64_t n_batches, int64_t *first_empty) {
+    if (!l || !first_empty) return eco_error(ECO_STATUS_EINVAL, "eco_data_loader_find_empty: NULL argument");
+    *first_empty = -1;
+    eco_data_pos p = l->pos;
+    const size_t T = (size_t)l->opt.seq;
+    for (int64_t k = 0; k < n_batches && *first_empty < 0; k++) {
+        int64_t count = 0;
+        for (int64_t b = 0; b < l->opt.batch; b++) {
+            if (p.epoch != l->built_epoch) build_epoch(l, p.epoch);
+            fill_row(l, p.row);
+            for (size_t j = 1; j <= T; j++) count += l->row_loss[j];
+            if (++p.row >= l->n_rows) {
+                p.epoch++;
+                p.row = 0;
+            }
+        }
+        if (count == 0) *first_empty = k;
+    }
+    return ECO_STATUS_OK;
+}

@@ -201,6 +201,48 @@ static eco_status check_options(const eco_trainer_options *o) {
     return ECO_STATUS_OK;
 }
 
+/* ---- rows without targets ------------------------------------------------------------- */
+
+/* The explanation of a batch with no target token (step 0: the first batch; < 0: every
+ * batch), into the last error: how many examples the rows cut and lose, and the --seq that
+ * would do. */
+static eco_status no_target_error(const char *cmd, const eco_data_loader *l, int64_t seq, int64_t max_pos,
+                                  int64_t step) {
+    eco_data_fit f;
+    eco_data_loader_fit(l, &f);
+    char where[64];
+    if (step > 0) snprintf(where, sizeof where, "the batch of step %lld", (long long)step);
+    else snprintf(where, sizeof where, step == 0 ? "the first batch" : "every batch");
+    if (eco_data_loader_pack(l) != ECO_DATA_PACK_WHOLE || f.n_lost == 0)
+        return eco_error(ECO_STATUS_EINVAL, "%s: %s has no target token (its rows hold only prompt or padding)", cmd,
+                         where);
+    char ctx[160] = "";
+    if (f.seq_keep > max_pos)
+        snprintf(ctx, sizeof ctx, ", more than the model's context of %lld (max_position_embeddings): shorten the prompts",
+                 (long long)max_pos);
+    return eco_error(ECO_STATUS_EINVAL,
+                     "%s: %s has no target token: at --seq %lld, %lld of %lld examples are cut (longer than %lld "
+                     "tokens) and %lld of them lose every target; --seq %lld keeps a target in every example%s "
+                     "(--seq %lld fits every example whole)",
+                     cmd, where, (long long)seq, (long long)f.n_cut, (long long)f.n_examples, (long long)seq + 1,
+                     (long long)f.n_lost, (long long)f.seq_keep, ctx, (long long)f.seq_whole);
+}
+
+/* Before the first step: refuses a corpus that no row can train on, warns when more than
+ * 10% of the examples lose every target to the row length. */
+static eco_status check_targets(const char *cmd, const eco_data_loader *l, int64_t seq, int64_t max_pos) {
+    eco_data_fit f;
+    eco_data_loader_fit(l, &f);
+    if (f.n_examples == 0 || (f.n_lost > 0 && f.n_lost == f.n_examples))
+        return no_target_error(cmd, l, seq, max_pos, -1);
+    if (f.n_lost * 10 > f.n_examples)
+        ECO_WARN("%s: at --seq %lld, %lld of %lld examples (%.0f%%) lose every target (their prompt fills the row); "
+                 "--seq %lld keeps a target in every example",
+                 cmd, (long long)seq, (long long)f.n_lost, (long long)f.n_examples,
+                 100.0 * (double)f.n_lost / (double)f.n_examples, (long long)f.seq_keep);
+    return ECO_STATUS_OK;
+}
+
 static int64_t pos_encode(eco_data_pos p) { return (p.epoch << 32) | p.row; }
 static eco_data_pos pos_decode(int64_t v) {
     eco_data_pos p = {v >> 32, v & 0xffffffffLL};
@@ -334,6 +376,10 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     memcpy(r.corpus_sha256, c.corpus->sha256_hex, sizeof r.corpus_sha256);
     if ((st = eco_tokenizer_load(o.model_dir, &c.tok))) goto done;
 
+    eco_model_config base_cfg;
+    if ((st = eco_config_load(o.model_dir, &base_cfg))) goto done;
+    if ((st = eco_config_check_context(&base_cfg, o.seq, "train: --seq %lld", (long long)o.seq))) goto done;
+
     eco_train_options to;
     memset(&to, 0, sizeof to);
     to.mode = o.mode;
@@ -351,6 +397,18 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     if ((st = eco_data_tokenize(c.corpus, c.tok, eos, &c.tokens))) goto done;
     eco_data_loader_options lo = {.batch = o.batch, .seq = o.seq, .seed = o.seed, .shuffle = true, .pack = o.pack, .pad_id = eos};
     if ((st = eco_data_loader_create(c.tokens, &lo, &c.loader))) goto done;
+    if ((st = check_targets("train", c.loader, o.seq, cfg->max_position_embeddings))) goto done;
+    int64_t end = o.steps;
+    if (o.stop_after > 0 && o.stop_after < end) end = o.stop_after;
+    { /* a step whose batch holds no target would train nothing: refuse the run before it starts
+       * (from step 0, whether or not it resumes: the batches are a function of the options) */
+        int64_t empty;
+        if ((st = eco_data_loader_find_empty(c.loader, end * o.accum, &empty))) goto done;
+        if (empty >= 0) {
+            st = no_target_error("train", c.loader, o.seq, cfg->max_position_embeddings, 1 + empty / o.accum);
+            goto done;
+        }
+    }
 
     size_t n = (size_t)(o.batch * o.seq);
     c.inputs = eco_malloc_array(n, sizeof(int32_t));
@@ -387,8 +445,6 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     ac.total_steps = o.steps;
     ac.min_lr_ratio = o.min_lr_ratio;
 
-    int64_t end = o.steps;
-    if (o.stop_after > 0 && o.stop_after < end) end = o.stop_after;
     const int64_t step_tokens = o.accum * o.batch * o.seq;
     char label[128];
     eco_progress prog;
@@ -403,6 +459,10 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
         for (int64_t k = 0; k < o.accum; k++) {
             int64_t nt;
             if ((st = eco_data_loader_next_pos(c.loader, c.inputs, c.targets, c.mask, c.positions, &nt))) goto done;
+            if (nt == 0) { /* a loss of 0 and no gradient: the step would train nothing */
+                st = no_target_error("train", c.loader, o.seq, cfg->max_position_embeddings, state->step + 1);
+                goto done;
+            }
             for (size_t i = 0; i < n; i++)
                 if (!c.mask[i]) c.targets[i] = -1;
             float loss;
@@ -473,6 +533,9 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
     to.max_batch = batch;
     to.max_seq = seq;
     eco_status st;
+    eco_model_config base_cfg;
+    if ((st = eco_config_load(model_dir, &base_cfg))) return st;
+    if ((st = eco_config_check_context(&base_cfg, seq, "grads: --seq %lld", (long long)seq))) return st;
     if (adapter_dir) {
         to.mode = ECO_TRAIN_MODE_LORA;
         if ((st = eco_peft_config_load(adapter_dir, &to.lora))) return st;
@@ -503,7 +566,12 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
         st = eco_error(ECO_STATUS_ENOMEM, "grads: out of memory");
         goto done;
     }
-    if ((st = eco_data_loader_next_pos(c.loader, c.inputs, c.targets, c.mask, c.positions, NULL))) goto done;
+    int64_t nt;
+    if ((st = eco_data_loader_next_pos(c.loader, c.inputs, c.targets, c.mask, c.positions, &nt))) goto done;
+    if (nt == 0) {
+        st = no_target_error("grads", c.loader, seq, cfg->max_position_embeddings, 0);
+        goto done;
+    }
     for (size_t i = 0; i < n; i++)
         if (!c.mask[i]) c.targets[i] = -1;
     float loss;

@@ -69,7 +69,7 @@ contains "$tmp/ad/adapter_config.json" '"use_rslora": true' "rslora recorded"
 contains "$tmp/out" '"finished":true' "json result"
 
 # grads
-expect 0 "grads full" -- "$BIN" grads $M --out "$tmp/g.safetensors" --batch 2 --seq 16
+expect 0 "grads full" -- "$BIN" grads $M --out "$tmp/g.safetensors" --batch 2 --seq 24
 expect 0 "inspect grads" -- "$BIN" inspect "$tmp/g.safetensors"
 contains "$tmp/out" "model.embed_tokens.weight" "grads hold the embedding gradient"
 expect 0 "grads lora" -- "$BIN" grads $M --adapter "$tmp/ad" --out "$tmp/ga.safetensors" --json
@@ -81,6 +81,26 @@ contains "$tmp/out" '"doc_mask":true' "grads json says doc_mask"
 expect 0 "inspect doc-mask grads" -- "$BIN" inspect "$tmp/gd.safetensors"
 contains "$tmp/out" "position_ids" "doc-mask grads hold the position ids"
 expect 1 "grads missing adapter" -- "$BIN" grads $M --adapter "$tmp/none" --out "$tmp/gx.safetensors"
+
+# rows that hold no target (issue 17): the arith prompts are 18 tokens, so at --seq 16 every
+# example is cut inside its prompt; training and grads refuse instead of "loss 0 -> 0"
+expect 1 "train with no target in reach" -- "$BIN" train $M --lora r=4,targets=q --adapter-out "$tmp/a-none" --steps 2 --batch 2 --seq 16 --lr 0.003 --seed 1
+contains "$tmp/err" "32 of 32 examples are cut (longer than 17 tokens) and 32 of them lose every target" "cut examples counted"
+contains "$tmp/err" "--seq 18 keeps a target in every example" "smallest --seq named"
+[ ! -e "$tmp/a-none/adapter_model.safetensors" ]; check $? "no adapter written without targets"
+expect 1 "train --seq 1" -- "$BIN" train $M --full --out "$tmp/f-none" --steps 2 --batch 2 --seq 1 --lr 0.003 --seed 1
+contains "$tmp/err" "no target token" "--seq 1 refused"
+expect 1 "grads with no target in reach" -- "$BIN" grads $M --out "$tmp/g-none.safetensors" --batch 2 --seq 16
+contains "$tmp/err" "the first batch has no target token" "grads refuse an empty batch"
+# more than 10% of the examples lose their targets: a warning, and training goes on
+{ head -n 24 "$tmp/add.jsonl"; for i in 1 2 3 4; do echo '{"prompt": "A prompt much longer than the row '$i'", "completion": " x"}'; done; } >"$tmp/mixed.jsonl"
+expect 0 "train with some examples cut" -- "$BIN" train --model "$tmp/tiny" --data "$tmp/mixed.jsonl" --lora r=4,targets=q --adapter-out "$tmp/a-mixed" --steps 1 --batch 8 --seq 24 --lr 0.003 --seed 1
+contains "$tmp/err" "4 of 28 examples (14%) lose every target" "warning counts the examples"
+# the context rule: --seq past max_position_embeddings (1024 for the tiny preset)
+expect 1 "train --seq past the context" -- "$BIN" train $M --full --out "$tmp/f-long" --steps 1 --batch 1 --seq 2048 --lr 0.003 --seed 1
+contains "$tmp/err" "--seq 2048: 2048 positions exceed the model's context of 1024 (max_position_embeddings in config.json)" "context message"
+expect 1 "grads --seq past the context" -- "$BIN" grads $M --out "$tmp/g-long.safetensors" --batch 1 --seq 2048
+contains "$tmp/err" "2048 positions exceed the model's context of 1024" "grads context message"
 
 # pretrain from the test recipe
 expect 0 "pretrain" -- "$BIN" pretrain --recipe "$SRC/tests/data/recipe-test-tiny.json" --out "$tmp/pre" --threads 1
