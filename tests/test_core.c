@@ -238,6 +238,17 @@ static void test_log_level(void **state) {
     eco_log_set_level(ECO_LOG_ERROR);
     assert_int_equal(eco_log_get_level(), ECO_LOG_ERROR);
     eco_log(ECO_LOG_INFO, "not shown %d", 1);
+    /* ECOLOGY_LOG: a known level is set, an unknown one is an error naming the variable */
+    setenv("ECOLOGY_LOG", "warn", 1);
+    ECO_ASSERT_OK(eco_log_init_from_env());
+    assert_int_equal(eco_log_get_level(), ECO_LOG_WARN);
+    setenv("ECOLOGY_LOG", "loud", 1);
+    ECO_ASSERT_STATUS(eco_log_init_from_env(), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "ECOLOGY_LOG: 'loud'"));
+    assert_int_equal(eco_log_get_level(), ECO_LOG_INFO);
+    unsetenv("ECOLOGY_LOG");
+    ECO_ASSERT_OK(eco_log_init_from_env());
+    eco_log_set_level(ECO_LOG_ERROR);
 }
 
 /* eco_zalloc_large: zeroed and writable to its last byte, 2 MiB-aligned from 2 MiB up;

@@ -93,6 +93,10 @@ void eco_log_set_level(eco_log_level level);
 eco_log_level eco_log_get_level(void);
 /* Parses "debug|info|warn|error|off"; returns ECO_STATUS_EINVAL for anything else. */
 eco_status eco_log_level_parse(const char *s, eco_log_level *out);
+/* Sets the level from ECOLOGY_LOG (unset or empty: info). ECO_STATUS_EINVAL, naming the
+ * variable and the accepted levels, for an unknown level (the level is then info): a
+ * program calls this first so that a misspelt level is reported, not silently ignored. */
+eco_status eco_log_init_from_env(void);
 void eco_log(eco_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define ECO_DEBUG(...) eco_log(ECO_LOG_DEBUG, __VA_ARGS__)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ecology/tasks.h"
 
 int cli_usage_error(const char *fmt, ...) {
     va_list ap;
@@ -18,9 +19,35 @@ int cli_usage_error(const char *fmt, ...) {
     return CLI_USAGE;
 }
 
+/* true when msg starts with the n bytes of word followed by ':' or (colon_only false) ' '. */
+static bool starts_with_word(const char *msg, const char *word, size_t n, bool colon_only) {
+    return n > 0 && strncmp(msg, word, n) == 0 && (msg[n] == ':' || (!colon_only && msg[n] == ' '));
+}
+
 int cli_fail(eco_status st, const char *what) {
-    fprintf(stderr, "ecology: %s: %s (%s)\n", what, eco_last_error(), eco_status_str(st));
+    const char *msg = eco_last_error();
+    /* No doubled prefix: a library message that already starts with the command ("add: ...",
+     * "registry open: ...") is printed as it is; one that starts with the command's last
+     * word ("merge: ..." for "model merge") loses that word. */
+    const char *last = strrchr(what, ' ');
+    last = last ? last + 1 : what;
+    if (starts_with_word(msg, what, strlen(what), false)) {
+        fprintf(stderr, "ecology: %s (%s)\n", msg, eco_status_str(st));
+        return CLI_FAIL;
+    }
+    if (last != what && starts_with_word(msg, last, strlen(last), true)) {
+        msg += strlen(last) + 1;
+        while (*msg == ' ') msg++;
+    }
+    fprintf(stderr, "ecology: %s: %s (%s)\n", what, msg, eco_status_str(st));
     return CLI_FAIL;
+}
+
+int cli_check_capability(const char *flag, const char *name) {
+    const eco_capability *cap;
+    if (eco_tasks_find(name, &cap) != ECO_STATUS_OK)
+        return cli_usage_error("option '--%s': %s", flag, eco_last_error());
+    return CLI_OK;
 }
 
 static cli_opt *find_opt(cli_opt *opts, int n, const char *name, size_t len) {
@@ -29,9 +56,32 @@ static cli_opt *find_opt(cli_opt *opts, int n, const char *name, size_t len) {
     return NULL;
 }
 
+/* Options whose value names a file or folder: an empty value is refused (an empty
+ * --data-dir would otherwise mean the default data folder, silently). */
+static bool is_path_option(const char *name) {
+    static const char *const paths[] = {"data-dir", "model",   "adapter", "out",      "adapter-out", "data",
+                                        "tokenizer", "file",   "recipe",  "trusted",  "sign-key",    "teacher",
+                                        "student",  "work-dir", "prompt-file"};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+        if (strcmp(name, paths[i]) == 0) return true;
+    return false;
+}
+
+/* A programmer's error, said loudly on every run (and failed by tests/cli/test_help.sh):
+ * an option that the command's usage text in usage.c does not mention. */
+static void check_documented(int argc, char **argv, int start, const cli_opt *opts, int n_opts) {
+    if (argc < 2 || start < 2 || start > 3 || (start == 3 && argc < 3)) return;
+    const cli_usage *u = cli_usage_find(argv[1], start == 3 ? argv[2] : NULL);
+    const char *missing = u ? cli_usage_missing_option(u, opts, n_opts) : NULL;
+    if (missing)
+        fprintf(stderr, "ecology: internal error: option '--%s' of '%s' is missing from its usage (src/cli/usage.c)\n",
+                missing, u->cmd);
+}
+
 int cli_parse(int argc, char **argv, int start, cli_opt *opts, int n_opts, const char **pos,
               int max_pos, int *n_pos) {
     *n_pos = 0;
+    check_documented(argc, argv, start, opts, n_opts);
     for (int i = start; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] == '-' && a[1] != '\0') {
@@ -48,6 +98,8 @@ int cli_parse(int argc, char **argv, int start, cli_opt *opts, int n_opts, const
                     if (i + 1 >= argc) return cli_usage_error("option '--%s' needs a value", o->name);
                     o->value = argv[++i];
                 }
+                if (!o->value[0] && is_path_option(o->name))
+                    return cli_usage_error("option '--%s': empty value (a path is needed)", o->name);
             } else {
                 if (eq) return cli_usage_error("option '--%s' takes no value", o->name);
                 o->value = "1";

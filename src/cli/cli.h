@@ -91,4 +91,32 @@ void cli_print_train_result(const struct eco_trainer_result *r, const struct eco
  * --lr --seed required; the others when present in o) into t; usage error printed. */
 int cli_parse_hyper(const char *cmd, const cli_opt *o, int n, struct eco_trainer_options *t);
 
+/* usage.c: every command's usage, in one table (help, COMMAND --help, the option check). */
+#include <stddef.h>
+#include <stdio.h>
+typedef struct cli_usage {
+    const char *cmd;      /* "generate", "model create" */
+    const char *synopsis; /* after "ecology ": every option the command accepts */
+    const char *about;    /* one line */
+    const char *options;  /* one line or more per option, with defaults; may be "" */
+} cli_usage;
+size_t cli_usage_count(void);
+const cli_usage *cli_usage_get(size_t i);
+/* The entry of "cmd" (sub NULL) or "cmd sub"; NULL when there is none. Borrowed, static. */
+const cli_usage *cli_usage_find(const char *cmd, const char *sub);
+/* true when cmd has subcommands ("model", "tasks", ...). */
+bool cli_usage_is_group(const char *cmd);
+/* The top-level usage: every command's synopsis and one line about it. */
+void cli_usage_print_all(FILE *f);
+/* One command's usage and options, or a group's synopses (sub NULL); CLI_USAGE (nothing
+ * printed) for an unknown command. */
+int cli_usage_print(const char *cmd, const char *sub, FILE *f);
+/* The first option of opts that u's synopsis does not mention, or NULL. */
+const char *cli_usage_missing_option(const cli_usage *u, const cli_opt *opts, int n_opts);
+
+/* args.c: CLI_OK when name is a built-in capability (eco_tasks_find), else a usage error
+ * naming --flag and the known capabilities: an unknown capability is a usage error
+ * everywhere (tasks generate/eval, add, list). */
+int cli_check_capability(const char *flag, const char *name);
+
 #endif

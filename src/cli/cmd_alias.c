@@ -36,17 +36,18 @@ static int alias_history(eco_registry *r, const char *name, bool json) {
 }
 
 int cmd_alias(int argc, char **argv) {
-    if (argc < 3) return cli_usage_error("usage: ecology alias set NAME ID [--expect OLD] | get NAME | history NAME");
+    if (argc < 3) return cli_usage_error("alias: expected a subcommand (set, get, history)");
     const char *sub = argv[2];
-    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("expect", true), CLI_OPT("json", false)};
-    const int n = (int)(sizeof o / sizeof *o);
-    const char *pos[2];
-    int npos;
-    if (cli_parse(argc, argv, 3, o, n, pos, 2, &npos) != CLI_OK) return CLI_USAGE;
     const bool set = strcmp(sub, "set") == 0;
     if (!set && strcmp(sub, "get") != 0 && strcmp(sub, "history") != 0)
         return cli_usage_error("alias: unknown subcommand '%s' (set, get, history)", sub);
-    if (npos != (set ? 2 : 1)) return cli_usage_error("usage: ecology alias set NAME ID [--expect OLD] | get NAME | history NAME");
+    /* set: --expect; history: --json; get: neither */
+    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT(set ? "expect" : "json", set)};
+    const int n = strcmp(sub, "get") == 0 ? 1 : 2;
+    const char *pos[2];
+    int npos;
+    if (cli_parse(argc, argv, 3, o, n, pos, 2, &npos) != CLI_OK) return CLI_USAGE;
+    if (npos != (set ? 2 : 1)) return cli_usage_error("alias %s: expected %s", sub, set ? "NAME ID" : "NAME");
     eco_registry *r = NULL;
     if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
     int rc = CLI_OK;

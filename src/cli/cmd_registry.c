@@ -170,6 +170,12 @@ int cmd_add(int argc, char **argv) {
     char *store = NULL;
     const char **caps = collect_all(argc, argv, "capability", &ncap, &store);
     if (!caps) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "add");
+    for (size_t i = 0; i < ncap; i++)
+        if (cli_check_capability("capability", caps[i]) != CLI_OK) {
+            free(caps);
+            free(store);
+            return CLI_USAGE;
+        }
     eco_registry *r = NULL;
     if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) {
         free(caps);
@@ -277,6 +283,8 @@ int cmd_list(int argc, char **argv) {
     const char *ks = cli_get(o, n, "kind");
     if (ks && eco_genome_kind_parse(ks, &kind) != ECO_STATUS_OK)
         return cli_usage_error("list: --kind '%s' is not base, adapter, merged, distilled or quantized", ks);
+    if (cli_get(o, n, "capability") && cli_check_capability("capability", cli_get(o, n, "capability")) != CLI_OK)
+        return CLI_USAGE;
     eco_registry *r = NULL;
     if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
     eco_registry_filter f = {.kind = ks, .capability = cli_get(o, n, "capability"), .base = cli_get(o, n, "base")};
@@ -385,7 +393,8 @@ int cmd_export(int argc, char **argv) {
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, 2, o, n, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
-    if (npos != 1 || !cli_get(o, n, "out")) return cli_usage_error("usage: ecology export ID --out DIR [--trust-cache]");
+    if (npos != 1) return cli_usage_error("export: give a model id");
+    if (!cli_get(o, n, "out")) return cli_usage_error("export: --out DIR is required");
     eco_registry *r = NULL;
     if (cli_registry_open_ro(cli_get(o, n, "data-dir"), cli_get(o, n, "trust-cache") != NULL, &r) != CLI_OK)
         return CLI_FAIL;

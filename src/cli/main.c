@@ -1,84 +1,86 @@
-/* ecology: entry point and subcommand dispatch. */
+/* ecology: entry point and subcommand dispatch. Help (`ecology help [COMMAND]`,
+ * `ecology COMMAND --help`, `-h`) is answered here from the usage table in usage.c, before
+ * any command runs, so the command files need nothing for it. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
-static const char usage[] =
-    "usage: ecology <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  model create --preset P --seed N [--dtype f32|bf16|f16] --out DIR\n"
-    "                                  write a random-initialised model with real shapes\n"
-    "  model merge --model DIR --adapter DIR --out DIR\n"
-    "                                  fold a LoRA adapter into the base weights\n"
-    "  generate --model DIR [--adapter DIR] --prompt TEXT [-n N] [--temperature T] [--top-k K]\n"
-    "           [--top-p P] [--seed S] [--stop STR] [--threads N] [--json]\n"
-    "  logits --model DIR [--adapter DIR] --tokens 1,2,3 --out FILE.safetensors\n"
-    "  tokenize --tokenizer FILE|DIR (--text TEXT | --file F) [--decode] [--no-special] [--json]\n"
-    "  inspect PATH                    summary of a safetensors file or model folder\n"
-    "  tasks list [--json] | tasks generate --capability C --split train|eval --n N [--seed S]\n"
-    "  tasks eval --model DIR [--adapter DIR] --capability C [--n N] [--seed S] [--json]\n"
-    "                                  exact match on the capability's held-out split\n"
-    "  train --model DIR --data FILE.jsonl (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora]\n"
-    "        --adapter-out DIR | --full --out DIR) --steps N --batch B --seq T --lr LR --seed S\n"
-    "        [--warmup N] [--accum N] [--weight-decay W] [--clip C] [--checkpoint-every N]\n"
-    "        [--doc-mask] [--resume] [--threads N] [--json]  fine-tune (full or LoRA) with checkpoints\n"
-    "  grads --model DIR [--adapter DIR] --data FILE.jsonl --out FILE.safetensors [--batch B --seq T]\n"
-    "        [--doc-mask]              loss and gradients of every trainable tensor on the first batch\n"
-    "  pretrain --recipe FILE.json [--out DIR] [--threads N] [--resume] [--json]\n"
-    "                                  run a recipe: pretrain a model, or train a LoRA adapter (\"kind\": \"lora\")\n"
-    "  distill --teacher DIR[,DIR...] --student DIR --data FILE.jsonl --out DIR --steps N --batch B\n"
-    "          --seq T --lr LR --seed S [--weight W] [--temperature T] [--max-tokens N] [--checkpoint-every N]\n"
-    "          [--doc-mask] [--resume] [--threads N] [--json]\n"
-    "                                  train the student from teachers (token-level KL+CE, or sequence-level)\n"
-    "  keys generate --out DIR [--name NAME] [--type ecdsa-p256|ed25519] [--json]\n"
-    "                                  a signing key pair: NAME.key (private, 0600) and NAME.pub\n"
-    "\n"
-    "registry (each takes --data-dir D; default $ECOLOGY_DATA, else ./ecology-data):\n"
-    "  registry init [--require-signature]   create the data folder, store and database\n"
-    "  registry check [--rehash]       database integrity, every model's files present (re-hashed)\n"
-    "  add DIR --id NAME [--base ID] [--capability C]... [--sign-key KEY] [--json]\n"
-    "                                  hash, store, sign and register a model or adapter folder\n"
-    "  show ID [--json] | list [--capability C] [--kind K] [--base ID] [--compatible-with ID] [--json]\n"
-    "  lineage ID [--dot]              ancestry tree and descendants (Graphviz DOT with --dot)\n"
-    "  verify ID|DIR [--trusted DIR]   re-hash every file, check the signature against trusted keys\n"
-    "  alias set NAME ID [--expect OLD|none] | alias get NAME | alias history NAME [--json]\n"
-    "  events [--since N] [--json]     the append-only event log\n"
-    "  export ID --out DIR [--trust-cache]   files + genome.json + signature.json, verifiable elsewhere\n"
-    "  version\n";
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"model", cmd_model},       {"generate", cmd_generate}, {"logits", cmd_logits},   {"tokenize", cmd_tokenize},
+    {"inspect", cmd_inspect},   {"tasks", cmd_tasks},       {"train", cmd_train},     {"grads", cmd_grads},
+    {"pretrain", cmd_pretrain}, {"distill", cmd_distill},   {"keys", cmd_keys},       {"registry", cmd_registry},
+    {"add", cmd_add},           {"show", cmd_show},         {"list", cmd_list},       {"verify", cmd_verify},
+    {"export", cmd_export},     {"lineage", cmd_lineage},   {"alias", cmd_alias},     {"events", cmd_events},
+};
+enum { N_COMMANDS = sizeof commands / sizeof *commands };
+
+static bool is_help_flag(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
+
+static int unknown_command(const char *cmd) {
+    return cli_usage_error("unknown command '%s' (try 'ecology help')", cmd);
+}
+
+/* `ecology help [COMMAND [SUBCOMMAND]]`, or `help --commands` (every command, one a line). */
+static int help(int argc, char **argv) {
+    if (argc < 3) {
+        cli_usage_print_all(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[2], "--commands") == 0) { /* every command that runs, groups expanded */
+        for (int c = 0; c < N_COMMANDS; c++) {
+            const char *name = commands[c].name;
+            size_t nl = strlen(name);
+            bool any = false;
+            for (size_t i = 0; i < cli_usage_count(); i++) {
+                const char *u = cli_usage_get(i)->cmd;
+                if (strncmp(u, name, nl) == 0 && (u[nl] == ' ' || u[nl] == '\0')) {
+                    printf("%s\n", u);
+                    any = true;
+                }
+            }
+            if (!any) printf("%s\n", name); /* no usage: `ecology help NAME` fails, and a test with it */
+        }
+        return CLI_OK;
+    }
+    if (argc > 4) return cli_usage_error("help: expected at most COMMAND SUBCOMMAND");
+    if (cli_usage_print(argv[2], argc > 3 ? argv[3] : NULL, stdout) == CLI_OK) return CLI_OK;
+    if (argc > 3 && cli_usage_is_group(argv[2]))
+        return cli_usage_error("%s: unknown subcommand '%s' (try 'ecology help %s')", argv[2], argv[3], argv[2]);
+    return unknown_command(argv[2]);
+}
+
+/* `ecology COMMAND [SUB] ... --help|-h` anywhere after the command. */
+static int command_help(int argc, char **argv) {
+    const char *cmd = argv[1];
+    const char *sub = argc > 2 && !is_help_flag(argv[2]) && cli_usage_find(cmd, argv[2]) ? argv[2] : NULL;
+    if (cli_usage_print(cmd, sub, stdout) == CLI_OK) return CLI_OK;
+    return unknown_command(cmd);
+}
 
 int main(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
+    /* ECOLOGY_LOG is checked before anything runs: a misspelt level is a usage error. */
+    if (eco_log_init_from_env() != ECO_STATUS_OK) return cli_usage_error("%s", eco_last_error());
+    if (argc < 2) {
+        cli_usage_print_all(stderr);
+        return CLI_USAGE;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 || is_help_flag(cmd)) return help(argc, argv);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        if (argc > 2 && !is_help_flag(argv[2])) return cli_usage_error("version: unexpected argument '%s'", argv[2]);
+        if (argc > 2) return cli_usage_print("version", NULL, stdout);
         printf("ecology %s\n", ECO_VERSION);
         return CLI_OK;
     }
-    if (strcmp(cmd, "model") == 0) return cmd_model(argc, argv);
-    if (strcmp(cmd, "generate") == 0) return cmd_generate(argc, argv);
-    if (strcmp(cmd, "logits") == 0) return cmd_logits(argc, argv);
-    if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(argc, argv);
-    if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc, argv);
-    if (strcmp(cmd, "tasks") == 0) return cmd_tasks(argc, argv);
-    if (strcmp(cmd, "train") == 0) return cmd_train(argc, argv);
-    if (strcmp(cmd, "grads") == 0) return cmd_grads(argc, argv);
-    if (strcmp(cmd, "pretrain") == 0) return cmd_pretrain(argc, argv);
-    if (strcmp(cmd, "distill") == 0) return cmd_distill(argc, argv);
-    if (strcmp(cmd, "keys") == 0) return cmd_keys(argc, argv);
-    if (strcmp(cmd, "registry") == 0) return cmd_registry(argc, argv);
-    if (strcmp(cmd, "add") == 0) return cmd_add(argc, argv);
-    if (strcmp(cmd, "show") == 0) return cmd_show(argc, argv);
-    if (strcmp(cmd, "list") == 0) return cmd_list(argc, argv);
-    if (strcmp(cmd, "verify") == 0) return cmd_verify(argc, argv);
-    if (strcmp(cmd, "export") == 0) return cmd_export(argc, argv);
-    if (strcmp(cmd, "lineage") == 0) return cmd_lineage(argc, argv);
-    if (strcmp(cmd, "alias") == 0) return cmd_alias(argc, argv);
-    if (strcmp(cmd, "events") == 0) return cmd_events(argc, argv);
-    fprintf(stderr, "ecology: unknown command '%s' (try 'ecology help')\n", cmd);
-    return CLI_USAGE;
+    for (int i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(cmd, commands[i].name) != 0) continue;
+        for (int a = 2; a < argc; a++)
+            if (is_help_flag(argv[a])) return command_help(argc, argv);
+        return commands[i].run(argc, argv);
+    }
+    return unknown_command(cmd);
 }

@@ -20,6 +20,17 @@ eco_status eco_log_level_parse(const char *s, eco_log_level *out) {
                      s ? s : "(null)");
 }
 
+eco_status eco_log_init_from_env(void) {
+    const char *env = getenv("ECOLOGY_LOG");
+    eco_log_level lv = ECO_LOG_INFO;
+    eco_status st = ECO_STATUS_OK;
+    if (env && env[0] && eco_log_level_parse(env, &lv) != ECO_STATUS_OK)
+        st = eco_error(ECO_STATUS_EINVAL, "ECOLOGY_LOG: '%s' is not a log level (debug, info, warn, error or off)",
+                       env);
+    atomic_store(&log_level, (int)lv);
+    return st;
+}
+
 eco_log_level eco_log_get_level(void) {
     int lv = atomic_load(&log_level);
     if (lv < 0) {

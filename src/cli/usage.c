@@ -1,0 +1,312 @@
+/* Every command's usage text, in one table: `ecology help`, `ecology help COMMAND`,
+ * `ecology COMMAND --help` print from it, and cli_parse checks each command's option table
+ * against it (cli_usage_missing_option), so an option cannot exist without being
+ * documented. Keep the synopsis complete: every option a command accepts appears in it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* MODEL and ADAPTER, wherever they appear: a folder, or a registry id or alias. */
+#define MODEL_NOTE                                                                                           \
+    "  MODEL, ADAPTER   a folder, or a model registered in the data folder: its id or an alias\n"          \
+    "                   (NAME or NAME@alias), loaded after its files are verified\n"                       \
+    "  --data-dir D     the data folder for ids and aliases (default $ECOLOGY_DATA, else ./ecology-data)\n"
+#define DATA_DIR_NOTE "  --data-dir D     the data folder (default $ECOLOGY_DATA, else ./ecology-data)\n"
+#define THREADS_NOTE "  --threads N      worker threads (default OMP_NUM_THREADS, else the cores)\n"
+#define HYPER_NOTE                                                                                           \
+    "  --steps N --batch B --seq T --lr LR --seed S   required: optimizer steps, examples per step,\n"        \
+    "                   tokens per row (at most the model's max_position_embeddings), peak learning\n"     \
+    "                   rate, seed of data order and initialisation\n"                                       \
+    "  --warmup N       linear warm-up steps, then cosine decay (default 0)\n"                              \
+    "  --min-lr-ratio R the cosine's floor as a fraction of --lr (default 0.1)\n"                           \
+    "  --accum N        gradient accumulation micro-steps (default 1)\n"                                    \
+    "  --weight-decay W AdamW weight decay (default 0.01)\n"                                                \
+    "  --clip C         gradient norm clipping (default 1.0; 0 off)\n"                                      \
+    "  --checkpoint-every N   write a checkpoint every N steps (default 0: only at the end)\n"             \
+    "  --resume         continue from the checkpoint in the working folder\n"                               \
+    "  --work-dir D     where checkpoints and working files go (default OUT/.work)\n"                        \
+    "  --force          replace a non-empty output folder\n"                                                 \
+    "  --doc-mask       each example packed into a row attends only to itself\n"                             \
+    THREADS_NOTE "  --json           one JSON object as the result\n"
+
+static const cli_usage table[] = {
+    {"model create",
+     "model create --preset P [--seed N] [--dtype f32|bf16|f16] --out DIR [--force]",
+     "write a random-initialised model with the real architecture's shapes",
+     "  --preset P       tiny, smollm2-135m, tinyllama-1.1b or qwen2.5-0.5b\n"
+     "  --seed N         initialisation seed (default 0; recorded in the model's lineage)\n"
+     "  --dtype T        weight type (default f32)\n"
+     "  --out DIR        the new model folder (refused when not empty, unless --force)\n"},
+    {"model merge",
+     "model merge --model MODEL --adapter ADAPTER --out DIR [--force] [--data-dir D]",
+     "fold a LoRA adapter into the base weights (W + s*B*A), a new model folder",
+     "  --out DIR        the merged model (refused when not empty or an input, unless --force)\n" MODEL_NOTE},
+    {"generate",
+     "generate --model MODEL [--adapter ADAPTER] (--prompt TEXT | --prompt - | --prompt-file F)\n"
+     "      [-n N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--stop STR]...\n"
+     "      [--kv-cache f32|f16] [--no-special] [--threads N] [--json] [--data-dir D]",
+     "generate text: the prompt in one batched pass, then token by token",
+     "  --prompt TEXT    the prompt; '-' reads it from stdin\n"
+     "  --prompt-file F  read the prompt from file F\n"
+     "  -n N             at most N new tokens (default 64)\n"
+     "  --temperature T  0 is greedy (default 0)\n"
+     "  --top-k K        sample from the K most likely tokens (default 0: all)\n"
+     "  --top-p P        nucleus sampling (default 1)\n"
+     "  --seed S         sampling seed (default 0)\n"
+     "  --stop STR       stop when STR is generated; may be given several times\n"
+     "  --kv-cache T     the KV cache's element type (default f16 for a bf16/f16 model, else f32)\n"
+     "  --no-special     do not add the tokenizer's special tokens (BOS) to the prompt\n"
+     "  --json           text, token ids, log-probabilities, timings and finish reason as JSON\n"
+     "                   (plain mode prints the prompt followed by the generated text)\n" THREADS_NOTE MODEL_NOTE},
+    {"logits",
+     "logits --model MODEL [--adapter ADAPTER] --tokens 1,2,3 --out FILE.safetensors\n"
+     "      [--kv-cache f32|f16] [--threads N] [--data-dir D]",
+     "every position's logits from one batched pass, as one f32 tensor [T, vocab]",
+     "  --tokens IDS     token ids, separated by commas or spaces\n"
+     "  --kv-cache T     the KV cache's element type (default f32)\n" THREADS_NOTE MODEL_NOTE},
+    {"tokenize",
+     "tokenize --tokenizer FILE|DIR (--text TEXT | --file F) [--decode] [--no-special] [--json]",
+     "token ids of a text, or with --decode the text of token ids",
+     "  --tokenizer P    tokenizer.json, or the model folder holding it\n"
+     "  --decode         the input is token ids; print their text\n"
+     "  --no-special     do not add (or, decoding, print) special tokens\n"
+     "  --json           a JSON array of ids, or {\"text\": ...}\n"},
+    {"inspect",
+     "inspect PATH [--json]",
+     "summary of a safetensors file, a model folder or an adapter folder",
+     "  PATH             FILE.safetensors, a model folder (config.json) or an adapter folder\n"
+     "                   (adapter_config.json + adapter_model.safetensors)\n"
+     "  --json           the same as one JSON object\n"},
+    {"tasks list",
+     "tasks list [--json]",
+     "the built-in capabilities and their split sizes",
+     "  --json           a JSON array\n"},
+    {"tasks generate",
+     "tasks generate --capability C --split train|eval --n N [--seed S]",
+     "JSONL items of a capability on stdout, one {\"prompt\",\"completion\"} per line",
+     "  --capability C   a name from 'ecology tasks list' (arith.add@1, ...)\n"
+     "  --n N            how many items\n"
+     "  --seed S         generation seed (default 0)\n"},
+    {"tasks eval",
+     "tasks eval --model MODEL [--adapter ADAPTER] --capability C [--n N] [--seed S] [--failures K]\n"
+     "      [--threads N] [--json] [--data-dir D]",
+     "exact match on the capability's held-out split",
+     "  --capability C   a name from 'ecology tasks list'\n"
+     "  --n N            items to score (default 100; at most the split's size)\n"
+     "  --seed S         item seed (default 0)\n"
+     "  --failures K     show the first K failures (default 5)\n"
+     "  --json           the report as JSON\n" THREADS_NOTE MODEL_NOTE},
+    {"train",
+     "train --model MODEL --data FILE.jsonl\n"
+     "      (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora] --adapter-out DIR [--out DIR]\n"
+     "       | --full --out DIR)\n"
+     "      --steps N --batch B --seq T --lr LR --seed S [--warmup N] [--min-lr-ratio R] [--accum N]\n"
+     "      [--weight-decay W] [--clip C] [--checkpoint-every N] [--stop-after N] [--resume]\n"
+     "      [--work-dir D] [--force] [--doc-mask] [--threads N] [--json] [--data-dir D]",
+     "fine-tune a model (full or LoRA) on {\"prompt\",\"completion\"} or {\"text\"} JSONL",
+     "  --lora SPEC      LoRA rank, alpha, target projections (q,k,v,o,gate,up,down), dropout, rsLoRA\n"
+     "  --adapter-out DIR  the adapter folder (LoRA)\n"
+     "  --full           train every weight; --out DIR is the new model folder\n"
+     "  --stop-after N   stop after N steps, as if interrupted (resume with --resume)\n" HYPER_NOTE MODEL_NOTE},
+    {"grads",
+     "grads --model MODEL [--adapter ADAPTER] --data FILE.jsonl --out FILE.safetensors [--batch B]\n"
+     "      [--seq T] [--doc-mask] [--threads N] [--json] [--data-dir D]",
+     "loss and gradients of every trainable tensor on the first batch",
+     "  --batch B        rows in the batch (default 1)\n"
+     "  --seq T          tokens per row (default 64)\n"
+     "  --doc-mask       each packed example attends only to itself (position_ids are written too)\n"
+     "  --json           the result as JSON\n" THREADS_NOTE MODEL_NOTE},
+    {"pretrain",
+     "pretrain --recipe FILE.json [--out DIR] [--work-dir D] [--force] [--resume] [--threads N] [--json]",
+     "run a recipe: pretrain a model, or train a LoRA adapter (\"kind\": \"lora\")",
+     "  --recipe F       the recipe (data/recipes/*.json)\n"
+     "  --out DIR        the output folder (default the recipe's \"out\")\n"
+     "  --work-dir D     where checkpoints and working files go (default OUT/.work)\n"
+     "  --force          replace a non-empty output folder\n"
+     "  --resume         continue from the last checkpoint\n"
+     "  --json           the result as JSON\n" THREADS_NOTE},
+    {"distill",
+     "distill --teacher MODEL[,MODEL...] --student MODEL --data FILE.jsonl --out DIR\n"
+     "      --steps N --batch B --seq T --lr LR --seed S [--weight W] [--temperature T] [--max-tokens N]\n"
+     "      [--warmup N] [--min-lr-ratio R] [--accum N] [--weight-decay W] [--clip C]\n"
+     "      [--checkpoint-every N] [--resume] [--work-dir D] [--force] [--doc-mask] [--threads N] [--json]\n"
+     "      [--data-dir D]",
+     "train the student from teachers (token-level KL+CE, or sequence-level across tokenizers)",
+     "  --weight W       token level: weight of the KL term against cross-entropy (default 0.5)\n"
+     "  --temperature T  token level: softening temperature (default 2.0)\n"
+     "  --max-tokens N   sequence level: tokens each teacher generates per prompt (default 64)\n" HYPER_NOTE
+         MODEL_NOTE},
+    {"keys generate",
+     "keys generate --out DIR [--name NAME] [--type ecdsa-p256|ed25519] [--json]",
+     "a signing key pair: DIR/NAME.key (private, 0600) and DIR/NAME.pub",
+     "  --name NAME      file name stem (default ecology)\n"
+     "  --type T         key type (default ecdsa-p256)\n"
+     "  --json           key id and paths as JSON\n"},
+    {"registry init",
+     "registry init [--require-signature] [--data-dir D]",
+     "create the data folder, store, database and keys/trusted/",
+     "  --require-signature  refuse unsigned or untrusted models at registration\n" DATA_DIR_NOTE},
+    {"registry check",
+     "registry check [--rehash] [--data-dir D]",
+     "database integrity, lineage resolved, every model's files present (and re-hashed)",
+     "  --rehash         re-hash every file instead of checking sizes\n" DATA_DIR_NOTE},
+    {"registry gc",
+     "registry gc [--dry-run] [--data-dir D]",
+     "report and remove stored objects that no model references",
+     "  --dry-run        only report what would be removed\n" DATA_DIR_NOTE},
+    {"add",
+     "add DIR --id NAME [--base ID] [--capability C]... [--sign-key KEY] [--json] [--data-dir D]",
+     "hash, store, sign and register a model or adapter folder",
+     "  --id NAME        the new model's id\n"
+     "  --base ID        an adapter's base (default its base_model_name_or_path)\n"
+     "  --capability C   a capability from 'ecology tasks list'; may be given several times\n"
+     "  --sign-key KEY   sign the genome with this private key\n"
+     "  --json           the genome as canonical JSON\n" DATA_DIR_NOTE},
+    {"show",
+     "show ID [--json] [--data-dir D]",
+     "a model's genome (ID: an id or an alias)",
+     "  --json           the genome and whether it is signed, as JSON\n" DATA_DIR_NOTE},
+    {"list",
+     "list [--capability C] [--kind K] [--base ID] [--compatible-with ID] [--json] [--data-dir D]",
+     "registered models, filtered",
+     "  --capability C   models with this capability (a name from 'ecology tasks list')\n"
+     "  --kind K         base, adapter, merged, distilled or quantized\n"
+     "  --base ID        adapters of this base\n"
+     "  --compatible-with ID  models whose parameters can be mixed with ID's\n"
+     "  --json           a JSON array of genomes\n" DATA_DIR_NOTE},
+    {"lineage",
+     "lineage ID [--dot] [--data-dir D]",
+     "ancestry tree and descendants",
+     "  --dot            Graphviz DOT instead of a tree\n" DATA_DIR_NOTE},
+    {"verify",
+     "verify ID|DIR [--trusted DIR] [--data-dir D]",
+     "re-hash every file and check the signature against trusted keys",
+     "  ID|DIR           a registered id or alias, or an exported folder (genome.json)\n"
+     "  --trusted DIR    folder of trusted public keys, for an exported folder\n"
+     "                   (default the data folder's keys/trusted)\n"
+     "  exit status: 0 intact and signed by a trusted key, 1 a mismatch,\n"
+     "               4 intact but unsigned or signed by an untrusted key\n" DATA_DIR_NOTE},
+    {"alias set",
+     "alias set NAME ID [--expect OLD|none] [--data-dir D]",
+     "point NAME at model ID (compare-and-swap with --expect)",
+     "  --expect OLD     move only if NAME points at OLD now ('none': only if NAME does not exist)\n" DATA_DIR_NOTE},
+    {"alias get",
+     "alias get NAME [--data-dir D]",
+     "the model NAME points at",
+     DATA_DIR_NOTE},
+    {"alias history",
+     "alias history NAME [--json] [--data-dir D]",
+     "every move of NAME",
+     "  --json           a JSON array\n" DATA_DIR_NOTE},
+    {"events",
+     "events [--since N] [--json] [--data-dir D]",
+     "the registry's append-only event log",
+     "  --since N        events after sequence number N (default 0)\n"
+     "  --json           one JSON object per line\n" DATA_DIR_NOTE},
+    {"export",
+     "export ID --out DIR [--trust-cache] [--data-dir D]",
+     "files + genome.json + signature.json, verifiable elsewhere",
+     "  --out DIR        the folder to write\n"
+     "  --trust-cache    skip re-hashing objects whose size and mtime were verified before\n" DATA_DIR_NOTE},
+    {"version", "version", "print the version", ""},
+    {"help", "help [COMMAND [SUBCOMMAND]]", "this text, or one command's usage (also COMMAND --help or -h)", ""},
+};
+
+static const char epilogue[] =
+    "\n"
+    "MODEL and ADAPTER: a folder, or a registered model's id or alias (NAME or NAME@alias) in\n"
+    "the data folder (--data-dir D, else $ECOLOGY_DATA, else ./ecology-data).\n"
+    "A value that starts with '-' is given as --option=VALUE.\n"
+    "\n"
+    "environment: ECOLOGY_LOG=debug|info|warn|error|off (default info), ECOLOGY_DATA,\n"
+    "             OMP_NUM_THREADS (the default of --threads)\n"
+    "exit status: 0 success, 1 failure, 2 usage error, 4 (verify) intact but not trusted-signed\n";
+
+size_t cli_usage_count(void) { return sizeof table / sizeof *table; }
+
+const cli_usage *cli_usage_get(size_t i) { return i < cli_usage_count() ? &table[i] : NULL; }
+
+/* "model" + "create" matches "model create"; sub NULL matches a one-word command only. */
+const cli_usage *cli_usage_find(const char *cmd, const char *sub) {
+    size_t cl = strlen(cmd);
+    for (size_t i = 0; i < cli_usage_count(); i++) {
+        const char *name = table[i].cmd;
+        if (strncmp(name, cmd, cl) != 0) continue;
+        if (!sub && name[cl] == '\0') return &table[i];
+        if (sub && name[cl] == ' ' && strcmp(name + cl + 1, sub) == 0) return &table[i];
+    }
+    return NULL;
+}
+
+bool cli_usage_is_group(const char *cmd) {
+    size_t cl = strlen(cmd);
+    for (size_t i = 0; i < cli_usage_count(); i++)
+        if (strncmp(table[i].cmd, cmd, cl) == 0 && table[i].cmd[cl] == ' ') return true;
+    return false;
+}
+
+static void print_synopsis(FILE *f, const cli_usage *u) {
+    fputs("  ecology ", f);
+    for (const char *p = u->synopsis; *p; p++) {
+        fputc(*p, f);
+        if (*p == '\n') fputs("  ", f);
+    }
+    fputc('\n', f);
+}
+
+void cli_usage_print_all(FILE *f) {
+    fputs("usage: ecology <command> [options]   (ecology help COMMAND: one command's options)\n\ncommands:\n", f);
+    for (size_t i = 0; i < cli_usage_count(); i++) {
+        print_synopsis(f, &table[i]);
+        fprintf(f, "      %s\n", table[i].about);
+    }
+    fputs(epilogue, f);
+}
+
+int cli_usage_print(const char *cmd, const char *sub, FILE *f) {
+    const cli_usage *u = cli_usage_find(cmd, sub);
+    if (u) {
+        fputs("usage:\n", f);
+        print_synopsis(f, u);
+        fprintf(f, "\n%s\n", u->about);
+        if (u->options[0]) fprintf(f, "\noptions:\n%s", u->options);
+        return CLI_OK;
+    }
+    if (sub || !cli_usage_is_group(cmd)) return CLI_USAGE;
+    /* a command group: every subcommand's synopsis */
+    fputs("usage:\n", f);
+    size_t cl = strlen(cmd);
+    for (size_t i = 0; i < cli_usage_count(); i++)
+        if (strncmp(table[i].cmd, cmd, cl) == 0 && table[i].cmd[cl] == ' ') {
+            print_synopsis(f, &table[i]);
+            fprintf(f, "      %s\n", table[i].about);
+        }
+    fprintf(f, "\n(ecology help %s SUBCOMMAND: one subcommand's options)\n", cmd);
+    return CLI_OK;
+}
+
+/* flag ("--name" or "-n") as a whole word in text. */
+static bool mentions_flag(const char *text, const char *flag) {
+    size_t fl = strlen(flag);
+    for (const char *p = strstr(text, flag); p; p = strstr(p + 1, flag)) {
+        const bool start_ok = p == text || strchr(" [(|,\n", p[-1]);
+        const char e = p[fl];
+        const bool end_ok = !(e == '-' || e == '_' || (e >= 'a' && e <= 'z') || (e >= '0' && e <= '9'));
+        if (start_ok && end_ok) return true;
+    }
+    return false;
+}
+
+/* "--name", or for a one-letter name "-n" or "--n" (cli_parse takes both). */
+static bool mentions(const char *text, const char *name) {
+    char flag[80];
+    if ((size_t)snprintf(flag, sizeof flag, "--%s", name) >= sizeof flag) return false;
+    return mentions_flag(text, flag) || (!name[1] && mentions_flag(text, flag + 1));
+}
+
+const char *cli_usage_missing_option(const cli_usage *u, const cli_opt *opts, int n_opts) {
+    for (int i = 0; i < n_opts; i++)
+        if (!mentions(u->synopsis, opts[i].name)) return opts[i].name;
+    return NULL;
+}
