@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 
 #include "core/team_barrier.h"
+#include "model/layer.h"
 
 typedef struct eco_layer {
     const eco_tensor *wq;   /* [H·hd, d] */
@@ -154,9 +155,5 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits);
 void eco_lora_module_dims(const eco_model_config *cfg, eco_lora_target t, int64_t *out, int64_t *in);
 /* Frees the attached adapter's f32 copies (eco_model_set_adapter(m, NULL)). */
 void eco_model_lora_free(eco_model *m);
-
-/* RoPE inverse frequencies for cfg, as Hugging Face computes them (default, or llama3
- * when cfg->rope_llama3), each rounded to f32 as HF stores them. out has hd/2 entries. */
-void eco_rope_inv_freq(const eco_model_config *cfg, double *out);
 
 #endif
