@@ -146,19 +146,6 @@ static void table_entry(eco_train_param *p, const char *name, int ndim, int64_t 
     p->decay = decay;
 }
 
-/* Linear layer sizes (in, out) of a target. */
-static void target_dims(const eco_model_config *c, int t, int64_t *in, int64_t *out) {
-    const int64_t d = c->hidden_size, f = c->intermediate_size;
-    const int64_t qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
-    switch (t) {
-    case ECO_LORA_Q: *in = d; *out = qd; break;
-    case ECO_LORA_K: case ECO_LORA_V: *in = d; *out = kvd; break;
-    case ECO_LORA_O: *in = qd; *out = d; break;
-    case ECO_LORA_GATE: case ECO_LORA_UP: *in = d; *out = f; break;
-    default: *in = f; *out = d; break;
-    }
-}
-
 /* Bump allocation over one block: a dry run (base NULL) only counts. */
 typedef struct carver {
     float *base;
@@ -273,7 +260,7 @@ eco_status eco_train_model_create(const char *dir, const eco_train_options *opt,
                 }
                 lo->on = true;
                 lo->scale = (float)eco_peft_scale(&opt->lora, lo->r, alpha);
-                target_dims(c, t, &lo->in, &lo->out);
+                eco_lora_module_dims(c, (eco_lora_target)t, &lo->out, &lo->in);
                 n_lora++;
             }
     }
