@@ -8,6 +8,14 @@
  * (the relative error of a float sum is bounded by its condition, Σ|terms|, not by the
  * result, which may cancel to near zero). Elementwise kernels use 1e-5 relative plus a
  * tiny absolute floor. On failure each test prints the largest difference it saw.
+ *
+ * ISA levels: every dispatching kernel (matvec, the attention partials including the
+ * grouped f16 one, RMSNorm, softmax, log-sum-exp, SwiGLU) is run against its twin once
+ * per level — plain C, AVX2, AVX-512 — with the dispatcher held to that level
+ * (eco_matvec_set_simd_cap). A level the CPU does not have is skipped, saying so ("AVX-512
+ * not available: not tested"), and the run ends with a line listing the levels tested and
+ * not tested. ECO_SIMD_CAP=0|1 in the environment makes the run act as a CPU without the
+ * wider levels (the ctest test_kernels_no_avx512 checks that it then says so).
  */
 #include <float.h>
 #include <math.h>
@@ -500,18 +508,6 @@ static void test_matvec_multi_vs_ref(void **state) {
             }
 }
 
-/* The same matvec checks with the dispatcher held to narrower kernels (AVX2, portable), so
- * that a machine with AVX-512 still tests every kernel against the _ref twin. */
-static void test_matvec_every_isa(void **state) {
-    for (int cap = 0; cap <= 1; cap++) {
-        eco_matvec_set_simd_cap(cap);
-        test_matvec_vs_ref(state);
-        test_matvec_exact_integers(state);
-        test_matvec_multi_vs_ref(state);
-    }
-    eco_matvec_set_simd_cap(2);
-}
-
 /* The parts' row ranges tile [0, N) in order, on 4-row boundaries. */
 static void test_matvec_part_rows(void **state) {
     (void)state;
@@ -917,16 +913,6 @@ static void test_attend_group_vs_ref(void **state) {
                 }
 }
 
-/* The same with the dispatcher held to the AVX2 and portable kernels. */
-static void test_attend_every_isa(void **state) {
-    for (int cap = 0; cap <= 1; cap++) {
-        eco_matvec_set_simd_cap(cap);
-        test_attend_vs_ref(state);
-        test_attend_group_vs_ref(state);
-    }
-    eco_matvec_set_simd_cap(2);
-}
-
 /* eco_logsumexp against its double-precision twin: vocabulary sizes around the 8-lane
  * and 512-block steps, wide ranges, −inf entries; all −inf gives −inf, +inf gives +inf. */
 static void test_logsumexp_vs_ref(void **state) {
@@ -995,6 +981,67 @@ static void test_add_inplace(void **state) {
     }
 }
 
+/* ---- ISA levels ------------------------------------------------------------------------ */
+
+static const char *const isa_names[3] = {"plain C", "AVX2", "AVX-512"};
+static bool isa_tested[3];
+
+/* The widest level this run may test: the CPU's, or less when ECO_SIMD_CAP says so. */
+static int isa_max(const char **why) {
+    eco_matvec_set_simd_cap(2);
+    int max = eco_simd_level();
+    *why = "";
+    const char *env = getenv("ECO_SIMD_CAP");
+    if (env && *env >= '0' && *env <= '2' && env[1] == '\0' && *env - '0' < max) {
+        max = *env - '0';
+        *why = " (ECO_SIMD_CAP)";
+    }
+    return max;
+}
+
+/* Every dispatching kernel against its twin with the dispatcher held to `level`; skipped,
+ * with a line saying so, where the CPU (or ECO_SIMD_CAP) does not have the level. */
+static void run_isa_level(void **state, int level) {
+    const char *why;
+    if (level > isa_max(&why)) {
+        printf("%s not available%s: not tested\n", isa_names[level], why);
+        fflush(stdout);
+        skip();
+        return;
+    }
+    eco_matvec_set_simd_cap(level);
+    assert_int_equal(eco_simd_level(), level);
+    test_matvec_vs_ref(state);
+    test_matvec_exact_integers(state);
+    test_matvec_multi_vs_ref(state);
+    test_attend_vs_ref(state);
+    test_attend_group_vs_ref(state); /* at AVX-512: the grouped f16 kernel */
+    test_rmsnorm_vs_ref(state);
+    test_softmax_vs_ref(state);
+    test_logsumexp_vs_ref(state);
+    test_swiglu_vs_ref(state);
+    eco_matvec_set_simd_cap(2);
+    isa_tested[level] = true;
+    printf("%s: kernels tested\n", isa_names[level]);
+}
+
+static void test_isa_plain_c(void **state) { run_isa_level(state, 0); }
+static void test_isa_avx2(void **state) { run_isa_level(state, 1); }
+static void test_isa_avx512(void **state) { run_isa_level(state, 2); }
+
+/* "ISA levels tested: plain C, AVX2, AVX-512" (and the ones not tested, when any). */
+static void print_isa_summary(void) {
+    char tested[64] = "", missing[64] = "";
+    for (int i = 0; i < 3; i++) {
+        char *dst = isa_tested[i] ? tested : missing;
+        const size_t len = strlen(dst);
+        snprintf(dst + len, 64 - len, "%s%s", len ? ", " : "", isa_names[i]);
+    }
+    printf("kernels: ISA levels tested: %s", tested[0] ? tested : "none");
+    if (missing[0]) printf("; not tested: %s", missing);
+    printf("\n");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bf16_exact),
@@ -1003,24 +1050,18 @@ int main(void) {
         cmocka_unit_test(test_f16_exact),
         cmocka_unit_test(test_f16_random),
         cmocka_unit_test(test_array_conversions),
-        cmocka_unit_test(test_matvec_vs_ref),
-        cmocka_unit_test(test_matvec_exact_integers),
-        cmocka_unit_test(test_matvec_multi_vs_ref),
-        cmocka_unit_test(test_matvec_every_isa),
+        cmocka_unit_test(test_isa_plain_c),
+        cmocka_unit_test(test_isa_avx2),
+        cmocka_unit_test(test_isa_avx512),
         cmocka_unit_test(test_matvec_part_rows),
         cmocka_unit_test(test_linear_multi),
         cmocka_unit_test(test_linear_vs_ref),
         cmocka_unit_test(test_matmul_f32),
         cmocka_unit_test(test_linear_scratch_size),
-        cmocka_unit_test(test_rmsnorm_vs_ref),
         cmocka_unit_test(test_rope_vs_ref),
-        cmocka_unit_test(test_softmax_vs_ref),
-        cmocka_unit_test(test_attend_group_vs_ref),
-        cmocka_unit_test(test_attend_vs_ref),
-        cmocka_unit_test(test_attend_every_isa),
-        cmocka_unit_test(test_logsumexp_vs_ref),
-        cmocka_unit_test(test_swiglu_vs_ref),
         cmocka_unit_test(test_add_inplace),
     };
-    return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
+    const int failed = cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
+    print_isa_summary();
+    return failed;
 }

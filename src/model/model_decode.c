@@ -193,9 +193,11 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;
     const int64_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
     const int64_t kvd = KV * hd, group = H / KV, p0 = kv->len, keys = p0 + 1;
-    const int64_t kblock = eco_attn_kblock(keys), nkb = (keys + kblock - 1) / kblock; /* key blocks */
-    const float eps = (float)c->rms_norm_eps;
-    const float scale = (float)(1.0 / sqrt((double)hd));
+    /* the token sees the cached keys kfirst..p0 (layer.h), in blocks of kblock */
+    const int64_t kfirst = eco_layer_first_key(c, p0, p0), seen = keys - kfirst;
+    const int64_t kblock = eco_attn_kblock(seen), nkb = (seen + kblock - 1) / kblock; /* key blocks */
+    const float eps = eco_layer_norm_eps(c);
+    const float scale = eco_layer_attn_scale(hd);
     const size_t scores_stride = (size_t)b->cap_rows * (size_t)b->cap_keys;
     const int64_t ch_head = chunk_rows((size_t)d * eco_dtype_size(m->lm_head->dtype));
     float *x = b->x, *y = b->xn, *q = b->q;
@@ -237,7 +239,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
              * and v fused, q's and k's prefetch runs on into the rows that follow them */
             const int64_t q_pf_rows = ly->qkv_fused ? H * hd + 2 * kvd : H * hd;
             const int64_t k_pf_rows = ly->qkv_fused ? 2 * kvd : kvd;
-            eco_rmsnorm(xt, x, ly->attn_norm, d, eps);
+            eco_layer_norm(xt, x, ly->attn_norm, d, eps);
             {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
                 phase_split ps = phase_begin(b->claims, s++, T, id, H + 2 * KV);
@@ -248,14 +250,14 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                                         units_rows_end(ps.own_end, 0, q_pf_rows, hd), d);
                         add_bias_rows(q, ly->bq, r0, r1);
                         if (lw) lora_add_one(q, xt, &lw[ECO_LORA_Q], d, r0, r1, lt);
-                        eco_rope(q + r0, b->cos_tab, b->sin_tab, 1, hd);
+                        eco_layer_rope(q + r0, b->cos_tab, b->sin_tab, 1, hd);
                     } else if (j < H + KV) {
                         const int64_t r0 = (j - H) * hd, r1 = r0 + hd;
                         eco_matvec_rows(knew, ly->wk->data, ly->wk->dtype, xt, xp, r0, r1,
                                         units_rows_end(ps.own_end, H, k_pf_rows, hd), d);
                         add_bias_rows(knew, ly->bk, r0, r1);
                         if (lw) lora_add_one(knew, xt, &lw[ECO_LORA_K], d, r0, r1, lt);
-                        eco_rope(knew + r0, b->cos_tab, b->sin_tab, 1, hd);
+                        eco_layer_rope(knew + r0, b->cos_tab, b->sin_tab, 1, hd);
                         eco_kv_store(kc + kv_at(j - H, p0), kvt, knew + r0, hd);
                     } else {
                         const int64_t r0 = (j - H - KV) * hd, r1 = r0 + hd;
@@ -269,7 +271,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             }
             { /* the keys and values of this thread's first attention unit (see phase_split):
                * the cache rows come from memory, ~8% of the attention phase measured */
-                const int64_t j = KV * nkb * id / T, kvh = j / nkb, k0 = j % nkb * kblock;
+                const int64_t j = KV * nkb * id / T, kvh = j / nkb, k0 = kfirst + j % nkb * kblock;
                 const size_t at = kv_at(kvh, k0);
                 if (j < KV * nkb)
                     eco_attend_prefetch(kc + at, vc + at, kvt, hd,
@@ -282,11 +284,11 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                  * medians of 8 alternating runs) */
                 phase_split ps = phase_begin(b->claims, s++, T, id, KV * nkb);
                 for (int64_t j; (j = next_unit(&ps)) >= 0;) {
-                    const int64_t kvh = j / nkb, blk = j % nkb, k0 = blk * kblock;
+                    const int64_t kvh = j / nkb, blk = j % nkb, k0 = kfirst + blk * kblock;
                     const int64_t nk = keys - k0 < kblock ? keys - k0 : kblock;
                     const char *K = kc + kv_at(kvh, k0), *Vv = vc + kv_at(kvh, k0);
                     if (j + 1 < ps.own_end) { /* this thread's next unit, most likely */
-                        const int64_t kvh1 = (j + 1) / nkb, k1 = (j + 1) % nkb * kblock;
+                        const int64_t kvh1 = (j + 1) / nkb, k1 = kfirst + (j + 1) % nkb * kblock;
                         eco_attend_prefetch(kc + kv_at(kvh1, k1), vc + kv_at(kvh1, k1), kvt, hd,
                                             keys - k1 < kblock ? keys - k1 : kblock, hd);
                     }
@@ -316,7 +318,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
 
             /* MLP block: gate, up, hid [f] */
-            eco_rmsnorm(xt, x, ly->ffn_norm, d, eps);
+            eco_layer_norm(xt, x, ly->ffn_norm, d, eps);
             {
                 const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
                 const int64_t ch = ch_gu;
@@ -328,7 +330,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                         lora_add_one(b->gate, xt, &lw[ECO_LORA_GATE], d, r0, r1, lt);
                         lora_add_one(b->up, xt, &lw[ECO_LORA_UP], d, r0, r1, lt);
                     }
-                    eco_swiglu(b->hid + r0, b->gate + r0, b->up + r0, r1 - r0);
+                    eco_layer_mlp_act(b->hid + r0, b->gate + r0, b->up + r0, r1 - r0);
                 }
             }
             prefetch_own(ly->wd, d, ch_d, T, id);
@@ -349,7 +351,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
         }
 
         /* logits [V] = lm_head · RMSNorm(x) */
-        eco_rmsnorm(xt, x, m->final_norm, d, eps);
+        eco_layer_norm(xt, x, m->final_norm, d, eps);
         {
             const float *xp = eco_matvec_prep_bf16(xp_buf, xt, d);
             const int64_t ch = ch_head;

@@ -164,7 +164,7 @@ nomem:
 static void rmsnorm_rows(float *out, const float *x, const float *weight, int64_t n, int64_t d,
                          float eps) {
 #pragma omp parallel for if (n >= 16) schedule(static)
-    for (int64_t i = 0; i < n; i++) eco_rmsnorm(out + i * d, x + i * d, weight, d, eps);
+    for (int64_t i = 0; i < n; i++) eco_layer_norm(out + i * d, x + i * d, weight, d, eps);
 }
 
 /* Causal GQA attention for the n new queries at positions p0..p0+n−1.
@@ -176,15 +176,15 @@ static void rmsnorm_rows(float *out, const float *x, const float *weight, int64_
  *   scores                per-thread [cap_rows, cap_keys] scratch
  *   kv_f32                [2, KV, cap_keys, hd] scratch: a 16-bit cache's rows 0..p0+n−1
  *                         widened once per layer for sgemm (K then V); unused for f32
- * Head h reads kv head h / (H / KV); scores are q·kᵀ / √hd, softmax in f32 over the keys
- * at positions <= the query's. */
+ * Head h reads kv head h / (H / KV); scores are q·kᵀ · eco_layer_attn_scale, softmax in f32
+ * over the keys the query at cache position p sees: eco_layer_first_key(c, p, p)..p. */
 static void attention(float *att, const float *q, const void *kc, const void *vc, eco_dtype kvt,
                       int64_t max_seq, float *scores, size_t scores_stride, float *kv_f32,
                       int64_t cap_keys, int64_t n, int64_t p0, int64_t n_heads,
-                      int64_t n_kv_heads, int64_t hd) {
+                      int64_t n_kv_heads, int64_t hd, const eco_model_config *c) {
     const int64_t qd = n_heads * hd;
     const int64_t group = n_heads / n_kv_heads;
-    const float scale = (float)(1.0 / sqrt((double)hd));
+    const float scale = eco_layer_attn_scale(hd);
     const int64_t n_blocks = (n + ECO_ATTN_QBLOCK - 1) / ECO_ATTN_QBLOCK;
     const int64_t n_tasks = n_heads * n_blocks;
     const size_t head_bytes = (size_t)max_seq * (size_t)hd * eco_dtype_size(kvt); /* one kv head's rows */
@@ -216,21 +216,23 @@ static void attention(float *att, const float *q, const void *kc, const void *vc
         }
         float *O = att + i0 * qd + h * hd;
         if (rows == 1) {
-            /* S[keys] = K[keys, hd] · q[hd] · scale;  O[hd] = V[keys, hd]ᵀ · S */
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)keys, (int)hd, scale, K, (int)hd, Q, 1,
+            /* S[seen] = K[k0:keys, hd] · q[hd] · scale;  O[hd] = V[k0:keys, hd]ᵀ · S */
+            const int64_t k0 = eco_layer_first_key(c, p0 + i0, p0 + i0), seen = keys - k0;
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)seen, (int)hd, scale, K + k0 * hd, (int)hd, Q, 1,
                         0.0f, S, 1);
-            eco_softmax(S, keys);
-            cblas_sgemv(CblasRowMajor, CblasTrans, (int)keys, (int)hd, 1.0f, Vh, (int)hd, S, 1,
+            eco_softmax(S, seen);
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)seen, (int)hd, 1.0f, Vh + k0 * hd, (int)hd, S, 1,
                         0.0f, O, 1);
             continue;
         }
         /* S[rows, keys] = Q[rows, hd] · K[keys, hd]ᵀ · scale */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)keys, (int)hd, scale,
                     Q, (int)qd, K, (int)hd, 0.0f, S, (int)keys);
-        for (int64_t r = 0; r < rows; r++) {
+        for (int64_t r = 0; r < rows; r++) { /* keys k0..p of the query at p */
             float *row = S + r * keys;
-            int64_t visible = p0 + i0 + r + 1;
-            eco_softmax(row, visible);
+            const int64_t p = p0 + i0 + r, k0 = eco_layer_first_key(c, p, p), visible = p + 1;
+            memset(row, 0, (size_t)k0 * sizeof(float));
+            eco_softmax(row + k0, visible - k0);
             memset(row + visible, 0, (size_t)(keys - visible) * sizeof(float));
         }
         /* O[rows, hd] = S[rows, keys] · V[keys, hd] */
@@ -260,7 +262,7 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
     const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;
     const int64_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, half = hd / 2;
     const int64_t qd = H * hd, kvd = KV * hd;
-    const float eps = (float)c->rms_norm_eps;
+    const float eps = eco_layer_norm_eps(c);
     if (kv->n_layers != c->n_layers || kv->kv_dim != kvd ||
         (kv->dtype != ECO_DTYPE_F32 && kv->dtype != ECO_DTYPE_F16))
         return eco_error(ECO_STATUS_EINVAL,
@@ -283,15 +285,8 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
     float *x = b->x, *xn = b->xn, *q = b->q, *att = b->att;
     float *scratch = b->scratch;
 
-    /* RoPE tables for positions p0..p0+n−1: angle in double, cast once. */
-    for (int64_t i = 0; i < n; i++) {
-        double pos = (double)(p0 + i);
-        for (int64_t j = 0; j < half; j++) {
-            double a = pos * m->inv_freq[j];
-            b->cos_tab[i * half + j] = (float)cos(a);
-            b->sin_tab[i * half + j] = (float)sin(a);
-        }
-    }
+    /* RoPE tables for positions p0..p0+n−1 */
+    eco_layer_rope_tables(b->cos_tab, b->sin_tab, m->inv_freq, p0, n, half);
 
     /* x[n, d] = embed[tokens], one row widened at a time */
     const size_t esz = eco_dtype_size(m->embed->dtype);
@@ -328,8 +323,8 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
         }
 #pragma omp parallel for if (n >= 16) schedule(static)
         for (int64_t i = 0; i < n; i++) {
-            eco_rope(q + i * qd, b->cos_tab + i * half, b->sin_tab + i * half, H, hd);
-            eco_rope(knew + i * kvd, b->cos_tab + i * half, b->sin_tab + i * half, KV, hd);
+            eco_layer_rope(q + i * qd, b->cos_tab + i * half, b->sin_tab + i * half, H, hd);
+            eco_layer_rope(knew + i * kvd, b->cos_tab + i * half, b->sin_tab + i * half, KV, hd);
         }
         for (int64_t i = 0; i < n; i++) /* into the cache: row p0 + i of every kv head */
             for (int64_t h = 0; h < KV; h++) {
@@ -337,7 +332,7 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
                 eco_kv_store(vc + eco_kv_at(kv, h, p0 + i, hd, 0), kv->dtype, vnew + i * kvd + h * hd, hd);
             }
         attention(att, q, kc, vc, kv->dtype, kv->max_seq, b->scores,
-                  (size_t)b->cap_rows * (size_t)b->cap_keys, b->kv_f32, b->cap_keys, n, p0, H, KV, hd);
+                  (size_t)b->cap_rows * (size_t)b->cap_keys, b->kv_f32, b->cap_keys, n, p0, H, KV, hd, c);
         eco_linear(xn, att, ly->wo, ly->bo, n, scratch); /* [n, d] */
         if (lw) lora_add(xn, d, att, qd, &lw[ECO_LORA_O], n, qd, d, lt);
         eco_add_inplace(x, xn, n * d);
@@ -353,7 +348,7 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
                 lora_add(b->up, f, xn, d, &lw[ECO_LORA_UP], n, d, f, lt);
             }
         }
-        eco_swiglu(b->hid, b->gate, b->up, n * f);
+        eco_layer_mlp_act(b->hid, b->gate, b->up, n * f);
         eco_linear(xn, b->hid, ly->wd, NULL, n, scratch);  /* [n, d] */
         if (lw) lora_add(xn, d, b->hid, f, &lw[ECO_LORA_DOWN], n, f, d, lt);
         eco_add_inplace(x, xn, n * d);
@@ -364,7 +359,7 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
         rmsnorm_rows(xn, x, m->final_norm, n, d, eps);
         eco_linear(logits, xn, m->lm_head, NULL, n, scratch); /* [n, V] */
     } else {
-        eco_rmsnorm(xn, x + (n - 1) * d, m->final_norm, d, eps);
+        eco_layer_norm(xn, x + (n - 1) * d, m->final_norm, d, eps);
         eco_linear(logits, xn, m->lm_head, NULL, 1, scratch); /* [V] */
     }
     kv->len = p0 + n;

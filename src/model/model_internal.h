@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 
 #include "core/team_barrier.h"
+#include "model/layer.h"
 
 typedef struct eco_layer {
     const eco_tensor *wq;   /* [H·hd, d] */
@@ -150,8 +151,6 @@ void eco_kv_store(void *dst, eco_dtype t, const float *src, int64_t n);
  * kv->len). */
 void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits);
 
-/* The [out, in] shape of target t's weight in a layer of cfg. */
-void eco_lora_module_dims(const eco_model_config *cfg, eco_lora_target t, int64_t *out, int64_t *in);
 /* Frees the attached adapter's f32 copies (eco_model_set_adapter(m, NULL)). */
 void eco_model_lora_free(eco_model *m);
 

@@ -14,42 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* RoPE frequencies. HF (_compute_default_rope_parameters) computes
- *   inv_freq[i] = 1 / theta^(2i / hd)
- * in f32 and, for rope_type "llama3" (_compute_llama3_parameters), rescales by wavelength
- *   wavelen = 2π / inv_freq
- *   wavelen < orig/high_ff            → kept
- *   wavelen > orig/low_ff             → inv_freq / factor
- *   otherwise, s = (orig/wavelen − low_ff) / (high_ff − low_ff):
- *                                       (1 − s)·inv_freq/factor + s·inv_freq
- * We compute in double and round each frequency to f32, as HF stores them, so that the
- * angle pos·inv_freq (taken in double by the forward) differs from HF's only by HF's own
- * f32 rounding of the product. */
-void eco_rope_inv_freq(const eco_model_config *cfg, double *out) {
-    int64_t hd = cfg->head_dim;
-    int64_t half = hd / 2;
-    for (int64_t i = 0; i < half; i++) {
-        double inv = (double)(float)(1.0 / pow(cfg->rope_theta, (double)(2 * i) / (double)hd));
-        if (cfg->rope_llama3) {
-            double factor = cfg->rope_factor;
-            double low_ff = cfg->rope_low_freq_factor;
-            double high_ff = cfg->rope_high_freq_factor;
-            double old_ctx = (double)cfg->rope_original_max_pos;
-            double low_freq_wavelen = old_ctx / low_ff;
-            double high_freq_wavelen = old_ctx / high_ff;
-            double wavelen = 2.0 * M_PI / inv;
-            if (wavelen > low_freq_wavelen) {
-                inv = inv / factor;
-            } else if (!(wavelen < high_freq_wavelen)) {
-                double s = (old_ctx / wavelen - low_ff) / (high_ff - low_ff);
-                inv = (1.0 - s) * inv / factor + s * inv;
-            }
-            inv = (double)(float)inv;
-        }
-        out[i] = inv;
-    }
-}
-
 /* Checks what the forward relies on, whatever the config parser already checked. */
 static eco_status check_config(const eco_model_config *c, const char *dir) {
     const char *bad = NULL;
@@ -211,11 +175,13 @@ eco_status eco_model_load(const char *dir, eco_model **out) {
     const int64_t qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
     const int64_t L = c->n_layers;
 
-    /* One block for every widened vector: per layer two norms, the q/k/v biases, the
-     * o bias; the final norm. */
-    size_t per_layer = (size_t)(2 * d);
-    if (c->qkv_bias) per_layer += (size_t)(qd + 2 * kvd);
-    if (c->o_bias) per_layer += (size_t)d;
+    /* One block for every widened vector: per layer the norms and biases (layer.h); the
+     * final norm. */
+    eco_layer_tensor lts[ECO_LAYER_TENSOR__COUNT];
+    const size_t n_lts = eco_layer_tensors(c, lts);
+    size_t per_layer = 0;
+    for (size_t k = 0; k < n_lts; k++)
+        if (lts[k].cols < 0) per_layer += (size_t)lts[k].rows;
     size_t n_vec;
     if (!eco_mul_ok(per_layer, (size_t)L, &n_vec) || !eco_add_ok(n_vec, (size_t)d, &n_vec)) {
         st = eco_error(ECO_STATUS_EOVERFLOW, "%s: config sizes overflow", dir);
@@ -238,29 +204,34 @@ eco_status eco_model_load(const char *dir, eco_model **out) {
     char name[160];
     for (int64_t i = 0; i < L; i++) {
         eco_layer *ly = &m->layers[i];
-#define NAME(suffix) (snprintf(name, sizeof name, "model.layers.%lld." suffix, (long long)i), name)
-        if ((st = load_vec(w, dir, NAME("input_layernorm.weight"), d, &cursor, &ly->attn_norm))) goto fail;
-        if ((st = find_tensor(w, dir, NAME("self_attn.q_proj.weight"), qd, d, &ly->wq))) goto fail;
-        if ((st = find_tensor(w, dir, NAME("self_attn.k_proj.weight"), kvd, d, &ly->wk))) goto fail;
-        if ((st = find_tensor(w, dir, NAME("self_attn.v_proj.weight"), kvd, d, &ly->wv))) goto fail;
-        bytes += ly->wq->nbytes + ly->wk->nbytes + ly->wv->nbytes;
-        if ((st = load_matrix(m, dir, NAME("self_attn.o_proj.weight"), d, qd, &bytes, &ly->wo))) goto fail;
-        if (c->qkv_bias) {
-            if ((st = load_vec(w, dir, NAME("self_attn.q_proj.bias"), qd, &cursor, &ly->bq))) goto fail;
-            if ((st = load_vec(w, dir, NAME("self_attn.k_proj.bias"), kvd, &cursor, &ly->bk))) goto fail;
-            if ((st = load_vec(w, dir, NAME("self_attn.v_proj.bias"), kvd, &cursor, &ly->bv))) goto fail;
+        for (size_t k = 0; k < n_lts; k++) {
+            const eco_layer_tensor *t = &lts[k];
+            const float **vec = NULL;
+            const eco_tensor **mat = NULL;
+            switch (t->role) {
+            case ECO_LAYER_ATTN_NORM: vec = &ly->attn_norm; break;
+            case ECO_LAYER_WQ: mat = &ly->wq; break;
+            case ECO_LAYER_WK: mat = &ly->wk; break;
+            case ECO_LAYER_WV: mat = &ly->wv; break;
+            case ECO_LAYER_BQ: vec = &ly->bq; break;
+            case ECO_LAYER_BK: vec = &ly->bk; break;
+            case ECO_LAYER_BV: vec = &ly->bv; break;
+            case ECO_LAYER_WO: mat = &ly->wo; break;
+            case ECO_LAYER_BO: vec = &ly->bo; break;
+            case ECO_LAYER_FFN_NORM: vec = &ly->ffn_norm; break;
+            case ECO_LAYER_WG: mat = &ly->wg; break;
+            case ECO_LAYER_WU: mat = &ly->wu; break;
+            case ECO_LAYER_WD: mat = &ly->wd; break;
+            case ECO_LAYER_TENSOR__COUNT: break;
+            }
+            snprintf(name, sizeof name, "model.layers.%lld.%s", (long long)i, t->suffix);
+            if (vec) st = load_vec(w, dir, name, t->rows, &cursor, vec);
+            else st = load_matrix(m, dir, name, t->rows, t->cols, &bytes, mat);
+            if (st) goto fail;
         }
-        if (c->o_bias &&
-            (st = load_vec(w, dir, NAME("self_attn.o_proj.bias"), d, &cursor, &ly->bo)))
-            goto fail;
-        if ((st = load_vec(w, dir, NAME("post_attention_layernorm.weight"), d, &cursor, &ly->ffn_norm))) goto fail;
-        if ((st = load_matrix(m, dir, NAME("mlp.gate_proj.weight"), f, d, &bytes, &ly->wg))) goto fail;
-        if ((st = load_matrix(m, dir, NAME("mlp.up_proj.weight"), f, d, &bytes, &ly->wu))) goto fail;
-        if ((st = load_matrix(m, dir, NAME("mlp.down_proj.weight"), d, f, &bytes, &ly->wd))) goto fail;
-#undef NAME
     }
     if ((st = load_vec(w, dir, "model.norm.weight", d, &cursor, &m->final_norm))) goto fail;
-    if (c->tie_word_embeddings) {
+    if (eco_layer_head_tied(c)) {
         m->lm_head = m->embed;
         bytes += m->embed->nbytes;
     } else if ((st = load_matrix(m, dir, "lm_head.weight", V, d, &bytes, &m->lm_head))) {

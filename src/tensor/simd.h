@@ -44,8 +44,9 @@ static inline bool eco_cpu_has_avx512(void) { return false; }
 static inline bool eco_cpu_has_avx2_fma(void) { return false; }
 #endif
 
-/* Test hook (not public API): the widest kernel the matvec and attention dispatchers may
- * pick, so that a machine with AVX-512 still tests the AVX2 and portable kernels.
+/* Test hook (not public API): the widest kernel the matvec, attention and elementwise
+ * (kernels.c) dispatchers may pick, so that a machine with AVX-512 still tests the AVX2
+ * and portable kernels.
  * 0 portable, 1 AVX2, 2 AVX-512 (the default: whatever the CPU has). Not thread-safe
  * against running kernels. */
 void eco_matvec_set_simd_cap(int cap);

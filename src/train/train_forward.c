@@ -57,7 +57,7 @@ static void rmsnorm_forward(float *out, float *rstd, const float *x, const float
 #pragma omp parallel for schedule(static) if (N * d >= (1 << 14))
     for (int64_t i = 0; i < N; i++) {
         const float *xi = x + i * d;
-        eco_rmsnorm(out + i * d, xi, w, d, eps);
+        eco_layer_norm(out + i * d, xi, w, d, eps);
         float ss = 0.f;
         for (int64_t j = 0; j < d; j++) ss += xi[j] * xi[j];
         rstd[i] = 1.0f / sqrtf(ss / (float)d + eps);
@@ -93,8 +93,8 @@ static void rmsnorm_backward(float *dx, float *dw, const float *dout, const floa
 /* Position of row i of a [B, T] batch: pos[i] when given, else i % T. */
 static inline int64_t position_of(const int32_t *pos, int64_t i, int64_t T) { return pos ? pos[i] : i % T; }
 
-/* RoPE (rotate_half) on x[N, nh·hd] in place; row i is at position_of(pos, i, T). inverse:
- * rotate back (the transpose of the rotation), which is the backward. */
+/* RoPE (eco_layer_rope) on x[N, nh·hd] in place; row i is at position_of(pos, i, T).
+ * inverse: rotate back (eco_layer_rope_inverse, the transpose), which is the backward. */
 static void rope_apply(float *x, const float *cos_tab, const float *sin_tab, const int32_t *pos, int64_t N,
                        int64_t T, int64_t nh, int64_t hd, bool inverse) {
     const int64_t half = hd / 2;
@@ -102,15 +102,8 @@ static void rope_apply(float *x, const float *cos_tab, const float *sin_tab, con
     for (int64_t i = 0; i < N; i++) {
         const int64_t p = position_of(pos, i, T);
         const float *c = cos_tab + p * half, *s = sin_tab + p * half;
-        for (int64_t h = 0; h < nh; h++) {
-            float *v = x + i * nh * hd + h * hd;
-            for (int64_t j = 0; j < half; j++) {
-                const float a = v[j], b = v[j + half];
-                const float sj = inverse ? -s[j] : s[j];
-                v[j] = a * c[j] - b * sj;
-                v[j + half] = b * c[j] + a * sj;
-            }
-        }
+        if (inverse) eco_layer_rope_inverse(x + i * nh * hd, c, s, nh, hd);
+        else eco_layer_rope(x + i * nh * hd, c, s, nh, hd);
     }
 }
 
@@ -187,18 +180,20 @@ static void linear_backward(float *dx, float *dW, float *db, float *dt, float *d
 
 /* ---- attention ----------------------------------------------------------------------- */
 
-/* Causal GQA attention over B rows of T. Query i of a row sees keys first_key(pos, i)..i:
- * the whole row before it, or with positions only its own document (pos restarts at 0 where
- * a packed document starts).
+/* Causal GQA attention over B rows of T. Query i of a row sees keys first_key(c, pos, i)..i
+ * (eco_layer_first_key): the whole row before it, or with positions only its own document
+ * (pos restarts at 0 where a packed document starts).
  *   atty  [N, H·hd]        output            probs [B, H, T, T] saved probabilities
  *   q     [N, H·hd]  k, v [N, KV·hd]  (after RoPE)   pos [N] or NULL */
-static inline int64_t first_key(const int32_t *pos_row, int64_t i) { return pos_row ? i - pos_row[i] : 0; }
+static inline int64_t first_key(const eco_model_config *c, const int32_t *pos_row, int64_t i) {
+    return eco_layer_first_key(c, i, pos_row ? pos_row[i] : i);
+}
 
 static void attention_forward(float *atty, float *probs, const float *q, const float *k,
                               const float *v, const int32_t *pos, int64_t B, int64_t T, int64_t H,
-                              int64_t KV, int64_t hd) {
+                              int64_t KV, int64_t hd, const eco_model_config *c) {
     const int64_t qd = H * hd, kvd = KV * hd, group = H / KV;
-    const float scale = (float)(1.0 / sqrt((double)hd));
+    const float scale = eco_layer_attn_scale(hd);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t task = 0; task < B * H; task++) {
         const int64_t b = task / H, h = task % H, kvh = h / group;
@@ -211,7 +206,7 @@ static void attention_forward(float *atty, float *probs, const float *q, const f
         const int32_t *pos_row = pos ? pos + b * T : NULL;
         for (int64_t i = 0; i < T; i++) {
             float *row = P + i * T;
-            const int64_t j0 = first_key(pos_row, i);
+            const int64_t j0 = first_key(c, pos_row, i);
             memset(row, 0, (size_t)j0 * sizeof(float));
             eco_softmax(row + j0, i + 1 - j0);
             memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof(float));
@@ -226,9 +221,9 @@ static void attention_forward(float *atty, float *probs, const float *q, const f
 static void attention_backward(float *dq, float *dk, float *dv, float *dscores, const float *datty,
                                const float *probs, const float *q, const float *k, const float *v,
                                const int32_t *pos, int64_t B, int64_t T, int64_t H, int64_t KV, int64_t hd,
-                               int threads) {
+                               int threads, const eco_model_config *c) {
     const int64_t qd = H * hd, kvd = KV * hd, group = H / KV;
-    const float scale = (float)(1.0 / sqrt((double)hd));
+    const float scale = eco_layer_attn_scale(hd);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int64_t task = 0; task < B * KV; task++) {
         const int64_t b = task / KV, kvh = task % KV;
@@ -255,7 +250,7 @@ static void attention_backward(float *dq, float *dk, float *dv, float *dscores, 
             for (int64_t i = 0; i < T; i++) {
                 const float *pr = P + i * T;
                 float *dr = dP + i * T;
-                const int64_t j0 = first_key(pos_row, i);
+                const int64_t j0 = first_key(c, pos_row, i);
                 float dot = 0.f;
                 for (int64_t j = j0; j <= i; j++) dot += pr[j] * dr[j];
                 for (int64_t j = 0; j < j0; j++) dr[j] = 0.0f;
@@ -271,18 +266,13 @@ static void attention_backward(float *dq, float *dk, float *dv, float *dscores, 
     }
 }
 
-/* ---- SwiGLU ----------------------------------------------------------------------------- */
+/* ---- MLP activation ---------------------------------------------------------------------- */
 
+/* The backward of eco_layer_mlp_act over n elements (eco_layer_mlp_act_grad each). */
 static void swiglu_backward(float *dgate, float *dup, const float *dhid, const float *gate,
                             const float *up, int64_t n) {
 #pragma omp parallel for schedule(static) if (n >= (1 << 15))
-    for (int64_t i = 0; i < n; i++) {
-        const float g = gate[i];
-        const float sig = 1.0f / (1.0f + expf(-g));
-        const float silu = g * sig;
-        dgate[i] = dhid[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
-        dup[i] = dhid[i] * silu;
-    }
+    for (int64_t i = 0; i < n; i++) eco_layer_mlp_act_grad(&dgate[i], &dup[i], dhid[i], gate[i], up[i]);
 }
 
 /* ---- cross-entropy ---------------------------------------------------------------------- */
@@ -361,7 +351,7 @@ eco_status eco_train_forward_pos(eco_train_model *m, const int32_t *tokens, cons
     const int64_t qd = H * hd, kvd = KV * hd, N = B * T;
     const size_t Nmax = (size_t)m->opt.max_batch * (size_t)m->opt.max_seq;
     const size_t probs_layer = (size_t)m->opt.max_batch * (size_t)H * (size_t)m->opt.max_seq * (size_t)m->opt.max_seq;
-    const float eps = (float)c->rms_norm_eps;
+    const float eps = eco_layer_norm_eps(c);
     for (int64_t i = 0; i < N; i++) {
         if (tokens[i] < 0 || tokens[i] >= V)
             return eco_error(ECO_STATUS_ERANGE, "train forward: token %d at %lld outside [0, %lld)",
@@ -413,13 +403,13 @@ eco_status eco_train_forward_pos(eco_train_model *m, const int32_t *tokens, cons
         linear_forward(v, LO(ECO_LORA_V), xn1, w->wv, w->bv, N, d, kvd, seed, counter, mod0 + ECO_LORA_V, p_drop);
         rope_apply(q, m->cos_tab, m->sin_tab, pos, N, T, H, hd, false);
         rope_apply(k, m->cos_tab, m->sin_tab, pos, N, T, KV, hd, false);
-        attention_forward(atty, probs, q, k, v, pos, B, T, H, KV, hd);
+        attention_forward(atty, probs, q, k, v, pos, B, T, H, KV, hd, c);
         linear_forward(res_mid, LO(ECO_LORA_O), atty, w->wo, w->bo, N, qd, d, seed, counter, mod0 + ECO_LORA_O, p_drop);
         eco_add_inplace(res_mid, res, N * d);
         rmsnorm_forward(xn2, rstd2, res_mid, w->ffn_norm, N, d, eps);
         linear_forward(gate, LO(ECO_LORA_GATE), xn2, w->wg, NULL, N, d, f, seed, counter, mod0 + ECO_LORA_GATE, p_drop);
         linear_forward(up, LO(ECO_LORA_UP), xn2, w->wu, NULL, N, d, f, seed, counter, mod0 + ECO_LORA_UP, p_drop);
-        eco_swiglu(hid, gate, up, N * f);
+        eco_layer_mlp_act(hid, gate, up, N * f);
         linear_forward(res_out, LO(ECO_LORA_DOWN), hid, w->wd, NULL, N, f, d, seed, counter, mod0 + ECO_LORA_DOWN, p_drop);
         eco_add_inplace(res_out, res_mid, N * d);
 #undef LO
@@ -521,7 +511,7 @@ eco_status eco_train_backward(eco_train_model *m, float grad_scale) {
         linear_backward(a->datty, G(wo), G(bo), a->dlora_t, a->dlora, a->dres, atty, w->wo, LO(ECO_LORA_O), N, qd,
                         d, p_drop, dropped, seed, counter, mod0 + ECO_LORA_O);
         float *dq = a->dbig; /* [N, qd] */
-        attention_backward(dq, a->dk, a->dv, a->dscores, a->datty, probs, q, k, v, pos, B, T, H, KV, hd, threads);
+        attention_backward(dq, a->dk, a->dv, a->dscores, a->datty, probs, q, k, v, pos, B, T, H, KV, hd, threads, c);
         rope_apply(dq, m->cos_tab, m->sin_tab, pos, N, T, H, hd, true);
         rope_apply(a->dk, m->cos_tab, m->sin_tab, pos, N, T, KV, hd, true);
         memset(a->dxn, 0, (size_t)N * (size_t)d * sizeof(float));

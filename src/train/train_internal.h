@@ -12,6 +12,7 @@
 
 #include "ecology/safetensors.h"
 #include "ecology/train.h"
+#include "model/layer.h" /* the llama block's shared pieces (the model module's, for train) */
 
 /* Pointers to one layer's tensors (weights or their gradients). */
 typedef struct tlayer {

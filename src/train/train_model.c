@@ -90,37 +90,46 @@ static eco_status find_tensor(const eco_weights *w, const char *dir, const spec 
     return ECO_STATUS_OK;
 }
 
-/* Base tensors in table order, with the addresses of the view pointers they fill. */
+/* The pointer of tlayer t that holds the tensor of role r. */
+static float **tlayer_field(tlayer *t, eco_layer_tensor_role r) {
+    switch (r) {
+    case ECO_LAYER_ATTN_NORM: return &t->attn_norm;
+    case ECO_LAYER_WQ: return &t->wq;
+    case ECO_LAYER_WK: return &t->wk;
+    case ECO_LAYER_WV: return &t->wv;
+    case ECO_LAYER_BQ: return &t->bq;
+    case ECO_LAYER_BK: return &t->bk;
+    case ECO_LAYER_BV: return &t->bv;
+    case ECO_LAYER_WO: return &t->wo;
+    case ECO_LAYER_BO: return &t->bo;
+    case ECO_LAYER_FFN_NORM: return &t->ffn_norm;
+    case ECO_LAYER_WG: return &t->wg;
+    case ECO_LAYER_WU: return &t->wu;
+    case ECO_LAYER_WD: return &t->wd;
+    case ECO_LAYER_TENSOR__COUNT: break;
+    }
+    return NULL;
+}
+
+/* Base tensors in table order (a layer's in eco_layer_tensors order), with the addresses of
+ * the view pointers they fill. */
 static bool build_specs(eco_train_model *m, spec_list *l) {
     const eco_model_config *c = &m->cfg;
-    const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;
-    const int64_t qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    const int64_t d = c->hidden_size, V = c->vocab_size;
+    eco_layer_tensor lts[ECO_LAYER_TENSOR__COUNT]; /* a layer's tensors (layer.h) */
+    const size_t n_lts = eco_layer_tensors(c, lts);
     char name[160];
     bool ok = spec_add(l, "model.embed_tokens.weight", V, d, &m->embed, &m->d_embed, true);
     for (int64_t i = 0; i < c->n_layers && ok; i++) {
         tlayer *w = &m->w[i], *g = &m->dw[i];
-#define ADD(suffix, d0, d1, field, decay)                                                      \
-    (snprintf(name, sizeof name, "model.layers.%lld." suffix, (long long)i),                   \
-     ok = ok && spec_add(l, name, d0, d1, &w->field, &g->field, decay))
-        ADD("input_layernorm.weight", d, -1, attn_norm, false);
-        ADD("self_attn.q_proj.weight", qd, d, wq, true);
-        ADD("self_attn.k_proj.weight", kvd, d, wk, true);
-        ADD("self_attn.v_proj.weight", kvd, d, wv, true);
-        if (c->qkv_bias) {
-            ADD("self_attn.q_proj.bias", qd, -1, bq, false);
-            ADD("self_attn.k_proj.bias", kvd, -1, bk, false);
-            ADD("self_attn.v_proj.bias", kvd, -1, bv, false);
+        for (size_t k = 0; k < n_lts && ok; k++) {
+            float **wf = tlayer_field(w, lts[k].role), **gf = tlayer_field(g, lts[k].role);
+            snprintf(name, sizeof name, "model.layers.%lld.%s", (long long)i, lts[k].suffix);
+            ok = wf && spec_add(l, name, lts[k].rows, lts[k].cols, wf, gf, lts[k].decay);
         }
-        ADD("self_attn.o_proj.weight", d, qd, wo, true);
-        if (c->o_bias) ADD("self_attn.o_proj.bias", d, -1, bo, false);
-        ADD("post_attention_layernorm.weight", d, -1, ffn_norm, false);
-        ADD("mlp.gate_proj.weight", f, d, wg, true);
-        ADD("mlp.up_proj.weight", f, d, wu, true);
-        ADD("mlp.down_proj.weight", d, f, wd, true);
-#undef ADD
     }
     ok = ok && spec_add(l, "model.norm.weight", d, -1, &m->final_norm, &m->d_final_norm, false);
-    if (!c->tie_word_embeddings)
+    if (!eco_layer_head_tied(c))
         ok = ok && spec_add(l, "lm_head.weight", V, d, &m->lm_head, &m->d_lm_head, true);
     return ok;
 }
@@ -135,19 +144,6 @@ static void table_entry(eco_train_param *p, const char *name, int ndim, int64_t 
     p->offset = offset;
     p->numel = (size_t)d0 * (size_t)(ndim == 2 ? d1 : 1);
     p->decay = decay;
-}
-
-/* Linear layer sizes (in, out) of a target. */
-static void target_dims(const eco_model_config *c, int t, int64_t *in, int64_t *out) {
-    const int64_t d = c->hidden_size, f = c->intermediate_size;
-    const int64_t qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
-    switch (t) {
-    case ECO_LORA_Q: *in = d; *out = qd; break;
-    case ECO_LORA_K: case ECO_LORA_V: *in = d; *out = kvd; break;
-    case ECO_LORA_O: *in = qd; *out = d; break;
-    case ECO_LORA_GATE: case ECO_LORA_UP: *in = d; *out = f; break;
-    default: *in = f; *out = d; break;
-    }
 }
 
 /* Bump allocation over one block: a dry run (base NULL) only counts. */
@@ -264,7 +260,7 @@ eco_status eco_train_model_create(const char *dir, const eco_train_options *opt,
                 }
                 lo->on = true;
                 lo->scale = (float)eco_peft_scale(&opt->lora, lo->r, alpha);
-                target_dims(c, t, &lo->in, &lo->out);
+                eco_lora_module_dims(c, (eco_lora_target)t, &lo->out, &lo->in);
                 n_lora++;
             }
     }
@@ -334,7 +330,7 @@ eco_status eco_train_model_create(const char *dir, const eco_train_options *opt,
             fcur += round_up(n);
         }
     }
-    if (c->tie_word_embeddings) {
+    if (eco_layer_head_tied(c)) {
         m->lm_head = m->embed;
         m->d_lm_head = m->d_embed;
     }
@@ -359,7 +355,7 @@ eco_status eco_train_model_create(const char *dir, const eco_train_options *opt,
         }
     }
 
-    /* RoPE tables for positions 0..max_seq−1 (angle in double, as the inference forward). */
+    /* RoPE tables for positions 0..max_seq−1 (layer.h, as the inference forward). */
     const int64_t half = c->head_dim / 2, T = opt->max_seq;
     double *inv = eco_malloc_array((size_t)half, sizeof(double));
     m->cos_tab = eco_malloc_array((size_t)T * (size_t)half, sizeof(float));
@@ -369,12 +365,7 @@ eco_status eco_train_model_create(const char *dir, const eco_train_options *opt,
         goto nomem;
     }
     eco_rope_inv_freq(c, inv);
-    for (int64_t p = 0; p < T; p++)
-        for (int64_t j = 0; j < half; j++) {
-            double ang = (double)p * inv[j];
-            m->cos_tab[p * half + j] = (float)cos(ang);
-            m->sin_tab[p * half + j] = (float)sin(ang);
-        }
+    eco_layer_rope_tables(m->cos_tab, m->sin_tab, inv, 0, T, half);
     free(inv);
 
     /* Activations: one block. */
