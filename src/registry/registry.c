@@ -503,7 +503,7 @@ eco_status eco_registry_check_genome_hash(eco_registry *r, const char *id) {
     if (st) return st;
     if (!found) return eco_error(ECO_STATUS_ENOTFOUND, "model '%s' is not registered", id);
     if ((st = r->be->get_model(r->be, id, &text, NULL))) return st;
-    if (!(st = eco_registry_sha256_hex(text, strlen(text), got)) && strcmp(got, recorded) != 0)
+    if (!(st = eco_sha256_hex(text, strlen(text), got)) && strcmp(got, recorded) != 0)
         st = eco_error(ECO_STATUS_EINTEGRITY,
                        "%s: model '%s': genome: its stored text hashes to %s, but genome_sha256 %s was recorded at "
                        "registration (the genome was changed in the database)",
