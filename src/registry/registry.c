@@ -157,8 +157,10 @@ eco_status eco_registry_log_event(eco_registry *r, const char *type, const char 
     char at[32];
     eco_registry_now_rfc3339(at);
     if ((st = r->be->begin(r->be)) == ECO_STATUS_OK) {
-        if ((st = r->be->event_append(r->be, at, type, model_id, text, NULL)) == ECO_STATUS_OK) st = r->be->commit(r->be);
-        else r->be->rollback(r->be);
+        if ((st = r->be->event_append(r->be, at, type, model_id, text, NULL)) == ECO_STATUS_OK)
+            st = r->be->commit(r->be);
+        else
+            r->be->rollback(r->be);
     }
     free(text);
     return st;
