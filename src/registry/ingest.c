@@ -461,6 +461,15 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     if ((st = read_training(dir, &g, &distill)) != ECO_STATUS_OK) goto out;
     st = adapter ? describe_adapter(r, dir, opt, &g) : describe_full(r, dir, opt, distill, &g);
     if (st != ECO_STATUS_OK) goto out;
+    /* The run's LoRA settings name the base as training saw it (`ecology train` records the
+     * folder path it was given): the genome names it by its registry id instead, so the
+     * lineage does not depend on where the base lay on the trainer's machine. */
+    json_t *lora = json_object_get(g.op_params, "lora");
+    if (g.base && json_is_string(json_object_get(lora, "base_model_name_or_path")) &&
+        json_object_set_new(lora, "base_model_name_or_path", json_string(g.base)) != 0) {
+        st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+        goto out;
+    }
     if ((st = keep_first_registration_time(r, &g, opt)) != ECO_STATUS_OK) goto out;
     if ((st = check_genome(&g)) != ECO_STATUS_OK) goto out;
     /* From storing to registering, a `registry gc` (exclusive lock) must not take the

@@ -113,7 +113,7 @@ eco_status eco_registry_open(const eco_registry_options *opt, eco_registry **out
     }
     /* A folder this process cannot write to is opened read-only whatever was asked: reading
      * works, and a write says why it cannot. */
-    r->read_only = opt->read_only || access(r->data_dir, W_OK) != 0;
+    r->read_only = opt->read_only || faccessat(AT_FDCWD, r->data_dir, W_OK, AT_EACCESS) != 0;
     if (r->read_only && !opt->read_only)
         ECO_DEBUG("registry %s: not writable (%s): opened read-only", r->data_dir, strerror(errno));
     if ((st = r->read_only ? eco_store_open_readonly(r->data_dir, &r->store) : eco_store_open(r->data_dir, &r->store)))
@@ -157,8 +157,10 @@ eco_status eco_registry_log_event(eco_registry *r, const char *type, const char 
     char at[32];
     eco_registry_now_rfc3339(at);
     if ((st = r->be->begin(r->be)) == ECO_STATUS_OK) {
-        if ((st = r->be->event_append(r->be, at, type, model_id, text, NULL)) == ECO_STATUS_OK) st = r->be->commit(r->be);
-        else r->be->rollback(r->be);
+        if ((st = r->be->event_append(r->be, at, type, model_id, text, NULL)) == ECO_STATUS_OK)
+            st = r->be->commit(r->be);
+        else
+            r->be->rollback(r->be);
     }
     free(text);
     return st;

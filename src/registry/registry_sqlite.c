@@ -276,8 +276,8 @@ static eco_status read_user_version(sqlite_backend *be, int *version) {
 static eco_status sq_begin(eco_registry_backend *b) {
     sqlite_backend *be = be_of(b);
     if (be->read_only)
-        return eco_error(ECO_STATUS_EIO, "%s: the registry is open read-only (its folder is not writable): cannot write",
-                         be->path);
+        return eco_error(ECO_STATUS_EIO,
+                         "%s: the registry is open read-only (its folder is not writable): cannot write", be->path);
     double t0 = eco_now();
     unsigned spin = 0;
     for (;;) {
@@ -785,7 +785,7 @@ static eco_status open_read_only(sqlite_backend *be, const char *db_path) {
     if (rc == SQLITE_OK) rc = sqlite3_exec(be->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
     if (rc == SQLITE_OK) return ECO_STATUS_OK;
     int prim = rc & 0xff;
-    if (prim != SQLITE_CANTOPEN && prim != SQLITE_READONLY && prim != SQLITE_IOERR) return sql_error(be, rc, "open");
+    if (prim != SQLITE_CANTOPEN && prim != SQLITE_READONLY) return sql_error(be, rc, "open");
     sqlite3_close(be->db);
     be->db = NULL;
     char *uri = file_uri(db_path, "?immutable=1");

@@ -315,5 +315,6 @@ contains "$tmp/err" "work/" "add lists the skipped working folders"
 expect 0 "show the fresh adapter" -- "$BIN" show fresh --json
 contains "$tmp/out" '"base":"eco-tiny"' "its base resolved"
 check "$(! grep -Eq '"name":"(checkpoint|\.?work/)' "$tmp/out"; echo $?)" "no working file registered"
+check "$(! grep -qF "$SRC/data/models" "$tmp/out"; echo $?)" "the genome's lineage names the base by id, not path"
 expect 0 "add --base overrides base_model_name_or_path" -- "$BIN" add "$tmp/fresh" --id fresh2 --base eco-tiny
 finish test_registry_cli
