@@ -300,6 +300,8 @@ int cmd_verify(int argc, char **argv) {
     eco_status st;
     if (is_exported_dir(pos[0])) {
         const char *trusted = cli_get(o, n, "trusted");
+        if (trusted && (st = eco_path_require_dir(trusted, "a folder of trusted public keys (*.pub)")) != ECO_STATUS_OK)
+            return cli_fail(st, "verify");
         char *data = NULL, *keys = NULL, *dflt = NULL;
         if (!trusted) {
             data = eco_data_dir_resolve(cli_get(o, n, "data-dir"));
@@ -321,6 +323,9 @@ int cmd_verify(int argc, char **argv) {
         if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
         st = eco_registry_verify(r, pos[0], keyid);
         eco_registry_close(r);
+        if (st == ECO_STATUS_ENOTFOUND && eco_path_is_dir(pos[0]))
+            st = eco_error(st, "%s: a folder without genome.json (not an exported model) and not a registered id",
+                           pos[0]);
     }
     if (st != ECO_STATUS_OK) {
         printf("FAILED %s\n", pos[0]);
