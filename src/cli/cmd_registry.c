@@ -102,8 +102,8 @@ static int registry_check(int argc, char **argv) {
 int cmd_registry(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[2], "init") == 0) return registry_init(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "check") == 0) return registry_check(argc, argv);
-    return cli_usage_error("usage: ecology registry init [--data-dir D] [--require-signature] | "
-                           "registry check [--data-dir D] [--rehash]");
+    if (argc < 3) return cli_usage_error("registry: expected a subcommand (init, check)");
+    return cli_usage_error("registry: unknown subcommand '%s' (expected init, check)", argv[2]);
 }
 
 int cmd_add(int argc, char **argv) {

@@ -66,6 +66,8 @@ row 2 "model: expected a subcommand"                -- model
 row 2 "model: unknown subcommand 'frob'"            -- model frob
 row 2 "tasks: unknown subcommand 'frob'"            -- tasks frob
 row 2 "keys: unknown subcommand 'frob'"             -- keys frob
+row 2 "registry: expected a subcommand"             -- registry
+row 2 "registry: unknown subcommand 'frob'"         -- registry frob
 row 2 "alias: unknown subcommand 'frob'"            -- alias frob x
 row 2 "alias: expected a subcommand"                -- alias
 row 2 "alias set: expected NAME ID"                 -- alias set champion --data-dir "$D"
