@@ -323,7 +323,7 @@ int cmd_verify(int argc, char **argv) {
         if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
         st = eco_registry_verify(r, pos[0], keyid);
         eco_registry_close(r);
-        if (st == ECO_STATUS_ENOTFOUND && eco_path_is_dir(pos[0]))
+        if (st == ECO_STATUS_ENOTFOUND && strstr(eco_last_error(), "not registered") && eco_path_is_dir(pos[0]))
             st = eco_error(st, "%s: a folder without genome.json (not an exported model) and not a registered id",
                            pos[0]);
     }
