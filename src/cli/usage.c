@@ -210,7 +210,9 @@ static const cli_usage table[] = {
      "  --out DIR        the folder to write\n"
      "  --trust-cache    skip re-hashing objects whose size and mtime were verified before\n" DATA_DIR_NOTE},
     {"version", "version", "print the version", ""},
-    {"help", "help [COMMAND [SUBCOMMAND]]", "this text, or one command's usage (also COMMAND --help or -h)", ""},
+    {"help", "help [COMMAND [SUBCOMMAND] | --commands]",
+     "this text, or one command's usage (also COMMAND --help or -h)",
+     "  --commands       every command name, one a line (for scripts and shell completion)\n"},
 };
 
 static const char epilogue[] =

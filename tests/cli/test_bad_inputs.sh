@@ -142,5 +142,7 @@ row 0 "ecology tasks eval --model MODEL"            -- tasks eval --help
 row 0 "ecology keys generate --out DIR"             -- keys generate -h
 row 0 "ecology inspect PATH [--json]"               -- help inspect
 row 0 "commands:"                                   -- help
+row 2 "unknown command 'frobnicate'"                -- help frobnicate
+row 2 "model: unknown subcommand 'frob'"            -- help model frob
 
 finish "bad_inputs"
