@@ -132,7 +132,7 @@ row 1 "$M is not empty"                             -- export eco-tiny --out "$M
 row 1 "$B"                                          -- model merge --model "$B" --adapter "$A" --out "$B"
 row 1 "is not a valid model id"                     -- add "$M" --id "bad id" --data-dir "$D"
 
-# ---- help: exit 0 with the usage ---------------------------------------------------------------
+# ---- help: exit 0 with the usage (but "-h" as an option's value is that value) ----------------
 row 0 "ecology generate --model MODEL"              -- generate --help
 row 0 "ecology generate --model MODEL"              -- generate --model "$M" -h
 row 0 "ecology model create --preset P"             -- model create --help
@@ -142,6 +142,9 @@ row 0 "ecology tasks eval --model MODEL"            -- tasks eval --help
 row 0 "ecology keys generate --out DIR"             -- keys generate -h
 row 0 "ecology inspect PATH [--json]"               -- help inspect
 row 0 "commands:"                                   -- help
+row 0 "256,45,104"                                  -- tokenize --tokenizer "$M" --text -h
+row 0 "256,45,45,104,101,108,112"                   -- tokenize --tokenizer "$M" --text --help
+row 0 "ecology tokenize --tokenizer"                -- tokenize --tokenizer "$M" --text a -h
 row 2 "unknown command 'frobnicate'"                -- help frobnicate
 row 2 "model: unknown subcommand 'frob'"            -- help model frob
 
