@@ -219,7 +219,7 @@ static const char epilogue[] =
     "\n"
     "MODEL and ADAPTER: a folder, or a registered model's id or alias (NAME or NAME@alias) in\n"
     "the data folder (--data-dir D, else $ECOLOGY_DATA, else ./ecology-data).\n"
-    "A value that starts with '-' is given as --option=VALUE.\n"
+    "A value that starts with '-' can always be given as --option=VALUE.\n"
     "\n"
     "environment: ECOLOGY_LOG=debug|info|warn|error|off (default info), ECOLOGY_DATA,\n"
     "             OMP_NUM_THREADS (the default of --threads)\n"

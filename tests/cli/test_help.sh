@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Help for every command, from the one usage table (src/cli/usage.c): `ecology help`,
 # `ecology help COMMAND`, `ecology COMMAND --help` and `-h` print usage and exit 0, and no
-# command accepts an option that its usage does not mention (cli_parse reports such an
-# option as an internal error on every run; here every command is run once to find them).
+# command accepts an option that its usage does not mention, or shows with a value when it
+# is a flag or the reverse (cli_parse reports either as an internal error on every run; here
+# every command is run once to find them).
 source "$(dirname "$0")/lib/harness.sh"
 
 expect 0 "help" -- "$BIN" help
