@@ -140,6 +140,17 @@ static void test_atomic_write(void **state) {
     ECO_ASSERT_OK(eco_mkdir_p(deep));
     assert_true(eco_path_is_dir(deep));
     ECO_ASSERT_STATUS(eco_mkdir_p(path), ECO_STATUS_EIO); /* a file is in the way */
+    /* the wrong kind of path is named with what was expected */
+    ECO_ASSERT_STATUS(eco_read_file(deep, 100, &data, &len), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "is a folder, expected a file"));
+    ECO_ASSERT_OK(eco_path_require_dir(deep, "a thing"));
+    ECO_ASSERT_STATUS(eco_path_require_dir(path, "a model folder"), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "f.txt: is a file, expected a model folder"));
+    ECO_ASSERT_STATUS(eco_path_require_dir(missing, "a model folder"), ECO_STATUS_ENOTFOUND);
+    assert_non_null(strstr(eco_last_error(), "nope: no such folder; expected a model folder"));
+    assert_true(eco_path_has_file(dir, "f.txt"));
+    assert_false(eco_path_has_file(dir, "a"));    /* a folder */
+    assert_false(eco_path_has_file(dir, "nope")); /* missing */
     free(deep);
     free(bad);
     free(missing);

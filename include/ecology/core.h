@@ -209,6 +209,14 @@ eco_status eco_output_begin(eco_output_dir *o, const char *out, const char *cons
 eco_status eco_output_commit(eco_output_dir *o);
 /* Removes o->tmp and releases o; safe after a commit, on a zeroed o, or twice. */
 void eco_output_abort(eco_output_dir *o);
+/* true when dir/name is a regular file. */
+bool eco_path_has_file(const char *dir, const char *name);
+/* ECO_STATUS_OK when path is a folder. Else ECO_STATUS_ENOTFOUND "PATH: no such folder
+ * (expected EXPECTED)" or ECO_STATUS_EINVAL "PATH: is a file, expected EXPECTED" (a user who
+ * gives config.json for a model folder is told so). */
+eco_status eco_path_require_dir(const char *path, const char *expected);
+/* What eco_path_require_dir says a model folder holds. */
+#define ECO_MODEL_DIR_EXPECTED "a model folder (config.json, model.safetensors, tokenizer.json)"
 
 /* ---- SHA-256 (OpenSSL EVP) --------------------------------------------------------- */
 

@@ -76,6 +76,14 @@ static void check_documented(int argc, char **argv, int start, const cli_opt *op
     if (missing)
         fprintf(stderr, "ecology: internal error: option '--%s' of '%s' is missing from its usage (src/cli/usage.c)\n",
                 missing, u->cmd);
+    /* main.c reads the synopsis to tell "--text -h" (a value) from "--json -h" (help) */
+    for (int i = 0; u && !missing && i < n_opts; i++) {
+        char flag[80];
+        snprintf(flag, sizeof flag, "--%s", opts[i].name);
+        if (cli_usage_takes_value(u, flag) != opts[i].takes_value)
+            fprintf(stderr, "ecology: internal error: the usage of '%s' shows option '%s' %s a value (src/cli/usage.c)\n",
+                    u->cmd, flag, opts[i].takes_value ? "without" : "with");
+    }
 }
 
 int cli_parse(int argc, char **argv, int start, cli_opt *opts, int n_opts, const char **pos,

@@ -111,6 +111,9 @@ void cli_usage_print_all(FILE *f);
 /* One command's usage and options, or a group's synopses (sub NULL); CLI_USAGE (nothing
  * printed) for an unknown command. */
 int cli_usage_print(const char *cmd, const char *sub, FILE *f);
+/* true when arg ("--name" or "-n", no '=') is an option that u's synopsis shows with a
+ * value ("--prompt TEXT"), so that the next argument is its value even when it is "-h". */
+bool cli_usage_takes_value(const cli_usage *u, const char *arg);
 /* The first option of opts that u's synopsis does not mention, or NULL. */
 const char *cli_usage_missing_option(const cli_usage *u, const cli_opt *opts, int n_opts);
 

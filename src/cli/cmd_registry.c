@@ -152,8 +152,8 @@ int cmd_registry(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[2], "init") == 0) return registry_init(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "check") == 0) return registry_check(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "gc") == 0) return registry_gc(argc, argv);
-    return cli_usage_error("usage: ecology registry init [--data-dir D] [--require-signature] | "
-                           "registry check [--data-dir D] [--rehash] | registry gc [--data-dir D] [--dry-run]");
+    if (argc < 3) return cli_usage_error("registry: expected a subcommand (init, check, gc)");
+    return cli_usage_error("registry: unknown subcommand '%s' (expected init, check, gc)", argv[2]);
 }
 
 int cmd_add(int argc, char **argv) {
@@ -350,6 +350,8 @@ int cmd_verify(int argc, char **argv) {
     eco_status st;
     if (is_exported_dir(pos[0])) {
         const char *trusted = cli_get(o, n, "trusted");
+        if (trusted && (st = eco_path_require_dir(trusted, "a folder of trusted public keys (*.pub)")) != ECO_STATUS_OK)
+            return cli_fail(st, "verify");
         char *data = NULL, *keys = NULL, *dflt = NULL;
         if (!trusted) {
             data = eco_data_dir_resolve(cli_get(o, n, "data-dir"));
@@ -371,6 +373,9 @@ int cmd_verify(int argc, char **argv) {
         if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
         st = eco_registry_verify(r, pos[0], keyid);
         eco_registry_close(r);
+        if (st == ECO_STATUS_ENOTFOUND && strstr(eco_last_error(), "not registered") && eco_path_is_dir(pos[0]))
+            st = eco_error(st, "%s: a folder without genome.json (not an exported model) and not a registered id",
+                           pos[0]);
     }
     if (st == ECO_STATUS_ESIGNATURE) {
         /* every file matches, but no trusted key vouches for them */

@@ -78,8 +78,16 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < N_COMMANDS; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
-        for (int a = 2; a < argc; a++)
+        /* --help or -h anywhere, unless it is the value of an option ("--text -h") */
+        const cli_usage *u = argc > 2 ? cli_usage_find(cmd, argv[2]) : NULL;
+        if (!u) u = cli_usage_find(cmd, NULL);
+        for (int a = 2; a < argc; a++) {
+            if (u && cli_usage_takes_value(u, argv[a])) {
+                a++;
+                continue;
+            }
             if (is_help_flag(argv[a])) return command_help(argc, argv);
+        }
         return commands[i].run(argc, argv);
     }
     return unknown_command(cmd);

@@ -210,14 +210,16 @@ static const cli_usage table[] = {
      "  --out DIR        the folder to write\n"
      "  --trust-cache    skip re-hashing objects whose size and mtime were verified before\n" DATA_DIR_NOTE},
     {"version", "version", "print the version", ""},
-    {"help", "help [COMMAND [SUBCOMMAND]]", "this text, or one command's usage (also COMMAND --help or -h)", ""},
+    {"help", "help [COMMAND [SUBCOMMAND] | --commands]",
+     "this text, or one command's usage (also COMMAND --help or -h)",
+     "  --commands       every command name, one a line (for scripts and shell completion)\n"},
 };
 
 static const char epilogue[] =
     "\n"
     "MODEL and ADAPTER: a folder, or a registered model's id or alias (NAME or NAME@alias) in\n"
     "the data folder (--data-dir D, else $ECOLOGY_DATA, else ./ecology-data).\n"
-    "A value that starts with '-' is given as --option=VALUE.\n"
+    "A value that starts with '-' can always be given as --option=VALUE.\n"
     "\n"
     "environment: ECOLOGY_LOG=debug|info|warn|error|off (default info), ECOLOGY_DATA,\n"
     "             OMP_NUM_THREADS (the default of --threads)\n"
@@ -286,27 +288,39 @@ int cli_usage_print(const char *cmd, const char *sub, FILE *f) {
     return CLI_OK;
 }
 
-/* flag ("--name" or "-n") as a whole word in text. */
-static bool mentions_flag(const char *text, const char *flag) {
+/* Where flag appears whole in the synopsis: 1 when a value follows it ("--seed N"), 0 when
+ * not ("--json]", "--full --out"), -1 when it does not appear. */
+static int shown_with_value(const char *synopsis, const char *flag) {
     size_t fl = strlen(flag);
-    for (const char *p = strstr(text, flag); p; p = strstr(p + 1, flag)) {
-        const bool start_ok = p == text || strchr(" [(|,\n", p[-1]);
+    for (const char *p = strstr(synopsis, flag); p; p = strstr(p + 1, flag)) {
+        const bool start_ok = p == synopsis || strchr(" [(|,\n", p[-1]);
         const char e = p[fl];
-        const bool end_ok = !(e == '-' || e == '_' || (e >= 'a' && e <= 'z') || (e >= '0' && e <= '9'));
-        if (start_ok && end_ok) return true;
+        if (!start_ok || e == '-' || e == '_' || (e >= 'a' && e <= 'z') || (e >= '0' && e <= '9')) continue;
+        if (e != ' ') return 0;
+        const char next = p[fl + 1];
+        return next != '-' && next != '[' && next != '(' && next != '|' && next != ')' && next != '\n';
     }
-    return false;
+    return -1;
 }
 
-/* "--name", or for a one-letter name "-n" or "--n" (cli_parse takes both). */
-static bool mentions(const char *text, const char *name) {
+bool cli_usage_takes_value(const cli_usage *u, const char *arg) {
+    if (arg[0] != '-' || strchr(arg, '=')) return false;
+    const char *name = arg + (arg[1] == '-' ? 2 : 1);
     char flag[80];
-    if ((size_t)snprintf(flag, sizeof flag, "--%s", name) >= sizeof flag) return false;
-    return mentions_flag(text, flag) || (!name[1] && mentions_flag(text, flag + 1));
+    if (!name[0] || (size_t)snprintf(flag, sizeof flag, "--%s", name) >= sizeof flag) return false;
+    int v = shown_with_value(u->synopsis, flag);
+    if (v < 0 && !name[1]) v = shown_with_value(u->synopsis, flag + 1); /* "-n N" */
+    return v > 0;
 }
 
 const char *cli_usage_missing_option(const cli_usage *u, const cli_opt *opts, int n_opts) {
-    for (int i = 0; i < n_opts; i++)
-        if (!mentions(u->synopsis, opts[i].name)) return opts[i].name;
+    for (int i = 0; i < n_opts; i++) {
+        char flag[80];
+        if ((size_t)snprintf(flag, sizeof flag, "--%s", opts[i].name) >= sizeof flag) return opts[i].name;
+        /* "--name", or for a one-letter name "-n" or "--n" (cli_parse takes both) */
+        if (shown_with_value(u->synopsis, flag) < 0 &&
+            (opts[i].name[1] || shown_with_value(u->synopsis, flag + 1) < 0))
+            return opts[i].name;
+    }
     return NULL;
 }

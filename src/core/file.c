@@ -20,6 +20,7 @@ eco_status eco_read_file(const char *path, size_t max_bytes, char **data, size_t
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
+        if (S_ISDIR(sb.st_mode)) return eco_error(ECO_STATUS_EINVAL, "%s: is a folder, expected a file", path);
         return eco_error(ECO_STATUS_EIO, "%s: not a regular file", path);
     }
     if ((uint64_t)sb.st_size > max_bytes) {
@@ -68,6 +69,25 @@ bool eco_path_is_dir(const char *path) {
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+bool eco_path_has_file(const char *dir, const char *name) {
+    char *p = eco_path_join(dir, name);
+    struct stat sb;
+    bool ok = p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+    free(p);
+    return ok;
+}
+
+eco_status eco_path_require_dir(const char *path, const char *expected) {
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "%s: %s; expected %s", path,
+                         errno == ENOENT ? "no such folder" : strerror(errno), expected);
+    if (!S_ISDIR(sb.st_mode))
+        return eco_error(ECO_STATUS_EINVAL, "%s: is a file, expected %s; give the folder, not a file in it", path,
+                         expected);
+    return ECO_STATUS_OK;
+}
+
 eco_status eco_mkdir_p(const char *path) {
     char *p = eco_strdup(path);
     if (!p) return eco_error(ECO_STATUS_ENOMEM, "mkdir %s: out of memory", path);
@@ -85,7 +105,7 @@ eco_status eco_mkdir_p(const char *path) {
         }
     }
     free(p);
-    if (!eco_path_is_dir(path)) return eco_error(ECO_STATUS_EIO, "%s: exists and is not a folder", path);
+    if (!eco_path_is_dir(path)) return eco_error(ECO_STATUS_EIO, "%s: is a file, expected a folder", path);
     return ECO_STATUS_OK;
 }
 

@@ -212,9 +212,12 @@ eco_status eco_lora_adapter_load(const char *dir, const eco_model_config *base, 
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_lora_adapter_load: NULL argument");
     *out = NULL;
     if (!dir || !base) return eco_error(ECO_STATUS_EINVAL, "eco_lora_adapter_load: NULL argument");
-    if (!eco_path_is_dir(dir))
-        return eco_error(ECO_STATUS_ENOTFOUND, "%s: not a folder (an adapter is a folder holding "
-                         "adapter_config.json and adapter_model.safetensors)", dir);
+    eco_status dst = eco_path_require_dir(dir, "an adapter folder (adapter_config.json, adapter_model.safetensors)");
+    if (dst != ECO_STATUS_OK) return dst;
+    if (!eco_path_has_file(dir, "adapter_config.json"))
+        return eco_error(ECO_STATUS_ENOTFOUND, "%s: no adapter_config.json: expected an adapter folder "
+                         "(adapter_config.json, adapter_model.safetensors)%s", dir,
+                         eco_path_has_file(dir, "config.json") ? "; this is a model folder" : "");
     char *cfg_path = eco_path_join(dir, "adapter_config.json");
     char *st_path = eco_path_join(dir, "adapter_model.safetensors");
     char *bin_path = eco_path_join(dir, "adapter_model.bin");

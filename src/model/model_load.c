@@ -162,6 +162,8 @@ static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 eco_status eco_model_load(const char *dir, eco_model **out) {
     if (!dir || !out) return eco_error(ECO_STATUS_EINVAL, "eco_model_load: NULL argument");
     *out = NULL;
+    eco_status dst = eco_path_require_dir(dir, ECO_MODEL_DIR_EXPECTED);
+    if (dst != ECO_STATUS_OK) return dst;
     eco_model *m = calloc(1, sizeof *m);
     if (!m) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
 

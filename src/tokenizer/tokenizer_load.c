@@ -874,6 +874,9 @@ eco_status eco_tokenizer_load(const char *path, eco_tokenizer **out) {
     if (!path) return eco_error(ECO_STATUS_EINVAL, "tokenizer: no path");
     char *file = NULL;
     if (eco_path_is_dir(path)) {
+        if (!eco_path_has_file(path, "tokenizer.json"))
+            return eco_error(ECO_STATUS_ENOTFOUND, "%s: a folder without tokenizer.json: expected tokenizer.json or "
+                             "a model folder holding one", path);
         file = eco_path_join(path, "tokenizer.json");
         if (!file) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
     }

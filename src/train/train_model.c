@@ -213,6 +213,8 @@ static void carve_acts(eco_train_model *m, carver *cv) {
 eco_status eco_train_model_create(const char *dir, const eco_train_options *opt, eco_train_model **out) {
     if (!dir || !opt || !out) return eco_error(ECO_STATUS_EINVAL, "train: NULL argument");
     *out = NULL;
+    eco_status dst = eco_path_require_dir(dir, ECO_MODEL_DIR_EXPECTED);
+    if (dst != ECO_STATUS_OK) return dst;
     if (opt->max_batch <= 0 || opt->max_seq <= 0 || opt->max_batch > INT32_MAX || opt->max_seq > INT32_MAX)
         return eco_error(ECO_STATUS_EINVAL, "train: batch %lld × sequence %lld: both must be positive",
                          (long long)opt->max_batch, (long long)opt->max_seq);

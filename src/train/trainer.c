@@ -370,6 +370,7 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     const char *ckdir = o.checkpoint_dir ? o.checkpoint_dir : o.out_dir;
     char recipe_hex[ECO_SHA256_HEX_LEN + 1] = {0};
 
+    if ((st = eco_path_require_dir(o.model_dir, ECO_MODEL_DIR_EXPECTED))) goto done;
     if ((st = base_sha256(o.model_dir, r.base_sha256))) goto done;
     if (o.recipe_path && (st = eco_sha256_file_hex(o.recipe_path, recipe_hex))) goto done;
     if ((st = eco_data_corpus_load(o.data_path, &c.corpus))) goto done;
@@ -541,6 +542,7 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
         if ((st = eco_peft_config_load(adapter_dir, &to.lora))) return st;
         to.lora.lora_dropout = 0; /* the grads are of the eval-mode forward */
     }
+    if ((st = eco_path_require_dir(model_dir, ECO_MODEL_DIR_EXPECTED))) goto done;
     if ((st = eco_data_corpus_load(data_path, &c.corpus))) goto done;
     if ((st = eco_tokenizer_load(model_dir, &c.tok))) goto done;
     if ((st = eco_train_model_create(model_dir, &to, &c.model))) goto done;

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Bad inputs, one row each: the exit status (2 usage error, 1 runtime failure, 0 for help)
+# and a piece of the message (stdout and stderr together). Every row also checks that the
+# message has no doubled prefix ("ecology: add: add:") and that a usage error is one line
+# starting "ecology: ".
+#
+# To add a case, append a row:
+#   row STATUS "MESSAGE PIECE" [VAR=VALUE ...] -- ARGUMENTS...
+# ARGUMENTS follow `ecology`; VAR=VALUE sets the environment for that run only. Fixtures:
+# $M a tiny model folder, $B a copy of data/models/eco-tiny registered as eco-tiny in $D, $A a LoRA adapter folder, $J a JSONL file, $D an initialised data
+# folder, $E a folder that looks exported (genome.json), $T a scratch folder (nothing in it
+# is expected to exist unless a setup line below makes it).
+source "$(dirname "$0")/lib/harness.sh"
+SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
+T="$tmp/t"; M="$tmp/model"; A="$SRC/data/adapters/json.record@1"; J="$tmp/add.jsonl"; D="$tmp/data"; E="$tmp/exported"
+mkdir -p "$T" "$E" && touch "$E/genome.json"
+unset ECOLOGY_DATA ECOLOGY_LOG
+"$BIN" model create --preset tiny --seed 1 --out "$M" >/dev/null || { echo "setup: model create failed"; exit 1; }
+"$BIN" tasks generate --capability arith.add@1 --split train --n 8 >"$J" || { echo "setup: tasks failed"; exit 1; }
+"$BIN" registry init --data-dir "$D" >/dev/null || { echo "setup: registry init failed"; exit 1; }
+B="$tmp/base"; cp -r "$SRC/data/models/eco-tiny" "$B"
+"$BIN" add "$B" --id eco-tiny --data-dir "$D" >/dev/null || { echo "setup: add failed"; exit 1; }
+TRAIN=(--steps 1 --batch 1 --seq 32 --lr 1e-3 --seed 1)
+
+row() {
+  local want=$1 piece=$2 envs=()
+  shift 2
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  local what="ecology $*"
+  [ ${#envs[@]} -gt 0 ] && what="${envs[*]} $what"
+  env "${envs[@]}" "$BIN" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  local got=$?
+  cat "$tmp/out" "$tmp/err" >"$tmp/all"
+  if [ "$got" = "$want" ]; then pass; else
+    fail "$what: exit $got, want $want"; sed 's/^/  stderr: /' "$tmp/err" | head -3; fi
+  if grep -qF -- "$piece" "$tmp/all"; then pass; else
+    fail "$what: '$piece' not in the output"; head -c 400 "$tmp/all" | sed 's/^/  | /'; fi
+  if grep -qE 'ecology: ([a-z]+ )*([a-z]+): \2:|ecology: usage: ecology' "$tmp/err"; then
+    fail "$what: doubled prefix: $(head -1 "$tmp/err")"; else pass; fi
+  if [ "$want" = 2 ]; then
+    if [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q '^ecology: ' "$tmp/err"; then pass; else
+      fail "$what: a usage error is one line starting 'ecology: '"; sed 's/^/  | /' "$tmp/err" | head -4; fi
+  fi
+}
+
+# ---- commands and options ----------------------------------------------------------------
+row 2 "unknown command 'frobnicate'"                -- frobnicate
+row 2 "unknown option '--bogus'"                    -- generate --model "$M" --prompt y --bogus 1
+row 2 "unknown option '-x'"                         -- inspect -x "$M"
+row 2 "option '--model' needs a value"              -- generate --model
+row 2 "option '--json' takes no value"              -- inspect --json=yes "$M"
+row 2 "option '--prompt' given twice"               -- generate --model "$M" --prompt a --prompt b
+row 2 "unexpected argument 'extra'"                 -- generate --model "$M" --prompt a extra
+row 2 "generate: --model"                           -- generate --prompt y
+row 2 "'abc' is not an integer"                     -- generate --model "$M" --prompt y -n abc
+row 2 "option '--temperature': '-1'"                -- generate --model "$M" --prompt y --temperature -1
+row 2 "option '--top-p': '2'"                       -- generate --model "$M" --prompt y --top-p 2
+row 2 "option '--seed': '-3' is not a non-negative" -- generate --model "$M" --prompt y --seed -3
+row 2 "option '--kv-cache': 'bf16' is not f32 or f16" -- generate --model "$M" --prompt y --kv-cache bf16
+row 2 "option '--threads'"                          -- logits --model "$M" --tokens 1 --out "$T/l.safetensors" --threads 0
+row 2 "option '--tokens': 'x' is not a token id"    -- logits --model "$M" --tokens 1,x --out "$T/l.safetensors"
+row 2 "option '--preset': "                         -- model create --preset nope --out "$T/m"
+row 2 "option '--dtype': 'f64'"                     -- model create --preset tiny --dtype f64 --out "$T/m"
+row 2 "model: expected a subcommand"                -- model
+row 2 "model: unknown subcommand 'frob'"            -- model frob
+row 2 "tasks: unknown subcommand 'frob'"            -- tasks frob
+row 2 "keys: unknown subcommand 'frob'"             -- keys frob
+row 2 "registry: expected a subcommand"             -- registry
+row 2 "registry: unknown subcommand 'frob'"         -- registry frob
+row 2 "alias: unknown subcommand 'frob'"            -- alias frob x
+row 2 "alias: expected a subcommand"                -- alias
+row 2 "alias set: expected NAME ID"                 -- alias set champion --data-dir "$D"
+row 2 "unknown option '--json'"                     -- alias get champion --json --data-dir "$D"
+row 2 "option '--type': 'rsa'"                      -- keys generate --out "$T/k" --type rsa
+row 2 "tokenize: give exactly one of --text and --file" -- tokenize --tokenizer "$M" --text a --file b
+row 2 "inspect: expected PATH"                      -- inspect
+row 2 "export: --out DIR is required"               -- export some-id --data-dir "$D"
+row 2 "export: give a model id"                     -- export --out "$T/x" --data-dir "$D"
+row 2 "train: give exactly one of --lora SPEC and --full" -- train --model "$M" --data "$J" "${TRAIN[@]}"
+row 2 "option '--lora': unknown key 'beta'"         -- train --model "$M" --data "$J" --lora beta=1,targets=q --adapter-out "$T/a" "${TRAIN[@]}"
+row 2 "train: --steps is required"                  -- train --model "$M" --data "$J" --full --out "$T/f" --batch 1 --seq 8 --lr 1 --seed 1
+row 2 "list: --kind 'weird'"                        -- list --kind weird --data-dir "$D"
+row 2 "version: unexpected argument"                -- version now
+
+# ---- capabilities: unknown is a usage error everywhere -------------------------------------
+row 2 "unknown capability 'nope@1'"                 -- tasks generate --capability nope@1 --split train --n 3
+row 2 "unknown capability 'nope@1'"                 -- tasks eval --model "$M" --capability nope@1
+row 2 "unknown capability 'nope@1'"                 -- add "$M" --id m --capability nope@1 --data-dir "$D"
+row 2 "unknown capability 'nope'"                   -- add "$M" --id m --capability arith.add@1,nope --data-dir "$D"
+row 2 "unknown capability 'nope@1'"                 -- list --capability nope@1 --data-dir "$D"
+row 2 "option '--split'"                            -- tasks generate --capability arith.add@1 --split dev --n 3
+
+# ---- empty values and the environment -------------------------------------------------------
+row 2 "option '--data-dir': empty value"            -- list --data-dir ""
+row 2 "option '--data-dir': empty value"            -- events --data-dir=
+row 2 "option '--data-dir': empty value"            -- registry init --data-dir ""
+row 2 "option '--model': empty value"               -- generate --model "" --prompt hi
+row 2 "option '--out': empty value"                 -- model create --preset tiny --out ""
+row 2 "ECOLOGY_LOG: 'loud' is not a log level"      ECOLOGY_LOG=loud -- version
+row 2 "ECOLOGY_LOG: 'verbose' is not a log level"   ECOLOGY_LOG=verbose -- inspect "$M"
+row 0 "ecology "                                    ECOLOGY_LOG=warn -- version
+row 0 "ecology "                                    ECOLOGY_LOG= -- version
+
+# ---- missing files and the wrong kind of path -----------------------------------------------
+row 1 "$T/none: no such folder; expected a model folder" -- generate --model "$T/none" --prompt hi
+row 1 "$M/config.json: is a file, expected a model folder" -- generate --model "$M/config.json" --prompt hi
+row 1 "$M/model.safetensors: is a file, expected a model folder" -- logits --model "$M/model.safetensors" --tokens 1 --out "$T/l.safetensors"
+row 1 "$M/config.json: is a file, expected a model folder" -- train --model "$M/config.json" --data "$J" --lora targets=q --adapter-out "$T/a" "${TRAIN[@]}"
+row 1 "$M/config.json: is a file, expected a model folder" -- grads --model "$M/config.json" --data "$J" --out "$T/g.safetensors"
+row 1 "$M/config.json: is a file, expected a model folder" -- model merge --model "$M/config.json" --adapter "$A" --out "$T/merged"
+row 1 "$M/config.json: is a file, expected a model folder" -- tasks eval --model "$M/config.json" --capability arith.add@1 --n 1
+row 1 "$M/config.json: is a file, expected an adapter folder" -- generate --model "$M" --adapter "$M/config.json" --prompt hi
+row 1 "$M: no adapter_config.json"                  -- generate --model "$M" --adapter "$M" --prompt hi
+row 1 "this is a model folder"                      -- logits --model "$M" --adapter "$M" --tokens 1 --out "$T/l.safetensors"
+row 1 "$T/none: no such folder; expected an adapter folder" -- generate --model "$M" --adapter "$T/none" --prompt hi
+row 1 "$T: is a folder, expected a file"            -- train --model "$M" --data "$T" --lora targets=q --adapter-out "$T/a" "${TRAIN[@]}"
+row 1 "$T/none.jsonl"                               -- train --model "$M" --data "$T/none.jsonl" --lora targets=q --adapter-out "$T/a" "${TRAIN[@]}"
+row 1 "$T: is a folder, expected a file"            -- pretrain --recipe "$T"
+row 1 "$T/none.json"                                -- pretrain --recipe "$T/none.json"
+row 1 "$T: a folder without tokenizer.json"         -- tokenize --tokenizer "$T" --text a
+row 1 "$T/none.txt"                                 -- tokenize --tokenizer "$M" --file "$T/none.txt"
+row 1 "$T: is a folder, expected a file"            -- tokenize --tokenizer "$M" --file "$T"
+row 1 "$T/none.safetensors"                         -- inspect "$T/none.safetensors"
+row 1 "$T/none: no such folder; expected a folder of trusted public keys" -- verify "$E" --trusted "$T/none"
+row 1 "$M/config.json: is a file, expected a folder of trusted public keys" -- verify "$E" --trusted "$M/config.json"
+row 1 "$M: a folder without genome.json"            -- verify "$M" --data-dir "$D"
+row 1 "$T/none"                                     -- add "$T/none" --id m --data-dir "$D"
+
+# ---- the library's message already names the command: no doubled prefix -------------------
+row 1 "$M is not empty"                             -- export eco-tiny --out "$M" --data-dir "$D"
+row 1 "$B"                                          -- model merge --model "$B" --adapter "$A" --out "$B"
+row 1 "is not a valid model id"                     -- add "$M" --id "bad id" --data-dir "$D"
+
+# ---- help: exit 0 with the usage (but "-h" as an option's value is that value) ----------------
+row 0 "ecology generate --model MODEL"              -- generate --help
+row 0 "ecology generate --model MODEL"              -- generate --model "$M" -h
+row 0 "ecology model create --preset P"             -- model create --help
+row 0 "ecology registry init"                       -- registry init --help
+row 0 "ecology alias set NAME ID"                   -- alias set --help
+row 0 "ecology tasks eval --model MODEL"            -- tasks eval --help
+row 0 "ecology keys generate --out DIR"             -- keys generate -h
+row 0 "ecology inspect PATH [--json]"               -- help inspect
+row 0 "commands:"                                   -- help
+row 0 "256,45,104"                                  -- tokenize --tokenizer "$M" --text -h
+row 0 "256,45,45,104,101,108,112"                   -- tokenize --tokenizer "$M" --text --help
+row 0 "ecology tokenize --tokenizer"                -- tokenize --tokenizer "$M" --text a -h
+row 2 "unknown command 'frobnicate'"                -- help frobnicate
+row 2 "model: unknown subcommand 'frob'"            -- help model frob
+
+finish "bad_inputs"
