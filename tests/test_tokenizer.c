@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "ecology/tokenizer.h"
 #include "tokenizer/tokenizer_internal.h"
@@ -481,6 +482,40 @@ static void test_nfc(void **state) {
     free(path);
     fprintf(stderr, "NFC: %zu/%zu Unicode test vectors pass\n", n - bad, n);
     assert_true(n > 10000);
+    assert_int_equal(bad, 0);
+
+    /* The quick check over every code point: a "yes" for a code point alone means NFC
+     * leaves it alone, and no code point that follows the first of the canonical
+     * decomposition of a composite that NFC composes back (not excluded from composition:
+     * a possible second of a composition) ever gets a "yes". */
+    size_t quick_yes = 0;
+    bad = 0;
+    for (int32_t cp = 0; cp <= 0x10FFFF; cp++) {
+        if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+        char u[4];
+        size_t l = tok_utf8_encode((uint32_t)cp, u);
+        if (tok_nfc_quick(u, l)) {
+            quick_yes++;
+            tok_buf b = {0};
+            assert_int_equal(tok_nfc(u, l, &b), ECO_STATUS_OK);
+            if (!(b.len == l && memcmp(b.data, u, l) == 0) && bad++ < 5)
+                fprintf(stderr, "quick check says U+%04X is NFC; it is not\n", (unsigned)cp);
+            tok_buf_free(&b);
+        }
+        if (utf8proc_get_property(cp)->comp_exclusion) continue;
+        utf8proc_int32_t d[32];
+        int last = 0;
+        utf8proc_ssize_t nd = utf8proc_decompose_char(cp, d, 32, UTF8PROC_DECOMPOSE, &last);
+        assert_true(nd >= 0 && nd <= 32);
+        for (utf8proc_ssize_t j = 1; j < nd; j++) {
+            char v[4];
+            size_t lv = tok_utf8_encode((uint32_t)d[j], v);
+            if (tok_nfc_quick(v, lv) && bad++ < 5)
+                fprintf(stderr, "quick check says U+%04X (in U+%04X's decomposition) is NFC\n",
+                        (unsigned)d[j], (unsigned)cp);
+        }
+    }
+    fprintf(stderr, "NFC quick check: %zu code points stable alone\n", quick_yes);
     assert_int_equal(bad, 0);
 }
 

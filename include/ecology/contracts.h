@@ -5,8 +5,12 @@
  *
  *     typedef struct { eco_engine base; eco_model *model; ... } llama_engine;
  *
- * Domain types live here too. The genome is filled in by the registry (a later issue);
- * for now it carries the identity fields an engine can report about itself.
+ * Domain types live here too. contracts.h is core's: the types' plain helpers
+ * (eco_infer_request_init, eco_infer_response_free) are in src/core/contracts.c, so any
+ * module may use them without depending on an implementation. eco_genome is the summary an
+ * engine reports about itself (id, interface, size; the llama engine leaves the
+ * compatibility hashes empty); the whole genome, as the registry stores and signs it, is
+ * registry.h's eco_genome_record.
  */
 #ifndef ECOLOGY_CONTRACTS_H
 #define ECOLOGY_CONTRACTS_H

@@ -1,5 +1,5 @@
 /*
- * signing: keys, in-toto statements and DSSE envelopes (part of the artifacts module).
+ * signing: keys, in-toto statements and DSSE envelopes (src/signing/; uses only core).
  *
  * A model is signed the way OpenSSF model-transparency signs one: a DSSE envelope
  * (payloadType "application/vnd.in-toto+json") over an in-toto Statement v1

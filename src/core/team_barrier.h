@@ -5,18 +5,16 @@
  * Each thread publishes how many barriers it has reached in its own 64-byte line and
  * waits until every other thread's count has reached its own: one cache-line transfer per
  * crossing, where libgomp's `#pragma omp barrier` (a shared counter, then a generation
- * word the last arrival writes) needs two in sequence. On the benchmark VM (two vCPUs of a
- * Zen 5 host) a crossing costs 0.25-0.30 us against 1.45-1.77 us for `#pragma omp
- * barrier` (2 threads; `bench_kernels` measures both), about 0.17 ms of a 6.4 ms bf16
- * decode step.
+ * word the last arrival writes) needs two in sequence, so a crossing costs several times
+ * less (`bench_kernels` measures both; figures in the README). A decode step crosses a
+ * barrier per phase of every layer, so that cost is paid dozens of times a token.
  *
  * Release/acquire: everything a thread wrote before it arrived is visible to every thread
  * after they leave. A waiter polls with a pause hint up to `spins` times, then yields the
  * CPU at each poll. eco_team_barrier_spins gives ECO_BARRIER_SPINS (about 0.4 ms of polling,
  * like libgomp's active wait) when the team has a CPU per thread, and 0 when it has more
  * threads than CPUs: a thread that spins there holds the CPU its partner needs to arrive
- * (4 threads on the 2-CPU VM decoded at 10 tok/s with 20,000 spins, 105 tok/s yielding at
- * once).
+ * (more threads than CPUs decoded ten times slower spinning than yielding at once).
  *
  * Usage: `arrived` [T] counters ECO_BARRIER_STRIDE apart, all zero when the region starts;
  * each thread keeps its own count `n`, starting at 0:

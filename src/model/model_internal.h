@@ -1,6 +1,8 @@
 /*
  * The model module's private layout, shared by model_load.c (builds it), model_forward.c
- * (reads the weights, owns the activation buffers) and kv_cache.c.
+ * (the batched pass; owns the activation buffers), model_decode.c (the one-token step),
+ * kv_cache.c, lora_infer.c / lora_merge.c (adapters) and presets.c. Private to src/model/
+ * (scripts/check_layering.py refuses it elsewhere): what train needs is in model.h.
  *
  * Matrices are views into the memory-mapped weights (f32, bf16 or f16 as stored); the
  * small vectors (norm weights, biases) are widened to f32 at load into one allocation,

@@ -90,11 +90,11 @@ static eco_status load_vec(const eco_weights *w, const char *dir, const char *na
  * streams into one block of its own, 2 MiB-aligned and marked for transparent huge pages
  * (eco_zalloc_large), in the order a decode step reads them (per layer q, k, v, o, gate,
  * up, down; then the head), each starting on a 64-byte line, and drops the file's pages
- * under them (eco_weights_release), so the copy costs no memory beyond the block itself.
- * Measured on SmolLM2-135M bf16, 2 threads, 9 alternating runs: 126.8 -> 157.3 decode
- * tokens/s (medians). A matrix whose rows are whole cache lines then has every row on a
- * line (a row off a line makes each 64-byte load touch two: about a fifth slower, as
- * Hugging Face's files, whose data starts 8 bytes off a line, were read before). When q, k
+ * under them (eco_weights_release), so the copy costs no memory beyond the block itself
+ * and decoding is markedly faster (README, performance). A matrix whose rows are whole
+ * cache lines then has every row on a line (a row off a line makes each 64-byte load touch
+ * two, as Hugging Face's files, whose data starts 8 bytes off a line, were read before).
+ * When q, k
  * and v share a dtype and their rows are whole lines, they lie back to back (qkv_fused):
  * the q/k/v phase is then one stream that the kernels prefetch ahead across. The untied
  * embedding stays in the file: decoding reads one row of it a token. */

@@ -34,8 +34,8 @@ void eco_sampler_free(eco_sampler *s) {
     s->cand = NULL;
 }
 
-/* log-softmax of logits[n] at index i (eco_logsumexp: 28 us a token at 49,152 entries,
- * where a libm exp per entry cost 337 us, 6% of a SmolLM2-135M decode step). */
+/* log-softmax of logits[n] at index i (eco_logsumexp: vectorised, where a libm exp per
+ * vocabulary entry cost a noticeable share of a decode step; README, performance). */
 static float log_prob_of(const float *logits, int64_t n, int64_t i) {
     return (float)((double)logits[i] - eco_logsumexp(logits, n));
 }

@@ -115,12 +115,10 @@ DEFINE_SCORES(scores_avx2_f16, ECO_TARGET_AVX2, uint16_t, __m256, 8, _mm256_setz
 DEFINE_ATTEND_AVX2(f32, float, KV_LOAD8_F32)
 DEFINE_ATTEND_AVX2(f16, uint16_t, KV_LOAD8_F16)
 
-/* AVX-512 twins (head_dim a multiple of 16): half the FMAs of the AVX2 kernels. bench_kernels
- * (hd 64, blocks of 32 keys, 3 heads a block): with the rows in cache 4.04 ns per (query
- * head, key) against 4.95 for f32 rows, 3.75 against 3.94 for f16; from memory 14.4
- * against 14.6 (f32) and 7.7 against 8.0 (f16). Inside decoding the phase mostly waits on
- * the rows coming from memory, and 1,000 tokens of context decoded at the same speed
- * with either kernel. The scores
+/* AVX-512 twins (head_dim a multiple of 16): half the FMAs of the AVX2 kernels, faster with
+ * the rows in cache (bench_kernels; figures in the README's performance section). Inside
+ * decoding the phase mostly waits on the rows coming from memory, where the two kernels
+ * are about even. The scores
  * sum each key's 512-bit accumulator to 256 bits and then eight keys at once with
  * hsum8x8; the weighted sum keeps two sets of accumulators (even and odd keys), so that
  * no FMA waits on the one before it. */
@@ -183,9 +181,9 @@ DEFINE_ATTEND_AVX512(f16, uint16_t, KV_LOAD16_F16)
 
 /* Each pass prefetches its stream ATTN_PF_ROWS rows ahead (into the thread's next block at
  * a block's end; past the cache's end it only wastes a few lines: a prefetch never faults,
- * and its address is made as an integer). At about 4,000 tokens of context, where the
- * rows come from memory, SmolLM2-135M bf16 decoded at 124.0 against 108.4 tok/s without
- * (64 rows ahead: 118.0), at 127 tokens at the same speed (medians of 4 and 5 runs). */
+ * and its address is made as an integer). It pays at long contexts, where the rows come
+ * from memory (at 127 tokens they are in cache and it changes nothing); 32 rows ahead beat
+ * 64 (README, performance). */
 #ifndef ATTN_PF_ROWS
 #define ATTN_PF_ROWS 32
 #endif
@@ -201,9 +199,9 @@ static inline void prefetch_row(const void *X, int64_t row, int64_t ld, size_t e
  * rows and 1 for q), summed two heads at a time by hsum8x8; the weighted sum 64 columns
  * at a time, G × 4 accumulators. hd % 64 == 0. Same arithmetic for any G: each head's
  * figures are summed in the same order whatever heads share the call.
- * f16 rows only: bench_kernels, 3 heads of hd 64 over blocks of 32 keys, ns per (query
- * head, key): f16 2.72 against 3.74 one head a call in cache, 4.18 against 7.40 from
- * memory; f32 4.21 against 3.88 and 12.0 against 10.6, so f32 keeps the one-head kernel. */
+ * f16 rows only: for f16 it beats one head a call both in cache and from memory; for f32
+ * rows it measured slower than the one-head kernel, so f32 keeps that (bench_kernels;
+ * figures in the README). */
 ECO_TARGET_AVX512 static inline __attribute__((always_inline)) void attend_group_f16_g(
     float *o, float *ml, const float *q, const uint16_t *K, const uint16_t *V, int64_t ld, int64_t n, int64_t hd,
     float scale, float *S, const int G) {

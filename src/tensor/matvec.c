@@ -250,11 +250,11 @@ ECO_TARGET_AVX2 static void rows_avx2_bf16_pair(float *y, const uint16_t *W, con
 
 /* One row at a time, so each thread reads its rows as a single contiguous stream, with a
  * software prefetch MATVEC_PF_AHEAD bytes ahead of the loads (one per 64-byte line, never
- * past row pf_r1: the end of the thread's rows, or of the rows the caller will read next). Four interleaved row streams, the AVX2 shape, stream
- * bf16 at 0.60-0.70 of the read bandwidth on the benchmark VM (Zen 5): rows of 576 bf16
- * are 18 lines, too short for the hardware prefetcher to lock onto four at once. One
- * stream with the prefetch ahead measured 47 GB/s against 37 for bf16 and 50 against 45
- * for f32 (49152×576 copies over 512 MiB, 2 threads, same run). Four accumulators per row
+ * past row pf_r1: the end of the thread's rows, or of the rows the caller will read next).
+ * Four interleaved row streams, the AVX2 shape, fall well short of the read bandwidth for
+ * bf16: rows of 576 bf16 are 18 lines, too short for the hardware prefetcher to lock onto
+ * four at once. One stream with the prefetch ahead is faster for both bf16 and f32
+ * (bench_kernels; figures in the README). Four accumulators per row
  * (64 columns a step), a 16-wide step for the rest, then a scalar tail; every row is
  * summed the same way whatever the split, so any row split gives the same bits. */
 #ifndef MATVEC_PF_AHEAD
@@ -264,12 +264,10 @@ ECO_TARGET_AVX2 static void rows_avx2_bf16_pair(float *y, const uint16_t *W, con
 /* Prefetches the lines of [p + MATVEC_PF_AHEAD, … + bytes) that lie before `end`, as
  * non-temporal (PREFETCHNTA): each weight line is read once per token, and a line fetched
  * so does not displace the caches' other contents on its way out (on Zen every line the
- * L2 evicts is written into the L3). Against _MM_HINT_T0, decoding SmolLM2-135M bf16 spent
- * 8-10% less time in the q/k/v, MLP and o phases (per-phase timers, 3 runs each), and
- * bench_inference gave a bf16 decode ratio of 0.78-0.85 against 0.75-0.76 at 48-52 GB/s
- * (alternating runs). The AVX2 kernels' prefetches are non-temporal too: bench_kernels
- * with ECO_SIMD_CAP=1 gave 0.72-0.75 / 0.82 of the bandwidth (f32 layer shapes / lm_head
- * copies) against 0.70-0.72 / 0.78-0.79, bf16 0.56-0.59 against 0.54. */
+ * L2 evicts is written into the L3). Against _MM_HINT_T0 the streaming phases of a decode
+ * step take less time (per-phase timers and bench_inference; figures in the README). The
+ * AVX2 kernels' prefetches are non-temporal for the same reason, and bench_kernels with
+ * ECO_SIMD_CAP=1 shows the same gain. */
 static inline void prefetch_ahead(const void *p, size_t bytes, uintptr_t end) {
     if (!MATVEC_PREFETCH) return;
     const uintptr_t a = (uintptr_t)p + MATVEC_PF_AHEAD;

@@ -15,7 +15,7 @@
 #define ECO_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 /* F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports has no "f16c".
  * The answer is asked once per translation unit and kept: under a hypervisor CPUID traps
- * (about 13 µs a call measured on the benchmark VM), and the kernels ask on every call —
+ * (microseconds a call), and the kernels ask on every call —
  * hundreds of times per decoded token. The cache is a relaxed atomic (threads may race to
  * fill it; they all store the same value). */
 static inline bool eco_cpu_has_f16c(void) {

@@ -10,13 +10,43 @@
 
 #include "tokenizer/tokenizer_internal.h"
 
+/* Whether cp is NFC whatever surrounds it: a starter (combining class 0) with no canonical
+ * decomposition that takes part in no composition (utf8proc 2.8's comb_index is UINT16_MAX
+ * for those; later versions changed the field, and there only the rule below U+0300
+ * holds). Conjoining jamo compose arithmetically, outside utf8proc's table: V and T jamo
+ * are never stable. CJK ideographs, most scripts without combining marks: stable. */
+static bool cp_stable(utf8proc_int32_t cp) {
+#if UTF8PROC_VERSION_MAJOR == 2 && UTF8PROC_VERSION_MINOR < 9
+    if (cp >= 0x1160 && cp <= 0x11FF) return false;
+    const utf8proc_property_t *p = utf8proc_get_property(cp);
+    return p->combining_class == 0 && p->comb_index == UINT16_MAX &&
+           (p->decomp_seqindex == UINT16_MAX || p->decomp_type != 0);
+#else
+    return cp < 0x300;
+#endif
+}
+
 /* Below U+0300 (lead bytes < 0xCC, and ASCII) every code point is NFC_Quick_Check=Yes with
  * combining class 0: nothing there decomposes, reorders or composes with what precedes it.
- * Anything else takes the full normalization; the answer is only ever a safe "yes". */
+ * Above, cp_stable decides; anything else takes the full normalization, so the answer is
+ * only ever a safe "yes". Invalid bytes are copied through by tok_nfc: stable too. */
 bool tok_nfc_quick(const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n; i++)
-        if (u[i] >= 0xCC) return false;
+    size_t i = 0;
+    while (i < n) {
+        if (u[i] < 0xCC) {
+            i++;
+            continue;
+        }
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t l = utf8proc_iterate(u + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (l <= 0) {
+            i++;
+            continue;
+        }
+        if (!cp_stable(cp)) return false;
+        i += (size_t)l;
+    }
     return true;
 }
 

@@ -1,6 +1,9 @@
 /*
  * The training module's private layout, shared by train_model.c (builds it),
- * train_forward.c / train_backward.c (the passes), train_optim.c and train_checkpoint.c.
+ * train_forward.c (the forward and backward passes), train_distill.c (the distillation
+ * loss), train_optim.c, train_checkpoint.c, train_lora_save.c and trainer.c (the loop).
+ * The model it trains is read through model.h only (eco_rope_inv_freq included); the
+ * JSONL loader (data_*.c) and distill_run.c use the public headers.
  *
  * Weights: each base tensor is reached through a tlayer of pointers. In full mode these
  * point into `params` (trainable) and the grad pointers into `grads`; in LoRA mode they

@@ -18,9 +18,8 @@
 
 /* The big training blocks (parameters, gradients, AdamW moments, the widened frozen base,
  * activations): zeroed, in transparent huge pages where the kernel grants them
- * (eco_zalloc_large), as the inference model's matrices (model_load.c). bench_train, 3
- * alternating invocations: eco-tiny full fine-tuning 6,623 and 7,348 tokens/s against
- * 5,252 in 4 KiB pages; SmolLM2-135M LoRA 238 and 265 against 216; same losses. */
+ * (eco_zalloc_large), as the inference model's matrices (model_load.c): fewer TLB misses
+ * on every pass over them, for the same losses (bench_train; figures in the README). */
 static float *big_floats(size_t n) {
     size_t bytes;
     if (!eco_mul_ok(n ? n : 1, sizeof(float), &bytes)) return NULL;
