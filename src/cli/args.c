@@ -48,6 +48,11 @@ int cli_parse(int argc, char **argv, int start, cli_opt *opts, int n_opts, const
                     if (i + 1 >= argc) return cli_usage_error("option '--%s' needs a value", o->name);
                     o->value = argv[++i];
                 }
+                if (o->values) {
+                    if (o->n_values >= o->max_values)
+                        return cli_usage_error("option '--%s' given more than %d times", o->name, o->max_values);
+                    o->values[o->n_values++] = o->value;
+                }
             } else {
                 if (eq) return cli_usage_error("option '--%s' takes no value", o->name);
                 o->value = "1";
