@@ -3,8 +3,8 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <stdlib.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <time.h>
 
 double eco_now(void) {
