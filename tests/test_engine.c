@@ -3,10 +3,12 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ecology/engine.h"
+#include "ecology/sampler.h"
 
 static char *tmp;
 static char *model_dir;
@@ -273,6 +275,88 @@ static void test_byte_level_vocabulary(void **state) {
     check_real_vocabulary(".cache/test-material/qwen3/package/models/tokenizer.json", 151936, 151643, 151645, want, 3);
 }
 
+/* Generation follows the one context rule (eco_config_check_context): the prompt and every
+ * generated token must fit max_position_embeddings; one token more is refused before
+ * anything runs, with the message logits and training give too. */
+static void test_context_limit(void **state) {
+    (void)state;
+    char *dir = eco_path_join(tmp, "ctx16");
+    eco_model_config cfg;
+    ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
+    cfg.max_position_embeddings = 16;
+    ECO_ASSERT_OK(eco_model_create_random(&cfg, 11, ECO_DTYPE_F32, dir));
+    eco_infer_request req;
+    eco_engine *e = open_engine(dir, NULL, &req, "0123456789", 5); /* BOS + 10 bytes = 11 */
+    eco_infer_response r;
+    infer(e, &req, &r);
+    assert_int_equal(r.n_prompt_tokens + r.n_tokens, 16);
+    eco_infer_response_free(&r);
+    req.max_tokens = 6;
+    ECO_ASSERT_STATUS(e->infer(e, &req, &r), ECO_STATUS_ERANGE);
+    assert_non_null(strstr(eco_last_error(), "prompt of 11 tokens + 6 to generate: 17 positions exceed the "
+                                             "model's context of 16 (max_position_embeddings in config.json)"));
+    assert_null(r.tokens);
+    req.prompt = "0123456789abcdef"; /* 17 tokens: the prompt alone does not fit */
+    req.max_tokens = 1;
+    ECO_ASSERT_STATUS(e->infer(e, &req, &r), ECO_STATUS_ERANGE);
+    eco_engine_destroy(e);
+    eco_test_rmtree(dir);
+    free(dir);
+}
+
+/* Writes NaN over every element of the f32 tensor `name` in dir/model.safetensors. */
+static void poison_tensor(const char *dir, const char *name) {
+    char *path = eco_path_join(dir, "model.safetensors");
+    char *data;
+    size_t len;
+    ECO_ASSERT_OK(eco_read_file(path, (size_t)1 << 30, &data, &len));
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | (uint8_t)data[i];
+    char key[128];
+    snprintf(key, sizeof key, "\"%s\"", name);
+    char *hdr = strndup(data + 8, (size_t)hlen);
+    const char *at = strstr(hdr, key);
+    assert_non_null(at);
+    at = strstr(at, "\"data_offsets\"");
+    assert_non_null(at);
+    unsigned long long b = 0, end = 0;
+    assert_int_equal(sscanf(at, "\"data_offsets\":[%llu,%llu]", &b, &end), 2);
+    for (size_t o = 8 + (size_t)hlen + (size_t)b; o + 4 <= 8 + (size_t)hlen + (size_t)end; o += 4) {
+        float nan = NAN;
+        memcpy(data + o, &nan, 4);
+    }
+    ECO_ASSERT_OK(eco_write_file_atomic(path, data, len));
+    free(hdr);
+    free(data);
+    free(path);
+}
+
+/* A model whose weights hold NaN gives an error naming the position of the first
+ * non-finite logits, not text made of token 0 with NaN log-probabilities. */
+static void test_nonfinite_logits(void **state) {
+    (void)state;
+    char *dir = eco_path_join(tmp, "nan");
+    eco_model_config cfg;
+    ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
+    ECO_ASSERT_OK(eco_model_create_random(&cfg, 11, ECO_DTYPE_F32, dir));
+    poison_tensor(dir, "model.norm.weight");
+    eco_infer_request req;
+    eco_engine *e = open_engine(dir, NULL, &req, "abc", 4); /* BOS + 3 bytes */
+    eco_infer_response r;
+    ECO_ASSERT_STATUS(e->infer(e, &req, &r), ECO_STATUS_ERANGE);
+    assert_non_null(strstr(eco_last_error(), "logits at position 3 are not finite"));
+    assert_null(r.tokens);
+    eco_engine_destroy(e);
+    eco_test_rmtree(dir);
+    free(dir);
+
+    float ok[3] = {0, -1e30f, 5}, bad[3] = {0, INFINITY, NAN};
+    ECO_ASSERT_OK(eco_sampler_check_logits(ok, 3, 0));
+    ECO_ASSERT_STATUS(eco_sampler_check_logits(bad, 3, 7), ECO_STATUS_ERANGE);
+    assert_non_null(strstr(eco_last_error(), "position 7"));
+    assert_non_null(strstr(eco_last_error(), "token 1: inf"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_greedy_matches_full_recompute),
@@ -280,6 +364,8 @@ int main(void) {
         cmocka_unit_test(test_seeded_sampling_reproducible),
         cmocka_unit_test(test_stop_sequence),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_context_limit),
+        cmocka_unit_test(test_nonfinite_logits),
         cmocka_unit_test(test_sentencepiece_vocabulary),
         cmocka_unit_test(test_byte_level_vocabulary),
     };

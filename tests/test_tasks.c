@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ecology/contracts.h"
 #include "ecology/tasks.h"
 #include "tasks/tasks_internal.h"
 
@@ -732,6 +733,75 @@ static void test_sentiment_splits(void **state) {
     }
 }
 
+/* ---- evaluation ---------------------------------------------------------------------- */
+
+/* An engine that answers every prompt with its expected completion, found by prompt among
+ * the split's items, and counts how often each was asked. */
+typedef struct {
+    eco_engine base;
+    eco_genome genome;
+    eco_task_item *items;
+    size_t n_items;
+    size_t *asked; /* [n_items] */
+    size_t calls;
+} fake_engine;
+
+static const eco_genome *fake_genome(const eco_engine *self) { return &((const fake_engine *)self)->genome; }
+static void fake_destroy(eco_engine *self) { (void)self; }
+static eco_status fake_infer(eco_engine *self, const eco_infer_request *req, eco_infer_response *resp) {
+    fake_engine *f = (fake_engine *)self;
+    memset(resp, 0, sizeof *resp);
+    f->calls++;
+    const char *answer = "";
+    for (size_t i = 0; i < f->n_items; i++)
+        if (strcmp(f->items[i].prompt, req->prompt) == 0) {
+            f->asked[i]++;
+            answer = f->items[i].completion;
+            break;
+        }
+    resp->text = strdup(answer);
+    resp->text_len = strlen(answer);
+    resp->finish_reason = "stop";
+    return ECO_STATUS_OK;
+}
+
+/* --n past a held-out split's size scores each item once (it scored sentiment.imdb@1's 98
+ * twice, n 196) and the report says what was asked for. */
+static void test_eval_caps_at_split(void **state) {
+    (void)state;
+    const eco_capability *cap = cap_named("sentiment.imdb@1");
+    size_t split_n = 0;
+    ECO_ASSERT_OK(eco_tasks_split_size(cap, ECO_TASK_SPLIT_EVAL, &split_n));
+    fake_engine f = {.base = {.genome = fake_genome, .infer = fake_infer, .destroy = fake_destroy}};
+    f.n_items = split_n;
+    f.items = gen(cap, ECO_TASK_SPLIT_EVAL, split_n, 0);
+    f.asked = calloc(split_n, sizeof *f.asked);
+    assert_non_null(f.asked);
+    eco_tasks_eval_options opt;
+    eco_tasks_eval_options_init(&opt);
+    opt.n = 2 * split_n;
+    eco_tasks_eval_report r;
+    ECO_ASSERT_OK(eco_tasks_eval(&f.base, cap, &opt, &r));
+    assert_int_equal(r.n, split_n);
+    assert_int_equal(r.n_requested, 2 * split_n);
+    assert_int_equal(r.correct, split_n);
+    assert_int_equal(f.calls, split_n);
+    for (size_t i = 0; i < split_n; i++) assert_int_equal(f.asked[i], 1);
+    eco_tasks_eval_report_free(&r);
+    /* Below the size, and for capabilities without one, n is what was asked. */
+    opt.n = 5;
+    ECO_ASSERT_OK(eco_tasks_eval(&f.base, cap, &opt, &r));
+    assert_int_equal(r.n, 5);
+    assert_int_equal(r.n_requested, 5);
+    eco_tasks_eval_report_free(&r);
+    opt.n = 3;
+    ECO_ASSERT_OK(eco_tasks_eval(&f.base, cap_named("arith.add@1"), &opt, &r));
+    assert_int_equal(r.n, 3);
+    eco_tasks_eval_report_free(&r);
+    eco_task_items_free(f.items, split_n);
+    free(f.asked);
+}
+
 /* ---- bad arguments ----------------------------------------------------------------- */
 
 static void test_bad_arguments(void **state) {
@@ -844,6 +914,7 @@ int main(void) {
         cmocka_unit_test(test_safety),           cmocka_unit_test(test_sentiment_data),
         cmocka_unit_test(test_sentiment_normalize), cmocka_unit_test(test_sentiment_splits),
         cmocka_unit_test(test_bad_arguments),    cmocka_unit_test(test_drills),
+        cmocka_unit_test(test_eval_caps_at_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

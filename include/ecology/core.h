@@ -276,7 +276,13 @@ void eco_progress_end(eco_progress *p);
 
 /* Monotonic seconds. */
 double eco_now(void);
-/* Sets the thread count for OpenMP kernels and OpenBLAS; n <= 0 keeps the default. */
+/* The most threads a run uses, whatever asks (--threads, OMP_NUM_THREADS, the CPU count):
+ * libgomp crashes creating a team of 100,000. */
+#define ECO_MAX_THREADS 1024
+/* Sets the thread count for OpenMP kernels and OpenBLAS; n <= 0 keeps the default, n above
+ * ECO_MAX_THREADS is clamped to it with a warning. A count above ECO_MAX_THREADS from the
+ * environment (OMP_NUM_THREADS) or the CPU count is clamped, with a warning, when the
+ * library is loaded. */
 void eco_set_threads(int n);
 int eco_get_threads(void);
 

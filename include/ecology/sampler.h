@@ -40,6 +40,10 @@ eco_status eco_sampler_init(eco_sampler *s, const eco_sampler_params *p, int64_t
 void eco_sampler_free(eco_sampler *s);
 /* Chooses a token from logits[vocab]; *logprob (may be NULL) gets its log-probability. */
 int32_t eco_sampler_sample(eco_sampler *s, const float *logits, float *logprob);
+/* ERANGE when logits[n] hold a NaN or an infinity (weights or an adapter that overflow),
+ * naming `position` (the sequence position whose next-token logits these are) and the
+ * first bad entry; call it before eco_sampler_sample, which assumes finite logits. */
+eco_status eco_sampler_check_logits(const float *logits, int64_t n, int64_t position);
 
 #ifdef __cplusplus
 }

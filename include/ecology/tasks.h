@@ -167,8 +167,10 @@ bool eco_tasks_check(const eco_capability *cap, const eco_task_item *item, const
 
 /* ---- evaluation (tasks_eval.c) -------------------------------------------------------
  *
- * eco_tasks_eval runs the loop sketched above on an engine: the first opt->n items of
- * eco_tasks_generate(cap, ECO_TASK_SPLIT_EVAL, n, seed), each sent greedily (temperature
+ * eco_tasks_eval runs the loop sketched above on an engine: the first n items of
+ * eco_tasks_generate(cap, ECO_TASK_SPLIT_EVAL, n, seed), n being opt->n or the split's
+ * size when that is smaller (a fixed set would cycle and score items twice; the report
+ * says both), each sent greedily (temperature
  * 0, BOS added as the trainer adds it, EOS honoured) with stop ECO_TASKS_STOP and
  * max_tokens = cap->max_completion_bytes + opt->extra_tokens, judged by eco_tasks_check.
  * Unlike the rest of this module it calls into an engine, so it is as thread-safe as the
@@ -187,7 +189,9 @@ typedef struct eco_tasks_eval_failure {
 
 typedef struct eco_tasks_eval_report {
     const char *capability;   /* cap->name (static) */
-    size_t n;                 /* items evaluated */
+    size_t n;                 /* items evaluated: opt->n, capped at the held-out split's size
+                               * when the capability has one (eco_tasks_split_size) */
+    size_t n_requested;       /* opt->n */
     size_t correct;
     double accuracy;          /* correct / n, in [0, 1] */
     size_t n_failures;        /* the first min(n − correct, max_failures) failures, in order */

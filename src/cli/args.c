@@ -108,6 +108,11 @@ int cli_parse(int argc, char **argv, int start, cli_opt *opts, int n_opts, const
                 }
                 if (!o->value[0] && is_path_option(o->name))
                     return cli_usage_error("option '--%s': empty value (a path is needed)", o->name);
+                if (o->values) {
+                    if (o->n_values >= o->max_values)
+                        return cli_usage_error("option '--%s' given more than %d times", o->name, o->max_values);
+                    o->values[o->n_values++] = o->value;
+                }
             } else {
                 if (eq) return cli_usage_error("option '--%s' takes no value", o->name);
                 o->value = "1";

@@ -24,8 +24,13 @@ int cli_fail(eco_status st, const char *what);
 typedef struct cli_opt {
     const char *name;   /* without dashes */
     bool takes_value;
-    const char *value;  /* set when present (boolean flags get "1") */
-    bool repeated_ok;
+    const char *value;  /* set when present (boolean flags get "1"); the last when repeated */
+    bool repeated_ok;   /* may be given more than once (otherwise a usage error) */
+    const char **values; /* caller's array of max_values, or NULL: cli_parse stores every value
+                          * of the option there in order (pointers into argv), counting them in
+                          * n_values; more than max_values is a usage error */
+    int max_values;
+    int n_values;
 } cli_opt;
 
 /* Parses argv[start..argc); positional arguments are collected in pos (at most max_pos).

@@ -3,7 +3,10 @@
  * The loss and the gradient of every trainable tensor on the first batch (file order, no
  * dropout), for checking against other implementations: eco_trainer_grads. --doc-mask: each
  * example packed into a row attends only to itself, and position_ids are written too. */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "ecology/trainer.h"
@@ -25,17 +28,23 @@ int cmd_grads(int argc, char **argv) {
     if ((s = cli_get(o, n, "batch")) && cli_parse_int("batch", s, 1, 65536, &batch) != CLI_OK) return CLI_USAGE;
     if ((s = cli_get(o, n, "seq")) && cli_parse_int("seq", s, 1, 1 << 20, &seq) != CLI_OK) return CLI_USAGE;
     if ((s = cli_get(o, n, "threads"))) {
-        if (cli_parse_int("threads", s, 1, 1024, &threads) != CLI_OK) return CLI_USAGE;
+        if (cli_parse_int("threads", s, 1, ECO_MAX_THREADS, &threads) != CLI_OK) return CLI_USAGE;
         eco_set_threads((int)threads);
     }
     const bool doc_mask = cli_get(o, n, "doc-mask") != NULL;
     double loss;
     eco_status st = eco_trainer_grads(model, adapter, data, batch, seq, doc_mask, out, &loss);
     if (st != ECO_STATUS_OK) return cli_fail(st, "grads");
-    if (cli_get(o, n, "json"))
-        printf("{\"batch\":%lld,\"doc_mask\":%s,\"loss\":%.9g,\"out\":\"%s\",\"seq\":%lld}\n", (long long)batch,
-               doc_mask ? "true" : "false", loss, out, (long long)seq);
-    else
+    if (cli_get(o, n, "json")) {
+        /* The path escaped as JSON (quotes, bytes that are not UTF-8). */
+        json_t *j = json_pack("{s:I, s:b, s:f, s:o, s:I}", "batch", (json_int_t)batch, "doc_mask", (int)doc_mask,
+                              "loss", loss, "out", cli_json_text(out, strlen(out)), "seq", (json_int_t)seq);
+        char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(j);
+        if (!text) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory writing JSON"), "grads");
+        puts(text);
+        free(text);
+    } else
         printf("%s: loss %.6f on the first batch [%lld, %lld]%s, gradients of every trainable tensor\n", out, loss,
                (long long)batch, (long long)seq, doc_mask ? " (documents masked)" : "");
     return CLI_OK;

@@ -2,7 +2,8 @@
  * Writes one f32 tensor `logits` [T, vocab]: every position's logits from one batched pass
  * (with the LoRA adapter applied unmerged when --adapter is given). The KV cache is f32
  * unless asked otherwise: this command is for checking against other implementations,
- * where generation keeps a 16-bit model's keys and values in f16 (eco_kv_cache_create). */
+ * where generation keeps a 16-bit model's keys and values in f16 (eco_kv_cache_create).
+ * More tokens than max_position_embeddings are refused (eco_config_check_context). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -23,7 +24,7 @@ int cmd_logits(int argc, char **argv) {
     const char *th = cli_get(o, n, "threads");
     int64_t threads;
     if (th) {
-        if (cli_parse_int("threads", th, 1, 1024, &threads) != CLI_OK) return CLI_USAGE;
+        if (cli_parse_int("threads", th, 1, ECO_MAX_THREADS, &threads) != CLI_OK) return CLI_USAGE;
         eco_set_threads((int)threads);
     }
     const char *kv_s = cli_get(o, n, "kv-cache");
@@ -43,6 +44,11 @@ int cmd_logits(int argc, char **argv) {
         goto done;
     }
     const eco_model_config *cfg = eco_model_get_config(m);
+    st = eco_config_check_context(cfg, (int64_t)n_ids, "--tokens");
+    if (st != ECO_STATUS_OK) {
+        rc = cli_fail(st, "logits");
+        goto done;
+    }
     const char *adapter_dir = cli_get(o, n, "adapter");
     if (adapter_dir) { /* the model keeps f32 copies: the adapter is freed at once */
         eco_lora_adapter *a = NULL;

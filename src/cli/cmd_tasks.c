@@ -3,7 +3,8 @@
  *     JSONL on stdout, one {"prompt":...,"completion":...} per line (what the trainer reads).
  * ecology tasks eval --model DIR [--adapter DIR] --capability C [--n N] [--seed S]
  *                   [--failures K] [--threads T] [--json]
- *     exact match on the held-out split (eco_tasks_eval) and the first K failures. */
+ *     exact match on the held-out split (eco_tasks_eval) and the first K failures; --n is
+ *     capped at the split's size (said on stderr; "n_requested" in JSON). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,10 @@ static int tasks_generate(int argc, char **argv) {
     uint64_t seed = 0;
     if (seed_s && cli_parse_u64("seed", seed_s, &seed) != CLI_OK) return CLI_USAGE;
 
+    size_t unique;
+    if (eco_tasks_split_size(cap, split, &unique) == ECO_STATUS_OK && (size_t)n > unique)
+        fprintf(stderr, "ecology: tasks generate: %s has %zu unique %s items; --n %lld repeats them%s\n", cap->name,
+                unique, split_s, (long long)n, cap->fixed ? " (reshuffled on each pass)" : "");
     eco_task_item *items;
     eco_status st = eco_tasks_generate(cap, split, (size_t)n, seed, &items);
     if (st != ECO_STATUS_OK) return cli_fail(st, "tasks generate");
@@ -131,7 +136,7 @@ static void print_quoted(const char *s, size_t len) {
 }
 
 static void eval_progress(void *ctx, size_t done, size_t total) {
-    (void)total;
+    ((eco_progress *)ctx)->total = (double)total; /* --n may have been capped at the split */
     eco_progress_update(ctx, (double)done);
 }
 
@@ -163,7 +168,7 @@ static int tasks_eval(int argc, char **argv) {
         opt.max_failures = (size_t)v;
     }
     if ((s = cli_get(o, n_opts, "threads"))) {
-        if (cli_parse_int("threads", s, 1, 1024, &v) != CLI_OK) return CLI_USAGE;
+        if (cli_parse_int("threads", s, 1, ECO_MAX_THREADS, &v) != CLI_OK) return CLI_USAGE;
         eco_set_threads((int)v);
     }
     bool json = cli_get(o, n_opts, "json") != NULL;
@@ -183,10 +188,15 @@ static int tasks_eval(int argc, char **argv) {
         return cli_fail(st, "tasks eval");
     }
     int rc = CLI_OK;
+    const char *id = eng->genome(eng)->id.str;
+    if (r.n < r.n_requested)
+        fprintf(stderr, "ecology: tasks eval: %s has %zu held-out items; --n %zu capped at %zu\n", r.capability, r.n,
+                r.n_requested, r.n);
     if (json) {
-        json_t *root = json_pack("{s:s, s:s, s:I, s:I, s:f}", "model", eng->genome(eng)->id.str, "capability",
-                                 r.capability, "n", (json_int_t)r.n, "correct", (json_int_t)r.correct, "accuracy",
-                                 r.accuracy);
+        /* The id comes from the folder's name: bytes that are not UTF-8 become U+FFFD. */
+        json_t *root = json_pack("{s:o, s:s, s:I, s:I, s:I, s:f}", "model", cli_json_text(id, strlen(id)),
+                                 "capability", r.capability, "n", (json_int_t)r.n, "n_requested",
+                                 (json_int_t)r.n_requested, "correct", (json_int_t)r.correct, "accuracy", r.accuracy);
         json_t *fails = json_array();
         for (size_t i = 0; root && fails && i < r.n_failures; i++) {
             const eco_tasks_eval_failure *f = &r.failures[i];
@@ -207,8 +217,7 @@ static int tasks_eval(int argc, char **argv) {
         else rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "tasks eval");
         free(out);
     } else {
-        printf("%s on %s: %zu/%zu exact match (%.1f%%)\n", eng->genome(eng)->id.str, r.capability, r.correct, r.n,
-               100.0 * r.accuracy);
+        printf("%s on %s: %zu/%zu exact match (%.1f%%)\n", id, r.capability, r.correct, r.n, 100.0 * r.accuracy);
         if (r.n_failures) printf("first %zu failure%s:\n", r.n_failures, r.n_failures == 1 ? "" : "s");
         for (size_t i = 0; i < r.n_failures; i++) {
             const eco_tasks_eval_failure *f = &r.failures[i];

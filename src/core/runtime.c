@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <time.h>
 
 double eco_now(void) {
@@ -14,8 +15,25 @@ double eco_now(void) {
 
 void eco_set_threads(int n) {
     if (n <= 0) return;
+    int asked = n;
+    if (n > ECO_MAX_THREADS) n = ECO_MAX_THREADS;
     omp_set_num_threads(n);
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(n); /* an OpenMP OpenBLAS also caps OpenMP's count at its own limit */
+    if (asked > ECO_MAX_THREADS)
+        ECO_WARN("%d threads asked for; using %d (--threads allows at most %d)", asked, omp_get_max_threads(),
+                 ECO_MAX_THREADS);
+}
+
+/* Runs before main (and before any OpenMP region): the team size libgomp took from
+ * OMP_NUM_THREADS or the CPU count is clamped here, so no caller can forget to. */
+__attribute__((constructor)) static void clamp_default_threads(void) {
+    int n = omp_get_max_threads();
+    if (n <= ECO_MAX_THREADS) return;
+    omp_set_num_threads(ECO_MAX_THREADS);
+    openblas_set_num_threads(ECO_MAX_THREADS);
+    ECO_WARN("%s asks for %d threads; using %d (--threads allows at most %d)",
+             getenv("OMP_NUM_THREADS") ? "OMP_NUM_THREADS" : "the CPU count", n, omp_get_max_threads(),
+             ECO_MAX_THREADS);
 }
 
 int eco_get_threads(void) { return omp_get_max_threads(); }

@@ -95,15 +95,15 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, e
         st = eco_error(ECO_STATUS_EINVAL, "infer: the prompt encodes to no tokens");
         goto done;
     }
-    int64_t max_seq = (int64_t)n_prompt + req->max_tokens;
-    if ((int64_t)n_prompt >= cfg->max_position_embeddings) {
-        st = eco_error(ECO_STATUS_ERANGE, "infer: prompt of %zu tokens does not fit the context of %lld", n_prompt,
-                       (long long)cfg->max_position_embeddings);
-        goto done;
-    }
-    if (max_seq > cfg->max_position_embeddings) max_seq = cfg->max_position_embeddings;
-    st = e->kv_typed ? eco_kv_cache_create_typed(e->model, max_seq, e->kv_dtype, &kv)
-                     : eco_kv_cache_create(e->model, max_seq, &kv);
+    /* The prompt and every token generated, the last included, must fit the context
+     * (eco_config_check_context, the rule logits and training follow too). The last
+     * token is never run: the cache holds one position less. */
+    const int64_t max_seq = (int64_t)n_prompt + req->max_tokens;
+    st = eco_config_check_context(cfg, max_seq, "infer: prompt of %zu tokens + %d to generate", n_prompt,
+                                  req->max_tokens);
+    if (st != ECO_STATUS_OK) goto done;
+    st = e->kv_typed ? eco_kv_cache_create_typed(e->model, max_seq - 1, e->kv_dtype, &kv)
+                     : eco_kv_cache_create(e->model, max_seq - 1, &kv);
     if (st != ECO_STATUS_OK) goto done;
     resp->n_prompt_tokens = n_prompt;
 
@@ -115,6 +115,12 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, e
 
     resp->finish_reason = "length";
     for (int i = 0; i < req->max_tokens; i++) {
+        /* Non-finite logits (NaN weights, an overflowing adapter) would pick token 0 with
+         * a NaN log-probability: an error naming where, not text. */
+        if ((st = eco_sampler_check_logits(logits, tok_vocab, kv->len - 1)) != ECO_STATUS_OK) {
+            st = eco_error_wrap(st, "infer");
+            goto done;
+        }
         float lp;
         int32_t tok = eco_sampler_sample(&sampler, logits, &lp);
         if (req->stop_at_eos && is_eos(e, tok)) {
@@ -133,7 +139,6 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, e
             }
         }
         if (i + 1 == req->max_tokens) break;
-        if (kv->len >= kv->max_seq) break; /* context full */
         st = eco_model_forward(e->model, kv, &tok, 1, logits, false);
         if (st != ECO_STATUS_OK) goto done;
     }

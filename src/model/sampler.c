@@ -147,3 +147,13 @@ int32_t eco_sampler_sample(eco_sampler *s, const float *logits, float *logprob) 
     if (logprob) *logprob = log_prob_of(logits, n, chosen);
     return (int32_t)chosen;
 }
+
+eco_status eco_sampler_check_logits(const float *logits, int64_t n, int64_t position) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(logits[i]))
+            return eco_error(ECO_STATUS_ERANGE,
+                             "logits at position %lld are not finite (token %lld: %g): the model's weights or "
+                             "adapter hold NaN or infinite values, or overflow",
+                             (long long)position, (long long)i, (double)logits[i]);
+    return ECO_STATUS_OK;
+}

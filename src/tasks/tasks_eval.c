@@ -50,21 +50,27 @@ eco_status eco_tasks_eval(struct eco_engine *engine, const eco_capability *cap, 
         return eco_error(ECO_STATUS_EINVAL, "tasks eval: %s: extra_tokens %d out of range", cap->name,
                          opt->extra_tokens);
 
+    /* Past the split's size a fixed set cycles (each item scored twice) and a small drawn
+     * space repeats itself: n stops at the size where the capability has one. */
+    size_t n = opt->n, split_n = 0;
+    if (eco_tasks_split_size(cap, ECO_TASK_SPLIT_EVAL, &split_n) == ECO_STATUS_OK && split_n > 0 &&
+        n > split_n)
+        n = split_n;
     eco_task_item *items = NULL;
-    eco_status st = eco_tasks_generate(cap, ECO_TASK_SPLIT_EVAL, opt->n, opt->seed, &items);
+    eco_status st = eco_tasks_generate(cap, ECO_TASK_SPLIT_EVAL, n, opt->seed, &items);
     if (st != ECO_STATUS_OK) return st;
-    const size_t keep = opt->max_failures < opt->n ? opt->max_failures : opt->n;
-    eco_tasks_eval_report r = {.capability = cap->name, .n = opt->n};
+    const size_t keep = opt->max_failures < n ? opt->max_failures : n;
+    eco_tasks_eval_report r = {.capability = cap->name, .n = n, .n_requested = opt->n};
     if (keep) {
         r.failures = eco_calloc_array(keep, sizeof *r.failures);
         if (!r.failures) {
-            eco_task_items_free(items, opt->n);
+            eco_task_items_free(items, n);
             return eco_error(ECO_STATUS_ENOMEM, "tasks eval: out of memory");
         }
     }
 
     static const char *const stop[1] = {ECO_TASKS_STOP};
-    for (size_t i = 0; i < opt->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         eco_infer_request req;
         eco_infer_request_init(&req);
         req.capability = cap->name;
@@ -96,9 +102,9 @@ eco_status eco_tasks_eval(struct eco_engine *engine, const eco_capability *cap, 
             }
         }
         eco_infer_response_free(&resp);
-        if (opt->progress) opt->progress(opt->progress_ctx, i + 1, opt->n);
+        if (opt->progress) opt->progress(opt->progress_ctx, i + 1, n);
     }
-    eco_task_items_free(items, opt->n);
+    eco_task_items_free(items, n);
     if (st != ECO_STATUS_OK) {
         eco_tasks_eval_report_free(&r);
         return st;

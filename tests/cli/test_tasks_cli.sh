@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `ecology tasks list|generate` end to end: exit codes (0 ok, 2 usage), the table and JSON
+# `ecology tasks list|generate|eval` end to end: exit codes (0 ok, 2 usage), the table and JSON
 # list, JSONL output that parses (node when present, a grep otherwise), same seed → same
 # bytes, and train/eval prompts that never overlap. Run by ctest with ECOLOGY_BIN set.
 source "$(dirname "$0")/lib/harness.sh"
@@ -83,5 +83,19 @@ expect 0 "generate seed 6" -- "$BIN" tasks generate --capability arith.add@1 --s
 ! cmp -s "$tmp/out" "$tmp/s5"; check $? "different seeds, different items"
 expect 0 "generate json" -- "$BIN" tasks generate --capability json.record@1 --split eval --n 1 --seed 1
 contains "$tmp/out" '{"prompt":"Record: id=7101 score=517 name=sabacira\nJSON:","completion":" {\"id\":7101,\"name\":\"sabacira\",\"score\":517}\n"}' "golden json.record item"
+
+# --n past a split's unique items: generate says how many there are (issue 17)
+expect 0 "generate past the split" -- "$BIN" tasks generate --capability sentiment.imdb@1 --split eval --n 200 --seed 1
+contains "$tmp/err" "sentiment.imdb@1 has 98 unique eval items; --n 200 repeats them" "unique items said"
+[ "$(sort -u "$tmp/out" | wc -l)" = 98 ]; check $? "98 unique eval items"
+expect 0 "generate within the split" -- "$BIN" tasks generate --capability sentiment.imdb@1 --split eval --n 98 --seed 1
+[ ! -s "$tmp/err" ]; check $? "no note when --n fits the split"
+
+# tasks eval from a folder whose name is not UTF-8: the JSON escapes it (it ended "out of memory")
+bad_dir="$tmp/$(printf 'tiny-\377')"
+"$BIN" model create --preset tiny --seed 3 --out "$bad_dir" >/dev/null || fail "model create"
+expect 0 "eval --json, non-UTF-8 folder" -- "$BIN" tasks eval --model "$bad_dir" --capability arith.add@1 --n 2 --json
+contains "$tmp/out" "\"model\": \"tiny-$(printf '\357\277\275')\"" "model id with U+FFFD"
+contains "$tmp/out" '"n_requested": 2' "eval json says what was asked"
 
 finish "tasks cli"

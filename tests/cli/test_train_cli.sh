@@ -78,6 +78,8 @@ expect 0 "inspect lora grads" -- "$BIN" inspect "$tmp/ga.safetensors"
 contains "$tmp/out" "lora_A.weight" "lora grads present"
 expect 0 "grads doc-mask" -- "$BIN" grads $M --out "$tmp/gd.safetensors" --batch 2 --seq 64 --doc-mask --json
 contains "$tmp/out" '"doc_mask":true' "grads json says doc_mask"
+expect 0 "grads --json, a quote in --out" -- "$BIN" grads $M --out "$tmp/g\"q.safetensors" --batch 1 --seq 24 --json
+contains "$tmp/out" "\"out\":\"$tmp/g\\\"q.safetensors\"" "grads json escapes the path"
 expect 0 "inspect doc-mask grads" -- "$BIN" inspect "$tmp/gd.safetensors"
 contains "$tmp/out" "position_ids" "doc-mask grads hold the position ids"
 expect 1 "grads missing adapter" -- "$BIN" grads $M --adapter "$tmp/none" --out "$tmp/gx.safetensors"
