@@ -7,27 +7,32 @@
  * then eco_train_step (global-norm clipping, warm-up + cosine, AdamW). The loss of a step
  * is the mean of its micro-batch losses.
  *
- * Files, in out_dir (created):
+ * The output folder is the adapter folder in LoRA mode (adapter_out, else out_dir) and
+ * out_dir in full mode. It may not be the base model's folder nor hold it, and one that
+ * holds anything but its working folder .work is refused (EEXIST) unless force, or resume
+ * with a checkpoint to resume from (eco_trainer_output_check, checked before any work).
+ * Working files, in work_dir (default <output folder>/.work, created):
  *   checkpoint.safetensors  eco_train_checkpoint_save: params, AdamW moments, eco_train_state
  *                           (data_position = loader epoch << 32 | row), written atomically
  *                           every checkpoint_every steps and at the end of every call.
- *                           (checkpoint_dir overrides where it and checkpoint.json go.)
  *   checkpoint.json         canonical JSON: the run's identity ("run": base, data, every
  *                           hyper-parameter) and the step and loss of the last checkpoint.
  *                           A resume whose run differs is refused naming the first field
  *                           that differs.
- *   config.json, model.safetensors, tokenizer.json   full mode, when the run finishes
- *                           (eco_train_save_model; tokenizer.json copied from the base).
- *   training.json           when the run finishes: canonical JSON {"tool", "version", "run"
+ * The result, when the run finishes, written into a temporary sibling of the output folder
+ * and renamed into place (eco_output_commit; .work moves along), so the output folder never
+ * holds half a result:
+ *   config.json, model.safetensors, tokenizer.json   full mode (eco_train_save_model;
+ *                           tokenizer.json copied from the base).
+ *   adapter_config.json, adapter_model.safetensors   LoRA mode (PEFT layout,
+ *                           eco_train_save_lora).
+ *   training.json           canonical JSON {"tool", "version", "run"
  *                           (as in checkpoint.json), "threads", "steps_done", "final_loss",
  *                           "trainable_floats"}; "run" holds base.path, base.model_sha256
  *                           (SHA-256 of the base's model.safetensors), data.path,
  *                           data.sha256 (the corpus's canonical hash, data.h), the record
- *                           and token counts, and all hyper-parameters. Written atomically;
- *                           no timings, so the same inputs, seed and thread count give the
- *                           same bytes.
- * LoRA mode writes the adapter (PEFT layout) to adapter_out (NULL: out_dir) through
- * eco_train_save_lora.
+ *                           and token counts, and all hyper-parameters. No timings, so the
+ *                           same inputs, seed and thread count give the same bytes.
  *
  * Resume: with opt->resume and a checkpoint in place, the weights, AdamW state, step,
  * dropout counter and data position are restored and the run continues; it ends
@@ -68,7 +73,7 @@
  *   (the CLI may give it).
  * Relative paths resolve against the recipe file's folder. Unknown keys, wrong types and
  * values out of range are EFORMAT naming the field ("recipe.json: data[1].n: ...").
- * eco_recipe_run writes out/work/{init/, corpus.jsonl, checkpoint.*} and runs the trainer
+ * eco_recipe_run writes out/.work/{init/, corpus.jsonl, checkpoint.*} and runs the trainer
  * in full mode with out as out_dir.
  *
  * "kind" is "pretrain" (the default, above) or "lora": a LoRA adapter trained on a saved
@@ -91,7 +96,7 @@
  *              so the adapter's bytes do not depend on where the recipe is run from.
  *   data       capabilities only; their TRAIN items become {"prompt", "completion"}
  *              records (loss on the completion only).
- * eco_recipe_run writes out/work/{corpus.jsonl, checkpoint.*} and runs the trainer in LoRA
+ * eco_recipe_run writes out/.work/{corpus.jsonl, checkpoint.*} and runs the trainer in LoRA
  * mode: adapter_config.json, adapter_model.safetensors and training.json land in out.
  */
 #ifndef ECOLOGY_TRAINER_H
@@ -121,9 +126,12 @@ typedef struct eco_trainer_step_info {
 typedef struct eco_trainer_options {
     const char *model_dir;      /* base model folder (config.json, weights, tokenizer.json) */
     const char *data_path;      /* JSONL corpus (data.h) */
-    const char *out_dir;        /* training.json, checkpoint; the model in full mode */
-    const char *adapter_out;    /* LoRA mode: the adapter folder; NULL → out_dir */
-    const char *checkpoint_dir; /* NULL → out_dir */
+    const char *out_dir;        /* the output folder: the model and training.json (full mode;
+                                 * LoRA mode when adapter_out is NULL) */
+    const char *adapter_out;    /* LoRA mode: the adapter folder (adapter and training.json);
+                                 * NULL → out_dir */
+    const char *work_dir;       /* checkpoints; NULL → <output folder>/.work (ECO_WORK_DIR) */
+    bool force;                 /* replace an output folder that holds more than .work */
     eco_train_mode mode;
     eco_peft_config lora;       /* LoRA mode; base_model_name_or_path defaults to model_dir */
     int64_t steps;              /* optimiser steps, >= 1 */
@@ -175,6 +183,13 @@ typedef struct eco_trainer_result {
     char base_sha256[ECO_SHA256_HEX_LEN + 1];
     char corpus_sha256[ECO_SHA256_HEX_LEN + 1];
 } eco_trainer_result;
+
+/* The output folder's rules above, checked before any work: EINVAL when the output folder
+ * is opt's model_dir or one of inputs (n_inputs, e.g. teachers; NULL entries skipped) or
+ * holds one, or when work_dir lies inside it other than as its .work; EEXIST when it holds
+ * more than .work and neither force nor resume with a checkpoint in the working folder
+ * allows replacing it. eco_trainer_run, eco_distill_run and eco_recipe_run call it. */
+eco_status eco_trainer_output_check(const eco_trainer_options *opt, const char *const *inputs, size_t n_inputs);
 
 /* Runs training as described above. EINVAL naming the option for bad options (and for a
  * resume whose checkpoint belongs to another run), errors of the model, corpus, tokenizer
@@ -252,13 +267,23 @@ void eco_recipe_free(eco_recipe *r);
 /* Writes the recipe's corpus (JSONL, canonical, one record a line: {"text"} for pretraining,
  * {"prompt", "completion"} for lora) atomically to jsonl_path. *n_records may be NULL. */
 eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, size_t *n_records);
-/* Pretrains: random init (seed) into out/work/init, corpus into out/work/corpus.jsonl, then
- * eco_trainer_run in full mode into out (out_dir NULL: the recipe's "out"; EINVAL when
- * neither). A lora recipe: corpus into out/work/corpus.jsonl, then eco_trainer_run in LoRA
- * mode from base_model with the adapter and training.json in out. threads, resume and
- * progress as in eco_trainer_options. */
-eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads, bool resume, bool progress,
-                          eco_trainer_result *res);
+/* Where and how eco_recipe_run runs: out_dir NULL → the recipe's "out"; work_dir NULL →
+ * out/.work; threads <= 0 keeps the current count; resume, force and progress as in
+ * eco_trainer_options. */
+typedef struct eco_recipe_run_options {
+    const char *out_dir;
+    const char *work_dir;
+    int threads;
+    bool resume, force, progress;
+} eco_recipe_run_options;
+
+/* Pretrains: random init (seed) into WORK/init, corpus into WORK/corpus.jsonl (WORK the
+ * working folder, default out/.work), then eco_trainer_run in full mode into out (EINVAL
+ * when neither opt->out_dir nor the recipe names it). A lora recipe: corpus into
+ * WORK/corpus.jsonl, then eco_trainer_run in LoRA mode from base_model with the adapter
+ * and training.json in out. The output folder is checked (eco_trainer_output_check)
+ * before anything is written. opt may be NULL (all defaults). */
+eco_status eco_recipe_run(const eco_recipe *r, const eco_recipe_run_options *opt, eco_trainer_result *res);
 
 /* ---- distillation runs (distill_run.c) -------------------------------------------------
  *
@@ -274,8 +299,11 @@ eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads,
  *   "token", teachers, weight, temperature}. Checkpoints, resume and stop_after as in
  *   eco_trainer_run (a resume with other teachers or settings is refused).
  *   Different tokenizers: sequence level, eco_distill_generate_jsonl from the teachers
- *   (max_tokens) into out_dir/work/distill.jsonl, then eco_trainer_run in full mode on it.
- * EINVAL for no teachers, weight outside [0, 1], temperature not > 0, LoRA mode. */
+ *   (max_tokens) into the working folder's distill.jsonl (train.work_dir, default
+ *   out_dir/.work), then eco_trainer_run in full mode on it; training.json's "run" records
+ *   "distill": {"level": "sequence", teachers, max_tokens}.
+ * The output folder is checked first (eco_trainer_output_check: neither the student nor a
+ * teacher; not replaced without force or a checkpoint to resume). EINVAL for no teachers, weight outside [0, 1], temperature not > 0, LoRA mode. */
 typedef struct eco_distill_run_options {
     eco_trainer_options train;   /* student, data, out, hyper-parameters */
     const char *const *teachers; /* teacher folders */
