@@ -8,11 +8,14 @@
  *                                        the base's config.json (eco_lora_adapter_load)
  *   training.json with a "distill" run   distilled (parents: the base given with --base)
  *   a full model with --base             merged (its weights derive from that base)
+ *   lineage.json of `model merge`        merged (parents: its base and adapter, found by
+ *                                        their weights' digests; lineage_record.c)
  *   a full model                         base (a root: base_family is its own weight digest)
  * A base-dependent model inherits base_family from its base; the other three hashes are
  * computed from its own files (an adapter has no config/tokenizer/weights of its own and
  * inherits all four). training.json, when present, gives the lineage operation (its run's
- * hyper-parameters and seed) and the corpus hash.
+ * hyper-parameters and seed) and the corpus hash; else lineage.json (`model create`: the
+ * preset and seed; `model merge`) gives it.
  */
 #include "ecology/config.h"
 #include "ecology/peft.h"
@@ -335,7 +338,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     if (opt->created_at) snprintf(created, sizeof created, "%s", opt->created_at);
     else eco_registry_now_rfc3339(created);
     static const char *const skip[] = {ECO_GENOME_FILE, ECO_SIGNATURE_FILE, NULL};
-    char *envelope = NULL;
+    char *envelope = NULL, *merged_base = NULL;
     bool distill = false, created_new = false;
     eco_status st = ECO_STATUS_OK;
     g.id = eco_strdup(opt->id);
@@ -355,7 +358,13 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
         goto out;
     }
     if ((st = read_training(dir, &g, &distill)) != ECO_STATUS_OK) goto out;
-    st = adapter ? describe_adapter(r, dir, opt, &g) : describe_full(r, dir, opt, distill, &g);
+    /* no training.json: lineage.json of `model create` / `model merge` (a merge names its base) */
+    eco_add_options fopt = *opt;
+    if (!adapter && strcmp(g.op_name, "import") == 0) {
+        if ((st = eco_ingest_lineage_record(r, dir, opt->base, &g, &merged_base)) != ECO_STATUS_OK) goto out;
+        if (merged_base) fopt.base = merged_base;
+    }
+    st = adapter ? describe_adapter(r, dir, opt, &g) : describe_full(r, dir, &fopt, distill, &g);
     if (st != ECO_STATUS_OK) goto out;
     if ((st = keep_first_registration_time(r, &g, opt)) != ECO_STATUS_OK) goto out;
     if ((st = check_genome(&g)) != ECO_STATUS_OK) goto out;
@@ -368,6 +377,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     }
 out:
     free(envelope);
+    free(merged_base);
     eco_genome_record_free(&g);
     return st;
 }
