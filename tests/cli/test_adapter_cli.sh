@@ -91,6 +91,14 @@ expect 0 "add the created model" -- "$BIN" add "$tmp/created" --id created1
 expect 0 "merge an unregistered base" -- "$BIN" model merge --model "$tmp/tiny-bf16" --adapter "$tmp/ad" --out "$tmp/mb"
 expect 1 "add a merge whose base is not registered" -- "$BIN" add "$tmp/mb" --id mb
 contains "$tmp/err" "add it first" "the missing parent is explained"
+# the record is input like any file: a malformed one is refused naming the field
+mkdir -p "$tmp/badlin" && cp "$tmp/merged"/*.json "$tmp/merged"/*.safetensors "$tmp/badlin/"
+sed -i 's/"name":"merge"/"name":"merg"/' "$tmp/badlin/lineage.json"
+expect 1 "add with a malformed lineage.json" -- "$BIN" add "$tmp/badlin" --id bad1
+contains "$tmp/err" "operation.name" "the malformed field is named"
+sed -i 's/"name":"merg"/"name":"merge"/; s/"role":"adapter"/"role":"base"/' "$tmp/badlin/lineage.json"
+expect 1 "add with a lineage.json of two bases" -- "$BIN" add "$tmp/badlin" --id bad2
+contains "$tmp/err" "parents[1]" "the bad parent is named"
 unset ECOLOGY_DATA
 # the adapter fits any model of the same config: merged into a bf16 base, stored as bf16
 expect 0 "merge into bf16" -- "$BIN" model merge --model "$tmp/tiny-bf16" --adapter "$tmp/ad" --out "$tmp/m-bf16"
