@@ -144,10 +144,28 @@ static void resume_case(fixture *fx, eco_train_mode mode, const char *tag) {
     const char *weights = mode == ECO_TRAIN_MODE_FULL ? "model.safetensors" : "adapter_model.safetensors";
     char *w1 = join(o1, weights), *w2 = join(o2, weights);
     char *t1 = join(o1, "training.json"), *t2 = join(o2, "training.json");
-    char *c1 = join(o1, "checkpoint.safetensors"), *c2 = join(o2, "checkpoint.safetensors");
+    /* working files stay in .work, out of the result */
+    char *c1 = join(o1, ".work/checkpoint.safetensors"), *c2 = join(o2, ".work/checkpoint.safetensors");
+    char *c0 = join(o1, "checkpoint.safetensors");
     assert_true(files_equal(w1, w2));
     assert_true(files_equal(t1, t2));
     assert_true(files_equal(c1, c2));
+    FILE *f0 = fopen(c0, "rb");
+    assert_null(f0);
+    free(c0);
+
+    /* a finished output is not replaced without force, and never by the base itself */
+    o.out_dir = o1;
+    o.resume = false;
+    ECO_ASSERT_STATUS(eco_trainer_run(&o, NULL), ECO_STATUS_EEXIST);
+    assert_non_null(strstr(eco_last_error(), "--force"));
+    assert_true(files_equal(w1, w2));
+    o.out_dir = fx->model;
+    o.force = true;
+    ECO_ASSERT_STATUS(eco_trainer_run(&o, NULL), ECO_STATUS_EINVAL);
+    o.force = false;
+    o.out_dir = o2;
+    o.resume = true;
 
     /* a resume with another hyper-parameter is refused, naming it */
     o.lr *= 2;
@@ -787,11 +805,13 @@ static void test_recipe_lora_run(void **state) {
     eco_recipe *r;
     ECO_ASSERT_OK(eco_recipe_load(path, &r));
     eco_trainer_result res;
-    ECO_ASSERT_OK(eco_recipe_run(r, NULL, 1, false, false, &res));
+    eco_recipe_run_options ro = {.threads = 1};
+    ECO_ASSERT_OK(eco_recipe_run(r, &ro, &res));
     assert_true(res.finished);
     assert_int_equal(res.steps_done, 3);
     char *ad2 = join(fx->dir, "ad2");
-    ECO_ASSERT_OK(eco_recipe_run(r, ad2, 1, false, false, NULL));
+    ro.out_dir = ad2;
+    ECO_ASSERT_OK(eco_recipe_run(r, &ro, NULL));
     char *a = join(fx->dir, "ad/adapter_model.safetensors"), *b = join(ad2, "adapter_model.safetensors");
     char *ca = join(fx->dir, "ad/adapter_config.json"), *cb = join(ad2, "adapter_config.json");
     assert_true(files_equal(a, b));

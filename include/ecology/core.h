@@ -218,6 +218,19 @@ eco_status eco_path_require_dir(const char *path, const char *expected);
 /* What eco_path_require_dir says a model folder holds. */
 #define ECO_MODEL_DIR_EXPECTED "a model folder (config.json, model.safetensors, tokenizer.json)"
 
+/* The lineage record a command leaves in the model folder it makes without training
+ * (`model create`, `model merge`; training leaves training.json), read by the registry's
+ * add (ingest.c) to record how the model was made. Canonical JSON:
+ *   {"tool": "ecology", "version": "0.1.0",
+ *    "operation": {"name": "create" | "merge", "params": {...}, "seed": N},
+ *    "parents": [{"role": "base" | "adapter", "path": "...", "file": "model.safetensors",
+ *                 "sha256": hex}, ...]}
+ * create: params {"preset", "dtype", "init_std"}, no parents. merge: params {"lora": the
+ * adapter's adapter_config.json}, parents the base (its model.safetensors, or the shard
+ * index) and the adapter (adapter_model.safetensors), which add finds among registered
+ * models by those files' digests. */
+#define ECO_LINEAGE_FILE "lineage.json"
+
 /* ---- SHA-256 (OpenSSL EVP) --------------------------------------------------------- */
 
 #define ECO_SHA256_LEN 32

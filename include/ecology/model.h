@@ -74,8 +74,10 @@ bool eco_model_has_adapter(const eco_model *m);
  * with W' = W + s·B·A for each adapted matrix (computed in f32 and rounded once to the
  * base tensor's dtype; other tensors copied bit for bit, one file even when the base is
  * sharded); config.json and tokenizer.json (and generation_config.json,
- * tokenizer_config.json, special_tokens_map.json when present) are copied byte for byte.
- * Each file appears atomically, the weights first and config.json last. Errors: those of
+ * tokenizer_config.json, special_tokens_map.json when present) are copied byte for byte;
+ * lineage.json records the merge (ECO_LINEAGE_FILE, core.h: the adapter's configuration,
+ * the base's and the adapter's weights digests) so that `add` registers the folder as
+ * merged from them. Each file appears atomically, the weights first and config.json last. Errors: those of
  * eco_model_load and eco_lora_adapter_load; EINVAL when out_dir is base_dir or holds a
  * model.safetensors.index.json (it would shadow the merged file); EIO; ENOMEM. */
 eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir, const char *out_dir);
@@ -137,6 +139,11 @@ eco_status eco_model_preset_config(const char *preset, eco_model_config *out);
  * of the weights at that dtype. config.json records cfg as given, torch_dtype = dtype. */
 eco_status eco_model_create_random(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype,
                                    const char *out_dir);
+/* eco_model_create_random of a preset (eco_model_preset_config; ENOTFOUND for an unknown
+ * name), plus lineage.json (ECO_LINEAGE_FILE, core.h) recording operation "create" with the
+ * preset, dtype and init std as params and the seed (below 2^63 to be recorded as it is),
+ * so that `add` records them. */
+eco_status eco_model_create_preset(const char *preset, uint64_t seed, eco_dtype dtype, const char *out_dir);
 /* The same with another standard deviation for the matrices (embeddings and projections;
  * norms stay 1, biases 0.02): 0.02 is HF's initializer_range for large models, while a
  * model a few hundred wide trains out of the attention plateau much sooner from a larger

@@ -36,7 +36,7 @@
  *   (the CLI may give it).
  * Relative paths resolve against the recipe file's folder. Unknown keys, wrong types and
  * values out of range are EFORMAT naming the field ("recipe.json: data[1].n: ...").
- * eco_recipe_run writes out/work/{init/, corpus.jsonl, checkpoint.*} and runs the trainer
+ * eco_recipe_run writes out/.work/{init/, corpus.jsonl, checkpoint.*} and runs the trainer
  * in full mode with out as out_dir.
  *
  * "kind" is "pretrain" (the default, above) or "lora": a LoRA adapter trained on a saved
@@ -59,7 +59,7 @@
  *              so the adapter's bytes do not depend on where the recipe is run from.
  *   data       capabilities only; their TRAIN items become {"prompt", "completion"}
  *              records (loss on the completion only).
- * eco_recipe_run writes out/work/{corpus.jsonl, checkpoint.*} and runs the trainer in LoRA
+ * eco_recipe_run writes out/.work/{corpus.jsonl, checkpoint.*} and runs the trainer in LoRA
  * mode: adapter_config.json, adapter_model.safetensors and training.json land in out.
  */
 #ifndef ECOLOGY_RECIPE_H
@@ -123,13 +123,23 @@ void eco_recipe_free(eco_recipe *r);
 /* Writes the recipe's corpus (JSONL, canonical, one record a line: {"text"} for pretraining,
  * {"prompt", "completion"} for lora) atomically to jsonl_path. *n_records may be NULL. */
 eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, size_t *n_records);
-/* Pretrains: random init (seed) into out/work/init, corpus into out/work/corpus.jsonl, then
- * eco_trainer_run in full mode into out (out_dir NULL: the recipe's "out"; EINVAL when
- * neither). A lora recipe: corpus into out/work/corpus.jsonl, then eco_trainer_run in LoRA
- * mode from base_model with the adapter and training.json in out. threads, resume and
- * progress as in eco_trainer_options. */
-eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads, bool resume, bool progress,
-                          eco_trainer_result *res);
+/* Where and how eco_recipe_run runs: out_dir NULL → the recipe's "out"; work_dir NULL →
+ * out/.work; threads <= 0 keeps the current count; resume, force and progress as in
+ * eco_trainer_options. */
+typedef struct eco_recipe_run_options {
+    const char *out_dir;
+    const char *work_dir;
+    int threads;
+    bool resume, force, progress;
+} eco_recipe_run_options;
+
+/* Pretrains: random init (seed) into WORK/init, corpus into WORK/corpus.jsonl (WORK the
+ * working folder, default out/.work), then eco_trainer_run in full mode into out (EINVAL
+ * when neither opt->out_dir nor the recipe names it). A lora recipe: corpus into
+ * WORK/corpus.jsonl, then eco_trainer_run in LoRA mode from base_model with the adapter
+ * and training.json in out. The output folder is checked (eco_trainer_output_check)
+ * before anything is written. opt may be NULL (all defaults). */
+eco_status eco_recipe_run(const eco_recipe *r, const eco_recipe_run_options *opt, eco_trainer_result *res);
 
 #ifdef __cplusplus
 }

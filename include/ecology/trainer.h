@@ -7,27 +7,32 @@
  * then eco_train_step (global-norm clipping, warm-up + cosine, AdamW). The loss of a step
  * is the mean of its micro-batch losses.
  *
- * Files, in out_dir (created):
+ * The output folder is the adapter folder in LoRA mode (adapter_out, else out_dir) and
+ * out_dir in full mode. It may not be the base model's folder nor hold it, and one that
+ * holds anything but its working folder .work is refused (EEXIST) unless force, or resume
+ * with a checkpoint to resume from (eco_trainer_output_check, checked before any work).
+ * Working files, in work_dir (default <output folder>/.work, created):
  *   checkpoint.safetensors  eco_train_checkpoint_save: params, AdamW moments, eco_train_state
  *                           (data_position = loader epoch << 32 | row), written atomically
  *                           every checkpoint_every steps and at the end of every call.
- *                           (checkpoint_dir overrides where it and checkpoint.json go.)
  *   checkpoint.json         canonical JSON: the run's identity ("run": base, data, every
  *                           hyper-parameter) and the step and loss of the last checkpoint.
  *                           A resume whose run differs is refused naming the first field
  *                           that differs.
- *   config.json, model.safetensors, tokenizer.json   full mode, when the run finishes
- *                           (eco_train_save_model; tokenizer.json copied from the base).
- *   training.json           when the run finishes: canonical JSON {"tool", "version", "run"
+ * The result, when the run finishes, written into a temporary sibling of the output folder
+ * and renamed into place (eco_output_commit; .work moves along), so the output folder never
+ * holds half a result:
+ *   config.json, model.safetensors, tokenizer.json   full mode (eco_train_save_model;
+ *                           tokenizer.json copied from the base).
+ *   adapter_config.json, adapter_model.safetensors   LoRA mode (PEFT layout,
+ *                           eco_train_save_lora).
+ *   training.json           canonical JSON {"tool", "version", "run"
  *                           (as in checkpoint.json), "threads", "steps_done", "final_loss",
  *                           "trainable_floats"}; "run" holds base.path, base.model_sha256
  *                           (SHA-256 of the base's model.safetensors), data.path,
  *                           data.sha256 (the corpus's canonical hash, data.h), the record
- *                           and token counts, and all hyper-parameters. Written atomically;
- *                           no timings, so the same inputs, seed and thread count give the
- *                           same bytes.
- * LoRA mode writes the adapter (PEFT layout) to adapter_out (NULL: out_dir) through
- * eco_train_save_lora.
+ *                           and token counts, and all hyper-parameters. No timings, so the
+ *                           same inputs, seed and thread count give the same bytes.
  *
  * Resume: with opt->resume and a checkpoint in place, the weights, AdamW state, step,
  * dropout counter and data position are restored and the run continues; it ends
@@ -64,9 +69,12 @@ typedef struct eco_trainer_step_info {
 typedef struct eco_trainer_options {
     const char *model_dir;      /* base model folder (config.json, weights, tokenizer.json) */
     const char *data_path;      /* JSONL corpus (data.h) */
-    const char *out_dir;        /* training.json, checkpoint; the model in full mode */
-    const char *adapter_out;    /* LoRA mode: the adapter folder; NULL → out_dir */
-    const char *checkpoint_dir; /* NULL → out_dir */
+    const char *out_dir;        /* the output folder: the model and training.json (full mode;
+                                 * LoRA mode when adapter_out is NULL) */
+    const char *adapter_out;    /* LoRA mode: the adapter folder (adapter and training.json);
+                                 * NULL → out_dir */
+    const char *work_dir;       /* checkpoints; NULL → <output folder>/.work (ECO_WORK_DIR) */
+    bool force;                 /* replace an output folder that holds more than .work */
     eco_train_mode mode;
     eco_peft_config lora;       /* LoRA mode; base_model_name_or_path defaults to model_dir */
     int64_t steps;              /* optimiser steps, >= 1 */
@@ -119,6 +127,13 @@ typedef struct eco_trainer_result {
     char corpus_sha256[ECO_SHA256_HEX_LEN + 1];
 } eco_trainer_result;
 
+/* The output folder's rules above, checked before any work: EINVAL when the output folder
+ * is opt's model_dir or one of inputs (n_inputs, e.g. teachers; NULL entries skipped) or
+ * holds one, or when work_dir lies inside it other than as its .work; EEXIST when it holds
+ * more than .work and neither force nor resume with a checkpoint in the working folder
+ * allows replacing it. eco_trainer_run, eco_distill_run and eco_recipe_run call it. */
+eco_status eco_trainer_output_check(const eco_trainer_options *opt, const char *const *inputs, size_t n_inputs);
+
 /* Runs training as described above. EINVAL naming the option for bad options (and for a
  * resume whose checkpoint belongs to another run), errors of the model, corpus, tokenizer
  * and file writes otherwise. *res (may be NULL) is filled on success. */
@@ -159,8 +174,11 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
  *   "token", teachers, weight, temperature}. Checkpoints, resume and stop_after as in
  *   eco_trainer_run (a resume with other teachers or settings is refused).
  *   Different tokenizers: sequence level, eco_distill_generate_jsonl from the teachers
- *   (max_tokens) into out_dir/work/distill.jsonl, then eco_trainer_run in full mode on it.
- * EINVAL for no teachers, weight outside [0, 1], temperature not > 0, LoRA mode. */
+ *   (max_tokens) into the working folder's distill.jsonl (train.work_dir, default
+ *   out_dir/.work), then eco_trainer_run in full mode on it; training.json's "run" records
+ *   "distill": {"level": "sequence", teachers, max_tokens}.
+ * The output folder is checked first (eco_trainer_output_check: neither the student nor a
+ * teacher; not replaced without force or a checkpoint to resume). EINVAL for no teachers, weight outside [0, 1], temperature not > 0, LoRA mode. */
 typedef struct eco_distill_run_options {
     eco_trainer_options train;   /* student, data, out, hyper-parameters */
     const char *const *teachers; /* teacher folders */

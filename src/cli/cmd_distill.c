@@ -1,9 +1,11 @@
 /* ecology distill --teacher DIR[,DIR...] --student DIR --data FILE.jsonl --out DIR
  *     --steps N --batch B --seq T --lr LR --seed S [--weight W] [--temperature T]
  *     [--max-tokens N] [--warmup N] [--accum N] [--weight-decay W] [--clip C] [--checkpoint-every N]
- *     [--doc-mask] [--resume] [--threads N] [--json]
+ *     [--doc-mask] [--resume] [--work-dir DIR] [--force] [--stop-after N] [--threads N] [--json]
  * Token-level KL+CE when the tokenizers match, sequence-level otherwise (eco_distill_run);
- * both checkpoint (DIR/checkpoint.*, sequence level DIR/work/) and resume. */
+ * both checkpoint (DIR/.work/ or --work-dir; sequence level also keeps the teachers'
+ * completions there) and resume. A non-empty --out is refused unless --force, or --resume
+ * with a checkpoint to continue; the student is written beside it and renamed into place. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,8 @@ int cmd_distill(int argc, char **argv) {
                    CLI_OPT("clip", true),        CLI_OPT("threads", true),     CLI_OPT("json", false),
                    CLI_OPT("min-lr-ratio", true), CLI_OPT("weight", true),     CLI_OPT("temperature", true),
                    CLI_OPT("max-tokens", true),  CLI_OPT("resume", false),     CLI_OPT("checkpoint-every", true),
-                   CLI_OPT("doc-mask", false)};
+                   CLI_OPT("doc-mask", false),   CLI_OPT("force", false),      CLI_OPT("work-dir", true),
+                   CLI_OPT("stop-after", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -43,6 +46,8 @@ int cmd_distill(int argc, char **argv) {
     if ((s = cli_get(o, n, "temperature")) && cli_parse_float("temperature", s, 1e-6, 1e6, &d.temperature) != CLI_OK)
         return CLI_USAGE;
     t->resume = cli_get(o, n, "resume") != NULL;
+    t->force = cli_get(o, n, "force") != NULL;
+    t->work_dir = cli_get(o, n, "work-dir");
     if ((s = cli_get(o, n, "max-tokens"))) {
         if (cli_parse_int("max-tokens", s, 1, 1 << 20, &iv) != CLI_OK) return CLI_USAGE;
         d.max_tokens = (int)iv;

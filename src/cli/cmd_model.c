@@ -1,5 +1,9 @@
-/* ecology model create --preset P --seed N [--dtype f32|bf16|f16] --out DIR
- * ecology model merge --model DIR --adapter DIR --out DIR */
+/* ecology model create --preset P [--seed N (default 0)] [--dtype f32|bf16|f16] --out DIR [--force]
+ * ecology model merge --model DIR --adapter DIR --out DIR [--force]
+ * Both write the new folder beside DIR and rename it into place (eco_output_*), refuse a
+ * non-empty DIR without --force and an input as DIR always, and leave lineage.json in it
+ * (the preset and seed; the merge's base and adapter) for `add`. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,7 +11,8 @@
 #include "ecology/model.h"
 
 static int model_create(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("preset", true), CLI_OPT("seed", true), CLI_OPT("dtype", true), CLI_OPT("out", true)};
+    cli_opt o[] = {CLI_OPT("preset", true), CLI_OPT("seed", true), CLI_OPT("dtype", true), CLI_OPT("out", true),
+                   CLI_OPT("force", false)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -16,8 +21,8 @@ static int model_create(int argc, char **argv) {
     const char *seed_s = cli_get(o, n, "seed"), *dtype_s = cli_get(o, n, "dtype");
     if (!preset) return cli_usage_error("model create: --preset is required (tiny, smollm2-135m, tinyllama-1.1b, qwen2.5-0.5b)");
     if (!out) return cli_usage_error("model create: --out DIR is required");
-    uint64_t seed = 0;
-    if (seed_s && cli_parse_u64("seed", seed_s, &seed) != CLI_OK) return CLI_USAGE;
+    int64_t seed = 0; /* the default, recorded in lineage.json like a given one */
+    if (seed_s && cli_parse_int("seed", seed_s, 0, INT64_MAX, &seed) != CLI_OK) return CLI_USAGE;
     eco_dtype dtype = ECO_DTYPE_F32;
     if (dtype_s) {
         if (strcmp(dtype_s, "f32") == 0) dtype = ECO_DTYPE_F32;
@@ -29,16 +34,20 @@ static int model_create(int argc, char **argv) {
     eco_status st = eco_model_preset_config(preset, &cfg);
     if (st == ECO_STATUS_ENOTFOUND) return cli_usage_error("option '--preset': %s", eco_last_error());
     if (st != ECO_STATUS_OK) return cli_fail(st, "model create");
-    st = eco_model_create_random(&cfg, seed, dtype, out);
+    eco_output_dir od;
+    st = eco_output_begin(&od, out, NULL, 0, NULL, cli_get(o, n, "force") ? ECO_OUTPUT_FORCE : 0);
     if (st != ECO_STATUS_OK) return cli_fail(st, "model create");
-    printf("%s: %s %s, %lld parameters, %s\n", out, preset, eco_arch_name(cfg.arch),
-           (long long)eco_config_param_count(&cfg), eco_dtype_name(dtype));
+    st = eco_model_create_preset(preset, (uint64_t)seed, dtype, od.tmp);
+    st = st == ECO_STATUS_OK ? eco_output_commit(&od) : (eco_output_abort(&od), st);
+    if (st != ECO_STATUS_OK) return cli_fail(st, "model create");
+    printf("%s: %s %s, %lld parameters, %s, seed %lld\n", out, preset, eco_arch_name(cfg.arch),
+           (long long)eco_config_param_count(&cfg), eco_dtype_name(dtype), (long long)seed);
     return CLI_OK;
 }
 
 /* W' = W + s·B·A into a new model folder (eco_model_merge_adapter). */
 static int model_merge(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("out", true)};
+    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("out", true), CLI_OPT("force", false)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -47,7 +56,12 @@ static int model_merge(int argc, char **argv) {
     if (!model) return cli_usage_error("model merge: --model DIR is required");
     if (!adapter) return cli_usage_error("model merge: --adapter DIR is required");
     if (!out) return cli_usage_error("model merge: --out DIR is required");
-    eco_status st = eco_model_merge_adapter(model, adapter, out);
+    const char *inputs[2] = {model, adapter};
+    eco_output_dir od;
+    eco_status st = eco_output_begin(&od, out, inputs, 2, NULL, cli_get(o, n, "force") ? ECO_OUTPUT_FORCE : 0);
+    if (st != ECO_STATUS_OK) return cli_fail(st, "model merge");
+    st = eco_model_merge_adapter(model, adapter, od.tmp);
+    st = st == ECO_STATUS_OK ? eco_output_commit(&od) : (eco_output_abort(&od), st);
     if (st != ECO_STATUS_OK) return cli_fail(st, "model merge");
     printf("%s: %s merged with adapter %s\n", out, model, adapter);
     return CLI_OK;

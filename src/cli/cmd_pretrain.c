@@ -1,7 +1,10 @@
-/* ecology pretrain --recipe FILE.json [--out DIR] [--threads N] [--resume] [--json]
+/* ecology pretrain --recipe FILE.json [--out DIR] [--work-dir DIR] [--threads N] [--resume]
+ *     [--force] [--json]
  * Loads the recipe (eco_recipe_load) and runs it (eco_recipe_run) into the recipe's "out" or
  * --out: a pretraining recipe trains a model from scratch (random init, corpus, full
- * training); a "kind": "lora" recipe trains an adapter on its base model. */
+ * training); a "kind": "lora" recipe trains an adapter on its base model. Working files
+ * (init, corpus, checkpoints) go to OUT/.work or --work-dir; a non-empty output folder is
+ * replaced only with --force (or continued with --resume). */
 #include <stdio.h>
 
 #include "cli.h"
@@ -9,8 +12,9 @@
 #include "ecology/trainer.h"
 
 int cmd_pretrain(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("recipe", true), CLI_OPT("out", true), CLI_OPT("threads", true), CLI_OPT("resume", false),
-                   CLI_OPT("json", false)};
+    cli_opt o[] = {CLI_OPT("recipe", true), CLI_OPT("out", true),      CLI_OPT("threads", true),
+                   CLI_OPT("resume", false), CLI_OPT("json", false),    CLI_OPT("force", false),
+                   CLI_OPT("work-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -27,7 +31,13 @@ int cmd_pretrain(int argc, char **argv) {
         return cli_usage_error("pretrain: the recipe names no \"out\" folder: give --out DIR");
     }
     eco_trainer_result res;
-    st = eco_recipe_run(r, out, (int)threads, cli_get(o, n, "resume") != NULL, true, &res);
+    eco_recipe_run_options ro = {.out_dir = out,
+                                 .work_dir = cli_get(o, n, "work-dir"),
+                                 .threads = (int)threads,
+                                 .resume = cli_get(o, n, "resume") != NULL,
+                                 .force = cli_get(o, n, "force") != NULL,
+                                 .progress = true};
+    st = eco_recipe_run(r, &ro, &res);
     if (st != ECO_STATUS_OK) {
         eco_recipe_free(r);
         return cli_fail(st, "pretrain");

@@ -1,11 +1,14 @@
 /* ecology train --model DIR --data FILE.jsonl
  *     (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=0.05][,rslora] --adapter-out DIR | --full --out DIR)
  *     --steps N --batch B --seq T --lr LR --seed S [--warmup N] [--accum N] [--weight-decay W]
- *     [--clip C] [--checkpoint-every N] [--doc-mask] [--resume] [--threads N] [--json]
+ *     [--clip C] [--checkpoint-every N] [--doc-mask] [--resume] [--work-dir DIR] [--force]
+ *     [--threads N] [--json]
  * --doc-mask: each example packed into a row attends only to itself (eco_trainer_options).
  * Parses the options into an eco_trainer_options and calls eco_trainer_run; prints a summary
- * (or one JSON object). LoRA runs keep training.json and the checkpoint in --out when
- * given, else in the adapter folder. */
+ * (or one JSON object). The result (with training.json) goes to --out or --adapter-out,
+ * written beside it and renamed into place at the end; checkpoints go to its .work/ or
+ * --work-dir. A non-empty output folder is refused unless --force, or --resume with a
+ * checkpoint to continue. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -161,7 +164,7 @@ int cmd_train(int argc, char **argv) {
                    CLI_OPT("accum", true),        CLI_OPT("weight-decay", true), CLI_OPT("clip", true),
                    CLI_OPT("checkpoint-every", true), CLI_OPT("resume", false),  CLI_OPT("threads", true),
                    CLI_OPT("json", false),        CLI_OPT("stop-after", true),   CLI_OPT("min-lr-ratio", true),
-                   CLI_OPT("doc-mask", false)};
+                   CLI_OPT("doc-mask", false),    CLI_OPT("force", false),       CLI_OPT("work-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -181,13 +184,18 @@ int cmd_train(int argc, char **argv) {
         t.out_dir = out;
     } else {
         if (!adapter_out) return cli_usage_error("train: --lora needs --adapter-out DIR");
+        if (out)
+            return cli_usage_error("train: --out is for --full runs (a --lora run writes the adapter and "
+                                   "training.json to --adapter-out, checkpoints to --work-dir)");
         if (cli_parse_lora(lora, &t.lora) != CLI_OK) return CLI_USAGE;
         t.mode = ECO_TRAIN_MODE_LORA;
         t.adapter_out = adapter_out;
-        t.out_dir = out ? out : adapter_out;
+        t.out_dir = adapter_out;
     }
     if (cli_parse_hyper("train", o, n, &t) != CLI_OK) return CLI_USAGE;
     t.resume = cli_get(o, n, "resume") != NULL;
+    t.force = cli_get(o, n, "force") != NULL;
+    t.work_dir = cli_get(o, n, "work-dir");
     bool json = cli_get(o, n, "json") != NULL;
     t.progress = true;
     eco_trainer_result r;

@@ -130,12 +130,13 @@ static const cli_usage table[] = {
      "distill --teacher MODEL[,MODEL...] --student MODEL --data FILE.jsonl --out DIR\n"
      "      --steps N --batch B --seq T --lr LR --seed S [--weight W] [--temperature T] [--max-tokens N]\n"
      "      [--warmup N] [--min-lr-ratio R] [--accum N] [--weight-decay W] [--clip C]\n"
-     "      [--checkpoint-every N] [--resume] [--work-dir D] [--force] [--doc-mask] [--threads N] [--json]\n"
+     "      [--checkpoint-every N] [--stop-after N] [--resume] [--work-dir D] [--force] [--doc-mask] [--threads N] [--json]\n"
      "      [--data-dir D]",
      "train the student from teachers (token-level KL+CE, or sequence-level across tokenizers)",
      "  --weight W       token level: weight of the KL term against cross-entropy (default 0.5)\n"
      "  --temperature T  token level: softening temperature (default 2.0)\n"
-     "  --max-tokens N   sequence level: tokens each teacher generates per prompt (default 64)\n" HYPER_NOTE
+     "  --max-tokens N   sequence level: tokens each teacher generates per prompt (default 64)\n"
+     "  --stop-after N   stop after N steps, as if interrupted (resume with --resume)\n" HYPER_NOTE
          MODEL_NOTE},
     {"keys generate",
      "keys generate --out DIR [--name NAME] [--type ecdsa-p256|ed25519] [--json]",

@@ -10,6 +10,7 @@
 #include "model/model_internal.h"
 
 #include <cblas.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,57 @@ static eco_status copy_file(const char *dir_in, const char *dir_out, const char 
 done:
     free(src);
     free(dst);
+    return st;
+}
+
+/* {"role", "path", "file", "sha256"} for a parent's weights file dir/name. */
+static eco_status parent_json(const char *role, const char *dir, const char *name, json_t *parents) {
+    char *p = eco_path_join(dir, name);
+    if (!p) return eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
+    uint8_t d[ECO_SHA256_LEN];
+    char hex[ECO_SHA256_HEX_LEN + 1];
+    eco_status st = eco_sha256_file(p, d);
+    free(p);
+    if (st) return st;
+    eco_hex(hex, d, ECO_SHA256_LEN);
+    if (json_array_append_new(parents, json_pack("{s:s, s:s, s:s, s:s}", "role", role, "path", dir, "file", name,
+                                                 "sha256", hex)))
+        return eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
+    return ECO_STATUS_OK;
+}
+
+/* lineage.json (ECO_LINEAGE_FILE, core.h): operation "merge" with the adapter's
+ * configuration, parents the base and the adapter by their weights' digests. */
+static eco_status write_lineage(const char *base_dir, const char *adapter_dir, const eco_peft_config *pc,
+                                const char *out_dir) {
+    char *pc_json = NULL, *path = NULL;
+    size_t pc_len = 0;
+    json_t *parents = json_array(), *rec = NULL, *lora = NULL;
+    eco_status st = eco_peft_config_to_json(pc, &pc_json, &pc_len);
+    if (st) goto done;
+    json_error_t err;
+    lora = json_loadb(pc_json, pc_len, 0, &err);
+    if (!parents || !lora) {
+        st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
+        goto done;
+    }
+    char *index = eco_path_join(base_dir, "model.safetensors");
+    FILE *f = index ? fopen(index, "rb") : NULL;
+    free(index);
+    if (f) fclose(f);
+    if ((st = parent_json("base", base_dir, f ? "model.safetensors" : "model.safetensors.index.json", parents)) ||
+        (st = parent_json("adapter", adapter_dir, "adapter_model.safetensors", parents)))
+        goto done;
+    rec = json_pack("{s:s, s:s, s:{s:s, s:{s:O}, s:i}, s:O}", "tool", "ecology", "version", ECO_VERSION_STRING,
+                    "operation", "name", "merge", "params", "lora", lora, "seed", 0, "parents", parents);
+    path = eco_path_join(out_dir, ECO_LINEAGE_FILE);
+    st = rec && path ? eco_json_write_canonical_file(path, rec) : eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
+done:
+    json_decref(rec);
+    json_decref(lora);
+    json_decref(parents);
+    free(pc_json);
+    free(path);
     return st;
 }
 
@@ -132,8 +184,8 @@ eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir
         }
     }
 
-    /* Weights first, tokenizer files next, config.json last: a folder with a config.json
-     * is complete. */
+    /* Weights first, tokenizer files and the lineage record next, config.json last: a
+     * folder with a config.json is complete. */
     path = eco_path_join(out_dir, "model.safetensors");
     if (!path) {
         st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
@@ -148,6 +200,7 @@ eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir
         if (st == ECO_STATUS_ENOTFOUND) st = ECO_STATUS_OK;
         if (st) goto done;
     }
+    if ((st = write_lineage(base_dir, adapter_dir, &a->config, out_dir))) goto done;
     st = copy_file(base_dir, out_dir, "config.json");
 
 done:

@@ -13,6 +13,7 @@
 
 #include "ecology/tokenizer.h"
 
+#include <jansson.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,5 +322,22 @@ done:
     free(tensors);
     free(block);
     free(l.items);
+    return st;
+}
+
+eco_status eco_model_create_preset(const char *name, uint64_t seed, eco_dtype dtype, const char *out_dir) {
+    if (!name || !out_dir) return eco_error(ECO_STATUS_EINVAL, "random model: NULL argument");
+    eco_model_config cfg;
+    eco_status st = eco_model_preset_config(name, &cfg);
+    if (st) return st;
+    if ((st = eco_model_create_random(&cfg, seed, dtype, out_dir))) return st;
+    /* the lineage record (ECO_LINEAGE_FILE, core.h): no parents, the preset and seed */
+    json_t *rec = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:f}, s:I}, s:[]}", "tool", "ecology", "version",
+                            ECO_VERSION_STRING, "operation", "name", "create", "params", "preset", name, "dtype",
+                            eco_dtype_name(dtype), "init_std", RANDOM_STD, "seed", (json_int_t)seed, "parents");
+    char *path = eco_path_join(out_dir, ECO_LINEAGE_FILE);
+    st = rec && path ? eco_json_write_canonical_file(path, rec) : eco_error(ECO_STATUS_ENOMEM, "random model: out of memory");
+    free(path);
+    json_decref(rec);
     return st;
 }

@@ -8,11 +8,14 @@
  *                                        the base's config.json (eco_lora_adapter_load)
  *   training.json with a "distill" run   distilled (parents: the base given with --base)
  *   a full model with --base             merged (its weights derive from that base)
+ *   lineage.json of `model merge`        merged (parents: its base and adapter, found by
+ *                                        their weights' digests; lineage_record.c)
  *   a full model                         base (a root: base_family is its own weight digest)
  * A base-dependent model inherits base_family from its base; the other three hashes are
  * computed from its own files (an adapter has no config/tokenizer/weights of its own and
  * inherits all four). training.json, when present, gives the lineage operation (its run's
- * hyper-parameters and seed) and the corpus hash.
+ * hyper-parameters and seed) and the corpus hash; else lineage.json (`model create`: the
+ * preset and seed; `model merge`) gives it.
  */
 #include "ecology/config.h"
 #include "ecology/peft.h"
@@ -439,6 +442,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     size_t n_added = 0;
     int lock = -1;
     char *envelope = NULL;
+    char *merged_base = NULL;
     bool distill = false, created_new = false;
     eco_status st = ECO_STATUS_OK;
     g.id = eco_strdup(opt->id);
@@ -459,7 +463,13 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
         goto out;
     }
     if ((st = read_training(dir, &g, &distill)) != ECO_STATUS_OK) goto out;
-    st = adapter ? describe_adapter(r, dir, opt, &g) : describe_full(r, dir, opt, distill, &g);
+    /* no training.json: lineage.json of `model create` / `model merge` (a merge names its base) */
+    eco_add_options fopt = *opt;
+    if (!adapter && strcmp(g.op_name, "import") == 0) {
+        if ((st = eco_ingest_lineage_record(r, dir, opt->base, &g, &merged_base)) != ECO_STATUS_OK) goto out;
+        if (merged_base) fopt.base = merged_base;
+    }
+    st = adapter ? describe_adapter(r, dir, opt, &g) : describe_full(r, dir, &fopt, distill, &g);
     if (st != ECO_STATUS_OK) goto out;
     /* The run's LoRA settings name the base as training saw it (`ecology train` records the
      * folder path it was given): the genome names it by its registry id instead, so the
@@ -498,6 +508,7 @@ out:
     eco_registry_ids_free(added, n_added);
     free_skip(skip);
     free(envelope);
+    free(merged_base);
     eco_genome_record_free(&g);
     return st;
 }

@@ -45,5 +45,13 @@ void eco_registry_store_unlock(int fd);
  * went and their size. */
 eco_status eco_registry_remove_unreferenced(eco_registry *r, const char *const *hexes, size_t n, size_t *removed,
                                             uint64_t *bytes);
+/* lineage.json in dir (ECO_LINEAGE_FILE; lineage_record.c), when present: sets g's
+ * operation; for a merge also g's parents [base, adapter] (found by their weights'
+ * digests among the registered models; base_override, add's --base, names the base) and
+ * *base_id (malloc'd; NULL otherwise) for the caller to register the folder as merged
+ * from. EFORMAT naming the field for a malformed record, ENOTFOUND for a parent not
+ * registered. */
+eco_status eco_ingest_lineage_record(eco_registry *r, const char *dir, const char *base_override,
+                                     eco_genome_record *g, char **base_id);
 
 #endif

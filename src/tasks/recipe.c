@@ -629,13 +629,15 @@ eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, 
     return st;
 }
 
-eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads, bool resume, bool progress,
-                          eco_trainer_result *res) {
+eco_status eco_recipe_run(const eco_recipe *r, const eco_recipe_run_options *opt, eco_trainer_result *res) {
     if (!r) return eco_error(ECO_STATUS_EINVAL, "recipe: NULL recipe");
-    const char *out = out_dir ? out_dir : r->out;
+    eco_recipe_run_options ro = {0};
+    if (opt) ro = *opt;
+    const char *out = ro.out_dir ? ro.out_dir : r->out;
     if (!out) return eco_error(ECO_STATUS_EINVAL, "recipe: recipe '%s' names no \"out\" folder and none was given", r->name);
+    const int threads = ro.threads;
     if (threads > 0) eco_set_threads(threads);
-    char *work = eco_path_join(out, "work");
+    char *work = ro.work_dir ? eco_strdup(ro.work_dir) : eco_path_join(out, ECO_WORK_DIR);
     char *init = work ? eco_path_join(work, "init") : NULL;
     char *corpus = work ? eco_path_join(work, "corpus.jsonl") : NULL;
     eco_status st = ECO_STATUS_OK;
@@ -643,16 +645,13 @@ eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads,
         st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
         goto done;
     }
-    if ((st = eco_mkdir_p(work))) goto done;
     bool lora = r->kind == ECO_RECIPE_LORA;
-    if (!lora && (st = eco_model_create_random_std(&r->config, r->seed, ECO_DTYPE_F32, r->init_std, init))) goto done;
-    if ((st = eco_recipe_build_corpus(r, corpus, NULL))) goto done;
     eco_trainer_options o;
     eco_trainer_options_init(&o);
     o.model_dir = lora ? r->base_model : init;
     o.data_path = corpus;
     o.out_dir = out;
-    o.checkpoint_dir = work;
+    o.work_dir = work;
     o.mode = lora ? ECO_TRAIN_MODE_LORA : ECO_TRAIN_MODE_FULL;
     if (lora) {
         o.lora = r->lora;
@@ -670,10 +669,16 @@ eco_status eco_recipe_run(const eco_recipe *r, const char *out_dir, int threads,
     o.seed = r->seed;
     o.doc_mask = r->doc_mask;
     o.threads = threads;
-    o.resume = resume;
-    o.progress = progress;
+    o.resume = ro.resume;
+    o.force = ro.force;
+    o.progress = ro.progress;
     o.checkpoint_every = r->steps >= 200 ? r->steps / 10 : 0;
     o.recipe_path = r->path;
+    /* before the random init and the corpus are written into out/.work */
+    if ((st = eco_trainer_output_check(&o, NULL, 0))) goto done;
+    if ((st = eco_mkdir_p(work))) goto done;
+    if (!lora && (st = eco_model_create_random_std(&r->config, r->seed, ECO_DTYPE_F32, r->init_std, init))) goto done;
+    if ((st = eco_recipe_build_corpus(r, corpus, NULL))) goto done;
     st = eco_trainer_run(&o, res);
 done:
     free(work);

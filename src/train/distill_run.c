@@ -4,7 +4,9 @@
  * hook: teacher logits per micro-batch, eco_train_forward_distill_pos; with doc_mask both
  * teachers and student see each packed document alone), sequence level
  * otherwise (teacher completions written as JSONL, then eco_trainer_run in full mode on
- * them). Both are the trainer's loop, so both checkpoint and resume.
+ * them; the JSONL and the checkpoints in the working folder, out_dir/.work by default). Both
+ * are the trainer's loop, so both checkpoint and resume, and both write the student into a
+ * temporary sibling of out_dir renamed into place at the end.
  */
 #include <jansson.h>
 #include <math.h>
@@ -126,7 +128,7 @@ static eco_status sequence_level(const eco_distill_run_options *d, eco_trainer_r
     const eco_trainer_options *o = &d->train;
     eco_status st = ECO_STATUS_OK;
     eco_engine **eng = calloc(d->n_teachers, sizeof *eng);
-    char *work = eco_path_join(o->out_dir, "work");
+    char *work = o->work_dir ? eco_strdup(o->work_dir) : eco_path_join(o->out_dir, ECO_WORK_DIR);
     char *jsonl = work ? eco_path_join(work, "distill.jsonl") : NULL;
     if (!eng || !work || !jsonl) st = eco_error(ECO_STATUS_ENOMEM, "distill: out of memory");
     if (!st) st = eco_mkdir_p(work);
@@ -135,13 +137,27 @@ static eco_status sequence_level(const eco_distill_run_options *d, eco_trainer_r
     for (size_t k = 0; eng && k < d->n_teachers; k++)
         if (eng[k]) eco_engine_destroy(eng[k]);
     free(eng);
+    /* training.json's run records the distillation (add registers the student as distilled) */
+    json_t *tj = json_array(), *extra = NULL;
+    for (size_t k = 0; !st && k < d->n_teachers; k++) {
+        char hex[ECO_SHA256_HEX_LEN + 1];
+        if ((st = hex_of_file(d->teachers[k], "model.safetensors", hex))) break;
+        if (!tj || json_array_append_new(tj, json_pack("{s:s, s:s}", "path", d->teachers[k], "model_sha256", hex)))
+            st = eco_error(ECO_STATUS_ENOMEM, "distill: out of memory");
+    }
+    if (!st && !(extra = json_pack("{s:{s:s, s:O, s:i}}", "distill", "level", "sequence", "teachers", tj, "max_tokens",
+                                   d->max_tokens)))
+        st = eco_error(ECO_STATUS_ENOMEM, "distill: out of memory");
     if (!st) {
         eco_trainer_options t = *o;
         t.mode = ECO_TRAIN_MODE_FULL;
         t.data_path = jsonl;
-        t.checkpoint_dir = work;
+        t.work_dir = work;
+        t.run_extra = extra;
         st = eco_trainer_run(&t, r);
     }
+    json_decref(tj);
+    json_decref(extra);
     free(jsonl);
     free(work);
     return st;
@@ -162,6 +178,9 @@ eco_status eco_distill_run(const eco_distill_run_options *d, bool *token_level_o
     if (d->max_tokens < 1) return eco_error(ECO_STATUS_EINVAL, "distill: max_tokens %d < 1", d->max_tokens);
     if (o->steps < 1 || o->batch < 1 || o->seq < 1 || o->accum < 1 || !(o->lr > 0) || !isfinite(o->lr))
         return eco_error(ECO_STATUS_EINVAL, "distill: steps, batch, seq, accum and lr must be positive");
+    /* before the teachers run: neither the student nor a teacher is overwritten */
+    eco_status cst = eco_trainer_output_check(o, (const char *const *)d->teachers, d->n_teachers);
+    if (cst) return cst;
     bool same = true;
     for (size_t k = 0; k < d->n_teachers && same; k++) {
         eco_status st = eco_distill_same_tokenizer(d->teachers[k], o->model_dir, &same);

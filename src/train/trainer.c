@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ecology/tensor.h"
 #include "ecology/tokenizer.h"
@@ -187,7 +188,8 @@ static bool json_first_diff(const json_t *a, const json_t *b, const char *prefix
 static eco_status check_options(const eco_trainer_options *o) {
     if (!o->model_dir) return eco_error(ECO_STATUS_EINVAL, "train: no base model folder");
     if (!o->data_path) return eco_error(ECO_STATUS_EINVAL, "train: no data file");
-    if (!o->out_dir) return eco_error(ECO_STATUS_EINVAL, "train: no output folder");
+    if (!o->out_dir && !(o->mode == ECO_TRAIN_MODE_LORA && o->adapter_out))
+        return eco_error(ECO_STATUS_EINVAL, "train: no output folder");
     if (o->steps < 1) return eco_error(ECO_STATUS_EINVAL, "train: steps %lld < 1", (long long)o->steps);
     if (o->batch < 1 || o->batch > 65536) return eco_error(ECO_STATUS_EINVAL, "train: batch %lld outside [1, 65536]", (long long)o->batch);
     if (o->seq < 1 || o->seq > 1 << 20) return eco_error(ECO_STATUS_EINVAL, "train: seq %lld outside [1, 1048576]", (long long)o->seq);
@@ -329,27 +331,111 @@ static eco_status maybe_resume(run_ctx *c, const eco_trainer_options *o, bool *r
     return st;
 }
 
+/* The folder the run's result goes to: the adapter folder in LoRA mode, else out_dir. */
+static const char *output_dir(const eco_trainer_options *o) {
+    return o->mode == ECO_TRAIN_MODE_LORA && o->adapter_out ? o->adapter_out : o->out_dir;
+}
+
+/* The working folder (checkpoints): work_dir, else <output>/.work; malloc'd. */
+static char *work_dir(const eco_trainer_options *o) {
+    return o->work_dir ? eco_strdup(o->work_dir) : eco_path_join(output_dir(o), ECO_WORK_DIR);
+}
+
+/* Whether work (which may not exist yet) is or would be created inside out other than
+ * under out/.work: its nearest existing ancestor is compared with out (eco_output_check). */
+static bool work_inside_output(const char *out, const char *work) {
+    size_t n = strlen(work);
+    char *p = malloc(n + 3), *below = malloc(n + 1);
+    if (!p || !below) {
+        free(p), free(below);
+        return false;
+    }
+    snprintf(p, n + 3, "%s%s", work[0] == '/' ? "" : "./", work);
+    below[0] = '\0';
+    for (struct stat sb; stat(p, &sb) != 0;) {
+        size_t k = strlen(p);
+        while (k > 1 && p[k - 1] == '/') p[--k] = '\0';
+        char *slash = strrchr(p, '/');
+        if (!slash) break;
+        snprintf(below, n + 1, "%s", slash + 1);
+        if (slash == p) slash[1] = '\0';
+        else *slash = '\0';
+    }
+    const char *in[1] = {p};
+    bool inside = eco_output_check(out, in, 1, ECO_WORK_DIR, ECO_OUTPUT_FORCE) != ECO_STATUS_OK;
+    if (inside && strcmp(below, ECO_WORK_DIR) == 0) {
+        struct stat a, b;
+        if (stat(p, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) inside = false;
+    }
+    free(p);
+    free(below);
+    eco_clear_error();
+    return inside;
+}
+
+eco_status eco_trainer_output_check(const eco_trainer_options *o, const char *const *inputs, size_t n_inputs) {
+    if (!o || !output_dir(o)) return eco_error(ECO_STATUS_EINVAL, "train: no output folder");
+    char *work = work_dir(o), *ckpt = work ? eco_path_join(work, "checkpoint.safetensors") : NULL;
+    const char **all = eco_calloc_array(n_inputs + 1, sizeof *all);
+    eco_status st = ECO_STATUS_OK;
+    if (!work || !ckpt || !all) st = eco_error(ECO_STATUS_ENOMEM, "train: out of memory");
+    bool have_ckpt = false;
+    if (!st && o->resume) {
+        FILE *f = fopen(ckpt, "rb");
+        if ((have_ckpt = f != NULL)) fclose(f);
+    }
+    if (!st) {
+        all[0] = o->model_dir;
+        for (size_t i = 0; i < n_inputs; i++) all[i + 1] = inputs[i];
+        st = eco_output_check(output_dir(o), all, n_inputs + 1, ECO_WORK_DIR,
+                              o->force || have_ckpt ? ECO_OUTPUT_FORCE : 0);
+        if (st && o->resume && !have_ckpt) st = eco_error_wrap(st, "--resume: no checkpoint at %s", ckpt);
+    }
+    /* A working folder inside the output folder must be its .work: the rest is replaced. */
+    if (!st && o->work_dir && eco_path_is_dir(output_dir(o)) && work_inside_output(output_dir(o), o->work_dir))
+        st = eco_error(ECO_STATUS_EINVAL, "train: working folder %s lies in the output folder %s: use %s/%s or a folder "
+                       "outside it", o->work_dir, output_dir(o), output_dir(o), ECO_WORK_DIR);
+    free(all);
+    free(work);
+    free(ckpt);
+    return st;
+}
+
+/* Writes the result into a temporary sibling of the output folder and renames it into place
+ * (eco_output_*): the model (full) or adapter (LoRA) and training.json; the working folder
+ * <output>/.work moves along. */
 static eco_status finish(run_ctx *c, const eco_trainer_options *o, double final_loss) {
-    eco_status st;
+    eco_output_dir od;
+    const char *inputs[1] = {o->model_dir};
+    /* checked at the start (eco_trainer_output_check): replacing is what this run was allowed */
+    eco_status st = eco_output_begin(&od, output_dir(o), inputs, 1, ECO_WORK_DIR, ECO_OUTPUT_FORCE);
+    if (st) return st;
     if (o->mode == ECO_TRAIN_MODE_FULL) {
-        if ((st = eco_train_save_model(c->model, o->out_dir))) return st;
-        char *from = eco_path_join(o->model_dir, "tokenizer.json"), *to = eco_path_join(o->out_dir, "tokenizer.json");
+        if ((st = eco_train_save_model(c->model, od.tmp))) goto fail;
+        char *from = eco_path_join(o->model_dir, "tokenizer.json"), *to = eco_path_join(od.tmp, "tokenizer.json");
         st = (!from || !to) ? eco_error(ECO_STATUS_ENOMEM, "out of memory") : copy_file(from, to);
         free(from);
         free(to);
-        if (st) return st;
+        if (st) goto fail;
     } else {
-        if ((st = eco_train_save_lora(c->model, o->adapter_out ? o->adapter_out : o->out_dir))) return st;
+        if ((st = eco_train_save_lora(c->model, od.tmp))) goto fail;
     }
     json_t *j = json_pack("{s:s, s:s, s:O, s:i, s:I, s:o, s:I}", "tool", "ecology", "version", ECO_VERSION, "run", c->run,
                           "threads", eco_get_threads(), "steps_done",
                           (json_int_t)eco_train_model_state(c->model)->step, "final_loss", jreal(final_loss),
                           "trainable_floats", (json_int_t)eco_train_num_floats(c->model));
-    if (!j) return eco_error(ECO_STATUS_ENOMEM, "training.json: out of memory");
-    char *path = eco_path_join(o->out_dir, "training.json");
+    if (!j) {
+        st = eco_error(ECO_STATUS_ENOMEM, "training.json: out of memory");
+        goto fail;
+    }
+    char *path = eco_path_join(od.tmp, "training.json");
     st = path ? eco_json_write_canonical_file(path, j) : eco_error(ECO_STATUS_ENOMEM, "out of memory");
     free(path);
     json_decref(j);
+    if (st) goto fail;
+    return eco_output_commit(&od);
+fail:
+    eco_output_abort(&od);
     return st;
 }
 
@@ -367,10 +453,15 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     r.first_loss = r.final_loss = NAN;
     run_ctx c;
     memset(&c, 0, sizeof c);
-    const char *ckdir = o.checkpoint_dir ? o.checkpoint_dir : o.out_dir;
+    char *ckdir = work_dir(&o);
     char recipe_hex[ECO_SHA256_HEX_LEN + 1] = {0};
 
     if ((st = eco_path_require_dir(o.model_dir, ECO_MODEL_DIR_EXPECTED))) goto done;
+    if (!ckdir) {
+        st = eco_error(ECO_STATUS_ENOMEM, "train: out of memory");
+        goto done;
+    }
+    if ((st = eco_trainer_output_check(&o, NULL, 0))) goto done;
     if ((st = base_sha256(o.model_dir, r.base_sha256))) goto done;
     if (o.recipe_path && (st = eco_sha256_file_hex(o.recipe_path, recipe_hex))) goto done;
     if ((st = eco_data_corpus_load(o.data_path, &c.corpus))) goto done;
@@ -424,7 +515,7 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
         st = eco_error(ECO_STATUS_ENOMEM, "train: out of memory");
         goto done;
     }
-    if ((st = eco_mkdir_p(o.out_dir)) || (st = eco_mkdir_p(ckdir))) goto done;
+    if ((st = eco_mkdir_p(ckdir))) goto done;
 
     double last_loss = NAN;
     if (o.resume && (st = maybe_resume(&c, &o, &r.resumed, &last_loss))) goto done;
@@ -514,6 +605,7 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     if (res) *res = r;
 done:
     run_free(&c);
+    free(ckdir);
     return st;
 }
 

@@ -46,6 +46,60 @@ expect 0 "logits merged" -- "$BIN" logits --model "$tmp/merged" --tokens $TOK --
 differ "$tmp/base.safetensors" "$tmp/merged.safetensors" "merged logits differ from the base's"
 expect 0 "generate merged" -- "$BIN" generate --model "$tmp/merged" --prompt "1+2=" -n 4
 expect 1 "merge missing adapter" -- "$BIN" model merge --model "$tmp/tiny" --adapter "$tmp/none" --out "$tmp/m2"
+[ ! -e "$tmp/m2" ]; check $? "a failed merge leaves no output folder"
+[ -z "$(ls -A "$tmp" | grep '\.tmp\.')" ]; check $? "a failed merge leaves no temporary folder"
+# outputs are not overwritten: a non-empty folder needs --force; an input never, however spelled
+cp "$tmp/merged/model.safetensors" "$tmp/merged.keep"
+expect 1 "merge into a model folder" -- "$BIN" model merge --model "$tmp/tiny-bf16" --adapter "$tmp/ad" --out "$tmp/merged"
+contains "$tmp/err" "--force" "refusal names --force"
+cmp -s "$tmp/merged.keep" "$tmp/merged/model.safetensors"; check $? "the refused merge left the folder alone"
+cp "$tmp/tiny/model.safetensors" "$tmp/tiny.keep"
+expect 1 "merge into the base, respelled, forced" -- "$BIN" model merge --model "$tmp/tiny" --adapter "$tmp/ad" \
+  --out "$tmp/./tiny/" --force
+expect 1 "merge into the adapter, forced" -- "$BIN" model merge --model "$tmp/tiny" --adapter "$tmp/ad" --out "$tmp/ad" --force
+cmp -s "$tmp/tiny.keep" "$tmp/tiny/model.safetensors"; check $? "the base is untouched"
+exists "$tmp/ad/adapter_model.safetensors"
+expect 0 "merge --force" -- "$BIN" model merge --model "$tmp/tiny" --adapter "$tmp/ad" --out "$tmp/merged" --force
+cmp -s "$tmp/merged.keep" "$tmp/merged/model.safetensors"; check $? "a forced merge writes the same bytes"
+expect 0 "model create" -- "$BIN" model create --preset tiny --out "$tmp/created" --seed 9
+cp "$tmp/created/model.safetensors" "$tmp/created.keep"
+expect 1 "model create over a model" -- "$BIN" model create --preset tiny --out "$tmp/created" --seed 8
+contains "$tmp/err" "not empty" "model create refuses a non-empty folder"
+cmp -s "$tmp/created.keep" "$tmp/created/model.safetensors"; check $? "the refused create left the folder alone"
+expect 0 "model create --force" -- "$BIN" model create --preset tiny --out "$tmp/created" --seed 8 --force
+differ "$tmp/created.keep" "$tmp/created/model.safetensors" "--force replaced the model"
+# lineage: `add` registers the merge as merged from its base and adapter, the created model
+# with its preset and seed (the seed's default, 0, recorded too)
+contains "$tmp/merged/lineage.json" '"name":"merge"' "merge leaves its lineage record"
+expect 0 "model create, default seed" -- "$BIN" model create --preset tiny --out "$tmp/created0"
+contains "$tmp/out" "seed 0" "the default seed is said"
+contains "$tmp/created0/lineage.json" '"seed":0' "the default seed is recorded"
+export ECOLOGY_DATA="$tmp/data"
+"$BIN" registry init >/dev/null || fail "registry init"
+expect 0 "add the base" -- "$BIN" add "$tmp/tiny" --id base1
+expect 0 "add the adapter" -- "$BIN" add "$tmp/ad" --id ad1 --base base1
+expect 0 "add the merge" -- "$BIN" add "$tmp/merged" --id merged1
+expect 0 "show the merge" -- "$BIN" show merged1 --json
+contains "$tmp/out" '"kind":"merged"' "the merge is registered as merged"
+contains "$tmp/out" '"parents":["base1","ad1"]' "parents are the base and the adapter"
+contains "$tmp/out" '"name":"merge"' "operation is merge"
+expect 0 "show the base" -- "$BIN" show base1 --json
+contains "$tmp/out" '"name":"create"' "a created model records its operation"
+contains "$tmp/out" '"preset":"tiny"' "and its preset"
+contains "$tmp/out" '"seed":3' "and its seed"
+expect 0 "add the created model" -- "$BIN" add "$tmp/created" --id created1
+expect 0 "merge an unregistered base" -- "$BIN" model merge --model "$tmp/tiny-bf16" --adapter "$tmp/ad" --out "$tmp/mb"
+expect 1 "add a merge whose base is not registered" -- "$BIN" add "$tmp/mb" --id mb
+contains "$tmp/err" "add it first" "the missing parent is explained"
+# the record is input like any file: a malformed one is refused naming the field
+mkdir -p "$tmp/badlin" && cp "$tmp/merged"/*.json "$tmp/merged"/*.safetensors "$tmp/badlin/"
+sed -i 's/"name":"merge"/"name":"merg"/' "$tmp/badlin/lineage.json"
+expect 1 "add with a malformed lineage.json" -- "$BIN" add "$tmp/badlin" --id bad1
+contains "$tmp/err" "operation.name" "the malformed field is named"
+sed -i 's/"name":"merg"/"name":"merge"/; s/"role":"adapter"/"role":"base"/' "$tmp/badlin/lineage.json"
+expect 1 "add with a lineage.json of two bases" -- "$BIN" add "$tmp/badlin" --id bad2
+contains "$tmp/err" "parents[1]" "the bad parent is named"
+unset ECOLOGY_DATA
 # the adapter fits any model of the same config: merged into a bf16 base, stored as bf16
 expect 0 "merge into bf16" -- "$BIN" model merge --model "$tmp/tiny-bf16" --adapter "$tmp/ad" --out "$tmp/m-bf16"
 head -c 4096 "$tmp/m-bf16/model.safetensors" >"$tmp/header"

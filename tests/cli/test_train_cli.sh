@@ -18,6 +18,8 @@ contains "$tmp/err" "--lora" "mode choice named"; one_line "mode choice"
 expect 2 "train with both" -- "$BIN" train $M --full --out "$tmp/o" --lora r=4,targets=q --adapter-out "$tmp/a" $H
 expect 2 "full without --out" -- "$BIN" train $M --full $H
 expect 2 "lora without --adapter-out" -- "$BIN" train $M --lora r=4,targets=q $H
+expect 2 "lora with --out" -- "$BIN" train $M --lora r=4,targets=q --adapter-out "$tmp/a" --out "$tmp/o" $H
+contains "$tmp/err" "--work-dir" "lora --out points to --work-dir"
 expect 2 "bad lora key" -- "$BIN" train $M --lora r=4,beta=2,targets=q --adapter-out "$tmp/a" $H
 contains "$tmp/err" "beta" "bad lora key named"; one_line "bad lora key"
 expect 2 "bad lora target" -- "$BIN" train $M --lora r=4,targets=q,x --adapter-out "$tmp/a" $H
@@ -45,7 +47,8 @@ contains "$tmp/err" "oops" "bad recipe key named"
 
 # full fine-tuning
 expect 0 "train --full" -- "$BIN" train $M --full --out "$tmp/full" $H --warmup 1 --accum 2 --checkpoint-every 2
-for f in config.json model.safetensors tokenizer.json training.json checkpoint.safetensors; do exists "$tmp/full/$f"; done
+for f in config.json model.safetensors tokenizer.json training.json .work/checkpoint.safetensors; do exists "$tmp/full/$f"; done
+[ ! -e "$tmp/full/checkpoint.safetensors" ] && [ ! -e "$tmp/full/checkpoint.json" ]; check $? "no checkpoint beside the model"
 contains "$tmp/out" "steps 4/4" "summary shows steps"
 contains "$tmp/err" "loss" "progress line shows the loss"
 contains "$tmp/err" "tok/s" "progress line shows tokens/s"
@@ -61,12 +64,48 @@ cmp -s "$tmp/full/model.safetensors" "$tmp/full2/model.safetensors"; check $? "a
 expect 1 "resume with another lr" -- "$BIN" train $M --full --out "$tmp/full2" --steps 4 --batch 2 --seq 32 --lr 0.01 --seed 1 --warmup 1 --accum 2 --resume
 contains "$tmp/err" "hyper.lr" "resume mismatch named"
 
+# outputs are not overwritten: a finished folder needs --force, an input never
+cp "$tmp/full/model.safetensors" "$tmp/full.keep"
+expect 1 "train into a finished folder" -- "$BIN" train $M --full --out "$tmp/full" $H
+contains "$tmp/err" "not empty" "non-empty output refused"; contains "$tmp/err" "--force" "refusal names --force"
+cmp -s "$tmp/full.keep" "$tmp/full/model.safetensors"; check $? "the refused run left the model alone"
+cp "$tmp/tiny/model.safetensors" "$tmp/tiny.keep"
+expect 1 "train --out the base" -- "$BIN" train $M --full --out "$tmp/./tiny/" $H --force
+contains "$tmp/err" "$tmp/tiny" "the clash names the input"
+ln -s "$tmp/tiny" "$tmp/tiny-link"
+expect 1 "train --out a link to the base" -- "$BIN" train $M --full --out "$tmp/tiny-link" $H --force
+cmp -s "$tmp/tiny.keep" "$tmp/tiny/model.safetensors"; check $? "the base is untouched"
+mkdir -p "$tmp/full3"; echo x >"$tmp/full3/notes.txt"
+expect 1 "--resume into a folder with no checkpoint" -- "$BIN" train $M --full --out "$tmp/full3" $H --resume
+contains "$tmp/err" "no checkpoint" "resume without checkpoint says so"
+expect 0 "train --force" -- "$BIN" train $M --full --out "$tmp/full3" $H --warmup 1 --accum 2 --force
+cmp -s "$tmp/full/model.safetensors" "$tmp/full3/model.safetensors"; check $? "--force replaced the folder"
+[ ! -e "$tmp/full3/notes.txt" ]; check $? "--force removed the old contents"
+# an interrupted run leaves only its working folder under the final name; nothing beside it
+expect 0 "train stopped" -- "$BIN" train $M --full --out "$tmp/full4" $H --stop-after 1
+[ -z "$(ls "$tmp/full4")" ] && [ -f "$tmp/full4/.work/checkpoint.json" ]; check $? "a stopped run holds only .work"
+[ -z "$(ls -A "$tmp" | grep '\.tmp\.')" ]; check $? "no temporary folder left behind"
+
 # LoRA
 expect 0 "train --lora" -- "$BIN" train $M --lora r=4,alpha=8,targets=q,k,v,o,dropout=0.05,rslora --adapter-out "$tmp/ad" $H --json
 exists "$tmp/ad/adapter_config.json"
 exists "$tmp/ad/adapter_model.safetensors"
 contains "$tmp/ad/adapter_config.json" '"use_rslora": true' "rslora recorded"
 contains "$tmp/out" '"finished":true' "json result"
+[ -z "$(ls "$tmp/ad" | grep -v '^adapter_\|^training.json$')" ]; check $? "adapter folder holds the adapter and training.json only"
+exists "$tmp/ad/.work/checkpoint.safetensors"
+# --work-dir: checkpoints elsewhere; the adapter folder appears only when the run ends
+expect 0 "train --lora --work-dir stopped" -- "$BIN" train $M --lora r=4,alpha=8,targets=q,k,v,o,dropout=0.05,rslora \
+  --adapter-out "$tmp/ad2" --work-dir "$tmp/wd" $H --stop-after 2
+exists "$tmp/wd/checkpoint.safetensors"
+[ ! -e "$tmp/ad2" ]; check $? "no adapter folder before the run ends"
+expect 0 "train --lora --work-dir --resume" -- "$BIN" train $M --lora r=4,alpha=8,targets=q,k,v,o,dropout=0.05,rslora \
+  --adapter-out "$tmp/ad2" --work-dir "$tmp/wd" $H --resume --json
+contains "$tmp/out" '"resumed":true' "resumed from --work-dir"
+cmp -s "$tmp/ad/adapter_model.safetensors" "$tmp/ad2/adapter_model.safetensors"; check $? "resumed adapter equals the straight one"
+[ ! -e "$tmp/ad2/.work" ]; check $? "--work-dir keeps .work out of the adapter"
+expect 1 "--work-dir inside the output" -- "$BIN" train $M --lora r=4,targets=q --adapter-out "$tmp/ad" --work-dir "$tmp/ad/ck" $H --force
+contains "$tmp/err" "working folder" "work dir inside the output refused"
 
 # grads
 expect 0 "grads full" -- "$BIN" grads $M --out "$tmp/g.safetensors" --batch 2 --seq 24
@@ -106,7 +145,11 @@ contains "$tmp/err" "2048 positions exceed the model's context of 1024" "grads c
 
 # pretrain from the test recipe
 expect 0 "pretrain" -- "$BIN" pretrain --recipe "$SRC/tests/data/recipe-test-tiny.json" --out "$tmp/pre" --threads 1
-for f in config.json model.safetensors tokenizer.json training.json; do exists "$tmp/pre/$f"; done
+for f in config.json model.safetensors tokenizer.json training.json .work/corpus.jsonl; do exists "$tmp/pre/$f"; done
+[ ! -e "$tmp/pre/work" ] && [ ! -e "$tmp/pre/checkpoint.safetensors" ]; check $? "pretrain keeps its working files in .work"
+expect 1 "pretrain into a finished folder" -- "$BIN" pretrain --recipe "$SRC/tests/data/recipe-test-tiny.json" --out "$tmp/pre" --threads 1
+contains "$tmp/err" "--force" "pretrain refusal names --force"
+expect 0 "pretrain --resume of a finished run" -- "$BIN" pretrain --recipe "$SRC/tests/data/recipe-test-tiny.json" --out "$tmp/pre" --threads 1 --resume
 contains "$tmp/pre/training.json" "recipe-test-tiny.json" "training.json names the recipe"
 expect 0 "pretrain again" -- "$BIN" pretrain --recipe "$SRC/tests/data/recipe-test-tiny.json" --out "$tmp/pre2" --threads 1
 cmp -s "$tmp/pre/model.safetensors" "$tmp/pre2/model.safetensors"; check $? "pretraining twice gives the same weights"
