@@ -176,9 +176,10 @@ bool eco_registry_trust_cache(const eco_registry *r);
 
 /* Registers a genome whose files are already in the store (each verified present with its
  * size). envelope: the DSSE signature (may be NULL: unsigned, refused under
- * require_signature). Same id with identical genome: a no-op (*created false). Same id,
- * different content: EEXIST. Parents and base must be registered (ENOTFOUND naming them).
- * Atomic: one transaction writes the model, its files, lineage edges and an event.
+ * require_signature). An id that is an alias's name: EEXIST. Same id with identical genome:
+ * a no-op (*created false). Same id, different content: EEXIST. Parents and base must be
+ * registered (ENOTFOUND naming them). Atomic: one transaction writes the model, its files,
+ * lineage edges and an event.
  * An envelope, when given, must be a statement about this genome (subject id, manifest root,
  * predicate) even when signatures are not required (ESIGNATURE otherwise); a no-op
  * re-registration keeps the envelope stored first. */
@@ -207,8 +208,9 @@ eco_status eco_registry_descendants(eco_registry *r, const char *id, char ***ids
 
 /* Moves alias name to id if it currently points at expect (NULL: the alias must not exist
  * yet; "*": any current value, or unset). ECONFLICT (naming the current target) when it
- * does not; ENOTFOUND when id is not registered. Each move appends an alias history row and
- * an "alias" event; moving to the current target records nothing. */
+ * does not; ENOTFOUND when id is not registered; EEXIST when a model has the id name (an
+ * alias never shadows a model id). Each move appends an alias history row and an "alias"
+ * event; moving to the current target records nothing. */
 eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char *id, const char *expect);
 /* Current target (malloc'd) or ENOTFOUND. */
 eco_status eco_registry_alias_get(eco_registry *r, const char *name, char **id);
@@ -280,6 +282,23 @@ eco_status eco_verify_dir(const char *dir, const eco_keyring *trusted,
 /* Writes a model's files, genome.json and signature.json (when signed) to out_dir (created;
  * must be empty or absent), each atomically. */
 eco_status eco_registry_export(eco_registry *r, const char *id, const char *out_dir);
+
+/* ---- models by name ----------------------------------------------------------------- */
+
+/* The model id that ref names: ref itself when a model has that id, else the target of the
+ * alias named ref ("champion", "sentiment@champion": an alias name is any valid model id,
+ * and no alias may have a model's id, so the two never compete). *id is malloc'd (caller
+ * frees). EINVAL when ref is not a valid id, ENOTFOUND naming ref and the data folder when
+ * neither a model nor an alias has that name. */
+eco_status eco_registry_resolve(eco_registry *r, const char *ref, char **id);
+/* A folder holding the files of the model ref names (eco_registry_resolve), ready for the
+ * loaders: <data>/checkouts/<id>/, its files read-only hard links to (or copies of) the
+ * store's objects. Every object is verified first (re-hashed, unless the handle was opened
+ * with trust_cache and the trust cache vouches for it): EINTEGRITY naming the model and the
+ * file when one is damaged. A valid existing checkout is reused; an invalid one is rebuilt
+ * atomically (src/registry/checkout.c). *dir is malloc'd (caller frees); genome_out (may be
+ * NULL) receives the model's genome (caller frees with eco_genome_record_free). */
+eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir, eco_genome_record *genome_out);
 
 #ifdef __cplusplus
 }

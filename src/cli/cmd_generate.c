@@ -12,7 +12,7 @@ int cmd_generate(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("prompt", true), CLI_OPT("n", true),       CLI_OPT("temperature", true),
                    CLI_OPT("top-k", true), CLI_OPT("top-p", true),  CLI_OPT("seed", true),    CLI_OPT("stop", true),
                    CLI_OPT("threads", true), CLI_OPT("json", false), CLI_OPT("no-special", false),
-                   CLI_OPT("adapter", true), CLI_OPT("kv-cache", true)};
+                   CLI_OPT("adapter", true), CLI_OPT("kv-cache", true), CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -58,6 +58,7 @@ int cmd_generate(int argc, char **argv) {
     eco_dtype kvt = ECO_DTYPE_F32;
     if (kv_s && cli_parse_kv_dtype("kv-cache", kv_s, &kvt) != CLI_OK) return CLI_USAGE;
 
+    if (cli_model_ref(o, n, "model", &model) || cli_model_ref(o, n, "adapter", NULL)) return CLI_FAIL;
     eco_engine *eng;
     eco_status st = eco_llama_engine_open_adapter(model, cli_get(o, n, "adapter"), NULL, &eng);
     if (st != ECO_STATUS_OK) return cli_fail(st, "generate");

@@ -1,5 +1,5 @@
-/* ecology inspect PATH [--json]: a safetensors file or a model folder — architecture,
- * tensors, dtypes, parameters, bytes. */
+/* ecology inspect PATH|ID [--json] [--data-dir D]: a safetensors file, a model folder or a
+ * registered model (id or alias) — architecture, tensors, dtypes, parameters, bytes. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +16,13 @@ static void shape_str(char *buf, size_t n, const eco_tensor *t) {
 }
 
 int cmd_inspect(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("json", false)};
+    cli_opt o[] = {CLI_OPT("json", false), CLI_OPT("data-dir", true)};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, 2, o, 1, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
+    if (cli_parse(argc, argv, 2, o, 2, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
     if (npos != 1) return cli_usage_error("inspect: expected PATH (a .safetensors file or a model folder)");
-    const char *path = pos[0];
+    const char *path;
+    if (cli_model_path(cli_get(o, 2, "data-dir"), "inspect", pos[0], CLI_REF_ANY, &path) != CLI_OK) return CLI_FAIL;
     bool json = cli_get(o, 1, "json") != NULL;
 
     eco_model_config cfg;

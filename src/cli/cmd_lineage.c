@@ -64,6 +64,10 @@ int cmd_lineage(int argc, char **argv) {
     eco_registry *r = NULL;
     if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
     int rc;
+    if (cli_registry_resolve(r, "lineage", &pos[0]) != CLI_OK) {
+        eco_registry_close(r);
+        return CLI_FAIL;
+    }
     if (cli_get(o, n, "dot")) rc = cmd_lineage_dot(r, pos[0]);
     else {
         eco_status st = print_ancestry(r, pos[0], "", true, 0);

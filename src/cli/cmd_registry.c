@@ -190,6 +190,10 @@ int cmd_show(int argc, char **argv) {
     if (npos != 1) return cli_usage_error("show: give a model id");
     eco_registry *r = NULL;
     if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+    if (cli_registry_resolve(r, "show", &pos[0]) != CLI_OK) {
+        eco_registry_close(r);
+        return CLI_FAIL;
+    }
     eco_genome_record g = {0};
     char *envelope = NULL;
     eco_status st = eco_registry_get(r, pos[0], &g, &envelope);
@@ -311,6 +315,10 @@ int cmd_verify(int argc, char **argv) {
                                                              "is checked against the registry's keys/trusted");
         eco_registry *r = NULL;
         if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
+        if (cli_registry_resolve(r, "verify", &pos[0]) != CLI_OK) {
+            eco_registry_close(r);
+            return CLI_FAIL;
+        }
         st = eco_registry_verify(r, pos[0], keyid);
         eco_registry_close(r);
     }
@@ -332,6 +340,10 @@ int cmd_export(int argc, char **argv) {
     eco_registry *r = NULL;
     if (cli_registry_open_opts(cli_get(o, n, "data-dir"), cli_get(o, n, "trust-cache") != NULL, &r) != CLI_OK)
         return CLI_FAIL;
+    if (cli_registry_resolve(r, "export", &pos[0]) != CLI_OK) {
+        eco_registry_close(r);
+        return CLI_FAIL;
+    }
     eco_status st = eco_registry_export(r, pos[0], cli_get(o, n, "out"));
     eco_registry_close(r);
     if (st != ECO_STATUS_OK) return cli_fail(st, "export");

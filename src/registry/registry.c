@@ -231,6 +231,22 @@ static eco_status check_lineage(eco_registry *r, const eco_genome_record *g) {
     return ECO_STATUS_OK;
 }
 
+/* Inside the transaction: a model id must not be an alias's name (a name given to a command
+ * then means one thing: the model). EEXIST naming the alias. */
+static eco_status check_not_alias(eco_registry *r, const char *id) {
+    char *target = NULL;
+    eco_status st = r->be->alias_get(r->be, id, &target);
+    if (st == ECO_STATUS_ENOTFOUND) {
+        eco_clear_error();
+        return ECO_STATUS_OK;
+    }
+    if (st) return st;
+    st = eco_error(ECO_STATUS_EEXIST, "model id '%s' is the name of an alias (pointing at '%s'); choose another id",
+                   id, target);
+    free(target);
+    return st;
+}
+
 eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, const char *envelope,
                                  bool *created) {
     if (created) *created = false;
@@ -268,6 +284,7 @@ eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, co
         goto existing;
     }
     if ((st = check_lineage(r, g))) goto rollback;
+    if ((st = check_not_alias(r, g->id))) goto rollback;
     eco_backend_model row = {
         .g = g, .genome_json = text, .genome_sha256 = hash, .envelope = envelope, .registered_at = at};
     if ((st = r->be->insert_model(r->be, &row))) goto rollback;
@@ -399,6 +416,12 @@ eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char 
     if (st) return st;
     if ((st = require_model(r, id))) {
         eco_error_wrap(st, "alias '%s'", name);
+        goto rollback;
+    }
+    bool is_model = false;
+    if ((st = r->be->model_lookup(r->be, name, &is_model, NULL))) goto rollback;
+    if (is_model) {
+        st = eco_error(ECO_STATUS_EEXIST, "alias '%s': a model has that id (an alias may not shadow a model id)", name);
         goto rollback;
     }
     st = r->be->alias_get(r->be, name, &current);
