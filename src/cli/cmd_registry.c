@@ -128,6 +128,12 @@ int cmd_add(int argc, char **argv) {
     }
     eco_add_options ao = {.id = cli_get(o, n, "id"), .base = cli_get(o, n, "base"), .capabilities = caps,
                           .n_capabilities = ncap, .sign_key = cli_get(o, n, "sign-key")};
+    if (ao.base && cli_registry_resolve(r, "add --base", &ao.base) != CLI_OK) {
+        eco_registry_close(r);
+        free(caps);
+        free(store);
+        return CLI_FAIL;
+    }
     eco_genome_record g = {0};
     eco_status st = eco_registry_add_dir(r, pos[0], &ao, &g);
     int rc = CLI_OK;
@@ -238,8 +244,13 @@ int cmd_list(int argc, char **argv) {
     size_t nid = 0;
     eco_status st = ECO_STATUS_OK;
     eco_genome_record like = {0}; /* --compatible-with: models whose parameters mix with it */
-    if (cli_get(o, n, "compatible-with")) {
-        st = eco_registry_get(r, cli_get(o, n, "compatible-with"), &like, NULL);
+    const char *like_ref = cli_get(o, n, "compatible-with");
+    if (like_ref && cli_registry_resolve(r, "list --compatible-with", &like_ref) != CLI_OK) {
+        eco_registry_close(r);
+        return CLI_FAIL;
+    }
+    if (like_ref) {
+        st = eco_registry_get(r, like_ref, &like, NULL);
         f.compat = &like.compatibility;
     }
     if (st == ECO_STATUS_OK) st = eco_registry_list(r, &f, &ids, &nid);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Models by name: a model and an adapter added to a registry, an alias set, then generate,
+# Models by name: a model and an adapter added to a registry, aliases set, then generate,
 # logits, tasks eval, inspect, model merge and train given the registry id or the alias
 # instead of a folder (same results as with the folder), show/verify/lineage/export by
-# alias, an alias that would shadow a model id (and the reverse) refused, the wrong kind
+# alias (and add --base, list --compatible-with), an alias that would shadow a model id (and the reverse) refused, the wrong kind
 # refused, a folder of the same name winning, and a damaged store object making loading by
 # id fail with a message naming the file.
 source "$(dirname "$0")/lib/harness.sh"
@@ -27,6 +27,13 @@ expect 0 "add adapter" -- "$BIN" add "$SRC/data/adapters/arith.add@1" --id eco-t
   --capability arith.add@1 --sign-key "$D/keys/lab.key"
 expect 0 "alias champion" -- "$BIN" alias set champion eco-tiny
 expect 0 "alias with a scope" -- "$BIN" alias set arith@champion eco-tiny-arith
+
+# add --base and list --compatible-with take an alias
+expect 0 "add --base by alias" -- "$BIN" add "$SRC/data/adapters/text.sort@1" --id eco-tiny-sort --base champion
+expect 0 "show the adapter" -- "$BIN" show eco-tiny-sort --json
+contains "$tmp/out" '"base":"eco-tiny"' "the alias resolved to the base's id"
+expect 0 "list --compatible-with an alias" -- "$BIN" list --compatible-with champion
+contains "$tmp/out" "eco-tiny-sort" "list by alias"
 
 # shadowing refused both ways
 expect 1 "alias named like a model id" -- "$BIN" alias set eco-tiny-arith eco-tiny
