@@ -255,12 +255,18 @@ typedef struct eco_add_options {
     size_t n_capabilities;
     const char *sign_key;           /* private key path, or NULL (unsigned) */
     const char *created_at;         /* NULL: now (tests pass a fixed time) */
+    bool progress;                  /* a progress line on stderr (eco_progress: redrawn on a
+                                     * terminal, one summary line otherwise) while hashing and
+                                     * storing a folder of progress_min_bytes or more */
+    uint64_t progress_min_bytes;    /* 0: ECO_ADD_PROGRESS_MIN_BYTES */
 } eco_add_options;
+
+#define ECO_ADD_PROGRESS_MIN_BYTES (64ull << 20)
 
 /* Computes the genome of a model folder (a base: config.json + tokenizer.json + weights;
  * an adapter: adapter_config.json + adapter_model.safetensors, whose shapes must fit the
  * base), stores its files, signs it (when a key is given) and registers it. Prints
- * nothing. *genome_out (may be NULL) receives the genome. Also reads lineage and corpora
+ * nothing but the progress line opt->progress asks for. *genome_out (may be NULL) receives the genome. Also reads lineage and corpora
  * from a training.json in the folder when present. */
 eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_options *opt,
                                 eco_genome_record *genome_out);

@@ -127,7 +127,7 @@ int cmd_add(int argc, char **argv) {
         return CLI_FAIL;
     }
     eco_add_options ao = {.id = cli_get(o, n, "id"), .base = cli_get(o, n, "base"), .capabilities = caps,
-                          .n_capabilities = ncap, .sign_key = cli_get(o, n, "sign-key")};
+                          .n_capabilities = ncap, .sign_key = cli_get(o, n, "sign-key"), .progress = true};
     if (ao.base && cli_registry_resolve(r, "add --base", &ao.base) != CLI_OK) {
         eco_registry_close(r);
         free(caps);

@@ -21,6 +21,7 @@
 #include "ecology/signing.h"
 #include "registry/registry_internal.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,15 +254,15 @@ static bool stored_with_size(eco_registry *r, const eco_file_entry *e) {
 }
 
 /* Puts every manifest file into the store; a file whose content changed since it was
- * hashed is EINTEGRITY. */
-static eco_status store_files(eco_registry *r, const char *dir, const eco_manifest *m) {
+ * hashed is EINTEGRITY. progress (may be NULL) advances by the megabytes copied. */
+static eco_status store_files(eco_registry *r, const char *dir, const eco_manifest *m, eco_progress *progress) {
     for (size_t i = 0; i < m->n; i++) {
         if (stored_with_size(r, &m->files[i])) continue; /* identical content costs nothing */
         char *p = eco_path_join(dir, m->files[i].name);
         if (!p) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
         char hex[ECO_SHA256_HEX_LEN + 1];
         uint64_t size = 0;
-        eco_status st = eco_store_put_file(eco_registry_store(r), p, hex, &size);
+        eco_status st = eco_store_put_file_progress(eco_registry_store(r), p, hex, &size, progress);
         free(p);
         if (st != ECO_STATUS_OK) return st;
         if (strcmp(hex, m->files[i].sha256) != 0 || size != m->files[i].size)
@@ -269,6 +270,45 @@ static eco_status store_files(eco_registry *r, const char *dir, const eco_manife
                              m->files[i].name);
     }
     return ECO_STATUS_OK;
+}
+
+/* The bytes of the regular files under path (folders recursed into, at most 32 deep). */
+static uint64_t tree_bytes(const char *path, int depth) {
+    DIR *d = depth <= 32 ? opendir(path) : NULL;
+    if (!d) return 0;
+    uint64_t total = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        char *child = eco_path_join(path, de->d_name);
+        struct stat sb;
+        if (child && lstat(child, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode)) total += tree_bytes(child, depth + 1);
+            else if (S_ISREG(sb.st_mode)) total += (uint64_t)sb.st_size;
+        }
+        free(child);
+    }
+    closedir(d);
+    return total;
+}
+
+/* Begins the progress line of an add (in MB: the folder hashed, then its files copied into
+ * the store) when asked for and the folder is large; NULL otherwise. */
+static eco_progress *begin_progress(eco_progress *p, const char *dir, const eco_add_options *opt) {
+    if (!opt->progress) return NULL;
+    uint64_t bytes = tree_bytes(dir, 0);
+    if (bytes < (opt->progress_min_bytes ? opt->progress_min_bytes : ECO_ADD_PROGRESS_MIN_BYTES)) return NULL;
+    eco_progress_begin(p, "add", 2.0 * (double)bytes / 1e6, "MB");
+    return p;
+}
+
+/* After hashing: the copy still to come is only what the store does not hold yet. */
+static void rescale_progress(eco_progress *p, eco_registry *r, const eco_manifest *m) {
+    if (!p) return;
+    double to_store = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (!stored_with_size(r, &m->files[i])) to_store += (double)m->files[i].size / 1e6;
+    p->total = p->done + to_store;
 }
 
 /* Adding the same folder again must be a no-op, not a conflict over the clock: when the id
@@ -338,6 +378,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     char *envelope = NULL;
     bool distill = false, created_new = false;
     eco_status st = ECO_STATUS_OK;
+    eco_progress prog_line, *prog = NULL;
     g.id = eco_strdup(opt->id);
     g.interface_version = eco_strdup("text-generation@1");
     g.op_name = eco_strdup("import");
@@ -349,7 +390,8 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
         goto out;
     }
     if ((st = set_capabilities(&g, opt)) != ECO_STATUS_OK) goto out;
-    if ((st = eco_manifest_from_dir(dir, skip, &g.files)) != ECO_STATUS_OK) goto out;
+    prog = begin_progress(&prog_line, dir, opt);
+    if ((st = eco_manifest_from_dir_progress(dir, skip, prog, &g.files)) != ECO_STATUS_OK) goto out;
     if (g.files.n == 0) {
         st = eco_error(ECO_STATUS_EFORMAT, "%s: no files", dir);
         goto out;
@@ -359,7 +401,8 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     if (st != ECO_STATUS_OK) goto out;
     if ((st = keep_first_registration_time(r, &g, opt)) != ECO_STATUS_OK) goto out;
     if ((st = check_genome(&g)) != ECO_STATUS_OK) goto out;
-    if ((st = store_files(r, dir, &g.files)) != ECO_STATUS_OK) goto out;
+    rescale_progress(prog, r, &g.files);
+    if ((st = store_files(r, dir, &g.files, prog)) != ECO_STATUS_OK) goto out;
     if (opt->sign_key && (st = eco_sign_genome(&g, opt->sign_key, &envelope)) != ECO_STATUS_OK) goto out;
     if ((st = eco_registry_register(r, &g, envelope, &created_new)) != ECO_STATUS_OK) goto out;
     if (genome_out) {
@@ -367,6 +410,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
         memset(&g, 0, sizeof g);
     }
 out:
+    if (prog) eco_progress_end(prog);
     free(envelope);
     eco_genome_record_free(&g);
     return st;
