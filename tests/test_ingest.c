@@ -66,14 +66,14 @@ static int teardown(void **state) {
     return 0;
 }
 
-static void add_base(fixture *f, eco_genome_record *g) {
+static void add_base(fixture *f, eco_genome *g) {
     eco_add_options o = {.id = "eco-tiny", .sign_key = f->key, .created_at = CREATED};
     ECO_ASSERT_OK(eco_registry_add_dir(f->r, f->base_dir, &o, g));
 }
 
 static void test_base_genome(void **state) {
     fixture *f = *state;
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     add_base(f, &g);
     assert_int_equal(g.kind, ECO_GENOME_KIND_BASE);
     assert_null(g.base);
@@ -104,7 +104,7 @@ static void test_base_genome(void **state) {
     assert_true(g.n_params > 1000000);
     assert_true(g.resident_bytes > g.bytes);
     /* same folder, same created_at: the same genome; registering again is a no-op */
-    eco_genome_record g2 = {0};
+    eco_genome g2 = {0};
     add_base(f, &g2);
     char h1[ECO_SHA256_HEX_LEN + 1], h2[ECO_SHA256_HEX_LEN + 1];
     ECO_ASSERT_OK(eco_genome_hash(&g, h1));
@@ -113,13 +113,13 @@ static void test_base_genome(void **state) {
     char keyid[ECO_KEYID_HEX_LEN + 1];
     ECO_ASSERT_OK(eco_registry_verify(f->r, "eco-tiny", keyid));
     assert_int_equal(strlen(keyid), ECO_KEYID_HEX_LEN);
-    eco_genome_record_free(&g);
-    eco_genome_record_free(&g2);
+    eco_genome_free(&g);
+    eco_genome_free(&g2);
 }
 
 static void test_adapter_genome(void **state) {
     fixture *f = *state;
-    eco_genome_record b = {0}, a = {0};
+    eco_genome b = {0}, a = {0};
     add_base(f, &b);
     const char *caps[] = {"arith.add@1"};
     eco_add_options o = {.id = "eco-tiny-arith", .capabilities = caps, .n_capabilities = 1, .sign_key = f->key,
@@ -174,21 +174,21 @@ static void test_adapter_genome(void **state) {
     free(trusted);
     free(obj);
     free(out);
-    eco_genome_record_free(&a);
-    eco_genome_record_free(&b);
+    eco_genome_free(&a);
+    eco_genome_free(&b);
 }
 
 /* A signature over a different genome (same id and files, another capability) does not
  * vouch for this one. */
 static void test_forged_statement(void **state) {
     fixture *f = *state;
-    eco_genome_record b = {0};
+    eco_genome b = {0};
     add_base(f, &b);
     char *env = NULL;
     free(b.tool_version);
     b.tool_version = eco_strdup("someone else");
     ECO_ASSERT_OK(eco_sign_genome(&b, f->key, &env));
-    eco_genome_record_free(&b);
+    eco_genome_free(&b);
     char *out = eco_path_join(f->tmp, "export");
     ECO_ASSERT_OK(eco_registry_export(f->r, "eco-tiny", out));
     char *sig = eco_path_join(out, ECO_SIGNATURE_FILE);

@@ -24,7 +24,7 @@ static int content(char *buf, size_t n, const char *id, int i) {
 
 /* Registers a base model id whose two files (one nested) are put into the store. */
 static void reg(eco_registry *r, const char *id) {
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     g.kind = ECO_GENOME_KIND_BASE;
     memset(g.compatibility.base_family, 'a', ECO_SHA256_HEX_LEN);
     memset(g.compatibility.architecture_hash, 'b', ECO_SHA256_HEX_LEN);
@@ -49,7 +49,7 @@ static void reg(eco_registry *r, const char *id) {
     bool created = false;
     ECO_ASSERT_OK(eco_registry_register(r, &g, NULL, &created));
     assert_true(created);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 }
 
 static eco_registry *open_reg(const char *dir, bool trust_cache) {
@@ -118,7 +118,7 @@ static void test_resolve_and_shadowing(void **state) {
     assert_non_null(strstr(eco_last_error(), "shadow"));
     char *cur = NULL;
     ECO_ASSERT_STATUS(eco_registry_alias_get(r, "B", &cur), ECO_STATUS_ENOTFOUND);
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     ECO_ASSERT_OK(eco_registry_get(r, "A", &g, NULL));
     free(g.id);
     g.id = strdup("champion");
@@ -127,7 +127,7 @@ static void test_resolve_and_shadowing(void **state) {
     assert_false(created);
     assert_non_null(strstr(eco_last_error(), "alias"));
     assert_false(eco_registry_exists(r, "champion"));
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     eco_registry_close(r);
     eco_test_rmtree(dir);
     free(dir);
@@ -143,7 +143,7 @@ static void test_checkout(void **state) {
     ECO_ASSERT_OK(eco_registry_alias_set(r, "champion", "B", NULL));
 
     char *co = NULL;
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     ECO_ASSERT_OK(eco_registry_checkout(r, "champion", &co, &g));
     assert_string_equal(g.id, "B");
     assert_non_null(strstr(co, "checkouts/B"));
@@ -160,7 +160,7 @@ static void test_checkout(void **state) {
         free(obj);
         free(p);
     }
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 
     /* a second call reuses it (same folder, same files) */
     ino_t dir_ino = inode(co, ".");
@@ -193,7 +193,7 @@ static void test_checkout(void **state) {
     free(co2);
 
     /* a damaged object: refused, naming the model and the file */
-    eco_genome_record ga = {0};
+    eco_genome ga = {0};
     ECO_ASSERT_OK(eco_registry_get(r, "A", &ga, NULL));
     char *obj = eco_store_object_path(eco_registry_store(r), ga.files.files[1].sha256);
     assert_int_equal(chmod(obj, 0644), 0);
@@ -211,7 +211,7 @@ static void test_checkout(void **state) {
     free(obj);
     free(extra);
     free(cfg);
-    eco_genome_record_free(&ga);
+    eco_genome_free(&ga);
     free(co);
     eco_registry_close(r);
     eco_test_rmtree(dir);

@@ -24,6 +24,7 @@
 #ifndef ECOLOGY_ARTIFACTS_H
 #define ECOLOGY_ARTIFACTS_H
 
+#include "ecology/contracts.h"
 #include "ecology/core.h"
 
 #ifdef __cplusplus
@@ -40,16 +41,8 @@ char *eco_data_dir_resolve(const char *explicit_dir);
 
 /* ---- manifest ----------------------------------------------------------------------- */
 
-typedef struct eco_file_entry {
-    char *name;                            /* relative path, '/'-separated (owned) */
-    uint64_t size;                         /* bytes */
-    char sha256[ECO_SHA256_HEX_LEN + 1];   /* lower-case hex */
-} eco_file_entry;
-
-typedef struct eco_manifest {
-    eco_file_entry *files; /* [n] sorted by name (strcmp), names unique */
-    size_t n;
-} eco_manifest;
+/* eco_file_entry and eco_manifest (a model's files) are defined in contracts.h, beside the
+ * genome that holds them. */
 
 /* Hashes every regular file under dir (recursively; symlinks and special files are
  * refused naming them) except names listed in skip (NULL-terminated, may be NULL: e.g.

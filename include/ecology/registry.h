@@ -78,50 +78,18 @@ const char *eco_compat_diff(const eco_compat_identity *a, const eco_compat_ident
 
 /* ---- genome ------------------------------------------------------------------------- */
 
-typedef enum eco_genome_kind {
-    ECO_GENOME_KIND_BASE = 0,
-    ECO_GENOME_KIND_ADAPTER = 1,
-    ECO_GENOME_KIND_MERGED = 2,
-    ECO_GENOME_KIND_DISTILLED = 3,
-    ECO_GENOME_KIND_QUANTIZED = 4,
-} eco_genome_kind;
-
 const char *eco_genome_kind_str(eco_genome_kind k);
 eco_status eco_genome_kind_parse(const char *s, eco_genome_kind *out);
 
-/* The whole genome (the domain type; contracts.h's eco_genome is the summary an engine
- * reports). Strings and arrays are owned; eco_genome_record_free releases them. */
-typedef struct eco_genome_record {
-    char *id;
-    eco_genome_kind kind;
-    eco_compat_identity compatibility;
-    char *interface_version;
-    char **capabilities;   /* [n_capabilities] sorted, unique */
-    size_t n_capabilities;
-    char **parents;        /* [n_parents] lineage parents (order kept: it can matter) */
-    size_t n_parents;
-    char *op_name;         /* lineage operation: "import", "train", "merge", ... */
-    struct json_t *op_params; /* object (owned reference) */
-    uint64_t op_seed;
-    eco_manifest files;
-    char *base;            /* NULL when none */
-    int64_t n_params;
-    uint64_t bytes;
-    uint64_t resident_bytes;
-    char **corpora;        /* [n_corpora] hex SHA-256s, sorted, unique */
-    size_t n_corpora;
-    char *created_at;      /* RFC 3339 UTC */
-    char *tool_version;
-} eco_genome_record;
-
-void eco_genome_record_free(eco_genome_record *g);
+/* Releases what a genome (contracts.h) owns and zeroes it; safe on a zeroed genome. */
+void eco_genome_free(eco_genome *g);
 /* Genome as JSON (a new reference) / canonical text (malloc'd) / SHA-256 of that text.
  * A record that would not parse back is refused: EINVAL naming the field ("genome:
  * capabilities[1]: not in sorted order"), ERANGE for a seed or size above 2^63-1. NULL
  * op_params is written as {}. */
-eco_status eco_genome_to_json(const eco_genome_record *g, struct json_t **out);
-eco_status eco_genome_to_canonical(const eco_genome_record *g, char **out, size_t *len);
-eco_status eco_genome_hash(const eco_genome_record *g, char out[ECO_SHA256_HEX_LEN + 1]);
+eco_status eco_genome_to_json(const eco_genome *g, struct json_t **out);
+eco_status eco_genome_to_canonical(const eco_genome *g, char **out, size_t *len);
+eco_status eco_genome_hash(const eco_genome *g, char out[ECO_SHA256_HEX_LEN + 1]);
 /* Parses a genome (hostile input): every key above present with its type, no unknown
  * keys, hex fields 64 lower-case hex, id a valid model id, lists sorted and unique where
  * required. label names the source ("genome.json: lineage.parents[0]: ..."). Also:
@@ -130,9 +98,9 @@ eco_status eco_genome_hash(const eco_genome_record *g, char out[ECO_SHA256_HEX_L
  * resource_profile integers >= 0, created_at exactly "YYYY-MM-DDTHH:MM:SSZ", tool_version
  * 1..256 bytes without control characters (the full list: src/registry/genome.c).
  * EFORMAT on any failure, *out untouched; the caller frees *out with
- * eco_genome_record_free. */
-eco_status eco_genome_from_json(const struct json_t *j, const char *label, eco_genome_record *out);
-eco_status eco_genome_parse(const char *text, size_t len, const char *label, eco_genome_record *out);
+ * eco_genome_free. */
+eco_status eco_genome_from_json(const struct json_t *j, const char *label, eco_genome *out);
+eco_status eco_genome_parse(const char *text, size_t len, const char *label, eco_genome *out);
 /* A valid model id: 1..127 bytes of [A-Za-z0-9._@+-], not starting with '.' or '-'. */
 bool eco_model_id_ok(const char *id);
 
@@ -183,11 +151,11 @@ bool eco_registry_trust_cache(const eco_registry *r);
  * An envelope, when given, must be a statement about this genome (subject id, manifest root,
  * predicate) even when signatures are not required (ESIGNATURE otherwise); a no-op
  * re-registration keeps the envelope stored first. */
-eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, const char *envelope,
+eco_status eco_registry_register(eco_registry *r, const eco_genome *g, const char *envelope,
                                  bool *created);
 /* Loads a genome (ENOTFOUND if absent); envelope (may be NULL) receives the stored
  * signature or NULL (malloc'd). */
-eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome_record *out, char **envelope);
+eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome *out, char **envelope);
 bool eco_registry_exists(eco_registry *r, const char *id);
 
 typedef struct eco_registry_filter {
@@ -269,11 +237,11 @@ typedef struct eco_add_options {
  * nothing but the progress line opt->progress asks for. *genome_out (may be NULL) receives the genome. Also reads lineage and corpora
  * from a training.json in the folder when present. */
 eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_options *opt,
-                                eco_genome_record *genome_out);
+                                eco_genome *genome_out);
 
 /* A DSSE envelope (malloc'd, caller frees) signing the in-toto statement of g (subject: its
  * id and manifest root; predicate: the genome) with the private key at key_path. */
-eco_status eco_sign_genome(const eco_genome_record *g, const char *key_path, char **envelope);
+eco_status eco_sign_genome(const eco_genome *g, const char *key_path, char **envelope);
 
 /* Re-hashes every file of a registered model in the store, checks the genome's hash, the
  * manifest root and the signature against the trusted keys. OK, or the status of the first
@@ -303,8 +271,8 @@ eco_status eco_registry_resolve(eco_registry *r, const char *ref, char **id);
  * with trust_cache and the trust cache vouches for it): EINTEGRITY naming the model and the
  * file when one is damaged. A valid existing checkout is reused; an invalid one is rebuilt
  * atomically (src/registry/checkout.c). *dir is malloc'd (caller frees); genome_out (may be
- * NULL) receives the model's genome (caller frees with eco_genome_record_free). */
-eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir, eco_genome_record *genome_out);
+ * NULL) receives the model's genome (caller frees with eco_genome_free). */
+eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir, eco_genome *genome_out);
 
 #ifdef __cplusplus
 }

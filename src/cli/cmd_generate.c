@@ -77,7 +77,7 @@ int cmd_generate(int argc, char **argv) {
             json_array_append_new(toks, json_integer(resp.tokens[i]));
             json_array_append_new(lps, json_real(resp.logprobs[i]));
         }
-        json_object_set_new(root, "model", json_string(eng->genome(eng)->id.str));
+        json_object_set_new(root, "model", json_string(eng->genome(eng)->id));
         json_object_set_new(root, "text", cli_json_text(resp.text, resp.text_len));
         json_object_set_new(root, "tokens", toks);
         json_object_set_new(root, "logprobs", lps);

@@ -134,7 +134,7 @@ int cmd_add(int argc, char **argv) {
         free(store);
         return CLI_FAIL;
     }
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     eco_status st = eco_registry_add_dir(r, pos[0], &ao, &g);
     int rc = CLI_OK;
     if (st != ECO_STATUS_OK) rc = cli_fail(st, "add");
@@ -145,7 +145,7 @@ int cmd_add(int argc, char **argv) {
         free(text);
     } else
         printf("%s\n", g.id);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     eco_registry_close(r);
     free(caps);
     free(store);
@@ -159,7 +159,7 @@ static void print_list(const char *label, char **items, size_t n) {
     printf("\n");
 }
 
-static void print_genome(const eco_genome_record *g, bool signed_) {
+static void print_genome(const eco_genome *g, bool signed_) {
     printf("%-18s%s\n", "id", g->id);
     printf("%-18s%s\n", "kind", eco_genome_kind_str(g->kind));
     printf("%-18s%s\n", "base", g->base ? g->base : "-");
@@ -200,7 +200,7 @@ int cmd_show(int argc, char **argv) {
         eco_registry_close(r);
         return CLI_FAIL;
     }
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     char *envelope = NULL;
     eco_status st = eco_registry_get(r, pos[0], &g, &envelope);
     int rc = CLI_OK;
@@ -221,7 +221,7 @@ int cmd_show(int argc, char **argv) {
     } else
         print_genome(&g, envelope != NULL);
     free(envelope);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     eco_registry_close(r);
     return rc;
 }
@@ -243,7 +243,7 @@ int cmd_list(int argc, char **argv) {
     char **ids = NULL;
     size_t nid = 0;
     eco_status st = ECO_STATUS_OK;
-    eco_genome_record like = {0}; /* --compatible-with: models whose parameters mix with it */
+    eco_genome like = {0}; /* --compatible-with: models whose parameters mix with it */
     const char *like_ref = cli_get(o, n, "compatible-with");
     if (like_ref && cli_registry_resolve(r, "list --compatible-with", &like_ref) != CLI_OK) {
         eco_registry_close(r);
@@ -258,7 +258,7 @@ int cmd_list(int argc, char **argv) {
     json_t *arr = json ? json_array() : NULL;
     if (st == ECO_STATUS_OK && !json) printf("%-32s %-10s %-24s %s\n", "ID", "KIND", "BASE", "CAPABILITIES");
     for (size_t i = 0; st == ECO_STATUS_OK && i < nid; i++) {
-        eco_genome_record g = {0};
+        eco_genome g = {0};
         if ((st = eco_registry_get(r, ids[i], &g, NULL)) != ECO_STATUS_OK) break;
         if (json) {
             json_t *gj = NULL;
@@ -268,7 +268,7 @@ int cmd_list(int argc, char **argv) {
             for (size_t c = 0; c < g.n_capabilities; c++) printf("%s%s", c ? "," : "", g.capabilities[c]);
             printf("%s\n", g.n_capabilities ? "" : "-");
         }
-        eco_genome_record_free(&g);
+        eco_genome_free(&g);
     }
     int rc = CLI_OK;
     if (st != ECO_STATUS_OK) rc = cli_fail(st, "list");
@@ -279,7 +279,7 @@ int cmd_list(int argc, char **argv) {
         free(text);
     }
     json_decref(arr);
-    eco_genome_record_free(&like);
+    eco_genome_free(&like);
     eco_registry_ids_free(ids, nid);
     eco_registry_close(r);
     return rc;

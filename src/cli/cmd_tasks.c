@@ -185,7 +185,7 @@ static int tasks_eval(int argc, char **argv) {
     }
     int rc = CLI_OK;
     if (json) {
-        json_t *root = json_pack("{s:s, s:s, s:I, s:I, s:f}", "model", eng->genome(eng)->id.str, "capability",
+        json_t *root = json_pack("{s:s, s:s, s:I, s:I, s:f}", "model", eng->genome(eng)->id, "capability",
                                  r.capability, "n", (json_int_t)r.n, "correct", (json_int_t)r.correct, "accuracy",
                                  r.accuracy);
         json_t *fails = json_array();
@@ -208,7 +208,7 @@ static int tasks_eval(int argc, char **argv) {
         else rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "tasks eval");
         free(out);
     } else {
-        printf("%s on %s: %zu/%zu exact match (%.1f%%)\n", eng->genome(eng)->id.str, r.capability, r.correct, r.n,
+        printf("%s on %s: %zu/%zu exact match (%.1f%%)\n", eng->genome(eng)->id, r.capability, r.correct, r.n,
                100.0 * r.accuracy);
         if (r.n_failures) printf("first %zu failure%s:\n", r.n_failures, r.n_failures == 1 ? "" : "s");
         for (size_t i = 0; i < r.n_failures; i++) {

@@ -65,7 +65,7 @@ int cli_model_path(const char *data_dir, const char *flag, const char *ref, cli_
     eco_registry *r = NULL;
     if (cli_registry_open_opts(data_dir, true, &r) != CLI_OK) return CLI_FAIL;
     char *path = NULL;
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     eco_status st = eco_registry_checkout(r, ref, &path, &g);
     eco_registry_close(r);
     int rc = CLI_OK;
@@ -84,7 +84,7 @@ int cli_model_path(const char *data_dir, const char *flag, const char *ref, cli_
         path = NULL;
     }
     free(path);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     if (rc != CLI_OK) *out = ref;
     return rc;
 }

@@ -96,7 +96,7 @@ static size_t count_files(const char *path, bool *odd, int depth) {
 
 /* Whether dir holds exactly g's files, each the store's object (same inode) or a regular
  * file of its size whose bytes hash to its digest. */
-static bool checkout_valid(eco_registry *r, const eco_genome_record *g, const char *dir) {
+static bool checkout_valid(eco_registry *r, const eco_genome *g, const char *dir) {
     struct stat sb;
     if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) return false;
     bool odd = false;
@@ -127,7 +127,7 @@ static bool checkout_valid(eco_registry *r, const eco_genome_record *g, const ch
 
 /* Every file of g into the (new, empty) folder dir: a hard link to its object, or a
  * read-only copy where linking fails. */
-static eco_status fill(eco_registry *r, const eco_genome_record *g, const char *dir) {
+static eco_status fill(eco_registry *r, const eco_genome *g, const char *dir) {
     for (size_t i = 0; i < g->files.n; i++) {
         const eco_file_entry *e = &g->files.files[i];
         char *path = eco_path_join(dir, e->name);
@@ -159,7 +159,7 @@ static char *sibling(const char *parent, const char *id, const char *what) {
 }
 
 /* Builds the checkout of g at final (under parent) unless a valid one is there. */
-static eco_status materialise(eco_registry *r, const eco_genome_record *g, const char *parent, const char *final) {
+static eco_status materialise(eco_registry *r, const eco_genome *g, const char *parent, const char *final) {
     if (checkout_valid(r, g, final)) return ECO_STATUS_OK;
     char *staging = sibling(parent, g->id, "partial");
     char *old = sibling(parent, g->id, "old");
@@ -188,11 +188,11 @@ static eco_status materialise(eco_registry *r, const eco_genome_record *g, const
     return st;
 }
 
-eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir, eco_genome_record *genome_out) {
+eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir, eco_genome *genome_out) {
     *dir = NULL;
     if (!r || !ref) return eco_error(ECO_STATUS_EINVAL, "checkout: NULL argument");
     char *id = NULL, *parent = NULL, *final = NULL;
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     eco_status st = eco_registry_resolve(r, ref, &id);
     if (st != ECO_STATUS_OK) return st;
     if ((st = eco_registry_get(r, id, &g, NULL)) != ECO_STATUS_OK) goto out;
@@ -221,7 +221,7 @@ eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir, e
         memset(&g, 0, sizeof g);
     }
 out:
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     free(final);
     free(parent);
     free(id);

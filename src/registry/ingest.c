@@ -49,7 +49,7 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 /* capabilities from the options: sorted, duplicates dropped, each "name@version". */
-static eco_status set_capabilities(eco_genome_record *g, const eco_add_options *opt) {
+static eco_status set_capabilities(eco_genome *g, const eco_add_options *opt) {
     if (opt->n_capabilities == 0) return ECO_STATUS_OK;
     g->capabilities = eco_calloc_array(opt->n_capabilities, sizeof(char *));
     if (!g->capabilities) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
@@ -75,7 +75,7 @@ static eco_status set_capabilities(eco_genome_record *g, const eco_add_options *
     return ECO_STATUS_OK;
 }
 
-static eco_status set_parents1(eco_genome_record *g, const char *parent) {
+static eco_status set_parents1(eco_genome *g, const char *parent) {
     g->parents = eco_calloc_array(1, sizeof(char *));
     if (!g->parents || !(g->parents[0] = eco_strdup(parent)))
         return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
@@ -86,7 +86,7 @@ static eco_status set_parents1(eco_genome_record *g, const char *parent) {
 /* training.json (optional): the operation (name from the run's kind, params = the run's
  * hyper-parameters and LoRA/distillation settings, seed) and the corpus hash. *distill
  * tells whether it was a distillation run. */
-static eco_status read_training(const char *dir, eco_genome_record *g, bool *distill) {
+static eco_status read_training(const char *dir, eco_genome *g, bool *distill) {
     *distill = false;
     if (!has_file(dir, "training.json")) return ECO_STATUS_OK;
     char *path = eco_path_join(dir, "training.json");
@@ -140,7 +140,7 @@ out:
 }
 
 /* The store path of a registered model's file `name` (malloc'd), ENOTFOUND if absent. */
-static eco_status stored_file(eco_registry *r, const eco_genome_record *g, const char *name, char **path) {
+static eco_status stored_file(eco_registry *r, const eco_genome *g, const char *name, char **path) {
     const eco_file_entry *e = eco_manifest_find(&g->files, name);
     if (!e) return eco_error(ECO_STATUS_ENOTFOUND, "model '%s' has no file %s", g->id, name);
     *path = eco_store_object_path(eco_registry_store(r), e->sha256);
@@ -150,7 +150,7 @@ static eco_status stored_file(eco_registry *r, const eco_genome_record *g, const
 /* Adapter: base resolved and registered, shapes checked against its config.json;
  * compatibility inherited; resource profile from the adapter tensors. */
 static eco_status describe_adapter(eco_registry *r, const char *dir, const eco_add_options *opt,
-                                   eco_genome_record *g) {
+                                   eco_genome *g) {
     char *cfg_path = eco_path_join(dir, "adapter_config.json");
     if (!cfg_path) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
     eco_peft_config pc;
@@ -161,7 +161,7 @@ static eco_status describe_adapter(eco_registry *r, const char *dir, const eco_a
     if (!base || !base[0])
         return eco_error(ECO_STATUS_EINVAL, "%s: adapter names no base (give --base ID, or set "
                                             "base_model_name_or_path to a registered id)", dir);
-    eco_genome_record bg = {0};
+    eco_genome bg = {0};
     st = eco_registry_get(r, base, &bg, NULL);
     if (st != ECO_STATUS_OK)
         return eco_error_wrap(st, "%s: adapter base '%s'%s", dir, base,
@@ -198,14 +198,14 @@ static eco_status describe_adapter(eco_registry *r, const char *dir, const eco_a
     if (!(g->base = eco_strdup(bg.id))) st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
     else if (g->n_parents == 0) st = set_parents1(g, bg.id);
 out:
-    eco_genome_record_free(&bg);
+    eco_genome_free(&bg);
     return st;
 }
 
 /* A full model: compatibility from its files; parameters, weight bytes and resident memory
  * from its weights and config. With a base: base_family inherited, kind merged/distilled. */
 static eco_status describe_full(eco_registry *r, const char *dir, const eco_add_options *opt,
-                                bool distill, eco_genome_record *g) {
+                                bool distill, eco_genome *g) {
     eco_status st = eco_compat_compute_base_manifest(dir, &g->files, &g->compatibility);
     if (st != ECO_STATUS_OK) return st;
     char *cfg_path = eco_path_join(dir, "config.json");
@@ -232,14 +232,14 @@ static eco_status describe_full(eco_registry *r, const char *dir, const eco_add_
         g->kind = distill ? ECO_GENOME_KIND_DISTILLED : ECO_GENOME_KIND_BASE;
         return ECO_STATUS_OK;
     }
-    eco_genome_record bg = {0};
+    eco_genome bg = {0};
     if ((st = eco_registry_get(r, opt->base, &bg, NULL)) != ECO_STATUS_OK)
         return eco_error_wrap(st, "%s: base '%s'", dir, opt->base);
     g->kind = distill ? ECO_GENOME_KIND_DISTILLED : ECO_GENOME_KIND_MERGED;
     memcpy(g->compatibility.base_family, bg.compatibility.base_family, sizeof g->compatibility.base_family);
     if (!(g->base = eco_strdup(bg.id))) st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
     else if (g->n_parents == 0) st = set_parents1(g, bg.id);
-    eco_genome_record_free(&bg);
+    eco_genome_free(&bg);
     return st;
 }
 
@@ -314,33 +314,33 @@ static void rescale_progress(eco_progress *p, eco_registry *r, const eco_manifes
 /* Adding the same folder again must be a no-op, not a conflict over the clock: when the id
  * is registered and no time was asked for, take the registered genome's created_at (the
  * registry then compares everything else). */
-static eco_status keep_first_registration_time(eco_registry *r, eco_genome_record *g, const eco_add_options *opt) {
+static eco_status keep_first_registration_time(eco_registry *r, eco_genome *g, const eco_add_options *opt) {
     if (opt->created_at || !eco_registry_exists(r, g->id)) return ECO_STATUS_OK;
-    eco_genome_record old = {0};
+    eco_genome old = {0};
     eco_status st = eco_registry_get(r, g->id, &old, NULL);
     if (st != ECO_STATUS_OK) return st;
     free(g->created_at);
     g->created_at = old.created_at;
     old.created_at = NULL;
-    eco_genome_record_free(&old);
+    eco_genome_free(&old);
     return ECO_STATUS_OK;
 }
 
 /* The genome as it will be stored must pass the same checks as one read back (ids,
  * capability names, created_at, hex fields). */
-static eco_status check_genome(const eco_genome_record *g) {
+static eco_status check_genome(const eco_genome *g) {
     char *text = NULL;
     size_t len = 0;
     eco_status st = eco_genome_to_canonical(g, &text, &len);
     if (st != ECO_STATUS_OK) return st;
-    eco_genome_record back = {0};
+    eco_genome back = {0};
     st = eco_genome_parse(text, len, "genome", &back);
-    eco_genome_record_free(&back);
+    eco_genome_free(&back);
     free(text);
     return st;
 }
 
-eco_status eco_sign_genome(const eco_genome_record *g, const char *key_path, char **envelope) {
+eco_status eco_sign_genome(const eco_genome *g, const char *key_path, char **envelope) {
     *envelope = NULL;
     eco_signing_key *key = NULL;
     eco_status st = eco_signing_key_load(key_path, &key);
@@ -360,7 +360,7 @@ eco_status eco_sign_genome(const eco_genome_record *g, const char *key_path, cha
 }
 
 eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_options *opt,
-                                eco_genome_record *genome_out) {
+                                eco_genome *genome_out) {
     if (!r || !dir || !opt || !opt->id) return eco_error(ECO_STATUS_EINVAL, "add: NULL argument");
     if (!eco_model_id_ok(opt->id))
         return eco_error(ECO_STATUS_EINVAL, "'%s' is not a valid model id (1-127 of A-Z a-z 0-9 . _ @ + -, "
@@ -370,7 +370,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     if (!adapter && !has_file(dir, "config.json"))
         return eco_error(ECO_STATUS_EFORMAT, "%s: neither config.json (a model) nor adapter_config.json (an adapter)", dir);
 
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     char created[32];
     if (opt->created_at) snprintf(created, sizeof created, "%s", opt->created_at);
     else eco_registry_now_rfc3339(created);
@@ -412,6 +412,6 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
 out:
     if (prog) eco_progress_end(prog);
     free(envelope);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     return st;
 }

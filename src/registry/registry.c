@@ -132,7 +132,7 @@ bool eco_registry_trust_cache(const eco_registry *r) { return r->trust_cache; }
 
 /* The signature policy: an envelope must be about g; under require_signature it must exist
  * and verify against the trusted keys. keyid receives the verifying key ("" otherwise). */
-static eco_status check_signature(eco_registry *r, const eco_genome_record *g, const char *envelope,
+static eco_status check_signature(eco_registry *r, const eco_genome *g, const char *envelope,
                                   char keyid[ECO_KEYID_HEX_LEN + 1]) {
     keyid[0] = '\0';
     if (!envelope) {
@@ -173,7 +173,7 @@ static eco_status check_signature(eco_registry *r, const eco_genome_record *g, c
 
 /* Every file of g must be in the store with its recorded size (content is re-hashed by
  * eco_registry_verify, not here). */
-static eco_status check_files(eco_registry *r, const eco_genome_record *g) {
+static eco_status check_files(eco_registry *r, const eco_genome *g) {
     for (size_t i = 0; i < g->files.n; i++) {
         const eco_file_entry *f = &g->files.files[i];
         char *path = eco_store_object_path(r->store, f->sha256);
@@ -200,7 +200,7 @@ static eco_status check_files(eco_registry *r, const eco_genome_record *g) {
 /* What eco_genome_to_canonical does not check (it already checks everything a reader of
  * the genome would, so what is stored can always be read back): a model is neither its own
  * parent nor its own base. */
-static eco_status validate_lineage(const eco_genome_record *g) {
+static eco_status validate_lineage(const eco_genome *g) {
     if (g->base && strcmp(g->base, g->id) == 0)
         return eco_error(ECO_STATUS_EINVAL, "model '%s': its own base", g->id);
     for (size_t i = 0; i < g->n_parents; i++)
@@ -210,7 +210,7 @@ static eco_status validate_lineage(const eco_genome_record *g) {
 }
 
 /* Inside the transaction: ENOTFOUND naming every parent and the base not registered. */
-static eco_status check_lineage(eco_registry *r, const eco_genome_record *g) {
+static eco_status check_lineage(eco_registry *r, const eco_genome *g) {
     char missing[1024] = "";
     size_t n_missing = 0;
     for (size_t i = 0; i <= g->n_parents; i++) {
@@ -247,7 +247,7 @@ static eco_status check_not_alias(eco_registry *r, const char *id) {
     return st;
 }
 
-eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, const char *envelope,
+eco_status eco_registry_register(eco_registry *r, const eco_genome *g, const char *envelope,
                                  bool *created) {
     if (created) *created = false;
     if (!r || !g) return eco_error(ECO_STATUS_EINVAL, "register: no registry or genome");
@@ -316,7 +316,7 @@ eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, si
     size_t n = 0, objects = 0;
     if ((st = r->be->list(r->be, NULL, &ids, &n))) return st;
     for (size_t i = 0; i < n && !st; i++) {
-        eco_genome_record g = {0};
+        eco_genome g = {0};
         if ((st = eco_registry_get(r, ids[i], &g, NULL))) break;
         if (!(st = check_files(r, &g))) st = check_lineage(r, &g);
         for (size_t k = 0; k < g.files.n && !st; k++) {
@@ -324,7 +324,7 @@ eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, si
             if (rehash) st = eco_store_verify_object(r->store, g.files.files[k].sha256, g.files.files[k].size, false);
             if (st) st = eco_error_wrap(st, "model '%s': file %s", g.id, g.files.files[k].name);
         }
-        eco_genome_record_free(&g);
+        eco_genome_free(&g);
     }
     eco_registry_ids_free(ids, n);
     if (n_models) *n_models = n;
@@ -332,7 +332,7 @@ eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, si
     return st;
 }
 
-eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome_record *out, char **envelope) {
+eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome *out, char **envelope) {
     memset(out, 0, sizeof *out);
     if (envelope) *envelope = NULL;
     if (!id) return eco_error(ECO_STATUS_EINVAL, "get: no model id");
@@ -344,7 +344,7 @@ eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome_record *
     st = eco_genome_parse(text, strlen(text), label, out);
     free(text);
     if (st) {
-        eco_genome_record_free(out);
+        eco_genome_free(out);
         memset(out, 0, sizeof *out);
         free(env);
         return st;
