@@ -4,11 +4,13 @@
  * or replaced, and refused with the file named when an object is damaged. */
 #include "test_util.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ecology/registry.h"
@@ -218,10 +220,85 @@ static void test_checkout(void **state) {
     free(dir);
 }
 
+/* Several processes checking out the same model at once (from none, then from an invalid
+ * checkout): every call succeeds with the model's files, and no staging folder is left.
+ * No cmocka calls in the children: their exit status says what failed. */
+static int checkout_child(const char *dir) {
+    eco_registry_options opt = {.data_dir = dir, .trust_cache = true};
+    eco_registry *r = NULL;
+    if (eco_registry_open(&opt, &r)) return 10;
+    int rc = 0;
+    for (int i = 0; i < 5 && !rc; i++) {
+        char *co = NULL;
+        if (eco_registry_checkout(r, "champion", &co, NULL)) {
+            fprintf(stderr, "child: %s\n", eco_last_error());
+            rc = 11;
+            break;
+        }
+        for (int f = 0; f < 2 && !rc; f++) {
+            char want[128];
+            content(want, sizeof want, "A", f);
+            char *got = slurp(co, NAMES[f]);
+            if (!got || strcmp(got, want) != 0) rc = 12;
+            free(got);
+        }
+        free(co);
+    }
+    eco_registry_close(r);
+    return rc;
+}
+
+static void test_checkout_concurrent(void **state) {
+    (void)state;
+    char *dir = eco_test_tmpdir();
+    ECO_ASSERT_OK(eco_registry_init(dir));
+    eco_registry *r = open_reg(dir, false);
+    reg(r, "A");
+    ECO_ASSERT_OK(eco_registry_alias_set(r, "champion", "A", NULL));
+    eco_registry_close(r);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) { /* a stray file: the checkout is invalid, rebuilt once */
+            char *extra = eco_path_join(dir, "checkouts/A/stray.txt");
+            eco_test_write_file(extra, "x", 1);
+            free(extra);
+        }
+        enum { N = 4 };
+        pid_t pids[N];
+        for (int k = 0; k < N; k++) {
+            pids[k] = fork();
+            assert_true(pids[k] >= 0);
+            if (pids[k] == 0) _exit(checkout_child(dir));
+        }
+        for (int k = 0; k < N; k++) {
+            int status = 0;
+            assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+            assert_true(WIFEXITED(status));
+            assert_int_equal(WEXITSTATUS(status), 0);
+        }
+    }
+    /* nothing left behind but the checkout itself */
+    char *parent = eco_path_join(dir, "checkouts");
+    DIR *d = opendir(parent);
+    assert_non_null(d);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, ".A.lock")) {
+            assert_string_equal(de->d_name, "A");
+            n++;
+        }
+    closedir(d);
+    assert_int_equal(n, 1);
+    free(parent);
+    eco_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolve_and_shadowing),
         cmocka_unit_test(test_checkout),
+        cmocka_unit_test(test_checkout_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

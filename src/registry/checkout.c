@@ -14,16 +14,18 @@
  * object itself (same inode) or, for a copy, bytes that hash to the recorded digest.
  * Otherwise it is built in a staging sibling ".<id>.partial-<pid>" and renamed into place
  * (an invalid one is first renamed aside to ".<id>.old-<pid>" and removed), so no reader
- * ever sees half a checkout. Two processes checking out the same model at once both end
- * with the same valid folder.
+ * ever sees half a checkout. Builders of one id take turns (flock on ".<id>.lock"): two
+ * processes checking out the same model at once build it once and both use it.
  */
 #include "registry/registry_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,31 +160,41 @@ static char *sibling(const char *parent, const char *id, const char *what) {
     return s;
 }
 
-/* Builds the checkout of g at final (under parent) unless a valid one is there. */
+/* Builds the checkout of g at final (under parent) unless a valid one is there. Builders
+ * of one id take turns (an flock on "<parent>/.<id>.lock"), so a checkout is only ever
+ * replaced when it is invalid, never one that another builder has just made. */
 static eco_status materialise(eco_registry *r, const eco_genome *g, const char *parent, const char *final) {
     if (checkout_valid(r, g, final)) return ECO_STATUS_OK;
+    char *lock_path = sibling(parent, g->id, "lock");
     char *staging = sibling(parent, g->id, "partial");
     char *old = sibling(parent, g->id, "old");
-    eco_status st = staging && old ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    eco_status st = staging && old && lock_path ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    int lock_fd = -1;
     if (st == ECO_STATUS_OK) {
+        *strrchr(lock_path, '-') = '\0'; /* one lock per id, whatever the pid */
+        lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (lock_fd < 0) st = eco_error(ECO_STATUS_EIO, "%s: %s", lock_path, strerror(errno));
+    }
+    while (st == ECO_STATUS_OK && flock(lock_fd, LOCK_EX) != 0)
+        if (errno != EINTR) st = eco_error(ECO_STATUS_EIO, "lock %s: %s", lock_path, strerror(errno));
+    bool done = st == ECO_STATUS_OK && checkout_valid(r, g, final); /* built while we waited */
+    if (st == ECO_STATUS_OK && !done) {
         remove_tree(staging, 0); /* a leftover of a killed process with our pid */
         remove_tree(old, 0);
         st = eco_mkdir_p(staging);
     }
-    if (st == ECO_STATUS_OK) st = fill(r, g, staging);
-    if (st == ECO_STATUS_OK) {
+    if (st == ECO_STATUS_OK && !done) st = fill(r, g, staging);
+    if (st == ECO_STATUS_OK && !done) {
         struct stat sb;
         if (lstat(final, &sb) == 0 && rename(final, old) != 0 && errno != ENOENT)
             st = eco_error(ECO_STATUS_EIO, "rename %s to %s: %s", final, old, strerror(errno));
     }
-    if (st == ECO_STATUS_OK && rename(staging, final) != 0) {
-        /* another process put a checkout there meanwhile: fine if it is valid */
-        int err = errno;
-        if (!checkout_valid(r, g, final))
-            st = eco_error(ECO_STATUS_EIO, "rename %s to %s: %s", staging, final, strerror(err));
-    }
-    if (staging) remove_tree(staging, 0);
-    if (old) remove_tree(old, 0);
+    if (st == ECO_STATUS_OK && !done && rename(staging, final) != 0)
+        st = eco_error(ECO_STATUS_EIO, "rename %s to %s: %s", staging, final, strerror(errno));
+    if (staging && !done) remove_tree(staging, 0);
+    if (old && !done) remove_tree(old, 0);
+    if (lock_fd >= 0) close(lock_fd); /* releases the lock */
+    free(lock_path);
     free(staging);
     free(old);
     return st;
