@@ -35,6 +35,13 @@ contains "$tmp/out" '"base":"eco-tiny"' "the alias resolved to the base's id"
 expect 0 "list --compatible-with an alias" -- "$BIN" list --compatible-with champion
 contains "$tmp/out" "eco-tiny-sort" "list by alias"
 
+# alias set to another alias: the target's id
+expect 0 "alias set to an alias" -- "$BIN" alias set canary champion
+expect 0 "alias get" -- "$BIN" alias get canary
+contains "$tmp/out" "eco-tiny" "the alias points at the id"
+expect 1 "alias set to an unknown name" -- "$BIN" alias set canary nobody
+contains "$tmp/err" "'nobody'" "unknown target named"
+
 # shadowing refused both ways
 expect 1 "alias named like a model id" -- "$BIN" alias set eco-tiny-arith eco-tiny
 contains "$tmp/err" "shadow" "alias shadowing a model id refused"
