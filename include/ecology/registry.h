@@ -234,8 +234,9 @@ typedef struct eco_add_options {
 /* Computes the genome of a model folder (a base: config.json + tokenizer.json + weights;
  * an adapter: adapter_config.json + adapter_model.safetensors, whose shapes must fit the
  * base), stores its files, signs it (when a key is given) and registers it. Prints
- * nothing but the progress line opt->progress asks for. *genome_out (may be NULL) receives the genome. Also reads lineage and corpora
- * from a training.json in the folder when present. */
+ * nothing but the progress line opt->progress asks for. *genome_out (may be NULL)
+ * receives the genome. Also reads lineage and corpora from a training.json in the folder
+ * when present. */
 eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_options *opt,
                                 eco_genome *genome_out);
 
