@@ -152,6 +152,28 @@ static eco_status fill(eco_registry *r, const eco_genome *g, const char *dir) {
     return ECO_STATUS_OK;
 }
 
+/* Under the id's lock no other builder has a staging folder: every ".<id>.partial-<pid>"
+ * and ".<id>.old-<pid>" in parent is a leftover of a process killed while building;
+ * removed. */
+static void remove_leftovers(const char *parent, const char *id) {
+    DIR *d = opendir(parent);
+    if (!d) return;
+    size_t n = strlen(id);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *s = de->d_name;
+        if (s[0] != '.' || strncmp(s + 1, id, n) != 0 || s[1 + n] != '.') continue;
+        const char *pid = strncmp(s + 2 + n, "partial-", 8) == 0 ? s + 10 + n
+                          : strncmp(s + 2 + n, "old-", 4) == 0   ? s + 6 + n
+                                                                 : NULL;
+        if (!pid || !*pid || strspn(pid, "0123456789") != strlen(pid)) continue; /* another id's */
+        char *path = eco_path_join(parent, s);
+        if (path) remove_tree(path, 0);
+        free(path);
+    }
+    closedir(d);
+}
+
 /* A staging name beside final: "<parent>/.<id>.<what>-<pid>" (malloc'd). */
 static char *sibling(const char *parent, const char *id, const char *what) {
     size_t n = strlen(parent) + strlen(id) + strlen(what) + 32;
@@ -179,8 +201,7 @@ static eco_status materialise(eco_registry *r, const eco_genome *g, const char *
         if (errno != EINTR) st = eco_error(ECO_STATUS_EIO, "lock %s: %s", lock_path, strerror(errno));
     bool done = st == ECO_STATUS_OK && checkout_valid(r, g, final); /* built while we waited */
     if (st == ECO_STATUS_OK && !done) {
-        remove_tree(staging, 0); /* a leftover of a killed process with our pid */
-        remove_tree(old, 0);
+        remove_leftovers(parent, g->id);
         st = eco_mkdir_p(staging);
     }
     if (st == ECO_STATUS_OK && !done) st = fill(r, g, staging);
