@@ -73,15 +73,19 @@ int cli_model_path(const char *data_dir, const char *flag, const char *ref, cli_
     snprintf(what, sizeof what, "%s '%s'", flag, ref);
     if (st != ECO_STATUS_OK) {
         rc = cli_fail(st, what);
-    } else if (want != CLI_REF_ANY && (g.kind == ECO_GENOME_KIND_ADAPTER) != (want == CLI_REF_ADAPTER)) {
-        fprintf(stderr, "ecology: %s: model '%s' is %s %s, not %s\n", what, g.id,
-                g.kind == ECO_GENOME_KIND_ADAPTER ? "an" : "a", eco_genome_kind_str(g.kind),
-                want == CLI_REF_ADAPTER ? "an adapter" : "a model (an adapter goes with --adapter)");
+    } else if (want == CLI_REF_ADAPTER && g.kind != ECO_GENOME_KIND_ADAPTER) {
+        fprintf(stderr, "ecology: %s: model '%s' is a %s model, not an adapter\n", what, g.id,
+                eco_genome_kind_str(g.kind));
         rc = CLI_FAIL;
-    } else if (!(*out = keep(path))) {
-        rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), what);
+    } else if (want == CLI_REF_MODEL && g.kind == ECO_GENOME_KIND_ADAPTER) {
+        fprintf(stderr, "ecology: %s: model '%s' is an adapter, not a model (an adapter goes with --adapter)\n",
+                what, g.id);
+        rc = CLI_FAIL;
     } else {
+        const char *kept_path = keep(path); /* owns path now, even when it fails */
         path = NULL;
+        if (kept_path) *out = kept_path;
+        else rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), what);
     }
     free(path);
     eco_genome_free(&g);
