@@ -14,7 +14,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    eco_genome_record g, h;
+    eco_genome g, h;
     if (eco_genome_parse((const char *)data, size, "fuzz", &g) != ECO_STATUS_OK) return 0;
     char *c1 = NULL, *c2 = NULL;
     size_t n1 = 0, n2 = 0;
@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!eco_model_id_ok(g.parents[i])) __builtin_trap();
     free(c1);
     free(c2);
-    eco_genome_record_free(&g);
-    eco_genome_record_free(&h);
+    eco_genome_free(&g);
+    eco_genome_free(&h);
     return 0;
 }

@@ -109,8 +109,13 @@ static void test_greedy_matches_full_recompute(void **state) {
     (void)state;
     eco_infer_request req;
     eco_engine *e = open_engine(model_dir, "tiny-11", &req, "The cat sat", 12);
-    assert_string_equal(e->genome(e)->id.str, "tiny-11");
+    assert_string_equal(e->genome(e)->id, "tiny-11");
     assert_true(e->genome(e)->n_params > 0);
+    /* the one genome type: what the engine knows, the rest zero */
+    assert_string_equal(e->genome(e)->interface_version, "text-generation@1");
+    assert_true(e->genome(e)->bytes >= (uint64_t)e->genome(e)->n_params);
+    assert_int_equal(e->genome(e)->files.n, 0);
+    assert_null(e->genome(e)->base);
     eco_infer_response r;
     infer(e, &req, &r);
     assert_int_equal(r.n_tokens, 12);
@@ -143,7 +148,7 @@ static void test_seeded_sampling_reproducible(void **state) {
     (void)state;
     eco_infer_request req;
     eco_engine *e = open_engine(model_dir, NULL, &req, "Once upon a time", 24);
-    assert_string_equal(e->genome(e)->id.str, "tiny");
+    assert_string_equal(e->genome(e)->id, "tiny");
     req.temperature = 1.0f;
     req.top_k = 40;
     req.top_p = 0.95f;

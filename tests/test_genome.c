@@ -59,7 +59,7 @@ static char **strv(size_t n, ...) {
 }
 
 /* The golden genome built field by field (independently of the parser). */
-static void golden_record(eco_genome_record *g) {
+static void golden_record(eco_genome *g) {
     memset(g, 0, sizeof *g);
     g->id = strdup("tiny-merge@1");
     g->kind = ECO_GENOME_KIND_MERGED;
@@ -95,7 +95,7 @@ static void golden_record(eco_genome_record *g) {
     g->tool_version = strdup("tiny-ecology 0.1.0");
 }
 
-static char *canonical(const eco_genome_record *g) {
+static char *canonical(const eco_genome *g) {
     char *text = NULL;
     size_t len = 0;
     ECO_ASSERT_OK(eco_genome_to_canonical(g, &text, &len));
@@ -105,7 +105,7 @@ static char *canonical(const eco_genome_record *g) {
 
 static void test_golden(void **state) {
     (void)state;
-    eco_genome_record g;
+    eco_genome g;
     golden_record(&g);
     char *text = canonical(&g);
     assert_string_equal(text, golden);
@@ -113,9 +113,9 @@ static void test_golden(void **state) {
     ECO_ASSERT_OK(eco_genome_hash(&g, hex));
     assert_string_equal(hex, golden_sha256);
     free(text);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     assert_null(g.id); /* zeroed: a second free is harmless */
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 
     /* The same text parsed gives the same fields. */
     ECO_ASSERT_OK(eco_genome_parse(golden, strlen(golden), "genome.json", &g));
@@ -139,13 +139,13 @@ static void test_golden(void **state) {
     assert_int_equal(g.n_corpora, 2);
     assert_string_equal(g.created_at, "2026-11-28T01:02:03Z");
     assert_string_equal(g.tool_version, "tiny-ecology 0.1.0");
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 }
 
 /* parse(text) → canonical must equal want (NULL: text itself), and parse again → canonical
  * byte-identical. */
 static void roundtrip(const char *text, const char *want) {
-    eco_genome_record a, b;
+    eco_genome a, b;
     ECO_ASSERT_OK(eco_genome_parse(text, strlen(text), "genome.json", &a));
     char *c1 = canonical(&a);
     assert_string_equal(c1, want ? want : text);
@@ -154,7 +154,7 @@ static void roundtrip(const char *text, const char *want) {
     assert_string_equal(c1, c2);
     json_t *j;
     ECO_ASSERT_OK(eco_genome_to_json(&b, &j));
-    eco_genome_record c;
+    eco_genome c;
     ECO_ASSERT_OK(eco_genome_from_json(j, "json", &c));
     json_decref(j); /* the record holds its own copy of params */
     char *c3 = canonical(&c);
@@ -162,9 +162,9 @@ static void roundtrip(const char *text, const char *want) {
     free(c1);
     free(c2);
     free(c3);
-    eco_genome_record_free(&a);
-    eco_genome_record_free(&b);
-    eco_genome_record_free(&c);
+    eco_genome_free(&a);
+    eco_genome_free(&b);
+    eco_genome_free(&c);
 }
 
 /* Replaces the first `find` in src by `repl` (malloc'd); fails when find is absent. */
@@ -304,9 +304,9 @@ static void test_bad_genomes(void **state) {
     for (size_t i = 0; i < n; i++) {
         const bad_genome *b = &bad_genomes[i];
         char *text = b->find ? replace(golden, b->find, b->repl) : strdup(b->repl);
-        eco_genome_record g;
+        eco_genome g;
         memset(&g, 0x5A, sizeof g);
-        eco_genome_record before = g;
+        eco_genome before = g;
         eco_clear_error();
         eco_status got = eco_genome_parse(text, strlen(text), "genome.json", &g);
         const char *msg = eco_last_error();
@@ -332,7 +332,7 @@ static void test_bad_genomes(void **state) {
     free(ok);
     snprintf(repl, sizeof repl, "\"id\":\"%s\"", id128);
     char *bad = replace(golden, "\"id\":\"tiny-merge@1\"", repl);
-    eco_genome_record g;
+    eco_genome g;
     ECO_ASSERT_STATUS(eco_genome_parse(bad, strlen(bad), "genome.json", &g), ECO_STATUS_EFORMAT);
     assert_non_null(strstr(eco_last_error(), "genome.json: id: not a valid model id"));
     free(bad);
@@ -355,7 +355,7 @@ static void test_bad_genomes(void **state) {
     assert_non_null(strstr(eco_last_error(), "obj: genome: a key holds a NUL character"));
     json_object_deln(j, "tool_version\0x", 14);
     ECO_ASSERT_OK(eco_genome_from_json(j, "obj", &g));
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     json_t *params = json_object_get(json_object_get(json_object_get(j, "lineage"), "operation"), "params");
     json_object_set_new(params, "deep", json_pack("[{s:s%}]", "k", "a\0b", (size_t)3));
     ECO_ASSERT_STATUS(eco_genome_from_json(j, "obj", &g), ECO_STATUS_EFORMAT);
@@ -371,7 +371,7 @@ static void test_bad_genomes(void **state) {
     char *text = NULL;
     ECO_ASSERT_STATUS(eco_genome_to_canonical(&g, &text, NULL), ECO_STATUS_EINVAL);
     assert_non_null(strstr(eco_last_error(), "genome: lineage.operation.params"));
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 }
 
 static void test_model_id(void **state) {
@@ -411,7 +411,7 @@ static void test_write_refused(void **state) {
         {9, ECO_STATUS_EINVAL, "corpora: 1 entries but no array"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        eco_genome_record g;
+        eco_genome g;
         golden_record(&g);
         switch (cases[i].which) {
         case 0: free(g.id); g.id = NULL; break;
@@ -434,17 +434,17 @@ static void test_write_refused(void **state) {
         }
         assert_null(text);
         if (cases[i].which == 9) g.n_corpora = 0;
-        eco_genome_record_free(&g);
+        eco_genome_free(&g);
     }
     /* NULL params are written as {}. */
-    eco_genome_record g;
+    eco_genome g;
     golden_record(&g);
     json_decref(g.op_params);
     g.op_params = NULL;
     char *text = canonical(&g);
     assert_non_null(strstr(text, "\"params\":{}"));
     free(text);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 }
 
 /* ---- compatibility identity ------------------------------------------------------------- */

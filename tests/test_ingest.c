@@ -66,14 +66,14 @@ static int teardown(void **state) {
     return 0;
 }
 
-static void add_base(fixture *f, eco_genome_record *g) {
+static void add_base(fixture *f, eco_genome *g) {
     eco_add_options o = {.id = "eco-tiny", .sign_key = f->key, .created_at = CREATED};
     ECO_ASSERT_OK(eco_registry_add_dir(f->r, f->base_dir, &o, g));
 }
 
 static void test_base_genome(void **state) {
     fixture *f = *state;
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     add_base(f, &g);
     assert_int_equal(g.kind, ECO_GENOME_KIND_BASE);
     assert_null(g.base);
@@ -104,7 +104,7 @@ static void test_base_genome(void **state) {
     assert_true(g.n_params > 1000000);
     assert_true(g.resident_bytes > g.bytes);
     /* same folder, same created_at: the same genome; registering again is a no-op */
-    eco_genome_record g2 = {0};
+    eco_genome g2 = {0};
     add_base(f, &g2);
     char h1[ECO_SHA256_HEX_LEN + 1], h2[ECO_SHA256_HEX_LEN + 1];
     ECO_ASSERT_OK(eco_genome_hash(&g, h1));
@@ -113,13 +113,13 @@ static void test_base_genome(void **state) {
     char keyid[ECO_KEYID_HEX_LEN + 1];
     ECO_ASSERT_OK(eco_registry_verify(f->r, "eco-tiny", keyid));
     assert_int_equal(strlen(keyid), ECO_KEYID_HEX_LEN);
-    eco_genome_record_free(&g);
-    eco_genome_record_free(&g2);
+    eco_genome_free(&g);
+    eco_genome_free(&g2);
 }
 
 static void test_adapter_genome(void **state) {
     fixture *f = *state;
-    eco_genome_record b = {0}, a = {0};
+    eco_genome b = {0}, a = {0};
     add_base(f, &b);
     const char *caps[] = {"arith.add@1"};
     eco_add_options o = {.id = "eco-tiny-arith", .capabilities = caps, .n_capabilities = 1, .sign_key = f->key,
@@ -174,21 +174,21 @@ static void test_adapter_genome(void **state) {
     free(trusted);
     free(obj);
     free(out);
-    eco_genome_record_free(&a);
-    eco_genome_record_free(&b);
+    eco_genome_free(&a);
+    eco_genome_free(&b);
 }
 
 /* A signature over a different genome (same id and files, another capability) does not
  * vouch for this one. */
 static void test_forged_statement(void **state) {
     fixture *f = *state;
-    eco_genome_record b = {0};
+    eco_genome b = {0};
     add_base(f, &b);
     char *env = NULL;
     free(b.tool_version);
     b.tool_version = eco_strdup("someone else");
     ECO_ASSERT_OK(eco_sign_genome(&b, f->key, &env));
-    eco_genome_record_free(&b);
+    eco_genome_free(&b);
     char *out = eco_path_join(f->tmp, "export");
     ECO_ASSERT_OK(eco_registry_export(f->r, "eco-tiny", out));
     char *sig = eco_path_join(out, ECO_SIGNATURE_FILE);
@@ -275,7 +275,7 @@ static void test_refused_add_leaves_nothing(void **state) {
     assert_int_not_equal(eco_registry_add_dir(f->r, f->base_dir, &bad_key, NULL), ECO_STATUS_OK);
     assert_int_equal(count_files(objects), 0);
 
-    eco_genome_record b = {0};
+    eco_genome b = {0};
     add_base(f, &b); /* signed by the trusted key */
     const int base_objects = count_files(objects);
     assert_int_equal(base_objects, (int)b.files.n);
@@ -287,7 +287,7 @@ static void test_refused_add_leaves_nothing(void **state) {
     ECO_ASSERT_STATUS(eco_registry_add_dir(f->r, f->base_dir, &unsigned_copy, NULL), ECO_STATUS_ESIGNATURE);
     assert_int_equal(count_files(objects), base_objects);
     ECO_ASSERT_OK(eco_registry_verify(f->r, "eco-tiny", NULL));
-    eco_genome_record_free(&b);
+    eco_genome_free(&b);
     free(objects);
 }
 
@@ -295,9 +295,9 @@ static void test_refused_add_leaves_nothing(void **state) {
  * skipped by add, not registered. */
 static void test_working_files_skipped(void **state) {
     fixture *f = *state;
-    eco_genome_record b = {0};
+    eco_genome b = {0};
     add_base(f, &b);
-    eco_genome_record_free(&b);
+    eco_genome_free(&b);
     char *dir = eco_path_join(f->tmp, "trained"), *work = eco_path_join(dir, "work"),
          *hidden = eco_path_join(dir, ".work");
     ECO_ASSERT_OK(eco_mkdir_p(work));
@@ -311,13 +311,13 @@ static void test_working_files_skipped(void **state) {
         eco_test_write_file(p, "x", 1);
         free(p);
     }
-    eco_genome_record a = {0};
+    eco_genome a = {0};
     eco_add_options oa = {.id = "trained", .created_at = CREATED};
     ECO_ASSERT_OK(eco_registry_add_dir(f->r, dir, &oa, &a));
     assert_int_equal(a.files.n, 3);
     for (size_t i = 0; i < 4; i++) assert_null(eco_manifest_find(&a.files, extra[i]));
     assert_non_null(eco_manifest_find(&a.files, "adapter_model.safetensors"));
-    eco_genome_record_free(&a);
+    eco_genome_free(&a);
     free(work);
     free(hidden);
     free(dir);
@@ -327,7 +327,7 @@ static void test_working_files_skipped(void **state) {
  * same size) repairs the object and logs a "repair" event; both models then verify. */
 static void test_add_repairs_object(void **state) {
     fixture *f = *state;
-    eco_genome_record b = {0};
+    eco_genome b = {0};
     add_base(f, &b);
     const eco_file_entry *w = eco_manifest_find(&b.files, "model.safetensors");
     assert_non_null(w);
@@ -348,7 +348,7 @@ static void test_add_repairs_object(void **state) {
     ECO_ASSERT_OK(eco_registry_verify(f->r, "eco-tiny", NULL));
     assert_true(has_event(f->r, "repair"));
     free(obj);
-    eco_genome_record_free(&b);
+    eco_genome_free(&b);
 }
 
 /* Issue 17 signing: an intact model that is unsigned, or signed by a key not trusted, is
@@ -358,7 +358,7 @@ static void test_verify_untrusted_vs_mismatch(void **state) {
     char *keys = eco_path_join(f->tmp, "keys");
     ECO_ASSERT_OK(eco_keys_generate(keys, "stranger", ECO_KEY_TYPE_ED25519, NULL));
     char *stranger = eco_path_join(keys, "stranger.key");
-    eco_genome_record b = {0};
+    eco_genome b = {0};
     eco_add_options o = {.id = "by-stranger", .sign_key = stranger, .created_at = CREATED};
     ECO_ASSERT_OK(eco_registry_add_dir(f->r, f->base_dir, &o, &b));
     ECO_ASSERT_STATUS(eco_registry_verify(f->r, "by-stranger", NULL), ECO_STATUS_ESIGNATURE);
@@ -369,7 +369,7 @@ static void test_verify_untrusted_vs_mismatch(void **state) {
     assert_non_null(strstr(eco_last_error(), "not signed"));
 
     /* an exported folder whose signature, by the trusted key, has a flipped byte */
-    eco_genome_record t = {0};
+    eco_genome t = {0};
     add_base(f, &t);
     char *out = eco_path_join(f->tmp, "exp"), *sig = eco_path_join(out, ECO_SIGNATURE_FILE);
     ECO_ASSERT_OK(eco_registry_export(f->r, "eco-tiny", out));
@@ -389,8 +389,8 @@ static void test_verify_untrusted_vs_mismatch(void **state) {
     free(text);
     free(sig);
     free(out);
-    eco_genome_record_free(&t);
-    eco_genome_record_free(&b);
+    eco_genome_free(&t);
+    eco_genome_free(&b);
     free(stranger);
     free(keys);
 }

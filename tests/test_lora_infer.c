@@ -414,7 +414,7 @@ static void test_detach_and_refuse(void **state) {
     /* the engine with an adapter: id names both; a missing adapter folder is ENOTFOUND */
     eco_engine *e;
     ECO_ASSERT_OK(eco_llama_engine_open_adapter(base, ad, NULL, &e));
-    assert_string_equal(e->genome(e)->id.str, "d-base+d-adapter");
+    assert_string_equal(e->genome(e)->id, "d-base+d-adapter");
     assert_true(eco_model_has_adapter(eco_llama_engine_model(e)));
     eco_engine_destroy(e);
     char *missing = sub("no-such-adapter");
@@ -465,7 +465,7 @@ static void test_tasks_eval(void **state) {
         ECO_ASSERT_OK(eco_llama_engine_open_adapter(base, with ? ad : NULL, NULL, &e));
         eco_tasks_eval_report r;
         ECO_ASSERT_OK(eco_tasks_eval(e, cap, &opt, &r));
-        printf("  %s: %zu/%zu correct, %zu failures kept\n", e->genome(e)->id.str, r.correct, r.n, r.n_failures);
+        printf("  %s: %zu/%zu correct, %zu failures kept\n", e->genome(e)->id, r.correct, r.n, r.n_failures);
         assert_string_equal(r.capability, "arith.add@1");
         assert_int_equal(r.n, opt.n);
         assert_true(r.correct <= r.n);

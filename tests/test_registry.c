@@ -50,7 +50,7 @@ static char **strv(const char *const *src, size_t *n) {
  * id and salt) are put into the store. parents and caps are NULL-terminated (caps sorted);
  * compat_c fills the compatibility hashes (a hex digit). No cmocka calls: forked children
  * use it too. On failure g holds what was built so far (free it). */
-static eco_status build_genome(eco_store *s, eco_genome_record *g, const char *id, eco_genome_kind kind,
+static eco_status build_genome(eco_store *s, eco_genome *g, const char *id, eco_genome_kind kind,
                                const char *base, const char *const *parents, const char *const *caps,
                                char compat_c, const char *salt) {
     memset(g, 0, sizeof *g);
@@ -91,7 +91,7 @@ static eco_status build_genome(eco_store *s, eco_genome_record *g, const char *i
     return ECO_STATUS_OK;
 }
 
-static void make_genome(eco_store *s, eco_genome_record *g, const char *id, eco_genome_kind kind,
+static void make_genome(eco_store *s, eco_genome *g, const char *id, eco_genome_kind kind,
                         const char *base, const char *const *parents, const char *const *caps, char compat_c,
                         const char *salt) {
     ECO_ASSERT_OK(build_genome(s, g, id, kind, base, parents, caps, compat_c, salt));
@@ -100,12 +100,12 @@ static void make_genome(eco_store *s, eco_genome_record *g, const char *id, eco_
 /* Registers a fresh genome; fails the test unless it is created. */
 static void reg(eco_registry *r, const char *id, eco_genome_kind kind, const char *base,
                 const char *const *parents, const char *const *caps, char compat_c) {
-    eco_genome_record g;
+    eco_genome g;
     make_genome(eco_registry_store(r), &g, id, kind, base, parents, caps, compat_c, NULL);
     bool created = false;
     ECO_ASSERT_OK(eco_registry_register(r, &g, NULL, &created));
     assert_true(created);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 }
 
 static eco_registry *open_reg(const char *dir) {
@@ -261,17 +261,17 @@ static void test_read_only_open(void **state) {
     size_t nm = 0, no = 0;
     ECO_ASSERT_OK(eco_registry_check(r, true, &nm, &no));
     assert_int_equal(nm, 1);
-    eco_genome_record g;
+    eco_genome g;
     ECO_ASSERT_STATUS(build_genome(eco_registry_store(r), &g, "m2", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'b', "ro"),
                       ECO_STATUS_EIO);
     assert_error_mentions("read-only"); /* the store refuses puts */
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     ECO_ASSERT_OK(eco_registry_get(r, "m1", &g, NULL)); /* files in the store: only the write fails */
     free(g.id);
     g.id = strdup("m3");
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, NULL), ECO_STATUS_EIO);
     assert_error_mentions("read-only");
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     ECO_ASSERT_STATUS(eco_registry_alias_set(r, "champion", "m1", NULL), ECO_STATUS_EIO);
     assert_error_mentions("read-only");
     ECO_ASSERT_STATUS(eco_registry_add_report(r, "m1", "{}"), ECO_STATUS_EIO);
@@ -310,10 +310,10 @@ static void test_check_genome_hash(void **state) {
     assert_int_equal(sqlite3_changes(h), 1);
     sqlite3_close(h);
     r = open_reg(dir);
-    eco_genome_record g;
+    eco_genome g;
     ECO_ASSERT_OK(eco_registry_get(r, "m1", &g, NULL)); /* still a valid genome */
     assert_string_equal(g.tool_version, "tiny-ecology 9.9.9");
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     ECO_ASSERT_STATUS(eco_registry_check(r, false, NULL, NULL), ECO_STATUS_EINTEGRITY);
     assert_error_mentions("genome_sha256");
     assert_error_mentions("'m1'");
@@ -368,7 +368,7 @@ static void test_register_get(void **state) {
     (void)state;
     eco_registry *r;
     char *dir = fresh_registry(&r);
-    eco_genome_record g, got;
+    eco_genome g, got;
     const char *caps[] = {"arith.add@1", "text.reverse@1", NULL};
     make_genome(eco_registry_store(r), &g, "tiny-base", ECO_GENOME_KIND_BASE, NULL, NULL, caps, 'a', NULL);
     assert_false(eco_registry_exists(r, "tiny-base"));
@@ -385,9 +385,9 @@ static void test_register_get(void **state) {
     assert_string_equal(a, b);
     free(a);
     free(b);
-    eco_genome_record_free(&got);
+    eco_genome_free(&got);
     ECO_ASSERT_OK(eco_registry_get(r, "tiny-base", &got, NULL)); /* envelope not wanted */
-    eco_genome_record_free(&got);
+    eco_genome_free(&got);
 
     /* the register event */
     eco_registry_event *ev = NULL;
@@ -405,7 +405,7 @@ static void test_register_get(void **state) {
     ECO_ASSERT_STATUS(eco_registry_get(r, "nope", &got, NULL), ECO_STATUS_ENOTFOUND);
     assert_error_mentions("'nope'");
     assert_false(eco_registry_exists(r, "nope"));
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 
     /* invalid ids and records are refused before anything is written */
     make_genome(eco_registry_store(r), &g, "x", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
@@ -418,7 +418,7 @@ static void test_register_get(void **state) {
     g.created_at = strdup("yesterday");
     assert_int_not_equal(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_OK);
     assert_false(created);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     assert_int_equal(count_events(r), 1);
     close_and_remove(r, dir);
 }
@@ -427,7 +427,7 @@ static void test_register_twice(void **state) {
     (void)state;
     eco_registry *r;
     char *dir = fresh_registry(&r);
-    eco_genome_record g, g2;
+    eco_genome g, g2;
     make_genome(eco_registry_store(r), &g, "m", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
     bool created = false;
     ECO_ASSERT_OK(eco_registry_register(r, &g, NULL, &created));
@@ -448,14 +448,14 @@ static void test_register_twice(void **state) {
     ECO_ASSERT_STATUS(eco_registry_register(r, &g2, NULL, &created), ECO_STATUS_EEXIST);
     assert_false(created);
     assert_error_mentions("'m'");
-    eco_genome_record_free(&g2);
+    eco_genome_free(&g2);
     make_genome(eco_registry_store(r), &g2, "m", ECO_GENOME_KIND_MERGED, NULL, NULL, NULL, 'a', NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &g2, NULL, &created), ECO_STATUS_EEXIST);
-    eco_genome_record_free(&g2);
+    eco_genome_free(&g2);
     assert_int_equal(count_events(r), 1);
     const char *all[] = {"m", NULL};
     assert_list(r, NULL, all, "list");
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     close_and_remove(r, dir);
 }
 
@@ -464,42 +464,42 @@ static void test_register_missing(void **state) {
     eco_registry *r;
     char *dir = fresh_registry(&r);
     reg(r, "base", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a');
-    eco_genome_record g;
+    eco_genome g;
     bool created = false;
 
     const char *parents[] = {"base", "ghost", NULL};
     make_genome(eco_registry_store(r), &g, "child", ECO_GENOME_KIND_MERGED, NULL, parents, NULL, 'a', NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_ENOTFOUND);
     assert_error_mentions("'ghost'");
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 
     make_genome(eco_registry_store(r), &g, "adapter", ECO_GENOME_KIND_ADAPTER, "no-such-base", NULL, NULL, 'a', NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_ENOTFOUND);
     assert_error_mentions("'no-such-base'");
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 
     /* a file not in the store */
     make_genome(eco_registry_store(r), &g, "nofile", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
     hex_fill(g.files.files[1].sha256, '0');
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_ENOTFOUND);
     assert_error_mentions("model.safetensors");
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 
     /* a file in the store with another size */
     make_genome(eco_registry_store(r), &g, "badsize", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
     g.files.files[0].size += 1;
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_EINTEGRITY);
     assert_error_mentions("config.json");
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 
     /* its own parent / base */
     const char *self[] = {"selfish", NULL};
     make_genome(eco_registry_store(r), &g, "selfish", ECO_GENOME_KIND_MERGED, NULL, self, NULL, 'a', NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_EINVAL);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     make_genome(eco_registry_store(r), &g, "selfbase", ECO_GENOME_KIND_ADAPTER, "selfbase", NULL, NULL, 'a', NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_EINVAL);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
 
     /* nothing of the refused models was recorded */
     const char *all[] = {"base", NULL};
@@ -619,12 +619,12 @@ static void test_lineage_diamond(void **state) {
     assert_null(ids);
 
     /* the parents' order survives the round trip */
-    eco_genome_record g;
+    eco_genome g;
     ECO_ASSERT_OK(eco_registry_get(r, "F", &g, NULL));
     assert_int_equal(g.n_parents, 2);
     assert_string_equal(g.parents[0], "E");
     assert_string_equal(g.parents[1], "A");
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     close_and_remove(r, dir);
 }
 
@@ -805,7 +805,7 @@ static void test_busy(void **state) {
     sqlite3 *h = NULL;
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    eco_genome_record g;
+    eco_genome g;
     make_genome(eco_registry_store(r), &g, "late", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
     bool created = true;
     double t0 = eco_now();
@@ -820,7 +820,7 @@ static void test_busy(void **state) {
     assert_int_equal(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     ECO_ASSERT_OK(eco_registry_register(r, &g, NULL, &created));
     assert_true(created);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     sqlite3_close(h);
     free(db);
     close_and_remove(r, dir);
@@ -849,7 +849,7 @@ static int writer_main(const char *dir, int k, int start_fd) {
          * find it there (no EEXIST, no second event) */
         if (i < 0) snprintf(id, sizeof id, "shared");
         else snprintf(id, sizeof id, "w%d-%02d", k, i);
-        eco_genome_record g;
+        eco_genome g;
         const char *parents[] = {"root", NULL};
         bool created = false;
         eco_status st =
@@ -859,7 +859,7 @@ static int writer_main(const char *dir, int k, int start_fd) {
             fprintf(stderr, "writer %d: register %s: %s: %s\n", k, id, eco_status_str(st), eco_last_error());
             rc = 12;
         }
-        eco_genome_record_free(&g);
+        eco_genome_free(&g);
     }
     eco_registry_close(r);
     return rc;
@@ -891,7 +891,7 @@ static int reader_main(const char *dir, int start_fd) {
             break;
         }
         for (size_t i = 0; i < n && !rc; i++) {
-            eco_genome_record g;
+            eco_genome g;
             if (eco_registry_get(r, ids[i], &g, NULL)) {
                 fprintf(stderr, "reader: get %s: %s\n", ids[i], eco_last_error());
                 rc = 25;
@@ -903,7 +903,7 @@ static int reader_main(const char *dir, int start_fd) {
                 fprintf(stderr, "reader: %s: model_files rows do not match its genome\n", ids[i]);
                 rc = 26;
             }
-            eco_genome_record_free(&g);
+            eco_genome_free(&g);
         }
         eco_registry_ids_free(ids, n);
         rounds++;
@@ -1003,7 +1003,7 @@ static void copy_file(const char *src, const char *dst) {
 }
 
 /* A DSSE envelope over the statement for g (subject subject_id), signed with key_path. */
-static char *sign_genome(const eco_genome_record *g, const char *subject_id, const char *key_path) {
+static char *sign_genome(const eco_genome *g, const char *subject_id, const char *key_path) {
     eco_signing_key *k = NULL;
     ECO_ASSERT_OK(eco_signing_key_load(key_path, &k));
     json_t *gj = NULL;
@@ -1037,7 +1037,7 @@ static void test_signature_policy(void **state) {
     eco_registry_options opt = {.data_dir = dir, .require_signature = true};
     eco_registry *r = NULL;
     ECO_ASSERT_OK(eco_registry_open(&opt, &r));
-    eco_genome_record g, other;
+    eco_genome g, other;
     make_genome(eco_registry_store(r), &g, "signed", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
     make_genome(eco_registry_store(r), &other, "signed", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', "other");
     bool created = false;
@@ -1070,13 +1070,13 @@ static void test_signature_policy(void **state) {
     assert_true(created);
     ECO_ASSERT_OK(eco_registry_register(r, &g, NULL, &created)); /* already there: a no-op */
     assert_false(created);
-    eco_genome_record got;
+    eco_genome got;
     char *env_got = NULL;
     ECO_ASSERT_OK(eco_registry_get(r, "signed", &got, &env_got));
     assert_non_null(env_got);
     assert_string_equal(env_got, env);
     free(env_got);
-    eco_genome_record_free(&got);
+    eco_genome_free(&got);
     eco_registry_event *ev;
     size_t n;
     ECO_ASSERT_OK(eco_registry_events(r, 0, &ev, &n));
@@ -1086,20 +1086,20 @@ static void test_signature_policy(void **state) {
     eco_registry_close(r);
 
     /* without require_signature: unsigned is fine, but an envelope about something else is not */
-    eco_genome_record u;
+    eco_genome u;
     opt.require_signature = false;
     ECO_ASSERT_OK(eco_registry_open(&opt, &r));
     make_genome(eco_registry_store(r), &u, "unsigned", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &u, env, &created), ECO_STATUS_ESIGNATURE);
     ECO_ASSERT_OK(eco_registry_register(r, &u, NULL, &created));
     assert_true(created);
-    eco_genome_record_free(&u);
+    eco_genome_free(&u);
     /* an untrusted key is accepted when signatures are not required */
     make_genome(eco_registry_store(r), &u, "rogue-signed", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
     char *env_u = sign_genome(&u, "rogue-signed", rogue_key);
     ECO_ASSERT_OK(eco_registry_register(r, &u, env_u, &created));
     free(env_u);
-    eco_genome_record_free(&u);
+    eco_genome_free(&u);
     eco_registry_close(r);
 
     /* the folder's policy binds an opener that does not ask for signatures */
@@ -1107,7 +1107,7 @@ static void test_signature_policy(void **state) {
     ECO_ASSERT_OK(eco_registry_open(&opt, &r));
     make_genome(eco_registry_store(r), &u, "unsigned2", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &u, NULL, &created), ECO_STATUS_ESIGNATURE);
-    eco_genome_record_free(&u);
+    eco_genome_free(&u);
     eco_registry_close(r);
 
     /* an explicit trusted_dir without the key */
@@ -1119,7 +1119,7 @@ static void test_signature_policy(void **state) {
     char *env2 = sign_genome(&u, "signed2", good_key);
     ECO_ASSERT_STATUS(eco_registry_register(r, &u, env2, &created), ECO_STATUS_ESIGNATURE);
     free(env2);
-    eco_genome_record_free(&u);
+    eco_genome_free(&u);
     eco_registry_close(r);
 
     free(empty);
@@ -1127,8 +1127,8 @@ static void test_signature_policy(void **state) {
     free(env_rogue);
     free(env_subject);
     free(env_other);
-    eco_genome_record_free(&g);
-    eco_genome_record_free(&other);
+    eco_genome_free(&g);
+    eco_genome_free(&other);
     free(good_pub);
     free(good_pub_t);
     free(good_key);

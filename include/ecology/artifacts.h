@@ -24,6 +24,7 @@
 #ifndef ECOLOGY_ARTIFACTS_H
 #define ECOLOGY_ARTIFACTS_H
 
+#include "ecology/contracts.h"
 #include "ecology/core.h"
 
 #ifdef __cplusplus
@@ -40,16 +41,8 @@ char *eco_data_dir_resolve(const char *explicit_dir);
 
 /* ---- manifest ----------------------------------------------------------------------- */
 
-typedef struct eco_file_entry {
-    char *name;                            /* relative path, '/'-separated (owned) */
-    uint64_t size;                         /* bytes */
-    char sha256[ECO_SHA256_HEX_LEN + 1];   /* lower-case hex */
-} eco_file_entry;
-
-typedef struct eco_manifest {
-    eco_file_entry *files; /* [n] sorted by name (strcmp), names unique */
-    size_t n;
-} eco_manifest;
+/* eco_file_entry and eco_manifest (a model's files) are defined in contracts.h, beside the
+ * genome that holds them. */
 
 /* Hashes every regular file under dir (recursively; symlinks and special files are
  * refused naming them) except names listed in skip (NULL-terminated, may be NULL: e.g.
@@ -58,6 +51,10 @@ typedef struct eco_manifest {
  * with everything in it. ENOTFOUND when dir is absent, EINVAL when it is not a folder,
  * EUNSUPPORTED for a symlink or special file. Caller frees with eco_manifest_free. */
 eco_status eco_manifest_from_dir(const char *dir, const char *const *skip, eco_manifest *out);
+/* The same, advancing progress (may be NULL) by the megabytes hashed as it goes (the caller
+ * begins and ends it: `add` of a large model shows one line for hashing and storing). */
+eco_status eco_manifest_from_dir_progress(const char *dir, const char *const *skip, eco_progress *progress,
+                                          eco_manifest *out);
 void eco_manifest_free(eco_manifest *m);
 /* Deep copy. */
 eco_status eco_manifest_copy(eco_manifest *dst, const eco_manifest *src);
@@ -102,6 +99,9 @@ const char *eco_store_data_dir(const eco_store *s);
  * regular file. */
 eco_status eco_store_put_file(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1],
                               uint64_t *size);
+/* The same, advancing progress (may be NULL) by the megabytes copied. */
+eco_status eco_store_put_file_progress(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1],
+                                       uint64_t *size, eco_progress *progress);
 /* The same for bytes in memory. */
 eco_status eco_store_put_bytes(eco_store *s, const void *data, size_t len,
                                char hex[ECO_SHA256_HEX_LEN + 1]);

@@ -5,12 +5,10 @@
  *
  *     typedef struct { eco_engine base; eco_model *model; ... } llama_engine;
  *
- * Domain types live here too. contracts.h is core's: the types' plain helpers
- * (eco_infer_request_init, eco_infer_response_free) are in src/core/contracts.c, so any
- * module may use them without depending on an implementation. eco_genome is the summary an
- * engine reports about itself (id, interface, size; the llama engine leaves the
- * compatibility hashes empty); the whole genome, as the registry stores and signs it, is
- * registry.h's eco_genome_record.
+ * Domain types live here too: the genome (one type for every module: the registry reads,
+ * writes and signs it, an engine reports the part it knows about itself) and the manifest
+ * of a model's files it holds (artifacts.h has the manifest's functions, registry.h the
+ * genome's: JSON, hashing, eco_genome_free).
  */
 #ifndef ECOLOGY_CONTRACTS_H
 #define ECOLOGY_CONTRACTS_H
@@ -21,10 +19,6 @@
 extern "C" {
 #endif
 
-typedef struct eco_model_id {
-    char str[128];
-} eco_model_id;
-
 /* Whether two models' parameters can be mixed (see ARCHITECTURE.md); hex SHA-256s. */
 typedef struct eco_compat_identity {
     char base_family[ECO_SHA256_HEX_LEN + 1];
@@ -33,12 +27,54 @@ typedef struct eco_compat_identity {
     char tensor_schema_hash[ECO_SHA256_HEX_LEN + 1];
 } eco_compat_identity;
 
+/* One file of a model: (name, size, SHA-256). */
+typedef struct eco_file_entry {
+    char *name;                            /* relative path, '/'-separated (owned) */
+    uint64_t size;                         /* bytes */
+    char sha256[ECO_SHA256_HEX_LEN + 1];   /* lower-case hex */
+} eco_file_entry;
+
+/* A model's files (artifacts.h: built from a folder, its root digest, its JSON). */
+typedef struct eco_manifest {
+    eco_file_entry *files; /* [n] sorted by name (strcmp), names unique */
+    size_t n;
+} eco_manifest;
+
+typedef enum eco_genome_kind {
+    ECO_GENOME_KIND_BASE = 0,
+    ECO_GENOME_KIND_ADAPTER = 1,
+    ECO_GENOME_KIND_MERGED = 2,
+    ECO_GENOME_KIND_DISTILLED = 3,
+    ECO_GENOME_KIND_QUANTIZED = 4,
+} eco_genome_kind;
+
+struct json_t;
+
+/* The genome of a model (registry.h describes its canonical JSON). Strings and arrays are
+ * owned; eco_genome_free (registry.h) releases them. An engine's genome() fills id,
+ * interface_version, n_params and bytes (its weights) and leaves the rest zero: what the
+ * registry knows about the model (lineage, files, signature) is read from the registry. */
 typedef struct eco_genome {
-    eco_model_id id;
+    char *id;
+    eco_genome_kind kind;
     eco_compat_identity compatibility;
-    char interface_version[32];
+    char *interface_version;
+    char **capabilities;   /* [n_capabilities] sorted, unique */
+    size_t n_capabilities;
+    char **parents;        /* [n_parents] lineage parents (order kept: it can matter) */
+    size_t n_parents;
+    char *op_name;         /* lineage operation: "import", "train", "merge", ... */
+    struct json_t *op_params; /* object (owned reference) */
+    uint64_t op_seed;
+    eco_manifest files;
+    char *base;            /* NULL when none */
     int64_t n_params;
-    size_t weight_bytes;
+    uint64_t bytes;        /* weight bytes */
+    uint64_t resident_bytes;
+    char **corpora;        /* [n_corpora] hex SHA-256s, sorted, unique */
+    size_t n_corpora;
+    char *created_at;      /* RFC 3339 UTC */
+    char *tool_version;
 } eco_genome;
 
 /* One inference call. Strings are borrowed for the duration of the call. */

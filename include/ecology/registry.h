@@ -78,50 +78,18 @@ const char *eco_compat_diff(const eco_compat_identity *a, const eco_compat_ident
 
 /* ---- genome ------------------------------------------------------------------------- */
 
-typedef enum eco_genome_kind {
-    ECO_GENOME_KIND_BASE = 0,
-    ECO_GENOME_KIND_ADAPTER = 1,
-    ECO_GENOME_KIND_MERGED = 2,
-    ECO_GENOME_KIND_DISTILLED = 3,
-    ECO_GENOME_KIND_QUANTIZED = 4,
-} eco_genome_kind;
-
 const char *eco_genome_kind_str(eco_genome_kind k);
 eco_status eco_genome_kind_parse(const char *s, eco_genome_kind *out);
 
-/* The whole genome (the domain type; contracts.h's eco_genome is the summary an engine
- * reports). Strings and arrays are owned; eco_genome_record_free releases them. */
-typedef struct eco_genome_record {
-    char *id;
-    eco_genome_kind kind;
-    eco_compat_identity compatibility;
-    char *interface_version;
-    char **capabilities;   /* [n_capabilities] sorted, unique */
-    size_t n_capabilities;
-    char **parents;        /* [n_parents] lineage parents (order kept: it can matter) */
-    size_t n_parents;
-    char *op_name;         /* lineage operation: "import", "train", "merge", ... */
-    struct json_t *op_params; /* object (owned reference) */
-    uint64_t op_seed;
-    eco_manifest files;
-    char *base;            /* NULL when none */
-    int64_t n_params;
-    uint64_t bytes;
-    uint64_t resident_bytes;
-    char **corpora;        /* [n_corpora] hex SHA-256s, sorted, unique */
-    size_t n_corpora;
-    char *created_at;      /* RFC 3339 UTC */
-    char *tool_version;
-} eco_genome_record;
-
-void eco_genome_record_free(eco_genome_record *g);
+/* Releases what a genome (contracts.h) owns and zeroes it; safe on a zeroed genome. */
+void eco_genome_free(eco_genome *g);
 /* Genome as JSON (a new reference) / canonical text (malloc'd) / SHA-256 of that text.
  * A record that would not parse back is refused: EINVAL naming the field ("genome:
  * capabilities[1]: not in sorted order"), ERANGE for a seed or size above 2^63-1. NULL
  * op_params is written as {}. */
-eco_status eco_genome_to_json(const eco_genome_record *g, struct json_t **out);
-eco_status eco_genome_to_canonical(const eco_genome_record *g, char **out, size_t *len);
-eco_status eco_genome_hash(const eco_genome_record *g, char out[ECO_SHA256_HEX_LEN + 1]);
+eco_status eco_genome_to_json(const eco_genome *g, struct json_t **out);
+eco_status eco_genome_to_canonical(const eco_genome *g, char **out, size_t *len);
+eco_status eco_genome_hash(const eco_genome *g, char out[ECO_SHA256_HEX_LEN + 1]);
 /* Parses a genome (hostile input): every key above present with its type, no unknown
  * keys, hex fields 64 lower-case hex, id a valid model id, lists sorted and unique where
  * required. label names the source ("genome.json: lineage.parents[0]: ..."). Also:
@@ -130,9 +98,9 @@ eco_status eco_genome_hash(const eco_genome_record *g, char out[ECO_SHA256_HEX_L
  * resource_profile integers >= 0, created_at exactly "YYYY-MM-DDTHH:MM:SSZ", tool_version
  * 1..256 bytes without control characters (the full list: src/registry/genome.c).
  * EFORMAT on any failure, *out untouched; the caller frees *out with
- * eco_genome_record_free. */
-eco_status eco_genome_from_json(const struct json_t *j, const char *label, eco_genome_record *out);
-eco_status eco_genome_parse(const char *text, size_t len, const char *label, eco_genome_record *out);
+ * eco_genome_free. */
+eco_status eco_genome_from_json(const struct json_t *j, const char *label, eco_genome *out);
+eco_status eco_genome_parse(const char *text, size_t len, const char *label, eco_genome *out);
 /* A valid model id: 1..127 bytes of [A-Za-z0-9._@+-], not starting with '.' or '-'. */
 bool eco_model_id_ok(const char *id);
 
@@ -181,17 +149,18 @@ bool eco_registry_trust_cache(const eco_registry *r);
 
 /* Registers a genome whose files are already in the store (each verified present with its
  * size). envelope: the DSSE signature (may be NULL: unsigned, refused under
- * require_signature). Same id with identical genome: a no-op (*created false). Same id,
- * different content: EEXIST. Parents and base must be registered (ENOTFOUND naming them).
- * Atomic: one transaction writes the model, its files, lineage edges and an event.
+ * require_signature). An id that is an alias's name: EEXIST. Same id with identical genome:
+ * a no-op (*created false). Same id, different content: EEXIST. Parents and base must be
+ * registered (ENOTFOUND naming them). Atomic: one transaction writes the model, its files,
+ * lineage edges and an event.
  * An envelope, when given, must be a statement about this genome (subject id, manifest root,
  * predicate) even when signatures are not required (ESIGNATURE otherwise); a no-op
  * re-registration keeps the envelope stored first. */
-eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, const char *envelope,
+eco_status eco_registry_register(eco_registry *r, const eco_genome *g, const char *envelope,
                                  bool *created);
 /* Loads a genome (ENOTFOUND if absent); envelope (may be NULL) receives the stored
  * signature or NULL (malloc'd). */
-eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome_record *out, char **envelope);
+eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome *out, char **envelope);
 bool eco_registry_exists(eco_registry *r, const char *id);
 
 typedef struct eco_registry_filter {
@@ -212,8 +181,9 @@ eco_status eco_registry_descendants(eco_registry *r, const char *id, char ***ids
 
 /* Moves alias name to id if it currently points at expect (NULL: the alias must not exist
  * yet; "*": any current value, or unset). ECONFLICT (naming the current target) when it
- * does not; ENOTFOUND when id is not registered. Each move appends an alias history row and
- * an "alias" event; moving to the current target records nothing. */
+ * does not; ENOTFOUND when id is not registered; EEXIST when a model has the id name (an
+ * alias never shadows a model id). Each move appends an alias history row and an "alias"
+ * event; moving to the current target records nothing. */
 eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char *id, const char *expect);
 /* Current target (malloc'd) or ENOTFOUND. */
 eco_status eco_registry_alias_get(eco_registry *r, const char *name, char **id);
@@ -271,11 +241,18 @@ typedef struct eco_add_options {
     size_t n_capabilities;
     const char *sign_key;           /* private key path, or NULL (unsigned) */
     const char *created_at;         /* NULL: now (tests pass a fixed time) */
+    bool progress;                  /* a progress line on stderr (eco_progress: redrawn on a
+                                     * terminal, one summary line otherwise) while hashing and
+                                     * storing a folder of progress_min_bytes or more */
+    uint64_t progress_min_bytes;    /* 0: ECO_ADD_PROGRESS_MIN_BYTES */
 } eco_add_options;
+
+#define ECO_ADD_PROGRESS_MIN_BYTES (64ull << 20)
 
 /* Computes the genome of a model folder (a base: config.json + tokenizer.json + weights;
  * an adapter: adapter_config.json + adapter_model.safetensors, whose shapes must fit the
- * base), stores its files, signs it (when a key is given) and registers it. *genome_out
+ * base), stores its files, signs it (when a key is given) and registers it. Prints
+ * nothing but the progress line opt->progress asks for. *genome_out
  * (may be NULL) receives the genome. Also reads lineage and corpora from a training.json in
  * the folder when present. Training's working files at the top of the folder (checkpoint.*,
  * work/, .work/) are not part of the model: they are skipped and named in a warning. A
@@ -284,11 +261,11 @@ typedef struct eco_add_options {
  * that no registered model references. A signing key that keys/trusted/ does not hold is
  * warned about (the model is registered, and `verify` will call it untrusted). */
 eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_options *opt,
-                                eco_genome_record *genome_out);
+                                eco_genome *genome_out);
 
 /* A DSSE envelope (malloc'd, caller frees) signing the in-toto statement of g (subject: its
  * id and manifest root; predicate: the genome) with the private key at key_path. */
-eco_status eco_sign_genome(const eco_genome_record *g, const char *key_path, char **envelope);
+eco_status eco_sign_genome(const eco_genome *g, const char *key_path, char **envelope);
 
 /* Re-hashes every file of a registered model in the store, checks the genome's hash, the
  * manifest root and the signature against the trusted keys. OK, or the status of the first
@@ -305,6 +282,23 @@ eco_status eco_verify_dir(const char *dir, const eco_keyring *trusted,
 /* Writes a model's files, genome.json and signature.json (when signed) to out_dir (created;
  * must be empty or absent), each atomically. */
 eco_status eco_registry_export(eco_registry *r, const char *id, const char *out_dir);
+
+/* ---- models by name ----------------------------------------------------------------- */
+
+/* The model id that ref names: ref itself when a model has that id, else the target of the
+ * alias named ref ("champion", "sentiment@champion": an alias name is any valid model id,
+ * and no alias may have a model's id, so the two never compete). *id is malloc'd (caller
+ * frees). EINVAL when ref is not a valid id, ENOTFOUND naming ref and the data folder when
+ * neither a model nor an alias has that name. */
+eco_status eco_registry_resolve(eco_registry *r, const char *ref, char **id);
+/* A folder holding the files of the model ref names (eco_registry_resolve), ready for the
+ * loaders: <data>/checkouts/<id>/, its files read-only hard links to (or copies of) the
+ * store's objects. Every object is verified first (re-hashed, unless the handle was opened
+ * with trust_cache and the trust cache vouches for it): EINTEGRITY naming the model and the
+ * file when one is damaged. A valid existing checkout is reused; an invalid one is rebuilt
+ * atomically (src/registry/checkout.c). *dir is malloc'd (caller frees); genome_out (may be
+ * NULL) receives the model's genome (caller frees with eco_genome_free). */
+eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir, eco_genome *genome_out);
 
 #ifdef __cplusplus
 }

@@ -129,6 +129,7 @@ typedef struct walk_ctx {
     eco_file_entry *files;   /* [n] collected, unsorted; names owned */
     size_t n, cap;
     unsigned char *buf;      /* [HASH_CHUNK] read buffer */
+    eco_progress *progress;  /* may be NULL: advanced by the megabytes hashed */
 } walk_ctx;
 
 static bool skipped(const walk_ctx *w, const char *rel) {
@@ -156,6 +157,7 @@ static eco_status hash_fd(walk_ctx *w, int fd, const char *rel, char hex[ECO_SHA
         if (r == 0) break;
         total += (uint64_t)r;
         if ((st = eco_sha256_update(c, w->buf, (size_t)r)) != ECO_STATUS_OK) break;
+        if (w->progress) eco_progress_update(w->progress, w->progress->done + (double)r / 1e6);
     }
     if (st != ECO_STATUS_OK) {
         eco_sha256_abort(c);
@@ -284,6 +286,11 @@ static eco_status walk(walk_ctx *w, int dirfd, const char *prefix, int depth) {
 }
 
 eco_status eco_manifest_from_dir(const char *dir, const char *const *skip, eco_manifest *out) {
+    return eco_manifest_from_dir_progress(dir, skip, NULL, out);
+}
+
+eco_status eco_manifest_from_dir_progress(const char *dir, const char *const *skip, eco_progress *progress,
+                                          eco_manifest *out) {
     out->files = NULL;
     out->n = 0;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -293,7 +300,7 @@ eco_status eco_manifest_from_dir(const char *dir, const char *const *skip, eco_m
                                            : ECO_STATUS_EIO;
         return eco_error(st, "%s: %s", dir, strerror(errno));
     }
-    walk_ctx w = {.root = dir, .skip = skip};
+    walk_ctx w = {.root = dir, .skip = skip, .progress = progress};
     w.buf = malloc(HASH_CHUNK);
     if (!w.buf) {
         close(fd);

@@ -339,6 +339,11 @@ done:
 }
 
 eco_status eco_store_put_file(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1], uint64_t *size) {
+    return eco_store_put_file_progress(s, path, hex, size, NULL);
+}
+
+eco_status eco_store_put_file_progress(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1],
+                                       uint64_t *size, eco_progress *progress) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "store put %s: %s", path,
@@ -365,6 +370,7 @@ eco_status eco_store_put_file(eco_store *s, const char *path, char hex[ECO_SHA25
         }
         if (r == 0) break;
         if ((st = put_write(&t, buf, (size_t)r)) != ECO_STATUS_OK) put_abort(&t);
+        if (progress) eco_progress_update(progress, progress->done + (double)r / 1e6);
     }
     free(buf);
     close(fd);

@@ -85,6 +85,23 @@ int cli_registry_open_opts(const char *data_dir, bool trust_cache, struct eco_re
  * never writes to it). */
 int cli_registry_open_ro(const char *data_dir, bool trust_cache, struct eco_registry **r);
 
+/* model_ref.c: models by name. A value that is not an existing path but a valid model id
+ * names a registered model or alias in the registry of data_dir (NULL: $ECOLOGY_DATA,
+ * ./ecology-data): *out becomes the folder of its verified checkout (eco_registry_checkout),
+ * kept until exit; any other value is left as is (*out = ref) for the loader. want: which
+ * kind the command needs (a mismatch is a failure naming both). CLI_OK, or CLI_FAIL with
+ * the message (naming flag and ref) printed. */
+typedef enum cli_ref_kind { CLI_REF_MODEL, CLI_REF_ADAPTER, CLI_REF_ANY } cli_ref_kind;
+int cli_model_path(const char *data_dir, const char *flag, const char *ref, cli_ref_kind want, const char **out);
+/* The same on option `name` of o, in place (when given), with o's --data-dir; "adapter"
+ * wants an adapter, any other name a model. value (may be NULL) receives the option's value
+ * after the call (NULL when absent). Commands call it after their usage checks (a usage
+ * error stays exit 2 whatever the name), just before loading. */
+int cli_model_ref(cli_opt *o, int n, const char *name, const char **value);
+/* *ref (an id or alias name) replaced by the model id it names (kept until exit);
+ * CLI_FAIL with the message printed (prefixed by what) when neither exists. */
+int cli_registry_resolve(struct eco_registry *r, const char *what, const char **ref);
+
 /* cmd_train.c: the --lora spec ("r=8,alpha=16,targets=q,k,v,o[,dropout=0.05][,rslora]") into
  * cfg (usage error printed on a bad item); the summary line(s) or JSON of a training run. */
 struct eco_peft_config;

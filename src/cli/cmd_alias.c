@@ -56,8 +56,10 @@ int cmd_alias(int argc, char **argv) {
         const char *expect = cli_get(o, n, "expect");
         if (!expect) expect = "*";
         else if (strcmp(expect, "none") == 0) expect = NULL;
-        eco_status st = eco_registry_alias_set(r, pos[0], pos[1], expect);
-        if (st != ECO_STATUS_OK) rc = cli_fail(st, "alias set");
+        eco_status st = ECO_STATUS_OK;
+        if (cli_registry_resolve(r, "alias set", &pos[1]) != CLI_OK) rc = CLI_FAIL; /* ID may be an alias */
+        else if ((st = eco_registry_alias_set(r, pos[0], pos[1], expect)) != ECO_STATUS_OK)
+            rc = cli_fail(st, "alias set");
         else printf("%s -> %s\n", pos[0], pos[1]);
     } else if (strcmp(sub, "get") == 0) {
         char *id = NULL;

@@ -23,7 +23,7 @@ int cmd_distill(int argc, char **argv) {
                    CLI_OPT("min-lr-ratio", true), CLI_OPT("weight", true),     CLI_OPT("temperature", true),
                    CLI_OPT("max-tokens", true),  CLI_OPT("resume", false),     CLI_OPT("checkpoint-every", true),
                    CLI_OPT("doc-mask", false),   CLI_OPT("force", false),      CLI_OPT("work-dir", true),
-                   CLI_OPT("stop-after", true)};
+                   CLI_OPT("stop-after", true), CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -52,7 +52,8 @@ int cmd_distill(int argc, char **argv) {
         if (cli_parse_int("max-tokens", s, 1, 1 << 20, &iv) != CLI_OK) return CLI_USAGE;
         d.max_tokens = (int)iv;
     }
-    /* split the comma list into folder names */
+    if (cli_model_ref(o, n, "student", &t->model_dir)) return CLI_FAIL;
+    /* split the comma list into folder names (or registry names) */
     char *list = strdup(teachers);
     size_t cap = 1;
     for (const char *p = teachers; *p; p++) cap += *p == ',';
@@ -71,7 +72,11 @@ int cmd_distill(int argc, char **argv) {
             free(dirs);
             return cli_usage_error("option '--teacher': empty folder name in '%s'", teachers);
         }
-        dirs[nt++] = p;
+        if (cli_model_path(cli_get(o, n, "data-dir"), "--teacher", p, CLI_REF_MODEL, &dirs[nt++]) != CLI_OK) {
+            free(list);
+            free(dirs);
+            return CLI_FAIL;
+        }
         if (!e) break;
     }
     d.teachers = dirs;

@@ -80,7 +80,7 @@ static int print_json(eco_engine *eng, const eco_infer_response *resp, double pr
         bad |= json_array_append_new(toks, json_integer(resp->tokens[i])) != 0;
         bad |= json_array_append_new(lps, isfinite(lp) ? json_real(lp) : json_null()) != 0;
     }
-    const char *id = eng->genome(eng)->id.str;
+    const char *id = eng->genome(eng)->id;
     if (!bad) {
         /* The id comes from the folder's name: bytes that are not UTF-8 become U+FFFD. */
         bad |= json_object_set_new(root, "model", cli_json_text(id, strlen(id))) != 0;
@@ -111,7 +111,8 @@ int cmd_generate(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("prompt", true), CLI_OPT("n", true),       CLI_OPT("temperature", true),
                    CLI_OPT("top-k", true), CLI_OPT("top-p", true),  CLI_OPT("seed", true),    CLI_OPT("stop", true),
                    CLI_OPT("threads", true), CLI_OPT("json", false), CLI_OPT("no-special", false),
-                   CLI_OPT("adapter", true), CLI_OPT("kv-cache", true), CLI_OPT("prompt-file", true)};
+                   CLI_OPT("adapter", true), CLI_OPT("kv-cache", true), CLI_OPT("prompt-file", true),
+                   CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     o[7].repeated_ok = true; /* --stop, several */
     o[7].values = stops;
@@ -161,6 +162,7 @@ int cmd_generate(int argc, char **argv) {
     eco_dtype kvt = ECO_DTYPE_F32;
     if (kv_s && cli_parse_kv_dtype("kv-cache", kv_s, &kvt) != CLI_OK) return CLI_USAGE;
 
+    if (cli_model_ref(o, n, "model", &model) || cli_model_ref(o, n, "adapter", NULL)) return CLI_FAIL;
     char *owned;
     int rc = load_prompt(prompt_arg, prompt_file, &req.prompt, &owned);
     if (rc != CLI_OK) return rc;

@@ -14,7 +14,7 @@
 int cmd_grads(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("data", true), CLI_OPT("out", true),
                    CLI_OPT("batch", true), CLI_OPT("seq", true),     CLI_OPT("threads", true), CLI_OPT("json", false),
-                   CLI_OPT("doc-mask", false)};
+                   CLI_OPT("doc-mask", false), CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -32,6 +32,7 @@ int cmd_grads(int argc, char **argv) {
         eco_set_threads((int)threads);
     }
     const bool doc_mask = cli_get(o, n, "doc-mask") != NULL;
+    if (cli_model_ref(o, n, "model", &model) || cli_model_ref(o, n, "adapter", &adapter)) return CLI_FAIL;
     double loss;
     eco_status st = eco_trainer_grads(model, adapter, data, batch, seq, doc_mask, out, &loss);
     if (st != ECO_STATUS_OK) return cli_fail(st, "grads");

@@ -1,7 +1,7 @@
-/* ecology inspect PATH [--json]: a safetensors file, a model folder (config.json) or a LoRA
- * adapter folder (adapter_config.json + adapter_model.safetensors) — architecture or
- * adapter settings, tensors (in natural order: layers.2 before layers.10), dtypes,
- * parameters, bytes. */
+/* ecology inspect PATH|ID [--json] [--data-dir D]: a safetensors file, a model folder
+ * (config.json), a LoRA adapter folder (adapter_config.json + adapter_model.safetensors) or a
+ * registered model (id or alias) — architecture or adapter settings, tensors (in natural
+ * order: layers.2 before layers.10), dtypes, parameters, bytes. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,13 +61,14 @@ static json_t *adapter_json(const eco_peft_config *p) {
 }
 
 int cmd_inspect(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("json", false)};
+    cli_opt o[] = {CLI_OPT("json", false), CLI_OPT("data-dir", true)};
     const char *pos[1];
     int npos;
-    if (cli_parse(argc, argv, 2, o, 1, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
+    if (cli_parse(argc, argv, 2, o, 2, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
     if (npos != 1)
         return cli_usage_error("inspect: expected PATH (a .safetensors file, a model folder or an adapter folder)");
-    const char *path = pos[0];
+    const char *path;
+    if (cli_model_path(cli_get(o, 2, "data-dir"), "inspect", pos[0], CLI_REF_ANY, &path) != CLI_OK) return CLI_FAIL;
     bool json = cli_get(o, 1, "json") != NULL;
 
     eco_model_config cfg;

@@ -13,7 +13,7 @@
 /* Ancestry tree: the model, then its parents indented below it, recursively. depth bounds
  * the walk (lineage is acyclic by construction, the bound is for a damaged database). */
 static eco_status print_ancestry(eco_registry *r, const char *id, const char *prefix, bool last, int depth) {
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     eco_status st = eco_registry_get(r, id, &g, NULL);
     if (st != ECO_STATUS_OK) return st;
     printf("%s%s%s  (%s; %s)\n", prefix, depth == 0 ? "" : last ? "└── " : "├── ", g.id,
@@ -24,7 +24,7 @@ static eco_status print_ancestry(eco_registry *r, const char *id, const char *pr
                       (int)sizeof sub;
     for (size_t i = 0; i < g.n_parents && st == ECO_STATUS_OK && depth < 64 && fits; i++)
         st = print_ancestry(r, g.parents[i], sub, i + 1 == g.n_parents, depth + 1);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     return st;
 }
 
@@ -40,13 +40,13 @@ static int cmd_lineage_dot(eco_registry *r, const char *id) {
     printf("digraph lineage {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n");
     for (size_t k = 0; k < 1 + na + nd && st == ECO_STATUS_OK; k++) {
         const char *m = k == 0 ? id : k <= na ? anc[k - 1] : desc[k - 1 - na];
-        eco_genome_record g = {0};
+        eco_genome g = {0};
         if ((st = eco_registry_get(r, m, &g, NULL)) != ECO_STATUS_OK) break;
         printf("  \"%s\" [label=\"%s\\n%s\"%s];\n", g.id, g.id, eco_genome_kind_str(g.kind),
                k == 0 ? ", style=bold" : "");
         for (size_t i = 0; i < g.n_parents; i++)
             printf("  \"%s\" -> \"%s\" [label=\"%s\"];\n", g.id, g.parents[i], g.op_name);
-        eco_genome_record_free(&g);
+        eco_genome_free(&g);
     }
     printf("}\n");
     eco_registry_ids_free(anc, na);
@@ -64,6 +64,10 @@ int cmd_lineage(int argc, char **argv) {
     eco_registry *r = NULL;
     if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
     int rc;
+    if (cli_registry_resolve(r, "lineage", &pos[0]) != CLI_OK) {
+        eco_registry_close(r);
+        return CLI_FAIL;
+    }
     if (cli_get(o, n, "dot")) rc = cmd_lineage_dot(r, pos[0]);
     else {
         eco_status st = print_ancestry(r, pos[0], "", true, 0);

@@ -12,7 +12,7 @@
 
 int cmd_logits(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("tokens", true), CLI_OPT("out", true), CLI_OPT("threads", true),
-                   CLI_OPT("adapter", true), CLI_OPT("kv-cache", true)};
+                   CLI_OPT("adapter", true), CLI_OPT("kv-cache", true), CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -33,6 +33,10 @@ int cmd_logits(int argc, char **argv) {
     int32_t *ids;
     size_t n_ids;
     if (cli_parse_ids("tokens", tokens_s, &ids, &n_ids) != CLI_OK) return CLI_USAGE;
+    if (cli_model_ref(o, n, "model", &model) || cli_model_ref(o, n, "adapter", NULL)) {
+        free(ids);
+        return CLI_FAIL;
+    }
 
     eco_model *m = NULL;
     eco_kv_cache *kv = NULL;

@@ -47,7 +47,8 @@ static int model_create(int argc, char **argv) {
 
 /* W' = W + s·B·A into a new model folder (eco_model_merge_adapter). */
 static int model_merge(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("out", true), CLI_OPT("force", false)};
+    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("out", true), CLI_OPT("force", false),
+                   CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -56,6 +57,7 @@ static int model_merge(int argc, char **argv) {
     if (!model) return cli_usage_error("model merge: --model DIR is required");
     if (!adapter) return cli_usage_error("model merge: --adapter DIR is required");
     if (!out) return cli_usage_error("model merge: --out DIR is required");
+    if (cli_model_ref(o, n, "model", &model) || cli_model_ref(o, n, "adapter", &adapter)) return CLI_FAIL;
     const char *inputs[2] = {model, adapter};
     eco_output_dir od;
     eco_status st = eco_output_begin(&od, out, inputs, 2, NULL, cli_get(o, n, "force") ? ECO_OUTPUT_FORCE : 0);

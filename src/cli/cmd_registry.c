@@ -183,8 +183,14 @@ int cmd_add(int argc, char **argv) {
         return CLI_FAIL;
     }
     eco_add_options ao = {.id = cli_get(o, n, "id"), .base = cli_get(o, n, "base"), .capabilities = caps,
-                          .n_capabilities = ncap, .sign_key = cli_get(o, n, "sign-key")};
-    eco_genome_record g = {0};
+                          .n_capabilities = ncap, .sign_key = cli_get(o, n, "sign-key"), .progress = true};
+    if (ao.base && cli_registry_resolve(r, "add --base", &ao.base) != CLI_OK) {
+        eco_registry_close(r);
+        free(caps);
+        free(store);
+        return CLI_FAIL;
+    }
+    eco_genome g = {0};
     eco_status st = eco_registry_add_dir(r, pos[0], &ao, &g);
     int rc = CLI_OK;
     if (st != ECO_STATUS_OK) rc = cli_fail(st, "add");
@@ -195,7 +201,7 @@ int cmd_add(int argc, char **argv) {
         free(text);
     } else
         printf("%s\n", g.id);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     eco_registry_close(r);
     free(caps);
     free(store);
@@ -209,7 +215,7 @@ static void print_list(const char *label, char **items, size_t n) {
     printf("\n");
 }
 
-static void print_genome(const eco_genome_record *g, bool signed_) {
+static void print_genome(const eco_genome *g, bool signed_) {
     printf("%-18s%s\n", "id", g->id);
     printf("%-18s%s\n", "kind", eco_genome_kind_str(g->kind));
     printf("%-18s%s\n", "base", g->base ? g->base : "-");
@@ -246,7 +252,11 @@ int cmd_show(int argc, char **argv) {
     if (npos != 1) return cli_usage_error("show: give a model id");
     eco_registry *r = NULL;
     if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
-    eco_genome_record g = {0};
+    if (cli_registry_resolve(r, "show", &pos[0]) != CLI_OK) {
+        eco_registry_close(r);
+        return CLI_FAIL;
+    }
+    eco_genome g = {0};
     char *envelope = NULL;
     eco_status st = eco_registry_get(r, pos[0], &g, &envelope);
     int rc = CLI_OK;
@@ -267,7 +277,7 @@ int cmd_show(int argc, char **argv) {
     } else
         print_genome(&g, envelope != NULL);
     free(envelope);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     eco_registry_close(r);
     return rc;
 }
@@ -291,9 +301,14 @@ int cmd_list(int argc, char **argv) {
     char **ids = NULL;
     size_t nid = 0;
     eco_status st = ECO_STATUS_OK;
-    eco_genome_record like = {0}; /* --compatible-with: models whose parameters mix with it */
-    if (cli_get(o, n, "compatible-with")) {
-        st = eco_registry_get(r, cli_get(o, n, "compatible-with"), &like, NULL);
+    eco_genome like = {0}; /* --compatible-with: models whose parameters mix with it */
+    const char *like_ref = cli_get(o, n, "compatible-with");
+    if (like_ref && cli_registry_resolve(r, "list --compatible-with", &like_ref) != CLI_OK) {
+        eco_registry_close(r);
+        return CLI_FAIL;
+    }
+    if (like_ref) {
+        st = eco_registry_get(r, like_ref, &like, NULL);
         f.compat = &like.compatibility;
     }
     if (st == ECO_STATUS_OK) st = eco_registry_list(r, &f, &ids, &nid);
@@ -301,7 +316,7 @@ int cmd_list(int argc, char **argv) {
     json_t *arr = json ? json_array() : NULL;
     if (st == ECO_STATUS_OK && !json) printf("%-32s %-10s %-24s %s\n", "ID", "KIND", "BASE", "CAPABILITIES");
     for (size_t i = 0; st == ECO_STATUS_OK && i < nid; i++) {
-        eco_genome_record g = {0};
+        eco_genome g = {0};
         if ((st = eco_registry_get(r, ids[i], &g, NULL)) != ECO_STATUS_OK) break;
         if (json) {
             json_t *gj = NULL;
@@ -311,7 +326,7 @@ int cmd_list(int argc, char **argv) {
             for (size_t c = 0; c < g.n_capabilities; c++) printf("%s%s", c ? "," : "", g.capabilities[c]);
             printf("%s\n", g.n_capabilities ? "" : "-");
         }
-        eco_genome_record_free(&g);
+        eco_genome_free(&g);
     }
     int rc = CLI_OK;
     if (st != ECO_STATUS_OK) rc = cli_fail(st, "list");
@@ -322,7 +337,7 @@ int cmd_list(int argc, char **argv) {
         free(text);
     }
     json_decref(arr);
-    eco_genome_record_free(&like);
+    eco_genome_free(&like);
     eco_registry_ids_free(ids, nid);
     eco_registry_close(r);
     return rc;
@@ -370,12 +385,16 @@ int cmd_verify(int argc, char **argv) {
         if (cli_get(o, n, "trusted")) return cli_usage_error("verify: --trusted applies to a folder; a registered model "
                                                              "is checked against the registry's keys/trusted");
         eco_registry *r = NULL;
+        if (eco_path_is_dir(pos[0]))
+            return cli_fail(eco_error(ECO_STATUS_ENOTFOUND, "%s: a folder without genome.json (not an exported model) "
+                                                            "and not a registered id", pos[0]), "verify");
         if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
+        if (cli_registry_resolve(r, "verify", &pos[0]) != CLI_OK) {
+            eco_registry_close(r);
+            return CLI_FAIL;
+        }
         st = eco_registry_verify(r, pos[0], keyid);
         eco_registry_close(r);
-        if (st == ECO_STATUS_ENOTFOUND && strstr(eco_last_error(), "not registered") && eco_path_is_dir(pos[0]))
-            st = eco_error(st, "%s: a folder without genome.json (not an exported model) and not a registered id",
-                           pos[0]);
     }
     if (st == ECO_STATUS_ESIGNATURE) {
         /* every file matches, but no trusted key vouches for them */
@@ -403,6 +422,10 @@ int cmd_export(int argc, char **argv) {
     eco_registry *r = NULL;
     if (cli_registry_open_ro(cli_get(o, n, "data-dir"), cli_get(o, n, "trust-cache") != NULL, &r) != CLI_OK)
         return CLI_FAIL;
+    if (cli_registry_resolve(r, "export", &pos[0]) != CLI_OK) {
+        eco_registry_close(r);
+        return CLI_FAIL;
+    }
     eco_status st = eco_registry_export(r, pos[0], cli_get(o, n, "out"));
     eco_registry_close(r);
     if (st != ECO_STATUS_OK) return cli_fail(st, "export");

@@ -143,7 +143,7 @@ static void eval_progress(void *ctx, size_t done, size_t total) {
 static int tasks_eval(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("capability", true),
                    CLI_OPT("n", true),     CLI_OPT("seed", true),    CLI_OPT("failures", true),
-                   CLI_OPT("threads", true), CLI_OPT("json", false)};
+                   CLI_OPT("threads", true), CLI_OPT("json", false), CLI_OPT("data-dir", true)};
     const int n_opts = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -173,6 +173,7 @@ static int tasks_eval(int argc, char **argv) {
     }
     bool json = cli_get(o, n_opts, "json") != NULL;
 
+    if (cli_model_ref(o, n_opts, "model", &model) || cli_model_ref(o, n_opts, "adapter", &adapter)) return CLI_FAIL;
     eco_engine *eng;
     eco_status st = eco_llama_engine_open_adapter(model, adapter, NULL, &eng);
     if (st != ECO_STATUS_OK) return cli_fail(st, "tasks eval");
@@ -188,7 +189,7 @@ static int tasks_eval(int argc, char **argv) {
         return cli_fail(st, "tasks eval");
     }
     int rc = CLI_OK;
-    const char *id = eng->genome(eng)->id.str;
+    const char *id = eng->genome(eng)->id;
     if (r.n < r.n_requested)
         fprintf(stderr, "ecology: tasks eval: %s has %zu held-out items; --n %zu capped at %zu\n", r.capability, r.n,
                 r.n_requested, r.n);

@@ -164,7 +164,8 @@ int cmd_train(int argc, char **argv) {
                    CLI_OPT("accum", true),        CLI_OPT("weight-decay", true), CLI_OPT("clip", true),
                    CLI_OPT("checkpoint-every", true), CLI_OPT("resume", false),  CLI_OPT("threads", true),
                    CLI_OPT("json", false),        CLI_OPT("stop-after", true),   CLI_OPT("min-lr-ratio", true),
-                   CLI_OPT("doc-mask", false),    CLI_OPT("force", false),       CLI_OPT("work-dir", true)};
+                   CLI_OPT("doc-mask", false),    CLI_OPT("force", false),       CLI_OPT("work-dir", true),
+                   CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -198,6 +199,7 @@ int cmd_train(int argc, char **argv) {
     t.work_dir = cli_get(o, n, "work-dir");
     bool json = cli_get(o, n, "json") != NULL;
     t.progress = true;
+    if (cli_model_ref(o, n, "model", &t.model_dir)) return CLI_FAIL;
     eco_trainer_result r;
     eco_status st = eco_trainer_run(&t, &r);
     if (st != ECO_STATUS_OK) return cli_fail(st, "train");

@@ -73,11 +73,12 @@ static const cli_usage table[] = {
      "  --no-special     do not add (or, decoding, print) special tokens\n"
      "  --json           a JSON array of ids, or {\"text\": ...}\n"},
     {"inspect",
-     "inspect PATH [--json]",
-     "summary of a safetensors file, a model folder or an adapter folder",
+     "inspect PATH|ID [--json] [--data-dir D]",
+     "summary of a safetensors file, a model folder, an adapter folder or a registered model",
      "  PATH             FILE.safetensors, a model folder (config.json) or an adapter folder\n"
      "                   (adapter_config.json + adapter_model.safetensors)\n"
-     "  --json           the same as one JSON object\n"},
+     "  ID               a registry id or alias (looked up in --data-dir)\n"
+     "  --json           the same as one JSON object\n" DATA_DIR_NOTE},
     {"tasks list",
      "tasks list [--json]",
      "the built-in capabilities and their split sizes",

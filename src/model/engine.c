@@ -160,6 +160,8 @@ static void engine_destroy(eco_engine *self) {
     if (!e) return;
     eco_model_free(e->model);
     eco_tokenizer_free(e->tok);
+    free(e->genome.id); /* the engine's genome holds only these two strings */
+    free(e->genome.interface_version);
     free(e);
 }
 
@@ -218,23 +220,21 @@ eco_status eco_llama_engine_open_adapter(const char *dir, const char *adapter_di
             if (t >= 0) e->eos[e->n_eos++] = t;
         }
     }
-    const char *name = id;
-    if (!name) {
-        const char *ms, *as;
-        int ml, al;
-        base_name(dir, &ms, &ml);
-        if (adapter_dir) {
-            base_name(adapter_dir, &as, &al);
-            snprintf(e->genome.id.str, sizeof e->genome.id.str, "%.*s+%.*s", ml, ms, al, as);
-        } else {
-            snprintf(e->genome.id.str, sizeof e->genome.id.str, "%.*s", ml, ms);
-        }
-    } else {
-        snprintf(e->genome.id.str, sizeof e->genome.id.str, "%s", name);
+    const char *ms = id ? id : "", *as = "";
+    int ml = id ? (int)strlen(id) : 0, al = 0;
+    if (!id) base_name(dir, &ms, &ml);
+    if (!id && adapter_dir) base_name(adapter_dir, &as, &al);
+    size_t id_len = (size_t)ml + (size_t)al + 2;
+    e->genome.id = malloc(id_len);
+    e->genome.interface_version = eco_strdup("text-generation@1");
+    if (!e->genome.id || !e->genome.interface_version) {
+        engine_destroy(&e->base);
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
     }
-    snprintf(e->genome.interface_version, sizeof e->genome.interface_version, "text-generation@1");
+    if (!id && adapter_dir) snprintf(e->genome.id, id_len, "%.*s+%.*s", ml, ms, al, as);
+    else snprintf(e->genome.id, id_len, "%.*s", ml, ms);
     e->genome.n_params = eco_config_param_count(cfg);
-    e->genome.weight_bytes = eco_weights_nbytes(eco_model_get_weights(e->model));
+    e->genome.bytes = eco_weights_nbytes(eco_model_get_weights(e->model));
     *out = &e->base;
     return ECO_STATUS_OK;
 }

@@ -49,7 +49,7 @@ static eco_status envelope_payload_unverified(const char *envelope, size_t envel
  * under one of its keys (keyid receives the key's id); with trusted NULL it is not checked.
  * ESIGNATURE for a bad signature or a statement about something else, EFORMAT for a
  * malformed envelope or statement. */
-eco_status eco_registry_check_envelope(const eco_keyring *trusted, const eco_genome_record *g, const char *envelope,
+eco_status eco_registry_check_envelope(const eco_keyring *trusted, const eco_genome *g, const char *envelope,
                                       size_t envelope_len, const char *label, eco_status mismatch,
                                       char keyid[ECO_KEYID_HEX_LEN + 1]) {
     char *payload = NULL, *genome_text = NULL, *pred_text = NULL;

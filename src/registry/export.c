@@ -55,7 +55,7 @@ static eco_status write_text(const char *dir, const char *name, const char *text
 }
 
 /* Every file of g, copied out of the store into dir (nested names get their folders). */
-static eco_status copy_files(eco_registry *r, const eco_genome_record *g, const char *dir) {
+static eco_status copy_files(eco_registry *r, const eco_genome *g, const char *dir) {
     for (size_t i = 0; i < g->files.n; i++) {
         const eco_file_entry *e = &g->files.files[i];
         char *path = eco_path_join(dir, e->name);
@@ -78,7 +78,7 @@ static eco_status copy_files(eco_registry *r, const eco_genome_record *g, const 
 
 eco_status eco_registry_export(eco_registry *r, const char *id, const char *out_dir) {
     if (!r || !id || !out_dir || !out_dir[0]) return eco_error(ECO_STATUS_EINVAL, "export: NULL argument");
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     char *envelope = NULL, *canon = NULL, *staging = NULL;
     size_t clen = 0;
     bool was_empty = false, staged = false;
@@ -113,6 +113,6 @@ out:
     free(staging);
     free(canon);
     free(envelope);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     return st;
 }

@@ -88,7 +88,7 @@ static void free_strv(char **v, size_t n) {
     free(v);
 }
 
-void eco_genome_record_free(eco_genome_record *g) {
+void eco_genome_free(eco_genome *g) {
     if (!g) return;
     free(g->id);
     free(g->interface_version);
@@ -364,7 +364,7 @@ static eco_status parse_compat(const char *label, const json_t *c, eco_compat_id
     return ECO_STATUS_OK;
 }
 
-static eco_status parse_lineage(const char *label, const json_t *l, eco_genome_record *g) {
+static eco_status parse_lineage(const char *label, const json_t *l, eco_genome *g) {
     eco_status rc = exact_keys(label, "lineage", l, lineage_keys, NKEYS(lineage_keys));
     if (rc) return rc;
     if ((rc = get_list(label, "lineage.parents", json_object_get(l, "parents"), LIST_ID, &g->parents,
@@ -390,7 +390,7 @@ static eco_status parse_lineage(const char *label, const json_t *l, eco_genome_r
     return get_uint(label, "lineage.operation.seed", json_object_get(op, "seed"), &g->op_seed);
 }
 
-static eco_status parse_profile(const char *label, const json_t *r, eco_genome_record *g) {
+static eco_status parse_profile(const char *label, const json_t *r, eco_genome *g) {
     eco_status rc = exact_keys(label, "resource_profile", r, profile_keys, NKEYS(profile_keys));
     if (rc) return rc;
     uint64_t params = 0;
@@ -403,7 +403,7 @@ static eco_status parse_profile(const char *label, const json_t *r, eco_genome_r
     return ECO_STATUS_OK;
 }
 
-static eco_status parse_into(const json_t *j, const char *label, eco_genome_record *g) {
+static eco_status parse_into(const json_t *j, const char *label, eco_genome *g) {
     eco_status rc = exact_keys(label, "", j, root_keys, NKEYS(root_keys));
     if (rc) return rc;
     const char *s;
@@ -462,21 +462,21 @@ static eco_status parse_into(const json_t *j, const char *label, eco_genome_reco
     return dup_str(label, "tool_version", s, &g->tool_version);
 }
 
-eco_status eco_genome_from_json(const json_t *j, const char *label, eco_genome_record *out) {
+eco_status eco_genome_from_json(const json_t *j, const char *label, eco_genome *out) {
     if (!label) label = "genome";
     if (!j || !out) return eco_error(ECO_STATUS_EINVAL, "%s: eco_genome_from_json: NULL argument", label);
-    eco_genome_record g;
+    eco_genome g;
     memset(&g, 0, sizeof g);
     eco_status rc = parse_into(j, label, &g);
     if (rc) {
-        eco_genome_record_free(&g);
+        eco_genome_free(&g);
         return rc;
     }
     *out = g;
     return ECO_STATUS_OK;
 }
 
-eco_status eco_genome_parse(const char *text, size_t len, const char *label, eco_genome_record *out) {
+eco_status eco_genome_parse(const char *text, size_t len, const char *label, eco_genome *out) {
     if (!label) label = "genome";
     if (!out || (!text && len > 0))
         return eco_error(ECO_STATUS_EINVAL, "%s: eco_genome_parse: NULL argument", label);
@@ -565,7 +565,7 @@ static void put(json_t *obj, const char *key, json_t *v, eco_status *rc) {
         *rc = eco_error(ECO_STATUS_ENOMEM, WLABEL ": %s: out of memory", key);
 }
 
-static json_t *build(const eco_genome_record *g, eco_status *rc) {
+static json_t *build(const eco_genome *g, eco_status *rc) {
     json_t *o = json_object();
     if (!o) {
         *rc = eco_error(ECO_STATUS_ENOMEM, WLABEL ": out of memory");
@@ -623,17 +623,17 @@ static json_t *build(const eco_genome_record *g, eco_status *rc) {
     return o;
 }
 
-eco_status eco_genome_to_json(const eco_genome_record *g, json_t **out) {
+eco_status eco_genome_to_json(const eco_genome *g, json_t **out) {
     if (!g || !out) return eco_error(ECO_STATUS_EINVAL, "eco_genome_to_json: NULL argument");
     *out = NULL;
     eco_status rc = ECO_STATUS_OK;
     json_t *o = build(g, &rc);
     if (rc) return rc;
     /* Whatever is written must parse: the same checks as a reader's, on what was built. */
-    eco_genome_record check;
+    eco_genome check;
     memset(&check, 0, sizeof check);
     rc = eco_genome_from_json(o, WLABEL, &check);
-    eco_genome_record_free(&check);
+    eco_genome_free(&check);
     if (rc) {
         json_decref(o);
         return rc == ECO_STATUS_EFORMAT ? ECO_STATUS_EINVAL : rc; /* a caller's record, not a file */
@@ -642,7 +642,7 @@ eco_status eco_genome_to_json(const eco_genome_record *g, json_t **out) {
     return ECO_STATUS_OK;
 }
 
-eco_status eco_genome_to_canonical(const eco_genome_record *g, char **out, size_t *len) {
+eco_status eco_genome_to_canonical(const eco_genome *g, char **out, size_t *len) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_genome_to_canonical: NULL argument");
     *out = NULL;
     json_t *j;
@@ -653,7 +653,7 @@ eco_status eco_genome_to_canonical(const eco_genome_record *g, char **out, size_
     return rc;
 }
 
-eco_status eco_genome_hash(const eco_genome_record *g, char out[ECO_SHA256_HEX_LEN + 1]) {
+eco_status eco_genome_hash(const eco_genome *g, char out[ECO_SHA256_HEX_LEN + 1]) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_genome_hash: NULL argument");
     char *text;
     size_t len;

@@ -52,7 +52,7 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 /* capabilities from the options: sorted, duplicates dropped, each "name@version". */
-static eco_status set_capabilities(eco_genome_record *g, const eco_add_options *opt) {
+static eco_status set_capabilities(eco_genome *g, const eco_add_options *opt) {
     if (opt->n_capabilities == 0) return ECO_STATUS_OK;
     g->capabilities = eco_calloc_array(opt->n_capabilities, sizeof(char *));
     if (!g->capabilities) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
@@ -78,7 +78,7 @@ static eco_status set_capabilities(eco_genome_record *g, const eco_add_options *
     return ECO_STATUS_OK;
 }
 
-static eco_status set_parents1(eco_genome_record *g, const char *parent) {
+static eco_status set_parents1(eco_genome *g, const char *parent) {
     g->parents = eco_calloc_array(1, sizeof(char *));
     if (!g->parents || !(g->parents[0] = eco_strdup(parent)))
         return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
@@ -89,7 +89,7 @@ static eco_status set_parents1(eco_genome_record *g, const char *parent) {
 /* training.json (optional): the operation (name from the run's kind, params = the run's
  * hyper-parameters and LoRA/distillation settings, seed) and the corpus hash. *distill
  * tells whether it was a distillation run. */
-static eco_status read_training(const char *dir, eco_genome_record *g, bool *distill) {
+static eco_status read_training(const char *dir, eco_genome *g, bool *distill) {
     *distill = false;
     if (!has_file(dir, "training.json")) return ECO_STATUS_OK;
     char *path = eco_path_join(dir, "training.json");
@@ -143,7 +143,7 @@ out:
 }
 
 /* The store path of a registered model's file `name` (malloc'd), ENOTFOUND if absent. */
-static eco_status stored_file(eco_registry *r, const eco_genome_record *g, const char *name, char **path) {
+static eco_status stored_file(eco_registry *r, const eco_genome *g, const char *name, char **path) {
     const eco_file_entry *e = eco_manifest_find(&g->files, name);
     if (!e) return eco_error(ECO_STATUS_ENOTFOUND, "model '%s' has no file %s", g->id, name);
     *path = eco_store_object_path(eco_registry_store(r), e->sha256);
@@ -153,7 +153,7 @@ static eco_status stored_file(eco_registry *r, const eco_genome_record *g, const
 /* Adapter: base resolved and registered, shapes checked against its config.json;
  * compatibility inherited; resource profile from the adapter tensors. */
 static eco_status describe_adapter(eco_registry *r, const char *dir, const eco_add_options *opt,
-                                   eco_genome_record *g) {
+                                   eco_genome *g) {
     char *cfg_path = eco_path_join(dir, "adapter_config.json");
     if (!cfg_path) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
     eco_peft_config pc;
@@ -164,7 +164,7 @@ static eco_status describe_adapter(eco_registry *r, const char *dir, const eco_a
     if (!base || !base[0])
         return eco_error(ECO_STATUS_EINVAL, "%s: adapter names no base (give --base ID, or set "
                                             "base_model_name_or_path to a registered id)", dir);
-    eco_genome_record bg = {0};
+    eco_genome bg = {0};
     st = eco_registry_get(r, base, &bg, NULL);
     if (st != ECO_STATUS_OK)
         return eco_error_wrap(st, "%s: adapter base '%s'%s", dir, base,
@@ -201,14 +201,14 @@ static eco_status describe_adapter(eco_registry *r, const char *dir, const eco_a
     if (!(g->base = eco_strdup(bg.id))) st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
     else if (g->n_parents == 0) st = set_parents1(g, bg.id);
 out:
-    eco_genome_record_free(&bg);
+    eco_genome_free(&bg);
     return st;
 }
 
 /* A full model: compatibility from its files; parameters, weight bytes and resident memory
  * from its weights and config. With a base: base_family inherited, kind merged/distilled. */
 static eco_status describe_full(eco_registry *r, const char *dir, const eco_add_options *opt,
-                                bool distill, eco_genome_record *g) {
+                                bool distill, eco_genome *g) {
     eco_status st = eco_compat_compute_base_manifest(dir, &g->files, &g->compatibility);
     if (st != ECO_STATUS_OK) return st;
     char *cfg_path = eco_path_join(dir, "config.json");
@@ -235,14 +235,14 @@ static eco_status describe_full(eco_registry *r, const char *dir, const eco_add_
         g->kind = distill ? ECO_GENOME_KIND_DISTILLED : ECO_GENOME_KIND_BASE;
         return ECO_STATUS_OK;
     }
-    eco_genome_record bg = {0};
+    eco_genome bg = {0};
     if ((st = eco_registry_get(r, opt->base, &bg, NULL)) != ECO_STATUS_OK)
         return eco_error_wrap(st, "%s: base '%s'", dir, opt->base);
     g->kind = distill ? ECO_GENOME_KIND_DISTILLED : ECO_GENOME_KIND_MERGED;
     memcpy(g->compatibility.base_family, bg.compatibility.base_family, sizeof g->compatibility.base_family);
     if (!(g->base = eco_strdup(bg.id))) st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
     else if (g->n_parents == 0) st = set_parents1(g, bg.id);
-    eco_genome_record_free(&bg);
+    eco_genome_free(&bg);
     return st;
 }
 
@@ -260,9 +260,9 @@ static bool stored_intact(eco_registry *r, const eco_file_entry *e) {
  * hashed is EINTEGRITY. The digests of the objects this call created (absent before) are
  * appended to *added (n_added of them; caller frees with eco_registry_ids_free), so a
  * refused add can remove them again. Damaged objects replaced on the way are logged as
- * "repair" events. */
+ * "repair" events. progress (may be NULL) advances by the megabytes copied. */
 static eco_status store_files(eco_registry *r, const char *dir, const char *id, const eco_manifest *m,
-                              char ***added, size_t *n_added) {
+                              char ***added, size_t *n_added, eco_progress *progress) {
     eco_store *s = eco_registry_store(r);
     eco_status st = ECO_STATUS_OK;
     *added = m->n ? eco_calloc_array(m->n, sizeof(char *)) : NULL;
@@ -276,7 +276,7 @@ static eco_status store_files(eco_registry *r, const char *dir, const char *id, 
         if (!p) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
         char hex[ECO_SHA256_HEX_LEN + 1];
         uint64_t size = 0;
-        st = eco_store_put_file(s, p, hex, &size);
+        st = eco_store_put_file_progress(s, p, hex, &size, progress);
         free(p);
         if (st != ECO_STATUS_OK) break;
         /* (content that changed meanwhile was stored under another digest: `registry gc`
@@ -359,36 +359,75 @@ static void free_skip(char **v) {
     free(v);
 }
 
+/* The bytes of the regular files under path (folders recursed into, at most 32 deep). */
+static uint64_t tree_bytes(const char *path, int depth) {
+    DIR *d = depth <= 32 ? opendir(path) : NULL;
+    if (!d) return 0;
+    uint64_t total = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        char *child = eco_path_join(path, de->d_name);
+        struct stat sb;
+        if (child && lstat(child, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode)) total += tree_bytes(child, depth + 1);
+            else if (S_ISREG(sb.st_mode)) total += (uint64_t)sb.st_size;
+        }
+        free(child);
+    }
+    closedir(d);
+    return total;
+}
+
+/* Begins the progress line of an add (in MB: the folder hashed, then its files copied into
+ * the store) when asked for and the folder is large; NULL otherwise. */
+static eco_progress *begin_progress(eco_progress *p, const char *dir, const eco_add_options *opt) {
+    if (!opt->progress) return NULL;
+    uint64_t bytes = tree_bytes(dir, 0);
+    if (bytes < (opt->progress_min_bytes ? opt->progress_min_bytes : ECO_ADD_PROGRESS_MIN_BYTES)) return NULL;
+    eco_progress_begin(p, "add", 2.0 * (double)bytes / 1e6, "MB");
+    return p;
+}
+
+/* After hashing: the copy still to come is only what the store does not hold yet. */
+static void rescale_progress(eco_progress *p, eco_registry *r, const eco_manifest *m) {
+    if (!p) return;
+    double to_store = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (!eco_store_has(eco_registry_store(r), m->files[i].sha256)) to_store += (double)m->files[i].size / 1e6;
+    p->total = p->done + to_store;
+}
+
 /* Adding the same folder again must be a no-op, not a conflict over the clock: when the id
  * is registered and no time was asked for, take the registered genome's created_at (the
  * registry then compares everything else). */
-static eco_status keep_first_registration_time(eco_registry *r, eco_genome_record *g, const eco_add_options *opt) {
+static eco_status keep_first_registration_time(eco_registry *r, eco_genome *g, const eco_add_options *opt) {
     if (opt->created_at || !eco_registry_exists(r, g->id)) return ECO_STATUS_OK;
-    eco_genome_record old = {0};
+    eco_genome old = {0};
     eco_status st = eco_registry_get(r, g->id, &old, NULL);
     if (st != ECO_STATUS_OK) return st;
     free(g->created_at);
     g->created_at = old.created_at;
     old.created_at = NULL;
-    eco_genome_record_free(&old);
+    eco_genome_free(&old);
     return ECO_STATUS_OK;
 }
 
 /* The genome as it will be stored must pass the same checks as one read back (ids,
  * capability names, created_at, hex fields). */
-static eco_status check_genome(const eco_genome_record *g) {
+static eco_status check_genome(const eco_genome *g) {
     char *text = NULL;
     size_t len = 0;
     eco_status st = eco_genome_to_canonical(g, &text, &len);
     if (st != ECO_STATUS_OK) return st;
-    eco_genome_record back = {0};
+    eco_genome back = {0};
     st = eco_genome_parse(text, len, "genome", &back);
-    eco_genome_record_free(&back);
+    eco_genome_free(&back);
     free(text);
     return st;
 }
 
-eco_status eco_sign_genome(const eco_genome_record *g, const char *key_path, char **envelope) {
+eco_status eco_sign_genome(const eco_genome *g, const char *key_path, char **envelope) {
     *envelope = NULL;
     eco_signing_key *key = NULL;
     eco_status st = eco_signing_key_load(key_path, &key);
@@ -424,7 +463,7 @@ static void warn_untrusted_key(eco_registry *r, const char *key_path) {
 }
 
 eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_options *opt,
-                                eco_genome_record *genome_out) {
+                                eco_genome *genome_out) {
     if (!r || !dir || !opt || !opt->id) return eco_error(ECO_STATUS_EINVAL, "add: NULL argument");
     if (!eco_model_id_ok(opt->id))
         return eco_error(ECO_STATUS_EINVAL, "'%s' is not a valid model id (1-127 of A-Z a-z 0-9 . _ @ + -, "
@@ -434,7 +473,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     if (!adapter && !has_file(dir, "config.json"))
         return eco_error(ECO_STATUS_EFORMAT, "%s: neither config.json (a model) nor adapter_config.json (an adapter)", dir);
 
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     char created[32];
     if (opt->created_at) snprintf(created, sizeof created, "%s", opt->created_at);
     else eco_registry_now_rfc3339(created);
@@ -445,6 +484,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     char *merged_base = NULL;
     bool distill = false, created_new = false;
     eco_status st = ECO_STATUS_OK;
+    eco_progress prog_line, *prog = NULL;
     g.id = eco_strdup(opt->id);
     g.interface_version = eco_strdup("text-generation@1");
     g.op_name = eco_strdup("import");
@@ -457,7 +497,9 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     }
     if ((st = set_capabilities(&g, opt)) != ECO_STATUS_OK) goto out;
     if ((st = skip_list(dir, &skip)) != ECO_STATUS_OK) goto out;
-    if ((st = eco_manifest_from_dir(dir, (const char *const *)skip, &g.files)) != ECO_STATUS_OK) goto out;
+    prog = begin_progress(&prog_line, dir, opt);
+    if ((st = eco_manifest_from_dir_progress(dir, (const char *const *)skip, prog, &g.files)) != ECO_STATUS_OK)
+        goto out;
     if (g.files.n == 0) {
         st = eco_error(ECO_STATUS_EFORMAT, "%s: no files", dir);
         goto out;
@@ -485,7 +527,8 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     /* From storing to registering, a `registry gc` (exclusive lock) must not take the
      * objects this add is about to reference. */
     if ((st = eco_registry_store_lock(r, false, &lock)) != ECO_STATUS_OK) goto out;
-    if ((st = store_files(r, dir, g.id, &g.files, &added, &n_added)) != ECO_STATUS_OK) goto out;
+    rescale_progress(prog, r, &g.files);
+    if ((st = store_files(r, dir, g.id, &g.files, &added, &n_added, prog)) != ECO_STATUS_OK) goto out;
     if (opt->sign_key && (st = eco_sign_genome(&g, opt->sign_key, &envelope)) != ECO_STATUS_OK) goto out;
     if ((st = eco_registry_register(r, &g, envelope, &created_new)) != ECO_STATUS_OK) goto out;
     if (opt->sign_key && created_new) warn_untrusted_key(r, opt->sign_key);
@@ -494,6 +537,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
         memset(&g, 0, sizeof g);
     }
 out:
+    if (prog) eco_progress_end(prog);
     eco_registry_store_unlock(lock);
     if (st != ECO_STATUS_OK && n_added > 0) {
         /* A refused add leaves nothing behind: the objects it created that no registered
@@ -509,6 +553,6 @@ out:
     free_skip(skip);
     free(envelope);
     free(merged_base);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     return st;
 }

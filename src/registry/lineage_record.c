@@ -40,13 +40,13 @@ static eco_status find_by_file(eco_registry *r, bool adapter, const char *name, 
     if (st) return st;
     *id = NULL;
     for (size_t i = 0; i < n && !*id && !st; i++) {
-        eco_genome_record g = {0};
+        eco_genome g = {0};
         if ((st = eco_registry_get(r, ids[i], &g, NULL))) break;
         const eco_file_entry *e = eco_manifest_find(&g.files, name);
         if ((g.kind == ECO_GENOME_KIND_ADAPTER) == adapter && e && strcmp(e->sha256, hex) == 0 &&
             !(*id = eco_strdup(ids[i])))
             st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
-        eco_genome_record_free(&g);
+        eco_genome_free(&g);
     }
     eco_registry_ids_free(ids, n);
     if (!st && !*id)
@@ -56,7 +56,7 @@ static eco_status find_by_file(eco_registry *r, bool adapter, const char *name, 
 }
 
 eco_status eco_ingest_lineage_record(eco_registry *r, const char *dir, const char *base_override,
-                                     eco_genome_record *g, char **base_id) {
+                                     eco_genome *g, char **base_id) {
     *base_id = NULL;
     char *path = eco_path_join(dir, ECO_LINEAGE_FILE);
     if (!path) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
@@ -126,9 +126,9 @@ eco_status eco_ingest_lineage_record(eco_registry *r, const char *dir, const cha
         char where[512];
         snprintf(where, sizeof where, "%s: %s (%s)", path, label, role);
         if (i == 0 && base_override) {
-            eco_genome_record bg = {0};
+            eco_genome bg = {0};
             if ((st = eco_registry_get(r, base_override, &bg, NULL))) goto out;
-            eco_genome_record_free(&bg);
+            eco_genome_free(&bg);
             parents[n_parents] = eco_strdup(base_override);
             if (!parents[n_parents]) st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
         } else {

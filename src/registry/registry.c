@@ -312,7 +312,7 @@ eco_status eco_registry_gc(eco_registry *r, bool dry_run, eco_gc_object **object
 
 /* The signature policy: an envelope must be about g; under require_signature it must exist
  * and verify against the trusted keys. keyid receives the verifying key ("" otherwise). */
-static eco_status check_signature(eco_registry *r, const eco_genome_record *g, const char *envelope,
+static eco_status check_signature(eco_registry *r, const eco_genome *g, const char *envelope,
                                   char keyid[ECO_KEYID_HEX_LEN + 1]) {
     keyid[0] = '\0';
     if (!envelope) {
@@ -353,7 +353,7 @@ static eco_status check_signature(eco_registry *r, const eco_genome_record *g, c
 
 /* Every file of g must be in the store with its recorded size (content is re-hashed by
  * eco_registry_verify, not here). */
-static eco_status check_files(eco_registry *r, const eco_genome_record *g) {
+static eco_status check_files(eco_registry *r, const eco_genome *g) {
     for (size_t i = 0; i < g->files.n; i++) {
         const eco_file_entry *f = &g->files.files[i];
         char *path = eco_store_object_path(r->store, f->sha256);
@@ -380,7 +380,7 @@ static eco_status check_files(eco_registry *r, const eco_genome_record *g) {
 /* What eco_genome_to_canonical does not check (it already checks everything a reader of
  * the genome would, so what is stored can always be read back): a model is neither its own
  * parent nor its own base. */
-static eco_status validate_lineage(const eco_genome_record *g) {
+static eco_status validate_lineage(const eco_genome *g) {
     if (g->base && strcmp(g->base, g->id) == 0)
         return eco_error(ECO_STATUS_EINVAL, "model '%s': its own base", g->id);
     for (size_t i = 0; i < g->n_parents; i++)
@@ -390,7 +390,7 @@ static eco_status validate_lineage(const eco_genome_record *g) {
 }
 
 /* Inside the transaction: ENOTFOUND naming every parent and the base not registered. */
-static eco_status check_lineage(eco_registry *r, const eco_genome_record *g) {
+static eco_status check_lineage(eco_registry *r, const eco_genome *g) {
     char missing[1024] = "";
     size_t n_missing = 0;
     for (size_t i = 0; i <= g->n_parents; i++) {
@@ -411,7 +411,23 @@ static eco_status check_lineage(eco_registry *r, const eco_genome_record *g) {
     return ECO_STATUS_OK;
 }
 
-eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, const char *envelope,
+/* Inside the transaction: a model id must not be an alias's name (a name given to a command
+ * then means one thing: the model). EEXIST naming the alias. */
+static eco_status check_not_alias(eco_registry *r, const char *id) {
+    char *target = NULL;
+    eco_status st = r->be->alias_get(r->be, id, &target);
+    if (st == ECO_STATUS_ENOTFOUND) {
+        eco_clear_error();
+        return ECO_STATUS_OK;
+    }
+    if (st) return st;
+    st = eco_error(ECO_STATUS_EEXIST, "model id '%s' is the name of an alias (pointing at '%s'); choose another id",
+                   id, target);
+    free(target);
+    return st;
+}
+
+eco_status eco_registry_register(eco_registry *r, const eco_genome *g, const char *envelope,
                                  bool *created) {
     if (created) *created = false;
     if (!r || !g) return eco_error(ECO_STATUS_EINVAL, "register: no registry or genome");
@@ -449,6 +465,7 @@ eco_status eco_registry_register(eco_registry *r, const eco_genome_record *g, co
         goto existing;
     }
     if ((st = check_lineage(r, g))) goto rollback;
+    if ((st = check_not_alias(r, g->id))) goto rollback;
     eco_backend_model row = {
         .g = g, .genome_json = text, .genome_sha256 = hash, .envelope = envelope, .registered_at = at};
     if ((st = r->be->insert_model(r->be, &row))) goto rollback;
@@ -480,7 +497,7 @@ eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, si
     size_t n = 0, objects = 0;
     if ((st = r->be->list(r->be, NULL, &ids, &n))) return st;
     for (size_t i = 0; i < n && !st; i++) {
-        eco_genome_record g = {0};
+        eco_genome g = {0};
         if ((st = eco_registry_check_genome_hash(r, ids[i]))) break;
         if ((st = eco_registry_get(r, ids[i], &g, NULL))) break;
         if (!(st = check_files(r, &g))) st = check_lineage(r, &g);
@@ -489,7 +506,7 @@ eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, si
             if (rehash) st = eco_store_verify_object(r->store, g.files.files[k].sha256, g.files.files[k].size, false);
             if (st) st = eco_error_wrap(st, "model '%s': file %s", g.id, g.files.files[k].name);
         }
-        eco_genome_record_free(&g);
+        eco_genome_free(&g);
     }
     eco_registry_ids_free(ids, n);
     if (n_models) *n_models = n;
@@ -514,7 +531,7 @@ eco_status eco_registry_check_genome_hash(eco_registry *r, const char *id) {
     return st;
 }
 
-eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome_record *out, char **envelope) {
+eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome *out, char **envelope) {
     memset(out, 0, sizeof *out);
     if (envelope) *envelope = NULL;
     if (!id) return eco_error(ECO_STATUS_EINVAL, "get: no model id");
@@ -526,7 +543,7 @@ eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome_record *
     st = eco_genome_parse(text, strlen(text), label, out);
     free(text);
     if (st) {
-        eco_genome_record_free(out);
+        eco_genome_free(out);
         memset(out, 0, sizeof *out);
         free(env);
         return st;
@@ -598,6 +615,12 @@ eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char 
     if (st) return st;
     if ((st = require_model(r, id))) {
         eco_error_wrap(st, "alias '%s'", name);
+        goto rollback;
+    }
+    bool is_model = false;
+    if ((st = r->be->model_lookup(r->be, name, &is_model, NULL))) goto rollback;
+    if (is_model) {
+        st = eco_error(ECO_STATUS_EEXIST, "alias '%s': a model has that id (an alias may not shadow a model id)", name);
         goto rollback;
     }
     st = r->be->alias_get(r->be, name, &current);

@@ -23,7 +23,7 @@
 
 /* A model row as registry.c hands it to insert_model (all borrowed). */
 typedef struct eco_backend_model {
-    const eco_genome_record *g;  /* columns (kind, base, compatibility, files, capabilities,
+    const eco_genome *g;  /* columns (kind, base, compatibility, files, capabilities,
                                   * parents) are read from here */
     const char *genome_json;     /* canonical JSON of g */
     const char *genome_sha256;   /* hex SHA-256 of genome_json */

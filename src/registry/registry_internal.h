@@ -17,7 +17,7 @@
  * require signatures still refuses an envelope about another model). A statement that is
  * about something else is `mismatch` (ESIGNATURE when registering, EINTEGRITY when
  * verifying: the content no longer matches what was signed); messages start with label. */
-eco_status eco_registry_check_envelope(const eco_keyring *trusted, const eco_genome_record *g, const char *envelope,
+eco_status eco_registry_check_envelope(const eco_keyring *trusted, const eco_genome *g, const char *envelope,
                                       size_t envelope_len, const char *label, eco_status mismatch,
                                       char keyid[ECO_KEYID_HEX_LEN + 1]);
 
@@ -52,6 +52,6 @@ eco_status eco_registry_remove_unreferenced(eco_registry *r, const char *const *
  * from. EFORMAT naming the field for a malformed record, ENOTFOUND for a parent not
  * registered. */
 eco_status eco_ingest_lineage_record(eco_registry *r, const char *dir, const char *base_override,
-                                     eco_genome_record *g, char **base_id);
+                                     eco_genome *g, char **base_id);
 
 #endif

@@ -354,7 +354,7 @@ static eco_status insert_each(sqlite_backend *be, const char *sql, const char *o
 
 static eco_status sq_insert_model(eco_registry_backend *b, const eco_backend_model *m) {
     sqlite_backend *be = be_of(b);
-    const eco_genome_record *g = m->g;
+    const eco_genome *g = m->g;
     sqlite3_stmt *stmt;
     const char *op = "insert model";
     eco_status st = prepare(be,

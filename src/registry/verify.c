@@ -44,7 +44,7 @@ static bool envelope_keyids(const char *envelope, size_t env_len, const eco_keyr
  * folder in messages. What does not match (a statement about other content, a malformed
  * envelope, a signature by a trusted key that does not verify) is EINTEGRITY or EFORMAT;
  * ESIGNATURE is kept for an intact envelope whose keys are all untrusted. */
-static eco_status check_signed(const eco_genome_record *g, const char *envelope, size_t env_len,
+static eco_status check_signed(const eco_genome *g, const char *envelope, size_t env_len,
                                const char *label, const char *trusted_dir, const eco_keyring *trusted,
                                char keyid[ECO_KEYID_HEX_LEN + 1]) {
     char what[600], unused[ECO_KEYID_HEX_LEN + 1];
@@ -69,7 +69,7 @@ static eco_status check_signed(const eco_genome_record *g, const char *envelope,
 
 eco_status eco_registry_verify(eco_registry *r, const char *id, char keyid[ECO_KEYID_HEX_LEN + 1]) {
     if (!r || !id) return eco_error(ECO_STATUS_EINVAL, "verify: NULL argument");
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     char *envelope = NULL;
     eco_keyring *kr = NULL;
     eco_status st = eco_registry_check_genome_hash(r, id);
@@ -94,13 +94,13 @@ eco_status eco_registry_verify(eco_registry *r, const char *id, char keyid[ECO_K
 out:
     eco_keyring_free(kr);
     free(envelope);
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     return st;
 }
 
 /* The folder's files against the genome's manifest: each listed file present with its
  * size and digest, nothing else there. */
-static eco_status check_dir_files(const char *dir, const eco_genome_record *g) {
+static eco_status check_dir_files(const char *dir, const eco_genome *g) {
     static const char *const skip[] = {ECO_GENOME_FILE, ECO_SIGNATURE_FILE, NULL};
     eco_manifest have = {0};
     eco_status st = eco_manifest_from_dir(dir, skip, &have);
@@ -130,7 +130,7 @@ eco_status eco_verify_dir(const char *dir, const eco_keyring *trusted, char keyi
     char *gpath = eco_path_join(dir, ECO_GENOME_FILE), *spath = eco_path_join(dir, ECO_SIGNATURE_FILE);
     char *gtext = NULL, *stext = NULL;
     size_t glen = 0, slen = 0;
-    eco_genome_record g = {0};
+    eco_genome g = {0};
     eco_status st = ECO_STATUS_OK;
     if (!gpath || !spath) {
         st = eco_error(ECO_STATUS_ENOMEM, "verify: out of memory");
@@ -147,7 +147,7 @@ eco_status eco_verify_dir(const char *dir, const eco_keyring *trusted, char keyi
     if ((st = eco_read_file(spath, META_MAX_BYTES, &stext, &slen)) != ECO_STATUS_OK) goto out;
     st = check_signed(&g, stext, slen, dir, NULL, trusted, keyid);
 out:
-    eco_genome_record_free(&g);
+    eco_genome_free(&g);
     free(gtext);
     free(stext);
     free(gpath);

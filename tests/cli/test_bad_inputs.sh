@@ -140,7 +140,7 @@ row 0 "ecology registry init"                       -- registry init --help
 row 0 "ecology alias set NAME ID"                   -- alias set --help
 row 0 "ecology tasks eval --model MODEL"            -- tasks eval --help
 row 0 "ecology keys generate --out DIR"             -- keys generate -h
-row 0 "ecology inspect PATH [--json]"               -- help inspect
+row 0 "ecology inspect PATH|ID [--json]"   -- help inspect
 row 0 "commands:"                                   -- help
 row 0 "256,45,104"                                  -- tokenize --tokenizer "$M" --text -h
 row 0 "256,45,45,104,101,108,112"                   -- tokenize --tokenizer "$M" --text --help

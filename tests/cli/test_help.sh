@@ -14,7 +14,7 @@ expect 0 "-h" -- "$BIN" -h
 expect 2 "no arguments" -- "$BIN"
 contains "$tmp/err" "usage: ecology" "no arguments prints the usage on stderr"
 # the top-level usage lists options users look for, and defaults
-for want in "--kv-cache" "inspect PATH [--json]" "registry gc [--dry-run]" "--prompt-file F" "--stop STR]..." \
+for want in "--kv-cache" "inspect PATH|ID [--json]" "registry gc [--dry-run]" "--prompt-file F" "--stop STR]..." \
             "--work-dir D" "--force" "add DIR --id NAME [--base ID]" "ECOLOGY_LOG="; do
   contains "$tmp/top" "$want" "top-level usage mentions $want"
 done
