@@ -97,7 +97,7 @@ eco_status eco_jr_int_value(const eco_jr *r, const char *name, const json_t *v, 
     if (!json_is_integer(v)) return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "expected an integer");
     json_int_t x = json_integer_value(v);
     if (x < lo || x > hi)
-        return eco_jr_fail(r, name, x < lo ? ECO_STATUS_EFORMAT : ECO_STATUS_ERANGE, "%lld outside [%lld, %lld]",
+        return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "%lld outside [%lld, %lld]",
                            (long long)x, (long long)lo, (long long)hi);
     *out = (int64_t)x;
     return ECO_STATUS_OK;
@@ -109,7 +109,7 @@ eco_status eco_jr_num_value(const eco_jr *r, const char *name, const json_t *v, 
     double x = json_number_value(v);
     if (!isfinite(x)) return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "expected a finite number");
     if (x < lo || x > hi)
-        return eco_jr_fail(r, name, x < lo ? ECO_STATUS_EFORMAT : ECO_STATUS_ERANGE, "%g outside [%g, %g]", x, lo,
+        return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "%g outside [%g, %g]", x, lo,
                            hi);
     *out = x;
     return ECO_STATUS_OK;

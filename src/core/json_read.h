@@ -10,10 +10,11 @@
  *
  *   missing                     a required field is absent
  *   expected an integer         (a number, a string, true or false, an object, an array)
- *   <x> outside [<lo>, <hi>]    a number out of range (EFORMAT below lo, ERANGE above hi)
+ *   <x> outside [<lo>, <hi>]    a number out of range
  *   unknown field '<key>'       a key the format does not have ("<file>: <path>: ...")
  *
- * Keys come from hostile input: messages show them through eco_json_shown (printable ASCII
+ * Every problem is EFORMAT (a document's content is a format matter), except where the
+ * caller says EUNSUPPORTED. Keys come from hostile input: messages show them through eco_json_shown (printable ASCII
  * kept, every other byte \xNN, at most 48 bytes then "..."), so a key cannot forge a line
  * of output or hide in one. Absent and JSON null are the same for optional fields ("use
  * the default"), as Hugging Face's readers treat them.
