@@ -580,6 +580,15 @@ static void test_malformed(void **state) {
          ECO_STATUS_EFORMAT, "id 3 is used twice"},
         {"{\"added_tokens\":[{\"id\":3,\"content\":\"x\"},{\"id\":4,\"content\":\"x\"}]," MODEL_OK "}",
          ECO_STATUS_EFORMAT, "content 'x' is added twice"},
+        /* An added token under a vocabulary id holding another token, and an empty
+         * vocabulary: both loaded silently before. */
+        {"{\"added_tokens\":[{\"id\":1,\"content\":\"<s>\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT,
+         "tokenizer.json: added_tokens: id 1 is 'b' in model.vocab, not '<s>'"},
+        {"{\"added_tokens\":[{\"id\":1,\"content\":\"b\"}]," MODEL_OK "}", ECO_STATUS_OK, NULL},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{},\"merges\":[]}}", ECO_STATUS_EFORMAT,
+         "tokenizer.json: model.vocab: empty"},
+        {"{\"added_tokens\":[{\"id\":0,\"content\":\"<s>\"}],\"model\":{\"type\":\"BPE\",\"vocab\":{},\"merges\":[]}}",
+         ECO_STATUS_EFORMAT, "model.vocab: empty"},
         {"{\"added_tokens\":[{\"id\":3,\"content\":\"x\",\"special\":1}]," MODEL_OK "}", ECO_STATUS_EFORMAT,
          "added_tokens[0].special must be a boolean"},
     };

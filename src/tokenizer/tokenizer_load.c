@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/json_read.h"
 #include "tokenizer/tokenizer_internal.h"
 
 /* Largest tokenizer.json that eco_tokenizer_load reads. */
@@ -282,6 +283,13 @@ static eco_status set_id(ctx *c, int64_t id, const char *s, size_t n, bool added
     if (added && t->id_str[id] && (t->id_flags[id] & TOK_ID_ADDED))
         return eco_error(ECO_STATUS_EFORMAT, "%s: added_tokens: id %lld is used twice", c->label,
                          (long long)id);
+    /* An added token may repeat its vocabulary entry (HF lists "<s>" in both), not replace
+     * another token under the same id. */
+    if (added && t->id_str[id] && (t->id_len[id] != n || memcmp(t->id_str[id], s, n) != 0)) {
+        char was[ECO_JSON_SHOWN_SIZE], now[ECO_JSON_SHOWN_SIZE];
+        return eco_error(ECO_STATUS_EFORMAT, "%s: added_tokens: id %lld is '%s' in model.vocab, not '%s'", c->label,
+                         (long long)id, eco_json_shown(t->id_str[id], t->id_len[id], was), eco_json_shown(s, n, now));
+    }
     t->id_str[id] = s;
     t->id_len[id] = (uint32_t)n;
     t->id_flags[id] |= TOK_ID_PRESENT | (added ? TOK_ID_ADDED : 0) | (special ? TOK_ID_SPECIAL : 0);
@@ -372,6 +380,8 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
     const json_t *vocab = json_object_get(model, "vocab");
     if (!vocab) return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab is missing", c->label);
     if (!json_is_object(vocab)) return type_error(c, "model.vocab", "an object", vocab);
+    if (json_object_size(vocab) == 0)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab: empty (a BPE model needs its tokens)", c->label);
 
     /* ids: size the id table from the largest id in vocab and added_tokens */
     int64_t max_id = -1;
