@@ -74,27 +74,27 @@ static char *bytelevel_json(const char *extra_vocab, const char *merges, const c
                             const char *post) {
     eco_tokenizer tmp;
     tok_init_byte_table(&tmp);
-    tok_buf b = {0};
+    eco_buf b = {0};
     char num[32];
-    assert_true(tok_buf_append(&b, "{\"version\":\"1.0\",\"added_tokens\":", 32));
-    assert_true(tok_buf_append(&b, added, strlen(added)));
-    assert_true(tok_buf_append(&b, ",\"normalizer\":null,\"pre_tokenizer\":", 35));
-    assert_true(tok_buf_append(&b, pre, strlen(pre)));
-    assert_true(tok_buf_append(&b, ",\"post_processor\":", 18));
-    assert_true(tok_buf_append(&b, post, strlen(post)));
+    assert_true(eco_buf_append(&b, "{\"version\":\"1.0\",\"added_tokens\":", 32));
+    assert_true(eco_buf_append(&b, added, strlen(added)));
+    assert_true(eco_buf_append(&b, ",\"normalizer\":null,\"pre_tokenizer\":", 35));
+    assert_true(eco_buf_append(&b, pre, strlen(pre)));
+    assert_true(eco_buf_append(&b, ",\"post_processor\":", 18));
+    assert_true(eco_buf_append(&b, post, strlen(post)));
     const char *m = ",\"decoder\":{\"type\":\"ByteLevel\"},\"model\":{\"type\":\"BPE\",\"vocab\":{";
-    assert_true(tok_buf_append(&b, m, strlen(m)));
+    assert_true(eco_buf_append(&b, m, strlen(m)));
     for (int i = 0; i < 256; i++) {
-        assert_true(tok_buf_append(&b, i ? ",\"" : "\"", i ? 2 : 1));
-        if (tmp.byte_char[i][0] == '"' || tmp.byte_char[i][0] == '\\') assert_true(tok_buf_push(&b, '\\'));
-        assert_true(tok_buf_append(&b, tmp.byte_char[i], tmp.byte_char_len[i]));
+        assert_true(eco_buf_append(&b, i ? ",\"" : "\"", i ? 2 : 1));
+        if (tmp.byte_char[i][0] == '"' || tmp.byte_char[i][0] == '\\') assert_true(eco_buf_push(&b, '\\'));
+        assert_true(eco_buf_append(&b, tmp.byte_char[i], tmp.byte_char_len[i]));
         snprintf(num, sizeof num, "\":%d", i);
-        assert_true(tok_buf_append(&b, num, strlen(num)));
+        assert_true(eco_buf_append(&b, num, strlen(num)));
     }
-    assert_true(tok_buf_append(&b, extra_vocab, strlen(extra_vocab)));
-    assert_true(tok_buf_append(&b, "},\"merges\":", 11));
-    assert_true(tok_buf_append(&b, merges, strlen(merges)));
-    assert_true(tok_buf_append(&b, "}}", 2));
+    assert_true(eco_buf_append(&b, extra_vocab, strlen(extra_vocab)));
+    assert_true(eco_buf_append(&b, "},\"merges\":", 11));
+    assert_true(eco_buf_append(&b, merges, strlen(merges)));
+    assert_true(eco_buf_append(&b, "}}", 2));
     return b.data;
 }
 
@@ -139,17 +139,17 @@ static void test_ignore_merges(void **state) {
     EXPECT(tok, "abc", false, 256, 99);
     eco_tokenizer_free(tok);
     free(j);
-    tok_buf b = {0};
+    eco_buf b = {0};
     j = bytelevel_json(extra, "[\"a b\"]", GPT2_PRE, "[]", "null");
     const char *at = strstr(j, "\"type\":\"BPE\"");
     assert_non_null(at);
-    assert_true(tok_buf_append(&b, j, (size_t)(at - j)));
-    assert_true(tok_buf_append(&b, "\"ignore_merges\":true,", 21));
-    assert_true(tok_buf_append(&b, at, strlen(at)));
+    assert_true(eco_buf_append(&b, j, (size_t)(at - j)));
+    assert_true(eco_buf_append(&b, "\"ignore_merges\":true,", 21));
+    assert_true(eco_buf_append(&b, at, strlen(at)));
     tok = parse_ok(b.data);
     EXPECT(tok, "abc", false, 257);
     eco_tokenizer_free(tok);
-    tok_buf_free(&b);
+    eco_buf_free(&b);
     free(j);
 }
 
@@ -226,15 +226,15 @@ static void test_split_behaviors(void **state) {
                  "\"use_regex\":false}]}",
                  cases[i].behavior, cases[i].invert ? "true" : "false");
         char *j = bytelevel_json(extra, "[]", pre, "[]", "null");
-        tok_buf b = {0};
+        eco_buf b = {0};
         const char *at = strstr(j, "\"type\":\"BPE\"");
-        assert_true(tok_buf_append(&b, j, (size_t)(at - j)));
-        assert_true(tok_buf_append(&b, "\"ignore_merges\":true,", 21));
-        assert_true(tok_buf_append(&b, at, strlen(at)));
+        assert_true(eco_buf_append(&b, j, (size_t)(at - j)));
+        assert_true(eco_buf_append(&b, "\"ignore_merges\":true,", 21));
+        assert_true(eco_buf_append(&b, at, strlen(at)));
         eco_tokenizer *tok = parse_ok(b.data);
         expect_ids(tok, "a-b--c", 6, false, cases[i].want, cases[i].n);
         eco_tokenizer_free(tok);
-        tok_buf_free(&b);
+        eco_buf_free(&b);
         free(j);
     }
 }
@@ -243,7 +243,7 @@ static void test_split_behaviors(void **state) {
 
 static char *sp_json(const char *normalizer, const char *pre, const char *decoder, bool byte_fallback,
                      const char *unk, bool fuse_unk) {
-    tok_buf b = {0};
+    eco_buf b = {0};
     char tmp[1024];
     snprintf(tmp, sizeof tmp,
              "{\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true},{\"id\":1,\"content\":\"<s>\","
@@ -255,15 +255,15 @@ static char *sp_json(const char *normalizer, const char *pre, const char *decode
              "\"model\":{\"type\":\"BPE\",\"unk_token\":%s,\"fuse_unk\":%s,\"byte_fallback\":%s,\"vocab\":{"
              "\"<unk>\":0,\"<s>\":1,\"</s>\":2",
              normalizer, pre, decoder, unk, fuse_unk ? "true" : "false", byte_fallback ? "true" : "false");
-    assert_true(tok_buf_append(&b, tmp, strlen(tmp)));
+    assert_true(eco_buf_append(&b, tmp, strlen(tmp)));
     for (int i = 0; i < 256; i++) {
         snprintf(tmp, sizeof tmp, ",\"<0x%02X>\":%d", i, 3 + i);
-        assert_true(tok_buf_append(&b, tmp, strlen(tmp)));
+        assert_true(eco_buf_append(&b, tmp, strlen(tmp)));
     }
     /* 259 ▁ 260 h 261 i 262 ▁h 263 ▁hi 264 é */
     const char *rest = ",\"\xe2\x96\x81\":259,\"h\":260,\"i\":261,\"\xe2\x96\x81h\":262,\"\xe2\x96\x81hi\":263,"
                        "\"\xc3\xa9\":264},\"merges\":[\"\xe2\x96\x81 h\",\"\xe2\x96\x81h i\"]}}";
-    assert_true(tok_buf_append(&b, rest, strlen(rest)));
+    assert_true(eco_buf_append(&b, rest, strlen(rest)));
     return b.data;
 }
 
@@ -423,7 +423,7 @@ static size_t hex_to_utf8(const char *s, const char *end, char *out) {
         char *e;
         unsigned long cp = strtoul(s, &e, 16);
         if (e == s) break;
-        n += tok_utf8_encode((uint32_t)cp, out + n);
+        n += eco_utf8_encode((uint32_t)cp, out + n);
         s = e;
         while (s < end && *s == ' ') s++;
     }
@@ -446,11 +446,11 @@ static void test_nfc(void **state) {
         {"", ""},
     };
     for (size_t i = 0; i < sizeof hand / sizeof *hand; i++) {
-        tok_buf b = {0};
+        eco_buf b = {0};
         assert_int_equal(tok_nfc(hand[i].in, strlen(hand[i].in), &b), ECO_STATUS_OK);
         assert_int_equal(b.len, strlen(hand[i].out));
         assert_memory_equal(b.data ? b.data : "", hand[i].out, b.len);
-        tok_buf_free(&b);
+        eco_buf_free(&b);
     }
     assert_true(tok_nfc_quick("plain ascii \xc3\xa9", 14));
     assert_false(tok_nfc_quick("e\xcc\x81", 3));
@@ -468,14 +468,14 @@ static void test_nfc(void **state) {
         char src[512], want[512];
         size_t ns = hex_to_utf8(line, semi, src);
         size_t nw = hex_to_utf8(semi + 1, line + strlen(line), want);
-        tok_buf b = {0};
+        eco_buf b = {0};
         assert_int_equal(tok_nfc(src, ns, &b), ECO_STATUS_OK);
         bool ok = b.len == nw && memcmp(b.data, want, nw) == 0;
         /* the quick check may only say "yes" for text that NFC leaves unchanged */
         if (tok_nfc_quick(src, ns) && !(ns == nw && memcmp(src, want, nw) == 0)) ok = false;
         if (!ok && bad++ < 5) fprintf(stderr, "NFC mismatch: %s", line);
         n++;
-        tok_buf_free(&b);
+        eco_buf_free(&b);
     }
     fclose(f);
     free(path);

@@ -179,37 +179,37 @@ static eco_status component_type(ctx *c, const json_t *v, const char *path, int 
  * Unicode White_Space; PCRE2's with UCP adds U+180E. We spell \s and \S out. */
 #define WS_CLASS "\\t\\n\\x0B\\f\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
 
-static bool translate_pattern(const char *p, size_t n, tok_buf *out) {
+static bool translate_pattern(const char *p, size_t n, eco_buf *out) {
     int depth = 0; /* inside a character class */
     for (size_t i = 0; i < n; i++) {
         char ch = p[i];
         if (ch == '\\' && i + 1 < n) {
             char e = p[i + 1];
             bool ok;
-            if (e == 's') ok = depth ? tok_buf_append(out, WS_CLASS, strlen(WS_CLASS))
-                                     : tok_buf_append(out, "[" WS_CLASS "]", strlen(WS_CLASS) + 2);
-            else if (e == 'S' && !depth) ok = tok_buf_append(out, "[^" WS_CLASS "]", strlen(WS_CLASS) + 3);
-            else ok = tok_buf_append(out, p + i, 2);
+            if (e == 's') ok = depth ? eco_buf_append(out, WS_CLASS, strlen(WS_CLASS))
+                                     : eco_buf_append(out, "[" WS_CLASS "]", strlen(WS_CLASS) + 2);
+            else if (e == 'S' && !depth) ok = eco_buf_append(out, "[^" WS_CLASS "]", strlen(WS_CLASS) + 3);
+            else ok = eco_buf_append(out, p + i, 2);
             if (!ok) return false;
             i++;
             continue;
         }
         if (ch == '[') {
             if (!depth && i + 1 < n && p[i + 1] == '^') {
-                if (!tok_buf_append(out, "[^", 2)) return false;
+                if (!eco_buf_append(out, "[^", 2)) return false;
                 i++;
                 depth++;
                 if (i + 1 < n && p[i + 1] == ']') { /* literal ] first in class */
-                    if (!tok_buf_push(out, ']')) return false;
+                    if (!eco_buf_push(out, ']')) return false;
                     i++;
                 }
                 continue;
             }
             if (!depth) {
                 depth++;
-                if (!tok_buf_push(out, '[')) return false;
+                if (!eco_buf_push(out, '[')) return false;
                 if (i + 1 < n && p[i + 1] == ']') {
-                    if (!tok_buf_push(out, ']')) return false;
+                    if (!eco_buf_push(out, ']')) return false;
                     i++;
                 }
                 continue;
@@ -218,19 +218,19 @@ static bool translate_pattern(const char *p, size_t n, tok_buf *out) {
         } else if (ch == ']' && depth) {
             depth--;
         }
-        if (!tok_buf_push(out, ch)) return false;
+        if (!eco_buf_push(out, ch)) return false;
     }
     return true;
 }
 
 eco_status tok_regex_compile(const char *pattern, size_t len, bool literal, const char *label,
                              const char *what, pcre2_code **out) {
-    tok_buf b = {0};
+    eco_buf b = {0};
     const char *src = pattern;
     size_t n = len;
     if (!literal) {
         if (!translate_pattern(pattern, len, &b)) {
-            tok_buf_free(&b);
+            eco_buf_free(&b);
             return eco_error(ECO_STATUS_ENOMEM, "%s: %s: out of memory", label, what);
         }
         src = b.data ? b.data : "";
@@ -241,7 +241,7 @@ eco_status tok_regex_compile(const char *pattern, size_t len, bool literal, cons
     int err = 0;
     PCRE2_SIZE off = 0;
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)src, n, opts, &err, &off, NULL);
-    tok_buf_free(&b);
+    eco_buf_free(&b);
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof msg);
@@ -559,7 +559,7 @@ static eco_status parse_replacement(ctx *c, const json_t *v, const char *path, c
     eco_status st = get_str(c, v, "replacement", path, NULL, &s, &n);
     if (st != ECO_STATUS_OK) return st;
     uint32_t cp;
-    if (n == 0 || n > 4 || tok_utf8_decode((const unsigned char *)s, n, &cp) != n)
+    if (n == 0 || n > 4 || eco_utf8_decode((const unsigned char *)s, n, &cp) != n)
         return eco_error(ECO_STATUS_EFORMAT, "%s: %s.replacement: expected one character", c->label, path);
     memcpy(out, s, n);
     out[n] = '\0';
@@ -663,7 +663,7 @@ static eco_status parse_decoder(ctx *c, const json_t *v, const char *path, int d
             (st = get_uint(c, v, "stop", path, 0, 1 << 20, &b)))
             return st;
         uint32_t cp;
-        if (d.str_len == 0 || tok_utf8_decode((const unsigned char *)d.str, d.str_len, &cp) != d.str_len)
+        if (d.str_len == 0 || eco_utf8_decode((const unsigned char *)d.str, d.str_len, &cp) != d.str_len)
             return eco_error(ECO_STATUS_EFORMAT, "%s: %s.content: expected one character", c->label, path);
         d.start = (size_t)a;
         d.stop = (size_t)b;

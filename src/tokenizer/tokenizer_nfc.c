@@ -91,7 +91,7 @@ bool tok_nfc_quick(const char *s, size_t n) {
             continue;
         }
         uint32_t cp;
-        size_t l = tok_utf8_decode(u + i, n - i, &cp);
+        size_t l = eco_utf8_decode(u + i, n - i, &cp);
         if (l == 0) {
             last = 0;
             i++;
@@ -123,7 +123,7 @@ static bool cp_push(cpvec *c, uint32_t cp) {
 }
 
 /* Normalizes the code points in c (one valid run) and appends them to out as UTF-8. */
-static bool flush_run(cpvec *c, tok_buf *out) {
+static bool flush_run(cpvec *c, eco_buf *out) {
     uint32_t *d = c->v;
     size_t n = c->n;
     /* canonical ordering: stable insertion sort inside each run of non-starters */
@@ -163,23 +163,23 @@ static bool flush_run(cpvec *c, tok_buf *out) {
     }
     for (size_t i = 0; i < m; i++) {
         char u[4];
-        size_t l = tok_utf8_encode(d[i], u);
-        if (!tok_buf_append(out, u, l)) return false;
+        size_t l = eco_utf8_encode(d[i], u);
+        if (!eco_buf_append(out, u, l)) return false;
     }
     c->n = 0;
     return true;
 }
 
-eco_status tok_nfc(const char *s, size_t n, tok_buf *out) {
+eco_status tok_nfc(const char *s, size_t n, eco_buf *out) {
     const unsigned char *u = (const unsigned char *)s;
     cpvec c = {0};
     size_t i = 0;
-    bool ok = tok_buf_reserve(out, n);
+    bool ok = eco_buf_reserve(out, n);
     while (ok && i < n) {
         uint32_t cp;
-        size_t l = tok_utf8_decode(u + i, n - i, &cp);
+        size_t l = eco_utf8_decode(u + i, n - i, &cp);
         if (l == 0) {
-            ok = flush_run(&c, out) && tok_buf_push(out, s[i]);
+            ok = flush_run(&c, out) && eco_buf_push(out, s[i]);
             i++;
             continue;
         }

@@ -337,40 +337,20 @@ eco_status eco_recipe_load(const char *path, eco_recipe **out) {
 
 /* ---- the corpus ---------------------------------------------------------------------- */
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf;
-
-static bool buf_add(buf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) return false;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-    return true;
-}
-
 /* Appends obj as one canonical JSON line and releases it. */
-static eco_status add_json_line(buf *out, json_t *obj) {
+static eco_status add_json_line(eco_buf *out, json_t *obj) {
     char *line;
     size_t len;
     eco_status st = eco_json_canonical(obj, &line, &len);
     json_decref(obj);
     if (st) return st;
-    bool ok = buf_add(out, line, len) && buf_add(out, "\n", 1);
+    bool ok = eco_buf_append(out, line, len) && eco_buf_append(out, "\n", 1);
     free(line);
     return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
 }
 
 /* Appends {"text": s} canonically and a newline. */
-static eco_status add_record(buf *out, const char *s, size_t n, const char *label) {
+static eco_status add_record(eco_buf *out, const char *s, size_t n, const char *label) {
     json_t *str = json_stringn(s, n);
     if (!str) return eco_error(ECO_STATUS_EFORMAT, "%s: text is not valid UTF-8", label);
     json_t *obj = json_object();
@@ -438,7 +418,7 @@ static eco_status chunk_text(const char *t, size_t n, size_t max, span **out, si
     return ECO_STATUS_OK;
 }
 
-static eco_status add_text_source(buf *out, const eco_recipe_source *s, size_t *n_records) {
+static eco_status add_text_source(eco_buf *out, const eco_recipe_source *s, size_t *n_records) {
     char *raw;
     size_t len;
     eco_status st = eco_read_file(s->path, TEXT_MAX_BYTES, &raw, &len);
@@ -471,7 +451,7 @@ done:
 }
 
 /* Appends {"prompt": p, "completion": c} canonically and a newline. */
-static eco_status add_pc_record(buf *out, const char *p, const char *c, const char *label) {
+static eco_status add_pc_record(eco_buf *out, const char *p, const char *c, const char *label) {
     json_t *obj = json_object();
     json_t *jp = json_string(p), *jc = json_string(c);
     if (!jp || !jc) {
@@ -487,7 +467,7 @@ static eco_status add_pc_record(buf *out, const char *p, const char *c, const ch
 
 /* Capability items of the TRAIN split: prompt + completion as one text (pretrain), or as
  * {"prompt", "completion"} records (pc). */
-static eco_status add_capability_source(buf *out, const eco_recipe_source *s, bool pc, size_t *n_records) {
+static eco_status add_capability_source(eco_buf *out, const eco_recipe_source *s, bool pc, size_t *n_records) {
     const eco_capability *cap;
     eco_status st = eco_tasks_find(s->capability, &cap);
     if (st) return st;
@@ -498,7 +478,7 @@ static eco_status add_capability_source(buf *out, const eco_recipe_source *s, bo
         eco_task_items_free(items, (size_t)s->n);
         return st;
     }
-    buf t = {0};
+    eco_buf t = {0};
     for (size_t i = 0; i < (size_t)s->n && !st; i++) {
         if (pc) {
             st = add_pc_record(out, items[i].prompt, items[i].completion, s->capability);
@@ -506,21 +486,21 @@ static eco_status add_capability_source(buf *out, const eco_recipe_source *s, bo
             continue;
         }
         t.len = 0;
-        if (!buf_add(&t, items[i].prompt, strlen(items[i].prompt)) ||
-            !buf_add(&t, items[i].completion, strlen(items[i].completion))) {
+        if (!eco_buf_append(&t, items[i].prompt, strlen(items[i].prompt)) ||
+            !eco_buf_append(&t, items[i].completion, strlen(items[i].completion))) {
             st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
             break;
         }
-        st = add_record(out, t.p, t.len, s->capability);
+        st = add_record(out, t.data, t.len, s->capability);
         (*n_records)++;
     }
-    free(t.p);
+    eco_buf_free(&t);
     eco_task_items_free(items, (size_t)s->n);
     return st;
 }
 
 /* Drill texts, one record each. */
-static eco_status add_drill_source(buf *out, const eco_recipe_source *s, size_t *n_records) {
+static eco_status add_drill_source(eco_buf *out, const eco_recipe_source *s, size_t *n_records) {
     char **texts;
     eco_status st = eco_drills_generate(s->drill, (size_t)s->n, s->seed, &texts);
     if (st) return st;
@@ -534,15 +514,15 @@ static eco_status add_drill_source(buf *out, const eco_recipe_source *s, size_t 
 
 eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, size_t *n_records) {
     if (!r || !jsonl_path) return eco_error(ECO_STATUS_EINVAL, "recipe corpus: NULL argument");
-    buf out = {0};
+    eco_buf out = {0};
     size_t n = 0;
     eco_status st = ECO_STATUS_OK;
     for (size_t i = 0; i < r->n_sources && !st; i++)
         st = r->sources[i].path      ? add_text_source(&out, &r->sources[i], &n)
              : r->sources[i].drill[0] ? add_drill_source(&out, &r->sources[i], &n)
                                       : add_capability_source(&out, &r->sources[i], r->kind == ECO_RECIPE_LORA, &n);
-    if (!st) st = eco_write_file_atomic(jsonl_path, out.p ? out.p : "", out.len);
-    free(out.p);
+    if (!st) st = eco_write_file_atomic(jsonl_path, out.data ? out.data : "", out.len);
+    eco_buf_free(&out);
     if (!st && n_records) *n_records = n;
     return st;
 }
