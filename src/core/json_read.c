@@ -159,22 +159,23 @@ eco_status eco_jr_str(const eco_jr *r, const char *key, bool required, bool nul_
     return eco_jr_str_value(r, key, v, nul_ok, out, len);
 }
 
-eco_status eco_jr_object(const eco_jr *r, const char *key, bool required, const json_t **out) {
+/* r[key] of JSON type `type` ("expected <what>"), into *out. */
+static eco_status typed(const eco_jr *r, const char *key, bool required, json_type type, const char *what,
+                        const json_t **out) {
     const json_t *v;
     eco_status st = field(r, key, required, &v);
     if (st || !v) return st;
-    if (!json_is_object(v)) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "expected an object");
+    if (json_typeof(v) != type) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "expected %s", what);
     *out = v;
     return ECO_STATUS_OK;
 }
 
+eco_status eco_jr_object(const eco_jr *r, const char *key, bool required, const json_t **out) {
+    return typed(r, key, required, JSON_OBJECT, "an object", out);
+}
+
 eco_status eco_jr_array(const eco_jr *r, const char *key, bool required, const json_t **out) {
-    const json_t *v;
-    eco_status st = field(r, key, required, &v);
-    if (st || !v) return st;
-    if (!json_is_array(v)) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "expected an array");
-    *out = v;
-    return ECO_STATUS_OK;
+    return typed(r, key, required, JSON_ARRAY, "an array", out);
 }
 
 eco_status eco_jr_only(const eco_jr *r, const char *const *allowed) {
