@@ -130,16 +130,14 @@ eco_status eco_jr_int(const eco_jr *r, const char *key, bool required, int64_t l
                       int64_t *out) {
     const json_t *v;
     eco_status st = field(r, key, required, &v);
-    if (st || !v) return st;
-    return eco_jr_int_value(r, key, v, lo, hi, out);
+    return st || !v ? st : eco_jr_int_value(r, key, v, lo, hi, out);
 }
 
 eco_status eco_jr_num(const eco_jr *r, const char *key, bool required, double lo, double hi,
                       double *out) {
     const json_t *v;
     eco_status st = field(r, key, required, &v);
-    if (st || !v) return st;
-    return eco_jr_num_value(r, key, v, lo, hi, out);
+    return st || !v ? st : eco_jr_num_value(r, key, v, lo, hi, out);
 }
 
 eco_status eco_jr_bool(const eco_jr *r, const char *key, bool required, bool *out) {
@@ -155,8 +153,7 @@ eco_status eco_jr_str(const eco_jr *r, const char *key, bool required, bool nul_
                       size_t *len) {
     const json_t *v;
     eco_status st = field(r, key, required, &v);
-    if (st || !v) return st;
-    return eco_jr_str_value(r, key, v, nul_ok, out, len);
+    return st || !v ? st : eco_jr_str_value(r, key, v, nul_ok, out, len);
 }
 
 /* r[key] of JSON type `type` ("expected <what>"), into *out. */
@@ -234,10 +231,25 @@ eco_status eco_json_read_doc(const char *path, const char *name, size_t max_byte
     return eco_read_file(*file, max_bytes, text, len);
 }
 
-eco_status eco_json_write_doc(const char *path, const char *name, const char *text, size_t len) {
-    char *file = doc_file(path, name);
-    if (!file) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
-    eco_status rc = eco_write_file_atomic(file, text, len);
+eco_status eco_json_load_doc(const char *path, const char *name, size_t max_bytes, eco_json_parse_fn parse,
+                             void *out) {
+    char *file, *text;
+    size_t len;
+    eco_status rc = eco_json_read_doc(path, name, max_bytes, &file, &text, &len);
+    if (rc == ECO_STATUS_OK) rc = parse(text, len, file, out);
+    free(text);
     free(file);
     return rc;
+}
+
+eco_status eco_json_write_doc(const char *path, const char *name, eco_status st, char *text, size_t len) {
+    if (st != ECO_STATUS_OK) {
+        free(text);
+        return eco_error_wrap(st, "%s", path);
+    }
+    char *file = doc_file(path, name);
+    st = file ? eco_write_file_atomic(file, text, len) : eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
+    free(file);
+    free(text);
+    return st;
 }
