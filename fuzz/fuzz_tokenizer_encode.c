@@ -53,37 +53,37 @@ static const char SP_JSON[] =
 static char *with_vocab(const char *tmpl, bool bytelevel) {
     eco_tokenizer tmp;
     tok_init_byte_table(&tmp);
-    tok_buf v = {0};
+    eco_buf v = {0};
     char num[32];
-    tok_buf_push(&v, '{');
+    eco_buf_push(&v, '{');
     if (bytelevel) {
         /* byte b is id 22 + b; merged tokens after */
         for (int b = 0; b < 256; b++) {
-            tok_buf_append(&v, b ? ",\"" : "\"", b ? 2 : 1);
-            if (tmp.byte_char[b][0] == '"' || tmp.byte_char[b][0] == '\\') tok_buf_push(&v, '\\');
-            tok_buf_append(&v, tmp.byte_char[b], tmp.byte_char_len[b]);
+            eco_buf_append(&v, b ? ",\"" : "\"", b ? 2 : 1);
+            if (tmp.byte_char[b][0] == '"' || tmp.byte_char[b][0] == '\\') eco_buf_push(&v, '\\');
+            eco_buf_append(&v, tmp.byte_char[b], tmp.byte_char_len[b]);
             snprintf(num, sizeof num, "\":%d", 22 + b);
-            tok_buf_append(&v, num, strlen(num));
+            eco_buf_append(&v, num, strlen(num));
         }
         const char *more = ",\"ab\":278,\"\xc4\xa0" "a\":279,\"abc\":280";
-        tok_buf_append(&v, more, strlen(more));
+        eco_buf_append(&v, more, strlen(more));
     } else {
-        tok_buf_append(&v, "\"<unk>\":0,\"<s>\":1,\"</s>\":2", 26);
+        eco_buf_append(&v, "\"<unk>\":0,\"<s>\":1,\"</s>\":2", 26);
         for (int b = 0; b < 256; b++) {
             snprintf(num, sizeof num, ",\"<0x%02X>\":%d", b, 3 + b);
-            tok_buf_append(&v, num, strlen(num));
+            eco_buf_append(&v, num, strlen(num));
         }
         const char *more = ",\"\xe2\x96\x81\":259,\"t\":260,\"h\":261,\"e\":262,\"a\":263,\"\xe2\x96\x81t\":264,"
                            "\"he\":265,\"\xe2\x96\x81the\":266,\"\xe2\x96\x81" "a\":267";
-        tok_buf_append(&v, more, strlen(more));
+        eco_buf_append(&v, more, strlen(more));
     }
-    tok_buf_push(&v, '}');
+    eco_buf_push(&v, '}');
     const char *at = strstr(tmpl, "VOCAB");
-    tok_buf out = {0};
-    tok_buf_append(&out, tmpl, (size_t)(at - tmpl));
-    tok_buf_append(&out, v.data, v.len);
-    tok_buf_append(&out, at + 5, strlen(at + 5));
-    tok_buf_free(&v);
+    eco_buf out = {0};
+    eco_buf_append(&out, tmpl, (size_t)(at - tmpl));
+    eco_buf_append(&out, v.data, v.len);
+    eco_buf_append(&out, at + 5, strlen(at + 5));
+    eco_buf_free(&v);
     return out.data;
 }
 
@@ -132,21 +132,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t blen = 0;
     if (eco_tokenizer_decode(tok, ids, n, true, &back, &blen) != ECO_STATUS_OK) __builtin_trap();
 
-    tok_buf want = {0};
+    eco_buf want = {0};
     bool check = true;
     if (which == 1) {
         if (tok_nfc(text, len, &want) != ECO_STATUS_OK) __builtin_trap();
         /* NFC is idempotent, and the quick check agrees */
-        tok_buf again = {0};
+        eco_buf again = {0};
         if (tok_nfc(want.data ? want.data : "", want.len, &again) != ECO_STATUS_OK) __builtin_trap();
         if (again.len != want.len || (want.len && memcmp(again.data, want.data, want.len) != 0)) __builtin_trap();
         if (tok_nfc_quick(text, len) && (want.len != len || (len && memcmp(want.data, text, len) != 0)))
             __builtin_trap();
-        tok_buf_free(&again);
+        eco_buf_free(&again);
         /* a special added token is skipped by decode */
         check = !contains(text, len, "<|e|>");
     } else {
-        tok_buf_append(&want, text, len);
+        eco_buf_append(&want, text, len);
         if (which == 0) check = !contains(text, len, "<|bos|>") && !contains(text, len, "<|eos|>") &&
                                 !contains(text, len, "<|pad|>");
         if (which == 2)
@@ -154,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     !contains(text, len, "</s>") && !contains(text, len, "<unk>");
     }
     if (check && (blen != want.len || (blen && memcmp(back, want.data, blen) != 0))) __builtin_trap();
-    tok_buf_free(&want);
+    eco_buf_free(&want);
     free(back);
     free(ids);
     return 0;

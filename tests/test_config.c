@@ -299,7 +299,7 @@ static const bad_config bad_configs[] = {
      ECO_STATUS_EFORMAT, "hidden_size"},
     {"{" ARCH "\"vocab_size\": 2147483648, \"hidden_size\": 16, \"intermediate_size\": 48, "
      "\"num_hidden_layers\": 2, " HEADS "}",
-     ECO_STATUS_ERANGE, "vocab_size: 2147483648 outside [1, 2147483647]"},
+     ECO_STATUS_EFORMAT, "vocab_size: 2147483648 outside [1, 2147483647]"},
     {"{" ARCH "\"vocab_size\": 32, \"hidden_size\": 16, \"intermediate_size\": 48, "
      "\"num_hidden_layers\": true, " HEADS "}",
      ECO_STATUS_EFORMAT, "num_hidden_layers"},
@@ -364,7 +364,7 @@ static const bad_config bad_configs[] = {
     {"{" BASE ", \"eos_token_id\": \"</s>\"}", ECO_STATUS_EFORMAT, "eos_token_id"},
     {"{" BASE ", \"eos_token_id\": [1, -2]}", ECO_STATUS_EFORMAT, "eos_token_id"},
     {"{" BASE ", \"bos_token_id\": 1.0}", ECO_STATUS_EFORMAT, "bos_token_id"},
-    {"{" BASE ", \"bos_token_id\": 4294967296}", ECO_STATUS_ERANGE, "bos_token_id"},
+    {"{" BASE ", \"bos_token_id\": 4294967296}", ECO_STATUS_EFORMAT, "bos_token_id"},
     /* Token ids outside the vocabulary (vocab_size 32): accepted silently before. */
     {"{" BASE ", \"eos_token_id\": 32}", ECO_STATUS_EFORMAT,
      "config.json: eos_token_id: 32 is outside the vocabulary (vocab_size 32)"},

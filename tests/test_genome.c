@@ -225,12 +225,12 @@ typedef struct bad_genome {
 static const bad_genome bad_genomes[] = {
     {NULL, "{", "not valid JSON"},
     {NULL, "", "not valid JSON"},
-    {NULL, "[]", "genome: expected an object"},
+    {NULL, "[]", "genome.json: expected an object"},
     {NULL, "null", "not valid JSON"}, /* only an object or array is a document */
-    {NULL, "[{}]", "genome: expected an object"},
+    {NULL, "[{}]", "genome.json: expected an object"},
     {"\"base\":null", "\"base\":null,\"base\":null", "duplicate"},
     {",\"tool_version\":\"tiny-ecology 0.1.0\"", "", "tool_version: missing"},
-    {"\"base\":null", "\"base\":null,\"extra\":1", "extra: unknown key"},
+    {"\"base\":null", "\"base\":null,\"extra\":1", "genome.json: unknown field 'extra'"},
     {"\"id\":\"tiny-merge@1\"", "\"id\":\".hidden\"", "id: not a valid model id"},
     {"\"id\":\"tiny-merge@1\"", "\"id\":\"tiny merge\"", "id: not a valid model id"},
     {"\"id\":\"tiny-merge@1\"", "\"id\":\"\"", "id: not a valid model id"},
@@ -241,7 +241,7 @@ static const bad_genome bad_genomes[] = {
     {"\"architecture_hash\":\"a", "\"architecture_hash\":\"A", "compatibility.architecture_hash: not 64 lower-case hex"},
     {"\"base_family\":\"b", "\"base_family\":\"", "compatibility.base_family: not 64 lower-case hex"},
     {"\"base_family\":\"b", "\"base_family\":\"bb", "compatibility.base_family: not 64 lower-case hex"},
-    {"\"compatibility\":{", "\"compatibility\":{\"extra\":0,", "compatibility.extra: unknown key"},
+    {"\"compatibility\":{", "\"compatibility\":{\"extra\":0,", "compatibility: unknown field 'extra'"},
     {",\"tokenizer_hash\":\"" X64("d") "\"", "", "compatibility.tokenizer_hash: missing"},
     {"\"compatibility\":{", "\"compatibility\":[{", "not valid JSON"},
     {"\"interface_version\":\"text-generation@1\"", "\"interface_version\":\"text-generation\"", "interface_version: "},
@@ -257,22 +257,22 @@ static const bad_genome bad_genomes[] = {
     {"[\"parent-b\",\"parent-a\"]", "[\"parent-b\",\"parent-a\",\"parent-b\"]", "lineage.parents: 'parent-b' appears more than once"},
     {"[\"parent-b\",\"parent-a\"]", "[null]", "lineage.parents[0]: expected a string"},
     {",\"parents\":[\"parent-b\",\"parent-a\"]", "", "lineage.parents: missing"},
-    {"\"lineage\":{", "\"lineage\":{\"notes\":\"\",", "lineage.notes: unknown key"},
-    {"\"operation\":{", "\"operation\":{\"when\":1,", "lineage.operation.when: unknown key"},
+    {"\"lineage\":{", "\"lineage\":{\"notes\":\"\",", "lineage: unknown field 'notes'"},
+    {"\"operation\":{", "\"operation\":{\"when\":1,", "lineage.operation: unknown field 'when'"},
     {"\"name\":\"merge\"", "\"name\":\"\"", "lineage.operation.name: "},
     {"\"name\":\"merge\"", "\"name\":\"Merge it\"", "lineage.operation.name: "},
     {"{\"method\":\"linear\",\"weights\":[0.5,0.25]}", "[0.5]", "lineage.operation.params: expected an object"},
     {"{\"method\":\"linear\",\"weights\":[0.5,0.25]}", "null", "lineage.operation.params: expected an object"},
-    {"\"seed\":42", "\"seed\":-1", "lineage.operation.seed: expected a non-negative integer"},
-    {"\"seed\":42", "\"seed\":42.0", "lineage.operation.seed: expected a non-negative integer"},
-    {"\"seed\":42", "\"seed\":\"42\"", "lineage.operation.seed: expected a non-negative integer"},
+    {"\"seed\":42", "\"seed\":-1", "lineage.operation.seed: -1 outside [0, 9223372036854775807]"},
+    {"\"seed\":42", "\"seed\":42.0", "lineage.operation.seed: expected an integer"},
+    {"\"seed\":42", "\"seed\":\"42\"", "lineage.operation.seed: expected an integer"},
     {"\"seed\":42", "\"seed\":18446744073709551615", "not valid JSON"},
     {"\"operation\":{\"name\":\"merge\",\"params\":{\"method\":\"linear\",\"weights\":[0.5,0.25]},\"seed\":42}",
      "\"operation\":7", "lineage.operation: expected an object"},
     {"\"base\":null", "\"base\":\"..x\"", "base: not a valid model id"},
     {"\"base\":null", "\"base\":3", "base: expected a model id or null"},
-    {"\"parameters\":262144", "\"parameters\":-262144", "resource_profile.parameters: expected a non-negative integer"},
-    {"\"bytes\":1048576", "\"bytes\":\"1 MiB\"", "resource_profile.bytes: expected a non-negative integer"},
+    {"\"parameters\":262144", "\"parameters\":-262144", "resource_profile.parameters: -262144 outside [0, "},
+    {"\"bytes\":1048576", "\"bytes\":\"1 MiB\"", "resource_profile.bytes: expected an integer"},
     {",\"resident_bytes\":2097152", "", "resource_profile.resident_bytes: missing"},
     {"\"corpora\":[\"0", "\"corpora\":[\"g", "corpora[0]: not 64 lower-case hex digits"},
     {"[\"" X4("0123456789abcdef") "\",\"" X64("f") "\"]", "[\"" X64("f") "\",\"" X4("0123456789abcdef") "\"]",
@@ -294,7 +294,7 @@ static const bad_genome bad_genomes[] = {
     {"\"size\":612", "\"size\":-612", "files[0].size"},
     {"\"files\":[", "\"files\":{\"x\":[", "not valid JSON"},
     {"\"files\":[{\"name\":\"config.json\"", "\"files\":7,\"unused\":[{\"name\":\"config.json\"",
-     "unused: unknown key"},
+     "unknown field 'unused'"},
 };
 
 static void test_bad_genomes(void **state) {
@@ -346,13 +346,13 @@ static void test_bad_genomes(void **state) {
     assert_non_null(j);
     json_object_set_new(j, "tool_version", json_stringn("tiny\0x", 6));
     ECO_ASSERT_STATUS(eco_genome_from_json(j, "obj", &g), ECO_STATUS_EFORMAT);
-    assert_non_null(strstr(eco_last_error(), "obj: tool_version: contains a NUL character"));
+    assert_non_null(strstr(eco_last_error(), "obj: tool_version: holds a NUL byte"));
     /* ...in a key of the root, in params (a string, a key). */
     json_object_del(j, "tool_version");
     json_object_setn_new(j, "tool_version\0x", 14, json_string("t"));
     json_object_set_new(j, "tool_version", json_string("t"));
     ECO_ASSERT_STATUS(eco_genome_from_json(j, "obj", &g), ECO_STATUS_EFORMAT);
-    assert_non_null(strstr(eco_last_error(), "obj: genome: a key holds a NUL character"));
+    assert_non_null(strstr(eco_last_error(), "obj: unknown field 'tool_version\\x00x'"));
     json_object_deln(j, "tool_version\0x", 14);
     ECO_ASSERT_OK(eco_genome_from_json(j, "obj", &g));
     eco_genome_free(&g);

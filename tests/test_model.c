@@ -412,6 +412,37 @@ static void run_random_pair(const char *a, const char *b, const int32_t *tokens,
     run_random(b, tokens, n, *lb);
 }
 
+/* config.json's num_hidden_layers must match the layers in the weights, both ways, at model
+ * load and at training load: fewer used to load and silently ignore the rest. */
+static void test_layer_count_mismatch(void **state) {
+    (void)state;
+    eco_model_config cfg;
+    ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
+    char *tmp = eco_test_tmpdir();
+    char *dir = eco_path_join(tmp, "m");
+    ECO_ASSERT_OK(eco_model_create_random(&cfg, 7, ECO_DTYPE_F32, dir));
+    eco_model *m = NULL;
+    ECO_ASSERT_OK(eco_model_load(dir, &m));
+    eco_model_free(m);
+    const int64_t L = cfg.n_layers;
+    for (int delta = -1; delta <= 1; delta += 2) {
+        eco_model_config bad = cfg;
+        bad.n_layers = L + delta;
+        ECO_ASSERT_OK(eco_config_write(dir, &bad));
+        m = NULL;
+        ECO_ASSERT_STATUS(eco_model_load(dir, &m), ECO_STATUS_EFORMAT);
+        assert_null(m);
+        char want[160];
+        snprintf(want, sizeof want, "config.json: num_hidden_layers: %lld, but the weights hold %lld layers",
+                 (long long)(L + delta), (long long)L);
+        if (!strstr(eco_last_error(), want)) print_error("got '%s', want '%s'\n", eco_last_error(), want);
+        assert_non_null(strstr(eco_last_error(), want));
+    }
+    eco_test_rmtree(tmp);
+    free(dir);
+    free(tmp);
+}
+
 static void test_random_tiny(void **state) {
     (void)state;
     eco_model_config cfg;
@@ -705,6 +736,7 @@ int main(void) {
         cmocka_unit_test(test_small_cache_grouped),
         cmocka_unit_test(test_long_decode),
         cmocka_unit_test(test_random_tiny),
+        cmocka_unit_test(test_layer_count_mismatch),
         cmocka_unit_test(test_realign_hf_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

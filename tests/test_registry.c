@@ -1139,6 +1139,37 @@ static void test_signature_policy(void **state) {
     free(dir);
 }
 
+/* policy.json is read with the core JSON reader: a hostile key is shown escaped, a wrong
+ * type names the field. */
+static void test_policy_file(void **state) {
+    (void)state;
+    char *tmp = eco_test_tmpdir();
+    char *p = eco_path_join(tmp, "policy.json");
+    bool req = true;
+    ECO_ASSERT_OK(eco_registry_policy_get(tmp, &req)); /* no file: off */
+    assert_false(req);
+    static const struct {
+        const char *text;
+        eco_status want;
+        const char *msg;
+    } cases[] = {
+        {"{\"require_signature\": true}", ECO_STATUS_OK, NULL},
+        {"{\"require_signature\": 1}", ECO_STATUS_EFORMAT, "policy.json: require_signature: expected true or false"},
+        {"{\"x\\u001b[2J\": true}", ECO_STATUS_EFORMAT, "policy.json: unknown field 'x\\x1b[2J'"},
+        {"[]", ECO_STATUS_EFORMAT, "policy.json: expected an object"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ECO_ASSERT_OK(eco_write_file_atomic(p, cases[i].text, strlen(cases[i].text)));
+        req = false;
+        ECO_ASSERT_STATUS(eco_registry_policy_get(tmp, &req), cases[i].want);
+        if (cases[i].msg) assert_non_null(strstr(eco_last_error(), cases[i].msg));
+        else assert_true(req);
+    }
+    eco_test_rmtree(tmp);
+    free(p);
+    free(tmp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_idempotent),  cmocka_unit_test(test_register_get),
@@ -1148,7 +1179,7 @@ int main(void) {
         cmocka_unit_test(test_sql_triggers),     cmocka_unit_test(test_concurrent_processes),
         cmocka_unit_test(test_signature_policy), cmocka_unit_test(test_busy),
         cmocka_unit_test(test_read_only_open),   cmocka_unit_test(test_check_genome_hash),
-        cmocka_unit_test(test_gc),
+        cmocka_unit_test(test_gc), cmocka_unit_test(test_policy_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

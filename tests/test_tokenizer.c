@@ -75,27 +75,27 @@ static char *bytelevel_json(const char *extra_vocab, const char *merges, const c
                             const char *post) {
     eco_tokenizer tmp;
     tok_init_byte_table(&tmp);
-    tok_buf b = {0};
+    eco_buf b = {0};
     char num[32];
-    assert_true(tok_buf_append(&b, "{\"version\":\"1.0\",\"added_tokens\":", 32));
-    assert_true(tok_buf_append(&b, added, strlen(added)));
-    assert_true(tok_buf_append(&b, ",\"normalizer\":null,\"pre_tokenizer\":", 35));
-    assert_true(tok_buf_append(&b, pre, strlen(pre)));
-    assert_true(tok_buf_append(&b, ",\"post_processor\":", 18));
-    assert_true(tok_buf_append(&b, post, strlen(post)));
+    assert_true(eco_buf_append(&b, "{\"version\":\"1.0\",\"added_tokens\":", 32));
+    assert_true(eco_buf_append(&b, added, strlen(added)));
+    assert_true(eco_buf_append(&b, ",\"normalizer\":null,\"pre_tokenizer\":", 35));
+    assert_true(eco_buf_append(&b, pre, strlen(pre)));
+    assert_true(eco_buf_append(&b, ",\"post_processor\":", 18));
+    assert_true(eco_buf_append(&b, post, strlen(post)));
     const char *m = ",\"decoder\":{\"type\":\"ByteLevel\"},\"model\":{\"type\":\"BPE\",\"vocab\":{";
-    assert_true(tok_buf_append(&b, m, strlen(m)));
+    assert_true(eco_buf_append(&b, m, strlen(m)));
     for (int i = 0; i < 256; i++) {
-        assert_true(tok_buf_append(&b, i ? ",\"" : "\"", i ? 2 : 1));
-        if (tmp.byte_char[i][0] == '"' || tmp.byte_char[i][0] == '\\') assert_true(tok_buf_push(&b, '\\'));
-        assert_true(tok_buf_append(&b, tmp.byte_char[i], tmp.byte_char_len[i]));
+        assert_true(eco_buf_append(&b, i ? ",\"" : "\"", i ? 2 : 1));
+        if (tmp.byte_char[i][0] == '"' || tmp.byte_char[i][0] == '\\') assert_true(eco_buf_push(&b, '\\'));
+        assert_true(eco_buf_append(&b, tmp.byte_char[i], tmp.byte_char_len[i]));
         snprintf(num, sizeof num, "\":%d", i);
-        assert_true(tok_buf_append(&b, num, strlen(num)));
+        assert_true(eco_buf_append(&b, num, strlen(num)));
     }
-    assert_true(tok_buf_append(&b, extra_vocab, strlen(extra_vocab)));
-    assert_true(tok_buf_append(&b, "},\"merges\":", 11));
-    assert_true(tok_buf_append(&b, merges, strlen(merges)));
-    assert_true(tok_buf_append(&b, "}}", 2));
+    assert_true(eco_buf_append(&b, extra_vocab, strlen(extra_vocab)));
+    assert_true(eco_buf_append(&b, "},\"merges\":", 11));
+    assert_true(eco_buf_append(&b, merges, strlen(merges)));
+    assert_true(eco_buf_append(&b, "}}", 2));
     return b.data;
 }
 
@@ -140,17 +140,17 @@ static void test_ignore_merges(void **state) {
     EXPECT(tok, "abc", false, 256, 99);
     eco_tokenizer_free(tok);
     free(j);
-    tok_buf b = {0};
+    eco_buf b = {0};
     j = bytelevel_json(extra, "[\"a b\"]", GPT2_PRE, "[]", "null");
     const char *at = strstr(j, "\"type\":\"BPE\"");
     assert_non_null(at);
-    assert_true(tok_buf_append(&b, j, (size_t)(at - j)));
-    assert_true(tok_buf_append(&b, "\"ignore_merges\":true,", 21));
-    assert_true(tok_buf_append(&b, at, strlen(at)));
+    assert_true(eco_buf_append(&b, j, (size_t)(at - j)));
+    assert_true(eco_buf_append(&b, "\"ignore_merges\":true,", 21));
+    assert_true(eco_buf_append(&b, at, strlen(at)));
     tok = parse_ok(b.data);
     EXPECT(tok, "abc", false, 257);
     eco_tokenizer_free(tok);
-    tok_buf_free(&b);
+    eco_buf_free(&b);
     free(j);
 }
 
@@ -227,15 +227,15 @@ static void test_split_behaviors(void **state) {
                  "\"use_regex\":false}]}",
                  cases[i].behavior, cases[i].invert ? "true" : "false");
         char *j = bytelevel_json(extra, "[]", pre, "[]", "null");
-        tok_buf b = {0};
+        eco_buf b = {0};
         const char *at = strstr(j, "\"type\":\"BPE\"");
-        assert_true(tok_buf_append(&b, j, (size_t)(at - j)));
-        assert_true(tok_buf_append(&b, "\"ignore_merges\":true,", 21));
-        assert_true(tok_buf_append(&b, at, strlen(at)));
+        assert_true(eco_buf_append(&b, j, (size_t)(at - j)));
+        assert_true(eco_buf_append(&b, "\"ignore_merges\":true,", 21));
+        assert_true(eco_buf_append(&b, at, strlen(at)));
         eco_tokenizer *tok = parse_ok(b.data);
         expect_ids(tok, "a-b--c", 6, false, cases[i].want, cases[i].n);
         eco_tokenizer_free(tok);
-        tok_buf_free(&b);
+        eco_buf_free(&b);
         free(j);
     }
 }
@@ -244,7 +244,7 @@ static void test_split_behaviors(void **state) {
 
 static char *sp_json(const char *normalizer, const char *pre, const char *decoder, bool byte_fallback,
                      const char *unk, bool fuse_unk) {
-    tok_buf b = {0};
+    eco_buf b = {0};
     char tmp[1024];
     snprintf(tmp, sizeof tmp,
              "{\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true},{\"id\":1,\"content\":\"<s>\","
@@ -256,15 +256,15 @@ static char *sp_json(const char *normalizer, const char *pre, const char *decode
              "\"model\":{\"type\":\"BPE\",\"unk_token\":%s,\"fuse_unk\":%s,\"byte_fallback\":%s,\"vocab\":{"
              "\"<unk>\":0,\"<s>\":1,\"</s>\":2",
              normalizer, pre, decoder, unk, fuse_unk ? "true" : "false", byte_fallback ? "true" : "false");
-    assert_true(tok_buf_append(&b, tmp, strlen(tmp)));
+    assert_true(eco_buf_append(&b, tmp, strlen(tmp)));
     for (int i = 0; i < 256; i++) {
         snprintf(tmp, sizeof tmp, ",\"<0x%02X>\":%d", i, 3 + i);
-        assert_true(tok_buf_append(&b, tmp, strlen(tmp)));
+        assert_true(eco_buf_append(&b, tmp, strlen(tmp)));
     }
     /* 259 ▁ 260 h 261 i 262 ▁h 263 ▁hi 264 é */
     const char *rest = ",\"\xe2\x96\x81\":259,\"h\":260,\"i\":261,\"\xe2\x96\x81h\":262,\"\xe2\x96\x81hi\":263,"
                        "\"\xc3\xa9\":264},\"merges\":[\"\xe2\x96\x81 h\",\"\xe2\x96\x81h i\"]}}";
-    assert_true(tok_buf_append(&b, rest, strlen(rest)));
+    assert_true(eco_buf_append(&b, rest, strlen(rest)));
     return b.data;
 }
 
@@ -424,7 +424,7 @@ static size_t hex_to_utf8(const char *s, const char *end, char *out) {
         char *e;
         unsigned long cp = strtoul(s, &e, 16);
         if (e == s) break;
-        n += tok_utf8_encode((uint32_t)cp, out + n);
+        n += eco_utf8_encode((uint32_t)cp, out + n);
         s = e;
         while (s < end && *s == ' ') s++;
     }
@@ -447,11 +447,11 @@ static void test_nfc(void **state) {
         {"", ""},
     };
     for (size_t i = 0; i < sizeof hand / sizeof *hand; i++) {
-        tok_buf b = {0};
+        eco_buf b = {0};
         assert_int_equal(tok_nfc(hand[i].in, strlen(hand[i].in), &b), ECO_STATUS_OK);
         assert_int_equal(b.len, strlen(hand[i].out));
         assert_memory_equal(b.data ? b.data : "", hand[i].out, b.len);
-        tok_buf_free(&b);
+        eco_buf_free(&b);
     }
     assert_true(tok_nfc_quick("plain ascii \xc3\xa9", 14));
     assert_false(tok_nfc_quick("e\xcc\x81", 3));
@@ -469,14 +469,14 @@ static void test_nfc(void **state) {
         char src[512], want[512];
         size_t ns = hex_to_utf8(line, semi, src);
         size_t nw = hex_to_utf8(semi + 1, line + strlen(line), want);
-        tok_buf b = {0};
+        eco_buf b = {0};
         assert_int_equal(tok_nfc(src, ns, &b), ECO_STATUS_OK);
         bool ok = b.len == nw && memcmp(b.data, want, nw) == 0;
         /* the quick check may only say "yes" for text that NFC leaves unchanged */
         if (tok_nfc_quick(src, ns) && !(ns == nw && memcmp(src, want, nw) == 0)) ok = false;
         if (!ok && bad++ < 5) fprintf(stderr, "NFC mismatch: %s", line);
         n++;
-        tok_buf_free(&b);
+        eco_buf_free(&b);
     }
     fclose(f);
     free(path);
@@ -493,14 +493,14 @@ static void test_nfc(void **state) {
     for (int32_t cp = 0; cp <= 0x10FFFF; cp++) {
         if (cp >= 0xD800 && cp <= 0xDFFF) continue;
         char u[4];
-        size_t l = tok_utf8_encode((uint32_t)cp, u);
+        size_t l = eco_utf8_encode((uint32_t)cp, u);
         if (tok_nfc_quick(u, l)) {
             quick_yes++;
-            tok_buf b = {0};
+            eco_buf b = {0};
             assert_int_equal(tok_nfc(u, l, &b), ECO_STATUS_OK);
             if (!(b.len == l && memcmp(b.data, u, l) == 0) && bad++ < 5)
                 fprintf(stderr, "quick check says U+%04X is NFC; it is not\n", (unsigned)cp);
-            tok_buf_free(&b);
+            eco_buf_free(&b);
         }
         if (utf8proc_get_property(cp)->comp_exclusion) continue;
         utf8proc_int32_t d[32];
@@ -509,7 +509,7 @@ static void test_nfc(void **state) {
         assert_true(nd >= 0 && nd <= 32);
         for (utf8proc_ssize_t j = 1; j < nd; j++) {
             char v[4];
-            size_t lv = tok_utf8_encode((uint32_t)d[j], v);
+            size_t lv = eco_utf8_encode((uint32_t)d[j], v);
             if (tok_nfc_quick(v, lv) && bad++ < 5)
                 fprintf(stderr, "quick check says U+%04X (in U+%04X's decomposition) is NFC\n",
                         (unsigned)d[j], (unsigned)cp);
@@ -533,22 +533,22 @@ static void test_malformed(void **state) {
         {"{" MODEL_OK "}", ECO_STATUS_OK, NULL},
         {"", ECO_STATUS_EFORMAT, "invalid JSON"},
         {"{\"model\":", ECO_STATUS_EFORMAT, "invalid JSON"},
-        {"[1,2]", ECO_STATUS_EFORMAT, "the top level must be an object"},
-        {"{}", ECO_STATUS_EFORMAT, "model is missing"},
+        {"[1,2]", ECO_STATUS_EFORMAT, "tokenizer.json: expected an object"},
+        {"{}", ECO_STATUS_EFORMAT, "model: missing"},
         {"{\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}", ECO_STATUS_EUNSUPPORTED, "model.type 'WordPiece' is not supported"},
         {"{\"model\":{\"type\":\"Unigram\"}}", ECO_STATUS_EUNSUPPORTED, "model.type 'Unigram'"},
         {"{\"model\":{\"type\":\"WordLevel\"}}", ECO_STATUS_EUNSUPPORTED, "model.type 'WordLevel'"},
-        {"{\"model\":{\"vocab\":{}}}", ECO_STATUS_EFORMAT, "model.type is missing"},
-        {"{\"model\":{\"type\":7}}", ECO_STATUS_EFORMAT, "model.type must be a string"},
-        {"{\"model\":{\"type\":\"BPE\"}}", ECO_STATUS_EFORMAT, "model.vocab is missing"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":[]}}", ECO_STATUS_EFORMAT, "model.vocab must be an object, not an array"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":\"0\"}}}", ECO_STATUS_EFORMAT, "model.vocab['a'] must be an integer"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-1}}}", ECO_STATUS_ERANGE, "id -1 is outside"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":99999999999}}}", ECO_STATUS_ERANGE, "is outside"},
+        {"{\"model\":{\"vocab\":{}}}", ECO_STATUS_EFORMAT, "model.type: missing"},
+        {"{\"model\":{\"type\":7}}", ECO_STATUS_EFORMAT, "model.type: expected a string"},
+        {"{\"model\":{\"type\":\"BPE\"}}", ECO_STATUS_EFORMAT, "model.vocab: missing"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":[]}}", ECO_STATUS_EFORMAT, "model.vocab: expected an object"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":\"0\"}}}", ECO_STATUS_EFORMAT, "model.vocab['a']: expected an integer"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-1}}}", ECO_STATUS_EFORMAT, "model.vocab['a']: -1 outside"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":99999999999}}}", ECO_STATUS_EFORMAT, "99999999999 outside"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":0}}}", ECO_STATUS_EFORMAT, "id 0 is used by both"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"a\":1}}}", ECO_STATUS_EFORMAT, "duplicate object key"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":9000000}}}", ECO_STATUS_ERANGE, "too sparse"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":{}}}", ECO_STATUS_EFORMAT, "model.merges must be an array"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":{}}}", ECO_STATUS_EFORMAT, "model.merges: expected an array"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a c\"]}}", ECO_STATUS_EFORMAT,
          "model.merges[0]: token 'c' is not in the vocabulary"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b\"]}}", ECO_STATUS_EFORMAT,
@@ -557,16 +557,16 @@ static void test_malformed(void **state) {
          "model.merges[0]: \"ab\" is not two tokens"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b c\"]}}", ECO_STATUS_EFORMAT, "not two tokens"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[[\"a\"]]}}", ECO_STATUS_EFORMAT,
-         "model.merges[0] must be"},
+         "model.merges[0]: expected"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[[\"a\",2]]}}", ECO_STATUS_EFORMAT,
-         "model.merges[0] must be"},
+         "model.merges[0]: expected"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"unk_token\":\"<unk>\"}}", ECO_STATUS_EFORMAT,
          "model.unk_token '<unk>' is not in the vocabulary"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"dropout\":0.1}}", ECO_STATUS_EUNSUPPORTED, "model.dropout"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"continuing_subword_prefix\":\"##\"}}", ECO_STATUS_EUNSUPPORTED,
          "model.continuing_subword_prefix '##' is not supported"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"byte_fallback\":\"yes\"}}", ECO_STATUS_EFORMAT,
-         "model.byte_fallback must be a boolean"},
+         "model.byte_fallback: expected true or false"},
         {"{\"truncation\":{\"max_length\":5}," MODEL_OK "}", ECO_STATUS_EUNSUPPORTED, "truncation is not supported"},
         {"{\"normalizer\":{\"type\":\"NFKC\"}," MODEL_OK "}", ECO_STATUS_EUNSUPPORTED,
          "normalizer.type 'NFKC' is not supported"},
@@ -574,8 +574,8 @@ static void test_malformed(void **state) {
          ECO_STATUS_EUNSUPPORTED, "normalizer.normalizers[1].type 'Lowercase' is not supported"},
         {"{\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"Regex\":\" +\"},\"content\":\"_\"}," MODEL_OK "}",
          ECO_STATUS_EUNSUPPORTED, "Regex is not supported"},
-        {"{\"normalizer\":{\"type\":\"Prepend\"}," MODEL_OK "}", ECO_STATUS_EFORMAT, "normalizer.prepend is missing"},
-        {"{\"normalizer\":\"NFC\"," MODEL_OK "}", ECO_STATUS_EFORMAT, "normalizer must be an object or null"},
+        {"{\"normalizer\":{\"type\":\"Prepend\"}," MODEL_OK "}", ECO_STATUS_EFORMAT, "normalizer.prepend: missing"},
+        {"{\"normalizer\":\"NFC\"," MODEL_OK "}", ECO_STATUS_EFORMAT, "normalizer: expected an object or null"},
         {"{\"pre_tokenizer\":{\"type\":\"Whitespace\"}," MODEL_OK "}", ECO_STATUS_EUNSUPPORTED,
          "pre_tokenizer.type 'Whitespace' is not supported"},
         {"{\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Punctuation\"}]}," MODEL_OK "}",
@@ -587,13 +587,13 @@ static void test_malformed(void **state) {
         {"{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{},\"behavior\":\"Isolated\"}," MODEL_OK "}",
          ECO_STATUS_EFORMAT, "pre_tokenizer.pattern must hold \"String\" or \"Regex\""},
         {"{\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"use_regex\":1}," MODEL_OK "}", ECO_STATUS_EFORMAT,
-         "pre_tokenizer.use_regex must be a boolean"},
+         "pre_tokenizer.use_regex: expected true or false"},
         {"{\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"ab\"}," MODEL_OK "}", ECO_STATUS_EFORMAT,
-         "replacement must be one character"},
+         "replacement: expected one character"},
         {"{\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"_\",\"prepend_scheme\":\"sometimes\"}," MODEL_OK "}",
          ECO_STATUS_EFORMAT, "prepend_scheme 'sometimes'"},
         {"{\"decoder\":{\"type\":\"WordPiece\"}," MODEL_OK "}", ECO_STATUS_EUNSUPPORTED, "decoder.type 'WordPiece' is not supported"},
-        {"{\"decoder\":{\"type\":\"Strip\",\"content\":\" \",\"start\":-1}," MODEL_OK "}", ECO_STATUS_ERANGE, "decoder.start"},
+        {"{\"decoder\":{\"type\":\"Strip\",\"content\":\" \",\"start\":-1}," MODEL_OK "}", ECO_STATUS_EFORMAT, "decoder.start: -1 outside"},
         {"{\"post_processor\":{\"type\":\"BertProcessing\",\"sep\":[\"b\",1],\"cls\":[\"a\",7]}," MODEL_OK "}",
          ECO_STATUS_ERANGE, "post_processor.cls: id 7 is not a token"},
         {"{\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\"}},"
@@ -606,17 +606,26 @@ static void test_malformed(void **state) {
          ECO_STATUS_ERANGE, "special_tokens['x'].ids[0]: id 5 is not a token"},
         {"{\"post_processor\":{\"type\":\"RobertaProcessing\",\"sep\":[\"b\",1],\"cls\":[\"a\",0]}," MODEL_OK "}",
          ECO_STATUS_OK, NULL},
-        {"{\"added_tokens\":{}," MODEL_OK "}", ECO_STATUS_EFORMAT, "added_tokens must be an array"},
-        {"{\"added_tokens\":[{\"content\":\"x\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT, "added_tokens[0].id is missing"},
-        {"{\"added_tokens\":[{\"id\":3}]," MODEL_OK "}", ECO_STATUS_EFORMAT, "added_tokens[0].content is missing"},
+        {"{\"added_tokens\":{}," MODEL_OK "}", ECO_STATUS_EFORMAT, "added_tokens: expected an array"},
+        {"{\"added_tokens\":[{\"content\":\"x\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT, "added_tokens[0].id: missing"},
+        {"{\"added_tokens\":[{\"id\":3}]," MODEL_OK "}", ECO_STATUS_EFORMAT, "added_tokens[0].content: missing"},
         {"{\"added_tokens\":[{\"id\":3,\"content\":\"\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT, "content is empty"},
-        {"{\"added_tokens\":[{\"id\":-3,\"content\":\"x\"}]," MODEL_OK "}", ECO_STATUS_ERANGE, "added_tokens[0].id = -3"},
+        {"{\"added_tokens\":[{\"id\":-3,\"content\":\"x\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT, "added_tokens[0].id: -3 outside"},
         {"{\"added_tokens\":[{\"id\":3,\"content\":\"x\"},{\"id\":3,\"content\":\"y\"}]," MODEL_OK "}",
          ECO_STATUS_EFORMAT, "id 3 is used twice"},
         {"{\"added_tokens\":[{\"id\":3,\"content\":\"x\"},{\"id\":4,\"content\":\"x\"}]," MODEL_OK "}",
          ECO_STATUS_EFORMAT, "content 'x' is added twice"},
+        /* An added token under a vocabulary id holding another token, and an empty
+         * vocabulary: both loaded silently before. */
+        {"{\"added_tokens\":[{\"id\":1,\"content\":\"<s>\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT,
+         "tokenizer.json: added_tokens: id 1 is 'b' in model.vocab, not '<s>'"},
+        {"{\"added_tokens\":[{\"id\":1,\"content\":\"b\"}]," MODEL_OK "}", ECO_STATUS_OK, NULL},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{},\"merges\":[]}}", ECO_STATUS_EFORMAT,
+         "tokenizer.json: model.vocab: empty"},
+        {"{\"added_tokens\":[{\"id\":0,\"content\":\"<s>\"}],\"model\":{\"type\":\"BPE\",\"vocab\":{},\"merges\":[]}}",
+         ECO_STATUS_EFORMAT, "model.vocab: empty"},
         {"{\"added_tokens\":[{\"id\":3,\"content\":\"x\",\"special\":1}]," MODEL_OK "}", ECO_STATUS_EFORMAT,
-         "added_tokens[0].special must be a boolean"},
+         "added_tokens[0].special: expected true or false"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         eco_tokenizer *tok = NULL;

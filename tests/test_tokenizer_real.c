@@ -127,14 +127,14 @@ static bool check_roundtrip(const eco_tokenizer *tok, const char *name, const ch
     char *back = NULL;
     size_t blen = 0;
     ECO_ASSERT_OK(eco_tokenizer_decode(tok, ids, n, true, &back, &blen));
-    tok_buf want = {0};
+    eco_buf want = {0};
     if (nfc) assert_int_equal(tok_nfc(text, len, &want), ECO_STATUS_OK);
-    else assert_true(tok_buf_append(&want, text, len));
+    else assert_true(eco_buf_append(&want, text, len));
     bool ok = blen == want.len && memcmp(back, want.data ? want.data : "", blen) == 0;
     if (!ok)
         fprintf(stderr, "%s: round trip differs: \"%.*s\" -> \"%.*s\"\n", name, (int)(len > 200 ? 200 : len), text,
                 (int)(blen > 200 ? 200 : blen), back);
-    tok_buf_free(&want);
+    eco_buf_free(&want);
     free(back);
     free(ids);
     return ok;

@@ -312,6 +312,41 @@ double eco_rng_normal(eco_rng *r);
 
 #define ECO_VERSION_STRING "0.1.0"
 
+/* ---- growable buffer ----------------------------------------------------------------- */
+
+/* A NUL-terminated growable byte string (the one buffer of the library, after curl's
+ * dynbuf). Zero-initialise it; data is NULL until the first append. Functions return false
+ * when out of memory or when the size would overflow, and the buffer then keeps what it
+ * had. data is owned by the buffer: eco_buf_free, or take it and zero the struct. */
+typedef struct eco_buf {
+    char *data;
+    size_t len, cap;
+} eco_buf;
+
+bool eco_buf_reserve(eco_buf *b, size_t extra); /* room for extra more bytes and the NUL */
+bool eco_buf_append(eco_buf *b, const void *data, size_t n);
+bool eco_buf_push(eco_buf *b, char c);
+bool eco_buf_puts(eco_buf *b, const char *s);
+bool eco_buf_printf(eco_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void eco_buf_reset(eco_buf *b); /* len 0, memory kept */
+void eco_buf_free(eco_buf *b);
+
+/* ---- UTF-8 --------------------------------------------------------------------------- */
+
+/* Length (1..4) of the valid UTF-8 sequence at s[0..n) and its code point in *cp, or 0 when
+ * s[0] does not start one (n == 0, a continuation byte, an overlong form, a surrogate, a
+ * code point past U+10FFFF, a sequence cut short). */
+size_t eco_utf8_decode(const void *s, size_t n, uint32_t *cp);
+/* Writes cp (<= U+10FFFF) as UTF-8 into out; returns its length (1..4). */
+size_t eco_utf8_encode(uint32_t cp, char out[4]);
+/* Offset of the first byte of s[0..n) that does not start a valid sequence; n when all is
+ * valid UTF-8. */
+size_t eco_utf8_valid_prefix(const void *s, size_t n);
+/* A copy of s[0..n) with every byte that does not start a valid sequence replaced by
+ * U+FFFD; NUL-terminated, malloc'd (caller frees), length in *out_len. NULL when out of
+ * memory. */
+char *eco_utf8_lossy(const void *s, size_t n, size_t *out_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -79,6 +79,9 @@ typedef struct eco_weights eco_weights;
 eco_status eco_weights_open(const char *path, eco_weights **out);
 void eco_weights_close(eco_weights *w);
 size_t eco_weights_count(const eco_weights *w);
+/* EFORMAT "<dir>/config.json: num_hidden_layers: L, but the weights hold N layers" unless
+ * the "model.layers.<i>." tensors number exactly n_layers layers (1 + the largest i). */
+eco_status eco_weights_check_layers(const eco_weights *w, const char *dir, int64_t n_layers);
 /* Sorted by name. */
 const eco_tensor *eco_weights_get(const eco_weights *w, size_t i);
 const eco_tensor *eco_weights_find(const eco_weights *w, const char *name);

@@ -6,6 +6,7 @@
  * symbolic link swapped in while the walk runs is refused rather than followed. The JSON
  * reader is hostile-input code: every field is checked and named in the error.
  */
+#include "core/json_read.h"
 #include "ecology/artifacts.h"
 
 #include <dirent.h>
@@ -379,31 +380,32 @@ eco_status eco_manifest_to_json(const eco_manifest *m, struct json_t **out) {
 
 /* Parses files[i] (v) into *e; label and i name it in errors. */
 static eco_status parse_entry(const char *label, size_t i, const json_t *v, eco_file_entry *e) {
-    if (!json_is_object(v)) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: not an object", label, i);
+    if (!json_is_object(v)) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: expected an object", label, i);
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)v, key, val) {
+        char shown[ECO_JSON_SHOWN_SIZE]; /* a hostile key, escaped */
         if (strcmp(key, "name") != 0 && strcmp(key, "sha256") != 0 && strcmp(key, "size") != 0)
-            return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: unexpected key '%.64s' (expected name, sha256, size)", label,
-                             i, key);
+            return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: unknown field '%s' (expected name, sha256, size)", label,
+                             i, eco_json_shown(key, strlen(key), shown));
     }
     const json_t *jname = json_object_get(v, "name");
     const json_t *jhex = json_object_get(v, "sha256");
     const json_t *jsize = json_object_get(v, "size");
-    if (!jname) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: missing key 'name'", label, i);
-    if (!jhex) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: missing key 'sha256'", label, i);
-    if (!jsize) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: missing key 'size'", label, i);
+    if (!jname) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: missing", label, i);
+    if (!jhex) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].sha256: missing", label, i);
+    if (!jsize) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].size: missing", label, i);
     /* A key with a NUL byte in it ("name\u0000x") reads as "name" through the C-string
      * loop above; the count catches it. */
     if (json_object_size(v) != 3)
         return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: %zu keys (expected exactly name, sha256, size)", label, i,
                          json_object_size(v));
 
-    if (!json_is_string(jname)) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: not a string", label, i);
+    if (!json_is_string(jname)) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: expected a string", label, i);
     const char *name = json_string_value(jname);
     size_t len = json_string_length(jname);
     if (memchr(name, '\0', len))
-        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: contains a NUL byte", label, i);
+        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: holds a NUL byte", label, i);
     if (len > NAME_MAX_BYTES)
         return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: %zu bytes (at most %d)", label, i, len, NAME_MAX_BYTES);
     if (!eco_manifest_name_ok(name))
@@ -415,7 +417,7 @@ static eco_status parse_entry(const char *label, size_t i, const json_t *v, eco_
     if (!json_is_string(jhex) || !hex64_ok(json_string_value(jhex), json_string_length(jhex)))
         return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].sha256: not 64 lower-case hex digits", label, i);
 
-    if (!json_is_integer(jsize)) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].size: not an integer", label, i);
+    if (!json_is_integer(jsize)) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].size: expected an integer", label, i);
     json_int_t size = json_integer_value(jsize);
     if (size < 0)
         return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].size: %lld is negative", label, i, (long long)size);
@@ -432,7 +434,7 @@ eco_status eco_manifest_from_json(const struct json_t *j, const char *label, eco
     out->files = NULL;
     out->n = 0;
     if (!label) label = "manifest";
-    if (!json_is_array(j)) return eco_error(ECO_STATUS_EFORMAT, "%s: not an array", label);
+    if (!json_is_array(j)) return eco_error(ECO_STATUS_EFORMAT, "%s: expected an array", label);
     size_t n = json_array_size(j);
     if (n == 0) return ECO_STATUS_OK;
     eco_file_entry *files = eco_calloc_array(n, sizeof *files);

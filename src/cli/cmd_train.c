@@ -38,6 +38,7 @@ int cli_parse_lora(const char *spec, eco_peft_config *cfg) {
     cfg->r = 8;
     cfg->lora_alpha = 16;
     bool in_targets = false, any_target = false, have_alpha = false;
+    unsigned seen = 0; /* keys given so far, one bit each */
     const char *p = spec;
     while (*p) {
         const char *e = strchr(p, ',');
@@ -50,6 +51,7 @@ int cli_parse_lora(const char *spec, eco_peft_config *cfg) {
         if (!eq) {
             eco_lora_target t;
             if (strcmp(item, "rslora") == 0) {
+                if (cfg->use_rslora) return cli_usage_error("option '--lora': key 'rslora' given twice in '%s'", spec);
                 cfg->use_rslora = true;
                 in_targets = false;
             } else if (in_targets && target_of(item, n, &t) == CLI_OK) {
@@ -62,6 +64,13 @@ int cli_parse_lora(const char *spec, eco_peft_config *cfg) {
             *eq = 0;
             const char *v = eq + 1;
             in_targets = false;
+            /* Each key once: "r=4,r=8" is a mistake, not "the last wins". */
+            static const char *const keys[] = {"r", "alpha", "dropout", "targets"};
+            for (unsigned k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+                if (strcmp(item, keys[k]) != 0) continue;
+                if (seen & (1u << k)) return cli_usage_error("option '--lora': key '%s' given twice in '%s'", item, spec);
+                seen |= 1u << k;
+            }
             int64_t iv;
             double dv;
             if (strcmp(item, "r") == 0) {

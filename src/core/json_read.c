@@ -97,7 +97,7 @@ eco_status eco_jr_int_value(const eco_jr *r, const char *name, const json_t *v, 
     if (!json_is_integer(v)) return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "expected an integer");
     json_int_t x = json_integer_value(v);
     if (x < lo || x > hi)
-        return eco_jr_fail(r, name, x < lo ? ECO_STATUS_EFORMAT : ECO_STATUS_ERANGE, "%lld outside [%lld, %lld]",
+        return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "%lld outside [%lld, %lld]",
                            (long long)x, (long long)lo, (long long)hi);
     *out = (int64_t)x;
     return ECO_STATUS_OK;
@@ -109,7 +109,7 @@ eco_status eco_jr_num_value(const eco_jr *r, const char *name, const json_t *v, 
     double x = json_number_value(v);
     if (!isfinite(x)) return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "expected a finite number");
     if (x < lo || x > hi)
-        return eco_jr_fail(r, name, x < lo ? ECO_STATUS_EFORMAT : ECO_STATUS_ERANGE, "%g outside [%g, %g]", x, lo,
+        return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "%g outside [%g, %g]", x, lo,
                            hi);
     *out = x;
     return ECO_STATUS_OK;
@@ -130,16 +130,14 @@ eco_status eco_jr_int(const eco_jr *r, const char *key, bool required, int64_t l
                       int64_t *out) {
     const json_t *v;
     eco_status st = field(r, key, required, &v);
-    if (st || !v) return st;
-    return eco_jr_int_value(r, key, v, lo, hi, out);
+    return st || !v ? st : eco_jr_int_value(r, key, v, lo, hi, out);
 }
 
 eco_status eco_jr_num(const eco_jr *r, const char *key, bool required, double lo, double hi,
                       double *out) {
     const json_t *v;
     eco_status st = field(r, key, required, &v);
-    if (st || !v) return st;
-    return eco_jr_num_value(r, key, v, lo, hi, out);
+    return st || !v ? st : eco_jr_num_value(r, key, v, lo, hi, out);
 }
 
 eco_status eco_jr_bool(const eco_jr *r, const char *key, bool required, bool *out) {
@@ -155,26 +153,26 @@ eco_status eco_jr_str(const eco_jr *r, const char *key, bool required, bool nul_
                       size_t *len) {
     const json_t *v;
     eco_status st = field(r, key, required, &v);
+    return st || !v ? st : eco_jr_str_value(r, key, v, nul_ok, out, len);
+}
+
+/* r[key] of JSON type `type` ("expected <what>"), into *out. */
+static eco_status typed(const eco_jr *r, const char *key, bool required, json_type type, const char *what,
+                        const json_t **out) {
+    const json_t *v;
+    eco_status st = field(r, key, required, &v);
     if (st || !v) return st;
-    return eco_jr_str_value(r, key, v, nul_ok, out, len);
+    if (json_typeof(v) != type) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "expected %s", what);
+    *out = v;
+    return ECO_STATUS_OK;
 }
 
 eco_status eco_jr_object(const eco_jr *r, const char *key, bool required, const json_t **out) {
-    const json_t *v;
-    eco_status st = field(r, key, required, &v);
-    if (st || !v) return st;
-    if (!json_is_object(v)) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "expected an object");
-    *out = v;
-    return ECO_STATUS_OK;
+    return typed(r, key, required, JSON_OBJECT, "an object", out);
 }
 
 eco_status eco_jr_array(const eco_jr *r, const char *key, bool required, const json_t **out) {
-    const json_t *v;
-    eco_status st = field(r, key, required, &v);
-    if (st || !v) return st;
-    if (!json_is_array(v)) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "expected an array");
-    *out = v;
-    return ECO_STATUS_OK;
+    return typed(r, key, required, JSON_ARRAY, "an array", out);
 }
 
 eco_status eco_jr_only(const eco_jr *r, const char *const *allowed) {
@@ -233,10 +231,25 @@ eco_status eco_json_read_doc(const char *path, const char *name, size_t max_byte
     return eco_read_file(*file, max_bytes, text, len);
 }
 
-eco_status eco_json_write_doc(const char *path, const char *name, const char *text, size_t len) {
-    char *file = doc_file(path, name);
-    if (!file) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
-    eco_status rc = eco_write_file_atomic(file, text, len);
+eco_status eco_json_load_doc(const char *path, const char *name, size_t max_bytes, eco_json_parse_fn parse,
+                             void *out) {
+    char *file, *text;
+    size_t len;
+    eco_status rc = eco_json_read_doc(path, name, max_bytes, &file, &text, &len);
+    if (rc == ECO_STATUS_OK) rc = parse(text, len, file, out);
+    free(text);
     free(file);
     return rc;
+}
+
+eco_status eco_json_write_doc(const char *path, const char *name, eco_status st, char *text, size_t len) {
+    if (st != ECO_STATUS_OK) {
+        free(text);
+        return eco_error_wrap(st, "%s", path);
+    }
+    char *file = doc_file(path, name);
+    st = file ? eco_write_file_atomic(file, text, len) : eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
+    free(file);
+    free(text);
+    return st;
 }

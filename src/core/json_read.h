@@ -10,10 +10,11 @@
  *
  *   missing                     a required field is absent
  *   expected an integer         (a number, a string, true or false, an object, an array)
- *   <x> outside [<lo>, <hi>]    a number out of range (EFORMAT below lo, ERANGE above hi)
+ *   <x> outside [<lo>, <hi>]    a number out of range
  *   unknown field '<key>'       a key the format does not have ("<file>: <path>: ...")
  *
- * Keys come from hostile input: messages show them through eco_json_shown (printable ASCII
+ * Every problem is EFORMAT (a document's content is a format matter), except where the
+ * caller says EUNSUPPORTED. Keys come from hostile input: messages show them through eco_json_shown (printable ASCII
  * kept, every other byte \xNN, at most 48 bytes then "..."), so a key cannot forge a line
  * of output or hide in one. Absent and JSON null are the same for optional fields ("use
  * the default"), as Hugging Face's readers treat them.
@@ -107,9 +108,16 @@ eco_status eco_jr_exact(const eco_jr *r, const char *const *keys);
 eco_status eco_json_read_doc(const char *path, const char *name, size_t max_bytes, char **file,
                              char **text, size_t *len);
 
-/* Writes text (len bytes) atomically to `path`, or to path/name when path is a folder.
- * text stays the caller's. */
-eco_status eco_json_write_doc(const char *path, const char *name, const char *text, size_t len);
+/* eco_json_read_doc, then parse(text, len, file read, out): the whole of a "<file> or
+ * <folder>/<default name>" loader. */
+typedef eco_status (*eco_json_parse_fn)(const char *text, size_t len, const char *label, void *out);
+eco_status eco_json_load_doc(const char *path, const char *name, size_t max_bytes, eco_json_parse_fn parse,
+                             void *out);
+
+/* The write half: st is how serialising went; when OK, text (len bytes) is written
+ * atomically to `path`, or to path/name when path is a folder; otherwise st comes back with
+ * path added to its message. text is freed here in every case. */
+eco_status eco_json_write_doc(const char *path, const char *name, eco_status st, char *text, size_t len);
 
 /* The fewest %.*g digits (at most 17) that print v so it reads back exactly, and no fewer
  * than its integer digits when 1 <= |v| < 1e16 (so 10000 prints "10000.0", not "1e4"). */

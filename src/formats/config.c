@@ -398,15 +398,13 @@ eco_status eco_config_parse(const char *json, size_t len, const char *label,
     return rc;
 }
 
+static eco_status parse_doc(const char *text, size_t len, const char *label, void *out) {
+    return eco_config_parse(text, len, label, out);
+}
+
 eco_status eco_config_load(const char *path, eco_model_config *out) {
     if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_config_load: NULL argument");
-    char *file, *text;
-    size_t len;
-    eco_status rc = eco_json_read_doc(path, "config.json", CONFIG_MAX_BYTES, &file, &text, &len);
-    if (rc == ECO_STATUS_OK) rc = eco_config_parse(text, len, file, out);
-    free(text);
-    free(file);
-    return rc;
+    return eco_json_load_doc(path, "config.json", CONFIG_MAX_BYTES, parse_doc, out);
 }
 
 /* ---- write ----------------------------------------------------------------------------- */
@@ -510,10 +508,7 @@ eco_status eco_config_write(const char *path, const eco_model_config *cfg) {
     char *text = NULL;
     size_t len = 0;
     eco_status rc = eco_config_to_json(cfg, &text, &len);
-    if (rc != ECO_STATUS_OK) return eco_error_wrap(rc, "%s", path);
-    rc = eco_json_write_doc(path, "config.json", text, len);
-    free(text);
-    return rc;
+    return eco_json_write_doc(path, "config.json", rc, text, len);
 }
 
 /* -1 when the config is not valid or its count would overflow. */

@@ -500,21 +500,16 @@ eco_status eco_peft_config_write(const char *path, const eco_peft_config *cfg) {
     char *text = NULL;
     size_t len = 0;
     eco_status rc = eco_peft_config_to_json(cfg, &text, &len);
-    if (rc != ECO_STATUS_OK) return eco_error_wrap(rc, "%s", path);
-    rc = eco_json_write_doc(path, "adapter_config.json", text, len);
-    free(text);
-    return rc;
+    return eco_json_write_doc(path, "adapter_config.json", rc, text, len);
+}
+
+static eco_status parse_doc(const char *text, size_t len, const char *label, void *out) {
+    return eco_peft_config_parse(text, len, label, out);
 }
 
 eco_status eco_peft_config_load(const char *path, eco_peft_config *out) {
     if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_peft_config_load: NULL argument");
-    char *file, *text;
-    size_t len;
-    eco_status rc = eco_json_read_doc(path, "adapter_config.json", PEFT_CONFIG_MAX_BYTES, &file, &text, &len);
-    if (rc == ECO_STATUS_OK) rc = eco_peft_config_parse(text, len, file, out);
-    free(text);
-    free(file);
-    return rc;
+    return eco_json_load_doc(path, "adapter_config.json", PEFT_CONFIG_MAX_BYTES, parse_doc, out);
 }
 
 void eco_peft_config_init(eco_peft_config *c) {

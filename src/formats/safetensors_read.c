@@ -39,47 +39,6 @@ struct eco_safetensors {
     const char **meta_values;  /* [n_meta] */
 };
 
-/* ---- UTF-8 ----------------------------------------------------------------------------- */
-
-/* Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF). Returns the
- * offset of the first bad byte, or len when all is valid. jansson checks strings too, but
- * this gives a message that says what is wrong and where. */
-static size_t utf8_invalid_at(const uint8_t *s, size_t len) {
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (len - i - 1 < need) return i;
-        for (size_t k = 1; k <= need; k++) {
-            uint8_t cc = s[i + k];
-            if ((cc & 0xC0) != 0x80) return i;
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += need + 1;
-    }
-    return len;
-}
-
 /* ---- parsing ----------------------------------------------------------------------------- */
 
 static const char *st_name_of(const eco_safetensors *st, size_t idx) {
@@ -263,7 +222,7 @@ static eco_status parse_image(eco_safetensors *st, const uint8_t *data, size_t l
     if (hlen == 0 || data[8] != '{')
         return eco_error(ECO_STATUS_EFORMAT, "%s: header does not start with '{'", label);
     const uint8_t *hdr = data + 8;
-    size_t bad = utf8_invalid_at(hdr, (size_t)hlen);
+    size_t bad = eco_utf8_valid_prefix(hdr, (size_t)hlen);
     if (bad != hlen)
         return eco_error(ECO_STATUS_EFORMAT, "%s: header is not valid UTF-8 (byte %zu)", label, bad);
 

@@ -318,3 +318,22 @@ void eco_weights_release(const eco_weights *w, const eco_tensor *t) {
     for (size_t i = 0; i < w->n_shards; i++) /* each shard ignores a range outside its map */
         eco_safetensors_release(w->shards[i], t->data, t->nbytes);
 }
+
+eco_status eco_weights_check_layers(const eco_weights *w, const char *dir, int64_t n_layers) {
+    static const char prefix[] = "model.layers.";
+    int64_t n = 0;
+    for (size_t i = 0; i < eco_weights_count(w); i++) {
+        const char *name = eco_weights_get(w, i)->name;
+        if (!name || strncmp(name, prefix, sizeof prefix - 1) != 0) continue;
+        const char *p = name + sizeof prefix - 1;
+        int64_t k = 0;
+        size_t digits = 0;
+        for (; *p >= '0' && *p <= '9' && digits < 10; p++, digits++) k = k * 10 + (*p - '0');
+        if (digits == 0 || *p != '.') continue;
+        if (k + 1 > n) n = k + 1;
+    }
+    if (n != n_layers)
+        return eco_error(ECO_STATUS_EFORMAT, "%s/config.json: num_hidden_layers: %lld, but the weights hold %lld layers",
+                         dir, (long long)n_layers, (long long)n);
+    return ECO_STATUS_OK;
+}

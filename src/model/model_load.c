@@ -172,6 +172,7 @@ eco_status eco_model_load(const char *dir, eco_model **out) {
     const eco_model_config *c = &m->cfg;
     if ((st = check_config(c, dir))) goto fail;
     if ((st = eco_weights_open(dir, &m->weights))) goto fail;
+    if ((st = eco_weights_check_layers(m->weights, dir, c->n_layers))) goto fail;
 
     const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;
     const int64_t qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;

@@ -27,7 +27,6 @@
  * Writing (eco_genome_to_json) re-checks the JSON it built with the same parser, so
  * whatever is written parses back, and canonical(parse(canonical(g))) == canonical(g).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,51 +172,7 @@ static bool rfc3339_ok(const char *s) {
     return d <= maxd;
 }
 
-/* ---- parse ---------------------------------------------------------------------------- */
-
-/* EFORMAT "<label>: <path>: <what>". */
-static eco_status bad(const char *label, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static eco_status bad(const char *label, const char *path, const char *fmt, ...) {
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return eco_error(ECO_STATUS_EFORMAT, "%s: %s: %s", label, path, what);
-}
-
-/* "<prefix>.<key>" (or "<key>" at the root) into buf. */
-static const char *sub(char buf[PATH_MAX_LEN], const char *prefix, const char *key) {
-    if (prefix[0]) snprintf(buf, PATH_MAX_LEN, "%s.%s", prefix, key);
-    else snprintf(buf, PATH_MAX_LEN, "%s", key);
-    return buf;
-}
-
-/* obj (at path; "" for the root) must be an object holding exactly keys[n]. */
-static eco_status exact_keys(const char *label, const char *path, const json_t *obj,
-                             const char *const *keys, size_t n) {
-    if (!json_is_object(obj)) return bad(label, path[0] ? path : "genome", "expected an object");
-    char p[PATH_MAX_LEN];
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
-        bool known = false;
-        for (size_t i = 0; i < n && !known; i++) known = strcmp(k, keys[i]) == 0;
-        if (!known) {
-            char key[72];
-            snprintf(key, sizeof key, "%.64s", k);
-            return bad(label, sub(p, path, key), "unknown key");
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!json_object_get(obj, keys[i])) return bad(label, sub(p, path, keys[i]), "missing");
-    /* A key with a NUL in it ("id\u0000x", possible in a json_t built by a caller) reads as
-     * a known one in the loop above; the count catches it. */
-    if (json_object_size(obj) != n)
-        return bad(label, path[0] ? path : "genome", "a key holds a NUL character");
-    return ECO_STATUS_OK;
-}
+/* ---- parse: every field read with the core reader (core/json_read.h) ------------------ */
 
 #define PARAMS_MAX_DEPTH 2048 /* jansson's own parser nests no deeper */
 
@@ -243,35 +198,30 @@ static bool nul_free(const json_t *v, int depth) {
     return true;
 }
 
-/* A JSON string without NUL bytes (borrowed). */
-static eco_status get_str(const char *label, const char *path, const json_t *v, const char **out) {
-    *out = NULL; /* set on every path (optimised builds cannot see that bad() never returns OK) */
-    if (!json_is_string(v)) return bad(label, path, "expected a string");
-    const char *s = json_string_value(v);
-    if (strlen(s) != json_string_length(v)) return bad(label, path, "contains a NUL character");
-    *out = s;
-    return ECO_STATUS_OK;
+/* r[key]: a string without NUL bytes (borrowed). */
+static eco_status get_str(const eco_jr *r, const char *key, const char **out) {
+    *out = NULL;
+    return eco_jr_str(r, key, true, false, out, NULL);
 }
 
-static eco_status dup_str(const char *label, const char *path, const char *s, char **out) {
+static eco_status dup_str(const eco_jr *r, const char *key, const char *s, char **out) {
     *out = eco_strdup(s);
-    return *out ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "%s: %s: out of memory", label, path);
+    return *out ? ECO_STATUS_OK : eco_jr_fail(r, key, ECO_STATUS_ENOMEM, "out of memory");
 }
 
-/* A non-negative JSON integer. */
-static eco_status get_uint(const char *label, const char *path, const json_t *v, uint64_t *out) {
-    if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return bad(label, path, "expected a non-negative integer");
-    *out = (uint64_t)json_integer_value(v);
-    return ECO_STATUS_OK;
+/* r[key]: a non-negative JSON integer. */
+static eco_status get_uint(const eco_jr *r, const char *key, uint64_t *out) {
+    int64_t x = 0;
+    eco_status rc = eco_jr_int(r, key, true, 0, INT64_MAX, &x);
+    *out = (uint64_t)x;
+    return rc;
 }
 
-static eco_status get_hex(const char *label, const char *path, const json_t *v,
-                          char out[ECO_SHA256_HEX_LEN + 1]) {
+static eco_status get_hex(const eco_jr *r, const char *key, char out[ECO_SHA256_HEX_LEN + 1]) {
     const char *s;
-    eco_status rc = get_str(label, path, v, &s);
+    eco_status rc = get_str(r, key, &s);
     if (rc) return rc;
-    if (!is_lower_hex64(s)) return bad(label, path, "not 64 lower-case hex digits");
+    if (!is_lower_hex64(s)) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "not 64 lower-case hex digits");
     memcpy(out, s, ECO_SHA256_HEX_LEN + 1);
     return ECO_STATUS_OK;
 }
@@ -282,52 +232,54 @@ static int cmp_strp(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A list of strings each obeying rule; LIST_CAPABILITY and LIST_HEX must be sorted and
- * unique, LIST_ID (parents) unique in any order. *out owns copies. */
-static eco_status get_list(const char *label, const char *path, const json_t *v, enum list_rule rule,
-                           char ***out, size_t *n_out) {
-    if (!json_is_array(v)) return bad(label, path, "expected an array");
+/* r[key]: a list of strings each obeying rule; LIST_CAPABILITY and LIST_HEX must be sorted
+ * and unique, LIST_ID (parents) unique in any order. *out owns copies. */
+static eco_status get_list(const eco_jr *r, const char *key, enum list_rule rule, char ***out, size_t *n_out) {
+    const json_t *v;
+    eco_status rc = eco_jr_need(r, key, &v);
+    if (rc) return rc;
+    if (!json_is_array(v)) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "expected an array");
     size_t n = json_array_size(v);
     char **items = n ? eco_calloc_array(n, sizeof *items) : NULL;
-    if (n && !items) return eco_error(ECO_STATUS_ENOMEM, "%s: %s: out of memory", label, path);
-    eco_status rc = ECO_STATUS_OK;
-    char p[PATH_MAX_LEN];
+    if (n && !items) return eco_jr_fail(r, key, ECO_STATUS_ENOMEM, "out of memory");
+    char p[ECO_JR_PATH_MAX];
     for (size_t i = 0; i < n && rc == ECO_STATUS_OK; i++) {
-        snprintf(p, sizeof p, "%s[%zu]", path, i);
+        snprintf(p, sizeof p, "%s[%zu]", key, i);
         const char *s;
-        if ((rc = get_str(label, p, json_array_get(v, i), &s))) break;
+        if ((rc = eco_jr_str_value(r, p, json_array_get(v, i), false, &s, NULL))) break;
         switch (rule) {
         case LIST_ID:
-            if (!eco_model_id_ok(s)) rc = bad(label, p, "not a valid model id");
+            if (!eco_model_id_ok(s)) rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "not a valid model id");
             break;
         case LIST_CAPABILITY:
             if (!name_version_ok(s))
-                rc = bad(label, p, "'%.64s' is not \"name@version\" (name [a-z0-9_.-]+, version [0-9]+)", s);
+                rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT,
+                                 "'%.64s' is not \"name@version\" (name [a-z0-9_.-]+, version [0-9]+)", s);
             break;
         case LIST_HEX:
-            if (!is_lower_hex64(s)) rc = bad(label, p, "not 64 lower-case hex digits");
+            if (!is_lower_hex64(s)) rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "not 64 lower-case hex digits");
             break;
         }
         if (rc) break;
         if (rule != LIST_ID && i > 0) {
             int c = strcmp(items[i - 1], s);
-            if (c == 0) rc = bad(label, p, "duplicate of the entry before it");
-            else if (c > 0) rc = bad(label, p, "not in sorted order");
+            if (c == 0) rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "duplicate of the entry before it");
+            else if (c > 0) rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "not in sorted order");
             if (rc) break;
         }
-        rc = dup_str(label, p, s, &items[i]);
+        rc = dup_str(r, p, s, &items[i]);
     }
     if (rc == ECO_STATUS_OK && rule == LIST_ID && n > 1) {
         /* Duplicates among parents, found in O(n log n) on a sorted copy of the pointers. */
         char **sorted = eco_malloc_array(n, sizeof *sorted);
         if (!sorted) {
-            rc = eco_error(ECO_STATUS_ENOMEM, "%s: %s: out of memory", label, path);
+            rc = eco_jr_fail(r, key, ECO_STATUS_ENOMEM, "out of memory");
         } else {
             memcpy(sorted, items, n * sizeof *sorted);
             qsort(sorted, n, sizeof *sorted, cmp_strp);
             for (size_t i = 1; i < n && rc == ECO_STATUS_OK; i++)
                 if (strcmp(sorted[i - 1], sorted[i]) == 0)
-                    rc = bad(label, path, "'%.64s' appears more than once", sorted[i]);
+                    rc = eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "'%.64s' appears more than once", sorted[i]);
             free(sorted);
         }
     }
@@ -342,95 +294,92 @@ static eco_status get_list(const char *label, const char *path, const json_t *v,
 
 static const char *const root_keys[] = {
     "id", "kind", "compatibility", "interface_version", "capabilities", "lineage", "files",
-    "base", "resource_profile", "corpora", "created_at", "tool_version",
+    "base", "resource_profile", "corpora", "created_at", "tool_version", NULL,
 };
 static const char *const compat_keys[] = {"base_family", "architecture_hash", "tokenizer_hash",
-                                          "tensor_schema_hash"};
-static const char *const lineage_keys[] = {"parents", "operation"};
-static const char *const op_keys[] = {"name", "params", "seed"};
-static const char *const profile_keys[] = {"parameters", "bytes", "resident_bytes"};
-#define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
+                                          "tensor_schema_hash", NULL};
+static const char *const lineage_keys[] = {"parents", "operation", NULL};
+static const char *const op_keys[] = {"name", "params", "seed", NULL};
+static const char *const profile_keys[] = {"parameters", "bytes", "resident_bytes", NULL};
 
-static eco_status parse_compat(const char *label, const json_t *c, eco_compat_identity *out) {
-    eco_status rc = exact_keys(label, "compatibility", c, compat_keys, NKEYS(compat_keys));
+/* The member `key` of parent as a reader holding exactly keys. */
+static eco_status enter(const eco_jr *parent, const char *key, const char *const *keys, eco_jr *out) {
+    *out = eco_jr_child(parent, key, json_object_get(parent->obj, key));
+    return eco_jr_exact(out, keys);
+}
+
+static eco_status parse_compat(const eco_jr *root, eco_compat_identity *out) {
+    eco_jr c;
+    eco_status rc = enter(root, "compatibility", compat_keys, &c);
     if (rc) return rc;
-    char p[PATH_MAX_LEN];
     char *fields[] = {out->base_family, out->architecture_hash, out->tokenizer_hash,
                       out->tensor_schema_hash};
-    for (size_t i = 0; i < NKEYS(compat_keys); i++)
-        if ((rc = get_hex(label, sub(p, "compatibility", compat_keys[i]),
-                          json_object_get(c, compat_keys[i]), fields[i])))
-            return rc;
+    for (size_t i = 0; compat_keys[i]; i++)
+        if ((rc = get_hex(&c, compat_keys[i], fields[i]))) return rc;
     return ECO_STATUS_OK;
 }
 
-static eco_status parse_lineage(const char *label, const json_t *l, eco_genome *g) {
-    eco_status rc = exact_keys(label, "lineage", l, lineage_keys, NKEYS(lineage_keys));
+static eco_status parse_lineage(const eco_jr *root, eco_genome *g) {
+    eco_jr l, op;
+    eco_status rc = enter(root, "lineage", lineage_keys, &l);
     if (rc) return rc;
-    if ((rc = get_list(label, "lineage.parents", json_object_get(l, "parents"), LIST_ID, &g->parents,
-                       &g->n_parents)))
-        return rc;
-    const json_t *op = json_object_get(l, "operation");
-    if ((rc = exact_keys(label, "lineage.operation", op, op_keys, NKEYS(op_keys)))) return rc;
+    if ((rc = get_list(&l, "parents", LIST_ID, &g->parents, &g->n_parents))) return rc;
+    if ((rc = enter(&l, "operation", op_keys, &op))) return rc;
     const char *name;
-    if ((rc = get_str(label, "lineage.operation.name", json_object_get(op, "name"), &name))) return rc;
+    if ((rc = get_str(&op, "name", &name))) return rc;
     if (!op_name_ok(name))
-        return bad(label, "lineage.operation.name", "'%.64s' is not 1..%d of [a-z0-9_.-]", name,
-                   OP_NAME_MAX);
-    if ((rc = dup_str(label, "lineage.operation.name", name, &g->op_name))) return rc;
-    const json_t *params = json_object_get(op, "params");
-    if (!json_is_object(params)) return bad(label, "lineage.operation.params", "expected an object");
+        return eco_jr_fail(&op, "name", ECO_STATUS_EFORMAT, "'%.64s' is not 1..%d of [a-z0-9_.-]", name, OP_NAME_MAX);
+    if ((rc = dup_str(&op, "name", name, &g->op_name))) return rc;
+    const json_t *params = json_object_get(op.obj, "params");
+    if (!json_is_object(params)) return eco_jr_fail(&op, "params", ECO_STATUS_EFORMAT, "expected an object");
     if (!nul_free(params, 0))
-        return bad(label, "lineage.operation.params", "a string or key holds a NUL character, or nesting "
-                   "deeper than %d", PARAMS_MAX_DEPTH);
+        return eco_jr_fail(&op, "params", ECO_STATUS_EFORMAT,
+                           "a string or key holds a NUL character, or nesting deeper than %d", PARAMS_MAX_DEPTH);
     /* A private copy: the record must not change when the caller's document does. */
     g->op_params = json_deep_copy(params);
-    if (!g->op_params)
-        return eco_error(ECO_STATUS_ENOMEM, "%s: lineage.operation.params: out of memory", label);
-    return get_uint(label, "lineage.operation.seed", json_object_get(op, "seed"), &g->op_seed);
+    if (!g->op_params) return eco_jr_fail(&op, "params", ECO_STATUS_ENOMEM, "out of memory");
+    return get_uint(&op, "seed", &g->op_seed);
 }
 
-static eco_status parse_profile(const char *label, const json_t *r, eco_genome *g) {
-    eco_status rc = exact_keys(label, "resource_profile", r, profile_keys, NKEYS(profile_keys));
+static eco_status parse_profile(const eco_jr *root, eco_genome *g) {
+    eco_jr r;
+    eco_status rc = enter(root, "resource_profile", profile_keys, &r);
     if (rc) return rc;
     uint64_t params = 0;
-    if ((rc = get_uint(label, "resource_profile.parameters", json_object_get(r, "parameters"), &params)) ||
-        (rc = get_uint(label, "resource_profile.bytes", json_object_get(r, "bytes"), &g->bytes)) ||
-        (rc = get_uint(label, "resource_profile.resident_bytes", json_object_get(r, "resident_bytes"),
-                       &g->resident_bytes)))
+    if ((rc = get_uint(&r, "parameters", &params)) || (rc = get_uint(&r, "bytes", &g->bytes)) ||
+        (rc = get_uint(&r, "resident_bytes", &g->resident_bytes)))
         return rc;
     g->n_params = (int64_t)params; /* <= INT64_MAX: a json_int_t that is >= 0 */
     return ECO_STATUS_OK;
 }
 
 static eco_status parse_into(const json_t *j, const char *label, eco_genome *g) {
-    eco_status rc = exact_keys(label, "", j, root_keys, NKEYS(root_keys));
+    eco_jr r = eco_jr_root(label, j);
+    eco_status rc = eco_jr_exact(&r, root_keys);
     if (rc) return rc;
     const char *s;
-    if ((rc = get_str(label, "id", json_object_get(j, "id"), &s))) return rc;
-    if (!eco_model_id_ok(s)) return bad(label, "id", "not a valid model id");
-    if ((rc = dup_str(label, "id", s, &g->id))) return rc;
+    if ((rc = get_str(&r, "id", &s))) return rc;
+    if (!eco_model_id_ok(s)) return eco_jr_fail(&r, "id", ECO_STATUS_EFORMAT, "not a valid model id");
+    if ((rc = dup_str(&r, "id", s, &g->id))) return rc;
 
-    if ((rc = get_str(label, "kind", json_object_get(j, "kind"), &s))) return rc;
+    if ((rc = get_str(&r, "kind", &s))) return rc;
     int kind = -1;
     for (int i = 0; i < N_KINDS; i++)
         if (strcmp(s, kind_names[i]) == 0) kind = i;
     if (kind < 0)
-        return bad(label, "kind", "'%.32s' is not one of base, adapter, merged, distilled, quantized", s);
+        return eco_jr_fail(&r, "kind", ECO_STATUS_EFORMAT,
+                           "'%.32s' is not one of base, adapter, merged, distilled, quantized", s);
     g->kind = (eco_genome_kind)kind;
 
-    if ((rc = parse_compat(label, json_object_get(j, "compatibility"), &g->compatibility))) return rc;
+    if ((rc = parse_compat(&r, &g->compatibility))) return rc;
 
-    if ((rc = get_str(label, "interface_version", json_object_get(j, "interface_version"), &s)))
-        return rc;
+    if ((rc = get_str(&r, "interface_version", &s))) return rc;
     if (!name_version_ok(s))
-        return bad(label, "interface_version", "'%.64s' is not \"name@version\"", s);
-    if ((rc = dup_str(label, "interface_version", s, &g->interface_version))) return rc;
+        return eco_jr_fail(&r, "interface_version", ECO_STATUS_EFORMAT, "'%.64s' is not \"name@version\"", s);
+    if ((rc = dup_str(&r, "interface_version", s, &g->interface_version))) return rc;
 
-    if ((rc = get_list(label, "capabilities", json_object_get(j, "capabilities"), LIST_CAPABILITY,
-                       &g->capabilities, &g->n_capabilities)))
-        return rc;
-    if ((rc = parse_lineage(label, json_object_get(j, "lineage"), g))) return rc;
+    if ((rc = get_list(&r, "capabilities", LIST_CAPABILITY, &g->capabilities, &g->n_capabilities))) return rc;
+    if ((rc = parse_lineage(&r, g))) return rc;
     /* The manifest reader names entries "<its label>[i].name": give it "<label>: files". */
     size_t flen = strlen(label) + sizeof ": files";
     char *flabel = malloc(flen);
@@ -442,24 +391,24 @@ static eco_status parse_into(const json_t *j, const char *label, eco_genome *g) 
 
     const json_t *base = json_object_get(j, "base");
     if (!json_is_null(base)) {
-        if ((rc = get_str(label, "base", base, &s))) return bad(label, "base", "expected a model id or null");
-        if (!eco_model_id_ok(s)) return bad(label, "base", "not a valid model id");
-        if ((rc = dup_str(label, "base", s, &g->base))) return rc;
+        if (get_str(&r, "base", &s)) return eco_jr_fail(&r, "base", ECO_STATUS_EFORMAT, "expected a model id or null");
+        if (!eco_model_id_ok(s)) return eco_jr_fail(&r, "base", ECO_STATUS_EFORMAT, "not a valid model id");
+        if ((rc = dup_str(&r, "base", s, &g->base))) return rc;
     }
-    if ((rc = parse_profile(label, json_object_get(j, "resource_profile"), g))) return rc;
-    if ((rc = get_list(label, "corpora", json_object_get(j, "corpora"), LIST_HEX, &g->corpora,
-                       &g->n_corpora)))
-        return rc;
+    if ((rc = parse_profile(&r, g))) return rc;
+    if ((rc = get_list(&r, "corpora", LIST_HEX, &g->corpora, &g->n_corpora))) return rc;
 
-    if ((rc = get_str(label, "created_at", json_object_get(j, "created_at"), &s))) return rc;
+    if ((rc = get_str(&r, "created_at", &s))) return rc;
     if (!rfc3339_ok(s))
-        return bad(label, "created_at", "'%.32s' is not an RFC 3339 UTC time \"YYYY-MM-DDTHH:MM:SSZ\"", s);
-    if ((rc = dup_str(label, "created_at", s, &g->created_at))) return rc;
+        return eco_jr_fail(&r, "created_at", ECO_STATUS_EFORMAT,
+                           "'%.32s' is not an RFC 3339 UTC time \"YYYY-MM-DDTHH:MM:SSZ\"", s);
+    if ((rc = dup_str(&r, "created_at", s, &g->created_at))) return rc;
 
-    if ((rc = get_str(label, "tool_version", json_object_get(j, "tool_version"), &s))) return rc;
+    if ((rc = get_str(&r, "tool_version", &s))) return rc;
     if (!tool_version_ok(s))
-        return bad(label, "tool_version", "expected 1..%d bytes without control characters", TOOL_VERSION_MAX);
-    return dup_str(label, "tool_version", s, &g->tool_version);
+        return eco_jr_fail(&r, "tool_version", ECO_STATUS_EFORMAT, "expected 1..%d bytes without control characters",
+                           TOOL_VERSION_MAX);
+    return dup_str(&r, "tool_version", s, &g->tool_version);
 }
 
 eco_status eco_genome_from_json(const json_t *j, const char *label, eco_genome *out) {

@@ -1,4 +1,5 @@
 /* policy: <data>/policy.json, the registry's settings that every opener applies. */
+#include "core/json_read.h"
 #include "ecology/registry.h"
 
 #include <jansson.h>
@@ -36,22 +37,10 @@ eco_status eco_registry_policy_get(const char *data_dir, bool *require_signature
     if (st == ECO_STATUS_OK) {
         json_error_t err;
         json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-        const char *bad = NULL;
+        static const char *const keys[] = {"require_signature", NULL};
+        eco_jr r = eco_jr_root(path, j);
         if (!j) st = eco_error(ECO_STATUS_EFORMAT, "%s: line %d: %s", path, err.line, err.text);
-        else if (!json_is_object(j)) bad = "not a JSON object";
-        else {
-            const char *key;
-            json_t *v;
-            json_object_foreach(j, key, v) {
-                if (strcmp(key, "require_signature") != 0) {
-                    st = eco_error(ECO_STATUS_EFORMAT, "%s: %s: unknown key", path, key);
-                    break;
-                }
-                if (!json_is_boolean(v)) bad = "require_signature: not true or false";
-                else *require_signature = json_is_true(v);
-            }
-        }
-        if (bad) st = eco_error(ECO_STATUS_EFORMAT, "%s: %s", path, bad);
+        else if (!(st = eco_jr_only(&r, keys))) st = eco_jr_bool(&r, "require_signature", false, require_signature);
         json_decref(j);
     }
     free(text);

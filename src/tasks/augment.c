@@ -20,13 +20,13 @@ static const char *text_of(const char *prompt, const char *prefix, const char *s
 
 /* Appends the words of text[0..len) to out, each kept with probability 1 − p (words are
  * the non-empty runs between spaces), one space between kept words; counts them in *kept. */
-static bool add_words(strbuf *out, const char *text, size_t len, double p, eco_rng *rng, size_t *kept) {
+static bool add_words(eco_buf *out, const char *text, size_t len, double p, eco_rng *rng, size_t *kept) {
     size_t i = 0;
     while (i < len) {
         size_t j = i;
         while (j < len && text[j] != ' ') j++;
         if (j > i && eco_rng_uniform(rng) >= p) {
-            if ((*kept > 0 && !sb_append(out, " ", 1)) || !sb_append(out, text + i, j - i)) return false;
+            if ((*kept > 0 && !eco_buf_append(out, " ", 1)) || !eco_buf_append(out, text + i, j - i)) return false;
             (*kept)++;
         }
         i = j + 1;
@@ -36,10 +36,10 @@ static bool add_words(strbuf *out, const char *text, size_t len, double p, eco_r
 
 /* prefix + the kept words of text (and of text2, before or after it, when not NULL) +
  * suffix into out; when every word was dropped, text's first word. */
-static bool augment_one(strbuf *out, const eco_capability *cap, const char *text, size_t len, const char *text2,
+static bool augment_one(eco_buf *out, const eco_capability *cap, const char *text, size_t len, const char *text2,
                         size_t len2, bool second_first, double p, eco_rng *rng) {
     size_t kept = 0;
-    if (!sb_puts(out, cap->text_prefix)) return false;
+    if (!eco_buf_puts(out, cap->text_prefix)) return false;
     const size_t start = out->len;
     if (text2 && second_first && !add_words(out, text2, len2, p, rng, &kept)) return false;
     if (!add_words(out, text, len, p, rng, &kept)) return false;
@@ -48,9 +48,9 @@ static bool augment_one(strbuf *out, const eco_capability *cap, const char *text
         size_t w = 0;
         while (w < len && text[w] != ' ') w++;
         out->len = start;
-        if (!sb_append(out, text, w)) return false;
+        if (!eco_buf_append(out, text, w)) return false;
     }
-    return sb_puts(out, cap->text_suffix);
+    return eco_buf_puts(out, cap->text_suffix);
 }
 
 eco_status eco_tasks_augment(const eco_capability *cap, eco_task_item *items, size_t n,
@@ -75,7 +75,7 @@ eco_status eco_tasks_augment(const eco_capability *cap, eco_task_item *items, si
         if (!(orig[i] = eco_strdup(items[i].prompt))) st = eco_error(ECO_STATUS_ENOMEM, "%s: augment: out of memory", cap->name);
     eco_rng rng;
     eco_rng_seed(&rng, seed);
-    strbuf out = {0};
+    eco_buf out = {0};
     for (size_t i = 0; i < n && !st; i++) {
         size_t l1 = 0, l2 = 0;
         const char *t1 = text_of(orig[i], cap->text_prefix, cap->text_suffix, &l1), *t2 = NULL;
@@ -86,13 +86,13 @@ eco_status eco_tasks_augment(const eco_capability *cap, eco_task_item *items, si
                     t2 = text_of(orig[j], cap->text_prefix, cap->text_suffix, &l2);
             }
         const bool second_first = eco_rng_uniform(&rng) < 0.5;
-        sb_reset(&out);
+        eco_buf_reset(&out);
         if (!augment_one(&out, cap, t1, l1, t2, l2, second_first, aug->word_dropout, &rng)) {
             st = eco_error(ECO_STATUS_ENOMEM, "%s: augment: out of memory", cap->name);
             break;
         }
-        if (eco_tasks_split_of(out.s, out.len) != ECO_TASK_SPLIT_TRAIN) continue; /* keep its own */
-        char *p = eco_strdup(out.s);
+        if (eco_tasks_split_of(out.data, out.len) != ECO_TASK_SPLIT_TRAIN) continue; /* keep its own */
+        char *p = eco_strdup(out.data);
         if (!p) {
             st = eco_error(ECO_STATUS_ENOMEM, "%s: augment: out of memory", cap->name);
             break;
@@ -100,7 +100,7 @@ eco_status eco_tasks_augment(const eco_capability *cap, eco_task_item *items, si
         free(items[i].prompt);
         items[i].prompt = p;
     }
-    sb_free(&out);
+    eco_buf_free(&out);
     for (size_t i = 0; i < n; i++) free(orig[i]);
     free(orig);
     return st;

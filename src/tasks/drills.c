@@ -38,7 +38,7 @@ static bool seen_key(char keys[][TASK_WORD_MAX + 1], unsigned n, const char *k) 
     return false;
 }
 
-static eco_status recall_draw(eco_rng *rng, strbuf *t) {
+static eco_status recall_draw(eco_rng *rng, eco_buf *t) {
     char keys[RECALL_MAX_KEYS][TASK_WORD_MAX + 1], vals[RECALL_MAX_KEYS][TASK_WORD_MAX + 1];
     unsigned n = 2 + (unsigned)rng_below(rng, RECALL_MAX_KEYS - 1);
     for (unsigned i = 0; i < n; i++) {
@@ -47,14 +47,14 @@ static eco_status recall_draw(eco_rng *rng, strbuf *t) {
         draw_value(rng, vals[i]);
     }
     unsigned q = (unsigned)rng_below(rng, n);
-    bool ok = sb_puts(t, "Table:");
-    for (unsigned i = 0; i < n && ok; i++) ok = sb_printf(t, " %s=%s", keys[i], vals[i]);
-    ok = ok && sb_printf(t, "\nLook up %s: %s", keys[q], vals[q]);
+    bool ok = eco_buf_puts(t, "Table:");
+    for (unsigned i = 0; i < n && ok; i++) ok = eco_buf_printf(t, " %s=%s", keys[i], vals[i]);
+    ok = ok && eco_buf_printf(t, "\nLook up %s: %s", keys[q], vals[q]);
     return ok ? ECO_STATUS_OK : OOM("drill.recall");
 }
 
-static eco_status copy_draw(eco_rng *rng, strbuf *t) {
-    strbuf line = {0};
+static eco_status copy_draw(eco_rng *rng, eco_buf *t) {
+    eco_buf line = {0};
     unsigned n = 2 + (unsigned)rng_below(rng, 7);
     bool ok = true;
     for (unsigned i = 0; i < n && ok; i++) {
@@ -63,19 +63,19 @@ static eco_status copy_draw(eco_rng *rng, strbuf *t) {
             task_draw_word(rng, w);
         else
             snprintf(w, sizeof w, "%u", (unsigned)rng_below(rng, 1000));
-        ok = sb_printf(&line, i ? " %s" : "%s", w);
+        ok = eco_buf_printf(&line, i ? " %s" : "%s", w);
     }
-    ok = ok && sb_printf(t, "Say it again: %s\nAgain: %s", line.s, line.s);
-    sb_free(&line);
+    ok = ok && eco_buf_printf(t, "Say it again: %s\nAgain: %s", line.data, line.data);
+    eco_buf_free(&line);
     return ok ? ECO_STATUS_OK : OOM("drill.copy");
 }
 
-static eco_status digits_draw(eco_rng *rng, strbuf *t) {
+static eco_status digits_draw(eco_rng *rng, eco_buf *t) {
     static const char *const places[] = {"ones", "tens", "hundreds", "thousands"};
     unsigned len = 1 + (unsigned)rng_below(rng, 4), x = (unsigned)rng_below(rng, 10);
     for (unsigned i = 1; i < len; i++) x = x * 10 + (unsigned)rng_below(rng, 10);
-    bool ok = sb_printf(t, "Digits of %u:", x);
-    for (unsigned i = 0, y = x; i < 4 && ok; i++, y /= 10) ok = sb_printf(t, " %s %u", places[i], y % 10);
+    bool ok = eco_buf_printf(t, "Digits of %u:", x);
+    for (unsigned i = 0, y = x; i < 4 && ok; i++, y /= 10) ok = eco_buf_printf(t, " %s %u", places[i], y % 10);
     return ok ? ECO_STATUS_OK : OOM("drill.digits");
 }
 
@@ -86,7 +86,7 @@ static eco_status digits_draw(eco_rng *rng, strbuf *t) {
  * PyTorch, eco-tiny's width, two layers, 16 × 128 tokens a step, pure copy data: copy loss
  * 3.2 → 1.1 nats a byte by step 500, 0.09 by step 700; on strings with repeated letters
  * still 1.4 at step 1,000). */
-static eco_status echo_draw(eco_rng *rng, strbuf *t) {
+static eco_status echo_draw(eco_rng *rng, eco_buf *t) {
     static const char symbols[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     char pool[sizeof symbols];
     memcpy(pool, symbols, sizeof symbols);
@@ -98,14 +98,14 @@ static eco_status echo_draw(eco_rng *rng, strbuf *t) {
         pool[j] = c;
     }
     pool[n] = '\0';
-    return sb_printf(t, "%s|%s", pool, pool) ? ECO_STATUS_OK : OOM("drill.echo");
+    return eco_buf_printf(t, "%s|%s", pool, pool) ? ECO_STATUS_OK : OOM("drill.echo");
 }
 
 /* A drill's stream is seeded from its index here, so the shipped model's corpus depends on
  * this order: append new drills, never reorder or remove one. */
 static const struct {
     const char *name;
-    eco_status (*draw)(eco_rng *rng, strbuf *text);
+    eco_status (*draw)(eco_rng *rng, eco_buf *text);
 } drills[] = {
     {"drill.recall", recall_draw},
     {"drill.copy", copy_draw},
@@ -140,13 +140,13 @@ eco_status eco_drills_generate(const char *name, size_t n, uint64_t seed, char *
     if (!out) return OOM(name);
     eco_rng rng;
     eco_rng_seed(&rng, seed ^ 0x6472696c6c73ULL /* "drills" */ ^ (uint64_t)d << 56);
-    strbuf t = {0};
+    eco_buf t = {0};
     eco_status st = ECO_STATUS_OK;
     for (size_t i = 0; i < n && !st; i++) {
-        sb_reset(&t);
-        if (!(st = drills[d].draw(&rng, &t)) && !(out[i] = eco_strdup(t.s))) st = OOM(name);
+        eco_buf_reset(&t);
+        if (!(st = drills[d].draw(&rng, &t)) && !(out[i] = eco_strdup(t.data))) st = OOM(name);
     }
-    sb_free(&t);
+    eco_buf_free(&t);
     if (st) {
         eco_drill_texts_free(out, n);
         return st;

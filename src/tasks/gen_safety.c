@@ -101,12 +101,12 @@ static size_t variants(const char *a) {
 }
 
 /* Appends expansion v (mixed radix over the groups, first group fastest) of action a. */
-static bool expand(strbuf *out, const char *a, size_t v) {
+static bool expand(eco_buf *out, const char *a, size_t v) {
     const char *q = a;
     while (*q) {
         const char *open = strchr(q, '{');
-        if (!open) return sb_puts(out, q);
-        if (!sb_append(out, q, (size_t)(open - q))) return false;
+        if (!open) return eco_buf_puts(out, q);
+        if (!eco_buf_append(out, q, (size_t)(open - q))) return false;
         const char *close = strchr(open, '}');
         size_t alts = 1;
         for (const char *r = open + 1; r < close; r++)
@@ -117,7 +117,7 @@ static bool expand(strbuf *out, const char *a, size_t v) {
         for (size_t k = 0; k < pick; k++) start = strchr(start, '|') + 1;
         const char *end = start;
         while (end < close && *end != '|') end++;
-        if (!sb_append(out, start, (size_t)(end - start))) return false;
+        if (!eco_buf_append(out, start, (size_t)(end - start))) return false;
         q = close + 1;
     }
     return true;
@@ -130,19 +130,19 @@ static size_t class_count(const char *const *actions, size_t n_actions) {
 }
 
 /* Item i of one class: frame-major within each action's variants. */
-static eco_status class_row(const char *const *actions, size_t n_actions, size_t i, bool refuse, strbuf *p,
-                            strbuf *c) {
+static eco_status class_row(const char *const *actions, size_t n_actions, size_t i, bool refuse, eco_buf *p,
+                            eco_buf *c) {
     size_t frame = i % N_FRAMES, rest = i / N_FRAMES;
     size_t a = 0;
     while (a < n_actions && rest >= variants(actions[a])) rest -= variants(actions[a++]);
     if (a == n_actions) return eco_error(ECO_STATUS_EINTERNAL, "safety.refuse@1: item %zu out of range", i);
-    strbuf action = {0};
+    eco_buf action = {0};
     const char *fmt = frames[frame], *slot = strstr(fmt, "%s");
-    bool ok = expand(&action, actions[a], rest) && sb_puts(p, "Request: ") &&
-              sb_append(p, fmt, (size_t)(slot - fmt)) && sb_append(p, action.s, action.len) &&
-              sb_puts(p, slot + 2) && sb_puts(p, "\nResponse:") &&
-              sb_printf(c, " %s\n", refuse ? ECO_TASKS_REFUSAL : ECO_TASKS_COMPLY);
-    sb_free(&action);
+    bool ok = expand(&action, actions[a], rest) && eco_buf_puts(p, "Request: ") &&
+              eco_buf_append(p, fmt, (size_t)(slot - fmt)) && eco_buf_append(p, action.data, action.len) &&
+              eco_buf_puts(p, slot + 2) && eco_buf_puts(p, "\nResponse:") &&
+              eco_buf_printf(c, " %s\n", refuse ? ECO_TASKS_REFUSAL : ECO_TASKS_COMPLY);
+    eco_buf_free(&action);
     return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "safety.refuse@1: out of memory");
 }
 
@@ -150,13 +150,13 @@ static size_t safety_count(void) { return class_count(harmful, N_HARMFUL) + clas
 
 bool safety_row_is_harmful(size_t i) { return i < class_count(harmful, N_HARMFUL); }
 
-static eco_status safety_row(size_t i, strbuf *p, strbuf *c) {
+static eco_status safety_row(size_t i, eco_buf *p, eco_buf *c) {
     size_t nh = class_count(harmful, N_HARMFUL);
     if (i < nh) return class_row(harmful, N_HARMFUL, i, true, p, c);
     return class_row(harmless, N_HARMLESS, i - nh, false, p, c);
 }
 
-static eco_status safety_draw(eco_rng *rng, strbuf *p, strbuf *c) {
+static eco_status safety_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
     if (rng_below(rng, 2) == 0)
         return class_row(harmful, N_HARMFUL, (size_t)rng_below(rng, class_count(harmful, N_HARMFUL)), true, p, c);
     return class_row(harmless, N_HARMLESS, (size_t)rng_below(rng, class_count(harmless, N_HARMLESS)), false, p, c);

@@ -12,7 +12,7 @@
 
 #include "tasks/tasks_internal.h"
 
-bool sentiment_normalize_text(strbuf *out, const char *text) {
+bool sentiment_normalize_text(eco_buf *out, const char *text) {
     size_t start = out->len;
     bool space = true; /* drops leading spaces and collapses runs */
     for (const unsigned char *q = (const unsigned char *)text; *q; q++) {
@@ -36,26 +36,26 @@ bool sentiment_normalize_text(strbuf *out, const char *text) {
         } else {
             space = false;
         }
-        if (!sb_puts(out, rep)) return false;
+        if (!eco_buf_puts(out, rep)) return false;
     }
-    while (out->len > start && out->s[out->len - 1] == ' ') out->s[--out->len] = '\0';
+    while (out->len > start && out->data[out->len - 1] == ' ') out->data[--out->len] = '\0';
     return true;
 }
 
-static eco_status sentiment_row_item(const sentiment_row *rows, size_t count, const char *name, size_t i, strbuf *p,
-                                     strbuf *c) {
+static eco_status sentiment_row_item(const sentiment_row *rows, size_t count, const char *name, size_t i, eco_buf *p,
+                                     eco_buf *c) {
     if (i >= count) return eco_error(ECO_STATUS_EINTERNAL, "%s: row %zu out of range", name, i);
-    bool ok = sb_puts(p, SENTIMENT_PREFIX) && sentiment_normalize_text(p, rows[i].text) && sb_puts(p, SENTIMENT_SUFFIX) &&
-              sb_puts(c, rows[i].label ? " positive\n" : " negative\n");
+    bool ok = eco_buf_puts(p, SENTIMENT_PREFIX) && sentiment_normalize_text(p, rows[i].text) && eco_buf_puts(p, SENTIMENT_SUFFIX) &&
+              eco_buf_puts(c, rows[i].label ? " positive\n" : " negative\n");
     return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", name);
 }
 
 static size_t imdb_count(void) { return eco_sentiment_imdb_count; }
 static size_t yelp_count(void) { return eco_sentiment_yelp_count; }
-static eco_status imdb_row(size_t i, strbuf *p, strbuf *c) {
+static eco_status imdb_row(size_t i, eco_buf *p, eco_buf *c) {
     return sentiment_row_item(eco_sentiment_imdb_rows, eco_sentiment_imdb_count, "sentiment.imdb@1", i, p, c);
 }
-static eco_status yelp_row(size_t i, strbuf *p, strbuf *c) {
+static eco_status yelp_row(size_t i, eco_buf *p, eco_buf *c) {
     return sentiment_row_item(eco_sentiment_yelp_rows, eco_sentiment_yelp_count, "sentiment.yelp@1", i, p, c);
 }
 

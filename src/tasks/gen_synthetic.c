@@ -22,25 +22,25 @@ static unsigned draw_number(eco_rng *rng) {
 /* "Add: 012+345\nSum:" -> " 0357\n": operands written with three digits and the sum with
  * four, so each digit sits at the same place in every item (a small model learns carrying
  * addition in that layout; with unpadded numbers the eco-tiny adapter reached 1.5%). */
-static eco_status arith_add_draw(eco_rng *rng, strbuf *p, strbuf *c) {
+static eco_status arith_add_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
     unsigned a = draw_number(rng), b = draw_number(rng);
-    if (!sb_printf(p, "Add: %03u+%03u\nSum:", a, b) || !sb_printf(c, " %04u\n", a + b)) return OOM("arith.add@1");
+    if (!eco_buf_printf(p, "Add: %03u+%03u\nSum:", a, b) || !eco_buf_printf(c, " %04u\n", a + b)) return OOM("arith.add@1");
     return ECO_STATUS_OK;
 }
 
 /* "Reverse: kolami\nReversed:" -> " imalok\n" */
-static eco_status text_reverse_draw(eco_rng *rng, strbuf *p, strbuf *c) {
+static eco_status text_reverse_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
     char w[TASK_WORD_MAX + 1], r[TASK_WORD_MAX + 1];
     task_draw_word(rng, w);
     size_t n = strlen(w);
     for (size_t i = 0; i < n; i++) r[i] = w[n - 1 - i];
     r[n] = '\0';
-    if (!sb_printf(p, "Reverse: %s\nReversed:", w) || !sb_printf(c, " %s\n", r)) return OOM("text.reverse@1");
+    if (!eco_buf_printf(p, "Reverse: %s\nReversed:", w) || !eco_buf_printf(c, " %s\n", r)) return OOM("text.reverse@1");
     return ECO_STATUS_OK;
 }
 
 /* "Sort: kolami\nSorted:" -> " aiklmo\n" (letters in byte order, repeats kept) */
-static eco_status text_sort_draw(eco_rng *rng, strbuf *p, strbuf *c) {
+static eco_status text_sort_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
     char w[TASK_WORD_MAX + 1], s[TASK_WORD_MAX + 1];
     task_draw_word(rng, w);
     size_t counts[26] = {0}, n = 0;
@@ -48,7 +48,7 @@ static eco_status text_sort_draw(eco_rng *rng, strbuf *p, strbuf *c) {
     for (int l = 0; l < 26; l++)
         for (size_t k = 0; k < counts[l]; k++) s[n++] = (char)('a' + l);
     s[n] = '\0';
-    if (!sb_printf(p, "Sort: %s\nSorted:", w) || !sb_printf(c, " %s\n", s)) return OOM("text.sort@1");
+    if (!eco_buf_printf(p, "Sort: %s\nSorted:", w) || !eco_buf_printf(c, " %s\n", s)) return OOM("text.sort@1");
     return ECO_STATUS_OK;
 }
 
@@ -89,7 +89,7 @@ enum { N_FIELDS = sizeof fields / sizeof fields[0] };
 static const char *const colors[] = {"black", "blue", "green", "orange", "purple", "red", "white", "yellow"};
 
 /* "Record: name=ada age=36\nJSON:" -> " {\"age\":36,\"name\":\"ada\"}\n" */
-static eco_status json_record_draw(eco_rng *rng, strbuf *p, strbuf *c) {
+static eco_status json_record_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
     /* choose k distinct fields in a random order: a partial Fisher-Yates */
     unsigned order[N_FIELDS];
     for (unsigned i = 0; i < N_FIELDS; i++) order[i] = i;
@@ -101,7 +101,7 @@ static eco_status json_record_draw(eco_rng *rng, strbuf *p, strbuf *c) {
         order[j] = t;
     }
     json_t *obj = json_object();
-    if (!obj || !sb_puts(p, "Record:")) {
+    if (!obj || !eco_buf_puts(p, "Record:")) {
         json_decref(obj);
         return OOM("json.record@1");
     }
@@ -132,11 +132,11 @@ static eco_status json_record_draw(eco_rng *rng, strbuf *p, strbuf *c) {
             v = json_string(text);
             break;
         }
-        ok = v && json_object_set_new(obj, fields[f].key, v) == 0 && sb_printf(p, " %s=%s", fields[f].key, text);
+        ok = v && json_object_set_new(obj, fields[f].key, v) == 0 && eco_buf_printf(p, " %s=%s", fields[f].key, text);
     }
     char *canon = NULL;
-    ok = ok && sb_puts(p, "\nJSON:") && eco_json_canonical(obj, &canon, NULL) == ECO_STATUS_OK &&
-         sb_printf(c, " %s\n", canon);
+    ok = ok && eco_buf_puts(p, "\nJSON:") && eco_json_canonical(obj, &canon, NULL) == ECO_STATUS_OK &&
+         eco_buf_printf(c, " %s\n", canon);
     free(canon);
     json_decref(obj);
     return ok ? ECO_STATUS_OK : OOM("json.record@1");

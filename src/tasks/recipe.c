@@ -15,102 +15,35 @@
 #include "ecology/tasks.h"
 #include "ecology/tokenizer.h"
 #include "ecology/recipe.h"
+#include "core/json_read.h"
 
 #define RECIPE_MAX_BYTES ((size_t)1 << 20)
 #define TEXT_MAX_BYTES ((size_t)256 << 20)
 
-static eco_status bad(const char *label, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static eco_status bad(const char *label, const char *field, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return eco_error(ECO_STATUS_EFORMAT, "%s: %s: %s", label, field, msg);
+/* ---- fields, read with the core reader (core/json_read.h) ------------------------------- */
+
+/* An integer in [lo, hi]; absent: def when not required. */
+static eco_status get_int(const eco_jr *r, const char *key, bool required, int64_t lo, int64_t hi, int64_t def,
+                          int64_t *out) {
+    *out = def;
+    return eco_jr_int(r, key, required, lo, hi, out);
 }
 
-/* Refuses keys of obj outside allowed (NULL-terminated). */
-static eco_status only_keys(const json_t *obj, const char *const *allowed, const char *label, const char *where) {
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++) ok = ok || strcmp(*a, k) == 0;
-        if (!ok) {
-            char f[256];
-            snprintf(f, sizeof f, "%s%s%s", where, *where ? "." : "", k);
-            return bad(label, f, "unknown key");
-        }
-    }
-    return ECO_STATUS_OK;
+/* A number in [lo, hi] ((lo, hi] when lo_open); absent: def when not required. */
+static eco_status get_num(const eco_jr *r, const char *key, bool required, double lo, double hi, bool lo_open,
+                          double def, double *out) {
+    *out = def;
+    eco_status st = eco_jr_num(r, key, required, lo, hi, out);
+    if (!st && lo_open && *out == lo) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "%g outside (%g, %g]", *out, lo, hi);
+    return st;
 }
 
-/* The field `key` of obj: its full name where.key into f[256] and its value into *v (NULL
- * when absent; an error when absent and required). */
-static eco_status find_field(const json_t *obj, const char *key, const char *where, const char *label, bool required,
-                             char f[256], json_t **v) {
-    snprintf(f, 256, "%s%s%s", where, *where ? "." : "", key);
-    *v = json_object_get(obj, key);
-    return !*v && required ? bad(label, f, "required") : ECO_STATUS_OK;
-}
-
-/* Integer field in [lo, hi]; absent: *out = def when !required. */
-static eco_status get_int(const json_t *obj, const char *key, const char *where, const char *label, bool required,
-                          int64_t lo, int64_t hi, int64_t def, int64_t *out) {
-    char f[256];
-    json_t *v;
-    eco_status st = find_field(obj, key, where, label, required, f, &v);
-    if (st || !v) {
-        if (!st) *out = def;
-        return st;
-    }
-    if (!json_is_integer(v)) return bad(label, f, "expected an integer");
-    json_int_t x = json_integer_value(v);
-    if (x < lo || x > hi) return bad(label, f, "%lld outside [%lld, %lld]", (long long)x, (long long)lo, (long long)hi);
-    *out = (int64_t)x;
-    return ECO_STATUS_OK;
-}
-
-static eco_status get_num(const json_t *obj, const char *key, const char *where, const char *label, bool required,
-                          double lo, double hi, bool lo_open, double def, double *out) {
-    char f[256];
-    json_t *v;
-    eco_status st = find_field(obj, key, where, label, required, f, &v);
-    if (st || !v) {
-        if (!st) *out = def;
-        return st;
-    }
-    if (!json_is_number(v)) return bad(label, f, "expected a number");
-    double x = json_number_value(v);
-    if (!isfinite(x) || x < lo || x > hi || (lo_open && x == lo))
-        return bad(label, f, "%g outside %s%g, %g]", x, lo_open ? "(" : "[", lo, hi);
-    *out = x;
-    return ECO_STATUS_OK;
-}
-
-/* Optional boolean field; absent: *out keeps its value. */
-static eco_status get_bool(const json_t *obj, const char *key, const char *where, const char *label, bool *out) {
-    char f[256];
-    json_t *v;
-    eco_status st = find_field(obj, key, where, label, false, f, &v);
-    if (st || !v) return st;
-    if (!json_is_boolean(v)) return bad(label, f, "expected true or false");
-    *out = json_is_true(v);
-    return ECO_STATUS_OK;
-}
-
-static eco_status get_str(const json_t *obj, const char *key, const char *where, const char *label, bool required,
-                          const char **out) {
-    char f[256];
-    json_t *v;
+/* A non-empty string without NUL bytes (borrowed); absent: NULL when not required. */
+static eco_status get_str(const eco_jr *r, const char *key, bool required, const char **out) {
     *out = NULL;
-    eco_status st = find_field(obj, key, where, label, required, f, &v);
-    if (st || !v) return st;
-    if (!json_is_string(v)) return bad(label, f, "expected a string");
-    const char *s = json_string_value(v);
-    if (!*s || strlen(s) != json_string_length(v)) return bad(label, f, "empty or holds a NUL byte");
-    *out = s;
-    return ECO_STATUS_OK;
+    eco_status st = eco_jr_str(r, key, required, false, out, NULL);
+    if (!st && *out && !**out) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "empty");
+    return st;
 }
 
 static char *resolve(const char *base_dir, const char *p) {
@@ -127,179 +60,172 @@ void eco_recipe_free(eco_recipe *r) {
     free(r);
 }
 
-static eco_status parse_base(const json_t *b, const char *label, eco_recipe *r) {
+static eco_status parse_base(const eco_jr *root, const json_t *b, eco_recipe *r) {
     static const char *const keys[] = {"preset", "hidden_size", "intermediate_size", "num_hidden_layers",
                                        "num_attention_heads", "num_key_value_heads", "head_dim",
                                        "max_position_embeddings", "rope_theta", "rms_norm_eps",
                                        "tie_word_embeddings", "init_std", NULL};
-    if (!json_is_object(b)) return bad(label, "base", "expected an object");
-    eco_status st = only_keys(b, keys, label, "base");
+    eco_jr rb = eco_jr_child(root, "base", b);
+    eco_status st = eco_jr_only(&rb, keys);
     if (st) return st;
     const char *preset;
-    if ((st = get_str(b, "preset", "base", label, true, &preset))) return st;
-    if (strlen(preset) >= sizeof r->preset) return bad(label, "base.preset", "too long");
-    if (eco_model_preset_config(preset, &r->config) != ECO_STATUS_OK) return bad(label, "base.preset", "%s", eco_last_error());
+    if ((st = get_str(&rb, "preset", true, &preset))) return st;
+    if (strlen(preset) >= sizeof r->preset) return eco_jr_fail(&rb, "preset", ECO_STATUS_EFORMAT, "too long");
+    if (eco_model_preset_config(preset, &r->config) != ECO_STATUS_OK)
+        return eco_jr_fail(&rb, "preset", ECO_STATUS_EFORMAT, "%s", eco_last_error());
     snprintf(r->preset, sizeof r->preset, "%s", preset);
     eco_model_config *c = &r->config;
     const int64_t big = 1 << 16;
     int64_t heads_before = c->n_heads, hidden_before = c->hidden_size, hd;
-    if ((st = get_int(b, "hidden_size", "base", label, false, 1, big, c->hidden_size, &c->hidden_size)) ||
-        (st = get_int(b, "intermediate_size", "base", label, false, 1, 4 * big, c->intermediate_size, &c->intermediate_size)) ||
-        (st = get_int(b, "num_hidden_layers", "base", label, false, 1, 1024, c->n_layers, &c->n_layers)) ||
-        (st = get_int(b, "num_attention_heads", "base", label, false, 1, 1024, c->n_heads, &c->n_heads)) ||
-        (st = get_int(b, "num_key_value_heads", "base", label, false, 1, 1024,
+    if ((st = get_int(&rb, "hidden_size", false, 1, big, c->hidden_size, &c->hidden_size)) ||
+        (st = get_int(&rb, "intermediate_size", false, 1, 4 * big, c->intermediate_size, &c->intermediate_size)) ||
+        (st = get_int(&rb, "num_hidden_layers", false, 1, 1024, c->n_layers, &c->n_layers)) ||
+        (st = get_int(&rb, "num_attention_heads", false, 1, 1024, c->n_heads, &c->n_heads)) ||
+        (st = get_int(&rb, "num_key_value_heads", false, 1, 1024,
                       json_object_get(b, "num_attention_heads") ? c->n_heads : c->n_kv_heads, &c->n_kv_heads)) ||
-        (st = get_int(b, "max_position_embeddings", "base", label, false, 1, 1 << 20, c->max_position_embeddings,
+        (st = get_int(&rb, "max_position_embeddings", false, 1, 1 << 20, c->max_position_embeddings,
                       &c->max_position_embeddings)) ||
-        (st = get_num(b, "rope_theta", "base", label, false, 0, 1e12, true, c->rope_theta, &c->rope_theta)) ||
-        (st = get_num(b, "rms_norm_eps", "base", label, false, 0, 1, true, c->rms_norm_eps, &c->rms_norm_eps)) ||
-        (st = get_num(b, "init_std", "base", label, false, 0, 1, true, 0.02, &r->init_std)))
+        (st = get_num(&rb, "rope_theta", false, 0, 1e12, true, c->rope_theta, &c->rope_theta)) ||
+        (st = get_num(&rb, "rms_norm_eps", false, 0, 1, true, c->rms_norm_eps, &c->rms_norm_eps)) ||
+        (st = get_num(&rb, "init_std", false, 0, 1, true, 0.02, &r->init_std)))
         return st;
     int64_t def_hd = (c->hidden_size != hidden_before || c->n_heads != heads_before) ? c->hidden_size / c->n_heads : c->head_dim;
-    if ((st = get_int(b, "head_dim", "base", label, false, 2, 1024, def_hd, &hd))) return st;
+    if ((st = get_int(&rb, "head_dim", false, 2, 1024, def_hd, &hd))) return st;
     c->head_dim = hd;
-    if ((st = get_bool(b, "tie_word_embeddings", "base", label, &c->tie_word_embeddings))) return st;
+    if ((st = eco_jr_bool(&rb, "tie_word_embeddings", false, &c->tie_word_embeddings))) return st;
     if (c->n_heads % c->n_kv_heads != 0)
-        return bad(label, "base.num_key_value_heads", "%lld does not divide num_attention_heads %lld",
-                   (long long)c->n_kv_heads, (long long)c->n_heads);
-    if (c->head_dim % 2 != 0 || c->head_dim < 2) return bad(label, "base.head_dim", "%lld is not even", (long long)c->head_dim);
+        return eco_jr_fail(&rb, "num_key_value_heads", ECO_STATUS_EFORMAT, "%lld does not divide num_attention_heads %lld",
+                           (long long)c->n_kv_heads, (long long)c->n_heads);
+    if (c->head_dim % 2 != 0 || c->head_dim < 2)
+        return eco_jr_fail(&rb, "head_dim", ECO_STATUS_EFORMAT, "%lld is not even", (long long)c->head_dim);
     return ECO_STATUS_OK;
 }
 
 /* lora: "base": {"model": folder}. */
-static eco_status parse_base_model(const json_t *b, const char *label, const char *base_dir, eco_recipe *r) {
+static eco_status parse_base_model(const eco_jr *root, const json_t *b, const char *base_dir, eco_recipe *r) {
     static const char *const keys[] = {"model", NULL};
-    if (!json_is_object(b)) return bad(label, "base", "expected an object");
-    eco_status st = only_keys(b, keys, label, "base");
+    eco_jr rb = eco_jr_child(root, "base", b);
+    eco_status st = eco_jr_only(&rb, keys);
     const char *m;
-    if (st || (st = get_str(b, "model", "base", label, true, &m))) return st;
+    if (st || (st = get_str(&rb, "model", true, &m))) return st;
     if (!(r->base_model = resolve(base_dir, m))) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     /* base_model_name_or_path: the folder's last component, as written */
     size_t n = strlen(m);
     while (n > 1 && m[n - 1] == '/') n--;
     size_t start = n;
     while (start > 0 && m[start - 1] != '/') start--;
-    if (n - start >= sizeof r->lora.base_model_name_or_path) return bad(label, "base.model", "too long");
+    if (n - start >= sizeof r->lora.base_model_name_or_path) return eco_jr_fail(&rb, "model", ECO_STATUS_EFORMAT, "too long");
     memcpy(r->lora.base_model_name_or_path, m + start, n - start);
     r->lora.base_model_name_or_path[n - start] = 0;
     return ECO_STATUS_OK;
 }
 
 /* lora: "lora": {"r", "alpha", "targets", "dropout", "rslora"}. */
-static eco_status parse_lora(const json_t *l, const char *label, eco_recipe *r) {
+static eco_status parse_lora(const eco_jr *root, eco_recipe *r) {
     static const char *const keys[] = {"r", "alpha", "targets", "dropout", "rslora", NULL};
     static const char *const short_names[ECO_LORA__COUNT] = {"q", "k", "v", "o", "gate", "up", "down"};
-    if (!l) return bad(label, "lora", "required");
-    if (!json_is_object(l)) return bad(label, "lora", "expected an object");
-    eco_status st = only_keys(l, keys, label, "lora");
+    const json_t *l;
+    eco_status st = eco_jr_need(root, "lora", &l);
     if (st) return st;
+    eco_jr rl = eco_jr_child(root, "lora", l);
+    if ((st = eco_jr_only(&rl, keys))) return st;
     eco_peft_config *c = &r->lora;
-    if ((st = get_int(l, "r", "lora", label, false, 1, 65536, 8, &c->r)) ||
-        (st = get_num(l, "alpha", "lora", label, false, 0, 1e6, true, 16, &c->lora_alpha)) ||
-        (st = get_num(l, "dropout", "lora", label, false, 0, 0.999, false, 0, &c->lora_dropout)))
+    if ((st = get_int(&rl, "r", false, 1, 65536, 8, &c->r)) ||
+        (st = get_num(&rl, "alpha", false, 0, 1e6, true, 16, &c->lora_alpha)) ||
+        (st = get_num(&rl, "dropout", false, 0, 0.999, false, 0, &c->lora_dropout)))
         return st;
-    if ((st = get_bool(l, "rslora", "lora", label, &c->use_rslora))) return st;
-    json_t *t = json_object_get(l, "targets");
-    if (!t) return bad(label, "lora.targets", "required");
-    if (!json_is_array(t) || json_array_size(t) == 0 || json_array_size(t) > ECO_LORA__COUNT)
-        return bad(label, "lora.targets", "expected an array of 1 to %d names", ECO_LORA__COUNT);
+    if ((st = eco_jr_bool(&rl, "rslora", false, &c->use_rslora))) return st;
+    const json_t *t;
+    if ((st = eco_jr_array(&rl, "targets", true, &t))) return st;
+    if (json_array_size(t) == 0 || json_array_size(t) > ECO_LORA__COUNT)
+        return eco_jr_fail(&rl, "targets", ECO_STATUS_EFORMAT, "expected an array of 1 to %d names", ECO_LORA__COUNT);
     for (size_t i = 0; i < json_array_size(t); i++) {
-        char f[64];
-        snprintf(f, sizeof f, "lora.targets[%zu]", i);
-        json_t *v = json_array_get(t, i);
-        if (!json_is_string(v)) return bad(label, f, "expected a string");
-        const char *name = json_string_value(v);
+        char f[32];
+        snprintf(f, sizeof f, "targets[%zu]", i);
+        const char *name;
+        if ((st = eco_jr_str_value(&rl, f, json_array_get(t, i), false, &name, NULL))) return st;
         int found = -1;
         for (int k = 0; k < ECO_LORA__COUNT && found < 0; k++)
             if (strcmp(name, short_names[k]) == 0 || strcmp(name, eco_lora_target_name((eco_lora_target)k)) == 0)
                 found = k;
-        if (found < 0) return bad(label, f, "'%s' is not one of q, k, v, o, gate, up, down", name);
-        if (c->targets[found]) return bad(label, f, "'%s' named twice", name);
+        if (found < 0)
+            return eco_jr_fail(&rl, f, ECO_STATUS_EFORMAT, "'%.64s' is not one of q, k, v, o, gate, up, down", name);
+        if (c->targets[found]) return eco_jr_fail(&rl, f, ECO_STATUS_EFORMAT, "'%s' named twice", name);
         c->targets[found] = true;
     }
     return ECO_STATUS_OK;
 }
 
-static eco_status parse_source(const json_t *s, size_t i, const char *label, const char *base_dir, eco_recipe_kind kind,
-                               eco_recipe_source *src) {
+static eco_status parse_source(const eco_jr *root, const json_t *s, size_t i, const char *base_dir,
+                               eco_recipe_kind kind, eco_recipe_source *src) {
     static const char *const text_keys[] = {"path", "weight", "chunk_bytes", NULL};
     static const char *const cap_keys[] = {"capability", "n", "seed", "augment", NULL};
     static const char *const drill_keys[] = {"drill", "n", "seed", NULL};
-    char where[32];
-    snprintf(where, sizeof where, "data[%zu]", i);
-    if (!json_is_object(s)) return bad(label, where, "expected an object");
+    eco_jr rs = eco_jr_item(root, "data", i, s);
+    if (!json_is_object(s)) return eco_jr_fail(&rs, NULL, ECO_STATUS_EFORMAT, "expected an object");
     bool is_text = json_object_get(s, "path") != NULL, is_cap = json_object_get(s, "capability") != NULL,
          is_drill = json_object_get(s, "drill") != NULL;
     if (is_text + is_cap + is_drill != 1)
-        return bad(label, where, "expected exactly one of \"path\", \"capability\" and \"drill\"");
-    if ((is_text || is_drill) && kind == ECO_RECIPE_LORA) {
-        char f[64];
-        snprintf(f, sizeof f, "%s.%s", where, is_text ? "path" : "drill");
-        return bad(label, f, "a lora recipe takes capabilities only");
-    }
-    eco_status st = only_keys(s, is_text ? text_keys : is_cap ? cap_keys : drill_keys, label, where);
+        return eco_jr_fail(&rs, NULL, ECO_STATUS_EFORMAT, "expected exactly one of \"path\", \"capability\" and \"drill\"");
+    if ((is_text || is_drill) && kind == ECO_RECIPE_LORA)
+        return eco_jr_fail(&rs, is_text ? "path" : "drill", ECO_STATUS_EFORMAT, "a lora recipe takes capabilities only");
+    eco_status st = eco_jr_only(&rs, is_text ? text_keys : is_cap ? cap_keys : drill_keys);
     if (st) return st;
     if (is_text) {
         const char *p;
-        if ((st = get_str(s, "path", where, label, true, &p)) ||
-            (st = get_num(s, "weight", where, label, false, 0, 100, true, 1.0, &src->weight)) ||
-            (st = get_int(s, "chunk_bytes", where, label, false, 16, 1 << 20, 1024, &src->chunk_bytes)))
+        if ((st = get_str(&rs, "path", true, &p)) || (st = get_num(&rs, "weight", false, 0, 100, true, 1.0, &src->weight)) ||
+            (st = get_int(&rs, "chunk_bytes", false, 16, 1 << 20, 1024, &src->chunk_bytes)))
             return st;
         src->path = resolve(base_dir, p);
         if (!src->path) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
         return ECO_STATUS_OK;
     }
-    const char *name;
+    const char *name, *which = is_cap ? "capability" : "drill";
     int64_t seed;
-    if ((st = get_str(s, is_cap ? "capability" : "drill", where, label, true, &name)) ||
-        (st = get_int(s, "n", where, label, true, 1, (int64_t)ECO_TASKS_MAX_N, 0, &src->n)) ||
-        (st = get_int(s, "seed", where, label, false, 0, INT64_MAX, 0, &seed)))
+    if ((st = get_str(&rs, which, true, &name)) ||
+        (st = get_int(&rs, "n", true, 1, (int64_t)ECO_TASKS_MAX_N, 0, &src->n)) ||
+        (st = get_int(&rs, "seed", false, 0, INT64_MAX, 0, &seed)))
         return st;
     src->seed = (uint64_t)seed;
     if (is_drill) {
-        char f[64];
-        snprintf(f, sizeof f, "%s.drill", where);
-        if (!eco_drill_known(name)) return bad(label, f, "unknown drill '%s'", name);
+        if (!eco_drill_known(name)) return eco_jr_fail(&rs, which, ECO_STATUS_EFORMAT, "unknown drill '%.64s'", name);
         snprintf(src->drill, sizeof src->drill, "%s", name);
         return ECO_STATUS_OK;
     }
     const eco_capability *cap;
-    if (eco_tasks_find(name, &cap) != ECO_STATUS_OK) {
-        char f[64];
-        snprintf(f, sizeof f, "%s.capability", where);
-        return bad(label, f, "unknown capability '%s'", name);
-    }
+    if (eco_tasks_find(name, &cap) != ECO_STATUS_OK)
+        return eco_jr_fail(&rs, which, ECO_STATUS_EFORMAT, "unknown capability '%.64s'", name);
     snprintf(src->capability, sizeof src->capability, "%s", cap->name);
-    const json_t *a = json_object_get(s, "augment");
-    if (!a) return ECO_STATUS_OK;
+    const json_t *a = NULL;
+    if ((st = eco_jr_object(&rs, "augment", false, &a)) || !a) return st;
     static const char *const aug_keys[] = {"word_dropout", "join", NULL};
-    char f[64];
-    snprintf(f, sizeof f, "%s.augment", where);
-    if (!json_is_object(a)) return bad(label, f, "expected an object");
-    if ((st = only_keys(a, aug_keys, label, f)) ||
-        (st = get_num(a, "word_dropout", f, label, false, 0, 0.9, false, 0, &src->augment.word_dropout)) ||
-        (st = get_num(a, "join", f, label, false, 0, 1, false, 0, &src->augment.join)))
+    eco_jr ra = eco_jr_child(&rs, "augment", a);
+    if ((st = eco_jr_only(&ra, aug_keys)) ||
+        (st = get_num(&ra, "word_dropout", false, 0, 0.9, false, 0, &src->augment.word_dropout)) ||
+        (st = get_num(&ra, "join", false, 0, 1, false, 0, &src->augment.join)))
         return st;
     if (!cap->text_prefix)
-        return bad(label, f, "%s is not built on free text (only the sentiment capabilities take augmentation)",
-                   cap->name);
+        return eco_jr_fail(&ra, NULL, ECO_STATUS_EFORMAT,
+                           "%s is not built on free text (only the sentiment capabilities take augmentation)", cap->name);
     src->augmented = true;
     return ECO_STATUS_OK;
 }
 
 /* pretrain: "base" (preset + overrides) and "tokenizer" into r->config. */
-static eco_status parse_pretrain_base(const json_t *root, const json_t *base, const char *label, eco_recipe *r) {
+static eco_status parse_pretrain_base(const eco_jr *root, const json_t *base, eco_recipe *r) {
     const char *tokname;
     eco_status st;
-    if ((st = parse_base(base, label, r))) return st;
-    if ((st = get_str(root, "tokenizer", "", label, true, &tokname))) return st;
-    if (strcmp(tokname, "bytes") != 0) return bad(label, "tokenizer", "'%s' is not supported (only \"bytes\")", tokname);
+    if ((st = parse_base(root, base, r))) return st;
+    if ((st = get_str(root, "tokenizer", true, &tokname))) return st;
+    if (strcmp(tokname, "bytes") != 0)
+        return eco_jr_fail(root, "tokenizer", ECO_STATUS_EFORMAT, "'%.64s' is not supported (only \"bytes\")", tokname);
     r->config.vocab_size = ECO_BYTE_TOKENIZER_VOCAB;
     r->config.bos_token_id = ECO_BYTE_TOKENIZER_BOS;
     r->config.eos_token_ids[0] = ECO_BYTE_TOKENIZER_EOS;
     r->config.n_eos = 1;
     r->config.torch_dtype = ECO_DTYPE_F32;
-    if ((st = eco_config_validate(&r->config, label))) return bad(label, "base", "%s", eco_last_error());
+    if ((st = eco_config_validate(&r->config, root->file)))
+        return eco_jr_fail(root, "base", ECO_STATUS_EFORMAT, "%s", eco_last_error());
     return ECO_STATUS_OK;
 }
 
@@ -317,68 +243,60 @@ eco_status eco_recipe_parse(const char *json, size_t len, const char *label, con
     if (!root) return eco_error(ECO_STATUS_EFORMAT, "%s: line %d: %s", label, err.line, err.text);
     eco_recipe *r = calloc(1, sizeof *r);
     eco_status st = ECO_STATUS_OK;
+    eco_jr rr = eco_jr_root(label, root);
     if (!r) {
         st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
         goto done;
     }
     if (!json_is_object(root)) {
-        st = bad(label, "(root)", "expected an object");
+        st = eco_jr_fail(&rr, NULL, ECO_STATUS_EFORMAT, "(root): expected an object");
         goto done;
     }
     const char *name, *outp, *kind;
-    if ((st = get_str(root, "kind", "", label, false, &kind))) goto done;
+    if ((st = get_str(&rr, "kind", false, &kind))) goto done;
     if (kind && strcmp(kind, "lora") == 0) {
         r->kind = ECO_RECIPE_LORA;
     } else if (kind && strcmp(kind, "pretrain") != 0) {
-        st = bad(label, "kind", "'%s' is not \"pretrain\" or \"lora\"", kind);
+        st = eco_jr_fail(&rr, "kind", ECO_STATUS_EFORMAT, "'%.64s' is not \"pretrain\" or \"lora\"", kind);
         goto done;
     }
-    if ((st = only_keys(root, r->kind == ECO_RECIPE_LORA ? lora_keys : keys, label, ""))) goto done;
-    if ((st = get_str(root, "name", "", label, true, &name))) goto done;
+    if ((st = eco_jr_only(&rr, r->kind == ECO_RECIPE_LORA ? lora_keys : keys))) goto done;
+    if ((st = get_str(&rr, "name", true, &name))) goto done;
     if (strlen(name) >= sizeof r->name) {
-        st = bad(label, "name", "longer than %zu bytes", sizeof r->name - 1);
+        st = eco_jr_fail(&rr, "name", ECO_STATUS_EFORMAT, "longer than %zu bytes", sizeof r->name - 1);
         goto done;
     }
     snprintf(r->name, sizeof r->name, "%s", name);
-    json_t *base = json_object_get(root, "base");
-    if (!base) {
-        st = bad(label, "base", "required");
-        goto done;
-    }
+    const json_t *base, *data;
+    if ((st = eco_jr_object(&rr, "base", true, &base))) goto done;
     if (r->kind == ECO_RECIPE_LORA) {
         eco_peft_config_init(&r->lora);
-        if ((st = parse_base_model(base, label, base_dir, r)) || (st = parse_lora(json_object_get(root, "lora"), label, r)))
-            goto done;
-    } else if ((st = parse_pretrain_base(root, base, label, r))) {
+        if ((st = parse_base_model(&rr, base, base_dir, r)) || (st = parse_lora(&rr, r))) goto done;
+    } else if ((st = parse_pretrain_base(&rr, base, r))) {
         goto done;
     }
-    json_t *data = json_object_get(root, "data");
-    if (!data) {
-        st = bad(label, "data", "required");
-        goto done;
-    }
-    if (!json_is_array(data) || json_array_size(data) == 0 || json_array_size(data) > ECO_RECIPE_MAX_SOURCES) {
-        st = bad(label, "data", "expected an array of 1 to %d sources", ECO_RECIPE_MAX_SOURCES);
+    if ((st = eco_jr_array(&rr, "data", true, &data))) goto done;
+    if (json_array_size(data) == 0 || json_array_size(data) > ECO_RECIPE_MAX_SOURCES) {
+        st = eco_jr_fail(&rr, "data", ECO_STATUS_EFORMAT, "expected an array of 1 to %d sources", ECO_RECIPE_MAX_SOURCES);
         goto done;
     }
     for (size_t i = 0; i < json_array_size(data); i++) {
         r->n_sources = i + 1;
-        if ((st = parse_source(json_array_get(data, i), i, label, base_dir, r->kind, &r->sources[i]))) goto done;
+        if ((st = parse_source(&rr, json_array_get(data, i), i, base_dir, r->kind, &r->sources[i]))) goto done;
     }
     int64_t seed;
-    if ((st = get_int(root, "steps", "", label, true, 1, 100000000, 0, &r->steps)) ||
-        (st = get_int(root, "batch", "", label, true, 1, 65536, 0, &r->batch)) ||
-        (st = get_int(root, "seq", "", label, true, 1,
-                      r->kind == ECO_RECIPE_LORA ? (int64_t)1 << 20 : r->config.max_position_embeddings, 0, &r->seq)) ||
-        (st = get_int(root, "accum", "", label, false, 1, 65536, 1, &r->accum)) ||
-        (st = get_int(root, "warmup", "", label, false, 0, r->steps, 0, &r->warmup)) ||
-        (st = get_int(root, "seed", "", label, true, 0, INT64_MAX, 0, &seed)) ||
-        (st = get_num(root, "lr", "", label, true, 0, 10, true, 0, &r->lr)) ||
-        (st = get_num(root, "weight_decay", "", label, false, 0, 10, false, 0.1, &r->weight_decay)) ||
-        (st = get_num(root, "clip", "", label, false, 0, 1e6, false, 1.0, &r->clip)) ||
-        (st = get_num(root, "min_lr_ratio", "", label, false, 0, 1, false, 0.1, &r->min_lr_ratio)) ||
-        (st = get_bool(root, "doc_mask", "", label, &r->doc_mask)) ||
-        (st = get_str(root, "out", "", label, false, &outp)))
+    if ((st = get_int(&rr, "steps", true, 1, 100000000, 0, &r->steps)) ||
+        (st = get_int(&rr, "batch", true, 1, 65536, 0, &r->batch)) ||
+        (st = get_int(&rr, "seq", true, 1, r->kind == ECO_RECIPE_LORA ? (int64_t)1 << 20 : r->config.max_position_embeddings,
+                      0, &r->seq)) ||
+        (st = get_int(&rr, "accum", false, 1, 65536, 1, &r->accum)) ||
+        (st = get_int(&rr, "warmup", false, 0, r->steps, 0, &r->warmup)) ||
+        (st = get_int(&rr, "seed", true, 0, INT64_MAX, 0, &seed)) ||
+        (st = get_num(&rr, "lr", true, 0, 10, true, 0, &r->lr)) ||
+        (st = get_num(&rr, "weight_decay", false, 0, 10, false, 0.1, &r->weight_decay)) ||
+        (st = get_num(&rr, "clip", false, 0, 1e6, false, 1.0, &r->clip)) ||
+        (st = get_num(&rr, "min_lr_ratio", false, 0, 1, false, 0.1, &r->min_lr_ratio)) ||
+        (st = eco_jr_bool(&rr, "doc_mask", false, &r->doc_mask)) || (st = get_str(&rr, "out", false, &outp)))
         goto done;
     r->seed = (uint64_t)seed;
     if (outp && !(r->out = resolve(base_dir, outp))) st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
@@ -419,40 +337,20 @@ eco_status eco_recipe_load(const char *path, eco_recipe **out) {
 
 /* ---- the corpus ---------------------------------------------------------------------- */
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf;
-
-static bool buf_add(buf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) return false;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-    return true;
-}
-
 /* Appends obj as one canonical JSON line and releases it. */
-static eco_status add_json_line(buf *out, json_t *obj) {
+static eco_status add_json_line(eco_buf *out, json_t *obj) {
     char *line;
     size_t len;
     eco_status st = eco_json_canonical(obj, &line, &len);
     json_decref(obj);
     if (st) return st;
-    bool ok = buf_add(out, line, len) && buf_add(out, "\n", 1);
+    bool ok = eco_buf_append(out, line, len) && eco_buf_append(out, "\n", 1);
     free(line);
     return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
 }
 
 /* Appends {"text": s} canonically and a newline. */
-static eco_status add_record(buf *out, const char *s, size_t n, const char *label) {
+static eco_status add_record(eco_buf *out, const char *s, size_t n, const char *label) {
     json_t *str = json_stringn(s, n);
     if (!str) return eco_error(ECO_STATUS_EFORMAT, "%s: text is not valid UTF-8", label);
     json_t *obj = json_object();
@@ -520,7 +418,7 @@ static eco_status chunk_text(const char *t, size_t n, size_t max, span **out, si
     return ECO_STATUS_OK;
 }
 
-static eco_status add_text_source(buf *out, const eco_recipe_source *s, size_t *n_records) {
+static eco_status add_text_source(eco_buf *out, const eco_recipe_source *s, size_t *n_records) {
     char *raw;
     size_t len;
     eco_status st = eco_read_file(s->path, TEXT_MAX_BYTES, &raw, &len);
@@ -553,7 +451,7 @@ done:
 }
 
 /* Appends {"prompt": p, "completion": c} canonically and a newline. */
-static eco_status add_pc_record(buf *out, const char *p, const char *c, const char *label) {
+static eco_status add_pc_record(eco_buf *out, const char *p, const char *c, const char *label) {
     json_t *obj = json_object();
     json_t *jp = json_string(p), *jc = json_string(c);
     if (!jp || !jc) {
@@ -569,7 +467,7 @@ static eco_status add_pc_record(buf *out, const char *p, const char *c, const ch
 
 /* Capability items of the TRAIN split: prompt + completion as one text (pretrain), or as
  * {"prompt", "completion"} records (pc). */
-static eco_status add_capability_source(buf *out, const eco_recipe_source *s, bool pc, size_t *n_records) {
+static eco_status add_capability_source(eco_buf *out, const eco_recipe_source *s, bool pc, size_t *n_records) {
     const eco_capability *cap;
     eco_status st = eco_tasks_find(s->capability, &cap);
     if (st) return st;
@@ -580,7 +478,7 @@ static eco_status add_capability_source(buf *out, const eco_recipe_source *s, bo
         eco_task_items_free(items, (size_t)s->n);
         return st;
     }
-    buf t = {0};
+    eco_buf t = {0};
     for (size_t i = 0; i < (size_t)s->n && !st; i++) {
         if (pc) {
             st = add_pc_record(out, items[i].prompt, items[i].completion, s->capability);
@@ -588,21 +486,21 @@ static eco_status add_capability_source(buf *out, const eco_recipe_source *s, bo
             continue;
         }
         t.len = 0;
-        if (!buf_add(&t, items[i].prompt, strlen(items[i].prompt)) ||
-            !buf_add(&t, items[i].completion, strlen(items[i].completion))) {
+        if (!eco_buf_append(&t, items[i].prompt, strlen(items[i].prompt)) ||
+            !eco_buf_append(&t, items[i].completion, strlen(items[i].completion))) {
             st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
             break;
         }
-        st = add_record(out, t.p, t.len, s->capability);
+        st = add_record(out, t.data, t.len, s->capability);
         (*n_records)++;
     }
-    free(t.p);
+    eco_buf_free(&t);
     eco_task_items_free(items, (size_t)s->n);
     return st;
 }
 
 /* Drill texts, one record each. */
-static eco_status add_drill_source(buf *out, const eco_recipe_source *s, size_t *n_records) {
+static eco_status add_drill_source(eco_buf *out, const eco_recipe_source *s, size_t *n_records) {
     char **texts;
     eco_status st = eco_drills_generate(s->drill, (size_t)s->n, s->seed, &texts);
     if (st) return st;
@@ -616,15 +514,15 @@ static eco_status add_drill_source(buf *out, const eco_recipe_source *s, size_t 
 
 eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, size_t *n_records) {
     if (!r || !jsonl_path) return eco_error(ECO_STATUS_EINVAL, "recipe corpus: NULL argument");
-    buf out = {0};
+    eco_buf out = {0};
     size_t n = 0;
     eco_status st = ECO_STATUS_OK;
     for (size_t i = 0; i < r->n_sources && !st; i++)
         st = r->sources[i].path      ? add_text_source(&out, &r->sources[i], &n)
              : r->sources[i].drill[0] ? add_drill_source(&out, &r->sources[i], &n)
                                       : add_capability_source(&out, &r->sources[i], r->kind == ECO_RECIPE_LORA, &n);
-    if (!st) st = eco_write_file_atomic(jsonl_path, out.p ? out.p : "", out.len);
-    free(out.p);
+    if (!st) st = eco_write_file_atomic(jsonl_path, out.data ? out.data : "", out.len);
+    eco_buf_free(&out);
     if (!st && n_records) *n_records = n;
     return st;
 }

@@ -7,57 +7,6 @@
 
 #include "tasks/tasks_internal.h"
 
-/* ---- strbuf ------------------------------------------------------------------------ */
-
-static bool sb_reserve(strbuf *b, size_t extra) {
-    size_t need;
-    if (!eco_add_ok(b->len, extra, &need) || !eco_add_ok(need, 1, &need)) return false;
-    if (need <= b->cap) return true;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need) {
-        if (!eco_mul_ok(cap, 2, &cap)) return false;
-    }
-    char *s = realloc(b->s, cap);
-    if (!s) return false;
-    b->s = s;
-    b->cap = cap;
-    return true;
-}
-
-void sb_reset(strbuf *b) {
-    b->len = 0;
-    if (b->s) b->s[0] = '\0';
-}
-
-bool sb_append(strbuf *b, const char *s, size_t n) {
-    if (!sb_reserve(b, n)) return false;
-    if (n) memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-    return true;
-}
-
-bool sb_puts(strbuf *b, const char *s) { return sb_append(b, s, strlen(s)); }
-
-bool sb_printf(strbuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || !sb_reserve(b, (size_t)n)) return false;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return true;
-}
-
-void sb_free(strbuf *b) {
-    free(b->s);
-    b->s = NULL;
-    b->len = b->cap = 0;
-}
-
 uint64_t rng_below(eco_rng *r, uint64_t n) {
     /* Reject the top partial block so every residue is equally likely. */
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
@@ -176,22 +125,22 @@ static eco_status split_rows(const eco_capability *cap, eco_task_split split, si
     size_t total = cap->ops->count();
     size_t *r = eco_malloc_array(total ? total : 1, sizeof *r);
     if (!r) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", cap->name);
-    strbuf p = {0}, c = {0};
+    eco_buf p = {0}, c = {0};
     size_t n = 0;
     for (size_t i = 0; i < total; i++) {
-        sb_reset(&p);
-        sb_reset(&c);
+        eco_buf_reset(&p);
+        eco_buf_reset(&c);
         eco_status st = cap->ops->row(i, &p, &c);
         if (st != ECO_STATUS_OK) {
-            sb_free(&p);
-            sb_free(&c);
+            eco_buf_free(&p);
+            eco_buf_free(&c);
             free(r);
             return st;
         }
-        if (eco_tasks_split_of(p.s, p.len) == split) r[n++] = i;
+        if (eco_tasks_split_of(p.data, p.len) == split) r[n++] = i;
     }
-    sb_free(&p);
-    sb_free(&c);
+    eco_buf_free(&p);
+    eco_buf_free(&c);
     *rows = r;
     *n_rows = n;
     return ECO_STATUS_OK;
@@ -227,17 +176,17 @@ void eco_task_items_free(eco_task_item *items, size_t n) {
     free(items);
 }
 
-static eco_status take(eco_task_item *it, strbuf *p, strbuf *c) {
-    it->prompt = p->s;
-    it->completion = c->s;
-    *p = (strbuf){0};
-    *c = (strbuf){0};
+static eco_status take(eco_task_item *it, eco_buf *p, eco_buf *c) {
+    it->prompt = p->data;
+    it->completion = c->data;
+    *p = (eco_buf){0};
+    *c = (eco_buf){0};
     return ECO_STATUS_OK;
 }
 
 static eco_status generate_drawn(const eco_capability *cap, eco_task_split split, size_t n, eco_rng *rng,
                                  eco_task_item *items) {
-    strbuf p = {0}, c = {0};
+    eco_buf p = {0}, c = {0};
     /* About one candidate in ten is eval; a stream that finds nothing in 64 draws per item
      * (plus slack) means a generator that cannot produce the split: a bug, not bad luck. */
     size_t budget = n * 64 + 100000, found = 0;
@@ -248,19 +197,19 @@ static eco_status generate_drawn(const eco_capability *cap, eco_task_split split
                            cap->name, found, n, eco_task_split_name(split));
             break;
         }
-        sb_reset(&p);
-        sb_reset(&c);
+        eco_buf_reset(&p);
+        eco_buf_reset(&c);
         st = cap->ops->draw(rng, &p, &c);
         if (st != ECO_STATUS_OK) break;
-        if (!p.s || !c.s) {
+        if (!p.data || !c.data) {
             st = eco_error(ECO_STATUS_EINTERNAL, "%s: generator produced no text", cap->name);
             break;
         }
-        if (eco_tasks_split_of(p.s, p.len) != split) continue;
+        if (eco_tasks_split_of(p.data, p.len) != split) continue;
         take(&items[found++], &p, &c);
     }
-    sb_free(&p);
-    sb_free(&c);
+    eco_buf_free(&p);
+    eco_buf_free(&c);
     return st;
 }
 
@@ -273,7 +222,7 @@ static eco_status generate_fixed(const eco_capability *cap, eco_task_split split
         free(rows);
         return eco_error(ECO_STATUS_EINTERNAL, "%s: the %s split is empty", cap->name, eco_task_split_name(split));
     }
-    strbuf p = {0}, c = {0};
+    eco_buf p = {0}, c = {0};
     for (size_t k = 0; k < n && st == ECO_STATUS_OK; k++) {
         size_t j = k % m;
         if (j == 0) {
@@ -285,13 +234,13 @@ static eco_status generate_fixed(const eco_capability *cap, eco_task_split split
                 rows[r] = t;
             }
         }
-        sb_reset(&p);
-        sb_reset(&c);
+        eco_buf_reset(&p);
+        eco_buf_reset(&c);
         st = cap->ops->row(rows[j], &p, &c);
         if (st == ECO_STATUS_OK) take(&items[k], &p, &c);
     }
-    sb_free(&p);
-    sb_free(&c);
+    eco_buf_free(&p);
+    eco_buf_free(&c);
     free(rows);
     return st;
 }

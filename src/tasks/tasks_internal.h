@@ -7,18 +7,7 @@
 
 #include "ecology/tasks.h"
 
-/* A NUL-terminated growable string. Functions return false when out of memory (the buffer
- * stays valid and keeps what it had). */
-typedef struct strbuf {
-    char *s;
-    size_t len, cap;
-} strbuf;
-
-void sb_reset(strbuf *b);
-bool sb_append(strbuf *b, const char *s, size_t n);
-bool sb_puts(strbuf *b, const char *s);
-bool sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sb_free(strbuf *b);
+/* Prompts and completions grow in an eco_buf (ecology/core.h). */
 
 /* Uniform integer in [0, n) (n > 0), without modulo bias. */
 uint64_t rng_below(eco_rng *r, uint64_t n);
@@ -36,10 +25,10 @@ void task_draw_word(eco_rng *rng, char out[TASK_WORD_MAX + 1]);
 struct task_ops {
     /* Appends one candidate prompt and its completion drawn from rng (buffers are reset by
      * the caller). ECO_STATUS_ENOMEM when a buffer cannot grow. */
-    eco_status (*draw)(eco_rng *rng, strbuf *prompt, strbuf *completion);
+    eco_status (*draw)(eco_rng *rng, eco_buf *prompt, eco_buf *completion);
     /* Number of items in the whole set, and item i of it. */
     size_t (*count)(void);
-    eco_status (*row)(size_t i, strbuf *prompt, strbuf *completion);
+    eco_status (*row)(size_t i, eco_buf *prompt, eco_buf *completion);
 };
 
 extern const task_ops eco_task_ops_arith_add;
@@ -76,6 +65,6 @@ extern const size_t eco_sentiment_yelp_count;
  * Windows-1252 decoding mapped back (U+0085 → "...", U+0096 and U+0097 → "-"), other
  * control characters to a space, runs of spaces collapsed to one, and surrounding white
  * space removed. Appends to out. */
-bool sentiment_normalize_text(strbuf *out, const char *text);
+bool sentiment_normalize_text(eco_buf *out, const char *text);
 
 #endif

@@ -23,44 +23,18 @@ void *tok_array_grow(void *data, size_t size, size_t *cap, size_t need, size_t f
     return p;
 }
 
-bool tok_buf_reserve(tok_buf *b, size_t extra) {
-    size_t need;
-    if (!eco_add_ok(b->len, extra, &need) || !eco_add_ok(need, 1, &need)) return false;
-    if (need <= b->cap) return true;
-    char *p = tok_array_grow(b->data, 1, &b->cap, need, 64);
-    if (!p) return false;
-    b->data = p;
-    return true;
-}
-
-bool tok_buf_append(tok_buf *b, const void *data, size_t n) {
-    if (!tok_buf_reserve(b, n)) return false;
-    if (n) memcpy(b->data + b->len, data, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return true;
-}
-
-bool tok_buf_push(tok_buf *b, char c) { return tok_buf_append(b, &c, 1); }
-
-bool tok_buf_append_replaced(tok_buf *b, const char *s, size_t n, const char *pat, size_t pn,
+bool tok_buf_append_replaced(eco_buf *b, const char *s, size_t n, const char *pat, size_t pn,
                              const char *rep, size_t rn) {
     for (size_t k = 0; k < n;) {
         if (k + pn <= n && memcmp(s + k, pat, pn) == 0) {
-            if (!tok_buf_append(b, rep, rn)) return false;
+            if (!eco_buf_append(b, rep, rn)) return false;
             k += pn;
         } else {
-            if (!tok_buf_push(b, s[k])) return false;
+            if (!eco_buf_push(b, s[k])) return false;
             k++;
         }
     }
     return true;
-}
-
-void tok_buf_free(tok_buf *b) {
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
 }
 
 bool tok_ids_push(tok_ids *v, int32_t id) { return tok_ids_append(v, &id, 1); }
@@ -76,64 +50,6 @@ bool tok_ids_append(tok_ids *v, const int32_t *ids, size_t n) {
     if (n) memcpy(v->data + v->len, ids, n * sizeof *ids);
     v->len += n;
     return true;
-}
-
-/* ---- UTF-8 ------------------------------------------------------------------------- */
-
-size_t tok_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
-    if (n == 0) return 0;
-    unsigned c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c < 0xC2) return 0; /* continuation byte or overlong 2-byte lead */
-    if (c < 0xE0) {
-        if (n < 2 || (s[1] & 0xC0) != 0x80) return 0;
-        *cp = ((c & 0x1Fu) << 6) | (s[1] & 0x3Fu);
-        return 2;
-    }
-    if (c < 0xF0) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-        uint32_t v = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-        if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-        *cp = v;
-        return 3;
-    }
-    if (c < 0xF5) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        uint32_t v = ((c & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
-                     (s[3] & 0x3Fu);
-        if (v < 0x10000 || v > 0x10FFFF) return 0;
-        *cp = v;
-        return 4;
-    }
-    return 0;
-}
-
-size_t tok_utf8_encode(uint32_t cp, char *out) {
-    unsigned char *o = (unsigned char *)out;
-    if (cp < 0x80) {
-        o[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (unsigned char)(0xC0 | (cp >> 6));
-        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (unsigned char)(0xE0 | (cp >> 12));
-        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (unsigned char)(0xF0 | (cp >> 18));
-    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 bool tok_is_whitespace(uint32_t c) {
@@ -160,7 +76,7 @@ static uint32_t byte_to_cp(int b) {
 
 void tok_init_byte_table(eco_tokenizer *tok) {
     for (int b = 0; b < 256; b++)
-        tok->byte_char_len[b] = (uint8_t)tok_utf8_encode(byte_to_cp(b), tok->byte_char[b]);
+        tok->byte_char_len[b] = (uint8_t)eco_utf8_encode(byte_to_cp(b), tok->byte_char[b]);
 }
 
 int tok_char_to_byte(uint32_t cp) {
@@ -373,7 +289,7 @@ static eco_status initial_symbols(const eco_tokenizer *tok, const char *s, size_
     size_t i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t cl = tok_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        size_t cl = eco_utf8_decode((const unsigned char *)s + i, n - i, &cp);
         if (cl == 0) cl = 1; /* an invalid byte is a symbol of its own */
         int32_t id = tok_strmap_get(&tok->vocab, s + i, cl);
         if (id >= 0) {

@@ -11,7 +11,7 @@
 #include "tokenizer/tokenizer_internal.h"
 
 typedef struct strvec {
-    tok_buf buf;
+    eco_buf buf;
     size_t *span; /* [2 * cap]: offset, length */
     size_t n, cap;
 } strvec;
@@ -26,7 +26,7 @@ static bool sv_add(strvec *v, const char *s, size_t n) {
         v->span = sp;
     }
     size_t off = v->buf.len;
-    if (!tok_buf_append(&v->buf, s, n)) return false;
+    if (!eco_buf_append(&v->buf, s, n)) return false;
     v->span[2 * v->n] = off;
     v->span[2 * v->n + 1] = n;
     v->n++;
@@ -36,7 +36,7 @@ static bool sv_add(strvec *v, const char *s, size_t n) {
 /* Starts a token that is then grown with sv_grow. */
 static bool sv_open(strvec *v) { return sv_add(v, "", 0); }
 static bool sv_grow(strvec *v, const void *s, size_t n) {
-    if (!tok_buf_append(&v->buf, s, n)) return false;
+    if (!eco_buf_append(&v->buf, s, n)) return false;
     TOKLEN(v, v->n - 1) += n;
     return true;
 }
@@ -57,7 +57,7 @@ static bool sv_add_replaced(strvec *out, const strvec *in, const char *pat, size
 }
 
 static void sv_free(strvec *v) {
-    tok_buf_free(&v->buf);
+    eco_buf_free(&v->buf);
     free(v->span);
 }
 
@@ -87,7 +87,7 @@ static bool dec_step(const eco_tokenizer *tok, const tok_dec *d, const strvec *i
             size_t mark = out->buf.len;
             for (size_t k = 0; k < n && all;) {
                 uint32_t cp;
-                size_t l = tok_utf8_decode(s + k, n - k, &cp);
+                size_t l = eco_utf8_decode(s + k, n - k, &cp);
                 int b = l ? tok_char_to_byte(cp) : -1;
                 if (b < 0) {
                     all = false;
@@ -172,16 +172,16 @@ eco_status eco_tokenizer_decode(const eco_tokenizer *tok, const int32_t *ids, si
         cur = nxt;
         nxt = t;
     }
-    tok_buf res = {0};
+    eco_buf res = {0};
     for (size_t i = 0; i < cur->n; i++) {
         /* no decoder: HF joins the tokens with spaces */
-        if ((tok->n_dec == 0 && i > 0 && !tok_buf_push(&res, ' ')) ||
-            !tok_buf_append(&res, TOKSTR(cur, i), TOKLEN(cur, i))) {
-            tok_buf_free(&res);
+        if ((tok->n_dec == 0 && i > 0 && !eco_buf_push(&res, ' ')) ||
+            !eco_buf_append(&res, TOKSTR(cur, i), TOKLEN(cur, i))) {
+            eco_buf_free(&res);
             goto oom;
         }
     }
-    if (!res.data && !tok_buf_reserve(&res, 0)) goto oom;
+    if (!res.data && !eco_buf_reserve(&res, 0)) goto oom;
     res.data[res.len] = '\0';
     *text = res.data;
     *len = res.len;

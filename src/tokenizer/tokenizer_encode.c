@@ -22,7 +22,7 @@ typedef struct pieces {
     piece *v;
     size_t n;
     size_t cap;
-    tok_buf buf;
+    eco_buf buf;
 } pieces;
 
 static bool pieces_add(pieces *p, const char *s, size_t n, bool first) {
@@ -33,7 +33,7 @@ static bool pieces_add(pieces *p, const char *s, size_t n, bool first) {
         p->v = v;
     }
     size_t off = p->buf.len;
-    if (!tok_buf_append(&p->buf, s, n)) return false;
+    if (!eco_buf_append(&p->buf, s, n)) return false;
     p->v[p->n++] = (piece){off, n, first};
     return true;
 }
@@ -45,7 +45,7 @@ static void pieces_clear(pieces *p) {
 
 static void pieces_free(pieces *p) {
     free(p->v);
-    tok_buf_free(&p->buf);
+    eco_buf_free(&p->buf);
 }
 
 /* State of one encode call. */
@@ -54,8 +54,8 @@ typedef struct enc {
     tok_ids *out;
     pcre2_match_data *md;
     pieces a, b;      /* ping-pong piece lists of the pre-tokenizer steps */
-    tok_buf norm;     /* normalized segment */
-    tok_buf scratch;
+    eco_buf norm;     /* normalized segment */
+    eco_buf scratch;
     tok_strmap cache; /* piece → index into cache_spans */
     eco_arena cache_keys;
     tok_ids cache_ids;
@@ -124,7 +124,7 @@ static bool add_isolating_invalid(pieces *out, const char *s, size_t a, size_t b
     size_t run = a, i = a;
     while (i < b) {
         uint32_t cp;
-        size_t l = tok_utf8_decode((const unsigned char *)s + i, b - i, &cp);
+        size_t l = eco_utf8_decode((const unsigned char *)s + i, b - i, &cp);
         if (l) {
             i += l;
             continue;
@@ -209,7 +209,7 @@ static eco_status regex_spans(enc *e, const pcre2_code *re, const char *s, size_
         size_t ms = ov[0], me = ov[1];
         if (me <= ms) { /* empty match: step over one character (or invalid byte) */
             uint32_t cp;
-            size_t l = ms < n ? tok_utf8_decode((const unsigned char *)s + ms, n - ms, &cp) : 1;
+            size_t l = ms < n ? eco_utf8_decode((const unsigned char *)s + ms, n - ms, &cp) : 1;
             pos = ms + (l ? l : 1);
             continue;
         }
@@ -264,7 +264,7 @@ static eco_status step_bytelevel(enc *e, const tok_pre *p, const pieces *in, pie
             size_t n = in->v[i].len;
             if (p->add_prefix_space && s[0] != ' ') {
                 e->scratch.len = 0;
-                if (!tok_buf_push(&e->scratch, ' ') || !tok_buf_append(&e->scratch, s, n)) {
+                if (!eco_buf_push(&e->scratch, ' ') || !eco_buf_append(&e->scratch, s, n)) {
                     st = oom();
                     break;
                 }
@@ -286,7 +286,7 @@ static eco_status step_bytelevel(enc *e, const tok_pre *p, const pieces *in, pie
         const unsigned char *s = (const unsigned char *)src->buf.data + src->v[i].off;
         e->scratch.len = 0;
         for (size_t k = 0; k < src->v[i].len; k++)
-            if (!tok_buf_append(&e->scratch, t->byte_char[s[k]], t->byte_char_len[s[k]])) {
+            if (!eco_buf_append(&e->scratch, t->byte_char[s[k]], t->byte_char_len[s[k]])) {
                 st = oom();
                 break;
             }
@@ -302,15 +302,15 @@ static eco_status step_metaspace(enc *e, const tok_pre *p, const pieces *in, pie
     for (size_t i = 0; i < in->n && !st; i++) {
         const char *s = in->buf.data + in->v[i].off;
         size_t n = in->v[i].len;
-        tok_buf *r = &e->scratch;
+        eco_buf *r = &e->scratch;
         r->len = 0;
         bool starts = n >= p->replacement_len && memcmp(s, p->replacement, p->replacement_len) == 0;
         bool ok = true;
         if (!starts && s[0] != ' ' &&
             (p->prepend_scheme == TOK_PREPEND_ALWAYS || (p->prepend_scheme == TOK_PREPEND_FIRST && in->v[i].first)))
-            ok = tok_buf_append(r, p->replacement, p->replacement_len);
+            ok = eco_buf_append(r, p->replacement, p->replacement_len);
         for (size_t k = 0; ok && k < n; k++)
-            ok = s[k] == ' ' ? tok_buf_append(r, p->replacement, p->replacement_len) : tok_buf_push(r, s[k]);
+            ok = s[k] == ' ' ? eco_buf_append(r, p->replacement, p->replacement_len) : eco_buf_push(r, s[k]);
         if (!ok) {
             st = oom();
             break;
@@ -361,12 +361,12 @@ static eco_status encode_segment(enc *e, const char *s, size_t n, bool first) {
 /* Normalizes s[0..n) into e->norm. */
 static eco_status normalize(enc *e, const char *s, size_t n) {
     const eco_tokenizer *t = e->tok;
-    tok_buf *cur = &e->norm;
+    eco_buf *cur = &e->norm;
     cur->len = 0;
-    if (!tok_buf_append(cur, s, n)) return oom();
+    if (!eco_buf_append(cur, s, n)) return oom();
     for (size_t k = 0; k < t->n_norm; k++) {
         const tok_norm *nm = &t->norm[k];
-        tok_buf *tmp = &e->scratch;
+        eco_buf *tmp = &e->scratch;
         tmp->len = 0;
         switch (nm->kind) {
         case TOK_NORM_NFC:
@@ -378,7 +378,7 @@ static eco_status normalize(enc *e, const char *s, size_t n) {
             break;
         case TOK_NORM_PREPEND:
             if (cur->len == 0) continue;
-            if (!tok_buf_append(tmp, nm->str, nm->str_len) || !tok_buf_append(tmp, cur->data, cur->len))
+            if (!eco_buf_append(tmp, nm->str, nm->str_len) || !eco_buf_append(tmp, cur->data, cur->len))
                 return oom();
             break;
         case TOK_NORM_REPLACE:
@@ -387,7 +387,7 @@ static eco_status normalize(enc *e, const char *s, size_t n) {
             break;
         }
         /* swap cur and scratch */
-        tok_buf x = *cur;
+        eco_buf x = *cur;
         *cur = *tmp;
         *tmp = x;
     }
@@ -407,7 +407,7 @@ static bool is_word_char(const char *s, size_t n, size_t at, bool before) {
         return false;
     }
     uint32_t cp;
-    size_t l = tok_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+    size_t l = eco_utf8_decode((const unsigned char *)s + i, n - i, &cp);
     if (!l) return false;
     if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
     /* beyond ASCII: letters and digits as PCRE2 sees them */
@@ -438,7 +438,7 @@ static size_t ws_before(const char *s, size_t at, size_t floor) {
         size_t j = i - 1;
         while (j > floor && ((unsigned char)s[j] & 0xC0) == 0x80) j--;
         uint32_t cp;
-        if (tok_utf8_decode((const unsigned char *)s + j, i - j, &cp) != i - j || !tok_is_whitespace(cp)) break;
+        if (eco_utf8_decode((const unsigned char *)s + j, i - j, &cp) != i - j || !tok_is_whitespace(cp)) break;
         i = j;
     }
     return i;
@@ -448,7 +448,7 @@ static size_t ws_after(const char *s, size_t n, size_t at) {
     size_t i = at;
     while (i < n) {
         uint32_t cp;
-        size_t l = tok_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        size_t l = eco_utf8_decode((const unsigned char *)s + i, n - i, &cp);
         if (!l || !tok_is_whitespace(cp)) break;
         i += l;
     }
@@ -507,13 +507,13 @@ static eco_status raw_segment(enc *e, const char *s, size_t n, bool first) {
     eco_status st = normalize(e, s, n);
     if (st != ECO_STATUS_OK) return st;
     /* the normalized text must survive nested calls that reuse e->norm: take it over */
-    tok_buf norm = e->norm;
-    e->norm = (tok_buf){0};
+    eco_buf norm = e->norm;
+    e->norm = (eco_buf){0};
     st = split_added(e, norm.data, norm.len, true, first, after_normalize);
     if (!e->norm.data) {
         e->norm = norm;
     } else {
-        tok_buf_free(&norm);
+        eco_buf_free(&norm);
     }
     return st;
 }
@@ -539,8 +539,8 @@ eco_status eco_tokenizer_encode(const eco_tokenizer *tok, const char *text, size
     pcre2_match_data_free(e.md);
     pieces_free(&e.a);
     pieces_free(&e.b);
-    tok_buf_free(&e.norm);
-    tok_buf_free(&e.scratch);
+    eco_buf_free(&e.norm);
+    eco_buf_free(&e.scratch);
     tok_strmap_free(&e.cache);
     eco_arena_free(&e.cache_keys);
     free(e.cache_ids.data);

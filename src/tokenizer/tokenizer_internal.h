@@ -39,22 +39,11 @@
  * and leaves data (still the caller's) and *cap unchanged. */
 void *tok_array_grow(void *data, size_t size, size_t *cap, size_t need, size_t first);
 
-/* Growable byte buffer. */
-typedef struct tok_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-} tok_buf;
-
-/* Makes room for `extra` more bytes (plus a NUL); false when out of memory. */
-bool tok_buf_reserve(tok_buf *b, size_t extra);
-bool tok_buf_append(tok_buf *b, const void *data, size_t n);
-bool tok_buf_push(tok_buf *b, char c);
+/* Byte strings grow in an eco_buf (ecology/core.h). */
 /* Appends s[0..n) with every occurrence of pat (pn > 0; left to right, not overlapping)
  * replaced by rep[0..rn); false when out of memory. */
-bool tok_buf_append_replaced(tok_buf *b, const char *s, size_t n, const char *pat, size_t pn,
+bool tok_buf_append_replaced(eco_buf *b, const char *s, size_t n, const char *pat, size_t pn,
                              const char *rep, size_t rn);
-void tok_buf_free(tok_buf *b);
 
 /* Growable int32 vector. */
 typedef struct tok_ids {
@@ -65,13 +54,7 @@ typedef struct tok_ids {
 bool tok_ids_push(tok_ids *v, int32_t id);
 bool tok_ids_append(tok_ids *v, const int32_t *ids, size_t n);
 
-/* ---- UTF-8 ------------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s[0..n) (1..4), or 0 when s[0] does not start a
- * valid sequence (overlong, surrogate, > U+10FFFF, truncated); *cp gets the code point. */
-size_t tok_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
-/* Writes cp as UTF-8 into out (room for 4); returns the length. */
-size_t tok_utf8_encode(uint32_t cp, char *out);
+/* ---- UTF-8: eco_utf8_decode / eco_utf8_encode (ecology/core.h) ----------------------- */
 /* Unicode White_Space (Rust's char::is_whitespace). */
 bool tok_is_whitespace(uint32_t cp);
 
@@ -251,7 +234,7 @@ int tok_char_to_byte(uint32_t cp);
 eco_status tok_bpe_word(const eco_tokenizer *tok, const char *s, size_t n, tok_ids *out);
 
 /* NFC of s[0..n) appended to out; invalid bytes are copied through unchanged. */
-eco_status tok_nfc(const char *s, size_t n, tok_buf *out);
+eco_status tok_nfc(const char *s, size_t n, eco_buf *out);
 /* True when s is already in NFC by the quick check (no normalization needed). */
 bool tok_nfc_quick(const char *s, size_t n);
 

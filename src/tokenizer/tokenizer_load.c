@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/json_read.h"
 #include "tokenizer/tokenizer_internal.h"
 
 /* Largest tokenizer.json that eco_tokenizer_load reads. */
@@ -23,25 +24,23 @@ typedef struct ctx {
     eco_tokenizer *tok;
 } ctx;
 
-/* ---- JSON field helpers: every message is "<label>: <path>: <what>" ------------------ */
+/* ---- JSON fields: the core reader (core/json_read.h); every message is
+ * "<label>: <path>: <what>" ------------------------------------------------------------- */
 
-static const char *type_name(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "?";
+/* A reader for obj, found at `path` in the document. */
+static eco_jr at(const ctx *c, const json_t *obj, const char *path) {
+    eco_jr r = eco_jr_root(c->label, obj);
+    snprintf(r.at, sizeof r.at, "%s", path);
+    return r;
 }
 
 static eco_status type_error(const ctx *c, const char *path, const char *want, const json_t *v) {
-    return eco_error(ECO_STATUS_EFORMAT, "%s: %s must be %s, not %s", c->label, path, want,
-                     type_name(v));
+    (void)v;
+    return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected %s", c->label, path, want);
+}
+
+static eco_status missing(const ctx *c, const char *path) {
+    return eco_error(ECO_STATUS_EFORMAT, "%s: %s: missing", c->label, path);
 }
 
 static eco_status out_of_memory(const ctx *c) {
@@ -51,38 +50,27 @@ static eco_status out_of_memory(const ctx *c) {
 /* Optional boolean (absent or null → def). */
 static eco_status get_bool(const ctx *c, const json_t *obj, const char *key, const char *path,
                            bool def, bool *out) {
-    const json_t *v = json_object_get(obj, key);
-    if (!v || json_is_null(v)) {
-        *out = def;
-        return ECO_STATUS_OK;
-    }
-    if (!json_is_boolean(v)) {
-        char p[256];
-        snprintf(p, sizeof p, "%s.%s", path, key);
-        return type_error(c, p, "a boolean", v);
-    }
-    *out = json_is_true(v);
-    return ECO_STATUS_OK;
+    eco_jr r = at(c, obj, path);
+    *out = def;
+    return eco_jr_bool(&r, key, false, out);
 }
 
 /* Required (or optional when out_present is given) string, copied into the arena. */
 static eco_status get_str(const ctx *c, const json_t *obj, const char *key, const char *path,
                           bool *out_present, const char **s, size_t *n) {
-    const json_t *v = json_object_get(obj, key);
-    char p[256];
-    snprintf(p, sizeof p, "%.200s.%.48s", path, key);
-    if (!v || json_is_null(v)) {
-        if (out_present) {
-            *out_present = false;
-            *s = NULL;
-            *n = 0;
-            return ECO_STATUS_OK;
-        }
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, p);
+    eco_jr r = at(c, obj, path);
+    const char *v = NULL;
+    size_t len = 0;
+    if (out_present) {
+        *out_present = false;
+        *s = NULL;
+        *n = 0;
     }
-    if (!json_is_string(v)) return type_error(c, p, "a string", v);
-    size_t len = json_string_length(v);
-    char *d = eco_arena_strndup(&c->tok->arena, json_string_value(v), len);
+    /* A required null is "missing" here, as an absent one (HF writes null for "none"). */
+    eco_status st = eco_jr_opt(&r, key) || out_present ? eco_jr_str(&r, key, false, true, &v, &len)
+                                                       : eco_jr_fail(&r, key, ECO_STATUS_EFORMAT, "missing");
+    if (st || !v) return st;
+    char *d = eco_arena_strndup(&c->tok->arena, v, len);
     if (!d) return out_of_memory(c);
     if (out_present) *out_present = true;
     *s = d;
@@ -90,23 +78,13 @@ static eco_status get_str(const ctx *c, const json_t *obj, const char *key, cons
     return ECO_STATUS_OK;
 }
 
+/* An integer in [0, max]; absent or null: def, or "missing" when def < 0. */
 static eco_status get_uint(const ctx *c, const json_t *obj, const char *key, const char *path,
                            int64_t def, int64_t max, int64_t *out) {
-    const json_t *v = json_object_get(obj, key);
-    char p[256];
-    snprintf(p, sizeof p, "%s.%s", path, key);
-    if (!v || json_is_null(v)) {
-        if (def < 0) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, p);
-        *out = def;
-        return ECO_STATUS_OK;
-    }
-    if (!json_is_integer(v)) return type_error(c, p, "an integer", v);
-    json_int_t x = json_integer_value(v);
-    if (x < 0 || x > max)
-        return eco_error(ECO_STATUS_ERANGE, "%s: %s = %lld is outside [0, %lld]", c->label, p,
-                         (long long)x, (long long)max);
-    *out = x;
-    return ECO_STATUS_OK;
+    eco_jr r = at(c, obj, path);
+    if (!eco_jr_opt(&r, key) && def < 0) return eco_jr_fail(&r, key, ECO_STATUS_EFORMAT, "missing");
+    *out = def;
+    return eco_jr_int(&r, key, false, 0, max, out);
 }
 
 /* The "type" of a component object; `what` names it in messages. */
@@ -115,7 +93,7 @@ static eco_status get_type(const ctx *c, const json_t *obj, const char *path, co
     const json_t *t = json_object_get(obj, "type");
     char p[256];
     snprintf(p, sizeof p, "%s.type", path);
-    if (!t) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, p);
+    if (!t) return missing(c, p);
     if (!json_is_string(t)) return type_error(c, p, "a string", t);
     *type = json_string_value(t);
     return ECO_STATUS_OK;
@@ -132,7 +110,7 @@ static eco_status get_pattern(const ctx *c, const json_t *obj, const char *path,
     const json_t *p = json_object_get(obj, "pattern");
     char pp[256];
     snprintf(pp, sizeof pp, "%s.pattern", path);
-    if (!p) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, pp);
+    if (!p) return missing(c, pp);
     if (!json_is_object(p)) return type_error(c, pp, "an object", p);
     bool present = false;
     eco_status st = get_str(c, p, "String", pp, &present, s, n);
@@ -183,7 +161,7 @@ static eco_status component_type(ctx *c, const json_t *v, const char *path, int 
     const json_t *list = json_object_get(v, list_key);
     char p[256];
     snprintf(p, sizeof p, "%s.%s", path, list_key);
-    if (!list) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, p);
+    if (!list) return missing(c, p);
     if (!json_is_array(list)) return type_error(c, p, "an array", list);
     for (size_t i = 0; i < json_array_size(list); i++) {
         char pi[256];
@@ -201,37 +179,37 @@ static eco_status component_type(ctx *c, const json_t *v, const char *path, int 
  * Unicode White_Space; PCRE2's with UCP adds U+180E. We spell \s and \S out. */
 #define WS_CLASS "\\t\\n\\x0B\\f\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
 
-static bool translate_pattern(const char *p, size_t n, tok_buf *out) {
+static bool translate_pattern(const char *p, size_t n, eco_buf *out) {
     int depth = 0; /* inside a character class */
     for (size_t i = 0; i < n; i++) {
         char ch = p[i];
         if (ch == '\\' && i + 1 < n) {
             char e = p[i + 1];
             bool ok;
-            if (e == 's') ok = depth ? tok_buf_append(out, WS_CLASS, strlen(WS_CLASS))
-                                     : tok_buf_append(out, "[" WS_CLASS "]", strlen(WS_CLASS) + 2);
-            else if (e == 'S' && !depth) ok = tok_buf_append(out, "[^" WS_CLASS "]", strlen(WS_CLASS) + 3);
-            else ok = tok_buf_append(out, p + i, 2);
+            if (e == 's') ok = depth ? eco_buf_append(out, WS_CLASS, strlen(WS_CLASS))
+                                     : eco_buf_append(out, "[" WS_CLASS "]", strlen(WS_CLASS) + 2);
+            else if (e == 'S' && !depth) ok = eco_buf_append(out, "[^" WS_CLASS "]", strlen(WS_CLASS) + 3);
+            else ok = eco_buf_append(out, p + i, 2);
             if (!ok) return false;
             i++;
             continue;
         }
         if (ch == '[') {
             if (!depth && i + 1 < n && p[i + 1] == '^') {
-                if (!tok_buf_append(out, "[^", 2)) return false;
+                if (!eco_buf_append(out, "[^", 2)) return false;
                 i++;
                 depth++;
                 if (i + 1 < n && p[i + 1] == ']') { /* literal ] first in class */
-                    if (!tok_buf_push(out, ']')) return false;
+                    if (!eco_buf_push(out, ']')) return false;
                     i++;
                 }
                 continue;
             }
             if (!depth) {
                 depth++;
-                if (!tok_buf_push(out, '[')) return false;
+                if (!eco_buf_push(out, '[')) return false;
                 if (i + 1 < n && p[i + 1] == ']') {
-                    if (!tok_buf_push(out, ']')) return false;
+                    if (!eco_buf_push(out, ']')) return false;
                     i++;
                 }
                 continue;
@@ -240,19 +218,19 @@ static bool translate_pattern(const char *p, size_t n, tok_buf *out) {
         } else if (ch == ']' && depth) {
             depth--;
         }
-        if (!tok_buf_push(out, ch)) return false;
+        if (!eco_buf_push(out, ch)) return false;
     }
     return true;
 }
 
 eco_status tok_regex_compile(const char *pattern, size_t len, bool literal, const char *label,
                              const char *what, pcre2_code **out) {
-    tok_buf b = {0};
+    eco_buf b = {0};
     const char *src = pattern;
     size_t n = len;
     if (!literal) {
         if (!translate_pattern(pattern, len, &b)) {
-            tok_buf_free(&b);
+            eco_buf_free(&b);
             return eco_error(ECO_STATUS_ENOMEM, "%s: %s: out of memory", label, what);
         }
         src = b.data ? b.data : "";
@@ -263,7 +241,7 @@ eco_status tok_regex_compile(const char *pattern, size_t len, bool literal, cons
     int err = 0;
     PCRE2_SIZE off = 0;
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)src, n, opts, &err, &off, NULL);
-    tok_buf_free(&b);
+    eco_buf_free(&b);
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof msg);
@@ -282,6 +260,13 @@ static eco_status set_id(ctx *c, int64_t id, const char *s, size_t n, bool added
     if (added && t->id_str[id] && (t->id_flags[id] & TOK_ID_ADDED))
         return eco_error(ECO_STATUS_EFORMAT, "%s: added_tokens: id %lld is used twice", c->label,
                          (long long)id);
+    /* An added token may repeat its vocabulary entry (HF lists "<s>" in both), not replace
+     * another token under the same id. */
+    if (added && t->id_str[id] && (t->id_len[id] != n || memcmp(t->id_str[id], s, n) != 0)) {
+        char was[ECO_JSON_SHOWN_SIZE], now[ECO_JSON_SHOWN_SIZE];
+        return eco_error(ECO_STATUS_EFORMAT, "%s: added_tokens: id %lld is '%s' in model.vocab, not '%s'", c->label,
+                         (long long)id, eco_json_shown(t->id_str[id], t->id_len[id], was), eco_json_shown(s, n, now));
+    }
     t->id_str[id] = s;
     t->id_len[id] = (uint32_t)n;
     t->id_flags[id] |= TOK_ID_PRESENT | (added ? TOK_ID_ADDED : 0) | (special ? TOK_ID_SPECIAL : 0);
@@ -311,7 +296,7 @@ static eco_status parse_merge(ctx *c, const json_t *m, size_t i, int32_t *a, int
         sb = json_string_value(json_array_get(m, 1));
         nb = json_string_length(json_array_get(m, 1));
     } else {
-        return eco_error(ECO_STATUS_EFORMAT, "%s: model.merges[%zu] must be \"a b\" or [\"a\", \"b\"]",
+        return eco_error(ECO_STATUS_EFORMAT, "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"]",
                          c->label, i);
     }
     *a = tok_strmap_get(&t->vocab, sa, na);
@@ -338,7 +323,7 @@ static eco_status parse_merge(ctx *c, const json_t *m, size_t i, int32_t *a, int
 static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_arr) {
     eco_tokenizer *t = c->tok;
     const json_t *model = json_object_get(root, "model");
-    if (!model) return eco_error(ECO_STATUS_EFORMAT, "%s: model is missing", c->label);
+    if (!model) return missing(c, "model");
     const char *type;
     eco_status st = get_type(c, model, "model", &type);
     if (st != ECO_STATUS_OK) return st;
@@ -370,8 +355,10 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
         return st;
 
     const json_t *vocab = json_object_get(model, "vocab");
-    if (!vocab) return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab is missing", c->label);
+    if (!vocab) return missing(c, "model.vocab");
     if (!json_is_object(vocab)) return type_error(c, "model.vocab", "an object", vocab);
+    if (json_object_size(vocab) == 0)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab: empty (a BPE model needs its tokens)", c->label);
 
     /* ids: size the id table from the largest id in vocab and added_tokens */
     int64_t max_id = -1;
@@ -379,12 +366,11 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
     const json_t *val;
     json_object_foreach((json_t *)vocab, key, val) {
         if (!json_is_integer(val))
-            return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab['%.64s'] must be an integer, not %s",
-                             c->label, key, type_name(val));
+            return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab['%.64s']: expected an integer", c->label, key);
         json_int_t id = json_integer_value(val);
         if (id < 0 || id >= TOK_MAX_ID)
-            return eco_error(ECO_STATUS_ERANGE, "%s: model.vocab['%.64s']: id %lld is outside [0, %d)",
-                             c->label, key, (long long)id, TOK_MAX_ID);
+            return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab['%.64s']: %lld outside [0, %d]", c->label, key,
+                             (long long)id, TOK_MAX_ID - 1);
         if (id > max_id) max_id = id;
     }
     size_t na = added_arr ? json_array_size(added_arr) : 0;
@@ -573,8 +559,8 @@ static eco_status parse_replacement(ctx *c, const json_t *v, const char *path, c
     eco_status st = get_str(c, v, "replacement", path, NULL, &s, &n);
     if (st != ECO_STATUS_OK) return st;
     uint32_t cp;
-    if (n == 0 || n > 4 || tok_utf8_decode((const unsigned char *)s, n, &cp) != n)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s.replacement must be one character", c->label, path);
+    if (n == 0 || n > 4 || eco_utf8_decode((const unsigned char *)s, n, &cp) != n)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s.replacement: expected one character", c->label, path);
     memcpy(out, s, n);
     out[n] = '\0';
     *len = n;
@@ -596,7 +582,7 @@ static eco_status parse_pre(ctx *c, const json_t *v, const char *path, int depth
         const json_t *b = json_object_get(v, "behavior");
         char p[256];
         snprintf(p, sizeof p, "%s.behavior", path);
-        if (!b) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, p);
+        if (!b) return missing(c, p);
         if (!json_is_string(b)) return type_error(c, p, "a string", b);
         const char *bs = json_string_value(b);
         if (strcmp(bs, "Removed") == 0) pre.behavior = TOK_SPLIT_REMOVED;
@@ -677,8 +663,8 @@ static eco_status parse_decoder(ctx *c, const json_t *v, const char *path, int d
             (st = get_uint(c, v, "stop", path, 0, 1 << 20, &b)))
             return st;
         uint32_t cp;
-        if (d.str_len == 0 || tok_utf8_decode((const unsigned char *)d.str, d.str_len, &cp) != d.str_len)
-            return eco_error(ECO_STATUS_EFORMAT, "%s: %s.content must be one character", c->label, path);
+        if (d.str_len == 0 || eco_utf8_decode((const unsigned char *)d.str, d.str_len, &cp) != d.str_len)
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s.content: expected one character", c->label, path);
         d.start = (size_t)a;
         d.stop = (size_t)b;
     } else if (strcmp(type, "Metaspace") == 0) {
@@ -729,9 +715,9 @@ static eco_status get_pair_id(ctx *c, const json_t *v, const char *key, const ch
     const json_t *p = json_object_get(v, key);
     char pp[256];
     snprintf(pp, sizeof pp, "%s.%s", path, key);
-    if (!p) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, pp);
+    if (!p) return missing(c, pp);
     if (!json_is_array(p) || json_array_size(p) != 2 || !json_is_integer(json_array_get(p, 1)))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s must be [token, id]", c->label, pp);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected [token, id]", c->label, pp);
     json_int_t x = json_integer_value(json_array_get(p, 1));
     eco_status st = check_id(c, pp, x);
     *id = (int32_t)x;
@@ -744,7 +730,7 @@ static eco_status parse_template(ctx *c, const json_t *v, const char *path, int3
     const json_t *specials = json_object_get(v, "special_tokens");
     char p[256];
     snprintf(p, sizeof p, "%s.single", path);
-    if (!single) return eco_error(ECO_STATUS_EFORMAT, "%s: %s is missing", c->label, p);
+    if (!single) return missing(c, p);
     if (!json_is_array(single)) return type_error(c, p, "an array", single);
     if (specials && !json_is_object(specials)) {
         char q[256];
@@ -768,7 +754,7 @@ static eco_status parse_template(ctx *c, const json_t *v, const char *path, int3
         }
         const json_t *name = sp && json_is_object(sp) ? json_object_get(sp, "id") : NULL;
         if (!name || !json_is_string(name))
-            return eco_error(ECO_STATUS_EFORMAT, "%s: %s must be {\"SpecialToken\": {\"id\": ...}} or {\"Sequence\": ...}",
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected {\"SpecialToken\": {\"id\": ...}} or {\"Sequence\": ...}",
                              c->label, pi);
         const json_t *entry = specials ? json_object_get(specials, json_string_value(name)) : NULL;
         const json_t *ids = entry && json_is_object(entry) ? json_object_get(entry, "ids") : NULL;
@@ -822,7 +808,7 @@ static eco_status parse_post(ctx *c, const json_t *v, const char *path, int dept
 /* ---- entry points ------------------------------------------------------------------ */
 
 static eco_status parse_root(ctx *c, const json_t *root) {
-    if (!json_is_object(root)) return type_error(c, "the top level", "an object", root);
+    if (!json_is_object(root)) return eco_error(ECO_STATUS_EFORMAT, "%s: expected an object", c->label);
     const json_t *trunc = json_object_get(root, "truncation");
     if (trunc && !json_is_null(trunc))
         return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: truncation is not supported (must be null)", c->label);

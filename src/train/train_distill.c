@@ -282,52 +282,6 @@ eco_status eco_distill_same_tokenizer(const char *dir_a, const char *dir_b, bool
 
 /* ---- sequence-level distillation --------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if s[0] does not start one
- * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
-static size_t utf8_valid_len(const unsigned char *s, size_t n) {
-    const unsigned c = s[0];
-    size_t len;
-    unsigned cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-    else return 0;
-    if (len > n) return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-/* Copy of s[0..n) with every byte that does not start a valid UTF-8 sequence replaced by
- * U+FFFD; malloc'd (caller frees), length in *out_len. */
-static char *utf8_lossy(const char *s, size_t n, size_t *out_len) {
-    size_t cap;
-    if (!eco_mul_ok(n, 3, &cap) || !eco_add_ok(cap, 1, &cap)) return NULL;
-    char *o = malloc(cap);
-    if (!o) return NULL;
-    size_t w = 0;
-    for (size_t i = 0; i < n;) {
-        size_t l = utf8_valid_len((const unsigned char *)s + i, n - i);
-        if (l == 0) {
-            memcpy(o + w, "\xEF\xBF\xBD", 3);
-            w += 3;
-            i++;
-        } else {
-            memcpy(o + w, s + i, l);
-            w += l;
-            i += l;
-        }
-    }
-    o[w] = '\0';
-    *out_len = w;
-    return o;
-}
-
 typedef struct prompt_line {
     json_t *prompt; /* a JSON string (owned reference) */
     int64_t line;
@@ -442,7 +396,7 @@ static eco_status complete_one(eco_engine *const *teachers, size_t n_teachers, c
     json_t *o = NULL;
     if (st == ECO_STATUS_OK) {
         size_t flen = 0;
-        fixed = utf8_lossy(best.text ? best.text : "", best.text ? best.text_len : 0, &flen);
+        fixed = eco_utf8_lossy(best.text ? best.text : "", best.text ? best.text_len : 0, &flen);
         o = json_object();
         json_t *c = fixed ? json_stringn(fixed, flen) : NULL;
         if (!o || !c || json_object_set_new(o, "completion", c) != 0 ||

@@ -287,11 +287,7 @@ static void crossentropy_forward(float *losses, const float *logits, const int32
             continue;
         }
         const float *row = logits + i * V;
-        float mx = row[0];
-        for (int64_t j = 1; j < V; j++) mx = row[j] > mx ? row[j] : mx;
-        double s = 0.0;
-        for (int64_t j = 0; j < V; j++) s += exp((double)(row[j] - mx));
-        losses[i] = (float)((double)mx + log(s) - (double)row[targets[i]]);
+        losses[i] = (float)(eco_logsumexp(row, V) - (double)row[targets[i]]);
     }
 }
 

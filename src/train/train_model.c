@@ -237,6 +237,7 @@ eco_status eco_train_model_create(const char *dir, const eco_train_options *opt,
     const eco_model_config *c = &m->cfg;
     if ((st = eco_config_validate(c, dir))) goto fail;
     if ((st = eco_weights_open(dir, &m->weights))) goto fail;
+    if ((st = eco_weights_check_layers(m->weights, dir, c->n_layers))) goto fail;
     const int64_t L = c->n_layers;
     const bool lora = opt->mode == ECO_TRAIN_MODE_LORA;
 

@@ -25,6 +25,11 @@ contains "$tmp/err" "beta" "bad lora key named"; one_line "bad lora key"
 expect 2 "bad lora target" -- "$BIN" train $M --lora r=4,targets=q,x --adapter-out "$tmp/a" $H
 contains "$tmp/err" "'x'" "bad target named"
 expect 2 "lora without targets" -- "$BIN" train $M --lora r=4 --adapter-out "$tmp/a" $H
+# a key given twice is refused, not "the last wins"
+expect 2 "repeated lora key" -- "$BIN" train $M --lora r=4,r=8,targets=q --adapter-out "$tmp/a" $H
+contains "$tmp/err" "key 'r' given twice" "repeated lora key named"; one_line "repeated lora key"
+expect 2 "repeated lora targets" -- "$BIN" train $M --lora targets=q,alpha=4,targets=v --adapter-out "$tmp/a" $H
+contains "$tmp/err" "key 'targets' given twice" "repeated targets named"
 expect 2 "missing --steps" -- "$BIN" train $M --full --out "$tmp/o" --batch 2 --seq 32 --lr 0.1 --seed 1
 contains "$tmp/err" "--steps" "missing --steps named"
 expect 2 "bad --lr" -- "$BIN" train $M --full --out "$tmp/o" --steps 2 --batch 2 --seq 32 --lr abc --seed 1
