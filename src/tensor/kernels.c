@@ -101,7 +101,7 @@ ECO_TARGET_AVX2 static void swiglu_avx2(float *out, const float *gate, const flo
 void eco_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps) {
     if (n <= 0) return;
 #if ECO_HAVE_X86_SIMD
-    if (eco_simd_level() >= 1) {
+    if (eco_simd_avx2_ok()) {
         rmsnorm_avx2(out, x, weight, n, eps);
         return;
     }
@@ -139,7 +139,7 @@ void eco_rope(float *x, const float *cos_tab, const float *sin_tab, int64_t n_he
 void eco_softmax(float *x, int64_t n) {
     if (n <= 0) return;
 #if ECO_HAVE_X86_SIMD
-    if (eco_simd_level() >= 1) {
+    if (eco_simd_avx2_ok()) {
         softmax_avx2(x, n);
         return;
     }
@@ -159,7 +159,7 @@ void eco_softmax(float *x, int64_t n) {
 double eco_logsumexp(const float *x, int64_t n) {
     if (n <= 0) return -INFINITY;
 #if ECO_HAVE_X86_SIMD
-    if (eco_simd_level() >= 1) return logsumexp_avx2(x, n);
+    if (eco_simd_avx2_ok()) return logsumexp_avx2(x, n);
 #endif
     return eco_logsumexp_ref(x, n);
 }
@@ -186,7 +186,7 @@ static void swiglu_span(float *out, const float *gate, const float *up, int64_t 
 
 void eco_swiglu(float *out, const float *gate, const float *up, int64_t n) {
     if (n <= 0) return;
-    const bool simd = eco_simd_level() >= 1;
+    const bool simd = eco_simd_avx2_ok();
     if (n < 4 * SWIGLU_CHUNK) {
         swiglu_span(out, gate, up, n, simd);
         return;
