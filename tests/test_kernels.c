@@ -27,6 +27,7 @@
 
 #include "ecology/tensor.h"
 #include "tensor/simd.h"
+#include "model/layer.h" /* eco_layer_rope_dir beside the eco_rope kernel */
 
 static const int64_t SIZES[] = {1, 7, 33, 576, 1537};
 #define NSIZES (sizeof SIZES / sizeof SIZES[0])
@@ -731,9 +732,21 @@ static void test_rope_vs_ref(void **state) {
                 s[i] = sinf(ang);
             }
             memcpy(xr, x, (size_t)n * sizeof(float));
+            float *x0 = malloc((size_t)n * sizeof(float)), *xl = malloc((size_t)n * sizeof(float));
+            assert_true(x0 && xl);
+            memcpy(x0, x, (size_t)n * sizeof(float));
+            memcpy(xl, x, (size_t)n * sizeof(float));
             eco_rope(x, c, s, H, D);
             eco_rope_ref(xr, c, s, H, D);
             check_close("rope", x, xr, NULL, (size_t)n, 1e-5, 1e-6);
+            /* the training passes' rotation (model/layer.h) is the kernel's, bit for bit, and
+             * its inverse rotates back */
+            eco_layer_rope_dir(xl, c, s, H, D, false);
+            assert_memory_equal(xl, x, (size_t)n * sizeof(float));
+            eco_layer_rope_dir(xl, c, s, H, D, true);
+            check_close("rope inverse", xl, x0, NULL, (size_t)n, 1e-5, 1e-6);
+            free(x0);
+            free(xl);
             free(x);
             free(xr);
             free(c);

@@ -11,8 +11,8 @@
  *     (eco_layer_tensors; the head is tied or not: eco_layer_head_tied);
  *   - the norm (eco_layer_norm: RMSNorm with the config's eps);
  *   - RoPE: the frequencies with rope scaling (eco_rope_inv_freq), the cos/sin tables of
- *     positions (eco_layer_rope_tables), the rotation (eco_layer_rope) and its inverse for
- *     the backward (eco_layer_rope_inverse);
+ *     positions (eco_layer_rope_tables), the rotation (eco_layer_rope; eco_layer_rope_dir
+ *     with its inverse for the training passes);
  *   - attention: the score scale (eco_layer_attn_scale) and which keys a query may see
  *     (eco_layer_first_key: every path attends to keys [first, i] for the query at i);
  *   - the MLP activation, SwiGLU, and its derivative (eco_layer_mlp_act,
@@ -103,14 +103,17 @@ static inline void eco_layer_rope(float *x, const float *c, const float *s, int6
     eco_rope(x, c, s, nh, hd);
 }
 
-/* The inverse rotation (by −angle, the transpose): the backward of eco_layer_rope. */
-static inline void eco_layer_rope_inverse(float *x, const float *c, const float *s, int64_t nh, int64_t hd) {
+/* The same rotation (bit for bit: test_kernels holds them together), or with `inverse` the
+ * rotation back (by −angle, the transpose), which is its backward: the training passes'
+ * form, inline, where the direction is a run-time flag. */
+static inline void eco_layer_rope_dir(float *x, const float *c, const float *s, int64_t nh, int64_t hd,
+                                      bool inverse) {
     const int64_t half = hd / 2;
     for (int64_t h = 0; h < nh; h++) {
         float *v = x + h * hd;
         for (int64_t j = 0; j < half; j++) {
             const float a = v[j], b = v[j + half];
-            const float sj = -s[j];
+            const float sj = inverse ? -s[j] : s[j];
             v[j] = a * c[j] - b * sj;
             v[j + half] = b * c[j] + a * sj;
         }
@@ -124,14 +127,13 @@ static inline float eco_layer_attn_scale(int64_t hd) { return (float)(1.0 / sqrt
 
 /* The masking rule, for every path: the query at sequence index i (a row of a training
  * batch, or a position of the KV cache), at position `pos` within its document, sees the
- * keys at indices first..i, first = eco_layer_first_key(cfg, i, pos): causal, and only its
- * own document (a packed training row restarts positions at 0 where a document starts;
- * the KV cache holds one document, pos == i, so first is 0). A sliding window would be
- * max(i − pos, i − window + 1) here. */
-static inline int64_t eco_layer_first_key(const eco_model_config *cfg, int64_t i, int64_t pos) {
-    (void)cfg;
-    return i - pos;
-}
+ * keys at indices first..i, first = eco_layer_first_key(i, pos): causal, and only its own
+ * document (a packed training row restarts positions at 0 where a document starts; the KV
+ * cache holds one document, pos == i, so first is 0, which the compiler folds). A sliding
+ * window would be max(i − pos, i − window + 1) here, the window a further argument. (No
+ * config argument until then: a pointer used inside an OpenMP region is one more field of
+ * the region's shared block, and the hot loops are kept compiling as before.) */
+static inline int64_t eco_layer_first_key(int64_t i, int64_t pos) { return i - pos; }
 
 /* ---- MLP ------------------------------------------------------------------------------- */
 
@@ -140,12 +142,14 @@ static inline void eco_layer_mlp_act(float *hid, const float *gate, const float 
     eco_swiglu(hid, gate, up, n);
 }
 
-/* One element of the backward of eco_layer_mlp_act: given dhid, *dgate and *dup. */
-static inline void eco_layer_mlp_act_grad(float *dgate, float *dup, float dhid, float gate, float up) {
-    const float sig = 1.0f / (1.0f + expf(-gate));
-    const float silu = gate * sig;
-    *dgate = dhid * up * sig * (1.0f + gate * (1.0f - sig));
-    *dup = dhid * silu;
+/* Element i of the backward of eco_layer_mlp_act: dgate[i], dup[i] from dhid[i]. */
+static inline void eco_layer_mlp_act_grad(float *dgate, float *dup, const float *dhid, const float *gate,
+                                          const float *up, int64_t i) {
+    const float g = gate[i];
+    const float sig = 1.0f / (1.0f + expf(-g));
+    const float silu = g * sig;
+    dgate[i] = dhid[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
+    dup[i] = dhid[i] * silu;
 }
 
 #endif

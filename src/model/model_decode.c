@@ -193,8 +193,9 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;
     const int64_t H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
     const int64_t kvd = KV * hd, group = H / KV, p0 = kv->len, keys = p0 + 1;
-    /* the token sees the cached keys kfirst..p0 (layer.h), in blocks of kblock */
-    const int64_t kfirst = eco_layer_first_key(c, p0, p0), seen = keys - kfirst;
+    /* the token sees the cached keys eco_layer_first_key(p0, p0)..p0, in blocks of kblock
+     * (kfirst, computed in the region, where it folds) */
+    const int64_t seen = keys - eco_layer_first_key(p0, p0);
     const int64_t kblock = eco_attn_kblock(seen), nkb = (seen + kblock - 1) / kblock; /* key blocks */
     const float eps = eco_layer_norm_eps(c);
     const float scale = eco_layer_attn_scale(hd);
@@ -223,6 +224,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
         int64_t s = 0;     /* phase number, for the work counters */
         long crossed = 0;  /* barriers this thread has reached (eco_team_barrier_wait) */
         const long spins = eco_team_barrier_spins(T, procs);
+        const int64_t kfirst = eco_layer_first_key(p0, p0); /* the first key the token sees */
 
         for (int64_t l = 0; l < c->n_layers; l++) {
             const eco_layer *ly = &m->layers[l];

@@ -177,11 +177,11 @@ static void rmsnorm_rows(float *out, const float *x, const float *weight, int64_
  *   kv_f32                [2, KV, cap_keys, hd] scratch: a 16-bit cache's rows 0..p0+n−1
  *                         widened once per layer for sgemm (K then V); unused for f32
  * Head h reads kv head h / (H / KV); scores are q·kᵀ · eco_layer_attn_scale, softmax in f32
- * over the keys the query at cache position p sees: eco_layer_first_key(c, p, p)..p. */
+ * over the keys the query at cache position p sees: eco_layer_first_key(p, p)..p. */
 static void attention(float *att, const float *q, const void *kc, const void *vc, eco_dtype kvt,
                       int64_t max_seq, float *scores, size_t scores_stride, float *kv_f32,
                       int64_t cap_keys, int64_t n, int64_t p0, int64_t n_heads,
-                      int64_t n_kv_heads, int64_t hd, const eco_model_config *c) {
+                      int64_t n_kv_heads, int64_t hd) {
     const int64_t qd = n_heads * hd;
     const int64_t group = n_heads / n_kv_heads;
     const float scale = eco_layer_attn_scale(hd);
@@ -217,7 +217,7 @@ static void attention(float *att, const float *q, const void *kc, const void *vc
         float *O = att + i0 * qd + h * hd;
         if (rows == 1) {
             /* S[seen] = K[k0:keys, hd] · q[hd] · scale;  O[hd] = V[k0:keys, hd]ᵀ · S */
-            const int64_t k0 = eco_layer_first_key(c, p0 + i0, p0 + i0), seen = keys - k0;
+            const int64_t k0 = eco_layer_first_key(p0 + i0, p0 + i0), seen = keys - k0;
             cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)seen, (int)hd, scale, K + k0 * hd, (int)hd, Q, 1,
                         0.0f, S, 1);
             eco_softmax(S, seen);
@@ -230,7 +230,7 @@ static void attention(float *att, const float *q, const void *kc, const void *vc
                     Q, (int)qd, K, (int)hd, 0.0f, S, (int)keys);
         for (int64_t r = 0; r < rows; r++) { /* keys k0..p of the query at p */
             float *row = S + r * keys;
-            const int64_t p = p0 + i0 + r, k0 = eco_layer_first_key(c, p, p), visible = p + 1;
+            const int64_t p = p0 + i0 + r, k0 = eco_layer_first_key(p, p), visible = p + 1;
             memset(row, 0, (size_t)k0 * sizeof(float));
             eco_softmax(row + k0, visible - k0);
             memset(row + visible, 0, (size_t)(keys - visible) * sizeof(float));
@@ -332,7 +332,7 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
                 eco_kv_store(vc + eco_kv_at(kv, h, p0 + i, hd, 0), kv->dtype, vnew + i * kvd + h * hd, hd);
             }
         attention(att, q, kc, vc, kv->dtype, kv->max_seq, b->scores,
-                  (size_t)b->cap_rows * (size_t)b->cap_keys, b->kv_f32, b->cap_keys, n, p0, H, KV, hd, c);
+                  (size_t)b->cap_rows * (size_t)b->cap_keys, b->kv_f32, b->cap_keys, n, p0, H, KV, hd);
         eco_linear(xn, att, ly->wo, ly->bo, n, scratch); /* [n, d] */
         if (lw) lora_add(xn, d, att, qd, &lw[ECO_LORA_O], n, qd, d, lt);
         eco_add_inplace(x, xn, n * d);

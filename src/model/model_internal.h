@@ -8,6 +8,10 @@
  * small vectors (norm weights, biases) are widened to f32 at load into one allocation,
  * `vec_block`. Activation buffers grow on demand to the largest batch seen, so decoding
  * allocates nothing per token.
+ *
+ * What the architecture decides per layer (tensor list, norm, RoPE and its scaling, the
+ * masking rule, SwiGLU, tied head) is not here but in model/layer.h, which the training
+ * forward shares.
  */
 #ifndef ECO_MODEL_INTERNAL_H
 #define ECO_MODEL_INTERNAL_H

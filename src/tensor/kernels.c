@@ -102,7 +102,7 @@ void eco_rmsnorm(float *out, const float *x, const float *weight, int64_t n, flo
     if (n <= 0) return;
     ECO_ASSERT(out && x && weight);
 #if ECO_HAVE_X86_SIMD
-    if (eco_simd_level() >= 1) {
+    if (eco_simd_avx2_ok()) {
         rmsnorm_avx2(out, x, weight, n, eps);
         return;
     }
@@ -142,7 +142,7 @@ void eco_softmax(float *x, int64_t n) {
     if (n <= 0) return;
     ECO_ASSERT(x);
 #if ECO_HAVE_X86_SIMD
-    if (eco_simd_level() >= 1) {
+    if (eco_simd_avx2_ok()) {
         softmax_avx2(x, n);
         return;
     }
@@ -162,7 +162,7 @@ void eco_softmax(float *x, int64_t n) {
 double eco_logsumexp(const float *x, int64_t n) {
     if (n <= 0) return -INFINITY;
 #if ECO_HAVE_X86_SIMD
-    if (eco_simd_level() >= 1) return logsumexp_avx2(x, n);
+    if (eco_simd_avx2_ok()) return logsumexp_avx2(x, n);
 #endif
     return eco_logsumexp_ref(x, n);
 }
@@ -189,7 +189,7 @@ static void swiglu_span(float *out, const float *gate, const float *up, int64_t 
 
 void eco_swiglu(float *out, const float *gate, const float *up, int64_t n) {
     if (n <= 0) return;
-    const bool simd = eco_simd_level() >= 1;
+    const bool simd = eco_simd_avx2_ok();
     if (n < 4 * SWIGLU_CHUNK) {
         swiglu_span(out, gate, up, n, simd);
         return;

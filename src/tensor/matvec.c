@@ -347,14 +347,14 @@ ECO_TARGET_AVX512 static void rows_avx512_bf16_pair(float *y, const uint16_t *W,
 
 #endif /* ECO_HAVE_X86_SIMD */
 
-/* Widest kernel the dispatcher may pick (eco_matvec_set_simd_cap, a test hook). */
-static atomic_int simd_cap = 2;
+/* Widest kernel the dispatchers may pick (eco_matvec_set_simd_cap, a test hook; simd.h). */
+atomic_int eco_simd_cap = 2;
 
-void eco_matvec_set_simd_cap(int cap) { atomic_store_explicit(&simd_cap, cap, memory_order_relaxed); }
+void eco_matvec_set_simd_cap(int cap) { atomic_store_explicit(&eco_simd_cap, cap, memory_order_relaxed); }
 
 /* 0 portable, 1 AVX2/FMA/F16C, 2 AVX-512 F+BW. */
 int eco_simd_level(void) {
-    const int cap = atomic_load_explicit(&simd_cap, memory_order_relaxed);
+    const int cap = atomic_load_explicit(&eco_simd_cap, memory_order_relaxed);
     if (cap >= 2 && eco_cpu_has_avx512()) return 2;
     if (cap >= 1 && eco_cpu_has_avx2_fma()) return 1;
     return 0;

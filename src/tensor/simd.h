@@ -52,5 +52,12 @@ static inline bool eco_cpu_has_avx2_fma(void) { return false; }
 void eco_matvec_set_simd_cap(int cap);
 /* The level the dispatchers use now: the CPU's widest, held to the cap above. */
 int eco_simd_level(void);
+/* The cap itself (matvec.c), read inline by the elementwise kernels, which run once per row
+ * and would otherwise pay a call for eco_simd_level. */
+extern atomic_int eco_simd_cap;
+/* The AVX2/FMA/F16C kernels may run: the CPU has them and the cap allows them. */
+static inline bool eco_simd_avx2_ok(void) {
+    return atomic_load_explicit(&eco_simd_cap, memory_order_relaxed) >= 1 && eco_cpu_has_avx2_fma();
+}
 
 #endif

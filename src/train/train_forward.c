@@ -93,8 +93,8 @@ static void rmsnorm_backward(float *dx, float *dw, const float *dout, const floa
 /* Position of row i of a [B, T] batch: pos[i] when given, else i % T. */
 static inline int64_t position_of(const int32_t *pos, int64_t i, int64_t T) { return pos ? pos[i] : i % T; }
 
-/* RoPE (eco_layer_rope) on x[N, nh·hd] in place; row i is at position_of(pos, i, T).
- * inverse: rotate back (eco_layer_rope_inverse, the transpose), which is the backward. */
+/* RoPE (eco_layer_rope_dir) on x[N, nh·hd] in place; row i is at position_of(pos, i, T).
+ * inverse: rotate back (the transpose of the rotation), which is the backward. */
 static void rope_apply(float *x, const float *cos_tab, const float *sin_tab, const int32_t *pos, int64_t N,
                        int64_t T, int64_t nh, int64_t hd, bool inverse) {
     const int64_t half = hd / 2;
@@ -102,8 +102,7 @@ static void rope_apply(float *x, const float *cos_tab, const float *sin_tab, con
     for (int64_t i = 0; i < N; i++) {
         const int64_t p = position_of(pos, i, T);
         const float *c = cos_tab + p * half, *s = sin_tab + p * half;
-        if (inverse) eco_layer_rope_inverse(x + i * nh * hd, c, s, nh, hd);
-        else eco_layer_rope(x + i * nh * hd, c, s, nh, hd);
+        eco_layer_rope_dir(x + i * nh * hd, c, s, nh, hd, inverse);
     }
 }
 
@@ -180,18 +179,18 @@ static void linear_backward(float *dx, float *dW, float *db, float *dt, float *d
 
 /* ---- attention ----------------------------------------------------------------------- */
 
-/* Causal GQA attention over B rows of T. Query i of a row sees keys first_key(c, pos, i)..i
+/* Causal GQA attention over B rows of T. Query i of a row sees keys first_key(pos, i)..i
  * (eco_layer_first_key): the whole row before it, or with positions only its own document
  * (pos restarts at 0 where a packed document starts).
  *   atty  [N, H·hd]        output            probs [B, H, T, T] saved probabilities
  *   q     [N, H·hd]  k, v [N, KV·hd]  (after RoPE)   pos [N] or NULL */
-static inline int64_t first_key(const eco_model_config *c, const int32_t *pos_row, int64_t i) {
-    return eco_layer_first_key(c, i, pos_row ? pos_row[i] : i);
+static inline int64_t first_key(const int32_t *pos_row, int64_t i) {
+    return pos_row ? eco_layer_first_key(i, pos_row[i]) : eco_layer_first_key(i, i);
 }
 
 static void attention_forward(float *atty, float *probs, const float *q, const float *k,
                               const float *v, const int32_t *pos, int64_t B, int64_t T, int64_t H,
-                              int64_t KV, int64_t hd, const eco_model_config *c) {
+                              int64_t KV, int64_t hd) {
     const int64_t qd = H * hd, kvd = KV * hd, group = H / KV;
     const float scale = eco_layer_attn_scale(hd);
 #pragma omp parallel for schedule(dynamic, 1)
@@ -206,7 +205,7 @@ static void attention_forward(float *atty, float *probs, const float *q, const f
         const int32_t *pos_row = pos ? pos + b * T : NULL;
         for (int64_t i = 0; i < T; i++) {
             float *row = P + i * T;
-            const int64_t j0 = first_key(c, pos_row, i);
+            const int64_t j0 = first_key(pos_row, i);
             memset(row, 0, (size_t)j0 * sizeof(float));
             eco_softmax(row + j0, i + 1 - j0);
             memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof(float));
@@ -221,7 +220,7 @@ static void attention_forward(float *atty, float *probs, const float *q, const f
 static void attention_backward(float *dq, float *dk, float *dv, float *dscores, const float *datty,
                                const float *probs, const float *q, const float *k, const float *v,
                                const int32_t *pos, int64_t B, int64_t T, int64_t H, int64_t KV, int64_t hd,
-                               int threads, const eco_model_config *c) {
+                               int threads) {
     const int64_t qd = H * hd, kvd = KV * hd, group = H / KV;
     const float scale = eco_layer_attn_scale(hd);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
@@ -250,7 +249,7 @@ static void attention_backward(float *dq, float *dk, float *dv, float *dscores, 
             for (int64_t i = 0; i < T; i++) {
                 const float *pr = P + i * T;
                 float *dr = dP + i * T;
-                const int64_t j0 = first_key(c, pos_row, i);
+                const int64_t j0 = first_key(pos_row, i);
                 float dot = 0.f;
                 for (int64_t j = j0; j <= i; j++) dot += pr[j] * dr[j];
                 for (int64_t j = 0; j < j0; j++) dr[j] = 0.0f;
@@ -272,7 +271,7 @@ static void attention_backward(float *dq, float *dk, float *dv, float *dscores, 
 static void swiglu_backward(float *dgate, float *dup, const float *dhid, const float *gate,
                             const float *up, int64_t n) {
 #pragma omp parallel for schedule(static) if (n >= (1 << 15))
-    for (int64_t i = 0; i < n; i++) eco_layer_mlp_act_grad(&dgate[i], &dup[i], dhid[i], gate[i], up[i]);
+    for (int64_t i = 0; i < n; i++) eco_layer_mlp_act_grad(dgate, dup, dhid, gate, up, i);
 }
 
 /* ---- cross-entropy ---------------------------------------------------------------------- */
@@ -399,7 +398,7 @@ eco_status eco_train_forward_pos(eco_train_model *m, const int32_t *tokens, cons
         linear_forward(v, LO(ECO_LORA_V), xn1, w->wv, w->bv, N, d, kvd, seed, counter, mod0 + ECO_LORA_V, p_drop);
         rope_apply(q, m->cos_tab, m->sin_tab, pos, N, T, H, hd, false);
         rope_apply(k, m->cos_tab, m->sin_tab, pos, N, T, KV, hd, false);
-        attention_forward(atty, probs, q, k, v, pos, B, T, H, KV, hd, c);
+        attention_forward(atty, probs, q, k, v, pos, B, T, H, KV, hd);
         linear_forward(res_mid, LO(ECO_LORA_O), atty, w->wo, w->bo, N, qd, d, seed, counter, mod0 + ECO_LORA_O, p_drop);
         eco_add_inplace(res_mid, res, N * d);
         rmsnorm_forward(xn2, rstd2, res_mid, w->ffn_norm, N, d, eps);
@@ -507,7 +506,7 @@ eco_status eco_train_backward(eco_train_model *m, float grad_scale) {
         linear_backward(a->datty, G(wo), G(bo), a->dlora_t, a->dlora, a->dres, atty, w->wo, LO(ECO_LORA_O), N, qd,
                         d, p_drop, dropped, seed, counter, mod0 + ECO_LORA_O);
         float *dq = a->dbig; /* [N, qd] */
-        attention_backward(dq, a->dk, a->dv, a->dscores, a->datty, probs, q, k, v, pos, B, T, H, KV, hd, threads, c);
+        attention_backward(dq, a->dk, a->dv, a->dscores, a->datty, probs, q, k, v, pos, B, T, H, KV, hd, threads);
         rope_apply(dq, m->cos_tab, m->sin_tab, pos, N, T, H, hd, true);
         rope_apply(a->dk, m->cos_tab, m->sin_tab, pos, N, T, KV, hd, true);
         memset(a->dxn, 0, (size_t)N * (size_t)d * sizeof(float));
