@@ -88,10 +88,8 @@ static inline void eco_layer_norm(float *out, const float *x, const float *w, in
 
 /* ---- RoPE ---------------------------------------------------------------------------- */
 
-/* RoPE inverse frequencies for cfg, as Hugging Face computes them (default, or llama3
- * when cfg->rope_llama3), each rounded to f32 as HF stores them. out has hd/2 entries.
- * Every rope scaling lives here (layer.c). */
-void eco_rope_inv_freq(const eco_model_config *cfg, double *out);
+/* eco_rope_inv_freq (declared in ecology/model.h, defined in layer.c): every rope scaling
+ * lives there. */
 
 /* cos_tab, sin_tab [n, half] for positions p0..p0+n−1: the angle pos·inv_freq[j] in
  * double, its cos and sin rounded once to f32. */

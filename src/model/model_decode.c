@@ -50,10 +50,9 @@ static void add_bias_rows(float *y, const float *bias, int64_t r0, int64_t r1) {
  * counters, so a thread that is held up (on a shared VM a descheduled vCPU, an interrupt)
  * costs the others little waiting at the next barrier, not its whole lag. Row chunks are
  * taken in guided runs (next_units: a quarter of what is left, 16 KiB near the end), so
- * the threads finish within a small chunk of each other at few claims; against 64 KiB
- * chunks taken one at a time, decoding SmolLM2-135M bf16 won 8 of 12 alternating runs
- * (median +3.6%). Every row is summed by the same kernel whatever the split, so the
- * results do not depend on who took what.
+ * the threads finish within a small chunk of each other at few claims (faster than 64 KiB
+ * chunks taken one at a time: README, Performance). Every row is summed by the same kernel
+ * whatever the split, so the results do not depend on who took what.
  *
  * Counters: phase s (separated from the next by a barrier) uses row s % 3 of
  * b->claims [3, cap_threads] (one 64-byte line each); during phase s thread 0 zeroes row
@@ -165,8 +164,8 @@ static void prefetch_own_qkv(const eco_layer *ly, int64_t H, int64_t KV, int64_t
     else prefetch_from(ly->wv, KV * hd, (u - H - KV) * hd);
 }
 
-/* CPUs this process may run on, asked once (omp_get_num_procs reads the affinity mask:
- * about 1 us a call on the benchmark VM). */
+/* CPUs this process may run on, asked once (omp_get_num_procs reads the affinity mask, a
+ * system call: too slow for every token). */
 static int usable_cpus(void) {
     static atomic_int cached = 0;
     int v = atomic_load_explicit(&cached, memory_order_relaxed);
@@ -272,7 +271,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                 }
             }
             { /* the keys and values of this thread's first attention unit (see phase_split):
-               * the cache rows come from memory, ~8% of the attention phase measured */
+               * the cache rows come from memory, a measurable share of the attention phase */
                 const int64_t j = KV * nkb * id / T, kvh = j / nkb, k0 = kfirst + j % nkb * kblock;
                 const size_t at = kv_at(kvh, k0);
                 if (j < KV * nkb)
@@ -282,8 +281,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
             {   /* partials of (kv head, block of keys), the group's query heads each; units in
                  * kv-head order, so a thread reads each head's K and V rows as one stream
-                 * (against block order: +2.8% at 1,000 tokens of context, +3.8% at 127,
-                 * medians of 8 alternating runs) */
+                 * (faster than block order: README, Performance) */
                 phase_split ps = phase_begin(b->claims, s++, T, id, KV * nkb);
                 for (int64_t j; (j = next_unit(&ps)) >= 0;) {
                     const int64_t kvh = j / nkb, blk = j % nkb, k0 = kfirst + blk * kblock;
