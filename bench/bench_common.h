@@ -42,7 +42,7 @@ static inline double bench_median(double *v, int n) {
  * (more reads in flight than the hardware prefetcher alone keeps: the baseline must be as
  * good as the best kernel, or ratios above 1 say nothing). */
 __attribute__((target("avx2"))) static inline uint64_t bench_sum_avx2(const uint64_t *p, size_t n,
-                                                              int prefetch) {
+                                                                      int prefetch) {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {

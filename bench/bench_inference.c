@@ -37,7 +37,7 @@
 
 #define PROMPT 128
 #define DECODE 64
-#define RUNS 5
+#define RUNS   5
 
 typedef struct mat_list {
     const eco_tensor *t[4096];
@@ -60,7 +60,8 @@ static void collect_matrices(const eco_model *m, mat_list *L) {
 
 /* Median seconds of one pass of eco_matvec over every matrix (+ lm_head). */
 static double kernels_decode_time(const mat_list *L, int reps) {
-    float *x = calloc(16384, sizeof(float)), *y = malloc((size_t)L->lm_head->shape[0] * sizeof(float));
+    float *x = calloc(16384, sizeof(float)),
+          *y = malloc((size_t)L->lm_head->shape[0] * sizeof(float));
     for (int i = 0; i < 16384; i++) x[i] = 0.01f * (float)(i % 17);
     double *t = malloc((size_t)reps * sizeof(double));
     for (int r = 0; r < reps + 1; r++) {
@@ -159,7 +160,7 @@ static double sgemm_layer_gflops(sgemm_layer *s) {
 
 /* Decode tok/s at LONG_CTX tokens of context, with an f16 and an f32 KV cache (median of
  * LONG_RUNS, alternating), where reading the cache is a large part of a step. */
-#define LONG_CTX 1024
+#define LONG_CTX  1024
 #define LONG_RUNS 3
 static void long_context_decode(eco_model *m) {
     const eco_model_config *c = eco_model_get_config(m);
@@ -170,7 +171,8 @@ static void long_context_decode(eco_model *m) {
     if (!tokens || !logits) goto done;
     eco_rng rng;
     eco_rng_seed(&rng, 11);
-    for (int i = 0; i < LONG_CTX; i++) tokens[i] = (int32_t)(eco_rng_next(&rng) % (uint64_t)c->vocab_size);
+    for (int i = 0; i < LONG_CTX; i++)
+        tokens[i] = (int32_t)(eco_rng_next(&rng) % (uint64_t)c->vocab_size);
     for (int r = 0; r < LONG_RUNS; r++)
         for (int k = 0; k < 2; k++) {
             eco_kv_cache *kv = NULL;
@@ -219,7 +221,8 @@ static void bench_model(const char *dir, const char *label, bench_bw *bwb, sgemm
     int32_t tokens[PROMPT];
     eco_rng rng;
     eco_rng_seed(&rng, 7);
-    for (int i = 0; i < PROMPT; i++) tokens[i] = (int32_t)(eco_rng_next(&rng) % (uint64_t)c->vocab_size);
+    for (int i = 0; i < PROMPT; i++)
+        tokens[i] = (int32_t)(eco_rng_next(&rng) % (uint64_t)c->vocab_size);
 
     /* Each run measures its own baselines next to the part they are compared with: sgemm
      * (one layer's products) right before the prompt, bandwidth right after the decode.
@@ -260,7 +263,8 @@ static void bench_model(const char *dir, const char *label, bench_bw *bwb, sgemm
         mat_list *L = malloc(sizeof *L);
         collect_matrices(m, L);
         double mat_params = 0;
-        for (int i = 0; i < L->n; i++) mat_params += (double)L->t[i]->shape[0] * (double)L->t[i]->shape[1];
+        for (int i = 0; i < L->n; i++)
+            mat_params += (double)L->t[i]->shape[0] * (double)L->t[i]->shape[1];
         double H = (double)c->n_heads, hd = (double)c->head_dim, T = PROMPT;
         double attn_flops = (double)c->n_layers * H * hd * 2.0 * 2.0 * T * (T + 1) / 2.0;
         double head_flops = 2.0 * (double)c->vocab_size * (double)c->hidden_size;
@@ -280,14 +284,16 @@ static void bench_model(const char *dir, const char *label, bench_bw *bwb, sgemm
         double k_pr = kernels_prompt_time(L, 5);
         double de_med = bench_median(de_tps, RUNS), pr_med = bench_median(pr_tps, RUNS);
 
-        printf("\n== %s: %lld layers, d %lld, f %lld, heads %lld/%lld, vocab %lld, %d layer matrices\n",
+        printf("\n== %s: %lld layers, d %lld, f %lld, heads %lld/%lld, vocab %lld, %d layer "
+               "matrices\n",
                label, (long long)c->n_layers, (long long)c->hidden_size,
                (long long)c->intermediate_size, (long long)c->n_heads, (long long)c->n_kv_heads,
                (long long)c->vocab_size, L->n);
         printf("  (%d runs; each: sgemm baseline, %d-token prompt, %d decode steps, bandwidth "
-               "baseline; median and best run)\n", RUNS, PROMPT, DECODE);
-        printf("  decode  %8.2f tok/s median, %.2f best  (%.2f ms/token median)\n", de_med,
-               de_best, 1e3 / de_med);
+               "baseline; median and best run)\n",
+               RUNS, PROMPT, DECODE);
+        printf("  decode  %8.2f tok/s median, %.2f best  (%.2f ms/token median)\n", de_med, de_best,
+               1e3 / de_med);
         printf("          weight bytes/token %.1f MB; achieved %.2f GB/s median, %.2f best\n",
                (double)dbytes / 1e6, (double)dbytes * de_med / 1e9, (double)dbytes * de_best / 1e9);
         printf("          bandwidth %.2f GB/s median, %.2f best; ratio %.2f median of runs, "
@@ -358,11 +364,13 @@ int main(int argc, char **argv) {
     double plain, pf;
     bench_bw_measure(&bwb, 7, &plain, &pf);
     printf("memory read bandwidth (streaming sum, 1 GiB, median of 7): %.2f GB/s plain loads, "
-           "%.2f with software prefetch\n", plain / 1e9, pf / 1e9);
+           "%.2f with software prefetch\n",
+           plain / 1e9, pf / 1e9);
 
     sgemm_layer sg;
     sgemm_layer_init(&sg, &cfg);
-    static const char *names[7] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+    static const char *names[7] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                   "gate_proj", "up_proj", "down_proj"};
     printf("OpenBLAS sgemm at M=%d (f32), GFLOP/s, median of 9:", PROMPT);
     for (int i = 0; i < sg.n; i++) {
         double t[9];

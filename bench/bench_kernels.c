@@ -39,7 +39,8 @@ static double barrier_crossing(bool ours, long rounds) {
         long crossed = 0;
         if (T <= 64)
             for (long r = 0; r < rounds; r++) {
-                if (ours) eco_team_barrier_wait(arrived, id, T, &crossed, spins);
+                if (ours)
+                    eco_team_barrier_wait(arrived, id, T, &crossed, spins);
                 else {
 #pragma omp barrier
                 }
@@ -109,7 +110,8 @@ static mv_set *mv_set_create(eco_dtype t, size_t bytes, const int64_t (*shapes)[
 /* Seconds for one pass. */
 static double mv_set_pass(const mv_set *s, float *y, const float *x) {
     double t0 = eco_now();
-    for (int i = 0; i < s->n; i++) eco_matvec(y, s->W + s->off[i], s->t, x, s->shape[i][0], s->shape[i][1]);
+    for (int i = 0; i < s->n; i++)
+        eco_matvec(y, s->W + s->off[i], s->t, x, s->shape[i][0], s->shape[i][1]);
     return eco_now() - t0;
 }
 
@@ -141,15 +143,21 @@ static void gemm_init(gemm_case *g, eco_dtype t, int64_t M, int64_t N, int64_t K
     g->scratch = malloc((ns ? ns : 1) * sizeof(float));
     fill_random(g->W, t, (size_t)(N * K), 5);
     fill_random(g->x, ECO_DTYPE_F32, (size_t)(M * K), 6);
-    eco_tensor T = {.name = "w", .dtype = t, .ndim = 2, .shape = {N, K}, .data = g->W,
+    eco_tensor T = {.name = "w",
+                    .dtype = t,
+                    .ndim = 2,
+                    .shape = {N, K},
+                    .data = g->W,
                     .nbytes = (size_t)(N * K) * esz};
     g->T = T;
 }
 
 static double gemm_run(gemm_case *g) {
     double t0 = eco_now();
-    if (g->t == ECO_DTYPE_F32) eco_matmul_f32(g->y, g->x, g->W, NULL, g->M, g->K, g->N);
-    else eco_linear(g->y, g->x, &g->T, NULL, g->M, g->scratch);
+    if (g->t == ECO_DTYPE_F32)
+        eco_matmul_f32(g->y, g->x, g->W, NULL, g->M, g->K, g->N);
+    else
+        eco_linear(g->y, g->x, &g->T, NULL, g->M, g->scratch);
     return eco_now() - t0;
 }
 
@@ -185,7 +193,8 @@ static double attend_ns(eco_dtype kvt, bool hot, bool grouped) {
     for (size_t b = 0; b < blocks; b++) {
         const size_t at = (hot ? 0 : b) * NK * HD * esz;
         if (grouped)
-            eco_attend_part_group(o, ml, q, (char *)K + at, (char *)V + at, kvt, HD, NK, HD, GROUP, 0.125f, S);
+            eco_attend_part_group(o, ml, q, (char *)K + at, (char *)V + at, kvt, HD, NK, HD, GROUP,
+                                  0.125f, S);
         else
             for (int h = 0; h < GROUP; h++)
                 eco_attend_part(o + h * HD, ml + 2 * h, ml + 2 * h + 1, q + h * HD, (char *)K + at,
@@ -241,7 +250,8 @@ int main(int argc, char **argv) {
     }
     double bw_best = bench_max(bws, TRIALS), bw_sorted[TRIALS];
     memcpy(bw_sorted, bws, sizeof bws);
-    printf("%-48s %9s %9s %8s %8s\n", "matvec (decode), GB/s", "median", "best", "ratio", "best/bw");
+    printf("%-48s %9s %9s %8s %8s\n", "matvec (decode), GB/s", "median", "best", "ratio",
+           "best/bw");
     printf("%-48s %9.2f %9.2f\n", "  memory read bandwidth (1 GiB streaming sum)",
            bench_median(bw_sorted, TRIALS) / 1e9, bw_best / 1e9);
     for (int i = 0; i < 3; i++) {
@@ -253,7 +263,8 @@ int main(int argc, char **argv) {
             }
             char label[96];
             snprintf(label, sizeof label, "  %s %s", eco_dtype_name(types[i]),
-                     which ? "49152x576 (lm_head) copies, 512 MiB" : "SmolLM2 layer shapes, 512 MiB");
+                     which ? "49152x576 (lm_head) copies, 512 MiB"
+                           : "SmolLM2 layer shapes, 512 MiB");
             double best = bench_max(c, TRIALS);
             printf("%-48s %9.2f %9.2f %8.2f %8.2f\n", label, bench_median(c, TRIALS) / 1e9,
                    best / 1e9, bench_median(r, TRIALS), best / bw_best);
@@ -287,8 +298,8 @@ int main(int argc, char **argv) {
         snprintf(label, sizeof label, "  %lld x %lld (median; best)", (long long)gshapes[i][0],
                  (long long)gshapes[i][1]);
         double bf = bench_max(vf, reps), bb = bench_max(vb, reps);
-        printf("%-44s %10.1f %10.1f %8.2f\n", label, bench_median(vf, reps),
-               bench_median(vb, reps), bench_median(r, reps));
+        printf("%-44s %10.1f %10.1f %8.2f\n", label, bench_median(vf, reps), bench_median(vb, reps),
+               bench_median(r, reps));
         printf("%-44s %10.1f %10.1f %8.2f\n", "", bf, bb, bb / bf);
         gemm_free(&gf);
         gemm_free(&gb);
@@ -305,8 +316,8 @@ int main(int argc, char **argv) {
             bg = vg[t] < bg ? vg[t] : bg;
         }
         printf("\n%-44s %10s %10s\n", "barrier, us per crossing (median; best)", "ours", "omp");
-        printf("%-44s %10.3f %10.3f\n", "  eco_team_barrier_wait, #pragma omp barrier", bench_median(vo, TRIALS),
-               bench_median(vg, TRIALS));
+        printf("%-44s %10.3f %10.3f\n", "  eco_team_barrier_wait, #pragma omp barrier",
+               bench_median(vo, TRIALS), bench_median(vg, TRIALS));
         printf("%-44s %10.3f %10.3f\n", "", bo, bg);
     }
     {
@@ -325,8 +336,8 @@ int main(int argc, char **argv) {
                 char label[64];
                 snprintf(label, sizeof label, "  %s rows, %s", eco_dtype_name(kvts[ti]),
                          hot ? "in cache" : "from memory");
-                printf("%-44s %10.2f %10.2f %10.2f\n", label, bench_median(v[0], 5), bench_median(v[1], 5),
-                       bench_median(v[2], 5));
+                printf("%-44s %10.2f %10.2f %10.2f\n", label, bench_median(v[0], 5),
+                       bench_median(v[1], 5), bench_median(v[2], 5));
             }
     }
     bench_bw_close(&bw);

@@ -33,7 +33,7 @@
 #include "ecology/train.h"
 
 #define BATCH 4
-#define SEQ 128
+#define SEQ   128
 #define STEPS 5
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
@@ -57,7 +57,8 @@ static double c_train(const char *dir, const char *label, const eco_train_option
     eco_train_model *m = NULL;
     eco_status st = eco_train_model_create(dir, opt, &m);
     if (st != ECO_STATUS_OK) {
-        printf("%s: eco_train_model_create failed: %s: %s\n", label, eco_status_str(st), eco_last_error());
+        printf("%s: eco_train_model_create failed: %s: %s\n", label, eco_status_str(st),
+               eco_last_error());
         return 0.0;
     }
     const eco_model_config *cfg = eco_train_model_config(m);
@@ -94,7 +95,8 @@ static double c_train(const char *dir, const char *label, const eco_train_option
         if (st == ECO_STATUS_OK) st = eco_train_step(m, &ac, NULL, NULL);
         double dt = eco_now() - t0;
         if (st != ECO_STATUS_OK) {
-            printf("%s: training step failed: %s: %s\n", label, eco_status_str(st), eco_last_error());
+            printf("%s: training step failed: %s: %s\n", label, eco_status_str(st),
+                   eco_last_error());
             goto done;
         }
         if (i >= warmup) times[i - warmup] = dt;
@@ -109,17 +111,19 @@ done:
 }
 
 /* Runs the torch script; returns its tokens/s (0 on failure) and its ru_maxrss in *rss. */
-static double torch_train(const char *script, const eco_model_config *cfg, const char *mode, int threads,
-                          int warmup, long *rss) {
+static double torch_train(const char *script, const eco_model_config *cfg, const char *mode,
+                          int threads, int warmup, long *rss) {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "OMP_NUM_THREADS=%d /usr/bin/python3 '%s' --mode %s --vocab %lld --hidden %lld --inter %lld "
-             "--layers %lld --heads %lld --kv %lld --head-dim %lld --tie %d --eps %g --rope-theta %g "
-             "--r 8 --alpha 8 --batch %d --seq %d --threads %d --warmup %d --steps %d 2>&1",
-             threads, script, mode, (long long)cfg->vocab_size, (long long)cfg->hidden_size,
-             (long long)cfg->intermediate_size, (long long)cfg->n_layers, (long long)cfg->n_heads,
-             (long long)cfg->n_kv_heads, (long long)cfg->head_dim, cfg->tie_word_embeddings ? 1 : 0,
-             cfg->rms_norm_eps, cfg->rope_theta, BATCH, SEQ, threads, warmup, STEPS);
+    snprintf(
+        cmd, sizeof cmd,
+        "OMP_NUM_THREADS=%d /usr/bin/python3 '%s' --mode %s --vocab %lld --hidden %lld --inter "
+        "%lld "
+        "--layers %lld --heads %lld --kv %lld --head-dim %lld --tie %d --eps %g --rope-theta %g "
+        "--r 8 --alpha 8 --batch %d --seq %d --threads %d --warmup %d --steps %d 2>&1",
+        threads, script, mode, (long long)cfg->vocab_size, (long long)cfg->hidden_size,
+        (long long)cfg->intermediate_size, (long long)cfg->n_layers, (long long)cfg->n_heads,
+        (long long)cfg->n_kv_heads, (long long)cfg->head_dim, cfg->tie_word_embeddings ? 1 : 0,
+        cfg->rms_norm_eps, cfg->rope_theta, BATCH, SEQ, threads, warmup, STEPS);
     FILE *p = popen(cmd, "r");
     *rss = -1;
     if (!p) {
@@ -132,7 +136,9 @@ static double torch_train(const char *script, const eco_model_config *cfg, const
         const char *t = strstr(line, "TORCH ");
         if (t) {
             double step_s = 0.0;
-            if (sscanf(t, "TORCH tokens_per_s=%lf step_s=%lf maxrss_kb=%ld", &tps, &step_s, rss) < 3) tps = 0.0;
+            if (sscanf(t, "TORCH tokens_per_s=%lf step_s=%lf maxrss_kb=%ld", &tps, &step_s, rss) <
+                3)
+                tps = 0.0;
             printf("  torch: %s", t);
         } else {
             printf("  torch says: %s", line);
@@ -143,26 +149,27 @@ static double torch_train(const char *script, const eco_model_config *cfg, const
     return tps;
 }
 
-static void run_case(const char *label, const char *dir, const char *script, const eco_train_options *opt,
-                     const char *mode, int threads, int warmup) {
+static void run_case(const char *label, const char *dir, const char *script,
+                     const eco_train_options *opt, const char *mode, int threads, int warmup) {
     eco_model_config cfg;
     if (eco_config_load(dir, &cfg) != ECO_STATUS_OK) {
         printf("%s: cannot read config: %s\n", label, eco_last_error());
         return;
     }
-    printf("\n== %s: %s, batch %d x %d, %d threads, median of %d steps after %d warm-up ==\n", label, mode,
-           BATCH, SEQ, threads, STEPS, warmup);
+    printf("\n== %s: %s, batch %d x %d, %d threads, median of %d steps after %d warm-up ==\n",
+           label, mode, BATCH, SEQ, threads, STEPS, warmup);
     float loss = 0.0f;
     size_t ntr = 0;
     double sec = c_train(dir, label, opt, warmup, &loss, &ntr);
     long c_rss = maxrss_kb();
     double c_tps = sec > 0.0 ? BATCH * SEQ / sec : 0.0;
     if (sec > 0.0)
-        printf("  C:     tokens_per_s=%.1f step_s=%.4f maxrss_kb=%ld trainable=%zu loss=%.4f\n", c_tps, sec,
-               c_rss, ntr, (double)loss);
+        printf("  C:     tokens_per_s=%.1f step_s=%.4f maxrss_kb=%ld trainable=%zu loss=%.4f\n",
+               c_tps, sec, c_rss, ntr, (double)loss);
     long t_rss = -1;
     double t_tps = torch_train(script, &cfg, mode, threads, warmup, &t_rss);
-    printf("  %s: C %.1f tok/s, torch %.1f tok/s, ratio C/torch %.2fx (target >= 1.5x); peak RSS C %.1f MiB, "
+    printf("  %s: C %.1f tok/s, torch %.1f tok/s, ratio C/torch %.2fx (target >= 1.5x); peak RSS C "
+           "%.1f MiB, "
            "torch %.1f MiB\n",
            label, c_tps, t_tps, t_tps > 0.0 ? c_tps / t_tps : 0.0, c_rss / 1024.0, t_rss / 1024.0);
 }
@@ -231,7 +238,8 @@ int main(int argc, char **argv) {
         char *dir = eco_path_join(root, "smollm2");
         eco_status st = eco_model_create_random(&cfg, 1234, ECO_DTYPE_F32, dir);
         if (st != ECO_STATUS_OK) {
-            printf("smollm2-135m: create_random failed: %s: %s\n", eco_status_str(st), eco_last_error());
+            printf("smollm2-135m: create_random failed: %s: %s\n", eco_status_str(st),
+                   eco_last_error());
         } else {
             eco_train_options opt;
             memset(&opt, 0, sizeof opt);

@@ -26,8 +26,9 @@ static const char ecdsa_pub[] = "-----BEGIN PUBLIC KEY-----\n"
                                 "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYcdOnUOAK4uskmBV9CFRYRH0Tnxb\n"
                                 "1o7lATOb3yGP4VuS0aaMBOLbLqn/RwMDRoWwIu4N5F51gGkHUxSIBeRFVg==\n"
                                 "-----END PUBLIC KEY-----\n";
-static const char *const key_ids[] = {"90af74970395f2d1f1b0f86022bc005e0dd4e21e4346c331795d58f0ccfe5cd0",
-                                      "4654f22c31146f23a22c713a35d820916e37376e8377db37c6e4a4f90aa2f2d2"};
+static const char *const key_ids[] = {
+    "90af74970395f2d1f1b0f86022bc005e0dd4e21e4346c331795d58f0ccfe5cd0",
+    "4654f22c31146f23a22c713a35d820916e37376e8377db37c6e4a4f90aa2f2d2"};
 
 static eco_keyring *keyring;
 
@@ -64,16 +65,19 @@ static void check_statement(const char *text, size_t len) {
         if (st != ECO_STATUS_EFORMAT || root || pred || name || hex) __builtin_trap();
         return;
     }
-    if (!root || !json_is_object(pred) || !name[0] || strlen(hex) != ECO_SHA256_HEX_LEN) __builtin_trap();
+    if (!root || !json_is_object(pred) || !name[0] || strlen(hex) != ECO_SHA256_HEX_LEN)
+        __builtin_trap();
     /* what parses builds again, and the rebuilt text parses to the same values */
     char *again = NULL;
     size_t again_len = 0;
     if (eco_statement_build(name, hex, pred, &again, &again_len) != ECO_STATUS_OK) __builtin_trap();
     json_t *root2, *pred2;
     const char *name2, *hex2;
-    if (eco_statement_parse(again, again_len, "fuzz-rt", &root2, &name2, &hex2, &pred2) != ECO_STATUS_OK)
+    if (eco_statement_parse(again, again_len, "fuzz-rt", &root2, &name2, &hex2, &pred2) !=
+        ECO_STATUS_OK)
         __builtin_trap();
-    if (strcmp(name, name2) != 0 || strcmp(hex, hex2) != 0 || !json_equal(pred, pred2)) __builtin_trap();
+    if (strcmp(name, name2) != 0 || strcmp(hex, hex2) != 0 || !json_equal(pred, pred2))
+        __builtin_trap();
     json_decref(root2);
     free(again);
     json_decref(root);
@@ -84,7 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *payload = (char *)"x";
     size_t len = 12345;
     char keyid[ECO_KEYID_HEX_LEN + 1] = "";
-    eco_status st = eco_dsse_verify(keyring, text, size, "fuzz", ECO_DSSE_PAYLOAD_TYPE, &payload, &len, keyid);
+    eco_status st =
+        eco_dsse_verify(keyring, text, size, "fuzz", ECO_DSSE_PAYLOAD_TYPE, &payload, &len, keyid);
     if (st != ECO_STATUS_OK) {
         if (st != ECO_STATUS_EFORMAT && st != ECO_STATUS_ESIGNATURE) __builtin_trap();
         if (payload != NULL || len != 0) __builtin_trap();
@@ -93,7 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (strcmp(keyid, key_ids[0]) != 0 && strcmp(keyid, key_ids[1]) != 0) __builtin_trap();
         char *p2;
         size_t len2;
-        if (eco_dsse_verify(keyring, text, size, "fuzz", ECO_DSSE_PAYLOAD_TYPE, &p2, &len2, NULL) != ECO_STATUS_OK ||
+        if (eco_dsse_verify(keyring, text, size, "fuzz", ECO_DSSE_PAYLOAD_TYPE, &p2, &len2, NULL) !=
+                ECO_STATUS_OK ||
             len2 != len || memcmp(p2, payload, len) != 0)
             __builtin_trap();
         free(p2);

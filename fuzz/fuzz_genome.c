@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char hex[ECO_SHA256_HEX_LEN + 1];
     if (eco_genome_hash(&h, hex) != ECO_STATUS_OK) __builtin_trap();
     /* Fields the codec promises. */
-    if (!eco_model_id_ok(g.id) || (g.base && !eco_model_id_ok(g.base)) || g.n_params < 0) __builtin_trap();
+    if (!eco_model_id_ok(g.id) || (g.base && !eco_model_id_ok(g.base)) || g.n_params < 0)
+        __builtin_trap();
     for (size_t i = 0; i < g.n_parents; i++)
         if (!eco_model_id_ok(g.parents[i])) __builtin_trap();
     free(c1);

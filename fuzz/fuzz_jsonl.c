@@ -34,8 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     eco_data_tokens *t = NULL;
     if (eco_data_tokenize(c, tok, ECO_BYTE_TOKENIZER_EOS, &t) != ECO_STATUS_OK) __builtin_trap();
     int64_t T = 1 + (int64_t)(size % 13);
-    eco_data_loader_options opt = {.batch = 1, .seq = T, .seed = size, .shuffle = true,
-                                   .pack = ECO_DATA_PACK_STREAM, .pad_id = ECO_BYTE_TOKENIZER_PAD};
+    eco_data_loader_options opt = {.batch = 1,
+                                   .seq = T,
+                                   .seed = size,
+                                   .shuffle = true,
+                                   .pack = ECO_DATA_PACK_STREAM,
+                                   .pad_id = ECO_BYTE_TOKENIZER_PAD};
     eco_data_loader *l = NULL;
     if (eco_data_loader_create(t, &opt, &l) != ECO_STATUS_OK) __builtin_trap();
     int32_t *in = malloc((size_t)T * 4), *tg = malloc((size_t)T * 4);

@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const eco_file_entry *e = &m.files[i];
         if (!eco_manifest_name_ok(e->name)) __builtin_trap();
         if (i > 0 && strcmp(m.files[i - 1].name, e->name) >= 0) __builtin_trap();
-        if (strlen(e->sha256) != ECO_SHA256_HEX_LEN || strspn(e->sha256, "0123456789abcdef") != ECO_SHA256_HEX_LEN)
+        if (strlen(e->sha256) != ECO_SHA256_HEX_LEN ||
+            strspn(e->sha256, "0123456789abcdef") != ECO_SHA256_HEX_LEN)
             __builtin_trap();
         if (e->size > (uint64_t)INT64_MAX) __builtin_trap();
         if (eco_manifest_find(&m, e->name) != e) __builtin_trap();

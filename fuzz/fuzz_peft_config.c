@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     eco_peft_config c, d;
     if (eco_peft_config_parse((const char *)data, size, "fuzz", &c) != ECO_STATUS_OK) return 0;
-    if (c.r <= 0 || !(c.lora_dropout >= 0 && c.lora_dropout < 1) || !isfinite(c.lora_alpha)) __builtin_trap();
+    if (c.r <= 0 || !(c.lora_dropout >= 0 && c.lora_dropout < 1) || !isfinite(c.lora_alpha))
+        __builtin_trap();
     bool any = false;
     for (int t = 0; t < ECO_LORA__COUNT; t++) any |= c.targets[t];
     if (!any) __builtin_trap();
@@ -26,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (eco_peft_config_to_json(&c, &text, &len) != ECO_STATUS_OK) {
         /* Only pattern keys out of sorted order may stop a parsed config from being written. */
         bool sorted = true;
-        for (int i = 1; i < c.n_rank_pattern; i++) sorted &= strcmp(c.rank_pattern_key[i - 1], c.rank_pattern_key[i]) < 0;
+        for (int i = 1; i < c.n_rank_pattern; i++)
+            sorted &= strcmp(c.rank_pattern_key[i - 1], c.rank_pattern_key[i]) < 0;
         for (int i = 1; i < c.n_alpha_pattern; i++)
             sorted &= strcmp(c.alpha_pattern_key[i - 1], c.alpha_pattern_key[i]) < 0;
         if (sorted) __builtin_trap();

@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r->kind == ECO_RECIPE_LORA && !s->capability[0]) __builtin_trap();
         if (!s->path && s->n < 1) __builtin_trap();
     }
-    if (r->steps < 1 || r->batch < 1 || r->seq < 1 || r->warmup < 0 || r->warmup > r->steps) __builtin_trap();
+    if (r->steps < 1 || r->batch < 1 || r->seq < 1 || r->warmup < 0 || r->warmup > r->steps)
+        __builtin_trap();
     if (r->kind == ECO_RECIPE_LORA && !r->base_model) __builtin_trap();
     eco_recipe_free(r);
     return 0;

@@ -26,27 +26,37 @@ static const char BPE_JSON[] =
     "{\"added_tokens\":[{\"id\":20,\"content\":\"<|e|>\",\"special\":true,\"normalized\":false},"
     "{\"id\":21,\"content\":\"<t>\",\"special\":false,\"normalized\":false}],"
     "\"normalizer\":{\"type\":\"NFC\"},"
-    "\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":"
-    "\"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*"
+    "\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{"
+    "\"Regex\":"
+    "\"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| "
+    "?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*"
     "|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+\"},\"behavior\":\"Isolated\",\"invert\":false},"
     "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"use_regex\":false}]},"
-    "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<|e|>\"}},"
+    "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<|"
+    "e|>\"}},"
     "{\"Sequence\":{\"id\":\"A\"}}],\"special_tokens\":{\"<|e|>\":{\"ids\":[20]}}},"
     "\"decoder\":{\"type\":\"ByteLevel\"},"
-    "\"model\":{\"type\":\"BPE\",\"vocab\":VOCAB,\"merges\":[[\"a\",\"b\"],[\"\xc4\xa0\",\"a\"],[\"ab\",\"c\"]]}}";
+    "\"model\":{\"type\":\"BPE\",\"vocab\":VOCAB,\"merges\":[[\"a\",\"b\"],[\"\xc4\xa0\",\"a\"],["
+    "\"ab\",\"c\"]]}}";
 
 static const char SP_JSON[] =
-    "{\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true},{\"id\":1,\"content\":\"<s>\","
+    "{\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true},{\"id\":1,\"content\":\"<"
+    "s>\","
     "\"special\":true},{\"id\":2,\"content\":\"</s>\",\"special\":true}],"
-    "\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\xe2\x96\x81\"},"
+    "\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":"
+    "\"\xe2\x96\x81\"},"
     "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\xe2\x96\x81\"}]},"
     "\"pre_tokenizer\":null,"
-    "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\"}},"
+    "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<"
+    "s>\"}},"
     "{\"Sequence\":{\"id\":\"A\"}}],\"special_tokens\":{\"<s>\":{\"ids\":[1]}}},"
-    "\"decoder\":{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{\"String\":\"\xe2\x96\x81\"},"
-    "\"content\":\" \"},{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"},{\"type\":\"Strip\",\"content\":\" \","
+    "\"decoder\":{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{"
+    "\"String\":\"\xe2\x96\x81\"},"
+    "\"content\":\" "
+    "\"},{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"},{\"type\":\"Strip\",\"content\":\" \","
     "\"start\":1,\"stop\":0}]},"
-    "\"model\":{\"type\":\"BPE\",\"unk_token\":\"<unk>\",\"fuse_unk\":true,\"byte_fallback\":true,\"vocab\":VOCAB,"
+    "\"model\":{\"type\":\"BPE\",\"unk_token\":\"<unk>\",\"fuse_unk\":true,\"byte_fallback\":true,"
+    "\"vocab\":VOCAB,"
     "\"merges\":[\"\xe2\x96\x81 t\",\"h e\",\"\xe2\x96\x81t he\",\"\xe2\x96\x81 a\"]}}";
 
 /* Replaces VOCAB in tmpl by the vocabulary that fits it. */
@@ -65,7 +75,8 @@ static char *with_vocab(const char *tmpl, bool bytelevel) {
             snprintf(num, sizeof num, "\":%d", 22 + b);
             eco_buf_append(&v, num, strlen(num));
         }
-        const char *more = ",\"ab\":278,\"\xc4\xa0" "a\":279,\"abc\":280";
+        const char *more = ",\"ab\":278,\"\xc4\xa0"
+                           "a\":279,\"abc\":280";
         eco_buf_append(&v, more, strlen(more));
     } else {
         eco_buf_append(&v, "\"<unk>\":0,\"<s>\":1,\"</s>\":2", 26);
@@ -73,8 +84,10 @@ static char *with_vocab(const char *tmpl, bool bytelevel) {
             snprintf(num, sizeof num, ",\"<0x%02X>\":%d", b, 3 + b);
             eco_buf_append(&v, num, strlen(num));
         }
-        const char *more = ",\"\xe2\x96\x81\":259,\"t\":260,\"h\":261,\"e\":262,\"a\":263,\"\xe2\x96\x81t\":264,"
-                           "\"he\":265,\"\xe2\x96\x81the\":266,\"\xe2\x96\x81" "a\":267";
+        const char *more =
+            ",\"\xe2\x96\x81\":259,\"t\":260,\"h\":261,\"e\":262,\"a\":263,\"\xe2\x96\x81t\":264,"
+            "\"he\":265,\"\xe2\x96\x81the\":266,\"\xe2\x96\x81"
+            "a\":267";
         eco_buf_append(&v, more, strlen(more));
     }
     eco_buf_push(&v, '}');
@@ -138,22 +151,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (tok_nfc(text, len, &want) != ECO_STATUS_OK) __builtin_trap();
         /* NFC is idempotent, and the quick check agrees */
         eco_buf again = {0};
-        if (tok_nfc(want.data ? want.data : "", want.len, &again) != ECO_STATUS_OK) __builtin_trap();
-        if (again.len != want.len || (want.len && memcmp(again.data, want.data, want.len) != 0)) __builtin_trap();
-        if (tok_nfc_quick(text, len) && (want.len != len || (len && memcmp(want.data, text, len) != 0)))
+        if (tok_nfc(want.data ? want.data : "", want.len, &again) != ECO_STATUS_OK)
+            __builtin_trap();
+        if (again.len != want.len || (want.len && memcmp(again.data, want.data, want.len) != 0))
+            __builtin_trap();
+        if (tok_nfc_quick(text, len) &&
+            (want.len != len || (len && memcmp(want.data, text, len) != 0)))
             __builtin_trap();
         eco_buf_free(&again);
         /* a special added token is skipped by decode */
         check = !contains(text, len, "<|e|>");
     } else {
         eco_buf_append(&want, text, len);
-        if (which == 0) check = !contains(text, len, "<|bos|>") && !contains(text, len, "<|eos|>") &&
-                                !contains(text, len, "<|pad|>");
+        if (which == 0)
+            check = !contains(text, len, "<|bos|>") && !contains(text, len, "<|eos|>") &&
+                    !contains(text, len, "<|pad|>");
         if (which == 2)
             check = !contains(text, len, "\xe2\x96\x81") && !contains(text, len, "<s>") &&
                     !contains(text, len, "</s>") && !contains(text, len, "<unk>");
     }
-    if (check && (blen != want.len || (blen && memcmp(back, want.data, blen) != 0))) __builtin_trap();
+    if (check && (blen != want.len || (blen && memcmp(back, want.data, blen) != 0)))
+        __builtin_trap();
     eco_buf_free(&want);
     free(back);
     free(ids);

@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (tok) __builtin_trap();
         return 0;
     }
-    static const char text[] = "Hello world! <s> caf\xc3\xa9 e\xcc\x81 \xff\xfe  \xe2\x96\x81x 123\n";
+    static const char text[] =
+        "Hello world! <s> caf\xc3\xa9 e\xcc\x81 \xff\xfe  \xe2\x96\x81x 123\n";
     exercise(tok, text, sizeof text - 1);
     exercise(tok, (const char *)data, size < 256 ? size : 256);
     eco_tokenizer_free(tok);

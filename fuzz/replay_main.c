@@ -55,7 +55,9 @@ static int replay_file(const char *path) {
     return 0;
 }
 
-static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_name(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* Every regular file of dir, in name order; *count grows by the files replayed. */
 static int replay_dir(const char *dir, size_t *count) {

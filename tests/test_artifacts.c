@@ -45,8 +45,10 @@ static int count_files(const char *dir) {
         char *p = join(dir, de->d_name);
         struct stat sb;
         assert_int_equal(lstat(p, &sb), 0);
-        if (S_ISDIR(sb.st_mode)) n += count_files(p);
-        else n++;
+        if (S_ISDIR(sb.st_mode))
+            n += count_files(p);
+        else
+            n++;
         free(p);
     }
     closedir(d);
@@ -97,7 +99,8 @@ static void tamper(const char *path, off_t off) {
     assert_int_equal(chmod(path, 0444), 0);
     struct stat after;
     assert_int_equal(stat(path, &after), 0);
-    assert_true(after.st_mtim.tv_sec == sb.st_mtim.tv_sec && after.st_mtim.tv_nsec == sb.st_mtim.tv_nsec);
+    assert_true(after.st_mtim.tv_sec == sb.st_mtim.tv_sec &&
+                after.st_mtim.tv_nsec == sb.st_mtim.tv_nsec);
     assert_int_equal(after.st_size, sb.st_size);
 }
 
@@ -124,8 +127,10 @@ static void test_data_dir_resolve(void **state) {
     d = eco_data_dir_resolve(NULL);
     assert_string_equal(d, ECO_DATA_DIR_DEFAULT);
     free(d);
-    if (old) setenv(ECO_DATA_DIR_ENV, old, 1);
-    else unsetenv(ECO_DATA_DIR_ENV);
+    if (old)
+        setenv(ECO_DATA_DIR_ENV, old, 1);
+    else
+        unsetenv(ECO_DATA_DIR_ENV);
     free(old);
 }
 
@@ -182,7 +187,8 @@ static void test_store_put(void **state) {
     ECO_ASSERT_STATUS(eco_store_put_file(s, missing, hex, NULL), ECO_STATUS_ENOTFOUND);
     ECO_ASSERT_STATUS(eco_store_put_file(s, dir, hex, NULL), ECO_STATUS_EINVAL); /* a folder */
     assert_null(eco_store_object_path(s, "../../etc/passwd"));
-    assert_null(eco_store_object_path(s, "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
+    assert_null(eco_store_object_path(
+        s, "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
     assert_false(eco_store_has(s, "xyz"));
     assert_int_equal(count_in(data, "tmp"), 0);
 
@@ -344,7 +350,8 @@ static void test_store_verify(void **state) {
     ECO_ASSERT_STATUS(eco_store_verify_object(s, NULL, 0, false), ECO_STATUS_EINVAL);
 
     /* size mismatch (said as such, naming the object) */
-    ECO_ASSERT_STATUS(eco_store_verify_object(s, hex, strlen(text) + 1, true), ECO_STATUS_EINTEGRITY);
+    ECO_ASSERT_STATUS(eco_store_verify_object(s, hex, strlen(text) + 1, true),
+                      ECO_STATUS_EINTEGRITY);
     assert_error_contains(hex);
     assert_error_contains("size mismatch");
 
@@ -392,7 +399,8 @@ static void test_store_trust_cache(void **state) {
      * the tampered object is still caught with trust_cache on. */
     FILE *f = fopen(verified, "w");
     assert_non_null(f);
-    fprintf(f, "garbage\n\n%s\n%.64s 12x 5\n%.64s -1 5\n%.64s %zu\n%.63s %zu 0\n", hex, hex, hex, hex, n, hex, n);
+    fprintf(f, "garbage\n\n%s\n%.64s 12x 5\n%.64s -1 5\n%.64s %zu\n%.63s %zu 0\n", hex, hex, hex,
+            hex, n, hex, n);
     fprintf(f, "%.64s 99999999999999999999999 1\n", hex);
     for (int i = 0; i < 300; i++) fputc('z', f); /* an over-long line */
     fputc('\n', f);
@@ -582,8 +590,10 @@ static void test_store_concurrent_put(void **state) {
 
 static void test_manifest_name_ok(void **state) {
     (void)state;
-    const char *good[] = {"a", "model.safetensors", "a/b/c.bin", "a.b/..c", "...", ".hidden", "dé/ü.json", "a/.b"};
-    const char *bad[] = {"", "/abs", "../x", "a/../b", "a/..", "..", ".", "./a", "a/./b", "a//b", "a/", "/"};
+    const char *good[] = {"a",   "model.safetensors", "a/b/c.bin", "a.b/..c",
+                          "...", ".hidden",           "dé/ü.json", "a/.b"};
+    const char *bad[] = {"",  "/abs", "../x",  "a/../b", "a/..", "..",
+                         ".", "./a",  "a/./b", "a//b",   "a/",   "/"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         if (!eco_manifest_name_ok(good[i])) print_error("'%s' refused\n", good[i]);
         assert_true(eco_manifest_name_ok(good[i]));
@@ -673,8 +683,8 @@ static void test_manifest_from_dir(void **state) {
     size_t len;
     ECO_ASSERT_OK(eco_json_canonical(j, &text, &len));
     char expect_first[256];
-    snprintf(expect_first, sizeof expect_first, "[{\"name\":\"a.txt\",\"sha256\":\"%s\",\"size\":1},",
-             m.files[0].sha256);
+    snprintf(expect_first, sizeof expect_first,
+             "[{\"name\":\"a.txt\",\"sha256\":\"%s\",\"size\":1},", m.files[0].sha256);
     assert_true(strncmp(text, expect_first, strlen(expect_first)) == 0);
     free(text);
     eco_manifest back;
@@ -755,9 +765,9 @@ static void test_manifest_refuses_links(void **state) {
     free(dir);
 }
 
-#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define H64                    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define ENTRY(name, hex, size) "{\"name\":" name ",\"sha256\":" hex ",\"size\":" size "}"
-#define OK_ENTRY(name) ENTRY("\"" name "\"", "\"" H64 "\"", "1")
+#define OK_ENTRY(name)         ENTRY("\"" name "\"", "\"" H64 "\"", "1")
 
 typedef struct json_case {
     const char *json;
@@ -784,7 +794,8 @@ static void test_manifest_json_table(void **state) {
         {"[{\"name\":\"a\",\"sha256\":\"" H64 "\"}]", "files[0].size: missing"},
         {"[{\"sha256\":\"" H64 "\",\"size\":1}]", "files[0].name: missing"},
         {"[{\"name\":\"a\",\"size\":1}]", "files[0].sha256: missing"},
-        {"[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"size\":1,\"mode\":420}]", "files[0]: unknown field 'mode'"},
+        {"[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"size\":1,\"mode\":420}]",
+         "files[0]: unknown field 'mode'"},
         {"[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"size\":1,\"m\\u001b[2J\":1}]",
          "files[0]: unknown field 'm\\x1b[2J'"}, /* a hostile key is shown escaped, not printed raw */
         {"[{}]", "files[0].name: missing"},
@@ -803,15 +814,21 @@ static void test_manifest_json_table(void **state) {
         /* sha256 */
         {"[" ENTRY("\"a\"", "5", "1") "]", "files[0].sha256: not 64 lower-case hex digits"},
         {"[" ENTRY("\"a\"", "\"" HEX_EMPTY "0\"", "1") "]", "files[0].sha256"},
-        {"[" ENTRY("\"a\"", "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85\"", "1") "]",
+        {"[" ENTRY("\"a\"", "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85\"",
+                   "1") "]",
          "files[0].sha256"},
-        {"[" ENTRY("\"a\"", "\"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855\"", "1") "]",
+        {"[" ENTRY("\"a\"", "\"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855\"",
+                   "1") "]",
          "files[0].sha256"},
-        {"[" ENTRY("\"a\"", "\"g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"", "1") "]",
+        {"[" ENTRY("\"a\"", "\"g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"",
+                   "1") "]",
          "files[0].sha256"},
-        {"[" ENTRY("\"a\"", "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85\\u0000\"", "1") "]",
+        {"[" ENTRY("\"a\"",
+                   "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85\\u0000\"",
+                   "1") "]",
          "files[0].sha256"},
-        {"[" OK_ENTRY("a") "," OK_ENTRY("b") "," ENTRY("\"c\"", "null", "1") "]", "files[2].sha256"},
+        {"[" OK_ENTRY("a") "," OK_ENTRY("b") "," ENTRY("\"c\"", "null", "1") "]",
+         "files[2].sha256"},
         /* size */
         {"[" ENTRY("\"a\"", "\"" H64 "\"", "-1") "]", "files[0].size: -1 is negative"},
         {"[" ENTRY("\"a\"", "\"" H64 "\"", "\"1\"") "]", "files[0].size: expected an integer"},
@@ -835,7 +852,8 @@ static void test_manifest_json_table(void **state) {
         eco_manifest m = {(eco_file_entry *)&m, 99}; /* garbage in: out is always set */
         eco_status st = eco_manifest_from_json(j, "genome.json: files", &m);
         if (cases[i].want == NULL) {
-            if (st != ECO_STATUS_OK) print_error("case %zu (%s): refused: %s\n", i, cases[i].json, eco_last_error());
+            if (st != ECO_STATUS_OK)
+                print_error("case %zu (%s): refused: %s\n", i, cases[i].json, eco_last_error());
             assert_int_equal(st, ECO_STATUS_OK);
             assert_int_equal(m.n, json_array_size(j));
             /* accepted input writes back to the same JSON */
@@ -846,8 +864,8 @@ static void test_manifest_json_table(void **state) {
         } else {
             rejects++;
             if (st != ECO_STATUS_EFORMAT || !strstr(eco_last_error(), cases[i].want))
-                print_error("case %zu (%s): got %s '%s', want EFORMAT containing '%s'\n", i, cases[i].json,
-                            eco_status_str(st), eco_last_error(), cases[i].want);
+                print_error("case %zu (%s): got %s '%s', want EFORMAT containing '%s'\n", i,
+                            cases[i].json, eco_status_str(st), eco_last_error(), cases[i].want);
             assert_int_equal(st, ECO_STATUS_EFORMAT);
             assert_non_null(strstr(eco_last_error(), cases[i].want));
             assert_int_equal(m.n, 0);
@@ -921,13 +939,20 @@ static void test_manifest_to_json_refuses(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_data_dir_resolve),      cmocka_unit_test(test_store_put),
-        cmocka_unit_test(test_store_dedup),           cmocka_unit_test(test_store_verify),
-        cmocka_unit_test(test_store_repairs_same_size), cmocka_unit_test(test_store_read_only),
-        cmocka_unit_test(test_store_trust_cache),     cmocka_unit_test(test_store_copy_out),
-        cmocka_unit_test(test_store_stale_tmp),       cmocka_unit_test(test_store_concurrent_put),
-        cmocka_unit_test(test_manifest_name_ok),      cmocka_unit_test(test_manifest_from_dir),
-        cmocka_unit_test(test_manifest_refuses_links), cmocka_unit_test(test_manifest_json_table),
+        cmocka_unit_test(test_data_dir_resolve),
+        cmocka_unit_test(test_store_put),
+        cmocka_unit_test(test_store_dedup),
+        cmocka_unit_test(test_store_verify),
+        cmocka_unit_test(test_store_repairs_same_size),
+        cmocka_unit_test(test_store_read_only),
+        cmocka_unit_test(test_store_trust_cache),
+        cmocka_unit_test(test_store_copy_out),
+        cmocka_unit_test(test_store_stale_tmp),
+        cmocka_unit_test(test_store_concurrent_put),
+        cmocka_unit_test(test_manifest_name_ok),
+        cmocka_unit_test(test_manifest_from_dir),
+        cmocka_unit_test(test_manifest_refuses_links),
+        cmocka_unit_test(test_manifest_json_table),
         cmocka_unit_test(test_manifest_to_json_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

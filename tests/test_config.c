@@ -22,7 +22,8 @@ static eco_model_config parse_ok(const char *json) {
 
 /* meta-llama/Llama-3.2-1B config.json */
 static const char *llama32 =
-    "{\"architectures\": [\"LlamaForCausalLM\"], \"attention_bias\": false, \"attention_dropout\": 0.0,"
+    "{\"architectures\": [\"LlamaForCausalLM\"], \"attention_bias\": false, \"attention_dropout\": "
+    "0.0,"
     " \"bos_token_id\": 128000, \"eos_token_id\": [128001, 128008, 128009], \"head_dim\": 64,"
     " \"hidden_act\": \"silu\", \"hidden_size\": 2048, \"initializer_range\": 0.02,"
     " \"intermediate_size\": 8192, \"max_position_embeddings\": 131072, \"mlp_bias\": false,"
@@ -35,7 +36,8 @@ static const char *llama32 =
 
 /* Qwen/Qwen2.5-0.5B config.json */
 static const char *qwen25 =
-    "{\"architectures\": [\"Qwen2ForCausalLM\"], \"attention_dropout\": 0.0, \"bos_token_id\": 151643,"
+    "{\"architectures\": [\"Qwen2ForCausalLM\"], \"attention_dropout\": 0.0, \"bos_token_id\": "
+    "151643,"
     " \"eos_token_id\": 151643, \"hidden_act\": \"silu\", \"hidden_size\": 896,"
     " \"initializer_range\": 0.02, \"intermediate_size\": 4864, \"max_position_embeddings\": 32768,"
     " \"max_window_layers\": 24, \"model_type\": \"qwen2\", \"num_attention_heads\": 14,"
@@ -48,10 +50,12 @@ static const char *qwen25 =
 static const char *mistral7b =
     "{\"architectures\": [\"MistralForCausalLM\"], \"bos_token_id\": 1, \"eos_token_id\": 2,"
     " \"hidden_act\": \"silu\", \"hidden_size\": 4096, \"initializer_range\": 0.02,"
-    " \"intermediate_size\": 14336, \"max_position_embeddings\": 32768, \"model_type\": \"mistral\","
+    " \"intermediate_size\": 14336, \"max_position_embeddings\": 32768, \"model_type\": "
+    "\"mistral\","
     " \"num_attention_heads\": 32, \"num_hidden_layers\": 32, \"num_key_value_heads\": 8,"
     " \"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0, \"sliding_window\": 4096,"
-    " \"tie_word_embeddings\": false, \"torch_dtype\": \"bfloat16\", \"transformers_version\": \"4.34.0.dev0\","
+    " \"tie_word_embeddings\": false, \"torch_dtype\": \"bfloat16\", \"transformers_version\": "
+    "\"4.34.0.dev0\","
     " \"use_cache\": true, \"vocab_size\": 32000}";
 
 static void test_real_configs(void **state) {
@@ -143,10 +147,11 @@ static void test_defaults(void **state) {
     assert_int_equal(eco_config_param_count(&c), 512 + 2 * 3136 + 16);
 
     /* Llama attention_bias puts bias on q, k, v and o; an explicit head_dim. */
-    c = parse_ok("{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 32, \"hidden_size\": 16,"
-                 " \"intermediate_size\": 48, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,"
-                 " \"head_dim\": 6, \"attention_bias\": true, \"eos_token_id\": 5,"
-                 " \"rope_scaling\": {\"type\": \"default\"}}");
+    c = parse_ok(
+        "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 32, \"hidden_size\": 16,"
+        " \"intermediate_size\": 48, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,"
+        " \"head_dim\": 6, \"attention_bias\": true, \"eos_token_id\": 5,"
+        " \"rope_scaling\": {\"type\": \"default\"}}");
     assert_true(c.qkv_bias);
     assert_true(c.o_bias);
     assert_int_equal(c.head_dim, 6);
@@ -252,9 +257,11 @@ static void test_write_roundtrip(void **state) {
 /* ---- bad configs ------------------------------------------------------------------- */
 
 #define ARCH "\"architectures\": [\"LlamaForCausalLM\"], "
-#define SIZES "\"vocab_size\": 32, \"hidden_size\": 16, \"intermediate_size\": 48, \"num_hidden_layers\": 2, "
-#define HEADS "\"num_attention_heads\": 4"
-#define BASE ARCH SIZES HEADS
+#define SIZES                                                                                      \
+    "\"vocab_size\": 32, \"hidden_size\": 16, \"intermediate_size\": 48, \"num_hidden_layers\": "  \
+    "2, "
+#define HEADS  "\"num_attention_heads\": 4"
+#define BASE   ARCH SIZES HEADS
 #define LLAMA3 "\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, "
 
 typedef struct {
@@ -284,7 +291,8 @@ static const bad_config bad_configs[] = {
      ECO_STATUS_EFORMAT, "config.json: hidden_size: missing"},
     {"{" ARCH "\"vocab_size\": 32, \"hidden_size\": 16, \"intermediate_size\": 48, " HEADS "}",
      ECO_STATUS_EFORMAT, "num_hidden_layers: missing"},
-    {"{" ARCH SIZES "\"max_position_embeddings\": 64}", ECO_STATUS_EFORMAT, "num_attention_heads: missing"},
+    {"{" ARCH SIZES "\"max_position_embeddings\": 64}", ECO_STATUS_EFORMAT,
+     "num_attention_heads: missing"},
     {"{" ARCH "\"vocab_size\": 32, \"hidden_size\": \"16\", \"intermediate_size\": 48, "
      "\"num_hidden_layers\": 2, " HEADS "}",
      ECO_STATUS_EFORMAT, "config.json: hidden_size: expected an integer"},
@@ -309,7 +317,8 @@ static const bad_config bad_configs[] = {
     {"{" BASE ", \"num_key_value_heads\": 0}", ECO_STATUS_EFORMAT, "num_key_value_heads"},
     {"{" ARCH "\"vocab_size\": 32, \"hidden_size\": 10, \"intermediate_size\": 48, "
      "\"num_hidden_layers\": 2, " HEADS "}",
-     ECO_STATUS_EFORMAT, "head_dim: absent and hidden_size 10 is not a multiple of num_attention_heads 4"},
+     ECO_STATUS_EFORMAT,
+     "head_dim: absent and hidden_size 10 is not a multiple of num_attention_heads 4"},
     {"{" ARCH "\"vocab_size\": 32, \"hidden_size\": 12, \"intermediate_size\": 48, "
      "\"num_hidden_layers\": 2, " HEADS "}",
      ECO_STATUS_EFORMAT, "head_dim: 3 is odd"},
@@ -346,7 +355,8 @@ static const bad_config bad_configs[] = {
      ECO_STATUS_EFORMAT, "high_freq_factor 1 must exceed low_freq_factor 1"},
     {"{" BASE ", \"rope_scaling\": {" LLAMA3 "\"high_freq_factor\": 4.0, "
      "\"original_max_position_embeddings\": -1}}",
-     ECO_STATUS_EFORMAT, "rope_scaling.original_max_position_embeddings: -1 outside [1, 2147483647]"},
+     ECO_STATUS_EFORMAT,
+     "rope_scaling.original_max_position_embeddings: -1 outside [1, 2147483647]"},
     {"{" BASE ", \"hidden_act\": \"gelu\"}", ECO_STATUS_EUNSUPPORTED,
      "hidden_act: 'gelu' is not supported"},
     {"{" BASE ", \"hidden_act\": 1}", ECO_STATUS_EFORMAT, "hidden_act: expected a string"},
@@ -368,8 +378,10 @@ static const bad_config bad_configs[] = {
     /* Token ids outside the vocabulary (vocab_size 32): accepted silently before. */
     {"{" BASE ", \"eos_token_id\": 32}", ECO_STATUS_EFORMAT,
      "config.json: eos_token_id: 32 is outside the vocabulary (vocab_size 32)"},
-    {"{" BASE ", \"eos_token_id\": [2, 40]}", ECO_STATUS_EFORMAT, "eos_token_id: 40 is outside the vocabulary"},
-    {"{" BASE ", \"bos_token_id\": 32}", ECO_STATUS_EFORMAT, "bos_token_id: 32 is outside the vocabulary"},
+    {"{" BASE ", \"eos_token_id\": [2, 40]}", ECO_STATUS_EFORMAT,
+     "eos_token_id: 40 is outside the vocabulary"},
+    {"{" BASE ", \"bos_token_id\": 32}", ECO_STATUS_EFORMAT,
+     "bos_token_id: 32 is outside the vocabulary"},
     /* Sizes each below 2^31 whose products overflow the f32 byte count. */
     {"{" ARCH "\"vocab_size\": 2147483647, \"hidden_size\": 2147483646, "
      "\"intermediate_size\": 2147483647, \"num_hidden_layers\": 2147483647, "

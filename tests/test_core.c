@@ -21,7 +21,8 @@ static void test_status_strings(void **state) {
     /* numbers are part of the ABI */
     assert_int_equal(ECO_STATUS_EFORMAT, 4);
     assert_int_equal(ECO_STATUS_ESIGNATURE, 12);
-    for (int i = 0; i < ECO_STATUS__COUNT; i++) assert_string_not_equal(eco_status_str((eco_status)i), "EUNKNOWN");
+    for (int i = 0; i < ECO_STATUS__COUNT; i++)
+        assert_string_not_equal(eco_status_str((eco_status)i), "EUNKNOWN");
 }
 
 static void test_error_context(void **state) {
@@ -75,7 +76,7 @@ static void test_arena(void **state) {
     }
     char *s = eco_arena_strndup(&a, "hello world", 5);
     assert_string_equal(s, "hello");
-    assert_null(eco_arena_alloc(&a, 8, 3));            /* not a power of two */
+    assert_null(eco_arena_alloc(&a, 8, 3));             /* not a power of two */
     assert_null(eco_arena_alloc(&a, SIZE_MAX - 8, 64)); /* overflow */
     void *big = eco_arena_alloc(&a, 1 << 20, 4096);
     assert_non_null(big);
@@ -195,7 +196,8 @@ static void test_sha256(void **state) {
 
 static void test_canonical_json(void **state) {
     (void)state;
-    const char *in = "{ \"b\": [1, 2, {\"z\": true, \"a\": null}], \"a\": \"h\\u00e9\" , \"c\": 1.5 }";
+    const char *in =
+        "{ \"b\": [1, 2, {\"z\": true, \"a\": null}], \"a\": \"h\\u00e9\" , \"c\": 1.5 }";
     char *out;
     size_t len;
     ECO_ASSERT_OK(eco_json_canonicalize(in, strlen(in), "in.json", &out, &len));
@@ -209,10 +211,12 @@ static void test_canonical_json(void **state) {
     free(out);
     free(out2);
     const char *dup = "{\"a\":1,\"a\":2}";
-    ECO_ASSERT_STATUS(eco_json_canonicalize(dup, strlen(dup), "dup.json", &out, &len), ECO_STATUS_EFORMAT);
+    ECO_ASSERT_STATUS(eco_json_canonicalize(dup, strlen(dup), "dup.json", &out, &len),
+                      ECO_STATUS_EFORMAT);
     assert_non_null(strstr(eco_last_error(), "dup.json"));
     const char *bad = "{\"a\":";
-    ECO_ASSERT_STATUS(eco_json_canonicalize(bad, strlen(bad), "bad.json", &out, &len), ECO_STATUS_EFORMAT);
+    ECO_ASSERT_STATUS(eco_json_canonicalize(bad, strlen(bad), "bad.json", &out, &len),
+                      ECO_STATUS_EFORMAT);
 }
 
 static void test_rng(void **state) {
@@ -295,7 +299,8 @@ static void test_team_barrier(void **state) {
     enum { T = 3, ROUNDS = 2000 };
     _Alignas(64) atomic_long arrived[T * ECO_BARRIER_STRIDE];
     long slots[T * 16];
-    for (const long *spins = (const long[]){0, ECO_BARRIER_SPINS}, *end = spins + 2; spins < end; spins++) {
+    for (const long *spins = (const long[]){0, ECO_BARRIER_SPINS}, *end = spins + 2; spins < end;
+         spins++) {
         for (int i = 0; i < T * ECO_BARRIER_STRIDE; i++) atomic_init(&arrived[i], 0);
         int bad = 0;
 #pragma omp parallel num_threads(T) reduction(+ : bad)

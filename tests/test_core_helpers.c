@@ -37,9 +37,9 @@ static const utf8_case UTF8[] = {
     {"\xf4\x90\x80\x80", 4, 0, 0}, /* past U+10FFFF */
     {"\xf5\x80\x80\x80", 4, 0, 0}, /* lead byte past F4 */
     {"\xff", 1, 0, 0},
-    {"\xc3", 1, 0, 0},             /* cut short */
-    {"\xe2\x82", 2, 0, 0},         /* cut short */
-    {"\xe2\x28\xa1", 3, 0, 0},     /* bad continuation */
+    {"\xc3", 1, 0, 0},         /* cut short */
+    {"\xe2\x82", 2, 0, 0},     /* cut short */
+    {"\xe2\x28\xa1", 3, 0, 0}, /* bad continuation */
 };
 
 static void test_utf8_table(void **state) {
@@ -50,7 +50,8 @@ static void test_utf8_table(void **state) {
         uint32_t cp = 0xdeadbeef;
         size_t l = eco_utf8_decode(c->bytes, c->n, &cp);
         if (l != c->want_len || (l && cp != c->want_cp)) {
-            print_error("case %zu: got len %zu cp %#x, want len %zu cp %#x\n", i, l, cp, c->want_len, c->want_cp);
+            print_error("case %zu: got len %zu cp %#x, want len %zu cp %#x\n", i, l, cp,
+                        c->want_len, c->want_cp);
             bad++;
         }
         if (l) { /* the encoder writes the same bytes back */
@@ -73,10 +74,15 @@ static void test_utf8_table(void **state) {
 static void test_utf8_lossy(void **state) {
     (void)state;
     size_t n = 0;
-    char *s = eco_utf8_lossy("a\xff" "b\xe2\x82\xac\xc3", 7, &n);
+    char *s = eco_utf8_lossy("a\xff"
+                             "b\xe2\x82\xac\xc3",
+                             7, &n);
     assert_non_null(s);
     assert_int_equal(n, 1 + 3 + 1 + 3 + 3);
-    assert_memory_equal(s, "a\xef\xbf\xbd" "b\xe2\x82\xac\xef\xbf\xbd", n);
+    assert_memory_equal(s,
+                        "a\xef\xbf\xbd"
+                        "b\xe2\x82\xac\xef\xbf\xbd",
+                        n);
     assert_int_equal(s[n], '\0');
     free(s);
     assert_int_equal(eco_utf8_valid_prefix("ok\xe2\x82\xac\x80", 6), 5);

@@ -22,11 +22,12 @@ static eco_data_corpus *parse_ok(const char *text) {
 
 static void test_parse_good(void **state) {
     (void)state;
-    const char *pc = "\xEF\xBB\xBF{\"prompt\": \"2+2=\", \"completion\": \"4\", \"id\": 7}\r\n"
-                     "\n"
-                     "   \t\n"
-                     "{\"completion\": \"b\\u0000c\", \"prompt\": \"\", \"meta\": {\"x\": [1, 2]}}\n"
-                     "{\"prompt\": \"\\u00e9\", \"completion\": \"\"}";
+    const char *pc =
+        "\xEF\xBB\xBF{\"prompt\": \"2+2=\", \"completion\": \"4\", \"id\": 7}\r\n"
+        "\n"
+        "   \t\n"
+        "{\"completion\": \"b\\u0000c\", \"prompt\": \"\", \"meta\": {\"x\": [1, 2]}}\n"
+        "{\"prompt\": \"\\u00e9\", \"completion\": \"\"}";
     eco_data_corpus *c = parse_ok(pc);
     assert_int_equal(c->kind, ECO_DATA_KIND_PROMPT_COMPLETION);
     assert_int_equal(c->n_records, 3);
@@ -76,41 +77,56 @@ static void test_parse_bad(void **state) {
     const bad_case cases[] = {
         {"empty file", "", ECO_STATUS_EFORMAT, "corpus.jsonl: no records"},
         {"blank file", "\n   \n\r\n", ECO_STATUS_EFORMAT, "no records"},
-        {"bad JSON", "{\"text\": \"a\"}\n{\"text\": \"b\"", ECO_STATUS_EFORMAT, "corpus.jsonl:2: invalid JSON at column"},
-        {"trailing garbage", "{\"text\": \"a\"} x\n", ECO_STATUS_EFORMAT, "corpus.jsonl:1: invalid JSON"},
-        {"two objects on a line", "{\"text\": \"a\"}{\"text\": \"b\"}\n", ECO_STATUS_EFORMAT, "corpus.jsonl:1: invalid JSON"},
-        {"not an object", "[\"text\", \"a\"]\n", ECO_STATUS_EFORMAT, "corpus.jsonl:1: expected a JSON object"},
+        {"bad JSON", "{\"text\": \"a\"}\n{\"text\": \"b\"", ECO_STATUS_EFORMAT,
+         "corpus.jsonl:2: invalid JSON at column"},
+        {"trailing garbage", "{\"text\": \"a\"} x\n", ECO_STATUS_EFORMAT,
+         "corpus.jsonl:1: invalid JSON"},
+        {"two objects on a line", "{\"text\": \"a\"}{\"text\": \"b\"}\n", ECO_STATUS_EFORMAT,
+         "corpus.jsonl:1: invalid JSON"},
+        {"not an object", "[\"text\", \"a\"]\n", ECO_STATUS_EFORMAT,
+         "corpus.jsonl:1: expected a JSON object"},
         {"scalar", "\"text\"\n", ECO_STATUS_EFORMAT, "corpus.jsonl:1: invalid JSON"},
         {"prompt not a string", "{\"prompt\": 1, \"completion\": \"x\"}", ECO_STATUS_EFORMAT,
          "corpus.jsonl:1: \"prompt\": expected a string"},
-        {"completion not a string", "{\"prompt\": \"p\", \"completion\": [\"x\"]}", ECO_STATUS_EFORMAT,
-         "\"completion\": expected a string"},
-        {"missing completion", "{\"prompt\": \"a\"}", ECO_STATUS_EFORMAT, "corpus.jsonl:1: missing \"completion\""},
+        {"completion not a string", "{\"prompt\": \"p\", \"completion\": [\"x\"]}",
+         ECO_STATUS_EFORMAT, "\"completion\": expected a string"},
+        {"missing completion", "{\"prompt\": \"a\"}", ECO_STATUS_EFORMAT,
+         "corpus.jsonl:1: missing \"completion\""},
         {"missing prompt", "{\"completion\": \"a\"}", ECO_STATUS_EFORMAT, "missing \"prompt\""},
         {"text null", "{\"text\": null}", ECO_STATUS_EFORMAT, "\"text\": expected a string"},
-        {"no known key", "{\"input\": \"a\", \"output\": \"b\"}", ECO_STATUS_EFORMAT, "expected {\"prompt\""},
+        {"no known key", "{\"input\": \"a\", \"output\": \"b\"}", ECO_STATUS_EFORMAT,
+         "expected {\"prompt\""},
         {"both kinds in a record", "{\"text\": \"a\", \"prompt\": \"b\", \"completion\": \"c\"}",
          ECO_STATUS_EFORMAT, "both \"text\" and \"prompt\""},
-        {"mixed kinds", "{\"prompt\": \"a\", \"completion\": \"b\"}\n\n{\"text\": \"c\"}\n", ECO_STATUS_EFORMAT,
-         "corpus.jsonl:3: a {\"text\"} record in a {\"prompt\", \"completion\"} file (the kind set by line 1)"},
-        {"mixed kinds after a bad line", "{\"text\": 1}\n{\"text\": \"a\"}\n{\"prompt\": \"a\", \"completion\": \"b\"}\n",
-         ECO_STATUS_EFORMAT, "corpus.jsonl:3: a {\"prompt\", \"completion\"} record in a {\"text\"} file"},
+        {"mixed kinds", "{\"prompt\": \"a\", \"completion\": \"b\"}\n\n{\"text\": \"c\"}\n",
+         ECO_STATUS_EFORMAT,
+         "corpus.jsonl:3: a {\"text\"} record in a {\"prompt\", \"completion\"} file (the kind set "
+         "by line 1)"},
+        {"mixed kinds after a bad line",
+         "{\"text\": 1}\n{\"text\": \"a\"}\n{\"prompt\": \"a\", \"completion\": \"b\"}\n",
+         ECO_STATUS_EFORMAT,
+         "corpus.jsonl:3: a {\"prompt\", \"completion\"} record in a {\"text\"} file"},
         {"duplicate key", "{\"text\": \"a\", \"text\": \"b\"}", ECO_STATUS_EFORMAT, "duplicate"},
-        {"invalid UTF-8", "{\"text\": \"\xff\"}", ECO_STATUS_EFORMAT, "corpus.jsonl:1: invalid JSON"},
-        {"every bad line reported", "{\"text\": \"a\"}\n{\"text\": 2}\n{\"text\": \"b\"}\n{oops}\n", ECO_STATUS_EFORMAT,
-         "corpus.jsonl: 2 bad lines: corpus.jsonl:2: \"text\": expected a string; corpus.jsonl:4: invalid JSON"},
+        {"invalid UTF-8", "{\"text\": \"\xff\"}", ECO_STATUS_EFORMAT,
+         "corpus.jsonl:1: invalid JSON"},
+        {"every bad line reported", "{\"text\": \"a\"}\n{\"text\": 2}\n{\"text\": \"b\"}\n{oops}\n",
+         ECO_STATUS_EFORMAT,
+         "corpus.jsonl: 2 bad lines: corpus.jsonl:2: \"text\": expected a string; corpus.jsonl:4: "
+         "invalid JSON"},
         {"many bad lines", ten, ECO_STATUS_EFORMAT, "10 bad lines: corpus.jsonl:1:"},
-        {"many bad lines, count", ten, ECO_STATUS_EFORMAT, "corpus.jsonl:8: \"text\": expected a string; and 2 more"},
+        {"many bad lines, count", ten, ECO_STATUS_EFORMAT,
+         "corpus.jsonl:8: \"text\": expected a string; and 2 more"},
         {"huge line", huge, ECO_STATUS_ERANGE, "corpus.jsonl:2: line of 4194305 bytes is too long"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         eco_data_corpus *c = (eco_data_corpus *)0x1;
         eco_clear_error();
-        eco_status got = eco_data_corpus_parse(cases[i].text, strlen(cases[i].text), "corpus.jsonl", &c);
+        eco_status got =
+            eco_data_corpus_parse(cases[i].text, strlen(cases[i].text), "corpus.jsonl", &c);
         const char *msg = eco_last_error();
         if (got != cases[i].want || !strstr(msg, cases[i].needle) || c != NULL) {
-            print_error("case '%s': got %s \"%s\", want %s containing \"%s\"\n", cases[i].what, eco_status_str(got),
-                        msg, eco_status_str(cases[i].want), cases[i].needle);
+            print_error("case '%s': got %s \"%s\", want %s containing \"%s\"\n", cases[i].what,
+                        eco_status_str(got), msg, eco_status_str(cases[i].want), cases[i].needle);
             if (got == ECO_STATUS_OK) eco_data_corpus_free(c);
             fail();
         }
@@ -139,11 +155,15 @@ static void test_parse_bad(void **state) {
 
 static void test_hash(void **state) {
     (void)state;
-    eco_data_corpus *a = parse_ok("{\"prompt\": \"a\", \"completion\": \"b\", \"n\": 1.5}\n{\"prompt\": \"c\", \"completion\": \"d\"}\n");
-    eco_data_corpus *b = parse_ok("\r\n  {\"completion\":\"b\",   \"n\": 1.50, \"prompt\":\"a\"}\r\n\n\t\n{\"completion\": \"d\", \"prompt\": \"\\u0063\"}");
+    eco_data_corpus *a = parse_ok("{\"prompt\": \"a\", \"completion\": \"b\", \"n\": "
+                                  "1.5}\n{\"prompt\": \"c\", \"completion\": \"d\"}\n");
+    eco_data_corpus *b =
+        parse_ok("\r\n  {\"completion\":\"b\",   \"n\": 1.50, "
+                 "\"prompt\":\"a\"}\r\n\n\t\n{\"completion\": \"d\", \"prompt\": \"\\u0063\"}");
     assert_memory_equal(a->sha256, b->sha256, ECO_SHA256_LEN);
     /* The exact canonical text: records with sorted keys, compact, one per line. */
-    const char *canon = "{\"completion\":\"b\",\"n\":1.5,\"prompt\":\"a\"}\n{\"completion\":\"d\",\"prompt\":\"c\"}\n";
+    const char *canon = "{\"completion\":\"b\",\"n\":1.5,\"prompt\":\"a\"}\n{\"completion\":\"d\","
+                        "\"prompt\":\"c\"}\n";
     uint8_t want[ECO_SHA256_LEN];
     ECO_ASSERT_OK(eco_sha256(canon, strlen(canon), want));
     assert_memory_equal(a->sha256, want, ECO_SHA256_LEN);
@@ -151,10 +171,12 @@ static void test_hash(void **state) {
     eco_hex(hex, want, ECO_SHA256_LEN);
     assert_string_equal(a->sha256_hex, hex);
     /* Content, order and extra keys all count. */
-    eco_data_corpus *c = parse_ok("{\"prompt\": \"c\", \"completion\": \"d\"}\n{\"prompt\": \"a\", \"completion\": \"b\", \"n\": 1.5}\n");
+    eco_data_corpus *c = parse_ok("{\"prompt\": \"c\", \"completion\": \"d\"}\n{\"prompt\": \"a\", "
+                                  "\"completion\": \"b\", \"n\": 1.5}\n");
     assert_memory_not_equal(a->sha256, c->sha256, ECO_SHA256_LEN);
     eco_data_corpus_free(c);
-    c = parse_ok("{\"prompt\": \"a\", \"completion\": \"b \", \"n\": 1.5}\n{\"prompt\": \"c\", \"completion\": \"d\"}\n");
+    c = parse_ok("{\"prompt\": \"a\", \"completion\": \"b \", \"n\": 1.5}\n{\"prompt\": \"c\", "
+                 "\"completion\": \"d\"}\n");
     assert_memory_not_equal(a->sha256, c->sha256, ECO_SHA256_LEN);
     eco_data_corpus_free(c);
     eco_data_corpus_free(a);
@@ -182,8 +204,9 @@ static eco_tokenizer *byte_tokenizer(void) {
 static void test_tokenize_masks(void **state) {
     (void)state;
     eco_tokenizer *tok = byte_tokenizer();
-    eco_data_corpus *c = parse_ok("{\"prompt\": \"ab\", \"completion\": \"cd\"}\n{\"prompt\": \"\", \"completion\": \"x\"}\n"
-                                  "{\"prompt\": \"q\", \"completion\": \"\"}\n");
+    eco_data_corpus *c = parse_ok(
+        "{\"prompt\": \"ab\", \"completion\": \"cd\"}\n{\"prompt\": \"\", \"completion\": \"x\"}\n"
+        "{\"prompt\": \"q\", \"completion\": \"\"}\n");
     eco_data_tokens *t = NULL;
     ECO_ASSERT_STATUS(eco_data_tokenize(c, tok, 100000, &t), ECO_STATUS_EINVAL);
     ECO_ASSERT_STATUS(eco_data_tokenize(c, tok, -1, &t), ECO_STATUS_EINVAL);
@@ -226,7 +249,8 @@ static eco_data_tokens *make_tokens(const eco_tokenizer *tok, int n, bool text) 
         if (text)
             k += (size_t)snprintf(buf + k, cap - k, "{\"text\": \"t%d %s\"}\n", i, comp);
         else
-            k += (size_t)snprintf(buf + k, cap - k, "{\"prompt\": \"p%d=\", \"completion\": \"%s\"}\n", i, comp);
+            k += (size_t)snprintf(buf + k, cap - k,
+                                  "{\"prompt\": \"p%d=\", \"completion\": \"%s\"}\n", i, comp);
     }
     eco_data_corpus *c = parse_ok(buf);
     free(buf);
@@ -242,8 +266,8 @@ typedef struct {
 } batch;
 
 static batch batch_alloc(int64_t B, int64_t T) {
-    batch b = {malloc((size_t)(B * T) * 4), malloc((size_t)(B * T) * 4), malloc((size_t)(B * T) * 4),
-               malloc((size_t)(B * T))};
+    batch b = {malloc((size_t)(B * T) * 4), malloc((size_t)(B * T) * 4),
+               malloc((size_t)(B * T) * 4), malloc((size_t)(B * T))};
     assert_true(b.in && b.tg && b.pos && b.mask);
     return b;
 }
@@ -269,7 +293,8 @@ static int64_t check_epoch(eco_data_loader *l, const eco_data_tokens *t, int64_t
             if (b.mask[j]) {
                 /* A trained target is a completion letter or EOS, never BOS, PAD or a prompt byte. */
                 bool letter = b.tg[j] >= 'a' && b.tg[j] <= 'z';
-                if (!(letter || b.tg[j] == EOS) && t->kind == ECO_DATA_KIND_PROMPT_COMPLETION) fail();
+                if (!(letter || b.tg[j] == EOS) && t->kind == ECO_DATA_KIND_PROMPT_COMPLETION)
+                    fail();
                 assert_true(b.tg[j] != BOS && b.tg[j] != PAD);
             }
             if (b.tg[j] == PAD) assert_int_equal(b.mask[j], 0);
@@ -289,7 +314,11 @@ static void test_packing(void **state) {
     eco_tokenizer *tok = byte_tokenizer();
     eco_data_tokens *t = make_tokens(tok, 50, false);
     const int64_t T = 16;
-    eco_data_loader_options opt = {.batch = 1, .seq = T, .seed = 1, .shuffle = false, .pack = ECO_DATA_PACK_AUTO,
+    eco_data_loader_options opt = {.batch = 1,
+                                   .seq = T,
+                                   .seed = 1,
+                                   .shuffle = false,
+                                   .pack = ECO_DATA_PACK_AUTO,
                                    .pad_id = PAD};
     eco_data_loader *l = NULL;
     ECO_ASSERT_OK(eco_data_loader_create(t, &opt, &l));
@@ -300,7 +329,9 @@ static void test_packing(void **state) {
     ECO_ASSERT_OK(eco_data_loader_next(l, b.in, b.tg, b.mask, NULL));
     size_t fit = 0;
     while (t->offsets[fit + 1] <= (size_t)T + 1) fit++;
-    assert_memory_equal(b.in, t->ids, t->offsets[fit] * sizeof(int32_t) < (size_t)T * 4 ? t->offsets[fit] * 4 : (size_t)T * 4);
+    assert_memory_equal(b.in, t->ids,
+                        t->offsets[fit] * sizeof(int32_t) < (size_t)T * 4 ? t->offsets[fit] * 4
+                                                                          : (size_t)T * 4);
     for (size_t j = t->offsets[fit]; j < (size_t)T; j++) assert_int_equal(b.in[j], PAD);
     for (size_t j = 0; j + 1 < t->offsets[fit]; j++) assert_int_equal(b.mask[j], t->loss[j + 1]);
     batch_free(&b);
@@ -341,7 +372,8 @@ static void test_packing(void **state) {
     for (size_t i = 0; i < t->n_examples; i++) longer += t->offsets[i + 1] - t->offsets[i] > 6;
     assert_true(longer > 0);
     assert_int_equal(eco_data_loader_truncated(l), longer);
-    assert_int_equal(eco_data_loader_epoch_rows(l), (int64_t)t->n_examples); /* each example alone */
+    assert_int_equal(eco_data_loader_epoch_rows(l),
+                     (int64_t)t->n_examples); /* each example alone */
     assert_true(check_epoch(l, t, 5) < (int64_t)t->n_targets);
     eco_data_loader_free(l);
 
@@ -385,7 +417,8 @@ static void test_shuffle_and_resume(void **state) {
     eco_data_tokens *t = make_tokens(tok, 40, false);
     const int64_t B = 3, T = 12;
     const int N = 40; /* several epochs */
-    eco_data_loader_options opt = {.batch = B, .seq = T, .seed = 42, .shuffle = true, .pad_id = PAD};
+    eco_data_loader_options opt = {
+        .batch = B, .seq = T, .seed = 42, .shuffle = true, .pad_id = PAD};
     eco_data_loader *l1 = NULL, *l2 = NULL;
     ECO_ASSERT_OK(eco_data_loader_create(t, &opt, &l1));
     ECO_ASSERT_OK(eco_data_loader_create(t, &opt, &l2));
@@ -454,7 +487,11 @@ static void test_fit_and_empty_batches(void **state) {
                                   "{\"prompt\": \"q\", \"completion\": \"y\"}\n");
     eco_data_tokens *t = NULL;
     ECO_ASSERT_OK(eco_data_tokenize(c, tok, EOS, &t));
-    eco_data_loader_options opt = {.batch = 1, .seq = 4, .seed = 1, .shuffle = false, .pack = ECO_DATA_PACK_AUTO,
+    eco_data_loader_options opt = {.batch = 1,
+                                   .seq = 4,
+                                   .seed = 1,
+                                   .shuffle = false,
+                                   .pack = ECO_DATA_PACK_AUTO,
                                    .pad_id = PAD};
     eco_data_loader *l = NULL;
     ECO_ASSERT_OK(eco_data_loader_create(t, &opt, &l));
@@ -511,9 +548,12 @@ static void test_fit_and_empty_batches(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_good),     cmocka_unit_test(test_parse_bad),
-        cmocka_unit_test(test_hash),           cmocka_unit_test(test_tokenize_masks),
-        cmocka_unit_test(test_packing),        cmocka_unit_test(test_shuffle_and_resume),
+        cmocka_unit_test(test_parse_good),
+        cmocka_unit_test(test_parse_bad),
+        cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_tokenize_masks),
+        cmocka_unit_test(test_packing),
+        cmocka_unit_test(test_shuffle_and_resume),
         cmocka_unit_test(test_fit_and_empty_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,8 +34,8 @@
 #include "ecology/safetensors.h"
 #include "ecology/train.h"
 
-#define LOSS_TOL 1e-5
-#define GRAD_TOL 1e-4
+#define LOSS_TOL  1e-5
+#define GRAD_TOL  1e-4
 #define LOGIT_TOL 1e-4
 
 typedef struct distill_case {
@@ -69,7 +69,8 @@ static eco_train_model *open_case(fixture *fx, const distill_case *dc) {
         o.lora.r = dc->r;
         o.lora.lora_alpha = dc->alpha;
         static const char letters[] = "qkvogud";
-        for (const char *p = dc->targets; *p; p++) o.lora.targets[strchr(letters, *p) - letters] = true;
+        for (const char *p = dc->targets; *p; p++)
+            o.lora.targets[strchr(letters, *p) - letters] = true;
     }
     eco_train_model *m;
     ECO_ASSERT_OK(eco_train_model_create(fx->dir, &o, &m));
@@ -110,15 +111,18 @@ static void test_distill_vs_torch(void **state) {
             char *tdir = open_teacher(&fx, k, &tm);
             assert_int_equal(eco_model_get_config(tm)->vocab_size, V);
             ours[k] = malloc((size_t)NV * sizeof(float));
-            ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, fx.tokens, NULL, fx.B, fx.T, ours[k]));
+            ECO_ASSERT_OK(
+                eco_distill_teacher_logits_model(tm, fx.tokens, NULL, fx.B, fx.T, ours[k]));
             double d1 = eco_test_max_abs_diff(ours[k], fx.teacher[k], (size_t)NV);
-            eco_train_options to = {.mode = ECO_TRAIN_MODE_FULL, .max_batch = fx.B, .max_seq = fx.T};
+            eco_train_options to = {
+                .mode = ECO_TRAIN_MODE_FULL, .max_batch = fx.B, .max_seq = fx.T};
             eco_train_model *ttm;
             ECO_ASSERT_OK(eco_train_model_create(tdir, &to, &ttm));
             ECO_ASSERT_OK(eco_distill_teacher_logits_train(ttm, fx.tokens, NULL, fx.B, fx.T, tl));
             assert_int_equal(eco_train_model_state(ttm)->forward_counter, 0); /* eval mode */
             double d2 = eco_test_max_abs_diff(tl, fx.teacher[k], (size_t)NV);
-            printf("%-20s teacher %d logits vs torch: eco_model %.2e, eco_train (eval) %.2e\n", dc->name, k, d1, d2);
+            printf("%-20s teacher %d logits vs torch: eco_model %.2e, eco_train (eval) %.2e\n",
+                   dc->name, k, d1, d2);
             assert_true(d1 <= LOGIT_TOL);
             assert_true(d2 <= LOGIT_TOL);
             eco_train_model_free(ttm);
@@ -129,22 +133,24 @@ static void test_distill_vs_torch(void **state) {
 
         for (int pass = 0; pass < 2; pass++) { /* torch's teacher logits, then ours */
             eco_distill_losses L;
-            ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, pass ? (const float *const *)ours : teachers,
-                                                    (size_t)dc->n_teachers, V, fx.B, fx.T, fx.weight,
-                                                    fx.temperature, true, &L));
+            ECO_ASSERT_OK(eco_train_forward_distill(
+                m, fx.tokens, fx.targets, pass ? (const float *const *)ours : teachers,
+                (size_t)dc->n_teachers, V, fx.B, fx.T, fx.weight, fx.temperature, true, &L));
             const double dl = rel_diff(L.loss, eco_test_scalar(fx.exp, "loss"));
             const double dce = rel_diff(L.ce, eco_test_scalar(fx.exp, "ce"));
             const double dkl = rel_diff(L.kl, eco_test_scalar(fx.exp, "kl"));
-            const double dlogit = eco_test_max_abs_diff(eco_train_logits(m), eco_test_must_find(fx.exp, "logits")->data,
-                                                        (size_t)NV);
-            printf("%-20s [%s teacher logits] w %.2f τ %.2f: loss %.6f (torch %.6f) diff %.2e, ce diff %.2e, kl %.6f "
+            const double dlogit = eco_test_max_abs_diff(
+                eco_train_logits(m), eco_test_must_find(fx.exp, "logits")->data, (size_t)NV);
+            printf("%-20s [%s teacher logits] w %.2f τ %.2f: loss %.6f (torch %.6f) diff %.2e, ce "
+                   "diff %.2e, kl %.6f "
                    "diff %.2e, logits %.2e\n",
-                   dc->name, pass ? "our" : "torch", fx.weight, fx.temperature, L.loss, eco_test_scalar(fx.exp, "loss"), dl,
-                   dce, L.kl, dkl, dlogit);
+                   dc->name, pass ? "our" : "torch", fx.weight, fx.temperature, L.loss,
+                   eco_test_scalar(fx.exp, "loss"), dl, dce, L.kl, dkl, dlogit);
             assert_true(dl <= LOSS_TOL && dce <= LOSS_TOL && dkl <= LOSS_TOL);
             assert_true(dlogit <= LOGIT_TOL);
-            assert_true(fabs((double)L.loss - ((1.0 - fx.weight) * L.ce + fx.weight * fx.temperature *
-                                                   fx.temperature * L.kl)) <= 1e-6 * fmax(1.0, L.loss));
+            assert_true(fabs((double)L.loss - ((1.0 - fx.weight) * L.ce +
+                                               fx.weight * fx.temperature * fx.temperature *
+                                                   L.kl)) <= 1e-6 * fmax(1.0, L.loss));
             eco_train_zero_grad(m);
             ECO_ASSERT_OK(eco_train_backward(m, 1.0f));
             eco_test_check_grads(m, fx.exp, dc->name, GRAD_TOL, false);
@@ -163,7 +169,8 @@ static void test_distill_vs_torch(void **state) {
 static double two_rows_by_document(eco_model *tm, const int32_t *tokens, int64_t T, int64_t V) {
     const int64_t a = T / 3, starts[4] = {0, a, T - 1, T}, ends[4] = {a, T - 1, T, 2 * T};
     int32_t *pos = malloc((size_t)(2 * T) * sizeof(int32_t));
-    float *all = malloc((size_t)(2 * T * V) * sizeof(float)), *one = malloc((size_t)(T * V) * sizeof(float));
+    float *all = malloc((size_t)(2 * T * V) * sizeof(float)),
+          *one = malloc((size_t)(T * V) * sizeof(float));
     for (int d = 0; d < 4; d++)
         for (int64_t i = starts[d]; i < ends[d]; i++) pos[i] = (int32_t)(i - starts[d]);
     ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, tokens, pos, 2, T, all));
@@ -189,7 +196,8 @@ static void test_packed_documents(void **state) {
         assert_true(fx.B >= 2);
         const int64_t V = vocab(m), T = fx.T, a = T / 2 + 1, b = T - a;
         /* packed: row 0 of the fixture, split at a; separate: [2, T], each padded with token 0 */
-        int32_t *pos = malloc((size_t)T * sizeof(int32_t)), *tok2 = calloc((size_t)(2 * T), sizeof(int32_t));
+        int32_t *pos = malloc((size_t)T * sizeof(int32_t)),
+                *tok2 = calloc((size_t)(2 * T), sizeof(int32_t));
         int32_t *tgt2 = malloc((size_t)(2 * T) * sizeof(int32_t));
         for (int64_t i = 0; i < T; i++) pos[i] = (int32_t)(i < a ? i : i - a);
         for (int64_t i = 0; i < 2 * T; i++) tgt2[i] = -1;
@@ -207,8 +215,9 @@ static void test_packed_documents(void **state) {
             ts[k] = malloc((size_t)(2 * T * V) * sizeof(float));
             ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, fx.tokens, pos, 1, T, tp[k]));
             ECO_ASSERT_OK(eco_distill_teacher_logits_model(tm, tok2, NULL, 2, T, ts[k]));
-            dt = fmax(dt, fmax(eco_test_max_abs_diff(tp[k], ts[k], (size_t)(a * V)),
-                               eco_test_max_abs_diff(tp[k] + a * V, ts[k] + T * V, (size_t)(b * V))));
+            dt = fmax(dt,
+                      fmax(eco_test_max_abs_diff(tp[k], ts[k], (size_t)(a * V)),
+                           eco_test_max_abs_diff(tp[k] + a * V, ts[k] + T * V, (size_t)(b * V))));
             eco_train_options to = {.mode = ECO_TRAIN_MODE_FULL, .max_batch = 1, .max_seq = T};
             eco_train_model *ttm;
             ECO_ASSERT_OK(eco_train_model_create(tdir, &to, &ttm));
@@ -216,9 +225,11 @@ static void test_packed_documents(void **state) {
             dt = fmax(dt, eco_test_max_abs_diff(tt, tp[k], (size_t)(T * V)));
             dt = fmax(dt, two_rows_by_document(tm, fx.tokens, T, V));
             pos[1] = 5; /* neither 0 nor 0 + 1 */
-            ECO_ASSERT_STATUS(eco_distill_teacher_logits_model(tm, fx.tokens, pos, 1, T, tt), ECO_STATUS_EINVAL);
+            ECO_ASSERT_STATUS(eco_distill_teacher_logits_model(tm, fx.tokens, pos, 1, T, tt),
+                              ECO_STATUS_EINVAL);
             assert_non_null(strstr(eco_last_error(), "column 1"));
-            ECO_ASSERT_STATUS(eco_distill_teacher_logits_train(ttm, fx.tokens, pos, 1, T, tt), ECO_STATUS_EINVAL);
+            ECO_ASSERT_STATUS(eco_distill_teacher_logits_train(ttm, fx.tokens, pos, 1, T, tt),
+                              ECO_STATUS_EINVAL);
             pos[1] = 1;
             eco_train_model_free(ttm);
             eco_model_free(tm);
@@ -227,9 +238,9 @@ static void test_packed_documents(void **state) {
 
         eco_distill_losses lp, ls, lx;
         eco_train_zero_grad(m);
-        ECO_ASSERT_OK(eco_train_forward_distill_pos(m, fx.tokens, fx.targets, pos, (const float *const *)tp,
-                                                    (size_t)dc->n_teachers, V, 1, T, fx.weight, fx.temperature, false,
-                                                    &lp));
+        ECO_ASSERT_OK(eco_train_forward_distill_pos(
+            m, fx.tokens, fx.targets, pos, (const float *const *)tp, (size_t)dc->n_teachers, V, 1,
+            T, fx.weight, fx.temperature, false, &lp));
         float *logits_p = malloc((size_t)(T * V) * sizeof(float));
         memcpy(logits_p, eco_train_logits(m), (size_t)(T * V) * sizeof(float));
         ECO_ASSERT_OK(eco_train_backward(m, 1.0f));
@@ -237,20 +248,25 @@ static void test_packed_documents(void **state) {
         float *gp = malloc(n * sizeof(float));
         memcpy(gp, eco_train_grads(m), n * sizeof(float));
         eco_train_zero_grad(m);
-        ECO_ASSERT_OK(eco_train_forward_distill(m, tok2, tgt2, (const float *const *)ts, (size_t)dc->n_teachers, V, 2, T,
-                                                fx.weight, fx.temperature, false, &ls));
+        ECO_ASSERT_OK(eco_train_forward_distill(m, tok2, tgt2, (const float *const *)ts,
+                                                (size_t)dc->n_teachers, V, 2, T, fx.weight,
+                                                fx.temperature, false, &ls));
         const float *logits_s = eco_train_logits(m);
-        const double dl = fmax(eco_test_max_abs_diff(logits_p, logits_s, (size_t)(a * V)),
-                               eco_test_max_abs_diff(logits_p + a * V, logits_s + T * V, (size_t)(b * V)));
+        const double dl =
+            fmax(eco_test_max_abs_diff(logits_p, logits_s, (size_t)(a * V)),
+                 eco_test_max_abs_diff(logits_p + a * V, logits_s + T * V, (size_t)(b * V)));
         ECO_ASSERT_OK(eco_train_backward(m, 1.0f));
         double gmax = 1e-3;
         for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(eco_train_grads(m)[i]));
         const double dg = eco_test_max_abs_diff(gp, eco_train_grads(m), n) / gmax;
         /* the same row and teachers without positions: B sees A */
         ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, (const float *const *)tp,
-                                                (size_t)dc->n_teachers, V, 1, T, fx.weight, fx.temperature, false, &lx));
-        printf("%-20s packed [A|B] with positions vs separate rows: teacher logits %.1e, loss %.6f / %.6f (ce %.6f / "
-               "%.6f, kl %.6f / %.6f), logits %.1e, grads %.1e (relative); without positions loss %.6f\n",
+                                                (size_t)dc->n_teachers, V, 1, T, fx.weight,
+                                                fx.temperature, false, &lx));
+        printf("%-20s packed [A|B] with positions vs separate rows: teacher logits %.1e, loss %.6f "
+               "/ %.6f (ce %.6f / "
+               "%.6f, kl %.6f / %.6f), logits %.1e, grads %.1e (relative); without positions loss "
+               "%.6f\n",
                dc->name, dt, lp.loss, ls.loss, lp.ce, ls.ce, lp.kl, ls.kl, dl, dg, lx.loss);
         assert_true(dt <= LOGIT_TOL);
         assert_true(rel_diff(lp.loss, ls.loss) <= LOSS_TOL && rel_diff(lp.ce, ls.ce) <= LOSS_TOL &&
@@ -281,19 +297,23 @@ static void test_weight_zero_is_ce(void **state) {
         float *want = malloc(nf * sizeof(float));
         memcpy(want, eco_train_grads(m), nf * sizeof(float));
         eco_distill_losses L;
-        ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, (size_t)dc->n_teachers,
-                                                vocab(m), fx.B, fx.T, 0.0f, fx.temperature, false, &L));
+        ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher,
+                                                (size_t)dc->n_teachers, vocab(m), fx.B, fx.T, 0.0f,
+                                                fx.temperature, false, &L));
         eco_train_zero_grad(m);
         ECO_ASSERT_OK(eco_train_backward(m, 0.75f));
         double d = eco_test_max_abs_diff(eco_train_grads(m), want, nf);
-        printf("%-20s w = 0: loss %.7f vs CE %.7f, max gradient difference %.1e (bit-identical: %s)\n", dc->name,
-               L.loss, ce, d, memcmp(eco_train_grads(m), want, nf * sizeof(float)) == 0 ? "yes" : "no");
+        printf(
+            "%-20s w = 0: loss %.7f vs CE %.7f, max gradient difference %.1e (bit-identical: %s)\n",
+            dc->name, L.loss, ce, d,
+            memcmp(eco_train_grads(m), want, nf * sizeof(float)) == 0 ? "yes" : "no");
         assert_true(L.loss == ce && L.ce == ce);
         assert_true(L.kl > 0.0f);
         assert_memory_equal(eco_train_grads(m), want, nf * sizeof(float));
         /* a plain forward after a distillation forward differentiates plain CE again */
-        ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, (size_t)dc->n_teachers,
-                                                vocab(m), fx.B, fx.T, 0.5f, fx.temperature, false, &L));
+        ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher,
+                                                (size_t)dc->n_teachers, vocab(m), fx.B, fx.T, 0.5f,
+                                                fx.temperature, false, &L));
         ECO_ASSERT_OK(eco_train_forward(m, fx.tokens, fx.targets, fx.B, fx.T, false, &ce));
         eco_train_zero_grad(m);
         ECO_ASSERT_OK(eco_train_backward(m, 0.75f));
@@ -321,14 +341,15 @@ static void test_self_distillation_is_zero(void **state) {
     for (size_t i = 0; i < sizeof temps / sizeof *temps; i++)
         for (int nt = 1; nt <= 2; nt++) {
             eco_distill_losses L;
-            ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, nt == 1 ? t1 : t2, (size_t)nt, V,
-                                                    fx.B, fx.T, 1.0f, temps[i], false, &L));
+            ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, nt == 1 ? t1 : t2,
+                                                    (size_t)nt, V, fx.B, fx.T, 1.0f, temps[i],
+                                                    false, &L));
             eco_train_zero_grad(m);
             ECO_ASSERT_OK(eco_train_backward(m, 1.0f));
             double gmax = 0;
             for (size_t j = 0; j < nf; j++) gmax = fmax(gmax, fabs(eco_train_grads(m)[j]));
-            printf("w = 1, teacher = student ×%d, τ %.1f: kl %.2e, loss %.2e, max |grad| %.2e\n", nt,
-                   (double)temps[i], L.kl, L.loss, gmax);
+            printf("w = 1, teacher = student ×%d, τ %.1f: kl %.2e, loss %.2e, max |grad| %.2e\n",
+                   nt, (double)temps[i], L.kl, L.loss, gmax);
             assert_true(fabsf(L.kl) <= 1e-6f && fabsf(L.loss) <= 1e-5f);
             /* two equal teachers average to (p + p)/2, which can differ from p in the last bit */
             assert_true(gmax <= (nt == 1 ? 0.0 : 1e-7));
@@ -336,8 +357,8 @@ static void test_self_distillation_is_zero(void **state) {
     /* τ² scaling: at w = 1 the loss is τ²·KL */
     for (size_t i = 0; i < sizeof temps / sizeof *temps; i++) {
         eco_distill_losses L;
-        ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 2, V, fx.B, fx.T, 1.0f,
-                                                temps[i], false, &L));
+        ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 2, V, fx.B,
+                                                fx.T, 1.0f, temps[i], false, &L));
         const double tau = temps[i];
         printf("w = 1, τ %.1f: kl %.6f, loss %.6f = τ²·kl (diff %.1e)\n", tau, L.kl, L.loss,
                fabs(L.loss - tau * tau * L.kl));
@@ -352,8 +373,8 @@ static void test_self_distillation_is_zero(void **state) {
 
 static float mixed_loss(eco_train_model *m, const fixture *fx, float w, float tau) {
     eco_distill_losses L;
-    ECO_ASSERT_OK(eco_train_forward_distill(m, fx->tokens, fx->targets, fx->teacher, 2, vocab(m), fx->B, fx->T, w,
-                                            tau, false, &L));
+    ECO_ASSERT_OK(eco_train_forward_distill(m, fx->tokens, fx->targets, fx->teacher, 2, vocab(m),
+                                            fx->B, fx->T, w, tau, false, &L));
     return L.loss;
 }
 
@@ -378,8 +399,9 @@ static void test_finite_differences(void **state) {
     fd_point at = {&fx, w, tau};
     int checked;
     double worst = eco_test_finite_differences(m, fd_loss, &at, 17, "", &checked);
-    printf("finite differences of the mixed loss (w %.1f, τ %.1f): %d elements, max |fd − grad| %.2e\n", (double)w,
-           (double)tau, checked, worst);
+    printf("finite differences of the mixed loss (w %.1f, τ %.1f): %d elements, max |fd − grad| "
+           "%.2e\n",
+           (double)w, (double)tau, checked, worst);
     eco_train_model_free(m);
     eco_test_train_fixture_close(&fx);
 }
@@ -392,25 +414,26 @@ static void test_errors(void **state) {
     eco_train_model *m = open_case(&fx, &CASES[0]);
     const int64_t V = vocab(m), NV = fx.B * fx.T * V;
     eco_distill_losses L;
-    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 2, V + 1, fx.B, fx.T, 0.5f,
-                                                2.0f, false, &L),
+    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 2, V + 1,
+                                                fx.B, fx.T, 0.5f, 2.0f, false, &L),
                       ECO_STATUS_EINVAL);
     printf("vocabulary mismatch: %s\n", eco_last_error());
     assert_non_null(strstr(eco_last_error(), "vocabulary"));
     ECO_ASSERT_STATUS(eco_train_backward(m, 1.0f), ECO_STATUS_EINVAL); /* no forward happened */
-    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, NULL, fx.teacher, 2, V, fx.B, fx.T, 0.5f, 2.0f, false, &L),
+    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, NULL, fx.teacher, 2, V, fx.B, fx.T,
+                                                0.5f, 2.0f, false, &L),
                       ECO_STATUS_EINVAL);
-    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 0, V, fx.B, fx.T, 0.5f, 2.0f,
-                                                false, &L),
+    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 0, V, fx.B,
+                                                fx.T, 0.5f, 2.0f, false, &L),
                       ECO_STATUS_EINVAL);
-    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 2, V, fx.B, fx.T, 1.5f, 2.0f,
-                                                false, &L),
+    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 2, V, fx.B,
+                                                fx.T, 1.5f, 2.0f, false, &L),
                       ECO_STATUS_EINVAL);
-    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 2, V, fx.B, fx.T, 0.5f, 0.0f,
-                                                false, &L),
+    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 2, V, fx.B,
+                                                fx.T, 0.5f, 0.0f, false, &L),
                       ECO_STATUS_EINVAL);
-    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 2, V, fx.B, fx.T, 0.5f, NAN,
-                                                false, &L),
+    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, fx.teacher, 2, V, fx.B,
+                                                fx.T, 0.5f, NAN, false, &L),
                       ECO_STATUS_EINVAL);
     /* a non-finite teacher logit at an unmasked position: ERANGE, and no backward after it */
     float *bad = malloc((size_t)NV * sizeof(float));
@@ -419,7 +442,8 @@ static void test_errors(void **state) {
     while (fx.targets[pos] < 0) pos++;
     bad[pos * V + 3] = INFINITY;
     const float *tb[1] = {bad};
-    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, tb, 1, V, fx.B, fx.T, 0.5f, 2.0f, false, &L),
+    ECO_ASSERT_STATUS(eco_train_forward_distill(m, fx.tokens, fx.targets, tb, 1, V, fx.B, fx.T,
+                                                0.5f, 2.0f, false, &L),
                       ECO_STATUS_ERANGE);
     printf("non-finite teacher logit: %s\n", eco_last_error());
     ECO_ASSERT_STATUS(eco_train_backward(m, 1.0f), ECO_STATUS_EINVAL);
@@ -427,7 +451,8 @@ static void test_errors(void **state) {
     bad[pos * V + 3] = 0.0f;
     if (fx.targets[0] < 0) {
         bad[3] = NAN;
-        ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, tb, 1, V, fx.B, fx.T, 0.5f, 2.0f, false, &L));
+        ECO_ASSERT_OK(eco_train_forward_distill(m, fx.tokens, fx.targets, tb, 1, V, fx.B, fx.T,
+                                                0.5f, 2.0f, false, &L));
     }
     free(bad);
     eco_train_model_free(m);
@@ -448,9 +473,15 @@ static void test_same_tokenizer(void **state) {
     char *tmp = eco_test_tmpdir();
     char *a = eco_path_join(tmp, "a"), *b = eco_path_join(tmp, "b"), *c = eco_path_join(tmp, "c");
     char *none = eco_path_join(tmp, "none");
-    write_text(a, "tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}}, \"version\": \"1.0\"}");
-    write_text(b, "tokenizer.json", "{\n  \"version\":\"1.0\",\n  \"model\":{\"vocab\":{\"b\":1,\"a\":0},\"type\":\"BPE\"}\n}\n");
-    write_text(c, "tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 2}}, \"version\": \"1.0\"}");
+    write_text(
+        a, "tokenizer.json",
+        "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}}, \"version\": \"1.0\"}");
+    write_text(b, "tokenizer.json",
+               "{\n  \"version\":\"1.0\",\n  "
+               "\"model\":{\"vocab\":{\"b\":1,\"a\":0},\"type\":\"BPE\"}\n}\n");
+    write_text(
+        c, "tokenizer.json",
+        "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 2}}, \"version\": \"1.0\"}");
     write_text(none, "config.json", "{}");
     bool same = false;
     ECO_ASSERT_OK(eco_distill_same_tokenizer(a, b, &same));
@@ -561,7 +592,8 @@ static void test_generate_jsonl(void **state) {
             const char *nl = strchr(line, '\n');
             assert_non_null(nl);
             json_error_t err;
-            json_t *o = json_loadb(line, (size_t)(nl - line), JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+            json_t *o = json_loadb(line, (size_t)(nl - line),
+                                   JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
             assert_non_null(o);
             assert_int_equal(json_object_size(o), 2);
             assert_string_equal(json_string_value(json_object_get(o, "prompt")), prompts[i]);
@@ -583,7 +615,8 @@ static void test_generate_jsonl(void **state) {
             assert_int_equal(json_string_length(c), wl);
             assert_memory_equal(json_string_value(c), want, wl);
             if (nt == 2)
-                printf("prompt %zu: teacher 1 mean logprob %.4f (%zu tokens), teacher 2 %.4f (%zu tokens) → teacher %zu\n",
+                printf("prompt %zu: teacher 1 mean logprob %.4f (%zu tokens), teacher 2 %.4f (%zu "
+                       "tokens) → teacher %zu\n",
                        i, mean_lp(&r[0]), r[0].n_tokens, mean_lp(&r[1]), r[1].n_tokens, best + 1);
             free(want);
             for (size_t k = 0; k < nt; k++) eco_infer_response_free(&r[k]);
@@ -604,17 +637,18 @@ static void test_generate_jsonl(void **state) {
 
     /* errors leave no file behind (and an existing output untouched) */
     char *missing = eco_path_join(io, "missing.jsonl"), *out2 = eco_path_join(io, "out2.jsonl");
-    ECO_ASSERT_STATUS(eco_distill_generate_jsonl(e, 1, missing, out2, max_tokens, NULL), ECO_STATUS_ENOTFOUND);
+    ECO_ASSERT_STATUS(eco_distill_generate_jsonl(e, 1, missing, out2, max_tokens, NULL),
+                      ECO_STATUS_ENOTFOUND);
     size_t before = count_entries(io);
     assert_int_equal(before, 2); /* prompts.jsonl, out.jsonl */
     char *bad = eco_path_join(io, "bad.jsonl");
     static const char *const bad_inputs[] = {
-        "{\"prompt\": \"ok\"}\n{\"prompt\": 3}\n",   /* not a string */
-        "{\"prompt\": \"ok\"}\n[\"prompt\"]\n",      /* not an object */
+        "{\"prompt\": \"ok\"}\n{\"prompt\": 3}\n",  /* not a string */
+        "{\"prompt\": \"ok\"}\n[\"prompt\"]\n",     /* not an object */
         "{\"prompt\": \"a\", \"prompt\": \"b\"}\n", /* duplicate key */
-        "{\"prompt\": \"a\\u0000b\"}\n",             /* NUL in the prompt */
-        "{\"prompt\": \"ok\"}\n{\"prompt\": \n",     /* truncated JSON */
-        "\n  \n",                                    /* no prompt */
+        "{\"prompt\": \"a\\u0000b\"}\n",            /* NUL in the prompt */
+        "{\"prompt\": \"ok\"}\n{\"prompt\": \n",    /* truncated JSON */
+        "\n  \n",                                   /* no prompt */
         "{\"text\": \"no prompt\"}\n",
     };
     char *before_text;
@@ -622,7 +656,8 @@ static void test_generate_jsonl(void **state) {
     ECO_ASSERT_OK(eco_read_file(out, 1 << 20, &before_text, &before_len));
     for (size_t i = 0; i < sizeof bad_inputs / sizeof *bad_inputs; i++) {
         eco_test_write_file(bad, bad_inputs[i], strlen(bad_inputs[i]));
-        ECO_ASSERT_STATUS(eco_distill_generate_jsonl(e, 2, bad, out, max_tokens, NULL), ECO_STATUS_EFORMAT);
+        ECO_ASSERT_STATUS(eco_distill_generate_jsonl(e, 2, bad, out, max_tokens, NULL),
+                          ECO_STATUS_EFORMAT);
         printf("bad input %zu: %s\n", i, eco_last_error());
         assert_int_equal(count_entries(io), 3); /* prompts, out, bad: no temp file left */
     }
@@ -639,15 +674,20 @@ static void test_generate_jsonl(void **state) {
     eco_engine_destroy(e[0]);
     eco_engine_destroy(e[1]);
     eco_test_rmtree(tmp);
-    free(d1), free(d2), free(io), free(in), free(out), free(missing), free(out2), free(bad), free(tmp);
+    free(d1), free(d2), free(io), free(in), free(out), free(missing), free(out2), free(bad),
+        free(tmp);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_distill_vs_torch),   cmocka_unit_test(test_weight_zero_is_ce),
-        cmocka_unit_test(test_self_distillation_is_zero), cmocka_unit_test(test_finite_differences),
-        cmocka_unit_test(test_errors),             cmocka_unit_test(test_same_tokenizer),
-        cmocka_unit_test(test_generate_jsonl),     cmocka_unit_test(test_packed_documents),
+        cmocka_unit_test(test_distill_vs_torch),
+        cmocka_unit_test(test_weight_zero_is_ce),
+        cmocka_unit_test(test_self_distillation_is_zero),
+        cmocka_unit_test(test_finite_differences),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_same_tokenizer),
+        cmocka_unit_test(test_generate_jsonl),
+        cmocka_unit_test(test_packed_documents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

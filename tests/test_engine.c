@@ -46,8 +46,8 @@ static void infer(eco_engine *e, const eco_infer_request *req, eco_infer_respons
 }
 
 /* Opens the engine over dir and gives a default request for `prompt`. */
-static eco_engine *open_engine(const char *dir, const char *id, eco_infer_request *req, const char *prompt,
-                               int max_tokens) {
+static eco_engine *open_engine(const char *dir, const char *id, eco_infer_request *req,
+                               const char *prompt, int max_tokens) {
     eco_engine *e;
     ECO_ASSERT_OK(eco_llama_engine_open(dir, id, &e));
     eco_infer_request_init(req);
@@ -61,7 +61,8 @@ static eco_engine *open_engine(const char *dir, const char *id, eco_infer_reques
 static void check_text_is_decoding(const eco_engine *e, const eco_infer_response *r) {
     char *text;
     size_t tl;
-    ECO_ASSERT_OK(eco_tokenizer_decode(eco_llama_engine_tokenizer(e), r->tokens, r->n_tokens, true, &text, &tl));
+    ECO_ASSERT_OK(eco_tokenizer_decode(eco_llama_engine_tokenizer(e), r->tokens, r->n_tokens, true,
+                                       &text, &tl));
     assert_int_equal(tl, r->text_len);
     assert_memory_equal(text, r->text, tl);
     free(text);
@@ -69,7 +70,8 @@ static void check_text_is_decoding(const eco_engine *e, const eco_infer_response
 
 /* Every greedy token of r is the argmax of a fresh batched pass (KV cache of kvt) over
  * everything before it, and its log-probability is the log-softmax there. */
-static void check_greedy(eco_engine *e, const eco_infer_request *req, const eco_infer_response *r, eco_dtype kvt) {
+static void check_greedy(eco_engine *e, const eco_infer_request *req, const eco_infer_response *r,
+                         eco_dtype kvt) {
     eco_model *m = eco_llama_engine_model(e);
     const eco_tokenizer *tok = eco_llama_engine_tokenizer(e);
     int32_t *ids;
@@ -161,7 +163,8 @@ static void test_seeded_sampling_reproducible(void **state) {
     assert_int_equal(a.n_tokens, b.n_tokens);
     assert_memory_equal(a.tokens, b.tokens, a.n_tokens * sizeof *a.tokens);
     assert_memory_equal(a.logprobs, b.logprobs, a.n_tokens * sizeof *a.logprobs);
-    assert_true(a.n_tokens != c.n_tokens || memcmp(a.tokens, c.tokens, a.n_tokens * sizeof *a.tokens) != 0);
+    assert_true(a.n_tokens != c.n_tokens ||
+                memcmp(a.tokens, c.tokens, a.n_tokens * sizeof *a.tokens) != 0);
     eco_infer_response_free(&a);
     eco_infer_response_free(&b);
     eco_infer_response_free(&c);
@@ -223,8 +226,8 @@ static void test_errors(void **state) {
 /* A random model over a real third-party vocabulary (fetched by scripts/fetch-test-material.sh):
  * the engine encodes with the model's tokenizer.json, adds its BOS the way the
  * post-processor says, and decodes what it generates. */
-static void check_real_vocabulary(const char *rel_tokenizer, int64_t vocab, int64_t bos, int64_t eos,
-                                  const int32_t *want_prompt, size_t n_want) {
+static void check_real_vocabulary(const char *rel_tokenizer, int64_t vocab, int64_t bos,
+                                  int64_t eos, const int32_t *want_prompt, size_t n_want) {
     char *src = eco_test_source_path(rel_tokenizer);
     char *data;
     size_t len;
@@ -237,7 +240,8 @@ static void check_real_vocabulary(const char *rel_tokenizer, int64_t vocab, int6
     cfg.bos_token_id = bos;
     cfg.eos_token_ids[0] = eos;
     cfg.n_eos = 1;
-    char *cfg_path = eco_path_join(dir, "config.json"), *tok_path = eco_path_join(dir, "tokenizer.json");
+    char *cfg_path = eco_path_join(dir, "config.json"),
+         *tok_path = eco_path_join(dir, "tokenizer.json");
     ECO_ASSERT_OK(eco_config_write(cfg_path, &cfg));
     ECO_ASSERT_OK(eco_write_file_atomic(tok_path, data, len));
 
@@ -271,13 +275,15 @@ static void check_real_vocabulary(const char *rel_tokenizer, int64_t vocab, int6
 static void test_sentencepiece_vocabulary(void **state) {
     (void)state;
     const int32_t want[] = {1, 22557, 1526, 28808}; /* Mistral, with BOS */
-    check_real_vocabulary(".cache/test-material/llama2/package/models/tokenizer.json", 32000, 1, 2, want, 4);
+    check_real_vocabulary(".cache/test-material/llama2/package/models/tokenizer.json", 32000, 1, 2,
+                          want, 4);
 }
 
 static void test_byte_level_vocabulary(void **state) {
     (void)state;
     const int32_t want[] = {9707, 1879, 0}; /* Qwen3: no BOS in its post-processor */
-    check_real_vocabulary(".cache/test-material/qwen3/package/models/tokenizer.json", 151936, 151643, 151645, want, 3);
+    check_real_vocabulary(".cache/test-material/qwen3/package/models/tokenizer.json", 151936,
+                          151643, 151645, want, 3);
 }
 
 /* Generation follows the one context rule (eco_config_check_context): the prompt and every
@@ -298,8 +304,9 @@ static void test_context_limit(void **state) {
     eco_infer_response_free(&r);
     req.max_tokens = 6;
     ECO_ASSERT_STATUS(e->infer(e, &req, &r), ECO_STATUS_ERANGE);
-    assert_non_null(strstr(eco_last_error(), "prompt of 11 tokens + 6 to generate: 17 positions exceed the "
-                                             "model's context of 16 (max_position_embeddings in config.json)"));
+    assert_non_null(strstr(eco_last_error(),
+                           "prompt of 11 tokens + 6 to generate: 17 positions exceed the "
+                           "model's context of 16 (max_position_embeddings in config.json)"));
     assert_null(r.tokens);
     req.prompt = "0123456789abcdef"; /* 17 tokens: the prompt alone does not fit */
     req.max_tokens = 1;

@@ -27,26 +27,68 @@
 #include "ecology/registry.h"
 #include "ecology/safetensors.h"
 
-#define X8(c) c c c c c c c c
+#define X8(c)  c c c c c c c c
 #define X64(c) X8(X8(c))
-#define X4(c) c c c c
+#define X4(c)  c c c c
 
 /* The golden genome, in canonical form (sorted keys, no white space). */
-static const char golden[] =
-    "{\"base\":null,\"capabilities\":[\"arith.add@1\",\"sentiment@2\"],"
-    "\"compatibility\":{\"architecture_hash\":\"" X64("a") "\",\"base_family\":\"" X64("b")
-    "\",\"tensor_schema_hash\":\"" X64("c") "\",\"tokenizer_hash\":\"" X64("d") "\"},"
-    "\"corpora\":[\"" X4("0123456789abcdef") "\",\"" X64("f") "\"],"
-    "\"created_at\":\"2026-11-28T01:02:03Z\","
-    "\"files\":[{\"name\":\"config.json\",\"sha256\":\"" X64("1") "\",\"size\":612},"
-    "{\"name\":\"model.safetensors\",\"sha256\":\"" X64("2") "\",\"size\":1048576}],"
-    "\"id\":\"tiny-merge@1\",\"interface_version\":\"text-generation@1\",\"kind\":\"merged\","
-    "\"lineage\":{\"operation\":{\"name\":\"merge\",\"params\":{\"method\":\"linear\",\"weights\":[0.5,0.25]},"
-    "\"seed\":42},\"parents\":[\"parent-b\",\"parent-a\"]},"
-    "\"resource_profile\":{\"bytes\":1048576,\"parameters\":262144,\"resident_bytes\":2097152},"
-    "\"tool_version\":\"tiny-ecology 0.1.0\"}";
+static const char
+    golden
+        [] =
+            "{\"base\":null,\"capabilities\":[\"arith.add@1\",\"sentiment@2\"],"
+            "\"compatibility\":{\"architecture_hash\":\"" X64("a") "\",\"base_family\":\"" X64("b") "\",\"tensor_schema_hash\":\"" X64(
+                "c") "\",\"tokenizer_hash\":\"" X64("d") "\"},"
+                                                         "\"corpora\":[\"" X4("0123456789abcdef") "\",\"" X64(
+                                                             "f") "\"],"
+                                                                  "\"created_at\":\"2026-11-28T01:"
+                                                                  "02:03Z\","
+                                                                  "\"files\":[{\"name\":\"config."
+                                                                  "json\",\"sha256\":\"" X64(
+                                                                      "1") "\",\"size\":612},"
+                                                                           "{\"name\":\"model."
+                                                                           "safetensors\","
+                                                                           "\"sha256\":\"" X64(
+                                                                               "2") "\",\"size\":"
+                                                                                    "1048576}],"
+                                                                                    "\"id\":\"tiny-"
+                                                                                    "merge@1\","
+                                                                                    "\"interface_"
+                                                                                    "version\":"
+                                                                                    "\"text-"
+                                                                                    "generation@"
+                                                                                    "1\",\"kind\":"
+                                                                                    "\"merged\","
+                                                                                    "\"lineage\":{"
+                                                                                    "\"operation\":"
+                                                                                    "{\"name\":"
+                                                                                    "\"merge\","
+                                                                                    "\"params\":{"
+                                                                                    "\"method\":"
+                                                                                    "\"linear\","
+                                                                                    "\"weights\":["
+                                                                                    "0.5,0.25]},"
+                                                                                    "\"seed\":42},"
+                                                                                    "\"parents\":["
+                                                                                    "\"parent-b\","
+                                                                                    "\"parent-a\"]}"
+                                                                                    ","
+                                                                                    "\"resource_"
+                                                                                    "profile\":{"
+                                                                                    "\"bytes\":"
+                                                                                    "1048576,"
+                                                                                    "\"parameters\""
+                                                                                    ":262144,"
+                                                                                    "\"resident_"
+                                                                                    "bytes\":"
+                                                                                    "2097152},"
+                                                                                    "\"tool_"
+                                                                                    "version\":"
+                                                                                    "\"tiny-"
+                                                                                    "ecology "
+                                                                                    "0.1.0\"}";
 /* sha256 of `golden` (python3: hashlib.sha256(golden.encode()).hexdigest()). */
-static const char golden_sha256[] = "34f1ec986d9eaee79f26e33f4ea736c4b401109514a35acf391864f7dcc98568";
+static const char golden_sha256[] =
+    "34f1ec986d9eaee79f26e33f4ea736c4b401109514a35acf391864f7dcc98568";
 
 static char **strv(size_t n, ...) {
     char **v = calloc(n, sizeof *v);
@@ -196,11 +238,14 @@ static void test_roundtrip(void **state) {
     char *t7 = replace(t6, "\"bytes\":1048576", "\"bytes\":0");
     roundtrip(t7, NULL);
     /* Insignificant white space and key order are gone after one trip. */
-    char *t8 = replace(golden,
-                       "\"lineage\":{\"operation\":{\"name\":\"merge\",\"params\":{\"method\":\"linear\","
-                       "\"weights\":[0.5,0.25]},\"seed\":42},\"parents\":[\"parent-b\",\"parent-a\"]}",
-                       " \"lineage\" : {\"parents\" : [ \"parent-b\",\n\"parent-a\" ],\n\t\"operation\": {\"seed\": 42, "
-                       "\"params\": {\"weights\": [5e-1, 0.250], \"method\": \"linear\"}, \"name\": \"merge\"} } ");
+    char *t8 =
+        replace(golden,
+                "\"lineage\":{\"operation\":{\"name\":\"merge\",\"params\":{\"method\":\"linear\","
+                "\"weights\":[0.5,0.25]},\"seed\":42},\"parents\":[\"parent-b\",\"parent-a\"]}",
+                " \"lineage\" : {\"parents\" : [ \"parent-b\",\n\"parent-a\" ],\n\t\"operation\": "
+                "{\"seed\": 42, "
+                "\"params\": {\"weights\": [5e-1, 0.250], \"method\": \"linear\"}, \"name\": "
+                "\"merge\"} } ");
     roundtrip(t8, golden);
     char *all[] = {t1, t2, t3, t4, t5, t6, t7, t8};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
@@ -238,47 +283,63 @@ static const bad_genome bad_genomes[] = {
     {"\"id\":\"tiny-merge@1\"", "\"id\":\"tiny\\u0000x\"", "not valid JSON"},
     {"\"kind\":\"merged\"", "\"kind\":\"Merged\"", "kind: 'Merged' is not one of"},
     {"\"kind\":\"merged\"", "\"kind\":null", "kind: expected a string"},
-    {"\"architecture_hash\":\"a", "\"architecture_hash\":\"A", "compatibility.architecture_hash: not 64 lower-case hex"},
-    {"\"base_family\":\"b", "\"base_family\":\"", "compatibility.base_family: not 64 lower-case hex"},
-    {"\"base_family\":\"b", "\"base_family\":\"bb", "compatibility.base_family: not 64 lower-case hex"},
-    {"\"compatibility\":{", "\"compatibility\":{\"extra\":0,", "compatibility: unknown field 'extra'"},
+    {"\"architecture_hash\":\"a", "\"architecture_hash\":\"A",
+     "compatibility.architecture_hash: not 64 lower-case hex"},
+    {"\"base_family\":\"b", "\"base_family\":\"",
+     "compatibility.base_family: not 64 lower-case hex"},
+    {"\"base_family\":\"b", "\"base_family\":\"bb",
+     "compatibility.base_family: not 64 lower-case hex"},
+    {"\"compatibility\":{", "\"compatibility\":{\"extra\":0,",
+     "compatibility: unknown field 'extra'"},
     {",\"tokenizer_hash\":\"" X64("d") "\"", "", "compatibility.tokenizer_hash: missing"},
     {"\"compatibility\":{", "\"compatibility\":[{", "not valid JSON"},
-    {"\"interface_version\":\"text-generation@1\"", "\"interface_version\":\"text-generation\"", "interface_version: "},
-    {"[\"arith.add@1\",\"sentiment@2\"]", "[\"sentiment@2\",\"arith.add@1\"]", "capabilities[1]: not in sorted order"},
-    {"[\"arith.add@1\",\"sentiment@2\"]", "[\"arith.add@1\",\"arith.add@1\"]", "capabilities[1]: duplicate"},
-    {"[\"arith.add@1\",", "[\"Arith.add@1\",", "capabilities[0]: 'Arith.add@1' is not \"name@version\""},
+    {"\"interface_version\":\"text-generation@1\"", "\"interface_version\":\"text-generation\"",
+     "interface_version: "},
+    {"[\"arith.add@1\",\"sentiment@2\"]", "[\"sentiment@2\",\"arith.add@1\"]",
+     "capabilities[1]: not in sorted order"},
+    {"[\"arith.add@1\",\"sentiment@2\"]", "[\"arith.add@1\",\"arith.add@1\"]",
+     "capabilities[1]: duplicate"},
+    {"[\"arith.add@1\",", "[\"Arith.add@1\",",
+     "capabilities[0]: 'Arith.add@1' is not \"name@version\""},
     {"[\"arith.add@1\",", "[\"arith.add@01\",", "capabilities[0]: "},
     {"[\"arith.add@1\",", "[\"arith.add@\",", "capabilities[0]: "},
     {"[\"arith.add@1\",", "[\"@1\",", "capabilities[0]: "},
     {"[\"arith.add@1\",", "[1,", "capabilities[0]: expected a string"},
     {"[\"arith.add@1\",\"sentiment@2\"]", "\"arith.add@1\"", "capabilities: expected an array"},
-    {"[\"parent-b\",\"parent-a\"]", "[\"parent-b\",\"-bad\"]", "lineage.parents[1]: not a valid model id"},
-    {"[\"parent-b\",\"parent-a\"]", "[\"parent-b\",\"parent-a\",\"parent-b\"]", "lineage.parents: 'parent-b' appears more than once"},
+    {"[\"parent-b\",\"parent-a\"]", "[\"parent-b\",\"-bad\"]",
+     "lineage.parents[1]: not a valid model id"},
+    {"[\"parent-b\",\"parent-a\"]", "[\"parent-b\",\"parent-a\",\"parent-b\"]",
+     "lineage.parents: 'parent-b' appears more than once"},
     {"[\"parent-b\",\"parent-a\"]", "[null]", "lineage.parents[0]: expected a string"},
     {",\"parents\":[\"parent-b\",\"parent-a\"]", "", "lineage.parents: missing"},
     {"\"lineage\":{", "\"lineage\":{\"notes\":\"\",", "lineage: unknown field 'notes'"},
     {"\"operation\":{", "\"operation\":{\"when\":1,", "lineage.operation: unknown field 'when'"},
     {"\"name\":\"merge\"", "\"name\":\"\"", "lineage.operation.name: "},
     {"\"name\":\"merge\"", "\"name\":\"Merge it\"", "lineage.operation.name: "},
-    {"{\"method\":\"linear\",\"weights\":[0.5,0.25]}", "[0.5]", "lineage.operation.params: expected an object"},
-    {"{\"method\":\"linear\",\"weights\":[0.5,0.25]}", "null", "lineage.operation.params: expected an object"},
+    {"{\"method\":\"linear\",\"weights\":[0.5,0.25]}", "[0.5]",
+     "lineage.operation.params: expected an object"},
+    {"{\"method\":\"linear\",\"weights\":[0.5,0.25]}", "null",
+     "lineage.operation.params: expected an object"},
     {"\"seed\":42", "\"seed\":-1", "lineage.operation.seed: -1 outside [0, 9223372036854775807]"},
     {"\"seed\":42", "\"seed\":42.0", "lineage.operation.seed: expected an integer"},
     {"\"seed\":42", "\"seed\":\"42\"", "lineage.operation.seed: expected an integer"},
     {"\"seed\":42", "\"seed\":18446744073709551615", "not valid JSON"},
-    {"\"operation\":{\"name\":\"merge\",\"params\":{\"method\":\"linear\",\"weights\":[0.5,0.25]},\"seed\":42}",
+    {"\"operation\":{\"name\":\"merge\",\"params\":{\"method\":\"linear\",\"weights\":[0.5,0.25]},"
+     "\"seed\":42}",
      "\"operation\":7", "lineage.operation: expected an object"},
     {"\"base\":null", "\"base\":\"..x\"", "base: not a valid model id"},
     {"\"base\":null", "\"base\":3", "base: expected a model id or null"},
-    {"\"parameters\":262144", "\"parameters\":-262144", "resource_profile.parameters: -262144 outside [0, "},
+    {"\"parameters\":262144", "\"parameters\":-262144",
+     "resource_profile.parameters: -262144 outside [0, "},
     {"\"bytes\":1048576", "\"bytes\":\"1 MiB\"", "resource_profile.bytes: expected an integer"},
     {",\"resident_bytes\":2097152", "", "resource_profile.resident_bytes: missing"},
     {"\"corpora\":[\"0", "\"corpora\":[\"g", "corpora[0]: not 64 lower-case hex digits"},
-    {"[\"" X4("0123456789abcdef") "\",\"" X64("f") "\"]", "[\"" X64("f") "\",\"" X4("0123456789abcdef") "\"]",
-     "corpora[1]: not in sorted order"},
-    {"[\"" X4("0123456789abcdef") "\",\"" X64("f") "\"]", "[\"" X64("f") "\",\"" X64("f") "\"]", "corpora[1]: duplicate"},
-    {"\"2026-11-28T01:02:03Z\"", "\"2026-11-28T01:02:03\"", "created_at: '2026-11-28T01:02:03' is not an RFC 3339"},
+    {"[\"" X4("0123456789abcdef") "\",\"" X64("f") "\"]",
+     "[\"" X64("f") "\",\"" X4("0123456789abcdef") "\"]", "corpora[1]: not in sorted order"},
+    {"[\"" X4("0123456789abcdef") "\",\"" X64("f") "\"]", "[\"" X64("f") "\",\"" X64("f") "\"]",
+     "corpora[1]: duplicate"},
+    {"\"2026-11-28T01:02:03Z\"", "\"2026-11-28T01:02:03\"",
+     "created_at: '2026-11-28T01:02:03' is not an RFC 3339"},
     {"\"2026-11-28T01:02:03Z\"", "\"2026-02-29T01:02:03Z\"", "created_at: "},
     {"\"2026-11-28T01:02:03Z\"", "\"2026-13-01T01:02:03Z\"", "created_at: "},
     {"\"2026-11-28T01:02:03Z\"", "\"2026-11-28 01:02:03Z\"", "created_at: "},
@@ -310,9 +371,10 @@ static void test_bad_genomes(void **state) {
         eco_clear_error();
         eco_status got = eco_genome_parse(text, strlen(text), "genome.json", &g);
         const char *msg = eco_last_error();
-        if (got != ECO_STATUS_EFORMAT || strncmp(msg, "genome.json: ", 13) != 0 || !strstr(msg, b->needle)) {
-            print_error("case %zu %s: got %s \"%s\", want EFORMAT containing \"%s\"\n", i, text, eco_status_str(got),
-                        msg, b->needle);
+        if (got != ECO_STATUS_EFORMAT || strncmp(msg, "genome.json: ", 13) != 0 ||
+            !strstr(msg, b->needle)) {
+            print_error("case %zu %s: got %s \"%s\", want EFORMAT containing \"%s\"\n", i, text,
+                        eco_status_str(got), msg, b->needle);
             fail();
         }
         /* A failed parse leaves the output untouched. */
@@ -339,7 +401,8 @@ static void test_bad_genomes(void **state) {
     /* Bytes after the document. */
     char *trail = malloc(sizeof golden + 2);
     snprintf(trail, sizeof golden + 2, "%s}", golden);
-    ECO_ASSERT_STATUS(eco_genome_parse(trail, strlen(trail), "genome.json", &g), ECO_STATUS_EFORMAT);
+    ECO_ASSERT_STATUS(eco_genome_parse(trail, strlen(trail), "genome.json", &g),
+                      ECO_STATUS_EFORMAT);
     free(trail);
     /* eco_genome_from_json on a value holding a NUL inside a string. */
     json_t *j = json_loads(golden, 0, NULL);
@@ -356,10 +419,12 @@ static void test_bad_genomes(void **state) {
     json_object_deln(j, "tool_version\0x", 14);
     ECO_ASSERT_OK(eco_genome_from_json(j, "obj", &g));
     eco_genome_free(&g);
-    json_t *params = json_object_get(json_object_get(json_object_get(j, "lineage"), "operation"), "params");
+    json_t *params =
+        json_object_get(json_object_get(json_object_get(j, "lineage"), "operation"), "params");
     json_object_set_new(params, "deep", json_pack("[{s:s%}]", "k", "a\0b", (size_t)3));
     ECO_ASSERT_STATUS(eco_genome_from_json(j, "obj", &g), ECO_STATUS_EFORMAT);
-    assert_non_null(strstr(eco_last_error(), "obj: lineage.operation.params: a string or key holds a NUL"));
+    assert_non_null(
+        strstr(eco_last_error(), "obj: lineage.operation.params: a string or key holds a NUL"));
     json_object_set_new(params, "deep", json_pack("[{s:s}]", "k", "ab"));
     json_object_setn_new(params, "k\0", 2, json_true());
     ECO_ASSERT_STATUS(eco_genome_from_json(j, "obj", &g), ECO_STATUS_EFORMAT);
@@ -414,22 +479,51 @@ static void test_write_refused(void **state) {
         eco_genome g;
         golden_record(&g);
         switch (cases[i].which) {
-        case 0: free(g.id); g.id = NULL; break;
-        case 1: { char *t = g.capabilities[0]; g.capabilities[0] = g.capabilities[1]; g.capabilities[1] = t; } break;
-        case 2: g.op_seed = (uint64_t)INT64_MAX + 1; break;
-        case 3: g.n_params = -1; break;
-        case 4: g.kind = (eco_genome_kind)9; break;
-        case 5: g.parents[0][0] = '.'; break;
-        case 6: g.created_at[10] = ' '; break;
-        case 7: g.compatibility.base_family[3] = 'B'; break;
-        case 8: free(g.tool_version); g.tool_version = strdup("\xff\xfe"); break;
-        case 9: free(g.corpora[0]); free(g.corpora[1]); free(g.corpora); g.corpora = NULL; g.n_corpora = 1; break;
+            case 0:
+                free(g.id);
+                g.id = NULL;
+                break;
+            case 1: {
+                char *t = g.capabilities[0];
+                g.capabilities[0] = g.capabilities[1];
+                g.capabilities[1] = t;
+            } break;
+            case 2:
+                g.op_seed = (uint64_t)INT64_MAX + 1;
+                break;
+            case 3:
+                g.n_params = -1;
+                break;
+            case 4:
+                g.kind = (eco_genome_kind)9;
+                break;
+            case 5:
+                g.parents[0][0] = '.';
+                break;
+            case 6:
+                g.created_at[10] = ' ';
+                break;
+            case 7:
+                g.compatibility.base_family[3] = 'B';
+                break;
+            case 8:
+                free(g.tool_version);
+                g.tool_version = strdup("\xff\xfe");
+                break;
+            case 9:
+                free(g.corpora[0]);
+                free(g.corpora[1]);
+                free(g.corpora);
+                g.corpora = NULL;
+                g.n_corpora = 1;
+                break;
         }
         char *text = NULL;
         eco_status got = eco_genome_to_canonical(&g, &text, NULL);
         if (got != cases[i].want || !strstr(eco_last_error(), cases[i].needle)) {
-            print_error("case %zu: got %s \"%s\", want %s containing \"%s\"\n", i, eco_status_str(got),
-                        eco_last_error(), eco_status_str(cases[i].want), cases[i].needle);
+            print_error("case %zu: got %s \"%s\", want %s containing \"%s\"\n", i,
+                        eco_status_str(got), eco_last_error(), eco_status_str(cases[i].want),
+                        cases[i].needle);
             fail();
         }
         assert_null(text);
@@ -483,7 +577,8 @@ static eco_compat_identity identity(const char *dir) {
     eco_compat_identity id;
     memset(&id, 0, sizeof id);
     ECO_ASSERT_OK(eco_compat_compute_base(dir, &id));
-    const char *f[] = {id.base_family, id.architecture_hash, id.tokenizer_hash, id.tensor_schema_hash};
+    const char *f[] = {id.base_family, id.architecture_hash, id.tokenizer_hash,
+                       id.tensor_schema_hash};
     for (int i = 0; i < 4; i++) assert_int_equal(strlen(f[i]), ECO_SHA256_HEX_LEN);
     return id;
 }
@@ -679,7 +774,8 @@ static void test_compat_tokenizer(void **state) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         eco_test_write_file(p, bad[i].text, strlen(bad[i].text));
         ECO_ASSERT_STATUS(eco_compat_tokenizer_hash(p, h), ECO_STATUS_EFORMAT);
-        if (!strstr(eco_last_error(), bad[i].needle) || !strstr(eco_last_error(), "tokenizer.json")) {
+        if (!strstr(eco_last_error(), bad[i].needle) ||
+            !strstr(eco_last_error(), "tokenizer.json")) {
             print_error("case %zu: \"%s\", want \"%s\"\n", i, eco_last_error(), bad[i].needle);
             fail();
         }
@@ -715,7 +811,8 @@ static void shard(const char *dir) {
     json_t *map = json_object();
     for (size_t i = 0; i < n; i++)
         json_object_set_new(map, t[i].name,
-                            json_string(i < half ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors"));
+                            json_string(i < half ? "model-00001-of-00002.safetensors"
+                                                 : "model-00002-of-00002.safetensors"));
     json_t *index = json_pack("{s:{}, s:o}", "metadata", "weight_map", map);
     save_json(dir, "model.safetensors.index.json", index, JSON_INDENT(2));
     json_decref(index);
@@ -785,7 +882,8 @@ static void test_compat_weights(void **state) {
     ECO_ASSERT_OK(eco_mkdir_p(e));
     eco_compat_identity out;
     char *cfg_src = eco_path_join(a, "config.json"), *cfg_dst = eco_path_join(e, "config.json");
-    char *tok_src = eco_path_join(a, "tokenizer.json"), *tok_dst = eco_path_join(e, "tokenizer.json");
+    char *tok_src = eco_path_join(a, "tokenizer.json"),
+         *tok_dst = eco_path_join(e, "tokenizer.json");
     assert_int_equal(symlink(cfg_src, cfg_dst), 0); /* config and tokenizer may be links... */
     assert_int_equal(symlink(tok_src, tok_dst), 0);
     eco_status got = eco_compat_compute_base(e, &out);
@@ -799,7 +897,8 @@ static void test_compat_weights(void **state) {
     assert_int_not_equal(eco_compat_compute_base(missing, &out), ECO_STATUS_OK);
     assert_non_null(strstr(eco_last_error(), "missing"));
 
-    char *frees[] = {a, b, c, single, d, dfile, e, cfg_src, cfg_dst, tok_src, tok_dst, link, missing};
+    char *frees[] = {a,       b,       c,       single,  d,    dfile,  e,
+                     cfg_src, cfg_dst, tok_src, tok_dst, link, missing};
     for (size_t i = 0; i < sizeof frees / sizeof frees[0]; i++) free(frees[i]);
     free(t);
     eco_test_rmtree(tmp);

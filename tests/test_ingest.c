@@ -122,7 +122,10 @@ static void test_adapter_genome(void **state) {
     eco_genome b = {0}, a = {0};
     add_base(f, &b);
     const char *caps[] = {"arith.add@1"};
-    eco_add_options o = {.id = "eco-tiny-arith", .capabilities = caps, .n_capabilities = 1, .sign_key = f->key,
+    eco_add_options o = {.id = "eco-tiny-arith",
+                         .capabilities = caps,
+                         .n_capabilities = 1,
+                         .sign_key = f->key,
                          .created_at = CREATED}; /* base from base_model_name_or_path */
     ECO_ASSERT_OK(eco_registry_add_dir(f->r, f->adapter_dir, &o, &a));
     assert_int_equal(a.kind, ECO_GENOME_KIND_ADAPTER);
@@ -269,7 +272,8 @@ static void test_refused_add_leaves_nothing(void **state) {
     ECO_ASSERT_OK(eco_registry_open(&o, &f->r));
     assert_int_equal(count_files(objects), 0);
     eco_add_options unsigned_base = {.id = "eco-tiny", .created_at = CREATED};
-    ECO_ASSERT_STATUS(eco_registry_add_dir(f->r, f->base_dir, &unsigned_base, NULL), ECO_STATUS_ESIGNATURE);
+    ECO_ASSERT_STATUS(eco_registry_add_dir(f->r, f->base_dir, &unsigned_base, NULL),
+                      ECO_STATUS_ESIGNATURE);
     assert_int_equal(count_files(objects), 0);
     eco_add_options bad_key = {.id = "eco-tiny", .sign_key = f->base_dir, .created_at = CREATED};
     assert_int_not_equal(eco_registry_add_dir(f->r, f->base_dir, &bad_key, NULL), ECO_STATUS_OK);
@@ -280,11 +284,13 @@ static void test_refused_add_leaves_nothing(void **state) {
     const int base_objects = count_files(objects);
     assert_int_equal(base_objects, (int)b.files.n);
     eco_add_options unsigned_adapter = {.id = "arith", .created_at = CREATED};
-    ECO_ASSERT_STATUS(eco_registry_add_dir(f->r, f->adapter_dir, &unsigned_adapter, NULL), ECO_STATUS_ESIGNATURE);
+    ECO_ASSERT_STATUS(eco_registry_add_dir(f->r, f->adapter_dir, &unsigned_adapter, NULL),
+                      ECO_STATUS_ESIGNATURE);
     assert_int_equal(count_files(objects), base_objects);
     /* the same files again under another refused id: the base's objects stay */
     eco_add_options unsigned_copy = {.id = "eco-tiny-copy", .created_at = CREATED};
-    ECO_ASSERT_STATUS(eco_registry_add_dir(f->r, f->base_dir, &unsigned_copy, NULL), ECO_STATUS_ESIGNATURE);
+    ECO_ASSERT_STATUS(eco_registry_add_dir(f->r, f->base_dir, &unsigned_copy, NULL),
+                      ECO_STATUS_ESIGNATURE);
     assert_int_equal(count_files(objects), base_objects);
     ECO_ASSERT_OK(eco_registry_verify(f->r, "eco-tiny", NULL));
     eco_genome_free(&b);
@@ -305,7 +311,8 @@ static void test_working_files_skipped(void **state) {
     copy_into(f->adapter_dir, dir, "adapter_config.json");
     copy_into(f->adapter_dir, dir, "adapter_model.safetensors");
     copy_into(f->adapter_dir, dir, "training.json");
-    const char *extra[] = {"checkpoint.json", "checkpoint.safetensors", "work/step.bin", ".work/step.bin"};
+    const char *extra[] = {"checkpoint.json", "checkpoint.safetensors", "work/step.bin",
+                           ".work/step.bin"};
     for (size_t i = 0; i < 4; i++) {
         char *p = eco_path_join(dir, extra[i]);
         eco_test_write_file(p, "x", 1);

@@ -28,16 +28,19 @@ static eco_status read_doc(const char *text) {
     eco_status st;
     if ((st = eco_jr_only(&r, keys)) || (st = eco_jr_int(&r, "n", true, 1, 100, &n)) ||
         (st = eco_jr_num(&r, "x", false, 0, 1, &x)) || (st = eco_jr_bool(&r, "on", false, &on)) ||
-        (st = eco_jr_str(&r, "name", true, false, &name, NULL)) || (st = eco_jr_object(&r, "sub", false, &sub)) ||
+        (st = eco_jr_str(&r, "name", true, false, &name, NULL)) ||
+        (st = eco_jr_object(&r, "sub", false, &sub)) ||
         (st = eco_jr_array(&r, "list", false, &list)))
         goto done;
     if (sub) {
         eco_jr rs = eco_jr_child(&r, "sub", sub);
-        if ((st = eco_jr_exact(&rs, sub_keys)) || (st = eco_jr_int(&rs, "k", true, 0, 9, &k))) goto done;
+        if ((st = eco_jr_exact(&rs, sub_keys)) || (st = eco_jr_int(&rs, "k", true, 0, 9, &k)))
+            goto done;
     }
     for (size_t i = 0; list && i < json_array_size(list); i++) {
         eco_jr ri = eco_jr_item(&r, "list", i, json_array_get(list, i));
-        if ((st = eco_jr_exact(&ri, sub_keys)) || (st = eco_jr_int(&ri, "k", true, 0, 9, &k))) goto done;
+        if ((st = eco_jr_exact(&ri, sub_keys)) || (st = eco_jr_int(&ri, "k", true, 0, 9, &k)))
+            goto done;
     }
 done:
     json_decref(root);
@@ -52,8 +55,10 @@ typedef struct jr_case {
 
 static const jr_case CASES[] = {
     {"{\"n\": 3, \"name\": \"a\"}", ECO_STATUS_OK, NULL},
-    {"{\"n\": 3, \"name\": \"a\", \"x\": null, \"on\": null, \"sub\": null}", ECO_STATUS_OK, NULL}, /* null: absent */
-    {"{\"n\": 100, \"name\": \"a\", \"x\": 1, \"on\": true, \"sub\": {\"k\": 9}, \"list\": [{\"k\": 0}]}",
+    {"{\"n\": 3, \"name\": \"a\", \"x\": null, \"on\": null, \"sub\": null}", ECO_STATUS_OK,
+     NULL}, /* null: absent */
+    {"{\"n\": 100, \"name\": \"a\", \"x\": 1, \"on\": true, \"sub\": {\"k\": 9}, \"list\": "
+     "[{\"k\": 0}]}",
      ECO_STATUS_OK, NULL},
     {"[]", ECO_STATUS_EFORMAT, "doc.json: expected an object"},
     {"{\"name\": \"a\"}", ECO_STATUS_EFORMAT, "doc.json: n: missing"},
@@ -64,29 +69,40 @@ static const jr_case CASES[] = {
     {"{\"n\": 101, \"name\": \"a\"}", ECO_STATUS_EFORMAT, "doc.json: n: 101 outside [1, 100]"},
     {"{\"n\": -9223372036854775808, \"name\": \"a\"}", ECO_STATUS_EFORMAT,
      "doc.json: n: -9223372036854775808 outside [1, 100]"},
-    {"{\"n\": 3, \"name\": \"a\", \"x\": \"0.5\"}", ECO_STATUS_EFORMAT, "doc.json: x: expected a number"},
-    {"{\"n\": 3, \"name\": \"a\", \"x\": 1.5}", ECO_STATUS_EFORMAT, "doc.json: x: 1.5 outside [0, 1]"},
-    {"{\"n\": 3, \"name\": \"a\", \"x\": -0.25}", ECO_STATUS_EFORMAT, "doc.json: x: -0.25 outside [0, 1]"},
-    {"{\"n\": 3, \"name\": \"a\", \"on\": 1}", ECO_STATUS_EFORMAT, "doc.json: on: expected true or false"},
-    {"{\"n\": 3, \"name\": \"a\", \"on\": \"true\"}", ECO_STATUS_EFORMAT, "doc.json: on: expected true or false"},
+    {"{\"n\": 3, \"name\": \"a\", \"x\": \"0.5\"}", ECO_STATUS_EFORMAT,
+     "doc.json: x: expected a number"},
+    {"{\"n\": 3, \"name\": \"a\", \"x\": 1.5}", ECO_STATUS_EFORMAT,
+     "doc.json: x: 1.5 outside [0, 1]"},
+    {"{\"n\": 3, \"name\": \"a\", \"x\": -0.25}", ECO_STATUS_EFORMAT,
+     "doc.json: x: -0.25 outside [0, 1]"},
+    {"{\"n\": 3, \"name\": \"a\", \"on\": 1}", ECO_STATUS_EFORMAT,
+     "doc.json: on: expected true or false"},
+    {"{\"n\": 3, \"name\": \"a\", \"on\": \"true\"}", ECO_STATUS_EFORMAT,
+     "doc.json: on: expected true or false"},
     {"{\"n\": 3}", ECO_STATUS_EFORMAT, "doc.json: name: missing"},
     {"{\"n\": 3, \"name\": 7}", ECO_STATUS_EFORMAT, "doc.json: name: expected a string"},
     {"{\"n\": 3, \"name\": \"a\\u0000b\"}", ECO_STATUS_EFORMAT, "doc.json: name: holds a NUL byte"},
-    {"{\"n\": 3, \"name\": \"a\", \"extra\": 1}", ECO_STATUS_EFORMAT, "doc.json: unknown field 'extra'"},
+    {"{\"n\": 3, \"name\": \"a\", \"extra\": 1}", ECO_STATUS_EFORMAT,
+     "doc.json: unknown field 'extra'"},
     {"{\"n\": 3, \"name\": \"a\", \"N\": 1}", ECO_STATUS_EFORMAT, "doc.json: unknown field 'N'"},
     /* hostile keys are shown escaped: a newline, an escape sequence, UTF-8, a quote */
     {"{\"n\": 3, \"name\": \"a\", \"x\\n\\u001b[2J\": 1}", ECO_STATUS_EFORMAT,
      "doc.json: unknown field 'x\\x0a\\x1b[2J'"},
-    {"{\"n\": 3, \"name\": \"a\", \"\\u00e9\": 1}", ECO_STATUS_EFORMAT, "doc.json: unknown field '\\xc3\\xa9'"},
-    {"{\"n\": 3, \"name\": \"a\", \"\\\\\": 1}", ECO_STATUS_EFORMAT, "doc.json: unknown field '\\x5c'"},
+    {"{\"n\": 3, \"name\": \"a\", \"\\u00e9\": 1}", ECO_STATUS_EFORMAT,
+     "doc.json: unknown field '\\xc3\\xa9'"},
+    {"{\"n\": 3, \"name\": \"a\", \"\\\\\": 1}", ECO_STATUS_EFORMAT,
+     "doc.json: unknown field '\\x5c'"},
     {"{\"n\": 3, \"name\": \"a\", \"n\": 4}", ECO_STATUS_EFORMAT, NULL}, /* jansson: duplicate */
     /* nested objects and array entries name their path */
-    {"{\"n\": 3, \"name\": \"a\", \"sub\": 1}", ECO_STATUS_EFORMAT, "doc.json: sub: expected an object"},
+    {"{\"n\": 3, \"name\": \"a\", \"sub\": 1}", ECO_STATUS_EFORMAT,
+     "doc.json: sub: expected an object"},
     {"{\"n\": 3, \"name\": \"a\", \"sub\": {}}", ECO_STATUS_EFORMAT, "doc.json: sub.k: missing"},
     {"{\"n\": 3, \"name\": \"a\", \"sub\": {\"k\": 1, \"j\": 2}}", ECO_STATUS_EFORMAT,
      "doc.json: sub: unknown field 'j'"},
-    {"{\"n\": 3, \"name\": \"a\", \"sub\": {\"k\": 10}}", ECO_STATUS_EFORMAT, "doc.json: sub.k: 10 outside [0, 9]"},
-    {"{\"n\": 3, \"name\": \"a\", \"list\": {}}", ECO_STATUS_EFORMAT, "doc.json: list: expected an array"},
+    {"{\"n\": 3, \"name\": \"a\", \"sub\": {\"k\": 10}}", ECO_STATUS_EFORMAT,
+     "doc.json: sub.k: 10 outside [0, 9]"},
+    {"{\"n\": 3, \"name\": \"a\", \"list\": {}}", ECO_STATUS_EFORMAT,
+     "doc.json: list: expected an array"},
     {"{\"n\": 3, \"name\": \"a\", \"list\": [{\"k\": 1}, 5]}", ECO_STATUS_EFORMAT,
      "doc.json: list[1]: expected an object"},
     {"{\"n\": 3, \"name\": \"a\", \"list\": [{\"k\": 1}, {\"k\": -1}]}", ECO_STATUS_EFORMAT,
@@ -104,8 +120,9 @@ static void test_table(void **state) {
         eco_status st = read_doc(c->text);
         bool ok = st == c->want && (!c->msg || strcmp(eco_last_error(), c->msg) == 0);
         if (!ok) {
-            print_error("case %zu %s\n  got %s \"%s\"\n  want %s \"%s\"\n", i, c->text, eco_status_str(st),
-                        eco_last_error(), eco_status_str(c->want), c->msg ? c->msg : "");
+            print_error("case %zu %s\n  got %s \"%s\"\n  want %s \"%s\"\n", i, c->text,
+                        eco_status_str(st), eco_last_error(), eco_status_str(c->want),
+                        c->msg ? c->msg : "");
             bad++;
         }
     }

@@ -66,16 +66,19 @@ static float *rand_floats(size_t n, float lo, float hi) {
 
 /* Checks |got[i] − want[i]| <= rel·scale[i] + abs for all i (scale NULL: |want[i]|);
  * prints the worst case on failure. */
-static void check_close(const char *what, const float *got, const float *want,
-                        const double *scale, size_t n, double rel, double abs_tol) {
+static void check_close(const char *what, const float *got, const float *want, const double *scale,
+                        size_t n, double rel, double abs_tol) {
     double worst_ratio = 0.0, worst_d = 0.0;
     size_t worst_i = 0;
     for (size_t i = 0; i < n; i++) {
         double s = scale ? scale[i] : fabs((double)want[i]);
         double d;
-        if (isnan(got[i]) || isnan(want[i])) d = (isnan(got[i]) && isnan(want[i])) ? 0.0 : INFINITY;
-        else if (isinf(want[i]) || isinf(got[i])) d = (got[i] == want[i]) ? 0.0 : INFINITY;
-        else d = fabs((double)got[i] - (double)want[i]);
+        if (isnan(got[i]) || isnan(want[i]))
+            d = (isnan(got[i]) && isnan(want[i])) ? 0.0 : INFINITY;
+        else if (isinf(want[i]) || isinf(got[i]))
+            d = (got[i] == want[i]) ? 0.0 : INFINITY;
+        else
+            d = fabs((double)got[i] - (double)want[i]);
         double ratio = d / (rel * s + abs_tol);
         if (ratio > worst_ratio) {
             worst_ratio = ratio;
@@ -95,30 +98,34 @@ static void check_close(const char *what, const float *got, const float *want,
 
 static void test_bf16_exact(void **state) {
     (void)state;
-    struct { uint32_t in; uint16_t want; } cases[] = {
-        {0x3f800000u, 0x3f80u},  /* 1.0 */
-        {0xbf800000u, 0xbf80u},  /* -1.0 */
-        {0x00000000u, 0x0000u},  /* +0 */
-        {0x80000000u, 0x8000u},  /* -0 */
-        {0x3f808000u, 0x3f80u},  /* tie, lower even: stays */
-        {0x3f818000u, 0x3f82u},  /* tie, lower odd: up to even */
-        {0x3f808001u, 0x3f81u},  /* just above tie: up */
-        {0x3f807fffu, 0x3f80u},  /* just below tie: down */
-        {0xbf818000u, 0xbf82u},  /* negative tie to even */
-        {0x7f800000u, 0x7f80u},  /* +inf */
-        {0xff800000u, 0xff80u},  /* -inf */
-        {0x7f7fffffu, 0x7f80u},  /* FLT_MAX rounds up to inf */
-        {0x7f7f7fffu, 0x7f7fu},  /* largest value that stays finite */
-        {0x00000001u, 0x0000u},  /* smallest subnormal rounds to 0 */
-        {0x00010000u, 0x0001u},  /* subnormal exactly representable */
-        {0x00018000u, 0x0002u},  /* subnormal tie to even (up) */
-        {0x00028000u, 0x0002u},  /* subnormal tie to even (down) */
-        {0x007fffffu, 0x0080u},  /* largest subnormal rounds up to min normal */
+    struct {
+        uint32_t in;
+        uint16_t want;
+    } cases[] = {
+        {0x3f800000u, 0x3f80u}, /* 1.0 */
+        {0xbf800000u, 0xbf80u}, /* -1.0 */
+        {0x00000000u, 0x0000u}, /* +0 */
+        {0x80000000u, 0x8000u}, /* -0 */
+        {0x3f808000u, 0x3f80u}, /* tie, lower even: stays */
+        {0x3f818000u, 0x3f82u}, /* tie, lower odd: up to even */
+        {0x3f808001u, 0x3f81u}, /* just above tie: up */
+        {0x3f807fffu, 0x3f80u}, /* just below tie: down */
+        {0xbf818000u, 0xbf82u}, /* negative tie to even */
+        {0x7f800000u, 0x7f80u}, /* +inf */
+        {0xff800000u, 0xff80u}, /* -inf */
+        {0x7f7fffffu, 0x7f80u}, /* FLT_MAX rounds up to inf */
+        {0x7f7f7fffu, 0x7f7fu}, /* largest value that stays finite */
+        {0x00000001u, 0x0000u}, /* smallest subnormal rounds to 0 */
+        {0x00010000u, 0x0001u}, /* subnormal exactly representable */
+        {0x00018000u, 0x0002u}, /* subnormal tie to even (up) */
+        {0x00028000u, 0x0002u}, /* subnormal tie to even (down) */
+        {0x007fffffu, 0x0080u}, /* largest subnormal rounds up to min normal */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint16_t got = eco_f32_to_bf16(uf32(cases[i].in));
         if (got != cases[i].want) {
-            print_error("f32 0x%08x -> bf16 0x%04x, want 0x%04x\n", cases[i].in, got, cases[i].want);
+            print_error("f32 0x%08x -> bf16 0x%04x, want 0x%04x\n", cases[i].in, got,
+                        cases[i].want);
             fail();
         }
     }
@@ -144,24 +151,29 @@ static void test_bf16_roundtrip_and_random(void **state) {
     for (uint32_t h = 0; h < 65536u; h++) {
         float f = eco_bf16_to_f32((uint16_t)h);
         uint16_t back = eco_f32_to_bf16(f);
-        if (isnan(f)) assert_true(isnan(eco_bf16_to_f32(back)));
-        else assert_int_equal(back, h);
+        if (isnan(f))
+            assert_true(isnan(eco_bf16_to_f32(back)));
+        else
+            assert_int_equal(back, h);
     }
     for (int i = 0; i < 1000000; i++) {
         uint32_t u = (uint32_t)rng_next();
         float f = uf32(u);
         if (isnan(f) || isinf(f)) continue;
-        uint32_t a = u & 0xffff0000u;         /* truncated: toward zero */
-        uint32_t b = a + 0x10000u;            /* next away from zero (may be inf) */
+        uint32_t a = u & 0xffff0000u; /* truncated: toward zero */
+        uint32_t b = a + 0x10000u;    /* next away from zero (may be inf) */
         double fa = (double)uf32(a);
         double fb = ((b & 0x7fffffffu) >= 0x7f800000u)
-                        ? copysign(0x1.0p128, (double)f)   /* inf as the next step */
+                        ? copysign(0x1.0p128, (double)f) /* inf as the next step */
                         : (double)uf32(b);
         double da = fabs((double)f - fa), db = fabs((double)f - fb);
         uint16_t want;
-        if (da < db) want = (uint16_t)(a >> 16);
-        else if (db < da) want = (uint16_t)(b >> 16);
-        else want = ((a >> 16) & 1u) ? (uint16_t)(b >> 16) : (uint16_t)(a >> 16);
+        if (da < db)
+            want = (uint16_t)(a >> 16);
+        else if (db < da)
+            want = (uint16_t)(b >> 16);
+        else
+            want = ((a >> 16) & 1u) ? (uint16_t)(b >> 16) : (uint16_t)(a >> 16);
         uint16_t got = eco_f32_to_bf16(f);
         if (got != want) {
             print_error("f32 0x%08x -> bf16 0x%04x, want 0x%04x\n", u, got, want);
@@ -176,9 +188,12 @@ static void test_bf16_roundtrip_and_random(void **state) {
 static double f16_decode_ref(uint16_t h) {
     int s = h >> 15, e = (h >> 10) & 0x1f, m = h & 0x3ff;
     double v;
-    if (e == 0) v = ldexp((double)m, -24);
-    else if (e == 31) v = m ? NAN : INFINITY;
-    else v = ldexp(1.0 + m / 1024.0, e - 15);
+    if (e == 0)
+        v = ldexp((double)m, -24);
+    else if (e == 31)
+        v = m ? NAN : INFINITY;
+    else
+        v = ldexp(1.0 + m / 1024.0, e - 15);
     return s ? -v : v;
 }
 
@@ -202,34 +217,37 @@ static void test_f16_decode_all(void **state) {
 
 static void test_f16_exact(void **state) {
     (void)state;
-    struct { float in; uint16_t want; } cases[] = {
+    struct {
+        float in;
+        uint16_t want;
+    } cases[] = {
         {1.0f, 0x3c00u},
         {-2.0f, 0xc000u},
         {0.0f, 0x0000u},
         {-0.0f, 0x8000u},
-        {65504.0f, 0x7bffu},                 /* max finite */
-        {65519.0f, 0x7bffu},                 /* below the tie: max finite */
-        {65520.0f, 0x7c00u},                 /* tie with odd mantissa: to even = inf */
-        {1e6f, 0x7c00u},                     /* overflow */
+        {65504.0f, 0x7bffu}, /* max finite */
+        {65519.0f, 0x7bffu}, /* below the tie: max finite */
+        {65520.0f, 0x7c00u}, /* tie with odd mantissa: to even = inf */
+        {1e6f, 0x7c00u},     /* overflow */
         {-1e6f, 0xfc00u},
         {INFINITY, 0x7c00u},
         {-INFINITY, 0xfc00u},
-        {0x1.0p-14f, 0x0400u},               /* min normal */
-        {0x1.0p-24f, 0x0001u},               /* min subnormal */
-        {0x1.0p-25f, 0x0000u},               /* tie between 0 and min subnormal: to even 0 */
-        {0x1.000002p-25f, 0x0001u},          /* just above that tie */
-        {0x1.8p-24f, 0x0002u},               /* 1.5 units: tie, odd 1 -> even 2 */
-        {0x1.4p-23f, 0x0002u},               /* 2.5 units: tie, even 2 stays */
-        {0x1.ff8p-15f, 0x03ffu},             /* largest subnormal, exact */
-        {0x1.ffcp-15f, 0x0400u},             /* tie between largest subnormal and min normal */
-        {0x1.ffbp-15f, 0x03ffu},             /* just below that tie */
-        {1e-9f, 0x0000u},                    /* underflow to 0 */
+        {0x1.0p-14f, 0x0400u},      /* min normal */
+        {0x1.0p-24f, 0x0001u},      /* min subnormal */
+        {0x1.0p-25f, 0x0000u},      /* tie between 0 and min subnormal: to even 0 */
+        {0x1.000002p-25f, 0x0001u}, /* just above that tie */
+        {0x1.8p-24f, 0x0002u},      /* 1.5 units: tie, odd 1 -> even 2 */
+        {0x1.4p-23f, 0x0002u},      /* 2.5 units: tie, even 2 stays */
+        {0x1.ff8p-15f, 0x03ffu},    /* largest subnormal, exact */
+        {0x1.ffcp-15f, 0x0400u},    /* tie between largest subnormal and min normal */
+        {0x1.ffbp-15f, 0x03ffu},    /* just below that tie */
+        {1e-9f, 0x0000u},           /* underflow to 0 */
         {-1e-9f, 0x8000u},
-        {1.0f + 0x1.0p-11f, 0x3c00u},        /* tie, even mantissa stays */
-        {1.0f + 0x1.8p-10f, 0x3c02u},        /* tie, odd mantissa 1 -> 2 */
+        {1.0f + 0x1.0p-11f, 0x3c00u},              /* tie, even mantissa stays */
+        {1.0f + 0x1.8p-10f, 0x3c02u},              /* tie, odd mantissa 1 -> 2 */
         {1.0f + 0x1.0p-11f + 0x1.0p-20f, 0x3c01u}, /* above tie: up */
-        {FLT_MIN, 0x0000u},                  /* f32 min normal underflows */
-        {0x1.0p-149f, 0x0000u},              /* f32 subnormal */
+        {FLT_MIN, 0x0000u},                        /* f32 min normal underflows */
+        {0x1.0p-149f, 0x0000u},                    /* f32 subnormal */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint16_t got = eco_f32_to_f16(cases[i].in);
@@ -258,8 +276,10 @@ static uint16_t f16_round_ref(float f) {
     int lo = 0, hi = 0x7bff;
     while (lo < hi) {
         int mid = (lo + hi + 1) / 2;
-        if (f16_table[mid] <= a) lo = mid;
-        else hi = mid - 1;
+        if (f16_table[mid] <= a)
+            lo = mid;
+        else
+            hi = mid - 1;
     }
     if (lo == 0x7bff) return sign | 0x7bffu;
     double d0 = a - f16_table[lo], d1 = f16_table[lo + 1] - a;
@@ -296,16 +316,29 @@ static void test_f16_random(void **state) {
 
 static void test_array_conversions(void **state) {
     (void)state;
-    const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 65520.0f, 0x1.0p-25f,
-                              0x1.8p-24f, 1.0f + 0x1.0p-11f, uf32(0x3f818000u), uf32(0x7f800001u),
-                              uf32(0x00018000u), FLT_MAX, 1e-40f};
+    const float specials[] = {0.0f,
+                              -0.0f,
+                              INFINITY,
+                              -INFINITY,
+                              NAN,
+                              65520.0f,
+                              0x1.0p-25f,
+                              0x1.8p-24f,
+                              1.0f + 0x1.0p-11f,
+                              uf32(0x3f818000u),
+                              uf32(0x7f800001u),
+                              uf32(0x00018000u),
+                              FLT_MAX,
+                              1e-40f};
     const size_t nspec = sizeof specials / sizeof specials[0];
     for (size_t si = 0; si < NSIZES; si++) {
         size_t n = (size_t)SIZES[si] + 3; /* 4, 10, 36, 579, 1540 */
         float *src = rand_floats(n, -70000.0f, 70000.0f);
         for (size_t i = 0; i < n; i++) {
-            if (i % 3 == 0) src[i] = specials[(i / 3) % nspec];
-            else if (i % 3 == 1) src[i] *= 1e-9f;
+            if (i % 3 == 0)
+                src[i] = specials[(i / 3) % nspec];
+            else if (i % 3 == 1)
+                src[i] *= 1e-9f;
         }
         uint16_t *h = malloc(n * 2);
         float *back = malloc(n * sizeof(float));
@@ -317,20 +350,21 @@ static void test_array_conversions(void **state) {
         eco_from_f32(h, ECO_DTYPE_BF16, src, n);
         for (size_t i = 0; i < n; i++) {
             uint16_t want = eco_f32_to_bf16(src[i]);
-            if (isnan(src[i])) assert_true(isnan(eco_bf16_to_f32(h[i])));
+            if (isnan(src[i]))
+                assert_true(isnan(eco_bf16_to_f32(h[i])));
             else if (h[i] != want) {
                 print_error("bf16 array[%zu] of %zu: 0x%04x want 0x%04x\n", i, n, h[i], want);
                 fail();
             }
         }
         eco_to_f32(back, h, ECO_DTYPE_BF16, n);
-        for (size_t i = 0; i < n; i++)
-            assert_int_equal(f32u(back[i]), f32u(eco_bf16_to_f32(h[i])));
+        for (size_t i = 0; i < n; i++) assert_int_equal(f32u(back[i]), f32u(eco_bf16_to_f32(h[i])));
         /* f16 */
         eco_from_f32(h, ECO_DTYPE_F16, src, n);
         for (size_t i = 0; i < n; i++) {
             uint16_t want = eco_f32_to_f16(src[i]);
-            if (isnan(src[i])) assert_true(isnan(eco_f16_to_f32(h[i])));
+            if (isnan(src[i]))
+                assert_true(isnan(eco_f16_to_f32(h[i])));
             else if (h[i] != want) {
                 print_error("f16 array[%zu] of %zu from %a: 0x%04x want 0x%04x\n", i, n,
                             (double)src[i], h[i], want);
@@ -340,8 +374,10 @@ static void test_array_conversions(void **state) {
         eco_to_f32(back, h, ECO_DTYPE_F16, n);
         for (size_t i = 0; i < n; i++) {
             float want = eco_f16_to_f32(h[i]);
-            if (isnan(want)) assert_true(isnan(back[i]));
-            else assert_int_equal(f32u(back[i]), f32u(want));
+            if (isnan(want))
+                assert_true(isnan(back[i]));
+            else
+                assert_int_equal(f32u(back[i]), f32u(want));
         }
         /* f32 copies */
         eco_from_f32(f32c, ECO_DTYPE_F32, src, n);
@@ -375,8 +411,8 @@ static float weight_at(const void *W, eco_dtype t, size_t i) {
 }
 
 /* scale[r] = Σ_k |W[r,k]·x[k]| (+|bias|), the condition of each dot product. */
-static double *dot_scale(const void *W, eco_dtype t, const float *x, const float *bias,
-                         int64_t N, int64_t K) {
+static double *dot_scale(const void *W, eco_dtype t, const float *x, const float *bias, int64_t N,
+                         int64_t K) {
     double *s = malloc((size_t)N * sizeof(double));
     assert_non_null(s);
     for (int64_t r = 0; r < N; r++) {
@@ -546,8 +582,8 @@ static void test_linear_multi(void **state) {
             size_t ns = 0;
             for (int i = 0; i < 3; i++) {
                 W[i] = make_weights(types[ti], (size_t)(Ns[i] * K), -1.0f, 1.0f);
-                T[i] = (eco_tensor){.name = "w", .dtype = types[ti], .ndim = 2,
-                                    .shape = {Ns[i], K}, .data = W[i]};
+                T[i] = (eco_tensor){
+                    .name = "w", .dtype = types[ti], .ndim = 2, .shape = {Ns[i], K}, .data = W[i]};
                 Tp[i] = &T[i];
                 y[i] = malloc((size_t)(M * Ns[i]) * sizeof(float));
                 yr[i] = malloc((size_t)(M * Ns[i]) * sizeof(float));
@@ -596,8 +632,8 @@ static void test_linear_vs_ref(void **state) {
     const int64_t Ms[] = {1, 2, 7, 33};
     /* odd K; the last shape has K large enough that the widening block is 256 rows, so
      * N = 600 takes three blocks, the last one partial */
-    const int64_t shapes[][2] = {{1, 1}, {7, 33}, {33, 7}, {576, 33}, {1537, 65}, {1100, 576},
-                                 {600, 4099}};
+    const int64_t shapes[][2] = {{1, 1},     {7, 33},     {33, 7},    {576, 33},
+                                 {1537, 65}, {1100, 576}, {600, 4099}};
     for (size_t ti = 0; ti < 3; ti++)
         for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
             for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++)
@@ -613,8 +649,8 @@ static void test_linear_vs_ref(void **state) {
                     float *scratch = ns ? malloc(ns * sizeof(float)) : NULL;
                     assert_non_null(y);
                     assert_non_null(yr);
-                    eco_tensor T = {.name = "w", .dtype = types[ti], .ndim = 2,
-                                    .shape = {N, K}, .data = W};
+                    eco_tensor T = {
+                        .name = "w", .dtype = types[ti], .ndim = 2, .shape = {N, K}, .data = W};
                     /* garbage in y: the kernel must overwrite, not accumulate */
                     for (int64_t i = 0; i < M * N; i++) y[i] = 1e30f;
                     eco_linear(y, x, &T, bias, M, scratch);
@@ -628,8 +664,8 @@ static void test_linear_vs_ref(void **state) {
                     }
                     char what[128];
                     snprintf(what, sizeof what, "linear %s M=%lld N=%lld K=%lld bias=%d",
-                             eco_dtype_name(types[ti]), (long long)M, (long long)N,
-                             (long long)K, with_bias);
+                             eco_dtype_name(types[ti]), (long long)M, (long long)N, (long long)K,
+                             with_bias);
                     check_close(what, y, yr, s, (size_t)(M * N), 1e-5, 1e-30);
                     free(W);
                     free(x);
@@ -798,8 +834,8 @@ static void test_softmax_vs_ref(void **state) {
 }
 
 /* Softmax attention of q[hd] over n keys in double: the reference for the blocked path. */
-static void attention_double(double *out, const float *q, const float *K, const float *V, int64_t ld,
-                             int64_t n, int64_t hd, double scale) {
+static void attention_double(double *out, const float *q, const float *K, const float *V,
+                             int64_t ld, int64_t n, int64_t hd, double scale) {
     double *s = malloc((size_t)n * sizeof(double)), mx = -INFINITY, sum = 0.0;
     assert_non_null(s);
     for (int64_t j = 0; j < n; j++) {
@@ -861,8 +897,9 @@ static void test_attend_vs_ref(void **state) {
                     for (int64_t b = 0; b < nb; b++) {
                         const int64_t k0 = b * B, nk = n - k0 < B ? n - k0 : B;
                         const size_t at = (size_t)(k0 * ld) * esz;
-                        eco_attend_part(po + b * hd, &pml[2 * b], &pml[2 * b + 1], q, (char *)Kt + at,
-                                        (char *)Vt + at, kvt, ld, nk, hd, scale, S);
+                        eco_attend_part(po + b * hd, &pml[2 * b], &pml[2 * b + 1], q,
+                                        (char *)Kt + at, (char *)Vt + at, kvt, ld, nk, hd, scale,
+                                        S);
                     }
                     eco_attend_merge(out, po, pml, pml + 1, nb, hd, 2, hd);
                     double want[128], ones[128];
@@ -886,7 +923,8 @@ static void test_attend_vs_ref(void **state) {
  * key counts around its 4-key step, f32 and f16 rows strided as in a KV cache. */
 static void test_attend_group_vs_ref(void **state) {
     (void)state;
-    const int64_t Gs[] = {1, 2, 3, 4, 5, 7, 9}, hds[] = {16, 48, 64, 128}, ns[] = {1, 3, 4, 5, 32, 67};
+    const int64_t Gs[] = {1, 2, 3, 4, 5, 7, 9}, hds[] = {16, 48, 64, 128},
+                  ns[] = {1, 3, 4, 5, 32, 67};
     const eco_dtype kvts[] = {ECO_DTYPE_F32, ECO_DTYPE_F16};
     for (size_t ti = 0; ti < 2; ti++)
         for (size_t gi = 0; gi < sizeof Gs / sizeof Gs[0]; gi++)
@@ -899,7 +937,8 @@ static void test_attend_group_vs_ref(void **state) {
                     float *K = rand_floats((size_t)(n * ld), -1.0f, 1.0f);
                     float *V = rand_floats((size_t)(n * ld), -1.0f, 1.0f);
                     void *Kt = malloc((size_t)(n * ld) * esz), *Vt = malloc((size_t)(n * ld) * esz);
-                    float *o = malloc((size_t)(G * hd) * sizeof(float)), *orf = malloc((size_t)(G * hd) * sizeof(float));
+                    float *o = malloc((size_t)(G * hd) * sizeof(float)),
+                          *orf = malloc((size_t)(G * hd) * sizeof(float));
                     float *S = malloc((size_t)(4 * n) * sizeof(float)), ml[2 * 9], mlr[2 * 9];
                     assert_true(Kt && Vt && o && orf && S);
                     eco_from_f32(Kt, kvt, K, (size_t)(n * ld));
@@ -909,8 +948,10 @@ static void test_attend_group_vs_ref(void **state) {
                     eco_attend_part_group_ref(orf, mlr, q, Kt, Vt, kvt, ld, n, hd, G, scale, S);
                     for (int64_t g = 0; g < G; g++) {
                         double qsum = 0.0; /* as in test_attend_vs_ref */
-                        for (int64_t c = 0; c < hd; c++) qsum += fabs((double)q[g * hd + c]) * scale;
-                        check_close("group m", &ml[2 * g], &mlr[2 * g], NULL, 1, 1e-5, 1e-6 * (1.0 + qsum));
+                        for (int64_t c = 0; c < hd; c++)
+                            qsum += fabs((double)q[g * hd + c]) * scale;
+                        check_close("group m", &ml[2 * g], &mlr[2 * g], NULL, 1, 1e-5,
+                                    1e-6 * (1.0 + qsum));
                         check_close("group l", &ml[2 * g + 1], &mlr[2 * g + 1], NULL, 1, 1e-5, 0.0);
                         check_close("group o", o + g * hd, orf + g * hd, NULL, (size_t)hd, 1e-4,
                                     1e-5 * (double)mlr[2 * g + 1]);
@@ -1057,22 +1098,14 @@ static void print_isa_summary(void) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bf16_exact),
-        cmocka_unit_test(test_bf16_roundtrip_and_random),
-        cmocka_unit_test(test_f16_decode_all),
-        cmocka_unit_test(test_f16_exact),
-        cmocka_unit_test(test_f16_random),
-        cmocka_unit_test(test_array_conversions),
-        cmocka_unit_test(test_isa_plain_c),
-        cmocka_unit_test(test_isa_avx2),
-        cmocka_unit_test(test_isa_avx512),
-        cmocka_unit_test(test_matvec_part_rows),
-        cmocka_unit_test(test_linear_multi),
-        cmocka_unit_test(test_linear_vs_ref),
-        cmocka_unit_test(test_matmul_f32),
-        cmocka_unit_test(test_linear_scratch_size),
-        cmocka_unit_test(test_rope_vs_ref),
-        cmocka_unit_test(test_add_inplace),
+        cmocka_unit_test(test_bf16_exact),     cmocka_unit_test(test_bf16_roundtrip_and_random),
+        cmocka_unit_test(test_f16_decode_all), cmocka_unit_test(test_f16_exact),
+        cmocka_unit_test(test_f16_random),     cmocka_unit_test(test_array_conversions),
+        cmocka_unit_test(test_isa_plain_c),    cmocka_unit_test(test_isa_avx2),
+        cmocka_unit_test(test_isa_avx512),     cmocka_unit_test(test_matvec_part_rows),
+        cmocka_unit_test(test_linear_multi),   cmocka_unit_test(test_linear_vs_ref),
+        cmocka_unit_test(test_matmul_f32),     cmocka_unit_test(test_linear_scratch_size),
+        cmocka_unit_test(test_rope_vs_ref),    cmocka_unit_test(test_add_inplace),
     };
     const int failed = cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
     print_isa_summary();

@@ -41,8 +41,8 @@ static char *sub(const char *name) {
 
 /* The "tiny" preset with attention biases (q/k/v and o, Llama's attention_bias) or not,
  * n_layers layers and intermediate size ffn. */
-static void make_model_ffn(const char *dir, eco_dtype dtype, uint64_t seed, bool bias, int64_t n_layers,
-                           int64_t ffn) {
+static void make_model_ffn(const char *dir, eco_dtype dtype, uint64_t seed, bool bias,
+                           int64_t n_layers, int64_t ffn) {
     eco_model_config cfg;
     ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
     cfg.qkv_bias = cfg.o_bias = bias;
@@ -51,7 +51,8 @@ static void make_model_ffn(const char *dir, eco_dtype dtype, uint64_t seed, bool
     ECO_ASSERT_OK(eco_model_create_random(&cfg, seed, dtype, dir));
 }
 
-static void make_model(const char *dir, eco_dtype dtype, uint64_t seed, bool bias, int64_t n_layers) {
+static void make_model(const char *dir, eco_dtype dtype, uint64_t seed, bool bias,
+                       int64_t n_layers) {
     make_model_ffn(dir, dtype, seed, bias, n_layers, 0);
 }
 
@@ -67,8 +68,8 @@ static float round_bf16(float x) { return eco_bf16_to_f32(eco_f32_to_bf16(x)); }
  * Kaiming init), saved to adapter_dir: as f32 through eco_train_save_lora, or with
  * bf16_adapter as BF16 tensors (the training parameters rounded to bf16 first, so that both
  * hold the same values). The caller frees the returned model. */
-static eco_train_model *make_adapter(const char *model_dir, const char *adapter_dir, const eco_peft_config *lora,
-                                     bool bf16_adapter) {
+static eco_train_model *make_adapter(const char *model_dir, const char *adapter_dir,
+                                     const eco_peft_config *lora, bool bf16_adapter) {
     eco_train_options o;
     memset(&o, 0, sizeof o);
     o.mode = ECO_TRAIN_MODE_LORA;
@@ -100,7 +101,8 @@ static eco_train_model *make_adapter(const char *model_dir, const char *adapter_
     for (size_t m = 0; m < n_mod; m++) {
         char name[200];
         snprintf(name, sizeof name, "base_model.model.model.layers.%lld.%s.lora_A.weight",
-                 (long long)(m / ECO_LORA__COUNT), eco_lora_target_path((eco_lora_target)(m % ECO_LORA__COUNT)));
+                 (long long)(m / ECO_LORA__COUNT),
+                 eco_lora_target_path((eco_lora_target)(m % ECO_LORA__COUNT)));
         const eco_train_param *pa = eco_train_find_param(tm, name);
         if (!pa) continue;
         const eco_train_param *pb = pa + 1; /* B follows A in the table */
@@ -148,7 +150,8 @@ static float *model_logits(eco_model *m, bool one_token) {
     eco_kv_cache *kv;
     ECO_ASSERT_OK(eco_kv_cache_create_typed(m, T_LEN, ECO_DTYPE_F32, &kv)); /* exact: f32 K, V */
     if (one_token)
-        for (int64_t i = 0; i < T_LEN; i++) ECO_ASSERT_OK(eco_model_forward(m, kv, &TOKENS[i], 1, out + i * V, false));
+        for (int64_t i = 0; i < T_LEN; i++)
+            ECO_ASSERT_OK(eco_model_forward(m, kv, &TOKENS[i], 1, out + i * V, false));
     else
         ECO_ASSERT_OK(eco_model_forward(m, kv, TOKENS, T_LEN, out, true));
     eco_kv_cache_free(kv);
@@ -266,7 +269,8 @@ static void test_bf16_base(void **state) {
     p.r = 8;
     p.lora_alpha = 16;
     p.use_rslora = true;
-    p.targets[ECO_LORA_Q] = p.targets[ECO_LORA_V] = p.targets[ECO_LORA_O] = p.targets[ECO_LORA_DOWN] = true;
+    p.targets[ECO_LORA_Q] = p.targets[ECO_LORA_V] = p.targets[ECO_LORA_O] =
+        p.targets[ECO_LORA_DOWN] = true;
     eco_train_model *tm = make_adapter(base, ad, &p, true);
     const int64_t V = eco_train_model_config(tm)->vocab_size;
     const size_t n = (size_t)(T_LEN * V);
@@ -323,17 +327,19 @@ static void test_bf16_base(void **state) {
                 double e = eco_bf16_to_f32(W[o * in + j]);
                 double ba = 0;
                 for (int64_t k = 0; k < r; k++)
-                    ba += (double)eco_bf16_to_f32(B[o * r + k]) * (double)eco_bf16_to_f32(A[k * in + j]);
+                    ba += (double)eco_bf16_to_f32(B[o * r + k]) *
+                          (double)eco_bf16_to_f32(A[k * in + j]);
                 e += (double)mod->scale * ba;
                 int want = (int)eco_f32_to_bf16((float)e), got = (int)M[o * in + j];
                 if (abs(want - got) > 1)
-                    fail_msg("%s[%lld, %lld]: merged bf16 0x%04x, expected 0x%04x", tb->name, (long long)o,
-                             (long long)j, got, want);
+                    fail_msg("%s[%lld, %lld]: merged bf16 0x%04x, expected 0x%04x", tb->name,
+                             (long long)o, (long long)j, got, want);
                 changed += got != (int)W[o * in + j];
             }
         assert_true(changed > 0);
     }
-    printf("  merged bf16 weights: each W + s·B·A rounded once (within 1 bf16 step); others bit-identical\n");
+    printf("  merged bf16 weights: each W + s·B·A rounded once (within 1 bf16 step); others "
+           "bit-identical\n");
     eco_weights_close(wb);
     eco_weights_close(wm);
 
@@ -353,7 +359,8 @@ static void test_bf16_base(void **state) {
  * refused and leaves the model as it was. */
 static void test_detach_and_refuse(void **state) {
     (void)state;
-    char *base = sub("d-base"), *ad = sub("d-adapter"), *other = sub("d-other"), *other_ad = sub("d-other-ad");
+    char *base = sub("d-base"), *ad = sub("d-adapter"), *other = sub("d-other"),
+         *other_ad = sub("d-other-ad");
     char *wide = sub("d-wide"), *wide_ad = sub("d-wide-ad");
     make_model(base, ECO_DTYPE_F32, 31, false, 2);
     make_model(other, ECO_DTYPE_F32, 32, false, 3);
@@ -374,7 +381,8 @@ static void test_detach_and_refuse(void **state) {
     eco_lora_adapter *a, *oa;
     ECO_ASSERT_OK(eco_lora_adapter_load(ad, eco_model_get_config(m), &a));
     /* a 3-layer adapter does not even load against a 2-layer config */
-    ECO_ASSERT_STATUS(eco_lora_adapter_load(other_ad, eco_model_get_config(m), &oa), ECO_STATUS_EFORMAT);
+    ECO_ASSERT_STATUS(eco_lora_adapter_load(other_ad, eco_model_get_config(m), &oa),
+                      ECO_STATUS_EFORMAT);
     eco_model *om;
     ECO_ASSERT_OK(eco_model_load(other, &om));
     ECO_ASSERT_OK(eco_lora_adapter_load(other_ad, eco_model_get_config(om), &oa));
@@ -465,7 +473,8 @@ static void test_tasks_eval(void **state) {
         ECO_ASSERT_OK(eco_llama_engine_open_adapter(base, with ? ad : NULL, NULL, &e));
         eco_tasks_eval_report r;
         ECO_ASSERT_OK(eco_tasks_eval(e, cap, &opt, &r));
-        printf("  %s: %zu/%zu correct, %zu failures kept\n", e->genome(e)->id, r.correct, r.n, r.n_failures);
+        printf("  %s: %zu/%zu correct, %zu failures kept\n", e->genome(e)->id, r.correct, r.n,
+               r.n_failures);
         assert_string_equal(r.capability, "arith.add@1");
         assert_int_equal(r.n, opt.n);
         assert_true(r.correct <= r.n);

@@ -22,7 +22,7 @@
 #include "ecology/tokenizer.h"
 #include "model/model_internal.h"
 
-#define TOL 1e-4
+#define TOL        1e-4
 /* logits with an f16 KV cache against torch with f32 keys and values (see run_fixture) */
 #define TOL_KV_F16 2e-2
 
@@ -105,7 +105,8 @@ static void run_fixture_kv(const char *name, eco_dtype kvt, double tol) {
     /* 2. batched, last position only */
     eco_kv_cache_reset(kv);
     ECO_ASSERT_OK(eco_model_forward(fx.model, kv, fx.tokens, T, step, false));
-    check(name, "batched, last logits vs torch", rows_diff(step, fx.logits + (T - 1) * V, 0, 1, V), tol);
+    check(name, "batched, last logits vs torch", rows_diff(step, fx.logits + (T - 1) * V, 0, 1, V),
+          tol);
 
     /* 3. one token at a time (the matrix-vector path) */
     eco_kv_cache_reset(kv);
@@ -157,11 +158,26 @@ static void run_fixture(const char *name) {
     run_fixture_kv(name, ECO_DTYPE_F16, TOL_KV_F16);
 }
 
-static void test_llama_gqa(void **state) { (void)state; run_fixture("llama_gqa"); }
-static void test_qwen2_tied_bias(void **state) { (void)state; run_fixture("qwen2_tied_bias"); }
-static void test_llama3_rope(void **state) { (void)state; run_fixture("llama3_rope"); }
-static void test_llama_head_dim(void **state) { (void)state; run_fixture("llama_head_dim"); }
-static void test_qwen2_f16(void **state) { (void)state; run_fixture("qwen2_tied_bias_f16"); }
+static void test_llama_gqa(void **state) {
+    (void)state;
+    run_fixture("llama_gqa");
+}
+static void test_qwen2_tied_bias(void **state) {
+    (void)state;
+    run_fixture("qwen2_tied_bias");
+}
+static void test_llama3_rope(void **state) {
+    (void)state;
+    run_fixture("llama3_rope");
+}
+static void test_llama_head_dim(void **state) {
+    (void)state;
+    run_fixture("llama_head_dim");
+}
+static void test_qwen2_f16(void **state) {
+    (void)state;
+    run_fixture("qwen2_tied_bias_f16");
+}
 
 static void test_llama_bf16(void **state) {
     (void)state;
@@ -176,8 +192,8 @@ static void test_llama_bf16(void **state) {
     eco_kv_cache *kv;
     ECO_ASSERT_OK(eco_kv_cache_create(fx.model, fx.T, &kv)); /* f16, the default */
     ECO_ASSERT_OK(eco_model_forward(fx.model, kv, fx.tokens, fx.T, all, true));
-    check("llama_gqa_bf16", "batched vs the f32 model's torch", rows_diff(all, ref->data, 0, fx.T, fx.V),
-          1e-2);
+    check("llama_gqa_bf16", "batched vs the f32 model's torch",
+          rows_diff(all, ref->data, 0, fx.T, fx.V), 1e-2);
     eco_kv_cache_free(kv);
     free(all);
     fixture_close(&fx);
@@ -219,7 +235,8 @@ static void test_token_range(void **state) {
     ECO_ASSERT_STATUS(eco_model_forward(fx.model, kv, bad_lo, 1, logits, false), ECO_STATUS_ERANGE);
     assert_int_equal(kv->len, 0);
     ECO_ASSERT_OK(eco_model_forward(fx.model, kv, good, 3, logits, false));
-    ECO_ASSERT_STATUS(eco_model_forward(fx.model, kv, bad_hi + 1, 1, logits, false), ECO_STATUS_ERANGE);
+    ECO_ASSERT_STATUS(eco_model_forward(fx.model, kv, bad_hi + 1, 1, logits, false),
+                      ECO_STATUS_ERANGE);
     assert_int_equal(kv->len, 3);
     ECO_ASSERT_STATUS(eco_model_forward(fx.model, kv, good, 0, logits, false), ECO_STATUS_EINVAL);
     assert_int_equal(kv->len, 3);
@@ -236,21 +253,25 @@ static void test_cache_overflow(void **state) {
     ECO_ASSERT_OK(eco_kv_cache_create(fx.model, 4, &kv));
     float *logits = eco_malloc_array((size_t)(8 * fx.V), sizeof(float));
     assert_non_null(logits);
-    ECO_ASSERT_STATUS(eco_model_forward(fx.model, kv, fx.tokens, 5, logits, true), ECO_STATUS_ERANGE);
+    ECO_ASSERT_STATUS(eco_model_forward(fx.model, kv, fx.tokens, 5, logits, true),
+                      ECO_STATUS_ERANGE);
     assert_int_equal(kv->len, 0);
     ECO_ASSERT_OK(eco_model_forward(fx.model, kv, fx.tokens, 3, logits, true));
-    ECO_ASSERT_STATUS(eco_model_forward(fx.model, kv, fx.tokens + 3, 2, logits, true), ECO_STATUS_ERANGE);
+    ECO_ASSERT_STATUS(eco_model_forward(fx.model, kv, fx.tokens + 3, 2, logits, true),
+                      ECO_STATUS_ERANGE);
     assert_int_equal(kv->len, 3);
     ECO_ASSERT_OK(eco_model_forward(fx.model, kv, fx.tokens + 3, 1, logits, false));
     assert_int_equal(kv->len, 4);
     /* the last step still matches torch */
-    check("llama_gqa", "4th token in a full cache vs torch", rows_diff(logits, fx.logits + 3 * fx.V, 0, 1, fx.V),
-          TOL);
-    ECO_ASSERT_STATUS(eco_model_forward(fx.model, kv, fx.tokens + 4, 1, logits, false), ECO_STATUS_ERANGE);
+    check("llama_gqa", "4th token in a full cache vs torch",
+          rows_diff(logits, fx.logits + 3 * fx.V, 0, 1, fx.V), TOL);
+    ECO_ASSERT_STATUS(eco_model_forward(fx.model, kv, fx.tokens + 4, 1, logits, false),
+                      ECO_STATUS_ERANGE);
     assert_int_equal(kv->len, 4);
     eco_kv_cache_free(kv);
     ECO_ASSERT_STATUS(eco_kv_cache_create(fx.model, 0, &kv), ECO_STATUS_EINVAL);
-    ECO_ASSERT_STATUS(eco_kv_cache_create_typed(fx.model, 8, ECO_DTYPE_BF16, &kv), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_kv_cache_create_typed(fx.model, 8, ECO_DTYPE_BF16, &kv),
+                      ECO_STATUS_EINVAL);
     free(logits);
     fixture_close(&fx);
 }
@@ -332,8 +353,11 @@ static void test_bad_tensors(void **state) {
         ECO_ASSERT_OK(eco_safetensors_write(path, ts, m, NULL, 0));
         eco_model *model = NULL;
         eco_status st = eco_model_load(tmp, &model);
-        printf("  %-16s %-48s %-8s -> %s: %s\n", bad_tensor_cases[c].fixture, bad_tensor_cases[c].tensor,
-               bad_tensor_cases[c].how == DROP ? "drop" : bad_tensor_cases[c].how == RESHAPE ? "reshape" : "retype",
+        printf("  %-16s %-48s %-8s -> %s: %s\n", bad_tensor_cases[c].fixture,
+               bad_tensor_cases[c].tensor,
+               bad_tensor_cases[c].how == DROP      ? "drop"
+               : bad_tensor_cases[c].how == RESHAPE ? "reshape"
+                                                    : "retype",
                eco_status_str(st), eco_last_error());
         assert_int_equal(st, ECO_STATUS_EFORMAT);
         assert_null(model);
@@ -373,7 +397,8 @@ static void test_presets(void **state) {
         assert_int_equal(c.head_dim, want[i].hd);
         assert_int_equal(c.tie_word_embeddings, want[i].tied);
         assert_int_equal(c.qkv_bias, want[i].bias);
-        printf("  preset %-16s %lld parameters\n", want[i].name, (long long)eco_config_param_count(&c));
+        printf("  preset %-16s %lld parameters\n", want[i].name,
+               (long long)eco_config_param_count(&c));
     }
     eco_model_config c;
     ECO_ASSERT_OK(eco_model_preset_config("smollm2-135m", &c));
@@ -433,9 +458,11 @@ static void test_layer_count_mismatch(void **state) {
         ECO_ASSERT_STATUS(eco_model_load(dir, &m), ECO_STATUS_EFORMAT);
         assert_null(m);
         char want[160];
-        snprintf(want, sizeof want, "config.json: num_hidden_layers: %lld, but the weights hold %lld layers",
+        snprintf(want, sizeof want,
+                 "config.json: num_hidden_layers: %lld, but the weights hold %lld layers",
                  (long long)(L + delta), (long long)L);
-        if (!strstr(eco_last_error(), want)) print_error("got '%s', want '%s'\n", eco_last_error(), want);
+        if (!strstr(eco_last_error(), want))
+            print_error("got '%s', want '%s'\n", eco_last_error(), want);
         assert_non_null(strstr(eco_last_error(), want));
     }
     eco_test_rmtree(tmp);
@@ -476,7 +503,8 @@ static void test_random_tiny(void **state) {
     assert_true(lc->tie_word_embeddings);
     /* tied, no biases, f32: one decode step reads every parameter once */
     assert_int_equal(eco_model_decode_bytes(m), (size_t)eco_config_param_count(lc) * 4);
-    const eco_tensor *q = eco_weights_find(eco_model_get_weights(m), "model.layers.0.self_attn.q_proj.weight");
+    const eco_tensor *q =
+        eco_weights_find(eco_model_get_weights(m), "model.layers.0.self_attn.q_proj.weight");
     assert_non_null(q);
     double sum = 0, sum2 = 0;
     size_t nq = eco_tensor_numel(q);
@@ -494,12 +522,15 @@ static void test_random_tiny(void **state) {
     /* another init std scales the matrices (same draws), leaves the norms at 1 */
     char *w = eco_path_join(tmp, "w");
     ECO_ASSERT_OK(eco_model_create_random_std(&cfg, 42, ECO_DTYPE_F32, 0.06, w));
-    ECO_ASSERT_STATUS(eco_model_create_random_std(&cfg, 42, ECO_DTYPE_F32, 0, w), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_model_create_random_std(&cfg, 42, ECO_DTYPE_F32, 0, w),
+                      ECO_STATUS_EINVAL);
     eco_model *mw, *ma;
     ECO_ASSERT_OK(eco_model_load(w, &mw));
     ECO_ASSERT_OK(eco_model_load(a, &ma));
-    const eco_tensor *qw = eco_weights_find(eco_model_get_weights(mw), "model.layers.0.self_attn.q_proj.weight");
-    const eco_tensor *qa = eco_weights_find(eco_model_get_weights(ma), "model.layers.0.self_attn.q_proj.weight");
+    const eco_tensor *qw =
+        eco_weights_find(eco_model_get_weights(mw), "model.layers.0.self_attn.q_proj.weight");
+    const eco_tensor *qa =
+        eco_weights_find(eco_model_get_weights(ma), "model.layers.0.self_attn.q_proj.weight");
     for (size_t i = 0; i < 16; i++)
         assert_float_equal(((const float *)qw->data)[i], 3.0f * ((const float *)qa->data)[i], 1e-6);
     const eco_tensor *nw = eco_weights_find(eco_model_get_weights(mw), "model.norm.weight");
@@ -519,7 +550,8 @@ static void test_random_tiny(void **state) {
     float *la, *lh;
     run_random_pair(a, h, tokens, n, V, &la, &lh);
     for (int64_t i = 0; i < n * V; i++) assert_true(isfinite(la[i]));
-    check("tiny random", "bf16 vs f32 logits", eco_test_max_abs_diff(la, lh, (size_t)(n * V)), 1e-2);
+    check("tiny random", "bf16 vs f32 logits", eco_test_max_abs_diff(la, lh, (size_t)(n * V)),
+          1e-2);
 
     eco_test_rmtree(tmp);
     free(la);
@@ -546,11 +578,13 @@ static void test_long_decode(void **state) {
         ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
         if (variant >= 1) cfg.head_dim = 64;
         char *dir = eco_path_join(tmp, variant == 0 ? "hd16" : variant == 1 ? "hd64" : "bf16");
-        ECO_ASSERT_OK(eco_model_create_random_std(&cfg, 5, variant == 2 ? ECO_DTYPE_BF16 : ECO_DTYPE_F32, 0.08, dir));
+        ECO_ASSERT_OK(eco_model_create_random_std(
+            &cfg, 5, variant == 2 ? ECO_DTYPE_BF16 : ECO_DTYPE_F32, 0.08, dir));
         eco_model *m;
         ECO_ASSERT_OK(eco_model_load(dir, &m));
         enum { T = 600 };
-        assert_int_equal(eco_attn_kblock(T), 2 * ECO_ATTN_KBLOCK); /* the longer blocks are tested */
+        assert_int_equal(eco_attn_kblock(T),
+                         2 * ECO_ATTN_KBLOCK); /* the longer blocks are tested */
         assert_int_equal(eco_attn_kblock(150), ECO_ATTN_KBLOCK);
         const int64_t V = cfg.vocab_size;
         int32_t tokens[T];
@@ -573,8 +607,8 @@ static void test_long_decode(void **state) {
         }
         omp_set_num_threads(saved);
         /* bf16: the cache keeps f16 keys and values, the batched pass attends in f32 */
-        check(names[variant], "600 decode steps vs batched", eco_test_max_abs_diff(one[0], all, (size_t)(T * V)),
-              variant == 2 ? 2e-2 : 1e-4);
+        check(names[variant], "600 decode steps vs batched",
+              eco_test_max_abs_diff(one[0], all, (size_t)(T * V)), variant == 2 ? 2e-2 : 1e-4);
         assert_memory_equal(one[0], one[1], (size_t)(T * V) * sizeof(float));
         eco_kv_cache_free(kv);
         eco_model_free(m);
@@ -614,11 +648,13 @@ static void test_small_cache_grouped(void **state) {
     ECO_ASSERT_OK(eco_kv_cache_create(m, T, &kv));
     const int saved = omp_get_max_threads();
     omp_set_num_threads(1);
-    for (int64_t i = 0; i < T; i++) ECO_ASSERT_OK(eco_model_forward(m, kv, tokens + i, 1, one + i * V, false));
+    for (int64_t i = 0; i < T; i++)
+        ECO_ASSERT_OK(eco_model_forward(m, kv, tokens + i, 1, one + i * V, false));
     omp_set_num_threads(saved);
     eco_kv_cache_reset(kv);
     ECO_ASSERT_OK(eco_model_forward(m, kv, tokens, T, all, true));
-    check("4 heads a kv head", "16 decode steps vs batched", eco_test_max_abs_diff(one, all, (size_t)(T * V)), 2e-2);
+    check("4 heads a kv head", "16 decode steps vs batched",
+          eco_test_max_abs_diff(one, all, (size_t)(T * V)), 2e-2);
     eco_kv_cache_free(kv);
     eco_model_free(m);
     free(one);
@@ -662,9 +698,10 @@ static void test_realign_hf_layout(void **state) {
 
     eco_model *mh;
     ECO_ASSERT_OK(eco_model_load(h, &mh));
-    const eco_tensor *fq = eco_weights_find(eco_model_get_weights(mh), "model.layers.0.self_attn.q_proj.weight");
+    const eco_tensor *fq =
+        eco_weights_find(eco_model_get_weights(mh), "model.layers.0.self_attn.q_proj.weight");
     assert_non_null(fq);
-    assert_true((uintptr_t)fq->data % 64 != 0);            /* the file's view: off a line */
+    assert_true((uintptr_t)fq->data % 64 != 0); /* the file's view: off a line */
     /* what decode reads: every streamed matrix a copy in the model's block, in the order a
      * decode step reads them, each on a 64-byte line; q, k and v back to back */
     const char *lo = mh->matrix_block, *hi = lo + mh->matrix_bytes, *prev = NULL;

@@ -46,7 +46,8 @@ static void reg(eco_registry *r, const char *id) {
         g.files.files[i].name = strdup(NAMES[i]);
         g.files.files[i].size = (uint64_t)len;
         g.files.n = (size_t)i + 1;
-        ECO_ASSERT_OK(eco_store_put_bytes(eco_registry_store(r), buf, (size_t)len, g.files.files[i].sha256));
+        ECO_ASSERT_OK(
+            eco_store_put_bytes(eco_registry_store(r), buf, (size_t)len, g.files.files[i].sha256));
     }
     bool created = false;
     ECO_ASSERT_OK(eco_registry_register(r, &g, NULL, &created));
@@ -264,7 +265,8 @@ static void test_checkout_concurrent(void **state) {
             free(extra);
             /* and the leftovers of a builder killed midway (removed by the rebuild), beside
              * another id's staging folder whose name starts like them (kept) */
-            static const char *const left[] = {"checkouts/.A.partial-999999", "checkouts/.A.old-999998",
+            static const char *const left[] = {"checkouts/.A.partial-999999",
+                                               "checkouts/.A.old-999998",
                                                "checkouts/.A.partial-9.partial-1"};
             for (size_t i = 0; i < 3; i++) {
                 char *p = eco_path_join(dir, left[i]);
@@ -294,7 +296,8 @@ static void test_checkout_concurrent(void **state) {
     int n = 0;
     while ((de = readdir(d)))
         if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, ".A.lock")) {
-            if (strcmp(de->d_name, "A") != 0) assert_string_equal(de->d_name, ".A.partial-9.partial-1");
+            if (strcmp(de->d_name, "A") != 0)
+                assert_string_equal(de->d_name, ".A.partial-9.partial-1");
             n++;
         }
     closedir(d);

@@ -39,7 +39,8 @@ static size_t entries(const char *dir) {
     DIR *d = opendir(dir);
     assert_non_null(d);
     size_t n = 0;
-    for (struct dirent *e; (e = readdir(d));) n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
     closedir(d);
     return n;
 }
@@ -47,7 +48,8 @@ static size_t entries(const char *dir) {
 static void test_check(void **state) {
     (void)state;
     char *root = eco_test_tmpdir();
-    char *out = J(root, "out"), *model = J(root, "model"), *sub = J(out, "sub"), *work = J(out, ECO_WORK_DIR);
+    char *out = J(root, "out"), *model = J(root, "model"), *sub = J(out, "sub"),
+         *work = J(out, ECO_WORK_DIR);
     char *init = J(work, "init");
     const char *none[1] = {NULL};
     ECO_ASSERT_OK(eco_output_check(out, none, 0, ECO_WORK_DIR, 0)); /* missing: fine */
@@ -67,13 +69,16 @@ static void test_check(void **state) {
     sprintf(odd, "%s/./model/", root);
     assert_int_equal(symlink(model, link), 0);
     const char *in1[] = {odd};
-    ECO_ASSERT_STATUS(eco_output_check(model, in1, 1, ECO_WORK_DIR, ECO_OUTPUT_FORCE), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_output_check(model, in1, 1, ECO_WORK_DIR, ECO_OUTPUT_FORCE),
+                      ECO_STATUS_EINVAL);
     const char *in2[] = {model};
-    ECO_ASSERT_STATUS(eco_output_check(link, in2, 1, ECO_WORK_DIR, ECO_OUTPUT_FORCE), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_output_check(link, in2, 1, ECO_WORK_DIR, ECO_OUTPUT_FORCE),
+                      ECO_STATUS_EINVAL);
     /* ... or a folder holding one, except under the working folder */
     ECO_ASSERT_OK(eco_mkdir_p(sub));
     const char *in3[] = {NULL, sub};
-    ECO_ASSERT_STATUS(eco_output_check(out, in3, 2, ECO_WORK_DIR, ECO_OUTPUT_FORCE), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_output_check(out, in3, 2, ECO_WORK_DIR, ECO_OUTPUT_FORCE),
+                      ECO_STATUS_EINVAL);
     const char *in4[] = {init, model};
     ECO_ASSERT_OK(eco_output_check(out, in4, 2, ECO_WORK_DIR, ECO_OUTPUT_FORCE));
     /* a file where a folder is wanted */
@@ -81,7 +86,8 @@ static void test_check(void **state) {
     eco_test_write_file(file, "x", 1);
     ECO_ASSERT_STATUS(eco_output_check(file, none, 0, NULL, ECO_OUTPUT_FORCE), ECO_STATUS_EEXIST);
     eco_test_rmtree(root);
-    free(root), free(out), free(model), free(sub), free(work), free(init), free(odd), free(link), free(file);
+    free(root), free(out), free(model), free(sub), free(work), free(init), free(odd), free(link),
+        free(file);
 }
 
 static void test_commit(void **state) {

@@ -37,70 +37,69 @@ static eco_peft_config parse_ok(const char *json) {
 
 /* adapter_config.json as PEFT 0.13.2 save_pretrained writes it (json.dumps(indent=2,
  * sort_keys=True), no trailing newline), target_modules already in sorted order. */
-static const char *peft013 =
-    "{\n"
-    "  \"alpha_pattern\": {},\n"
-    "  \"auto_mapping\": null,\n"
-    "  \"base_model_name_or_path\": \"HuggingFaceTB/SmolLM2-135M\",\n"
-    "  \"bias\": \"none\",\n"
-    "  \"fan_in_fan_out\": false,\n"
-    "  \"inference_mode\": true,\n"
-    "  \"init_lora_weights\": true,\n"
-    "  \"layer_replication\": null,\n"
-    "  \"layers_pattern\": null,\n"
-    "  \"layers_to_transform\": null,\n"
-    "  \"loftq_config\": {},\n"
-    "  \"lora_alpha\": 16,\n"
-    "  \"lora_dropout\": 0.05,\n"
-    "  \"megatron_config\": null,\n"
-    "  \"megatron_core\": \"megatron.core\",\n"
-    "  \"modules_to_save\": null,\n"
-    "  \"peft_type\": \"LORA\",\n"
-    "  \"r\": 8,\n"
-    "  \"rank_pattern\": {},\n"
-    "  \"revision\": null,\n"
-    "  \"target_modules\": [\n"
-    "    \"q_proj\",\n"
-    "    \"v_proj\"\n"
-    "  ],\n"
-    "  \"task_type\": \"CAUSAL_LM\",\n"
-    "  \"use_dora\": false,\n"
-    "  \"use_rslora\": false\n"
-    "}";
+static const char *peft013 = "{\n"
+                             "  \"alpha_pattern\": {},\n"
+                             "  \"auto_mapping\": null,\n"
+                             "  \"base_model_name_or_path\": \"HuggingFaceTB/SmolLM2-135M\",\n"
+                             "  \"bias\": \"none\",\n"
+                             "  \"fan_in_fan_out\": false,\n"
+                             "  \"inference_mode\": true,\n"
+                             "  \"init_lora_weights\": true,\n"
+                             "  \"layer_replication\": null,\n"
+                             "  \"layers_pattern\": null,\n"
+                             "  \"layers_to_transform\": null,\n"
+                             "  \"loftq_config\": {},\n"
+                             "  \"lora_alpha\": 16,\n"
+                             "  \"lora_dropout\": 0.05,\n"
+                             "  \"megatron_config\": null,\n"
+                             "  \"megatron_core\": \"megatron.core\",\n"
+                             "  \"modules_to_save\": null,\n"
+                             "  \"peft_type\": \"LORA\",\n"
+                             "  \"r\": 8,\n"
+                             "  \"rank_pattern\": {},\n"
+                             "  \"revision\": null,\n"
+                             "  \"target_modules\": [\n"
+                             "    \"q_proj\",\n"
+                             "    \"v_proj\"\n"
+                             "  ],\n"
+                             "  \"task_type\": \"CAUSAL_LM\",\n"
+                             "  \"use_dora\": false,\n"
+                             "  \"use_rslora\": false\n"
+                             "}";
 
 /* A later PEFT (0.15) adds keys; unordered target_modules (from a set), rsLoRA, patterns. */
-static const char *peft015 =
-    "{\n"
-    "  \"alpha_pattern\": {\"model.layers.1.mlp.down_proj\": 4.5},\n"
-    "  \"auto_mapping\": null,\n"
-    "  \"base_model_name_or_path\": null,\n"
-    "  \"bias\": \"none\",\n"
-    "  \"corda_config\": null,\n"
-    "  \"eva_config\": null,\n"
-    "  \"exclude_modules\": null,\n"
-    "  \"fan_in_fan_out\": false,\n"
-    "  \"inference_mode\": true,\n"
-    "  \"init_lora_weights\": \"gaussian\",\n"
-    "  \"layer_replication\": null,\n"
-    "  \"layers_pattern\": null,\n"
-    "  \"layers_to_transform\": null,\n"
-    "  \"loftq_config\": {},\n"
-    "  \"lora_alpha\": 32,\n"
-    "  \"lora_bias\": false,\n"
-    "  \"lora_dropout\": 0.0,\n"
-    "  \"megatron_config\": null,\n"
-    "  \"megatron_core\": \"megatron.core\",\n"
-    "  \"modules_to_save\": null,\n"
-    "  \"peft_type\": \"LORA\",\n"
-    "  \"r\": 16,\n"
-    "  \"rank_pattern\": {\"down_proj\": 4},\n"
-    "  \"revision\": null,\n"
-    "  \"target_modules\": [\"up_proj\", \"down_proj\", \"o_proj\", \"k_proj\", \"gate_proj\", \"q_proj\", \"v_proj\"],\n"
-    "  \"task_type\": \"CAUSAL_LM\",\n"
-    "  \"trainable_token_indices\": null,\n"
-    "  \"use_dora\": false,\n"
-    "  \"use_rslora\": true\n"
-    "}";
+static const char *peft015 = "{\n"
+                             "  \"alpha_pattern\": {\"model.layers.1.mlp.down_proj\": 4.5},\n"
+                             "  \"auto_mapping\": null,\n"
+                             "  \"base_model_name_or_path\": null,\n"
+                             "  \"bias\": \"none\",\n"
+                             "  \"corda_config\": null,\n"
+                             "  \"eva_config\": null,\n"
+                             "  \"exclude_modules\": null,\n"
+                             "  \"fan_in_fan_out\": false,\n"
+                             "  \"inference_mode\": true,\n"
+                             "  \"init_lora_weights\": \"gaussian\",\n"
+                             "  \"layer_replication\": null,\n"
+                             "  \"layers_pattern\": null,\n"
+                             "  \"layers_to_transform\": null,\n"
+                             "  \"loftq_config\": {},\n"
+                             "  \"lora_alpha\": 32,\n"
+                             "  \"lora_bias\": false,\n"
+                             "  \"lora_dropout\": 0.0,\n"
+                             "  \"megatron_config\": null,\n"
+                             "  \"megatron_core\": \"megatron.core\",\n"
+                             "  \"modules_to_save\": null,\n"
+                             "  \"peft_type\": \"LORA\",\n"
+                             "  \"r\": 16,\n"
+                             "  \"rank_pattern\": {\"down_proj\": 4},\n"
+                             "  \"revision\": null,\n"
+                             "  \"target_modules\": [\"up_proj\", \"down_proj\", \"o_proj\", "
+                             "\"k_proj\", \"gate_proj\", \"q_proj\", \"v_proj\"],\n"
+                             "  \"task_type\": \"CAUSAL_LM\",\n"
+                             "  \"trainable_token_indices\": null,\n"
+                             "  \"use_dora\": false,\n"
+                             "  \"use_rslora\": true\n"
+                             "}";
 
 static void test_real_configs(void **state) {
     (void)state;
@@ -110,7 +109,8 @@ static void test_real_configs(void **state) {
     assert_true(c.lora_dropout == 0.05);
     assert_false(c.use_rslora);
     assert_string_equal(c.base_model_name_or_path, "HuggingFaceTB/SmolLM2-135M");
-    for (int t = 0; t < ECO_LORA__COUNT; t++) assert_int_equal(c.targets[t], t == ECO_LORA_Q || t == ECO_LORA_V);
+    for (int t = 0; t < ECO_LORA__COUNT; t++)
+        assert_int_equal(c.targets[t], t == ECO_LORA_Q || t == ECO_LORA_V);
     assert_int_equal(c.n_rank_pattern, 0);
     assert_int_equal(c.n_alpha_pattern, 0);
     /* Written back byte for byte as PEFT writes it. */
@@ -139,7 +139,8 @@ static void test_real_configs(void **state) {
     eco_peft_module_rank_alpha(&c, 1, ECO_LORA_DOWN, &r, &alpha);
     assert_int_equal(r, 4);
     assert_true(alpha == 4.5);
-    assert_true(fabs(eco_peft_scale(&c, r, alpha) - 4.5 / 2.0) < 1e-12); /* rsLoRA: alpha / sqrt(r) */
+    assert_true(fabs(eco_peft_scale(&c, r, alpha) - 4.5 / 2.0) <
+                1e-12); /* rsLoRA: alpha / sqrt(r) */
     eco_peft_module_rank_alpha(&c, 0, ECO_LORA_DOWN, &r, &alpha);
     assert_int_equal(r, 4);
     assert_true(alpha == 32);
@@ -161,11 +162,13 @@ static void test_accepted_variants(void **state) {
     assert_int_equal(c.r, 8); /* PEFT defaults */
     assert_true(c.lora_alpha == 8);
     assert_true(c.targets[ECO_LORA_Q] && c.targets[ECO_LORA_V] && !c.targets[ECO_LORA_K]);
-    c = parse_ok("{\"peft_type\": \"LORA\", \"task_type\": null, \"target_modules\": \"all-linear\"}");
+    c = parse_ok(
+        "{\"peft_type\": \"LORA\", \"task_type\": null, \"target_modules\": \"all-linear\"}");
     for (int t = 0; t < ECO_LORA__COUNT; t++) assert_true(c.targets[t]);
-    c = parse_ok("{\"peft_type\": \"LORA\", \"target_modules\": [\"self_attn.q_proj\", \"mlp.down_proj\"],"
-                 " \"modules_to_save\": [], \"init_lora_weights\": false, \"some_future_key\": {\"x\": [1]},"
-                 " \"lora_alpha\": 12.5, \"use_rslora\": null}");
+    c = parse_ok(
+        "{\"peft_type\": \"LORA\", \"target_modules\": [\"self_attn.q_proj\", \"mlp.down_proj\"],"
+        " \"modules_to_save\": [], \"init_lora_weights\": false, \"some_future_key\": {\"x\": [1]},"
+        " \"lora_alpha\": 12.5, \"use_rslora\": null}");
     assert_true(c.targets[ECO_LORA_Q] && c.targets[ECO_LORA_DOWN] && !c.targets[ECO_LORA_V]);
     assert_true(c.lora_alpha == 12.5);
     const char *inits[] = {"\"gaussian\"", "\"eva\"", "\"orthogonal\"", "true", "false"};
@@ -188,8 +191,9 @@ static void test_patterns(void **state) {
     int64_t r;
     double alpha;
     /* First key in file order wins. */
-    eco_peft_config c = parse_ok("{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16,"
-                                 " \"rank_pattern\": {\"q_proj\": 4, \"model.layers.1.self_attn.q_proj\": 6}}");
+    eco_peft_config c =
+        parse_ok("{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16,"
+                 " \"rank_pattern\": {\"q_proj\": 4, \"model.layers.1.self_attn.q_proj\": 6}}");
     eco_peft_module_rank_alpha(&c, 1, ECO_LORA_Q, &r, &alpha);
     assert_int_equal(r, 4);
     assert_true(alpha == 16);
@@ -218,11 +222,11 @@ static void test_patterns(void **state) {
         bool match;
     } cases[] = {
         {"q_proj", 3, ECO_LORA_Q, true},
-        {"proj", 3, ECO_LORA_Q, false},          /* needs a "." before the key */
+        {"proj", 3, ECO_LORA_Q, false}, /* needs a "." before the key */
         {"_proj", 3, ECO_LORA_Q, false},
         {"self_attn.q_proj", 0, ECO_LORA_Q, true},
         {"mlp.q_proj", 0, ECO_LORA_Q, false},
-        {"q_proj|v_proj", 2, ECO_LORA_V, true},  /* the group keeps the alternation inside */
+        {"q_proj|v_proj", 2, ECO_LORA_V, true}, /* the group keeps the alternation inside */
         {"q_proj|v_proj", 2, ECO_LORA_K, false},
         {"layers\\.1\\..*", 1, ECO_LORA_UP, true},
         {"layers\\.1\\..*", 10, ECO_LORA_UP, false},
@@ -232,13 +236,15 @@ static void test_patterns(void **state) {
         {".*_proj", 5, ECO_LORA_GATE, true},
         {"[kv]_proj", 0, ECO_LORA_K, true},
         {"[kv]_proj", 0, ECO_LORA_O, false},
-        {"Q_PROJ", 0, ECO_LORA_Q, false},        /* case-sensitive, like Python's re */
-        {"(a+)+b", 0, ECO_LORA_Q, false},        /* backtracking-prone key: bounded, no match */
+        {"Q_PROJ", 0, ECO_LORA_Q, false}, /* case-sensitive, like Python's re */
+        {"(a+)+b", 0, ECO_LORA_Q, false}, /* backtracking-prone key: bounded, no match */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char json[256];
-        snprintf(json, sizeof json, "{\"peft_type\": \"LORA\", \"r\": 8, \"alpha_pattern\": {\"%s\": 3}, "
-                 "\"rank_pattern\": {\"%s\": 2}}", cases[i].key, cases[i].key);
+        snprintf(json, sizeof json,
+                 "{\"peft_type\": \"LORA\", \"r\": 8, \"alpha_pattern\": {\"%s\": 3}, "
+                 "\"rank_pattern\": {\"%s\": 2}}",
+                 cases[i].key, cases[i].key);
         /* JSON needs the backslashes doubled. */
         char esc[512];
         size_t k = 0;
@@ -250,9 +256,9 @@ static void test_patterns(void **state) {
         c = parse_ok(esc);
         eco_peft_module_rank_alpha(&c, cases[i].layer, cases[i].t, &r, &alpha);
         if ((r == 2) != cases[i].match || (alpha == 3) != cases[i].match) {
-            print_error("key '%s' layer %lld %s: got r %lld alpha %g, want match=%d\n", cases[i].key,
-                        (long long)cases[i].layer, eco_lora_target_path(cases[i].t), (long long)r, alpha,
-                        cases[i].match);
+            print_error("key '%s' layer %lld %s: got r %lld alpha %g, want match=%d\n",
+                        cases[i].key, (long long)cases[i].layer, eco_lora_target_path(cases[i].t),
+                        (long long)r, alpha, cases[i].match);
             fail();
         }
     }
@@ -269,10 +275,12 @@ static void test_bad_configs(void **state) {
     char many[4096];
     size_t k = (size_t)snprintf(many, sizeof many, "{\"peft_type\": \"LORA\", \"rank_pattern\": {");
     for (int i = 0; i < ECO_PEFT_MAX_PATTERNS + 1; i++)
-        k += (size_t)snprintf(many + k, sizeof many - k, "%s\"layers.%d.q_proj\": 2", i ? ", " : "", i);
+        k += (size_t)snprintf(many + k, sizeof many - k, "%s\"layers.%d.q_proj\": 2", i ? ", " : "",
+                              i);
     snprintf(many + k, sizeof many - k, "}}");
     char longkey[400];
-    k = (size_t)snprintf(longkey, sizeof longkey, "{\"peft_type\": \"LORA\", \"rank_pattern\": {\"");
+    k = (size_t)snprintf(longkey, sizeof longkey,
+                         "{\"peft_type\": \"LORA\", \"rank_pattern\": {\"");
     for (int i = 0; i < 130; i++) longkey[k++] = 'a';
     snprintf(longkey + k, sizeof longkey - k, "\": 2}}");
 #define L "{\"peft_type\": \"LORA\", "
@@ -281,7 +289,8 @@ static void test_bad_configs(void **state) {
         {"[]", ECO_STATUS_EFORMAT, "expected a JSON object"},
         {"{}", ECO_STATUS_EFORMAT, "peft_type: missing"},
         {"{\"peft_type\": 3}", ECO_STATUS_EFORMAT, "peft_type: expected a string"},
-        {"{\"peft_type\": \"PREFIX_TUNING\"}", ECO_STATUS_EUNSUPPORTED, "peft_type: 'PREFIX_TUNING'"},
+        {"{\"peft_type\": \"PREFIX_TUNING\"}", ECO_STATUS_EUNSUPPORTED,
+         "peft_type: 'PREFIX_TUNING'"},
         {"{\"peft_type\": \"LORA\", \"peft_type\": \"LORA\"}", ECO_STATUS_EFORMAT, "duplicate"},
         {L "\"task_type\": \"SEQ_CLS\"}", ECO_STATUS_EUNSUPPORTED, "task_type: 'SEQ_CLS'"},
         {L "\"task_type\": 1}", ECO_STATUS_EFORMAT, "task_type"},
@@ -292,24 +301,31 @@ static void test_bad_configs(void **state) {
         {L "\"r\": 1099511627776}", ECO_STATUS_EFORMAT, "r: 1099511627776 outside [1, 2147483647]"},
         {L "\"lora_alpha\": \"16\"}", ECO_STATUS_EFORMAT, "lora_alpha: expected a number"},
         /* A negative alpha flips the adapter's sign: accepted silently before. */
-        {L "\"lora_alpha\": -16}", ECO_STATUS_EFORMAT, "adapter_config.json: lora_alpha: -16 outside [0, inf]"},
-        {L "\"alpha_pattern\": {\"q_proj\": -1}}", ECO_STATUS_EFORMAT, "alpha_pattern['q_proj']: -1 outside"},
+        {L "\"lora_alpha\": -16}", ECO_STATUS_EFORMAT,
+         "adapter_config.json: lora_alpha: -16 outside [0, inf]"},
+        {L "\"alpha_pattern\": {\"q_proj\": -1}}", ECO_STATUS_EFORMAT,
+         "alpha_pattern['q_proj']: -1 outside"},
         {L "\"lora_dropout\": 1.0}", ECO_STATUS_EFORMAT, "lora_dropout"},
         {L "\"lora_dropout\": -0.1}", ECO_STATUS_EFORMAT, "lora_dropout"},
         {L "\"lora_dropout\": true}", ECO_STATUS_EFORMAT, "lora_dropout"},
         {L "\"target_modules\": \".*\\\\.(q|v)_proj\"}", ECO_STATUS_EUNSUPPORTED,
          "target_modules: the regular expression"},
-        {L "\"target_modules\": [\"lm_head\"]}", ECO_STATUS_EUNSUPPORTED, "target_modules: 'lm_head'"},
+        {L "\"target_modules\": [\"lm_head\"]}", ECO_STATUS_EUNSUPPORTED,
+         "target_modules: 'lm_head'"},
         {L "\"target_modules\": [\"model.layers.0.self_attn.q_proj\"]}", ECO_STATUS_EUNSUPPORTED,
          "target_modules: 'model.layers.0.self_attn.q_proj'"},
         {L "\"target_modules\": []}", ECO_STATUS_EFORMAT, "target_modules: empty list"},
-        {L "\"target_modules\": [\"q_proj\", \"self_attn.q_proj\"]}", ECO_STATUS_EFORMAT, "'q_proj' named twice"},
-        {L "\"target_modules\": [\"q_proj\", 1]}", ECO_STATUS_EFORMAT, "target_modules[1]: expected a string"},
-        {L "\"target_modules\": {\"q_proj\": 1}}", ECO_STATUS_EFORMAT, "target_modules: expected a list"},
+        {L "\"target_modules\": [\"q_proj\", \"self_attn.q_proj\"]}", ECO_STATUS_EFORMAT,
+         "'q_proj' named twice"},
+        {L "\"target_modules\": [\"q_proj\", 1]}", ECO_STATUS_EFORMAT,
+         "target_modules[1]: expected a string"},
+        {L "\"target_modules\": {\"q_proj\": 1}}", ECO_STATUS_EFORMAT,
+         "target_modules: expected a list"},
         {L "\"bias\": \"all\"}", ECO_STATUS_EUNSUPPORTED, "bias: 'all' is not supported"},
         {L "\"bias\": \"lora_only\"}", ECO_STATUS_EUNSUPPORTED, "bias: 'lora_only'"},
         {L "\"bias\": false}", ECO_STATUS_EFORMAT, "bias: expected a string"},
-        {L "\"use_dora\": true}", ECO_STATUS_EUNSUPPORTED, "adapter_config.json: use_dora: DoRA is not supported"},
+        {L "\"use_dora\": true}", ECO_STATUS_EUNSUPPORTED,
+         "adapter_config.json: use_dora: DoRA is not supported"},
         {L "\"use_dora\": \"yes\"}", ECO_STATUS_EFORMAT, "use_dora: expected true or false"},
         {L "\"use_rslora\": 1}", ECO_STATUS_EFORMAT, "use_rslora: expected true or false"},
         {L "\"fan_in_fan_out\": true}", ECO_STATUS_EUNSUPPORTED, "fan_in_fan_out"},
@@ -317,25 +333,35 @@ static void test_bad_configs(void **state) {
         {L "\"modules_to_save\": [\"lm_head\"]}", ECO_STATUS_EUNSUPPORTED, "modules_to_save"},
         {L "\"modules_to_save\": \"lm_head\"}", ECO_STATUS_EUNSUPPORTED, "modules_to_save"},
         {L "\"exclude_modules\": [\"q_proj\"]}", ECO_STATUS_EUNSUPPORTED, "exclude_modules"},
-        {L "\"trainable_token_indices\": [1, 2]}", ECO_STATUS_EUNSUPPORTED, "trainable_token_indices"},
+        {L "\"trainable_token_indices\": [1, 2]}", ECO_STATUS_EUNSUPPORTED,
+         "trainable_token_indices"},
         {L "\"layer_replication\": [[0, 1]]}", ECO_STATUS_EUNSUPPORTED, "layer_replication"},
         {L "\"layers_to_transform\": [0]}", ECO_STATUS_EUNSUPPORTED, "layers_to_transform"},
         {L "\"layers_to_transform\": 0}", ECO_STATUS_EUNSUPPORTED, "layers_to_transform"},
         {L "\"layers_pattern\": \"layers\"}", ECO_STATUS_EUNSUPPORTED, "layers_pattern"},
-        {L "\"init_lora_weights\": \"pissa\"}", ECO_STATUS_EUNSUPPORTED, "init_lora_weights: 'pissa'"},
-        {L "\"init_lora_weights\": \"pissa_niter_4\"}", ECO_STATUS_EUNSUPPORTED, "rewrites the base"},
-        {L "\"init_lora_weights\": \"olora\"}", ECO_STATUS_EUNSUPPORTED, "init_lora_weights: 'olora'"},
-        {L "\"init_lora_weights\": \"loftq\"}", ECO_STATUS_EUNSUPPORTED, "init_lora_weights: 'loftq'"},
-        {L "\"init_lora_weights\": \"corda\"}", ECO_STATUS_EUNSUPPORTED, "init_lora_weights: 'corda'"},
-        {L "\"init_lora_weights\": \"bogus\"}", ECO_STATUS_EUNSUPPORTED, "init_lora_weights: 'bogus'"},
+        {L "\"init_lora_weights\": \"pissa\"}", ECO_STATUS_EUNSUPPORTED,
+         "init_lora_weights: 'pissa'"},
+        {L "\"init_lora_weights\": \"pissa_niter_4\"}", ECO_STATUS_EUNSUPPORTED,
+         "rewrites the base"},
+        {L "\"init_lora_weights\": \"olora\"}", ECO_STATUS_EUNSUPPORTED,
+         "init_lora_weights: 'olora'"},
+        {L "\"init_lora_weights\": \"loftq\"}", ECO_STATUS_EUNSUPPORTED,
+         "init_lora_weights: 'loftq'"},
+        {L "\"init_lora_weights\": \"corda\"}", ECO_STATUS_EUNSUPPORTED,
+         "init_lora_weights: 'corda'"},
+        {L "\"init_lora_weights\": \"bogus\"}", ECO_STATUS_EUNSUPPORTED,
+         "init_lora_weights: 'bogus'"},
         {L "\"init_lora_weights\": 3}", ECO_STATUS_EFORMAT, "init_lora_weights: expected"},
         {L "\"rank_pattern\": []}", ECO_STATUS_EFORMAT, "rank_pattern: expected an object"},
-        {L "\"rank_pattern\": {\"q_proj\": 0}}", ECO_STATUS_EFORMAT, "rank_pattern['q_proj']: 0 outside [1, 2147483647]"},
+        {L "\"rank_pattern\": {\"q_proj\": 0}}", ECO_STATUS_EFORMAT,
+         "rank_pattern['q_proj']: 0 outside [1, 2147483647]"},
         {L "\"rank_pattern\": {\"q_proj\": \"4\"}}", ECO_STATUS_EFORMAT, "rank_pattern['q_proj']"},
         {L "\"rank_pattern\": {\"q_proj\": 4.0}}", ECO_STATUS_EFORMAT, "rank_pattern['q_proj']"},
-        {L "\"rank_pattern\": {\"(\": 4}}", ECO_STATUS_EFORMAT, "rank_pattern: key '(' is not a valid regular"},
+        {L "\"rank_pattern\": {\"(\": 4}}", ECO_STATUS_EFORMAT,
+         "rank_pattern: key '(' is not a valid regular"},
         {L "\"rank_pattern\": {\"\": 4}}", ECO_STATUS_EFORMAT, "rank_pattern: key '' must be"},
-        {L "\"alpha_pattern\": {\"q_proj\": \"x\"}}", ECO_STATUS_EFORMAT, "alpha_pattern['q_proj']: expected"},
+        {L "\"alpha_pattern\": {\"q_proj\": \"x\"}}", ECO_STATUS_EFORMAT,
+         "alpha_pattern['q_proj']: expected"},
         {L "\"alpha_pattern\": {\"[\": 4}}", ECO_STATUS_EFORMAT, "alpha_pattern: key '['"},
         {L "\"alpha_pattern\": 4}", ECO_STATUS_EFORMAT, "alpha_pattern: expected an object"},
         {many, ECO_STATUS_ERANGE, "rank_pattern: 65 keys"},
@@ -349,12 +375,14 @@ static void test_bad_configs(void **state) {
         memset(&c, 0x5A, sizeof c);
         eco_peft_config before = c;
         eco_clear_error();
-        eco_status got = eco_peft_config_parse(cases[i].json, strlen(cases[i].json), "adapter_config.json", &c);
+        eco_status got =
+            eco_peft_config_parse(cases[i].json, strlen(cases[i].json), "adapter_config.json", &c);
         const char *msg = eco_last_error();
-        if (got != cases[i].want || !strstr(msg, cases[i].needle) || !strstr(msg, "adapter_config.json") ||
-            memcmp(&c, &before, sizeof c) != 0) {
-            print_error("case %zu (%.80s): got %s \"%s\", want %s containing \"%s\"\n", i, cases[i].json,
-                        eco_status_str(got), msg, eco_status_str(cases[i].want), cases[i].needle);
+        if (got != cases[i].want || !strstr(msg, cases[i].needle) ||
+            !strstr(msg, "adapter_config.json") || memcmp(&c, &before, sizeof c) != 0) {
+            print_error("case %zu (%.80s): got %s \"%s\", want %s containing \"%s\"\n", i,
+                        cases[i].json, eco_status_str(got), msg, eco_status_str(cases[i].want),
+                        cases[i].needle);
             fail();
         }
     }
@@ -363,7 +391,8 @@ static void test_bad_configs(void **state) {
 /* ---- adapters ---------------------------------------------------------------------- */
 
 /* Out/in features of each target in the tiny base. */
-static const int64_t dims[ECO_LORA__COUNT][2] = {{8, 8}, {4, 8}, {4, 8}, {8, 8}, {12, 8}, {12, 8}, {8, 12}};
+static const int64_t dims[ECO_LORA__COUNT][2] = {{8, 8},  {4, 8},  {4, 8}, {8, 8},
+                                                 {12, 8}, {12, 8}, {8, 12}};
 
 typedef struct {
     char name[128];
@@ -383,8 +412,9 @@ static size_t good_specs(const eco_peft_config *cfg, spec *out) {
             eco_peft_module_rank_alpha(cfg, l, (eco_lora_target)t, &r, &a);
             for (int h = 0; h < 2; h++) {
                 spec *s = &out[n++];
-                snprintf(s->name, sizeof s->name, "base_model.model.model.layers.%lld.%s.lora_%c.weight",
-                         (long long)l, eco_lora_target_path((eco_lora_target)t), h ? 'B' : 'A');
+                snprintf(s->name, sizeof s->name,
+                         "base_model.model.model.layers.%lld.%s.lora_%c.weight", (long long)l,
+                         eco_lora_target_path((eco_lora_target)t), h ? 'B' : 'A');
                 s->dtype = ECO_DTYPE_F32;
                 s->ndim = 2;
                 s->shape[0] = h ? dims[t][0] : r;
@@ -416,20 +446,23 @@ static uint8_t *image_of(const spec *s, size_t n, size_t *len) {
 }
 
 static const char *adapter_cfg =
-    "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", \"v_proj\", "
+    "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"q_proj\", "
+    "\"v_proj\", "
     "\"down_proj\"], \"rank_pattern\": {\"layers.1.mlp.down_proj\": 2}}";
 
-static void expect_load(const char *what, const spec *s, size_t n, eco_status want, const char *needle) {
+static void expect_load(const char *what, const spec *s, size_t n, eco_status want,
+                        const char *needle) {
     eco_model_config base = base_config();
     size_t len = 0;
     uint8_t *img = image_of(s, n, &len);
     eco_lora_adapter *a = (eco_lora_adapter *)0x1;
     eco_clear_error();
-    eco_status got = eco_lora_adapter_load_memory(adapter_cfg, strlen(adapter_cfg), img, len, &base, &a);
+    eco_status got =
+        eco_lora_adapter_load_memory(adapter_cfg, strlen(adapter_cfg), img, len, &base, &a);
     const char *msg = eco_last_error();
     if (got != want || (want != ECO_STATUS_OK && (!strstr(msg, needle) || a != NULL))) {
-        print_error("case '%s': got %s \"%s\", want %s containing \"%s\"\n", what, eco_status_str(got), msg,
-                    eco_status_str(want), needle);
+        print_error("case '%s': got %s \"%s\", want %s containing \"%s\"\n", what,
+                    eco_status_str(got), msg, eco_status_str(want), needle);
         if (got == ECO_STATUS_OK) eco_lora_adapter_free(a);
         free(img);
         fail();
@@ -457,7 +490,9 @@ static void test_bad_adapters(void **state) {
     /* Missing half: drop layer 1 v_proj lora_B. */
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(good[i].name, "base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight") != 0) s[k++] = good[i];
+        if (strcmp(good[i].name,
+                   "base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight") != 0)
+            s[k++] = good[i];
     assert_int_equal(k, n - 1);
     expect_load("missing half", s, k, ECO_STATUS_EFORMAT,
                 "missing tensor 'base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight'");
@@ -472,38 +507,46 @@ static void test_bad_adapters(void **state) {
         eco_status want;
         const char *needle;
     } cases[] = {
-        {"A wrong rank", 0, NULL, ECO_DTYPE_F32, 2, 5, 8, ECO_STATUS_EFORMAT, "shape [5, 8], expected [4, 8] (r, in)"},
+        {"A wrong rank", 0, NULL, ECO_DTYPE_F32, 2, 5, 8, ECO_STATUS_EFORMAT,
+         "shape [5, 8], expected [4, 8] (r, in)"},
         {"A wrong in", 0, NULL, ECO_DTYPE_F32, 2, 4, 9, ECO_STATUS_EFORMAT, "shape [4, 9]"},
-        {"B wrong out", 1, NULL, ECO_DTYPE_F32, 2, 9, 4, ECO_STATUS_EFORMAT, "shape [9, 4], expected [8, 4] (out, r)"},
+        {"B wrong out", 1, NULL, ECO_DTYPE_F32, 2, 9, 4, ECO_STATUS_EFORMAT,
+         "shape [9, 4], expected [8, 4] (out, r)"},
         {"B 1-D", 1, NULL, ECO_DTYPE_F32, 1, 32, 0, ECO_STATUS_EFORMAT, "shape [32]"},
         {"down rank ignores rank_pattern", 10, NULL, ECO_DTYPE_F32, 2, 4, 12, ECO_STATUS_EFORMAT,
          "layers.1.mlp.down_proj.lora_A.weight': shape [4, 12], expected [2, 12]"},
-        {"bad dtype", 0, NULL, ECO_DTYPE_F64, 2, 4, 8, ECO_STATUS_EUNSUPPORTED, "dtype F64 is not supported"},
+        {"bad dtype", 0, NULL, ECO_DTYPE_F64, 2, 4, 8, ECO_STATUS_EUNSUPPORTED,
+         "dtype F64 is not supported"},
         {"int dtype", 1, NULL, ECO_DTYPE_I32, 2, 8, 4, ECO_STATUS_EUNSUPPORTED, "dtype I32"},
-        {"extra lm_head", -1, "base_model.model.lm_head.weight", ECO_DTYPE_F32, 2, 32, 8, ECO_STATUS_EFORMAT,
-         "tensor 'base_model.model.lm_head.weight' is not a LoRA weight"},
-        {"extra embedding", -1, "base_model.model.model.embed_tokens.weight", ECO_DTYPE_F32, 2, 32, 8,
-         ECO_STATUS_EFORMAT, "embed_tokens"},
-        {"extra bias", -1, "base_model.model.model.layers.0.self_attn.q_proj.lora_B.bias", ECO_DTYPE_F32, 1, 8, 0,
-         ECO_STATUS_EFORMAT, "q_proj.lora_B.bias' is not a LoRA weight"},
-        {"extra base weight", -1, "base_model.model.model.layers.0.self_attn.q_proj.base_layer.weight",
-         ECO_DTYPE_F32, 2, 8, 8, ECO_STATUS_EFORMAT, "is not a LoRA weight"},
-        {"module not targeted", -1, "base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight", ECO_DTYPE_F32,
-         2, 4, 8, ECO_STATUS_EFORMAT, "k_proj is not in target_modules"},
-        {"layer out of range", -1, "base_model.model.model.layers.2.self_attn.q_proj.lora_A.weight", ECO_DTYPE_F32,
-         2, 4, 8, ECO_STATUS_EFORMAT, "layer 2 out of range (the base has 2)"},
-        {"huge layer", -1, "base_model.model.model.layers.99999999999.self_attn.q_proj.lora_A.weight",
-         ECO_DTYPE_F32, 2, 4, 8, ECO_STATUS_EFORMAT, "is not a LoRA weight"},
-        {"leading zero", -1, "base_model.model.model.layers.01.self_attn.q_proj.lora_A.weight", ECO_DTYPE_F32, 2, 4,
+        {"extra lm_head", -1, "base_model.model.lm_head.weight", ECO_DTYPE_F32, 2, 32, 8,
+         ECO_STATUS_EFORMAT, "tensor 'base_model.model.lm_head.weight' is not a LoRA weight"},
+        {"extra embedding", -1, "base_model.model.model.embed_tokens.weight", ECO_DTYPE_F32, 2, 32,
+         8, ECO_STATUS_EFORMAT, "embed_tokens"},
+        {"extra bias", -1, "base_model.model.model.layers.0.self_attn.q_proj.lora_B.bias",
+         ECO_DTYPE_F32, 1, 8, 0, ECO_STATUS_EFORMAT, "q_proj.lora_B.bias' is not a LoRA weight"},
+        {"extra base weight", -1,
+         "base_model.model.model.layers.0.self_attn.q_proj.base_layer.weight", ECO_DTYPE_F32, 2, 8,
          8, ECO_STATUS_EFORMAT, "is not a LoRA weight"},
-        {"negative layer", -1, "base_model.model.model.layers.-1.self_attn.q_proj.lora_A.weight", ECO_DTYPE_F32, 2,
-         4, 8, ECO_STATUS_EFORMAT, "is not a LoRA weight"},
-        {"wrong block", -1, "base_model.model.model.layers.0.mlp.q_proj.lora_A.weight", ECO_DTYPE_F32, 2, 4, 8,
-         ECO_STATUS_EFORMAT, "is not a LoRA weight"},
-        {"other adapter name", -1, "base_model.model.model.layers.0.self_attn.q_proj.lora_A.other.weight",
+        {"module not targeted", -1,
+         "base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight", ECO_DTYPE_F32, 2, 4, 8,
+         ECO_STATUS_EFORMAT, "k_proj is not in target_modules"},
+        {"layer out of range", -1, "base_model.model.model.layers.2.self_attn.q_proj.lora_A.weight",
+         ECO_DTYPE_F32, 2, 4, 8, ECO_STATUS_EFORMAT, "layer 2 out of range (the base has 2)"},
+        {"huge layer", -1,
+         "base_model.model.model.layers.99999999999.self_attn.q_proj.lora_A.weight", ECO_DTYPE_F32,
+         2, 4, 8, ECO_STATUS_EFORMAT, "is not a LoRA weight"},
+        {"leading zero", -1, "base_model.model.model.layers.01.self_attn.q_proj.lora_A.weight",
          ECO_DTYPE_F32, 2, 4, 8, ECO_STATUS_EFORMAT, "is not a LoRA weight"},
-        {"both spellings", -1, "base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight",
-         ECO_DTYPE_F32, 2, 4, 8, ECO_STATUS_EFORMAT, "lora_A of this module given twice"},
+        {"negative layer", -1, "base_model.model.model.layers.-1.self_attn.q_proj.lora_A.weight",
+         ECO_DTYPE_F32, 2, 4, 8, ECO_STATUS_EFORMAT, "is not a LoRA weight"},
+        {"wrong block", -1, "base_model.model.model.layers.0.mlp.q_proj.lora_A.weight",
+         ECO_DTYPE_F32, 2, 4, 8, ECO_STATUS_EFORMAT, "is not a LoRA weight"},
+        {"other adapter name", -1,
+         "base_model.model.model.layers.0.self_attn.q_proj.lora_A.other.weight", ECO_DTYPE_F32, 2,
+         4, 8, ECO_STATUS_EFORMAT, "is not a LoRA weight"},
+        {"both spellings", -1,
+         "base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight", ECO_DTYPE_F32, 2,
+         4, 8, ECO_STATUS_EFORMAT, "lora_A of this module given twice"},
         {"no prefix", -1, "model.layers.0.self_attn.q_proj.lora_A.weight", ECO_DTYPE_F32, 2, 4, 8,
          ECO_STATUS_EFORMAT, "is not a LoRA weight"},
     };
@@ -530,8 +573,9 @@ static void test_bad_adapters(void **state) {
     assert_null(a);
     /* A corrupt safetensors image. */
     img[0] ^= 0x40;
-    ECO_ASSERT_STATUS(eco_lora_adapter_load_memory(adapter_cfg, strlen(adapter_cfg), img, len, &base, &a),
-                      ECO_STATUS_EFORMAT);
+    ECO_ASSERT_STATUS(
+        eco_lora_adapter_load_memory(adapter_cfg, strlen(adapter_cfg), img, len, &base, &a),
+        ECO_STATUS_EFORMAT);
     free(img);
 }
 
@@ -552,7 +596,8 @@ static void test_roundtrip(void **state) {
     snprintf(cfg.rank_pattern_key[0], sizeof cfg.rank_pattern_key[0], "down_proj");
     cfg.rank_pattern_val[0] = 2;
     cfg.n_alpha_pattern = 1;
-    snprintf(cfg.alpha_pattern_key[0], sizeof cfg.alpha_pattern_key[0], "layers.1.self_attn.q_proj");
+    snprintf(cfg.alpha_pattern_key[0], sizeof cfg.alpha_pattern_key[0],
+             "layers.1.self_attn.q_proj");
     cfg.alpha_pattern_val[0] = 2.5;
 
     eco_lora_module mods[2 * ECO_LORA__COUNT];
@@ -571,9 +616,14 @@ static void test_roundtrip(void **state) {
                 int64_t s0 = h ? dims[t][0] : r, s1 = h ? r : dims[t][1];
                 size_t numel = (size_t)(s0 * s1);
                 bufs[i][h] = malloc(numel * sizeof(float));
-                for (size_t j = 0; j < numel; j++) bufs[i][h][j] = (float)(i * 100 + h * 50 + j) * 0.01f;
-                ts[i][h] = (eco_tensor){.name = NULL, .dtype = ECO_DTYPE_F32, .ndim = 2, .shape = {s0, s1},
-                                        .data = bufs[i][h], .nbytes = numel * sizeof(float)};
+                for (size_t j = 0; j < numel; j++)
+                    bufs[i][h][j] = (float)(i * 100 + h * 50 + j) * 0.01f;
+                ts[i][h] = (eco_tensor){.name = NULL,
+                                        .dtype = ECO_DTYPE_F32,
+                                        .ndim = 2,
+                                        .shape = {s0, s1},
+                                        .data = bufs[i][h],
+                                        .nbytes = numel * sizeof(float)};
             }
             mods[i].A = &ts[i][0];
             mods[i].B = &ts[i][1];
@@ -608,8 +658,8 @@ static void test_roundtrip(void **state) {
                 assert_int_equal(got->shape[1], ts[i][h].shape[1]);
                 assert_memory_equal(got->data, ts[i][h].data, ts[i][h].nbytes);
                 char want[128];
-                snprintf(want, sizeof want, "base_model.model.model.layers.%lld.%s.lora_%c.weight", (long long)l,
-                         eco_lora_target_path((eco_lora_target)t), h ? 'B' : 'A');
+                snprintf(want, sizeof want, "base_model.model.model.layers.%lld.%s.lora_%c.weight",
+                         (long long)l, eco_lora_target_path((eco_lora_target)t), h ? 'B' : 'A');
                 assert_string_equal(got->name, want);
             }
         }
@@ -621,7 +671,8 @@ static void test_roundtrip(void **state) {
     char *text = NULL;
     size_t len = 0;
     ECO_ASSERT_OK(eco_read_file(cfg_path, 1 << 20, &text, &len));
-    assert_non_null(strstr(text, "\"target_modules\": [\n    \"down_proj\",\n    \"q_proj\",\n    \"v_proj\"\n  ]"));
+    assert_non_null(strstr(
+        text, "\"target_modules\": [\n    \"down_proj\",\n    \"q_proj\",\n    \"v_proj\"\n  ]"));
     assert_non_null(strstr(text, "\"rank_pattern\": {\n    \"down_proj\": 2\n  }"));
     assert_non_null(strstr(text, "\"lora_dropout\": 0.1,"));
     assert_non_null(strstr(text, "\"use_rslora\": true"));
@@ -671,7 +722,8 @@ static void test_half_dtypes(void **state) {
     size_t len;
     uint8_t *img = image_of(s, n, &len);
     eco_lora_adapter *a = NULL;
-    ECO_ASSERT_OK(eco_lora_adapter_load_memory(adapter_cfg, strlen(adapter_cfg), img, len, &base, &a));
+    ECO_ASSERT_OK(
+        eco_lora_adapter_load_memory(adapter_cfg, strlen(adapter_cfg), img, len, &base, &a));
     const eco_lora_module *m = eco_lora_adapter_module(a, 1, ECO_LORA_DOWN);
     assert_int_equal(m->r, 2);
     assert_int_equal(m->A->dtype, ECO_DTYPE_F16);

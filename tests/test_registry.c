@@ -51,8 +51,8 @@ static char **strv(const char *const *src, size_t *n) {
  * compat_c fills the compatibility hashes (a hex digit). No cmocka calls: forked children
  * use it too. On failure g holds what was built so far (free it). */
 static eco_status build_genome(eco_store *s, eco_genome *g, const char *id, eco_genome_kind kind,
-                               const char *base, const char *const *parents, const char *const *caps,
-                               char compat_c, const char *salt) {
+                               const char *base, const char *const *parents,
+                               const char *const *caps, char compat_c, const char *salt) {
     memset(g, 0, sizeof *g);
     g->kind = kind;
     hex_fill(g->compatibility.base_family, compat_c);
@@ -80,7 +80,8 @@ static eco_status build_genome(eco_store *s, eco_genome *g, const char *id, eco_
     const char *names[2] = {"config.json", "model.safetensors"};
     for (int i = 0; i < 2; i++) {
         char content[256];
-        int len = snprintf(content, sizeof content, "%s of %s (%s)", names[i], id, salt ? salt : "");
+        int len =
+            snprintf(content, sizeof content, "%s of %s (%s)", names[i], id, salt ? salt : "");
         if (!(g->files.files[i].name = strdup(names[i])))
             return eco_error(ECO_STATUS_ENOMEM, "build genome %s: out of memory", id);
         g->files.n = (size_t)i + 1;
@@ -92,8 +93,8 @@ static eco_status build_genome(eco_store *s, eco_genome *g, const char *id, eco_
 }
 
 static void make_genome(eco_store *s, eco_genome *g, const char *id, eco_genome_kind kind,
-                        const char *base, const char *const *parents, const char *const *caps, char compat_c,
-                        const char *salt) {
+                        const char *base, const char *const *parents, const char *const *caps,
+                        char compat_c, const char *salt) {
     ECO_ASSERT_OK(build_genome(s, g, id, kind, base, parents, caps, compat_c, salt));
 }
 
@@ -144,7 +145,8 @@ static void assert_ids(char **ids, size_t n, const char *const *want, const char
     }
 }
 
-static void assert_list(eco_registry *r, const eco_registry_filter *f, const char *const *want, const char *what) {
+static void assert_list(eco_registry *r, const eco_registry_filter *f, const char *const *want,
+                        const char *what) {
     char **ids = NULL;
     size_t n = 0;
     ECO_ASSERT_OK(eco_registry_list(r, f, &ids, &n));
@@ -215,7 +217,8 @@ static void test_init_idempotent(void **state) {
     char *other = eco_path_join(dir, "junk");
     ECO_ASSERT_OK(eco_mkdir_p(other));
     char *junk_db = db_path_of(other);
-    eco_test_write_file(junk_db, "not a database, just some bytes that are long enough to matter......", 68);
+    eco_test_write_file(junk_db,
+                        "not a database, just some bytes that are long enough to matter......", 68);
     eco_registry_options jopt = {.data_dir = other};
     eco_status st = eco_registry_open(&jopt, &r);
     assert_int_not_equal(st, ECO_STATUS_OK);
@@ -262,11 +265,13 @@ static void test_read_only_open(void **state) {
     ECO_ASSERT_OK(eco_registry_check(r, true, &nm, &no));
     assert_int_equal(nm, 1);
     eco_genome g;
-    ECO_ASSERT_STATUS(build_genome(eco_registry_store(r), &g, "m2", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'b', "ro"),
+    ECO_ASSERT_STATUS(build_genome(eco_registry_store(r), &g, "m2", ECO_GENOME_KIND_BASE, NULL,
+                                   NULL, NULL, 'b', "ro"),
                       ECO_STATUS_EIO);
     assert_error_mentions("read-only"); /* the store refuses puts */
     eco_genome_free(&g);
-    ECO_ASSERT_OK(eco_registry_get(r, "m1", &g, NULL)); /* files in the store: only the write fails */
+    ECO_ASSERT_OK(
+        eco_registry_get(r, "m1", &g, NULL)); /* files in the store: only the write fails */
     free(g.id);
     g.id = strdup("m3");
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, NULL), ECO_STATUS_EIO);
@@ -302,11 +307,12 @@ static void test_check_genome_hash(void **state) {
     char *db = db_path_of(dir);
     sqlite3 *h = NULL;
     assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(h,
-                                  "DROP TRIGGER models_no_update; UPDATE models SET genome = replace(genome, "
-                                  "'tiny-ecology 0.1.0', 'tiny-ecology 9.9.9') WHERE id = 'm1';",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(h,
+                     "DROP TRIGGER models_no_update; UPDATE models SET genome = replace(genome, "
+                     "'tiny-ecology 0.1.0', 'tiny-ecology 9.9.9') WHERE id = 'm1';",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_changes(h), 1);
     sqlite3_close(h);
     r = open_reg(dir);
@@ -370,7 +376,8 @@ static void test_register_get(void **state) {
     char *dir = fresh_registry(&r);
     eco_genome g, got;
     const char *caps[] = {"arith.add@1", "text.reverse@1", NULL};
-    make_genome(eco_registry_store(r), &g, "tiny-base", ECO_GENOME_KIND_BASE, NULL, NULL, caps, 'a', NULL);
+    make_genome(eco_registry_store(r), &g, "tiny-base", ECO_GENOME_KIND_BASE, NULL, NULL, caps, 'a',
+                NULL);
     assert_false(eco_registry_exists(r, "tiny-base"));
     bool created = false;
     ECO_ASSERT_OK(eco_registry_register(r, &g, NULL, &created));
@@ -444,12 +451,14 @@ static void test_register_twice(void **state) {
     assert_false(created);
     eco_registry_close(r2);
     /* same id, different content */
-    make_genome(eco_registry_store(r), &g2, "m", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', "other");
+    make_genome(eco_registry_store(r), &g2, "m", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a',
+                "other");
     ECO_ASSERT_STATUS(eco_registry_register(r, &g2, NULL, &created), ECO_STATUS_EEXIST);
     assert_false(created);
     assert_error_mentions("'m'");
     eco_genome_free(&g2);
-    make_genome(eco_registry_store(r), &g2, "m", ECO_GENOME_KIND_MERGED, NULL, NULL, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &g2, "m", ECO_GENOME_KIND_MERGED, NULL, NULL, NULL, 'a',
+                NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &g2, NULL, &created), ECO_STATUS_EEXIST);
     eco_genome_free(&g2);
     assert_int_equal(count_events(r), 1);
@@ -468,25 +477,29 @@ static void test_register_missing(void **state) {
     bool created = false;
 
     const char *parents[] = {"base", "ghost", NULL};
-    make_genome(eco_registry_store(r), &g, "child", ECO_GENOME_KIND_MERGED, NULL, parents, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &g, "child", ECO_GENOME_KIND_MERGED, NULL, parents, NULL,
+                'a', NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_ENOTFOUND);
     assert_error_mentions("'ghost'");
     eco_genome_free(&g);
 
-    make_genome(eco_registry_store(r), &g, "adapter", ECO_GENOME_KIND_ADAPTER, "no-such-base", NULL, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &g, "adapter", ECO_GENOME_KIND_ADAPTER, "no-such-base", NULL,
+                NULL, 'a', NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_ENOTFOUND);
     assert_error_mentions("'no-such-base'");
     eco_genome_free(&g);
 
     /* a file not in the store */
-    make_genome(eco_registry_store(r), &g, "nofile", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &g, "nofile", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a',
+                NULL);
     hex_fill(g.files.files[1].sha256, '0');
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_ENOTFOUND);
     assert_error_mentions("model.safetensors");
     eco_genome_free(&g);
 
     /* a file in the store with another size */
-    make_genome(eco_registry_store(r), &g, "badsize", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &g, "badsize", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a',
+                NULL);
     g.files.files[0].size += 1;
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_EINTEGRITY);
     assert_error_mentions("config.json");
@@ -494,10 +507,12 @@ static void test_register_missing(void **state) {
 
     /* its own parent / base */
     const char *self[] = {"selfish", NULL};
-    make_genome(eco_registry_store(r), &g, "selfish", ECO_GENOME_KIND_MERGED, NULL, self, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &g, "selfish", ECO_GENOME_KIND_MERGED, NULL, self, NULL, 'a',
+                NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_EINVAL);
     eco_genome_free(&g);
-    make_genome(eco_registry_store(r), &g, "selfbase", ECO_GENOME_KIND_ADAPTER, "selfbase", NULL, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &g, "selfbase", ECO_GENOME_KIND_ADAPTER, "selfbase", NULL,
+                NULL, 'a', NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_EINVAL);
     eco_genome_free(&g);
 
@@ -558,7 +573,8 @@ static void test_list_filters(void **state) {
     hex_fill(ca.architecture_hash, 'a');
     hex_fill(ca.tokenizer_hash, 'a');
     hex_fill(ca.tensor_schema_hash, 'a');
-    f = (eco_registry_filter){.kind = "adapter", .capability = "text.sort@1", .base = "b1", .compat = &ca};
+    f = (eco_registry_filter){
+        .kind = "adapter", .capability = "text.sort@1", .base = "b1", .compat = &ca};
     const char *combo[] = {"a2", NULL};
     assert_list(r, &f, combo, "all four filters");
     close_and_remove(r, dir);
@@ -575,7 +591,8 @@ static void test_lineage_diamond(void **state) {
      *        D
      *        |
      *        E     F: parents E and A (A is both a parent and a far ancestor) */
-    const char *pA[] = {"A", NULL}, *pBC[] = {"B", "C", NULL}, *pD[] = {"D", NULL}, *pEA[] = {"E", "A", NULL};
+    const char *pA[] = {"A", NULL}, *pBC[] = {"B", "C", NULL}, *pD[] = {"D", NULL},
+               *pEA[] = {"E", "A", NULL};
     reg(r, "A", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a');
     reg(r, "B", ECO_GENOME_KIND_MERGED, NULL, pA, NULL, 'a');
     reg(r, "C", ECO_GENOME_KIND_MERGED, NULL, pA, NULL, 'a');
@@ -648,7 +665,8 @@ static void test_alias_cas(void **state) {
     assert_error_mentions("'A'");
     ECO_ASSERT_STATUS(eco_registry_alias_set(r, "champion", "B", "C"), ECO_STATUS_ECONFLICT);
     assert_error_mentions("'A'"); /* names the current target */
-    ECO_ASSERT_STATUS(eco_registry_alias_set(r, "canary", "B", "A"), ECO_STATUS_ECONFLICT); /* unset */
+    ECO_ASSERT_STATUS(eco_registry_alias_set(r, "canary", "B", "A"),
+                      ECO_STATUS_ECONFLICT); /* unset */
     ECO_ASSERT_STATUS(eco_registry_alias_set(r, "champion", "ghost", "A"), ECO_STATUS_ENOTFOUND);
     ECO_ASSERT_STATUS(eco_registry_alias_set(r, "bad name", "B", "A"), ECO_STATUS_EINVAL);
     ECO_ASSERT_OK(eco_registry_alias_set(r, "champion", "B", "A"));
@@ -729,10 +747,12 @@ static void test_events_and_reports(void **state) {
     sqlite3 *h = NULL;
     assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *stmt;
-    assert_int_equal(sqlite3_prepare_v2(h, "SELECT model_id, report FROM reports", -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT model_id, report FROM reports", -1, &stmt, NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(stmt, 0), "A");
-    assert_string_equal((const char *)sqlite3_column_text(stmt, 1), "{\"a\":[1,2],\"task_quality\":0.5}");
+    assert_string_equal((const char *)sqlite3_column_text(stmt, 1),
+                        "{\"a\":[1,2],\"task_quality\":0.5}");
     assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
     sqlite3_finalize(stmt);
     sqlite3_close(h);
@@ -783,7 +803,8 @@ static void test_sql_triggers(void **state) {
         sqlite3_free(msg);
     }
     /* the alias itself is what moves */
-    assert_int_equal(sqlite3_exec(h, "UPDATE aliases SET model_id = 'B' WHERE name = 'champion'", NULL, NULL, NULL),
+    assert_int_equal(sqlite3_exec(h, "UPDATE aliases SET model_id = 'B' WHERE name = 'champion'",
+                                  NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(h);
     free(db);
@@ -806,7 +827,8 @@ static void test_busy(void **state) {
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     eco_genome g;
-    make_genome(eco_registry_store(r), &g, "late", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &g, "late", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a',
+                NULL);
     bool created = true;
     double t0 = eco_now();
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_EIO);
@@ -828,7 +850,7 @@ static void test_busy(void **state) {
 
 /* ---- several processes ------------------------------------------------------------------ */
 
-#define N_WRITERS 4
+#define N_WRITERS    4
 #define N_PER_WRITER 20
 
 /* Child: waits for the start signal, then registers N_PER_WRITER models. Exit code 0 on
@@ -847,16 +869,19 @@ static int writer_main(const char *dir, int k, int start_fd) {
         char id[32];
         /* first "shared", the same genome from every writer: one creates it, the others
          * find it there (no EEXIST, no second event) */
-        if (i < 0) snprintf(id, sizeof id, "shared");
-        else snprintf(id, sizeof id, "w%d-%02d", k, i);
+        if (i < 0)
+            snprintf(id, sizeof id, "shared");
+        else
+            snprintf(id, sizeof id, "w%d-%02d", k, i);
         eco_genome g;
         const char *parents[] = {"root", NULL};
         bool created = false;
-        eco_status st =
-            build_genome(eco_registry_store(r), &g, id, ECO_GENOME_KIND_MERGED, NULL, parents, NULL, 'a', NULL);
+        eco_status st = build_genome(eco_registry_store(r), &g, id, ECO_GENOME_KIND_MERGED, NULL,
+                                     parents, NULL, 'a', NULL);
         if (!st) st = eco_registry_register(r, &g, NULL, &created);
         if (st || (!created && i >= 0)) {
-            fprintf(stderr, "writer %d: register %s: %s: %s\n", k, id, eco_status_str(st), eco_last_error());
+            fprintf(stderr, "writer %d: register %s: %s: %s\n", k, id, eco_status_str(st),
+                    eco_last_error());
             rc = 12;
         }
         eco_genome_free(&g);
@@ -878,7 +903,9 @@ static int reader_main(const char *dir, int start_fd) {
     if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return 22;
     sqlite3_busy_timeout(h, 10000);
     sqlite3_stmt *count = NULL;
-    if (sqlite3_prepare_v2(h, "SELECT COUNT(*) FROM model_files WHERE model_id = ?1", -1, &count, NULL)) return 23;
+    if (sqlite3_prepare_v2(h, "SELECT COUNT(*) FROM model_files WHERE model_id = ?1", -1, &count,
+                           NULL))
+        return 23;
     int rc = 0;
     size_t want = 2 + N_WRITERS * N_PER_WRITER, rounds = 0;
     double t0 = eco_now();
@@ -899,7 +926,8 @@ static int reader_main(const char *dir, int start_fd) {
             }
             sqlite3_reset(count);
             sqlite3_bind_text(count, 1, ids[i], -1, SQLITE_STATIC);
-            if (sqlite3_step(count) != SQLITE_ROW || (size_t)sqlite3_column_int64(count, 0) != g.files.n) {
+            if (sqlite3_step(count) != SQLITE_ROW ||
+                (size_t)sqlite3_column_int64(count, 0) != g.files.n) {
                 fprintf(stderr, "reader: %s: model_files rows do not match its genome\n", ids[i]);
                 rc = 26;
             }
@@ -917,7 +945,8 @@ static int reader_main(const char *dir, int start_fd) {
     sqlite3_close(h);
     free(db);
     eco_registry_close(r);
-    if (!rc && rounds < 2) fprintf(stderr, "reader: only %zu rounds (the writers finished first)\n", rounds);
+    if (!rc && rounds < 2)
+        fprintf(stderr, "reader: only %zu rounds (the writers finished first)\n", rounds);
     return rc;
 }
 
@@ -1030,7 +1059,8 @@ static void test_signature_policy(void **state) {
     char keyid[ECO_KEYID_HEX_LEN + 1];
     ECO_ASSERT_OK(eco_keys_generate(keys, "good", ECO_KEY_TYPE_ED25519, keyid));
     ECO_ASSERT_OK(eco_keys_generate(keys, "rogue", ECO_KEY_TYPE_ECDSA_P256, NULL));
-    char *good_pub = eco_path_join(keys, "good.pub"), *good_pub_t = eco_path_join(trusted, "good.pub");
+    char *good_pub = eco_path_join(keys, "good.pub"),
+         *good_pub_t = eco_path_join(trusted, "good.pub");
     copy_file(good_pub, good_pub_t);
     char *good_key = eco_path_join(keys, "good.key"), *rogue_key = eco_path_join(keys, "rogue.key");
 
@@ -1038,11 +1068,14 @@ static void test_signature_policy(void **state) {
     eco_registry *r = NULL;
     ECO_ASSERT_OK(eco_registry_open(&opt, &r));
     eco_genome g, other;
-    make_genome(eco_registry_store(r), &g, "signed", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
-    make_genome(eco_registry_store(r), &other, "signed", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', "other");
+    make_genome(eco_registry_store(r), &g, "signed", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a',
+                NULL);
+    make_genome(eco_registry_store(r), &other, "signed", ECO_GENOME_KIND_BASE, NULL, NULL, NULL,
+                'a', "other");
     bool created = false;
 
-    ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_ESIGNATURE); /* unsigned */
+    ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created),
+                      ECO_STATUS_ESIGNATURE); /* unsigned */
     assert_error_mentions("unsigned");
     char *env_rogue = sign_genome(&g, "signed", rogue_key);
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, env_rogue, &created), ECO_STATUS_ESIGNATURE);
@@ -1061,7 +1094,8 @@ static void test_signature_policy(void **state) {
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, env_pred, &created), ECO_STATUS_ESIGNATURE);
     assert_error_mentions("predicate");
     free(env_pred);
-    ECO_ASSERT_STATUS(eco_registry_register(r, &g, "{\"payload\": 5}", &created), ECO_STATUS_EFORMAT);
+    ECO_ASSERT_STATUS(eco_registry_register(r, &g, "{\"payload\": 5}", &created),
+                      ECO_STATUS_EFORMAT);
     assert_int_equal(count_events(r), 0);
     assert_false(created);
 
@@ -1089,13 +1123,15 @@ static void test_signature_policy(void **state) {
     eco_genome u;
     opt.require_signature = false;
     ECO_ASSERT_OK(eco_registry_open(&opt, &r));
-    make_genome(eco_registry_store(r), &u, "unsigned", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &u, "unsigned", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a',
+                NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &u, env, &created), ECO_STATUS_ESIGNATURE);
     ECO_ASSERT_OK(eco_registry_register(r, &u, NULL, &created));
     assert_true(created);
     eco_genome_free(&u);
     /* an untrusted key is accepted when signatures are not required */
-    make_genome(eco_registry_store(r), &u, "rogue-signed", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &u, "rogue-signed", ECO_GENOME_KIND_BASE, NULL, NULL, NULL,
+                'a', NULL);
     char *env_u = sign_genome(&u, "rogue-signed", rogue_key);
     ECO_ASSERT_OK(eco_registry_register(r, &u, env_u, &created));
     free(env_u);
@@ -1105,7 +1141,8 @@ static void test_signature_policy(void **state) {
     /* the folder's policy binds an opener that does not ask for signatures */
     ECO_ASSERT_OK(eco_registry_policy_set(dir, true));
     ECO_ASSERT_OK(eco_registry_open(&opt, &r));
-    make_genome(eco_registry_store(r), &u, "unsigned2", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &u, "unsigned2", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a',
+                NULL);
     ECO_ASSERT_STATUS(eco_registry_register(r, &u, NULL, &created), ECO_STATUS_ESIGNATURE);
     eco_genome_free(&u);
     eco_registry_close(r);
@@ -1115,7 +1152,8 @@ static void test_signature_policy(void **state) {
     ECO_ASSERT_OK(eco_mkdir_p(empty));
     eco_registry_options opt2 = {.data_dir = dir, .require_signature = true, .trusted_dir = empty};
     ECO_ASSERT_OK(eco_registry_open(&opt2, &r));
-    make_genome(eco_registry_store(r), &u, "signed2", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a', NULL);
+    make_genome(eco_registry_store(r), &u, "signed2", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a',
+                NULL);
     char *env2 = sign_genome(&u, "signed2", good_key);
     ECO_ASSERT_STATUS(eco_registry_register(r, &u, env2, &created), ECO_STATUS_ESIGNATURE);
     free(env2);
@@ -1154,7 +1192,8 @@ static void test_policy_file(void **state) {
         const char *msg;
     } cases[] = {
         {"{\"require_signature\": true}", ECO_STATUS_OK, NULL},
-        {"{\"require_signature\": 1}", ECO_STATUS_EFORMAT, "policy.json: require_signature: expected true or false"},
+        {"{\"require_signature\": 1}", ECO_STATUS_EFORMAT,
+         "policy.json: require_signature: expected true or false"},
         {"{\"x\\u001b[2J\": true}", ECO_STATUS_EFORMAT, "policy.json: unknown field 'x\\x1b[2J'"},
         {"[]", ECO_STATUS_EFORMAT, "policy.json: expected an object"},
     };
@@ -1162,8 +1201,10 @@ static void test_policy_file(void **state) {
         ECO_ASSERT_OK(eco_write_file_atomic(p, cases[i].text, strlen(cases[i].text)));
         req = false;
         ECO_ASSERT_STATUS(eco_registry_policy_get(tmp, &req), cases[i].want);
-        if (cases[i].msg) assert_non_null(strstr(eco_last_error(), cases[i].msg));
-        else assert_true(req);
+        if (cases[i].msg)
+            assert_non_null(strstr(eco_last_error(), cases[i].msg));
+        else
+            assert_true(req);
     }
     eco_test_rmtree(tmp);
     free(p);
@@ -1172,14 +1213,22 @@ static void test_policy_file(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_init_idempotent),  cmocka_unit_test(test_register_get),
-        cmocka_unit_test(test_register_twice),   cmocka_unit_test(test_register_missing),
-        cmocka_unit_test(test_list_filters),     cmocka_unit_test(test_lineage_diamond),
-        cmocka_unit_test(test_alias_cas),        cmocka_unit_test(test_events_and_reports),
-        cmocka_unit_test(test_sql_triggers),     cmocka_unit_test(test_concurrent_processes),
-        cmocka_unit_test(test_signature_policy), cmocka_unit_test(test_busy),
-        cmocka_unit_test(test_read_only_open),   cmocka_unit_test(test_check_genome_hash),
-        cmocka_unit_test(test_gc), cmocka_unit_test(test_policy_file),
+        cmocka_unit_test(test_init_idempotent),
+        cmocka_unit_test(test_register_get),
+        cmocka_unit_test(test_register_twice),
+        cmocka_unit_test(test_register_missing),
+        cmocka_unit_test(test_list_filters),
+        cmocka_unit_test(test_lineage_diamond),
+        cmocka_unit_test(test_alias_cas),
+        cmocka_unit_test(test_events_and_reports),
+        cmocka_unit_test(test_sql_triggers),
+        cmocka_unit_test(test_concurrent_processes),
+        cmocka_unit_test(test_signature_policy),
+        cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_read_only_open),
+        cmocka_unit_test(test_check_genome_hash),
+        cmocka_unit_test(test_gc),
+        cmocka_unit_test(test_policy_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,13 +42,13 @@ static void expect_error(const char *what, const void *img, size_t len, eco_stat
 /* ---- round trip -------------------------------------------------------------------- */
 
 typedef struct {
-    float f32[6];       /* [2, 3] */
-    uint16_t bf16[4];   /* [4] */
-    int64_t i64[4];     /* [2, 2] */
-    uint8_t u8[3];      /* [3] odd size: the next tensor starts unaligned */
-    uint8_t flag;       /* BOOL scalar, shape [] */
-    double f64[1];      /* [1, 1, 1] */
-    uint16_t f16[1];    /* zero-size [0, 5] (data unused) */
+    float f32[6];     /* [2, 3] */
+    uint16_t bf16[4]; /* [4] */
+    int64_t i64[4];   /* [2, 2] */
+    uint8_t u8[3];    /* [3] odd size: the next tensor starts unaligned */
+    uint8_t flag;     /* BOOL scalar, shape [] */
+    double f64[1];    /* [1, 1, 1] */
+    uint16_t f16[1];  /* zero-size [0, 5] (data unused) */
 } rt_data;
 
 static size_t fill_tensors(eco_tensor *t, rt_data *d) {
@@ -60,20 +60,44 @@ static size_t fill_tensors(eco_tensor *t, rt_data *d) {
     d->f64[0] = 3.25;
     memset(t, 0, 7 * sizeof *t);
     /* Given out of name order on purpose: the writer sorts. */
-    t[0] = (eco_tensor){.name = "model.layers.0.w", .dtype = ECO_DTYPE_F32, .ndim = 2,
-                        .shape = {2, 3}, .data = d->f32, .nbytes = sizeof d->f32};
-    t[1] = (eco_tensor){.name = "b.bf16", .dtype = ECO_DTYPE_BF16, .ndim = 1, .shape = {4},
-                        .data = d->bf16, .nbytes = sizeof d->bf16};
-    t[2] = (eco_tensor){.name = "ids", .dtype = ECO_DTYPE_I64, .ndim = 2, .shape = {2, 2},
-                        .data = d->i64, .nbytes = sizeof d->i64};
-    t[3] = (eco_tensor){.name = "a.bytes", .dtype = ECO_DTYPE_U8, .ndim = 1, .shape = {3},
-                        .data = d->u8, .nbytes = 3};
-    t[4] = (eco_tensor){.name = "flag", .dtype = ECO_DTYPE_BOOL, .ndim = 0, .data = &d->flag,
-                        .nbytes = 1};
-    t[5] = (eco_tensor){.name = "z.f64", .dtype = ECO_DTYPE_F64, .ndim = 3, .shape = {1, 1, 1},
-                        .data = d->f64, .nbytes = 8};
-    t[6] = (eco_tensor){.name = "empty", .dtype = ECO_DTYPE_F16, .ndim = 2, .shape = {0, 5},
-                        .data = NULL, .nbytes = 0};
+    t[0] = (eco_tensor){.name = "model.layers.0.w",
+                        .dtype = ECO_DTYPE_F32,
+                        .ndim = 2,
+                        .shape = {2, 3},
+                        .data = d->f32,
+                        .nbytes = sizeof d->f32};
+    t[1] = (eco_tensor){.name = "b.bf16",
+                        .dtype = ECO_DTYPE_BF16,
+                        .ndim = 1,
+                        .shape = {4},
+                        .data = d->bf16,
+                        .nbytes = sizeof d->bf16};
+    t[2] = (eco_tensor){.name = "ids",
+                        .dtype = ECO_DTYPE_I64,
+                        .ndim = 2,
+                        .shape = {2, 2},
+                        .data = d->i64,
+                        .nbytes = sizeof d->i64};
+    t[3] = (eco_tensor){.name = "a.bytes",
+                        .dtype = ECO_DTYPE_U8,
+                        .ndim = 1,
+                        .shape = {3},
+                        .data = d->u8,
+                        .nbytes = 3};
+    t[4] = (eco_tensor){
+        .name = "flag", .dtype = ECO_DTYPE_BOOL, .ndim = 0, .data = &d->flag, .nbytes = 1};
+    t[5] = (eco_tensor){.name = "z.f64",
+                        .dtype = ECO_DTYPE_F64,
+                        .ndim = 3,
+                        .shape = {1, 1, 1},
+                        .data = d->f64,
+                        .nbytes = 8};
+    t[6] = (eco_tensor){.name = "empty",
+                        .dtype = ECO_DTYPE_F16,
+                        .ndim = 2,
+                        .shape = {0, 5},
+                        .data = NULL,
+                        .nbytes = 0};
     return 7;
 }
 
@@ -221,11 +245,12 @@ static void test_empty_and_zero_size(void **state) {
     free(mem);
 
     /* Zero-size tensors sit between others at begin == end, and around metadata. */
-    const char *hdr = "{\"__metadata__\":{},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                      "\"z0\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
-                      "\"z1\":{\"dtype\":\"BF16\",\"shape\":[3,0,2],\"data_offsets\":[4,4]},"
-                      "\"b\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]},"
-                      "\"z2\":{\"dtype\":\"I8\",\"shape\":[0],\"data_offsets\":[6,6]}}";
+    const char *hdr =
+        "{\"__metadata__\":{},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+        "\"z0\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+        "\"z1\":{\"dtype\":\"BF16\",\"shape\":[3,0,2],\"data_offsets\":[4,4]},"
+        "\"b\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]},"
+        "\"z2\":{\"dtype\":\"I8\",\"shape\":[0],\"data_offsets\":[6,6]}}";
     img = make_image(hdr, strlen(hdr), 6, &len);
     ECO_ASSERT_OK(eco_safetensors_open_memory(img, len, "zero", &st));
     assert_int_equal(eco_safetensors_count(st), 5);
@@ -259,7 +284,8 @@ static void test_open_errors(void **state) {
     uint8_t *img = make_image(hdr, strlen(hdr), 0, &len);
     eco_test_write_file(path, img, len);
     ECO_ASSERT_STATUS(eco_safetensors_open(path, &st), ECO_STATUS_EFORMAT);
-    assert_non_null(strstr(eco_last_error(), "nope.safetensors: tensor 'w': data_offsets [10, 4]: end before start"));
+    assert_non_null(strstr(eco_last_error(),
+                           "nope.safetensors: tensor 'w': data_offsets [10, 4]: end before start"));
     free(img);
     free(path);
     eco_test_rmtree(dir);
@@ -298,7 +324,8 @@ static void test_writer_rejects(void **state) {
 
 /* ---- malformed images -------------------------------------------------------------- */
 
-#define E1(dt, shape, offs) "{\"t\":{\"dtype\":\"" dt "\",\"shape\":" shape ",\"data_offsets\":" offs "}}"
+#define E1(dt, shape, offs)                                                                        \
+    "{\"t\":{\"dtype\":\"" dt "\",\"shape\":" shape ",\"data_offsets\":" offs "}}"
 
 typedef struct {
     const char *what;
@@ -321,7 +348,8 @@ static const bad_case bad_cases[] = {
     {"duplicate metadata", "{\"__metadata__\":{},\"__metadata__\":{}}", 0, ECO_STATUS_EFORMAT,
      "duplicate"},
     {"entry not an object", "{\"t\":[]}", 0, ECO_STATUS_EFORMAT, "tensor 't': expected an object"},
-    {"unknown dtype", E1("F7", "[1]", "[0,1]"), 1, ECO_STATUS_EFORMAT, "tensor 't': unknown dtype 'F7'"},
+    {"unknown dtype", E1("F7", "[1]", "[0,1]"), 1, ECO_STATUS_EFORMAT,
+     "tensor 't': unknown dtype 'F7'"},
     {"lower-case dtype", E1("f32", "[1]", "[0,4]"), 4, ECO_STATUS_EFORMAT, "unknown dtype 'f32'"},
     {"dtype not a string", "{\"t\":{\"dtype\":4,\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
      ECO_STATUS_EFORMAT, "dtype is not a string"},
@@ -329,7 +357,8 @@ static const bad_case bad_cases[] = {
      "tensor 't': shape[0] is not a non-negative integer"},
     {"float shape", E1("F32", "[2, 1.5]", "[0,12]"), 12, ECO_STATUS_EFORMAT,
      "shape[1] is not a non-negative integer"},
-    {"shape not an array", E1("F32", "3", "[0,12]"), 12, ECO_STATUS_EFORMAT, "shape is not an array"},
+    {"shape not an array", E1("F32", "3", "[0,12]"), 12, ECO_STATUS_EFORMAT,
+     "shape is not an array"},
     {"shape overflow", E1("F32", "[1099511627776, 1099511627776]", "[0,0]"), 0,
      ECO_STATUS_EOVERFLOW, "tensor 't': shape element count overflows"},
     {"byte size overflow", E1("F64", "[4611686018427387904]", "[0,0]"), 0, ECO_STATUS_EOVERFLOW,
@@ -340,7 +369,8 @@ static const bad_case bad_cases[] = {
      "data_offsets [0, 4] hold 4 bytes but F32 shape needs 8"},
     {"end before start", E1("F32", "[1]", "[10,4]"), 12, ECO_STATUS_EFORMAT,
      "tensor 't': data_offsets [10, 4]: end before start"},
-    {"offsets arity", E1("F32", "[1]", "[0]"), 4, ECO_STATUS_EFORMAT, "data_offsets is not [begin, end]"},
+    {"offsets arity", E1("F32", "[1]", "[0]"), 4, ECO_STATUS_EFORMAT,
+     "data_offsets is not [begin, end]"},
     {"negative offset", E1("F32", "[1]", "[-4,0]"), 4, ECO_STATUS_EFORMAT, "data_offsets is not"},
     {"float offset", E1("F32", "[1]", "[0,4.0]"), 4, ECO_STATUS_EFORMAT, "data_offsets is not"},
     {"huge offsets", E1("F32", "[0]", "[9223372036854775807,9223372036854775807]"), 0,
@@ -351,7 +381,8 @@ static const bad_case bad_cases[] = {
      "data_offsets [0, 16]: beyond the data buffer of 8 bytes"},
     {"last end != buffer size", E1("F32", "[1]", "[0,4]"), 8, ECO_STATUS_EFORMAT,
      "tensors cover 4 bytes but the data buffer holds 8"},
-    {"no tensors but data", "{}", 3, ECO_STATUS_EFORMAT, "cover 0 bytes but the data buffer holds 3"},
+    {"no tensors but data", "{}", 3, ECO_STATUS_EFORMAT,
+     "cover 0 bytes but the data buffer holds 3"},
     {"overlapping ranges",
      "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
      "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
@@ -406,7 +437,8 @@ static void test_malformed_table(void **state) {
 static void test_malformed_framing(void **state) {
     (void)state;
     uint8_t small[5] = {2, 0, 0, 0, 0};
-    expect_error("shorter than 8 bytes", small, sizeof small, ECO_STATUS_EFORMAT, "too short (5 bytes)");
+    expect_error("shorter than 8 bytes", small, sizeof small, ECO_STATUS_EFORMAT,
+                 "too short (5 bytes)");
     expect_error("no bytes at all", small, 0, ECO_STATUS_EFORMAT, "too short (0 bytes)");
 
     size_t len;
@@ -458,8 +490,12 @@ static void test_many_tensors(void **state) {
     for (int i = 0; i < N; i++) {
         snprintf(names[i], sizeof names[i], "t%03d", (i * 7) % N);
         vals[i] = (uint32_t)((i * 7) % N);
-        t[i] = (eco_tensor){.name = names[i], .dtype = ECO_DTYPE_U32, .ndim = 1, .shape = {1},
-                            .data = &vals[i], .nbytes = 4};
+        t[i] = (eco_tensor){.name = names[i],
+                            .dtype = ECO_DTYPE_U32,
+                            .ndim = 1,
+                            .shape = {1},
+                            .data = &vals[i],
+                            .nbytes = 4};
     }
     uint8_t *mem;
     size_t len;
@@ -505,14 +541,10 @@ static void test_dtype_table(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dtype_table),
-        cmocka_unit_test(test_roundtrip_file),
-        cmocka_unit_test(test_empty_and_zero_size),
-        cmocka_unit_test(test_open_errors),
-        cmocka_unit_test(test_writer_rejects),
-        cmocka_unit_test(test_malformed_table),
-        cmocka_unit_test(test_malformed_framing),
-        cmocka_unit_test(test_many_tensors),
+        cmocka_unit_test(test_dtype_table),         cmocka_unit_test(test_roundtrip_file),
+        cmocka_unit_test(test_empty_and_zero_size), cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_writer_rejects),      cmocka_unit_test(test_malformed_table),
+        cmocka_unit_test(test_malformed_framing),   cmocka_unit_test(test_many_tensors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,14 +33,17 @@ static void test_greedy_and_logprob(void **state) {
 static void test_invalid_params(void **state) {
     (void)state;
     eco_sampler s;
-    eco_sampler_params bad[] = {{-1, 0, 1, 0}, {1, -1, 1, 0}, {1, 0, 0, 0}, {1, 0, 1.5f, 0}, {NAN, 0, 1, 0}};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) ECO_ASSERT_STATUS(eco_sampler_init(&s, &bad[i], 10), ECO_STATUS_EINVAL);
+    eco_sampler_params bad[] = {
+        {-1, 0, 1, 0}, {1, -1, 1, 0}, {1, 0, 0, 0}, {1, 0, 1.5f, 0}, {NAN, 0, 1, 0}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ECO_ASSERT_STATUS(eco_sampler_init(&s, &bad[i], 10), ECO_STATUS_EINVAL);
     eco_sampler_params ok = {1, 0, 1, 0};
     ECO_ASSERT_STATUS(eco_sampler_init(&s, &ok, 0), ECO_STATUS_EINVAL);
 }
 
 /* Draws n tokens and checks the frequencies against want[] within 4 standard errors. */
-static void check_frequencies(eco_sampler *s, const float *logits, const double *want, int vocab, int n) {
+static void check_frequencies(eco_sampler *s, const float *logits, const double *want, int vocab,
+                              int n) {
     int counts[16] = {0};
     for (int i = 0; i < n; i++) {
         int t = eco_sampler_sample(s, logits, NULL);
@@ -56,7 +59,8 @@ static void check_frequencies(eco_sampler *s, const float *logits, const double 
                 fail();
             }
         } else if (fabs(f - want[i]) > 4 * se) {
-            print_error("token %d: frequency %.4f, want %.4f (4 se = %.4f)\n", i, f, want[i], 4 * se);
+            print_error("token %d: frequency %.4f, want %.4f (4 se = %.4f)\n", i, f, want[i],
+                        4 * se);
             fail();
         }
     }
@@ -125,7 +129,8 @@ static void test_seed_reproducible(void **state) {
     eco_rng_seed(&r, 3);
     for (int i = 0; i < V; i++) logits[i] = (float)eco_rng_normal(&r) * 2;
     int a[200], b[200], c[200];
-    eco_sampler s1 = make(0.9f, 50, 0.9f, 42, V), s2 = make(0.9f, 50, 0.9f, 42, V), s3 = make(0.9f, 50, 0.9f, 43, V);
+    eco_sampler s1 = make(0.9f, 50, 0.9f, 42, V), s2 = make(0.9f, 50, 0.9f, 42, V),
+                s3 = make(0.9f, 50, 0.9f, 43, V);
     int differ = 0;
     for (int i = 0; i < 200; i++) {
         a[i] = eco_sampler_sample(&s1, logits, NULL);
@@ -142,9 +147,12 @@ static void test_seed_reproducible(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_greedy_and_logprob),  cmocka_unit_test(test_invalid_params),
-        cmocka_unit_test(test_temperature_one_matches_softmax), cmocka_unit_test(test_temperature_two),
-        cmocka_unit_test(test_top_k),               cmocka_unit_test(test_top_p),
+        cmocka_unit_test(test_greedy_and_logprob),
+        cmocka_unit_test(test_invalid_params),
+        cmocka_unit_test(test_temperature_one_matches_softmax),
+        cmocka_unit_test(test_temperature_two),
+        cmocka_unit_test(test_top_k),
+        cmocka_unit_test(test_top_p),
         cmocka_unit_test(test_seed_reproducible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

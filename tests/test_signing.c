@@ -39,7 +39,8 @@ static bool have_openssl(void) { return system("openssl version >/dev/null 2>&1"
 
 /* A key pair "<name>" of `type` in dir, loaded: *k the private key, *kr a keyring of its
  * public key. */
-static void make_key(const char *dir, const char *name, eco_key_type type, eco_signing_key **k, eco_keyring **kr) {
+static void make_key(const char *dir, const char *name, eco_key_type type, eco_signing_key **k,
+                     eco_keyring **kr) {
     char id[ECO_KEYID_HEX_LEN + 1];
     ECO_ASSERT_OK(eco_keys_generate(dir, name, type, id));
     char file[160];
@@ -63,8 +64,13 @@ static void test_base64_vectors(void **state) {
     (void)state;
     static const struct {
         const char *plain, *b64;
-    } v[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-             {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+    } v[] = {{"", ""},
+             {"f", "Zg=="},
+             {"fo", "Zm8="},
+             {"foo", "Zm9v"},
+             {"foob", "Zm9vYg=="},
+             {"fooba", "Zm9vYmE="},
+             {"foobar", "Zm9vYmFy"}};
     for (size_t i = 0; i < ARRAY_LEN(v); i++) {
         char *enc = eco_base64_encode(v[i].plain, strlen(v[i].plain));
         assert_non_null(enc);
@@ -103,24 +109,24 @@ static void test_base64_reject(void **state) {
         size_t len; /* 0: strlen */
         const char *why;
     } bad[] = {
-        {"Zg", 0, "multiple of 4"},          /* unpadded */
-        {"Zg=", 0, "multiple of 4"},         /* short padding */
-        {"Zm9vY", 0, "multiple of 4"},       /* one stray character */
-        {"Zm9v\n", 0, "multiple of 4"},      /* trailing newline */
-        {"Zm9v\nZm9v", 0, "multiple of 4"},  /* line break */
+        {"Zg", 0, "multiple of 4"},           /* unpadded */
+        {"Zg=", 0, "multiple of 4"},          /* short padding */
+        {"Zm9vY", 0, "multiple of 4"},        /* one stray character */
+        {"Zm9v\n", 0, "multiple of 4"},       /* trailing newline */
+        {"Zm9v\nZm9v", 0, "multiple of 4"},   /* line break */
         {" Zm9", 0, "byte 0x20 at offset 0"}, /* leading space */
         {"Zm 9", 0, "byte 0x20 at offset 2"}, /* inner space */
-        {"Zm9v\r\n==", 0, "invalid"},        /* CR LF */
+        {"Zm9v\r\n==", 0, "invalid"},         /* CR LF */
         {"Zg-_", 0, "invalid character '-'"}, /* URL-safe alphabet */
-        {"Zh==", 0, "padding bits"},         /* "f" with non-zero spare bits */
-        {"Zm9=", 0, "padding bits"},         /* "fo" with non-zero spare bits */
-        {"Z===", 0, "'='"},                  /* three '=' */
-        {"====", 0, "'='"},                  /* only padding */
-        {"Zg==Zg==", 0, "'='"},              /* padding in the middle */
-        {"Zg=a", 0, "'='"},                  /* '=' then data */
-        {"Zm9v====", 0, "'='"},              /* a whole group of padding */
-        {"Zm\0v", 4, "0x00"},                /* NUL byte */
-        {"Zm\xc3\xa9", 4, "0xc3"},           /* non-ASCII */
+        {"Zh==", 0, "padding bits"},          /* "f" with non-zero spare bits */
+        {"Zm9=", 0, "padding bits"},          /* "fo" with non-zero spare bits */
+        {"Z===", 0, "'='"},                   /* three '=' */
+        {"====", 0, "'='"},                   /* only padding */
+        {"Zg==Zg==", 0, "'='"},               /* padding in the middle */
+        {"Zg=a", 0, "'='"},                   /* '=' then data */
+        {"Zm9v====", 0, "'='"},               /* a whole group of padding */
+        {"Zm\0v", 4, "0x00"},                 /* NUL byte */
+        {"Zm\xc3\xa9", 4, "0xc3"},            /* non-ASCII */
         {"Zm9v.A==", 0, "invalid character '.'"},
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
@@ -129,8 +135,8 @@ static void test_base64_reject(void **state) {
         size_t n = 7;
         eco_status st = eco_base64_decode(bad[i].text, len, &out, &n);
         if (st != ECO_STATUS_EFORMAT || !strstr(eco_last_error(), bad[i].why)) {
-            print_error("case %zu: got %s '%s', want EFORMAT with '%s'\n", i, eco_status_str(st), eco_last_error(),
-                        bad[i].why);
+            print_error("case %zu: got %s '%s', want EFORMAT with '%s'\n", i, eco_status_str(st),
+                        eco_last_error(), bad[i].why);
             fail();
         }
         assert_null(out);
@@ -183,7 +189,8 @@ static void check_generate(eco_key_type type) {
     char id[ECO_KEYID_HEX_LEN + 1] = "";
     ECO_ASSERT_OK(eco_keys_generate(sub, "k1", type, id));
     assert_int_equal(strlen(id), ECO_KEYID_HEX_LEN);
-    for (size_t i = 0; i < ECO_KEYID_HEX_LEN; i++) assert_non_null(strchr("0123456789abcdef", id[i]));
+    for (size_t i = 0; i < ECO_KEYID_HEX_LEN; i++)
+        assert_non_null(strchr("0123456789abcdef", id[i]));
     char *kp = join(sub, "k1.key"), *pp = join(sub, "k1.pub");
     struct stat sb;
     assert_int_equal(stat(kp, &sb), 0);
@@ -249,7 +256,8 @@ static void test_generate_bad_args(void **state) {
     char *dir = eco_test_tmpdir();
     const char *names[] = {"", "../x", "a/b", ".hidden", "sp ace", "nl\n"};
     for (size_t i = 0; i < ARRAY_LEN(names); i++)
-        ECO_ASSERT_STATUS(eco_keys_generate(dir, names[i], ECO_KEY_TYPE_ED25519, NULL), ECO_STATUS_EINVAL);
+        ECO_ASSERT_STATUS(eco_keys_generate(dir, names[i], ECO_KEY_TYPE_ED25519, NULL),
+                          ECO_STATUS_EINVAL);
     ECO_ASSERT_STATUS(eco_keys_generate(dir, "k", (eco_key_type)7, NULL), ECO_STATUS_EINVAL);
     /* nothing was written */
     char cmd[512];
@@ -260,11 +268,13 @@ static void test_generate_bad_args(void **state) {
 }
 
 /* Writes pkey's private PEM (encrypted with "pw" when `encrypt`) and public PEM. */
-static void write_foreign_key(EVP_PKEY *pkey, const char *key_path, const char *pub_path, bool encrypt) {
+static void write_foreign_key(EVP_PKEY *pkey, const char *key_path, const char *pub_path,
+                              bool encrypt) {
     FILE *f = fopen(key_path, "w");
     assert_non_null(f);
     assert_int_equal(PEM_write_PrivateKey(f, pkey, encrypt ? EVP_aes_256_cbc() : NULL,
-                                          encrypt ? (unsigned char *)"pw" : NULL, encrypt ? 2 : 0, NULL, NULL),
+                                          encrypt ? (unsigned char *)"pw" : NULL, encrypt ? 2 : 0,
+                                          NULL, NULL),
                      1);
     fclose(f);
     f = fopen(pub_path, "w");
@@ -369,7 +379,8 @@ static char *edit_envelope(const char *env, void (*edit)(json_t *root, void *ctx
 
 /* The envelope's field as a string (borrowed from root). */
 static const char *sig0(json_t *root, const char *field) {
-    return json_string_value(json_object_get(json_array_get(json_object_get(root, "signatures"), 0), field));
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(root, "signatures"), 0), field));
 }
 
 static void flip_payload(json_t *root, void *ctx) {
@@ -393,12 +404,15 @@ static void flip_sig(json_t *root, void *ctx) {
     ECO_ASSERT_OK(eco_base64_decode(b64, strlen(b64), &sig, &n));
     sig[at % n] ^= 0x80;
     char *enc = eco_base64_encode(sig, n);
-    json_object_set_new(json_array_get(json_object_get(root, "signatures"), 0), "sig", json_string(enc));
+    json_object_set_new(json_array_get(json_object_get(root, "signatures"), 0), "sig",
+                        json_string(enc));
     free(enc);
     free(sig);
 }
 
-static void set_type(json_t *root, void *ctx) { json_object_set_new(root, "payloadType", json_string(ctx)); }
+static void set_type(json_t *root, void *ctx) {
+    json_object_set_new(root, "payloadType", json_string(ctx));
+}
 
 /* Puts a second signature entry (keyid ctx, the first entry's sig) in front of the first. */
 static void prepend_sig(json_t *root, void *ctx) {
@@ -418,7 +432,8 @@ static void check_sign_verify(eco_key_type type) {
 
     char *env, *env0_dummy = (char *)"x";
     size_t env_len;
-    ECO_ASSERT_OK(eco_dsse_sign(k, ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text), &env, &env_len));
+    ECO_ASSERT_OK(eco_dsse_sign(k, ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text), &env,
+                                &env_len));
     assert_int_equal(strlen(env), env_len);
     /* canonical JSON: canonicalising changes nothing */
     char *canon;
@@ -433,7 +448,8 @@ static void check_sign_verify(eco_key_type type) {
     char *payload = NULL;
     size_t plen = 0;
     char id[ECO_KEYID_HEX_LEN + 1] = "";
-    ECO_ASSERT_OK(eco_dsse_verify(kr, env, env_len, "sig.json", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id));
+    ECO_ASSERT_OK(
+        eco_dsse_verify(kr, env, env_len, "sig.json", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id));
     assert_int_equal(plen, strlen(payload_text));
     assert_string_equal(payload, payload_text);
     assert_string_equal(id, eco_signing_key_id(k));
@@ -441,23 +457,27 @@ static void check_sign_verify(eco_key_type type) {
     /* a keyring holding both keys, keyid and payload_len may be NULL */
     char *pub_other = join(dir, "other.pub");
     ECO_ASSERT_OK(eco_keyring_add_file(kr, pub_other));
-    ECO_ASSERT_OK(eco_dsse_verify(kr, env, env_len, "sig.json", ECO_DSSE_PAYLOAD_TYPE, &payload, NULL, NULL));
+    ECO_ASSERT_OK(
+        eco_dsse_verify(kr, env, env_len, "sig.json", ECO_DSSE_PAYLOAD_TYPE, &payload, NULL, NULL));
     free(payload);
 
     /* nobody trusted */
     payload = (char *)"x";
-    ECO_ASSERT_STATUS(eco_dsse_verify(empty, env, env_len, "sig.json", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id),
+    ECO_ASSERT_STATUS(eco_dsse_verify(empty, env, env_len, "sig.json", ECO_DSSE_PAYLOAD_TYPE,
+                                      &payload, &plen, id),
                       ECO_STATUS_ESIGNATURE);
     assert_null(payload);
     assert_non_null(strstr(eco_last_error(), "sig.json: no trusted key with id "));
     assert_non_null(strstr(eco_last_error(), eco_signing_key_id(k)));
     /* another key trusted */
-    ECO_ASSERT_STATUS(eco_dsse_verify(other_kr, env, env_len, "sig.json", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id),
+    ECO_ASSERT_STATUS(eco_dsse_verify(other_kr, env, env_len, "sig.json", ECO_DSSE_PAYLOAD_TYPE,
+                                      &payload, &plen, id),
                       ECO_STATUS_ESIGNATURE);
     assert_non_null(strstr(eco_last_error(), "no trusted key with id"));
     /* a signature by `other` relabelled with the signer's key id */
     char *env_other;
-    ECO_ASSERT_OK(eco_dsse_sign(other, ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text), &env_other, NULL));
+    ECO_ASSERT_OK(eco_dsse_sign(other, ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text),
+                                &env_other, NULL));
     char *forged = malloc(strlen(env_other) + 1);
     strcpy(forged, env_other);
     char *at = strstr(forged, eco_signing_key_id(other));
@@ -467,8 +487,8 @@ static void check_sign_verify(eco_key_type type) {
     char *pub_signer = join(dir, "signer.pub");
     ECO_ASSERT_OK(eco_keyring_create(&signer_only));
     ECO_ASSERT_OK(eco_keyring_add_file(signer_only, pub_signer));
-    ECO_ASSERT_STATUS(eco_dsse_verify(signer_only, forged, strlen(forged), "f", ECO_DSSE_PAYLOAD_TYPE, &payload, NULL,
-                                      NULL),
+    ECO_ASSERT_STATUS(eco_dsse_verify(signer_only, forged, strlen(forged), "f",
+                                      ECO_DSSE_PAYLOAD_TYPE, &payload, NULL, NULL),
                       ECO_STATUS_ESIGNATURE);
     assert_non_null(strstr(eco_last_error(), "does not verify"));
     free(forged);
@@ -476,28 +496,33 @@ static void check_sign_verify(eco_key_type type) {
 
     /* a flipped payload byte */
     char *bad = edit_envelope(env, flip_payload, NULL);
-    ECO_ASSERT_STATUS(eco_dsse_verify(kr, bad, strlen(bad), "sig.json", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id),
+    ECO_ASSERT_STATUS(eco_dsse_verify(kr, bad, strlen(bad), "sig.json", ECO_DSSE_PAYLOAD_TYPE,
+                                      &payload, &plen, id),
                       ECO_STATUS_ESIGNATURE);
     char want[200];
-    snprintf(want, sizeof want, "sig.json: signature by key %s does not verify", eco_signing_key_id(k));
+    snprintf(want, sizeof want, "sig.json: signature by key %s does not verify",
+             eco_signing_key_id(k));
     assert_string_equal(eco_last_error(), want);
     free(bad);
     /* a flipped signature byte, at several places (for ECDSA some break the DER instead) */
     for (size_t pos = 0; pos < 72; pos += 7) {
         bad = edit_envelope(env, flip_sig, &pos);
-        ECO_ASSERT_STATUS(eco_dsse_verify(kr, bad, strlen(bad), "s", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id),
-                          ECO_STATUS_ESIGNATURE);
+        ECO_ASSERT_STATUS(
+            eco_dsse_verify(kr, bad, strlen(bad), "s", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id),
+            ECO_STATUS_ESIGNATURE);
         assert_non_null(strstr(eco_last_error(), "does not verify"));
         free(bad);
     }
     /* a changed payloadType: not the expected type (EFORMAT), or the expected type but not
      * the one signed (ESIGNATURE: the type is inside the PAE) */
     bad = edit_envelope(env, set_type, "application/json");
-    ECO_ASSERT_STATUS(eco_dsse_verify(kr, bad, strlen(bad), "s", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id),
-                      ECO_STATUS_EFORMAT);
+    ECO_ASSERT_STATUS(
+        eco_dsse_verify(kr, bad, strlen(bad), "s", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id),
+        ECO_STATUS_EFORMAT);
     assert_non_null(strstr(eco_last_error(), "payloadType: 'application/json'"));
-    ECO_ASSERT_STATUS(eco_dsse_verify(kr, bad, strlen(bad), "s", "application/json", &payload, &plen, id),
-                      ECO_STATUS_ESIGNATURE);
+    ECO_ASSERT_STATUS(
+        eco_dsse_verify(kr, bad, strlen(bad), "s", "application/json", &payload, &plen, id),
+        ECO_STATUS_ESIGNATURE);
     free(bad);
     /* a valid signature after an untrusted one still verifies; an unknown plus an invalid
      * one names both */
@@ -505,12 +530,14 @@ static void check_sign_verify(eco_key_type type) {
     memset(unknown_id, 'a', ECO_KEYID_HEX_LEN);
     unknown_id[ECO_KEYID_HEX_LEN] = '\0';
     char *two = edit_envelope(env, prepend_sig, unknown_id);
-    ECO_ASSERT_OK(eco_dsse_verify(kr, two, strlen(two), "s", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id));
+    ECO_ASSERT_OK(
+        eco_dsse_verify(kr, two, strlen(two), "s", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id));
     assert_string_equal(id, eco_signing_key_id(k));
     free(payload);
     bad = edit_envelope(two, flip_payload, NULL);
-    ECO_ASSERT_STATUS(eco_dsse_verify(kr, bad, strlen(bad), "s", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id),
-                      ECO_STATUS_ESIGNATURE);
+    ECO_ASSERT_STATUS(
+        eco_dsse_verify(kr, bad, strlen(bad), "s", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id),
+        ECO_STATUS_ESIGNATURE);
     assert_non_null(strstr(eco_last_error(), "does not verify; no trusted key with id aaaa"));
     free(bad);
     free(two);
@@ -518,14 +545,17 @@ static void check_sign_verify(eco_key_type type) {
     /* caller errors */
     ECO_ASSERT_STATUS(eco_dsse_sign(k, "bad\xff", "x", 1, &env0_dummy, NULL), ECO_STATUS_EINVAL);
     assert_null(env0_dummy);
-    ECO_ASSERT_STATUS(eco_dsse_verify(NULL, env, env_len, "s", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id),
+    ECO_ASSERT_STATUS(
+        eco_dsse_verify(NULL, env, env_len, "s", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, id),
+        ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_dsse_verify(kr, env, env_len, "s", NULL, &payload, &plen, id),
                       ECO_STATUS_EINVAL);
-    ECO_ASSERT_STATUS(eco_dsse_verify(kr, env, env_len, "s", NULL, &payload, &plen, id), ECO_STATUS_EINVAL);
 
     /* an empty payload signs and verifies */
     char *env0;
     ECO_ASSERT_OK(eco_dsse_sign(k, "text/plain", "", 0, &env0, NULL));
-    ECO_ASSERT_OK(eco_dsse_verify(kr, env0, strlen(env0), "e", "text/plain", &payload, &plen, NULL));
+    ECO_ASSERT_OK(
+        eco_dsse_verify(kr, env0, strlen(env0), "e", "text/plain", &payload, &plen, NULL));
     assert_int_equal(plen, 0);
     assert_string_equal(payload, "");
     free(payload);
@@ -533,9 +563,11 @@ static void check_sign_verify(eco_key_type type) {
 
     /* Ed25519 is deterministic; ECDSA is not, but both of its signatures verify */
     char *env2;
-    ECO_ASSERT_OK(eco_dsse_sign(k, ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text), &env2, NULL));
+    ECO_ASSERT_OK(
+        eco_dsse_sign(k, ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text), &env2, NULL));
     if (type == ECO_KEY_TYPE_ED25519) assert_string_equal(env, env2);
-    ECO_ASSERT_OK(eco_dsse_verify(kr, env2, strlen(env2), "e2", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, NULL));
+    ECO_ASSERT_OK(eco_dsse_verify(kr, env2, strlen(env2), "e2", ECO_DSSE_PAYLOAD_TYPE, &payload,
+                                  &plen, NULL));
     free(payload);
     free(env2);
 
@@ -582,10 +614,12 @@ static void check_openssl(eco_key_type type) {
     make_key(dir, "x", type, &k, &kr);
     bool ed = type == ECO_KEY_TYPE_ED25519;
     char *kp = join(dir, "x.key"), *pp = join(dir, "x.pub"), *pae_path = join(dir, "pae.bin");
-    char *sig_path = join(dir, "sig.bin"), *sig2_path = join(dir, "sig2.bin"), *id_path = join(dir, "id.txt");
+    char *sig_path = join(dir, "sig.bin"), *sig2_path = join(dir, "sig2.bin"),
+         *id_path = join(dir, "id.txt");
 
     /* the key id is the SHA-256 of the DER SPKI, as openssl writes it */
-    assert_int_equal(run("openssl pkey -pubin -in '%s' -outform DER | openssl dgst -sha256 -r | cut -c1-64 > '%s'",
+    assert_int_equal(run("openssl pkey -pubin -in '%s' -outform DER | openssl dgst -sha256 -r | "
+                         "cut -c1-64 > '%s'",
                          pp, id_path),
                      0);
     char *id_text = slurp(id_path, NULL);
@@ -594,7 +628,8 @@ static void check_openssl(eco_key_type type) {
 
     /* our signature over the PAE verifies under openssl */
     char *env;
-    ECO_ASSERT_OK(eco_dsse_sign(k, ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text), &env, NULL));
+    ECO_ASSERT_OK(
+        eco_dsse_sign(k, ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text), &env, NULL));
     json_error_t err;
     json_t *root = json_loads(env, 0, &err);
     assert_non_null(root);
@@ -607,33 +642,47 @@ static void check_openssl(eco_key_type type) {
     json_decref(root);
     uint8_t *pae;
     size_t pae_len;
-    ECO_ASSERT_OK(eco_dsse_pae(ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text), &pae, &pae_len));
+    ECO_ASSERT_OK(
+        eco_dsse_pae(ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text), &pae, &pae_len));
     eco_test_write_file(pae_path, pae, pae_len);
-    const char *verify_ed = "openssl pkeyutl -verify -pubin -inkey '%s' -rawin -in '%s' -sigfile '%s' >/dev/null 2>&1";
-    const char *verify_ec = "openssl dgst -sha256 -verify '%s' -signature '%s' '%s' >/dev/null 2>&1";
-    if (ed) assert_int_equal(run(verify_ed, pp, pae_path, sig_path), 0);
-    else assert_int_equal(run(verify_ec, pp, sig_path, pae_path), 0);
+    const char *verify_ed =
+        "openssl pkeyutl -verify -pubin -inkey '%s' -rawin -in '%s' -sigfile '%s' >/dev/null 2>&1";
+    const char *verify_ec =
+        "openssl dgst -sha256 -verify '%s' -signature '%s' '%s' >/dev/null 2>&1";
+    if (ed)
+        assert_int_equal(run(verify_ed, pp, pae_path, sig_path), 0);
+    else
+        assert_int_equal(run(verify_ec, pp, sig_path, pae_path), 0);
     /* and openssl refuses it over other bytes (the check above is not vacuous) */
     pae[pae_len - 1] ^= 1;
     eco_test_write_file(pae_path, pae, pae_len);
-    if (ed) assert_int_not_equal(run(verify_ed, pp, pae_path, sig_path), 0);
-    else assert_int_not_equal(run(verify_ec, pp, sig_path, pae_path), 0);
+    if (ed)
+        assert_int_not_equal(run(verify_ed, pp, pae_path, sig_path), 0);
+    else
+        assert_int_not_equal(run(verify_ec, pp, sig_path, pae_path), 0);
     pae[pae_len - 1] ^= 1;
     eco_test_write_file(pae_path, pae, pae_len);
 
     /* a signature openssl makes with our key file verifies in our envelope */
-    if (ed) assert_int_equal(run("openssl pkeyutl -sign -inkey '%s' -rawin -in '%s' -out '%s'", kp, pae_path, sig2_path), 0);
-    else assert_int_equal(run("openssl dgst -sha256 -sign '%s' -out '%s' '%s'", kp, sig2_path, pae_path), 0);
+    if (ed)
+        assert_int_equal(run("openssl pkeyutl -sign -inkey '%s' -rawin -in '%s' -out '%s'", kp,
+                             pae_path, sig2_path),
+                         0);
+    else
+        assert_int_equal(
+            run("openssl dgst -sha256 -sign '%s' -out '%s' '%s'", kp, sig2_path, pae_path), 0);
     size_t s2_len;
     char *s2 = slurp(sig2_path, &s2_len);
     char *s2_b64 = eco_base64_encode(s2, s2_len);
     char *p_b64 = eco_base64_encode(payload_text, strlen(payload_text));
-    json_t *e = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "payload", p_b64, "payloadType", ECO_DSSE_PAYLOAD_TYPE,
-                          "signatures", "keyid", eco_signing_key_id(k), "sig", s2_b64);
+    json_t *e = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "payload", p_b64, "payloadType",
+                          ECO_DSSE_PAYLOAD_TYPE, "signatures", "keyid", eco_signing_key_id(k),
+                          "sig", s2_b64);
     char *env2 = json_dumps(e, JSON_COMPACT);
     char *payload;
     size_t plen;
-    ECO_ASSERT_OK(eco_dsse_verify(kr, env2, strlen(env2), "openssl", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, NULL));
+    ECO_ASSERT_OK(eco_dsse_verify(kr, env2, strlen(env2), "openssl", ECO_DSSE_PAYLOAD_TYPE,
+                                  &payload, &plen, NULL));
     assert_string_equal(payload, payload_text);
     free(payload);
 
@@ -669,13 +718,16 @@ static void test_openssl_cross_check(void **state) {
 /* ---- malformed envelopes ---------------------------------------------------------------- */
 
 /* Copies tmpl into out, replacing "@X" by vals[i] where X is names[i]. */
-static void fill(char *out, size_t cap, const char *tmpl, const char *names, const char *const *vals) {
+static void fill(char *out, size_t cap, const char *tmpl, const char *names,
+                 const char *const *vals) {
     size_t o = 0;
     for (const char *p = tmpl; *p; p++) {
         const char *v = NULL;
         char one[2] = {*p, 0};
-        if (*p == '@' && p[1] && strchr(names, p[1])) v = vals[strchr(names, p[1]) - names], p++;
-        else v = one;
+        if (*p == '@' && p[1] && strchr(names, p[1]))
+            v = vals[strchr(names, p[1]) - names], p++;
+        else
+            v = one;
         size_t n = strlen(v);
         assert_true(o + n < cap);
         memcpy(out + o, v, n);
@@ -691,7 +743,8 @@ static void test_envelope_malformed(void **state) {
     eco_keyring *kr;
     make_key(dir, "k", ECO_KEY_TYPE_ED25519, &k, &kr);
     char *env;
-    ECO_ASSERT_OK(eco_dsse_sign(k, ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text), &env, NULL));
+    ECO_ASSERT_OK(
+        eco_dsse_sign(k, ECO_DSSE_PAYLOAD_TYPE, payload_text, strlen(payload_text), &env, NULL));
     json_error_t jerr;
     json_t *root = json_loads(env, 0, &jerr);
     /* The valid parts, substituted into the cases: P payload, K keyid, S sig. */
@@ -699,13 +752,16 @@ static void test_envelope_malformed(void **state) {
     const char *K = sig0(root, "keyid");
     const char *S = sig0(root, "sig");
     char KU[ECO_KEYID_HEX_LEN + 1];
-    for (size_t i = 0; i <= ECO_KEYID_HEX_LEN; i++) KU[i] = (char)(K[i] >= 'a' && K[i] <= 'f' ? K[i] - 32 : K[i]);
+    for (size_t i = 0; i <= ECO_KEYID_HEX_LEN; i++)
+        KU[i] = (char)(K[i] >= 'a' && K[i] <= 'f' ? K[i] - 32 : K[i]);
     const char *T = ECO_DSSE_PAYLOAD_TYPE;
     char many[8192];
     {
-        size_t o = (size_t)snprintf(many, sizeof many, "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":[", P, T);
+        size_t o = (size_t)snprintf(
+            many, sizeof many, "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":[", P, T);
         for (int i = 0; i < 33; i++)
-            o += (size_t)snprintf(many + o, sizeof many - o, "%s{\"keyid\":\"%s\",\"sig\":\"%s\"}", i ? "," : "", K, S);
+            o += (size_t)snprintf(many + o, sizeof many - o, "%s{\"keyid\":\"%s\",\"sig\":\"%s\"}",
+                                  i ? "," : "", K, S);
         snprintf(many + o, sizeof many - o, "]}");
     }
 
@@ -717,57 +773,85 @@ static void test_envelope_malformed(void **state) {
         {"", "invalid JSON"},
         {"[]", "expected an object"},
         {"\"@P\"", "invalid JSON"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]} x",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@"
+         "S\"}]} x",
          "invalid JSON"},
-        {"{\"payload\":\"@P\",\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}",
+        {"{\"payload\":\"@P\",\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":"
+         "\"@K\",\"sig\":\"@S\"}]}",
          "duplicate"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}],\"extra\":1}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@"
+         "S\"}],\"extra\":1}",
          "unknown field 'extra'"},
-        {"{\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}", "payload: missing"},
-        {"{\"payload\":7,\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}",
+        {"{\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}",
+         "payload: missing"},
+        {"{\"payload\":7,\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]"
+         "}",
          "payload: expected a string"},
-        {"{\"payload\":\"@P!\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}",
+        {"{\"payload\":\"@P!\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@"
+         "S\"}]}",
          "payload: base64"},
-        {"{\"payload\":\"@P\\n\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}",
+        {"{\"payload\":\"@P\\n\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":"
+         "\"@S\"}]}",
          "payload: base64"},
-        {"{\"payload\":\"@P\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}", "payloadType: missing"},
-        {"{\"payload\":\"@P\",\"payloadType\":null,\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}",
+        {"{\"payload\":\"@P\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}",
+         "payloadType: missing"},
+        {"{\"payload\":\"@P\",\"payloadType\":null,\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@"
+         "S\"}]}",
          "payloadType: expected a string"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"text/plain\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"text/"
+         "plain\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}",
          "payloadType: 'text/plain', expected 'application/vnd.in-toto+json'"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"a\\u0000b\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"a\\u0000b\",\"signatures\":[{\"keyid\":\"@K\","
+         "\"sig\":\"@S\"}]}",
          "invalid JSON"},
         {"{\"payload\":\"@P\",\"payloadType\":\"@T\"}", "signatures: missing"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":{}}", "signatures: expected an array"},
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":{}}",
+         "signatures: expected an array"},
         {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[]}", "signatures: empty"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[\"@S\"]}", "signatures[0]: expected an object"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\"}]}", "signatures[0].sig: missing"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"sig\":\"@S\"}]}", "signatures[0].keyid: missing"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":1,\"sig\":\"@S\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[\"@S\"]}",
+         "signatures[0]: expected an object"},
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\"}]}",
+         "signatures[0].sig: missing"},
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"sig\":\"@S\"}]}",
+         "signatures[0].keyid: missing"},
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":1,\"sig\":\"@S\"}]"
+         "}",
          "signatures[0].keyid: expected a string"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"\",\"sig\":\"@S\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"\",\"sig\":\"@"
+         "S\"}]}",
          "signatures[0].keyid: expected 64 lower-case hex digits"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@U\",\"sig\":\"@S\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@U\",\"sig\":\"@"
+         "S\"}]}",
          "signatures[0].keyid: expected 64 lower-case hex digits"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K0\",\"sig\":\"@S\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K0\",\"sig\":\"@"
+         "S\"}]}",
          "signatures[0].keyid: expected 64"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":[]}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":[]}]"
+         "}",
          "signatures[0].sig: expected a string"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":"
+         "\"\"}]}",
          "signatures[0].sig: empty"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S=\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@"
+         "S=\"}]}",
          "signatures[0].sig: base64"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\" @S\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\" "
+         "@S\"}]}",
          "signatures[0].sig: base64"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\",\"cert\":\"x\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@"
+         "S\",\"cert\":\"x\"}]}",
          "signatures[0]: unknown field 'cert'"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"},{\"keyid\":\"@K\",\"sig\":\"***\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@"
+         "S\"},{\"keyid\":\"@K\",\"sig\":\"***\"}]}",
          "signatures[1].sig: base64"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"},null]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@"
+         "S\"},null]}",
          "signatures[1]: expected an object"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\",\"keyid\":\"@K\"}]}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@"
+         "S\",\"keyid\":\"@K\"}]}",
          "duplicate"},
-        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@S\"}],\"\\u00e9\\n\":1}",
+        {"{\"payload\":\"@P\",\"payloadType\":\"@T\",\"signatures\":[{\"keyid\":\"@K\",\"sig\":\"@"
+         "S\"}],\"\\u00e9\\n\":1}",
          "unknown field '\\xc3\\xa9\\x0a'"}, /* a non-ASCII, non-printable key is shown escaped */
     };
     char text[4096];
@@ -783,30 +867,38 @@ static void test_envelope_malformed(void **state) {
         }
         char *payload = (char *)"x";
         size_t plen = 5;
-        eco_status st = eco_dsse_verify(kr, doc, strlen(doc), "env.json", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, NULL);
+        eco_status st = eco_dsse_verify(kr, doc, strlen(doc), "env.json", ECO_DSSE_PAYLOAD_TYPE,
+                                        &payload, &plen, NULL);
         if (st != ECO_STATUS_EFORMAT || strncmp(eco_last_error(), "env.json: ", 10) != 0 ||
             !strstr(eco_last_error(), want)) {
-            print_error("case %zu: %.300s\n  got %s '%s', want EFORMAT with '%s'\n", i, doc, eco_status_str(st),
-                        eco_last_error(), want);
+            print_error("case %zu: %.300s\n  got %s '%s', want EFORMAT with '%s'\n", i, doc,
+                        eco_status_str(st), eco_last_error(), want);
             fail();
         }
         assert_null(payload);
         assert_int_equal(plen, 0);
     }
     /* the same envelope, well-formed, verifies (the cases differ from it only where they say) */
-    snprintf(text, sizeof text, "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":[{\"keyid\":\"%s\",\"sig\":\"%s\"}]}",
+    snprintf(text, sizeof text,
+             "{\"payload\":\"%s\",\"payloadType\":\"%s\",\"signatures\":[{\"keyid\":\"%s\",\"sig\":"
+             "\"%s\"}]}",
              P, T, K, S);
     char *payload;
-    ECO_ASSERT_OK(eco_dsse_verify(kr, text, strlen(text), "env.json", ECO_DSSE_PAYLOAD_TYPE, &payload, NULL, NULL));
+    ECO_ASSERT_OK(eco_dsse_verify(kr, text, strlen(text), "env.json", ECO_DSSE_PAYLOAD_TYPE,
+                                  &payload, NULL, NULL));
     free(payload);
     /* white space and key order do not matter to verification */
     snprintf(text, sizeof text,
-             " {\n \"signatures\" : [ { \"sig\":\"%s\", \"keyid\":\"%s\" } ],\n \"payloadType\":\"%s\", \"payload\":\"%s\" }\n",
+             " {\n \"signatures\" : [ { \"sig\":\"%s\", \"keyid\":\"%s\" } ],\n "
+             "\"payloadType\":\"%s\", \"payload\":\"%s\" }\n",
              S, K, T, P);
-    ECO_ASSERT_OK(eco_dsse_verify(kr, text, strlen(text), "env.json", ECO_DSSE_PAYLOAD_TYPE, &payload, NULL, NULL));
+    ECO_ASSERT_OK(eco_dsse_verify(kr, text, strlen(text), "env.json", ECO_DSSE_PAYLOAD_TYPE,
+                                  &payload, NULL, NULL));
     free(payload);
     /* a label of NULL still names something */
-    ECO_ASSERT_STATUS(eco_dsse_verify(kr, "{}", 2, NULL, ECO_DSSE_PAYLOAD_TYPE, &payload, NULL, NULL), ECO_STATUS_EFORMAT);
+    ECO_ASSERT_STATUS(
+        eco_dsse_verify(kr, "{}", 2, NULL, ECO_DSSE_PAYLOAD_TYPE, &payload, NULL, NULL),
+        ECO_STATUS_EFORMAT);
     assert_non_null(strstr(eco_last_error(), "envelope: "));
 
     json_decref(root);
@@ -824,7 +916,8 @@ static const char root_hex[] = "0123456789abcdef0123456789abcdef0123456789abcdef
 static void test_statement_roundtrip(void **state) {
     (void)state;
     json_error_t jerr;
-    json_t *genome = json_loads("{\"name\":\"m\",\"parents\":[\"a\",\"b\"],\"x\":{\"z\":1,\"y\":2.5}}", 0, &jerr);
+    json_t *genome = json_loads(
+        "{\"name\":\"m\",\"parents\":[\"a\",\"b\"],\"x\":{\"z\":1,\"y\":2.5}}", 0, &jerr);
     assert_non_null(genome);
     char *text;
     size_t len;
@@ -832,8 +925,10 @@ static void test_statement_roundtrip(void **state) {
     assert_int_equal(strlen(text), len);
     char want[512];
     snprintf(want, sizeof want,
-             "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicate\":{\"name\":\"m\",\"parents\":[\"a\",\"b\"],"
-             "\"x\":{\"y\":2.5,\"z\":1}},\"predicateType\":\"https://tiny-ecology.dev/genome/v1\",\"subject\":[{\"digest\":"
+             "{\"_type\":\"https://in-toto.io/Statement/"
+             "v1\",\"predicate\":{\"name\":\"m\",\"parents\":[\"a\",\"b\"],"
+             "\"x\":{\"y\":2.5,\"z\":1}},\"predicateType\":\"https://tiny-ecology.dev/genome/"
+             "v1\",\"subject\":[{\"digest\":"
              "{\"sha256\":\"%s\"},\"name\":\"tiny/model@1\"}]}",
              root_hex);
     assert_string_equal(text, want);
@@ -855,7 +950,8 @@ static void test_statement_roundtrip(void **state) {
     char *env, *payload;
     size_t plen;
     ECO_ASSERT_OK(eco_dsse_sign(k, ECO_DSSE_PAYLOAD_TYPE, text, len, &env, NULL));
-    ECO_ASSERT_OK(eco_dsse_verify(kr, env, strlen(env), "sig", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, NULL));
+    ECO_ASSERT_OK(
+        eco_dsse_verify(kr, env, strlen(env), "sig", ECO_DSSE_PAYLOAD_TYPE, &payload, &plen, NULL));
     ECO_ASSERT_OK(eco_statement_parse(payload, plen, "payload", &root, &name, &hex, &pred));
     assert_string_equal(name, "tiny/model@1");
     assert_true(json_equal(pred, genome));
@@ -873,12 +969,14 @@ static void test_statement_roundtrip(void **state) {
     assert_null(out);
     ECO_ASSERT_STATUS(eco_statement_build("m", "ABC", genome, &out, &len), ECO_STATUS_EINVAL);
     char upper[65];
-    for (int i = 0; i < 65; i++) upper[i] = (char)(root_hex[i] >= 'a' ? root_hex[i] - 32 : root_hex[i]);
+    for (int i = 0; i < 65; i++)
+        upper[i] = (char)(root_hex[i] >= 'a' ? root_hex[i] - 32 : root_hex[i]);
     ECO_ASSERT_STATUS(eco_statement_build("m", upper, genome, &out, &len), ECO_STATUS_EINVAL);
     json_t *arr = json_array();
     ECO_ASSERT_STATUS(eco_statement_build("m", root_hex, arr, &out, &len), ECO_STATUS_EINVAL);
     ECO_ASSERT_STATUS(eco_statement_build("m", root_hex, NULL, &out, &len), ECO_STATUS_EINVAL);
-    ECO_ASSERT_STATUS(eco_statement_build("bad\xff", root_hex, genome, &out, &len), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_statement_build("bad\xff", root_hex, genome, &out, &len),
+                      ECO_STATUS_EINVAL);
     json_decref(arr);
     free(text);
     json_decref(genome);
@@ -892,54 +990,81 @@ static void test_statement_malformed(void **state) {
     } cases[] = {
         {"", "invalid JSON"},
         {"[]", "expected an object"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}} {}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],"
+         "\"predicateType\":\"@Q\",\"predicate\":{}} {}",
          "invalid JSON"},
-        {"{\"_type\":\"@T\",\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":"
+         "\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
          "duplicate"},
-        {"{\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\","
+         "\"predicate\":{}}",
          "_type: missing"},
-        {"{\"_type\":\"https://in-toto.io/Statement/v0.1\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"https://in-toto.io/Statement/"
+         "v0.1\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":"
+         "\"@Q\",\"predicate\":{}}",
          "_type: 'https://in-toto.io/Statement/v0.1'"},
-        {"{\"_type\":1,\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":1,\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],"
+         "\"predicateType\":\"@Q\",\"predicate\":{}}",
          "_type: expected a string"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],"
+         "\"predicate\":{}}",
          "predicateType: missing"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"https://slsa.dev/provenance/v1\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],"
+         "\"predicateType\":\"https://slsa.dev/provenance/v1\",\"predicate\":{}}",
          "predicateType: 'https://slsa.dev/provenance/v1'"},
         {"{\"_type\":\"@T\",\"predicateType\":\"@Q\",\"predicate\":{}}", "subject: missing"},
-        {"{\"_type\":\"@T\",\"subject\":[],\"predicateType\":\"@Q\",\"predicate\":{}}", "subject: expected an array of exactly one"},
-        {"{\"_type\":\"@T\",\"subject\":{\"name\":\"m\"},\"predicateType\":\"@Q\",\"predicate\":{}}",
-         "subject: expected an array"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}},{\"name\":\"n\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[],\"predicateType\":\"@Q\",\"predicate\":{}}",
          "subject: expected an array of exactly one"},
-        {"{\"_type\":\"@T\",\"subject\":[\"m\"],\"predicateType\":\"@Q\",\"predicate\":{}}", "subject[0]: expected an object"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":{\"name\":\"m\"},\"predicateType\":\"@Q\",\"predicate\":{}"
+         "}",
+         "subject: expected an array"},
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}},{\"name\":"
+         "\"n\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+         "subject: expected an array of exactly one"},
+        {"{\"_type\":\"@T\",\"subject\":[\"m\"],\"predicateType\":\"@Q\",\"predicate\":{}}",
+         "subject[0]: expected an object"},
+        {"{\"_type\":\"@T\",\"subject\":[{\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@"
+         "Q\",\"predicate\":{}}",
          "subject[0].name: missing"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"\",\"digest\":{\"sha256\":\"@D\"}}],"
+         "\"predicateType\":\"@Q\",\"predicate\":{}}",
          "subject[0].name: empty"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":[],\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":[],\"digest\":{\"sha256\":\"@D\"}}],"
+         "\"predicateType\":\"@Q\",\"predicate\":{}}",
          "subject[0].name: expected a string"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"uri\":\"x\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"uri\":\"x\",\"digest\":{\"sha256\":\"@"
+         "D\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
          "subject[0]: unknown field 'uri'"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\"}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\"}],\"predicateType\":\"@Q\",\"predicate\":{"
+         "}}",
          "subject[0].digest: missing"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":\"@D\"}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":\"@D\"}],\"predicateType\":\"@"
+         "Q\",\"predicate\":{}}",
          "subject[0].digest: expected an object"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{}}],\"predicateType\":\"@Q\","
+         "\"predicate\":{}}",
          "subject[0].digest.sha256: missing"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\",\"sha512\":\"00\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\",\"sha512\":"
+         "\"00\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
          "subject[0].digest: unknown field 'sha512'"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D0\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D0\"}}],"
+         "\"predicateType\":\"@Q\",\"predicate\":{}}",
          "subject[0].digest.sha256: expected 64 lower-case hex"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\"}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":"
+         "\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\"}}],"
+         "\"predicateType\":\"@Q\",\"predicate\":{}}",
          "subject[0].digest.sha256: expected 64 lower-case hex"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":12}}],\"predicateType\":\"@Q\",\"predicate\":{}}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":12}}],"
+         "\"predicateType\":\"@Q\",\"predicate\":{}}",
          "subject[0].digest.sha256: expected a string"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\"}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],"
+         "\"predicateType\":\"@Q\"}",
          "predicate: missing"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":[]}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],"
+         "\"predicateType\":\"@Q\",\"predicate\":[]}",
          "predicate: expected an object"},
-        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],\"predicateType\":\"@Q\",\"predicate\":{},\"extra\":0}",
+        {"{\"_type\":\"@T\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"@D\"}}],"
+         "\"predicateType\":\"@Q\",\"predicate\":{},\"extra\":0}",
          "unknown field 'extra'"},
     };
     char text[2048];
@@ -948,11 +1073,12 @@ static void test_statement_malformed(void **state) {
         fill(text, sizeof text, cases[i].fmt, "DTQ", vals);
         json_t *root = (json_t *)1, *pred = (json_t *)1;
         const char *name = "x", *hex = "x";
-        eco_status st = eco_statement_parse(text, strlen(text), "stmt.json", &root, &name, &hex, &pred);
+        eco_status st =
+            eco_statement_parse(text, strlen(text), "stmt.json", &root, &name, &hex, &pred);
         if (st != ECO_STATUS_EFORMAT || strncmp(eco_last_error(), "stmt.json: ", 11) != 0 ||
             !strstr(eco_last_error(), cases[i].want)) {
-            print_error("case %zu: %s\n  got %s '%s', want EFORMAT with '%s'\n", i, text, eco_status_str(st),
-                        eco_last_error(), cases[i].want);
+            print_error("case %zu: %s\n  got %s '%s', want EFORMAT with '%s'\n", i, text,
+                        eco_status_str(st), eco_last_error(), cases[i].want);
             fail();
         }
         assert_null(root);
@@ -962,7 +1088,8 @@ static void test_statement_malformed(void **state) {
     }
     /* the well-formed base of the cases parses */
     snprintf(text, sizeof text,
-             "{\"_type\":\"%s\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"%s\"}}],\"predicateType\":\"%s\",\"predicate\":{}}",
+             "{\"_type\":\"%s\",\"subject\":[{\"name\":\"m\",\"digest\":{\"sha256\":\"%s\"}}],"
+             "\"predicateType\":\"%s\",\"predicate\":{}}",
              ECO_INTOTO_STATEMENT_TYPE, root_hex, ECO_GENOME_PREDICATE_TYPE);
     json_t *root, *pred;
     const char *name, *hex;

@@ -23,8 +23,8 @@ static eco_tokenizer *parse_ok(const char *json) {
 }
 
 /* Asserts encode(text) == want[0..n). */
-static void expect_ids(const eco_tokenizer *tok, const char *text, size_t len, bool special, const int32_t *want,
-                       size_t n) {
+static void expect_ids(const eco_tokenizer *tok, const char *text, size_t len, bool special,
+                       const int32_t *want, size_t n) {
     int32_t *ids = NULL;
     size_t got = 0;
     ECO_ASSERT_OK(eco_tokenizer_encode(tok, text, len, special, &ids, &got));
@@ -39,19 +39,20 @@ static void expect_ids(const eco_tokenizer *tok, const char *text, size_t len, b
     free(ids);
     assert_true(ok);
 }
-#define EXPECT(tok, text, special, ...)                                                          \
-    do {                                                                                         \
-        const int32_t want_[] = {__VA_ARGS__};                                                   \
-        expect_ids(tok, text, strlen(text), special, want_, sizeof want_ / sizeof want_[0]);    \
+#define EXPECT(tok, text, special, ...)                                                            \
+    do {                                                                                           \
+        const int32_t want_[] = {__VA_ARGS__};                                                     \
+        expect_ids(tok, text, strlen(text), special, want_, sizeof want_ / sizeof want_[0]);       \
     } while (0)
 
-static void expect_decode(const eco_tokenizer *tok, const int32_t *ids, size_t n, bool skip, const char *want,
-                          size_t want_len) {
+static void expect_decode(const eco_tokenizer *tok, const int32_t *ids, size_t n, bool skip,
+                          const char *want, size_t want_len) {
     char *text = NULL;
     size_t len = 0;
     ECO_ASSERT_OK(eco_tokenizer_decode(tok, ids, n, skip, &text, &len));
     if (len != want_len || memcmp(text, want, len) != 0) {
-        fprintf(stderr, "decode: got \"%.*s\" want \"%.*s\"\n", (int)len, text, (int)want_len, want);
+        fprintf(stderr, "decode: got \"%.*s\" want \"%.*s\"\n", (int)len, text, (int)want_len,
+                want);
         fail();
     }
     assert_int_equal(text[len], '\0');
@@ -71,8 +72,8 @@ static void expect_roundtrip(const eco_tokenizer *tok, const char *text, size_t 
 
 /* Vocabulary: the 256 byte characters plus a few merged tokens. Built in C so the JSON
  * holds exactly GPT-2's byte table. */
-static char *bytelevel_json(const char *extra_vocab, const char *merges, const char *pre, const char *added,
-                            const char *post) {
+static char *bytelevel_json(const char *extra_vocab, const char *merges, const char *pre,
+                            const char *added, const char *post) {
     eco_tokenizer tmp;
     tok_init_byte_table(&tmp);
     eco_buf b = {0};
@@ -87,7 +88,8 @@ static char *bytelevel_json(const char *extra_vocab, const char *merges, const c
     assert_true(eco_buf_append(&b, m, strlen(m)));
     for (int i = 0; i < 256; i++) {
         assert_true(eco_buf_append(&b, i ? ",\"" : "\"", i ? 2 : 1));
-        if (tmp.byte_char[i][0] == '"' || tmp.byte_char[i][0] == '\\') assert_true(eco_buf_push(&b, '\\'));
+        if (tmp.byte_char[i][0] == '"' || tmp.byte_char[i][0] == '\\')
+            assert_true(eco_buf_push(&b, '\\'));
         assert_true(eco_buf_append(&b, tmp.byte_char[i], tmp.byte_char_len[i]));
         snprintf(num, sizeof num, "\":%d", i);
         assert_true(eco_buf_append(&b, num, strlen(num)));
@@ -99,20 +101,24 @@ static char *bytelevel_json(const char *extra_vocab, const char *merges, const c
     return b.data;
 }
 
-static const char GPT2_PRE[] = "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"use_regex\":true}";
+static const char GPT2_PRE[] =
+    "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"use_regex\":true}";
 
 static void test_bpe_merge_order(void **state) {
     (void)state;
     /* ids: byte b = id b (Ġ, byte 32, is 32); 256 "ab", 257 "bc", 258 "abc", 259 "Ġa" */
-    const char *extra = ",\"ab\":256,\"bc\":257,\"abc\":258,\"\xc4\xa0" "a\":259";
+    const char *extra = ",\"ab\":256,\"bc\":257,\"abc\":258,\"\xc4\xa0"
+                        "a\":259";
     /* rank decides: "b c" first gives bc, then a+bc */
-    char *j = bytelevel_json(extra, "[\"b c\",\"a bc\",\"a b\",\"\xc4\xa0 a\"]", GPT2_PRE, "[]", "null");
+    char *j =
+        bytelevel_json(extra, "[\"b c\",\"a bc\",\"a b\",\"\xc4\xa0 a\"]", GPT2_PRE, "[]", "null");
     eco_tokenizer *tok = parse_ok(j);
     EXPECT(tok, "abc", false, 258);
     EXPECT(tok, "ab", false, 256);
     EXPECT(tok, "abab", false, 256, 256);
     EXPECT(tok, " a", false, 259);
-    EXPECT(tok, " abc", false, 32, 258); /* " abc" is one piece; "b c" (rank 0) beats "Ġ a" (rank 3) */
+    EXPECT(tok, " abc", false, 32,
+           258); /* " abc" is one piece; "b c" (rank 0) beats "Ġ a" (rank 3) */
     EXPECT(tok, "", false);
     assert_int_equal(eco_tokenizer_vocab_size(tok), 260);
     assert_int_equal(eco_tokenizer_token_id(tok, "abc"), 258);
@@ -121,7 +127,8 @@ static void test_bpe_merge_order(void **state) {
     eco_tokenizer_free(tok);
     free(j);
     /* pair form, other order: "a b" first gives ab, then ab+c is not a merge */
-    j = bytelevel_json(extra, "[[\"a\",\"b\"],[\"b\",\"c\"],[\"a\",\"bc\"]]", GPT2_PRE, "[]", "null");
+    j = bytelevel_json(extra, "[[\"a\",\"b\"],[\"b\",\"c\"],[\"a\",\"bc\"]]", GPT2_PRE, "[]",
+                       "null");
     tok = parse_ok(j);
     EXPECT(tok, "abc", false, 256, 99);
     /* equal ranks cannot happen; leftmost wins among the same pair */
@@ -161,10 +168,14 @@ static void test_added_tokens(void **state) {
         "{\"id\":301,\"content\":\"<|end|>x\",\"special\":false,\"normalized\":false},"
         "{\"id\":302,\"content\":\"[L]\",\"special\":false,\"lstrip\":true,\"normalized\":false},"
         "{\"id\":303,\"content\":\"[R]\",\"special\":false,\"rstrip\":true,\"normalized\":false},"
-        "{\"id\":304,\"content\":\"cat\",\"special\":false,\"single_word\":true,\"normalized\":false}]";
-    const char *post = "{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<|end|>\",\"type_id\":0}},"
-                       "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},{\"SpecialToken\":{\"id\":\"<|end|>\",\"type_id\":0}}],"
-                       "\"special_tokens\":{\"<|end|>\":{\"id\":\"<|end|>\",\"ids\":[300],\"tokens\":[\"<|end|>\"]}}}";
+        "{\"id\":304,\"content\":\"cat\",\"special\":false,\"single_word\":true,\"normalized\":"
+        "false}]";
+    const char *post = "{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<|"
+                       "end|>\",\"type_id\":0}},"
+                       "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},{\"SpecialToken\":{\"id\":\"<|"
+                       "end|>\",\"type_id\":0}}],"
+                       "\"special_tokens\":{\"<|end|>\":{\"id\":\"<|end|>\",\"ids\":[300],"
+                       "\"tokens\":[\"<|end|>\"]}}}";
     char *j = bytelevel_json("", "[]", GPT2_PRE, added, post);
     eco_tokenizer *tok = parse_ok(j);
     assert_int_equal(eco_tokenizer_vocab_size(tok), 305);
@@ -213,19 +224,21 @@ static void test_split_behaviors(void **state) {
         /* text "a-b--c", pattern "-" */
         {"Isolated", false, {97, 45, 98, 45, 45, 99}, 6},
         {"Removed", false, {97, 98, 99}, 3},
-        {"MergedWithPrevious", false, {256, 257, 45, 99}, 4},   /* "a-" "b-" "-" "c" */
-        {"MergedWithNext", false, {97, 258, 45, 259}, 4},       /* "a" "-b" "-" "-c" */
-        {"Contiguous", false, {97, 45, 98, 260, 99}, 5},        /* "a" "-" "b" "--" "c" */
-        {"Removed", true, {45, 45, 45}, 3},                     /* letters removed */
+        {"MergedWithPrevious", false, {256, 257, 45, 99}, 4}, /* "a-" "b-" "-" "c" */
+        {"MergedWithNext", false, {97, 258, 45, 259}, 4},     /* "a" "-b" "-" "-c" */
+        {"Contiguous", false, {97, 45, 98, 260, 99}, 5},      /* "a" "-" "b" "--" "c" */
+        {"Removed", true, {45, 45, 45}, 3},                   /* letters removed */
     };
     const char *extra = ",\"a-\":256,\"b-\":257,\"-b\":258,\"-c\":259,\"--\":260";
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char pre[512];
-        snprintf(pre, sizeof pre,
-                 "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"String\":\"-\"},"
-                 "\"behavior\":\"%s\",\"invert\":%s},{\"type\":\"ByteLevel\",\"add_prefix_space\":false,"
-                 "\"use_regex\":false}]}",
-                 cases[i].behavior, cases[i].invert ? "true" : "false");
+        snprintf(
+            pre, sizeof pre,
+            "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"String\":"
+            "\"-\"},"
+            "\"behavior\":\"%s\",\"invert\":%s},{\"type\":\"ByteLevel\",\"add_prefix_space\":false,"
+            "\"use_regex\":false}]}",
+            cases[i].behavior, cases[i].invert ? "true" : "false");
         char *j = bytelevel_json(extra, "[]", pre, "[]", "null");
         eco_buf b = {0};
         const char *at = strstr(j, "\"type\":\"BPE\"");
@@ -242,37 +255,46 @@ static void test_split_behaviors(void **state) {
 
 /* ---- SentencePiece style ------------------------------------------------------------- */
 
-static char *sp_json(const char *normalizer, const char *pre, const char *decoder, bool byte_fallback,
-                     const char *unk, bool fuse_unk) {
+static char *sp_json(const char *normalizer, const char *pre, const char *decoder,
+                     bool byte_fallback, const char *unk, bool fuse_unk) {
     eco_buf b = {0};
     char tmp[1024];
-    snprintf(tmp, sizeof tmp,
-             "{\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true},{\"id\":1,\"content\":\"<s>\","
-             "\"special\":true},{\"id\":2,\"content\":\"</s>\",\"special\":true}],\"normalizer\":%s,"
-             "\"pre_tokenizer\":%s,\"decoder\":%s,"
-             "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\","
-             "\"type_id\":0}},{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"pair\":[],\"special_tokens\":{\"<s>\":"
-             "{\"id\":\"<s>\",\"ids\":[1],\"tokens\":[\"<s>\"]}}},"
-             "\"model\":{\"type\":\"BPE\",\"unk_token\":%s,\"fuse_unk\":%s,\"byte_fallback\":%s,\"vocab\":{"
-             "\"<unk>\":0,\"<s>\":1,\"</s>\":2",
-             normalizer, pre, decoder, unk, fuse_unk ? "true" : "false", byte_fallback ? "true" : "false");
+    snprintf(
+        tmp, sizeof tmp,
+        "{\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true},{\"id\":1,"
+        "\"content\":\"<s>\","
+        "\"special\":true},{\"id\":2,\"content\":\"</s>\",\"special\":true}],\"normalizer\":%s,"
+        "\"pre_tokenizer\":%s,\"decoder\":%s,"
+        "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":"
+        "\"<s>\","
+        "\"type_id\":0}},{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"pair\":[],\"special_"
+        "tokens\":{\"<s>\":"
+        "{\"id\":\"<s>\",\"ids\":[1],\"tokens\":[\"<s>\"]}}},"
+        "\"model\":{\"type\":\"BPE\",\"unk_token\":%s,\"fuse_unk\":%s,\"byte_fallback\":%s,"
+        "\"vocab\":{"
+        "\"<unk>\":0,\"<s>\":1,\"</s>\":2",
+        normalizer, pre, decoder, unk, fuse_unk ? "true" : "false",
+        byte_fallback ? "true" : "false");
     assert_true(eco_buf_append(&b, tmp, strlen(tmp)));
     for (int i = 0; i < 256; i++) {
         snprintf(tmp, sizeof tmp, ",\"<0x%02X>\":%d", i, 3 + i);
         assert_true(eco_buf_append(&b, tmp, strlen(tmp)));
     }
     /* 259 ▁ 260 h 261 i 262 ▁h 263 ▁hi 264 é */
-    const char *rest = ",\"\xe2\x96\x81\":259,\"h\":260,\"i\":261,\"\xe2\x96\x81h\":262,\"\xe2\x96\x81hi\":263,"
-                       "\"\xc3\xa9\":264},\"merges\":[\"\xe2\x96\x81 h\",\"\xe2\x96\x81h i\"]}}";
+    const char *rest =
+        ",\"\xe2\x96\x81\":259,\"h\":260,\"i\":261,\"\xe2\x96\x81h\":262,\"\xe2\x96\x81hi\":263,"
+        "\"\xc3\xa9\":264},\"merges\":[\"\xe2\x96\x81 h\",\"\xe2\x96\x81h i\"]}}";
     assert_true(eco_buf_append(&b, rest, strlen(rest)));
     return b.data;
 }
 
-static const char SP_NORM[] = "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\xe2\x96\x81\"},"
-                              "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\xe2\x96\x81\"}]}";
-static const char SP_DEC[] = "{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{\"String\":"
-                             "\"\xe2\x96\x81\"},\"content\":\" \"},{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"},"
-                             "{\"type\":\"Strip\",\"content\":\" \",\"start\":1,\"stop\":0}]}";
+static const char SP_NORM[] =
+    "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\xe2\x96\x81\"},"
+    "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\xe2\x96\x81\"}]}";
+static const char SP_DEC[] =
+    "{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{\"String\":"
+    "\"\xe2\x96\x81\"},\"content\":\" \"},{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"},"
+    "{\"type\":\"Strip\",\"content\":\" \",\"start\":1,\"stop\":0}]}";
 
 static void test_sentencepiece(void **state) {
     (void)state;
@@ -290,8 +312,9 @@ static void test_sentencepiece(void **state) {
     /* added tokens split the text; each piece gets its own prefix, as in HF */
     EXPECT(tok, "hi</s>hi", false, 263, 2, 263);
     EXPECT(tok, "", true, 1);
-    static const char *const rt[] = {"hi", " hi  hi ", "h\xc3\xa9 x\xe2\x82\xac", "\xf0\x9f\x98\x80!", "\xff\xfe h\xc3",
-                                     "\n\t", ""};
+    static const char *const rt[] = {
+        "hi",   " hi  hi ", "h\xc3\xa9 x\xe2\x82\xac", "\xf0\x9f\x98\x80!", "\xff\xfe h\xc3",
+        "\n\t", ""};
     for (size_t i = 0; i < sizeof rt / sizeof *rt; i++) expect_roundtrip(tok, rt[i], strlen(rt[i]));
     eco_tokenizer_free(tok);
     free(j);
@@ -318,11 +341,13 @@ static void test_sentencepiece(void **state) {
 
 static void test_metaspace(void **state) {
     (void)state;
-    const char *dec = "{\"type\":\"Metaspace\",\"replacement\":\"\xe2\x96\x81\",\"prepend_scheme\":\"always\"}";
-    char *j = sp_json("null",
-                      "{\"type\":\"Metaspace\",\"replacement\":\"\xe2\x96\x81\",\"prepend_scheme\":\"first\","
-                      "\"split\":true}",
-                      dec, true, "\"<unk>\"", false);
+    const char *dec =
+        "{\"type\":\"Metaspace\",\"replacement\":\"\xe2\x96\x81\",\"prepend_scheme\":\"always\"}";
+    char *j = sp_json(
+        "null",
+        "{\"type\":\"Metaspace\",\"replacement\":\"\xe2\x96\x81\",\"prepend_scheme\":\"first\","
+        "\"split\":true}",
+        dec, true, "\"<unk>\"", false);
     eco_tokenizer *tok = parse_ok(j);
     EXPECT(tok, "hi hi", false, 263, 263);
     /* "first": only the piece at offset 0 of the input gets the prefix */
@@ -335,10 +360,11 @@ static void test_metaspace(void **state) {
     expect_decode(tok, ids, 2, false, "hi hi", 5);
     eco_tokenizer_free(tok);
     free(j);
-    j = sp_json("null",
-                "{\"type\":\"Metaspace\",\"replacement\":\"\xe2\x96\x81\",\"prepend_scheme\":\"always\","
-                "\"split\":false}",
-                dec, true, "\"<unk>\"", false);
+    j = sp_json(
+        "null",
+        "{\"type\":\"Metaspace\",\"replacement\":\"\xe2\x96\x81\",\"prepend_scheme\":\"always\","
+        "\"split\":false}",
+        dec, true, "\"<unk>\"", false);
     tok = parse_ok(j);
     EXPECT(tok, "hi</s>hi", false, 263, 2, 263);
     eco_tokenizer_free(tok);
@@ -396,9 +422,11 @@ static void test_byte_tokenizer(void **state) {
     assert_string_equal(json_string_value(json_object_get(pre, "type")), "ByteLevel");
     assert_true(json_is_false(json_object_get(pre, "use_regex")));
     assert_true(json_is_false(json_object_get(pre, "add_prefix_space")));
-    assert_string_equal(json_string_value(json_object_get(json_object_get(root, "decoder"), "type")), "ByteLevel");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(root, "post_processor"), "type")),
-                        "TemplateProcessing");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(root, "decoder"), "type")), "ByteLevel");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(root, "post_processor"), "type")),
+        "TemplateProcessing");
     assert_int_equal(json_array_size(json_object_get(root, "added_tokens")), 3);
     json_decref(root);
     /* deterministic: writing again gives the same bytes */
@@ -437,13 +465,13 @@ static void test_nfc(void **state) {
     static const struct {
         const char *in, *out;
     } hand[] = {
-        {"e\xcc\x81", "\xc3\xa9"},                       /* e + acute -> é */
-        {"\xc3\xa9", "\xc3\xa9"},                        /* already NFC */
-        {"a\xcc\xa3\xcc\x87", "\xe1\xba\xa1\xcc\x87"},   /* a + dot below + dot above: ạ̇ */
-        {"a\xcc\x87\xcc\xa3", "\xe1\xba\xa1\xcc\x87"},   /* reordered first */
+        {"e\xcc\x81", "\xc3\xa9"},                     /* e + acute -> é */
+        {"\xc3\xa9", "\xc3\xa9"},                      /* already NFC */
+        {"a\xcc\xa3\xcc\x87", "\xe1\xba\xa1\xcc\x87"}, /* a + dot below + dot above: ạ̇ */
+        {"a\xcc\x87\xcc\xa3", "\xe1\xba\xa1\xcc\x87"}, /* reordered first */
         {"\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8", "\xea\xb0\x81"}, /* Hangul L V T -> 각 */
-        {"\xe2\x84\xab", "\xc3\x85"},                    /* Angstrom sign -> Å (singleton) */
-        {"e\xff\xcc\x81", "e\xff\xcc\x81"},              /* an invalid byte blocks composition */
+        {"\xe2\x84\xab", "\xc3\x85"},       /* Angstrom sign -> Å (singleton) */
+        {"e\xff\xcc\x81", "e\xff\xcc\x81"}, /* an invalid byte blocks composition */
         {"", ""},
     };
     for (size_t i = 0; i < sizeof hand / sizeof *hand; i++) {
@@ -521,7 +549,8 @@ static void test_nfc(void **state) {
 
 /* ---- malformed and unsupported files ------------------------------------------------- */
 
-#define MODEL_OK "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},\"merges\":[\"a b\"]}"
+#define MODEL_OK                                                                                   \
+    "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},\"merges\":[\"a b\"]}"
 
 static void test_malformed(void **state) {
     (void)state;
@@ -535,85 +564,121 @@ static void test_malformed(void **state) {
         {"{\"model\":", ECO_STATUS_EFORMAT, "invalid JSON"},
         {"[1,2]", ECO_STATUS_EFORMAT, "tokenizer.json: expected an object"},
         {"{}", ECO_STATUS_EFORMAT, "model: missing"},
-        {"{\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}", ECO_STATUS_EUNSUPPORTED, "model.type 'WordPiece' is not supported"},
+        {"{\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}", ECO_STATUS_EUNSUPPORTED,
+         "model.type 'WordPiece' is not supported"},
         {"{\"model\":{\"type\":\"Unigram\"}}", ECO_STATUS_EUNSUPPORTED, "model.type 'Unigram'"},
         {"{\"model\":{\"type\":\"WordLevel\"}}", ECO_STATUS_EUNSUPPORTED, "model.type 'WordLevel'"},
         {"{\"model\":{\"vocab\":{}}}", ECO_STATUS_EFORMAT, "model.type: missing"},
         {"{\"model\":{\"type\":7}}", ECO_STATUS_EFORMAT, "model.type: expected a string"},
         {"{\"model\":{\"type\":\"BPE\"}}", ECO_STATUS_EFORMAT, "model.vocab: missing"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":[]}}", ECO_STATUS_EFORMAT, "model.vocab: expected an object"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":\"0\"}}}", ECO_STATUS_EFORMAT, "model.vocab['a']: expected an integer"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-1}}}", ECO_STATUS_EFORMAT, "model.vocab['a']: -1 outside"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":99999999999}}}", ECO_STATUS_EFORMAT, "99999999999 outside"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":0}}}", ECO_STATUS_EFORMAT, "id 0 is used by both"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"a\":1}}}", ECO_STATUS_EFORMAT, "duplicate object key"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":9000000}}}", ECO_STATUS_ERANGE, "too sparse"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":{}}}", ECO_STATUS_EFORMAT, "model.merges: expected an array"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a c\"]}}", ECO_STATUS_EFORMAT,
-         "model.merges[0]: token 'c' is not in the vocabulary"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b\"]}}", ECO_STATUS_EFORMAT,
-         "merged token 'ab' is not in the vocabulary"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"ab\"]}}", ECO_STATUS_EFORMAT,
-         "model.merges[0]: \"ab\" is not two tokens"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b c\"]}}", ECO_STATUS_EFORMAT, "not two tokens"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[[\"a\"]]}}", ECO_STATUS_EFORMAT,
-         "model.merges[0]: expected"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[[\"a\",2]]}}", ECO_STATUS_EFORMAT,
-         "model.merges[0]: expected"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"unk_token\":\"<unk>\"}}", ECO_STATUS_EFORMAT,
-         "model.unk_token '<unk>' is not in the vocabulary"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"dropout\":0.1}}", ECO_STATUS_EUNSUPPORTED, "model.dropout"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"continuing_subword_prefix\":\"##\"}}", ECO_STATUS_EUNSUPPORTED,
-         "model.continuing_subword_prefix '##' is not supported"},
-        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"byte_fallback\":\"yes\"}}", ECO_STATUS_EFORMAT,
-         "model.byte_fallback: expected true or false"},
-        {"{\"truncation\":{\"max_length\":5}," MODEL_OK "}", ECO_STATUS_EUNSUPPORTED, "truncation is not supported"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":[]}}", ECO_STATUS_EFORMAT,
+         "model.vocab: expected an object"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":\"0\"}}}", ECO_STATUS_EFORMAT,
+         "model.vocab['a']: expected an integer"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-1}}}", ECO_STATUS_EFORMAT,
+         "model.vocab['a']: -1 outside"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":99999999999}}}", ECO_STATUS_EFORMAT,
+         "99999999999 outside"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":0}}}", ECO_STATUS_EFORMAT,
+         "id 0 is used by both"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"a\":1}}}", ECO_STATUS_EFORMAT,
+         "duplicate object key"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":9000000}}}", ECO_STATUS_ERANGE,
+         "too sparse"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":{}}}", ECO_STATUS_EFORMAT,
+         "model.merges: expected an array"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a c\"]}}",
+         ECO_STATUS_EFORMAT, "model.merges[0]: token 'c' is not in the vocabulary"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b\"]}}",
+         ECO_STATUS_EFORMAT, "merged token 'ab' is not in the vocabulary"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"ab\"]}}",
+         ECO_STATUS_EFORMAT, "model.merges[0]: \"ab\" is not two tokens"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b c\"]}}",
+         ECO_STATUS_EFORMAT, "not two tokens"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[[\"a\"]]}}",
+         ECO_STATUS_EFORMAT, "model.merges[0]: expected"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[[\"a\",2]]}}",
+         ECO_STATUS_EFORMAT, "model.merges[0]: expected"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"unk_token\":\"<unk>\"}}",
+         ECO_STATUS_EFORMAT, "model.unk_token '<unk>' is not in the vocabulary"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"dropout\":0.1}}",
+         ECO_STATUS_EUNSUPPORTED, "model.dropout"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"continuing_subword_prefix\":\"##\"}}",
+         ECO_STATUS_EUNSUPPORTED, "model.continuing_subword_prefix '##' is not supported"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"byte_fallback\":\"yes\"}}",
+         ECO_STATUS_EFORMAT, "model.byte_fallback: expected true or false"},
+        {"{\"truncation\":{\"max_length\":5}," MODEL_OK "}", ECO_STATUS_EUNSUPPORTED,
+         "truncation is not supported"},
         {"{\"normalizer\":{\"type\":\"NFKC\"}," MODEL_OK "}", ECO_STATUS_EUNSUPPORTED,
          "normalizer.type 'NFKC' is not supported"},
-        {"{\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFC\"},{\"type\":\"Lowercase\"}]}," MODEL_OK "}",
+        {"{\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFC\"},{\"type\":"
+         "\"Lowercase\"}]}," MODEL_OK "}",
          ECO_STATUS_EUNSUPPORTED, "normalizer.normalizers[1].type 'Lowercase' is not supported"},
-        {"{\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"Regex\":\" +\"},\"content\":\"_\"}," MODEL_OK "}",
+        {"{\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"Regex\":\" "
+         "+\"},\"content\":\"_\"}," MODEL_OK "}",
          ECO_STATUS_EUNSUPPORTED, "Regex is not supported"},
-        {"{\"normalizer\":{\"type\":\"Prepend\"}," MODEL_OK "}", ECO_STATUS_EFORMAT, "normalizer.prepend: missing"},
-        {"{\"normalizer\":\"NFC\"," MODEL_OK "}", ECO_STATUS_EFORMAT, "normalizer: expected an object or null"},
+        {"{\"normalizer\":{\"type\":\"Prepend\"}," MODEL_OK "}", ECO_STATUS_EFORMAT,
+         "normalizer.prepend: missing"},
+        {"{\"normalizer\":\"NFC\"," MODEL_OK "}", ECO_STATUS_EFORMAT,
+         "normalizer: expected an object or null"},
         {"{\"pre_tokenizer\":{\"type\":\"Whitespace\"}," MODEL_OK "}", ECO_STATUS_EUNSUPPORTED,
          "pre_tokenizer.type 'Whitespace' is not supported"},
-        {"{\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Punctuation\"}]}," MODEL_OK "}",
-         ECO_STATUS_EUNSUPPORTED, "pre_tokenizer.pretokenizers[0].type 'Punctuation' is not supported"},
-        {"{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\"},\"behavior\":\"Isolated\"}," MODEL_OK "}",
+        {"{\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Punctuation\"}]}"
+         "," MODEL_OK "}",
+         ECO_STATUS_EUNSUPPORTED,
+         "pre_tokenizer.pretokenizers[0].type 'Punctuation' is not supported"},
+        {"{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\"},\"behavior\":"
+         "\"Isolated\"}," MODEL_OK "}",
          ECO_STATUS_EFORMAT, "pre_tokenizer.pattern: regex does not compile"},
-        {"{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"a\"},\"behavior\":\"Sideways\"}," MODEL_OK "}",
+        {"{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"a\"},\"behavior\":"
+         "\"Sideways\"}," MODEL_OK "}",
          ECO_STATUS_EFORMAT, "pre_tokenizer.behavior 'Sideways' is not a split behaviour"},
-        {"{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{},\"behavior\":\"Isolated\"}," MODEL_OK "}",
+        {"{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{},\"behavior\":\"Isolated\"}"
+         "," MODEL_OK "}",
          ECO_STATUS_EFORMAT, "pre_tokenizer.pattern must hold \"String\" or \"Regex\""},
-        {"{\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"use_regex\":1}," MODEL_OK "}", ECO_STATUS_EFORMAT,
-         "pre_tokenizer.use_regex: expected true or false"},
-        {"{\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"ab\"}," MODEL_OK "}", ECO_STATUS_EFORMAT,
-         "replacement: expected one character"},
-        {"{\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"_\",\"prepend_scheme\":\"sometimes\"}," MODEL_OK "}",
+        {"{\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"use_regex\":1}," MODEL_OK "}",
+         ECO_STATUS_EFORMAT, "pre_tokenizer.use_regex: expected true or false"},
+        {"{\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"ab\"}," MODEL_OK "}",
+         ECO_STATUS_EFORMAT, "replacement: expected one character"},
+        {"{\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"_\",\"prepend_scheme\":"
+         "\"sometimes\"}," MODEL_OK "}",
          ECO_STATUS_EFORMAT, "prepend_scheme 'sometimes'"},
-        {"{\"decoder\":{\"type\":\"WordPiece\"}," MODEL_OK "}", ECO_STATUS_EUNSUPPORTED, "decoder.type 'WordPiece' is not supported"},
-        {"{\"decoder\":{\"type\":\"Strip\",\"content\":\" \",\"start\":-1}," MODEL_OK "}", ECO_STATUS_EFORMAT, "decoder.start: -1 outside"},
-        {"{\"post_processor\":{\"type\":\"BertProcessing\",\"sep\":[\"b\",1],\"cls\":[\"a\",7]}," MODEL_OK "}",
+        {"{\"decoder\":{\"type\":\"WordPiece\"}," MODEL_OK "}", ECO_STATUS_EUNSUPPORTED,
+         "decoder.type 'WordPiece' is not supported"},
+        {"{\"decoder\":{\"type\":\"Strip\",\"content\":\" \",\"start\":-1}," MODEL_OK "}",
+         ECO_STATUS_EFORMAT, "decoder.start: -1 outside"},
+        {"{\"post_processor\":{\"type\":\"BertProcessing\",\"sep\":[\"b\",1],\"cls\":[\"a\",7]}"
+         "," MODEL_OK "}",
          ECO_STATUS_ERANGE, "post_processor.cls: id 7 is not a token"},
-        {"{\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\"}},"
+        {"{\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{"
+         "\"id\":\"<s>\"}},"
          "{\"Sequence\":{\"id\":\"A\"}}],\"special_tokens\":{}}," MODEL_OK "}",
          ECO_STATUS_EFORMAT, "special token '<s>' has no ids"},
-        {"{\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[],\"special_tokens\":{}}," MODEL_OK "}",
+        {"{\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[],\"special_tokens\":{}}"
+         "," MODEL_OK "}",
          ECO_STATUS_EFORMAT, "must hold Sequence A exactly once"},
-        {"{\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"x\"}},"
+        {"{\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{"
+         "\"id\":\"x\"}},"
          "{\"Sequence\":{\"id\":\"A\"}}],\"special_tokens\":{\"x\":{\"ids\":[5]}}}," MODEL_OK "}",
          ECO_STATUS_ERANGE, "special_tokens['x'].ids[0]: id 5 is not a token"},
-        {"{\"post_processor\":{\"type\":\"RobertaProcessing\",\"sep\":[\"b\",1],\"cls\":[\"a\",0]}," MODEL_OK "}",
+        {"{\"post_processor\":{\"type\":\"RobertaProcessing\",\"sep\":[\"b\",1],\"cls\":[\"a\",0]}"
+         "," MODEL_OK "}",
          ECO_STATUS_OK, NULL},
-        {"{\"added_tokens\":{}," MODEL_OK "}", ECO_STATUS_EFORMAT, "added_tokens: expected an array"},
-        {"{\"added_tokens\":[{\"content\":\"x\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT, "added_tokens[0].id: missing"},
-        {"{\"added_tokens\":[{\"id\":3}]," MODEL_OK "}", ECO_STATUS_EFORMAT, "added_tokens[0].content: missing"},
-        {"{\"added_tokens\":[{\"id\":3,\"content\":\"\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT, "content is empty"},
-        {"{\"added_tokens\":[{\"id\":-3,\"content\":\"x\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT, "added_tokens[0].id: -3 outside"},
-        {"{\"added_tokens\":[{\"id\":3,\"content\":\"x\"},{\"id\":3,\"content\":\"y\"}]," MODEL_OK "}",
+        {"{\"added_tokens\":{}," MODEL_OK "}", ECO_STATUS_EFORMAT,
+         "added_tokens: expected an array"},
+        {"{\"added_tokens\":[{\"content\":\"x\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT,
+         "added_tokens[0].id: missing"},
+        {"{\"added_tokens\":[{\"id\":3}]," MODEL_OK "}", ECO_STATUS_EFORMAT,
+         "added_tokens[0].content: missing"},
+        {"{\"added_tokens\":[{\"id\":3,\"content\":\"\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT,
+         "content is empty"},
+        {"{\"added_tokens\":[{\"id\":-3,\"content\":\"x\"}]," MODEL_OK "}", ECO_STATUS_EFORMAT,
+         "added_tokens[0].id: -3 outside"},
+        {"{\"added_tokens\":[{\"id\":3,\"content\":\"x\"},{\"id\":3,\"content\":\"y\"}]," MODEL_OK
+         "}",
          ECO_STATUS_EFORMAT, "id 3 is used twice"},
-        {"{\"added_tokens\":[{\"id\":3,\"content\":\"x\"},{\"id\":4,\"content\":\"x\"}]," MODEL_OK "}",
+        {"{\"added_tokens\":[{\"id\":3,\"content\":\"x\"},{\"id\":4,\"content\":\"x\"}]," MODEL_OK
+         "}",
          ECO_STATUS_EFORMAT, "content 'x' is added twice"},
         /* An added token under a vocabulary id holding another token, and an empty
          * vocabulary: both loaded silently before. */
@@ -622,40 +687,41 @@ static void test_malformed(void **state) {
         {"{\"added_tokens\":[{\"id\":1,\"content\":\"b\"}]," MODEL_OK "}", ECO_STATUS_OK, NULL},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{},\"merges\":[]}}", ECO_STATUS_EFORMAT,
          "tokenizer.json: model.vocab: empty"},
-        {"{\"added_tokens\":[{\"id\":0,\"content\":\"<s>\"}],\"model\":{\"type\":\"BPE\",\"vocab\":{},\"merges\":[]}}",
+        {"{\"added_tokens\":[{\"id\":0,\"content\":\"<s>\"}],\"model\":{\"type\":\"BPE\",\"vocab\":"
+         "{},\"merges\":[]}}",
          ECO_STATUS_EFORMAT, "model.vocab: empty"},
-        {"{\"added_tokens\":[{\"id\":3,\"content\":\"x\",\"special\":1}]," MODEL_OK "}", ECO_STATUS_EFORMAT,
-         "added_tokens[0].special: expected true or false"},
+        {"{\"added_tokens\":[{\"id\":3,\"content\":\"x\",\"special\":1}]," MODEL_OK "}",
+         ECO_STATUS_EFORMAT, "added_tokens[0].special: expected true or false"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         eco_tokenizer *tok = NULL;
         eco_clear_error();
-        eco_status st = eco_tokenizer_parse(cases[i].json, strlen(cases[i].json), "tokenizer.json", &tok);
+        eco_status st =
+            eco_tokenizer_parse(cases[i].json, strlen(cases[i].json), "tokenizer.json", &tok);
         bool ok = st == cases[i].want;
         if (ok && cases[i].msg) ok = strstr(eco_last_error(), cases[i].msg) != NULL;
-        if (ok && st != ECO_STATUS_OK) ok = tok == NULL && strncmp(eco_last_error(), "tokenizer.json: ", 16) == 0;
+        if (ok && st != ECO_STATUS_OK)
+            ok = tok == NULL && strncmp(eco_last_error(), "tokenizer.json: ", 16) == 0;
         if (!ok)
-            fprintf(stderr, "case %zu: %s\n  got %s \"%s\"\n  want %s \"%s\"\n", i, cases[i].json, eco_status_str(st),
-                    eco_last_error(), eco_status_str(cases[i].want), cases[i].msg ? cases[i].msg : "");
+            fprintf(stderr, "case %zu: %s\n  got %s \"%s\"\n  want %s \"%s\"\n", i, cases[i].json,
+                    eco_status_str(st), eco_last_error(), eco_status_str(cases[i].want),
+                    cases[i].msg ? cases[i].msg : "");
         eco_tokenizer_free(tok);
         assert_true(ok);
     }
     /* files */
     eco_tokenizer *tok = NULL;
-    ECO_ASSERT_STATUS(eco_tokenizer_load("/nonexistent/tokenizer.json", &tok), ECO_STATUS_ENOTFOUND);
+    ECO_ASSERT_STATUS(eco_tokenizer_load("/nonexistent/tokenizer.json", &tok),
+                      ECO_STATUS_ENOTFOUND);
     assert_null(tok);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bpe_merge_order),
-        cmocka_unit_test(test_ignore_merges),
-        cmocka_unit_test(test_added_tokens),
-        cmocka_unit_test(test_split_behaviors),
-        cmocka_unit_test(test_sentencepiece),
-        cmocka_unit_test(test_metaspace),
-        cmocka_unit_test(test_byte_tokenizer),
-        cmocka_unit_test(test_nfc),
+        cmocka_unit_test(test_bpe_merge_order), cmocka_unit_test(test_ignore_merges),
+        cmocka_unit_test(test_added_tokens),    cmocka_unit_test(test_split_behaviors),
+        cmocka_unit_test(test_sentencepiece),   cmocka_unit_test(test_metaspace),
+        cmocka_unit_test(test_byte_tokenizer),  cmocka_unit_test(test_nfc),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

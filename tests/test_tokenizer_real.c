@@ -38,7 +38,8 @@ static char *material(const char *rel) {
     char *p = eco_test_source_path(buf);
     FILE *f = fopen(p, "rb");
     if (!f) {
-        print_error("missing test material %s: run scripts/fetch-test-material.sh (make test does)\n", p);
+        print_error(
+            "missing test material %s: run scripts/fetch-test-material.sh (make test does)\n", p);
         fail();
     }
     fclose(f);
@@ -92,19 +93,20 @@ static size_t first_diff(const int32_t *a, size_t na, const json_t *b) {
 }
 
 /* Compares encode(text) with the reference list; prints both on mismatch. */
-static bool check_ids(const eco_tokenizer *tok, const char *name, const char *text, size_t len, bool special,
-                      const json_t *want, const char *where) {
+static bool check_ids(const eco_tokenizer *tok, const char *name, const char *text, size_t len,
+                      bool special, const json_t *want, const char *where) {
     int32_t *ids = NULL;
     size_t n = 0;
     ECO_ASSERT_OK(eco_tokenizer_encode(tok, text, len, special, &ids, &n));
     bool ok = n == json_array_size(want) && first_diff(ids, n, want) == n;
     if (!ok) {
         size_t d = first_diff(ids, n, want);
-        fprintf(stderr, "%s: %s (add_special=%d): ids differ at %zu; text (%zu bytes): \"%.*s\"\n", name, where,
-                special, d, len, (int)(len > 300 ? 300 : len), text);
+        fprintf(stderr, "%s: %s (add_special=%d): ids differ at %zu; text (%zu bytes): \"%.*s\"\n",
+                name, where, special, d, len, (int)(len > 300 ? 300 : len), text);
         print_ids("got ", ids, n);
         int32_t *w = malloc((json_array_size(want) + 1) * sizeof *w);
-        for (size_t i = 0; i < json_array_size(want); i++) w[i] = (int32_t)json_integer_value(json_array_get(want, i));
+        for (size_t i = 0; i < json_array_size(want); i++)
+            w[i] = (int32_t)json_integer_value(json_array_get(want, i));
         print_ids("want", w, json_array_size(want));
         free(w);
     }
@@ -120,7 +122,8 @@ static bool contains(const char *s, size_t n, const char *needle) {
 }
 
 /* decode(encode(x)) == x, or NFC(x) when the tokenizer normalizes to NFC. */
-static bool check_roundtrip(const eco_tokenizer *tok, const char *name, const char *text, size_t len, bool nfc) {
+static bool check_roundtrip(const eco_tokenizer *tok, const char *name, const char *text,
+                            size_t len, bool nfc) {
     int32_t *ids = NULL;
     size_t n = 0;
     ECO_ASSERT_OK(eco_tokenizer_encode(tok, text, len, true, &ids, &n));
@@ -128,12 +131,14 @@ static bool check_roundtrip(const eco_tokenizer *tok, const char *name, const ch
     size_t blen = 0;
     ECO_ASSERT_OK(eco_tokenizer_decode(tok, ids, n, true, &back, &blen));
     eco_buf want = {0};
-    if (nfc) assert_int_equal(tok_nfc(text, len, &want), ECO_STATUS_OK);
-    else assert_true(eco_buf_append(&want, text, len));
+    if (nfc)
+        assert_int_equal(tok_nfc(text, len, &want), ECO_STATUS_OK);
+    else
+        assert_true(eco_buf_append(&want, text, len));
     bool ok = blen == want.len && memcmp(back, want.data ? want.data : "", blen) == 0;
     if (!ok)
-        fprintf(stderr, "%s: round trip differs: \"%.*s\" -> \"%.*s\"\n", name, (int)(len > 200 ? 200 : len), text,
-                (int)(blen > 200 ? 200 : blen), back);
+        fprintf(stderr, "%s: round trip differs: \"%.*s\" -> \"%.*s\"\n", name,
+                (int)(len > 200 ? 200 : len), text, (int)(blen > 200 ? 200 : blen), back);
     eco_buf_free(&want);
     free(back);
     free(ids);
@@ -229,11 +234,14 @@ static void run_vocab(const vocab_case *vc) {
             size_t want_n = (size_t)json_integer_value(json_object_get(o, "n_ids"));
             const char *want_h = json_string_value(json_object_get(o, "sha256"));
             cases++;
-            if (n == want_n && strcmp(hex, want_h) == 0) matched++;
-            else fprintf(stderr, "%s: whole book: %zu ids sha256 %s, want %zu ids sha256 %s\n", vc->name, n, hex,
-                         want_n, want_h);
-            fprintf(stderr, "%s: encoded the whole book (%zu bytes) into %zu ids in %.3f s (%.1f MB/s)\n", vc->name,
-                    len, n, dt, (double)len / dt / 1e6);
+            if (n == want_n && strcmp(hex, want_h) == 0)
+                matched++;
+            else
+                fprintf(stderr, "%s: whole book: %zu ids sha256 %s, want %zu ids sha256 %s\n",
+                        vc->name, n, hex, want_n, want_h);
+            fprintf(stderr,
+                    "%s: encoded the whole book (%zu bytes) into %zu ids in %.3f s (%.1f MB/s)\n",
+                    vc->name, len, n, dt, (double)len / dt / 1e6);
             json_decref(o);
             continue;
         }
@@ -243,14 +251,16 @@ static void run_vocab(const vocab_case *vc) {
         }
         double t1 = eco_now();
         bool ok0 = check_ids(tok, vc->name, text, len, false, json_object_get(o, "ids"), where);
-        bool ok1 = check_ids(tok, vc->name, text, len, true, json_object_get(o, "ids_special"), where);
+        bool ok1 =
+            check_ids(tok, vc->name, text, len, true, json_object_get(o, "ids_special"), where);
         t_enc += eco_now() - t1;
         enc_bytes += 2 * len;
         cases += 2;
         matched += ok0 + ok1;
         /* round trip: texts that hold an added token's text, or (SentencePiece) a literal
          * "▁", cannot come back exactly, by design of the format */
-        bool skip_rt = contains(text, len, "<s>") || contains(text, len, "</s>") || contains(text, len, "<unk>") ||
+        bool skip_rt = contains(text, len, "<s>") || contains(text, len, "</s>") ||
+                       contains(text, len, "<unk>") ||
                        (!vc->nfc && contains(text, len, "\xE2\x96\x81"));
         if (!skip_rt) {
             rt_cases++;
@@ -261,9 +271,12 @@ static void run_vocab(const vocab_case *vc) {
     free(line);
     fclose(f);
     free(ref_path);
-    fprintf(stderr, "%s: loaded in %.3f s; %zu/%zu reference cases match (stride %zu); %zu/%zu round trips exact; "
+    fprintf(stderr,
+            "%s: loaded in %.3f s; %zu/%zu reference cases match (stride %zu); %zu/%zu round trips "
+            "exact; "
             "%.1f MB/s on the cases\n",
-            vc->name, t_load, matched, cases, step, rt_ok, rt_cases, t_enc > 0 ? (double)enc_bytes / t_enc / 1e6 : 0.0);
+            vc->name, t_load, matched, cases, step, rt_ok, rt_cases,
+            t_enc > 0 ? (double)enc_bytes / t_enc / 1e6 : 0.0);
     texts_free(&tx);
     eco_tokenizer_free(tok);
     assert_true(cases > 0);
@@ -273,15 +286,15 @@ static void run_vocab(const vocab_case *vc) {
 
 static void test_qwen3(void **state) {
     (void)state;
-    vocab_case vc = {"qwen3", "qwen3/package/models/tokenizer.json", "tests/reference/qwen3_ids.jsonl", true,
-                     "9707,1879,0"};
+    vocab_case vc = {"qwen3", "qwen3/package/models/tokenizer.json",
+                     "tests/reference/qwen3_ids.jsonl", true, "9707,1879,0"};
     run_vocab(&vc);
 }
 
 static void test_mistral(void **state) {
     (void)state;
-    vocab_case vc = {"mistral", "llama2/package/models/tokenizer.json", "tests/reference/mistral_ids.jsonl", false,
-                     "1,22557,1526,28808"};
+    vocab_case vc = {"mistral", "llama2/package/models/tokenizer.json",
+                     "tests/reference/mistral_ids.jsonl", false, "1,22557,1526,28808"};
     run_vocab(&vc);
 }
 
@@ -289,13 +302,25 @@ static void test_mistral(void **state) {
 static void test_real_roundtrip_bytes(void **state) {
     (void)state;
     static const char *const samples[] = {
-        "\xff", "a\xff\x62", "\xe2\x82", "x\xe2\x82", "\xf0\x9f\x98", "\xc3", "\xc0\xaf", "\xed\xa0\x80",
+        "\xff",
+        "a\xff\x62",
+        "\xe2\x82",
+        "x\xe2\x82",
+        "\xf0\x9f\x98",
+        "\xc3",
+        "\xc0\xaf",
+        "\xed\xa0\x80",
         "caf\xc3\xa9 na\xc3\xafve \xf0\x9f\x98\x80\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd",
         "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xed\x95\x9c\xea\xb5\xad\xec\x96\xb4",
-        "e\xcc\x81 a\xcc\x8a\xcc\x81 \xe1\x84\x80\xe1\x85\xa1", "  lead and trail  ", "\n\n\t tabs\r\n",
-        "\x00nul\x00", "\xfe\xff\xfe\xff", "x\xf4\x90\x80\x80y",
+        "e\xcc\x81 a\xcc\x8a\xcc\x81 \xe1\x84\x80\xe1\x85\xa1",
+        "  lead and trail  ",
+        "\n\n\t tabs\r\n",
+        "\x00nul\x00",
+        "\xfe\xff\xfe\xff",
+        "x\xf4\x90\x80\x80y",
     };
-    const char *names[] = {"qwen3/package/models/tokenizer.json", "llama2/package/models/tokenizer.json"};
+    const char *names[] = {"qwen3/package/models/tokenizer.json",
+                           "llama2/package/models/tokenizer.json"};
     for (int v = 0; v < 2; v++) {
         char *path = material(names[v]);
         eco_tokenizer *tok;

@@ -23,10 +23,10 @@
 #include "ecology/safetensors.h"
 #include "ecology/train.h"
 
-#define LOSS_TOL 1e-5
-#define GRAD_TOL 1e-4
+#define LOSS_TOL  1e-5
+#define GRAD_TOL  1e-4
 #define LOGIT_TOL 1e-4
-#define ADAM_TOL 1e-4
+#define ADAM_TOL  1e-4
 
 typedef struct train_case {
     const char *name;
@@ -45,7 +45,8 @@ typedef struct train_case {
 static const train_case CASES[] = {
     {"full_llama", ECO_TRAIN_MODE_FULL, 0, 0, false, "", NULL, 0, NULL, 0},
     {"full_qwen2_masked", ECO_TRAIN_MODE_FULL, 0, 0, false, "", NULL, 0, NULL, 0},
-    {"lora_llama", ECO_TRAIN_MODE_LORA, 4, 8, false, "qkvogud", "layers.1.mlp.down_proj", 2, "o_proj", 4},
+    {"lora_llama", ECO_TRAIN_MODE_LORA, 4, 8, false, "qkvogud", "layers.1.mlp.down_proj", 2,
+     "o_proj", 4},
     {"lora_qwen2_rslora_masked", ECO_TRAIN_MODE_LORA, 2, 4, true, "qvod", NULL, 0, NULL, 0},
 };
 #define N_CASES (sizeof CASES / sizeof CASES[0])
@@ -64,15 +65,18 @@ static eco_train_options case_options(const train_case *tc, int64_t B, int64_t T
         o.lora.use_rslora = tc->rslora;
         o.lora.lora_dropout = dropout;
         static const char letters[] = "qkvogud";
-        for (const char *p = tc->targets; *p; p++) o.lora.targets[strchr(letters, *p) - letters] = true;
+        for (const char *p = tc->targets; *p; p++)
+            o.lora.targets[strchr(letters, *p) - letters] = true;
         if (tc->rank_key) {
             o.lora.n_rank_pattern = 1;
-            snprintf(o.lora.rank_pattern_key[0], sizeof o.lora.rank_pattern_key[0], "%s", tc->rank_key);
+            snprintf(o.lora.rank_pattern_key[0], sizeof o.lora.rank_pattern_key[0], "%s",
+                     tc->rank_key);
             o.lora.rank_pattern_val[0] = tc->rank_val;
         }
         if (tc->alpha_key) {
             o.lora.n_alpha_pattern = 1;
-            snprintf(o.lora.alpha_pattern_key[0], sizeof o.lora.alpha_pattern_key[0], "%s", tc->alpha_key);
+            snprintf(o.lora.alpha_pattern_key[0], sizeof o.lora.alpha_pattern_key[0], "%s",
+                     tc->alpha_key);
             o.lora.alpha_pattern_val[0] = tc->alpha_val;
         }
     }
@@ -109,10 +113,11 @@ static void test_grads_vs_torch(void **state) {
         ECO_ASSERT_OK(eco_train_forward(m, fx.tokens, fx.targets, fx.B, fx.T, true, &loss));
         const float want_loss = eco_test_scalar(fx.exp, "loss");
         double dl = fabs((double)loss - (double)want_loss);
-        double dlogit = eco_test_max_abs_diff(eco_train_logits(m), eco_test_must_find(fx.exp, "logits")->data,
-                                              (size_t)(fx.B * fx.T * V));
-        printf("%-26s loss %.6f (torch %.6f, diff %.2e)  logits max diff %.2e\n", CASES[c].name, loss,
-               want_loss, dl, dlogit);
+        double dlogit =
+            eco_test_max_abs_diff(eco_train_logits(m), eco_test_must_find(fx.exp, "logits")->data,
+                                  (size_t)(fx.B * fx.T * V));
+        printf("%-26s loss %.6f (torch %.6f, diff %.2e)  logits max diff %.2e\n", CASES[c].name,
+               loss, want_loss, dl, dlogit);
         assert_true(dl <= LOSS_TOL * fmax(1.0, fabs(want_loss)));
         assert_true(dlogit <= LOGIT_TOL);
         eco_train_zero_grad(m);
@@ -140,8 +145,8 @@ static eco_adamw_config fixture_adamw(void) {
 }
 
 /* One optimiser step over two micro-batches of B rows starting at row 2·B·k of tok/tgt. */
-static float train_step(eco_train_model *m, const eco_adamw_config *a, const int32_t *tok, const int32_t *tgt,
-                        int64_t B, int64_t T, double *norm) {
+static float train_step(eco_train_model *m, const eco_adamw_config *a, const int32_t *tok,
+                        const int32_t *tgt, int64_t B, int64_t T, double *norm) {
     eco_train_zero_grad(m);
     double total = 0;
     for (int mb = 0; mb < 2; mb++) {
@@ -172,8 +177,9 @@ static void test_adamw_trajectory(void **state) {
             worst_l = fmax(worst_l, fabs((double)l - losses[s]));
             worst_n = fmax(worst_n, fabs(norm - norms[s]));
         }
-        printf("%-26s AdamW 10 steps: loss %.5f → %.5f, max loss diff %.2e, max grad-norm diff %.2e\n",
-               CASES[c].name, losses[0], losses[9], worst_l, worst_n);
+        printf(
+            "%-26s AdamW 10 steps: loss %.5f → %.5f, max loss diff %.2e, max grad-norm diff %.2e\n",
+            CASES[c].name, losses[0], losses[9], worst_l, worst_n);
         assert_true(worst_l <= ADAM_TOL);
         assert_true(worst_n <= ADAM_TOL * fmax(1.0, norms[0]));
         assert_int_equal(eco_train_model_state(m)->step, 10);
@@ -220,8 +226,8 @@ static void finite_differences(const train_case *tc, double dropout) {
     fd_point at = {&fx, c0};
     int checked;
     double worst = eco_test_finite_differences(m, fd_loss, &at, 99, prefix, &checked);
-    printf("%-26s finite differences (dropout %.2f): %d elements, max |fd − grad| %.2e\n", tc->name, dropout,
-           checked, worst);
+    printf("%-26s finite differences (dropout %.2f): %d elements, max |fd − grad| %.2e\n", tc->name,
+           dropout, checked, worst);
     eco_train_model_free(m);
     eco_test_train_fixture_close(&fx);
 }
@@ -257,7 +263,8 @@ static void forward_matches_inference(const char *dir, eco_train_mode mode, int6
         ECO_ASSERT_OK(eco_model_forward(im, kv, tok + b * T, T, want, true));
         double mx = 1.0;
         for (int64_t i = 0; i < T * V; i++) mx = fmax(mx, fabs(want[i]));
-        double d = eco_test_max_abs_diff(eco_train_logits(m) + b * T * V, want, (size_t)(T * V)) / mx;
+        double d =
+            eco_test_max_abs_diff(eco_train_logits(m) + b * T * V, want, (size_t)(T * V)) / mx;
         worst = fmax(worst, d);
         eco_kv_cache_free(kv);
     }
@@ -272,7 +279,8 @@ static void forward_matches_inference(const char *dir, eco_train_mode mode, int6
 
 static void test_forward_matches_inference(void **state) {
     (void)state;
-    const char *dirs[] = {"tests/fixtures/model/llama_gqa", "tests/fixtures/model/qwen2_tied_bias_f16",
+    const char *dirs[] = {"tests/fixtures/model/llama_gqa",
+                          "tests/fixtures/model/qwen2_tied_bias_f16",
                           "tests/fixtures/model/llama_head_dim", "tests/fixtures/train/lora_llama"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         char *dir = eco_test_source_path(dirs[i]);
@@ -289,9 +297,9 @@ static void test_forward_matches_inference(void **state) {
 
 /* Forward + backward of tokens/targets [B, T] (positions may be NULL) on a fresh model;
  * the loss, a copy of the logits and of the gradients come back. */
-static eco_train_model *forward_backward(const char *dir, const eco_train_options *o, const int32_t *tok,
-                                         const int32_t *tgt, const int32_t *pos, int64_t B, int64_t T,
-                                         float *loss) {
+static eco_train_model *forward_backward(const char *dir, const eco_train_options *o,
+                                         const int32_t *tok, const int32_t *tgt, const int32_t *pos,
+                                         int64_t B, int64_t T, float *loss) {
     eco_train_model *m;
     ECO_ASSERT_OK(eco_train_model_create(dir, o, &m));
     eco_train_zero_grad(m);
@@ -329,7 +337,8 @@ static void packed_documents(const train_case *tc) {
     eco_train_zero_grad(mp);
     ECO_ASSERT_OK(eco_train_forward_pos(mp, tok, tgt, pos, 1, T, true, &lp));
     eco_train_model *ms = forward_backward(fx.dir, &o, tok2, tgt2, NULL, 2, T, &ls);
-    eco_train_model *mx = forward_backward(fx.dir, &o, tok, tgt, NULL, 1, T, &lx); /* no positions */
+    eco_train_model *mx =
+        forward_backward(fx.dir, &o, tok, tgt, NULL, 1, T, &lx); /* no positions */
     /* logits: A's rows and B's rows */
     const float *gp = eco_train_logits(mp), *gs = eco_train_logits(ms), *gx = eco_train_logits(mx);
     double dl = fmax(eco_test_max_abs_diff(gp, gs, (size_t)(a * V)),
@@ -341,7 +350,8 @@ static void packed_documents(const train_case *tc) {
     double gmax = 1e-3;
     for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(eco_train_grads(ms)[i]));
     double dg = eco_test_max_abs_diff(eco_train_grads(mp), eco_train_grads(ms), n) / gmax;
-    printf("%-26s packed [A|B] with positions vs separate rows: loss %.6f / %.6f, logits %.1e, grads %.1e "
+    printf("%-26s packed [A|B] with positions vs separate rows: loss %.6f / %.6f, logits %.1e, "
+           "grads %.1e "
            "(relative); without positions B's logits differ by %.2f\n",
            tc->name, lp, ls, dl, dg, dx);
     assert_true(fabs(lp - ls) <= 1e-5 * fmax(1.0, fabs(ls)));
@@ -379,8 +389,10 @@ static void test_lora_init(void **state) {
     o.seed = 43;
     ECO_ASSERT_OK(eco_train_model_create(dir, &o, &m3));
     assert_int_equal(eco_train_num_params(m1), 2 * 2 * 7);
-    assert_memory_equal(eco_train_params(m1), eco_train_params(m2), eco_train_num_floats(m1) * sizeof(float));
-    assert_true(memcmp(eco_train_params(m1), eco_train_params(m3), eco_train_num_floats(m1) * sizeof(float)) != 0);
+    assert_memory_equal(eco_train_params(m1), eco_train_params(m2),
+                        eco_train_num_floats(m1) * sizeof(float));
+    assert_true(memcmp(eco_train_params(m1), eco_train_params(m3),
+                       eco_train_num_floats(m1) * sizeof(float)) != 0);
     for (size_t i = 0; i < eco_train_num_params(m1); i++) {
         const eco_train_param *p = eco_train_param_at(m1, i);
         const float *x = eco_train_params(m1) + p->offset;
@@ -400,7 +412,8 @@ static void test_lora_init(void **state) {
         }
     }
     /* ranks after rank_pattern: layers.1.mlp.down_proj has r = 2 */
-    const eco_train_param *p = eco_train_find_param(m1, "base_model.model.model.layers.1.mlp.down_proj.lora_A.weight");
+    const eco_train_param *p =
+        eco_train_find_param(m1, "base_model.model.model.layers.1.mlp.down_proj.lora_A.weight");
     assert_non_null(p);
     assert_int_equal(p->shape[0], 2);
     p = eco_train_find_param(m1, "base_model.model.model.layers.0.mlp.down_proj.lora_B.weight");
@@ -477,7 +490,8 @@ static void test_checkpoint_resume(void **state) {
         assert_memory_equal(eco_train_params(full), eco_train_params(resumed), n);
         assert_memory_equal(eco_train_adam_m(full), eco_train_adam_m(resumed), n);
         assert_memory_equal(eco_train_adam_v(full), eco_train_adam_v(resumed), n);
-        assert_memory_equal(eco_train_model_state(full), eco_train_model_state(resumed), sizeof(eco_train_state));
+        assert_memory_equal(eco_train_model_state(full), eco_train_model_state(resumed),
+                            sizeof(eco_train_state));
         printf("%-26s 3 steps + checkpoint + 3 steps == 6 steps: bit-identical\n", CASES[c].name);
         /* a checkpoint of the other mode is refused */
         const train_case *other = &CASES[c == 0 ? 2 : 0];
@@ -525,7 +539,8 @@ static void test_save_model_and_errors(void **state) {
     memcpy(bad, fx.tokens, sizeof bad);
     bad[5] = 64;
     ECO_ASSERT_STATUS(eco_train_forward(m, bad, NULL, fx.B, fx.T, true, NULL), ECO_STATUS_ERANGE);
-    ECO_ASSERT_STATUS(eco_train_forward(m, fx.tokens, NULL, fx.B + 1, fx.T, true, NULL), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_train_forward(m, fx.tokens, NULL, fx.B + 1, fx.T, true, NULL),
+                      ECO_STATUS_EINVAL);
     ECO_ASSERT_STATUS(eco_train_forward(m, fx.tokens, NULL, fx.B, fx.T, true, NULL), ECO_STATUS_OK);
     ECO_ASSERT_STATUS(eco_train_backward(m, 1.0f), ECO_STATUS_EINVAL); /* no targets */
     eco_train_model_free(m);
@@ -569,19 +584,21 @@ static void test_save_lora_roundtrip(void **state) {
                 if (!mod->A) continue;
                 n_mod++;
                 char name[200];
-                snprintf(name, sizeof name, "base_model.model.model.layers.%lld.%s.lora_A.weight", (long long)l,
-                         eco_lora_target_path((eco_lora_target)t));
+                snprintf(name, sizeof name, "base_model.model.model.layers.%lld.%s.lora_A.weight",
+                         (long long)l, eco_lora_target_path((eco_lora_target)t));
                 const eco_train_param *pa = eco_train_find_param(m, name);
                 assert_non_null(pa);
                 assert_int_equal(mod->A->dtype, ECO_DTYPE_F32);
-                assert_memory_equal(mod->A->data, eco_train_params(m) + pa->offset, pa->numel * sizeof(float));
+                assert_memory_equal(mod->A->data, eco_train_params(m) + pa->offset,
+                                    pa->numel * sizeof(float));
                 const eco_train_param *pb = pa + 1;
-                assert_memory_equal(mod->B->data, eco_train_params(m) + pb->offset, pb->numel * sizeof(float));
+                assert_memory_equal(mod->B->data, eco_train_params(m) + pb->offset,
+                                    pb->numel * sizeof(float));
                 assert_int_equal(mod->r, pa->shape[0]);
             }
         assert_int_equal(2 * n_mod, eco_train_num_params(m));
-        printf("%-26s adapter saved and reloaded through PEFT's layout: %zu modules identical\n", CASES[c].name,
-               n_mod);
+        printf("%-26s adapter saved and reloaded through PEFT's layout: %zu modules identical\n",
+               CASES[c].name, n_mod);
         eco_lora_adapter_free(ad);
         eco_test_rmtree(tmp);
         free(tmp);

@@ -28,7 +28,9 @@ char *eco_test_tmpdir(void) {
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
+    (void)sb;
+    (void)flag;
+    (void)ftw;
     return remove(path);
 }
 
@@ -97,7 +99,8 @@ void eco_test_train_fixture_close(eco_test_train_fixture *fx) {
 }
 
 /* The tensor "<prefix><p's name>" of exp, which must hold as many elements as p. */
-static const eco_tensor *expected_for(eco_safetensors *exp, const char *prefix, const eco_train_param *p) {
+static const eco_tensor *expected_for(eco_safetensors *exp, const char *prefix,
+                                      const eco_train_param *p) {
     char name[200];
     snprintf(name, sizeof name, "%s%s", prefix, p->name);
     const eco_tensor *t = eco_test_must_find(exp, name);
@@ -132,11 +135,13 @@ void eco_test_check_grads(eco_train_model *m, eco_safetensors *exp, const char *
         worst = fmax(worst, d);
         assert_true(d <= tol);
     }
-    printf("    largest gradient difference %.2e over %zu tensors\n", worst, eco_train_num_params(m));
+    printf("    largest gradient difference %.2e over %zu tensors\n", worst,
+           eco_train_num_params(m));
 }
 
-double eco_test_finite_differences(eco_train_model *m, double (*loss)(eco_train_model *m, void *ctx),
-                                   void *ctx, uint64_t seed, const char *prefix, int *checked) {
+double eco_test_finite_differences(eco_train_model *m,
+                                   double (*loss)(eco_train_model *m, void *ctx), void *ctx,
+                                   uint64_t seed, const char *prefix, int *checked) {
     float *P = eco_train_params(m);
     const float *G = eco_train_grads(m);
     eco_rng rng;

@@ -19,23 +19,23 @@
 #include "ecology/safetensors.h"
 #include "ecology/train.h"
 
-#define ECO_ASSERT_OK(expr)                                                              \
-    do {                                                                                 \
-        eco_status st_ = (expr);                                                         \
-        if (st_ != ECO_STATUS_OK) {                                                      \
-            print_error("%s failed: %s: %s\n", #expr, eco_status_str(st_), eco_last_error()); \
-            fail();                                                                      \
-        }                                                                                \
+#define ECO_ASSERT_OK(expr)                                                                        \
+    do {                                                                                           \
+        eco_status st_ = (expr);                                                                   \
+        if (st_ != ECO_STATUS_OK) {                                                                \
+            print_error("%s failed: %s: %s\n", #expr, eco_status_str(st_), eco_last_error());      \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
-#define ECO_ASSERT_STATUS(expr, want)                                                    \
-    do {                                                                                 \
-        eco_status st_ = (expr);                                                         \
-        if (st_ != (want)) {                                                             \
-            print_error("%s: got %s (%s), want %s\n", #expr, eco_status_str(st_),        \
-                        eco_last_error(), eco_status_str(want));                         \
-            fail();                                                                      \
-        }                                                                                \
+#define ECO_ASSERT_STATUS(expr, want)                                                              \
+    do {                                                                                           \
+        eco_status st_ = (expr);                                                                   \
+        if (st_ != (want)) {                                                                       \
+            print_error("%s: got %s (%s), want %s\n", #expr, eco_status_str(st_),                  \
+                        eco_last_error(), eco_status_str(want));                                   \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* "<ECO_SOURCE_DIR>/<rel>" (static buffer per call site is not needed: malloc'd, caller
@@ -85,7 +85,8 @@ void eco_test_check_grads(eco_train_model *m, eco_safetensors *exp, const char *
  * trainable tensor, chosen by an RNG seeded with seed, against the gradient the model holds
  * now; fails when one differs by more than 3e-3 + 3% (printing "<prefix><tensor>[<i>]: ...").
  * *checked: elements compared. Returns the largest |fd - grad|. */
-double eco_test_finite_differences(eco_train_model *m, double (*loss)(eco_train_model *m, void *ctx),
-                                   void *ctx, uint64_t seed, const char *prefix, int *checked);
+double eco_test_finite_differences(eco_train_model *m,
+                                   double (*loss)(eco_train_model *m, void *ctx), void *ctx,
+                                   uint64_t seed, const char *prefix, int *checked);
 
 #endif

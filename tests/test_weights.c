@@ -22,8 +22,12 @@ static void write_shard(const char *dir, const char *file, const char *const *na
     size_t n = 0;
     for (; names[n]; n++) {
         int64_t k = (int64_t)(names[n][strlen(names[n]) - 1] - '0'); /* last char a digit */
-        t[n] = (eco_tensor){.name = names[n], .dtype = ECO_DTYPE_F32, .ndim = 1, .shape = {k + 1},
-                            .data = vals + k, .nbytes = (size_t)(k + 1) * 4};
+        t[n] = (eco_tensor){.name = names[n],
+                            .dtype = ECO_DTYPE_F32,
+                            .ndim = 1,
+                            .shape = {k + 1},
+                            .data = vals + k,
+                            .nbytes = (size_t)(k + 1) * 4};
     }
     char *p = eco_path_join(dir, file);
     ECO_ASSERT_OK(eco_safetensors_write(p, t, n, NULL, 0));
@@ -126,7 +130,7 @@ static void test_sharded(void **state) {
 typedef struct {
     const char *what;
     const char *index;
-    const char *extra_file;          /* a shard name written with extra_names, or NULL */
+    const char *extra_file; /* a shard name written with extra_names, or NULL */
     const char *const *extra_names;
     eco_status want;
     const char *needle;
@@ -167,13 +171,14 @@ static const bad_index bad_indexes[] = {
      NULL, NULL, ECO_STATUS_EFORMAT, "tensor 'embed0' is not in its shard"},
     {"shard tensor not listed",
      "{\"weight_map\": {\"embed0\": \"model-00001-of-00002.safetensors\"}}", NULL, NULL,
-     ECO_STATUS_EFORMAT, "tensor 'layers.0.w1' in shard 'model-00001-of-00002.safetensors' is not in weight_map"},
+     ECO_STATUS_EFORMAT,
+     "tensor 'layers.0.w1' in shard 'model-00001-of-00002.safetensors' is not in weight_map"},
     {"duplicate across shards",
      "{\"weight_map\": {\"embed0\": \"model-00001-of-00002.safetensors\", \"layers.0.w1\": "
      "\"model-00001-of-00002.safetensors\", \"x1\": \"extra.safetensors\"}}",
      "extra.safetensors", dup_names, ECO_STATUS_EFORMAT, "tensor 'embed0' is in two shards"},
-    {"corrupt shard", "{\"weight_map\": {\"embed0\": \"corrupt.safetensors\"}}", "corrupt.safetensors",
-     NULL, ECO_STATUS_EFORMAT, "corrupt.safetensors: file too short"},
+    {"corrupt shard", "{\"weight_map\": {\"embed0\": \"corrupt.safetensors\"}}",
+     "corrupt.safetensors", NULL, ECO_STATUS_EFORMAT, "corrupt.safetensors: file too short"},
 };
 
 static void test_bad_indexes(void **state) {
@@ -183,8 +188,10 @@ static void test_bad_indexes(void **state) {
         char *dir = eco_test_tmpdir();
         write_shard(dir, "model-00001-of-00002.safetensors", shard_a);
         write_shard(dir, "model-00002-of-00002.safetensors", shard_b);
-        if (c->extra_file && c->extra_names) write_shard(dir, c->extra_file, c->extra_names);
-        else if (c->extra_file) write_text(dir, c->extra_file, "abc");
+        if (c->extra_file && c->extra_names)
+            write_shard(dir, c->extra_file, c->extra_names);
+        else if (c->extra_file)
+            write_text(dir, c->extra_file, "abc");
         write_text(dir, "model.safetensors.index.json", c->index);
         eco_weights *w = (eco_weights *)0x1;
         eco_clear_error();

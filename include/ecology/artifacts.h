@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define ECO_DATA_DIR_DEFAULT "./ecology-data"
-#define ECO_DATA_DIR_ENV "ECOLOGY_DATA"
+#define ECO_DATA_DIR_ENV     "ECOLOGY_DATA"
 
 /* The data folder to use: explicit (may be NULL) > $ECOLOGY_DATA > ./ecology-data; an empty
  * string counts as not given. Returns a malloc'd string (caller frees), NULL only when out
@@ -53,8 +53,8 @@ char *eco_data_dir_resolve(const char *explicit_dir);
 eco_status eco_manifest_from_dir(const char *dir, const char *const *skip, eco_manifest *out);
 /* The same, advancing progress (may be NULL) by the megabytes hashed as it goes (the caller
  * begins and ends it: `add` of a large model shows one line for hashing and storing). */
-eco_status eco_manifest_from_dir_progress(const char *dir, const char *const *skip, eco_progress *progress,
-                                          eco_manifest *out);
+eco_status eco_manifest_from_dir_progress(const char *dir, const char *const *skip,
+                                          eco_progress *progress, eco_manifest *out);
 void eco_manifest_free(eco_manifest *m);
 /* Deep copy. */
 eco_status eco_manifest_copy(eco_manifest *dst, const eco_manifest *src);
@@ -100,8 +100,9 @@ const char *eco_store_data_dir(const eco_store *s);
 eco_status eco_store_put_file(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1],
                               uint64_t *size);
 /* The same, advancing progress (may be NULL) by the megabytes copied. */
-eco_status eco_store_put_file_progress(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1],
-                                       uint64_t *size, eco_progress *progress);
+eco_status eco_store_put_file_progress(eco_store *s, const char *path,
+                                       char hex[ECO_SHA256_HEX_LEN + 1], uint64_t *size,
+                                       eco_progress *progress);
 /* The same for bytes in memory. */
 eco_status eco_store_put_bytes(eco_store *s, const void *data, size_t len,
                                char hex[ECO_SHA256_HEX_LEN + 1]);

@@ -26,14 +26,14 @@ const char *eco_arch_name(eco_arch a); /* the HF architecture string */
 
 typedef struct eco_model_config {
     eco_arch arch;
-    char model_type[32];            /* "llama", "qwen2", "mistral" */
+    char model_type[32]; /* "llama", "qwen2", "mistral" */
     int64_t vocab_size;
-    int64_t hidden_size;            /* d */
-    int64_t intermediate_size;      /* f (SwiGLU width) */
-    int64_t n_layers;               /* num_hidden_layers */
-    int64_t n_heads;                /* num_attention_heads */
-    int64_t n_kv_heads;             /* num_key_value_heads (defaults to n_heads) */
-    int64_t head_dim;               /* head_dim (defaults to d / n_heads) */
+    int64_t hidden_size;       /* d */
+    int64_t intermediate_size; /* f (SwiGLU width) */
+    int64_t n_layers;          /* num_hidden_layers */
+    int64_t n_heads;           /* num_attention_heads */
+    int64_t n_kv_heads;        /* num_key_value_heads (defaults to n_heads) */
+    int64_t head_dim;          /* head_dim (defaults to d / n_heads) */
     int64_t max_position_embeddings;
     double rms_norm_eps;
     double rope_theta;
@@ -45,17 +45,16 @@ typedef struct eco_model_config {
     double rope_high_freq_factor;
     int64_t rope_original_max_pos;
     bool tie_word_embeddings;
-    bool qkv_bias;                  /* Qwen2 always; Llama/Mistral when attention_bias */
-    bool o_bias;                    /* Llama/Mistral when attention_bias */
-    int64_t bos_token_id;           /* -1 when absent */
+    bool qkv_bias;                      /* Qwen2 always; Llama/Mistral when attention_bias */
+    bool o_bias;                        /* Llama/Mistral when attention_bias */
+    int64_t bos_token_id;               /* -1 when absent */
     int64_t eos_token_ids[ECO_MAX_EOS]; /* eos_token_id may be an int or a list */
     int n_eos;
-    eco_dtype torch_dtype;          /* F32 when absent */
+    eco_dtype torch_dtype; /* F32 when absent */
 } eco_model_config;
 
 /* Parses config.json text; `label` names the source in messages. */
-eco_status eco_config_parse(const char *json, size_t len, const char *label,
-                            eco_model_config *out);
+eco_status eco_config_parse(const char *json, size_t len, const char *label, eco_model_config *out);
 /* Reads `path` (a config.json file or a folder containing one). */
 eco_status eco_config_load(const char *path, eco_model_config *out);
 /* Writes a config.json that Hugging Face transformers loads, atomically. */
@@ -79,7 +78,8 @@ int64_t eco_config_param_count(const eco_model_config *cfg);
  * logits, training rows): n_positions tokens must fit max_position_embeddings. ERANGE
  * otherwise, the message "<what>: N positions exceed the model's context of M
  * (max_position_embeddings in config.json)", `what` formatted printf-style. */
-eco_status eco_config_check_context(const eco_model_config *cfg, int64_t n_positions, const char *what_fmt, ...)
+eco_status eco_config_check_context(const eco_model_config *cfg, int64_t n_positions,
+                                    const char *what_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #ifdef __cplusplus

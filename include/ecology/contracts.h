@@ -29,9 +29,9 @@ typedef struct eco_compat_identity {
 
 /* One file of a model: (name, size, SHA-256). */
 typedef struct eco_file_entry {
-    char *name;                            /* relative path, '/'-separated (owned) */
-    uint64_t size;                         /* bytes */
-    char sha256[ECO_SHA256_HEX_LEN + 1];   /* lower-case hex */
+    char *name;                          /* relative path, '/'-separated (owned) */
+    uint64_t size;                       /* bytes */
+    char sha256[ECO_SHA256_HEX_LEN + 1]; /* lower-case hex */
 } eco_file_entry;
 
 /* A model's files (artifacts.h: built from a folder, its root digest, its JSON). */
@@ -59,37 +59,37 @@ typedef struct eco_genome {
     eco_genome_kind kind;
     eco_compat_identity compatibility;
     char *interface_version;
-    char **capabilities;   /* [n_capabilities] sorted, unique */
+    char **capabilities; /* [n_capabilities] sorted, unique */
     size_t n_capabilities;
-    char **parents;        /* [n_parents] lineage parents (order kept: it can matter) */
+    char **parents; /* [n_parents] lineage parents (order kept: it can matter) */
     size_t n_parents;
-    char *op_name;         /* lineage operation: "import", "train", "merge", ... */
+    char *op_name;            /* lineage operation: "import", "train", "merge", ... */
     struct json_t *op_params; /* object (owned reference) */
     uint64_t op_seed;
     eco_manifest files;
-    char *base;            /* NULL when none */
+    char *base; /* NULL when none */
     int64_t n_params;
-    uint64_t bytes;        /* weight bytes */
+    uint64_t bytes; /* weight bytes */
     uint64_t resident_bytes;
-    char **corpora;        /* [n_corpora] hex SHA-256s, sorted, unique */
+    char **corpora; /* [n_corpora] hex SHA-256s, sorted, unique */
     size_t n_corpora;
-    char *created_at;      /* RFC 3339 UTC */
+    char *created_at; /* RFC 3339 UTC */
     char *tool_version;
 } eco_genome;
 
 /* One inference call. Strings are borrowed for the duration of the call. */
 typedef struct eco_infer_request {
-    const char *capability;      /* may be NULL */
-    const char *prompt;          /* UTF-8 text */
-    int max_tokens;              /* new tokens at most (> 0) */
-    float temperature;           /* 0 = greedy */
-    int top_k;                   /* 0 = off */
-    float top_p;                 /* 1 = off */
+    const char *capability; /* may be NULL */
+    const char *prompt;     /* UTF-8 text */
+    int max_tokens;         /* new tokens at most (> 0) */
+    float temperature;      /* 0 = greedy */
+    int top_k;              /* 0 = off */
+    float top_p;            /* 1 = off */
     uint64_t seed;
-    const char *const *stop;     /* n_stop stop sequences; generation ends before them */
+    const char *const *stop; /* n_stop stop sequences; generation ends before them */
     size_t n_stop;
-    bool add_special;            /* apply the tokenizer's post-processor (BOS) */
-    bool stop_at_eos;            /* end at the model's EOS token(s) (default true) */
+    bool add_special; /* apply the tokenizer's post-processor (BOS) */
+    bool stop_at_eos; /* end at the model's EOS token(s) (default true) */
 } eco_infer_request;
 
 /* Fills the defaults: max_tokens 64, temperature 0, top_k 0, top_p 1, add_special and
@@ -97,15 +97,15 @@ typedef struct eco_infer_request {
 void eco_infer_request_init(eco_infer_request *req);
 
 typedef struct eco_infer_response {
-    char *text;              /* generated text (stop sequence excluded), NUL-terminated */
-    size_t text_len;         /* bytes in text (model output may contain NUL bytes) */
-    int32_t *tokens;         /* [n_tokens] generated ids */
-    float *logprobs;         /* [n_tokens] log-probability of each under the model, over the
+    char *text;      /* generated text (stop sequence excluded), NUL-terminated */
+    size_t text_len; /* bytes in text (model output may contain NUL bytes) */
+    int32_t *tokens; /* [n_tokens] generated ids */
+    float *logprobs; /* [n_tokens] log-probability of each under the model, over the
                               * ids the tokenizer knows (padding rows of the embedding excluded) */
     size_t n_tokens;
     size_t n_prompt_tokens;
-    double prompt_ms;        /* batched prompt pass */
-    double decode_ms;        /* all decode steps */
+    double prompt_ms;          /* batched prompt pass */
+    double decode_ms;          /* all decode steps */
     const char *finish_reason; /* "stop" (EOS or stop sequence) or "length"; static */
 } eco_infer_response;
 

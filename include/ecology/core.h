@@ -56,7 +56,8 @@ eco_status eco_verror(eco_status st, const char *fmt, va_list ap);
 
 /* Prepends "<context>: " to this thread's last error message (e.g. a file name added by
  * an outer caller) and returns `st`. */
-eco_status eco_error_wrap(eco_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+eco_status eco_error_wrap(eco_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* This thread's last error message ("" when none). Valid until the next eco_error call on
  * this thread. */
@@ -100,8 +101,8 @@ eco_status eco_log_init_from_env(void);
 void eco_log(eco_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define ECO_DEBUG(...) eco_log(ECO_LOG_DEBUG, __VA_ARGS__)
-#define ECO_INFO(...) eco_log(ECO_LOG_INFO, __VA_ARGS__)
-#define ECO_WARN(...) eco_log(ECO_LOG_WARN, __VA_ARGS__)
+#define ECO_INFO(...)  eco_log(ECO_LOG_INFO, __VA_ARGS__)
+#define ECO_WARN(...)  eco_log(ECO_LOG_WARN, __VA_ARGS__)
 
 /* ---- checked size arithmetic --------------------------------------------------------- */
 
@@ -189,19 +190,19 @@ typedef struct eco_output_dir {
     char *keep; /* or NULL */
 } eco_output_dir;
 
-#define ECO_OUTPUT_FORCE 1u  /* replace a folder that holds more than keep */
-#define ECO_WORK_DIR ".work" /* a run's working files (checkpoints) inside its output folder */
+#define ECO_OUTPUT_FORCE 1u      /* replace a folder that holds more than keep */
+#define ECO_WORK_DIR     ".work" /* a run's working files (checkpoints) inside its output folder */
 
 /* Whether out may be written: OK when it does not exist. EINVAL when out is one of the
  * n_inputs paths (same device and inode; NULL entries skipped) or a folder holding one
  * outside out/keep, whatever the flags; EEXIST when out is not a folder, or holds entries
  * other than keep and flags lack ECO_OUTPUT_FORCE (the message names a few and --force). */
-eco_status eco_output_check(const char *out, const char *const *inputs, size_t n_inputs, const char *keep,
-                            unsigned flags);
+eco_status eco_output_check(const char *out, const char *const *inputs, size_t n_inputs,
+                            const char *keep, unsigned flags);
 /* eco_output_check, then creates out's parent folders and the temporary sibling o->tmp.
  * On success the caller writes into o->tmp and calls eco_output_commit or _abort. */
-eco_status eco_output_begin(eco_output_dir *o, const char *out, const char *const *inputs, size_t n_inputs,
-                            const char *keep, unsigned flags);
+eco_status eco_output_begin(eco_output_dir *o, const char *out, const char *const *inputs,
+                            size_t n_inputs, const char *keep, unsigned flags);
 /* fsyncs everything in o->tmp, moves path/keep (when present) into it, puts it in place of
  * path (an atomic exchange with an existing folder, whose old contents are then removed;
  * a rename otherwise) and fsyncs the parent folder. Always releases o; on failure the old
@@ -233,7 +234,7 @@ eco_status eco_path_require_dir(const char *path, const char *expected);
 
 /* ---- SHA-256 (OpenSSL EVP) --------------------------------------------------------- */
 
-#define ECO_SHA256_LEN 32
+#define ECO_SHA256_LEN     32
 #define ECO_SHA256_HEX_LEN 64
 
 typedef struct eco_sha256_ctx eco_sha256_ctx;

@@ -60,9 +60,9 @@
 extern "C" {
 #endif
 
-#define ECO_DATA_MAX_LINE (4u * 1024u * 1024u)                /* bytes per JSONL line */
-#define ECO_DATA_MAX_FILE ((size_t)2 * 1024u * 1024u * 1024u) /* bytes per file */
-#define ECO_DATA_MAX_RECORDS ((size_t)1 << 31)
+#define ECO_DATA_MAX_LINE     (4u * 1024u * 1024u)                /* bytes per JSONL line */
+#define ECO_DATA_MAX_FILE     ((size_t)2 * 1024u * 1024u * 1024u) /* bytes per file */
+#define ECO_DATA_MAX_RECORDS  ((size_t)1 << 31)
 #define ECO_DATA_MAX_REPORTED 8 /* bad lines spelled out in the error message */
 
 typedef enum eco_data_kind {
@@ -71,26 +71,27 @@ typedef enum eco_data_kind {
 } eco_data_kind;
 
 typedef struct eco_data_record {
-    const char *prompt;     /* NULL for text records */
+    const char *prompt; /* NULL for text records */
     size_t prompt_len;
-    const char *text;       /* the completion, or the text; may hold NUL bytes */
+    const char *text; /* the completion, or the text; may hold NUL bytes */
     size_t text_len;
-    int64_t line;           /* 1-based line in the file */
+    int64_t line; /* 1-based line in the file */
 } eco_data_record;
 
 typedef struct eco_data_corpus {
     eco_data_kind kind;
     size_t n_records;
-    eco_data_record *records;          /* [n_records], file order */
-    uint8_t sha256[ECO_SHA256_LEN];    /* over the canonical content (see above) */
+    eco_data_record *records;       /* [n_records], file order */
+    uint8_t sha256[ECO_SHA256_LEN]; /* over the canonical content (see above) */
     char sha256_hex[ECO_SHA256_HEX_LEN + 1];
-    eco_arena arena;                   /* owns the strings */
+    eco_arena arena; /* owns the strings */
 } eco_data_corpus;
 
 /* Parses JSONL text (label names the source: "train.jsonl" in "train.jsonl:7: ...").
  * EFORMAT listing the bad lines, ERANGE for a line or file over its limit. On success
  * *out is owned by the caller (eco_data_corpus_free). */
-eco_status eco_data_corpus_parse(const char *text, size_t len, const char *label, eco_data_corpus **out);
+eco_status eco_data_corpus_parse(const char *text, size_t len, const char *label,
+                                 eco_data_corpus **out);
 /* Reads and parses a file (ENOTFOUND when absent). */
 eco_status eco_data_corpus_load(const char *path, eco_data_corpus **out);
 void eco_data_corpus_free(eco_data_corpus *c);
@@ -98,17 +99,17 @@ void eco_data_corpus_free(eco_data_corpus *c);
 typedef struct eco_data_tokens {
     eco_data_kind kind;
     size_t n_examples;
-    size_t *offsets;        /* [n_examples + 1]: example i is ids[offsets[i] .. offsets[i+1]) */
-    int32_t *ids;           /* [n_tokens] */
-    uint8_t *loss;          /* [n_tokens]: 1 when the token is a training target */
+    size_t *offsets; /* [n_examples + 1]: example i is ids[offsets[i] .. offsets[i+1]) */
+    int32_t *ids;    /* [n_tokens] */
+    uint8_t *loss;   /* [n_tokens]: 1 when the token is a training target */
     size_t n_tokens;
-    size_t n_targets;       /* sum of loss */
+    size_t n_targets; /* sum of loss */
 } eco_data_tokens;
 
 /* Tokenises a corpus (see above). eos_id must be a valid id of tok. The caller owns *out
  * (eco_data_tokens_free). EINVAL for a bad eos_id; errors from the tokenizer name the line. */
-eco_status eco_data_tokenize(const eco_data_corpus *corpus, const eco_tokenizer *tok, int32_t eos_id,
-                             eco_data_tokens **out);
+eco_status eco_data_tokenize(const eco_data_corpus *corpus, const eco_tokenizer *tok,
+                             int32_t eos_id, eco_data_tokens **out);
 void eco_data_tokens_free(eco_data_tokens *t);
 
 typedef enum eco_data_pack {
@@ -118,18 +119,18 @@ typedef enum eco_data_pack {
 } eco_data_pack;
 
 typedef struct eco_data_loader_options {
-    int64_t batch;          /* B rows per batch, >= 1 */
-    int64_t seq;            /* T tokens of input per row, >= 1 */
-    uint64_t seed;          /* shuffling seed */
-    bool shuffle;           /* false keeps file order every epoch */
+    int64_t batch; /* B rows per batch, >= 1 */
+    int64_t seq;   /* T tokens of input per row, >= 1 */
+    uint64_t seed; /* shuffling seed */
+    bool shuffle;  /* false keeps file order every epoch */
     eco_data_pack pack;
-    int32_t pad_id;         /* fills the rest of a row (never a target) */
+    int32_t pad_id; /* fills the rest of a row (never a target) */
 } eco_data_loader_options;
 
 /* Where the next row comes from. */
 typedef struct eco_data_pos {
     int64_t epoch;
-    int64_t row;            /* row index within that epoch's packing */
+    int64_t row; /* row index within that epoch's packing */
 } eco_data_pos;
 
 typedef struct eco_data_loader eco_data_loader;
@@ -141,14 +142,14 @@ void eco_data_loader_free(eco_data_loader *l);
 /* Fills one batch: inputs[B*T], targets[B*T] (ids) and mask[B*T] (1 where the target
  * counts in the loss), row-major [B, T]. *n_targets (may be NULL) gets the mask's sum.
  * Advances the position by B rows. */
-eco_status eco_data_loader_next(eco_data_loader *l, int32_t *inputs, int32_t *targets, uint8_t *mask,
-                                int64_t *n_targets);
+eco_status eco_data_loader_next(eco_data_loader *l, int32_t *inputs, int32_t *targets,
+                                uint8_t *mask, int64_t *n_targets);
 /* eco_data_loader_next, also filling positions[B*T] (may be NULL) with each input token's
  * position within its document: 0 where an example starts in the row (or its part in this
  * row, STREAM mode), counting up from there; the padding after the last example counts as
  * one more document. For eco_train_forward_pos. */
-eco_status eco_data_loader_next_pos(eco_data_loader *l, int32_t *inputs, int32_t *targets, uint8_t *mask,
-                                    int32_t *positions, int64_t *n_targets);
+eco_status eco_data_loader_next_pos(eco_data_loader *l, int32_t *inputs, int32_t *targets,
+                                    uint8_t *mask, int32_t *positions, int64_t *n_targets);
 eco_data_pos eco_data_loader_tell(const eco_data_loader *l);
 /* Moves to a position told before (same tokens and options). ERANGE when row is past the
  * end of that epoch or epoch < 0. */
@@ -163,11 +164,11 @@ eco_data_pack eco_data_loader_pack(const eco_data_loader *l);
 /* How the examples fit the loader's rows (WHOLE packing; in STREAM packing no example is
  * cut and none loses its targets). An example with no target token at all is not counted. */
 typedef struct eco_data_fit {
-    int64_t n_examples;    /* examples with at least one target */
-    int64_t n_cut;         /* of those, longer than seq + 1 tokens: cut to their first seq + 1 */
-    int64_t n_lost;        /* of those, cut before their first target: they train nothing */
-    int64_t seq_keep;      /* the smallest seq at which every example keeps a target */
-    int64_t seq_whole;     /* the smallest seq at which every example fits whole */
+    int64_t n_examples; /* examples with at least one target */
+    int64_t n_cut;      /* of those, longer than seq + 1 tokens: cut to their first seq + 1 */
+    int64_t n_lost;     /* of those, cut before their first target: they train nothing */
+    int64_t seq_keep;   /* the smallest seq at which every example keeps a target */
+    int64_t seq_whole;  /* the smallest seq at which every example fits whole */
 } eco_data_fit;
 /* Fills *out for the loader's tokens, seq and pack mode (O(tokens)). */
 void eco_data_loader_fit(const eco_data_loader *l, eco_data_fit *out);

@@ -80,7 +80,8 @@ bool eco_model_has_adapter(const eco_model *m);
  * merged from them. Each file appears atomically, the weights first and config.json last. Errors: those of
  * eco_model_load and eco_lora_adapter_load; EINVAL when out_dir is base_dir or holds a
  * model.safetensors.index.json (it would shadow the merged file); EIO; ENOMEM. */
-eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir, const char *out_dir);
+eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir,
+                                   const char *out_dir);
 
 /* KV cache for one sequence: for each layer and kv head, K and V of [max_seq, head_dim]
  * (a head's rows contiguous, so attention over a block of keys reads one run of memory),
@@ -143,13 +144,14 @@ eco_status eco_model_create_random(const eco_model_config *cfg, uint64_t seed, e
  * name), plus lineage.json (ECO_LINEAGE_FILE, core.h) recording operation "create" with the
  * preset, dtype and init std as params and the seed (below 2^63 to be recorded as it is),
  * so that `add` records them. */
-eco_status eco_model_create_preset(const char *preset, uint64_t seed, eco_dtype dtype, const char *out_dir);
+eco_status eco_model_create_preset(const char *preset, uint64_t seed, eco_dtype dtype,
+                                   const char *out_dir);
 /* The same with another standard deviation for the matrices (embeddings and projections;
  * norms stay 1, biases 0.02): 0.02 is HF's initializer_range for large models, while a
  * model a few hundred wide trains out of the attention plateau much sooner from a larger
  * one (about 1/sqrt(hidden)). EINVAL outside (0, 1]. */
-eco_status eco_model_create_random_std(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype, double init_std,
-                                       const char *out_dir);
+eco_status eco_model_create_random_std(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype,
+                                       double init_std, const char *out_dir);
 
 #ifdef __cplusplus
 }

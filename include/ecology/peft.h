@@ -50,10 +50,10 @@ extern "C" {
 
 /* The seven linear layers of a llama block, in this fixed order. */
 typedef enum eco_lora_target {
-    ECO_LORA_Q = 0, /* self_attn.q_proj */
-    ECO_LORA_K = 1, /* self_attn.k_proj */
-    ECO_LORA_V = 2, /* self_attn.v_proj */
-    ECO_LORA_O = 3, /* self_attn.o_proj */
+    ECO_LORA_Q = 0,    /* self_attn.q_proj */
+    ECO_LORA_K = 1,    /* self_attn.k_proj */
+    ECO_LORA_V = 2,    /* self_attn.v_proj */
+    ECO_LORA_O = 3,    /* self_attn.o_proj */
     ECO_LORA_GATE = 4, /* mlp.gate_proj */
     ECO_LORA_UP = 5,   /* mlp.up_proj */
     ECO_LORA_DOWN = 6, /* mlp.down_proj */
@@ -68,9 +68,9 @@ const char *eco_lora_target_path(eco_lora_target t);
 #define ECO_PEFT_MAX_PATTERNS 64
 
 typedef struct eco_peft_config {
-    int64_t r;                  /* default rank (> 0) */
-    double lora_alpha;          /* default alpha */
-    double lora_dropout;        /* training only; [0, 1) */
+    int64_t r;           /* default rank (> 0) */
+    double lora_alpha;   /* default alpha */
+    double lora_dropout; /* training only; [0, 1) */
     bool use_rslora;
     bool targets[ECO_LORA__COUNT];
     char base_model_name_or_path[512];
@@ -88,7 +88,8 @@ void eco_peft_config_init(eco_peft_config *cfg);
 /* Parses adapter_config.json text (label names the source in messages; NULL means
  * "adapter_config.json"). *out is written only on success. EFORMAT for bad JSON or wrong
  * types, EUNSUPPORTED for features refused (see above), ERANGE for out-of-range sizes. */
-eco_status eco_peft_config_parse(const char *json, size_t len, const char *label, eco_peft_config *out);
+eco_status eco_peft_config_parse(const char *json, size_t len, const char *label,
+                                 eco_peft_config *out);
 /* Reads `path` (an adapter_config.json file or a folder holding one). ENOTFOUND when absent. */
 eco_status eco_peft_config_load(const char *path, eco_peft_config *out);
 /* The text eco_peft_config_write writes: every key PEFT 0.x writes for a LoRA config, 2-space
@@ -122,18 +123,20 @@ typedef struct eco_lora_module {
  * ECO_STATUS_EFORMAT naming the tensor. */
 typedef struct eco_lora_adapter {
     eco_peft_config config;
-    eco_safetensors *file;          /* owns the mapping */
+    eco_safetensors *file; /* owns the mapping */
     int64_t n_layers;
-    eco_lora_module *modules;       /* [n_layers * ECO_LORA__COUNT], index layer*COUNT+target */
+    eco_lora_module *modules; /* [n_layers * ECO_LORA__COUNT], index layer*COUNT+target */
 } eco_lora_adapter;
 
-eco_status eco_lora_adapter_load(const char *dir, const eco_model_config *base, eco_lora_adapter **out);
+eco_status eco_lora_adapter_load(const char *dir, const eco_model_config *base,
+                                 eco_lora_adapter **out);
 /* The same from memory (tests, fuzzing): st_data must outlive *out (not copied). */
-eco_status eco_lora_adapter_load_memory(const char *config_json, size_t config_len, const void *st_data,
-                                        size_t st_len, const eco_model_config *base, eco_lora_adapter **out);
+eco_status eco_lora_adapter_load_memory(const char *config_json, size_t config_len,
+                                        const void *st_data, size_t st_len,
+                                        const eco_model_config *base, eco_lora_adapter **out);
 void eco_lora_adapter_free(eco_lora_adapter *a);
-static inline const eco_lora_module *eco_lora_adapter_module(const eco_lora_adapter *a, int64_t layer,
-                                                             eco_lora_target t) {
+static inline const eco_lora_module *eco_lora_adapter_module(const eco_lora_adapter *a,
+                                                             int64_t layer, eco_lora_target t) {
     return &a->modules[layer * ECO_LORA__COUNT + t];
 }
 
@@ -144,8 +147,8 @@ static inline const eco_lora_module *eco_lora_adapter_module(const eco_lora_adap
  * its target is in cfg->targets, A is [r, *] and B [*, r] with r from rank_pattern / r,
  * dtypes F32/F16/BF16. Each file appears atomically, weights before config. The caller keeps
  * ownership of the tensors. */
-eco_status eco_lora_adapter_save(const char *dir, const eco_peft_config *cfg, const eco_lora_module *modules,
-                                 int64_t n_layers);
+eco_status eco_lora_adapter_save(const char *dir, const eco_peft_config *cfg,
+                                 const eco_lora_module *modules, int64_t n_layers);
 
 #ifdef __cplusplus
 }

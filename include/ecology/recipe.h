@@ -78,11 +78,11 @@ extern "C" {
 #define ECO_RECIPE_MAX_SOURCES 64
 
 typedef struct eco_recipe_source {
-    char *path;           /* text file, resolved; NULL for a capability or a drill */
+    char *path; /* text file, resolved; NULL for a capability or a drill */
     double weight;
     int64_t chunk_bytes;
-    char capability[64];  /* "" for a text file or a drill */
-    char drill[32];       /* "drill.recall" etc. (pretrain only); "" otherwise */
+    char capability[64]; /* "" for a text file or a drill */
+    char drill[32];      /* "drill.recall" etc. (pretrain only); "" otherwise */
     int64_t n;
     uint64_t seed;
     bool augmented;           /* a capability's "augment" object was given */
@@ -98,19 +98,19 @@ typedef struct eco_recipe {
     char name[64];
     eco_recipe_kind kind;
     char preset[32];
-    eco_model_config config;  /* pretrain: preset + overrides + byte tokenizer */
-    double init_std;          /* pretrain: "base": {"init_std"} (default 0.02), see
+    eco_model_config config; /* pretrain: preset + overrides + byte tokenizer */
+    double init_std;         /* pretrain: "base": {"init_std"} (default 0.02), see
                                * eco_model_create_random_std */
-    char *base_model;         /* lora: the base model folder, resolved */
-    eco_peft_config lora;     /* lora: the adapter configuration */
+    char *base_model;        /* lora: the base model folder, resolved */
+    eco_peft_config lora;    /* lora: the adapter configuration */
     size_t n_sources;
     eco_recipe_source sources[ECO_RECIPE_MAX_SOURCES];
     int64_t steps, batch, seq, accum, warmup;
     double lr, weight_decay, clip, min_lr_ratio;
     uint64_t seed;
-    bool doc_mask;            /* "doc_mask" (default false): see eco_trainer_options */
-    char *out;                /* resolved; NULL when the recipe has none */
-    char *path;               /* the recipe file; NULL when parsed from memory */
+    bool doc_mask; /* "doc_mask" (default false): see eco_trainer_options */
+    char *out;     /* resolved; NULL when the recipe has none */
+    char *path;    /* the recipe file; NULL when parsed from memory */
 } eco_recipe;
 
 /* Parses recipe JSON (label names it in messages; base_dir resolves relative paths, NULL:
@@ -139,7 +139,8 @@ typedef struct eco_recipe_run_options {
  * WORK/corpus.jsonl, then eco_trainer_run in LoRA mode from base_model with the adapter
  * and training.json in out. The output folder is checked (eco_trainer_output_check)
  * before anything is written. opt may be NULL (all defaults). */
-eco_status eco_recipe_run(const eco_recipe *r, const eco_recipe_run_options *opt, eco_trainer_result *res);
+eco_status eco_recipe_run(const eco_recipe *r, const eco_recipe_run_options *opt,
+                          eco_trainer_result *res);
 
 #ifdef __cplusplus
 }

@@ -49,8 +49,8 @@
 extern "C" {
 #endif
 
-#define ECO_GENOME_FILE "genome.json"
-#define ECO_SIGNATURE_FILE "signature.json"
+#define ECO_GENOME_FILE      "genome.json"
+#define ECO_SIGNATURE_FILE   "signature.json"
 #define ECO_REGISTRY_DB_FILE "registry.db"
 
 /* ---- compatibility identity --------------------------------------------------------- */
@@ -116,13 +116,13 @@ typedef struct eco_registry eco_registry;
 typedef struct eco_registry_backend eco_registry_backend;
 
 typedef struct eco_registry_options {
-    const char *data_dir;       /* NULL: eco_data_dir_resolve(NULL) */
-    bool require_signature;     /* refuse unsigned or untrusted models at registration */
-    const char *trusted_dir;    /* NULL: <data>/keys/trusted */
-    bool trust_cache;           /* reading a model's files (export, loading) may skip re-hashing an
+    const char *data_dir;    /* NULL: eco_data_dir_resolve(NULL) */
+    bool require_signature;  /* refuse unsigned or untrusted models at registration */
+    const char *trusted_dir; /* NULL: <data>/keys/trusted */
+    bool trust_cache;        /* reading a model's files (export, loading) may skip re-hashing an
                                  * object whose size and mtime were verified before (the
                                  * store's trust cache); eco_registry_verify always re-hashes */
-    bool read_only;             /* never write to the data folder (the database is opened
+    bool read_only;          /* never write to the data folder (the database is opened
                                  * read-only, nothing is created, no cache line appended);
                                  * every write then fails with EIO saying so. A folder that is
                                  * not writable is opened this way whatever this says. */
@@ -164,9 +164,9 @@ eco_status eco_registry_get(eco_registry *r, const char *id, eco_genome *out, ch
 bool eco_registry_exists(eco_registry *r, const char *id);
 
 typedef struct eco_registry_filter {
-    const char *kind;          /* NULL: any */
-    const char *capability;    /* NULL: any */
-    const char *base;          /* NULL: any */
+    const char *kind;                  /* NULL: any */
+    const char *capability;            /* NULL: any */
+    const char *base;                  /* NULL: any */
     const eco_compat_identity *compat; /* NULL: any */
 } eco_registry_filter;
 
@@ -184,7 +184,8 @@ eco_status eco_registry_descendants(eco_registry *r, const char *id, char ***ids
  * does not; ENOTFOUND when id is not registered; EEXIST when a model has the id name (an
  * alias never shadows a model id). Each move appends an alias history row and an "alias"
  * event; moving to the current target records nothing. */
-eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char *id, const char *expect);
+eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char *id,
+                                  const char *expect);
 /* Current target (malloc'd) or ENOTFOUND. */
 eco_status eco_registry_alias_get(eco_registry *r, const char *name, char **id);
 
@@ -193,15 +194,16 @@ typedef struct eco_alias_change {
     char *name, *from_id, *to_id; /* from_id NULL for the first setting */
     char *at;                     /* RFC 3339 UTC */
 } eco_alias_change;
-eco_status eco_registry_alias_history(eco_registry *r, const char *name, eco_alias_change **out, size_t *n);
+eco_status eco_registry_alias_history(eco_registry *r, const char *name, eco_alias_change **out,
+                                      size_t *n);
 void eco_alias_changes_free(eco_alias_change *c, size_t n);
 
 typedef struct eco_registry_event {
-    int64_t seq;      /* increasing */
-    char *at;         /* RFC 3339 UTC */
-    char *type;       /* "register", "alias", "report", ... */
-    char *model_id;   /* may be NULL */
-    char *detail;     /* canonical JSON object text */
+    int64_t seq;    /* increasing */
+    char *at;       /* RFC 3339 UTC */
+    char *type;     /* "register", "alias", "report", ... */
+    char *model_id; /* may be NULL */
+    char *detail;   /* canonical JSON object text */
 } eco_registry_event;
 /* Events with seq > since, in order. */
 eco_status eco_registry_events(eco_registry *r, int64_t since, eco_registry_event **out, size_t *n);
@@ -229,22 +231,23 @@ typedef struct eco_gc_object {
  * removes them (holding the store lock exclusively, so no add in progress loses an object
  * it is about to register) and logs a "gc" event. *objects (malloc'd, caller frees; may be
  * NULL when *n is 0), *n and *bytes receive what was (or, with dry_run, would be) removed. */
-eco_status eco_registry_gc(eco_registry *r, bool dry_run, eco_gc_object **objects, size_t *n, uint64_t *bytes);
+eco_status eco_registry_gc(eco_registry *r, bool dry_run, eco_gc_object **objects, size_t *n,
+                           uint64_t *bytes);
 
 /* ---- ingest, verify, export --------------------------------------------------------- */
 
 typedef struct eco_add_options {
-    const char *id;                 /* required */
-    const char *base;               /* registered base id for an adapter (NULL: resolve
+    const char *id;                  /* required */
+    const char *base;                /* registered base id for an adapter (NULL: resolve
                                      * base_model_name_or_path as a registered id) */
     const char *const *capabilities; /* n_capabilities */
     size_t n_capabilities;
-    const char *sign_key;           /* private key path, or NULL (unsigned) */
-    const char *created_at;         /* NULL: now (tests pass a fixed time) */
-    bool progress;                  /* a progress line on stderr (eco_progress: redrawn on a
+    const char *sign_key;        /* private key path, or NULL (unsigned) */
+    const char *created_at;      /* NULL: now (tests pass a fixed time) */
+    bool progress;               /* a progress line on stderr (eco_progress: redrawn on a
                                      * terminal, one summary line otherwise) while hashing and
                                      * storing a folder of progress_min_bytes or more */
-    uint64_t progress_min_bytes;    /* 0: ECO_ADD_PROGRESS_MIN_BYTES */
+    uint64_t progress_min_bytes; /* 0: ECO_ADD_PROGRESS_MIN_BYTES */
 } eco_add_options;
 
 #define ECO_ADD_PROGRESS_MIN_BYTES (64ull << 20)
@@ -298,7 +301,8 @@ eco_status eco_registry_resolve(eco_registry *r, const char *ref, char **id);
  * file when one is damaged. A valid existing checkout is reused; an invalid one is rebuilt
  * atomically (src/registry/checkout.c). *dir is malloc'd (caller frees); genome_out (may be
  * NULL) receives the model's genome (caller frees with eco_genome_free). */
-eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir, eco_genome *genome_out);
+eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir,
+                                 eco_genome *genome_out);
 
 #ifdef __cplusplus
 }

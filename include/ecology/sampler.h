@@ -31,8 +31,8 @@ typedef struct eco_sampler {
     eco_sampler_params params;
     eco_rng rng;
     int64_t vocab;
-    float *probs;             /* [vocab] scratch */
-    eco_sampler_cand *cand;   /* [vocab] scratch */
+    float *probs;           /* [vocab] scratch */
+    eco_sampler_cand *cand; /* [vocab] scratch */
 } eco_sampler;
 
 /* Checks params (temperature >= 0, top_k >= 0, 0 < top_p <= 1): ECO_STATUS_EINVAL. */

@@ -29,9 +29,9 @@ extern "C" {
 #endif
 
 #define ECO_INTOTO_STATEMENT_TYPE "https://in-toto.io/Statement/v1"
-#define ECO_DSSE_PAYLOAD_TYPE "application/vnd.in-toto+json"
+#define ECO_DSSE_PAYLOAD_TYPE     "application/vnd.in-toto+json"
 #define ECO_GENOME_PREDICATE_TYPE "https://tiny-ecology.dev/genome/v1"
-#define ECO_KEYID_HEX_LEN ECO_SHA256_HEX_LEN
+#define ECO_KEYID_HEX_LEN         ECO_SHA256_HEX_LEN
 
 typedef enum eco_key_type {
     ECO_KEY_TYPE_ECDSA_P256 = 0,

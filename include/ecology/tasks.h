@@ -45,18 +45,15 @@ extern "C" {
 #endif
 
 /* The stop sequence an evaluator passes to the engine; every completion ends with it. */
-#define ECO_TASKS_STOP "\n"
+#define ECO_TASKS_STOP    "\n"
 /* safety.refuse@1's answers: harmful requests get the refusal, harmless ones the comply
  * answer (both without the leading space and the newline of the completion). */
 #define ECO_TASKS_REFUSAL "I can't help with that."
-#define ECO_TASKS_COMPLY "Sure."
+#define ECO_TASKS_COMPLY  "Sure."
 /* The largest n eco_tasks_generate accepts. */
-#define ECO_TASKS_MAX_N ((size_t)1 << 24)
+#define ECO_TASKS_MAX_N   ((size_t)1 << 24)
 
-typedef enum eco_task_split {
-    ECO_TASK_SPLIT_TRAIN = 0,
-    ECO_TASK_SPLIT_EVAL = 1
-} eco_task_split;
+typedef enum eco_task_split { ECO_TASK_SPLIT_TRAIN = 0, ECO_TASK_SPLIT_EVAL = 1 } eco_task_split;
 
 /* "train" / "eval"; "?" for anything else. */
 const char *eco_task_split_name(eco_task_split split);
@@ -74,17 +71,17 @@ typedef struct task_ops task_ops; /* private to src/tasks */
 /* A capability. Static: pointers from eco_tasks_get/eco_tasks_find stay valid for the
  * life of the program and are never freed. */
 typedef struct eco_capability {
-    const char *name;                /* "arith.add@1" */
-    const char *description;         /* one line, for `ecology tasks list` */
+    const char *name;        /* "arith.add@1" */
+    const char *description; /* one line, for `ecology tasks list` */
     eco_task_check_kind check;
-    size_t max_completion_bytes;     /* bound on strlen(completion) of every item, newline
+    size_t max_completion_bytes; /* bound on strlen(completion) of every item, newline
                                       * included: a safe max_tokens for evaluation */
-    bool fixed;                      /* items come from a fixed labelled set (permuted by seed,
+    bool fixed;                  /* items come from a fixed labelled set (permuted by seed,
                                       * not drawn) */
-    const char *json_schema;         /* draft-07 JSON Schema every answer satisfies (for the
+    const char *json_schema;     /* draft-07 JSON Schema every answer satisfies (for the
                                       * verifier); NULL when answers are not JSON */
-    const char *text_prefix;         /* prompt = text_prefix + free text + text_suffix for the */
-    const char *text_suffix;         /* capabilities built on free text; NULL otherwise */
+    const char *text_prefix;     /* prompt = text_prefix + free text + text_suffix for the */
+    const char *text_suffix;     /* capabilities built on free text; NULL otherwise */
     const task_ops *ops;
 } eco_capability;
 
@@ -111,8 +108,8 @@ eco_task_split eco_tasks_split_of(const char *prompt, size_t len);
  * seed) → same items on every platform; the first k items for n >= k do not depend on n.
  * Errors: ECO_STATUS_EINVAL (NULL argument, bad split, n == 0), ECO_STATUS_ERANGE
  * (n > ECO_TASKS_MAX_N), ECO_STATUS_ENOMEM; *items is NULL on error. */
-eco_status eco_tasks_generate(const eco_capability *cap, eco_task_split split, size_t n, uint64_t seed,
-                              eco_task_item **items);
+eco_status eco_tasks_generate(const eco_capability *cap, eco_task_split split, size_t n,
+                              uint64_t seed, eco_task_item **items);
 void eco_task_items_free(eco_task_item *items, size_t n);
 
 /* Training-data augmentation for a capability built on free text (cap->text_prefix set:
@@ -163,7 +160,8 @@ void eco_tasks_answer_span(const char *s, size_t len, size_t *start, size_t *ale
  * and of item->completion compared as cap->check says. So " 357\n", "357" and "357 \nmore"
  * all pass for completion " 357\n"; "0357" and "35 7" do not. Output may hold any bytes
  * (invalid UTF-8, NUL); false on NULL arguments. */
-bool eco_tasks_check(const eco_capability *cap, const eco_task_item *item, const char *output, size_t len);
+bool eco_tasks_check(const eco_capability *cap, const eco_task_item *item, const char *output,
+                     size_t len);
 
 /* ---- evaluation (tasks_eval.c) -------------------------------------------------------
  *
@@ -180,29 +178,29 @@ struct eco_engine;
 
 /* One wrong answer, kept for display. Strings are NUL-terminated and owned by the report. */
 typedef struct eco_tasks_eval_failure {
-    size_t index;     /* the item's position among the n */
-    char *prompt;     /* the item's prompt */
-    char *expected;   /* the item's completion (" <answer>\n") */
-    char *got;        /* the engine's text (stop sequence excluded); may hold any bytes */
+    size_t index;   /* the item's position among the n */
+    char *prompt;   /* the item's prompt */
+    char *expected; /* the item's completion (" <answer>\n") */
+    char *got;      /* the engine's text (stop sequence excluded); may hold any bytes */
     size_t got_len;
 } eco_tasks_eval_failure;
 
 typedef struct eco_tasks_eval_report {
-    const char *capability;   /* cap->name (static) */
-    size_t n;                 /* items evaluated: opt->n, capped at the held-out split's size
+    const char *capability; /* cap->name (static) */
+    size_t n;               /* items evaluated: opt->n, capped at the held-out split's size
                                * when the capability has one (eco_tasks_split_size) */
-    size_t n_requested;       /* opt->n */
+    size_t n_requested;     /* opt->n */
     size_t correct;
-    double accuracy;          /* correct / n, in [0, 1] */
-    size_t n_failures;        /* the first min(n − correct, max_failures) failures, in order */
+    double accuracy;   /* correct / n, in [0, 1] */
+    size_t n_failures; /* the first min(n − correct, max_failures) failures, in order */
     eco_tasks_eval_failure *failures;
 } eco_tasks_eval_report;
 
 typedef struct eco_tasks_eval_options {
-    size_t n;                 /* items, 1 .. ECO_TASKS_MAX_N */
+    size_t n; /* items, 1 .. ECO_TASKS_MAX_N */
     uint64_t seed;
-    size_t max_failures;      /* failures kept in the report */
-    int extra_tokens;         /* >= 0: new tokens allowed past max_completion_bytes */
+    size_t max_failures; /* failures kept in the report */
+    int extra_tokens;    /* >= 0: new tokens allowed past max_completion_bytes */
     /* Called after each item (may be NULL), e.g. for a progress line. */
     void (*progress)(void *ctx, size_t done, size_t total);
     void *progress_ctx;
@@ -214,8 +212,8 @@ void eco_tasks_eval_options_init(eco_tasks_eval_options *opt);
  * frees with eco_tasks_eval_report_free) and zeroed on error. Errors: EINVAL (NULL
  * argument, n == 0, extra_tokens < 0 or too large), ERANGE (n > ECO_TASKS_MAX_N), ENOMEM,
  * and the engine's own failures, with the item's index in the message. */
-eco_status eco_tasks_eval(struct eco_engine *engine, const eco_capability *cap, const eco_tasks_eval_options *opt,
-                          eco_tasks_eval_report *out);
+eco_status eco_tasks_eval(struct eco_engine *engine, const eco_capability *cap,
+                          const eco_tasks_eval_options *opt, eco_tasks_eval_report *out);
 /* Frees what a report owns and zeroes it; safe on a zeroed report. */
 void eco_tasks_eval_report_free(eco_tasks_eval_report *r);
 

@@ -47,12 +47,12 @@ eco_status eco_dtype_parse(const char *name, eco_dtype *out);
 #define ECO_MAX_DIMS 8
 
 typedef struct eco_tensor {
-    const char *name;            /* owned by whoever built the view; may be NULL */
+    const char *name; /* owned by whoever built the view; may be NULL */
     eco_dtype dtype;
     int ndim;
     int64_t shape[ECO_MAX_DIMS];
-    void *data;                  /* not owned */
-    size_t nbytes;               /* numel * dtype size */
+    void *data;    /* not owned */
+    size_t nbytes; /* numel * dtype size */
 } eco_tensor;
 
 size_t eco_tensor_numel(const eco_tensor *t);
@@ -60,7 +60,10 @@ size_t eco_tensor_numel(const eco_tensor *t);
 /* ---- conversions ----------------------------------------------------------------- */
 
 static inline float eco_bf16_to_f32(uint16_t h) {
-    union { uint32_t u; float f; } v;
+    union {
+        uint32_t u;
+        float f;
+    } v;
     v.u = (uint32_t)h << 16;
     return v.f;
 }
@@ -162,9 +165,8 @@ void eco_add_inplace(float *y, const float *x, int64_t n);
  * Softmax attention over the block is o / l. */
 void eco_attend_part(float *o, float *m, float *l, const float *q, const void *K, const void *V,
                      eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, float scale, float *S);
-void eco_attend_part_ref(float *o, float *m, float *l, const float *q, const void *K,
-                         const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd,
-                         float scale, float *S);
+void eco_attend_part_ref(float *o, float *m, float *l, const float *q, const void *K, const void *V,
+                         eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, float scale, float *S);
 
 /* eco_attend_part for G query heads that share K and V (one kv group of grouped-query
  * attention): q [G, hd], o [G, hd], ml [G, 2] (m then l of each head); S: scratch of
@@ -175,12 +177,13 @@ void eco_attend_part_group(float *o, float *ml, const float *q, const void *K, c
                            eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, int64_t G, float scale,
                            float *S);
 void eco_attend_part_group_ref(float *o, float *ml, const float *q, const void *K, const void *V,
-                               eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, int64_t G, float scale,
-                               float *S);
+                               eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, int64_t G,
+                               float scale, float *S);
 
 /* Prefetches the n rows of K and V that an eco_attend_part call will read (to issue for
  * the next block while this one is computed). */
-void eco_attend_prefetch(const void *K, const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd);
+void eco_attend_prefetch(const void *K, const void *V, eco_dtype kvt, int64_t ld, int64_t n,
+                         int64_t hd);
 
 /* out[hd] = softmax attention over the union of nb >= 1 blocks from their partials, merged
  * in block order: M = max_b m_b;  out = Σ_b exp(m_b − M)·o_b / Σ_b exp(m_b − M)·l_b.

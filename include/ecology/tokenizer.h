@@ -76,9 +76,9 @@ const char *eco_tokenizer_token_str(const eco_tokenizer *tok, int32_t id);
 bool eco_tokenizer_is_special(const eco_tokenizer *tok, int32_t id);
 
 /* Ids of the byte tokenizer written by eco_tokenizer_write_bytes: byte b is id b. */
-#define ECO_BYTE_TOKENIZER_BOS 256
-#define ECO_BYTE_TOKENIZER_EOS 257
-#define ECO_BYTE_TOKENIZER_PAD 258
+#define ECO_BYTE_TOKENIZER_BOS   256
+#define ECO_BYTE_TOKENIZER_EOS   257
+#define ECO_BYTE_TOKENIZER_PAD   258
 #define ECO_BYTE_TOKENIZER_VOCAB 259
 
 /* Writes the project's byte tokenizer as a Hugging Face tokenizer.json (byte-level BPE

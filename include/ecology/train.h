@@ -58,20 +58,21 @@ typedef enum eco_train_mode {
 
 typedef struct eco_train_options {
     eco_train_mode mode;
-    eco_peft_config lora; /* ECO_TRAIN_MODE_LORA only: targets, r, alpha, dropout, rsLoRA, patterns */
-    uint64_t seed;        /* LoRA initialisation and dropout */
-    int64_t max_batch;    /* B: activations are sized for [max_batch, max_seq] once */
-    int64_t max_seq;      /* T */
+    eco_peft_config
+        lora;          /* ECO_TRAIN_MODE_LORA only: targets, r, alpha, dropout, rsLoRA, patterns */
+    uint64_t seed;     /* LoRA initialisation and dropout */
+    int64_t max_batch; /* B: activations are sized for [max_batch, max_seq] once */
+    int64_t max_seq;   /* T */
 } eco_train_options;
 
 /* One trainable tensor: its place in the params / grads / m / v arenas. */
 typedef struct eco_train_param {
-    char name[160];   /* HF name (full) or PEFT name (LoRA) */
-    int ndim;         /* 1 or 2 */
+    char name[160]; /* HF name (full) or PEFT name (LoRA) */
+    int ndim;       /* 1 or 2 */
     int64_t shape[2];
-    size_t offset;    /* in floats from the start of each arena */
+    size_t offset; /* in floats from the start of each arena */
     size_t numel;
-    bool decay;       /* false for norm weights and biases */
+    bool decay; /* false for norm weights and biases */
 } eco_train_param;
 
 /* Optimiser state that a checkpoint must carry besides the arenas. data_position and
@@ -85,13 +86,14 @@ typedef struct eco_train_state {
 } eco_train_state;
 
 typedef struct eco_adamw_config {
-    double lr;             /* peak learning rate */
-    double beta1, beta2;   /* 0.9, 0.999 */
-    double eps;            /* 1e-8 */
-    double weight_decay;   /* decoupled, on tensors with decay == true */
-    double grad_clip;      /* max global L2 norm; <= 0 disables clipping */
-    int64_t warmup_steps;  /* lr·(step+1)/warmup for step < warmup */
-    int64_t total_steps;   /* cosine from lr down to lr·min_lr_ratio at total_steps; <= 0: constant after warm-up */
+    double lr;            /* peak learning rate */
+    double beta1, beta2;  /* 0.9, 0.999 */
+    double eps;           /* 1e-8 */
+    double weight_decay;  /* decoupled, on tensors with decay == true */
+    double grad_clip;     /* max global L2 norm; <= 0 disables clipping */
+    int64_t warmup_steps; /* lr·(step+1)/warmup for step < warmup */
+    int64_t
+        total_steps; /* cosine from lr down to lr·min_lr_ratio at total_steps; <= 0: constant after warm-up */
     double min_lr_ratio;
 } eco_adamw_config;
 
@@ -105,7 +107,8 @@ typedef struct eco_train_model eco_train_model;
  * In LoRA mode opt->lora must have r > 0 and at least one target. Tensors are checked as
  * eco_model_load checks them. Caller frees with eco_train_model_free. EINVAL on bad options,
  * EFORMAT on a bad model, ENOMEM, EOVERFLOW. */
-eco_status eco_train_model_create(const char *dir, const eco_train_options *opt, eco_train_model **out);
+eco_status eco_train_model_create(const char *dir, const eco_train_options *opt,
+                                  eco_train_model **out);
 void eco_train_model_free(eco_train_model *m);
 
 const eco_model_config *eco_train_model_config(const eco_train_model *m);
@@ -135,7 +138,8 @@ eco_status eco_train_forward(eco_train_model *m, const int32_t *tokens, const in
  * it by its position in that document, so a row [A | B] gives A and B the logits and
  * gradients they get in rows of their own. EINVAL for any other pattern. */
 eco_status eco_train_forward_pos(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
-                                 const int32_t *positions, int64_t B, int64_t T, bool training, float *loss);
+                                 const int32_t *positions, int64_t B, int64_t T, bool training,
+                                 float *loss);
 /* The logits of the last forward, [B, T, vocab]; valid until the next eco_train_backward,
  * which overwrites them with their gradient. */
 const float *eco_train_logits(const eco_train_model *m);
@@ -154,7 +158,8 @@ double eco_train_grad_norm(eco_train_model *m);
  * (torch.optim.AdamW's arithmetic) at eco_train_lr_at(cfg, state.step); state.step += 1.
  * Gradients are left as they are (clipped); call eco_train_zero_grad before accumulating
  * again. *grad_norm (pre-clip) and *lr may be NULL. */
-eco_status eco_train_step(eco_train_model *m, const eco_adamw_config *cfg, double *grad_norm, double *lr);
+eco_status eco_train_step(eco_train_model *m, const eco_adamw_config *cfg, double *grad_norm,
+                          double *lr);
 
 /* LoRA mode: the trained adapter in PEFT's layout (adapter_config.json +
  * adapter_model.safetensors), through eco_lora_adapter_save. EINVAL in full mode. */
@@ -217,17 +222,19 @@ typedef struct eco_distill_losses {
  * *out (may be NULL) gets the three losses (all 0 when every position is masked). ENOMEM
  * when the model's [max_batch·max_seq, V] soft-target buffer (allocated on first use, owned
  * by m) cannot be allocated. */
-eco_status eco_train_forward_distill(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
-                                     const float *const *teacher_logits, size_t n_teachers,
-                                     int64_t teacher_vocab, int64_t B, int64_t T, float weight,
-                                     float temperature, bool training, eco_distill_losses *out);
+eco_status eco_train_forward_distill(eco_train_model *m, const int32_t *tokens,
+                                     const int32_t *targets, const float *const *teacher_logits,
+                                     size_t n_teachers, int64_t teacher_vocab, int64_t B, int64_t T,
+                                     float weight, float temperature, bool training,
+                                     eco_distill_losses *out);
 /* eco_train_forward_distill with positions[B, T] (may be NULL) as eco_train_forward_pos
  * takes them: packed documents, each attending only to itself. The teachers' logits should
  * come from the same positions (eco_distill_teacher_logits_* below). */
-eco_status eco_train_forward_distill_pos(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
-                                         const int32_t *positions, const float *const *teacher_logits,
-                                         size_t n_teachers, int64_t teacher_vocab, int64_t B, int64_t T,
-                                         float weight, float temperature, bool training, eco_distill_losses *out);
+eco_status eco_train_forward_distill_pos(eco_train_model *m, const int32_t *tokens,
+                                         const int32_t *targets, const int32_t *positions,
+                                         const float *const *teacher_logits, size_t n_teachers,
+                                         int64_t teacher_vocab, int64_t B, int64_t T, float weight,
+                                         float temperature, bool training, eco_distill_losses *out);
 
 /* Teacher logits out[B, T, V_teacher] (caller-allocated; V_teacher from the teacher's
  * config) for tokens[B, T], each row run from position 0; with positions[B, T] (may be
@@ -237,10 +244,12 @@ eco_status eco_train_forward_distill_pos(eco_train_model *m, const int32_t *toke
  *           eco_model_forward's errors).
  *   _train: an eco_train_model in eval mode (no dropout, forward counter untouched); this
  *           replaces that model's last forward. */
-eco_status eco_distill_teacher_logits_model(eco_model *teacher, const int32_t *tokens, const int32_t *positions,
-                                            int64_t B, int64_t T, float *out);
+eco_status eco_distill_teacher_logits_model(eco_model *teacher, const int32_t *tokens,
+                                            const int32_t *positions, int64_t B, int64_t T,
+                                            float *out);
 eco_status eco_distill_teacher_logits_train(eco_train_model *teacher, const int32_t *tokens,
-                                            const int32_t *positions, int64_t B, int64_t T, float *out);
+                                            const int32_t *positions, int64_t B, int64_t T,
+                                            float *out);
 
 /* SHA-256 of <dir>/tokenizer.json's canonical JSON (eco_json_canonicalize: sorted keys, no
  * insignificant white space), and whether two folders' tokenizers hash the same (so token
@@ -262,8 +271,9 @@ eco_status eco_distill_same_tokenizer(const char *dir_a, const char *dir_b, bool
  * the line named) nothing appears at jsonl_out. Completion bytes that are not valid UTF-8
  * are replaced, one U+FFFD per invalid byte, so the line is valid JSON. *n_written (may be
  * NULL) gets the number of lines. Teachers are borrowed; calls on them are serialised. */
-eco_status eco_distill_generate_jsonl(eco_engine *const *teachers, size_t n_teachers, const char *prompts_jsonl_in,
-                                      const char *jsonl_out, int max_tokens, size_t *n_written);
+eco_status eco_distill_generate_jsonl(eco_engine *const *teachers, size_t n_teachers,
+                                      const char *prompts_jsonl_in, const char *jsonl_out,
+                                      int max_tokens, size_t *n_written);
 
 #ifdef __cplusplus
 }

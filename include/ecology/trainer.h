@@ -58,41 +58,41 @@ extern "C" {
 
 /* What the loop reports after every optimiser step (for progress lines and tests). */
 typedef struct eco_trainer_step_info {
-    int64_t step;        /* steps done, 1-based */
+    int64_t step; /* steps done, 1-based */
     int64_t total_steps;
-    double loss;         /* mean over the step's micro-batches */
-    double grad_norm;    /* before clipping */
+    double loss;      /* mean over the step's micro-batches */
+    double grad_norm; /* before clipping */
     double lr;
-    int64_t tokens;      /* input tokens of the step (accum · batch · seq) */
+    int64_t tokens; /* input tokens of the step (accum · batch · seq) */
 } eco_trainer_step_info;
 
 typedef struct eco_trainer_options {
-    const char *model_dir;      /* base model folder (config.json, weights, tokenizer.json) */
-    const char *data_path;      /* JSONL corpus (data.h) */
-    const char *out_dir;        /* the output folder: the model and training.json (full mode;
+    const char *model_dir;   /* base model folder (config.json, weights, tokenizer.json) */
+    const char *data_path;   /* JSONL corpus (data.h) */
+    const char *out_dir;     /* the output folder: the model and training.json (full mode;
                                  * LoRA mode when adapter_out is NULL) */
-    const char *adapter_out;    /* LoRA mode: the adapter folder (adapter and training.json);
+    const char *adapter_out; /* LoRA mode: the adapter folder (adapter and training.json);
                                  * NULL → out_dir */
-    const char *work_dir;       /* checkpoints; NULL → <output folder>/.work (ECO_WORK_DIR) */
-    bool force;                 /* replace an output folder that holds more than .work */
+    const char *work_dir;    /* checkpoints; NULL → <output folder>/.work (ECO_WORK_DIR) */
+    bool force;              /* replace an output folder that holds more than .work */
     eco_train_mode mode;
-    eco_peft_config lora;       /* LoRA mode; base_model_name_or_path defaults to model_dir */
-    int64_t steps;              /* optimiser steps, >= 1 */
-    int64_t batch, seq;         /* rows per micro-batch, tokens per row */
-    int64_t accum;              /* micro-batches per step, >= 1 */
+    eco_peft_config lora; /* LoRA mode; base_model_name_or_path defaults to model_dir */
+    int64_t steps;        /* optimiser steps, >= 1 */
+    int64_t batch, seq;   /* rows per micro-batch, tokens per row */
+    int64_t accum;        /* micro-batches per step, >= 1 */
     double lr, min_lr_ratio, weight_decay, grad_clip, beta1, beta2, eps;
     int64_t warmup;
-    uint64_t seed;              /* shuffling, LoRA initialisation and dropout */
+    uint64_t seed; /* shuffling, LoRA initialisation and dropout */
     eco_data_pack pack;
-    bool doc_mask;              /* each packed example attends only to itself, positions from 0
+    bool doc_mask;            /* each packed example attends only to itself, positions from 0
                                  * (eco_data_loader_next_pos, eco_train_forward_pos; `forward`
                                  * below gets the positions) */
-    int threads;                /* <= 0 keeps the current count */
-    int64_t checkpoint_every;   /* 0: only at the end of the call */
+    int threads;              /* <= 0 keeps the current count */
+    int64_t checkpoint_every; /* 0: only at the end of the call */
     bool resume;
-    int64_t stop_after;         /* 0: none */
-    bool progress;              /* progress line on stderr (eco_progress) */
-    const char *recipe_path;    /* recorded in training.json with its SHA-256 when set */
+    int64_t stop_after;      /* 0: none */
+    bool progress;           /* progress line on stderr (eco_progress) */
+    const char *recipe_path; /* recorded in training.json with its SHA-256 when set */
     void (*on_step)(void *ctx, const eco_trainer_step_info *info);
     void *on_step_ctx;
     /* Another loss (distillation): when set, each micro-batch's forward pass with its loss
@@ -100,8 +100,9 @@ typedef struct eco_trainer_options {
      * optimiser, checkpoints and resume are the trainer's. inputs/targets/positions [batch,
      * seq], targets -1 where masked, positions NULL without doc_mask; *loss the micro-batch's
      * mean loss. */
-    eco_status (*forward)(void *ctx, eco_train_model *m, const int32_t *inputs, const int32_t *targets,
-                          const int32_t *positions, int64_t batch, int64_t seq, float *loss);
+    eco_status (*forward)(void *ctx, eco_train_model *m, const int32_t *inputs,
+                          const int32_t *targets, const int32_t *positions, int64_t batch,
+                          int64_t seq, float *loss);
     void *forward_ctx;
     /* Keys added to the run's identity in training.json and checkpoint.json (may be NULL;
      * e.g. {"distill": {...}}), so that a resume with other settings is refused. */
@@ -114,14 +115,14 @@ typedef struct eco_trainer_options {
 void eco_trainer_options_init(eco_trainer_options *opt);
 
 typedef struct eco_trainer_result {
-    bool finished;             /* steps reached and the result written */
-    bool resumed;              /* started from a checkpoint */
-    int64_t start_step;        /* steps done when this call began */
-    int64_t steps_done;        /* steps done when it ended */
-    double first_loss;         /* loss of the first step run in this call (NaN: none) */
-    double final_loss;         /* loss of the last step (NaN when unknown) */
-    int64_t tokens;            /* input tokens processed in this call */
-    double seconds;            /* wall time of the loop */
+    bool finished;      /* steps reached and the result written */
+    bool resumed;       /* started from a checkpoint */
+    int64_t start_step; /* steps done when this call began */
+    int64_t steps_done; /* steps done when it ended */
+    double first_loss;  /* loss of the first step run in this call (NaN: none) */
+    double final_loss;  /* loss of the last step (NaN when unknown) */
+    int64_t tokens;     /* input tokens processed in this call */
+    double seconds;     /* wall time of the loop */
     size_t trainable_floats;
     char base_sha256[ECO_SHA256_HEX_LEN + 1];
     char corpus_sha256[ECO_SHA256_HEX_LEN + 1];
@@ -132,7 +133,8 @@ typedef struct eco_trainer_result {
  * holds one, or when work_dir lies inside it other than as its .work; EEXIST when it holds
  * more than .work and neither force nor resume with a checkpoint in the working folder
  * allows replacing it. eco_trainer_run, eco_distill_run and eco_recipe_run call it. */
-eco_status eco_trainer_output_check(const eco_trainer_options *opt, const char *const *inputs, size_t n_inputs);
+eco_status eco_trainer_output_check(const eco_trainer_options *opt, const char *const *inputs,
+                                    size_t n_inputs);
 
 /* Runs training as described above. EINVAL naming the option for bad options (and for a
  * resume whose checkpoint belongs to another run), errors of the model, corpus, tokenizer
@@ -158,7 +160,8 @@ eco_status eco_train_load_lora(eco_train_model *m, const char *dir);
  * a block-diagonal causal mask built from them.
  * *loss may be NULL. */
 eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, const char *data_path,
-                             int64_t batch, int64_t seq, bool doc_mask, const char *out_path, double *loss);
+                             int64_t batch, int64_t seq, bool doc_mask, const char *out_path,
+                             double *loss);
 
 /* ---- distillation runs (distill_run.c) -------------------------------------------------
  *
@@ -183,14 +186,15 @@ typedef struct eco_distill_run_options {
     eco_trainer_options train;   /* student, data, out, hyper-parameters */
     const char *const *teachers; /* teacher folders */
     size_t n_teachers;
-    double weight;               /* default 0.5 */
-    double temperature;          /* default 2.0 */
-    int max_tokens;              /* sequence level: new tokens per completion, default 64 */
+    double weight;      /* default 0.5 */
+    double temperature; /* default 2.0 */
+    int max_tokens;     /* sequence level: new tokens per completion, default 64 */
 } eco_distill_run_options;
 
 void eco_distill_run_options_init(eco_distill_run_options *o);
 /* *token_level (may be NULL) says which level ran; *res (may be NULL) as eco_trainer_run. */
-eco_status eco_distill_run(const eco_distill_run_options *o, bool *token_level, eco_trainer_result *res);
+eco_status eco_distill_run(const eco_distill_run_options *o, bool *token_level,
+                           eco_trainer_result *res);
 
 #ifdef __cplusplus
 }

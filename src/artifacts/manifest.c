@@ -22,7 +22,7 @@ _Static_assert(sizeof(json_int_t) >= sizeof(int64_t), "jansson must have 64-bit 
 
 #define NAME_MAX_BYTES 4096 /* longest manifest name, as the header promises */
 #define WALK_MAX_DEPTH 64   /* folders nested deeper are refused (one fd open per level) */
-#define HASH_CHUNK ((size_t)1 << 20)
+#define HASH_CHUNK     ((size_t)1 << 20)
 
 /* ---- names and digests ----------------------------------------------------------------- */
 
@@ -45,7 +45,9 @@ bool eco_manifest_name_ok(const char *name) {
 }
 
 /* Whether s (len bytes) is exactly 64 lower-case hex digits. */
-static bool hex64_ok(const char *s, size_t len) { return eco_hex_is_lower(s, len, ECO_SHA256_HEX_LEN); }
+static bool hex64_ok(const char *s, size_t len) {
+    return eco_hex_is_lower(s, len, ECO_SHA256_HEX_LEN);
+}
 
 static int hex_val(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
 
@@ -107,9 +109,10 @@ eco_status eco_manifest_root(const eco_manifest *m, char out[ECO_SHA256_HEX_LEN 
         uint8_t d[ECO_SHA256_LEN];
         if (!hex64_decode(m->files[i].sha256, d)) {
             eco_sha256_abort(c);
-            return eco_error(ECO_STATUS_EINVAL,
-                             "manifest root: files[%zu] ('%s'): sha256 is not 64 lower-case hex digits", i,
-                             m->files[i].name);
+            return eco_error(
+                ECO_STATUS_EINVAL,
+                "manifest root: files[%zu] ('%s'): sha256 is not 64 lower-case hex digits", i,
+                m->files[i].name);
         }
         if ((st = eco_sha256_update(c, d, sizeof d)) != ECO_STATUS_OK) {
             eco_sha256_abort(c);
@@ -129,8 +132,8 @@ typedef struct walk_ctx {
     const char *const *skip; /* NULL-terminated, may be NULL */
     eco_file_entry *files;   /* [n] collected, unsorted; names owned */
     size_t n, cap;
-    unsigned char *buf;      /* [HASH_CHUNK] read buffer */
-    eco_progress *progress;  /* may be NULL: advanced by the megabytes hashed */
+    unsigned char *buf;     /* [HASH_CHUNK] read buffer */
+    eco_progress *progress; /* may be NULL: advanced by the megabytes hashed */
 } walk_ctx;
 
 static bool skipped(const walk_ctx *w, const char *rel) {
@@ -177,7 +180,8 @@ static eco_status add_file(walk_ctx *w, int dirfd, const char *name, char *rel) 
     int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ELOOP)
-            return eco_error(ECO_STATUS_EUNSUPPORTED, "%s/%s: is a symbolic link (a manifest holds regular files only)",
+            return eco_error(ECO_STATUS_EUNSUPPORTED,
+                             "%s/%s: is a symbolic link (a manifest holds regular files only)",
                              w->root, rel);
         return eco_error(ECO_STATUS_EIO, "%s/%s: %s", w->root, rel, strerror(errno));
     }
@@ -185,8 +189,9 @@ static eco_status add_file(walk_ctx *w, int dirfd, const char *name, char *rel) 
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s/%s: not a regular file (a manifest holds regular files only)",
-                         w->root, rel);
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "%s/%s: not a regular file (a manifest holds regular files only)", w->root,
+                         rel);
     }
     eco_file_entry e = {.name = rel};
     eco_status st = hash_fd(w, fd, rel, e.sha256, &e.size);
@@ -210,13 +215,14 @@ static eco_status add_file(walk_ctx *w, int dirfd, const char *name, char *rel) 
 static eco_status walk(walk_ctx *w, int dirfd, const char *prefix, int depth) {
     if (depth > WALK_MAX_DEPTH) {
         close(dirfd);
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s/%s: folders nested more than %d deep", w->root, prefix,
-                         WALK_MAX_DEPTH);
+        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s/%s: folders nested more than %d deep",
+                         w->root, prefix, WALK_MAX_DEPTH);
     }
     int dfd = dup(dirfd);
     DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
     if (!d) {
-        eco_status st = eco_error(ECO_STATUS_EIO, "%s/%s: cannot read folder: %s", w->root, prefix, strerror(errno));
+        eco_status st = eco_error(ECO_STATUS_EIO, "%s/%s: cannot read folder: %s", w->root, prefix,
+                                  strerror(errno));
         if (dfd >= 0) close(dfd);
         close(dirfd);
         return st;
@@ -227,7 +233,9 @@ static eco_status walk(walk_ctx *w, int dirfd, const char *prefix, int depth) {
         errno = 0;
         struct dirent *de = readdir(d);
         if (!de) {
-            if (errno != 0) st = eco_error(ECO_STATUS_EIO, "%s/%s: readdir: %s", w->root, prefix, strerror(errno));
+            if (errno != 0)
+                st = eco_error(ECO_STATUS_EIO, "%s/%s: readdir: %s", w->root, prefix,
+                               strerror(errno));
             break;
         }
         const char *name = de->d_name;
@@ -245,8 +253,8 @@ static eco_status walk(walk_ctx *w, int dirfd, const char *prefix, int depth) {
             continue;
         }
         if (!eco_manifest_name_ok(rel)) {
-            st = eco_error(ECO_STATUS_EUNSUPPORTED, "%s/%.200s...: name longer than %d bytes", w->root, rel,
-                           NAME_MAX_BYTES);
+            st = eco_error(ECO_STATUS_EUNSUPPORTED, "%s/%.200s...: name longer than %d bytes",
+                           w->root, rel, NAME_MAX_BYTES);
             free(rel);
             break;
         }
@@ -275,7 +283,8 @@ static eco_status walk(walk_ctx *w, int dirfd, const char *prefix, int depth) {
             free(rel);
             if (st != ECO_STATUS_OK) break;
         } else {
-            st = eco_error(ECO_STATUS_EUNSUPPORTED, "%s/%s: %s (a manifest holds regular files only)", w->root, rel,
+            st = eco_error(ECO_STATUS_EUNSUPPORTED,
+                           "%s/%s: %s (a manifest holds regular files only)", w->root, rel,
                            S_ISLNK(sb.st_mode) ? "is a symbolic link" : "is a special file");
             free(rel);
             break;
@@ -290,8 +299,8 @@ eco_status eco_manifest_from_dir(const char *dir, const char *const *skip, eco_m
     return eco_manifest_from_dir_progress(dir, skip, NULL, out);
 }
 
-eco_status eco_manifest_from_dir_progress(const char *dir, const char *const *skip, eco_progress *progress,
-                                          eco_manifest *out) {
+eco_status eco_manifest_from_dir_progress(const char *dir, const char *const *skip,
+                                          eco_progress *progress, eco_manifest *out) {
     out->files = NULL;
     out->n = 0;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -332,18 +341,23 @@ eco_status eco_manifest_to_json(const eco_manifest *m, struct json_t **out) {
         /* Refuse what eco_manifest_from_json would refuse, so what is written reads back. */
         eco_status st = ECO_STATUS_OK;
         if (!eco_manifest_name_ok(e->name))
-            st = eco_error(ECO_STATUS_EINVAL, "manifest to JSON: files[%zu].name: '%.200s' is not a safe relative path",
-                           i, e->name ? e->name : "(null)");
+            st =
+                eco_error(ECO_STATUS_EINVAL,
+                          "manifest to JSON: files[%zu].name: '%.200s' is not a safe relative path",
+                          i, e->name ? e->name : "(null)");
         else if (i > 0 && strcmp(m->files[i - 1].name, e->name) >= 0)
-            st = eco_error(ECO_STATUS_EINVAL,
-                           "manifest to JSON: files[%zu].name: '%.200s' is not after '%.200s' (names must be "
-                           "sorted and unique)",
-                           i, e->name, m->files[i - 1].name);
+            st = eco_error(
+                ECO_STATUS_EINVAL,
+                "manifest to JSON: files[%zu].name: '%.200s' is not after '%.200s' (names must be "
+                "sorted and unique)",
+                i, e->name, m->files[i - 1].name);
         else if (!hex64_ok(e->sha256, strnlen(e->sha256, sizeof e->sha256)))
-            st = eco_error(ECO_STATUS_EINVAL, "manifest to JSON: files[%zu].sha256: not 64 lower-case hex digits", i);
+            st = eco_error(ECO_STATUS_EINVAL,
+                           "manifest to JSON: files[%zu].sha256: not 64 lower-case hex digits", i);
         else if (e->size > (uint64_t)INT64_MAX)
-            st = eco_error(ECO_STATUS_EOVERFLOW, "manifest to JSON: files[%zu].size: %llu does not fit a JSON integer",
-                           i, (unsigned long long)e->size);
+            st = eco_error(ECO_STATUS_EOVERFLOW,
+                           "manifest to JSON: files[%zu].size: %llu does not fit a JSON integer", i,
+                           (unsigned long long)e->size);
         if (st != ECO_STATUS_OK) {
             json_decref(arr);
             return st;
@@ -352,7 +366,8 @@ eco_status eco_manifest_to_json(const eco_manifest *m, struct json_t **out) {
         if (!name) {
             json_decref(arr);
             return eco_error(ECO_STATUS_EUNSUPPORTED,
-                             "manifest to JSON: files[%zu].name: '%.200s' is not valid UTF-8", i, e->name);
+                             "manifest to JSON: files[%zu].name: '%.200s' is not valid UTF-8", i,
+                             e->name);
         }
         json_t *o = json_object();
         if (!o) {
@@ -380,14 +395,16 @@ eco_status eco_manifest_to_json(const eco_manifest *m, struct json_t **out) {
 
 /* Parses files[i] (v) into *e; label and i name it in errors. */
 static eco_status parse_entry(const char *label, size_t i, const json_t *v, eco_file_entry *e) {
-    if (!json_is_object(v)) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: expected an object", label, i);
+    if (!json_is_object(v))
+        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: expected an object", label, i);
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)v, key, val) {
         char shown[ECO_JSON_SHOWN_SIZE]; /* a hostile key, escaped */
         if (strcmp(key, "name") != 0 && strcmp(key, "sha256") != 0 && strcmp(key, "size") != 0)
-            return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: unknown field '%s' (expected name, sha256, size)", label,
-                             i, eco_json_shown(key, strlen(key), shown));
+            return eco_error(ECO_STATUS_EFORMAT,
+                             "%s[%zu]: unknown field '%s' (expected name, sha256, size)", label, i,
+                             eco_json_shown(key, strlen(key), shown));
     }
     const json_t *jname = json_object_get(v, "name");
     const json_t *jhex = json_object_get(v, "sha256");
@@ -398,29 +415,36 @@ static eco_status parse_entry(const char *label, size_t i, const json_t *v, eco_
     /* A key with a NUL byte in it ("name\u0000x") reads as "name" through the C-string
      * loop above; the count catches it. */
     if (json_object_size(v) != 3)
-        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu]: %zu keys (expected exactly name, sha256, size)", label, i,
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s[%zu]: %zu keys (expected exactly name, sha256, size)", label, i,
                          json_object_size(v));
 
-    if (!json_is_string(jname)) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: expected a string", label, i);
+    if (!json_is_string(jname))
+        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: expected a string", label, i);
     const char *name = json_string_value(jname);
     size_t len = json_string_length(jname);
     if (memchr(name, '\0', len))
         return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: holds a NUL byte", label, i);
     if (len > NAME_MAX_BYTES)
-        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: %zu bytes (at most %d)", label, i, len, NAME_MAX_BYTES);
+        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: %zu bytes (at most %d)", label, i, len,
+                         NAME_MAX_BYTES);
     if (!eco_manifest_name_ok(name))
         return eco_error(ECO_STATUS_EFORMAT,
-                         "%s[%zu].name: '%.200s' is not a safe relative path (empty, absolute, or with an empty, '.' "
+                         "%s[%zu].name: '%.200s' is not a safe relative path (empty, absolute, or "
+                         "with an empty, '.' "
                          "or '..' component)",
                          label, i, name);
 
     if (!json_is_string(jhex) || !hex64_ok(json_string_value(jhex), json_string_length(jhex)))
-        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].sha256: not 64 lower-case hex digits", label, i);
+        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].sha256: not 64 lower-case hex digits", label,
+                         i);
 
-    if (!json_is_integer(jsize)) return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].size: expected an integer", label, i);
+    if (!json_is_integer(jsize))
+        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].size: expected an integer", label, i);
     json_int_t size = json_integer_value(jsize);
     if (size < 0)
-        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].size: %lld is negative", label, i, (long long)size);
+        return eco_error(ECO_STATUS_EFORMAT, "%s[%zu].size: %lld is negative", label, i,
+                         (long long)size);
 
     e->name = malloc(len + 1);
     if (!e->name) return eco_error(ECO_STATUS_ENOMEM, "%s[%zu]: out of memory", label, i);
@@ -446,11 +470,13 @@ eco_status eco_manifest_from_json(const struct json_t *j, const char *label, eco
         if (st == ECO_STATUS_OK && i > 0) {
             int c = strcmp(files[i - 1].name, files[i].name);
             if (c == 0)
-                st = eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: duplicate '%.200s'", label, i, files[i].name);
+                st = eco_error(ECO_STATUS_EFORMAT, "%s[%zu].name: duplicate '%.200s'", label, i,
+                               files[i].name);
             else if (c > 0)
-                st = eco_error(ECO_STATUS_EFORMAT,
-                               "%s[%zu].name: '%.200s' is not after '%.200s' (names must be sorted)", label, i,
-                               files[i].name, files[i - 1].name);
+                st =
+                    eco_error(ECO_STATUS_EFORMAT,
+                              "%s[%zu].name: '%.200s' is not after '%.200s' (names must be sorted)",
+                              label, i, files[i].name, files[i - 1].name);
         }
         if (st != ECO_STATUS_OK) {
             eco_manifest_free(&m);

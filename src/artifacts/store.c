@@ -72,7 +72,8 @@ static eco_status write_all(int fd, const void *data, size_t len, const char *pa
         ssize_t w = write(fd, p, len);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0)
-            return eco_error(ECO_STATUS_EIO, "%s: write failed: %s", path, w < 0 ? strerror(errno) : "no progress");
+            return eco_error(ECO_STATUS_EIO, "%s: write failed: %s", path,
+                             w < 0 ? strerror(errno) : "no progress");
         p += w;
         len -= (size_t)w;
     }
@@ -131,7 +132,8 @@ static void clean_tmp(const eco_store *s) {
         if (pid == 0 || pid == getpid()) continue;
         if (kill(pid, 0) == -1 && errno == ESRCH) {
             if (unlinkat(dfd, de->d_name, 0) == 0)
-                ECO_DEBUG("store: removed %s/%s left by process %ld", s->tmp, de->d_name, (long)pid);
+                ECO_DEBUG("store: removed %s/%s left by process %ld", s->tmp, de->d_name,
+                          (long)pid);
         }
     }
     closedir(d);
@@ -182,9 +184,13 @@ static eco_status store_open(const char *data_dir, bool read_only, eco_store **o
     return ECO_STATUS_OK;
 }
 
-eco_status eco_store_open(const char *data_dir, eco_store **out) { return store_open(data_dir, false, out); }
+eco_status eco_store_open(const char *data_dir, eco_store **out) {
+    return store_open(data_dir, false, out);
+}
 
-eco_status eco_store_open_readonly(const char *data_dir, eco_store **out) { return store_open(data_dir, true, out); }
+eco_status eco_store_open_readonly(const char *data_dir, eco_store **out) {
+    return store_open(data_dir, true, out);
+}
 
 bool eco_store_pop_repaired(eco_store *s, char hex[ECO_SHA256_HEX_LEN + 1]) {
     if (!s || s->n_repaired == 0) return false;
@@ -219,7 +225,8 @@ static int existing_object(const char *obj, const char *hex, uint64_t size) {
 
 static void note_repaired(eco_store *s, const char *hex) {
     ECO_WARN("store: object %s was damaged; replaced by the content just added", hex);
-    if (s->n_repaired < MAX_REPAIRED) memcpy(s->repaired[s->n_repaired++], hex, ECO_SHA256_HEX_LEN + 1);
+    if (s->n_repaired < MAX_REPAIRED)
+        memcpy(s->repaired[s->n_repaired++], hex, ECO_SHA256_HEX_LEN + 1);
 }
 
 const char *eco_store_data_dir(const eco_store *s) { return s->data_dir; }
@@ -259,14 +266,17 @@ static eco_status put_begin(const eco_store *s, put_tmp *t) {
     t->size = 0;
     t->path = NULL;
     if (s->read_only)
-        return eco_error(ECO_STATUS_EIO, "store %s: opened read-only (the data folder is not writable)", s->data_dir);
+        return eco_error(ECO_STATUS_EIO,
+                         "store %s: opened read-only (the data folder is not writable)",
+                         s->data_dir);
     size_t n = strlen(s->tmp) + 48;
     t->path = malloc(n);
     if (!t->path) return eco_error(ECO_STATUS_ENOMEM, "store: out of memory");
     snprintf(t->path, n, "%s/" TMP_PREFIX "%ld.XXXXXX", s->tmp, (long)getpid());
     t->fd = mkstemp(t->path);
     if (t->fd < 0) {
-        eco_status st = eco_error(ECO_STATUS_EIO, "%s: cannot create temp file: %s", t->path, strerror(errno));
+        eco_status st =
+            eco_error(ECO_STATUS_EIO, "%s: cannot create temp file: %s", t->path, strerror(errno));
         free(t->path);
         t->path = NULL;
         return st;
@@ -338,16 +348,18 @@ done:
     return st;
 }
 
-eco_status eco_store_put_file(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1], uint64_t *size) {
+eco_status eco_store_put_file(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1],
+                              uint64_t *size) {
     return eco_store_put_file_progress(s, path, hex, size, NULL);
 }
 
-eco_status eco_store_put_file_progress(eco_store *s, const char *path, char hex[ECO_SHA256_HEX_LEN + 1],
-                                       uint64_t *size, eco_progress *progress) {
+eco_status eco_store_put_file_progress(eco_store *s, const char *path,
+                                       char hex[ECO_SHA256_HEX_LEN + 1], uint64_t *size,
+                                       eco_progress *progress) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "store put %s: %s", path,
-                         strerror(errno));
+        return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO,
+                         "store put %s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
@@ -383,7 +395,8 @@ eco_status eco_store_put_file_progress(eco_store *s, const char *path, char hex[
     return ECO_STATUS_OK;
 }
 
-eco_status eco_store_put_bytes(eco_store *s, const void *data, size_t len, char hex[ECO_SHA256_HEX_LEN + 1]) {
+eco_status eco_store_put_bytes(eco_store *s, const void *data, size_t len,
+                               char hex[ECO_SHA256_HEX_LEN + 1]) {
     /* Hashing memory is cheap: when the object exists, not even a temp file is written. */
     char got[ECO_SHA256_HEX_LEN + 1];
     eco_status st = eco_sha256_hex(data, len, got);
@@ -409,7 +422,8 @@ eco_status eco_store_put_bytes(eco_store *s, const void *data, size_t len, char 
 
 /* Parses one line "<64 hex> <size> <mtime_ns>\n" (the newline included: a line cut short by
  * a crash or a concurrent append is not trusted). */
-static bool parse_trust_line(const char *line, char hex[ECO_SHA256_HEX_LEN + 1], uint64_t *size, int64_t *mtime) {
+static bool parse_trust_line(const char *line, char hex[ECO_SHA256_HEX_LEN + 1], uint64_t *size,
+                             int64_t *mtime) {
     if (strnlen(line, ECO_SHA256_HEX_LEN) != ECO_SHA256_HEX_LEN) return false;
     memcpy(hex, line, ECO_SHA256_HEX_LEN);
     hex[ECO_SHA256_HEX_LEN] = '\0';
@@ -419,14 +433,18 @@ static bool parse_trust_line(const char *line, char hex[ECO_SHA256_HEX_LEN + 1],
     uint64_t sz = 0;
     const char *start = p;
     for (; *p >= '0' && *p <= '9'; p++)
-        if (__builtin_mul_overflow(sz, 10, &sz) || __builtin_add_overflow(sz, (uint64_t)(*p - '0'), &sz)) return false;
+        if (__builtin_mul_overflow(sz, 10, &sz) ||
+            __builtin_add_overflow(sz, (uint64_t)(*p - '0'), &sz))
+            return false;
     if (p == start || *p++ != ' ') return false;
     bool neg = *p == '-';
     if (neg) p++;
     int64_t mt = 0;
     start = p;
     for (; *p >= '0' && *p <= '9'; p++)
-        if (__builtin_mul_overflow(mt, 10, &mt) || __builtin_add_overflow(mt, (int64_t)(*p - '0'), &mt)) return false;
+        if (__builtin_mul_overflow(mt, 10, &mt) ||
+            __builtin_add_overflow(mt, (int64_t)(*p - '0'), &mt))
+            return false;
     if (p == start || p[0] != '\n' || p[1] != '\0') return false;
     *size = sz;
     *mtime = neg ? -mt : mt;
@@ -448,7 +466,8 @@ static bool trust_lookup(const eco_store *s, const char *hex, uint64_t size, int
             char h[ECO_SHA256_HEX_LEN + 1];
             uint64_t sz;
             int64_t mt;
-            found = parse_trust_line(line, h, &sz, &mt) && sz == size && mt == mtime && strcmp(h, hex) == 0;
+            found = parse_trust_line(line, h, &sz, &mt) && sz == size && mt == mtime &&
+                    strcmp(h, hex) == 0;
         }
         partial = !whole;
     }
@@ -461,8 +480,10 @@ static bool trust_lookup(const eco_store *s, const char *hex, uint64_t size, int
 static void trust_append(const eco_store *s, const char *hex, uint64_t size, int64_t mtime) {
     if (s->read_only) return;
     char line[128];
-    int n = snprintf(line, sizeof line, "\n%s %llu %lld\n", hex, (unsigned long long)size, (long long)mtime);
-    int fd = open(s->verified, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644); /* read: its last byte */
+    int n = snprintf(line, sizeof line, "\n%s %llu %lld\n", hex, (unsigned long long)size,
+                     (long long)mtime);
+    int fd =
+        open(s->verified, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644); /* read: its last byte */
     if (fd < 0) {
         ECO_WARN("store: cannot open the trust cache %s: %s", s->verified, strerror(errno));
         return;
@@ -471,7 +492,8 @@ static void trust_append(const eco_store *s, const char *hex, uint64_t size, int
     struct stat sb;
     char last = '\n';
     const char *out = line + 1;
-    if (fstat(fd, &sb) == 0 && sb.st_size > 0 && pread(fd, &last, 1, sb.st_size - 1) == 1 && last != '\n')
+    if (fstat(fd, &sb) == 0 && sb.st_size > 0 && pread(fd, &last, 1, sb.st_size - 1) == 1 &&
+        last != '\n')
         out = line;
     else
         n--;
@@ -484,14 +506,15 @@ static void trust_append(const eco_store *s, const char *hex, uint64_t size, int
 
 eco_status eco_store_verify_object(eco_store *s, const char *hex, uint64_t size, bool trust_cache) {
     if (!hex_ok(hex))
-        return eco_error(ECO_STATUS_EINVAL, "verify: '%.80s' is not 64 lower-case hex digits", hex ? hex : "(null)");
+        return eco_error(ECO_STATUS_EINVAL, "verify: '%.80s' is not 64 lower-case hex digits",
+                         hex ? hex : "(null)");
     char *path = eco_store_object_path(s, hex);
     if (!path) return eco_error(ECO_STATUS_ENOMEM, "verify: out of memory");
     eco_status st = ECO_STATUS_OK;
     struct stat sb;
     if (lstat(path, &sb) != 0) {
-        st = eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "object %s: %s", hex,
-                       errno == ENOENT ? "not in the store" : strerror(errno));
+        st = eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "object %s: %s",
+                       hex, errno == ENOENT ? "not in the store" : strerror(errno));
         goto done;
     }
     if (!S_ISREG(sb.st_mode)) {
@@ -499,7 +522,8 @@ eco_status eco_store_verify_object(eco_store *s, const char *hex, uint64_t size,
         goto done;
     }
     if ((uint64_t)sb.st_size != size) {
-        st = eco_error(ECO_STATUS_EINTEGRITY, "object %s: size mismatch: %llu bytes stored, %llu expected", hex,
+        st = eco_error(ECO_STATUS_EINTEGRITY,
+                       "object %s: size mismatch: %llu bytes stored, %llu expected", hex,
                        (unsigned long long)sb.st_size, (unsigned long long)size);
         goto done;
     }
@@ -515,8 +539,8 @@ eco_status eco_store_verify_object(eco_store *s, const char *hex, uint64_t size,
     char got[ECO_SHA256_HEX_LEN + 1];
     eco_hex(got, d, sizeof d);
     if (strcmp(got, hex) != 0) {
-        st = eco_error(ECO_STATUS_EINTEGRITY, "object %s: hash mismatch: its %llu bytes hash to %s", hex,
-                       (unsigned long long)size, got);
+        st = eco_error(ECO_STATUS_EINTEGRITY, "object %s: hash mismatch: its %llu bytes hash to %s",
+                       hex, (unsigned long long)size, got);
         goto done;
     }
     if (cacheable && !cached) trust_append(s, hex, size, mt);
@@ -527,17 +551,20 @@ done:
 
 eco_status eco_store_copy_out(const eco_store *s, const char *hex, const char *dst_path) {
     if (!hex_ok(hex))
-        return eco_error(ECO_STATUS_EINVAL, "copy out: '%.80s' is not 64 lower-case hex digits", hex ? hex : "(null)");
+        return eco_error(ECO_STATUS_EINVAL, "copy out: '%.80s' is not 64 lower-case hex digits",
+                         hex ? hex : "(null)");
     char *path = eco_store_object_path(s, hex);
     if (!path) return eco_error(ECO_STATUS_ENOMEM, "copy out: out of memory");
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     free(path);
     if (fd < 0)
-        return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "copy out: object %s: %s", hex,
+        return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO,
+                         "copy out: object %s: %s", hex,
                          errno == ENOENT ? "not in the store" : strerror(errno));
     unsigned char *buf = malloc(COPY_CHUNK);
     eco_sha256_ctx *sha = NULL;
-    eco_status st = buf ? eco_sha256_begin(&sha) : eco_error(ECO_STATUS_ENOMEM, "copy out: out of memory");
+    eco_status st =
+        buf ? eco_sha256_begin(&sha) : eco_error(ECO_STATUS_ENOMEM, "copy out: out of memory");
     eco_atomic_file af = {0};
     bool af_open = false;
     if (st == ECO_STATUS_OK) af_open = (st = eco_atomic_file_open(&af, dst_path)) == ECO_STATUS_OK;
@@ -545,7 +572,8 @@ eco_status eco_store_copy_out(const eco_store *s, const char *hex, const char *d
         ssize_t r = read(fd, buf, COPY_CHUNK);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            st = eco_error(ECO_STATUS_EIO, "copy out: object %s: read failed: %s", hex, strerror(errno));
+            st = eco_error(ECO_STATUS_EIO, "copy out: object %s: read failed: %s", hex,
+                           strerror(errno));
             break;
         }
         if (r == 0) break;
@@ -563,8 +591,9 @@ eco_status eco_store_copy_out(const eco_store *s, const char *hex, const char *d
         if (st == ECO_STATUS_OK) {
             eco_hex(got, d, sizeof d);
             if (strcmp(got, hex) != 0)
-                st = eco_error(ECO_STATUS_EINTEGRITY, "copy out: object %s: hash mismatch: content hashes to %s", hex,
-                               got);
+                st =
+                    eco_error(ECO_STATUS_EINTEGRITY,
+                              "copy out: object %s: hash mismatch: content hashes to %s", hex, got);
         }
     }
     eco_sha256_abort(sha);

@@ -59,9 +59,10 @@ static cli_opt *find_opt(cli_opt *opts, int n, const char *name, size_t len) {
 /* Options whose value names a file or folder: an empty value is refused (an empty
  * --data-dir would otherwise mean the default data folder, silently). */
 static bool is_path_option(const char *name) {
-    static const char *const paths[] = {"data-dir", "model",   "adapter", "out",      "adapter-out", "data",
-                                        "tokenizer", "file",   "recipe",  "trusted",  "sign-key",    "teacher",
-                                        "student",  "work-dir", "prompt-file"};
+    static const char *const paths[] = {"data-dir",    "model",    "adapter",    "out",
+                                        "adapter-out", "data",     "tokenizer",  "file",
+                                        "recipe",      "trusted",  "sign-key",   "teacher",
+                                        "student",     "work-dir", "prompt-file"};
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
         if (strcmp(name, paths[i]) == 0) return true;
     return false;
@@ -74,14 +75,18 @@ static void check_documented(int argc, char **argv, int start, const cli_opt *op
     const cli_usage *u = cli_usage_find(argv[1], start == 3 ? argv[2] : NULL);
     const char *missing = u ? cli_usage_missing_option(u, opts, n_opts) : NULL;
     if (missing)
-        fprintf(stderr, "ecology: internal error: option '--%s' of '%s' is missing from its usage (src/cli/usage.c)\n",
+        fprintf(stderr,
+                "ecology: internal error: option '--%s' of '%s' is missing from its usage "
+                "(src/cli/usage.c)\n",
                 missing, u->cmd);
     /* main.c reads the synopsis to tell "--text -h" (a value) from "--json -h" (help) */
     for (int i = 0; u && !missing && i < n_opts; i++) {
         char flag[80];
         snprintf(flag, sizeof flag, "--%s", opts[i].name);
         if (cli_usage_takes_value(u, flag) != opts[i].takes_value)
-            fprintf(stderr, "ecology: internal error: the usage of '%s' shows option '%s' %s a value (src/cli/usage.c)\n",
+            fprintf(stderr,
+                    "ecology: internal error: the usage of '%s' shows option '%s' %s a value "
+                    "(src/cli/usage.c)\n",
                     u->cmd, flag, opts[i].takes_value ? "without" : "with");
     }
 }
@@ -97,20 +102,25 @@ int cli_parse(int argc, char **argv, int start, cli_opt *opts, int n_opts, const
             const char *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
             cli_opt *o = find_opt(opts, n_opts, name, len);
-            if (!o) return cli_usage_error("unknown option '%.*s'", (int)(len + (size_t)(name - a)), a);
-            if (o->value && !o->repeated_ok) return cli_usage_error("option '--%s' given twice", o->name);
+            if (!o)
+                return cli_usage_error("unknown option '%.*s'", (int)(len + (size_t)(name - a)), a);
+            if (o->value && !o->repeated_ok)
+                return cli_usage_error("option '--%s' given twice", o->name);
             if (o->takes_value) {
                 if (eq) {
                     o->value = eq + 1;
                 } else {
-                    if (i + 1 >= argc) return cli_usage_error("option '--%s' needs a value", o->name);
+                    if (i + 1 >= argc)
+                        return cli_usage_error("option '--%s' needs a value", o->name);
                     o->value = argv[++i];
                 }
                 if (!o->value[0] && is_path_option(o->name))
-                    return cli_usage_error("option '--%s': empty value (a path is needed)", o->name);
+                    return cli_usage_error("option '--%s': empty value (a path is needed)",
+                                           o->name);
                 if (o->values) {
                     if (o->n_values >= o->max_values)
-                        return cli_usage_error("option '--%s' given more than %d times", o->name, o->max_values);
+                        return cli_usage_error("option '--%s' given more than %d times", o->name,
+                                               o->max_values);
                     o->values[o->n_values++] = o->value;
                 }
             } else {
@@ -136,8 +146,8 @@ int cli_parse_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno || end == s || *end != '\0' || v < lo || v > hi)
-        return cli_usage_error("option '--%s': '%s' is not an integer in [%lld, %lld]", flag, s, (long long)lo,
-                               (long long)hi);
+        return cli_usage_error("option '--%s': '%s' is not an integer in [%lld, %lld]", flag, s,
+                               (long long)lo, (long long)hi);
     *out = v;
     return CLI_OK;
 }
@@ -145,7 +155,8 @@ int cli_parse_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out) {
     char *end;
     errno = 0;
-    if (s[0] == '-') return cli_usage_error("option '--%s': '%s' is not a non-negative integer", flag, s);
+    if (s[0] == '-')
+        return cli_usage_error("option '--%s': '%s' is not a non-negative integer", flag, s);
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || end == s || *end != '\0')
         return cli_usage_error("option '--%s': '%s' is not a non-negative integer", flag, s);
@@ -154,9 +165,12 @@ int cli_parse_u64(const char *flag, const char *s, uint64_t *out) {
 }
 
 int cli_parse_kv_dtype(const char *flag, const char *s, eco_dtype *out) {
-    if (strcmp(s, "f32") == 0) *out = ECO_DTYPE_F32;
-    else if (strcmp(s, "f16") == 0) *out = ECO_DTYPE_F16;
-    else return cli_usage_error("option '--%s': '%s' is not f32 or f16", flag, s);
+    if (strcmp(s, "f32") == 0)
+        *out = ECO_DTYPE_F32;
+    else if (strcmp(s, "f16") == 0)
+        *out = ECO_DTYPE_F16;
+    else
+        return cli_usage_error("option '--%s': '%s' is not f32 or f16", flag, s);
     return CLI_OK;
 }
 

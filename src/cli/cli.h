@@ -11,7 +11,12 @@
 #include "ecology/core.h"
 #include "ecology/tensor.h"
 
-enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_UNTRUSTED = 4 /* verify: intact, not trusted-signed */ };
+enum {
+    CLI_OK = 0,
+    CLI_FAIL = 1,
+    CLI_USAGE = 2,
+    CLI_UNTRUSTED = 4 /* verify: intact, not trusted-signed */
+};
 
 /* Prints "ecology: <msg>" and returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -19,13 +24,14 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail(eco_status st, const char *what);
 
 /* A tiny option parser: flags are --name VALUE or --name=VALUE, or boolean --name. */
-#define CLI_OPT(n, v) {.name = (n), .takes_value = (v)}
+#define CLI_OPT(n, v)                                                                              \
+    { .name = (n), .takes_value = (v) }
 
 typedef struct cli_opt {
-    const char *name;   /* without dashes */
+    const char *name; /* without dashes */
     bool takes_value;
-    const char *value;  /* set when present (boolean flags get "1"); the last when repeated */
-    bool repeated_ok;   /* may be given more than once (otherwise a usage error) */
+    const char *value;   /* set when present (boolean flags get "1"); the last when repeated */
+    bool repeated_ok;    /* may be given more than once (otherwise a usage error) */
     const char **values; /* caller's array of max_values, or NULL: cli_parse stores every value
                           * of the option there in order (pointers into argv), counting them in
                           * n_values; more than max_values is a usage error */
@@ -92,7 +98,8 @@ int cli_registry_open_ro(const char *data_dir, bool trust_cache, struct eco_regi
  * kind the command needs (a mismatch is a failure naming both). CLI_OK, or CLI_FAIL with
  * the message (naming flag and ref) printed. */
 typedef enum cli_ref_kind { CLI_REF_MODEL, CLI_REF_ADAPTER, CLI_REF_ANY } cli_ref_kind;
-int cli_model_path(const char *data_dir, const char *flag, const char *ref, cli_ref_kind want, const char **out);
+int cli_model_path(const char *data_dir, const char *flag, const char *ref, cli_ref_kind want,
+                   const char **out);
 /* The same on option `name` of o, in place (when given), with o's --data-dir; "adapter"
  * wants an adapter, any other name a model. value (may be NULL) receives the option's value
  * after the call (NULL when absent). Commands call it after their usage checks (a usage
@@ -108,7 +115,8 @@ struct eco_peft_config;
 struct eco_trainer_result;
 struct eco_trainer_options;
 int cli_parse_lora(const char *spec, struct eco_peft_config *cfg);
-void cli_print_train_result(const struct eco_trainer_result *r, const struct eco_trainer_options *o, bool json);
+void cli_print_train_result(const struct eco_trainer_result *r, const struct eco_trainer_options *o,
+                            bool json);
 /* cmd_train.c: the hyper-parameter options train and distill share (--steps --batch --seq
  * --lr --seed required; the others when present in o) into t; usage error printed. */
 int cli_parse_hyper(const char *cmd, const cli_opt *o, int n, struct eco_trainer_options *t);

@@ -15,15 +15,16 @@
 #include "ecology/trainer.h"
 
 int cmd_distill(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("teacher", true),     CLI_OPT("student", true),     CLI_OPT("data", true),
-                   CLI_OPT("out", true),         CLI_OPT("steps", true),       CLI_OPT("batch", true),
-                   CLI_OPT("seq", true),         CLI_OPT("lr", true),          CLI_OPT("seed", true),
-                   CLI_OPT("warmup", true),      CLI_OPT("accum", true),       CLI_OPT("weight-decay", true),
-                   CLI_OPT("clip", true),        CLI_OPT("threads", true),     CLI_OPT("json", false),
-                   CLI_OPT("min-lr-ratio", true), CLI_OPT("weight", true),     CLI_OPT("temperature", true),
-                   CLI_OPT("max-tokens", true),  CLI_OPT("resume", false),     CLI_OPT("checkpoint-every", true),
-                   CLI_OPT("doc-mask", false),   CLI_OPT("force", false),      CLI_OPT("work-dir", true),
-                   CLI_OPT("stop-after", true), CLI_OPT("data-dir", true)};
+    cli_opt o[] = {
+        CLI_OPT("teacher", true),      CLI_OPT("student", true), CLI_OPT("data", true),
+        CLI_OPT("out", true),          CLI_OPT("steps", true),   CLI_OPT("batch", true),
+        CLI_OPT("seq", true),          CLI_OPT("lr", true),      CLI_OPT("seed", true),
+        CLI_OPT("warmup", true),       CLI_OPT("accum", true),   CLI_OPT("weight-decay", true),
+        CLI_OPT("clip", true),         CLI_OPT("threads", true), CLI_OPT("json", false),
+        CLI_OPT("min-lr-ratio", true), CLI_OPT("weight", true),  CLI_OPT("temperature", true),
+        CLI_OPT("max-tokens", true),   CLI_OPT("resume", false), CLI_OPT("checkpoint-every", true),
+        CLI_OPT("doc-mask", false),    CLI_OPT("force", false),  CLI_OPT("work-dir", true),
+        CLI_OPT("stop-after", true),   CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -42,8 +43,10 @@ int cmd_distill(int argc, char **argv) {
     if (cli_parse_hyper("distill", o, n, t) != CLI_OK) return CLI_USAGE;
     const char *s;
     int64_t iv;
-    if ((s = cli_get(o, n, "weight")) && cli_parse_float("weight", s, 0, 1, &d.weight) != CLI_OK) return CLI_USAGE;
-    if ((s = cli_get(o, n, "temperature")) && cli_parse_float("temperature", s, 1e-6, 1e6, &d.temperature) != CLI_OK)
+    if ((s = cli_get(o, n, "weight")) && cli_parse_float("weight", s, 0, 1, &d.weight) != CLI_OK)
+        return CLI_USAGE;
+    if ((s = cli_get(o, n, "temperature")) &&
+        cli_parse_float("temperature", s, 1e-6, 1e6, &d.temperature) != CLI_OK)
         return CLI_USAGE;
     t->resume = cli_get(o, n, "resume") != NULL;
     t->force = cli_get(o, n, "force") != NULL;
@@ -72,7 +75,8 @@ int cmd_distill(int argc, char **argv) {
             free(dirs);
             return cli_usage_error("option '--teacher': empty folder name in '%s'", teachers);
         }
-        if (cli_model_path(cli_get(o, n, "data-dir"), "--teacher", p, CLI_REF_MODEL, &dirs[nt++]) != CLI_OK) {
+        if (cli_model_path(cli_get(o, n, "data-dir"), "--teacher", p, CLI_REF_MODEL, &dirs[nt++]) !=
+            CLI_OK) {
             free(list);
             free(dirs);
             return CLI_FAIL;
@@ -89,7 +93,9 @@ int cmd_distill(int argc, char **argv) {
     free(dirs);
     free(list);
     if (st != ECO_STATUS_OK) return cli_fail(st, "distill");
-    if (!json) printf("distill: %s level, %zu teacher%s\n", token_level ? "token" : "sequence", nt, nt == 1 ? "" : "s");
+    if (!json)
+        printf("distill: %s level, %zu teacher%s\n", token_level ? "token" : "sequence", nt,
+               nt == 1 ? "" : "s");
     cli_print_train_result(&r, t, json);
     return CLI_OK;
 }

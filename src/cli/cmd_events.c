@@ -15,7 +15,8 @@ int cmd_events(int argc, char **argv) {
     int npos;
     if (cli_parse(argc, argv, 2, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
     int64_t since = 0;
-    if (cli_get(o, n, "since") && cli_parse_int("since", cli_get(o, n, "since"), 0, INT64_MAX, &since) != CLI_OK)
+    if (cli_get(o, n, "since") &&
+        cli_parse_int("since", cli_get(o, n, "since"), 0, INT64_MAX, &since) != CLI_OK)
         return CLI_USAGE;
     eco_registry *r = NULL;
     if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
@@ -29,11 +30,13 @@ int cmd_events(int argc, char **argv) {
         if (json) {
             json_error_t err;
             json_t *detail = json_loads(e[i].detail ? e[i].detail : "{}", 0, &err);
-            json_t *line = json_pack("{s:I, s:s, s:s, s:s?, s:o}", "seq", (json_int_t)e[i].seq, "at", e[i].at, "type",
-                                     e[i].type, "model", e[i].model_id, "detail", detail ? detail : json_object());
+            json_t *line = json_pack("{s:I, s:s, s:s, s:s?, s:o}", "seq", (json_int_t)e[i].seq,
+                                     "at", e[i].at, "type", e[i].type, "model", e[i].model_id,
+                                     "detail", detail ? detail : json_object());
             char *text = NULL;
             size_t len = 0;
-            if (line && eco_json_canonical(line, &text, &len) == ECO_STATUS_OK) printf("%s\n", text);
+            if (line && eco_json_canonical(line, &text, &len) == ECO_STATUS_OK)
+                printf("%s\n", text);
             free(text);
             json_decref(line);
         } else

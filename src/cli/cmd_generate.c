@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "ecology/engine.h"
 
-#define MAX_STOPS 16
+#define MAX_STOPS        16
 #define MAX_PROMPT_BYTES ((size_t)64 << 20)
 
 /* All of stdin into a malloc'd NUL-terminated buffer (caller frees); ERANGE past max. */
@@ -56,13 +56,15 @@ static int load_prompt(const char *prompt, const char *file, const char **out, c
     }
     const char *label = file ? file : "stdin";
     size_t len;
-    eco_status st = file ? eco_read_file(file, MAX_PROMPT_BYTES, owned, &len) : read_stdin(MAX_PROMPT_BYTES, owned, &len);
+    eco_status st = file ? eco_read_file(file, MAX_PROMPT_BYTES, owned, &len)
+                         : read_stdin(MAX_PROMPT_BYTES, owned, &len);
     if (st != ECO_STATUS_OK) return cli_fail(st, "generate");
     const char *nul = memchr(*owned, '\0', len);
     if (nul) {
-        int rc = cli_fail(eco_error(ECO_STATUS_EFORMAT, "%s: the prompt holds a NUL byte at offset %zu", label,
-                                    (size_t)(nul - *owned)),
-                          "generate");
+        int rc =
+            cli_fail(eco_error(ECO_STATUS_EFORMAT, "%s: the prompt holds a NUL byte at offset %zu",
+                               label, (size_t)(nul - *owned)),
+                     "generate");
         free(*owned);
         *owned = NULL;
         return rc;
@@ -71,7 +73,8 @@ static int load_prompt(const char *prompt, const char *file, const char **out, c
     return CLI_OK;
 }
 
-static int print_json(eco_engine *eng, const eco_infer_response *resp, double prompt_tps, double decode_tps) {
+static int print_json(eco_engine *eng, const eco_infer_response *resp, double prompt_tps,
+                      double decode_tps) {
     json_t *root = json_object(), *toks = json_array(), *lps = json_array();
     bool bad = !root || !toks || !lps;
     for (size_t i = 0; !bad && i < resp->n_tokens; i++) {
@@ -89,8 +92,10 @@ static int print_json(eco_engine *eng, const eco_infer_response *resp, double pr
         bad |= json_object_set_new(root, "logprobs", lps) != 0;
         toks = lps = NULL;
         bad |= json_object_set_new(root, "finish_reason", json_string(resp->finish_reason)) != 0;
-        bad |= json_object_set_new(root, "prompt_tokens", json_integer((json_int_t)resp->n_prompt_tokens)) != 0;
-        bad |= json_object_set_new(root, "completion_tokens", json_integer((json_int_t)resp->n_tokens)) != 0;
+        bad |= json_object_set_new(root, "prompt_tokens",
+                                   json_integer((json_int_t)resp->n_prompt_tokens)) != 0;
+        bad |= json_object_set_new(root, "completion_tokens",
+                                   json_integer((json_int_t)resp->n_tokens)) != 0;
         bad |= json_object_set_new(root, "prompt_ms", json_real(resp->prompt_ms)) != 0;
         bad |= json_object_set_new(root, "decode_ms", json_real(resp->decode_ms)) != 0;
         bad |= json_object_set_new(root, "prompt_tokens_per_s", json_real(prompt_tps)) != 0;
@@ -100,7 +105,8 @@ static int print_json(eco_engine *eng, const eco_infer_response *resp, double pr
     json_decref(toks);
     json_decref(lps);
     json_decref(root);
-    if (!out) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory writing JSON"), "generate");
+    if (!out)
+        return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory writing JSON"), "generate");
     puts(out);
     free(out);
     return CLI_OK;
@@ -108,11 +114,12 @@ static int print_json(eco_engine *eng, const eco_infer_response *resp, double pr
 
 int cmd_generate(int argc, char **argv) {
     const char *stops[MAX_STOPS];
-    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("prompt", true), CLI_OPT("n", true),       CLI_OPT("temperature", true),
-                   CLI_OPT("top-k", true), CLI_OPT("top-p", true),  CLI_OPT("seed", true),    CLI_OPT("stop", true),
-                   CLI_OPT("threads", true), CLI_OPT("json", false), CLI_OPT("no-special", false),
-                   CLI_OPT("adapter", true), CLI_OPT("kv-cache", true), CLI_OPT("prompt-file", true),
-                   CLI_OPT("data-dir", true)};
+    cli_opt o[] = {
+        CLI_OPT("model", true),       CLI_OPT("prompt", true),      CLI_OPT("n", true),
+        CLI_OPT("temperature", true), CLI_OPT("top-k", true),       CLI_OPT("top-p", true),
+        CLI_OPT("seed", true),        CLI_OPT("stop", true),        CLI_OPT("threads", true),
+        CLI_OPT("json", false),       CLI_OPT("no-special", false), CLI_OPT("adapter", true),
+        CLI_OPT("kv-cache", true),    CLI_OPT("prompt-file", true), CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     o[7].repeated_ok = true; /* --stop, several */
     o[7].values = stops;
@@ -124,8 +131,10 @@ int cmd_generate(int argc, char **argv) {
     if (!model) return cli_usage_error("generate: --model DIR is required");
     const char *prompt_arg = cli_get(o, n, "prompt"), *prompt_file = cli_get(o, n, "prompt-file");
     if (!prompt_arg && !prompt_file)
-        return cli_usage_error("generate: --prompt TEXT, --prompt - (stdin) or --prompt-file F is required");
-    if (prompt_arg && prompt_file) return cli_usage_error("generate: give --prompt or --prompt-file, not both");
+        return cli_usage_error(
+            "generate: --prompt TEXT, --prompt - (stdin) or --prompt-file F is required");
+    if (prompt_arg && prompt_file)
+        return cli_usage_error("generate: give --prompt or --prompt-file, not both");
     eco_infer_request req;
     eco_infer_request_init(&req);
     int64_t v;
@@ -147,7 +156,8 @@ int cmd_generate(int argc, char **argv) {
         if (cli_parse_float("top-p", s, 1e-6, 1, &d) != CLI_OK) return CLI_USAGE;
         req.top_p = (float)d;
     }
-    if ((s = cli_get(o, n, "seed")) && cli_parse_u64("seed", s, &req.seed) != CLI_OK) return CLI_USAGE;
+    if ((s = cli_get(o, n, "seed")) && cli_parse_u64("seed", s, &req.seed) != CLI_OK)
+        return CLI_USAGE;
     if ((s = cli_get(o, n, "threads"))) {
         if (cli_parse_int("threads", s, 1, ECO_MAX_THREADS, &v) != CLI_OK) return CLI_USAGE;
         eco_set_threads((int)v);
@@ -162,7 +172,8 @@ int cmd_generate(int argc, char **argv) {
     eco_dtype kvt = ECO_DTYPE_F32;
     if (kv_s && cli_parse_kv_dtype("kv-cache", kv_s, &kvt) != CLI_OK) return CLI_USAGE;
 
-    if (cli_model_ref(o, n, "model", &model) || cli_model_ref(o, n, "adapter", NULL)) return CLI_FAIL;
+    if (cli_model_ref(o, n, "model", &model) || cli_model_ref(o, n, "adapter", NULL))
+        return CLI_FAIL;
     char *owned;
     int rc = load_prompt(prompt_arg, prompt_file, &req.prompt, &owned);
     if (rc != CLI_OK) return rc;
@@ -180,7 +191,8 @@ int cmd_generate(int argc, char **argv) {
         free(owned);
         return cli_fail(st, "generate");
     }
-    double prompt_tps = resp.prompt_ms > 0 ? 1e3 * (double)resp.n_prompt_tokens / resp.prompt_ms : 0;
+    double prompt_tps =
+        resp.prompt_ms > 0 ? 1e3 * (double)resp.n_prompt_tokens / resp.prompt_ms : 0;
     double decode_tps = resp.decode_ms > 0 ? 1e3 * (double)resp.n_tokens / resp.decode_ms : 0;
     if (json) {
         rc = print_json(eng, &resp, prompt_tps, decode_tps);
@@ -188,9 +200,11 @@ int cmd_generate(int argc, char **argv) {
         fputs(req.prompt, stdout);
         fwrite(resp.text, 1, resp.text_len, stdout);
         putchar('\n');
-        fprintf(stderr, "prompt: %zu tokens in %.1f ms (%.1f tok/s); decode: %zu tokens in %.1f ms (%.1f tok/s); finish: %s\n",
-                resp.n_prompt_tokens, resp.prompt_ms, prompt_tps, resp.n_tokens, resp.decode_ms, decode_tps,
-                resp.finish_reason);
+        fprintf(stderr,
+                "prompt: %zu tokens in %.1f ms (%.1f tok/s); decode: %zu tokens in %.1f ms (%.1f "
+                "tok/s); finish: %s\n",
+                resp.n_prompt_tokens, resp.prompt_ms, prompt_tps, resp.n_tokens, resp.decode_ms,
+                decode_tps, resp.finish_reason);
     }
     eco_infer_response_free(&resp);
     eco_engine_destroy(eng);

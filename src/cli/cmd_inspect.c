@@ -14,7 +14,8 @@
 
 static void shape_str(char *buf, size_t n, const eco_tensor *t) {
     size_t o = (size_t)snprintf(buf, n, "[");
-    for (int i = 0; i < t->ndim && o < n; i++) o += (size_t)snprintf(buf + o, n - o, i ? ", %lld" : "%lld", (long long)t->shape[i]);
+    for (int i = 0; i < t->ndim && o < n; i++)
+        o += (size_t)snprintf(buf + o, n - o, i ? ", %lld" : "%lld", (long long)t->shape[i]);
     if (o < n) snprintf(buf + o, n - o, "]");
 }
 
@@ -45,13 +46,15 @@ static int natural_cmp(const char *a, const char *b) {
 }
 
 static int cmp_tensor(const void *x, const void *y) {
-    return natural_cmp((*(const eco_tensor *const *)x)->name, (*(const eco_tensor *const *)y)->name);
+    return natural_cmp((*(const eco_tensor *const *)x)->name,
+                       (*(const eco_tensor *const *)y)->name);
 }
 
 static json_t *adapter_json(const eco_peft_config *p) {
     json_t *a = json_object(), *targets = json_array();
     for (int t = 0; t < ECO_LORA__COUNT; t++)
-        if (p->targets[t]) json_array_append_new(targets, json_string(eco_lora_target_name((eco_lora_target)t)));
+        if (p->targets[t])
+            json_array_append_new(targets, json_string(eco_lora_target_name((eco_lora_target)t)));
     json_object_set_new(a, "r", json_integer(p->r));
     json_object_set_new(a, "lora_alpha", json_real(p->lora_alpha));
     json_object_set_new(a, "use_rslora", json_boolean(p->use_rslora));
@@ -66,9 +69,11 @@ int cmd_inspect(int argc, char **argv) {
     int npos;
     if (cli_parse(argc, argv, 2, o, 2, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
     if (npos != 1)
-        return cli_usage_error("inspect: expected PATH (a .safetensors file, a model folder or an adapter folder)");
+        return cli_usage_error(
+            "inspect: expected PATH (a .safetensors file, a model folder or an adapter folder)");
     const char *path;
-    if (cli_model_path(cli_get(o, 2, "data-dir"), "inspect", pos[0], CLI_REF_ANY, &path) != CLI_OK) return CLI_FAIL;
+    if (cli_model_path(cli_get(o, 2, "data-dir"), "inspect", pos[0], CLI_REF_ANY, &path) != CLI_OK)
+        return CLI_FAIL;
     bool json = cli_get(o, 1, "json") != NULL;
 
     eco_model_config cfg;
@@ -81,10 +86,12 @@ int cmd_inspect(int argc, char **argv) {
             if ((st = eco_config_load(path, &cfg)) != ECO_STATUS_OK) return cli_fail(st, "inspect");
             have_cfg = true;
         } else if (eco_path_has_file(path, "adapter_config.json")) {
-            if ((st = eco_peft_config_load(path, &peft)) != ECO_STATUS_OK) return cli_fail(st, "inspect");
+            if ((st = eco_peft_config_load(path, &peft)) != ECO_STATUS_OK)
+                return cli_fail(st, "inspect");
             have_peft = true;
             weights_path = eco_path_join(path, "adapter_model.safetensors");
-            if (!weights_path) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "inspect");
+            if (!weights_path)
+                return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "inspect");
         }
     }
     eco_weights *w;
@@ -116,7 +123,8 @@ int cmd_inspect(int argc, char **argv) {
         for (size_t i = 0; i < count; i++) {
             const eco_tensor *t = sorted[i];
             json_t *e = json_object(), *shape = json_array();
-            for (int d = 0; d < t->ndim; d++) json_array_append_new(shape, json_integer(t->shape[d]));
+            for (int d = 0; d < t->ndim; d++)
+                json_array_append_new(shape, json_integer(t->shape[d]));
             json_object_set_new(e, "name", json_string(t->name));
             json_object_set_new(e, "dtype", json_string(eco_dtype_name(t->dtype)));
             json_object_set_new(e, "shape", shape);
@@ -147,20 +155,23 @@ int cmd_inspect(int argc, char **argv) {
     } else {
         printf("%s\n", path);
         if (have_cfg)
-            printf("  architecture  %s: hidden %lld, intermediate %lld, %lld layers, %lld heads (%lld kv, head_dim %lld), vocab %lld, %s embeddings\n",
-                   eco_arch_name(cfg.arch), (long long)cfg.hidden_size, (long long)cfg.intermediate_size,
-                   (long long)cfg.n_layers, (long long)cfg.n_heads, (long long)cfg.n_kv_heads, (long long)cfg.head_dim,
+            printf("  architecture  %s: hidden %lld, intermediate %lld, %lld layers, %lld heads "
+                   "(%lld kv, head_dim %lld), vocab %lld, %s embeddings\n",
+                   eco_arch_name(cfg.arch), (long long)cfg.hidden_size,
+                   (long long)cfg.intermediate_size, (long long)cfg.n_layers,
+                   (long long)cfg.n_heads, (long long)cfg.n_kv_heads, (long long)cfg.head_dim,
                    (long long)cfg.vocab_size, cfg.tie_word_embeddings ? "tied" : "untied");
         if (have_peft) {
-            printf("  adapter       LoRA r %lld, alpha %g%s, targets ", (long long)peft.r, peft.lora_alpha,
-                   peft.use_rslora ? " (rsLoRA)" : "");
+            printf("  adapter       LoRA r %lld, alpha %g%s, targets ", (long long)peft.r,
+                   peft.lora_alpha, peft.use_rslora ? " (rsLoRA)" : "");
             bool first_t = true;
             for (int t = 0; t < ECO_LORA__COUNT; t++)
                 if (peft.targets[t]) {
                     printf("%s%s", first_t ? "" : ",", eco_lora_target_name((eco_lora_target)t));
                     first_t = false;
                 }
-            printf("\n  base          %s\n", peft.base_model_name_or_path[0] ? peft.base_model_name_or_path : "-");
+            printf("\n  base          %s\n",
+                   peft.base_model_name_or_path[0] ? peft.base_model_name_or_path : "-");
         }
         printf("  tensors       %zu (", count);
         bool first = true;
@@ -169,13 +180,15 @@ int cmd_inspect(int argc, char **argv) {
                 printf("%s%zu %s", first ? "" : ", ", n_dtype[d], eco_dtype_name((eco_dtype)d));
                 first = false;
             }
-        printf(")\n  parameters    %llu\n  bytes         %zu\n\n", (unsigned long long)params, eco_weights_nbytes(w));
+        printf(")\n  parameters    %llu\n  bytes         %zu\n\n", (unsigned long long)params,
+               eco_weights_nbytes(w));
         printf("  %-*s %-5s %-*s %12s\n", name_w, "name", "dtype", shape_w, "shape", "bytes");
         for (size_t i = 0; i < count; i++) {
             const eco_tensor *t = sorted[i];
             char sh[96];
             shape_str(sh, sizeof sh, t);
-            printf("  %-*s %-5s %-*s %12zu\n", name_w, t->name, eco_dtype_name(t->dtype), shape_w, sh, t->nbytes);
+            printf("  %-*s %-5s %-*s %12zu\n", name_w, t->name, eco_dtype_name(t->dtype), shape_w,
+                   sh, t->nbytes);
         }
     }
     free(sorted);

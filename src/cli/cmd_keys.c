@@ -10,12 +10,14 @@
 #include "ecology/signing.h"
 
 static int keys_generate(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("out", true), CLI_OPT("name", true), CLI_OPT("type", true), CLI_OPT("json", false)};
+    cli_opt o[] = {CLI_OPT("out", true), CLI_OPT("name", true), CLI_OPT("type", true),
+                   CLI_OPT("json", false)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, 3, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
-    const char *out = cli_get(o, n, "out"), *name = cli_get(o, n, "name"), *type_s = cli_get(o, n, "type");
+    const char *out = cli_get(o, n, "out"), *name = cli_get(o, n, "name"),
+               *type_s = cli_get(o, n, "type");
     bool json = cli_get(o, n, "json") != NULL;
     if (!out || !out[0]) return cli_usage_error("keys generate: --out DIR is required");
     if (!name) name = "ecology";
@@ -39,11 +41,14 @@ static int keys_generate(int argc, char **argv) {
     if (!key_path || !pub_path) {
         rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "keys generate");
     } else if (json) {
-        json_t *v = json_pack("{s:s, s:s, s:s, s:s}", "keyid", keyid, "type", eco_key_type_str(type), "private_key",
-                              key_path, "public_key", pub_path);
+        json_t *v =
+            json_pack("{s:s, s:s, s:s, s:s}", "keyid", keyid, "type", eco_key_type_str(type),
+                      "private_key", key_path, "public_key", pub_path);
         char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        if (s) puts(s);
-        else rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "keys generate");
+        if (s)
+            puts(s);
+        else
+            rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "keys generate");
         free(s);
         json_decref(v);
     } else {

@@ -9,19 +9,24 @@
 #include "ecology/registry.h"
 
 
-
 /* Ancestry tree: the model, then its parents indented below it, recursively. depth bounds
  * the walk (lineage is acyclic by construction, the bound is for a damaged database). */
-static eco_status print_ancestry(eco_registry *r, const char *id, const char *prefix, bool last, int depth) {
+static eco_status print_ancestry(eco_registry *r, const char *id, const char *prefix, bool last,
+                                 int depth) {
     eco_genome g = {0};
     eco_status st = eco_registry_get(r, id, &g, NULL);
     if (st != ECO_STATUS_OK) return st;
-    printf("%s%s%s  (%s; %s)\n", prefix, depth == 0 ? "" : last ? "└── " : "├── ", g.id,
-           eco_genome_kind_str(g.kind), g.op_name);
+    printf("%s%s%s  (%s; %s)\n", prefix,
+           depth == 0 ? ""
+           : last     ? "└── "
+                      : "├── ",
+           g.id, eco_genome_kind_str(g.kind), g.op_name);
     char sub[1024];
     /* a prefix that no longer fits ends the walk (64 levels fit easily) */
-    const bool fits = snprintf(sub, sizeof sub, "%s%s", prefix, depth == 0 ? "" : last ? "    " : "│   ") <
-                      (int)sizeof sub;
+    const bool fits = snprintf(sub, sizeof sub, "%s%s", prefix,
+                               depth == 0 ? ""
+                               : last     ? "    "
+                                          : "│   ") < (int)sizeof sub;
     for (size_t i = 0; i < g.n_parents && st == ECO_STATUS_OK && depth < 64 && fits; i++)
         st = print_ancestry(r, g.parents[i], sub, i + 1 == g.n_parents, depth + 1);
     eco_genome_free(&g);
@@ -68,7 +73,8 @@ int cmd_lineage(int argc, char **argv) {
         eco_registry_close(r);
         return CLI_FAIL;
     }
-    if (cli_get(o, n, "dot")) rc = cmd_lineage_dot(r, pos[0]);
+    if (cli_get(o, n, "dot"))
+        rc = cmd_lineage_dot(r, pos[0]);
     else {
         eco_status st = print_ancestry(r, pos[0], "", true, 0);
         char **desc = NULL;

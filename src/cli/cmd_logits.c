@@ -11,13 +11,15 @@
 #include "ecology/model.h"
 
 int cmd_logits(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("tokens", true), CLI_OPT("out", true), CLI_OPT("threads", true),
-                   CLI_OPT("adapter", true), CLI_OPT("kv-cache", true), CLI_OPT("data-dir", true)};
+    cli_opt o[] = {CLI_OPT("model", true),   CLI_OPT("tokens", true),  CLI_OPT("out", true),
+                   CLI_OPT("threads", true), CLI_OPT("adapter", true), CLI_OPT("kv-cache", true),
+                   CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, 2, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
-    const char *model = cli_get(o, n, "model"), *tokens_s = cli_get(o, n, "tokens"), *out = cli_get(o, n, "out");
+    const char *model = cli_get(o, n, "model"), *tokens_s = cli_get(o, n, "tokens"),
+               *out = cli_get(o, n, "out");
     if (!model) return cli_usage_error("logits: --model DIR is required");
     if (!tokens_s) return cli_usage_error("logits: --tokens 1,2,3 is required");
     if (!out) return cli_usage_error("logits: --out FILE.safetensors is required");
@@ -67,7 +69,8 @@ int cmd_logits(int argc, char **argv) {
     logits = eco_malloc_array(n_ids, (size_t)cfg->vocab_size * sizeof(float));
     if (!logits) {
         rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory for %zu x %lld logits", n_ids,
-                                (long long)cfg->vocab_size), "logits");
+                                (long long)cfg->vocab_size),
+                      "logits");
         goto done;
     }
     st = eco_kv_cache_create_typed(m, (int64_t)n_ids, kvt, &kv);
@@ -77,8 +80,11 @@ int cmd_logits(int argc, char **argv) {
         goto done;
     }
     /* logits: [T, vocab] f32 */
-    eco_tensor t = {.name = "logits", .dtype = ECO_DTYPE_F32, .ndim = 2,
-                    .shape = {(int64_t)n_ids, cfg->vocab_size}, .data = logits,
+    eco_tensor t = {.name = "logits",
+                    .dtype = ECO_DTYPE_F32,
+                    .ndim = 2,
+                    .shape = {(int64_t)n_ids, cfg->vocab_size},
+                    .data = logits,
                     .nbytes = n_ids * (size_t)cfg->vocab_size * sizeof(float)};
     st = eco_safetensors_write(out, &t, 1, NULL, 0);
     if (st != ECO_STATUS_OK) {

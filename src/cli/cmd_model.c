@@ -11,28 +11,35 @@
 #include "ecology/model.h"
 
 static int model_create(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("preset", true), CLI_OPT("seed", true), CLI_OPT("dtype", true), CLI_OPT("out", true),
-                   CLI_OPT("force", false)};
+    cli_opt o[] = {CLI_OPT("preset", true), CLI_OPT("seed", true), CLI_OPT("dtype", true),
+                   CLI_OPT("out", true), CLI_OPT("force", false)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, 3, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
     const char *preset = cli_get(o, n, "preset"), *out = cli_get(o, n, "out");
     const char *seed_s = cli_get(o, n, "seed"), *dtype_s = cli_get(o, n, "dtype");
-    if (!preset) return cli_usage_error("model create: --preset is required (tiny, smollm2-135m, tinyllama-1.1b, qwen2.5-0.5b)");
+    if (!preset)
+        return cli_usage_error("model create: --preset is required (tiny, smollm2-135m, "
+                               "tinyllama-1.1b, qwen2.5-0.5b)");
     if (!out) return cli_usage_error("model create: --out DIR is required");
     int64_t seed = 0; /* the default, recorded in lineage.json like a given one */
     if (seed_s && cli_parse_int("seed", seed_s, 0, INT64_MAX, &seed) != CLI_OK) return CLI_USAGE;
     eco_dtype dtype = ECO_DTYPE_F32;
     if (dtype_s) {
-        if (strcmp(dtype_s, "f32") == 0) dtype = ECO_DTYPE_F32;
-        else if (strcmp(dtype_s, "bf16") == 0) dtype = ECO_DTYPE_BF16;
-        else if (strcmp(dtype_s, "f16") == 0) dtype = ECO_DTYPE_F16;
-        else return cli_usage_error("option '--dtype': '%s' is not one of f32, bf16, f16", dtype_s);
+        if (strcmp(dtype_s, "f32") == 0)
+            dtype = ECO_DTYPE_F32;
+        else if (strcmp(dtype_s, "bf16") == 0)
+            dtype = ECO_DTYPE_BF16;
+        else if (strcmp(dtype_s, "f16") == 0)
+            dtype = ECO_DTYPE_F16;
+        else
+            return cli_usage_error("option '--dtype': '%s' is not one of f32, bf16, f16", dtype_s);
     }
     eco_model_config cfg;
     eco_status st = eco_model_preset_config(preset, &cfg);
-    if (st == ECO_STATUS_ENOTFOUND) return cli_usage_error("option '--preset': %s", eco_last_error());
+    if (st == ECO_STATUS_ENOTFOUND)
+        return cli_usage_error("option '--preset': %s", eco_last_error());
     if (st != ECO_STATUS_OK) return cli_fail(st, "model create");
     eco_output_dir od;
     st = eco_output_begin(&od, out, NULL, 0, NULL, cli_get(o, n, "force") ? ECO_OUTPUT_FORCE : 0);
@@ -47,20 +54,23 @@ static int model_create(int argc, char **argv) {
 
 /* W' = W + s·B·A into a new model folder (eco_model_merge_adapter). */
 static int model_merge(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("out", true), CLI_OPT("force", false),
-                   CLI_OPT("data-dir", true)};
+    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("out", true),
+                   CLI_OPT("force", false), CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, 3, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
-    const char *model = cli_get(o, n, "model"), *adapter = cli_get(o, n, "adapter"), *out = cli_get(o, n, "out");
+    const char *model = cli_get(o, n, "model"), *adapter = cli_get(o, n, "adapter"),
+               *out = cli_get(o, n, "out");
     if (!model) return cli_usage_error("model merge: --model DIR is required");
     if (!adapter) return cli_usage_error("model merge: --adapter DIR is required");
     if (!out) return cli_usage_error("model merge: --out DIR is required");
-    if (cli_model_ref(o, n, "model", &model) || cli_model_ref(o, n, "adapter", &adapter)) return CLI_FAIL;
+    if (cli_model_ref(o, n, "model", &model) || cli_model_ref(o, n, "adapter", &adapter))
+        return CLI_FAIL;
     const char *inputs[2] = {model, adapter};
     eco_output_dir od;
-    eco_status st = eco_output_begin(&od, out, inputs, 2, NULL, cli_get(o, n, "force") ? ECO_OUTPUT_FORCE : 0);
+    eco_status st =
+        eco_output_begin(&od, out, inputs, 2, NULL, cli_get(o, n, "force") ? ECO_OUTPUT_FORCE : 0);
     if (st != ECO_STATUS_OK) return cli_fail(st, "model merge");
     st = eco_model_merge_adapter(model, adapter, od.tmp);
     st = st == ECO_STATUS_OK ? eco_output_commit(&od) : (eco_output_abort(&od), st);

@@ -12,8 +12,8 @@
 #include "ecology/trainer.h"
 
 int cmd_pretrain(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("recipe", true), CLI_OPT("out", true),      CLI_OPT("threads", true),
-                   CLI_OPT("resume", false), CLI_OPT("json", false),    CLI_OPT("force", false),
+    cli_opt o[] = {CLI_OPT("recipe", true),  CLI_OPT("out", true),   CLI_OPT("threads", true),
+                   CLI_OPT("resume", false), CLI_OPT("json", false), CLI_OPT("force", false),
                    CLI_OPT("work-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
@@ -22,7 +22,8 @@ int cmd_pretrain(int argc, char **argv) {
     const char *path = cli_get(o, n, "recipe"), *out = cli_get(o, n, "out"), *s;
     if (!path) return cli_usage_error("pretrain: --recipe FILE.json is required");
     int64_t threads = 0;
-    if ((s = cli_get(o, n, "threads")) && cli_parse_int("threads", s, 1, 1024, &threads) != CLI_OK) return CLI_USAGE;
+    if ((s = cli_get(o, n, "threads")) && cli_parse_int("threads", s, 1, 1024, &threads) != CLI_OK)
+        return CLI_USAGE;
     eco_recipe *r;
     eco_status st = eco_recipe_load(path, &r);
     if (st != ECO_STATUS_OK) return cli_fail(st, "pretrain");

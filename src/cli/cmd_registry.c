@@ -55,12 +55,15 @@ static const char **collect_all(int argc, char **argv, const char *name, size_t 
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, len) == 0) {
-            if (a[2 + len] == '=') v = a + 3 + len;
-            else if (a[2 + len] == '\0' && i + 1 < argc) v = argv[++i];
+            if (a[2 + len] == '=')
+                v = a + 3 + len;
+            else if (a[2 + len] == '\0' && i + 1 < argc)
+                v = argv[++i];
         }
         if (!v) continue;
         strcpy(w, v);
-        for (char *tok = strtok(w, ","); tok && *n < cap; tok = strtok(NULL, ",")) out[(*n)++] = tok;
+        for (char *tok = strtok(w, ","); tok && *n < cap; tok = strtok(NULL, ","))
+            out[(*n)++] = tok;
         w += strlen(v) + 1;
     }
     *store = buf;
@@ -90,8 +93,10 @@ static int registry_init(int argc, char **argv) {
     }
     printf("registry ready in %s (trusted keys: %s/keys/trusted)\n", dir, dir);
     if (existed && require && !required_before)
-        printf("policy changed: this existing registry now requires signatures from a trusted key for every add "
-               "(models registered before stay as they are; `ecology verify` tells which are unsigned)\n");
+        printf("policy changed: this existing registry now requires signatures from a trusted key "
+               "for every add "
+               "(models registered before stay as they are; `ecology verify` tells which are "
+               "unsigned)\n");
     else if (existed && require)
         printf("policy unchanged: signatures were already required\n");
     free(dir);
@@ -157,7 +162,7 @@ int cmd_registry(int argc, char **argv) {
 }
 
 int cmd_add(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("id", true),       CLI_OPT("base", true),
+    cli_opt o[] = {CLI_OPT("data-dir", true),   CLI_OPT("id", true),       CLI_OPT("base", true),
                    CLI_OPT("capability", true), CLI_OPT("sign-key", true), CLI_OPT("json", false)};
     const int n = (int)(sizeof o / sizeof *o);
     o[3].repeated_ok = true;
@@ -182,8 +187,12 @@ int cmd_add(int argc, char **argv) {
         free(store);
         return CLI_FAIL;
     }
-    eco_add_options ao = {.id = cli_get(o, n, "id"), .base = cli_get(o, n, "base"), .capabilities = caps,
-                          .n_capabilities = ncap, .sign_key = cli_get(o, n, "sign-key"), .progress = true};
+    eco_add_options ao = {.id = cli_get(o, n, "id"),
+                          .base = cli_get(o, n, "base"),
+                          .capabilities = caps,
+                          .n_capabilities = ncap,
+                          .sign_key = cli_get(o, n, "sign-key"),
+                          .progress = true};
     if (ao.base && cli_registry_resolve(r, "add --base", &ao.base) != CLI_OK) {
         eco_registry_close(r);
         free(caps);
@@ -193,7 +202,8 @@ int cmd_add(int argc, char **argv) {
     eco_genome g = {0};
     eco_status st = eco_registry_add_dir(r, pos[0], &ao, &g);
     int rc = CLI_OK;
-    if (st != ECO_STATUS_OK) rc = cli_fail(st, "add");
+    if (st != ECO_STATUS_OK)
+        rc = cli_fail(st, "add");
     else if (cli_get(o, n, "json")) {
         char *text = NULL;
         size_t len = 0;
@@ -232,15 +242,16 @@ static void print_genome(const eco_genome *g, bool signed_) {
     free(params);
     printf("  ");
     print_list("parents", g->parents, g->n_parents);
-    printf("resources\n  %-16s%lld\n  %-16s%llu\n  %-16s%llu\n", "parameters", (long long)g->n_params, "bytes",
-           (unsigned long long)g->bytes, "resident bytes", (unsigned long long)g->resident_bytes);
+    printf("resources\n  %-16s%lld\n  %-16s%llu\n  %-16s%llu\n", "parameters",
+           (long long)g->n_params, "bytes", (unsigned long long)g->bytes, "resident bytes",
+           (unsigned long long)g->resident_bytes);
     print_list("corpora", g->corpora, g->n_corpora);
-    printf("%-18s%s\n%-18s%s\n%-18s%s\n", "created_at", g->created_at, "tool", g->tool_version, "signed",
-           signed_ ? "yes" : "no");
+    printf("%-18s%s\n%-18s%s\n%-18s%s\n", "created_at", g->created_at, "tool", g->tool_version,
+           "signed", signed_ ? "yes" : "no");
     printf("files (%zu)\n", g->files.n);
     for (size_t i = 0; i < g->files.n; i++)
-        printf("  %-40s %12llu  %s\n", g->files.files[i].name, (unsigned long long)g->files.files[i].size,
-               g->files.files[i].sha256);
+        printf("  %-40s %12llu  %s\n", g->files.files[i].name,
+               (unsigned long long)g->files.files[i].size, g->files.files[i].sha256);
 }
 
 int cmd_show(int argc, char **argv) {
@@ -260,7 +271,8 @@ int cmd_show(int argc, char **argv) {
     char *envelope = NULL;
     eco_status st = eco_registry_get(r, pos[0], &g, &envelope);
     int rc = CLI_OK;
-    if (st != ECO_STATUS_OK) rc = cli_fail(st, "show");
+    if (st != ECO_STATUS_OK)
+        rc = cli_fail(st, "show");
     else if (cli_get(o, n, "json")) {
         json_t *gj = NULL;
         char *text = NULL;
@@ -283,8 +295,9 @@ int cmd_show(int argc, char **argv) {
 }
 
 int cmd_list(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("capability", true), CLI_OPT("kind", true),
-                   CLI_OPT("base", true), CLI_OPT("compatible-with", true), CLI_OPT("json", false)};
+    cli_opt o[] = {
+        CLI_OPT("data-dir", true), CLI_OPT("capability", true),      CLI_OPT("kind", true),
+        CLI_OPT("base", true),     CLI_OPT("compatible-with", true), CLI_OPT("json", false)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -292,12 +305,15 @@ int cmd_list(int argc, char **argv) {
     eco_genome_kind kind;
     const char *ks = cli_get(o, n, "kind");
     if (ks && eco_genome_kind_parse(ks, &kind) != ECO_STATUS_OK)
-        return cli_usage_error("list: --kind '%s' is not base, adapter, merged, distilled or quantized", ks);
-    if (cli_get(o, n, "capability") && cli_check_capability("capability", cli_get(o, n, "capability")) != CLI_OK)
+        return cli_usage_error(
+            "list: --kind '%s' is not base, adapter, merged, distilled or quantized", ks);
+    if (cli_get(o, n, "capability") &&
+        cli_check_capability("capability", cli_get(o, n, "capability")) != CLI_OK)
         return CLI_USAGE;
     eco_registry *r = NULL;
     if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
-    eco_registry_filter f = {.kind = ks, .capability = cli_get(o, n, "capability"), .base = cli_get(o, n, "base")};
+    eco_registry_filter f = {
+        .kind = ks, .capability = cli_get(o, n, "capability"), .base = cli_get(o, n, "base")};
     char **ids = NULL;
     size_t nid = 0;
     eco_status st = ECO_STATUS_OK;
@@ -314,7 +330,8 @@ int cmd_list(int argc, char **argv) {
     if (st == ECO_STATUS_OK) st = eco_registry_list(r, &f, &ids, &nid);
     const bool json = cli_get(o, n, "json") != NULL;
     json_t *arr = json ? json_array() : NULL;
-    if (st == ECO_STATUS_OK && !json) printf("%-32s %-10s %-24s %s\n", "ID", "KIND", "BASE", "CAPABILITIES");
+    if (st == ECO_STATUS_OK && !json)
+        printf("%-32s %-10s %-24s %s\n", "ID", "KIND", "BASE", "CAPABILITIES");
     for (size_t i = 0; st == ECO_STATUS_OK && i < nid; i++) {
         eco_genome g = {0};
         if ((st = eco_registry_get(r, ids[i], &g, NULL)) != ECO_STATUS_OK) break;
@@ -323,13 +340,15 @@ int cmd_list(int argc, char **argv) {
             if ((st = eco_genome_to_json(&g, &gj)) == ECO_STATUS_OK) json_array_append_new(arr, gj);
         } else {
             printf("%-32s %-10s %-24s ", g.id, eco_genome_kind_str(g.kind), g.base ? g.base : "-");
-            for (size_t c = 0; c < g.n_capabilities; c++) printf("%s%s", c ? "," : "", g.capabilities[c]);
+            for (size_t c = 0; c < g.n_capabilities; c++)
+                printf("%s%s", c ? "," : "", g.capabilities[c]);
             printf("%s\n", g.n_capabilities ? "" : "-");
         }
         eco_genome_free(&g);
     }
     int rc = CLI_OK;
-    if (st != ECO_STATUS_OK) rc = cli_fail(st, "list");
+    if (st != ECO_STATUS_OK)
+        rc = cli_fail(st, "list");
     else if (json) {
         char *text = NULL;
         size_t len = 0;
@@ -365,7 +384,8 @@ int cmd_verify(int argc, char **argv) {
     eco_status st;
     if (is_exported_dir(pos[0])) {
         const char *trusted = cli_get(o, n, "trusted");
-        if (trusted && (st = eco_path_require_dir(trusted, "a folder of trusted public keys (*.pub)")) != ECO_STATUS_OK)
+        if (trusted && (st = eco_path_require_dir(
+                            trusted, "a folder of trusted public keys (*.pub)")) != ECO_STATUS_OK)
             return cli_fail(st, "verify");
         char *data = NULL, *keys = NULL, *dflt = NULL;
         if (!trusted) {
@@ -375,19 +395,24 @@ int cmd_verify(int argc, char **argv) {
             trusted = dflt;
         }
         eco_keyring *kr = NULL;
-        st = trusted ? eco_keyring_load_dir(trusted, &kr) : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        st = trusted ? eco_keyring_load_dir(trusted, &kr)
+                     : eco_error(ECO_STATUS_ENOMEM, "out of memory");
         if (st == ECO_STATUS_OK) st = eco_verify_dir(pos[0], kr, keyid);
         eco_keyring_free(kr);
         free(data);
         free(keys);
         free(dflt);
     } else {
-        if (cli_get(o, n, "trusted")) return cli_usage_error("verify: --trusted applies to a folder; a registered model "
-                                                             "is checked against the registry's keys/trusted");
+        if (cli_get(o, n, "trusted"))
+            return cli_usage_error("verify: --trusted applies to a folder; a registered model "
+                                   "is checked against the registry's keys/trusted");
         eco_registry *r = NULL;
         if (eco_path_is_dir(pos[0]))
-            return cli_fail(eco_error(ECO_STATUS_ENOTFOUND, "%s: a folder without genome.json (not an exported model) "
-                                                            "and not a registered id", pos[0]), "verify");
+            return cli_fail(eco_error(ECO_STATUS_ENOTFOUND,
+                                      "%s: a folder without genome.json (not an exported model) "
+                                      "and not a registered id",
+                                      pos[0]),
+                            "verify");
         if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
         if (cli_registry_resolve(r, "verify", &pos[0]) != CLI_OK) {
             eco_registry_close(r);
@@ -398,7 +423,8 @@ int cmd_verify(int argc, char **argv) {
     }
     if (st == ECO_STATUS_ESIGNATURE) {
         /* every file matches, but no trusted key vouches for them */
-        printf("UNTRUSTED %s: every file matches, but it is unsigned or signed by a key that is not trusted\n",
+        printf("UNTRUSTED %s: every file matches, but it is unsigned or signed by a key that is "
+               "not trusted\n",
                pos[0]);
         cli_fail(st, "verify");
         return CLI_UNTRUSTED;
@@ -420,7 +446,8 @@ int cmd_export(int argc, char **argv) {
     if (npos != 1) return cli_usage_error("export: give a model id");
     if (!cli_get(o, n, "out")) return cli_usage_error("export: --out DIR is required");
     eco_registry *r = NULL;
-    if (cli_registry_open_ro(cli_get(o, n, "data-dir"), cli_get(o, n, "trust-cache") != NULL, &r) != CLI_OK)
+    if (cli_registry_open_ro(cli_get(o, n, "data-dir"), cli_get(o, n, "trust-cache") != NULL, &r) !=
+        CLI_OK)
         return CLI_FAIL;
     if (cli_registry_resolve(r, "export", &pos[0]) != CLI_OK) {
         eco_registry_close(r);

@@ -44,9 +44,10 @@ static int tasks_list(int argc, char **argv) {
             return CLI_FAIL;
         }
         if (json) {
-            json_t *v = json_pack("{s:s, s:s, s:s, s:b, s:I}", "name", cap->name, "description", cap->description,
-                                  "check", cap->check == ECO_TASK_CHECK_JSON ? "json" : "exact", "fixed",
-                                  (int)cap->fixed, "max_completion_bytes", (json_int_t)cap->max_completion_bytes);
+            json_t *v = json_pack(
+                "{s:s, s:s, s:s, s:b, s:I}", "name", cap->name, "description", cap->description,
+                "check", cap->check == ECO_TASK_CHECK_JSON ? "json" : "exact", "fixed",
+                (int)cap->fixed, "max_completion_bytes", (json_int_t)cap->max_completion_bytes);
             if (v && known) {
                 json_object_set_new(v, "train", json_integer((json_int_t)train));
                 json_object_set_new(v, "eval", json_integer((json_int_t)eval));
@@ -77,14 +78,17 @@ static int tasks_list(int argc, char **argv) {
 }
 
 static int tasks_generate(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("capability", true), CLI_OPT("split", true), CLI_OPT("n", true), CLI_OPT("seed", true)};
+    cli_opt o[] = {CLI_OPT("capability", true), CLI_OPT("split", true), CLI_OPT("n", true),
+                   CLI_OPT("seed", true)};
     const int n_opts = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, 3, o, n_opts, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
     const char *name = cli_get(o, n_opts, "capability"), *split_s = cli_get(o, n_opts, "split");
     const char *n_s = cli_get(o, n_opts, "n"), *seed_s = cli_get(o, n_opts, "seed");
-    if (!name) return cli_usage_error("tasks generate: --capability C is required (see 'ecology tasks list')");
+    if (!name)
+        return cli_usage_error(
+            "tasks generate: --capability C is required (see 'ecology tasks list')");
     if (!split_s) return cli_usage_error("tasks generate: --split train|eval is required");
     if (!n_s) return cli_usage_error("tasks generate: --n N is required");
     const eco_capability *cap;
@@ -100,17 +104,21 @@ static int tasks_generate(int argc, char **argv) {
 
     size_t unique;
     if (eco_tasks_split_size(cap, split, &unique) == ECO_STATUS_OK && (size_t)n > unique)
-        fprintf(stderr, "ecology: tasks generate: %s has %zu unique %s items; --n %lld repeats them%s\n", cap->name,
-                unique, split_s, (long long)n, cap->fixed ? " (reshuffled on each pass)" : "");
+        fprintf(stderr,
+                "ecology: tasks generate: %s has %zu unique %s items; --n %lld repeats them%s\n",
+                cap->name, unique, split_s, (long long)n,
+                cap->fixed ? " (reshuffled on each pass)" : "");
     eco_task_item *items;
     eco_status st = eco_tasks_generate(cap, split, (size_t)n, seed, &items);
     if (st != ECO_STATUS_OK) return cli_fail(st, "tasks generate");
     int rc = CLI_OK;
     for (size_t i = 0; i < (size_t)n && rc == CLI_OK; i++) {
-        json_t *v = json_pack("{s:s, s:s}", "prompt", items[i].prompt, "completion", items[i].completion);
+        json_t *v =
+            json_pack("{s:s, s:s}", "prompt", items[i].prompt, "completion", items[i].completion);
         char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
         if (!s || fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF)
-            rc = cli_fail(eco_error(ECO_STATUS_EIO, "item %zu: cannot write JSON to stdout", i), "tasks generate");
+            rc = cli_fail(eco_error(ECO_STATUS_EIO, "item %zu: cannot write JSON to stdout", i),
+                          "tasks generate");
         free(s);
         json_decref(v);
     }
@@ -126,11 +134,16 @@ static void print_quoted(const char *s, size_t len) {
     putchar('"');
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch == '\n') fputs("\\n", stdout);
-        else if (ch == '\t') fputs("\\t", stdout);
-        else if (ch == '"' || ch == '\\') printf("\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7f) printf("\\x%02x", ch); /* UTF-8 passes through */
-        else putchar(ch);
+        if (ch == '\n')
+            fputs("\\n", stdout);
+        else if (ch == '\t')
+            fputs("\\t", stdout);
+        else if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            printf("\\x%02x", ch); /* UTF-8 passes through */
+        else
+            putchar(ch);
     }
     putchar('"');
 }
@@ -141,9 +154,9 @@ static void eval_progress(void *ctx, size_t done, size_t total) {
 }
 
 static int tasks_eval(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("adapter", true), CLI_OPT("capability", true),
-                   CLI_OPT("n", true),     CLI_OPT("seed", true),    CLI_OPT("failures", true),
-                   CLI_OPT("threads", true), CLI_OPT("json", false), CLI_OPT("data-dir", true)};
+    cli_opt o[] = {CLI_OPT("model", true),   CLI_OPT("adapter", true), CLI_OPT("capability", true),
+                   CLI_OPT("n", true),       CLI_OPT("seed", true),    CLI_OPT("failures", true),
+                   CLI_OPT("threads", true), CLI_OPT("json", false),   CLI_OPT("data-dir", true)};
     const int n_opts = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -151,7 +164,8 @@ static int tasks_eval(int argc, char **argv) {
     const char *model = cli_get(o, n_opts, "model"), *adapter = cli_get(o, n_opts, "adapter");
     const char *name = cli_get(o, n_opts, "capability"), *s;
     if (!model) return cli_usage_error("tasks eval: --model DIR is required");
-    if (!name) return cli_usage_error("tasks eval: --capability C is required (see 'ecology tasks list')");
+    if (!name)
+        return cli_usage_error("tasks eval: --capability C is required (see 'ecology tasks list')");
     const eco_capability *cap;
     if (eco_tasks_find(name, &cap) != ECO_STATUS_OK)
         return cli_usage_error("option '--capability': %s", eco_last_error());
@@ -162,7 +176,8 @@ static int tasks_eval(int argc, char **argv) {
         if (cli_parse_int("n", s, 1, (int64_t)ECO_TASKS_MAX_N, &v) != CLI_OK) return CLI_USAGE;
         opt.n = (size_t)v;
     }
-    if ((s = cli_get(o, n_opts, "seed")) && cli_parse_u64("seed", s, &opt.seed) != CLI_OK) return CLI_USAGE;
+    if ((s = cli_get(o, n_opts, "seed")) && cli_parse_u64("seed", s, &opt.seed) != CLI_OK)
+        return CLI_USAGE;
     if ((s = cli_get(o, n_opts, "failures"))) {
         if (cli_parse_int("failures", s, 0, 1 << 20, &v) != CLI_OK) return CLI_USAGE;
         opt.max_failures = (size_t)v;
@@ -173,7 +188,8 @@ static int tasks_eval(int argc, char **argv) {
     }
     bool json = cli_get(o, n_opts, "json") != NULL;
 
-    if (cli_model_ref(o, n_opts, "model", &model) || cli_model_ref(o, n_opts, "adapter", &adapter)) return CLI_FAIL;
+    if (cli_model_ref(o, n_opts, "model", &model) || cli_model_ref(o, n_opts, "adapter", &adapter))
+        return CLI_FAIL;
     eco_engine *eng;
     eco_status st = eco_llama_engine_open_adapter(model, adapter, NULL, &eng);
     if (st != ECO_STATUS_OK) return cli_fail(st, "tasks eval");
@@ -191,13 +207,14 @@ static int tasks_eval(int argc, char **argv) {
     int rc = CLI_OK;
     const char *id = eng->genome(eng)->id;
     if (r.n < r.n_requested)
-        fprintf(stderr, "ecology: tasks eval: %s has %zu held-out items; --n %zu capped at %zu\n", r.capability, r.n,
-                r.n_requested, r.n);
+        fprintf(stderr, "ecology: tasks eval: %s has %zu held-out items; --n %zu capped at %zu\n",
+                r.capability, r.n, r.n_requested, r.n);
     if (json) {
         /* The id comes from the folder's name: bytes that are not UTF-8 become U+FFFD. */
-        json_t *root = json_pack("{s:o, s:s, s:I, s:I, s:I, s:f}", "model", cli_json_text(id, strlen(id)),
-                                 "capability", r.capability, "n", (json_int_t)r.n, "n_requested",
-                                 (json_int_t)r.n_requested, "correct", (json_int_t)r.correct, "accuracy", r.accuracy);
+        json_t *root = json_pack("{s:o, s:s, s:I, s:I, s:I, s:f}", "model",
+                                 cli_json_text(id, strlen(id)), "capability", r.capability, "n",
+                                 (json_int_t)r.n, "n_requested", (json_int_t)r.n_requested,
+                                 "correct", (json_int_t)r.correct, "accuracy", r.accuracy);
         json_t *fails = json_array();
         for (size_t i = 0; root && fails && i < r.n_failures; i++) {
             const eco_tasks_eval_failure *f = &r.failures[i];
@@ -214,12 +231,16 @@ static int tasks_eval(int argc, char **argv) {
         }
         json_decref(fails);
         json_decref(root);
-        if (out) puts(out);
-        else rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "tasks eval");
+        if (out)
+            puts(out);
+        else
+            rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "tasks eval");
         free(out);
     } else {
-        printf("%s on %s: %zu/%zu exact match (%.1f%%)\n", id, r.capability, r.correct, r.n, 100.0 * r.accuracy);
-        if (r.n_failures) printf("first %zu failure%s:\n", r.n_failures, r.n_failures == 1 ? "" : "s");
+        printf("%s on %s: %zu/%zu exact match (%.1f%%)\n", id, r.capability, r.correct, r.n,
+               100.0 * r.accuracy);
+        if (r.n_failures)
+            printf("first %zu failure%s:\n", r.n_failures, r.n_failures == 1 ? "" : "s");
         for (size_t i = 0; i < r.n_failures; i++) {
             const eco_tasks_eval_failure *f = &r.failures[i];
             printf("  #%zu prompt:   ", f->index);
@@ -241,5 +262,6 @@ int cmd_tasks(int argc, char **argv) {
     if (strcmp(argv[2], "list") == 0) return tasks_list(argc, argv);
     if (strcmp(argv[2], "generate") == 0) return tasks_generate(argc, argv);
     if (strcmp(argv[2], "eval") == 0) return tasks_eval(argc, argv);
-    return cli_usage_error("tasks: unknown subcommand '%s' (expected list, generate, eval)", argv[2]);
+    return cli_usage_error("tasks: unknown subcommand '%s' (expected list, generate, eval)",
+                           argv[2]);
 }

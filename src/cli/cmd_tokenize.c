@@ -9,13 +9,15 @@
 #include "ecology/tokenizer.h"
 
 int cmd_tokenize(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("tokenizer", true), CLI_OPT("text", true),        CLI_OPT("file", true),
-                   CLI_OPT("decode", false),   CLI_OPT("no-special", false), CLI_OPT("json", false)};
+    cli_opt o[] = {CLI_OPT("tokenizer", true),   CLI_OPT("text", true),
+                   CLI_OPT("file", true),        CLI_OPT("decode", false),
+                   CLI_OPT("no-special", false), CLI_OPT("json", false)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, 2, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
-    const char *path = cli_get(o, n, "tokenizer"), *text = cli_get(o, n, "text"), *file = cli_get(o, n, "file");
+    const char *path = cli_get(o, n, "tokenizer"), *text = cli_get(o, n, "text"),
+               *file = cli_get(o, n, "file");
     if (!path) return cli_usage_error("tokenize: --tokenizer FILE|DIR is required");
     if (!text == !file) return cli_usage_error("tokenize: give exactly one of --text and --file");
     bool decode = cli_get(o, n, "decode"), json = cli_get(o, n, "json");

@@ -19,7 +19,8 @@
 #include "ecology/trainer.h"
 
 static int target_of(const char *s, size_t n, eco_lora_target *t) {
-    static const char *const short_names[ECO_LORA__COUNT] = {"q", "k", "v", "o", "gate", "up", "down"};
+    static const char *const short_names[ECO_LORA__COUNT] = {"q",    "k",  "v",   "o",
+                                                             "gate", "up", "down"};
     for (int i = 0; i < ECO_LORA__COUNT; i++) {
         const char *full = eco_lora_target_name((eco_lora_target)i);
         if ((strlen(short_names[i]) == n && strncmp(s, short_names[i], n) == 0) ||
@@ -44,21 +45,26 @@ int cli_parse_lora(const char *spec, eco_peft_config *cfg) {
         const char *e = strchr(p, ',');
         size_t n = e ? (size_t)(e - p) : strlen(p);
         char item[128];
-        if (n == 0 || n >= sizeof item) return cli_usage_error("option '--lora': empty or overlong item in '%s'", spec);
+        if (n == 0 || n >= sizeof item)
+            return cli_usage_error("option '--lora': empty or overlong item in '%s'", spec);
         memcpy(item, p, n);
         item[n] = 0;
         char *eq = strchr(item, '=');
         if (!eq) {
             eco_lora_target t;
             if (strcmp(item, "rslora") == 0) {
-                if (cfg->use_rslora) return cli_usage_error("option '--lora': key 'rslora' given twice in '%s'", spec);
+                if (cfg->use_rslora)
+                    return cli_usage_error("option '--lora': key 'rslora' given twice in '%s'",
+                                           spec);
                 cfg->use_rslora = true;
                 in_targets = false;
             } else if (in_targets && target_of(item, n, &t) == CLI_OK) {
                 cfg->targets[t] = any_target = true;
             } else {
-                return cli_usage_error("option '--lora': '%s' is not a key=value, a target (q,k,v,o,gate,up,down) "
-                                       "or rslora", item);
+                return cli_usage_error(
+                    "option '--lora': '%s' is not a key=value, a target (q,k,v,o,gate,up,down) "
+                    "or rslora",
+                    item);
             }
         } else {
             *eq = 0;
@@ -68,7 +74,9 @@ int cli_parse_lora(const char *spec, eco_peft_config *cfg) {
             static const char *const keys[] = {"r", "alpha", "dropout", "targets"};
             for (unsigned k = 0; k < sizeof keys / sizeof keys[0]; k++) {
                 if (strcmp(item, keys[k]) != 0) continue;
-                if (seen & (1u << k)) return cli_usage_error("option '--lora': key '%s' given twice in '%s'", item, spec);
+                if (seen & (1u << k))
+                    return cli_usage_error("option '--lora': key '%s' given twice in '%s'", item,
+                                           spec);
                 seen |= 1u << k;
             }
             int64_t iv;
@@ -86,11 +94,13 @@ int cli_parse_lora(const char *spec, eco_peft_config *cfg) {
             } else if (strcmp(item, "targets") == 0) {
                 eco_lora_target t;
                 if (target_of(v, strlen(v), &t) != CLI_OK)
-                    return cli_usage_error("option '--lora': target '%s' is not one of q,k,v,o,gate,up,down", v);
+                    return cli_usage_error(
+                        "option '--lora': target '%s' is not one of q,k,v,o,gate,up,down", v);
                 cfg->targets[t] = any_target = true;
                 in_targets = true;
             } else {
-                return cli_usage_error("option '--lora': unknown key '%s' (r, alpha, targets, dropout, rslora)", item);
+                return cli_usage_error(
+                    "option '--lora': unknown key '%s' (r, alpha, targets, dropout, rslora)", item);
             }
         }
         p += n;
@@ -102,15 +112,18 @@ int cli_parse_lora(const char *spec, eco_peft_config *cfg) {
 }
 
 static void print_json_result(const eco_trainer_result *r, const eco_trainer_options *o) {
-    json_t *j = json_pack("{s:b, s:b, s:I, s:I, s:I, s:f, s:I, s:s, s:s, s:s}", "finished", (int)r->finished,
-                          "resumed", (int)r->resumed, "start_step", (json_int_t)r->start_step, "steps_done",
-                          (json_int_t)r->steps_done, "tokens", (json_int_t)r->tokens, "seconds", r->seconds,
-                          "trainable_floats", (json_int_t)r->trainable_floats, "base_sha256", r->base_sha256,
-                          "corpus_sha256", r->corpus_sha256, "out",
-                          o->mode == ECO_TRAIN_MODE_LORA && o->adapter_out ? o->adapter_out : o->out_dir);
+    json_t *j = json_pack(
+        "{s:b, s:b, s:I, s:I, s:I, s:f, s:I, s:s, s:s, s:s}", "finished", (int)r->finished,
+        "resumed", (int)r->resumed, "start_step", (json_int_t)r->start_step, "steps_done",
+        (json_int_t)r->steps_done, "tokens", (json_int_t)r->tokens, "seconds", r->seconds,
+        "trainable_floats", (json_int_t)r->trainable_floats, "base_sha256", r->base_sha256,
+        "corpus_sha256", r->corpus_sha256, "out",
+        o->mode == ECO_TRAIN_MODE_LORA && o->adapter_out ? o->adapter_out : o->out_dir);
     if (!j) return;
-    json_object_set_new(j, "first_loss", isfinite(r->first_loss) ? json_real(r->first_loss) : json_null());
-    json_object_set_new(j, "final_loss", isfinite(r->final_loss) ? json_real(r->final_loss) : json_null());
+    json_object_set_new(j, "first_loss",
+                        isfinite(r->first_loss) ? json_real(r->first_loss) : json_null());
+    json_object_set_new(j, "final_loss",
+                        isfinite(r->final_loss) ? json_real(r->final_loss) : json_null());
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     if (s) puts(s);
     free(s);
@@ -122,11 +135,13 @@ void cli_print_train_result(const eco_trainer_result *r, const eco_trainer_optio
         print_json_result(r, o);
         return;
     }
-    const char *where = o->mode == ECO_TRAIN_MODE_LORA && o->adapter_out ? o->adapter_out : o->out_dir;
-    printf("%s: %s, steps %lld/%lld%s, loss %.4f -> %.4f, %lld tokens in %.1fs (%.0f tok/s), %zu trainable floats\n",
+    const char *where =
+        o->mode == ECO_TRAIN_MODE_LORA && o->adapter_out ? o->adapter_out : o->out_dir;
+    printf("%s: %s, steps %lld/%lld%s, loss %.4f -> %.4f, %lld tokens in %.1fs (%.0f tok/s), %zu "
+           "trainable floats\n",
            where, r->finished ? "done" : "stopped", (long long)r->steps_done, (long long)o->steps,
-           r->resumed ? " (resumed)" : "", r->first_loss, r->final_loss, (long long)r->tokens, r->seconds,
-           r->seconds > 0 ? (double)r->tokens / r->seconds : 0.0, r->trainable_floats);
+           r->resumed ? " (resumed)" : "", r->first_loss, r->final_loss, (long long)r->tokens,
+           r->seconds, r->seconds > 0 ? (double)r->tokens / r->seconds : 0.0, r->trainable_floats);
     printf("corpus sha256 %s\n", r->corpus_sha256);
 }
 
@@ -136,7 +151,8 @@ void cli_print_train_result(const eco_trainer_result *r, const eco_trainer_optio
 int cli_parse_hyper(const char *cmd, const cli_opt *o, int n, eco_trainer_options *t) {
     static const char *const required[] = {"steps", "batch", "seq", "lr", "seed"};
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
-        if (!cli_get(o, n, required[i])) return cli_usage_error("%s: --%s is required", cmd, required[i]);
+        if (!cli_get(o, n, required[i]))
+            return cli_usage_error("%s: --%s is required", cmd, required[i]);
     int64_t iv;
     const char *s;
     if (cli_parse_int("steps", cli_get(o, n, "steps"), 1, 100000000, &t->steps) != CLI_OK ||
@@ -145,17 +161,24 @@ int cli_parse_hyper(const char *cmd, const cli_opt *o, int n, eco_trainer_option
         cli_parse_float("lr", cli_get(o, n, "lr"), 1e-12, 10, &t->lr) != CLI_OK ||
         cli_parse_u64("seed", cli_get(o, n, "seed"), &t->seed) != CLI_OK)
         return CLI_USAGE;
-    if ((s = cli_get(o, n, "warmup")) && cli_parse_int("warmup", s, 0, t->steps, &t->warmup) != CLI_OK) return CLI_USAGE;
-    if ((s = cli_get(o, n, "accum")) && cli_parse_int("accum", s, 1, 65536, &t->accum) != CLI_OK) return CLI_USAGE;
-    if ((s = cli_get(o, n, "weight-decay")) && cli_parse_float("weight-decay", s, 0, 10, &t->weight_decay) != CLI_OK)
+    if ((s = cli_get(o, n, "warmup")) &&
+        cli_parse_int("warmup", s, 0, t->steps, &t->warmup) != CLI_OK)
         return CLI_USAGE;
-    if ((s = cli_get(o, n, "clip")) && cli_parse_float("clip", s, 0, 1e6, &t->grad_clip) != CLI_OK) return CLI_USAGE;
-    if ((s = cli_get(o, n, "min-lr-ratio")) && cli_parse_float("min-lr-ratio", s, 0, 1, &t->min_lr_ratio) != CLI_OK)
+    if ((s = cli_get(o, n, "accum")) && cli_parse_int("accum", s, 1, 65536, &t->accum) != CLI_OK)
+        return CLI_USAGE;
+    if ((s = cli_get(o, n, "weight-decay")) &&
+        cli_parse_float("weight-decay", s, 0, 10, &t->weight_decay) != CLI_OK)
+        return CLI_USAGE;
+    if ((s = cli_get(o, n, "clip")) && cli_parse_float("clip", s, 0, 1e6, &t->grad_clip) != CLI_OK)
+        return CLI_USAGE;
+    if ((s = cli_get(o, n, "min-lr-ratio")) &&
+        cli_parse_float("min-lr-ratio", s, 0, 1, &t->min_lr_ratio) != CLI_OK)
         return CLI_USAGE;
     if ((s = cli_get(o, n, "checkpoint-every")) &&
         cli_parse_int("checkpoint-every", s, 0, 100000000, &t->checkpoint_every) != CLI_OK)
         return CLI_USAGE;
-    if ((s = cli_get(o, n, "stop-after")) && cli_parse_int("stop-after", s, 1, t->steps, &t->stop_after) != CLI_OK)
+    if ((s = cli_get(o, n, "stop-after")) &&
+        cli_parse_int("stop-after", s, 1, t->steps, &t->stop_after) != CLI_OK)
         return CLI_USAGE;
     if ((s = cli_get(o, n, "threads"))) {
         if (cli_parse_int("threads", s, 1, 1024, &iv) != CLI_OK) return CLI_USAGE;
@@ -166,14 +189,18 @@ int cli_parse_hyper(const char *cmd, const cli_opt *o, int n, eco_trainer_option
 }
 
 int cmd_train(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("model", true),        CLI_OPT("data", true),         CLI_OPT("lora", true),
-                   CLI_OPT("adapter-out", true),  CLI_OPT("full", false),        CLI_OPT("out", true),
-                   CLI_OPT("steps", true),        CLI_OPT("batch", true),        CLI_OPT("seq", true),
-                   CLI_OPT("lr", true),           CLI_OPT("seed", true),         CLI_OPT("warmup", true),
-                   CLI_OPT("accum", true),        CLI_OPT("weight-decay", true), CLI_OPT("clip", true),
-                   CLI_OPT("checkpoint-every", true), CLI_OPT("resume", false),  CLI_OPT("threads", true),
-                   CLI_OPT("json", false),        CLI_OPT("stop-after", true),   CLI_OPT("min-lr-ratio", true),
-                   CLI_OPT("doc-mask", false),    CLI_OPT("force", false),       CLI_OPT("work-dir", true),
+    cli_opt o[] = {CLI_OPT("model", true),        CLI_OPT("data", true),
+                   CLI_OPT("lora", true),         CLI_OPT("adapter-out", true),
+                   CLI_OPT("full", false),        CLI_OPT("out", true),
+                   CLI_OPT("steps", true),        CLI_OPT("batch", true),
+                   CLI_OPT("seq", true),          CLI_OPT("lr", true),
+                   CLI_OPT("seed", true),         CLI_OPT("warmup", true),
+                   CLI_OPT("accum", true),        CLI_OPT("weight-decay", true),
+                   CLI_OPT("clip", true),         CLI_OPT("checkpoint-every", true),
+                   CLI_OPT("resume", false),      CLI_OPT("threads", true),
+                   CLI_OPT("json", false),        CLI_OPT("stop-after", true),
+                   CLI_OPT("min-lr-ratio", true), CLI_OPT("doc-mask", false),
+                   CLI_OPT("force", false),       CLI_OPT("work-dir", true),
                    CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
@@ -183,7 +210,8 @@ int cmd_train(int argc, char **argv) {
     eco_trainer_options_init(&t);
     t.model_dir = cli_get(o, n, "model");
     t.data_path = cli_get(o, n, "data");
-    const char *lora = cli_get(o, n, "lora"), *adapter_out = cli_get(o, n, "adapter-out"), *out = cli_get(o, n, "out");
+    const char *lora = cli_get(o, n, "lora"), *adapter_out = cli_get(o, n, "adapter-out"),
+               *out = cli_get(o, n, "out");
     bool full = cli_get(o, n, "full") != NULL;
     if (!t.model_dir) return cli_usage_error("train: --model DIR is required");
     if (!t.data_path) return cli_usage_error("train: --data FILE.jsonl is required");
@@ -195,8 +223,9 @@ int cmd_train(int argc, char **argv) {
     } else {
         if (!adapter_out) return cli_usage_error("train: --lora needs --adapter-out DIR");
         if (out)
-            return cli_usage_error("train: --out is for --full runs (a --lora run writes the adapter and "
-                                   "training.json to --adapter-out, checkpoints to --work-dir)");
+            return cli_usage_error(
+                "train: --out is for --full runs (a --lora run writes the adapter and "
+                "training.json to --adapter-out, checkpoints to --work-dir)");
         if (cli_parse_lora(lora, &t.lora) != CLI_OK) return CLI_USAGE;
         t.mode = ECO_TRAIN_MODE_LORA;
         t.adapter_out = adapter_out;

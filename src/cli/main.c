@@ -10,11 +10,13 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } commands[] = {
-    {"model", cmd_model},       {"generate", cmd_generate}, {"logits", cmd_logits},   {"tokenize", cmd_tokenize},
-    {"inspect", cmd_inspect},   {"tasks", cmd_tasks},       {"train", cmd_train},     {"grads", cmd_grads},
-    {"pretrain", cmd_pretrain}, {"distill", cmd_distill},   {"keys", cmd_keys},       {"registry", cmd_registry},
-    {"add", cmd_add},           {"show", cmd_show},         {"list", cmd_list},       {"verify", cmd_verify},
-    {"export", cmd_export},     {"lineage", cmd_lineage},   {"alias", cmd_alias},     {"events", cmd_events},
+    {"model", cmd_model},       {"generate", cmd_generate}, {"logits", cmd_logits},
+    {"tokenize", cmd_tokenize}, {"inspect", cmd_inspect},   {"tasks", cmd_tasks},
+    {"train", cmd_train},       {"grads", cmd_grads},       {"pretrain", cmd_pretrain},
+    {"distill", cmd_distill},   {"keys", cmd_keys},         {"registry", cmd_registry},
+    {"add", cmd_add},           {"show", cmd_show},         {"list", cmd_list},
+    {"verify", cmd_verify},     {"export", cmd_export},     {"lineage", cmd_lineage},
+    {"alias", cmd_alias},       {"events", cmd_events},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 
@@ -42,21 +44,24 @@ static int help(int argc, char **argv) {
                     any = true;
                 }
             }
-            if (!any) printf("%s\n", name); /* no usage: `ecology help NAME` fails, and a test with it */
+            if (!any)
+                printf("%s\n", name); /* no usage: `ecology help NAME` fails, and a test with it */
         }
         return CLI_OK;
     }
     if (argc > 4) return cli_usage_error("help: expected at most COMMAND SUBCOMMAND");
     if (cli_usage_print(argv[2], argc > 3 ? argv[3] : NULL, stdout) == CLI_OK) return CLI_OK;
     if (argc > 3 && cli_usage_is_group(argv[2]))
-        return cli_usage_error("%s: unknown subcommand '%s' (try 'ecology help %s')", argv[2], argv[3], argv[2]);
+        return cli_usage_error("%s: unknown subcommand '%s' (try 'ecology help %s')", argv[2],
+                               argv[3], argv[2]);
     return unknown_command(argv[2]);
 }
 
 /* `ecology COMMAND [SUB] ... --help|-h` anywhere after the command. */
 static int command_help(int argc, char **argv) {
     const char *cmd = argv[1];
-    const char *sub = argc > 2 && !is_help_flag(argv[2]) && cli_usage_find(cmd, argv[2]) ? argv[2] : NULL;
+    const char *sub =
+        argc > 2 && !is_help_flag(argv[2]) && cli_usage_find(cmd, argv[2]) ? argv[2] : NULL;
     if (cli_usage_print(cmd, sub, stdout) == CLI_OK) return CLI_OK;
     return unknown_command(cmd);
 }
@@ -71,7 +76,8 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "help") == 0 || is_help_flag(cmd)) return help(argc, argv);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        if (argc > 2 && !is_help_flag(argv[2])) return cli_usage_error("version: unexpected argument '%s'", argv[2]);
+        if (argc > 2 && !is_help_flag(argv[2]))
+            return cli_usage_error("version: unexpected argument '%s'", argv[2]);
         if (argc > 2) return cli_usage_print("version", NULL, stdout);
         printf("ecology %s\n", ECO_VERSION);
         return CLI_OK;

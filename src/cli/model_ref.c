@@ -17,7 +17,7 @@
 #include "cli.h"
 #include "ecology/registry.h"
 
-static char **kept;   /* [n_kept] resolved folders, malloc'd, freed at exit */
+static char **kept; /* [n_kept] resolved folders, malloc'd, freed at exit */
 static size_t n_kept;
 
 static void release_kept(void) {
@@ -50,14 +50,17 @@ static bool registry_present(const char *data_dir, char **resolved) {
     return ok;
 }
 
-int cli_model_path(const char *data_dir, const char *flag, const char *ref, cli_ref_kind want, const char **out) {
+int cli_model_path(const char *data_dir, const char *flag, const char *ref, cli_ref_kind want,
+                   const char **out) {
     *out = ref;
     struct stat sb;
-    if (!ref || stat(ref, &sb) == 0 || !eco_model_id_ok(ref)) return CLI_OK; /* a path: the loader's */
+    if (!ref || stat(ref, &sb) == 0 || !eco_model_id_ok(ref))
+        return CLI_OK; /* a path: the loader's */
     char *dir = NULL;
     if (!registry_present(data_dir, &dir)) {
-        fprintf(stderr, "ecology: %s '%s': no such folder, and no registry in %s to look it up in\n", flag, ref,
-                dir ? dir : "(out of memory)");
+        fprintf(stderr,
+                "ecology: %s '%s': no such folder, and no registry in %s to look it up in\n", flag,
+                ref, dir ? dir : "(out of memory)");
         free(dir);
         return CLI_FAIL;
     }
@@ -78,14 +81,18 @@ int cli_model_path(const char *data_dir, const char *flag, const char *ref, cli_
                 eco_genome_kind_str(g.kind));
         rc = CLI_FAIL;
     } else if (want == CLI_REF_MODEL && g.kind == ECO_GENOME_KIND_ADAPTER) {
-        fprintf(stderr, "ecology: %s: model '%s' is an adapter, not a model (an adapter goes with --adapter)\n",
-                what, g.id);
+        fprintf(
+            stderr,
+            "ecology: %s: model '%s' is an adapter, not a model (an adapter goes with --adapter)\n",
+            what, g.id);
         rc = CLI_FAIL;
     } else {
         const char *kept_path = keep(path); /* owns path now, even when it fails */
         path = NULL;
-        if (kept_path) *out = kept_path;
-        else rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), what);
+        if (kept_path)
+            *out = kept_path;
+        else
+            rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), what);
     }
     free(path);
     eco_genome_free(&g);

@@ -8,27 +8,31 @@
 #include "cli.h"
 
 /* MODEL and ADAPTER, wherever they appear: a folder, or a registry id or alias. */
-#define MODEL_NOTE                                                                                           \
-    "  MODEL, ADAPTER   a folder, or a model registered in the data folder: its id or an alias\n"          \
-    "                   (NAME or NAME@alias), loaded after its files are verified\n"                       \
-    "  --data-dir D     the data folder for ids and aliases (default $ECOLOGY_DATA, else ./ecology-data)\n"
-#define DATA_DIR_NOTE "  --data-dir D     the data folder (default $ECOLOGY_DATA, else ./ecology-data)\n"
+#define MODEL_NOTE                                                                                 \
+    "  MODEL, ADAPTER   a folder, or a model registered in the data folder: its id or an alias\n"  \
+    "                   (NAME or NAME@alias), loaded after its files are verified\n"               \
+    "  --data-dir D     the data folder for ids and aliases (default $ECOLOGY_DATA, else "         \
+    "./ecology-data)\n"
+#define DATA_DIR_NOTE                                                                              \
+    "  --data-dir D     the data folder (default $ECOLOGY_DATA, else ./ecology-data)\n"
 #define THREADS_NOTE "  --threads N      worker threads (default OMP_NUM_THREADS, else the cores)\n"
-#define HYPER_NOTE                                                                                           \
-    "  --steps N --batch B --seq T --lr LR --seed S   required: optimizer steps, examples per step,\n"        \
-    "                   tokens per row (at most the model's max_position_embeddings), peak learning\n"     \
-    "                   rate, seed of data order and initialisation\n"                                       \
-    "  --warmup N       linear warm-up steps, then cosine decay (default 0)\n"                              \
-    "  --min-lr-ratio R the cosine's floor as a fraction of --lr (default 0.1)\n"                           \
-    "  --accum N        gradient accumulation micro-steps (default 1)\n"                                    \
-    "  --weight-decay W AdamW weight decay (default 0.01)\n"                                                \
-    "  --clip C         gradient norm clipping (default 1.0; 0 off)\n"                                      \
-    "  --checkpoint-every N   write a checkpoint every N steps (default 0: only at the end)\n"             \
-    "  --resume         continue from the checkpoint in the working folder\n"                               \
-    "  --work-dir D     where checkpoints and working files go (default OUT/.work)\n"                        \
-    "  --force          replace a non-empty output folder\n"                                                 \
-    "  --doc-mask       each example packed into a row attends only to itself\n"                             \
-    THREADS_NOTE "  --json           one JSON object as the result\n"
+#define HYPER_NOTE                                                                                 \
+    "  --steps N --batch B --seq T --lr LR --seed S   required: optimizer steps, examples per "    \
+    "step,\n"                                                                                      \
+    "                   tokens per row (at most the model's max_position_embeddings), peak "       \
+    "learning\n"                                                                                   \
+    "                   rate, seed of data order and initialisation\n"                             \
+    "  --warmup N       linear warm-up steps, then cosine decay (default 0)\n"                     \
+    "  --min-lr-ratio R the cosine's floor as a fraction of --lr (default 0.1)\n"                  \
+    "  --accum N        gradient accumulation micro-steps (default 1)\n"                           \
+    "  --weight-decay W AdamW weight decay (default 0.01)\n"                                       \
+    "  --clip C         gradient norm clipping (default 1.0; 0 off)\n"                             \
+    "  --checkpoint-every N   write a checkpoint every N steps (default 0: only at the end)\n"     \
+    "  --resume         continue from the checkpoint in the working folder\n"                      \
+    "  --work-dir D     where checkpoints and working files go (default OUT/.work)\n"              \
+    "  --force          replace a non-empty output folder\n"                                       \
+    "  --doc-mask       each example packed into a row attends only to itself\n" THREADS_NOTE      \
+    "  --json           one JSON object as the result\n"
 
 static const cli_usage table[] = {
     {"model create",
@@ -41,7 +45,8 @@ static const cli_usage table[] = {
     {"model merge",
      "model merge --model MODEL --adapter ADAPTER --out DIR [--force] [--data-dir D]",
      "fold a LoRA adapter into the base weights (W + s*B*A), a new model folder",
-     "  --out DIR        the merged model (refused when not empty or an input, unless --force)\n" MODEL_NOTE},
+     "  --out DIR        the merged model (refused when not empty or an input, unless "
+     "--force)\n" MODEL_NOTE},
     {"generate",
      "generate --model MODEL [--adapter ADAPTER] (--prompt TEXT | --prompt - | --prompt-file F)\n"
      "      [-n N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--stop STR]...\n"
@@ -58,7 +63,8 @@ static const cli_usage table[] = {
      "  --kv-cache T     the KV cache's element type (default f16 for a bf16/f16 model, else f32)\n"
      "  --no-special     do not add the tokenizer's special tokens (BOS) to the prompt\n"
      "  --json           text, token ids, log-probabilities, timings and finish reason as JSON\n"
-     "                   (plain mode prints the prompt followed by the generated text)\n" THREADS_NOTE MODEL_NOTE},
+     "                   (plain mode prints the prompt followed by the generated "
+     "text)\n" THREADS_NOTE MODEL_NOTE},
     {"logits",
      "logits --model MODEL [--adapter ADAPTER] --tokens 1,2,3 --out FILE.safetensors\n"
      "      [--kv-cache f32|f16] [--threads N] [--data-dir D]",
@@ -72,25 +78,22 @@ static const cli_usage table[] = {
      "  --decode         the input is token ids; print their text\n"
      "  --no-special     do not add (or, decoding, print) special tokens\n"
      "  --json           a JSON array of ids, or {\"text\": ...}\n"},
-    {"inspect",
-     "inspect PATH|ID [--json] [--data-dir D]",
+    {"inspect", "inspect PATH|ID [--json] [--data-dir D]",
      "summary of a safetensors file, a model folder, an adapter folder or a registered model",
      "  PATH             FILE.safetensors, a model folder (config.json) or an adapter folder\n"
      "                   (adapter_config.json + adapter_model.safetensors)\n"
      "  ID               a registry id or alias (looked up in --data-dir)\n"
      "  --json           the same as one JSON object\n" DATA_DIR_NOTE},
-    {"tasks list",
-     "tasks list [--json]",
-     "the built-in capabilities and their split sizes",
+    {"tasks list", "tasks list [--json]", "the built-in capabilities and their split sizes",
      "  --json           a JSON array\n"},
-    {"tasks generate",
-     "tasks generate --capability C --split train|eval --n N [--seed S]",
+    {"tasks generate", "tasks generate --capability C --split train|eval --n N [--seed S]",
      "JSONL items of a capability on stdout, one {\"prompt\",\"completion\"} per line",
      "  --capability C   a name from 'ecology tasks list' (arith.add@1, ...)\n"
      "  --n N            how many items\n"
      "  --seed S         generation seed (default 0)\n"},
     {"tasks eval",
-     "tasks eval --model MODEL [--adapter ADAPTER] --capability C [--n N] [--seed S] [--failures K]\n"
+     "tasks eval --model MODEL [--adapter ADAPTER] --capability C [--n N] [--seed S] [--failures "
+     "K]\n"
      "      [--threads N] [--json] [--data-dir D]",
      "exact match on the capability's held-out split",
      "  --capability C   a name from 'ecology tasks list'\n"
@@ -100,26 +103,33 @@ static const cli_usage table[] = {
      "  --json           the report as JSON\n" THREADS_NOTE MODEL_NOTE},
     {"train",
      "train --model MODEL --data FILE.jsonl\n"
-     "      (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora] --adapter-out DIR [--out DIR]\n"
+     "      (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora] --adapter-out DIR [--out "
+     "DIR]\n"
      "       | --full --out DIR)\n"
-     "      --steps N --batch B --seq T --lr LR --seed S [--warmup N] [--min-lr-ratio R] [--accum N]\n"
+     "      --steps N --batch B --seq T --lr LR --seed S [--warmup N] [--min-lr-ratio R] [--accum "
+     "N]\n"
      "      [--weight-decay W] [--clip C] [--checkpoint-every N] [--stop-after N] [--resume]\n"
      "      [--work-dir D] [--force] [--doc-mask] [--threads N] [--json] [--data-dir D]",
      "fine-tune a model (full or LoRA) on {\"prompt\",\"completion\"} or {\"text\"} JSONL",
-     "  --lora SPEC      LoRA rank, alpha, target projections (q,k,v,o,gate,up,down), dropout, rsLoRA\n"
+     "  --lora SPEC      LoRA rank, alpha, target projections (q,k,v,o,gate,up,down), dropout, "
+     "rsLoRA\n"
      "  --adapter-out DIR  the adapter folder (LoRA)\n"
      "  --full           train every weight; --out DIR is the new model folder\n"
-     "  --stop-after N   stop after N steps, as if interrupted (resume with --resume)\n" HYPER_NOTE MODEL_NOTE},
+     "  --stop-after N   stop after N steps, as if interrupted (resume with --resume)\n" HYPER_NOTE
+         MODEL_NOTE},
     {"grads",
-     "grads --model MODEL [--adapter ADAPTER] --data FILE.jsonl --out FILE.safetensors [--batch B]\n"
+     "grads --model MODEL [--adapter ADAPTER] --data FILE.jsonl --out FILE.safetensors [--batch "
+     "B]\n"
      "      [--seq T] [--doc-mask] [--threads N] [--json] [--data-dir D]",
      "loss and gradients of every trainable tensor on the first batch",
      "  --batch B        rows in the batch (default 1)\n"
      "  --seq T          tokens per row (default 64)\n"
-     "  --doc-mask       each packed example attends only to itself (position_ids are written too)\n"
+     "  --doc-mask       each packed example attends only to itself (position_ids are written "
+     "too)\n"
      "  --json           the result as JSON\n" THREADS_NOTE MODEL_NOTE},
     {"pretrain",
-     "pretrain --recipe FILE.json [--out DIR] [--work-dir D] [--force] [--resume] [--threads N] [--json]",
+     "pretrain --recipe FILE.json [--out DIR] [--work-dir D] [--force] [--resume] [--threads N] "
+     "[--json]",
      "run a recipe: pretrain a model, or train a LoRA adapter (\"kind\": \"lora\")",
      "  --recipe F       the recipe (data/recipes/*.json)\n"
      "  --out DIR        the output folder (default the recipe's \"out\")\n"
@@ -129,9 +139,11 @@ static const cli_usage table[] = {
      "  --json           the result as JSON\n" THREADS_NOTE},
     {"distill",
      "distill --teacher MODEL[,MODEL...] --student MODEL --data FILE.jsonl --out DIR\n"
-     "      --steps N --batch B --seq T --lr LR --seed S [--weight W] [--temperature T] [--max-tokens N]\n"
+     "      --steps N --batch B --seq T --lr LR --seed S [--weight W] [--temperature T] "
+     "[--max-tokens N]\n"
      "      [--warmup N] [--min-lr-ratio R] [--accum N] [--weight-decay W] [--clip C]\n"
-     "      [--checkpoint-every N] [--stop-after N] [--resume] [--work-dir D] [--force] [--doc-mask] [--threads N] [--json]\n"
+     "      [--checkpoint-every N] [--stop-after N] [--resume] [--work-dir D] [--force] "
+     "[--doc-mask] [--threads N] [--json]\n"
      "      [--data-dir D]",
      "train the student from teachers (token-level KL+CE, or sequence-level across tokenizers)",
      "  --weight W       token level: weight of the KL term against cross-entropy (default 0.5)\n"
@@ -139,22 +151,18 @@ static const cli_usage table[] = {
      "  --max-tokens N   sequence level: tokens each teacher generates per prompt (default 64)\n"
      "  --stop-after N   stop after N steps, as if interrupted (resume with --resume)\n" HYPER_NOTE
          MODEL_NOTE},
-    {"keys generate",
-     "keys generate --out DIR [--name NAME] [--type ecdsa-p256|ed25519] [--json]",
+    {"keys generate", "keys generate --out DIR [--name NAME] [--type ecdsa-p256|ed25519] [--json]",
      "a signing key pair: DIR/NAME.key (private, 0600) and DIR/NAME.pub",
      "  --name NAME      file name stem (default ecology)\n"
      "  --type T         key type (default ecdsa-p256)\n"
      "  --json           key id and paths as JSON\n"},
-    {"registry init",
-     "registry init [--require-signature] [--data-dir D]",
+    {"registry init", "registry init [--require-signature] [--data-dir D]",
      "create the data folder, store, database and keys/trusted/",
      "  --require-signature  refuse unsigned or untrusted models at registration\n" DATA_DIR_NOTE},
-    {"registry check",
-     "registry check [--rehash] [--data-dir D]",
+    {"registry check", "registry check [--rehash] [--data-dir D]",
      "database integrity, lineage resolved, every model's files present (and re-hashed)",
      "  --rehash         re-hash every file instead of checking sizes\n" DATA_DIR_NOTE},
-    {"registry gc",
-     "registry gc [--dry-run] [--data-dir D]",
+    {"registry gc", "registry gc [--dry-run] [--data-dir D]",
      "report and remove stored objects that no model references",
      "  --dry-run        only report what would be removed\n" DATA_DIR_NOTE},
     {"add",
@@ -165,9 +173,7 @@ static const cli_usage table[] = {
      "  --capability C   a capability from 'ecology tasks list'; may be given several times\n"
      "  --sign-key KEY   sign the genome with this private key\n"
      "  --json           the genome as canonical JSON\n" DATA_DIR_NOTE},
-    {"show",
-     "show ID [--json] [--data-dir D]",
-     "a model's genome (ID: an id or an alias)",
+    {"show", "show ID [--json] [--data-dir D]", "a model's genome (ID: an id or an alias)",
      "  --json           the genome and whether it is signed, as JSON\n" DATA_DIR_NOTE},
     {"list",
      "list [--capability C] [--kind K] [--base ID] [--compatible-with ID] [--json] [--data-dir D]",
@@ -177,40 +183,30 @@ static const cli_usage table[] = {
      "  --base ID        adapters of this base\n"
      "  --compatible-with ID  models whose parameters can be mixed with ID's\n"
      "  --json           a JSON array of genomes\n" DATA_DIR_NOTE},
-    {"lineage",
-     "lineage ID [--dot] [--data-dir D]",
-     "ancestry tree and descendants",
+    {"lineage", "lineage ID [--dot] [--data-dir D]", "ancestry tree and descendants",
      "  --dot            Graphviz DOT instead of a tree\n" DATA_DIR_NOTE},
-    {"verify",
-     "verify ID|DIR [--trusted DIR] [--data-dir D]",
+    {"verify", "verify ID|DIR [--trusted DIR] [--data-dir D]",
      "re-hash every file and check the signature against trusted keys",
      "  ID|DIR           a registered id or alias, or an exported folder (genome.json)\n"
      "  --trusted DIR    folder of trusted public keys, for an exported folder\n"
      "                   (default the data folder's keys/trusted)\n"
      "  exit status: 0 intact and signed by a trusted key, 1 a mismatch,\n"
      "               4 intact but unsigned or signed by an untrusted key\n" DATA_DIR_NOTE},
-    {"alias set",
-     "alias set NAME ID [--expect OLD|none] [--data-dir D]",
+    {"alias set", "alias set NAME ID [--expect OLD|none] [--data-dir D]",
      "point NAME at model ID (compare-and-swap with --expect)",
-     "  --expect OLD     move only if NAME points at OLD now ('none': only if NAME does not exist)\n" DATA_DIR_NOTE},
-    {"alias get",
-     "alias get NAME [--data-dir D]",
-     "the model NAME points at",
-     DATA_DIR_NOTE},
-    {"alias history",
-     "alias history NAME [--json] [--data-dir D]",
-     "every move of NAME",
+     "  --expect OLD     move only if NAME points at OLD now ('none': only if NAME does not "
+     "exist)\n" DATA_DIR_NOTE},
+    {"alias get", "alias get NAME [--data-dir D]", "the model NAME points at", DATA_DIR_NOTE},
+    {"alias history", "alias history NAME [--json] [--data-dir D]", "every move of NAME",
      "  --json           a JSON array\n" DATA_DIR_NOTE},
-    {"events",
-     "events [--since N] [--json] [--data-dir D]",
-     "the registry's append-only event log",
+    {"events", "events [--since N] [--json] [--data-dir D]", "the registry's append-only event log",
      "  --since N        events after sequence number N (default 0)\n"
      "  --json           one JSON object per line\n" DATA_DIR_NOTE},
-    {"export",
-     "export ID --out DIR [--trust-cache] [--data-dir D]",
+    {"export", "export ID --out DIR [--trust-cache] [--data-dir D]",
      "files + genome.json + signature.json, verifiable elsewhere",
      "  --out DIR        the folder to write\n"
-     "  --trust-cache    skip re-hashing objects whose size and mtime were verified before\n" DATA_DIR_NOTE},
+     "  --trust-cache    skip re-hashing objects whose size and mtime were verified "
+     "before\n" DATA_DIR_NOTE},
     {"version", "version", "print the version", ""},
     {"help", "help [COMMAND [SUBCOMMAND] | --commands]",
      "this text, or one command's usage (also COMMAND --help or -h)",
@@ -260,7 +256,9 @@ static void print_synopsis(FILE *f, const cli_usage *u) {
 }
 
 void cli_usage_print_all(FILE *f) {
-    fputs("usage: ecology <command> [options]   (ecology help COMMAND: one command's options)\n\ncommands:\n", f);
+    fputs("usage: ecology <command> [options]   (ecology help COMMAND: one command's "
+          "options)\n\ncommands:\n",
+          f);
     for (size_t i = 0; i < cli_usage_count(); i++) {
         print_synopsis(f, &table[i]);
         fprintf(f, "      %s\n", table[i].about);
@@ -297,10 +295,12 @@ static int shown_with_value(const char *synopsis, const char *flag) {
     for (const char *p = strstr(synopsis, flag); p; p = strstr(p + 1, flag)) {
         const bool start_ok = p == synopsis || strchr(" [(|,\n", p[-1]);
         const char e = p[fl];
-        if (!start_ok || e == '-' || e == '_' || (e >= 'a' && e <= 'z') || (e >= '0' && e <= '9')) continue;
+        if (!start_ok || e == '-' || e == '_' || (e >= 'a' && e <= 'z') || (e >= '0' && e <= '9'))
+            continue;
         if (e != ' ') return 0;
         const char next = p[fl + 1];
-        return next != '-' && next != '[' && next != '(' && next != '|' && next != ')' && next != '\n';
+        return next != '-' && next != '[' && next != '(' && next != '|' && next != ')' &&
+               next != '\n';
     }
     return -1;
 }
@@ -318,7 +318,8 @@ bool cli_usage_takes_value(const cli_usage *u, const char *arg) {
 const char *cli_usage_missing_option(const cli_usage *u, const cli_opt *opts, int n_opts) {
     for (int i = 0; i < n_opts; i++) {
         char flag[80];
-        if ((size_t)snprintf(flag, sizeof flag, "--%s", opts[i].name) >= sizeof flag) return opts[i].name;
+        if ((size_t)snprintf(flag, sizeof flag, "--%s", opts[i].name) >= sizeof flag)
+            return opts[i].name;
         /* "--name", or for a one-letter name "-n" or "--n" (cli_parse takes both) */
         if (shown_with_value(u->synopsis, flag) < 0 &&
             (opts[i].name[1] || shown_with_value(u->synopsis, flag + 1) < 0))

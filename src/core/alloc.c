@@ -34,7 +34,8 @@ void *eco_calloc_array(size_t count, size_t size) {
  * and a fault (microseconds under a hypervisor), every few tokens in every layer, a
  * measurable share of a decode step; with 2 MiB pages, one fault per 2 MiB. */
 void *eco_zalloc_large(size_t bytes) {
-    if (bytes < HUGE_PAGE) return calloc(bytes ? bytes : 1, 1); /* a huge page would be mostly waste */
+    if (bytes < HUGE_PAGE)
+        return calloc(bytes ? bytes : 1, 1); /* a huge page would be mostly waste */
     size_t len;
     if (!eco_add_ok(bytes, HUGE_PAGE - 1, &len)) return NULL;
     len &= ~(HUGE_PAGE - 1);

@@ -20,7 +20,8 @@ eco_status eco_read_file(const char *path, size_t max_bytes, char **data, size_t
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        if (S_ISDIR(sb.st_mode)) return eco_error(ECO_STATUS_EINVAL, "%s: is a folder, expected a file", path);
+        if (S_ISDIR(sb.st_mode))
+            return eco_error(ECO_STATUS_EINVAL, "%s: is a folder, expected a file", path);
         return eco_error(ECO_STATUS_EIO, "%s: not a regular file", path);
     }
     if ((uint64_t)sb.st_size > max_bytes) {
@@ -80,10 +81,12 @@ bool eco_path_has_file(const char *dir, const char *name) {
 eco_status eco_path_require_dir(const char *path, const char *expected) {
     struct stat sb;
     if (stat(path, &sb) != 0)
-        return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "%s: %s; expected %s", path,
+        return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO,
+                         "%s: %s; expected %s", path,
                          errno == ENOENT ? "no such folder" : strerror(errno), expected);
     if (!S_ISDIR(sb.st_mode))
-        return eco_error(ECO_STATUS_EINVAL, "%s: is a file, expected %s; give the folder, not a file in it", path,
+        return eco_error(ECO_STATUS_EINVAL,
+                         "%s: is a file, expected %s; give the folder, not a file in it", path,
                          expected);
     return ECO_STATUS_OK;
 }
@@ -105,7 +108,8 @@ eco_status eco_mkdir_p(const char *path) {
         }
     }
     free(p);
-    if (!eco_path_is_dir(path)) return eco_error(ECO_STATUS_EIO, "%s: is a file, expected a folder", path);
+    if (!eco_path_is_dir(path))
+        return eco_error(ECO_STATUS_EIO, "%s: is a file, expected a folder", path);
     return ECO_STATUS_OK;
 }
 
@@ -128,7 +132,8 @@ static eco_status fsync_dir(const char *path) {
     if (!dir) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     eco_status st = ECO_STATUS_OK;
-    if (fd < 0 || fsync(fd) != 0) st = eco_error(ECO_STATUS_EIO, "fsync of folder %s: %s", dir, strerror(errno));
+    if (fd < 0 || fsync(fd) != 0)
+        st = eco_error(ECO_STATUS_EIO, "fsync of folder %s: %s", dir, strerror(errno));
     if (fd >= 0) close(fd);
     free(dir);
     return st;
@@ -145,10 +150,12 @@ eco_status eco_atomic_file_open(eco_atomic_file *af, const char *path) {
         eco_atomic_file_abort(af);
         return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
     }
-    snprintf(af->tmp_path, n, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&tmp_counter, 1));
+    snprintf(af->tmp_path, n, "%s.tmp.%ld.%u", path, (long)getpid(),
+             atomic_fetch_add(&tmp_counter, 1));
     int fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
-        eco_status st = eco_error(ECO_STATUS_EIO, "%s: cannot create temp file: %s", af->tmp_path, strerror(errno));
+        eco_status st = eco_error(ECO_STATUS_EIO, "%s: cannot create temp file: %s", af->tmp_path,
+                                  strerror(errno));
         free(af->tmp_path);
         af->tmp_path = NULL;
         eco_atomic_file_abort(af);
@@ -183,7 +190,8 @@ eco_status eco_atomic_file_commit(eco_atomic_file *af) {
         st = eco_error(ECO_STATUS_EIO, "%s: close failed: %s", af->tmp_path, strerror(errno));
     af->fp = NULL;
     if (st == ECO_STATUS_OK && rename(af->tmp_path, af->path) != 0)
-        st = eco_error(ECO_STATUS_EIO, "rename %s -> %s: %s", af->tmp_path, af->path, strerror(errno));
+        st = eco_error(ECO_STATUS_EIO, "rename %s -> %s: %s", af->tmp_path, af->path,
+                       strerror(errno));
     if (st == ECO_STATUS_OK) {
         free(af->tmp_path);
         af->tmp_path = NULL; /* renamed: nothing to remove */

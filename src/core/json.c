@@ -8,7 +8,8 @@
 
 eco_status eco_json_canonical(const json_t *value, char **out, size_t *len) {
     *out = NULL;
-    char *s = json_dumps(value, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    char *s = json_dumps(value,
+                         JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
     if (!s) return eco_error(ECO_STATUS_EINVAL, "canonical JSON: value cannot be serialised");
     *out = s;
     if (len) *len = strlen(s);
@@ -18,10 +19,11 @@ eco_status eco_json_canonical(const json_t *value, char **out, size_t *len) {
 eco_status eco_json_canonicalize(const char *text, size_t len, const char *label, char **out,
                                  size_t *out_len) {
     json_error_t err;
-    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    json_t *v =
+        json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (!v)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label, err.line,
-                         err.column, err.text);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
+                         err.line, err.column, err.text);
     eco_status st = eco_json_canonical(v, out, out_len);
     json_decref(v);
     return st;

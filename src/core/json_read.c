@@ -92,25 +92,24 @@ static eco_status field(const eco_jr *r, const char *key, bool required, const j
     return ECO_STATUS_OK;
 }
 
-eco_status eco_jr_int_value(const eco_jr *r, const char *name, const json_t *v, int64_t lo, int64_t hi,
-                            int64_t *out) {
+eco_status eco_jr_int_value(const eco_jr *r, const char *name, const json_t *v, int64_t lo,
+                            int64_t hi, int64_t *out) {
     if (!json_is_integer(v)) return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "expected an integer");
     json_int_t x = json_integer_value(v);
     if (x < lo || x > hi)
-        return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "%lld outside [%lld, %lld]",
-                           (long long)x, (long long)lo, (long long)hi);
+        return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "%lld outside [%lld, %lld]", (long long)x,
+                           (long long)lo, (long long)hi);
     *out = (int64_t)x;
     return ECO_STATUS_OK;
 }
 
-eco_status eco_jr_num_value(const eco_jr *r, const char *name, const json_t *v, double lo, double hi,
-                            double *out) {
+eco_status eco_jr_num_value(const eco_jr *r, const char *name, const json_t *v, double lo,
+                            double hi, double *out) {
     if (!json_is_number(v)) return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "expected a number");
     double x = json_number_value(v);
     if (!isfinite(x)) return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "expected a finite number");
     if (x < lo || x > hi)
-        return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "%g outside [%g, %g]", x, lo,
-                           hi);
+        return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "%g outside [%g, %g]", x, lo, hi);
     *out = x;
     return ECO_STATUS_OK;
 }
@@ -120,7 +119,8 @@ eco_status eco_jr_str_value(const eco_jr *r, const char *name, const json_t *v, 
     if (!json_is_string(v)) return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "expected a string");
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
-    if (!nul_ok && strlen(s) != n) return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "holds a NUL byte");
+    if (!nul_ok && strlen(s) != n)
+        return eco_jr_fail(r, name, ECO_STATUS_EFORMAT, "holds a NUL byte");
     *out = s;
     if (len) *len = n;
     return ECO_STATUS_OK;
@@ -144,21 +144,22 @@ eco_status eco_jr_bool(const eco_jr *r, const char *key, bool required, bool *ou
     const json_t *v;
     eco_status st = field(r, key, required, &v);
     if (st || !v) return st;
-    if (!json_is_boolean(v)) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "expected true or false");
+    if (!json_is_boolean(v))
+        return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "expected true or false");
     *out = json_is_true(v);
     return ECO_STATUS_OK;
 }
 
-eco_status eco_jr_str(const eco_jr *r, const char *key, bool required, bool nul_ok, const char **out,
-                      size_t *len) {
+eco_status eco_jr_str(const eco_jr *r, const char *key, bool required, bool nul_ok,
+                      const char **out, size_t *len) {
     const json_t *v;
     eco_status st = field(r, key, required, &v);
     return st || !v ? st : eco_jr_str_value(r, key, v, nul_ok, out, len);
 }
 
 /* r[key] of JSON type `type` ("expected <what>"), into *out. */
-static eco_status typed(const eco_jr *r, const char *key, bool required, json_type type, const char *what,
-                        const json_t **out) {
+static eco_status typed(const eco_jr *r, const char *key, bool required, json_type type,
+                        const char *what, const json_t **out) {
     const json_t *v;
     eco_status st = field(r, key, required, &v);
     if (st || !v) return st;
@@ -176,17 +177,20 @@ eco_status eco_jr_array(const eco_jr *r, const char *key, bool required, const j
 }
 
 eco_status eco_jr_only(const eco_jr *r, const char *const *allowed) {
-    if (!json_is_object(r->obj)) return eco_jr_fail(r, NULL, ECO_STATUS_EFORMAT, "expected an object");
+    if (!json_is_object(r->obj))
+        return eco_jr_fail(r, NULL, ECO_STATUS_EFORMAT, "expected an object");
     const char *key;
     size_t klen;
     json_t *v;
     json_object_keylen_foreach((json_t *)r->obj, key, klen, v) {
         bool ok = false;
         /* "id\u0000x" compares equal to "id" as a C string: a key with a NUL is never known. */
-        for (size_t i = 0; allowed[i] && !ok && strlen(key) == klen; i++) ok = strcmp(key, allowed[i]) == 0;
+        for (size_t i = 0; allowed[i] && !ok && strlen(key) == klen; i++)
+            ok = strcmp(key, allowed[i]) == 0;
         if (!ok) {
             char shown[ECO_JSON_SHOWN_SIZE];
-            return eco_jr_fail(r, NULL, ECO_STATUS_EFORMAT, "unknown field '%s'", eco_json_shown(key, klen, shown));
+            return eco_jr_fail(r, NULL, ECO_STATUS_EFORMAT, "unknown field '%s'",
+                               eco_json_shown(key, klen, shown));
         }
     }
     return ECO_STATUS_OK;
@@ -196,7 +200,8 @@ eco_status eco_jr_exact(const eco_jr *r, const char *const *keys) {
     eco_status st = eco_jr_only(r, keys);
     if (st) return st;
     for (size_t i = 0; keys[i]; i++)
-        if (!json_object_get(r->obj, keys[i])) return eco_jr_fail(r, keys[i], ECO_STATUS_EFORMAT, "missing");
+        if (!json_object_get(r->obj, keys[i]))
+            return eco_jr_fail(r, keys[i], ECO_STATUS_EFORMAT, "missing");
     return ECO_STATUS_OK;
 }
 
@@ -231,8 +236,8 @@ eco_status eco_json_read_doc(const char *path, const char *name, size_t max_byte
     return eco_read_file(*file, max_bytes, text, len);
 }
 
-eco_status eco_json_load_doc(const char *path, const char *name, size_t max_bytes, eco_json_parse_fn parse,
-                             void *out) {
+eco_status eco_json_load_doc(const char *path, const char *name, size_t max_bytes,
+                             eco_json_parse_fn parse, void *out) {
     char *file, *text;
     size_t len;
     eco_status rc = eco_json_read_doc(path, name, max_bytes, &file, &text, &len);
@@ -242,13 +247,15 @@ eco_status eco_json_load_doc(const char *path, const char *name, size_t max_byte
     return rc;
 }
 
-eco_status eco_json_write_doc(const char *path, const char *name, eco_status st, char *text, size_t len) {
+eco_status eco_json_write_doc(const char *path, const char *name, eco_status st, char *text,
+                              size_t len) {
     if (st != ECO_STATUS_OK) {
         free(text);
         return eco_error_wrap(st, "%s", path);
     }
     char *file = doc_file(path, name);
-    st = file ? eco_write_file_atomic(file, text, len) : eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
+    st = file ? eco_write_file_atomic(file, text, len)
+              : eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
     free(file);
     free(text);
     return st;

@@ -34,13 +34,13 @@
 
 #include "ecology/core.h"
 
-#define ECO_JR_PATH_MAX 256
+#define ECO_JR_PATH_MAX     256
 #define ECO_JSON_SHOWN_SIZE 200
 
 typedef struct eco_jr {
-    const char *file;          /* how messages name the document (borrowed) */
-    const json_t *obj;         /* the object whose fields are read (borrowed) */
-    char at[ECO_JR_PATH_MAX];  /* where obj sits: "" at the root */
+    const char *file;         /* how messages name the document (borrowed) */
+    const json_t *obj;        /* the object whose fields are read (borrowed) */
+    char at[ECO_JR_PATH_MAX]; /* where obj sits: "" at the root */
 } eco_jr;
 
 /* A reader for obj at the root of `file`. */
@@ -78,18 +78,18 @@ eco_status eco_jr_num(const eco_jr *r, const char *key, bool required, double lo
 eco_status eco_jr_bool(const eco_jr *r, const char *key, bool required, bool *out);
 /* A string (borrowed from the document); *len (may be NULL) its bytes. nul_ok false refuses
  * a string holding a NUL ("holds a NUL byte"). */
-eco_status eco_jr_str(const eco_jr *r, const char *key, bool required, bool nul_ok, const char **out,
-                      size_t *len);
+eco_status eco_jr_str(const eco_jr *r, const char *key, bool required, bool nul_ok,
+                      const char **out, size_t *len);
 /* An object or an array (borrowed). */
 eco_status eco_jr_object(const eco_jr *r, const char *key, bool required, const json_t **out);
 eco_status eco_jr_array(const eco_jr *r, const char *key, bool required, const json_t **out);
 
 /* The same checks on a value in hand (an array entry, a map value): name is how the
  * message names it, below the reader's path ("vocab['a']", "[3]" names an entry). */
-eco_status eco_jr_int_value(const eco_jr *r, const char *name, const json_t *v, int64_t lo, int64_t hi,
-                            int64_t *out);
-eco_status eco_jr_num_value(const eco_jr *r, const char *name, const json_t *v, double lo, double hi,
-                            double *out);
+eco_status eco_jr_int_value(const eco_jr *r, const char *name, const json_t *v, int64_t lo,
+                            int64_t hi, int64_t *out);
+eco_status eco_jr_num_value(const eco_jr *r, const char *name, const json_t *v, double lo,
+                            double hi, double *out);
 eco_status eco_jr_str_value(const eco_jr *r, const char *name, const json_t *v, bool nul_ok,
                             const char **out, size_t *len);
 
@@ -111,13 +111,14 @@ eco_status eco_json_read_doc(const char *path, const char *name, size_t max_byte
 /* eco_json_read_doc, then parse(text, len, file read, out): the whole of a "<file> or
  * <folder>/<default name>" loader. */
 typedef eco_status (*eco_json_parse_fn)(const char *text, size_t len, const char *label, void *out);
-eco_status eco_json_load_doc(const char *path, const char *name, size_t max_bytes, eco_json_parse_fn parse,
-                             void *out);
+eco_status eco_json_load_doc(const char *path, const char *name, size_t max_bytes,
+                             eco_json_parse_fn parse, void *out);
 
 /* The write half: st is how serialising went; when OK, text (len bytes) is written
  * atomically to `path`, or to path/name when path is a folder; otherwise st comes back with
  * path added to its message. text is freed here in every case. */
-eco_status eco_json_write_doc(const char *path, const char *name, eco_status st, char *text, size_t len);
+eco_status eco_json_write_doc(const char *path, const char *name, eco_status st, char *text,
+                              size_t len);
 
 /* The fewest %.*g digits (at most 17) that print v so it reads back exactly, and no fewer
  * than its integer digits when 1 <= |v| < 1e16 (so 10000 prints "10000.0", not "1e4"). */

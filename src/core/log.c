@@ -25,7 +25,8 @@ eco_status eco_log_init_from_env(void) {
     eco_log_level lv = ECO_LOG_INFO;
     eco_status st = ECO_STATUS_OK;
     if (env && env[0] && eco_log_level_parse(env, &lv) != ECO_STATUS_OK)
-        st = eco_error(ECO_STATUS_EINVAL, "ECOLOGY_LOG: '%s' is not a log level (debug, info, warn, error or off)",
+        st = eco_error(ECO_STATUS_EINVAL,
+                       "ECOLOGY_LOG: '%s' is not a log level (debug, info, warn, error or off)",
                        env);
     atomic_store(&log_level, (int)lv);
     return st;

@@ -39,9 +39,12 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 
 eco_status eco_remove_tree(const char *path) {
     struct stat sb;
-    if (lstat(path, &sb) != 0) return errno == ENOENT ? ECO_STATUS_OK : eco_error(ECO_STATUS_EIO, "%s: %s", path, strerror(errno));
+    if (lstat(path, &sb) != 0)
+        return errno == ENOENT ? ECO_STATUS_OK
+                               : eco_error(ECO_STATUS_EIO, "%s: %s", path, strerror(errno));
     if (!S_ISDIR(sb.st_mode)) {
-        if (unlink(path) != 0) return eco_error(ECO_STATUS_EIO, "remove %s: %s", path, strerror(errno));
+        if (unlink(path) != 0)
+            return eco_error(ECO_STATUS_EIO, "remove %s: %s", path, strerror(errno));
         return ECO_STATUS_OK;
     }
     if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
@@ -70,7 +73,8 @@ static bool clashes(const struct stat *osb, const char *out_real, const char *in
     char in_real[PATH_MAX];
     if (!realpath(input, in_real)) return false;
     size_t n = strlen(out_real);
-    if (strncmp(in_real, out_real, n) != 0 || (in_real[n] != '/' && strcmp(out_real, "/") != 0)) return false;
+    if (strncmp(in_real, out_real, n) != 0 || (in_real[n] != '/' && strcmp(out_real, "/") != 0))
+        return false;
     const char *rest = in_real + n + (in_real[n] == '/');
     if (keep) {
         size_t k = strlen(keep);
@@ -79,21 +83,24 @@ static bool clashes(const struct stat *osb, const char *out_real, const char *in
     return true;
 }
 
-eco_status eco_output_check(const char *out, const char *const *inputs, size_t n_inputs, const char *keep,
-                            unsigned flags) {
+eco_status eco_output_check(const char *out, const char *const *inputs, size_t n_inputs,
+                            const char *keep, unsigned flags) {
     if (!out || !*out) return eco_error(ECO_STATUS_EINVAL, "output folder: empty name");
     struct stat osb;
     if (stat(out, &osb) != 0) {
         if (errno == ENOENT) return ECO_STATUS_OK;
         return eco_error(ECO_STATUS_EIO, "output folder %s: %s", out, strerror(errno));
     }
-    if (!S_ISDIR(osb.st_mode)) return eco_error(ECO_STATUS_EEXIST, "output folder %s: exists and is not a folder", out);
+    if (!S_ISDIR(osb.st_mode))
+        return eco_error(ECO_STATUS_EEXIST, "output folder %s: exists and is not a folder", out);
     char out_real[PATH_MAX];
-    if (!realpath(out, out_real)) return eco_error(ECO_STATUS_EIO, "output folder %s: %s", out, strerror(errno));
+    if (!realpath(out, out_real))
+        return eco_error(ECO_STATUS_EIO, "output folder %s: %s", out, strerror(errno));
     for (size_t i = 0; i < n_inputs; i++) {
         if (!inputs[i]) continue;
         if (clashes(&osb, out_real, inputs[i], keep))
-            return eco_error(ECO_STATUS_EINVAL, "output folder %s is the input %s or holds it: choose another output",
+            return eco_error(ECO_STATUS_EINVAL,
+                             "output folder %s is the input %s or holds it: choose another output",
                              out, inputs[i]);
     }
     if (flags & ECO_OUTPUT_FORCE) return ECO_STATUS_OK;
@@ -111,9 +118,10 @@ eco_status eco_output_check(const char *out, const char *const *inputs, size_t n
     }
     closedir(d);
     if (count == 0) return ECO_STATUS_OK;
-    return eco_error(ECO_STATUS_EEXIST,
-                     "output folder %s is not empty (holds %s%s): give --force to replace it, or another folder",
-                     out, names, count > 3 ? ", ..." : "");
+    return eco_error(
+        ECO_STATUS_EEXIST,
+        "output folder %s is not empty (holds %s%s): give --force to replace it, or another folder",
+        out, names, count > 3 ? ", ..." : "");
 }
 
 /* ---- begin, commit, abort --------------------------------------------------------------- */
@@ -127,8 +135,8 @@ void eco_output_abort(eco_output_dir *o) {
     memset(o, 0, sizeof *o);
 }
 
-eco_status eco_output_begin(eco_output_dir *o, const char *out, const char *const *inputs, size_t n_inputs,
-                            const char *keep, unsigned flags) {
+eco_status eco_output_begin(eco_output_dir *o, const char *out, const char *const *inputs,
+                            size_t n_inputs, const char *keep, unsigned flags) {
     memset(o, 0, sizeof *o);
     eco_status st = eco_output_check(out, inputs, n_inputs, keep, flags);
     if (st) return st;
@@ -145,7 +153,8 @@ eco_status eco_output_begin(eco_output_dir *o, const char *out, const char *cons
     size_t plen = slash ? (size_t)(slash - o->path) : 0;
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
         eco_output_abort(o);
-        return eco_error(ECO_STATUS_EINVAL, "output folder %s: cannot be written as a whole (name it)", out);
+        return eco_error(ECO_STATUS_EINVAL,
+                         "output folder %s: cannot be written as a whole (name it)", out);
     }
     if (slash && plen > 0) {
         char *parent = strndup(o->path, plen);
@@ -161,10 +170,11 @@ eco_status eco_output_begin(eco_output_dir *o, const char *out, const char *cons
         eco_output_abort(o);
         return eco_error(ECO_STATUS_ENOMEM, "output folder %s: out of memory", out);
     }
-    snprintf(o->tmp, n, "%.*s%s.%s.tmp.%ld.%u", (int)plen, o->path, slash ? "/" : "", base, (long)getpid(),
-             atomic_fetch_add(&tmp_counter, 1));
+    snprintf(o->tmp, n, "%.*s%s.%s.tmp.%ld.%u", (int)plen, o->path, slash ? "/" : "", base,
+             (long)getpid(), atomic_fetch_add(&tmp_counter, 1));
     if (mkdir(o->tmp, 0777) != 0) {
-        st = eco_error(ECO_STATUS_EIO, "output folder %s: cannot create %s: %s", out, o->tmp, strerror(errno));
+        st = eco_error(ECO_STATUS_EIO, "output folder %s: cannot create %s: %s", out, o->tmp,
+                       strerror(errno));
         free(o->tmp);
         o->tmp = NULL; /* not ours: do not remove */
         eco_output_abort(o);
@@ -186,7 +196,8 @@ static int fsync_entry(const char *path, const struct stat *sb, int flag, struct
 static eco_status fsync_path(const char *path) {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     eco_status st = ECO_STATUS_OK;
-    if (fd < 0 || fsync(fd) != 0) st = eco_error(ECO_STATUS_EIO, "fsync of folder %s: %s", path, strerror(errno));
+    if (fd < 0 || fsync(fd) != 0)
+        st = eco_error(ECO_STATUS_EIO, "fsync of folder %s: %s", path, strerror(errno));
     if (fd >= 0) close(fd);
     return st;
 }
@@ -239,8 +250,10 @@ eco_status eco_output_commit(eco_output_dir *o) {
         struct stat sb;
         if (!st && lstat(kept_from, &sb) == 0) {
             if (rename(kept_from, kept_to) != 0)
-                st = eco_error(ECO_STATUS_EIO, "rename %s -> %s: %s", kept_from, kept_to, strerror(errno));
-            else moved = true;
+                st = eco_error(ECO_STATUS_EIO, "rename %s -> %s: %s", kept_from, kept_to,
+                               strerror(errno));
+            else
+                moved = true;
         }
     }
     bool had_old = false;
@@ -251,7 +264,8 @@ eco_status eco_output_commit(eco_output_dir *o) {
     if (!st) {
         /* the parent folder's entries (and the new folder's) reach the disk */
         char *slash = strrchr(o->path, '/');
-        char *parent = slash ? (slash == o->path ? eco_strdup("/") : strndup(o->path, (size_t)(slash - o->path)))
+        char *parent = slash ? (slash == o->path ? eco_strdup("/")
+                                                 : strndup(o->path, (size_t)(slash - o->path)))
                              : eco_strdup(".");
         st = parent ? fsync_path(parent) : eco_error(ECO_STATUS_ENOMEM, "out of memory");
         free(parent);

@@ -33,12 +33,12 @@ static void draw(eco_progress *p, bool final) {
     format_duration(eta, sizeof eta, rate > 0 ? (p->total - p->done) / rate : -1);
     format_duration(elapsed, sizeof elapsed, el);
     if (final) {
-        fprintf(stderr, "%s%s: %.0f %s in %s (%.1f %s/s)\n", p->tty ? "\r\033[K" : "", p->label, p->done,
-                p->unit, elapsed, rate, p->unit);
+        fprintf(stderr, "%s%s: %.0f %s in %s (%.1f %s/s)\n", p->tty ? "\r\033[K" : "", p->label,
+                p->done, p->unit, elapsed, rate, p->unit);
     } else {
         double pct = p->total > 0 ? 100.0 * p->done / p->total : 0;
-        fprintf(stderr, "\r\033[K%s: %.0f/%.0f %s (%.0f%%)  %.1f %s/s  eta %s", p->label, p->done, p->total,
-                p->unit, pct, rate, p->unit, eta);
+        fprintf(stderr, "\r\033[K%s: %.0f/%.0f %s (%.0f%%)  %.1f %s/s  eta %s", p->label, p->done,
+                p->total, p->unit, pct, rate, p->unit, eta);
     }
     fflush(stderr);
 }

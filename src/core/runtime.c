@@ -20,8 +20,8 @@ void eco_set_threads(int n) {
     omp_set_num_threads(n);
     openblas_set_num_threads(n); /* an OpenMP OpenBLAS also caps OpenMP's count at its own limit */
     if (asked > ECO_MAX_THREADS)
-        ECO_WARN("%d threads asked for; using %d (--threads allows at most %d)", asked, omp_get_max_threads(),
-                 ECO_MAX_THREADS);
+        ECO_WARN("%d threads asked for; using %d (--threads allows at most %d)", asked,
+                 omp_get_max_threads(), ECO_MAX_THREADS);
 }
 
 /* Runs before main (and before any OpenMP region): the team size libgomp took from
@@ -32,8 +32,8 @@ __attribute__((constructor)) static void clamp_default_threads(void) {
     omp_set_num_threads(ECO_MAX_THREADS);
     openblas_set_num_threads(ECO_MAX_THREADS);
     ECO_WARN("%s asks for %d threads; using %d (--threads allows at most %d)",
-             getenv("OMP_NUM_THREADS") ? "OMP_NUM_THREADS" : "the CPU count", n, omp_get_max_threads(),
-             ECO_MAX_THREADS);
+             getenv("OMP_NUM_THREADS") ? "OMP_NUM_THREADS" : "the CPU count", n,
+             omp_get_max_threads(), ECO_MAX_THREADS);
 }
 
 int eco_get_threads(void) { return omp_get_max_threads(); }

@@ -35,7 +35,8 @@ eco_status eco_sha256_end(eco_sha256_ctx *c, uint8_t out[ECO_SHA256_LEN]) {
     unsigned int n = 0;
     int ok = EVP_DigestFinal_ex(c->md, out, &n);
     eco_sha256_abort(c);
-    if (ok != 1 || n != ECO_SHA256_LEN) return eco_error(ECO_STATUS_EINTERNAL, "sha256: EVP final failed");
+    if (ok != 1 || n != ECO_SHA256_LEN)
+        return eco_error(ECO_STATUS_EINTERNAL, "sha256: EVP final failed");
     return ECO_STATUS_OK;
 }
 
@@ -59,7 +60,8 @@ eco_status eco_sha256(const void *data, size_t len, uint8_t out[ECO_SHA256_LEN])
 eco_status eco_sha256_file(const char *path, uint8_t out[ECO_SHA256_LEN]) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "%s: %s", path, strerror(errno));
+        return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "%s: %s", path,
+                         strerror(errno));
     eco_sha256_ctx *c;
     eco_status st = eco_sha256_begin(&c);
     if (st != ECO_STATUS_OK) {

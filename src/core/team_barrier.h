@@ -38,10 +38,12 @@
 /* atomic_longs from one thread's counter to the next: one 64-byte line each */
 #define ECO_BARRIER_STRIDE 8
 /* polls before yielding when every thread has its own CPU (a pause is ~20 ns on Zen 5) */
-#define ECO_BARRIER_SPINS 20000
+#define ECO_BARRIER_SPINS  20000
 
 /* The `spins` for a team of T threads on a process that may use `cpus` CPUs. */
-static inline long eco_team_barrier_spins(int T, int cpus) { return T <= cpus ? ECO_BARRIER_SPINS : 0; }
+static inline long eco_team_barrier_spins(int T, int cpus) {
+    return T <= cpus ? ECO_BARRIER_SPINS : 0;
+}
 
 static inline void eco_team_barrier_wait(atomic_long *arrived, int id, int T, long *n, long spins) {
     const long mine = ++*n;
@@ -49,9 +51,12 @@ static inline void eco_team_barrier_wait(atomic_long *arrived, int id, int T, lo
     for (int t = 0; t < T; t++) {
         if (t == id) continue;
         for (long polls = 0;
-             atomic_load_explicit(&arrived[t * ECO_BARRIER_STRIDE], memory_order_acquire) < mine; polls++) {
-            if (polls < spins) ECO_CPU_RELAX();
-            else sched_yield();
+             atomic_load_explicit(&arrived[t * ECO_BARRIER_STRIDE], memory_order_acquire) < mine;
+             polls++) {
+            if (polls < spins)
+                ECO_CPU_RELAX();
+            else
+                sched_yield();
         }
     }
 }

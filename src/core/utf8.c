@@ -27,8 +27,10 @@ size_t eco_utf8_decode(const void *p, size_t n, uint32_t *cp) {
         return 3;
     }
     if (c < 0xF5) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
-        uint32_t v = ((c & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) | (s[3] & 0x3Fu);
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        uint32_t v =
+            ((c & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) | (s[3] & 0x3Fu);
         if (v < 0x10000 || v > 0x10FFFF) return 0;
         *cp = v;
         return 4;
@@ -79,7 +81,8 @@ size_t eco_utf8_valid_prefix(const void *p, size_t n) {
 char *eco_utf8_lossy(const void *p, size_t n, size_t *out_len) {
     const unsigned char *s = p;
     size_t cap;
-    if (!eco_mul_ok(n, 3, &cap) || !eco_add_ok(cap, 1, &cap)) return NULL; /* a bad byte becomes 3 */
+    if (!eco_mul_ok(n, 3, &cap) || !eco_add_ok(cap, 1, &cap))
+        return NULL; /* a bad byte becomes 3 */
     char *o = malloc(cap);
     if (!o) return NULL;
     size_t w = 0;

@@ -23,7 +23,7 @@
 #include "core/json_read.h"
 
 #define CONFIG_MAX_BYTES (16u * 1024u * 1024u)
-#define SIZE_LIMIT ((int64_t)INT32_MAX) /* every size and id must be < 2^31 */
+#define SIZE_LIMIT       ((int64_t)INT32_MAX) /* every size and id must be < 2^31 */
 
 static const struct {
     const char *arch;
@@ -43,18 +43,20 @@ const char *eco_arch_name(eco_arch a) {
 
 /* ---- field readers: the core reader (core/json_read.h), sizes in [min, SIZE_LIMIT] ----- */
 
-static eco_status read_int(const eco_jr *r, const char *field, bool required, int64_t def, int64_t min,
-                           int64_t *out) {
+static eco_status read_int(const eco_jr *r, const char *field, bool required, int64_t def,
+                           int64_t min, int64_t *out) {
     *out = def;
     return eco_jr_int(r, field, required, min, SIZE_LIMIT, out);
 }
 
 /* A finite number > 0 (integer or real); absent: def. */
-static eco_status read_pos_number(const eco_jr *r, const char *field, bool required, double def, double *out) {
+static eco_status read_pos_number(const eco_jr *r, const char *field, bool required, double def,
+                                  double *out) {
     *out = def;
     eco_status rc = eco_jr_num(r, field, required, -HUGE_VAL, HUGE_VAL, out);
     if (rc == ECO_STATUS_OK && !(*out > 0))
-        return eco_jr_fail(r, field, ECO_STATUS_EFORMAT, "expected a positive number, got %g", *out);
+        return eco_jr_fail(r, field, ECO_STATUS_EFORMAT, "expected a positive number, got %g",
+                           *out);
     return rc;
 }
 
@@ -77,14 +79,16 @@ static eco_status read_arch(const eco_jr *r, eco_model_config *c) {
     if (archs) {
         if (!json_is_array(archs) || json_array_size(archs) != 1 ||
             !json_is_string(json_array_get(archs, 0)))
-            return eco_jr_fail(r, "architectures", ECO_STATUS_EFORMAT, "expected a list of exactly one string");
+            return eco_jr_fail(r, "architectures", ECO_STATUS_EFORMAT,
+                               "expected a list of exactly one string");
         const char *a = json_string_value(json_array_get(archs, 0));
         for (int i = 0; i < N_ARCH; i++)
             if (strcmp(a, arch_table[i].arch) == 0) from_arch = i;
         if (from_arch < 0)
-            return eco_jr_fail(r, "architectures", ECO_STATUS_EUNSUPPORTED,
-                               "'%.64s' is not supported (LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM)",
-                               a);
+            return eco_jr_fail(
+                r, "architectures", ECO_STATUS_EUNSUPPORTED,
+                "'%.64s' is not supported (LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM)",
+                a);
     }
     const char *t;
     eco_status rc = read_str(r, "model_type", &t);
@@ -93,11 +97,14 @@ static eco_status read_arch(const eco_jr *r, eco_model_config *c) {
         for (int i = 0; i < N_ARCH; i++)
             if (strcmp(t, arch_table[i].model_type) == 0) from_type = i;
         if (from_type < 0)
-            return eco_jr_fail(r, "model_type", ECO_STATUS_EUNSUPPORTED, "'%.64s' is not supported", t);
+            return eco_jr_fail(r, "model_type", ECO_STATUS_EUNSUPPORTED, "'%.64s' is not supported",
+                               t);
     }
-    if (from_arch < 0 && from_type < 0) return eco_jr_fail(r, "architectures", ECO_STATUS_EFORMAT, "missing");
+    if (from_arch < 0 && from_type < 0)
+        return eco_jr_fail(r, "architectures", ECO_STATUS_EFORMAT, "missing");
     if (from_arch >= 0 && from_type >= 0 && from_arch != from_type)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: model_type '%s' does not match architectures '%s'", r->file,
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: model_type '%s' does not match architectures '%s'", r->file,
                          arch_table[from_type].model_type, arch_table[from_arch].arch);
     c->arch = (eco_arch)(from_arch >= 0 ? from_arch : from_type);
     snprintf(c->model_type, sizeof c->model_type, "%s", arch_table[c->arch].model_type);
@@ -120,17 +127,20 @@ static eco_status read_rope_scaling(const eco_jr *root, eco_model_config *c) {
     const char *type = rt ? rt : ty;
     if (!type) return eco_jr_fail(&r, "rope_type", ECO_STATUS_EFORMAT, "missing");
     if (rt && ty && strcmp(ty, rt) != 0)
-        return eco_error(ECO_STATUS_EFORMAT,
-                         "%s: rope_scaling.rope_type '%.32s' and rope_scaling.type '%.32s' disagree", r.file, rt,
-                         ty);
+        return eco_error(
+            ECO_STATUS_EFORMAT,
+            "%s: rope_scaling.rope_type '%.32s' and rope_scaling.type '%.32s' disagree", r.file, rt,
+            ty);
     if (strcmp(type, "default") == 0) return ECO_STATUS_OK; /* transformers: no scaling */
     if (strcmp(type, "llama3") != 0)
         return eco_jr_fail(&r, field, ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported", type);
     if ((rc = read_pos_number(&r, "factor", true, 0, &c->rope_factor)) != ECO_STATUS_OK ||
-        (rc = read_pos_number(&r, "low_freq_factor", true, 0, &c->rope_low_freq_factor)) != ECO_STATUS_OK ||
-        (rc = read_pos_number(&r, "high_freq_factor", true, 0, &c->rope_high_freq_factor)) != ECO_STATUS_OK ||
-        (rc = read_int(&r, "original_max_position_embeddings", true, 0, 1, &c->rope_original_max_pos)) !=
-            ECO_STATUS_OK)
+        (rc = read_pos_number(&r, "low_freq_factor", true, 0, &c->rope_low_freq_factor)) !=
+            ECO_STATUS_OK ||
+        (rc = read_pos_number(&r, "high_freq_factor", true, 0, &c->rope_high_freq_factor)) !=
+            ECO_STATUS_OK ||
+        (rc = read_int(&r, "original_max_position_embeddings", true, 0, 1,
+                       &c->rope_original_max_pos)) != ECO_STATUS_OK)
         return rc;
     c->rope_llama3 = true;
     return ECO_STATUS_OK;
@@ -143,36 +153,41 @@ static eco_status read_dtype(const eco_jr *r, eco_model_config *c) {
     const char *s;
     eco_status rc = read_str(r, field, &s);
     if (rc || !s) return rc;
-    if (strcmp(s, "float32") == 0) c->torch_dtype = ECO_DTYPE_F32;
-    else if (strcmp(s, "bfloat16") == 0) c->torch_dtype = ECO_DTYPE_BF16;
-    else if (strcmp(s, "float16") == 0) c->torch_dtype = ECO_DTYPE_F16;
+    if (strcmp(s, "float32") == 0)
+        c->torch_dtype = ECO_DTYPE_F32;
+    else if (strcmp(s, "bfloat16") == 0)
+        c->torch_dtype = ECO_DTYPE_BF16;
+    else if (strcmp(s, "float16") == 0)
+        c->torch_dtype = ECO_DTYPE_F16;
     else
-        return eco_jr_fail(r, field, ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported (float32, bfloat16, float16)",
-                           s);
+        return eco_jr_fail(r, field, ECO_STATUS_EUNSUPPORTED,
+                           "'%.32s' is not supported (float32, bfloat16, float16)", s);
     return ECO_STATUS_OK;
 }
 
 static eco_status read_tokens(const eco_jr *r, eco_model_config *c) {
     eco_status rc;
     c->bos_token_id = -1;
-    if ((rc = read_int(r, "bos_token_id", false, -1, 0, &c->bos_token_id)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_int(r, "bos_token_id", false, -1, 0, &c->bos_token_id)) != ECO_STATUS_OK)
+        return rc;
     c->n_eos = 0;
     const json_t *e = eco_jr_opt(r, "eos_token_id");
     if (!e) return ECO_STATUS_OK;
     if (!json_is_array(e)) {
-        if ((rc = read_int(r, "eos_token_id", true, 0, 0, &c->eos_token_ids[0])) != ECO_STATUS_OK) return rc;
+        if ((rc = read_int(r, "eos_token_id", true, 0, 0, &c->eos_token_ids[0])) != ECO_STATUS_OK)
+            return rc;
         c->n_eos = 1;
         return ECO_STATUS_OK;
     }
     size_t n = json_array_size(e);
     if (n > ECO_MAX_EOS)
-        return eco_jr_fail(r, "eos_token_id", ECO_STATUS_EUNSUPPORTED, "%zu ids, at most %d supported", n,
-                           ECO_MAX_EOS);
+        return eco_jr_fail(r, "eos_token_id", ECO_STATUS_EUNSUPPORTED,
+                           "%zu ids, at most %d supported", n, ECO_MAX_EOS);
     for (size_t i = 0; i < n; i++) {
         char name[32];
         snprintf(name, sizeof name, "eos_token_id[%zu]", i);
-        if ((rc = eco_jr_int_value(r, name, json_array_get(e, i), 0, SIZE_LIMIT, &c->eos_token_ids[i])) !=
-            ECO_STATUS_OK)
+        if ((rc = eco_jr_int_value(r, name, json_array_get(e, i), 0, SIZE_LIMIT,
+                                   &c->eos_token_ids[i])) != ECO_STATUS_OK)
             return rc;
     }
     c->n_eos = (int)n;
@@ -185,10 +200,12 @@ static eco_status check_unsupported(const eco_jr *r, eco_arch arch) {
     eco_status rc = read_str(r, "hidden_act", &act);
     if (rc) return rc;
     if (act && strcmp(act, "silu") != 0)
-        return eco_jr_fail(r, "hidden_act", ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported (only 'silu')", act);
+        return eco_jr_fail(r, "hidden_act", ECO_STATUS_EUNSUPPORTED,
+                           "'%.32s' is not supported (only 'silu')", act);
     bool mlp_bias = false;
     if ((rc = read_bool(r, "mlp_bias", false, &mlp_bias)) != ECO_STATUS_OK) return rc;
-    if (mlp_bias) return eco_jr_fail(r, "mlp_bias", ECO_STATUS_EUNSUPPORTED, "true is not supported");
+    if (mlp_bias)
+        return eco_jr_fail(r, "mlp_bias", ECO_STATUS_EUNSUPPORTED, "true is not supported");
     if (arch == ECO_ARCH_QWEN2) {
         bool sw = false;
         if ((rc = read_bool(r, "use_sliding_window", false, &sw)) != ECO_STATUS_OK) return rc;
@@ -265,27 +282,26 @@ eco_status eco_config_validate(const eco_model_config *c, const char *label) {
             return eco_error(ECO_STATUS_EINVAL, "%s: %s: %lld is not positive", label,
                              sizes[i].name, (long long)sizes[i].v);
         if (sizes[i].v > SIZE_LIMIT)
-            return eco_error(ECO_STATUS_ERANGE, "%s: %s: %lld is too large", label,
-                             sizes[i].name, (long long)sizes[i].v);
+            return eco_error(ECO_STATUS_ERANGE, "%s: %s: %lld is too large", label, sizes[i].name,
+                             (long long)sizes[i].v);
     }
     if (c->n_kv_heads > c->n_heads || c->n_heads % c->n_kv_heads != 0)
-        return eco_error(ECO_STATUS_EINVAL,
-                         "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld",
-                         label, (long long)c->n_heads, (long long)c->n_kv_heads);
+        return eco_error(
+            ECO_STATUS_EINVAL,
+            "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld", label,
+            (long long)c->n_heads, (long long)c->n_kv_heads);
     if (c->head_dim % 2 != 0)
-        return eco_error(ECO_STATUS_EINVAL, "%s: head_dim: %lld is odd (rotary needs pairs)",
-                         label, (long long)c->head_dim);
+        return eco_error(ECO_STATUS_EINVAL, "%s: head_dim: %lld is odd (rotary needs pairs)", label,
+                         (long long)c->head_dim);
     if (!(c->rms_norm_eps > 0) || !isfinite(c->rms_norm_eps))
-        return eco_error(ECO_STATUS_EINVAL, "%s: rms_norm_eps: expected a positive number",
-                         label);
+        return eco_error(ECO_STATUS_EINVAL, "%s: rms_norm_eps: expected a positive number", label);
     if (!(c->rope_theta > 0) || !isfinite(c->rope_theta))
-        return eco_error(ECO_STATUS_EINVAL, "%s: rope_theta: expected a positive number",
-                         label);
+        return eco_error(ECO_STATUS_EINVAL, "%s: rope_theta: expected a positive number", label);
     if (c->rope_llama3) {
         if (!(c->rope_factor > 0) || !isfinite(c->rope_factor) || !(c->rope_low_freq_factor > 0) ||
             !isfinite(c->rope_high_freq_factor))
-            return eco_error(ECO_STATUS_EINVAL, "%s: rope_scaling: factors must be positive numbers",
-                             label);
+            return eco_error(ECO_STATUS_EINVAL,
+                             "%s: rope_scaling: factors must be positive numbers", label);
         if (!(c->rope_high_freq_factor > c->rope_low_freq_factor))
             return eco_error(ECO_STATUS_EINVAL,
                              "%s: rope_scaling: high_freq_factor %g must exceed low_freq_factor %g",
@@ -297,25 +313,24 @@ eco_status eco_config_validate(const eco_model_config *c, const char *label) {
     }
     if (c->arch == ECO_ARCH_QWEN2) {
         if (!c->qkv_bias || c->o_bias)
-            return eco_error(ECO_STATUS_EINVAL,
-                             "%s: Qwen2ForCausalLM has q/k/v bias and no o bias", label);
+            return eco_error(ECO_STATUS_EINVAL, "%s: Qwen2ForCausalLM has q/k/v bias and no o bias",
+                             label);
     } else if (c->qkv_bias != c->o_bias) {
-        return eco_error(ECO_STATUS_EINVAL,
-                         "%s: %s has one attention_bias flag for q/k/v and o", label,
-                         arch_table[c->arch].arch);
+        return eco_error(ECO_STATUS_EINVAL, "%s: %s has one attention_bias flag for q/k/v and o",
+                         label, arch_table[c->arch].arch);
     }
     if (c->bos_token_id < -1 || c->bos_token_id >= c->vocab_size)
         return eco_error(ECO_STATUS_EINVAL,
-                         "%s: bos_token_id: %lld is outside the vocabulary (vocab_size %lld)", label,
-                         (long long)c->bos_token_id, (long long)c->vocab_size);
+                         "%s: bos_token_id: %lld is outside the vocabulary (vocab_size %lld)",
+                         label, (long long)c->bos_token_id, (long long)c->vocab_size);
     if (c->n_eos < 0 || c->n_eos > ECO_MAX_EOS)
         return eco_error(ECO_STATUS_EINVAL, "%s: %d eos ids (at most %d)", label, c->n_eos,
                          ECO_MAX_EOS);
     for (int i = 0; i < c->n_eos; i++)
         if (c->eos_token_ids[i] < 0 || c->eos_token_ids[i] >= c->vocab_size)
             return eco_error(ECO_STATUS_EINVAL,
-                             "%s: eos_token_id: %lld is outside the vocabulary (vocab_size %lld)", label,
-                             (long long)c->eos_token_ids[i], (long long)c->vocab_size);
+                             "%s: eos_token_id: %lld is outside the vocabulary (vocab_size %lld)",
+                             label, (long long)c->eos_token_ids[i], (long long)c->vocab_size);
     if (c->torch_dtype != ECO_DTYPE_F32 && c->torch_dtype != ECO_DTYPE_BF16 &&
         c->torch_dtype != ECO_DTYPE_F16)
         return eco_error(ECO_STATUS_EINVAL, "%s: torch_dtype %s is not float32/bfloat16/float16",
@@ -335,10 +350,12 @@ static eco_status parse_root(const eco_jr *r, eco_model_config *c) {
     if ((rc = read_arch(r, c)) != ECO_STATUS_OK) return rc;
     if ((rc = read_int(r, "vocab_size", true, 0, 1, &c->vocab_size)) != ECO_STATUS_OK ||
         (rc = read_int(r, "hidden_size", true, 0, 1, &c->hidden_size)) != ECO_STATUS_OK ||
-        (rc = read_int(r, "intermediate_size", true, 0, 1, &c->intermediate_size)) != ECO_STATUS_OK ||
+        (rc = read_int(r, "intermediate_size", true, 0, 1, &c->intermediate_size)) !=
+            ECO_STATUS_OK ||
         (rc = read_int(r, "num_hidden_layers", true, 0, 1, &c->n_layers)) != ECO_STATUS_OK ||
         (rc = read_int(r, "num_attention_heads", true, 0, 1, &c->n_heads)) != ECO_STATUS_OK ||
-        (rc = read_int(r, "num_key_value_heads", false, c->n_heads, 1, &c->n_kv_heads)) != ECO_STATUS_OK ||
+        (rc = read_int(r, "num_key_value_heads", false, c->n_heads, 1, &c->n_kv_heads)) !=
+            ECO_STATUS_OK ||
         (rc = read_int(r, "max_position_embeddings", false, arch_table[c->arch].default_max_pos, 1,
                        &c->max_position_embeddings)) != ECO_STATUS_OK)
         return rc;
@@ -346,16 +363,18 @@ static eco_status parse_root(const eco_jr *r, eco_model_config *c) {
         if ((rc = read_int(r, "head_dim", true, 0, 1, &c->head_dim)) != ECO_STATUS_OK) return rc;
     } else {
         if (c->hidden_size % c->n_heads != 0)
-            return eco_jr_fail(r, "head_dim", ECO_STATUS_EFORMAT,
-                               "absent and hidden_size %lld is not a multiple of num_attention_heads %lld",
-                               (long long)c->hidden_size, (long long)c->n_heads);
+            return eco_jr_fail(
+                r, "head_dim", ECO_STATUS_EFORMAT,
+                "absent and hidden_size %lld is not a multiple of num_attention_heads %lld",
+                (long long)c->hidden_size, (long long)c->n_heads);
         c->head_dim = c->hidden_size / c->n_heads;
     }
     if ((rc = read_pos_number(r, "rms_norm_eps", false, 1e-6, &c->rms_norm_eps)) != ECO_STATUS_OK ||
         (rc = read_pos_number(r, "rope_theta", false, 10000.0, &c->rope_theta)) != ECO_STATUS_OK)
         return rc;
     if ((rc = read_rope_scaling(r, c)) != ECO_STATUS_OK) return rc;
-    if ((rc = read_bool(r, "tie_word_embeddings", false, &c->tie_word_embeddings)) != ECO_STATUS_OK) return rc;
+    if ((rc = read_bool(r, "tie_word_embeddings", false, &c->tie_word_embeddings)) != ECO_STATUS_OK)
+        return rc;
     bool attn_bias;
     if ((rc = read_bool(r, "attention_bias", false, &attn_bias)) != ECO_STATUS_OK) return rc;
     if (c->arch == ECO_ARCH_QWEN2) {
@@ -411,9 +430,12 @@ eco_status eco_config_load(const char *path, eco_model_config *out) {
 
 static const char *torch_dtype_name(eco_dtype t) {
     switch (t) {
-    case ECO_DTYPE_BF16: return "bfloat16";
-    case ECO_DTYPE_F16: return "float16";
-    default: return "float32";
+        case ECO_DTYPE_BF16:
+            return "bfloat16";
+        case ECO_DTYPE_F16:
+            return "float16";
+        default:
+            return "float32";
     }
 }
 
@@ -436,8 +458,8 @@ eco_status eco_config_to_json(const eco_model_config *c, char **out, size_t *out
     bad |= json_object_set_new(o, "num_attention_heads", json_integer(c->n_heads));
     bad |= json_object_set_new(o, "num_key_value_heads", json_integer(c->n_kv_heads));
     bad |= json_object_set_new(o, "head_dim", json_integer(c->head_dim));
-    bad |= json_object_set_new(o, "max_position_embeddings",
-                               json_integer(c->max_position_embeddings));
+    bad |=
+        json_object_set_new(o, "max_position_embeddings", json_integer(c->max_position_embeddings));
     bad |= json_object_set_new(o, "rms_norm_eps", json_real(c->rms_norm_eps));
     bad |= json_object_set_new(o, "rope_theta", json_real(c->rope_theta));
     if (c->rope_llama3) {
@@ -462,7 +484,8 @@ eco_status eco_config_to_json(const eco_model_config *c, char **out, size_t *out
         bad |= json_object_set_new(o, "attention_bias", json_boolean(c->qkv_bias));
         if (c->arch == ECO_ARCH_LLAMA) bad |= json_object_set_new(o, "mlp_bias", json_false());
         /* Full attention, as this engine computes it. */
-        if (c->arch == ECO_ARCH_MISTRAL) bad |= json_object_set_new(o, "sliding_window", json_null());
+        if (c->arch == ECO_ARCH_MISTRAL)
+            bad |= json_object_set_new(o, "sliding_window", json_null());
     }
     if (c->bos_token_id >= 0)
         bad |= json_object_set_new(o, "bos_token_id", json_integer(c->bos_token_id));
@@ -485,8 +508,8 @@ eco_status eco_config_to_json(const eco_model_config *c, char **out, size_t *out
         int p = eco_json_real_digits(reals[i]);
         if (p > prec) prec = p;
     }
-    char *text = bad ? NULL
-                     : json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(prec));
+    char *text =
+        bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(prec));
     json_decref(o);
     if (!text) return eco_error(ECO_STATUS_ENOMEM, "config: out of memory serialising");
     /* A trailing newline, as transformers writes. */
@@ -518,7 +541,8 @@ int64_t eco_config_param_count(const eco_model_config *cfg) {
     return n;
 }
 
-eco_status eco_config_check_context(const eco_model_config *cfg, int64_t n_positions, const char *what_fmt, ...) {
+eco_status eco_config_check_context(const eco_model_config *cfg, int64_t n_positions,
+                                    const char *what_fmt, ...) {
     if (!cfg || !what_fmt) return eco_error(ECO_STATUS_EINVAL, "context check: NULL argument");
     if (n_positions <= cfg->max_position_embeddings) return ECO_STATUS_OK;
     char what[256];
@@ -527,6 +551,7 @@ eco_status eco_config_check_context(const eco_model_config *cfg, int64_t n_posit
     vsnprintf(what, sizeof what, what_fmt, ap);
     va_end(ap);
     return eco_error(ECO_STATUS_ERANGE,
-                     "%s: %lld positions exceed the model's context of %lld (max_position_embeddings in config.json)",
+                     "%s: %lld positions exceed the model's context of %lld "
+                     "(max_position_embeddings in config.json)",
                      what, (long long)n_positions, (long long)cfg->max_position_embeddings);
 }

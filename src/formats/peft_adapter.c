@@ -29,13 +29,23 @@ static void target_dims(const eco_model_config *b, eco_lora_target t, int64_t *o
     int64_t d = b->hidden_size, f = b->intermediate_size;
     int64_t qd = b->n_heads * b->head_dim, kvd = b->n_kv_heads * b->head_dim;
     switch (t) {
-    case ECO_LORA_Q: *out = qd, *in = d; break;
-    case ECO_LORA_K:
-    case ECO_LORA_V: *out = kvd, *in = d; break;
-    case ECO_LORA_O: *out = d, *in = qd; break;
-    case ECO_LORA_GATE:
-    case ECO_LORA_UP: *out = f, *in = d; break;
-    default: *out = d, *in = f; break; /* down */
+        case ECO_LORA_Q:
+            *out = qd, *in = d;
+            break;
+        case ECO_LORA_K:
+        case ECO_LORA_V:
+            *out = kvd, *in = d;
+            break;
+        case ECO_LORA_O:
+            *out = d, *in = qd;
+            break;
+        case ECO_LORA_GATE:
+        case ECO_LORA_UP:
+            *out = f, *in = d;
+            break;
+        default:
+            *out = d, *in = f;
+            break; /* down */
     }
 }
 
@@ -97,8 +107,8 @@ void eco_lora_adapter_free(eco_lora_adapter *a) {
 
 /* Binds an opened file to a parsed config and a base config. Takes ownership of st (closed
  * on failure too). `label` names the safetensors file in messages. */
-static eco_status bind(const eco_peft_config *cfg, eco_safetensors *st, const eco_model_config *base,
-                       const char *label, eco_lora_adapter **out) {
+static eco_status bind(const eco_peft_config *cfg, eco_safetensors *st,
+                       const eco_model_config *base, const char *label, eco_lora_adapter **out) {
     eco_status rc = eco_config_validate(base, "base config");
     if (rc != ECO_STATUS_OK) {
         eco_safetensors_close(st);
@@ -123,31 +133,35 @@ static eco_status bind(const eco_peft_config *cfg, eco_safetensors *st, const ec
         int64_t layer;
         int target, half;
         if (!parse_name(t->name, &layer, &target, &half)) {
-            rc = eco_error(ECO_STATUS_EFORMAT,
-                           "%s: tensor '%.200s' is not a LoRA weight this engine loads (expected "
-                           "base_model.model.model.layers.N.{self_attn,mlp}.X_proj.lora_{A,B}.weight)",
-                           label, t->name);
+            rc = eco_error(
+                ECO_STATUS_EFORMAT,
+                "%s: tensor '%.200s' is not a LoRA weight this engine loads (expected "
+                "base_model.model.model.layers.N.{self_attn,mlp}.X_proj.lora_{A,B}.weight)",
+                label, t->name);
             goto fail;
         }
         if (layer >= base->n_layers) {
-            rc = eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%.200s': layer %lld out of range (the base has %lld)",
+            rc = eco_error(ECO_STATUS_EFORMAT,
+                           "%s: tensor '%.200s': layer %lld out of range (the base has %lld)",
                            label, t->name, (long long)layer, (long long)base->n_layers);
             goto fail;
         }
         if (!cfg->targets[target]) {
-            rc = eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%.200s': %s is not in target_modules", label,
-                           t->name, eco_lora_target_name((eco_lora_target)target));
+            rc = eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%.200s': %s is not in target_modules",
+                           label, t->name, eco_lora_target_name((eco_lora_target)target));
             goto fail;
         }
         if (t->dtype != ECO_DTYPE_F32 && t->dtype != ECO_DTYPE_F16 && t->dtype != ECO_DTYPE_BF16) {
-            rc = eco_error(ECO_STATUS_EUNSUPPORTED, "%s: tensor '%.200s': dtype %s is not supported (F32, F16, BF16)",
-                           label, t->name, eco_dtype_name(t->dtype));
+            rc = eco_error(ECO_STATUS_EUNSUPPORTED,
+                           "%s: tensor '%.200s': dtype %s is not supported (F32, F16, BF16)", label,
+                           t->name, eco_dtype_name(t->dtype));
             goto fail;
         }
         eco_lora_module *m = &a->modules[layer * ECO_LORA__COUNT + target];
         const eco_tensor **slot = half ? &m->B : &m->A;
         if (*slot) {
-            rc = eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%.200s': lora_%c of this module given twice", label,
+            rc = eco_error(ECO_STATUS_EFORMAT,
+                           "%s: tensor '%.200s': lora_%c of this module given twice", label,
                            t->name, half ? 'B' : 'A');
             goto fail;
         }
@@ -160,7 +174,8 @@ static eco_status bind(const eco_peft_config *cfg, eco_safetensors *st, const ec
             eco_lora_module *m = &a->modules[l * ECO_LORA__COUNT + t];
             const char *path = eco_lora_target_path((eco_lora_target)t);
             if (!m->A || !m->B) {
-                rc = eco_error(ECO_STATUS_EFORMAT, "%s: missing tensor '" TENSOR_PREFIX "%lld.%s.lora_%c.weight'",
+                rc = eco_error(ECO_STATUS_EFORMAT,
+                               "%s: missing tensor '" TENSOR_PREFIX "%lld.%s.lora_%c.weight'",
                                label, (long long)l, path, m->A ? 'B' : 'A');
                 goto fail;
             }
@@ -177,8 +192,9 @@ static eco_status bind(const eco_peft_config *cfg, eco_safetensors *st, const ec
             if (bad) {
                 char shape[128];
                 shape_str(shape, sizeof shape, bad);
-                rc = eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%.200s': shape %s, expected [%lld, %lld] (%s)",
-                               label, bad->name, shape, (long long)w0, (long long)w1,
+                rc = eco_error(ECO_STATUS_EFORMAT,
+                               "%s: tensor '%.200s': shape %s, expected [%lld, %lld] (%s)", label,
+                               bad->name, shape, (long long)w0, (long long)w1,
                                bad == m->A ? "r, in" : "out, r");
                 goto fail;
             }
@@ -193,8 +209,9 @@ fail:
     return rc;
 }
 
-eco_status eco_lora_adapter_load_memory(const char *config_json, size_t config_len, const void *st_data,
-                                        size_t st_len, const eco_model_config *base, eco_lora_adapter **out) {
+eco_status eco_lora_adapter_load_memory(const char *config_json, size_t config_len,
+                                        const void *st_data, size_t st_len,
+                                        const eco_model_config *base, eco_lora_adapter **out) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_lora_adapter_load_memory: NULL argument");
     *out = NULL;
     if (!config_json || !st_data || !base)
@@ -208,15 +225,19 @@ eco_status eco_lora_adapter_load_memory(const char *config_json, size_t config_l
     return bind(&cfg, st, base, "adapter_model.safetensors", out);
 }
 
-eco_status eco_lora_adapter_load(const char *dir, const eco_model_config *base, eco_lora_adapter **out) {
+eco_status eco_lora_adapter_load(const char *dir, const eco_model_config *base,
+                                 eco_lora_adapter **out) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_lora_adapter_load: NULL argument");
     *out = NULL;
     if (!dir || !base) return eco_error(ECO_STATUS_EINVAL, "eco_lora_adapter_load: NULL argument");
-    eco_status dst = eco_path_require_dir(dir, "an adapter folder (adapter_config.json, adapter_model.safetensors)");
+    eco_status dst = eco_path_require_dir(
+        dir, "an adapter folder (adapter_config.json, adapter_model.safetensors)");
     if (dst != ECO_STATUS_OK) return dst;
     if (!eco_path_has_file(dir, "adapter_config.json"))
-        return eco_error(ECO_STATUS_ENOTFOUND, "%s: no adapter_config.json: expected an adapter folder "
-                         "(adapter_config.json, adapter_model.safetensors)%s", dir,
+        return eco_error(ECO_STATUS_ENOTFOUND,
+                         "%s: no adapter_config.json: expected an adapter folder "
+                         "(adapter_config.json, adapter_model.safetensors)%s",
+                         dir,
                          eco_path_has_file(dir, "config.json") ? "; this is a model folder" : "");
     char *cfg_path = eco_path_join(dir, "adapter_config.json");
     char *st_path = eco_path_join(dir, "adapter_model.safetensors");
@@ -234,10 +255,11 @@ eco_status eco_lora_adapter_load(const char *dir, const eco_model_config *base, 
         FILE *f = fopen(bin_path, "rb");
         if (f) {
             fclose(f);
-            rc = eco_error(ECO_STATUS_EUNSUPPORTED,
-                           "%s: only adapter_model.safetensors is supported (found adapter_model.bin, a "
-                           "pickle; re-save it with safe_serialization=True)",
-                           dir);
+            rc = eco_error(
+                ECO_STATUS_EUNSUPPORTED,
+                "%s: only adapter_model.safetensors is supported (found adapter_model.bin, a "
+                "pickle; re-save it with safe_serialization=True)",
+                dir);
         }
         goto done;
     }
@@ -250,8 +272,8 @@ done:
     return rc;
 }
 
-eco_status eco_lora_adapter_save(const char *dir, const eco_peft_config *cfg, const eco_lora_module *modules,
-                                 int64_t n_layers) {
+eco_status eco_lora_adapter_save(const char *dir, const eco_peft_config *cfg,
+                                 const eco_lora_module *modules, int64_t n_layers) {
     if (!dir || !cfg || (!modules && n_layers > 0) || n_layers < 0 || n_layers > INT32_MAX)
         return eco_error(ECO_STATUS_EINVAL, "eco_lora_adapter_save: invalid argument");
     eco_status rc;
@@ -273,30 +295,36 @@ eco_status eco_lora_adapter_save(const char *dir, const eco_peft_config *cfg, co
             const char *tn = eco_lora_target_name((eco_lora_target)t);
             if (!m->A) {
                 if (cfg->targets[t]) {
-                    rc = eco_error(ECO_STATUS_EINVAL, "%s: layer %lld: %s is in target_modules but has no tensors",
+                    rc = eco_error(ECO_STATUS_EINVAL,
+                                   "%s: layer %lld: %s is in target_modules but has no tensors",
                                    dir, (long long)l, tn);
                     goto done;
                 }
                 continue;
             }
             if (!cfg->targets[t]) {
-                rc = eco_error(ECO_STATUS_EINVAL, "%s: layer %lld: %s has tensors but is not in target_modules", dir,
+                rc = eco_error(ECO_STATUS_EINVAL,
+                               "%s: layer %lld: %s has tensors but is not in target_modules", dir,
                                (long long)l, tn);
                 goto done;
             }
             int64_t r;
             double alpha;
             eco_peft_module_rank_alpha(cfg, l, (eco_lora_target)t, &r, &alpha);
-            if (!m->B || m->A->ndim != 2 || m->B->ndim != 2 || m->A->shape[0] != r || m->B->shape[1] != r) {
+            if (!m->B || m->A->ndim != 2 || m->B->ndim != 2 || m->A->shape[0] != r ||
+                m->B->shape[1] != r) {
                 rc = eco_error(ECO_STATUS_EINVAL,
-                               "%s: layer %lld: %s: need A [r, in] and B [out, r] with r = %lld (from the config)",
+                               "%s: layer %lld: %s: need A [r, in] and B [out, r] with r = %lld "
+                               "(from the config)",
                                dir, (long long)l, tn, (long long)r);
                 goto done;
             }
             for (int h = 0; h < 2; h++) {
                 const eco_tensor *src = h ? m->B : m->A;
-                if (src->dtype != ECO_DTYPE_F32 && src->dtype != ECO_DTYPE_F16 && src->dtype != ECO_DTYPE_BF16) {
-                    rc = eco_error(ECO_STATUS_EINVAL, "%s: layer %lld: %s: dtype %s (F32, F16 or BF16)", dir,
+                if (src->dtype != ECO_DTYPE_F32 && src->dtype != ECO_DTYPE_F16 &&
+                    src->dtype != ECO_DTYPE_BF16) {
+                    rc = eco_error(ECO_STATUS_EINVAL,
+                                   "%s: layer %lld: %s: dtype %s (F32, F16 or BF16)", dir,
                                    (long long)l, tn, eco_dtype_name(src->dtype));
                     goto done;
                 }

@@ -31,19 +31,16 @@
 #include "core/json_read.h"
 
 #define PEFT_CONFIG_MAX_BYTES (1u << 20)
-#define PATTERN_MATCH_LIMIT 100000u
-#define PATTERN_DEPTH_LIMIT 10000u
+#define PATTERN_MATCH_LIMIT   100000u
+#define PATTERN_DEPTH_LIMIT   10000u
 
 static const struct {
     const char *name;
     const char *path;
 } target_table[ECO_LORA__COUNT] = {
-    [ECO_LORA_Q] = {"q_proj", "self_attn.q_proj"},
-    [ECO_LORA_K] = {"k_proj", "self_attn.k_proj"},
-    [ECO_LORA_V] = {"v_proj", "self_attn.v_proj"},
-    [ECO_LORA_O] = {"o_proj", "self_attn.o_proj"},
-    [ECO_LORA_GATE] = {"gate_proj", "mlp.gate_proj"},
-    [ECO_LORA_UP] = {"up_proj", "mlp.up_proj"},
+    [ECO_LORA_Q] = {"q_proj", "self_attn.q_proj"},    [ECO_LORA_K] = {"k_proj", "self_attn.k_proj"},
+    [ECO_LORA_V] = {"v_proj", "self_attn.v_proj"},    [ECO_LORA_O] = {"o_proj", "self_attn.o_proj"},
+    [ECO_LORA_GATE] = {"gate_proj", "mlp.gate_proj"}, [ECO_LORA_UP] = {"up_proj", "mlp.up_proj"},
     [ECO_LORA_DOWN] = {"down_proj", "mlp.down_proj"},
 };
 
@@ -74,8 +71,8 @@ static pcre2_code *compile_pattern(const char *key, int *errcode, PCRE2_SIZE *er
     memcpy(pat, "(.*\\.)?(", 8);
     memcpy(pat + 8, key, klen);
     memcpy(pat + 8 + klen, ")$", 3);
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_ANCHORED | PCRE2_UTF,
-                                   errcode, erroff, NULL);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_ANCHORED | PCRE2_UTF, errcode, erroff, NULL);
     free(pat);
     return re;
 }
@@ -156,8 +153,8 @@ static eco_status read_str(const eco_jr *r, const char *field, const char **out)
 static eco_status refuse_unless_empty(const eco_jr *r, const char *field, const char *what) {
     const json_t *v = eco_jr_opt(r, field);
     if (!v) return ECO_STATUS_OK;
-    if ((json_is_array(v) && json_array_size(v) == 0) || (json_is_object(v) && json_object_size(v) == 0) ||
-        json_is_false(v))
+    if ((json_is_array(v) && json_array_size(v) == 0) ||
+        (json_is_object(v) && json_object_size(v) == 0) || json_is_false(v))
         return ECO_STATUS_OK;
     return eco_jr_fail(r, field, ECO_STATUS_EUNSUPPORTED, "%s is not supported", what);
 }
@@ -186,27 +183,30 @@ static eco_status read_targets(const eco_jr *r, eco_peft_config *c) {
             for (int t = 0; t < ECO_LORA__COUNT; t++) c->targets[t] = true;
             return ECO_STATUS_OK;
         }
-        return eco_error(ECO_STATUS_EUNSUPPORTED,
-                         "%s: target_modules: the regular expression '%.64s' is not supported (give a "
-                         "list of module names or \"all-linear\")",
-                         label, json_string_value(v));
+        return eco_error(
+            ECO_STATUS_EUNSUPPORTED,
+            "%s: target_modules: the regular expression '%.64s' is not supported (give a "
+            "list of module names or \"all-linear\")",
+            label, json_string_value(v));
     }
     if (!json_is_array(v))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: target_modules: expected a list of module names or a string",
-                         label);
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: target_modules: expected a list of module names or a string", label);
     if (json_array_size(v) == 0)
         return eco_error(ECO_STATUS_EFORMAT, "%s: target_modules: empty list", label);
     size_t i;
     const json_t *e;
     json_array_foreach(v, i, e) {
         if (!json_is_string(e))
-            return eco_error(ECO_STATUS_EFORMAT, "%s: target_modules[%zu]: expected a string", label, i);
+            return eco_error(ECO_STATUS_EFORMAT, "%s: target_modules[%zu]: expected a string",
+                             label, i);
         int t = target_from_entry(json_string_value(e));
         if (t < 0)
-            return eco_error(ECO_STATUS_EUNSUPPORTED,
-                             "%s: target_modules: '%.64s' is not supported (q_proj, k_proj, v_proj, "
-                             "o_proj, gate_proj, up_proj, down_proj)",
-                             label, json_string_value(e));
+            return eco_error(
+                ECO_STATUS_EUNSUPPORTED,
+                "%s: target_modules: '%.64s' is not supported (q_proj, k_proj, v_proj, "
+                "o_proj, gate_proj, up_proj, down_proj)",
+                label, json_string_value(e));
         if (c->targets[t])
             return eco_error(ECO_STATUS_EFORMAT, "%s: target_modules: '%s' named twice", label,
                              target_table[t].name);
@@ -215,7 +215,8 @@ static eco_status read_targets(const eco_jr *r, eco_peft_config *c) {
     return ECO_STATUS_OK;
 }
 
-static eco_status read_patterns(const eco_jr *r, const char *field, bool is_rank, eco_peft_config *c) {
+static eco_status read_patterns(const eco_jr *r, const char *field, bool is_rank,
+                                eco_peft_config *c) {
     const char *label = r->file;
     const json_t *v = eco_jr_opt(r, field);
     if (!v) return ECO_STATUS_OK;
@@ -230,16 +231,17 @@ static eco_status read_patterns(const eco_jr *r, const char *field, bool is_rank
     json_object_foreach((json_t *)v, key, val) {
         size_t klen = strlen(key);
         if (klen == 0 || klen >= sizeof c->rank_pattern_key[0])
-            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: key '%.64s' must be 1 to %zu bytes", label, field,
-                             key, sizeof c->rank_pattern_key[0] - 1);
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: key '%.64s' must be 1 to %zu bytes",
+                             label, field, key, sizeof c->rank_pattern_key[0] - 1);
         int err;
         PCRE2_SIZE off;
         pcre2_code *re = compile_pattern(key, &err, &off);
         if (!re) {
             char msg[128];
             pcre2_get_error_message(err, (PCRE2_UCHAR *)msg, sizeof msg);
-            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: key '%.64s' is not a valid regular expression: %s",
-                             label, field, key, msg);
+            return eco_error(ECO_STATUS_EFORMAT,
+                             "%s: %s: key '%.64s' is not a valid regular expression: %s", label,
+                             field, key, msg);
         }
         pcre2_code_free(re);
         char shown[ECO_JR_PATH_MAX];
@@ -247,12 +249,14 @@ static eco_status read_patterns(const eco_jr *r, const char *field, bool is_rank
         eco_status rc;
         if (is_rank) {
             int k = c->n_rank_pattern;
-            if ((rc = read_rank(r, shown, val, &c->rank_pattern_val[k])) != ECO_STATUS_OK) return rc;
+            if ((rc = read_rank(r, shown, val, &c->rank_pattern_val[k])) != ECO_STATUS_OK)
+                return rc;
             memcpy(c->rank_pattern_key[k], key, klen + 1);
             c->n_rank_pattern++;
         } else {
             int k = c->n_alpha_pattern;
-            if ((rc = read_alpha(r, shown, val, &c->alpha_pattern_val[k])) != ECO_STATUS_OK) return rc;
+            if ((rc = read_alpha(r, shown, val, &c->alpha_pattern_val[k])) != ECO_STATUS_OK)
+                return rc;
             memcpy(c->alpha_pattern_key[k], key, klen + 1);
             c->n_alpha_pattern++;
         }
@@ -269,7 +273,8 @@ static eco_status read_init(const eco_jr *r) {
     const json_t *v = eco_jr_opt(r, "init_lora_weights");
     if (!v || json_is_boolean(v)) return ECO_STATUS_OK;
     if (!json_is_string(v))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: init_lora_weights: expected true, false or a string", label);
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: init_lora_weights: expected true, false or a string", label);
     const char *s = json_string_value(v);
     static const char *const ok[] = {"gaussian", "eva", "orthogonal"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -277,40 +282,48 @@ static eco_status read_init(const eco_jr *r) {
     static const char *const base_rewriting[] = {"pissa", "olora", "corda", "loftq"};
     for (size_t i = 0; i < sizeof base_rewriting / sizeof base_rewriting[0]; i++)
         if (strncmp(s, base_rewriting[i], strlen(base_rewriting[i])) == 0)
-            return eco_error(ECO_STATUS_EUNSUPPORTED,
-                             "%s: init_lora_weights: '%.32s' is not supported (it rewrites the base "
-                             "weights, so the adapter only fits that modified base; convert it with "
-                             "PEFT's path_initial_model_for_weight_conversion first)",
-                             label, s);
-    return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: init_lora_weights: '%.32s' is not supported", label, s);
+            return eco_error(
+                ECO_STATUS_EUNSUPPORTED,
+                "%s: init_lora_weights: '%.32s' is not supported (it rewrites the base "
+                "weights, so the adapter only fits that modified base; convert it with "
+                "PEFT's path_initial_model_for_weight_conversion first)",
+                label, s);
+    return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: init_lora_weights: '%.32s' is not supported",
+                     label, s);
 }
 
 static eco_status parse_root(const eco_jr *r, eco_peft_config *c) {
     eco_status rc;
-    if (!json_is_object(r->obj)) return eco_jr_fail(r, NULL, ECO_STATUS_EFORMAT, "expected a JSON object");
+    if (!json_is_object(r->obj))
+        return eco_jr_fail(r, NULL, ECO_STATUS_EFORMAT, "expected a JSON object");
 
     const char *pt, *tt, *b;
     if ((rc = eco_jr_str(r, "peft_type", true, true, &pt, NULL)) != ECO_STATUS_OK) return rc;
     if (strcmp(pt, "LORA") != 0)
-        return eco_jr_fail(r, "peft_type", ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported (only LORA)", pt);
+        return eco_jr_fail(r, "peft_type", ECO_STATUS_EUNSUPPORTED,
+                           "'%.32s' is not supported (only LORA)", pt);
     if ((rc = read_str(r, "task_type", &tt)) != ECO_STATUS_OK) return rc;
     if (tt && strcmp(tt, "CAUSAL_LM") != 0)
-        return eco_jr_fail(r, "task_type", ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported (only CAUSAL_LM)", tt);
+        return eco_jr_fail(r, "task_type", ECO_STATUS_EUNSUPPORTED,
+                           "'%.32s' is not supported (only CAUSAL_LM)", tt);
 
     const json_t *v;
     c->r = 8; /* PEFT's default */
     if ((v = eco_jr_opt(r, "r")) && (rc = read_rank(r, "r", v, &c->r)) != ECO_STATUS_OK) return rc;
     c->lora_alpha = 8; /* PEFT's default */
-    if ((v = eco_jr_opt(r, "lora_alpha")) && (rc = read_alpha(r, "lora_alpha", v, &c->lora_alpha)) != ECO_STATUS_OK)
+    if ((v = eco_jr_opt(r, "lora_alpha")) &&
+        (rc = read_alpha(r, "lora_alpha", v, &c->lora_alpha)) != ECO_STATUS_OK)
         return rc;
     c->lora_dropout = 0;
-    if ((rc = eco_jr_num(r, "lora_dropout", false, 0, 1, &c->lora_dropout)) != ECO_STATUS_OK) return rc;
-    if (c->lora_dropout == 1) return eco_jr_fail(r, "lora_dropout", ECO_STATUS_EFORMAT, "1 outside [0, 1)");
+    if ((rc = eco_jr_num(r, "lora_dropout", false, 0, 1, &c->lora_dropout)) != ECO_STATUS_OK)
+        return rc;
+    if (c->lora_dropout == 1)
+        return eco_jr_fail(r, "lora_dropout", ECO_STATUS_EFORMAT, "1 outside [0, 1)");
 
     if ((rc = read_str(r, "bias", &b)) != ECO_STATUS_OK) return rc;
     if (b && strcmp(b, "none") != 0)
-        return eco_jr_fail(r, "bias", ECO_STATUS_EUNSUPPORTED, "'%.32s' is not supported (bias training; only \"none\")",
-                           b);
+        return eco_jr_fail(r, "bias", ECO_STATUS_EUNSUPPORTED,
+                           "'%.32s' is not supported (bias training; only \"none\")", b);
 
     if ((rc = read_bool(r, "use_rslora", &c->use_rslora)) != ECO_STATUS_OK) return rc;
     bool flag = false;
@@ -323,12 +336,17 @@ static eco_status parse_root(const eco_jr *r, eco_peft_config *c) {
                            "true is not supported (llama layers are not Conv1D)");
     flag = false;
     if ((rc = read_bool(r, "lora_bias", &flag)) != ECO_STATUS_OK) return rc;
-    if (flag) return eco_jr_fail(r, "lora_bias", ECO_STATUS_EUNSUPPORTED, "a bias on lora_B is not supported");
+    if (flag)
+        return eco_jr_fail(r, "lora_bias", ECO_STATUS_EUNSUPPORTED,
+                           "a bias on lora_B is not supported");
 
-    if ((rc = refuse_unless_empty(r, "modules_to_save", "training extra modules")) != ECO_STATUS_OK ||
+    if ((rc = refuse_unless_empty(r, "modules_to_save", "training extra modules")) !=
+            ECO_STATUS_OK ||
         (rc = refuse_unless_empty(r, "exclude_modules", "excluding modules")) != ECO_STATUS_OK ||
-        (rc = refuse_unless_empty(r, "trainable_token_indices", "training token embeddings")) != ECO_STATUS_OK ||
-        (rc = refuse_unless_empty(r, "target_parameters", "targeting parameters")) != ECO_STATUS_OK ||
+        (rc = refuse_unless_empty(r, "trainable_token_indices", "training token embeddings")) !=
+            ECO_STATUS_OK ||
+        (rc = refuse_unless_empty(r, "target_parameters", "targeting parameters")) !=
+            ECO_STATUS_OK ||
         (rc = refuse_unless_empty(r, "layer_replication", "layer replication")) != ECO_STATUS_OK ||
         (rc = refuse_unless_empty(r, "alora_invocation_tokens", "activated LoRA")) != ECO_STATUS_OK)
         return rc;
@@ -345,17 +363,19 @@ static eco_status parse_root(const eco_jr *r, eco_peft_config *c) {
 
     const char *bm;
     size_t n;
-    if ((rc = eco_jr_str(r, "base_model_name_or_path", false, false, &bm, &n)) != ECO_STATUS_OK) return rc;
+    if ((rc = eco_jr_str(r, "base_model_name_or_path", false, false, &bm, &n)) != ECO_STATUS_OK)
+        return rc;
     if (eco_jr_opt(r, "base_model_name_or_path")) {
         if (n >= sizeof c->base_model_name_or_path)
-            return eco_jr_fail(r, "base_model_name_or_path", ECO_STATUS_EFORMAT, "longer than %zu bytes",
-                               sizeof c->base_model_name_or_path - 1);
+            return eco_jr_fail(r, "base_model_name_or_path", ECO_STATUS_EFORMAT,
+                               "longer than %zu bytes", sizeof c->base_model_name_or_path - 1);
         memcpy(c->base_model_name_or_path, bm, n + 1);
     }
     return ECO_STATUS_OK;
 }
 
-eco_status eco_peft_config_parse(const char *json, size_t len, const char *label, eco_peft_config *out) {
+eco_status eco_peft_config_parse(const char *json, size_t len, const char *label,
+                                 eco_peft_config *out) {
     if (!json || !out) return eco_error(ECO_STATUS_EINVAL, "eco_peft_config_parse: NULL argument");
     if (!label) label = "adapter_config.json";
     if (len > PEFT_CONFIG_MAX_BYTES)
@@ -364,8 +384,8 @@ eco_status eco_peft_config_parse(const char *json, size_t len, const char *label
     json_error_t err;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
     if (!root)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label, err.line,
-                         err.column, err.text);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
+                         err.line, err.column, err.text);
     eco_peft_config c;
     memset(&c, 0, sizeof c);
     eco_jr r = eco_jr_root(label, root);
@@ -385,42 +405,51 @@ static json_t *alpha_json(double a) {
 
 static eco_status validate_for_write(const eco_peft_config *c) {
     if (c->r <= 0 || c->r > INT32_MAX)
-        return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: r %lld must be in 1..2^31-1", (long long)c->r);
+        return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: r %lld must be in 1..2^31-1",
+                         (long long)c->r);
     if (!isfinite(c->lora_alpha) || c->lora_alpha < 0)
-        return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: lora_alpha: %g must be finite and not negative",
+        return eco_error(ECO_STATUS_EINVAL,
+                         "adapter_config.json: lora_alpha: %g must be finite and not negative",
                          c->lora_alpha);
     if (!(c->lora_dropout >= 0 && c->lora_dropout < 1))
         return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: lora_dropout must be in [0, 1)");
     bool any = false;
     for (int t = 0; t < ECO_LORA__COUNT; t++) any |= c->targets[t];
     if (!any) return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: no target module");
-    if (c->n_rank_pattern < 0 || c->n_rank_pattern > ECO_PEFT_MAX_PATTERNS || c->n_alpha_pattern < 0 ||
-        c->n_alpha_pattern > ECO_PEFT_MAX_PATTERNS)
+    if (c->n_rank_pattern < 0 || c->n_rank_pattern > ECO_PEFT_MAX_PATTERNS ||
+        c->n_alpha_pattern < 0 || c->n_alpha_pattern > ECO_PEFT_MAX_PATTERNS)
         return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: pattern count out of range");
     if (!memchr(c->base_model_name_or_path, 0, sizeof c->base_model_name_or_path))
-        return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: base_model_name_or_path not terminated");
+        return eco_error(ECO_STATUS_EINVAL,
+                         "adapter_config.json: base_model_name_or_path not terminated");
     for (int i = 0; i < c->n_rank_pattern; i++)
         if (c->rank_pattern_val[i] <= 0 || c->rank_pattern_val[i] > INT32_MAX ||
-            !memchr(c->rank_pattern_key[i], 0, sizeof c->rank_pattern_key[i]) || !c->rank_pattern_key[i][0])
-            return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: rank_pattern entry %d is invalid", i);
+            !memchr(c->rank_pattern_key[i], 0, sizeof c->rank_pattern_key[i]) ||
+            !c->rank_pattern_key[i][0])
+            return eco_error(ECO_STATUS_EINVAL,
+                             "adapter_config.json: rank_pattern entry %d is invalid", i);
     for (int i = 0; i < c->n_alpha_pattern; i++)
         if (!isfinite(c->alpha_pattern_val[i]) || c->alpha_pattern_val[i] < 0 ||
-            !memchr(c->alpha_pattern_key[i], 0, sizeof c->alpha_pattern_key[i]) || !c->alpha_pattern_key[i][0])
-            return eco_error(ECO_STATUS_EINVAL, "adapter_config.json: alpha_pattern entry %d is invalid", i);
+            !memchr(c->alpha_pattern_key[i], 0, sizeof c->alpha_pattern_key[i]) ||
+            !c->alpha_pattern_key[i][0])
+            return eco_error(ECO_STATUS_EINVAL,
+                             "adapter_config.json: alpha_pattern entry %d is invalid", i);
     /* PEFT writes with sort_keys=True, so a reader sees pattern keys in sorted order; any
      * other order in memory would change which key wins once written. */
     for (int i = 1; i < c->n_rank_pattern; i++)
         if (strcmp(c->rank_pattern_key[i - 1], c->rank_pattern_key[i]) >= 0)
-            return eco_error(ECO_STATUS_EINVAL,
-                             "adapter_config.json: rank_pattern keys must be unique and sorted ('%.64s' "
-                             "before '%.64s'), as PEFT writes them",
-                             c->rank_pattern_key[i - 1], c->rank_pattern_key[i]);
+            return eco_error(
+                ECO_STATUS_EINVAL,
+                "adapter_config.json: rank_pattern keys must be unique and sorted ('%.64s' "
+                "before '%.64s'), as PEFT writes them",
+                c->rank_pattern_key[i - 1], c->rank_pattern_key[i]);
     for (int i = 1; i < c->n_alpha_pattern; i++)
         if (strcmp(c->alpha_pattern_key[i - 1], c->alpha_pattern_key[i]) >= 0)
-            return eco_error(ECO_STATUS_EINVAL,
-                             "adapter_config.json: alpha_pattern keys must be unique and sorted ('%.64s' "
-                             "before '%.64s'), as PEFT writes them",
-                             c->alpha_pattern_key[i - 1], c->alpha_pattern_key[i]);
+            return eco_error(
+                ECO_STATUS_EINVAL,
+                "adapter_config.json: alpha_pattern keys must be unique and sorted ('%.64s' "
+                "before '%.64s'), as PEFT writes them",
+                c->alpha_pattern_key[i - 1], c->alpha_pattern_key[i]);
     return ECO_STATUS_OK;
 }
 
@@ -438,12 +467,14 @@ eco_status eco_peft_config_to_json(const eco_peft_config *c, char **out, size_t 
     json_t *ap = json_object(), *rp = json_object(), *tm = json_array();
     bad |= !ap || !rp || !tm;
     for (int i = 0; !bad && i < c->n_alpha_pattern; i++) {
-        bad |= json_object_set_new(ap, c->alpha_pattern_key[i], alpha_json(c->alpha_pattern_val[i]));
+        bad |=
+            json_object_set_new(ap, c->alpha_pattern_key[i], alpha_json(c->alpha_pattern_val[i]));
         p = eco_json_real_digits(c->alpha_pattern_val[i]);
         if (p > prec) prec = p;
     }
     for (int i = 0; !bad && i < c->n_rank_pattern; i++)
-        bad |= json_object_set_new(rp, c->rank_pattern_key[i], json_integer(c->rank_pattern_val[i]));
+        bad |=
+            json_object_set_new(rp, c->rank_pattern_key[i], json_integer(c->rank_pattern_val[i]));
     /* Sorted by name, so the same config always gives the same bytes. */
     const char *names[ECO_LORA__COUNT];
     int n = 0;
@@ -462,9 +493,9 @@ eco_status eco_peft_config_to_json(const eco_peft_config *c, char **out, size_t 
     }
     bad |= json_object_set_new(o, "alpha_pattern", ap);
     bad |= json_object_set_new(o, "auto_mapping", json_null());
-    bad |= json_object_set_new(o, "base_model_name_or_path",
-                               c->base_model_name_or_path[0] ? json_string(c->base_model_name_or_path)
-                                                             : json_null());
+    bad |= json_object_set_new(
+        o, "base_model_name_or_path",
+        c->base_model_name_or_path[0] ? json_string(c->base_model_name_or_path) : json_null());
     bad |= json_object_set_new(o, "bias", json_string("none"));
     bad |= json_object_set_new(o, "fan_in_fan_out", json_false());
     bad |= json_object_set_new(o, "inference_mode", json_true());
@@ -486,9 +517,11 @@ eco_status eco_peft_config_to_json(const eco_peft_config *c, char **out, size_t 
     bad |= json_object_set_new(o, "task_type", json_string("CAUSAL_LM"));
     bad |= json_object_set_new(o, "use_dora", json_false());
     bad |= json_object_set_new(o, "use_rslora", json_boolean(c->use_rslora));
-    char *text = bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(prec));
+    char *text =
+        bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(prec));
     json_decref(o);
-    if (!text) return eco_error(ECO_STATUS_ENOMEM, "adapter_config.json: out of memory serialising");
+    if (!text)
+        return eco_error(ECO_STATUS_ENOMEM, "adapter_config.json: out of memory serialising");
     /* No trailing newline: PEFT writes json.dumps(d, indent=2, sort_keys=True) as is. */
     *out = text;
     if (out_len) *out_len = strlen(text);

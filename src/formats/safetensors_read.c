@@ -26,17 +26,17 @@
 
 struct eco_safetensors {
     eco_arena arena;
-    const char *label;         /* path or caller's label, in the arena */
-    void *map;                 /* mmap'd file when opened from a path, else NULL */
+    const char *label; /* path or caller's label, in the arena */
+    void *map;         /* mmap'd file when opened from a path, else NULL */
     size_t map_len;
-    const uint8_t *buffer;     /* start of the data buffer (file + 8 + N) */
+    const uint8_t *buffer; /* start of the data buffer (file + 8 + N) */
     size_t buffer_len;
     size_t n;
-    eco_tensor *tensors;       /* [n], ascending data offset */
-    size_t *by_name;           /* [n], indices into tensors sorted by name */
+    eco_tensor *tensors; /* [n], ascending data offset */
+    size_t *by_name;     /* [n], indices into tensors sorted by name */
     size_t n_meta;
-    const char **meta_keys;    /* [n_meta], sorted */
-    const char **meta_values;  /* [n_meta] */
+    const char **meta_keys;   /* [n_meta], sorted */
+    const char **meta_values; /* [n_meta] */
 };
 
 /* ---- parsing ----------------------------------------------------------------------------- */
@@ -95,20 +95,23 @@ static eco_status parse_entry(const char *label, const char *name, const json_t 
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)v, key, val) {
-        if (strcmp(key, "dtype") == 0) jdtype = val;
-        else if (strcmp(key, "shape") == 0) jshape = val;
-        else if (strcmp(key, "data_offsets") == 0) joffs = val;
+        if (strcmp(key, "dtype") == 0)
+            jdtype = val;
+        else if (strcmp(key, "shape") == 0)
+            jshape = val;
+        else if (strcmp(key, "data_offsets") == 0)
+            joffs = val;
         else
-            return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': unknown field '%s'", label,
-                             name, key);
+            return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': unknown field '%s'", label, name,
+                             key);
     }
     if (!jdtype)
         return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': missing field 'dtype'", label, name);
     if (!jshape)
         return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': missing field 'shape'", label, name);
     if (!joffs)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': missing field 'data_offsets'",
-                         label, name);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': missing field 'data_offsets'", label,
+                         name);
 
     if (!json_is_string(jdtype))
         return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': dtype is not a string", label, name);
@@ -120,8 +123,9 @@ static eco_status parse_entry(const char *label, const char *name, const json_t 
         return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': shape is not an array", label, name);
     size_t ndim = json_array_size(jshape);
     if (ndim > ECO_MAX_DIMS)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': shape has %zu dimensions (at most %d)",
-                         label, name, ndim, ECO_MAX_DIMS);
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: tensor '%s': shape has %zu dimensions (at most %d)", label, name,
+                         ndim, ECO_MAX_DIMS);
     t->ndim = (int)ndim;
     size_t numel = 1;
     for (size_t i = 0; i < ndim; i++) {
@@ -144,22 +148,25 @@ static eco_status parse_entry(const char *label, const char *name, const json_t 
     if (!json_is_array(joffs) || json_array_size(joffs) != 2 ||
         !json_nonneg_int(json_array_get(joffs, 0), &b) ||
         !json_nonneg_int(json_array_get(joffs, 1), &e))
-        return eco_error(ECO_STATUS_EFORMAT,
-                         "%s: tensor '%s': data_offsets is not [begin, end] of non-negative integers",
-                         label, name);
+        return eco_error(
+            ECO_STATUS_EFORMAT,
+            "%s: tensor '%s': data_offsets is not [begin, end] of non-negative integers", label,
+            name);
     if (e < b)
         return eco_error(ECO_STATUS_EFORMAT,
                          "%s: tensor '%s': data_offsets [%llu, %llu]: end before start", label,
                          name, (unsigned long long)b, (unsigned long long)e);
     if (e > buffer_len)
-        return eco_error(ECO_STATUS_EFORMAT,
-                         "%s: tensor '%s': data_offsets [%llu, %llu]: beyond the data buffer of %zu bytes",
-                         label, name, (unsigned long long)b, (unsigned long long)e, buffer_len);
+        return eco_error(
+            ECO_STATUS_EFORMAT,
+            "%s: tensor '%s': data_offsets [%llu, %llu]: beyond the data buffer of %zu bytes",
+            label, name, (unsigned long long)b, (unsigned long long)e, buffer_len);
     if (e - b != nbytes)
-        return eco_error(ECO_STATUS_EFORMAT,
-                         "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but %s shape needs %zu",
-                         label, name, (unsigned long long)b, (unsigned long long)e,
-                         (unsigned long long)(e - b), eco_dtype_name(t->dtype), nbytes);
+        return eco_error(
+            ECO_STATUS_EFORMAT,
+            "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but %s shape needs %zu",
+            label, name, (unsigned long long)b, (unsigned long long)e, (unsigned long long)(e - b),
+            eco_dtype_name(t->dtype), nbytes);
     *begin_out = b;
     *end_out = e;
     return ECO_STATUS_OK;
@@ -184,8 +191,8 @@ static eco_status parse_metadata(eco_safetensors *st, const json_t *meta) {
             return eco_error(ECO_STATUS_EFORMAT, "%s: __metadata__ value of '%s' is not a string",
                              label, key);
         kv[i].key = eco_arena_strndup(&st->arena, key, strlen(key));
-        kv[i].value = eco_arena_strndup(&st->arena, json_string_value(val),
-                                        json_string_length(val));
+        kv[i].value =
+            eco_arena_strndup(&st->arena, json_string_value(val), json_string_length(val));
         if (!kv[i].key || !kv[i].value)
             return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for metadata", label);
         i++;
@@ -193,7 +200,8 @@ static eco_status parse_metadata(eco_safetensors *st, const json_t *meta) {
     qsort(kv, n, sizeof *kv, cmp_kv);
     const char **keys = eco_arena_alloc(&st->arena, n * sizeof(char *), _Alignof(char *));
     const char **values = eco_arena_alloc(&st->arena, n * sizeof(char *), _Alignof(char *));
-    if (!keys || !values) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for metadata", label);
+    if (!keys || !values)
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for metadata", label);
     for (size_t k = 0; k < n; k++) {
         keys[k] = kv[k].key;
         values[k] = kv[k].value;
@@ -208,8 +216,8 @@ static eco_status parse_metadata(eco_safetensors *st, const json_t *meta) {
 static eco_status parse_image(eco_safetensors *st, const uint8_t *data, size_t len) {
     const char *label = st->label;
     if (len < 8)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: file too short (%zu bytes) for the 8-byte header length",
-                         label, len);
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: file too short (%zu bytes) for the 8-byte header length", label, len);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | data[i];
     if (hlen > ECO_SAFETENSORS_MAX_HEADER)
@@ -217,14 +225,15 @@ static eco_status parse_image(eco_safetensors *st, const uint8_t *data, size_t l
                          label, (unsigned long long)hlen, ECO_SAFETENSORS_MAX_HEADER);
     if (hlen > len - 8)
         return eco_error(ECO_STATUS_EFORMAT,
-                         "%s: header length %llu goes beyond the end of the file (%zu bytes)", label,
-                         (unsigned long long)hlen, len);
+                         "%s: header length %llu goes beyond the end of the file (%zu bytes)",
+                         label, (unsigned long long)hlen, len);
     if (hlen == 0 || data[8] != '{')
         return eco_error(ECO_STATUS_EFORMAT, "%s: header does not start with '{'", label);
     const uint8_t *hdr = data + 8;
     size_t bad = eco_utf8_valid_prefix(hdr, (size_t)hlen);
     if (bad != hlen)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: header is not valid UTF-8 (byte %zu)", label, bad);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: header is not valid UTF-8 (byte %zu)", label,
+                         bad);
 
     st->buffer = hdr + hlen;
     st->buffer_len = len - 8 - (size_t)hlen;
@@ -291,10 +300,11 @@ static eco_status parse_image(eco_safetensors *st, const uint8_t *data, size_t l
     for (size_t k = 0; k < n; k++) {
         const range_entry *r = &ranges[k];
         if (r->begin < expect) {
-            rc = eco_error(ECO_STATUS_EFORMAT,
-                           "%s: tensor '%s': data_offsets [%llu, %llu] overlap the tensor '%s' before it",
-                           label, r->name, (unsigned long long)r->begin, (unsigned long long)r->end,
-                           ranges[k - 1].name);
+            rc = eco_error(
+                ECO_STATUS_EFORMAT,
+                "%s: tensor '%s': data_offsets [%llu, %llu] overlap the tensor '%s' before it",
+                label, r->name, (unsigned long long)r->begin, (unsigned long long)r->end,
+                ranges[k - 1].name);
             goto out_free;
         }
         if (r->begin > expect) {
@@ -315,7 +325,8 @@ static eco_status parse_image(eco_safetensors *st, const uint8_t *data, size_t l
 
     /* Final layout: tensors in offset order, names copied into the arena. */
     if (n > 0) {
-        eco_tensor *ordered = eco_arena_alloc(&st->arena, n * sizeof(eco_tensor), _Alignof(eco_tensor));
+        eco_tensor *ordered =
+            eco_arena_alloc(&st->arena, n * sizeof(eco_tensor), _Alignof(eco_tensor));
         if (!ordered) {
             rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for %zu tensors", label, n);
             goto out_free;
@@ -366,7 +377,8 @@ eco_status eco_safetensors_open_memory(const void *data, size_t len, const char 
         return eco_error(ECO_STATUS_EINVAL, "eco_safetensors_open_memory: NULL argument");
     *out = NULL;
     eco_safetensors *st = st_alloc(label);
-    if (!st) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label ? label : "safetensors");
+    if (!st)
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label ? label : "safetensors");
     eco_status rc = parse_image(st, data, len);
     if (rc != ECO_STATUS_OK) {
         eco_safetensors_close(st);
@@ -451,8 +463,10 @@ const eco_tensor *eco_safetensors_find(const eco_safetensors *st, const char *na
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(name, st_name_of(st, st->by_name[mid]));
         if (c == 0) return &st->tensors[st->by_name[mid]];
-        if (c < 0) hi = mid;
-        else lo = mid + 1;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
     return NULL;
 }
@@ -464,8 +478,10 @@ const char *eco_safetensors_metadata(const eco_safetensors *st, const char *key)
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(key, st->meta_keys[mid]);
         if (c == 0) return st->meta_values[mid];
-        if (c < 0) hi = mid;
-        else lo = mid + 1;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
     return NULL;
 }
@@ -497,5 +513,6 @@ void eco_safetensors_release(const eco_safetensors *st, const void *data, size_t
     if (lo < map0 || hi > map1 || hi < lo) return;
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     const uintptr_t p0 = (lo + page - 1) / page * page, p1 = hi / page * page;
-    if (p0 < p1) (void)madvise((void *)p0, p1 - p0, MADV_DONTNEED); /* advice: failure is harmless */
+    if (p0 < p1)
+        (void)madvise((void *)p0, p1 - p0, MADV_DONTNEED); /* advice: failure is harmless */
 }

@@ -59,8 +59,8 @@ static eco_status build_header(const char *label, const eco_tensor *tensors, siz
     if (n > 1) qsort(order, n, sizeof *order, cmp_tensor_ptr_name);
     for (size_t i = 1; i < n; i++) {
         if (strcmp(order[i - 1]->name, order[i]->name) == 0) {
-            eco_status rc = eco_error(ECO_STATUS_EINVAL, "%s: tensor '%s' given twice", label,
-                                      order[i]->name);
+            eco_status rc =
+                eco_error(ECO_STATUS_EINVAL, "%s: tensor '%s' given twice", label, order[i]->name);
             free(order);
             return rc;
         }
@@ -105,8 +105,9 @@ static eco_status build_header(const char *label, const eco_tensor *tensors, siz
             goto fail;
         }
         if (nbytes != t->nbytes) {
-            rc = eco_error(ECO_STATUS_EINVAL, "%s: tensor '%s': nbytes %zu but shape and dtype need %zu",
-                           label, t->name, t->nbytes, nbytes);
+            rc = eco_error(ECO_STATUS_EINVAL,
+                           "%s: tensor '%s': nbytes %zu but shape and dtype need %zu", label,
+                           t->name, t->nbytes, nbytes);
             goto fail;
         }
         if (nbytes > 0 && !t->data) {
@@ -129,7 +130,8 @@ static eco_status build_header(const char *label, const eco_tensor *tensors, siz
             goto fail;
         }
         int bad = 0;
-        for (int d = 0; d < t->ndim; d++) bad |= json_array_append_new(shape, json_integer(t->shape[d]));
+        for (int d = 0; d < t->ndim; d++)
+            bad |= json_array_append_new(shape, json_integer(t->shape[d]));
         bad |= json_array_append_new(offs, json_integer((json_int_t)offset));
         bad |= json_array_append_new(offs, json_integer((json_int_t)end));
         bad |= json_object_set_new(entry, "dtype", json_string(eco_dtype_name(t->dtype)));
@@ -229,8 +231,10 @@ eco_status eco_safetensors_write(const char *path, const eco_tensor *tensors, si
     if (rc == ECO_STATUS_OK) rc = eco_atomic_file_write(&af, hdr, hdr_len);
     for (size_t i = 0; i < n && rc == ECO_STATUS_OK; i++)
         if (order[i]->nbytes) rc = eco_atomic_file_write(&af, order[i]->data, order[i]->nbytes);
-    if (rc == ECO_STATUS_OK) rc = eco_atomic_file_commit(&af);
-    else eco_atomic_file_abort(&af);
+    if (rc == ECO_STATUS_OK)
+        rc = eco_atomic_file_commit(&af);
+    else
+        eco_atomic_file_abort(&af);
 out:
     free(order);
     free(hdr);

@@ -19,8 +19,8 @@
 
 #include "ecology/safetensors.h"
 
-#define INDEX_NAME "model.safetensors.index.json"
-#define SINGLE_NAME "model.safetensors"
+#define INDEX_NAME      "model.safetensors.index.json"
+#define SINGLE_NAME     "model.safetensors"
 #define INDEX_MAX_BYTES (64u * 1024u * 1024u)
 
 struct eco_weights {
@@ -84,10 +84,10 @@ static eco_status build_sorted(eco_weights *w, const char *label) {
     size_t nbytes = 0;
     for (size_t i = 0; i < total; i++) {
         if (i > 0 && strcmp(refs[i - 1].t->name, refs[i].t->name) == 0) {
-            eco_status rc = eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s' is in two shards: %s and %s",
-                                      label, refs[i].t->name,
-                                      eco_safetensors_path(w->shards[refs[i - 1].shard]),
-                                      eco_safetensors_path(w->shards[refs[i].shard]));
+            eco_status rc =
+                eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s' is in two shards: %s and %s", label,
+                          refs[i].t->name, eco_safetensors_path(w->shards[refs[i - 1].shard]),
+                          eco_safetensors_path(w->shards[refs[i].shard]));
             free(refs);
             return rc;
         }
@@ -115,8 +115,7 @@ static eco_status open_single(eco_weights *w, const char *file) {
 
 /* A shard name must name a file directly inside the folder. */
 static bool shard_name_ok(const char *s) {
-    return s[0] != '\0' && strchr(s, '/') == NULL && strstr(s, "..") == NULL &&
-           strcmp(s, ".") != 0;
+    return s[0] != '\0' && strchr(s, '/') == NULL && strstr(s, "..") == NULL && strcmp(s, ".") != 0;
 }
 
 static eco_status open_index(eco_weights *w, const char *dir, const char *index_path) {
@@ -161,14 +160,16 @@ static eco_status open_index(eco_weights *w, const char *dir, const char *index_
     json_t *val;
     json_object_foreach((json_t *)map, key, val) {
         if (!json_is_string(val)) {
-            rc = eco_error(ECO_STATUS_EFORMAT, "%s: weight_map['%s'] is not a string", index_path, key);
+            rc = eco_error(ECO_STATUS_EFORMAT, "%s: weight_map['%s'] is not a string", index_path,
+                           key);
             goto out;
         }
         const char *shard = json_string_value(val);
         if (!shard_name_ok(shard)) {
-            rc = eco_error(ECO_STATUS_EFORMAT,
-                           "%s: weight_map['%s']: shard '%s' is not a plain file name in the folder",
-                           index_path, key, shard);
+            rc =
+                eco_error(ECO_STATUS_EFORMAT,
+                          "%s: weight_map['%s']: shard '%s' is not a plain file name in the folder",
+                          index_path, key, shard);
             goto out;
         }
         names[n_names++] = shard;
@@ -210,8 +211,8 @@ static eco_status open_index(eco_weights *w, const char *dir, const char *index_
             goto out;
         }
         if (!eco_safetensors_find(w->shards[hit - names], key)) {
-            rc = eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s' is not in its shard '%s'", index_path,
-                           key, shard);
+            rc = eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s' is not in its shard '%s'",
+                           index_path, key, shard);
             goto out;
         }
     }
@@ -228,8 +229,9 @@ static eco_status open_index(eco_weights *w, const char *dir, const char *index_
             goto out;
         }
         if (strcmp(json_string_value(v), base) != 0) {
-            rc = eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s' is in shard '%s', weight_map says '%s'",
-                           index_path, w->sorted[i]->name, base, json_string_value(v));
+            rc = eco_error(ECO_STATUS_EFORMAT,
+                           "%s: tensor '%s' is in shard '%s', weight_map says '%s'", index_path,
+                           w->sorted[i]->name, base, json_string_value(v));
             goto out;
         }
     }
@@ -264,10 +266,12 @@ eco_status eco_weights_open(const char *path, eco_weights **out) {
     } else if (ends_with(path, ".index.json")) {
         /* The index file itself: shards live beside it. */
         const char *slash = strrchr(path, '/');
-        char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path ? 1 : 0))
-                          : strdup(".");
-        if (!dir) rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
-        else rc = open_index(w, dir, path);
+        char *dir =
+            slash ? strndup(path, (size_t)(slash - path) + (slash == path ? 1 : 0)) : strdup(".");
+        if (!dir)
+            rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
+        else
+            rc = open_index(w, dir, path);
         free(dir);
     } else {
         rc = open_single(w, path);
@@ -303,8 +307,10 @@ const eco_tensor *eco_weights_find(const eco_weights *w, const char *name) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(name, w->sorted[mid]->name);
         if (c == 0) return w->sorted[mid];
-        if (c < 0) hi = mid;
-        else lo = mid + 1;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
     return NULL;
 }
@@ -333,7 +339,9 @@ eco_status eco_weights_check_layers(const eco_weights *w, const char *dir, int64
         if (k + 1 > n) n = k + 1;
     }
     if (n != n_layers)
-        return eco_error(ECO_STATUS_EFORMAT, "%s/config.json: num_hidden_layers: %lld, but the weights hold %lld layers",
-                         dir, (long long)n_layers, (long long)n);
+        return eco_error(
+            ECO_STATUS_EFORMAT,
+            "%s/config.json: num_hidden_layers: %lld, but the weights hold %lld layers", dir,
+            (long long)n_layers, (long long)n);
     return ECO_STATUS_OK;
 }

@@ -14,11 +14,13 @@ typedef struct llama_engine {
     eco_tokenizer *tok;
     int32_t eos[ECO_MAX_EOS + 3];
     int n_eos;
-    bool kv_typed;       /* kv_dtype chosen by eco_llama_engine_set_kv_dtype */
+    bool kv_typed; /* kv_dtype chosen by eco_llama_engine_set_kv_dtype */
     eco_dtype kv_dtype;
 } llama_engine;
 
-static const eco_genome *engine_genome(const eco_engine *self) { return &((const llama_engine *)self)->genome; }
+static const eco_genome *engine_genome(const eco_engine *self) {
+    return &((const llama_engine *)self)->genome;
+}
 
 static bool is_eos(const llama_engine *e, int32_t t) {
     for (int i = 0; i < e->n_eos; i++)
@@ -50,7 +52,8 @@ static eco_status decode_generated(const llama_engine *e, const eco_infer_reques
     free(resp->text);
     resp->text = NULL;
     resp->text_len = 0;
-    eco_status st = eco_tokenizer_decode(e->tok, resp->tokens, resp->n_tokens, true, &resp->text, &resp->text_len);
+    eco_status st = eco_tokenizer_decode(e->tok, resp->tokens, resp->n_tokens, true, &resp->text,
+                                         &resp->text_len);
     if (st != ECO_STATUS_OK) return st;
     long at = find_stop(resp->text, resp->text_len, req);
     *stopped = at >= 0;
@@ -61,11 +64,13 @@ static eco_status decode_generated(const llama_engine *e, const eco_infer_reques
     return ECO_STATUS_OK;
 }
 
-static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, eco_infer_response *resp) {
+static eco_status engine_infer(eco_engine *self, const eco_infer_request *req,
+                               eco_infer_response *resp) {
     llama_engine *e = (llama_engine *)self;
     memset(resp, 0, sizeof *resp);
     if (!req->prompt) return eco_error(ECO_STATUS_EINVAL, "infer: prompt is NULL");
-    if (req->max_tokens <= 0) return eco_error(ECO_STATUS_EINVAL, "infer: max_tokens %d must be > 0", req->max_tokens);
+    if (req->max_tokens <= 0)
+        return eco_error(ECO_STATUS_EINVAL, "infer: max_tokens %d must be > 0", req->max_tokens);
     const eco_model_config *cfg = eco_model_get_config(e->model);
     const int64_t vocab = cfg->vocab_size;
     /* Embedding tables are often padded past the tokenizer's vocabulary (Qwen2: 151,936 rows
@@ -89,7 +94,8 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, e
         st = eco_error(ECO_STATUS_ENOMEM, "infer: out of memory");
         goto done;
     }
-    st = eco_tokenizer_encode(e->tok, req->prompt, strlen(req->prompt), req->add_special, &prompt, &n_prompt);
+    st = eco_tokenizer_encode(e->tok, req->prompt, strlen(req->prompt), req->add_special, &prompt,
+                              &n_prompt);
     if (st != ECO_STATUS_OK) goto done;
     if (n_prompt == 0) {
         st = eco_error(ECO_STATUS_EINVAL, "infer: the prompt encodes to no tokens");
@@ -99,8 +105,8 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req, e
      * (eco_config_check_context, the rule logits and training follow too). The last
      * token is never run: the cache holds one position less. */
     const int64_t max_seq = (int64_t)n_prompt + req->max_tokens;
-    st = eco_config_check_context(cfg, max_seq, "infer: prompt of %zu tokens + %d to generate", n_prompt,
-                                  req->max_tokens);
+    st = eco_config_check_context(cfg, max_seq, "infer: prompt of %zu tokens + %d to generate",
+                                  n_prompt, req->max_tokens);
     if (st != ECO_STATUS_OK) goto done;
     st = e->kv_typed ? eco_kv_cache_create_typed(e->model, max_seq - 1, e->kv_dtype, &kv)
                      : eco_kv_cache_create(e->model, max_seq - 1, &kv);
@@ -198,7 +204,8 @@ eco_status eco_llama_engine_open_adapter(const char *dir, const char *adapter_di
     const eco_model_config *cfg = eco_model_get_config(e->model);
     if (eco_tokenizer_vocab_size(e->tok) > cfg->vocab_size) {
         engine_destroy(&e->base);
-        return eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer has %lld tokens but the model only %lld embeddings", dir,
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: tokenizer has %lld tokens but the model only %lld embeddings", dir,
                          (long long)eco_tokenizer_vocab_size(e->tok), (long long)cfg->vocab_size);
     }
     if (adapter_dir) {
@@ -231,8 +238,10 @@ eco_status eco_llama_engine_open_adapter(const char *dir, const char *adapter_di
         engine_destroy(&e->base);
         return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
     }
-    if (!id && adapter_dir) snprintf(e->genome.id, id_len, "%.*s+%.*s", ml, ms, al, as);
-    else snprintf(e->genome.id, id_len, "%.*s", ml, ms);
+    if (!id && adapter_dir)
+        snprintf(e->genome.id, id_len, "%.*s+%.*s", ml, ms, al, as);
+    else
+        snprintf(e->genome.id, id_len, "%.*s", ml, ms);
     e->genome.n_params = eco_config_param_count(cfg);
     e->genome.bytes = eco_weights_nbytes(eco_model_get_weights(e->model));
     *out = &e->base;
@@ -242,7 +251,8 @@ eco_status eco_llama_engine_open_adapter(const char *dir, const char *adapter_di
 eco_status eco_llama_engine_set_kv_dtype(eco_engine *e, eco_dtype dtype) {
     if (!e) return eco_error(ECO_STATUS_EINVAL, "engine: NULL argument");
     if (dtype != ECO_DTYPE_F32 && dtype != ECO_DTYPE_F16)
-        return eco_error(ECO_STATUS_EINVAL, "engine: KV cache dtype %s (f32 or f16 only)", eco_dtype_name(dtype));
+        return eco_error(ECO_STATUS_EINVAL, "engine: KV cache dtype %s (f32 or f16 only)",
+                         eco_dtype_name(dtype));
     llama_engine *le = (llama_engine *)e;
     le->kv_typed = true;
     le->kv_dtype = dtype;
@@ -250,4 +260,6 @@ eco_status eco_llama_engine_set_kv_dtype(eco_engine *e, eco_dtype dtype) {
 }
 
 eco_model *eco_llama_engine_model(eco_engine *e) { return ((llama_engine *)e)->model; }
-const eco_tokenizer *eco_llama_engine_tokenizer(const eco_engine *e) { return ((const llama_engine *)e)->tok; }
+const eco_tokenizer *eco_llama_engine_tokenizer(const eco_engine *e) {
+    return ((const llama_engine *)e)->tok;
+}

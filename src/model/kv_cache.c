@@ -10,7 +10,8 @@
 #include <string.h>
 
 static size_t cache_bytes(const eco_kv_cache *kv) {
-    return (size_t)kv->n_layers * (size_t)kv->max_seq * (size_t)kv->kv_dim * eco_dtype_size(kv->dtype);
+    return (size_t)kv->n_layers * (size_t)kv->max_seq * (size_t)kv->kv_dim *
+           eco_dtype_size(kv->dtype);
 }
 
 eco_status eco_kv_cache_create_typed(const eco_model *m, int64_t max_seq, eco_dtype dtype,
@@ -18,7 +19,8 @@ eco_status eco_kv_cache_create_typed(const eco_model *m, int64_t max_seq, eco_dt
     if (!m || !out) return eco_error(ECO_STATUS_EINVAL, "kv cache: NULL argument");
     *out = NULL;
     if (dtype != ECO_DTYPE_F32 && dtype != ECO_DTYPE_F16)
-        return eco_error(ECO_STATUS_EINVAL, "kv cache: dtype %s (f32 or f16 only)", eco_dtype_name(dtype));
+        return eco_error(ECO_STATUS_EINVAL, "kv cache: dtype %s (f32 or f16 only)",
+                         eco_dtype_name(dtype));
     /* Attention hands key counts to BLAS as int. */
     if (max_seq <= 0 || max_seq > INT_MAX)
         return eco_error(ECO_STATUS_EINVAL, "kv cache: max_seq %lld outside [1, %d]",
@@ -27,8 +29,10 @@ eco_status eco_kv_cache_create_typed(const eco_model *m, int64_t max_seq, eco_dt
     const int64_t kv_dim = c->n_kv_heads * c->head_dim;
     size_t count, bytes;
     if (!eco_mul_ok((size_t)c->n_layers, (size_t)max_seq, &count) ||
-        !eco_mul_ok(count, (size_t)kv_dim, &count) || !eco_mul_ok(count, eco_dtype_size(dtype), &bytes))
-        return eco_error(ECO_STATUS_EOVERFLOW, "kv cache: %lld layers × %lld positions × %lld overflow",
+        !eco_mul_ok(count, (size_t)kv_dim, &count) ||
+        !eco_mul_ok(count, eco_dtype_size(dtype), &bytes))
+        return eco_error(ECO_STATUS_EOVERFLOW,
+                         "kv cache: %lld layers × %lld positions × %lld overflow",
                          (long long)c->n_layers, (long long)max_seq, (long long)kv_dim);
     eco_kv_cache *kv = calloc(1, sizeof *kv);
     if (!kv) return eco_error(ECO_STATUS_ENOMEM, "kv cache: out of memory");
@@ -50,7 +54,8 @@ eco_status eco_kv_cache_create_typed(const eco_model *m, int64_t max_seq, eco_dt
 eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache **out) {
     if (!m) return eco_error(ECO_STATUS_EINVAL, "kv cache: NULL argument");
     const eco_dtype wt = m->layers[0].wk->dtype;
-    return eco_kv_cache_create_typed(m, max_seq, wt == ECO_DTYPE_F32 ? ECO_DTYPE_F32 : ECO_DTYPE_F16, out);
+    return eco_kv_cache_create_typed(m, max_seq,
+                                     wt == ECO_DTYPE_F32 ? ECO_DTYPE_F32 : ECO_DTYPE_F16, out);
 }
 
 void eco_kv_cache_free(eco_kv_cache *kv) {

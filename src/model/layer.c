@@ -27,7 +27,8 @@ size_t eco_layer_tensors(const eco_model_config *cfg, eco_layer_tensor *out) {
     size_t n = 0;
     for (int i = 0; i < ECO_LAYER_TENSOR__COUNT; i++) {
         const eco_layer_tensor_role r = all[i].role;
-        if ((r == ECO_LAYER_BQ || r == ECO_LAYER_BK || r == ECO_LAYER_BV) && !cfg->qkv_bias) continue;
+        if ((r == ECO_LAYER_BQ || r == ECO_LAYER_BK || r == ECO_LAYER_BV) && !cfg->qkv_bias)
+            continue;
         if (r == ECO_LAYER_BO && !cfg->o_bias) continue;
         out[n++] = all[i];
     }
@@ -70,8 +71,8 @@ void eco_rope_inv_freq(const eco_model_config *cfg, double *out) {
     }
 }
 
-void eco_layer_rope_tables(float *cos_tab, float *sin_tab, const double *inv_freq, int64_t p0, int64_t n,
-                           int64_t half) {
+void eco_layer_rope_tables(float *cos_tab, float *sin_tab, const double *inv_freq, int64_t p0,
+                           int64_t n, int64_t half) {
     for (int64_t i = 0; i < n; i++) {
         const double pos = (double)(p0 + i);
         for (int64_t j = 0; j < half; j++) {

@@ -71,18 +71,24 @@ size_t eco_layer_tensors(const eco_model_config *cfg, eco_layer_tensor *out);
 
 /* The [out, in] shape of the linear that LoRA target t adapts, in a layer of cfg
  * (lora_infer.c). */
-void eco_lora_module_dims(const eco_model_config *cfg, eco_lora_target t, int64_t *out, int64_t *in);
+void eco_lora_module_dims(const eco_model_config *cfg, eco_lora_target t, int64_t *out,
+                          int64_t *in);
 
 /* The head shares the embedding's matrix (tie_word_embeddings): no lm_head.weight. */
-static inline bool eco_layer_head_tied(const eco_model_config *cfg) { return cfg->tie_word_embeddings; }
+static inline bool eco_layer_head_tied(const eco_model_config *cfg) {
+    return cfg->tie_word_embeddings;
+}
 
 /* ---- norm ---------------------------------------------------------------------------- */
 
-static inline float eco_layer_norm_eps(const eco_model_config *cfg) { return (float)cfg->rms_norm_eps; }
+static inline float eco_layer_norm_eps(const eco_model_config *cfg) {
+    return (float)cfg->rms_norm_eps;
+}
 
 /* out[d] = RMSNorm(x[d]) · w (the input and post-attention norms and the final norm). The
  * training backward's derivative (rmsnorm_backward) assumes this form. */
-static inline void eco_layer_norm(float *out, const float *x, const float *w, int64_t d, float eps) {
+static inline void eco_layer_norm(float *out, const float *x, const float *w, int64_t d,
+                                  float eps) {
     eco_rmsnorm(out, x, w, d, eps);
 }
 
@@ -93,19 +99,20 @@ static inline void eco_layer_norm(float *out, const float *x, const float *w, in
 
 /* cos_tab, sin_tab [n, half] for positions p0..p0+n−1: the angle pos·inv_freq[j] in
  * double, its cos and sin rounded once to f32. */
-void eco_layer_rope_tables(float *cos_tab, float *sin_tab, const double *inv_freq, int64_t p0, int64_t n,
-                           int64_t half);
+void eco_layer_rope_tables(float *cos_tab, float *sin_tab, const double *inv_freq, int64_t p0,
+                           int64_t n, int64_t half);
 
 /* In place on x[nh, hd] at one position (c, s: that position's rows of the tables). */
-static inline void eco_layer_rope(float *x, const float *c, const float *s, int64_t nh, int64_t hd) {
+static inline void eco_layer_rope(float *x, const float *c, const float *s, int64_t nh,
+                                  int64_t hd) {
     eco_rope(x, c, s, nh, hd);
 }
 
 /* The same rotation (bit for bit: test_kernels holds them together), or with `inverse` the
  * rotation back (by −angle, the transpose), which is its backward: the training passes'
  * form, inline, where the direction is a run-time flag. */
-static inline void eco_layer_rope_dir(float *x, const float *c, const float *s, int64_t nh, int64_t hd,
-                                      bool inverse) {
+static inline void eco_layer_rope_dir(float *x, const float *c, const float *s, int64_t nh,
+                                      int64_t hd, bool inverse) {
     const int64_t half = hd / 2;
     for (int64_t h = 0; h < nh; h++) {
         float *v = x + h * hd;
@@ -141,8 +148,8 @@ static inline void eco_layer_mlp_act(float *hid, const float *gate, const float 
 }
 
 /* Element i of the backward of eco_layer_mlp_act: dgate[i], dup[i] from dhid[i]. */
-static inline void eco_layer_mlp_act_grad(float *dgate, float *dup, const float *dhid, const float *gate,
-                                          const float *up, int64_t i) {
+static inline void eco_layer_mlp_act_grad(float *dgate, float *dup, const float *dhid,
+                                          const float *gate, const float *up, int64_t i) {
     const float g = gate[i];
     const float sig = 1.0f / (1.0f + expf(-g));
     const float silu = g * sig;

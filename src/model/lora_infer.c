@@ -18,14 +18,31 @@ void eco_lora_module_dims(const eco_model_config *c, eco_lora_target t, int64_t 
     const int64_t d = c->hidden_size, f = c->intermediate_size;
     const int64_t qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
     switch (t) {
-    case ECO_LORA_Q: *out = qd; *in = d; break;
-    case ECO_LORA_K:
-    case ECO_LORA_V: *out = kvd; *in = d; break;
-    case ECO_LORA_O: *out = d; *in = qd; break;
-    case ECO_LORA_GATE:
-    case ECO_LORA_UP: *out = f; *in = d; break;
-    case ECO_LORA_DOWN: *out = d; *in = f; break;
-    default: *out = *in = 0; break;
+        case ECO_LORA_Q:
+            *out = qd;
+            *in = d;
+            break;
+        case ECO_LORA_K:
+        case ECO_LORA_V:
+            *out = kvd;
+            *in = d;
+            break;
+        case ECO_LORA_O:
+            *out = d;
+            *in = qd;
+            break;
+        case ECO_LORA_GATE:
+        case ECO_LORA_UP:
+            *out = f;
+            *in = d;
+            break;
+        case ECO_LORA_DOWN:
+            *out = d;
+            *in = f;
+            break;
+        default:
+            *out = *in = 0;
+            break;
     }
 }
 
@@ -65,27 +82,32 @@ static eco_status check_module(const eco_model_config *c, const eco_lora_module 
     const char *name = eco_lora_target_path(t);
     if (!mod->A && !mod->B) return ECO_STATUS_OK;
     if (!mod->A || !mod->B)
-        return eco_error(ECO_STATUS_EINVAL, "set adapter: layer %lld %s: lora_%s is missing", (long long)l, name,
-                         mod->A ? "B" : "A");
+        return eco_error(ECO_STATUS_EINVAL, "set adapter: layer %lld %s: lora_%s is missing",
+                         (long long)l, name, mod->A ? "B" : "A");
     int64_t out, in;
     eco_lora_module_dims(c, t, &out, &in);
     const eco_tensor *A = mod->A, *B = mod->B;
     const int64_t r = mod->r;
-    if (r <= 0 || A->ndim != 2 || B->ndim != 2 || A->shape[0] != r || A->shape[1] != in || B->shape[0] != out ||
-        B->shape[1] != r)
+    if (r <= 0 || A->ndim != 2 || B->ndim != 2 || A->shape[0] != r || A->shape[1] != in ||
+        B->shape[0] != out || B->shape[1] != r)
         return eco_error(ECO_STATUS_EINVAL,
-                         "set adapter: layer %lld %s: lora_A [%lld, %lld] and lora_B [%lld, %lld] (r %lld) do not "
+                         "set adapter: layer %lld %s: lora_A [%lld, %lld] and lora_B [%lld, %lld] "
+                         "(r %lld) do not "
                          "fit this model, which expects [r, %lld] and [%lld, r]",
-                         (long long)l, name, (long long)A->shape[0], (long long)(A->ndim > 1 ? A->shape[1] : 0),
-                         (long long)B->shape[0], (long long)(B->ndim > 1 ? B->shape[1] : 0), (long long)r,
-                         (long long)in, (long long)out);
+                         (long long)l, name, (long long)A->shape[0],
+                         (long long)(A->ndim > 1 ? A->shape[1] : 0), (long long)B->shape[0],
+                         (long long)(B->ndim > 1 ? B->shape[1] : 0), (long long)r, (long long)in,
+                         (long long)out);
     if (!float_dtype(A->dtype) || !float_dtype(B->dtype))
-        return eco_error(ECO_STATUS_EINVAL, "set adapter: layer %lld %s: dtypes %s/%s, expected F32, BF16 or F16",
+        return eco_error(ECO_STATUS_EINVAL,
+                         "set adapter: layer %lld %s: dtypes %s/%s, expected F32, BF16 or F16",
                          (long long)l, name, eco_dtype_name(A->dtype), eco_dtype_name(B->dtype));
     if (!isfinite(mod->scale))
-        return eco_error(ECO_STATUS_EINVAL, "set adapter: layer %lld %s: scale is not finite", (long long)l, name);
+        return eco_error(ECO_STATUS_EINVAL, "set adapter: layer %lld %s: scale is not finite",
+                         (long long)l, name);
     size_t n;
-    if (!eco_add_ok((size_t)in, (size_t)out, &n) || !eco_mul_ok(n, (size_t)r, &n) || !eco_add_ok(*total, n, total))
+    if (!eco_add_ok((size_t)in, (size_t)out, &n) || !eco_mul_ok(n, (size_t)r, &n) ||
+        !eco_add_ok(*total, n, total))
         return eco_error(ECO_STATUS_EOVERFLOW, "set adapter: adapter sizes overflow");
     if (r > *rmax) *rmax = r;
     return ECO_STATUS_OK;
@@ -99,7 +121,8 @@ eco_status eco_model_set_adapter(eco_model *m, const eco_lora_adapter *a) {
     }
     const eco_model_config *c = &m->cfg;
     if (!a->modules || a->n_layers != c->n_layers)
-        return eco_error(ECO_STATUS_EINVAL, "set adapter: the adapter has %lld layers, the model %lld",
+        return eco_error(ECO_STATUS_EINVAL,
+                         "set adapter: the adapter has %lld layers, the model %lld",
                          (long long)a->n_layers, (long long)c->n_layers);
     /* Check everything before touching the model. */
     size_t total = 0;

@@ -39,7 +39,8 @@ done:
 }
 
 /* {"role", "path", "file", "sha256"} for a parent's weights file dir/name. */
-static eco_status parent_json(const char *role, const char *dir, const char *name, json_t *parents) {
+static eco_status parent_json(const char *role, const char *dir, const char *name,
+                              json_t *parents) {
     char *p = eco_path_join(dir, name);
     if (!p) return eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
     uint8_t d[ECO_SHA256_LEN];
@@ -48,16 +49,16 @@ static eco_status parent_json(const char *role, const char *dir, const char *nam
     free(p);
     if (st) return st;
     eco_hex(hex, d, ECO_SHA256_LEN);
-    if (json_array_append_new(parents, json_pack("{s:s, s:s, s:s, s:s}", "role", role, "path", dir, "file", name,
-                                                 "sha256", hex)))
+    if (json_array_append_new(parents, json_pack("{s:s, s:s, s:s, s:s}", "role", role, "path", dir,
+                                                 "file", name, "sha256", hex)))
         return eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
     return ECO_STATUS_OK;
 }
 
 /* lineage.json (ECO_LINEAGE_FILE, core.h): operation "merge" with the adapter's
  * configuration, parents the base and the adapter by their weights' digests. */
-static eco_status write_lineage(const char *base_dir, const char *adapter_dir, const eco_peft_config *pc,
-                                const char *out_dir) {
+static eco_status write_lineage(const char *base_dir, const char *adapter_dir,
+                                const eco_peft_config *pc, const char *out_dir) {
     char *pc_json = NULL, *path = NULL;
     size_t pc_len = 0;
     json_t *parents = json_array(), *rec = NULL, *lora = NULL;
@@ -73,13 +74,16 @@ static eco_status write_lineage(const char *base_dir, const char *adapter_dir, c
     FILE *f = index ? fopen(index, "rb") : NULL;
     free(index);
     if (f) fclose(f);
-    if ((st = parent_json("base", base_dir, f ? "model.safetensors" : "model.safetensors.index.json", parents)) ||
+    if ((st = parent_json("base", base_dir,
+                          f ? "model.safetensors" : "model.safetensors.index.json", parents)) ||
         (st = parent_json("adapter", adapter_dir, "adapter_model.safetensors", parents)))
         goto done;
-    rec = json_pack("{s:s, s:s, s:{s:s, s:{s:O}, s:i}, s:O}", "tool", "ecology", "version", ECO_VERSION_STRING,
-                    "operation", "name", "merge", "params", "lora", lora, "seed", 0, "parents", parents);
+    rec = json_pack("{s:s, s:s, s:{s:s, s:{s:O}, s:i}, s:O}", "tool", "ecology", "version",
+                    ECO_VERSION_STRING, "operation", "name", "merge", "params", "lora", lora,
+                    "seed", 0, "parents", parents);
     path = eco_path_join(out_dir, ECO_LINEAGE_FILE);
-    st = rec && path ? eco_json_write_canonical_file(path, rec) : eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
+    st = rec && path ? eco_json_write_canonical_file(path, rec)
+                     : eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
 done:
     json_decref(rec);
     json_decref(lora);
@@ -95,8 +99,10 @@ static bool same_dir(const char *a, const char *b) {
     return strcmp(ra, rb) == 0;
 }
 
-eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir, const char *out_dir) {
-    if (!base_dir || !adapter_dir || !out_dir) return eco_error(ECO_STATUS_EINVAL, "merge: NULL argument");
+eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir,
+                                   const char *out_dir) {
+    if (!base_dir || !adapter_dir || !out_dir)
+        return eco_error(ECO_STATUS_EINVAL, "merge: NULL argument");
     eco_model *m = NULL;
     eco_lora_adapter *a = NULL;
     eco_tensor *ts = NULL;
@@ -111,7 +117,8 @@ eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir
     if ((st = eco_model_set_adapter(m, a))) goto done;
     if ((st = eco_mkdir_p(out_dir))) goto done;
     if (same_dir(base_dir, out_dir)) {
-        st = eco_error(ECO_STATUS_EINVAL, "merge: the output folder %s is the base model's folder", out_dir);
+        st = eco_error(ECO_STATUS_EINVAL, "merge: the output folder %s is the base model's folder",
+                       out_dir);
         goto done;
     }
     path = eco_path_join(out_dir, "model.safetensors.index.json");
@@ -122,7 +129,8 @@ eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir
     FILE *fp = fopen(path, "rb");
     if (fp) {
         fclose(fp);
-        st = eco_error(ECO_STATUS_EINVAL, "merge: %s exists and would shadow the merged model.safetensors", path);
+        st = eco_error(ECO_STATUS_EINVAL,
+                       "merge: %s exists and would shadow the merged model.safetensors", path);
         goto done;
     }
     free(path);
@@ -148,34 +156,38 @@ eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir
     }
     work = eco_malloc_array(work_floats ? work_floats : 1, sizeof(float));
     if (!work) {
-        st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory for a %zu-float work buffer", work_floats);
+        st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory for a %zu-float work buffer",
+                       work_floats);
         goto done;
     }
 
     for (int64_t l = 0; l < c->n_layers; l++) {
         const eco_layer *ly = &m->layers[l];
-        const eco_tensor *const base_w[ECO_LORA__COUNT] = {ly->wq, ly->wk, ly->wv, ly->wo, ly->wg, ly->wu, ly->wd};
+        const eco_tensor *const base_w[ECO_LORA__COUNT] = {ly->wq, ly->wk, ly->wv, ly->wo,
+                                                           ly->wg, ly->wu, ly->wd};
         for (int t = 0; t < ECO_LORA__COUNT; t++) {
             const eco_lora_w *lw = &m->lora[l * ECO_LORA__COUNT + t];
             if (!lw->A) continue;
             const eco_tensor *W = base_w[t];
             size_t idx = n_t;
-            for (size_t i = 0; i < n_t; i++) /* by name: W may be the model's aligned or fused copy */
+            for (size_t i = 0; i < n_t;
+                 i++) /* by name: W may be the model's aligned or fused copy */
                 if (strcmp(eco_weights_get(w, i)->name, W->name) == 0) idx = i;
             if (idx == n_t) {
-                st = eco_error(ECO_STATUS_EINTERNAL, "merge: layer %lld %s: base tensor not found", (long long)l,
-                               eco_lora_target_path((eco_lora_target)t));
+                st = eco_error(ECO_STATUS_EINTERNAL, "merge: layer %lld %s: base tensor not found",
+                               (long long)l, eco_lora_target_path((eco_lora_target)t));
                 goto done;
             }
             const int64_t out = W->shape[0], in = W->shape[1];
             const size_t numel = (size_t)out * (size_t)in;
             /* work[out, in] = W (f32) + s · B[out, r] · A[r, in], rounded once to W's dtype */
             eco_to_f32(work, W->data, W->dtype, numel);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)in, (int)lw->r, lw->scale, lw->B,
-                        (int)lw->r, lw->A, (int)in, 1.0f, work, (int)in);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)in, (int)lw->r,
+                        lw->scale, lw->B, (int)lw->r, lw->A, (int)in, 1.0f, work, (int)in);
             void *dst = malloc(W->nbytes ? W->nbytes : 1);
             if (!dst) {
-                st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory for %s", W->name ? W->name : "a tensor");
+                st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory for %s",
+                               W->name ? W->name : "a tensor");
                 goto done;
             }
             eco_from_f32(dst, W->dtype, work, numel);
@@ -193,8 +205,8 @@ eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir
     }
     static const char *const meta[2] = {"format", "pt"};
     if ((st = eco_safetensors_write(path, ts, n_t, meta, 1))) goto done;
-    static const char *const optional[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                           "generation_config.json"};
+    static const char *const optional[] = {"tokenizer.json", "tokenizer_config.json",
+                                           "special_tokens_map.json", "generation_config.json"};
     for (size_t i = 0; i < sizeof optional / sizeof *optional; i++) {
         st = copy_file(base_dir, out_dir, optional[i]);
         if (st == ECO_STATUS_ENOTFOUND) st = ECO_STATUS_OK;

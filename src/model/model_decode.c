@@ -26,13 +26,13 @@
 /* One token, one thread's share: rows [r0, r1) of y[out] += s·B[r0:r1, r]·(A[r, in]·x[in]).
  * t [r] is the thread's own scratch; every thread computes the whole t (tiny) so that no
  * barrier is needed between t and the update. sgemv runs single-threaded in the region. */
-static void lora_add_one(float *y, const float *x, const eco_lora_w *lw, int64_t in, int64_t r0, int64_t r1,
-                         float *t) {
+static void lora_add_one(float *y, const float *x, const eco_lora_w *lw, int64_t in, int64_t r0,
+                         int64_t r1, float *t) {
     if (!lw || !lw->A || r1 <= r0) return;
     const int r = (int)lw->r;
     cblas_sgemv(CblasRowMajor, CblasNoTrans, r, (int)in, 1.0f, lw->A, (int)in, x, 1, 0.0f, t, 1);
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(r1 - r0), r, lw->scale, lw->B + r0 * r, r, t, 1, 1.0f, y + r0,
-                1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(r1 - r0), r, lw->scale, lw->B + r0 * r, r, t, 1,
+                1.0f, y + r0, 1);
 }
 
 /* Rows [r0, r1) of y[N] += bias[N] (bias may be NULL). */
@@ -134,7 +134,8 @@ static inline int64_t next_units(phase_split *p, int64_t *k) {
 /* The rows [*r0, *r1) of this thread's next run of units of `per` rows of an N-row
  * product, and *pf, how far it may prefetch (the end of the owner's range); false when
  * none is left. */
-static inline bool next_rows(phase_split *ps, int64_t per, int64_t N, int64_t *r0, int64_t *r1, int64_t *pf) {
+static inline bool next_rows(phase_split *ps, int64_t per, int64_t N, int64_t *r0, int64_t *r1,
+                             int64_t *pf) {
     int64_t k = 0;
     const int64_t j = next_units(ps, &k);
     if (j < 0) return false;
@@ -157,11 +158,15 @@ static void prefetch_own(const eco_tensor *W, int64_t rows, int64_t per, int T, 
 
 /* The same for the q/k/v phase of layer ly: units are the H query heads, then the KV key
  * heads, then the KV value heads, hd rows each. */
-static void prefetch_own_qkv(const eco_layer *ly, int64_t H, int64_t KV, int64_t hd, int T, int id) {
+static void prefetch_own_qkv(const eco_layer *ly, int64_t H, int64_t KV, int64_t hd, int T,
+                             int id) {
     const int64_t u = (H + 2 * KV) * id / T;
-    if (u < H) prefetch_from(ly->wq, H * hd, u * hd);
-    else if (u < H + KV) prefetch_from(ly->wk, KV * hd, (u - H) * hd);
-    else prefetch_from(ly->wv, KV * hd, (u - H - KV) * hd);
+    if (u < H)
+        prefetch_from(ly->wq, H * hd, u * hd);
+    else if (u < H + KV)
+        prefetch_from(ly->wk, KV * hd, (u - H) * hd);
+    else
+        prefetch_from(ly->wv, KV * hd, (u - H - KV) * hd);
 }
 
 /* CPUs this process may run on, asked once (omp_get_num_procs reads the affinity mask, a
@@ -195,7 +200,8 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     /* the token sees the cached keys eco_layer_first_key(p0, p0)..p0, in blocks of kblock
      * (kfirst, computed in the region, where it folds) */
     const int64_t seen = keys - eco_layer_first_key(p0, p0);
-    const int64_t kblock = eco_attn_kblock(seen), nkb = (seen + kblock - 1) / kblock; /* key blocks */
+    const int64_t kblock = eco_attn_kblock(seen),
+                  nkb = (seen + kblock - 1) / kblock; /* key blocks */
     const float eps = eco_layer_norm_eps(c);
     const float scale = eco_layer_attn_scale(hd);
     const size_t scores_stride = (size_t)b->cap_rows * (size_t)b->cap_keys;
@@ -214,26 +220,27 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
 #pragma omp parallel
     {
         const int id = omp_get_thread_num(), T = omp_get_num_threads();
-        float *xt = b->xt + (size_t)id * (size_t)d;   /* [d] this thread's normed x */
+        float *xt = b->xt + (size_t)id * (size_t)d; /* [d] this thread's normed x */
         /* [min(group, 4)·kblock] of [cap_rows >= 4, cap_keys >= keys] (model_forward.c) */
         float *S = b->scores + (size_t)id * scores_stride;
         float *att = b->att_t + (size_t)id * (size_t)(H * hd); /* [H·hd] this thread's copy */
         float *lt = m->lora ? b->lt + (size_t)id * (size_t)m->lora_rmax : NULL; /* [r] LoRA t */
         float xp_buf[ECO_MATVEC_XP_MAX]; /* x prepared for bf16 weights */
-        int64_t s = 0;     /* phase number, for the work counters */
-        long crossed = 0;  /* barriers this thread has reached (eco_team_barrier_wait) */
+        int64_t s = 0;                   /* phase number, for the work counters */
+        long crossed = 0; /* barriers this thread has reached (eco_team_barrier_wait) */
         const long spins = eco_team_barrier_spins(T, procs);
         const int64_t kfirst = eco_layer_first_key(p0, p0); /* the first key the token sees */
 
         for (int64_t l = 0; l < c->n_layers; l++) {
             const eco_layer *ly = &m->layers[l];
-            const eco_lora_w *lw = m->lora ? &m->lora[l * ECO_LORA__COUNT] : NULL; /* [COUNT] or NULL */
-            char *kc = eco_kv_layer(kv, kv->k, l); /* [KV, max_seq, hd] of kvt */
+            const eco_lora_w *lw =
+                m->lora ? &m->lora[l * ECO_LORA__COUNT] : NULL; /* [COUNT] or NULL */
+            char *kc = eco_kv_layer(kv, kv->k, l);              /* [KV, max_seq, hd] of kvt */
             char *vc = eco_kv_layer(kv, kv->v, l);
             /* rows per unit of o, gate/up (both read per unit), down */
             const int64_t ch_o = chunk_rows((size_t)(H * hd) * eco_dtype_size(ly->wo->dtype));
-            const int64_t ch_gu = chunk_rows((size_t)d * (eco_dtype_size(ly->wg->dtype) +
-                                                          eco_dtype_size(ly->wu->dtype)));
+            const int64_t ch_gu = chunk_rows(
+                (size_t)d * (eco_dtype_size(ly->wg->dtype) + eco_dtype_size(ly->wu->dtype)));
             const int64_t ch_d = chunk_rows((size_t)f * eco_dtype_size(ly->wd->dtype));
 
             /* attention block: q [H·hd], knew and vnew [kvd], one head a unit; with q, k
@@ -279,7 +286,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                                         keys - k0 < kblock ? keys - k0 : kblock, hd);
             }
             eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
-            {   /* partials of (kv head, block of keys), the group's query heads each; units in
+            { /* partials of (kv head, block of keys), the group's query heads each; units in
                  * kv-head order, so a thread reads each head's K and V rows as one stream
                  * (faster than block order: README, Performance) */
                 phase_split ps = phase_begin(b->claims, s++, T, id, KV * nkb);
@@ -293,8 +300,9 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                                             keys - k1 < kblock ? keys - k1 : kblock, hd);
                     }
                     const int64_t h0 = kvh * group; /* the group's query heads, together */
-                    eco_attend_part_group(b->part_o + (blk * H + h0) * hd, b->part_ml + (blk * H + h0) * 2,
-                                          q + h0 * hd, K, Vv, kvt, hd, nk, hd, group, scale, S);
+                    eco_attend_part_group(b->part_o + (blk * H + h0) * hd,
+                                          b->part_ml + (blk * H + h0) * 2, q + h0 * hd, K, Vv, kvt,
+                                          hd, nk, hd, group, scale, S);
                 }
             }
             prefetch_own(ly->wo, d, ch_o, T, id);
@@ -302,7 +310,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             for (int64_t h = 0; h < H; h++) /* every thread merges its own copy of att */
                 eco_attend_merge(att + h * hd, b->part_o + h * hd, b->part_ml + 2 * h,
                                  b->part_ml + 2 * h + 1, nkb, H * hd, 2 * H, hd);
-            {   /* y = Wo · att (+ bo); x += y, chunk by chunk */
+            { /* y = Wo · att (+ bo); x += y, chunk by chunk */
                 const float *xp = eco_matvec_prep_bf16(xp_buf, att, H * hd);
                 const int64_t ch = ch_o;
                 phase_split ps = phase_begin(b->claims, s++, T, id, n_units(d, ch));
@@ -345,8 +353,10 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
                     eco_add_inplace(x + r0, y + r0, r1 - r0);
                 }
             }
-            if (l + 1 < c->n_layers) prefetch_own_qkv(&m->layers[l + 1], H, KV, hd, T, id);
-            else prefetch_own(m->lm_head, V, ch_head, T, id);
+            if (l + 1 < c->n_layers)
+                prefetch_own_qkv(&m->layers[l + 1], H, KV, hd, T, id);
+            else
+                prefetch_own(m->lm_head, V, ch_head, T, id);
             eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
         }
 

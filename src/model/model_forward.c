@@ -77,15 +77,25 @@ static float *alloc_rows(int64_t n, int64_t width) {
 /* Makes room for n tokens and attention over `keys` keys (with widening scratch when the
  * cache is 16-bit, `widen`); buffers only ever grow. Keys grow geometrically (capped at
  * max_seq) so a decode loop reallocates O(log) times. */
-static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t max_seq, bool widen) {
+static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t max_seq,
+                                 bool widen) {
     eco_model_buffers *b = &m->buf;
     const eco_model_config *c = &m->cfg;
     if (n > b->cap_n) {
         const int64_t d = c->hidden_size, f = c->intermediate_size;
         const int64_t qd = c->n_heads * c->head_dim, half = c->head_dim / 2;
         const int64_t kvd = c->n_kv_heads * c->head_dim;
-        free(b->x); free(b->xn); free(b->q); free(b->att); free(b->knew); free(b->vnew);
-        free(b->gate); free(b->up); free(b->hid); free(b->cos_tab); free(b->sin_tab);
+        free(b->x);
+        free(b->xn);
+        free(b->q);
+        free(b->att);
+        free(b->knew);
+        free(b->vnew);
+        free(b->gate);
+        free(b->up);
+        free(b->hid);
+        free(b->cos_tab);
+        free(b->sin_tab);
         b->x = alloc_rows(n, d);
         b->xn = alloc_rows(n, d);
         b->q = alloc_rows(n, qd);
@@ -98,13 +108,14 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         b->cos_tab = alloc_rows(n, half);
         b->sin_tab = alloc_rows(n, half);
         b->cap_n = n;
-        if (!b->x || !b->xn || !b->q || !b->att || !b->knew || !b->vnew || !b->gate || !b->up || !b->hid ||
-            !b->cos_tab || !b->sin_tab)
+        if (!b->x || !b->xn || !b->q || !b->att || !b->knew || !b->vnew || !b->gate || !b->up ||
+            !b->hid || !b->cos_tab || !b->sin_tab)
             goto nomem;
     }
     int64_t rows = n < ECO_ATTN_QBLOCK ? n : ECO_ATTN_QBLOCK;
     int threads = omp_get_max_threads();
-    if (keys > b->cap_keys || rows > b->cap_rows || threads > b->cap_threads || (widen && !b->kv_f32)) {
+    if (keys > b->cap_keys || rows > b->cap_rows || threads > b->cap_threads ||
+        (widen && !b->kv_f32)) {
         int64_t cap_keys = b->cap_keys;
         if (keys > cap_keys) {
             cap_keys = cap_keys * 2 > keys ? cap_keys * 2 : keys;
@@ -112,7 +123,8 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
             if (cap_keys > max_seq) cap_keys = max_seq;
         }
         int64_t cap_rows = rows > b->cap_rows ? rows : b->cap_rows;
-        if (cap_rows < 4) cap_rows = 4; /* one-token steps: eco_attend_part_group's 4 heads × keys */
+        if (cap_rows < 4)
+            cap_rows = 4; /* one-token steps: eco_attend_part_group's 4 heads × keys */
         int cap_threads = threads > b->cap_threads ? threads : b->cap_threads;
         const int64_t qd = c->n_heads * c->head_dim;
         const int64_t cap_kblocks = (cap_keys + ECO_ATTN_KBLOCK - 1) / ECO_ATTN_KBLOCK;
@@ -145,7 +157,8 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
     }
     if (m->lora) { /* t = x·Aᵀ: [n, r] batched, [threads, r] one token */
         size_t need;
-        if (!eco_mul_ok((size_t)(n > threads ? n : threads), (size_t)m->lora_rmax, &need)) goto nomem;
+        if (!eco_mul_ok((size_t)(n > threads ? n : threads), (size_t)m->lora_rmax, &need))
+            goto nomem;
         if (need > b->cap_lt) {
             free(b->lt);
             b->lt = eco_malloc_array(need, sizeof(float));
@@ -180,19 +193,21 @@ static void rmsnorm_rows(float *out, const float *x, const float *weight, int64_
  * over the keys the query at cache position p sees: eco_layer_first_key(p, p)..p. */
 static void attention(float *att, const float *q, const void *kc, const void *vc, eco_dtype kvt,
                       int64_t max_seq, float *scores, size_t scores_stride, float *kv_f32,
-                      int64_t cap_keys, int64_t n, int64_t p0, int64_t n_heads,
-                      int64_t n_kv_heads, int64_t hd) {
+                      int64_t cap_keys, int64_t n, int64_t p0, int64_t n_heads, int64_t n_kv_heads,
+                      int64_t hd) {
     const int64_t qd = n_heads * hd;
     const int64_t group = n_heads / n_kv_heads;
     const float scale = eco_layer_attn_scale(hd);
     const int64_t n_blocks = (n + ECO_ATTN_QBLOCK - 1) / ECO_ATTN_QBLOCK;
     const int64_t n_tasks = n_heads * n_blocks;
-    const size_t head_bytes = (size_t)max_seq * (size_t)hd * eco_dtype_size(kvt); /* one kv head's rows */
-    const size_t f32_head = (size_t)cap_keys * (size_t)hd; /* floats of one head in kv_f32 */
+    const size_t head_bytes =
+        (size_t)max_seq * (size_t)hd * eco_dtype_size(kvt); /* one kv head's rows */
+    const size_t f32_head = (size_t)cap_keys * (size_t)hd;  /* floats of one head in kv_f32 */
     if (kvt != ECO_DTYPE_F32) /* widen every kv head's rows once, not once per task */
 #pragma omp parallel for schedule(static)
         for (int64_t u = 0; u < 2 * n_kv_heads; u++) {
-            const void *src = (const char *)(u < n_kv_heads ? kc : vc) + (size_t)(u % n_kv_heads) * head_bytes;
+            const void *src =
+                (const char *)(u < n_kv_heads ? kc : vc) + (size_t)(u % n_kv_heads) * head_bytes;
             eco_to_f32(kv_f32 + (size_t)u * f32_head, src, kvt, (size_t)((p0 + n) * hd));
         }
 
@@ -218,11 +233,11 @@ static void attention(float *att, const float *q, const void *kc, const void *vc
         if (rows == 1) {
             /* S[seen] = K[k0:keys, hd] · q[hd] · scale;  O[hd] = V[k0:keys, hd]ᵀ · S */
             const int64_t k0 = eco_layer_first_key(p0 + i0, p0 + i0), seen = keys - k0;
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)seen, (int)hd, scale, K + k0 * hd, (int)hd, Q, 1,
-                        0.0f, S, 1);
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)seen, (int)hd, scale, K + k0 * hd,
+                        (int)hd, Q, 1, 0.0f, S, 1);
             eco_softmax(S, seen);
-            cblas_sgemv(CblasRowMajor, CblasTrans, (int)seen, (int)hd, 1.0f, Vh + k0 * hd, (int)hd, S, 1,
-                        0.0f, O, 1);
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)seen, (int)hd, 1.0f, Vh + k0 * hd, (int)hd,
+                        S, 1, 0.0f, O, 1);
             continue;
         }
         /* S[rows, keys] = Q[rows, hd] · K[keys, hd]ᵀ · scale */
@@ -243,14 +258,14 @@ static void attention(float *att, const float *q, const void *kc, const void *vc
 
 /* y[n, out] += s·(x[n, in]·Aᵀ)·Bᵀ for one module's adapter (nothing when lw is NULL or
  * the module has none); rows of x are ldx apart, of y ldy apart; t [n, r] scratch. */
-static void lora_add(float *y, int64_t ldy, const float *x, int64_t ldx, const eco_lora_w *lw, int64_t n,
-                     int64_t in, int64_t out, float *t) {
+static void lora_add(float *y, int64_t ldy, const float *x, int64_t ldx, const eco_lora_w *lw,
+                     int64_t n, int64_t in, int64_t out, float *t) {
     if (!lw || !lw->A) return;
     const int r = (int)lw->r;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, r, (int)in, 1.0f, x, (int)ldx, lw->A, (int)in,
-                0.0f, t, r);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, r, lw->scale, t, r, lw->B, r, 1.0f, y,
-                (int)ldy);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, r, (int)in, 1.0f, x, (int)ldx,
+                lw->A, (int)in, 0.0f, t, r);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, r, lw->scale, t, r,
+                lw->B, r, 1.0f, y, (int)ldy);
 }
 
 eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *tokens, int64_t n,
@@ -271,7 +286,8 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
                          (long long)c->n_layers, (long long)kvd);
     for (int64_t i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= V)
-            return eco_error(ECO_STATUS_ERANGE, "model forward: token %d at index %lld outside [0, %lld)",
+            return eco_error(ECO_STATUS_ERANGE,
+                             "model forward: token %d at index %lld outside [0, %lld)",
                              (int)tokens[i], (long long)i, (long long)V);
     if (kv->len < 0 || kv->len > kv->max_seq || n > kv->max_seq - kv->len)
         return eco_error(ECO_STATUS_ERANGE,
@@ -303,14 +319,14 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
     for (int64_t l = 0; l < c->n_layers; l++) {
         const eco_layer *ly = &m->layers[l];
         const eco_lora_w *lw = m->lora ? &m->lora[l * ECO_LORA__COUNT] : NULL; /* [COUNT] or NULL */
-        float *lt = b->lt; /* [n, r] */
+        float *lt = b->lt;                                                     /* [n, r] */
         char *kc = eco_kv_layer(kv, kv->k, l); /* [KV, max_seq, hd] of kv->dtype */
         char *vc = eco_kv_layer(kv, kv->v, l);
         float *knew = b->knew, *vnew = b->vnew; /* [n, kvd] the new tokens' rows, f32 */
 
         /* attention block */
         rmsnorm_rows(xn, x, ly->attn_norm, n, d, eps);
-        {   /* q [n, qd], knew and vnew [n, kvd]: for one token, one parallel region */
+        { /* q [n, qd], knew and vnew [n, kvd]: for one token, one parallel region */
             float *const ys[3] = {q, knew, vnew};
             const eco_tensor *const ws[3] = {ly->wq, ly->wk, ly->wv};
             const float *const bs[3] = {ly->bq, ly->bk, ly->bv};
@@ -328,18 +344,21 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
         }
         for (int64_t i = 0; i < n; i++) /* into the cache: row p0 + i of every kv head */
             for (int64_t h = 0; h < KV; h++) {
-                eco_kv_store(kc + eco_kv_at(kv, h, p0 + i, hd, 0), kv->dtype, knew + i * kvd + h * hd, hd);
-                eco_kv_store(vc + eco_kv_at(kv, h, p0 + i, hd, 0), kv->dtype, vnew + i * kvd + h * hd, hd);
+                eco_kv_store(kc + eco_kv_at(kv, h, p0 + i, hd, 0), kv->dtype,
+                             knew + i * kvd + h * hd, hd);
+                eco_kv_store(vc + eco_kv_at(kv, h, p0 + i, hd, 0), kv->dtype,
+                             vnew + i * kvd + h * hd, hd);
             }
         attention(att, q, kc, vc, kv->dtype, kv->max_seq, b->scores,
-                  (size_t)b->cap_rows * (size_t)b->cap_keys, b->kv_f32, b->cap_keys, n, p0, H, KV, hd);
+                  (size_t)b->cap_rows * (size_t)b->cap_keys, b->kv_f32, b->cap_keys, n, p0, H, KV,
+                  hd);
         eco_linear(xn, att, ly->wo, ly->bo, n, scratch); /* [n, d] */
         if (lw) lora_add(xn, d, att, qd, &lw[ECO_LORA_O], n, qd, d, lt);
         eco_add_inplace(x, xn, n * d);
 
         /* MLP block */
         rmsnorm_rows(xn, x, ly->ffn_norm, n, d, eps);
-        {   /* gate, up [n, f] */
+        { /* gate, up [n, f] */
             float *const ys[2] = {b->gate, b->up};
             const eco_tensor *const ws[2] = {ly->wg, ly->wu};
             eco_linear_multi(ys, xn, ws, NULL, n, 2, scratch);
@@ -349,7 +368,7 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
             }
         }
         eco_layer_mlp_act(b->hid, b->gate, b->up, n * f);
-        eco_linear(xn, b->hid, ly->wd, NULL, n, scratch);  /* [n, d] */
+        eco_linear(xn, b->hid, ly->wd, NULL, n, scratch); /* [n, d] */
         if (lw) lora_add(xn, d, b->hid, f, &lw[ECO_LORA_DOWN], n, f, d, lt);
         eco_add_inplace(x, xn, n * d);
     }

@@ -63,10 +63,10 @@ typedef struct eco_model_buffers {
     int cap_threads;
     bool cap_widen;      /* kv_f32 is allocated (a 16-bit cache has been used) */
     int64_t cap_kblocks; /* key blocks of ECO_ATTN_KBLOCK for cap_keys keys */
-    float *x;       /* [n, d]     residual stream */
-    float *xn;      /* [n, d]     normed input of a block; then the block's output */
-    float *q;       /* [n, H·hd]  queries (after RoPE) */
-    float *att;     /* [n, H·hd]  attention output, heads concatenated */
+    float *x;            /* [n, d]     residual stream */
+    float *xn;           /* [n, d]     normed input of a block; then the block's output */
+    float *q;            /* [n, H·hd]  queries (after RoPE) */
+    float *att;          /* [n, H·hd]  attention output, heads concatenated */
     float *knew;    /* [n, KV·hd] the new tokens' keys (after RoPE), before the cache's dtype */
     float *vnew;    /* [n, KV·hd] their values */
     float *gate;    /* [n, f] */
@@ -74,17 +74,18 @@ typedef struct eco_model_buffers {
     float *hid;     /* [n, f]     silu(gate) ⊙ up */
     float *cos_tab; /* [n, hd/2] */
     float *sin_tab; /* [n, hd/2] */
-    float *scores;  /* [cap_threads, cap_rows, cap_keys] attention scores per thread (cap_rows >= 4) */
+    float
+        *scores; /* [cap_threads, cap_rows, cap_keys] attention scores per thread (cap_rows >= 4) */
     float *kv_f32;  /* [2, KV, cap_keys, hd] a layer's K and V widened from an f16 cache for
                      * sgemm (batched path); NULL until a 16-bit cache needs it */
     float *xt;      /* [cap_threads, d] each thread's normed copy of x (one-token path) */
     float *att_t;   /* [cap_threads, H·hd] each thread's merged attention output (one token) */
     float *part_o;  /* [cap_kblocks, H, hd] one token's attention partials per key block */
     float *part_ml; /* [cap_kblocks, H, 2] their running max m and sum l */
-    atomic_long *claims; /* [3, cap_threads] one-token work counters, ECO_CLAIM_STRIDE apart */
+    atomic_long *claims;  /* [3, cap_threads] one-token work counters, ECO_CLAIM_STRIDE apart */
     atomic_long *arrived; /* [cap_threads] one-token barrier counts, ECO_BARRIER_STRIDE apart
                            * (in the same allocation as claims, after it) */
-    float *lt;      /* [cap_lt] LoRA's t = x·Aᵀ: [n, r] (batched) or [threads, r] (one token) */
+    float *lt; /* [cap_lt] LoRA's t = x·Aᵀ: [n, r] (batched) or [threads, r] (one token) */
     size_t cap_lt;
     float *scratch; /* eco_linear's widening scratch, scratch_floats */
     size_t scratch_floats;
@@ -97,27 +98,27 @@ struct eco_model {
     const eco_tensor *lm_head; /* [V, d]; == embed when tied */
     const float *final_norm;   /* [d] */
     eco_layer *layers;         /* [n_layers] */
-    void *matrix_block;        /* [matrix_bytes] every streamed matrix, in decode order (model_load.c) */
+    void *matrix_block; /* [matrix_bytes] every streamed matrix, in decode order (model_load.c) */
     size_t matrix_bytes;
-    eco_tensor *placed;        /* [n_placed] views into matrix_block: o, gate, up, down, head */
+    eco_tensor *placed; /* [n_placed] views into matrix_block: o, gate, up, down, head */
     size_t n_placed;
-    float *vec_block;          /* owns every widened norm weight and bias */
-    double *inv_freq;          /* [hd/2] RoPE frequencies (llama3-scaled when asked) */
+    float *vec_block; /* owns every widened norm weight and bias */
+    double *inv_freq; /* [hd/2] RoPE frequencies (llama3-scaled when asked) */
     size_t decode_bytes;
     /* The attached adapter (eco_model_set_adapter), NULL when none: f32 copies, so the
      * model keeps no pointer into the caller's eco_lora_adapter. */
-    eco_lora_w *lora;          /* [n_layers * ECO_LORA__COUNT], index layer*COUNT+target */
-    float *lora_block;         /* owns every A and B of `lora` */
-    int64_t lora_rmax;         /* largest r among attached modules (0 when none) */
-    size_t lora_bytes;         /* bytes of lora_block, read once per decode step */
+    eco_lora_w *lora;  /* [n_layers * ECO_LORA__COUNT], index layer*COUNT+target */
+    float *lora_block; /* owns every A and B of `lora` */
+    int64_t lora_rmax; /* largest r among attached modules (0 when none) */
+    size_t lora_bytes; /* bytes of lora_block, read once per decode step */
     eco_model_buffers buf;
 };
 
 /* Rows of queries one attention task handles on the batched path. */
-#define ECO_ATTN_QBLOCK 64
+#define ECO_ATTN_QBLOCK      64
 /* Keys per block of the one-token attention (eco_attend_part): a block of one kv head is
  * one unit of work, so a single head's keys spread over all threads. */
-#define ECO_ATTN_KBLOCK 32
+#define ECO_ATTN_KBLOCK      32
 /* Key blocks per kv head at most: past ECO_ATTN_KBLOCK × ECO_ATTN_MAX_KBLOCKS keys the
  * blocks grow (whole multiples of ECO_ATTN_KBLOCK), so that merging the partials, which
  * every thread does for every head, stays small against reading the keys. */
@@ -138,13 +139,16 @@ void eco_model_buffers_free(eco_model_buffers *b);
 /* Layer l's K (or V) rows of the cache: [n_kv_heads, max_seq, head_dim] from base +
  * l·max_seq·kv_dim elements. */
 static inline char *eco_kv_layer(const eco_kv_cache *kv, void *base, int64_t l) {
-    return (char *)base + (size_t)l * (size_t)kv->max_seq * (size_t)kv->kv_dim * eco_dtype_size(kv->dtype);
+    return (char *)base +
+           (size_t)l * (size_t)kv->max_seq * (size_t)kv->kv_dim * eco_dtype_size(kv->dtype);
 }
 
 /* Bytes from a layer's rows (eco_kv_layer) to element c of position `pos` of kv head h
  * (head_dim hd). */
-static inline size_t eco_kv_at(const eco_kv_cache *kv, int64_t h, int64_t pos, int64_t hd, int64_t c) {
-    return (((size_t)h * (size_t)kv->max_seq + (size_t)pos) * (size_t)hd + (size_t)c) * eco_dtype_size(kv->dtype);
+static inline size_t eco_kv_at(const eco_kv_cache *kv, int64_t h, int64_t pos, int64_t hd,
+                               int64_t c) {
+    return (((size_t)h * (size_t)kv->max_seq + (size_t)pos) * (size_t)hd + (size_t)c) *
+           eco_dtype_size(kv->dtype);
 }
 
 /* dst[n] (the cache's dtype t) = src[n]; to f16 with values beyond ±65504 saturated

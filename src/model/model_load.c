@@ -17,19 +17,27 @@
 /* Checks what the forward relies on, whatever the config parser already checked. */
 static eco_status check_config(const eco_model_config *c, const char *dir) {
     const char *bad = NULL;
-    if (c->vocab_size <= 0 || c->vocab_size > INT32_MAX) bad = "vocab_size";
-    else if (c->hidden_size <= 0) bad = "hidden_size";
-    else if (c->intermediate_size <= 0) bad = "intermediate_size";
-    else if (c->n_layers <= 0) bad = "num_hidden_layers";
-    else if (c->n_heads <= 0) bad = "num_attention_heads";
-    else if (c->n_kv_heads <= 0 || c->n_heads % c->n_kv_heads != 0) bad = "num_key_value_heads";
-    else if (c->head_dim <= 0 || c->head_dim % 2 != 0) bad = "head_dim";
-    else if (!(c->rms_norm_eps >= 0) || !isfinite(c->rms_norm_eps)) bad = "rms_norm_eps";
-    else if (!(c->rope_theta > 0) || !isfinite(c->rope_theta)) bad = "rope_theta";
-    else if (c->rope_llama3 &&
-             (!(c->rope_factor > 0) || c->rope_original_max_pos <= 0 ||
-              !(c->rope_low_freq_factor > 0) ||
-              c->rope_high_freq_factor == c->rope_low_freq_factor))
+    if (c->vocab_size <= 0 || c->vocab_size > INT32_MAX)
+        bad = "vocab_size";
+    else if (c->hidden_size <= 0)
+        bad = "hidden_size";
+    else if (c->intermediate_size <= 0)
+        bad = "intermediate_size";
+    else if (c->n_layers <= 0)
+        bad = "num_hidden_layers";
+    else if (c->n_heads <= 0)
+        bad = "num_attention_heads";
+    else if (c->n_kv_heads <= 0 || c->n_heads % c->n_kv_heads != 0)
+        bad = "num_key_value_heads";
+    else if (c->head_dim <= 0 || c->head_dim % 2 != 0)
+        bad = "head_dim";
+    else if (!(c->rms_norm_eps >= 0) || !isfinite(c->rms_norm_eps))
+        bad = "rms_norm_eps";
+    else if (!(c->rope_theta > 0) || !isfinite(c->rope_theta))
+        bad = "rope_theta";
+    else if (c->rope_llama3 && (!(c->rope_factor > 0) || c->rope_original_max_pos <= 0 ||
+                                !(c->rope_low_freq_factor > 0) ||
+                                c->rope_high_freq_factor == c->rope_low_freq_factor))
         bad = "rope_scaling";
     if (bad) return eco_error(ECO_STATUS_EFORMAT, "%s: config.json: invalid %s", dir, bad);
     /* Every product the forward forms from these sizes must fit comfortably. */
@@ -37,7 +45,8 @@ static eco_status check_config(const eco_model_config *c, const char *dir) {
     if (!eco_mul_ok((size_t)c->n_heads, (size_t)c->head_dim, &t) ||
         !eco_mul_ok(t, (size_t)c->hidden_size, &t) ||
         !eco_mul_ok((size_t)c->vocab_size, (size_t)c->hidden_size, &t) ||
-        !eco_mul_ok((size_t)c->intermediate_size, (size_t)c->hidden_size, &t) || t > (SIZE_MAX >> 4))
+        !eco_mul_ok((size_t)c->intermediate_size, (size_t)c->hidden_size, &t) ||
+        t > (SIZE_MAX >> 4))
         return eco_error(ECO_STATUS_EOVERFLOW, "%s: config.json: sizes overflow", dir);
     return ECO_STATUS_OK;
 }
@@ -61,13 +70,14 @@ static eco_status find_tensor(const eco_weights *w, const char *dir, const char 
         if (want_ndim == 1)
             return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': shape %s, expected [%lld]", dir,
                              name, got, (long long)d0);
-        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': shape %s, expected [%lld, %lld]", dir,
-                         name, got, (long long)d0, (long long)d1);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': shape %s, expected [%lld, %lld]",
+                         dir, name, got, (long long)d0, (long long)d1);
     }
     /* The kernels read elements through typed pointers. */
     if ((uintptr_t)t->data % eco_dtype_size(t->dtype) != 0)
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: tensor '%s': data not aligned to its %zu-byte elements",
-                         dir, name, eco_dtype_size(t->dtype));
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "%s: tensor '%s': data not aligned to its %zu-byte elements", dir, name,
+                         eco_dtype_size(t->dtype));
     *out = t;
     return ECO_STATUS_OK;
 }
@@ -137,13 +147,15 @@ static eco_status place_matrices(eco_model *m, const char *dir) {
         return eco_error(ECO_STATUS_EOVERFLOW, "%s: matrix sizes overflow", dir);
     m->matrix_block = eco_zalloc_large(m->matrix_bytes); /* 2 MiB-aligned when that large */
     if (!m->matrix_block)
-        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for the %zu bytes of the model's matrices", dir,
+        return eco_error(ECO_STATUS_ENOMEM,
+                         "%s: out of memory for the %zu bytes of the model's matrices", dir,
                          m->matrix_bytes);
     char *at = (char *)(((uintptr_t)m->matrix_block + ROW_ALIGN - 1) & ~(uintptr_t)(ROW_ALIGN - 1));
     for (int64_t i = 0; i < L; i++) {
         eco_layer *ly = &m->layers[i];
         const size_t row = (size_t)ly->wq->shape[1] * eco_dtype_size(ly->wq->dtype);
-        ly->qkv_fused = ly->wk->dtype == ly->wq->dtype && ly->wv->dtype == ly->wq->dtype && row % ROW_ALIGN == 0;
+        ly->qkv_fused = ly->wk->dtype == ly->wq->dtype && ly->wv->dtype == ly->wq->dtype &&
+                        row % ROW_ALIGN == 0;
         ly->wq = place(m, &at, ly->wq, &ly->qkv[0]);
         ly->wk = place(m, &at, ly->wk, &ly->qkv[1]);
         ly->wv = place(m, &at, ly->wv, &ly->qkv[2]);
@@ -212,24 +224,53 @@ eco_status eco_model_load(const char *dir, eco_model **out) {
             const float **vec = NULL;
             const eco_tensor **mat = NULL;
             switch (t->role) {
-            case ECO_LAYER_ATTN_NORM: vec = &ly->attn_norm; break;
-            case ECO_LAYER_WQ: mat = &ly->wq; break;
-            case ECO_LAYER_WK: mat = &ly->wk; break;
-            case ECO_LAYER_WV: mat = &ly->wv; break;
-            case ECO_LAYER_BQ: vec = &ly->bq; break;
-            case ECO_LAYER_BK: vec = &ly->bk; break;
-            case ECO_LAYER_BV: vec = &ly->bv; break;
-            case ECO_LAYER_WO: mat = &ly->wo; break;
-            case ECO_LAYER_BO: vec = &ly->bo; break;
-            case ECO_LAYER_FFN_NORM: vec = &ly->ffn_norm; break;
-            case ECO_LAYER_WG: mat = &ly->wg; break;
-            case ECO_LAYER_WU: mat = &ly->wu; break;
-            case ECO_LAYER_WD: mat = &ly->wd; break;
-            case ECO_LAYER_TENSOR__COUNT: break;
+                case ECO_LAYER_ATTN_NORM:
+                    vec = &ly->attn_norm;
+                    break;
+                case ECO_LAYER_WQ:
+                    mat = &ly->wq;
+                    break;
+                case ECO_LAYER_WK:
+                    mat = &ly->wk;
+                    break;
+                case ECO_LAYER_WV:
+                    mat = &ly->wv;
+                    break;
+                case ECO_LAYER_BQ:
+                    vec = &ly->bq;
+                    break;
+                case ECO_LAYER_BK:
+                    vec = &ly->bk;
+                    break;
+                case ECO_LAYER_BV:
+                    vec = &ly->bv;
+                    break;
+                case ECO_LAYER_WO:
+                    mat = &ly->wo;
+                    break;
+                case ECO_LAYER_BO:
+                    vec = &ly->bo;
+                    break;
+                case ECO_LAYER_FFN_NORM:
+                    vec = &ly->ffn_norm;
+                    break;
+                case ECO_LAYER_WG:
+                    mat = &ly->wg;
+                    break;
+                case ECO_LAYER_WU:
+                    mat = &ly->wu;
+                    break;
+                case ECO_LAYER_WD:
+                    mat = &ly->wd;
+                    break;
+                case ECO_LAYER_TENSOR__COUNT:
+                    break;
             }
             snprintf(name, sizeof name, "model.layers.%lld.%s", (long long)i, t->suffix);
-            if (vec) st = load_vec(w, dir, name, t->rows, &cursor, vec);
-            else st = load_matrix(m, dir, name, t->rows, t->cols, &bytes, mat);
+            if (vec)
+                st = load_vec(w, dir, name, t->rows, &cursor, vec);
+            else
+                st = load_matrix(m, dir, name, t->rows, t->cols, &bytes, mat);
             if (st) goto fail;
         }
     }

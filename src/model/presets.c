@@ -22,7 +22,7 @@
 /* One row per preset: the fields that differ between the real checkpoints. */
 typedef struct preset {
     const char *name;
-    const char *source;     /* the Hugging Face repository the shapes come from */
+    const char *source; /* the Hugging Face repository the shapes come from */
     eco_arch arch;
     int64_t vocab, hidden, intermediate, layers, heads, kv_heads, head_dim, max_pos;
     double rms_norm_eps, rope_theta;
@@ -35,10 +35,10 @@ static const preset presets[] = {
     /* tiny: the byte tokenizer's 259 ids exactly, so anything sampled decodes */
     {"tiny", "(project)", ECO_ARCH_LLAMA, ECO_BYTE_TOKENIZER_VOCAB, 64, 172, 2, 4, 2, 16, 1024,
      1e-5, 10000.0, true, false, ECO_BYTE_TOKENIZER_BOS, ECO_BYTE_TOKENIZER_EOS, ECO_DTYPE_F32},
-    {"smollm2-135m", "HuggingFaceTB/SmolLM2-135M-Instruct", ECO_ARCH_LLAMA, 49152, 576, 1536, 30, 9, 3,
-     64, 8192, 1e-5, 100000.0, true, false, 1, 2, ECO_DTYPE_BF16},
-    {"tinyllama-1.1b", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", ECO_ARCH_LLAMA, 32000, 2048, 5632, 22, 32,
-     4, 64, 2048, 1e-5, 10000.0, false, false, 1, 2, ECO_DTYPE_BF16},
+    {"smollm2-135m", "HuggingFaceTB/SmolLM2-135M-Instruct", ECO_ARCH_LLAMA, 49152, 576, 1536, 30, 9,
+     3, 64, 8192, 1e-5, 100000.0, true, false, 1, 2, ECO_DTYPE_BF16},
+    {"tinyllama-1.1b", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", ECO_ARCH_LLAMA, 32000, 2048, 5632, 22,
+     32, 4, 64, 2048, 1e-5, 10000.0, false, false, 1, 2, ECO_DTYPE_BF16},
     {"qwen2.5-0.5b", "Qwen/Qwen2.5-0.5B", ECO_ARCH_QWEN2, 151936, 896, 4864, 24, 14, 2, 64, 32768,
      1e-6, 1000000.0, true, true, 151643, 151643, ECO_DTYPE_BF16},
 };
@@ -51,7 +51,8 @@ eco_status eco_model_preset_config(const char *name, eco_model_config *out) {
         eco_model_config c;
         memset(&c, 0, sizeof c);
         c.arch = p->arch;
-        snprintf(c.model_type, sizeof c.model_type, "%s", p->arch == ECO_ARCH_QWEN2 ? "qwen2" : "llama");
+        snprintf(c.model_type, sizeof c.model_type, "%s",
+                 p->arch == ECO_ARCH_QWEN2 ? "qwen2" : "llama");
         c.vocab_size = p->vocab;
         c.hidden_size = p->hidden;
         c.intermediate_size = p->intermediate;
@@ -71,14 +72,15 @@ eco_status eco_model_preset_config(const char *name, eco_model_config *out) {
         *out = c;
         return ECO_STATUS_OK;
     }
-    return eco_error(ECO_STATUS_ENOTFOUND,
-                     "model preset '%s': unknown (tiny, smollm2-135m, tinyllama-1.1b, qwen2.5-0.5b)", name);
+    return eco_error(
+        ECO_STATUS_ENOTFOUND,
+        "model preset '%s': unknown (tiny, smollm2-135m, tinyllama-1.1b, qwen2.5-0.5b)", name);
 }
 
 /* ---- random weights ------------------------------------------------------------------ */
 
-#define RANDOM_CHUNK ((size_t)1 << 16)
-#define RANDOM_STD 0.02
+#define RANDOM_CHUNK    ((size_t)1 << 16)
+#define RANDOM_STD      0.02
 #define RANDOM_BIAS_STD 0.02
 
 typedef enum init_kind { INIT_NORMAL, INIT_ONES, INIT_BIAS } init_kind;
@@ -133,12 +135,13 @@ static eco_status check_random_config(const eco_model_config *c) {
     if (c->vocab_size <= 0 || c->vocab_size > INT32_MAX || c->hidden_size <= 0 ||
         c->intermediate_size <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 ||
         c->n_heads % c->n_kv_heads != 0 || c->head_dim <= 0 || c->head_dim % 2 != 0)
-        return eco_error(ECO_STATUS_EINVAL,
-                         "random model: invalid config (vocab %lld, hidden %lld, intermediate %lld, "
-                         "layers %lld, heads %lld/%lld, head_dim %lld)",
-                         (long long)c->vocab_size, (long long)c->hidden_size,
-                         (long long)c->intermediate_size, (long long)c->n_layers,
-                         (long long)c->n_heads, (long long)c->n_kv_heads, (long long)c->head_dim);
+        return eco_error(
+            ECO_STATUS_EINVAL,
+            "random model: invalid config (vocab %lld, hidden %lld, intermediate %lld, "
+            "layers %lld, heads %lld/%lld, head_dim %lld)",
+            (long long)c->vocab_size, (long long)c->hidden_size, (long long)c->intermediate_size,
+            (long long)c->n_layers, (long long)c->n_heads, (long long)c->n_kv_heads,
+            (long long)c->head_dim);
     return ECO_STATUS_OK;
 }
 
@@ -146,7 +149,8 @@ static eco_status check_random_config(const eco_model_config *c) {
 static eco_status fill_random(const tensor_spec *specs, size_t n_specs, uint8_t *block,
                               eco_dtype dtype, uint64_t seed, double init_std) {
     size_t n_tasks = 0;
-    for (size_t i = 0; i < n_specs; i++) n_tasks += (specs[i].numel + RANDOM_CHUNK - 1) / RANDOM_CHUNK;
+    for (size_t i = 0; i < n_specs; i++)
+        n_tasks += (specs[i].numel + RANDOM_CHUNK - 1) / RANDOM_CHUNK;
     size_t *task_spec = eco_malloc_array(n_tasks ? n_tasks : 1, sizeof(size_t));
     size_t *task_chunk = eco_malloc_array(n_tasks ? n_tasks : 1, sizeof(size_t));
     if (!task_spec || !task_chunk) {
@@ -215,8 +219,8 @@ eco_status eco_model_create_random(const eco_model_config *cfg, uint64_t seed, e
     return eco_model_create_random_std(cfg, seed, dtype, RANDOM_STD, out_dir);
 }
 
-eco_status eco_model_create_random_std(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype, double init_std,
-                                       const char *out_dir) {
+eco_status eco_model_create_random_std(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype,
+                                       double init_std, const char *out_dir) {
     if (!cfg || !out_dir) return eco_error(ECO_STATUS_EINVAL, "random model: NULL argument");
     if (!(init_std > 0 && init_std <= 1))
         return eco_error(ECO_STATUS_EINVAL, "random model: init std %g outside (0, 1]", init_std);
@@ -279,7 +283,8 @@ eco_status eco_model_create_random_std(const eco_model_config *cfg, uint64_t see
     block = malloc(total ? total : 1);
     tensors = eco_calloc_array(l.n, sizeof(eco_tensor));
     if (!block || !tensors) {
-        st = eco_error(ECO_STATUS_ENOMEM, "random model: out of memory for %zu bytes of weights", total);
+        st = eco_error(ECO_STATUS_ENOMEM, "random model: out of memory for %zu bytes of weights",
+                       total);
         goto done;
     }
     if ((st = fill_random(l.items, l.n, block, dtype, seed, init_std))) goto done;
@@ -325,18 +330,21 @@ done:
     return st;
 }
 
-eco_status eco_model_create_preset(const char *name, uint64_t seed, eco_dtype dtype, const char *out_dir) {
+eco_status eco_model_create_preset(const char *name, uint64_t seed, eco_dtype dtype,
+                                   const char *out_dir) {
     if (!name || !out_dir) return eco_error(ECO_STATUS_EINVAL, "random model: NULL argument");
     eco_model_config cfg;
     eco_status st = eco_model_preset_config(name, &cfg);
     if (st) return st;
     if ((st = eco_model_create_random(&cfg, seed, dtype, out_dir))) return st;
     /* the lineage record (ECO_LINEAGE_FILE, core.h): no parents, the preset and seed */
-    json_t *rec = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:f}, s:I}, s:[]}", "tool", "ecology", "version",
-                            ECO_VERSION_STRING, "operation", "name", "create", "params", "preset", name, "dtype",
-                            eco_dtype_name(dtype), "init_std", RANDOM_STD, "seed", (json_int_t)seed, "parents");
+    json_t *rec = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:f}, s:I}, s:[]}", "tool", "ecology",
+                            "version", ECO_VERSION_STRING, "operation", "name", "create", "params",
+                            "preset", name, "dtype", eco_dtype_name(dtype), "init_std", RANDOM_STD,
+                            "seed", (json_int_t)seed, "parents");
     char *path = eco_path_join(out_dir, ECO_LINEAGE_FILE);
-    st = rec && path ? eco_json_write_canonical_file(path, rec) : eco_error(ECO_STATUS_ENOMEM, "random model: out of memory");
+    st = rec && path ? eco_json_write_canonical_file(path, rec)
+                     : eco_error(ECO_STATUS_ENOMEM, "random model: out of memory");
     free(path);
     json_decref(rec);
     return st;

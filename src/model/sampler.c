@@ -11,10 +11,13 @@ eco_status eco_sampler_init(eco_sampler *s, const eco_sampler_params *p, int64_t
     if (vocab <= 0 || vocab > INT32_MAX)
         return eco_error(ECO_STATUS_EINVAL, "sampler: vocabulary size %lld", (long long)vocab);
     if (!(p->temperature >= 0) || !isfinite(p->temperature))
-        return eco_error(ECO_STATUS_EINVAL, "sampler: temperature %g must be >= 0", (double)p->temperature);
-    if (p->top_k < 0) return eco_error(ECO_STATUS_EINVAL, "sampler: top_k %d must be >= 0", p->top_k);
+        return eco_error(ECO_STATUS_EINVAL, "sampler: temperature %g must be >= 0",
+                         (double)p->temperature);
+    if (p->top_k < 0)
+        return eco_error(ECO_STATUS_EINVAL, "sampler: top_k %d must be >= 0", p->top_k);
     if (!(p->top_p > 0 && p->top_p <= 1))
-        return eco_error(ECO_STATUS_EINVAL, "sampler: top_p %g must be in (0, 1]", (double)p->top_p);
+        return eco_error(ECO_STATUS_EINVAL, "sampler: top_p %g must be in (0, 1]",
+                         (double)p->top_p);
     s->params = *p;
     s->vocab = vocab;
     eco_rng_seed(&s->rng, p->seed);
@@ -22,7 +25,8 @@ eco_status eco_sampler_init(eco_sampler *s, const eco_sampler_params *p, int64_t
     s->cand = eco_malloc_array((size_t)vocab, sizeof *s->cand);
     if (!s->probs || !s->cand) {
         eco_sampler_free(s);
-        return eco_error(ECO_STATUS_ENOMEM, "sampler: out of memory for %lld entries", (long long)vocab);
+        return eco_error(ECO_STATUS_ENOMEM, "sampler: out of memory for %lld entries",
+                         (long long)vocab);
     }
     return ECO_STATUS_OK;
 }
@@ -151,9 +155,10 @@ int32_t eco_sampler_sample(eco_sampler *s, const float *logits, float *logprob) 
 eco_status eco_sampler_check_logits(const float *logits, int64_t n, int64_t position) {
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(logits[i]))
-            return eco_error(ECO_STATUS_ERANGE,
-                             "logits at position %lld are not finite (token %lld: %g): the model's weights or "
-                             "adapter hold NaN or infinite values, or overflow",
-                             (long long)position, (long long)i, (double)logits[i]);
+            return eco_error(
+                ECO_STATUS_ERANGE,
+                "logits at position %lld are not finite (token %lld: %g): the model's weights or "
+                "adapter hold NaN or infinite values, or overflow",
+                (long long)position, (long long)i, (double)logits[i]);
     return ECO_STATUS_OK;
 }

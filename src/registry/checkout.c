@@ -29,16 +29,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CHECKOUT_DIR "checkouts"
+#define CHECKOUT_DIR       "checkouts"
 #define CHECKOUT_MAX_DEPTH 32
 
 eco_status eco_registry_resolve(eco_registry *r, const char *ref, char **id) {
     *id = NULL;
     if (!r || !ref || !eco_model_id_ok(ref))
-        return eco_error(ECO_STATUS_EINVAL, "'%s' is not a model id or alias name", ref ? ref : "(null)");
+        return eco_error(ECO_STATUS_EINVAL, "'%s' is not a model id or alias name",
+                         ref ? ref : "(null)");
     if (eco_registry_exists(r, ref)) {
         *id = eco_strdup(ref);
-        return *id ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "resolve '%s': out of memory", ref);
+        return *id ? ECO_STATUS_OK
+                   : eco_error(ECO_STATUS_ENOMEM, "resolve '%s': out of memory", ref);
     }
     eco_status st = eco_registry_alias_get(r, ref, id);
     if (st == ECO_STATUS_ENOTFOUND)
@@ -84,8 +86,10 @@ static size_t count_files(const char *path, bool *odd, int depth) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
         char *child = eco_path_join(path, de->d_name);
         struct stat sb;
-        if (!child || lstat(child, &sb) != 0) *odd = true;
-        else if (S_ISDIR(sb.st_mode)) n += count_files(child, odd, depth + 1);
+        if (!child || lstat(child, &sb) != 0)
+            *odd = true;
+        else if (S_ISDIR(sb.st_mode))
+            n += count_files(child, odd, depth + 1);
         else {
             if (!S_ISREG(sb.st_mode)) *odd = true;
             n++;
@@ -108,7 +112,8 @@ static bool checkout_valid(eco_registry *r, const eco_genome *g, const char *dir
         char *path = eco_path_join(dir, e->name);
         char *obj = eco_store_object_path(eco_registry_store(r), e->sha256);
         struct stat fs, os;
-        bool ok = path && obj && lstat(path, &fs) == 0 && S_ISREG(fs.st_mode) && (uint64_t)fs.st_size == e->size;
+        bool ok = path && obj && lstat(path, &fs) == 0 && S_ISREG(fs.st_mode) &&
+                  (uint64_t)fs.st_size == e->size;
         if (ok && !(stat(obj, &os) == 0 && os.st_dev == fs.st_dev && os.st_ino == fs.st_ino)) {
             uint8_t d[ECO_SHA256_LEN];
             char hex[ECO_SHA256_HEX_LEN + 1];
@@ -185,12 +190,14 @@ static char *sibling(const char *parent, const char *id, const char *what) {
 /* Builds the checkout of g at final (under parent) unless a valid one is there. Builders
  * of one id take turns (an flock on "<parent>/.<id>.lock"), so a checkout is only ever
  * replaced when it is invalid, never one that another builder has just made. */
-static eco_status materialise(eco_registry *r, const eco_genome *g, const char *parent, const char *final) {
+static eco_status materialise(eco_registry *r, const eco_genome *g, const char *parent,
+                              const char *final) {
     if (checkout_valid(r, g, final)) return ECO_STATUS_OK;
     char *lock_path = sibling(parent, g->id, "lock");
     char *staging = sibling(parent, g->id, "partial");
     char *old = sibling(parent, g->id, "old");
-    eco_status st = staging && old && lock_path ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    eco_status st =
+        staging && old && lock_path ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
     int lock_fd = -1;
     if (st == ECO_STATUS_OK) {
         *strrchr(lock_path, '-') = '\0'; /* one lock per id, whatever the pid */
@@ -198,7 +205,8 @@ static eco_status materialise(eco_registry *r, const eco_genome *g, const char *
         if (lock_fd < 0) st = eco_error(ECO_STATUS_EIO, "%s: %s", lock_path, strerror(errno));
     }
     while (st == ECO_STATUS_OK && flock(lock_fd, LOCK_EX) != 0)
-        if (errno != EINTR) st = eco_error(ECO_STATUS_EIO, "lock %s: %s", lock_path, strerror(errno));
+        if (errno != EINTR)
+            st = eco_error(ECO_STATUS_EIO, "lock %s: %s", lock_path, strerror(errno));
     bool done = st == ECO_STATUS_OK && checkout_valid(r, g, final); /* built while we waited */
     if (st == ECO_STATUS_OK && !done) {
         remove_leftovers(parent, g->id);
@@ -221,7 +229,8 @@ static eco_status materialise(eco_registry *r, const eco_genome *g, const char *
     return st;
 }
 
-eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir, eco_genome *genome_out) {
+eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir,
+                                 eco_genome *genome_out) {
     *dir = NULL;
     if (!r || !ref) return eco_error(ECO_STATUS_EINVAL, "checkout: NULL argument");
     char *id = NULL, *parent = NULL, *final = NULL;
@@ -231,7 +240,8 @@ eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir, e
     if ((st = eco_registry_get(r, id, &g, NULL)) != ECO_STATUS_OK) goto out;
     for (size_t i = 0; i < g.files.n; i++) {
         const eco_file_entry *e = &g.files.files[i];
-        st = eco_store_verify_object(eco_registry_store(r), e->sha256, e->size, eco_registry_trust_cache(r));
+        st = eco_store_verify_object(eco_registry_store(r), e->sha256, e->size,
+                                     eco_registry_trust_cache(r));
         if (st != ECO_STATUS_OK) {
             eco_error_wrap(st, "model '%s': file %s", id, e->name);
             goto out;
@@ -243,7 +253,8 @@ eco_status eco_registry_checkout(eco_registry *r, const char *ref, char **dir, e
         st = eco_error(ECO_STATUS_ENOMEM, "checkout '%s': out of memory", id);
         goto out;
     }
-    if ((st = eco_mkdir_p(parent)) != ECO_STATUS_OK || (st = materialise(r, &g, parent, final)) != ECO_STATUS_OK) {
+    if ((st = eco_mkdir_p(parent)) != ECO_STATUS_OK ||
+        (st = materialise(r, &g, parent, final)) != ECO_STATUS_OK) {
         eco_error_wrap(st, "model '%s': checkout in %s", id, parent);
         goto out;
     }

@@ -108,7 +108,8 @@ static json_t *arch_doc(const eco_model_config *c) {
             bad |= json_object_set_new(rope, "rope_type", json_string("llama3"));
             bad |= json_object_set_new(rope, "factor", json_real(c->rope_factor));
             bad |= json_object_set_new(rope, "low_freq_factor", json_real(c->rope_low_freq_factor));
-            bad |= json_object_set_new(rope, "high_freq_factor", json_real(c->rope_high_freq_factor));
+            bad |=
+                json_object_set_new(rope, "high_freq_factor", json_real(c->rope_high_freq_factor));
             bad |= json_object_set_new(rope, "original_max_position_embeddings",
                                        json_integer((json_int_t)c->rope_original_max_pos));
         }
@@ -125,7 +126,8 @@ static json_t *arch_doc(const eco_model_config *c) {
 }
 
 eco_status eco_compat_architecture_hash(const char *config_path, char out[ECO_SHA256_HEX_LEN + 1]) {
-    if (!config_path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_compat_architecture_hash: NULL argument");
+    if (!config_path || !out)
+        return eco_error(ECO_STATUS_EINVAL, "eco_compat_architecture_hash: NULL argument");
     eco_model_config c;
     eco_status rc = eco_config_load(config_path, &c); /* errors name the file and field */
     if (rc) return rc;
@@ -134,8 +136,8 @@ eco_status eco_compat_architecture_hash(const char *config_path, char out[ECO_SH
 
 /* ---- tokenizer ----------------------------------------------------------------------- */
 
-static const char *const tok_keys[] = {"model", "added_tokens", "normalizer", "pre_tokenizer",
-                                       "post_processor", "decoder"};
+static const char *const tok_keys[] = {"model",         "added_tokens",   "normalizer",
+                                       "pre_tokenizer", "post_processor", "decoder"};
 
 static eco_status tokenizer_doc(const json_t *root, const char *file, json_t **out) {
     if (!json_is_object(root)) return eco_error(ECO_STATUS_EFORMAT, "%s: not a JSON object", file);
@@ -160,17 +162,19 @@ static eco_status tokenizer_doc(const json_t *root, const char *file, json_t **o
 }
 
 eco_status eco_compat_tokenizer_hash(const char *tokenizer_path, char out[ECO_SHA256_HEX_LEN + 1]) {
-    if (!tokenizer_path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_compat_tokenizer_hash: NULL argument");
+    if (!tokenizer_path || !out)
+        return eco_error(ECO_STATUS_EINVAL, "eco_compat_tokenizer_hash: NULL argument");
     char *file = NULL, *text = NULL;
     size_t len = 0;
-    eco_status rc = eco_json_read_doc(tokenizer_path, "tokenizer.json", TOKENIZER_MAX_BYTES, &file, &text, &len);
+    eco_status rc = eco_json_read_doc(tokenizer_path, "tokenizer.json", TOKENIZER_MAX_BYTES, &file,
+                                      &text, &len);
     json_t *root = NULL, *doc = NULL;
     if (rc == ECO_STATUS_OK) {
         json_error_t jerr;
         root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root)
-            rc = eco_error(ECO_STATUS_EFORMAT, "%s: not valid JSON: %s (line %d, column %d)", file, jerr.text,
-                           jerr.line, jerr.column);
+            rc = eco_error(ECO_STATUS_EFORMAT, "%s: not valid JSON: %s (line %d, column %d)", file,
+                           jerr.text, jerr.line, jerr.column);
     }
     free(text);
     if (rc == ECO_STATUS_OK) rc = tokenizer_doc(root, file, &doc);
@@ -183,7 +187,8 @@ eco_status eco_compat_tokenizer_hash(const char *tokenizer_path, char out[ECO_SH
 /* ---- tensor schema ------------------------------------------------------------------- */
 
 eco_status eco_compat_tensor_schema_hash(const char *model_dir, char out[ECO_SHA256_HEX_LEN + 1]) {
-    if (!model_dir || !out) return eco_error(ECO_STATUS_EINVAL, "eco_compat_tensor_schema_hash: NULL argument");
+    if (!model_dir || !out)
+        return eco_error(ECO_STATUS_EINVAL, "eco_compat_tensor_schema_hash: NULL argument");
     eco_weights *w;
     eco_status rc = eco_weights_open(model_dir, &w);
     if (rc) return rc;
@@ -224,15 +229,17 @@ static int cmp_entry(const void *a, const void *b) {
 static eco_status weight_manifest(const char *dir, eco_manifest *m) {
     memset(m, 0, sizeof *m);
     DIR *d = opendir(dir);
-    if (!d) return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "%s: cannot open folder: %s",
-                             dir, strerror(errno));
+    if (!d)
+        return eco_error(errno == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO,
+                         "%s: cannot open folder: %s", dir, strerror(errno));
     eco_status rc = ECO_STATUS_OK;
     size_t cap = 0;
     for (;;) {
         errno = 0;
         struct dirent *e = readdir(d);
         if (!e) {
-            if (errno) rc = eco_error(ECO_STATUS_EIO, "%s: cannot read folder: %s", dir, strerror(errno));
+            if (errno)
+                rc = eco_error(ECO_STATUS_EIO, "%s: cannot read folder: %s", dir, strerror(errno));
             break;
         }
         if (!is_weight_file(e->d_name)) continue;
@@ -245,12 +252,15 @@ static eco_status weight_manifest(const char *dir, eco_manifest *m) {
         if (lstat(path, &sb) != 0) {
             rc = eco_error(ECO_STATUS_EIO, "%s: cannot stat: %s", path, strerror(errno));
         } else if (!S_ISREG(sb.st_mode)) {
-            rc = eco_error(ECO_STATUS_EFORMAT, "%s: not a regular file (weight files must not be links or "
-                           "special files)", path);
+            rc = eco_error(ECO_STATUS_EFORMAT,
+                           "%s: not a regular file (weight files must not be links or "
+                           "special files)",
+                           path);
         } else if (m->n == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             eco_file_entry *f = realloc(m->files, ncap * sizeof *f); /* ncap <= file count * 2 */
-            if (!f) rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
+            if (!f)
+                rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
             else {
                 m->files = f;
                 cap = ncap;
@@ -261,11 +271,13 @@ static eco_status weight_manifest(const char *dir, eco_manifest *m) {
             memset(f, 0, sizeof *f);
             uint8_t dg[ECO_SHA256_LEN];
             f->name = eco_strdup(e->d_name);
-            if (!f->name) rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
+            if (!f->name)
+                rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
             else {
                 m->n++;
                 f->size = (uint64_t)sb.st_size;
-                if ((rc = eco_sha256_file(path, dg)) == ECO_STATUS_OK) eco_hex(f->sha256, dg, sizeof dg);
+                if ((rc = eco_sha256_file(path, dg)) == ECO_STATUS_OK)
+                    eco_hex(f->sha256, dg, sizeof dg);
             }
         }
         free(path);
@@ -293,14 +305,17 @@ static eco_status base_family(const char *dir, char out[ECO_SHA256_HEX_LEN + 1])
 
 /* base_family from a manifest the caller already hashed: the root of its top-level weight
  * entries (the same entries weight_manifest would hash), so nothing is read again. */
-static eco_status base_family_of(const eco_manifest *files, const char *dir, char out[ECO_SHA256_HEX_LEN + 1]) {
+static eco_status base_family_of(const eco_manifest *files, const char *dir,
+                                 char out[ECO_SHA256_HEX_LEN + 1]) {
     eco_manifest w = {0};
     w.files = eco_malloc_array(files->n ? files->n : 1, sizeof *w.files);
     if (!w.files) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
     for (size_t i = 0; i < files->n; i++)
-        if (!strchr(files->files[i].name, '/') && is_weight_file(files->files[i].name)) w.files[w.n++] = files->files[i];
-    eco_status rc = w.n ? eco_manifest_root(&w, out)
-                        : eco_error(ECO_STATUS_ENOTFOUND, "%s: no weight files (*.safetensors)", dir);
+        if (!strchr(files->files[i].name, '/') && is_weight_file(files->files[i].name))
+            w.files[w.n++] = files->files[i];
+    eco_status rc =
+        w.n ? eco_manifest_root(&w, out)
+            : eco_error(ECO_STATUS_ENOTFOUND, "%s: no weight files (*.safetensors)", dir);
     free(w.files); /* the entries are borrowed from files */
     return rc;
 }
@@ -310,7 +325,8 @@ static eco_status file_hashes(const char *model_dir, eco_compat_identity *id) {
     char *config = eco_path_join(model_dir, "config.json");
     char *tok = eco_path_join(model_dir, "tokenizer.json");
     eco_status rc;
-    if (!config || !tok) rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", model_dir);
+    if (!config || !tok)
+        rc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", model_dir);
     else if ((rc = eco_compat_architecture_hash(config, id->architecture_hash)) == ECO_STATUS_OK &&
              (rc = eco_compat_tokenizer_hash(tok, id->tokenizer_hash)) == ECO_STATUS_OK)
         rc = eco_compat_tensor_schema_hash(model_dir, id->tensor_schema_hash);
@@ -321,7 +337,8 @@ static eco_status file_hashes(const char *model_dir, eco_compat_identity *id) {
 
 eco_status eco_compat_compute_base_manifest(const char *model_dir, const eco_manifest *files,
                                             eco_compat_identity *out) {
-    if (!model_dir || !files || !out) return eco_error(ECO_STATUS_EINVAL, "eco_compat_compute_base: NULL argument");
+    if (!model_dir || !files || !out)
+        return eco_error(ECO_STATUS_EINVAL, "eco_compat_compute_base: NULL argument");
     eco_compat_identity id;
     memset(&id, 0, sizeof id);
     eco_status rc = file_hashes(model_dir, &id);
@@ -331,7 +348,8 @@ eco_status eco_compat_compute_base_manifest(const char *model_dir, const eco_man
 }
 
 eco_status eco_compat_compute_base(const char *model_dir, eco_compat_identity *out) {
-    if (!model_dir || !out) return eco_error(ECO_STATUS_EINVAL, "eco_compat_compute_base: NULL argument");
+    if (!model_dir || !out)
+        return eco_error(ECO_STATUS_EINVAL, "eco_compat_compute_base: NULL argument");
     eco_compat_identity id;
     memset(&id, 0, sizeof id);
     eco_status rc = file_hashes(model_dir, &id);

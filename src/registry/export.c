@@ -34,7 +34,8 @@ static eco_status check_out_dir(const char *out_dir, bool *was_empty) {
     struct stat sb;
     *was_empty = false;
     if (stat(out_dir, &sb) != 0) return ECO_STATUS_OK;
-    if (!S_ISDIR(sb.st_mode)) return eco_error(ECO_STATUS_EEXIST, "export: %s exists and is not a folder", out_dir);
+    if (!S_ISDIR(sb.st_mode))
+        return eco_error(ECO_STATUS_EEXIST, "export: %s exists and is not a folder", out_dir);
     eco_manifest m = {0};
     eco_status st = eco_manifest_from_dir(out_dir, NULL, &m);
     size_t n = m.n;
@@ -68,7 +69,8 @@ static eco_status copy_files(eco_registry *r, const eco_genome *g, const char *d
             *slash = '/';
         }
         if (st == ECO_STATUS_OK)
-            st = eco_store_verify_object(eco_registry_store(r), e->sha256, e->size, eco_registry_trust_cache(r));
+            st = eco_store_verify_object(eco_registry_store(r), e->sha256, e->size,
+                                         eco_registry_trust_cache(r));
         if (st == ECO_STATUS_OK) st = eco_store_copy_out(eco_registry_store(r), e->sha256, path);
         free(path);
         if (st != ECO_STATUS_OK) return eco_error_wrap(st, "export '%s': file %s", g->id, e->name);
@@ -77,7 +79,8 @@ static eco_status copy_files(eco_registry *r, const eco_genome *g, const char *d
 }
 
 eco_status eco_registry_export(eco_registry *r, const char *id, const char *out_dir) {
-    if (!r || !id || !out_dir || !out_dir[0]) return eco_error(ECO_STATUS_EINVAL, "export: NULL argument");
+    if (!r || !id || !out_dir || !out_dir[0])
+        return eco_error(ECO_STATUS_EINVAL, "export: NULL argument");
     eco_genome g = {0};
     char *envelope = NULL, *canon = NULL, *staging = NULL;
     size_t clen = 0;
@@ -97,14 +100,16 @@ eco_status eco_registry_export(eco_registry *r, const char *id, const char *out_
     if ((st = copy_files(r, &g, staging)) != ECO_STATUS_OK) goto out;
     if ((st = eco_genome_to_canonical(&g, &canon, &clen)) != ECO_STATUS_OK) goto out;
     if ((st = write_text(staging, ECO_GENOME_FILE, canon, clen)) != ECO_STATUS_OK) goto out;
-    if (envelope && (st = write_text(staging, ECO_SIGNATURE_FILE, envelope, strlen(envelope))) != ECO_STATUS_OK)
+    if (envelope &&
+        (st = write_text(staging, ECO_SIGNATURE_FILE, envelope, strlen(envelope))) != ECO_STATUS_OK)
         goto out;
     if (was_empty && rmdir(out_dir) != 0) {
         st = eco_error(ECO_STATUS_EIO, "export: remove empty %s: %s", out_dir, strerror(errno));
         goto out;
     }
     if (rename(staging, out_dir) != 0) {
-        st = eco_error(ECO_STATUS_EIO, "export: rename %s to %s: %s", staging, out_dir, strerror(errno));
+        st = eco_error(ECO_STATUS_EIO, "export: rename %s to %s: %s", staging, out_dir,
+                       strerror(errno));
         goto out;
     }
     staged = false;

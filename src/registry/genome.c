@@ -39,15 +39,13 @@
 
 #define GENOME_MAX_BYTES (64u * 1024u * 1024u)
 #define NAME_VERSION_MAX 128
-#define OP_NAME_MAX 64
+#define OP_NAME_MAX      64
 #define TOOL_VERSION_MAX 256
-#define PATH_MAX_LEN 96
+#define PATH_MAX_LEN     96
 
 static const char *const kind_names[] = {
-    [ECO_GENOME_KIND_BASE] = "base",
-    [ECO_GENOME_KIND_ADAPTER] = "adapter",
-    [ECO_GENOME_KIND_MERGED] = "merged",
-    [ECO_GENOME_KIND_DISTILLED] = "distilled",
+    [ECO_GENOME_KIND_BASE] = "base",           [ECO_GENOME_KIND_ADAPTER] = "adapter",
+    [ECO_GENOME_KIND_MERGED] = "merged",       [ECO_GENOME_KIND_DISTILLED] = "distilled",
     [ECO_GENOME_KIND_QUANTIZED] = "quantized",
 };
 #define N_KINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
@@ -65,7 +63,8 @@ eco_status eco_genome_kind_parse(const char *s, eco_genome_kind *out) {
             return ECO_STATUS_OK;
         }
     return eco_error(ECO_STATUS_EINVAL,
-                     "genome kind '%.64s' is unknown (base, adapter, merged, distilled, quantized)", s);
+                     "genome kind '%.64s' is unknown (base, adapter, merged, distilled, quantized)",
+                     s);
 }
 
 bool eco_model_id_ok(const char *id) {
@@ -221,7 +220,8 @@ static eco_status get_hex(const eco_jr *r, const char *key, char out[ECO_SHA256_
     const char *s;
     eco_status rc = get_str(r, key, &s);
     if (rc) return rc;
-    if (!is_lower_hex64(s)) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "not 64 lower-case hex digits");
+    if (!is_lower_hex64(s))
+        return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "not 64 lower-case hex digits");
     memcpy(out, s, ECO_SHA256_HEX_LEN + 1);
     return ECO_STATUS_OK;
 }
@@ -234,7 +234,8 @@ static int cmp_strp(const void *a, const void *b) {
 
 /* r[key]: a list of strings each obeying rule; LIST_CAPABILITY and LIST_HEX must be sorted
  * and unique, LIST_ID (parents) unique in any order. *out owns copies. */
-static eco_status get_list(const eco_jr *r, const char *key, enum list_rule rule, char ***out, size_t *n_out) {
+static eco_status get_list(const eco_jr *r, const char *key, enum list_rule rule, char ***out,
+                           size_t *n_out) {
     const json_t *v;
     eco_status rc = eco_jr_need(r, key, &v);
     if (rc) return rc;
@@ -248,23 +249,28 @@ static eco_status get_list(const eco_jr *r, const char *key, enum list_rule rule
         const char *s;
         if ((rc = eco_jr_str_value(r, p, json_array_get(v, i), false, &s, NULL))) break;
         switch (rule) {
-        case LIST_ID:
-            if (!eco_model_id_ok(s)) rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "not a valid model id");
-            break;
-        case LIST_CAPABILITY:
-            if (!name_version_ok(s))
-                rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT,
-                                 "'%.64s' is not \"name@version\" (name [a-z0-9_.-]+, version [0-9]+)", s);
-            break;
-        case LIST_HEX:
-            if (!is_lower_hex64(s)) rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "not 64 lower-case hex digits");
-            break;
+            case LIST_ID:
+                if (!eco_model_id_ok(s))
+                    rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "not a valid model id");
+                break;
+            case LIST_CAPABILITY:
+                if (!name_version_ok(s))
+                    rc = eco_jr_fail(
+                        r, p, ECO_STATUS_EFORMAT,
+                        "'%.64s' is not \"name@version\" (name [a-z0-9_.-]+, version [0-9]+)", s);
+                break;
+            case LIST_HEX:
+                if (!is_lower_hex64(s))
+                    rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "not 64 lower-case hex digits");
+                break;
         }
         if (rc) break;
         if (rule != LIST_ID && i > 0) {
             int c = strcmp(items[i - 1], s);
-            if (c == 0) rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "duplicate of the entry before it");
-            else if (c > 0) rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "not in sorted order");
+            if (c == 0)
+                rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "duplicate of the entry before it");
+            else if (c > 0)
+                rc = eco_jr_fail(r, p, ECO_STATUS_EFORMAT, "not in sorted order");
             if (rc) break;
         }
         rc = dup_str(r, p, s, &items[i]);
@@ -279,7 +285,8 @@ static eco_status get_list(const eco_jr *r, const char *key, enum list_rule rule
             qsort(sorted, n, sizeof *sorted, cmp_strp);
             for (size_t i = 1; i < n && rc == ECO_STATUS_OK; i++)
                 if (strcmp(sorted[i - 1], sorted[i]) == 0)
-                    rc = eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "'%.64s' appears more than once", sorted[i]);
+                    rc = eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "'%.64s' appears more than once",
+                                     sorted[i]);
             free(sorted);
         }
     }
@@ -293,8 +300,9 @@ static eco_status get_list(const eco_jr *r, const char *key, enum list_rule rule
 }
 
 static const char *const root_keys[] = {
-    "id", "kind", "compatibility", "interface_version", "capabilities", "lineage", "files",
-    "base", "resource_profile", "corpora", "created_at", "tool_version", NULL,
+    "id",    "kind", "compatibility",    "interface_version", "capabilities", "lineage",
+    "files", "base", "resource_profile", "corpora",           "created_at",   "tool_version",
+    NULL,
 };
 static const char *const compat_keys[] = {"base_family", "architecture_hash", "tokenizer_hash",
                                           "tensor_schema_hash", NULL};
@@ -303,7 +311,8 @@ static const char *const op_keys[] = {"name", "params", "seed", NULL};
 static const char *const profile_keys[] = {"parameters", "bytes", "resident_bytes", NULL};
 
 /* The member `key` of parent as a reader holding exactly keys. */
-static eco_status enter(const eco_jr *parent, const char *key, const char *const *keys, eco_jr *out) {
+static eco_status enter(const eco_jr *parent, const char *key, const char *const *keys,
+                        eco_jr *out) {
     *out = eco_jr_child(parent, key, json_object_get(parent->obj, key));
     return eco_jr_exact(out, keys);
 }
@@ -328,13 +337,16 @@ static eco_status parse_lineage(const eco_jr *root, eco_genome *g) {
     const char *name;
     if ((rc = get_str(&op, "name", &name))) return rc;
     if (!op_name_ok(name))
-        return eco_jr_fail(&op, "name", ECO_STATUS_EFORMAT, "'%.64s' is not 1..%d of [a-z0-9_.-]", name, OP_NAME_MAX);
+        return eco_jr_fail(&op, "name", ECO_STATUS_EFORMAT, "'%.64s' is not 1..%d of [a-z0-9_.-]",
+                           name, OP_NAME_MAX);
     if ((rc = dup_str(&op, "name", name, &g->op_name))) return rc;
     const json_t *params = json_object_get(op.obj, "params");
-    if (!json_is_object(params)) return eco_jr_fail(&op, "params", ECO_STATUS_EFORMAT, "expected an object");
+    if (!json_is_object(params))
+        return eco_jr_fail(&op, "params", ECO_STATUS_EFORMAT, "expected an object");
     if (!nul_free(params, 0))
         return eco_jr_fail(&op, "params", ECO_STATUS_EFORMAT,
-                           "a string or key holds a NUL character, or nesting deeper than %d", PARAMS_MAX_DEPTH);
+                           "a string or key holds a NUL character, or nesting deeper than %d",
+                           PARAMS_MAX_DEPTH);
     /* A private copy: the record must not change when the caller's document does. */
     g->op_params = json_deep_copy(params);
     if (!g->op_params) return eco_jr_fail(&op, "params", ECO_STATUS_ENOMEM, "out of memory");
@@ -359,7 +371,8 @@ static eco_status parse_into(const json_t *j, const char *label, eco_genome *g) 
     if (rc) return rc;
     const char *s;
     if ((rc = get_str(&r, "id", &s))) return rc;
-    if (!eco_model_id_ok(s)) return eco_jr_fail(&r, "id", ECO_STATUS_EFORMAT, "not a valid model id");
+    if (!eco_model_id_ok(s))
+        return eco_jr_fail(&r, "id", ECO_STATUS_EFORMAT, "not a valid model id");
     if ((rc = dup_str(&r, "id", s, &g->id))) return rc;
 
     if ((rc = get_str(&r, "kind", &s))) return rc;
@@ -375,10 +388,12 @@ static eco_status parse_into(const json_t *j, const char *label, eco_genome *g) 
 
     if ((rc = get_str(&r, "interface_version", &s))) return rc;
     if (!name_version_ok(s))
-        return eco_jr_fail(&r, "interface_version", ECO_STATUS_EFORMAT, "'%.64s' is not \"name@version\"", s);
+        return eco_jr_fail(&r, "interface_version", ECO_STATUS_EFORMAT,
+                           "'%.64s' is not \"name@version\"", s);
     if ((rc = dup_str(&r, "interface_version", s, &g->interface_version))) return rc;
 
-    if ((rc = get_list(&r, "capabilities", LIST_CAPABILITY, &g->capabilities, &g->n_capabilities))) return rc;
+    if ((rc = get_list(&r, "capabilities", LIST_CAPABILITY, &g->capabilities, &g->n_capabilities)))
+        return rc;
     if ((rc = parse_lineage(&r, g))) return rc;
     /* The manifest reader names entries "<its label>[i].name": give it "<label>: files". */
     size_t flen = strlen(label) + sizeof ": files";
@@ -391,8 +406,10 @@ static eco_status parse_into(const json_t *j, const char *label, eco_genome *g) 
 
     const json_t *base = json_object_get(j, "base");
     if (!json_is_null(base)) {
-        if (get_str(&r, "base", &s)) return eco_jr_fail(&r, "base", ECO_STATUS_EFORMAT, "expected a model id or null");
-        if (!eco_model_id_ok(s)) return eco_jr_fail(&r, "base", ECO_STATUS_EFORMAT, "not a valid model id");
+        if (get_str(&r, "base", &s))
+            return eco_jr_fail(&r, "base", ECO_STATUS_EFORMAT, "expected a model id or null");
+        if (!eco_model_id_ok(s))
+            return eco_jr_fail(&r, "base", ECO_STATUS_EFORMAT, "not a valid model id");
         if ((rc = dup_str(&r, "base", s, &g->base))) return rc;
     }
     if ((rc = parse_profile(&r, g))) return rc;
@@ -406,14 +423,15 @@ static eco_status parse_into(const json_t *j, const char *label, eco_genome *g) 
 
     if ((rc = get_str(&r, "tool_version", &s))) return rc;
     if (!tool_version_ok(s))
-        return eco_jr_fail(&r, "tool_version", ECO_STATUS_EFORMAT, "expected 1..%d bytes without control characters",
-                           TOOL_VERSION_MAX);
+        return eco_jr_fail(&r, "tool_version", ECO_STATUS_EFORMAT,
+                           "expected 1..%d bytes without control characters", TOOL_VERSION_MAX);
     return dup_str(&r, "tool_version", s, &g->tool_version);
 }
 
 eco_status eco_genome_from_json(const json_t *j, const char *label, eco_genome *out) {
     if (!label) label = "genome";
-    if (!j || !out) return eco_error(ECO_STATUS_EINVAL, "%s: eco_genome_from_json: NULL argument", label);
+    if (!j || !out)
+        return eco_error(ECO_STATUS_EINVAL, "%s: eco_genome_from_json: NULL argument", label);
     eco_genome g;
     memset(&g, 0, sizeof g);
     eco_status rc = parse_into(j, label, &g);
@@ -430,8 +448,8 @@ eco_status eco_genome_parse(const char *text, size_t len, const char *label, eco
     if (!out || (!text && len > 0))
         return eco_error(ECO_STATUS_EINVAL, "%s: eco_genome_parse: NULL argument", label);
     if (len > GENOME_MAX_BYTES)
-        return eco_error(ECO_STATUS_ERANGE, "%s: %zu bytes is too large for a genome (at most %u)", label,
-                         len, GENOME_MAX_BYTES);
+        return eco_error(ECO_STATUS_ERANGE, "%s: %zu bytes is too large for a genome (at most %u)",
+                         label, len, GENOME_MAX_BYTES);
     json_error_t jerr;
     json_t *root = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
@@ -454,7 +472,8 @@ static json_t *jstr(const char *s, const char *path, eco_status *rc) {
         return NULL;
     }
     json_t *v = json_string(s);
-    if (!v) *rc = eco_error(ECO_STATUS_EINVAL, WLABEL ": %s: not valid UTF-8 (or out of memory)", path);
+    if (!v)
+        *rc = eco_error(ECO_STATUS_EINVAL, WLABEL ": %s: not valid UTF-8 (or out of memory)", path);
     return v;
 }
 
@@ -469,8 +488,9 @@ static json_t *jhex(const char *s, const char *path, eco_status *rc) {
 static json_t *jint(uint64_t x, const char *path, eco_status *rc) {
     if (*rc) return NULL;
     if (x > (uint64_t)INT64_MAX) {
-        *rc = eco_error(ECO_STATUS_ERANGE, WLABEL ": %s: %llu does not fit a JSON integer (at most 2^63-1)",
-                        path, (unsigned long long)x);
+        *rc = eco_error(ECO_STATUS_ERANGE,
+                        WLABEL ": %s: %llu does not fit a JSON integer (at most 2^63-1)", path,
+                        (unsigned long long)x);
         return NULL;
     }
     json_t *v = json_integer((json_int_t)x);
@@ -493,7 +513,8 @@ static json_t *jlist(char *const *items, size_t n, const char *path, eco_status 
     for (size_t i = 0; i < n && !*rc; i++) {
         snprintf(p, sizeof p, "%s[%zu]", path, i);
         json_t *s = jstr(items[i], p, rc);
-        if (s && json_array_append_new(a, s)) *rc = eco_error(ECO_STATUS_ENOMEM, WLABEL ": %s: out of memory", p);
+        if (s && json_array_append_new(a, s))
+            *rc = eco_error(ECO_STATUS_ENOMEM, WLABEL ": %s: out of memory", p);
     }
     if (*rc) {
         json_decref(a);
@@ -528,9 +549,11 @@ static json_t *build(const eco_genome *g, eco_status *rc) {
     json_t *c = *rc ? NULL : json_object();
     const eco_compat_identity *ci = &g->compatibility;
     put(c, "base_family", jhex(ci->base_family, "compatibility.base_family", rc), rc);
-    put(c, "architecture_hash", jhex(ci->architecture_hash, "compatibility.architecture_hash", rc), rc);
+    put(c, "architecture_hash", jhex(ci->architecture_hash, "compatibility.architecture_hash", rc),
+        rc);
     put(c, "tokenizer_hash", jhex(ci->tokenizer_hash, "compatibility.tokenizer_hash", rc), rc);
-    put(c, "tensor_schema_hash", jhex(ci->tensor_schema_hash, "compatibility.tensor_schema_hash", rc), rc);
+    put(c, "tensor_schema_hash",
+        jhex(ci->tensor_schema_hash, "compatibility.tensor_schema_hash", rc), rc);
     put(o, "compatibility", c, rc);
 
     put(o, "interface_version", jstr(g->interface_version, "interface_version", rc), rc);
@@ -585,7 +608,8 @@ eco_status eco_genome_to_json(const eco_genome *g, json_t **out) {
     eco_genome_free(&check);
     if (rc) {
         json_decref(o);
-        return rc == ECO_STATUS_EFORMAT ? ECO_STATUS_EINVAL : rc; /* a caller's record, not a file */
+        return rc == ECO_STATUS_EFORMAT ? ECO_STATUS_EINVAL
+                                        : rc; /* a caller's record, not a file */
     }
     *out = o;
     return ECO_STATUS_OK;

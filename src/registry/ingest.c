@@ -60,7 +60,8 @@ static eco_status set_capabilities(eco_genome *g, const eco_add_options *opt) {
         const char *c = opt->capabilities[i];
         const char *at = c ? strchr(c, '@') : NULL;
         if (!c || !at || at == c || !at[1])
-            return eco_error(ECO_STATUS_EINVAL, "add: capability '%s' is not name@version", c ? c : "(null)");
+            return eco_error(ECO_STATUS_EINVAL, "add: capability '%s' is not name@version",
+                             c ? c : "(null)");
         if (!(g->capabilities[g->n_capabilities] = eco_strdup(c)))
             return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
         g->n_capabilities++;
@@ -123,9 +124,12 @@ static eco_status read_training(const char *dir, eco_genome *g, bool *distill) {
     *distill = json_object_get(run, "distill") != NULL;
     const char *mode = json_string_value(json_object_get(run, "mode"));
     free(g->op_name);
-    g->op_name = eco_strdup(*distill ? "distill" : mode && strcmp(mode, "lora") == 0 ? "train-lora" : "train");
+    g->op_name = eco_strdup(*distill                            ? "distill"
+                            : mode && strcmp(mode, "lora") == 0 ? "train-lora"
+                                                                : "train");
     json_t *seed = json_object_get(hyper, "seed");
-    if (json_is_integer(seed) && json_integer_value(seed) >= 0) g->op_seed = (uint64_t)json_integer_value(seed);
+    if (json_is_integer(seed) && json_integer_value(seed) >= 0)
+        g->op_seed = (uint64_t)json_integer_value(seed);
     const char *corpus = json_string_value(json_object_get(json_object_get(run, "data"), "sha256"));
     if (corpus) {
         g->corpora = eco_calloc_array(1, sizeof(char *));
@@ -162,8 +166,10 @@ static eco_status describe_adapter(eco_registry *r, const char *dir, const eco_a
     if (st != ECO_STATUS_OK) return st;
     const char *base = opt->base ? opt->base : pc.base_model_name_or_path;
     if (!base || !base[0])
-        return eco_error(ECO_STATUS_EINVAL, "%s: adapter names no base (give --base ID, or set "
-                                            "base_model_name_or_path to a registered id)", dir);
+        return eco_error(ECO_STATUS_EINVAL,
+                         "%s: adapter names no base (give --base ID, or set "
+                         "base_model_name_or_path to a registered id)",
+                         dir);
     eco_genome bg = {0};
     st = eco_registry_get(r, base, &bg, NULL);
     if (st != ECO_STATUS_OK)
@@ -198,8 +204,10 @@ static eco_status describe_adapter(eco_registry *r, const char *dir, const eco_a
     g->n_params = params;
     g->bytes = bytes;
     g->resident_bytes = (uint64_t)params * sizeof(float); /* applied unmerged, in f32 */
-    if (!(g->base = eco_strdup(bg.id))) st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
-    else if (g->n_parents == 0) st = set_parents1(g, bg.id);
+    if (!(g->base = eco_strdup(bg.id)))
+        st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+    else if (g->n_parents == 0)
+        st = set_parents1(g, bg.id);
 out:
     eco_genome_free(&bg);
     return st;
@@ -220,14 +228,16 @@ static eco_status describe_full(eco_registry *r, const char *dir, const eco_add_
     eco_weights *w = NULL;
     if ((st = eco_weights_open(dir, &w)) != ECO_STATUS_OK) return st;
     int64_t params = 0;
-    for (size_t i = 0; i < eco_weights_count(w); i++) params += (int64_t)eco_tensor_numel(eco_weights_get(w, i));
+    for (size_t i = 0; i < eco_weights_count(w); i++)
+        params += (int64_t)eco_tensor_numel(eco_weights_get(w, i));
     uint64_t bytes = eco_weights_nbytes(w);
     eco_weights_close(w);
-    int64_t ctx = cfg.max_position_embeddings > 0 && cfg.max_position_embeddings < RESIDENT_KV_POSITIONS
-                      ? cfg.max_position_embeddings
-                      : RESIDENT_KV_POSITIONS;
-    uint64_t kv = 2ull * (uint64_t)cfg.n_layers * (uint64_t)cfg.n_kv_heads * (uint64_t)cfg.head_dim *
-                  (uint64_t)ctx * sizeof(float);
+    int64_t ctx =
+        cfg.max_position_embeddings > 0 && cfg.max_position_embeddings < RESIDENT_KV_POSITIONS
+            ? cfg.max_position_embeddings
+            : RESIDENT_KV_POSITIONS;
+    uint64_t kv = 2ull * (uint64_t)cfg.n_layers * (uint64_t)cfg.n_kv_heads *
+                  (uint64_t)cfg.head_dim * (uint64_t)ctx * sizeof(float);
     g->n_params = params;
     g->bytes = bytes;
     g->resident_bytes = bytes + kv;
@@ -239,9 +249,12 @@ static eco_status describe_full(eco_registry *r, const char *dir, const eco_add_
     if ((st = eco_registry_get(r, opt->base, &bg, NULL)) != ECO_STATUS_OK)
         return eco_error_wrap(st, "%s: base '%s'", dir, opt->base);
     g->kind = distill ? ECO_GENOME_KIND_DISTILLED : ECO_GENOME_KIND_MERGED;
-    memcpy(g->compatibility.base_family, bg.compatibility.base_family, sizeof g->compatibility.base_family);
-    if (!(g->base = eco_strdup(bg.id))) st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
-    else if (g->n_parents == 0) st = set_parents1(g, bg.id);
+    memcpy(g->compatibility.base_family, bg.compatibility.base_family,
+           sizeof g->compatibility.base_family);
+    if (!(g->base = eco_strdup(bg.id)))
+        st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+    else if (g->n_parents == 0)
+        st = set_parents1(g, bg.id);
     eco_genome_free(&bg);
     return st;
 }
@@ -251,7 +264,8 @@ static eco_status describe_full(eco_registry *r, const char *dir, const eco_add_
  * not reused; the put that follows replaces it. */
 static bool stored_intact(eco_registry *r, const eco_file_entry *e) {
     if (!eco_store_has(eco_registry_store(r), e->sha256)) return false;
-    if (eco_store_verify_object(eco_registry_store(r), e->sha256, e->size, false) == ECO_STATUS_OK) return true;
+    if (eco_store_verify_object(eco_registry_store(r), e->sha256, e->size, false) == ECO_STATUS_OK)
+        return true;
     eco_clear_error();
     return false;
 }
@@ -261,8 +275,9 @@ static bool stored_intact(eco_registry *r, const eco_file_entry *e) {
  * appended to *added (n_added of them; caller frees with eco_registry_ids_free), so a
  * refused add can remove them again. Damaged objects replaced on the way are logged as
  * "repair" events. progress (may be NULL) advances by the megabytes copied. */
-static eco_status store_files(eco_registry *r, const char *dir, const char *id, const eco_manifest *m,
-                              char ***added, size_t *n_added, eco_progress *progress) {
+static eco_status store_files(eco_registry *r, const char *dir, const char *id,
+                              const eco_manifest *m, char ***added, size_t *n_added,
+                              eco_progress *progress) {
     eco_store *s = eco_registry_store(r);
     eco_status st = ECO_STATUS_OK;
     *added = m->n ? eco_calloc_array(m->n, sizeof(char *)) : NULL;
@@ -282,11 +297,13 @@ static eco_status store_files(eco_registry *r, const char *dir, const char *id, 
         /* (content that changed meanwhile was stored under another digest: `registry gc`
          * removes it) */
         if (strcmp(hex, e->sha256) != 0 || size != e->size) {
-            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: file %s changed while it was being added", dir, e->name);
+            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: file %s changed while it was being added",
+                           dir, e->name);
             break;
         }
         if (!was_there) {
-            if (!((*added)[*n_added] = eco_strdup(hex))) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+            if (!((*added)[*n_added] = eco_strdup(hex)))
+                return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
             (*n_added)++;
         }
     }
@@ -296,7 +313,8 @@ static eco_status store_files(eco_registry *r, const char *dir, const char *id, 
     snprintf(msg, sizeof msg, "%s", st ? eco_last_error() : "");
     bool logged_all = true;
     while (eco_store_pop_repaired(s, hex))
-        if (eco_registry_log_event(r, "repair", id, json_pack("{s:s, s:s}", "sha256", hex, "folder", dir)) !=
+        if (eco_registry_log_event(r, "repair", id,
+                                   json_pack("{s:s, s:s}", "sha256", hex, "folder", dir)) !=
             ECO_STATUS_OK)
             logged_all = false;
     if (!logged_all) ECO_WARN("add %s: a repair could not be logged: %s", dir, eco_last_error());
@@ -342,13 +360,16 @@ static eco_status skip_list(const char *dir, char ***out) {
             v = nv;
             cap *= 2;
         }
-        if (!(v[n++] = eco_strdup(de->d_name))) st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+        if (!(v[n++] = eco_strdup(de->d_name)))
+            st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
         size_t used = strlen(listed);
-        snprintf(listed + used, sizeof listed - used, "%s%s%s", used ? ", " : "", de->d_name, is_dir ? "/" : "");
+        snprintf(listed + used, sizeof listed - used, "%s%s%s", used ? ", " : "", de->d_name,
+                 is_dir ? "/" : "");
     }
     if (d) closedir(d);
     if (st == ECO_STATUS_OK && n > 2)
-        ECO_WARN("add %s: skipped training's working files, not part of a model or adapter: %s", dir, listed);
+        ECO_WARN("add %s: skipped training's working files, not part of a model or adapter: %s",
+                 dir, listed);
     *out = v;
     return st;
 }
@@ -370,8 +391,10 @@ static uint64_t tree_bytes(const char *path, int depth) {
         char *child = eco_path_join(path, de->d_name);
         struct stat sb;
         if (child && lstat(child, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode)) total += tree_bytes(child, depth + 1);
-            else if (S_ISREG(sb.st_mode)) total += (uint64_t)sb.st_size;
+            if (S_ISDIR(sb.st_mode))
+                total += tree_bytes(child, depth + 1);
+            else if (S_ISREG(sb.st_mode))
+                total += (uint64_t)sb.st_size;
         }
         free(child);
     }
@@ -384,7 +407,8 @@ static uint64_t tree_bytes(const char *path, int depth) {
 static eco_progress *begin_progress(eco_progress *p, const char *dir, const eco_add_options *opt) {
     if (!opt->progress) return NULL;
     uint64_t bytes = tree_bytes(dir, 0);
-    if (bytes < (opt->progress_min_bytes ? opt->progress_min_bytes : ECO_ADD_PROGRESS_MIN_BYTES)) return NULL;
+    if (bytes < (opt->progress_min_bytes ? opt->progress_min_bytes : ECO_ADD_PROGRESS_MIN_BYTES))
+        return NULL;
     eco_progress_begin(p, "add", 2.0 * (double)bytes / 1e6, "MB");
     return p;
 }
@@ -394,14 +418,16 @@ static void rescale_progress(eco_progress *p, eco_registry *r, const eco_manifes
     if (!p) return;
     double to_store = 0;
     for (size_t i = 0; i < m->n; i++)
-        if (!eco_store_has(eco_registry_store(r), m->files[i].sha256)) to_store += (double)m->files[i].size / 1e6;
+        if (!eco_store_has(eco_registry_store(r), m->files[i].sha256))
+            to_store += (double)m->files[i].size / 1e6;
     p->total = p->done + to_store;
 }
 
 /* Adding the same folder again must be a no-op, not a conflict over the clock: when the id
  * is registered and no time was asked for, take the registered genome's created_at (the
  * registry then compares everything else). */
-static eco_status keep_first_registration_time(eco_registry *r, eco_genome *g, const eco_add_options *opt) {
+static eco_status keep_first_registration_time(eco_registry *r, eco_genome *g,
+                                               const eco_add_options *opt) {
     if (opt->created_at || !eco_registry_exists(r, g->id)) return ECO_STATUS_OK;
     eco_genome old = {0};
     eco_status st = eco_registry_get(r, g->id, &old, NULL);
@@ -454,7 +480,8 @@ static void warn_untrusted_key(eco_registry *r, const char *key_path) {
     if (eco_signing_key_load(key_path, &k) == ECO_STATUS_OK &&
         eco_keyring_load_dir(eco_registry_trusted_dir(r), &kr) == ECO_STATUS_OK &&
         !eco_keyring_has(kr, eco_signing_key_id(k)))
-        ECO_WARN("add: signing key %s (id %s) is not trusted by this registry (no matching .pub in %s): `verify` will "
+        ECO_WARN("add: signing key %s (id %s) is not trusted by this registry (no matching .pub in "
+                 "%s): `verify` will "
                  "report the model as untrusted until its public key is copied there",
                  key_path, eco_signing_key_id(k), eco_registry_trusted_dir(r));
     eco_clear_error();
@@ -466,17 +493,23 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
                                 eco_genome *genome_out) {
     if (!r || !dir || !opt || !opt->id) return eco_error(ECO_STATUS_EINVAL, "add: NULL argument");
     if (!eco_model_id_ok(opt->id))
-        return eco_error(ECO_STATUS_EINVAL, "'%s' is not a valid model id (1-127 of A-Z a-z 0-9 . _ @ + -, "
-                                            "not starting with '.' or '-')", opt->id);
+        return eco_error(ECO_STATUS_EINVAL,
+                         "'%s' is not a valid model id (1-127 of A-Z a-z 0-9 . _ @ + -, "
+                         "not starting with '.' or '-')",
+                         opt->id);
     if (!eco_path_is_dir(dir)) return eco_error(ECO_STATUS_ENOTFOUND, "%s: no such folder", dir);
     const bool adapter = has_file(dir, "adapter_config.json");
     if (!adapter && !has_file(dir, "config.json"))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: neither config.json (a model) nor adapter_config.json (an adapter)", dir);
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: neither config.json (a model) nor adapter_config.json (an adapter)",
+                         dir);
 
     eco_genome g = {0};
     char created[32];
-    if (opt->created_at) snprintf(created, sizeof created, "%s", opt->created_at);
-    else eco_registry_now_rfc3339(created);
+    if (opt->created_at)
+        snprintf(created, sizeof created, "%s", opt->created_at);
+    else
+        eco_registry_now_rfc3339(created);
     char **skip = NULL, **added = NULL;
     size_t n_added = 0;
     int lock = -1;
@@ -491,14 +524,16 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     g.op_params = json_object();
     g.created_at = eco_strdup(created);
     g.tool_version = eco_strdup("tiny-ecology " ECO_VERSION);
-    if (!g.id || !g.interface_version || !g.op_name || !g.op_params || !g.created_at || !g.tool_version) {
+    if (!g.id || !g.interface_version || !g.op_name || !g.op_params || !g.created_at ||
+        !g.tool_version) {
         st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
         goto out;
     }
     if ((st = set_capabilities(&g, opt)) != ECO_STATUS_OK) goto out;
     if ((st = skip_list(dir, &skip)) != ECO_STATUS_OK) goto out;
     prog = begin_progress(&prog_line, dir, opt);
-    if ((st = eco_manifest_from_dir_progress(dir, (const char *const *)skip, prog, &g.files)) != ECO_STATUS_OK)
+    if ((st = eco_manifest_from_dir_progress(dir, (const char *const *)skip, prog, &g.files)) !=
+        ECO_STATUS_OK)
         goto out;
     if (g.files.n == 0) {
         st = eco_error(ECO_STATUS_EFORMAT, "%s: no files", dir);
@@ -508,7 +543,8 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     /* no training.json: lineage.json of `model create` / `model merge` (a merge names its base) */
     eco_add_options fopt = *opt;
     if (!adapter && strcmp(g.op_name, "import") == 0) {
-        if ((st = eco_ingest_lineage_record(r, dir, opt->base, &g, &merged_base)) != ECO_STATUS_OK) goto out;
+        if ((st = eco_ingest_lineage_record(r, dir, opt->base, &g, &merged_base)) != ECO_STATUS_OK)
+            goto out;
         if (merged_base) fopt.base = merged_base;
     }
     st = adapter ? describe_adapter(r, dir, opt, &g) : describe_full(r, dir, &fopt, distill, &g);
@@ -528,8 +564,10 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
      * objects this add is about to reference. */
     if ((st = eco_registry_store_lock(r, false, &lock)) != ECO_STATUS_OK) goto out;
     rescale_progress(prog, r, &g.files);
-    if ((st = store_files(r, dir, g.id, &g.files, &added, &n_added, prog)) != ECO_STATUS_OK) goto out;
-    if (opt->sign_key && (st = eco_sign_genome(&g, opt->sign_key, &envelope)) != ECO_STATUS_OK) goto out;
+    if ((st = store_files(r, dir, g.id, &g.files, &added, &n_added, prog)) != ECO_STATUS_OK)
+        goto out;
+    if (opt->sign_key && (st = eco_sign_genome(&g, opt->sign_key, &envelope)) != ECO_STATUS_OK)
+        goto out;
     if ((st = eco_registry_register(r, &g, envelope, &created_new)) != ECO_STATUS_OK) goto out;
     if (opt->sign_key && created_new) warn_untrusted_key(r, opt->sign_key);
     if (genome_out) {
@@ -544,9 +582,11 @@ out:
          * model references (another add may have come to share them meanwhile) go. */
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", eco_last_error());
-        if (eco_registry_remove_unreferenced(r, (const char *const *)added, n_added, NULL, NULL) != ECO_STATUS_OK)
-            ECO_WARN("add %s: could not remove the objects it stored (`ecology registry gc` will): %s", dir,
-                     eco_last_error());
+        if (eco_registry_remove_unreferenced(r, (const char *const *)added, n_added, NULL, NULL) !=
+            ECO_STATUS_OK)
+            ECO_WARN(
+                "add %s: could not remove the objects it stored (`ecology registry gc` will): %s",
+                dir, eco_last_error());
         eco_error(st, "%s", msg);
     }
     eco_registry_ids_free(added, n_added);

@@ -31,8 +31,8 @@ static bool hex64(const char *s) {
 
 /* The id of the first registered model of the wanted kind (adapter or not) whose file
  * `name` has digest hex; ENOTFOUND naming the record's entry otherwise. *id malloc'd. */
-static eco_status find_by_file(eco_registry *r, bool adapter, const char *name, const char *hex, const char *label,
-                               char **id) {
+static eco_status find_by_file(eco_registry *r, bool adapter, const char *name, const char *hex,
+                               const char *label, char **id) {
     char **ids = NULL;
     size_t n = 0;
     eco_registry_filter f = {.kind = adapter ? "adapter" : NULL};
@@ -50,8 +50,10 @@ static eco_status find_by_file(eco_registry *r, bool adapter, const char *name, 
     }
     eco_registry_ids_free(ids, n);
     if (!st && !*id)
-        st = eco_error(ECO_STATUS_ENOTFOUND, "%s: no registered %s holds %s with sha256 %.12s...: add it first%s", label,
-                       adapter ? "adapter" : "model", name, hex, adapter ? "" : " (or give --base ID)");
+        st = eco_error(ECO_STATUS_ENOTFOUND,
+                       "%s: no registered %s holds %s with sha256 %.12s...: add it first%s", label,
+                       adapter ? "adapter" : "model", name, hex,
+                       adapter ? "" : " (or give --base ID)");
     return st;
 }
 
@@ -75,7 +77,8 @@ eco_status eco_ingest_lineage_record(eco_registry *r, const char *dir, const cha
         goto out;
     }
     json_t *op = json_object_get(root, "operation"), *plist = json_object_get(root, "parents");
-    json_t *name = json_object_get(op, "name"), *params = json_object_get(op, "params"), *seed = json_object_get(op, "seed");
+    json_t *name = json_object_get(op, "name"), *params = json_object_get(op, "params"),
+           *seed = json_object_get(op, "seed");
     if (!json_is_object(op)) {
         st = bad(path, "operation", "missing or not an object");
         goto out;
@@ -99,7 +102,8 @@ eco_status eco_ingest_lineage_record(eco_registry *r, const char *dir, const cha
     }
     const bool merge = strcmp(json_string_value(name), "merge") == 0;
     if (merge != (json_array_size(plist) == 2)) {
-        st = bad(path, "parents", merge ? "a merge needs its base and adapter" : "a created model has no parents");
+        st = bad(path, "parents",
+                 merge ? "a merge needs its base and adapter" : "a created model has no parents");
         goto out;
     }
     parents = eco_calloc_array(2, sizeof *parents);

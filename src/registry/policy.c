@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define POLICY_FILE "policy.json"
+#define POLICY_FILE      "policy.json"
 #define POLICY_MAX_BYTES ((size_t)1 << 20)
 
 eco_status eco_registry_policy_set(const char *data_dir, bool require_signature) {
@@ -39,8 +39,10 @@ eco_status eco_registry_policy_get(const char *data_dir, bool *require_signature
         json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
         static const char *const keys[] = {"require_signature", NULL};
         eco_jr r = eco_jr_root(path, j);
-        if (!j) st = eco_error(ECO_STATUS_EFORMAT, "%s: line %d: %s", path, err.line, err.text);
-        else if (!(st = eco_jr_only(&r, keys))) st = eco_jr_bool(&r, "require_signature", false, require_signature);
+        if (!j)
+            st = eco_error(ECO_STATUS_EFORMAT, "%s: line %d: %s", path, err.line, err.text);
+        else if (!(st = eco_jr_only(&r, keys)))
+            st = eco_jr_bool(&r, "require_signature", false, require_signature);
         json_decref(j);
     }
     free(text);

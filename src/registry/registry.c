@@ -26,12 +26,12 @@
 #include <unistd.h>
 
 struct eco_registry {
-    char *data_dir;          /* resolved data folder */
-    char *trusted_dir;       /* folder of trusted *.pub keys */
+    char *data_dir;    /* resolved data folder */
+    char *trusted_dir; /* folder of trusted *.pub keys */
     bool require_signature;
-    bool trust_cache;        /* reads may skip re-hashing objects verified before */
-    bool read_only;          /* opened read-only: nothing under data_dir is written */
-    eco_store *store;        /* the artifact store under data_dir */
+    bool trust_cache; /* reads may skip re-hashing objects verified before */
+    bool read_only;   /* opened read-only: nothing under data_dir is written */
+    eco_store *store; /* the artifact store under data_dir */
     eco_registry_backend *be;
 };
 
@@ -70,7 +70,8 @@ eco_status eco_registry_init(const char *data_dir) {
     }
     if ((st = eco_registry_sqlite_open(db_path, true, false, &be))) goto done;
     be->close(be);
-    char *keys = eco_path_join(dir, "keys"), *trusted = keys ? eco_path_join(keys, "trusted") : NULL;
+    char *keys = eco_path_join(dir, "keys"),
+         *trusted = keys ? eco_path_join(keys, "trusted") : NULL;
     st = trusted ? eco_mkdir_p(trusted) : eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
     free(trusted);
     free(keys);
@@ -96,9 +97,10 @@ eco_status eco_registry_open(const eco_registry_options *opt, eco_registry **out
     }
     struct stat sb;
     if (stat(db_path, &sb) != 0) {
-        st = errno == ENOENT ? eco_error(ECO_STATUS_ENOTFOUND, "%s: not an initialised registry (no %s)",
-                                         r->data_dir, ECO_REGISTRY_DB_FILE)
-                             : eco_error(ECO_STATUS_EIO, "%s: %s", db_path, strerror(errno));
+        st = errno == ENOENT
+                 ? eco_error(ECO_STATUS_ENOTFOUND, "%s: not an initialised registry (no %s)",
+                             r->data_dir, ECO_REGISTRY_DB_FILE)
+                 : eco_error(ECO_STATUS_EIO, "%s: %s", db_path, strerror(errno));
         goto fail;
     }
     /* the folder's policy binds every opener; the options can only add to it */
@@ -106,7 +108,8 @@ eco_status eco_registry_open(const eco_registry_options *opt, eco_registry **out
     if ((st = eco_registry_policy_get(r->data_dir, &policy_requires))) goto fail;
     r->require_signature = opt->require_signature || policy_requires;
     r->trust_cache = opt->trust_cache;
-    r->trusted_dir = opt->trusted_dir ? eco_strdup(opt->trusted_dir) : eco_path_join(r->data_dir, "keys/trusted");
+    r->trusted_dir = opt->trusted_dir ? eco_strdup(opt->trusted_dir)
+                                      : eco_path_join(r->data_dir, "keys/trusted");
     if (!r->trusted_dir) {
         st = eco_error(ECO_STATUS_ENOMEM, "registry open: out of memory");
         goto fail;
@@ -116,7 +119,8 @@ eco_status eco_registry_open(const eco_registry_options *opt, eco_registry **out
     r->read_only = opt->read_only || faccessat(AT_FDCWD, r->data_dir, W_OK, AT_EACCESS) != 0;
     if (r->read_only && !opt->read_only)
         ECO_DEBUG("registry %s: not writable (%s): opened read-only", r->data_dir, strerror(errno));
-    if ((st = r->read_only ? eco_store_open_readonly(r->data_dir, &r->store) : eco_store_open(r->data_dir, &r->store)))
+    if ((st = r->read_only ? eco_store_open_readonly(r->data_dir, &r->store)
+                           : eco_store_open(r->data_dir, &r->store)))
         goto fail;
     if ((st = eco_registry_sqlite_open(db_path, false, r->read_only, &r->be))) goto fail;
     free(db_path);
@@ -146,11 +150,13 @@ bool eco_registry_trust_cache(const eco_registry *r) { return r->trust_cache; }
 /* EIO naming the folder when the registry was opened read-only. */
 static eco_status require_writable(const eco_registry *r, const char *what) {
     if (!r->read_only) return ECO_STATUS_OK;
-    return eco_error(ECO_STATUS_EIO, "%s: the data folder is read-only (or was opened read-only): cannot %s",
+    return eco_error(ECO_STATUS_EIO,
+                     "%s: the data folder is read-only (or was opened read-only): cannot %s",
                      r->data_dir, what);
 }
 
-eco_status eco_registry_log_event(eco_registry *r, const char *type, const char *model_id, json_t *detail) {
+eco_status eco_registry_log_event(eco_registry *r, const char *type, const char *model_id,
+                                  json_t *detail) {
     char *text = NULL;
     eco_status st = detail_text(detail, &text);
     if (st) return st;
@@ -181,7 +187,8 @@ eco_status eco_registry_store_lock(eco_registry *r, bool exclusive, int *fd) {
         return st;
     }
     int rc;
-    while ((rc = flock(f, exclusive ? LOCK_EX : LOCK_SH)) != 0 && errno == EINTR) {}
+    while ((rc = flock(f, exclusive ? LOCK_EX : LOCK_SH)) != 0 && errno == EINTR) {
+    }
     if (rc != 0) {
         st = eco_error(ECO_STATUS_EIO, "%s: cannot lock: %s", path, strerror(errno));
         close(f);
@@ -199,7 +206,8 @@ void eco_registry_store_unlock(int fd) {
 
 /* Removes object hex unless a registered model references it (the caller holds the
  * exclusive store lock); *gone tells whether it went, *size its bytes. */
-static eco_status remove_if_unreferenced(eco_registry *r, const char *hex, bool dry_run, bool *gone, uint64_t *size) {
+static eco_status remove_if_unreferenced(eco_registry *r, const char *hex, bool dry_run, bool *gone,
+                                         uint64_t *size) {
     *gone = false;
     *size = 0;
     bool referenced = false;
@@ -223,8 +231,8 @@ static eco_status remove_if_unreferenced(eco_registry *r, const char *hex, bool 
     return ECO_STATUS_OK;
 }
 
-eco_status eco_registry_remove_unreferenced(eco_registry *r, const char *const *hexes, size_t n, size_t *removed,
-                                            uint64_t *bytes) {
+eco_status eco_registry_remove_unreferenced(eco_registry *r, const char *const *hexes, size_t n,
+                                            size_t *removed, uint64_t *bytes) {
     if (removed) *removed = 0;
     if (bytes) *bytes = 0;
     int lock = -1;
@@ -244,11 +252,13 @@ eco_status eco_registry_remove_unreferenced(eco_registry *r, const char *const *
 static bool object_name_ok(const char *name) {
     size_t i = 0;
     for (; name[i]; i++)
-        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f'))) return false;
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+            return false;
     return i == ECO_SHA256_HEX_LEN - 2;
 }
 
-eco_status eco_registry_gc(eco_registry *r, bool dry_run, eco_gc_object **objects, size_t *n, uint64_t *bytes) {
+eco_status eco_registry_gc(eco_registry *r, bool dry_run, eco_gc_object **objects, size_t *n,
+                           uint64_t *bytes) {
     *objects = NULL;
     *n = 0;
     *bytes = 0;
@@ -258,13 +268,16 @@ eco_status eco_registry_gc(eco_registry *r, bool dry_run, eco_gc_object **object
     if (!dry_run && (st = eco_registry_store_lock(r, true, &lock))) return st;
     char *root = eco_path_join(r->data_dir, "objects/sha256");
     DIR *top = root ? opendir(root) : NULL;
-    if (!root) st = eco_error(ECO_STATUS_ENOMEM, "gc: out of memory");
-    else if (!top && errno != ENOENT) st = eco_error(ECO_STATUS_EIO, "gc: %s: %s", root, strerror(errno));
+    if (!root)
+        st = eco_error(ECO_STATUS_ENOMEM, "gc: out of memory");
+    else if (!top && errno != ENOENT)
+        st = eco_error(ECO_STATUS_EIO, "gc: %s: %s", root, strerror(errno));
     size_t cap = 0;
     struct dirent *fe;
     while (!st && top && (fe = readdir(top)) != NULL) {
         const char *fan = fe->d_name;
-        if (strlen(fan) != 2 || !strchr("0123456789abcdef", fan[0]) || !strchr("0123456789abcdef", fan[1]))
+        if (strlen(fan) != 2 || !strchr("0123456789abcdef", fan[0]) ||
+            !strchr("0123456789abcdef", fan[1]))
             continue; /* ".", "..", anything that is not a fan-out folder */
         char *fdir = eco_path_join(root, fan);
         DIR *d = fdir ? opendir(fdir) : NULL;
@@ -303,8 +316,9 @@ eco_status eco_registry_gc(eco_registry *r, bool dry_run, eco_gc_object **object
     free(root);
     eco_registry_store_unlock(lock);
     if (!st && !dry_run && *n > 0)
-        st = eco_registry_log_event(r, "gc", NULL, json_pack("{s:I, s:I}", "removed", (json_int_t)*n, "bytes",
-                                                              (json_int_t)*bytes));
+        st = eco_registry_log_event(
+            r, "gc", NULL,
+            json_pack("{s:I, s:I}", "removed", (json_int_t)*n, "bytes", (json_int_t)*bytes));
     return st;
 }
 
@@ -317,29 +331,33 @@ static eco_status check_signature(eco_registry *r, const eco_genome *g, const ch
     keyid[0] = '\0';
     if (!envelope) {
         if (r->require_signature)
-            return eco_error(ECO_STATUS_ESIGNATURE, "model '%s': unsigned, and this registry requires signatures",
-                             g->id);
+            return eco_error(ECO_STATUS_ESIGNATURE,
+                             "model '%s': unsigned, and this registry requires signatures", g->id);
         return ECO_STATUS_OK;
     }
     eco_keyring *kr = NULL;
     eco_status st;
     if (r->require_signature) {
-        if ((st = eco_keyring_load_dir(r->trusted_dir, &kr))) return eco_error_wrap(st, "model '%s'", g->id);
+        if ((st = eco_keyring_load_dir(r->trusted_dir, &kr)))
+            return eco_error_wrap(st, "model '%s'", g->id);
         if (eco_keyring_count(kr) == 0) {
             eco_keyring_free(kr);
-            return eco_error(ECO_STATUS_ESIGNATURE, "model '%s': no trusted keys in %s", g->id, r->trusted_dir);
+            return eco_error(ECO_STATUS_ESIGNATURE, "model '%s': no trusted keys in %s", g->id,
+                             r->trusted_dir);
         }
     }
     char label[192];
     snprintf(label, sizeof label, "model '%s': signature", g->id);
-    st = eco_registry_check_envelope(kr, g, envelope, strlen(envelope), label, ECO_STATUS_ESIGNATURE, keyid);
+    st = eco_registry_check_envelope(kr, g, envelope, strlen(envelope), label,
+                                     ECO_STATUS_ESIGNATURE, keyid);
     if (st == ECO_STATUS_OK && !kr) {
         /* Not required, and about this genome: record the signer when a trusted key
          * verifies it (the event says who signed), accept it either way. */
         char *payload = NULL;
-        if (eco_keyring_load_dir(r->trusted_dir, &kr) != ECO_STATUS_OK || eco_keyring_count(kr) == 0 ||
-            eco_dsse_verify(kr, envelope, strlen(envelope), label, ECO_DSSE_PAYLOAD_TYPE, &payload, NULL, keyid) !=
-                ECO_STATUS_OK) {
+        if (eco_keyring_load_dir(r->trusted_dir, &kr) != ECO_STATUS_OK ||
+            eco_keyring_count(kr) == 0 ||
+            eco_dsse_verify(kr, envelope, strlen(envelope), label, ECO_DSSE_PAYLOAD_TYPE, &payload,
+                            NULL, keyid) != ECO_STATUS_OK) {
             keyid[0] = '\0';
             eco_clear_error();
         }
@@ -364,15 +382,17 @@ static eco_status check_files(eco_registry *r, const eco_genome *g) {
         free(path);
         if (rc != 0) {
             if (err == ENOENT || err == ENOTDIR)
-                return eco_error(ECO_STATUS_ENOTFOUND, "model '%s': file '%s' (sha256 %s) is not in the store",
-                                 g->id, f->name, f->sha256);
-            return eco_error(ECO_STATUS_EIO, "model '%s': file '%s': stat object %s: %s", g->id, f->name,
-                             f->sha256, strerror(err));
+                return eco_error(ECO_STATUS_ENOTFOUND,
+                                 "model '%s': file '%s' (sha256 %s) is not in the store", g->id,
+                                 f->name, f->sha256);
+            return eco_error(ECO_STATUS_EIO, "model '%s': file '%s': stat object %s: %s", g->id,
+                             f->name, f->sha256, strerror(err));
         }
         if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != f->size)
-            return eco_error(ECO_STATUS_EINTEGRITY,
-                             "model '%s': file '%s': stored object %s has %lld bytes, the genome says %llu", g->id,
-                             f->name, f->sha256, (long long)sb.st_size, (unsigned long long)f->size);
+            return eco_error(
+                ECO_STATUS_EINTEGRITY,
+                "model '%s': file '%s': stored object %s has %lld bytes, the genome says %llu",
+                g->id, f->name, f->sha256, (long long)sb.st_size, (unsigned long long)f->size);
     }
     return ECO_STATUS_OK;
 }
@@ -403,7 +423,8 @@ static eco_status check_lineage(eco_registry *r, const eco_genome *g) {
         if (found) continue;
         size_t used = strlen(missing);
         if (used < sizeof missing - 1)
-            snprintf(missing + used, sizeof missing - used, "%s%s '%s'", n_missing ? ", " : "", role, id);
+            snprintf(missing + used, sizeof missing - used, "%s%s '%s'", n_missing ? ", " : "",
+                     role, id);
         n_missing++;
     }
     if (n_missing)
@@ -421,7 +442,8 @@ static eco_status check_not_alias(eco_registry *r, const char *id) {
         return ECO_STATUS_OK;
     }
     if (st) return st;
-    st = eco_error(ECO_STATUS_EEXIST, "model id '%s' is the name of an alias (pointing at '%s'); choose another id",
+    st = eco_error(ECO_STATUS_EEXIST,
+                   "model id '%s' is the name of an alias (pointing at '%s'); choose another id",
                    id, target);
     free(target);
     return st;
@@ -432,7 +454,8 @@ eco_status eco_registry_register(eco_registry *r, const eco_genome *g, const cha
     if (created) *created = false;
     if (!r || !g) return eco_error(ECO_STATUS_EINVAL, "register: no registry or genome");
     if (!g->id || !eco_model_id_ok(g->id))
-        return eco_error(ECO_STATUS_EINVAL, "register: invalid model id '%s'", g->id ? g->id : "(null)");
+        return eco_error(ECO_STATUS_EINVAL, "register: invalid model id '%s'",
+                         g->id ? g->id : "(null)");
 
     char *text = NULL, *detail = NULL;
     size_t len = 0;
@@ -452,8 +475,9 @@ eco_status eco_registry_register(eco_registry *r, const eco_genome *g, const cha
     if ((st = check_files(r, g))) goto done;
     if ((st = check_signature(r, g, envelope, keyid))) goto done;
 
-    json_t *d = json_pack("{s:s, s:s, s:s?, s:o}", "genome_sha256", hash, "kind", eco_genome_kind_str(g->kind),
-                          "base", g->base, "keyid", keyid[0] ? json_string(keyid) : json_null());
+    json_t *d = json_pack("{s:s, s:s, s:s?, s:o}", "genome_sha256", hash, "kind",
+                          eco_genome_kind_str(g->kind), "base", g->base, "keyid",
+                          keyid[0] ? json_string(keyid) : json_null());
     if ((st = detail_text(d, &detail))) goto done;
 
     char at[32];
@@ -466,8 +490,11 @@ eco_status eco_registry_register(eco_registry *r, const eco_genome *g, const cha
     }
     if ((st = check_lineage(r, g))) goto rollback;
     if ((st = check_not_alias(r, g->id))) goto rollback;
-    eco_backend_model row = {
-        .g = g, .genome_json = text, .genome_sha256 = hash, .envelope = envelope, .registered_at = at};
+    eco_backend_model row = {.g = g,
+                             .genome_json = text,
+                             .genome_sha256 = hash,
+                             .envelope = envelope,
+                             .registered_at = at};
     if ((st = r->be->insert_model(r->be, &row))) goto rollback;
     if ((st = r->be->event_append(r->be, at, "register", g->id, detail, NULL))) goto rollback;
     if ((st = r->be->commit(r->be))) goto done;
@@ -475,9 +502,10 @@ eco_status eco_registry_register(eco_registry *r, const eco_genome *g, const cha
     goto done;
 existing: /* identical genome: a no-op, *created stays false */
     if (strcmp(stored, hash) != 0)
-        st = eco_error(ECO_STATUS_EEXIST,
-                       "model '%s' is already registered with a different genome (sha256 %s, this one %s)", g->id,
-                       stored, hash);
+        st = eco_error(
+            ECO_STATUS_EEXIST,
+            "model '%s' is already registered with a different genome (sha256 %s, this one %s)",
+            g->id, stored, hash);
     goto done;
 rollback:
     r->be->rollback(r->be);
@@ -503,7 +531,9 @@ eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, si
         if (!(st = check_files(r, &g))) st = check_lineage(r, &g);
         for (size_t k = 0; k < g.files.n && !st; k++) {
             objects++;
-            if (rehash) st = eco_store_verify_object(r->store, g.files.files[k].sha256, g.files.files[k].size, false);
+            if (rehash)
+                st = eco_store_verify_object(r->store, g.files.files[k].sha256,
+                                             g.files.files[k].size, false);
             if (st) st = eco_error_wrap(st, "model '%s': file %s", g.id, g.files.files[k].name);
         }
         eco_genome_free(&g);
@@ -524,7 +554,8 @@ eco_status eco_registry_check_genome_hash(eco_registry *r, const char *id) {
     if ((st = r->be->get_model(r->be, id, &text, NULL))) return st;
     if (!(st = eco_sha256_hex(text, strlen(text), got)) && strcmp(got, recorded) != 0)
         st = eco_error(ECO_STATUS_EINTEGRITY,
-                       "%s: model '%s': genome: its stored text hashes to %s, but genome_sha256 %s was recorded at "
+                       "%s: model '%s': genome: its stored text hashes to %s, but genome_sha256 %s "
+                       "was recorded at "
                        "registration (the genome was changed in the database)",
                        r->data_dir, id, got, recorded);
     free(text);
@@ -559,12 +590,14 @@ bool eco_registry_exists(eco_registry *r, const char *id) {
     return found;
 }
 
-eco_status eco_registry_list(eco_registry *r, const eco_registry_filter *f, char ***ids, size_t *n) {
+eco_status eco_registry_list(eco_registry *r, const eco_registry_filter *f, char ***ids,
+                             size_t *n) {
     *ids = NULL;
     *n = 0;
     if (f && f->kind) {
         eco_genome_kind k;
-        if (eco_genome_kind_parse(f->kind, &k)) return eco_error(ECO_STATUS_EINVAL, "list: unknown kind '%s'", f->kind);
+        if (eco_genome_kind_parse(f->kind, &k))
+            return eco_error(ECO_STATUS_EINVAL, "list: unknown kind '%s'", f->kind);
     }
     return r->be->list(r->be, f, ids, n);
 }
@@ -581,12 +614,14 @@ static eco_status require_model(eco_registry *r, const char *id) {
     bool found = false;
     eco_status st = r->be->model_lookup(r->be, id, &found, NULL);
     if (st) return st;
-    return found ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOTFOUND, "model '%s' is not registered", id);
+    return found ? ECO_STATUS_OK
+                 : eco_error(ECO_STATUS_ENOTFOUND, "model '%s' is not registered", id);
 }
 
 /* A lineage walk (the backend's ancestors or descendants) from a registered model. */
 static eco_status walk(eco_registry *r, const char *id, char ***ids, size_t *n,
-                       eco_status (*step)(eco_registry_backend *, const char *, char ***, size_t *)) {
+                       eco_status (*step)(eco_registry_backend *, const char *, char ***,
+                                          size_t *)) {
     *ids = NULL;
     *n = 0;
     eco_status st = require_model(r, id);
@@ -603,7 +638,8 @@ eco_status eco_registry_descendants(eco_registry *r, const char *id, char ***ids
 
 /* ---- aliases --------------------------------------------------------------------------- */
 
-eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char *id, const char *expect) {
+eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char *id,
+                                  const char *expect) {
     if (!name || !eco_model_id_ok(name))
         return eco_error(ECO_STATUS_EINVAL, "alias: invalid name '%s'", name ? name : "(null)");
     if (!id) return eco_error(ECO_STATUS_EINVAL, "alias '%s': no target id", name);
@@ -620,7 +656,9 @@ eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char 
     bool is_model = false;
     if ((st = r->be->model_lookup(r->be, name, &is_model, NULL))) goto rollback;
     if (is_model) {
-        st = eco_error(ECO_STATUS_EEXIST, "alias '%s': a model has that id (an alias may not shadow a model id)", name);
+        st =
+            eco_error(ECO_STATUS_EEXIST,
+                      "alias '%s': a model has that id (an alias may not shadow a model id)", name);
         goto rollback;
     }
     st = r->be->alias_get(r->be, name, &current);
@@ -632,24 +670,27 @@ eco_status eco_registry_alias_set(eco_registry *r, const char *name, const char 
     }
     if (!any) {
         if (!expect && current) {
-            st = eco_error(ECO_STATUS_ECONFLICT, "alias '%s' already points at '%s' (expected it unset)", name,
-                           current);
+            st = eco_error(ECO_STATUS_ECONFLICT,
+                           "alias '%s' already points at '%s' (expected it unset)", name, current);
             goto rollback;
         }
         if (expect && !current) {
-            st = eco_error(ECO_STATUS_ECONFLICT, "alias '%s' is not set (expected it at '%s')", name, expect);
+            st = eco_error(ECO_STATUS_ECONFLICT, "alias '%s' is not set (expected it at '%s')",
+                           name, expect);
             goto rollback;
         }
         if (expect && strcmp(current, expect) != 0) {
-            st = eco_error(ECO_STATUS_ECONFLICT, "alias '%s' points at '%s', not '%s'", name, current, expect);
+            st = eco_error(ECO_STATUS_ECONFLICT, "alias '%s' points at '%s', not '%s'", name,
+                           current, expect);
             goto rollback;
         }
     }
     if (current && strcmp(current, id) == 0) goto rollback; /* already there: nothing to record */
     int64_t hseq = 0;
     if ((st = r->be->alias_move(r->be, name, current, id, at, &hseq))) goto rollback;
-    json_t *d = json_pack("{s:s, s:o, s:s, s:I}", "name", name, "from", current ? json_string(current) : json_null(),
-                          "to", id, "history_seq", (json_int_t)hseq);
+    json_t *d = json_pack("{s:s, s:o, s:s, s:I}", "name", name, "from",
+                          current ? json_string(current) : json_null(), "to", id, "history_seq",
+                          (json_int_t)hseq);
     if ((st = detail_text(d, &detail))) goto rollback;
     if ((st = r->be->event_append(r->be, at, "alias", id, detail, NULL))) goto rollback;
     st = r->be->commit(r->be);
@@ -668,7 +709,8 @@ eco_status eco_registry_alias_get(eco_registry *r, const char *name, char **id) 
     return r->be->alias_get(r->be, name, id);
 }
 
-eco_status eco_registry_alias_history(eco_registry *r, const char *name, eco_alias_change **out, size_t *n) {
+eco_status eco_registry_alias_history(eco_registry *r, const char *name, eco_alias_change **out,
+                                      size_t *n) {
     *out = NULL;
     *n = 0;
     if (!name) return eco_error(ECO_STATUS_EINVAL, "alias history: no name");
@@ -688,7 +730,8 @@ void eco_alias_changes_free(eco_alias_change *c, size_t n) {
 
 /* ---- events and reports ---------------------------------------------------------------- */
 
-eco_status eco_registry_events(eco_registry *r, int64_t since, eco_registry_event **out, size_t *n) {
+eco_status eco_registry_events(eco_registry *r, int64_t since, eco_registry_event **out,
+                               size_t *n) {
     *out = NULL;
     *n = 0;
     return r->be->events(r->be, since, out, n);
@@ -706,13 +749,15 @@ void eco_registry_events_free(eco_registry_event *e, size_t n) {
 }
 
 eco_status eco_registry_add_report(eco_registry *r, const char *id, const char *report_json) {
-    if (!id || !report_json) return eco_error(ECO_STATUS_EINVAL, "add report: no model id or report");
+    if (!id || !report_json)
+        return eco_error(ECO_STATUS_EINVAL, "add report: no model id or report");
     char label[192];
     snprintf(label, sizeof label, "report for model '%s'", id);
     json_error_t err;
     json_t *j = json_loads(report_json, JSON_REJECT_DUPLICATES, &err);
-    if (!j) return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label, err.line,
-                             err.column, err.text);
+    if (!j)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
+                         err.line, err.column, err.text);
     if (!json_is_object(j)) {
         json_decref(j);
         return eco_error(ECO_STATUS_EFORMAT, "%s: not a JSON object", label);

@@ -23,12 +23,12 @@
 
 /* A model row as registry.c hands it to insert_model (all borrowed). */
 typedef struct eco_backend_model {
-    const eco_genome *g;  /* columns (kind, base, compatibility, files, capabilities,
+    const eco_genome *g;       /* columns (kind, base, compatibility, files, capabilities,
                                   * parents) are read from here */
-    const char *genome_json;     /* canonical JSON of g */
-    const char *genome_sha256;   /* hex SHA-256 of genome_json */
-    const char *envelope;        /* DSSE envelope text or NULL */
-    const char *registered_at;   /* RFC 3339 UTC */
+    const char *genome_json;   /* canonical JSON of g */
+    const char *genome_sha256; /* hex SHA-256 of genome_json */
+    const char *envelope;      /* DSSE envelope text or NULL */
+    const char *registered_at; /* RFC 3339 UTC */
 } eco_backend_model;
 
 struct eco_registry_backend {
@@ -73,7 +73,8 @@ struct eco_registry_backend {
     eco_status (*event_append)(eco_registry_backend *b, const char *at, const char *type,
                                const char *model_id, const char *detail, int64_t *seq);
     /* Events with seq > since, in order. */
-    eco_status (*events)(eco_registry_backend *b, int64_t since, eco_registry_event **out, size_t *n);
+    eco_status (*events)(eco_registry_backend *b, int64_t since, eco_registry_event **out,
+                         size_t *n);
 
     /* Appends a report row (report: canonical JSON object text). */
     eco_status (*report_insert)(eco_registry_backend *b, const char *model_id, const char *report,
@@ -95,6 +96,7 @@ struct eco_registry_backend {
  * connection never writes: no journal-mode change, and a folder where SQLite cannot even
  * create its shared-memory file is read as an immutable snapshot; begin() then fails with
  * EIO saying the database is read-only. */
-eco_status eco_registry_sqlite_open(const char *db_path, bool create, bool read_only, eco_registry_backend **out);
+eco_status eco_registry_sqlite_open(const char *db_path, bool create, bool read_only,
+                                    eco_registry_backend **out);
 
 #endif

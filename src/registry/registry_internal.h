@@ -17,9 +17,9 @@
  * require signatures still refuses an envelope about another model). A statement that is
  * about something else is `mismatch` (ESIGNATURE when registering, EINTEGRITY when
  * verifying: the content no longer matches what was signed); messages start with label. */
-eco_status eco_registry_check_envelope(const eco_keyring *trusted, const eco_genome *g, const char *envelope,
-                                      size_t envelope_len, const char *label, eco_status mismatch,
-                                      char keyid[ECO_KEYID_HEX_LEN + 1]);
+eco_status eco_registry_check_envelope(const eco_keyring *trusted, const eco_genome *g,
+                                       const char *envelope, size_t envelope_len, const char *label,
+                                       eco_status mismatch, char keyid[ECO_KEYID_HEX_LEN + 1]);
 
 /* The wall-clock time as RFC 3339 UTC ("2026-11-28T01:02:03Z"), the form genomes and
  * registry rows record; the epoch if the clock cannot be read (registry.c). */
@@ -27,7 +27,8 @@ void eco_registry_now_rfc3339(char out[32]);
 
 /* Appends an event of this type for model_id (may be NULL) in its own transaction; detail
  * is a JSON object (the reference is consumed; NULL is out of memory) (registry.c). */
-eco_status eco_registry_log_event(eco_registry *r, const char *type, const char *model_id, struct json_t *detail);
+eco_status eco_registry_log_event(eco_registry *r, const char *type, const char *model_id,
+                                  struct json_t *detail);
 
 /* The stored genome of id re-hashed against the genome_sha256 recorded with it: EINTEGRITY
  * naming the model when they differ (the genome was edited in the database). */
@@ -43,8 +44,8 @@ void eco_registry_store_unlock(int fd);
 /* Under the exclusive store lock, removes each of the n objects that no registered model
  * references (absent ones are skipped). *removed and *bytes (may be NULL) receive how many
  * went and their size. */
-eco_status eco_registry_remove_unreferenced(eco_registry *r, const char *const *hexes, size_t n, size_t *removed,
-                                            uint64_t *bytes);
+eco_status eco_registry_remove_unreferenced(eco_registry *r, const char *const *hexes, size_t n,
+                                            size_t *removed, uint64_t *bytes);
 /* lineage.json in dir (ECO_LINEAGE_FILE; lineage_record.c), when present: sets g's
  * operation; for a merge also g's parents [base, adapter] (found by their weights'
  * digests among the registered models; base_override, add's --base, names the base) and

@@ -23,9 +23,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION  1
 #define BUSY_TIMEOUT_MS 10000
-#define BUSY_RETRY_S 10.0
+#define BUSY_RETRY_S    10.0
 
 typedef struct sqlite_backend {
     eco_registry_backend base; /* first member: the vtable */
@@ -42,23 +42,25 @@ static sqlite_backend *be_of(eco_registry_backend *b) { return (sqlite_backend *
 static eco_status sql_error(sqlite_backend *be, int rc, const char *op) {
     const char *msg = be->db ? sqlite3_errmsg(be->db) : sqlite3_errstr(rc);
     switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return eco_error(ECO_STATUS_EIO, "%s: %s: database busy (%s)", be->path, op, msg);
-    case SQLITE_NOMEM:
-        return eco_error(ECO_STATUS_ENOMEM, "%s: %s: out of memory", be->path, op);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: not a registry database or damaged (%s)", be->path, op,
-                         msg);
-    case SQLITE_READONLY:
-        return eco_error(ECO_STATUS_EIO, "%s: %s: the database is read-only (is the data folder writable?): %s",
-                         be->path, op, msg);
-    case SQLITE_CONSTRAINT:
-        /* registry.c checks every constraint first, so this is a bug (or a hand edit) */
-        return eco_error(ECO_STATUS_EINTERNAL, "%s: %s: constraint failed (%s)", be->path, op, msg);
-    default:
-        return eco_error(ECO_STATUS_EIO, "%s: %s: %s", be->path, op, msg);
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return eco_error(ECO_STATUS_EIO, "%s: %s: database busy (%s)", be->path, op, msg);
+        case SQLITE_NOMEM:
+            return eco_error(ECO_STATUS_ENOMEM, "%s: %s: out of memory", be->path, op);
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: not a registry database or damaged (%s)",
+                             be->path, op, msg);
+        case SQLITE_READONLY:
+            return eco_error(ECO_STATUS_EIO,
+                             "%s: %s: the database is read-only (is the data folder writable?): %s",
+                             be->path, op, msg);
+        case SQLITE_CONSTRAINT:
+            /* registry.c checks every constraint first, so this is a bug (or a hand edit) */
+            return eco_error(ECO_STATUS_EINTERNAL, "%s: %s: constraint failed (%s)", be->path, op,
+                             msg);
+        default:
+            return eco_error(ECO_STATUS_EIO, "%s: %s: %s", be->path, op, msg);
     }
 }
 
@@ -71,7 +73,8 @@ static eco_status exec_sql(sqlite_backend *be, const char *sql, const char *op) 
     return rc == SQLITE_OK ? ECO_STATUS_OK : sql_error(be, rc, op);
 }
 
-static eco_status prepare(sqlite_backend *be, const char *sql, sqlite3_stmt **stmt, const char *op) {
+static eco_status prepare(sqlite_backend *be, const char *sql, sqlite3_stmt **stmt,
+                          const char *op) {
     int rc = sqlite3_prepare_v2(be->db, sql, -1, stmt, NULL);
     if (rc != SQLITE_OK) {
         *stmt = NULL;
@@ -95,8 +98,8 @@ static int bind_text(sqlite3_stmt *stmt, int i, const char *s) {
 
 /* Runs an INSERT whose parameters ?1..?n are the n texts of v (NULL binds SQL NULL); *rowid
  * (when not NULL) receives the new row's id: the seq of the append-only tables. */
-static eco_status insert_texts(sqlite_backend *be, const char *sql, const char *op, const char *const *v, size_t n,
-                               int64_t *rowid) {
+static eco_status insert_texts(sqlite_backend *be, const char *sql, const char *op,
+                               const char *const *v, size_t n, int64_t *rowid) {
     sqlite3_stmt *stmt;
     eco_status st = prepare(be, sql, &stmt, op);
     if (st) return st;
@@ -125,8 +128,9 @@ typedef void (*rows_free)(void *rows, size_t n);
  * array that doubles as it fills; finalizes stmt. On success *rows (NULL when there are no
  * rows) and *n are the caller's; on error the rows read so far are freed with free_rows and
  * *rows is NULL, *n 0. */
-static eco_status collect_rows(sqlite_backend *be, sqlite3_stmt *stmt, const char *op, size_t elem_size,
-                               row_reader read, rows_free free_rows, void **rows, size_t *n) {
+static eco_status collect_rows(sqlite_backend *be, sqlite3_stmt *stmt, const char *op,
+                               size_t elem_size, row_reader read, rows_free free_rows, void **rows,
+                               size_t *n) {
     unsigned char *arr = NULL;
     size_t len = 0, cap = 0;
     eco_status st = ECO_STATUS_OK;
@@ -179,10 +183,10 @@ static eco_status collect_ids(sqlite_backend *be, sqlite3_stmt *stmt, const char
 
 /* ---- schema ---------------------------------------------------------------------------- */
 
-#define APPEND_ONLY(t)                                                                      \
-    "CREATE TRIGGER IF NOT EXISTS " t "_no_update BEFORE UPDATE ON " t                       \
-    " BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"                               \
-    "CREATE TRIGGER IF NOT EXISTS " t "_no_delete BEFORE DELETE ON " t                       \
+#define APPEND_ONLY(t)                                                                             \
+    "CREATE TRIGGER IF NOT EXISTS " t "_no_update BEFORE UPDATE ON " t                             \
+    " BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"                                     \
+    "CREATE TRIGGER IF NOT EXISTS " t "_no_delete BEFORE DELETE ON " t                             \
     " BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"
 
 static const char SCHEMA_V1[] =
@@ -200,8 +204,8 @@ static const char SCHEMA_V1[] =
     " genome TEXT NOT NULL,"
     " genome_sha256 TEXT NOT NULL,"
     " envelope TEXT,"
-    " created_at TEXT NOT NULL,"      /* the genome's created_at */
-    " registered_at TEXT NOT NULL);"  /* when this registry recorded it */
+    " created_at TEXT NOT NULL,"     /* the genome's created_at */
+    " registered_at TEXT NOT NULL);" /* when this registry recorded it */
     "CREATE INDEX IF NOT EXISTS models_base ON models(base);"
     "CREATE INDEX IF NOT EXISTS models_kind ON models(kind);"
     "CREATE INDEX IF NOT EXISTS models_compat ON models(base_family, architecture_hash,"
@@ -251,10 +255,9 @@ static const char SCHEMA_V1[] =
     " at TEXT NOT NULL,"
     " type TEXT NOT NULL,"
     " model_id TEXT,"
-    " detail TEXT NOT NULL);"
-    APPEND_ONLY("models") APPEND_ONLY("model_files") APPEND_ONLY("model_capabilities")
-    APPEND_ONLY("lineage") APPEND_ONLY("reports") APPEND_ONLY("alias_history")
-    APPEND_ONLY("events");
+    " detail TEXT NOT NULL);" APPEND_ONLY("models") APPEND_ONLY("model_files")
+        APPEND_ONLY("model_capabilities") APPEND_ONLY("lineage") APPEND_ONLY("reports")
+            APPEND_ONLY("alias_history") APPEND_ONLY("events");
 
 static eco_status read_user_version(sqlite_backend *be, int *version) {
     sqlite3_stmt *stmt;
@@ -276,8 +279,10 @@ static eco_status read_user_version(sqlite_backend *be, int *version) {
 static eco_status sq_begin(eco_registry_backend *b) {
     sqlite_backend *be = be_of(b);
     if (be->read_only)
-        return eco_error(ECO_STATUS_EIO,
-                         "%s: the registry is open read-only (its folder is not writable): cannot write", be->path);
+        return eco_error(
+            ECO_STATUS_EIO,
+            "%s: the registry is open read-only (its folder is not writable): cannot write",
+            be->path);
     double t0 = eco_now();
     unsigned spin = 0;
     for (;;) {
@@ -357,11 +362,12 @@ static eco_status sq_insert_model(eco_registry_backend *b, const eco_backend_mod
     const eco_genome *g = m->g;
     sqlite3_stmt *stmt;
     const char *op = "insert model";
-    eco_status st = prepare(be,
-                            "INSERT INTO models(id, kind, base, base_family, architecture_hash, tokenizer_hash,"
-                            " tensor_schema_hash, genome, genome_sha256, envelope, created_at, registered_at)"
-                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                            &stmt, op);
+    eco_status st =
+        prepare(be,
+                "INSERT INTO models(id, kind, base, base_family, architecture_hash, tokenizer_hash,"
+                " tensor_schema_hash, genome, genome_sha256, envelope, created_at, registered_at)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                &stmt, op);
     if (st) return st;
     bind_text(stmt, 1, g->id);
     bind_text(stmt, 2, eco_genome_kind_str(g->kind));
@@ -378,14 +384,15 @@ static eco_status sq_insert_model(eco_registry_backend *b, const eco_backend_mod
     if ((st = run_done(be, stmt, op))) return st;
 
     op = "insert model files";
-    if ((st = prepare(be, "INSERT INTO model_files(model_id, name, sha256, size) VALUES(?1, ?2, ?3, ?4)", &stmt,
-                      op)))
+    if ((st = prepare(
+             be, "INSERT INTO model_files(model_id, name, sha256, size) VALUES(?1, ?2, ?3, ?4)",
+             &stmt, op)))
         return st;
     for (size_t i = 0; i < g->files.n && !st; i++) {
         const eco_file_entry *f = &g->files.files[i];
         if (f->size > (uint64_t)INT64_MAX) {
-            st = eco_error(ECO_STATUS_ERANGE, "%s: %s: file '%s': size %llu too large", be->path, op, f->name,
-                           (unsigned long long)f->size);
+            st = eco_error(ECO_STATUS_ERANGE, "%s: %s: file '%s': size %llu too large", be->path,
+                           op, f->name, (unsigned long long)f->size);
             break;
         }
         sqlite3_reset(stmt);
@@ -400,13 +407,15 @@ static eco_status sq_insert_model(eco_registry_backend *b, const eco_backend_mod
     if (st) return st;
 
     if ((st = insert_each(be, "INSERT INTO model_capabilities(model_id, capability) VALUES(?1, ?2)",
-                          "insert model capabilities", g->id, g->capabilities, g->n_capabilities, false)))
+                          "insert model capabilities", g->id, g->capabilities, g->n_capabilities,
+                          false)))
         return st;
-    return insert_each(be, "INSERT INTO lineage(child, parent, position) VALUES(?1, ?2, ?3)", "insert lineage",
-                       g->id, g->parents, g->n_parents, true);
+    return insert_each(be, "INSERT INTO lineage(child, parent, position) VALUES(?1, ?2, ?3)",
+                       "insert lineage", g->id, g->parents, g->n_parents, true);
 }
 
-static eco_status sq_get_model(eco_registry_backend *b, const char *id, char **genome_json, char **envelope) {
+static eco_status sq_get_model(eco_registry_backend *b, const char *id, char **genome_json,
+                               char **envelope) {
     sqlite_backend *be = be_of(b);
     const char *op = "read model";
     *genome_json = NULL;
@@ -419,9 +428,10 @@ static eco_status sq_get_model(eco_registry_backend *b, const char *id, char **g
     if (rc == SQLITE_ROW) {
         char *g = NULL, *e = NULL;
         if (!col_dup(stmt, 0, &g) || !g || (envelope && !col_dup(stmt, 1, &e))) {
-            st = g || sqlite3_column_type(stmt, 0) != SQLITE_NULL
-                     ? oom(be, op)
-                     : eco_error(ECO_STATUS_EINTERNAL, "%s: model '%s' has no genome", be->path, id);
+            st =
+                g || sqlite3_column_type(stmt, 0) != SQLITE_NULL
+                    ? oom(be, op)
+                    : eco_error(ECO_STATUS_EINTERNAL, "%s: model '%s' has no genome", be->path, id);
             free(g);
             free(e);
         } else {
@@ -437,7 +447,8 @@ static eco_status sq_get_model(eco_registry_backend *b, const char *id, char **g
     return st;
 }
 
-static eco_status sq_list(eco_registry_backend *b, const eco_registry_filter *f, char ***ids, size_t *n) {
+static eco_status sq_list(eco_registry_backend *b, const eco_registry_filter *f, char ***ids,
+                          size_t *n) {
     sqlite_backend *be = be_of(b);
     const char *op = "list models";
     /* Each present filter adds one clause and its parameters, bound in the same order. */
@@ -453,7 +464,8 @@ static eco_status sq_list(eco_registry_backend *b, const eco_registry_filter *f,
         params[np++] = f->base;
     }
     if (f && f->capability) {
-        strcat(sql, " AND EXISTS (SELECT 1 FROM model_capabilities c WHERE c.model_id = m.id AND c.capability = ?)");
+        strcat(sql, " AND EXISTS (SELECT 1 FROM model_capabilities c WHERE c.model_id = m.id AND "
+                    "c.capability = ?)");
         params[np++] = f->capability;
     }
     if (f && f->compat) {
@@ -480,7 +492,8 @@ static const char ANCESTORS_SQL[] =
     " SELECT parent, 1 FROM lineage WHERE child = ?1"
     " UNION SELECT base, 1 FROM models WHERE id = ?1 AND base IS NOT NULL"
     " UNION SELECT l.parent, up.depth + 1 FROM up JOIN lineage l ON l.child = up.id"
-    " UNION SELECT m.base, up.depth + 1 FROM up JOIN models m ON m.id = up.id WHERE m.base IS NOT NULL)"
+    " UNION SELECT m.base, up.depth + 1 FROM up JOIN models m ON m.id = up.id WHERE m.base IS NOT "
+    "NULL)"
     " SELECT up.id FROM up JOIN models m ON m.id = up.id WHERE up.id <> ?1"
     " GROUP BY up.id ORDER BY MIN(up.depth), MIN(m.seq)";
 
@@ -493,8 +506,8 @@ static const char DESCENDANTS_SQL[] =
     " SELECT down.id FROM down JOIN models m ON m.id = down.id WHERE down.id <> ?1"
     " GROUP BY down.id ORDER BY MIN(down.depth), MIN(m.seq)";
 
-static eco_status walk(eco_registry_backend *b, const char *sql, const char *op, const char *id, char ***ids,
-                       size_t *n) {
+static eco_status walk(eco_registry_backend *b, const char *sql, const char *op, const char *id,
+                       char ***ids, size_t *n) {
     sqlite_backend *be = be_of(b);
     sqlite3_stmt *stmt;
     eco_status st = prepare(be, sql, &stmt, op);
@@ -533,19 +546,22 @@ static eco_status sq_alias_get(eco_registry_backend *b, const char *name, char *
     return st;
 }
 
-static eco_status sq_alias_move(eco_registry_backend *b, const char *name, const char *from, const char *to,
-                                const char *at, int64_t *seq) {
+static eco_status sq_alias_move(eco_registry_backend *b, const char *name, const char *from,
+                                const char *to, const char *at, int64_t *seq) {
     sqlite_backend *be = be_of(b);
     const char *const row[] = {name, from, to, at};
     int64_t hseq = 0;
-    eco_status st = insert_texts(be, "INSERT INTO alias_history(name, from_id, to_id, at) VALUES(?1, ?2, ?3, ?4)",
-                                 "record alias move", row, 4, &hseq);
+    eco_status st = insert_texts(
+        be, "INSERT INTO alias_history(name, from_id, to_id, at) VALUES(?1, ?2, ?3, ?4)",
+        "record alias move", row, 4, &hseq);
     if (st) return st;
 
     const char *op = "move alias";
     sqlite3_stmt *stmt;
     if (from)
-        st = prepare(be, "UPDATE aliases SET model_id = ?3, seq = ?4 WHERE name = ?1 AND model_id = ?2", &stmt, op);
+        st = prepare(be,
+                     "UPDATE aliases SET model_id = ?3, seq = ?4 WHERE name = ?1 AND model_id = ?2",
+                     &stmt, op);
     else
         st = prepare(be, "INSERT INTO aliases(name, model_id, seq) VALUES(?1, ?3, ?4)", &stmt, op);
     if (st) return st;
@@ -555,8 +571,8 @@ static eco_status sq_alias_move(eco_registry_backend *b, const char *name, const
     sqlite3_bind_int64(stmt, 4, hseq);
     if ((st = run_done(be, stmt, op))) return st;
     if (sqlite3_changes(be->db) != 1) /* the caller checked inside this transaction */
-        return eco_error(ECO_STATUS_EINTERNAL, "%s: %s: alias '%s' no longer points at '%s'", be->path, op, name,
-                         from ? from : "(unset)");
+        return eco_error(ECO_STATUS_EINTERNAL, "%s: %s: alias '%s' no longer points at '%s'",
+                         be->path, op, name, from ? from : "(unset)");
     if (seq) *seq = hseq;
     return ECO_STATUS_OK;
 }
@@ -565,21 +581,21 @@ static eco_status sq_alias_move(eco_registry_backend *b, const char *name, const
 static bool read_alias_change(sqlite3_stmt *stmt, void *elem) {
     eco_alias_change *c = elem;
     c->seq = sqlite3_column_int64(stmt, 0);
-    return col_dup(stmt, 1, &c->name) && col_dup(stmt, 2, &c->from_id) && col_dup(stmt, 3, &c->to_id) &&
-           col_dup(stmt, 4, &c->at);
+    return col_dup(stmt, 1, &c->name) && col_dup(stmt, 2, &c->from_id) &&
+           col_dup(stmt, 3, &c->to_id) && col_dup(stmt, 4, &c->at);
 }
 static void free_alias_changes(void *rows, size_t n) { eco_alias_changes_free(rows, n); }
 
-static eco_status sq_alias_history(eco_registry_backend *b, const char *name, eco_alias_change **out,
-                                   size_t *n) {
+static eco_status sq_alias_history(eco_registry_backend *b, const char *name,
+                                   eco_alias_change **out, size_t *n) {
     sqlite_backend *be = be_of(b);
     const char *op = "read alias history";
     *out = NULL;
     *n = 0;
     sqlite3_stmt *stmt;
-    eco_status st =
-        prepare(be, "SELECT seq, name, from_id, to_id, at FROM alias_history WHERE name = ?1 ORDER BY seq", &stmt,
-                op);
+    eco_status st = prepare(
+        be, "SELECT seq, name, from_id, to_id, at FROM alias_history WHERE name = ?1 ORDER BY seq",
+        &stmt, op);
     if (st) return st;
     bind_text(stmt, 1, name);
     void *rows;
@@ -590,10 +606,11 @@ static eco_status sq_alias_history(eco_registry_backend *b, const char *name, ec
 
 /* ---- events and reports ---------------------------------------------------------------- */
 
-static eco_status sq_event_append(eco_registry_backend *b, const char *at, const char *type, const char *model_id,
-                                  const char *detail, int64_t *seq) {
+static eco_status sq_event_append(eco_registry_backend *b, const char *at, const char *type,
+                                  const char *model_id, const char *detail, int64_t *seq) {
     const char *const row[] = {at, type, model_id, detail};
-    return insert_texts(be_of(b), "INSERT INTO events(at, type, model_id, detail) VALUES(?1, ?2, ?3, ?4)",
+    return insert_texts(be_of(b),
+                        "INSERT INTO events(at, type, model_id, detail) VALUES(?1, ?2, ?3, ?4)",
                         "append event", row, 4, seq);
 }
 
@@ -601,19 +618,21 @@ static eco_status sq_event_append(eco_registry_backend *b, const char *at, const
 static bool read_event(sqlite3_stmt *stmt, void *elem) {
     eco_registry_event *e = elem;
     e->seq = sqlite3_column_int64(stmt, 0);
-    return col_dup(stmt, 1, &e->at) && col_dup(stmt, 2, &e->type) && col_dup(stmt, 3, &e->model_id) &&
-           col_dup(stmt, 4, &e->detail);
+    return col_dup(stmt, 1, &e->at) && col_dup(stmt, 2, &e->type) &&
+           col_dup(stmt, 3, &e->model_id) && col_dup(stmt, 4, &e->detail);
 }
 static void free_events(void *rows, size_t n) { eco_registry_events_free(rows, n); }
 
-static eco_status sq_events(eco_registry_backend *b, int64_t since, eco_registry_event **out, size_t *n) {
+static eco_status sq_events(eco_registry_backend *b, int64_t since, eco_registry_event **out,
+                            size_t *n) {
     sqlite_backend *be = be_of(b);
     const char *op = "read events";
     *out = NULL;
     *n = 0;
     sqlite3_stmt *stmt;
-    eco_status st =
-        prepare(be, "SELECT seq, at, type, model_id, detail FROM events WHERE seq > ?1 ORDER BY seq", &stmt, op);
+    eco_status st = prepare(
+        be, "SELECT seq, at, type, model_id, detail FROM events WHERE seq > ?1 ORDER BY seq", &stmt,
+        op);
     if (st) return st;
     sqlite3_bind_int64(stmt, 1, since);
     void *rows;
@@ -622,16 +641,17 @@ static eco_status sq_events(eco_registry_backend *b, int64_t since, eco_registry
     return st;
 }
 
-static eco_status sq_report_insert(eco_registry_backend *b, const char *model_id, const char *report,
-                                   const char *at) {
+static eco_status sq_report_insert(eco_registry_backend *b, const char *model_id,
+                                   const char *report, const char *at) {
     const char *const row[] = {model_id, report, at};
-    return insert_texts(be_of(b), "INSERT INTO reports(model_id, report, at) VALUES(?1, ?2, ?3)", "insert report",
-                        row, 3, NULL);
+    return insert_texts(be_of(b), "INSERT INTO reports(model_id, report, at) VALUES(?1, ?2, ?3)",
+                        "insert report", row, 3, NULL);
 }
 
 /* ---- store objects --------------------------------------------------------------------- */
 
-static eco_status sq_object_referenced(eco_registry_backend *b, const char *sha256, bool *referenced) {
+static eco_status sq_object_referenced(eco_registry_backend *b, const char *sha256,
+                                       bool *referenced) {
     sqlite_backend *be = be_of(b);
     const char *op = "look up object";
     *referenced = false;
@@ -640,8 +660,10 @@ static eco_status sq_object_referenced(eco_registry_backend *b, const char *sha2
     if (st) return st;
     bind_text(stmt, 1, sha256);
     int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) *referenced = true;
-    else if (rc != SQLITE_DONE) st = sql_error(be, rc, op);
+    if (rc == SQLITE_ROW)
+        *referenced = true;
+    else if (rc != SQLITE_DONE)
+        st = sql_error(be, rc, op);
     sqlite3_finalize(stmt);
     return st;
 }
@@ -658,7 +680,8 @@ static eco_status pragma_problems(sqlite_backend *be, const char *sql, const cha
     if (rc == SQLITE_ROW) {
         const char *first = (const char *)sqlite3_column_text(stmt, 0);
         if (!first || strcmp(first, "ok") != 0)
-            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: %s: %s", be->path, op, first ? first : "(foreign key)");
+            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: %s: %s", be->path, op,
+                           first ? first : "(foreign key)");
     } else if (rc != SQLITE_DONE) {
         st = sql_error(be, rc, op);
     }
@@ -726,7 +749,8 @@ static eco_status configure(sqlite_backend *be) {
     } else {
         const char *mode = (const char *)sqlite3_column_text(stmt, 0);
         if (!mode || strcmp(mode, "wal") != 0)
-            st = eco_error(ECO_STATUS_EIO, "%s: set WAL mode: journal mode is '%s'", be->path, mode ? mode : "?");
+            st = eco_error(ECO_STATUS_EIO, "%s: set WAL mode: journal mode is '%s'", be->path,
+                           mode ? mode : "?");
     }
     sqlite3_finalize(stmt);
     if (st) return st;
@@ -748,8 +772,9 @@ static eco_status create_schema(sqlite_backend *be) {
         snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", SCHEMA_VERSION);
         if ((st = exec_sql(be, pragma, "set schema version"))) goto fail;
     } else if (version > SCHEMA_VERSION) {
-        st = eco_error(ECO_STATUS_EUNSUPPORTED, "%s: schema version %d is newer than this build's %d", be->path,
-                       version, SCHEMA_VERSION);
+        st = eco_error(ECO_STATUS_EUNSUPPORTED,
+                       "%s: schema version %d is newer than this build's %d", be->path, version,
+                       SCHEMA_VERSION);
         goto fail;
     }
     return sq_commit(&be->base);
@@ -767,7 +792,8 @@ static char *file_uri(const char *path, const char *query) {
     memcpy(w, "file:", 5);
     w += 5;
     for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("/._~-", *p))
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            strchr("/._~-", *p))
             *w++ = (char)*p;
         else
             w += sprintf(w, "%%%02X", *p);
@@ -782,7 +808,8 @@ static char *file_uri(const char *path, const char *query) {
  * snapshot (nobody can write to that folder, so nothing can change under the reader). */
 static eco_status open_read_only(sqlite_backend *be, const char *db_path) {
     int rc = sqlite3_open_v2(db_path, &be->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_exec(be->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(be->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
     if (rc == SQLITE_OK) return ECO_STATUS_OK;
     int prim = rc & 0xff;
     if (prim != SQLITE_CANTOPEN && prim != SQLITE_READONLY) return sql_error(be, rc, "open");
@@ -790,19 +817,22 @@ static eco_status open_read_only(sqlite_backend *be, const char *db_path) {
     be->db = NULL;
     char *uri = file_uri(db_path, "?immutable=1");
     if (!uri) return oom(be, "open");
-    rc = sqlite3_open_v2(uri, &be->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI, NULL);
+    rc = sqlite3_open_v2(uri, &be->db,
+                         SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI, NULL);
     free(uri);
     return rc == SQLITE_OK ? ECO_STATUS_OK : sql_error(be, rc, "open read-only");
 }
 
-eco_status eco_registry_sqlite_open(const char *db_path, bool create, bool read_only, eco_registry_backend **out) {
+eco_status eco_registry_sqlite_open(const char *db_path, bool create, bool read_only,
+                                    eco_registry_backend **out) {
     *out = NULL;
     if (create) read_only = false;
     if (!create) {
         struct stat sb;
         if (stat(db_path, &sb) != 0)
-            return errno == ENOENT ? eco_error(ECO_STATUS_ENOTFOUND, "%s: no registry database", db_path)
-                                   : eco_error(ECO_STATUS_EIO, "%s: %s", db_path, strerror(errno));
+            return errno == ENOENT
+                       ? eco_error(ECO_STATUS_ENOTFOUND, "%s: no registry database", db_path)
+                       : eco_error(ECO_STATUS_EIO, "%s: %s", db_path, strerror(errno));
     }
     sqlite_backend *be = calloc(1, sizeof *be);
     if (!be) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", db_path);
@@ -820,7 +850,8 @@ eco_status eco_registry_sqlite_open(const char *db_path, bool create, bool read_
             return st;
         }
     } else {
-        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+        int flags =
+            SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
         int rc = sqlite3_open_v2(db_path, &be->db, flags, NULL);
         if (rc != SQLITE_OK) {
             st = sql_error(be, rc, "open");
@@ -833,12 +864,13 @@ eco_status eco_registry_sqlite_open(const char *db_path, bool create, bool read_
     int version = 0;
     if ((st = read_user_version(be, &version))) goto fail;
     if (version == 0) {
-        st = eco_error(ECO_STATUS_ENOTFOUND, "%s: not an initialised registry (no schema)", db_path);
+        st =
+            eco_error(ECO_STATUS_ENOTFOUND, "%s: not an initialised registry (no schema)", db_path);
         goto fail;
     }
     if (version != SCHEMA_VERSION) {
-        st = eco_error(ECO_STATUS_EUNSUPPORTED, "%s: schema version %d, this build reads %d", db_path, version,
-                       SCHEMA_VERSION);
+        st = eco_error(ECO_STATUS_EUNSUPPORTED, "%s: schema version %d, this build reads %d",
+                       db_path, version, SCHEMA_VERSION);
         goto fail;
     }
     *out = &be->base;

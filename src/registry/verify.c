@@ -23,8 +23,8 @@
 
 /* The ids of the envelope's signatures, comma-separated into out, and whether trusted holds
  * any of them. */
-static bool envelope_keyids(const char *envelope, size_t env_len, const eco_keyring *trusted, char *out,
-                            size_t out_size) {
+static bool envelope_keyids(const char *envelope, size_t env_len, const eco_keyring *trusted,
+                            char *out, size_t out_size) {
     out[0] = '\0';
     bool any_trusted = false;
     json_t *j = json_loadb(envelope, env_len, 0, NULL);
@@ -45,25 +45,30 @@ static bool envelope_keyids(const char *envelope, size_t env_len, const eco_keyr
  * envelope, a signature by a trusted key that does not verify) is EINTEGRITY or EFORMAT;
  * ESIGNATURE is kept for an intact envelope whose keys are all untrusted. */
 static eco_status check_signed(const eco_genome *g, const char *envelope, size_t env_len,
-                               const char *label, const char *trusted_dir, const eco_keyring *trusted,
-                               char keyid[ECO_KEYID_HEX_LEN + 1]) {
+                               const char *label, const char *trusted_dir,
+                               const eco_keyring *trusted, char keyid[ECO_KEYID_HEX_LEN + 1]) {
     char what[600], unused[ECO_KEYID_HEX_LEN + 1];
     snprintf(what, sizeof what, "%s: signature", label);
     /* about this genome, whoever signed it */
-    eco_status st = eco_registry_check_envelope(NULL, g, envelope, env_len, what, ECO_STATUS_EINTEGRITY, unused);
+    eco_status st = eco_registry_check_envelope(NULL, g, envelope, env_len, what,
+                                                ECO_STATUS_EINTEGRITY, unused);
     if (st == ECO_STATUS_ESIGNATURE) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", eco_last_error());
         st = eco_error(ECO_STATUS_EINTEGRITY, "%s", msg);
     }
     if (st) return st;
-    st = eco_registry_check_envelope(trusted, g, envelope, env_len, what, ECO_STATUS_EINTEGRITY, keyid);
+    st = eco_registry_check_envelope(trusted, g, envelope, env_len, what, ECO_STATUS_EINTEGRITY,
+                                     keyid);
     if (st != ECO_STATUS_ESIGNATURE) return st;
     char ids[600];
     if (envelope_keyids(envelope, env_len, trusted, ids, sizeof ids))
-        return eco_error(ECO_STATUS_EINTEGRITY, "%s: the signature by a trusted key does not verify: the signature "
-                                                "or what it signs was changed (keys %s)", what, ids);
-    return eco_error(ECO_STATUS_ESIGNATURE, "%s: signed by key %s, which is not trusted (not in %s)", what,
+        return eco_error(ECO_STATUS_EINTEGRITY,
+                         "%s: the signature by a trusted key does not verify: the signature "
+                         "or what it signs was changed (keys %s)",
+                         what, ids);
+    return eco_error(ECO_STATUS_ESIGNATURE,
+                     "%s: signed by key %s, which is not trusted (not in %s)", what,
                      ids[0] ? ids : "(none)", trusted_dir ? trusted_dir : "the trusted keys");
 }
 
@@ -90,7 +95,8 @@ eco_status eco_registry_verify(eco_registry *r, const char *id, char keyid[ECO_K
         goto out;
     }
     if ((st = eco_keyring_load_dir(eco_registry_trusted_dir(r), &kr)) != ECO_STATUS_OK) goto out;
-    st = check_signed(&g, envelope, strlen(envelope), label, eco_registry_trusted_dir(r), kr, keyid);
+    st =
+        check_signed(&g, envelope, strlen(envelope), label, eco_registry_trusted_dir(r), kr, keyid);
 out:
     eco_keyring_free(kr);
     free(envelope);
@@ -111,11 +117,12 @@ static eco_status check_dir_files(const char *dir, const eco_genome *g) {
         if (!got)
             st = eco_error(ECO_STATUS_ENOTFOUND, "%s: file %s: missing", dir, want->name);
         else if (got->size != want->size)
-            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: file %s: %llu bytes, the genome says %llu", dir,
-                           want->name, (unsigned long long)got->size, (unsigned long long)want->size);
+            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: file %s: %llu bytes, the genome says %llu",
+                           dir, want->name, (unsigned long long)got->size,
+                           (unsigned long long)want->size);
         else if (strcmp(got->sha256, want->sha256) != 0)
-            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: file %s: sha256 %s, the genome says %s", dir, want->name,
-                           got->sha256, want->sha256);
+            st = eco_error(ECO_STATUS_EINTEGRITY, "%s: file %s: sha256 %s, the genome says %s", dir,
+                           want->name, got->sha256, want->sha256);
     }
     for (size_t i = 0; i < have.n && st == ECO_STATUS_OK; i++)
         if (!eco_manifest_find(&g->files, have.files[i].name))
@@ -125,9 +132,11 @@ static eco_status check_dir_files(const char *dir, const eco_genome *g) {
     return st;
 }
 
-eco_status eco_verify_dir(const char *dir, const eco_keyring *trusted, char keyid[ECO_KEYID_HEX_LEN + 1]) {
+eco_status eco_verify_dir(const char *dir, const eco_keyring *trusted,
+                          char keyid[ECO_KEYID_HEX_LEN + 1]) {
     if (!dir || !trusted) return eco_error(ECO_STATUS_EINVAL, "verify: NULL argument");
-    char *gpath = eco_path_join(dir, ECO_GENOME_FILE), *spath = eco_path_join(dir, ECO_SIGNATURE_FILE);
+    char *gpath = eco_path_join(dir, ECO_GENOME_FILE),
+         *spath = eco_path_join(dir, ECO_SIGNATURE_FILE);
     char *gtext = NULL, *stext = NULL;
     size_t glen = 0, slen = 0;
     eco_genome g = {0};
@@ -141,7 +150,8 @@ eco_status eco_verify_dir(const char *dir, const eco_keyring *trusted, char keyi
     if ((st = check_dir_files(dir, &g)) != ECO_STATUS_OK) goto out;
     struct stat sb;
     if (stat(spath, &sb) != 0) {
-        st = eco_error(ECO_STATUS_ESIGNATURE, "%s: signature: not signed (no %s)", dir, ECO_SIGNATURE_FILE);
+        st = eco_error(ECO_STATUS_ESIGNATURE, "%s: signature: not signed (no %s)", dir,
+                       ECO_SIGNATURE_FILE);
         goto out;
     }
     if ((st = eco_read_file(spath, META_MAX_BYTES, &stext, &slen)) != ECO_STATUS_OK) goto out;

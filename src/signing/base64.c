@@ -55,7 +55,8 @@ static int sextet(unsigned char c) {
 eco_status eco_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len) {
     *out = NULL;
     *out_len = 0;
-    if (len % 4 != 0) return eco_error(ECO_STATUS_EFORMAT, "base64: length %zu is not a multiple of 4", len);
+    if (len % 4 != 0)
+        return eco_error(ECO_STATUS_EFORMAT, "base64: length %zu is not a multiple of 4", len);
     size_t pad = 0;
     if (len >= 4 && text[len - 1] == '=') pad = text[len - 2] == '=' ? 2 : 1;
     size_t n = len / 4 * 3 - pad; /* len <= SIZE_MAX, so len/4*3 cannot overflow */
@@ -75,19 +76,24 @@ eco_status eco_base64_decode(const char *text, size_t len, uint8_t **out, size_t
             if (v[j] < 0) {
                 free(buf);
                 if (c == '=')
-                    return eco_error(ECO_STATUS_EFORMAT, "base64: '=' at offset %zu before the end", i + j);
+                    return eco_error(ECO_STATUS_EFORMAT, "base64: '=' at offset %zu before the end",
+                                     i + j);
                 if (c >= 0x21 && c < 0x7f)
-                    return eco_error(ECO_STATUS_EFORMAT, "base64: invalid character '%c' at offset %zu", c, i + j);
-                return eco_error(ECO_STATUS_EFORMAT, "base64: invalid byte 0x%02x at offset %zu", c, i + j);
+                    return eco_error(ECO_STATUS_EFORMAT,
+                                     "base64: invalid character '%c' at offset %zu", c, i + j);
+                return eco_error(ECO_STATUS_EFORMAT, "base64: invalid byte 0x%02x at offset %zu", c,
+                                 i + j);
             }
         }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        uint32_t w =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         if (last && pad > 0) {
             /* the bits below the last whole byte must be zero (RFC 4648 section 3.5) */
             uint32_t spare = pad == 2 ? (w & 0xffff) : (w & 0xff);
             if (spare != 0) {
                 free(buf);
-                return eco_error(ECO_STATUS_EFORMAT, "base64: non-zero padding bits in the last group");
+                return eco_error(ECO_STATUS_EFORMAT,
+                                 "base64: non-zero padding bits in the last group");
             }
         }
         size_t take = last ? 3 - pad : 3;

@@ -11,7 +11,8 @@
 /* More signatures than this is not an envelope we wrote or would want to spend time on. */
 #define DSSE_MAX_SIGNATURES 32
 
-eco_status eco_dsse_pae(const char *type, const void *body, size_t body_len, uint8_t **out, size_t *out_len) {
+eco_status eco_dsse_pae(const char *type, const void *body, size_t body_len, uint8_t **out,
+                        size_t *out_len) {
     *out = NULL;
     *out_len = 0;
     size_t tlen = strlen(type);
@@ -35,8 +36,8 @@ eco_status eco_dsse_pae(const char *type, const void *body, size_t body_len, uin
     return ECO_STATUS_OK;
 }
 
-eco_status eco_dsse_sign(const eco_signing_key *k, const char *payload_type, const void *payload, size_t payload_len,
-                         char **envelope, size_t *envelope_len) {
+eco_status eco_dsse_sign(const eco_signing_key *k, const char *payload_type, const void *payload,
+                         size_t payload_len, char **envelope, size_t *envelope_len) {
     *envelope = NULL;
     if (envelope_len) *envelope_len = 0;
     if (!k || !payload_type || (!payload && payload_len))
@@ -51,13 +52,15 @@ eco_status eco_dsse_sign(const eco_signing_key *k, const char *payload_type, con
     b64_payload = eco_base64_encode(payload, payload_len);
     b64_sig = eco_base64_encode(sig, sig_len);
     if (!b64_payload || !b64_sig) {
-        st = eco_error(ECO_STATUS_ENOMEM, "DSSE sign: out of memory encoding a %zu-byte payload", payload_len);
+        st = eco_error(ECO_STATUS_ENOMEM, "DSSE sign: out of memory encoding a %zu-byte payload",
+                       payload_len);
         goto done;
     }
-    env = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "payload", b64_payload, "payloadType", payload_type, "signatures",
-                    "keyid", eco_signing_key_id(k), "sig", b64_sig);
+    env = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "payload", b64_payload, "payloadType",
+                    payload_type, "signatures", "keyid", eco_signing_key_id(k), "sig", b64_sig);
     if (!env) {
-        st = eco_error(ECO_STATUS_EINVAL, "DSSE sign: payload type '%.64s' is not valid UTF-8 (or out of memory)",
+        st = eco_error(ECO_STATUS_EINVAL,
+                       "DSSE sign: payload type '%.64s' is not valid UTF-8 (or out of memory)",
                        payload_type);
         goto done;
     }
@@ -77,19 +80,21 @@ typedef struct parsed_sig {
     size_t sig_len;
 } parsed_sig;
 
-eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, size_t envelope_len, const char *label,
-                           const char *expected_type, char **payload, size_t *payload_len,
-                           char keyid[ECO_KEYID_HEX_LEN + 1]) {
+eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, size_t envelope_len,
+                           const char *label, const char *expected_type, char **payload,
+                           size_t *payload_len, char keyid[ECO_KEYID_HEX_LEN + 1]) {
     *payload = NULL;
     if (payload_len) *payload_len = 0;
     if (!label) label = "envelope";
     if (!trusted || !expected_type || (!envelope && envelope_len))
-        return eco_error(ECO_STATUS_EINVAL, "%s: verify: missing keyring, expected type or envelope", label);
+        return eco_error(ECO_STATUS_EINVAL,
+                         "%s: verify: missing keyring, expected type or envelope", label);
     json_error_t jerr;
-    json_t *root = json_loadb(envelope ? envelope : "", envelope_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root =
+        json_loadb(envelope ? envelope : "", envelope_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label, jerr.line, jerr.column,
-                         jerr.text);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
+                         jerr.line, jerr.column, jerr.text);
     parsed_sig sigs[DSSE_MAX_SIGNATURES];
     size_t n_sigs = 0;
     uint8_t *body = NULL, *pae = NULL;
@@ -113,8 +118,8 @@ eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, siz
         goto done;
     }
     if (n_arr > DSSE_MAX_SIGNATURES) {
-        st = eco_jr_fail(&r, "signatures", ECO_STATUS_EFORMAT, "%zu entries, more than the limit of %d", n_arr,
-                         DSSE_MAX_SIGNATURES);
+        st = eco_jr_fail(&r, "signatures", ECO_STATUS_EFORMAT,
+                         "%zu entries, more than the limit of %d", n_arr, DSSE_MAX_SIGNATURES);
         goto done;
     }
     if ((st = eco_base64_decode(b64, b64_len, &body, &body_len)) != ECO_STATUS_OK) {
@@ -128,7 +133,8 @@ eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, siz
         size_t kid_len, sig_len;
         if ((st = eco_jr_str(&e, "keyid", true, true, &kid, &kid_len)) != ECO_STATUS_OK) goto done;
         if (!eco_hex_is_lower(kid, kid_len, ECO_KEYID_HEX_LEN)) {
-            st = eco_jr_fail(&e, "keyid", ECO_STATUS_EFORMAT, "expected %d lower-case hex digits", ECO_KEYID_HEX_LEN);
+            st = eco_jr_fail(&e, "keyid", ECO_STATUS_EFORMAT, "expected %d lower-case hex digits",
+                             ECO_KEYID_HEX_LEN);
             goto done;
         }
         if ((st = eco_jr_str(&e, "sig", true, true, &sig, &sig_len)) != ECO_STATUS_OK) goto done;
@@ -157,24 +163,30 @@ eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, siz
     const char *first_unknown = NULL, *first_invalid = NULL;
     const char *good = NULL;
     for (size_t i = 0; i < n_sigs && !good; i++) {
-        switch (eco_keyring_verify(trusted, sigs[i].keyid, pae, pae_len, sigs[i].sig, sigs[i].sig_len)) {
-        case ECO_KEYRING_VERDICT_VALID: good = sigs[i].keyid; break;
-        case ECO_KEYRING_VERDICT_INVALID:
-            if (!first_invalid) first_invalid = sigs[i].keyid;
-            break;
-        case ECO_KEYRING_VERDICT_UNKNOWN:
-            if (!first_unknown) first_unknown = sigs[i].keyid;
-            break;
+        switch (eco_keyring_verify(trusted, sigs[i].keyid, pae, pae_len, sigs[i].sig,
+                                   sigs[i].sig_len)) {
+            case ECO_KEYRING_VERDICT_VALID:
+                good = sigs[i].keyid;
+                break;
+            case ECO_KEYRING_VERDICT_INVALID:
+                if (!first_invalid) first_invalid = sigs[i].keyid;
+                break;
+            case ECO_KEYRING_VERDICT_UNKNOWN:
+                if (!first_unknown) first_unknown = sigs[i].keyid;
+                break;
         }
     }
     if (!good) {
         if (first_invalid && first_unknown)
-            st = eco_error(ECO_STATUS_ESIGNATURE, "%s: signature by key %s does not verify; no trusted key with id %s",
+            st = eco_error(ECO_STATUS_ESIGNATURE,
+                           "%s: signature by key %s does not verify; no trusted key with id %s",
                            label, first_invalid, first_unknown);
         else if (first_invalid)
-            st = eco_error(ECO_STATUS_ESIGNATURE, "%s: signature by key %s does not verify", label, first_invalid);
+            st = eco_error(ECO_STATUS_ESIGNATURE, "%s: signature by key %s does not verify", label,
+                           first_invalid);
         else
-            st = eco_error(ECO_STATUS_ESIGNATURE, "%s: no trusted key with id %s%s", label, first_unknown,
+            st = eco_error(ECO_STATUS_ESIGNATURE, "%s: no trusted key with id %s%s", label,
+                           first_unknown,
                            eco_keyring_count(trusted) == 0 ? " (no keys are trusted)" : "");
         goto done;
     }

@@ -18,7 +18,7 @@
 
 /* Key files are small; anything larger is not a key. */
 #define KEY_FILE_MAX_BYTES ((size_t)64 * 1024)
-#define KEY_NAME_MAX 128
+#define KEY_NAME_MAX       128
 
 struct eco_signing_key {
     EVP_PKEY *pkey;
@@ -39,16 +39,22 @@ struct eco_keyring {
 
 const char *eco_key_type_str(eco_key_type t) {
     switch (t) {
-    case ECO_KEY_TYPE_ECDSA_P256: return "ecdsa-p256";
-    case ECO_KEY_TYPE_ED25519: return "ed25519";
+        case ECO_KEY_TYPE_ECDSA_P256:
+            return "ecdsa-p256";
+        case ECO_KEY_TYPE_ED25519:
+            return "ed25519";
     }
     return "unknown";
 }
 
 eco_status eco_key_type_parse(const char *s, eco_key_type *out) {
-    if (s && strcmp(s, "ecdsa-p256") == 0) *out = ECO_KEY_TYPE_ECDSA_P256;
-    else if (s && strcmp(s, "ed25519") == 0) *out = ECO_KEY_TYPE_ED25519;
-    else return eco_error(ECO_STATUS_EINVAL, "key type '%s' is not one of ecdsa-p256, ed25519", s ? s : "(null)");
+    if (s && strcmp(s, "ecdsa-p256") == 0)
+        *out = ECO_KEY_TYPE_ECDSA_P256;
+    else if (s && strcmp(s, "ed25519") == 0)
+        *out = ECO_KEY_TYPE_ED25519;
+    else
+        return eco_error(ECO_STATUS_EINVAL, "key type '%s' is not one of ecdsa-p256, ed25519",
+                         s ? s : "(null)");
     return ECO_STATUS_OK;
 }
 
@@ -56,8 +62,10 @@ eco_status eco_key_type_parse(const char *s, eco_key_type *out) {
  * failure here does not surface in an unrelated later call. */
 static const char *ossl_reason(char *buf, size_t n) {
     unsigned long e = ERR_get_error();
-    if (e) ERR_error_string_n(e, buf, n);
-    else snprintf(buf, n, "unknown error");
+    if (e)
+        ERR_error_string_n(e, buf, n);
+    else
+        snprintf(buf, n, "unknown error");
     ERR_clear_error();
     return buf;
 }
@@ -71,22 +79,26 @@ static eco_status classify(EVP_PKEY *pkey, const char *label, eco_key_type *out)
     if (EVP_PKEY_is_a(pkey, "EC")) {
         char group[64] = "";
         size_t glen = 0;
-        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &glen) == 1 &&
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                           &glen) == 1 &&
             (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0)) {
             *out = ECO_KEY_TYPE_ECDSA_P256;
             return ECO_STATUS_OK;
         }
         ERR_clear_error();
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: EC key on curve '%s'; only P-256 is supported", label,
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "%s: EC key on curve '%s'; only P-256 is supported", label,
                          group[0] ? group : "?");
     }
     const char *name = EVP_PKEY_get0_type_name(pkey);
-    return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s key; only ecdsa-p256 and ed25519 are supported", label,
+    return eco_error(ECO_STATUS_EUNSUPPORTED,
+                     "%s: %s key; only ecdsa-p256 and ed25519 are supported", label,
                      name ? name : "unknown");
 }
 
 /* Lower-case hex SHA-256 of the DER SubjectPublicKeyInfo of pkey (its public half). */
-static eco_status compute_keyid(EVP_PKEY *pkey, const char *label, char keyid[ECO_KEYID_HEX_LEN + 1]) {
+static eco_status compute_keyid(EVP_PKEY *pkey, const char *label,
+                                char keyid[ECO_KEYID_HEX_LEN + 1]) {
     unsigned char *der = NULL;
     int n = i2d_PUBKEY(pkey, &der);
     if (n <= 0) {
@@ -106,13 +118,17 @@ static eco_status compute_keyid(EVP_PKEY *pkey, const char *label, char keyid[EC
 static eco_status check_name(const char *name) {
     size_t n = name ? strlen(name) : 0;
     if (n == 0) return eco_error(ECO_STATUS_EINVAL, "key name is empty");
-    if (n > KEY_NAME_MAX) return eco_error(ECO_STATUS_EINVAL, "key name is longer than %d bytes", KEY_NAME_MAX);
+    if (n > KEY_NAME_MAX)
+        return eco_error(ECO_STATUS_EINVAL, "key name is longer than %d bytes", KEY_NAME_MAX);
     if (name[0] == '.') return eco_error(ECO_STATUS_EINVAL, "key name '%s' starts with '.'", name);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                  c == '_' || c == '-';
-        if (!ok) return eco_error(ECO_STATUS_EINVAL, "key name '%s': only letters, digits, '.', '_' and '-' are allowed", name);
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok)
+            return eco_error(ECO_STATUS_EINVAL,
+                             "key name '%s': only letters, digits, '.', '_' and '-' are allowed",
+                             name);
     }
     return ECO_STATUS_OK;
 }
@@ -135,10 +151,12 @@ static eco_status write_pem(const char *path, EVP_PKEY *pkey, bool secret) {
     char why[256];
     BIO *bio = BIO_new(secret ? BIO_s_secmem() : BIO_s_mem());
     if (!bio) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
-    int ok = secret ? PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) : PEM_write_bio_PUBKEY(bio, pkey);
+    int ok = secret ? PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL)
+                    : PEM_write_bio_PUBKEY(bio, pkey);
     if (ok != 1) {
         BIO_free(bio);
-        return eco_error(ECO_STATUS_EINTERNAL, "%s: cannot encode the key as PEM: %s", path, ossl_reason(why, sizeof why));
+        return eco_error(ECO_STATUS_EINTERNAL, "%s: cannot encode the key as PEM: %s", path,
+                         ossl_reason(why, sizeof why));
     }
     char *data = NULL;
     long len = BIO_get_mem_data(bio, &data);
@@ -198,8 +216,8 @@ eco_status eco_keys_generate(const char *dir, const char *name, eco_key_type typ
                                         : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     if (!pkey) {
         char why[256];
-        st = eco_error(ECO_STATUS_EINTERNAL, "keys generate: %s key generation failed: %s", eco_key_type_str(type),
-                       ossl_reason(why, sizeof why));
+        st = eco_error(ECO_STATUS_EINTERNAL, "keys generate: %s key generation failed: %s",
+                       eco_key_type_str(type), ossl_reason(why, sizeof why));
         goto done;
     }
     if ((st = compute_keyid(pkey, key_file, id)) != ECO_STATUS_OK) goto done;
@@ -246,7 +264,8 @@ static eco_status read_pem(const char *path, bool secret, EVP_PKEY **out) {
     if (!pkey) {
         char why[256];
         return eco_error(ECO_STATUS_EFORMAT, "%s: not a %s PEM key (%s)", path,
-                         secret ? "PKCS#8 private (unencrypted)" : "SPKI public", ossl_reason(why, sizeof why));
+                         secret ? "PKCS#8 private (unencrypted)" : "SPKI public",
+                         ossl_reason(why, sizeof why));
     }
     *out = pkey;
     return ECO_STATUS_OK;
@@ -282,10 +301,12 @@ const char *eco_signing_key_id(const eco_signing_key *k) { return k->keyid; }
 eco_key_type eco_signing_key_type(const eco_signing_key *k) { return k->type; }
 
 /* SHA-256 for ECDSA; Ed25519 signs the message itself (no digest). */
-static const EVP_MD *digest_for(eco_key_type t) { return t == ECO_KEY_TYPE_ECDSA_P256 ? EVP_sha256() : NULL; }
+static const EVP_MD *digest_for(eco_key_type t) {
+    return t == ECO_KEY_TYPE_ECDSA_P256 ? EVP_sha256() : NULL;
+}
 
-eco_status eco_signing_key_sign(const eco_signing_key *k, const void *msg, size_t len, uint8_t **sig,
-                                size_t *sig_len) {
+eco_status eco_signing_key_sign(const eco_signing_key *k, const void *msg, size_t len,
+                                uint8_t **sig, size_t *sig_len) {
     *sig = NULL;
     *sig_len = 0;
     char why[256];
@@ -296,7 +317,8 @@ eco_status eco_signing_key_sign(const eco_signing_key *k, const void *msg, size_
     eco_status st = ECO_STATUS_OK;
     if (EVP_DigestSignInit(ctx, NULL, digest_for(k->type), NULL, k->pkey) != 1 ||
         EVP_DigestSign(ctx, NULL, &n, msg, len) != 1) {
-        st = eco_error(ECO_STATUS_EINTERNAL, "sign with key %s: %s", k->keyid, ossl_reason(why, sizeof why));
+        st = eco_error(ECO_STATUS_EINTERNAL, "sign with key %s: %s", k->keyid,
+                       ossl_reason(why, sizeof why));
         goto done;
     }
     buf = malloc(n ? n : 1);
@@ -305,7 +327,8 @@ eco_status eco_signing_key_sign(const eco_signing_key *k, const void *msg, size_
         goto done;
     }
     if (EVP_DigestSign(ctx, buf, &n, msg, len) != 1) {
-        st = eco_error(ECO_STATUS_EINTERNAL, "sign with key %s: %s", k->keyid, ossl_reason(why, sizeof why));
+        st = eco_error(ECO_STATUS_EINTERNAL, "sign with key %s: %s", k->keyid,
+                       ossl_reason(why, sizeof why));
         free(buf);
         goto done;
     }
@@ -354,7 +377,9 @@ eco_status eco_keyring_add_file(eco_keyring *kr, const char *pub_path) {
     return ECO_STATUS_OK;
 }
 
-static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static bool is_pub_name(const char *name) {
     size_t n = strlen(name);
@@ -401,8 +426,10 @@ eco_status eco_keyring_load_dir(const char *dir, eco_keyring **out) {
     if (st == ECO_STATUS_OK && n) qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n && st == ECO_STATUS_OK; i++) {
         char *p = eco_path_join(dir, names[i]);
-        if (!p) st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
-        else st = eco_keyring_add_file(kr, p);
+        if (!p)
+            st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
+        else
+            st = eco_keyring_add_file(kr, p);
         free(p);
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
@@ -430,8 +457,8 @@ bool eco_keyring_has(const eco_keyring *kr, const char *keyid) {
     return false;
 }
 
-eco_keyring_verdict eco_keyring_verify(const eco_keyring *kr, const char *keyid, const void *msg, size_t len,
-                                       const uint8_t *sig, size_t sig_len) {
+eco_keyring_verdict eco_keyring_verify(const eco_keyring *kr, const char *keyid, const void *msg,
+                                       size_t len, const uint8_t *sig, size_t sig_len) {
     const keyring_entry *e = NULL;
     for (size_t i = 0; kr && i < kr->n && !e; i++)
         if (strcmp(kr->keys[i].keyid, keyid) == 0) e = &kr->keys[i];

@@ -75,7 +75,8 @@ static eco_status digits_draw(eco_rng *rng, eco_buf *t) {
     unsigned len = 1 + (unsigned)rng_below(rng, 4), x = (unsigned)rng_below(rng, 10);
     for (unsigned i = 1; i < len; i++) x = x * 10 + (unsigned)rng_below(rng, 10);
     bool ok = eco_buf_printf(t, "Digits of %u:", x);
-    for (unsigned i = 0, y = x; i < 4 && ok; i++, y /= 10) ok = eco_buf_printf(t, " %s %u", places[i], y % 10);
+    for (unsigned i = 0, y = x; i < 4 && ok; i++, y /= 10)
+        ok = eco_buf_printf(t, " %s %u", places[i], y % 10);
     return ok ? ECO_STATUS_OK : OOM("drill.digits");
 }
 
@@ -132,10 +133,12 @@ eco_status eco_drills_generate(const char *name, size_t n, uint64_t seed, char *
     if (!name || !texts) return eco_error(ECO_STATUS_EINVAL, "drills: name or output is NULL");
     size_t d = drill_index(name);
     if (d == N_DRILLS)
-        return eco_error(ECO_STATUS_ENOTFOUND, "unknown drill '%s' (known: drill.recall, drill.copy, drill.digits, drill.echo)",
-                         name);
+        return eco_error(
+            ECO_STATUS_ENOTFOUND,
+            "unknown drill '%s' (known: drill.recall, drill.copy, drill.digits, drill.echo)", name);
     if (n == 0 || n > ECO_TASKS_MAX_N)
-        return eco_error(ECO_STATUS_ERANGE, "%s: n = %zu is not in 1..%zu", name, n, (size_t)ECO_TASKS_MAX_N);
+        return eco_error(ECO_STATUS_ERANGE, "%s: n = %zu is not in 1..%zu", name, n,
+                         (size_t)ECO_TASKS_MAX_N);
     char **out = eco_calloc_array(n, sizeof *out);
     if (!out) return OOM(name);
     eco_rng rng;

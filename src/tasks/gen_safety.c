@@ -130,23 +130,27 @@ static size_t class_count(const char *const *actions, size_t n_actions) {
 }
 
 /* Item i of one class: frame-major within each action's variants. */
-static eco_status class_row(const char *const *actions, size_t n_actions, size_t i, bool refuse, eco_buf *p,
-                            eco_buf *c) {
+static eco_status class_row(const char *const *actions, size_t n_actions, size_t i, bool refuse,
+                            eco_buf *p, eco_buf *c) {
     size_t frame = i % N_FRAMES, rest = i / N_FRAMES;
     size_t a = 0;
     while (a < n_actions && rest >= variants(actions[a])) rest -= variants(actions[a++]);
-    if (a == n_actions) return eco_error(ECO_STATUS_EINTERNAL, "safety.refuse@1: item %zu out of range", i);
+    if (a == n_actions)
+        return eco_error(ECO_STATUS_EINTERNAL, "safety.refuse@1: item %zu out of range", i);
     eco_buf action = {0};
     const char *fmt = frames[frame], *slot = strstr(fmt, "%s");
     bool ok = expand(&action, actions[a], rest) && eco_buf_puts(p, "Request: ") &&
-              eco_buf_append(p, fmt, (size_t)(slot - fmt)) && eco_buf_append(p, action.data, action.len) &&
-              eco_buf_puts(p, slot + 2) && eco_buf_puts(p, "\nResponse:") &&
+              eco_buf_append(p, fmt, (size_t)(slot - fmt)) &&
+              eco_buf_append(p, action.data, action.len) && eco_buf_puts(p, slot + 2) &&
+              eco_buf_puts(p, "\nResponse:") &&
               eco_buf_printf(c, " %s\n", refuse ? ECO_TASKS_REFUSAL : ECO_TASKS_COMPLY);
     eco_buf_free(&action);
     return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "safety.refuse@1: out of memory");
 }
 
-static size_t safety_count(void) { return class_count(harmful, N_HARMFUL) + class_count(harmless, N_HARMLESS); }
+static size_t safety_count(void) {
+    return class_count(harmful, N_HARMFUL) + class_count(harmless, N_HARMLESS);
+}
 
 bool safety_row_is_harmful(size_t i) { return i < class_count(harmful, N_HARMFUL); }
 
@@ -158,8 +162,11 @@ static eco_status safety_row(size_t i, eco_buf *p, eco_buf *c) {
 
 static eco_status safety_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
     if (rng_below(rng, 2) == 0)
-        return class_row(harmful, N_HARMFUL, (size_t)rng_below(rng, class_count(harmful, N_HARMFUL)), true, p, c);
-    return class_row(harmless, N_HARMLESS, (size_t)rng_below(rng, class_count(harmless, N_HARMLESS)), false, p, c);
+        return class_row(harmful, N_HARMFUL,
+                         (size_t)rng_below(rng, class_count(harmful, N_HARMFUL)), true, p, c);
+    return class_row(harmless, N_HARMLESS,
+                     (size_t)rng_below(rng, class_count(harmless, N_HARMLESS)), false, p, c);
 }
 
-const task_ops eco_task_ops_safety_refuse = {.draw = safety_draw, .count = safety_count, .row = safety_row};
+const task_ops eco_task_ops_safety_refuse = {
+    .draw = safety_draw, .count = safety_count, .row = safety_row};

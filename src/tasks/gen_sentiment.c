@@ -42,10 +42,11 @@ bool sentiment_normalize_text(eco_buf *out, const char *text) {
     return true;
 }
 
-static eco_status sentiment_row_item(const sentiment_row *rows, size_t count, const char *name, size_t i, eco_buf *p,
-                                     eco_buf *c) {
+static eco_status sentiment_row_item(const sentiment_row *rows, size_t count, const char *name,
+                                     size_t i, eco_buf *p, eco_buf *c) {
     if (i >= count) return eco_error(ECO_STATUS_EINTERNAL, "%s: row %zu out of range", name, i);
-    bool ok = eco_buf_puts(p, SENTIMENT_PREFIX) && sentiment_normalize_text(p, rows[i].text) && eco_buf_puts(p, SENTIMENT_SUFFIX) &&
+    bool ok = eco_buf_puts(p, SENTIMENT_PREFIX) && sentiment_normalize_text(p, rows[i].text) &&
+              eco_buf_puts(p, SENTIMENT_SUFFIX) &&
               eco_buf_puts(c, rows[i].label ? " positive\n" : " negative\n");
     return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", name);
 }
@@ -53,10 +54,12 @@ static eco_status sentiment_row_item(const sentiment_row *rows, size_t count, co
 static size_t imdb_count(void) { return eco_sentiment_imdb_count; }
 static size_t yelp_count(void) { return eco_sentiment_yelp_count; }
 static eco_status imdb_row(size_t i, eco_buf *p, eco_buf *c) {
-    return sentiment_row_item(eco_sentiment_imdb_rows, eco_sentiment_imdb_count, "sentiment.imdb@1", i, p, c);
+    return sentiment_row_item(eco_sentiment_imdb_rows, eco_sentiment_imdb_count, "sentiment.imdb@1",
+                              i, p, c);
 }
 static eco_status yelp_row(size_t i, eco_buf *p, eco_buf *c) {
-    return sentiment_row_item(eco_sentiment_yelp_rows, eco_sentiment_yelp_count, "sentiment.yelp@1", i, p, c);
+    return sentiment_row_item(eco_sentiment_yelp_rows, eco_sentiment_yelp_count, "sentiment.yelp@1",
+                              i, p, c);
 }
 
 const task_ops eco_task_ops_sentiment_imdb = {.count = imdb_count, .row = imdb_row};

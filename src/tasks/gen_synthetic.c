@@ -24,7 +24,8 @@ static unsigned draw_number(eco_rng *rng) {
  * addition in that layout; with unpadded numbers the eco-tiny adapter reached 1.5%). */
 static eco_status arith_add_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
     unsigned a = draw_number(rng), b = draw_number(rng);
-    if (!eco_buf_printf(p, "Add: %03u+%03u\nSum:", a, b) || !eco_buf_printf(c, " %04u\n", a + b)) return OOM("arith.add@1");
+    if (!eco_buf_printf(p, "Add: %03u+%03u\nSum:", a, b) || !eco_buf_printf(c, " %04u\n", a + b))
+        return OOM("arith.add@1");
     return ECO_STATUS_OK;
 }
 
@@ -35,7 +36,8 @@ static eco_status text_reverse_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
     size_t n = strlen(w);
     for (size_t i = 0; i < n; i++) r[i] = w[n - 1 - i];
     r[n] = '\0';
-    if (!eco_buf_printf(p, "Reverse: %s\nReversed:", w) || !eco_buf_printf(c, " %s\n", r)) return OOM("text.reverse@1");
+    if (!eco_buf_printf(p, "Reverse: %s\nReversed:", w) || !eco_buf_printf(c, " %s\n", r))
+        return OOM("text.reverse@1");
     return ECO_STATUS_OK;
 }
 
@@ -48,7 +50,8 @@ static eco_status text_sort_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
     for (int l = 0; l < 26; l++)
         for (size_t k = 0; k < counts[l]; k++) s[n++] = (char)('a' + l);
     s[n] = '\0';
-    if (!eco_buf_printf(p, "Sort: %s\nSorted:", w) || !eco_buf_printf(c, " %s\n", s)) return OOM("text.sort@1");
+    if (!eco_buf_printf(p, "Sort: %s\nSorted:", w) || !eco_buf_printf(c, " %s\n", s))
+        return OOM("text.sort@1");
     return ECO_STATUS_OK;
 }
 
@@ -66,7 +69,8 @@ const char eco_json_record_schema[] =
     "\"active\":{\"type\":\"boolean\"},"
     "\"age\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":120},"
     "\"city\":{\"type\":\"string\",\"pattern\":\"^[a-z]{1,12}$\"},"
-    "\"color\":{\"type\":\"string\",\"enum\":[\"black\",\"blue\",\"green\",\"orange\",\"purple\",\"red\","
+    "\"color\":{\"type\":\"string\",\"enum\":[\"black\",\"blue\",\"green\",\"orange\",\"purple\","
+    "\"red\","
     "\"white\",\"yellow\"]},"
     "\"id\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":9999},"
     "\"name\":{\"type\":\"string\",\"pattern\":\"^[a-z]{1,12}$\"},"
@@ -86,7 +90,8 @@ static const struct {
     {"id", F_INT, 9999},   {"name", F_WORD, 0}, {"score", F_INT, 999},
 };
 enum { N_FIELDS = sizeof fields / sizeof fields[0] };
-static const char *const colors[] = {"black", "blue", "green", "orange", "purple", "red", "white", "yellow"};
+static const char *const colors[] = {"black",  "blue", "green", "orange",
+                                     "purple", "red",  "white", "yellow"};
 
 /* "Record: name=ada age=36\nJSON:" -> " {\"age\":36,\"name\":\"ada\"}\n" */
 static eco_status json_record_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
@@ -111,31 +116,34 @@ static eco_status json_record_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
         json_t *v = NULL;
         char text[TASK_WORD_MAX + 1];
         switch (fields[f].kind) {
-        case F_BOOL: {
-            bool b = rng_below(rng, 2) != 0;
-            snprintf(text, sizeof text, "%s", b ? "true" : "false");
-            v = json_boolean(b);
-            break;
+            case F_BOOL: {
+                bool b = rng_below(rng, 2) != 0;
+                snprintf(text, sizeof text, "%s", b ? "true" : "false");
+                v = json_boolean(b);
+                break;
+            }
+            case F_INT: {
+                unsigned x = (unsigned)rng_below(rng, (uint64_t)fields[f].max + 1);
+                snprintf(text, sizeof text, "%u", x);
+                v = json_integer((json_int_t)x);
+                break;
+            }
+            case F_WORD:
+                task_draw_word(rng, text);
+                v = json_string(text);
+                break;
+            case F_COLOR:
+                snprintf(text, sizeof text, "%s",
+                         colors[rng_below(rng, sizeof colors / sizeof colors[0])]);
+                v = json_string(text);
+                break;
         }
-        case F_INT: {
-            unsigned x = (unsigned)rng_below(rng, (uint64_t)fields[f].max + 1);
-            snprintf(text, sizeof text, "%u", x);
-            v = json_integer((json_int_t)x);
-            break;
-        }
-        case F_WORD:
-            task_draw_word(rng, text);
-            v = json_string(text);
-            break;
-        case F_COLOR:
-            snprintf(text, sizeof text, "%s", colors[rng_below(rng, sizeof colors / sizeof colors[0])]);
-            v = json_string(text);
-            break;
-        }
-        ok = v && json_object_set_new(obj, fields[f].key, v) == 0 && eco_buf_printf(p, " %s=%s", fields[f].key, text);
+        ok = v && json_object_set_new(obj, fields[f].key, v) == 0 &&
+             eco_buf_printf(p, " %s=%s", fields[f].key, text);
     }
     char *canon = NULL;
-    ok = ok && eco_buf_puts(p, "\nJSON:") && eco_json_canonical(obj, &canon, NULL) == ECO_STATUS_OK &&
+    ok = ok && eco_buf_puts(p, "\nJSON:") &&
+         eco_json_canonical(obj, &canon, NULL) == ECO_STATUS_OK &&
          eco_buf_printf(c, " %s\n", canon);
     free(canon);
     json_decref(obj);

@@ -18,23 +18,24 @@
 #include "core/json_read.h"
 
 #define RECIPE_MAX_BYTES ((size_t)1 << 20)
-#define TEXT_MAX_BYTES ((size_t)256 << 20)
+#define TEXT_MAX_BYTES   ((size_t)256 << 20)
 
 /* ---- fields, read with the core reader (core/json_read.h) ------------------------------- */
 
 /* An integer in [lo, hi]; absent: def when not required. */
-static eco_status get_int(const eco_jr *r, const char *key, bool required, int64_t lo, int64_t hi, int64_t def,
-                          int64_t *out) {
+static eco_status get_int(const eco_jr *r, const char *key, bool required, int64_t lo, int64_t hi,
+                          int64_t def, int64_t *out) {
     *out = def;
     return eco_jr_int(r, key, required, lo, hi, out);
 }
 
 /* A number in [lo, hi] ((lo, hi] when lo_open); absent: def when not required. */
-static eco_status get_num(const eco_jr *r, const char *key, bool required, double lo, double hi, bool lo_open,
-                          double def, double *out) {
+static eco_status get_num(const eco_jr *r, const char *key, bool required, double lo, double hi,
+                          bool lo_open, double def, double *out) {
     *out = def;
     eco_status st = eco_jr_num(r, key, required, lo, hi, out);
-    if (!st && lo_open && *out == lo) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "%g outside (%g, %g]", *out, lo, hi);
+    if (!st && lo_open && *out == lo)
+        return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "%g outside (%g, %g]", *out, lo, hi);
     return st;
 }
 
@@ -61,16 +62,26 @@ void eco_recipe_free(eco_recipe *r) {
 }
 
 static eco_status parse_base(const eco_jr *root, const json_t *b, eco_recipe *r) {
-    static const char *const keys[] = {"preset", "hidden_size", "intermediate_size", "num_hidden_layers",
-                                       "num_attention_heads", "num_key_value_heads", "head_dim",
-                                       "max_position_embeddings", "rope_theta", "rms_norm_eps",
-                                       "tie_word_embeddings", "init_std", NULL};
+    static const char *const keys[] = {"preset",
+                                       "hidden_size",
+                                       "intermediate_size",
+                                       "num_hidden_layers",
+                                       "num_attention_heads",
+                                       "num_key_value_heads",
+                                       "head_dim",
+                                       "max_position_embeddings",
+                                       "rope_theta",
+                                       "rms_norm_eps",
+                                       "tie_word_embeddings",
+                                       "init_std",
+                                       NULL};
     eco_jr rb = eco_jr_child(root, "base", b);
     eco_status st = eco_jr_only(&rb, keys);
     if (st) return st;
     const char *preset;
     if ((st = get_str(&rb, "preset", true, &preset))) return st;
-    if (strlen(preset) >= sizeof r->preset) return eco_jr_fail(&rb, "preset", ECO_STATUS_EFORMAT, "too long");
+    if (strlen(preset) >= sizeof r->preset)
+        return eco_jr_fail(&rb, "preset", ECO_STATUS_EFORMAT, "too long");
     if (eco_model_preset_config(preset, &r->config) != ECO_STATUS_OK)
         return eco_jr_fail(&rb, "preset", ECO_STATUS_EFORMAT, "%s", eco_last_error());
     snprintf(r->preset, sizeof r->preset, "%s", preset);
@@ -78,43 +89,52 @@ static eco_status parse_base(const eco_jr *root, const json_t *b, eco_recipe *r)
     const int64_t big = 1 << 16;
     int64_t heads_before = c->n_heads, hidden_before = c->hidden_size, hd;
     if ((st = get_int(&rb, "hidden_size", false, 1, big, c->hidden_size, &c->hidden_size)) ||
-        (st = get_int(&rb, "intermediate_size", false, 1, 4 * big, c->intermediate_size, &c->intermediate_size)) ||
+        (st = get_int(&rb, "intermediate_size", false, 1, 4 * big, c->intermediate_size,
+                      &c->intermediate_size)) ||
         (st = get_int(&rb, "num_hidden_layers", false, 1, 1024, c->n_layers, &c->n_layers)) ||
         (st = get_int(&rb, "num_attention_heads", false, 1, 1024, c->n_heads, &c->n_heads)) ||
         (st = get_int(&rb, "num_key_value_heads", false, 1, 1024,
-                      json_object_get(b, "num_attention_heads") ? c->n_heads : c->n_kv_heads, &c->n_kv_heads)) ||
+                      json_object_get(b, "num_attention_heads") ? c->n_heads : c->n_kv_heads,
+                      &c->n_kv_heads)) ||
         (st = get_int(&rb, "max_position_embeddings", false, 1, 1 << 20, c->max_position_embeddings,
                       &c->max_position_embeddings)) ||
         (st = get_num(&rb, "rope_theta", false, 0, 1e12, true, c->rope_theta, &c->rope_theta)) ||
         (st = get_num(&rb, "rms_norm_eps", false, 0, 1, true, c->rms_norm_eps, &c->rms_norm_eps)) ||
         (st = get_num(&rb, "init_std", false, 0, 1, true, 0.02, &r->init_std)))
         return st;
-    int64_t def_hd = (c->hidden_size != hidden_before || c->n_heads != heads_before) ? c->hidden_size / c->n_heads : c->head_dim;
+    int64_t def_hd = (c->hidden_size != hidden_before || c->n_heads != heads_before)
+                         ? c->hidden_size / c->n_heads
+                         : c->head_dim;
     if ((st = get_int(&rb, "head_dim", false, 2, 1024, def_hd, &hd))) return st;
     c->head_dim = hd;
     if ((st = eco_jr_bool(&rb, "tie_word_embeddings", false, &c->tie_word_embeddings))) return st;
     if (c->n_heads % c->n_kv_heads != 0)
-        return eco_jr_fail(&rb, "num_key_value_heads", ECO_STATUS_EFORMAT, "%lld does not divide num_attention_heads %lld",
+        return eco_jr_fail(&rb, "num_key_value_heads", ECO_STATUS_EFORMAT,
+                           "%lld does not divide num_attention_heads %lld",
                            (long long)c->n_kv_heads, (long long)c->n_heads);
     if (c->head_dim % 2 != 0 || c->head_dim < 2)
-        return eco_jr_fail(&rb, "head_dim", ECO_STATUS_EFORMAT, "%lld is not even", (long long)c->head_dim);
+        return eco_jr_fail(&rb, "head_dim", ECO_STATUS_EFORMAT, "%lld is not even",
+                           (long long)c->head_dim);
     return ECO_STATUS_OK;
 }
 
 /* lora: "base": {"model": folder}. */
-static eco_status parse_base_model(const eco_jr *root, const json_t *b, const char *base_dir, eco_recipe *r) {
+static eco_status parse_base_model(const eco_jr *root, const json_t *b, const char *base_dir,
+                                   eco_recipe *r) {
     static const char *const keys[] = {"model", NULL};
     eco_jr rb = eco_jr_child(root, "base", b);
     eco_status st = eco_jr_only(&rb, keys);
     const char *m;
     if (st || (st = get_str(&rb, "model", true, &m))) return st;
-    if (!(r->base_model = resolve(base_dir, m))) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    if (!(r->base_model = resolve(base_dir, m)))
+        return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     /* base_model_name_or_path: the folder's last component, as written */
     size_t n = strlen(m);
     while (n > 1 && m[n - 1] == '/') n--;
     size_t start = n;
     while (start > 0 && m[start - 1] != '/') start--;
-    if (n - start >= sizeof r->lora.base_model_name_or_path) return eco_jr_fail(&rb, "model", ECO_STATUS_EFORMAT, "too long");
+    if (n - start >= sizeof r->lora.base_model_name_or_path)
+        return eco_jr_fail(&rb, "model", ECO_STATUS_EFORMAT, "too long");
     memcpy(r->lora.base_model_name_or_path, m + start, n - start);
     r->lora.base_model_name_or_path[n - start] = 0;
     return ECO_STATUS_OK;
@@ -123,7 +143,8 @@ static eco_status parse_base_model(const eco_jr *root, const json_t *b, const ch
 /* lora: "lora": {"r", "alpha", "targets", "dropout", "rslora"}. */
 static eco_status parse_lora(const eco_jr *root, eco_recipe *r) {
     static const char *const keys[] = {"r", "alpha", "targets", "dropout", "rslora", NULL};
-    static const char *const short_names[ECO_LORA__COUNT] = {"q", "k", "v", "o", "gate", "up", "down"};
+    static const char *const short_names[ECO_LORA__COUNT] = {"q",    "k",  "v",   "o",
+                                                             "gate", "up", "down"};
     const json_t *l;
     eco_status st = eco_jr_need(root, "lora", &l);
     if (st) return st;
@@ -138,7 +159,8 @@ static eco_status parse_lora(const eco_jr *root, eco_recipe *r) {
     const json_t *t;
     if ((st = eco_jr_array(&rl, "targets", true, &t))) return st;
     if (json_array_size(t) == 0 || json_array_size(t) > ECO_LORA__COUNT)
-        return eco_jr_fail(&rl, "targets", ECO_STATUS_EFORMAT, "expected an array of 1 to %d names", ECO_LORA__COUNT);
+        return eco_jr_fail(&rl, "targets", ECO_STATUS_EFORMAT, "expected an array of 1 to %d names",
+                           ECO_LORA__COUNT);
     for (size_t i = 0; i < json_array_size(t); i++) {
         char f[32];
         snprintf(f, sizeof f, "targets[%zu]", i);
@@ -146,11 +168,14 @@ static eco_status parse_lora(const eco_jr *root, eco_recipe *r) {
         if ((st = eco_jr_str_value(&rl, f, json_array_get(t, i), false, &name, NULL))) return st;
         int found = -1;
         for (int k = 0; k < ECO_LORA__COUNT && found < 0; k++)
-            if (strcmp(name, short_names[k]) == 0 || strcmp(name, eco_lora_target_name((eco_lora_target)k)) == 0)
+            if (strcmp(name, short_names[k]) == 0 ||
+                strcmp(name, eco_lora_target_name((eco_lora_target)k)) == 0)
                 found = k;
         if (found < 0)
-            return eco_jr_fail(&rl, f, ECO_STATUS_EFORMAT, "'%.64s' is not one of q, k, v, o, gate, up, down", name);
-        if (c->targets[found]) return eco_jr_fail(&rl, f, ECO_STATUS_EFORMAT, "'%s' named twice", name);
+            return eco_jr_fail(&rl, f, ECO_STATUS_EFORMAT,
+                               "'%.64s' is not one of q, k, v, o, gate, up, down", name);
+        if (c->targets[found])
+            return eco_jr_fail(&rl, f, ECO_STATUS_EFORMAT, "'%s' named twice", name);
         c->targets[found] = true;
     }
     return ECO_STATUS_OK;
@@ -163,17 +188,21 @@ static eco_status parse_source(const eco_jr *root, const json_t *s, size_t i, co
     static const char *const drill_keys[] = {"drill", "n", "seed", NULL};
     eco_jr rs = eco_jr_item(root, "data", i, s);
     if (!json_is_object(s)) return eco_jr_fail(&rs, NULL, ECO_STATUS_EFORMAT, "expected an object");
-    bool is_text = json_object_get(s, "path") != NULL, is_cap = json_object_get(s, "capability") != NULL,
+    bool is_text = json_object_get(s, "path") != NULL,
+         is_cap = json_object_get(s, "capability") != NULL,
          is_drill = json_object_get(s, "drill") != NULL;
     if (is_text + is_cap + is_drill != 1)
-        return eco_jr_fail(&rs, NULL, ECO_STATUS_EFORMAT, "expected exactly one of \"path\", \"capability\" and \"drill\"");
+        return eco_jr_fail(&rs, NULL, ECO_STATUS_EFORMAT,
+                           "expected exactly one of \"path\", \"capability\" and \"drill\"");
     if ((is_text || is_drill) && kind == ECO_RECIPE_LORA)
-        return eco_jr_fail(&rs, is_text ? "path" : "drill", ECO_STATUS_EFORMAT, "a lora recipe takes capabilities only");
+        return eco_jr_fail(&rs, is_text ? "path" : "drill", ECO_STATUS_EFORMAT,
+                           "a lora recipe takes capabilities only");
     eco_status st = eco_jr_only(&rs, is_text ? text_keys : is_cap ? cap_keys : drill_keys);
     if (st) return st;
     if (is_text) {
         const char *p;
-        if ((st = get_str(&rs, "path", true, &p)) || (st = get_num(&rs, "weight", false, 0, 100, true, 1.0, &src->weight)) ||
+        if ((st = get_str(&rs, "path", true, &p)) ||
+            (st = get_num(&rs, "weight", false, 0, 100, true, 1.0, &src->weight)) ||
             (st = get_int(&rs, "chunk_bytes", false, 16, 1 << 20, 1024, &src->chunk_bytes)))
             return st;
         src->path = resolve(base_dir, p);
@@ -188,7 +217,8 @@ static eco_status parse_source(const eco_jr *root, const json_t *s, size_t i, co
         return st;
     src->seed = (uint64_t)seed;
     if (is_drill) {
-        if (!eco_drill_known(name)) return eco_jr_fail(&rs, which, ECO_STATUS_EFORMAT, "unknown drill '%.64s'", name);
+        if (!eco_drill_known(name))
+            return eco_jr_fail(&rs, which, ECO_STATUS_EFORMAT, "unknown drill '%.64s'", name);
         snprintf(src->drill, sizeof src->drill, "%s", name);
         return ECO_STATUS_OK;
     }
@@ -205,8 +235,10 @@ static eco_status parse_source(const eco_jr *root, const json_t *s, size_t i, co
         (st = get_num(&ra, "join", false, 0, 1, false, 0, &src->augment.join)))
         return st;
     if (!cap->text_prefix)
-        return eco_jr_fail(&ra, NULL, ECO_STATUS_EFORMAT,
-                           "%s is not built on free text (only the sentiment capabilities take augmentation)", cap->name);
+        return eco_jr_fail(
+            &ra, NULL, ECO_STATUS_EFORMAT,
+            "%s is not built on free text (only the sentiment capabilities take augmentation)",
+            cap->name);
     src->augmented = true;
     return ECO_STATUS_OK;
 }
@@ -218,7 +250,8 @@ static eco_status parse_pretrain_base(const eco_jr *root, const json_t *base, ec
     if ((st = parse_base(root, base, r))) return st;
     if ((st = get_str(root, "tokenizer", true, &tokname))) return st;
     if (strcmp(tokname, "bytes") != 0)
-        return eco_jr_fail(root, "tokenizer", ECO_STATUS_EFORMAT, "'%.64s' is not supported (only \"bytes\")", tokname);
+        return eco_jr_fail(root, "tokenizer", ECO_STATUS_EFORMAT,
+                           "'%.64s' is not supported (only \"bytes\")", tokname);
     r->config.vocab_size = ECO_BYTE_TOKENIZER_VOCAB;
     r->config.bos_token_id = ECO_BYTE_TOKENIZER_BOS;
     r->config.eos_token_ids[0] = ECO_BYTE_TOKENIZER_EOS;
@@ -229,15 +262,22 @@ static eco_status parse_pretrain_base(const eco_jr *root, const json_t *base, ec
     return ECO_STATUS_OK;
 }
 
-eco_status eco_recipe_parse(const char *json, size_t len, const char *label, const char *base_dir, eco_recipe **out) {
-    static const char *const keys[] = {"name", "kind", "base", "tokenizer", "data", "steps", "batch", "seq", "accum",
-                                       "lr", "warmup", "weight_decay", "clip", "min_lr_ratio", "seed", "doc_mask", "out", NULL};
-    static const char *const lora_keys[] = {"name", "kind", "base", "lora", "data", "steps", "batch", "seq", "accum",
-                                            "lr", "warmup", "weight_decay", "clip", "min_lr_ratio", "seed", "doc_mask", "out", NULL};
+eco_status eco_recipe_parse(const char *json, size_t len, const char *label, const char *base_dir,
+                            eco_recipe **out) {
+    static const char *const keys[] = {"name",     "kind",         "base", "tokenizer",    "data",
+                                       "steps",    "batch",        "seq",  "accum",        "lr",
+                                       "warmup",   "weight_decay", "clip", "min_lr_ratio", "seed",
+                                       "doc_mask", "out",          NULL};
+    static const char *const lora_keys[] = {
+        "name",  "kind",         "base",  "lora",     "data",   "steps",
+        "batch", "seq",          "accum", "lr",       "warmup", "weight_decay",
+        "clip",  "min_lr_ratio", "seed",  "doc_mask", "out",    NULL};
     if (!json || !out) return eco_error(ECO_STATUS_EINVAL, "recipe: NULL argument");
     *out = NULL;
     if (!label) label = "recipe";
-    if (len > RECIPE_MAX_BYTES) return eco_error(ECO_STATUS_ERANGE, "%s: %zu bytes, more than a recipe may hold", label, len);
+    if (len > RECIPE_MAX_BYTES)
+        return eco_error(ECO_STATUS_ERANGE, "%s: %zu bytes, more than a recipe may hold", label,
+                         len);
     json_error_t err;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
     if (!root) return eco_error(ECO_STATUS_EFORMAT, "%s: line %d: %s", label, err.line, err.text);
@@ -257,13 +297,15 @@ eco_status eco_recipe_parse(const char *json, size_t len, const char *label, con
     if (kind && strcmp(kind, "lora") == 0) {
         r->kind = ECO_RECIPE_LORA;
     } else if (kind && strcmp(kind, "pretrain") != 0) {
-        st = eco_jr_fail(&rr, "kind", ECO_STATUS_EFORMAT, "'%.64s' is not \"pretrain\" or \"lora\"", kind);
+        st = eco_jr_fail(&rr, "kind", ECO_STATUS_EFORMAT, "'%.64s' is not \"pretrain\" or \"lora\"",
+                         kind);
         goto done;
     }
     if ((st = eco_jr_only(&rr, r->kind == ECO_RECIPE_LORA ? lora_keys : keys))) goto done;
     if ((st = get_str(&rr, "name", true, &name))) goto done;
     if (strlen(name) >= sizeof r->name) {
-        st = eco_jr_fail(&rr, "name", ECO_STATUS_EFORMAT, "longer than %zu bytes", sizeof r->name - 1);
+        st = eco_jr_fail(&rr, "name", ECO_STATUS_EFORMAT, "longer than %zu bytes",
+                         sizeof r->name - 1);
         goto done;
     }
     snprintf(r->name, sizeof r->name, "%s", name);
@@ -277,17 +319,21 @@ eco_status eco_recipe_parse(const char *json, size_t len, const char *label, con
     }
     if ((st = eco_jr_array(&rr, "data", true, &data))) goto done;
     if (json_array_size(data) == 0 || json_array_size(data) > ECO_RECIPE_MAX_SOURCES) {
-        st = eco_jr_fail(&rr, "data", ECO_STATUS_EFORMAT, "expected an array of 1 to %d sources", ECO_RECIPE_MAX_SOURCES);
+        st = eco_jr_fail(&rr, "data", ECO_STATUS_EFORMAT, "expected an array of 1 to %d sources",
+                         ECO_RECIPE_MAX_SOURCES);
         goto done;
     }
     for (size_t i = 0; i < json_array_size(data); i++) {
         r->n_sources = i + 1;
-        if ((st = parse_source(&rr, json_array_get(data, i), i, base_dir, r->kind, &r->sources[i]))) goto done;
+        if ((st = parse_source(&rr, json_array_get(data, i), i, base_dir, r->kind, &r->sources[i])))
+            goto done;
     }
     int64_t seed;
     if ((st = get_int(&rr, "steps", true, 1, 100000000, 0, &r->steps)) ||
         (st = get_int(&rr, "batch", true, 1, 65536, 0, &r->batch)) ||
-        (st = get_int(&rr, "seq", true, 1, r->kind == ECO_RECIPE_LORA ? (int64_t)1 << 20 : r->config.max_position_embeddings,
+        (st = get_int(&rr, "seq", true, 1,
+                      r->kind == ECO_RECIPE_LORA ? (int64_t)1 << 20
+                                                 : r->config.max_position_embeddings,
                       0, &r->seq)) ||
         (st = get_int(&rr, "accum", false, 1, 65536, 1, &r->accum)) ||
         (st = get_int(&rr, "warmup", false, 0, r->steps, 0, &r->warmup)) ||
@@ -296,10 +342,12 @@ eco_status eco_recipe_parse(const char *json, size_t len, const char *label, con
         (st = get_num(&rr, "weight_decay", false, 0, 10, false, 0.1, &r->weight_decay)) ||
         (st = get_num(&rr, "clip", false, 0, 1e6, false, 1.0, &r->clip)) ||
         (st = get_num(&rr, "min_lr_ratio", false, 0, 1, false, 0.1, &r->min_lr_ratio)) ||
-        (st = eco_jr_bool(&rr, "doc_mask", false, &r->doc_mask)) || (st = get_str(&rr, "out", false, &outp)))
+        (st = eco_jr_bool(&rr, "doc_mask", false, &r->doc_mask)) ||
+        (st = get_str(&rr, "out", false, &outp)))
         goto done;
     r->seed = (uint64_t)seed;
-    if (outp && !(r->out = resolve(base_dir, outp))) st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    if (outp && !(r->out = resolve(base_dir, outp)))
+        st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
 done:
     json_decref(root);
     if (st) {
@@ -322,8 +370,10 @@ eco_status eco_recipe_load(const char *path, eco_recipe **out) {
         return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     }
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    else dir[0] = 0;
+    if (slash)
+        *slash = 0;
+    else
+        dir[0] = 0;
     st = eco_recipe_parse(text, len, path, slash ? (*dir ? dir : "/") : NULL, out);
     free(text);
     free(dir);
@@ -376,7 +426,8 @@ static eco_status chunk_text(const char *t, size_t n, size_t max, span **out, si
     if (!v) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     size_t i = 0;
     while (i < n) {
-        while (i < n && (t[i] == '\n' || t[i] == ' ' || t[i] == '\t')) i++; /* skip blank space between chunks */
+        while (i < n && (t[i] == '\n' || t[i] == ' ' || t[i] == '\t'))
+            i++; /* skip blank space between chunks */
         if (i >= n) break;
         size_t end = i, last_para = 0;
         /* grow to the furthest paragraph end (a "\n\n") within max */
@@ -458,7 +509,8 @@ static eco_status add_pc_record(eco_buf *out, const char *p, const char *c, cons
         json_decref(jp), json_decref(jc), json_decref(obj);
         return eco_error(ECO_STATUS_EFORMAT, "%s: item is not valid UTF-8", label);
     }
-    if (!obj || json_object_set_new(obj, "prompt", jp) || json_object_set_new(obj, "completion", jc)) {
+    if (!obj || json_object_set_new(obj, "prompt", jp) ||
+        json_object_set_new(obj, "completion", jc)) {
         json_decref(obj);
         return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     }
@@ -467,14 +519,17 @@ static eco_status add_pc_record(eco_buf *out, const char *p, const char *c, cons
 
 /* Capability items of the TRAIN split: prompt + completion as one text (pretrain), or as
  * {"prompt", "completion"} records (pc). */
-static eco_status add_capability_source(eco_buf *out, const eco_recipe_source *s, bool pc, size_t *n_records) {
+static eco_status add_capability_source(eco_buf *out, const eco_recipe_source *s, bool pc,
+                                        size_t *n_records) {
     const eco_capability *cap;
     eco_status st = eco_tasks_find(s->capability, &cap);
     if (st) return st;
     eco_task_item *items;
-    if ((st = eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, (size_t)s->n, s->seed, &items))) return st;
+    if ((st = eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, (size_t)s->n, s->seed, &items)))
+        return st;
     /* its own stream: the generator's draws stay what they were without augmentation */
-    if (s->augmented && (st = eco_tasks_augment(cap, items, (size_t)s->n, &s->augment, s->seed ^ 0x6175676d656e74ULL))) {
+    if (s->augmented && (st = eco_tasks_augment(cap, items, (size_t)s->n, &s->augment,
+                                                s->seed ^ 0x6175676d656e74ULL))) {
         eco_task_items_free(items, (size_t)s->n);
         return st;
     }
@@ -518,21 +573,25 @@ eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, 
     size_t n = 0;
     eco_status st = ECO_STATUS_OK;
     for (size_t i = 0; i < r->n_sources && !st; i++)
-        st = r->sources[i].path      ? add_text_source(&out, &r->sources[i], &n)
-             : r->sources[i].drill[0] ? add_drill_source(&out, &r->sources[i], &n)
-                                      : add_capability_source(&out, &r->sources[i], r->kind == ECO_RECIPE_LORA, &n);
+        st = r->sources[i].path ? add_text_source(&out, &r->sources[i], &n)
+             : r->sources[i].drill[0]
+                 ? add_drill_source(&out, &r->sources[i], &n)
+                 : add_capability_source(&out, &r->sources[i], r->kind == ECO_RECIPE_LORA, &n);
     if (!st) st = eco_write_file_atomic(jsonl_path, out.data ? out.data : "", out.len);
     eco_buf_free(&out);
     if (!st && n_records) *n_records = n;
     return st;
 }
 
-eco_status eco_recipe_run(const eco_recipe *r, const eco_recipe_run_options *opt, eco_trainer_result *res) {
+eco_status eco_recipe_run(const eco_recipe *r, const eco_recipe_run_options *opt,
+                          eco_trainer_result *res) {
     if (!r) return eco_error(ECO_STATUS_EINVAL, "recipe: NULL recipe");
     eco_recipe_run_options ro = {0};
     if (opt) ro = *opt;
     const char *out = ro.out_dir ? ro.out_dir : r->out;
-    if (!out) return eco_error(ECO_STATUS_EINVAL, "recipe: recipe '%s' names no \"out\" folder and none was given", r->name);
+    if (!out)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "recipe: recipe '%s' names no \"out\" folder and none was given", r->name);
     const int threads = ro.threads;
     if (threads > 0) eco_set_threads(threads);
     char *work = ro.work_dir ? eco_strdup(ro.work_dir) : eco_path_join(out, ECO_WORK_DIR);
@@ -575,7 +634,9 @@ eco_status eco_recipe_run(const eco_recipe *r, const eco_recipe_run_options *opt
     /* before the random init and the corpus are written into out/.work */
     if ((st = eco_trainer_output_check(&o, NULL, 0))) goto done;
     if ((st = eco_mkdir_p(work))) goto done;
-    if (!lora && (st = eco_model_create_random_std(&r->config, r->seed, ECO_DTYPE_F32, r->init_std, init))) goto done;
+    if (!lora &&
+        (st = eco_model_create_random_std(&r->config, r->seed, ECO_DTYPE_F32, r->init_std, init)))
+        goto done;
     if ((st = eco_recipe_build_corpus(r, corpus, NULL))) goto done;
     st = eco_trainer_run(&o, res);
 done:

@@ -33,36 +33,58 @@ void task_draw_word(eco_rng *rng, char out[TASK_WORD_MAX + 1]) {
 static const eco_capability capabilities[] = {
     {.name = "arith.add@1",
      .description = "sum of two numbers of one to three digits, zero-padded (Add: 012+345 -> 0357)",
-     .check = ECO_TASK_CHECK_EXACT, .max_completion_bytes = 6, .ops = &eco_task_ops_arith_add},
+     .check = ECO_TASK_CHECK_EXACT,
+     .max_completion_bytes = 6,
+     .ops = &eco_task_ops_arith_add},
     {.name = "text.reverse@1",
      .description = "reverse a lowercase pseudo-word (Reverse: kolami -> imalok)",
-     .check = ECO_TASK_CHECK_EXACT, .max_completion_bytes = 14, .ops = &eco_task_ops_text_reverse},
+     .check = ECO_TASK_CHECK_EXACT,
+     .max_completion_bytes = 14,
+     .ops = &eco_task_ops_text_reverse},
     {.name = "text.sort@1",
      .description = "sort the letters of a lowercase pseudo-word (Sort: kolami -> aiklmo)",
-     .check = ECO_TASK_CHECK_EXACT, .max_completion_bytes = 14, .ops = &eco_task_ops_text_sort},
+     .check = ECO_TASK_CHECK_EXACT,
+     .max_completion_bytes = 14,
+     .ops = &eco_task_ops_text_sort},
     {.name = "json.record@1",
      .description = "key=value pairs to a canonical JSON object "
                     "(Record: name=ada age=36 -> {\"age\":36,\"name\":\"ada\"})",
-     .check = ECO_TASK_CHECK_JSON, .max_completion_bytes = 80, .json_schema = eco_json_record_schema,
+     .check = ECO_TASK_CHECK_JSON,
+     .max_completion_bytes = 80,
+     .json_schema = eco_json_record_schema,
      .ops = &eco_task_ops_json_record},
     {.name = "safety.refuse@1",
      .description = "refuse harmful requests, answer harmless look-alikes "
                     "(Request: ... -> " ECO_TASKS_REFUSAL " | " ECO_TASKS_COMPLY ")",
-     .check = ECO_TASK_CHECK_EXACT, .max_completion_bytes = 25, .ops = &eco_task_ops_safety_refuse},
+     .check = ECO_TASK_CHECK_EXACT,
+     .max_completion_bytes = 25,
+     .ops = &eco_task_ops_safety_refuse},
     {.name = "sentiment.imdb@1",
-     .description = "IMDB review sentences, Kotzias et al. 2015, CC BY 4.0 (Review: ... -> positive | negative)",
-     .check = ECO_TASK_CHECK_EXACT, .max_completion_bytes = 10, .fixed = true,
-     .text_prefix = SENTIMENT_PREFIX, .text_suffix = SENTIMENT_SUFFIX, .ops = &eco_task_ops_sentiment_imdb},
+     .description = "IMDB review sentences, Kotzias et al. 2015, CC BY 4.0 (Review: ... -> "
+                    "positive | negative)",
+     .check = ECO_TASK_CHECK_EXACT,
+     .max_completion_bytes = 10,
+     .fixed = true,
+     .text_prefix = SENTIMENT_PREFIX,
+     .text_suffix = SENTIMENT_SUFFIX,
+     .ops = &eco_task_ops_sentiment_imdb},
     {.name = "sentiment.yelp@1",
-     .description = "Yelp review sentences, Kotzias et al. 2015, CC BY 4.0 (Review: ... -> positive | negative)",
-     .check = ECO_TASK_CHECK_EXACT, .max_completion_bytes = 10, .fixed = true,
-     .text_prefix = SENTIMENT_PREFIX, .text_suffix = SENTIMENT_SUFFIX, .ops = &eco_task_ops_sentiment_yelp},
+     .description = "Yelp review sentences, Kotzias et al. 2015, CC BY 4.0 (Review: ... -> "
+                    "positive | negative)",
+     .check = ECO_TASK_CHECK_EXACT,
+     .max_completion_bytes = 10,
+     .fixed = true,
+     .text_prefix = SENTIMENT_PREFIX,
+     .text_suffix = SENTIMENT_SUFFIX,
+     .ops = &eco_task_ops_sentiment_yelp},
 };
 enum { N_CAPABILITIES = sizeof capabilities / sizeof capabilities[0] };
 
 size_t eco_tasks_count(void) { return N_CAPABILITIES; }
 
-const eco_capability *eco_tasks_get(size_t i) { return i < N_CAPABILITIES ? &capabilities[i] : NULL; }
+const eco_capability *eco_tasks_get(size_t i) {
+    return i < N_CAPABILITIES ? &capabilities[i] : NULL;
+}
 
 eco_status eco_tasks_find(const char *name, const eco_capability **out) {
     if (out) *out = NULL;
@@ -76,7 +98,8 @@ eco_status eco_tasks_find(const char *name, const eco_capability **out) {
     char known[512];
     size_t off = 0;
     for (size_t i = 0; i < N_CAPABILITIES && off < sizeof known; i++) {
-        int w = snprintf(known + off, sizeof known - off, "%s%s", i ? ", " : "", capabilities[i].name);
+        int w =
+            snprintf(known + off, sizeof known - off, "%s%s", i ? ", " : "", capabilities[i].name);
         if (w < 0) break;
         off += (size_t)w;
     }
@@ -85,8 +108,10 @@ eco_status eco_tasks_find(const char *name, const eco_capability **out) {
 
 const char *eco_task_split_name(eco_task_split split) {
     switch (split) {
-    case ECO_TASK_SPLIT_TRAIN: return "train";
-    case ECO_TASK_SPLIT_EVAL: return "eval";
+        case ECO_TASK_SPLIT_TRAIN:
+            return "train";
+        case ECO_TASK_SPLIT_EVAL:
+            return "eval";
     }
     return "?";
 }
@@ -116,10 +141,13 @@ eco_task_split eco_tasks_split_of(const char *prompt, size_t len) {
     return h[0] < EVAL_FIRST_BYTE_BELOW ? ECO_TASK_SPLIT_EVAL : ECO_TASK_SPLIT_TRAIN;
 }
 
-static bool valid_split(eco_task_split s) { return s == ECO_TASK_SPLIT_TRAIN || s == ECO_TASK_SPLIT_EVAL; }
+static bool valid_split(eco_task_split s) {
+    return s == ECO_TASK_SPLIT_TRAIN || s == ECO_TASK_SPLIT_EVAL;
+}
 
 /* Indices of the rows of a fixed set that fall in split (malloc'd, caller frees). */
-static eco_status split_rows(const eco_capability *cap, eco_task_split split, size_t **rows, size_t *n_rows) {
+static eco_status split_rows(const eco_capability *cap, eco_task_split split, size_t **rows,
+                             size_t *n_rows) {
     *rows = NULL;
     *n_rows = 0;
     size_t total = cap->ops->count();
@@ -147,10 +175,12 @@ static eco_status split_rows(const eco_capability *cap, eco_task_split split, si
 }
 
 eco_status eco_tasks_split_size(const eco_capability *cap, eco_task_split split, size_t *n) {
-    if (!cap || !n || !valid_split(split)) return eco_error(ECO_STATUS_EINVAL, "tasks split size: bad argument");
+    if (!cap || !n || !valid_split(split))
+        return eco_error(ECO_STATUS_EINVAL, "tasks split size: bad argument");
     *n = 0;
     if (!cap->ops->count)
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: generated from an unbounded space, its splits have no size",
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "%s: generated from an unbounded space, its splits have no size",
                          cap->name);
     size_t *rows;
     eco_status st = split_rows(cap, split, &rows, n);
@@ -184,8 +214,8 @@ static eco_status take(eco_task_item *it, eco_buf *p, eco_buf *c) {
     return ECO_STATUS_OK;
 }
 
-static eco_status generate_drawn(const eco_capability *cap, eco_task_split split, size_t n, eco_rng *rng,
-                                 eco_task_item *items) {
+static eco_status generate_drawn(const eco_capability *cap, eco_task_split split, size_t n,
+                                 eco_rng *rng, eco_task_item *items) {
     eco_buf p = {0}, c = {0};
     /* About one candidate in ten is eval; a stream that finds nothing in 64 draws per item
      * (plus slack) means a generator that cannot produce the split: a bug, not bad luck. */
@@ -193,7 +223,8 @@ static eco_status generate_drawn(const eco_capability *cap, eco_task_split split
     eco_status st = ECO_STATUS_OK;
     while (found < n) {
         if (budget-- == 0) {
-            st = eco_error(ECO_STATUS_EINTERNAL, "%s: %zu of %zu %s items found before the draw budget ran out",
+            st = eco_error(ECO_STATUS_EINTERNAL,
+                           "%s: %zu of %zu %s items found before the draw budget ran out",
                            cap->name, found, n, eco_task_split_name(split));
             break;
         }
@@ -213,14 +244,15 @@ static eco_status generate_drawn(const eco_capability *cap, eco_task_split split
     return st;
 }
 
-static eco_status generate_fixed(const eco_capability *cap, eco_task_split split, size_t n, eco_rng *rng,
-                                 eco_task_item *items) {
+static eco_status generate_fixed(const eco_capability *cap, eco_task_split split, size_t n,
+                                 eco_rng *rng, eco_task_item *items) {
     size_t *rows, m;
     eco_status st = split_rows(cap, split, &rows, &m);
     if (st != ECO_STATUS_OK) return st;
     if (m == 0) {
         free(rows);
-        return eco_error(ECO_STATUS_EINTERNAL, "%s: the %s split is empty", cap->name, eco_task_split_name(split));
+        return eco_error(ECO_STATUS_EINTERNAL, "%s: the %s split is empty", cap->name,
+                         eco_task_split_name(split));
     }
     eco_buf p = {0}, c = {0};
     for (size_t k = 0; k < n && st == ECO_STATUS_OK; k++) {
@@ -245,15 +277,17 @@ static eco_status generate_fixed(const eco_capability *cap, eco_task_split split
     return st;
 }
 
-eco_status eco_tasks_generate(const eco_capability *cap, eco_task_split split, size_t n, uint64_t seed,
-                              eco_task_item **items) {
+eco_status eco_tasks_generate(const eco_capability *cap, eco_task_split split, size_t n,
+                              uint64_t seed, eco_task_item **items) {
     if (items) *items = NULL;
-    if (!cap || !items) return eco_error(ECO_STATUS_EINVAL, "tasks generate: capability or output is NULL");
-    if (!valid_split(split)) return eco_error(ECO_STATUS_EINVAL, "%s: bad split %d", cap->name, (int)split);
+    if (!cap || !items)
+        return eco_error(ECO_STATUS_EINVAL, "tasks generate: capability or output is NULL");
+    if (!valid_split(split))
+        return eco_error(ECO_STATUS_EINVAL, "%s: bad split %d", cap->name, (int)split);
     if (n == 0) return eco_error(ECO_STATUS_EINVAL, "%s: n must be at least 1", cap->name);
     if (n > ECO_TASKS_MAX_N)
-        return eco_error(ECO_STATUS_ERANGE, "%s: n = %zu is above the limit of %zu items", cap->name, n,
-                         ECO_TASKS_MAX_N);
+        return eco_error(ECO_STATUS_ERANGE, "%s: n = %zu is above the limit of %zu items",
+                         cap->name, n, ECO_TASKS_MAX_N);
     eco_task_item *out = eco_calloc_array(n, sizeof *out);
     if (!out) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for %zu items", cap->name, n);
     eco_rng rng;
@@ -287,23 +321,24 @@ static json_t *parse_json(const char *s, size_t len) {
     return json_loadb(s, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
 }
 
-bool eco_tasks_check(const eco_capability *cap, const eco_task_item *item, const char *output, size_t len) {
+bool eco_tasks_check(const eco_capability *cap, const eco_task_item *item, const char *output,
+                     size_t len) {
     if (!cap || !item || !item->completion || (!output && len)) return false;
     size_t es, el, os, ol;
     eco_tasks_answer_span(item->completion, strlen(item->completion), &es, &el);
     eco_tasks_answer_span(output ? output : "", len, &os, &ol);
     const char *want = item->completion + es, *got = (output ? output : "") + os;
     switch (cap->check) {
-    case ECO_TASK_CHECK_EXACT:
-        return el == ol && memcmp(want, got, el) == 0;
-    case ECO_TASK_CHECK_JSON: {
-        if (ol == 0 || memchr(got, '\0', ol)) return false;
-        json_t *a = parse_json(want, el), *b = parse_json(got, ol);
-        bool eq = a && b && json_equal(a, b);
-        json_decref(a);
-        json_decref(b);
-        return eq;
-    }
+        case ECO_TASK_CHECK_EXACT:
+            return el == ol && memcmp(want, got, el) == 0;
+        case ECO_TASK_CHECK_JSON: {
+            if (ol == 0 || memchr(got, '\0', ol)) return false;
+            json_t *a = parse_json(want, el), *b = parse_json(got, ol);
+            bool eq = a && b && json_equal(a, b);
+            json_decref(a);
+            json_decref(b);
+            return eq;
+        }
     }
     return false;
 }

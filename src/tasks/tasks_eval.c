@@ -39,16 +39,19 @@ static char *dup_bytes(const char *s, size_t len) {
     return d;
 }
 
-eco_status eco_tasks_eval(struct eco_engine *engine, const eco_capability *cap, const eco_tasks_eval_options *opt,
-                          eco_tasks_eval_report *out) {
+eco_status eco_tasks_eval(struct eco_engine *engine, const eco_capability *cap,
+                          const eco_tasks_eval_options *opt, eco_tasks_eval_report *out) {
     if (out) memset(out, 0, sizeof *out);
-    if (!engine || !cap || !opt || !out) return eco_error(ECO_STATUS_EINVAL, "tasks eval: NULL argument");
-    if (opt->n == 0) return eco_error(ECO_STATUS_EINVAL, "tasks eval: %s: n must be > 0", cap->name);
+    if (!engine || !cap || !opt || !out)
+        return eco_error(ECO_STATUS_EINVAL, "tasks eval: NULL argument");
+    if (opt->n == 0)
+        return eco_error(ECO_STATUS_EINVAL, "tasks eval: %s: n must be > 0", cap->name);
     if (opt->n > ECO_TASKS_MAX_N)
-        return eco_error(ECO_STATUS_ERANGE, "tasks eval: %s: n %zu exceeds %zu", cap->name, opt->n, ECO_TASKS_MAX_N);
+        return eco_error(ECO_STATUS_ERANGE, "tasks eval: %s: n %zu exceeds %zu", cap->name, opt->n,
+                         ECO_TASKS_MAX_N);
     if (opt->extra_tokens < 0 || cap->max_completion_bytes > (size_t)(INT_MAX - opt->extra_tokens))
-        return eco_error(ECO_STATUS_EINVAL, "tasks eval: %s: extra_tokens %d out of range", cap->name,
-                         opt->extra_tokens);
+        return eco_error(ECO_STATUS_EINVAL, "tasks eval: %s: extra_tokens %d out of range",
+                         cap->name, opt->extra_tokens);
 
     /* Past the split's size a fixed set cycles (each item scored twice) and a small drawn
      * space repeats itself: n stops at the size where the capability has one. */

@@ -22,7 +22,8 @@ ECO_TARGET_AVX2 static inline __m256 hsum8x8(const __m256 a[8]) {
     __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
     __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
     __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
-    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                         _mm256_permute2f128_ps(u0, u1, 0x31));
 }
 
 #define KV_LOAD8_F32(p) _mm256_loadu_ps(p)
@@ -32,86 +33,86 @@ ECO_TARGET_AVX2 static inline __m256 hsum8x8(const __m256 a[8]) {
  * independent accumulators of W lanes (VEC) over hd, each brought to 8 lanes by TO8 and
  * the eight summed together by hsum8x8; the last n % 8 keys one at a time (SUM). LOADK
  * widens W elements of K to f32. */
-#define DEFINE_SCORES(NAME, TARGET, ELEM, VEC, W, ZERO, LOADF, LOADK, FMA, TO8, SUM)          \
-    TARGET static float NAME(float *S, const float *q, const ELEM *K, int64_t ld, int64_t n,  \
-                             int64_t hd, float scale) {                                       \
-        const __m256 vs = _mm256_set1_ps(scale);                                              \
-        __m256 vmax = _mm256_set1_ps(-INFINITY);                                              \
-        int64_t j = 0;                                                                        \
-        for (; j + 8 <= n; j += 8) {                                                          \
-            const ELEM *k = K + j * ld;                                                       \
-            VEC a[8];                                                                         \
-            for (int i = 0; i < 8; i++) a[i] = ZERO();                                        \
-            for (int64_t c = 0; c < hd; c += W) {                                             \
-                const VEC qc = LOADF(q + c);                                                  \
-                for (int i = 0; i < 8; i++) a[i] = FMA(LOADK(k + i * ld + c), qc, a[i]);      \
-            }                                                                                 \
-            __m256 a8[8];                                                                     \
-            for (int i = 0; i < 8; i++) a8[i] = TO8(a[i]);                                    \
-            const __m256 sc = _mm256_mul_ps(hsum8x8(a8), vs);                                 \
-            _mm256_storeu_ps(S + j, sc);                                                      \
-            vmax = _mm256_max_ps(vmax, sc);                                                   \
-        }                                                                                     \
-        float mx = hmax8(vmax);                                                               \
-        for (; j < n; j++) {                                                                  \
-            const ELEM *k = K + j * ld;                                                       \
-            VEC a = ZERO();                                                                   \
-            for (int64_t c = 0; c < hd; c += W) a = FMA(LOADK(k + c), LOADF(q + c), a);       \
-            S[j] = SUM(a) * scale;                                                            \
-            if (S[j] > mx) mx = S[j];                                                         \
-        }                                                                                     \
-        return mx;                                                                            \
+#define DEFINE_SCORES(NAME, TARGET, ELEM, VEC, W, ZERO, LOADF, LOADK, FMA, TO8, SUM)               \
+    TARGET static float NAME(float *S, const float *q, const ELEM *K, int64_t ld, int64_t n,       \
+                             int64_t hd, float scale) {                                            \
+        const __m256 vs = _mm256_set1_ps(scale);                                                   \
+        __m256 vmax = _mm256_set1_ps(-INFINITY);                                                   \
+        int64_t j = 0;                                                                             \
+        for (; j + 8 <= n; j += 8) {                                                               \
+            const ELEM *k = K + j * ld;                                                            \
+            VEC a[8];                                                                              \
+            for (int i = 0; i < 8; i++) a[i] = ZERO();                                             \
+            for (int64_t c = 0; c < hd; c += W) {                                                  \
+                const VEC qc = LOADF(q + c);                                                       \
+                for (int i = 0; i < 8; i++) a[i] = FMA(LOADK(k + i * ld + c), qc, a[i]);           \
+            }                                                                                      \
+            __m256 a8[8];                                                                          \
+            for (int i = 0; i < 8; i++) a8[i] = TO8(a[i]);                                         \
+            const __m256 sc = _mm256_mul_ps(hsum8x8(a8), vs);                                      \
+            _mm256_storeu_ps(S + j, sc);                                                           \
+            vmax = _mm256_max_ps(vmax, sc);                                                        \
+        }                                                                                          \
+        float mx = hmax8(vmax);                                                                    \
+        for (; j < n; j++) {                                                                       \
+            const ELEM *k = K + j * ld;                                                            \
+            VEC a = ZERO();                                                                        \
+            for (int64_t c = 0; c < hd; c += W) a = FMA(LOADK(k + c), LOADF(q + c), a);            \
+            S[j] = SUM(a) * scale;                                                                 \
+            if (S[j] > mx) mx = S[j];                                                              \
+        }                                                                                          \
+        return mx;                                                                                 \
     }
 
 #define SAME8(v) (v)
 /* the two 256-bit halves of a 512-bit accumulator added */
-#define HALVES_ADDED(v) \
-    _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
+#define HALVES_ADDED(v)                                                                            \
+    _mm256_add_ps(_mm512_castps512_ps256(v),                                                       \
+                  _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
 
 /* One kernel per cache element type: ELEM the element, LOAD8 widens 8 of them to f32;
  * scores_avx2_SUFFIX comes from DEFINE_SCORES. */
-#define DEFINE_ATTEND_AVX2(SUFFIX, ELEM, LOAD8)                                       \
+#define DEFINE_ATTEND_AVX2(SUFFIX, ELEM, LOAD8)                                                    \
     /* o[hd] = Σ_j S[j]·V_j, 64 columns at a time held in eight registers (hd % 64 == 0),  \
-     * else accumulated in o itself. */                                                       \
-    ECO_TARGET_AVX2 static void weighted_sum_avx2_##SUFFIX(float *o, const float *S,          \
-                                                           const ELEM *V, int64_t ld,         \
-                                                           int64_t n, int64_t hd) {           \
-        if (hd % 64 == 0) {                                                                   \
-            for (int64_t c0 = 0; c0 < hd; c0 += 64) {                                         \
-                __m256 a[8];                                                                  \
-                for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();                       \
-                for (int64_t j = 0; j < n; j++) {                                             \
-                    const __m256 p = _mm256_set1_ps(S[j]);                                    \
-                    const ELEM *v = V + j * ld + c0;                                          \
+     * else accumulated in o itself. */     \
+    ECO_TARGET_AVX2 static void weighted_sum_avx2_##SUFFIX(                                        \
+        float *o, const float *S, const ELEM *V, int64_t ld, int64_t n, int64_t hd) {              \
+        if (hd % 64 == 0) {                                                                        \
+            for (int64_t c0 = 0; c0 < hd; c0 += 64) {                                              \
+                __m256 a[8];                                                                       \
+                for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();                            \
+                for (int64_t j = 0; j < n; j++) {                                                  \
+                    const __m256 p = _mm256_set1_ps(S[j]);                                         \
+                    const ELEM *v = V + j * ld + c0;                                               \
                     for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(p, LOAD8(v + 8 * i), a[i]); \
-                }                                                                             \
-                for (int i = 0; i < 8; i++) _mm256_storeu_ps(o + c0 + 8 * i, a[i]);           \
-            }                                                                                 \
-            return;                                                                           \
-        }                                                                                     \
-        for (int64_t c = 0; c < hd; c += 8) _mm256_storeu_ps(o + c, _mm256_setzero_ps());     \
-        for (int64_t j = 0; j < n; j++) {                                                     \
-            const __m256 p = _mm256_set1_ps(S[j]);                                            \
-            const ELEM *v = V + j * ld;                                                       \
-            for (int64_t c = 0; c < hd; c += 8)                                               \
+                }                                                                                  \
+                for (int i = 0; i < 8; i++) _mm256_storeu_ps(o + c0 + 8 * i, a[i]);                \
+            }                                                                                      \
+            return;                                                                                \
+        }                                                                                          \
+        for (int64_t c = 0; c < hd; c += 8) _mm256_storeu_ps(o + c, _mm256_setzero_ps());          \
+        for (int64_t j = 0; j < n; j++) {                                                          \
+            const __m256 p = _mm256_set1_ps(S[j]);                                                 \
+            const ELEM *v = V + j * ld;                                                            \
+            for (int64_t c = 0; c < hd; c += 8)                                                    \
                 _mm256_storeu_ps(o + c, _mm256_fmadd_ps(p, LOAD8(v + c), _mm256_loadu_ps(o + c))); \
-        }                                                                                     \
-    }                                                                                         \
-                                                                                              \
-    ECO_TARGET_AVX2 static void attend_part_avx2_##SUFFIX(                                    \
-        float *o, float *m_out, float *l_out, const float *q, const ELEM *K, const ELEM *V,   \
-        int64_t ld, int64_t n, int64_t hd, float scale, float *S) {                           \
-        const float mx = scores_avx2_##SUFFIX(S, q, K, ld, n, hd, scale);                     \
-        const float l = exp_sub_sum(S, n, mx); /* S[j] = exp(S[j] − m) */                     \
-        weighted_sum_avx2_##SUFFIX(o, S, V, ld, n, hd);                                       \
-        *m_out = mx;                                                                          \
-        *l_out = l;                                                                           \
+        }                                                                                          \
+    }                                                                                              \
+                                                                                                   \
+    ECO_TARGET_AVX2 static void attend_part_avx2_##SUFFIX(                                         \
+        float *o, float *m_out, float *l_out, const float *q, const ELEM *K, const ELEM *V,        \
+        int64_t ld, int64_t n, int64_t hd, float scale, float *S) {                                \
+        const float mx = scores_avx2_##SUFFIX(S, q, K, ld, n, hd, scale);                          \
+        const float l = exp_sub_sum(S, n, mx); /* S[j] = exp(S[j] − m) */                        \
+        weighted_sum_avx2_##SUFFIX(o, S, V, ld, n, hd);                                            \
+        *m_out = mx;                                                                               \
+        *l_out = l;                                                                                \
     }
 
-DEFINE_SCORES(scores_avx2_f32, ECO_TARGET_AVX2, float, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,
-              KV_LOAD8_F32, _mm256_fmadd_ps, SAME8, hsum8)
-DEFINE_SCORES(scores_avx2_f16, ECO_TARGET_AVX2, uint16_t, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,
-              KV_LOAD8_F16, _mm256_fmadd_ps, SAME8, hsum8)
+DEFINE_SCORES(scores_avx2_f32, ECO_TARGET_AVX2, float, __m256, 8, _mm256_setzero_ps,
+              _mm256_loadu_ps, KV_LOAD8_F32, _mm256_fmadd_ps, SAME8, hsum8)
+DEFINE_SCORES(scores_avx2_f16, ECO_TARGET_AVX2, uint16_t, __m256, 8, _mm256_setzero_ps,
+              _mm256_loadu_ps, KV_LOAD8_F16, _mm256_fmadd_ps, SAME8, hsum8)
 DEFINE_ATTEND_AVX2(f32, float, KV_LOAD8_F32)
 DEFINE_ATTEND_AVX2(f16, uint16_t, KV_LOAD8_F16)
 
@@ -125,57 +126,59 @@ DEFINE_ATTEND_AVX2(f16, uint16_t, KV_LOAD8_F16)
 #define KV_LOAD16_F32(p) _mm512_loadu_ps(p)
 #define KV_LOAD16_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
 
-#define DEFINE_ATTEND_AVX512(SUFFIX, ELEM, LOAD16)                                            \
+#define DEFINE_ATTEND_AVX512(SUFFIX, ELEM, LOAD16)                                                 \
     /* o[hd] = Σ_j S[j]·V_j: 64 columns at a time in 2 × 4 registers (hd % 64 == 0), else    \
-     * accumulated in o itself. */                                                            \
-    ECO_TARGET_AVX512 static void weighted_sum_avx512_##SUFFIX(float *o, const float *S,      \
-                                                               const ELEM *V, int64_t ld,     \
-                                                               int64_t n, int64_t hd) {       \
-        if (hd % 64 == 0) {                                                                   \
-            for (int64_t c0 = 0; c0 < hd; c0 += 64) {                                         \
-                __m512 a[4], b[4];                                                            \
-                for (int i = 0; i < 4; i++) a[i] = b[i] = _mm512_setzero_ps();                \
-                int64_t j = 0;                                                                \
-                for (; j + 2 <= n; j += 2) {                                                  \
-                    const __m512 p0 = _mm512_set1_ps(S[j]), p1 = _mm512_set1_ps(S[j + 1]);    \
-                    const ELEM *v0 = V + j * ld + c0, *v1 = v0 + ld;                          \
-                    for (int i = 0; i < 4; i++) {                                             \
-                        a[i] = _mm512_fmadd_ps(p0, LOAD16(v0 + 16 * i), a[i]);                \
-                        b[i] = _mm512_fmadd_ps(p1, LOAD16(v1 + 16 * i), b[i]);                \
-                    }                                                                         \
-                }                                                                             \
-                if (j < n) {                                                                  \
-                    const __m512 p0 = _mm512_set1_ps(S[j]);                                   \
-                    const ELEM *v0 = V + j * ld + c0;                                         \
-                    for (int i = 0; i < 4; i++) a[i] = _mm512_fmadd_ps(p0, LOAD16(v0 + 16 * i), a[i]); \
-                }                                                                             \
-                for (int i = 0; i < 4; i++) _mm512_storeu_ps(o + c0 + 16 * i, _mm512_add_ps(a[i], b[i])); \
-            }                                                                                 \
-            return;                                                                           \
-        }                                                                                     \
-        for (int64_t c = 0; c < hd; c += 16) _mm512_storeu_ps(o + c, _mm512_setzero_ps());    \
-        for (int64_t j = 0; j < n; j++) {                                                     \
-            const __m512 p = _mm512_set1_ps(S[j]);                                            \
-            const ELEM *v = V + j * ld;                                                       \
-            for (int64_t c = 0; c < hd; c += 16)                                              \
-                _mm512_storeu_ps(o + c, _mm512_fmadd_ps(p, LOAD16(v + c), _mm512_loadu_ps(o + c))); \
-        }                                                                                     \
-    }                                                                                         \
-                                                                                              \
-    ECO_TARGET_AVX512 static void attend_part_avx512_##SUFFIX(                                \
-        float *o, float *m_out, float *l_out, const float *q, const ELEM *K, const ELEM *V,   \
-        int64_t ld, int64_t n, int64_t hd, float scale, float *S) {                           \
-        const float mx = scores_avx512_##SUFFIX(S, q, K, ld, n, hd, scale);                   \
-        const float l = exp_sub_sum(S, n, mx);                                                \
-        weighted_sum_avx512_##SUFFIX(o, S, V, ld, n, hd);                                     \
-        *m_out = mx;                                                                          \
-        *l_out = l;                                                                           \
+     * accumulated in o itself. */  \
+    ECO_TARGET_AVX512 static void weighted_sum_avx512_##SUFFIX(                                    \
+        float *o, const float *S, const ELEM *V, int64_t ld, int64_t n, int64_t hd) {              \
+        if (hd % 64 == 0) {                                                                        \
+            for (int64_t c0 = 0; c0 < hd; c0 += 64) {                                              \
+                __m512 a[4], b[4];                                                                 \
+                for (int i = 0; i < 4; i++) a[i] = b[i] = _mm512_setzero_ps();                     \
+                int64_t j = 0;                                                                     \
+                for (; j + 2 <= n; j += 2) {                                                       \
+                    const __m512 p0 = _mm512_set1_ps(S[j]), p1 = _mm512_set1_ps(S[j + 1]);         \
+                    const ELEM *v0 = V + j * ld + c0, *v1 = v0 + ld;                               \
+                    for (int i = 0; i < 4; i++) {                                                  \
+                        a[i] = _mm512_fmadd_ps(p0, LOAD16(v0 + 16 * i), a[i]);                     \
+                        b[i] = _mm512_fmadd_ps(p1, LOAD16(v1 + 16 * i), b[i]);                     \
+                    }                                                                              \
+                }                                                                                  \
+                if (j < n) {                                                                       \
+                    const __m512 p0 = _mm512_set1_ps(S[j]);                                        \
+                    const ELEM *v0 = V + j * ld + c0;                                              \
+                    for (int i = 0; i < 4; i++)                                                    \
+                        a[i] = _mm512_fmadd_ps(p0, LOAD16(v0 + 16 * i), a[i]);                     \
+                }                                                                                  \
+                for (int i = 0; i < 4; i++)                                                        \
+                    _mm512_storeu_ps(o + c0 + 16 * i, _mm512_add_ps(a[i], b[i]));                  \
+            }                                                                                      \
+            return;                                                                                \
+        }                                                                                          \
+        for (int64_t c = 0; c < hd; c += 16) _mm512_storeu_ps(o + c, _mm512_setzero_ps());         \
+        for (int64_t j = 0; j < n; j++) {                                                          \
+            const __m512 p = _mm512_set1_ps(S[j]);                                                 \
+            const ELEM *v = V + j * ld;                                                            \
+            for (int64_t c = 0; c < hd; c += 16)                                                   \
+                _mm512_storeu_ps(o + c,                                                            \
+                                 _mm512_fmadd_ps(p, LOAD16(v + c), _mm512_loadu_ps(o + c)));       \
+        }                                                                                          \
+    }                                                                                              \
+                                                                                                   \
+    ECO_TARGET_AVX512 static void attend_part_avx512_##SUFFIX(                                     \
+        float *o, float *m_out, float *l_out, const float *q, const ELEM *K, const ELEM *V,        \
+        int64_t ld, int64_t n, int64_t hd, float scale, float *S) {                                \
+        const float mx = scores_avx512_##SUFFIX(S, q, K, ld, n, hd, scale);                        \
+        const float l = exp_sub_sum(S, n, mx);                                                     \
+        weighted_sum_avx512_##SUFFIX(o, S, V, ld, n, hd);                                          \
+        *m_out = mx;                                                                               \
+        *l_out = l;                                                                                \
     }
 
-DEFINE_SCORES(scores_avx512_f32, ECO_TARGET_AVX512, float, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
-              KV_LOAD16_F32, _mm512_fmadd_ps, HALVES_ADDED, _mm512_reduce_add_ps)
-DEFINE_SCORES(scores_avx512_f16, ECO_TARGET_AVX512, uint16_t, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
-              KV_LOAD16_F16, _mm512_fmadd_ps, HALVES_ADDED, _mm512_reduce_add_ps)
+DEFINE_SCORES(scores_avx512_f32, ECO_TARGET_AVX512, float, __m512, 16, _mm512_setzero_ps,
+              _mm512_loadu_ps, KV_LOAD16_F32, _mm512_fmadd_ps, HALVES_ADDED, _mm512_reduce_add_ps)
+DEFINE_SCORES(scores_avx512_f16, ECO_TARGET_AVX512, uint16_t, __m512, 16, _mm512_setzero_ps,
+              _mm512_loadu_ps, KV_LOAD16_F16, _mm512_fmadd_ps, HALVES_ADDED, _mm512_reduce_add_ps)
 DEFINE_ATTEND_AVX512(f32, float, KV_LOAD16_F32)
 DEFINE_ATTEND_AVX512(f16, uint16_t, KV_LOAD16_F16)
 
@@ -187,7 +190,8 @@ DEFINE_ATTEND_AVX512(f16, uint16_t, KV_LOAD16_F16)
 #ifndef ATTN_PF_ROWS
 #define ATTN_PF_ROWS 32
 #endif
-static inline void prefetch_row(const void *X, int64_t row, int64_t ld, size_t esz, size_t row_bytes) {
+static inline void prefetch_row(const void *X, int64_t row, int64_t ld, size_t esz,
+                                size_t row_bytes) {
     const uintptr_t p = (uintptr_t)X + (size_t)row * (size_t)ld * esz;
     for (size_t b = 0; b < row_bytes; b += 64) _mm_prefetch((const char *)(p + b), _MM_HINT_T0);
 }
@@ -202,9 +206,9 @@ static inline void prefetch_row(const void *X, int64_t row, int64_t ld, size_t e
  * f16 rows only: for f16 it beats one head a call both in cache and from memory; for f32
  * rows it measured slower than the one-head kernel, so f32 keeps that (bench_kernels;
  * figures in the README). */
-ECO_TARGET_AVX512 static inline __attribute__((always_inline)) void attend_group_f16_g(
-    float *o, float *ml, const float *q, const uint16_t *K, const uint16_t *V, int64_t ld, int64_t n, int64_t hd,
-    float scale, float *S, const int G) {
+ECO_TARGET_AVX512 static inline __attribute__((always_inline)) void
+attend_group_f16_g(float *o, float *ml, const float *q, const uint16_t *K, const uint16_t *V,
+                   int64_t ld, int64_t n, int64_t hd, float scale, float *S, const int G) {
     const __m256 vs = _mm256_set1_ps(scale);
     __m256 vmax[2] = {_mm256_set1_ps(-INFINITY), _mm256_set1_ps(-INFINITY)};
     const size_t rb = (size_t)hd * sizeof(uint16_t);
@@ -236,7 +240,8 @@ ECO_TARGET_AVX512 static inline __attribute__((always_inline)) void attend_group
     }
     float mx[4];
     for (int g = 0; g < G; g++) {
-        const __m128 h = g % 2 ? _mm256_extractf128_ps(vmax[g / 2], 1) : _mm256_castps256_ps128(vmax[g / 2]);
+        const __m128 h =
+            g % 2 ? _mm256_extractf128_ps(vmax[g / 2], 1) : _mm256_castps256_ps128(vmax[g / 2]);
         float t[4];
         _mm_storeu_ps(t, h);
         mx[g] = fmaxf(fmaxf(t[0], t[1]), fmaxf(t[2], t[3]));
@@ -245,7 +250,8 @@ ECO_TARGET_AVX512 static inline __attribute__((always_inline)) void attend_group
         for (int g = 0; g < G; g++) {
             __m512 a = _mm512_setzero_ps();
             for (int64_t c = 0; c < hd; c += 16)
-                a = _mm512_fmadd_ps(KV_LOAD16_F16(K + j * ld + c), _mm512_loadu_ps(q + g * hd + c), a);
+                a = _mm512_fmadd_ps(KV_LOAD16_F16(K + j * ld + c), _mm512_loadu_ps(q + g * hd + c),
+                                    a);
             const float sc = _mm512_reduce_add_ps(a) * scale;
             S[g * n + j] = sc;
             if (sc > mx[g]) mx[g] = sc;
@@ -273,13 +279,20 @@ ECO_TARGET_AVX512 static inline __attribute__((always_inline)) void attend_group
     }
 }
 
-ECO_TARGET_AVX512 static void attend_group_avx512_f16(float *o, float *ml, const float *q, const uint16_t *K,
-                                                     const uint16_t *V, int64_t ld, int64_t n, int64_t hd,
-                                                     float scale, float *S, int64_t G) {
+ECO_TARGET_AVX512 static void attend_group_avx512_f16(float *o, float *ml, const float *q,
+                                                      const uint16_t *K, const uint16_t *V,
+                                                      int64_t ld, int64_t n, int64_t hd,
+                                                      float scale, float *S, int64_t G) {
     switch (G) {
-    case 2: attend_group_f16_g(o, ml, q, K, V, ld, n, hd, scale, S, 2); break;
-    case 3: attend_group_f16_g(o, ml, q, K, V, ld, n, hd, scale, S, 3); break;
-    default: attend_group_f16_g(o, ml, q, K, V, ld, n, hd, scale, S, 4); break;
+        case 2:
+            attend_group_f16_g(o, ml, q, K, V, ld, n, hd, scale, S, 2);
+            break;
+        case 3:
+            attend_group_f16_g(o, ml, q, K, V, ld, n, hd, scale, S, 3);
+            break;
+        default:
+            attend_group_f16_g(o, ml, q, K, V, ld, n, hd, scale, S, 4);
+            break;
     }
 }
 #endif /* ECO_HAVE_X86_SIMD */
@@ -338,14 +351,16 @@ void eco_attend_part(float *o, float *m_out, float *l_out, const float *q, const
 }
 
 void eco_attend_part_group_ref(float *o, float *ml, const float *q, const void *K, const void *V,
-                               eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, int64_t G, float scale,
-                               float *S) {
+                               eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, int64_t G,
+                               float scale, float *S) {
     for (int64_t g = 0; g < G; g++)
-        eco_attend_part_ref(o + g * hd, ml + 2 * g, ml + 2 * g + 1, q + g * hd, K, V, kvt, ld, n, hd, scale, S);
+        eco_attend_part_ref(o + g * hd, ml + 2 * g, ml + 2 * g + 1, q + g * hd, K, V, kvt, ld, n,
+                            hd, scale, S);
 }
 
-void eco_attend_part_group(float *o, float *ml, const float *q, const void *K, const void *V, eco_dtype kvt,
-                           int64_t ld, int64_t n, int64_t hd, int64_t G, float scale, float *S) {
+void eco_attend_part_group(float *o, float *ml, const float *q, const void *K, const void *V,
+                           eco_dtype kvt, int64_t ld, int64_t n, int64_t hd, int64_t G, float scale,
+                           float *S) {
     int64_t g = 0;
 #if ECO_HAVE_X86_SIMD
     if (kvt == ECO_DTYPE_F16 && hd % 64 == 0 && eco_simd_level() >= 2)
@@ -354,11 +369,13 @@ void eco_attend_part_group(float *o, float *ml, const float *q, const void *K, c
                                     G - g >= 4 ? 4 : G - g);
 #endif
     for (; g < G; g++) /* one head a call: other CPUs and head sizes, and a lone last head */
-        eco_attend_part(o + g * hd, ml + 2 * g, ml + 2 * g + 1, q + g * hd, K, V, kvt, ld, n, hd, scale, S);
+        eco_attend_part(o + g * hd, ml + 2 * g, ml + 2 * g + 1, q + g * hd, K, V, kvt, ld, n, hd,
+                        scale, S);
 }
 
 /* Non-temporal, as the matvec kernels' weights: the cache rows are read once per token. */
-void eco_attend_prefetch(const void *K, const void *V, eco_dtype kvt, int64_t ld, int64_t n, int64_t hd) {
+void eco_attend_prefetch(const void *K, const void *V, eco_dtype kvt, int64_t ld, int64_t n,
+                         int64_t hd) {
 #if ECO_HAVE_X86_SIMD
     const size_t esz = eco_dtype_size(kvt), bytes = (size_t)hd * esz, row = (size_t)ld * esz;
     for (int64_t j = 0; j < n; j++)

@@ -108,12 +108,10 @@ static void f32_to_f16_scalar(uint16_t *dst, const float *src, size_t n) {
 }
 
 #if defined(__x86_64__)
-static bool have_avx2_f16c(void) {
-    return __builtin_cpu_supports("avx2") && eco_cpu_has_f16c();
-}
+static bool have_avx2_f16c(void) { return __builtin_cpu_supports("avx2") && eco_cpu_has_f16c(); }
 
 __attribute__((target("avx2"))) static void bf16_to_f32_avx2(float *dst, const uint16_t *src,
-                                                            size_t n) {
+                                                             size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m128i h = _mm_loadu_si128((const __m128i *)(src + i));
@@ -124,7 +122,7 @@ __attribute__((target("avx2"))) static void bf16_to_f32_avx2(float *dst, const u
 }
 
 __attribute__((target("avx2,f16c"))) static void f16_to_f32_f16c(float *dst, const uint16_t *src,
-                                                                size_t n) {
+                                                                 size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m128i h = _mm_loadu_si128((const __m128i *)(src + i));
@@ -134,7 +132,7 @@ __attribute__((target("avx2,f16c"))) static void f16_to_f32_f16c(float *dst, con
 }
 
 __attribute__((target("avx2,f16c"))) static void f32_to_f16_f16c(uint16_t *dst, const float *src,
-                                                                size_t n) {
+                                                                 size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m256 v = _mm256_loadu_ps(src + i);
@@ -146,7 +144,7 @@ __attribute__((target("avx2,f16c"))) static void f32_to_f16_f16c(uint16_t *dst, 
 
 /* Same rounding as eco_f32_to_bf16, eight lanes at a time. */
 __attribute__((target("avx2"))) static void f32_to_bf16_avx2(uint16_t *dst, const float *src,
-                                                            size_t n) {
+                                                             size_t n) {
     const __m256i abs_mask = _mm256_set1_epi32(0x7fffffff);
     const __m256i inf = _mm256_set1_epi32(0x7f800000);
     const __m256i bias = _mm256_set1_epi32(0x7fff);
@@ -179,34 +177,34 @@ __attribute__((target("avx2"))) static void f32_to_bf16_avx2(uint16_t *dst, cons
 
 void eco_to_f32(float *dst, const void *src, eco_dtype src_dtype, size_t n) {
     switch (src_dtype) {
-    case ECO_DTYPE_F32:
-        if (dst != src) memmove(dst, src, n * sizeof(float));
-        return;
-    case ECO_DTYPE_BF16:
-        PICK_KERNEL(bf16_to_f32_avx2, bf16_to_f32_scalar)(dst, (const uint16_t *)src, n);
-        return;
-    case ECO_DTYPE_F16:
-        PICK_KERNEL(f16_to_f32_f16c, f16_to_f32_scalar)(dst, (const uint16_t *)src, n);
-        return;
-    default:
-        /* Programmer error: kernels take only float weights (the loader checks dtypes). */
-        memset(dst, 0, n * sizeof(float));
-        return;
+        case ECO_DTYPE_F32:
+            if (dst != src) memmove(dst, src, n * sizeof(float));
+            return;
+        case ECO_DTYPE_BF16:
+            PICK_KERNEL(bf16_to_f32_avx2, bf16_to_f32_scalar)(dst, (const uint16_t *)src, n);
+            return;
+        case ECO_DTYPE_F16:
+            PICK_KERNEL(f16_to_f32_f16c, f16_to_f32_scalar)(dst, (const uint16_t *)src, n);
+            return;
+        default:
+            /* Programmer error: kernels take only float weights (the loader checks dtypes). */
+            memset(dst, 0, n * sizeof(float));
+            return;
     }
 }
 
 void eco_from_f32(void *dst, eco_dtype dst_dtype, const float *src, size_t n) {
     switch (dst_dtype) {
-    case ECO_DTYPE_F32:
-        if (dst != src) memmove(dst, src, n * sizeof(float));
-        return;
-    case ECO_DTYPE_BF16:
-        PICK_KERNEL(f32_to_bf16_avx2, f32_to_bf16_scalar)((uint16_t *)dst, src, n);
-        return;
-    case ECO_DTYPE_F16:
-        PICK_KERNEL(f32_to_f16_f16c, f32_to_f16_scalar)((uint16_t *)dst, src, n);
-        return;
-    default:
-        return;
+        case ECO_DTYPE_F32:
+            if (dst != src) memmove(dst, src, n * sizeof(float));
+            return;
+        case ECO_DTYPE_BF16:
+            PICK_KERNEL(f32_to_bf16_avx2, f32_to_bf16_scalar)((uint16_t *)dst, src, n);
+            return;
+        case ECO_DTYPE_F16:
+            PICK_KERNEL(f32_to_f16_f16c, f32_to_f16_scalar)((uint16_t *)dst, src, n);
+            return;
+        default:
+            return;
     }
 }

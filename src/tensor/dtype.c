@@ -10,13 +10,13 @@ static const struct {
     const char *name;
     size_t size;
 } dtype_table[ECO_DTYPE__COUNT] = {
-    [ECO_DTYPE_F32] = {"F32", 4},       [ECO_DTYPE_F16] = {"F16", 2},
-    [ECO_DTYPE_BF16] = {"BF16", 2},     [ECO_DTYPE_F64] = {"F64", 8},
-    [ECO_DTYPE_I8] = {"I8", 1},         [ECO_DTYPE_U8] = {"U8", 1},
-    [ECO_DTYPE_I16] = {"I16", 2},       [ECO_DTYPE_U16] = {"U16", 2},
-    [ECO_DTYPE_I32] = {"I32", 4},       [ECO_DTYPE_U32] = {"U32", 4},
-    [ECO_DTYPE_I64] = {"I64", 8},       [ECO_DTYPE_U64] = {"U64", 8},
-    [ECO_DTYPE_BOOL] = {"BOOL", 1},     [ECO_DTYPE_F8_E4M3] = {"F8_E4M3", 1},
+    [ECO_DTYPE_F32] = {"F32", 4},         [ECO_DTYPE_F16] = {"F16", 2},
+    [ECO_DTYPE_BF16] = {"BF16", 2},       [ECO_DTYPE_F64] = {"F64", 8},
+    [ECO_DTYPE_I8] = {"I8", 1},           [ECO_DTYPE_U8] = {"U8", 1},
+    [ECO_DTYPE_I16] = {"I16", 2},         [ECO_DTYPE_U16] = {"U16", 2},
+    [ECO_DTYPE_I32] = {"I32", 4},         [ECO_DTYPE_U32] = {"U32", 4},
+    [ECO_DTYPE_I64] = {"I64", 8},         [ECO_DTYPE_U64] = {"U64", 8},
+    [ECO_DTYPE_BOOL] = {"BOOL", 1},       [ECO_DTYPE_F8_E4M3] = {"F8_E4M3", 1},
     [ECO_DTYPE_F8_E5M2] = {"F8_E5M2", 1},
 };
 

@@ -14,8 +14,8 @@
 #include "tensor/simd_math.h"
 
 #if ECO_HAVE_X86_SIMD
-ECO_TARGET_AVX2 static void rmsnorm_avx2(float *out, const float *x, const float *weight,
-                                         int64_t n, float eps) {
+ECO_TARGET_AVX2 static void rmsnorm_avx2(float *out, const float *x, const float *weight, int64_t n,
+                                         float eps) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int64_t i = 0;
@@ -73,15 +73,15 @@ ECO_TARGET_AVX2 static double logsumexp_avx2(const float *x, int64_t n) {
     while (i + 8 <= n) {
         __m256 vs = _mm256_setzero_ps();
         const int64_t end = i + 512 < n ? i + 512 : n;
-        for (; i + 8 <= end; i += 8) vs = _mm256_add_ps(vs, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx)));
+        for (; i + 8 <= end; i += 8)
+            vs = _mm256_add_ps(vs, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx)));
         sum += (double)hsum8(vs);
     }
     for (; i < n; i++) sum += exp((double)x[i] - mx);
     return (double)mx + log(sum);
 }
 
-ECO_TARGET_AVX2 static void swiglu_avx2(float *out, const float *gate, const float *up,
-                                        int64_t n) {
+ECO_TARGET_AVX2 static void swiglu_avx2(float *out, const float *gate, const float *up, int64_t n) {
     const __m256 one = _mm256_set1_ps(1.0f);
     const __m256 sign = _mm256_set1_ps(-0.0f);
     int64_t i = 0;

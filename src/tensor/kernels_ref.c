@@ -68,10 +68,18 @@ void eco_matvec_ref(float *y, const void *W, eco_dtype wtype, const float *x, in
             size_t idx = (size_t)r * (size_t)K + (size_t)k;
             float w;
             switch (wtype) {
-            case ECO_DTYPE_F32: w = ((const float *)W)[idx]; break;
-            case ECO_DTYPE_BF16: w = eco_bf16_to_f32(((const uint16_t *)W)[idx]); break;
-            case ECO_DTYPE_F16: w = eco_f16_to_f32(((const uint16_t *)W)[idx]); break;
-            default: w = 0.0f; break;
+                case ECO_DTYPE_F32:
+                    w = ((const float *)W)[idx];
+                    break;
+                case ECO_DTYPE_BF16:
+                    w = eco_bf16_to_f32(((const uint16_t *)W)[idx]);
+                    break;
+                case ECO_DTYPE_F16:
+                    w = eco_f16_to_f32(((const uint16_t *)W)[idx]);
+                    break;
+                default:
+                    w = 0.0f;
+                    break;
             }
             acc += (double)w * (double)x[k];
         }

@@ -19,7 +19,7 @@
  * but at least LINEAR_MIN_ROWS so that each sgemm has a decent N. Fewer, larger sgemm
  * calls matter: at M = 128 an sgemm with N = 512 runs well below one with N = 1536. */
 #define LINEAR_SCRATCH_BUDGET ((int64_t)1 << 20)
-#define LINEAR_MIN_ROWS 256
+#define LINEAR_MIN_ROWS       256
 
 /* Matrices eco_linear_multi runs in one matvec region (more go one by one). */
 #define ECO_LINEAR_MULTI_MAX 8
@@ -33,7 +33,8 @@ static int64_t linear_block_rows(int64_t K, int64_t N) {
 
 /* Fills every row of y[M,N] with bias[N]. */
 static void fill_bias(float *y, const float *bias, int64_t M, int64_t N) {
-    for (int64_t m = 0; m < M; m++) memcpy(y + (size_t)m * (size_t)N, bias, (size_t)N * sizeof(float));
+    for (int64_t m = 0; m < M; m++)
+        memcpy(y + (size_t)m * (size_t)N, bias, (size_t)N * sizeof(float));
 }
 
 void eco_matmul_f32(float *y, const float *x, const float *W, const float *bias, int64_t M,
@@ -41,8 +42,10 @@ void eco_matmul_f32(float *y, const float *x, const float *W, const float *bias,
     if (M <= 0 || N <= 0) return;
     ECO_ASSERT(y && (K <= 0 || (x && W)));
     if (K <= 0) {
-        if (bias) fill_bias(y, bias, M, N);
-        else memset(y, 0, (size_t)M * (size_t)N * sizeof(float));
+        if (bias)
+            fill_bias(y, bias, M, N);
+        else
+            memset(y, 0, (size_t)M * (size_t)N * sizeof(float));
         return;
     }
     if (bias) fill_bias(y, bias, M, N);
@@ -98,7 +101,8 @@ void eco_linear_multi(float *const *ys, const float *x, const eco_tensor *const 
                       const float *const *biases, int64_t M, int n, float *scratch) {
     if (M <= 0 || n <= 0) return;
     if (M > 1 || n > ECO_LINEAR_MULTI_MAX) {
-        for (int i = 0; i < n; i++) eco_linear(ys[i], x, Ws[i], biases ? biases[i] : NULL, M, scratch);
+        for (int i = 0; i < n; i++)
+            eco_linear(ys[i], x, Ws[i], biases ? biases[i] : NULL, M, scratch);
         return;
     }
     const void *W[ECO_LINEAR_MULTI_MAX];

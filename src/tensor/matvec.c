@@ -32,9 +32,12 @@
 
 static inline float load_w(const void *W, eco_dtype t, size_t i) {
     switch (t) {
-    case ECO_DTYPE_BF16: return eco_bf16_to_f32(((const uint16_t *)W)[i]);
-    case ECO_DTYPE_F16: return eco_f16_to_f32(((const uint16_t *)W)[i]);
-    default: return ((const float *)W)[i];
+        case ECO_DTYPE_BF16:
+            return eco_bf16_to_f32(((const uint16_t *)W)[i]);
+        case ECO_DTYPE_F16:
+            return eco_f16_to_f32(((const uint16_t *)W)[i]);
+        default:
+            return ((const float *)W)[i];
     }
 }
 
@@ -73,82 +76,82 @@ static void rows_portable(float *y, const void *W, eco_dtype t, const float *x, 
 #if ECO_HAVE_X86_SIMD
 
 #define LOAD8_F32(p) _mm256_loadu_ps((const float *)(p))
-#define LOAD8_BF16(p)                                                                      \
-    _mm256_castsi256_ps(_mm256_slli_epi32(                                                 \
+#define LOAD8_BF16(p)                                                                              \
+    _mm256_castsi256_ps(_mm256_slli_epi32(                                                         \
         _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))), 16))
 #define LOAD8_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
 
 /* One body per dtype: ELEM is the element type, LOAD8 widens 8 elements to f32. */
-#define DEFINE_ROWS_AVX2(NAME, ELEM, LOAD8, SCALAR)                                        \
-    ECO_TARGET_AVX2 static void NAME(float *y, const ELEM *W, const float *x, int64_t r0,  \
-                                     int64_t r1, int64_t K) {                             \
-        int64_t r = r0;                                                                    \
-        for (; r + 4 <= r1; r += 4) {                                                      \
-            const ELEM *w0 = W + (size_t)r * (size_t)K;                                    \
-            const ELEM *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;                           \
-            __m256 a0 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps();                     \
-            __m256 a1 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();                     \
-            __m256 a2 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps();                     \
-            __m256 a3 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();                     \
+#define DEFINE_ROWS_AVX2(NAME, ELEM, LOAD8, SCALAR)                                                \
+    ECO_TARGET_AVX2 static void NAME(float *y, const ELEM *W, const float *x, int64_t r0,          \
+                                     int64_t r1, int64_t K) {                                      \
+        int64_t r = r0;                                                                            \
+        for (; r + 4 <= r1; r += 4) {                                                              \
+            const ELEM *w0 = W + (size_t)r * (size_t)K;                                            \
+            const ELEM *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;                                   \
+            __m256 a0 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps();                             \
+            __m256 a1 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();                             \
+            __m256 a2 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps();                             \
+            __m256 a3 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();                             \
             /* prefetch the same columns of the next block's rows, 4 rows ahead, as        \
-             * non-temporal (see prefetch_ahead) */                                        \
-            const bool pf_on = MATVEC_PREFETCH && r + 8 <= r1;                             \
-            const char *pf = pf_on ? (const char *)(w3 + K) : NULL;                        \
-            const size_t pf_row = (size_t)K * sizeof(ELEM);                                \
-            int64_t k = 0;                                                                 \
-            for (; k + 16 <= K; k += 16) {                                                 \
-                if (pf_on) {                                                               \
-                    const char *p = pf + (size_t)k * sizeof(ELEM);                         \
-                    _mm_prefetch(p, _MM_HINT_NTA);                                         \
-                    _mm_prefetch(p + pf_row, _MM_HINT_NTA);                                \
-                    _mm_prefetch(p + 2 * pf_row, _MM_HINT_NTA);                            \
-                    _mm_prefetch(p + 3 * pf_row, _MM_HINT_NTA);                            \
-                }                                                                          \
-                __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);       \
-                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), x0, a0);                               \
-                b0 = _mm256_fmadd_ps(LOAD8(w0 + k + 8), x1, b0);                           \
-                a1 = _mm256_fmadd_ps(LOAD8(w1 + k), x0, a1);                               \
-                b1 = _mm256_fmadd_ps(LOAD8(w1 + k + 8), x1, b1);                           \
-                a2 = _mm256_fmadd_ps(LOAD8(w2 + k), x0, a2);                               \
-                b2 = _mm256_fmadd_ps(LOAD8(w2 + k + 8), x1, b2);                           \
-                a3 = _mm256_fmadd_ps(LOAD8(w3 + k), x0, a3);                               \
-                b3 = _mm256_fmadd_ps(LOAD8(w3 + k + 8), x1, b3);                           \
-            }                                                                              \
-            for (; k + 8 <= K; k += 8) {                                                   \
-                __m256 x0 = _mm256_loadu_ps(x + k);                                        \
-                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), x0, a0);                               \
-                a1 = _mm256_fmadd_ps(LOAD8(w1 + k), x0, a1);                               \
-                a2 = _mm256_fmadd_ps(LOAD8(w2 + k), x0, a2);                               \
-                a3 = _mm256_fmadd_ps(LOAD8(w3 + k), x0, a3);                               \
-            }                                                                              \
-            float s0 = hsum8(_mm256_add_ps(a0, b0)), s1 = hsum8(_mm256_add_ps(a1, b1));    \
-            float s2 = hsum8(_mm256_add_ps(a2, b2)), s3 = hsum8(_mm256_add_ps(a3, b3));    \
-            for (; k < K; k++) {                                                           \
-                float xk = x[k];                                                           \
-                s0 += SCALAR(w0[k]) * xk;                                                  \
-                s1 += SCALAR(w1[k]) * xk;                                                  \
-                s2 += SCALAR(w2[k]) * xk;                                                  \
-                s3 += SCALAR(w3[k]) * xk;                                                  \
-            }                                                                              \
-            y[r] = s0;                                                                     \
-            y[r + 1] = s1;                                                                 \
-            y[r + 2] = s2;                                                                 \
-            y[r + 3] = s3;                                                                 \
-        }                                                                                  \
-        for (; r < r1; r++) {                                                              \
-            const ELEM *w0 = W + (size_t)r * (size_t)K;                                    \
-            __m256 a0 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps();                     \
-            int64_t k = 0;                                                                 \
-            for (; k + 16 <= K; k += 16) {                                                 \
-                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), _mm256_loadu_ps(x + k), a0);           \
-                b0 = _mm256_fmadd_ps(LOAD8(w0 + k + 8), _mm256_loadu_ps(x + k + 8), b0);   \
-            }                                                                              \
-            for (; k + 8 <= K; k += 8)                                                     \
-                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), _mm256_loadu_ps(x + k), a0);           \
-            float s0 = hsum8(_mm256_add_ps(a0, b0));                                       \
-            for (; k < K; k++) s0 += SCALAR(w0[k]) * x[k];                                 \
-            y[r] = s0;                                                                     \
-        }                                                                                  \
+             * non-temporal (see prefetch_ahead) */       \
+            const bool pf_on = MATVEC_PREFETCH && r + 8 <= r1;                                     \
+            const char *pf = pf_on ? (const char *)(w3 + K) : NULL;                                \
+            const size_t pf_row = (size_t)K * sizeof(ELEM);                                        \
+            int64_t k = 0;                                                                         \
+            for (; k + 16 <= K; k += 16) {                                                         \
+                if (pf_on) {                                                                       \
+                    const char *p = pf + (size_t)k * sizeof(ELEM);                                 \
+                    _mm_prefetch(p, _MM_HINT_NTA);                                                 \
+                    _mm_prefetch(p + pf_row, _MM_HINT_NTA);                                        \
+                    _mm_prefetch(p + 2 * pf_row, _MM_HINT_NTA);                                    \
+                    _mm_prefetch(p + 3 * pf_row, _MM_HINT_NTA);                                    \
+                }                                                                                  \
+                __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);               \
+                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), x0, a0);                                       \
+                b0 = _mm256_fmadd_ps(LOAD8(w0 + k + 8), x1, b0);                                   \
+                a1 = _mm256_fmadd_ps(LOAD8(w1 + k), x0, a1);                                       \
+                b1 = _mm256_fmadd_ps(LOAD8(w1 + k + 8), x1, b1);                                   \
+                a2 = _mm256_fmadd_ps(LOAD8(w2 + k), x0, a2);                                       \
+                b2 = _mm256_fmadd_ps(LOAD8(w2 + k + 8), x1, b2);                                   \
+                a3 = _mm256_fmadd_ps(LOAD8(w3 + k), x0, a3);                                       \
+                b3 = _mm256_fmadd_ps(LOAD8(w3 + k + 8), x1, b3);                                   \
+            }                                                                                      \
+            for (; k + 8 <= K; k += 8) {                                                           \
+                __m256 x0 = _mm256_loadu_ps(x + k);                                                \
+                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), x0, a0);                                       \
+                a1 = _mm256_fmadd_ps(LOAD8(w1 + k), x0, a1);                                       \
+                a2 = _mm256_fmadd_ps(LOAD8(w2 + k), x0, a2);                                       \
+                a3 = _mm256_fmadd_ps(LOAD8(w3 + k), x0, a3);                                       \
+            }                                                                                      \
+            float s0 = hsum8(_mm256_add_ps(a0, b0)), s1 = hsum8(_mm256_add_ps(a1, b1));            \
+            float s2 = hsum8(_mm256_add_ps(a2, b2)), s3 = hsum8(_mm256_add_ps(a3, b3));            \
+            for (; k < K; k++) {                                                                   \
+                float xk = x[k];                                                                   \
+                s0 += SCALAR(w0[k]) * xk;                                                          \
+                s1 += SCALAR(w1[k]) * xk;                                                          \
+                s2 += SCALAR(w2[k]) * xk;                                                          \
+                s3 += SCALAR(w3[k]) * xk;                                                          \
+            }                                                                                      \
+            y[r] = s0;                                                                             \
+            y[r + 1] = s1;                                                                         \
+            y[r + 2] = s2;                                                                         \
+            y[r + 3] = s3;                                                                         \
+        }                                                                                          \
+        for (; r < r1; r++) {                                                                      \
+            const ELEM *w0 = W + (size_t)r * (size_t)K;                                            \
+            __m256 a0 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps();                             \
+            int64_t k = 0;                                                                         \
+            for (; k + 16 <= K; k += 16) {                                                         \
+                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), _mm256_loadu_ps(x + k), a0);                   \
+                b0 = _mm256_fmadd_ps(LOAD8(w0 + k + 8), _mm256_loadu_ps(x + k + 8), b0);           \
+            }                                                                                      \
+            for (; k + 8 <= K; k += 8)                                                             \
+                a0 = _mm256_fmadd_ps(LOAD8(w0 + k), _mm256_loadu_ps(x + k), a0);                   \
+            float s0 = hsum8(_mm256_add_ps(a0, b0));                                               \
+            for (; k < K; k++) s0 += SCALAR(w0[k]) * x[k];                                         \
+            y[r] = s0;                                                                             \
+        }                                                                                          \
     }
 
 #define SCALAR_F32(v) (v)
@@ -177,13 +180,12 @@ static void bf16_pair_permute(float *xp, const float *x, int64_t K, int block) {
 
 /* xp: x permuted by bf16_pair_permute (shared by every matrix of one call). */
 ECO_TARGET_AVX2 static void rows_avx2_bf16_pair(float *y, const uint16_t *W, const float *xp,
-                                                const float *x, int64_t r0, int64_t r1,
-                                                int64_t K) {
+                                                const float *x, int64_t r0, int64_t r1, int64_t K) {
     const int64_t K16 = K & ~(int64_t)15;
     const __m256i hi_mask = _mm256_set1_epi32((int)0xffff0000u);
 #define BF16_EVEN(v) _mm256_castsi256_ps(_mm256_slli_epi32((v), 16))
-#define BF16_ODD(v) _mm256_castsi256_ps(_mm256_and_si256((v), hi_mask))
-#define LOAD16(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define BF16_ODD(v)  _mm256_castsi256_ps(_mm256_and_si256((v), hi_mask))
+#define LOAD16(p)    _mm256_loadu_si256((const __m256i *)(const void *)(p))
     int64_t r = r0;
     for (; r + 4 <= r1; r += 4) {
         const uint16_t *w0 = W + (size_t)r * (size_t)K;
@@ -278,29 +280,29 @@ static inline void prefetch_ahead(const void *p, size_t bytes, uintptr_t end) {
 #define LOAD16_F32(p) _mm512_loadu_ps((const float *)(p))
 #define LOAD16_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
 
-#define DEFINE_ROWS_AVX512(NAME, ELEM, LOAD16, SCALAR)                                     \
-    ECO_TARGET_AVX512 static void NAME(float *y, const ELEM *W, const float *x, int64_t r0, \
-                                       int64_t r1, int64_t pf_r1, int64_t K) {            \
-        const uintptr_t end = (uintptr_t)(W + (size_t)pf_r1 * (size_t)K);                  \
-        for (int64_t r = r0; r < r1; r++) {                                                \
-            const ELEM *w = W + (size_t)r * (size_t)K;                                     \
-            __m512 a0 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps();                     \
-            __m512 a1 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();                     \
-            int64_t k = 0;                                                                 \
-            for (; k + 64 <= K; k += 64) {                                                 \
-                prefetch_ahead(w + k, 64 * sizeof(ELEM), end);                             \
-                a0 = _mm512_fmadd_ps(LOAD16(w + k), _mm512_loadu_ps(x + k), a0);           \
-                b0 = _mm512_fmadd_ps(LOAD16(w + k + 16), _mm512_loadu_ps(x + k + 16), b0); \
-                a1 = _mm512_fmadd_ps(LOAD16(w + k + 32), _mm512_loadu_ps(x + k + 32), a1); \
-                b1 = _mm512_fmadd_ps(LOAD16(w + k + 48), _mm512_loadu_ps(x + k + 48), b1); \
-            }                                                                              \
-            for (; k + 16 <= K; k += 16)                                                   \
-                a0 = _mm512_fmadd_ps(LOAD16(w + k), _mm512_loadu_ps(x + k), a0);           \
-            float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, b0),            \
-                                                         _mm512_add_ps(a1, b1)));          \
-            for (; k < K; k++) s += SCALAR(w[k]) * x[k];                                   \
-            y[r] = s;                                                                      \
-        }                                                                                  \
+#define DEFINE_ROWS_AVX512(NAME, ELEM, LOAD16, SCALAR)                                             \
+    ECO_TARGET_AVX512 static void NAME(float *y, const ELEM *W, const float *x, int64_t r0,        \
+                                       int64_t r1, int64_t pf_r1, int64_t K) {                     \
+        const uintptr_t end = (uintptr_t)(W + (size_t)pf_r1 * (size_t)K);                          \
+        for (int64_t r = r0; r < r1; r++) {                                                        \
+            const ELEM *w = W + (size_t)r * (size_t)K;                                             \
+            __m512 a0 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps();                             \
+            __m512 a1 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();                             \
+            int64_t k = 0;                                                                         \
+            for (; k + 64 <= K; k += 64) {                                                         \
+                prefetch_ahead(w + k, 64 * sizeof(ELEM), end);                                     \
+                a0 = _mm512_fmadd_ps(LOAD16(w + k), _mm512_loadu_ps(x + k), a0);                   \
+                b0 = _mm512_fmadd_ps(LOAD16(w + k + 16), _mm512_loadu_ps(x + k + 16), b0);         \
+                a1 = _mm512_fmadd_ps(LOAD16(w + k + 32), _mm512_loadu_ps(x + k + 32), a1);         \
+                b1 = _mm512_fmadd_ps(LOAD16(w + k + 48), _mm512_loadu_ps(x + k + 48), b1);         \
+            }                                                                                      \
+            for (; k + 16 <= K; k += 16)                                                           \
+                a0 = _mm512_fmadd_ps(LOAD16(w + k), _mm512_loadu_ps(x + k), a0);                   \
+            float s =                                                                              \
+                _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, b0), _mm512_add_ps(a1, b1))); \
+            for (; k < K; k++) s += SCALAR(w[k]) * x[k];                                           \
+            y[r] = s;                                                                              \
+        }                                                                                          \
     }
 
 DEFINE_ROWS_AVX512(rows_avx512_f32, float, LOAD16_F32, SCALAR_F32)
@@ -316,8 +318,8 @@ ECO_TARGET_AVX512 static void rows_avx512_bf16_pair(float *y, const uint16_t *W,
     const __m512i hi_mask = _mm512_set1_epi32((int)0xffff0000u);
     const uintptr_t end = (uintptr_t)(W + (size_t)pf_r1 * (size_t)K);
 #define BF16_EVEN(v) _mm512_castsi512_ps(_mm512_slli_epi32((v), 16))
-#define BF16_ODD(v) _mm512_castsi512_ps(_mm512_and_si512((v), hi_mask))
-#define LOAD32(p) _mm512_loadu_si512((const void *)(p))
+#define BF16_ODD(v)  _mm512_castsi512_ps(_mm512_and_si512((v), hi_mask))
+#define LOAD32(p)    _mm512_loadu_si512((const void *)(p))
     for (int64_t r = r0; r < r1; r++) {
         const uint16_t *w = W + (size_t)r * (size_t)K;
         __m512 a0 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps();
@@ -350,7 +352,9 @@ ECO_TARGET_AVX512 static void rows_avx512_bf16_pair(float *y, const uint16_t *W,
 /* Widest kernel the dispatchers may pick (eco_matvec_set_simd_cap, a test hook; simd.h). */
 atomic_int eco_simd_cap = 2;
 
-void eco_matvec_set_simd_cap(int cap) { atomic_store_explicit(&eco_simd_cap, cap, memory_order_relaxed); }
+void eco_matvec_set_simd_cap(int cap) {
+    atomic_store_explicit(&eco_simd_cap, cap, memory_order_relaxed);
+}
 
 /* 0 portable, 1 AVX2/FMA/F16C, 2 AVX-512 F+BW. */
 int eco_simd_level(void) {
@@ -367,26 +371,38 @@ static void matvec_rows(float *y, const void *W, eco_dtype t, const float *x, co
 #if ECO_HAVE_X86_SIMD
     if (level >= 2) {
         switch (t) {
-        case ECO_DTYPE_F32: rows_avx512_f32(y, (const float *)W, x, r0, r1, pf_r1, K); return;
-        case ECO_DTYPE_BF16:
-            if (xp) {
-                rows_avx512_bf16_pair(y, (const uint16_t *)W, xp, x, r0, r1, pf_r1, K);
+            case ECO_DTYPE_F32:
+                rows_avx512_f32(y, (const float *)W, x, r0, r1, pf_r1, K);
                 return;
-            }
-            break; /* the AVX2 generic bf16 kernel below */
-        case ECO_DTYPE_F16: rows_avx512_f16(y, (const uint16_t *)W, x, r0, r1, pf_r1, K); return;
-        default: break;
+            case ECO_DTYPE_BF16:
+                if (xp) {
+                    rows_avx512_bf16_pair(y, (const uint16_t *)W, xp, x, r0, r1, pf_r1, K);
+                    return;
+                }
+                break; /* the AVX2 generic bf16 kernel below */
+            case ECO_DTYPE_F16:
+                rows_avx512_f16(y, (const uint16_t *)W, x, r0, r1, pf_r1, K);
+                return;
+            default:
+                break;
         }
     }
     if (level >= 1) {
         switch (t) {
-        case ECO_DTYPE_F32: rows_avx2_f32(y, (const float *)W, x, r0, r1, K); return;
-        case ECO_DTYPE_BF16:
-            if (xp && level == 1) rows_avx2_bf16_pair(y, (const uint16_t *)W, xp, x, r0, r1, K);
-            else rows_avx2_bf16(y, (const uint16_t *)W, x, r0, r1, K);
-            return;
-        case ECO_DTYPE_F16: rows_avx2_f16(y, (const uint16_t *)W, x, r0, r1, K); return;
-        default: break;
+            case ECO_DTYPE_F32:
+                rows_avx2_f32(y, (const float *)W, x, r0, r1, K);
+                return;
+            case ECO_DTYPE_BF16:
+                if (xp && level == 1)
+                    rows_avx2_bf16_pair(y, (const uint16_t *)W, xp, x, r0, r1, K);
+                else
+                    rows_avx2_bf16(y, (const uint16_t *)W, x, r0, r1, K);
+                return;
+            case ECO_DTYPE_F16:
+                rows_avx2_f16(y, (const uint16_t *)W, x, r0, r1, K);
+                return;
+            default:
+                break;
         }
     }
 #else
@@ -422,8 +438,10 @@ void eco_matvec_multi_part(float *const *ys, const void *const *Ws, const eco_dt
         if (r0 >= r1) continue;
 #if ECO_HAVE_X86_SIMD
         if (!xp && level >= 1 && wtypes[i] == ECO_DTYPE_BF16 && K <= BF16_XP_MAX) {
-            if (level >= 2) bf16_pair_permute(xp_buf, x, K, 32);
-            else bf16_pair_permute(xp_buf, x, K, 16);
+            if (level >= 2)
+                bf16_pair_permute(xp_buf, x, K, 32);
+            else
+                bf16_pair_permute(xp_buf, x, K, 16);
             xp = xp_buf;
         }
 #endif
@@ -453,8 +471,10 @@ const float *eco_matvec_prep_bf16(float *xp, const float *x, int64_t K) {
     _Static_assert(ECO_MATVEC_XP_MAX >= BF16_XP_MAX, "prepared-x buffer too small");
     const int level = eco_simd_level();
     if (level < 1 || K > BF16_XP_MAX) return NULL;
-    if (level >= 2) bf16_pair_permute(xp, x, K, 32);
-    else bf16_pair_permute(xp, x, K, 16);
+    if (level >= 2)
+        bf16_pair_permute(xp, x, K, 32);
+    else
+        bf16_pair_permute(xp, x, K, 16);
     return xp;
 #else
     (void)xp;
@@ -478,8 +498,7 @@ void eco_matvec_multi(float *const *ys, const void *const *Ws, const eco_dtype *
         if (Ns[i] > 0) work += Ns[i] * K;
     if (work <= 0) return;
 #pragma omp parallel if (work >= MATVEC_PARALLEL_MIN)
-    eco_matvec_multi_part(ys, Ws, wtypes, x, Ns, K, n, omp_get_thread_num(),
-                          omp_get_num_threads());
+    eco_matvec_multi_part(ys, Ws, wtypes, x, Ns, K, n, omp_get_thread_num(), omp_get_num_threads());
 }
 
 void eco_matvec(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N, int64_t K) {

@@ -12,7 +12,7 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #define ECO_HAVE_X86_SIMD 1
-#define ECO_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define ECO_TARGET_AVX2   __attribute__((target("avx2,fma,f16c")))
 /* F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports has no "f16c".
  * The answer is asked once per translation unit and kept: under a hypervisor CPUID traps
  * (microseconds a call), and the kernels ask on every call —

@@ -275,7 +275,8 @@ static cand heap_pop(heap *h) {
 
 /* Pushes the merge of symbol `pos` with its right neighbour `right`, when there is one;
  * false on ENOMEM. */
-static bool push_merge(heap *h, const tok_pairmap *merges, const sym *sy, int32_t pos, int32_t right) {
+static bool push_merge(heap *h, const tok_pairmap *merges, const sym *sy, int32_t pos,
+                       int32_t right) {
     const tok_pair_slot *m = tok_pairmap_get(merges, sy[pos].id, sy[right].id);
     return !m || heap_push(h, (cand){m->rank, pos, m->merged});
 }
@@ -284,7 +285,8 @@ static bool push_merge(heap *h, const tok_pairmap *merges, const sym *sy, int32_
  * character when it is in the vocabulary; otherwise its bytes as <0xNN> tokens (byte
  * fallback, when all exist), otherwise unk (consecutive unks fused when fuse_unk; no unk
  * token means the character is dropped). */
-static eco_status initial_symbols(const eco_tokenizer *tok, const char *s, size_t n, tok_ids *syms) {
+static eco_status initial_symbols(const eco_tokenizer *tok, const char *s, size_t n,
+                                  tok_ids *syms) {
     int32_t pending_unk = -1; /* HF keeps one unk pending until a known symbol arrives */
     size_t i = 0;
     while (i < n) {
@@ -356,7 +358,8 @@ eco_status tok_bpe_word(const eco_tokenizer *tok, const char *s, size_t n, tok_i
         sy[k].alive = 1;
     }
     bool ok = true;
-    for (size_t k = 0; ok && k + 1 < ns; k++) ok = push_merge(&h, &tok->merges, sy, (int32_t)k, (int32_t)k + 1);
+    for (size_t k = 0; ok && k + 1 < ns; k++)
+        ok = push_merge(&h, &tok->merges, sy, (int32_t)k, (int32_t)k + 1);
     while (ok && h.n) {
         cand c = heap_pop(&h);
         sym *a = &sy[c.pos];

@@ -13,13 +13,13 @@
 #include "tokenizer/tokenizer_internal.h"
 
 static json_t *bytelevel(void) {
-    return json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1,
-                     "use_regex", 0);
+    return json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel", "add_prefix_space", 0,
+                     "trim_offsets", 1, "use_regex", 0);
 }
 
 static json_t *added(int id, const char *content) {
-    return json_pack("{s:i, s:s, s:b, s:b, s:b, s:b, s:b}", "id", id, "content", content, "single_word", 0,
-                     "lstrip", 0, "rstrip", 0, "normalized", 0, "special", 1);
+    return json_pack("{s:i, s:s, s:b, s:b, s:b, s:b, s:b}", "id", id, "content", content,
+                     "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 0, "special", 1);
 }
 
 eco_status tok_byte_tokenizer_json(char **out) {
@@ -37,25 +37,24 @@ eco_status tok_byte_tokenizer_json(char **out) {
     }
     json_t *bos_item = json_pack("{s:{s:s, s:i}}", "SpecialToken", "id", "<|bos|>", "type_id", 0);
     json_t *root = json_pack(
-        "{s:s, s:n, s:n, s:[o,o,o], s:n, s:o, s:{s:s, s:[O,{s:{s:s,s:i}}], s:[O,{s:{s:s,s:i}},{s:{s:s,s:i}}],"
+        "{s:s, s:n, s:n, s:[o,o,o], s:n, s:o, s:{s:s, s:[O,{s:{s:s,s:i}}], "
+        "s:[O,{s:{s:s,s:i}},{s:{s:s,s:i}}],"
         " s:{s:{s:s, s:[i], s:[s]}}}, s:o, s:{s:s, s:n, s:n, s:n, s:n, s:b, s:b, s:b, s:o, s:[]}}",
-        "version", "1.0", "truncation", "padding",
-        "added_tokens", added(ECO_BYTE_TOKENIZER_BOS, "<|bos|>"), added(ECO_BYTE_TOKENIZER_EOS, "<|eos|>"),
-        added(ECO_BYTE_TOKENIZER_PAD, "<|pad|>"),
-        "normalizer",
-        "pre_tokenizer", bytelevel(),
-        "post_processor", "type", "TemplateProcessing",
-        "single", bos_item, "Sequence", "id", "A", "type_id", 0,
-        "pair", bos_item, "Sequence", "id", "A", "type_id", 0, "Sequence", "id", "B", "type_id", 1,
-        "special_tokens", "<|bos|>", "id", "<|bos|>", "ids", ECO_BYTE_TOKENIZER_BOS, "tokens", "<|bos|>",
-        "decoder", bytelevel(),
-        "model", "type", "BPE", "dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix",
-        "fuse_unk", 0, "byte_fallback", 0, "ignore_merges", 0, "vocab", vocab, "merges");
+        "version", "1.0", "truncation", "padding", "added_tokens",
+        added(ECO_BYTE_TOKENIZER_BOS, "<|bos|>"), added(ECO_BYTE_TOKENIZER_EOS, "<|eos|>"),
+        added(ECO_BYTE_TOKENIZER_PAD, "<|pad|>"), "normalizer", "pre_tokenizer", bytelevel(),
+        "post_processor", "type", "TemplateProcessing", "single", bos_item, "Sequence", "id", "A",
+        "type_id", 0, "pair", bos_item, "Sequence", "id", "A", "type_id", 0, "Sequence", "id", "B",
+        "type_id", 1, "special_tokens", "<|bos|>", "id", "<|bos|>", "ids", ECO_BYTE_TOKENIZER_BOS,
+        "tokens", "<|bos|>", "decoder", bytelevel(), "model", "type", "BPE", "dropout", "unk_token",
+        "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0, "byte_fallback", 0,
+        "ignore_merges", 0, "vocab", vocab, "merges");
     json_decref(bos_item);
     if (!root) return eco_error(ECO_STATUS_ENOMEM, "tokenizer: building the byte tokenizer failed");
     *out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
-    if (!*out) return eco_error(ECO_STATUS_ENOMEM, "tokenizer: serializing the byte tokenizer failed");
+    if (!*out)
+        return eco_error(ECO_STATUS_ENOMEM, "tokenizer: serializing the byte tokenizer failed");
     return ECO_STATUS_OK;
 }
 

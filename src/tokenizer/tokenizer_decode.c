@@ -43,8 +43,8 @@ static bool sv_grow(strvec *v, const void *s, size_t n) {
 
 /* Adds each token of in to out with every pat replaced by rep, except that in the first
  * token it is dropped when drop_first. */
-static bool sv_add_replaced(strvec *out, const strvec *in, const char *pat, size_t pn, const char *rep, size_t rn,
-                            bool drop_first) {
+static bool sv_add_replaced(strvec *out, const strvec *in, const char *pat, size_t pn,
+                            const char *rep, size_t rn, bool drop_first) {
     for (size_t i = 0; i < in->n; i++) {
         if (!sv_open(out)) return false;
         size_t before = out->buf.len;
@@ -77,76 +77,80 @@ static int byte_token(const char *s, size_t n) {
 
 static bool dec_step(const eco_tokenizer *tok, const tok_dec *d, const strvec *in, strvec *out) {
     switch (d->kind) {
-    case TOK_DEC_BYTELEVEL: {
-        if (!sv_open(out)) return false;
-        for (size_t i = 0; i < in->n; i++) {
-            const unsigned char *s = (const unsigned char *)TOKSTR(in, i);
-            size_t n = TOKLEN(in, i);
-            /* every character must map to a byte, else the token's own bytes are used */
-            bool all = true;
-            size_t mark = out->buf.len;
-            for (size_t k = 0; k < n && all;) {
-                uint32_t cp;
-                size_t l = eco_utf8_decode(s + k, n - k, &cp);
-                int b = l ? tok_char_to_byte(cp) : -1;
-                if (b < 0) {
-                    all = false;
-                    break;
+        case TOK_DEC_BYTELEVEL: {
+            if (!sv_open(out)) return false;
+            for (size_t i = 0; i < in->n; i++) {
+                const unsigned char *s = (const unsigned char *)TOKSTR(in, i);
+                size_t n = TOKLEN(in, i);
+                /* every character must map to a byte, else the token's own bytes are used */
+                bool all = true;
+                size_t mark = out->buf.len;
+                for (size_t k = 0; k < n && all;) {
+                    uint32_t cp;
+                    size_t l = eco_utf8_decode(s + k, n - k, &cp);
+                    int b = l ? tok_char_to_byte(cp) : -1;
+                    if (b < 0) {
+                        all = false;
+                        break;
+                    }
+                    char c = (char)b;
+                    if (!sv_grow(out, &c, 1)) return false;
+                    k += l;
                 }
-                char c = (char)b;
-                if (!sv_grow(out, &c, 1)) return false;
-                k += l;
+                if (!all) {
+                    TOKLEN(out, out->n - 1) -= out->buf.len - mark;
+                    out->buf.len = mark;
+                    if (!sv_grow(out, s, n)) return false;
+                }
             }
-            if (!all) {
-                TOKLEN(out, out->n - 1) -= out->buf.len - mark;
-                out->buf.len = mark;
-                if (!sv_grow(out, s, n)) return false;
+            return true;
+        }
+        case TOK_DEC_REPLACE:
+            return sv_add_replaced(out, in, d->str, d->str_len, d->str2, d->str2_len, false);
+        case TOK_DEC_BYTEFALLBACK: {
+            bool in_bytes = false;
+            for (size_t i = 0; i < in->n; i++) {
+                int b = byte_token(TOKSTR(in, i), TOKLEN(in, i));
+                if (b >= 0) {
+                    char c = (char)b;
+                    if (!in_bytes && !sv_open(out)) return false;
+                    if (!sv_grow(out, &c, 1)) return false;
+                    in_bytes = true;
+                } else {
+                    if (!sv_add(out, TOKSTR(in, i), TOKLEN(in, i))) return false;
+                    in_bytes = false;
+                }
             }
+            return true;
         }
-        return true;
-    }
-    case TOK_DEC_REPLACE:
-        return sv_add_replaced(out, in, d->str, d->str_len, d->str2, d->str2_len, false);
-    case TOK_DEC_BYTEFALLBACK: {
-        bool in_bytes = false;
-        for (size_t i = 0; i < in->n; i++) {
-            int b = byte_token(TOKSTR(in, i), TOKLEN(in, i));
-            if (b >= 0) {
-                char c = (char)b;
-                if (!in_bytes && !sv_open(out)) return false;
-                if (!sv_grow(out, &c, 1)) return false;
-                in_bytes = true;
-            } else {
-                if (!sv_add(out, TOKSTR(in, i), TOKLEN(in, i))) return false;
-                in_bytes = false;
+        case TOK_DEC_FUSE:
+            if (!sv_open(out)) return false;
+            for (size_t i = 0; i < in->n; i++)
+                if (!sv_grow(out, TOKSTR(in, i), TOKLEN(in, i))) return false;
+            return true;
+        case TOK_DEC_STRIP:
+            for (size_t i = 0; i < in->n; i++) {
+                const char *s = TOKSTR(in, i);
+                size_t n = TOKLEN(in, i), a = 0, b = n, cl = d->str_len;
+                for (size_t k = 0; k < d->start && a + cl <= b && memcmp(s + a, d->str, cl) == 0;
+                     k++)
+                    a += cl;
+                for (size_t k = 0;
+                     k < d->stop && b >= a + cl && memcmp(s + b - cl, d->str, cl) == 0; k++)
+                    b -= cl;
+                if (!sv_add(out, s + a, b - a)) return false;
             }
-        }
-        return true;
-    }
-    case TOK_DEC_FUSE:
-        if (!sv_open(out)) return false;
-        for (size_t i = 0; i < in->n; i++)
-            if (!sv_grow(out, TOKSTR(in, i), TOKLEN(in, i))) return false;
-        return true;
-    case TOK_DEC_STRIP:
-        for (size_t i = 0; i < in->n; i++) {
-            const char *s = TOKSTR(in, i);
-            size_t n = TOKLEN(in, i), a = 0, b = n, cl = d->str_len;
-            for (size_t k = 0; k < d->start && a + cl <= b && memcmp(s + a, d->str, cl) == 0; k++) a += cl;
-            for (size_t k = 0; k < d->stop && b >= a + cl && memcmp(s + b - cl, d->str, cl) == 0; k++) b -= cl;
-            if (!sv_add(out, s + a, b - a)) return false;
-        }
-        return true;
-    case TOK_DEC_METASPACE:
-        /* HF drops every replacement of the first token when it prepends */
-        return sv_add_replaced(out, in, d->str, d->str_len, " ", 1, d->prepend);
+            return true;
+        case TOK_DEC_METASPACE:
+            /* HF drops every replacement of the first token when it prepends */
+            return sv_add_replaced(out, in, d->str, d->str_len, " ", 1, d->prepend);
     }
     (void)tok;
     return false;
 }
 
-eco_status eco_tokenizer_decode(const eco_tokenizer *tok, const int32_t *ids, size_t n_ids, bool skip_special,
-                                char **text, size_t *len) {
+eco_status eco_tokenizer_decode(const eco_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                bool skip_special, char **text, size_t *len) {
     *text = NULL;
     *len = 0;
     if (!tok) return eco_error(ECO_STATUS_EINVAL, "tokenizer: decode: no tokenizer");
@@ -156,8 +160,10 @@ eco_status eco_tokenizer_decode(const eco_tokenizer *tok, const int32_t *ids, si
     for (size_t i = 0; i < n_ids; i++) {
         int32_t id = ids[i];
         if (id < 0 || id >= tok->n_ids || !(tok->id_flags[id] & TOK_ID_PRESENT)) {
-            st = eco_error(ECO_STATUS_ERANGE, "tokenizer: decode: id %d at position %zu is not in the vocabulary (size %lld)",
-                           id, i, (long long)tok->n_ids);
+            st = eco_error(
+                ECO_STATUS_ERANGE,
+                "tokenizer: decode: id %d at position %zu is not in the vocabulary (size %lld)", id,
+                i, (long long)tok->n_ids);
             goto done;
         }
         if (skip_special && (tok->id_flags[id] & TOK_ID_SPECIAL)) continue;

@@ -53,8 +53,8 @@ typedef struct enc {
     const eco_tokenizer *tok;
     tok_ids *out;
     pcre2_match_data *md;
-    pieces a, b;      /* ping-pong piece lists of the pre-tokenizer steps */
-    eco_buf norm;     /* normalized segment */
+    pieces a, b;  /* ping-pong piece lists of the pre-tokenizer steps */
+    eco_buf norm; /* normalized segment */
     eco_buf scratch;
     tok_strmap cache; /* piece → index into cache_spans */
     eco_arena cache_keys;
@@ -63,10 +63,12 @@ typedef struct enc {
     size_t cache_n, cache_cap;
 } enc;
 
-#define CACHE_MAX_PIECE 256
+#define CACHE_MAX_PIECE   256
 #define CACHE_MAX_ENTRIES 65536
 
-static eco_status oom(void) { return eco_error(ECO_STATUS_ENOMEM, "tokenizer: encode: out of memory"); }
+static eco_status oom(void) {
+    return eco_error(ECO_STATUS_ENOMEM, "tokenizer: encode: out of memory");
+}
 
 /* ---- BPE with cache ---------------------------------------------------------------- */
 
@@ -75,14 +77,16 @@ static eco_status bpe_cached(enc *e, const char *s, size_t n) {
     int32_t k = tok_strmap_get(&e->cache, s, n);
     if (k >= 0) {
         size_t cnt = e->cache_spans[2 * k + 1]; /* 0 when every character was dropped */
-        if (cnt && !tok_ids_append(e->out, e->cache_ids.data + e->cache_spans[2 * k], cnt)) return oom();
+        if (cnt && !tok_ids_append(e->out, e->cache_ids.data + e->cache_spans[2 * k], cnt))
+            return oom();
         return ECO_STATUS_OK;
     }
     size_t before = e->out->len;
     eco_status st = tok_bpe_word(e->tok, s, n, e->out);
     if (st != ECO_STATUS_OK || e->cache_n >= CACHE_MAX_ENTRIES) return st;
     if (e->cache_n == e->cache_cap) {
-        size_t *v = tok_array_grow(e->cache_spans, 2 * sizeof *v, &e->cache_cap, e->cache_n + 1, 256);
+        size_t *v =
+            tok_array_grow(e->cache_spans, 2 * sizeof *v, &e->cache_cap, e->cache_n + 1, 256);
         if (!v) return oom();
         e->cache_spans = v;
     }
@@ -138,56 +142,63 @@ static bool add_isolating_invalid(pieces *out, const char *s, size_t a, size_t b
 }
 
 /* Turns the match/non-match spans of s into pieces by HF's SplitDelimiterBehavior. */
-static bool apply_behavior(pieces *out, const char *s, spans *sp, tok_split_behavior beh, bool invert,
-                           bool first) {
+static bool apply_behavior(pieces *out, const char *s, spans *sp, tok_split_behavior beh,
+                           bool invert, bool first) {
     if (invert)
         for (size_t i = 0; i < sp->n; i++) sp->v[i].match = !sp->v[i].match;
     size_t n = 0; /* spans compacted in place */
     switch (beh) {
-    case TOK_SPLIT_ISOLATED:
-        n = sp->n;
-        break;
-    case TOK_SPLIT_REMOVED:
-        for (size_t i = 0; i < sp->n; i++)
-            if (!sp->v[i].match) sp->v[n++] = sp->v[i];
-        break;
-    case TOK_SPLIT_MERGED_WITH_PREVIOUS: {
-        bool prev = false;
-        for (size_t i = 0; i < sp->n; i++) {
-            span x = sp->v[i];
-            if (x.match && !prev && n) sp->v[n - 1].e = x.e;
-            else sp->v[n++] = x;
-            prev = x.match;
+        case TOK_SPLIT_ISOLATED:
+            n = sp->n;
+            break;
+        case TOK_SPLIT_REMOVED:
+            for (size_t i = 0; i < sp->n; i++)
+                if (!sp->v[i].match) sp->v[n++] = sp->v[i];
+            break;
+        case TOK_SPLIT_MERGED_WITH_PREVIOUS: {
+            bool prev = false;
+            for (size_t i = 0; i < sp->n; i++) {
+                span x = sp->v[i];
+                if (x.match && !prev && n)
+                    sp->v[n - 1].e = x.e;
+                else
+                    sp->v[n++] = x;
+                prev = x.match;
+            }
+            break;
         }
-        break;
-    }
-    case TOK_SPLIT_MERGED_WITH_NEXT: {
-        /* right to left, writing from the end */
-        bool prev = false;
-        size_t w = sp->n;
-        for (size_t i = sp->n; i-- > 0;) {
-            span x = sp->v[i];
-            if (x.match && !prev && w < sp->n) sp->v[w].s = x.s;
-            else sp->v[--w] = x;
-            prev = x.match;
+        case TOK_SPLIT_MERGED_WITH_NEXT: {
+            /* right to left, writing from the end */
+            bool prev = false;
+            size_t w = sp->n;
+            for (size_t i = sp->n; i-- > 0;) {
+                span x = sp->v[i];
+                if (x.match && !prev && w < sp->n)
+                    sp->v[w].s = x.s;
+                else
+                    sp->v[--w] = x;
+                prev = x.match;
+            }
+            n = sp->n - w;
+            memmove(sp->v, sp->v + w, n * sizeof *sp->v);
+            break;
         }
-        n = sp->n - w;
-        memmove(sp->v, sp->v + w, n * sizeof *sp->v);
-        break;
-    }
-    case TOK_SPLIT_CONTIGUOUS: {
-        bool prev = false;
-        for (size_t i = 0; i < sp->n; i++) {
-            span x = sp->v[i];
-            if (x.match == prev && n) sp->v[n - 1].e = x.e;
-            else sp->v[n++] = x;
-            prev = x.match;
+        case TOK_SPLIT_CONTIGUOUS: {
+            bool prev = false;
+            for (size_t i = 0; i < sp->n; i++) {
+                span x = sp->v[i];
+                if (x.match == prev && n)
+                    sp->v[n - 1].e = x.e;
+                else
+                    sp->v[n++] = x;
+                prev = x.match;
+            }
+            break;
         }
-        break;
-    }
     }
     for (size_t i = 0; i < n; i++)
-        if (!add_isolating_invalid(out, s, sp->v[i].s, sp->v[i].e, first && sp->v[i].s == 0)) return false;
+        if (!add_isolating_invalid(out, s, sp->v[i].s, sp->v[i].e, first && sp->v[i].s == 0))
+            return false;
     return true;
 }
 
@@ -277,7 +288,8 @@ static eco_status step_bytelevel(enc *e, const tok_pre *p, const pieces *in, pie
             }
             sp.n = 0;
             st = regex_spans(e, p->re, s, n, &sp);
-            if (!st && !apply_behavior(&mid, s, &sp, TOK_SPLIT_ISOLATED, false, in->v[i].first)) st = oom();
+            if (!st && !apply_behavior(&mid, s, &sp, TOK_SPLIT_ISOLATED, false, in->v[i].first))
+                st = oom();
         }
         free(sp.v);
         src = &mid;
@@ -307,10 +319,12 @@ static eco_status step_metaspace(enc *e, const tok_pre *p, const pieces *in, pie
         bool starts = n >= p->replacement_len && memcmp(s, p->replacement, p->replacement_len) == 0;
         bool ok = true;
         if (!starts && s[0] != ' ' &&
-            (p->prepend_scheme == TOK_PREPEND_ALWAYS || (p->prepend_scheme == TOK_PREPEND_FIRST && in->v[i].first)))
+            (p->prepend_scheme == TOK_PREPEND_ALWAYS ||
+             (p->prepend_scheme == TOK_PREPEND_FIRST && in->v[i].first)))
             ok = eco_buf_append(r, p->replacement, p->replacement_len);
         for (size_t k = 0; ok && k < n; k++)
-            ok = s[k] == ' ' ? eco_buf_append(r, p->replacement, p->replacement_len) : eco_buf_push(r, s[k]);
+            ok = s[k] == ' ' ? eco_buf_append(r, p->replacement, p->replacement_len)
+                             : eco_buf_push(r, s[k]);
         if (!ok) {
             st = oom();
             break;
@@ -339,10 +353,17 @@ static eco_status encode_segment(enc *e, const char *s, size_t n, bool first) {
         pieces_clear(nxt);
         eco_status st;
         switch (p->kind) {
-        case TOK_PRE_SPLIT: st = step_split(e, p, cur, nxt); break;
-        case TOK_PRE_BYTELEVEL: st = step_bytelevel(e, p, cur, nxt); break;
-        case TOK_PRE_METASPACE: st = step_metaspace(e, p, cur, nxt); break;
-        default: st = eco_error(ECO_STATUS_EINTERNAL, "tokenizer: unknown pre-tokenizer kind");
+            case TOK_PRE_SPLIT:
+                st = step_split(e, p, cur, nxt);
+                break;
+            case TOK_PRE_BYTELEVEL:
+                st = step_bytelevel(e, p, cur, nxt);
+                break;
+            case TOK_PRE_METASPACE:
+                st = step_metaspace(e, p, cur, nxt);
+                break;
+            default:
+                st = eco_error(ECO_STATUS_EINTERNAL, "tokenizer: unknown pre-tokenizer kind");
         }
         if (st != ECO_STATUS_OK) return st;
         pieces *tmp = cur;
@@ -369,22 +390,24 @@ static eco_status normalize(enc *e, const char *s, size_t n) {
         eco_buf *tmp = &e->scratch;
         tmp->len = 0;
         switch (nm->kind) {
-        case TOK_NORM_NFC:
-            if (tok_nfc_quick(cur->data, cur->len)) continue;
-            {
-                eco_status st = tok_nfc(cur->data, cur->len, tmp);
-                if (st != ECO_STATUS_OK) return st;
-            }
-            break;
-        case TOK_NORM_PREPEND:
-            if (cur->len == 0) continue;
-            if (!eco_buf_append(tmp, nm->str, nm->str_len) || !eco_buf_append(tmp, cur->data, cur->len))
-                return oom();
-            break;
-        case TOK_NORM_REPLACE:
-            if (!tok_buf_append_replaced(tmp, cur->data, cur->len, nm->str, nm->str_len, nm->str2, nm->str2_len))
-                return oom();
-            break;
+            case TOK_NORM_NFC:
+                if (tok_nfc_quick(cur->data, cur->len)) continue;
+                {
+                    eco_status st = tok_nfc(cur->data, cur->len, tmp);
+                    if (st != ECO_STATUS_OK) return st;
+                }
+                break;
+            case TOK_NORM_PREPEND:
+                if (cur->len == 0) continue;
+                if (!eco_buf_append(tmp, nm->str, nm->str_len) ||
+                    !eco_buf_append(tmp, cur->data, cur->len))
+                    return oom();
+                break;
+            case TOK_NORM_REPLACE:
+                if (!tok_buf_append_replaced(tmp, cur->data, cur->len, nm->str, nm->str_len,
+                                             nm->str2, nm->str2_len))
+                    return oom();
+                break;
         }
         /* swap cur and scratch */
         eco_buf x = *cur;
@@ -409,7 +432,9 @@ static bool is_word_char(const char *s, size_t n, size_t at, bool before) {
     uint32_t cp;
     size_t l = eco_utf8_decode((const unsigned char *)s + i, n - i, &cp);
     if (!l) return false;
-    if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
+    if (cp < 0x80)
+        return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+               cp == '_';
     /* beyond ASCII: letters and digits as PCRE2 sees them */
     static const char pat[] = "^[\\p{L}\\p{N}\\p{Mn}\\p{Mc}_]";
     static pcre2_code *re; /* compiled once; immutable afterwards */
@@ -417,9 +442,12 @@ static bool is_word_char(const char *s, size_t n, size_t at, bool before) {
     if (!re && !failed) {
         int err;
         PCRE2_SIZE off;
-        pcre2_code *r = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &err, &off, NULL);
-        if (!r) failed = 1;
-        else if (!__atomic_compare_exchange_n(&re, &(pcre2_code *){NULL}, r, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        pcre2_code *r = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
+                                      &err, &off, NULL);
+        if (!r)
+            failed = 1;
+        else if (!__atomic_compare_exchange_n(&re, &(pcre2_code *){NULL}, r, false,
+                                              __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             pcre2_code_free(r);
     }
     pcre2_code *r = __atomic_load_n(&re, __ATOMIC_ACQUIRE);
@@ -438,7 +466,9 @@ static size_t ws_before(const char *s, size_t at, size_t floor) {
         size_t j = i - 1;
         while (j > floor && ((unsigned char)s[j] & 0xC0) == 0x80) j--;
         uint32_t cp;
-        if (eco_utf8_decode((const unsigned char *)s + j, i - j, &cp) != i - j || !tok_is_whitespace(cp)) break;
+        if (eco_utf8_decode((const unsigned char *)s + j, i - j, &cp) != i - j ||
+            !tok_is_whitespace(cp))
+            break;
         i = j;
     }
     return i;
@@ -460,7 +490,8 @@ typedef eco_status (*segment_fn)(enc *e, const char *s, size_t n, bool first);
 /* Splits s[0..n) on the added tokens whose `normalized` flag equals `normalized` (leftmost
  * longest, as HF's Aho-Corasick), emitting their ids and passing the text between them to
  * fn. `first` tells whether s starts at offset 0 of the original input. */
-static eco_status split_added(enc *e, const char *s, size_t n, bool normalized, bool first, segment_fn fn) {
+static eco_status split_added(enc *e, const char *s, size_t n, bool normalized, bool first,
+                              segment_fn fn) {
     const eco_tokenizer *t = e->tok;
     bool any = false;
     for (size_t k = 0; k < t->n_added && !any; k++) any = t->added[k].normalized == normalized;
@@ -470,7 +501,8 @@ static eco_status split_added(enc *e, const char *s, size_t n, bool normalized, 
         const tok_added *hit = NULL;
         for (size_t k = 0; k < t->n_added; k++) {
             const tok_added *a = &t->added[k];
-            if (a->normalized != normalized || a->len > n - i || (unsigned char)a->content[0] != (unsigned char)s[i])
+            if (a->normalized != normalized || a->len > n - i ||
+                (unsigned char)a->content[0] != (unsigned char)s[i])
                 continue;
             if (memcmp(s + i, a->content, a->len) == 0) {
                 hit = a; /* sorted longest first */
@@ -518,8 +550,8 @@ static eco_status raw_segment(enc *e, const char *s, size_t n, bool first) {
     return st;
 }
 
-eco_status eco_tokenizer_encode(const eco_tokenizer *tok, const char *text, size_t len, bool add_special,
-                                int32_t **ids, size_t *n_ids) {
+eco_status eco_tokenizer_encode(const eco_tokenizer *tok, const char *text, size_t len,
+                                bool add_special, int32_t **ids, size_t *n_ids) {
     *ids = NULL;
     *n_ids = 0;
     if (!tok) return eco_error(ECO_STATUS_EINVAL, "tokenizer: encode: no tokenizer");
@@ -530,10 +562,12 @@ eco_status eco_tokenizer_encode(const eco_tokenizer *tok, const char *text, size
     eco_status st = ECO_STATUS_OK;
     e.md = pcre2_match_data_create(1, NULL);
     if (!e.md) st = oom();
-    if (!st && add_special && tok->n_post_prefix && !tok_ids_append(&out, tok->post_prefix, tok->n_post_prefix))
+    if (!st && add_special && tok->n_post_prefix &&
+        !tok_ids_append(&out, tok->post_prefix, tok->n_post_prefix))
         st = oom();
     if (!st && len) st = split_added(&e, text, len, false, true, raw_segment);
-    if (!st && add_special && tok->n_post_suffix && !tok_ids_append(&out, tok->post_suffix, tok->n_post_suffix))
+    if (!st && add_special && tok->n_post_suffix &&
+        !tok_ids_append(&out, tok->post_suffix, tok->n_post_suffix))
         st = oom();
     if (!st && !out.data && !(out.data = malloc(sizeof(int32_t)))) st = oom();
     pcre2_match_data_free(e.md);

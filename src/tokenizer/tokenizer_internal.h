@@ -189,18 +189,18 @@ struct eco_tokenizer {
     eco_arena arena; /* every string below */
 
     /* model: BPE */
-    tok_strmap vocab;    /* model vocabulary: token → id */
+    tok_strmap vocab;     /* model vocabulary: token → id */
     tok_strmap added_map; /* added tokens: content → id */
     tok_pairmap merges;
-    int64_t n_ids;          /* highest id + 1 over vocabulary and added tokens */
-    const char **id_str;    /* [n_ids] token string (added token content wins), or NULL */
-    uint32_t *id_len;       /* [n_ids] */
-    uint8_t *id_flags;      /* [n_ids] TOK_ID_* */
-    int32_t unk_id;         /* -1 when none */
+    int64_t n_ids;       /* highest id + 1 over vocabulary and added tokens */
+    const char **id_str; /* [n_ids] token string (added token content wins), or NULL */
+    uint32_t *id_len;    /* [n_ids] */
+    uint8_t *id_flags;   /* [n_ids] TOK_ID_* */
+    int32_t unk_id;      /* -1 when none */
     bool fuse_unk;
     bool byte_fallback;
     bool ignore_merges;
-    int32_t byte_ids[256];  /* ids of "<0xNN>" tokens, -1 when missing */
+    int32_t byte_ids[256]; /* ids of "<0xNN>" tokens, -1 when missing */
 
     /* added tokens, longest first within each list (leftmost-longest matching) */
     tok_added *added;

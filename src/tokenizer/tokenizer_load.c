@@ -67,8 +67,9 @@ static eco_status get_str(const ctx *c, const json_t *obj, const char *key, cons
         *n = 0;
     }
     /* A required null is "missing" here, as an absent one (HF writes null for "none"). */
-    eco_status st = eco_jr_opt(&r, key) || out_present ? eco_jr_str(&r, key, false, true, &v, &len)
-                                                       : eco_jr_fail(&r, key, ECO_STATUS_EFORMAT, "missing");
+    eco_status st = eco_jr_opt(&r, key) || out_present
+                        ? eco_jr_str(&r, key, false, true, &v, &len)
+                        : eco_jr_fail(&r, key, ECO_STATUS_EFORMAT, "missing");
     if (st || !v) return st;
     char *d = eco_arena_strndup(&c->tok->arena, v, len);
     if (!d) return out_of_memory(c);
@@ -100,8 +101,8 @@ static eco_status get_type(const ctx *c, const json_t *obj, const char *path, co
 }
 
 static eco_status unsupported(const ctx *c, const char *path, const char *type) {
-    return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s.type '%s' is not supported", c->label,
-                     path, type);
+    return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s.type '%s' is not supported", c->label, path,
+                     type);
 }
 
 /* A {"String": s} or {"Regex": r} pattern; *is_regex tells which. */
@@ -122,21 +123,25 @@ static eco_status get_pattern(const ctx *c, const json_t *obj, const char *path,
     st = get_str(c, p, "Regex", pp, &present, s, n);
     if (st != ECO_STATUS_OK) return st;
     if (!present)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s must hold \"String\" or \"Regex\"", c->label, pp);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s must hold \"String\" or \"Regex\"", c->label,
+                         pp);
     *is_regex = true;
     return ECO_STATUS_OK;
 }
 
 /* A Replace normalizer or decoder: a non-empty literal pattern → content. */
-static eco_status get_replace(const ctx *c, const json_t *v, const char *path, const char *what, const char **pat,
-                              size_t *pat_len, const char **content, size_t *content_len) {
+static eco_status get_replace(const ctx *c, const json_t *v, const char *path, const char *what,
+                              const char **pat, size_t *pat_len, const char **content,
+                              size_t *content_len) {
     bool is_regex;
     eco_status st = get_pattern(c, v, path, pat, pat_len, &is_regex);
     if (st != ECO_STATUS_OK) return st;
     if (is_regex)
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s.pattern: Regex is not supported in a Replace %s",
-                         c->label, path, what);
-    if (*pat_len == 0) return eco_error(ECO_STATUS_EFORMAT, "%s: %s.pattern.String is empty", c->label, path);
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "%s: %s.pattern: Regex is not supported in a Replace %s", c->label, path,
+                         what);
+    if (*pat_len == 0)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s.pattern.String is empty", c->label, path);
     return get_str(c, v, "content", path, NULL, content, content_len);
 }
 
@@ -146,11 +151,12 @@ typedef eco_status (*component_fn)(ctx *c, const json_t *v, const char *path, in
 /* What the component parsers share: *type = NULL when v is absent or null (nothing to do)
  * or a Sequence, whose elements in v[list_key] have been parsed by fn one level deeper;
  * otherwise *type is v.type, for the caller to handle. */
-static eco_status component_type(ctx *c, const json_t *v, const char *path, int depth, const char *list_key,
-                                 component_fn fn, const char **type) {
+static eco_status component_type(ctx *c, const json_t *v, const char *path, int depth,
+                                 const char *list_key, component_fn fn, const char **type) {
     *type = NULL;
     if (!v || json_is_null(v)) return ECO_STATUS_OK;
-    if (depth > 8) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: nested too deeply", c->label, path);
+    if (depth > 8)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: nested too deeply", c->label, path);
     const char *t;
     eco_status st = get_type(c, v, path, &t);
     if (st != ECO_STATUS_OK) return st;
@@ -177,7 +183,9 @@ static eco_status component_type(ctx *c, const json_t *v, const char *path, int 
 
 /* Oniguruma (what HF compiles these patterns with) and PCRE2 differ on \s: Oniguruma's is
  * Unicode White_Space; PCRE2's with UCP adds U+180E. We spell \s and \S out. */
-#define WS_CLASS "\\t\\n\\x0B\\f\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
+#define WS_CLASS                                                                                   \
+    "\\t\\n\\x0B\\f\\r "                                                                           \
+    "\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
 
 static bool translate_pattern(const char *p, size_t n, eco_buf *out) {
     int depth = 0; /* inside a character class */
@@ -186,10 +194,13 @@ static bool translate_pattern(const char *p, size_t n, eco_buf *out) {
         if (ch == '\\' && i + 1 < n) {
             char e = p[i + 1];
             bool ok;
-            if (e == 's') ok = depth ? eco_buf_append(out, WS_CLASS, strlen(WS_CLASS))
-                                     : eco_buf_append(out, "[" WS_CLASS "]", strlen(WS_CLASS) + 2);
-            else if (e == 'S' && !depth) ok = eco_buf_append(out, "[^" WS_CLASS "]", strlen(WS_CLASS) + 3);
-            else ok = eco_buf_append(out, p + i, 2);
+            if (e == 's')
+                ok = depth ? eco_buf_append(out, WS_CLASS, strlen(WS_CLASS))
+                           : eco_buf_append(out, "[" WS_CLASS "]", strlen(WS_CLASS) + 2);
+            else if (e == 'S' && !depth)
+                ok = eco_buf_append(out, "[^" WS_CLASS "]", strlen(WS_CLASS) + 3);
+            else
+                ok = eco_buf_append(out, p + i, 2);
             if (!ok) return false;
             i++;
             continue;
@@ -264,8 +275,10 @@ static eco_status set_id(ctx *c, int64_t id, const char *s, size_t n, bool added
      * another token under the same id. */
     if (added && t->id_str[id] && (t->id_len[id] != n || memcmp(t->id_str[id], s, n) != 0)) {
         char was[ECO_JSON_SHOWN_SIZE], now[ECO_JSON_SHOWN_SIZE];
-        return eco_error(ECO_STATUS_EFORMAT, "%s: added_tokens: id %lld is '%s' in model.vocab, not '%s'", c->label,
-                         (long long)id, eco_json_shown(t->id_str[id], t->id_len[id], was), eco_json_shown(s, n, now));
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: added_tokens: id %lld is '%s' in model.vocab, not '%s'", c->label,
+                         (long long)id, eco_json_shown(t->id_str[id], t->id_len[id], was),
+                         eco_json_shown(s, n, now));
     }
     t->id_str[id] = s;
     t->id_len[id] = (uint32_t)n;
@@ -283,39 +296,42 @@ static eco_status parse_merge(ctx *c, const json_t *m, size_t i, int32_t *a, int
         size_t n = json_string_length(m);
         const char *sp = memchr(s, ' ', n);
         if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp - s) - 1))
-            return eco_error(ECO_STATUS_EFORMAT, "%s: model.merges[%zu]: \"%.64s\" is not two tokens separated by one space",
-                             c->label, i, s);
+            return eco_error(
+                ECO_STATUS_EFORMAT,
+                "%s: model.merges[%zu]: \"%.64s\" is not two tokens separated by one space",
+                c->label, i, s);
         sa = s;
         na = (size_t)(sp - s);
         sb = sp + 1;
         nb = n - na - 1;
-    } else if (json_is_array(m) && json_array_size(m) == 2 && json_is_string(json_array_get(m, 0)) &&
-               json_is_string(json_array_get(m, 1))) {
+    } else if (json_is_array(m) && json_array_size(m) == 2 &&
+               json_is_string(json_array_get(m, 0)) && json_is_string(json_array_get(m, 1))) {
         sa = json_string_value(json_array_get(m, 0));
         na = json_string_length(json_array_get(m, 0));
         sb = json_string_value(json_array_get(m, 1));
         nb = json_string_length(json_array_get(m, 1));
     } else {
-        return eco_error(ECO_STATUS_EFORMAT, "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"]",
-                         c->label, i);
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"]", c->label, i);
     }
     *a = tok_strmap_get(&t->vocab, sa, na);
     *b = tok_strmap_get(&t->vocab, sb, nb);
     if (*a < 0 || *b < 0)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: model.merges[%zu]: token '%.*s' is not in the vocabulary",
-                         c->label, i, (int)(*a < 0 ? (na > 64 ? 64 : na) : (nb > 64 ? 64 : nb)),
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: model.merges[%zu]: token '%.*s' is not in the vocabulary", c->label,
+                         i, (int)(*a < 0 ? (na > 64 ? 64 : na) : (nb > 64 ? 64 : nb)),
                          *a < 0 ? sa : sb);
     char stackbuf[256];
     char *cat = stackbuf;
     size_t nc = na + nb;
-    if (nc > sizeof stackbuf && !(cat = malloc(nc)))
-        return out_of_memory(c);
+    if (nc > sizeof stackbuf && !(cat = malloc(nc))) return out_of_memory(c);
     memcpy(cat, sa, na);
     memcpy(cat + na, sb, nb);
     *merged = tok_strmap_get(&t->vocab, cat, nc);
     if (cat != stackbuf) free(cat);
     if (*merged < 0)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: model.merges[%zu]: merged token '%.*s%.*s' is not in the vocabulary",
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: model.merges[%zu]: merged token '%.*s%.*s' is not in the vocabulary",
                          c->label, i, (int)(na > 64 ? 64 : na), sa, (int)(nb > 64 ? 64 : nb), sb);
     return ECO_STATUS_OK;
 }
@@ -331,10 +347,12 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
 
     const json_t *dropout = json_object_get(model, "dropout");
     if (dropout && !json_is_null(dropout)) {
-        if (!json_is_number(dropout)) return type_error(c, "model.dropout", "a number or null", dropout);
+        if (!json_is_number(dropout))
+            return type_error(c, "model.dropout", "a number or null", dropout);
         if (json_number_value(dropout) != 0.0)
-            return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: model.dropout %g is not supported (only null or 0)",
-                             c->label, json_number_value(dropout));
+            return eco_error(ECO_STATUS_EUNSUPPORTED,
+                             "%s: model.dropout %g is not supported (only null or 0)", c->label,
+                             json_number_value(dropout));
     }
     static const char *const affixes[] = {"continuing_subword_prefix", "end_of_word_suffix"};
     for (int k = 0; k < 2; k++) {
@@ -346,8 +364,9 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
         st = get_str(c, model, affixes[k], p, &present, &s, &n);
         if (st != ECO_STATUS_OK) return st;
         if (present && n)
-            return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: model.%s '%s' is not supported (only null or \"\")",
-                             c->label, affixes[k], s);
+            return eco_error(ECO_STATUS_EUNSUPPORTED,
+                             "%s: model.%s '%s' is not supported (only null or \"\")", c->label,
+                             affixes[k], s);
     }
     if ((st = get_bool(c, model, "fuse_unk", "model", false, &t->fuse_unk)) ||
         (st = get_bool(c, model, "byte_fallback", "model", false, &t->byte_fallback)) ||
@@ -358,7 +377,8 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
     if (!vocab) return missing(c, "model.vocab");
     if (!json_is_object(vocab)) return type_error(c, "model.vocab", "an object", vocab);
     if (json_object_size(vocab) == 0)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab: empty (a BPE model needs its tokens)", c->label);
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: model.vocab: empty (a BPE model needs its tokens)", c->label);
 
     /* ids: size the id table from the largest id in vocab and added_tokens */
     int64_t max_id = -1;
@@ -366,11 +386,12 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
     const json_t *val;
     json_object_foreach((json_t *)vocab, key, val) {
         if (!json_is_integer(val))
-            return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab['%.64s']: expected an integer", c->label, key);
+            return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab['%.64s']: expected an integer",
+                             c->label, key);
         json_int_t id = json_integer_value(val);
         if (id < 0 || id >= TOK_MAX_ID)
-            return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab['%.64s']: %lld outside [0, %d]", c->label, key,
-                             (long long)id, TOK_MAX_ID - 1);
+            return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab['%.64s']: %lld outside [0, %d]",
+                             c->label, key, (long long)id, TOK_MAX_ID - 1);
         if (id > max_id) max_id = id;
     }
     size_t na = added_arr ? json_array_size(added_arr) : 0;
@@ -388,8 +409,9 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
      * for a lone id near TOK_MAX_ID. */
     size_t n_entries = json_object_size(vocab) + na;
     if (max_id >= 0 && (size_t)max_id >= 4 * n_entries + 65536)
-        return eco_error(ECO_STATUS_ERANGE, "%s: ids are too sparse: largest id %lld for %zu tokens",
-                         c->label, (long long)max_id, n_entries);
+        return eco_error(ECO_STATUS_ERANGE,
+                         "%s: ids are too sparse: largest id %lld for %zu tokens", c->label,
+                         (long long)max_id, n_entries);
     t->n_ids = max_id + 1;
     size_t nids = (size_t)t->n_ids;
     t->id_str = eco_calloc_array(nids ? nids : 1, sizeof *t->id_str);
@@ -402,11 +424,11 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
         int32_t id = (int32_t)json_integer_value(val);
         size_t kl = strlen(key); /* jansson object keys cannot hold NUL */
         if (t->id_str[id])
-            return eco_error(ECO_STATUS_EFORMAT, "%s: model.vocab: id %d is used by both '%.64s' and '%.64s'",
-                             c->label, id, t->id_str[id], key);
+            return eco_error(ECO_STATUS_EFORMAT,
+                             "%s: model.vocab: id %d is used by both '%.64s' and '%.64s'", c->label,
+                             id, t->id_str[id], key);
         char *s = eco_arena_strndup(&t->arena, key, kl);
-        if (!s || !tok_strmap_put(&t->vocab, s, kl, id, NULL))
-            return out_of_memory(c);
+        if (!s || !tok_strmap_put(&t->vocab, s, kl, id, NULL)) return out_of_memory(c);
         if ((st = set_id(c, id, s, kl, false, false))) return st;
     }
 
@@ -424,8 +446,9 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
         if (present) {
             t->unk_id = tok_strmap_get(&t->vocab, s, n);
             if (t->unk_id < 0)
-                return eco_error(ECO_STATUS_EFORMAT, "%s: model.unk_token '%.64s' is not in the vocabulary",
-                                 c->label, s);
+                return eco_error(ECO_STATUS_EFORMAT,
+                                 "%s: model.unk_token '%.64s' is not in the vocabulary", c->label,
+                                 s);
         }
     }
 
@@ -434,12 +457,12 @@ static eco_status parse_model(ctx *c, const json_t *root, const json_t *added_ar
         if (!json_is_array(merges)) return type_error(c, "model.merges", "an array", merges);
         size_t nm = json_array_size(merges);
         if (nm > INT32_MAX)
-            return eco_error(ECO_STATUS_ERANGE, "%s: model.merges: %zu merges is too many", c->label, nm);
+            return eco_error(ECO_STATUS_ERANGE, "%s: model.merges: %zu merges is too many",
+                             c->label, nm);
         for (size_t i = 0; i < nm; i++) {
             int32_t a = -1, b = -1, m = -1;
             if ((st = parse_merge(c, json_array_get(merges, i), i, &a, &b, &m))) return st;
-            if (!tok_pairmap_put(&t->merges, a, b, (int32_t)i, m))
-                return out_of_memory(c);
+            if (!tok_pairmap_put(&t->merges, a, b, (int32_t)i, m)) return out_of_memory(c);
         }
     }
     return ECO_STATUS_OK;
@@ -474,14 +497,15 @@ static eco_status parse_added(ctx *c, const json_t *arr) {
             (st = get_bool(c, e, "single_word", p, false, &a->single_word)) ||
             (st = get_bool(c, e, "normalized", p, !a->special, &a->normalized)))
             return st;
-        if (a->len == 0) return eco_error(ECO_STATUS_EFORMAT, "%s: %s.content is empty", c->label, p);
+        if (a->len == 0)
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s.content is empty", c->label, p);
         a->id = (int32_t)id;
         bool existed;
         if (!tok_strmap_put(&t->added_map, a->content, a->len, a->id, &existed))
             return out_of_memory(c);
         if (existed)
-            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: content '%.64s' is added twice", c->label, p,
-                             a->content);
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: content '%.64s' is added twice", c->label,
+                             p, a->content);
         if ((st = set_id(c, id, a->content, a->len, true, a->special))) return st;
     }
     t->n_added = n;
@@ -512,7 +536,8 @@ static eco_status parse_normalizer(ctx *c, const json_t *v, const char *path, in
         if ((st = get_str(c, v, "prepend", path, NULL, &nrm.str, &nrm.str_len))) return st;
     } else if (strcmp(type, "Replace") == 0) {
         nrm.kind = TOK_NORM_REPLACE;
-        if ((st = get_replace(c, v, path, "normalizer", &nrm.str, &nrm.str_len, &nrm.str2, &nrm.str2_len)))
+        if ((st = get_replace(c, v, path, "normalizer", &nrm.str, &nrm.str_len, &nrm.str2,
+                              &nrm.str2_len)))
             return st;
     } else {
         return unsupported(c, path, type);
@@ -534,17 +559,23 @@ static eco_status push_pre(ctx *c, tok_pre pre) {
     return ECO_STATUS_OK;
 }
 
-static eco_status parse_prepend_scheme(ctx *c, const json_t *v, const char *path, tok_prepend_scheme *out) {
+static eco_status parse_prepend_scheme(ctx *c, const json_t *v, const char *path,
+                                       tok_prepend_scheme *out) {
     const json_t *ps = json_object_get(v, "prepend_scheme");
     char p[256];
     snprintf(p, sizeof p, "%s.prepend_scheme", path);
     if (ps && !json_is_null(ps)) {
         if (!json_is_string(ps)) return type_error(c, p, "a string", ps);
         const char *s = json_string_value(ps);
-        if (strcmp(s, "always") == 0) *out = TOK_PREPEND_ALWAYS;
-        else if (strcmp(s, "first") == 0) *out = TOK_PREPEND_FIRST;
-        else if (strcmp(s, "never") == 0) *out = TOK_PREPEND_NEVER;
-        else return eco_error(ECO_STATUS_EFORMAT, "%s: %s '%.32s' is not always, first or never", c->label, p, s);
+        if (strcmp(s, "always") == 0)
+            *out = TOK_PREPEND_ALWAYS;
+        else if (strcmp(s, "first") == 0)
+            *out = TOK_PREPEND_FIRST;
+        else if (strcmp(s, "never") == 0)
+            *out = TOK_PREPEND_NEVER;
+        else
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s '%.32s' is not always, first or never",
+                             c->label, p, s);
         return ECO_STATUS_OK;
     }
     bool add = true; /* older files: add_prefix_space */
@@ -553,14 +584,16 @@ static eco_status parse_prepend_scheme(ctx *c, const json_t *v, const char *path
     return st;
 }
 
-static eco_status parse_replacement(ctx *c, const json_t *v, const char *path, char *out, size_t *len) {
+static eco_status parse_replacement(ctx *c, const json_t *v, const char *path, char *out,
+                                    size_t *len) {
     const char *s;
     size_t n;
     eco_status st = get_str(c, v, "replacement", path, NULL, &s, &n);
     if (st != ECO_STATUS_OK) return st;
     uint32_t cp;
     if (n == 0 || n > 4 || eco_utf8_decode((const unsigned char *)s, n, &cp) != n)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s.replacement: expected one character", c->label, path);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s.replacement: expected one character", c->label,
+                         path);
     memcpy(out, s, n);
     out[n] = '\0';
     *len = n;
@@ -585,14 +618,22 @@ static eco_status parse_pre(ctx *c, const json_t *v, const char *path, int depth
         if (!b) return missing(c, p);
         if (!json_is_string(b)) return type_error(c, p, "a string", b);
         const char *bs = json_string_value(b);
-        if (strcmp(bs, "Removed") == 0) pre.behavior = TOK_SPLIT_REMOVED;
-        else if (strcmp(bs, "Isolated") == 0) pre.behavior = TOK_SPLIT_ISOLATED;
-        else if (strcmp(bs, "MergedWithPrevious") == 0) pre.behavior = TOK_SPLIT_MERGED_WITH_PREVIOUS;
-        else if (strcmp(bs, "MergedWithNext") == 0) pre.behavior = TOK_SPLIT_MERGED_WITH_NEXT;
-        else if (strcmp(bs, "Contiguous") == 0) pre.behavior = TOK_SPLIT_CONTIGUOUS;
-        else return eco_error(ECO_STATUS_EFORMAT, "%s: %s '%.32s' is not a split behaviour", c->label, p, bs);
+        if (strcmp(bs, "Removed") == 0)
+            pre.behavior = TOK_SPLIT_REMOVED;
+        else if (strcmp(bs, "Isolated") == 0)
+            pre.behavior = TOK_SPLIT_ISOLATED;
+        else if (strcmp(bs, "MergedWithPrevious") == 0)
+            pre.behavior = TOK_SPLIT_MERGED_WITH_PREVIOUS;
+        else if (strcmp(bs, "MergedWithNext") == 0)
+            pre.behavior = TOK_SPLIT_MERGED_WITH_NEXT;
+        else if (strcmp(bs, "Contiguous") == 0)
+            pre.behavior = TOK_SPLIT_CONTIGUOUS;
+        else
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s '%.32s' is not a split behaviour",
+                             c->label, p, bs);
         snprintf(p, sizeof p, "%s.pattern", path);
-        if (!is_regex && n == 0) return eco_error(ECO_STATUS_EFORMAT, "%s: %s.String is empty", c->label, p);
+        if (!is_regex && n == 0)
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s.String is empty", c->label, p);
         if ((st = tok_regex_compile(pat, n, !is_regex, c->label, p, &pre.re))) return st;
         return push_pre(c, pre);
     }
@@ -605,7 +646,8 @@ static eco_status parse_pre(ctx *c, const json_t *v, const char *path, int depth
         if (use_regex) {
             char p[256];
             snprintf(p, sizeof p, "%s (GPT-2 pattern)", path);
-            if ((st = tok_regex_compile(tok_gpt2_pattern, strlen(tok_gpt2_pattern), false, c->label, p, &pre.re)))
+            if ((st = tok_regex_compile(tok_gpt2_pattern, strlen(tok_gpt2_pattern), false, c->label,
+                                        p, &pre.re)))
                 return st;
         }
         return push_pre(c, pre);
@@ -654,7 +696,8 @@ static eco_status parse_decoder(ctx *c, const json_t *v, const char *path, int d
         d.kind = TOK_DEC_FUSE;
     } else if (strcmp(type, "Replace") == 0) {
         d.kind = TOK_DEC_REPLACE;
-        if ((st = get_replace(c, v, path, "decoder", &d.str, &d.str_len, &d.str2, &d.str2_len))) return st;
+        if ((st = get_replace(c, v, path, "decoder", &d.str, &d.str_len, &d.str2, &d.str2_len)))
+            return st;
     } else if (strcmp(type, "Strip") == 0) {
         d.kind = TOK_DEC_STRIP;
         int64_t a, b;
@@ -663,8 +706,10 @@ static eco_status parse_decoder(ctx *c, const json_t *v, const char *path, int d
             (st = get_uint(c, v, "stop", path, 0, 1 << 20, &b)))
             return st;
         uint32_t cp;
-        if (d.str_len == 0 || eco_utf8_decode((const unsigned char *)d.str, d.str_len, &cp) != d.str_len)
-            return eco_error(ECO_STATUS_EFORMAT, "%s: %s.content: expected one character", c->label, path);
+        if (d.str_len == 0 ||
+            eco_utf8_decode((const unsigned char *)d.str, d.str_len, &cp) != d.str_len)
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s.content: expected one character", c->label,
+                             path);
         d.start = (size_t)a;
         d.stop = (size_t)b;
     } else if (strcmp(type, "Metaspace") == 0) {
@@ -672,7 +717,8 @@ static eco_status parse_decoder(ctx *c, const json_t *v, const char *path, int d
         char rep[5];
         size_t rl = 0;
         tok_prepend_scheme ps;
-        if ((st = parse_replacement(c, v, path, rep, &rl)) || (st = parse_prepend_scheme(c, v, path, &ps)))
+        if ((st = parse_replacement(c, v, path, rep, &rl)) ||
+            (st = parse_prepend_scheme(c, v, path, &ps)))
             return st;
         char *s = eco_arena_strndup(&c->tok->arena, rep, rl);
         if (!s) return out_of_memory(c);
@@ -687,7 +733,8 @@ static eco_status parse_decoder(ctx *c, const json_t *v, const char *path, int d
 
 /* ---- post-processor ---------------------------------------------------------------- */
 
-static eco_status push_ids(ctx *c, int32_t **arr, size_t *n, const int32_t *ids, size_t k, bool front) {
+static eco_status push_ids(ctx *c, int32_t **arr, size_t *n, const int32_t *ids, size_t k,
+                           bool front) {
     int32_t *v = eco_malloc_array(*n + k + 1, sizeof *v);
     if (!v) return out_of_memory(c);
     if (front) {
@@ -705,13 +752,14 @@ static eco_status push_ids(ctx *c, int32_t **arr, size_t *n, const int32_t *ids,
 
 static eco_status check_id(ctx *c, const char *path, json_int_t id) {
     if (id < 0 || id >= c->tok->n_ids || !(c->tok->id_flags[id] & TOK_ID_PRESENT))
-        return eco_error(ECO_STATUS_ERANGE, "%s: %s: id %lld is not a token of this vocabulary", c->label,
-                         path, (long long)id);
+        return eco_error(ECO_STATUS_ERANGE, "%s: %s: id %lld is not a token of this vocabulary",
+                         c->label, path, (long long)id);
     return ECO_STATUS_OK;
 }
 
 /* ["<s>", 1] of RobertaProcessing and BertProcessing. */
-static eco_status get_pair_id(ctx *c, const json_t *v, const char *key, const char *path, int32_t *id) {
+static eco_status get_pair_id(ctx *c, const json_t *v, const char *key, const char *path,
+                              int32_t *id) {
     const json_t *p = json_object_get(v, key);
     char pp[256];
     snprintf(pp, sizeof pp, "%s.%s", path, key);
@@ -724,8 +772,8 @@ static eco_status get_pair_id(ctx *c, const json_t *v, const char *key, const ch
     return st;
 }
 
-static eco_status parse_template(ctx *c, const json_t *v, const char *path, int32_t **pre, size_t *npre,
-                                 int32_t **suf, size_t *nsuf) {
+static eco_status parse_template(ctx *c, const json_t *v, const char *path, int32_t **pre,
+                                 size_t *npre, int32_t **suf, size_t *nsuf) {
     const json_t *single = json_object_get(v, "single");
     const json_t *specials = json_object_get(v, "special_tokens");
     char p[256];
@@ -747,34 +795,41 @@ static eco_status parse_template(ctx *c, const json_t *v, const char *path, int3
         if (seq) {
             const json_t *id = json_is_object(seq) ? json_object_get(seq, "id") : NULL;
             if (!id || !json_is_string(id) || strcmp(json_string_value(id), "A") != 0)
-                return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s: only Sequence A is supported in a single template",
+                return eco_error(ECO_STATUS_EUNSUPPORTED,
+                                 "%s: %s: only Sequence A is supported in a single template",
                                  c->label, pi);
             seen_a++;
             continue;
         }
         const json_t *name = sp && json_is_object(sp) ? json_object_get(sp, "id") : NULL;
         if (!name || !json_is_string(name))
-            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected {\"SpecialToken\": {\"id\": ...}} or {\"Sequence\": ...}",
-                             c->label, pi);
+            return eco_error(
+                ECO_STATUS_EFORMAT,
+                "%s: %s: expected {\"SpecialToken\": {\"id\": ...}} or {\"Sequence\": ...}",
+                c->label, pi);
         const json_t *entry = specials ? json_object_get(specials, json_string_value(name)) : NULL;
         const json_t *ids = entry && json_is_object(entry) ? json_object_get(entry, "ids") : NULL;
         if (!ids || !json_is_array(ids))
-            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: special token '%.64s' has no ids in %s.special_tokens",
+            return eco_error(ECO_STATUS_EFORMAT,
+                             "%s: %s: special token '%.64s' has no ids in %s.special_tokens",
                              c->label, pi, json_string_value(name), path);
         for (size_t k = 0; k < json_array_size(ids); k++) {
             const json_t *x = json_array_get(ids, k);
             char pk[300];
-            snprintf(pk, sizeof pk, "%s.special_tokens['%.64s'].ids[%zu]", path, json_string_value(name), k);
+            snprintf(pk, sizeof pk, "%s.special_tokens['%.64s'].ids[%zu]", path,
+                     json_string_value(name), k);
             if (!json_is_integer(x)) return type_error(c, pk, "an integer", x);
             eco_status st = check_id(c, pk, json_integer_value(x));
             if (st != ECO_STATUS_OK) return st;
             int32_t idv = (int32_t)json_integer_value(x);
-            st = seen_a ? push_ids(c, suf, nsuf, &idv, 1, false) : push_ids(c, pre, npre, &idv, 1, false);
+            st = seen_a ? push_ids(c, suf, nsuf, &idv, 1, false)
+                        : push_ids(c, pre, npre, &idv, 1, false);
             if (st != ECO_STATUS_OK) return st;
         }
     }
     if (seen_a != 1)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s must hold Sequence A exactly once", c->label, p);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s must hold Sequence A exactly once", c->label,
+                         p);
     return ECO_STATUS_OK;
 }
 
@@ -808,10 +863,12 @@ static eco_status parse_post(ctx *c, const json_t *v, const char *path, int dept
 /* ---- entry points ------------------------------------------------------------------ */
 
 static eco_status parse_root(ctx *c, const json_t *root) {
-    if (!json_is_object(root)) return eco_error(ECO_STATUS_EFORMAT, "%s: expected an object", c->label);
+    if (!json_is_object(root))
+        return eco_error(ECO_STATUS_EFORMAT, "%s: expected an object", c->label);
     const json_t *trunc = json_object_get(root, "truncation");
     if (trunc && !json_is_null(trunc))
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: truncation is not supported (must be null)", c->label);
+        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: truncation is not supported (must be null)",
+                         c->label);
     const json_t *added = json_object_get(root, "added_tokens");
     if (added && !json_is_null(added) && !json_is_array(added))
         return type_error(c, "added_tokens", "an array", added);
@@ -821,20 +878,22 @@ static eco_status parse_root(ctx *c, const json_t *root) {
     if (added && (st = parse_added(c, added))) return st;
     if ((st = parse_normalizer(c, json_object_get(root, "normalizer"), "normalizer", 0))) return st;
     if ((st = parse_pre(c, json_object_get(root, "pre_tokenizer"), "pre_tokenizer", 0))) return st;
-    if ((st = parse_post(c, json_object_get(root, "post_processor"), "post_processor", 0))) return st;
+    if ((st = parse_post(c, json_object_get(root, "post_processor"), "post_processor", 0)))
+        return st;
     if ((st = parse_decoder(c, json_object_get(root, "decoder"), "decoder", 0))) return st;
     return ECO_STATUS_OK;
 }
 
-eco_status eco_tokenizer_parse(const char *json, size_t len, const char *label, eco_tokenizer **out) {
+eco_status eco_tokenizer_parse(const char *json, size_t len, const char *label,
+                               eco_tokenizer **out) {
     *out = NULL;
     if (!label) label = "tokenizer.json";
     if (!json) return eco_error(ECO_STATUS_EINVAL, "%s: no text", label);
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label, jerr.line,
-                         jerr.column, jerr.text);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
+                         jerr.line, jerr.column, jerr.text);
     eco_tokenizer *tok = calloc(1, sizeof *tok);
     if (!tok) {
         json_decref(root);
@@ -861,8 +920,10 @@ eco_status eco_tokenizer_load(const char *path, eco_tokenizer **out) {
     char *file = NULL;
     if (eco_path_is_dir(path)) {
         if (!eco_path_has_file(path, "tokenizer.json"))
-            return eco_error(ECO_STATUS_ENOTFOUND, "%s: a folder without tokenizer.json: expected tokenizer.json or "
-                             "a model folder holding one", path);
+            return eco_error(ECO_STATUS_ENOTFOUND,
+                             "%s: a folder without tokenizer.json: expected tokenizer.json or "
+                             "a model folder holding one",
+                             path);
         file = eco_path_join(path, "tokenizer.json");
         if (!file) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
     }

@@ -53,13 +53,18 @@ bool tok_nfc_quick(const char *s, size_t n) {
 /* NFC of one valid UTF-8 run s[0..n), appended to out. */
 static eco_status nfc_run(const unsigned char *s, size_t n, eco_buf *out) {
     if (tok_nfc_quick((const char *)s, n))
-        return eco_buf_append(out, s, n) ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "tokenizer: NFC: out of memory");
+        return eco_buf_append(out, s, n)
+                   ? ECO_STATUS_OK
+                   : eco_error(ECO_STATUS_ENOMEM, "tokenizer: NFC: out of memory");
     utf8proc_uint8_t *dst = NULL;
-    utf8proc_ssize_t r = utf8proc_map(s, (utf8proc_ssize_t)n, &dst, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    utf8proc_ssize_t r =
+        utf8proc_map(s, (utf8proc_ssize_t)n, &dst, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     if (r < 0) {
         free(dst);
-        if (r == UTF8PROC_ERROR_NOMEM) return eco_error(ECO_STATUS_ENOMEM, "tokenizer: NFC: out of memory");
-        return eco_error(ECO_STATUS_EINVAL, "tokenizer: NFC of %zu bytes: %s", n, utf8proc_errmsg(r));
+        if (r == UTF8PROC_ERROR_NOMEM)
+            return eco_error(ECO_STATUS_ENOMEM, "tokenizer: NFC: out of memory");
+        return eco_error(ECO_STATUS_EINVAL, "tokenizer: NFC of %zu bytes: %s", n,
+                         utf8proc_errmsg(r));
     }
     bool ok = eco_buf_append(out, dst, (size_t)r);
     free(dst); /* utf8proc_map's result is malloc'd */
@@ -68,7 +73,8 @@ static eco_status nfc_run(const unsigned char *s, size_t n, eco_buf *out) {
 
 eco_status tok_nfc(const char *s, size_t n, eco_buf *out) {
     const unsigned char *u = (const unsigned char *)s;
-    if (!eco_buf_reserve(out, n)) return eco_error(ECO_STATUS_ENOMEM, "tokenizer: NFC: out of memory");
+    if (!eco_buf_reserve(out, n))
+        return eco_error(ECO_STATUS_ENOMEM, "tokenizer: NFC: out of memory");
     size_t run = 0, i = 0;
     while (i < n) {
         utf8proc_int32_t cp;
@@ -80,7 +86,8 @@ eco_status tok_nfc(const char *s, size_t n, eco_buf *out) {
         /* an invalid byte: normalize the run before it, copy it, start a new run after it */
         eco_status st = nfc_run(u + run, i - run, out);
         if (st != ECO_STATUS_OK) return st;
-        if (!eco_buf_push(out, s[i])) return eco_error(ECO_STATUS_ENOMEM, "tokenizer: NFC: out of memory");
+        if (!eco_buf_push(out, s[i]))
+            return eco_error(ECO_STATUS_ENOMEM, "tokenizer: NFC: out of memory");
         run = ++i;
     }
     return nfc_run(u + run, n - run, out);

@@ -16,18 +16,20 @@ struct eco_data_loader {
     const eco_data_tokens *tok;
     eco_data_loader_options opt; /* pack resolved */
     eco_data_pos pos;
-    int64_t built_epoch;         /* epoch the arrays below describe; -1 none */
-    size_t *perm;                /* [n_examples]: example order this epoch */
-    size_t *row_start;           /* WHOLE: [n_rows + 1] indices into perm */
-    size_t *cum;                 /* STREAM: [n_examples + 1] token offsets in perm order */
+    int64_t built_epoch; /* epoch the arrays below describe; -1 none */
+    size_t *perm;        /* [n_examples]: example order this epoch */
+    size_t *row_start;   /* WHOLE: [n_rows + 1] indices into perm */
+    size_t *cum;         /* STREAM: [n_examples + 1] token offsets in perm order */
     int64_t n_rows;
     int64_t n_truncated;
-    int32_t *row_ids;            /* [T + 1] */
-    uint8_t *row_loss;           /* [T + 1] */
-    int32_t *row_pos;            /* [T + 1]: position within its document (its part in this row) */
+    int32_t *row_ids;  /* [T + 1] */
+    uint8_t *row_loss; /* [T + 1] */
+    int32_t *row_pos;  /* [T + 1]: position within its document (its part in this row) */
 };
 
-static size_t ex_len(const eco_data_tokens *t, size_t i) { return t->offsets[i + 1] - t->offsets[i]; }
+static size_t ex_len(const eco_data_tokens *t, size_t i) {
+    return t->offsets[i + 1] - t->offsets[i];
+}
 
 /* Uniform in [0, n) without modulo bias. */
 static uint64_t rng_below(eco_rng *r, uint64_t n) {
@@ -106,8 +108,10 @@ static void fill_row(eco_data_loader *l, int64_t r) {
         size_t lo = 0, hi = t->n_examples;
         while (hi - lo > 1) {
             size_t mid = lo + (hi - lo) / 2;
-            if (l->cum[mid] <= p) lo = mid;
-            else hi = mid;
+            if (l->cum[mid] <= p)
+                lo = mid;
+            else
+                hi = mid;
         }
         for (size_t k = lo; k < t->n_examples && at < T1 && p < total; k++) {
             size_t e = l->perm[k];
@@ -131,22 +135,27 @@ eco_status eco_data_loader_create(const eco_data_tokens *tokens, const eco_data_
                                   eco_data_loader **out) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_data_loader_create: NULL argument");
     *out = NULL;
-    if (!tokens || !opt) return eco_error(ECO_STATUS_EINVAL, "eco_data_loader_create: NULL argument");
+    if (!tokens || !opt)
+        return eco_error(ECO_STATUS_EINVAL, "eco_data_loader_create: NULL argument");
     if (tokens->n_examples == 0) return eco_error(ECO_STATUS_EINVAL, "data loader: no examples");
     size_t bt;
     if (opt->batch < 1 || opt->seq < 1 || opt->batch > INT32_MAX || opt->seq > INT32_MAX ||
         !eco_mul_ok((size_t)opt->batch, (size_t)opt->seq, &bt) || bt > INT32_MAX)
-        return eco_error(ECO_STATUS_EINVAL, "data loader: batch %lld x seq %lld must be positive and below 2^31",
+        return eco_error(ECO_STATUS_EINVAL,
+                         "data loader: batch %lld x seq %lld must be positive and below 2^31",
                          (long long)opt->batch, (long long)opt->seq);
-    if (opt->pad_id < 0) return eco_error(ECO_STATUS_EINVAL, "data loader: pad id %d is negative", (int)opt->pad_id);
-    if (opt->pack != ECO_DATA_PACK_AUTO && opt->pack != ECO_DATA_PACK_WHOLE && opt->pack != ECO_DATA_PACK_STREAM)
+    if (opt->pad_id < 0)
+        return eco_error(ECO_STATUS_EINVAL, "data loader: pad id %d is negative", (int)opt->pad_id);
+    if (opt->pack != ECO_DATA_PACK_AUTO && opt->pack != ECO_DATA_PACK_WHOLE &&
+        opt->pack != ECO_DATA_PACK_STREAM)
         return eco_error(ECO_STATUS_EINVAL, "data loader: unknown pack mode %d", (int)opt->pack);
     eco_data_loader *l = calloc(1, sizeof *l);
     if (!l) return eco_error(ECO_STATUS_ENOMEM, "data loader: out of memory");
     l->tok = tokens;
     l->opt = *opt;
     if (l->opt.pack == ECO_DATA_PACK_AUTO)
-        l->opt.pack = tokens->kind == ECO_DATA_KIND_TEXT ? ECO_DATA_PACK_STREAM : ECO_DATA_PACK_WHOLE;
+        l->opt.pack =
+            tokens->kind == ECO_DATA_KIND_TEXT ? ECO_DATA_PACK_STREAM : ECO_DATA_PACK_WHOLE;
     size_t n = tokens->n_examples;
     l->perm = eco_malloc_array(n, sizeof *l->perm);
     if (l->opt.pack == ECO_DATA_PACK_WHOLE)
@@ -176,14 +185,15 @@ void eco_data_loader_free(eco_data_loader *l) {
     free(l);
 }
 
-eco_status eco_data_loader_next(eco_data_loader *l, int32_t *inputs, int32_t *targets, uint8_t *mask,
-                                int64_t *n_targets) {
+eco_status eco_data_loader_next(eco_data_loader *l, int32_t *inputs, int32_t *targets,
+                                uint8_t *mask, int64_t *n_targets) {
     return eco_data_loader_next_pos(l, inputs, targets, mask, NULL, n_targets);
 }
 
-eco_status eco_data_loader_next_pos(eco_data_loader *l, int32_t *inputs, int32_t *targets, uint8_t *mask,
-                                    int32_t *positions, int64_t *n_targets) {
-    if (!l || !inputs || !targets || !mask) return eco_error(ECO_STATUS_EINVAL, "eco_data_loader_next: NULL argument");
+eco_status eco_data_loader_next_pos(eco_data_loader *l, int32_t *inputs, int32_t *targets,
+                                    uint8_t *mask, int32_t *positions, int64_t *n_targets) {
+    if (!l || !inputs || !targets || !mask)
+        return eco_error(ECO_STATUS_EINVAL, "eco_data_loader_next: NULL argument");
     size_t T = (size_t)l->opt.seq;
     int64_t count = 0;
     for (int64_t b = 0; b < l->opt.batch; b++) {
@@ -208,11 +218,13 @@ eco_data_pos eco_data_loader_tell(const eco_data_loader *l) { return l->pos; }
 eco_status eco_data_loader_seek(eco_data_loader *l, eco_data_pos pos) {
     if (!l) return eco_error(ECO_STATUS_EINVAL, "eco_data_loader_seek: NULL argument");
     if (pos.epoch < 0 || pos.row < 0)
-        return eco_error(ECO_STATUS_ERANGE, "data loader: position (epoch %lld, row %lld) is negative",
+        return eco_error(ECO_STATUS_ERANGE,
+                         "data loader: position (epoch %lld, row %lld) is negative",
                          (long long)pos.epoch, (long long)pos.row);
     if (pos.epoch != l->built_epoch) build_epoch(l, pos.epoch);
     if (pos.row >= l->n_rows)
-        return eco_error(ECO_STATUS_ERANGE, "data loader: row %lld is past the end of epoch %lld (%lld rows)",
+        return eco_error(ECO_STATUS_ERANGE,
+                         "data loader: row %lld is past the end of epoch %lld (%lld rows)",
                          (long long)pos.row, (long long)pos.epoch, (long long)l->n_rows);
     l->pos = pos;
     return ECO_STATUS_OK;
@@ -255,7 +267,8 @@ void eco_data_loader_fit(const eco_data_loader *l, eco_data_fit *out) {
 }
 
 eco_status eco_data_loader_find_empty(eco_data_loader *l, int64_t n_batches, int64_t *first_empty) {
-    if (!l || !first_empty) return eco_error(ECO_STATUS_EINVAL, "eco_data_loader_find_empty: NULL argument");
+    if (!l || !first_empty)
+        return eco_error(ECO_STATUS_EINVAL, "eco_data_loader_find_empty: NULL argument");
     *first_empty = -1;
     eco_data_pos p = l->pos;
     const size_t T = (size_t)l->opt.seq;

@@ -36,7 +36,9 @@ static void bad_line(bad_lines *b, eco_status st, int64_t line, const char *fmt,
     va_end(ap);
     int n = snprintf(b->msg + b->msg_len, sizeof b->msg - b->msg_len, "%s%.120s:%lld: %s",
                      b->msg_len ? "; " : "", b->label, (long long)line, reason);
-    if (n > 0) b->msg_len += (size_t)n < sizeof b->msg - b->msg_len ? (size_t)n : sizeof b->msg - b->msg_len - 1;
+    if (n > 0)
+        b->msg_len +=
+            (size_t)n < sizeof b->msg - b->msg_len ? (size_t)n : sizeof b->msg - b->msg_len - 1;
 }
 
 /* ---- one record ------------------------------------------------------------------- */
@@ -54,7 +56,8 @@ static int classify(bad_lines *b, int64_t line, const json_t *o) {
     const json_t *p = json_object_get(o, "prompt"), *c = json_object_get(o, "completion"),
                  *t = json_object_get(o, "text");
     if (t && (p || c)) {
-        bad_line(b, ECO_STATUS_EFORMAT, line, "a record holds both \"text\" and \"prompt\"/\"completion\"");
+        bad_line(b, ECO_STATUS_EFORMAT, line,
+                 "a record holds both \"text\" and \"prompt\"/\"completion\"");
         return -1;
     }
     if (t) {
@@ -65,7 +68,8 @@ static int classify(bad_lines *b, int64_t line, const json_t *o) {
         return ECO_DATA_KIND_TEXT;
     }
     if (!p && !c) {
-        bad_line(b, ECO_STATUS_EFORMAT, line, "expected {\"prompt\": ..., \"completion\": ...} or {\"text\": ...}");
+        bad_line(b, ECO_STATUS_EFORMAT, line,
+                 "expected {\"prompt\": ..., \"completion\": ...} or {\"text\": ...}");
         return -1;
     }
     if (!p || !c) {
@@ -73,7 +77,8 @@ static int classify(bad_lines *b, int64_t line, const json_t *o) {
         return -1;
     }
     if (!json_is_string(p) || !json_is_string(c)) {
-        bad_line(b, ECO_STATUS_EFORMAT, line, "\"%s\": expected a string", json_is_string(p) ? "completion" : "prompt");
+        bad_line(b, ECO_STATUS_EFORMAT, line, "\"%s\": expected a string",
+                 json_is_string(p) ? "completion" : "prompt");
         return -1;
     }
     return ECO_DATA_KIND_PROMPT_COMPLETION;
@@ -97,7 +102,8 @@ static bool is_blank(const char *s, size_t n) {
     return true;
 }
 
-eco_status eco_data_corpus_parse(const char *text, size_t len, const char *label, eco_data_corpus **out) {
+eco_status eco_data_corpus_parse(const char *text, size_t len, const char *label,
+                                 eco_data_corpus **out) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_data_corpus_parse: NULL argument");
     *out = NULL;
     if (!text && len) return eco_error(ECO_STATUS_EINVAL, "eco_data_corpus_parse: NULL text");
@@ -136,13 +142,16 @@ eco_status eco_data_corpus_parse(const char *text, size_t len, const char *label
         json_error_t err;
         json_t *o = json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
         if (!o) {
-            bad_line(&bad, ECO_STATUS_EFORMAT, line, "invalid JSON at column %d: %.100s", err.column, err.text);
+            bad_line(&bad, ECO_STATUS_EFORMAT, line, "invalid JSON at column %d: %.100s",
+                     err.column, err.text);
             continue;
         }
         int k = classify(&bad, line, o);
         if (k >= 0 && kind >= 0 && k != kind) {
-            bad_line(&bad, ECO_STATUS_EFORMAT, line, "a %s record in a %s file (the kind set by line %lld)",
-                     kind_name((eco_data_kind)k), kind_name((eco_data_kind)kind), (long long)kind_line);
+            bad_line(&bad, ECO_STATUS_EFORMAT, line,
+                     "a %s record in a %s file (the kind set by line %lld)",
+                     kind_name((eco_data_kind)k), kind_name((eco_data_kind)kind),
+                     (long long)kind_line);
             k = -1;
         }
         if (k >= 0 && kind < 0) kind = k, kind_line = line;
@@ -153,10 +162,12 @@ eco_status eco_data_corpus_parse(const char *text, size_t len, const char *label
         }
         if (c->n_records == cap) {
             size_t ncap = cap ? cap * 2 : 256;
-            eco_data_record *r = ncap <= ECO_DATA_MAX_RECORDS ? eco_malloc_array(ncap, sizeof *r) : NULL;
+            eco_data_record *r =
+                ncap <= ECO_DATA_MAX_RECORDS ? eco_malloc_array(ncap, sizeof *r) : NULL;
             if (!r) {
                 json_decref(o);
-                rc = eco_error(ECO_STATUS_ENOMEM, "%s:%lld: out of memory (or more than %zu records)", label,
+                rc = eco_error(ECO_STATUS_ENOMEM,
+                               "%s:%lld: out of memory (or more than %zu records)", label,
                                (long long)line, (size_t)ECO_DATA_MAX_RECORDS);
                 goto fail;
             }
@@ -192,7 +203,8 @@ eco_status eco_data_corpus_parse(const char *text, size_t len, const char *label
             eco_error(rc, "%s: %zu bad lines: %s; and %zu more", label, bad.count, bad.msg,
                       bad.count - ECO_DATA_MAX_REPORTED);
         else
-            eco_error(rc, "%s: %zu bad line%s: %s", label, bad.count, bad.count == 1 ? "" : "s", bad.msg);
+            eco_error(rc, "%s: %zu bad line%s: %s", label, bad.count, bad.count == 1 ? "" : "s",
+                      bad.msg);
         goto fail;
     }
     if (c->n_records == 0) {
@@ -267,13 +279,14 @@ static void append(eco_data_tokens *t, const int32_t *ids, size_t n, uint8_t los
     t->n_tokens += n;
 }
 
-eco_status eco_data_tokenize(const eco_data_corpus *corpus, const eco_tokenizer *tok, int32_t eos_id,
-                             eco_data_tokens **out) {
+eco_status eco_data_tokenize(const eco_data_corpus *corpus, const eco_tokenizer *tok,
+                             int32_t eos_id, eco_data_tokens **out) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_data_tokenize: NULL argument");
     *out = NULL;
     if (!corpus || !tok) return eco_error(ECO_STATUS_EINVAL, "eco_data_tokenize: NULL argument");
     if (eos_id < 0 || eos_id >= eco_tokenizer_vocab_size(tok))
-        return eco_error(ECO_STATUS_EINVAL, "eco_data_tokenize: eos id %d is outside the vocabulary (%lld)",
+        return eco_error(ECO_STATUS_EINVAL,
+                         "eco_data_tokenize: eos id %d is outside the vocabulary (%lld)",
                          (int)eos_id, (long long)eco_tokenizer_vocab_size(tok));
     eco_data_tokens *t = calloc(1, sizeof *t);
     if (!t) return eco_error(ECO_STATUS_ENOMEM, "eco_data_tokenize: out of memory");
@@ -291,8 +304,10 @@ eco_status eco_data_tokenize(const eco_data_corpus *corpus, const eco_tokenizer 
         int32_t *p_ids = NULL, *c_ids = NULL;
         size_t np = 0, nc = 0;
         bool pc = r->prompt != NULL;
-        rc = pc ? eco_tokenizer_encode(tok, r->prompt, r->prompt_len, true, &p_ids, &np) : ECO_STATUS_OK;
-        if (rc == ECO_STATUS_OK) rc = eco_tokenizer_encode(tok, r->text, r->text_len, !pc, &c_ids, &nc);
+        rc = pc ? eco_tokenizer_encode(tok, r->prompt, r->prompt_len, true, &p_ids, &np)
+                : ECO_STATUS_OK;
+        if (rc == ECO_STATUS_OK)
+            rc = eco_tokenizer_encode(tok, r->text, r->text_len, !pc, &c_ids, &nc);
         if (rc != ECO_STATUS_OK) {
             free(p_ids);
             free(c_ids);
@@ -303,7 +318,8 @@ eco_status eco_data_tokenize(const eco_data_corpus *corpus, const eco_tokenizer 
         if (!reserve(t, &cap, more)) {
             free(p_ids);
             free(c_ids);
-            rc = eco_error(ECO_STATUS_ENOMEM, "eco_data_tokenize: out of memory at line %lld", (long long)r->line);
+            rc = eco_error(ECO_STATUS_ENOMEM, "eco_data_tokenize: out of memory at line %lld",
+                           (long long)r->line);
             goto fail;
         }
         size_t start = t->n_tokens;

@@ -28,7 +28,8 @@ static void tensor_view(eco_tensor *t, const char *name, const eco_train_param *
 eco_status eco_train_save_model(eco_train_model *m, const char *dir) {
     if (!m || !dir) return eco_error(ECO_STATUS_EINVAL, "train save: NULL argument");
     if (m->opt.mode != ECO_TRAIN_MODE_FULL)
-        return eco_error(ECO_STATUS_EINVAL, "train save: %s: a LoRA run saves an adapter, not a model", dir);
+        return eco_error(ECO_STATUS_EINVAL,
+                         "train save: %s: a LoRA run saves an adapter, not a model", dir);
     eco_status st = eco_mkdir_p(dir);
     if (st) return st;
     eco_tensor *ts = eco_calloc_array(m->n_params, sizeof(eco_tensor));
@@ -76,35 +77,52 @@ eco_status eco_train_checkpoint_save(eco_train_model *m, const char *path) {
     snprintf(step, sizeof step, "%lld", (long long)s->step);
     snprintf(fc, sizeof fc, "%" PRIu64, s->forward_counter);
     snprintf(dp, sizeof dp, "%lld", (long long)s->data_position);
-    snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, s->data_rng.s[0],
-             s->data_rng.s[1], s->data_rng.s[2], s->data_rng.s[3]);
+    snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
+             s->data_rng.s[0], s->data_rng.s[1], s->data_rng.s[2], s->data_rng.s[3]);
     snprintf(nf, sizeof nf, "%zu", m->n_floats);
     snprintf(mode, sizeof mode, "%s", m->opt.mode == ECO_TRAIN_MODE_LORA ? "lora" : "full");
-    const char *meta[] = {"format", "ecology-train-checkpoint", "step", step, "forward_counter", fc,
-                          "data_position", dp, "data_rng", rng, "n_floats", nf, "mode", mode};
+    const char *meta[] = {"format",
+                          "ecology-train-checkpoint",
+                          "step",
+                          step,
+                          "forward_counter",
+                          fc,
+                          "data_position",
+                          dp,
+                          "data_rng",
+                          rng,
+                          "n_floats",
+                          nf,
+                          "mode",
+                          mode};
     eco_status st = eco_safetensors_write(path, ts, 3 * n, meta, 7);
     free(ts);
     free(names);
     return st;
 }
 
-static eco_status meta_u64(const eco_safetensors *f, const char *path, const char *key, uint64_t *out) {
+static eco_status meta_u64(const eco_safetensors *f, const char *path, const char *key,
+                           uint64_t *out) {
     const char *v = eco_safetensors_metadata(f, key);
     char *end = NULL;
-    if (!v || !*v) return eco_error(ECO_STATUS_EFORMAT, "%s: checkpoint metadata '%s' missing", path, key);
+    if (!v || !*v)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: checkpoint metadata '%s' missing", path, key);
     unsigned long long x = strtoull(v, &end, 10);
-    if (*end) return eco_error(ECO_STATUS_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not a number", path, key, v);
+    if (*end)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: checkpoint metadata '%s' = '%s' is not a number",
+                         path, key, v);
     *out = (uint64_t)x;
     return ECO_STATUS_OK;
 }
 
-static eco_status load_one(eco_safetensors *f, const char *path, const char *name, const eco_train_param *p,
-                           float *dst) {
+static eco_status load_one(eco_safetensors *f, const char *path, const char *name,
+                           const eco_train_param *p, float *dst) {
     const eco_tensor *t = eco_safetensors_find(f, name);
     if (!t) return eco_error(ECO_STATUS_EFORMAT, "%s: checkpoint lacks tensor '%s'", path, name);
     if (t->dtype != ECO_DTYPE_F32 || t->ndim != p->ndim || t->shape[0] != p->shape[0] ||
         (p->ndim == 2 && t->shape[1] != p->shape[1]))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: checkpoint tensor '%s' has another dtype or shape", path, name);
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: checkpoint tensor '%s' has another dtype or shape", path, name);
     memcpy(dst, t->data, p->numel * sizeof(float));
     return ECO_STATUS_OK;
 }
@@ -127,7 +145,8 @@ eco_status eco_train_checkpoint_load(eco_train_model *m, const char *path) {
                        mode ? mode : "(unknown)", want_mode);
         goto done;
     }
-    if ((st = meta_u64(f, path, "step", &step)) || (st = meta_u64(f, path, "forward_counter", &fc)) ||
+    if ((st = meta_u64(f, path, "step", &step)) ||
+        (st = meta_u64(f, path, "forward_counter", &fc)) ||
         (st = meta_u64(f, path, "data_position", &dp)) || (st = meta_u64(f, path, "n_floats", &nf)))
         goto done;
     if (nf != m->n_floats || eco_safetensors_count(f) != 3 * m->n_params) {
@@ -137,7 +156,8 @@ eco_status eco_train_checkpoint_load(eco_train_model *m, const char *path) {
     const char *rng = eco_safetensors_metadata(f, "data_rng");
     eco_rng r;
     if (!rng || strlen(rng) != 64) {
-        st = eco_error(ECO_STATUS_EFORMAT, "%s: checkpoint metadata 'data_rng' missing or malformed", path);
+        st = eco_error(ECO_STATUS_EFORMAT,
+                       "%s: checkpoint metadata 'data_rng' missing or malformed", path);
         goto done;
     }
     for (int i = 0; i < 4; i++) {
@@ -147,7 +167,8 @@ eco_status eco_train_checkpoint_load(eco_train_model *m, const char *path) {
         char *end;
         r.s[i] = (uint64_t)strtoull(word, &end, 16);
         if (*end) {
-            st = eco_error(ECO_STATUS_EFORMAT, "%s: checkpoint metadata 'data_rng' malformed", path);
+            st =
+                eco_error(ECO_STATUS_EFORMAT, "%s: checkpoint metadata 'data_rng' malformed", path);
             goto done;
         }
     }

@@ -51,8 +51,9 @@ static eco_status ensure_buffers(eco_train_model *m) {
     size_t nmax, n;
     if (!eco_mul_ok((size_t)m->opt.max_batch, (size_t)m->opt.max_seq, &nmax) ||
         !eco_mul_ok(nmax, (size_t)m->cfg.vocab_size, &n))
-        return eco_error(ECO_STATUS_EOVERFLOW, "distill: soft-target buffer %lld × %lld × %lld overflows",
-                         (long long)m->opt.max_batch, (long long)m->opt.max_seq, (long long)m->cfg.vocab_size);
+        return eco_error(
+            ECO_STATUS_EOVERFLOW, "distill: soft-target buffer %lld × %lld × %lld overflows",
+            (long long)m->opt.max_batch, (long long)m->opt.max_seq, (long long)m->cfg.vocab_size);
     float *soft = eco_malloc_array(n, sizeof(float));
     double *kl = eco_malloc_array(nmax, sizeof(double));
     if (!soft || !kl) {
@@ -67,43 +68,52 @@ static eco_status ensure_buffers(eco_train_model *m) {
 
 /* ---- token-level distillation ---------------------------------------------------------- */
 
-eco_status eco_train_forward_distill(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
-                                     const float *const *teacher_logits, size_t n_teachers,
-                                     int64_t teacher_vocab, int64_t B, int64_t T, float weight,
-                                     float temperature, bool training, eco_distill_losses *out) {
-    return eco_train_forward_distill_pos(m, tokens, targets, NULL, teacher_logits, n_teachers, teacher_vocab, B, T,
-                                         weight, temperature, training, out);
+eco_status eco_train_forward_distill(eco_train_model *m, const int32_t *tokens,
+                                     const int32_t *targets, const float *const *teacher_logits,
+                                     size_t n_teachers, int64_t teacher_vocab, int64_t B, int64_t T,
+                                     float weight, float temperature, bool training,
+                                     eco_distill_losses *out) {
+    return eco_train_forward_distill_pos(m, tokens, targets, NULL, teacher_logits, n_teachers,
+                                         teacher_vocab, B, T, weight, temperature, training, out);
 }
 
-eco_status eco_train_forward_distill_pos(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
-                                         const int32_t *positions, const float *const *teacher_logits,
-                                         size_t n_teachers, int64_t teacher_vocab, int64_t B, int64_t T,
-                                         float weight, float temperature, bool training, eco_distill_losses *out) {
+eco_status eco_train_forward_distill_pos(eco_train_model *m, const int32_t *tokens,
+                                         const int32_t *targets, const int32_t *positions,
+                                         const float *const *teacher_logits, size_t n_teachers,
+                                         int64_t teacher_vocab, int64_t B, int64_t T, float weight,
+                                         float temperature, bool training,
+                                         eco_distill_losses *out) {
     if (out) memset(out, 0, sizeof *out);
     if (!m || !tokens || !targets || !teacher_logits)
-        return eco_error(ECO_STATUS_EINVAL, "distill forward: NULL argument (model, tokens, targets and teacher "
-                                            "logits are required)");
+        return eco_error(ECO_STATUS_EINVAL,
+                         "distill forward: NULL argument (model, tokens, targets and teacher "
+                         "logits are required)");
     m->have_fwd = false; /* whatever happens below, no backward through an earlier forward */
     m->distill_on = false;
     if (n_teachers == 0) return eco_error(ECO_STATUS_EINVAL, "distill forward: no teacher logits");
     for (size_t k = 0; k < n_teachers; k++)
-        if (!teacher_logits[k]) return eco_error(ECO_STATUS_EINVAL, "distill forward: teacher %zu logits are NULL", k);
+        if (!teacher_logits[k])
+            return eco_error(ECO_STATUS_EINVAL, "distill forward: teacher %zu logits are NULL", k);
     const int64_t V = m->cfg.vocab_size;
     if (teacher_vocab != V)
-        return eco_error(ECO_STATUS_EINVAL,
-                         "distill forward: teacher vocabulary %lld != student vocabulary %lld (token-level "
-                         "distillation needs one tokenizer; use sequence-level distillation)",
-                         (long long)teacher_vocab, (long long)V);
+        return eco_error(
+            ECO_STATUS_EINVAL,
+            "distill forward: teacher vocabulary %lld != student vocabulary %lld (token-level "
+            "distillation needs one tokenizer; use sequence-level distillation)",
+            (long long)teacher_vocab, (long long)V);
     if (!(weight >= 0.0f && weight <= 1.0f))
-        return eco_error(ECO_STATUS_EINVAL, "distill forward: weight %g outside [0, 1]", (double)weight);
+        return eco_error(ECO_STATUS_EINVAL, "distill forward: weight %g outside [0, 1]",
+                         (double)weight);
     if (!(temperature > 0.0f) || !isfinite(temperature))
-        return eco_error(ECO_STATUS_EINVAL, "distill forward: temperature %g must be finite and > 0",
+        return eco_error(ECO_STATUS_EINVAL,
+                         "distill forward: temperature %g must be finite and > 0",
                          (double)temperature);
     eco_status st = ensure_buffers(m);
     if (st != ECO_STATUS_OK) return st;
 
     float ce = 0.0f;
-    st = eco_train_forward_pos(m, tokens, targets, positions, B, T, training, &ce); /* clears distill_on */
+    st = eco_train_forward_pos(m, tokens, targets, positions, B, T, training,
+                               &ce); /* clears distill_on */
     if (st != ECO_STATUS_OK) return st;
 
     const int64_t N = B * T;
@@ -151,7 +161,8 @@ eco_status eco_train_forward_distill_pos(eco_train_model *m, const int32_t *toke
         const double lse = mx + log(s);
         double kl = 0.0;
         for (int64_t j = 0; j < V; j++)
-            if (p[j] > 0.0f) kl += (double)p[j] * (log((double)p[j]) - ((double)z[j] * inv_t - lse));
+            if (p[j] > 0.0f)
+                kl += (double)p[j] * (log((double)p[j]) - ((double)z[j] * inv_t - lse));
         klr[i] = kl;
     }
     double kl_sum = 0.0;
@@ -162,10 +173,12 @@ eco_status eco_train_forward_distill_pos(eco_train_model *m, const int32_t *toke
                 for (int64_t j = 0; j < V; j++)
                     if (!isfinite(teacher_logits[k][i * V + j]))
                         return eco_error(ECO_STATUS_ERANGE,
-                                         "distill forward: teacher %zu logit [%lld, %lld, %lld] is not finite (%g)",
+                                         "distill forward: teacher %zu logit [%lld, %lld, %lld] is "
+                                         "not finite (%g)",
                                          k, (long long)(i / T), (long long)(i % T), (long long)j,
                                          (double)teacher_logits[k][i * V + j]);
-            return eco_error(ECO_STATUS_EINTERNAL, "distill forward: KL at position %lld is NaN", (long long)i);
+            return eco_error(ECO_STATUS_EINTERNAL, "distill forward: KL at position %lld is NaN",
+                             (long long)i);
         }
         kl_sum += klr[i];
     }
@@ -185,8 +198,8 @@ eco_status eco_train_forward_distill_pos(eco_train_model *m, const int32_t *toke
 void eco_train_distill_dlogits(eco_train_model *m, float *logits, float scale) {
     const int64_t N = m->B * m->T, V = m->cfg.vocab_size;
     const float w = m->distill_weight, tau = m->distill_temp;
-    const float ce_w = 1.0f - w;        /* exactly 1 when w = 0 */
-    const float ce_scale = ce_w * scale;  /* exactly scale when w = 0 */
+    const float ce_w = 1.0f - w;         /* exactly 1 when w = 0 */
+    const float ce_scale = ce_w * scale; /* exactly scale when w = 0 */
     const float kd_scale = w * tau * scale;
     const double inv_t = 1.0 / (double)tau;
     const float *soft = m->distill_soft;
@@ -220,12 +233,16 @@ void eco_train_distill_dlogits(eco_train_model *m, float *logits, float scale) {
 
 /* ---- teacher logits -------------------------------------------------------------------- */
 
-eco_status eco_distill_teacher_logits_model(eco_model *teacher, const int32_t *tokens, const int32_t *positions,
-                                            int64_t B, int64_t T, float *out) {
-    if (!teacher || !tokens || !out) return eco_error(ECO_STATUS_EINVAL, "teacher logits: NULL argument");
+eco_status eco_distill_teacher_logits_model(eco_model *teacher, const int32_t *tokens,
+                                            const int32_t *positions, int64_t B, int64_t T,
+                                            float *out) {
+    if (!teacher || !tokens || !out)
+        return eco_error(ECO_STATUS_EINVAL, "teacher logits: NULL argument");
     if (B <= 0 || T <= 0)
-        return eco_error(ECO_STATUS_EINVAL, "teacher logits: batch %lld × %lld", (long long)B, (long long)T);
-    eco_status st = positions ? eco_train_check_positions("teacher logits", positions, B, T) : ECO_STATUS_OK;
+        return eco_error(ECO_STATUS_EINVAL, "teacher logits: batch %lld × %lld", (long long)B,
+                         (long long)T);
+    eco_status st =
+        positions ? eco_train_check_positions("teacher logits", positions, B, T) : ECO_STATUS_OK;
     if (st != ECO_STATUS_OK) return st;
     const int64_t V = eco_model_get_config(teacher)->vocab_size;
     eco_kv_cache *kv = NULL;
@@ -237,19 +254,22 @@ eco_status eco_distill_teacher_logits_model(eco_model *teacher, const int32_t *t
         eco_kv_cache_reset(kv);
         st = eco_model_forward(teacher, kv, tokens + s, i - s, out + (size_t)s * (size_t)V, true);
         if (st != ECO_STATUS_OK)
-            st = eco_error_wrap(st, "teacher logits: row %lld, columns %lld..%lld", (long long)(s / T),
-                                (long long)(s % T), (long long)((i - 1) % T));
+            st = eco_error_wrap(st, "teacher logits: row %lld, columns %lld..%lld",
+                                (long long)(s / T), (long long)(s % T), (long long)((i - 1) % T));
     }
     eco_kv_cache_free(kv);
     return st;
 }
 
 eco_status eco_distill_teacher_logits_train(eco_train_model *teacher, const int32_t *tokens,
-                                            const int32_t *positions, int64_t B, int64_t T, float *out) {
-    if (!teacher || !tokens || !out) return eco_error(ECO_STATUS_EINVAL, "teacher logits: NULL argument");
+                                            const int32_t *positions, int64_t B, int64_t T,
+                                            float *out) {
+    if (!teacher || !tokens || !out)
+        return eco_error(ECO_STATUS_EINVAL, "teacher logits: NULL argument");
     eco_status st = eco_train_forward_pos(teacher, tokens, NULL, positions, B, T, false, NULL);
     if (st != ECO_STATUS_OK) return eco_error_wrap(st, "teacher logits");
-    memcpy(out, eco_train_logits(teacher), (size_t)(B * T) * (size_t)teacher->cfg.vocab_size * sizeof(float));
+    memcpy(out, eco_train_logits(teacher),
+           (size_t)(B * T) * (size_t)teacher->cfg.vocab_size * sizeof(float));
     return ECO_STATUS_OK;
 }
 
@@ -305,8 +325,8 @@ static eco_status read_prompts(const char *path, prompt_line **out, size_t *n_ou
         size_t ln = nl ? (size_t)(nl - s) : len - pos;
         pos += ln + (nl ? 1 : 0);
         if (ln > ECO_DATA_MAX_LINE) {
-            st = eco_error(ECO_STATUS_ERANGE, "%s:%lld: line of %zu bytes over the limit of %u", path, (long long)line,
-                           ln, ECO_DATA_MAX_LINE);
+            st = eco_error(ECO_STATUS_ERANGE, "%s:%lld: line of %zu bytes over the limit of %u",
+                           path, (long long)line, ln, ECO_DATA_MAX_LINE);
             break;
         }
         size_t k = 0;
@@ -320,10 +340,12 @@ static eco_status read_prompts(const char *path, prompt_line **out, size_t *n_ou
         }
         json_t *p = json_is_object(o) ? json_object_get(o, "prompt") : NULL;
         if (!p || !json_is_string(p)) {
-            st = eco_error(ECO_STATUS_EFORMAT, "%s:%lld: expected an object with a string \"prompt\"", path,
+            st = eco_error(ECO_STATUS_EFORMAT,
+                           "%s:%lld: expected an object with a string \"prompt\"", path,
                            (long long)line);
         } else if (strlen(json_string_value(p)) != json_string_length(p)) {
-            st = eco_error(ECO_STATUS_EFORMAT, "%s:%lld: the prompt holds a NUL byte", path, (long long)line);
+            st = eco_error(ECO_STATUS_EFORMAT, "%s:%lld: the prompt holds a NUL byte", path,
+                           (long long)line);
         } else if (n == cap) {
             size_t nc = cap ? 2 * cap : 64;
             prompt_line *nv = eco_malloc_array(nc, sizeof *nv);
@@ -364,8 +386,9 @@ static double mean_logprob(const eco_infer_response *r) {
 }
 
 /* One output line for prompt p: the best teacher's completion. */
-static eco_status complete_one(eco_engine *const *teachers, size_t n_teachers, const prompt_line *pl,
-                               int max_tokens, const char *path, char **line_out, size_t *line_len) {
+static eco_status complete_one(eco_engine *const *teachers, size_t n_teachers,
+                               const prompt_line *pl, int max_tokens, const char *path,
+                               char **line_out, size_t *line_len) {
     eco_infer_request req;
     eco_infer_request_init(&req);
     req.prompt = json_string_value(pl->prompt);
@@ -410,15 +433,18 @@ static eco_status complete_one(eco_engine *const *teachers, size_t n_teachers, c
     return st;
 }
 
-eco_status eco_distill_generate_jsonl(eco_engine *const *teachers, size_t n_teachers, const char *prompts_jsonl_in,
-                                      const char *jsonl_out, int max_tokens, size_t *n_written) {
+eco_status eco_distill_generate_jsonl(eco_engine *const *teachers, size_t n_teachers,
+                                      const char *prompts_jsonl_in, const char *jsonl_out,
+                                      int max_tokens, size_t *n_written) {
     if (n_written) *n_written = 0;
     if (!teachers || n_teachers == 0 || !prompts_jsonl_in || !jsonl_out)
         return eco_error(ECO_STATUS_EINVAL, "distill generate: NULL argument or no teacher");
     for (size_t k = 0; k < n_teachers; k++)
-        if (!teachers[k]) return eco_error(ECO_STATUS_EINVAL, "distill generate: teacher %zu is NULL", k);
+        if (!teachers[k])
+            return eco_error(ECO_STATUS_EINVAL, "distill generate: teacher %zu is NULL", k);
     if (max_tokens <= 0)
-        return eco_error(ECO_STATUS_EINVAL, "distill generate: max_tokens %d must be > 0", max_tokens);
+        return eco_error(ECO_STATUS_EINVAL, "distill generate: max_tokens %d must be > 0",
+                         max_tokens);
     prompt_line *prompts = NULL;
     size_t n = 0;
     eco_status st = read_prompts(prompts_jsonl_in, &prompts, &n);
@@ -429,7 +455,8 @@ eco_status eco_distill_generate_jsonl(eco_engine *const *teachers, size_t n_teac
         for (size_t i = 0; i < n && st == ECO_STATUS_OK; i++) {
             char *line = NULL;
             size_t len = 0;
-            st = complete_one(teachers, n_teachers, &prompts[i], max_tokens, prompts_jsonl_in, &line, &len);
+            st = complete_one(teachers, n_teachers, &prompts[i], max_tokens, prompts_jsonl_in,
+                              &line, &len);
             if (st == ECO_STATUS_OK) st = eco_atomic_file_write(&af, line, len);
             if (st == ECO_STATUS_OK) st = eco_atomic_file_write(&af, "\n", 1);
             free(line);

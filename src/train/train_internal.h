@@ -41,42 +41,42 @@ typedef struct tlora {
     float scale;
     float *A, *B;   /* [r, in], [out, r] in params */
     float *dA, *dB; /* same in grads */
-    float *xd;      /* [N, in] activation: the (dropped-out) input, or NULL (then the input itself) */
-    float *t;       /* [N, r] activation: xd·Aᵀ */
+    float *xd; /* [N, in] activation: the (dropped-out) input, or NULL (then the input itself) */
+    float *t;  /* [N, r] activation: xd·Aᵀ */
 } tlora;
 
 /* Activations for N = B·T rows, saved by the forward for the backward. */
 typedef struct tacts {
-    float *res;      /* [L+1, N, d] residual stream entering each layer; res[L] enters the final norm */
-    float *res_mid;  /* [L, N, d]   residual after the attention block */
-    float *rstd1;    /* [L, N]      1/rms of input_layernorm */
-    float *xn1;      /* [L, N, d]   normed input of attention */
-    float *q;        /* [L, N, qd]  queries after RoPE */
-    float *k;        /* [L, N, kvd] keys after RoPE */
-    float *v;        /* [L, N, kvd] */
-    float *probs;    /* [L, B, H, T, T] attention probabilities (zero above the diagonal) */
-    float *atty;     /* [L, N, qd]  attention output, heads concatenated */
-    float *rstd2;    /* [L, N] */
-    float *xn2;      /* [L, N, d]   normed input of the MLP */
-    float *gate;     /* [L, N, f] */
-    float *up;       /* [L, N, f] */
-    float *hid;      /* [L, N, f]   silu(gate)⊙up */
-    float *rstdf;    /* [N] */
-    float *xnf;      /* [N, d]      final normed */
-    float *logits;   /* [N, V]      logits; backward turns them into dlogits */
-    float *losses;   /* [N]         per-position cross-entropy (0 where masked) */
+    float *res; /* [L+1, N, d] residual stream entering each layer; res[L] enters the final norm */
+    float *res_mid; /* [L, N, d]   residual after the attention block */
+    float *rstd1;   /* [L, N]      1/rms of input_layernorm */
+    float *xn1;     /* [L, N, d]   normed input of attention */
+    float *q;       /* [L, N, qd]  queries after RoPE */
+    float *k;       /* [L, N, kvd] keys after RoPE */
+    float *v;       /* [L, N, kvd] */
+    float *probs;   /* [L, B, H, T, T] attention probabilities (zero above the diagonal) */
+    float *atty;    /* [L, N, qd]  attention output, heads concatenated */
+    float *rstd2;   /* [L, N] */
+    float *xn2;     /* [L, N, d]   normed input of the MLP */
+    float *gate;    /* [L, N, f] */
+    float *up;      /* [L, N, f] */
+    float *hid;     /* [L, N, f]   silu(gate)⊙up */
+    float *rstdf;   /* [N] */
+    float *xnf;     /* [N, d]      final normed */
+    float *logits;  /* [N, V]      logits; backward turns them into dlogits */
+    float *losses;  /* [N]         per-position cross-entropy (0 where masked) */
     /* backward scratch */
-    float *dres;     /* [N, d] gradient of the residual stream */
-    float *dxn;      /* [N, d] */
-    float *dbig;     /* [N, max(qd, f)]: dq / dhid */
-    float *dgate;    /* [N, f] */
-    float *dup;      /* [N, f] */
-    float *dk;       /* [N, kvd] */
-    float *dv;       /* [N, kvd] */
-    float *datty;    /* [N, qd] */
-    float *dlora;    /* [N, max(in)] per-module scratch: dt then dxd */
-    float *dlora_t;  /* [N, max r] */
-    float *dscores;  /* [threads, T, T] per-thread attention scratch */
+    float *dres;    /* [N, d] gradient of the residual stream */
+    float *dxn;     /* [N, d] */
+    float *dbig;    /* [N, max(qd, f)]: dq / dhid */
+    float *dgate;   /* [N, f] */
+    float *dup;     /* [N, f] */
+    float *dk;      /* [N, kvd] */
+    float *dv;      /* [N, kvd] */
+    float *datty;   /* [N, qd] */
+    float *dlora;   /* [N, max(in)] per-module scratch: dt then dxd */
+    float *dlora_t; /* [N, max r] */
+    float *dscores; /* [threads, T, T] per-thread attention scratch */
 } tacts;
 
 struct eco_train_model {
@@ -94,14 +94,14 @@ struct eco_train_model {
     float *adam_v;
 
     size_t n_frozen, n_act; /* floats of frozen and act_block (big_floats) */
-    float *frozen; /* LoRA mode: widened non-f32 base tensors; NULL otherwise */
+    float *frozen;          /* LoRA mode: widened non-f32 base tensors; NULL otherwise */
 
     /* views */
-    float *embed, *lm_head, *final_norm;    /* [V, d], [V, d] (== embed when tied), [d] */
+    float *embed, *lm_head, *final_norm;       /* [V, d], [V, d] (== embed when tied), [d] */
     float *d_embed, *d_lm_head, *d_final_norm; /* grads or NULL */
-    tlayer *w;    /* [L] */
-    tlayer *dw;   /* [L] (all NULL in LoRA mode) */
-    tlora *lora;  /* [L * ECO_LORA__COUNT] */
+    tlayer *w;                                 /* [L] */
+    tlayer *dw;                                /* [L] (all NULL in LoRA mode) */
+    tlora *lora;                               /* [L * ECO_LORA__COUNT] */
 
     float *cos_tab; /* [max_seq, hd/2] */
     float *sin_tab;
@@ -125,8 +125,9 @@ struct eco_train_model {
      * loss (eco_train_distill_dlogits) instead of plain cross-entropy */
     bool distill_on;
     float distill_weight, distill_temp;
-    float *distill_soft; /* [max_batch·max_seq, V] averaged softened teacher probabilities; NULL until first use */
-    double *distill_kl;  /* [max_batch·max_seq] per-position KL(teacher ‖ student) */
+    float *
+        distill_soft; /* [max_batch·max_seq, V] averaged softened teacher probabilities; NULL until first use */
+    double *distill_kl; /* [max_batch·max_seq] per-position KL(teacher ‖ student) */
 
     eco_train_state state;
 };

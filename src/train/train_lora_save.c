@@ -29,7 +29,8 @@ static void base_name(const char *given, char *out, size_t out_size) {
         return;
     }
     json_decref(g);
-    char *real = realpath(given, NULL); /* "data/models/eco-tiny/", "." and ".." name a folder too */
+    char *real =
+        realpath(given, NULL); /* "data/models/eco-tiny/", "." and ".." name a folder too */
     const char *slash = real ? strrchr(real, '/') : NULL;
     if (slash && slash[1] && strlen(slash + 1) < out_size) snprintf(out, out_size, "%s", slash + 1);
     free(real);
@@ -38,7 +39,8 @@ static void base_name(const char *given, char *out, size_t out_size) {
 eco_status eco_train_save_lora(eco_train_model *m, const char *dir) {
     if (!m || !dir) return eco_error(ECO_STATUS_EINVAL, "train save: NULL argument");
     if (m->opt.mode != ECO_TRAIN_MODE_LORA)
-        return eco_error(ECO_STATUS_EINVAL, "train save: %s: a full fine-tuning run has no adapter", dir);
+        return eco_error(ECO_STATUS_EINVAL, "train save: %s: a full fine-tuning run has no adapter",
+                         dir);
     const size_t n = (size_t)m->cfg.n_layers * ECO_LORA__COUNT;
     eco_lora_module *mods = eco_calloc_array(n, sizeof *mods);
     eco_tensor *ts = eco_calloc_array(2 * n, sizeof *ts);
@@ -67,7 +69,8 @@ eco_status eco_train_save_lora(eco_train_model *m, const char *dir) {
         mods[i].scale = lo->scale;
     }
     eco_peft_config pc = m->opt.lora;
-    base_name(m->opt.lora.base_model_name_or_path, pc.base_model_name_or_path, sizeof pc.base_model_name_or_path);
+    base_name(m->opt.lora.base_model_name_or_path, pc.base_model_name_or_path,
+              sizeof pc.base_model_name_or_path);
     eco_status st = eco_lora_adapter_save(dir, &pc, mods, m->cfg.n_layers);
     free(mods);
     free(ts);

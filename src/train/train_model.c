@@ -79,12 +79,15 @@ static eco_status find_tensor(const eco_weights *w, const char *dir, const spec 
     if (t->dtype != ECO_DTYPE_F32 && t->dtype != ECO_DTYPE_BF16 && t->dtype != ECO_DTYPE_F16)
         return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': dtype %s, expected F32, BF16 or F16",
                          dir, s->name, eco_dtype_name(t->dtype));
-    if (t->ndim != s->ndim || t->shape[0] != s->shape[0] || (s->ndim == 2 && t->shape[1] != s->shape[1]))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': shape does not match the config (expected [%lld%s%lld])",
+    if (t->ndim != s->ndim || t->shape[0] != s->shape[0] ||
+        (s->ndim == 2 && t->shape[1] != s->shape[1]))
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: tensor '%s': shape does not match the config (expected [%lld%s%lld])",
                          dir, s->name, (long long)s->shape[0], s->ndim == 2 ? ", " : "",
                          s->ndim == 2 ? (long long)s->shape[1] : 0LL);
     if ((uintptr_t)t->data % eco_dtype_size(t->dtype) != 0)
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: tensor '%s': data not aligned", dir, s->name);
+        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: tensor '%s': data not aligned", dir,
+                         s->name);
     *out = t;
     return ECO_STATUS_OK;
 }
@@ -92,20 +95,34 @@ static eco_status find_tensor(const eco_weights *w, const char *dir, const spec 
 /* The pointer of tlayer t that holds the tensor of role r. */
 static float **tlayer_field(tlayer *t, eco_layer_tensor_role r) {
     switch (r) {
-    case ECO_LAYER_ATTN_NORM: return &t->attn_norm;
-    case ECO_LAYER_WQ: return &t->wq;
-    case ECO_LAYER_WK: return &t->wk;
-    case ECO_LAYER_WV: return &t->wv;
-    case ECO_LAYER_BQ: return &t->bq;
-    case ECO_LAYER_BK: return &t->bk;
-    case ECO_LAYER_BV: return &t->bv;
-    case ECO_LAYER_WO: return &t->wo;
-    case ECO_LAYER_BO: return &t->bo;
-    case ECO_LAYER_FFN_NORM: return &t->ffn_norm;
-    case ECO_LAYER_WG: return &t->wg;
-    case ECO_LAYER_WU: return &t->wu;
-    case ECO_LAYER_WD: return &t->wd;
-    case ECO_LAYER_TENSOR__COUNT: break;
+        case ECO_LAYER_ATTN_NORM:
+            return &t->attn_norm;
+        case ECO_LAYER_WQ:
+            return &t->wq;
+        case ECO_LAYER_WK:
+            return &t->wk;
+        case ECO_LAYER_WV:
+            return &t->wv;
+        case ECO_LAYER_BQ:
+            return &t->bq;
+        case ECO_LAYER_BK:
+            return &t->bk;
+        case ECO_LAYER_BV:
+            return &t->bv;
+        case ECO_LAYER_WO:
+            return &t->wo;
+        case ECO_LAYER_BO:
+            return &t->bo;
+        case ECO_LAYER_FFN_NORM:
+            return &t->ffn_norm;
+        case ECO_LAYER_WG:
+            return &t->wg;
+        case ECO_LAYER_WU:
+            return &t->wu;
+        case ECO_LAYER_WD:
+            return &t->wd;
+        case ECO_LAYER_TENSOR__COUNT:
+            break;
     }
     return NULL;
 }
@@ -154,7 +171,8 @@ typedef struct carver {
 
 static float *carve(carver *cv, size_t a, size_t b) {
     size_t n;
-    if (!eco_mul_ok(a, b, &n) || n > SIZE_MAX / 8 || !eco_add_ok(cv->used, round_up(n), &cv->used)) {
+    if (!eco_mul_ok(a, b, &n) || n > SIZE_MAX / 8 ||
+        !eco_add_ok(cv->used, round_up(n), &cv->used)) {
         cv->overflow = true;
         return NULL;
     }
@@ -163,9 +181,11 @@ static float *carve(carver *cv, size_t a, size_t b) {
 
 static void carve_acts(eco_train_model *m, carver *cv) {
     const eco_model_config *c = &m->cfg;
-    const size_t L = (size_t)c->n_layers, d = (size_t)c->hidden_size, f = (size_t)c->intermediate_size;
+    const size_t L = (size_t)c->n_layers, d = (size_t)c->hidden_size,
+                 f = (size_t)c->intermediate_size;
     const size_t V = (size_t)c->vocab_size, H = (size_t)c->n_heads;
-    const size_t qd = (size_t)(c->n_heads * c->head_dim), kvd = (size_t)(c->n_kv_heads * c->head_dim);
+    const size_t qd = (size_t)(c->n_heads * c->head_dim),
+                 kvd = (size_t)(c->n_kv_heads * c->head_dim);
     const size_t B = (size_t)m->opt.max_batch, T = (size_t)m->opt.max_seq, N = B * T;
     tacts *a = &m->a;
     a->res = carve(cv, (L + 1) * N, d);
@@ -209,13 +229,16 @@ static void carve_acts(eco_train_model *m, carver *cv) {
     a->dscores = carve(cv, (size_t)m->scratch_threads, T * T);
 }
 
-eco_status eco_train_model_create(const char *dir, const eco_train_options *opt, eco_train_model **out) {
+eco_status eco_train_model_create(const char *dir, const eco_train_options *opt,
+                                  eco_train_model **out) {
     if (!dir || !opt || !out) return eco_error(ECO_STATUS_EINVAL, "train: NULL argument");
     *out = NULL;
     eco_status dst = eco_path_require_dir(dir, ECO_MODEL_DIR_EXPECTED);
     if (dst != ECO_STATUS_OK) return dst;
-    if (opt->max_batch <= 0 || opt->max_seq <= 0 || opt->max_batch > INT32_MAX || opt->max_seq > INT32_MAX)
-        return eco_error(ECO_STATUS_EINVAL, "train: batch %lld × sequence %lld: both must be positive",
+    if (opt->max_batch <= 0 || opt->max_seq <= 0 || opt->max_batch > INT32_MAX ||
+        opt->max_seq > INT32_MAX)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "train: batch %lld × sequence %lld: both must be positive",
                          (long long)opt->max_batch, (long long)opt->max_seq);
     if (opt->mode != ECO_TRAIN_MODE_FULL && opt->mode != ECO_TRAIN_MODE_LORA)
         return eco_error(ECO_STATUS_EINVAL, "train: unknown mode %d", (int)opt->mode);
@@ -224,9 +247,11 @@ eco_status eco_train_model_create(const char *dir, const eco_train_options *opt,
         bool any = false;
         for (int t = 0; t < ECO_LORA__COUNT; t++) any = any || pc->targets[t];
         if (!any) return eco_error(ECO_STATUS_EINVAL, "train: LoRA with no target modules");
-        if (pc->r <= 0) return eco_error(ECO_STATUS_EINVAL, "train: LoRA rank %lld", (long long)pc->r);
+        if (pc->r <= 0)
+            return eco_error(ECO_STATUS_EINVAL, "train: LoRA rank %lld", (long long)pc->r);
         if (!(pc->lora_dropout >= 0 && pc->lora_dropout < 1))
-            return eco_error(ECO_STATUS_EINVAL, "train: lora_dropout %g outside [0, 1)", pc->lora_dropout);
+            return eco_error(ECO_STATUS_EINVAL, "train: lora_dropout %g outside [0, 1)",
+                             pc->lora_dropout);
     }
     eco_train_model *m = calloc(1, sizeof *m);
     if (!m) return eco_error(ECO_STATUS_ENOMEM, "train: out of memory");
@@ -257,7 +282,8 @@ eco_status eco_train_model_create(const char *dir, const eco_train_options *opt,
                 eco_peft_module_rank_alpha(&opt->lora, l, (eco_lora_target)t, &lo->r, &alpha);
                 if (lo->r <= 0 || lo->r > INT32_MAX) {
                     st = eco_error(ECO_STATUS_EINVAL, "train: LoRA rank %lld for layer %lld %s",
-                                   (long long)lo->r, (long long)l, eco_lora_target_name((eco_lora_target)t));
+                                   (long long)lo->r, (long long)l,
+                                   eco_lora_target_name((eco_lora_target)t));
                     goto fail;
                 }
                 lo->on = true;

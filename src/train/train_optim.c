@@ -33,7 +33,8 @@ eco_adamw_config eco_adamw_config_default(void) {
 double eco_train_lr_at(const eco_adamw_config *cfg, int64_t step) {
     if (step < cfg->warmup_steps) return cfg->lr * (double)(step + 1) / (double)cfg->warmup_steps;
     if (cfg->total_steps <= cfg->warmup_steps) return cfg->lr;
-    double progress = (double)(step - cfg->warmup_steps) / (double)(cfg->total_steps - cfg->warmup_steps);
+    double progress =
+        (double)(step - cfg->warmup_steps) / (double)(cfg->total_steps - cfg->warmup_steps);
     if (progress > 1.0) progress = 1.0;
     const double coeff = 0.5 * (1.0 + cos(M_PI * progress));
     return cfg->lr * (cfg->min_lr_ratio + (1.0 - cfg->min_lr_ratio) * coeff);
@@ -60,16 +61,20 @@ double eco_train_grad_norm(eco_train_model *m) {
     return sqrt(total);
 }
 
-eco_status eco_train_step(eco_train_model *m, const eco_adamw_config *cfg, double *grad_norm, double *lr_out) {
+eco_status eco_train_step(eco_train_model *m, const eco_adamw_config *cfg, double *grad_norm,
+                          double *lr_out) {
     if (!m || !cfg) return eco_error(ECO_STATUS_EINVAL, "train step: NULL argument");
-    if (!(cfg->lr >= 0) || !(cfg->beta1 >= 0 && cfg->beta1 < 1) || !(cfg->beta2 >= 0 && cfg->beta2 < 1) ||
-        !(cfg->eps > 0) || !(cfg->weight_decay >= 0) || cfg->warmup_steps < 0)
-        return eco_error(ECO_STATUS_EINVAL, "train step: invalid AdamW settings (lr %g, betas %g/%g, eps %g, wd %g)",
+    if (!(cfg->lr >= 0) || !(cfg->beta1 >= 0 && cfg->beta1 < 1) ||
+        !(cfg->beta2 >= 0 && cfg->beta2 < 1) || !(cfg->eps > 0) || !(cfg->weight_decay >= 0) ||
+        cfg->warmup_steps < 0)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "train step: invalid AdamW settings (lr %g, betas %g/%g, eps %g, wd %g)",
                          cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, cfg->weight_decay);
     const double norm = eco_train_grad_norm(m);
     if (grad_norm) *grad_norm = norm;
     if (!isfinite(norm))
-        return eco_error(ECO_STATUS_ERANGE, "train step %lld: gradient norm is not finite", (long long)m->state.step);
+        return eco_error(ECO_STATUS_ERANGE, "train step %lld: gradient norm is not finite",
+                         (long long)m->state.step);
     if (cfg->grad_clip > 0) {
         const double coef = cfg->grad_clip / (norm + 1e-6);
         if (coef < 1.0) {

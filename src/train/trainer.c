@@ -46,7 +46,8 @@ void eco_trainer_options_init(eco_trainer_options *o) {
 eco_status eco_train_load_lora(eco_train_model *m, const char *dir) {
     if (!m || !dir) return eco_error(ECO_STATUS_EINVAL, "load adapter: NULL argument");
     if (m->opt.mode != ECO_TRAIN_MODE_LORA)
-        return eco_error(ECO_STATUS_EINVAL, "load adapter: %s: the training model is not in LoRA mode", dir);
+        return eco_error(ECO_STATUS_EINVAL,
+                         "load adapter: %s: the training model is not in LoRA mode", dir);
     eco_lora_adapter *a;
     eco_status st = eco_lora_adapter_load(dir, &m->cfg, &a);
     if (st) return st;
@@ -57,11 +58,12 @@ eco_status eco_train_load_lora(eco_train_model *m, const char *dir) {
             if (!lo->on && !mod->A) continue;
             if (!lo->on || !mod->A || !mod->B || mod->r != lo->r || mod->A->shape[1] != lo->in ||
                 mod->B->shape[0] != lo->out) {
-                st = eco_error(ECO_STATUS_EFORMAT,
-                               "%s: layer %lld %s: adapter module does not match the training model's "
-                               "(rank %lld vs %lld)",
-                               dir, (long long)l, eco_lora_target_name((eco_lora_target)t), (long long)mod->r,
-                               (long long)lo->r);
+                st = eco_error(
+                    ECO_STATUS_EFORMAT,
+                    "%s: layer %lld %s: adapter module does not match the training model's "
+                    "(rank %lld vs %lld)",
+                    dir, (long long)l, eco_lora_target_name((eco_lora_target)t), (long long)mod->r,
+                    (long long)lo->r);
                 break;
             }
             eco_to_f32(lo->A, mod->A->data, mod->A->dtype, (size_t)(lo->r * lo->in));
@@ -104,27 +106,29 @@ static eco_status copy_file(const char *from, const char *to) {
 static json_t *jreal(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 /* The run's identity: everything that decides the bytes a run produces, except threads. */
-static json_t *run_json(const eco_trainer_options *o, const char *base_hex, const eco_data_corpus *c,
-                        const eco_data_tokens *tok, const char *recipe_hex) {
-    json_t *hyper = json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:s}", "steps",
-                              (json_int_t)o->steps, "batch", (json_int_t)o->batch, "seq", (json_int_t)o->seq,
-                              "accum", (json_int_t)o->accum, "lr", o->lr, "min_lr_ratio", o->min_lr_ratio,
-                              "weight_decay", o->weight_decay, "clip", o->grad_clip, "beta1", o->beta1, "beta2",
-                              o->beta2, "eps", o->eps, "warmup", (json_int_t)o->warmup, "seed",
-                              (json_int_t)o->seed, "pack",
-                              o->pack == ECO_DATA_PACK_WHOLE    ? "whole"
-                              : o->pack == ECO_DATA_PACK_STREAM ? "stream"
-                                                                : "auto");
+static json_t *run_json(const eco_trainer_options *o, const char *base_hex,
+                        const eco_data_corpus *c, const eco_data_tokens *tok,
+                        const char *recipe_hex) {
+    json_t *hyper = json_pack(
+        "{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:s}", "steps",
+        (json_int_t)o->steps, "batch", (json_int_t)o->batch, "seq", (json_int_t)o->seq, "accum",
+        (json_int_t)o->accum, "lr", o->lr, "min_lr_ratio", o->min_lr_ratio, "weight_decay",
+        o->weight_decay, "clip", o->grad_clip, "beta1", o->beta1, "beta2", o->beta2, "eps", o->eps,
+        "warmup", (json_int_t)o->warmup, "seed", (json_int_t)o->seed, "pack",
+        o->pack == ECO_DATA_PACK_WHOLE    ? "whole"
+        : o->pack == ECO_DATA_PACK_STREAM ? "stream"
+                                          : "auto");
     if (hyper && o->doc_mask && json_object_set_new(hyper, "doc_mask", json_true())) {
         json_decref(hyper);
         return NULL;
     }
-    json_t *run = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:I, s:I, s:I}, s:o}", "mode",
-                            o->mode == ECO_TRAIN_MODE_LORA ? "lora" : "full", "base", "path", o->model_dir,
-                            "model_sha256", base_hex, "data", "path", o->data_path, "sha256", c->sha256_hex,
-                            "kind", c->kind == ECO_DATA_KIND_TEXT ? "text" : "prompt_completion", "records",
-                            (json_int_t)c->n_records, "tokens", (json_int_t)tok->n_tokens, "targets",
-                            (json_int_t)tok->n_targets, "hyper", hyper);
+    json_t *run =
+        json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:I, s:I, s:I}, s:o}", "mode",
+                  o->mode == ECO_TRAIN_MODE_LORA ? "lora" : "full", "base", "path", o->model_dir,
+                  "model_sha256", base_hex, "data", "path", o->data_path, "sha256", c->sha256_hex,
+                  "kind", c->kind == ECO_DATA_KIND_TEXT ? "text" : "prompt_completion", "records",
+                  (json_int_t)c->n_records, "tokens", (json_int_t)tok->n_tokens, "targets",
+                  (json_int_t)tok->n_targets, "hyper", hyper);
     if (!run) return NULL;
     if (o->mode == ECO_TRAIN_MODE_LORA) {
         char *pc;
@@ -156,7 +160,8 @@ static json_t *run_json(const eco_trainer_options *o, const char *base_hex, cons
 }
 
 /* Names the first place two JSON values differ ("hyper.lr"), into buf. */
-static bool json_first_diff(const json_t *a, const json_t *b, const char *prefix, char *buf, size_t n) {
+static bool json_first_diff(const json_t *a, const json_t *b, const char *prefix, char *buf,
+                            size_t n) {
     if (json_is_object(a) && json_is_object(b)) {
         const char *k;
         json_t *va;
@@ -190,14 +195,26 @@ static eco_status check_options(const eco_trainer_options *o) {
     if (!o->data_path) return eco_error(ECO_STATUS_EINVAL, "train: no data file");
     if (!o->out_dir && !(o->mode == ECO_TRAIN_MODE_LORA && o->adapter_out))
         return eco_error(ECO_STATUS_EINVAL, "train: no output folder");
-    if (o->steps < 1) return eco_error(ECO_STATUS_EINVAL, "train: steps %lld < 1", (long long)o->steps);
-    if (o->batch < 1 || o->batch > 65536) return eco_error(ECO_STATUS_EINVAL, "train: batch %lld outside [1, 65536]", (long long)o->batch);
-    if (o->seq < 1 || o->seq > 1 << 20) return eco_error(ECO_STATUS_EINVAL, "train: seq %lld outside [1, 1048576]", (long long)o->seq);
-    if (o->accum < 1 || o->accum > 65536) return eco_error(ECO_STATUS_EINVAL, "train: accum %lld outside [1, 65536]", (long long)o->accum);
-    if (!(o->lr > 0) || !isfinite(o->lr)) return eco_error(ECO_STATUS_EINVAL, "train: lr %g is not a positive number", o->lr);
-    if (!(o->weight_decay >= 0) || !isfinite(o->weight_decay)) return eco_error(ECO_STATUS_EINVAL, "train: weight decay %g < 0", o->weight_decay);
-    if (!(o->min_lr_ratio >= 0 && o->min_lr_ratio <= 1)) return eco_error(ECO_STATUS_EINVAL, "train: min_lr_ratio %g outside [0, 1]", o->min_lr_ratio);
-    if (o->warmup < 0) return eco_error(ECO_STATUS_EINVAL, "train: warmup %lld < 0", (long long)o->warmup);
+    if (o->steps < 1)
+        return eco_error(ECO_STATUS_EINVAL, "train: steps %lld < 1", (long long)o->steps);
+    if (o->batch < 1 || o->batch > 65536)
+        return eco_error(ECO_STATUS_EINVAL, "train: batch %lld outside [1, 65536]",
+                         (long long)o->batch);
+    if (o->seq < 1 || o->seq > 1 << 20)
+        return eco_error(ECO_STATUS_EINVAL, "train: seq %lld outside [1, 1048576]",
+                         (long long)o->seq);
+    if (o->accum < 1 || o->accum > 65536)
+        return eco_error(ECO_STATUS_EINVAL, "train: accum %lld outside [1, 65536]",
+                         (long long)o->accum);
+    if (!(o->lr > 0) || !isfinite(o->lr))
+        return eco_error(ECO_STATUS_EINVAL, "train: lr %g is not a positive number", o->lr);
+    if (!(o->weight_decay >= 0) || !isfinite(o->weight_decay))
+        return eco_error(ECO_STATUS_EINVAL, "train: weight decay %g < 0", o->weight_decay);
+    if (!(o->min_lr_ratio >= 0 && o->min_lr_ratio <= 1))
+        return eco_error(ECO_STATUS_EINVAL, "train: min_lr_ratio %g outside [0, 1]",
+                         o->min_lr_ratio);
+    if (o->warmup < 0)
+        return eco_error(ECO_STATUS_EINVAL, "train: warmup %lld < 0", (long long)o->warmup);
     if (o->checkpoint_every < 0) return eco_error(ECO_STATUS_EINVAL, "train: checkpoint_every < 0");
     if (isnan(o->grad_clip)) return eco_error(ECO_STATUS_EINVAL, "train: clip is NaN");
     return ECO_STATUS_OK;
@@ -208,37 +225,46 @@ static eco_status check_options(const eco_trainer_options *o) {
 /* The explanation of a batch with no target token (step 0: the first batch; < 0: every
  * batch), into the last error: how many examples the rows cut and lose, and the --seq that
  * would do. */
-static eco_status no_target_error(const char *cmd, const eco_data_loader *l, int64_t seq, int64_t max_pos,
-                                  int64_t step) {
+static eco_status no_target_error(const char *cmd, const eco_data_loader *l, int64_t seq,
+                                  int64_t max_pos, int64_t step) {
     eco_data_fit f;
     eco_data_loader_fit(l, &f);
     char where[64];
-    if (step > 0) snprintf(where, sizeof where, "the batch of step %lld", (long long)step);
-    else snprintf(where, sizeof where, step == 0 ? "the first batch" : "every batch");
+    if (step > 0)
+        snprintf(where, sizeof where, "the batch of step %lld", (long long)step);
+    else
+        snprintf(where, sizeof where, step == 0 ? "the first batch" : "every batch");
     if (eco_data_loader_pack(l) != ECO_DATA_PACK_WHOLE || f.n_lost == 0)
-        return eco_error(ECO_STATUS_EINVAL, "%s: %s has no target token (its rows hold only prompt or padding)", cmd,
+        return eco_error(ECO_STATUS_EINVAL,
+                         "%s: %s has no target token (its rows hold only prompt or padding)", cmd,
                          where);
     char ctx[160] = "";
     if (f.seq_keep > max_pos)
-        snprintf(ctx, sizeof ctx, ", more than the model's context of %lld (max_position_embeddings): shorten the prompts",
+        snprintf(ctx, sizeof ctx,
+                 ", more than the model's context of %lld (max_position_embeddings): shorten the "
+                 "prompts",
                  (long long)max_pos);
-    return eco_error(ECO_STATUS_EINVAL,
-                     "%s: %s has no target token: at --seq %lld, %lld of %lld examples are cut (longer than %lld "
-                     "tokens) and %lld of them lose every target; --seq %lld keeps a target in every example%s "
-                     "(--seq %lld fits every example whole)",
-                     cmd, where, (long long)seq, (long long)f.n_cut, (long long)f.n_examples, (long long)seq + 1,
-                     (long long)f.n_lost, (long long)f.seq_keep, ctx, (long long)f.seq_whole);
+    return eco_error(
+        ECO_STATUS_EINVAL,
+        "%s: %s has no target token: at --seq %lld, %lld of %lld examples are cut (longer than "
+        "%lld "
+        "tokens) and %lld of them lose every target; --seq %lld keeps a target in every example%s "
+        "(--seq %lld fits every example whole)",
+        cmd, where, (long long)seq, (long long)f.n_cut, (long long)f.n_examples, (long long)seq + 1,
+        (long long)f.n_lost, (long long)f.seq_keep, ctx, (long long)f.seq_whole);
 }
 
 /* Before the first step: refuses a corpus that no row can train on, warns when more than
  * 10% of the examples lose every target to the row length. */
-static eco_status check_targets(const char *cmd, const eco_data_loader *l, int64_t seq, int64_t max_pos) {
+static eco_status check_targets(const char *cmd, const eco_data_loader *l, int64_t seq,
+                                int64_t max_pos) {
     eco_data_fit f;
     eco_data_loader_fit(l, &f);
     if (f.n_examples == 0 || (f.n_lost > 0 && f.n_lost == f.n_examples))
         return no_target_error(cmd, l, seq, max_pos, -1);
     if (f.n_lost * 10 > f.n_examples)
-        ECO_WARN("%s: at --seq %lld, %lld of %lld examples (%.0f%%) lose every target (their prompt fills the row); "
+        ECO_WARN("%s: at --seq %lld, %lld of %lld examples (%.0f%%) lose every target (their "
+                 "prompt fills the row); "
                  "--seq %lld keeps a target in every example",
                  cmd, (long long)seq, (long long)f.n_lost, (long long)f.n_examples,
                  100.0 * (double)f.n_lost / (double)f.n_examples, (long long)f.seq_keep);
@@ -283,8 +309,9 @@ static void run_free(run_ctx *c) {
 static eco_status save_checkpoint(run_ctx *c, double last_loss) {
     eco_status st = eco_train_checkpoint_save(c->model, c->ckpt_path);
     if (st) return st;
-    json_t *j = json_pack("{s:O, s:I, s:o}", "run", c->run, "step", (json_int_t)eco_train_model_state(c->model)->step,
-                          "loss", jreal(last_loss));
+    json_t *j =
+        json_pack("{s:O, s:I, s:o}", "run", c->run, "step",
+                  (json_int_t)eco_train_model_state(c->model)->step, "loss", jreal(last_loss));
     if (!j) return eco_error(ECO_STATUS_ENOMEM, "checkpoint.json: out of memory");
     st = eco_json_write_canonical_file(c->ckpt_json_path, j);
     json_decref(j);
@@ -292,7 +319,8 @@ static eco_status save_checkpoint(run_ctx *c, double last_loss) {
 }
 
 /* Restores a checkpoint when asked and present; *last_loss from checkpoint.json. */
-static eco_status maybe_resume(run_ctx *c, const eco_trainer_options *o, bool *resumed, double *last_loss) {
+static eco_status maybe_resume(run_ctx *c, const eco_trainer_options *o, bool *resumed,
+                               double *last_loss) {
     *resumed = false;
     FILE *f = fopen(c->ckpt_path, "rb");
     if (!f) {
@@ -312,14 +340,15 @@ static eco_status maybe_resume(run_ctx *c, const eco_trainer_options *o, bool *r
     json_t *run = json_object_get(j, "run");
     if (!run || json_first_diff(c->run, run, "", where, sizeof where)) {
         json_decref(j);
-        return eco_error(ECO_STATUS_EINVAL, "resume: %s belongs to another run ('%s' differs)", c->ckpt_json_path,
-                         run ? where : "run");
+        return eco_error(ECO_STATUS_EINVAL, "resume: %s belongs to another run ('%s' differs)",
+                         c->ckpt_json_path, run ? where : "run");
     }
     json_t *jstep = json_object_get(j, "step"), *jloss = json_object_get(j, "loss");
     st = eco_train_checkpoint_load(c->model, c->ckpt_path);
     if (!st) {
         eco_train_state *s = eco_train_model_state(c->model);
-        *last_loss = (json_is_integer(jstep) && json_integer_value(jstep) == s->step && json_is_number(jloss))
+        *last_loss = (json_is_integer(jstep) && json_integer_value(jstep) == s->step &&
+                      json_is_number(jloss))
                          ? json_number_value(jloss)
                          : NAN;
         st = eco_data_loader_seek(c->loader, pos_decode(s->data_position));
@@ -358,14 +387,17 @@ static bool work_inside_output(const char *out, const char *work) {
         char *slash = strrchr(p, '/');
         if (!slash) break;
         snprintf(below, n + 1, "%s", slash + 1);
-        if (slash == p) slash[1] = '\0';
-        else *slash = '\0';
+        if (slash == p)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
     }
     const char *in[1] = {p};
     bool inside = eco_output_check(out, in, 1, ECO_WORK_DIR, ECO_OUTPUT_FORCE) != ECO_STATUS_OK;
     if (inside && strcmp(below, ECO_WORK_DIR) == 0) {
         struct stat a, b;
-        if (stat(p, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) inside = false;
+        if (stat(p, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+            inside = false;
     }
     free(p);
     free(below);
@@ -373,7 +405,8 @@ static bool work_inside_output(const char *out, const char *work) {
     return inside;
 }
 
-eco_status eco_trainer_output_check(const eco_trainer_options *o, const char *const *inputs, size_t n_inputs) {
+eco_status eco_trainer_output_check(const eco_trainer_options *o, const char *const *inputs,
+                                    size_t n_inputs) {
     if (!o || !output_dir(o)) return eco_error(ECO_STATUS_EINVAL, "train: no output folder");
     char *work = work_dir(o), *ckpt = work ? eco_path_join(work, "checkpoint.safetensors") : NULL;
     const char **all = eco_calloc_array(n_inputs + 1, sizeof *all);
@@ -389,12 +422,17 @@ eco_status eco_trainer_output_check(const eco_trainer_options *o, const char *co
         for (size_t i = 0; i < n_inputs; i++) all[i + 1] = inputs[i];
         st = eco_output_check(output_dir(o), all, n_inputs + 1, ECO_WORK_DIR,
                               o->force || have_ckpt ? ECO_OUTPUT_FORCE : 0);
-        if (st && o->resume && !have_ckpt) st = eco_error_wrap(st, "--resume: no checkpoint at %s", ckpt);
+        if (st && o->resume && !have_ckpt)
+            st = eco_error_wrap(st, "--resume: no checkpoint at %s", ckpt);
     }
     /* A working folder inside the output folder must be its .work: the rest is replaced. */
-    if (!st && o->work_dir && eco_path_is_dir(output_dir(o)) && work_inside_output(output_dir(o), o->work_dir))
-        st = eco_error(ECO_STATUS_EINVAL, "train: working folder %s lies in the output folder %s: use %s/%s or a folder "
-                       "outside it", o->work_dir, output_dir(o), output_dir(o), ECO_WORK_DIR);
+    if (!st && o->work_dir && eco_path_is_dir(output_dir(o)) &&
+        work_inside_output(output_dir(o), o->work_dir))
+        st = eco_error(
+            ECO_STATUS_EINVAL,
+            "train: working folder %s lies in the output folder %s: use %s/%s or a folder "
+            "outside it",
+            o->work_dir, output_dir(o), output_dir(o), ECO_WORK_DIR);
     free(all);
     free(work);
     free(ckpt);
@@ -412,7 +450,8 @@ static eco_status finish(run_ctx *c, const eco_trainer_options *o, double final_
     if (st) return st;
     if (o->mode == ECO_TRAIN_MODE_FULL) {
         if ((st = eco_train_save_model(c->model, od.tmp))) goto fail;
-        char *from = eco_path_join(o->model_dir, "tokenizer.json"), *to = eco_path_join(od.tmp, "tokenizer.json");
+        char *from = eco_path_join(o->model_dir, "tokenizer.json"),
+             *to = eco_path_join(od.tmp, "tokenizer.json");
         st = (!from || !to) ? eco_error(ECO_STATUS_ENOMEM, "out of memory") : copy_file(from, to);
         free(from);
         free(to);
@@ -420,16 +459,18 @@ static eco_status finish(run_ctx *c, const eco_trainer_options *o, double final_
     } else {
         if ((st = eco_train_save_lora(c->model, od.tmp))) goto fail;
     }
-    json_t *j = json_pack("{s:s, s:s, s:O, s:i, s:I, s:o, s:I}", "tool", "ecology", "version", ECO_VERSION, "run", c->run,
-                          "threads", eco_get_threads(), "steps_done",
-                          (json_int_t)eco_train_model_state(c->model)->step, "final_loss", jreal(final_loss),
-                          "trainable_floats", (json_int_t)eco_train_num_floats(c->model));
+    json_t *j = json_pack("{s:s, s:s, s:O, s:i, s:I, s:o, s:I}", "tool", "ecology", "version",
+                          ECO_VERSION, "run", c->run, "threads", eco_get_threads(), "steps_done",
+                          (json_int_t)eco_train_model_state(c->model)->step, "final_loss",
+                          jreal(final_loss), "trainable_floats",
+                          (json_int_t)eco_train_num_floats(c->model));
     if (!j) {
         st = eco_error(ECO_STATUS_ENOMEM, "training.json: out of memory");
         goto fail;
     }
     char *path = eco_path_join(od.tmp, "training.json");
-    st = path ? eco_json_write_canonical_file(path, j) : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    st = path ? eco_json_write_canonical_file(path, j)
+              : eco_error(ECO_STATUS_ENOMEM, "out of memory");
     free(path);
     json_decref(j);
     if (st) goto fail;
@@ -445,7 +486,8 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     if (st) return st;
     eco_trainer_options o = *opt;
     if (o.mode == ECO_TRAIN_MODE_LORA && !o.lora.base_model_name_or_path[0])
-        snprintf(o.lora.base_model_name_or_path, sizeof o.lora.base_model_name_or_path, "%s", o.model_dir);
+        snprintf(o.lora.base_model_name_or_path, sizeof o.lora.base_model_name_or_path, "%s",
+                 o.model_dir);
     if (o.threads > 0) eco_set_threads(o.threads);
 
     eco_trainer_result r;
@@ -470,7 +512,8 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
 
     eco_model_config base_cfg;
     if ((st = eco_config_load(o.model_dir, &base_cfg))) goto done;
-    if ((st = eco_config_check_context(&base_cfg, o.seq, "train: --seq %lld", (long long)o.seq))) goto done;
+    if ((st = eco_config_check_context(&base_cfg, o.seq, "train: --seq %lld", (long long)o.seq)))
+        goto done;
 
     eco_train_options to;
     memset(&to, 0, sizeof to);
@@ -481,13 +524,20 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     to.max_seq = o.seq;
     if ((st = eco_train_model_create(o.model_dir, &to, &c.model))) goto done;
     const eco_model_config *cfg = eco_train_model_config(c.model);
-    if (cfg->n_eos < 1 || cfg->eos_token_ids[0] < 0 || cfg->eos_token_ids[0] >= eco_tokenizer_vocab_size(c.tok)) {
-        st = eco_error(ECO_STATUS_EINVAL, "train: %s: config.json has no usable eos_token_id", o.model_dir);
+    if (cfg->n_eos < 1 || cfg->eos_token_ids[0] < 0 ||
+        cfg->eos_token_ids[0] >= eco_tokenizer_vocab_size(c.tok)) {
+        st = eco_error(ECO_STATUS_EINVAL, "train: %s: config.json has no usable eos_token_id",
+                       o.model_dir);
         goto done;
     }
     int32_t eos = (int32_t)cfg->eos_token_ids[0];
     if ((st = eco_data_tokenize(c.corpus, c.tok, eos, &c.tokens))) goto done;
-    eco_data_loader_options lo = {.batch = o.batch, .seq = o.seq, .seed = o.seed, .shuffle = true, .pack = o.pack, .pad_id = eos};
+    eco_data_loader_options lo = {.batch = o.batch,
+                                  .seq = o.seq,
+                                  .seed = o.seed,
+                                  .shuffle = true,
+                                  .pack = o.pack,
+                                  .pad_id = eos};
     if ((st = eco_data_loader_create(c.tokens, &lo, &c.loader))) goto done;
     if ((st = check_targets("train", c.loader, o.seq, cfg->max_position_embeddings))) goto done;
     int64_t end = o.steps;
@@ -497,7 +547,8 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
         int64_t empty;
         if ((st = eco_data_loader_find_empty(c.loader, end * o.accum, &empty))) goto done;
         if (empty >= 0) {
-            st = no_target_error("train", c.loader, o.seq, cfg->max_position_embeddings, 1 + empty / o.accum);
+            st = no_target_error("train", c.loader, o.seq, cfg->max_position_embeddings,
+                                 1 + empty / o.accum);
             goto done;
         }
     }
@@ -510,8 +561,8 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     c.run = run_json(&o, r.base_sha256, c.corpus, c.tokens, o.recipe_path ? recipe_hex : NULL);
     c.ckpt_path = eco_path_join(ckdir, "checkpoint.safetensors");
     c.ckpt_json_path = eco_path_join(ckdir, "checkpoint.json");
-    if (!c.inputs || !c.targets || !c.mask || (o.doc_mask && !c.positions) || !c.run || !c.ckpt_path ||
-        !c.ckpt_json_path) {
+    if (!c.inputs || !c.targets || !c.mask || (o.doc_mask && !c.positions) || !c.run ||
+        !c.ckpt_path || !c.ckpt_json_path) {
         st = eco_error(ECO_STATUS_ENOMEM, "train: out of memory");
         goto done;
     }
@@ -541,8 +592,11 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     char label[128];
     eco_progress prog;
     if (o.progress) {
-        snprintf(label, sizeof label, "train step %lld/%lld", (long long)state->step, (long long)o.steps);
-        eco_progress_begin(&prog, label, (double)((end > state->step ? end - state->step : 0) * step_tokens), "tok");
+        snprintf(label, sizeof label, "train step %lld/%lld", (long long)state->step,
+                 (long long)o.steps);
+        eco_progress_begin(&prog, label,
+                           (double)((end > state->step ? end - state->step : 0) * step_tokens),
+                           "tok");
     }
     double t0 = eco_now();
     while (state->step < end) {
@@ -550,17 +604,21 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
         double loss_sum = 0;
         for (int64_t k = 0; k < o.accum; k++) {
             int64_t nt;
-            if ((st = eco_data_loader_next_pos(c.loader, c.inputs, c.targets, c.mask, c.positions, &nt))) goto done;
+            if ((st = eco_data_loader_next_pos(c.loader, c.inputs, c.targets, c.mask, c.positions,
+                                               &nt)))
+                goto done;
             if (nt == 0) { /* a loss of 0 and no gradient: the step would train nothing */
-                st = no_target_error("train", c.loader, o.seq, cfg->max_position_embeddings, state->step + 1);
+                st = no_target_error("train", c.loader, o.seq, cfg->max_position_embeddings,
+                                     state->step + 1);
                 goto done;
             }
             for (size_t i = 0; i < n; i++)
                 if (!c.mask[i]) c.targets[i] = -1;
             float loss;
-            st = o.forward ? o.forward(o.forward_ctx, c.model, c.inputs, c.targets, c.positions, o.batch, o.seq, &loss)
-                           : eco_train_forward_pos(c.model, c.inputs, c.targets, c.positions, o.batch, o.seq, true,
-                                                   &loss);
+            st = o.forward ? o.forward(o.forward_ctx, c.model, c.inputs, c.targets, c.positions,
+                                       o.batch, o.seq, &loss)
+                           : eco_train_forward_pos(c.model, c.inputs, c.targets, c.positions,
+                                                   o.batch, o.seq, true, &loss);
             if (st) goto done;
             if ((st = eco_train_backward(c.model, 1.0f / (float)o.accum))) goto done;
             loss_sum += loss;
@@ -574,7 +632,8 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
         }
         last_loss = loss_sum / (double)o.accum;
         if (!isfinite(last_loss)) {
-            st = eco_error(ECO_STATUS_ERANGE, "train: step %lld: loss is %g (try a lower --lr)", (long long)state->step, last_loss);
+            st = eco_error(ECO_STATUS_ERANGE, "train: step %lld: loss is %g (try a lower --lr)",
+                           (long long)state->step, last_loss);
             goto done;
         }
         if (isnan(r.first_loss)) r.first_loss = last_loss;
@@ -612,10 +671,13 @@ done:
 /* ---- eco_trainer_grads ---------------------------------------------------------------- */
 
 eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, const char *data_path,
-                             int64_t batch, int64_t seq, bool doc_mask, const char *out_path, double *loss_out) {
-    if (!model_dir || !data_path || !out_path) return eco_error(ECO_STATUS_EINVAL, "grads: NULL argument");
+                             int64_t batch, int64_t seq, bool doc_mask, const char *out_path,
+                             double *loss_out) {
+    if (!model_dir || !data_path || !out_path)
+        return eco_error(ECO_STATUS_EINVAL, "grads: NULL argument");
     if (batch < 1 || batch > 65536 || seq < 1 || seq > 1 << 20)
-        return eco_error(ECO_STATUS_EINVAL, "grads: batch %lld or seq %lld out of range", (long long)batch, (long long)seq);
+        return eco_error(ECO_STATUS_EINVAL, "grads: batch %lld or seq %lld out of range",
+                         (long long)batch, (long long)seq);
     run_ctx c;
     memset(&c, 0, sizeof c);
     eco_tensor *ts = NULL;
@@ -628,7 +690,8 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
     eco_status st;
     eco_model_config base_cfg;
     if ((st = eco_config_load(model_dir, &base_cfg))) return st;
-    if ((st = eco_config_check_context(&base_cfg, seq, "grads: --seq %lld", (long long)seq))) return st;
+    if ((st = eco_config_check_context(&base_cfg, seq, "grads: --seq %lld", (long long)seq)))
+        return st;
     if (adapter_dir) {
         to.mode = ECO_TRAIN_MODE_LORA;
         if ((st = eco_peft_config_load(adapter_dir, &to.lora))) return st;
@@ -640,13 +703,20 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
     if ((st = eco_train_model_create(model_dir, &to, &c.model))) goto done;
     if (adapter_dir && (st = eco_train_load_lora(c.model, adapter_dir))) goto done;
     const eco_model_config *cfg = eco_train_model_config(c.model);
-    if (cfg->n_eos < 1 || cfg->eos_token_ids[0] < 0 || cfg->eos_token_ids[0] >= eco_tokenizer_vocab_size(c.tok)) {
-        st = eco_error(ECO_STATUS_EINVAL, "grads: %s: config.json has no usable eos_token_id", model_dir);
+    if (cfg->n_eos < 1 || cfg->eos_token_ids[0] < 0 ||
+        cfg->eos_token_ids[0] >= eco_tokenizer_vocab_size(c.tok)) {
+        st = eco_error(ECO_STATUS_EINVAL, "grads: %s: config.json has no usable eos_token_id",
+                       model_dir);
         goto done;
     }
     int32_t eos = (int32_t)cfg->eos_token_ids[0];
     if ((st = eco_data_tokenize(c.corpus, c.tok, eos, &c.tokens))) goto done;
-    eco_data_loader_options lo = {.batch = batch, .seq = seq, .seed = 0, .shuffle = false, .pack = ECO_DATA_PACK_AUTO, .pad_id = eos};
+    eco_data_loader_options lo = {.batch = batch,
+                                  .seq = seq,
+                                  .seed = 0,
+                                  .shuffle = false,
+                                  .pack = ECO_DATA_PACK_AUTO,
+                                  .pad_id = eos};
     if ((st = eco_data_loader_create(c.tokens, &lo, &c.loader))) goto done;
     size_t n = (size_t)(batch * seq);
     c.inputs = eco_malloc_array(n, sizeof(int32_t));
@@ -661,7 +731,8 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
         goto done;
     }
     int64_t nt;
-    if ((st = eco_data_loader_next_pos(c.loader, c.inputs, c.targets, c.mask, c.positions, &nt))) goto done;
+    if ((st = eco_data_loader_next_pos(c.loader, c.inputs, c.targets, c.mask, c.positions, &nt)))
+        goto done;
     if (nt == 0) {
         st = no_target_error("grads", c.loader, seq, cfg->max_position_embeddings, 0);
         goto done;
@@ -670,7 +741,9 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
         if (!c.mask[i]) c.targets[i] = -1;
     float loss;
     eco_train_zero_grad(c.model);
-    if ((st = eco_train_forward_pos(c.model, c.inputs, c.targets, c.positions, batch, seq, false, &loss))) goto done;
+    if ((st = eco_train_forward_pos(c.model, c.inputs, c.targets, c.positions, batch, seq, false,
+                                    &loss)))
+        goto done;
     if ((st = eco_train_backward(c.model, 1.0f))) goto done;
     float *g = eco_train_grads(c.model);
     for (size_t i = 0; i < np; i++) {
@@ -702,9 +775,11 @@ eco_status eco_trainer_grads(const char *model_dir, const char *adapter_dir, con
     snprintf(ls, sizeof ls, "%.9g", (double)loss);
     snprintf(bs, sizeof bs, "%lld", (long long)batch);
     snprintf(ss, sizeof ss, "%lld", (long long)seq);
-    const char *meta[] = {"format", "pt",  "loss", ls, "batch",    bs,    "seq", ss, "mode", adapter_dir ? "lora" : "full",
+    const char *meta[] = {"format",   "pt",  "loss", ls,     "batch",
+                          bs,         "seq", ss,     "mode", adapter_dir ? "lora" : "full",
                           "doc_mask", "true"};
-    if ((st = eco_safetensors_write(out_path, ts, np + (size_t)nextra, meta, doc_mask ? 6 : 5))) goto done;
+    if ((st = eco_safetensors_write(out_path, ts, np + (size_t)nextra, meta, doc_mask ? 6 : 5)))
+        goto done;
     if (loss_out) *loss_out = loss;
 done:
     free(ts);
