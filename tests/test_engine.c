@@ -316,8 +316,8 @@ static void test_context_limit(void **state) {
     free(dir);
 }
 
-/* Writes NaN over every element of the f32 tensor `name` in dir/model.safetensors. */
-static void poison_tensor(const char *dir, const char *name) {
+/* Writes v over every element of the f32 tensor `name` in dir/model.safetensors. */
+static void fill_tensor(const char *dir, const char *name, float v) {
     char *path = eco_path_join(dir, "model.safetensors");
     char *data;
     size_t len;
@@ -334,8 +334,7 @@ static void poison_tensor(const char *dir, const char *name) {
     unsigned long long b = 0, end = 0;
     assert_int_equal(sscanf(at, "\"data_offsets\":[%llu,%llu]", &b, &end), 2);
     for (size_t o = 8 + (size_t)hlen + (size_t)b; o + 4 <= 8 + (size_t)hlen + (size_t)end; o += 4) {
-        float nan = NAN;
-        memcpy(data + o, &nan, 4);
+        memcpy(data + o, &v, 4);
     }
     ECO_ASSERT_OK(eco_write_file_atomic(path, data, len));
     free(hdr);
@@ -351,13 +350,38 @@ static void test_nonfinite_logits(void **state) {
     eco_model_config cfg;
     ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
     ECO_ASSERT_OK(eco_model_create_random(&cfg, 11, ECO_DTYPE_F32, dir));
-    poison_tensor(dir, "model.norm.weight");
+    fill_tensor(dir, "model.norm.weight", NAN);
     eco_infer_request req;
     eco_engine *e = open_engine(dir, NULL, &req, "abc", 4); /* BOS + 3 bytes */
     eco_infer_response r;
     ECO_ASSERT_STATUS(e->infer(e, &req, &r), ECO_STATUS_ERANGE);
     assert_non_null(strstr(eco_last_error(), "logits at position 3 are not finite"));
     assert_null(r.tokens);
+    eco_engine_destroy(e);
+    eco_test_rmtree(dir);
+    free(dir);
+
+    /* Finite activations whose sum of squares overflows f32 (every embedding element 1e20:
+     * each norm's output would be 0, every logit equal, the text token 0 with finite
+     * log-probabilities): an error naming the position, in the prompt pass and in decode. */
+    dir = eco_path_join(tmp, "overflow");
+    ECO_ASSERT_OK(eco_model_create_random(&cfg, 11, ECO_DTYPE_F32, dir));
+    fill_tensor(dir, "model.embed_tokens.weight", 1e20f);
+    e = open_engine(dir, NULL, &req, "abc", 4);
+    ECO_ASSERT_STATUS(e->infer(e, &req, &r), ECO_STATUS_ERANGE);
+    assert_non_null(strstr(eco_last_error(), "position 3: the hidden state overflows f32"));
+    assert_null(r.tokens);
+    eco_model *m = NULL;
+    ECO_ASSERT_OK(eco_model_load(dir, &m));
+    eco_kv_cache *kv = NULL;
+    ECO_ASSERT_OK(eco_kv_cache_create(m, 4, &kv));
+    float *lg = malloc((size_t)cfg.vocab_size * sizeof(float));
+    int32_t tok = 65;
+    ECO_ASSERT_STATUS(eco_model_forward(m, kv, &tok, 1, lg, false), ECO_STATUS_ERANGE);
+    assert_non_null(strstr(eco_last_error(), "position 0: the hidden state overflows f32"));
+    free(lg);
+    eco_kv_cache_free(kv);
+    eco_model_free(m);
     eco_engine_destroy(e);
     eco_test_rmtree(dir);
     free(dir);

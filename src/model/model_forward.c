@@ -268,6 +268,31 @@ static void lora_add(float *y, int64_t ldy, const float *x, int64_t ldx, const e
                 lw->B, r, 1.0f, y, (int)ldy);
 }
 
+/* The residual rows x[rows, d] (positions p0..) that the final norm turns into logits: a
+ * row whose f32 sum of squares overflows while every element is finite (an adapter scaled by
+ * lora_alpha 1e30, weights far out of range) would be normed to 0, every logit equal, and
+ * decode as token 0 with finite log-probabilities. ERANGE naming the position instead.
+ * (Non-finite elements make the logits non-finite, which the engine's sampler check names.) */
+static eco_status check_final_rows(const float *x, int64_t rows, int64_t d, int64_t p0) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * d;
+        float ss = 0.f;
+        for (int64_t i = 0; i < d; i++) ss += xr[i] * xr[i];
+        if (!isinf(ss)) continue;
+        float big = 0.f;
+        for (int64_t i = 0; i < d; i++) {
+            if (!isfinite(xr[i])) return ECO_STATUS_OK;
+            big = fabsf(xr[i]) > big ? fabsf(xr[i]) : big;
+        }
+        return eco_error(ECO_STATUS_ERANGE,
+                         "model forward: position %lld: the hidden state overflows f32 before the "
+                         "final norm (largest element %g, its sum of squares is infinite): the "
+                         "weights or an adapter's scale (lora_alpha / r) are out of range",
+                         (long long)(p0 + r), (double)big);
+    }
+    return ECO_STATUS_OK;
+}
+
 eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *tokens, int64_t n,
                              float *logits, bool all_logits) {
     if (!m || !kv || !tokens || !logits)
@@ -313,7 +338,7 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
     if (n == 1 && ECO_FORWARD_ONE_REGION) {
         eco_model_forward_one(m, kv, logits);
         kv->len = p0 + 1;
-        return ECO_STATUS_OK;
+        return check_final_rows(x, 1, d, p0);
     }
 
     for (int64_t l = 0; l < c->n_layers; l++) {
@@ -382,5 +407,6 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
         eco_linear(logits, xn, m->lm_head, NULL, 1, scratch); /* [V] */
     }
     kv->len = p0 + n;
-    return ECO_STATUS_OK;
+    return all_logits ? check_final_rows(x, n, d, p0)
+                      : check_final_rows(x + (n - 1) * d, 1, d, p0 + n - 1);
 }
