@@ -62,6 +62,13 @@ typedef enum eco_lora_target {
 
 /* "q_proj", "k_proj", ... */
 const char *eco_lora_target_name(eco_lora_target t);
+
+/* The [out, in] shape of the weight W [out, in] that LoRA target t adapts in a layer of
+ * cfg (q: [heads·head_dim, hidden], k and v: [kv_heads·head_dim, hidden], o: [hidden,
+ * heads·head_dim], gate and up: [intermediate, hidden], down: [hidden, intermediate]);
+ * 0 × 0 for a value outside the enum. peft_adapter.c. */
+void eco_lora_module_dims(const eco_model_config *cfg, eco_lora_target t, int64_t *out,
+                          int64_t *in);
 /* "self_attn.q_proj", "mlp.gate_proj", ... (the module path inside a layer) */
 const char *eco_lora_target_path(eco_lora_target t);
 

@@ -24,28 +24,35 @@
 
 #define TENSOR_PREFIX "base_model.model.model.layers."
 
-/* Out and in features of target t's weight W [out, in] in the base model. */
-static void target_dims(const eco_model_config *b, eco_lora_target t, int64_t *out, int64_t *in) {
-    int64_t d = b->hidden_size, f = b->intermediate_size;
-    int64_t qd = b->n_heads * b->head_dim, kvd = b->n_kv_heads * b->head_dim;
+void eco_lora_module_dims(const eco_model_config *c, eco_lora_target t, int64_t *out, int64_t *in) {
+    const int64_t d = c->hidden_size, f = c->intermediate_size;
+    const int64_t qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
     switch (t) {
         case ECO_LORA_Q:
-            *out = qd, *in = d;
+            *out = qd;
+            *in = d;
             break;
         case ECO_LORA_K:
         case ECO_LORA_V:
-            *out = kvd, *in = d;
+            *out = kvd;
+            *in = d;
             break;
         case ECO_LORA_O:
-            *out = d, *in = qd;
+            *out = d;
+            *in = qd;
             break;
         case ECO_LORA_GATE:
         case ECO_LORA_UP:
-            *out = f, *in = d;
+            *out = f;
+            *in = d;
+            break;
+        case ECO_LORA_DOWN:
+            *out = d;
+            *in = f;
             break;
         default:
-            *out = d, *in = f;
-            break; /* down */
+            *out = *in = 0;
+            break;
     }
 }
 
@@ -182,7 +189,7 @@ static eco_status bind(const eco_peft_config *cfg, eco_safetensors *st,
             int64_t r, fout, fin;
             double alpha;
             eco_peft_module_rank_alpha(cfg, l, (eco_lora_target)t, &r, &alpha);
-            target_dims(base, (eco_lora_target)t, &fout, &fin);
+            eco_lora_module_dims(base, (eco_lora_target)t, &fout, &fin);
             const eco_tensor *bad = NULL;
             int64_t w0 = 0, w1 = 0;
             if (m->A->ndim != 2 || m->A->shape[0] != r || m->A->shape[1] != fin)

@@ -69,10 +69,7 @@ typedef struct eco_layer_tensor {
  * out[ECO_LAYER_TENSOR__COUNT]; returns how many (the biases only where cfg has them). */
 size_t eco_layer_tensors(const eco_model_config *cfg, eco_layer_tensor *out);
 
-/* The [out, in] shape of the linear that LoRA target t adapts, in a layer of cfg
- * (lora_infer.c). */
-void eco_lora_module_dims(const eco_model_config *cfg, eco_lora_target t, int64_t *out,
-                          int64_t *in);
+/* The [out, in] shape of the linear a LoRA target adapts: eco_lora_module_dims (peft.h). */
 
 /* The head shares the embedding's matrix (tie_word_embeddings): no lm_head.weight. */
 static inline bool eco_layer_head_tied(const eco_model_config *cfg) {

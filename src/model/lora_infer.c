@@ -14,38 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void eco_lora_module_dims(const eco_model_config *c, eco_lora_target t, int64_t *out, int64_t *in) {
-    const int64_t d = c->hidden_size, f = c->intermediate_size;
-    const int64_t qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
-    switch (t) {
-        case ECO_LORA_Q:
-            *out = qd;
-            *in = d;
-            break;
-        case ECO_LORA_K:
-        case ECO_LORA_V:
-            *out = kvd;
-            *in = d;
-            break;
-        case ECO_LORA_O:
-            *out = d;
-            *in = qd;
-            break;
-        case ECO_LORA_GATE:
-        case ECO_LORA_UP:
-            *out = f;
-            *in = d;
-            break;
-        case ECO_LORA_DOWN:
-            *out = d;
-            *in = f;
-            break;
-        default:
-            *out = *in = 0;
-            break;
-    }
-}
-
 void eco_model_lora_free(eco_model *m) {
     free(m->lora);
     free(m->lora_block);
