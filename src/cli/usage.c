@@ -139,12 +139,10 @@ static const cli_usage table[] = {
      "  --json           the result as JSON\n" THREADS_NOTE},
     {"distill",
      "distill --teacher MODEL[,MODEL...] --student MODEL --data FILE.jsonl --out DIR\n"
-     "      --steps N --batch B --seq T --lr LR --seed S [--weight W] [--temperature T] "
-     "[--max-tokens N]\n"
-     "      [--warmup N] [--min-lr-ratio R] [--accum N] [--weight-decay W] [--clip C]\n"
-     "      [--checkpoint-every N] [--stop-after N] [--resume] [--work-dir D] [--force] "
-     "[--doc-mask] [--threads N] [--json]\n"
-     "      [--data-dir D]",
+     "      --steps N --batch B --seq T --lr LR --seed S [--weight W] [--temperature T]\n"
+     "      [--max-tokens N] [--warmup N] [--min-lr-ratio R] [--accum N] [--weight-decay W]\n"
+     "      [--clip C] [--checkpoint-every N] [--stop-after N] [--resume] [--work-dir D]\n"
+     "      [--force] [--doc-mask] [--threads N] [--json] [--data-dir D]",
      "train the student from teachers (token-level KL+CE, or sequence-level across tokenizers)",
      "  --weight W       token level: weight of the KL term against cross-entropy (default 0.5)\n"
      "  --temperature T  token level: softening temperature (default 2.0)\n"
