@@ -407,13 +407,19 @@ int cmd_verify(int argc, char **argv) {
             return cli_usage_error("verify: --trusted applies to a folder; a registered model "
                                    "is checked against the registry's keys/trusted");
         eco_registry *r = NULL;
-        if (eco_path_is_dir(pos[0]))
-            return cli_fail(eco_error(ECO_STATUS_ENOTFOUND,
-                                      "%s: a folder without genome.json (not an exported model) "
-                                      "and not a registered id",
-                                      pos[0]),
-                            "verify");
         if (cli_registry_open_ro(cli_get(o, n, "data-dir"), false, &r) != CLI_OK) return CLI_FAIL;
+        /* an id or alias first: a folder of the same name does not shadow it */
+        char *id = NULL;
+        if ((st = eco_registry_resolve(r, pos[0], &id)) != ECO_STATUS_OK) {
+            eco_registry_close(r);
+            if (eco_path_is_dir(pos[0]))
+                st = eco_error(ECO_STATUS_ENOTFOUND,
+                               "%s: a folder without genome.json (not an exported model) and not "
+                               "a registered id",
+                               pos[0]);
+            return cli_fail(st, "verify");
+        }
+        free(id);
         if (cli_registry_resolve(r, "verify", &pos[0]) != CLI_OK) {
             eco_registry_close(r);
             return CLI_FAIL;

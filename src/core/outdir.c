@@ -86,6 +86,17 @@ static bool clashes(const struct stat *osb, const char *out_real, const char *in
 eco_status eco_output_check(const char *out, const char *const *inputs, size_t n_inputs,
                             const char *keep, unsigned flags) {
     if (!out || !*out) return eco_error(ECO_STATUS_EINVAL, "output folder: empty name");
+    /* "." and ".." name no folder that can be replaced as a whole (the swap would take the
+     * current folder or its parent with everything in it), whatever the flags. */
+    size_t ol = strlen(out);
+    while (ol > 1 && out[ol - 1] == '/') ol--;
+    size_t bl = 0;
+    while (bl < ol && out[ol - 1 - bl] != '/') bl++;
+    const char *ob = out + ol - bl;
+    if ((bl == 1 && ob[0] == '.') || (bl == 2 && ob[0] == '.' && ob[1] == '.') ||
+        (ol == 1 && out[0] == '/'))
+        return eco_error(ECO_STATUS_EINVAL,
+                         "output folder %s: cannot be written as a whole (name a folder)", out);
     struct stat osb;
     if (stat(out, &osb) != 0) {
         if (errno == ENOENT) return ECO_STATUS_OK;
@@ -96,6 +107,15 @@ eco_status eco_output_check(const char *out, const char *const *inputs, size_t n
     char out_real[PATH_MAX];
     if (!realpath(out, out_real))
         return eco_error(ECO_STATUS_EIO, "output folder %s: %s", out, strerror(errno));
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd)) { /* the current folder, or one that holds it: never replaced */
+        size_t rl = strlen(out_real);
+        if (strncmp(cwd, out_real, rl) == 0 && (cwd[rl] == '\0' || cwd[rl] == '/' || rl == 1))
+            return eco_error(ECO_STATUS_EINVAL,
+                             "output folder %s is the current folder or holds it: choose another "
+                             "output",
+                             out);
+    }
     for (size_t i = 0; i < n_inputs; i++) {
         if (!inputs[i]) continue;
         if (clashes(&osb, out_real, inputs[i], keep))

@@ -38,7 +38,8 @@ done:
     return st;
 }
 
-/* {"role", "path", "file", "sha256"} for a parent's weights file dir/name. */
+/* {"role", "file", "sha256"} for a parent's weights file dir/name (no path: the merged
+ * folder's bytes must not depend on where its parents lay). */
 static eco_status parent_json(const char *role, const char *dir, const char *name,
                               json_t *parents) {
     char *p = eco_path_join(dir, name);
@@ -49,8 +50,8 @@ static eco_status parent_json(const char *role, const char *dir, const char *nam
     free(p);
     if (st) return st;
     eco_hex(hex, d, ECO_SHA256_LEN);
-    if (json_array_append_new(parents, json_pack("{s:s, s:s, s:s, s:s}", "role", role, "path", dir,
-                                                 "file", name, "sha256", hex)))
+    if (json_array_append_new(
+            parents, json_pack("{s:s, s:s, s:s}", "role", role, "file", name, "sha256", hex)))
         return eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
     return ECO_STATUS_OK;
 }

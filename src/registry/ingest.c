@@ -288,7 +288,10 @@ static eco_status store_files(eco_registry *r, const char *dir, const char *id,
         if (stored_intact(r, e)) continue; /* identical content costs nothing */
         const bool was_there = eco_store_has(s, e->sha256);
         char *p = eco_path_join(dir, e->name);
-        if (!p) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+        if (!p) {
+            st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+            break;
+        }
         char hex[ECO_SHA256_HEX_LEN + 1];
         uint64_t size = 0;
         st = eco_store_put_file_progress(s, p, hex, &size, progress);
@@ -302,8 +305,10 @@ static eco_status store_files(eco_registry *r, const char *dir, const char *id,
             break;
         }
         if (!was_there) {
-            if (!((*added)[*n_added] = eco_strdup(hex)))
-                return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+            if (!((*added)[*n_added] = eco_strdup(hex))) {
+                st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
+                break;
+            }
             (*n_added)++;
         }
     }
@@ -380,19 +385,24 @@ static void free_skip(char **v) {
     free(v);
 }
 
-/* The bytes of the regular files under path (folders recursed into, at most 32 deep). */
-static uint64_t tree_bytes(const char *path, int depth) {
+/* The bytes of the regular files under path (folders recursed into, at most 32 deep),
+ * leaving out the top-level entries named in skip (NULL-terminated; may be NULL). */
+static uint64_t tree_bytes(const char *path, int depth, char *const *skip) {
     DIR *d = depth <= 32 ? opendir(path) : NULL;
     if (!d) return 0;
     uint64_t total = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        bool skipped = false;
+        for (char *const *k = depth == 0 ? skip : NULL; k && *k && !skipped; k++)
+            skipped = strcmp(*k, de->d_name) == 0;
+        if (skipped) continue;
         char *child = eco_path_join(path, de->d_name);
         struct stat sb;
         if (child && lstat(child, &sb) == 0) {
             if (S_ISDIR(sb.st_mode))
-                total += tree_bytes(child, depth + 1);
+                total += tree_bytes(child, depth + 1, NULL);
             else if (S_ISREG(sb.st_mode))
                 total += (uint64_t)sb.st_size;
         }
@@ -404,9 +414,10 @@ static uint64_t tree_bytes(const char *path, int depth) {
 
 /* Begins the progress line of an add (in MB: the folder hashed, then its files copied into
  * the store) when asked for and the folder is large; NULL otherwise. */
-static eco_progress *begin_progress(eco_progress *p, const char *dir, const eco_add_options *opt) {
+static eco_progress *begin_progress(eco_progress *p, const char *dir, char *const *skip,
+                                    const eco_add_options *opt) {
     if (!opt->progress) return NULL;
-    uint64_t bytes = tree_bytes(dir, 0);
+    uint64_t bytes = tree_bytes(dir, 0, skip);
     if (bytes < (opt->progress_min_bytes ? opt->progress_min_bytes : ECO_ADD_PROGRESS_MIN_BYTES))
         return NULL;
     eco_progress_begin(p, "add", 2.0 * (double)bytes / 1e6, "MB");
@@ -531,7 +542,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     }
     if ((st = set_capabilities(&g, opt)) != ECO_STATUS_OK) goto out;
     if ((st = skip_list(dir, &skip)) != ECO_STATUS_OK) goto out;
-    prog = begin_progress(&prog_line, dir, opt);
+    prog = begin_progress(&prog_line, dir, skip, opt);
     if ((st = eco_manifest_from_dir_progress(dir, (const char *const *)skip, prog, &g.files)) !=
         ECO_STATUS_OK)
         goto out;

@@ -6,11 +6,13 @@
 #include "train/train_internal.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ecology/tensor.h"
 #include "ecology/tokenizer.h"
@@ -370,6 +372,53 @@ static char *work_dir(const eco_trainer_options *o) {
     return o->work_dir ? eco_strdup(o->work_dir) : eco_path_join(output_dir(o), ECO_WORK_DIR);
 }
 
+/* path made absolute against the current folder, "." and ".." components resolved by name
+ * and repeated slashes folded (malloc'd; NULL when out of memory or no current folder). */
+static char *lexical_abs(const char *path) {
+    char cwd[PATH_MAX];
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) return NULL;
+    size_t n = (path[0] == '/' ? 0 : strlen(cwd)) + strlen(path) + 2;
+    char *in = malloc(n), *out = malloc(n);
+    if (!in || !out) {
+        free(in), free(out);
+        return NULL;
+    }
+    snprintf(in, n, "%s/%s", path[0] == '/' ? "" : cwd, path);
+    size_t len = 0;
+    for (char *save = NULL, *c = strtok_r(in, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (strcmp(c, ".") == 0) continue;
+        if (strcmp(c, "..") == 0) {
+            while (len > 0 && out[len - 1] != '/') len--;
+            if (len > 0) len--;
+            continue;
+        }
+        len += (size_t)snprintf(out + len, n - len, "/%s", c);
+    }
+    if (len == 0) out[len++] = '/';
+    out[len] = '\0';
+    free(in);
+    return out;
+}
+
+/* Whether work would lie inside out, which does not exist yet, other than as out/.work: by
+ * the paths' names (nothing exists to compare by inode). */
+static bool work_inside_new_output(const char *out, const char *work) {
+    char *o = lexical_abs(out), *w = lexical_abs(work);
+    bool inside = false;
+    if (o && w) {
+        size_t ol = strlen(o);
+        if (strncmp(w, o, ol) == 0 && (w[ol] == '\0' || w[ol] == '/' || ol == 1)) {
+            const char *rest = w + ol + (ol == 1 ? 0 : 1);
+            size_t wl = strlen(ECO_WORK_DIR);
+            inside =
+                !(strncmp(rest, ECO_WORK_DIR, wl) == 0 && (rest[wl] == '\0' || rest[wl] == '/'));
+        }
+    }
+    free(o);
+    free(w);
+    return inside;
+}
+
 /* Whether work (which may not exist yet) is or would be created inside out other than
  * under out/.work: its nearest existing ancestor is compared with out (eco_output_check). */
 static bool work_inside_output(const char *out, const char *work) {
@@ -426,8 +475,9 @@ eco_status eco_trainer_output_check(const eco_trainer_options *o, const char *co
             st = eco_error_wrap(st, "--resume: no checkpoint at %s", ckpt);
     }
     /* A working folder inside the output folder must be its .work: the rest is replaced. */
-    if (!st && o->work_dir && eco_path_is_dir(output_dir(o)) &&
-        work_inside_output(output_dir(o), o->work_dir))
+    if (!st && o->work_dir &&
+        (eco_path_is_dir(output_dir(o)) ? work_inside_output(output_dir(o), o->work_dir)
+                                        : work_inside_new_output(output_dir(o), o->work_dir)))
         st = eco_error(
             ECO_STATUS_EINVAL,
             "train: working folder %s lies in the output folder %s: use %s/%s or a folder "

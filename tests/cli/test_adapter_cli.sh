@@ -39,6 +39,18 @@ contains "$tmp/err" "--adapter" "missing --adapter named"
 expect 2 "merge without --out" -- "$BIN" model merge --model "$tmp/tiny" --adapter "$tmp/ad"
 expect 1 "merge into the base" -- "$BIN" model merge --model "$tmp/tiny" --adapter "$tmp/ad" --out "$tmp/tiny"
 expect 0 "merge" -- "$BIN" model merge --model "$tmp/tiny" --adapter "$tmp/ad" --out "$tmp/merged"
+# the merged folder's bytes do not depend on where its parents lay
+mkdir -p "$tmp/elsewhere" && cp -r "$tmp/tiny" "$tmp/ad" "$tmp/elsewhere/"
+expect 0 "merge from another place" -- "$BIN" model merge --model "$tmp/elsewhere/tiny" --adapter "$tmp/elsewhere/ad" \
+  --out "$tmp/merged-elsewhere"
+cmp -s "$tmp/merged/lineage.json" "$tmp/merged-elsewhere/lineage.json"; check $? "lineage.json names no paths"
+# "." and the current folder are never replaced as a whole, even with --force
+mkdir -p "$tmp/here" && echo keep >"$tmp/here/precious.txt"
+(cd "$tmp/here" && "$BIN" model create --preset tiny --out . --force >"$tmp/out" 2>"$tmp/err"); check "$([ $? = 1 ]; echo $?)" "model create --out . --force is refused"
+contains "$tmp/err" "cannot be written as a whole" "the refusal says why"
+(cd "$tmp/here" && "$BIN" model create --preset tiny --out "$tmp/here" --force >"$tmp/out" 2>"$tmp/err"); check "$([ $? = 1 ]; echo $?)" "the current folder by its full path is refused"
+contains "$tmp/err" "current folder" "the refusal names the current folder"
+exists "$tmp/here/precious.txt"
 exists "$tmp/merged/model.safetensors"
 exists "$tmp/merged/config.json"
 exists "$tmp/merged/tokenizer.json"

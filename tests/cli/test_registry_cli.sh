@@ -87,6 +87,10 @@ contains "$tmp/out" '"eco-tiny-arith" -> "eco-tiny"' "DOT edge"
 expect 0 "verify base" -- "$BIN" verify eco-tiny
 contains "$tmp/out" "OK eco-tiny" "verify ok"
 expect 0 "verify adapter" -- "$BIN" verify eco-tiny-arith
+# a folder named like a registered id, in the current folder, does not shadow the id
+mkdir -p "$tmp/cwd/eco-tiny-arith"
+(cd "$tmp/cwd" && "$BIN" verify eco-tiny-arith >"$tmp/out" 2>"$tmp/err"); check $? "verify ID beside a folder of that name"
+contains "$tmp/out" "OK eco-tiny-arith" "the registered model is verified, not the folder"
 expect 4 "verify unsigned: intact but unsigned is exit 4" -- "$BIN" verify eco-tiny-json
 contains "$tmp/err" "not signed" "unsigned named"
 contains "$tmp/out" "UNTRUSTED eco-tiny-json" "verify says the files match but nobody vouches for them"

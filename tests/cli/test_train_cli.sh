@@ -110,6 +110,10 @@ contains "$tmp/out" '"resumed":true' "resumed from --work-dir"
 cmp -s "$tmp/ad/adapter_model.safetensors" "$tmp/ad2/adapter_model.safetensors"; check $? "resumed adapter equals the straight one"
 [ ! -e "$tmp/ad2/.work" ]; check $? "--work-dir keeps .work out of the adapter"
 expect 1 "--work-dir inside the output" -- "$BIN" train $M --lora r=4,targets=q --adapter-out "$tmp/ad" --work-dir "$tmp/ad/ck" $H --force
+expect 1 "--work-dir inside an output that does not exist yet" -- "$BIN" train $M --lora r=4,targets=q \
+  --adapter-out "$tmp/new-ad" --work-dir "$tmp/new-ad/ck" $H
+contains "$tmp/err" "lies in the output folder" "a working folder the swap would delete is refused before the run"
+[ ! -e "$tmp/new-ad" ]; check $? "the refused run wrote nothing"
 contains "$tmp/err" "working folder" "work dir inside the output refused"
 
 # grads
