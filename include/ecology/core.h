@@ -74,11 +74,13 @@ void eco_clear_error(void);
  * eco_status on input: anything a file, request or user can reach is checked and returned. */
 #ifdef ECO_DEBUG_ASSERT
 #define ECO_ASSERT(cond) ((cond) ? (void)0 : eco_assert_fail(#cond, __FILE__, __LINE__, __func__))
+/* Prints "ECO_ASSERT(cond) failed at file:line (func)" to stderr and aborts; for ECO_ASSERT
+ * only, and only in the builds that define ECO_DEBUG_ASSERT (the release library has no
+ * abort at all). */
+_Noreturn void eco_assert_fail(const char *cond, const char *file, int line, const char *func);
 #else
 #define ECO_ASSERT(cond) ((void)0)
 #endif
-/* Prints "ECO_ASSERT(cond) failed at file:line (func)" to stderr and aborts; for ECO_ASSERT. */
-_Noreturn void eco_assert_fail(const char *cond, const char *file, int line, const char *func);
 
 /* ---- logging ----------------------------------------------------------------------- */
 

@@ -65,10 +65,12 @@ const char *eco_last_error(void) { return errbuf; }
 
 void eco_clear_error(void) { errbuf[0] = '\0'; }
 
-/* The one place in the library that aborts: a debug-only invariant (ECO_ASSERT, core.h)
- * did not hold, which is a bug, not a bad input. */
+#ifdef ECO_DEBUG_ASSERT
+/* The one place in the library that aborts, compiled only into the debug-assert builds: an
+ * invariant (ECO_ASSERT, core.h) did not hold, which is a bug, not a bad input. */
 _Noreturn void eco_assert_fail(const char *cond, const char *file, int line, const char *func) {
     fprintf(stderr, "ECO_ASSERT(%s) failed at %s:%d (%s)\n", cond, file, line, func);
     fflush(stderr);
     abort();
 }
+#endif

@@ -42,7 +42,8 @@ static void free_attention_scratch(eco_model_buffers *b) {
     b->claims = b->arrived = NULL;
 }
 
-void eco_model_buffers_free(eco_model_buffers *b) {
+/* The per-row buffers, sized by cap_n (ensure_buffers), freed and set to NULL. */
+static void free_row_buffers(eco_model_buffers *b) {
     free(b->x);
     free(b->xn);
     free(b->q);
@@ -54,12 +55,16 @@ void eco_model_buffers_free(eco_model_buffers *b) {
     free(b->hid);
     free(b->cos_tab);
     free(b->sin_tab);
+    b->x = b->xn = b->q = b->att = b->knew = b->vnew = b->gate = b->up = b->hid = NULL;
+    b->cos_tab = b->sin_tab = NULL;
+}
+
+void eco_model_buffers_free(eco_model_buffers *b) {
+    free_row_buffers(b);
     free_attention_scratch(b);
     free(b->lt);
     b->lt = NULL;
     b->cap_lt = 0;
-    b->x = b->xn = b->q = b->att = b->knew = b->vnew = b->gate = b->up = b->hid = NULL;
-    b->cos_tab = b->sin_tab = NULL;
     b->cap_n = 0;
     b->cap_kblocks = 0;
     b->cap_keys = 0;
@@ -85,17 +90,7 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         const int64_t d = c->hidden_size, f = c->intermediate_size;
         const int64_t qd = c->n_heads * c->head_dim, half = c->head_dim / 2;
         const int64_t kvd = c->n_kv_heads * c->head_dim;
-        free(b->x);
-        free(b->xn);
-        free(b->q);
-        free(b->att);
-        free(b->knew);
-        free(b->vnew);
-        free(b->gate);
-        free(b->up);
-        free(b->hid);
-        free(b->cos_tab);
-        free(b->sin_tab);
+        free_row_buffers(b);
         b->x = alloc_rows(n, d);
         b->xn = alloc_rows(n, d);
         b->q = alloc_rows(n, qd);
