@@ -34,7 +34,9 @@ ALLOWED = {
     "signing":   ["core"],               # keys, DSSE, statements: nothing of the store
     "registry":  ["artifacts", "signing", "formats"],  # formats: compatibility hashes of
                                                        # config.json, weights, adapters
-    "cli":       ["tasks", "registry"],
+    "breeder":   ["train", "registry"],  # merges, mutate, prune, quantize, extract, finetune,
+                                         # distill over registered parents (merge.h: the math)
+    "cli":       ["tasks", "registry", "breeder"],
 }
 
 # Public headers (include/ecology/<name>) -> module.
@@ -57,6 +59,7 @@ HEADERS = {
     "ecology/artifacts.h": "artifacts",
     "ecology/signing.h": "signing",
     "ecology/registry.h": "registry",
+    "ecology/merge.h": "breeder",
 }
 
 # Sources the build generates (not under src/) -> module.
@@ -254,10 +257,10 @@ def self_test():
         expect("a core header declaring a model function",
                "include/ecology/contracts.h (core) declares eco_engine_open, defined in engine.c.o (model)")
         write("include/ecology/contracts.h", "")
-        write("src/breeder/b.c", "")
-        expect("a module not in the table", "module 'breeder' is not in the table")
-        os.remove(os.path.join(t, "src/breeder/b.c"))
-        os.rmdir(os.path.join(t, "src/breeder"))
+        write("src/widget/b.c", "")
+        expect("a module not in the table", "module 'widget' is not in the table")
+        os.remove(os.path.join(t, "src/widget/b.c"))
+        os.rmdir(os.path.join(t, "src/widget"))
         write("include/ecology/new.h", "")
         expect("a public header not in the table", "include/ecology/new.h: a public header missing")
     for f in failures:

@@ -73,6 +73,18 @@ float eco_f16_to_f32(uint16_t h);
 /* Round to nearest even, overflow to inf, subnormals kept. */
 uint16_t eco_f32_to_f16(float f);
 
+/* ---- q8_0: GGUF's Q8_0 blocks ------------------------------------------------------- */
+
+/* 32 weights per block: an f16 scale d = amax/127 then 32 int8 q (x ≈ d·q), 34 bytes, the
+ * exact bytes of ggml's block_q8_0 (quantize_row_q8_0_ref: id = d ? 1/d : 0, q =
+ * roundf(x·id), d stored rounded to f16). Rows of a q8_0 matrix are whole blocks. */
+#define ECO_Q8_0_BLOCK       32
+#define ECO_Q8_0_BLOCK_BYTES 34
+/* dst[(n/32)·34] = the blocks of src[n]; n a multiple of 32. */
+void eco_q8_0_quantize_row(uint8_t *dst, const float *src, int64_t n);
+/* dst[n] = d·q for each block of src; n a multiple of 32. */
+void eco_q8_0_dequantize_row(float *dst, const uint8_t *src, int64_t n);
+
 /* dst[n] (f32) = src[n] converted from `src_dtype` (F32, F16 or BF16). */
 void eco_to_f32(float *dst, const void *src, eco_dtype src_dtype, size_t n);
 /* dst[n] (dst_dtype: F32, F16 or BF16) = src[n]. */
