@@ -60,6 +60,7 @@ HEADERS = {
     "ecology/signing.h": "signing",
     "ecology/registry.h": "registry",
     "ecology/merge.h": "breeder",
+    "ecology/merge_dir.h": "breeder",
 }
 
 # Sources the build generates (not under src/) -> module.

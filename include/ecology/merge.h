@@ -58,23 +58,23 @@ typedef enum eco_merge_rescale {
 } eco_merge_rescale;
 
 #define ECO_MERGE_MAX_PARENTS 32
-#define ECO_MERGE_MAX_T 64
+#define ECO_MERGE_MAX_T       64
 
 /* Every parameter of a merge; all of them are recorded in the child's lineage. */
 typedef struct eco_merge_params {
     eco_merge_method method;
-    int n_parents;                          /* merged parents, the base not counted */
-    double weight[ECO_MERGE_MAX_PARENTS];   /* w_m (required except for slerp) */
-    double density[ECO_MERGE_MAX_PARENTS];  /* kept fraction per parent; 1 = unchanged */
-    double lambda;                          /* λ, default 1 */
-    double gamma;                           /* breadcrumbs: share of the largest dropped, 0.01 */
-    double epsilon;                         /* della: keep-probability spread, 0.15 */
+    int n_parents;                         /* merged parents, the base not counted */
+    double weight[ECO_MERGE_MAX_PARENTS];  /* w_m (required except for slerp) */
+    double density[ECO_MERGE_MAX_PARENTS]; /* kept fraction per parent; 1 = unchanged */
+    double lambda;                         /* λ, default 1 */
+    double gamma;                          /* breadcrumbs: share of the largest dropped, 0.01 */
+    double epsilon;                        /* della: keep-probability spread, 0.15 */
     eco_merge_election election;           /* default sum */
-    eco_merge_rescale rescale;              /* default inverse */
-    int normalize;                          /* -1: the method's default, 0 no, 1 yes */
-    int n_t;                                /* slerp: t values (1: one t; more: over layers) */
+    eco_merge_rescale rescale;             /* default inverse */
+    int normalize;                         /* -1: the method's default, 0 no, 1 yes */
+    int n_t;                               /* slerp: t values (1: one t; more: over layers) */
     double t[ECO_MERGE_MAX_T];
-    uint64_t seed;                          /* random sparsifiers (dare_*, della) */
+    uint64_t seed; /* random sparsifiers (dare_*, della) */
 } eco_merge_params;
 
 /* "linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "della",
@@ -120,9 +120,9 @@ double eco_merge_normal(uint64_t seed, uint64_t stream, uint64_t i);
 
 /* What a tensor's merge did (for the log and the lineage's result). */
 typedef struct eco_merge_stats {
-    int64_t n;                            /* elements */
-    int64_t kept[ECO_MERGE_MAX_PARENTS];  /* entries each parent's sparsifier kept */
-    bool empty;                           /* a sparsifier kept nothing (k = 0): zeros, logged */
+    int64_t n;                           /* elements */
+    int64_t kept[ECO_MERGE_MAX_PARENTS]; /* entries each parent's sparsifier kept */
+    bool empty;                          /* a sparsifier kept nothing (k = 0): zeros, logged */
 } eco_merge_stats;
 
 /* out[n] (n = rows·cols) = the merge of parents[m][n] (m < p->n_parents, f32) over base[n]
