@@ -242,11 +242,9 @@ static void test_single_weight(void **state) {
     json_t *j = load_lineage(out);
     json_t *op = json_object_get(j, "operation");
     assert_string_equal(json_string_value(json_object_get(op, "name")), "merge");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(op, "params"), "rank")),
-                     0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(op, "params"), "rank")), 0);
     json_t *res = json_object_get(op, "result");
-    assert_string_equal(json_string_value(json_object_get(res, "factorization")),
-                        "concatenation");
+    assert_string_equal(json_string_value(json_object_get(res, "factorization")), "concatenation");
     json_t *p0 = json_array_get(json_object_get(j, "parents"), 0);
     assert_string_equal(json_string_value(json_object_get(p0, "role")), "parent");
     assert_string_equal(json_string_value(json_object_get(p0, "file")),
@@ -283,9 +281,8 @@ static void singular_values(const double *dW, int64_t m, int64_t n, double *S) {
 
 /* The truncated adapter's error per module against the singular values the rank drops, and
  * against what the report says. Returns the largest relative mismatch. */
-static double check_eckart_young(const char *label, const char *out, const char **parents,
-                                 size_t n, const double *coef, int64_t rank,
-                                 const json_t *result) {
+static double check_eckart_young(const char *label, const char *out, const char **parents, size_t n,
+                                 const double *coef, int64_t rank, const json_t *result) {
     const size_t big = 172 * 64;
     double *ref = malloc(big * sizeof *ref), *d = malloc(big * sizeof *d);
     double *got = malloc(big * sizeof *got), S[172];
@@ -404,7 +401,7 @@ static void test_mixed_parents(void **state) {
     eco_merge_dir_options o = options(ps, 3, w, ECO_MERGE_METHOD_LINEAR, 16, out);
     ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
     assert_true(rep.concatenated);
-    assert_int_equal(rep.rank, 9); /* layer 1's q: 4 + 5 */
+    assert_int_equal(rep.rank, 9);          /* layer 1's q: 4 + 5 */
     const double coef[3] = {0.3, 0.5, 0.2}; /* Σw = 1 */
     assert_true(check_linear("mixed parents, linear", out, ps, 3, coef) <= 1e-5);
     eco_peft_config pc;
@@ -648,8 +645,8 @@ static void test_extract_round_trip(void **state) {
             eco_lora_module_dims(&cfg, (eco_lora_target)t, &o_, &i_);
             synth_delta(l, t, 3, want);
             singular_values(want, o_, i_, S);
-            const double e_want = (S[0] * S[0] + S[1] * S[1]) /
-                                  (S[0] * S[0] + S[1] * S[1] + S[2] * S[2]);
+            const double e_want =
+                (S[0] * S[0] + S[1] * S[1]) / (S[0] * S[0] + S[1] * S[1] + S[2] * S[2]);
             char name[96];
             snprintf(name, sizeof name, "model.layers.%lld.%s", (long long)l,
                      eco_lora_target_path((eco_lora_target)t));
@@ -705,8 +702,11 @@ static void test_logits(void **state) {
     char *base = base_model(), *a = sub("log_a"), *b = sub("log_b"), *out = sub("log_out");
     char *applied = sub("log_applied");
     const spec sa = {.targets = ALL_TARGETS, .r = 4, .alpha = 8, .seed = 21};
-    const spec sb = {.targets = (1u << ECO_LORA_Q) | (1u << ECO_LORA_UP), .r = 8, .alpha = 4,
-                     .rslora = true, .seed = 22};
+    const spec sb = {.targets = (1u << ECO_LORA_Q) | (1u << ECO_LORA_UP),
+                     .r = 8,
+                     .alpha = 4,
+                     .rslora = true,
+                     .seed = 22};
     make_adapter(a, &sa);
     make_adapter(b, &sb);
     const char *ps[2] = {a, b};
@@ -805,9 +805,10 @@ static void test_refusals(void **state) {
     free(out);
 }
 
-/* The same merge with 1 and 2 threads writes the same bytes. */
+/* The same merge, and the same extraction, with 1 and 2 threads write the same bytes. */
 static void test_threads_same_bytes(void **state) {
     (void)state;
+    const int saved = eco_get_threads();
     char *a = sub("thr_a"), *b = sub("thr_b"), *o1 = sub("thr_o1"), *o2 = sub("thr_o2");
     const spec sa = {.targets = ALL_TARGETS, .r = 8, .alpha = 8, .seed = 41};
     const spec sb = {.targets = ALL_TARGETS, .r = 8, .alpha = 16, .seed = 42};
@@ -819,25 +820,48 @@ static void test_threads_same_bytes(void **state) {
     for (int m = 0; m < 2; m++) {
         for (int th = 0; th < 2; th++) {
             eco_set_threads(th + 1);
-            eco_merge_dir_options o = options(
-                ps, 2, w, m ? ECO_MERGE_METHOD_TIES : ECO_MERGE_METHOD_LINEAR, 6, outs[th]);
+            eco_merge_dir_options o =
+                options(ps, 2, w, m ? ECO_MERGE_METHOD_TIES : ECO_MERGE_METHOD_LINEAR, 6, outs[th]);
             eco_merge_dir_report rep;
             ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
             eco_merge_dir_report_free(&rep);
         }
-        eco_set_threads(0);
+        eco_set_threads(saved);
         const char *names[2] = {"adapter_model.safetensors", ECO_LINEAGE_FILE};
         for (int f = 0; f < 2; f++) {
             char *p1 = eco_path_join(o1, names[f]), *p2 = eco_path_join(o2, names[f]);
             char h1[ECO_SHA256_HEX_LEN + 1], h2[ECO_SHA256_HEX_LEN + 1];
             ECO_ASSERT_OK(eco_sha256_file_hex(p1, h1));
             ECO_ASSERT_OK(eco_sha256_file_hex(p2, h2));
-            if (strcmp(h1, h2) != 0) print_error("%s, %s differs\n", m ? "ties" : "linear", names[f]);
+            if (strcmp(h1, h2) != 0)
+                print_error("%s, %s differs\n", m ? "ties" : "linear", names[f]);
             assert_string_equal(h1, h2);
             free(p1);
             free(p2);
         }
     }
+    /* extraction too */
+    char *base = base_model(), *ft = sub("thr_ft");
+    make_model_plus(base, ft, ALL_TARGETS, 5, NULL, false);
+    for (int th = 0; th < 2; th++) {
+        eco_set_threads(th + 1);
+        eco_extract_options eo = {
+            .model = ft, .base = base, .rank = 3, .out = outs[th], .force = true};
+        eco_merge_dir_report rep;
+        ECO_ASSERT_OK(eco_extract_lora_dir(&eo, &rep));
+        eco_merge_dir_report_free(&rep);
+    }
+    eco_set_threads(saved);
+    char *p1 = eco_path_join(o1, "adapter_model.safetensors");
+    char *p2 = eco_path_join(o2, "adapter_model.safetensors");
+    char h1[ECO_SHA256_HEX_LEN + 1], h2[ECO_SHA256_HEX_LEN + 1];
+    ECO_ASSERT_OK(eco_sha256_file_hex(p1, h1));
+    ECO_ASSERT_OK(eco_sha256_file_hex(p2, h2));
+    assert_string_equal(h1, h2);
+    free(p1);
+    free(p2);
+    free(base);
+    free(ft);
     free(a);
     free(b);
     free(o1);

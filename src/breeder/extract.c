@@ -16,16 +16,68 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* One module's kept halves, B [out, k] and A [k, in], and its singular-value sums. */
 typedef struct extracted {
+    const eco_tensor *tb, *tf; /* the base's and the fine-tune's weight (NULL: no module) */
     float *B, *A;
     int64_t k;
     double kept2, total2;
+    eco_status st;
+    char msg[512];
 } extracted;
+
+/* One thread's buffers: both weights widened [out·in], S, the top-cap halves. */
+typedef struct xwork {
+    float *x, *y, *S, *Bt, *At;
+} xwork;
+
+static void xwork_free(xwork *w) {
+    free(w->x);
+    free(w->y);
+    free(w->S);
+    free(w->Bt);
+    free(w->At);
+}
+
+/* δ = W_ft − W_base of one module, its SVD, the kept halves into e (B [out, k], A [k, in]). */
+static eco_status extract_module(const eco_extract_options *o, const eco_weights *wf,
+                                 const eco_weights *wb, int64_t cap, xwork *w, extracted *e) {
+    const eco_tensor *tb = e->tb, *tf = e->tf;
+    const int64_t out = tb->shape[0], in = tb->shape[1], k0 = out < in ? out : in;
+    const size_t numel = (size_t)out * (size_t)in;
+    eco_to_f32(w->x, tf->data, tf->dtype, numel);
+    eco_to_f32(w->y, tb->data, tb->dtype, numel);
+    eco_weights_release(wf, tf);
+    eco_weights_release(wb, tb);
+    for (size_t j = 0; j < numel; j++) w->x[j] -= w->y[j];
+    const int64_t kc = cap < k0 ? cap : k0;
+    char label[160];
+    snprintf(label, sizeof label, "extract: %s", tb->name);
+    eco_status rc = eco_lora_svd(w->x, out, in, kc, w->S, w->Bt, kc, w->At, label);
+    if (rc) return rc;
+    int64_t k = kc;
+    if (o->sv_epsilon > 0)
+        for (k = 0; k < kc && w->S[k] > o->sv_epsilon;) k++;
+    while (k > 0 && w->S[k - 1] <= 0) k--; /* a zero direction is no direction */
+    for (int64_t j = 0; j < k0; j++) {
+        const double s2 = (double)w->S[j] * w->S[j];
+        e->total2 += s2;
+        if (j < k) e->kept2 += s2;
+    }
+    e->k = k;
+    e->B = eco_malloc_array((size_t)out * (size_t)(k ? k : 1), sizeof(float));
+    e->A = eco_malloc_array((size_t)(k ? k : 1) * (size_t)in, sizeof(float));
+    if (!e->B || !e->A) return eco_error(ECO_STATUS_ENOMEM, "extract: out of memory");
+    for (int64_t r = 0; r < out; r++)
+        memcpy(e->B + r * k, w->Bt + r * kc, (size_t)k * sizeof(float));
+    memcpy(e->A, w->At, (size_t)k * (size_t)in * sizeof(float));
+    return ECO_STATUS_OK;
+}
 
 /* EINVAL naming the first config field where the two models differ in shape. */
 static eco_status same_shape(const eco_model_config *a, const eco_model_config *b,
@@ -111,8 +163,8 @@ static eco_status write_lineage(const char *dir, const eco_extract_options *o,
     json_t *parents = json_array();
     json_t *params = json_pack("{s:I, s:f, s:b}", "rank", (json_int_t)o->rank, "sv_epsilon",
                                o->sv_epsilon, "strict", o->strict);
-    eco_status rc = parents && params ? ECO_STATUS_OK
-                                      : eco_error(ECO_STATUS_ENOMEM, "extract: out of memory");
+    eco_status rc =
+        parents && params ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "extract: out of memory");
     if (!rc && !(rc = eco_lora_lineage_parent(parents, "base", o->base, NULL)) &&
         !(rc = eco_lora_lineage_parent(parents, "parent", o->model, NULL)))
         rc = eco_lora_lineage_write(dir, "extract", params, 0, result, parents);
@@ -145,7 +197,8 @@ eco_status eco_extract_lora_dir(const eco_extract_options *o, eco_merge_dir_repo
     extracted *ex = NULL;
     eco_lora_module *mods = NULL;
     eco_tensor *ts = NULL;
-    float *x = NULL, *y = NULL, *S = NULL, *Bt = NULL, *At = NULL;
+    xwork *ws = NULL;
+    int ws_n = 0;
     json_t *result = json_object(), *modules = json_object(), *other = json_object();
     eco_output_dir od;
     memset(&od, 0, sizeof od);
@@ -197,15 +250,25 @@ eco_status eco_extract_lora_dir(const eco_extract_options *o, eco_merge_dir_repo
     const size_t xy = max_numel > chunk ? max_numel : chunk;
     n_slots = (size_t)cb.n_layers * ECO_LORA__COUNT;
     const int64_t cap = o->rank > 0 && o->rank < max_dim ? o->rank : max_dim;
-    x = eco_malloc_array(xy, sizeof *x);
-    y = eco_malloc_array(xy, sizeof *y);
-    S = eco_malloc_array((size_t)max_dim, sizeof *S);
-    Bt = eco_malloc_array((size_t)max_dim * (size_t)cap, sizeof *Bt);
-    At = eco_malloc_array((size_t)cap * (size_t)max_dim, sizeof *At);
+    /* modules run in parallel, one per thread with single-threaded LAPACK inside the region,
+     * so the bytes do not depend on the thread count */
+    const int n_threads = omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
+    ws = eco_calloc_array((size_t)n_threads, sizeof *ws);
     ex = eco_calloc_array(n_slots, sizeof *ex);
     mods = eco_calloc_array(n_slots, sizeof *mods);
     ts = eco_calloc_array(2 * n_slots, sizeof *ts);
-    if (!x || !y || !S || !Bt || !At || !ex || !mods || !ts) {
+    bool ok = ws && ex && mods && ts;
+    if (ws) ws_n = n_threads;
+    for (int i = 0; ok && i < n_threads; i++) {
+        xwork *w = &ws[i];
+        w->x = eco_malloc_array(xy, sizeof *w->x);
+        w->y = eco_malloc_array(xy, sizeof *w->y);
+        w->S = eco_malloc_array((size_t)max_dim, sizeof *w->S);
+        w->Bt = eco_malloc_array((size_t)max_dim * (size_t)cap, sizeof *w->Bt);
+        w->At = eco_malloc_array((size_t)cap * (size_t)max_dim, sizeof *w->At);
+        ok = w->x && w->y && w->S && w->Bt && w->At;
+    }
+    if (!ok) {
         rc = eco_error(ECO_STATUS_ENOMEM, "extract: out of memory for the buffers");
         goto done;
     }
@@ -218,71 +281,67 @@ eco_status eco_extract_lora_dir(const eco_extract_options *o, eco_merge_dir_repo
     if (o->progress) eco_progress_begin(&pg, "extract", (double)eco_weights_count(wb), "tensors");
     uint64_t bytes_read = 0;
     double kept2 = 0, total2 = 0;
+    size_t n_done = 0;
+    /* every other tensor first (compared in chunks), the linear modules listed */
     for (size_t i = 0; i < eco_weights_count(wb); i++) {
         const eco_tensor *tb = eco_weights_get(wb, i), *tf = eco_weights_find(wf, tb->name);
         bytes_read += tb->nbytes + tf->nbytes;
         int64_t l;
         int t;
-        if (!linear_name(tb->name, &l, &t) || l >= cb.n_layers || tb->ndim != 2) {
-            double d2, b2;
-            if ((rc = diff_norms(tf, tb, x, y, chunk, &d2, &b2))) goto done;
-            if (d2 > 0) {
-                if (o->strict) {
-                    rc = eco_error(ECO_STATUS_EUNSUPPORTED,
-                                   "extract: tensor '%s' differs between the models (relative "
-                                   "change %.3g) and a LoRA of the seven linear modules cannot "
-                                   "carry it",
-                                   tb->name, b2 > 0 ? sqrt(d2 / b2) : INFINITY);
-                    goto done;
-                }
-                eco_log(ECO_LOG_WARN,
-                        "extract: tensor '%s' differs (relative change %.3g): not carried by the "
-                        "adapter",
-                        tb->name, b2 > 0 ? sqrt(d2 / b2) : INFINITY);
-                if (json_object_set_new(other, tb->name,
-                                        json_real(b2 > 0 ? sqrt(d2 / b2) : sqrt(d2)))) {
-                    rc = eco_error(ECO_STATUS_ENOMEM, "extract: out of memory");
-                    goto done;
-                }
-            }
-        } else {
-            const int64_t out = tb->shape[0], in = tb->shape[1], k0 = out < in ? out : in;
-            const size_t numel = (size_t)out * (size_t)in;
-            eco_to_f32(x, tf->data, tf->dtype, numel);
-            eco_to_f32(y, tb->data, tb->dtype, numel);
-            eco_weights_release(wf, tf);
-            eco_weights_release(wb, tb);
-            for (size_t j = 0; j < numel; j++) x[j] -= y[j];
-            const int64_t kc = cap < k0 ? cap : k0;
-            extracted *e = &ex[(size_t)l * ECO_LORA__COUNT + (size_t)t];
-            char label[160];
-            snprintf(label, sizeof label, "extract: %s", tb->name);
-            if ((rc = eco_lora_svd(x, out, in, kc, S, Bt, kc, At, label))) goto done;
-            int64_t k = kc;
-            if (o->sv_epsilon > 0)
-                for (k = 0; k < kc && S[k] > o->sv_epsilon;) k++;
-            while (k > 0 && S[k - 1] <= 0) k--; /* a zero direction is no direction */
-            for (int64_t j = 0; j < k0; j++) {
-                const double s2 = (double)S[j] * S[j];
-                e->total2 += s2;
-                if (j < k) e->kept2 += s2;
-            }
-            e->k = k;
-            e->B = eco_malloc_array((size_t)out * (size_t)(k ? k : 1), sizeof(float));
-            e->A = eco_malloc_array((size_t)(k ? k : 1) * (size_t)in, sizeof(float));
-            if (!e->B || !e->A) {
-                rc = eco_error(ECO_STATUS_ENOMEM, "extract: out of memory");
-                goto done;
-            }
-            for (int64_t r = 0; r < out; r++)
-                memcpy(e->B + r * k, Bt + r * kc, (size_t)k * sizeof(float));
-            memcpy(e->A, At, (size_t)k * (size_t)in * sizeof(float));
-            kept2 += e->kept2;
-            total2 += e->total2;
+        if (linear_name(tb->name, &l, &t) && l < cb.n_layers && tb->ndim == 2) {
+            ex[(size_t)l * ECO_LORA__COUNT + (size_t)t].tb = tb;
+            ex[(size_t)l * ECO_LORA__COUNT + (size_t)t].tf = tf;
+            continue;
         }
-        if (o->progress) eco_progress_update(&pg, (double)(i + 1));
+        double d2, b2;
+        if ((rc = diff_norms(tf, tb, ws[0].x, ws[0].y, chunk, &d2, &b2))) goto done;
+        if (o->progress) eco_progress_update(&pg, (double)++n_done);
+        if (d2 == 0) continue;
+        const double rel = b2 > 0 ? sqrt(d2 / b2) : sqrt(d2);
+        if (o->strict) {
+            rc = eco_error(ECO_STATUS_EUNSUPPORTED,
+                           "extract: tensor '%s' differs between the models (relative change "
+                           "%.3g) and a LoRA of the seven linear modules cannot carry it",
+                           tb->name, rel);
+            goto done;
+        }
+        eco_log(ECO_LOG_WARN,
+                "extract: tensor '%s' differs (relative change %.3g): not carried by the adapter",
+                tb->name, rel);
+        if (json_object_set_new(other, tb->name, json_real(rel))) {
+            rc = eco_error(ECO_STATUS_ENOMEM, "extract: out of memory");
+            goto done;
+        }
+    }
+    int failed = 0;
+#pragma omp parallel num_threads(n_threads)
+    {
+        xwork *w = &ws[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 1)
+        for (size_t s = 0; s < n_slots; s++) {
+            int stop;
+#pragma omp atomic read
+            stop = failed;
+            if (stop || !ex[s].tb) continue;
+            extracted *e = &ex[s];
+            if ((e->st = extract_module(o, wf, wb, cap, w, e))) {
+                snprintf(e->msg, sizeof e->msg, "%s", eco_last_error());
+#pragma omp atomic write
+                failed = 1;
+            }
+#pragma omp critical(eco_extract_progress)
+            if (o->progress) eco_progress_update(&pg, (double)++n_done);
+        }
     }
     if (o->progress) eco_progress_end(&pg);
+    for (size_t s = 0; s < n_slots; s++) {
+        if (ex[s].st) {
+            rc = eco_error(ex[s].st, "%s", ex[s].msg);
+            goto done;
+        }
+        kept2 += ex[s].kept2;
+        total2 += ex[s].total2;
+    }
 
     /* the rank, the targets, the padded halves */
     int64_t R = 0;
@@ -323,7 +382,8 @@ eco_status eco_extract_lora_dir(const eco_extract_options *o, eco_merge_dir_repo
         e->B = B;
         e->A = A;
         ts[2 * s] = (eco_tensor){.dtype = ECO_DTYPE_F32, .ndim = 2, .shape = {out, R}, .data = B};
-        ts[2 * s + 1] = (eco_tensor){.dtype = ECO_DTYPE_F32, .ndim = 2, .shape = {R, in}, .data = A};
+        ts[2 * s + 1] =
+            (eco_tensor){.dtype = ECO_DTYPE_F32, .ndim = 2, .shape = {R, in}, .data = A};
         ts[2 * s].nbytes = (size_t)out * (size_t)R * sizeof(float);
         ts[2 * s + 1].nbytes = (size_t)R * (size_t)in * sizeof(float);
         bytes_written += ts[2 * s].nbytes + ts[2 * s + 1].nbytes;
@@ -383,11 +443,9 @@ done:
     free(ex);
     free(mods);
     free(ts);
-    free(x);
-    free(y);
-    free(S);
-    free(Bt);
-    free(At);
+    if (ws)
+        for (int i = 0; i < ws_n; i++) xwork_free(&ws[i]);
+    free(ws);
     json_decref(result);
     json_decref(modules);
     json_decref(other);
