@@ -50,8 +50,8 @@ static void split_sqrt(const float *U, int64_t ldu, const float *Vt, const float
     }
 }
 
-eco_status eco_lora_svd(float *D, int64_t m, int64_t n, int64_t k, float *S, float *B,
-                        int64_t ldb, float *A, const char *label) {
+eco_status eco_lora_svd(float *D, int64_t m, int64_t n, int64_t k, float *S, float *B, int64_t ldb,
+                        float *A, const char *label) {
     if (!lapack_dims_ok(m, n))
         return eco_error(ECO_STATUS_EOVERFLOW, "%s: [%lld, %lld] is beyond LAPACK's sizes", label,
                          (long long)m, (long long)n);
@@ -87,9 +87,8 @@ static eco_status qr(float *X, int64_t m, int64_t c, float *R, float *tau, const
     return ECO_STATUS_OK;
 }
 
-eco_status eco_lora_svd_factored(float *Bc, float *Ac, int64_t m, int64_t n, int64_t c,
-                                 int64_t k, float *S, float *B, int64_t ldb, float *A,
-                                 const char *label) {
+eco_status eco_lora_svd_factored(float *Bc, float *Ac, int64_t m, int64_t n, int64_t c, int64_t k,
+                                 float *S, float *B, int64_t ldb, float *A, const char *label) {
     if (!lapack_dims_ok(m, n) || c < 1 || c > m || c > n || k < 0 || k > c || (B && ldb < k))
         return eco_error(ECO_STATUS_EINTERNAL, "%s: factored SVD of [%lld, %lld] by %lld", label,
                          (long long)m, (long long)n, (long long)c);
@@ -124,8 +123,8 @@ eco_status eco_lora_svd_factored(float *Bc, float *Ac, int64_t m, int64_t n, int
     split_sqrt(Uc, c, Vtc, S, c, c, k, Uc, c, Vtc);
     if (k > 0) {
         if (B) /* B [m, k] = Q_B [m, c] · Uc[:, :k] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)k, (int)c, 1.0f,
-                        Bc, (int)c, Uc, (int)c, 0.0f, B, (int)ldb);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)k, (int)c, 1.0f, Bc,
+                        (int)c, Uc, (int)c, 0.0f, B, (int)ldb);
         if (A) /* A [k, n] = Vtc[:k, :] · Q_Aᵀ */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)k, (int)n, (int)c, 1.0f, Vtc,
                         (int)c, At, (int)c, 0.0f, A, (int)n);

@@ -20,16 +20,15 @@
  * padding). B or A may be NULL (only S wanted). label names the module in messages.
  * EOVERFLOW when m or n exceeds LAPACK's int, ENOMEM, EFORMAT for a non-finite D, EINTERNAL
  * when LAPACK does not converge. */
-eco_status eco_lora_svd(float *D, int64_t m, int64_t n, int64_t k, float *S, float *B,
-                        int64_t ldb, float *A, const char *label);
+eco_status eco_lora_svd(float *D, int64_t m, int64_t n, int64_t k, float *S, float *B, int64_t ldb,
+                        float *A, const char *label);
 
 /* The same top-k factoring for D = Bc·Ac given in factored form, Bc [m, c] and Ac [c, n]
  * with c ≤ min(m, n) (both overwritten): a QR of Bc and of Acᵀ reduce the SVD to the c × c
  * core R_B·R_Aᵀ, so the cost is O((m + n)·c²) instead of O(m·n·min(m, n)), and the result
  * is the SVD of D (exact up to rounding). S [c] receives the singular values, B [m, ldb]
  * and A [k, n] the halves as above (k ≤ c). Errors as eco_lora_svd. */
-eco_status eco_lora_svd_factored(float *Bc, float *Ac, int64_t m, int64_t n, int64_t c,
-                                 int64_t k, float *S, float *B, int64_t ldb, float *A,
-                                 const char *label);
+eco_status eco_lora_svd_factored(float *Bc, float *Ac, int64_t m, int64_t n, int64_t c, int64_t k,
+                                 float *S, float *B, int64_t ldb, float *A, const char *label);
 
 #endif
