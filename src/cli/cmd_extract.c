@@ -11,9 +11,9 @@
 #include "ecology/merge_dir.h"
 
 int cmd_extract(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("model", true),      CLI_OPT("base", true),   CLI_OPT("rank", true),
-                   CLI_OPT("sv-epsilon", true), CLI_OPT("out", true),    CLI_OPT("strict", false),
-                   CLI_OPT("force", false),     CLI_OPT("json", false),  CLI_OPT("threads", true),
+    cli_opt o[] = {CLI_OPT("model", true),      CLI_OPT("base", true),  CLI_OPT("rank", true),
+                   CLI_OPT("sv-epsilon", true), CLI_OPT("out", true),   CLI_OPT("strict", false),
+                   CLI_OPT("force", false),     CLI_OPT("json", false), CLI_OPT("threads", true),
                    CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
@@ -58,9 +58,8 @@ int cmd_extract(int argc, char **argv) {
                json_real_value(json_object_get(r, "energy")), rep.rel_error);
         const char *name;
         json_t *v;
-        json_object_foreach(json_object_get(r, "not_extracted"), name, v)
-            printf("  not carried by a LoRA: %s (relative change %.3g)\n", name,
-                   json_real_value(v));
+        json_object_foreach(json_object_get(r, "not_extracted"), name, v) printf(
+            "  not carried by a LoRA: %s (relative change %.3g)\n", name, json_real_value(v));
     }
     json_decref(rep.result);
     return CLI_OK;
