@@ -71,19 +71,16 @@ eco_status eco_lora_svd(float *D, int64_t m, int64_t n, int64_t k, float *S, flo
     return st;
 }
 
-/* Q [m, c] (in place of X [m, c], row-major) and R [c, c] (upper, zeroed below) of X = QR. */
+/* X [m, c] (row-major) = Q R: X keeps the Householder reflectors (and tau their factors)
+ * for sormqr, R [c, c] gets the upper triangle (zeroed below). */
 static eco_status qr(float *X, int64_t m, int64_t c, float *R, float *tau, const char *label) {
     lapack_int info =
         LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)c, X, (lapack_int)c, tau);
-    if (info == 0) {
-        for (int64_t i = 0; i < c; i++)
-            for (int64_t j = 0; j < c; j++) R[i * c + j] = j >= i ? X[i * c + j] : 0.0f;
-        info = LAPACKE_sorgqr(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)c, (lapack_int)c, X,
-                              (lapack_int)c, tau);
-    }
     if (info != 0)
         return eco_error(ECO_STATUS_EINTERNAL, "%s: QR factorisation failed (%d)", label,
                          (int)info);
+    for (int64_t i = 0; i < c; i++)
+        for (int64_t j = 0; j < c; j++) R[i * c + j] = j >= i ? X[i * c + j] : 0.0f;
     return ECO_STATUS_OK;
 }
 
@@ -93,10 +90,10 @@ eco_status eco_lora_svd_factored(float *Bc, float *Ac, int64_t m, int64_t n, int
         return eco_error(ECO_STATUS_EINTERNAL, "%s: factored SVD of [%lld, %lld] by %lld", label,
                          (long long)m, (long long)n, (long long)c);
     const size_t cc = (size_t)c * (size_t)c;
-    float *At = eco_malloc_array((size_t)n * (size_t)c, sizeof *At); /* Acᵀ [n, c] → Q_A */
+    float *At = eco_malloc_array((size_t)n * (size_t)c, sizeof *At); /* Acᵀ [n, c] */
     float *RB = eco_malloc_array(cc, sizeof *RB), *RA = eco_malloc_array(cc, sizeof *RA);
     float *M = eco_malloc_array(cc, sizeof *M), *Uc = eco_malloc_array(cc, sizeof *Uc);
-    float *Vtc = eco_malloc_array(cc, sizeof *Vtc), *tau = eco_malloc_array((size_t)c, 4);
+    float *Vtc = eco_malloc_array(cc, sizeof *Vtc), *tau = eco_malloc_array(2 * (size_t)c, 4);
     eco_status st = ECO_STATUS_OK;
     if (!At || !RB || !RA || !M || !Uc || !Vtc || !tau) {
         st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for the SVD", label);
@@ -115,20 +112,29 @@ eco_status eco_lora_svd_factored(float *Bc, float *Ac, int64_t m, int64_t n, int
             goto done;
         }
     /* Bc = Q_B R_B, Acᵀ = Q_A R_A, so D = Q_B (R_B R_Aᵀ) Q_Aᵀ and the core's SVD is D's. */
-    if ((st = qr(Bc, m, c, RB, tau, label)) || (st = qr(At, n, c, RA, tau, label))) goto done;
+    float *tau_b = tau, *tau_a = tau + c;
+    if ((st = qr(Bc, m, c, RB, tau_b, label)) || (st = qr(At, n, c, RA, tau_a, label))) goto done;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c, (int)c, (int)c, 1.0f, RB, (int)c,
                 RA, (int)c, 0.0f, M, (int)c);
     if ((st = thin_svd(M, c, c, S, Uc, Vtc, label))) goto done;
     /* Uc ← Uc_k diag(√S_k) in place (first k columns), Vtc ← diag(√S_k) Vtc_k */
     split_sqrt(Uc, c, Vtc, S, c, c, k, Uc, c, Vtc);
-    if (k > 0) {
-        if (B) /* B [m, k] = Q_B [m, c] · Uc[:, :k] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)k, (int)c, 1.0f, Bc,
-                        (int)c, Uc, (int)c, 0.0f, B, (int)ldb);
-        if (A) /* A [k, n] = Vtc[:k, :] · Q_Aᵀ */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)k, (int)n, (int)c, 1.0f, Vtc,
-                        (int)c, At, (int)c, 0.0f, A, (int)n);
+    if (k == 0) goto done;
+    lapack_int info = 0;
+    if (B) { /* B [m, k] = Q_B · [Uc_k; 0]: the reflectors applied, Q_B never formed */
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < k; j++) B[i * ldb + j] = i < c ? Uc[i * c + j] : 0.0f;
+        info = LAPACKE_sormqr(LAPACK_ROW_MAJOR, 'L', 'N', (lapack_int)m, (lapack_int)k,
+                              (lapack_int)c, Bc, (lapack_int)c, tau_b, B, (lapack_int)ldb);
     }
+    if (A && info == 0) { /* A [k, n] = [Vtc_k | 0] · Q_Aᵀ */
+        for (int64_t j = 0; j < k; j++)
+            for (int64_t i = 0; i < n; i++) A[j * n + i] = i < c ? Vtc[j * c + i] : 0.0f;
+        info = LAPACKE_sormqr(LAPACK_ROW_MAJOR, 'R', 'T', (lapack_int)k, (lapack_int)n,
+                              (lapack_int)c, At, (lapack_int)c, tau_a, A, (lapack_int)n);
+    }
+    if (info != 0)
+        st = eco_error(ECO_STATUS_EINTERNAL, "%s: applying Q failed (%d)", label, (int)info);
 done:
     free(At);
     free(RB);
