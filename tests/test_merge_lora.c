@@ -425,6 +425,18 @@ static void test_mixed_parents(void **state) {
     ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
     assert_true(check_linear("mixed parents, dense route", out, ps, 3, coef2) <= 1e-5);
     eco_merge_dir_report_free(&rep);
+    /* Σ r (24 + 16) beyond a module's rank (k_proj [32, 64]): linear through the dense
+     * route, exact at rank 32 */
+    const spec sd = {.targets = 1u << ECO_LORA_K, .r = 24, .alpha = 24, .seed = 9};
+    const spec se = {.targets = 1u << ECO_LORA_K, .r = 16, .alpha = 8, .seed = 10};
+    make_adapter(a, &sd);
+    make_adapter(b, &se);
+    const double w3[2] = {0.4, 0.6};
+    o = options(ps, 2, w3, ECO_MERGE_METHOD_LINEAR, 32, out);
+    ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
+    assert_false(rep.concatenated);
+    assert_true(check_linear("linear, ranks beyond the module's", out, ps, 2, w3) <= 1e-5);
+    eco_merge_dir_report_free(&rep);
     free(a);
     free(b);
     free(c);

@@ -210,7 +210,7 @@ typedef struct work {
 
 typedef struct work_sizes {
     size_t numel, ab, cat, dim, n_parents;
-    bool dense;
+    bool dense, factored; /* which routes may run: the buffers each needs */
 } work_sizes;
 
 static bool work_alloc(work *w, const work_sizes *z, const float *zero) {
@@ -221,13 +221,14 @@ static bool work_alloc(work *w, const work_sizes *z, const float *zero) {
     w->fa = eco_malloc_array(z->ab, sizeof(float));
     w->fb = eco_malloc_array(z->ab, sizeof(float));
     w->S = eco_malloc_array(z->dim, sizeof(float));
-    if (z->dense) {
-        if (eco_mul_ok(z->n_parents, z->numel, &dn)) w->D = eco_malloc_array(dn, sizeof(float));
-    } else {
+    if (z->dense && eco_mul_ok(z->n_parents, z->numel, &dn))
+        w->D = eco_malloc_array(dn, sizeof(float));
+    if (z->factored) {
         w->Bc = eco_malloc_array(z->cat, sizeof(float));
         w->Ac = eco_malloc_array(z->cat, sizeof(float));
     }
-    return w->M && w->W && w->fa && w->fb && w->S && (z->dense ? !!w->D : (w->Bc && w->Ac));
+    return w->M && w->W && w->fa && w->fb && w->S && (!z->dense || w->D) &&
+           (!z->factored || (w->Bc && w->Ac));
 }
 
 static void work_free(work *w) {
@@ -493,6 +494,7 @@ eco_status eco_merge_adapters_dir(const eco_merge_dir_options *o, eco_merge_dir_
     int64_t R = o->rank, max_parent_r = 0, max_sum = 0;
     size_t max_numel = 0, n_modules = 0;
     int64_t max_dim = 0;
+    bool any_dense = !factored_method(o->params.method);
     for (int t = 0; t < ECO_LORA__COUNT; t++) {
         for (int i = 0; i < n; i++) targets[t] |= ps[i].pc.targets[t];
         if (!targets[t]) continue;
@@ -504,6 +506,7 @@ eco_status eco_merge_adapters_dir(const eco_merge_dir_options *o, eco_merge_dir_
         for (int64_t l = 0; l < cfg.n_layers; l++) {
             const int64_t c = module_rank_sum(ps, n, l, t);
             if (c > max_sum) max_sum = c;
+            if (c > (out < in ? out : in)) any_dense = true; /* Σr beyond the module's rank */
             for (int i = 0; i < n; i++)
                 if (ps[i].pc.targets[t]) {
                     const int64_t r = eco_lora_adapter_module(ps[i].a, l, (eco_lora_target)t)->r;
@@ -532,7 +535,8 @@ eco_status eco_merge_adapters_dir(const eco_merge_dir_options *o, eco_merge_dir_
                            .cat = (size_t)max_sum * (size_t)max_dim,
                            .dim = (size_t)max_dim,
                            .n_parents = (size_t)n,
-                           .dense = !factored_method(o->params.method)};
+                           .dense = any_dense,
+                           .factored = factored_method(o->params.method)};
     mos = eco_calloc_array(n_slots, sizeof *mos);
     mods = eco_calloc_array(n_slots, sizeof *mods);
     ts = eco_calloc_array(2 * n_slots, sizeof *ts);
