@@ -102,16 +102,23 @@ eco_status eco_merge_params_to_json(const eco_merge_params *p, struct json_t **o
  * unknown fields refused; then eco_merge_params_check. */
 eco_status eco_merge_params_from_json(const struct json_t *j, const char *label,
                                       eco_merge_params *out);
-/* slerp's t for a tensor of layer `layer` (−1 for tensors outside the layers) of a model of
- * n_layers layers: one value, or the list interpolated linearly over the layers (mergekit's
- * gradient). */
+/* slerp's t for a tensor of layer `layer` of a model of n_layers layers: one value, or the
+ * list interpolated linearly over the layers (mergekit's gradient: the tensor's position
+ * x = layer / (n_layers − 1) (1 when n_layers = 1) is scaled to x·(n_t − 1) and t is read
+ * between the two nearest entries). Tensors outside the layers take mergekit's positions:
+ * layer < 0 (before them: the embeddings) x = 0, the first value; layer >= n_layers (after
+ * them: the final norm, lm_head) x = 1, the last value. n_t = 0 gives 0. */
 double eco_merge_slerp_t(const eco_merge_params *p, int64_t layer, int64_t n_layers);
 
 /* ---- seeded draws ------------------------------------------------------------------- */
 
 /* The stream of a tensor: a 64-bit hash of its name (FNV-1a then splitmix64). */
 uint64_t eco_merge_stream(const char *tensor_name);
-/* The i-th uniform in [0, 1) of (seed, stream): counter-based, no state. */
+/* The stream of draw k below stream (parent m of a tensor draws its mask from
+ * eco_merge_substream(stream, m)): splitmix64 of stream ^ splitmix64(k ^ const). */
+uint64_t eco_merge_substream(uint64_t stream, uint64_t k);
+/* The i-th uniform in [0, 1) of (seed, stream): counter-based, no state. It is splitmix64's
+ * output i from the state splitmix64(splitmix64(seed) ^ stream), 53 bits. */
 double eco_merge_uniform(uint64_t seed, uint64_t stream, uint64_t i);
 /* The i-th standard normal of (seed, stream) (Box-Muller on uniforms 2i, 2i+1). */
 double eco_merge_normal(uint64_t seed, uint64_t stream, uint64_t i);
