@@ -36,8 +36,8 @@ static void assert_close(const float *got, const double *want, int64_t n, double
         }
     }
     if (!(worst <= tol)) {
-        print_error("largest relative difference %g at %lld (got %.9g, want %.9g), tol %g\n",
-                    worst, (long long)at, got[at], want[at], tol);
+        print_error("largest relative difference %g at %lld (got %.9g, want %.9g), tol %g\n", worst,
+                    (long long)at, got[at], want[at], tol);
         fail();
     }
 }
@@ -98,8 +98,8 @@ static void test_task_arithmetic(void **state) {
     assert_exact(out, (double[]){2, 4, -1, 3}, 4);
     p.normalize = 1; /* mix / 1.5 */
     ECO_ASSERT_OK(eco_merge_tensor(out, base, par, 2, 2, &p, 0, 0, NULL, NULL));
-    assert_close(out, (double[]){1 + 2 * 0.5 / 1.5, 1 + 2 * 1.5 / 1.5, 1 - 2 / 1.5, 1 + 2 / 1.5},
-                 4, 1e-7);
+    assert_close(out, (double[]){1 + 2 * 0.5 / 1.5, 1 + 2 * 1.5 / 1.5, 1 - 2 / 1.5, 1 + 2 / 1.5}, 4,
+                 1e-7);
     /* out may alias the base */
     float alias[4];
     memcpy(alias, base, sizeof alias);
@@ -335,8 +335,7 @@ static void test_slerp(void **state) {
     const float *xy[2] = {x, y};
     for (double t = 0.1; t < 1; t += 0.2) {
         ECO_ASSERT_OK(eco_merge_tensor(out, NULL, xy, 1, 4, &p, t, 0, NULL, NULL));
-        assert_close(out, (double[]){3 * cos(t * M_PI / 2), 2 * sin(t * M_PI / 2), 0, 0}, 4,
-                     1e-7);
+        assert_close(out, (double[]){3 * cos(t * M_PI / 2), 2 * sin(t * M_PI / 2), 0, 0}, 4, 1e-7);
     }
     /* 60° (cos = 0.5): the closed form sin((1−t)θ)/sinθ, sin(tθ)/sinθ */
     const float u[2] = {1, 0}, v[2] = {0.5f, (float)(sqrt(3) / 2)};
@@ -514,8 +513,7 @@ static void test_dare_unbiased(void **state) {
         double z = fabs(sum[i] / S - o[i]) / sd;
         if (z > worst) worst = z;
     }
-    printf("DARE inverse rescale: largest deviation of the mean %.2f standard deviations\n",
-           worst);
+    printf("DARE inverse rescale: largest deviation of the mean %.2f standard deviations\n", worst);
     assert_true(worst <= 5);
     /* DELLA with inverse rescale is unbiased too (each entry divided by its own p) */
     memset(sum, 0, sizeof sum);
@@ -545,8 +543,7 @@ static void test_della_statistics(void **state) {
     fill(o, R * C, 3);
     memcpy(d, o, R * C * sizeof *d);
     double dens = 0.5, eps = 0.2;
-    int64_t kept =
-        eco_sparsify_della(d, R, C, dens, eps, ECO_MERGE_RESCALE_INVERSE, 7, 3, NULL);
+    int64_t kept = eco_sparsify_della(d, R, C, dens, eps, ECO_MERGE_RESCALE_INVERSE, 7, 3, NULL);
     double sd = sqrt(R * C * dens * (1 - dens));
     assert_true(fabs((double)kept - R * C * dens) <= 5 * sd);
     /* rank of each entry inside its row: count the entries of the row with smaller |d| */
@@ -593,11 +590,11 @@ static void test_threads(void **state) {
         p.seed = 1234;
         if (m == ECO_MERGE_METHOD_DARE_LINEAR) p.rescale = ECO_MERGE_RESCALE_L1;
         eco_set_threads(1);
-        ECO_ASSERT_OK(eco_merge_tensor(o1, base, (const float *const *)par, R, C, &p, 0.3, 99,
-                                       NULL, NULL));
+        ECO_ASSERT_OK(
+            eco_merge_tensor(o1, base, (const float *const *)par, R, C, &p, 0.3, 99, NULL, NULL));
         eco_set_threads(2);
-        ECO_ASSERT_OK(eco_merge_tensor(o2, base, (const float *const *)par, R, C, &p, 0.3, 99,
-                                       NULL, NULL));
+        ECO_ASSERT_OK(
+            eco_merge_tensor(o2, base, (const float *const *)par, R, C, &p, 0.3, 99, NULL, NULL));
         if (memcmp(o1, o2, N * sizeof(float)) != 0) {
             print_error("%s: 1 and 2 threads differ\n", eco_merge_method_name((eco_merge_method)m));
             fail();
@@ -837,6 +834,91 @@ static void test_bad_calls(void **state) {
     ECO_ASSERT_OK(eco_merge_tensor(out, NULL, par, 0, 2, &p, 0, 0, NULL, NULL)); /* empty */
 }
 
+/* ---- the numpy fixture (scripts/make_merge_fixtures.py) --------------------------------- */
+
+static float *json_floats(const json_t *a, size_t want) {
+    assert_true(json_is_array(a));
+    assert_int_equal(json_array_size(a), want);
+    float *v = malloc(want * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < want; i++) v[i] = (float)json_number_value(json_array_get(a, i));
+    return v;
+}
+
+/* Every case of tests/fixtures/merge/cases.json: the parameters read by from_json, the
+ * random keeps given as masks; within 1e-6·max(1, |x|) of numpy's float64 reference (the
+ * sums over parents and the L1 norms are summed in other orders there). */
+static void test_fixture(void **state) {
+    (void)state;
+    char *path = eco_test_source_path("tests/fixtures/merge/cases.json");
+    json_error_t err;
+    json_t *root = json_load_file(path, 0, &err);
+    if (!root) {
+        print_error("%s: %s\n", path, err.text);
+        fail();
+    }
+    const json_t *cases = json_object_get(root, "cases");
+    assert_true(json_array_size(cases) >= 10);
+    double worst_all = 0;
+    for (size_t c = 0; c < json_array_size(cases); c++) {
+        const json_t *k = json_array_get(cases, c);
+        const char *name = json_string_value(json_object_get(k, "name"));
+        eco_merge_params p;
+        ECO_ASSERT_OK(eco_merge_params_from_json(json_object_get(k, "params"), name, &p));
+        int64_t rows = json_integer_value(json_object_get(k, "rows"));
+        int64_t cols = json_integer_value(json_object_get(k, "cols"));
+        size_t n = (size_t)(rows * cols);
+        const json_t *jb = json_object_get(k, "base"), *jp = json_object_get(k, "parents");
+        const json_t *jm = json_object_get(k, "masks");
+        assert_int_equal(json_array_size(jp), (size_t)p.n_parents);
+        float *base = json_is_array(jb) ? json_floats(jb, n) : NULL;
+        float *par[ECO_MERGE_MAX_PARENTS];
+        uint8_t *mask[ECO_MERGE_MAX_PARENTS];
+        for (int m = 0; m < p.n_parents; m++) {
+            par[m] = json_floats(json_array_get(jp, (size_t)m), n);
+            mask[m] = NULL;
+            if (json_is_array(jm)) {
+                mask[m] = malloc(n);
+                assert_non_null(mask[m]);
+                const json_t *mm = json_array_get(jm, (size_t)m);
+                for (size_t i = 0; i < n; i++)
+                    mask[m][i] = (uint8_t)json_integer_value(json_array_get(mm, i));
+            }
+        }
+        float *want = json_floats(json_object_get(k, "expected"), n);
+        float *out = malloc(n * sizeof *out);
+        assert_non_null(out);
+        double t = json_is_number(json_object_get(k, "t"))
+                       ? json_number_value(json_object_get(k, "t"))
+                       : 0.0;
+        ECO_ASSERT_OK(eco_merge_tensor(
+            out, base, (const float *const *)par, rows, cols, &p, t, eco_merge_stream(name),
+            json_is_array(jm) ? (const uint8_t *const *)mask : NULL, NULL));
+        double worst = 0;
+        for (size_t i = 0; i < n; i++) {
+            double e = fabs((double)out[i] - want[i]) / fmax(1.0, fabs(want[i]));
+            if (e > worst) worst = e;
+        }
+        printf("fixture %-20s largest relative difference %.3g\n", name, worst);
+        if (!(worst <= 1e-6)) {
+            print_error("fixture %s: %g over 1e-6\n", name, worst);
+            fail();
+        }
+        if (worst > worst_all) worst_all = worst;
+        for (int m = 0; m < p.n_parents; m++) {
+            free(par[m]);
+            free(mask[m]);
+        }
+        free(base);
+        free(want);
+        free(out);
+    }
+    printf("fixture: %zu cases, largest relative difference %.3g (tolerance 1e-6)\n",
+           json_array_size(cases), worst_all);
+    json_decref(root);
+    free(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),
@@ -861,6 +943,7 @@ int main(void) {
         cmocka_unit_test(test_params_check),
         cmocka_unit_test(test_params_json),
         cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test(test_fixture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

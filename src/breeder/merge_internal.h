@@ -12,7 +12,7 @@
 
 /* Elements per reduction chunk: a reduction sums each chunk in index order, then the chunk
  * sums in chunk order, whatever the thread count, so it gives the same double everywhere. */
-#define ECO_MERGE_CHUNK 16384
+#define ECO_MERGE_CHUNK   16384
 /* Loops over at least this many elements run on the OpenMP team (element-wise only). */
 #define ECO_MERGE_PAR_MIN (1 << 15)
 
@@ -67,7 +67,7 @@ static inline int eco_merge__in_topk(const eco_merge_topk *s, uint32_t u, int64_
 
 /* The method's sparsifier applied to parent m's delta d[n] (rows × cols view), per p;
  * mask NULL draws. Returns the kept count, or −1 when out of memory. */
-int64_t eco_merge__sparsify(float *d, int64_t rows, int64_t cols, const eco_merge_params *p,
-                            int m, uint64_t stream, const uint8_t *mask);
+int64_t eco_merge__sparsify(float *d, int64_t rows, int64_t cols, const eco_merge_params *p, int m,
+                            uint64_t stream, const uint8_t *mask);
 
 #endif

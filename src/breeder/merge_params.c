@@ -38,7 +38,8 @@ bool eco_merge_params_normalize(const eco_merge_params *p) {
 
 eco_status eco_merge_params_check(const eco_merge_params *p) {
     const char *name = eco_merge_method_name(p->method);
-    if (!name) return eco_error(ECO_STATUS_EINVAL, "method: %d is not a merge method", (int)p->method);
+    if (!name)
+        return eco_error(ECO_STATUS_EINVAL, "method: %d is not a merge method", (int)p->method);
     bool slerp = p->method == ECO_MERGE_METHOD_SLERP;
     if (slerp && p->n_parents != 2)
         return eco_error(ECO_STATUS_EINVAL, "weights: slerp merges exactly 2 parents, got %d",
@@ -96,14 +97,13 @@ eco_status eco_merge_params_to_json(const eco_merge_params *p, json_t **out) {
     *out = NULL;
     eco_status st = eco_merge_params_check(p);
     if (st) return st;
-    json_t *o = json_pack("{s:s, s:o*, s:o*, s:f, s:f, s:f, s:s, s:s, s:b, s:o*, s:I}", "method",
-                          eco_merge_method_name(p->method), "weights",
-                          real_array(p->weight, p->n_parents), "density",
-                          real_array(p->density, p->n_parents), "lambda", p->lambda, "gamma",
-                          p->gamma, "epsilon", p->epsilon, "election",
-                          ELECTION_NAMES[p->election], "rescale", RESCALE_NAMES[p->rescale],
-                          "normalize", (int)eco_merge_params_normalize(p), "t",
-                          real_array(p->t, p->n_t), "seed", (json_int_t)p->seed);
+    json_t *o = json_pack(
+        "{s:s, s:o*, s:o*, s:f, s:f, s:f, s:s, s:s, s:b, s:o*, s:I}", "method",
+        eco_merge_method_name(p->method), "weights", real_array(p->weight, p->n_parents), "density",
+        real_array(p->density, p->n_parents), "lambda", p->lambda, "gamma", p->gamma, "epsilon",
+        p->epsilon, "election", ELECTION_NAMES[p->election], "rescale", RESCALE_NAMES[p->rescale],
+        "normalize", (int)eco_merge_params_normalize(p), "t", real_array(p->t, p->n_t), "seed",
+        (json_int_t)p->seed);
     if (!o || json_object_size(o) != 11) {
         json_decref(o);
         return eco_error(ECO_STATUS_ENOMEM, "merge parameters: no memory for their JSON");
@@ -155,9 +155,9 @@ static eco_status read_enum(const eco_jr *r, const char *key, const char *const 
 }
 
 eco_status eco_merge_params_from_json(const json_t *j, const char *label, eco_merge_params *out) {
-    static const char *const keys[] = {"method", "weights",  "density",   "lambda",
-                                       "gamma",  "epsilon",  "election",  "rescale",
-                                       "normalize", "t",     "seed",      NULL};
+    static const char *const keys[] = {"method",    "weights", "density",  "lambda",
+                                       "gamma",     "epsilon", "election", "rescale",
+                                       "normalize", "t",       "seed",     NULL};
     label = label ? label : "merge parameters";
     eco_jr r = eco_jr_root(label, j);
     if (!json_is_object(j)) return eco_jr_fail(&r, NULL, ECO_STATUS_EFORMAT, "expected an object");
@@ -193,17 +193,17 @@ eco_status eco_merge_params_from_json(const json_t *j, const char *label, eco_me
         (st = eco_jr_int(&r, "seed", false, 0, INT64_MAX, &seed)))
         return st;
     if (!have_w) {
-        if (method != ECO_MERGE_METHOD_SLERP) return eco_jr_fail(&r, "weights", ECO_STATUS_EFORMAT, "missing");
+        if (method != ECO_MERGE_METHOD_SLERP)
+            return eco_jr_fail(&r, "weights", ECO_STATUS_EFORMAT, "missing");
         p.n_parents = 2;
     }
-    if (p.n_parents < 1)
-        return eco_jr_fail(&r, "weights", ECO_STATUS_EFORMAT, "no parents");
+    if (p.n_parents < 1) return eco_jr_fail(&r, "weights", ECO_STATUS_EFORMAT, "no parents");
     if (have_d) {
         if (json_is_number(eco_jr_opt(&r, "density")))
             for (int m = 1; m < p.n_parents; m++) p.density[m] = p.density[0];
         else if (n_d != p.n_parents)
-            return eco_jr_fail(&r, "density", ECO_STATUS_EFORMAT,
-                               "%d values for %d parents", n_d, p.n_parents);
+            return eco_jr_fail(&r, "density", ECO_STATUS_EFORMAT, "%d values for %d parents", n_d,
+                               p.n_parents);
     }
     p.election = (eco_merge_election)election;
     p.rescale = (eco_merge_rescale)rescale;
@@ -222,9 +222,12 @@ double eco_merge_slerp_t(const eco_merge_params *p, int64_t layer, int64_t n_lay
     if (p->n_t <= 0) return 0;
     if (p->n_t == 1) return p->t[0];
     double pos; /* where the tensor sits, 0 (first layer) .. 1 (last), mergekit's t */
-    if (layer < 0) pos = 0;
-    else if (layer >= n_layers) pos = 1;
-    else pos = n_layers > 1 ? (double)layer / (double)(n_layers - 1) : 1;
+    if (layer < 0)
+        pos = 0;
+    else if (layer >= n_layers)
+        pos = 1;
+    else
+        pos = n_layers > 1 ? (double)layer / (double)(n_layers - 1) : 1;
     double scaled = pos * (p->n_t - 1);
     int i0 = (int)scaled;
     int i1 = i0 + 1 < p->n_t ? i0 + 1 : p->n_t - 1;

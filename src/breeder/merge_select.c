@@ -24,8 +24,10 @@ eco_merge_topk eco_merge__topk(const float *a, const float *b, int64_t n, int64_
             uint32_t mid = lo + (hi - lo + 1) / 2;
             int64_t c = 0;
             for (int64_t i = 0; i < n; i++) c += key_at(a, b, i) >= mid;
-            if (c >= k) lo = mid;
-            else hi = mid - 1;
+            if (c >= k)
+                lo = mid;
+            else
+                hi = mid - 1;
         }
         int64_t above = 0;
         for (int64_t i = 0; i < n; i++) above += key_at(a, b, i) > lo;

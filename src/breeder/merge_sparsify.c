@@ -46,7 +46,8 @@ int64_t eco_sparsify_random(float *d, int64_t n, double density, eco_merge_resca
 #pragma omp parallel for schedule(static) reduction(+ : kept) if (n >= ECO_MERGE_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         bool keep = mask ? mask[i] != 0 : eco_merge__uniform_k(key, (uint64_t)i) < density;
-        if (!keep) d[i] = 0;
+        if (!keep)
+            d[i] = 0;
         else {
             kept++;
             if (inverse) d[i] = (float)((double)d[i] / density);
@@ -110,14 +111,15 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
             qsort(order, (size_t)cols, sizeof *order, cmp_u64); /* |d| ascending, index */
             for (int64_t q = 0; q < cols; q++) {                /* q = rank − 1 */
                 int64_t j = (int64_t)(order[q] & 0xffffffffu);
-                double p = cols > 1 ? density - epsilon + 2.0 * epsilon * (double)q /
-                                                              (double)(cols - 1)
-                                    : density;
+                double p = cols > 1
+                               ? density - epsilon + 2.0 * epsilon * (double)q / (double)(cols - 1)
+                               : density;
                 if (p > 1) p = 1;
                 int64_t i = r * cols + j;
-                bool keep = p > 0 && (mask ? mask[i] != 0
-                                           : eco_merge__uniform_k(key, (uint64_t)i) < p);
-                if (!keep) row[j] = 0;
+                bool keep =
+                    p > 0 && (mask ? mask[i] != 0 : eco_merge__uniform_k(key, (uint64_t)i) < p);
+                if (!keep)
+                    row[j] = 0;
                 else {
                     kept++;
                     if (inverse) row[j] = (float)((double)row[j] / p);
@@ -131,8 +133,8 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
     return kept;
 }
 
-int64_t eco_merge__sparsify(float *d, int64_t rows, int64_t cols, const eco_merge_params *p,
-                            int m, uint64_t stream, const uint8_t *mask) {
+int64_t eco_merge__sparsify(float *d, int64_t rows, int64_t cols, const eco_merge_params *p, int m,
+                            uint64_t stream, const uint8_t *mask) {
     int64_t n = rows * cols;
     uint64_t sub = eco_merge_substream(stream, (uint64_t)m);
     switch (p->method) {
@@ -144,8 +146,8 @@ int64_t eco_merge__sparsify(float *d, int64_t rows, int64_t cols, const eco_merg
         case ECO_MERGE_METHOD_BREADCRUMBS:
             return eco_sparsify_breadcrumbs(d, n, p->density[m], p->gamma);
         case ECO_MERGE_METHOD_DELLA:
-            return eco_sparsify_della(d, rows, cols, p->density[m], p->epsilon, p->rescale,
-                                      p->seed, sub, mask);
+            return eco_sparsify_della(d, rows, cols, p->density[m], p->epsilon, p->rescale, p->seed,
+                                      sub, mask);
         default:
             return n;
     }

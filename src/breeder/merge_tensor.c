@@ -34,7 +34,8 @@ static void merge_linear(float *out, const float *base, const float *const *pare
         double mix = 0;
         for (int m = 0; m < np; m++) mix += p->weight[m] * (double)parents[m][i];
         double soup = mix / div;
-        if (lambda == 1) out[i] = (float)soup;
+        if (lambda == 1)
+            out[i] = (float)soup;
         else {
             double b = base ? base[i] : 0.0;
             out[i] = (float)(b + lambda * (soup - b));
@@ -107,7 +108,8 @@ static eco_status merge_task_vectors(float *out, const float *base, const float 
 #pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         double u[ECO_MERGE_MAX_PARENTS], mix = 0, div = wsum;
-        for (int m = 0; m < np; m++) u[m] = p->weight[m] * (double)delta_at(d[m], parents[m], base, i);
+        for (int m = 0; m < np; m++)
+            u[m] = p->weight[m] * (double)delta_at(d[m], parents[m], base, i);
         if (consensus) {
             double s = 0;
             for (int m = 0; m < np; m++) s += by_count ? (double)((u[m] > 0) - (u[m] < 0)) : u[m];
