@@ -493,6 +493,40 @@ static void test_dare_statistics(void **state) {
     free(o);
 }
 
+/* eco_merge_tensor draws parent m's mask from (seed, eco_merge_substream(stream, m)): the
+ * same bytes as the sparsifier called by hand; two identical parents get different masks. */
+static void test_dare_draws(void **state) {
+    (void)state;
+    enum { N = 1000 };
+    float o[N], d0[N], d1[N], out[N];
+    fill(o, N, 4);
+    const float *par[2] = {o, o};
+    eco_merge_params p = params(ECO_MERGE_METHOD_DARE_LINEAR, 2, (double[]){0.5, 2});
+    p.density[0] = p.density[1] = 0.5;
+    p.seed = 7;
+    uint64_t stream = eco_merge_stream("model.layers.3.self_attn.q_proj.weight");
+    eco_merge_stats stats;
+    ECO_ASSERT_OK(eco_merge_tensor(out, NULL, par, 10, 100, &p, 0, stream, NULL, &stats));
+    memcpy(d0, o, sizeof o);
+    memcpy(d1, o, sizeof o);
+    int64_t k0 = eco_sparsify_random(d0, N, 0.5, ECO_MERGE_RESCALE_INVERSE, 7,
+                                     eco_merge_substream(stream, 0), NULL);
+    int64_t k1 = eco_sparsify_random(d1, N, 0.5, ECO_MERGE_RESCALE_INVERSE, 7,
+                                     eco_merge_substream(stream, 1), NULL);
+    assert_int_equal(stats.kept[0], k0);
+    assert_int_equal(stats.kept[1], k1);
+    int64_t differ = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(out[i] == (float)(0.5 * d0[i] + 2.0 * d1[i]));
+        differ += (d0[i] != 0) != (d1[i] != 0);
+    }
+    assert_true(differ > N / 4); /* ≈ N/2 of the keeps differ */
+    /* the draw is the documented uniform: entry i kept when uniform(seed, stream, i) < d */
+    for (int i = 0; i < N; i++)
+        assert_true((d0[i] != 0) ==
+                    (eco_merge_uniform(7, eco_merge_substream(stream, 0), (uint64_t)i) < 0.5));
+}
+
 /* Inverse rescale is unbiased: over S seeds the mean of each entry approaches δ, with
  * standard deviation |δ|·√((1 − d)/(d·S)); every entry must lie within 5 of those. */
 static void test_dare_unbiased(void **state) {
@@ -934,6 +968,7 @@ int main(void) {
         cmocka_unit_test(test_slerp_t),
         cmocka_unit_test(test_identities),
         cmocka_unit_test(test_dare_statistics),
+        cmocka_unit_test(test_dare_draws),
         cmocka_unit_test(test_dare_unbiased),
         cmocka_unit_test(test_della_statistics),
         cmocka_unit_test(test_threads),
