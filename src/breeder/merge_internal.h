@@ -60,9 +60,9 @@ eco_merge_topk eco_merge__topk(const float *a, const float *b, int64_t n, int64_
 static inline int eco_merge__in_topk(const eco_merge_topk *s, uint32_t u, int64_t *eq_seen) {
     if (s->k <= 0) return 0;
     if (s->k >= s->n) return 1;
-    if (u > s->thr) return 1;
-    if (u == s->thr) return (*eq_seen)++ < s->quota;
-    return 0;
+    int eq = u == s->thr, keep = (u > s->thr) | (eq & (*eq_seen < s->quota)); /* no branch */
+    *eq_seen += eq;
+    return keep;
 }
 
 /* The method's sparsifier applied to parent m's delta d[n] (rows × cols view), per p;
