@@ -3,7 +3,8 @@
  * parents over a base), every method, with 1 and 2 threads. Prints the median time of 7
  * runs, the bytes streamed per second ((parents + base + out) · n · 4 bytes / time) and the
  * ratio to linear (one pass, no sparsifier) measured in the same run on the same thread
- * count. Figures only; never fails.
+ * count, and linear's bytes per second beside the machine's read bandwidth (a streaming
+ * sum over 256 MiB, bench_common.h) on that thread count. Figures only; never fails.
  */
 #include <math.h>
 #include <stdio.h>
@@ -55,6 +56,10 @@ int main(void) {
     for (int th = 1; th <= 2; th++) {
         eco_set_threads(th);
         double lin = time_method(ECO_MERGE_METHOD_LINEAR, out, base, (const float *const *)par);
+        double bw = bench_read_bandwidth((size_t)256 << 20, 3);
+        double lin_bytes = (double)(NP + 2) * (double)n * 4;
+        printf("  threads %d  read bandwidth %.2f GB/s; linear streams %.2f GB/s (%.0f%% of it)\n",
+               th, bw / 1e9, lin_bytes / lin / 1e9, 100 * lin_bytes / lin / bw);
         for (int m = 0; m < ECO_MERGE_METHOD__COUNT; m++) {
             double t = m == ECO_MERGE_METHOD_LINEAR
                            ? lin
@@ -62,8 +67,7 @@ int main(void) {
             int np = m == ECO_MERGE_METHOD_SLERP ? 2 : NP;
             double bytes = (double)(np + 2) * (double)n * 4;
             printf("  threads %d  %-16s %8.2f ms  %6.2f GB/s  %5.2fx linear\n", th,
-                   eco_merge_method_name((eco_merge_method)m), t * 1e3, bytes / t / 1e9,
-                   t / lin);
+                   eco_merge_method_name((eco_merge_method)m), t * 1e3, bytes / t / 1e9, t / lin);
         }
     }
     eco_set_threads(saved);

@@ -34,6 +34,24 @@ static inline double eco_merge__uniform_k(uint64_t key, uint64_t i) {
     return (double)(eco_merge__mix(key + i * 0x9e3779b97f4a7c15ULL) >> 11) * 0x1.0p-53;
 }
 
+/* x when keep, else +0, without a branch (compilers turn `keep ? x : 0` into a jump, which
+ * the coin-flip keeps of the sparsifiers and the sign votes of TIES mispredict half the
+ * time). */
+static inline float eco_merge__keep_f(int keep, float x) {
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    b &= 0u - (uint32_t)(keep != 0);
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+static inline double eco_merge__keep_d(int keep, double x) {
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    b &= (uint64_t)0 - (uint64_t)(keep != 0);
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
 /* |x| as an ordered 31-bit key (non-negative floats order as their bit patterns). */
 static inline uint32_t eco_merge__abs_key(float x) {
     uint32_t u;

@@ -17,7 +17,7 @@ int64_t eco_sparsify_magnitude(float *d, int64_t n, double density) {
     eco_merge_topk s = eco_merge__topk(d, NULL, n, k);
     int64_t eq = 0;
     for (int64_t i = 0; i < n; i++)
-        d[i] = eco_merge__in_topk(&s, eco_merge__abs_key(d[i]), &eq) ? d[i] : 0.0f;
+        d[i] = eco_merge__keep_f(eco_merge__in_topk(&s, eco_merge__abs_key(d[i]), &eq), d[i]);
     return k;
 }
 
@@ -47,7 +47,7 @@ int64_t eco_sparsify_random(float *d, int64_t n, double density, eco_merge_resca
     for (int64_t i = 0; i < n; i++) {
         bool keep = mask ? mask[i] != 0 : eco_merge__uniform_k(key, (uint64_t)i) < density;
         float v = inverse ? (float)((double)d[i] / density) : d[i];
-        d[i] = keep ? v : 0.0f; /* no branch on a coin */
+        d[i] = eco_merge__keep_f(keep, v); /* no branch on a coin */
         kept += keep;
     }
     if (!inverse) l1_rescale(d, n, before);
@@ -67,7 +67,7 @@ int64_t eco_sparsify_breadcrumbs(float *d, int64_t n, double density, double gam
         uint32_t u = eco_merge__abs_key(d[i]);
         int in_big = eco_merge__in_topk(&big, u, &eq_big); /* both walk every entry */
         int in_top = eco_merge__in_topk(&top, u, &eq_top);
-        d[i] = in_big && !in_top ? d[i] : 0.0f;
+        d[i] = eco_merge__keep_f(in_big & !in_top, d[i]);
     }
     return target - n_top;
 }
@@ -125,7 +125,7 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
                 bool keep =
                     p > 0 && (mask ? mask[i] != 0 : eco_merge__uniform_k(key, (uint64_t)i) < p);
                 float v = inverse && p > 0 ? (float)((double)row[j] / p) : row[j];
-                row[j] = keep ? v : 0.0f;
+                row[j] = eco_merge__keep_f(keep, v);
                 kept += keep;
             }
         }

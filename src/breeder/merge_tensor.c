@@ -122,8 +122,8 @@ static eco_status merge_task_vectors(float *out, const float *base, const float 
             div = 0;
             for (int m = 0; m < np; m++) { /* sign(u) == e, zeros never; no branch */
                 bool sel = u[m] * e > 0;
-                mix += sel ? u[m] : 0.0;
-                div += sel ? w[m] : 0.0;
+                mix += eco_merge__keep_d(sel, u[m]);
+                div += eco_merge__keep_d(sel, w[m]);
             }
             if (div == 0) div = 1;
         } else {
