@@ -97,6 +97,14 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
         memset(d, 0, (size_t)n * sizeof *d);
         return 0;
     }
+    /* the keep probability of rank q + 1, the same for every row */
+    double *prob = malloc((size_t)cols * sizeof *prob);
+    if (!prob) return -1;
+    for (int64_t q = 0; q < cols; q++) {
+        double p =
+            cols > 1 ? density - epsilon + 2.0 * epsilon * (double)q / (double)(cols - 1) : density;
+        prob[q] = p > 1 ? 1 : p;
+    }
     double before = rescale == ECO_MERGE_RESCALE_L1 ? eco_merge__sum_abs(d, n) : 0;
     uint64_t key = eco_merge__key(seed, stream);
     bool inverse = rescale != ECO_MERGE_RESCALE_L1;
@@ -116,12 +124,8 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
                 order[j] = ((uint64_t)eco_merge__abs_key(row[j]) << 32) | (uint64_t)j;
             sort_row(order, order + cols, cols); /* |d| ascending, then index */
             for (int64_t q = 0; q < cols; q++) { /* q = rank − 1 */
-                int64_t j = (int64_t)(order[q] & 0xffffffffu);
-                double p = cols > 1
-                               ? density - epsilon + 2.0 * epsilon * (double)q / (double)(cols - 1)
-                               : density;
-                if (p > 1) p = 1;
-                int64_t i = r * cols + j;
+                int64_t j = (int64_t)(order[q] & 0xffffffffu), i = r * cols + j;
+                double p = prob[q];
                 bool keep =
                     p > 0 && (mask ? mask[i] != 0 : eco_merge__uniform_k(key, (uint64_t)i) < p);
                 float v = inverse && p > 0 ? (float)((double)row[j] / p) : row[j];
@@ -131,6 +135,7 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
         }
         free(order);
     }
+    free(prob);
     if (failed) return -1;
     if (!inverse) l1_rescale(d, n, before);
     return kept;
