@@ -17,8 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool same(const eco_merge_params *a, const eco_merge_params *b) {
     if (a->method != b->method || a->n_parents != b->n_parents || a->lambda != b->lambda ||
         a->gamma != b->gamma || a->epsilon != b->epsilon || a->election != b->election ||
-        a->rescale != b->rescale || eco_merge_params_normalize(a) != eco_merge_params_normalize(b) ||
-        a->n_t != b->n_t || a->seed != b->seed)
+        a->rescale != b->rescale ||
+        eco_merge_params_normalize(a) != eco_merge_params_normalize(b) || a->n_t != b->n_t ||
+        a->seed != b->seed)
         return false;
     for (int m = 0; m < a->n_parents; m++)
         if (a->weight[m] != b->weight[m] || a->density[m] != b->density[m]) return false;
@@ -28,7 +29,8 @@ static bool same(const eco_merge_params *a, const eco_merge_params *b) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    json_t *j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+    json_t *j =
+        json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
     if (!j) return 0;
     eco_merge_params p, q;
     if (eco_merge_params_from_json(j, "fuzz", &p) != ECO_STATUS_OK) {
