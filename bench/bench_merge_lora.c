@@ -21,6 +21,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <cblas.h>
 #include <ftw.h>
+#include <jansson.h>
 #include <lapacke.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +191,7 @@ int main(int argc, char **argv) {
             }
             t[r] = eco_now() - t0;
             err = rep.rel_error;
-            eco_merge_dir_report_free(&rep);
+            json_decref(rep.result);
             svd[r] = svds_alone(&cfg);
             t0 = eco_now();
             for (int i = 0; i < N_ADAPTERS; i++) {

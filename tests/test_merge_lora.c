@@ -261,7 +261,7 @@ static void test_single_weight(void **state) {
     assert_int_equal(pc.r, 4);
     assert_true(pc.lora_alpha == 4.0 && !pc.use_rslora);
     assert_string_equal(pc.base_model_name_or_path, "eco-tiny");
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
     free(a);
     free(out);
 }
@@ -344,7 +344,7 @@ static void test_difference(void **state) {
     assert_int_equal(rep.rank, 10);
     assert_true(rep.rel_error == 0.0);
     assert_true(check_linear("[1, -1] concatenated", out, ps, 2, w) <= 1e-5);
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
 
     o = options(ps, 2, w, ECO_MERGE_METHOD_DARE_LINEAR, 10, out);
     ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
@@ -352,7 +352,7 @@ static void test_difference(void **state) {
     print_message("dense SVD at rank 10: reported error %.3g\n", rep.rel_error);
     assert_true(rep.rel_error <= 1e-5);
     assert_true(check_linear("[1, -1] through the dense SVD", out, ps, 2, w) <= 1e-5);
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
 
     /* rank 0: the largest parent rank, 6 < 10: truncated (factored route) */
     o = options(ps, 2, w, ECO_MERGE_METHOD_TASK_ARITHMETIC, 0, out);
@@ -361,13 +361,13 @@ static void test_difference(void **state) {
     assert_int_equal(rep.rank, 6);
     assert_true(rep.rel_error > 1e-3);
     assert_true(check_eckart_young("factored SVD, rank 6", out, ps, 2, w, 6, rep.result) <= 1e-3);
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
 
     o = options(ps, 2, w, ECO_MERGE_METHOD_DARE_LINEAR, 3, out);
     ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
     assert_int_equal(rep.rank, 3);
     assert_true(check_eckart_young("dense SVD, rank 3", out, ps, 2, w, 3, rep.result) <= 1e-3);
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
     free(a);
     free(b);
     free(out);
@@ -407,7 +407,7 @@ static void test_mixed_parents(void **state) {
     eco_peft_config pc;
     ECO_ASSERT_OK(eco_peft_config_load(out, &pc));
     for (int t = 0; t < ECO_LORA__COUNT; t++) assert_true(pc.targets[t] == (t != ECO_LORA_GATE));
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
 
     /* task arithmetic with λ = 0.5 and weights that do not sum to 1 */
     const double w2[3] = {1.5, -0.5, 2.0};
@@ -417,14 +417,14 @@ static void test_mixed_parents(void **state) {
     const double coef2[3] = {0.75, -0.25, 1.0};
     assert_true(check_linear("mixed parents, task arithmetic, lambda 0.5", out, ps, 3, coef2) <=
                 1e-5);
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
 
     /* the same through the dense route */
     o = options(ps, 3, w2, ECO_MERGE_METHOD_DARE_LINEAR, 16, out);
     o.params.lambda = 0.5;
     ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
     assert_true(check_linear("mixed parents, dense route", out, ps, 3, coef2) <= 1e-5);
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
     /* Σ r (24 + 16) beyond a module's rank (k_proj [32, 64]): linear through the dense
      * route, exact at rank 32 */
     const spec sd = {.targets = 1u << ECO_LORA_K, .r = 24, .alpha = 24, .seed = 9};
@@ -436,7 +436,7 @@ static void test_mixed_parents(void **state) {
     ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
     assert_false(rep.concatenated);
     assert_true(check_linear("linear, ranks beyond the module's", out, ps, 2, w3) <= 1e-5);
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
     free(a);
     free(b);
     free(c);
@@ -490,7 +490,7 @@ static void test_ties(void **state) {
                   worst, rep.rel_error);
     assert_true(worst <= 1e-4);
     assert_true(rep.rel_error <= 1e-5);
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
     free(d);
     free(got);
     free(f0);
@@ -611,7 +611,7 @@ static void test_extract_round_trip(void **state) {
     eco_peft_config pc;
     ECO_ASSERT_OK(eco_peft_config_load(ad, &pc));
     for (int t = 0; t < ECO_LORA__COUNT; t++) assert_true(pc.targets[t] == ((targets >> t) & 1u));
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
     json_t *j = load_lineage(ad);
     json_t *op = json_object_get(j, "operation");
     assert_string_equal(json_string_value(json_object_get(op, "name")), "extract");
@@ -627,7 +627,7 @@ static void test_extract_round_trip(void **state) {
     const double w1[1] = {1};
     eco_merge_dir_options mo = options(ps, 1, w1, ECO_MERGE_METHOD_TASK_ARITHMETIC, 3, merged);
     ECO_ASSERT_OK(eco_merge_adapters_dir(&mo, &rep));
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
     for (int pass = 0; pass < 2; pass++)
         for (int64_t l = 0; l < cfg.n_layers; l++)
             for (int t = 0; t < ECO_LORA__COUNT; t++) {
@@ -668,14 +668,14 @@ static void test_extract_round_trip(void **state) {
         }
     print_message("extract at rank 2: largest energy mismatch %.3g\n", mism);
     assert_true(mism <= 1e-4);
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
 
     /* sv_epsilon alone: a threshold between S_3 and 0 keeps rank 3; above every S: nothing */
     eo.rank = 0;
     eo.sv_epsilon = 1e-3;
     ECO_ASSERT_OK(eco_extract_lora_dir(&eo, &rep));
     assert_int_equal(rep.rank, 3);
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
     eo.sv_epsilon = 1e6;
     ECO_ASSERT_STATUS(eco_extract_lora_dir(&eo, &rep), ECO_STATUS_EINVAL);
     assert_non_null(strstr(eco_last_error(), "nothing to extract"));
@@ -691,7 +691,7 @@ static void test_extract_round_trip(void **state) {
     print_message("not extracted: model.norm.weight relative change %.3g\n",
                   json_real_value(json_object_get(other, "model.norm.weight")));
     assert_true(fabs(json_real_value(json_object_get(other, "model.norm.weight")) - 0.5) < 1e-6);
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
     e2.strict = true;
     ECO_ASSERT_STATUS(eco_extract_lora_dir(&e2, &rep), ECO_STATUS_EUNSUPPORTED);
     assert_non_null(strstr(eco_last_error(), "model.norm.weight"));
@@ -728,7 +728,7 @@ static void test_logits(void **state) {
     eco_merge_dir_report rep;
     ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
     assert_int_equal(rep.rank, 8); /* truncated: Σ r = 12 on q and up */
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
     json_t *j = load_lineage(out);
     json_t *p0 = json_array_get(json_object_get(j, "parents"), 0);
     assert_string_equal(json_string_value(json_object_get(p0, "role")), "base");
@@ -800,7 +800,7 @@ static void test_refusals(void **state) {
     make_adapter(b, &sb);
     o = options(ab, 2, w, ECO_MERGE_METHOD_LINEAR, 0, out);
     ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
-    eco_merge_dir_report_free(&rep);
+    json_decref(rep.result);
     /* occupied output without force */
     o.force = false;
     ECO_ASSERT_STATUS(eco_merge_adapters_dir(&o, &rep), ECO_STATUS_EEXIST);
@@ -836,7 +836,7 @@ static void test_threads_same_bytes(void **state) {
                 options(ps, 2, w, m ? ECO_MERGE_METHOD_TIES : ECO_MERGE_METHOD_LINEAR, 6, outs[th]);
             eco_merge_dir_report rep;
             ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
-            eco_merge_dir_report_free(&rep);
+            json_decref(rep.result);
         }
         eco_set_threads(saved);
         const char *names[2] = {"adapter_model.safetensors", ECO_LINEAGE_FILE};
@@ -861,7 +861,7 @@ static void test_threads_same_bytes(void **state) {
             .model = ft, .base = base, .rank = 3, .out = outs[th], .force = true};
         eco_merge_dir_report rep;
         ECO_ASSERT_OK(eco_extract_lora_dir(&eo, &rep));
-        eco_merge_dir_report_free(&rep);
+        json_decref(rep.result);
     }
     eco_set_threads(saved);
     char *p1 = eco_path_join(o1, "adapter_model.safetensors");
