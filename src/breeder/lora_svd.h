@@ -25,9 +25,11 @@ eco_status eco_lora_svd(float *D, int64_t m, int64_t n, int64_t k, float *S, flo
 
 /* The same top-k factoring for D = Bc·Ac given in factored form, Bc [m, c] and Ac [c, n]
  * with c ≤ min(m, n) (both overwritten): a QR of Bc and of Acᵀ reduce the SVD to the c × c
- * core R_B·R_Aᵀ, so the cost is O((m + n)·c²) instead of O(m·n·min(m, n)), and the result
- * is the SVD of D (exact up to rounding). S [c] receives the singular values, B [m, ldb]
- * and A [k, n] the halves as above (k ≤ c). Errors as eco_lora_svd. */
+ * core R_B·R_Aᵀ, and the core's singular vectors are mapped back by applying the QRs'
+ * reflectors (sormqr; Q is never formed), so the cost is O((m + n)·c²) instead of
+ * O(m·n·min(m, n)), and the result is the SVD of D (exact up to rounding). S [c] receives
+ * the singular values, B [m, ldb] and A [k, n] the halves as above (k ≤ c). Errors as
+ * eco_lora_svd. */
 eco_status eco_lora_svd_factored(float *Bc, float *Ac, int64_t m, int64_t n, int64_t c, int64_t k,
                                  float *S, float *B, int64_t ldb, float *A, const char *label);
 
