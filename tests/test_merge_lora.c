@@ -363,6 +363,13 @@ static void test_difference(void **state) {
     assert_true(check_eckart_young("factored SVD, rank 6", out, ps, 2, w, 6, rep.result) <= 1e-3);
     json_decref(rep.result);
 
+    /* a rank above every module's min(out, in) (64 in tiny) is lowered to it */
+    o = options(ps, 2, w, ECO_MERGE_METHOD_DARE_LINEAR, 500, out);
+    ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
+    assert_int_equal(rep.rank, 64);
+    assert_true(rep.rel_error <= 1e-5);
+    json_decref(rep.result);
+
     o = options(ps, 2, w, ECO_MERGE_METHOD_DARE_LINEAR, 3, out);
     ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
     assert_int_equal(rep.rank, 3);

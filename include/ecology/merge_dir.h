@@ -65,7 +65,8 @@ eco_status eco_merge_models_dir(const eco_merge_dir_options *o, eco_merge_dir_re
  * For each (layer, module) of the union of the parents' target_modules it merges the full
  * deltas ΔW_i = s_i·B_i·A_i (s_i after rank_pattern / alpha_pattern and rsLoRA; a parent
  * without the module brings zeros; ranks may differ) with params and writes them back at
- * rank R = o->rank (0: the largest parent rank), alpha R, no rsLoRA, F32 halves:
+ * rank R = o->rank (0: the largest parent rank; at most the largest module's min(out, in)),
+ * alpha R, no rsLoRA, F32 halves:
  *  - linear and task_arithmetic: concatenation where the module's Σ r_i ≤ R (exact, no SVD;
  *    when every module is, the adapter's rank is the largest Σ r_i, not R), else the SVD of
  *    B_cat·A_cat through a QR of each half (exact SVD of ΔW at O((out+in)·(Σr)²));

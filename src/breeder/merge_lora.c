@@ -21,7 +21,8 @@
  * the factored route reads the dropped singular values of the exact core) and overall
  * (√Σ err² / √Σ ‖ΔW‖²) go into the report and lineage.json's operation.result.
  *
- * R: o->rank, or the largest parent rank when 0. When every module is concatenated the
+ * R: o->rank, or the largest parent rank when 0, at most the largest module's min(out, in)
+ * (a higher rank would only add zero directions). When every module is concatenated the
  * adapter is written at the largest Σ r_i (≤ R: exact and no larger than needed); modules
  * of a smaller rank are padded with zero directions (PEFT has one r per module; zero
  * columns of B add nothing).
@@ -495,6 +496,7 @@ eco_status eco_merge_adapters_dir(const eco_merge_dir_options *o, eco_merge_dir_
     size_t max_numel = 0, n_modules = 0;
     int64_t max_dim = 0;
     bool any_dense = !factored_method(o->params.method);
+    int64_t max_k0 = 0; /* the largest module's min(out, in): no rank above it is useful */
     for (int t = 0; t < ECO_LORA__COUNT; t++) {
         for (int i = 0; i < n; i++) targets[t] |= ps[i].pc.targets[t];
         if (!targets[t]) continue;
@@ -507,6 +509,7 @@ eco_status eco_merge_adapters_dir(const eco_merge_dir_options *o, eco_merge_dir_
             const int64_t c = module_rank_sum(ps, n, l, t);
             if (c > max_sum) max_sum = c;
             if (c > (out < in ? out : in)) any_dense = true; /* Σr beyond the module's rank */
+            if ((out < in ? out : in) > max_k0) max_k0 = out < in ? out : in;
             for (int i = 0; i < n; i++)
                 if (ps[i].pc.targets[t]) {
                     const int64_t r = eco_lora_adapter_module(ps[i].a, l, (eco_lora_target)t)->r;
@@ -524,6 +527,7 @@ eco_status eco_merge_adapters_dir(const eco_merge_dir_options *o, eco_merge_dir_
         if (targets[t] && max_sum > (out < in ? out : in)) all_concat = false;
     }
     if (all_concat) R = max_sum;
+    if (R > max_k0) R = max_k0; /* more would only be zero directions */
 
     /* buffers: one work set per thread (modules run in parallel, one per thread, each with
      * single-threaded BLAS and LAPACK inside the region: the bytes do not depend on the
