@@ -16,6 +16,7 @@
 #include "ecology/merge_dir.h"
 #include "ecology/model.h"
 #include "ecology/safetensors.h"
+#include "breeder/model_stream.h"
 #include "test_util.h"
 
 /* ---- helpers ------------------------------------------------------------------------- */
@@ -522,6 +523,43 @@ static void test_dare_threads(void **state) {
     free(o3);
 }
 
+/* Elementwise methods go in chunks of rows (dare: masks drawn at the tensor's indices):
+ * the same bytes as whole tensors, and the embedding (320 × 64) spans several chunks. */
+static void test_chunked_same_bytes(void **state) {
+    fixture *f = *state;
+    static const eco_merge_method methods[] = {
+        ECO_MERGE_METHOD_LINEAR, ECO_MERGE_METHOD_TASK_ARITHMETIC, ECO_MERGE_METHOD_DARE_LINEAR,
+        ECO_MERGE_METHOD_DARE_TIES};
+    const char *par[2] = {f->a, f->b};
+    double w[2] = {0.6, 0.9};
+    for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+        char *whole = join(f->root, "whole"), *parts = join(f->root, "parts");
+        eco_merge_dir_options o = merge_opts(
+            methods[k], methods[k] == ECO_MERGE_METHOD_LINEAR ? NULL : f->base, par, 2, w, whole);
+        o.params.density[0] = 0.3;
+        o.params.density[1] = 0.7;
+        o.params.seed = 42;
+        o.force = true;
+        eco_merge_dir_report r1, r2;
+        ECO_ASSERT_OK(breed_merge_models_chunked(&o, &r1, 0));
+        o.out = parts;
+        ECO_ASSERT_OK(breed_merge_models_chunked(&o, &r2, 1000));
+        char *f1 = join(whole, "model.safetensors"), *f2 = join(parts, "model.safetensors");
+        if (!files_equal(f1, f2))
+            fail_msg("%s: chunked bytes differ", eco_merge_method_name(methods[k]));
+        char *l1 = join(whole, ECO_LINEAGE_FILE), *l2 = join(parts, ECO_LINEAGE_FILE);
+        assert_true(files_equal(l1, l2)); /* the same kept fractions too */
+        eco_merge_dir_report_free(&r1);
+        eco_merge_dir_report_free(&r2);
+        free(l1);
+        free(l2);
+        free(f1);
+        free(f2);
+        free(whole);
+        free(parts);
+    }
+}
+
 /* ---- mutate, crossover, prune ------------------------------------------------------------ */
 
 static void test_module_list(void **state) {
@@ -670,15 +708,11 @@ int main(void) {
         cmocka_unit_test(test_module_list),
     };
     const struct CMUnitTest merges[] = {
-        cmocka_unit_test(test_linear_reference),
-        cmocka_unit_test(test_mixed_dtypes),
-        cmocka_unit_test(test_identities),
-        cmocka_unit_test(test_sharded_output),
-        cmocka_unit_test(test_incompatible),
-        cmocka_unit_test(test_dare_threads),
-        cmocka_unit_test(test_mutate),
-        cmocka_unit_test(test_crossover),
-        cmocka_unit_test(test_prune),
+        cmocka_unit_test(test_linear_reference),   cmocka_unit_test(test_mixed_dtypes),
+        cmocka_unit_test(test_identities),         cmocka_unit_test(test_sharded_output),
+        cmocka_unit_test(test_incompatible),       cmocka_unit_test(test_dare_threads),
+        cmocka_unit_test(test_chunked_same_bytes), cmocka_unit_test(test_mutate),
+        cmocka_unit_test(test_crossover),          cmocka_unit_test(test_prune),
     };
     int rc = cmocka_run_group_tests(writer, NULL, NULL);
     return rc | cmocka_run_group_tests(merges, setup, teardown);

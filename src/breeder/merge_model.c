@@ -19,7 +19,9 @@
 
 #include "breeder/model_stream.h"
 
-#define CHUNK_ELEMS ((size_t)1 << 14) /* 64 KB of f32 per input: stays in L2 */
+/* 256 KB of f32 per input: the chunk stays in L2, and is big enough for eco_merge_tensor
+ * to split it over the OpenMP team (ECO_MERGE_PAR_MIN). */
+#define CHUNK_ELEMS ((size_t)1 << 16)
 
 void eco_merge_dir_report_free(eco_merge_dir_report *rep) {
     if (!rep) return;
@@ -36,8 +38,26 @@ eco_status eco_merge_dir(const eco_merge_dir_options *o, eco_merge_dir_report *r
     return eco_merge_models_dir(o, rep);
 }
 
-static bool elementwise(eco_merge_method m) {
-    return m == ECO_MERGE_METHOD_LINEAR || m == ECO_MERGE_METHOD_TASK_ARITHMETIC;
+/* Whether each output element depends on the same element of the inputs only, so that a
+ * tensor may be merged in chunks of rows with the same bytes as a whole: linear and
+ * task_arithmetic, and dare_linear and dare_ties with inverse rescaling, whose masks are
+ * drawn here per element index as eco_merge_tensor would (merge.h: parent m keeps element
+ * i when eco_merge_uniform(seed, eco_merge_substream(stream, m), i) < density). */
+static bool elementwise(const eco_merge_params *p) {
+    switch (p->method) {
+        case ECO_MERGE_METHOD_LINEAR:
+        case ECO_MERGE_METHOD_TASK_ARITHMETIC:
+            return true;
+        case ECO_MERGE_METHOD_DARE_LINEAR:
+        case ECO_MERGE_METHOD_DARE_TIES:
+            return p->rescale == ECO_MERGE_RESCALE_INVERSE;
+        default:
+            return false;
+    }
+}
+
+static bool draws_masks(const eco_merge_params *p) {
+    return p->method == ECO_MERGE_METHOD_DARE_LINEAR || p->method == ECO_MERGE_METHOD_DARE_TIES;
 }
 
 static bool sparsifies(const eco_merge_params *p) {
@@ -47,6 +67,11 @@ static bool sparsifies(const eco_merge_params *p) {
 }
 
 eco_status eco_merge_models_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep) {
+    return breed_merge_models_chunked(o, rep, CHUNK_ELEMS);
+}
+
+eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_dir_report *rep,
+                                      size_t chunk_elems) {
     if (rep) memset(rep, 0, sizeof *rep);
     if (!o || !o->parents || !o->out) return eco_error(ECO_STATUS_EINVAL, "merge: NULL argument");
     const eco_merge_params *p = &o->params;
@@ -73,12 +98,16 @@ eco_status eco_merge_models_dir(const eco_merge_dir_options *o, eco_merge_dir_re
     const size_t first = o->base ? 1 : 0;
     json_t *params = NULL, *result = NULL, *kept = NULL;
     breed_stream *s = NULL;
+    const bool chunked = elementwise(p);
+    uint8_t *mask[ECO_MERGE_MAX_PARENTS] = {0};
+    size_t mask_cap = 0;
     if ((st = eco_merge_params_to_json(p, &params))) goto done;
     st = breed_stream_begin(&s, &in, first, o->out, o->force, o->progress,
-                            elementwise(p->method) ? CHUNK_ELEMS : 0, o->shard_bytes);
+                            chunked ? chunk_elems : 0, o->shard_bytes);
     if (st) goto done;
 
     int64_t kept_total[ECO_MERGE_MAX_PARENTS] = {0}, n_total = 0, n_empty = 0;
+    int64_t kept_tensor[ECO_MERGE_MAX_PARENTS] = {0};
     breed_tensor t;
     while (breed_stream_next(s, &t)) {
         const float *par[ECO_MERGE_MAX_PARENTS];
@@ -89,17 +118,45 @@ eco_status eco_merge_models_dir(const eco_merge_dir_options *o, eco_merge_dir_re
         if (!ok) break;
         double tt =
             p->method == ECO_MERGE_METHOD_SLERP ? eco_merge_slerp_t(p, t.layer, in.n_layers) : 0.0;
+        const uint64_t stream = eco_merge_stream(t.decl->name);
+        const uint8_t *const *masks = NULL;
+        if (chunked && draws_masks(p)) { /* this chunk's draws, at the tensor's indices */
+            if ((size_t)t.len > mask_cap) {
+                for (int m = 0; m < p->n_parents; m++) {
+                    free(mask[m]);
+                    if (!(mask[m] = malloc((size_t)t.len))) goto oom;
+                }
+                mask_cap = (size_t)t.len;
+            }
+            for (int m = 0; m < p->n_parents; m++) {
+                const uint64_t sub = eco_merge_substream(stream, (uint64_t)m);
+                const double d = p->density[m];
+                uint8_t *mk = mask[m];
+                for (int64_t i = 0; i < t.len; i++)
+                    mk[i] = eco_merge_uniform(p->seed, sub, (uint64_t)(t.off + i)) < d;
+            }
+            masks = (const uint8_t *const *)mask;
+        }
         eco_merge_stats stats;
         memset(&stats, 0, sizeof stats);
-        st = eco_merge_tensor(breed_stream_out(s), base, par, t.nrows, t.cols, p, tt,
-                              eco_merge_stream(t.decl->name), NULL, &stats);
+        st = eco_merge_tensor(breed_stream_out(s), base, par, t.nrows, t.cols, p, tt, stream, masks,
+                              &stats);
         if (st) {
             st = eco_error_wrap(st, "merge: tensor '%s'", t.decl->name);
             goto done;
         }
         n_total += t.len;
-        for (int m = 0; m < p->n_parents; m++) kept_total[m] += stats.kept[m];
-        if (stats.empty) {
+        if (t.row0 == 0) memset(kept_tensor, 0, sizeof kept_tensor);
+        bool empty = false;
+        for (int m = 0; m < p->n_parents; m++) {
+            kept_total[m] += stats.kept[m];
+            kept_tensor[m] += stats.kept[m];
+            /* a sparsified parent that kept nothing of the whole tensor */
+            if (t.row0 + t.nrows == t.rows && p->density[m] < 1 && kept_tensor[m] == 0 && t.n > 0)
+                empty = true;
+        }
+        if (!chunked) empty = stats.empty;
+        if (empty && t.row0 + t.nrows == t.rows) {
             n_empty++;
             eco_log(ECO_LOG_WARN, "merge: tensor '%s': a sparsifier kept nothing (zeros)",
                     t.decl->name);
@@ -130,6 +187,7 @@ eco_status eco_merge_models_dir(const eco_merge_dir_options *o, eco_merge_dir_re
 oom:
     st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
 done:
+    for (int m = 0; m < ECO_MERGE_MAX_PARENTS; m++) free(mask[m]);
     breed_stream_abort(s);
     json_decref(kept);
     json_decref(result);

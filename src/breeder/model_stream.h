@@ -82,6 +82,11 @@ eco_status breed_stream_finish(breed_stream *s, const char *op_name, const json_
 /* Removes the temporary output and frees s; NULL is fine. */
 void breed_stream_abort(breed_stream *s);
 
+/* eco_merge_models_dir with elementwise methods merged in chunks of about chunk_elems
+ * elements (0: whole tensors); the same bytes whatever the chunk (tests). */
+eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_dir_report *rep,
+                                      size_t chunk_elems);
+
 /* The layer N of a name "model.layers.N....", else −1. */
 int64_t breed_layer_of(const char *name);
 
