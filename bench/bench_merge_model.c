@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +33,7 @@
 
 typedef struct result {
     double seconds;
+    double cpu; /* user + system seconds of the child (both threads) */
     double bytes_read;
     double hwm_mb;
     int ok;
@@ -99,8 +102,12 @@ static result run_child(eco_merge_method m, const char *root, const char *out) {
     close(fd[1]);
     ssize_t got = pid > 0 ? read(fd[0], &r, sizeof r) : -1;
     close(fd[0]);
-    if (pid > 0) waitpid(pid, NULL, 0);
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    if (pid > 0) wait4(pid, NULL, 0, &ru);
     if (got != (ssize_t)sizeof r) r.ok = 0;
+    r.cpu = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+            (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
     return r;
 }
 
@@ -198,10 +205,10 @@ static int bench_size(const char *tmp, int depth_factor, int reps, double copy_g
         for (int r = 0; r < reps; r++)
             if (rs[r].hwm_mb > hwm) hwm = rs[r].hwm_mb;
         double gbs = med.bytes_read / med.seconds / 1e9;
-        printf("  %-10s %6.2f s  %5.2f GB/s read (%.0f%% of copy %.2f GB/s)  peak RSS %6.0f MB "
-               "(%.2fx one parent)\n",
-               eco_merge_method_name(methods[k]), med.seconds, gbs, 100 * gbs / copy_gbs, copy_gbs,
-               hwm, hwm / parent_mb);
+        printf("  %-10s %6.2f s (CPU %5.2f s)  %5.2f GB/s read (%.0f%% of copy %.2f GB/s)  peak "
+               "RSS %6.0f MB (%.2fx one parent)\n",
+               eco_merge_method_name(methods[k]), med.seconds, med.cpu, gbs, 100 * gbs / copy_gbs,
+               copy_gbs, hwm, hwm / parent_mb);
         fflush(stdout);
     }
     eco_remove_tree(root);

@@ -17,11 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "breeder/merge_internal.h"
 #include "breeder/model_stream.h"
 
-/* 256 KB of f32 per input: the chunk stays in L2, and is big enough for eco_merge_tensor
- * to split it over the OpenMP team (ECO_MERGE_PAR_MIN). */
-#define CHUNK_ELEMS ((size_t)1 << 16)
+/* 64 KB of f32 per input: the chunk stays in L2, and is below ECO_MERGE_PAR_MIN, so
+ * eco_merge_tensor runs it on this thread: one OpenMP team per 64 KB costs more than the
+ * merge (a loaded 2-core machine: linear of three SmolLM2-135M 12.9 s of CPU with 256 KB
+ * chunks over two threads, 1.3 s on one), and the lineage hashing has the other core. */
+#define CHUNK_ELEMS ((size_t)ECO_MERGE_PAR_MIN / 2)
 
 void eco_merge_dir_report_free(eco_merge_dir_report *rep) {
     if (!rep) return;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ecology/config.h"
 #include "ecology/registry.h"
@@ -358,15 +359,23 @@ const float *breed_stream_input(breed_stream *s, size_t i) {
 
 float *breed_stream_out(breed_stream *s) { return s->out; }
 
-/* Drops the mapped pages of the inputs read for this chunk. */
+/* Drops the mapped pages of the inputs read for this chunk. The range starts at the page
+ * holding its first byte: release drops only whole pages inside a range, and the partial
+ * page before a chunk was read with the chunk (or tensor) before it, so it goes now (one
+ * page a chunk would otherwise stay: 100 MB over a 135M-parameter merge). Dropping a page
+ * something still needs costs a page fault, never a wrong value (a private read-only map). */
 static void release_chunk(breed_stream *s) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     for (size_t i = 0; i < s->in->n; i++) {
         if (!s->used[i]) continue;
         const eco_tensor *src = s->src[i];
         size_t es = eco_dtype_size(src->dtype);
+        uintptr_t lo = (uintptr_t)src->data + (size_t)s->cur.off * es;
+        uintptr_t hi = lo + (size_t)s->cur.len * es;
+        lo = lo / page * page;
         eco_tensor view = *src;
-        view.data = (uint8_t *)src->data + (size_t)s->cur.off * es;
-        view.nbytes = (size_t)s->cur.len * es;
+        view.data = (void *)lo;
+        view.nbytes = (size_t)(hi - lo);
         eco_weights_release(s->in->w[i], &view);
     }
 }
