@@ -560,6 +560,52 @@ static void test_chunked_same_bytes(void **state) {
     }
 }
 
+/* slerp with t = [0, 1] over the tiny preset's 2 layers: layer 0 is the first parent,
+ * layer 1 the second (t from the layer in the tensor's name), outside the layers t = 0. */
+static void test_slerp_layers(void **state) {
+    fixture *f = *state;
+    char *out = join(f->root, "slerp");
+    const char *par[2] = {f->a, f->b};
+    eco_merge_dir_options o = merge_opts(ECO_MERGE_METHOD_SLERP, NULL, par, 2, NULL, out);
+    o.params.n_t = 2;
+    o.params.t[0] = 0;
+    o.params.t[1] = 1;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    eco_weights *wo, *wa, *wb;
+    ECO_ASSERT_OK(eco_weights_open(out, &wo));
+    ECO_ASSERT_OK(eco_weights_open(f->a, &wa));
+    ECO_ASSERT_OK(eco_weights_open(f->b, &wb));
+    int from_b = 0;
+    for (size_t i = 0; i < eco_weights_count(wo); i++) {
+        const eco_tensor *t = eco_weights_get(wo, i);
+        bool second = strncmp(t->name, "model.layers.1.", 15) == 0;
+        const eco_tensor *want = eco_weights_find(second ? wb : wa, t->name);
+        from_b += second;
+        if (memcmp(t->data, want->data, t->nbytes) != 0)
+            fail_msg("%s: not parent %s's bytes", t->name, second ? "b" : "a");
+    }
+    assert_true(from_b > 0);
+    eco_weights_close(wo);
+    eco_weights_close(wa);
+    eco_weights_close(wb);
+    free(out);
+}
+
+/* lineage.json's operation name and seed of a folder an operator wrote. */
+static void assert_lineage_op(const char *dir, const char *name, int64_t seed) {
+    char *lp = join(dir, ECO_LINEAGE_FILE);
+    json_error_t jerr;
+    json_t *rec = json_load_file(lp, 0, &jerr);
+    assert_non_null(rec);
+    json_t *op = json_object_get(rec, "operation");
+    assert_string_equal(json_string_value(json_object_get(op, "name")), name);
+    assert_int_equal(json_integer_value(json_object_get(op, "seed")), seed);
+    assert_non_null(json_object_get(op, "params"));
+    assert_non_null(json_object_get(op, "result"));
+    json_decref(rec);
+    free(lp);
+}
+
 /* ---- mutate, crossover, prune ------------------------------------------------------------ */
 
 static void test_module_list(void **state) {
@@ -608,6 +654,7 @@ static void test_mutate(void **state) {
             fail_msg("%s: noise RMS / RMS %.4f, want 0.1", t->name, ratio);
     }
     assert_int_equal(changed, mutated);
+    assert_lineage_op(o1, "mutate", 7);
     assert_true(changed > 0);
     eco_weights_close(wo);
     eco_weights_close(wa);
@@ -648,6 +695,7 @@ static void test_crossover(void **state) {
             assert_memory_equal(t->data, eco_weights_find(w[p], t->name)->data, t->nbytes);
         }
         assert_true(from[0] > 0 && from[1] > 0);
+        assert_lineage_op(out, "crossover", 99);
         eco_merge_dir_report_free(&rep);
         eco_weights_close(wo);
         eco_weights_close(w[0]);
@@ -693,6 +741,7 @@ static void test_prune(void **state) {
             assert_true(fabs((double)set / n - want) < 1e-9);
         }
         eco_merge_dir_report_free(&rep);
+        assert_lineage_op(out, "prune", 0);
         eco_weights_close(wo);
         eco_weights_close(wa);
         eco_weights_close(wb);
@@ -708,11 +757,17 @@ int main(void) {
         cmocka_unit_test(test_module_list),
     };
     const struct CMUnitTest merges[] = {
-        cmocka_unit_test(test_linear_reference),   cmocka_unit_test(test_mixed_dtypes),
-        cmocka_unit_test(test_identities),         cmocka_unit_test(test_sharded_output),
-        cmocka_unit_test(test_incompatible),       cmocka_unit_test(test_dare_threads),
-        cmocka_unit_test(test_chunked_same_bytes), cmocka_unit_test(test_mutate),
-        cmocka_unit_test(test_crossover),          cmocka_unit_test(test_prune),
+        cmocka_unit_test(test_linear_reference),
+        cmocka_unit_test(test_mixed_dtypes),
+        cmocka_unit_test(test_identities),
+        cmocka_unit_test(test_sharded_output),
+        cmocka_unit_test(test_incompatible),
+        cmocka_unit_test(test_dare_threads),
+        cmocka_unit_test(test_chunked_same_bytes),
+        cmocka_unit_test(test_slerp_layers),
+        cmocka_unit_test(test_mutate),
+        cmocka_unit_test(test_crossover),
+        cmocka_unit_test(test_prune),
     };
     int rc = cmocka_run_group_tests(writer, NULL, NULL);
     return rc | cmocka_run_group_tests(merges, setup, teardown);

@@ -158,6 +158,7 @@ row 3 "architecture_hash differs"                       -- merge --method linear
 row 2 "option '--density': '1.5' is not a number in [0, 1]" -- merge --method ties --base "$M" --parents "$M,$T/m2" --weights 1,1 --density 1.5 --out "$T/mx"
 row 1 "is the input"                                    -- merge --method linear --parents "$M,$T/m2" --weights 1,1 --out "$T/m2" --force
 row 2 "merge: slerp merges exactly 2 parents"           -- merge --method slerp --parents "$M" --t 0.5 --out "$T/mx"
+row 1 "no such folder"                                  -- merge --method linear --parents "$M,$T/absent" --weights 1,1 --out "$T/mx"
 row 2 "option '--election': 'most' is not sum or count" -- merge --method ties --base "$M" --parents "$M,$T/m2" --weights 1,1 --election most --out "$T/mx"
 
 finish "bad_inputs"
