@@ -17,16 +17,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_ref(const eco_breed_recipe *r, size_t step, const eco_breed_ref *ref) {
     switch (ref->kind) {
-    case ECO_BREED_REF_PARENT:
-        if (ref->index < 0 || (size_t)ref->index >= r->n_parents) __builtin_trap();
-        break;
-    case ECO_BREED_REF_STEP:
-        if (ref->index < 0 || (size_t)ref->index >= step) __builtin_trap();
-        break;
-    case ECO_BREED_REF_ID:
-        if (!ref->id || !ref->id[0]) __builtin_trap();
-        break;
-    default: __builtin_trap();
+        case ECO_BREED_REF_PARENT:
+            if (ref->index < 0 || (size_t)ref->index >= r->n_parents) __builtin_trap();
+            break;
+        case ECO_BREED_REF_STEP:
+            if (ref->index < 0 || (size_t)ref->index >= step) __builtin_trap();
+            break;
+        case ECO_BREED_REF_ID:
+            if (!ref->id || !ref->id[0]) __builtin_trap();
+            break;
+        default:
+            __builtin_trap();
     }
 }
 

@@ -31,7 +31,7 @@ typedef struct br_case {
     const char *msg; /* NULL: accepted; else the whole EFORMAT message */
 } br_case;
 
-#define HEAD "{'name': 'child', 'parents': ['a@1', 'b@1'], "
+#define HEAD   "{'name': 'child', 'parents': ['a@1', 'b@1'], "
 #define CORPUS "'corpus': ['c.jsonl'], "
 
 /* clang-format off */

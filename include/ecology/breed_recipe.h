@@ -155,11 +155,11 @@ typedef struct eco_breed_recipe {
     size_t n_steps;
     eco_breed_step *steps; /* [n_steps] */
     size_t n_corpus;
-    char **corpus;        /* [n_corpus] paths (owned; resolved by eco_breed_recipe_load) */
-    char *id;             /* NULL when absent */
-    char *sign_key;       /* NULL when absent (resolved by eco_breed_recipe_load) */
-    char *path;           /* the recipe file (eco_breed_recipe_load), else NULL */
-    struct json_t *doc;   /* the whole document (owned), e.g. to record in the lineage */
+    char **corpus;      /* [n_corpus] paths (owned; resolved by eco_breed_recipe_load) */
+    char *id;           /* NULL when absent */
+    char *sign_key;     /* NULL when absent (resolved by eco_breed_recipe_load) */
+    char *path;         /* the recipe file (eco_breed_recipe_load), else NULL */
+    struct json_t *doc; /* the whole document (owned), e.g. to record in the lineage */
 } eco_breed_recipe;
 
 /* Parses the recipe text (len bytes; label names it in messages, NULL: "recipe"). On

@@ -224,64 +224,66 @@ static eco_status check_param(const eco_jr *rp, const pspec *p, const json_t *v)
     char name[64];
     eco_status st;
     switch (p->type) {
-    case P_INT: {
-        int64_t x;
-        return eco_jr_int(rp, p->key, true, (int64_t)p->lo, (int64_t)p->hi, &x);
-    }
-    case P_NUM: return check_num(rp, p->key, v, p, NULL);
-    case P_BOOL: {
-        bool b;
-        return eco_jr_bool(rp, p->key, true, &b);
-    }
-    case P_STRING: {
-        const char *s;
-        return get_str(rp, p->key, true, &s);
-    }
-    case P_CHOICE: {
-        const char *s;
-        size_t len;
-        if ((st = eco_jr_str(rp, p->key, true, false, &s, &len))) return st;
-        const char *c = p->choices;
-        while (*c) {
-            size_t n = strcspn(c, "|");
-            if (n == len && memcmp(c, s, n) == 0) return ECO_STATUS_OK;
-            c += n + (c[n] == '|');
+        case P_INT: {
+            int64_t x;
+            return eco_jr_int(rp, p->key, true, (int64_t)p->lo, (int64_t)p->hi, &x);
         }
-        char shown[ECO_JSON_SHOWN_SIZE];
-        return eco_jr_fail(rp, p->key, ECO_STATUS_EFORMAT, "'%s' is not one of %s",
-                           eco_json_shown(s, len, shown), p->choices);
-    }
-    case P_NUMS:
-        if (json_is_number(v)) return check_num(rp, p->key, v, p, NULL);
-        if (!json_is_array(v))
-            return eco_jr_fail(rp, p->key, ECO_STATUS_EFORMAT,
-                               "expected a number or an array of numbers");
-        /* fall through */
-    case P_NUM_ARRAY:
-        if ((st = check_array(rp, p->key, v, p))) return st;
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            snprintf(name, sizeof name, "%s[%zu]", p->key, i);
-            if ((st = check_num(rp, name, json_array_get(v, i), p, NULL))) return st;
+        case P_NUM:
+            return check_num(rp, p->key, v, p, NULL);
+        case P_BOOL: {
+            bool b;
+            return eco_jr_bool(rp, p->key, true, &b);
         }
-        return ECO_STATUS_OK;
-    case P_STR_ARRAY:
-        if ((st = check_array(rp, p->key, v, p))) return st;
-        for (size_t i = 0; i < json_array_size(v); i++) {
+        case P_STRING: {
+            const char *s;
+            return get_str(rp, p->key, true, &s);
+        }
+        case P_CHOICE: {
             const char *s;
             size_t len;
-            snprintf(name, sizeof name, "%s[%zu]", p->key, i);
-            if ((st = eco_jr_str_value(rp, name, json_array_get(v, i), false, &s, &len))) return st;
-            if (!len) return eco_jr_fail(rp, name, ECO_STATUS_EFORMAT, "empty");
-            for (size_t j = 0; j < i; j++)
-                if (json_equal(json_array_get(v, j), json_array_get(v, i)))
-                    return eco_jr_fail(rp, name, ECO_STATUS_EFORMAT, "the same as %s[%zu]",
-                                       p->key, j);
+            if ((st = eco_jr_str(rp, p->key, true, false, &s, &len))) return st;
+            const char *c = p->choices;
+            while (*c) {
+                size_t n = strcspn(c, "|");
+                if (n == len && memcmp(c, s, n) == 0) return ECO_STATUS_OK;
+                c += n + (c[n] == '|');
+            }
+            char shown[ECO_JSON_SHOWN_SIZE];
+            return eco_jr_fail(rp, p->key, ECO_STATUS_EFORMAT, "'%s' is not one of %s",
+                               eco_json_shown(s, len, shown), p->choices);
         }
-        return ECO_STATUS_OK;
-    case P_REF: {
-        const char *s;
-        return get_str(rp, p->key, true, &s); /* resolved with the inputs */
-    }
+        case P_NUMS:
+            if (json_is_number(v)) return check_num(rp, p->key, v, p, NULL);
+            if (!json_is_array(v))
+                return eco_jr_fail(rp, p->key, ECO_STATUS_EFORMAT,
+                                   "expected a number or an array of numbers");
+            /* fall through */
+        case P_NUM_ARRAY:
+            if ((st = check_array(rp, p->key, v, p))) return st;
+            for (size_t i = 0; i < json_array_size(v); i++) {
+                snprintf(name, sizeof name, "%s[%zu]", p->key, i);
+                if ((st = check_num(rp, name, json_array_get(v, i), p, NULL))) return st;
+            }
+            return ECO_STATUS_OK;
+        case P_STR_ARRAY:
+            if ((st = check_array(rp, p->key, v, p))) return st;
+            for (size_t i = 0; i < json_array_size(v); i++) {
+                const char *s;
+                size_t len;
+                snprintf(name, sizeof name, "%s[%zu]", p->key, i);
+                if ((st = eco_jr_str_value(rp, name, json_array_get(v, i), false, &s, &len)))
+                    return st;
+                if (!len) return eco_jr_fail(rp, name, ECO_STATUS_EFORMAT, "empty");
+                for (size_t j = 0; j < i; j++)
+                    if (json_equal(json_array_get(v, j), json_array_get(v, i)))
+                        return eco_jr_fail(rp, name, ECO_STATUS_EFORMAT, "the same as %s[%zu]",
+                                           p->key, j);
+            }
+            return ECO_STATUS_OK;
+        case P_REF: {
+            const char *s;
+            return get_str(rp, p->key, true, &s); /* resolved with the inputs */
+        }
     }
     return eco_jr_fail(rp, p->key, ECO_STATUS_EINTERNAL, "no type");
 }
@@ -310,13 +312,11 @@ static eco_status parse_ref(const eco_jr *r, const char *name, const json_t *v,
         int idx = atoi(d);
         if (kind == 0 && (size_t)idx >= rec->n_parents)
             return eco_jr_fail(r, name, ECO_STATUS_EFORMAT,
-                               "'%s' names no parent (the recipe has %zu)", shown,
-                               rec->n_parents);
+                               "'%s' names no parent (the recipe has %zu)", shown, rec->n_parents);
         if (kind == 1 && (size_t)idx >= step) {
             if (step == 0)
                 return eco_jr_fail(r, name, ECO_STATUS_EFORMAT,
-                                   "'%s' is not an earlier step (the first step has none)",
-                                   shown);
+                                   "'%s' is not an earlier step (the first step has none)", shown);
             return eco_jr_fail(r, name, ECO_STATUS_EFORMAT,
                                "'%s' is not an earlier step (steps[0] to steps[%zu])", shown,
                                step - 1);
@@ -415,8 +415,8 @@ static eco_status parse_step(const eco_jr *root, const json_t *j, size_t i, eco_
     if (in) {
         size_t n = json_array_size(in);
         if (n == 0 || n > ECO_BREED_MAX_INPUTS)
-            return eco_jr_fail(&rs, "inputs", ECO_STATUS_EFORMAT, "%zu entries outside [1, %d]",
-                               n, ECO_BREED_MAX_INPUTS);
+            return eco_jr_fail(&rs, "inputs", ECO_STATUS_EFORMAT, "%zu entries outside [1, %d]", n,
+                               ECO_BREED_MAX_INPUTS);
         for (size_t k = 0; k < n; k++) {
             char name[32];
             snprintf(name, sizeof name, "inputs[%zu]", k);
@@ -502,15 +502,15 @@ static eco_status parse_step(const eco_jr *root, const json_t *j, size_t i, eco_
         !rec->n_corpus)
         return eco_jr_fail(&rs, NULL, ECO_STATUS_EFORMAT,
                            "%s needs training data: the recipe has no \"corpus\"%s", op->name,
-                           s->op == ECO_BREED_OP_FINETUNE ? " and the step no hard_examples"
-                                                          : "");
+                           s->op == ECO_BREED_OP_FINETUNE ? " and the step no hard_examples" : "");
     return ECO_STATUS_OK;
 }
 
 static eco_status parse_root(const eco_jr *rr, const json_t *root, eco_breed_recipe *r) {
-    static const char *const keys[] = {"name", "parents", "steps", "corpus",
+    static const char *const keys[] = {"name", "parents",  "steps", "corpus",
                                        "id",   "sign_key", NULL};
-    if (!json_is_object(root)) return eco_jr_fail(rr, NULL, ECO_STATUS_EFORMAT, "expected an object");
+    if (!json_is_object(root))
+        return eco_jr_fail(rr, NULL, ECO_STATUS_EFORMAT, "expected an object");
     eco_status st = eco_jr_only(rr, keys);
     if (st) return st;
     const char *name;
@@ -549,8 +549,8 @@ static eco_status parse_root(const eco_jr *rr, const json_t *root, eco_breed_rec
 
     const json_t *corpus = NULL;
     if ((st = eco_jr_array(rr, "corpus", false, &corpus))) return st;
-    if (corpus && (st = get_paths(rr, "corpus", corpus, ECO_BREED_MAX_FILES, &r->corpus,
-                                  &r->n_corpus)))
+    if (corpus &&
+        (st = get_paths(rr, "corpus", corpus, ECO_BREED_MAX_FILES, &r->corpus, &r->n_corpus)))
         return st;
 
     const char *s;
