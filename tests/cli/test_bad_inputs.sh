@@ -148,4 +148,10 @@ row 0 "ecology tokenize --tokenizer"                -- tokenize --tokenizer "$M"
 row 2 "unknown command 'frobnicate'"                -- help frobnicate
 row 2 "model: unknown subcommand 'frob'"            -- help model frob
 
+# train --init-adapter (continue a saved adapter, e.g. a bred child)
+row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --data "$J" --lora targets=q --init-adapter "$A" --adapter-out "$T/a" "${TRAIN[@]}"
+row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --data "$J" --full --init-adapter "$A" --out "$T/f" "${TRAIN[@]}"
+row 2 "train: --init-adapter needs --adapter-out DIR"  -- train --model "$M" --data "$J" --init-adapter "$A" "${TRAIN[@]}"
+row 1 "$T/none"                                        -- train --model "$M" --data "$J" --init-adapter "$T/none" --adapter-out "$T/a" "${TRAIN[@]}"
+
 finish "bad_inputs"
