@@ -103,8 +103,8 @@ static const cli_usage table[] = {
      "  --json           the report as JSON\n" THREADS_NOTE MODEL_NOTE},
     {"train",
      "train --model MODEL --data FILE.jsonl\n"
-     "      (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora] --adapter-out DIR [--out "
-     "DIR]\n"
+     "      ((--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora] | --init-adapter ADAPTER)\n"
+     "       --adapter-out DIR [--out DIR]\n"
      "       | --full --out DIR)\n"
      "      --steps N --batch B --seq T --lr LR --seed S [--warmup N] [--min-lr-ratio R] [--accum "
      "N]\n"
@@ -114,6 +114,7 @@ static const cli_usage table[] = {
      "  --lora SPEC      LoRA rank, alpha, target projections (q,k,v,o,gate,up,down), dropout, "
      "rsLoRA\n"
      "  --adapter-out DIR  the adapter folder (LoRA)\n"
+     "  --init-adapter ADAPTER  continue training this adapter (its rank, targets, A and B)\n"
      "  --full           train every weight; --out DIR is the new model folder\n"
      "  --stop-after N   stop after N steps, as if interrupted (resume with --resume)\n" HYPER_NOTE
          MODEL_NOTE},

@@ -160,5 +160,10 @@ row 1 "is the input"                                    -- merge --method linear
 row 2 "merge: slerp merges exactly 2 parents"           -- merge --method slerp --parents "$M" --t 0.5 --out "$T/mx"
 row 1 "no such folder"                                  -- merge --method linear --parents "$M,$T/absent" --weights 1,1 --out "$T/mx"
 row 2 "option '--election': 'most' is not sum or count" -- merge --method ties --base "$M" --parents "$M,$T/m2" --weights 1,1 --election most --out "$T/mx"
+# train --init-adapter (continue a saved adapter, e.g. a bred child)
+row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --data "$J" --lora targets=q --init-adapter "$A" --adapter-out "$T/a" "${TRAIN[@]}"
+row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --data "$J" --full --init-adapter "$A" --out "$T/f" "${TRAIN[@]}"
+row 2 "train: --init-adapter needs --adapter-out DIR"  -- train --model "$M" --data "$J" --init-adapter "$A" "${TRAIN[@]}"
+row 1 "$T/none"                                        -- train --model "$M" --data "$J" --init-adapter "$T/none" --adapter-out "$T/a" "${TRAIN[@]}"
 
 finish "bad_inputs"
