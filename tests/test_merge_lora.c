@@ -795,11 +795,11 @@ static void test_refusals(void **state) {
     eco_merge_dir_report rep;
     const char *ab[2] = {a, b}, *ac[2] = {a, c};
     eco_merge_dir_options o = options(ab, 2, w, ECO_MERGE_METHOD_LINEAR, 0, out);
-    ECO_ASSERT_STATUS(eco_merge_adapters_dir(&o, &rep), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_merge_adapters_dir(&o, &rep), ECO_STATUS_EINCOMPAT);
     print_message("refused: %s\n", eco_last_error());
     assert_non_null(strstr(eco_last_error(), "different base models"));
     o = options(ac, 2, w, ECO_MERGE_METHOD_LINEAR, 0, out);
-    ECO_ASSERT_STATUS(eco_merge_adapters_dir(&o, &rep), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_merge_adapters_dir(&o, &rep), ECO_STATUS_EINCOMPAT);
     print_message("refused: %s\n", eco_last_error());
     assert_non_null(strstr(eco_last_error(), "different base models"));
     /* same name in another folder: accepted ("a/eco-tiny" and "eco-tiny") */

@@ -97,7 +97,7 @@ static eco_status same_shape(const eco_model_config *a, const eco_model_config *
     };
     for (size_t i = 0; i < sizeof f / sizeof *f; i++)
         if (f[i].x != f[i].y)
-            return eco_error(ECO_STATUS_EINVAL,
+            return eco_error(ECO_STATUS_EINCOMPAT,
                              "extract: %s/config.json: %s is %lld but %lld in the base %s: not "
                              "a fine-tune of that base",
                              model, f[i].name, (long long)f[i].x, (long long)f[i].y, base);
@@ -223,12 +223,12 @@ eco_status eco_extract_lora_dir(const eco_extract_options *o, eco_merge_dir_repo
         for (size_t i = 0; i < eco_weights_count(a); i++) {
             const eco_tensor *t = eco_weights_get(a, i), *u = eco_weights_find(b, t->name);
             if (!u)
-                rc = eco_error(ECO_STATUS_EINVAL,
+                rc = eco_error(ECO_STATUS_EINCOMPAT,
                                "extract: tensor '%s' is in %s but not in %s: not a fine-tune of "
                                "that base",
                                t->name, side ? o->base : o->model, side ? o->model : o->base);
             else if (!same_dims(t, u) || !is_float(t->dtype) || !is_float(u->dtype))
-                rc = eco_error(ECO_STATUS_EINVAL,
+                rc = eco_error(ECO_STATUS_EINCOMPAT,
                                "extract: tensor '%s': shapes or dtypes differ between %s and %s "
                                "(float tensors of one shape expected)",
                                t->name, o->model, o->base);

@@ -31,7 +31,7 @@
  * loaded against it (eco_lora_adapter_load checks every tensor). Without it the shapes are
  * read from the parents' tensors (A [r, in], B [out, r]) and a config with those sizes is
  * synthesised for the loader; so `merge` works on bare adapter folders, as mergekit does.
- * Parents adapting different bases are refused (EINVAL, naming both): different layer
+ * Parents adapting different bases are refused (EINCOMPAT, naming both): different layer
  * counts or module shapes, or base_model_name_or_path values whose last path component
  * differs (the trainer writes the base folder's name; hub ids keep theirs).
  *
@@ -124,7 +124,7 @@ static eco_status read_shape(const char *dir, const char *label, adapter_shape *
 static eco_status unite_shapes(adapter_shape *a, const adapter_shape *b, const char *la,
                                const char *lb) {
     if (a->n_layers != b->n_layers)
-        return eco_error(ECO_STATUS_EINVAL,
+        return eco_error(ECO_STATUS_EINCOMPAT,
                          "merge: %s has %lld layers and %s %lld: they adapt different base "
                          "models (distill instead)",
                          la, (long long)a->n_layers, lb, (long long)b->n_layers);
@@ -132,7 +132,7 @@ static eco_status unite_shapes(adapter_shape *a, const adapter_shape *b, const c
         const int64_t *dims[2][2] = {{&a->out[t], &a->in[t]}, {&b->out[t], &b->in[t]}};
         for (int d = 0; d < 2; d++)
             if (*dims[0][d] && *dims[1][d] && *dims[0][d] != *dims[1][d])
-                return eco_error(ECO_STATUS_EINVAL,
+                return eco_error(ECO_STATUS_EINCOMPAT,
                                  "merge: %s: %s %s is %lld in %s and %lld in %s: they adapt "
                                  "different base models (distill instead)",
                                  lb, eco_lora_target_name((eco_lora_target)t), d ? "in" : "out",
@@ -422,7 +422,7 @@ static eco_status load_parents(const eco_merge_dir_options *o, parent *ps, eco_m
         const char *b0 = eco_lora_last_component(ps[0].pc.base_model_name_or_path, &l0);
         const char *b1 = eco_lora_last_component(ps[i].pc.base_model_name_or_path, &l1);
         if (l0 && l1 && (l0 != l1 || memcmp(b0, b1, l0) != 0))
-            return eco_error(ECO_STATUS_EINVAL,
+            return eco_error(ECO_STATUS_EINCOMPAT,
                              "merge: parents[%d] %s adapts '%s' but parents[0] %s adapts '%s': "
                              "they adapt different base models (distill instead)",
                              i, ps[i].dir, ps[i].pc.base_model_name_or_path, ps[0].dir,

@@ -45,6 +45,10 @@ int cmd_extract(int argc, char **argv) {
         return CLI_FAIL;
     eco_merge_dir_report rep;
     eco_status st = eco_extract_lora_dir(&eo, &rep);
+    if (st == ECO_STATUS_EINCOMPAT) { /* not a fine-tune of that base: a gate's refusal */
+        fprintf(stderr, "ecology: %s\n", eco_last_error());
+        return CLI_REJECTED;
+    }
     if (st != ECO_STATUS_OK) return cli_fail(st, "extract");
     if (cli_get(o, n, "json")) {
         char *text = json_dumps(rep.result, JSON_SORT_KEYS | JSON_COMPACT);
