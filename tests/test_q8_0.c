@@ -32,8 +32,7 @@ static uint8_t *quantize(const float *x, int64_t rows, int64_t K) {
     uint8_t *q = malloc(eco_dtype_row_bytes(ECO_DTYPE_Q8_0, K) * (size_t)rows + 1);
     assert_non_null(q);
     for (int64_t r = 0; r < rows; r++)
-        eco_q8_0_quantize_row(q + (size_t)r * eco_dtype_row_bytes(ECO_DTYPE_Q8_0, K), x + r * K,
-                              K);
+        eco_q8_0_quantize_row(q + (size_t)r * eco_dtype_row_bytes(ECO_DTYPE_Q8_0, K), x + r * K, K);
     return q;
 }
 
@@ -284,9 +283,15 @@ static void kernels_at_level(int level) {
                 assert_non_null(scratch);
                 for (int64_t i = 0; i < M * K; i++) X[i] = urand(&s, -2, 2);
                 for (int64_t i = 0; i < N; i++) bias[i] = urand(&s, -1, 1);
-                eco_tensor tq = {.dtype = ECO_DTYPE_Q8_0, .ndim = 2, .shape = {N, K}, .data = W,
+                eco_tensor tq = {.dtype = ECO_DTYPE_Q8_0,
+                                 .ndim = 2,
+                                 .shape = {N, K},
+                                 .data = W,
                                  .nbytes = row * (size_t)N};
-                eco_tensor tf = {.dtype = ECO_DTYPE_F32, .ndim = 2, .shape = {N, K}, .data = Wf,
+                eco_tensor tf = {.dtype = ECO_DTYPE_F32,
+                                 .ndim = 2,
+                                 .shape = {N, K},
+                                 .data = Wf,
                                  .nbytes = (size_t)(N * K) * 4};
                 eco_linear(Y, X, &tq, bias, M, scratch);
                 eco_linear(Yf, X, &tf, bias, M, NULL);
@@ -334,8 +339,8 @@ static void test_kernels_per_isa(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixture_bytes), cmocka_unit_test(test_edge_cases),
-        cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_dtype),
+        cmocka_unit_test(test_fixture_bytes),   cmocka_unit_test(test_edge_cases),
+        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_dtype),
         cmocka_unit_test(test_kernels_per_isa),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,13 +69,34 @@ eco_status eco_safetensors_write_memory(const eco_tensor *tensors, size_t n,
                                         const char *const *meta, size_t n_meta, uint8_t **out,
                                         size_t *out_len);
 
+/* eco_safetensors_write for data made one tensor at a time: tensors[i].data is ignored
+ * (may be NULL); for each tensor in the file's data order, fill(ctx, i, buf) writes
+ * tensors[i].nbytes bytes into buf (a buffer the size of the largest tensor, owned by the
+ * writer) and returns ECO_STATUS_OK, or an error that abandons the file. Tensors of dtype
+ * Q8_0 are refused (store their blocks as U8; see eco_weights below). Peak memory: the
+ * header and the largest tensor. */
+typedef eco_status (*eco_safetensors_fill_fn)(void *ctx, size_t i, void *buf);
+eco_status eco_safetensors_write_stream(const char *path, const eco_tensor *tensors, size_t n,
+                                        const char *const *meta, size_t n_meta,
+                                        eco_safetensors_fill_fn fill, void *ctx);
+
 /* ---- a model's weights, single file or sharded ------------------------------------ */
 
 typedef struct eco_weights eco_weights;
 
 /* Opens `dir`/model.safetensors.index.json when present (every shard it names must be a
  * plain file name inside dir, every tensor listed must be in its shard, no tensor in two
- * shards), else `dir`/model.safetensors. `path` may also name a .safetensors file. */
+ * shards), else `dir`/model.safetensors. `path` may also name a .safetensors file.
+ *
+ * q8_0 weights (tensor.h): safetensors has no such dtype, so a file (or shard) whose
+ * `__metadata__` says "quantization": "q8_0" stores each q8_0 matrix as dtype U8 of shape
+ * [d0, ..., (dn/32)·34] (its rows' 34-byte GGUF Q8_0 blocks, row after row), and every
+ * U8 tensor of such a file is one: eco_weights hands it out as a Q8_0 tensor of the
+ * logical shape [d0, ..., dn] (same bytes, no copy). Refused (EFORMAT, naming the file and
+ * tensor): another "quantization" value; a U8 tensor of no dimensions or whose last
+ * dimension is not a whole number (> 0) of 34-byte blocks. Other dtypes in such a file
+ * (f32 norms, a matrix left unquantized) are as usual. eco_quantize_dir (quantize.h)
+ * writes such folders. */
 eco_status eco_weights_open(const char *path, eco_weights **out);
 void eco_weights_close(eco_weights *w);
 size_t eco_weights_count(const eco_weights *w);
