@@ -101,15 +101,15 @@ static eco_status write_lineage(const char *model, const char *out, const char *
     eco_status st = eco_sha256_file_hex(p, hex);
     free(p);
     if (st) return st;
-    json_t *rec = json_pack(
-        "{s:s, s:s, s:{s:s, s:{s:s}, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f}}, "
-        "s:[{s:s, s:s, s:s}]}",
-        "tool", "ecology", "version", ECO_VERSION_STRING, "operation", "name", "quantize",
-        "params", "type", type, "seed", 0, "result", "tensors", (json_int_t)r->n_tensors,
-        "tensors_quantized", (json_int_t)r->n_quantized, "params_quantized",
-        (json_int_t)r->params_q8_0, "bytes_in", (json_int_t)r->bytes_in, "bytes_out",
-        (json_int_t)r->bytes_out, "rel_rms_error", r->rel_rms_error, "max_abs_error",
-        r->max_abs_error, "parents", "role", "parent", "file", file, "sha256", hex);
+    json_t *rec =
+        json_pack("{s:s, s:s, s:{s:s, s:{s:s}, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f}}, "
+                  "s:[{s:s, s:s, s:s}]}",
+                  "tool", "ecology", "version", ECO_VERSION_STRING, "operation", "name", "quantize",
+                  "params", "type", type, "seed", 0, "result", "tensors", (json_int_t)r->n_tensors,
+                  "tensors_quantized", (json_int_t)r->n_quantized, "params_quantized",
+                  (json_int_t)r->params_q8_0, "bytes_in", (json_int_t)r->bytes_in, "bytes_out",
+                  (json_int_t)r->bytes_out, "rel_rms_error", r->rel_rms_error, "max_abs_error",
+                  r->max_abs_error, "parents", "role", "parent", "file", file, "sha256", hex);
     char *path = eco_path_join(out, ECO_LINEAGE_FILE);
     st = rec && path ? eco_json_write_canonical_file(path, rec)
                      : eco_error(ECO_STATUS_ENOMEM, "quantize: out of memory");
@@ -122,8 +122,7 @@ eco_status eco_quantize_dir(const eco_quantize_options *o, eco_quantize_report *
     if (!o || !o->model || !o->out || !o->type)
         return eco_error(ECO_STATUS_EINVAL, "quantize: NULL argument");
     if (strcmp(o->type, "q8_0") != 0)
-        return eco_error(ECO_STATUS_EINVAL, "quantize: type '%s' is not supported (q8_0)",
-                         o->type);
+        return eco_error(ECO_STATUS_EINVAL, "quantize: type '%s' is not supported (q8_0)", o->type);
     eco_quantize_report r;
     memset(&r, 0, sizeof r);
     const double t0 = eco_now();

@@ -132,6 +132,17 @@ row 1 "$M is not empty"                             -- export eco-tiny --out "$M
 row 1 "$B"                                          -- model merge --model "$B" --adapter "$A" --out "$B"
 row 1 "is not a valid model id"                     -- add "$M" --id "bad id" --data-dir "$D"
 
+# ---- quantize ---------------------------------------------------------------------------------
+row 2 "quantize: --model MODEL is required"         -- quantize --type q8_0 --out "$T/q"
+row 2 "quantize: --type q8_0 is required"           -- quantize --model "$M" --out "$T/q"
+row 2 "option '--type': 'q4_0' is not one of q8_0"  -- quantize --model "$M" --type q4_0 --out "$T/q"
+row 2 "quantize: --out DIR is required"             -- quantize --model "$M" --type q8_0
+row 1 "$T/none: no such folder"                     -- quantize --model "$T/none" --type q8_0 --out "$T/q"
+row 1 "config.json"                                 -- quantize --model "$A" --type q8_0 --out "$T/q"
+row 1 "is the input"                                -- quantize --model "$M" --type q8_0 --out "$M" --force
+row 1 "$M is not empty"                             -- quantize --model "$B" --type q8_0 --out "$M"
+row 0 "ecology quantize --model MODEL"              -- quantize --help
+
 # ---- help: exit 0 with the usage (but "-h" as an option's value is that value) ----------------
 row 0 "ecology generate --model MODEL"              -- generate --help
 row 0 "ecology generate --model MODEL"              -- generate --model "$M" -h
