@@ -1,7 +1,8 @@
 /*
  * q8_0 models end to end: eco_quantize_dir on the test fixtures and the default model,
  * the q8_0 forward (prompt: eco_linear's widening + sgemm; decode: the q8_0 matvec) against
- * the f32 forward, LoRA on a q8_0 base, malformed q8_0 folders refused, the quantizer's
+ * the f32 forward, LoRA on a q8_0 base (attached, and merged into a q8_0 folder with
+ * eco_model_merge_adapter), malformed q8_0 folders refused, the quantizer's
  * folder (lineage, determinism, refusals), and the perplexity of data/models/eco-tiny on
  * held-out text before and after quantization.
  *
@@ -120,9 +121,8 @@ static double check(const char *what, const float *a, const float *b, size_t n, 
 
 /* q8_0 vs its dequantized f32 twin (TOL_SAME) and vs the original (tol_quant), prompt and
  * decode paths. */
-static void compare_models(const char *label, const char *orig, const char *qdir,
-                           const char *dqdir, const char *adapter_dir, int64_t V, int64_t T,
-                           double tol_quant) {
+static void compare_models(const char *label, const char *orig, const char *qdir, const char *dqdir,
+                           const char *adapter_dir, int64_t V, int64_t T, double tol_quant) {
     int32_t *tokens = malloc((size_t)T * sizeof *tokens);
     assert_non_null(tokens);
     for (int64_t t = 0; t < T; t++) tokens[t] = (int32_t)((t * 37 + 11) % V);
@@ -165,9 +165,9 @@ static void compare_models(const char *label, const char *orig, const char *qdir
 
 static void test_forward_fixtures(void **state) {
     (void)state;
-    static const char *const fixtures[] = {"llama_gqa",      "llama_gqa_bf16",
+    static const char *const fixtures[] = {"llama_gqa",       "llama_gqa_bf16",
                                            "qwen2_tied_bias", "qwen2_tied_bias_f16",
-                                           "llama3_rope",    "llama_head_dim"};
+                                           "llama3_rope",     "llama_head_dim"};
     for (size_t f = 0; f < sizeof fixtures / sizeof *fixtures; f++) {
         char rel[128];
         snprintf(rel, sizeof rel, "tests/fixtures/model/%s", fixtures[f]);
@@ -203,6 +203,45 @@ static void test_eco_tiny_and_lora(void **state) {
     dequantized_copy(q, dq);
     compare_models("eco-tiny", src, q, dq, NULL, 259, 40, TOL_ECO_TINY);
     compare_models("eco-tiny + text.reverse@1", src, q, dq, ad, 259, 40, TOL_ECO_TINY);
+    /* the adapter folded into the q8_0 base (eco_model_merge_adapter): a q8_0 folder again,
+     * whose logits are the unmerged ones' within the requantization of the merged matrices */
+    {
+        char *merged = sub(tmp, "merged");
+        ECO_ASSERT_OK(eco_model_merge_adapter(q, ad, merged));
+        eco_weights *w;
+        ECO_ASSERT_OK(eco_weights_open(merged, &w));
+        assert_int_equal(eco_weights_find(w, "model.layers.0.self_attn.q_proj.weight")->dtype,
+                         ECO_DTYPE_Q8_0);
+        eco_weights_close(w);
+        enum { T = 24, V = 259 };
+        int32_t tokens[T];
+        for (int t = 0; t < T; t++) tokens[t] = (int32_t)((t * 37 + 11) % V);
+        float *a = malloc(T * V * 4), *b = malloc(T * V * 4), *c = malloc(T * V * 4),
+              *e = malloc(T * V * 4);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_non_null(c);
+        assert_non_null(e);
+        eco_model *m;
+        eco_lora_adapter *la;
+        ECO_ASSERT_OK(eco_model_load(q, &m));
+        ECO_ASSERT_OK(eco_lora_adapter_load(ad, eco_model_get_config(m), &la));
+        eco_model_free(m);
+        run_model(q, la, tokens, T, a, b);
+        run_model(merged, NULL, tokens, T, c, e);
+        double amax = 0;
+        for (int i = 0; i < T * V; i++) amax = fmax(amax, fabs((double)a[i]));
+        check("eco-tiny q8_0 + adapter merged vs attached (prompt)", c, a, T * V,
+              TOL_ECO_TINY * amax);
+        check("eco-tiny q8_0 + adapter merged vs attached (decode)", e, b, T * V,
+              TOL_ECO_TINY * amax);
+        eco_lora_adapter_free(la);
+        free(a);
+        free(b);
+        free(c);
+        free(e);
+        free(merged);
+    }
     eco_test_rmtree(tmp);
     free(q);
     free(dq);
@@ -349,12 +388,12 @@ static void test_quantize_dir(void **state) {
 /* ---- malformed q8_0 folders -------------------------------------------------------------- */
 
 typedef enum {
-    BAD_QUANT_NAME,  /* __metadata__ quantization "q4_0" */
-    NO_QUANT_META,   /* U8 blocks, no quantization metadata: U8 is not a weight dtype */
-    BLOCKS_35,       /* last dimension 35: not whole 34-byte blocks */
-    SCALAR_U8,       /* a 0-d U8 tensor */
-    Q8_0_VECTOR,     /* a norm vector stored as q8_0 */
-    WRONG_SHAPE,     /* [32, 34] stored as [16, 68]: logical [16, 64] */
+    BAD_QUANT_NAME, /* __metadata__ quantization "q4_0" */
+    NO_QUANT_META,  /* U8 blocks, no quantization metadata: U8 is not a weight dtype */
+    BLOCKS_35,      /* last dimension 35: not whole 34-byte blocks */
+    SCALAR_U8,      /* a 0-d U8 tensor */
+    Q8_0_VECTOR,    /* a norm vector stored as q8_0 */
+    WRONG_SHAPE,    /* [32, 34] stored as [16, 68]: logical [16, 64] */
 } bad_q8;
 
 static const struct {
@@ -422,8 +461,8 @@ static void test_malformed(void **state) {
         const char *meta_ok[] = {"quantization", "q8_0"}, *meta_bad[] = {"quantization", "q4_0"};
         const char *const *meta = bad_cases[c].how == BAD_QUANT_NAME ? meta_bad : meta_ok;
         char *path = sub(dir, "model.safetensors");
-        ECO_ASSERT_OK(eco_safetensors_write(path, ts, m, meta,
-                                            bad_cases[c].how == NO_QUANT_META ? 0 : 1));
+        ECO_ASSERT_OK(
+            eco_safetensors_write(path, ts, m, meta, bad_cases[c].how == NO_QUANT_META ? 0 : 1));
         eco_safetensors_close(st);
         eco_model *model = NULL;
         eco_status rc = eco_model_load(dir, &model);

@@ -97,6 +97,10 @@ typedef struct eco_weights eco_weights;
  * dimension is not a whole number (> 0) of 34-byte blocks. Other dtypes in such a file
  * (f32 norms, a matrix left unquantized) are as usual. eco_quantize_dir (quantize.h)
  * writes such folders. */
+#define ECO_Q8_0_META_KEY "quantization"
+/* The storage view of a Q8_0 tensor t (its blocks as U8 [d0, ..., dn/32·34], for writing
+ * with the metadata ECO_Q8_0_META_KEY = "q8_0"); any other tensor unchanged. */
+eco_tensor eco_q8_0_storage_view(const eco_tensor *t);
 eco_status eco_weights_open(const char *path, eco_weights **out);
 void eco_weights_close(eco_weights *w);
 size_t eco_weights_count(const eco_weights *w);

@@ -158,17 +158,14 @@ eco_status eco_quantize_dir(const eco_quantize_options *o, eco_quantize_report *
         ts[i] = *t;
         ts[i].data = NULL;
         r.bytes_in += t->nbytes;
-        if (t->dtype == ECO_DTYPE_Q8_0 || quantizable(t)) {
-            if (t->dtype != ECO_DTYPE_Q8_0) {
-                q.quantize[i] = true;
-                r.n_quantized++;
-                if (t->shape[1] > widest) widest = t->shape[1];
-            }
-            /* stored as U8 [rows, blocks·34] */
-            ts[i].dtype = ECO_DTYPE_U8;
-            ts[i].shape[1] = t->shape[1] / ECO_Q8_0_BLOCK * ECO_Q8_0_BLOCK_BYTES;
-            ts[i].nbytes = (size_t)t->shape[0] * (size_t)ts[i].shape[1];
+        if (quantizable(t)) {
+            q.quantize[i] = true;
+            r.n_quantized++;
+            if (t->shape[1] > widest) widest = t->shape[1];
+            ts[i].dtype = ECO_DTYPE_Q8_0;
+            ts[i].nbytes = (size_t)t->shape[0] * eco_dtype_row_bytes(ECO_DTYPE_Q8_0, t->shape[1]);
         }
+        ts[i] = eco_q8_0_storage_view(&ts[i]); /* q8_0 (new or copied) as U8 blocks */
         r.bytes_out += ts[i].nbytes;
     }
     r.n_tensors = (int64_t)n;
@@ -188,7 +185,7 @@ eco_status eco_quantize_dir(const eco_quantize_options *o, eco_quantize_report *
     }
     q.progress = o->progress;
     if (q.progress) eco_progress_begin(&q.prog, "quantize", (double)n, "tensors");
-    static const char *const meta[] = {"format", "pt", "quantization", "q8_0"};
+    static const char *const meta[] = {"format", "pt", ECO_Q8_0_META_KEY, "q8_0"};
     st = eco_safetensors_write_stream(wpath, ts, n, meta, 2, fill, &q);
     if (q.progress) eco_progress_end(&q.prog);
     if (st) goto done;

@@ -57,7 +57,15 @@ static bool ends_with(const char *s, const char *suffix) {
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-#define Q8_0_META_KEY "quantization"
+#define Q8_0_META_KEY ECO_Q8_0_META_KEY
+
+eco_tensor eco_q8_0_storage_view(const eco_tensor *t) {
+    eco_tensor v = *t;
+    if (t->dtype != ECO_DTYPE_Q8_0 || t->ndim < 1) return v;
+    v.dtype = ECO_DTYPE_U8;
+    v.shape[t->ndim - 1] = t->shape[t->ndim - 1] / ECO_Q8_0_BLOCK * ECO_Q8_0_BLOCK_BYTES;
+    return v;
+}
 
 /* Checks shard s's "quantization" metadata; *q8_0 says whether its U8 tensors are q8_0. */
 static eco_status shard_quantization(const eco_safetensors *st, bool *q8_0) {
