@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ecology quantize: the default model to q8_0 (by path and by registered name), the folder it
 # writes (q8_0 tensors, lineage.json with operation quantize and its parent), the same bytes
-# twice, --force, the quantized model generating; by a registered model's id.
+# twice, --force, the quantized model generating, a LoRA trained on it and attached; by a
+# registered model's id.
 source "$(dirname "$0")/lib/harness.sh"
 SRC=${ECO_SOURCE_DIR:?}
 B="$SRC/data/models/eco-tiny"
@@ -33,6 +34,14 @@ expect 0 "generate f32" -- "$BIN" generate --model "$B" --prompt "Call me Ishmae
 [ -s "$tmp/gen_q8" ]; check $? "q8_0 generates text"
 echo "  f32:  $(head -c 120 "$tmp/out" | tr '\n' ' ')"
 echo "  q8_0: $(head -c 120 "$tmp/gen_q8" | tr '\n' ' ')"
+
+# LoRA on a q8_0 base: trained on it (the base widened to f32 for training), then attached
+"$BIN" tasks generate --capability text.reverse@1 --split train --n 16 >"$tmp/tr.jsonl"
+expect 0 "train a LoRA on the q8_0 base" -- "$BIN" train --model "$tmp/q8" --data "$tmp/tr.jsonl" \
+  --lora r=4,targets=q,k,v,o --steps 2 --batch 1 --seq 32 --lr 1e-3 --seed 1 --adapter-out "$tmp/lo"
+exists "$tmp/lo/adapter_model.safetensors"
+expect 0 "generate q8_0 + adapter" -- "$BIN" generate --model "$tmp/q8" --adapter "$tmp/lo" --prompt "abc" -n 8
+[ -s "$tmp/out" ]; check $? "q8_0 + adapter generates text"
 
 # by a registered model's id
 D="$tmp/data"
