@@ -3,13 +3,14 @@
  *
  * Every 2-D float tensor (F32, BF16, F16) whose last dimension is a multiple of 32 becomes
  * q8_0: GGUF's Q8_0 blocks, byte for byte ggml's quantize_row_q8_0_ref (tensor.h), stored
- * as U8 [rows, cols/32·34] in a model.safetensors whose __metadata__ holds
+ * as U8 [rows, cols/32·34] in safetensors files whose __metadata__ holds
  * "quantization": "q8_0" (the layout eco_weights reads back as Q8_0 tensors of the
  * logical shape; safetensors.h). That covers the projections, lm_head and the token
  * embedding (as llama.cpp's Q8_0 files do: a tied head is the embedding). Vectors (norms,
  * biases) and any matrix whose columns are not whole blocks stay as they are; tensors
- * already Q8_0 are copied as they are. The weights are streamed tensor by tensor
- * (eco_safetensors_write_stream): peak memory is about the largest output tensor.
+ * already Q8_0 are copied as they are. The weights are streamed tensor by tensor, a row at
+ * a time (eco_safetensors_writer: model.safetensors, or 5 GB shards and their index past
+ * that), so memory does not grow with the model.
  *
  * The folder (written beside `out` and renamed into place: eco_output_*) holds the
  * weights, the input's config.json and tokenizer files, and lineage.json (merge_dir.h's

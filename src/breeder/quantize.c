@@ -1,8 +1,8 @@
 /*
  * eco_quantize_dir (quantize.h): a model folder to a q8_0 model folder, streamed tensor by
- * tensor through eco_safetensors_write_stream. Each quantized tensor is read a row at a
- * time (widened to f32, quantized, its error summed) and its pages of the input mapping
- * dropped once read, so memory holds the output buffer of one tensor.
+ * tensor through eco_safetensors_writer (sharded as Hugging Face does past 5 GB). Each
+ * quantized tensor is read a row at a time (widened to f32, quantized, its error summed,
+ * written) and its pages of the input mapping dropped once read, so memory holds one row.
  */
 #include "ecology/quantize.h"
 
@@ -15,17 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What the writer's fill callback needs: the input tensors in output order. */
+/* The input tensors and the running error sums. */
 typedef struct qctx {
     const eco_weights *w;
-    const eco_tensor **src; /* [n] the input tensor of each output tensor */
+    const eco_tensor **src; /* [n] the input tensors, by name (eco_weights_get order) */
     bool *quantize;         /* [n] made q8_0 here */
     float *row;             /* [largest cols] one widened row */
+    uint8_t *qrow;          /* [its q8_0 bytes] */
     double err2, ref2, max_err;
     uint64_t params;
-    eco_progress prog;
-    bool progress;
-    size_t done;
 } qctx;
 
 static bool float_dtype(eco_dtype t) {
@@ -38,22 +36,24 @@ static bool quantizable(const eco_tensor *t) {
            t->shape[1] % ECO_Q8_0_BLOCK == 0;
 }
 
-static eco_status fill(void *ctx, size_t i, void *buf) {
-    qctx *q = ctx;
+/* Input tensor i's output bytes into the writer: copied, or quantized a row at a time (so
+ * memory holds one row), then its pages of the input mapping dropped. */
+static eco_status put_tensor(qctx *q, size_t i, eco_safetensors_writer *sw) {
     const eco_tensor *t = q->src[i];
+    eco_status st = ECO_STATUS_OK;
     if (!q->quantize[i]) {
-        memcpy(buf, t->data, t->nbytes);
+        st = eco_safetensors_writer_write(sw, t->data, t->nbytes);
     } else {
         const int64_t rows = t->shape[0], cols = t->shape[1];
         const size_t in_row = (size_t)cols * eco_dtype_size(t->dtype);
         const size_t out_row = eco_dtype_row_bytes(ECO_DTYPE_Q8_0, cols);
         float back[ECO_Q8_0_BLOCK];
-        for (int64_t r = 0; r < rows; r++) {
+        for (int64_t r = 0; r < rows && !st; r++) {
             eco_to_f32(q->row, (const char *)t->data + (size_t)r * in_row, t->dtype, (size_t)cols);
-            uint8_t *dst = (uint8_t *)buf + (size_t)r * out_row;
-            eco_q8_0_quantize_row(dst, q->row, cols);
+            eco_q8_0_quantize_row(q->qrow, q->row, cols);
             for (int64_t b = 0; b < cols / ECO_Q8_0_BLOCK; b++) {
-                eco_q8_0_dequantize_row_ref(back, dst + b * ECO_Q8_0_BLOCK_BYTES, ECO_Q8_0_BLOCK);
+                eco_q8_0_dequantize_row_ref(back, q->qrow + b * ECO_Q8_0_BLOCK_BYTES,
+                                            ECO_Q8_0_BLOCK);
                 const float *x = q->row + b * ECO_Q8_0_BLOCK;
                 for (int j = 0; j < ECO_Q8_0_BLOCK; j++) {
                     const double e = (double)x[j] - (double)back[j];
@@ -62,13 +62,16 @@ static eco_status fill(void *ctx, size_t i, void *buf) {
                     if (fabs(e) > q->max_err) q->max_err = fabs(e);
                 }
             }
+            st = eco_safetensors_writer_write(sw, q->qrow, out_row);
         }
         q->params += (uint64_t)rows * (uint64_t)cols;
     }
     eco_weights_release(q->w, t);
-    q->done++;
-    if (q->progress) eco_progress_update(&q->prog, (double)q->done);
-    return ECO_STATUS_OK;
+    return st;
+}
+
+static int cmp_name(const void *key, const void *elem) {
+    return strcmp((const char *)key, (*(const eco_tensor *const *)elem)->name);
 }
 
 /* Copies dir_in/name to dir_out/name when it exists. */
@@ -141,7 +144,6 @@ eco_status eco_quantize_dir(const eco_quantize_options *o, eco_quantize_report *
     memset(&q, 0, sizeof q);
     eco_output_dir od;
     memset(&od, 0, sizeof od);
-    char *wpath = NULL;
     if ((st = eco_weights_open(o->model, &w))) return st;
     const size_t n = eco_weights_count(w);
     ts = eco_calloc_array(n ? n : 1, sizeof *ts);
@@ -171,24 +173,34 @@ eco_status eco_quantize_dir(const eco_quantize_options *o, eco_quantize_report *
     r.n_tensors = (int64_t)n;
     q.w = w;
     q.row = eco_malloc_array((size_t)widest, sizeof(float));
-    if (!q.row) {
+    q.qrow = eco_malloc_array(eco_dtype_row_bytes(ECO_DTYPE_Q8_0, widest) + 1, 1);
+    if (!q.row || !q.qrow) {
         st = eco_error(ECO_STATUS_ENOMEM, "quantize: out of memory");
         goto done;
     }
     const char *inputs[1] = {o->model};
     if ((st = eco_output_begin(&od, o->out, inputs, 1, NULL, o->force ? ECO_OUTPUT_FORCE : 0)))
         goto done;
-    wpath = eco_path_join(od.tmp, "model.safetensors");
-    if (!wpath) {
-        st = eco_error(ECO_STATUS_ENOMEM, "quantize: out of memory");
+    /* the weights: model.safetensors (or Hugging Face's 5 GB shards and their index) */
+    static const char *const meta[] = {"format", "pt", ECO_Q8_0_META_KEY, "q8_0"};
+    eco_safetensors_writer *sw = NULL;
+    if ((st = eco_safetensors_writer_open(od.tmp, ts, n, meta, 2, 0, &sw))) goto done;
+    eco_progress prog;
+    if (o->progress) eco_progress_begin(&prog, "quantize", (double)n, "tensors");
+    size_t done_n = 0;
+    for (const eco_tensor *d; !st && (d = eco_safetensors_writer_next(sw));) {
+        const eco_tensor **hit = bsearch(d->name, q.src, n, sizeof *q.src, cmp_name);
+        st = hit && d->nbytes
+                 ? put_tensor(&q, (size_t)(hit - q.src), sw)
+                 : eco_error(ECO_STATUS_EINTERNAL, "quantize: tensor '%s' lost", d->name);
+        if (o->progress) eco_progress_update(&prog, (double)++done_n);
+    }
+    if (o->progress) eco_progress_end(&prog);
+    if (st) {
+        eco_safetensors_writer_abort(sw);
         goto done;
     }
-    q.progress = o->progress;
-    if (q.progress) eco_progress_begin(&q.prog, "quantize", (double)n, "tensors");
-    static const char *const meta[] = {"format", "pt", ECO_Q8_0_META_KEY, "q8_0"};
-    st = eco_safetensors_write_stream(wpath, ts, n, meta, 2, fill, &q);
-    if (q.progress) eco_progress_end(&q.prog);
-    if (st) goto done;
+    if ((st = eco_safetensors_writer_commit(sw))) goto done;
     r.params_q8_0 = q.params;
     r.rel_rms_error = q.ref2 > 0 ? sqrt(q.err2 / q.ref2) : 0.0;
     r.max_abs_error = q.max_err;
@@ -206,8 +218,8 @@ eco_status eco_quantize_dir(const eco_quantize_options *o, eco_quantize_report *
 
 done:
     if (st) eco_output_abort(&od);
-    free(wpath);
     free(q.row);
+    free(q.qrow);
     free(q.src);
     free(q.quantize);
     free(ts);
