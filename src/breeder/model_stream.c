@@ -25,7 +25,7 @@
 #include "ecology/config.h"
 #include "ecology/registry.h"
 
-#define CONVERT_BLOCK 65536                /* elements converted to the output dtype at a time */
+#define CONVERT_BLOCK 8192 /* elements converted to the output dtype at a time (32 KB) */
 #define RELEASE_BYTES ((uintptr_t)1 << 20) /* pages dropped in runs of at least 1 MB */
 
 /* ---- inputs --------------------------------------------------------------------------- */
