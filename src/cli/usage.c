@@ -103,8 +103,8 @@ static const cli_usage table[] = {
      "  --json           the report as JSON\n" THREADS_NOTE MODEL_NOTE},
     {"train",
      "train --model MODEL --data FILE.jsonl\n"
-     "      (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora] --adapter-out DIR [--out "
-     "DIR]\n"
+     "      ((--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora] | --init-adapter ADAPTER)\n"
+     "       --adapter-out DIR [--out DIR]\n"
      "       | --full --out DIR)\n"
      "      --steps N --batch B --seq T --lr LR --seed S [--warmup N] [--min-lr-ratio R] [--accum "
      "N]\n"
@@ -114,6 +114,7 @@ static const cli_usage table[] = {
      "  --lora SPEC      LoRA rank, alpha, target projections (q,k,v,o,gate,up,down), dropout, "
      "rsLoRA\n"
      "  --adapter-out DIR  the adapter folder (LoRA)\n"
+     "  --init-adapter ADAPTER  continue training this adapter (its rank, targets, A and B)\n"
      "  --full           train every weight; --out DIR is the new model folder\n"
      "  --stop-after N   stop after N steps, as if interrupted (resume with --resume)\n" HYPER_NOTE
          MODEL_NOTE},
@@ -235,6 +236,20 @@ static const cli_usage table[] = {
      "  --out DIR        the child's folder, with lineage.json (written atomically)\n"
      "  --force          replace a non-empty output folder\n" DATA_DIR_NOTE},
     /* clang-format on */
+    {"extract",
+     "extract --model MODEL --base MODEL (--rank R | --sv-epsilon E) --out DIR [--strict]\n"
+     "      [--force] [--threads N] [--json] [--data-dir D]",
+     "a LoRA adapter from a full fine-tune: truncated SVD of each linear weight's change",
+     "  --model MODEL    the fine-tuned model\n"
+     "  --base MODEL     the model it was fine-tuned from (same architecture and shapes)\n"
+     "  --rank R         the most singular values kept per module (the adapter's r)\n"
+     "  --sv-epsilon E   keep only singular values above E (mergekit's absolute threshold); with\n"
+     "                   --rank both apply; modules keeping fewer are padded to one r\n"
+     "  --strict         refuse when tensors a LoRA cannot carry (norms, embeddings) differ\n"
+     "                   (default: list them and go on)\n"
+     "  --out DIR        the adapter folder (refused when not empty, unless --force)\n"
+     "  --json           the result (rank, energy, per-module rank and energy) as "
+     "JSON\n" THREADS_NOTE MODEL_NOTE},
     {"version", "version", "print the version", ""},
     {"help", "help [COMMAND [SUBCOMMAND] | --commands]",
      "this text, or one command's usage (also COMMAND --help or -h)",

@@ -132,6 +132,15 @@ row 1 "$M is not empty"                             -- export eco-tiny --out "$M
 row 1 "$B"                                          -- model merge --model "$B" --adapter "$A" --out "$B"
 row 1 "is not a valid model id"                     -- add "$M" --id "bad id" --data-dir "$D"
 
+# ---- extract (a LoRA from a full fine-tune) ------------------------------------------------
+row 2 "extract: --base"                             -- extract --model "$M" --rank 2 --out "$T/x"
+row 2 "extract: give --rank R, --sv-epsilon E"      -- extract --model "$M" --base "$M" --out "$T/x"
+row 2 "option '--rank'"                             -- extract --model "$M" --base "$M" --rank 0 --out "$T/x"
+row 2 "option '--sv-epsilon'"                       -- extract --model "$M" --base "$M" --sv-epsilon -1 --out "$T/x"
+row 1 "nothing to extract"                          -- extract --model "$M" --base "$M" --rank 2 --out "$T/x"
+row 1 "$T/none"                                     -- extract --model "$T/none" --base "$M" --rank 2 --out "$T/x"
+row 0 "ecology extract --model MODEL"               -- extract --help
+
 # ---- help: exit 0 with the usage (but "-h" as an option's value is that value) ----------------
 row 0 "ecology generate --model MODEL"              -- generate --help
 row 0 "ecology generate --model MODEL"              -- generate --model "$M" -h
@@ -160,5 +169,10 @@ row 1 "is the input"                                    -- merge --method linear
 row 2 "merge: slerp merges exactly 2 parents"           -- merge --method slerp --parents "$M" --t 0.5 --out "$T/mx"
 row 1 "no such folder"                                  -- merge --method linear --parents "$M,$T/absent" --weights 1,1 --out "$T/mx"
 row 2 "option '--election': 'most' is not sum or count" -- merge --method ties --base "$M" --parents "$M,$T/m2" --weights 1,1 --election most --out "$T/mx"
+# train --init-adapter (continue a saved adapter, e.g. a bred child)
+row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --data "$J" --lora targets=q --init-adapter "$A" --adapter-out "$T/a" "${TRAIN[@]}"
+row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --data "$J" --full --init-adapter "$A" --out "$T/f" "${TRAIN[@]}"
+row 2 "train: --init-adapter needs --adapter-out DIR"  -- train --model "$M" --data "$J" --init-adapter "$A" "${TRAIN[@]}"
+row 1 "$T/none"                                        -- train --model "$M" --data "$J" --init-adapter "$T/none" --adapter-out "$T/a" "${TRAIN[@]}"
 
 finish "bad_inputs"
