@@ -395,6 +395,25 @@ const float *breed_stream_input(breed_stream *s, size_t i) {
     return s->buf[i];
 }
 
+static void release_pending(breed_stream *s, size_t i);
+
+eco_status breed_stream_input_into(breed_stream *s, size_t i, float *dst) {
+    const float *x = breed_stream_input(s, i);
+    if (!x) return s->st ? s->st : eco_error(ECO_STATUS_EINTERNAL, "%s: no chunk", s->in->op);
+    if (x != dst) memcpy(dst, x, (size_t)s->cur.len * sizeof *dst);
+    /* its pages go now, not after the chunk is written */
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const eco_tensor *src = s->src[i];
+    size_t es = eco_dtype_size(src->dtype);
+    release_pending(s, i);
+    uintptr_t lo = (uintptr_t)src->data + (size_t)s->cur.off * es;
+    s->pend_lo[i] = lo / page * page;
+    s->pend_hi[i] = lo + (size_t)s->cur.len * es;
+    release_pending(s, i);
+    s->used[i] = false; /* nothing left to release at the put */
+    return ECO_STATUS_OK;
+}
+
 float *breed_stream_out(breed_stream *s) { return s->out; }
 
 /* Drops input i's pending range of read pages. */
