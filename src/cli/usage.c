@@ -47,6 +47,15 @@ static const cli_usage table[] = {
      "fold a LoRA adapter into the base weights (W + s*B*A), a new model folder",
      "  --out DIR        the merged model (refused when not empty or an input, unless "
      "--force)\n" MODEL_NOTE},
+    {"model export",
+     "model export --format gguf [--type f32|f16|bf16|q8_0] --model MODEL --out FILE.gguf "
+     "[--force]\n"
+     "      [--data-dir D]",
+     "write a model as a GGUF file that llama.cpp runs (README, GGUF)",
+     "  --format gguf    the file format (gguf only)\n"
+     "  --type T         the matrices' type (default f32; norms and biases stay f32; q8_0 is\n"
+     "                   ggml's Q8_0, f16 for a matrix whose rows are not whole 32-blocks)\n"
+     "  --out FILE.gguf  the file (refused when it exists, unless --force)\n" MODEL_NOTE},
     {"generate",
      "generate --model MODEL [--adapter ADAPTER] (--prompt TEXT | --prompt - | --prompt-file F)\n"
      "      [-n N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--stop STR]...\n"

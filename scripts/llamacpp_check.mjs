@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// llama.cpp's own reading of a GGUF that `ecology model export` wrote, against the project's.
+//
+// usage: NODE_PATH=DIR/node_modules node scripts/llamacpp_check.mjs --ecology BIN --model MODEL
+//            --gguf FILE.gguf [--prob-tol P] [--steps N] [--prompt TEXT]...
+//
+// Loads FILE.gguf in llama.cpp (the npm package node-llama-cpp@3.21.1, prebuilt CPU build:
+// getLlama({gpu: false, build: "never"})) and, for each prompt:
+//   - tokenizes it with llama.cpp and with `ecology tokenize --tokenizer MODEL`: ids equal;
+//   - the next-token distribution after the prompt: llama.cpp's probabilities against the
+//     softmax of `ecology logits --model MODEL` at the last position; the largest absolute
+//     difference must be at most --prob-tol (default 1e-3) and the top token the same;
+//   - N greedy steps (default 8): the same tokens from both.
+// Exit 0 when every check holds, 1 when one fails, 3 when node-llama-cpp is not installed
+// (the CLI test then skips). The last line is "N passed, N failed".
+import {execFileSync} from "node:child_process";
+import {mkdtempSync, readFileSync, rmSync} from "node:fs";
+import {createRequire} from "node:module";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+
+function parseArgs(argv) {
+    const o = {prompts: [], probTol: 1e-3, steps: 8};
+    for (let i = 2; i < argv.length; i++) {
+        const a = argv[i], v = argv[i + 1];
+        if (a === "--ecology") o.ecology = v, i++;
+        else if (a === "--model") o.model = v, i++;
+        else if (a === "--gguf") o.gguf = v, i++;
+        else if (a === "--prob-tol") o.probTol = Number(v), i++;
+        else if (a === "--steps") o.steps = Number(v), i++;
+        else if (a === "--prompt") o.prompts.push(v), i++;
+        else throw new Error(`unknown argument ${a}`);
+    }
+    if (!o.ecology || !o.model || !o.gguf) throw new Error("--ecology, --model and --gguf are required");
+    if (o.prompts.length === 0)
+        o.prompts = ["The cat sat on the", "Once upon a time", "1 + 1 = ", "hello\nworld"];
+    return o;
+}
+
+async function loadNodeLlama() {
+    // NODE_PATH is not consulted by ESM imports: resolve through require's paths instead.
+    const require = createRequire(join(process.cwd(), "noop.js"));
+    let entry;
+    try {
+        entry = require.resolve("node-llama-cpp");
+    } catch {
+        return null;
+    }
+    return import(entry);
+}
+
+// [T, V] f32 logits from a safetensors file.
+function readLogits(file) {
+    const buf = readFileSync(file);
+    const n = Number(buf.readBigUInt64LE(0));
+    const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8"));
+    const name = Object.keys(header).find((k) => k !== "__metadata__");
+    const t = header[name];
+    if (t.dtype !== "F32") throw new Error(`${file}: ${name} is ${t.dtype}`);
+    const [b, e] = t.data_offsets;
+    const data = new Float32Array(buf.buffer.slice(buf.byteOffset + 8 + n + b, buf.byteOffset + 8 + n + e));
+    return {shape: t.shape, data};
+}
+
+function softmaxLast({shape, data}) {
+    const [T, V] = shape;
+    const row = data.subarray((T - 1) * V, T * V);
+    let m = -Infinity;
+    for (const x of row) m = Math.max(m, x);
+    let s = 0;
+    const p = new Float64Array(V);
+    for (let i = 0; i < V; i++) s += p[i] = Math.exp(row[i] - m);
+    for (let i = 0; i < V; i++) p[i] /= s;
+    return p;
+}
+
+function argmax(p) {
+    let best = 0;
+    for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
+    return best;
+}
+
+const opts = parseArgs(process.argv);
+const mod = await loadNodeLlama();
+if (!mod) {
+    console.log("SKIP: node-llama-cpp is not installed (npm i -E node-llama-cpp@3.21.1; NODE_PATH)");
+    process.exit(3);
+}
+const work = mkdtempSync(join(tmpdir(), "llamacpp-check-"));
+let passed = 0, failed = 0;
+function check(ok, what) {
+    if (ok) passed++;
+    else failed++;
+    console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+}
+const ecoProbs = (ids) => {
+    const out = join(work, "l.safetensors");
+    execFileSync(opts.ecology, ["logits", "--model", opts.model, "--tokens", ids.join(","), "--out", out,
+                                "--threads", "1"], {stdio: ["ignore", "ignore", "inherit"]});
+    return softmaxLast(readLogits(out));
+};
+
+try {
+    const llama = await mod.getLlama({gpu: false, build: "never", logLevel: "error"});
+    const model = await llama.loadModel({modelPath: opts.gguf});
+    const context = await model.createContext({contextSize: 256, threads: 1});
+    for (const prompt of opts.prompts) {
+        const label = JSON.stringify(prompt);
+        const ecoIds = JSON.parse(execFileSync(opts.ecology, ["tokenize", "--tokenizer", opts.model, "--text",
+                                                              prompt, "--json"]).toString());
+        const lcIds = [...model.tokenize(prompt, false)];
+        if (ecoIds.length === lcIds.length + 1 && model.tokens.bos === ecoIds[0] && model.tokens.shouldPrependBosToken)
+            lcIds.unshift(model.tokens.bos);
+        check(JSON.stringify(ecoIds) === JSON.stringify(lcIds),
+              `${label}: token ids equal (ecology ${ecoIds.length}, llama.cpp ${lcIds.length})`);
+
+        const seq = context.getSequence();
+        let ids = ecoIds.slice();
+        const lcGreedy = [], ecoGreedy = [];
+        let maxDiff = 0, firstTopSame = false;
+        const gen = seq.evaluateWithMetadata(ids, {probabilities: true}, {temperature: 0});
+        for (let step = 0; step < opts.steps; step++) {
+            const {value} = await gen.next();
+            if (!value) break;
+            const p = ecoProbs(ids);
+            if (step === 0) {
+                for (const [tok, prob] of value.probabilities) maxDiff = Math.max(maxDiff, Math.abs(prob - p[tok]));
+                let covered = 0;
+                for (const [, prob] of value.probabilities) covered += prob;
+                maxDiff = Math.max(maxDiff, Math.abs(1 - covered) > 1e-3 ? 1 : 0);
+                firstTopSame = value.token === argmax(p);
+            }
+            lcGreedy.push(value.token);
+            ecoGreedy.push(argmax(p));
+            ids = ids.concat([value.token]);
+        }
+        await gen.return();
+        seq.dispose();
+        check(maxDiff <= opts.probTol && firstTopSame,
+              `${label}: next-token probabilities, largest |difference| ${maxDiff.toExponential(2)} (tolerance ${opts.probTol}), top token same: ${firstTopSame}`);
+        check(JSON.stringify(lcGreedy) === JSON.stringify(ecoGreedy),
+              `${label}: ${lcGreedy.length} greedy tokens equal (llama.cpp ${lcGreedy.join(",")}; ecology ${ecoGreedy.join(",")})`);
+    }
+    await context.dispose();
+    await model.dispose();
+    await llama.dispose();
+} finally {
+    rmSync(work, {recursive: true, force: true});
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,420 @@
+/*
+ * The tokenizer in a GGUF: tokenizer.ggml.* written from a byte-level BPE tokenizer.json
+ * (model "gpt2") and a tokenizer.json rebuilt from them.
+ *
+ * llama.cpp does not store the pre-tokenizer: tokenizer.ggml.pre names one it
+ * re-implements. The table below pairs each name with the Hugging Face normalizer and
+ * pre-tokenizer that mean the same split; an export whose tokenizer matches none of them
+ * (compared as JSON values) is refused, unless it has no merges: then every byte is its own
+ * token whatever the split, and "default" is written.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "formats/gguf_internal.h"
+
+/* llama_token_type as llama.cpp numbers them. */
+enum { TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_USER = 4, TT_UNUSED = 5, TT_BYTE = 6 };
+
+typedef struct pre_entry {
+    const char *name;
+    const char *normalizer;    /* JSON, "null" for none */
+    const char *pre_tokenizer; /* JSON */
+    bool ignore_merges;
+} pre_entry;
+
+/* clang-format off */
+static const pre_entry pre_table[] = {
+    {"qwen2", "{\"type\":\"NFC\"}",
+     "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":"
+     "\"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+\"},"
+     "\"behavior\":\"Isolated\",\"invert\":false},{\"type\":\"ByteLevel\",\"add_prefix_space\":false,"
+     "\"trim_offsets\":false,\"use_regex\":false}]}", false},
+    {"llama-bpe", "null",
+     "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":"
+     "\"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+\"},"
+     "\"behavior\":\"Isolated\",\"invert\":false},{\"type\":\"ByteLevel\",\"add_prefix_space\":false,"
+     "\"trim_offsets\":true,\"use_regex\":false}]}", true},
+    {"smollm", "null",
+     "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Digits\",\"individual_digits\":true},"
+     "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":true}]}",
+     false},
+    {"gpt-2", "null",
+     "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":true}",
+     false},
+    /* no merges: written for any byte-level split, read back as the project's own */
+    {"default", "null",
+     "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":false}",
+     false},
+};
+/* clang-format on */
+#define N_PRE (sizeof pre_table / sizeof *pre_table)
+
+static json_t *parse_const(const char *text) { return json_loads(text, JSON_DECODE_ANY, NULL); }
+
+/* Whether v (NULL = absent) equals the JSON text (the null literal for none). */
+static bool json_matches(const json_t *v, const char *text) {
+    json_t *want = parse_const(text);
+    bool eq = want && (json_is_null(want) ? (!v || json_is_null(v)) : (v && json_equal(v, want)));
+    json_decref(want);
+    return eq;
+}
+
+/* ---- export ----------------------------------------------------------------------------- */
+
+typedef struct tok_slot {
+    const char *s;
+    int type;
+} tok_slot;
+
+static eco_status fail(const char *label, eco_status st, const char *fmt, const char *what) {
+    return eco_error(st, "%s: %s%s", label, fmt, what ? what : "");
+}
+
+eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, const char *label,
+                              const eco_model_config *cfg) {
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root || !json_is_object(root)) {
+        json_decref(root);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: not a JSON object (%s)", label, jerr.text);
+    }
+    eco_status st = ECO_STATUS_OK;
+    tok_slot *slots = NULL;
+    const char **strs = NULL;
+    int32_t *types = NULL;
+    char **merges = NULL;
+    size_t n_merges = 0;
+    char **pads = NULL;
+    const size_t V = (size_t)cfg->vocab_size;
+
+    const json_t *model = json_object_get(root, "model");
+    const json_t *vocab = json_object_get(model, "vocab");
+    const json_t *mtype = json_object_get(model, "type");
+    const json_t *dec = json_object_get(root, "decoder");
+    if (!json_is_string(mtype) || strcmp(json_string_value(mtype), "BPE") != 0 ||
+        !json_is_object(vocab)) {
+        st = fail(label, ECO_STATUS_EUNSUPPORTED, "model: only a BPE vocabulary can be exported", NULL);
+        goto out;
+    }
+    if (!json_is_object(dec) || !json_is_string(json_object_get(dec, "type")) ||
+        strcmp(json_string_value(json_object_get(dec, "type")), "ByteLevel") != 0 ||
+        json_is_true(json_object_get(model, "byte_fallback"))) {
+        st = fail(label, ECO_STATUS_EUNSUPPORTED,
+                  "decoder: only byte-level BPE tokenizers (GPT-2 style) can be exported to GGUF; "
+                  "SentencePiece-style ones are not supported yet",
+                  NULL);
+        goto out;
+    }
+    const json_t *mj = json_object_get(model, "merges");
+    if (mj && !json_is_array(mj)) {
+        st = fail(label, ECO_STATUS_EFORMAT, "model.merges: not an array", NULL);
+        goto out;
+    }
+    n_merges = json_array_size(mj);
+    const json_t *norm = json_object_get(root, "normalizer");
+    const json_t *pre = json_object_get(root, "pre_tokenizer");
+    const pre_entry *pe = NULL;
+    for (size_t i = 0; i < N_PRE && !pe; i++)
+        if (json_matches(norm, pre_table[i].normalizer) &&
+            json_matches(pre, pre_table[i].pre_tokenizer))
+            pe = &pre_table[i];
+    if (n_merges == 0 && (!norm || json_is_null(norm)) && json_is_object(pre) &&
+        json_is_string(json_object_get(pre, "type")) &&
+        strcmp(json_string_value(json_object_get(pre, "type")), "ByteLevel") == 0 &&
+        !json_is_true(json_object_get(pre, "add_prefix_space")))
+        pe = &pre_table[N_PRE - 1];
+    if (!pe || (strcmp(pe->name, "default") == 0 && n_merges > 0)) {
+        st = fail(label, ECO_STATUS_EUNSUPPORTED,
+                  "pre_tokenizer: not one llama.cpp re-implements (qwen2, llama-bpe, smollm, "
+                  "gpt-2)",
+                  NULL);
+        goto out;
+    }
+
+    slots = eco_calloc_array(V, sizeof *slots);
+    strs = eco_malloc_array(V, sizeof *strs);
+    types = eco_malloc_array(V, sizeof *types);
+    pads = eco_calloc_array(V, sizeof *pads);
+    merges = eco_calloc_array(n_merges ? n_merges : 1, sizeof *merges);
+    if (!slots || !strs || !types || !pads || !merges) {
+        st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+        goto out;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)vocab, key, val) {
+        json_int_t id = json_is_integer(val) ? json_integer_value(val) : -1;
+        if (id < 0 || (size_t)id >= V || slots[id].s) {
+            st = eco_error(ECO_STATUS_EFORMAT,
+                           "%s: model.vocab['%s']: id outside the model's %zu or given twice",
+                           label, key, V);
+            goto out;
+        }
+        slots[id].s = key;
+        slots[id].type = TT_NORMAL;
+    }
+    size_t ai;
+    json_array_foreach(json_object_get(root, "added_tokens"), ai, val) {
+        json_int_t id = json_integer_value(json_object_get(val, "id"));
+        const char *content = json_string_value(json_object_get(val, "content"));
+        if (!content || id < 0 || (size_t)id >= V) {
+            st = eco_error(ECO_STATUS_EFORMAT, "%s: added_tokens[%zu]: bad id or content", label, ai);
+            goto out;
+        }
+        if (slots[id].s && strcmp(slots[id].s, content) != 0) {
+            st = eco_error(ECO_STATUS_EFORMAT, "%s: added_tokens[%zu]: id %lld is already '%s'",
+                           label, ai, (long long)id, slots[id].s);
+            goto out;
+        }
+        slots[id].s = content;
+        slots[id].type = json_is_true(json_object_get(val, "special")) ? TT_CONTROL : TT_USER;
+    }
+    for (size_t i = 0; i < V; i++) {
+        if (!slots[i].s) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "[PAD%zu]", i);
+            if (!(pads[i] = strdup(buf))) {
+                st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+                goto out;
+            }
+            slots[i].s = pads[i];
+            slots[i].type = TT_UNUSED;
+        }
+        strs[i] = slots[i].s;
+        types[i] = slots[i].type;
+    }
+    json_array_foreach(mj, ai, val) {
+        const char *a = NULL, *b = NULL;
+        if (json_is_string(val)) {
+            merges[ai] = strdup(json_string_value(val));
+        } else if (json_is_array(val) && json_array_size(val) == 2 &&
+                   (a = json_string_value(json_array_get(val, 0))) &&
+                   (b = json_string_value(json_array_get(val, 1)))) {
+            size_t n = strlen(a) + strlen(b) + 2;
+            if ((merges[ai] = malloc(n))) snprintf(merges[ai], n, "%s %s", a, b);
+        } else {
+            st = eco_error(ECO_STATUS_EFORMAT, "%s: model.merges[%zu]: not a merge", label, ai);
+            goto out;
+        }
+        if (!merges[ai]) {
+            st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+            goto out;
+        }
+    }
+    /* add_bos / add_eos from the template: a special token before / after $A. */
+    bool add_bos = false, add_eos = false, seen_a = false;
+    const json_t *pp = json_object_get(root, "post_processor");
+    const json_t *single = json_object_get(pp, "single");
+    json_array_foreach(single, ai, val) {
+        if (json_object_get(val, "Sequence"))
+            seen_a = true;
+        else if (json_object_get(val, "SpecialToken"))
+            *(seen_a ? &add_eos : &add_bos) = true;
+    }
+    if ((st = eco_gguf_add_str(w, "tokenizer.ggml.model", "gpt2")) ||
+        (st = eco_gguf_add_str(w, "tokenizer.ggml.pre", pe->name)) ||
+        (st = eco_gguf_add_str_array(w, "tokenizer.ggml.tokens", strs, V)) ||
+        (st = eco_gguf_add_i32_array(w, "tokenizer.ggml.token_type", types, V)) ||
+        (st = eco_gguf_add_str_array(w, "tokenizer.ggml.merges", (const char *const *)merges,
+                                     n_merges)))
+        goto out;
+    if (cfg->bos_token_id >= 0 && cfg->bos_token_id < (int64_t)V &&
+        (st = eco_gguf_add_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)cfg->bos_token_id)))
+        goto out;
+    if (cfg->n_eos > 0 && cfg->eos_token_ids[0] >= 0 && cfg->eos_token_ids[0] < (int64_t)V &&
+        (st = eco_gguf_add_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)cfg->eos_token_ids[0])))
+        goto out;
+    if ((st = eco_gguf_add_bool(w, "tokenizer.ggml.add_bos_token", add_bos)) ||
+        (st = eco_gguf_add_bool(w, "tokenizer.ggml.add_eos_token", add_eos)))
+        goto out;
+
+out:
+    if (merges)
+        for (size_t i = 0; i < n_merges; i++) free(merges[i]);
+    if (pads)
+        for (size_t i = 0; i < V; i++) free(pads[i]);
+    free(merges);
+    free(pads);
+    free(slots);
+    free(strs);
+    free(types);
+    json_decref(root);
+    return st;
+}
+
+/* ---- import ----------------------------------------------------------------------------- */
+
+static eco_status nomem(const char *label) {
+    return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+}
+
+/* Adds a TemplateProcessing post-processor (bos before / eos after $A). */
+static json_t *template_pp(const eco_gguf_str *tok, int64_t bos, int64_t eos) {
+    json_t *single = json_array(), *pair = json_array(), *special = json_object();
+    json_t *pp = json_pack("{s:s,s:o,s:o,s:o}", "type", "TemplateProcessing", "single", single,
+                           "pair", pair, "special_tokens", special);
+    if (!pp) return NULL;
+    const int64_t ids[2] = {bos, eos};
+    for (int k = 0; k < 3; k++) {
+        /* bos, A (B in pair), eos */
+        if (k == 1) {
+            json_array_append_new(single, json_pack("{s:{s:s,s:i}}", "Sequence", "id", "A", "type_id", 0));
+            json_array_append_new(pair, json_pack("{s:{s:s,s:i}}", "Sequence", "id", "A", "type_id", 0));
+            json_array_append_new(pair, json_pack("{s:{s:s,s:i}}", "Sequence", "id", "B", "type_id", 1));
+            continue;
+        }
+        int64_t id = ids[k / 2];
+        if (id < 0) continue;
+        const char *s = tok[id].s;
+        json_array_append_new(single, json_pack("{s:{s:s,s:i}}", "SpecialToken", "id", s, "type_id", 0));
+        json_array_append_new(pair, json_pack("{s:{s:s,s:i}}", "SpecialToken", "id", s, "type_id", 0));
+        json_object_set_new(special, s,
+                            json_pack("{s:s,s:[I],s:[s]}", "id", s, "ids", (json_int_t)id, "tokens", s));
+    }
+    return pp;
+}
+
+eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_len) {
+    *out = NULL;
+    const char *label = eco_gguf_label(g);
+    eco_gguf_str model;
+    eco_status st = eco_gguf_get_str(g, "tokenizer.ggml.model", &model);
+    if (st == ECO_STATUS_ENOTFOUND)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.model: missing", label);
+    if (st) return st;
+    if (strcmp(model.s, "gpt2") != 0)
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "%s: tokenizer.ggml.model: '%s' is not supported (gpt2, byte-level BPE)",
+                         label, model.s);
+    eco_gguf_str pre = {"default", 7};
+    if ((st = eco_gguf_get_str(g, "tokenizer.ggml.pre", &pre)) && st != ECO_STATUS_ENOTFOUND) return st;
+    const eco_gguf_str *tok, *mer = NULL;
+    uint64_t n_tok, n_mer = 0;
+    int64_t *types = NULL;
+    uint64_t n_types = 0;
+    if ((st = eco_gguf_get_str_array(g, "tokenizer.ggml.tokens", &tok, &n_tok)))
+        return st == ECO_STATUS_ENOTFOUND
+                   ? eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.tokens: missing", label)
+                   : st;
+    if ((st = eco_gguf_get_str_array(g, "tokenizer.ggml.merges", &mer, &n_mer)) &&
+        st != ECO_STATUS_ENOTFOUND)
+        return st;
+    st = eco_gguf_get_int_array(g, "tokenizer.ggml.token_type", &types, &n_types);
+    if (st && st != ECO_STATUS_ENOTFOUND) return st;
+    if (!st && n_types != n_tok) {
+        free(types);
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: tokenizer.ggml.token_type: %llu entries for %llu tokens", label,
+                         (unsigned long long)n_types, (unsigned long long)n_tok);
+    }
+    const pre_entry *pe = NULL;
+    for (size_t i = 0; i < N_PRE; i++)
+        if (strcmp(pre.s, pre_table[i].name) == 0) pe = &pre_table[i];
+    if (!pe || (strcmp(pe->name, "default") == 0 && n_mer > 0)) {
+        free(types);
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "%s: tokenizer.ggml.pre: '%s' is not supported (qwen2, llama-bpe, smollm, "
+                         "gpt-2; default without merges)",
+                         label, pre.s);
+    }
+    int64_t bos = -1, eos = -1;
+    bool add_bos = false, add_eos = false;
+    if (((st = eco_gguf_get_int(g, "tokenizer.ggml.bos_token_id", &bos)) && st != ECO_STATUS_ENOTFOUND) ||
+        ((st = eco_gguf_get_int(g, "tokenizer.ggml.eos_token_id", &eos)) && st != ECO_STATUS_ENOTFOUND) ||
+        ((st = eco_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &add_bos)) && st != ECO_STATUS_ENOTFOUND) ||
+        ((st = eco_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &add_eos)) && st != ECO_STATUS_ENOTFOUND)) {
+        free(types);
+        return st;
+    }
+    if ((add_bos && (bos < 0 || (uint64_t)bos >= n_tok)) || (add_eos && (eos < 0 || (uint64_t)eos >= n_tok))) {
+        free(types);
+        return eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.add_bos/eos_token: no such token id", label);
+    }
+
+    json_t *vocab = json_object(), *added = json_array(), *merges = json_array();
+    json_t *root = json_object();
+    st = ECO_STATUS_OK;
+    if (!vocab || !added || !merges || !root) st = nomem(label);
+    for (uint64_t i = 0; i < n_tok && !st; i++) {
+        int64_t type = types ? types[i] : TT_NORMAL;
+        json_t *probe = json_stringn(tok[i].s, tok[i].len); /* NULL unless valid UTF-8 */
+        bool text_ok = probe && tok[i].len == strlen(tok[i].s) && tok[i].len > 0;
+        json_decref(probe);
+        if (!text_ok) {
+            st = eco_error(ECO_STATUS_EFORMAT,
+                           "%s: tokenizer.ggml.tokens[%llu]: not non-empty UTF-8 text", label,
+                           (unsigned long long)i);
+            break;
+        }
+        if (type == TT_UNUSED) continue;
+        if (type == TT_CONTROL || type == TT_USER) {
+            json_t *a = json_pack("{s:I,s:s,s:b,s:b,s:b,s:b,s:b}", "id", (json_int_t)i, "content",
+                                  tok[i].s, "single_word", 0, "lstrip", 0, "rstrip", 0,
+                                  "normalized", type == TT_USER, "special", type == TT_CONTROL);
+            if (!a || json_array_append_new(added, a)) st = nomem(label);
+            continue;
+        }
+        if (json_object_get(vocab, tok[i].s)) {
+            st = eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.tokens[%llu]: '%s' given twice",
+                           label, (unsigned long long)i, tok[i].s);
+            break;
+        }
+        if (json_object_set_new(vocab, tok[i].s, json_integer((json_int_t)i))) st = nomem(label);
+    }
+    for (uint64_t i = 0; i < n_mer && !st; i++) {
+        if (mer[i].len != strlen(mer[i].s) || !strchr(mer[i].s, ' ')) {
+            st = eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.merges[%llu]: not \"a b\"", label,
+                           (unsigned long long)i);
+            break;
+        }
+        json_t *m = json_string(mer[i].s);
+        if (!m) {
+            st = eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.merges[%llu]: not valid UTF-8",
+                           label, (unsigned long long)i);
+            break;
+        }
+        if (json_array_append_new(merges, m)) st = nomem(label);
+    }
+    free(types);
+    if (!st) {
+        json_t *pp = (add_bos || add_eos) ? template_pp(tok, add_bos ? bos : -1, add_eos ? eos : -1)
+                                          : json_pack("{s:s,s:b,s:b,s:b}", "type", "ByteLevel",
+                                                      "add_prefix_space", 0, "trim_offsets", 0,
+                                                      "use_regex", 0);
+        json_t *bpe = json_pack("{s:s,s:n,s:n,s:n,s:n,s:b,s:b,s:b,s:O,s:O}", "type", "BPE",
+                                "dropout", "unk_token", "continuing_subword_prefix",
+                                "end_of_word_suffix", "fuse_unk", 0, "byte_fallback", 0,
+                                "ignore_merges", pe->ignore_merges, "vocab", vocab, "merges", merges);
+        json_t *norm = parse_const(pe->normalizer), *pt = parse_const(pe->pre_tokenizer);
+        json_t *dec = json_pack("{s:s,s:b,s:b,s:b}", "type", "ByteLevel", "add_prefix_space", 0,
+                                "trim_offsets", 1, "use_regex", 1);
+        if (!pp || !bpe || !norm || !pt || !dec ||
+            json_object_set_new(root, "version", json_string("1.0")) ||
+            json_object_set_new(root, "truncation", json_null()) ||
+            json_object_set_new(root, "padding", json_null()) ||
+            json_object_set(root, "added_tokens", added) ||
+            json_object_set_new(root, "normalizer", norm) ||
+            json_object_set_new(root, "pre_tokenizer", pt) ||
+            json_object_set_new(root, "post_processor", pp) ||
+            json_object_set_new(root, "decoder", dec) || json_object_set_new(root, "model", bpe)) {
+            st = nomem(label);
+        } else {
+            char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            if (!s) {
+                st = nomem(label);
+            } else {
+                *out = s;
+                if (out_len) *out_len = strlen(s);
+            }
+        }
+    }
+    json_decref(vocab);
+    json_decref(added);
+    json_decref(merges);
+    json_decref(root);
+    return st;
+}
