@@ -10,7 +10,8 @@
 //   - the next-token distribution after the prompt: llama.cpp's probabilities against the
 //     softmax of `ecology logits --model MODEL` at the last position; the largest absolute
 //     difference must be at most --prob-tol (default 1e-3) and the top token the same;
-//   - N greedy steps (default 8): the same tokens from both.
+//   - N greedy steps (default 8): at each, the project's most likely next token after the
+//     prefix llama.cpp generated is the one llama.cpp chose (one `ecology logits` pass).
 // Exit 0 when every check holds, 1 when one fails, 3 when node-llama-cpp is not installed
 // (the CLI test then skips). The last line is "N passed, N failed".
 import {execFileSync} from "node:child_process";
@@ -93,11 +94,17 @@ function check(ok, what) {
     else failed++;
     console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
 }
+// The project's next-token distributions after each prefix of ids: softmax of every row of
+// one `ecology logits` pass ([T, V]).
 const ecoProbs = (ids) => {
     const out = join(work, "l.safetensors");
     execFileSync(opts.ecology, ["logits", "--model", opts.model, "--tokens", ids.join(","), "--out", out,
                                 "--threads", "1"], {stdio: ["ignore", "ignore", "inherit"]});
-    return softmaxLast(readLogits(out));
+    const {shape, data} = readLogits(out);
+    const rows = [];
+    for (let t = 0; t < shape[0]; t++)
+        rows.push(softmaxLast({shape: [1, shape[1]], data: data.subarray(t * shape[1], (t + 1) * shape[1])}));
+    return rows;
 };
 
 try {
@@ -114,28 +121,29 @@ try {
         check(JSON.stringify(ecoIds) === JSON.stringify(lcIds),
               `${label}: token ids equal (ecology ${ecoIds.length}, llama.cpp ${lcIds.length})`);
 
+        // llama.cpp: greedy steps with the full distribution at each
         const seq = context.getSequence();
-        let ids = ecoIds.slice();
-        const lcGreedy = [], ecoGreedy = [];
-        let maxDiff = 0, firstTopSame = false;
-        const gen = seq.evaluateWithMetadata(ids, {probabilities: true}, {temperature: 0});
+        const lcGreedy = [], lcProbs = [];
+        const gen = seq.evaluateWithMetadata(ecoIds, {probabilities: true}, {temperature: 0});
         for (let step = 0; step < opts.steps; step++) {
             const {value} = await gen.next();
             if (!value) break;
-            const p = ecoProbs(ids);
-            if (step === 0) {
-                for (const [tok, prob] of value.probabilities) maxDiff = Math.max(maxDiff, Math.abs(prob - p[tok]));
-                let covered = 0;
-                for (const [, prob] of value.probabilities) covered += prob;
-                maxDiff = Math.max(maxDiff, Math.abs(1 - covered) > 1e-3 ? 1 : 0);
-                firstTopSame = value.token === argmax(p);
-            }
             lcGreedy.push(value.token);
-            ecoGreedy.push(argmax(p));
-            ids = ids.concat([value.token]);
+            lcProbs.push(value.probabilities);
         }
         await gen.return();
         seq.dispose();
+        // the project on the same tokens: its greedy choice after each prefix llama.cpp took
+        const rows = ecoProbs(ecoIds.concat(lcGreedy));
+        const ecoGreedy = lcGreedy.map((_, step) => argmax(rows[ecoIds.length - 1 + step]));
+        const p = rows[ecoIds.length - 1];
+        let maxDiff = 0, covered = 0;
+        for (const [tok, prob] of lcProbs[0]) {
+            maxDiff = Math.max(maxDiff, Math.abs(prob - p[tok]));
+            covered += prob;
+        }
+        if (Math.abs(1 - covered) > 1e-3) maxDiff = 1; // llama.cpp left tokens out
+        const firstTopSame = lcGreedy[0] === argmax(p);
         check(maxDiff <= opts.probTol && firstTopSame,
               `${label}: next-token probabilities, largest |difference| ${maxDiff.toExponential(2)} (tolerance ${opts.probTol}), top token same: ${firstTopSame}`);
         check(JSON.stringify(lcGreedy) === JSON.stringify(ecoGreedy),

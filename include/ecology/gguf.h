@@ -131,8 +131,7 @@ const char *eco_gguf_kv_key(const eco_gguf *g, size_t i);
 int64_t eco_gguf_find_key(const eco_gguf *g, const char *key);
 /* The value's type; for an ARRAY, *elem_type and *n (may be NULL) its element type and
  * count (for a scalar *n = 1). */
-eco_gguf_type eco_gguf_kv_type(const eco_gguf *g, size_t i, eco_gguf_type *elem_type,
-                               uint64_t *n);
+eco_gguf_type eco_gguf_kv_type(const eco_gguf *g, size_t i, eco_gguf_type *elem_type, uint64_t *n);
 /* Typed getters: ENOTFOUND when the key is absent (quietly: no error message set), EFORMAT
  * "<label>: <key>: expected ..." when of another type or out of range. get_int accepts
  * any integer type (not bool) in int64 range; get_float F32 or F64. */

@@ -120,7 +120,8 @@ eco_status eco_gguf_export(const char *model, eco_gguf_ftype ft, const char *out
     if (st) return st;
     if (cfg.rope_llama3)
         return eco_error(ECO_STATUS_EUNSUPPORTED,
-                         "%s: rope_scaling: llama3 rope scaling is not exported to GGUF yet", model);
+                         "%s: rope_scaling: llama3 rope scaling is not exported to GGUF yet",
+                         model);
     const char *arch = cfg.arch == ECO_ARCH_QWEN2 ? "qwen2" : "llama";
     eco_weights *wts = NULL;
     eco_gguf_writer *w = NULL;
@@ -186,7 +187,8 @@ eco_status eco_gguf_export(const char *model, eco_gguf_ftype ft, const char *out
             c->head_dim = cfg.head_dim;
             if (c->permute && t->shape[0] != c->heads * c->head_dim) {
                 st = eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': %lld rows, expected %lld",
-                               model, hf, (long long)t->shape[0], (long long)(c->heads * c->head_dim));
+                               model, hf, (long long)t->shape[0],
+                               (long long)(c->heads * c->head_dim));
                 goto out;
             }
             if ((st = eco_gguf_add_tensor(w, gg, c->type, t->ndim, t->shape, NULL, fill_tensor, c)))

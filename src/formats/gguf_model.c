@@ -66,8 +66,8 @@ void gguf_permute_rows(void *dst, const void *src, int64_t n_head, int64_t hd, s
             for (int64_t j = 0; j < 2; j++) {
                 int64_t g = h * hd + 2 * i + j, f = h * hd + j * half + i;
                 int64_t d = to_gguf ? g : f, s = to_gguf ? f : g;
-                memcpy((char *)dst + (size_t)d * row_bytes, (const char *)src + (size_t)s * row_bytes,
-                       row_bytes);
+                memcpy((char *)dst + (size_t)d * row_bytes,
+                       (const char *)src + (size_t)s * row_bytes, row_bytes);
             }
 }
 
@@ -153,16 +153,19 @@ eco_status eco_gguf_model_config(const eco_gguf *g, eco_model_config *out) {
     char key[128];
     snprintf(key, sizeof key, "%s.attention.layer_norm_rms_epsilon", arch);
     st = eco_gguf_get_float(g, key, &out->rms_norm_eps);
-    if (st == ECO_STATUS_ENOTFOUND) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: missing", label, key);
+    if (st == ECO_STATUS_ENOTFOUND)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: missing", label, key);
     if (st) return st;
     out->rope_theta = 10000.0;
     snprintf(key, sizeof key, "%s.rope.freq_base", arch);
-    if ((st = eco_gguf_get_float(g, key, &out->rope_theta)) && st != ECO_STATUS_ENOTFOUND) return st;
+    if ((st = eco_gguf_get_float(g, key, &out->rope_theta)) && st != ECO_STATUS_ENOTFOUND)
+        return st;
     snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
     eco_gguf_str rs;
     st = eco_gguf_get_str(g, key, &rs);
     if (st == ECO_STATUS_OK && strcmp(rs.s, "none") != 0)
-        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s: '%s' is not supported", label, key, rs.s);
+        return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s: '%s' is not supported", label, key,
+                         rs.s);
     if (st && st != ECO_STATUS_ENOTFOUND) return st;
     if (eco_gguf_find_tensor(g, "rope_freqs.weight"))
         return eco_error(ECO_STATUS_EUNSUPPORTED,
@@ -170,7 +173,8 @@ eco_status eco_gguf_model_config(const eco_gguf *g, eco_model_config *out) {
                          label);
 
     const eco_gguf_tensor *emb = eco_gguf_find_tensor(g, "token_embd.weight");
-    if (!emb) return eco_error(ECO_STATUS_EFORMAT, "%s: tensor 'token_embd.weight' is missing", label);
+    if (!emb)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor 'token_embd.weight' is missing", label);
     out->vocab_size = emb->ne[1];
     snprintf(key, sizeof key, "%s.vocab_size", arch);
     st = eco_gguf_get_int(g, key, &v);
@@ -229,10 +233,11 @@ const eco_tensor *eco_gguf_hf_get(const eco_gguf_hf *h, size_t i) {
 }
 
 /* Builds h->t[i] from the GGUF tensor gt (HF name hf). */
-static eco_status import_tensor(eco_gguf_hf *h, size_t i, const eco_gguf_tensor *gt,
-                                const char *hf, const eco_model_config *cfg, const char *label) {
+static eco_status import_tensor(eco_gguf_hf *h, size_t i, const eco_gguf_tensor *gt, const char *hf,
+                                const eco_model_config *cfg, const char *label) {
     eco_tensor *t = &h->t[i];
-    if (!(h->names[i] = strdup(hf))) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+    if (!(h->names[i] = strdup(hf)))
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
     t->name = h->names[i];
     t->ndim = gt->n_dims;
     for (int d = 0; d < gt->n_dims; d++) t->shape[d] = gt->ne[gt->n_dims - 1 - d];
@@ -245,7 +250,8 @@ static eco_status import_tensor(eco_gguf_hf *h, size_t i, const eco_gguf_tensor 
                          gt->name, (long long)t->shape[0], (long long)(heads * cfg->head_dim));
     if (gt->type == ECO_GGML_Q8_0) {
         float *f = eco_malloc_array(numel ? numel : 1, sizeof *f);
-        if (!f) return eco_error(ECO_STATUS_ENOMEM, "%s: tensor '%s': out of memory", label, gt->name);
+        if (!f)
+            return eco_error(ECO_STATUS_ENOMEM, "%s: tensor '%s': out of memory", label, gt->name);
         size_t rows = numel / (size_t)gt->ne[0], rb = eco_ggml_row_bytes(gt->type, gt->ne[0]);
         for (size_t r = 0; r < rows; r++)
             eco_q8_0_dequantize_row(f + r * (size_t)gt->ne[0], (const uint8_t *)gt->data + r * rb,
@@ -261,7 +267,8 @@ static eco_status import_tensor(eco_gguf_hf *h, size_t i, const eco_gguf_tensor 
     }
     if (permute) {
         void *dst = malloc(t->nbytes ? t->nbytes : 1);
-        if (!dst) return eco_error(ECO_STATUS_ENOMEM, "%s: tensor '%s': out of memory", label, gt->name);
+        if (!dst)
+            return eco_error(ECO_STATUS_ENOMEM, "%s: tensor '%s': out of memory", label, gt->name);
         size_t row_bytes = t->nbytes / (size_t)t->shape[0];
         gguf_permute_rows(dst, t->data, heads, cfg->head_dim, row_bytes, false);
         free(h->owned[i]);

@@ -125,8 +125,9 @@ static eco_status rd_str(cursor *c, const char *what, const uint8_t **s, size_t 
     uint64_t n;
     if (!rd_u64(c, &n)) return truncated(c, what);
     if (n > left(c))
-        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: string length %llu exceeds the %zu bytes left",
-                         c->label, what, (unsigned long long)n, left(c));
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: %s: string length %llu exceeds the %zu bytes left", c->label, what,
+                         (unsigned long long)n, left(c));
     *s = c->p;
     *len = (size_t)n;
     c->p += n;
@@ -205,14 +206,15 @@ static eco_status rd_value(cursor *c, gguf_kv *kv) {
         if (e == ECO_GGUF_BOOL)
             for (size_t i = 0; i < bytes; i++)
                 if (c->p[i] > 1)
-                    return eco_error(ECO_STATUS_EFORMAT, "%s: %s: bool element %zu is %u",
-                                     c->label, kv->key, i, c->p[i]);
+                    return eco_error(ECO_STATUS_EFORMAT, "%s: %s: bool element %zu is %u", c->label,
+                                     kv->key, i, c->p[i]);
         kv->raw = c->p;
         c->p += bytes;
         return ECO_STATUS_OK;
     }
     size_t sz = scalar_size(t);
-    if (!sz) return eco_error(ECO_STATUS_EFORMAT, "%s: %s: unknown value type %u", c->label, kv->key, t);
+    if (!sz)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: unknown value type %u", c->label, kv->key, t);
     if (sz > left(c)) return truncated(c, kv->key);
     if (t == ECO_GGUF_BOOL && c->p[0] > 1)
         return eco_error(ECO_STATUS_EFORMAT, "%s: %s: bool value %u", c->label, kv->key, c->p[0]);
@@ -293,8 +295,8 @@ static eco_status rd_tensor_info(cursor *c, eco_gguf *g, size_t i, char **name_a
         uint64_t v = 1;
         if (d < t->n_dims && !rd_u64(c, &v)) return truncated(c, t->name);
         if (v > (uint64_t)INT64_MAX || !eco_mul_ok(numel, (size_t)v, &numel))
-            return eco_error(ECO_STATUS_EOVERFLOW, "%s: tensor '%s': dimensions overflow",
-                             g->label, t->name);
+            return eco_error(ECO_STATUS_EOVERFLOW, "%s: tensor '%s': dimensions overflow", g->label,
+                             t->name);
         t->ne[d] = (int64_t)v;
     }
     uint32_t type;
@@ -433,7 +435,8 @@ static eco_gguf *gguf_alloc(const char *label) {
 }
 
 eco_status eco_gguf_open_memory(const void *data, size_t len, const char *label, eco_gguf **out) {
-    if (!out || (!data && len)) return eco_error(ECO_STATUS_EINVAL, "eco_gguf_open_memory: NULL argument");
+    if (!out || (!data && len))
+        return eco_error(ECO_STATUS_EINVAL, "eco_gguf_open_memory: NULL argument");
     *out = NULL;
     eco_gguf *g = gguf_alloc(label);
     if (!g) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
@@ -519,8 +522,7 @@ int64_t eco_gguf_find_key(const eco_gguf *g, const char *key) {
     return -1;
 }
 
-eco_gguf_type eco_gguf_kv_type(const eco_gguf *g, size_t i, eco_gguf_type *elem_type,
-                               uint64_t *n) {
+eco_gguf_type eco_gguf_kv_type(const eco_gguf *g, size_t i, eco_gguf_type *elem_type, uint64_t *n) {
     const gguf_kv *kv = &g->kv[i];
     if (elem_type) *elem_type = kv->elem;
     if (n) *n = kv->n;
@@ -586,7 +588,8 @@ static const gguf_kv *find_kv(const eco_gguf *g, const char *key) {
 eco_status eco_gguf_get_int(const eco_gguf *g, const char *key, int64_t *out) {
     const gguf_kv *kv = find_kv(g, key);
     if (!kv) return ECO_STATUS_ENOTFOUND;
-    if (kv->type == ECO_GGUF_ARRAY || kv->type == ECO_GGUF_STRING || !int_at(kv->type, kv->raw, out))
+    if (kv->type == ECO_GGUF_ARRAY || kv->type == ECO_GGUF_STRING ||
+        !int_at(kv->type, kv->raw, out))
         return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected an integer", g->label, key);
     return ECO_STATUS_OK;
 }
@@ -649,8 +652,8 @@ eco_status eco_gguf_get_int_array(const eco_gguf *g, const char *key, int64_t **
     for (uint64_t i = 0; i < kv->n; i++)
         if (!int_at(kv->elem, kv->raw + i * sz, &v[i])) {
             free(v);
-            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: element %llu out of range", g->label,
-                             key, (unsigned long long)i);
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: element %llu out of range", g->label, key,
+                             (unsigned long long)i);
         }
     *out = v;
     *n = kv->n;

@@ -97,7 +97,8 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
     const json_t *dec = json_object_get(root, "decoder");
     if (!json_is_string(mtype) || strcmp(json_string_value(mtype), "BPE") != 0 ||
         !json_is_object(vocab)) {
-        st = fail(label, ECO_STATUS_EUNSUPPORTED, "model: only a BPE vocabulary can be exported", NULL);
+        st = fail(label, ECO_STATUS_EUNSUPPORTED, "model: only a BPE vocabulary can be exported",
+                  NULL);
         goto out;
     }
     if (!json_is_object(dec) || !json_is_string(json_object_get(dec, "type")) ||
@@ -162,7 +163,8 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
         json_int_t id = json_integer_value(json_object_get(val, "id"));
         const char *content = json_string_value(json_object_get(val, "content"));
         if (!content || id < 0 || (size_t)id >= V) {
-            st = eco_error(ECO_STATUS_EFORMAT, "%s: added_tokens[%zu]: bad id or content", label, ai);
+            st = eco_error(ECO_STATUS_EFORMAT, "%s: added_tokens[%zu]: bad id or content", label,
+                           ai);
             goto out;
         }
         if (slots[id].s && strcmp(slots[id].s, content) != 0) {
@@ -262,18 +264,24 @@ static json_t *template_pp(const eco_gguf_str *tok, int64_t bos, int64_t eos) {
     for (int k = 0; k < 3; k++) {
         /* bos, A (B in pair), eos */
         if (k == 1) {
-            json_array_append_new(single, json_pack("{s:{s:s,s:i}}", "Sequence", "id", "A", "type_id", 0));
-            json_array_append_new(pair, json_pack("{s:{s:s,s:i}}", "Sequence", "id", "A", "type_id", 0));
-            json_array_append_new(pair, json_pack("{s:{s:s,s:i}}", "Sequence", "id", "B", "type_id", 1));
+            json_array_append_new(single,
+                                  json_pack("{s:{s:s,s:i}}", "Sequence", "id", "A", "type_id", 0));
+            json_array_append_new(pair,
+                                  json_pack("{s:{s:s,s:i}}", "Sequence", "id", "A", "type_id", 0));
+            json_array_append_new(pair,
+                                  json_pack("{s:{s:s,s:i}}", "Sequence", "id", "B", "type_id", 1));
             continue;
         }
         int64_t id = ids[k / 2];
         if (id < 0) continue;
         const char *s = tok[id].s;
-        json_array_append_new(single, json_pack("{s:{s:s,s:i}}", "SpecialToken", "id", s, "type_id", 0));
-        json_array_append_new(pair, json_pack("{s:{s:s,s:i}}", "SpecialToken", "id", s, "type_id", 0));
-        json_object_set_new(special, s,
-                            json_pack("{s:s,s:[I],s:[s]}", "id", s, "ids", (json_int_t)id, "tokens", s));
+        json_array_append_new(single,
+                              json_pack("{s:{s:s,s:i}}", "SpecialToken", "id", s, "type_id", 0));
+        json_array_append_new(pair,
+                              json_pack("{s:{s:s,s:i}}", "SpecialToken", "id", s, "type_id", 0));
+        json_object_set_new(
+            special, s,
+            json_pack("{s:s,s:[I],s:[s]}", "id", s, "ids", (json_int_t)id, "tokens", s));
     }
     return pp;
 }
@@ -291,7 +299,8 @@ eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_le
                          "%s: tokenizer.ggml.model: '%s' is not supported (gpt2, byte-level BPE)",
                          label, model.s);
     eco_gguf_str pre = {"default", 7};
-    if ((st = eco_gguf_get_str(g, "tokenizer.ggml.pre", &pre)) && st != ECO_STATUS_ENOTFOUND) return st;
+    if ((st = eco_gguf_get_str(g, "tokenizer.ggml.pre", &pre)) && st != ECO_STATUS_ENOTFOUND)
+        return st;
     const eco_gguf_str *tok, *mer = NULL;
     uint64_t n_tok, n_mer = 0;
     int64_t *types = NULL;
@@ -323,16 +332,22 @@ eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_le
     }
     int64_t bos = -1, eos = -1;
     bool add_bos = false, add_eos = false;
-    if (((st = eco_gguf_get_int(g, "tokenizer.ggml.bos_token_id", &bos)) && st != ECO_STATUS_ENOTFOUND) ||
-        ((st = eco_gguf_get_int(g, "tokenizer.ggml.eos_token_id", &eos)) && st != ECO_STATUS_ENOTFOUND) ||
-        ((st = eco_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &add_bos)) && st != ECO_STATUS_ENOTFOUND) ||
-        ((st = eco_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &add_eos)) && st != ECO_STATUS_ENOTFOUND)) {
+    if (((st = eco_gguf_get_int(g, "tokenizer.ggml.bos_token_id", &bos)) &&
+         st != ECO_STATUS_ENOTFOUND) ||
+        ((st = eco_gguf_get_int(g, "tokenizer.ggml.eos_token_id", &eos)) &&
+         st != ECO_STATUS_ENOTFOUND) ||
+        ((st = eco_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &add_bos)) &&
+         st != ECO_STATUS_ENOTFOUND) ||
+        ((st = eco_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &add_eos)) &&
+         st != ECO_STATUS_ENOTFOUND)) {
         free(types);
         return st;
     }
-    if ((add_bos && (bos < 0 || (uint64_t)bos >= n_tok)) || (add_eos && (eos < 0 || (uint64_t)eos >= n_tok))) {
+    if ((add_bos && (bos < 0 || (uint64_t)bos >= n_tok)) ||
+        (add_eos && (eos < 0 || (uint64_t)eos >= n_tok))) {
         free(types);
-        return eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.add_bos/eos_token: no such token id", label);
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: tokenizer.ggml.add_bos/eos_token: no such token id", label);
     }
 
     json_t *vocab = json_object(), *added = json_array(), *merges = json_array();
@@ -367,8 +382,8 @@ eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_le
     }
     for (uint64_t i = 0; i < n_mer && !st; i++) {
         if (mer[i].len != strlen(mer[i].s) || !strchr(mer[i].s, ' ')) {
-            st = eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.merges[%llu]: not \"a b\"", label,
-                           (unsigned long long)i);
+            st = eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.merges[%llu]: not \"a b\"",
+                           label, (unsigned long long)i);
             break;
         }
         json_t *m = json_string(mer[i].s);
@@ -381,14 +396,14 @@ eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_le
     }
     free(types);
     if (!st) {
-        json_t *pp = (add_bos || add_eos) ? template_pp(tok, add_bos ? bos : -1, add_eos ? eos : -1)
-                                          : json_pack("{s:s,s:b,s:b,s:b}", "type", "ByteLevel",
-                                                      "add_prefix_space", 0, "trim_offsets", 0,
-                                                      "use_regex", 0);
-        json_t *bpe = json_pack("{s:s,s:n,s:n,s:n,s:n,s:b,s:b,s:b,s:O,s:O}", "type", "BPE",
-                                "dropout", "unk_token", "continuing_subword_prefix",
-                                "end_of_word_suffix", "fuse_unk", 0, "byte_fallback", 0,
-                                "ignore_merges", pe->ignore_merges, "vocab", vocab, "merges", merges);
+        json_t *pp = (add_bos || add_eos)
+                         ? template_pp(tok, add_bos ? bos : -1, add_eos ? eos : -1)
+                         : json_pack("{s:s,s:b,s:b,s:b}", "type", "ByteLevel", "add_prefix_space",
+                                     0, "trim_offsets", 0, "use_regex", 0);
+        json_t *bpe = json_pack(
+            "{s:s,s:n,s:n,s:n,s:n,s:b,s:b,s:b,s:O,s:O}", "type", "BPE", "dropout", "unk_token",
+            "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0, "byte_fallback", 0,
+            "ignore_merges", pe->ignore_merges, "vocab", vocab, "merges", merges);
         json_t *norm = parse_const(pe->normalizer), *pt = parse_const(pe->pre_tokenizer);
         json_t *dec = json_pack("{s:s,s:b,s:b,s:b}", "type", "ByteLevel", "add_prefix_space", 0,
                                 "trim_offsets", 1, "use_regex", 1);

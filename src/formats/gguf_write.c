@@ -72,7 +72,8 @@ static eco_status begin_kv(eco_gguf_writer *w, const char *key, uint32_t type) {
     char **k = realloc(w->keys, (size_t)(w->n_kv + 1) * sizeof *k);
     if (!k) return eco_error(ECO_STATUS_ENOMEM, "gguf writer: out of memory");
     w->keys = k;
-    if (!(k[w->n_kv] = strdup(key))) return eco_error(ECO_STATUS_ENOMEM, "gguf writer: out of memory");
+    if (!(k[w->n_kv] = strdup(key)))
+        return eco_error(ECO_STATUS_ENOMEM, "gguf writer: out of memory");
     w->n_kv++;
     if (!put_str(&w->kv, key) || !put_u32(&w->kv, type))
         return eco_error(ECO_STATUS_ENOMEM, "gguf writer: out of memory");
@@ -211,7 +212,10 @@ static eco_status write_all(eco_gguf_writer *w, sink_fn sink, void *s) {
             st = sink(s, t->data, t->nbytes);
         } else {
             void *buf = malloc(t->nbytes ? t->nbytes : 1);
-            if (!buf) return eco_error(ECO_STATUS_ENOMEM, "gguf writer: tensor '%s': out of memory for %zu bytes", t->name, t->nbytes);
+            if (!buf)
+                return eco_error(ECO_STATUS_ENOMEM,
+                                 "gguf writer: tensor '%s': out of memory for %zu bytes", t->name,
+                                 t->nbytes);
             st = t->fill(t->ctx, buf, t->nbytes);
             if (!st) st = sink(s, buf, t->nbytes);
             free(buf);
@@ -231,8 +235,9 @@ static eco_status sink_file(void *s, const void *data, size_t n) {
 }
 
 static eco_status sink_buf(void *s, const void *data, size_t n) {
-    return !n || eco_buf_append(s, data, n) ? ECO_STATUS_OK
-                                            : eco_error(ECO_STATUS_ENOMEM, "gguf writer: out of memory");
+    return !n || eco_buf_append(s, data, n)
+               ? ECO_STATUS_OK
+               : eco_error(ECO_STATUS_ENOMEM, "gguf writer: out of memory");
 }
 
 eco_status eco_gguf_write_file(eco_gguf_writer *w, const char *path) {
@@ -249,7 +254,8 @@ eco_status eco_gguf_write_file(eco_gguf_writer *w, const char *path) {
 }
 
 eco_status eco_gguf_write_memory(eco_gguf_writer *w, uint8_t **out, size_t *out_len) {
-    if (!w || !out || !out_len) return eco_error(ECO_STATUS_EINVAL, "eco_gguf_write_memory: NULL argument");
+    if (!w || !out || !out_len)
+        return eco_error(ECO_STATUS_EINVAL, "eco_gguf_write_memory: NULL argument");
     eco_buf b = {0};
     eco_status st = write_all(w, sink_buf, &b);
     if (st) {
