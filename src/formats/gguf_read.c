@@ -310,6 +310,9 @@ static eco_status rd_tensor_info(cursor *c, eco_gguf *g, size_t i, char **name_a
                          "%s: tensor '%s': ggml type %u is not supported (F32, F16, BF16, Q8_0)",
                          g->label, t->name, type);
     size_t row = eco_ggml_row_bytes(type, t->ne[0]);
+    if (row == 0 && t->ne[0] != 0 && (type != ECO_GGML_Q8_0 || t->ne[0] % ECO_Q8_0_BLOCK == 0))
+        return eco_error(ECO_STATUS_EOVERFLOW, "%s: tensor '%s': size overflows", g->label,
+                         t->name);
     if (row == 0 && t->ne[0] != 0)
         return eco_error(ECO_STATUS_EFORMAT,
                          "%s: tensor '%s': %s rows of %lld elements are not whole blocks of %d",

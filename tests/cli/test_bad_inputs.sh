@@ -148,4 +148,12 @@ row 0 "ecology tokenize --tokenizer"                -- tokenize --tokenizer "$M"
 row 2 "unknown command 'frobnicate'"                -- help frobnicate
 row 2 "model: unknown subcommand 'frob'"            -- help model frob
 
+# ---- model export --format gguf, and a .gguf where a model goes -------------------------------
+row 2 "model export: --format is required"          -- model export --model "$M" --out "$T/m.gguf"
+row 2 "option '--format': 'onnx'"                   -- model export --format onnx --model "$M" --out "$T/m.gguf"
+row 2 "option '--type': 'q4_0'"                     -- model export --format gguf --type q4_0 --model "$M" --out "$T/m.gguf"
+row 1 "$T: is a folder"                             -- model export --format gguf --model "$M" --out "$T"
+row 1 "$T/none.gguf: open"                          -- logits --model "$T/none.gguf" --tokens 1 --out "$T/l.safetensors"
+row 0 "ecology model export --format gguf"          -- model export --help
+
 finish "bad_inputs"
