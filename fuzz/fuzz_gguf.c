@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (eco_gguf_get_int(g, k, &v) == ECO_STATUS_OK) sink ^= (uint8_t)v;
         if (eco_gguf_get_float(g, k, &d) == ECO_STATUS_OK) sink ^= (uint8_t)(d != 0);
         if (eco_gguf_get_bool(g, k, &b) == ECO_STATUS_OK) sink ^= (uint8_t)b;
-        if (eco_gguf_get_str(g, k, &s) == ECO_STATUS_OK) sink ^= (uint8_t)(s.len ? s.s[s.len - 1] : 0);
+        if (eco_gguf_get_str(g, k, &s) == ECO_STATUS_OK)
+            sink ^= (uint8_t)(s.len ? s.s[s.len - 1] : 0);
         if (eco_gguf_get_str_array(g, k, &items, &n) == ECO_STATUS_OK)
             for (uint64_t j = 0; j < n; j++) sink ^= (uint8_t)items[j].len;
         if (eco_gguf_get_int_array(g, k, &arr, &n) == ECO_STATUS_OK)

@@ -30,9 +30,9 @@ static void b_str(eco_buf *b, const char *s) {
 /* What a malformed case changes in the otherwise valid image built by build(). */
 typedef struct mal {
     const char *what;
-    int kv;          /* 0 valid; see build() */
-    int tensor;      /* 0 valid; see build() */
-    int tail;        /* 0 valid; 1 data cut short; 2 non-zero padding; 3 header cut */
+    int kv;     /* 0 valid; see build() */
+    int tensor; /* 0 valid; see build() */
+    int tail;   /* 0 valid; 1 data cut short; 2 non-zero padding; 3 header cut */
     uint32_t version;
     bool bad_magic;
     uint64_t n_kv_claim, n_t_claim; /* 0: the real counts */
@@ -159,8 +159,10 @@ static const mal cases[] = {
     {"bad magic", .bad_magic = true, .want = ECO_STATUS_EFORMAT, .needle = "magic"},
     {"version 1", .version = 1, .want = ECO_STATUS_EUNSUPPORTED, .needle = "version 1"},
     {"version 4", .version = 4, .want = ECO_STATUS_EUNSUPPORTED, .needle = "version 4"},
-    {"huge key count", .n_kv_claim = 1ull << 60, .want = ECO_STATUS_EFORMAT, .needle = "keys cannot fit"},
-    {"huge tensor count", .n_t_claim = 1ull << 60, .want = ECO_STATUS_EFORMAT, .needle = "tensors cannot fit"},
+    {"huge key count", .n_kv_claim = 1ull << 60, .want = ECO_STATUS_EFORMAT,
+     .needle = "keys cannot fit"},
+    {"huge tensor count", .n_t_claim = 1ull << 60, .want = ECO_STATUS_EFORMAT,
+     .needle = "tensors cannot fit"},
     {"key count past the keys", .n_kv_claim = 5, .want = ECO_STATUS_EFORMAT, .needle = "a"},
     {"duplicate key", .kv = 1, .want = ECO_STATUS_EFORMAT, .needle = "duplicate key 'x.u32'"},
     {"unknown value type", .kv = 2, .want = ECO_STATUS_EFORMAT, .needle = "unknown value type 13"},
@@ -172,9 +174,11 @@ static const mal cases[] = {
     {"empty key", .kv = 8, .want = ECO_STATUS_EFORMAT, .needle = "empty"},
     {"array longer than the file", .kv = 9, .want = ECO_STATUS_EFORMAT, .needle = "exceeds the"},
     {"duplicate tensor", .tensor = 1, .want = ECO_STATUS_EFORMAT, .needle = "duplicate tensor 'a'"},
-    {"unsupported type", .tensor = 2, .want = ECO_STATUS_EUNSUPPORTED, .needle = "tensor 'a': ggml type 2"},
+    {"unsupported type", .tensor = 2, .want = ECO_STATUS_EUNSUPPORTED,
+     .needle = "tensor 'a': ggml type 2"},
     {"q8_0 partial block", .tensor = 3, .want = ECO_STATUS_EFORMAT, .needle = "not whole blocks"},
-    {"misaligned offset", .tensor = 4, .want = ECO_STATUS_EFORMAT, .needle = "multiple of the alignment"},
+    {"misaligned offset", .tensor = 4, .want = ECO_STATUS_EFORMAT,
+     .needle = "multiple of the alignment"},
     {"offset past the data", .tensor = 5, .want = ECO_STATUS_EFORMAT, .needle = "outside the"},
     {"overlapping tensors", .tensor = 6, .want = ECO_STATUS_EFORMAT, .needle = "overlaps"},
     {"zero dimensions", .tensor = 7, .want = ECO_STATUS_EFORMAT, .needle = "0 dimensions"},
@@ -256,18 +260,24 @@ static void test_writer_roundtrip(void **state) {
     float qsrc[64];
     for (int i = 0; i < 64; i++) qsrc[i] = (float)(i - 32) / 8.0f;
     eco_q8_0_quantize_row(q, qsrc, 64);
-    ECO_ASSERT_OK(eco_gguf_add_tensor(w, "t.data", ECO_GGML_F32, 2, (int64_t[]){2, 3}, data, NULL, NULL));
-    ECO_ASSERT_OK(eco_gguf_add_tensor(w, "t.fill", ECO_GGML_F32, 1, (int64_t[]){5}, NULL, fill_ramp, &scale));
-    ECO_ASSERT_OK(eco_gguf_add_tensor(w, "t.q8", ECO_GGML_Q8_0, 2, (int64_t[]){1, 64}, q, NULL, NULL));
-    assert_int_equal(eco_gguf_add_tensor(w, "t.data", ECO_GGML_F32, 1, (int64_t[]){1}, data, NULL, NULL),
-                     ECO_STATUS_EINVAL);
-    assert_int_equal(eco_gguf_add_tensor(w, "t.q8bad", ECO_GGML_Q8_0, 1, (int64_t[]){33}, q, NULL, NULL),
-                     ECO_STATUS_EINVAL);
+    ECO_ASSERT_OK(
+        eco_gguf_add_tensor(w, "t.data", ECO_GGML_F32, 2, (int64_t[]){2, 3}, data, NULL, NULL));
+    ECO_ASSERT_OK(
+        eco_gguf_add_tensor(w, "t.fill", ECO_GGML_F32, 1, (int64_t[]){5}, NULL, fill_ramp, &scale));
+    ECO_ASSERT_OK(
+        eco_gguf_add_tensor(w, "t.q8", ECO_GGML_Q8_0, 2, (int64_t[]){1, 64}, q, NULL, NULL));
+    assert_int_equal(
+        eco_gguf_add_tensor(w, "t.data", ECO_GGML_F32, 1, (int64_t[]){1}, data, NULL, NULL),
+        ECO_STATUS_EINVAL);
+    assert_int_equal(
+        eco_gguf_add_tensor(w, "t.q8bad", ECO_GGML_Q8_0, 1, (int64_t[]){33}, q, NULL, NULL),
+        ECO_STATUS_EINVAL);
     char longname[80];
     memset(longname, 'x', 64);
     longname[64] = '\0';
-    assert_int_equal(eco_gguf_add_tensor(w, longname, ECO_GGML_F32, 1, (int64_t[]){1}, data, NULL, NULL),
-                     ECO_STATUS_EINVAL);
+    assert_int_equal(
+        eco_gguf_add_tensor(w, longname, ECO_GGML_F32, 1, (int64_t[]){1}, data, NULL, NULL),
+        ECO_STATUS_EINVAL);
 
     uint8_t *img;
     size_t len;
@@ -513,6 +523,17 @@ static void test_model_refusals(void **state) {
     ECO_ASSERT_OK(eco_model_create_random(&c, 1, ECO_DTYPE_F32, mdir));
     ECO_ASSERT_STATUS(eco_gguf_export(mdir, ECO_GGUF_FTYPE_F32, out), ECO_STATUS_EUNSUPPORTED);
     assert_non_null(strstr(eco_last_error(), "rope_scaling"));
+    /* weights that do not match config.json */
+    c.rope_llama3 = false;
+    eco_test_rmtree(mdir);
+    ECO_ASSERT_OK(eco_model_create_random(&c, 1, ECO_DTYPE_F32, mdir));
+    eco_model_config wrong = c;
+    wrong.intermediate_size = 64;
+    char *cfg_path = eco_path_join(mdir, "config.json");
+    ECO_ASSERT_OK(eco_config_write(cfg_path, &wrong));
+    free(cfg_path);
+    ECO_ASSERT_STATUS(eco_gguf_export(mdir, ECO_GGUF_FTYPE_F32, out), ECO_STATUS_EFORMAT);
+    assert_non_null(strstr(eco_last_error(), "gate_proj.weight': shape does not match"));
     /* a SentencePiece-style tokenizer is refused naming the decoder */
     c.rope_llama3 = false;
     eco_test_rmtree(mdir);
@@ -537,9 +558,9 @@ static void test_model_refusals(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_image),     cmocka_unit_test(test_malformed_table),
+        cmocka_unit_test(test_valid_image),      cmocka_unit_test(test_malformed_table),
         cmocka_unit_test(test_writer_roundtrip), cmocka_unit_test(test_permutation),
-        cmocka_unit_test(test_qwen2_model),     cmocka_unit_test(test_llama_model),
+        cmocka_unit_test(test_qwen2_model),      cmocka_unit_test(test_llama_model),
         cmocka_unit_test(test_model_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,6 +150,11 @@ size_t eco_gguf_tensor_count(const eco_gguf *g);
 const eco_gguf_tensor *eco_gguf_tensor_at(const eco_gguf *g, size_t i);
 /* NULL when absent. */
 const eco_gguf_tensor *eco_gguf_find_tensor(const eco_gguf *g, const char *name);
+/* Says that the caller will not read the nbytes at data again (a tensor it has copied):
+ * whole pages of g's file mapping inside that range are dropped from this process
+ * (madvise MADV_DONTNEED on the private read-only mapping: read back from the file if
+ * touched). A range outside the mapping, or g opened from memory, is left alone. */
+void eco_gguf_release(const eco_gguf *g, const void *data, size_t nbytes);
 
 /* ---- writer ------------------------------------------------------------------------ */
 

@@ -75,7 +75,8 @@ typedef struct eco_weights eco_weights;
 
 /* Opens `dir`/model.safetensors.index.json when present (every shard it names must be a
  * plain file name inside dir, every tensor listed must be in its shard, no tensor in two
- * shards), else `dir`/model.safetensors. `path` may also name a .safetensors file. */
+ * shards), else `dir`/model.safetensors. `path` may also name a .safetensors file,
+ * or a llama-family .gguf (its tensors under their HF names: eco_gguf_hf_open, gguf.h). */
 eco_status eco_weights_open(const char *path, eco_weights **out);
 void eco_weights_close(eco_weights *w);
 size_t eco_weights_count(const eco_weights *w);

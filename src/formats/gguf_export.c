@@ -84,6 +84,32 @@ static uint32_t matrix_type(eco_gguf_ftype ft, int64_t cols) {
     }
 }
 
+/* The HF shape the config implies for tensor `hf` ([d0] when *d1 < 0). */
+static void expected_shape(const eco_model_config *c, const char *hf, int64_t *d0, int64_t *d1) {
+    const int64_t d = c->hidden_size, q = c->n_heads * c->head_dim,
+                  kv = c->n_kv_heads * c->head_dim;
+    const bool bias = strstr(hf, ".bias") != NULL;
+    *d1 = bias ? -1 : d;
+    if (strstr(hf, "embed_tokens") || strstr(hf, "lm_head")) {
+        *d0 = c->vocab_size;
+    } else if (strstr(hf, "q_proj")) {
+        *d0 = q;
+    } else if (strstr(hf, "k_proj") || strstr(hf, "v_proj")) {
+        *d0 = kv;
+    } else if (strstr(hf, "o_proj")) {
+        *d0 = d;
+        *d1 = bias ? -1 : q;
+    } else if (strstr(hf, "gate_proj") || strstr(hf, "up_proj")) {
+        *d0 = c->intermediate_size;
+    } else if (strstr(hf, "down_proj")) {
+        *d0 = d;
+        *d1 = c->intermediate_size;
+    } else { /* norms */
+        *d0 = d;
+        *d1 = -1;
+    }
+}
+
 static eco_status put_config(eco_gguf_writer *w, const eco_model_config *c, const char *arch,
                              eco_gguf_ftype ft) {
     char key[128];
@@ -172,9 +198,18 @@ eco_status eco_gguf_export(const char *model, eco_gguf_ftype ft, const char *out
                                eco_dtype_name(t->dtype));
                 goto out;
             }
-            if (t->ndim < 1 || t->ndim > 2) {
-                st = eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': %d dimensions", model, hf,
-                               t->ndim);
+            int64_t d0, d1;
+            expected_shape(&cfg, hf, &d0, &d1);
+            if (t->ndim != (d1 < 0 ? 1 : 2) || t->shape[0] != d0 ||
+                (d1 >= 0 && t->shape[1] != d1)) {
+                char shape_s[64];
+                if (d1 < 0)
+                    snprintf(shape_s, sizeof shape_s, "[%lld]", (long long)d0);
+                else
+                    snprintf(shape_s, sizeof shape_s, "[%lld, %lld]", (long long)d0, (long long)d1);
+                st = eco_error(ECO_STATUS_EFORMAT,
+                               "%s: tensor '%s': shape does not match config.json (expected %s)",
+                               model, hf, shape_s);
                 goto out;
             }
             (void)gguf_map_name(hf, false, gg, sizeof gg);

@@ -252,7 +252,8 @@ static eco_status import_tensor(eco_gguf_hf *h, size_t i, const eco_gguf_tensor 
         float *f = eco_malloc_array(numel ? numel : 1, sizeof *f);
         if (!f)
             return eco_error(ECO_STATUS_ENOMEM, "%s: tensor '%s': out of memory", label, gt->name);
-        size_t rows = numel / (size_t)gt->ne[0], rb = eco_ggml_row_bytes(gt->type, gt->ne[0]);
+        size_t rows = gt->ne[0] ? numel / (size_t)gt->ne[0] : 0;
+        size_t rb = eco_ggml_row_bytes(gt->type, gt->ne[0]);
         for (size_t r = 0; r < rows; r++)
             eco_q8_0_dequantize_row(f + r * (size_t)gt->ne[0], (const uint8_t *)gt->data + r * rb,
                                     gt->ne[0]);

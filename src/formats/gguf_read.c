@@ -676,6 +676,16 @@ const eco_gguf_tensor *eco_gguf_find_tensor(const eco_gguf *g, const char *name)
     return NULL;
 }
 
+void eco_gguf_release(const eco_gguf *g, const void *data, size_t nbytes) {
+    if (!g || !g->map || !data || nbytes == 0) return;
+    const uintptr_t map0 = (uintptr_t)g->map, map1 = map0 + g->map_len;
+    const uintptr_t lo = (uintptr_t)data, hi = lo + nbytes;
+    if (lo < map0 || hi > map1 || hi < lo) return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t p0 = (lo + page - 1) / page * page, p1 = hi / page * page;
+    if (p0 < p1) (void)madvise((void *)p0, p1 - p0, MADV_DONTNEED); /* advice only */
+}
+
 bool eco_gguf_is_model_path(const char *path) {
     if (!path) return false;
     size_t n = strlen(path);

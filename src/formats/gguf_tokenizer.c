@@ -211,6 +211,8 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
     bool add_bos = false, add_eos = false, seen_a = false;
     const json_t *pp = json_object_get(root, "post_processor");
     const json_t *single = json_object_get(pp, "single");
+    json_array_foreach(json_object_get(pp, "processors"), ai, val) /* a Sequence (Llama 3) */
+        if (!single) single = json_object_get(val, "single");
     json_array_foreach(single, ai, val) {
         if (json_object_get(val, "Sequence"))
             seen_a = true;

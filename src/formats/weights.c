@@ -356,6 +356,7 @@ void eco_weights_release(const eco_weights *w, const eco_tensor *t) {
     if (!w || !t) return;
     for (size_t i = 0; i < w->n_shards; i++) /* each shard ignores a range outside its map */
         eco_safetensors_release(w->shards[i], t->data, t->nbytes);
+    eco_gguf_release(w->gguf, t->data, t->nbytes); /* a view into a .gguf (copies: nothing) */
 }
 
 eco_status eco_weights_check_layers(const eco_weights *w, const char *dir, int64_t n_layers) {
