@@ -211,6 +211,12 @@ typedef enum eco_gguf_ftype {
  * loaders; EIO. */
 eco_status eco_gguf_export(const char *model, eco_gguf_ftype type, const char *out_path);
 
+/* Writes the model in the .gguf at `gguf` as a Hugging Face model folder in out_dir (which
+ * must exist): model.safetensors (the HF-named tensors, q/k un-permuted, Q8_0 widened to
+ * f32, others in their own dtype), then tokenizer.json (rebuilt) and config.json, each
+ * atomically. For the commands that need a folder's files (training, `add`). */
+eco_status eco_gguf_import(const char *gguf, const char *out_dir);
+
 /* The model config a GGUF's keys describe (checked with eco_config_validate). */
 eco_status eco_gguf_model_config(const eco_gguf *g, eco_model_config *out);
 /* A Hugging Face tokenizer.json text rebuilt from tokenizer.ggml.* (byte-level "gpt2"

@@ -1,6 +1,7 @@
 /* ecology model create --preset P [--seed N (default 0)] [--dtype f32|bf16|f16] --out DIR [--force]
  * ecology model merge --model DIR --adapter DIR --out DIR [--force]
  * ecology model export --format gguf [--type T] --model MODEL --out FILE.gguf [--force]
+ * ecology model import --model FILE.gguf --out DIR [--force]
  * Both write the new folder beside DIR and rename it into place (eco_output_*), refuse a
  * non-empty DIR without --force and an input as DIR always, and leave lineage.json in it
  * (the preset and seed; the merge's base and adapter) for `add`. */
@@ -133,11 +134,39 @@ static int model_export(int argc, char **argv) {
     return CLI_OK;
 }
 
+/* A .gguf → a model folder (eco_gguf_import), for the commands that need a folder's files. */
+static int model_import(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("model", true), CLI_OPT("out", true), CLI_OPT("force", false)};
+    const int n = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 3, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
+    const char *model = cli_get(o, n, "model"), *out = cli_get(o, n, "out");
+    if (!model) return cli_usage_error("model import: --model FILE.gguf is required");
+    if (!out) return cli_usage_error("model import: --out DIR is required");
+    if (!eco_gguf_is_model_path(model)) {
+        fprintf(stderr, "ecology: model import: %s: expected a .gguf file\n", model);
+        return CLI_FAIL;
+    }
+    const char *inputs[1] = {model};
+    eco_output_dir od;
+    eco_status st =
+        eco_output_begin(&od, out, inputs, 1, NULL, cli_get(o, n, "force") ? ECO_OUTPUT_FORCE : 0);
+    if (st != ECO_STATUS_OK) return cli_fail(st, "model import");
+    st = eco_gguf_import(model, od.tmp);
+    st = st == ECO_STATUS_OK ? eco_output_commit(&od) : (eco_output_abort(&od), st);
+    if (st != ECO_STATUS_OK) return cli_fail(st, "model import");
+    printf("%s: %s as a model folder\n", out, model);
+    return CLI_OK;
+}
+
 int cmd_model(int argc, char **argv) {
-    if (argc < 3) return cli_usage_error("model: expected a subcommand (create, merge, export)");
+    if (argc < 3)
+        return cli_usage_error("model: expected a subcommand (create, merge, export, import)");
     if (strcmp(argv[2], "create") == 0) return model_create(argc, argv);
     if (strcmp(argv[2], "merge") == 0) return model_merge(argc, argv);
     if (strcmp(argv[2], "export") == 0) return model_export(argc, argv);
-    return cli_usage_error("model: unknown subcommand '%s' (expected create, merge, export)",
-                           argv[2]);
+    if (strcmp(argv[2], "import") == 0) return model_import(argc, argv);
+    return cli_usage_error(
+        "model: unknown subcommand '%s' (expected create, merge, export, import)", argv[2]);
 }

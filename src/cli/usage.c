@@ -56,6 +56,10 @@ static const cli_usage table[] = {
      "  --type T         the matrices' type (default f32; norms and biases stay f32; q8_0 is\n"
      "                   ggml's Q8_0, f16 for a matrix whose rows are not whole 32-blocks)\n"
      "  --out FILE.gguf  the file (refused when it exists, unless --force)\n" MODEL_NOTE},
+    {"model import", "model import --model FILE.gguf --out DIR [--force]",
+     "write a llama-family GGUF as a model folder (for train, add and the rest)",
+     "  --model FILE.gguf  the GGUF (arch llama or qwen2; F32, F16, BF16 or Q8_0 tensors)\n"
+     "  --out DIR        the new model folder (refused when not empty, unless --force)\n"},
     {"generate",
      "generate --model MODEL [--adapter ADAPTER] (--prompt TEXT | --prompt - | --prompt-file F)\n"
      "      [-n N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--stop STR]...\n"

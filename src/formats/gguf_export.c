@@ -239,3 +239,42 @@ out:
     eco_weights_close(wts);
     return st;
 }
+
+eco_status eco_gguf_import(const char *gguf, const char *out_dir) {
+    if (!gguf || !out_dir) return eco_error(ECO_STATUS_EINVAL, "eco_gguf_import: NULL argument");
+    eco_gguf *g = NULL;
+    eco_gguf_hf *hf = NULL;
+    eco_tensor *ts = NULL;
+    char *tok = NULL, *p_w = NULL, *p_t = NULL, *p_c = NULL;
+    size_t tok_len = 0;
+    eco_model_config cfg;
+    eco_status st = eco_gguf_open(gguf, &g);
+    if (!st) st = eco_gguf_model_config(g, &cfg);
+    if (!st) st = eco_gguf_tokenizer_json(g, &tok, &tok_len);
+    if (!st) st = eco_gguf_hf_open(g, &hf);
+    if (st) goto out;
+    size_t n = eco_gguf_hf_count(hf);
+    ts = eco_calloc_array(n ? n : 1, sizeof *ts);
+    p_w = eco_path_join(out_dir, "model.safetensors");
+    p_t = eco_path_join(out_dir, "tokenizer.json");
+    p_c = eco_path_join(out_dir, "config.json");
+    if (!ts || !p_w || !p_t || !p_c) {
+        st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", gguf);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) ts[i] = *eco_gguf_hf_get(hf, i);
+    static const char *const meta[] = {"format", "pt"};
+    if ((st = eco_safetensors_write(p_w, ts, n, meta, 1))) goto out;
+    if ((st = eco_write_file_atomic(p_t, tok, tok_len))) goto out;
+    st = eco_config_write(p_c, &cfg);
+
+out:
+    free(p_w);
+    free(p_t);
+    free(p_c);
+    free(ts);
+    free(tok);
+    eco_gguf_hf_free(hf);
+    eco_gguf_close(g);
+    return st;
+}

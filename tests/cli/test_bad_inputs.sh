@@ -155,5 +155,7 @@ row 2 "option '--type': 'q4_0'"                     -- model export --format ggu
 row 1 "$T: is a folder"                             -- model export --format gguf --model "$M" --out "$T"
 row 1 "$T/none.gguf: open"                          -- logits --model "$T/none.gguf" --tokens 1 --out "$T/l.safetensors"
 row 0 "ecology model export --format gguf"          -- model export --help
+row 1 "$M: expected a .gguf file"                   -- model import --model "$M" --out "$T/imp"
+row 2 "model import: --out DIR is required"         -- model import --model "$T/x.gguf"
 
 finish "bad_inputs"

@@ -6,7 +6,8 @@
 #    for f16 (|Δ| ≤ 0.005), bf16 (≤ 0.05) and q8_0 (≤ 0.12) with every position's argmax the same
 #    (largest differences printed; f16 and bf16 on eco-tiny only);
 #  - export → import → export gives identical bytes for every type;
-#  - generate and tokenize accept the .gguf; usage errors and refusals;
+#  - generate and tokenize accept the .gguf; `model import` writes a folder with the same
+#    logits whose export repeats the .gguf's bytes; usage errors and refusals;
 #  - llama.cpp itself (node-llama-cpp@3.21.1, scripts/llamacpp_check.mjs) reads each f32 export
 #    and eco-tiny's q8_0 one: same token ids, next-token probabilities within 1e-3 (f32) / 1e-2 (q8_0,
 #    llama.cpp quantises the activations too), the same 8 greedy tokens. Skipped with a message
@@ -63,6 +64,16 @@ for name in eco-tiny tiny qwen2; do
     if cmp -s "$g" "$tmp/$name.$ty.again.gguf"; then pass; else fail "$name $ty: export → import → export changed the bytes"; fi
   done
 done
+# model import: a folder with the same logits, exported back to the same bytes (f32 and q8_0)
+for ty in f32 q8_0; do
+  expect 0 "import $ty" -- "$BIN" model import --model "$tmp/tiny.$ty.gguf" --out "$tmp/imp.$ty"
+  "$BIN" logits --model "$tmp/imp.$ty" --tokens "$toks" --out "$tmp/imp.$ty.safetensors" >/dev/null
+  if cmp -s "$tmp/imp.$ty.safetensors" "$tmp/tiny.$ty.safetensors"; then pass; else fail "import $ty: logits differ from the .gguf's"; fi
+  expect 0 "export of the imported $ty folder" -- "$BIN" model export --format gguf --type $ty --model "$tmp/imp.$ty" --out "$tmp/imp.$ty.gguf"
+  if cmp -s "$tmp/imp.$ty.gguf" "$tmp/tiny.$ty.gguf"; then pass; else fail "import $ty: folder → .gguf changed the bytes"; fi
+done
+expect 1 "import of a folder" -- "$BIN" model import --model "$tmp/m/tiny" --out "$tmp/imp.x"
+expect 1 "import over a non-empty folder" -- "$BIN" model import --model "$tmp/tiny.f32.gguf" --out "$tmp/imp.f32"
 expect 0 "generate from a .gguf" -- "$BIN" generate --model "$tmp/eco-tiny.f32.gguf" --prompt "The cat" -n 8 --temperature 0
 "$BIN" generate --model "$tmp/m/eco-tiny" --prompt "The cat" -n 8 --temperature 0 >"$tmp/gen.folder" 2>/dev/null
 "$BIN" generate --model "$tmp/eco-tiny.f32.gguf" --prompt "The cat" -n 8 --temperature 0 >"$tmp/gen.gguf" 2>/dev/null
