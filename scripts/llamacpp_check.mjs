@@ -9,7 +9,9 @@
 //   - tokenizes it with llama.cpp and with `ecology tokenize --tokenizer MODEL`: ids equal;
 //   - the next-token distribution after the prompt: llama.cpp's probabilities against the
 //     softmax of `ecology logits --model MODEL` at the last position; the largest absolute
-//     difference must be at most --prob-tol (default 1e-3) and the top token the same;
+//     difference must be at most --prob-tol (default 1e-3), that of the log-probabilities
+//     of llama.cpp's 10 most likely tokens at most --logp-tol (default 1e-2), and the top
+//     token the same;
 //   - N greedy steps (default 8): at each, the project's most likely next token after the
 //     prefix llama.cpp generated is the one llama.cpp chose (one `ecology logits` pass).
 // Exit 0 when every check holds, 1 when one fails, 3 when node-llama-cpp is not installed
@@ -21,13 +23,14 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 
 function parseArgs(argv) {
-    const o = {prompts: [], probTol: 1e-3, steps: 8};
+    const o = {prompts: [], probTol: 1e-3, logpTol: 1e-2, steps: 8};
     for (let i = 2; i < argv.length; i++) {
         const a = argv[i], v = argv[i + 1];
         if (a === "--ecology") o.ecology = v, i++;
         else if (a === "--model") o.model = v, i++;
         else if (a === "--gguf") o.gguf = v, i++;
         else if (a === "--prob-tol") o.probTol = Number(v), i++;
+        else if (a === "--logp-tol") o.logpTol = Number(v), i++;
         else if (a === "--steps") o.steps = Number(v), i++;
         else if (a === "--prompt") o.prompts.push(v), i++;
         else throw new Error(`unknown argument ${a}`);
@@ -144,8 +147,16 @@ try {
         }
         if (Math.abs(1 - covered) > 1e-3) maxDiff = 1; // llama.cpp left tokens out
         const firstTopSame = lcGreedy[0] === argmax(p);
-        check(maxDiff <= opts.probTol && firstTopSame,
-              `${label}: next-token probabilities, largest |difference| ${maxDiff.toExponential(2)} (tolerance ${opts.probTol}), top token same: ${firstTopSame}`);
+        // log-probabilities of llama.cpp's 10 most likely tokens (meaningful where every
+        // probability is small, as in a random model)
+        let maxLogp = 0, k = 0;
+        for (const [tok, prob] of lcProbs[0]) { /* sorted, most likely first */
+            if (k++ >= 10) break;
+            maxLogp = Math.max(maxLogp, Math.abs(Math.log(prob) - Math.log(p[tok])));
+        }
+        check(maxDiff <= opts.probTol && maxLogp <= opts.logpTol && firstTopSame,
+              `${label}: next-token probabilities, largest |difference| ${maxDiff.toExponential(2)} (tolerance ${opts.probTol}), ` +
+              `of the top 10's log-probabilities ${maxLogp.toExponential(2)} (tolerance ${opts.logpTol}), top token same: ${firstTopSame}`);
         check(JSON.stringify(lcGreedy) === JSON.stringify(ecoGreedy),
               `${label}: ${lcGreedy.length} greedy tokens equal (llama.cpp ${lcGreedy.join(",")}; ecology ${ecoGreedy.join(",")})`);
     }
