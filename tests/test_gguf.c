@@ -396,6 +396,12 @@ static void check_model(const eco_model_config *cfg, const char *name) {
     assert_int_equal(back.tie_word_embeddings, cfg->tie_word_embeddings);
     assert_int_equal(back.qkv_bias, cfg->qkv_bias);
     assert_int_equal(back.o_bias, cfg->o_bias);
+    assert_int_equal(back.rope_llama3, cfg->rope_llama3);
+    if (cfg->rope_llama3) {
+        assert_true(back.rope_factor == cfg->rope_factor);
+        assert_true(back.rope_high_freq_factor == cfg->rope_high_freq_factor);
+        assert_int_equal(back.rope_original_max_pos, cfg->rope_original_max_pos);
+    }
     /* export → load → export: the same bytes */
     ECO_ASSERT_OK(eco_gguf_export(g32, ECO_GGUF_FTYPE_F32, g32b));
     char *x, *y;
@@ -510,22 +516,60 @@ static void test_llama_model(void **state) {
     check_model(&c, "llama");
 }
 
-static void test_model_refusals(void **state) {
-    (void)state;
-    char *dir = eco_test_tmpdir();
-    char *mdir = eco_path_join(dir, "m"), *out = eco_path_join(dir, "m.gguf");
+/* llama3 rope scaling: rope_freqs.weight as convert_hf_to_gguf.py computes it (HF's llama3
+ * formula, each factor in f32), the parameters recovered from it on load */
+static eco_model_config llama3_cfg(void) {
     eco_model_config c = small_cfg(ECO_ARCH_LLAMA);
     c.rope_llama3 = true;
     c.rope_factor = 8;
     c.rope_low_freq_factor = 1;
     c.rope_high_freq_factor = 4;
-    c.rope_original_max_pos = 64;
+    c.rope_original_max_pos = 64; /* hd 16, theta 1e4: 2 of the 8 frequencies blended */
+    return c;
+}
+
+static void test_llama3_rope(void **state) {
+    (void)state;
+    eco_model_config c = llama3_cfg();
+    check_model(&c, "llama3 rope");
+    float f[8];
+    gguf_llama3_rope_factors(&c, f);
+    /* wavelengths 2π·10000^(i/8): i = 0 below 16 (factor 1), i ≥ 3 above 64 (factor 8) */
+    assert_true(f[0] == 1.0f && f[3] == 8.0f && f[7] == 8.0f);
+    for (int i = 1; i < 3; i++) {
+        double wl = 2 * M_PI * pow(10000.0, i / 8.0), s = (64 / wl - 1) / 3;
+        assert_true(fabs(f[i] - 1 / ((1 - s) / 8 + s)) < 1e-5 * f[i]);
+    }
+    /* a rope_freqs no llama3 parameters reproduce is refused */
+    char *dir = eco_test_tmpdir();
+    char *mdir = eco_path_join(dir, "m"), *out = eco_path_join(dir, "m.gguf");
     ECO_ASSERT_OK(eco_model_create_random(&c, 1, ECO_DTYPE_F32, mdir));
-    ECO_ASSERT_STATUS(eco_gguf_export(mdir, ECO_GGUF_FTYPE_F32, out), ECO_STATUS_EUNSUPPORTED);
-    assert_non_null(strstr(eco_last_error(), "rope_scaling"));
+    ECO_ASSERT_OK(eco_gguf_export(mdir, ECO_GGUF_FTYPE_F32, out));
+    char *img;
+    size_t len;
+    ECO_ASSERT_OK(eco_read_file(out, 1 << 26, &img, &len));
+    eco_gguf *g;
+    ECO_ASSERT_OK(eco_gguf_open_memory(img, len, "rope.gguf", &g));
+    const eco_gguf_tensor *rf = eco_gguf_find_tensor(g, "rope_freqs.weight");
+    assert_non_null(rf);
+    ((float *)(uintptr_t)rf->data)[5] = 3.0f; /* our own copy of the file */
+    eco_model_config back;
+    ECO_ASSERT_STATUS(eco_gguf_model_config(g, &back), ECO_STATUS_EUNSUPPORTED);
+    assert_non_null(strstr(eco_last_error(), "rope_freqs.weight"));
+    eco_gguf_close(g);
+    free(img);
+    free(mdir);
+    free(out);
+    eco_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_model_refusals(void **state) {
+    (void)state;
+    char *dir = eco_test_tmpdir();
+    char *mdir = eco_path_join(dir, "m"), *out = eco_path_join(dir, "m.gguf");
+    eco_model_config c = small_cfg(ECO_ARCH_LLAMA);
     /* weights that do not match config.json */
-    c.rope_llama3 = false;
-    eco_test_rmtree(mdir);
     ECO_ASSERT_OK(eco_model_create_random(&c, 1, ECO_DTYPE_F32, mdir));
     eco_model_config wrong = c;
     wrong.intermediate_size = 64;
@@ -535,7 +579,6 @@ static void test_model_refusals(void **state) {
     ECO_ASSERT_STATUS(eco_gguf_export(mdir, ECO_GGUF_FTYPE_F32, out), ECO_STATUS_EFORMAT);
     assert_non_null(strstr(eco_last_error(), "gate_proj.weight': shape does not match"));
     /* a SentencePiece-style tokenizer is refused naming the decoder */
-    c.rope_llama3 = false;
     eco_test_rmtree(mdir);
     ECO_ASSERT_OK(eco_model_create_random(&c, 1, ECO_DTYPE_F32, mdir));
     char *tok = eco_test_source_path(".cache/test-material/llama2/package/models/tokenizer.json");
@@ -561,7 +604,7 @@ int main(void) {
         cmocka_unit_test(test_valid_image),      cmocka_unit_test(test_malformed_table),
         cmocka_unit_test(test_writer_roundtrip), cmocka_unit_test(test_permutation),
         cmocka_unit_test(test_qwen2_model),      cmocka_unit_test(test_llama_model),
-        cmocka_unit_test(test_model_refusals),
+        cmocka_unit_test(test_llama3_rope),      cmocka_unit_test(test_model_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

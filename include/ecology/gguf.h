@@ -46,7 +46,11 @@
  *   h·hd + j·hd/2 + i), attn_k likewise over the kv heads; qwen2 keeps HF's order (NEOX).
  *   Vectors (norms, biases) stay F32 whatever the type; matrices are the chosen type
  *   (q8_0 falls back to f16 for a matrix whose rows are not whole 32-blocks).
- * Not exported (EUNSUPPORTED): SentencePiece-style tokenizers, llama3 rope scaling.
+ * llama3 rope scaling is the tensor rope_freqs.weight (F32 [head_dim/2], the factor each
+ * frequency is divided by, as convert_hf_to_gguf.py computes it); on load its parameters
+ * are recovered from the factors (low_freq_factor 1; the others up to that common scale,
+ * which leaves every frequency the same), and a rope_freqs they do not reproduce is
+ * EUNSUPPORTED. Not exported (EUNSUPPORTED): SentencePiece-style tokenizers.
  * Loading reverses all of it: config from the keys, tokenizer.json rebuilt from
  * tokenizer.ggml.*, HF tensor names, q/k rows un-permuted (copied), other F32/F16/BF16
  * tensors mapped without a copy, Q8_0 widened to f32 at load.

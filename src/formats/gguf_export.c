@@ -144,14 +144,11 @@ eco_status eco_gguf_export(const char *model, eco_gguf_ftype ft, const char *out
     eco_model_config cfg;
     eco_status st = eco_config_load(model, &cfg);
     if (st) return st;
-    if (cfg.rope_llama3)
-        return eco_error(ECO_STATUS_EUNSUPPORTED,
-                         "%s: rope_scaling: llama3 rope scaling is not exported to GGUF yet",
-                         model);
     const char *arch = cfg.arch == ECO_ARCH_QWEN2 ? "qwen2" : "llama";
     eco_weights *wts = NULL;
     eco_gguf_writer *w = NULL;
     fill_ctx *ctx = NULL;
+    float *rope = NULL;
     char *tok = NULL;
     size_t tok_len = 0;
     if ((st = eco_weights_open(model, &wts))) goto out;
@@ -230,9 +227,22 @@ eco_status eco_gguf_export(const char *model, eco_gguf_ftype ft, const char *out
                 goto out;
         }
     }
+    if (cfg.rope_llama3) { /* llama.cpp divides each frequency by its factor */
+        rope = eco_malloc_array((size_t)(cfg.head_dim / 2), sizeof *rope);
+        if (!rope) {
+            st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", model);
+            goto out;
+        }
+        gguf_llama3_rope_factors(&cfg, rope);
+        const int64_t shape[1] = {cfg.head_dim / 2};
+        if ((st = eco_gguf_add_tensor(w, "rope_freqs.weight", ECO_GGML_F32, 1, shape, rope, NULL,
+                                      NULL)))
+            goto out;
+    }
     st = eco_gguf_write_file(w, out_path);
 
 out:
+    free(rope);
     free(ctx);
     free(tok);
     eco_gguf_writer_free(w);

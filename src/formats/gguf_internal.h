@@ -22,6 +22,11 @@ bool gguf_map_name(const char *name, bool to_hf, char *out, size_t cap);
 void gguf_permute_rows(void *dst, const void *src, int64_t n_head, int64_t hd, size_t row_bytes,
                        bool to_gguf);
 
+/* llama3 rope scaling as llama.cpp stores it: out[head_dim/2] = the factor each frequency
+ * is divided by (convert_hf_to_gguf.py's rope_freqs: 1 above the high-frequency
+ * wavelength, `factor` below the low one, the smooth blend between). */
+void gguf_llama3_rope_factors(const eco_model_config *cfg, float *out);
+
 /* Adds the tokenizer.ggml.* keys for a byte-level BPE tokenizer.json text. */
 eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *json, size_t len, const char *label,
                               const eco_model_config *cfg);

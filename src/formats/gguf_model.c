@@ -4,6 +4,7 @@
  * interleaved for arch "llama" are put back in HF's order in copies; Q8_0 tensors are
  * widened to f32 copies; every other tensor is a view into the mapping.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,94 @@ void gguf_permute_rows(void *dst, const void *src, int64_t n_head, int64_t hd, s
                 memcpy((char *)dst + (size_t)d * row_bytes,
                        (const char *)src + (size_t)s * row_bytes, row_bytes);
             }
+}
+
+/* ---- llama3 rope scaling --------------------------------------------------------------- */
+
+/* The base inverse frequency i, rounded to f32 as HF and llama.cpp hold it. */
+static double base_inv_freq(const eco_model_config *c, int64_t i) {
+    return (double)(float)(1.0 / pow(c->rope_theta, (double)(2 * i) / (double)c->head_dim));
+}
+
+void gguf_llama3_rope_factors(const eco_model_config *c, float *out) {
+    const double lf = c->rope_low_freq_factor, hf = c->rope_high_freq_factor;
+    const double old = (double)c->rope_original_max_pos;
+    for (int64_t i = 0; i < c->head_dim / 2; i++) {
+        double wavelen = 2.0 * M_PI / base_inv_freq(c, i);
+        double f;
+        if (wavelen < old / hf) {
+            f = 1.0;
+        } else if (wavelen > old / lf) {
+            f = c->rope_factor;
+        } else {
+            double smooth = (old / wavelen - lf) / (hf - lf);
+            f = 1.0 / ((1.0 - smooth) / c->rope_factor + smooth);
+        }
+        out[i] = (float)f;
+    }
+}
+
+/* A value to 6 significant digits (what a config.json holds: 8.0, 4.0, 0.5). */
+static double snap6(double x) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.6g", x);
+    return strtod(buf, NULL);
+}
+
+/* Recovers llama3 rope parameters from rope_freqs.weight: factor = the largest factor; the
+ * blend region gives smooth = A/wavelen + B, fitted by least squares; with low_freq_factor 1
+ * (the parameters are only determined up to a common scale of the original context and both
+ * factors, which leaves every frequency the same) original = −A/B, high = 1 − 1/B. The
+ * recovered parameters must reproduce every stored factor to 1e-5, else EUNSUPPORTED. */
+static eco_status recover_llama3(const eco_gguf *g, const eco_gguf_tensor *t, eco_model_config *c) {
+    const char *label = eco_gguf_label(g);
+    const int64_t half = c->head_dim / 2;
+    if (t->type != ECO_GGML_F32 || t->n_dims != 1 || t->ne[0] != half)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor 'rope_freqs.weight': expected F32 [%lld]",
+                         label, (long long)half);
+    const float *f = t->data;
+    double factor = 1;
+    for (int64_t i = 0; i < half; i++) {
+        if (!(f[i] >= 1.0f) || !isfinite(f[i]))
+            return eco_error(ECO_STATUS_EUNSUPPORTED,
+                             "%s: rope_freqs.weight[%lld] = %g is not a llama3 rope factor", label,
+                             (long long)i, (double)f[i]);
+        factor = fmax(factor, f[i]);
+    }
+    if (factor == 1) return ECO_STATUS_OK; /* no scaling at all */
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int n = 0;
+    for (int64_t i = 0; i < half; i++) {
+        if (f[i] == 1.0f || fabs(f[i] - factor) <= 1e-6 * factor) continue;
+        double x = base_inv_freq(c, i) / (2.0 * M_PI); /* 1 / wavelength */
+        double y = (1.0 / f[i] - 1.0 / factor) / (1.0 - 1.0 / factor);
+        sx += x, sy += y, sxx += x * x, sxy += x * y, n++;
+    }
+    double det = n * sxx - sx * sx;
+    if (n < 2 || det == 0)
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "%s: rope_freqs.weight: too few blended frequencies to recover the llama3 "
+                         "rope parameters",
+                         label);
+    double A = (n * sxy - sx * sy) / det, B = (sy - A * sx) / n;
+    c->rope_llama3 = true;
+    c->rope_factor = snap6(factor);
+    c->rope_low_freq_factor = 1.0;
+    c->rope_high_freq_factor = B < 0 ? snap6(1.0 - 1.0 / B) : 0;
+    double orig = B < 0 ? -A / B : 0;
+    c->rope_original_max_pos = orig >= 1 && orig < 1e12 ? (int64_t)llround(orig) : 0;
+    float *back = eco_malloc_array((size_t)half, sizeof *back);
+    if (!back) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+    bool ok = c->rope_original_max_pos > 0 && c->rope_high_freq_factor > 1;
+    if (ok) gguf_llama3_rope_factors(c, back);
+    for (int64_t i = 0; ok && i < half; i++) ok = fabs(back[i] - f[i]) <= 1e-5 * f[i];
+    free(back);
+    if (!ok)
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "%s: rope_freqs.weight: not llama3 rope scaling (no parameters reproduce "
+                         "its factors)",
+                         label);
+    return ECO_STATUS_OK;
 }
 
 /* ---- config ------------------------------------------------------------------------- */
@@ -167,10 +256,8 @@ eco_status eco_gguf_model_config(const eco_gguf *g, eco_model_config *out) {
         return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: %s: '%s' is not supported", label, key,
                          rs.s);
     if (st && st != ECO_STATUS_ENOTFOUND) return st;
-    if (eco_gguf_find_tensor(g, "rope_freqs.weight"))
-        return eco_error(ECO_STATUS_EUNSUPPORTED,
-                         "%s: tensor 'rope_freqs.weight' (llama3 rope scaling) is not supported",
-                         label);
+    const eco_gguf_tensor *rf = eco_gguf_find_tensor(g, "rope_freqs.weight");
+    if (rf && (st = recover_llama3(g, rf, out))) return st;
 
     const eco_gguf_tensor *emb = eco_gguf_find_tensor(g, "token_embd.weight");
     if (!emb)
@@ -299,14 +386,15 @@ eco_status eco_gguf_hf_open(const eco_gguf *g, eco_gguf_hf **out) {
     for (size_t i = 0; i < n; i++) {
         const eco_gguf_tensor *gt = eco_gguf_tensor_at(g, i);
         char hf[160];
+        if (strcmp(gt->name, "rope_freqs.weight") == 0) continue; /* in the config (llama3) */
         if (!gguf_map_name(gt->name, true, hf, sizeof hf)) {
             eco_gguf_hf_free(h);
             return eco_error(ECO_STATUS_EUNSUPPORTED,
                              "%s: tensor '%s' is not part of a llama/qwen2 model this engine runs",
                              label, gt->name);
         }
-        h->n = i + 1;
-        if ((st = import_tensor(h, i, gt, hf, &cfg, label))) {
+        size_t k = h->n++; /* slot k is freed with h from here on */
+        if ((st = import_tensor(h, k, gt, hf, &cfg, label))) {
             eco_gguf_hf_free(h);
             return st;
         }

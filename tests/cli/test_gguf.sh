@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `model export --format gguf` and loading the .gguf wherever a model goes, on the shipped
-# eco-tiny (llama, MHA, tied), the tiny preset (llama, GQA) and a qwen2 variant of it
-# (q/k/v biases, untied head: tests/cli/lib/to_qwen2.py):
+# eco-tiny (llama, MHA, tied), the tiny preset (llama, GQA), a qwen2 variant of it (q/k/v
+# biases, untied head: tests/cli/lib/to_qwen2.py) and eco-tiny with llama3 rope scaling:
 #  - logits from the .gguf equal the folder's bit for bit for f32; within a stated tolerance
 #    for f16 (|Δ| ≤ 0.005), bf16 (≤ 0.05) and q8_0 (≤ 0.12) with every position's argmax the same
 #    (largest differences printed; f16 and bf16 on eco-tiny only);
@@ -41,9 +41,18 @@ cp -r "$src/data/models/eco-tiny" "$tmp/m/eco-tiny"
 "$BIN" model create --preset tiny --seed 11 --out "$tmp/m/tiny" >/dev/null || fail "model create tiny"
 "$BIN" model create --preset tiny --seed 12 --out "$tmp/m/qwen2" >/dev/null || fail "model create qwen2 base"
 python3 "$lib/to_qwen2.py" "$tmp/m/qwen2" || fail "to_qwen2.py"
+# eco-tiny with llama3 rope scaling (exported as rope_freqs.weight): both sides must apply it
+cp -r "$src/data/models/eco-tiny" "$tmp/m/llama3"
+python3 - "$tmp/m/llama3/config.json" <<'PY' || fail "llama3 config"
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                     "high_freq_factor": 4.0, "original_max_position_embeddings": 64}
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
 
 tol_f16=0.005 tol_bf16=0.05 tol_q8_0=0.12
-for name in eco-tiny tiny qwen2; do
+for name in eco-tiny tiny qwen2 llama3; do
   m="$tmp/m/$name"
   "$BIN" logits --model "$m" --tokens "$toks" --out "$tmp/$name.ref.safetensors" >/dev/null || fail "$name: logits"
   types="f32 f16 bf16 q8_0"
@@ -88,14 +97,18 @@ nlc=${ECO_NODE_LLAMA_CPP:-$src/.cache/test-material/node-llama-cpp}
 if ! command -v node >/dev/null || [ ! -f "$nlc/node_modules/node-llama-cpp/package.json" ]; then
   echo "SKIP: llama.cpp check: node-llama-cpp is not installed in $nlc (scripts/fetch-test-material.sh)"
 else
-  for name in eco-tiny tiny qwen2; do
+  long="The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog. Then"
+  for name in eco-tiny tiny qwen2 llama3; do
     types="f32 q8_0"
     [ $name = eco-tiny ] || types=f32
     for ty in $types; do
       tol=1e-3 ltol=1e-2
       [ $ty = q8_0 ] && tol=1e-2 ltol=0.1
       g="$tmp/$name.$ty.gguf"
-      (cd "$nlc" && node "$src/scripts/llamacpp_check.mjs" --ecology "$BIN" --model "$g" --gguf "$g" --prob-tol $tol --logp-tol $ltol) >"$tmp/lc.out" 2>&1
+      prompts=()
+      [ $name = llama3 ] && prompts=(--prompt "$long" --prompt "Once upon a time there was")
+      (cd "$nlc" && node "$src/scripts/llamacpp_check.mjs" --ecology "$BIN" --model "$g" --gguf "$g" \
+        --prob-tol $tol --logp-tol $ltol "${prompts[@]}") >"$tmp/lc.out" 2>&1
       rc=$?
       echo "llama.cpp on $name $ty: $(tail -1 "$tmp/lc.out")"
       if [ $rc = 0 ]; then pass; else fail "llama.cpp check on $name $ty (exit $rc)"; sed 's/^/  | /' "$tmp/lc.out" | tail -15; fi
