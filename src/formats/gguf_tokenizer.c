@@ -26,6 +26,11 @@ typedef struct pre_entry {
     bool ignore_merges;
 } pre_entry;
 
+/* The Llama 2 / Mistral normalizer: "▁" prepended, spaces replaced by "▁". */
+#define SPM_NORMALIZER                                                                             \
+    "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\u2581\"},"       \
+    "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\u2581\"}]}"
+
 /* clang-format off */
 static const pre_entry pre_table[] = {
     {"qwen2", "{\"type\":\"NFC\"}",
@@ -65,6 +70,40 @@ static bool json_matches(const json_t *v, const char *text) {
 
 /* ---- export ----------------------------------------------------------------------------- */
 
+#define SPM_UNMERGED (-1e9f)
+
+typedef struct rank_ref {
+    float rank;
+    size_t id;
+} rank_ref;
+
+static int cmp_rank(const void *a, const void *b) {
+    const rank_ref *x = a, *y = b;
+    if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* scores[i] holds the first merge rank making normal token i (n_merges: none); rewrites them
+ * as −(place in that order), SPM_UNMERGED, or 0 for tokens of other types. */
+static eco_status dense_scores(float *scores, const int32_t *types, size_t V, size_t n_merges,
+                               const char *label) {
+    rank_ref *refs = eco_malloc_array(V ? V : 1, sizeof *refs);
+    if (!refs) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+    size_t n = 0;
+    for (size_t i = 0; i < V; i++) {
+        if (types[i] != TT_NORMAL)
+            scores[i] = 0.0f;
+        else if (scores[i] >= (float)n_merges)
+            scores[i] = SPM_UNMERGED;
+        else
+            refs[n++] = (rank_ref){scores[i], i};
+    }
+    qsort(refs, n, sizeof *refs, cmp_rank);
+    for (size_t k = 0; k < n; k++) scores[refs[k].id] = -(float)k;
+    free(refs);
+    return ECO_STATUS_OK;
+}
+
 typedef struct tok_slot {
     const char *s;
     int type;
@@ -84,6 +123,7 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
     }
     eco_status st = ECO_STATUS_OK;
     tok_slot *slots = NULL;
+    float *scores = NULL;
     const char **strs = NULL;
     int32_t *types = NULL;
     char **merges = NULL;
@@ -101,12 +141,17 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
                   NULL);
         goto out;
     }
-    if (!json_is_object(dec) || !json_is_string(json_object_get(dec, "type")) ||
-        strcmp(json_string_value(json_object_get(dec, "type")), "ByteLevel") != 0 ||
-        json_is_true(json_object_get(model, "byte_fallback"))) {
+    const json_t *norm = json_object_get(root, "normalizer");
+    const json_t *pre = json_object_get(root, "pre_tokenizer");
+    /* SentencePiece-style (Llama 2, Mistral, TinyLlama): llama.cpp's "llama" tokenizer */
+    const bool spm = json_is_true(json_object_get(model, "byte_fallback")) &&
+                     json_matches(norm, SPM_NORMALIZER) && (!pre || json_is_null(pre));
+    if (!spm && (!json_is_object(dec) || !json_is_string(json_object_get(dec, "type")) ||
+                 strcmp(json_string_value(json_object_get(dec, "type")), "ByteLevel") != 0 ||
+                 json_is_true(json_object_get(model, "byte_fallback")))) {
         st = fail(label, ECO_STATUS_EUNSUPPORTED,
-                  "decoder: only byte-level BPE tokenizers (GPT-2 style) can be exported to GGUF; "
-                  "SentencePiece-style ones are not supported yet",
+                  "decoder: only byte-level BPE tokenizers (GPT-2 style) and SentencePiece-style "
+                  "ones with the Prepend/Replace normalizer can be exported to GGUF",
                   NULL);
         goto out;
     }
@@ -116,9 +161,7 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
         goto out;
     }
     n_merges = json_array_size(mj);
-    const json_t *norm = json_object_get(root, "normalizer");
-    const json_t *pre = json_object_get(root, "pre_tokenizer");
-    const pre_entry *pe = NULL;
+    const pre_entry *pe = spm ? &pre_table[N_PRE - 1] : NULL; /* "default": llama.cpp ignores it */
     for (size_t i = 0; i < N_PRE && !pe; i++)
         if (json_matches(norm, pre_table[i].normalizer) &&
             json_matches(pre, pre_table[i].pre_tokenizer))
@@ -128,7 +171,7 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
         strcmp(json_string_value(json_object_get(pre, "type")), "ByteLevel") == 0 &&
         !json_is_true(json_object_get(pre, "add_prefix_space")))
         pe = &pre_table[N_PRE - 1];
-    if (!pe || (strcmp(pe->name, "default") == 0 && n_merges > 0)) {
+    if (!pe || (!spm && strcmp(pe->name, "default") == 0 && n_merges > 0)) {
         st = fail(label, ECO_STATUS_EUNSUPPORTED,
                   "pre_tokenizer: not one llama.cpp re-implements (qwen2, llama-bpe, smollm, "
                   "gpt-2)",
@@ -136,12 +179,14 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
         goto out;
     }
 
+    const char *unk = json_string_value(json_object_get(model, "unk_token"));
     slots = eco_calloc_array(V, sizeof *slots);
+    scores = eco_malloc_array(V, sizeof *scores);
     strs = eco_malloc_array(V, sizeof *strs);
     types = eco_malloc_array(V, sizeof *types);
     pads = eco_calloc_array(V, sizeof *pads);
     merges = eco_calloc_array(n_merges ? n_merges : 1, sizeof *merges);
-    if (!slots || !strs || !types || !pads || !merges) {
+    if (!slots || !strs || !types || !pads || !merges || !scores) {
         st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
         goto out;
     }
@@ -157,6 +202,11 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
         }
         slots[id].s = key;
         slots[id].type = TT_NORMAL;
+        if (spm && unk && strcmp(key, unk) == 0) slots[id].type = TT_UNKNOWN;
+        unsigned hex;
+        char tail;
+        if (spm && strlen(key) == 6 && sscanf(key, "<0x%2X%c", &hex, &tail) == 2 && tail == '>')
+            slots[id].type = TT_BYTE;
     }
     size_t ai;
     json_array_foreach(json_object_get(root, "added_tokens"), ai, val) {
@@ -207,6 +257,30 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
             goto out;
         }
     }
+    if (spm) {
+        /* llama.cpp merges the pair whose token scores highest: a token made by a merge scores
+         * −(its place when such tokens are ordered by their first merge's rank), any other
+         * normal token SPM_UNMERGED (never preferred); the import rebuilds merges from these
+         * scores so that export → import → export repeats them */
+        for (size_t i = 0; i < V; i++) scores[i] = (float)n_merges; /* "no merge yet" */
+        for (size_t r = n_merges; r-- > 0;) {
+            char *sp = strchr(merges[r], ' ');
+            if (!sp) continue;
+            size_t la = (size_t)(sp - merges[r]), lb = strlen(sp + 1);
+            char *cat = malloc(la + lb + 1);
+            if (!cat) {
+                st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+                goto out;
+            }
+            memcpy(cat, merges[r], la);
+            memcpy(cat + la, sp + 1, lb + 1);
+            const json_t *idv = json_object_get(vocab, cat);
+            free(cat);
+            json_int_t id = json_is_integer(idv) ? json_integer_value(idv) : -1;
+            if (id >= 0 && (size_t)id < V && types[id] == TT_NORMAL) scores[id] = (float)r;
+        }
+        if ((st = dense_scores(scores, types, V, n_merges, label))) goto out;
+    }
     /* add_bos / add_eos from the template: a special token before / after $A. */
     bool add_bos = false, add_eos = false, seen_a = false;
     const json_t *pp = json_object_get(root, "post_processor");
@@ -219,13 +293,21 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
         else if (json_object_get(val, "SpecialToken"))
             *(seen_a ? &add_eos : &add_bos) = true;
     }
-    if ((st = eco_gguf_add_str(w, "tokenizer.ggml.model", "gpt2")) ||
+    if ((st = eco_gguf_add_str(w, "tokenizer.ggml.model", spm ? "llama" : "gpt2")) ||
         (st = eco_gguf_add_str(w, "tokenizer.ggml.pre", pe->name)) ||
         (st = eco_gguf_add_str_array(w, "tokenizer.ggml.tokens", strs, V)) ||
+        (spm && (st = eco_gguf_add_f32_array(w, "tokenizer.ggml.scores", scores, V))) ||
         (st = eco_gguf_add_i32_array(w, "tokenizer.ggml.token_type", types, V)) ||
-        (st = eco_gguf_add_str_array(w, "tokenizer.ggml.merges", (const char *const *)merges,
-                                     n_merges)))
+        (!spm && (st = eco_gguf_add_str_array(w, "tokenizer.ggml.merges",
+                                              (const char *const *)merges, n_merges))))
         goto out;
+    if (spm) {
+        for (size_t i = 0; i < V; i++)
+            if (types[i] == TT_UNKNOWN &&
+                (st = eco_gguf_add_u32(w, "tokenizer.ggml.unknown_token_id", (uint32_t)i)))
+                goto out;
+        if ((st = eco_gguf_add_bool(w, "tokenizer.ggml.add_space_prefix", true))) goto out;
+    }
     if (cfg->bos_token_id >= 0 && cfg->bos_token_id < (int64_t)V &&
         (st = eco_gguf_add_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)cfg->bos_token_id)))
         goto out;
@@ -244,6 +326,7 @@ out:
     free(merges);
     free(pads);
     free(slots);
+    free(scores);
     free(strs);
     free(types);
     json_decref(root);
