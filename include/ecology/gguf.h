@@ -50,7 +50,14 @@
  * frequency is divided by, as convert_hf_to_gguf.py computes it); on load its parameters
  * are recovered from the factors (low_freq_factor 1; the others up to that common scale,
  * which leaves every frequency the same), and a rope_freqs they do not reproduce is
- * EUNSUPPORTED. Not exported (EUNSUPPORTED): SentencePiece-style tokenizers.
+ * EUNSUPPORTED.
+ * SentencePiece-style tokenizers (byte_fallback, the Prepend "▁" + Replace normalizer:
+ * Llama 2, Mistral, TinyLlama) are written as tokenizer.ggml.model = "llama" with
+ * tokenizer.ggml.scores (f32[vocab_size]: a token some merge makes scores −(its place when
+ * those are ordered by their first merge's rank), any other normal token −1e9, others 0;
+ * llama.cpp merges the best-scoring pair), token_type 6 for <0xNN> bytes and 2 for the
+ * unk token, tokenizer.ggml.unknown_token_id and add_space_prefix = true, no merges; on load
+ * the merges are rebuilt from the scores as Hugging Face's SentencePieceExtractor does.
  * Loading reverses all of it: config from the keys, tokenizer.json rebuilt from
  * tokenizer.ggml.*, HF tensor names, q/k rows un-permuted (copied), other F32/F16/BF16
  * tensors mapped without a copy, Q8_0 widened to f32 at load.
@@ -146,6 +153,8 @@ eco_status eco_gguf_get_str(const eco_gguf *g, const char *key, eco_gguf_str *ou
 /* An array of strings: *items [n] owned by g. */
 eco_status eco_gguf_get_str_array(const eco_gguf *g, const char *key, const eco_gguf_str **items,
                                   uint64_t *n);
+/* An array of F32 or F64 widened to double: *out malloc'd [n] (caller frees). */
+eco_status eco_gguf_get_float_array(const eco_gguf *g, const char *key, double **out, uint64_t *n);
 /* An array of integers widened to int64: *out malloc'd [n] (caller frees). */
 eco_status eco_gguf_get_int_array(const eco_gguf *g, const char *key, int64_t **out, uint64_t *n);
 
@@ -223,8 +232,8 @@ eco_status eco_gguf_import(const char *gguf, const char *out_dir);
 
 /* The model config a GGUF's keys describe (checked with eco_config_validate). */
 eco_status eco_gguf_model_config(const eco_gguf *g, eco_model_config *out);
-/* A Hugging Face tokenizer.json text rebuilt from tokenizer.ggml.* (byte-level "gpt2"
- * models only): *out malloc'd (caller frees), *out_len its length. */
+/* A Hugging Face tokenizer.json text rebuilt from tokenizer.ggml.* ("gpt2": byte-level BPE;
+ * "llama": SentencePiece-style): *out malloc'd (caller frees), *out_len its length. */
 eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_len);
 
 /* The HF-named tensors of a llama-family GGUF: "model.embed_tokens.weight" ...

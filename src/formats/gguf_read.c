@@ -663,6 +663,29 @@ eco_status eco_gguf_get_int_array(const eco_gguf *g, const char *key, int64_t **
     return ECO_STATUS_OK;
 }
 
+eco_status eco_gguf_get_float_array(const eco_gguf *g, const char *key, double **out, uint64_t *n) {
+    *out = NULL;
+    const gguf_kv *kv = find_kv(g, key);
+    if (!kv) return ECO_STATUS_ENOTFOUND;
+    if (kv->type != ECO_GGUF_ARRAY ||
+        (kv->elem != ECO_GGUF_FLOAT32 && kv->elem != ECO_GGUF_FLOAT64))
+        return eco_error(ECO_STATUS_EFORMAT, "%s: %s: expected an array of floats", g->label, key);
+    double *v = eco_malloc_array(kv->n ? (size_t)kv->n : 1, sizeof *v);
+    if (!v) return eco_error(ECO_STATUS_ENOMEM, "%s: %s: out of memory", g->label, key);
+    for (uint64_t i = 0; i < kv->n; i++) {
+        if (kv->elem == ECO_GGUF_FLOAT32) {
+            float f;
+            memcpy(&f, kv->raw + i * 4, 4);
+            v[i] = f;
+        } else {
+            memcpy(&v[i], kv->raw + i * 8, 8);
+        }
+    }
+    *out = v;
+    *n = kv->n;
+    return ECO_STATUS_OK;
+}
+
 size_t eco_gguf_tensor_count(const eco_gguf *g) { return g ? g->n_tensors : 0; }
 
 const eco_gguf_tensor *eco_gguf_tensor_at(const eco_gguf *g, size_t i) {

@@ -31,6 +31,12 @@ typedef struct pre_entry {
     "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\u2581\"},"       \
     "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\u2581\"}]}"
 
+/* Its decoder: "▁" back to " ", <0xNN> bytes, the leading space dropped. */
+#define SPM_DECODER                                                                                \
+    "{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{\"String\":"          \
+    "\"\u2581\"},\"content\":\" \"},{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"},"              \
+    "{\"type\":\"Strip\",\"content\":\" \",\"start\":1,\"stop\":0}]}"
+
 /* clang-format off */
 static const pre_entry pre_table[] = {
     {"qwen2", "{\"type\":\"NFC\"}",
@@ -339,6 +345,72 @@ static eco_status nomem(const char *label) {
     return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
 }
 
+typedef struct spm_cand {
+    double score;
+    uint64_t id;
+} spm_cand;
+
+static int cmp_cand(const void *a, const void *b) {
+    const spm_cand *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+typedef struct spm_split {
+    int64_t l, r;
+    size_t at;
+} spm_split;
+
+static int cmp_split(const void *a, const void *b) {
+    const spm_split *x = a, *y = b;
+    if (x->l != y->l) return x->l < y->l ? -1 : 1;
+    return x->r < y->r ? -1 : x->r > y->r;
+}
+
+/* The merges of a SentencePiece-style vocabulary, as Hugging Face's SentencePieceExtractor
+ * derives them: every normal token that a merge made (score above SPM_UNMERGED), best score
+ * first, and for each every split at a character boundary into two vocabulary pieces,
+ * ordered by the pieces' ids. */
+static eco_status spm_merges(const eco_gguf_str *tok, uint64_t n, const int64_t *types,
+                             const double *scores, const json_t *vocab, json_t *merges,
+                             const char *label) {
+    spm_cand *c = eco_malloc_array(n ? (size_t)n : 1, sizeof *c);
+    if (!c) return nomem(label);
+    size_t nc = 0, longest = 1;
+    for (uint64_t i = 0; i < n; i++)
+        if ((!types || types[i] == TT_NORMAL) && scores[i] > SPM_UNMERGED / 2 && tok[i].len >= 2) {
+            c[nc++] = (spm_cand){scores[i], i};
+            if (tok[i].len > longest) longest = tok[i].len;
+        }
+    qsort(c, nc, sizeof *c, cmp_cand);
+    spm_split *sp = eco_malloc_array(longest, sizeof *sp);
+    char *buf = malloc(longest + 2);
+    eco_status st = sp && buf ? ECO_STATUS_OK : nomem(label);
+    for (size_t k = 0; k < nc && !st; k++) {
+        const char *s = tok[c[k].id].s;
+        const size_t len = tok[c[k].id].len;
+        size_t ns = 0;
+        for (size_t at = 1; at < len; at++) {
+            if (((unsigned char)s[at] & 0xC0) == 0x80) continue; /* inside a character */
+            const json_t *l = json_object_getn(vocab, s, at);
+            const json_t *r = json_object_getn(vocab, s + at, len - at);
+            if (json_is_integer(l) && json_is_integer(r))
+                sp[ns++] = (spm_split){json_integer_value(l), json_integer_value(r), at};
+        }
+        qsort(sp, ns, sizeof *sp, cmp_split);
+        for (size_t j = 0; j < ns && !st; j++) {
+            memcpy(buf, s, sp[j].at);
+            buf[sp[j].at] = ' ';
+            memcpy(buf + sp[j].at + 1, s + sp[j].at, len - sp[j].at);
+            if (json_array_append_new(merges, json_stringn(buf, len + 1))) st = nomem(label);
+        }
+    }
+    free(buf);
+    free(sp);
+    free(c);
+    return st;
+}
+
 /* Adds a TemplateProcessing post-processor (bos before / eos after $A). */
 static json_t *template_pp(const eco_gguf_str *tok, int64_t bos, int64_t eos) {
     json_t *single = json_array(), *pair = json_array(), *special = json_object();
@@ -379,10 +451,19 @@ eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_le
     if (st == ECO_STATUS_ENOTFOUND)
         return eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.model: missing", label);
     if (st) return st;
-    if (strcmp(model.s, "gpt2") != 0)
+    const bool spm = strcmp(model.s, "llama") == 0; /* SentencePiece-style, with scores */
+    if (strcmp(model.s, "gpt2") != 0 && !spm)
         return eco_error(ECO_STATUS_EUNSUPPORTED,
-                         "%s: tokenizer.ggml.model: '%s' is not supported (gpt2, byte-level BPE)",
+                         "%s: tokenizer.ggml.model: '%s' is not supported (gpt2: byte-level BPE; "
+                         "llama: SentencePiece-style)",
                          label, model.s);
+    bool space_prefix = true;
+    if ((st = eco_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &space_prefix)) &&
+        st != ECO_STATUS_ENOTFOUND)
+        return st;
+    if (spm && !space_prefix)
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "%s: tokenizer.ggml.add_space_prefix: false is not supported", label);
     eco_gguf_str pre = {"default", 7};
     if ((st = eco_gguf_get_str(g, "tokenizer.ggml.pre", &pre)) && st != ECO_STATUS_ENOTFOUND)
         return st;
@@ -405,10 +486,26 @@ eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_le
                          "%s: tokenizer.ggml.token_type: %llu entries for %llu tokens", label,
                          (unsigned long long)n_types, (unsigned long long)n_tok);
     }
-    const pre_entry *pe = NULL;
-    for (size_t i = 0; i < N_PRE; i++)
+    const pre_entry *pe = spm ? &pre_table[N_PRE - 1] : NULL; /* the pre-tokenizer: unused */
+    for (size_t i = 0; i < N_PRE && !spm; i++)
         if (strcmp(pre.s, pre_table[i].name) == 0) pe = &pre_table[i];
-    if (!pe || (strcmp(pe->name, "default") == 0 && n_mer > 0)) {
+    double *scores = NULL;
+    uint64_t n_scores = 0;
+    if (spm && (st = eco_gguf_get_float_array(g, "tokenizer.ggml.scores", &scores, &n_scores))) {
+        free(types);
+        return st == ECO_STATUS_ENOTFOUND
+                   ? eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.scores: missing", label)
+                   : st;
+    }
+    if (spm && n_scores != n_tok) {
+        free(types);
+        free(scores);
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: tokenizer.ggml.scores: %llu entries for %llu tokens", label,
+                         (unsigned long long)n_scores, (unsigned long long)n_tok);
+    }
+    if (!pe || (!spm && strcmp(pe->name, "default") == 0 && n_mer > 0)) {
+        free(scores);
         free(types);
         return eco_error(ECO_STATUS_EUNSUPPORTED,
                          "%s: tokenizer.ggml.pre: '%s' is not supported (qwen2, llama-bpe, smollm, "
@@ -426,11 +523,13 @@ eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_le
         ((st = eco_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &add_eos)) &&
          st != ECO_STATUS_ENOTFOUND)) {
         free(types);
+        free(scores);
         return st;
     }
     if ((add_bos && (bos < 0 || (uint64_t)bos >= n_tok)) ||
         (add_eos && (eos < 0 || (uint64_t)eos >= n_tok))) {
         free(types);
+        free(scores);
         return eco_error(ECO_STATUS_EFORMAT,
                          "%s: tokenizer.ggml.add_bos/eos_token: no such token id", label);
     }
@@ -456,7 +555,7 @@ eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_le
                                   tok[i].s, "single_word", 0, "lstrip", 0, "rstrip", 0,
                                   "normalized", type == TT_USER, "special", type == TT_CONTROL);
             if (!a || json_array_append_new(added, a)) st = nomem(label);
-            continue;
+            if (!spm) continue; /* SentencePiece-style vocabularies hold them too, as HF's do */
         }
         if (json_object_get(vocab, tok[i].s)) {
             st = eco_error(ECO_STATUS_EFORMAT, "%s: tokenizer.ggml.tokens[%llu]: '%s' given twice",
@@ -479,19 +578,27 @@ eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_le
         }
         if (json_array_append_new(merges, m)) st = nomem(label);
     }
+    const char *unk = NULL;
+    for (uint64_t i = 0; spm && types && i < n_tok; i++)
+        if (types[i] == TT_UNKNOWN) unk = tok[i].s;
+    if (spm && !st) st = spm_merges(tok, n_tok, types, scores, vocab, merges, label);
+    free(scores);
     free(types);
     if (!st) {
         json_t *pp = (add_bos || add_eos)
                          ? template_pp(tok, add_bos ? bos : -1, add_eos ? eos : -1)
                          : json_pack("{s:s,s:b,s:b,s:b}", "type", "ByteLevel", "add_prefix_space",
                                      0, "trim_offsets", 0, "use_regex", 0);
-        json_t *bpe = json_pack(
-            "{s:s,s:n,s:n,s:n,s:n,s:b,s:b,s:b,s:O,s:O}", "type", "BPE", "dropout", "unk_token",
-            "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0, "byte_fallback", 0,
-            "ignore_merges", pe->ignore_merges, "vocab", vocab, "merges", merges);
-        json_t *norm = parse_const(pe->normalizer), *pt = parse_const(pe->pre_tokenizer);
-        json_t *dec = json_pack("{s:s,s:b,s:b,s:b}", "type", "ByteLevel", "add_prefix_space", 0,
-                                "trim_offsets", 1, "use_regex", 1);
+        json_t *bpe = json_pack("{s:s,s:n,s:o,s:n,s:n,s:b,s:b,s:b,s:O,s:O}", "type", "BPE",
+                                "dropout", "unk_token", unk ? json_string(unk) : json_null(),
+                                "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", spm,
+                                "byte_fallback", spm, "ignore_merges", pe->ignore_merges, "vocab",
+                                vocab, "merges", merges);
+        json_t *norm = parse_const(spm ? SPM_NORMALIZER : pe->normalizer);
+        json_t *pt = parse_const(spm ? "null" : pe->pre_tokenizer);
+        json_t *dec = parse_const(spm ? SPM_DECODER
+                                      : "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,"
+                                        "\"trim_offsets\":true,\"use_regex\":true}");
         if (!pp || !bpe || !norm || !pt || !dec ||
             json_object_set_new(root, "version", json_string("1.0")) ||
             json_object_set_new(root, "truncation", json_null()) ||

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `model export --format gguf` and loading the .gguf wherever a model goes, on the shipped
 # eco-tiny (llama, MHA, tied), the tiny preset (llama, GQA), a qwen2 variant of it (q/k/v
-# biases, untied head: tests/cli/lib/to_qwen2.py) and eco-tiny with llama3 rope scaling:
+# biases, untied head: tests/cli/lib/to_qwen2.py), eco-tiny with llama3 rope scaling and the tiny
+# preset with Mistral's SentencePiece-style tokenizer (tests/cli/lib/with_tokenizer.py):
 #  - logits from the .gguf equal the folder's bit for bit for f32; within a stated tolerance
 #    for f16 (|Δ| ≤ 0.005), bf16 (≤ 0.05) and q8_0 (≤ 0.12) with every position's argmax the same
 #    (largest differences printed; f16 and bf16 on eco-tiny only);
@@ -52,7 +53,17 @@ json.dump(c, open(sys.argv[1], "w"), indent=2)
 PY
 
 tol_f16=0.005 tol_bf16=0.05 tol_q8_0=0.12
-for name in eco-tiny tiny qwen2 llama3; do
+# the tiny preset with Mistral's SentencePiece-style tokenizer (llama.cpp's "llama" tokenizer)
+models="eco-tiny tiny qwen2 llama3"
+spm_tok="$src/.cache/test-material/llama2/package/models/tokenizer.json"
+if [ -f "$spm_tok" ]; then
+  "$BIN" model create --preset tiny --seed 13 --out "$tmp/m/spm" >/dev/null || fail "model create spm"
+  python3 "$lib/with_tokenizer.py" "$tmp/m/spm" "$spm_tok" || fail "with_tokenizer.py"
+  models="$models spm"
+else
+  echo "SKIP: SentencePiece-style export: $spm_tok missing (scripts/fetch-test-material.sh)"
+fi
+for name in $models; do
   m="$tmp/m/$name"
   "$BIN" logits --model "$m" --tokens "$toks" --out "$tmp/$name.ref.safetensors" >/dev/null || fail "$name: logits"
   types="f32 f16 bf16 q8_0"
@@ -88,9 +99,13 @@ expect 0 "generate from a .gguf" -- "$BIN" generate --model "$tmp/eco-tiny.f32.g
 "$BIN" generate --model "$tmp/m/eco-tiny" --prompt "The cat" -n 8 --temperature 0 >"$tmp/gen.folder" 2>/dev/null
 "$BIN" generate --model "$tmp/eco-tiny.f32.gguf" --prompt "The cat" -n 8 --temperature 0 >"$tmp/gen.gguf" 2>/dev/null
 if cmp -s "$tmp/gen.folder" "$tmp/gen.gguf"; then pass; else fail "generate: the .gguf's text differs from the folder's"; fi
-"$BIN" tokenize --tokenizer "$tmp/m/qwen2" --text "héllo, world 123" >"$tmp/tok.folder"
-"$BIN" tokenize --tokenizer "$tmp/qwen2.q8_0.gguf" --text "héllo, world 123" >"$tmp/tok.gguf"
-if cmp -s "$tmp/tok.folder" "$tmp/tok.gguf"; then pass; else fail "tokenize: the .gguf's ids differ from the folder's"; fi
+for name in $models; do
+  for text in "héllo, world 123" $'  two spaces\n\ttab 日本語 🤖'; do
+    "$BIN" tokenize --tokenizer "$tmp/m/$name" --text "$text" >"$tmp/tok.folder"
+    "$BIN" tokenize --tokenizer "$tmp/$name.q8_0.gguf" --text "$text" >"$tmp/tok.gguf"
+    if cmp -s "$tmp/tok.folder" "$tmp/tok.gguf"; then pass; else fail "$name: tokenize: the .gguf's ids differ from the folder's for '$text'"; fi
+  done
+done
 
 # llama.cpp itself
 nlc=${ECO_NODE_LLAMA_CPP:-$src/.cache/test-material/node-llama-cpp}
@@ -98,7 +113,7 @@ if ! command -v node >/dev/null || [ ! -f "$nlc/node_modules/node-llama-cpp/pack
   echo "SKIP: llama.cpp check: node-llama-cpp is not installed in $nlc (scripts/fetch-test-material.sh)"
 else
   long="The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog. Then"
-  for name in eco-tiny tiny qwen2 llama3; do
+  for name in $models; do
     types="f32 q8_0"
     [ $name = eco-tiny ] || types=f32
     for ty in $types; do
@@ -107,6 +122,7 @@ else
       g="$tmp/$name.$ty.gguf"
       prompts=()
       [ $name = llama3 ] && prompts=(--prompt "$long" --prompt "Once upon a time there was")
+      [ $name = spm ] && prompts=(--prompt "Hello world, this is a test." --prompt $'  two spaces\n\ttab 日本語 🤖' --prompt "antidisestablishmentarianism")
       (cd "$nlc" && node "$src/scripts/llamacpp_check.mjs" --ecology "$BIN" --model "$g" --gguf "$g" \
         --prob-tol $tol --logp-tol $ltol "${prompts[@]}") >"$tmp/lc.out" 2>&1
       rc=$?
