@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of fuzz/fuzz_gguf.c (fuzz/seeds/fuzz_gguf/) with a GGUF v3 writer of
 its own (independent of src/formats/gguf_write.c): a micro llama (f32), a micro qwen2 (Q8_0
-matrices, biases, a merge), and a header holding every value type. Deterministic.
+matrices, biases, a merge), a micro llama with a SentencePiece-style ("llama") tokenizer, and a
+header holding every value type. Deterministic.
 Usage: scripts/make_gguf_seeds.py [OUT_DIR]"""
 import os
 import random
@@ -58,22 +59,30 @@ def gguf(kvs, tensors, align=32):
     return head + b"".join(blobs)
 
 
-def model(arch, qtype, rng):
+def model(arch, qtype, rng, spm=False):
     d, ff, heads, kv, hd, vocab = 32, 32, 2, 1, 16, 8
     toks = ["a", "b", "c", "d", "ab", "Ġ", "<s>", "</s>"]
     types = [1, 1, 1, 1, 1, 1, 3, 3]
+    if spm:
+        toks = ["<unk>", "<s>", "</s>", "<0x41>", "\u2581", "a", "\u2581a", "aa"]
+        types = [2, 3, 3, 6, 1, 1, 1, 1]
     kvs = [("general.architecture", STR, arch), ("general.type", STR, "model"),
            (f"{arch}.block_count", U32, 1), (f"{arch}.context_length", U32, 64),
            (f"{arch}.embedding_length", U32, d), (f"{arch}.feed_forward_length", U32, ff),
            (f"{arch}.attention.head_count", U32, heads), (f"{arch}.attention.head_count_kv", U32, kv),
            (f"{arch}.rope.freq_base", F32, 10000.0),
            (f"{arch}.attention.layer_norm_rms_epsilon", F32, 1e-5),
-           ("tokenizer.ggml.model", STR, "gpt2"),
+           ("tokenizer.ggml.model", STR, "llama" if spm else "gpt2"),
            ("tokenizer.ggml.pre", STR, "qwen2" if arch == "qwen2" else "default"),
            ("tokenizer.ggml.tokens", ARR, (STR, toks)), ("tokenizer.ggml.token_type", ARR, (I32, types)),
            ("tokenizer.ggml.merges", ARR, (STR, ["a b"] if arch == "qwen2" else [])),
-           ("tokenizer.ggml.bos_token_id", U32, 6), ("tokenizer.ggml.eos_token_id", U32, 7),
+           ("tokenizer.ggml.bos_token_id", U32, 1 if spm else 6),
+           ("tokenizer.ggml.eos_token_id", U32, 2 if spm else 7),
            ("tokenizer.ggml.add_bos_token", BOOL, True)]
+    if spm:
+        kvs += [("tokenizer.ggml.scores", ARR, (F32, [0.0, 0.0, 0.0, 0.0, -1e9, -1e9, 0.0, -1.0])),
+                ("tokenizer.ggml.unknown_token_id", U32, 0),
+                ("tokenizer.ggml.add_space_prefix", BOOL, True)]
 
     def mat(rows, cols):
         vals = [rng.gauss(0, 0.1) for _ in range(rows * cols)]
@@ -109,6 +118,7 @@ def main():
     files = {
         "llama_f32.gguf": model("llama", GF32, rng),
         "qwen2_q8_0.gguf": model("qwen2", GQ8_0, rng),
+        "llama_spm.gguf": model("llama", GF32, rng, spm=True),
         "values.gguf": gguf([("u8", U8, 1), ("i8", I8, -1), ("u16", U16, 2), ("i16", I16, -2),
                              ("u32", U32, 3), ("i32", I32, -3), ("f32", F32, 0.5), ("b", BOOL, False),
                              ("s", STR, "x"), ("u64", U64, 4), ("i64", I64, -4), ("f64", F64, 0.25),
