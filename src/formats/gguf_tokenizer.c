@@ -229,7 +229,8 @@ eco_status gguf_put_tokenizer(eco_gguf_writer *w, const char *text, size_t len, 
             goto out;
         }
         slots[id].s = content;
-        slots[id].type = json_is_true(json_object_get(val, "special")) ? TT_CONTROL : TT_USER;
+        if (slots[id].type != TT_UNKNOWN && slots[id].type != TT_BYTE) /* <unk> stays unknown */
+            slots[id].type = json_is_true(json_object_get(val, "special")) ? TT_CONTROL : TT_USER;
     }
     for (size_t i = 0; i < V; i++) {
         if (!slots[i].s) {
@@ -550,10 +551,10 @@ eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_le
             break;
         }
         if (type == TT_UNUSED) continue;
-        if (type == TT_CONTROL || type == TT_USER) {
+        if (type == TT_CONTROL || type == TT_USER || (spm && type == TT_UNKNOWN)) {
             json_t *a = json_pack("{s:I,s:s,s:b,s:b,s:b,s:b,s:b}", "id", (json_int_t)i, "content",
                                   tok[i].s, "single_word", 0, "lstrip", 0, "rstrip", 0,
-                                  "normalized", type == TT_USER, "special", type == TT_CONTROL);
+                                  "normalized", type == TT_USER, "special", type != TT_USER);
             if (!a || json_array_append_new(added, a)) st = nomem(label);
             if (!spm) continue; /* SentencePiece-style vocabularies hold them too, as HF's do */
         }
