@@ -12,7 +12,7 @@
 #  - llama.cpp itself (node-llama-cpp@3.21.1, scripts/llamacpp_check.mjs) reads each f32 export
 #    and eco-tiny's q8_0 one: same token ids, next-token probabilities within 1e-3 (f32) / 1e-2
 #    (q8_0: llama.cpp quantises the activations too) and the top 10's log-probabilities within
-#    1e-2 / 0.1 (measured: ≤ 1.2e-3 / 2.4e-2), the same 8 greedy tokens. Skipped with a message
+#    1e-2 / 0.1 (measured: ≤ 1.2e-3 / 2.4e-2), the same 6 greedy tokens. Skipped with a message
 #    when node-llama-cpp is not installed (scripts/fetch-test-material.sh installs it into
 #    .cache/test-material/node-llama-cpp; ECO_NODE_LLAMA_CPP=DIR points elsewhere).
 . "$(dirname "$0")/lib/harness.sh"
@@ -120,11 +120,11 @@ else
       tol=1e-3 ltol=1e-2
       [ $ty = q8_0 ] && tol=1e-2 ltol=0.1
       g="$tmp/$name.$ty.gguf"
-      prompts=()
+      prompts=(--prompt "The cat sat on the" --prompt $'hello\nworld 1 + 1 = ')
       [ $name = llama3 ] && prompts=(--prompt "$long" --prompt "Once upon a time there was")
       [ $name = spm ] && prompts=(--prompt "Hello world, this is a test." --prompt $'  two spaces\n\ttab 日本語 🤖' --prompt "antidisestablishmentarianism")
       (cd "$nlc" && node "$src/scripts/llamacpp_check.mjs" --ecology "$BIN" --model "$g" --gguf "$g" \
-        --prob-tol $tol --logp-tol $ltol "${prompts[@]}") >"$tmp/lc.out" 2>&1
+        --prob-tol $tol --logp-tol $ltol --steps 6 "${prompts[@]}") >"$tmp/lc.out" 2>&1
       rc=$?
       echo "llama.cpp on $name $ty: $(tail -1 "$tmp/lc.out")"
       if [ $rc = 0 ]; then pass; else fail "llama.cpp check on $name $ty (exit $rc)"; sed 's/^/  | /' "$tmp/lc.out" | tail -15; fi
