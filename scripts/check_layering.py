@@ -61,6 +61,9 @@ HEADERS = {
     "ecology/registry.h": "registry",
     "ecology/merge.h": "breeder",
     "ecology/merge_dir.h": "breeder",
+    "ecology/breed_recipe.h": "breeder",
+    "ecology/breed_train.h": "breeder",
+    "ecology/quantize.h": "breeder",
     "ecology/gguf.h": "formats",
 }
 

@@ -16,7 +16,8 @@ static const struct {
     {"distill", cmd_distill},   {"keys", cmd_keys},         {"registry", cmd_registry},
     {"add", cmd_add},           {"show", cmd_show},         {"list", cmd_list},
     {"verify", cmd_verify},     {"export", cmd_export},     {"lineage", cmd_lineage},
-    {"alias", cmd_alias},       {"events", cmd_events},
+    {"alias", cmd_alias},       {"events", cmd_events},     {"merge", cmd_merge},
+    {"extract", cmd_extract},   {"quantize", cmd_quantize},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

@@ -132,6 +132,26 @@ row 1 "$M is not empty"                             -- export eco-tiny --out "$M
 row 1 "$B"                                          -- model merge --model "$B" --adapter "$A" --out "$B"
 row 1 "is not a valid model id"                     -- add "$M" --id "bad id" --data-dir "$D"
 
+# ---- extract (a LoRA from a full fine-tune) ------------------------------------------------
+row 2 "extract: --base"                             -- extract --model "$M" --rank 2 --out "$T/x"
+row 2 "extract: give --rank R, --sv-epsilon E"      -- extract --model "$M" --base "$M" --out "$T/x"
+row 2 "option '--rank'"                             -- extract --model "$M" --base "$M" --rank 0 --out "$T/x"
+row 2 "option '--sv-epsilon'"                       -- extract --model "$M" --base "$M" --sv-epsilon -1 --out "$T/x"
+row 1 "nothing to extract"                          -- extract --model "$M" --base "$M" --rank 2 --out "$T/x"
+row 1 "$T/none"                                     -- extract --model "$T/none" --base "$M" --rank 2 --out "$T/x"
+row 0 "ecology extract --model MODEL"               -- extract --help
+
+# ---- quantize ---------------------------------------------------------------------------------
+row 2 "quantize: --model MODEL is required"         -- quantize --type q8_0 --out "$T/q"
+row 2 "quantize: --type q8_0 is required"           -- quantize --model "$M" --out "$T/q"
+row 2 "option '--type': 'q4_0' is not one of q8_0"  -- quantize --model "$M" --type q4_0 --out "$T/q"
+row 2 "quantize: --out DIR is required"             -- quantize --model "$M" --type q8_0
+row 1 "$T/none: no such folder"                     -- quantize --model "$T/none" --type q8_0 --out "$T/q"
+row 1 "config.json"                                 -- quantize --model "$A" --type q8_0 --out "$T/q"
+row 1 "is the input"                                -- quantize --model "$M" --type q8_0 --out "$M" --force
+row 1 "$M is not empty"                             -- quantize --model "$B" --type q8_0 --out "$M"
+row 0 "ecology quantize --model MODEL"              -- quantize --help
+
 # ---- help: exit 0 with the usage (but "-h" as an option's value is that value) ----------------
 row 0 "ecology generate --model MODEL"              -- generate --help
 row 0 "ecology generate --model MODEL"              -- generate --model "$M" -h
@@ -147,6 +167,24 @@ row 0 "256,45,45,104,101,108,112"                   -- tokenize --tokenizer "$M"
 row 0 "ecology tokenize --tokenizer"                -- tokenize --tokenizer "$M" --text a -h
 row 2 "unknown command 'frobnicate'"                -- help frobnicate
 row 2 "model: unknown subcommand 'frob'"            -- help model frob
+
+# ---- merge --------------------------------------------------------------------------------
+"$BIN" model create --preset tiny --seed 2 --out "$T/m2" >/dev/null || { echo "setup: model create failed"; exit 1; }
+row 2 "option '--method': merge method 'soup' unknown" -- merge --method soup --parents "$M,$T/m2" --weights 1,1 --out "$T/mx"
+row 2 "option '--weights': 3 weights for 2 parents"     -- merge --method linear --parents "$M,$T/m2" --weights 1,1,1 --out "$T/mx"
+row 2 "merge: --weights w,w,... is required"            -- merge --method linear --parents "$M,$T/m2" --out "$T/mx"
+row 2 "merge: --base DIR is required for ties"          -- merge --method ties --parents "$M,$T/m2" --weights 1,1 --out "$T/mx"
+row 3 "architecture_hash differs"                       -- merge --method linear --parents "$M,$B" --weights 1,1 --out "$T/mx"
+row 2 "option '--density': '1.5' is not a number in [0, 1]" -- merge --method ties --base "$M" --parents "$M,$T/m2" --weights 1,1 --density 1.5 --out "$T/mx"
+row 1 "is the input"                                    -- merge --method linear --parents "$M,$T/m2" --weights 1,1 --out "$T/m2" --force
+row 2 "merge: slerp merges exactly 2 parents"           -- merge --method slerp --parents "$M" --t 0.5 --out "$T/mx"
+row 1 "no such folder"                                  -- merge --method linear --parents "$M,$T/absent" --weights 1,1 --out "$T/mx"
+row 2 "option '--election': 'most' is not sum or count" -- merge --method ties --base "$M" --parents "$M,$T/m2" --weights 1,1 --election most --out "$T/mx"
+# train --init-adapter (continue a saved adapter, e.g. a bred child)
+row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --data "$J" --lora targets=q --init-adapter "$A" --adapter-out "$T/a" "${TRAIN[@]}"
+row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --data "$J" --full --init-adapter "$A" --out "$T/f" "${TRAIN[@]}"
+row 2 "train: --init-adapter needs --adapter-out DIR"  -- train --model "$M" --data "$J" --init-adapter "$A" "${TRAIN[@]}"
+row 1 "$T/none"                                        -- train --model "$M" --data "$J" --init-adapter "$T/none" --adapter-out "$T/a" "${TRAIN[@]}"
 
 # ---- model export --format gguf, and a .gguf where a model goes -------------------------------
 row 2 "model export: --format is required"          -- model export --model "$M" --out "$T/m.gguf"
