@@ -15,9 +15,8 @@
 //                decode_ms; llama.cpp: the evaluate generator, temperature 0).
 // Runs alternate between the two (R runs each after one untimed warm-up run, default 3);
 // medians are printed in tokens/s
-// with the ratio ecology / llama.cpp. The q8_0 file runs in llama.cpp as Q8_0; the project
-// loads it widened to f32 (until its q8_0 engine dtype lands), so that row compares the
-// project's f32 path on q8_0-rounded weights with llama.cpp's Q8_0 kernels.
+// with the ratio ecology / llama.cpp. The q8_0 file runs as Q8_0 on both sides (the
+// project maps its blocks as its q8_0 weight dtype).
 // A benchmark: prints figures, exits 0 unless it cannot run at all.
 import {execFileSync} from "node:child_process";
 import {mkdtempSync, rmSync} from "node:fs";

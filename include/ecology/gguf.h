@@ -59,8 +59,8 @@
  * unk token, tokenizer.ggml.unknown_token_id and add_space_prefix = true, no merges; on load
  * the merges are rebuilt from the scores as Hugging Face's SentencePieceExtractor does.
  * Loading reverses all of it: config from the keys, tokenizer.json rebuilt from
- * tokenizer.ggml.*, HF tensor names, q/k rows un-permuted (copied), other F32/F16/BF16
- * tensors mapped without a copy, Q8_0 widened to f32 at load.
+ * tokenizer.ggml.*, HF tensor names, q/k rows un-permuted (copied), every other tensor
+ * mapped without a copy (Q8_0 as the engine's q8_0 dtype, tensor.h).
  */
 #ifndef ECOLOGY_GGUF_H
 #define ECOLOGY_GGUF_H
@@ -225,9 +225,9 @@ typedef enum eco_gguf_ftype {
 eco_status eco_gguf_export(const char *model, eco_gguf_ftype type, const char *out_path);
 
 /* Writes the model in the .gguf at `gguf` as a Hugging Face model folder in out_dir (which
- * must exist): model.safetensors (the HF-named tensors, q/k un-permuted, Q8_0 widened to
- * f32, others in their own dtype), then tokenizer.json (rebuilt) and config.json, each
- * atomically. For the commands that need a folder's files (training, `add`). */
+ * must exist): model.safetensors (the HF-named tensors in their own dtype, q/k
+ * un-permuted; Q8_0 ones as a q8_0 file stores them, safetensors.h), then tokenizer.json
+ * (rebuilt) and config.json, each atomically. For the commands that need a folder's files (training, `add`). */
 eco_status eco_gguf_import(const char *gguf, const char *out_dir);
 
 /* The model config a GGUF's keys describe (checked with eco_config_validate). */
@@ -237,8 +237,8 @@ eco_status eco_gguf_model_config(const eco_gguf *g, eco_model_config *out);
 eco_status eco_gguf_tokenizer_json(const eco_gguf *g, char **out, size_t *out_len);
 
 /* The HF-named tensors of a llama-family GGUF: "model.embed_tokens.weight" ...
- * eco_tensor views (F32/F16/BF16); q/k rows un-permuted for "llama" and Q8_0 widened into
- * copies owned by the set, everything else pointing into g's mapping. g must outlive the
+ * eco_tensor views (F32/F16/BF16/Q8_0); q/k rows un-permuted for "llama" into copies
+ * owned by the set, everything else pointing into g's mapping. g must outlive the
  * set. */
 typedef struct eco_gguf_hf eco_gguf_hf;
 eco_status eco_gguf_hf_open(const eco_gguf *g, eco_gguf_hf **out);

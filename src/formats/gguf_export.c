@@ -1,7 +1,8 @@
 /*
  * eco_gguf_export: a model (folder or .gguf) → the GGUF file llama.cpp runs (gguf.h lists
  * the keys and tensor names). Tensors are converted one at a time while the file is
- * written (eco_gguf_add_tensor's fill callback): widened to f32, q/k rows permuted for
+ * written (eco_gguf_add_tensor's fill callback): widened to f32 (q8_0 into q8_0: the blocks
+ * as they are), q/k rows permuted for
  * arch "llama", then stored as the chosen type.
  */
 #include <stdio.h>
@@ -23,6 +24,14 @@ typedef struct fill_ctx {
 static eco_status fill_tensor(void *vctx, void *dst, size_t nbytes) {
     const fill_ctx *c = vctx;
     const eco_tensor *t = c->src;
+    if (t->dtype == ECO_DTYPE_Q8_0 && c->type == ECO_GGML_Q8_0) { /* the blocks as they are */
+        if (c->permute)
+            gguf_permute_rows(dst, t->data, c->heads, c->head_dim, nbytes / (size_t)t->shape[0],
+                              true);
+        else
+            memcpy(dst, t->data, nbytes);
+        return ECO_STATUS_OK;
+    }
     size_t numel = eco_tensor_numel(t);
     float *f = eco_malloc_array(numel ? numel : 1, sizeof *f);
     float *p = c->permute ? eco_malloc_array(numel ? numel : 1, sizeof *p) : NULL;
@@ -190,7 +199,7 @@ eco_status eco_gguf_export(const char *model, eco_gguf_ftype ft, const char *out
                 goto out;
             }
             if (t->dtype != ECO_DTYPE_F32 && t->dtype != ECO_DTYPE_F16 &&
-                t->dtype != ECO_DTYPE_BF16) {
+                t->dtype != ECO_DTYPE_BF16 && t->dtype != ECO_DTYPE_Q8_0) {
                 st = eco_error(ECO_STATUS_EUNSUPPORTED, "%s: tensor '%s': dtype %s", model, hf,
                                eco_dtype_name(t->dtype));
                 goto out;
@@ -272,9 +281,13 @@ eco_status eco_gguf_import(const char *gguf, const char *out_dir) {
         st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", gguf);
         goto out;
     }
-    for (size_t i = 0; i < n; i++) ts[i] = *eco_gguf_hf_get(hf, i);
-    static const char *const meta[] = {"format", "pt"};
-    if ((st = eco_safetensors_write(p_w, ts, n, meta, 1))) goto out;
+    bool q8 = false; /* q8_0 matrices go out as U8 blocks, the file marked (safetensors.h) */
+    for (size_t i = 0; i < n; i++) {
+        ts[i] = eco_q8_0_storage_view(eco_gguf_hf_get(hf, i));
+        q8 = q8 || eco_gguf_hf_get(hf, i)->dtype == ECO_DTYPE_Q8_0;
+    }
+    static const char *const meta[] = {"format", "pt", ECO_Q8_0_META_KEY, "q8_0"};
+    if ((st = eco_safetensors_write(p_w, ts, n, meta, q8 ? 2 : 1))) goto out;
     if ((st = eco_write_file_atomic(p_t, tok, tok_len))) goto out;
     st = eco_config_write(p_c, &cfg);
 

@@ -1,8 +1,8 @@
 /*
  * A llama-family GGUF as a model: the config its keys describe and its tensors under
  * their Hugging Face names (gguf.h has the mapping). The q/k rows llama.cpp keeps
- * interleaved for arch "llama" are put back in HF's order in copies; Q8_0 tensors are
- * widened to f32 copies; every other tensor is a view into the mapping.
+ * interleaved for arch "llama" are put back in HF's order in copies; every other tensor is
+ * a view into the mapping (Q8_0 ones as the engine's q8_0 dtype, tensor.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -187,6 +187,8 @@ static eco_dtype dtype_of(uint32_t type) {
             return ECO_DTYPE_F16;
         case ECO_GGML_BF16:
             return ECO_DTYPE_BF16;
+        case ECO_GGML_Q8_0:
+            return ECO_DTYPE_Q8_0;
         default:
             return ECO_DTYPE_F32;
     }
@@ -269,7 +271,7 @@ eco_status eco_gguf_model_config(const eco_gguf *g, eco_model_config *out) {
         return eco_error(ECO_STATUS_EFORMAT, "%s: %s: %lld, but token_embd.weight has %lld rows",
                          label, key, (long long)v, (long long)out->vocab_size);
     if (st && st != ECO_STATUS_ENOTFOUND) return st;
-    out->torch_dtype = dtype_of(emb->type);
+    out->torch_dtype = emb->type == ECO_GGML_Q8_0 ? ECO_DTYPE_F32 : dtype_of(emb->type);
     out->tie_word_embeddings = eco_gguf_find_tensor(g, "output.weight") == NULL;
     if (out->arch == ECO_ARCH_QWEN2) {
         out->qkv_bias = true;
@@ -328,31 +330,17 @@ static eco_status import_tensor(eco_gguf_hf *h, size_t i, const eco_gguf_tensor 
     t->name = h->names[i];
     t->ndim = gt->n_dims;
     for (int d = 0; d < gt->n_dims; d++) t->shape[d] = gt->ne[gt->n_dims - 1 - d];
-    size_t numel = eco_tensor_numel(t);
     bool q = strstr(hf, "q_proj") != NULL, k = strstr(hf, "k_proj") != NULL;
     bool permute = cfg->arch == ECO_ARCH_LLAMA && (q || k);
     int64_t heads = q ? cfg->n_heads : cfg->n_kv_heads;
     if (permute && (t->shape[0] != heads * cfg->head_dim))
         return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': %lld rows, expected %lld", label,
                          gt->name, (long long)t->shape[0], (long long)(heads * cfg->head_dim));
-    if (gt->type == ECO_GGML_Q8_0) {
-        float *f = eco_malloc_array(numel ? numel : 1, sizeof *f);
-        if (!f)
-            return eco_error(ECO_STATUS_ENOMEM, "%s: tensor '%s': out of memory", label, gt->name);
-        size_t rows = gt->ne[0] ? numel / (size_t)gt->ne[0] : 0;
-        size_t rb = eco_ggml_row_bytes(gt->type, gt->ne[0]);
-        for (size_t r = 0; r < rows; r++)
-            eco_q8_0_dequantize_row(f + r * (size_t)gt->ne[0], (const uint8_t *)gt->data + r * rb,
-                                    gt->ne[0]);
-        h->owned[i] = f;
-        t->dtype = ECO_DTYPE_F32;
-        t->data = f;
-        t->nbytes = numel * sizeof(float);
-    } else {
-        t->dtype = dtype_of(gt->type);
-        t->data = (void *)gt->data;
-        t->nbytes = gt->nbytes;
-    }
+    /* a view of the file's bytes: F32, F16, BF16, or Q8_0 blocks (the engine's q8_0 dtype;
+     * a row is whole blocks, so q/k rows are permuted as they are) */
+    t->dtype = dtype_of(gt->type);
+    t->data = (void *)gt->data;
+    t->nbytes = gt->nbytes;
     if (permute) {
         void *dst = malloc(t->nbytes ? t->nbytes : 1);
         if (!dst)

@@ -95,6 +95,13 @@ for ty in f32 q8_0; do
 done
 expect 1 "import of a folder" -- "$BIN" model import --model "$tmp/m/tiny" --out "$tmp/imp.x"
 expect 1 "import over a non-empty folder" -- "$BIN" model import --model "$tmp/tiny.f32.gguf" --out "$tmp/imp.f32"
+# `ecology quantize` (the engine's q8_0 folders) and the q8_0 export agree: the folder exports
+# to the same bytes, and its logits equal the .gguf's exactly (both run the q8_0 kernels)
+expect 0 "quantize eco-tiny" -- "$BIN" quantize --model "$tmp/m/eco-tiny" --type q8_0 --out "$tmp/qz"
+expect 0 "export of the q8_0 folder" -- "$BIN" model export --format gguf --type q8_0 --model "$tmp/qz" --out "$tmp/qz.gguf"
+if cmp -s "$tmp/qz.gguf" "$tmp/eco-tiny.q8_0.gguf"; then pass; else fail "quantize → export differs from export --type q8_0"; fi
+"$BIN" logits --model "$tmp/qz" --tokens "$toks" --out "$tmp/qz.safetensors" >/dev/null
+if cmp -s "$tmp/qz.safetensors" "$tmp/eco-tiny.q8_0.safetensors"; then pass; else fail "q8_0 folder and .gguf logits differ"; fi
 expect 0 "generate from a .gguf" -- "$BIN" generate --model "$tmp/eco-tiny.f32.gguf" --prompt "The cat" -n 8 --temperature 0
 "$BIN" generate --model "$tmp/m/eco-tiny" --prompt "The cat" -n 8 --temperature 0 >"$tmp/gen.folder" 2>/dev/null
 "$BIN" generate --model "$tmp/eco-tiny.f32.gguf" --prompt "The cat" -n 8 --temperature 0 >"$tmp/gen.gguf" 2>/dev/null
