@@ -175,4 +175,10 @@ row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --d
 row 2 "train: --init-adapter needs --adapter-out DIR"  -- train --model "$M" --data "$J" --init-adapter "$A" "${TRAIN[@]}"
 row 1 "$T/none"                                        -- train --model "$M" --data "$J" --init-adapter "$T/none" --adapter-out "$T/a" "${TRAIN[@]}"
 
+# extract: config.json's sizes that the tensors do not have (both models' configs say an
+# intermediate size of 86, the tensors hold 172): refused naming the tensor, no overflow
+cp -r "$M" "$T/xbase" && "$BIN" model create --preset tiny --seed 5 --out "$T/xft" >/dev/null || { echo "setup: extract models failed"; exit 1; }
+sed -i 's/"intermediate_size": 172/"intermediate_size": 86/' "$T/xbase/config.json" "$T/xft/config.json"
+row 1 "_proj.weight' has shape ["                      -- extract --model "$T/xft" --base "$T/xbase" --rank 4 --out "$T/xout"
+
 finish "bad_inputs"
