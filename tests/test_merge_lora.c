@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ecology/merge_dir.h"
 #include "ecology/model.h"
@@ -836,6 +837,71 @@ static void test_refusals(void **state) {
     free(out);
 }
 
+/* config.json sizes the tensors do not have: extract sizes its buffers from config.json, so
+ * a module is taken only at the shape config.json gives (EFORMAT naming the tensor and both
+ * shapes, no overflow); the adapter merge checks every parent tensor against the base's
+ * config.json, and without a base against the sizes the parents' tensors agree on. */
+static void test_config_mismatch(void **state) {
+    (void)state;
+    char *base = base_model(), *ft = sub("cm_ft"), *cb = sub("cm_base"), *out = sub("cm_out");
+    char *ad = sub("cm_ad"), *ad2 = sub("cm_ad2");
+    make_model_plus(base, ft, ALL_TARGETS, 2, NULL, false);
+    ECO_ASSERT_OK(eco_mkdir_p(cb));
+    copy_file(base, cb, "model.safetensors");
+    /* both configs: intermediate size 86 where the tensors hold 172 */
+    eco_model_config small = cfg;
+    small.intermediate_size = cfg.intermediate_size / 2;
+    char *p1 = eco_path_join(ft, "config.json"), *p2 = eco_path_join(cb, "config.json");
+    ECO_ASSERT_OK(eco_config_write(p1, &small));
+    ECO_ASSERT_OK(eco_config_write(p2, &small));
+    eco_extract_options eo = {.model = ft, .base = cb, .rank = 4, .out = out, .force = true};
+    eco_merge_dir_report rep;
+    ECO_ASSERT_STATUS(eco_extract_lora_dir(&eo, &rep), ECO_STATUS_EFORMAT);
+    print_message("refused: %s\n", eco_last_error());
+    assert_non_null(strstr(eco_last_error(), "mlp."));
+    assert_non_null(strstr(eco_last_error(), "config.json gives"));
+    assert_true(access(out, F_OK) != 0);
+    /* a larger config: the same refusal (buffers larger than needed are no excuse) */
+    eco_model_config wide = cfg;
+    wide.hidden_size = cfg.hidden_size * 2;
+    ECO_ASSERT_OK(eco_config_write(p1, &wide));
+    ECO_ASSERT_OK(eco_config_write(p2, &wide));
+    ECO_ASSERT_STATUS(eco_extract_lora_dir(&eo, &rep), ECO_STATUS_EFORMAT);
+    print_message("refused: %s\n", eco_last_error());
+
+    /* adapters of the real shapes against a base whose config.json says 86 */
+    ECO_ASSERT_OK(eco_config_write(p2, &small));
+    const spec sa = {.targets = ALL_TARGETS, .r = 2, .alpha = 2, .seed = 41};
+    make_adapter(ad, &sa);
+    spec sb = sa;
+    sb.seed = 42;
+    make_adapter(ad2, &sb);
+    const char *ps[2] = {ad, ad2};
+    const double w[2] = {1, 1};
+    eco_merge_dir_options mo = options(ps, 2, w, ECO_MERGE_METHOD_TIES, 4, out);
+    mo.base = cb;
+    ECO_ASSERT_STATUS(eco_merge_adapters_dir(&mo, &rep), ECO_STATUS_EFORMAT);
+    print_message("refused: %s\n", eco_last_error());
+    assert_non_null(strstr(eco_last_error(), "mlp."));
+    assert_true(access(out, F_OK) != 0);
+    /* without a base, parents disagreeing on the intermediate size: refused */
+    eco_model_config c2 = cfg;
+    c2.intermediate_size = 100;
+    make_adapter_cfg(ad2, &c2, &sb);
+    mo.base = NULL;
+    ECO_ASSERT_STATUS(eco_merge_adapters_dir(&mo, &rep), ECO_STATUS_EINCOMPAT);
+    print_message("refused: %s\n", eco_last_error());
+    assert_true(access(out, F_OK) != 0);
+    free(p1);
+    free(p2);
+    free(base);
+    free(ft);
+    free(cb);
+    free(out);
+    free(ad);
+    free(ad2);
+}
+
 /* The same merge, and the same extraction, with 1 and 2 threads write the same bytes. */
 static void test_threads_same_bytes(void **state) {
     (void)state;
@@ -904,7 +970,8 @@ int main(void) {
         cmocka_unit_test(test_single_weight),      cmocka_unit_test(test_difference),
         cmocka_unit_test(test_mixed_parents),      cmocka_unit_test(test_ties),
         cmocka_unit_test(test_extract_round_trip), cmocka_unit_test(test_logits),
-        cmocka_unit_test(test_refusals),           cmocka_unit_test(test_threads_same_bytes),
+        cmocka_unit_test(test_refusals),           cmocka_unit_test(test_config_mismatch),
+        cmocka_unit_test(test_threads_same_bytes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

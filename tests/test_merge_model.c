@@ -483,44 +483,69 @@ static void test_incompatible(void **state) {
     free(out);
 }
 
+/* A tiny-preset model whose MLP weights hold 1024 × 64 = 65,536 elements, twice
+ * ECO_MERGE_PAR_MIN, so that a whole-tensor merge of them runs on the OpenMP team. */
+static char *make_wide_model(const char *root, const char *name, uint64_t seed) {
+    eco_model_config c;
+    ECO_ASSERT_OK(eco_model_preset_config("tiny", &c));
+    c.intermediate_size = 1024;
+    char *dir = join(root, name);
+    ECO_ASSERT_OK(eco_model_create_random(&c, seed, ECO_DTYPE_F32, dir));
+    return dir;
+}
+
+/* dare_ties on 1 and 2 threads writes the same bytes, with both rescales: inverse (the
+ * folder merge goes in chunks of rows, masks drawn per element index) and L1 (whole
+ * tensors: the draws and the merge of the 65,536-element MLP weights run on two threads);
+ * another seed, other bytes. */
 static void test_dare_threads(void **state) {
     fixture *f = *state;
+    char *a = make_wide_model(f->root, "wide_a", 1), *b = make_wide_model(f->root, "wide_b", 2),
+         *base = make_wide_model(f->root, "wide_base", 3);
     char *o1 = join(f->root, "dare1"), *o2 = join(f->root, "dare2"), *o3 = join(f->root, "dare3");
-    const char *par[2] = {f->a, f->b};
+    const char *par[2] = {a, b};
     double w[2] = {0.5, 0.5};
-    eco_merge_dir_options o = merge_opts(ECO_MERGE_METHOD_DARE_TIES, f->base, par, 2, w, o1);
-    o.params.density[0] = o.params.density[1] = 0.4;
-    o.params.seed = 1234;
-    eco_set_threads(1);
-    eco_merge_dir_report rep;
-    ECO_ASSERT_OK(eco_merge_dir(&o, &rep));
-    json_t *kept = json_object_get(rep.result, "kept_fraction");
-    assert_int_equal(json_array_size(kept), 2);
-    double k0 = json_real_value(json_array_get(kept, 0));
-    printf("dare_ties density 0.4: kept %.4f\n", k0);
-    assert_true(fabs(k0 - 0.4) < 0.02);
-    eco_merge_dir_report_free(&rep);
-    eco_set_threads(2);
-    o.out = o2;
-    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
-    o.params.seed = 1235;
-    o.out = o3;
-    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
-    eco_set_threads(0);
-    char *f1 = join(o1, "model.safetensors"), *f2 = join(o2, "model.safetensors"),
-         *f3 = join(o3, "model.safetensors");
-    assert_true(files_equal(f1, f2));
-    assert_false(files_equal(f1, f3));
-    char *l1 = join(o1, ECO_LINEAGE_FILE), *l2 = join(o2, ECO_LINEAGE_FILE);
-    assert_true(files_equal(l1, l2));
-    free(l1);
-    free(l2);
-    free(f1);
-    free(f2);
-    free(f3);
+    static const eco_merge_rescale rescales[2] = {ECO_MERGE_RESCALE_INVERSE, ECO_MERGE_RESCALE_L1};
+    for (int r = 0; r < 2; r++) {
+        eco_merge_dir_options o = merge_opts(ECO_MERGE_METHOD_DARE_TIES, base, par, 2, w, o1);
+        o.params.density[0] = o.params.density[1] = 0.4;
+        o.params.rescale = rescales[r];
+        o.params.seed = 1234;
+        o.force = true;
+        eco_set_threads(1);
+        eco_merge_dir_report rep;
+        ECO_ASSERT_OK(eco_merge_dir(&o, &rep));
+        json_t *kept = json_object_get(rep.result, "kept_fraction");
+        assert_int_equal(json_array_size(kept), 2);
+        double k0 = json_real_value(json_array_get(kept, 0));
+        printf("dare_ties density 0.4 (rescale %s): kept %.4f\n", r ? "l1" : "inverse", k0);
+        assert_true(fabs(k0 - 0.4) < 0.02);
+        eco_merge_dir_report_free(&rep);
+        eco_set_threads(2);
+        o.out = o2;
+        ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+        o.params.seed = 1235;
+        o.out = o3;
+        ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+        eco_set_threads(0);
+        char *f1 = join(o1, "model.safetensors"), *f2 = join(o2, "model.safetensors"),
+             *f3 = join(o3, "model.safetensors");
+        assert_true(files_equal(f1, f2));
+        assert_false(files_equal(f1, f3));
+        char *l1 = join(o1, ECO_LINEAGE_FILE), *l2 = join(o2, ECO_LINEAGE_FILE);
+        assert_true(files_equal(l1, l2));
+        free(l1);
+        free(l2);
+        free(f1);
+        free(f2);
+        free(f3);
+    }
     free(o1);
     free(o2);
     free(o3);
+    free(a);
+    free(b);
+    free(base);
 }
 
 /* Elementwise methods go in chunks of rows (dare: masks drawn at the tensor's indices):

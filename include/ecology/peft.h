@@ -113,6 +113,14 @@ void eco_peft_module_rank_alpha(const eco_peft_config *cfg, int64_t layer, eco_l
                                 int64_t *r, double *alpha);
 /* The scale s for a module: alpha / r, or alpha / √r with rsLoRA. */
 double eco_peft_scale(const eco_peft_config *cfg, int64_t r, double alpha);
+/* The name an adapter_config.json's base_model_name_or_path gives the base `given`: when
+ * `given` is a folder, its registry id when it says one (a genome.json with a string "id"
+ * without '/', as `ecology export` writes), else the folder's last path component
+ * ("data/models/eco-tiny/", "." and ".." name a folder too); when it is not a folder,
+ * `given` itself (an id or a hub name). Written into out (out_size bytes, NUL-terminated);
+ * out is left as it is when the name does not fit. out may be `given`. The trainer, extract
+ * and the adapter merge all name bases with it, so their adapters agree on a base. */
+void eco_peft_base_name(const char *given, char *out, size_t out_size);
 
 /* One module's adapter: A [r, in], B [out, r] as stored (f32, bf16 or f16 views into the
  * mapped adapter_model.safetensors), and its scale. A and B are NULL where the module has

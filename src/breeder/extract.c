@@ -288,7 +288,32 @@ eco_status eco_extract_lora_dir(const eco_extract_options *o, eco_merge_dir_repo
         bytes_read += tb->nbytes + tf->nbytes;
         int64_t l;
         int t;
-        if (linear_name(tb->name, &l, &t) && l < cb.n_layers && tb->ndim == 2) {
+        if (linear_name(tb->name, &l, &t)) {
+            if (l >= cb.n_layers) {
+                rc = eco_error(ECO_STATUS_EFORMAT,
+                               "extract: %s: tensor '%s': layer %lld, but %s/config.json gives "
+                               "%lld layers",
+                               o->base, tb->name, (long long)l, o->base, (long long)cb.n_layers);
+                goto done;
+            }
+            /* the buffers are sized from config.json: a module only at the shape it gives
+             * (the fine-tune's tensor has the base's shape, checked above) */
+            int64_t out, in;
+            eco_lora_module_dims(&cb, (eco_lora_target)t, &out, &in);
+            if (tb->ndim != 2 || tb->shape[0] != out || tb->shape[1] != in) {
+                char shape[96];
+                int n = snprintf(shape, sizeof shape, "[");
+                for (int d = 0; d < tb->ndim && n > 0 && (size_t)n < sizeof shape; d++)
+                    n += snprintf(shape + n, sizeof shape - (size_t)n, "%s%lld", d ? ", " : "",
+                                  (long long)tb->shape[d]);
+                if (n > 0 && (size_t)n < sizeof shape)
+                    snprintf(shape + n, sizeof shape - (size_t)n, "]");
+                rc = eco_error(ECO_STATUS_EFORMAT,
+                               "extract: %s: tensor '%s' has shape %s but %s/config.json gives "
+                               "[%lld, %lld]",
+                               o->base, tb->name, shape, o->base, (long long)out, (long long)in);
+                goto done;
+            }
             ex[(size_t)l * ECO_LORA__COUNT + (size_t)t].tb = tb;
             ex[(size_t)l * ECO_LORA__COUNT + (size_t)t].tf = tf;
             continue;
@@ -313,6 +338,16 @@ eco_status eco_extract_lora_dir(const eco_extract_options *o, eco_merge_dir_repo
             goto done;
         }
     }
+    for (size_t s = 0; s < n_slots; s++)
+        if (!ex[s].tb) {
+            rc = eco_error(ECO_STATUS_EFORMAT,
+                           "extract: %s: no tensor 'model.layers.%lld.%s.weight', but "
+                           "%s/config.json gives %lld layers",
+                           o->base, (long long)(s / ECO_LORA__COUNT),
+                           eco_lora_target_path((eco_lora_target)(s % ECO_LORA__COUNT)), o->base,
+                           (long long)cb.n_layers);
+            goto done;
+        }
     int failed = 0;
 #pragma omp parallel num_threads(n_threads)
     {
@@ -415,9 +450,7 @@ eco_status eco_extract_lora_dir(const eco_extract_options *o, eco_merge_dir_repo
     pc.r = R;
     pc.lora_alpha = (double)R;
     memcpy(pc.targets, targets, sizeof pc.targets);
-    size_t bl;
-    const char *bn = eco_lora_last_component(o->base, &bl);
-    snprintf(pc.base_model_name_or_path, sizeof pc.base_model_name_or_path, "%.*s", (int)bl, bn);
+    eco_peft_base_name(o->base, pc.base_model_name_or_path, sizeof pc.base_model_name_or_path);
     if ((rc = eco_lora_adapter_save(od.tmp, &pc, mods, cb.n_layers)) ||
         (rc = write_lineage(od.tmp, o, result)))
         goto done;

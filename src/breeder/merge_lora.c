@@ -33,7 +33,8 @@
  * synthesised for the loader; so `merge` works on bare adapter folders, as mergekit does.
  * Parents adapting different bases are refused (EINCOMPAT, naming both): different layer
  * counts or module shapes, or base_model_name_or_path values whose last path component
- * differs (the trainer writes the base folder's name; hub ids keep theirs).
+ * differs (trainer, extract and merge name a base folder with eco_peft_base_name: its
+ * registry id or folder name; hub ids keep theirs).
  *
  * The output folder holds adapter_config.json, adapter_model.safetensors (F32, PEFT's
  * names) and lineage.json, written into a temporary sibling and put in place at once
@@ -659,11 +660,8 @@ eco_status eco_merge_adapters_dir(const eco_merge_dir_options *o, eco_merge_dir_
     for (int i = 0; i < n && !oc.base_model_name_or_path[0]; i++)
         snprintf(oc.base_model_name_or_path, sizeof oc.base_model_name_or_path, "%s",
                  ps[i].pc.base_model_name_or_path);
-    if (!oc.base_model_name_or_path[0] && o->base) {
-        size_t bl;
-        const char *b = eco_lora_last_component(o->base, &bl);
-        snprintf(oc.base_model_name_or_path, sizeof oc.base_model_name_or_path, "%.*s", (int)bl, b);
-    }
+    if (!oc.base_model_name_or_path[0] && o->base)
+        eco_peft_base_name(o->base, oc.base_model_name_or_path, sizeof oc.base_model_name_or_path);
     const double rel_error = norm2 > 0 ? sqrt(err2 / norm2) : 0.0;
     if (json_object_set_new(result, "factorization",
                             json_string(every_concat ? "concatenation" : "svd")) ||

@@ -5,36 +5,9 @@
  */
 #include "train/train_internal.h"
 
-#include <jansson.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-/* What adapter_config.json's base_model_name_or_path says when the base is a folder: the
- * base's registry id when the folder says it (a genome.json, as `ecology export` writes,
- * with a string "id"), else the folder's last component, as the recipes write. A name that
- * is not a folder is kept as it is (the caller gave an id or a hub name). out_size bytes. */
-static void base_name(const char *given, char *out, size_t out_size) {
-    struct stat sb;
-    if (stat(given, &sb) != 0 || !S_ISDIR(sb.st_mode)) return; /* not a folder: keep it */
-    char *gpath = eco_path_join(given, "genome.json");
-    json_t *g = gpath ? json_load_file(gpath, JSON_REJECT_DUPLICATES, NULL) : NULL;
-    free(gpath);
-    const char *id = json_string_value(json_object_get(g, "id"));
-    if (id && id[0] && strlen(id) < out_size && !strchr(id, '/')) {
-        snprintf(out, out_size, "%s", id);
-        json_decref(g);
-        return;
-    }
-    json_decref(g);
-    char *real =
-        realpath(given, NULL); /* "data/models/eco-tiny/", "." and ".." name a folder too */
-    const char *slash = real ? strrchr(real, '/') : NULL;
-    if (slash && slash[1] && strlen(slash + 1) < out_size) snprintf(out, out_size, "%s", slash + 1);
-    free(real);
-}
 
 eco_status eco_train_save_lora(eco_train_model *m, const char *dir) {
     if (!m || !dir) return eco_error(ECO_STATUS_EINVAL, "train save: NULL argument");
@@ -69,8 +42,9 @@ eco_status eco_train_save_lora(eco_train_model *m, const char *dir) {
         mods[i].scale = lo->scale;
     }
     eco_peft_config pc = m->opt.lora;
-    base_name(m->opt.lora.base_model_name_or_path, pc.base_model_name_or_path,
-              sizeof pc.base_model_name_or_path);
+    /* the base's registry id or folder name (peft.h), as extract and merge write it */
+    eco_peft_base_name(m->opt.lora.base_model_name_or_path, pc.base_model_name_or_path,
+                       sizeof pc.base_model_name_or_path);
     eco_status st = eco_lora_adapter_save(dir, &pc, mods, m->cfg.n_layers);
     free(mods);
     free(ts);

@@ -195,5 +195,10 @@ row 1 "$T/none.gguf: open"                          -- logits --model "$T/none.g
 row 0 "ecology model export --format gguf"          -- model export --help
 row 1 "$M: expected a .gguf file"                   -- model import --model "$M" --out "$T/imp"
 row 2 "model import: --out DIR is required"         -- model import --model "$T/x.gguf"
+# extract: config.json's sizes that the tensors do not have (both models' configs say an
+# intermediate size of 86, the tensors hold 172): refused naming the tensor, no overflow
+cp -r "$M" "$T/xbase" && "$BIN" model create --preset tiny --seed 5 --out "$T/xft" >/dev/null || { echo "setup: extract models failed"; exit 1; }
+sed -i 's/"intermediate_size": 172/"intermediate_size": 86/' "$T/xbase/config.json" "$T/xft/config.json"
+row 1 "_proj.weight' has shape ["                      -- extract --model "$T/xft" --base "$T/xbase" --rank 4 --out "$T/xout"
 
 finish "bad_inputs"

@@ -40,4 +40,13 @@ expect 1 "extract an adapter folder" -- "$BIN" extract --model "$tmp/ad" --base 
 expect 2 "extract without a rank" -- "$BIN" extract --model "$tmp/ft" --base "$tmp/tiny" --out "$tmp/ex3"
 contains "$tmp/err" "--rank" "missing rank named"
 
+# a base exported from the registry (genome.json's "id"): the extracted adapter names the
+# base as the trainer does, so it merges with an adapter trained on eco-tiny
+SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
+cp -r "$SRC/data/models/eco-tiny" "$tmp/exp" && echo '{"id":"eco-tiny"}' >"$tmp/exp/genome.json"
+"$BIN" model merge --model "$SRC/data/models/eco-tiny" --adapter "$SRC/data/adapters/text.sort@1" --out "$tmp/ft_tiny" >/dev/null || { echo "FAIL: merge"; exit 1; }
+expect 0 "extract over an exported base" -- "$BIN" extract --model "$tmp/ft_tiny" --base "$tmp/exp" --rank 8 --out "$tmp/ex_exp"
+contains "$tmp/ex_exp/adapter_config.json" '"base_model_name_or_path": "eco-tiny"' "the base named by its id"
+expect 0 "the extracted adapter merges with one trained on eco-tiny" -- "$BIN" merge --method linear --parents "$tmp/ex_exp,$SRC/data/adapters/text.reverse@1" --weights 1,1 --out "$tmp/ex_exp_merged"
+
 finish "extract_cli"

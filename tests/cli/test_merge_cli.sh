@@ -23,8 +23,9 @@ expect 0 "the child generates" -- "$BIN" generate --model "$tmp/lin" --prompt "a
 # the same merge again: same bytes; an existing output needs --force
 expect 1 "existing output refused" -- "$BIN" merge --method linear --parents "$tmp/m1,$tmp/m2" --weights 0.5,0.5 --out "$tmp/lin"
 contains "$tmp/err" "--force" "the refusal names --force"
-expect 0 "again with --force" -- "$BIN" merge --method linear --parents "$tmp/m1,$tmp/m2" --weights 0.5,0.5 --out "$tmp/lin2"
-cmp -s "$tmp/lin/model.safetensors" "$tmp/lin2/model.safetensors"; check $? "same merge, same bytes"
+cp "$tmp/lin/model.safetensors" "$tmp/lin.first.safetensors"
+expect 0 "again with --force" -- "$BIN" merge --method linear --parents "$tmp/m1,$tmp/m2" --weights 0.5,0.5 --out "$tmp/lin" --force
+cmp -s "$tmp/lin.first.safetensors" "$tmp/lin/model.safetensors"; check $? "same merge, same bytes"
 
 # ties over a base, sharded
 expect 0 "ties sharded" -- "$BIN" merge --method dare_ties --base "$tmp/m3" --parents "$tmp/m1,$tmp/m2" --weights 1,1 --density 0.5 --seed 5 --shard-bytes 100000 --out "$tmp/ties"
