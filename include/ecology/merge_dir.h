@@ -32,26 +32,26 @@ extern "C" {
 #endif
 
 typedef struct eco_merge_dir_options {
-    const char *base;             /* θ₀: a model folder, or NULL */
-    const char *const *parents;   /* [n_parents] folders: all models or all adapters */
+    const char *base;           /* θ₀: a model folder, or NULL */
+    const char *const *parents; /* [n_parents] folders: all models or all adapters */
     size_t n_parents;
-    eco_merge_params params;      /* params.n_parents == n_parents */
-    int64_t rank;                 /* adapters: target rank (0: the largest parent rank) */
-    const char *out;              /* the child's folder (eco_output_*: atomic) */
-    bool force;                   /* replace a non-empty out */
-    bool progress;                /* a progress line on stderr */
+    eco_merge_params params; /* params.n_parents == n_parents */
+    int64_t rank;            /* adapters: target rank (0: the largest parent rank) */
+    const char *out;         /* the child's folder (eco_output_*: atomic) */
+    bool force;              /* replace a non-empty out */
+    bool progress;           /* a progress line on stderr */
 } eco_merge_dir_options;
 
 typedef struct eco_merge_dir_report {
-    bool adapters;            /* the parents were adapters */
-    int64_t n_tensors;        /* tensors (or adapter modules) written */
-    uint64_t bytes_read;      /* parent (and base) tensor bytes read */
-    uint64_t bytes_written;   /* output tensor bytes */
+    bool adapters;          /* the parents were adapters */
+    int64_t n_tensors;      /* tensors (or adapter modules) written */
+    uint64_t bytes_read;    /* parent (and base) tensor bytes read */
+    uint64_t bytes_written; /* output tensor bytes */
     double seconds;
-    bool concatenated;        /* adapters: exact concatenation, no SVD */
-    int64_t rank;             /* adapters: rank written */
-    double rel_error;         /* adapters: overall relative Frobenius error of the truncation */
-    struct json_t *result;    /* lineage's operation.result (owned; eco_merge_dir_report_free) */
+    bool concatenated;     /* adapters: exact concatenation, no SVD */
+    int64_t rank;          /* adapters: rank written */
+    double rel_error;      /* adapters: overall relative Frobenius error of the truncation */
+    struct json_t *result; /* lineage's operation.result (owned; eco_merge_dir_report_free) */
 } eco_merge_dir_report;
 
 void eco_merge_dir_report_free(eco_merge_dir_report *rep);

@@ -1,0 +1,105 @@
+/*
+ * breeder: breeding operators over registered models (contracts.h's eco_breeder_op) and the
+ * registry-level run that turns registered parents into a registered, signed child.
+ *
+ * eco_breed: parents named by id or alias are resolved and checked out (verified), the
+ * operator's supports() decides whether it can breed them (parameter operators only for
+ * parents whose compatibility identity is identical, eco_compat_equal: the refusal names
+ * the first field that differs and suggests distill), the operator writes the child into a
+ * working folder under the data folder (<data>/work/breed.<pid>.<n>/), add
+ * (eco_registry_add_dir) registers it with its lineage (operation, every parameter, seed,
+ * result, parents by file digest, corpus hashes) and the working folder is removed.
+ *
+ * The operators are thin adapters over folder-level functions (merge_dir.h for the merge
+ * methods, mutate, crossover and prune; quantize; extract; finetune; distill): an operator
+ * whose folder function this build lacks answers EUNSUPPORTED saying so.
+ *
+ * Re-running a recorded operation (eco_breed_rerun) breeds again from the registered
+ * parents with the recorded parameters and seed and compares the bytes with the registered
+ * child's files.
+ */
+#ifndef ECOLOGY_BREEDER_H
+#define ECOLOGY_BREEDER_H
+
+#include "ecology/contracts.h"
+#include "ecology/registry.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the operator table -------------------------------------------------------------- */
+
+size_t eco_breeder_op_count(void);
+/* The i-th operator (i < eco_breeder_op_count()), static. */
+const eco_breeder_op *eco_breeder_op_get(size_t i);
+/* The operator named name; EINVAL naming it and listing the operators otherwise. */
+eco_status eco_breeder_op_find(const char *name, const eco_breeder_op **out);
+/* Whether op is a parameter operator (only for parents of identical compatibility). */
+bool eco_breeder_op_is_parametric(const eco_breeder_op *op);
+
+/* The compatibility check every parameter operator's supports() makes: true when all n
+ * genomes' identities are equal; else false with "parents 'A' and 'B' differ in FIELD
+ * (...): parameter operators need identical compatibility; use distill" in reason. */
+bool eco_breed_compatible(const eco_genome *const *genomes, size_t n, char *reason,
+                          size_t reason_len);
+
+/* The recorded operation → the operator that re-runs it: "merge" with params.method M →
+ * M; "merge" with params.lora → "fold"; any other name → itself. EINVAL when none. */
+eco_status eco_breeder_op_for_record(const char *op_name, const struct json_t *op_params,
+                                     const eco_breeder_op **out);
+
+/* ---- breeding over the registry ------------------------------------------------------ */
+
+typedef struct eco_breed_options {
+    const char *op;             /* operator name (eco_breeder_op_find) */
+    const char *const *parents; /* [n_parents] ids or aliases, in order */
+    size_t n_parents;
+    const char *base;            /* θ₀ (id or alias) for the methods that use one, or NULL */
+    const struct json_t *params; /* the operator's parameters (object; NULL: {}) */
+    const char *corpus;          /* a corpus file (finetune, distill), or NULL */
+    const char *id;              /* the child's id; NULL: "<op>-<12 hex of its manifest root>" */
+    const char *sign_key;        /* private key, or NULL (unsigned) */
+    const char *created_at;      /* NULL: now (tests pass a fixed time) */
+    bool progress;               /* progress lines on stderr */
+} eco_breed_options;
+
+typedef struct eco_breed_result {
+    char *id;           /* the child's id (malloc'd) */
+    eco_genome genome;  /* the child's genome (eco_breed_result_free) */
+    bool refused;       /* supports() refused the parents (the status is EINVAL) */
+    char reason[512];   /* why, when refused */
+} eco_breed_result;
+
+void eco_breed_result_free(eco_breed_result *res);
+
+/* Breeds o->op over the registered parents and registers the child (see the top of this
+ * file). res (may be NULL) receives the child's id and genome, or refused + reason. On any
+ * failure the working folder is removed and nothing is registered. */
+eco_status eco_breed(eco_registry *r, const eco_breed_options *o, eco_breed_result *res);
+
+/* Breeds into a working folder and returns it instead of registering: *dir (malloc'd) is
+ * the child's folder under <data>/work/; the caller removes *work (malloc'd, the folder
+ * holding it) with eco_remove_tree. Used by eco_breed, the re-run and recipes. */
+eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_breed_result *res,
+                            char **work, char **dir);
+
+typedef struct eco_breed_rerun_report {
+    bool same;          /* every file of the registered child has the same bytes */
+    char first_diff[256]; /* the first file that differs or is missing/extra, when !same */
+    size_t n_files;     /* files compared */
+} eco_breed_rerun_report;
+
+/* Re-runs the operation recorded in the lineage of the registered model ref (its operator,
+ * parameters, seed and parents; corpus, when the operator reads one, must hash to a recorded
+ * corpus) and compares the child's files with the registered ones. out (may be NULL) keeps
+ * the re-bred folder there (eco_output_*: refused when it exists, unless force); else it
+ * goes to a working folder that is removed. OK with rep->same telling; EINVAL when the model
+ * was not made by a breeding operator. */
+eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *corpus, const char *out,
+                           bool force, eco_breed_rerun_report *rep);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
