@@ -61,6 +61,7 @@ HEADERS = {
     "ecology/registry.h": "registry",
     "ecology/merge.h": "breeder",
     "ecology/merge_dir.h": "breeder",
+    "ecology/breeder.h": "breeder",
 }
 
 # Sources the build generates (not under src/) -> module.

@@ -30,6 +30,9 @@ extern "C" {
 
 /* ---- the operator table -------------------------------------------------------------- */
 
+/* Parents of one run, the base included (a merge's 32 and its base). */
+#define ECO_BREED_MAX_INPUTS 33
+
 size_t eco_breeder_op_count(void);
 /* The i-th operator (i < eco_breeder_op_count()), static. */
 const eco_breeder_op *eco_breeder_op_get(size_t i);
@@ -65,10 +68,10 @@ typedef struct eco_breed_options {
 } eco_breed_options;
 
 typedef struct eco_breed_result {
-    char *id;           /* the child's id (malloc'd) */
-    eco_genome genome;  /* the child's genome (eco_breed_result_free) */
-    bool refused;       /* supports() refused the parents (the status is EINVAL) */
-    char reason[512];   /* why, when refused */
+    char *id;          /* the child's id (malloc'd) */
+    eco_genome genome; /* the child's genome (eco_breed_result_free) */
+    bool refused;      /* supports() refused the parents (the status is EINVAL) */
+    char reason[512];  /* why, when refused */
 } eco_breed_result;
 
 void eco_breed_result_free(eco_breed_result *res);
@@ -85,9 +88,9 @@ eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_bre
                             char **work, char **dir);
 
 typedef struct eco_breed_rerun_report {
-    bool same;          /* every file of the registered child has the same bytes */
+    bool same;            /* every file of the registered child has the same bytes */
     char first_diff[256]; /* the first file that differs or is missing/extra, when !same */
-    size_t n_files;     /* files compared */
+    size_t n_files;       /* files compared */
 } eco_breed_rerun_report;
 
 /* Re-runs the operation recorded in the lineage of the registered model ref (its operator,

@@ -15,6 +15,7 @@ enum {
     CLI_OK = 0,
     CLI_FAIL = 1,
     CLI_USAGE = 2,
+    CLI_REFUSED = 3,  /* a gate's rejection: breed's incompatible parents */
     CLI_UNTRUSTED = 4 /* verify: intact, not trusted-signed */
 };
 
@@ -80,6 +81,7 @@ int cmd_export(int argc, char **argv);
 int cmd_lineage(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_breed(int argc, char **argv);
 
 /* cmd_registry.c: opens the registry of --data-dir (NULL: $ECOLOGY_DATA, ./ecology-data);
  * prints the failure and returns CLI_FAIL when it cannot. */

@@ -1,0 +1,262 @@
+/*
+ * eco_breed: an operator over registered parents → a registered, signed child (breeder.h).
+ *
+ *   parents (ids or aliases) → resolved, checked out (every object verified)
+ *   supports()               → refused with the reason, or
+ *   breed() into <data>/work/breed.<pid>.<n>/child/   (lineage.json written by the operator;
+ *                                                     the corpus hash added to it here)
+ *   add (eco_registry_add_dir): genome from the folder and its lineage.json, signed
+ *   the working folder removed
+ */
+#include "ecology/breeder.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void eco_breed_result_free(eco_breed_result *res) {
+    if (!res) return;
+    free(res->id);
+    eco_genome_free(&res->genome);
+    memset(res, 0, sizeof *res);
+}
+
+/* The checked-out parents of a run (base first when there is one). */
+typedef struct breed_inputs {
+    size_t n;
+    char *ids[ECO_BREED_MAX_INPUTS];
+    char *dirs[ECO_BREED_MAX_INPUTS];
+    eco_genome genomes[ECO_BREED_MAX_INPUTS];
+} breed_inputs;
+
+static void inputs_free(breed_inputs *in) {
+    for (size_t i = 0; i < in->n; i++) {
+        free(in->ids[i]);
+        free(in->dirs[i]);
+        eco_genome_free(&in->genomes[i]);
+    }
+    in->n = 0;
+}
+
+/* Resolves and checks out ref as input in->n. */
+static eco_status add_input(eco_registry *r, const char *ref, breed_inputs *in) {
+    if (in->n >= ECO_BREED_MAX_INPUTS)
+        return eco_error(ECO_STATUS_EINVAL, "breed: more than %d parents",
+                         ECO_BREED_MAX_INPUTS - 1);
+    char *id = NULL;
+    eco_status st = eco_registry_resolve(r, ref, &id);
+    if (st) return eco_error_wrap(st, "breed: parent '%s'", ref);
+    for (size_t i = 0; i < in->n; i++)
+        if (strcmp(in->ids[i], id) == 0) {
+            st = eco_error(ECO_STATUS_EINVAL, "breed: '%s' is named twice (as '%s')", id, ref);
+            free(id);
+            return st;
+        }
+    const size_t k = in->n;
+    in->ids[k] = id;
+    in->dirs[k] = NULL;
+    memset(&in->genomes[k], 0, sizeof in->genomes[k]);
+    in->n++;
+    st = eco_registry_checkout(r, id, &in->dirs[k], &in->genomes[k]);
+    if (st) return eco_error_wrap(st, "breed: parent '%s'", ref);
+    return ECO_STATUS_OK;
+}
+
+/* A fresh working folder under <data>/work/ (malloc'd). */
+static eco_status make_work_dir(eco_registry *r, const char *label, char **out) {
+    static unsigned seq;
+    *out = NULL;
+    char *root = eco_path_join(eco_registry_data_dir(r), "work");
+    if (!root) return eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+    eco_status st = eco_mkdir_p(root);
+    char name[96];
+    for (int tries = 0; !st && tries < 1000 && !*out; tries++) {
+        snprintf(name, sizeof name, "%s.%ld.%u", label, (long)getpid(), seq++);
+        char *p = eco_path_join(root, name);
+        if (!p) {
+            st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+            break;
+        }
+        if (!eco_path_is_dir(p) && eco_mkdir_p(p) == ECO_STATUS_OK)
+            *out = p;
+        else
+            free(p);
+    }
+    free(root);
+    if (!st && !*out)
+        st = eco_error(ECO_STATUS_EIO, "breed: cannot make a working folder under %s/work",
+                       eco_registry_data_dir(r));
+    return st;
+}
+
+/* Adds the corpus hash to the child's lineage.json ("corpora", sorted, unique). */
+static eco_status record_corpus(const char *child, const char *corpus) {
+    char hex[ECO_SHA256_HEX_LEN + 1];
+    eco_status st = eco_sha256_file_hex(corpus, hex);
+    if (st) return eco_error_wrap(st, "breed: corpus %s", corpus);
+    char *path = eco_path_join(child, ECO_LINEAGE_FILE);
+    if (!path) return eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+    json_error_t err;
+    json_t *rec = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!json_is_object(rec)) {
+        st = eco_error(ECO_STATUS_EINTERNAL, "breed: %s: the operator's record: %s", path,
+                       rec ? "not an object" : err.text);
+        goto out;
+    }
+    json_t *c = json_object_get(rec, "corpora");
+    if (!c) {
+        c = json_array();
+        if (!c || json_object_set_new(rec, "corpora", c)) {
+            st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+            goto out;
+        }
+    }
+    bool have = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(c, i, v) have = have || strcmp(json_string_value(v) ? json_string_value(v) : "", hex) == 0;
+    if (!have) {
+        size_t at = 0;
+        while (at < json_array_size(c) && json_string_value(json_array_get(c, at)) &&
+               strcmp(json_string_value(json_array_get(c, at)), hex) < 0)
+            at++;
+        if (json_array_insert_new(c, at, json_string(hex))) {
+            st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+            goto out;
+        }
+    }
+    st = eco_json_write_canonical_file(path, rec);
+out:
+    json_decref(rec);
+    free(path);
+    return st;
+}
+
+eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_breed_result *res,
+                            char **work, char **dir) {
+    *work = *dir = NULL;
+    if (res) memset(res, 0, sizeof *res);
+    if (!r || !o || !o->op || (o->n_parents && !o->parents))
+        return eco_error(ECO_STATUS_EINVAL, "breed: NULL argument");
+    const eco_breeder_op *op = NULL;
+    eco_status st = eco_breeder_op_find(o->op, &op);
+    if (st) return st;
+    if (o->n_parents == 0) return eco_error(ECO_STATUS_EINVAL, "breed %s: no parents", o->op);
+    if (o->params && !json_is_object(o->params))
+        return eco_error(ECO_STATUS_EINVAL, "breed %s: params: not a JSON object", o->op);
+    breed_inputs in = {0};
+    json_t *empty = NULL;
+    if (o->base && (st = add_input(r, o->base, &in))) goto out;
+    for (size_t i = 0; i < o->n_parents && !st; i++) st = add_input(r, o->parents[i], &in);
+    if (st) goto out;
+    const eco_genome *gs[ECO_BREED_MAX_INPUTS];
+    for (size_t i = 0; i < in.n; i++) gs[i] = &in.genomes[i];
+    char reason[512] = "";
+    if (!op->supports(op, gs, in.n, o->base != NULL, reason, sizeof reason)) {
+        if (res) {
+            res->refused = true;
+            snprintf(res->reason, sizeof res->reason, "%s", reason);
+        }
+        st = eco_error(ECO_STATUS_EINVAL, "breed %s: refused: %s", op->name, reason);
+        goto out;
+    }
+    eco_breed_parent bp[ECO_BREED_MAX_INPUTS];
+    for (size_t i = 0; i < in.n; i++)
+        bp[i] = (eco_breed_parent){.id = in.ids[i],
+                                   .dir = in.dirs[i],
+                                   .genome = &in.genomes[i],
+                                   .role = o->base && i == 0 ? "base" : "parent"};
+    if ((st = make_work_dir(r, "breed", work))) goto out;
+    if (!(*dir = eco_path_join(*work, "child"))) {
+        st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+        goto out;
+    }
+    const json_t *params = o->params;
+    if (!params && !(params = empty = json_object())) {
+        st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+        goto out;
+    }
+    if ((st = op->breed(op, bp, in.n, o->corpus, params, *dir))) goto out;
+    if (!eco_path_has_file(*dir, ECO_LINEAGE_FILE)) {
+        st = eco_error(ECO_STATUS_EINTERNAL, "breed %s: the operator wrote no %s", op->name,
+                       ECO_LINEAGE_FILE);
+        goto out;
+    }
+    if (o->corpus && (st = record_corpus(*dir, o->corpus))) goto out;
+out:
+    json_decref(empty);
+    inputs_free(&in);
+    if (st) {
+        if (*work) (void)eco_remove_tree(*work);
+        free(*work);
+        free(*dir);
+        *work = *dir = NULL;
+    }
+    return st;
+}
+
+/* "<op>-<12 hex of the folder's manifest root>" (malloc'd). */
+static eco_status default_id(const char *op, const char *dir, char **id) {
+    static const char *const skip[] = {ECO_GENOME_FILE, ECO_SIGNATURE_FILE, NULL};
+    eco_manifest m = {0};
+    char root[ECO_SHA256_HEX_LEN + 1];
+    eco_status st = eco_manifest_from_dir(dir, skip, &m);
+    if (!st) st = eco_manifest_root(&m, root);
+    eco_manifest_free(&m);
+    if (st) return st;
+    size_t len = strlen(op) + 14;
+    if (!(*id = malloc(len))) return eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+    snprintf(*id, len, "%s-%.12s", op, root);
+    return ECO_STATUS_OK;
+}
+
+eco_status eco_breed(eco_registry *r, const eco_breed_options *o, eco_breed_result *res) {
+    eco_breed_result local;
+    if (!res) res = &local;
+    char *work = NULL, *dir = NULL, *id = NULL;
+    eco_status st = eco_breed_to_dir(r, o, res, &work, &dir);
+    if (st) {
+        if (res == &local) eco_breed_result_free(res);
+        return st;
+    }
+    /* an adapter child keeps its parents' base model (the first parent's) */
+    char *adapter_base = NULL;
+    if (eco_path_has_file(dir, "adapter_config.json")) {
+        eco_genome pg = {0};
+        char *pid = NULL;
+        if ((st = eco_registry_resolve(r, o->parents[0], &pid)) == ECO_STATUS_OK &&
+            (st = eco_registry_get(r, pid, &pg, NULL)) == ECO_STATUS_OK && pg.base &&
+            !(adapter_base = eco_strdup(pg.base)))
+            st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+        free(pid);
+        eco_genome_free(&pg);
+        if (st) goto out;
+    }
+    if (o->id) {
+        if (!(id = eco_strdup(o->id))) st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+    } else {
+        st = default_id(o->op, dir, &id);
+    }
+    if (st) goto out;
+    eco_add_options ao = {.id = id,
+                          .base = adapter_base,
+                          .sign_key = o->sign_key,
+                          .created_at = o->created_at,
+                          .progress = o->progress};
+    if ((st = eco_registry_add_dir(r, dir, &ao, &res->genome))) {
+        st = eco_error_wrap(st, "breed %s: registering the child '%s'", o->op, id);
+        goto out;
+    }
+    res->id = id;
+    id = NULL;
+out:
+    free(adapter_base);
+    free(id);
+    (void)eco_remove_tree(work);
+    free(work);
+    free(dir);
+    if (res == &local) eco_breed_result_free(res);
+    return st;
+}

@@ -1,0 +1,158 @@
+/*
+ * eco_breed_rerun: the recorded operation of a registered child bred again, its bytes
+ * compared with the registered ones (breeder.h).
+ *
+ * What is re-run comes from the registry: the child's verified checkout holds the
+ * lineage.json its operator wrote (operation name, parameters, seed, parents with their
+ * roles, corpus hashes), and its genome names the parents' ids in the record's order.
+ */
+#include "ecology/breeder.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Copies the regular files at the top of src into dst (flat model folders). */
+static eco_status copy_flat(const char *src, const eco_manifest *m, const char *dst) {
+    eco_status st = ECO_STATUS_OK;
+    for (size_t i = 0; i < m->n && !st; i++) {
+        char *from = eco_path_join(src, m->files[i].name), *to = eco_path_join(dst, m->files[i].name);
+        char *data = NULL;
+        size_t len = 0;
+        if (!from || !to)
+            st = eco_error(ECO_STATUS_ENOMEM, "rerun: out of memory");
+        else if (strchr(m->files[i].name, '/'))
+            st = eco_error(ECO_STATUS_EUNSUPPORTED, "rerun: %s: sub-folders are not copied",
+                           m->files[i].name);
+        else if (!(st = eco_read_file(from, SIZE_MAX, &data, &len)))
+            st = eco_write_file_atomic(to, data, len);
+        free(data);
+        free(from);
+        free(to);
+    }
+    return st;
+}
+
+/* The first difference between the re-bred folder's manifest and the registered one. */
+static bool same_files(const eco_manifest *got, const eco_manifest *want, char *diff,
+                       size_t diff_len) {
+    for (size_t i = 0; i < want->n; i++) {
+        const eco_file_entry *g = eco_manifest_find(got, want->files[i].name);
+        if (!g) {
+            snprintf(diff, diff_len, "%s: not written by the re-run", want->files[i].name);
+            return false;
+        }
+        if (strcmp(g->sha256, want->files[i].sha256) != 0 || g->size != want->files[i].size) {
+            snprintf(diff, diff_len, "%s: different bytes (sha256 %.12s... vs %.12s...)",
+                     want->files[i].name, g->sha256, want->files[i].sha256);
+            return false;
+        }
+    }
+    for (size_t i = 0; i < got->n; i++)
+        if (!eco_manifest_find(want, got->files[i].name)) {
+            snprintf(diff, diff_len, "%s: written by the re-run, not registered",
+                     got->files[i].name);
+            return false;
+        }
+    return true;
+}
+
+eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *corpus, const char *out,
+                           bool force, eco_breed_rerun_report *rep) {
+    if (!r || !ref || !rep) return eco_error(ECO_STATUS_EINVAL, "rerun: NULL argument");
+    memset(rep, 0, sizeof *rep);
+    char *dir = NULL, *work = NULL, *child = NULL, *rec_path = NULL;
+    eco_genome g = {0};
+    json_t *rec = NULL;
+    eco_manifest got = {0};
+    eco_breed_result res = {0};
+    eco_status st = eco_registry_checkout(r, ref, &dir, &g);
+    if (st) return st;
+    if (out && (st = eco_output_check(out, (const char *const *)&dir, 1, NULL,
+                                      force ? ECO_OUTPUT_FORCE : 0)))
+        goto out;
+    if (!(rec_path = eco_path_join(dir, ECO_LINEAGE_FILE))) {
+        st = eco_error(ECO_STATUS_ENOMEM, "rerun: out of memory");
+        goto out;
+    }
+    if (!eco_path_has_file(dir, ECO_LINEAGE_FILE)) {
+        st = eco_error(ECO_STATUS_EINVAL,
+                       "rerun: '%s' was not made by a breeding operator (its lineage: '%s', no %s)",
+                       g.id, g.op_name, ECO_LINEAGE_FILE);
+        goto out;
+    }
+    json_error_t err;
+    rec = json_load_file(rec_path, JSON_REJECT_DUPLICATES, &err);
+    json_t *op_rec = json_object_get(rec, "operation");
+    json_t *params = json_object_get(op_rec, "params");
+    json_t *prec = json_object_get(rec, "parents");
+    const char *op_name = json_string_value(json_object_get(op_rec, "name"));
+    if (!json_is_object(params) || !json_is_array(prec) || !op_name) {
+        st = eco_error(ECO_STATUS_EFORMAT, "rerun: %s of '%s': not a lineage record", ECO_LINEAGE_FILE,
+                       g.id);
+        goto out;
+    }
+    const eco_breeder_op *op = NULL;
+    if ((st = eco_breeder_op_for_record(op_name, params, &op))) goto out;
+    if (json_array_size(prec) != g.n_parents) {
+        st = eco_error(ECO_STATUS_EINTEGRITY, "rerun: '%s': %zu parents recorded, %zu in its genome",
+                       g.id, json_array_size(prec), g.n_parents);
+        goto out;
+    }
+    /* the recorded base (θ₀), first; fold's base is its first parent */
+    const char *role0 = json_string_value(json_object_get(json_array_get(prec, 0), "role"));
+    const bool has_base = role0 && strcmp(role0, "base") == 0 && strcmp(op->name, "fold") != 0;
+    const json_t *rec_corpora = json_object_get(rec, "corpora");
+    if (!corpus && json_array_size(rec_corpora) > 0) {
+        st = eco_error(ECO_STATUS_EINVAL,
+                       "rerun: '%s' was bred on a corpus (sha256 %.12s...): give that file", g.id,
+                       json_string_value(json_array_get(rec_corpora, 0)));
+        goto out;
+    }
+    if (corpus && g.n_corpora) {
+        char hex[ECO_SHA256_HEX_LEN + 1];
+        if ((st = eco_sha256_file_hex(corpus, hex))) goto out;
+        bool known = false;
+        for (size_t i = 0; i < g.n_corpora; i++) known = known || strcmp(g.corpora[i], hex) == 0;
+        if (!known) {
+            st = eco_error(ECO_STATUS_EINVAL,
+                           "rerun: corpus %s (sha256 %.12s...) is not one '%s' was bred on", corpus,
+                           hex, g.id);
+            goto out;
+        }
+    }
+    eco_breed_options bo = {.op = op->name,
+                            .parents = (const char *const *)g.parents + (has_base ? 1 : 0),
+                            .n_parents = g.n_parents - (has_base ? 1 : 0),
+                            .base = has_base ? g.parents[0] : NULL,
+                            .params = params,
+                            .corpus = corpus};
+    if ((st = eco_breed_to_dir(r, &bo, &res, &work, &child))) goto out;
+    static const char *const skip[] = {ECO_GENOME_FILE, ECO_SIGNATURE_FILE, NULL};
+    if ((st = eco_manifest_from_dir(child, skip, &got))) goto out;
+    rep->n_files = g.files.n;
+    rep->same = same_files(&got, &g.files, rep->first_diff, sizeof rep->first_diff);
+    if (out) {
+        eco_output_dir od = {0};
+        if ((st = eco_output_begin(&od, out, (const char *const *)&dir, 1, NULL,
+                                   force ? ECO_OUTPUT_FORCE : 0)))
+            goto out;
+        if ((st = copy_flat(child, &got, od.tmp))) {
+            eco_output_abort(&od);
+            goto out;
+        }
+        st = eco_output_commit(&od);
+    }
+out:
+    eco_breed_result_free(&res);
+    eco_manifest_free(&got);
+    if (work) (void)eco_remove_tree(work);
+    free(work);
+    free(child);
+    json_decref(rec);
+    free(rec_path);
+    free(dir);
+    eco_genome_free(&g);
+    return st;
+}
