@@ -116,7 +116,8 @@ static eco_status record_corpus(const char *child, const char *corpus) {
     bool have = false;
     size_t i;
     json_t *v;
-    json_array_foreach(c, i, v) have = have || strcmp(json_string_value(v) ? json_string_value(v) : "", hex) == 0;
+    json_array_foreach(c, i, v) have =
+        have || strcmp(json_string_value(v) ? json_string_value(v) : "", hex) == 0;
     if (!have) {
         size_t at = 0;
         while (at < json_array_size(c) && json_string_value(json_array_get(c, at)) &&

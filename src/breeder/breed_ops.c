@@ -20,17 +20,17 @@
 #include <string.h>
 
 typedef enum parents_kind {
-    KIND_SAME,     /* all full models or all adapters */
-    KIND_MODELS,   /* full models only */
-    KIND_FOLD,     /* a full model, then an adapter */
+    KIND_SAME,   /* all full models or all adapters */
+    KIND_MODELS, /* full models only */
+    KIND_FOLD,   /* a full model, then an adapter */
 } parents_kind;
 
 typedef struct op_def {
-    eco_breeder_op op;   /* first: the table hands out &def->op */
-    bool parametric;     /* identical compatibility required */
-    size_t min_parents;  /* base not counted */
+    eco_breeder_op op;  /* first: the table hands out &def->op */
+    bool parametric;    /* identical compatibility required */
+    size_t min_parents; /* base not counted */
     size_t max_parents;
-    bool takes_base;     /* a θ₀ may be given */
+    bool takes_base; /* a θ₀ may be given */
     parents_kind kinds;
     const char *missing; /* non-NULL: the folder function this build lacks */
 } op_def;
@@ -78,8 +78,8 @@ static bool supports_generic(const eco_breeder_op *op, const eco_genome *const *
         if (d->min_parents == d->max_parents)
             REASON("%s needs exactly %zu parent(s), not %zu", op->name, d->min_parents, np);
         else
-            REASON("%s needs %zu to %zu parents, not %zu", op->name, d->min_parents,
-                   d->max_parents, np);
+            REASON("%s needs %zu to %zu parents, not %zu", op->name, d->min_parents, d->max_parents,
+                   np);
         return false;
     }
     const eco_genome *const *ps = genomes + (has_base ? 1 : 0);
@@ -92,9 +92,15 @@ static bool supports_generic(const eco_breeder_op *op, const eco_genome *const *
         const bool first_ad = ps[0]->kind == ECO_GENOME_KIND_ADAPTER;
         bool ok = true;
         switch (d->kinds) {
-        case KIND_SAME: ok = ad == first_ad; break;
-        case KIND_MODELS: ok = !ad; break;
-        case KIND_FOLD: ok = i == 0 ? !ad : ad; break;
+            case KIND_SAME:
+                ok = ad == first_ad;
+                break;
+            case KIND_MODELS:
+                ok = !ad;
+                break;
+            case KIND_FOLD:
+                ok = i == 0 ? !ad : ad;
+                break;
         }
         if (!ok) {
             const char *what = d->kinds == KIND_SAME     ? "all full models or all adapters"
@@ -114,9 +120,8 @@ static bool supports_generic(const eco_breeder_op *op, const eco_genome *const *
 }
 
 static eco_status unsupported(const eco_breeder_op *op) {
-    return eco_error(ECO_STATUS_EUNSUPPORTED,
-                     "breed: operator '%s' is not in this build yet (%s)", op->name,
-                     def_of(op)->missing ? def_of(op)->missing : "no folder function");
+    return eco_error(ECO_STATUS_EUNSUPPORTED, "breed: operator '%s' is not in this build yet (%s)",
+                     op->name, def_of(op)->missing ? def_of(op)->missing : "no folder function");
 }
 
 /* The merge methods: eco_merge_dir, once merge_dir.c is in this build. */
@@ -147,9 +152,8 @@ static eco_status breed_fold(const eco_breeder_op *op, const eco_breed_parent *p
     return eco_model_merge_adapter(parents[0].dir, parents[1].dir, out);
 }
 
-static eco_status breed_missing(const eco_breeder_op *op, const eco_breed_parent *parents,
-                                size_t n, const char *corpus, const struct json_t *params,
-                                const char *out) {
+static eco_status breed_missing(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
+                                const char *corpus, const struct json_t *params, const char *out) {
     (void)parents;
     (void)n;
     (void)corpus;
@@ -159,21 +163,17 @@ static eco_status breed_missing(const eco_breeder_op *op, const eco_breed_parent
 }
 
 #define MERGE_OP(nm, lo, hi)                                                                       \
-    {.op = {.name = nm, .supports = supports_generic, .breed = breed_merge},                       \
-     .parametric = true,                                                                           \
-     .min_parents = lo,                                                                            \
-     .max_parents = hi,                                                                            \
-     .takes_base = true,                                                                           \
-     .kinds = KIND_SAME,                                                                           \
-     .missing = "the merge methods, merge_dir.h"}
+    {                                                                                              \
+        .op = {.name = nm, .supports = supports_generic, .breed = breed_merge},                    \
+        .parametric = true, .min_parents = lo, .max_parents = hi, .takes_base = true,              \
+        .kinds = KIND_SAME, .missing = "the merge methods, merge_dir.h"                            \
+    }
 #define OTHER_OP(nm, param, lo, hi, base, k, miss)                                                 \
-    {.op = {.name = nm, .supports = supports_generic, .breed = breed_missing},                     \
-     .parametric = param,                                                                          \
-     .min_parents = lo,                                                                            \
-     .max_parents = hi,                                                                            \
-     .takes_base = base,                                                                           \
-     .kinds = k,                                                                                   \
-     .missing = miss}
+    {                                                                                              \
+        .op = {.name = nm, .supports = supports_generic, .breed = breed_missing},                  \
+        .parametric = param, .min_parents = lo, .max_parents = hi, .takes_base = base, .kinds = k, \
+        .missing = miss                                                                            \
+    }
 
 /* clang-format off */
 static const op_def OPS[] = {

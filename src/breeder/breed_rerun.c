@@ -17,7 +17,8 @@
 static eco_status copy_flat(const char *src, const eco_manifest *m, const char *dst) {
     eco_status st = ECO_STATUS_OK;
     for (size_t i = 0; i < m->n && !st; i++) {
-        char *from = eco_path_join(src, m->files[i].name), *to = eco_path_join(dst, m->files[i].name);
+        char *from = eco_path_join(src, m->files[i].name),
+             *to = eco_path_join(dst, m->files[i].name);
         char *data = NULL;
         size_t len = 0;
         if (!from || !to)
@@ -89,15 +90,16 @@ eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *corpus,
     json_t *prec = json_object_get(rec, "parents");
     const char *op_name = json_string_value(json_object_get(op_rec, "name"));
     if (!json_is_object(params) || !json_is_array(prec) || !op_name) {
-        st = eco_error(ECO_STATUS_EFORMAT, "rerun: %s of '%s': not a lineage record", ECO_LINEAGE_FILE,
-                       g.id);
+        st = eco_error(ECO_STATUS_EFORMAT, "rerun: %s of '%s': not a lineage record",
+                       ECO_LINEAGE_FILE, g.id);
         goto out;
     }
     const eco_breeder_op *op = NULL;
     if ((st = eco_breeder_op_for_record(op_name, params, &op))) goto out;
     if (json_array_size(prec) != g.n_parents) {
-        st = eco_error(ECO_STATUS_EINTEGRITY, "rerun: '%s': %zu parents recorded, %zu in its genome",
-                       g.id, json_array_size(prec), g.n_parents);
+        st =
+            eco_error(ECO_STATUS_EINTEGRITY, "rerun: '%s': %zu parents recorded, %zu in its genome",
+                      g.id, json_array_size(prec), g.n_parents);
         goto out;
     }
     /* the recorded base (θ₀), first; fold's base is its first parent */

@@ -31,8 +31,7 @@ static json_t *param_scalar(const char *s, size_t len) {
         if (len > 0 && *end == '\0' && errno == 0) return json_integer((json_int_t)iv);
         errno = 0;
         double dv = strtod(buf, &end);
-        if (len > 0 && *end == '\0' && errno == 0 && dv == dv && dv - dv == 0)
-            return json_real(dv);
+        if (len > 0 && *end == '\0' && errno == 0 && dv == dv && dv - dv == 0) return json_real(dv);
     }
     return json_stringn(s, len);
 }

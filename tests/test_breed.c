@@ -1,0 +1,510 @@
+/*
+ * Breeding over the registry (src/breeder/breed*.c, src/registry/lineage_record.c) on the
+ * shipped eco-tiny model and its adapters, in a temporary data folder:
+ *   - the operator table: lookup by name, unknown names listed, supports() counting parents
+ *     and kinds, the compatibility refusal naming the first field that differs;
+ *   - eco_breed: a signed child registered with its lineage (operation, params, parents),
+ *     verified; a working folder left behind by nobody; an operator not in this build
+ *     refused with EUNSUPPORTED and nothing registered;
+ *   - incompatible parents (a model created with the tiny preset) refused, refused flag set,
+ *     reason naming base_family and suggesting distill;
+ *   - eco_breed_rerun: the same bytes; a child not bred refused;
+ *   - lineage.json's general form accepted (kind, parents found by digest, result kept in
+ *     params, corpora), and a table of malformed records each refused with EFORMAT naming
+ *     the field.
+ */
+#include "test_util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ecology/breeder.h"
+#include "ecology/model.h"
+#include "ecology/registry.h"
+#include "ecology/signing.h"
+
+#define CREATED "2026-11-28T00:00:00Z"
+
+typedef struct fixture {
+    char *tmp, *data, *key, *base_dir, *arith_dir, *sort_dir;
+    char base_sha[ECO_SHA256_HEX_LEN + 1]; /* eco-tiny's model.safetensors */
+    eco_registry *r;
+} fixture;
+
+static void copy_file(const char *from, const char *to) {
+    char *text = NULL;
+    size_t len = 0;
+    ECO_ASSERT_OK(eco_read_file(from, 64u << 20, &text, &len));
+    eco_test_write_file(to, text, len);
+    free(text);
+}
+
+static void add_dir(fixture *f, const char *dir, const char *id) {
+    eco_add_options o = {.id = id, .sign_key = f->key, .created_at = CREATED};
+    ECO_ASSERT_OK(eco_registry_add_dir(f->r, dir, &o, NULL));
+}
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    f->tmp = eco_test_tmpdir();
+    f->data = eco_path_join(f->tmp, "data");
+    f->base_dir = eco_test_source_path("data/models/eco-tiny");
+    f->arith_dir = eco_test_source_path("data/adapters/arith.add@1");
+    f->sort_dir = eco_test_source_path("data/adapters/text.sort@1");
+    ECO_ASSERT_OK(eco_registry_init(f->data));
+    char *keys = eco_path_join(f->data, "keys"), *trusted = eco_path_join(keys, "trusted");
+    ECO_ASSERT_OK(eco_keys_generate(keys, "lab", ECO_KEY_TYPE_ECDSA_P256, NULL));
+    ECO_ASSERT_OK(eco_mkdir_p(trusted));
+    char *pub = eco_path_join(keys, "lab.pub"), *tpub = eco_path_join(trusted, "lab.pub");
+    copy_file(pub, tpub);
+    f->key = eco_path_join(keys, "lab.key");
+    eco_registry_options o = {.data_dir = f->data};
+    ECO_ASSERT_OK(eco_registry_open(&o, &f->r));
+    add_dir(f, f->base_dir, "eco-tiny");
+    add_dir(f, f->arith_dir, "arith");
+    add_dir(f, f->sort_dir, "sort");
+    char *w = eco_path_join(f->base_dir, "model.safetensors");
+    ECO_ASSERT_OK(eco_sha256_file_hex(w, f->base_sha));
+    free(w);
+    free(pub);
+    free(tpub);
+    free(trusted);
+    free(keys);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    eco_registry_close(f->r);
+    eco_test_rmtree(f->tmp);
+    free(f->tmp);
+    free(f->data);
+    free(f->key);
+    free(f->base_dir);
+    free(f->arith_dir);
+    free(f->sort_dir);
+    free(f);
+    return 0;
+}
+
+/* Whether <data>/work holds anything (a run must remove its working folder). */
+static bool work_left(const fixture *f) {
+    char *work = eco_path_join(f->data, "work");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "test -n \"$(ls -A '%s' 2>/dev/null)\"", work);
+    free(work);
+    return system(cmd) == 0;
+}
+
+static void test_op_table(void **state) {
+    (void)state;
+    assert_true(eco_breeder_op_count() >= 16);
+    static const char *const names[] = {"linear", "task_arithmetic", "ties",      "dare_linear",
+                                        "dare_ties", "breadcrumbs",   "della",     "slerp",
+                                        "mutate",    "crossover",     "prune",     "extract",
+                                        "quantize",  "finetune",      "distill",   "fold"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const eco_breeder_op *op = NULL;
+        ECO_ASSERT_OK(eco_breeder_op_find(names[i], &op));
+        assert_string_equal(op->name, names[i]);
+        assert_non_null(op->supports);
+        assert_non_null(op->breed);
+        assert_int_equal(eco_breeder_op_is_parametric(op), strcmp(names[i], "distill") != 0);
+    }
+    const eco_breeder_op *op = NULL;
+    ECO_ASSERT_STATUS(eco_breeder_op_find("blend", &op), ECO_STATUS_EINVAL);
+    assert_null(op);
+    assert_non_null(strstr(eco_last_error(), "'blend'"));
+    assert_non_null(strstr(eco_last_error(), "dare_ties"));
+    /* records map back to their operators */
+    json_t *p = json_pack("{s:s}", "method", "ties");
+    ECO_ASSERT_OK(eco_breeder_op_for_record("merge", p, &op));
+    assert_string_equal(op->name, "ties");
+    json_decref(p);
+    p = json_pack("{s:{}}", "lora");
+    ECO_ASSERT_OK(eco_breeder_op_for_record("merge", p, &op));
+    assert_string_equal(op->name, "fold");
+    ECO_ASSERT_OK(eco_breeder_op_for_record("mutate", p, &op));
+    assert_string_equal(op->name, "mutate");
+    ECO_ASSERT_STATUS(eco_breeder_op_for_record("train", p, &op), ECO_STATUS_EINVAL);
+    json_decref(p);
+}
+
+/* genomes differing in one compatibility field each: the refusal names that field. */
+static void test_compat_reason(void **state) {
+    (void)state;
+    eco_genome a = {0}, b = {0};
+    a.id = "a";
+    b.id = "b";
+    memset(&a.compatibility, 'a', sizeof a.compatibility);
+    a.compatibility.base_family[ECO_SHA256_HEX_LEN] = a.compatibility.architecture_hash[64] = 0;
+    a.compatibility.tokenizer_hash[64] = a.compatibility.tensor_schema_hash[64] = 0;
+    static const char *const fields[] = {"base_family", "architecture_hash", "tokenizer_hash",
+                                         "tensor_schema_hash"};
+    const eco_breeder_op *lin = NULL;
+    ECO_ASSERT_OK(eco_breeder_op_find("linear", &lin));
+    for (int k = 0; k < 4; k++) {
+        b.compatibility = a.compatibility;
+        char *fld[] = {b.compatibility.base_family, b.compatibility.architecture_hash,
+                       b.compatibility.tokenizer_hash, b.compatibility.tensor_schema_hash};
+        fld[k][7] = 'b';
+        /* later fields differing too: the first one is named */
+        for (int j = k + 1; j < 4; j++) fld[j][3] = 'c';
+        const eco_genome *gs[] = {&a, &b};
+        char reason[512];
+        assert_false(eco_breed_compatible(gs, 2, reason, sizeof reason));
+        char want[64];
+        snprintf(want, sizeof want, "differ in %s:", fields[k]);
+        assert_non_null(strstr(reason, want));
+        assert_non_null(strstr(reason, "distill"));
+        assert_false(lin->supports(lin, gs, 2, false, reason, sizeof reason));
+        assert_non_null(strstr(reason, want));
+    }
+    b.compatibility = a.compatibility;
+    const eco_genome *gs[] = {&a, &b};
+    char reason[512];
+    assert_true(eco_breed_compatible(gs, 2, reason, sizeof reason));
+    assert_true(lin->supports(lin, gs, 2, false, reason, sizeof reason));
+    /* counts: slerp exactly two; fold a model then an adapter; no base for mutate */
+    const eco_breeder_op *op = NULL;
+    ECO_ASSERT_OK(eco_breeder_op_find("slerp", &op));
+    assert_false(op->supports(op, gs, 1, false, reason, sizeof reason));
+    assert_non_null(strstr(reason, "exactly 2"));
+    ECO_ASSERT_OK(eco_breeder_op_find("mutate", &op));
+    assert_false(op->supports(op, gs, 2, true, reason, sizeof reason));
+    assert_non_null(strstr(reason, "no base"));
+    ECO_ASSERT_OK(eco_breeder_op_find("fold", &op));
+    b.kind = ECO_GENOME_KIND_ADAPTER;
+    assert_true(op->supports(op, gs, 2, false, reason, sizeof reason));
+    const eco_genome *rev[] = {&b, &a};
+    assert_false(op->supports(op, rev, 2, false, reason, sizeof reason));
+    assert_non_null(strstr(reason, "does not fit"));
+    /* all adapters or all models for a merge */
+    assert_false(lin->supports(lin, gs, 2, false, reason, sizeof reason));
+    assert_non_null(strstr(reason, "all full models or all adapters"));
+}
+
+static void test_breed_fold_registers_signed_child(void **state) {
+    fixture *f = *state;
+    const char *parents[] = {"eco-tiny", "arith"};
+    eco_breed_options o = {.op = "fold",
+                           .parents = parents,
+                           .n_parents = 2,
+                           .id = "child",
+                           .sign_key = f->key,
+                           .created_at = CREATED};
+    eco_breed_result res;
+    ECO_ASSERT_OK(eco_breed(f->r, &o, &res));
+    assert_false(res.refused);
+    assert_string_equal(res.id, "child");
+    assert_int_equal(res.genome.kind, ECO_GENOME_KIND_MERGED);
+    assert_string_equal(res.genome.op_name, "merge");
+    assert_non_null(json_object_get(res.genome.op_params, "lora"));
+    assert_int_equal(res.genome.n_parents, 2);
+    assert_string_equal(res.genome.parents[0], "eco-tiny");
+    assert_string_equal(res.genome.parents[1], "arith");
+    assert_string_equal(res.genome.base, "eco-tiny");
+    assert_non_null(eco_manifest_find(&res.genome.files, ECO_LINEAGE_FILE));
+    eco_breed_result_free(&res);
+    char keyid[ECO_KEYID_HEX_LEN + 1];
+    ECO_ASSERT_OK(eco_registry_verify(f->r, "child", keyid));
+    eco_genome g = {0};
+    ECO_ASSERT_OK(eco_registry_get(f->r, "child", &g, NULL));
+    assert_int_equal(g.kind, ECO_GENOME_KIND_MERGED);
+    eco_genome_free(&g);
+    assert_false(work_left(f));
+
+    /* the recorded operation re-runs to the same bytes */
+    eco_breed_rerun_report rep;
+    ECO_ASSERT_OK(eco_breed_rerun(f->r, "child", NULL, NULL, false, &rep));
+    assert_true(rep.same);
+    assert_int_equal(rep.n_files, 4);
+    assert_false(work_left(f));
+    /* a model no operator made has nothing to re-run */
+    ECO_ASSERT_STATUS(eco_breed_rerun(f->r, "eco-tiny", NULL, NULL, false, &rep),
+                      ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "not made by a breeding operator"));
+
+    /* the default id: the operator and the child's root digest; breeding again is a no-op */
+    o.id = NULL;
+    ECO_ASSERT_OK(eco_breed(f->r, &o, &res));
+    assert_memory_equal(res.id, "fold-", 5);
+    assert_int_equal(strlen(res.id), 5 + 12);
+    eco_breed_result_free(&res);
+
+    /* a parent named twice, unknown parents, wrong kinds */
+    const char *twice[] = {"eco-tiny", "eco-tiny"};
+    o.parents = twice;
+    ECO_ASSERT_STATUS(eco_breed(f->r, &o, &res), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "twice"));
+    const char *unknown[] = {"eco-tiny", "nobody"};
+    o.parents = unknown;
+    ECO_ASSERT_STATUS(eco_breed(f->r, &o, &res), ECO_STATUS_ENOTFOUND);
+    assert_non_null(strstr(eco_last_error(), "nobody"));
+    const char *swapped[] = {"arith", "eco-tiny"};
+    o.parents = swapped;
+    ECO_ASSERT_STATUS(eco_breed(f->r, &o, &res), ECO_STATUS_EINVAL);
+    assert_true(res.refused);
+    eco_breed_result_free(&res);
+    assert_false(work_left(f));
+}
+
+static void test_breed_incompatible_refused(void **state) {
+    fixture *f = *state;
+    char *other = eco_path_join(f->tmp, "other");
+    ECO_ASSERT_OK(eco_model_create_preset("tiny", 7, ECO_DTYPE_F32, other));
+    add_dir(f, other, "other");
+    const char *parents[] = {"eco-tiny", "other"};
+    eco_breed_options o = {.op = "linear", .parents = parents, .n_parents = 2};
+    eco_breed_result res;
+    ECO_ASSERT_STATUS(eco_breed(f->r, &o, &res), ECO_STATUS_EINVAL);
+    assert_true(res.refused);
+    assert_non_null(strstr(res.reason, "differ in base_family:"));
+    assert_non_null(strstr(res.reason, "distill"));
+    assert_non_null(strstr(eco_last_error(), "refused"));
+    eco_breed_result_free(&res);
+    assert_false(eco_registry_exists(f->r, "linear"));
+    assert_false(work_left(f));
+    free(other);
+}
+
+/* An operator whose folder function is not in this build says so; nothing registered. */
+static void test_breed_missing_operator(void **state) {
+    fixture *f = *state;
+    const char *parents[] = {"eco-tiny"};
+    eco_breed_options o = {.op = "mutate", .parents = parents, .n_parents = 1, .id = "m"};
+    eco_breed_result res;
+    eco_status st = eco_breed(f->r, &o, &res);
+    if (st == ECO_STATUS_EUNSUPPORTED) {
+        assert_non_null(strstr(eco_last_error(), "mutate"));
+        assert_false(eco_registry_exists(f->r, "m"));
+    }
+    eco_breed_result_free(&res);
+    assert_false(work_left(f));
+}
+
+/* A folder holding eco-tiny's files and the lineage.json text given. */
+static char *record_dir(fixture *f, const char *name, const char *lineage) {
+    char *dir = eco_path_join(f->tmp, name);
+    ECO_ASSERT_OK(eco_mkdir_p(dir));
+    static const char *const files[] = {"config.json", "model.safetensors", "tokenizer.json"};
+    for (size_t i = 0; i < 3; i++) {
+        char *from = eco_path_join(f->base_dir, files[i]), *to = eco_path_join(dir, files[i]);
+        struct stat sb;
+        if (stat(to, &sb) != 0) copy_file(from, to);
+        free(from);
+        free(to);
+    }
+    char *lp = eco_path_join(dir, ECO_LINEAGE_FILE);
+    eco_test_write_file(lp, lineage, strlen(lineage));
+    free(lp);
+    return dir;
+}
+
+static void test_general_record_accepted(void **state) {
+    fixture *f = *state;
+    char rec[2048];
+    const char *corpus = "0000000000000000000000000000000000000000000000000000000000000001";
+    snprintf(rec, sizeof rec,
+             "{\"tool\":\"ecology\",\"version\":\"0\",\"operation\":{\"name\":\"quantize\","
+             "\"params\":{\"type\":\"q8_0\"},\"seed\":3,\"result\":{\"max_error\":0.5}},"
+             "\"parents\":[{\"role\":\"parent\",\"file\":\"model.safetensors\",\"sha256\":\"%s\"}],"
+             "\"corpora\":[\"%s\"]}",
+             f->base_sha, corpus);
+    char *dir = record_dir(f, "q", rec);
+    eco_add_options o = {.id = "q", .created_at = CREATED};
+    eco_genome g = {0};
+    ECO_ASSERT_OK(eco_registry_add_dir(f->r, dir, &o, &g));
+    assert_int_equal(g.kind, ECO_GENOME_KIND_QUANTIZED);
+    assert_string_equal(g.op_name, "quantize");
+    assert_int_equal(g.op_seed, 3);
+    assert_int_equal(g.n_parents, 1);
+    assert_string_equal(g.parents[0], "eco-tiny");
+    assert_string_equal(g.base, "eco-tiny");
+    assert_string_equal(json_string_value(json_object_get(g.op_params, "type")), "q8_0");
+    assert_true(json_real_value(json_object_get(json_object_get(g.op_params, "result"),
+                                                "max_error")) == 0.5);
+    assert_int_equal(g.n_corpora, 1);
+    assert_string_equal(g.corpora[0], corpus);
+    /* base_family inherited: it stays compatible with its parent */
+    eco_genome pg = {0};
+    ECO_ASSERT_OK(eco_registry_get(f->r, "eco-tiny", &pg, NULL));
+    assert_true(eco_compat_equal(&g.compatibility, &pg.compatibility));
+    eco_genome_free(&pg);
+    eco_genome_free(&g);
+    eco_test_rmtree(dir);
+    free(dir);
+
+    /* a merge record with a base and two parents (the adapters' files), kind merged */
+    char *asha_path = eco_path_join(f->arith_dir, "adapter_model.safetensors");
+    char *ssha_path = eco_path_join(f->sort_dir, "adapter_model.safetensors");
+    char asha[ECO_SHA256_HEX_LEN + 1], ssha[ECO_SHA256_HEX_LEN + 1];
+    ECO_ASSERT_OK(eco_sha256_file_hex(asha_path, asha));
+    ECO_ASSERT_OK(eco_sha256_file_hex(ssha_path, ssha));
+    snprintf(rec, sizeof rec,
+             "{\"operation\":{\"name\":\"merge\",\"params\":{\"method\":\"ties\"},\"seed\":0},"
+             "\"parents\":[{\"role\":\"base\",\"file\":\"model.safetensors\",\"sha256\":\"%s\"},"
+             "{\"role\":\"parent\",\"file\":\"adapter_model.safetensors\",\"sha256\":\"%s\"},"
+             "{\"role\":\"parent\",\"file\":\"adapter_model.safetensors\",\"sha256\":\"%s\"}]}",
+             f->base_sha, asha, ssha);
+    dir = record_dir(f, "m3", rec);
+    o.id = "m3";
+    ECO_ASSERT_OK(eco_registry_add_dir(f->r, dir, &o, &g));
+    assert_int_equal(g.kind, ECO_GENOME_KIND_MERGED);
+    assert_int_equal(g.n_parents, 3);
+    assert_string_equal(g.parents[0], "eco-tiny");
+    assert_string_equal(g.parents[1], "arith");
+    assert_string_equal(g.parents[2], "sort");
+    assert_string_equal(g.base, "eco-tiny");
+    eco_genome_free(&g);
+    eco_test_rmtree(dir);
+    free(dir);
+    free(asha_path);
+    free(ssha_path);
+}
+
+static void test_malformed_records(void **state) {
+    fixture *f = *state;
+    const char *h = f->base_sha;
+    char zero[65];
+    memset(zero, '0', 64);
+    zero[64] = 0;
+    struct {
+        const char *field; /* named in the message */
+        char text[1024];
+        eco_status want;
+    } rows[32];
+    size_t n = 0;
+#define ROW(fld, st, ...)                                                                          \
+    do {                                                                                           \
+        rows[n].field = fld;                                                                       \
+        rows[n].want = st;                                                                         \
+        snprintf(rows[n].text, sizeof rows[n].text, __VA_ARGS__);                                  \
+        n++;                                                                                       \
+    } while (0)
+#define PARENT_OK "{\"role\":\"parent\",\"file\":\"model.safetensors\",\"sha256\":\"%s\"}"
+    ROW("line 1", ECO_STATUS_EFORMAT, "{\"operation\":");
+    ROW("not a JSON object", ECO_STATUS_EFORMAT, "[1,2]");
+    ROW("operation", ECO_STATUS_EFORMAT, "{\"parents\":[]}");
+    ROW("operation", ECO_STATUS_EFORMAT, "{\"operation\":3,\"parents\":[]}");
+    ROW("operation.name", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"blend\",\"params\":{},\"seed\":0},\"parents\":[" PARENT_OK "]}",
+        h);
+    ROW("operation.name", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":7,\"params\":{},\"seed\":0},\"parents\":[]}");
+    ROW("operation.params", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":[],\"seed\":0},\"parents\":[" PARENT_OK
+        "]}",
+        h);
+    ROW("operation.seed", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":-1},\"parents\":[" PARENT_OK
+        "]}",
+        h);
+    ROW("operation.seed", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":1.5},\"parents\":[" PARENT_OK
+        "]}",
+        h);
+    ROW("operation.result", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0,\"result\":3},\"parents\":"
+        "[" PARENT_OK "]}",
+        h);
+    ROW("unknown field 'extra'", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0,\"extra\":1},\"parents\":"
+        "[" PARENT_OK "]}",
+        h);
+    ROW("unknown field 'paths'", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[" PARENT_OK
+        "],\"paths\":[]}",
+        h);
+    ROW("parents", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":{}}");
+    ROW("parents", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[]}");
+    ROW("parents", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[7]}");
+    ROW("parents[0].role", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[{\"role\":"
+        "\"mother\",\"file\":\"model.safetensors\",\"sha256\":\"%s\"}]}",
+        h);
+    ROW("parents[0].sha256", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[{\"role\":"
+        "\"parent\",\"file\":\"model.safetensors\",\"sha256\":\"ABC\"}]}");
+    ROW("parents[0].file", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[{\"role\":"
+        "\"parent\",\"file\":\"../x\",\"sha256\":\"%s\"}]}",
+        h);
+    ROW("parents[0].file", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[{\"role\":"
+        "\"parent\",\"sha256\":\"%s\"}]}",
+        h);
+    ROW("parents[0]: unknown field 'path'", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[{\"role\":"
+        "\"parent\",\"path\":\"/x\",\"file\":\"model.safetensors\",\"sha256\":\"%s\"}]}",
+        h);
+    ROW("parents[1].role", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"linear\",\"params\":{},\"seed\":0},\"parents\":[" PARENT_OK
+        ",{\"role\":\"base\",\"file\":\"config.json\",\"sha256\":\"%s\"}]}",
+        h, zero);
+    ROW("parents[1]", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"linear\",\"params\":{},\"seed\":0},\"parents\":[" PARENT_OK
+        "," PARENT_OK "]}",
+        h, h);
+    ROW("parents", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"create\",\"params\":{},\"seed\":0},\"parents\":[" PARENT_OK
+        "]}",
+        h);
+    ROW("parents[0].role", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[{\"role\":"
+        "\"adapter\",\"file\":\"model.safetensors\",\"sha256\":\"%s\"}]}",
+        h);
+    ROW("corpora[0]", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[" PARENT_OK
+        "],\"corpora\":[\"xyz\"]}",
+        h);
+    ROW("corpora", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[" PARENT_OK
+        "],\"corpora\":\"%s\"}",
+        h, zero);
+    ROW("no registered model holds", ECO_STATUS_ENOTFOUND,
+        "{\"operation\":{\"name\":\"mutate\",\"params\":{},\"seed\":0},\"parents\":[" PARENT_OK
+        "]}",
+        zero);
+    ROW("line 1", ECO_STATUS_EFORMAT,
+        "{\"operation\":{\"name\":\"mu\\u0000tate\",\"params\":{},\"seed\":0},\"parents\":[" PARENT_OK
+        "]}",
+        h);
+    for (size_t i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "bad%zu", i);
+        char *dir = record_dir(f, "bad", rows[i].text);
+        eco_add_options o = {.id = id, .created_at = CREATED};
+        eco_status st = eco_registry_add_dir(f->r, dir, &o, NULL);
+        if (st != rows[i].want || !strstr(eco_last_error(), rows[i].field)) {
+            print_error("row %zu (%s): got %s: %s\n", i, rows[i].text, eco_status_str(st),
+                        eco_last_error());
+            fail();
+        }
+        assert_false(eco_registry_exists(f->r, id));
+        free(dir);
+    }
+    char *dir = eco_path_join(f->tmp, "bad");
+    eco_test_rmtree(dir);
+    free(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_op_table),
+        cmocka_unit_test(test_compat_reason),
+        cmocka_unit_test_setup_teardown(test_breed_fold_registers_signed_child, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_breed_incompatible_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_breed_missing_operator, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_general_record_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_records, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
