@@ -103,10 +103,10 @@ static bool work_left(const fixture *f) {
 static void test_op_table(void **state) {
     (void)state;
     assert_true(eco_breeder_op_count() >= 16);
-    static const char *const names[] = {"linear", "task_arithmetic", "ties",      "dare_linear",
-                                        "dare_ties", "breadcrumbs",   "della",     "slerp",
-                                        "mutate",    "crossover",     "prune",     "extract",
-                                        "quantize",  "finetune",      "distill",   "fold"};
+    static const char *const names[] = {"linear",    "task_arithmetic", "ties",    "dare_linear",
+                                        "dare_ties", "breadcrumbs",     "della",   "slerp",
+                                        "mutate",    "crossover",       "prune",   "extract",
+                                        "quantize",  "finetune",        "distill", "fold"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         const eco_breeder_op *op = NULL;
         ECO_ASSERT_OK(eco_breeder_op_find(names[i], &op));
@@ -326,8 +326,8 @@ static void test_general_record_accepted(void **state) {
     assert_string_equal(g.parents[0], "eco-tiny");
     assert_string_equal(g.base, "eco-tiny");
     assert_string_equal(json_string_value(json_object_get(g.op_params, "type")), "q8_0");
-    assert_true(json_real_value(json_object_get(json_object_get(g.op_params, "result"),
-                                                "max_error")) == 0.5);
+    assert_true(json_real_value(
+                    json_object_get(json_object_get(g.op_params, "result"), "max_error")) == 0.5);
     assert_int_equal(g.n_corpora, 1);
     assert_string_equal(g.corpora[0], corpus);
     /* base_family inherited: it stays compatible with its parent */
@@ -474,8 +474,8 @@ static void test_malformed_records(void **state) {
         "]}",
         zero);
     ROW("line 1", ECO_STATUS_EFORMAT,
-        "{\"operation\":{\"name\":\"mu\\u0000tate\",\"params\":{},\"seed\":0},\"parents\":[" PARENT_OK
-        "]}",
+        "{\"operation\":{\"name\":\"mu\\u0000tate\",\"params\":{},\"seed\":0},\"parents\":"
+        "[" PARENT_OK "]}",
         h);
     for (size_t i = 0; i < n; i++) {
         char id[32];

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void eco_breed_result_free(eco_breed_result *res) {
@@ -147,6 +148,10 @@ eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_bre
     if (o->n_parents == 0) return eco_error(ECO_STATUS_EINVAL, "breed %s: no parents", o->op);
     if (o->params && !json_is_object(o->params))
         return eco_error(ECO_STATUS_EINVAL, "breed %s: params: not a JSON object", o->op);
+    struct stat sb;
+    if (o->corpus && (stat(o->corpus, &sb) != 0 || !S_ISREG(sb.st_mode)))
+        return eco_error(ECO_STATUS_ENOTFOUND, "breed %s: corpus %s: no such file", o->op,
+                         o->corpus);
     breed_inputs in = {0};
     json_t *empty = NULL;
     if (o->base && (st = add_input(r, o->base, &in))) goto out;

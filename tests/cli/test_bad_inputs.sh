@@ -148,4 +148,13 @@ row 0 "ecology tokenize --tokenizer"                -- tokenize --tokenizer "$M"
 row 2 "unknown command 'frobnicate'"                -- help frobnicate
 row 2 "model: unknown subcommand 'frob'"            -- help model frob
 
+
+# ---- breed ---------------------------------------------------------------------------------
+row 2 "breed: --op NAME is required"                -- breed --parents eco-tiny --data-dir "$D"
+row 2 "operator 'blend' unknown"                    -- breed --op blend --parents eco-tiny --data-dir "$D"
+row 2 "option '--param': 'w' is not K=V"            -- breed --op linear --parents eco-tiny --param w --data-dir "$D"
+row 1 "no model or alias 'nobody'"                  -- breed --op linear --parents eco-tiny,nobody --data-dir "$D"
+row 1 "$T/none.jsonl"                               -- breed --op finetune --parents eco-tiny --corpus "$T/none.jsonl" --data-dir "$D"
+row 1 "'eco-tiny' is named twice"                   -- breed --op linear --parents eco-tiny,eco-tiny --data-dir "$D"
+row 1 "not made by a breeding operator"             -- breed --rerun eco-tiny --data-dir "$D"
 finish "bad_inputs"
