@@ -167,7 +167,7 @@ static eco_status parse_record(const char *path, const json_t *root, const char 
                            "a merge of an adapter needs its base first");
     for (size_t i = 0; i < *n_parents && !old_merge; i++)
         if (strcmp(parents[i].role, "adapter") == 0) {
-            char at[32];
+            char at[48];
             snprintf(at, sizeof at, "parents[%zu].role", i);
             return eco_jr_fail(&top, at, ECO_STATUS_EFORMAT,
                                "\"adapter\" only in a merge of an adapter into its base "
@@ -182,7 +182,7 @@ static eco_status parse_record(const char *path, const json_t *root, const char 
     for (size_t i = 0; i < nc; i++) {
         const char *h = NULL;
         size_t len = 0;
-        char at[32];
+        char at[48];
         snprintf(at, sizeof at, "corpora[%zu]", i);
         if ((st = eco_jr_str_value(&top, at, json_array_get(*corpora, i), false, &h, &len)))
             return st;
