@@ -220,12 +220,12 @@ static void test_breed_fold_registers_signed_child(void **state) {
 
     /* the recorded operation re-runs to the same bytes */
     eco_breed_rerun_report rep;
-    ECO_ASSERT_OK(eco_breed_rerun(f->r, "child", NULL, NULL, false, &rep));
+    ECO_ASSERT_OK(eco_breed_rerun(f->r, "child", NULL, 0, NULL, false, &rep));
     assert_true(rep.same);
     assert_int_equal(rep.n_files, 4);
     assert_false(work_left(f));
     /* a model no operator made has nothing to re-run */
-    ECO_ASSERT_STATUS(eco_breed_rerun(f->r, "eco-tiny", NULL, NULL, false, &rep),
+    ECO_ASSERT_STATUS(eco_breed_rerun(f->r, "eco-tiny", NULL, 0, NULL, false, &rep),
                       ECO_STATUS_EINVAL);
     assert_non_null(strstr(eco_last_error(), "not made by a breeding operator"));
 

@@ -8,7 +8,8 @@
  * the first field that differs and suggests distill), the operator writes the child into a
  * working folder under the data folder (<data>/work/breed.<pid>.<n>/), add
  * (eco_registry_add_dir) registers it with its lineage (operation, every parameter, seed,
- * result, parents by file digest, corpus hashes) and the working folder is removed.
+ * result, parents by file digest, corpus hashes: data.h's canonical SHA-256 of each corpus,
+ * as training records them) and the working folder is removed.
  *
  * The operators are thin adapters over folder-level functions (merge_dir.h for the merge
  * methods, mutate, crossover and prune; quantize; extract; finetune; distill): an operator
@@ -31,7 +32,7 @@ extern "C" {
 /* ---- the operator table -------------------------------------------------------------- */
 
 /* Parents of one run, the base included (a merge's 32 and its base). */
-#define ECO_BREED_MAX_INPUTS 33
+#define ECO_BREEDER_MAX_INPUTS 33
 
 size_t eco_breeder_op_count(void);
 /* The i-th operator (i < eco_breeder_op_count()), static. */
@@ -60,11 +61,12 @@ typedef struct eco_breed_options {
     size_t n_parents;
     const char *base;            /* θ₀ (id or alias) for the methods that use one, or NULL */
     const struct json_t *params; /* the operator's parameters (object; NULL: {}) */
-    const char *corpus;          /* a corpus file (finetune, distill), or NULL */
-    const char *id;              /* the child's id; NULL: "<op>-<12 hex of its manifest root>" */
-    const char *sign_key;        /* private key, or NULL (unsigned) */
-    const char *created_at;      /* NULL: now (tests pass a fixed time) */
-    bool progress;               /* progress lines on stderr */
+    const char *const *corpora;  /* [n_corpora] JSONL files (finetune, distill), in order */
+    size_t n_corpora;
+    const char *id;         /* the child's id; NULL: "<op>-<12 hex of its manifest root>" */
+    const char *sign_key;   /* private key, or NULL (unsigned) */
+    const char *created_at; /* NULL: now (tests pass a fixed time) */
+    bool progress;          /* progress lines on stderr */
 } eco_breed_options;
 
 typedef struct eco_breed_result {
@@ -87,6 +89,10 @@ eco_status eco_breed(eco_registry *r, const eco_breed_options *o, eco_breed_resu
 eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_breed_result *res,
                             char **work, char **dir);
 
+/* The hash a corpus is recorded by: data.h's canonical SHA-256 of the JSONL file (as
+ * training.json records it), hex. EFORMAT/ENOTFOUND from the corpus loader. */
+eco_status eco_breed_corpus_hash(const char *path, char hex[ECO_SHA256_HEX_LEN + 1]);
+
 typedef struct eco_breed_rerun_report {
     bool same;            /* every file of the registered child has the same bytes */
     char first_diff[256]; /* the first file that differs or is missing/extra, when !same */
@@ -94,13 +100,15 @@ typedef struct eco_breed_rerun_report {
 } eco_breed_rerun_report;
 
 /* Re-runs the operation recorded in the lineage of the registered model ref (its operator,
- * parameters, seed and parents; corpus, when the operator reads one, must hash to a recorded
- * corpus) and compares the child's files with the registered ones. out (may be NULL) keeps
+ * parameters, seed and parents; corpora[n_corpora], needed when the child was bred on
+ * corpora, must each hash to a recorded one, given in the original order) and compares the
+ * child's files with the registered ones. out (may be NULL) keeps
  * the re-bred folder there (eco_output_*: refused when it exists, unless force); else it
  * goes to a working folder that is removed. OK with rep->same telling; EINVAL when the model
  * was not made by a breeding operator. */
-eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *corpus, const char *out,
-                           bool force, eco_breed_rerun_report *rep);
+eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *const *corpora,
+                           size_t n_corpora, const char *out, bool force,
+                           eco_breed_rerun_report *rep);
 
 #ifdef __cplusplus
 }

@@ -149,12 +149,14 @@ struct eco_breeder_op {
     bool (*supports)(const eco_breeder_op *op, const eco_genome *const *genomes, size_t n,
                      bool has_base, char *reason, size_t reason_len);
     /* Breeds the child into out (a folder that does not exist yet; written as a whole) from
-     * parents[n] (the base first when there is one), corpus (a file, or NULL) and params (a
-     * JSON object, the operator's parameters; borrowed). The child folder holds lineage.json
+     * parents[n] (the base first when there is one), corpora[n_corpora] (JSONL files the
+     * training operators read, in order; none for the others) and params (a JSON object,
+     * the operator's parameters; borrowed). The child folder holds lineage.json
      * (merge_dir.h: operation name, every parameter, seed, result; parents by file digest)
      * so that the registry's add records how it was made. */
     eco_status (*breed)(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
-                        const char *corpus, const struct json_t *params, const char *out);
+                        const char *const *corpora, size_t n_corpora, const struct json_t *params,
+                        const char *out);
 };
 
 #ifdef __cplusplus

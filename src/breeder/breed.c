@@ -9,6 +9,7 @@
  *   the working folder removed
  */
 #include "ecology/breeder.h"
+#include "ecology/data.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -27,9 +28,9 @@ void eco_breed_result_free(eco_breed_result *res) {
 /* The checked-out parents of a run (base first when there is one). */
 typedef struct breed_inputs {
     size_t n;
-    char *ids[ECO_BREED_MAX_INPUTS];
-    char *dirs[ECO_BREED_MAX_INPUTS];
-    eco_genome genomes[ECO_BREED_MAX_INPUTS];
+    char *ids[ECO_BREEDER_MAX_INPUTS];
+    char *dirs[ECO_BREEDER_MAX_INPUTS];
+    eco_genome genomes[ECO_BREEDER_MAX_INPUTS];
 } breed_inputs;
 
 static void inputs_free(breed_inputs *in) {
@@ -43,9 +44,9 @@ static void inputs_free(breed_inputs *in) {
 
 /* Resolves and checks out ref as input in->n. */
 static eco_status add_input(eco_registry *r, const char *ref, breed_inputs *in) {
-    if (in->n >= ECO_BREED_MAX_INPUTS)
+    if (in->n >= ECO_BREEDER_MAX_INPUTS)
         return eco_error(ECO_STATUS_EINVAL, "breed: more than %d parents",
-                         ECO_BREED_MAX_INPUTS - 1);
+                         ECO_BREEDER_MAX_INPUTS - 1);
     char *id = NULL;
     eco_status st = eco_registry_resolve(r, ref, &id);
     if (st) return eco_error_wrap(st, "breed: parent '%s'", ref);
@@ -92,14 +93,21 @@ static eco_status make_work_dir(eco_registry *r, const char *label, char **out) 
     return st;
 }
 
-/* Adds the corpus hash to the child's lineage.json ("corpora", sorted, unique). */
-static eco_status record_corpus(const char *child, const char *corpus) {
-    char hex[ECO_SHA256_HEX_LEN + 1];
-    eco_status st = eco_sha256_file_hex(corpus, hex);
-    if (st) return eco_error_wrap(st, "breed: corpus %s", corpus);
+eco_status eco_breed_corpus_hash(const char *path, char hex[ECO_SHA256_HEX_LEN + 1]) {
+    eco_data_corpus *c = NULL;
+    eco_status st = eco_data_corpus_load(path, &c);
+    if (st) return eco_error_wrap(st, "breed: corpus %s", path);
+    memcpy(hex, c->sha256_hex, ECO_SHA256_HEX_LEN + 1);
+    eco_data_corpus_free(c);
+    return ECO_STATUS_OK;
+}
+
+/* Adds the corpora's hashes to the child's lineage.json ("corpora", sorted, unique). */
+static eco_status record_corpora(const char *child, const char *const *corpora, size_t n) {
     char *path = eco_path_join(child, ECO_LINEAGE_FILE);
     if (!path) return eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
     json_error_t err;
+    eco_status st = ECO_STATUS_OK;
     json_t *rec = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
     if (!json_is_object(rec)) {
         st = eco_error(ECO_STATUS_EINTERNAL, "breed: %s: the operator's record: %s", path,
@@ -114,16 +122,16 @@ static eco_status record_corpus(const char *child, const char *corpus) {
             goto out;
         }
     }
-    bool have = false;
-    size_t i;
-    json_t *v;
-    json_array_foreach(c, i, v) have =
-        have || strcmp(json_string_value(v) ? json_string_value(v) : "", hex) == 0;
-    if (!have) {
+    for (size_t k = 0; k < n; k++) {
+        char hex[ECO_SHA256_HEX_LEN + 1];
+        if ((st = eco_breed_corpus_hash(corpora[k], hex))) goto out;
         size_t at = 0;
-        while (at < json_array_size(c) && json_string_value(json_array_get(c, at)) &&
-               strcmp(json_string_value(json_array_get(c, at)), hex) < 0)
+        const char *v;
+        while (at < json_array_size(c) && (v = json_string_value(json_array_get(c, at))) &&
+               strcmp(v, hex) < 0)
             at++;
+        v = json_string_value(json_array_get(c, at));
+        if (v && strcmp(v, hex) == 0) continue;
         if (json_array_insert_new(c, at, json_string(hex))) {
             st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
             goto out;
@@ -148,16 +156,19 @@ eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_bre
     if (o->n_parents == 0) return eco_error(ECO_STATUS_EINVAL, "breed %s: no parents", o->op);
     if (o->params && !json_is_object(o->params))
         return eco_error(ECO_STATUS_EINVAL, "breed %s: params: not a JSON object", o->op);
-    struct stat sb;
-    if (o->corpus && (stat(o->corpus, &sb) != 0 || !S_ISREG(sb.st_mode)))
-        return eco_error(ECO_STATUS_ENOTFOUND, "breed %s: corpus %s: no such file", o->op,
-                         o->corpus);
+    if (o->n_corpora && !o->corpora) return eco_error(ECO_STATUS_EINVAL, "breed: NULL argument");
+    for (size_t i = 0; i < o->n_corpora; i++) {
+        struct stat sb;
+        if (!o->corpora[i] || stat(o->corpora[i], &sb) != 0 || !S_ISREG(sb.st_mode))
+            return eco_error(ECO_STATUS_ENOTFOUND, "breed %s: corpus %s: no such file", o->op,
+                             o->corpora[i] ? o->corpora[i] : "(null)");
+    }
     breed_inputs in = {0};
     json_t *empty = NULL;
     if (o->base && (st = add_input(r, o->base, &in))) goto out;
     for (size_t i = 0; i < o->n_parents && !st; i++) st = add_input(r, o->parents[i], &in);
     if (st) goto out;
-    const eco_genome *gs[ECO_BREED_MAX_INPUTS];
+    const eco_genome *gs[ECO_BREEDER_MAX_INPUTS];
     for (size_t i = 0; i < in.n; i++) gs[i] = &in.genomes[i];
     char reason[512] = "";
     if (!op->supports(op, gs, in.n, o->base != NULL, reason, sizeof reason)) {
@@ -168,7 +179,7 @@ eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_bre
         st = eco_error(ECO_STATUS_EINVAL, "breed %s: refused: %s", op->name, reason);
         goto out;
     }
-    eco_breed_parent bp[ECO_BREED_MAX_INPUTS];
+    eco_breed_parent bp[ECO_BREEDER_MAX_INPUTS];
     for (size_t i = 0; i < in.n; i++)
         bp[i] = (eco_breed_parent){.id = in.ids[i],
                                    .dir = in.dirs[i],
@@ -184,13 +195,13 @@ eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_bre
         st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
         goto out;
     }
-    if ((st = op->breed(op, bp, in.n, o->corpus, params, *dir))) goto out;
+    if ((st = op->breed(op, bp, in.n, o->corpora, o->n_corpora, params, *dir))) goto out;
     if (!eco_path_has_file(*dir, ECO_LINEAGE_FILE)) {
         st = eco_error(ECO_STATUS_EINTERNAL, "breed %s: the operator wrote no %s", op->name,
                        ECO_LINEAGE_FILE);
         goto out;
     }
-    if (o->corpus && (st = record_corpus(*dir, o->corpus))) goto out;
+    if (o->n_corpora && (st = record_corpora(*dir, o->corpora, o->n_corpora))) goto out;
 out:
     json_decref(empty);
     inputs_free(&in);

@@ -126,10 +126,12 @@ static eco_status unsupported(const eco_breeder_op *op) {
 
 /* The merge methods: eco_merge_dir, once merge_dir.c is in this build. */
 static eco_status breed_merge(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
-                              const char *corpus, const struct json_t *params, const char *out) {
+                              const char *const *corpora, size_t n_corpora,
+                              const struct json_t *params, const char *out) {
     (void)parents;
     (void)n;
-    (void)corpus;
+    (void)corpora;
+    (void)n_corpora;
     (void)params;
     (void)out;
     return unsupported(op);
@@ -138,10 +140,12 @@ static eco_status breed_merge(const eco_breeder_op *op, const eco_breed_parent *
 /* fold: W' = W + s·B·A, the parents a full model and an adapter of it. params: none (a
  * recorded fold's {"lora": ...} is what the adapter said; accepted on a re-run). */
 static eco_status breed_fold(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
-                             const char *corpus, const struct json_t *params, const char *out) {
+                             const char *const *corpora, size_t n_corpora,
+                             const struct json_t *params, const char *out) {
     (void)op;
+    (void)corpora;
     if (n != 2) return eco_error(ECO_STATUS_EINVAL, "fold: needs a model and an adapter");
-    if (corpus) return eco_error(ECO_STATUS_EINVAL, "fold: takes no corpus");
+    if (n_corpora) return eco_error(ECO_STATUS_EINVAL, "fold: takes no corpus");
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)params, key, v) {
@@ -153,10 +157,12 @@ static eco_status breed_fold(const eco_breeder_op *op, const eco_breed_parent *p
 }
 
 static eco_status breed_missing(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
-                                const char *corpus, const struct json_t *params, const char *out) {
+                                const char *const *corpora, size_t n_corpora,
+                                const struct json_t *params, const char *out) {
     (void)parents;
     (void)n;
-    (void)corpus;
+    (void)corpora;
+    (void)n_corpora;
     (void)params;
     (void)out;
     return unsupported(op);

@@ -59,8 +59,9 @@ static bool same_files(const eco_manifest *got, const eco_manifest *want, char *
     return true;
 }
 
-eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *corpus, const char *out,
-                           bool force, eco_breed_rerun_report *rep) {
+eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *const *corpora,
+                           size_t n_corpora, const char *out, bool force,
+                           eco_breed_rerun_report *rep) {
     if (!r || !ref || !rep) return eco_error(ECO_STATUS_EINVAL, "rerun: NULL argument");
     memset(rep, 0, sizeof *rep);
     char *dir = NULL, *work = NULL, *child = NULL, *rec_path = NULL;
@@ -106,21 +107,26 @@ eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *corpus,
     const char *role0 = json_string_value(json_object_get(json_array_get(prec, 0), "role"));
     const bool has_base = role0 && strcmp(role0, "base") == 0 && strcmp(op->name, "fold") != 0;
     const json_t *rec_corpora = json_object_get(rec, "corpora");
-    if (!corpus && json_array_size(rec_corpora) > 0) {
+    if (n_corpora == 0 && json_array_size(rec_corpora) > 0) {
         st = eco_error(ECO_STATUS_EINVAL,
-                       "rerun: '%s' was bred on a corpus (sha256 %.12s...): give that file", g.id,
+                       "rerun: '%s' was bred on %zu corpora (sha256 %.12s...): give them, in "
+                       "their original order",
+                       g.id, json_array_size(rec_corpora),
                        json_string_value(json_array_get(rec_corpora, 0)));
         goto out;
     }
-    if (corpus && g.n_corpora) {
+    for (size_t k = 0; k < n_corpora; k++) {
         char hex[ECO_SHA256_HEX_LEN + 1];
-        if ((st = eco_sha256_file_hex(corpus, hex))) goto out;
+        if ((st = eco_breed_corpus_hash(corpora[k], hex))) goto out;
         bool known = false;
-        for (size_t i = 0; i < g.n_corpora; i++) known = known || strcmp(g.corpora[i], hex) == 0;
+        for (size_t i = 0; i < json_array_size(rec_corpora); i++) {
+            const char *v = json_string_value(json_array_get(rec_corpora, i));
+            known = known || (v && strcmp(v, hex) == 0);
+        }
         if (!known) {
             st = eco_error(ECO_STATUS_EINVAL,
-                           "rerun: corpus %s (sha256 %.12s...) is not one '%s' was bred on", corpus,
-                           hex, g.id);
+                           "rerun: corpus %s (sha256 %.12s...) is not one '%s' was bred on",
+                           corpora[k], hex, g.id);
             goto out;
         }
     }
@@ -129,7 +135,8 @@ eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *corpus,
                             .n_parents = g.n_parents - (has_base ? 1 : 0),
                             .base = has_base ? g.parents[0] : NULL,
                             .params = params,
-                            .corpus = corpus};
+                            .corpora = corpora,
+                            .n_corpora = n_corpora};
     if ((st = eco_breed_to_dir(r, &bo, &res, &work, &child))) goto out;
     static const char *const skip[] = {ECO_GENOME_FILE, ECO_SIGNATURE_FILE, NULL};
     if ((st = eco_manifest_from_dir(child, skip, &got))) goto out;

@@ -15,7 +15,7 @@ enum {
     CLI_OK = 0,
     CLI_FAIL = 1,
     CLI_USAGE = 2,
-    CLI_REFUSED = 3,  /* a gate's rejection: breed's incompatible parents */
+    CLI_REJECTED = 3, /* a gate refused the inputs (merge: incompatible parents) */
     CLI_UNTRUSTED = 4 /* verify: intact, not trusted-signed */
 };
 

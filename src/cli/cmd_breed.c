@@ -1,6 +1,6 @@
-/* ecology breed --op NAME --parents ID,ID[,...] [--base ID] [--param K=V]... [--corpus FILE]
+/* ecology breed --op NAME --parents ID,ID[,...] [--base ID] [--param K=V]... [--corpus FILE]...
  *     [--id NEW] [--sign-key KEY] [--json] [--data-dir D]
- * ecology breed --rerun ID [--corpus FILE] [--out DIR] [--force] [--data-dir D]
+ * ecology breed --rerun ID [--corpus FILE]... [--out DIR] [--force] [--data-dir D]
  * An operator over registered parents (eco_breed): the child registered, signed, with its
  * lineage; parents a parameter operator refuses (compatibility) exit 3 with the reason.
  * --rerun breeds a registered child again from its recorded lineage and compares the bytes
@@ -15,7 +15,8 @@
 #include "ecology/breeder.h"
 #include "ecology/registry.h"
 
-#define MAX_PARAMS 64
+#define MAX_PARAMS  64
+#define MAX_CORPORA 64
 
 /* One scalar of a --param value: true/false, an integer, a finite number, else a string. */
 static json_t *param_scalar(const char *s, size_t len) {
@@ -110,7 +111,7 @@ static int split_ids(char *list, const char **ids, size_t max, size_t *n) {
     }
 }
 
-static int rerun(const cli_opt *o, int n) {
+static int rerun(const cli_opt *o, int n, const char *const *corpora, size_t n_corpora) {
     if (cli_get(o, n, "op") || cli_get(o, n, "parents") || cli_get(o, n, "base") ||
         cli_get(o, n, "param") || cli_get(o, n, "id") || cli_get(o, n, "sign-key") ||
         cli_get(o, n, "json"))
@@ -121,7 +122,7 @@ static int rerun(const cli_opt *o, int n) {
     if (cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) return CLI_FAIL;
     eco_breed_rerun_report rep;
     const char *ref = cli_get(o, n, "rerun");
-    eco_status st = eco_breed_rerun(r, ref, cli_get(o, n, "corpus"), cli_get(o, n, "out"),
+    eco_status st = eco_breed_rerun(r, ref, corpora, n_corpora, cli_get(o, n, "out"),
                                     cli_get(o, n, "force") != NULL, &rep);
     eco_registry_close(r);
     if (st) return cli_fail(st, "breed --rerun");
@@ -134,7 +135,7 @@ static int rerun(const cli_opt *o, int n) {
 }
 
 int cmd_breed(int argc, char **argv) {
-    const char *param_vals[MAX_PARAMS];
+    const char *param_vals[MAX_PARAMS], *corpus_vals[MAX_CORPORA];
     cli_opt o[] = {CLI_OPT("op", true),       CLI_OPT("parents", true), CLI_OPT("base", true),
                    CLI_OPT("param", true),    CLI_OPT("corpus", true),  CLI_OPT("id", true),
                    CLI_OPT("sign-key", true), CLI_OPT("json", false),   CLI_OPT("data-dir", true),
@@ -143,10 +144,14 @@ int cmd_breed(int argc, char **argv) {
     o[3].repeated_ok = true;
     o[3].values = param_vals;
     o[3].max_values = MAX_PARAMS;
+    o[4].repeated_ok = true;
+    o[4].values = corpus_vals;
+    o[4].max_values = MAX_CORPORA;
     const char *pos[1];
     int npos;
     if (cli_parse(argc, argv, 2, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
-    if (cli_get(o, n, "rerun")) return rerun(o, n);
+    const size_t n_corpora = (size_t)o[4].n_values;
+    if (cli_get(o, n, "rerun")) return rerun(o, n, corpus_vals, n_corpora);
     if (cli_get(o, n, "out") || cli_get(o, n, "force"))
         return cli_usage_error("breed: --out and --force go with --rerun (a child is registered)");
     const char *op = cli_get(o, n, "op"), *plist = cli_get(o, n, "parents");
@@ -157,10 +162,10 @@ int cmd_breed(int argc, char **argv) {
         return cli_usage_error("option '--op': %s", eco_last_error());
     char *list = strdup(plist);
     if (!list) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "breed");
-    const char *ids[ECO_BREED_MAX_INPUTS];
+    const char *ids[ECO_BREEDER_MAX_INPUTS];
     size_t nids = 0;
     json_t *params = NULL;
-    int rc = split_ids(list, ids, ECO_BREED_MAX_INPUTS - 1, &nids);
+    int rc = split_ids(list, ids, ECO_BREEDER_MAX_INPUTS - 1, &nids);
     if (rc == CLI_OK && !(params = params_json(param_vals, o[3].n_values))) rc = CLI_USAGE;
     if (rc != CLI_OK) {
         free(list);
@@ -177,7 +182,8 @@ int cmd_breed(int argc, char **argv) {
                             .n_parents = nids,
                             .base = cli_get(o, n, "base"),
                             .params = params,
-                            .corpus = cli_get(o, n, "corpus"),
+                            .corpora = corpus_vals,
+                            .n_corpora = n_corpora,
                             .id = cli_get(o, n, "id"),
                             .sign_key = cli_get(o, n, "sign-key"),
                             .progress = true};
@@ -201,7 +207,7 @@ int cmd_breed(int argc, char **argv) {
     }
     if (st != ECO_STATUS_OK && res.refused) {
         fprintf(stderr, "ecology: breed %s: refused: %s\n", op, res.reason);
-        rc = CLI_REFUSED;
+        rc = CLI_REJECTED;
     } else if (st != ECO_STATUS_OK) {
         rc = cli_fail(st, "breed");
     }

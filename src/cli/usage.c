@@ -184,9 +184,9 @@ static const cli_usage table[] = {
     {"lineage", "lineage ID [--dot] [--data-dir D]", "ancestry tree and descendants",
      "  --dot            Graphviz DOT instead of a tree\n" DATA_DIR_NOTE},
     {"breed",
-     "breed --op NAME --parents ID,ID[,...] [--base ID] [--param K=V]... [--corpus FILE]\n"
+     "breed --op NAME --parents ID,ID[,...] [--base ID] [--param K=V]... [--corpus FILE]...\n"
      "      [--id NEW] [--sign-key KEY] [--json] [--data-dir D]\n"
-     "  ecology breed --rerun ID [--corpus FILE] [--out DIR] [--force] [--data-dir D]",
+     "  ecology breed --rerun ID [--corpus FILE]... [--out DIR] [--force] [--data-dir D]",
      "breed registered parents into a registered child with its lineage, or re-run one",
      "  --op NAME        linear, task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs,\n"
      "                   della, slerp, mutate, crossover, prune, extract, quantize, finetune,\n"
@@ -197,8 +197,8 @@ static const cli_usage table[] = {
      "  --param K=V      an operator parameter (weights=0.3,0.7 density=0.5 seed=1; a value\n"
      "                   with commas is a list, '1,' a list of one, [..] {..} \"..\" JSON);\n"
      "                   may be given several times\n"
-     "  --corpus FILE    the corpus an operator trains on (finetune, distill); its hash is\n"
-     "                   recorded\n"
+     "  --corpus FILE    a JSONL corpus the operator trains on (finetune, distill), its hash\n"
+     "                   recorded; may be given several times (in order)\n"
      "  --id NEW         the child's id (default OP-<12 hex of its files' root digest>)\n"
      "  --sign-key KEY   sign the child's genome with this private key\n"
      "  --json           the child's genome as canonical JSON\n"
