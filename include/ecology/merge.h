@@ -16,7 +16,11 @@
  *   normalize: mix /= div;  out = θ₀ + λ·mix
  *
  * linear is the model soup Σ w_m θ_m / Σ w_m (no base needed: with a base and λ = 1 it is
- * the same number); slerp interpolates two parents. Arithmetic is f32, reductions f64.
+ * the same number); slerp interpolates two parents. The deltas are f32 (θ_m − θ₀ in f32, as
+ * stored); each output element is then computed in f64 (its sums over parents in parent
+ * order) and cast to f32 once; whole-tensor reductions (L1 norms, slerp's norms and dot)
+ * are f64 over fixed chunks. Big tensors are split over the OpenMP team element-wise (della:
+ * row-wise), so every result is bit-identical whatever eco_set_threads says.
  *
  * Random draws are counter-based: the i-th uniform of a tensor depends only on (seed,
  * stream, i), where stream = eco_merge_stream(tensor name) (and the parent index), so a
@@ -91,8 +95,10 @@ bool eco_merge_method_needs_base(eco_merge_method m);
 bool eco_merge_params_normalize(const eco_merge_params *p);
 /* EINVAL naming the field ("weights", "density", "t", ...) and the problem: parent count
  * outside [1, ECO_MERGE_MAX_PARENTS] (slerp: exactly 2), non-finite values, density outside
- * [0, 1] (della: density ± epsilon outside (0, 1)), gamma outside [0, 1), t outside [0, 1],
- * options the method does not use given a non-default value are allowed (recorded). */
+ * [0, 1] (della, unless density is 1: density ± epsilon outside (0, 1)), gamma or epsilon
+ * outside [0, 1), t outside [0, 1] (slerp: at least one t), seed above 2^63 − 1 (so that it
+ * is a JSON integer); options the method does not use given a non-default value are
+ * allowed (recorded). */
 eco_status eco_merge_params_check(const eco_merge_params *p);
 /* The canonical JSON object of p (every field, by name: "method", "weights", "density",
  * "lambda", "gamma", "epsilon", "election", "rescale", "normalize" (resolved bool), "t",
@@ -102,16 +108,23 @@ eco_status eco_merge_params_to_json(const eco_merge_params *p, struct json_t **o
  * unknown fields refused; then eco_merge_params_check. */
 eco_status eco_merge_params_from_json(const struct json_t *j, const char *label,
                                       eco_merge_params *out);
-/* slerp's t for a tensor of layer `layer` (−1 for tensors outside the layers) of a model of
- * n_layers layers: one value, or the list interpolated linearly over the layers (mergekit's
- * gradient). */
+/* slerp's t for a tensor of layer `layer` of a model of n_layers layers: one value, or the
+ * list interpolated linearly over the layers (mergekit's gradient: the tensor's position
+ * x = layer / (n_layers − 1) (1 when n_layers = 1) is scaled to x·(n_t − 1) and t is read
+ * between the two nearest entries). Tensors outside the layers take mergekit's positions:
+ * layer < 0 (before them: the embeddings) x = 0, the first value; layer >= n_layers (after
+ * them: the final norm, lm_head) x = 1, the last value. n_t = 0 gives 0. */
 double eco_merge_slerp_t(const eco_merge_params *p, int64_t layer, int64_t n_layers);
 
 /* ---- seeded draws ------------------------------------------------------------------- */
 
 /* The stream of a tensor: a 64-bit hash of its name (FNV-1a then splitmix64). */
 uint64_t eco_merge_stream(const char *tensor_name);
-/* The i-th uniform in [0, 1) of (seed, stream): counter-based, no state. */
+/* The stream of draw k below stream (parent m of a tensor draws its mask from
+ * eco_merge_substream(stream, m)): splitmix64 of stream ^ splitmix64(k ^ const). */
+uint64_t eco_merge_substream(uint64_t stream, uint64_t k);
+/* The i-th uniform in [0, 1) of (seed, stream): counter-based, no state. It is splitmix64's
+ * output i from the state splitmix64(splitmix64(seed) ^ stream), 53 bits. */
 double eco_merge_uniform(uint64_t seed, uint64_t stream, uint64_t i);
 /* The i-th standard normal of (seed, stream) (Box-Muller on uniforms 2i, 2i+1). */
 double eco_merge_normal(uint64_t seed, uint64_t stream, uint64_t i);
@@ -130,37 +143,54 @@ typedef struct eco_merge_stats {
  * (della ranks per row; 1 × n for vectors). t is slerp's value for this tensor
  * (eco_merge_slerp_t). stream = eco_merge_stream(name). masks: NULL to draw, else
  * masks[m][n] (1 keep, 0 drop) replaces parent m's random draw (magnitude sparsifiers
- * ignore it). stats may be NULL. out may alias base. Allocates one delta per parent
- * (ENOMEM). EINVAL for bad params (eco_merge_params_check). */
+ * ignore it); parent m draws from (p->seed, eco_merge_substream(stream, m)). Sparsifiers:
+ * ties magnitude, dare_* random, breadcrumbs, della (below); linear and task_arithmetic use
+ * no density. slerp: parents[0] at t = 0, parents[1] at t = 1; base and λ unused; t must
+ * be in [0, 1]. stats may be NULL. out may alias base. Allocates one delta per sparsified
+ * parent (density < 1) (ENOMEM). EINVAL for bad params (eco_merge_params_check), NULL
+ * parents or a negative shape; EOVERFLOW for a shape whose size overflows. */
 eco_status eco_merge_tensor(float *out, const float *base, const float *const *parents,
                             int64_t rows, int64_t cols, const eco_merge_params *p, double t,
                             uint64_t stream, const uint8_t *const *masks, eco_merge_stats *stats);
 
 /* ---- the sparsifiers (in place on a delta d[n]; return the kept count) ------------- */
 
-/* Keeps the k = (int64)(density·n) largest |d| (ties: lower index first), zeroes the rest. */
+/* Every sparsifier: density >= 1 leaves d unchanged (returns n); n <= 0 returns 0. */
+
+/* Keeps the k = (int64)(density·n) largest |d| (ties: lower index first), zeroes the rest;
+ * k = 0 keeps nothing. */
 int64_t eco_sparsify_magnitude(float *d, int64_t n, double density);
-/* Keeps each entry with probability density (mask when given), rescaled by `rescale`. */
+/* Keeps entry i when uniform(seed, stream, i) < density (or mask[i] != 0 when mask is
+ * given), rescaled by `rescale`: inverse divides the kept by density, l1 scales them by
+ * ‖d‖₁/‖kept‖₁ (nothing when either is 0). density <= 0 zeroes d (mask or not). */
 int64_t eco_sparsify_random(float *d, int64_t n, double density, eco_merge_rescale rescale,
                             uint64_t seed, uint64_t stream, const uint8_t *mask);
 /* Drops the smallest and the gamma share of the largest |d|, keeping ⌊density·n⌋ minus the
- * gamma share (mergekit's breadcrumbs without its n_top = 0 bug). */
+ * gamma share (mergekit's breadcrumbs without its n_top = 0 bug): with the entries ordered by
+ * |d| descending (ties: lower index first), keeps ranks [⌊gamma·n⌋, ⌊density·n⌋) (none when
+ * the gamma share is the larger). */
 int64_t eco_sparsify_breadcrumbs(float *d, int64_t n, double density, double gamma);
-/* DELLA: per row, ranks by |d| and keeps with p = density − ε + 2ε·(rank−1)/(cols−1),
- * kept entries divided by their p (rescale inverse) or L1-rescaled. */
+/* DELLA: per row, ranks by |d| ascending (rank 1 the smallest; ties: lower index first) and
+ * keeps entry i when uniform(seed, stream, i) < p (or mask[i] != 0), p = density − ε +
+ * 2ε·(rank−1)/(cols−1) (cols = 1: p = density; p clamped to [0, 1], p = 0 never kept); the
+ * kept are divided by their p (rescale inverse) or L1-rescaled over the whole tensor.
+ * density <= 0 zeroes d. −1 when out of memory (a row's sort buffer) or cols >= 2^32. */
 int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density, double epsilon,
                            eco_merge_rescale rescale, uint64_t seed, uint64_t stream,
                            const uint8_t *mask);
 
 /* ---- the other tensor operators --------------------------------------------------- */
 
-/* w[n] += N(0, (sigma_rel·RMS(w))²) drawn from (seed, stream); RMS over w before noise. */
+/* w[n] += N(0, (sigma_rel·RMS(w))²) drawn from (seed, stream); RMS over w before noise.
+ * Entry i's noise is eco_merge_normal(seed, stream, i); sigma_rel 0 (or RMS 0) changes
+ * nothing. */
 void eco_mutate_tensor(float *w, int64_t n, double sigma_rel, uint64_t seed, uint64_t stream);
 /* Magnitude pruning: zeroes all but the (int64)(density·n) largest |w − base| (base NULL:
- * |w|), setting pruned entries to base (or 0). Returns the count set (the achieved
- * sparsity is that / n). */
+ * |w|; ties: lower index first), setting pruned entries to base (or 0). Returns the count set
+ * (the achieved sparsity is that / n); density >= 1 sets none, density <= 0 all. */
 int64_t eco_prune_magnitude(float *w, const float *base, int64_t n, double density);
-/* Crossover's coin for a tensor (or a layer: pass its stream): which of n_parents. */
+/* Crossover's coin for a tensor (or a layer: pass its stream): which of n_parents,
+ * ⌊uniform(seed, stream, 0)·n_parents⌋ (0 when n_parents <= 1). */
 int eco_crossover_pick(uint64_t seed, uint64_t stream, int n_parents);
 
 #ifdef __cplusplus

@@ -1,0 +1,73 @@
+/*
+ * merge_internal: what the merge_*.c files share (the counter RNG's inner step, the
+ * thread-count independent reductions, the top-k selection). Private to src/breeder/.
+ */
+#ifndef ECO_BREEDER_MERGE_INTERNAL_H
+#define ECO_BREEDER_MERGE_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "ecology/merge.h"
+
+/* Elements per reduction chunk: a reduction sums each chunk in index order, then the chunk
+ * sums in chunk order, whatever the thread count, so it gives the same double everywhere. */
+#define ECO_MERGE_CHUNK   16384
+/* Loops over at least this many elements run on the OpenMP team (element-wise only). */
+#define ECO_MERGE_PAR_MIN (1 << 15)
+
+/* splitmix64's output function applied to z (z advanced by the golden gamma first). */
+static inline uint64_t eco_merge__mix(uint64_t z) {
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* The key of (seed, stream): the state splitmix64 starts from for that pair. */
+static inline uint64_t eco_merge__key(uint64_t seed, uint64_t stream) {
+    return eco_merge__mix(eco_merge__mix(seed) ^ stream);
+}
+
+/* The i-th uniform in [0, 1) of a key: splitmix64's i-th output from it, 53 bits. */
+static inline double eco_merge__uniform_k(uint64_t key, uint64_t i) {
+    return (double)(eco_merge__mix(key + i * 0x9e3779b97f4a7c15ULL) >> 11) * 0x1.0p-53;
+}
+
+/* |x| as an ordered 31-bit key (non-negative floats order as their bit patterns). */
+static inline uint32_t eco_merge__abs_key(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u & 0x7fffffffu;
+}
+
+/* Reductions in double over fixed chunks (ECO_MERGE_CHUNK): Σ|a|, Σa², Σa·b. */
+double eco_merge__sum_abs(const float *a, int64_t n);
+double eco_merge__sum_sq(const float *a, int64_t n);
+double eco_merge__dot(const float *a, const float *b, int64_t n);
+
+/* The k largest keys |a[i] − b[i]| (b NULL: |a[i]|), ordered by key, then lower index
+ * first: an entry is among them when its key > thr, or key == thr and it is one of the
+ * first `quota` entries (by index) with that key. k <= 0: none; k >= n: all. */
+typedef struct eco_merge_topk {
+    int64_t k, n;
+    uint32_t thr;
+    int64_t quota;
+} eco_merge_topk;
+eco_merge_topk eco_merge__topk(const float *a, const float *b, int64_t n, int64_t k);
+/* Whether an entry of key u is in the top-k; *eq_seen counts the entries of key thr met so
+ * far (walk the entries in index order, starting at 0). */
+static inline int eco_merge__in_topk(const eco_merge_topk *s, uint32_t u, int64_t *eq_seen) {
+    if (s->k <= 0) return 0;
+    if (s->k >= s->n) return 1;
+    if (u > s->thr) return 1;
+    if (u == s->thr) return (*eq_seen)++ < s->quota;
+    return 0;
+}
+
+/* The method's sparsifier applied to parent m's delta d[n] (rows × cols view), per p;
+ * mask NULL draws. Returns the kept count, or −1 when out of memory. */
+int64_t eco_merge__sparsify(float *d, int64_t rows, int64_t cols, const eco_merge_params *p, int m,
+                            uint64_t stream, const uint8_t *mask);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * eco_merge_tensor (merge.h): one tensor of a merge. The task-vector family (deltas,
+ * sparsify, weighted sum with or without TIES consensus, normalize, λ), linear (the model
+ * soup) and slerp. Element-wise loops run on the OpenMP team; each element is computed the
+ * same way on any thread (its sums over parents in double, in parent order), and slerp's
+ * norms are fixed-chunk reductions, so the bytes do not depend on the thread count.
+ */
+#include "merge_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static bool has_consensus(eco_merge_method m) {
+    return m == ECO_MERGE_METHOD_TIES || m == ECO_MERGE_METHOD_DARE_TIES ||
+           m == ECO_MERGE_METHOD_DELLA;
+}
+
+static bool has_sparsifier(eco_merge_method m) {
+    return m == ECO_MERGE_METHOD_TIES || m == ECO_MERGE_METHOD_DARE_LINEAR ||
+           m == ECO_MERGE_METHOD_DARE_TIES || m == ECO_MERGE_METHOD_BREADCRUMBS ||
+           m == ECO_MERGE_METHOD_DELLA;
+}
+
+/* out = θ₀ + λ·(soup − θ₀), soup = Σ w_m θ_m (/ Σ w_m when normalizing); λ = 1: the soup. */
+static void merge_linear(float *out, const float *base, const float *const *parents, int64_t n,
+                         const eco_merge_params *p) {
+    int np = p->n_parents;
+    double div = 0;
+    for (int m = 0; m < np; m++) div += p->weight[m];
+    if (!eco_merge_params_normalize(p) || fabs(div) < 1e-8) div = 1;
+    double lambda = p->lambda;
+#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        double mix = 0;
+        for (int m = 0; m < np; m++) mix += p->weight[m] * (double)parents[m][i];
+        double soup = mix / div;
+        if (lambda == 1)
+            out[i] = (float)soup;
+        else {
+            double b = base ? base[i] : 0.0;
+            out[i] = (float)(b + lambda * (soup - b));
+        }
+    }
+}
+
+/* Two parents a (t = 0) and b (t = 1), each tensor one vector (mergekit's slerp). */
+static void merge_slerp(float *out, const float *a, const float *b, int64_t n, double t) {
+    double na = sqrt(eco_merge__sum_sq(a, n)), nb = sqrt(eco_merge__sum_sq(b, n));
+    double ab = eco_merge__dot(a, b, n);
+    /* normalised copies; a norm ≤ 1e-8 is left as it is (mergekit) */
+    double dot = ab / ((na > 1e-8 ? na : 1.0) * (nb > 1e-8 ? nb : 1.0));
+    double c0, c1;
+    if (fabs(dot) > 0.9995) { /* near-parallel: lerp */
+        c0 = 1 - t;
+        c1 = t;
+    } else {
+        double th = acos(dot), s = sin(th);
+        c0 = sin((1 - t) * th) / s;
+        c1 = sin(t * th) / s;
+    }
+#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) out[i] = (float)(c0 * a[i] + c1 * b[i]);
+}
+
+/* δ_m(i): the sparsified delta when there is one, else θ_m − θ₀ computed here (the same f32
+ * difference the delta would hold). */
+static inline float delta_at(const float *dm, const float *pm, const float *base, int64_t i) {
+    return dm ? dm[i] : (base ? pm[i] - base[i] : pm[i]);
+}
+
+static eco_status merge_task_vectors(float *out, const float *base, const float *const *parents,
+                                     int64_t rows, int64_t cols, const eco_merge_params *p,
+                                     uint64_t stream, const uint8_t *const *masks,
+                                     eco_merge_stats *stats) {
+    int np = p->n_parents;
+    int64_t n = rows * cols;
+    float *d[ECO_MERGE_MAX_PARENTS] = {0};
+    eco_status st = ECO_STATUS_OK;
+    for (int m = 0; m < np; m++) {
+        if (!has_sparsifier(p->method) || !(p->density[m] < 1)) continue;
+        d[m] = malloc((size_t)n * sizeof(float));
+        if (!d[m]) {
+            st = eco_error(ECO_STATUS_ENOMEM, "merge: no memory for a delta of %lld elements",
+                           (long long)n);
+            goto done;
+        }
+        const float *pm = parents[m];
+        float *dm = d[m];
+#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
+        for (int64_t i = 0; i < n; i++) dm[i] = base ? pm[i] - base[i] : pm[i];
+        int64_t kept = eco_merge__sparsify(dm, rows, cols, p, m, stream, masks ? masks[m] : NULL);
+        if (kept < 0) {
+            st = eco_error(ECO_STATUS_ENOMEM, "merge: no memory to sparsify a %lld x %lld tensor",
+                           (long long)rows, (long long)cols);
+            goto done;
+        }
+        if (stats) {
+            stats->kept[m] = kept;
+            if (kept == 0) stats->empty = true;
+        }
+    }
+    bool consensus = has_consensus(p->method), normalize = eco_merge_params_normalize(p);
+    bool by_count = p->election == ECO_MERGE_ELECTION_COUNT;
+    double wsum = 0;
+    for (int m = 0; m < np; m++) wsum += p->weight[m];
+    if (fabs(wsum) < 1e-8) wsum = 1;
+    double lambda = p->lambda;
+#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        double u[ECO_MERGE_MAX_PARENTS], mix = 0, div = wsum;
+        for (int m = 0; m < np; m++)
+            u[m] = p->weight[m] * (double)delta_at(d[m], parents[m], base, i);
+        if (consensus) {
+            double s = 0;
+            for (int m = 0; m < np; m++) s += by_count ? (double)((u[m] > 0) - (u[m] < 0)) : u[m];
+            bool pos = s >= 0; /* a tie elects +1 */
+            div = 0;
+            for (int m = 0; m < np; m++)
+                if (pos ? u[m] > 0 : u[m] < 0) {
+                    mix += u[m];
+                    div += p->weight[m];
+                }
+            if (div == 0) div = 1;
+        } else {
+            for (int m = 0; m < np; m++) mix += u[m];
+        }
+        if (normalize) mix /= div;
+        out[i] = (float)((base ? (double)base[i] : 0.0) + lambda * mix);
+    }
+done:
+    for (int m = 0; m < np; m++) free(d[m]);
+    return st;
+}
+
+eco_status eco_merge_tensor(float *out, const float *base, const float *const *parents,
+                            int64_t rows, int64_t cols, const eco_merge_params *p, double t,
+                            uint64_t stream, const uint8_t *const *masks, eco_merge_stats *stats) {
+    if (!p) return eco_error(ECO_STATUS_EINVAL, "merge: no parameters");
+    eco_status st = eco_merge_params_check(p);
+    if (st) return st;
+    if (!out || !parents) return eco_error(ECO_STATUS_EINVAL, "merge: no output or no parents");
+    if (rows < 0 || cols < 0)
+        return eco_error(ECO_STATUS_EINVAL, "merge: tensor shape %lld x %lld is negative",
+                         (long long)rows, (long long)cols);
+    if (cols > 0 && rows > INT64_MAX / cols)
+        return eco_error(ECO_STATUS_EOVERFLOW, "merge: tensor shape %lld x %lld overflows",
+                         (long long)rows, (long long)cols);
+    int64_t n = rows * cols;
+    if ((uint64_t)n > SIZE_MAX / sizeof(float))
+        return eco_error(ECO_STATUS_EOVERFLOW, "merge: tensor of %lld elements overflows",
+                         (long long)n);
+    if (p->method == ECO_MERGE_METHOD_DELLA && cols > (int64_t)UINT32_MAX)
+        return eco_error(ECO_STATUS_EINVAL, "merge: della: rows of %lld elements (at most 2^32)",
+                         (long long)cols);
+    for (int m = 0; m < p->n_parents; m++)
+        if (!parents[m]) return eco_error(ECO_STATUS_EINVAL, "merge: parent %d has no data", m);
+    if (p->method == ECO_MERGE_METHOD_SLERP && !(t >= 0 && t <= 1))
+        return eco_error(ECO_STATUS_EINVAL, "merge: t: %g outside [0, 1]", t);
+    if (stats) {
+        memset(stats, 0, sizeof *stats);
+        stats->n = n;
+        for (int m = 0; m < p->n_parents; m++) stats->kept[m] = n;
+    }
+    if (n == 0) return ECO_STATUS_OK;
+    switch (p->method) {
+        case ECO_MERGE_METHOD_LINEAR:
+            merge_linear(out, base, parents, n, p);
+            return ECO_STATUS_OK;
+        case ECO_MERGE_METHOD_SLERP:
+            merge_slerp(out, parents[0], parents[1], n, t);
+            return ECO_STATUS_OK;
+        default:
+            return merge_task_vectors(out, base, parents, rows, cols, p, stream, masks, stats);
+    }
+}
