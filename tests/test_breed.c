@@ -496,6 +496,77 @@ static void test_malformed_records(void **state) {
     free(dir);
 }
 
+/* A chain: arith folded into eco-tiny, then sort folded into that; one registered child
+ * with both steps in its lineage, re-run to the same bytes; a refused step named. */
+static void test_chain(void **state) {
+    fixture *f = *state;
+    const char *parents[] = {"eco-tiny", "arith", "sort"};
+    eco_breed_chain_step steps[2] = {
+        {.op = "fold", .n_inputs = 2, .inputs = {{false, 0}, {false, 1}}},
+        {.op = "fold", .n_inputs = 2, .inputs = {{true, 0}, {false, 2}}},
+    };
+    eco_breed_chain_options o = {.name = "two-folds",
+                                 .parents = parents,
+                                 .n_parents = 3,
+                                 .steps = steps,
+                                 .n_steps = 2,
+                                 .id = "chained",
+                                 .sign_key = f->key,
+                                 .created_at = CREATED};
+    eco_breed_result res;
+    ECO_ASSERT_OK(eco_breed_chain(f->r, &o, &res));
+    assert_string_equal(res.id, "chained");
+    assert_int_equal(res.genome.kind, ECO_GENOME_KIND_MERGED);
+    assert_string_equal(res.genome.op_name, "recipe");
+    assert_int_equal(res.genome.n_parents, 3);
+    assert_string_equal(res.genome.parents[2], "sort");
+    json_t *st = json_object_get(res.genome.op_params, "steps");
+    assert_int_equal(json_array_size(st), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(st, 1), "op")), "fold");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(json_array_get(st, 1), "inputs"), 0)),
+        "steps[0]");
+    assert_string_equal(json_string_value(json_object_get(res.genome.op_params, "name")),
+                        "two-folds");
+    eco_breed_result_free(&res);
+    char keyid[ECO_KEYID_HEX_LEN + 1];
+    ECO_ASSERT_OK(eco_registry_verify(f->r, "chained", keyid));
+    assert_false(work_left(f));
+    eco_breed_rerun_report rep;
+    ECO_ASSERT_OK(eco_breed_rerun(f->r, "chained", NULL, 0, NULL, false, &rep));
+    assert_true(rep.same);
+    assert_false(work_left(f));
+
+    /* the chain differs from one fold: the second step changed the weights */
+    const char *two[] = {"eco-tiny", "arith"};
+    eco_breed_options bo = {.op = "fold", .parents = two, .n_parents = 2, .id = "one"};
+    ECO_ASSERT_OK(eco_breed(f->r, &bo, &res));
+    eco_genome a = {0}, b = {0};
+    ECO_ASSERT_OK(eco_registry_get(f->r, "one", &a, NULL));
+    ECO_ASSERT_OK(eco_registry_get(f->r, "chained", &b, NULL));
+    assert_string_not_equal(eco_manifest_find(&a.files, "model.safetensors")->sha256,
+                            eco_manifest_find(&b.files, "model.safetensors")->sha256);
+    eco_genome_free(&a);
+    eco_genome_free(&b);
+    eco_breed_result_free(&res);
+
+    /* a refused step: named, nothing registered, nothing left */
+    steps[1].inputs[0] = (eco_breed_chain_ref){false, 2};
+    steps[1].inputs[1] = (eco_breed_chain_ref){true, 0};
+    o.id = "refused";
+    ECO_ASSERT_STATUS(eco_breed_chain(f->r, &o, &res), ECO_STATUS_EINVAL);
+    assert_true(res.refused);
+    assert_non_null(strstr(res.reason, "steps[1] (fold)"));
+    eco_breed_result_free(&res);
+    assert_false(eco_registry_exists(f->r, "refused"));
+    assert_false(work_left(f));
+    /* a reference to a later step */
+    steps[0].inputs[1] = (eco_breed_chain_ref){true, 1};
+    ECO_ASSERT_STATUS(eco_breed_chain(f->r, &o, &res), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "steps[1] is not an earlier step"));
+    eco_breed_result_free(&res);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_op_table),
@@ -505,6 +576,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_breed_missing_operator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_general_record_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,6 +41,8 @@ const eco_breeder_op *eco_breeder_op_get(size_t i);
 eco_status eco_breeder_op_find(const char *name, const eco_breeder_op **out);
 /* Whether op is a parameter operator (only for parents of identical compatibility). */
 bool eco_breeder_op_is_parametric(const eco_breeder_op *op);
+/* Whether op trains on corpora (finetune, distill); the others refuse any. */
+bool eco_breeder_op_takes_corpora(const eco_breeder_op *op);
 
 /* The compatibility check every parameter operator's supports() makes: true when all n
  * genomes' identities are equal; else false with "parents 'A' and 'B' differ in FIELD
@@ -109,6 +111,54 @@ typedef struct eco_breed_rerun_report {
 eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *const *corpora,
                            size_t n_corpora, const char *out, bool force,
                            eco_breed_rerun_report *rep);
+
+/* ---- chains of operators (recipes) -------------------------------------------------- */
+
+/* Where a step's input comes from: parents[index] (a registered model) or the output of
+ * steps[index] (an earlier step). */
+typedef struct eco_breed_chain_ref {
+    bool step;
+    size_t index;
+} eco_breed_chain_ref;
+
+typedef struct eco_breed_chain_step {
+    const char *op;              /* operator name */
+    const struct json_t *params; /* its parameters (object, borrowed; NULL: {}) */
+    uint64_t seed;               /* passed to the operator as params["seed"] */
+    size_t n_inputs;             /* >= 1 */
+    eco_breed_chain_ref inputs[ECO_BREEDER_MAX_INPUTS];
+    bool has_base; /* θ₀ */
+    eco_breed_chain_ref base;
+} eco_breed_chain_step;
+
+typedef struct eco_breed_chain_options {
+    const char *name;           /* recorded (may be NULL) */
+    const char *const *parents; /* [n_parents] registered ids or aliases */
+    size_t n_parents;
+    const eco_breed_chain_step *steps; /* [n_steps] run in order */
+    size_t n_steps;
+    const char *const *corpora; /* [n_corpora] given to every step that trains */
+    size_t n_corpora;
+    const char *id;         /* the child's id; NULL: "recipe-<12 hex of its root digest>" */
+    const char *sign_key;   /* NULL: unsigned */
+    const char *created_at; /* NULL: now */
+    bool progress;
+} eco_breed_chain_options;
+
+/* Runs the steps in order, each operator's output a folder under <data>/work/ (an input of
+ * a later step), and registers the last step's output as one child whose lineage.json is
+ * {"operation": {"name": "recipe", "params": {"name": N, "steps": [{"op", "params", "seed",
+ * "result", "inputs": ["parents[j]" | "steps[k]", ...], "base": ...}, ...]}, "seed": 0},
+ * "parents": the registered parents by file digest}: every step's operation as its
+ * operator recorded it. Each step's supports() sees its inputs' genomes (an earlier step's
+ * output carries its first input's compatibility); a refusal is EINVAL with res->refused
+ * and the step named in res->reason. The working folders are removed. */
+eco_status eco_breed_chain(eco_registry *r, const eco_breed_chain_options *o,
+                           eco_breed_result *res);
+/* The same, stopping before registration: *dir (under *work, which the caller removes)
+ * holds the child with its recipe lineage.json. */
+eco_status eco_breed_chain_to_dir(eco_registry *r, const eco_breed_chain_options *o,
+                                  eco_breed_result *res, char **work, char **dir);
 
 #ifdef __cplusplus
 }

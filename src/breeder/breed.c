@@ -10,6 +10,7 @@
  */
 #include "ecology/breeder.h"
 #include "ecology/data.h"
+#include "breeder/breed_internal.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -67,7 +68,7 @@ static eco_status add_input(eco_registry *r, const char *ref, breed_inputs *in) 
 }
 
 /* A fresh working folder under <data>/work/ (malloc'd). */
-static eco_status make_work_dir(eco_registry *r, const char *label, char **out) {
+eco_status eco_breed_make_work_dir(eco_registry *r, const char *label, char **out) {
     static unsigned seq;
     *out = NULL;
     char *root = eco_path_join(eco_registry_data_dir(r), "work");
@@ -103,7 +104,7 @@ eco_status eco_breed_corpus_hash(const char *path, char hex[ECO_SHA256_HEX_LEN +
 }
 
 /* Adds the corpora's hashes to the child's lineage.json ("corpora", sorted, unique). */
-static eco_status record_corpora(const char *child, const char *const *corpora, size_t n) {
+eco_status eco_breed_record_corpora(const char *child, const char *const *corpora, size_t n) {
     char *path = eco_path_join(child, ECO_LINEAGE_FILE);
     if (!path) return eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
     json_error_t err;
@@ -185,7 +186,7 @@ eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_bre
                                    .dir = in.dirs[i],
                                    .genome = &in.genomes[i],
                                    .role = o->base && i == 0 ? "base" : "parent"};
-    if ((st = make_work_dir(r, "breed", work))) goto out;
+    if ((st = eco_breed_make_work_dir(r, "breed", work))) goto out;
     if (!(*dir = eco_path_join(*work, "child"))) {
         st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
         goto out;
@@ -201,7 +202,7 @@ eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_bre
                        ECO_LINEAGE_FILE);
         goto out;
     }
-    if (o->n_corpora && (st = record_corpora(*dir, o->corpora, o->n_corpora))) goto out;
+    if (o->n_corpora && (st = eco_breed_record_corpora(*dir, o->corpora, o->n_corpora))) goto out;
 out:
     json_decref(empty);
     inputs_free(&in);
@@ -229,48 +230,57 @@ static eco_status default_id(const char *op, const char *dir, char **id) {
     return ECO_STATUS_OK;
 }
 
+eco_status eco_breed_register(eco_registry *r, const char *dir, const char *label,
+                              const char *const *parents, size_t n_parents, const char *id,
+                              const char *sign_key, const char *created_at, bool progress,
+                              eco_breed_result *res) {
+    eco_status st = ECO_STATUS_OK;
+    char *adapter_base = NULL, *own_id = NULL;
+    /* an adapter child keeps the base model of its first adapter parent */
+    for (size_t i = 0;
+         i < n_parents && !adapter_base && !st && eco_path_has_file(dir, "adapter_config.json");
+         i++) {
+        eco_genome pg = {0};
+        char *pid = NULL;
+        if ((st = eco_registry_resolve(r, parents[i], &pid)) == ECO_STATUS_OK &&
+            (st = eco_registry_get(r, pid, &pg, NULL)) == ECO_STATUS_OK &&
+            pg.kind == ECO_GENOME_KIND_ADAPTER && pg.base && !(adapter_base = eco_strdup(pg.base)))
+            st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+        free(pid);
+        eco_genome_free(&pg);
+    }
+    if (st) goto out;
+    if (!id) {
+        if ((st = default_id(label, dir, &own_id))) goto out;
+        id = own_id;
+    }
+    eco_add_options ao = {.id = id,
+                          .base = adapter_base,
+                          .sign_key = sign_key,
+                          .created_at = created_at,
+                          .progress = progress};
+    if ((st = eco_registry_add_dir(r, dir, &ao, &res->genome))) {
+        st = eco_error_wrap(st, "%s: registering the child '%s'", label, id);
+        goto out;
+    }
+    if (!(res->id = eco_strdup(id))) st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+out:
+    free(adapter_base);
+    free(own_id);
+    return st;
+}
+
 eco_status eco_breed(eco_registry *r, const eco_breed_options *o, eco_breed_result *res) {
     eco_breed_result local;
     if (!res) res = &local;
-    char *work = NULL, *dir = NULL, *id = NULL;
+    char *work = NULL, *dir = NULL;
     eco_status st = eco_breed_to_dir(r, o, res, &work, &dir);
     if (st) {
         if (res == &local) eco_breed_result_free(res);
         return st;
     }
-    /* an adapter child keeps its parents' base model (the first parent's) */
-    char *adapter_base = NULL;
-    if (eco_path_has_file(dir, "adapter_config.json")) {
-        eco_genome pg = {0};
-        char *pid = NULL;
-        if ((st = eco_registry_resolve(r, o->parents[0], &pid)) == ECO_STATUS_OK &&
-            (st = eco_registry_get(r, pid, &pg, NULL)) == ECO_STATUS_OK && pg.base &&
-            !(adapter_base = eco_strdup(pg.base)))
-            st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
-        free(pid);
-        eco_genome_free(&pg);
-        if (st) goto out;
-    }
-    if (o->id) {
-        if (!(id = eco_strdup(o->id))) st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
-    } else {
-        st = default_id(o->op, dir, &id);
-    }
-    if (st) goto out;
-    eco_add_options ao = {.id = id,
-                          .base = adapter_base,
-                          .sign_key = o->sign_key,
-                          .created_at = o->created_at,
-                          .progress = o->progress};
-    if ((st = eco_registry_add_dir(r, dir, &ao, &res->genome))) {
-        st = eco_error_wrap(st, "breed %s: registering the child '%s'", o->op, id);
-        goto out;
-    }
-    res->id = id;
-    id = NULL;
-out:
-    free(adapter_base);
-    free(id);
+    st = eco_breed_register(r, dir, o->op, o->parents, o->n_parents, o->id, o->sign_key,
+                            o->created_at, o->progress, res);
     (void)eco_remove_tree(work);
     free(work);
     free(dir);

@@ -138,7 +138,8 @@ static eco_status breed_merge(const eco_breeder_op *op, const eco_breed_parent *
 }
 
 /* fold: W' = W + s·B·A, the parents a full model and an adapter of it. params: none (a
- * recorded fold's {"lora": ...} is what the adapter said; accepted on a re-run). */
+ * recorded fold's {"lora": ...} is what the adapter said, accepted on a re-run; a chain's
+ * "seed" is accepted and unused). */
 static eco_status breed_fold(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
                              const char *const *corpora, size_t n_corpora,
                              const struct json_t *params, const char *out) {
@@ -149,7 +150,7 @@ static eco_status breed_fold(const eco_breeder_op *op, const eco_breed_parent *p
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)params, key, v) {
-        if (strcmp(key, "lora") != 0)
+        if (strcmp(key, "lora") != 0 && strcmp(key, "seed") != 0)
             return eco_error(ECO_STATUS_EINVAL, "fold: params: unknown parameter '%s' (none taken)",
                              key);
     }
@@ -225,6 +226,10 @@ eco_status eco_breeder_op_find(const char *name, const eco_breeder_op **out) {
     char shown[64];
     snprintf(shown, sizeof shown, "%s", name ? name : "(null)");
     return eco_error(ECO_STATUS_EINVAL, "breed: operator '%s' unknown (%s)", shown, list);
+}
+
+bool eco_breeder_op_takes_corpora(const eco_breeder_op *op) {
+    return op && (strcmp(op->name, "finetune") == 0 || strcmp(op->name, "distill") == 0);
 }
 
 bool eco_breeder_op_is_parametric(const eco_breeder_op *op) {

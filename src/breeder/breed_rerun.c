@@ -59,6 +59,65 @@ static bool same_files(const eco_manifest *got, const eco_manifest *want, char *
     return true;
 }
 
+/* "parents[j]" / "steps[k]" into ref. */
+static bool parse_ref(const char *s, eco_breed_chain_ref *ref) {
+    size_t idx = 0;
+    int used = 0;
+    if (!s) return false;
+    if (sscanf(s, "parents[%zu]%n", &idx, &used) == 1 && s[used] == '\0')
+        ref->step = false;
+    else if (sscanf(s, "steps[%zu]%n", &idx, &used) == 1 && s[used] == '\0')
+        ref->step = true;
+    else
+        return false;
+    ref->index = idx;
+    return true;
+}
+
+/* A recipe's record (params.steps) run again as a chain over the genome's parents. */
+static eco_status rerun_recipe(eco_registry *r, const eco_genome *g, const json_t *params,
+                               const char *const *corpora, size_t n_corpora, eco_breed_result *res,
+                               char **work, char **child) {
+    const json_t *steps = json_object_get(params, "steps");
+    size_t n = json_array_size(steps);
+    if (n == 0) return eco_error(ECO_STATUS_EFORMAT, "rerun: '%s': a recipe without steps", g->id);
+    eco_breed_chain_step *cs = eco_calloc_array(n, sizeof *cs);
+    if (!cs) return eco_error(ECO_STATUS_ENOMEM, "rerun: out of memory");
+    eco_status st = ECO_STATUS_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        const json_t *e = json_array_get(steps, i), *inputs = json_object_get(e, "inputs");
+        const json_t *seed = json_object_get(e, "seed");
+        cs[i].op = json_string_value(json_object_get(e, "op"));
+        cs[i].params = json_object_get(e, "params");
+        cs[i].seed = json_is_integer(seed) ? (uint64_t)json_integer_value(seed) : 0;
+        cs[i].n_inputs = json_array_size(inputs);
+        bool ok = cs[i].op && json_is_object(cs[i].params) && json_is_integer(seed) &&
+                  json_integer_value(seed) >= 0 && cs[i].n_inputs >= 1 &&
+                  cs[i].n_inputs < ECO_BREEDER_MAX_INPUTS;
+        for (size_t k = 0; ok && k < cs[i].n_inputs; k++)
+            ok = parse_ref(json_string_value(json_array_get(inputs, k)), &cs[i].inputs[k]);
+        const json_t *base = json_object_get(e, "base");
+        if (ok && base) {
+            cs[i].has_base = true;
+            ok = parse_ref(json_string_value(base), &cs[i].base);
+        }
+        if (!ok)
+            st = eco_error(ECO_STATUS_EFORMAT, "rerun: '%s': its recipe's steps[%zu] is malformed",
+                           g->id, i);
+    }
+    const char *name = json_string_value(json_object_get(params, "name"));
+    eco_breed_chain_options co = {.name = name && *name ? name : NULL,
+                                  .parents = (const char *const *)g->parents,
+                                  .n_parents = g->n_parents,
+                                  .steps = cs,
+                                  .n_steps = n,
+                                  .corpora = corpora,
+                                  .n_corpora = n_corpora};
+    if (!st) st = eco_breed_chain_to_dir(r, &co, res, work, child);
+    free(cs);
+    return st;
+}
+
 eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *const *corpora,
                            size_t n_corpora, const char *out, bool force,
                            eco_breed_rerun_report *rep) {
@@ -95,8 +154,9 @@ eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *const *
                        ECO_LINEAGE_FILE, g.id);
         goto out;
     }
+    const bool recipe = strcmp(op_name, "recipe") == 0;
     const eco_breeder_op *op = NULL;
-    if ((st = eco_breeder_op_for_record(op_name, params, &op))) goto out;
+    if (!recipe && (st = eco_breeder_op_for_record(op_name, params, &op))) goto out;
     if (json_array_size(prec) != g.n_parents) {
         st =
             eco_error(ECO_STATUS_EINTEGRITY, "rerun: '%s': %zu parents recorded, %zu in its genome",
@@ -105,7 +165,8 @@ eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *const *
     }
     /* the recorded base (θ₀), first; fold's base is its first parent */
     const char *role0 = json_string_value(json_object_get(json_array_get(prec, 0), "role"));
-    const bool has_base = role0 && strcmp(role0, "base") == 0 && strcmp(op->name, "fold") != 0;
+    const bool has_base =
+        !recipe && role0 && strcmp(role0, "base") == 0 && strcmp(op->name, "fold") != 0;
     const json_t *rec_corpora = json_object_get(rec, "corpora");
     if (n_corpora == 0 && json_array_size(rec_corpora) > 0) {
         st = eco_error(ECO_STATUS_EINVAL,
@@ -130,14 +191,29 @@ eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *const *
             goto out;
         }
     }
-    eco_breed_options bo = {.op = op->name,
-                            .parents = (const char *const *)g.parents + (has_base ? 1 : 0),
-                            .n_parents = g.n_parents - (has_base ? 1 : 0),
-                            .base = has_base ? g.parents[0] : NULL,
-                            .params = params,
-                            .corpora = corpora,
-                            .n_corpora = n_corpora};
-    if ((st = eco_breed_to_dir(r, &bo, &res, &work, &child))) goto out;
+    if (recipe) {
+        st = rerun_recipe(r, &g, params, corpora, n_corpora, &res, &work, &child);
+    } else {
+        eco_breed_options bo = {.op = op->name,
+                                .parents = (const char *const *)g.parents + (has_base ? 1 : 0),
+                                .n_parents = g.n_parents - (has_base ? 1 : 0),
+                                .base = has_base ? g.parents[0] : NULL,
+                                .params = params,
+                                .corpora = corpora,
+                                .n_corpora = n_corpora};
+        json_t *seed = json_object_get(op_rec, "seed");
+        json_t *with_seed = json_deep_copy(params);
+        if (!with_seed || (json_is_integer(seed) && !json_object_get(params, "seed") &&
+                           json_object_set(with_seed, "seed", seed))) {
+            json_decref(with_seed);
+            st = eco_error(ECO_STATUS_ENOMEM, "rerun: out of memory");
+            goto out;
+        }
+        bo.params = with_seed;
+        st = eco_breed_to_dir(r, &bo, &res, &work, &child);
+        json_decref(with_seed);
+    }
+    if (st) goto out;
     static const char *const skip[] = {ECO_GENOME_FILE, ECO_SIGNATURE_FILE, NULL};
     if ((st = eco_manifest_from_dir(child, skip, &got))) goto out;
     rep->n_files = g.files.n;

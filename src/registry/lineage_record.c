@@ -310,9 +310,17 @@ eco_status eco_ingest_lineage_record(eco_registry *r, const char *dir, const cha
     g->op_seed = (uint64_t)seed;
     if ((st = add_corpora(g, corpora))) goto out;
     info->present = true;
+    /* a recipe makes what its last step makes */
+    const char *made = name;
+    if (strcmp(name, "recipe") == 0) {
+        const json_t *steps = json_object_get(params, "steps");
+        const char *last = json_string_value(
+            json_object_get(json_array_get(steps, json_array_size(steps) - 1), "op"));
+        made = last ? last : name;
+    }
     info->kind = create                          ? ECO_GENOME_KIND_BASE
-                 : strcmp(name, "quantize") == 0 ? ECO_GENOME_KIND_QUANTIZED
-                 : strcmp(name, "distill") == 0  ? ECO_GENOME_KIND_DISTILLED
+                 : strcmp(made, "quantize") == 0 ? ECO_GENOME_KIND_QUANTIZED
+                 : strcmp(made, "distill") == 0  ? ECO_GENOME_KIND_DISTILLED
                                                  : ECO_GENOME_KIND_MERGED;
     if (n_parents > 0) {
         info->has_base_role = strcmp(rp[0].role, "base") == 0;
