@@ -145,6 +145,29 @@ out:
     return st;
 }
 
+eco_status eco_breed_implied_base(eco_registry *r, const eco_breeder_op *op,
+                                  const char *const *parents, size_t n_parents,
+                                  const json_t *params, char **base) {
+    *base = NULL;
+    if (strcmp(op->name, "distill") == 0) {
+        const char *student = json_string_value(json_object_get(params, "student"));
+        if (student && !(*base = eco_strdup(student)))
+            return eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+        return ECO_STATUS_OK;
+    }
+    if (strcmp(op->name, "finetune") != 0 || n_parents != 1) return ECO_STATUS_OK;
+    char *id = NULL;
+    eco_genome g = {0};
+    eco_status st = eco_registry_resolve(r, parents[0], &id);
+    if (!st) st = eco_registry_get(r, id, &g, NULL);
+    if (!st && g.kind == ECO_GENOME_KIND_ADAPTER && g.base && !(*base = eco_strdup(g.base)))
+        st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+    free(id);
+    eco_genome_free(&g);
+    if (st) eco_clear_error(); /* the parent's own lookup reports it */
+    return st == ECO_STATUS_ENOMEM ? st : ECO_STATUS_OK;
+}
+
 eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_breed_result *res,
                             char **work, char **dir) {
     *work = *dir = NULL;
@@ -166,13 +189,19 @@ eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_bre
     }
     breed_inputs in = {0};
     json_t *empty = NULL;
-    if (o->base && (st = add_input(r, o->base, &in))) goto out;
+    char *implied = NULL;
+    const char *base = o->base;
+    if (!base &&
+        (st = eco_breed_implied_base(r, op, o->parents, o->n_parents, o->params, &implied)))
+        goto out;
+    if (!base) base = implied;
+    if (base && (st = add_input(r, base, &in))) goto out;
     for (size_t i = 0; i < o->n_parents && !st; i++) st = add_input(r, o->parents[i], &in);
     if (st) goto out;
     const eco_genome *gs[ECO_BREEDER_MAX_INPUTS];
     for (size_t i = 0; i < in.n; i++) gs[i] = &in.genomes[i];
     char reason[512] = "";
-    if (!op->supports(op, gs, in.n, o->base != NULL, reason, sizeof reason)) {
+    if (!op->supports(op, gs, in.n, base != NULL, reason, sizeof reason)) {
         if (res) {
             res->refused = true;
             snprintf(res->reason, sizeof res->reason, "%s", reason);
@@ -185,7 +214,7 @@ eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_bre
         bp[i] = (eco_breed_parent){.id = in.ids[i],
                                    .dir = in.dirs[i],
                                    .genome = &in.genomes[i],
-                                   .role = o->base && i == 0 ? "base" : "parent"};
+                                   .role = base && i == 0 ? "base" : "parent"};
     if ((st = eco_breed_make_work_dir(r, "breed", work))) goto out;
     if (!(*dir = eco_path_join(*work, "child"))) {
         st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
@@ -204,6 +233,7 @@ eco_status eco_breed_to_dir(eco_registry *r, const eco_breed_options *o, eco_bre
     }
     if (o->n_corpora && (st = eco_breed_record_corpora(*dir, o->corpora, o->n_corpora))) goto out;
 out:
+    free(implied);
     json_decref(empty);
     inputs_free(&in);
     if (st) {

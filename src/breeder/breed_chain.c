@@ -21,8 +21,8 @@ typedef struct chain_state {
     char *ids[ECO_BREEDER_MAX_INPUTS];
     char *dirs[ECO_BREEDER_MAX_INPUTS];
     eco_genome genomes[ECO_BREEDER_MAX_INPUTS];
-    size_t n_done;     /* steps run */
-    char **step_dirs;  /* [n_steps] */
+    size_t n_done;      /* steps run */
+    char **step_dirs;   /* [n_steps] */
     eco_genome *step_g; /* [n_steps] stand-ins: id, kind, compatibility only */
     char (*step_ids)[32];
 } chain_state;
@@ -62,8 +62,7 @@ static eco_status check_ref(const eco_breed_chain_options *o, size_t step, eco_b
                             const char *what) {
     if (ref.step ? ref.index >= step : ref.index >= o->n_parents) {
         char b[48];
-        return eco_error(ECO_STATUS_EINVAL,
-                         "recipe: steps[%zu].%s: %s is not %s", step, what,
+        return eco_error(ECO_STATUS_EINVAL, "recipe: steps[%zu].%s: %s is not %s", step, what,
                          ref_name(ref, b, sizeof b),
                          ref.step ? "an earlier step" : "one of the parents");
     }
@@ -109,8 +108,8 @@ static eco_status step_record(const char *dir, const eco_breeder_op *op,
                        "recipe: %s: the operator's record lacks its name, params or seed", path);
         goto out;
     }
-    e = inputs ? json_pack("{s:s, s:s, s:O, s:O, s:O}", "op", op->name, "operation", name,
-                           "params", params, "seed", seed, "inputs", inputs)
+    e = inputs ? json_pack("{s:s, s:s, s:O, s:O, s:O}", "op", op->name, "operation", name, "params",
+                           params, "seed", seed, "inputs", inputs)
                : NULL;
     json_t *result = json_object_get(opj, "result");
     if (!e || (result && json_object_set(e, "result", result)) ||
@@ -146,12 +145,11 @@ static eco_status write_record(const chain_state *c, const eco_breed_chain_optio
             parents = NULL;
         }
     }
-    json_t *rec =
-        parents ? json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:O}, s:i}, s:o}", "tool", "ecology",
-                            "version", ECO_VERSION_STRING, "operation", "name", "recipe", "params",
-                            "name", o->name ? o->name : "", "steps", steps, "seed", 0, "parents",
-                            parents)
-                : NULL;
+    json_t *rec = parents ? json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:O}, s:i}, s:o}", "tool",
+                                      "ecology", "version", ECO_VERSION_STRING, "operation", "name",
+                                      "recipe", "params", "name", o->name ? o->name : "", "steps",
+                                      steps, "seed", 0, "parents", parents)
+                          : NULL;
     char *path = eco_path_join(dir, ECO_LINEAGE_FILE);
     eco_status st = rec && path ? eco_json_write_canonical_file(path, rec)
                                 : eco_error(ECO_STATUS_ENOMEM, "recipe: out of memory");
@@ -160,13 +158,70 @@ static eco_status write_record(const chain_state *c, const eco_breed_chain_optio
     return st;
 }
 
+/* A registered model the chain reads besides its parents (an implied base): its index among
+ * c's parents, checked out and appended when it is not one of them yet. */
+static eco_status extra_parent(eco_registry *r, chain_state *c, const char *ref, size_t *index) {
+    char *id = NULL;
+    eco_status st = eco_registry_resolve(r, ref, &id);
+    if (st) return eco_error_wrap(st, "recipe: '%s'", ref);
+    for (size_t j = 0; j < c->n_parents; j++)
+        if (strcmp(c->ids[j], id) == 0) {
+            free(id);
+            *index = j;
+            return ECO_STATUS_OK;
+        }
+    if (c->n_parents >= ECO_BREEDER_MAX_INPUTS) {
+        free(id);
+        return eco_error(ECO_STATUS_EINVAL, "recipe: more than %d registered inputs",
+                         ECO_BREEDER_MAX_INPUTS);
+    }
+    const size_t k = c->n_parents++;
+    c->ids[k] = id;
+    if ((st = eco_registry_checkout(r, id, &c->dirs[k], &c->genomes[k])))
+        return eco_error_wrap(st, "recipe: '%s'", ref);
+    *index = k;
+    return ECO_STATUS_OK;
+}
+
+/* The base a step implies when it names none (eco_breed_implied_base): distill's student;
+ * finetune of an adapter, its base model (an earlier step's adapter: the base of the first
+ * adapter among the registered parents). *base NULL when none. */
+static eco_status implied_base(eco_registry *r, const chain_state *c, const eco_breeder_op *op,
+                               const eco_breed_chain_step *s, char **base) {
+    *base = NULL;
+    if (s->has_base) return ECO_STATUS_OK;
+    if (strcmp(op->name, "finetune") == 0 && s->n_inputs == 1) {
+        const char *dir, *id;
+        const eco_genome *g;
+        ref_get(c, s->inputs[0], &dir, &g, &id);
+        if (g->kind != ECO_GENOME_KIND_ADAPTER) return ECO_STATUS_OK;
+        if (!s->inputs[0].step) return eco_breed_implied_base(r, op, &id, 1, s->params, base);
+        for (size_t j = 0; j < c->n_parents; j++)
+            if (c->genomes[j].kind == ECO_GENOME_KIND_ADAPTER && c->genomes[j].base) {
+                *base = eco_strdup(c->genomes[j].base);
+                return *base ? ECO_STATUS_OK
+                             : eco_error(ECO_STATUS_ENOMEM, "recipe: out of memory");
+            }
+        return ECO_STATUS_OK;
+    }
+    return eco_breed_implied_base(r, op, NULL, 0, s->params, base);
+}
+
 static eco_status run_step(eco_registry *r, const eco_breed_chain_options *o, chain_state *c,
                            size_t i, eco_breed_result *res, json_t *steps) {
-    (void)r;
-    const eco_breed_chain_step *s = &o->steps[i];
+    eco_breed_chain_step step = o->steps[i], *s = &step;
     const eco_breeder_op *op = NULL;
     eco_status st = eco_breeder_op_find(s->op, &op);
     if (st) return eco_error_wrap(st, "recipe: steps[%zu]", i);
+    char *implied = NULL;
+    if ((st = implied_base(r, c, op, s, &implied))) return st;
+    if (implied) {
+        st = extra_parent(r, c, implied, &s->base.index);
+        free(implied);
+        if (st) return st;
+        s->has_base = true;
+        s->base.step = false;
+    }
     eco_breed_parent bp[ECO_BREEDER_MAX_INPUTS];
     const eco_genome *gs[ECO_BREEDER_MAX_INPUTS];
     size_t n = 0;
@@ -178,10 +233,10 @@ static eco_status run_step(eco_registry *r, const eco_breed_chain_options *o, ch
         ref_get(c, ref, &dir, &g, &id);
         for (size_t j = 0; j < n; j++)
             if (bp[j].dir == dir)
-                return eco_error(ECO_STATUS_EINVAL, "recipe: steps[%zu]: '%s' is an input twice",
-                                 i, id);
-        bp[n] = (eco_breed_parent){.id = id, .dir = dir, .genome = g,
-                                   .role = is_base ? "base" : "parent"};
+                return eco_error(ECO_STATUS_EINVAL, "recipe: steps[%zu]: '%s' is an input twice", i,
+                                 id);
+        bp[n] = (eco_breed_parent){
+            .id = id, .dir = dir, .genome = g, .role = is_base ? "base" : "parent"};
         gs[n++] = g;
     }
     char reason[400];
@@ -206,7 +261,8 @@ static eco_status run_step(eco_registry *r, const eco_breed_chain_options *o, ch
     if (st) return eco_error_wrap(st, "recipe: steps[%zu] (%s)", i, op->name);
     json_t *e = NULL;
     if ((st = step_record(c->step_dirs[i], op, s, &e))) return st;
-    if (json_array_append_new(steps, e)) return eco_error(ECO_STATUS_ENOMEM, "recipe: out of memory");
+    if (json_array_append_new(steps, e))
+        return eco_error(ECO_STATUS_ENOMEM, "recipe: out of memory");
     /* the stand-in genome of this output */
     snprintf(c->step_ids[i], sizeof c->step_ids[i], "steps[%zu]", i);
     c->step_g[i].id = c->step_ids[i];
@@ -234,10 +290,12 @@ eco_status eco_breed_chain_to_dir(eco_registry *r, const eco_breed_chain_options
     for (size_t i = 0; i < o->n_steps && !st; i++) {
         const eco_breed_chain_step *s = &o->steps[i];
         const eco_breeder_op *op = NULL;
-        if ((st = eco_breeder_op_find(s->op, &op))) return eco_error_wrap(st, "recipe: steps[%zu]", i);
+        if ((st = eco_breeder_op_find(s->op, &op)))
+            return eco_error_wrap(st, "recipe: steps[%zu]", i);
         if (s->n_inputs == 0 || s->n_inputs + (s->has_base ? 1 : 0) > ECO_BREEDER_MAX_INPUTS)
             return eco_error(ECO_STATUS_EINVAL, "recipe: steps[%zu]: %zu inputs", i, s->n_inputs);
-        for (size_t k = 0; k < s->n_inputs && !st; k++) st = check_ref(o, i, s->inputs[k], "inputs");
+        for (size_t k = 0; k < s->n_inputs && !st; k++)
+            st = check_ref(o, i, s->inputs[k], "inputs");
         if (!st && s->has_base) st = check_ref(o, i, s->base, "base");
         if (!st && eco_breeder_op_takes_corpora(op) && o->n_corpora == 0 &&
             strcmp(op->name, "finetune") != 0)

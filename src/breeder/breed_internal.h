@@ -23,4 +23,35 @@ eco_status eco_breed_register(eco_registry *r, const char *dir, const char *labe
                               const char *sign_key, const char *created_at, bool progress,
                               eco_breed_result *res);
 
+/* The base an operator implies when none is given: finetune of an adapter trains it on its
+ * base model (the adapter's genome base); distill's student is params.student. *base
+ * (malloc'd) or NULL. */
+eco_status eco_breed_implied_base(eco_registry *r, const eco_breeder_op *op,
+                                  const char *const *parents, size_t n_parents,
+                                  const struct json_t *params, char **base);
+
+/* ---- operator parameters (breed_params.c) ------------------------------------------
+ * Every operator reads its params object with these: messages "<op>: params: <key>:
+ * <problem>" (EINVAL), unknown keys refused. */
+
+/* EINVAL naming the first key of params not in allowed (NULL-terminated). */
+eco_status eco_breed_params_only(const char *op, const struct json_t *params,
+                                 const char *const *allowed);
+/* A number in [lo, hi] (an integer is a number); absent: *out unchanged, or "missing" when
+ * required. */
+eco_status eco_breed_param_num(const char *op, const struct json_t *params, const char *key,
+                               bool required, double lo, double hi, double *out);
+eco_status eco_breed_param_int(const char *op, const struct json_t *params, const char *key,
+                               bool required, int64_t lo, int64_t hi, int64_t *out);
+eco_status eco_breed_param_bool(const char *op, const struct json_t *params, const char *key,
+                                bool *out);
+/* A string (borrowed) or one of choices (NULL-terminated; NULL: any). */
+eco_status eco_breed_param_str(const char *op, const struct json_t *params, const char *key,
+                               const char *const *choices, const char **out);
+/* params.seed: an integer >= 0 (absent: 0). */
+eco_status eco_breed_param_seed(const char *op, const struct json_t *params, uint64_t *out);
+/* A module list: null, "q_proj,v_proj" or ["q_proj", "v_proj"] into buf ("" for all). */
+eco_status eco_breed_param_modules(const char *op, const struct json_t *params, char *buf,
+                                   size_t len);
+
 #endif

@@ -30,7 +30,10 @@ typedef struct op_def {
     bool parametric;    /* identical compatibility required */
     size_t min_parents; /* base not counted */
     size_t max_parents;
-    bool takes_base; /* a θ₀ may be given */
+    bool takes_base;         /* a base may be given: θ₀, extract's base, finetune's base model
+                              * (LoRA), distill's student */
+    bool requires_base;      /* ... and must be */
+    bool base_with_adapters; /* a base beside adapter parents (finetune's base model) */
     parents_kind kinds;
     const char *missing; /* non-NULL: the folder function this build lacks */
 } op_def;
@@ -67,6 +70,11 @@ static bool supports_generic(const eco_breeder_op *op, const eco_genome *const *
     if (reason && reason_len) reason[0] = '\0';
     if (has_base && !d->takes_base) {
         REASON("%s takes no base", op->name);
+        return false;
+    }
+    if (!has_base && d->requires_base) {
+        REASON("%s needs a base (--base: %s)", op->name,
+               strcmp(op->name, "distill") == 0 ? "the student" : "the model the parent came from");
         return false;
     }
     if (has_base && n == 0) {
@@ -111,7 +119,7 @@ static bool supports_generic(const eco_breeder_op *op, const eco_genome *const *
             return false;
         }
     }
-    if (has_base && ps[0]->kind == ECO_GENOME_KIND_ADAPTER) {
+    if (has_base && ps[0]->kind == ECO_GENOME_KIND_ADAPTER && !d->base_with_adapters) {
         REASON("%s: adapters are merged as deltas; a base applies to full models only", op->name);
         return false;
     }
@@ -122,19 +130,6 @@ static bool supports_generic(const eco_breeder_op *op, const eco_genome *const *
 static eco_status unsupported(const eco_breeder_op *op) {
     return eco_error(ECO_STATUS_EUNSUPPORTED, "breed: operator '%s' is not in this build yet (%s)",
                      op->name, def_of(op)->missing ? def_of(op)->missing : "no folder function");
-}
-
-/* The merge methods: eco_merge_dir, once merge_dir.c is in this build. */
-static eco_status breed_merge(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
-                              const char *const *corpora, size_t n_corpora,
-                              const struct json_t *params, const char *out) {
-    (void)parents;
-    (void)n;
-    (void)corpora;
-    (void)n_corpora;
-    (void)params;
-    (void)out;
-    return unsupported(op);
 }
 
 /* fold: W' = W + s·B·A, the parents a full model and an adapter of it. params: none (a
@@ -169,17 +164,28 @@ static eco_status breed_missing(const eco_breeder_op *op, const eco_breed_parent
     return unsupported(op);
 }
 
+/* The folder functions of this build's operators (breed_op_*.c); breed_missing until
+ * they are in. */
+#define BREED_MERGE     breed_missing
+#define BREED_MUTATE    breed_missing
+#define BREED_CROSSOVER breed_missing
+#define BREED_PRUNE     breed_missing
+#define BREED_EXTRACT   breed_missing
+#define BREED_QUANTIZE  breed_missing
+#define BREED_FINETUNE  breed_missing
+#define BREED_DISTILL   breed_missing
+
 #define MERGE_OP(nm, lo, hi)                                                                       \
     {                                                                                              \
-        .op = {.name = nm, .supports = supports_generic, .breed = breed_merge},                    \
+        .op = {.name = nm, .supports = supports_generic, .breed = BREED_MERGE},                    \
         .parametric = true, .min_parents = lo, .max_parents = hi, .takes_base = true,              \
         .kinds = KIND_SAME, .missing = "the merge methods, merge_dir.h"                            \
     }
-#define OTHER_OP(nm, param, lo, hi, base, k, miss)                                                 \
+#define OTHER_OP(nm, fn, param, lo, hi, base, need_base, k, miss)                                  \
     {                                                                                              \
-        .op = {.name = nm, .supports = supports_generic, .breed = breed_missing},                  \
-        .parametric = param, .min_parents = lo, .max_parents = hi, .takes_base = base, .kinds = k, \
-        .missing = miss                                                                            \
+        .op = {.name = nm, .supports = supports_generic, .breed = fn}, .parametric = param,        \
+        .min_parents = lo, .max_parents = hi, .takes_base = base, .requires_base = need_base,      \
+        .base_with_adapters = base && !need_base, .kinds = k, .missing = miss                      \
     }
 
 /* clang-format off */
@@ -192,14 +198,20 @@ static const op_def OPS[] = {
     MERGE_OP("breadcrumbs", 1, ECO_MERGE_MAX_PARENTS),
     MERGE_OP("della", 1, ECO_MERGE_MAX_PARENTS),
     MERGE_OP("slerp", 2, 2),
-    OTHER_OP("mutate", true, 1, 1, false, KIND_SAME, "mutate's folder function, merge_dir.h"),
-    OTHER_OP("crossover", true, 2, ECO_MERGE_MAX_PARENTS, false, KIND_SAME,
-             "crossover's folder function, merge_dir.h"),
-    OTHER_OP("prune", true, 1, 1, true, KIND_SAME, "prune's folder function, merge_dir.h"),
-    OTHER_OP("extract", true, 1, 1, true, KIND_MODELS, "LoRA extraction's folder function"),
-    OTHER_OP("quantize", true, 1, 1, false, KIND_MODELS, "q8_0 quantization, quantize.h"),
-    OTHER_OP("finetune", true, 1, 1, false, KIND_SAME, "eco_finetune_dir"),
-    OTHER_OP("distill", false, 2, 9, false, KIND_MODELS, "eco_distill_dir"),
+    OTHER_OP("mutate", BREED_MUTATE, true, 1, 1, false, false, KIND_MODELS,
+             "mutate's folder function, merge_dir.h"),
+    OTHER_OP("crossover", BREED_CROSSOVER, true, 2, ECO_MERGE_MAX_PARENTS, false, false,
+             KIND_MODELS, "crossover's folder function, merge_dir.h"),
+    OTHER_OP("prune", BREED_PRUNE, true, 1, 1, true, false, KIND_MODELS,
+             "prune's folder function, merge_dir.h"),
+    OTHER_OP("extract", BREED_EXTRACT, true, 1, 1, true, true, KIND_MODELS,
+             "LoRA extraction, merge_dir.h"),
+    OTHER_OP("quantize", BREED_QUANTIZE, true, 1, 1, false, false, KIND_MODELS,
+             "q8_0 quantization, quantize.h"),
+    OTHER_OP("finetune", BREED_FINETUNE, true, 1, 1, true, false, KIND_SAME,
+             "finetune's folder function, breed_train.h"),
+    OTHER_OP("distill", BREED_DISTILL, false, 1, ECO_BREEDER_MAX_INPUTS - 1, true, true,
+             KIND_MODELS, "distill's folder function, breed_train.h"),
     {.op = {.name = "fold", .supports = supports_generic, .breed = breed_fold},
      .parametric = true, .min_parents = 2, .max_parents = 2, .takes_base = false,
      .kinds = KIND_FOLD, .missing = NULL},
