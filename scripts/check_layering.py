@@ -61,6 +61,8 @@ HEADERS = {
     "ecology/registry.h": "registry",
     "ecology/merge.h": "breeder",
     "ecology/merge_dir.h": "breeder",
+    "ecology/breed_recipe.h": "breeder",
+    "ecology/breed_train.h": "breeder",
     "ecology/breeder.h": "breeder",
 }
 

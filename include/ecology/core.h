@@ -43,6 +43,7 @@ typedef enum eco_status {
     ECO_STATUS_EINTEGRITY = 11,  /* content does not match its recorded hash */
     ECO_STATUS_ESIGNATURE = 12,  /* missing, invalid or untrusted signature */
     ECO_STATUS_EINTERNAL = 13,   /* a bug: an invariant did not hold */
+    ECO_STATUS_EINCOMPAT = 14,   /* models whose compatibility identity differs (a merge) */
     ECO_STATUS__COUNT
 } eco_status;
 

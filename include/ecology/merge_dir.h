@@ -40,6 +40,7 @@ typedef struct eco_merge_dir_options {
     const char *out;         /* the child's folder (eco_output_*: atomic) */
     bool force;              /* replace a non-empty out */
     bool progress;           /* a progress line on stderr */
+    uint64_t shard_bytes;    /* full models: tensor bytes per shard (0: 5 GB, the default) */
 } eco_merge_dir_options;
 
 typedef struct eco_merge_dir_report {
@@ -63,6 +64,64 @@ eco_status eco_merge_dir(const eco_merge_dir_options *o, eco_merge_dir_report *r
 eco_status eco_merge_models_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep);
 /* The LoRA merge (merge_lora.c): a PEFT adapter folder any PEFT loader reads. */
 eco_status eco_merge_adapters_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep);
+
+/* ---- full-model mutate, crossover, prune (ops_model.c) ---------------------------------
+ * Streamed like the merges (one tensor in memory, inputs memory-mapped, pages dropped once
+ * written; output dtype the first parent's; the same compatibility refusal, EINCOMPAT
+ * naming the field), each writing lineage.json with operation "mutate" | "crossover" |
+ * "prune", its params, seed and result. rep->result holds the result (owned). */
+
+/* Tensors a module list selects: "q_proj,v_proj" selects every tensor one of whose
+ * dot-separated name components is q_proj or v_proj (both ...q_proj.weight and
+ * ...q_proj.bias); NULL or "" selects all. */
+typedef struct eco_mutate_dir_options {
+    const char *parent;  /* the model folder mutated */
+    double sigma;        /* σ relative to each tensor's RMS (≥ 0, finite) */
+    const char *modules; /* NULL: every tensor */
+    uint64_t seed;       /* each tensor draws from (seed, eco_merge_stream(name)) */
+    const char *out;
+    bool force, progress;
+    uint64_t shard_bytes; /* 0: the default */
+} eco_mutate_dir_options;
+
+/* w += N(0, (σ·RMS(w))²) on the selected tensors (eco_mutate_tensor), the others copied
+ * byte for byte. result {"tensors": N, "mutated": K}. */
+eco_status eco_mutate_model_dir(const eco_mutate_dir_options *o, eco_merge_dir_report *rep);
+
+typedef struct eco_crossover_dir_options {
+    const char *const *parents; /* [n_parents] model folders, 2 to ECO_MERGE_MAX_PARENTS */
+    size_t n_parents;
+    bool per_layer; /* one coin per layer (tensors outside the layers: one each) */
+    uint64_t seed;  /* coin of a tensor: eco_crossover_pick(seed, eco_merge_stream(name)),
+                           * of layer N: eco_crossover_pick(seed, eco_merge_stream("model.layers.N")) */
+    const char *out;
+    bool force, progress;
+    uint64_t shard_bytes;
+} eco_crossover_dir_options;
+
+/* Each tensor (or layer) taken whole from the parent its coin picks (its bytes, converted
+ * when its dtype differs from the first parent's). result {"per_layer": bool, "picks":
+ * {tensor name or "model.layers.N": parent index}, "share": [fraction of tensor bytes
+ * from each parent]}. */
+eco_status eco_crossover_models_dir(const eco_crossover_dir_options *o, eco_merge_dir_report *rep);
+
+typedef struct eco_prune_dir_options {
+    const char *parent; /* the model folder pruned */
+    const char *base;   /* NULL: prune by |w|; else by |w − θ₀|, pruned entries set to θ₀ */
+    double density;     /* kept fraction in [0, 1] */
+    const char *modules; /* NULL: every matrix (2-D tensor); else the tensors selected */
+    const char *out;
+    bool force, progress;
+    uint64_t shard_bytes;
+} eco_prune_dir_options;
+
+/* eco_prune_magnitude on each selected tensor (unstructured, per tensor), the others
+ * copied. result {"sparsity": {tensor: achieved}, "overall": achieved over the pruned
+ * tensors, "pruned_tensors": K}. */
+eco_status eco_prune_model_dir(const eco_prune_dir_options *o, eco_merge_dir_report *rep);
+
+/* Whether a tensor name is selected by a module list (as eco_mutate_dir_options says). */
+bool eco_module_list_selects(const char *modules, const char *tensor_name);
 
 #ifdef __cplusplus
 }

@@ -69,6 +69,48 @@ eco_status eco_safetensors_write_memory(const eco_tensor *tensors, size_t n,
                                         const char *const *meta, size_t n_meta, uint8_t **out,
                                         size_t *out_len);
 
+/* ---- streaming writer: a model's tensors one at a time (safetensors_stream.c) ------- */
+
+/* Hugging Face's default max_shard_size ("5GB", 5·10⁹ bytes of tensor data per shard). */
+#define ECO_SAFETENSORS_SHARD_BYTES_DEFAULT 5000000000ull
+#define ECO_SAFETENSORS_INDEX_FILE          "model.safetensors.index.json"
+
+typedef struct eco_safetensors_writer eco_safetensors_writer;
+
+/* Declares the tensors decl[n] (name, dtype, ndim, shape, nbytes; data is not read) of a
+ * model to be written into the folder dir (which must exist), then takes their bytes one
+ * tensor after another, so that no more than one tensor need be in memory. When their data
+ * totals at most shard_bytes (0: ECO_SAFETENSORS_SHARD_BYTES_DEFAULT) they go to
+ * dir/model.safetensors, byte for byte what eco_safetensors_write writes for the same
+ * tensors and meta; otherwise to shards dir/model-0000i-of-0000n.safetensors (each one a
+ * file eco_safetensors_write would write for its tensors; a new shard starts when the next
+ * tensor would take the current one over shard_bytes, so a tensor larger than shard_bytes
+ * has a shard of its own) plus dir/model.safetensors.index.json in Hugging Face's form
+ * ({"metadata": {"total_size": N}, "weight_map": {tensor: shard}}, indent 2, sorted keys).
+ * meta (n_meta key/value pairs, may be NULL) goes into every file's __metadata__. Names are
+ * copied. Nothing appears under its final name before eco_safetensors_writer_commit.
+ * Errors as eco_safetensors_write's, naming the file. */
+eco_status eco_safetensors_writer_open(const char *dir, const eco_tensor *decl, size_t n,
+                                       const char *const *meta, size_t n_meta, uint64_t shard_bytes,
+                                       eco_safetensors_writer **out);
+/* The declaration of the tensor whose bytes are taken next (data NULL; borrowed, valid until
+ * commit or abort): the files' data order, element size descending then name, shard after
+ * shard. NULL once every tensor is complete. */
+const eco_tensor *eco_safetensors_writer_next(const eco_safetensors_writer *w);
+/* Appends len bytes to the next tensor; a tensor may come in several pieces. EINVAL when
+ * len is more than that tensor still lacks (or nothing is left to write), EIO on a failed
+ * write (w is then unusable: abort it). */
+eco_status eco_safetensors_writer_write(eco_safetensors_writer *w, const void *data, size_t len);
+/* Once every tensor is complete (EINVAL naming the next one otherwise): flushes, fsyncs and
+ * renames each file into place, the index last. Always frees w (abort on failure). */
+eco_status eco_safetensors_writer_commit(eco_safetensors_writer *w);
+/* Removes the temporary files and frees w; NULL is fine. */
+void eco_safetensors_writer_abort(eco_safetensors_writer *w);
+/* The number of files the tensors go to (1: model.safetensors, no index). */
+size_t eco_safetensors_writer_shard_count(const eco_safetensors_writer *w);
+/* Bytes of the files (headers and data, the index not counted), fixed at open. */
+uint64_t eco_safetensors_writer_file_bytes(const eco_safetensors_writer *w);
+
 /* ---- a model's weights, single file or sharded ------------------------------------ */
 
 typedef struct eco_weights eco_weights;

@@ -107,6 +107,12 @@ typedef struct eco_trainer_options {
     /* Keys added to the run's identity in training.json and checkpoint.json (may be NULL;
      * e.g. {"distill": {...}}), so that a resume with other settings is refused. */
     const struct json_t *run_extra;
+    /* LoRA mode: start from this saved adapter's A and B (eco_train_load_lora) instead of
+     * the seeded initialisation, e.g. to continue training a bred child; lora must be the
+     * adapter's configuration (eco_peft_config_load). NULL: a fresh adapter. The run's
+     * identity records "init": {"adapter_sha256"} of its adapter_model.safetensors, and the
+     * output folder may not be this folder. */
+    const char *init_adapter;
 } eco_trainer_options;
 
 /* Defaults: full mode, steps 100, batch 4, seq 128, accum 1, lr 1e-3, min_lr_ratio 0.1,

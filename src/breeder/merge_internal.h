@@ -34,6 +34,24 @@ static inline double eco_merge__uniform_k(uint64_t key, uint64_t i) {
     return (double)(eco_merge__mix(key + i * 0x9e3779b97f4a7c15ULL) >> 11) * 0x1.0p-53;
 }
 
+/* x when keep, else +0, without a branch (compilers turn `keep ? x : 0` into a jump, which
+ * the coin-flip keeps of the sparsifiers and the sign votes of TIES mispredict half the
+ * time). */
+static inline float eco_merge__keep_f(int keep, float x) {
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    b &= 0u - (uint32_t)(keep != 0);
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+static inline double eco_merge__keep_d(int keep, double x) {
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    b &= (uint64_t)0 - (uint64_t)(keep != 0);
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
 /* |x| as an ordered 31-bit key (non-negative floats order as their bit patterns). */
 static inline uint32_t eco_merge__abs_key(float x) {
     uint32_t u;
@@ -60,9 +78,9 @@ eco_merge_topk eco_merge__topk(const float *a, const float *b, int64_t n, int64_
 static inline int eco_merge__in_topk(const eco_merge_topk *s, uint32_t u, int64_t *eq_seen) {
     if (s->k <= 0) return 0;
     if (s->k >= s->n) return 1;
-    if (u > s->thr) return 1;
-    if (u == s->thr) return (*eq_seen)++ < s->quota;
-    return 0;
+    int eq = u == s->thr, keep = (u > s->thr) | (eq & (*eq_seen < s->quota)); /* no branch */
+    *eq_seen += eq;
+    return keep;
 }
 
 /* The method's sparsifier applied to parent m's delta d[n] (rows × cols view), per p;

@@ -17,7 +17,7 @@ int64_t eco_sparsify_magnitude(float *d, int64_t n, double density) {
     eco_merge_topk s = eco_merge__topk(d, NULL, n, k);
     int64_t eq = 0;
     for (int64_t i = 0; i < n; i++)
-        if (!eco_merge__in_topk(&s, eco_merge__abs_key(d[i]), &eq)) d[i] = 0;
+        d[i] = eco_merge__keep_f(eco_merge__in_topk(&s, eco_merge__abs_key(d[i]), &eq), d[i]);
     return k;
 }
 
@@ -46,12 +46,9 @@ int64_t eco_sparsify_random(float *d, int64_t n, double density, eco_merge_resca
 #pragma omp parallel for schedule(static) reduction(+ : kept) if (n >= ECO_MERGE_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         bool keep = mask ? mask[i] != 0 : eco_merge__uniform_k(key, (uint64_t)i) < density;
-        if (!keep)
-            d[i] = 0;
-        else {
-            kept++;
-            if (inverse) d[i] = (float)((double)d[i] / density);
-        }
+        float v = inverse ? (float)((double)d[i] / density) : d[i];
+        d[i] = eco_merge__keep_f(keep, v); /* no branch on a coin */
+        kept += keep;
     }
     if (!inverse) l1_rescale(d, n, before);
     return kept;
@@ -70,14 +67,23 @@ int64_t eco_sparsify_breadcrumbs(float *d, int64_t n, double density, double gam
         uint32_t u = eco_merge__abs_key(d[i]);
         int in_big = eco_merge__in_topk(&big, u, &eq_big); /* both walk every entry */
         int in_top = eco_merge__in_topk(&top, u, &eq_top);
-        if (!in_big || in_top) d[i] = 0;
+        d[i] = eco_merge__keep_f(in_big & !in_top, d[i]);
     }
     return target - n_top;
 }
 
-static int cmp_u64(const void *x, const void *y) {
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return (a > b) - (a < b);
+/* Sorts order[cols] (key << 32 | index, in index order) by key ascending, ties keeping
+ * index order: a stable LSD radix sort on the key's four bytes (tmp[cols] scratch); a byte
+ * that is the same in every entry is skipped. */
+static void sort_row(uint64_t *order, uint64_t *tmp, int64_t cols) {
+    for (int shift = 32; shift < 64; shift += 8) {
+        int64_t count[257] = {0};
+        for (int64_t j = 0; j < cols; j++) count[((order[j] >> shift) & 0xff) + 1]++;
+        if (count[((order[0] >> shift) & 0xff) + 1] == cols) continue;
+        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+        for (int64_t j = 0; j < cols; j++) tmp[count[(order[j] >> shift) & 0xff]++] = order[j];
+        memcpy(order, tmp, (size_t)cols * sizeof *order);
+    }
 }
 
 int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density, double epsilon,
@@ -91,6 +97,14 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
         memset(d, 0, (size_t)n * sizeof *d);
         return 0;
     }
+    /* the keep probability of rank q + 1, the same for every row */
+    double *prob = malloc((size_t)cols * sizeof *prob);
+    if (!prob) return -1;
+    for (int64_t q = 0; q < cols; q++) {
+        double p =
+            cols > 1 ? density - epsilon + 2.0 * epsilon * (double)q / (double)(cols - 1) : density;
+        prob[q] = p > 1 ? 1 : p;
+    }
     double before = rescale == ECO_MERGE_RESCALE_L1 ? eco_merge__sum_abs(d, n) : 0;
     uint64_t key = eco_merge__key(seed, stream);
     bool inverse = rescale != ECO_MERGE_RESCALE_L1;
@@ -98,7 +112,7 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
     int failed = 0;
 #pragma omp parallel if (rows >= 2 && n >= ECO_MERGE_PAR_MIN) reduction(+ : kept, failed)
     {
-        uint64_t *order = malloc((size_t)cols * sizeof *order);
+        uint64_t *order = malloc(2 * (size_t)cols * sizeof *order);
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             if (!order) {
@@ -108,26 +122,20 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
             float *row = d + r * cols;
             for (int64_t j = 0; j < cols; j++)
                 order[j] = ((uint64_t)eco_merge__abs_key(row[j]) << 32) | (uint64_t)j;
-            qsort(order, (size_t)cols, sizeof *order, cmp_u64); /* |d| ascending, index */
-            for (int64_t q = 0; q < cols; q++) {                /* q = rank − 1 */
-                int64_t j = (int64_t)(order[q] & 0xffffffffu);
-                double p = cols > 1
-                               ? density - epsilon + 2.0 * epsilon * (double)q / (double)(cols - 1)
-                               : density;
-                if (p > 1) p = 1;
-                int64_t i = r * cols + j;
+            sort_row(order, order + cols, cols); /* |d| ascending, then index */
+            for (int64_t q = 0; q < cols; q++) { /* q = rank − 1 */
+                int64_t j = (int64_t)(order[q] & 0xffffffffu), i = r * cols + j;
+                double p = prob[q];
                 bool keep =
                     p > 0 && (mask ? mask[i] != 0 : eco_merge__uniform_k(key, (uint64_t)i) < p);
-                if (!keep)
-                    row[j] = 0;
-                else {
-                    kept++;
-                    if (inverse) row[j] = (float)((double)row[j] / p);
-                }
+                float v = inverse && p > 0 ? (float)((double)row[j] / p) : row[j];
+                row[j] = eco_merge__keep_f(keep, v);
+                kept += keep;
             }
         }
         free(order);
     }
+    free(prob);
     if (failed) return -1;
     if (!inverse) l1_rescale(d, n, before);
     return kept;

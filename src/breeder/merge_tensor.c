@@ -62,12 +62,6 @@ static void merge_slerp(float *out, const float *a, const float *b, int64_t n, d
     for (int64_t i = 0; i < n; i++) out[i] = (float)(c0 * a[i] + c1 * b[i]);
 }
 
-/* δ_m(i): the sparsified delta when there is one, else θ_m − θ₀ computed here (the same f32
- * difference the delta would hold). */
-static inline float delta_at(const float *dm, const float *pm, const float *base, int64_t i) {
-    return dm ? dm[i] : (base ? pm[i] - base[i] : pm[i]);
-}
-
 static eco_status merge_task_vectors(float *out, const float *base, const float *const *parents,
                                      int64_t rows, int64_t cols, const eco_merge_params *p,
                                      uint64_t stream, const uint8_t *const *masks,
@@ -104,22 +98,33 @@ static eco_status merge_task_vectors(float *out, const float *base, const float 
     double wsum = 0;
     for (int m = 0; m < np; m++) wsum += p->weight[m];
     if (fabs(wsum) < 1e-8) wsum = 1;
-    double lambda = p->lambda;
+    double lambda = p->lambda, w[ECO_MERGE_MAX_PARENTS];
+    /* δ_m(i): the sparsified delta when there is one, else θ_m − θ₀ computed here (the same
+     * f32 difference the delta would hold) */
+    const float *src[ECO_MERGE_MAX_PARENTS];
+    bool minus_base[ECO_MERGE_MAX_PARENTS];
+    for (int m = 0; m < np; m++) {
+        w[m] = p->weight[m];
+        src[m] = d[m] ? d[m] : parents[m];
+        minus_base[m] = !d[m] && base;
+    }
 #pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         double u[ECO_MERGE_MAX_PARENTS], mix = 0, div = wsum;
-        for (int m = 0; m < np; m++)
-            u[m] = p->weight[m] * (double)delta_at(d[m], parents[m], base, i);
+        for (int m = 0; m < np; m++) {
+            float dm = minus_base[m] ? src[m][i] - base[i] : src[m][i];
+            u[m] = w[m] * (double)dm;
+        }
         if (consensus) {
             double s = 0;
             for (int m = 0; m < np; m++) s += by_count ? (double)((u[m] > 0) - (u[m] < 0)) : u[m];
-            bool pos = s >= 0; /* a tie elects +1 */
+            double e = s >= 0 ? 1.0 : -1.0; /* a tie elects +1 */
             div = 0;
-            for (int m = 0; m < np; m++)
-                if (pos ? u[m] > 0 : u[m] < 0) {
-                    mix += u[m];
-                    div += p->weight[m];
-                }
+            for (int m = 0; m < np; m++) { /* sign(u) == e, zeros never; no branch */
+                bool sel = u[m] * e > 0;
+                mix += eco_merge__keep_d(sel, u[m]);
+                div += eco_merge__keep_d(sel, w[m]);
+            }
             if (div == 0) div = 1;
         } else {
             for (int m = 0; m < np; m++) mix += u[m];

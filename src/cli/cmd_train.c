@@ -1,9 +1,12 @@
 /* ecology train --model DIR --data FILE.jsonl
- *     (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=0.05][,rslora] --adapter-out DIR | --full --out DIR)
+ *     ((--lora r=8,alpha=16,targets=q,k,v,o[,dropout=0.05][,rslora] | --init-adapter ADAPTER)
+ *      --adapter-out DIR | --full --out DIR)
  *     --steps N --batch B --seq T --lr LR --seed S [--warmup N] [--accum N] [--weight-decay W]
  *     [--clip C] [--checkpoint-every N] [--doc-mask] [--resume] [--work-dir DIR] [--force]
  *     [--threads N] [--json]
  * --doc-mask: each example packed into a row attends only to itself (eco_trainer_options).
+ * --init-adapter: LoRA training continued from a saved adapter (its configuration and its A
+ * and B; eco_trainer_options.init_adapter), e.g. a bred child.
  * Parses the options into an eco_trainer_options and calls eco_trainer_run; prints a summary
  * (or one JSON object). The result (with training.json) goes to --out or --adapter-out,
  * written beside it and renamed into place at the end; checkpoints go to its .work/ or
@@ -201,7 +204,7 @@ int cmd_train(int argc, char **argv) {
                    CLI_OPT("json", false),        CLI_OPT("stop-after", true),
                    CLI_OPT("min-lr-ratio", true), CLI_OPT("doc-mask", false),
                    CLI_OPT("force", false),       CLI_OPT("work-dir", true),
-                   CLI_OPT("data-dir", true)};
+                   CLI_OPT("data-dir", true),     CLI_OPT("init-adapter", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -213,20 +216,25 @@ int cmd_train(int argc, char **argv) {
     const char *lora = cli_get(o, n, "lora"), *adapter_out = cli_get(o, n, "adapter-out"),
                *out = cli_get(o, n, "out");
     bool full = cli_get(o, n, "full") != NULL;
+    t.init_adapter = cli_get(o, n, "init-adapter");
     if (!t.model_dir) return cli_usage_error("train: --model DIR is required");
     if (!t.data_path) return cli_usage_error("train: --data FILE.jsonl is required");
-    if (!!lora == full) return cli_usage_error("train: give exactly one of --lora SPEC and --full");
+    if (!!lora + full + !!t.init_adapter != 1)
+        return cli_usage_error("train: give exactly one of --lora SPEC and --full (or "
+                               "--init-adapter ADAPTER in place of --lora)");
     if (full) {
         if (!out) return cli_usage_error("train: --full needs --out DIR");
         if (adapter_out) return cli_usage_error("train: --adapter-out is for --lora runs");
         t.out_dir = out;
     } else {
-        if (!adapter_out) return cli_usage_error("train: --lora needs --adapter-out DIR");
+        if (!adapter_out)
+            return cli_usage_error("train: %s needs --adapter-out DIR",
+                                   lora ? "--lora" : "--init-adapter");
         if (out)
             return cli_usage_error(
                 "train: --out is for --full runs (a --lora run writes the adapter and "
                 "training.json to --adapter-out, checkpoints to --work-dir)");
-        if (cli_parse_lora(lora, &t.lora) != CLI_OK) return CLI_USAGE;
+        if (lora && cli_parse_lora(lora, &t.lora) != CLI_OK) return CLI_USAGE;
         t.mode = ECO_TRAIN_MODE_LORA;
         t.adapter_out = adapter_out;
         t.out_dir = adapter_out;
@@ -238,6 +246,11 @@ int cmd_train(int argc, char **argv) {
     bool json = cli_get(o, n, "json") != NULL;
     t.progress = true;
     if (cli_model_ref(o, n, "model", &t.model_dir)) return CLI_FAIL;
+    if (t.init_adapter) { /* continue an adapter: its own rank, targets and scaling */
+        if (cli_model_ref(o, n, "init-adapter", &t.init_adapter)) return CLI_FAIL;
+        eco_status lst = eco_peft_config_load(t.init_adapter, &t.lora);
+        if (lst != ECO_STATUS_OK) return cli_fail(lst, "train");
+    }
     eco_trainer_result r;
     eco_status st = eco_trainer_run(&t, &r);
     if (st != ECO_STATUS_OK) return cli_fail(st, "train");

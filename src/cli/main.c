@@ -16,7 +16,8 @@ static const struct {
     {"distill", cmd_distill},   {"keys", cmd_keys},         {"registry", cmd_registry},
     {"add", cmd_add},           {"show", cmd_show},         {"list", cmd_list},
     {"verify", cmd_verify},     {"export", cmd_export},     {"lineage", cmd_lineage},
-    {"alias", cmd_alias},       {"events", cmd_events},     {"breed", cmd_breed},
+    {"alias", cmd_alias},       {"events", cmd_events},     {"merge", cmd_merge},
+    {"breed", cmd_breed},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

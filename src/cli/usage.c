@@ -103,8 +103,8 @@ static const cli_usage table[] = {
      "  --json           the report as JSON\n" THREADS_NOTE MODEL_NOTE},
     {"train",
      "train --model MODEL --data FILE.jsonl\n"
-     "      (--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora] --adapter-out DIR [--out "
-     "DIR]\n"
+     "      ((--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora] | --init-adapter ADAPTER)\n"
+     "       --adapter-out DIR [--out DIR]\n"
      "       | --full --out DIR)\n"
      "      --steps N --batch B --seq T --lr LR --seed S [--warmup N] [--min-lr-ratio R] [--accum "
      "N]\n"
@@ -114,6 +114,7 @@ static const cli_usage table[] = {
      "  --lora SPEC      LoRA rank, alpha, target projections (q,k,v,o,gate,up,down), dropout, "
      "rsLoRA\n"
      "  --adapter-out DIR  the adapter folder (LoRA)\n"
+     "  --init-adapter ADAPTER  continue training this adapter (its rank, targets, A and B)\n"
      "  --full           train every weight; --out DIR is the new model folder\n"
      "  --stop-after N   stop after N steps, as if interrupted (resume with --resume)\n" HYPER_NOTE
          MODEL_NOTE},
@@ -230,6 +231,36 @@ static const cli_usage table[] = {
      "  --out DIR        the folder to write\n"
      "  --trust-cache    skip re-hashing objects whose size and mtime were verified "
      "before\n" DATA_DIR_NOTE},
+    /* clang-format off */
+    {"merge",
+     "merge --method M [--base DIR] --parents DIR,DIR[,...] [--weights w,w,...]\n"
+     "      [--density d|d,d,...] [--lambda l] [--t t|t0,t1,...] [--gamma g] [--epsilon e]\n"
+     "      [--election sum|count] [--rescale inverse|l1] [--rank r] [--seed s]\n"
+     "      [--normalize true|false] [--shard-bytes N] --out DIR [--force] [--data-dir D]",
+     "parameter merge of model or adapter folders (exact, seeded; no registry needed)",
+     "  --method M       linear, task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs,\n"
+     "                   della or slerp (../shared/design/MERGING.md has the formulas)\n"
+     "  --parents DIRS   model folders, or adapter folders (adapter_config.json), comma-separated;\n"
+     "                   parents of another architecture, tokenizer or tensor schema are refused\n"
+     "                   (exit status 3; use distill)\n"
+     "  --base DIR       the model the parents were fine-tuned from: required for the task-vector\n"
+     "                   methods on full models (all but linear and slerp)\n"
+     "  --weights w,...  one weight per parent (required except for slerp)\n"
+     "  --density d      kept fraction of each delta, one value or one per parent (default 1)\n"
+     "  --lambda l       scale of the merged task vector (default 1)\n"
+     "  --t t|t0,t1,...  slerp: the interpolation, or values spread over the layers (required)\n"
+     "  --gamma g        breadcrumbs: share of the largest entries dropped (default 0.01)\n"
+     "  --epsilon e      della: spread of the keep probability (default 0.15)\n"
+     "  --election E     TIES sign election: sum of weighted deltas (default) or count of signs\n"
+     "  --rescale R      random sparsifiers: inverse (divide by density, default) or l1\n"
+     "  --rank r         adapters: the rank written (default the largest parent rank)\n"
+     "  --seed s         seed of the random masks (default 0), recorded in lineage.json\n"
+     "  --normalize B    divide by the sum of the weights (default: the method's)\n"
+     "  --shard-bytes N  full models: tensor bytes per output shard (default 5000000000,\n"
+     "                   Hugging Face's 5GB); above it model-0000i-of-0000n.safetensors + index\n"
+     "  --out DIR        the child's folder, with lineage.json (written atomically)\n"
+     "  --force          replace a non-empty output folder\n" DATA_DIR_NOTE},
+    /* clang-format on */
     {"version", "version", "print the version", ""},
     {"help", "help [COMMAND [SUBCOMMAND] | --commands]",
      "this text, or one command's usage (also COMMAND --help or -h)",

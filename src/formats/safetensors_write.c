@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "ecology/safetensors.h"
+#include "formats/safetensors_internal.h"
 
 static int cmp_tensor_ptr_name(const void *a, const void *b) {
     const eco_tensor *x = *(const eco_tensor *const *)a, *y = *(const eco_tensor *const *)b;
@@ -30,13 +31,10 @@ static int cmp_tensor_ptr_layout(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
-/* Checks the inputs, sorts them by name into *order (malloc'd [n], caller frees) and
- * builds the padded header text (*hdr malloc'd, caller frees; 8 + *hdr_len a multiple of 64).
- * *data_len is the size of the data buffer. */
-static eco_status build_header(const char *label, const eco_tensor *tensors, size_t n,
-                               const char *const *meta, size_t n_meta,
-                               const eco_tensor ***order_out, char **hdr_out, size_t *hdr_len_out,
-                               size_t *data_len_out) {
+eco_status eco_safetensors_build_header(const char *label, const eco_tensor *tensors, size_t n,
+                                        const char *const *meta, size_t n_meta, bool need_data,
+                                        const eco_tensor ***order_out, char **hdr_out,
+                                        size_t *hdr_len_out, size_t *data_len_out) {
     *order_out = NULL;
     *hdr_out = NULL;
     if (n > 0 && !tensors) return eco_error(ECO_STATUS_EINVAL, "%s: tensors is NULL", label);
@@ -110,7 +108,7 @@ static eco_status build_header(const char *label, const eco_tensor *tensors, siz
                            t->name, t->nbytes, nbytes);
             goto fail;
         }
-        if (nbytes > 0 && !t->data) {
+        if (need_data && nbytes > 0 && !t->data) {
             rc = eco_error(ECO_STATUS_EINVAL, "%s: tensor '%s': data is NULL", label, t->name);
             goto fail;
         }
@@ -209,7 +207,7 @@ fail:
     return rc;
 }
 
-static void put_le64(uint8_t out[8], uint64_t v) {
+void eco_safetensors_put_le64(uint8_t out[8], uint64_t v) {
     for (int i = 0; i < 8; i++) out[i] = (uint8_t)(v >> (8 * i));
 }
 
@@ -219,14 +217,15 @@ eco_status eco_safetensors_write(const char *path, const eco_tensor *tensors, si
     const eco_tensor **order;
     char *hdr;
     size_t hdr_len, data_len;
-    eco_status rc = build_header(path, tensors, n, meta, n_meta, &order, &hdr, &hdr_len, &data_len);
+    eco_status rc = eco_safetensors_build_header(path, tensors, n, meta, n_meta, true, &order, &hdr,
+                                                 &hdr_len, &data_len);
     if (rc != ECO_STATUS_OK) return rc;
 
     eco_atomic_file af;
     rc = eco_atomic_file_open(&af, path);
     if (rc != ECO_STATUS_OK) goto out;
     uint8_t len8[8];
-    put_le64(len8, hdr_len);
+    eco_safetensors_put_le64(len8, hdr_len);
     rc = eco_atomic_file_write(&af, len8, 8);
     if (rc == ECO_STATUS_OK) rc = eco_atomic_file_write(&af, hdr, hdr_len);
     for (size_t i = 0; i < n && rc == ECO_STATUS_OK; i++)
@@ -251,8 +250,8 @@ eco_status eco_safetensors_write_memory(const eco_tensor *tensors, size_t n,
     const eco_tensor **order;
     char *hdr;
     size_t hdr_len, data_len, total;
-    eco_status rc =
-        build_header("safetensors", tensors, n, meta, n_meta, &order, &hdr, &hdr_len, &data_len);
+    eco_status rc = eco_safetensors_build_header("safetensors", tensors, n, meta, n_meta, true,
+                                                 &order, &hdr, &hdr_len, &data_len);
     if (rc != ECO_STATUS_OK) return rc;
     if (!eco_add_ok(8 + hdr_len, data_len, &total)) {
         rc = eco_error(ECO_STATUS_EOVERFLOW, "safetensors: file size overflows");
@@ -263,7 +262,7 @@ eco_status eco_safetensors_write_memory(const eco_tensor *tensors, size_t n,
         rc = eco_error(ECO_STATUS_ENOMEM, "safetensors: out of memory for %zu bytes", total);
         goto out;
     }
-    put_le64(buf, hdr_len);
+    eco_safetensors_put_le64(buf, hdr_len);
     memcpy(buf + 8, hdr, hdr_len);
     size_t pos = 8 + hdr_len;
     for (size_t i = 0; i < n; i++) {

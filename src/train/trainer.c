@@ -219,6 +219,9 @@ static eco_status check_options(const eco_trainer_options *o) {
         return eco_error(ECO_STATUS_EINVAL, "train: warmup %lld < 0", (long long)o->warmup);
     if (o->checkpoint_every < 0) return eco_error(ECO_STATUS_EINVAL, "train: checkpoint_every < 0");
     if (isnan(o->grad_clip)) return eco_error(ECO_STATUS_EINVAL, "train: clip is NaN");
+    if (o->init_adapter && o->mode != ECO_TRAIN_MODE_LORA)
+        return eco_error(ECO_STATUS_EINVAL, "train: an initial adapter (%s) needs LoRA mode",
+                         o->init_adapter);
     return ECO_STATUS_OK;
 }
 
@@ -553,8 +556,18 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
         st = eco_error(ECO_STATUS_ENOMEM, "train: out of memory");
         goto done;
     }
-    if ((st = eco_trainer_output_check(&o, NULL, 0))) goto done;
+    {
+        const char *in[1] = {o.init_adapter};
+        if ((st = eco_trainer_output_check(&o, in, o.init_adapter ? 1 : 0))) goto done;
+    }
     if ((st = base_sha256(o.model_dir, r.base_sha256))) goto done;
+    char init_hex[ECO_SHA256_HEX_LEN + 1] = {0};
+    if (o.init_adapter) {
+        char *f = eco_path_join(o.init_adapter, "adapter_model.safetensors");
+        st = f ? eco_sha256_file_hex(f, init_hex) : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        free(f);
+        if (st) goto done;
+    }
     if (o.recipe_path && (st = eco_sha256_file_hex(o.recipe_path, recipe_hex))) goto done;
     if ((st = eco_data_corpus_load(o.data_path, &c.corpus))) goto done;
     memcpy(r.corpus_sha256, c.corpus->sha256_hex, sizeof r.corpus_sha256);
@@ -573,6 +586,7 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     to.max_batch = o.batch;
     to.max_seq = o.seq;
     if ((st = eco_train_model_create(o.model_dir, &to, &c.model))) goto done;
+    if (o.init_adapter && (st = eco_train_load_lora(c.model, o.init_adapter))) goto done;
     const eco_model_config *cfg = eco_train_model_config(c.model);
     if (cfg->n_eos < 1 || cfg->eos_token_ids[0] < 0 ||
         cfg->eos_token_ids[0] >= eco_tokenizer_vocab_size(c.tok)) {
@@ -609,6 +623,11 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
     c.mask = eco_malloc_array(n, 1);
     c.positions = o.doc_mask ? eco_malloc_array(n, sizeof(int32_t)) : NULL;
     c.run = run_json(&o, r.base_sha256, c.corpus, c.tokens, o.recipe_path ? recipe_hex : NULL);
+    if (c.run && o.init_adapter &&
+        json_object_set_new(c.run, "init", json_pack("{s:s}", "adapter_sha256", init_hex))) {
+        json_decref(c.run);
+        c.run = NULL;
+    }
     c.ckpt_path = eco_path_join(ckdir, "checkpoint.safetensors");
     c.ckpt_json_path = eco_path_join(ckdir, "checkpoint.json");
     if (!c.inputs || !c.targets || !c.mask || (o.doc_mask && !c.positions) || !c.run ||

@@ -148,6 +148,23 @@ row 0 "ecology tokenize --tokenizer"                -- tokenize --tokenizer "$M"
 row 2 "unknown command 'frobnicate'"                -- help frobnicate
 row 2 "model: unknown subcommand 'frob'"            -- help model frob
 
+# ---- merge --------------------------------------------------------------------------------
+"$BIN" model create --preset tiny --seed 2 --out "$T/m2" >/dev/null || { echo "setup: model create failed"; exit 1; }
+row 2 "option '--method': merge method 'soup' unknown" -- merge --method soup --parents "$M,$T/m2" --weights 1,1 --out "$T/mx"
+row 2 "option '--weights': 3 weights for 2 parents"     -- merge --method linear --parents "$M,$T/m2" --weights 1,1,1 --out "$T/mx"
+row 2 "merge: --weights w,w,... is required"            -- merge --method linear --parents "$M,$T/m2" --out "$T/mx"
+row 2 "merge: --base DIR is required for ties"          -- merge --method ties --parents "$M,$T/m2" --weights 1,1 --out "$T/mx"
+row 3 "architecture_hash differs"                       -- merge --method linear --parents "$M,$B" --weights 1,1 --out "$T/mx"
+row 2 "option '--density': '1.5' is not a number in [0, 1]" -- merge --method ties --base "$M" --parents "$M,$T/m2" --weights 1,1 --density 1.5 --out "$T/mx"
+row 1 "is the input"                                    -- merge --method linear --parents "$M,$T/m2" --weights 1,1 --out "$T/m2" --force
+row 2 "merge: slerp merges exactly 2 parents"           -- merge --method slerp --parents "$M" --t 0.5 --out "$T/mx"
+row 1 "no such folder"                                  -- merge --method linear --parents "$M,$T/absent" --weights 1,1 --out "$T/mx"
+row 2 "option '--election': 'most' is not sum or count" -- merge --method ties --base "$M" --parents "$M,$T/m2" --weights 1,1 --election most --out "$T/mx"
+# train --init-adapter (continue a saved adapter, e.g. a bred child)
+row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --data "$J" --lora targets=q --init-adapter "$A" --adapter-out "$T/a" "${TRAIN[@]}"
+row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --data "$J" --full --init-adapter "$A" --out "$T/f" "${TRAIN[@]}"
+row 2 "train: --init-adapter needs --adapter-out DIR"  -- train --model "$M" --data "$J" --init-adapter "$A" "${TRAIN[@]}"
+row 1 "$T/none"                                        -- train --model "$M" --data "$J" --init-adapter "$T/none" --adapter-out "$T/a" "${TRAIN[@]}"
 
 # ---- breed ---------------------------------------------------------------------------------
 row 2 "breed: --op NAME is required"                -- breed --parents eco-tiny --data-dir "$D"
@@ -157,4 +174,5 @@ row 1 "no model or alias 'nobody'"                  -- breed --op linear --paren
 row 1 "$T/none.jsonl"                               -- breed --op finetune --parents eco-tiny --corpus "$T/none.jsonl" --data-dir "$D"
 row 1 "'eco-tiny' is named twice"                   -- breed --op linear --parents eco-tiny,eco-tiny --data-dir "$D"
 row 1 "not made by a breeding operator"             -- breed --rerun eco-tiny --data-dir "$D"
+
 finish "bad_inputs"

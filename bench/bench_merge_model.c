@@ -1,0 +1,239 @@
+/*
+ * bench_merge_model: full-model merges of three SmolLM2-135M-shaped f32 models (random weights,
+ * eco_model_create_random; made once in a temporary folder, plus a base θ₀), with linear,
+ * ties (density 0.5) and dare_ties (density 0.5), then the same with a model twice as deep.
+ *
+ * Figures, each beside its baseline measured in the same run:
+ *   - GB/s of parent (and base) tensor bytes read per second of the whole merge (open,
+ *     compatibility check, streaming, lineage hashes, fsync of the output), beside the
+ *     machine's copy bandwidth (memcpy of a 512 MiB buffer into another, counted as bytes
+ *     copied per second; median of 5). Target for linear: ≥ 50% of the copy bandwidth.
+ *   - peak resident memory of the merge (VmHWM of a child process that does nothing else,
+ *     reset through /proc/self/clear_refs before the merge), beside one parent's size.
+ *     Target: below it, and the same for the deeper model.
+ * Median of 3 merges each (each in its own child process, the parents in the page cache).
+ *
+ * Usage: bench_merge_model [--quick] (one merge each, the deeper model skipped). TMPDIR chooses
+ * where the models go (about 6.5 GB).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_common.h"
+#include "ecology/merge_dir.h"
+#include "ecology/model.h"
+
+#define REPS 3
+
+typedef struct result {
+    double seconds;
+    double cpu; /* user + system seconds of the child (both threads) */
+    double bytes_read;
+    double hwm_mb;
+    int ok;
+} result;
+
+static double now_s(void) { return eco_now(); }
+
+/* VmHWM of this process in MB (−1 when unreadable). */
+static double vm_hwm_mb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    double kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0) kb = atof(line + 6);
+    fclose(f);
+    return kb / 1024.0;
+}
+
+static void reset_hwm(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+/* One merge in a child process; the figures come back through a pipe. */
+static result run_child(eco_merge_method m, const char *root, const char *out) {
+    result r = {0};
+    int fd[2];
+    if (pipe(fd) != 0) return r;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        char *a = eco_path_join(root, "p1"), *b = eco_path_join(root, "p2"),
+             *c = eco_path_join(root, "p3"), *base = eco_path_join(root, "base");
+        const char *parents[3] = {a, b, c};
+        eco_merge_dir_options o = {0};
+        eco_merge_params_init(&o.params, m);
+        o.params.n_parents = 3;
+        for (int i = 0; i < 3; i++) {
+            o.params.weight[i] = 1.0 / 3;
+            if (m != ECO_MERGE_METHOD_LINEAR) o.params.density[i] = 0.5;
+        }
+        o.params.seed = 1;
+        o.base = m == ECO_MERGE_METHOD_LINEAR ? NULL : base;
+        o.parents = parents;
+        o.n_parents = 3;
+        o.out = out;
+        o.force = true;
+        reset_hwm();
+        eco_merge_dir_report rep;
+        double t0 = now_s();
+        eco_status st = eco_merge_dir(&o, &rep);
+        result cr = {.seconds = now_s() - t0,
+                     .bytes_read = (double)rep.bytes_read,
+                     .hwm_mb = vm_hwm_mb(),
+                     .ok = st == ECO_STATUS_OK};
+        if (st) fprintf(stderr, "bench_merge_model: %s\n", eco_last_error());
+        if (!st) eco_merge_dir_report_free(&rep);
+        ssize_t wr = write(fd[1], &cr, sizeof cr);
+        (void)wr;
+        _exit(0);
+    }
+    close(fd[1]);
+    ssize_t got = pid > 0 ? read(fd[0], &r, sizeof r) : -1;
+    close(fd[0]);
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    if (pid > 0) wait4(pid, NULL, 0, &ru);
+    if (got != (ssize_t)sizeof r) r.ok = 0;
+    r.cpu = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+            (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+    return r;
+}
+
+/* The models of one size, each made in a child (creation holds a model's copy). */
+static int make_models(const char *root, int depth_factor) {
+    static const char *const names[] = {"p1", "p2", "p3", "base"};
+    for (int i = 0; i < 4; i++) {
+        char *dir = eco_path_join(root, names[i]);
+        pid_t pid = fork();
+        if (pid == 0) {
+            eco_model_config cfg;
+            eco_status st = eco_model_preset_config("smollm2-135m", &cfg);
+            cfg.n_layers *= depth_factor;
+            if (!st) st = eco_model_create_random(&cfg, (uint64_t)(i + 1), ECO_DTYPE_F32, dir);
+            if (st) fprintf(stderr, "bench_merge_model: %s\n", eco_last_error());
+            _exit(st ? 1 : 0);
+        }
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* memcpy bandwidth: bytes copied per second, median of 5 (in a child: its 1 GiB of buffers
+ * must not count in the merges' peaks). */
+static double copy_bandwidth(void) {
+    int fd[2];
+    if (pipe(fd) != 0) return 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        size_t n = (size_t)512 << 20;
+        char *a = malloc(n), *b = malloc(n);
+        double gbs = 0;
+        if (a && b) {
+            memset(a, 1, n);
+            memset(b, 2, n);
+            double v[5];
+            for (int r = 0; r < 5; r++) {
+                double t0 = now_s();
+                memcpy(b, a, n);
+                v[r] = (double)n / (now_s() - t0) / 1e9;
+                a[r] = b[n - 1 - (size_t)r];
+            }
+            gbs = bench_median(v, 5);
+        }
+        ssize_t wr = write(fd[1], &gbs, sizeof gbs);
+        (void)wr;
+        _exit(0);
+    }
+    close(fd[1]);
+    double gbs = 0;
+    if (pid > 0 && read(fd[0], &gbs, sizeof gbs) != (ssize_t)sizeof gbs) gbs = 0;
+    close(fd[0]);
+    if (pid > 0) waitpid(pid, NULL, 0);
+    return gbs;
+}
+
+static int cmp_res(const void *x, const void *y) {
+    double a = ((const result *)x)->seconds, b = ((const result *)y)->seconds;
+    return (a > b) - (a < b);
+}
+
+static int bench_size(const char *tmp, int depth_factor, int reps, double copy_gbs) {
+    char sub[16];
+    snprintf(sub, sizeof sub, "d%d", depth_factor);
+    char *root = eco_path_join(tmp, sub), *out = eco_path_join(root, "child"),
+         *p1 = eco_path_join(root, "p1");
+    double t0 = now_s();
+    if (make_models(root, depth_factor) != 0) return -1;
+    eco_weights *w;
+    if (eco_weights_open(p1, &w)) return -1;
+    double parent_mb = (double)eco_weights_nbytes(w) / 1e6;
+    eco_weights_close(w);
+    printf("\nSmolLM2-135M-shaped f32, %dx the layers: one parent %.0f MB (made in %.1f s)\n",
+           depth_factor, parent_mb, now_s() - t0);
+    static const eco_merge_method methods[] = {ECO_MERGE_METHOD_LINEAR, ECO_MERGE_METHOD_TIES,
+                                               ECO_MERGE_METHOD_DARE_TIES};
+    for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+        result rs[REPS];
+        int ok = 1;
+        for (int r = 0; r < reps; r++) {
+            rs[r] = run_child(methods[k], root, out);
+            ok &= rs[r].ok;
+        }
+        if (!ok) {
+            printf("  %-10s failed\n", eco_merge_method_name(methods[k]));
+            continue;
+        }
+        qsort(rs, (size_t)reps, sizeof *rs, cmp_res);
+        result med = rs[reps / 2];
+        double hwm = 0;
+        for (int r = 0; r < reps; r++)
+            if (rs[r].hwm_mb > hwm) hwm = rs[r].hwm_mb;
+        double gbs = med.bytes_read / med.seconds / 1e9;
+        printf("  %-10s %6.2f s (CPU %5.2f s)  %5.2f GB/s read (%.0f%% of copy %.2f GB/s)  peak "
+               "RSS %6.0f MB (%.2fx one parent)\n",
+               eco_merge_method_name(methods[k]), med.seconds, med.cpu, gbs, 100 * gbs / copy_gbs,
+               copy_gbs, hwm, hwm / parent_mb);
+        fflush(stdout);
+    }
+    eco_remove_tree(root);
+    free(root);
+    free(out);
+    free(p1);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    const char *tmpdir = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/bench_merge_model.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (!mkdtemp(tmp)) {
+        perror("bench_merge_model: mkdtemp");
+        return 1;
+    }
+    double copy_gbs = copy_bandwidth();
+    printf("bench_merge_model: memcpy bandwidth %.2f GB/s (512 MiB, median of 5); load %.2f; %d "
+           "threads\n",
+           copy_gbs, bench_loadavg(), omp_get_max_threads());
+    int rc = bench_size(tmp, 1, quick ? 1 : REPS, copy_gbs);
+    if (!rc && !quick) rc = bench_size(tmp, 2, REPS, copy_gbs);
+    eco_remove_tree(tmp);
+    if (rc) fprintf(stderr, "bench_merge_model: %s\n", eco_last_error());
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Breeding end to end on the default model (issue 18, "End to end on the default model"):
+# merge two capability adapters of eco-tiny with each method, then measure each parent
+# skill's held-out exact match in each parent, in the merged child, and in the child after a
+# short fine-tune on both capabilities' training data mixed; print one table.
+#
+#   scripts/breed_e2e.sh [--n N] [--train-n N] [--steps S] [--batch B] [--seq T] [--lr LR]
+#                        [--rank R] [--methods "ties linear"] [--threads T] [--out DIR]
+#                        [--parents-only] [--no-finetune]
+#
+#   --n          held-out items per evaluation (default 200, `ecology tasks eval --n`)
+#   --train-n    training items per capability in the fine-tune mix (default 400; the
+#                TRAIN split, seed 7, so never the held-out items)
+#   --steps ...  the fine-tune (LoRA continued from the child's own weights:
+#                `ecology train --init-adapter`): default 30 steps, batch 8, seq 128, lr 1e-3
+#   --rank       the merged adapter's rank (default 64 = 32 + 32: linear is then an exact
+#                concatenation)
+#   --methods    merge methods (default "ties linear"); weights: ties 1,1 (density 1),
+#                linear 0.5,0.5 (the model soup)
+#   --out        keep the folders (default: a temporary folder, removed)
+# Environment: ECOLOGY_BIN (default build/ecology), ECO_SOURCE_DIR (default the checkout).
+# Output: a Markdown table on stdout, one row per (method, capability): the parent's score,
+# the child's before and after the fine-tune, and the share of the parent's score kept; then
+# the seconds each phase took. Exit 1 when a command fails (its stderr is shown).
+set -euo pipefail
+
+SRC=${ECO_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+BIN=${ECOLOGY_BIN:-$SRC/build/ecology}
+N=200 TRAIN_N=400 STEPS=30 BATCH=8 SEQ=128 LR=1e-3 RANK=64 THREADS=2
+METHODS="ties linear" OUT="" PARENTS_ONLY=0 FINETUNE=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --n) N=$2; shift 2 ;;
+    --train-n) TRAIN_N=$2; shift 2 ;;
+    --steps) STEPS=$2; shift 2 ;;
+    --batch) BATCH=$2; shift 2 ;;
+    --seq) SEQ=$2; shift 2 ;;
+    --lr) LR=$2; shift 2 ;;
+    --rank) RANK=$2; shift 2 ;;
+    --methods) METHODS=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --parents-only) PARENTS_ONLY=1; shift ;;
+    --no-finetune) FINETUNE=0; shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "breed_e2e: unknown option '$1' (--help)" >&2; exit 2 ;;
+  esac
+done
+
+MODEL=$SRC/data/models/eco-tiny
+CAPS=(text.reverse@1 text.sort@1)
+PARENTS=("$SRC/data/adapters/text.reverse@1" "$SRC/data/adapters/text.sort@1")
+if [ -n "$OUT" ]; then mkdir -p "$OUT"; W=$OUT; else
+  W=$(mktemp -d); trap 'rm -rf "$W"' EXIT; fi
+
+# run LOG command...: the command's stdout and stderr to $W/LOG; on failure show them, exit 1
+run() {
+  local log=$W/$1; shift
+  if ! "$@" >"$log" 2>&1; then
+    echo "breed_e2e: failed: $*" >&2; tail -20 "$log" >&2; exit 1
+  fi
+}
+# score ADAPTER CAP: the exact match (a fraction) of eco-tiny + ADAPTER on CAP's held-out split
+score() {
+  local log="eval-$(basename "$1")-$2.json"
+  run "$log" "$BIN" tasks eval --model "$MODEL" --adapter "$1" --capability "$2" --n "$N" \
+    --threads "$THREADS" --json --failures 0
+  sed -n 's/^ *"accuracy": *\([0-9.eE+-]*\),\{0,1\}$/\1/p' "$W/$log" | head -1
+}
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
+pct() { awk -v a="$1" 'BEGIN { printf "%.1f%%", 100 * a }'; }
+
+declare -A PARENT
+TIMES=""
+t0=$(now)
+for i in 0 1; do PARENT[${CAPS[$i]}]=$(score "${PARENTS[$i]}" "${CAPS[$i]}"); done
+t1=$(now)
+TIMES+="parent evals $(secs "$t0" "$t1")s"
+if [ "$PARENTS_ONLY" = 1 ]; then
+  for c in "${CAPS[@]}"; do echo "$c parent $(pct "${PARENT[$c]}")"; done
+  exit 0
+fi
+
+# the fine-tune data: both capabilities' TRAIN items, mixed
+t0=$(now)
+: >"$W/mix.jsonl"
+for c in "${CAPS[@]}"; do
+  "$BIN" tasks generate --capability "$c" --split train --n "$TRAIN_N" --seed 7 >>"$W/mix.jsonl"
+done
+TIMES+=", data $(secs "$t0" "$(now)")s"
+
+ROWS=""
+for m in $METHODS; do
+  case $m in
+    linear) W8=0.5,0.5 ;;
+    *) W8=1,1 ;;
+  esac
+  child=$W/child-$m
+  t0=$(now)
+  run "merge-$m.log" "$BIN" merge --method "$m" --parents "${PARENTS[0]},${PARENTS[1]}" \
+    --weights "$W8" --rank "$RANK" --out "$child" --force
+  t1=$(now)
+  TIMES+=", merge $m $(secs "$t0" "$t1")s"
+  declare -A BEFORE=() AFTER=()
+  for c in "${CAPS[@]}"; do BEFORE[$c]=$(score "$child" "$c"); done
+  t2=$(now)
+  TIMES+=", child evals $(secs "$t1" "$t2")s"
+  if [ "$FINETUNE" = 1 ]; then
+    run "finetune-$m.log" "$BIN" train --model "$MODEL" --init-adapter "$child" \
+      --adapter-out "$child-ft" --data "$W/mix.jsonl" --steps "$STEPS" --batch "$BATCH" \
+      --seq "$SEQ" --lr "$LR" --seed 1 --threads "$THREADS" --force
+    t3=$(now)
+    TIMES+=", fine-tune $m $(secs "$t2" "$t3")s"
+    for c in "${CAPS[@]}"; do AFTER[$c]=$(score "$child-ft" "$c"); done
+    TIMES+=", fine-tuned evals $(secs "$t3" "$(now)")s"
+  fi
+  for c in "${CAPS[@]}"; do
+    p=${PARENT[$c]} b=${BEFORE[$c]} a=${AFTER[$c]:-}
+    if [ -n "$a" ]; then
+      ROWS+="| $m | $c | $(pct "$p") | $(pct "$b") | $(pct "$a") | $(ratio "$a" "$p") |"$'\n'
+    else
+      ROWS+="| $m | $c | $(pct "$p") | $(pct "$b") | - | $(ratio "$b" "$p") |"$'\n'
+    fi
+  done
+done
+
+echo "eco-tiny, --n $N held-out items, rank $RANK; fine-tune: $STEPS steps, batch $BATCH, seq $SEQ, lr $LR, $TRAIN_N train items per capability, $THREADS threads"
+echo
+echo "| method | skill | parent | child | child + fine-tune | kept (last / parent) |"
+echo "|---|---|---|---|---|---|"
+printf "%s" "$ROWS"
+echo
+echo "seconds: $TIMES"

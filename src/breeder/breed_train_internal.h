@@ -1,0 +1,28 @@
+/*
+ * breed_train_internal: the pieces finetune.c and distill_op.c share (breed_train.c).
+ */
+#ifndef ECO_BREEDER_BREED_TRAIN_INTERNAL_H
+#define ECO_BREEDER_BREED_TRAIN_INTERNAL_H
+
+#include <jansson.h>
+
+#include "ecology/breed_train.h"
+
+/* Appends {"role", "file", "sha256"} for dir's weights file (adapter_model.safetensors,
+ * model.safetensors or model.safetensors.index.json, the first present) to parents. */
+eco_status breed_weights_entry(const char *dir, const char *role, json_t *parents);
+/* v as a JSON real, or null when not finite (new reference). */
+json_t *breed_real(double v);
+/* The hyper-parameters as lineage params (new reference; NULL when out of memory). */
+json_t *breed_train_params_json(const eco_breed_train_params *p);
+/* Writes dir/lineage.json (breed_train.h's format) with rep's result; params and parents
+ * are borrowed. */
+eco_status breed_write_lineage(const char *dir, const char *op, json_t *params, uint64_t seed,
+                               const eco_breed_train_report *rep, json_t *parents);
+/* Removes dir/training.json and dir/.work (the trainer's record and checkpoints, which name
+ * working paths). */
+eco_status breed_drop_training_files(const char *dir);
+/* EINVAL "<what>: ..." for hyper-parameters outside their ranges. */
+eco_status breed_check_train(const char *what, const eco_breed_train_params *p);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * Full-model merges (merge_dir.h): eco_merge_models_dir, and eco_merge_dir, which sends
+ * adapter folders to eco_merge_adapters_dir.
+ *
+ * Each tensor of the first parent, in the output's data order: every parent's tensor (and
+ * the base's) as f32 (the mapped file itself when it is aligned f32, else widened), merged
+ * by eco_merge_tensor (merge.h) with slerp's t for its layer ("model.layers.N."), converted
+ * to the first parent's dtype and written; the inputs' pages are then dropped. linear and
+ * task_arithmetic are elementwise, so they go in chunks of rows (CHUNK_ELEMS) and hold a
+ * few MB whatever the tensor; the other methods look at whole tensors (top-k, random
+ * masks drawn by element index, norms) and hold the parents' copies of one tensor, the
+ * deltas eco_merge_tensor allocates and the output.
+ */
+#include "ecology/merge_dir.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "breeder/merge_internal.h"
+#include "breeder/model_stream.h"
+
+/* 64 KB of f32 per input: the chunk stays in L2, and is below ECO_MERGE_PAR_MIN, so
+ * eco_merge_tensor runs it on this thread: one OpenMP team per 64 KB costs more than the
+ * merge (a loaded 2-core machine: linear of three SmolLM2-135M 12.9 s of CPU with 256 KB
+ * chunks over two threads, 1.3 s on one), and the lineage hashing has the other core. */
+#define CHUNK_ELEMS ((size_t)ECO_MERGE_PAR_MIN / 2)
+
+void eco_merge_dir_report_free(eco_merge_dir_report *rep) {
+    if (!rep) return;
+    json_decref(rep->result);
+    rep->result = NULL;
+}
+
+eco_status eco_merge_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep) {
+    if (!o || !o->parents || o->n_parents == 0 || !o->parents[0])
+        return eco_error(ECO_STATUS_EINVAL, "merge: no parents");
+    if (rep) memset(rep, 0, sizeof *rep);
+    if (eco_path_has_file(o->parents[0], "adapter_config.json"))
+        return eco_merge_adapters_dir(o, rep);
+    return eco_merge_models_dir(o, rep);
+}
+
+/* Whether each output element depends on the same element of the inputs only, so that a
+ * tensor may be merged in chunks of rows with the same bytes as a whole: linear and
+ * task_arithmetic, and dare_linear and dare_ties with inverse rescaling, whose masks are
+ * drawn here per element index as eco_merge_tensor would (merge.h: parent m keeps element
+ * i when eco_merge_uniform(seed, eco_merge_substream(stream, m), i) < density). */
+static bool elementwise(const eco_merge_params *p) {
+    switch (p->method) {
+        case ECO_MERGE_METHOD_LINEAR:
+        case ECO_MERGE_METHOD_TASK_ARITHMETIC:
+            return true;
+        case ECO_MERGE_METHOD_DARE_LINEAR:
+        case ECO_MERGE_METHOD_DARE_TIES:
+            return p->rescale == ECO_MERGE_RESCALE_INVERSE;
+        default:
+            return false;
+    }
+}
+
+static bool draws_masks(const eco_merge_params *p) {
+    return p->method == ECO_MERGE_METHOD_DARE_LINEAR || p->method == ECO_MERGE_METHOD_DARE_TIES;
+}
+
+static bool sparsifies(const eco_merge_params *p) {
+    for (int m = 0; m < p->n_parents; m++)
+        if (p->density[m] < 1.0) return true;
+    return p->method == ECO_MERGE_METHOD_BREADCRUMBS;
+}
+
+eco_status eco_merge_models_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep) {
+    return breed_merge_models_chunked(o, rep, CHUNK_ELEMS);
+}
+
+eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_dir_report *rep,
+                                      size_t chunk_elems) {
+    if (rep) memset(rep, 0, sizeof *rep);
+    if (!o || !o->parents || !o->out) return eco_error(ECO_STATUS_EINVAL, "merge: NULL argument");
+    const eco_merge_params *p = &o->params;
+    if (o->n_parents < 1 || o->n_parents > ECO_MERGE_MAX_PARENTS)
+        return eco_error(ECO_STATUS_EINVAL, "merge: parents: %zu given, 1 to %d allowed",
+                         o->n_parents, ECO_MERGE_MAX_PARENTS);
+    if ((size_t)p->n_parents != o->n_parents)
+        return eco_error(ECO_STATUS_EINVAL, "merge: weights: %d given for %zu parents",
+                         p->n_parents, o->n_parents);
+    eco_status st = eco_merge_params_check(p);
+    if (st) return eco_error_wrap(st, "merge");
+    if (eco_merge_method_needs_base(p->method) && !o->base)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "merge: base: method %s needs the base model θ₀ the parents were "
+                         "fine-tuned from (--base)",
+                         eco_merge_method_name(p->method));
+
+    breed_inputs in = {.op = "merge"};
+    if (o->base) st = breed_inputs_add(&in, o->base, "base");
+    for (size_t i = 0; !st && i < o->n_parents; i++)
+        st = breed_inputs_add(&in, o->parents[i], "parent");
+    if (!st) st = breed_inputs_open(&in);
+    if (st) return st;
+    const size_t first = o->base ? 1 : 0;
+    json_t *params = NULL, *result = NULL, *kept = NULL;
+    breed_stream *s = NULL;
+    const bool chunked = elementwise(p);
+    uint8_t *mask[ECO_MERGE_MAX_PARENTS] = {0};
+    size_t mask_cap = 0;
+    if ((st = eco_merge_params_to_json(p, &params))) goto done;
+    st = breed_stream_begin(&s, &in, first, o->out, o->force, o->progress,
+                            chunked ? chunk_elems : 0, o->shard_bytes);
+    if (st) goto done;
+
+    int64_t kept_total[ECO_MERGE_MAX_PARENTS] = {0}, n_total = 0, n_empty = 0;
+    int64_t kept_tensor[ECO_MERGE_MAX_PARENTS] = {0};
+    breed_tensor t;
+    while (breed_stream_next(s, &t)) {
+        const float *par[ECO_MERGE_MAX_PARENTS];
+        const float *base = o->base ? breed_stream_input(s, 0) : NULL;
+        bool ok = !o->base || base;
+        for (int m = 0; ok && m < p->n_parents; m++)
+            ok = (par[m] = breed_stream_input(s, first + m));
+        if (!ok) break;
+        double tt =
+            p->method == ECO_MERGE_METHOD_SLERP ? eco_merge_slerp_t(p, t.layer, in.n_layers) : 0.0;
+        const uint64_t stream = eco_merge_stream(t.decl->name);
+        const uint8_t *const *masks = NULL;
+        if (chunked && draws_masks(p)) { /* this chunk's draws, at the tensor's indices */
+            if ((size_t)t.len > mask_cap) {
+                for (int m = 0; m < p->n_parents; m++) {
+                    free(mask[m]);
+                    if (!(mask[m] = malloc((size_t)t.len))) goto oom;
+                }
+                mask_cap = (size_t)t.len;
+            }
+            for (int m = 0; m < p->n_parents; m++) {
+                const uint64_t sub = eco_merge_substream(stream, (uint64_t)m);
+                const double d = p->density[m];
+                uint8_t *mk = mask[m];
+                for (int64_t i = 0; i < t.len; i++)
+                    mk[i] = eco_merge_uniform(p->seed, sub, (uint64_t)(t.off + i)) < d;
+            }
+            masks = (const uint8_t *const *)mask;
+        }
+        eco_merge_stats stats;
+        memset(&stats, 0, sizeof stats);
+        st = eco_merge_tensor(breed_stream_out(s), base, par, t.nrows, t.cols, p, tt, stream, masks,
+                              &stats);
+        if (st) {
+            st = eco_error_wrap(st, "merge: tensor '%s'", t.decl->name);
+            goto done;
+        }
+        n_total += t.len;
+        if (t.row0 == 0) memset(kept_tensor, 0, sizeof kept_tensor);
+        bool empty = false;
+        for (int m = 0; m < p->n_parents; m++) {
+            kept_total[m] += stats.kept[m];
+            kept_tensor[m] += stats.kept[m];
+            /* a sparsified parent that kept nothing of the whole tensor */
+            if (t.row0 + t.nrows == t.rows && p->density[m] < 1 && kept_tensor[m] == 0 && t.n > 0)
+                empty = true;
+        }
+        if (!chunked) empty = stats.empty;
+        if (empty && t.row0 + t.nrows == t.rows) {
+            n_empty++;
+            eco_log(ECO_LOG_WARN, "merge: tensor '%s': a sparsifier kept nothing (zeros)",
+                    t.decl->name);
+        }
+        if ((st = breed_stream_put(s))) goto done;
+    }
+    if ((st = breed_stream_status(s))) goto done;
+
+    result = json_object();
+    if (!result) goto oom;
+    if (sparsifies(p)) {
+        kept = json_array();
+        for (int m = 0; kept && m < p->n_parents; m++)
+            if (json_array_append_new(
+                    kept, json_real(n_total ? (double)kept_total[m] / (double)n_total : 0.0)))
+                goto oom;
+        if (!kept || json_object_set_new(result, "kept_fraction", kept)) goto oom;
+        kept = NULL;
+        if (json_object_set_new(result, "empty_tensors", json_integer(n_empty))) goto oom;
+    }
+    st = breed_stream_finish(s, "merge", params, p->seed, result, rep);
+    s = NULL;
+    if (!st && rep) {
+        rep->result = result;
+        result = NULL;
+    }
+    goto done;
+oom:
+    st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
+done:
+    for (int m = 0; m < ECO_MERGE_MAX_PARENTS; m++) free(mask[m]);
+    breed_stream_abort(s);
+    json_decref(kept);
+    json_decref(result);
+    json_decref(params);
+    breed_inputs_close(&in);
+    return st;
+}

@@ -1,0 +1,516 @@
+/*
+ * model_stream: the streaming driver of the full-model operators (model_stream.h).
+ *
+ * Order of work: the inputs are opened (mmap) and compared; the output tensors are
+ * declared from the first parent and written in the writer's order, which is the order of
+ * the data in files written by this project (and by Hugging Face's writer, which sorts the
+ * same way), so each input file is read front to back. While the tensors stream, a second
+ * thread hashes each input's weights file (model.safetensors, or the shard index) for the
+ * lineage record, from the page cache the merge is reading anyway.
+ */
+#include "breeder/model_stream.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ecology/config.h"
+#include "ecology/registry.h"
+
+#define CONVERT_BLOCK 65536 /* elements converted to the output dtype at a time */
+
+/* ---- inputs --------------------------------------------------------------------------- */
+
+eco_status breed_inputs_add(breed_inputs *in, const char *dir, const char *role) {
+    if (!dir) return eco_error(ECO_STATUS_EINVAL, "%s: a %s folder is NULL", in->op, role);
+    if (in->n >= BREED_MAX_INPUTS)
+        return eco_error(ECO_STATUS_EINVAL, "%s: more than %d folders", in->op, BREED_MAX_INPUTS);
+    in->dir[in->n] = dir;
+    in->role[in->n] = role;
+    in->n++;
+    return ECO_STATUS_OK;
+}
+
+void breed_inputs_close(breed_inputs *in) {
+    for (size_t i = 0; i < in->n; i++) {
+        eco_weights_close(in->w[i]);
+        in->w[i] = NULL;
+    }
+}
+
+typedef struct compat3 {
+    char h[3][ECO_SHA256_HEX_LEN + 1];
+} compat3;
+
+static const char *const COMPAT_FIELD[3] = {"architecture_hash", "tokenizer_hash",
+                                            "tensor_schema_hash"};
+
+static eco_status compat_of(const char *dir, compat3 *c) {
+    eco_status st = eco_compat_architecture_hash(dir, c->h[0]);
+    if (!st) st = eco_compat_tokenizer_hash(dir, c->h[1]);
+    if (!st) st = eco_compat_tensor_schema_hash(dir, c->h[2]);
+    return st;
+}
+
+eco_status breed_inputs_open(breed_inputs *in) {
+    const char *op = in->op;
+    if (in->n == 0) return eco_error(ECO_STATUS_EINVAL, "%s: no parents", op);
+    compat3 first, c;
+    for (size_t i = 0; i < in->n; i++) {
+        eco_status st = eco_path_require_dir(in->dir[i], ECO_MODEL_DIR_EXPECTED);
+        if (!st) st = compat_of(in->dir[i], i == 0 ? &first : &c);
+        if (st) return eco_error_wrap(st, "%s", op);
+        for (int f = 0; i > 0 && f < 3; f++)
+            if (strcmp(first.h[f], c.h[f]) != 0)
+                return eco_error(ECO_STATUS_EINCOMPAT,
+                                 "%s: %s: %s differs from %s's (%.12s... vs %.12s...): parameter "
+                                 "operators need parents of one compatibility identity "
+                                 "(architecture, tokenizer, tensor schema); use distill for "
+                                 "heterogeneous parents",
+                                 op, in->dir[i], COMPAT_FIELD[f], in->dir[0], c.h[f], first.h[f]);
+    }
+    char *cfg_path = eco_path_join(in->dir[0], "config.json");
+    if (!cfg_path) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", op);
+    eco_model_config cfg;
+    eco_status st = eco_config_load(cfg_path, &cfg);
+    free(cfg_path);
+    if (st) return eco_error_wrap(st, "%s", op);
+    in->n_layers = cfg.n_layers;
+    for (size_t i = 0; i < in->n && !st; i++) {
+        st = eco_weights_open(in->dir[i], &in->w[i]);
+        for (size_t k = 0; !st && k < eco_weights_count(in->w[i]); k++) {
+            const eco_tensor *t = eco_weights_get(in->w[i], k);
+            if (t->dtype != ECO_DTYPE_F32 && t->dtype != ECO_DTYPE_BF16 &&
+                t->dtype != ECO_DTYPE_F16)
+                st = eco_error(ECO_STATUS_EUNSUPPORTED,
+                               "%s: %s: tensor '%s' is %s; only F32, BF16 and F16 weights are "
+                               "merged",
+                               op, in->dir[i], t->name, eco_dtype_name(t->dtype));
+        }
+    }
+    if (st) breed_inputs_close(in);
+    return st;
+}
+
+int64_t breed_layer_of(const char *name) {
+    static const char prefix[] = "model.layers.";
+    if (!name || strncmp(name, prefix, sizeof prefix - 1) != 0) return -1;
+    const char *p = name + sizeof prefix - 1;
+    int64_t k = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 12; p++, digits++) k = k * 10 + (*p - '0');
+    return digits > 0 && *p == '.' ? k : -1;
+}
+
+/* ---- the hashing thread ------------------------------------------------------------- */
+
+typedef struct hash_job {
+    size_t n;
+    char *path[BREED_MAX_INPUTS];
+    char hex[BREED_MAX_INPUTS][ECO_SHA256_HEX_LEN + 1];
+    eco_status st;
+    char err[512];
+    atomic_bool cancel;
+    pthread_t thread;
+    bool started;
+} hash_job;
+
+static eco_status hash_file(hash_job *j, const char *path, char hex[ECO_SHA256_HEX_LEN + 1]) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return eco_error(ECO_STATUS_EIO, "%s: cannot open for hashing", path);
+    eco_sha256_ctx *ctx = NULL;
+    eco_status st = eco_sha256_begin(&ctx);
+    size_t cap = (size_t)1 << 20;
+    uint8_t *buf = st ? NULL : malloc(cap);
+    if (!st && !buf) st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
+    while (!st) {
+        if (atomic_load(&j->cancel)) {
+            st = eco_error(ECO_STATUS_EINTERNAL, "%s: hashing cancelled", path);
+            break;
+        }
+        size_t got = fread(buf, 1, cap, f);
+        if (got) st = eco_sha256_update(ctx, buf, got);
+        if (got < cap) {
+            if (ferror(f)) st = eco_error(ECO_STATUS_EIO, "%s: read error while hashing", path);
+            break;
+        }
+    }
+    free(buf);
+    fclose(f);
+    if (st) {
+        if (ctx) eco_sha256_abort(ctx);
+        return st;
+    }
+    uint8_t d[ECO_SHA256_LEN];
+    if ((st = eco_sha256_end(ctx, d))) return st;
+    eco_hex(hex, d, ECO_SHA256_LEN);
+    return ECO_STATUS_OK;
+}
+
+static void *hash_main(void *arg) {
+    hash_job *j = arg;
+    for (size_t i = 0; i < j->n && !j->st; i++) {
+        j->st = hash_file(j, j->path[i], j->hex[i]);
+        if (j->st) snprintf(j->err, sizeof j->err, "%s", eco_last_error());
+    }
+    return NULL;
+}
+
+/* The weights file a lineage names for folder dir: the shard index when there is one. */
+static const char *weights_file(const char *dir) {
+    return eco_path_has_file(dir, ECO_SAFETENSORS_INDEX_FILE) ? ECO_SAFETENSORS_INDEX_FILE
+                                                              : "model.safetensors";
+}
+
+/* ---- the stream ---------------------------------------------------------------------- */
+
+struct breed_stream {
+    breed_inputs *in;
+    size_t first_parent;
+    eco_output_dir od;
+    bool od_open;
+    eco_safetensors_writer *wr;
+    size_t chunk_elems;
+    eco_status st;
+    bool progress;
+    eco_progress prog;
+    double t0;
+    uint64_t bytes_read, bytes_written;
+    int64_t n_tensors;
+    /* the current tensor */
+    const eco_tensor *decl;
+    const eco_tensor *src[BREED_MAX_INPUTS];
+    breed_tensor cur;
+    bool have;      /* cur is a chunk handed out and not yet put */
+    bool in_tensor; /* more chunks of decl follow */
+    float *buf[BREED_MAX_INPUTS];
+    bool used[BREED_MAX_INPUTS];
+    float *out;
+    size_t cap; /* elements of each buffer */
+    uint16_t *conv;
+    hash_job hash;
+};
+
+static void free_stream(breed_stream *s) {
+    if (!s) return;
+    if (s->hash.started) {
+        atomic_store(&s->hash.cancel, true);
+        pthread_join(s->hash.thread, NULL);
+        s->hash.started = false;
+    }
+    for (size_t i = 0; i < s->hash.n; i++) free(s->hash.path[i]);
+    eco_safetensors_writer_abort(s->wr);
+    if (s->od_open) eco_output_abort(&s->od);
+    for (size_t i = 0; i < BREED_MAX_INPUTS; i++) free(s->buf[i]);
+    free(s->out);
+    free(s->conv);
+    free(s);
+}
+
+void breed_stream_abort(breed_stream *s) { free_stream(s); }
+
+eco_status breed_stream_status(const breed_stream *s) { return s->st; }
+
+eco_status breed_stream_begin(breed_stream **out, breed_inputs *in, size_t first_parent,
+                              const char *out_dir, bool force, bool progress, size_t chunk_elems,
+                              uint64_t shard_bytes) {
+    *out = NULL;
+    const char *op = in->op;
+    breed_stream *s = calloc(1, sizeof *s);
+    if (!s) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", op);
+    s->in = in;
+    s->first_parent = first_parent;
+    s->chunk_elems = chunk_elems;
+    s->t0 = eco_now();
+    eco_status st =
+        eco_output_begin(&s->od, out_dir, in->dir, in->n, NULL, force ? ECO_OUTPUT_FORCE : 0);
+    if (st) {
+        free_stream(s);
+        return eco_error_wrap(st, "%s", op);
+    }
+    s->od_open = true;
+
+    const eco_weights *w0 = in->w[first_parent];
+    size_t nt = eco_weights_count(w0);
+    eco_tensor *decl = nt ? eco_malloc_array(nt, sizeof *decl) : NULL;
+    if (nt && !decl) {
+        free_stream(s);
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", op);
+    }
+    size_t maxn = 1;
+    for (size_t i = 0; i < nt; i++) {
+        decl[i] = *eco_weights_get(w0, i);
+        decl[i].data = NULL;
+        size_t ne = eco_tensor_numel(&decl[i]);
+        if (ne > maxn) maxn = ne;
+    }
+    static const char *const meta[2] = {"format", "pt"};
+    st = eco_safetensors_writer_open(s->od.tmp, decl, nt, meta, 1, shard_bytes, &s->wr);
+    free(decl);
+    if (st) {
+        free_stream(s);
+        return eco_error_wrap(st, "%s", op);
+    }
+    s->cap = chunk_elems && chunk_elems < maxn ? chunk_elems : maxn;
+    /* a chunk is whole rows: at least one row of the widest tensor */
+    for (size_t i = 0; i < nt; i++) {
+        const eco_tensor *t = eco_weights_get(w0, i);
+        size_t ne = eco_tensor_numel(t),
+               cols = t->ndim >= 2 && t->shape[0] > 0 ? ne / (size_t)t->shape[0] : ne;
+        if (chunk_elems && cols > s->cap) s->cap = cols;
+    }
+    s->out = eco_malloc_array(s->cap, sizeof *s->out);
+    s->conv = eco_malloc_array(CONVERT_BLOCK, sizeof *s->conv);
+    if (!s->out || !s->conv) {
+        free_stream(s);
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for a tensor of %zu elements", op,
+                         s->cap);
+    }
+    /* the lineage hashes, while the tensors stream */
+    s->hash.n = in->n;
+    for (size_t i = 0; i < in->n; i++)
+        if (!(s->hash.path[i] = eco_path_join(in->dir[i], weights_file(in->dir[i])))) {
+            free_stream(s);
+            return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", op);
+        }
+    if (pthread_create(&s->hash.thread, NULL, hash_main, &s->hash) != 0) {
+        free_stream(s);
+        return eco_error(ECO_STATUS_EIO, "%s: cannot start the hashing thread", op);
+    }
+    s->hash.started = true;
+    s->progress = progress;
+    if (progress)
+        eco_progress_begin(&s->prog, op, (double)eco_safetensors_writer_file_bytes(s->wr) / 1e6,
+                           "MB");
+    *out = s;
+    return ECO_STATUS_OK;
+}
+
+bool breed_stream_next(breed_stream *s, breed_tensor *t) {
+    if (s->st) return false;
+    if (s->have) {
+        s->st = eco_error(ECO_STATUS_EINTERNAL, "%s: a chunk was not written", s->in->op);
+        return false;
+    }
+    if (!s->in_tensor) {
+        s->decl = eco_safetensors_writer_next(s->wr);
+        if (!s->decl) return false;
+        const eco_tensor *d = s->decl;
+        for (size_t i = 0; i < s->in->n; i++) {
+            s->src[i] = eco_weights_find(s->in->w[i], d->name);
+            if (!s->src[i]) { /* the schema hashes matched, so this is a bug */
+                s->st = eco_error(ECO_STATUS_EINTERNAL, "%s: %s: no tensor '%s'", s->in->op,
+                                  s->in->dir[i], d->name);
+                return false;
+            }
+        }
+        breed_tensor *c = &s->cur;
+        memset(c, 0, sizeof *c);
+        c->decl = d;
+        c->layer = breed_layer_of(d->name);
+        c->n = (int64_t)eco_tensor_numel(d);
+        c->rows = d->ndim >= 2 ? d->shape[0] : 1;
+        c->cols = c->rows > 0 ? c->n / c->rows : 0;
+        if (c->rows == 0) c->cols = 0;
+        c->row0 = 0;
+        c->nrows = 0;
+        s->n_tensors++;
+    }
+    breed_tensor *c = &s->cur;
+    c->row0 += c->nrows;
+    int64_t per = c->rows;
+    if (s->chunk_elems && c->cols > 0) {
+        per = (int64_t)s->chunk_elems / c->cols;
+        if (per < 1) per = 1;
+    }
+    c->nrows = c->rows - c->row0 < per ? c->rows - c->row0 : per;
+    c->off = c->row0 * c->cols;
+    c->len = c->nrows * c->cols;
+    s->in_tensor = c->row0 + c->nrows < c->rows;
+    memset(s->used, 0, sizeof s->used);
+    s->have = true;
+    *t = *c;
+    return true;
+}
+
+const float *breed_stream_input(breed_stream *s, size_t i) {
+    if (s->st || !s->have || i >= s->in->n) return NULL;
+    const eco_tensor *src = s->src[i];
+    const breed_tensor *c = &s->cur;
+    size_t es = eco_dtype_size(src->dtype);
+    const uint8_t *p = (const uint8_t *)src->data + (size_t)c->off * es;
+    if (!s->used[i]) {
+        s->used[i] = true;
+        s->bytes_read += (uint64_t)c->len * es;
+    }
+    if (src->dtype == ECO_DTYPE_F32 && ((uintptr_t)p % sizeof(float)) == 0)
+        return (const float *)p; /* zero copy: the mapped file */
+    if (!s->buf[i] && !(s->buf[i] = eco_malloc_array(s->cap, sizeof(float)))) {
+        s->st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", s->in->op);
+        return NULL;
+    }
+    eco_to_f32(s->buf[i], p, src->dtype, (size_t)c->len);
+    return s->buf[i];
+}
+
+float *breed_stream_out(breed_stream *s) { return s->out; }
+
+/* Drops the mapped pages of the inputs read for this chunk. The range starts at the page
+ * holding its first byte: release drops only whole pages inside a range, and the partial
+ * page before a chunk was read with the chunk (or tensor) before it, so it goes now (one
+ * page a chunk would otherwise stay: 100 MB over a 135M-parameter merge). Dropping a page
+ * something still needs costs a page fault, never a wrong value (a private read-only map). */
+static void release_chunk(breed_stream *s) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < s->in->n; i++) {
+        if (!s->used[i]) continue;
+        const eco_tensor *src = s->src[i];
+        size_t es = eco_dtype_size(src->dtype);
+        uintptr_t lo = (uintptr_t)src->data + (size_t)s->cur.off * es;
+        uintptr_t hi = lo + (size_t)s->cur.len * es;
+        lo = lo / page * page;
+        eco_tensor view = *src;
+        view.data = (void *)lo;
+        view.nbytes = (size_t)(hi - lo);
+        eco_weights_release(s->in->w[i], &view);
+    }
+}
+
+static eco_status chunk_done(breed_stream *s, eco_status st) {
+    release_chunk(s);
+    s->have = false;
+    if (!st) s->bytes_written += (uint64_t)s->cur.len * eco_dtype_size(s->decl->dtype);
+    if (!st && s->progress) eco_progress_update(&s->prog, (double)s->bytes_written / 1e6);
+    if (st && !s->st) s->st = st;
+    return st;
+}
+
+static eco_status write_f32_as(breed_stream *s, const float *x, size_t n) {
+    eco_dtype dt = s->decl->dtype;
+    if (dt == ECO_DTYPE_F32) return eco_safetensors_writer_write(s->wr, x, n * sizeof(float));
+    for (size_t k = 0; k < n; k += CONVERT_BLOCK) {
+        size_t m = n - k < CONVERT_BLOCK ? n - k : CONVERT_BLOCK;
+        eco_from_f32(s->conv, dt, x + k, m);
+        eco_status st = eco_safetensors_writer_write(s->wr, s->conv, m * sizeof(uint16_t));
+        if (st) return st;
+    }
+    return ECO_STATUS_OK;
+}
+
+eco_status breed_stream_put(breed_stream *s) {
+    if (s->st) return s->st;
+    if (!s->have)
+        return s->st = eco_error(ECO_STATUS_EINTERNAL, "%s: no chunk to write", s->in->op);
+    return chunk_done(s, write_f32_as(s, s->out, (size_t)s->cur.len));
+}
+
+eco_status breed_stream_copy(breed_stream *s, size_t i) {
+    if (s->st) return s->st;
+    if (!s->have || i >= s->in->n)
+        return s->st = eco_error(ECO_STATUS_EINTERNAL, "%s: no chunk to copy", s->in->op);
+    const eco_tensor *src = s->src[i];
+    eco_status st;
+    if (src->dtype == s->decl->dtype) {
+        size_t es = eco_dtype_size(src->dtype);
+        s->used[i] = true;
+        s->bytes_read += (uint64_t)s->cur.len * es;
+        st = eco_safetensors_writer_write(
+            s->wr, (const uint8_t *)src->data + (size_t)s->cur.off * es, (size_t)s->cur.len * es);
+    } else {
+        const float *x = breed_stream_input(s, i);
+        st = x ? write_f32_as(s, x, (size_t)s->cur.len) : s->st;
+    }
+    return chunk_done(s, st);
+}
+
+/* Copies dir_in/name to dir_out/name; ENOTFOUND when absent. */
+static eco_status copy_side_file(const char *dir_in, const char *dir_out, const char *name) {
+    char *src = eco_path_join(dir_in, name), *dst = eco_path_join(dir_out, name);
+    eco_status st = ECO_STATUS_OK;
+    if (!src || !dst)
+        st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    else if (!eco_path_has_file(dir_in, name))
+        st = ECO_STATUS_ENOTFOUND;
+    else {
+        char *data = NULL;
+        size_t len = 0;
+        if (!(st = eco_read_file(src, (size_t)1 << 30, &data, &len)))
+            st = eco_write_file_atomic(dst, data, len);
+        free(data);
+    }
+    free(src);
+    free(dst);
+    return st;
+}
+
+eco_status breed_stream_finish(breed_stream *s, const char *op_name, const json_t *params,
+                               uint64_t seed, const json_t *result, eco_merge_dir_report *rep) {
+    const char *op = s->in->op;
+    eco_status st = s->st;
+    if (!st && s->have) st = eco_error(ECO_STATUS_EINTERNAL, "%s: a chunk was not written", op);
+    if (!st && eco_safetensors_writer_next(s->wr))
+        st = eco_error(ECO_STATUS_EINTERNAL, "%s: tensor '%s' was not written", op,
+                       eco_safetensors_writer_next(s->wr)->name);
+    if (!st && seed > (uint64_t)INT64_MAX)
+        st = eco_error(ECO_STATUS_ERANGE, "%s: seed %llu: above 2^63-1, cannot be recorded", op,
+                       (unsigned long long)seed);
+    if (!st) {
+        st = eco_safetensors_writer_commit(s->wr);
+        s->wr = NULL;
+    }
+    if (s->progress) eco_progress_end(&s->prog);
+    /* the side files of the first parent; config.json last */
+    static const char *const side[] = {"tokenizer.json", "tokenizer_config.json",
+                                       "special_tokens_map.json", "generation_config.json"};
+    const char *dir0 = s->in->dir[s->first_parent];
+    for (size_t i = 0; !st && i < sizeof side / sizeof *side; i++) {
+        st = copy_side_file(dir0, s->od.tmp, side[i]);
+        if (st == ECO_STATUS_ENOTFOUND) st = ECO_STATUS_OK;
+    }
+    /* the lineage: the hashes are ready once the thread ends */
+    if (s->hash.started) {
+        pthread_join(s->hash.thread, NULL);
+        s->hash.started = false;
+        if (!st && s->hash.st) st = eco_error(s->hash.st, "%s", s->hash.err);
+    }
+    json_t *rec = NULL, *parents = NULL;
+    if (!st) {
+        parents = json_array();
+        for (size_t i = 0; parents && i < s->in->n; i++)
+            if (json_array_append_new(parents, json_pack("{s:s, s:s, s:s}", "role", s->in->role[i],
+                                                         "file", weights_file(s->in->dir[i]),
+                                                         "sha256", s->hash.hex[i]))) {
+                json_decref(parents);
+                parents = NULL;
+            }
+        rec = parents ? json_pack("{s:s, s:s, s:{s:s, s:O, s:I, s:O}, s:o}", "tool", "ecology",
+                                  "version", ECO_VERSION_STRING, "operation", "name", op_name,
+                                  "params", params, "seed", (json_int_t)seed, "result", result,
+                                  "parents", parents)
+                      : NULL;
+        char *path = eco_path_join(s->od.tmp, ECO_LINEAGE_FILE);
+        st = rec && path ? eco_json_write_canonical_file(path, rec)
+                         : eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", op);
+        free(path);
+        json_decref(rec);
+    }
+    if (!st) st = copy_side_file(dir0, s->od.tmp, "config.json");
+    if (st == ECO_STATUS_ENOTFOUND)
+        st = eco_error(ECO_STATUS_ENOTFOUND, "%s: %s/config.json: missing", op, dir0);
+    if (!st) {
+        st = eco_output_commit(&s->od);
+        s->od_open = false;
+    }
+    if (!st && rep) {
+        rep->n_tensors = s->n_tensors;
+        rep->bytes_read = s->bytes_read;
+        rep->bytes_written = s->bytes_written;
+        rep->seconds = eco_now() - s->t0;
+    }
+    free_stream(s);
+    return st;
+}

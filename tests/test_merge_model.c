@@ -1,0 +1,774 @@
+/*
+ * Full-model merges and the streaming safetensors writer (merge_model.c, ops_model.c,
+ * safetensors_stream.c).
+ *
+ * Models are the "tiny" preset made here with eco_model_create_preset (a few hundred K
+ * parameters). Tolerances: linear merges are compared with the merge computed here in
+ * double from the parents' stored values, allowing 2 ulp of f32 at the magnitude of the
+ * largest term; the largest difference is printed. Everything else is exact (bytes).
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecology/merge_dir.h"
+#include "ecology/model.h"
+#include "ecology/safetensors.h"
+#include "breeder/model_stream.h"
+#include "test_util.h"
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static char *join(const char *dir, const char *name) {
+    char *p = eco_path_join(dir, name);
+    assert_non_null(p);
+    return p;
+}
+
+static char *make_model(const char *root, const char *name, uint64_t seed, eco_dtype dt) {
+    char *dir = join(root, name);
+    ECO_ASSERT_OK(eco_model_create_preset("tiny", seed, dt, dir));
+    return dir;
+}
+
+static void read_all(const char *path, uint8_t **data, size_t *len) {
+    char *d = NULL;
+    ECO_ASSERT_OK(eco_read_file(path, (size_t)1 << 30, &d, len));
+    *data = (uint8_t *)d;
+}
+
+static bool files_equal(const char *a, const char *b) {
+    uint8_t *x, *y;
+    size_t nx, ny;
+    read_all(a, &x, &nx);
+    read_all(b, &y, &ny);
+    bool eq = nx == ny && memcmp(x, y, nx) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+
+/* f32 copy of a tensor (any float dtype); caller frees. */
+static float *widen(const eco_tensor *t) {
+    size_t n = eco_tensor_numel(t);
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    assert_non_null(x);
+    eco_to_f32(x, t->data, t->dtype, n);
+    return x;
+}
+
+static eco_merge_dir_options merge_opts(eco_merge_method m, const char *base,
+                                        const char *const *parents, size_t n, const double *w,
+                                        const char *out) {
+    eco_merge_dir_options o = {0};
+    eco_merge_params_init(&o.params, m);
+    o.base = base;
+    o.parents = parents;
+    o.n_parents = n;
+    o.params.n_parents = (int)n;
+    for (size_t i = 0; i < n; i++) o.params.weight[i] = w ? w[i] : 1.0;
+    o.out = out;
+    return o;
+}
+
+/* Whether every tensor of folders a and b has the same bytes (and the same names). */
+static void assert_same_tensors(const char *a, const char *b) {
+    eco_weights *wa, *wb;
+    ECO_ASSERT_OK(eco_weights_open(a, &wa));
+    ECO_ASSERT_OK(eco_weights_open(b, &wb));
+    assert_int_equal(eco_weights_count(wa), eco_weights_count(wb));
+    for (size_t i = 0; i < eco_weights_count(wa); i++) {
+        const eco_tensor *x = eco_weights_get(wa, i), *y = eco_weights_find(wb, x->name);
+        assert_non_null(y);
+        assert_int_equal(x->dtype, y->dtype);
+        assert_int_equal(x->nbytes, y->nbytes);
+        if (memcmp(x->data, y->data, x->nbytes) != 0) fail_msg("tensor %s differs", x->name);
+    }
+    eco_weights_close(wa);
+    eco_weights_close(wb);
+}
+
+/* ---- the streaming writer -------------------------------------------------------------- */
+
+/* A mix of dtypes and shapes, data filled with a pattern. */
+typedef struct tset {
+    eco_tensor t[6];
+    uint8_t *data[6];
+    size_t n;
+} tset;
+
+static void tset_make(tset *s) {
+    static const char *const names[] = {"z.bias", "a.weight", "m.half",
+                                        "b.bf",   "c.scalar", "e.empty"};
+    static const eco_dtype dts[] = {ECO_DTYPE_F32,  ECO_DTYPE_F32, ECO_DTYPE_F16,
+                                    ECO_DTYPE_BF16, ECO_DTYPE_F32, ECO_DTYPE_F32};
+    static const int64_t shapes[][2] = {{7, 0}, {5, 33}, {3, 9}, {64, 2}, {0, 0}, {0, 4}};
+    static const int ndims[] = {1, 2, 2, 2, 0, 2};
+    s->n = 6;
+    for (size_t i = 0; i < s->n; i++) {
+        eco_tensor *t = &s->t[i];
+        memset(t, 0, sizeof *t);
+        t->name = names[i];
+        t->dtype = dts[i];
+        t->ndim = ndims[i];
+        for (int d = 0; d < t->ndim; d++) t->shape[d] = shapes[i][d];
+        t->nbytes = eco_tensor_numel(t) * eco_dtype_size(t->dtype);
+        s->data[i] = malloc(t->nbytes + 1);
+        for (size_t k = 0; k < t->nbytes; k++) s->data[i][k] = (uint8_t)(k * 31 + i * 7 + 1);
+        t->data = s->data[i];
+    }
+}
+
+static void tset_free(tset *s) {
+    for (size_t i = 0; i < s->n; i++) free(s->data[i]);
+}
+
+/* Writes s through the streaming writer, each tensor in pieces of `piece` bytes. */
+static eco_status stream_write(const tset *s, const char *dir, uint64_t shard_bytes, size_t piece,
+                               size_t *n_shards) {
+    static const char *const meta[2] = {"format", "pt"};
+    eco_safetensors_writer *w;
+    eco_status st = eco_safetensors_writer_open(dir, s->t, s->n, meta, 1, shard_bytes, &w);
+    if (st) return st;
+    *n_shards = eco_safetensors_writer_shard_count(w);
+    const eco_tensor *d;
+    while ((d = eco_safetensors_writer_next(w))) {
+        const eco_tensor *src = NULL;
+        for (size_t i = 0; i < s->n; i++)
+            if (strcmp(s->t[i].name, d->name) == 0) src = &s->t[i];
+        assert_non_null(src);
+        for (size_t k = 0; k < src->nbytes; k += piece) {
+            size_t m = src->nbytes - k < piece ? src->nbytes - k : piece;
+            if ((st = eco_safetensors_writer_write(w, (const uint8_t *)src->data + k, m))) {
+                eco_safetensors_writer_abort(w);
+                return st;
+            }
+        }
+    }
+    return eco_safetensors_writer_commit(w);
+}
+
+static void test_writer_bytes_equal(void **state) {
+    (void)state;
+    tset s;
+    tset_make(&s);
+    char *dir = eco_test_tmpdir();
+    static const char *const meta[2] = {"format", "pt"};
+    uint8_t *want, *got;
+    size_t nwant, ngot, n_shards;
+    ECO_ASSERT_OK(eco_safetensors_write_memory(s.t, s.n, meta, 1, &want, &nwant));
+    ECO_ASSERT_OK(stream_write(&s, dir, 0, 13, &n_shards));
+    assert_int_equal(n_shards, 1);
+    char *p = join(dir, "model.safetensors");
+    read_all(p, &got, &ngot);
+    assert_int_equal(ngot, nwant);
+    assert_memory_equal(got, want, nwant);
+    char *idx = join(dir, ECO_SAFETENSORS_INDEX_FILE);
+    assert_false(eco_path_has_file(dir, ECO_SAFETENSORS_INDEX_FILE));
+    free(idx);
+    free(got);
+    free(want);
+    free(p);
+    eco_test_rmtree(dir);
+    free(dir);
+    tset_free(&s);
+}
+
+static void test_writer_sharded(void **state) {
+    (void)state;
+    tset s;
+    tset_make(&s);
+    char *dir = eco_test_tmpdir();
+    size_t n_shards;
+    /* 700 bytes a shard: a.weight (660 bytes) alone, the rest after it */
+    ECO_ASSERT_OK(stream_write(&s, dir, 700, 1000, &n_shards));
+    assert_true(n_shards >= 2);
+    eco_weights *w;
+    ECO_ASSERT_OK(eco_weights_open(dir, &w));
+    assert_int_equal(eco_weights_shard_count(w), n_shards);
+    assert_int_equal(eco_weights_count(w), s.n);
+    size_t total = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        const eco_tensor *t = eco_weights_find(w, s.t[i].name);
+        assert_non_null(t);
+        assert_int_equal(t->nbytes, s.t[i].nbytes);
+        if (t->nbytes) assert_memory_equal(t->data, s.t[i].data, t->nbytes);
+        total += t->nbytes;
+    }
+    eco_weights_close(w);
+    /* each shard is what eco_safetensors_write writes for its tensors; the index HF's */
+    char *ip = join(dir, ECO_SAFETENSORS_INDEX_FILE);
+    json_error_t jerr;
+    json_t *idx = json_load_file(ip, 0, &jerr);
+    assert_non_null(idx);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(idx, "metadata"), "total_size")), total);
+    const char *first =
+        json_string_value(json_object_get(json_object_get(idx, "weight_map"), "a.weight"));
+    assert_non_null(first);
+    char want_name[64];
+    snprintf(want_name, sizeof want_name, "model-00001-of-%05zu.safetensors", n_shards);
+    assert_string_equal(first, want_name);
+    json_decref(idx);
+    free(ip);
+    eco_test_rmtree(dir);
+    free(dir);
+    tset_free(&s);
+}
+
+static void test_writer_misuse(void **state) {
+    (void)state;
+    tset s;
+    tset_make(&s);
+    char *dir = eco_test_tmpdir();
+    eco_safetensors_writer *w;
+    ECO_ASSERT_OK(eco_safetensors_writer_open(dir, s.t, s.n, NULL, 0, 0, &w));
+    const eco_tensor *d = eco_safetensors_writer_next(w);
+    assert_non_null(d);
+    uint8_t big[4096] = {0};
+    ECO_ASSERT_STATUS(eco_safetensors_writer_write(w, big, d->nbytes + 1), ECO_STATUS_EINVAL);
+    ECO_ASSERT_OK(eco_safetensors_writer_write(w, big, 4));
+    ECO_ASSERT_STATUS(eco_safetensors_writer_commit(w), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "lacks"));
+    assert_false(eco_path_has_file(dir, "model.safetensors"));
+    /* a name twice */
+    eco_tensor two[2] = {s.t[0], s.t[0]};
+    ECO_ASSERT_STATUS(eco_safetensors_writer_open(dir, two, 2, NULL, 0, 0, &w), ECO_STATUS_EINVAL);
+    eco_test_rmtree(dir);
+    free(dir);
+    tset_free(&s);
+}
+
+/* ---- merges ---------------------------------------------------------------------------- */
+
+typedef struct fixture {
+    char *root;
+    char *a, *b, *base, *half; /* f32 seeds 1, 2, 3; bf16 seed 2 */
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    f->root = eco_test_tmpdir();
+    f->a = make_model(f->root, "a", 1, ECO_DTYPE_F32);
+    f->b = make_model(f->root, "b", 2, ECO_DTYPE_F32);
+    f->base = make_model(f->root, "base", 3, ECO_DTYPE_F32);
+    f->half = make_model(f->root, "half", 2, ECO_DTYPE_BF16);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    eco_test_rmtree(f->root);
+    free(f->root);
+    free(f->a);
+    free(f->b);
+    free(f->base);
+    free(f->half);
+    free(f);
+    return 0;
+}
+
+/* out = (wa·a + wb·b)/(wa + wb) per element, against the stored parents. */
+static void check_linear(const char *out, const char *pa, const char *pb, double wa, double wb,
+                         eco_dtype want_dtype) {
+    eco_weights *wo, *w1, *w2;
+    ECO_ASSERT_OK(eco_weights_open(out, &wo));
+    ECO_ASSERT_OK(eco_weights_open(pa, &w1));
+    ECO_ASSERT_OK(eco_weights_open(pb, &w2));
+    double worst = 0, worst_ulps = 0;
+    for (size_t i = 0; i < eco_weights_count(wo); i++) {
+        const eco_tensor *to = eco_weights_get(wo, i);
+        assert_int_equal(to->dtype, want_dtype);
+        float *o = widen(to), *x = widen(eco_weights_find(w1, to->name)),
+              *y = widen(eco_weights_find(w2, to->name));
+        size_t n = eco_tensor_numel(to);
+        for (size_t k = 0; k < n; k++) {
+            double ref = (wa * x[k] + wb * y[k]) / (wa + wb);
+            double mag = (fabs(wa * x[k]) + fabs(wb * y[k])) / fabs(wa + wb);
+            double ulp = want_dtype == ECO_DTYPE_F32 ? ldexp(mag, -23) : ldexp(mag, -8);
+            double d = fabs(o[k] - ref);
+            if (d > worst) worst = d;
+            if (ulp > 0 && d / ulp > worst_ulps) worst_ulps = d / ulp;
+            if (d > 2 * ulp + 1e-30)
+                fail_msg("%s[%zu]: %.9g, want %.9g (diff %.3g > 2 ulp %.3g)", to->name, k, o[k],
+                         ref, d, 2 * ulp);
+        }
+        free(o);
+        free(x);
+        free(y);
+    }
+    printf("linear: largest |difference| %.3g (%.2f ulp of the largest term)\n", worst, worst_ulps);
+    eco_weights_close(wo);
+    eco_weights_close(w1);
+    eco_weights_close(w2);
+}
+
+static void test_linear_reference(void **state) {
+    fixture *f = *state;
+    char *out = join(f->root, "lin");
+    const char *par[2] = {f->a, f->b};
+    double w[2] = {0.3, 0.7};
+    eco_merge_dir_options o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par, 2, w, out);
+    eco_merge_dir_report rep;
+    ECO_ASSERT_OK(eco_merge_dir(&o, &rep));
+    assert_false(rep.adapters);
+    assert_true(rep.n_tensors > 0);
+    eco_weights *wa;
+    ECO_ASSERT_OK(eco_weights_open(f->a, &wa));
+    assert_int_equal(rep.bytes_read, 2 * eco_weights_nbytes(wa));
+    assert_int_equal(rep.bytes_written, eco_weights_nbytes(wa));
+    eco_weights_close(wa);
+    eco_merge_dir_report_free(&rep);
+    check_linear(out, f->a, f->b, 0.3, 0.7, ECO_DTYPE_F32);
+
+    /* lineage.json: the operation, every parameter, the parents by their files' digests */
+    char *lp = join(out, ECO_LINEAGE_FILE);
+    json_error_t jerr;
+    json_t *rec = json_load_file(lp, 0, &jerr);
+    assert_non_null(rec);
+    json_t *op = json_object_get(rec, "operation");
+    assert_string_equal(json_string_value(json_object_get(op, "name")), "merge");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(op, "params"), "method")),
+                        "linear");
+    json_t *ps = json_object_get(rec, "parents");
+    assert_int_equal(json_array_size(ps), 2);
+    char hex[ECO_SHA256_HEX_LEN + 1];
+    char *mp = join(f->b, "model.safetensors");
+    ECO_ASSERT_OK(eco_sha256_file_hex(mp, hex));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 1), "sha256")), hex);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 1), "role")),
+                        "parent");
+    char *text = NULL;
+    size_t tl;
+    ECO_ASSERT_OK(eco_read_file(lp, 1 << 20, &text, &tl));
+    assert_null(strstr(text, f->root));
+    free(text);
+    json_decref(rec);
+    free(lp);
+    free(mp);
+    /* the side files of the first parent */
+    assert_true(eco_path_has_file(out, "config.json"));
+    assert_true(eco_path_has_file(out, "tokenizer.json"));
+    /* an output that exists is refused without force, replaced with it */
+    ECO_ASSERT_STATUS(eco_merge_dir(&o, NULL), ECO_STATUS_EEXIST);
+    o.force = true;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    free(out);
+}
+
+static void test_mixed_dtypes(void **state) {
+    fixture *f = *state;
+    char *out = join(f->root, "mixed"), *out2 = join(f->root, "mixed2");
+    const char *par[2] = {f->a, f->half};
+    eco_merge_dir_options o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par, 2, NULL, out);
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    check_linear(out, f->a, f->half, 1, 1, ECO_DTYPE_F32); /* the first parent's dtype */
+    const char *par2[2] = {f->half, f->a};
+    o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par2, 2, NULL, out2);
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    check_linear(out2, f->half, f->a, 1, 1, ECO_DTYPE_BF16);
+    free(out);
+    free(out2);
+}
+
+static void test_identities(void **state) {
+    fixture *f = *state;
+    /* λ = 0: the base's bytes */
+    char *out = join(f->root, "lambda0");
+    const char *par[2] = {f->a, f->b};
+    eco_merge_dir_options o =
+        merge_opts(ECO_MERGE_METHOD_TASK_ARITHMETIC, f->base, par, 2, NULL, out);
+    o.params.lambda = 0;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    assert_same_tensors(out, f->base);
+    /* one parent at weight 1: its bytes */
+    char *out1 = join(f->root, "one");
+    o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par, 1, NULL, out1);
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    assert_same_tensors(out1, f->a);
+    char *p1 = join(out1, "model.safetensors"), *pa = join(f->a, "model.safetensors");
+    assert_true(files_equal(p1, pa)); /* same writer, same tensors: the same file */
+    free(p1);
+    free(pa);
+    free(out);
+    free(out1);
+}
+
+static void forward_logits(const char *dir, float *logits) {
+    eco_model *m;
+    ECO_ASSERT_OK(eco_model_load(dir, &m));
+    eco_kv_cache *kv;
+    ECO_ASSERT_OK(eco_kv_cache_create(m, 8, &kv));
+    const int32_t tokens[4] = {72, 101, 108, 111};
+    ECO_ASSERT_OK(eco_model_forward(m, kv, tokens, 4, logits, true));
+    eco_kv_cache_free(kv);
+    eco_model_free(m);
+}
+
+static void test_sharded_output(void **state) {
+    fixture *f = *state;
+    char *one = join(f->root, "sh1"), *many = join(f->root, "shN");
+    const char *par[2] = {f->a, f->b};
+    eco_merge_dir_options o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par, 2, NULL, one);
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    o.out = many;
+    o.shard_bytes = 50000;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    assert_true(eco_path_has_file(many, ECO_SAFETENSORS_INDEX_FILE));
+    assert_false(eco_path_has_file(many, "model.safetensors"));
+    eco_weights *w;
+    ECO_ASSERT_OK(eco_weights_open(many, &w));
+    assert_true(eco_weights_shard_count(w) > 2);
+    eco_weights_close(w);
+    assert_same_tensors(one, many);
+    eco_model *m;
+    ECO_ASSERT_OK(eco_model_load(one, &m));
+    size_t vocab = (size_t)eco_model_get_config(m)->vocab_size;
+    eco_model_free(m);
+    float *la = calloc(4 * vocab, sizeof *la), *lb = calloc(4 * vocab, sizeof *lb);
+    forward_logits(one, la);
+    forward_logits(many, lb);
+    assert_memory_equal(la, lb, 4 * vocab * sizeof *la);
+    /* the lineage names the shard index of a sharded parent */
+    char *out3 = join(f->root, "from_sharded");
+    const char *par3[2] = {many, f->a};
+    o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par3, 2, NULL, out3);
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    char *lp = join(out3, ECO_LINEAGE_FILE);
+    json_error_t jerr;
+    json_t *rec = json_load_file(lp, 0, &jerr);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(rec, "parents"), 0), "file")),
+                        ECO_SAFETENSORS_INDEX_FILE);
+    json_decref(rec);
+    free(lp);
+    free(out3);
+    free(la);
+    free(lb);
+    free(one);
+    free(many);
+}
+
+static void test_incompatible(void **state) {
+    fixture *f = *state;
+    char *other = eco_test_source_path("data/models/eco-tiny");
+    char *out = join(f->root, "never");
+    const char *par[2] = {f->a, other};
+    eco_merge_dir_options o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par, 2, NULL, out);
+    ECO_ASSERT_STATUS(eco_merge_dir(&o, NULL), ECO_STATUS_EINCOMPAT);
+    printf("refusal: %s\n", eco_last_error());
+    assert_non_null(strstr(eco_last_error(), "_hash differs"));
+    assert_non_null(strstr(eco_last_error(), "distill"));
+    assert_false(eco_path_is_dir(out));
+    /* a base of another architecture too */
+    const char *par2[2] = {f->a, f->b};
+    o = merge_opts(ECO_MERGE_METHOD_TASK_ARITHMETIC, other, par2, 2, NULL, out);
+    ECO_ASSERT_STATUS(eco_merge_dir(&o, NULL), ECO_STATUS_EINCOMPAT);
+    /* task vectors need the base */
+    o = merge_opts(ECO_MERGE_METHOD_TIES, NULL, par2, 2, NULL, out);
+    ECO_ASSERT_STATUS(eco_merge_dir(&o, NULL), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "base"));
+    /* weights for another number of parents */
+    o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par2, 2, NULL, out);
+    o.params.n_parents = 3;
+    ECO_ASSERT_STATUS(eco_merge_dir(&o, NULL), ECO_STATUS_EINVAL);
+    /* the output may not be a parent */
+    o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par2, 2, NULL, f->b);
+    o.force = true;
+    ECO_ASSERT_STATUS(eco_merge_dir(&o, NULL), ECO_STATUS_EINVAL);
+    free(other);
+    free(out);
+}
+
+static void test_dare_threads(void **state) {
+    fixture *f = *state;
+    char *o1 = join(f->root, "dare1"), *o2 = join(f->root, "dare2"), *o3 = join(f->root, "dare3");
+    const char *par[2] = {f->a, f->b};
+    double w[2] = {0.5, 0.5};
+    eco_merge_dir_options o = merge_opts(ECO_MERGE_METHOD_DARE_TIES, f->base, par, 2, w, o1);
+    o.params.density[0] = o.params.density[1] = 0.4;
+    o.params.seed = 1234;
+    eco_set_threads(1);
+    eco_merge_dir_report rep;
+    ECO_ASSERT_OK(eco_merge_dir(&o, &rep));
+    json_t *kept = json_object_get(rep.result, "kept_fraction");
+    assert_int_equal(json_array_size(kept), 2);
+    double k0 = json_real_value(json_array_get(kept, 0));
+    printf("dare_ties density 0.4: kept %.4f\n", k0);
+    assert_true(fabs(k0 - 0.4) < 0.02);
+    eco_merge_dir_report_free(&rep);
+    eco_set_threads(2);
+    o.out = o2;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    o.params.seed = 1235;
+    o.out = o3;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    eco_set_threads(0);
+    char *f1 = join(o1, "model.safetensors"), *f2 = join(o2, "model.safetensors"),
+         *f3 = join(o3, "model.safetensors");
+    assert_true(files_equal(f1, f2));
+    assert_false(files_equal(f1, f3));
+    char *l1 = join(o1, ECO_LINEAGE_FILE), *l2 = join(o2, ECO_LINEAGE_FILE);
+    assert_true(files_equal(l1, l2));
+    free(l1);
+    free(l2);
+    free(f1);
+    free(f2);
+    free(f3);
+    free(o1);
+    free(o2);
+    free(o3);
+}
+
+/* Elementwise methods go in chunks of rows (dare: masks drawn at the tensor's indices):
+ * the same bytes as whole tensors, and the embedding (320 × 64) spans several chunks. */
+static void test_chunked_same_bytes(void **state) {
+    fixture *f = *state;
+    static const eco_merge_method methods[] = {
+        ECO_MERGE_METHOD_LINEAR, ECO_MERGE_METHOD_TASK_ARITHMETIC, ECO_MERGE_METHOD_DARE_LINEAR,
+        ECO_MERGE_METHOD_DARE_TIES};
+    const char *par[2] = {f->a, f->b};
+    double w[2] = {0.6, 0.9};
+    for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+        char *whole = join(f->root, "whole"), *parts = join(f->root, "parts");
+        eco_merge_dir_options o = merge_opts(
+            methods[k], methods[k] == ECO_MERGE_METHOD_LINEAR ? NULL : f->base, par, 2, w, whole);
+        o.params.density[0] = 0.3;
+        o.params.density[1] = 0.7;
+        o.params.seed = 42;
+        o.force = true;
+        eco_merge_dir_report r1, r2;
+        ECO_ASSERT_OK(breed_merge_models_chunked(&o, &r1, 0));
+        o.out = parts;
+        ECO_ASSERT_OK(breed_merge_models_chunked(&o, &r2, 1000));
+        char *f1 = join(whole, "model.safetensors"), *f2 = join(parts, "model.safetensors");
+        if (!files_equal(f1, f2))
+            fail_msg("%s: chunked bytes differ", eco_merge_method_name(methods[k]));
+        char *l1 = join(whole, ECO_LINEAGE_FILE), *l2 = join(parts, ECO_LINEAGE_FILE);
+        assert_true(files_equal(l1, l2)); /* the same kept fractions too */
+        eco_merge_dir_report_free(&r1);
+        eco_merge_dir_report_free(&r2);
+        free(l1);
+        free(l2);
+        free(f1);
+        free(f2);
+        free(whole);
+        free(parts);
+    }
+}
+
+/* slerp with t = [0, 1] over the tiny preset's 2 layers: layer 0 is the first parent,
+ * layer 1 the second (t from the layer in the tensor's name), outside the layers t = 0. */
+static void test_slerp_layers(void **state) {
+    fixture *f = *state;
+    char *out = join(f->root, "slerp");
+    const char *par[2] = {f->a, f->b};
+    eco_merge_dir_options o = merge_opts(ECO_MERGE_METHOD_SLERP, NULL, par, 2, NULL, out);
+    o.params.n_t = 2;
+    o.params.t[0] = 0;
+    o.params.t[1] = 1;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    eco_weights *wo, *wa, *wb;
+    ECO_ASSERT_OK(eco_weights_open(out, &wo));
+    ECO_ASSERT_OK(eco_weights_open(f->a, &wa));
+    ECO_ASSERT_OK(eco_weights_open(f->b, &wb));
+    int from_b = 0;
+    for (size_t i = 0; i < eco_weights_count(wo); i++) {
+        const eco_tensor *t = eco_weights_get(wo, i);
+        bool second = strncmp(t->name, "model.layers.1.", 15) == 0;
+        const eco_tensor *want = eco_weights_find(second ? wb : wa, t->name);
+        from_b += second;
+        if (memcmp(t->data, want->data, t->nbytes) != 0)
+            fail_msg("%s: not parent %s's bytes", t->name, second ? "b" : "a");
+    }
+    assert_true(from_b > 0);
+    eco_weights_close(wo);
+    eco_weights_close(wa);
+    eco_weights_close(wb);
+    free(out);
+}
+
+/* lineage.json's operation name and seed of a folder an operator wrote. */
+static void assert_lineage_op(const char *dir, const char *name, int64_t seed) {
+    char *lp = join(dir, ECO_LINEAGE_FILE);
+    json_error_t jerr;
+    json_t *rec = json_load_file(lp, 0, &jerr);
+    assert_non_null(rec);
+    json_t *op = json_object_get(rec, "operation");
+    assert_string_equal(json_string_value(json_object_get(op, "name")), name);
+    assert_int_equal(json_integer_value(json_object_get(op, "seed")), seed);
+    assert_non_null(json_object_get(op, "params"));
+    assert_non_null(json_object_get(op, "result"));
+    json_decref(rec);
+    free(lp);
+}
+
+/* ---- mutate, crossover, prune ------------------------------------------------------------ */
+
+static void test_module_list(void **state) {
+    (void)state;
+    assert_true(eco_module_list_selects(NULL, "x.y"));
+    assert_true(eco_module_list_selects("q_proj,v_proj", "model.layers.0.self_attn.q_proj.weight"));
+    assert_true(eco_module_list_selects("q_proj, v_proj", "model.layers.1.self_attn.v_proj.bias"));
+    assert_false(eco_module_list_selects("q_proj", "model.layers.0.self_attn.k_proj.weight"));
+    assert_false(eco_module_list_selects("proj", "model.layers.0.self_attn.q_proj.weight"));
+}
+
+static void test_mutate(void **state) {
+    fixture *f = *state;
+    char *o1 = join(f->root, "mut1"), *o2 = join(f->root, "mut2");
+    eco_mutate_dir_options m = {
+        .parent = f->a, .sigma = 0.1, .modules = "q_proj,down_proj", .seed = 7, .out = o1};
+    eco_merge_dir_report rep;
+    ECO_ASSERT_OK(eco_mutate_model_dir(&m, &rep));
+    int64_t mutated = json_integer_value(json_object_get(rep.result, "mutated"));
+    eco_merge_dir_report_free(&rep);
+    m.out = o2;
+    ECO_ASSERT_OK(eco_mutate_model_dir(&m, NULL));
+    char *f1 = join(o1, "model.safetensors"), *f2 = join(o2, "model.safetensors");
+    assert_true(files_equal(f1, f2)); /* same seed, same bytes */
+    eco_weights *wo, *wa;
+    ECO_ASSERT_OK(eco_weights_open(o1, &wo));
+    ECO_ASSERT_OK(eco_weights_open(f->a, &wa));
+    int64_t changed = 0;
+    for (size_t i = 0; i < eco_weights_count(wo); i++) {
+        const eco_tensor *t = eco_weights_get(wo, i), *s = eco_weights_find(wa, t->name);
+        bool sel = strstr(t->name, "q_proj") || strstr(t->name, "down_proj");
+        if (!sel) {
+            assert_memory_equal(t->data, s->data, t->nbytes);
+            continue;
+        }
+        changed++;
+        const float *x = s->data, *y = t->data;
+        size_t n = eco_tensor_numel(t);
+        double ss = 0, dd = 0;
+        for (size_t k = 0; k < n; k++) {
+            ss += (double)x[k] * x[k];
+            dd += ((double)y[k] - x[k]) * ((double)y[k] - x[k]);
+        }
+        double ratio = sqrt(dd / n) / sqrt(ss / n);
+        if (fabs(ratio - 0.1) > 0.02)
+            fail_msg("%s: noise RMS / RMS %.4f, want 0.1", t->name, ratio);
+    }
+    assert_int_equal(changed, mutated);
+    assert_lineage_op(o1, "mutate", 7);
+    assert_true(changed > 0);
+    eco_weights_close(wo);
+    eco_weights_close(wa);
+    free(f1);
+    free(f2);
+    free(o1);
+    free(o2);
+}
+
+static void test_crossover(void **state) {
+    fixture *f = *state;
+    for (int per_layer = 0; per_layer < 2; per_layer++) {
+        char *out = join(f->root, per_layer ? "xl" : "xt");
+        const char *par[2] = {f->a, f->b};
+        eco_crossover_dir_options c = {
+            .parents = par, .n_parents = 2, .per_layer = per_layer, .seed = 99, .out = out};
+        eco_merge_dir_report rep;
+        ECO_ASSERT_OK(eco_crossover_models_dir(&c, &rep));
+        json_t *picks = json_object_get(rep.result, "picks");
+        eco_weights *wo, *w[2];
+        ECO_ASSERT_OK(eco_weights_open(out, &wo));
+        ECO_ASSERT_OK(eco_weights_open(f->a, &w[0]));
+        ECO_ASSERT_OK(eco_weights_open(f->b, &w[1]));
+        int from[2] = {0, 0};
+        for (size_t i = 0; i < eco_weights_count(wo); i++) {
+            const eco_tensor *t = eco_weights_get(wo, i);
+            char key[64];
+            const char *k = t->name;
+            int layer = -1;
+            if (per_layer && sscanf(t->name, "model.layers.%d.", &layer) == 1) {
+                snprintf(key, sizeof key, "model.layers.%d", layer);
+                k = key;
+            }
+            json_t *pj = json_object_get(picks, k);
+            assert_non_null(pj);
+            int p = (int)json_integer_value(pj);
+            from[p]++;
+            assert_memory_equal(t->data, eco_weights_find(w[p], t->name)->data, t->nbytes);
+        }
+        assert_true(from[0] > 0 && from[1] > 0);
+        assert_lineage_op(out, "crossover", 99);
+        eco_merge_dir_report_free(&rep);
+        eco_weights_close(wo);
+        eco_weights_close(w[0]);
+        eco_weights_close(w[1]);
+        free(out);
+    }
+}
+
+static void test_prune(void **state) {
+    fixture *f = *state;
+    for (int deltas = 0; deltas < 2; deltas++) {
+        char *out = join(f->root, deltas ? "prune_d" : "prune_w");
+        eco_prune_dir_options p = {
+            .parent = f->a, .base = deltas ? f->base : NULL, .density = 0.25, .out = out};
+        eco_merge_dir_report rep;
+        ECO_ASSERT_OK(eco_prune_model_dir(&p, &rep));
+        double overall = json_real_value(json_object_get(rep.result, "overall"));
+        printf("prune (%s): achieved sparsity %.4f\n", deltas ? "deltas" : "weights", overall);
+        assert_true(fabs(overall - 0.75) < 0.01);
+        json_t *sp = json_object_get(rep.result, "sparsity");
+        eco_weights *wo, *wa, *wb;
+        ECO_ASSERT_OK(eco_weights_open(out, &wo));
+        ECO_ASSERT_OK(eco_weights_open(f->a, &wa));
+        ECO_ASSERT_OK(eco_weights_open(f->base, &wb));
+        for (size_t i = 0; i < eco_weights_count(wo); i++) {
+            const eco_tensor *t = eco_weights_get(wo, i), *s = eco_weights_find(wa, t->name),
+                             *b = eco_weights_find(wb, t->name);
+            if (t->ndim != 2) {
+                assert_memory_equal(t->data, s->data, t->nbytes);
+                assert_null(json_object_get(sp, t->name));
+                continue;
+            }
+            const float *y = t->data, *x = s->data, *z = b->data;
+            size_t n = eco_tensor_numel(t), set = 0;
+            for (size_t k = 0; k < n; k++) {
+                float floor = deltas ? z[k] : 0.0f;
+                if (y[k] == floor && x[k] != floor)
+                    set++;
+                else if (y[k] != x[k])
+                    fail_msg("%s[%zu]: %g neither kept (%g) nor pruned", t->name, k, y[k], x[k]);
+            }
+            double want = json_real_value(json_object_get(sp, t->name));
+            assert_true(fabs((double)set / n - want) < 1e-9);
+        }
+        eco_merge_dir_report_free(&rep);
+        assert_lineage_op(out, "prune", 0);
+        eco_weights_close(wo);
+        eco_weights_close(wa);
+        eco_weights_close(wb);
+        free(out);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest writer[] = {
+        cmocka_unit_test(test_writer_bytes_equal),
+        cmocka_unit_test(test_writer_sharded),
+        cmocka_unit_test(test_writer_misuse),
+        cmocka_unit_test(test_module_list),
+    };
+    const struct CMUnitTest merges[] = {
+        cmocka_unit_test(test_linear_reference),
+        cmocka_unit_test(test_mixed_dtypes),
+        cmocka_unit_test(test_identities),
+        cmocka_unit_test(test_sharded_output),
+        cmocka_unit_test(test_incompatible),
+        cmocka_unit_test(test_dare_threads),
+        cmocka_unit_test(test_chunked_same_bytes),
+        cmocka_unit_test(test_slerp_layers),
+        cmocka_unit_test(test_mutate),
+        cmocka_unit_test(test_crossover),
+        cmocka_unit_test(test_prune),
+    };
+    int rc = cmocka_run_group_tests(writer, NULL, NULL);
+    return rc | cmocka_run_group_tests(merges, setup, teardown);
+}
