@@ -160,6 +160,24 @@ eco_status eco_breed_chain(eco_registry *r, const eco_breed_chain_options *o,
 eco_status eco_breed_chain_to_dir(eco_registry *r, const eco_breed_chain_options *o,
                                   eco_breed_result *res, char **work, char **dir);
 
+/* ---- breeding recipes ----------------------------------------------------------------- */
+
+struct eco_breed_recipe; /* breed_recipe.h */
+
+typedef struct eco_breed_recipe_run_options {
+    const char *id;         /* the child's id; NULL: the recipe's, else "recipe-<12 hex>" */
+    const char *sign_key;   /* NULL: the recipe's (NULL there too: unsigned) */
+    const char *created_at; /* NULL: now */
+    bool progress;
+} eco_breed_recipe_run_options;
+
+/* Runs a parsed recipe (eco_breed_recipe_load) as a chain (eco_breed_chain): its parents,
+ * its steps (inputs and bases by reference; a base named by a registry id outside the
+ * parents is one more registered input), its corpora for the steps that train. o may be
+ * NULL. res as eco_breed_chain's. */
+eco_status eco_breed_recipe_run(eco_registry *r, const struct eco_breed_recipe *recipe,
+                                const eco_breed_recipe_run_options *o, eco_breed_result *res);
+
 #ifdef __cplusplus
 }
 #endif

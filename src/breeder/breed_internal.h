@@ -54,4 +54,26 @@ eco_status eco_breed_param_seed(const char *op, const struct json_t *params, uin
 eco_status eco_breed_param_modules(const char *op, const struct json_t *params, char *buf,
                                    size_t len);
 
+/* The operators' breed functions (eco_breeder_op.breed), beside their folder functions:
+ * breed_op_merge.c (merge methods, mutate, crossover, prune), breed_op_train.c (finetune,
+ * distill). */
+eco_status eco_breed_op_merge(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
+                              const char *const *corpora, size_t n_corpora,
+                              const struct json_t *params, const char *out);
+eco_status eco_breed_op_mutate(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
+                               const char *const *corpora, size_t n_corpora,
+                               const struct json_t *params, const char *out);
+eco_status eco_breed_op_crossover(const eco_breeder_op *op, const eco_breed_parent *parents,
+                                  size_t n, const char *const *corpora, size_t n_corpora,
+                                  const struct json_t *params, const char *out);
+eco_status eco_breed_op_prune(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
+                              const char *const *corpora, size_t n_corpora,
+                              const struct json_t *params, const char *out);
+eco_status eco_breed_op_finetune(const eco_breeder_op *op, const eco_breed_parent *parents,
+                                 size_t n, const char *const *corpora, size_t n_corpora,
+                                 const struct json_t *params, const char *out);
+eco_status eco_breed_op_distill(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
+                                const char *const *corpora, size_t n_corpora,
+                                const struct json_t *params, const char *out);
+
 #endif

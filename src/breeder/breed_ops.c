@@ -11,6 +11,7 @@
  * An operator whose folder function is not in this build answers EUNSUPPORTED naming what
  * is missing, so the table (and `ecology breed --op`) lists every operator from the start.
  */
+#include "breeder/breed_internal.h"
 #include "ecology/breeder.h"
 #include "ecology/merge.h"
 #include "ecology/model.h"
@@ -166,14 +167,14 @@ static eco_status breed_missing(const eco_breeder_op *op, const eco_breed_parent
 
 /* The folder functions of this build's operators (breed_op_*.c); breed_missing until
  * they are in. */
-#define BREED_MERGE     breed_missing
-#define BREED_MUTATE    breed_missing
-#define BREED_CROSSOVER breed_missing
-#define BREED_PRUNE     breed_missing
+#define BREED_MERGE     eco_breed_op_merge
+#define BREED_MUTATE    eco_breed_op_mutate
+#define BREED_CROSSOVER eco_breed_op_crossover
+#define BREED_PRUNE     eco_breed_op_prune
 #define BREED_EXTRACT   breed_missing
 #define BREED_QUANTIZE  breed_missing
-#define BREED_FINETUNE  breed_missing
-#define BREED_DISTILL   breed_missing
+#define BREED_FINETUNE  eco_breed_op_finetune
+#define BREED_DISTILL   eco_breed_op_distill
 
 #define MERGE_OP(nm, lo, hi)                                                                       \
     {                                                                                              \

@@ -9,8 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-eco_status eco_breed_params_only(const char *op, const json_t *params,
-                                 const char *const *allowed) {
+eco_status eco_breed_params_only(const char *op, const json_t *params, const char *const *allowed) {
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)params, key, v) {
@@ -28,8 +27,8 @@ eco_status eco_breed_params_only(const char *op, const json_t *params,
     return ECO_STATUS_OK;
 }
 
-eco_status eco_breed_param_num(const char *op, const json_t *params, const char *key,
-                               bool required, double lo, double hi, double *out) {
+eco_status eco_breed_param_num(const char *op, const json_t *params, const char *key, bool required,
+                               double lo, double hi, double *out) {
     const json_t *v = json_object_get(params, key);
     if (!v || json_is_null(v)) {
         if (required) return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: missing", op, key);
@@ -43,23 +42,21 @@ eco_status eco_breed_param_num(const char *op, const json_t *params, const char 
     return ECO_STATUS_OK;
 }
 
-eco_status eco_breed_param_int(const char *op, const json_t *params, const char *key,
-                               bool required, int64_t lo, int64_t hi, int64_t *out) {
+eco_status eco_breed_param_int(const char *op, const json_t *params, const char *key, bool required,
+                               int64_t lo, int64_t hi, int64_t *out) {
     const json_t *v = json_object_get(params, key);
     if (!v || json_is_null(v)) {
         if (required) return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: missing", op, key);
         return ECO_STATUS_OK;
     }
     if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return eco_error(ECO_STATUS_EINVAL,
-                         "%s: params: %s: expected an integer in [%lld, %lld]", op, key,
-                         (long long)lo, (long long)hi);
+        return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: expected an integer in [%lld, %lld]",
+                         op, key, (long long)lo, (long long)hi);
     *out = (int64_t)json_integer_value(v);
     return ECO_STATUS_OK;
 }
 
-eco_status eco_breed_param_bool(const char *op, const json_t *params, const char *key,
-                                bool *out) {
+eco_status eco_breed_param_bool(const char *op, const json_t *params, const char *key, bool *out) {
     const json_t *v = json_object_get(params, key);
     if (!v || json_is_null(v)) return ECO_STATUS_OK;
     if (!json_is_boolean(v))
@@ -85,8 +82,7 @@ eco_status eco_breed_param_str(const char *op, const json_t *params, const char 
             size_t used = strlen(list);
             snprintf(list + used, sizeof list - used, "%s%s", c == choices ? "" : " or ", *c);
         }
-        return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: '%.64s' is not %s", op, key, s,
-                         list);
+        return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: '%.64s' is not %s", op, key, s, list);
     }
     *out = s;
     return ECO_STATUS_OK;
@@ -109,8 +105,8 @@ eco_status eco_breed_param_modules(const char *op, const json_t *params, char *b
         return ECO_STATUS_OK;
     }
     if (!json_is_array(v))
-        return eco_error(ECO_STATUS_EINVAL,
-                         "%s: params: modules: expected a list of module names", op);
+        return eco_error(ECO_STATUS_EINVAL, "%s: params: modules: expected a list of module names",
+                         op);
     size_t i;
     json_t *m;
     json_array_foreach(v, i, m) {

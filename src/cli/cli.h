@@ -83,6 +83,7 @@ int cmd_alias(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_breed(int argc, char **argv);
+int cmd_recipe(int argc, char **argv);
 
 /* cmd_registry.c: opens the registry of --data-dir (NULL: $ECOLOGY_DATA, ./ecology-data);
  * prints the failure and returns CLI_FAIL when it cannot. */

@@ -125,7 +125,7 @@ static int rerun(const cli_opt *o, int n, const char *const *corpora, size_t n_c
     eco_status st = eco_breed_rerun(r, ref, corpora, n_corpora, cli_get(o, n, "out"),
                                     cli_get(o, n, "force") != NULL, &rep);
     eco_registry_close(r);
-    if (st) return cli_fail(st, "breed --rerun");
+    if (st) return cli_fail(st, "rerun");
     if (rep.same) {
         printf("rerun %s: the same bytes (%zu files)\n", ref, rep.n_files);
         return CLI_OK;

@@ -209,6 +209,17 @@ static const cli_usage table[] = {
      "  --force          --rerun: replace a non-empty --out\n"
      "  Exit 3: the operator refused the parents (the reason names the compatibility field\n"
      "  that differs).\n" DATA_DIR_NOTE},
+    {"recipe run", "recipe run FILE.json [--id NEW] [--sign-key KEY] [--json] [--data-dir D]",
+     "run a breeding recipe (a chain of operators) into one registered child",
+     "  FILE.json        the recipe: {\"name\", \"parents\": [ids], \"steps\": [{\"op\", "
+     "\"params\",\n"
+     "                   \"seed\", \"inputs\"}], \"corpus\", \"id\", \"sign_key\"}; the child's "
+     "lineage\n"
+     "                   holds every step (operation, parameters, seed, result)\n"
+     "  --id NEW         the child's id (default the recipe's id, else recipe-<12 hex>)\n"
+     "  --sign-key KEY   sign the child's genome (default the recipe's sign_key)\n"
+     "  --json           the child's genome as canonical JSON\n"
+     "  Exit 3: a step's operator refused its inputs.\n" DATA_DIR_NOTE},
     {"verify", "verify ID|DIR [--trusted DIR] [--data-dir D]",
      "re-hash every file and check the signature against trusted keys",
      "  ID|DIR           a registered id or alias, or an exported folder (genome.json)\n"
