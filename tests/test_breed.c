@@ -567,6 +567,189 @@ static void test_chain(void **state) {
     eco_breed_result_free(&res);
 }
 
+/* Two merged full models of eco-tiny (arith and sort folded in) as "fa" and "fs". */
+static void fold_two(fixture *f) {
+    eco_breed_result res;
+    const char *a[] = {"eco-tiny", "arith"}, *b[] = {"eco-tiny", "sort"};
+    eco_breed_options o = {
+        .op = "fold", .parents = a, .n_parents = 2, .id = "fa", .created_at = CREATED};
+    ECO_ASSERT_OK(eco_breed(f->r, &o, &res));
+    eco_breed_result_free(&res);
+    o.parents = b;
+    o.id = "fs";
+    ECO_ASSERT_OK(eco_breed(f->r, &o, &res));
+    eco_breed_result_free(&res);
+}
+
+/* json params from text */
+static json_t *P(const char *text) {
+    json_error_t err;
+    json_t *j = json_loads(text, 0, &err);
+    assert_non_null(j);
+    return j;
+}
+
+/* Breeds op over parents (and base) with params text, expects success; with rerun, checks
+ * that the recorded operation re-runs to the same bytes (the operators that draw). */
+static void breed_and_rerun(fixture *f, const char *op, const char *base,
+                            const char *const *parents, size_t n, const char *params,
+                            const char *id, bool rerun, eco_breed_result *res) {
+    json_t *p = P(params);
+    eco_breed_options o = {.op = op,
+                           .parents = parents,
+                           .n_parents = n,
+                           .base = base,
+                           .params = p,
+                           .id = id,
+                           .sign_key = f->key,
+                           .created_at = CREATED};
+    ECO_ASSERT_OK(eco_breed(f->r, &o, res));
+    json_decref(p);
+    if (!rerun) return;
+    eco_breed_rerun_report rep;
+    ECO_ASSERT_OK(eco_breed_rerun(f->r, id, NULL, 0, NULL, false, &rep));
+    if (!rep.same) print_error("%s: rerun differs: %s\n", id, rep.first_diff);
+    assert_true(rep.same);
+    assert_false(work_left(f));
+}
+
+static void test_merge_operators(void **state) {
+    fixture *f = *state;
+    fold_two(f);
+    eco_breed_result res;
+    const char *two[] = {"fa", "fs"};
+    /* linear of two full models: weights recorded, parents in order, kind merged */
+    breed_and_rerun(f, "linear", NULL, two, 2, "{\"weights\": [0.3, 0.7]}", "lin", false, &res);
+    assert_int_equal(res.genome.kind, ECO_GENOME_KIND_MERGED);
+    assert_string_equal(res.genome.op_name, "merge");
+    assert_string_equal(json_string_value(json_object_get(res.genome.op_params, "method")),
+                        "linear");
+    json_t *w = json_object_get(res.genome.op_params, "weights");
+    assert_int_equal(json_array_size(w), 2);
+    assert_true(json_number_value(json_array_get(w, 0)) == 0.3);
+    assert_string_equal(res.genome.parents[0], "fa");
+    assert_string_equal(res.genome.parents[1], "fs");
+    eco_breed_result_free(&res);
+    /* ties over eco-tiny as θ₀: the base is the first parent and the genome's base */
+    breed_and_rerun(f, "ties", "eco-tiny", two, 2, "{\"weights\": [1, 1], \"density\": 0.5}",
+                    "ties", false, &res);
+    assert_int_equal(res.genome.n_parents, 3);
+    assert_string_equal(res.genome.parents[0], "eco-tiny");
+    assert_string_equal(res.genome.base, "eco-tiny");
+    eco_breed_result_free(&res);
+    /* dare_ties draws: the seed recorded and re-run */
+    breed_and_rerun(f, "dare_ties", "eco-tiny", two, 2,
+                    "{\"weights\": [1, 1], \"density\": 0.5, \"seed\": 7}", "dare", true, &res);
+    assert_int_equal(res.genome.op_seed, 7);
+    eco_breed_result_free(&res);
+    /* a bad parameter is named */
+    json_t *p = P("{\"weights\": [1, 1], \"density\": 2}");
+    eco_breed_options o = {
+        .op = "ties", .parents = two, .n_parents = 2, .base = "eco-tiny", .params = p};
+    assert_int_not_equal(eco_breed(f->r, &o, &res), ECO_STATUS_OK);
+    assert_non_null(strstr(eco_last_error(), "density"));
+    eco_breed_result_free(&res);
+    json_decref(p);
+    assert_false(work_left(f));
+}
+
+static void test_model_operators(void **state) {
+    fixture *f = *state;
+    fold_two(f);
+    eco_breed_result res;
+    const char *one[] = {"fa"}, *two[] = {"fa", "fs"};
+    breed_and_rerun(f, "mutate", NULL, one, 1, "{\"sigma\": 0.01, \"seed\": 5}", "mut", true, &res);
+    assert_string_equal(res.genome.op_name, "mutate");
+    assert_int_equal(res.genome.op_seed, 5);
+    eco_breed_result_free(&res);
+    breed_and_rerun(f, "crossover", NULL, two, 2, "{\"granularity\": \"layer\", \"seed\": 2}",
+                    "cross", true, &res);
+    assert_string_equal(res.genome.op_name, "crossover");
+    eco_breed_result_free(&res);
+    breed_and_rerun(f, "prune", "eco-tiny", one, 1, "{\"density\": 0.5}", "pruned", false, &res);
+    assert_string_equal(res.genome.op_name, "prune");
+    assert_non_null(json_object_get(res.genome.op_params, "result"));
+    eco_breed_result_free(&res);
+}
+
+/* finetune: an adapter continued on its implied base model (LoRA), the corpus hash
+ * recorded; the re-run needs the corpus. A recipe: linear, mutate, finetune. */
+static void test_train_and_recipe(void **state) {
+    fixture *f = *state;
+    fold_two(f);
+    char *corpus = eco_path_join(f->tmp, "c.jsonl");
+    FILE *fp = fopen(corpus, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 16; i++)
+        fprintf(fp, "{\"prompt\": \"%d+%d=\", \"completion\": \"%d\"}\n", i, 2 * i, 3 * i);
+    fclose(fp);
+    char hex[ECO_SHA256_HEX_LEN + 1];
+    ECO_ASSERT_OK(eco_breed_corpus_hash(corpus, hex));
+    const char *one[] = {"arith"};
+    const char *corpora[] = {corpus};
+    json_t *p = P("{\"steps\": 1, \"lr\": 0.001, \"batch\": 2, \"seq\": 32, \"seed\": 3}");
+    eco_breed_options o = {.op = "finetune",
+                           .parents = one,
+                           .n_parents = 1,
+                           .params = p,
+                           .corpora = corpora,
+                           .n_corpora = 1,
+                           .id = "ft",
+                           .created_at = CREATED};
+    eco_breed_result res;
+    ECO_ASSERT_OK(eco_breed(f->r, &o, &res));
+    assert_int_equal(res.genome.kind, ECO_GENOME_KIND_ADAPTER);
+    assert_string_equal(res.genome.base, "eco-tiny");
+    assert_int_equal(res.genome.n_parents, 2); /* the base model, then the adapter */
+    assert_string_equal(res.genome.parents[1], "arith");
+    assert_int_equal(res.genome.n_corpora, 1);
+    assert_string_equal(res.genome.corpora[0], hex);
+    assert_int_equal(res.genome.op_seed, 3);
+    eco_breed_result_free(&res);
+    json_decref(p);
+    eco_breed_rerun_report rep;
+    ECO_ASSERT_STATUS(eco_breed_rerun(f->r, "ft", NULL, 0, NULL, false, &rep), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "corpora"));
+    /* (the re-run with the corpus: the recipe's below, whose last step is a finetune) */
+
+    /* the recipe: linear → mutate → finetune, one child, every step recorded */
+    json_t *p0 = P("{\"weights\": [0.5, 0.5]}"), *p1 = P("{\"sigma\": 0.01}"),
+           *p2 = P("{\"steps\": 1, \"lr\": 0.001, \"batch\": 2, \"seq\": 32}");
+    const char *parents[] = {"fa", "fs"};
+    eco_breed_chain_step steps[3] = {
+        {.op = "linear", .params = p0, .n_inputs = 2, .inputs = {{false, 0}, {false, 1}}},
+        {.op = "mutate", .params = p1, .seed = 7, .n_inputs = 1, .inputs = {{true, 0}}},
+        {.op = "finetune", .params = p2, .seed = 8, .n_inputs = 1, .inputs = {{true, 1}}},
+    };
+    eco_breed_chain_options co = {.name = "blend",
+                                  .parents = parents,
+                                  .n_parents = 2,
+                                  .steps = steps,
+                                  .n_steps = 3,
+                                  .corpora = corpora,
+                                  .n_corpora = 1,
+                                  .id = "blend",
+                                  .sign_key = f->key,
+                                  .created_at = CREATED};
+    ECO_ASSERT_OK(eco_breed_chain(f->r, &co, &res));
+    assert_int_equal(res.genome.kind, ECO_GENOME_KIND_MERGED);
+    assert_string_equal(res.genome.op_name, "recipe");
+    json_t *st = json_object_get(res.genome.op_params, "steps");
+    assert_int_equal(json_array_size(st), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(st, 1), "op")), "mutate");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(st, 1), "seed")), 7);
+    assert_non_null(json_object_get(json_array_get(st, 2), "result"));
+    assert_int_equal(res.genome.n_corpora, 1);
+    eco_breed_result_free(&res);
+    ECO_ASSERT_OK(eco_breed_rerun(f->r, "blend", corpora, 1, NULL, false, &rep));
+    assert_true(rep.same);
+    assert_false(work_left(f));
+    json_decref(p0);
+    json_decref(p1);
+    json_decref(p2);
+    free(corpus);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_op_table),
@@ -577,6 +760,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_general_record_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_operators, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_operators, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_and_recipe, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,7 +59,9 @@ eco_status eco_breed_op_merge(const eco_breeder_op *op, const eco_breed_parent *
     char label[64];
     snprintf(label, sizeof label, "%s: params", op->name);
     if ((st = eco_merge_params_from_json(pj, label, &mp))) {
-        st = eco_error(ECO_STATUS_EINVAL, "%s", eco_last_error());
+        char msg[512]; /* the caller's values: EINVAL, the message kept */
+        snprintf(msg, sizeof msg, "%s", eco_last_error());
+        st = eco_error(ECO_STATUS_EINVAL, "%s", msg);
         goto out;
     }
     if ((size_t)mp.n_parents != np) {
@@ -94,7 +96,8 @@ eco_status eco_breed_op_mutate(const eco_breeder_op *op, const eco_breed_parent 
     eco_status st;
     char modules[1024];
     eco_mutate_dir_options o = {.parent = parents[0].dir, .out = out};
-    if ((st = no_corpora(op->name, n_corpora)) || (st = eco_breed_params_only(op->name, params, keys)) ||
+    if ((st = no_corpora(op->name, n_corpora)) ||
+        (st = eco_breed_params_only(op->name, params, keys)) ||
         (st = eco_breed_param_num(op->name, params, "sigma", true, 0, 100, &o.sigma)) ||
         (st = eco_breed_param_modules(op->name, params, modules, sizeof modules)) ||
         (st = eco_breed_param_seed(op->name, params, &o.seed)))
@@ -116,12 +119,14 @@ eco_status eco_breed_op_crossover(const eco_breeder_op *op, const eco_breed_pare
     const char *grain = NULL;
     eco_crossover_dir_options o = {.n_parents = n, .out = out};
     eco_status st;
-    if ((st = no_corpora(op->name, n_corpora)) || (st = eco_breed_params_only(op->name, params, keys)) ||
+    if ((st = no_corpora(op->name, n_corpora)) ||
+        (st = eco_breed_params_only(op->name, params, keys)) ||
         (st = eco_breed_param_str(op->name, params, "granularity", grains, &grain)) ||
         (st = eco_breed_param_bool(op->name, params, "per_layer", &o.per_layer)) ||
         (st = eco_breed_param_seed(op->name, params, &o.seed)))
         return st;
-    if (grain && json_object_get(params, "per_layer") && o.per_layer != (strcmp(grain, "layer") == 0))
+    if (grain && json_object_get(params, "per_layer") &&
+        o.per_layer != (strcmp(grain, "layer") == 0))
         return eco_error(ECO_STATUS_EINVAL, "%s: params: granularity and per_layer disagree",
                          op->name);
     if (grain) o.per_layer = strcmp(grain, "layer") == 0;
@@ -149,7 +154,8 @@ eco_status eco_breed_op_prune(const eco_breeder_op *op, const eco_breed_parent *
     uint64_t seed = 0;
     eco_prune_dir_options o = {.parent = parents[n - 1].dir, .out = out};
     eco_status st;
-    if ((st = no_corpora(op->name, n_corpora)) || (st = eco_breed_params_only(op->name, params, keys)) ||
+    if ((st = no_corpora(op->name, n_corpora)) ||
+        (st = eco_breed_params_only(op->name, params, keys)) ||
         (st = eco_breed_param_num(op->name, params, "density", true, 0, 1, &o.density)) ||
         (st = eco_breed_param_str(op->name, params, "of", ofs, &of)) ||
         (st = eco_breed_param_bool(op->name, params, "of_deltas", &of_deltas)) ||
@@ -161,7 +167,8 @@ eco_status eco_breed_op_prune(const eco_breeder_op *op, const eco_breed_parent *
         return eco_error(ECO_STATUS_EINVAL,
                          "%s: params: of: pruning deltas needs a base (--base), weights none",
                          op->name);
-    if (n != 1 + (has_base ? 1 : 0)) return eco_error(ECO_STATUS_EINVAL, "%s: one parent", op->name);
+    if (n != 1 + (has_base ? 1 : 0))
+        return eco_error(ECO_STATUS_EINVAL, "%s: one parent", op->name);
     o.base = has_base ? parents[0].dir : NULL;
     o.modules = modules[0] ? modules : NULL;
     eco_merge_dir_report rep = {0};

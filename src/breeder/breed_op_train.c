@@ -59,10 +59,9 @@ static eco_status read_hard(const char *op, const json_t *params, const char ***
 eco_status eco_breed_op_finetune(const eco_breeder_op *op, const eco_breed_parent *parents,
                                  size_t n, const char *const *corpora, size_t n_corpora,
                                  const json_t *params, const char *out) {
-    static const char *const keys[] = {"steps",        "lr",     "batch",         "seq",
-                                       "accum",        "warmup", "weight_decay",  "clip",
-                                       "hard_examples", "seed",  "mode",          "corpus",
-                                       "mix_sha256",   NULL};
+    static const char *const keys[] = {
+        "steps",         "lr",   "batch", "seq",    "accum",      "warmup", "weight_decay", "clip",
+        "hard_examples", "seed", "mode",  "corpus", "mix_sha256", NULL};
     static const char *const modes[] = {"lora", "full", NULL};
     eco_breed_finetune_options o;
     eco_breed_finetune_init(&o);
@@ -83,8 +82,8 @@ eco_status eco_breed_op_finetune(const eco_breeder_op *op, const eco_breed_paren
                               : "%s: a full model is trained whole: no base",
                          op->name);
     if (mode && strcmp(mode, lora ? "lora" : "full") != 0)
-        return eco_error(ECO_STATUS_EINVAL, "%s: params: mode: '%s' but the child is %s",
-                         op->name, mode, lora ? "an adapter" : "a full model");
+        return eco_error(ECO_STATUS_EINVAL, "%s: params: mode: '%s' but the child is %s", op->name,
+                         mode, lora ? "an adapter" : "a full model");
     const char **hard = NULL;
     if ((st = read_hard(op->name, params, &hard, &o.n_hard))) return st;
     if (n_corpora == 0 && o.n_hard == 0) {
@@ -103,14 +102,13 @@ eco_status eco_breed_op_finetune(const eco_breeder_op *op, const eco_breed_paren
     return st;
 }
 
-eco_status eco_breed_op_distill(const eco_breeder_op *op, const eco_breed_parent *parents,
-                                size_t n, const char *const *corpora, size_t n_corpora,
-                                const json_t *params, const char *out) {
-    static const char *const keys[] = {"steps",  "lr",          "batch",      "seq",
-                                       "accum",  "warmup",      "weight_decay", "clip",
-                                       "weight", "temperature", "max_tokens", "seed",
-                                       "student", "level",      "corpus",     "mix_sha256",
-                                       NULL};
+eco_status eco_breed_op_distill(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
+                                const char *const *corpora, size_t n_corpora, const json_t *params,
+                                const char *out) {
+    static const char *const keys[] = {
+        "steps",        "lr",    "batch",  "seq",         "accum",      "warmup",
+        "weight_decay", "clip",  "weight", "temperature", "max_tokens", "seed",
+        "student",      "level", "corpus", "mix_sha256",  NULL};
     eco_breed_distill_options o;
     eco_breed_distill_init(&o);
     int64_t max_tokens = o.max_tokens;

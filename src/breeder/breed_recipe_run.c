@@ -48,8 +48,8 @@ eco_status eco_breed_recipe_run(eco_registry *r, const struct eco_breed_recipe *
     for (size_t i = 0; i < n_ids; i++) ids[i] = rc->parents[i];
     eco_breed_chain_step *steps = eco_calloc_array(rc->n_steps, sizeof *steps);
     json_t **params = eco_calloc_array(rc->n_steps, sizeof *params);
-    eco_status st = steps && params ? ECO_STATUS_OK
-                                    : eco_error(ECO_STATUS_ENOMEM, "recipe: out of memory");
+    eco_status st =
+        steps && params ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "recipe: out of memory");
     for (size_t i = 0; i < rc->n_steps && !st; i++) {
         const eco_breed_step *s = &rc->steps[i];
         eco_breed_chain_step *c = &steps[i];
