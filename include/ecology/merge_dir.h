@@ -62,7 +62,27 @@ void eco_merge_dir_report_free(eco_merge_dir_report *rep);
 eco_status eco_merge_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep);
 /* The full-model merge (merge_model.c). */
 eco_status eco_merge_models_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep);
-/* The LoRA merge (merge_lora.c): a PEFT adapter folder any PEFT loader reads. */
+/* The LoRA merge (merge_lora.c): a PEFT adapter folder any PEFT loader reads.
+ * For each (layer, module) of the union of the parents' target_modules it merges the full
+ * deltas ΔW_i = s_i·B_i·A_i (s_i after rank_pattern / alpha_pattern and rsLoRA; a parent
+ * without the module brings zeros; ranks may differ) with params and writes them back at
+ * rank R = o->rank (0: the largest parent rank; at most the largest module's min(out, in)),
+ * alpha R, no rsLoRA, F32 halves:
+ *  - linear and task_arithmetic: concatenation where the module's Σ r_i ≤ R (exact, no SVD;
+ *    when every module is, the adapter's rank is the largest Σ r_i, not R), else the SVD of
+ *    B_cat·A_cat through a QR of each half (exact SVD of ΔW at O((out+in)·(Σr)²));
+ *  - every other method: ΔW_i formed, eco_merge_tensor (base NULL), truncated thin SVD.
+ * Truncations split √S to both halves. rep->rel_error and result {"factorization":
+ * "concatenation" | "svd", "rank", "rel_error" (√Σerr²/√Σ‖ΔW‖²), "max_rel_error", "modules":
+ * {"model.layers.L.self_attn.q_proj": ‖ΔW − BA‖_F/‖ΔW‖_F, ...}} go into lineage.json
+ * (params: eco_merge_params_to_json's object plus "rank": o->rank; parents: o->base as
+ * "base" when given, each parent's adapter_model.safetensors as "parent").
+ * Shapes: o->base (a model folder) when given, each parent checked against its config;
+ * otherwise read from the parents' tensors (any llama-shaped adapter works without a base).
+ * EINCOMPAT refuses parents adapting different bases (layer count, module shapes, or the
+ * last path component of base_model_name_or_path) naming both; the errors of
+ * eco_lora_adapter_load, eco_merge_tensor and eco_output_begin (EEXIST: out not empty
+ * without force). */
 eco_status eco_merge_adapters_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep);
 
 /* ---- full-model mutate, crossover, prune (ops_model.c) ---------------------------------
@@ -122,6 +142,37 @@ eco_status eco_prune_model_dir(const eco_prune_dir_options *o, eco_merge_dir_rep
 
 /* Whether a tensor name is selected by a module list (as eco_mutate_dir_options says). */
 bool eco_module_list_selects(const char *modules, const char *tensor_name);
+/* ---- LoRA extraction (extract.c) --------------------------------------------------- */
+
+typedef struct eco_extract_options {
+    const char *model; /* the fine-tuned model folder */
+    const char *base;  /* the model folder it was fine-tuned from */
+    int64_t rank;      /* rank cap, > 0; 0: no cap (sv_epsilon must then be > 0) */
+    double sv_epsilon; /* > 0: keep only singular values > sv_epsilon (mergekit's
+                        * --sv-epsilon: an absolute threshold); 0: off */
+    bool strict;       /* refuse when a tensor outside the seven linear modules differs */
+    const char *out;   /* the adapter folder to write (eco_output_*: atomic) */
+    bool force;        /* replace a non-empty out */
+    bool progress;     /* a progress line on stderr */
+} eco_extract_options;
+
+/* A LoRA adapter from a full fine-tune (mergekit's extract-lora): for each layer's seven
+ * linear weights, the thin SVD of δ = W_ft − W_base (f32) keeps k = min(rank, min(out,
+ * in), #{S_j > sv_epsilon}) singular values, split as √S to both halves: B = U_k diag(√S_k),
+ * A = diag(√S_k) V_kᵀ. The adapter has one rank R = the largest k (modules keeping fewer are
+ * padded with zero directions: PEFT needs one r per module, or a rank_pattern key each),
+ * alpha R (scale 1), F32, targets the modules with any kept direction; a target kept
+ * nowhere is left out. Other tensors (embeddings, norms, the head) that differ cannot be
+ * carried by a LoRA: they are listed in result "not_extracted" {name: ‖δ‖_F/‖W_base‖_F}
+ * (and a warning logged), or refused with strict (EUNSUPPORTED naming the first).
+ * rep: adapters, n_tensors (modules), bytes, rank R, rel_error = √(Σ dropped S²/Σ S²), and
+ * result {"rank", "energy" (Σ kept S²/Σ S² overall), "rel_error", "modules": {name:
+ * {"rank": k, "energy": e}}, "not_extracted"}, also written to lineage.json (operation
+ * "extract", params {"rank", "sv_epsilon", "strict"}, parents the base as "base" and the
+ * fine-tune as "parent"). Refused: models of different architectures or shapes (EINCOMPAT,
+ * naming the field or tensor); no rank and no sv_epsilon, a fine-tune whose seven linear
+ * modules equal the base's (EINVAL: nothing to extract). */
+eco_status eco_extract_lora_dir(const eco_extract_options *o, eco_merge_dir_report *rep);
 
 #ifdef __cplusplus
 }

@@ -82,6 +82,7 @@ int cmd_lineage(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
 int cmd_breed(int argc, char **argv);
 int cmd_recipe(int argc, char **argv);
 

@@ -272,6 +272,20 @@ static const cli_usage table[] = {
      "  --out DIR        the child's folder, with lineage.json (written atomically)\n"
      "  --force          replace a non-empty output folder\n" DATA_DIR_NOTE},
     /* clang-format on */
+    {"extract",
+     "extract --model MODEL --base MODEL (--rank R | --sv-epsilon E) --out DIR [--strict]\n"
+     "      [--force] [--threads N] [--json] [--data-dir D]",
+     "a LoRA adapter from a full fine-tune: truncated SVD of each linear weight's change",
+     "  --model MODEL    the fine-tuned model\n"
+     "  --base MODEL     the model it was fine-tuned from (same architecture and shapes)\n"
+     "  --rank R         the most singular values kept per module (the adapter's r)\n"
+     "  --sv-epsilon E   keep only singular values above E (mergekit's absolute threshold); with\n"
+     "                   --rank both apply; modules keeping fewer are padded to one r\n"
+     "  --strict         refuse when tensors a LoRA cannot carry (norms, embeddings) differ\n"
+     "                   (default: list them and go on)\n"
+     "  --out DIR        the adapter folder (refused when not empty, unless --force)\n"
+     "  --json           the result (rank, energy, per-module rank and energy) as "
+     "JSON\n" THREADS_NOTE MODEL_NOTE},
     {"version", "version", "print the version", ""},
     {"help", "help [COMMAND [SUBCOMMAND] | --commands]",
      "this text, or one command's usage (also COMMAND --help or -h)",

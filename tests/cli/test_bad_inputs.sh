@@ -132,6 +132,15 @@ row 1 "$M is not empty"                             -- export eco-tiny --out "$M
 row 1 "$B"                                          -- model merge --model "$B" --adapter "$A" --out "$B"
 row 1 "is not a valid model id"                     -- add "$M" --id "bad id" --data-dir "$D"
 
+# ---- extract (a LoRA from a full fine-tune) ------------------------------------------------
+row 2 "extract: --base"                             -- extract --model "$M" --rank 2 --out "$T/x"
+row 2 "extract: give --rank R, --sv-epsilon E"      -- extract --model "$M" --base "$M" --out "$T/x"
+row 2 "option '--rank'"                             -- extract --model "$M" --base "$M" --rank 0 --out "$T/x"
+row 2 "option '--sv-epsilon'"                       -- extract --model "$M" --base "$M" --sv-epsilon -1 --out "$T/x"
+row 1 "nothing to extract"                          -- extract --model "$M" --base "$M" --rank 2 --out "$T/x"
+row 1 "$T/none"                                     -- extract --model "$T/none" --base "$M" --rank 2 --out "$T/x"
+row 0 "ecology extract --model MODEL"               -- extract --help
+
 # ---- help: exit 0 with the usage (but "-h" as an option's value is that value) ----------------
 row 0 "ecology generate --model MODEL"              -- generate --help
 row 0 "ecology generate --model MODEL"              -- generate --model "$M" -h
