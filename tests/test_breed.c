@@ -642,6 +642,12 @@ static void test_merge_operators(void **state) {
                     "{\"weights\": [1, 1], \"density\": 0.5, \"seed\": 7}", "dare", true, &res);
     assert_int_equal(res.genome.op_seed, 7);
     eco_breed_result_free(&res);
+    /* adapters merged as deltas: an adapter child on the parents' base */
+    const char *ads[] = {"arith", "sort"};
+    breed_and_rerun(f, "linear", NULL, ads, 2, "{\"weights\": [0.5, 0.5]}", "ad", true, &res);
+    assert_int_equal(res.genome.kind, ECO_GENOME_KIND_ADAPTER);
+    assert_string_equal(res.genome.base, "eco-tiny");
+    eco_breed_result_free(&res);
     /* a bad parameter is named */
     json_t *p = P("{\"weights\": [1, 1], \"density\": 2}");
     eco_breed_options o = {

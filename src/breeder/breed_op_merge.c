@@ -1,6 +1,7 @@
 /*
  * The breeding operators over merge_dir.h's folder functions: the merge methods
- * (eco_merge_dir: full models or adapters), mutate, crossover and prune of full models. Each reads its params (a breed's --param, a recipe step's, or a
+ * (eco_merge_dir: full models or adapters), mutate, crossover and prune of full models,
+ * and LoRA extraction. Each reads its params (a breed's --param, a recipe step's, or a
  * recorded lineage's on a re-run: both spellings are accepted) and hands the parents'
  * folders over.
  */
@@ -173,6 +174,33 @@ eco_status eco_breed_op_prune(const eco_breeder_op *op, const eco_breed_parent *
     o.modules = modules[0] ? modules : NULL;
     eco_merge_dir_report rep = {0};
     st = eco_prune_model_dir(&o, &rep);
+    eco_merge_dir_report_free(&rep);
+    return st;
+}
+
+eco_status eco_breed_op_extract(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
+                                const char *const *corpora, size_t n_corpora, const json_t *params,
+                                const char *out) {
+    (void)corpora;
+    static const char *const keys[] = {"rank", "sv_epsilon", "strict", "seed", NULL};
+    eco_status st;
+    uint64_t seed = 0;
+    eco_extract_options o = {.out = out};
+    if ((st = no_corpora(op->name, n_corpora)) ||
+        (st = eco_breed_params_only(op->name, params, keys)) ||
+        (st = eco_breed_param_int(op->name, params, "rank", false, 0, 65536, &o.rank)) ||
+        (st = eco_breed_param_num(op->name, params, "sv_epsilon", false, 0, 1e30, &o.sv_epsilon)) ||
+        (st = eco_breed_param_bool(op->name, params, "strict", &o.strict)) ||
+        (st = eco_breed_param_seed(op->name, params, &seed)))
+        return st;
+    if (!has_base_role(parents, n) || n != 2)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "%s: needs the base (--base) and the fine-tuned model (one parent)",
+                         op->name);
+    o.base = parents[0].dir;
+    o.model = parents[1].dir;
+    eco_merge_dir_report rep = {0};
+    st = eco_extract_lora_dir(&o, &rep);
     eco_merge_dir_report_free(&rep);
     return st;
 }

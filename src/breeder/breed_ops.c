@@ -171,7 +171,7 @@ static eco_status breed_missing(const eco_breeder_op *op, const eco_breed_parent
 #define BREED_MUTATE    eco_breed_op_mutate
 #define BREED_CROSSOVER eco_breed_op_crossover
 #define BREED_PRUNE     eco_breed_op_prune
-#define BREED_EXTRACT   breed_missing
+#define BREED_EXTRACT   eco_breed_op_extract
 #define BREED_QUANTIZE  breed_missing
 #define BREED_FINETUNE  eco_breed_op_finetune
 #define BREED_DISTILL   eco_breed_op_distill
