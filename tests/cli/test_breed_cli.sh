@@ -3,7 +3,10 @@
 # a signed child registered with its lineage (show, verify, lineage showing the step),
 # incompatible parents (a model created with the tiny preset) refused with exit 3 naming
 # the field, --rerun reproducing the bytes with 1 and 2 threads (and --out keeping them),
-# a child whose bytes were altered re-running to "differs" (exit 1), usage errors (exit 2).
+# a child whose bytes were altered re-running to "differs" (exit 1), a seeded merge and a
+# mutation with their --param values recorded and re-run with 1 and 2 threads, a recipe
+# (linear, mutate, finetune) registered with every step in its lineage and re-run, a
+# recipe refused (exit 3) or malformed, usage errors (exit 2).
 source "$(dirname "$0")/lib/harness.sh"
 SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
 D="$tmp/data"
@@ -67,10 +70,62 @@ expect 0 "add the altered child" -- "$BIN" add "$tmp/fake" --id fake
 expect 1 "rerun differs" -- "$BIN" breed --rerun fake
 contains "$tmp/out" "model.safetensors: different bytes" "differing file named"
 
-# an operator not in this build (until its folder function lands): exit 1, said so
-"$BIN" breed --op mutate --parents eco-tiny --id m >"$tmp/out" 2>"$tmp/err"
-rc=$?
-if [ "$rc" = 1 ]; then contains "$tmp/err" "mutate" "unsupported operator named"; fi
+# a merge that draws: --param values converted (numbers, lists), recorded, re-run with 1 and 2
+# threads to the same bytes
+expect 0 "fold sort" -- "$BIN" breed --op fold --parents eco-tiny,sort --id fs
+expect 0 "dare_ties" -- "$BIN" breed --op dare_ties --base eco-tiny --parents child,fs \
+  --param weights=0.6,0.4 --param density=0.5 --param seed=11 --param rescale=l1 --id dare \
+  --sign-key "$D/keys/lab.key"
+expect 0 "show dare" -- "$BIN" show dare --json
+contains "$tmp/out" '"method":"dare_ties"' "method recorded"
+contains "$tmp/out" '"rescale":"l1"' "string parameter recorded"
+contains "$tmp/out" '"seed":11' "seed recorded"
+contains "$tmp/out" '"parents":["eco-tiny","child","fs"]' "base then parents"
+contains "$tmp/out" '"kept_fraction"' "the merge's result recorded"
+expect 0 "dare rerun, 1 thread" -- env OMP_NUM_THREADS=1 "$BIN" breed --rerun dare
+contains "$tmp/out" "the same bytes" "dare rerun same (1 thread)"
+expect 0 "dare rerun, 2 threads" -- env OMP_NUM_THREADS=2 "$BIN" breed --rerun dare
+contains "$tmp/out" "the same bytes" "dare rerun same (2 threads)"
+expect 1 "a bad parameter named" -- "$BIN" breed --op ties --base eco-tiny --parents child,fs --param weights=1,1 --param density=2
+contains "$tmp/err" "density" "parameter named"
+expect 0 "mutate" -- "$BIN" breed --op mutate --parents child --param sigma=0.02 --param seed=4 --param modules=q_proj,v_proj --id mut
+expect 0 "mutate rerun, 2 threads" -- env OMP_NUM_THREADS=2 "$BIN" breed --rerun mut
+contains "$tmp/out" "the same bytes" "mutate rerun same"
+
+# a recipe: linear of two full models, mutate, finetune: every step in the lineage
+"$BIN" tasks generate --capability arith.add@1 --split train --n 16 >"$tmp/c.jsonl"
+cat >"$tmp/r.json" <<'EOF2'
+{"name": "blend", "parents": ["child", "fs"],
+ "steps": [{"op": "linear", "params": {"weights": [0.5, 0.5]}},
+           {"op": "mutate", "params": {"sigma": 0.01}, "seed": 7},
+           {"op": "finetune", "params": {"steps": 1, "lr": 0.001, "batch": 2, "seq": 32}, "seed": 8}],
+ "corpus": ["c.jsonl"], "id": "blend-1"}
+EOF2
+expect 0 "recipe run" -- "$BIN" recipe run "$tmp/r.json" --sign-key "$D/keys/lab.key"
+contains "$tmp/out" "registered blend-1 (merged, 3 steps, signed)" "recipe summary"
+expect 0 "verify the recipe's child" -- "$BIN" verify blend-1
+expect 0 "lineage of the recipe" -- "$BIN" lineage blend-1
+contains "$tmp/out" "operation recipe" "recipe operation"
+contains "$tmp/out" "step 1: linear, seed 0" "step 1 shown"
+contains "$tmp/out" "step 2: mutate, seed 7" "step 2 shown"
+contains "$tmp/out" "step 3: finetune, seed 8" "step 3 shown"
+contains "$tmp/out" 'result {"final_loss"' "a step's result shown"
+check "$([ -z "$(ls -A "$D/work" 2>/dev/null)" ]; echo $?)" "no working folder left by the recipe"
+expect 1 "recipe rerun without its corpus" -- "$BIN" breed --rerun blend-1
+contains "$tmp/err" "corpora" "corpus asked for"
+expect 0 "recipe rerun" -- env OMP_NUM_THREADS=1 "$BIN" breed --rerun blend-1 --corpus "$tmp/c.jsonl"
+contains "$tmp/out" "the same bytes" "recipe rerun same"
+cat >"$tmp/bad.json" <<'EOF2'
+{"name": "bad", "parents": ["eco-tiny", "other"], "steps": [{"op": "linear", "params": {"weights": [1, 1]}}]}
+EOF2
+expect 3 "recipe with incompatible parents" -- "$BIN" recipe run "$tmp/bad.json"
+contains "$tmp/err" "steps[0] (linear)" "refusing step named"
+contains "$tmp/err" "differ in base_family" "refusal's field named"
+echo '{"name": "x", "parents": ["eco-tiny"], "steps": [{"op": "blend"}]}' >"$tmp/bad2.json"
+expect 1 "malformed recipe" -- "$BIN" recipe run "$tmp/bad2.json"
+contains "$tmp/err" "steps[0].op" "malformed field named"
+expect 2 "recipe without a file" -- "$BIN" recipe run
+expect 2 "recipe unknown subcommand" -- "$BIN" recipe frob
 
 # usage errors
 expect 2 "no --op" -- "$BIN" breed --parents eco-tiny
