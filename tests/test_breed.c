@@ -276,11 +276,11 @@ static void test_breed_incompatible_refused(void **state) {
 static void test_breed_missing_operator(void **state) {
     fixture *f = *state;
     const char *parents[] = {"eco-tiny"};
-    eco_breed_options o = {.op = "mutate", .parents = parents, .n_parents = 1, .id = "m"};
+    eco_breed_options o = {.op = "quantize", .parents = parents, .n_parents = 1, .id = "m"};
     eco_breed_result res;
     eco_status st = eco_breed(f->r, &o, &res);
     if (st == ECO_STATUS_EUNSUPPORTED) {
-        assert_non_null(strstr(eco_last_error(), "mutate"));
+        assert_non_null(strstr(eco_last_error(), "quantize"));
         assert_false(eco_registry_exists(f->r, "m"));
     }
     eco_breed_result_free(&res);
