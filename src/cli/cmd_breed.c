@@ -210,6 +210,7 @@ int cmd_breed(int argc, char **argv) {
         rc = CLI_REJECTED;
     } else if (st != ECO_STATUS_OK) {
         rc = cli_fail(st, "breed");
+        if (st == ECO_STATUS_EINCOMPAT) rc = CLI_REJECTED; /* the folder function's refusal */
     }
     eco_breed_result_free(&res);
     eco_registry_close(r);

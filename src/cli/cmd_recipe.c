@@ -53,6 +53,7 @@ static int recipe_run(int argc, char **argv) {
         rc = CLI_REJECTED;
     } else if (st != ECO_STATUS_OK) {
         rc = cli_fail(st, "recipe run");
+        if (st == ECO_STATUS_EINCOMPAT) rc = CLI_REJECTED; /* a folder function's refusal */
     }
     eco_breed_result_free(&res);
     eco_registry_close(r);

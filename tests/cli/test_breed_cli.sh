@@ -113,8 +113,15 @@ contains "$tmp/out" 'result {"final_loss"' "a step's result shown"
 check "$([ -z "$(ls -A "$D/work" 2>/dev/null)" ]; echo $?)" "no working folder left by the recipe"
 expect 1 "recipe rerun without its corpus" -- "$BIN" breed --rerun blend-1
 contains "$tmp/err" "corpora" "corpus asked for"
-expect 0 "recipe rerun" -- env OMP_NUM_THREADS=1 "$BIN" breed --rerun blend-1 --corpus "$tmp/c.jsonl"
+expect 0 "recipe rerun" -- "$BIN" breed --rerun blend-1 --corpus "$tmp/c.jsonl"
 contains "$tmp/out" "the same bytes" "recipe rerun same"
+# distill: the student (another architecture's root) given as the base, the teacher a parent
+expect 0 "distill" -- "$BIN" breed --op distill --base other --parents eco-tiny --corpus "$tmp/c.jsonl" \
+  --param steps=1 --param lr=0.001 --param batch=2 --param seq=32 --param seed=1 --id student-1
+contains "$tmp/out" "registered student-1 (distilled" "distilled child"
+expect 3 "distill without a student" -- "$BIN" breed --op distill --parents eco-tiny --corpus "$tmp/c.jsonl" \
+  --param steps=1 --param lr=0.001
+contains "$tmp/err" "needs a base" "student asked for"
 cat >"$tmp/bad.json" <<'EOF2'
 {"name": "bad", "parents": ["eco-tiny", "other"], "steps": [{"op": "linear", "params": {"weights": [1, 1]}}]}
 EOF2
