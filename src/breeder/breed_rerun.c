@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Copies the regular files at the top of src into dst (flat model folders). */
 static eco_status copy_flat(const char *src, const eco_manifest *m, const char *dst) {
@@ -223,7 +224,12 @@ eco_status eco_breed_rerun(eco_registry *r, const char *ref, const char *const *
         if ((st = eco_output_begin(&od, out, (const char *const *)&dir, 1, NULL,
                                    force ? ECO_OUTPUT_FORCE : 0)))
             goto out;
-        if ((st = copy_flat(child, &got, od.tmp))) {
+        /* the re-bred folder moved in place of the empty temporary one (a copy across file
+         * systems) */
+        const bool moved = rmdir(od.tmp) == 0 && rename(child, od.tmp) == 0;
+        if (!moved && (st = eco_mkdir_p(od.tmp)) == ECO_STATUS_OK)
+            st = copy_flat(child, &got, od.tmp);
+        if (st) {
             eco_output_abort(&od);
             goto out;
         }
