@@ -63,6 +63,7 @@ HEADERS = {
     "ecology/merge_dir.h": "breeder",
     "ecology/breed_recipe.h": "breeder",
     "ecology/breed_train.h": "breeder",
+    "ecology/quantize.h": "breeder",
     "ecology/breeder.h": "breeder",
 }
 

@@ -363,6 +363,18 @@ static void test_difference(void **state) {
     assert_true(check_eckart_young("factored SVD, rank 6", out, ps, 2, w, 6, rep.result) <= 1e-3);
     json_decref(rep.result);
 
+    /* slerp on the deltas at t = 0 and 1: the first and the second parent's ΔW */
+    for (int e = 0; e < 2; e++) {
+        const double ones[2] = {1, 1};
+        o = options(ps, 2, ones, ECO_MERGE_METHOD_SLERP, 10, out);
+        o.params.n_t = 1;
+        o.params.t[0] = e;
+        ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));
+        const double pick[2] = {1.0 - e, e};
+        assert_true(check_linear(e ? "slerp t = 1" : "slerp t = 0", out, ps, 2, pick) <= 1e-5);
+        json_decref(rep.result);
+    }
+
     /* a rank above every module's min(out, in) (64 in tiny) is lowered to it */
     o = options(ps, 2, w, ECO_MERGE_METHOD_DARE_LINEAR, 500, out);
     ECO_ASSERT_OK(eco_merge_adapters_dir(&o, &rep));

@@ -560,6 +560,73 @@ static void test_chunked_same_bytes(void **state) {
     }
 }
 
+/* Every method through the folder equals eco_merge_tensor on the whole tensors (the
+ * reference here, with the same 2-D view, stream and slerp t): chunked methods, whole ones
+ * whose output buffer holds θ₀ (aliased), l1 rescaling, della's rows. Exact bytes. */
+static void test_methods_match_tensor(void **state) {
+    fixture *f = *state;
+    static const eco_merge_method methods[] = {ECO_MERGE_METHOD_TASK_ARITHMETIC,
+                                               ECO_MERGE_METHOD_TIES,
+                                               ECO_MERGE_METHOD_DARE_LINEAR,
+                                               ECO_MERGE_METHOD_DARE_TIES,
+                                               ECO_MERGE_METHOD_BREADCRUMBS,
+                                               ECO_MERGE_METHOD_DELLA,
+                                               ECO_MERGE_METHOD_SLERP};
+    const char *par[2] = {f->a, f->b};
+    double w[2] = {0.7, 0.4};
+    eco_weights *wa, *wb, *w0;
+    ECO_ASSERT_OK(eco_weights_open(f->a, &wa));
+    ECO_ASSERT_OK(eco_weights_open(f->b, &wb));
+    ECO_ASSERT_OK(eco_weights_open(f->base, &w0));
+    for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+        for (int l1 = 0; l1 < 2; l1++) {
+            char *out = join(f->root, "meth");
+            eco_merge_dir_options o = merge_opts(methods[k], f->base, par, 2, w, out);
+            eco_merge_params *p = &o.params;
+            bool slerp = methods[k] == ECO_MERGE_METHOD_SLERP;
+            if (slerp) {
+                p->n_t = 3;
+                p->t[0] = 0.2;
+                p->t[1] = 0.9;
+                p->t[2] = 0.4;
+            } else {
+                p->density[0] = 0.5;
+                p->density[1] = 0.6;
+                p->epsilon = 0.1;
+            }
+            p->rescale = l1 ? ECO_MERGE_RESCALE_L1 : ECO_MERGE_RESCALE_INVERSE;
+            p->seed = 3;
+            o.force = true;
+            ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+            eco_weights *wo;
+            ECO_ASSERT_OK(eco_weights_open(out, &wo));
+            for (size_t i = 0; i < eco_weights_count(wo); i++) {
+                const eco_tensor *t = eco_weights_get(wo, i);
+                size_t n = eco_tensor_numel(t);
+                int64_t rows = t->ndim >= 2 ? t->shape[0] : 1, cols = (int64_t)n / rows;
+                const float *pp[2] = {eco_weights_find(wa, t->name)->data,
+                                      eco_weights_find(wb, t->name)->data};
+                const float *base = slerp ? NULL : eco_weights_find(w0, t->name)->data;
+                int layer = -1;
+                if (sscanf(t->name, "model.layers.%d.", &layer) != 1) layer = -1;
+                double tt = slerp ? eco_merge_slerp_t(p, layer, 2) : 0;
+                float *ref = malloc(n * sizeof *ref);
+                ECO_ASSERT_OK(eco_merge_tensor(ref, base, pp, rows, cols, p, tt,
+                                               eco_merge_stream(t->name), NULL, NULL));
+                if (memcmp(ref, t->data, n * sizeof *ref) != 0)
+                    fail_msg("%s (rescale %s): tensor %s differs from eco_merge_tensor",
+                             eco_merge_method_name(methods[k]), l1 ? "l1" : "inverse", t->name);
+                free(ref);
+            }
+            eco_weights_close(wo);
+            free(out);
+        }
+    }
+    eco_weights_close(wa);
+    eco_weights_close(wb);
+    eco_weights_close(w0);
+}
+
 /* slerp with t = [0, 1] over the tiny preset's 2 layers: layer 0 is the first parent,
  * layer 1 the second (t from the layer in the tensor's name), outside the layers t = 0. */
 static void test_slerp_layers(void **state) {
@@ -765,6 +832,7 @@ int main(void) {
         cmocka_unit_test(test_dare_threads),
         cmocka_unit_test(test_chunked_same_bytes),
         cmocka_unit_test(test_slerp_layers),
+        cmocka_unit_test(test_methods_match_tensor),
         cmocka_unit_test(test_mutate),
         cmocka_unit_test(test_crossover),
         cmocka_unit_test(test_prune),

@@ -60,7 +60,14 @@ void eco_merge_dir_report_free(eco_merge_dir_report *rep);
 /* Merges o->parents into o->out: adapters when the first parent holds adapter_config.json,
  * else full models. rep may be NULL. */
 eco_status eco_merge_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep);
-/* The full-model merge (merge_model.c). */
+/* The full-model merge (merge_model.c). Parents (and the base) must agree on the
+ * architecture, tokenizer and tensor-schema hashes of their compatibility identity
+ * (registry.h), else EINCOMPAT naming the first field that differs (and suggesting
+ * distill). base_family is not compared here: a plain folder's own base_family is the hash
+ * of its weights, so two fine-tunes of one base always differ in it; the registry's breed,
+ * which knows the parents' inherited base_family, compares all four. Output dtype: the
+ * first parent's, per tensor. rep->result: {"kept_fraction": [per parent], "empty_tensors":
+ * N} for sparsifying methods, else {}. */
 eco_status eco_merge_models_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep);
 /* The LoRA merge (merge_lora.c): a PEFT adapter folder any PEFT loader reads.
  * For each (layer, module) of the union of the parents' target_modules it merges the full

@@ -117,7 +117,21 @@ typedef struct eco_weights eco_weights;
 
 /* Opens `dir`/model.safetensors.index.json when present (every shard it names must be a
  * plain file name inside dir, every tensor listed must be in its shard, no tensor in two
- * shards), else `dir`/model.safetensors. `path` may also name a .safetensors file. */
+ * shards), else `dir`/model.safetensors. `path` may also name a .safetensors file.
+ *
+ * q8_0 weights (tensor.h): safetensors has no such dtype, so a file (or shard) whose
+ * `__metadata__` says "quantization": "q8_0" stores each q8_0 matrix as dtype U8 of shape
+ * [d0, ..., (dn/32)·34] (its rows' 34-byte GGUF Q8_0 blocks, row after row), and every
+ * U8 tensor of such a file is one: eco_weights hands it out as a Q8_0 tensor of the
+ * logical shape [d0, ..., dn] (same bytes, no copy). Refused (EFORMAT, naming the file and
+ * tensor): another "quantization" value; a U8 tensor of no dimensions or whose last
+ * dimension is not a whole number (> 0) of 34-byte blocks. Other dtypes in such a file
+ * (f32 norms, a matrix left unquantized) are as usual. eco_quantize_dir (quantize.h)
+ * writes such folders. */
+#define ECO_Q8_0_META_KEY "quantization"
+/* The storage view of a Q8_0 tensor t (its blocks as U8 [d0, ..., dn/32·34], for writing
+ * with the metadata ECO_Q8_0_META_KEY = "q8_0"); any other tensor unchanged. */
+eco_tensor eco_q8_0_storage_view(const eco_tensor *t);
 eco_status eco_weights_open(const char *path, eco_weights **out);
 void eco_weights_close(eco_weights *w);
 size_t eco_weights_count(const eco_weights *w);

@@ -3,8 +3,8 @@
  *
  * A tensor here is a view: dtype, shape and a pointer to bytes that someone else owns
  * (a memory-mapped safetensors file, an arena, a malloc'd buffer). Activations are always
- * f32; weights may be f32, bf16 or f16. Large products go to OpenBLAS (cblas_sgemm); the
- * decode path multiplies a vector by bf16/f16 weights converting one row at a time, never
+ * f32; weights may be f32, bf16, f16 or q8_0 (GGUF's blocks). Large products go to OpenBLAS (cblas_sgemm); the
+ * decode path multiplies a vector by bf16/f16/q8_0 weights converting one row at a time, never
  * widening the whole matrix. Every optimised kernel has a scalar `_ref` twin beside it and
  * a test holding the two together. Kernels take outputs first, const inputs next, sizes last.
  */
@@ -34,14 +34,22 @@ typedef enum eco_dtype {
     ECO_DTYPE_BOOL = 12,
     ECO_DTYPE_F8_E4M3 = 13,
     ECO_DTYPE_F8_E5M2 = 14,
-    ECO_DTYPE__COUNT
+    ECO_DTYPE__COUNT, /* the safetensors dtypes are exactly those below this */
+    /* Not a safetensors dtype: GGUF's Q8_0 blocks (below), a weight dtype of the kernels.
+     * A model folder stores such a matrix as U8 bytes and says so in its metadata
+     * (eco_weights, safetensors.h); eco_dtype_parse never returns it. */
+    ECO_DTYPE_Q8_0 = 32,
 } eco_dtype;
 
-/* Bytes per element (1 for BOOL and F8). */
+/* Bytes per element (1 for BOOL and F8); 0 for Q8_0, whose elements are not whole bytes
+ * (use eco_dtype_row_bytes). */
 size_t eco_dtype_size(eco_dtype t);
-/* The safetensors spelling: "F32", "BF16", ... */
+/* Bytes of n consecutive elements of a row: n·size, or (n/32)·34 for Q8_0 (n a multiple of
+ * 32). 0 for a value outside the enum. */
+size_t eco_dtype_row_bytes(eco_dtype t, int64_t n);
+/* The safetensors spelling: "F32", "BF16", ...; "Q8_0" for Q8_0. */
 const char *eco_dtype_name(eco_dtype t);
-/* Parses a safetensors dtype name; ECO_STATUS_ENOTFOUND for an unknown name. */
+/* Parses a safetensors dtype name (not "Q8_0"); ECO_STATUS_ENOTFOUND for an unknown name. */
 eco_status eco_dtype_parse(const char *name, eco_dtype *out);
 
 #define ECO_MAX_DIMS 8
@@ -52,7 +60,7 @@ typedef struct eco_tensor {
     int ndim;
     int64_t shape[ECO_MAX_DIMS];
     void *data;    /* not owned */
-    size_t nbytes; /* numel * dtype size */
+    size_t nbytes; /* numel * dtype size (Q8_0: rows · eco_dtype_row_bytes of a row) */
 } eco_tensor;
 
 size_t eco_tensor_numel(const eco_tensor *t);
@@ -82,12 +90,15 @@ uint16_t eco_f32_to_f16(float f);
 #define ECO_Q8_0_BLOCK_BYTES 34
 /* dst[(n/32)·34] = the blocks of src[n]; n a multiple of 32. */
 void eco_q8_0_quantize_row(uint8_t *dst, const float *src, int64_t n);
-/* dst[n] = d·q for each block of src; n a multiple of 32. */
+/* dst[n] = d·q for each block of src; n a multiple of 32. AVX2 when the CPU has it; the
+ * _ref twin is the scalar loop (the same products, so the same bits). */
 void eco_q8_0_dequantize_row(float *dst, const uint8_t *src, int64_t n);
+void eco_q8_0_dequantize_row_ref(float *dst, const uint8_t *src, int64_t n);
 
-/* dst[n] (f32) = src[n] converted from `src_dtype` (F32, F16 or BF16). */
+/* dst[n] (f32) = src[n] converted from `src_dtype` (F32, F16, BF16, or Q8_0 with n a
+ * multiple of 32 and src whole blocks). */
 void eco_to_f32(float *dst, const void *src, eco_dtype src_dtype, size_t n);
-/* dst[n] (dst_dtype: F32, F16 or BF16) = src[n]. */
+/* dst[n] (dst_dtype: F32, F16, BF16, or Q8_0 with n a multiple of 32) = src[n]. */
 void eco_from_f32(void *dst, eco_dtype dst_dtype, const float *src, size_t n);
 
 /* ---- matrix products --------------------------------------------------------------- */
@@ -96,8 +107,9 @@ void eco_from_f32(void *dst, eco_dtype dst_dtype, const float *src, size_t n);
 void eco_matmul_f32(float *y, const float *x, const float *W, const float *bias, int64_t M,
                     int64_t K, int64_t N);
 
-/* y[N] = W[N,K] · x[K] with W in `wtype` (F32, F16 or BF16), converting row by row;
- * OpenMP over rows. The _ref twin is the plain scalar loop. */
+/* y[N] = W[N,K] · x[K] with W in `wtype` (F32, F16, BF16, or Q8_0 with K a multiple of
+ * 32: each row is K/32 blocks), converting row by row; OpenMP over rows. The _ref twin is
+ * the plain scalar loop over the widened weights (Q8_0: d·q), in double. */
 void eco_matvec(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N, int64_t K);
 void eco_matvec_ref(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N, int64_t K);
 

@@ -114,8 +114,15 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
     breed_tensor t;
     while (breed_stream_next(s, &t)) {
         const float *par[ECO_MERGE_MAX_PARENTS];
-        const float *base = o->base ? breed_stream_input(s, 0) : NULL;
-        bool ok = !o->base || base;
+        float *out = breed_stream_out(s);
+        const float *base = NULL;
+        if (o->base && p->method != ECO_MERGE_METHOD_SLERP) { /* slerp has no use for θ₀ */
+            if (chunked)
+                base = breed_stream_input(s, 0);
+            else if (!breed_stream_input_into(s, 0, out))
+                base = out; /* whole tensors: out aliases θ₀ (merge.h), whose pages go first */
+        }
+        bool ok = !o->base || p->method == ECO_MERGE_METHOD_SLERP || base;
         for (int m = 0; ok && m < p->n_parents; m++)
             ok = (par[m] = breed_stream_input(s, first + m));
         if (!ok) break;
@@ -142,8 +149,7 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
         }
         eco_merge_stats stats;
         memset(&stats, 0, sizeof stats);
-        st = eco_merge_tensor(breed_stream_out(s), base, par, t.nrows, t.cols, p, tt, stream, masks,
-                              &stats);
+        st = eco_merge_tensor(out, base, par, t.nrows, t.cols, p, tt, stream, masks, &stats);
         if (st) {
             st = eco_error_wrap(st, "merge: tensor '%s'", t.decl->name);
             goto done;

@@ -6,22 +6,27 @@
  * the data in files written by this project (and by Hugging Face's writer, which sorts the
  * same way), so each input file is read front to back. While the tensors stream, a second
  * thread hashes each input's weights file (model.safetensors, or the shard index) for the
- * lineage record, from the page cache the merge is reading anyway.
+ * lineage record, from the page cache the merge is reading anyway (more threads where
+ * there are more cores).
  */
 #include "breeder/model_stream.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ecology/config.h"
 #include "ecology/registry.h"
 
-#define CONVERT_BLOCK 65536 /* elements converted to the output dtype at a time */
+#define CONVERT_BLOCK 8192 /* elements converted to the output dtype at a time (32 KB) */
+#define RELEASE_BYTES ((uintptr_t)1 << 20) /* pages dropped in runs of at least 1 MB */
 
 /* ---- inputs --------------------------------------------------------------------------- */
 
@@ -106,41 +111,47 @@ int64_t breed_layer_of(const char *name) {
     return digits > 0 && *p == '.' ? k : -1;
 }
 
-/* ---- the hashing thread ------------------------------------------------------------- */
+/* ---- the hashing threads -------------------------------------------------------------- */
 
+#define HASH_THREADS_MAX 8
+#define HASH_WINDOW      ((size_t)1 << 20) /* bytes read at a time */
+
+/* The inputs' weight files, hashed by up to HASH_THREADS_MAX threads (one fewer than the
+ * cores, at least one), each taking the next file, read 1 MB at a time (read() into a
+ * buffer costs half the system time of a map's page faults, measured). */
 typedef struct hash_job {
     size_t n;
     char *path[BREED_MAX_INPUTS];
     char hex[BREED_MAX_INPUTS][ECO_SHA256_HEX_LEN + 1];
-    eco_status st;
-    char err[512];
+    eco_status st[BREED_MAX_INPUTS];
+    char err[BREED_MAX_INPUTS][256];
+    atomic_size_t next;
     atomic_bool cancel;
-    pthread_t thread;
-    bool started;
+    pthread_t thread[HASH_THREADS_MAX];
+    size_t n_threads;
 } hash_job;
 
 static eco_status hash_file(hash_job *j, const char *path, char hex[ECO_SHA256_HEX_LEN + 1]) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return eco_error(ECO_STATUS_EIO, "%s: cannot open for hashing", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return eco_error(ECO_STATUS_EIO, "%s: cannot open for hashing", path);
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     eco_sha256_ctx *ctx = NULL;
     eco_status st = eco_sha256_begin(&ctx);
-    size_t cap = (size_t)1 << 20;
-    uint8_t *buf = st ? NULL : malloc(cap);
+    uint8_t *buf = st ? NULL : malloc(HASH_WINDOW);
     if (!st && !buf) st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
     while (!st) {
         if (atomic_load(&j->cancel)) {
             st = eco_error(ECO_STATUS_EINTERNAL, "%s: hashing cancelled", path);
             break;
         }
-        size_t got = fread(buf, 1, cap, f);
-        if (got) st = eco_sha256_update(ctx, buf, got);
-        if (got < cap) {
-            if (ferror(f)) st = eco_error(ECO_STATUS_EIO, "%s: read error while hashing", path);
-            break;
-        }
+        ssize_t got = read(fd, buf, HASH_WINDOW);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) st = eco_error(ECO_STATUS_EIO, "%s: read error while hashing", path);
+        if (got <= 0) break;
+        st = eco_sha256_update(ctx, buf, (size_t)got);
     }
     free(buf);
-    fclose(f);
+    close(fd);
     if (st) {
         if (ctx) eco_sha256_abort(ctx);
         return st;
@@ -153,11 +164,37 @@ static eco_status hash_file(hash_job *j, const char *path, char hex[ECO_SHA256_H
 
 static void *hash_main(void *arg) {
     hash_job *j = arg;
-    for (size_t i = 0; i < j->n && !j->st; i++) {
-        j->st = hash_file(j, j->path[i], j->hex[i]);
-        if (j->st) snprintf(j->err, sizeof j->err, "%s", eco_last_error());
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n) break;
+        j->st[i] = hash_file(j, j->path[i], j->hex[i]);
+        if (j->st[i]) snprintf(j->err[i], sizeof j->err[i], "%s", eco_last_error());
     }
     return NULL;
+}
+
+static eco_status hash_start(hash_job *j) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = cpus > 2 ? (size_t)cpus - 1 : 1;
+    if (want > HASH_THREADS_MAX) want = HASH_THREADS_MAX;
+    if (want > j->n) want = j->n;
+    for (size_t t = 0; t < want; t++) {
+        if (pthread_create(&j->thread[t], NULL, hash_main, j) != 0) break;
+        j->n_threads++;
+    }
+    if (j->n_threads == 0 && j->n > 0)
+        return eco_error(ECO_STATUS_EIO, "cannot start a hashing thread");
+    return ECO_STATUS_OK;
+}
+
+/* Waits for the threads; the first failure's status (its message set), else OK. */
+static eco_status hash_join(hash_job *j, bool cancel) {
+    if (cancel) atomic_store(&j->cancel, true);
+    for (size_t t = 0; t < j->n_threads; t++) pthread_join(j->thread[t], NULL);
+    j->n_threads = 0;
+    for (size_t i = 0; i < j->n; i++)
+        if (j->st[i]) return eco_error(j->st[i], "%s", j->err[i]);
+    return ECO_STATUS_OK;
 }
 
 /* The weights file a lineage names for folder dir: the shard index when there is one. */
@@ -189,6 +226,7 @@ struct breed_stream {
     bool in_tensor; /* more chunks of decl follow */
     float *buf[BREED_MAX_INPUTS];
     bool used[BREED_MAX_INPUTS];
+    uintptr_t pend_lo[BREED_MAX_INPUTS], pend_hi[BREED_MAX_INPUTS]; /* read, not yet dropped */
     float *out;
     size_t cap; /* elements of each buffer */
     uint16_t *conv;
@@ -197,11 +235,7 @@ struct breed_stream {
 
 static void free_stream(breed_stream *s) {
     if (!s) return;
-    if (s->hash.started) {
-        atomic_store(&s->hash.cancel, true);
-        pthread_join(s->hash.thread, NULL);
-        s->hash.started = false;
-    }
+    (void)hash_join(&s->hash, true);
     for (size_t i = 0; i < s->hash.n; i++) free(s->hash.path[i]);
     eco_safetensors_writer_abort(s->wr);
     if (s->od_open) eco_output_abort(&s->od);
@@ -277,11 +311,10 @@ eco_status breed_stream_begin(breed_stream **out, breed_inputs *in, size_t first
             free_stream(s);
             return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", op);
         }
-    if (pthread_create(&s->hash.thread, NULL, hash_main, &s->hash) != 0) {
+    if ((st = hash_start(&s->hash))) {
         free_stream(s);
-        return eco_error(ECO_STATUS_EIO, "%s: cannot start the hashing thread", op);
+        return eco_error_wrap(st, "%s", op);
     }
-    s->hash.started = true;
     s->progress = progress;
     if (progress)
         eco_progress_begin(&s->prog, op, (double)eco_safetensors_writer_file_bytes(s->wr) / 1e6,
@@ -289,6 +322,8 @@ eco_status breed_stream_begin(breed_stream **out, breed_inputs *in, size_t first
     *out = s;
     return ECO_STATUS_OK;
 }
+
+static void release_pending(breed_stream *s, size_t i);
 
 bool breed_stream_next(breed_stream *s, breed_tensor *t) {
     if (s->st) return false;
@@ -298,7 +333,10 @@ bool breed_stream_next(breed_stream *s, breed_tensor *t) {
     }
     if (!s->in_tensor) {
         s->decl = eco_safetensors_writer_next(s->wr);
-        if (!s->decl) return false;
+        if (!s->decl) {
+            for (size_t i = 0; i < s->in->n; i++) release_pending(s, i);
+            return false;
+        }
         const eco_tensor *d = s->decl;
         for (size_t i = 0; i < s->in->n; i++) {
             s->src[i] = eco_weights_find(s->in->w[i], d->name);
@@ -357,13 +395,44 @@ const float *breed_stream_input(breed_stream *s, size_t i) {
     return s->buf[i];
 }
 
+static void release_pending(breed_stream *s, size_t i);
+
+eco_status breed_stream_input_into(breed_stream *s, size_t i, float *dst) {
+    const float *x = breed_stream_input(s, i);
+    if (!x) return s->st ? s->st : eco_error(ECO_STATUS_EINTERNAL, "%s: no chunk", s->in->op);
+    if (x != dst) memcpy(dst, x, (size_t)s->cur.len * sizeof *dst);
+    /* its pages go now, not after the chunk is written */
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const eco_tensor *src = s->src[i];
+    size_t es = eco_dtype_size(src->dtype);
+    release_pending(s, i);
+    uintptr_t lo = (uintptr_t)src->data + (size_t)s->cur.off * es;
+    s->pend_lo[i] = lo / page * page;
+    s->pend_hi[i] = lo + (size_t)s->cur.len * es;
+    release_pending(s, i);
+    s->used[i] = false; /* nothing left to release at the put */
+    return ECO_STATUS_OK;
+}
+
 float *breed_stream_out(breed_stream *s) { return s->out; }
 
-/* Drops the mapped pages of the inputs read for this chunk. The range starts at the page
- * holding its first byte: release drops only whole pages inside a range, and the partial
- * page before a chunk was read with the chunk (or tensor) before it, so it goes now (one
- * page a chunk would otherwise stay: 100 MB over a 135M-parameter merge). Dropping a page
- * something still needs costs a page fault, never a wrong value (a private read-only map). */
+/* Drops input i's pending range of read pages. */
+static void release_pending(breed_stream *s, size_t i) {
+    if (s->pend_hi[i] > s->pend_lo[i]) {
+        eco_tensor view = {.data = (void *)s->pend_lo[i],
+                           .nbytes = (size_t)(s->pend_hi[i] - s->pend_lo[i])};
+        eco_weights_release(s->in->w[i], &view);
+    }
+    s->pend_lo[i] = s->pend_hi[i] = 0;
+}
+
+/* Drops the mapped pages of the inputs read for this chunk, gathered into runs of at least
+ * RELEASE_BYTES (one madvise per 64 KB chunk and input was a tenth of a merge's system
+ * time). A run starts at the page holding its first byte: release drops only whole pages
+ * inside a range, and the partial page before a chunk was read with the chunk (or tensor)
+ * before it (one page a chunk would otherwise stay: 100 MB over a 135M-parameter merge).
+ * Dropping a page something still needs costs a page fault, never a wrong value (a private
+ * read-only map). */
 static void release_chunk(breed_stream *s) {
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     for (size_t i = 0; i < s->in->n; i++) {
@@ -372,11 +441,12 @@ static void release_chunk(breed_stream *s) {
         size_t es = eco_dtype_size(src->dtype);
         uintptr_t lo = (uintptr_t)src->data + (size_t)s->cur.off * es;
         uintptr_t hi = lo + (size_t)s->cur.len * es;
-        lo = lo / page * page;
-        eco_tensor view = *src;
-        view.data = (void *)lo;
-        view.nbytes = (size_t)(hi - lo);
-        eco_weights_release(s->in->w[i], &view);
+        if (s->pend_hi[i] != lo) { /* not a continuation: a new run */
+            release_pending(s, i);
+            s->pend_lo[i] = lo / page * page;
+        }
+        s->pend_hi[i] = hi;
+        if (s->pend_hi[i] - s->pend_lo[i] >= RELEASE_BYTES) release_pending(s, i);
     }
 }
 
@@ -472,11 +542,8 @@ eco_status breed_stream_finish(breed_stream *s, const char *op_name, const json_
         if (st == ECO_STATUS_ENOTFOUND) st = ECO_STATUS_OK;
     }
     /* the lineage: the hashes are ready once the thread ends */
-    if (s->hash.started) {
-        pthread_join(s->hash.thread, NULL);
-        s->hash.started = false;
-        if (!st && s->hash.st) st = eco_error(s->hash.st, "%s", s->hash.err);
-    }
+    eco_status hst = hash_join(&s->hash, st != ECO_STATUS_OK);
+    if (!st) st = hst;
     json_t *rec = NULL, *parents = NULL;
     if (!st) {
         parents = json_array();

@@ -64,6 +64,9 @@ bool breed_stream_next(breed_stream *s, breed_tensor *t);
 /* Input i's f32 values of the current chunk ([t.len]); NULL on error (ENOMEM, kept in s).
  * Valid until breed_stream_put. */
 const float *breed_stream_input(breed_stream *s, size_t i);
+/* Input i's f32 values of the current chunk copied into dst[t.len] (which may be the
+ * output buffer), its mapped pages dropped at once. */
+eco_status breed_stream_input_into(breed_stream *s, size_t i, float *dst);
 /* The output buffer of the current chunk ([t.len] f32, to be filled). */
 float *breed_stream_out(breed_stream *s);
 /* Converts the output buffer to the output dtype, writes it and drops the pages of the

@@ -105,7 +105,7 @@ int cmd_inspect(int argc, char **argv) {
         eco_weights_close(w);
         return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "inspect");
     }
-    size_t n_dtype[ECO_DTYPE__COUNT] = {0};
+    size_t n_dtype[ECO_DTYPE_Q8_0 + 1] = {0}; /* by dtype: the safetensors ones and Q8_0 */
     uint64_t params = 0;
     int name_w = 4, shape_w = 5;
     for (size_t i = 0; i < count; i++) {
@@ -175,7 +175,7 @@ int cmd_inspect(int argc, char **argv) {
         }
         printf("  tensors       %zu (", count);
         bool first = true;
-        for (int d = 0; d < ECO_DTYPE__COUNT; d++)
+        for (int d = 0; d <= ECO_DTYPE_Q8_0; d++)
             if (n_dtype[d]) {
                 printf("%s%zu %s", first ? "" : ", ", n_dtype[d], eco_dtype_name((eco_dtype)d));
                 first = false;

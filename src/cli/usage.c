@@ -47,6 +47,13 @@ static const cli_usage table[] = {
      "fold a LoRA adapter into the base weights (W + s*B*A), a new model folder",
      "  --out DIR        the merged model (refused when not empty or an input, unless "
      "--force)\n" MODEL_NOTE},
+    {"quantize", "quantize --model MODEL --type q8_0 --out DIR [--force] [--data-dir D]",
+     "a q8_0 copy of a model (GGUF's Q8_0 blocks), with its lineage",
+     "  --type q8_0      the weight type: 2-D matrices with whole 32-column blocks become q8_0\n"
+     "                   (norms and biases stay as they are)\n"
+     "  --out DIR        the new model folder (refused when not empty or the input, unless "
+     "--force)\n"
+     "  --force          replace a non-empty output folder\n" MODEL_NOTE},
     {"generate",
      "generate --model MODEL [--adapter ADAPTER] (--prompt TEXT | --prompt - | --prompt-file F)\n"
      "      [-n N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--stop STR]...\n"

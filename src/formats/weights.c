@@ -25,6 +25,8 @@
 
 struct eco_weights {
     eco_safetensors **shards; /* [n_shards], owned */
+    eco_tensor *q8_0;         /* [n_q8_0] Q8_0 views of shards' U8 tensors (safetensors.h) */
+    size_t n_q8_0;
     size_t n_shards;
     const eco_tensor **sorted; /* [n], by name; views owned by the shards */
     const char **shard_of;     /* [n], the label of the shard holding sorted[i] */
@@ -55,8 +57,48 @@ static bool ends_with(const char *s, const char *suffix) {
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+#define Q8_0_META_KEY ECO_Q8_0_META_KEY
+
+eco_tensor eco_q8_0_storage_view(const eco_tensor *t) {
+    eco_tensor v = *t;
+    if (t->dtype != ECO_DTYPE_Q8_0 || t->ndim < 1) return v;
+    v.dtype = ECO_DTYPE_U8;
+    v.shape[t->ndim - 1] = t->shape[t->ndim - 1] / ECO_Q8_0_BLOCK * ECO_Q8_0_BLOCK_BYTES;
+    return v;
+}
+
+/* Checks shard s's "quantization" metadata; *q8_0 says whether its U8 tensors are q8_0. */
+static eco_status shard_quantization(const eco_safetensors *st, bool *q8_0) {
+    const char *q = eco_safetensors_metadata(st, Q8_0_META_KEY);
+    *q8_0 = false;
+    if (!q) return ECO_STATUS_OK;
+    if (strcmp(q, "q8_0") != 0)
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: __metadata__: " Q8_0_META_KEY
+                         ": '%s' is not supported (the only quantization is q8_0)",
+                         eco_safetensors_path(st), q);
+    *q8_0 = true;
+    return ECO_STATUS_OK;
+}
+
+/* *dst = the Q8_0 view of src, a U8 tensor of a q8_0 shard: the last dimension in 34-byte
+ * blocks becomes the logical columns (32 a block). */
+static eco_status q8_0_view(const eco_safetensors *st, const eco_tensor *src, eco_tensor *dst) {
+    const int64_t last = src->ndim > 0 ? src->shape[src->ndim - 1] : 0;
+    if (src->ndim < 1 || last <= 0 || last % ECO_Q8_0_BLOCK_BYTES != 0)
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: tensor '%s': U8 in a q8_0 file, but its last dimension (%lld) is "
+                         "not a whole number of %d-byte Q8_0 blocks",
+                         eco_safetensors_path(st), src->name, (long long)last,
+                         ECO_Q8_0_BLOCK_BYTES);
+    *dst = *src;
+    dst->dtype = ECO_DTYPE_Q8_0;
+    dst->shape[src->ndim - 1] = last / ECO_Q8_0_BLOCK_BYTES * ECO_Q8_0_BLOCK;
+    return ECO_STATUS_OK;
+}
+
 /* Collects every tensor of the open shards, sorts them by name, rejects a name seen in two
- * shards and fills w->sorted. */
+ * shards and fills w->sorted; U8 tensors of q8_0 shards become Q8_0 views. */
 static eco_status build_sorted(eco_weights *w, const char *label) {
     size_t total = 0;
     for (size_t s = 0; s < w->n_shards; s++) {
@@ -81,6 +123,36 @@ static eco_status build_sorted(eco_weights *w, const char *label) {
         }
     }
     qsort(refs, total, sizeof *refs, cmp_ref);
+    /* q8_0 shards: Q8_0 views of their U8 tensors, in place of the shards' own views */
+    bool *shard_q = eco_calloc_array(w->n_shards, sizeof *shard_q);
+    if (!shard_q) {
+        free(refs);
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+    }
+    size_t n_q = 0;
+    eco_status qrc = ECO_STATUS_OK;
+    for (size_t s = 0; s < w->n_shards && qrc == ECO_STATUS_OK; s++)
+        qrc = shard_quantization(w->shards[s], &shard_q[s]);
+    for (size_t i = 0; i < total && qrc == ECO_STATUS_OK; i++)
+        if (shard_q[refs[i].shard] && refs[i].t->dtype == ECO_DTYPE_U8) n_q++;
+    if (qrc == ECO_STATUS_OK && n_q > 0) {
+        w->q8_0 = eco_calloc_array(n_q, sizeof *w->q8_0);
+        if (!w->q8_0) qrc = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+        for (size_t i = 0; i < total && qrc == ECO_STATUS_OK; i++) {
+            if (!shard_q[refs[i].shard] || refs[i].t->dtype != ECO_DTYPE_U8) continue;
+            eco_tensor *v = &w->q8_0[w->n_q8_0];
+            qrc = q8_0_view(w->shards[refs[i].shard], refs[i].t, v);
+            if (qrc == ECO_STATUS_OK) {
+                refs[i].t = v;
+                w->n_q8_0++;
+            }
+        }
+    }
+    free(shard_q);
+    if (qrc != ECO_STATUS_OK) {
+        free(refs);
+        return qrc;
+    }
     size_t nbytes = 0;
     for (size_t i = 0; i < total; i++) {
         if (i > 0 && strcmp(refs[i - 1].t->name, refs[i].t->name) == 0) {
@@ -288,6 +360,7 @@ void eco_weights_close(eco_weights *w) {
     if (!w) return;
     for (size_t i = 0; i < w->n_shards; i++) eco_safetensors_close(w->shards[i]);
     free(w->shards);
+    free(w->q8_0);
     free(w->sorted);
     free(w->shard_of);
     free(w);

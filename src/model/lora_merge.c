@@ -4,8 +4,8 @@
  * The base is loaded as for inference (which checks every tensor) and the adapter is
  * attached to it (which checks it against the base and widens A and B to f32); each
  * adapted matrix is then widened to f32 [out, in], gets W += s·B·A from one sgemm, and is
- * rounded once to the base tensor's dtype. Every other tensor is written from the mapping
- * as it is.
+ * rounded once to the base tensor's dtype (q8_0: quantized again, and the folder stays a
+ * q8_0 folder, safetensors.h). Every other tensor is written from the mapping as it is.
  */
 #include "model/model_internal.h"
 
@@ -204,8 +204,15 @@ eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir
         st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
         goto done;
     }
-    static const char *const meta[2] = {"format", "pt"};
-    if ((st = eco_safetensors_write(path, ts, n_t, meta, 1))) goto done;
+    /* a q8_0 base (its merged matrices rounded to q8_0 again) stays a q8_0 folder */
+    bool q8_0 = false;
+    for (size_t i = 0; i < n_t; i++)
+        if (ts[i].dtype == ECO_DTYPE_Q8_0) {
+            ts[i] = eco_q8_0_storage_view(&ts[i]);
+            q8_0 = true;
+        }
+    static const char *const meta[4] = {"format", "pt", ECO_Q8_0_META_KEY, "q8_0"};
+    if ((st = eco_safetensors_write(path, ts, n_t, meta, q8_0 ? 2 : 1))) goto done;
     static const char *const optional[] = {"tokenizer.json", "tokenizer_config.json",
                                            "special_tokens_map.json", "generation_config.json"};
     for (size_t i = 0; i < sizeof optional / sizeof *optional; i++) {

@@ -205,7 +205,7 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
     const float eps = eco_layer_norm_eps(c);
     const float scale = eco_layer_attn_scale(hd);
     const size_t scores_stride = (size_t)b->cap_rows * (size_t)b->cap_keys;
-    const int64_t ch_head = chunk_rows((size_t)d * eco_dtype_size(m->lm_head->dtype));
+    const int64_t ch_head = chunk_rows(eco_dtype_row_bytes(m->lm_head->dtype, d));
     float *x = b->x, *y = b->xn, *q = b->q;
     float *knew = b->knew, *vnew = b->vnew; /* [kvd] the token's key (after RoPE) and value */
     const eco_dtype kvt = kv->dtype;
@@ -238,10 +238,10 @@ void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits) {
             char *kc = eco_kv_layer(kv, kv->k, l);              /* [KV, max_seq, hd] of kvt */
             char *vc = eco_kv_layer(kv, kv->v, l);
             /* rows per unit of o, gate/up (both read per unit), down */
-            const int64_t ch_o = chunk_rows((size_t)(H * hd) * eco_dtype_size(ly->wo->dtype));
-            const int64_t ch_gu = chunk_rows(
-                (size_t)d * (eco_dtype_size(ly->wg->dtype) + eco_dtype_size(ly->wu->dtype)));
-            const int64_t ch_d = chunk_rows((size_t)f * eco_dtype_size(ly->wd->dtype));
+            const int64_t ch_o = chunk_rows(eco_dtype_row_bytes(ly->wo->dtype, H * hd));
+            const int64_t ch_gu = chunk_rows(eco_dtype_row_bytes(ly->wg->dtype, d) +
+                                             eco_dtype_row_bytes(ly->wu->dtype, d));
+            const int64_t ch_d = chunk_rows(eco_dtype_row_bytes(ly->wd->dtype, f));
 
             /* attention block: q [H·hd], knew and vnew [kvd], one head a unit; with q, k
              * and v fused, q's and k's prefetch runs on into the rows that follow them */

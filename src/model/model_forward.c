@@ -325,9 +325,9 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
     eco_layer_rope_tables(b->cos_tab, b->sin_tab, m->inv_freq, p0, n, half);
 
     /* x[n, d] = embed[tokens], one row widened at a time */
-    const size_t esz = eco_dtype_size(m->embed->dtype);
+    const size_t erow = eco_dtype_row_bytes(m->embed->dtype, d); /* q8_0: d/32 blocks */
     for (int64_t i = 0; i < n; i++)
-        eco_to_f32(x + i * d, (const char *)m->embed->data + (size_t)tokens[i] * (size_t)d * esz,
+        eco_to_f32(x + i * d, (const char *)m->embed->data + (size_t)tokens[i] * erow,
                    m->embed->dtype, (size_t)d);
 
     if (n == 1 && ECO_FORWARD_ONE_REGION) {

@@ -3,7 +3,8 @@
  * memory-mapped safetensors files.
  *
  * Every tensor the config implies is looked up by its Hugging Face name and checked for
- * presence, shape and a float dtype (F32, BF16, F16) before anything is built; tensors the
+ * presence, shape and a float dtype (F32, BF16, F16; matrices and the embedding may also be
+ * Q8_0, from a q8_0 folder: safetensors.h) before anything is built; tensors the
  * forward does not use (e.g. old checkpoints' rotary_emb.inv_freq, or lm_head.weight in a
  * tied model) are ignored. Norm weights and biases are widened to f32 into one block.
  */
@@ -51,13 +52,20 @@ static eco_status check_config(const eco_model_config *c, const char *dir) {
     return ECO_STATUS_OK;
 }
 
-/* Finds `name` and checks it is a float tensor of shape [d0] (d1 < 0) or [d0, d1]. */
+/* Finds `name` and checks it is a float tensor of shape [d0] (d1 < 0) or [d0, d1]; a
+ * matrix (d1 >= 0) may also be Q8_0 (a q8_0 file's U8 blocks, eco_weights). */
 static eco_status find_tensor(const eco_weights *w, const char *dir, const char *name, int64_t d0,
                               int64_t d1, const eco_tensor **out) {
     const eco_tensor *t = eco_weights_find(w, name);
     if (!t) return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s' is missing", dir, name);
-    if (t->dtype != ECO_DTYPE_F32 && t->dtype != ECO_DTYPE_BF16 && t->dtype != ECO_DTYPE_F16)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': dtype %s, expected F32, BF16 or F16",
+    if (t->dtype == ECO_DTYPE_Q8_0 && d1 < 0)
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: tensor '%s': dtype Q8_0, but a vector must be F32, BF16 or F16", dir,
+                         name);
+    if (t->dtype != ECO_DTYPE_F32 && t->dtype != ECO_DTYPE_BF16 && t->dtype != ECO_DTYPE_F16 &&
+        t->dtype != ECO_DTYPE_Q8_0)
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: tensor '%s': dtype %s, expected F32, BF16, F16 or (matrices) Q8_0",
                          dir, name, eco_dtype_name(t->dtype));
     int want_ndim = d1 < 0 ? 1 : 2;
     if (t->ndim != want_ndim || t->shape[0] != d0 || (want_ndim == 2 && t->shape[1] != d1)) {
@@ -73,8 +81,8 @@ static eco_status find_tensor(const eco_weights *w, const char *dir, const char 
         return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': shape %s, expected [%lld, %lld]",
                          dir, name, got, (long long)d0, (long long)d1);
     }
-    /* The kernels read elements through typed pointers. */
-    if ((uintptr_t)t->data % eco_dtype_size(t->dtype) != 0)
+    /* The kernels read elements through typed pointers (q8_0 blocks: unaligned loads). */
+    if (t->dtype != ECO_DTYPE_Q8_0 && (uintptr_t)t->data % eco_dtype_size(t->dtype) != 0)
         return eco_error(ECO_STATUS_EUNSUPPORTED,
                          "%s: tensor '%s': data not aligned to its %zu-byte elements", dir, name,
                          eco_dtype_size(t->dtype));
@@ -153,7 +161,7 @@ static eco_status place_matrices(eco_model *m, const char *dir) {
     char *at = (char *)(((uintptr_t)m->matrix_block + ROW_ALIGN - 1) & ~(uintptr_t)(ROW_ALIGN - 1));
     for (int64_t i = 0; i < L; i++) {
         eco_layer *ly = &m->layers[i];
-        const size_t row = (size_t)ly->wq->shape[1] * eco_dtype_size(ly->wq->dtype);
+        const size_t row = eco_dtype_row_bytes(ly->wq->dtype, ly->wq->shape[1]);
         ly->qkv_fused = ly->wk->dtype == ly->wq->dtype && ly->wv->dtype == ly->wq->dtype &&
                         row % ROW_ALIGN == 0;
         ly->wq = place(m, &at, ly->wq, &ly->qkv[0]);

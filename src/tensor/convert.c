@@ -186,6 +186,9 @@ void eco_to_f32(float *dst, const void *src, eco_dtype src_dtype, size_t n) {
         case ECO_DTYPE_F16:
             PICK_KERNEL(f16_to_f32_f16c, f16_to_f32_scalar)(dst, (const uint16_t *)src, n);
             return;
+        case ECO_DTYPE_Q8_0:
+            eco_q8_0_dequantize_row(dst, (const uint8_t *)src, (int64_t)n);
+            return;
         default:
             /* Programmer error: kernels take only float weights (the loader checks dtypes). */
             memset(dst, 0, n * sizeof(float));
@@ -203,6 +206,9 @@ void eco_from_f32(void *dst, eco_dtype dst_dtype, const float *src, size_t n) {
             return;
         case ECO_DTYPE_F16:
             PICK_KERNEL(f32_to_f16_f16c, f32_to_f16_scalar)((uint16_t *)dst, src, n);
+            return;
+        case ECO_DTYPE_Q8_0:
+            eco_q8_0_quantize_row((uint8_t *)dst, src, (int64_t)n);
             return;
         default:
             return;

@@ -27,8 +27,15 @@ size_t eco_dtype_size(eco_dtype t) {
     return dtype_table[t].size;
 }
 
+size_t eco_dtype_row_bytes(eco_dtype t, int64_t n) {
+    if (n <= 0) return 0;
+    if (t == ECO_DTYPE_Q8_0) return (size_t)(n / ECO_Q8_0_BLOCK) * ECO_Q8_0_BLOCK_BYTES;
+    return (size_t)n * eco_dtype_size(t);
+}
+
 /* "?" for a value outside the enum; never NULL. */
 const char *eco_dtype_name(eco_dtype t) {
+    if (t == ECO_DTYPE_Q8_0) return "Q8_0";
     if ((unsigned)t >= ECO_DTYPE__COUNT) return "?";
     return dtype_table[t].name;
 }

@@ -6,6 +6,7 @@
 #include "ecology/tensor.h"
 
 #include <math.h>
+#include <string.h>
 
 void eco_rmsnorm_ref(float *out, const float *x, const float *weight, int64_t n, float eps) {
     double ss = 0.0;
@@ -60,6 +61,15 @@ void eco_swiglu_ref(float *out, const float *gate, const float *up, int64_t n) {
     }
 }
 
+/* Weight k of row r of a q8_0 matrix W[N, K]: d·q of its block, as the dequantizer. */
+static float q8_0_at(const void *W, int64_t r, int64_t k, int64_t K) {
+    const uint8_t *blk = (const uint8_t *)W + (size_t)r * eco_dtype_row_bytes(ECO_DTYPE_Q8_0, K) +
+                         (size_t)(k / ECO_Q8_0_BLOCK) * ECO_Q8_0_BLOCK_BYTES;
+    uint16_t dh;
+    memcpy(&dh, blk, 2);
+    return eco_f16_to_f32(dh) * (float)(int8_t)blk[2 + k % ECO_Q8_0_BLOCK];
+}
+
 void eco_matvec_ref(float *y, const void *W, eco_dtype wtype, const float *x, int64_t N,
                     int64_t K) {
     for (int64_t r = 0; r < N; r++) {
@@ -76,6 +86,9 @@ void eco_matvec_ref(float *y, const void *W, eco_dtype wtype, const float *x, in
                     break;
                 case ECO_DTYPE_F16:
                     w = eco_f16_to_f32(((const uint16_t *)W)[idx]);
+                    break;
+                case ECO_DTYPE_Q8_0:
+                    w = q8_0_at(W, r, k, K);
                     break;
                 default:
                     w = 0.0f;

@@ -3,7 +3,7 @@
  * path, compute bound, handed to OpenBLAS sgemm.
  *
  * f32 weights go straight to sgemm (W row-major [N,K] is Wᵀ column-major, so the call is
- * NoTrans × Trans). bf16/f16 weights are widened a block of rows at a time into a
+ * NoTrans × Trans). bf16/f16/q8_0 weights are widened a block of rows at a time into a
  * caller-provided scratch buffer and multiplied block by block, writing the block's
  * columns of y in place (ldc = N), so the scratch stays small (at most 4 MiB, or 256
  * rows when K is very large) whatever the matrix size. M == 1 goes to eco_matvec, which
@@ -64,7 +64,7 @@ void eco_linear(float *y, const float *x, const eco_tensor *W, const float *bias
     const int64_t K = W->ndim > 1 ? W->shape[1] : 1;
     if (M <= 0 || N <= 0) return;
     ECO_ASSERT(y && x && W->data);
-    /* bf16/f16 weights are widened block by block into scratch (eco_linear_scratch_floats) */
+    /* bf16/f16/q8_0 weights are widened block by block into scratch (eco_linear_scratch_floats) */
     ECO_ASSERT(M == 1 || W->dtype == ECO_DTYPE_F32 || scratch);
     if (M == 1) {
         eco_matvec(y, W->data, W->dtype, x, N, K);
@@ -77,19 +77,19 @@ void eco_linear(float *y, const float *x, const eco_tensor *W, const float *bias
         return;
     }
     if (bias) fill_bias(y, bias, M, N);
-    const size_t esz = 2; /* bf16 and f16 */
+    const size_t row = eco_dtype_row_bytes(W->dtype, K); /* bf16, f16: 2K; q8_0: (K/32)·34 */
     const int64_t block = linear_block_rows(K, N);
     for (int64_t n0 = 0; n0 < N; n0 += block) {
         int64_t nb = N - n0 < block ? N - n0 : block;
-        const char *src = (const char *)W->data + (size_t)n0 * (size_t)K * esz;
+        const char *src = (const char *)W->data + (size_t)n0 * row;
         /* Widen rows in parallel: each thread converts a contiguous slice. */
         const int64_t chunk_rows = 16;
         int64_t nchunks = (nb + chunk_rows - 1) / chunk_rows;
 #pragma omp parallel for schedule(static) if (nb * K >= ((int64_t)1 << 16))
         for (int64_t c = 0; c < nchunks; c++) {
             int64_t r0 = c * chunk_rows, r1 = r0 + chunk_rows < nb ? r0 + chunk_rows : nb;
-            eco_to_f32(scratch + (size_t)r0 * (size_t)K, src + (size_t)r0 * (size_t)K * esz,
-                       W->dtype, (size_t)(r1 - r0) * (size_t)K);
+            eco_to_f32(scratch + (size_t)r0 * (size_t)K, src + (size_t)r0 * row, W->dtype,
+                       (size_t)(r1 - r0) * (size_t)K);
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)nb, (blasint)K,
                     1.0f, x, (blasint)K, scratch, (blasint)K, bias ? 1.0f : 0.0f, y + n0,

@@ -17,6 +17,7 @@
 
 #include <omp.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #if ECO_HAVE_X86_SIMD
 #include <immintrin.h>
@@ -68,6 +69,33 @@ static void rows_portable(float *y, const void *W, eco_dtype t, const float *x, 
         }
         for (; k < K; k++) a0 += load_w(W, t, base + (size_t)k) * x[k];
         y[r] = (a0 + a1) + (a2 + a3);
+    }
+}
+
+/* q8_0 rows: per 32-column block s = Σ q·x (four partial sums), then acc += d·s. Row r
+ * starts (K/32)·34 bytes after row r−1. */
+static void rows_portable_q8_0(float *y, const uint8_t *W, const float *x, int64_t r0, int64_t r1,
+                               int64_t K) {
+    const int64_t nb = K / ECO_Q8_0_BLOCK;
+    const size_t row = (size_t)nb * ECO_Q8_0_BLOCK_BYTES;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = W + (size_t)r * row;
+        float acc = 0.f;
+        for (int64_t b = 0; b < nb; b++, w += ECO_Q8_0_BLOCK_BYTES) {
+            uint16_t dh;
+            memcpy(&dh, w, 2);
+            const int8_t *q = (const int8_t *)(w + 2);
+            const float *xb = x + b * ECO_Q8_0_BLOCK;
+            float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+            for (int j = 0; j < ECO_Q8_0_BLOCK; j += 4) {
+                s0 += (float)q[j] * xb[j];
+                s1 += (float)q[j + 1] * xb[j + 1];
+                s2 += (float)q[j + 2] * xb[j + 2];
+                s3 += (float)q[j + 3] * xb[j + 3];
+            }
+            acc += eco_f16_to_f32(dh) * ((s0 + s1) + (s2 + s3));
+        }
+        y[r] = acc;
     }
 }
 
@@ -248,6 +276,73 @@ ECO_TARGET_AVX2 static void rows_avx2_bf16_pair(float *y, const uint16_t *W, con
 #undef LOAD16
 }
 
+/* q8_0, four rows at a time as the kernels above (x loaded once per block for all four):
+ * each block's 32 int8 are sign-extended and converted to f32 in registers (never widened
+ * in memory), p = Σ q·x over the block in one ymm, then acc += d·p. */
+#define Q8_0_SCALE(blk) _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)(const void *)(blk)))
+#define Q8_0_Q8(blk, j)                                                                            \
+    _mm256_cvtepi32_ps(                                                                            \
+        _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)((blk) + 2 + (j)))))
+ECO_TARGET_AVX2 static inline __m256 q8_0_block_dot_avx2(const uint8_t *blk, __m256 x0, __m256 x1,
+                                                         __m256 x2, __m256 x3) {
+    __m256 p = _mm256_mul_ps(Q8_0_Q8(blk, 0), x0);
+    p = _mm256_fmadd_ps(Q8_0_Q8(blk, 8), x1, p);
+    p = _mm256_fmadd_ps(Q8_0_Q8(blk, 16), x2, p);
+    return _mm256_fmadd_ps(Q8_0_Q8(blk, 24), x3, p);
+}
+
+ECO_TARGET_AVX2 static void rows_avx2_q8_0(float *y, const uint8_t *W, const float *x, int64_t r0,
+                                           int64_t r1, int64_t K) {
+    const int64_t nb = K / ECO_Q8_0_BLOCK;
+    const size_t row = (size_t)nb * ECO_Q8_0_BLOCK_BYTES;
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        const uint8_t *w0 = W + (size_t)r * row;
+        const uint8_t *w1 = w0 + row, *w2 = w1 + row, *w3 = w2 + row;
+        const bool pf_on = MATVEC_PREFETCH && r + 8 <= r1;
+        const char *pf = pf_on ? (const char *)(w3 + row) : NULL;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const size_t o = (size_t)b * ECO_Q8_0_BLOCK_BYTES;
+            if (pf_on && (b & 1) == 0) { /* 68 bytes a row every two blocks */
+                _mm_prefetch(pf + o, _MM_HINT_NTA);
+                _mm_prefetch(pf + o + row, _MM_HINT_NTA);
+                _mm_prefetch(pf + o + 2 * row, _MM_HINT_NTA);
+                _mm_prefetch(pf + o + 3 * row, _MM_HINT_NTA);
+            }
+            const float *xb = x + b * ECO_Q8_0_BLOCK;
+            const __m256 x0 = _mm256_loadu_ps(xb), x1 = _mm256_loadu_ps(xb + 8);
+            const __m256 x2 = _mm256_loadu_ps(xb + 16), x3 = _mm256_loadu_ps(xb + 24);
+            a0 = _mm256_fmadd_ps(q8_0_block_dot_avx2(w0 + o, x0, x1, x2, x3), Q8_0_SCALE(w0 + o),
+                                 a0);
+            a1 = _mm256_fmadd_ps(q8_0_block_dot_avx2(w1 + o, x0, x1, x2, x3), Q8_0_SCALE(w1 + o),
+                                 a1);
+            a2 = _mm256_fmadd_ps(q8_0_block_dot_avx2(w2 + o, x0, x1, x2, x3), Q8_0_SCALE(w2 + o),
+                                 a2);
+            a3 = _mm256_fmadd_ps(q8_0_block_dot_avx2(w3 + o, x0, x1, x2, x3), Q8_0_SCALE(w3 + o),
+                                 a3);
+        }
+        y[r] = hsum8(a0);
+        y[r + 1] = hsum8(a1);
+        y[r + 2] = hsum8(a2);
+        y[r + 3] = hsum8(a3);
+    }
+    for (; r < r1; r++) {
+        const uint8_t *w0 = W + (size_t)r * row;
+        __m256 a0 = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *blk = w0 + (size_t)b * ECO_Q8_0_BLOCK_BYTES;
+            const float *xb = x + b * ECO_Q8_0_BLOCK;
+            const __m256 p =
+                q8_0_block_dot_avx2(blk, _mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8),
+                                    _mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24));
+            a0 = _mm256_fmadd_ps(p, Q8_0_SCALE(blk), a0);
+        }
+        y[r] = hsum8(a0);
+    }
+}
+
 /* ---- AVX-512 (F + BW) path ---------------------------------------------------------- */
 
 /* One row at a time, so each thread reads its rows as a single contiguous stream, with a
@@ -347,6 +442,45 @@ ECO_TARGET_AVX512 static void rows_avx512_bf16_pair(float *y, const uint16_t *W,
 #undef LOAD32
 }
 
+/* q8_0, one row at a time with the prefetch ahead as above: a block's 32 int8 are two
+ * sign-extending converts to 16 f32 lanes each, p = q·x over the block, acc += d·p; two
+ * accumulators (even and odd blocks). */
+#define Q8_0_Q16(blk, j)                                                                           \
+    _mm512_cvtepi32_ps(                                                                            \
+        _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)((blk) + 2 + (j)))))
+#define Q8_0_SCALE16(blk) _mm512_set1_ps(_cvtsh_ss(*(const uint16_t *)(const void *)(blk)))
+ECO_TARGET_AVX512 static inline __m512 q8_0_block_dot_avx512(const uint8_t *blk, const float *xb) {
+    const __m512 p = _mm512_mul_ps(Q8_0_Q16(blk, 0), _mm512_loadu_ps(xb));
+    return _mm512_fmadd_ps(Q8_0_Q16(blk, 16), _mm512_loadu_ps(xb + 16), p);
+}
+
+ECO_TARGET_AVX512 static void rows_avx512_q8_0(float *y, const uint8_t *W, const float *x,
+                                               int64_t r0, int64_t r1, int64_t pf_r1, int64_t K) {
+    const int64_t nb = K / ECO_Q8_0_BLOCK;
+    const size_t row = (size_t)nb * ECO_Q8_0_BLOCK_BYTES;
+    const uintptr_t end = (uintptr_t)(W + (size_t)pf_r1 * row);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = W + (size_t)r * row;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            const uint8_t *blk = w + (size_t)b * ECO_Q8_0_BLOCK_BYTES;
+            prefetch_ahead(blk, 2 * ECO_Q8_0_BLOCK_BYTES, end);
+            const float *xb = x + b * ECO_Q8_0_BLOCK;
+            a0 = _mm512_fmadd_ps(q8_0_block_dot_avx512(blk, xb), Q8_0_SCALE16(blk), a0);
+            a1 = _mm512_fmadd_ps(
+                q8_0_block_dot_avx512(blk + ECO_Q8_0_BLOCK_BYTES, xb + ECO_Q8_0_BLOCK),
+                Q8_0_SCALE16(blk + ECO_Q8_0_BLOCK_BYTES), a1);
+        }
+        if (b < nb) {
+            const uint8_t *blk = w + (size_t)b * ECO_Q8_0_BLOCK_BYTES;
+            a0 = _mm512_fmadd_ps(q8_0_block_dot_avx512(blk, x + b * ECO_Q8_0_BLOCK),
+                                 Q8_0_SCALE16(blk), a0);
+        }
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    }
+}
+
 #endif /* ECO_HAVE_X86_SIMD */
 
 /* Widest kernel the dispatchers may pick (eco_matvec_set_simd_cap, a test hook; simd.h). */
@@ -383,6 +517,9 @@ static void matvec_rows(float *y, const void *W, eco_dtype t, const float *x, co
             case ECO_DTYPE_F16:
                 rows_avx512_f16(y, (const uint16_t *)W, x, r0, r1, pf_r1, K);
                 return;
+            case ECO_DTYPE_Q8_0:
+                rows_avx512_q8_0(y, (const uint8_t *)W, x, r0, r1, pf_r1, K);
+                return;
             default:
                 break;
         }
@@ -401,6 +538,9 @@ static void matvec_rows(float *y, const void *W, eco_dtype t, const float *x, co
             case ECO_DTYPE_F16:
                 rows_avx2_f16(y, (const uint16_t *)W, x, r0, r1, K);
                 return;
+            case ECO_DTYPE_Q8_0:
+                rows_avx2_q8_0(y, (const uint8_t *)W, x, r0, r1, K);
+                return;
             default:
                 break;
         }
@@ -410,7 +550,10 @@ static void matvec_rows(float *y, const void *W, eco_dtype t, const float *x, co
     (void)xp;
     (void)pf_r1;
 #endif
-    rows_portable(y, W, t, x, r0, r1, K);
+    if (t == ECO_DTYPE_Q8_0)
+        rows_portable_q8_0(y, (const uint8_t *)W, x, r0, r1, K);
+    else
+        rows_portable(y, W, t, x, r0, r1, K);
 }
 
 void eco_matvec_part_rows(int64_t N, int part, int nparts, int64_t *r0, int64_t *r1) {
@@ -452,7 +595,7 @@ void eco_matvec_multi_part(float *const *ys, const void *const *Ws, const eco_dt
 void eco_matvec_prefetch_rows(const void *W, eco_dtype wtype, int64_t r0, int64_t r1, int64_t K) {
 #if ECO_HAVE_X86_SIMD
     if (!MATVEC_PREFETCH || r1 <= r0) return;
-    const size_t row = (size_t)K * eco_dtype_size(wtype);
+    const size_t row = eco_dtype_row_bytes(wtype, K);
     size_t bytes = (size_t)(r1 - r0) * row;
     if (bytes > MATVEC_PF_AHEAD) bytes = MATVEC_PF_AHEAD;
     const char *p = (const char *)W + (size_t)r0 * row;

@@ -71,13 +71,17 @@ static size_t spec_numel(const spec *s) {
 
 static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
 
-/* Finds `name` and checks it is a float tensor with the spec's shape. */
+/* Finds `name` and checks it is a float tensor with the spec's shape; a matrix may also be
+ * Q8_0 (a q8_0 folder: every base tensor is widened to f32 here, so a q8_0 base trains as
+ * the f32 model of its dequantized weights). */
 static eco_status find_tensor(const eco_weights *w, const char *dir, const spec *s,
                               const eco_tensor **out) {
     const eco_tensor *t = eco_weights_find(w, s->name);
     if (!t) return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s' is missing", dir, s->name);
-    if (t->dtype != ECO_DTYPE_F32 && t->dtype != ECO_DTYPE_BF16 && t->dtype != ECO_DTYPE_F16)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: tensor '%s': dtype %s, expected F32, BF16 or F16",
+    if (t->dtype != ECO_DTYPE_F32 && t->dtype != ECO_DTYPE_BF16 && t->dtype != ECO_DTYPE_F16 &&
+        !(t->dtype == ECO_DTYPE_Q8_0 && s->ndim == 2))
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: tensor '%s': dtype %s, expected F32, BF16, F16 or (matrices) Q8_0",
                          dir, s->name, eco_dtype_name(t->dtype));
     if (t->ndim != s->ndim || t->shape[0] != s->shape[0] ||
         (s->ndim == 2 && t->shape[1] != s->shape[1]))
@@ -85,7 +89,7 @@ static eco_status find_tensor(const eco_weights *w, const char *dir, const spec 
                          "%s: tensor '%s': shape does not match the config (expected [%lld%s%lld])",
                          dir, s->name, (long long)s->shape[0], s->ndim == 2 ? ", " : "",
                          s->ndim == 2 ? (long long)s->shape[1] : 0LL);
-    if ((uintptr_t)t->data % eco_dtype_size(t->dtype) != 0)
+    if (t->dtype != ECO_DTYPE_Q8_0 && (uintptr_t)t->data % eco_dtype_size(t->dtype) != 0)
         return eco_error(ECO_STATUS_EUNSUPPORTED, "%s: tensor '%s': data not aligned", dir,
                          s->name);
     *out = t;

@@ -141,6 +141,17 @@ row 1 "nothing to extract"                          -- extract --model "$M" --ba
 row 1 "$T/none"                                     -- extract --model "$T/none" --base "$M" --rank 2 --out "$T/x"
 row 0 "ecology extract --model MODEL"               -- extract --help
 
+# ---- quantize ---------------------------------------------------------------------------------
+row 2 "quantize: --model MODEL is required"         -- quantize --type q8_0 --out "$T/q"
+row 2 "quantize: --type q8_0 is required"           -- quantize --model "$M" --out "$T/q"
+row 2 "option '--type': 'q4_0' is not one of q8_0"  -- quantize --model "$M" --type q4_0 --out "$T/q"
+row 2 "quantize: --out DIR is required"             -- quantize --model "$M" --type q8_0
+row 1 "$T/none: no such folder"                     -- quantize --model "$T/none" --type q8_0 --out "$T/q"
+row 1 "config.json"                                 -- quantize --model "$A" --type q8_0 --out "$T/q"
+row 1 "is the input"                                -- quantize --model "$M" --type q8_0 --out "$M" --force
+row 1 "$M is not empty"                             -- quantize --model "$B" --type q8_0 --out "$M"
+row 0 "ecology quantize --model MODEL"              -- quantize --help
+
 # ---- help: exit 0 with the usage (but "-h" as an option's value is that value) ----------------
 row 0 "ecology generate --model MODEL"              -- generate --help
 row 0 "ecology generate --model MODEL"              -- generate --model "$M" -h

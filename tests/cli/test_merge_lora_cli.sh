@@ -3,7 +3,8 @@
 # adapters (rank 32, eco-tiny) merged by linear (concatenated: exact, rank 64), by ties
 # truncated to rank 16 (the truncation error printed and in the lineage), with --base; the
 # child is a PEFT adapter that generate loads; adapters of another base are refused with
-# exit 3. The numbers are checked in test_merge_lora.
+# exit 3. The numbers are checked in test_merge_lora, and here independently in numpy
+# (scripts/check_lora_merge.py) when /usr/bin/python3 has it (scripts/deps.sh --fixtures).
 source "$(dirname "$0")/lib/harness.sh"
 SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
 unset ECOLOGY_DATA ECOLOGY_LOG
@@ -25,6 +26,20 @@ contains "$tmp/ties/lineage.json" '"factorization":"svd"' "svd in the lineage"
 contains "$tmp/ties/lineage.json" '"role":"base"' "the base in the lineage"
 contains "$tmp/ties/lineage.json" '"model.layers.5.mlp.down_proj":' "per-module errors"
 expect 0 "generate with the ties child" -- "$BIN" generate --model "$M" --adapter "$tmp/ties" --prompt "abc" -n 4 --temperature 0
+
+# an independent check in numpy (scripts/check_lora_merge.py), when numpy is there; its BLAS
+# single-threaded (on a busy 2-core machine spinning BLAS threads make it 30x slower)
+PY=/usr/bin/python3
+if [ -x "$PY" ] && "$PY" -c "import numpy" 2>/dev/null; then
+  expect 0 "numpy: linear concatenation exact" -- env OPENBLAS_NUM_THREADS=1 "$PY" "$SRC/scripts/check_lora_merge.py" linear "$tmp/lin" 0.5,0.5 "$R" "$S"
+  contains "$tmp/out" "0 failed" "numpy check of the concatenation"
+  expect 0 "task arithmetic at rank 24" -- "$BIN" merge --method task_arithmetic --parents "$R,$S" --weights 1,-0.5 --rank 24 --out "$tmp/ta"
+  expect 0 "numpy: truncation error = dropped singular values" -- env OPENBLAS_NUM_THREADS=1 "$PY" "$SRC/scripts/check_lora_merge.py" task_arithmetic "$tmp/ta" 1,-0.5 "$R" "$S"
+  contains "$tmp/out" "0 failed" "numpy check of the truncation"
+  expect 1 "numpy: a wrong weight is caught" -- env OPENBLAS_NUM_THREADS=1 "$PY" "$SRC/scripts/check_lora_merge.py" task_arithmetic "$tmp/ta" 1,-0.4 "$R" "$S"
+else
+  echo "numpy not available to /usr/bin/python3: the numpy check (scripts/check_lora_merge.py) not run"
+fi
 
 # an adapter of the tiny preset (another base: hidden size 64, not 192): refused, exit 3
 "$BIN" model create --preset tiny --seed 1 --out "$tmp/tiny" >/dev/null || { echo "setup failed"; exit 1; }
