@@ -4,8 +4,11 @@
  *   - the operator table: lookup by name, unknown names listed, supports() counting parents
  *     and kinds, the compatibility refusal naming the first field that differs;
  *   - eco_breed: a signed child registered with its lineage (operation, params, parents),
- *     verified; a working folder left behind by nobody; an operator not in this build
- *     refused with EUNSUPPORTED and nothing registered;
+ *     verified; a working folder left behind by nobody; every operator family through
+ *     its folder function (merges of full models and adapters, mutate, crossover, prune,
+ *     quantize, finetune), the ones that draw re-run to the same bytes;
+ *   - eco_breed_chain: steps into one child (a recipe), its lineage, its re-run, a refused
+ *     step named;
  *   - incompatible parents (a model created with the tiny preset) refused, refused flag set,
  *     reason naming base_family and suggesting distill;
  *   - eco_breed_rerun: the same bytes; a child not bred refused;
@@ -270,21 +273,6 @@ static void test_breed_incompatible_refused(void **state) {
     assert_false(eco_registry_exists(f->r, "linear"));
     assert_false(work_left(f));
     free(other);
-}
-
-/* An operator whose folder function is not in this build says so; nothing registered. */
-static void test_breed_missing_operator(void **state) {
-    fixture *f = *state;
-    const char *parents[] = {"eco-tiny"};
-    eco_breed_options o = {.op = "quantize", .parents = parents, .n_parents = 1, .id = "m"};
-    eco_breed_result res;
-    eco_status st = eco_breed(f->r, &o, &res);
-    if (st == ECO_STATUS_EUNSUPPORTED) {
-        assert_non_null(strstr(eco_last_error(), "quantize"));
-        assert_false(eco_registry_exists(f->r, "m"));
-    }
-    eco_breed_result_free(&res);
-    assert_false(work_left(f));
 }
 
 /* A folder holding eco-tiny's files and the lineage.json text given. */
@@ -756,19 +744,30 @@ static void test_train_and_recipe(void **state) {
     free(corpus);
 }
 
+static void test_quantize_operator(void **state) {
+    fixture *f = *state;
+    eco_breed_result res;
+    const char *one[] = {"eco-tiny"};
+    breed_and_rerun(f, "quantize", NULL, one, 1, "{}", "q8", false, &res);
+    assert_int_equal(res.genome.kind, ECO_GENOME_KIND_QUANTIZED);
+    assert_string_equal(res.genome.op_name, "quantize");
+    assert_non_null(json_object_get(res.genome.op_params, "result"));
+    eco_breed_result_free(&res);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_op_table),
         cmocka_unit_test(test_compat_reason),
         cmocka_unit_test_setup_teardown(test_breed_fold_registers_signed_child, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breed_incompatible_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_breed_missing_operator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_general_record_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_operators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_operators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_and_recipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quantize_operator, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

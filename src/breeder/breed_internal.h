@@ -55,8 +55,8 @@ eco_status eco_breed_param_modules(const char *op, const struct json_t *params, 
                                    size_t len);
 
 /* The operators' breed functions (eco_breeder_op.breed), beside their folder functions:
- * breed_op_merge.c (merge methods, mutate, crossover, prune, extract), breed_op_train.c
- * (finetune, distill). */
+ * breed_op_merge.c (merge methods, mutate, crossover, prune, extract), breed_op_quantize.c,
+ * breed_op_train.c (finetune, distill). */
 eco_status eco_breed_op_merge(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
                               const char *const *corpora, size_t n_corpora,
                               const struct json_t *params, const char *out);
@@ -78,5 +78,8 @@ eco_status eco_breed_op_distill(const eco_breeder_op *op, const eco_breed_parent
 eco_status eco_breed_op_extract(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
                                 const char *const *corpora, size_t n_corpora,
                                 const struct json_t *params, const char *out);
+eco_status eco_breed_op_quantize(const eco_breeder_op *op, const eco_breed_parent *parents,
+                                 size_t n, const char *const *corpora, size_t n_corpora,
+                                 const struct json_t *params, const char *out);
 
 #endif

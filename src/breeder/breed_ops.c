@@ -5,11 +5,13 @@
  *
  *   linear ... slerp   eco_merge_dir (merge_dir.h), params: eco_merge_params_from_json
  *   fold               eco_model_merge_adapter (model.h): an adapter folded into its base
- *   mutate, crossover, prune, extract, quantize, finetune, distill
- *                      their folder functions, once this build has them
- *
- * An operator whose folder function is not in this build answers EUNSUPPORTED naming what
- * is missing, so the table (and `ecology breed --op`) lists every operator from the start.
+ *   mutate, crossover, prune, extract
+ *                      eco_mutate_model_dir, eco_crossover_models_dir, eco_prune_model_dir,
+ *                      eco_extract_lora_dir (merge_dir.h)
+ *   quantize           eco_quantize_dir (quantize.h)
+ *   finetune, distill  eco_breed_finetune, eco_breed_distill (breed_train.h)
+ * (breed_op_*.c). Each breed() accepts both the parameters a caller writes (--param, a
+ * recipe step) and the ones its folder function recorded, so a lineage re-runs.
  */
 #include "breeder/breed_internal.h"
 #include "ecology/breeder.h"
@@ -36,7 +38,6 @@ typedef struct op_def {
     bool requires_base;      /* ... and must be */
     bool base_with_adapters; /* a base beside adapter parents (finetune's base model) */
     parents_kind kinds;
-    const char *missing; /* non-NULL: the folder function this build lacks */
 } op_def;
 
 static const op_def *def_of(const eco_breeder_op *op) { return (const op_def *)op; }
@@ -128,10 +129,6 @@ static bool supports_generic(const eco_breeder_op *op, const eco_genome *const *
     return true;
 }
 
-static eco_status unsupported(const eco_breeder_op *op) {
-    return eco_error(ECO_STATUS_EUNSUPPORTED, "breed: operator '%s' is not in this build yet (%s)",
-                     op->name, def_of(op)->missing ? def_of(op)->missing : "no folder function");
-}
 
 /* fold: W' = W + s·B·A, the parents a full model and an adapter of it. params: none (a
  * recorded fold's {"lora": ...} is what the adapter said, accepted on a re-run; a chain's
@@ -153,43 +150,15 @@ static eco_status breed_fold(const eco_breeder_op *op, const eco_breed_parent *p
     return eco_model_merge_adapter(parents[0].dir, parents[1].dir, out);
 }
 
-static eco_status breed_missing(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
-                                const char *const *corpora, size_t n_corpora,
-                                const struct json_t *params, const char *out) {
-    (void)parents;
-    (void)n;
-    (void)corpora;
-    (void)n_corpora;
-    (void)params;
-    (void)out;
-    return unsupported(op);
-}
-
-/* The folder functions of this build's operators (breed_op_*.c); breed_missing until
- * they are in. */
-#define BREED_MERGE     eco_breed_op_merge
-#define BREED_MUTATE    eco_breed_op_mutate
-#define BREED_CROSSOVER eco_breed_op_crossover
-#define BREED_PRUNE     eco_breed_op_prune
-#define BREED_EXTRACT   eco_breed_op_extract
-#define BREED_QUANTIZE  breed_missing
-#define BREED_FINETUNE  eco_breed_op_finetune
-#define BREED_DISTILL   eco_breed_op_distill
-
-#define MERGE_OP(nm, lo, hi)                                                                       \
-    {                                                                                              \
-        .op = {.name = nm, .supports = supports_generic, .breed = BREED_MERGE},                    \
-        .parametric = true, .min_parents = lo, .max_parents = hi, .takes_base = true,              \
-        .kinds = KIND_SAME, .missing = "the merge methods, merge_dir.h"                            \
-    }
-#define OTHER_OP(nm, fn, param, lo, hi, base, need_base, k, miss)                                  \
-    {                                                                                              \
-        .op = {.name = nm, .supports = supports_generic, .breed = fn}, .parametric = param,        \
-        .min_parents = lo, .max_parents = hi, .takes_base = base, .requires_base = need_base,      \
-        .base_with_adapters = base && !need_base, .kinds = k, .missing = miss                      \
-    }
-
 /* clang-format off */
+#define MERGE_OP(nm, lo, hi)                                                                       \
+    {.op = {.name = nm, .supports = supports_generic, .breed = eco_breed_op_merge},                \
+     .parametric = true, .min_parents = lo, .max_parents = hi, .takes_base = true,                 \
+     .kinds = KIND_SAME}
+#define OTHER_OP(nm, fn, param, lo, hi, base, need_base, k)                                        \
+    {.op = {.name = nm, .supports = supports_generic, .breed = fn}, .parametric = param,           \
+     .min_parents = lo, .max_parents = hi, .takes_base = base, .requires_base = need_base,         \
+     .base_with_adapters = base && !need_base, .kinds = k}
 static const op_def OPS[] = {
     MERGE_OP("linear", 1, ECO_MERGE_MAX_PARENTS),
     MERGE_OP("task_arithmetic", 1, ECO_MERGE_MAX_PARENTS),
@@ -199,23 +168,18 @@ static const op_def OPS[] = {
     MERGE_OP("breadcrumbs", 1, ECO_MERGE_MAX_PARENTS),
     MERGE_OP("della", 1, ECO_MERGE_MAX_PARENTS),
     MERGE_OP("slerp", 2, 2),
-    OTHER_OP("mutate", BREED_MUTATE, true, 1, 1, false, false, KIND_MODELS,
-             "mutate's folder function, merge_dir.h"),
-    OTHER_OP("crossover", BREED_CROSSOVER, true, 2, ECO_MERGE_MAX_PARENTS, false, false,
-             KIND_MODELS, "crossover's folder function, merge_dir.h"),
-    OTHER_OP("prune", BREED_PRUNE, true, 1, 1, true, false, KIND_MODELS,
-             "prune's folder function, merge_dir.h"),
-    OTHER_OP("extract", BREED_EXTRACT, true, 1, 1, true, true, KIND_MODELS,
-             "LoRA extraction, merge_dir.h"),
-    OTHER_OP("quantize", BREED_QUANTIZE, true, 1, 1, false, false, KIND_MODELS,
-             "q8_0 quantization, quantize.h"),
-    OTHER_OP("finetune", BREED_FINETUNE, true, 1, 1, true, false, KIND_SAME,
-             "finetune's folder function, breed_train.h"),
-    OTHER_OP("distill", BREED_DISTILL, false, 1, ECO_BREEDER_MAX_INPUTS - 1, true, true,
-             KIND_MODELS, "distill's folder function, breed_train.h"),
+    OTHER_OP("mutate", eco_breed_op_mutate, true, 1, 1, false, false, KIND_MODELS),
+    OTHER_OP("crossover", eco_breed_op_crossover, true, 2, ECO_MERGE_MAX_PARENTS, false, false,
+             KIND_MODELS),
+    OTHER_OP("prune", eco_breed_op_prune, true, 1, 1, true, false, KIND_MODELS),
+    OTHER_OP("extract", eco_breed_op_extract, true, 1, 1, true, true, KIND_MODELS),
+    OTHER_OP("quantize", eco_breed_op_quantize, true, 1, 1, false, false, KIND_MODELS),
+    OTHER_OP("finetune", eco_breed_op_finetune, true, 1, 1, true, false, KIND_SAME),
+    OTHER_OP("distill", eco_breed_op_distill, false, 1, ECO_BREEDER_MAX_INPUTS - 1, true, true,
+             KIND_MODELS),
     {.op = {.name = "fold", .supports = supports_generic, .breed = breed_fold},
      .parametric = true, .min_parents = 2, .max_parents = 2, .takes_base = false,
-     .kinds = KIND_FOLD, .missing = NULL},
+     .kinds = KIND_FOLD},
 };
 /* clang-format on */
 enum { N_OPS = sizeof OPS / sizeof *OPS };

@@ -5,7 +5,7 @@
 # the field, --rerun reproducing the bytes with 1 and 2 threads (and --out keeping them),
 # a child whose bytes were altered re-running to "differs" (exit 1), a seeded merge and a
 # mutation with their --param values recorded and re-run with 1 and 2 threads, a recipe
-# (linear, mutate, finetune) registered with every step in its lineage and re-run, a
+# (linear, mutate, finetune, quantize) registered with every step in its lineage and re-run, a
 # recipe refused (exit 3) or malformed, usage errors (exit 2).
 source "$(dirname "$0")/lib/harness.sh"
 SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
@@ -92,24 +92,27 @@ expect 0 "mutate" -- "$BIN" breed --op mutate --parents child --param sigma=0.02
 expect 0 "mutate rerun, 2 threads" -- env OMP_NUM_THREADS=2 "$BIN" breed --rerun mut
 contains "$tmp/out" "the same bytes" "mutate rerun same"
 
-# a recipe: linear of two full models, mutate, finetune: every step in the lineage
+# a recipe: linear of two full models, mutate, finetune, quantize: every step in the lineage
 "$BIN" tasks generate --capability arith.add@1 --split train --n 16 >"$tmp/c.jsonl"
 cat >"$tmp/r.json" <<'EOF2'
 {"name": "blend", "parents": ["child", "fs"],
  "steps": [{"op": "linear", "params": {"weights": [0.5, 0.5]}},
            {"op": "mutate", "params": {"sigma": 0.01}, "seed": 7},
-           {"op": "finetune", "params": {"steps": 1, "lr": 0.001, "batch": 2, "seq": 32}, "seed": 8}],
+           {"op": "finetune", "params": {"steps": 1, "lr": 0.001, "batch": 2, "seq": 32}, "seed": 8},
+           {"op": "quantize", "params": {"type": "q8_0"}}],
  "corpus": ["c.jsonl"], "id": "blend-1"}
 EOF2
 expect 0 "recipe run" -- "$BIN" recipe run "$tmp/r.json" --sign-key "$D/keys/lab.key"
-contains "$tmp/out" "registered blend-1 (merged, 3 steps, signed)" "recipe summary"
+contains "$tmp/out" "registered blend-1 (quantized, 4 steps, signed)" "recipe summary"
 expect 0 "verify the recipe's child" -- "$BIN" verify blend-1
 expect 0 "lineage of the recipe" -- "$BIN" lineage blend-1
 contains "$tmp/out" "operation recipe" "recipe operation"
 contains "$tmp/out" "step 1: linear, seed 0" "step 1 shown"
 contains "$tmp/out" "step 2: mutate, seed 7" "step 2 shown"
 contains "$tmp/out" "step 3: finetune, seed 8" "step 3 shown"
+contains "$tmp/out" "step 4: quantize, seed 0" "step 4 shown"
 contains "$tmp/out" 'result {"final_loss"' "a step's result shown"
+expect 0 "generate with the recipe's q8_0 child" -- "$BIN" generate --model blend-1 --prompt "1+2=" -n 2
 check "$([ -z "$(ls -A "$D/work" 2>/dev/null)" ]; echo $?)" "no working folder left by the recipe"
 expect 1 "recipe rerun without its corpus" -- "$BIN" breed --rerun blend-1
 contains "$tmp/err" "corpora" "corpus asked for"
