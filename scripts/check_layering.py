@@ -64,6 +64,7 @@ HEADERS = {
     "ecology/breed_recipe.h": "breeder",
     "ecology/breed_train.h": "breeder",
     "ecology/quantize.h": "breeder",
+    "ecology/gguf.h": "formats",
     "ecology/breeder.h": "breeder",
 }
 

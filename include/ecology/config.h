@@ -55,7 +55,8 @@ typedef struct eco_model_config {
 
 /* Parses config.json text; `label` names the source in messages. */
 eco_status eco_config_parse(const char *json, size_t len, const char *label, eco_model_config *out);
-/* Reads `path` (a config.json file or a folder containing one). */
+/* Reads `path` (a config.json file or a folder containing one), or the keys of a .gguf
+ * (eco_gguf_model_config, gguf.h). */
 eco_status eco_config_load(const char *path, eco_model_config *out);
 /* Writes a config.json that Hugging Face transformers loads, atomically. */
 eco_status eco_config_write(const char *path, const eco_model_config *cfg);

@@ -41,7 +41,8 @@ extern "C" {
 
 typedef struct eco_model eco_model;
 
-/* Loads config.json and the weights (model.safetensors or a sharded index) from `dir`.
+/* Loads config.json and the weights (model.safetensors or a sharded index) from `dir`, or a
+ * llama-family GGUF when `dir` names a .gguf file (config, tensors: gguf.h).
  * Every expected tensor must be present with the shape the config implies; a missing,
  * misshapen or non-float tensor is ECO_STATUS_EFORMAT naming it. Tensors the forward does
  * not use are ignored (lm_head.weight in a tied model, rotary_emb.inv_freq). The model

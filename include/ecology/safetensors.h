@@ -117,7 +117,8 @@ typedef struct eco_weights eco_weights;
 
 /* Opens `dir`/model.safetensors.index.json when present (every shard it names must be a
  * plain file name inside dir, every tensor listed must be in its shard, no tensor in two
- * shards), else `dir`/model.safetensors. `path` may also name a .safetensors file.
+ * shards), else `dir`/model.safetensors. `path` may also name a .safetensors file,
+ * or a llama-family .gguf (its tensors under their HF names: eco_gguf_hf_open, gguf.h).
  *
  * q8_0 weights (tensor.h): safetensors has no such dtype, so a file (or shard) whose
  * `__metadata__` says "quantization": "q8_0" stores each q8_0 matrix as dtype U8 of shape

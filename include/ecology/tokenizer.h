@@ -50,7 +50,8 @@ extern "C" {
 
 typedef struct eco_tokenizer eco_tokenizer;
 
-/* Loads a tokenizer.json file, or `path`/tokenizer.json when path is a folder. */
+/* Loads a tokenizer.json file, or `path`/tokenizer.json when path is a folder, or the
+ * tokenizer.json a .gguf's tokenizer.ggml.* keys describe (eco_gguf_tokenizer_json). */
 eco_status eco_tokenizer_load(const char *path, eco_tokenizer **out);
 /* Parses tokenizer.json text; `label` names the source in messages. */
 eco_status eco_tokenizer_parse(const char *json, size_t len, const char *label,

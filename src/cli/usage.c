@@ -47,6 +47,19 @@ static const cli_usage table[] = {
      "fold a LoRA adapter into the base weights (W + s*B*A), a new model folder",
      "  --out DIR        the merged model (refused when not empty or an input, unless "
      "--force)\n" MODEL_NOTE},
+    {"model export",
+     "model export --format gguf [--type f32|f16|bf16|q8_0] --model MODEL --out FILE.gguf "
+     "[--force]\n"
+     "      [--data-dir D]",
+     "write a model as a GGUF file that llama.cpp runs (README, GGUF)",
+     "  --format gguf    the file format (gguf only)\n"
+     "  --type T         the matrices' type (default f32; norms and biases stay f32; q8_0 is\n"
+     "                   ggml's Q8_0, f16 for a matrix whose rows are not whole 32-blocks)\n"
+     "  --out FILE.gguf  the file (refused when it exists, unless --force)\n" MODEL_NOTE},
+    {"model import", "model import --model FILE.gguf --out DIR [--force]",
+     "write a llama-family GGUF as a model folder (for train, add and the rest)",
+     "  --model FILE.gguf  the GGUF (arch llama or qwen2; F32, F16, BF16 or Q8_0 tensors)\n"
+     "  --out DIR        the new model folder (refused when not empty, unless --force)\n"},
     {"quantize", "quantize --model MODEL --type q8_0 --out DIR [--force] [--data-dir D]",
      "a q8_0 copy of a model (GGUF's Q8_0 blocks), with its lineage",
      "  --type q8_0      the weight type: 2-D matrices with whole 32-column blocks become q8_0\n"

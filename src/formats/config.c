@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "ecology/config.h"
+#include "ecology/gguf.h"
 #include "core/json_read.h"
 
 #define CONFIG_MAX_BYTES (16u * 1024u * 1024u)
@@ -423,6 +424,14 @@ static eco_status parse_doc(const char *text, size_t len, const char *label, voi
 
 eco_status eco_config_load(const char *path, eco_model_config *out) {
     if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_config_load: NULL argument");
+    if (eco_gguf_is_model_path(path)) { /* a llama-family .gguf: its keys (gguf.h) */
+        eco_gguf *g;
+        eco_status st = eco_gguf_open(path, &g);
+        if (st) return st;
+        st = eco_gguf_model_config(g, out);
+        eco_gguf_close(g);
+        return st;
+    }
     return eco_json_load_doc(path, "config.json", CONFIG_MAX_BYTES, parse_doc, out);
 }
 

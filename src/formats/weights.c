@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "ecology/gguf.h"
 #include "ecology/safetensors.h"
 
 #define INDEX_NAME      "model.safetensors.index.json"
@@ -32,6 +33,8 @@ struct eco_weights {
     const char **shard_of;     /* [n], the label of the shard holding sorted[i] */
     size_t n;
     size_t nbytes;
+    eco_gguf *gguf;  /* a .gguf model: its mapping, owned */
+    eco_gguf_hf *hf; /* its tensors under HF names, owned */
 };
 
 typedef struct {
@@ -173,6 +176,32 @@ static eco_status build_sorted(eco_weights *w, const char *label) {
     free(refs);
     w->n = total;
     w->nbytes = nbytes;
+    return ECO_STATUS_OK;
+}
+
+/* A llama-family .gguf: its tensors under their HF names (eco_gguf_hf_open). */
+static eco_status open_gguf(eco_weights *w, const char *file) {
+    eco_status rc = eco_gguf_open(file, &w->gguf);
+    if (rc == ECO_STATUS_OK) rc = eco_gguf_hf_open(w->gguf, &w->hf);
+    if (rc != ECO_STATUS_OK) return rc;
+    size_t total = eco_gguf_hf_count(w->hf);
+    if (total == 0) return ECO_STATUS_OK;
+    tensor_ref *refs = eco_malloc_array(total, sizeof *refs);
+    w->sorted = eco_malloc_array(total, sizeof *w->sorted);
+    w->shard_of = eco_malloc_array(total, sizeof *w->shard_of);
+    if (!refs || !w->sorted || !w->shard_of) {
+        free(refs);
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for %zu tensors", file, total);
+    }
+    for (size_t i = 0; i < total; i++) refs[i] = (tensor_ref){eco_gguf_hf_get(w->hf, i), 0};
+    qsort(refs, total, sizeof *refs, cmp_ref);
+    for (size_t i = 0; i < total; i++) {
+        w->sorted[i] = refs[i].t;
+        w->shard_of[i] = eco_gguf_label(w->gguf);
+        w->nbytes += refs[i].t->nbytes; /* bounded by the mapping and the copies made */
+    }
+    free(refs);
+    w->n = total;
     return ECO_STATUS_OK;
 }
 
@@ -345,6 +374,8 @@ eco_status eco_weights_open(const char *path, eco_weights **out) {
         else
             rc = open_index(w, dir, path);
         free(dir);
+    } else if (eco_gguf_is_model_path(path)) {
+        rc = open_gguf(w, path);
     } else {
         rc = open_single(w, path);
     }
@@ -363,6 +394,8 @@ void eco_weights_close(eco_weights *w) {
     free(w->q8_0);
     free(w->sorted);
     free(w->shard_of);
+    eco_gguf_hf_free(w->hf);
+    eco_gguf_close(w->gguf);
     free(w);
 }
 
@@ -396,6 +429,7 @@ void eco_weights_release(const eco_weights *w, const eco_tensor *t) {
     if (!w || !t) return;
     for (size_t i = 0; i < w->n_shards; i++) /* each shard ignores a range outside its map */
         eco_safetensors_release(w->shards[i], t->data, t->nbytes);
+    eco_gguf_release(w->gguf, t->data, t->nbytes); /* a view into a .gguf (copies: nothing) */
 }
 
 eco_status eco_weights_check_layers(const eco_weights *w, const char *dir, int64_t n_layers) {

@@ -8,6 +8,7 @@
  * forward does not use (e.g. old checkpoints' rotary_emb.inv_freq, or lm_head.weight in a
  * tied model) are ignored. Norm weights and biases are widened to f32 into one block.
  */
+#include "ecology/gguf.h"
 #include "model/model_internal.h"
 
 #include <math.h>
@@ -182,7 +183,10 @@ static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 eco_status eco_model_load(const char *dir, eco_model **out) {
     if (!dir || !out) return eco_error(ECO_STATUS_EINVAL, "eco_model_load: NULL argument");
     *out = NULL;
-    eco_status dst = eco_path_require_dir(dir, ECO_MODEL_DIR_EXPECTED);
+    /* a model folder, or a llama-family .gguf (gguf.h) */
+    eco_status dst = eco_gguf_is_model_path(dir)
+                         ? ECO_STATUS_OK
+                         : eco_path_require_dir(dir, ECO_MODEL_DIR_EXPECTED);
     if (dst != ECO_STATUS_OK) return dst;
     eco_model *m = calloc(1, sizeof *m);
     if (!m) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);

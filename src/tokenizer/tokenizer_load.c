@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "core/json_read.h"
+#include "ecology/gguf.h"
 #include "tokenizer/tokenizer_internal.h"
 
 /* Largest tokenizer.json that eco_tokenizer_load reads. */
@@ -917,6 +918,18 @@ eco_status eco_tokenizer_parse(const char *json, size_t len, const char *label,
 eco_status eco_tokenizer_load(const char *path, eco_tokenizer **out) {
     *out = NULL;
     if (!path) return eco_error(ECO_STATUS_EINVAL, "tokenizer: no path");
+    if (eco_gguf_is_model_path(path)) { /* tokenizer.json rebuilt from tokenizer.ggml.* */
+        eco_gguf *g;
+        eco_status st = eco_gguf_open(path, &g);
+        if (st) return st;
+        char *json = NULL;
+        size_t len = 0;
+        st = eco_gguf_tokenizer_json(g, &json, &len);
+        eco_gguf_close(g);
+        if (st == ECO_STATUS_OK) st = eco_tokenizer_parse(json, len, path, out);
+        free(json);
+        return st;
+    }
     char *file = NULL;
     if (eco_path_is_dir(path)) {
         if (!eco_path_has_file(path, "tokenizer.json"))

@@ -186,6 +186,16 @@ row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --d
 row 2 "train: --init-adapter needs --adapter-out DIR"  -- train --model "$M" --data "$J" --init-adapter "$A" "${TRAIN[@]}"
 row 1 "$T/none"                                        -- train --model "$M" --data "$J" --init-adapter "$T/none" --adapter-out "$T/a" "${TRAIN[@]}"
 
+# ---- model export --format gguf, and a .gguf where a model goes -------------------------------
+row 2 "model export: --format is required"          -- model export --model "$M" --out "$T/m.gguf"
+row 2 "option '--format': 'onnx'"                   -- model export --format onnx --model "$M" --out "$T/m.gguf"
+row 2 "option '--type': 'q4_0'"                     -- model export --format gguf --type q4_0 --model "$M" --out "$T/m.gguf"
+row 1 "$T: is a folder"                             -- model export --format gguf --model "$M" --out "$T"
+row 1 "$T/none.gguf: open"                          -- logits --model "$T/none.gguf" --tokens 1 --out "$T/l.safetensors"
+row 0 "ecology model export --format gguf"          -- model export --help
+row 1 "$M: expected a .gguf file"                   -- model import --model "$M" --out "$T/imp"
+row 2 "model import: --out DIR is required"         -- model import --model "$T/x.gguf"
+
 # ---- breed ---------------------------------------------------------------------------------
 row 2 "breed: --op NAME is required"                -- breed --parents eco-tiny --data-dir "$D"
 row 2 "operator 'blend' unknown"                    -- breed --op blend --parents eco-tiny --data-dir "$D"
