@@ -65,6 +65,7 @@ HEADERS = {
     "ecology/breed_train.h": "breeder",
     "ecology/quantize.h": "breeder",
     "ecology/gguf.h": "formats",
+    "ecology/breeder.h": "breeder",
 }
 
 # Sources the build generates (not under src/) -> module.

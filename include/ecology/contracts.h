@@ -126,6 +126,39 @@ static inline void eco_engine_destroy(eco_engine *e) {
     if (e) e->destroy(e);
 }
 
+/* BreedingOperator (breeder.h has the table of operators and eco_breed, which runs one over
+ * registered parents and registers the child). */
+
+/* One parent of a breeding run: its registry id, the folder of its verified checkout and
+ * its genome (all borrowed for the duration of the call). role is "base" for θ₀ (a
+ * task-vector method's base, an extraction's base; at most one, first) or "parent". */
+typedef struct eco_breed_parent {
+    const char *id;
+    const char *dir;
+    const eco_genome *genome;
+    const char *role;
+} eco_breed_parent;
+
+typedef struct eco_breeder_op eco_breeder_op;
+struct eco_breeder_op {
+    const char *name; /* "linear", "mutate", "quantize", ... (static) */
+    /* Whether op can breed these n parents (genomes[0] the base when has_base); false with
+     * a one-line reason in reason[reason_len] (always NUL-terminated) when it refuses:
+     * parameter operators name the first compatibility field that differs and suggest
+     * distill. Pure: reads nothing but the genomes. */
+    bool (*supports)(const eco_breeder_op *op, const eco_genome *const *genomes, size_t n,
+                     bool has_base, char *reason, size_t reason_len);
+    /* Breeds the child into out (a folder that does not exist yet; written as a whole) from
+     * parents[n] (the base first when there is one), corpora[n_corpora] (JSONL files the
+     * training operators read, in order; none for the others) and params (a JSON object,
+     * the operator's parameters; borrowed). The child folder holds lineage.json
+     * (merge_dir.h: operation name, every parameter, seed, result; parents by file digest)
+     * so that the registry's add records how it was made. */
+    eco_status (*breed)(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
+                        const char *const *corpora, size_t n_corpora, const struct json_t *params,
+                        const char *out);
+};
+
 #ifdef __cplusplus
 }
 #endif

@@ -84,6 +84,8 @@ int cmd_events(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_breed(int argc, char **argv);
+int cmd_recipe(int argc, char **argv);
 
 /* cmd_registry.c: opens the registry of --data-dir (NULL: $ECOLOGY_DATA, ./ecology-data);
  * prints the failure and returns CLI_FAIL when it cannot. */

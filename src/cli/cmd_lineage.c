@@ -1,5 +1,6 @@
-/* ecology lineage ID [--dot] [--data-dir D]: ancestry and descendants as a tree, or
- * Graphviz DOT. */
+/* ecology lineage ID [--dot] [--data-dir D]: ancestry and descendants as a tree (each
+ * model's step below it: operation, seed, parameters and result; a recipe's steps one by
+ * one), or Graphviz DOT. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,53 @@
 
 #include "cli.h"
 #include "ecology/registry.h"
+
+/* Longest JSON shown for a step's parameters or result (then "..."). */
+#define STEP_JSON_MAX 240
+
+/* "<prefix><label> <canonical JSON of v, cut at STEP_JSON_MAX>" when v is not empty. */
+static void print_json_line(const char *prefix, const char *label, const json_t *v) {
+    if (!v || (json_is_object(v) && json_object_size(v) == 0)) return;
+    char *text = NULL;
+    size_t len = 0;
+    if (eco_json_canonical(v, &text, &len) != ECO_STATUS_OK) {
+        eco_clear_error();
+        return;
+    }
+    printf("%s%s %.*s%s\n", prefix, label, (int)(len > STEP_JSON_MAX ? STEP_JSON_MAX : len), text,
+           len > STEP_JSON_MAX ? "..." : "");
+    free(text);
+}
+
+/* A model's step: its operation and seed, parameters and result (params["result"], as add
+ * keeps a breeding record's); a recipe's steps each on their own lines. */
+static void print_step(const char *prefix, const eco_genome *g) {
+    json_t *params = json_deep_copy(g->op_params);
+    json_t *result = json_incref(json_object_get(params, "result"));
+    json_t *steps = json_incref(json_object_get(params, "steps"));
+    if (params) json_object_del(params, "result");
+    printf("%s  operation %s, seed %llu\n", prefix, g->op_name, (unsigned long long)g->op_seed);
+    if (strcmp(g->op_name, "recipe") == 0 && json_is_array(steps)) {
+        json_object_del(params, "steps");
+        size_t i;
+        json_t *st;
+        json_array_foreach(steps, i, st) {
+            const char *op = json_string_value(json_object_get(st, "op"));
+            json_t *seed = json_object_get(st, "seed");
+            printf("%s  step %zu: %s, seed %lld\n", prefix, i + 1, op ? op : "?",
+                   json_is_integer(seed) ? (long long)json_integer_value(seed) : 0LL);
+            char sub[1200];
+            snprintf(sub, sizeof sub, "%.1100s    ", prefix);
+            print_json_line(sub, "  params", json_object_get(st, "params"));
+            print_json_line(sub, "  result", json_object_get(st, "result"));
+        }
+    }
+    print_json_line(prefix, "  params", params);
+    print_json_line(prefix, "  result", result);
+    json_decref(steps);
+    json_decref(result);
+    json_decref(params);
+}
 
 
 /* Ancestry tree: the model, then its parents indented below it, recursively. depth bounds
@@ -27,6 +75,11 @@ static eco_status print_ancestry(eco_registry *r, const char *id, const char *pr
                                depth == 0 ? ""
                                : last     ? "    "
                                           : "│   ") < (int)sizeof sub;
+    if (fits) {
+        char detail[1200];
+        snprintf(detail, sizeof detail, "%.1100s%s", sub, g.n_parents ? "│ " : "  ");
+        print_step(detail, &g);
+    }
     for (size_t i = 0; i < g.n_parents && st == ECO_STATUS_OK && depth < 64 && fits; i++)
         st = print_ancestry(r, g.parents[i], sub, i + 1 == g.n_parents, depth + 1);
     eco_genome_free(&g);

@@ -17,7 +17,8 @@ static const struct {
     {"add", cmd_add},           {"show", cmd_show},         {"list", cmd_list},
     {"verify", cmd_verify},     {"export", cmd_export},     {"lineage", cmd_lineage},
     {"alias", cmd_alias},       {"events", cmd_events},     {"merge", cmd_merge},
-    {"extract", cmd_extract},   {"quantize", cmd_quantize},
+    {"extract", cmd_extract},   {"quantize", cmd_quantize}, {"breed", cmd_breed},
+    {"recipe", cmd_recipe},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

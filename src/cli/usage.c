@@ -204,6 +204,42 @@ static const cli_usage table[] = {
      "  --json           a JSON array of genomes\n" DATA_DIR_NOTE},
     {"lineage", "lineage ID [--dot] [--data-dir D]", "ancestry tree and descendants",
      "  --dot            Graphviz DOT instead of a tree\n" DATA_DIR_NOTE},
+    {"breed",
+     "breed --op NAME --parents ID,ID[,...] [--base ID] [--param K=V]... [--corpus FILE]...\n"
+     "      [--id NEW] [--sign-key KEY] [--json] [--data-dir D]\n"
+     "  ecology breed --rerun ID [--corpus FILE]... [--out DIR] [--force] [--data-dir D]",
+     "breed registered parents into a registered child with its lineage, or re-run one",
+     "  --op NAME        linear, task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs,\n"
+     "                   della, slerp, mutate, crossover, prune, extract, quantize, finetune,\n"
+     "                   distill, fold (an adapter folded into its base model)\n"
+     "  --parents IDS    the parents, registry ids or aliases, in order\n"
+     "  --base ID        the base (theta_0) of a task-vector merge of full models, or of prune\n"
+     "                   and extract\n"
+     "  --param K=V      an operator parameter (weights=0.3,0.7 density=0.5 seed=1; a value\n"
+     "                   with commas is a list, '1,' a list of one, [..] {..} \"..\" JSON);\n"
+     "                   may be given several times\n"
+     "  --corpus FILE    a JSONL corpus the operator trains on (finetune, distill), its hash\n"
+     "                   recorded; may be given several times (in order)\n"
+     "  --id NEW         the child's id (default OP-<12 hex of its files' root digest>)\n"
+     "  --sign-key KEY   sign the child's genome with this private key\n"
+     "  --json           the child's genome as canonical JSON\n"
+     "  --rerun ID       breed the registered ID again from its lineage and compare the bytes\n"
+     "                   (exit 0 the same, 1 different)\n"
+     "  --out DIR        --rerun: keep the re-bred folder there (refused when not empty)\n"
+     "  --force          --rerun: replace a non-empty --out\n"
+     "  Exit 3: the operator refused the parents (the reason names the compatibility field\n"
+     "  that differs).\n" DATA_DIR_NOTE},
+    {"recipe run", "recipe run FILE.json [--id NEW] [--sign-key KEY] [--json] [--data-dir D]",
+     "run a breeding recipe (a chain of operators) into one registered child",
+     "  FILE.json        the recipe: {\"name\", \"parents\": [ids], \"steps\": [{\"op\", "
+     "\"params\",\n"
+     "                   \"seed\", \"inputs\"}], \"corpus\", \"id\", \"sign_key\"}; the child's "
+     "lineage\n"
+     "                   holds every step (operation, parameters, seed, result)\n"
+     "  --id NEW         the child's id (default the recipe's id, else recipe-<12 hex>)\n"
+     "  --sign-key KEY   sign the child's genome (default the recipe's sign_key)\n"
+     "  --json           the child's genome as canonical JSON\n"
+     "  Exit 3: a step's operator refused its inputs.\n" DATA_DIR_NOTE},
     {"verify", "verify ID|DIR [--trusted DIR] [--data-dir D]",
      "re-hash every file and check the signature against trusted keys",
      "  ID|DIR           a registered id or alias, or an exported folder (genome.json)\n"

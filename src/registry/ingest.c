@@ -8,14 +8,17 @@
  *                                        the base's config.json (eco_lora_adapter_load)
  *   training.json with a "distill" run   distilled (parents: the base given with --base)
  *   a full model with --base             merged (its weights derive from that base)
- *   lineage.json of `model merge`        merged (parents: its base and adapter, found by
- *                                        their weights' digests; lineage_record.c)
+ *   lineage.json of `model merge` or of  merged, quantized or distilled as its operation
+ *   a breeding operator                  says (parents: found by their weights' digests;
+ *                                        lineage_record.c; base_family from its base, else
+ *                                        its first parent); an adapter stays an adapter
  *   a full model                         base (a root: base_family is its own weight digest)
  * A base-dependent model inherits base_family from its base; the other three hashes are
  * computed from its own files (an adapter has no config/tokenizer/weights of its own and
  * inherits all four). training.json, when present, gives the lineage operation (its run's
  * hyper-parameters and seed) and the corpus hash; else lineage.json (`model create`: the
- * preset and seed; `model merge`) gives it.
+ * preset and seed; `model merge`) gives it; a breeding operator's lineage.json gives it in
+ * any case (operation, parameters, seed, result, corpus hashes).
  */
 #include "ecology/config.h"
 #include "ecology/peft.h"
@@ -525,7 +528,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
     size_t n_added = 0;
     int lock = -1;
     char *envelope = NULL;
-    char *merged_base = NULL;
+    eco_lineage_record_info rec = {0};
     bool distill = false, created_new = false;
     eco_status st = ECO_STATUS_OK;
     eco_progress prog_line, *prog = NULL;
@@ -551,15 +554,25 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
         goto out;
     }
     if ((st = read_training(dir, &g, &distill)) != ECO_STATUS_OK) goto out;
-    /* no training.json: lineage.json of `model create` / `model merge` (a merge names its base) */
+    /* lineage.json: `model create`, `model merge` (when no training.json tells more), or a
+     * breeding operator's record (which names the operation even beside training.json) */
     eco_add_options fopt = *opt;
-    if (!adapter && strcmp(g.op_name, "import") == 0) {
-        if ((st = eco_ingest_lineage_record(r, dir, opt->base, &g, &merged_base)) != ECO_STATUS_OK)
-            goto out;
-        if (merged_base) fopt.base = merged_base;
+    const bool trained = strcmp(g.op_name, "import") != 0;
+    if ((st = eco_ingest_lineage_record(r, dir, opt->base, trained, &g, &rec)) != ECO_STATUS_OK)
+        goto out;
+    if (rec.present && rec.family) {
+        /* the child's family (and a full model's genome base): the record's base, else its
+         * first parent (a distilled student keeps its own family unless a base is named) */
+        if (adapter) {
+            if (!opt->base && rec.has_base_role) fopt.base = rec.family;
+        } else if ((rec.has_base_role || !opt->base) &&
+                   (rec.kind != ECO_GENOME_KIND_DISTILLED || rec.has_base_role)) {
+            fopt.base = rec.family;
+        }
     }
-    st = adapter ? describe_adapter(r, dir, opt, &g) : describe_full(r, dir, &fopt, distill, &g);
+    st = adapter ? describe_adapter(r, dir, &fopt, &g) : describe_full(r, dir, &fopt, distill, &g);
     if (st != ECO_STATUS_OK) goto out;
+    if (rec.present && !adapter) g.kind = rec.kind;
     /* The run's LoRA settings name the base as training saw it (`ecology train` records the
      * folder path it was given): the genome names it by its registry id instead, so the
      * lineage does not depend on where the base lay on the trainer's machine. */
@@ -603,7 +616,7 @@ out:
     eco_registry_ids_free(added, n_added);
     free_skip(skip);
     free(envelope);
-    free(merged_base);
+    free(rec.family);
     eco_genome_free(&g);
     return st;
 }

@@ -46,13 +46,24 @@ void eco_registry_store_unlock(int fd);
  * went and their size. */
 eco_status eco_registry_remove_unreferenced(eco_registry *r, const char *const *hexes, size_t n,
                                             size_t *removed, uint64_t *bytes);
+/* What add learns from a folder's lineage record (lineage_record.c). */
+typedef struct eco_lineage_record_info {
+    bool present;         /* a record was read and applied */
+    eco_genome_kind kind; /* the kind its operation makes (a full model's: base for create,
+                            * quantized, distilled, else merged) */
+    bool has_base_role;   /* parents[0] is the record's base (θ₀) */
+    char *family;         /* malloc'd: the parent the child's base_family (and a full model's
+                            * genome base) comes from, parents[0]; NULL without parents */
+} eco_lineage_record_info;
+
 /* lineage.json in dir (ECO_LINEAGE_FILE; lineage_record.c), when present: sets g's
- * operation; for a merge also g's parents [base, adapter] (found by their weights'
- * digests among the registered models; base_override, add's --base, names the base) and
- * *base_id (malloc'd; NULL otherwise) for the caller to register the folder as merged
- * from. EFORMAT naming the field for a malformed record, ENOTFOUND for a parent not
- * registered. */
+ * operation (name, params with the record's result as params["result"], seed), adds its
+ * corpora, and replaces g's parents by the record's, each found by its file's digest among
+ * the registered models (base_override, add's --base, names the base). trained: the folder
+ * has training.json; its operation then stands unless a breeding operator wrote the record.
+ * *info (caller frees info->family) tells what was read. EFORMAT naming the field for a
+ * malformed record, ENOTFOUND for a parent not registered. */
 eco_status eco_ingest_lineage_record(eco_registry *r, const char *dir, const char *base_override,
-                                     eco_genome *g, char **base_id);
+                                     bool trained, eco_genome *g, eco_lineage_record_info *info);
 
 #endif

@@ -201,4 +201,13 @@ cp -r "$M" "$T/xbase" && "$BIN" model create --preset tiny --seed 5 --out "$T/xf
 sed -i 's/"intermediate_size": 172/"intermediate_size": 86/' "$T/xbase/config.json" "$T/xft/config.json"
 row 1 "_proj.weight' has shape ["                      -- extract --model "$T/xft" --base "$T/xbase" --rank 4 --out "$T/xout"
 
+# ---- breed ---------------------------------------------------------------------------------
+row 2 "breed: --op NAME is required"                -- breed --parents eco-tiny --data-dir "$D"
+row 2 "operator 'blend' unknown"                    -- breed --op blend --parents eco-tiny --data-dir "$D"
+row 2 "option '--param': 'w' is not K=V"            -- breed --op linear --parents eco-tiny --param w --data-dir "$D"
+row 1 "no model or alias 'nobody'"                  -- breed --op linear --parents eco-tiny,nobody --data-dir "$D"
+row 1 "$T/none.jsonl"                               -- breed --op finetune --parents eco-tiny --corpus "$T/none.jsonl" --data-dir "$D"
+row 1 "'eco-tiny' is named twice"                   -- breed --op linear --parents eco-tiny,eco-tiny --data-dir "$D"
+row 1 "not made by a breeding operator"             -- breed --rerun eco-tiny --data-dir "$D"
+
 finish "bad_inputs"
