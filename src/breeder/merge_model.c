@@ -7,9 +7,14 @@
  * by eco_merge_tensor (merge.h) with slerp's t for its layer ("model.layers.N."), converted
  * to the first parent's dtype and written; the inputs' pages are then dropped. linear and
  * task_arithmetic are elementwise, so they go in chunks of rows (CHUNK_ELEMS) and hold a
- * few MB whatever the tensor; the other methods look at whole tensors (top-k, random
- * masks drawn by element index, norms) and hold the parents' copies of one tensor, the
- * deltas eco_merge_tensor allocates and the output.
+ * few MB whatever the tensor, as do dare_* with inverse rescaling (masks drawn by element
+ * index). ties and breadcrumbs go in chunks of rows too: before a tensor's first chunk,
+ * each sparsified parent's magnitude selection (the k-th largest |θ_m − θ₀| and which of
+ * the entries equal to it are in, eco_merge__cuts) is found in a pass over the mapped
+ * tensor, whose pages are then dropped; the chunks recompute the deltas and apply it
+ * (eco_merge__tensor_rows). della with inverse rescaling ranks within rows: chunks of rows.
+ * The others (l1 rescaling: norms over the whole tensor; slerp) hold the parents' copies of
+ * one tensor, the deltas eco_merge_tensor allocates and the output.
  */
 #include "ecology/merge_dir.h"
 
@@ -69,6 +74,51 @@ static bool sparsifies(const eco_merge_params *p) {
     return p->method == ECO_MERGE_METHOD_BREADCRUMBS;
 }
 
+/* Whether a parent of method p has a magnitude selection over the whole tensor. */
+static bool selects(const eco_merge_params *p, int m) {
+    return (p->method == ECO_MERGE_METHOD_TIES || p->method == ECO_MERGE_METHOD_BREADCRUMBS) &&
+           p->density[m] < 1;
+}
+
+/* Blocks of θ_m and θ₀ for eco_merge__cuts (keys |θ_m − θ₀|, the f32 delta). */
+typedef struct sel_ctx {
+    breed_stream *s;
+    size_t parent, base; /* input indices; base == SIZE_MAX: none */
+    float *a, *b;        /* widening buffers of a block */
+} sel_ctx;
+
+static bool sel_block(void *ctx, int64_t off, int64_t len, const float **a, const float **b) {
+    sel_ctx *c = ctx;
+    *a = breed_stream_tensor_block(c->s, c->parent, off, len, c->a);
+    *b = c->base == SIZE_MAX ? NULL : breed_stream_tensor_block(c->s, c->base, off, len, c->b);
+    return *a && (c->base == SIZE_MAX || *b);
+}
+
+/* The selections of the tensor t for every parent that has one (sel[m]); each parent's
+ * pages dropped after its pass, the base's after all of them. */
+static eco_status select_tensor(breed_stream *s, const eco_merge_params *p, const breed_tensor *t,
+                                size_t first, bool has_base, float *buf_a, float *buf_b,
+                                eco_merge_select *sel) {
+    sel_ctx c = {.s = s, .base = has_base ? 0 : SIZE_MAX, .a = buf_a, .b = buf_b};
+    bool any = false;
+    for (int m = 0; m < p->n_parents; m++) {
+        if (!selects(p, m)) continue;
+        int64_t k[2];
+        eco_merge__select_k(p, m, t->n, k);
+        eco_merge_cut cut[2];
+        c.parent = first + (size_t)m;
+        int rc = eco_merge__cuts(sel_block, &c, t->n, (int64_t)CHUNK_ELEMS, k, 2, cut);
+        if (rc == -1) return eco_error(ECO_STATUS_ENOMEM, "out of memory for a selection");
+        if (rc) return eco_error(ECO_STATUS_EINTERNAL, "cannot read the tensor's blocks");
+        sel[m].big = cut[0];
+        sel[m].top = cut[1];
+        breed_stream_release_tensor(s, c.parent);
+        any = true;
+    }
+    if (any && has_base) breed_stream_release_tensor(s, 0);
+    return ECO_STATUS_OK;
+}
+
 eco_status eco_merge_models_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep) {
     return breed_merge_models_chunked(o, rep, CHUNK_ELEMS);
 }
@@ -101,9 +151,17 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
     const size_t first = o->base ? 1 : 0;
     json_t *params = NULL, *result = NULL, *kept = NULL;
     breed_stream *s = NULL;
-    const bool chunked = elementwise(p);
+    const bool by_rows = !elementwise(p) && eco_merge__rows_ok(p);
+    const bool chunked = elementwise(p) || by_rows;
     uint8_t *mask[ECO_MERGE_MAX_PARENTS] = {0};
     size_t mask_cap = 0;
+    float *scratch = NULL, *buf_a = NULL, *buf_b = NULL; /* by rows: deltas, blocks */
+    size_t scratch_cap = 0;
+    eco_merge_select sel[ECO_MERGE_MAX_PARENTS];
+    memset(sel, 0, sizeof sel);
+    if (by_rows && (!(buf_a = malloc(CHUNK_ELEMS * sizeof *buf_a)) ||
+                    !(buf_b = malloc(CHUNK_ELEMS * sizeof *buf_b))))
+        goto oom;
     if ((st = eco_merge_params_to_json(p, &params))) goto done;
     st = breed_stream_begin(&s, &in, first, o->out, o->force, o->progress,
                             chunked ? chunk_elems : 0, o->shard_bytes);
@@ -149,8 +207,23 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
         }
         eco_merge_stats stats;
         memset(&stats, 0, sizeof stats);
-        st = eco_merge_tensor(out, base, par, t.nrows, t.cols, p, tt, stream, masks, &stats);
+        if (by_rows) {
+            if (t.row0 == 0 &&
+                (st = select_tensor(s, p, &t, first, o->base != NULL, buf_a, buf_b, sel)))
+                goto fail;
+            size_t need = (size_t)p->n_parents * (size_t)t.len;
+            if (need > scratch_cap) {
+                free(scratch);
+                if (!(scratch = eco_malloc_array(need, sizeof *scratch))) goto oom;
+                scratch_cap = need;
+            }
+            st = eco_merge__tensor_rows(out, base, par, t.cols, t.row0, t.nrows, p, stream, sel,
+                                        scratch, stats.kept);
+        } else {
+            st = eco_merge_tensor(out, base, par, t.nrows, t.cols, p, tt, stream, masks, &stats);
+        }
         if (st) {
+        fail:
             st = eco_error_wrap(st, "merge: tensor '%s'", t.decl->name);
             goto done;
         }
@@ -197,6 +270,9 @@ oom:
     st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
 done:
     for (int m = 0; m < ECO_MERGE_MAX_PARENTS; m++) free(mask[m]);
+    free(scratch);
+    free(buf_a);
+    free(buf_b);
     breed_stream_abort(s);
     json_decref(kept);
     json_decref(result);

@@ -62,6 +62,46 @@ static void merge_slerp(float *out, const float *a, const float *b, int64_t n, d
     for (int64_t i = 0; i < n; i++) out[i] = (float)(c0 * a[i] + c1 * b[i]);
 }
 
+/* The weighted sum of the (sparsified) deltas with or without TIES consensus, normalised,
+ * times λ, over θ₀: out[n]. Parent m's δ(i) is src[m][i] − base[i] when minus_base[m], else
+ * src[m][i] (a sparsified delta: the same f32 difference the delta holds). One function for
+ * whole tensors and chunks of rows, so both give the same bytes. */
+static void combine(float *out, const float *base, const float *const *src, const bool *minus_base,
+                    int64_t n, const eco_merge_params *p) {
+    int np = p->n_parents;
+    bool consensus = has_consensus(p->method), normalize = eco_merge_params_normalize(p);
+    bool by_count = p->election == ECO_MERGE_ELECTION_COUNT;
+    double wsum = 0;
+    for (int m = 0; m < np; m++) wsum += p->weight[m];
+    if (fabs(wsum) < 1e-8) wsum = 1;
+    double lambda = p->lambda, w[ECO_MERGE_MAX_PARENTS];
+    for (int m = 0; m < np; m++) w[m] = p->weight[m];
+#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        double u[ECO_MERGE_MAX_PARENTS], mix = 0, div = wsum;
+        for (int m = 0; m < np; m++) {
+            float dm = minus_base[m] ? src[m][i] - base[i] : src[m][i];
+            u[m] = w[m] * (double)dm;
+        }
+        if (consensus) {
+            double s = 0;
+            for (int m = 0; m < np; m++) s += by_count ? (double)((u[m] > 0) - (u[m] < 0)) : u[m];
+            double e = s >= 0 ? 1.0 : -1.0; /* a tie elects +1 */
+            div = 0;
+            for (int m = 0; m < np; m++) { /* sign(u) == e, zeros never; no branch */
+                bool sel = u[m] * e > 0;
+                mix += eco_merge__keep_d(sel, u[m]);
+                div += eco_merge__keep_d(sel, w[m]);
+            }
+            if (div == 0) div = 1;
+        } else {
+            for (int m = 0; m < np; m++) mix += u[m];
+        }
+        if (normalize) mix /= div;
+        out[i] = (float)((base ? (double)base[i] : 0.0) + lambda * mix);
+    }
+}
+
 static eco_status merge_task_vectors(float *out, const float *base, const float *const *parents,
                                      int64_t rows, int64_t cols, const eco_merge_params *p,
                                      uint64_t stream, const uint8_t *const *masks,
@@ -93,45 +133,14 @@ static eco_status merge_task_vectors(float *out, const float *base, const float 
             if (kept == 0) stats->empty = true;
         }
     }
-    bool consensus = has_consensus(p->method), normalize = eco_merge_params_normalize(p);
-    bool by_count = p->election == ECO_MERGE_ELECTION_COUNT;
-    double wsum = 0;
-    for (int m = 0; m < np; m++) wsum += p->weight[m];
-    if (fabs(wsum) < 1e-8) wsum = 1;
-    double lambda = p->lambda, w[ECO_MERGE_MAX_PARENTS];
-    /* δ_m(i): the sparsified delta when there is one, else θ_m − θ₀ computed here (the same
-     * f32 difference the delta would hold) */
-    const float *src[ECO_MERGE_MAX_PARENTS];
-    bool minus_base[ECO_MERGE_MAX_PARENTS];
+    /* δ_m(i): the sparsified delta when there is one, else θ_m − θ₀ computed in combine */
+    const float *src[ECO_MERGE_MAX_PARENTS] = {0};
+    bool minus_base[ECO_MERGE_MAX_PARENTS] = {0};
     for (int m = 0; m < np; m++) {
-        w[m] = p->weight[m];
         src[m] = d[m] ? d[m] : parents[m];
         minus_base[m] = !d[m] && base;
     }
-#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        double u[ECO_MERGE_MAX_PARENTS], mix = 0, div = wsum;
-        for (int m = 0; m < np; m++) {
-            float dm = minus_base[m] ? src[m][i] - base[i] : src[m][i];
-            u[m] = w[m] * (double)dm;
-        }
-        if (consensus) {
-            double s = 0;
-            for (int m = 0; m < np; m++) s += by_count ? (double)((u[m] > 0) - (u[m] < 0)) : u[m];
-            double e = s >= 0 ? 1.0 : -1.0; /* a tie elects +1 */
-            div = 0;
-            for (int m = 0; m < np; m++) { /* sign(u) == e, zeros never; no branch */
-                bool sel = u[m] * e > 0;
-                mix += eco_merge__keep_d(sel, u[m]);
-                div += eco_merge__keep_d(sel, w[m]);
-            }
-            if (div == 0) div = 1;
-        } else {
-            for (int m = 0; m < np; m++) mix += u[m];
-        }
-        if (normalize) mix /= div;
-        out[i] = (float)((base ? (double)base[i] : 0.0) + lambda * mix);
-    }
+    combine(out, base, src, minus_base, n, p);
 done:
     for (int m = 0; m < np; m++) free(d[m]);
     return st;
@@ -177,4 +186,74 @@ eco_status eco_merge_tensor(float *out, const float *base, const float *const *p
         default:
             return merge_task_vectors(out, base, parents, rows, cols, p, stream, masks, stats);
     }
+}
+
+/* ---- chunks of rows --------------------------------------------------------------------- */
+
+void eco_merge__select_k(const eco_merge_params *p, int m, int64_t n, int64_t k[2]) {
+    double density = p->density[m];
+    k[0] = density > 0 ? (int64_t)(density * (double)n) : 0; /* eco_sparsify_magnitude */
+    k[1] = 0;
+    if (p->method == ECO_MERGE_METHOD_BREADCRUMBS) { /* eco_sparsify_breadcrumbs */
+        int64_t n_top = p->gamma > 0 ? (int64_t)(p->gamma * (double)n) : 0;
+        k[1] = n_top > k[0] ? k[0] : n_top;
+    }
+}
+
+bool eco_merge__rows_ok(const eco_merge_params *p) {
+    return p->method == ECO_MERGE_METHOD_TIES || p->method == ECO_MERGE_METHOD_BREADCRUMBS ||
+           (p->method == ECO_MERGE_METHOD_DELLA && p->rescale == ECO_MERGE_RESCALE_INVERSE);
+}
+
+eco_status eco_merge__tensor_rows(float *out, const float *base, const float *const *parents,
+                                  int64_t cols, int64_t row0, int64_t nrows,
+                                  const eco_merge_params *p, uint64_t stream,
+                                  const eco_merge_select *sel, float *scratch, int64_t *kept) {
+    if (!eco_merge__rows_ok(p))
+        return eco_error(ECO_STATUS_EINVAL, "merge: %s: not mergeable by rows",
+                         eco_merge_method_name(p->method));
+    int np = p->n_parents;
+    int64_t n = nrows * cols, off = row0 * cols;
+    const float *src[ECO_MERGE_MAX_PARENTS] = {0};
+    bool minus_base[ECO_MERGE_MAX_PARENTS] = {0};
+    for (int m = 0; m < np; m++) {
+        kept[m] = n;
+        src[m] = parents[m];
+        minus_base[m] = base != NULL;
+        double density = p->density[m];
+        if (!(density < 1) || n == 0) continue;
+        const float *pm = parents[m];
+        float *dm = scratch + (size_t)m * (size_t)n;
+        src[m] = dm;
+        minus_base[m] = false;
+        if (p->method == ECO_MERGE_METHOD_DELLA) { /* ranks within each row */
+#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
+            for (int64_t i = 0; i < n; i++) dm[i] = base ? pm[i] - base[i] : pm[i];
+            if (!(density > 0)) {
+                memset(dm, 0, (size_t)n * sizeof *dm);
+                kept[m] = 0;
+                continue;
+            }
+            uint64_t key = eco_merge__key(p->seed, eco_merge_substream(stream, (uint64_t)m));
+            kept[m] =
+                eco_merge__della_rows(dm, row0, nrows, cols, density, p->epsilon, true, key, NULL);
+            if (kept[m] < 0)
+                return eco_error(ECO_STATUS_ENOMEM, "merge: no memory to sort rows of %lld",
+                                 (long long)cols);
+            continue;
+        }
+        const eco_merge_select *s = &sel[m]; /* magnitude: the whole tensor's selection */
+        int64_t c = 0;
+        for (int64_t i = 0; i < n; i++) {
+            float v = base ? pm[i] - base[i] : pm[i];
+            uint32_t u = eco_merge__abs_key(v);
+            int keep =
+                eco_merge__in_cut(&s->big, u, off + i) & !eco_merge__in_cut(&s->top, u, off + i);
+            dm[i] = eco_merge__keep_f(keep, v);
+            c += keep;
+        }
+        kept[m] = c;
+    }
+    combine(out, base, src, minus_base, n, p);
+    return ECO_STATUS_OK;
 }
