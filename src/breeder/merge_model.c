@@ -207,23 +207,22 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
         }
         eco_merge_stats stats;
         memset(&stats, 0, sizeof stats);
-        if (by_rows) {
-            if (t.row0 == 0 &&
-                (st = select_tensor(s, p, &t, first, o->base != NULL, buf_a, buf_b, sel)))
-                goto fail;
+        if (by_rows) { /* the selections at a tensor's first chunk, then these rows */
             size_t need = (size_t)p->n_parents * (size_t)t.len;
             if (need > scratch_cap) {
                 free(scratch);
                 if (!(scratch = eco_malloc_array(need, sizeof *scratch))) goto oom;
                 scratch_cap = need;
             }
-            st = eco_merge__tensor_rows(out, base, par, t.cols, t.row0, t.nrows, p, stream, sel,
-                                        scratch, stats.kept);
+            if (t.row0 == 0)
+                st = select_tensor(s, p, &t, first, o->base != NULL, buf_a, buf_b, sel);
+            if (!st)
+                st = eco_merge__tensor_rows(out, base, par, t.cols, t.row0, t.nrows, p, stream, sel,
+                                            scratch, stats.kept);
         } else {
             st = eco_merge_tensor(out, base, par, t.nrows, t.cols, p, tt, stream, masks, &stats);
         }
         if (st) {
-        fail:
             st = eco_error_wrap(st, "merge: tensor '%s'", t.decl->name);
             goto done;
         }
