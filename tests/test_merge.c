@@ -664,34 +664,40 @@ static bool blk(void *ctx, int64_t off, int64_t len, const float **a, const floa
     return true;
 }
 
-/* ties, breadcrumbs and della (inverse) merged by chunks of rows, each magnitude selection
- * found over the whole tensor in blocks (eco_merge__cuts), give eco_merge_tensor's bytes
- * and kept counts: deltas of a few magnitudes only (exact in f32), so many entries equal
+/* ties, breadcrumbs, della and dare_* merged by chunks of rows, each magnitude selection
+ * found over the whole tensor in blocks (eco_merge__cuts), each l1 scale in blocks of rows
+ * (eco_merge__l1_scale), give eco_merge_tensor's bytes and kept counts: deltas of a few magnitudes only (exact in f32), so many entries equal
  * the threshold and the lower-index-first rule decides; 1 and 2 threads (the tensor is
  * above the parallel threshold); chunks of 1, 7 and all the rows; blocks of 17 and 1000. */
 static void test_rows_equal_whole(void **state) {
     (void)state;
     enum { R = 300, C = 130, N = R * C, NP = 3 };
     static const float steps[] = {0, 0.25f, -0.25f, 0.5f, -0.5f, 1, -1, 0.5f};
-    float *base = malloc(N * sizeof(float)), *par[NP], *ref = malloc(N * sizeof(float)),
-          *got = malloc(N * sizeof(float)), *scratch = malloc(NP * N * sizeof(float));
+    float *base = malloc(N * sizeof(float)), *quant[NP], *noisy[NP],
+          *ref = malloc(N * sizeof(float)), *got = malloc(N * sizeof(float)),
+          *scratch = malloc(NP * N * sizeof(float));
     assert_non_null(base);
     assert_non_null(ref);
     assert_non_null(got);
     assert_non_null(scratch);
     for (int64_t i = 0; i < N; i++) base[i] = 0.25f * (float)((i * 7919) % 13) - 1.5f;
-    for (int m = 0; m < NP; m++) {
-        par[m] = malloc(N * sizeof(float));
-        assert_non_null(par[m]);
+    for (int m = 0; m < NP; m++) { /* quantized deltas; noisy ones for the l1 scales */
+        quant[m] = malloc(N * sizeof(float));
+        noisy[m] = malloc(N * sizeof(float));
+        assert_non_null(quant[m]);
+        assert_non_null(noisy[m]);
         uint64_t x = 0x9e3779b97f4a7c15ULL * (uint64_t)(m + 1);
         for (int64_t i = 0; i < N; i++) {
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            par[m][i] = base[i] + steps[(x >> 33) % 8];
+            quant[m][i] = base[i] + steps[(x >> 33) % 8];
+            noisy[m][i] = quant[m][i] + (float)((x >> 40) % 1000) * 1e-4f;
         }
     }
-    static const eco_merge_method methods[] = {ECO_MERGE_METHOD_TIES, ECO_MERGE_METHOD_TIES,
-                                               ECO_MERGE_METHOD_BREADCRUMBS,
-                                               ECO_MERGE_METHOD_DELLA};
+    static const eco_merge_method methods[] = {
+        ECO_MERGE_METHOD_TIES,      ECO_MERGE_METHOD_TIES,       ECO_MERGE_METHOD_BREADCRUMBS,
+        ECO_MERGE_METHOD_DELLA,     ECO_MERGE_METHOD_DELLA,      ECO_MERGE_METHOD_DARE_TIES,
+        ECO_MERGE_METHOD_DARE_TIES, ECO_MERGE_METHOD_DARE_LINEAR};
+    static const int l1[] = {0, 0, 0, 0, 1, 0, 1, 1};
     static const int64_t chunk_rows[] = {1, 7, R};
     int saved = eco_get_threads(), partial = 0;
     for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
@@ -699,6 +705,8 @@ static void test_rows_equal_whole(void **state) {
         p.density[0] = 0.3;
         p.density[1] = 0.55;
         p.density[2] = methods[k] == ECO_MERGE_METHOD_DELLA ? 0.8 : 1.0;
+        p.rescale = l1[k] ? ECO_MERGE_RESCALE_L1 : ECO_MERGE_RESCALE_INVERSE;
+        float **par = l1[k] ? noisy : quant;
         p.gamma = 0.05;
         p.epsilon = 0.1;
         p.seed = 77;
@@ -720,7 +728,12 @@ static void test_rows_equal_whole(void **state) {
                     assert_int_equal(eco_merge__cuts(blk, &c, N, bi ? 1000 : 17, kk, 2, cut), 0);
                     sel[m].big = cut[0];
                     sel[m].top = cut[1];
-                    partial += cut[0].k > 0 && cut[0].k < N && cut[0].last < N;
+                    if (eco_merge__l1(&p, m)) /* blocks of 1 or 7 rows */
+                        assert_int_equal(eco_merge__l1_scale(blk, &c, R, C, bi ? 7 : 1, &p, m, 99,
+                                                             scratch, &sel[m].scale),
+                                         0);
+                    else
+                        partial += cut[0].k > 0 && cut[0].k < N && cut[0].last < N;
                 }
                 for (size_t ci = 0; ci < sizeof chunk_rows / sizeof *chunk_rows; ci++) {
                     int64_t kept[NP] = {0};
@@ -751,7 +764,10 @@ static void test_rows_equal_whole(void **state) {
     printf("rows = whole: %d selections stopped inside a run of equal magnitudes\n", partial);
     assert_true(partial > 0); /* the index rule was exercised */
     eco_set_threads(saved);
-    for (int m = 0; m < NP; m++) free(par[m]);
+    for (int m = 0; m < NP; m++) {
+        free(quant[m]);
+        free(noisy[m]);
+    }
     free(base);
     free(ref);
     free(got);

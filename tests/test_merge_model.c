@@ -627,8 +627,8 @@ static void test_methods_match_tensor(void **state) {
     eco_weights_close(w0);
 }
 
-/* ties, breadcrumbs and della (inverse) go by chunks of rows, ties and breadcrumbs after a
- * selection pass over each whole tensor: the same bytes as eco_merge_tensor on the whole
+/* ties, breadcrumbs, della and dare_ties with l1 rescaling go by chunks of rows, after a
+ * pass over each whole tensor for the magnitude selections and the l1 scales: the same bytes as eco_merge_tensor on the whole
  * (widened) tensors, for bf16 parents over a bf16 base (the inputs widened a block at a
  * time; bf16 deltas repeat, and the norms' deltas are all 0, so many entries equal each
  * threshold), three parents (one not sparsified), whole tensors, chunks of 1000 elements
@@ -638,7 +638,9 @@ static void test_rows_match_tensor(void **state) {
     char *hc = make_model(f->root, "hc", 4, ECO_DTYPE_BF16),
          *h0 = make_model(f->root, "h0", 5, ECO_DTYPE_BF16);
     static const eco_merge_method methods[] = {ECO_MERGE_METHOD_TIES, ECO_MERGE_METHOD_BREADCRUMBS,
-                                               ECO_MERGE_METHOD_DELLA};
+                                               ECO_MERGE_METHOD_DELLA, ECO_MERGE_METHOD_DELLA,
+                                               ECO_MERGE_METHOD_DARE_TIES};
+    static const int l1[] = {0, 0, 0, 1, 1};
     static const size_t chunks[] = {0, 1000, 1 << 14};
     const char *par[3] = {f->half, hc, f->b};
     double w[3] = {0.7, -0.4, 0.9};
@@ -659,6 +661,7 @@ static void test_rows_match_tensor(void **state) {
                 p->gamma = 0.1;
                 p->epsilon = 0.1;
                 p->seed = 9;
+                p->rescale = l1[k] ? ECO_MERGE_RESCALE_L1 : ECO_MERGE_RESCALE_INVERSE;
                 o.force = true;
                 ECO_ASSERT_OK(breed_merge_models_chunked(&o, NULL, chunks[c]));
                 eco_weights *wo;
@@ -676,9 +679,9 @@ static void test_rows_match_tensor(void **state) {
                                                    p, 0, eco_merge_stream(t->name), NULL, NULL));
                     eco_from_f32(ref16, ECO_DTYPE_BF16, ref, n);
                     if (memcmp(ref16, t->data, n * sizeof *ref16) != 0)
-                        fail_msg("%s, %d threads, chunks %zu: tensor %s differs from "
+                        fail_msg("%s (l1 %d), %d threads, chunks %zu: tensor %s differs from "
                                  "eco_merge_tensor",
-                                 eco_merge_method_name(methods[k]), th, chunks[c], t->name);
+                                 eco_merge_method_name(methods[k]), l1[k], th, chunks[c], t->name);
                     free(ref);
                     free(ref16);
                     free(base);

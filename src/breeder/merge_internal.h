@@ -108,22 +108,38 @@ typedef bool (*eco_merge_blocks_fn)(void *ctx, int64_t off, int64_t len, const f
 int eco_merge__cuts(eco_merge_blocks_fn fn, void *ctx, int64_t n, int64_t block, const int64_t *k,
                     int nk, eco_merge_cut *cut);
 
-/* What a magnitude sparsifier keeps of one parent's delta over a whole tensor: the entries
- * in big and not in top (ties: top.k = 0; breadcrumbs: top is the gamma share). */
+/* What one parent's sparsifier needs of the whole tensor: a magnitude selection keeps the
+ * entries in big and not in top (ties: top.k = 0; breadcrumbs: top is the gamma share);
+ * l1 rescaling (dare_*, della) multiplies the kept by scale (‖δ‖₁ / ‖kept‖₁, 1 when either
+ * is 0, as eco_sparsify_random / _della). */
 typedef struct eco_merge_select {
     eco_merge_cut big, top;
+    double scale;
 } eco_merge_select;
 /* The k of big and top for parent m of a tensor of n entries (p->method ties or
  * breadcrumbs, p->density[m] < 1), as eco_sparsify_magnitude / _breadcrumbs count them. */
 void eco_merge__select_k(const eco_merge_params *p, int m, int64_t n, int64_t k[2]);
 
+/* Whether parent m's sparsifier rescales by L1 norms over the whole tensor (dare_*, della
+ * with rescale l1 and 0 < density < 1). */
+bool eco_merge__l1(const eco_merge_params *p, int m);
+/* The scale of parent m's l1 rescaling over a rows × cols tensor whose δ_m = a − b (b NULL:
+ * a) fn gives in blocks of whole rows (block_rows each): the norms of the delta and of what
+ * dare's or della's draws (at the tensor's indices, stream as eco_merge_tensor's) keep,
+ * summed in eco_merge__sum_abs's order. scratch[block_rows · cols]. 0, −1 when out of
+ * memory, −2 when fn failed. */
+int eco_merge__l1_scale(eco_merge_blocks_fn fn, void *ctx, int64_t rows, int64_t cols,
+                        int64_t block_rows, const eco_merge_params *p, int m, uint64_t stream,
+                        float *scratch, double *scale);
+
 /* Whether eco_merge__tensor_rows can merge a tensor of method p by chunks of rows: ties and
- * breadcrumbs (their selections given), della with inverse rescaling (ranks per row). */
+ * breadcrumbs (their selections given), della (ranks per row), dare_* (draws per entry);
+ * l1 rescaling with the scales given. */
 bool eco_merge__rows_ok(const eco_merge_params *p);
 /* Rows [row0, row0 + nrows) of a rows × cols tensor merged as eco_merge_tensor would merge
  * the whole (the same bytes there): out, base (NULL: zero) and parents[m] hold these rows
  * ([nrows · cols]); sel[m] is parent m's selection over the whole tensor (ties,
- * breadcrumbs; unused otherwise); della draws at the tensor's indices from stream;
+ * breadcrumbs) or its scale (l1 rescaling; unused otherwise); dare and della draw at the tensor's indices from stream;
  * scratch[n_parents · nrows · cols]; kept[m] = the entries parent m kept in these rows.
  * EINVAL when !eco_merge__rows_ok(p); ENOMEM (della's sort buffers). Runs the element
  * loops on the OpenMP team from ECO_MERGE_PAR_MIN elements, as eco_merge_tensor. */
