@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ecology/merge.h"
+#include "breeder/merge_internal.h"
 
 static eco_merge_params params(eco_merge_method m, int n, const double *w) {
     eco_merge_params p;
@@ -649,6 +650,130 @@ static void test_threads(void **state) {
     free(o2);
 }
 
+/* ---- chunks of rows (eco_merge__tensor_rows) ------------------------------------------- */
+
+typedef struct blk_ctx {
+    const float *a, *b;
+} blk_ctx;
+
+static bool blk(void *ctx, int64_t off, int64_t len, const float **a, const float **b) {
+    (void)len;
+    const blk_ctx *c = ctx;
+    *a = c->a + off;
+    *b = c->b ? c->b + off : NULL;
+    return true;
+}
+
+/* ties, breadcrumbs, della and dare_* merged by chunks of rows, each magnitude selection
+ * found over the whole tensor in blocks (eco_merge__cuts), each l1 scale in blocks of rows
+ * (eco_merge__l1_scale), give eco_merge_tensor's bytes and kept counts: deltas of a few magnitudes only (exact in f32), so many entries equal
+ * the threshold and the lower-index-first rule decides; 1 and 2 threads (the tensor is
+ * above the parallel threshold); chunks of 1, 7 and all the rows; blocks of 17 and 1000. */
+static void test_rows_equal_whole(void **state) {
+    (void)state;
+    enum { R = 300, C = 130, N = R * C, NP = 3 };
+    static const float steps[] = {0, 0.25f, -0.25f, 0.5f, -0.5f, 1, -1, 0.5f};
+    float *base = malloc(N * sizeof(float)), *quant[NP], *noisy[NP],
+          *ref = malloc(N * sizeof(float)), *got = malloc(N * sizeof(float)),
+          *scratch = malloc(NP * N * sizeof(float));
+    assert_non_null(base);
+    assert_non_null(ref);
+    assert_non_null(got);
+    assert_non_null(scratch);
+    for (int64_t i = 0; i < N; i++) base[i] = 0.25f * (float)((i * 7919) % 13) - 1.5f;
+    for (int m = 0; m < NP; m++) { /* quantized deltas; noisy ones for the l1 scales */
+        quant[m] = malloc(N * sizeof(float));
+        noisy[m] = malloc(N * sizeof(float));
+        assert_non_null(quant[m]);
+        assert_non_null(noisy[m]);
+        uint64_t x = 0x9e3779b97f4a7c15ULL * (uint64_t)(m + 1);
+        for (int64_t i = 0; i < N; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            quant[m][i] = base[i] + steps[(x >> 33) % 8];
+            noisy[m][i] = quant[m][i] + (float)((x >> 40) % 1000) * 1e-4f;
+        }
+    }
+    static const eco_merge_method methods[] = {
+        ECO_MERGE_METHOD_TIES,      ECO_MERGE_METHOD_TIES,       ECO_MERGE_METHOD_BREADCRUMBS,
+        ECO_MERGE_METHOD_DELLA,     ECO_MERGE_METHOD_DELLA,      ECO_MERGE_METHOD_DARE_TIES,
+        ECO_MERGE_METHOD_DARE_TIES, ECO_MERGE_METHOD_DARE_LINEAR};
+    static const int l1[] = {0, 0, 0, 0, 1, 0, 1, 1};
+    static const int64_t chunk_rows[] = {1, 7, R};
+    int saved = eco_get_threads(), partial = 0;
+    for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+        eco_merge_params p = params(methods[k], NP, (double[]){0.7, -0.4, 1.1});
+        p.density[0] = 0.3;
+        p.density[1] = 0.55;
+        p.density[2] = methods[k] == ECO_MERGE_METHOD_DELLA ? 0.8 : 1.0;
+        p.rescale = l1[k] ? ECO_MERGE_RESCALE_L1 : ECO_MERGE_RESCALE_INVERSE;
+        float **par = l1[k] ? noisy : quant;
+        p.gamma = 0.05;
+        p.epsilon = 0.1;
+        p.seed = 77;
+        if (k == 1) p.election = ECO_MERGE_ELECTION_COUNT;
+        assert_true(eco_merge__rows_ok(&p));
+        for (int th = 1; th <= 2; th++) {
+            eco_set_threads(th);
+            eco_merge_stats stats;
+            ECO_ASSERT_OK(eco_merge_tensor(ref, base, (const float *const *)par, R, C, &p, 0, 99,
+                                           NULL, &stats));
+            for (int bi = 0; bi < 2; bi++) {
+                eco_merge_select sel[NP];
+                memset(sel, 0, sizeof sel);
+                for (int m = 0; m < NP; m++) {
+                    int64_t kk[2];
+                    eco_merge__select_k(&p, m, N, kk);
+                    eco_merge_cut cut[2];
+                    blk_ctx c = {par[m], base};
+                    assert_int_equal(eco_merge__cuts(blk, &c, N, bi ? 1000 : 17, kk, 2, cut), 0);
+                    sel[m].big = cut[0];
+                    sel[m].top = cut[1];
+                    if (eco_merge__l1(&p, m)) /* blocks of 1 or 7 rows */
+                        assert_int_equal(eco_merge__l1_scale(blk, &c, R, C, bi ? 7 : 1, &p, m, 99,
+                                                             scratch, &sel[m].scale),
+                                         0);
+                    else
+                        partial += cut[0].k > 0 && cut[0].k < N && cut[0].last < N;
+                }
+                for (size_t ci = 0; ci < sizeof chunk_rows / sizeof *chunk_rows; ci++) {
+                    int64_t kept[NP] = {0};
+                    memset(got, 0xff, N * sizeof(float));
+                    for (int64_t r0 = 0; r0 < R; r0 += chunk_rows[ci]) {
+                        int64_t nr = R - r0 < chunk_rows[ci] ? R - r0 : chunk_rows[ci];
+                        const float *pp[NP];
+                        for (int m = 0; m < NP; m++) pp[m] = par[m] + r0 * C;
+                        int64_t kc[NP];
+                        ECO_ASSERT_OK(eco_merge__tensor_rows(got + r0 * C, base + r0 * C, pp, C, r0,
+                                                             nr, &p, 99, sel, scratch, kc));
+                        for (int m = 0; m < NP; m++) kept[m] += kc[m];
+                    }
+                    if (memcmp(got, ref, N * sizeof(float)) != 0) {
+                        int64_t at = 0;
+                        while (memcmp(&got[at], &ref[at], sizeof(float)) == 0) at++;
+                        print_error("%s (case %zu), %d threads, blocks %d, chunks of %lld rows: "
+                                    "element %lld is %.9g, whole tensor %.9g\n",
+                                    eco_merge_method_name(p.method), k, th, bi ? 1000 : 17,
+                                    (long long)chunk_rows[ci], (long long)at, got[at], ref[at]);
+                        fail();
+                    }
+                    for (int m = 0; m < NP; m++) assert_int_equal(kept[m], stats.kept[m]);
+                }
+            }
+        }
+    }
+    printf("rows = whole: %d selections stopped inside a run of equal magnitudes\n", partial);
+    assert_true(partial > 0); /* the index rule was exercised */
+    eco_set_threads(saved);
+    for (int m = 0; m < NP; m++) {
+        free(quant[m]);
+        free(noisy[m]);
+    }
+    free(base);
+    free(ref);
+    free(got);
+    free(scratch);
+}
+
 /* ---- the other operators ---------------------------------------------------------------- */
 
 static void test_mutate(void **state) {
@@ -972,6 +1097,7 @@ int main(void) {
         cmocka_unit_test(test_dare_unbiased),
         cmocka_unit_test(test_della_statistics),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_rows_equal_whole),
         cmocka_unit_test(test_mutate),
         cmocka_unit_test(test_prune),
         cmocka_unit_test(test_crossover_and_draws),

@@ -652,6 +652,78 @@ static void test_methods_match_tensor(void **state) {
     eco_weights_close(w0);
 }
 
+/* ties, breadcrumbs, della and dare_ties with l1 rescaling go by chunks of rows, after a
+ * pass over each whole tensor for the magnitude selections and the l1 scales: the same bytes as eco_merge_tensor on the whole
+ * (widened) tensors, for bf16 parents over a bf16 base (the inputs widened a block at a
+ * time; bf16 deltas repeat, and the norms' deltas are all 0, so many entries equal each
+ * threshold), three parents (one not sparsified), whole tensors, chunks of 1000 elements
+ * and the default, 1 and 2 threads. */
+static void test_rows_match_tensor(void **state) {
+    fixture *f = *state;
+    char *hc = make_model(f->root, "hc", 4, ECO_DTYPE_BF16),
+         *h0 = make_model(f->root, "h0", 5, ECO_DTYPE_BF16);
+    static const eco_merge_method methods[] = {ECO_MERGE_METHOD_TIES, ECO_MERGE_METHOD_BREADCRUMBS,
+                                               ECO_MERGE_METHOD_DELLA, ECO_MERGE_METHOD_DELLA,
+                                               ECO_MERGE_METHOD_DARE_TIES};
+    static const int l1[] = {0, 0, 0, 1, 1};
+    static const size_t chunks[] = {0, 1000, 1 << 14};
+    const char *par[3] = {f->half, hc, f->b};
+    double w[3] = {0.7, -0.4, 0.9};
+    eco_weights *wp[3], *w0;
+    for (int m = 0; m < 3; m++) ECO_ASSERT_OK(eco_weights_open(par[m], &wp[m]));
+    ECO_ASSERT_OK(eco_weights_open(h0, &w0));
+    int saved = eco_get_threads();
+    for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+        for (int th = 1; th <= 2; th++) {
+            eco_set_threads(th);
+            for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+                char *out = join(f->root, "rows");
+                eco_merge_dir_options o = merge_opts(methods[k], h0, par, 3, w, out);
+                eco_merge_params *p = &o.params;
+                p->density[0] = 0.35;
+                p->density[1] = 0.6;
+                p->density[2] = methods[k] == ECO_MERGE_METHOD_DELLA ? 0.5 : 1.0;
+                p->gamma = 0.1;
+                p->epsilon = 0.1;
+                p->seed = 9;
+                p->rescale = l1[k] ? ECO_MERGE_RESCALE_L1 : ECO_MERGE_RESCALE_INVERSE;
+                o.force = true;
+                ECO_ASSERT_OK(breed_merge_models_chunked(&o, NULL, chunks[c]));
+                eco_weights *wo;
+                ECO_ASSERT_OK(eco_weights_open(out, &wo));
+                for (size_t i = 0; i < eco_weights_count(wo); i++) {
+                    const eco_tensor *t = eco_weights_get(wo, i);
+                    assert_int_equal(t->dtype, ECO_DTYPE_BF16);
+                    size_t n = eco_tensor_numel(t);
+                    int64_t rows = t->ndim >= 2 ? t->shape[0] : 1, cols = (int64_t)n / rows;
+                    float *pp[3], *base = widen(eco_weights_find(w0, t->name));
+                    for (int m = 0; m < 3; m++) pp[m] = widen(eco_weights_find(wp[m], t->name));
+                    float *ref = malloc(n * sizeof *ref);
+                    uint16_t *ref16 = malloc(n * sizeof *ref16);
+                    ECO_ASSERT_OK(eco_merge_tensor(ref, base, (const float *const *)pp, rows, cols,
+                                                   p, 0, eco_merge_stream(t->name), NULL, NULL));
+                    eco_from_f32(ref16, ECO_DTYPE_BF16, ref, n);
+                    if (memcmp(ref16, t->data, n * sizeof *ref16) != 0)
+                        fail_msg("%s (l1 %d), %d threads, chunks %zu: tensor %s differs from "
+                                 "eco_merge_tensor",
+                                 eco_merge_method_name(methods[k]), l1[k], th, chunks[c], t->name);
+                    free(ref);
+                    free(ref16);
+                    free(base);
+                    for (int m = 0; m < 3; m++) free(pp[m]);
+                }
+                eco_weights_close(wo);
+                free(out);
+            }
+        }
+    }
+    eco_set_threads(saved);
+    for (int m = 0; m < 3; m++) eco_weights_close(wp[m]);
+    eco_weights_close(w0);
+    free(hc);
+    free(h0);
+}
+
 /* slerp with t = [0, 1] over the tiny preset's 2 layers: layer 0 is the first parent,
  * layer 1 the second (t from the layer in the tensor's name), outside the layers t = 0. */
 static void test_slerp_layers(void **state) {
@@ -858,6 +930,7 @@ int main(void) {
         cmocka_unit_test(test_chunked_same_bytes),
         cmocka_unit_test(test_slerp_layers),
         cmocka_unit_test(test_methods_match_tensor),
+        cmocka_unit_test(test_rows_match_tensor),
         cmocka_unit_test(test_mutate),
         cmocka_unit_test(test_crossover),
         cmocka_unit_test(test_prune),

@@ -5,6 +5,7 @@
 #ifndef ECO_BREEDER_MERGE_INTERNAL_H
 #define ECO_BREEDER_MERGE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -82,6 +83,77 @@ static inline int eco_merge__in_topk(const eco_merge_topk *s, uint32_t u, int64_
     *eq_seen += eq;
     return keep;
 }
+
+/* The same top-k as a function of (index, key) alone, for a tensor seen a block at a time:
+ * an entry of index i and key u is among the k when u > thr, or u == thr and i <= last (the
+ * index of the quota-th entry of key thr; n when every entry of that key is in). k <= 0:
+ * none; k >= n: all. */
+typedef struct eco_merge_cut {
+    int64_t k, n;
+    uint32_t thr;
+    int64_t last;
+} eco_merge_cut;
+static inline int eco_merge__in_cut(const eco_merge_cut *c, uint32_t u, int64_t i) {
+    if (c->k <= 0) return 0;
+    if (c->k >= c->n) return 1;
+    return (u > c->thr) | ((u == c->thr) & (i <= c->last)); /* no branch */
+}
+/* Gives the block [off, off + len) of the arrays a and b of eco_merge__topk (*b NULL: keys
+ * |a|); false on an error (kept by the callee). */
+typedef bool (*eco_merge_blocks_fn)(void *ctx, int64_t off, int64_t len, const float **a,
+                                    const float **b);
+/* cut[j] = the k[j] largest keys of the n entries fn gives in blocks of `block` (nk <= 2:
+ * both found in the same two or three walks over the blocks; the same entries as
+ * eco_merge__topk). 0, −1 when out of memory, −2 when fn failed. */
+int eco_merge__cuts(eco_merge_blocks_fn fn, void *ctx, int64_t n, int64_t block, const int64_t *k,
+                    int nk, eco_merge_cut *cut);
+
+/* What one parent's sparsifier needs of the whole tensor: a magnitude selection keeps the
+ * entries in big and not in top (ties: top.k = 0; breadcrumbs: top is the gamma share);
+ * l1 rescaling (dare_*, della) multiplies the kept by scale (‖δ‖₁ / ‖kept‖₁, 1 when either
+ * is 0, as eco_sparsify_random / _della). */
+typedef struct eco_merge_select {
+    eco_merge_cut big, top;
+    double scale;
+} eco_merge_select;
+/* The k of big and top for parent m of a tensor of n entries (p->method ties or
+ * breadcrumbs, p->density[m] < 1), as eco_sparsify_magnitude / _breadcrumbs count them. */
+void eco_merge__select_k(const eco_merge_params *p, int m, int64_t n, int64_t k[2]);
+
+/* Whether parent m's sparsifier rescales by L1 norms over the whole tensor (dare_*, della
+ * with rescale l1 and 0 < density < 1). */
+bool eco_merge__l1(const eco_merge_params *p, int m);
+/* The scale of parent m's l1 rescaling over a rows × cols tensor whose δ_m = a − b (b NULL:
+ * a) fn gives in blocks of whole rows (block_rows each): the norms of the delta and of what
+ * dare's or della's draws (at the tensor's indices, stream as eco_merge_tensor's) keep,
+ * summed in eco_merge__sum_abs's order. scratch[block_rows · cols]. 0, −1 when out of
+ * memory, −2 when fn failed. */
+int eco_merge__l1_scale(eco_merge_blocks_fn fn, void *ctx, int64_t rows, int64_t cols,
+                        int64_t block_rows, const eco_merge_params *p, int m, uint64_t stream,
+                        float *scratch, double *scale);
+
+/* Whether eco_merge__tensor_rows can merge a tensor of method p by chunks of rows: ties and
+ * breadcrumbs (their selections given), della (ranks per row), dare_* (draws per entry);
+ * l1 rescaling with the scales given. */
+bool eco_merge__rows_ok(const eco_merge_params *p);
+/* Rows [row0, row0 + nrows) of a rows × cols tensor merged as eco_merge_tensor would merge
+ * the whole (the same bytes there): out, base (NULL: zero) and parents[m] hold these rows
+ * ([nrows · cols]); sel[m] is parent m's selection over the whole tensor (ties,
+ * breadcrumbs) or its scale (l1 rescaling; unused otherwise); dare and della draw at the tensor's indices from stream;
+ * scratch[n_parents · nrows · cols]; kept[m] = the entries parent m kept in these rows.
+ * EINVAL when !eco_merge__rows_ok(p); ENOMEM (della's sort buffers). Runs the element
+ * loops on the OpenMP team from ECO_MERGE_PAR_MIN elements, as eco_merge_tensor. */
+eco_status eco_merge__tensor_rows(float *out, const float *base, const float *const *parents,
+                                  int64_t cols, int64_t row0, int64_t nrows,
+                                  const eco_merge_params *p, uint64_t stream,
+                                  const eco_merge_select *sel, float *scratch, int64_t *kept);
+
+/* della's sparsifier on rows [row0, row0 + rows) of a tensor of `cols` columns, d the
+ * rows' delta, drawing at the tensor's indices (row0 · cols + ...), with inverse or no
+ * rescaling (rescale != inverse leaves the kept unscaled: the caller L1-rescales); the kept
+ * count, −1 when out of memory. */
+int64_t eco_merge__della_rows(float *d, int64_t row0, int64_t rows, int64_t cols, double density,
+                              double epsilon, bool inverse, uint64_t key, const uint8_t *mask);
 
 /* The method's sparsifier applied to parent m's delta d[n] (rows × cols view), per p;
  * mask NULL draws. Returns the kept count, or −1 when out of memory. */

@@ -7,9 +7,15 @@
  * by eco_merge_tensor (merge.h) with slerp's t for its layer ("model.layers.N."), converted
  * to the first parent's dtype and written; the inputs' pages are then dropped. linear and
  * task_arithmetic are elementwise, so they go in chunks of rows (CHUNK_ELEMS) and hold a
- * few MB whatever the tensor; the other methods look at whole tensors (top-k, random
- * masks drawn by element index, norms) and hold the parents' copies of one tensor, the
- * deltas eco_merge_tensor allocates and the output.
+ * few MB whatever the tensor, as do dare_* with inverse rescaling (masks drawn by element
+ * index). ties and breadcrumbs go in chunks of rows too: before a tensor's first chunk,
+ * each sparsified parent's magnitude selection (the k-th largest |θ_m − θ₀| and which of
+ * the entries equal to it are in, eco_merge__cuts) is found in a pass over the mapped
+ * tensor, whose pages are then dropped; the chunks recompute the deltas and apply it
+ * (eco_merge__tensor_rows). della ranks within rows: chunks of rows. l1 rescaling (dare_*,
+ * della) scales by norms over the whole tensor: a pass finds each parent's scale first
+ * (eco_merge__l1_scale). slerp (norms and a dot product of the whole parents) holds the
+ * parents' copies of one tensor and the output.
  */
 #include "ecology/merge_dir.h"
 
@@ -69,6 +75,75 @@ static bool sparsifies(const eco_merge_params *p) {
     return p->method == ECO_MERGE_METHOD_BREADCRUMBS;
 }
 
+/* Whether a parent of method p has a magnitude selection over the whole tensor. */
+static bool selects(const eco_merge_params *p, int m) {
+    return (p->method == ECO_MERGE_METHOD_TIES || p->method == ECO_MERGE_METHOD_BREADCRUMBS) &&
+           p->density[m] < 1;
+}
+
+/* Blocks of θ_m and θ₀ for eco_merge__cuts and eco_merge__l1_scale (the f32 delta). */
+typedef struct sel_ctx {
+    breed_stream *s;
+    size_t parent, base; /* input indices; base == SIZE_MAX: none */
+    float *a, *b, *d;    /* widening buffers of a block, a delta's block (l1) */
+    size_t cap;          /* elements of each */
+} sel_ctx;
+
+/* Grows c's buffers to n elements; false when out of memory. */
+static bool sel_reserve(sel_ctx *c, size_t n) {
+    if (n <= c->cap) return true;
+    free(c->a);
+    free(c->b);
+    free(c->d);
+    c->a = eco_malloc_array(n, sizeof *c->a);
+    c->b = eco_malloc_array(n, sizeof *c->b);
+    c->d = eco_malloc_array(n, sizeof *c->d);
+    c->cap = c->a && c->b && c->d ? n : 0;
+    return c->cap > 0;
+}
+
+static bool sel_block(void *ctx, int64_t off, int64_t len, const float **a, const float **b) {
+    sel_ctx *c = ctx;
+    *a = breed_stream_tensor_block(c->s, c->parent, off, len, c->a);
+    *b = c->base == SIZE_MAX ? NULL : breed_stream_tensor_block(c->s, c->base, off, len, c->b);
+    return *a && (c->base == SIZE_MAX || *b);
+}
+
+/* What the tensor t's chunks need of the whole tensor, for every parent that needs it
+ * (sel[m]: a magnitude selection, an l1 scale), in blocks of whole rows (c's buffers); each
+ * parent's pages dropped after its pass, the base's after all of them. */
+static eco_status select_tensor(breed_stream *s, const eco_merge_params *p, const breed_tensor *t,
+                                size_t first, sel_ctx *c, eco_merge_select *sel) {
+    int64_t block_rows = t->cols > 0 ? (int64_t)CHUNK_ELEMS / t->cols : 1;
+    if (block_rows < 1) block_rows = 1;
+    bool any = false;
+    for (int m = 0; m < p->n_parents; m++) {
+        bool l1 = eco_merge__l1(p, m);
+        if (!selects(p, m) && !l1) continue;
+        if (!sel_reserve(c, (size_t)(block_rows * t->cols)))
+            return eco_error(ECO_STATUS_ENOMEM, "out of memory for a block of rows");
+        c->parent = first + (size_t)m;
+        int rc;
+        if (l1) {
+            rc = eco_merge__l1_scale(sel_block, c, t->rows, t->cols, block_rows, p, m,
+                                     eco_merge_stream(t->decl->name), c->d, &sel[m].scale);
+        } else {
+            int64_t k[2];
+            eco_merge__select_k(p, m, t->n, k);
+            eco_merge_cut cut[2];
+            rc = eco_merge__cuts(sel_block, c, t->n, block_rows * t->cols, k, 2, cut);
+            sel[m].big = cut[0];
+            sel[m].top = cut[1];
+        }
+        if (rc == -1) return eco_error(ECO_STATUS_ENOMEM, "out of memory for a selection");
+        if (rc) return eco_error(ECO_STATUS_EINTERNAL, "cannot read the tensor's blocks");
+        breed_stream_release_tensor(s, c->parent);
+        any = true;
+    }
+    if (any && c->base != SIZE_MAX) breed_stream_release_tensor(s, c->base);
+    return ECO_STATUS_OK;
+}
+
 eco_status eco_merge_models_dir(const eco_merge_dir_options *o, eco_merge_dir_report *rep) {
     return breed_merge_models_chunked(o, rep, CHUNK_ELEMS);
 }
@@ -101,12 +176,19 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
     const size_t first = o->base ? 1 : 0;
     json_t *params = NULL, *result = NULL, *kept = NULL;
     breed_stream *s = NULL;
-    const bool chunked = elementwise(p);
+    const bool by_rows = !elementwise(p) && eco_merge__rows_ok(p);
+    const bool chunked = elementwise(p) || by_rows;
     uint8_t *mask[ECO_MERGE_MAX_PARENTS] = {0};
     size_t mask_cap = 0;
+    float *scratch = NULL; /* by rows: the chunk's deltas */
+    size_t scratch_cap = 0;
+    eco_merge_select sel[ECO_MERGE_MAX_PARENTS];
+    memset(sel, 0, sizeof sel);
+    sel_ctx sc = {.base = o->base ? 0 : SIZE_MAX};
     if ((st = eco_merge_params_to_json(p, &params))) goto done;
     st = breed_stream_begin(&s, &in, first, o->out, o->force, o->progress,
                             chunked ? chunk_elems : 0, o->shard_bytes);
+    sc.s = s;
     if (st) goto done;
 
     int64_t kept_total[ECO_MERGE_MAX_PARENTS] = {0}, n_total = 0, n_empty = 0;
@@ -149,7 +231,20 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
         }
         eco_merge_stats stats;
         memset(&stats, 0, sizeof stats);
-        st = eco_merge_tensor(out, base, par, t.nrows, t.cols, p, tt, stream, masks, &stats);
+        if (by_rows) { /* the selections at a tensor's first chunk, then these rows */
+            size_t need = (size_t)p->n_parents * (size_t)t.len;
+            if (need > scratch_cap) {
+                free(scratch);
+                if (!(scratch = eco_malloc_array(need, sizeof *scratch))) goto oom;
+                scratch_cap = need;
+            }
+            if (t.row0 == 0) st = select_tensor(s, p, &t, first, &sc, sel);
+            if (!st)
+                st = eco_merge__tensor_rows(out, base, par, t.cols, t.row0, t.nrows, p, stream, sel,
+                                            scratch, stats.kept);
+        } else {
+            st = eco_merge_tensor(out, base, par, t.nrows, t.cols, p, tt, stream, masks, &stats);
+        }
         if (st) {
             st = eco_error_wrap(st, "merge: tensor '%s'", t.decl->name);
             goto done;
@@ -197,6 +292,10 @@ oom:
     st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
 done:
     for (int m = 0; m < ECO_MERGE_MAX_PARENTS; m++) free(mask[m]);
+    free(scratch);
+    free(sc.a);
+    free(sc.b);
+    free(sc.d);
     breed_stream_abort(s);
     json_decref(kept);
     json_decref(result);

@@ -86,17 +86,9 @@ static void sort_row(uint64_t *order, uint64_t *tmp, int64_t cols) {
     }
 }
 
-int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density, double epsilon,
-                           eco_merge_rescale rescale, uint64_t seed, uint64_t stream,
-                           const uint8_t *mask) {
-    if (rows <= 0 || cols <= 0) return 0;
-    if (cols > (int64_t)UINT32_MAX || rows > INT64_MAX / cols) return -1;
+int64_t eco_merge__della_rows(float *d, int64_t row0, int64_t rows, int64_t cols, double density,
+                              double epsilon, bool inverse, uint64_t key, const uint8_t *mask) {
     int64_t n = rows * cols;
-    if (!(density < 1)) return n;
-    if (!(density > 0)) {
-        memset(d, 0, (size_t)n * sizeof *d);
-        return 0;
-    }
     /* the keep probability of rank q + 1, the same for every row */
     double *prob = malloc((size_t)cols * sizeof *prob);
     if (!prob) return -1;
@@ -105,9 +97,6 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
             cols > 1 ? density - epsilon + 2.0 * epsilon * (double)q / (double)(cols - 1) : density;
         prob[q] = p > 1 ? 1 : p;
     }
-    double before = rescale == ECO_MERGE_RESCALE_L1 ? eco_merge__sum_abs(d, n) : 0;
-    uint64_t key = eco_merge__key(seed, stream);
-    bool inverse = rescale != ECO_MERGE_RESCALE_L1;
     int64_t kept = 0;
     int failed = 0;
 #pragma omp parallel if (rows >= 2 && n >= ECO_MERGE_PAR_MIN) reduction(+ : kept, failed)
@@ -127,7 +116,8 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
                 int64_t j = (int64_t)(order[q] & 0xffffffffu), i = r * cols + j;
                 double p = prob[q];
                 bool keep =
-                    p > 0 && (mask ? mask[i] != 0 : eco_merge__uniform_k(key, (uint64_t)i) < p);
+                    p > 0 && (mask ? mask[i] != 0
+                                   : eco_merge__uniform_k(key, (uint64_t)(row0 * cols + i)) < p);
                 float v = inverse && p > 0 ? (float)((double)row[j] / p) : row[j];
                 row[j] = eco_merge__keep_f(keep, v);
                 kept += keep;
@@ -136,7 +126,25 @@ int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density,
         free(order);
     }
     free(prob);
-    if (failed) return -1;
+    return failed ? -1 : kept;
+}
+
+int64_t eco_sparsify_della(float *d, int64_t rows, int64_t cols, double density, double epsilon,
+                           eco_merge_rescale rescale, uint64_t seed, uint64_t stream,
+                           const uint8_t *mask) {
+    if (rows <= 0 || cols <= 0) return 0;
+    if (cols > (int64_t)UINT32_MAX || rows > INT64_MAX / cols) return -1;
+    int64_t n = rows * cols;
+    if (!(density < 1)) return n;
+    if (!(density > 0)) {
+        memset(d, 0, (size_t)n * sizeof *d);
+        return 0;
+    }
+    double before = rescale == ECO_MERGE_RESCALE_L1 ? eco_merge__sum_abs(d, n) : 0;
+    bool inverse = rescale != ECO_MERGE_RESCALE_L1;
+    int64_t kept = eco_merge__della_rows(d, 0, rows, cols, density, epsilon, inverse,
+                                         eco_merge__key(seed, stream), mask);
+    if (kept < 0) return -1;
     if (!inverse) l1_rescale(d, n, before);
     return kept;
 }

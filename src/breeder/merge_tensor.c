@@ -62,6 +62,46 @@ static void merge_slerp(float *out, const float *a, const float *b, int64_t n, d
     for (int64_t i = 0; i < n; i++) out[i] = (float)(c0 * a[i] + c1 * b[i]);
 }
 
+/* The weighted sum of the (sparsified) deltas with or without TIES consensus, normalised,
+ * times λ, over θ₀: out[n]. Parent m's δ(i) is src[m][i] − base[i] when minus_base[m], else
+ * src[m][i] (a sparsified delta: the same f32 difference the delta holds). One function for
+ * whole tensors and chunks of rows, so both give the same bytes. */
+static void combine(float *out, const float *base, const float *const *src, const bool *minus_base,
+                    int64_t n, const eco_merge_params *p) {
+    int np = p->n_parents;
+    bool consensus = has_consensus(p->method), normalize = eco_merge_params_normalize(p);
+    bool by_count = p->election == ECO_MERGE_ELECTION_COUNT;
+    double wsum = 0;
+    for (int m = 0; m < np; m++) wsum += p->weight[m];
+    if (fabs(wsum) < 1e-8) wsum = 1;
+    double lambda = p->lambda, w[ECO_MERGE_MAX_PARENTS];
+    for (int m = 0; m < np; m++) w[m] = p->weight[m];
+#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        double u[ECO_MERGE_MAX_PARENTS], mix = 0, div = wsum;
+        for (int m = 0; m < np; m++) {
+            float dm = minus_base[m] ? src[m][i] - base[i] : src[m][i];
+            u[m] = w[m] * (double)dm;
+        }
+        if (consensus) {
+            double s = 0;
+            for (int m = 0; m < np; m++) s += by_count ? (double)((u[m] > 0) - (u[m] < 0)) : u[m];
+            double e = s >= 0 ? 1.0 : -1.0; /* a tie elects +1 */
+            div = 0;
+            for (int m = 0; m < np; m++) { /* sign(u) == e, zeros never; no branch */
+                bool sel = u[m] * e > 0;
+                mix += eco_merge__keep_d(sel, u[m]);
+                div += eco_merge__keep_d(sel, w[m]);
+            }
+            if (div == 0) div = 1;
+        } else {
+            for (int m = 0; m < np; m++) mix += u[m];
+        }
+        if (normalize) mix /= div;
+        out[i] = (float)((base ? (double)base[i] : 0.0) + lambda * mix);
+    }
+}
+
 static eco_status merge_task_vectors(float *out, const float *base, const float *const *parents,
                                      int64_t rows, int64_t cols, const eco_merge_params *p,
                                      uint64_t stream, const uint8_t *const *masks,
@@ -93,45 +133,14 @@ static eco_status merge_task_vectors(float *out, const float *base, const float 
             if (kept == 0) stats->empty = true;
         }
     }
-    bool consensus = has_consensus(p->method), normalize = eco_merge_params_normalize(p);
-    bool by_count = p->election == ECO_MERGE_ELECTION_COUNT;
-    double wsum = 0;
-    for (int m = 0; m < np; m++) wsum += p->weight[m];
-    if (fabs(wsum) < 1e-8) wsum = 1;
-    double lambda = p->lambda, w[ECO_MERGE_MAX_PARENTS];
-    /* δ_m(i): the sparsified delta when there is one, else θ_m − θ₀ computed here (the same
-     * f32 difference the delta would hold) */
-    const float *src[ECO_MERGE_MAX_PARENTS];
-    bool minus_base[ECO_MERGE_MAX_PARENTS];
+    /* δ_m(i): the sparsified delta when there is one, else θ_m − θ₀ computed in combine */
+    const float *src[ECO_MERGE_MAX_PARENTS] = {0};
+    bool minus_base[ECO_MERGE_MAX_PARENTS] = {0};
     for (int m = 0; m < np; m++) {
-        w[m] = p->weight[m];
         src[m] = d[m] ? d[m] : parents[m];
         minus_base[m] = !d[m] && base;
     }
-#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        double u[ECO_MERGE_MAX_PARENTS], mix = 0, div = wsum;
-        for (int m = 0; m < np; m++) {
-            float dm = minus_base[m] ? src[m][i] - base[i] : src[m][i];
-            u[m] = w[m] * (double)dm;
-        }
-        if (consensus) {
-            double s = 0;
-            for (int m = 0; m < np; m++) s += by_count ? (double)((u[m] > 0) - (u[m] < 0)) : u[m];
-            double e = s >= 0 ? 1.0 : -1.0; /* a tie elects +1 */
-            div = 0;
-            for (int m = 0; m < np; m++) { /* sign(u) == e, zeros never; no branch */
-                bool sel = u[m] * e > 0;
-                mix += eco_merge__keep_d(sel, u[m]);
-                div += eco_merge__keep_d(sel, w[m]);
-            }
-            if (div == 0) div = 1;
-        } else {
-            for (int m = 0; m < np; m++) mix += u[m];
-        }
-        if (normalize) mix /= div;
-        out[i] = (float)((base ? (double)base[i] : 0.0) + lambda * mix);
-    }
+    combine(out, base, src, minus_base, n, p);
 done:
     for (int m = 0; m < np; m++) free(d[m]);
     return st;
@@ -177,4 +186,144 @@ eco_status eco_merge_tensor(float *out, const float *base, const float *const *p
         default:
             return merge_task_vectors(out, base, parents, rows, cols, p, stream, masks, stats);
     }
+}
+
+/* ---- chunks of rows --------------------------------------------------------------------- */
+
+void eco_merge__select_k(const eco_merge_params *p, int m, int64_t n, int64_t k[2]) {
+    double density = p->density[m];
+    k[0] = density > 0 ? (int64_t)(density * (double)n) : 0; /* eco_sparsify_magnitude */
+    k[1] = 0;
+    if (p->method == ECO_MERGE_METHOD_BREADCRUMBS) { /* eco_sparsify_breadcrumbs */
+        int64_t n_top = p->gamma > 0 ? (int64_t)(p->gamma * (double)n) : 0;
+        k[1] = n_top > k[0] ? k[0] : n_top;
+    }
+}
+
+bool eco_merge__rows_ok(const eco_merge_params *p) {
+    return p->method == ECO_MERGE_METHOD_TIES || p->method == ECO_MERGE_METHOD_BREADCRUMBS ||
+           p->method == ECO_MERGE_METHOD_DELLA || p->method == ECO_MERGE_METHOD_DARE_LINEAR ||
+           p->method == ECO_MERGE_METHOD_DARE_TIES;
+}
+
+static bool is_random(eco_merge_method m) {
+    return m == ECO_MERGE_METHOD_DARE_LINEAR || m == ECO_MERGE_METHOD_DARE_TIES ||
+           m == ECO_MERGE_METHOD_DELLA;
+}
+
+bool eco_merge__l1(const eco_merge_params *p, int m) {
+    return is_random(p->method) && p->rescale == ECO_MERGE_RESCALE_L1 && p->density[m] < 1 &&
+           p->density[m] > 0;
+}
+
+/* Rows [row0, row0 + nrows) of parent m's delta d[nrows · cols] sparsified in place by dare
+ * or della (draws at the tensor's indices), kept entries unscaled when l1, divided by their
+ * probability when inverse; the kept count, −1 when out of memory. */
+static int64_t sparsify_rows(float *d, int64_t row0, int64_t nrows, int64_t cols,
+                             const eco_merge_params *p, int m, uint64_t stream) {
+    int64_t n = nrows * cols, off = row0 * cols;
+    double density = p->density[m];
+    bool inverse = p->rescale != ECO_MERGE_RESCALE_L1;
+    uint64_t key = eco_merge__key(p->seed, eco_merge_substream(stream, (uint64_t)m));
+    if (!(density > 0)) {
+        memset(d, 0, (size_t)n * sizeof *d);
+        return 0;
+    }
+    if (p->method == ECO_MERGE_METHOD_DELLA)
+        return eco_merge__della_rows(d, row0, nrows, cols, density, p->epsilon, inverse, key, NULL);
+    int64_t kept = 0; /* eco_sparsify_random */
+#pragma omp parallel for schedule(static) reduction(+ : kept) if (n >= ECO_MERGE_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        bool keep = eco_merge__uniform_k(key, (uint64_t)(off + i)) < density;
+        float v = inverse ? (float)((double)d[i] / density) : d[i];
+        d[i] = eco_merge__keep_f(keep, v);
+        kept += keep;
+    }
+    return kept;
+}
+
+/* Adds |x[0..n)| to a running fixed-chunk sum: *part holds the open chunk (which began at a
+ * multiple of ECO_MERGE_CHUNK), *total the closed ones; at is x's index in the tensor. */
+static void l1_add(const float *x, int64_t n, int64_t at, double *part, double *total) {
+    for (int64_t i = 0; i < n; i++) {
+        *part += fabs((double)x[i]);
+        if ((at + i + 1) % ECO_MERGE_CHUNK == 0) {
+            *total += *part;
+            *part = 0;
+        }
+    }
+}
+
+int eco_merge__l1_scale(eco_merge_blocks_fn fn, void *ctx, int64_t rows, int64_t cols,
+                        int64_t block_rows, const eco_merge_params *p, int m, uint64_t stream,
+                        float *scratch, double *scale) {
+    *scale = 1;
+    if (block_rows < 1) block_rows = 1;
+    double part[2] = {0, 0}, total[2] = {0, 0}; /* the delta, the kept */
+    for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
+        int64_t nr = rows - r0 < block_rows ? rows - r0 : block_rows, n = nr * cols;
+        const float *a, *b;
+        if (!fn(ctx, r0 * cols, n, &a, &b)) return -2;
+        for (int64_t i = 0; i < n; i++) scratch[i] = b ? a[i] - b[i] : a[i];
+        l1_add(scratch, n, r0 * cols, &part[0], &total[0]);
+        if (sparsify_rows(scratch, r0, nr, cols, p, m, stream) < 0) return -1;
+        l1_add(scratch, n, r0 * cols, &part[1], &total[1]);
+    }
+    double before = total[0] + part[0], after = total[1] + part[1]; /* the open chunk last */
+    if (before > 0 && after > 0) *scale = before / after;
+    return 0;
+}
+
+eco_status eco_merge__tensor_rows(float *out, const float *base, const float *const *parents,
+                                  int64_t cols, int64_t row0, int64_t nrows,
+                                  const eco_merge_params *p, uint64_t stream,
+                                  const eco_merge_select *sel, float *scratch, int64_t *kept) {
+    if (!eco_merge__rows_ok(p))
+        return eco_error(ECO_STATUS_EINVAL, "merge: %s: not mergeable by rows",
+                         eco_merge_method_name(p->method));
+    if (p->method == ECO_MERGE_METHOD_DELLA && cols > (int64_t)UINT32_MAX)
+        return eco_error(ECO_STATUS_EINVAL, "merge: della: rows of %lld elements (at most 2^32)",
+                         (long long)cols);
+    int np = p->n_parents;
+    int64_t n = nrows * cols, off = row0 * cols;
+    const float *src[ECO_MERGE_MAX_PARENTS] = {0};
+    bool minus_base[ECO_MERGE_MAX_PARENTS] = {0};
+    for (int m = 0; m < np; m++) {
+        kept[m] = n;
+        src[m] = parents[m];
+        minus_base[m] = base != NULL;
+        double density = p->density[m];
+        if (!(density < 1) || n == 0) continue;
+        const float *pm = parents[m];
+        float *dm = scratch + (size_t)m * (size_t)n;
+        src[m] = dm;
+        minus_base[m] = false;
+        if (is_random(p->method)) { /* draws per entry, della's ranks within each row */
+#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
+            for (int64_t i = 0; i < n; i++) dm[i] = base ? pm[i] - base[i] : pm[i];
+            kept[m] = sparsify_rows(dm, row0, nrows, cols, p, m, stream);
+            if (kept[m] < 0)
+                return eco_error(ECO_STATUS_ENOMEM, "merge: no memory to sort rows of %lld",
+                                 (long long)cols);
+            if (eco_merge__l1(p, m)) { /* l1_rescale's multiply, with the whole tensor's scale */
+                double scale = sel[m].scale;
+#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
+                for (int64_t i = 0; i < n; i++) dm[i] = (float)((double)dm[i] * scale);
+            }
+            continue;
+        }
+        const eco_merge_select *s = &sel[m]; /* magnitude: the whole tensor's selection */
+        int64_t c = 0;
+        for (int64_t i = 0; i < n; i++) {
+            float v = base ? pm[i] - base[i] : pm[i];
+            uint32_t u = eco_merge__abs_key(v);
+            int keep =
+                eco_merge__in_cut(&s->big, u, off + i) & !eco_merge__in_cut(&s->top, u, off + i);
+            dm[i] = eco_merge__keep_f(keep, v);
+            c += keep;
+        }
+        kept[m] = c;
+    }
+    combine(out, base, src, minus_base, n, p);
+    return ECO_STATUS_OK;
 }

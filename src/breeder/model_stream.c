@@ -395,6 +395,30 @@ const float *breed_stream_input(breed_stream *s, size_t i) {
     return s->buf[i];
 }
 
+const float *breed_stream_tensor_block(breed_stream *s, size_t i, int64_t off, int64_t len,
+                                       float *dst) {
+    if (s->st || !s->have || i >= s->in->n || off < 0 || len < 0 || off > s->cur.n - len)
+        return NULL;
+    const eco_tensor *src = s->src[i];
+    size_t es = eco_dtype_size(src->dtype);
+    const uint8_t *p = (const uint8_t *)src->data + (size_t)off * es;
+    if (src->dtype == ECO_DTYPE_F32 && ((uintptr_t)p % sizeof(float)) == 0) return (const float *)p;
+    eco_to_f32(dst, p, src->dtype, (size_t)len);
+    return dst;
+}
+
+void breed_stream_release_tensor(breed_stream *s, size_t i) {
+    if (!s->have || i >= s->in->n) return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const eco_tensor *src = s->src[i];
+    uintptr_t lo = (uintptr_t)src->data;
+    uintptr_t hi = lo + (size_t)s->cur.n * eco_dtype_size(src->dtype);
+    release_pending(s, i); /* the run before this tensor first */
+    s->pend_lo[i] = lo / page * page;
+    s->pend_hi[i] = hi;
+    release_pending(s, i);
+}
+
 static void release_pending(breed_stream *s, size_t i);
 
 eco_status breed_stream_input_into(breed_stream *s, size_t i, float *dst) {

@@ -64,6 +64,14 @@ bool breed_stream_next(breed_stream *s, breed_tensor *t);
 /* Input i's f32 values of the current chunk ([t.len]); NULL on error (ENOMEM, kept in s).
  * Valid until breed_stream_put. */
 const float *breed_stream_input(breed_stream *s, size_t i);
+/* Input i's f32 values of elements [off, off + len) of the current tensor, whichever chunk
+ * is current (a pass over the whole tensor before its chunks: a magnitude selection): the
+ * mapped file when it is aligned f32, else widened into dst[len]; NULL on a bad range. */
+const float *breed_stream_tensor_block(breed_stream *s, size_t i, int64_t off, int64_t len,
+                                       float *dst);
+/* Drops the mapped pages of input i's whole current tensor (read again later: page faults,
+ * never a wrong value). */
+void breed_stream_release_tensor(breed_stream *s, size_t i);
 /* Input i's f32 values of the current chunk copied into dst[t.len] (which may be the
  * output buffer), its mapped pages dropped at once. */
 eco_status breed_stream_input_into(breed_stream *s, size_t i, float *dst);
