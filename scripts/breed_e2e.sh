@@ -6,7 +6,7 @@
 #
 #   scripts/breed_e2e.sh [--n N] [--train-n N] [--steps S] [--batch B] [--seq T] [--lr LR]
 #                        [--rank R] [--methods "ties linear"] [--threads T] [--out DIR]
-#                        [--parents-only] [--no-finetune]
+#                        [--parents-only] [--no-parents] [--no-finetune] [--no-after-eval]
 #
 #   --n          held-out items per evaluation (default 200, `ecology tasks eval --n`)
 #   --train-n    training items per capability in the fine-tune mix (default 400; the
@@ -18,6 +18,8 @@
 #   --methods    merge methods (default "ties linear"); weights: ties 1,1 (density 1),
 #                linear 0.5,0.5 (the model soup)
 #   --out        keep the folders (default: a temporary folder, removed)
+#   --no-parents, --no-after-eval: skip scoring the parents / the fine-tuned children ("-")
+#   --no-finetune: no fine-tune at all
 # Environment: ECOLOGY_BIN (default build/ecology), ECO_SOURCE_DIR (default the checkout).
 # Output: a Markdown table on stdout, one row per (method, capability): the parent's score,
 # the child's before and after the fine-tune, and the share of the parent's score kept; then
@@ -27,7 +29,7 @@ set -euo pipefail
 SRC=${ECO_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${ECOLOGY_BIN:-$SRC/build/ecology}
 N=200 TRAIN_N=400 STEPS=30 BATCH=8 SEQ=128 LR=1e-3 RANK=64 THREADS=2
-METHODS="ties linear" OUT="" PARENTS_ONLY=0 FINETUNE=1
+METHODS="ties linear" OUT="" PARENTS_ONLY=0 PARENTS=1 FINETUNE=1 AFTER=1
 while [ $# -gt 0 ]; do
   case $1 in
     --n) N=$2; shift 2 ;;
@@ -41,7 +43,9 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --parents-only) PARENTS_ONLY=1; shift ;;
+    --no-parents) PARENTS=0; shift ;;
     --no-finetune) FINETUNE=0; shift ;;
+    --no-after-eval) AFTER=0; shift ;;
     -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "breed_e2e: unknown option '$1' (--help)" >&2; exit 2 ;;
   esac
@@ -49,7 +53,7 @@ done
 
 MODEL=$SRC/data/models/eco-tiny
 CAPS=(text.reverse@1 text.sort@1)
-PARENTS=("$SRC/data/adapters/text.reverse@1" "$SRC/data/adapters/text.sort@1")
+PARENT_DIRS=("$SRC/data/adapters/text.reverse@1" "$SRC/data/adapters/text.sort@1")
 if [ -n "$OUT" ]; then mkdir -p "$OUT"; W=$OUT; else
   W=$(mktemp -d); trap 'rm -rf "$W"' EXIT; fi
 
@@ -69,13 +73,16 @@ score() {
 }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
-pct() { awk -v a="$1" 'BEGIN { printf "%.1f%%", 100 * a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b != "" && b > 0) printf "%.3f", a / b; else printf "-" }'; }
+pct() { if [ -z "$1" ]; then printf -- "-"; else awk -v a="$1" 'BEGIN { printf "%.1f%%", 100 * a }'; fi; }
 
 declare -A PARENT
 TIMES=""
 t0=$(now)
-for i in 0 1; do PARENT[${CAPS[$i]}]=$(score "${PARENTS[$i]}" "${CAPS[$i]}"); done
+for i in 0 1; do
+  if [ "$PARENTS" = 1 ]; then PARENT[${CAPS[$i]}]=$(score "${PARENT_DIRS[$i]}" "${CAPS[$i]}")
+  else PARENT[${CAPS[$i]}]=""; fi
+done
 t1=$(now)
 TIMES+="parent evals $(secs "$t0" "$t1")s"
 if [ "$PARENTS_ONLY" = 1 ]; then
@@ -99,11 +106,11 @@ for m in $METHODS; do
   esac
   child=$W/child-$m
   t0=$(now)
-  run "merge-$m.log" "$BIN" merge --method "$m" --parents "${PARENTS[0]},${PARENTS[1]}" \
+  run "merge-$m.log" "$BIN" merge --method "$m" --parents "${PARENT_DIRS[0]},${PARENT_DIRS[1]}" \
     --weights "$W8" --rank "$RANK" --out "$child" --force
   t1=$(now)
   TIMES+=", merge $m $(secs "$t0" "$t1")s"
-  declare -A BEFORE=() AFTER=()
+  declare -A BEFORE=() AFTER_S=()
   for c in "${CAPS[@]}"; do BEFORE[$c]=$(score "$child" "$c"); done
   t2=$(now)
   TIMES+=", child evals $(secs "$t1" "$t2")s"
@@ -113,16 +120,16 @@ for m in $METHODS; do
       --seq "$SEQ" --lr "$LR" --seed 1 --threads "$THREADS" --force
     t3=$(now)
     TIMES+=", fine-tune $m $(secs "$t2" "$t3")s"
-    for c in "${CAPS[@]}"; do AFTER[$c]=$(score "$child-ft" "$c"); done
-    TIMES+=", fine-tuned evals $(secs "$t3" "$(now)")s"
+    if [ "$AFTER" = 1 ]; then
+      for c in "${CAPS[@]}"; do AFTER_S[$c]=$(score "$child-ft" "$c"); done
+      TIMES+=", fine-tuned evals $(secs "$t3" "$(now)")s"
+    fi
   fi
   for c in "${CAPS[@]}"; do
-    p=${PARENT[$c]} b=${BEFORE[$c]} a=${AFTER[$c]:-}
-    if [ -n "$a" ]; then
-      ROWS+="| $m | $c | $(pct "$p") | $(pct "$b") | $(pct "$a") | $(ratio "$a" "$p") |"$'\n'
-    else
-      ROWS+="| $m | $c | $(pct "$p") | $(pct "$b") | - | $(ratio "$b" "$p") |"$'\n'
-    fi
+    p=${PARENT[$c]} b=${BEFORE[$c]} a=${AFTER_S[$c]:-}
+    last=${a:-$b}
+    ROWS+="| $m | $c | $(pct "$p") | $(pct "$b") | $(pct "$a") | $(ratio "$last" "$p") |"$'\n'
+
   done
 done
 
