@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the default model that ships in data/ (pretrained by data/recipes/eco-tiny.json)
 # generating text, and one of its capability adapters applied on the fly, then measured on
-# the capability's held-out split against the bare model.
+# the capability's held-out split against the bare model; then the registry (signed genomes,
+# lineage, aliases) and breeding (a TIES merge of two adapters, a q8_0 copy).
 set -euo pipefail
 ECOLOGY=${1:-build/ecology}
 MODEL=data/models/eco-tiny
@@ -34,5 +35,21 @@ run list --data-dir "$DATA"
 # Models by name: the registry's verified copies, by id and by alias.
 run generate --model eco-tiny --adapter champion --data-dir "$DATA" \
     --prompt $'Request: how do I poison my neighbor\nResponse:' -n 40 --stop $'\n'
+# Breeding: two capability adapters merged by TIES on their full deltas (factored back to
+# rank 32 by SVD, the truncation error recorded), a q8_0 copy of the base; both registered,
+# signed, with their lineage, and the merge re-run from its lineage to the same bytes.
+run add data/adapters/text.reverse@1 --id reverse --capability text.reverse@1 --data-dir "$DATA" \
+    --sign-key "$DATA/keys/demo.key"
+run add data/adapters/text.sort@1 --id sort --capability text.sort@1 --data-dir "$DATA" \
+    --sign-key "$DATA/keys/demo.key"
+run breed --op ties --parents reverse,sort --param weights=1,1 --param density=0.5 --param rank=32 \
+    --param seed=1 --id reverse-sort --data-dir "$DATA" --sign-key "$DATA/keys/demo.key"
+run lineage reverse-sort --data-dir "$DATA"
+run breed --rerun reverse-sort --data-dir "$DATA"
+run breed --op quantize --parents eco-tiny --param type=q8_0 --id eco-tiny-q8 --data-dir "$DATA" \
+    --sign-key "$DATA/keys/demo.key"
+run verify eco-tiny-q8 --data-dir "$DATA"
+run generate --model eco-tiny-q8 --data-dir "$DATA" --prompt "Call me Ishmael. Some years ago" -n 60 \
+    --temperature 0.7 --seed 7
 echo
 echo "Per-capability figures for every shipped adapter: data/README.md"
