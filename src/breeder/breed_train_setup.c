@@ -8,8 +8,8 @@
 
 #define MIX_NAME "breed-mix.jsonl"
 
-eco_status breed_work_and_mix(const char *what, const char *tmp, const char *work_dir,
-                              char **work, char **mix) {
+eco_status breed_work_and_mix(const char *what, const char *tmp, const char *work_dir, char **work,
+                              char **mix) {
     *work = work_dir ? eco_strdup(work_dir) : eco_path_join(tmp, ECO_WORK_DIR);
     *mix = *work ? eco_path_join(*work, MIX_NAME) : NULL;
     if (!*work || !*mix) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", what);
