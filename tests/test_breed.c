@@ -57,25 +57,13 @@ static int setup(void **state) {
     f->base_dir = eco_test_source_path("data/models/eco-tiny");
     f->arith_dir = eco_test_source_path("data/adapters/arith.add@1");
     f->sort_dir = eco_test_source_path("data/adapters/text.sort@1");
-    ECO_ASSERT_OK(eco_registry_init(f->data));
-    char *keys = eco_path_join(f->data, "keys"), *trusted = eco_path_join(keys, "trusted");
-    ECO_ASSERT_OK(eco_keys_generate(keys, "lab", ECO_KEY_TYPE_ECDSA_P256, NULL));
-    ECO_ASSERT_OK(eco_mkdir_p(trusted));
-    char *pub = eco_path_join(keys, "lab.pub"), *tpub = eco_path_join(trusted, "lab.pub");
-    copy_file(pub, tpub);
-    f->key = eco_path_join(keys, "lab.key");
-    eco_registry_options o = {.data_dir = f->data};
-    ECO_ASSERT_OK(eco_registry_open(&o, &f->r));
+    f->key = eco_test_registry_with_key(f->data, &f->r);
     add_dir(f, f->base_dir, "eco-tiny");
     add_dir(f, f->arith_dir, "arith");
     add_dir(f, f->sort_dir, "sort");
     char *w = eco_path_join(f->base_dir, "model.safetensors");
     ECO_ASSERT_OK(eco_sha256_file_hex(w, f->base_sha));
     free(w);
-    free(pub);
-    free(tpub);
-    free(trusted);
-    free(keys);
     *state = f;
     return 0;
 }

@@ -32,23 +32,7 @@ static int setup(void **state) {
     f->data = eco_path_join(f->tmp, "data");
     f->base_dir = eco_test_source_path("data/models/eco-tiny");
     f->adapter_dir = eco_test_source_path("data/adapters/arith.add@1");
-    ECO_ASSERT_OK(eco_registry_init(f->data));
-    char *keys = eco_path_join(f->data, "keys"), *trusted = eco_path_join(keys, "trusted");
-    ECO_ASSERT_OK(eco_keys_generate(keys, "lab", ECO_KEY_TYPE_ECDSA_P256, NULL));
-    ECO_ASSERT_OK(eco_mkdir_p(trusted));
-    char *pub = eco_path_join(keys, "lab.pub"), *tpub = eco_path_join(trusted, "lab.pub");
-    char *text = NULL;
-    size_t len = 0;
-    ECO_ASSERT_OK(eco_read_file(pub, 1 << 20, &text, &len));
-    eco_test_write_file(tpub, text, len);
-    f->key = eco_path_join(keys, "lab.key");
-    eco_registry_options o = {.data_dir = f->data};
-    ECO_ASSERT_OK(eco_registry_open(&o, &f->r));
-    free(text);
-    free(pub);
-    free(tpub);
-    free(trusted);
-    free(keys);
+    f->key = eco_test_registry_with_key(f->data, &f->r);
     *state = f;
     return 0;
 }

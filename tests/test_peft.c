@@ -734,12 +734,46 @@ static void test_half_dtypes(void **state) {
     free(img);
 }
 
+/* eco_lora_module_name: prefix, layer digits and target path read; the rest returned;
+ * anything else refused with the outputs untouched. */
+static void test_module_name(void **state) {
+    (void)state;
+    int64_t layer = -1;
+    eco_lora_target t = ECO_LORA__COUNT;
+    const char *rest =
+        eco_lora_module_name("model.layers.12.mlp.down_proj.weight", "model.layers.", &layer, &t);
+    assert_non_null(rest);
+    assert_string_equal(rest, ".weight");
+    assert_int_equal(layer, 12);
+    assert_int_equal(t, ECO_LORA_DOWN);
+    rest = eco_lora_module_name("base_model.model.model.layers.007.self_attn.v_proj.lora_A.weight",
+                                "base_model.model.model.layers.", &layer, &t);
+    assert_non_null(rest);
+    assert_string_equal(rest, ".lora_A.weight");
+    assert_int_equal(layer, 7);
+    assert_int_equal(t, ECO_LORA_V);
+    static const char *const bad[] = {
+        "model.layers..mlp.up_proj.weight",           /* no digits */
+        "model.layers.1234567890.mlp.up_proj.weight", /* 10 digits */
+        "model.layers.3mlp.up_proj.weight",           /* no dot */
+        "model.layers.3.mlp.fc1.weight",              /* not a target */
+        "model.embed_tokens.weight",                  /* other prefix */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        layer = -1;
+        t = ECO_LORA__COUNT;
+        assert_null(eco_lora_module_name(bad[i], "model.layers.", &layer, &t));
+        assert_int_equal(layer, -1);
+        assert_int_equal(t, ECO_LORA__COUNT);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_configs), cmocka_unit_test(test_accepted_variants),
         cmocka_unit_test(test_patterns),     cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_bad_adapters), cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_half_dtypes),
+        cmocka_unit_test(test_half_dtypes),  cmocka_unit_test(test_module_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

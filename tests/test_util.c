@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ecology/registry.h"
+#include "ecology/signing.h"
+
 char *eco_test_source_path(const char *rel) {
     const char *root = getenv("ECO_SOURCE_DIR");
     if (!root) root = ".";
@@ -43,6 +46,27 @@ void eco_test_write_file(const char *path, const void *data, size_t len) {
     assert_non_null(f);
     if (len) assert_int_equal(fwrite(data, 1, len, f), len);
     assert_int_equal(fclose(f), 0);
+}
+
+char *eco_test_registry_with_key(const char *data, struct eco_registry **r) {
+    ECO_ASSERT_OK(eco_registry_init(data));
+    char *keys = eco_path_join(data, "keys"), *trusted = eco_path_join(keys, "trusted");
+    ECO_ASSERT_OK(eco_keys_generate(keys, "lab", ECO_KEY_TYPE_ECDSA_P256, NULL));
+    ECO_ASSERT_OK(eco_mkdir_p(trusted));
+    char *pub = eco_path_join(keys, "lab.pub"), *tpub = eco_path_join(trusted, "lab.pub");
+    char *text = NULL;
+    size_t len = 0;
+    ECO_ASSERT_OK(eco_read_file(pub, 1 << 20, &text, &len));
+    eco_test_write_file(tpub, text, len);
+    char *key = eco_path_join(keys, "lab.key");
+    eco_registry_options o = {.data_dir = data};
+    ECO_ASSERT_OK(eco_registry_open(&o, r));
+    free(text);
+    free(pub);
+    free(tpub);
+    free(trusted);
+    free(keys);
+    return key;
 }
 
 double eco_test_max_abs_diff(const float *a, const float *b, size_t n) {

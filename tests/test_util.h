@@ -49,6 +49,12 @@ void eco_test_rmtree(const char *path);
 void eco_test_write_file(const char *path, const void *data, size_t len);
 /* Largest |a[i] - b[i]|. */
 double eco_test_max_abs_diff(const float *a, const float *b, size_t n);
+/* A fresh registry in `data` (eco_registry_init) opened into *r, with a signing key "lab"
+ * (ECDSA P-256) generated into <data>/keys and trusted (lab.pub copied into
+ * <data>/keys/trusted). Returns the private key's path (malloc'd, caller frees); fails the
+ * test on any error. */
+struct eco_registry;
+char *eco_test_registry_with_key(const char *data, struct eco_registry **r);
 
 /* ---- training fixtures (tests/fixtures/train/<name>/) ----------------------------------- */
 

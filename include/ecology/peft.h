@@ -71,6 +71,13 @@ void eco_lora_module_dims(const eco_model_config *cfg, eco_lora_target t, int64_
                           int64_t *in);
 /* "self_attn.q_proj", "mlp.gate_proj", ... (the module path inside a layer) */
 const char *eco_lora_target_path(eco_lora_target t);
+/* Reads a tensor name "<prefix><L>.<target path><rest>" (e.g. prefix "model.layers.",
+ * "model.layers.3.self_attn.q_proj.weight"): on a match sets *layer (decimal, 1 to 9
+ * digits, leading zeros allowed) and *target, and returns the rest after the target path
+ * (".weight" above; a pointer into name, not a copy). NULL, outputs untouched, for any
+ * other name. Lenient: the caller checks the rest. peft_config.c. */
+const char *eco_lora_module_name(const char *name, const char *prefix, int64_t *layer,
+                                 eco_lora_target *target);
 
 #define ECO_PEFT_MAX_PATTERNS 64
 

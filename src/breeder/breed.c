@@ -236,13 +236,15 @@ out:
     free(implied);
     json_decref(empty);
     inputs_free(&in);
-    if (st) {
-        if (*work) (void)eco_remove_tree(*work);
-        free(*work);
-        free(*dir);
-        *work = *dir = NULL;
-    }
+    if (st) eco_breed_work_drop(work, dir);
     return st;
+}
+
+void eco_breed_work_drop(char **work, char **dir) {
+    if (*work) (void)eco_remove_tree(*work);
+    free(*work);
+    free(*dir);
+    *work = *dir = NULL;
 }
 
 /* "<op>-<12 hex of the folder's manifest root>" (malloc'd). */
@@ -311,9 +313,7 @@ eco_status eco_breed(eco_registry *r, const eco_breed_options *o, eco_breed_resu
     }
     st = eco_breed_register(r, dir, o->op, o->parents, o->n_parents, o->id, o->sign_key,
                             o->created_at, o->progress, res);
-    (void)eco_remove_tree(work);
-    free(work);
-    free(dir);
+    eco_breed_work_drop(&work, &dir);
     if (res == &local) eco_breed_result_free(res);
     return st;
 }

@@ -358,12 +358,7 @@ eco_status eco_breed_chain_to_dir(eco_registry *r, const eco_breed_chain_options
 out:
     json_decref(steps);
     chain_free(&c, o->n_steps);
-    if (st) {
-        if (*work) (void)eco_remove_tree(*work);
-        free(*work);
-        free(*dir);
-        *work = *dir = NULL;
-    }
+    if (st) eco_breed_work_drop(work, dir);
     return st;
 }
 
@@ -379,9 +374,7 @@ eco_status eco_breed_chain(eco_registry *r, const eco_breed_chain_options *o,
     }
     st = eco_breed_register(r, dir, "recipe", o->parents, o->n_parents, o->id, o->sign_key,
                             o->created_at, o->progress, res);
-    (void)eco_remove_tree(work);
-    free(work);
-    free(dir);
+    eco_breed_work_drop(&work, &dir);
     if (res == &local) eco_breed_result_free(res);
     return st;
 }

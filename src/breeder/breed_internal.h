@@ -10,6 +10,9 @@
 /* A fresh working folder <data>/work/<label>.<pid>.<n>/ (*out malloc'd; the caller removes
  * it with eco_remove_tree). */
 eco_status eco_breed_make_work_dir(eco_registry *r, const char *label, char **out);
+/* Removes the working folder *work (when not NULL) and frees *work and *dir (the child
+ * folder inside it), leaving both NULL: the end of every run, built or failed. breed.c. */
+void eco_breed_work_drop(char **work, char **dir);
 
 /* Adds the corpora's hashes (eco_breed_corpus_hash) to child/lineage.json's "corpora"
  * (sorted, unique). */
@@ -56,30 +59,19 @@ eco_status eco_breed_param_modules(const char *op, const struct json_t *params, 
 
 /* The operators' breed functions (eco_breeder_op.breed), beside their folder functions:
  * breed_op_merge.c (merge methods, mutate, crossover, prune, extract), breed_op_quantize.c,
- * breed_op_train.c (finetune, distill). */
-eco_status eco_breed_op_merge(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
-                              const char *const *corpora, size_t n_corpora,
-                              const struct json_t *params, const char *out);
-eco_status eco_breed_op_mutate(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
-                               const char *const *corpora, size_t n_corpora,
-                               const struct json_t *params, const char *out);
-eco_status eco_breed_op_crossover(const eco_breeder_op *op, const eco_breed_parent *parents,
-                                  size_t n, const char *const *corpora, size_t n_corpora,
-                                  const struct json_t *params, const char *out);
-eco_status eco_breed_op_prune(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
-                              const char *const *corpora, size_t n_corpora,
-                              const struct json_t *params, const char *out);
-eco_status eco_breed_op_finetune(const eco_breeder_op *op, const eco_breed_parent *parents,
-                                 size_t n, const char *const *corpora, size_t n_corpora,
-                                 const struct json_t *params, const char *out);
-eco_status eco_breed_op_distill(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
-                                const char *const *corpora, size_t n_corpora,
-                                const struct json_t *params, const char *out);
-eco_status eco_breed_op_extract(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
-                                const char *const *corpora, size_t n_corpora,
-                                const struct json_t *params, const char *out);
-eco_status eco_breed_op_quantize(const eco_breeder_op *op, const eco_breed_parent *parents,
-                                 size_t n, const char *const *corpora, size_t n_corpora,
-                                 const struct json_t *params, const char *out);
+ * breed_op_train.c (finetune, distill). Each has the signature of eco_breeder_op.breed
+ * (contracts.h), which ECO_BREED_OP_FN spells once. */
+#define ECO_BREED_OP_FN(fn)                                                                        \
+    eco_status fn(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,             \
+                  const char *const *corpora, size_t n_corpora, const struct json_t *params,       \
+                  const char *out)
+ECO_BREED_OP_FN(eco_breed_op_merge);
+ECO_BREED_OP_FN(eco_breed_op_mutate);
+ECO_BREED_OP_FN(eco_breed_op_crossover);
+ECO_BREED_OP_FN(eco_breed_op_prune);
+ECO_BREED_OP_FN(eco_breed_op_finetune);
+ECO_BREED_OP_FN(eco_breed_op_distill);
+ECO_BREED_OP_FN(eco_breed_op_extract);
+ECO_BREED_OP_FN(eco_breed_op_quantize);
 
 #endif

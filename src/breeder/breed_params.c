@@ -9,6 +9,26 @@
 #include <stdio.h>
 #include <string.h>
 
+/* items (NULL-terminated) joined by sep into buf (cap bytes; cut short when full). */
+static void join_list(char *buf, size_t cap, const char *const *items, const char *sep) {
+    buf[0] = '\0';
+    for (const char *const *a = items; *a; a++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, cap - used, "%s%s", a == items ? "" : sep, *a);
+    }
+}
+
+/* params[key] when given (present and not null); NULL when not, with *st set: EINVAL
+ * "missing" when required, else OK (the caller keeps its default). */
+static const json_t *param_get(const char *op, const json_t *params, const char *key, bool required,
+                               eco_status *st) {
+    const json_t *v = json_object_get(params, key);
+    *st = ECO_STATUS_OK;
+    if (v && !json_is_null(v)) return v;
+    if (required) *st = eco_error(ECO_STATUS_EINVAL, "%s: params: %s: missing", op, key);
+    return NULL;
+}
+
 eco_status eco_breed_params_only(const char *op, const json_t *params, const char *const *allowed) {
     const char *key;
     json_t *v;
@@ -16,11 +36,8 @@ eco_status eco_breed_params_only(const char *op, const json_t *params, const cha
         bool ok = false;
         for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, key) == 0;
         if (ok) continue;
-        char list[256] = "";
-        for (const char *const *a = allowed; *a; a++) {
-            size_t used = strlen(list);
-            snprintf(list + used, sizeof list - used, "%s%s", a == allowed ? "" : ", ", *a);
-        }
+        char list[256];
+        join_list(list, sizeof list, allowed, ", ");
         return eco_error(ECO_STATUS_EINVAL, "%s: params: unknown parameter '%.64s' (%s)", op, key,
                          list[0] ? list : "none taken");
     }
@@ -29,11 +46,9 @@ eco_status eco_breed_params_only(const char *op, const json_t *params, const cha
 
 eco_status eco_breed_param_num(const char *op, const json_t *params, const char *key, bool required,
                                double lo, double hi, double *out) {
-    const json_t *v = json_object_get(params, key);
-    if (!v || json_is_null(v)) {
-        if (required) return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: missing", op, key);
-        return ECO_STATUS_OK;
-    }
+    eco_status st;
+    const json_t *v = param_get(op, params, key, required, &st);
+    if (!v) return st;
     double d = json_number_value(v);
     if (!json_is_number(v) || !isfinite(d) || d < lo || d > hi)
         return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: expected a number in [%g, %g]", op,
@@ -44,11 +59,9 @@ eco_status eco_breed_param_num(const char *op, const json_t *params, const char 
 
 eco_status eco_breed_param_int(const char *op, const json_t *params, const char *key, bool required,
                                int64_t lo, int64_t hi, int64_t *out) {
-    const json_t *v = json_object_get(params, key);
-    if (!v || json_is_null(v)) {
-        if (required) return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: missing", op, key);
-        return ECO_STATUS_OK;
-    }
+    eco_status st;
+    const json_t *v = param_get(op, params, key, required, &st);
+    if (!v) return st;
     if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
         return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: expected an integer in [%lld, %lld]",
                          op, key, (long long)lo, (long long)hi);
@@ -57,8 +70,9 @@ eco_status eco_breed_param_int(const char *op, const json_t *params, const char 
 }
 
 eco_status eco_breed_param_bool(const char *op, const json_t *params, const char *key, bool *out) {
-    const json_t *v = json_object_get(params, key);
-    if (!v || json_is_null(v)) return ECO_STATUS_OK;
+    eco_status st;
+    const json_t *v = param_get(op, params, key, false, &st);
+    if (!v) return st;
     if (!json_is_boolean(v))
         return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: expected true or false", op, key);
     *out = json_is_true(v);
@@ -67,8 +81,9 @@ eco_status eco_breed_param_bool(const char *op, const json_t *params, const char
 
 eco_status eco_breed_param_str(const char *op, const json_t *params, const char *key,
                                const char *const *choices, const char **out) {
-    const json_t *v = json_object_get(params, key);
-    if (!v || json_is_null(v)) return ECO_STATUS_OK;
+    eco_status st;
+    const json_t *v = param_get(op, params, key, false, &st);
+    if (!v) return st;
     const char *s = json_string_value(v);
     if (!s) return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: expected a string", op, key);
     for (const char *const *c = choices; c && *c; c++)
@@ -77,11 +92,8 @@ eco_status eco_breed_param_str(const char *op, const json_t *params, const char 
             return ECO_STATUS_OK;
         }
     if (choices) {
-        char list[128] = "";
-        for (const char *const *c = choices; *c; c++) {
-            size_t used = strlen(list);
-            snprintf(list + used, sizeof list - used, "%s%s", c == choices ? "" : " or ", *c);
-        }
+        char list[128];
+        join_list(list, sizeof list, choices, " or ");
         return eco_error(ECO_STATUS_EINVAL, "%s: params: %s: '%.64s' is not %s", op, key, s, list);
     }
     *out = s;

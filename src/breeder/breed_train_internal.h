@@ -25,4 +25,19 @@ eco_status breed_drop_training_files(const char *dir);
 /* EINVAL "<what>: ..." for hyper-parameters outside their ranges. */
 eco_status breed_check_train(const char *what, const eco_breed_train_params *p);
 
+/* ---- breed_train_setup.c ---- */
+struct eco_trainer_options;
+struct eco_trainer_result;
+/* The working folder of a training operator: work_dir when given, else <tmp>/.work
+ * (ECO_WORK_DIR), created; *mix is <work>/breed-mix.jsonl, where the mixed corpus goes.
+ * Both malloc'd; the caller frees them, on failure too. ENOMEM "<what>: out of memory". */
+eco_status breed_work_and_mix(const char *what, const char *tmp, const char *work_dir, char **work,
+                              char **mix);
+/* p's hyper-parameters (steps, batch, seq, accum, warmup, lr, weight_decay, clip, seed),
+ * threads and progress into t; the rest of t is the caller's. */
+void breed_trainer_set(struct eco_trainer_options *t, const eco_breed_train_params *p, int threads,
+                       bool progress);
+/* The trainer's figures (steps, losses, tokens, trainable floats, seconds) into r. */
+void breed_report_trained(eco_breed_train_report *r, const struct eco_trainer_result *tr);
+
 #endif

@@ -13,8 +13,6 @@
 #include "ecology/trainer.h"
 #include "breeder/breed_train_internal.h"
 
-#define MIX_NAME "breed-mix.jsonl"
-
 static eco_status check(const eco_breed_distill_options *o) {
     if (!o || !o->student || !o->out)
         return eco_error(ECO_STATUS_EINVAL, "distill: student and out are required");
@@ -49,13 +47,7 @@ eco_status eco_breed_distill(const eco_breed_distill_options *o, eco_breed_train
     for (size_t i = 0; i < o->n_corpora; i++) inputs[1 + o->n_teachers + i] = o->corpora[i];
     if ((st = eco_output_begin(&od, o->out, inputs, n_in, NULL, o->force ? ECO_OUTPUT_FORCE : 0)))
         goto done;
-    work = o->work_dir ? eco_strdup(o->work_dir) : eco_path_join(od.tmp, ECO_WORK_DIR);
-    mix = work ? eco_path_join(work, MIX_NAME) : NULL;
-    if (!work || !mix) {
-        st = eco_error(ECO_STATUS_ENOMEM, "distill: out of memory");
-        goto done;
-    }
-    if ((st = eco_mkdir_p(work))) goto done;
+    if ((st = breed_work_and_mix("distill", od.tmp, o->work_dir, &work, &mix))) goto done;
     if ((st = eco_breed_mix_corpus(o->corpora, o->n_corpora, mix, &r.n_records, r.mix_sha256,
                                    &entries)))
         goto done;
@@ -69,17 +61,7 @@ eco_status eco_breed_distill(const eco_breed_distill_options *o, eco_breed_train
     t->work_dir = o->work_dir;
     t->force = true; /* od.tmp is this run's own temporary folder */
     t->mode = ECO_TRAIN_MODE_FULL;
-    t->steps = o->train.steps;
-    t->batch = o->train.batch;
-    t->seq = o->train.seq;
-    t->accum = o->train.accum;
-    t->warmup = o->train.warmup;
-    t->lr = o->train.lr;
-    t->weight_decay = o->train.weight_decay;
-    t->grad_clip = o->train.clip;
-    t->seed = o->train.seed;
-    t->threads = o->threads;
-    t->progress = o->progress;
+    breed_trainer_set(t, &o->train, o->threads, o->progress);
     d.teachers = o->teachers;
     d.n_teachers = o->n_teachers;
     d.weight = o->weight;
@@ -87,12 +69,7 @@ eco_status eco_breed_distill(const eco_breed_distill_options *o, eco_breed_train
     d.max_tokens = o->max_tokens;
     eco_trainer_result tr;
     if ((st = eco_distill_run(&d, &r.token_level, &tr))) goto done;
-    r.steps_done = tr.steps_done;
-    r.first_loss = tr.first_loss;
-    r.final_loss = tr.final_loss;
-    r.tokens = tr.tokens;
-    r.trainable_floats = tr.trainable_floats;
-    r.seconds = tr.seconds;
+    breed_report_trained(&r, &tr);
     if ((st = breed_drop_training_files(od.tmp))) goto done;
 
     params = breed_train_params_json(&o->train);

@@ -106,24 +106,11 @@ static eco_status same_shape(const eco_model_config *a, const eco_model_config *
 
 /* (layer, target) of "model.layers.L.<path>.weight"; false for any other name. */
 static bool linear_name(const char *name, int64_t *layer, int *target) {
-    static const char prefix[] = "model.layers.";
-    if (strncmp(name, prefix, sizeof prefix - 1) != 0) return false;
-    const char *p = name + sizeof prefix - 1;
-    int64_t v = 0;
-    int nd = 0;
-    for (; p[nd] >= '0' && p[nd] <= '9' && nd < 9; nd++) v = v * 10 + (p[nd] - '0');
-    if (nd == 0 || p[nd] != '.') return false;
-    p += nd + 1;
-    for (int t = 0; t < ECO_LORA__COUNT; t++) {
-        const char *path = eco_lora_target_path((eco_lora_target)t);
-        const size_t n = strlen(path);
-        if (strncmp(p, path, n) == 0 && strcmp(p + n, ".weight") == 0) {
-            *layer = v;
-            *target = t;
-            return true;
-        }
-    }
-    return false;
+    eco_lora_target t;
+    const char *rest = eco_lora_module_name(name, "model.layers.", layer, &t);
+    if (!rest || strcmp(rest, ".weight") != 0) return false;
+    *target = (int)t;
+    return true;
 }
 
 static bool same_dims(const eco_tensor *a, const eco_tensor *b) {

@@ -13,8 +13,6 @@
 #include "ecology/trainer.h"
 #include "breeder/breed_train_internal.h"
 
-#define MIX_NAME "breed-mix.jsonl"
-
 static eco_status check(const eco_breed_finetune_options *o, bool *lora) {
     if (!o || !o->child || !o->out)
         return eco_error(ECO_STATUS_EINVAL, "finetune: child and out are required");
@@ -61,13 +59,7 @@ eco_status eco_breed_finetune(const eco_breed_finetune_options *o, eco_breed_tra
     for (size_t i = 0; i < n_files; i++) inputs[2 + i] = files[i];
     if ((st = eco_output_begin(&od, o->out, inputs, n_in, NULL, o->force ? ECO_OUTPUT_FORCE : 0)))
         goto done;
-    work = o->work_dir ? eco_strdup(o->work_dir) : eco_path_join(od.tmp, ECO_WORK_DIR);
-    mix = work ? eco_path_join(work, MIX_NAME) : NULL;
-    if (!work || !mix) {
-        st = eco_error(ECO_STATUS_ENOMEM, "finetune: out of memory");
-        goto done;
-    }
-    if ((st = eco_mkdir_p(work))) goto done;
+    if ((st = breed_work_and_mix("finetune", od.tmp, o->work_dir, &work, &mix))) goto done;
     if ((st = eco_breed_mix_corpus(files, n_files, mix, &r.n_records, r.mix_sha256, &entries)))
         goto done;
 
@@ -83,25 +75,10 @@ eco_status eco_breed_finetune(const eco_breed_finetune_options *o, eco_breed_tra
         if ((st = eco_peft_config_load(o->child, &t.lora))) goto done;
         t.init_adapter = o->child;
     }
-    t.steps = o->train.steps;
-    t.batch = o->train.batch;
-    t.seq = o->train.seq;
-    t.accum = o->train.accum;
-    t.warmup = o->train.warmup;
-    t.lr = o->train.lr;
-    t.weight_decay = o->train.weight_decay;
-    t.grad_clip = o->train.clip;
-    t.seed = o->train.seed;
-    t.threads = o->threads;
-    t.progress = o->progress;
+    breed_trainer_set(&t, &o->train, o->threads, o->progress);
     eco_trainer_result tr;
     if ((st = eco_trainer_run(&t, &tr))) goto done;
-    r.steps_done = tr.steps_done;
-    r.first_loss = tr.first_loss;
-    r.final_loss = tr.final_loss;
-    r.tokens = tr.tokens;
-    r.trainable_floats = tr.trainable_floats;
-    r.seconds = tr.seconds;
+    breed_report_trained(&r, &tr);
     if ((st = breed_drop_training_files(od.tmp))) goto done;
 
     /* lineage: the hyper-parameters, every file's canonical hash, the mix's */

@@ -74,26 +74,13 @@ typedef struct adapter_shape {
 /* (layer, target, half) of a PEFT tensor name, leniently: names it cannot read are left to
  * eco_lora_adapter_load, which refuses them. */
 static bool name_module(const char *name, int64_t *layer, int *target, int *half) {
-    static const char prefix[] = "base_model.model.model.layers.";
-    if (strncmp(name, prefix, sizeof prefix - 1) != 0) return false;
-    const char *p = name + sizeof prefix - 1;
-    int64_t v = 0;
-    int nd = 0;
-    for (; p[nd] >= '0' && p[nd] <= '9' && nd < 9; nd++) v = v * 10 + (p[nd] - '0');
-    if (nd == 0 || p[nd] != '.') return false;
-    p += nd + 1;
-    for (int t = 0; t < ECO_LORA__COUNT; t++) {
-        const char *path = eco_lora_target_path((eco_lora_target)t);
-        size_t n = strlen(path);
-        if (strncmp(p, path, n) == 0 && strncmp(p + n, ".lora_", 6) == 0 &&
-            (p[n + 6] == 'A' || p[n + 6] == 'B')) {
-            *layer = v;
-            *target = t;
-            *half = p[n + 6] == 'B';
-            return true;
-        }
-    }
-    return false;
+    eco_lora_target t;
+    const char *rest = eco_lora_module_name(name, "base_model.model.model.layers.", layer, &t);
+    if (!rest || strncmp(rest, ".lora_", 6) != 0 || (rest[6] != 'A' && rest[6] != 'B'))
+        return false;
+    *target = (int)t;
+    *half = rest[6] == 'B';
+    return true;
 }
 
 static eco_status read_shape(const char *dir, const char *label, adapter_shape *sh) {

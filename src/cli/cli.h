@@ -87,6 +87,17 @@ int cmd_quantize(int argc, char **argv);
 int cmd_breed(int argc, char **argv);
 int cmd_recipe(int argc, char **argv);
 
+/* cmd_breed.c: the end of a breeding command (breed, recipe run), given the status st of
+ * eco_breed / eco_breed_recipe_run and its result res (the caller has printed its summary
+ * line when st is OK and json is false; res is the caller's to free). When st is OK and json
+ * is set, prints the child's canonical genome.json (a failure there becomes st). Then the
+ * exit status: CLI_OK; CLI_REJECTED for a refusal (res->refused: "ecology: <refused_what>:
+ * refused: <reason>" on stderr) or an EINCOMPAT from a folder function (printed by
+ * cli_fail(st, fail_what)); CLI_FAIL for any other failure (cli_fail). */
+struct eco_breed_result;
+int cli_breed_finish(eco_status st, const struct eco_breed_result *res, bool json,
+                     const char *refused_what, const char *fail_what);
+
 /* cmd_registry.c: opens the registry of --data-dir (NULL: $ECOLOGY_DATA, ./ecology-data);
  * prints the failure and returns CLI_FAIL when it cannot. */
 struct eco_registry;

@@ -134,6 +134,24 @@ static int rerun(const cli_opt *o, int n, const char *const *corpora, size_t n_c
     return CLI_FAIL;
 }
 
+int cli_breed_finish(eco_status st, const eco_breed_result *res, bool json,
+                     const char *refused_what, const char *fail_what) {
+    if (st == ECO_STATUS_OK && json) {
+        char *text = NULL;
+        size_t len = 0;
+        if ((st = eco_genome_to_canonical(&res->genome, &text, &len)) == ECO_STATUS_OK)
+            printf("%s\n", text);
+        free(text);
+    }
+    if (st == ECO_STATUS_OK) return CLI_OK;
+    if (res->refused) {
+        fprintf(stderr, "ecology: %s: refused: %s\n", refused_what, res->reason);
+        return CLI_REJECTED;
+    }
+    const int rc = cli_fail(st, fail_what);
+    return st == ECO_STATUS_EINCOMPAT ? CLI_REJECTED : rc; /* a folder function's refusal */
+}
+
 int cmd_breed(int argc, char **argv) {
     const char *param_vals[MAX_PARAMS], *corpus_vals[MAX_CORPORA];
     cli_opt o[] = {CLI_OPT("op", true),       CLI_OPT("parents", true), CLI_OPT("base", true),
@@ -189,29 +207,18 @@ int cmd_breed(int argc, char **argv) {
                             .progress = true};
     eco_breed_result res;
     eco_status st = eco_breed(r, &bo, &res);
-    if (st == ECO_STATUS_OK) {
-        if (cli_get(o, n, "json")) {
-            char *text = NULL;
-            size_t len = 0;
-            if ((st = eco_genome_to_canonical(&res.genome, &text, &len)) == ECO_STATUS_OK)
-                printf("%s\n", text);
-            free(text);
-        } else {
-            printf("breed %s: registered %s (%s, %s", op, res.id,
-                   eco_genome_kind_str(res.genome.kind), bo.sign_key ? "signed" : "unsigned");
-            printf("; parents");
-            for (size_t i = 0; i < res.genome.n_parents; i++)
-                printf("%s%s", i ? ", " : " ", res.genome.parents[i]);
-            printf(")\n");
-        }
+    const bool json = cli_get(o, n, "json") != NULL;
+    if (st == ECO_STATUS_OK && !json) {
+        printf("breed %s: registered %s (%s, %s", op, res.id, eco_genome_kind_str(res.genome.kind),
+               bo.sign_key ? "signed" : "unsigned");
+        printf("; parents");
+        for (size_t i = 0; i < res.genome.n_parents; i++)
+            printf("%s%s", i ? ", " : " ", res.genome.parents[i]);
+        printf(")\n");
     }
-    if (st != ECO_STATUS_OK && res.refused) {
-        fprintf(stderr, "ecology: breed %s: refused: %s\n", op, res.reason);
-        rc = CLI_REJECTED;
-    } else if (st != ECO_STATUS_OK) {
-        rc = cli_fail(st, "breed");
-        if (st == ECO_STATUS_EINCOMPAT) rc = CLI_REJECTED; /* the folder function's refusal */
-    }
+    char what[160];
+    snprintf(what, sizeof what, "breed %s", op);
+    rc = cli_breed_finish(st, &res, json, what, "breed");
     eco_breed_result_free(&res);
     eco_registry_close(r);
     json_decref(params);

@@ -34,27 +34,12 @@ static int recipe_run(int argc, char **argv) {
         .id = id, .sign_key = cli_get(o, n, "sign-key"), .progress = true};
     eco_breed_result res;
     st = eco_breed_recipe_run(r, recipe, &ro, &res);
-    int rc = CLI_OK;
-    if (st == ECO_STATUS_OK) {
-        if (cli_get(o, n, "json")) {
-            char *text = NULL;
-            size_t len = 0;
-            if ((st = eco_genome_to_canonical(&res.genome, &text, &len)) == ECO_STATUS_OK)
-                printf("%s\n", text);
-            free(text);
-        } else {
-            printf("recipe %s: registered %s (%s, %zu steps, %s)\n", recipe->name, res.id,
-                   eco_genome_kind_str(res.genome.kind), recipe->n_steps,
-                   ro.sign_key || recipe->sign_key ? "signed" : "unsigned");
-        }
-    }
-    if (st != ECO_STATUS_OK && res.refused) {
-        fprintf(stderr, "ecology: recipe run: refused: %s\n", res.reason);
-        rc = CLI_REJECTED;
-    } else if (st != ECO_STATUS_OK) {
-        rc = cli_fail(st, "recipe run");
-        if (st == ECO_STATUS_EINCOMPAT) rc = CLI_REJECTED; /* a folder function's refusal */
-    }
+    const bool json = cli_get(o, n, "json") != NULL;
+    if (st == ECO_STATUS_OK && !json)
+        printf("recipe %s: registered %s (%s, %zu steps, %s)\n", recipe->name, res.id,
+               eco_genome_kind_str(res.genome.kind), recipe->n_steps,
+               ro.sign_key || recipe->sign_key ? "signed" : "unsigned");
+    const int rc = cli_breed_finish(st, &res, json, "recipe run", "recipe run");
     eco_breed_result_free(&res);
     eco_registry_close(r);
     eco_breed_recipe_free(recipe);

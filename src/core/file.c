@@ -1,4 +1,5 @@
 /* Whole-file reads, atomic writes (temp, fsync, rename, fsync of the folder), paths. */
+#include "core/file_map.h"
 #include "ecology/core.h"
 
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -221,4 +223,42 @@ eco_status eco_write_file_atomic(const char *path, const void *data, size_t len)
         return st;
     }
     return eco_atomic_file_commit(&af);
+}
+
+eco_status eco_map_file(const char *path, void **map, size_t *len) {
+    *map = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        return eco_error(err == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "%s: open: %s",
+                         path, strerror(err));
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int err = errno;
+        close(fd);
+        return eco_error(ECO_STATUS_EIO, "%s: stat: %s", path, strerror(err));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return eco_error(ECO_STATUS_EIO, "%s: not a regular file", path);
+    }
+    if ((uint64_t)sb.st_size > SIZE_MAX) {
+        close(fd);
+        return eco_error(ECO_STATUS_EOVERFLOW, "%s: file too large to map", path);
+    }
+    const size_t n = (size_t)sb.st_size;
+    if (n == 0) {
+        close(fd);
+        return ECO_STATUS_OK;
+    }
+    void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    int err = errno;
+    close(fd);
+    if (m == MAP_FAILED)
+        return eco_error(ECO_STATUS_EIO, "%s: mmap of %zu bytes: %s", path, n, strerror(err));
+    *map = m;
+    *len = n;
+    return ECO_STATUS_OK;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file_map.h"
 #include "ecology/gguf.h"
 
 typedef struct gguf_kv {
@@ -455,39 +456,18 @@ eco_status eco_gguf_open_memory(const void *data, size_t len, const char *label,
 eco_status eco_gguf_open(const char *path, eco_gguf **out) {
     if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_gguf_open: NULL argument");
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        return eco_error(err == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "%s: open: %s",
-                         path, strerror(err));
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > SIZE_MAX) {
-        close(fd);
-        return eco_error(ECO_STATUS_EIO, "%s: not a readable regular file", path);
-    }
-    size_t len = (size_t)sb.st_size;
+    void *map;
+    size_t len;
+    eco_status st = eco_map_file(path, &map, &len);
+    if (st) return st;
     eco_gguf *g = gguf_alloc(path);
     if (!g) {
-        close(fd);
+        if (map) munmap(map, len);
         return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
     }
-    eco_status st;
-    if (len == 0) {
-        close(fd);
-        st = parse_image(g, (const uint8_t *)"", 0);
-    } else {
-        void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-        int err = errno;
-        close(fd);
-        if (map == MAP_FAILED) {
-            eco_gguf_close(g);
-            return eco_error(ECO_STATUS_EIO, "%s: mmap of %zu bytes: %s", path, len, strerror(err));
-        }
-        g->map = map;
-        g->map_len = len;
-        st = parse_image(g, map, len);
-    }
+    g->map = map;
+    g->map_len = len;
+    st = parse_image(g, map ? map : (const void *)"", len);
     if (st) {
         eco_gguf_close(g);
         return st;

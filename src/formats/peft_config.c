@@ -54,6 +54,28 @@ const char *eco_lora_target_path(eco_lora_target t) {
     return target_table[t].path;
 }
 
+const char *eco_lora_module_name(const char *name, const char *prefix, int64_t *layer,
+                                 eco_lora_target *target) {
+    const size_t plen = strlen(prefix);
+    if (strncmp(name, prefix, plen) != 0) return NULL;
+    const char *p = name + plen;
+    int64_t v = 0;
+    int nd = 0;
+    for (; p[nd] >= '0' && p[nd] <= '9' && nd < 9; nd++) v = v * 10 + (p[nd] - '0');
+    if (nd == 0 || p[nd] != '.') return NULL;
+    p += nd + 1;
+    /* no target path is a prefix of another: the first match is the only one */
+    for (int t = 0; t < ECO_LORA__COUNT; t++) {
+        const size_t n = strlen(target_table[t].path);
+        if (strncmp(p, target_table[t].path, n) == 0) {
+            *layer = v;
+            *target = (eco_lora_target)t;
+            return p + n;
+        }
+    }
+    return NULL;
+}
+
 /* ---- pattern keys ------------------------------------------------------------------ */
 
 /* Compiles PEFT's wrapper around a pattern key. NULL (with *errcode set) when the key is

@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "core/file_map.h"
 #include "ecology/safetensors.h"
 
 struct eco_safetensors {
@@ -391,49 +392,18 @@ eco_status eco_safetensors_open_memory(const void *data, size_t len, const char 
 eco_status eco_safetensors_open(const char *path, eco_safetensors **out) {
     if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "eco_safetensors_open: NULL argument");
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        return eco_error(err == ENOENT ? ECO_STATUS_ENOTFOUND : ECO_STATUS_EIO, "%s: open: %s",
-                         path, strerror(err));
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int err = errno;
-        close(fd);
-        return eco_error(ECO_STATUS_EIO, "%s: stat: %s", path, strerror(err));
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return eco_error(ECO_STATUS_EIO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)sb.st_size > SIZE_MAX) {
-        close(fd);
-        return eco_error(ECO_STATUS_EOVERFLOW, "%s: file too large to map", path);
-    }
-    size_t len = (size_t)sb.st_size;
+    void *map;
+    size_t len;
+    eco_status rc = eco_map_file(path, &map, &len);
+    if (rc) return rc;
     eco_safetensors *st = st_alloc(path);
     if (!st) {
-        close(fd);
+        if (map) munmap(map, len);
         return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
-    }
-    if (len < 8) {
-        /* mmap refuses length 0; report the format problem instead. */
-        close(fd);
-        eco_status rc = parse_image(st, (const uint8_t *)"", len);
-        eco_safetensors_close(st);
-        return rc;
-    }
-    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    int err = errno;
-    close(fd);
-    if (map == MAP_FAILED) {
-        eco_safetensors_close(st);
-        return eco_error(ECO_STATUS_EIO, "%s: mmap of %zu bytes: %s", path, len, strerror(err));
     }
     st->map = map;
     st->map_len = len;
-    eco_status rc = parse_image(st, map, len);
+    rc = parse_image(st, map ? map : (const void *)"", len);
     if (rc != ECO_STATUS_OK) {
         eco_safetensors_close(st);
         return rc;
