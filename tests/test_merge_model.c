@@ -483,6 +483,42 @@ static void test_incompatible(void **state) {
     free(out);
 }
 
+/* A stream that fails while its lineage hashes are still being computed (four inputs of
+ * eco-tiny's 10.8 MB, hashed from the start of the stream) keeps its own message: the
+ * cancelled hashing threads report nothing (they used to replace it with "hashing
+ * cancelled"), through breed_stream_finish after a failed put and through
+ * breed_stream_abort after the caller's own error. Nothing is left at the output. */
+static void test_stream_failure_keeps_message(void **state) {
+    fixture *f = *state;
+    char *tiny = eco_test_source_path("data/models/eco-tiny");
+    char *out = join(f->root, "failed");
+    json_t *params = json_object();
+    for (int round = 0; round < 2; round++) {
+        breed_inputs in = {.op = "merge"};
+        for (int i = 0; i < 4; i++) ECO_ASSERT_OK(breed_inputs_add(&in, tiny, "parent"));
+        ECO_ASSERT_OK(breed_inputs_open(&in));
+        breed_stream *s = NULL;
+        ECO_ASSERT_OK(breed_stream_begin(&s, &in, 0, out, true, false, 0, 0));
+        if (round == 0) {
+            ECO_ASSERT_STATUS(breed_stream_put(s), ECO_STATUS_EINTERNAL); /* no chunk */
+            ECO_ASSERT_STATUS(breed_stream_finish(s, "linear", params, 0, NULL, NULL),
+                              ECO_STATUS_EINTERNAL);
+            printf("finish: %s\n", eco_last_error());
+            assert_non_null(strstr(eco_last_error(), "no chunk to write"));
+        } else {
+            (void)eco_error(ECO_STATUS_EIO, "the caller's own failure");
+            breed_stream_abort(s);
+            printf("abort: %s\n", eco_last_error());
+            assert_non_null(strstr(eco_last_error(), "the caller's own failure"));
+        }
+        breed_inputs_close(&in);
+        assert_false(eco_path_is_dir(out));
+    }
+    json_decref(params);
+    free(out);
+    free(tiny);
+}
+
 /* A tiny-preset model whose MLP weights hold 1024 × 64 = 65,536 elements, twice
  * ECO_MERGE_PAR_MIN, so that a whole-tensor merge of them runs on the OpenMP team. */
 static char *make_wide_model(const char *root, const char *name, uint64_t seed) {
@@ -926,6 +962,7 @@ int main(void) {
         cmocka_unit_test(test_identities),
         cmocka_unit_test(test_sharded_output),
         cmocka_unit_test(test_incompatible),
+        cmocka_unit_test(test_stream_failure_keeps_message),
         cmocka_unit_test(test_dare_threads),
         cmocka_unit_test(test_chunked_same_bytes),
         cmocka_unit_test(test_slerp_layers),

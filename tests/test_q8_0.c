@@ -103,6 +103,61 @@ static void test_edge_cases(void **state) {
     for (int j = 0; j < 7; j++) assert_true(y[j] == (float)want[j]);
 }
 
+/* ggml's quantize_row_q8_0_ref scale, transcribed: amax = MAX(amax, fabsf(v)) with
+ * #define MAX(a, b) ((a) > (b) ? (a) : (b)), then d = amax / 127, stored as f16. */
+static uint16_t ggml_scale(const float x[32]) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) amax = amax > fabsf(x[j]) ? amax : fabsf(x[j]);
+    return eco_f32_to_f16(amax / 127.0f);
+}
+
+static void expect_block(const float x[32], const int q[32], const char *what) {
+    uint8_t blk[34];
+    block_of(blk, x);
+    uint16_t dh, want = ggml_scale(x);
+    memcpy(&dh, blk, 2);
+    if (dh != want) print_message("%s: scale 0x%04x, ggml's 0x%04x\n", what, dh, want);
+    assert_int_equal(dh, want);
+    for (int j = 0; j < 32; j++) {
+        if ((int8_t)blk[2 + j] != q[j])
+            print_message("%s: q[%d] = %d, want %d\n", what, j, (int8_t)blk[2 + j], q[j]);
+        assert_int_equal((int8_t)blk[2 + j], q[j]);
+    }
+}
+
+/* Blocks holding NaN or infinity: the scale byte for byte ggml's (its MAX, not fmaxf: a
+ * NaN resets the running amax to the next element), and every int8 defined (q8_0.c: the
+ * low byte of x86's cvttss2si, so 0 for NaN; UBSan's float-cast-overflow checks the cast
+ * in the sanitizer build). */
+static void test_nan_inf(void **state) {
+    (void)state;
+    float x[32];
+    int q[32];
+    /* a NaN after the largest element: amax restarts after it (4, not 50) */
+    for (int j = 0; j < 32; j++) x[j] = 1.0f;
+    x[2] = 50.0f;
+    x[5] = NAN;
+    x[9] = 4.0f;
+    for (int j = 0; j < 32; j++) q[j] = 32; /* 1 · 127/4 = 31.75 */
+    q[2] = (int)((uint32_t)(int32_t)roundf(50.0f * (1.0f / (4.0f / 127.0f))) & 0xff);
+    q[2] = (int8_t)(uint8_t)q[2];
+    q[5] = 0;
+    q[9] = 127;
+    expect_block(x, q, "NaN inside");
+    /* the last element NaN: a NaN scale, id = 1/NaN, every q 0 */
+    for (int j = 0; j < 32; j++) x[j] = (float)j;
+    x[31] = NAN;
+    for (int j = 0; j < 32; j++) q[j] = 0;
+    expect_block(x, q, "NaN last");
+    /* an infinity as the amax: d = inf, id = 0, every q 0 (inf · 0 is NaN) */
+    for (int j = 0; j < 32; j++) x[j] = (float)j - 16.0f;
+    x[7] = -INFINITY;
+    expect_block(x, q, "infinity");
+    /* every element NaN */
+    for (int j = 0; j < 32; j++) x[j] = NAN;
+    expect_block(x, q, "all NaN");
+}
+
 static void test_round_trip(void **state) {
     (void)state;
     uint64_t s = 7;
@@ -341,7 +396,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_bytes),   cmocka_unit_test(test_edge_cases),
         cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_dtype),
-        cmocka_unit_test(test_kernels_per_isa),
+        cmocka_unit_test(test_kernels_per_isa), cmocka_unit_test(test_nan_inf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,14 @@
  *                {"role": "parent", "file": F, "sha256": H}, ...]}   (in order)
  * F is the parent's weights file name (model.safetensors, model.safetensors.index.json or
  * adapter_model.safetensors), H its SHA-256: no paths, so the bytes of the child do not
- * depend on where its parents lay.
+ * depend on where its parents lay. A sharded parent's entry also lists every shard its
+ * index names (the index alone holds only names and sizes, the same for two models of one
+ * layout):
+ *     {"role": R, "file": "model.safetensors.index.json", "sha256": H,
+ *      "shards": [{"file": "model-00001-of-0000n.safetensors", "sha256": H1}, ...]}
+ * (sorted by file; eco_weights_lineage_entry, safetensors.h, writes every entry of a model's
+ * weights). `add` links a parent only to a registered model whose manifest holds the file
+ * and every listed shard with these digests; records without "shards" match by the file.
  */
 #ifndef ECOLOGY_MERGE_DIR_H
 #define ECOLOGY_MERGE_DIR_H

@@ -149,6 +149,29 @@ size_t eco_weights_shard_count(const eco_weights *w);
 /* eco_safetensors_release for a tensor of w (in whichever shard holds it). */
 void eco_weights_release(const eco_weights *w, const eco_tensor *t);
 
+/* ---- the digests that identify a folder's weights (weights_digest.c) ---------------- */
+
+/* The files that identify folder dir's weights: {ECO_SAFETENSORS_INDEX_FILE, then every
+ * shard its weight_map names, sorted, distinct} when dir holds the index, else
+ * {"model.safetensors"}; ENOTFOUND when neither is there, EFORMAT for an index that is not
+ * JSON, has no weight_map object, or names a shard that is not a plain file name. *names
+ * (n strings) malloc'd: eco_weights_files_free. */
+eco_status eco_weights_files(const char *dir, char ***names, size_t *n);
+void eco_weights_files_free(char **names, size_t n);
+/* A new lineage parent entry (merge_dir.h) for folder dir's weights:
+ *   {"role": role, "file": F, "sha256": H}                        a single file, or
+ *   {"role": role, "file": ECO_SAFETENSORS_INDEX_FILE, "sha256": H,
+ *    "shards": [{"file": S, "sha256": H}, ...]}                   a sharded folder
+ * (the files of eco_weights_files, in its order). names, hex: those files (n) and their
+ * digests, already computed (the caller hashed them in parallel; borrowed), or both NULL to
+ * list and hash them here. *out owned by the caller. */
+eco_status eco_weights_lineage_entry(const char *dir, const char *role, const char *const *names,
+                                     const char *const *hex, size_t n, struct json_t **out);
+/* One SHA-256 naming folder dir's weights: model.safetensors' digest, or for a sharded
+ * folder the digest of the sha256sum-style lines "H  F\n" of the index then each shard
+ * (eco_weights_files' order). */
+eco_status eco_weights_digest(const char *dir, char out[ECO_SHA256_HEX_LEN + 1]);
+
 #ifdef __cplusplus
 }
 #endif

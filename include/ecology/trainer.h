@@ -29,7 +29,8 @@
  *   training.json           canonical JSON {"tool", "version", "run"
  *                           (as in checkpoint.json), "threads", "steps_done", "final_loss",
  *                           "trainable_floats"}; "run" holds base.path, base.model_sha256
- *                           (SHA-256 of the base's model.safetensors), data.path,
+ *                           (eco_weights_digest: model.safetensors' SHA-256, or one
+ *                           over a sharded base's index and shards), data.path,
  *                           data.sha256 (the corpus's canonical hash, data.h), the record
  *                           and token counts, and all hyper-parameters. No timings, so the
  *                           same inputs, seed and thread count give the same bytes.

@@ -10,6 +10,7 @@
  * is its first input).
  */
 #include "breeder/breed_internal.h"
+#include "ecology/safetensors.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -80,6 +81,29 @@ static const eco_file_entry *weights_entry(const eco_genome *g) {
     return NULL;
 }
 
+/* The lineage entry of a registered sharded model (folder dir): the index and every shard
+ * (eco_weights_lineage_entry) with the digests its manifest holds. */
+static eco_status sharded_entry(const char *dir, const eco_genome *g, json_t **out) {
+    char **names = NULL;
+    size_t n = 0;
+    eco_status st = eco_weights_files(dir, &names, &n);
+    if (st) return st;
+    const char **hex = eco_calloc_array(n, sizeof *hex);
+    if (!hex) st = eco_error(ECO_STATUS_ENOMEM, "recipe: out of memory");
+    for (size_t k = 0; !st && k < n; k++) {
+        const eco_file_entry *e = eco_manifest_find(&g->files, names[k]);
+        if (!e)
+            st = eco_error(ECO_STATUS_EINTEGRITY, "recipe: '%s': %s is not in its manifest", g->id,
+                           names[k]);
+        else
+            hex[k] = e->sha256;
+    }
+    if (!st) st = eco_weights_lineage_entry(dir, "parent", (const char *const *)names, hex, n, out);
+    free(hex);
+    eco_weights_files_free(names, n);
+    return st;
+}
+
 /* steps[i]'s entry of the recipe record, from the operator's own lineage.json in dir. */
 static eco_status step_record(const char *dir, const eco_breeder_op *op,
                               const eco_breed_chain_step *s, json_t **out) {
@@ -139,8 +163,18 @@ static eco_status write_record(const chain_state *c, const eco_breed_chain_optio
             return eco_error(ECO_STATUS_EINVAL, "recipe: parent '%s' has no weights file",
                              c->ids[i]);
         }
-        if (json_array_append_new(parents, json_pack("{s:s, s:s, s:s}", "role", "parent", "file",
-                                                     w->name, "sha256", w->sha256))) {
+        json_t *e = NULL;
+        eco_status st = strcmp(w->name, ECO_SAFETENSORS_INDEX_FILE) == 0
+                            ? sharded_entry(c->dirs[i], &c->genomes[i], &e)
+                            : ECO_STATUS_OK;
+        if (st) {
+            json_decref(parents);
+            return st;
+        }
+        if (!e)
+            e = json_pack("{s:s, s:s, s:s}", "role", "parent", "file", w->name, "sha256",
+                          w->sha256);
+        if (json_array_append_new(parents, e)) {
             json_decref(parents);
             parents = NULL;
         }

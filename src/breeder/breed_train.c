@@ -10,6 +10,7 @@
 
 #include "ecology/breed_train.h"
 #include "ecology/data.h"
+#include "ecology/safetensors.h"
 #include "breeder/breed_train_internal.h"
 
 void eco_breed_train_init(eco_breed_train_params *p) {
@@ -99,8 +100,21 @@ eco_status eco_breed_mix_corpus(const char *const *files, size_t n, const char *
 /* ---- lineage ------------------------------------------------------------------------- */
 
 eco_status breed_weights_entry(const char *dir, const char *role, json_t *parents) {
-    static const char *const names[] = {"adapter_model.safetensors", "model.safetensors",
-                                        "model.safetensors.index.json"};
+    if (!eco_path_has_file(dir, "adapter_model.safetensors")) {
+        if (!eco_path_has_file(dir, "model.safetensors") &&
+            !eco_path_has_file(dir, ECO_SAFETENSORS_INDEX_FILE))
+            return eco_error(ECO_STATUS_ENOTFOUND,
+                             "%s: no weights (adapter_model.safetensors, model.safetensors or "
+                             "model.safetensors.index.json)",
+                             dir);
+        json_t *e = NULL; /* the index and every shard when sharded */
+        eco_status st = eco_weights_lineage_entry(dir, role, NULL, NULL, 0, &e);
+        if (st) return st;
+        if (json_array_append_new(parents, e))
+            return eco_error(ECO_STATUS_ENOMEM, "lineage: out of memory");
+        return ECO_STATUS_OK;
+    }
+    static const char *const names[] = {"adapter_model.safetensors"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!eco_path_has_file(dir, names[i])) continue;
         char *f = eco_path_join(dir, names[i]);

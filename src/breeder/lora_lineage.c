@@ -2,6 +2,7 @@
  * lora_lineage: lineage.json for the adapter merge and extraction (lora_lineage.h).
  */
 #include "breeder/lora_lineage.h"
+#include "ecology/safetensors.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -9,9 +10,14 @@
 
 eco_status eco_lora_lineage_parent(json_t *parents, const char *role, const char *dir,
                                    const char *name) {
-    if (!name)
-        name = eco_path_has_file(dir, "model.safetensors") ? "model.safetensors"
-                                                           : "model.safetensors.index.json";
+    if (!name) { /* a model's weights: the index and its shards when sharded */
+        json_t *e = NULL;
+        eco_status rc = eco_weights_lineage_entry(dir, role, NULL, NULL, 0, &e);
+        if (rc) return rc;
+        if (json_array_append_new(parents, e))
+            return eco_error(ECO_STATUS_ENOMEM, "lineage: out of memory");
+        return ECO_STATUS_OK;
+    }
     char *path = eco_path_join(dir, name);
     if (!path) return eco_error(ECO_STATUS_ENOMEM, "lineage: out of memory");
     char hex[ECO_SHA256_HEX_LEN + 1];

@@ -8,8 +8,8 @@
 #include "ecology/core.h"
 
 /* Appends {"role": role, "file": name, "sha256": H} to the JSON array parents, H the SHA-256
- * of dir/name; name NULL means a model's weights file (model.safetensors, else
- * model.safetensors.index.json). No path is recorded. */
+ * of dir/name; name NULL means a model's weights (eco_weights_lineage_entry: the index and
+ * every shard when sharded). No path is recorded. */
 eco_status eco_lora_lineage_parent(struct json_t *parents, const char *role, const char *dir,
                                    const char *name);
 /* Writes dir/lineage.json: {"tool": "ecology", "version", "operation": {"name": op,

@@ -120,18 +120,20 @@ int64_t breed_layer_of(const char *name) {
  * cores, at least one), each taking the next file, read 1 MB at a time (read() into a
  * buffer costs half the system time of a map's page faults, measured). */
 typedef struct hash_job {
-    size_t n;
-    char *path[BREED_MAX_INPUTS];
-    char hex[BREED_MAX_INPUTS][ECO_SHA256_HEX_LEN + 1];
-    eco_status st[BREED_MAX_INPUTS];
-    char err[BREED_MAX_INPUTS][256];
+    size_t n;                       /* files, every input's in turn (eco_weights_files) */
+    char **path;                    /* [n] */
+    char **hex;                     /* [n], each ECO_SHA256_HEX_LEN + 1 */
+    eco_status *st;                 /* [n] */
+    char (*err)[256];               /* [n] */
+    char **names[BREED_MAX_INPUTS]; /* input i's files (eco_weights_files) */
+    size_t n_names[BREED_MAX_INPUTS], first[BREED_MAX_INPUTS]; /* and where they start */
     atomic_size_t next;
     atomic_bool cancel;
     pthread_t thread[HASH_THREADS_MAX];
     size_t n_threads;
 } hash_job;
 
-static eco_status hash_file(hash_job *j, const char *path, char hex[ECO_SHA256_HEX_LEN + 1]) {
+static eco_status hash_file(hash_job *j, const char *path, char *hex) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return eco_error(ECO_STATUS_EIO, "%s: cannot open for hashing", path);
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -187,20 +189,54 @@ static eco_status hash_start(hash_job *j) {
     return ECO_STATUS_OK;
 }
 
-/* Waits for the threads; the first failure's status (its message set), else OK. */
+/* Waits for the threads; the first failure's status (its message set), else OK. Cancelled
+ * (the caller failed already): OK, the caller's message left as it is. */
 static eco_status hash_join(hash_job *j, bool cancel) {
     if (cancel) atomic_store(&j->cancel, true);
     for (size_t t = 0; t < j->n_threads; t++) pthread_join(j->thread[t], NULL);
     j->n_threads = 0;
+    if (cancel) return ECO_STATUS_OK;
     for (size_t i = 0; i < j->n; i++)
         if (j->st[i]) return eco_error(j->st[i], "%s", j->err[i]);
     return ECO_STATUS_OK;
 }
 
-/* The weights file a lineage names for folder dir: the shard index when there is one. */
-static const char *weights_file(const char *dir) {
-    return eco_path_has_file(dir, ECO_SAFETENSORS_INDEX_FILE) ? ECO_SAFETENSORS_INDEX_FILE
-                                                              : "model.safetensors";
+static void hash_free(hash_job *j) {
+    for (size_t i = 0; j->path && i < j->n; i++) free(j->path[i]);
+    for (size_t i = 0; j->hex && i < j->n; i++) free(j->hex[i]);
+    free(j->path);
+    free(j->hex);
+    free(j->st);
+    free(j->err);
+    for (size_t i = 0; i < BREED_MAX_INPUTS; i++)
+        eco_weights_files_free(j->names[i], j->n_names[i]);
+}
+
+/* The files naming each input's weights (the index and every shard when sharded), to hash. */
+static eco_status hash_plan(hash_job *j, const breed_inputs *in) {
+    size_t total = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        eco_status st = eco_weights_files(in->dir[i], &j->names[i], &j->n_names[i]);
+        if (st) return st;
+        j->first[i] = total;
+        if (!eco_add_ok(total, j->n_names[i], &total))
+            return eco_error(ECO_STATUS_ERANGE, "too many weights files");
+    }
+    j->path = eco_calloc_array(total, sizeof *j->path);
+    j->hex = eco_calloc_array(total, sizeof *j->hex);
+    j->st = eco_calloc_array(total, sizeof *j->st);
+    j->err = eco_calloc_array(total, sizeof *j->err);
+    if (!j->path || !j->hex || !j->st || !j->err)
+        return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    j->n = total;
+    for (size_t i = 0; i < in->n; i++)
+        for (size_t k = 0; k < j->n_names[i]; k++) {
+            size_t f = j->first[i] + k;
+            if (!(j->path[f] = eco_path_join(in->dir[i], j->names[i][k])) ||
+                !(j->hex[f] = calloc(1, ECO_SHA256_HEX_LEN + 1)))
+                return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        }
+    return ECO_STATUS_OK;
 }
 
 /* ---- the stream ---------------------------------------------------------------------- */
@@ -236,7 +272,7 @@ struct breed_stream {
 static void free_stream(breed_stream *s) {
     if (!s) return;
     (void)hash_join(&s->hash, true);
-    for (size_t i = 0; i < s->hash.n; i++) free(s->hash.path[i]);
+    hash_free(&s->hash);
     eco_safetensors_writer_abort(s->wr);
     if (s->od_open) eco_output_abort(&s->od);
     for (size_t i = 0; i < BREED_MAX_INPUTS; i++) free(s->buf[i]);
@@ -305,13 +341,7 @@ eco_status breed_stream_begin(breed_stream **out, breed_inputs *in, size_t first
                          s->cap);
     }
     /* the lineage hashes, while the tensors stream */
-    s->hash.n = in->n;
-    for (size_t i = 0; i < in->n; i++)
-        if (!(s->hash.path[i] = eco_path_join(in->dir[i], weights_file(in->dir[i])))) {
-            free_stream(s);
-            return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", op);
-        }
-    if ((st = hash_start(&s->hash))) {
+    if ((st = hash_plan(&s->hash, in)) || (st = hash_start(&s->hash))) {
         free_stream(s);
         return eco_error_wrap(st, "%s", op);
     }
@@ -571,13 +601,16 @@ eco_status breed_stream_finish(breed_stream *s, const char *op_name, const json_
     json_t *rec = NULL, *parents = NULL;
     if (!st) {
         parents = json_array();
-        for (size_t i = 0; parents && i < s->in->n; i++)
-            if (json_array_append_new(parents, json_pack("{s:s, s:s, s:s}", "role", s->in->role[i],
-                                                         "file", weights_file(s->in->dir[i]),
-                                                         "sha256", s->hash.hex[i]))) {
+        for (size_t i = 0; parents && i < s->in->n; i++) {
+            json_t *e = NULL;
+            if (eco_weights_lineage_entry(
+                    s->in->dir[i], s->in->role[i], (const char *const *)s->hash.names[i],
+                    (const char *const *)s->hash.hex + s->hash.first[i], s->hash.n_names[i], &e) ||
+                json_array_append_new(parents, e)) {
                 json_decref(parents);
                 parents = NULL;
             }
+        }
         rec = parents ? json_pack("{s:s, s:s, s:{s:s, s:O, s:I, s:O}, s:o}", "tool", "ecology",
                                   "version", ECO_VERSION_STRING, "operation", "name", op_name,
                                   "params", params, "seed", (json_int_t)seed, "result", result,

@@ -92,27 +92,21 @@ static eco_status copy_if_present(const char *dir_in, const char *dir_out, const
     return st;
 }
 
-/* lineage.json: operation "quantize", the one parent by its weights file's digest. */
+/* lineage.json: operation "quantize", the one parent by its weights' digests (the index
+ * and every shard when sharded: eco_weights_lineage_entry). */
 static eco_status write_lineage(const char *model, const char *out, const char *type,
                                 const eco_quantize_report *r) {
-    const char *file = eco_path_has_file(model, "model.safetensors")
-                           ? "model.safetensors"
-                           : "model.safetensors.index.json";
-    char *p = eco_path_join(model, file);
-    if (!p) return eco_error(ECO_STATUS_ENOMEM, "quantize: out of memory");
-    char hex[ECO_SHA256_HEX_LEN + 1];
-    eco_status st = eco_sha256_file_hex(p, hex);
-    free(p);
+    json_t *parent = NULL;
+    eco_status st = eco_weights_lineage_entry(model, "parent", NULL, NULL, 0, &parent);
     if (st) return st;
-    json_t *rec =
-        json_pack("{s:s, s:s, s:{s:s, s:{s:s}, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f}}, "
-                  "s:[{s:s, s:s, s:s}]}",
-                  "tool", "ecology", "version", ECO_VERSION_STRING, "operation", "name", "quantize",
-                  "params", "type", type, "seed", 0, "result", "tensors", (json_int_t)r->n_tensors,
-                  "tensors_quantized", (json_int_t)r->n_quantized, "params_quantized",
-                  (json_int_t)r->params_q8_0, "bytes_in", (json_int_t)r->bytes_in, "bytes_out",
-                  (json_int_t)r->bytes_out, "rel_rms_error", r->rel_rms_error, "max_abs_error",
-                  r->max_abs_error, "parents", "role", "parent", "file", file, "sha256", hex);
+    json_t *rec = json_pack(
+        "{s:s, s:s, s:{s:s, s:{s:s}, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f}}, "
+        "s:[o]}",
+        "tool", "ecology", "version", ECO_VERSION_STRING, "operation", "name", "quantize", "params",
+        "type", type, "seed", 0, "result", "tensors", (json_int_t)r->n_tensors, "tensors_quantized",
+        (json_int_t)r->n_quantized, "params_quantized", (json_int_t)r->params_q8_0, "bytes_in",
+        (json_int_t)r->bytes_in, "bytes_out", (json_int_t)r->bytes_out, "rel_rms_error",
+        r->rel_rms_error, "max_abs_error", r->max_abs_error, "parents", parent);
     char *path = eco_path_join(out, ECO_LINEAGE_FILE);
     st = rec && path ? eco_json_write_canonical_file(path, rec)
                      : eco_error(ECO_STATUS_ENOMEM, "quantize: out of memory");

@@ -71,14 +71,13 @@ static eco_status write_lineage(const char *base_dir, const char *adapter_dir,
         st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
         goto done;
     }
-    char *index = eco_path_join(base_dir, "model.safetensors");
-    FILE *f = index ? fopen(index, "rb") : NULL;
-    free(index);
-    if (f) fclose(f);
-    if ((st = parent_json("base", base_dir,
-                          f ? "model.safetensors" : "model.safetensors.index.json", parents)) ||
-        (st = parent_json("adapter", adapter_dir, "adapter_model.safetensors", parents)))
+    json_t *base_entry = NULL; /* the index and every shard when sharded */
+    if ((st = eco_weights_lineage_entry(base_dir, "base", NULL, NULL, 0, &base_entry))) goto done;
+    if (json_array_append_new(parents, base_entry)) {
+        st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
         goto done;
+    }
+    if ((st = parent_json("adapter", adapter_dir, "adapter_model.safetensors", parents))) goto done;
     rec = json_pack("{s:s, s:s, s:{s:s, s:{s:O}, s:i}, s:O}", "tool", "ecology", "version",
                     ECO_VERSION_STRING, "operation", "name", "merge", "params", "lora", lora,
                     "seed", 0, "parents", parents);

@@ -4,14 +4,17 @@
  * add (ingest.c):
  *   {"tool": "ecology", "version": V,
  *    "operation": {"name": N, "params": {...}, "seed": S, "result": {...}},   result optional
- *    "parents": [{"role": "base" | "parent" | "adapter", "file": F, "sha256": H}, ...],
+ *    "parents": [{"role": "base" | "parent" | "adapter", "file": F, "sha256": H,
+ *                 "shards": [{"file": S, "sha256": H}, ...]}, ...],      shards optional
  *    "corpora": [hex, ...]}                                                   optional
  * N is "create" (no parents), "merge" (`model merge`: roles base then adapter; or a merge
  * method's record: any number of parents, at most one base, first) or one of the breeder's
  * operations (LINEAGE_OPS below). The operation (name, params, seed) becomes the genome's
  * lineage operation, and operation.result is kept as op_params["result"] so that `show`
  * and `lineage` display it. Parents are found among the registered models by content: the
- * registered model whose manifest holds the record's file with the record's digest (not an
+ * registered model whose manifest holds the record's file with the record's digest, and
+ * every shard a sharded parent's entry lists with its digest (an entry without "shards", as
+ * records written before shards were recorded, matches by its file alone) (not an
  * adapter for role "base", an adapter for "adapter", any model for "parent"; the first
  * registered when several hold the same bytes), so neither folder paths nor names matter.
  * add's --base, when given, names the base instead. The record is hostile input like any
@@ -29,6 +32,8 @@
 
 /* Parents a record may name (a merge's 32 plus its base, with room to spare). */
 #define LINEAGE_MAX_PARENTS 64
+/* Shards one parent entry may list. */
+#define LINEAGE_MAX_SHARDS  100000
 /* Corpus hashes a record may name. */
 #define LINEAGE_MAX_CORPORA 64
 
@@ -48,10 +53,24 @@ static bool known_op(const char *name) {
 
 typedef enum want_kind { WANT_MODEL, WANT_ADAPTER, WANT_ANY } want_kind;
 
+/* Whether manifest m holds every shard of shards ([{"file", "sha256"}], checked) with its
+ * digest; true for NULL (a record without shards). */
+static bool shards_match(const eco_manifest *m, const json_t *shards) {
+    for (size_t k = 0; k < json_array_size(shards); k++) {
+        const json_t *o = json_array_get(shards, k);
+        const eco_file_entry *e =
+            eco_manifest_find(m, json_string_value(json_object_get(o, "file")));
+        if (!e || strcmp(e->sha256, json_string_value(json_object_get(o, "sha256"))) != 0)
+            return false;
+    }
+    return true;
+}
+
 /* The id of the first registered model of the wanted kind whose file `name` has digest
- * hex; ENOTFOUND naming the record's entry otherwise. *id malloc'd. */
+ * hex (and, when shards is not NULL, every shard listed its digest); ENOTFOUND naming the
+ * record's entry otherwise. *id malloc'd. */
 static eco_status find_by_file(eco_registry *r, want_kind want, const char *name, const char *hex,
-                               const char *label, char **id) {
+                               const json_t *shards, const char *label, char **id) {
     char **ids = NULL;
     size_t n = 0;
     eco_registry_filter f = {.kind = want == WANT_ADAPTER ? "adapter" : NULL};
@@ -64,15 +83,17 @@ static eco_status find_by_file(eco_registry *r, want_kind want, const char *name
         const eco_file_entry *e = eco_manifest_find(&g.files, name);
         const bool is_adapter = g.kind == ECO_GENOME_KIND_ADAPTER;
         const bool kind_ok = want == WANT_ANY || (want == WANT_ADAPTER) == is_adapter;
-        if (kind_ok && e && strcmp(e->sha256, hex) == 0 && !(*id = eco_strdup(ids[i])))
+        if (kind_ok && e && strcmp(e->sha256, hex) == 0 && shards_match(&g.files, shards) &&
+            !(*id = eco_strdup(ids[i])))
             st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
         eco_genome_free(&g);
     }
     eco_registry_ids_free(ids, n);
     if (!st && !*id)
         st = eco_error(ECO_STATUS_ENOTFOUND,
-                       "%s: no registered %s holds %s with sha256 %.12s...: add it first%s", label,
-                       want == WANT_ADAPTER ? "adapter" : "model", name, hex,
+                       "%s: no registered %s holds %s with sha256 %.12s...%s: add it first%s",
+                       label, want == WANT_ADAPTER ? "adapter" : "model", name, hex,
+                       shards ? " and the shards listed" : "",
                        want == WANT_MODEL ? " (or give --base ID)" : "");
     return st;
 }
@@ -80,7 +101,41 @@ static eco_status find_by_file(eco_registry *r, want_kind want, const char *name
 /* One parsed parent entry (pointers into the document). */
 typedef struct rec_parent {
     const char *role, *file, *sha256;
+    const json_t *shards; /* NULL when the entry lists none */
 } rec_parent;
+
+/* A parent entry's "shards": a non-empty array of {"file", "sha256"}, distinct files. */
+static eco_status parse_shards(const eco_jr *e, const json_t *shards) {
+    size_t n = json_array_size(shards);
+    if (n == 0 || n > LINEAGE_MAX_SHARDS)
+        return eco_jr_fail(e, "shards", ECO_STATUS_EFORMAT, "expected 1 to %d entries",
+                           LINEAGE_MAX_SHARDS);
+    for (size_t k = 0; k < n; k++) {
+        const json_t *o = json_array_get(shards, k);
+        if (!json_is_object(o))
+            return eco_jr_fail(e, "shards", ECO_STATUS_EFORMAT, "entry %zu: expected an object", k);
+        eco_jr s = eco_jr_item(e, "shards", k, o);
+        static const char *const keys[] = {"file", "sha256", NULL};
+        const char *file = NULL, *hex = NULL;
+        size_t len = 0;
+        eco_status st;
+        if ((st = eco_jr_exact(&s, keys)) ||
+            (st = eco_jr_str(&s, "file", true, false, &file, NULL)) ||
+            (st = eco_jr_str(&s, "sha256", true, false, &hex, &len)))
+            return st;
+        if (!eco_manifest_name_ok(file) || strlen(file) > 256)
+            return eco_jr_fail(&s, "file", ECO_STATUS_EFORMAT, "not a file name of a model");
+        if (!eco_hex_is_lower(hex, len, ECO_SHA256_HEX_LEN))
+            return eco_jr_fail(&s, "sha256", ECO_STATUS_EFORMAT,
+                               "expected 64 lower-case hex digits");
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(shards, j), "file")),
+                       file) == 0)
+                return eco_jr_fail(&s, "file", ECO_STATUS_EFORMAT, "the same file as shards[%zu]",
+                                   j);
+    }
+    return ECO_STATUS_OK;
+}
 
 /* The shape of the record, checked before anything is looked up. */
 static eco_status parse_record(const char *path, const json_t *root, const char **name,
@@ -125,13 +180,16 @@ static eco_status parse_record(const char *path, const json_t *root, const char 
             return eco_jr_fail(&top, "parents", ECO_STATUS_EFORMAT, "entry %zu: expected an object",
                                i);
         eco_jr e = eco_jr_item(&top, "parents", i, p);
-        static const char *const p_keys[] = {"role", "file", "sha256", NULL};
+        static const char *const p_keys[] = {"role", "file", "sha256", "shards", NULL};
         rec_parent *rp = &parents[i];
         size_t len = 0;
-        if ((st = eco_jr_exact(&e, p_keys)) ||
+        rp->shards = NULL;
+        if ((st = eco_jr_only(&e, p_keys)) ||
             (st = eco_jr_str(&e, "role", true, false, &rp->role, NULL)) ||
             (st = eco_jr_str(&e, "file", true, false, &rp->file, NULL)) ||
-            (st = eco_jr_str(&e, "sha256", true, false, &rp->sha256, &len)))
+            (st = eco_jr_str(&e, "sha256", true, false, &rp->sha256, &len)) ||
+            (st = eco_jr_array(&e, "shards", false, &rp->shards)) ||
+            (rp->shards && (st = parse_shards(&e, rp->shards))))
             return st;
         if (strcmp(rp->role, "base") != 0 && strcmp(rp->role, "parent") != 0 &&
             strcmp(rp->role, "adapter") != 0)
@@ -147,7 +205,9 @@ static eco_status parse_record(const char *path, const json_t *root, const char 
                                "expected 64 lower-case hex digits");
         for (size_t j = 0; j < i; j++)
             if (strcmp(parents[j].sha256, rp->sha256) == 0 &&
-                strcmp(parents[j].file, rp->file) == 0)
+                strcmp(parents[j].file, rp->file) == 0 &&
+                (parents[j].shards == rp->shards ||
+                 (parents[j].shards && rp->shards && json_equal(parents[j].shards, rp->shards))))
                 return eco_jr_fail(&e, NULL, ECO_STATUS_EFORMAT, "the same file as parents[%zu]",
                                    j);
     }
@@ -282,7 +342,8 @@ eco_status eco_ingest_lineage_record(eco_registry *r, const char *dir, const cha
             want_kind want = base                                 ? WANT_MODEL
                              : strcmp(rp[i].role, "adapter") == 0 ? WANT_ADAPTER
                                                                   : WANT_ANY;
-            st = find_by_file(r, want, rp[i].file, rp[i].sha256, where, &parents[n_parents]);
+            st = find_by_file(r, want, rp[i].file, rp[i].sha256, rp[i].shards, where,
+                              &parents[n_parents]);
         }
         if (st) goto out;
         n_parents++;

@@ -28,14 +28,6 @@ void eco_distill_run_options_init(eco_distill_run_options *o) {
     o->max_tokens = 64;
 }
 
-static eco_status hex_of_file(const char *dir, const char *name, char hex[ECO_SHA256_HEX_LEN + 1]) {
-    char *p = eco_path_join(dir, name);
-    if (!p) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    eco_status st = eco_sha256_file_hex(p, hex);
-    free(p);
-    return st;
-}
-
 /* The teachers of a token-level run, for the trainer's forward hook. */
 typedef struct teacher_set {
     eco_model **models; /* [n] */
@@ -98,7 +90,7 @@ static eco_status token_level(const eco_distill_run_options *d, eco_trainer_resu
             goto done;
         }
         char hex[ECO_SHA256_HEX_LEN + 1];
-        if ((st = hex_of_file(d->teachers[k], "model.safetensors", hex))) goto done;
+        if ((st = eco_weights_digest(d->teachers[k], hex))) goto done;
         ts.logits[k] = eco_malloc_array(n, sizeof(float));
         if (!ts.logits[k] ||
             json_array_append_new(
@@ -150,7 +142,7 @@ static eco_status sequence_level(const eco_distill_run_options *d, eco_trainer_r
     json_t *tj = json_array(), *extra = NULL;
     for (size_t k = 0; !st && k < d->n_teachers; k++) {
         char hex[ECO_SHA256_HEX_LEN + 1];
-        if ((st = hex_of_file(d->teachers[k], "model.safetensors", hex))) break;
+        if ((st = eco_weights_digest(d->teachers[k], hex))) break;
         if (!tj || json_array_append_new(
                        tj, json_pack("{s:s, s:s}", "path", d->teachers[k], "model_sha256", hex)))
             st = eco_error(ECO_STATUS_ENOMEM, "distill: out of memory");

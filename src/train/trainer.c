@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ecology/safetensors.h"
 #include "ecology/tensor.h"
 #include "ecology/tokenizer.h"
 #include "ecology/trainer.h"
@@ -78,21 +79,10 @@ eco_status eco_train_load_lora(eco_train_model *m, const char *dir) {
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-/* SHA-256 of the base's weights: model.safetensors, or the shard index when sharded. */
+/* SHA-256 of the base's weights: model.safetensors', or for a sharded base one digest over
+ * the index and every shard (eco_weights_digest, safetensors.h). */
 static eco_status base_sha256(const char *dir, char hex[ECO_SHA256_HEX_LEN + 1]) {
-    char *p = eco_path_join(dir, "model.safetensors");
-    if (!p) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    FILE *f = fopen(p, "rb");
-    if (!f) {
-        free(p);
-        p = eco_path_join(dir, "model.safetensors.index.json");
-        if (!p) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    } else {
-        fclose(f);
-    }
-    eco_status st = eco_sha256_file_hex(p, hex);
-    free(p);
-    return st;
+    return eco_weights_digest(dir, hex);
 }
 
 static eco_status copy_file(const char *from, const char *to) {
