@@ -149,8 +149,8 @@ eco_status eco_weights_lineage_entry(const char *dir, const char *role,
         e = json_pack("{s:s, s:s, s:s}", "role", role, "file", names[0], "sha256", hex[0]);
         json_t *shards = n > 1 ? json_array() : NULL;
         for (size_t i = 1; e && shards && i < n; i++)
-            if (json_array_append_new(shards,
-                                      json_pack("{s:s, s:s}", "file", names[i], "sha256", hex[i]))) {
+            if (json_array_append_new(
+                    shards, json_pack("{s:s, s:s}", "file", names[i], "sha256", hex[i]))) {
                 json_decref(shards);
                 shards = NULL;
             }
