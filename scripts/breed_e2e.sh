@@ -5,20 +5,26 @@
 # short fine-tune on both capabilities' training data mixed; print one table.
 #
 #   scripts/breed_e2e.sh [--n N] [--train-n N] [--steps S] [--batch B] [--seq T] [--lr LR]
-#                        [--rank R] [--methods "ties linear"] [--threads T] [--out DIR]
-#                        [--parents-only] [--no-parents] [--no-finetune] [--no-after-eval]
+#                        [--warmup W] [--rank R] [--density D] [--methods "ties linear"]
+#                        [--threads T] [--out DIR]
+#                        [--parents-only] [--no-parents] [--no-child-eval] [--no-finetune]
+#                        [--no-after-eval]
 #
 #   --n          held-out items per evaluation (default 200, `ecology tasks eval --n`)
 #   --train-n    training items per capability in the fine-tune mix (default 400; the
 #                TRAIN split, seed 7, so never the held-out items)
 #   --steps ...  the fine-tune (LoRA continued from the child's own weights:
-#                `ecology train --init-adapter`): default 30 steps, batch 8, seq 128, lr 1e-3
+#                `ecology train --init-adapter`): default 30 steps, batch 8, seq 128, lr 1e-3,
+#                --warmup 0 (linear warm-up steps, then cosine decay)
 #   --rank       the merged adapter's rank (default 64 = 32 + 32: linear is then an exact
 #                concatenation)
-#   --methods    merge methods (default "ties linear"); weights: ties 1,1 (density 1),
-#                linear 0.5,0.5 (the model soup)
+#   --methods    merge methods (default "ties linear"); weights: ties 1,1 (density --density,
+#                default 1), linear 0.5,0.5 (the model soup); "fresh" is the baseline without
+#                a merge: a new LoRA (r = --rank, alpha 2r, all seven projections) trained
+#                from scratch by the same fine-tune (its "child" is the bare model)
 #   --out        keep the folders (default: a temporary folder, removed)
-#   --no-parents, --no-after-eval: skip scoring the parents / the fine-tuned children ("-")
+#   --no-parents, --no-child-eval, --no-after-eval: skip scoring the parents / the merged
+#                children before the fine-tune / the fine-tuned children ("-")
 #   --no-finetune: no fine-tune at all
 # Environment: ECOLOGY_BIN (default build/ecology), ECO_SOURCE_DIR (default the checkout).
 # Output: a Markdown table on stdout, one row per (method, capability): the parent's score,
@@ -28,8 +34,8 @@ set -euo pipefail
 
 SRC=${ECO_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${ECOLOGY_BIN:-$SRC/build/ecology}
-N=200 TRAIN_N=400 STEPS=30 BATCH=8 SEQ=128 LR=1e-3 RANK=64 THREADS=2
-METHODS="ties linear" OUT="" PARENTS_ONLY=0 PARENTS=1 FINETUNE=1 AFTER=1
+N=200 TRAIN_N=400 STEPS=30 BATCH=8 SEQ=128 LR=1e-3 WARMUP=0 RANK=64 DENSITY=1 THREADS=2
+METHODS="ties linear" OUT="" PARENTS_ONLY=0 PARENTS=1 FINETUNE=1 AFTER=1 CHILD=1
 while [ $# -gt 0 ]; do
   case $1 in
     --n) N=$2; shift 2 ;;
@@ -38,7 +44,9 @@ while [ $# -gt 0 ]; do
     --batch) BATCH=$2; shift 2 ;;
     --seq) SEQ=$2; shift 2 ;;
     --lr) LR=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
     --rank) RANK=$2; shift 2 ;;
+    --density) DENSITY=$2; shift 2 ;;
     --methods) METHODS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
@@ -46,7 +54,8 @@ while [ $# -gt 0 ]; do
     --no-parents) PARENTS=0; shift ;;
     --no-finetune) FINETUNE=0; shift ;;
     --no-after-eval) AFTER=0; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-child-eval) CHILD=0; shift ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "breed_e2e: unknown option '$1' (--help)" >&2; exit 2 ;;
   esac
 done
@@ -66,8 +75,9 @@ run() {
 }
 # score ADAPTER CAP: the exact match (a fraction) of eco-tiny + ADAPTER on CAP's held-out split
 score() {
-  local log="eval-$(basename "$1")-$2.json"
-  run "$log" "$BIN" tasks eval --model "$MODEL" --adapter "$1" --capability "$2" --n "$N" \
+  local log="eval-$(basename "${1:-bare}")-$2.json" ad=()
+  if [ -n "$1" ]; then ad=(--adapter "$1"); fi
+  run "$log" "$BIN" tasks eval --model "$MODEL" "${ad[@]}" --capability "$2" --n "$N" \
     --threads "$THREADS" --json --failures 0
   sed -n 's/^ *"accuracy": *\([0-9.eE+-]*\),\{0,1\}$/\1/p' "$W/$log" | head -1
 }
@@ -77,7 +87,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b != "" && b > 0) printf "%.3f", 
 pct() { if [ -z "$1" ]; then printf -- "-"; else awk -v a="$1" 'BEGIN { printf "%.1f%%", 100 * a }'; fi; }
 
 declare -A PARENT
-TIMES=""
+TIMES="" LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(now)
 for i in 0 1; do
   if [ "$PARENTS" = 1 ]; then PARENT[${CAPS[$i]}]=$(score "${PARENT_DIRS[$i]}" "${CAPS[$i]}")
@@ -100,24 +110,34 @@ TIMES+=", data $(secs "$t0" "$(now)")s"
 
 ROWS=""
 for m in $METHODS; do
+  MOPT=()
   case $m in
-    linear) W8=0.5,0.5 ;;
-    *) W8=1,1 ;;
+    linear) MOPT=(--weights 0.5,0.5) ;;
+    ties) MOPT=(--weights 1,1 --density "$DENSITY") ;;
+    *) MOPT=(--weights 1,1) ;;
   esac
   child=$W/child-$m
   t0=$(now)
-  run "merge-$m.log" "$BIN" merge --method "$m" --parents "${PARENT_DIRS[0]},${PARENT_DIRS[1]}" \
-    --weights "$W8" --rank "$RANK" --out "$child" --force
+  if [ "$m" = fresh ]; then
+    INIT=(--lora "r=$RANK,alpha=$((2 * RANK)),targets=q,k,v,o,gate,up,down") scored=""
+  else
+    run "merge-$m.log" "$BIN" merge --method "$m" \
+      --parents "${PARENT_DIRS[0]},${PARENT_DIRS[1]}" "${MOPT[@]}" --rank "$RANK" \
+      --out "$child" --force
+    INIT=(--init-adapter "$child") scored=$child
+  fi
   t1=$(now)
   TIMES+=", merge $m $(secs "$t0" "$t1")s"
   declare -A BEFORE=() AFTER_S=()
-  for c in "${CAPS[@]}"; do BEFORE[$c]=$(score "$child" "$c"); done
+  if [ "$CHILD" = 1 ]; then
+    for c in "${CAPS[@]}"; do BEFORE[$c]=$(score "$scored" "$c"); done
+  fi
   t2=$(now)
   TIMES+=", child evals $(secs "$t1" "$t2")s"
   if [ "$FINETUNE" = 1 ]; then
-    run "finetune-$m.log" "$BIN" train --model "$MODEL" --init-adapter "$child" \
+    run "finetune-$m.log" "$BIN" train --model "$MODEL" "${INIT[@]}" \
       --adapter-out "$child-ft" --data "$W/mix.jsonl" --steps "$STEPS" --batch "$BATCH" \
-      --seq "$SEQ" --lr "$LR" --seed 1 --threads "$THREADS" --force
+      --seq "$SEQ" --lr "$LR" --warmup "$WARMUP" --seed 1 --threads "$THREADS" --force
     t3=$(now)
     TIMES+=", fine-tune $m $(secs "$t2" "$t3")s"
     if [ "$AFTER" = 1 ]; then
@@ -126,14 +146,14 @@ for m in $METHODS; do
     fi
   fi
   for c in "${CAPS[@]}"; do
-    p=${PARENT[$c]} b=${BEFORE[$c]} a=${AFTER_S[$c]:-}
+    p=${PARENT[$c]} b=${BEFORE[$c]:-} a=${AFTER_S[$c]:-}
     last=${a:-$b}
     ROWS+="| $m | $c | $(pct "$p") | $(pct "$b") | $(pct "$a") | $(ratio "$last" "$p") |"$'\n'
 
   done
 done
 
-echo "eco-tiny, --n $N held-out items, rank $RANK; fine-tune: $STEPS steps, batch $BATCH, seq $SEQ, lr $LR, $TRAIN_N train items per capability, $THREADS threads"
+echo "eco-tiny, --n $N held-out items, rank $RANK, ties density $DENSITY; fine-tune: $STEPS steps, batch $BATCH, seq $SEQ, lr $LR, warmup $WARMUP, $TRAIN_N train items per capability, $THREADS threads; load average at the start: $LOAD0"
 echo
 echo "| method | skill | parent | child | child + fine-tune | kept (last / parent) |"
 echo "|---|---|---|---|---|---|"
