@@ -271,8 +271,8 @@ static eco_status check_kv(eco_gguf *g) {
 
 static eco_status rd_tensor_info(cursor *c, eco_gguf *g, size_t i, char **name_at) {
     eco_gguf_tensor *t = &g->tensors[i];
-    const uint8_t *s;
-    size_t len;
+    const uint8_t *s = NULL; /* initialised for gcc -O3's maybe-uninitialized */
+    size_t len = 0;
     char what[48];
     snprintf(what, sizeof what, "tensor %zu", i);
     eco_status st = rd_str(c, what, &s, &len);
@@ -352,8 +352,8 @@ static eco_status parse_image(eco_gguf *g, const uint8_t *data, size_t len) {
     }
     for (uint64_t i = 0; i < n_kv; i++) {
         gguf_kv *kv = &g->kv[i];
-        const uint8_t *s;
-        size_t klen;
+        const uint8_t *s = NULL; /* initialised for gcc -O3's maybe-uninitialized */
+        size_t klen = 0;
         char what[40];
         snprintf(what, sizeof what, "key %llu", (unsigned long long)i);
         eco_status st = rd_str(&c, what, &s, &klen);
