@@ -36,7 +36,10 @@ ALLOWED = {
                                                        # config.json, weights, adapters
     "breeder":   ["train", "registry"],  # merges, mutate, prune, quantize, extract, finetune,
                                          # distill over registered parents (merge.h: the math)
-    "cli":       ["tasks", "registry", "breeder"],
+    "verifier":  ["core", "registry"],   # JSON Schema, refusal and deny-list checks, artifact checks
+    "evaluator": ["model", "verifier", "registry"],  # corpora, metrics, gates, fitness, reports
+                                         # (corpus *building* from the capability suite is tasks')
+    "cli":       ["tasks", "registry", "breeder", "evaluator"],
 }
 
 # Public headers (include/ecology/<name>) -> module.
@@ -66,6 +69,10 @@ HEADERS = {
     "ecology/quantize.h": "breeder",
     "ecology/gguf.h": "formats",
     "ecology/breeder.h": "breeder",
+    "ecology/verifier.h": "verifier",
+    "ecology/json_schema.h": "verifier",
+    "ecology/eval_metrics.h": "evaluator",
+    "ecology/eval_corpus.h": "evaluator",
 }
 
 # Sources the build generates (not under src/) -> module.
