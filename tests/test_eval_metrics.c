@@ -19,10 +19,11 @@
 #include "ecology/eval_metrics.h"
 
 /* test_perturb_pinned: seed 20261207, case 5, "Reverse the letters of the word: whale". */
-#define PINNED_TYPO   "Reverse the letterss oof the word: whle"
-#define PINNED_CASE   "ReVeRSe the leTTeRs of THe woRd: WhAlE"
-#define PINNED_SPACE  "Reverse the  letters of the word: whale"
-#define PINNED_PREFIX "The train left the station a little late. Reverse the letters of the word: whale"
+#define PINNED_TYPO  "Reverse the letterss oof the word: whle"
+#define PINNED_CASE  "ReVeRSe the leTTeRs of THe woRd: WhAlE"
+#define PINNED_SPACE "Reverse the  letters of the word: whale"
+#define PINNED_PREFIX                                                                              \
+    "The train left the station a little late. Reverse the letters of the word: whale"
 
 #define TOL 1e-12
 
@@ -385,7 +386,8 @@ static void test_perturb(void **state) {
     /* Another seed or case index gives another stream (not the same 200 outputs). */
     int same = 0;
     for (uint64_t idx = 0; idx < 50; idx++) {
-        char *a = perturb(ECO_PERTURB_TYPO, 1, idx, p, NULL), *b = perturb(ECO_PERTURB_TYPO, 2, idx, p, NULL);
+        char *a = perturb(ECO_PERTURB_TYPO, 1, idx, p, NULL),
+             *b = perturb(ECO_PERTURB_TYPO, 2, idx, p, NULL);
         same += strcmp(a, b) == 0;
         free(a);
         free(b);
@@ -426,7 +428,8 @@ static void test_perturb(void **state) {
     ECO_ASSERT_STATUS(eco_perturb(ECO_PERTURB_CASE, 1, 1, "abc", 3, &far, &b), ECO_STATUS_EINVAL);
     eco_perturb_opts rate = {.typo_rate = NAN};
     ECO_ASSERT_STATUS(eco_perturb(ECO_PERTURB_TYPO, 1, 1, "abc", 3, &rate, &b), ECO_STATUS_EINVAL);
-    ECO_ASSERT_STATUS(eco_perturb((eco_perturb_kind)9, 1, 1, "abc", 3, NULL, &b), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_perturb((eco_perturb_kind)9, 1, 1, "abc", 3, NULL, &b),
+                      ECO_STATUS_EINVAL);
     assert_int_equal(b.len, 0);
     eco_buf_free(&b);
 
@@ -446,8 +449,8 @@ static void test_perturb_pinned(void **state) {
     for (int k = 0; k < ECO_PERTURB__COUNT; k++) {
         char *a = perturb((eco_perturb_kind)k, 20261207, 5, p, NULL);
         if (strcmp(a, want[k]) != 0) {
-            print_error("%s: got \"%s\", pinned \"%s\"\n", eco_perturb_kind_name((eco_perturb_kind)k), a,
-                        want[k]);
+            print_error("%s: got \"%s\", pinned \"%s\"\n",
+                        eco_perturb_kind_name((eco_perturb_kind)k), a, want[k]);
             fail();
         }
         free(a);
@@ -471,10 +474,14 @@ static void test_robustness(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_wilson),           cmocka_unit_test(test_calibration_hand),
-        cmocka_unit_test(test_calibration_edges), cmocka_unit_test(test_calibration_numpy),
-        cmocka_unit_test(test_wilson_numpy),     cmocka_unit_test(test_percentiles),
-        cmocka_unit_test(test_perturb),          cmocka_unit_test(test_perturb_pinned),
+        cmocka_unit_test(test_wilson),
+        cmocka_unit_test(test_calibration_hand),
+        cmocka_unit_test(test_calibration_edges),
+        cmocka_unit_test(test_calibration_numpy),
+        cmocka_unit_test(test_wilson_numpy),
+        cmocka_unit_test(test_percentiles),
+        cmocka_unit_test(test_perturb),
+        cmocka_unit_test(test_perturb_pinned),
         cmocka_unit_test(test_robustness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,22 +98,22 @@ typedef struct eco_eval_case {
     eco_check check;
     const char *expected; /* exact, contains; else NULL */
     size_t expected_len;
-    const char *pattern;     /* regex; else NULL (compiled and checked at load, not kept) */
-    const char *schema;      /* json_schema: the schema's canonical JSON; else NULL */
-    const char **options;    /* choice: n_options strings; else NULL */
+    const char *pattern;  /* regex; else NULL (compiled and checked at load, not kept) */
+    const char *schema;   /* json_schema: the schema's canonical JSON; else NULL */
+    const char **options; /* choice: n_options strings; else NULL */
     size_t n_options;
-    int64_t answer;          /* choice: index into options; else -1 */
-    int64_t max_tokens;      /* 0 when absent */
-    const char **tags;       /* n_tags strings (NULL when none) */
+    int64_t answer;     /* choice: index into options; else -1 */
+    int64_t max_tokens; /* 0 when absent */
+    const char **tags;  /* n_tags strings (NULL when none) */
     size_t n_tags;
-    uint8_t hash[ECO_SHA256_LEN];        /* the case hash (above) */
+    uint8_t hash[ECO_SHA256_LEN]; /* the case hash (above) */
     char hash_hex[ECO_SHA256_HEX_LEN + 1];
     uint8_t prompt_sha256[ECO_SHA256_LEN]; /* SHA-256 of the prompt bytes */
 } eco_eval_case;
 
 typedef struct eco_eval_corpus {
-    char *label;                           /* how messages name the file */
-    uint8_t sha256[ECO_SHA256_LEN];        /* SHA-256 of the file bytes: the corpus's id */
+    char *label;                    /* how messages name the file */
+    uint8_t sha256[ECO_SHA256_LEN]; /* SHA-256 of the file bytes: the corpus's id */
     char sha256_hex[ECO_SHA256_HEX_LEN + 1];
     size_t n_cases;
     eco_eval_case *cases; /* in file order */

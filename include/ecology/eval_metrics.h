@@ -186,9 +186,9 @@ eco_status eco_perturb(eco_perturb_kind kind, uint64_t seed, uint64_t case_index
                        const char *prompt, size_t len, const eco_perturb_opts *opts, eco_buf *out);
 
 typedef struct eco_robustness {
-    double mean;     /* mean of the per-kind pass rates */
-    double worst;    /* the smallest of them */
-    int worst_kind;  /* its index (the first on a tie); −1 when n = 0 */
+    double mean;    /* mean of the per-kind pass rates */
+    double worst;   /* the smallest of them */
+    int worst_kind; /* its index (the first on a tie); −1 when n = 0 */
 } eco_robustness;
 
 /* The mean and the worst of pass_rate[0..n) (n kinds, normally ECO_PERTURB__COUNT, in kind

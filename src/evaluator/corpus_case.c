@@ -110,8 +110,8 @@ static eco_status read_pattern(const eco_jr *r, eco_arena *a, const char **out) 
 
 /* An array of 1..max (min..max) distinct strings; names: each must follow the name rule,
  * else any non-empty string without NUL. */
-static eco_status read_strings(const eco_jr *r, const char *key, size_t min, size_t max,
-                               bool names, eco_arena *a, const char ***out, size_t *count) {
+static eco_status read_strings(const eco_jr *r, const char *key, size_t min, size_t max, bool names,
+                               eco_arena *a, const char ***out, size_t *count) {
     const json_t *arr = NULL;
     eco_status st = eco_jr_array(r, key, true, &arr);
     if (st) return st;
@@ -154,7 +154,8 @@ static eco_status check_fields(const eco_jr *r, eco_check check) {
     for (size_t i = 0; CHECK_ONLY_FIELDS[i]; i++) {
         const char *f = CHECK_ONLY_FIELDS[i];
         bool mine = false;
-        for (size_t j = 0; CHECK_FIELDS[check][j]; j++) mine |= strcmp(CHECK_FIELDS[check][j], f) == 0;
+        for (size_t j = 0; CHECK_FIELDS[check][j]; j++)
+            mine |= strcmp(CHECK_FIELDS[check][j], f) == 0;
         if (!mine && json_object_get(r->obj, f))
             return eco_jr_fail(r, f, ECO_STATUS_EFORMAT, "not a field of check '%s'",
                                CHECK_NAMES[check]);
@@ -202,7 +203,8 @@ eco_status corpus_case_read(const eco_jr *r, eco_arena *a, eco_eval_case *c) {
     if ((st = read_text(r, "prompt", false, ECO_EVAL_MAX_PROMPT, a, &c->prompt, &c->prompt_len)))
         return st;
     if ((st = read_name(r, "id", false, a, &c->id))) return st;
-    if ((st = eco_jr_int(r, "max_tokens", false, 1, ECO_EVAL_MAX_TOKENS, &c->max_tokens))) return st;
+    if ((st = eco_jr_int(r, "max_tokens", false, 1, ECO_EVAL_MAX_TOKENS, &c->max_tokens)))
+        return st;
     if (eco_jr_opt(r, "tags") &&
         (st = read_strings(r, "tags", 0, ECO_EVAL_MAX_TAGS, true, a, &c->tags, &c->n_tags)))
         return st;
@@ -213,7 +215,9 @@ eco_status corpus_case_read(const eco_jr *r, eco_arena *a, eco_eval_case *c) {
             st = read_text(r, "expected", c->check == ECO_CHECK_EXACT, ECO_EVAL_MAX_PROMPT, a,
                            &c->expected, &c->expected_len);
             break;
-        case ECO_CHECK_REGEX: st = read_pattern(r, a, &c->pattern); break;
+        case ECO_CHECK_REGEX:
+            st = read_pattern(r, a, &c->pattern);
+            break;
         case ECO_CHECK_JSON_SCHEMA: {
             const json_t *schema = NULL;
             if ((st = eco_jr_object(r, "schema", true, &schema))) break;
@@ -228,10 +232,10 @@ eco_status corpus_case_read(const eco_jr *r, eco_arena *a, eco_eval_case *c) {
         case ECO_CHECK_CHOICE:
             st = read_strings(r, "options", 2, ECO_EVAL_MAX_OPTIONS, false, a, &c->options,
                               &c->n_options);
-            if (!st)
-                st = eco_jr_int(r, "answer", true, 0, (int64_t)c->n_options - 1, &c->answer);
+            if (!st) st = eco_jr_int(r, "answer", true, 0, (int64_t)c->n_options - 1, &c->answer);
             break;
-        default: break;
+        default:
+            break;
     }
     if (st) return st;
     return case_hash(r, c);

@@ -11,8 +11,8 @@
 
 /* The storage behind eco_eval_corpus.mem. */
 typedef struct corpus_mem {
-    eco_arena arena;  /* every string and array of the cases */
-    size_t *by_hash;  /* case indices sorted by case hash */
+    eco_arena arena; /* every string and array of the cases */
+    size_t *by_hash; /* case indices sorted by case hash */
 } corpus_mem;
 
 /* Reads the case object o (its reader r names "<file>:<line>") into *c, strings copied into

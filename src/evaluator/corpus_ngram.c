@@ -66,7 +66,8 @@ static eco_status insert(eco_ngram_set *s, uint64_t h) {
     if ((s->count + 1) * 2 > s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 64;
         uint64_t *ns = ncap > s->cap ? eco_calloc_array(ncap, sizeof *ns) : NULL;
-        if (!ns) return eco_error(ECO_STATUS_ENOMEM, "ngram: out of memory (%zu n-grams)", s->count);
+        if (!ns)
+            return eco_error(ECO_STATUS_ENOMEM, "ngram: out of memory (%zu n-grams)", s->count);
         for (size_t i = 0; i < s->cap; i++)
             if (s->slot[i]) put(ns, ncap, s->slot[i]);
         free(s->slot);

@@ -98,13 +98,13 @@ static eco_status index_cases(eco_eval_corpus *c, corpus_mem *m, bad_lines *bad)
         if (i > 0 && memcmp(h[i - 1].hash, h[i].hash, ECO_SHA256_LEN) == 0)
             bad_line(bad, ECO_STATUS_EFORMAT,
                      "%.200s:%lld: the same case as line %lld (case hash %.16s...)", c->label,
-                     (long long)h[i].line, (long long)h[i - 1].line,
-                     c->cases[h[i].index].hash_hex);
+                     (long long)h[i].line, (long long)h[i - 1].line, c->cases[h[i].index].hash_hex);
     }
     for (size_t i = 1; i < n_ids; i++)
         if (strcmp(ids[i - 1].id, ids[i].id) == 0)
-            bad_line(bad, ECO_STATUS_EFORMAT, "%.200s:%lld: id: '%s' is already the id of line %lld",
-                     c->label, (long long)ids[i].line, ids[i].id, (long long)ids[i - 1].line);
+            bad_line(bad, ECO_STATUS_EFORMAT,
+                     "%.200s:%lld: id: '%s' is already the id of line %lld", c->label,
+                     (long long)ids[i].line, ids[i].id, (long long)ids[i - 1].line);
     free(h);
     free(ids);
     return ECO_STATUS_OK;
@@ -147,8 +147,9 @@ eco_status eco_eval_corpus_parse(const char *text, size_t len, const char *label
         size_t n = nl ? (size_t)(nl - s) : len - pos;
         pos += n + (nl ? 1 : 0);
         if (n > ECO_EVAL_MAX_LINE) {
-            bad_line(&bad, ECO_STATUS_ERANGE, "%.200s:%lld: line of %zu bytes is too long (at most %zu)",
-                     label, (long long)line, n, ECO_EVAL_MAX_LINE);
+            bad_line(&bad, ECO_STATUS_ERANGE,
+                     "%.200s:%lld: line of %zu bytes is too long (at most %zu)", label,
+                     (long long)line, n, ECO_EVAL_MAX_LINE);
             continue;
         }
         if (is_blank(s, n)) continue;

@@ -77,7 +77,8 @@ static double ece_binned(const double *conf, const uint8_t *correct, size_t n, c
     double ece = 0;
     for (size_t b = 0; b < nb; b++)
         if (cnt[b])
-            ece += ((double)cnt[b] / (double)n) * fabs(sc[b] / (double)cnt[b] - sy[b] / (double)cnt[b]);
+            ece += ((double)cnt[b] / (double)n) *
+                   fabs(sc[b] / (double)cnt[b] - sy[b] / (double)cnt[b]);
     return ece;
 }
 

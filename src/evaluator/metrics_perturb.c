@@ -91,7 +91,9 @@ static eco_status do_typo(eco_rng *r, const char *s, size_t n, double rate, eco_
     for (size_t i = 0; i < n && ok; i++) {
         char c = s[i];
         switch (edit[i]) {
-            case 0: ok = eco_buf_push(out, c); break;
+            case 0:
+                ok = eco_buf_push(out, c);
+                break;
             case 1:
                 if (i + 1 < n && is_letter((unsigned char)s[i + 1])) {
                     ok = eco_buf_push(out, s[i + 1]) && eco_buf_push(out, c);
@@ -100,8 +102,11 @@ static eco_status do_typo(eco_rng *r, const char *s, size_t n, double rate, eco_
                     ok = eco_buf_push(out, c) && eco_buf_push(out, c);
                 }
                 break;
-            case 2: break;
-            default: ok = eco_buf_push(out, c) && eco_buf_push(out, c); break;
+            case 2:
+                break;
+            default:
+                ok = eco_buf_push(out, c) && eco_buf_push(out, c);
+                break;
         }
     }
     free(edit);
@@ -111,7 +116,8 @@ static eco_status do_typo(eco_rng *r, const char *s, size_t n, double rate, eco_
 static eco_status do_case(eco_rng *r, const char *s, size_t n, eco_buf *out) {
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (is_letter((unsigned char)c)) c = (eco_rng_next(r) >> 63) ? (char)(c & ~0x20) : (char)(c | 0x20);
+        if (is_letter((unsigned char)c))
+            c = (eco_rng_next(r) >> 63) ? (char)(c & ~0x20) : (char)(c | 0x20);
         if (!eco_buf_push(out, c)) return oom();
     }
     return ECO_STATUS_OK;
@@ -175,11 +181,13 @@ eco_status eco_perturb(eco_perturb_kind kind, uint64_t seed, uint64_t case_index
     if (o.space_rate == 0) o.space_rate = ECO_PERTURB_SPACE_RATE;
     size_t bad = eco_utf8_valid_prefix(prompt, len);
     if (bad < len)
-        return eco_error(ECO_STATUS_EINVAL, "perturb: the prompt is not valid UTF-8 at byte %zu", bad);
+        return eco_error(ECO_STATUS_EINVAL, "perturb: the prompt is not valid UTF-8 at byte %zu",
+                         bad);
     size_t begin = o.begin, end = o.end ? o.end : len;
     if (begin > end || end > len)
-        return eco_error(ECO_STATUS_EINVAL, "perturb: span [%zu, %zu) outside the prompt (%zu bytes)",
-                         begin, end, len);
+        return eco_error(ECO_STATUS_EINVAL,
+                         "perturb: span [%zu, %zu) outside the prompt (%zu bytes)", begin, end,
+                         len);
     if ((begin < len && ((unsigned char)prompt[begin] & 0xC0) == 0x80) ||
         (end < len && ((unsigned char)prompt[end] & 0xC0) == 0x80))
         return eco_error(ECO_STATUS_EINVAL, "perturb: span [%zu, %zu) splits a code point", begin,
@@ -198,9 +206,12 @@ eco_status eco_perturb(eco_perturb_kind kind, uint64_t seed, uint64_t case_index
     } else {
         const char *s = prompt + begin;
         size_t n = end - begin;
-        if (kind == ECO_PERTURB_TYPO) st = do_typo(&r, s, n, o.typo_rate, out);
-        else if (kind == ECO_PERTURB_CASE) st = do_case(&r, s, n, out);
-        else st = do_space(&r, s, n, o.space_rate, out);
+        if (kind == ECO_PERTURB_TYPO)
+            st = do_typo(&r, s, n, o.typo_rate, out);
+        else if (kind == ECO_PERTURB_CASE)
+            st = do_case(&r, s, n, out);
+        else
+            st = do_space(&r, s, n, o.space_rate, out);
         if (!st && !eco_buf_append(out, prompt + end, len - end)) st = oom();
     }
     if (st) {

@@ -15,8 +15,8 @@ eco_status eco_robustness_summary(const double *pass_rate, size_t n, eco_robustn
     for (size_t i = 0; i < n; i++) {
         double r = pass_rate[i];
         if (!(r >= 0 && r <= 1)) /* NaN fails both */
-            return eco_error(ECO_STATUS_EINVAL, "robustness: pass rate %zu (%g) outside [0, 1]",
-                             i, r);
+            return eco_error(ECO_STATUS_EINVAL, "robustness: pass rate %zu (%g) outside [0, 1]", i,
+                             r);
         sum += r;
         if (r < worst) worst = r, wk = (int)i;
     }
