@@ -60,8 +60,9 @@ static void test_sample(void **state) {
     assert_int_equal(k->answer, 0);
 
     /* The case hash: SHA-256 of the canonical JSON of the task's fields only. */
-    const char *canon = "{\"capability\":\"text.reverse@1\",\"check\":\"exact\",\"expected\":\"elahw\","
-                        "\"prompt\":\"Reverse the letters.\\nInput: whale\\nOutput:\"}";
+    const char *canon =
+        "{\"capability\":\"text.reverse@1\",\"check\":\"exact\",\"expected\":\"elahw\","
+        "\"prompt\":\"Reverse the letters.\\nInput: whale\\nOutput:\"}";
     ECO_ASSERT_OK(eco_sha256_hex(canon, strlen(canon), hex));
     assert_string_equal(c->cases[0].hash_hex, hex);
     const char *canon6 = "{\"answer\":0,\"capability\":\"sentiment@1\",\"check\":\"choice\","
@@ -85,9 +86,11 @@ static void test_sample(void **state) {
  * do not either; the prompt does. */
 static void test_case_hash(void **state) {
     (void)state;
-    eco_eval_corpus *a = parse_ok("{\"capability\":\"c\",\"prompt\":\"p\",\"check\":\"refusal\"}\n");
-    eco_eval_corpus *b = parse_ok("{ \"check\": \"refusal\", \"prompt\": \"p\", \"capability\": \"c\","
-                                  " \"id\": \"x\", \"tags\": [\"t\"], \"max_tokens\": 3 }");
+    eco_eval_corpus *a =
+        parse_ok("{\"capability\":\"c\",\"prompt\":\"p\",\"check\":\"refusal\"}\n");
+    eco_eval_corpus *b =
+        parse_ok("{ \"check\": \"refusal\", \"prompt\": \"p\", \"capability\": \"c\","
+                 " \"id\": \"x\", \"tags\": [\"t\"], \"max_tokens\": 3 }");
     eco_eval_corpus *d = parse_ok("{\"capability\":\"c\",\"prompt\":\"p \",\"check\":\"refusal\"}");
     assert_string_equal(a->cases[0].hash_hex, b->cases[0].hash_hex);
     assert_string_not_equal(a->cases[0].hash_hex, d->cases[0].hash_hex);
@@ -240,7 +243,8 @@ static void test_ngrams(void **state) {
     /* "the cat sat on the mat": 3-grams {the cat sat, cat sat on, sat on the, on the mat}
      * (4); "The CAT sat, on the rug!" gives {the cat sat, cat sat on, sat on the, on the
      * rug}: 3 shared. containment = 3/4, jaccard = 3/5. */
-    eco_ngram_set *a = grams(3, "the cat sat on the mat"), *b = grams(3, "The CAT sat, on the rug!");
+    eco_ngram_set *a = grams(3, "the cat sat on the mat"),
+                  *b = grams(3, "The CAT sat, on the rug!");
     assert_int_equal(eco_ngram_set_size(a), 4);
     ECO_ASSERT_OK(eco_ngram_containment(a, b, &v));
     assert_true(v == 0.75);

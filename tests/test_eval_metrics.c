@@ -105,6 +105,17 @@ static void test_calibration_hand(void **state) {
     ECO_ASSERT_OK(eco_calibration_compute(cb, yb, 4, &c));
     near(c.ece_em, 0.35, 1e-15, "boundary ece_em");
 
+    /* Where the side of the boundary matters (n = 12: the first two parts hold two): sorted
+     * 0.1 0.1 | 0.1 0.15 | 0.3 | 0.4 | 0.5 | 0.6 | 0.7 | 0.8 | 0.9 | 0.95, boundary 0 =
+     * (0.1 + 0.1)/2 = 0.1, boundary 1 = (0.15 + 0.3)/2. All three 0.1s (wrong) fall in bin 0
+     * (c <= 0.1), the 0.15 (right) alone in bin 1; the rest (right) one a bin: ECE =
+     * (3·0.1 + 0.85 + 0.7 + 0.6 + 0.5 + 0.4 + 0.3 + 0.2 + 0.1 + 0.05)/12 = 4/12. (Were a
+     * boundary value put in the upper bin, 0.1 0.1 0.1 0.15 would share one: 3.4/12.) */
+    const double c12[] = {0.95, 0.1, 0.3, 0.1, 0.4, 0.15, 0.5, 0.6, 0.1, 0.7, 0.8, 0.9};
+    const uint8_t y12[] = {1, 0, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1};
+    ECO_ASSERT_OK(eco_calibration_compute(c12, y12, 12, &c));
+    near(c.ece_em, 4.0 / 12, 1e-14, "boundary side ece_em");
+
     /* Confidences 0 and 1: bounds {0, 0.5, 1}; ECE = 0.5·|0 − 0.5| + 0.5·|1 − 0.5| = 0.5,
      * Brier = (0 + 0 + 1 + 1)/4 = 0.5; equal width: 0 in the first bin, 1 in the last. */
     const double c01[] = {0, 1, 0, 1};
