@@ -25,7 +25,8 @@ static void check_case(const eco_eval_corpus *c, const eco_eval_case *k) {
     if ((k->check == ECO_CHECK_REGEX) != (k->pattern != NULL)) __builtin_trap();
     if ((k->check == ECO_CHECK_JSON_SCHEMA) != (k->schema != NULL)) __builtin_trap();
     if (k->check == ECO_CHECK_CHOICE) {
-        if (k->n_options < 2 || k->answer < 0 || (size_t)k->answer >= k->n_options) __builtin_trap();
+        if (k->n_options < 2 || k->answer < 0 || (size_t)k->answer >= k->n_options)
+            __builtin_trap();
     } else if (k->options || k->answer != -1) {
         __builtin_trap();
     }

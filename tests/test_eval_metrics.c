@@ -423,7 +423,7 @@ static void test_perturb(void **state) {
     strip(a, ' ');
     assert_string_equal(a, "whale");
     free(a);
-    /* Empty prompt: allowed, and the prefix kind still prefixes. */
+    /* Empty prompt: allowed (a typo needs a letter: nothing changes). */
     a = perturb(ECO_PERTURB_TYPO, 3, 0, "", NULL);
     assert_string_equal(a, "");
     free(a);
