@@ -295,12 +295,43 @@ static void test_ngrams(void **state) {
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) eco_ngram_set_free(sets[i]);
 }
 
+/* The rule over a corpus: the first case at or over the threshold, named by index. */
+static void test_overlap(void **state) {
+    (void)state;
+    eco_eval_corpus *h = parse_ok(
+        "{\"capability\":\"c\",\"prompt\":\"Reverse: ship\",\"check\":\"refusal\"}\n"
+        "{\"capability\":\"c\",\"prompt\":\"one two three four five six\",\"check\":\"refusal\"}\n"
+        "{\"capability\":\"c\",\"prompt\":\"REVERSE whale\",\"check\":\"refusal\"}\n");
+    eco_ngram_set *train = NULL;
+    ECO_ASSERT_OK(eco_ngram_set_new(3, &train));
+    /* 3-grams of case 2: {one two three, two three four, three four five, four five six};
+     * the training text shares the first two: containment 0.5. */
+    const char *t1 = "zero one two three four", *t2 = "reverse: whale!";
+    ECO_ASSERT_OK(eco_ngram_set_add(train, t1, strlen(t1)));
+    bool found = true;
+    size_t at = 99;
+    double v = -1;
+    ECO_ASSERT_OK(eco_eval_corpus_overlap(h, train, 0.6, &found, &at, &v));
+    assert_false(found);
+    assert_int_equal(at, 1);
+    assert_true(v == 0.5);
+    ECO_ASSERT_OK(eco_eval_corpus_overlap(h, train, 0.5, &found, &at, &v));
+    assert_true(found && at == 1 && v == 0.5);
+    ECO_ASSERT_OK(eco_ngram_set_add(train, t2, strlen(t2)));
+    ECO_ASSERT_OK(eco_eval_corpus_overlap(h, train, 0.5, &found, &at, &v));
+    assert_true(found && at == 1); /* the first in file order */
+    ECO_ASSERT_OK(eco_eval_corpus_overlap(h, train, 1.0, &found, &at, &v));
+    assert_true(found && at == 2 && v == 1.0); /* a short prompt: a normalised exact match */
+    ECO_ASSERT_STATUS(eco_eval_corpus_overlap(h, train, 0, &found, &at, &v), ECO_STATUS_EINVAL);
+    eco_ngram_set_free(train);
+    eco_eval_corpus_free(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sample),
-        cmocka_unit_test(test_case_hash),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_ngrams),
+        cmocka_unit_test(test_sample),    cmocka_unit_test(test_case_hash),
+        cmocka_unit_test(test_malformed), cmocka_unit_test(test_ngrams),
+        cmocka_unit_test(test_overlap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,6 +167,15 @@ unsigned eco_ngram_set_n(const eco_ngram_set *s);
 eco_status eco_ngram_containment(const eco_ngram_set *a, const eco_ngram_set *b, double *out);
 eco_status eco_ngram_jaccard(const eco_ngram_set *a, const eco_ngram_set *b, double *out);
 
+/* The contamination rule over a whole corpus: the first case of `hidden` (file order) whose
+ * prompt's n-grams (n of `train`) have containment >= threshold in `train` (the n-gram set
+ * of a training corpus's prompts). *found says whether one does; then *case_index and
+ * *score are its index and containment (else the largest containment seen, index of its
+ * case; 0 and 0 for a corpus whose prompts have no words). threshold in (0, 1]. */
+eco_status eco_eval_corpus_overlap(const eco_eval_corpus *hidden, const eco_ngram_set *train,
+                                   double threshold, bool *found, size_t *case_index,
+                                   double *score);
+
 #ifdef __cplusplus
 }
 #endif
