@@ -24,21 +24,36 @@
 /* ---- 1. the test suite ------------------------------------------------------------- */
 
 static const char *const SUITE_FILES[] = {
-    "additionalProperties", "allOf",
-    "anyOf",                "boolean_schema",
-    "const",                "default",
-    "defs",                 "enum",
-    "exclusiveMaximum",     "exclusiveMinimum",
-    "if-then-else",         "infinite-loop-detection",
-    "items",                "maxItems",
-    "maxLength",            "maximum",
-    "minItems",             "minLength",
-    "minimum",              "not",
-    "oneOf",                "pattern",
-    "patternProperties",    "prefixItems",
-    "properties",           "ref",
-    "required",             "type",
-    "optional/bignum",      "optional/non-bmp-regex",
+    "additionalProperties",
+    "allOf",
+    "anyOf",
+    "boolean_schema",
+    "const",
+    "default",
+    "defs",
+    "enum",
+    "exclusiveMaximum",
+    "exclusiveMinimum",
+    "if-then-else",
+    "infinite-loop-detection",
+    "items",
+    "maxItems",
+    "maxLength",
+    "maximum",
+    "minItems",
+    "minLength",
+    "minimum",
+    "not",
+    "oneOf",
+    "pattern",
+    "patternProperties",
+    "prefixItems",
+    "properties",
+    "ref",
+    "required",
+    "type",
+    "optional/bignum",
+    "optional/non-bmp-regex",
 };
 
 /* Groups not run, with why. Keep it tiny. */
@@ -52,12 +67,30 @@ static const struct {
 static const char *const APPLICATOR_MAP[] = {"properties", "patternProperties", "$defs", NULL};
 static const char *const APPLICATOR_ONE[] = {"items", "additionalProperties", "not", NULL};
 static const char *const APPLICATOR_LIST[] = {"prefixItems", "allOf", "anyOf", "oneOf", NULL};
-static const char *const OTHER_KEYWORDS[] = {
-    "type",      "required",  "enum",        "const",    "minimum",          "maximum",
-    "exclusiveMinimum",       "exclusiveMaximum",        "minLength",        "maxLength",
-    "pattern",   "minItems",  "maxItems",    "$ref",     "title",            "description",
-    "default",   "examples",  "$comment",    "format",   "deprecated",       "readOnly",
-    "writeOnly", NULL};
+static const char *const OTHER_KEYWORDS[] = {"type",
+                                             "required",
+                                             "enum",
+                                             "const",
+                                             "minimum",
+                                             "maximum",
+                                             "exclusiveMinimum",
+                                             "exclusiveMaximum",
+                                             "minLength",
+                                             "maxLength",
+                                             "pattern",
+                                             "minItems",
+                                             "maxItems",
+                                             "$ref",
+                                             "title",
+                                             "description",
+                                             "default",
+                                             "examples",
+                                             "$comment",
+                                             "format",
+                                             "deprecated",
+                                             "readOnly",
+                                             "writeOnly",
+                                             NULL};
 
 static bool in_list(const char *const *list, const char *k) {
     for (; *list; list++)
@@ -188,16 +221,15 @@ static void test_suite(void **state) {
                 /* The text path gives the same verdict. */
                 char *text = json_dumps(data, JSON_ENCODE_ANY | JSON_COMPACT);
                 assert_non_null(text);
-                ECO_ASSERT_OK(eco_json_schema_validate_text(js, text, strlen(text), &got_text,
-                                                            NULL));
+                ECO_ASSERT_OK(
+                    eco_json_schema_validate_text(js, text, strlen(text), &got_text, NULL));
                 free(text);
                 if (got == want && got_text == want && (want || err.reason[0])) {
                     n_pass++;
                 } else {
                     char why[1024];
-                    print_error("FAIL %s: %s: %s: want %s, got %s (text %s) %s\n",
-                                SUITE_FILES[f], gdesc,
-                                json_string_value(json_object_get(t, "description")),
+                    print_error("FAIL %s: %s: %s: want %s, got %s (text %s) %s\n", SUITE_FILES[f],
+                                gdesc, json_string_value(json_object_get(t, "description")),
                                 want ? "valid" : "invalid", got ? "valid" : "invalid",
                                 got_text ? "valid" : "invalid",
                                 got ? "" : eco_json_schema_error_str(&err, why, sizeof why));
@@ -266,7 +298,8 @@ static void test_malformed(void **state) {
     (void)state;
     for (size_t i = 0; i < sizeof BAD / sizeof *BAD; i++) {
         eco_json_schema *js = (eco_json_schema *)&js; /* must come back NULL */
-        eco_status st = eco_json_schema_compile(BAD[i].schema, strlen(BAD[i].schema), "t.json", &js);
+        eco_status st =
+            eco_json_schema_compile(BAD[i].schema, strlen(BAD[i].schema), "t.json", &js);
         char want[600];
         snprintf(want, sizeof want, "t.json: %s", BAD[i].msg);
         if (st != BAD[i].st || strcmp(eco_last_error(), want) != 0 || js != NULL) {
@@ -426,8 +459,7 @@ static void test_long_pointer_and_args(void **state) {
     eco_json_schema *js = compile_ok("true");
     bool valid;
     ECO_ASSERT_STATUS(eco_json_schema_validate(js, NULL, &valid, NULL), ECO_STATUS_EINVAL);
-    ECO_ASSERT_STATUS(eco_json_schema_validate_text(NULL, "1", 1, &valid, NULL),
-                      ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_json_schema_validate_text(NULL, "1", 1, &valid, NULL), ECO_STATUS_EINVAL);
     ECO_ASSERT_OK(eco_json_schema_validate_text(js, "[1, {}]", 7, &valid, NULL));
     assert_true(valid);
     eco_json_schema_free(js);
@@ -436,8 +468,10 @@ static void test_long_pointer_and_args(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_suite),   cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_reports), cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_suite),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_depth),
         cmocka_unit_test(test_long_pointer_and_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

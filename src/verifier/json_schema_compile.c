@@ -38,10 +38,14 @@ static char *ptr_join(const char *parent, const char *key, size_t klen) {
     bool ok = eco_buf_puts(&b, parent) && eco_buf_push(&b, '/');
     for (size_t i = 0; ok && i < klen; i++) {
         unsigned char c = (unsigned char)key[i];
-        if (c == '~') ok = eco_buf_puts(&b, "~0");
-        else if (c == '/') ok = eco_buf_puts(&b, "~1");
-        else if (c < 0x20 || c >= 0x7f || c == '\\') ok = eco_buf_printf(&b, "\\x%02x", c);
-        else ok = eco_buf_push(&b, (char)c);
+        if (c == '~')
+            ok = eco_buf_puts(&b, "~0");
+        else if (c == '/')
+            ok = eco_buf_puts(&b, "~1");
+        else if (c < 0x20 || c >= 0x7f || c == '\\')
+            ok = eco_buf_printf(&b, "\\x%02x", c);
+        else
+            ok = eco_buf_push(&b, (char)c);
     }
     if (!ok || !b.data) {
         eco_buf_free(&b);
@@ -138,8 +142,8 @@ static eco_status node_new(cctx *c, char *ptr, js_node **out) {
     eco_json_schema *s = c->s;
     if (!ptr) return oom();
     if (s->n_nodes >= ECO_JSON_SCHEMA_MAX_NODES) {
-        eco_status st = cfail(c, ptr, ECO_STATUS_ERANGE, "more than %d subschemas",
-                              ECO_JSON_SCHEMA_MAX_NODES);
+        eco_status st =
+            cfail(c, ptr, ECO_STATUS_ERANGE, "more than %d subschemas", ECO_JSON_SCHEMA_MAX_NODES);
         free(ptr);
         return st;
     }
@@ -224,8 +228,10 @@ static eco_status read_count(cctx *c, const char *kp, const json_t *v, int64_t *
         (json_is_integer(v) ? json_integer_value(v) < 0 : json_real_value(v) < 0))
         return cfail(c, kp, ECO_STATUS_EFORMAT, "expected a non-negative integer, got %s",
                      json_is_number(v) ? "a negative or fractional number" : js_type_name(v));
-    if (json_is_integer(v)) *out = (int64_t)json_integer_value(v);
-    else *out = json_real_value(v) >= 9.2e18 ? INT64_MAX : (int64_t)json_real_value(v);
+    if (json_is_integer(v))
+        *out = (int64_t)json_integer_value(v);
+    else
+        *out = json_real_value(v) >= 9.2e18 ? INT64_MAX : (int64_t)json_real_value(v);
     return ECO_STATUS_OK;
 }
 
@@ -313,8 +319,8 @@ static eco_status compile_regex(cctx *c, const char *kp, const char *re, size_t 
     if (*out) return ECO_STATUS_OK;
     PCRE2_UCHAR why[160];
     if (pcre2_get_error_message(code, why, sizeof why) < 0) strcpy((char *)why, "error");
-    return cfail(c, kp, ECO_STATUS_EFORMAT, "bad regular expression at offset %zu: %s",
-                 (size_t)off, (const char *)why);
+    return cfail(c, kp, ECO_STATUS_EFORMAT, "bad regular expression at offset %zu: %s", (size_t)off,
+                 (const char *)why);
 }
 
 /* An array of subschemas (non-empty) into *arr, *n. */
@@ -506,8 +512,8 @@ static eco_status compile_keyword(cctx *c, js_node *n, const char *k, size_t kle
                          "unsupported keyword '$id' below the root (embedded schema resources)");
         return expect_string(c, kp, v); /* read before the walk (root_id) */
     }
-    if (key_is(k, klen, "title") || key_is(k, klen, "description") ||
-        key_is(k, klen, "$comment") || key_is(k, klen, "format"))
+    if (key_is(k, klen, "title") || key_is(k, klen, "description") || key_is(k, klen, "$comment") ||
+        key_is(k, klen, "format"))
         return expect_string(c, kp, v);
     if (key_is(k, klen, "examples")) {
         if (json_is_array(v)) return ECO_STATUS_OK;
@@ -516,8 +522,7 @@ static eco_status compile_keyword(cctx *c, js_node *n, const char *k, size_t kle
     if (key_is(k, klen, "deprecated") || key_is(k, klen, "readOnly") ||
         key_is(k, klen, "writeOnly")) {
         if (json_is_boolean(v)) return ECO_STATUS_OK;
-        return cfail(c, kp, ECO_STATUS_EFORMAT, "expected true or false, got %s",
-                     js_type_name(v));
+        return cfail(c, kp, ECO_STATUS_EFORMAT, "expected true or false, got %s", js_type_name(v));
     }
     if (key_is(k, klen, "default")) return ECO_STATUS_OK;
     char shown[ECO_JSON_SHOWN_SIZE];
@@ -543,9 +548,9 @@ static eco_status compile_node(cctx *c, const json_t *v, char *ptr, int depth, j
             return ECO_STATUS_OK;
         }
     } else if (!json_is_boolean(v)) {
-        eco_status st = cfail(c, ptr, ECO_STATUS_EFORMAT,
-                              "expected a schema (an object, true or false), got %s",
-                              js_type_name(v));
+        eco_status st =
+            cfail(c, ptr, ECO_STATUS_EFORMAT,
+                  "expected a schema (an object, true or false), got %s", js_type_name(v));
         free(ptr);
         return st;
     }
@@ -657,8 +662,10 @@ static eco_status resolve_ref(cctx *c, js_node *n) {
             size_t idx = 0;
             bool digits = true;
             for (size_t j = 0; j < tl; j++) {
-                if (tok[j] < '0' || tok[j] > '9') digits = false;
-                else idx = idx * 10 + (size_t)(tok[j] - '0');
+                if (tok[j] < '0' || tok[j] > '9')
+                    digits = false;
+                else
+                    idx = idx * 10 + (size_t)(tok[j] - '0');
             }
             if (digits) next = json_array_get(t, idx);
         }

@@ -54,7 +54,7 @@ struct js_node {
 
     size_t n_prefix;
     js_node **prefix;
-    js_node *items; /* NULL: absent */
+    js_node *items;               /* NULL: absent */
     int64_t min_items, max_items; /* -1: absent */
 
     const json_t *enum_values; /* NULL: absent */
@@ -69,7 +69,7 @@ struct js_node {
     js_node *not_;
 
     const char *ref_text; /* the $ref as written (borrowed; NULL: none) */
-    js_node *ref;   /* its target once resolved */
+    js_node *ref;         /* its target once resolved */
 
     int mark; /* cycle search: 0 unseen, 1 on the stack, 2 done */
 };

@@ -59,11 +59,14 @@ static void sb_token(sbuf *s, const char *key, size_t klen, bool pointer) {
     for (size_t i = 0; i < klen && !s->full; i++) {
         unsigned char c = (unsigned char)key[i];
         char tmp[8];
-        if (pointer && c == '~') sb_put(s, "~0", 2);
-        else if (pointer && c == '/') sb_put(s, "~1", 2);
+        if (pointer && c == '~')
+            sb_put(s, "~0", 2);
+        else if (pointer && c == '/')
+            sb_put(s, "~1", 2);
         else if (c < 0x20 || c >= 0x7f || c == '\\')
             sb_put(s, tmp, (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", c));
-        else sb_put(s, (const char *)&c, 1);
+        else
+            sb_put(s, (const char *)&c, 1);
     }
 }
 
@@ -142,12 +145,17 @@ static const char *shown(const char *s, size_t n, char buf[80]) {
 
 static bool type_ok(unsigned types, const json_t *x) {
     switch (json_typeof(x)) {
-        case JSON_NULL: return types & JS_T_NULL;
+        case JSON_NULL:
+            return types & JS_T_NULL;
         case JSON_TRUE:
-        case JSON_FALSE: return types & JS_T_BOOLEAN;
-        case JSON_OBJECT: return types & JS_T_OBJECT;
-        case JSON_ARRAY: return types & JS_T_ARRAY;
-        case JSON_STRING: return types & JS_T_STRING;
+        case JSON_FALSE:
+            return types & JS_T_BOOLEAN;
+        case JSON_OBJECT:
+            return types & JS_T_OBJECT;
+        case JSON_ARRAY:
+            return types & JS_T_ARRAY;
+        case JSON_STRING:
+            return types & JS_T_STRING;
         case JSON_INTEGER:
         case JSON_REAL:
             return (types & JS_T_NUMBER) || ((types & JS_T_INTEGER) && js_num_is_integral(x));
@@ -177,8 +185,8 @@ static bool eval_numbers(vctx *v, const js_node *n, const json_t *x) {
         return vfail(v, n, "exclusiveMinimum", "%.17g is not greater than %.17g",
                      json_number_value(x), json_number_value(n->ex_minimum));
     if (n->ex_maximum && js_num_cmp(x, n->ex_maximum) >= 0)
-        return vfail(v, n, "exclusiveMaximum", "%.17g is not less than %.17g",
-                     json_number_value(x), json_number_value(n->ex_maximum));
+        return vfail(v, n, "exclusiveMaximum", "%.17g is not less than %.17g", json_number_value(x),
+                     json_number_value(n->ex_maximum));
     return true;
 }
 
@@ -208,11 +216,9 @@ static bool eval_string(vctx *v, const js_node *n, const json_t *x) {
 static bool eval_array(vctx *v, const js_node *n, const json_t *x) {
     size_t size = json_array_size(x);
     if (n->min_items >= 0 && size < (uint64_t)n->min_items)
-        return vfail(v, n, "minItems", "%zu items, fewer than %lld", size,
-                     (long long)n->min_items);
+        return vfail(v, n, "minItems", "%zu items, fewer than %lld", size, (long long)n->min_items);
     if (n->max_items >= 0 && size > (uint64_t)n->max_items)
-        return vfail(v, n, "maxItems", "%zu items, more than %lld", size,
-                     (long long)n->max_items);
+        return vfail(v, n, "maxItems", "%zu items, more than %lld", size, (long long)n->max_items);
     size_t i = 0;
     for (; i < n->n_prefix && i < size; i++)
         if (!eval_member(v, n->prefix[i], json_array_get(x, i), NULL, 0, i)) return false;
@@ -280,8 +286,10 @@ static bool eval_combinators(vctx *v, const js_node *n, const json_t *x) {
         v->quiet++;
         for (size_t i = 0; i < n->n_one && hits < 2 && !v->oom; i++) {
             if (eval(v, n->one_of[i], x)) {
-                if (hits++ == 0) first = i;
-                else second = i;
+                if (hits++ == 0)
+                    first = i;
+                else
+                    second = i;
             }
         }
         v->quiet--;
@@ -316,15 +324,20 @@ static bool eval(vctx *v, const js_node *n, const json_t *x) {
         bool found = false;
         for (size_t i = 0; i < json_array_size(n->enum_values) && !found; i++)
             found = js_equal(x, json_array_get(n->enum_values, i));
-        if (!found) ok = vfail(v, n, "enum", "not one of the %zu allowed values",
-                               json_array_size(n->enum_values));
+        if (!found)
+            ok = vfail(v, n, "enum", "not one of the %zu allowed values",
+                       json_array_size(n->enum_values));
     }
     if (ok && n->const_value && !js_equal(x, n->const_value))
         ok = vfail(v, n, "const", "not the constant value");
-    if (ok && json_is_number(x)) ok = eval_numbers(v, n, x);
-    else if (ok && json_is_string(x)) ok = eval_string(v, n, x);
-    else if (ok && json_is_array(x)) ok = eval_array(v, n, x);
-    else if (ok && json_is_object(x)) ok = eval_object(v, n, x);
+    if (ok && json_is_number(x))
+        ok = eval_numbers(v, n, x);
+    else if (ok && json_is_string(x))
+        ok = eval_string(v, n, x);
+    else if (ok && json_is_array(x))
+        ok = eval_array(v, n, x);
+    else if (ok && json_is_object(x))
+        ok = eval_object(v, n, x);
     if (ok) ok = eval_combinators(v, n, x);
     v->depth--;
     return ok && !v->oom;
@@ -357,8 +370,8 @@ eco_status eco_json_schema_validate_text(const eco_json_schema *s, const char *t
         *valid = false;
         if (err) {
             memset(err, 0, sizeof *err);
-            snprintf(err->reason, sizeof err->reason, "not JSON: line %d column %d: %s",
-                     jerr.line, jerr.column, jerr.text);
+            snprintf(err->reason, sizeof err->reason, "not JSON: line %d column %d: %s", jerr.line,
+                     jerr.column, jerr.text);
         }
         return ECO_STATUS_OK;
     }

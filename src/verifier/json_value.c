@@ -71,7 +71,8 @@ bool js_equal(const json_t *a, const json_t *b) {
             }
             return true;
         }
-        default: return true; /* true, false, null: same type, same value */
+        default:
+            return true; /* true, false, null: same type, same value */
     }
 }
 
@@ -88,14 +89,21 @@ size_t js_utf8_count(const char *s, size_t n) {
 
 const char *js_type_name(const json_t *v) {
     switch (json_typeof(v)) {
-        case JSON_NULL: return "null";
+        case JSON_NULL:
+            return "null";
         case JSON_TRUE:
-        case JSON_FALSE: return "boolean";
-        case JSON_OBJECT: return "object";
-        case JSON_ARRAY: return "array";
-        case JSON_INTEGER: return "integer";
-        case JSON_REAL: return js_num_is_integral(v) ? "integer" : "number";
-        case JSON_STRING: return "string";
+        case JSON_FALSE:
+            return "boolean";
+        case JSON_OBJECT:
+            return "object";
+        case JSON_ARRAY:
+            return "array";
+        case JSON_INTEGER:
+            return "integer";
+        case JSON_REAL:
+            return js_num_is_integral(v) ? "integer" : "number";
+        case JSON_STRING:
+            return "string";
     }
     return "unknown";
 }
