@@ -2,7 +2,8 @@
  * libFuzzer target: eco_json_schema_compile and eco_json_schema_validate_text over arbitrary
  * bytes. The input is a schema, then optionally the line "=====" and an instance; with no
  * such line the schema is validated against itself. A refused schema must leave *out NULL;
- * a compiled one must give a verdict (OK) on any instance, the same verdict and the same
+ * a compiled one must give a verdict (OK) on any instance, or ERANGE (too costly) both
+ * times, the same verdict and the same
  * report twice, and a report naming a reason whenever the verdict is invalid.
  */
 #include <stddef.h>
@@ -34,10 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!s) __builtin_trap();
     bool v1 = false, v2 = true;
     eco_json_schema_error e1, e2;
-    if (eco_json_schema_validate_text(s, inst, inst_len, &v1, &e1) != ECO_STATUS_OK)
-        __builtin_trap();
-    if (eco_json_schema_validate_text(s, inst, inst_len, &v2, &e2) != ECO_STATUS_OK)
-        __builtin_trap();
+    eco_status st1 = eco_json_schema_validate_text(s, inst, inst_len, &v1, &e1);
+    eco_status st2 = eco_json_schema_validate_text(s, inst, inst_len, &v2, &e2);
+    if (st1 != st2 || (st1 != ECO_STATUS_OK && st1 != ECO_STATUS_ERANGE)) __builtin_trap();
+    if (st1 == ECO_STATUS_ERANGE) { /* too costly: no verdict */
+        eco_json_schema_free(s);
+        return 0;
+    }
     if (v1 != v2) __builtin_trap();
     if (!v1 && (!e1.reason[0] || memcmp(&e1, &e2, sizeof e1) != 0)) __builtin_trap();
     char buf[64];

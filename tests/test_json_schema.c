@@ -440,6 +440,24 @@ static void test_depth(void **state) {
     assert_non_null(strstr(eco_last_error(), "schema nested deeper than 512 levels"));
     assert_null(deep);
     eco_buf_free(&b);
+    /* 40 levels of anyOf over two refs to the next level: 2^40 applications, stopped. */
+    eco_buf_reset(&b);
+    assert_true(eco_buf_puts(&b, "{\"$ref\": \"#/$defs/d0\", \"$defs\": {"));
+    for (int i = 0; i < 40; i++)
+        assert_true(eco_buf_printf(&b,
+                                   "\"d%d\": {\"anyOf\": [{\"$ref\": \"#/$defs/d%d\"}, "
+                                   "{\"$ref\": \"#/$defs/d%d\"}]}, ",
+                                   i, i + 1, i + 1));
+    assert_true(eco_buf_puts(&b, "\"d40\": {\"type\": \"string\"}}}"));
+    eco_json_schema *costly = compile_ok(b.data);
+    bool valid = true;
+    ECO_ASSERT_STATUS(eco_json_schema_validate_text(costly, "1", 1, &valid, NULL),
+                      ECO_STATUS_ERANGE);
+    assert_non_null(strstr(eco_last_error(), "more than 2000000 subschema applications"));
+    ECO_ASSERT_OK(eco_json_schema_validate_text(costly, "\"s\"", 3, &valid, NULL));
+    assert_true(valid);
+    eco_json_schema_free(costly);
+    eco_buf_free(&b);
 }
 
 /* Long pointers end in "..." inside their buffers; arguments are checked. */

@@ -28,7 +28,9 @@
  *
  * pattern (and patternProperties' names) are compiled once per schema with PCRE2 as
  *   ECMA-262-ish regular expressions: PCRE2_UTF | PCRE2_ALT_BSUX (\uXXXX escapes) |
- *   PCRE2_DOLLAR_ENDONLY, unanchored (a match anywhere), ASCII \d \w \s. A match that hits
+ *   PCRE2_DOLLAR_ENDONLY, unanchored (a match anywhere), ASCII \d \w \s; ECMA's long
+ *   property names (\p{Letter}, \p{gc=Lu}, \p{Script=Greek}) are rewritten to PCRE2's
+ *   (\p{L}, \p{Lu}, \p{sc:Greek}) first. A match that hits
  *   PCRE2's match limit counts as a failure ("pattern: match limit exceeded").
  *
  * Numbers: texts are parsed by jansson; an integer that fits int64 stays exact; when a text
@@ -40,7 +42,9 @@
  * Limits: a schema nested deeper than ECO_JSON_SCHEMA_MAX_DEPTH, or with more than
  *   ECO_JSON_SCHEMA_MAX_NODES subschemas, is refused (ERANGE); an instance whose
  *   validation nests deeper than ECO_JSON_SCHEMA_MAX_DEPTH is invalid ("nesting deeper
- *   than ..."). Texts with duplicate object keys are refused (schema) or invalid
+ *   than ..."). A validation that applies more than ECO_JSON_SCHEMA_MAX_STEPS subschemas
+ *   (nested anyOf/oneOf through $ref can cost exponential time) stops with ERANGE: no
+ *   verdict. Texts with duplicate object keys are refused (schema) or invalid
  *   (instance). Strings may hold \u0000.
  *
  * A compiled schema is immutable: any number of threads may validate with it at once.
@@ -60,6 +64,7 @@ extern "C" {
 
 #define ECO_JSON_SCHEMA_MAX_DEPTH 512
 #define ECO_JSON_SCHEMA_MAX_NODES 100000
+#define ECO_JSON_SCHEMA_MAX_STEPS 2000000
 #define ECO_JSON_SCHEMA_PTR_MAX   256
 #define ECO_JSON_SCHEMA_WHY_MAX   256
 
@@ -91,7 +96,7 @@ typedef struct eco_json_schema_error {
 
 /* Validates instance against s: *valid true or false; when false and err is not NULL, err
  * holds the first failure. Returns OK whenever a verdict was reached (invalid is not an
- * error); EINVAL for NULL arguments, ENOMEM. */
+ * error); EINVAL for NULL arguments, ENOMEM, ERANGE (too costly, see Limits). */
 eco_status eco_json_schema_validate(const eco_json_schema *s, const struct json_t *instance,
                                     bool *valid, eco_json_schema_error *err);
 /* The same for a JSON text (any value at the top, e.g. a model's output): a text that is not

@@ -23,6 +23,8 @@ typedef struct vctx {
     eco_json_schema_error *err; /* NULL: not wanted */
     bool recorded;
     bool oom;
+    bool too_costly; /* more than ECO_JSON_SCHEMA_MAX_STEPS applications */
+    uint64_t steps;
     int quiet; /* > 0 inside anyOf, oneOf, not */
     int depth;
     int n_path;
@@ -277,14 +279,15 @@ static bool eval_combinators(vctx *v, const js_node *n, const json_t *x) {
     if (n->n_any) {
         bool any = false;
         v->quiet++;
-        for (size_t i = 0; i < n->n_any && !any && !v->oom; i++) any = eval(v, n->any_of[i], x);
+        for (size_t i = 0; i < n->n_any && !any && !v->oom && !v->too_costly; i++)
+            any = eval(v, n->any_of[i], x);
         v->quiet--;
         if (!any) return vfail(v, n, "anyOf", "matches none of the %zu subschemas", n->n_any);
     }
     if (n->n_one) {
         size_t hits = 0, first = 0, second = 0;
         v->quiet++;
-        for (size_t i = 0; i < n->n_one && hits < 2 && !v->oom; i++) {
+        for (size_t i = 0; i < n->n_one && hits < 2 && !v->oom && !v->too_costly; i++) {
             if (eval(v, n->one_of[i], x)) {
                 if (hits++ == 0)
                     first = i;
@@ -308,7 +311,11 @@ static bool eval_combinators(vctx *v, const js_node *n, const json_t *x) {
 }
 
 static bool eval(vctx *v, const js_node *n, const json_t *x) {
-    if (v->oom) return false;
+    if (v->oom || v->too_costly) return false;
+    if (++v->steps > ECO_JSON_SCHEMA_MAX_STEPS) {
+        v->too_costly = true;
+        return false;
+    }
     if (n->is_bool) return n->bool_value || vfail(v, n, NULL, "the schema false allows nothing");
     if (v->depth >= ECO_JSON_SCHEMA_MAX_DEPTH || v->n_path > ECO_JSON_SCHEMA_MAX_DEPTH)
         return vfail(v, n, NULL, "nesting deeper than %d levels", ECO_JSON_SCHEMA_MAX_DEPTH);
@@ -340,7 +347,7 @@ static bool eval(vctx *v, const js_node *n, const json_t *x) {
         ok = eval_object(v, n, x);
     if (ok) ok = eval_combinators(v, n, x);
     v->depth--;
-    return ok && !v->oom;
+    return ok && !v->oom && !v->too_costly;
 }
 
 eco_status eco_json_schema_validate(const eco_json_schema *s, const json_t *instance, bool *valid,
@@ -353,9 +360,14 @@ eco_status eco_json_schema_validate(const eco_json_schema *s, const json_t *inst
     v->err = err;
     if (err) memset(err, 0, sizeof *err);
     bool ok = eval(v, s->nodes[0], instance);
-    bool oom = v->oom;
+    bool oom = v->oom, costly = v->too_costly;
     free(v);
     if (oom) return eco_error(ECO_STATUS_ENOMEM, "json_schema_validate: out of memory");
+    if (costly)
+        return eco_error(ECO_STATUS_ERANGE,
+                         "json_schema_validate: more than %d subschema applications (the "
+                         "schema's anyOf/oneOf/$ref make validation too costly)",
+                         ECO_JSON_SCHEMA_MAX_STEPS);
     *valid = ok;
     return ECO_STATUS_OK;
 }
