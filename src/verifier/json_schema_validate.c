@@ -176,19 +176,30 @@ static void types_str(unsigned types, char *buf, size_t cap) {
     }
 }
 
+/* A JSON number as text: integers exactly, reals with the digits that read them back. */
+static const char *num_str(const json_t *x, char buf[32]) {
+    if (json_is_integer(x))
+        snprintf(buf, 32, "%lld", (long long)json_integer_value(x));
+    else
+        snprintf(buf, 32, "%.17g", json_real_value(x));
+    return buf;
+}
+
 static bool eval_numbers(vctx *v, const js_node *n, const json_t *x) {
-    if (n->minimum && js_num_cmp(x, n->minimum) < 0)
-        return vfail(v, n, "minimum", "%.17g is less than the minimum %.17g", json_number_value(x),
-                     json_number_value(n->minimum));
-    if (n->maximum && js_num_cmp(x, n->maximum) > 0)
-        return vfail(v, n, "maximum", "%.17g is greater than the maximum %.17g",
-                     json_number_value(x), json_number_value(n->maximum));
-    if (n->ex_minimum && js_num_cmp(x, n->ex_minimum) <= 0)
-        return vfail(v, n, "exclusiveMinimum", "%.17g is not greater than %.17g",
-                     json_number_value(x), json_number_value(n->ex_minimum));
-    if (n->ex_maximum && js_num_cmp(x, n->ex_maximum) >= 0)
-        return vfail(v, n, "exclusiveMaximum", "%.17g is not less than %.17g", json_number_value(x),
-                     json_number_value(n->ex_maximum));
+    static const char *const kw[] = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
+    static const char *const why[] = {"less than the minimum", "greater than the maximum",
+                                      "not greater than the exclusive minimum",
+                                      "not less than the exclusive maximum"};
+    const json_t *limit[] = {n->minimum, n->maximum, n->ex_minimum, n->ex_maximum};
+    for (int i = 0; i < 4; i++) {
+        if (!limit[i]) continue;
+        int c = js_num_cmp(x, limit[i]);
+        bool bad = i == 0 ? c < 0 : i == 1 ? c > 0 : i == 2 ? c <= 0 : c >= 0;
+        if (bad) {
+            char a[32], b[32];
+            return vfail(v, n, kw[i], "%s is %s %s", num_str(x, a), why[i], num_str(limit[i], b));
+        }
+    }
     return true;
 }
 
