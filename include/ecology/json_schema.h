@@ -10,7 +10,10 @@
  *   equality: 1 == 1.0, object member order irrelevant), minimum, maximum,
  *   exclusiveMinimum, exclusiveMaximum (numbers), minLength, maxLength (counted in Unicode
  *   code points), pattern (PCRE2, see below), allOf, anyOf, oneOf, not, boolean schemas,
- *   local $ref and $defs.
+ *   local $ref and $defs; and, as cheap extras, uniqueItems, contains / minContains /
+ *   maxContains, minProperties, maxProperties, propertyNames, dependentRequired,
+ *   if / then / else, multipleOf (integers exactly; reals when x / m is within 1e-9
+ *   (relative) of an integer, or by the exact fmod when x / m overflows).
  * Accepted and ignored (annotations): $schema (root only; the draft 2020-12 URI),
  *   $id (root only), title, description, $comment, format (never asserted), default,
  *   examples, deprecated, readOnly, writeOnly.
@@ -22,7 +25,7 @@
  *   percent-decoded, then ~1 reads '/' and ~0 '~'); a ref that starts with the root $id
  *   followed by '#' (or is the root $id) is local too. The target may be any schema
  *   location of the document (#/$defs/x, #/properties/a, #/items ...). A chain of $ref and
- *   in-place applicators (allOf, anyOf, oneOf, not) that comes back to where it started
+ *   in-place applicators (allOf, anyOf, oneOf, not, if, then, else) that comes back to where it started
  *   without descending into the instance is refused at compile time ("$ref cycle"), so
  *   validation always terminates.
  *

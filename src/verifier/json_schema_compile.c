@@ -164,6 +164,7 @@ static eco_status node_new(cctx *c, char *ptr, js_node **out) {
     }
     n->ptr = ptr;
     n->min_items = n->max_items = n->min_length = n->max_length = -1;
+    n->min_contains = n->max_contains = n->min_props = n->max_props = -1;
     s->nodes[s->n_nodes++] = n;
     *out = n;
     return ECO_STATUS_OK;
@@ -412,6 +413,37 @@ static eco_status kw_required(cctx *c, js_node *n, const char *kp, const json_t 
     return ECO_STATUS_OK;
 }
 
+/* {"name": ["other", ...], ...}: arrays of distinct strings. */
+static eco_status kw_dependent_required(cctx *c, js_node *n, const char *kp, const json_t *v) {
+    if (!json_is_object(v))
+        return cfail(c, kp, ECO_STATUS_EFORMAT, "expected an object of arrays of names, got %s",
+                     js_type_name(v));
+    const char *k;
+    size_t klen;
+    json_t *arr;
+    json_object_keylen_foreach((json_t *)v, k, klen, arr) {
+        char *ap = ptr_join(kp, k, klen);
+        if (!ap) return oom();
+        eco_status st = ECO_STATUS_OK;
+        if (!json_is_array(arr))
+            st = cfail(c, ap, ECO_STATUS_EFORMAT, "expected an array of names, got %s",
+                       js_type_name(arr));
+        for (size_t i = 0; st == ECO_STATUS_OK && i < json_array_size(arr); i++) {
+            const json_t *e = json_array_get(arr, i);
+            if (!json_is_string(e))
+                st = cfail(c, ap, ECO_STATUS_EFORMAT, "entry %zu: expected a string, got %s", i,
+                           js_type_name(e));
+            for (size_t j = 0; st == ECO_STATUS_OK && j < i; j++)
+                if (js_equal(e, json_array_get(arr, j)))
+                    st = cfail(c, ap, ECO_STATUS_EFORMAT, "entry %zu repeats entry %zu", i, j);
+        }
+        free(ap);
+        if (st != ECO_STATUS_OK) return st;
+    }
+    n->dependent_required = v;
+    return ECO_STATUS_OK;
+}
+
 static eco_status expect_string(cctx *c, const char *kp, const json_t *v) {
     if (json_is_string(v)) return ECO_STATUS_OK;
     return cfail(c, kp, ECO_STATUS_EFORMAT, "expected a string, got %s", js_type_name(v));
@@ -468,6 +500,31 @@ static eco_status compile_keyword(cctx *c, js_node *n, const char *k, size_t kle
     if (key_is(k, klen, "anyOf")) return kw_schema_array(c, kp, v, depth, &n->any_of, &n->n_any);
     if (key_is(k, klen, "oneOf")) return kw_schema_array(c, kp, v, depth, &n->one_of, &n->n_one);
     if (key_is(k, klen, "not")) return compile_node(c, v, strdup(kp), depth + 1, &n->not_);
+    if (key_is(k, klen, "if")) return compile_node(c, v, strdup(kp), depth + 1, &n->if_);
+    if (key_is(k, klen, "then")) return compile_node(c, v, strdup(kp), depth + 1, &n->then_);
+    if (key_is(k, klen, "else")) return compile_node(c, v, strdup(kp), depth + 1, &n->else_);
+    if (key_is(k, klen, "contains")) return compile_node(c, v, strdup(kp), depth + 1, &n->contains);
+    if (key_is(k, klen, "propertyNames"))
+        return compile_node(c, v, strdup(kp), depth + 1, &n->property_names);
+    if (key_is(k, klen, "minContains")) return read_count(c, kp, v, &n->min_contains);
+    if (key_is(k, klen, "maxContains")) return read_count(c, kp, v, &n->max_contains);
+    if (key_is(k, klen, "minProperties")) return read_count(c, kp, v, &n->min_props);
+    if (key_is(k, klen, "maxProperties")) return read_count(c, kp, v, &n->max_props);
+    if (key_is(k, klen, "uniqueItems")) {
+        if (!json_is_boolean(v))
+            return cfail(c, kp, ECO_STATUS_EFORMAT, "expected true or false, got %s",
+                         js_type_name(v));
+        n->unique_items = json_is_true(v);
+        return ECO_STATUS_OK;
+    }
+    if (key_is(k, klen, "multipleOf")) {
+        if (!json_is_number(v) || json_number_value(v) <= 0)
+            return cfail(c, kp, ECO_STATUS_EFORMAT, "expected a number greater than 0, got %s",
+                         json_is_number(v) ? "one that is not" : js_type_name(v));
+        n->multiple_of = v;
+        return ECO_STATUS_OK;
+    }
+    if (key_is(k, klen, "dependentRequired")) return kw_dependent_required(c, n, kp, v);
     if (key_is(k, klen, "$ref")) {
         eco_status st = expect_string(c, kp, v);
         if (st != ECO_STATUS_OK) return st;
@@ -700,7 +757,8 @@ done:
 
 /* ---- cycles ------------------------------------------------------------------------ */
 
-/* The k-th in-place child of n (applied to the same instance), NULL past the last. */
+/* The k-th in-place child of n (applied to the same instance: $ref, allOf, anyOf, oneOf,
+ * not, if, then, else), NULL past the last. */
 static js_node *inplace_child(const js_node *n, size_t k) {
     if (n->ref) {
         if (k == 0) return n->ref;
@@ -712,7 +770,13 @@ static js_node *inplace_child(const js_node *n, size_t k) {
     k -= n->n_any;
     if (k < n->n_one) return n->one_of[k];
     k -= n->n_one;
-    return k == 0 ? n->not_ : NULL;
+    js_node *rest[] = {n->not_, n->if_, n->then_, n->else_};
+    for (size_t i = 0; i < 4; i++) {
+        if (!rest[i]) continue;
+        if (k == 0) return rest[i];
+        k--;
+    }
+    return NULL;
 }
 
 /* Refuses a cycle of in-place applications (iterative depth-first search). */
