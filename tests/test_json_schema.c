@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ecology/json_schema.h"
+#include "ecology/tasks.h"
 
 /* ---- 1. the test suite ------------------------------------------------------------- */
 
@@ -290,7 +291,10 @@ static const struct {
     {"{\"dependentRequired\": {\"a\": [\"b\", 2]}}", ECO_STATUS_EFORMAT, "#/dependentRequired/a: entry 1: expected a string, got integer"},
     {"{\"$defs\": {\"a\": {\"if\": {\"$ref\": \"#/$defs/a\"}}}}", ECO_STATUS_EFORMAT, "#/$defs/a/if: $ref cycle: #/$defs/a is applied to the same instance again without descending into it"},
     {"{\"items\": {\"$id\": \"x\"}}", ECO_STATUS_EUNSUPPORTED, "#/items/$id: unsupported keyword '$id' below the root (embedded schema resources)"},
-    {"{\"$schema\": \"http://json-schema.org/draft-07/schema#\"}", ECO_STATUS_EUNSUPPORTED, "#/$schema: unsupported dialect 'http://json-schema.org/draft-07/schema#' (only https://json-schema.org/draft/2020-12/schema)"},
+    {"{\"$schema\": \"http://json-schema.org/draft-04/schema#\"}", ECO_STATUS_EUNSUPPORTED, "#/$schema: unsupported dialect 'http://json-schema.org/draft-04/schema#' (https://json-schema.org/draft/2020-12/schema or http://json-schema.org/draft-07/schema# only)"},
+    {"{\"$schema\": \"http://json-schema.org/draft-07/schema#\", \"items\": [{}]}", ECO_STATUS_EFORMAT, "#/items: expected a schema (an object, true or false), got array"},
+    {"{\"$schema\": \"http://json-schema.org/draft-07/schema#\", \"definitions\": {}}", ECO_STATUS_EUNSUPPORTED, "#/definitions: unsupported keyword 'definitions'"},
+    {"{\"$schema\": \"http://json-schema.org/draft-07/schema#\", \"properties\": {\"a\": {\"$ref\": \"#/$defs/x\", \"type\": \"string\"}}, \"$defs\": {\"x\": {}}}", ECO_STATUS_EUNSUPPORTED, "#/properties/a/type: 'type' beside $ref in a draft-07 schema (draft-07 ignores it, 2020-12 applies it; declare https://json-schema.org/draft/2020-12/schema)"},
     {"{\"title\": 3}", ECO_STATUS_EFORMAT, "#/title: expected a string, got integer"},
     {"{\"minimum\": 1e400}", ECO_STATUS_EFORMAT, "not JSON: line 1 column 17: real number overflow near '1e400'"},
 };
@@ -498,6 +502,66 @@ static void test_long_pointer_and_args(void **state) {
     eco_json_schema_free(NULL);
 }
 
+/* The capability suite's own answer schemas (draft-07 declared): every generated answer is
+ * valid, and answers broken in each way the schema forbids are not. */
+static void test_capability_schemas(void **state) {
+    (void)state;
+    size_t n_schemas = 0, n_answers = 0;
+    for (size_t c = 0; c < eco_tasks_count(); c++) {
+        const eco_capability *cap = eco_tasks_get(c);
+        if (!cap->json_schema) continue;
+        n_schemas++;
+        eco_json_schema *js = NULL;
+        ECO_ASSERT_OK(
+            eco_json_schema_compile(cap->json_schema, strlen(cap->json_schema), cap->name, &js));
+        for (int split = 0; split < 2; split++) {
+            eco_task_item *items = NULL;
+            ECO_ASSERT_OK(eco_tasks_generate(cap, (eco_task_split)split, 500, 7, &items));
+            for (size_t i = 0; i < 500; i++) {
+                const char *a = items[i].completion;
+                size_t len = strlen(a);
+                while (len > 0 && (a[len - 1] == '\n' || a[len - 1] == ' ')) len--;
+                while (len > 0 && a[0] == ' ') a++, len--;
+                bool valid = false;
+                eco_json_schema_error err;
+                ECO_ASSERT_OK(eco_json_schema_validate_text(js, a, len, &valid, &err));
+                if (!valid) {
+                    char why[1024];
+                    print_error("%s: answer %s invalid: %s\n", cap->name, items[i].completion,
+                                eco_json_schema_error_str(&err, why, sizeof why));
+                    fail();
+                }
+                n_answers++;
+            }
+            eco_task_items_free(items, 500);
+        }
+        if (strcmp(cap->name, "json.record@1") == 0) {
+            static const char *const broken[] = {
+                "{\"name\": \"ann\"}",               /* minProperties 2 */
+                "{\"name\": \"ann\", \"age\": 121}", /* maximum */
+                "{\"name\": \"Ann\", \"age\": 1}",   /* pattern */
+                "{\"name\": \"ann\", \"age\": 1.5}", /* integer */
+                "{\"name\": \"ann\", \"zip\": 1}",   /* additionalProperties */
+                "{\"color\": \"pink\", \"age\": 1}", /* enum */
+                "{\"name\": \"ann\", \"age\": 1",    /* cut short */
+                "[1, 2]",                            /* type */
+            };
+            for (size_t b = 0; b < sizeof broken / sizeof *broken; b++) {
+                bool valid = true;
+                ECO_ASSERT_OK(
+                    eco_json_schema_validate_text(js, broken[b], strlen(broken[b]), &valid, NULL));
+                if (valid) {
+                    print_error("%s: %s accepted\n", cap->name, broken[b]);
+                    fail();
+                }
+            }
+        }
+        eco_json_schema_free(js);
+    }
+    printf("capability schemas: %zu compiled, %zu generated answers valid\n", n_schemas, n_answers);
+    assert_true(n_schemas >= 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_suite),
@@ -505,6 +569,7 @@ int main(void) {
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_long_pointer_and_args),
+        cmocka_unit_test(test_capability_schemas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include "verifier/json_schema_internal.h"
 
 #define SCHEMA_2020_12 "https://json-schema.org/draft/2020-12/schema"
+#define SCHEMA_DRAFT_7 "http://json-schema.org/draft-07/schema"
 
 typedef struct node_map { /* json_t * (an object of the document) -> its compiled node */
     const json_t **keys;
@@ -25,6 +26,7 @@ typedef struct cctx {
     eco_json_schema *s;
     const char *label;
     const char *root_id; /* the root's $id (borrowed), NULL when none */
+    bool draft7;         /* the root's $schema names draft-07 */
     size_t root_id_len;
     node_map map;
 } cctx;
@@ -555,10 +557,12 @@ static eco_status compile_keyword(cctx *c, js_node *n, const char *k, size_t kle
         eco_status st = expect_string(c, kp, v);
         if (st != ECO_STATUS_OK) return st;
         const char *u = json_string_value(v);
-        if (strcmp(u, SCHEMA_2020_12) != 0 && strcmp(u, SCHEMA_2020_12 "#") != 0) {
+        if (strcmp(u, SCHEMA_2020_12) != 0 && strcmp(u, SCHEMA_2020_12 "#") != 0 &&
+            strcmp(u, SCHEMA_DRAFT_7) != 0 && strcmp(u, SCHEMA_DRAFT_7 "#") != 0) {
             char shown[ECO_JSON_SHOWN_SIZE];
             return cfail(c, kp, ECO_STATUS_EUNSUPPORTED,
-                         "unsupported dialect '%s' (only " SCHEMA_2020_12 ")",
+                         "unsupported dialect '%s' (" SCHEMA_2020_12 " or " SCHEMA_DRAFT_7
+                         "# only)",
                          eco_json_shown(u, json_string_length(v), shown));
         }
         return ECO_STATUS_OK;
@@ -585,6 +589,33 @@ static eco_status compile_keyword(cctx *c, js_node *n, const char *k, size_t kle
     char shown[ECO_JSON_SHOWN_SIZE];
     return cfail(c, kp, ECO_STATUS_EUNSUPPORTED, "unsupported keyword '%s'",
                  eco_json_shown(k, klen, shown));
+}
+
+/* Draft-07 ignores every keyword beside $ref, 2020-12 applies them: a draft-07 schema with
+ * a validation keyword beside $ref is refused rather than read either way. */
+static eco_status draft7_ref_alone(cctx *c, const js_node *n) {
+    static const char *const harmless[] = {"$ref",    "$comment", "title",    "description",
+                                           "default", "examples", "$schema",  "$id",
+                                           "$defs",   "format",   "readOnly", "writeOnly"};
+    const char *k;
+    size_t klen;
+    json_t *kv;
+    json_object_keylen_foreach((json_t *)n->json, k, klen, kv) {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof harmless / sizeof *harmless && !ok; i++)
+            ok = key_is(k, klen, harmless[i]);
+        if (ok) continue;
+        char *kp = ptr_join(n->ptr, k, klen);
+        if (!kp) return oom();
+        char shown[ECO_JSON_SHOWN_SIZE];
+        eco_status st = cfail(c, kp, ECO_STATUS_EUNSUPPORTED,
+                              "'%s' beside $ref in a draft-07 schema (draft-07 ignores it, "
+                              "2020-12 applies it; declare " SCHEMA_2020_12 ")",
+                              eco_json_shown(k, klen, shown));
+        free(kp);
+        return st;
+    }
+    return ECO_STATUS_OK;
 }
 
 /* Compiles v (a schema at ptr, which it takes) into *out. An object already compiled (a
@@ -632,7 +663,7 @@ static eco_status compile_node(cctx *c, const json_t *v, char *ptr, int depth, j
         free(kp);
         if (st != ECO_STATUS_OK) return st;
     }
-    return ECO_STATUS_OK;
+    return c->draft7 && n->ref_text ? draft7_ref_alone(c, n) : ECO_STATUS_OK;
 }
 
 /* ---- $ref resolution --------------------------------------------------------------- */
@@ -852,6 +883,9 @@ static eco_status compile_doc(json_t *doc, const char *label, eco_json_schema **
         c.root_id = json_string_value(id);
         c.root_id_len = strcspn(c.root_id, "#"); /* a root $id's empty fragment is no part */
     }
+    const json_t *dialect = json_is_object(doc) ? json_object_get(doc, "$schema") : NULL;
+    if (json_is_string(dialect))
+        c.draft7 = strncmp(json_string_value(dialect), SCHEMA_DRAFT_7, strlen(SCHEMA_DRAFT_7)) == 0;
     js_node *root;
     eco_status st = compile_node(&c, doc, strdup(""), 0, &root);
     for (size_t i = 0; st == ECO_STATUS_OK && i < s->n_nodes; i++) /* n_nodes may grow */
