@@ -90,6 +90,14 @@ struct eco_json_schema {
     pcre2_match_context *mctx; /* match limits shared by every pattern */
 };
 
+/* ---- regular expressions (json_schema_regex.c) -------------------------------------- */
+
+/* Compiles the ECMA-262 pattern re[0..len) (json_schema.h says how) into *out. Returns 0,
+ * -1 when out of memory, 1 for a bad pattern (PCRE2's message in why, the offset, in the
+ * pattern as rewritten, in *offset). */
+int js_regex_compile(const char *re, size_t len, pcre2_code **out, char *why, size_t why_size,
+                     size_t *offset);
+
 /* ---- JSON values (json_value.c) ----------------------------------------------------- */
 
 /* Parses text[0..len) (any value at the top, duplicate keys refused, \u0000 allowed); an
