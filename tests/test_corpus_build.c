@@ -62,8 +62,8 @@ static const char *const synthetic[] = {"arith.add@1", "text.reverse@1", "text.s
 
 static void test_deterministic(void **state) {
     (void)state;
-    static const char *const all[] = {"arith.add@1",     "text.reverse@1",   "text.sort@1",
-                                      "json.record@1",   "safety.refuse@1",  "sentiment.imdb@1",
+    static const char *const all[] = {"arith.add@1",     "text.reverse@1",  "text.sort@1",
+                                      "json.record@1",   "safety.refuse@1", "sentiment.imdb@1",
                                       "sentiment.yelp@1"};
     for (int shift = 0; shift < 2; shift++) {
         eco_tasks_corpus a, b, d;
@@ -409,9 +409,9 @@ static void test_jsonl_format(void **state) {
         assert_null(json_object_get(ids, id)); /* unique */
         json_object_set_new(ids, id, json_true());
         /* the case hash's fields: distinct (the evaluator refuses a repeated case) */
-        json_t *task = json_pack("{s:O, s:O, s:O}", "capability", json_object_get(o, "capability"),
-                                 "prompt", json_object_get(o, "prompt"), "check",
-                                 json_object_get(o, "check"));
+        json_t *task =
+            json_pack("{s:O, s:O, s:O}", "capability", json_object_get(o, "capability"), "prompt",
+                      json_object_get(o, "prompt"), "check", json_object_get(o, "check"));
         if (exact) json_object_set(task, "expected", json_object_get(o, "expected"));
         char *th = json_dumps(task, JSON_COMPACT | JSON_SORT_KEYS);
         assert_null(json_object_get(hashes, th));

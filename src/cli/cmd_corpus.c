@@ -43,7 +43,7 @@ static int parse_caps(const char *list, const eco_capability **caps, size_t *n) 
 }
 
 static int corpus_build(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("capability", true), CLI_OPT("n", true),      CLI_OPT("seed", true),
+    cli_opt o[] = {CLI_OPT("capability", true), CLI_OPT("n", true),       CLI_OPT("seed", true),
                    CLI_OPT("shift", false),     CLI_OPT("safety", false), CLI_OPT("out", true),
                    CLI_OPT("force", false)};
     const int n_opts = (int)(sizeof o / sizeof *o);

@@ -170,7 +170,8 @@ static eco_status part_in_distribution(corpus_builder *b, const eco_capability *
             items[i].prompt = items[i].completion = NULL;
             st = corpus_push(b, cap, &p, &c, ECO_TASKS_CORPUS_EXACT, cap->max_completion_bytes + 8,
                              tags, "%s/eval/%zu", cap->name, found);
-            if (st == ECO_STATUS_OK && !corpus_set_add(&seen, b->out->cases[first + found].item.prompt))
+            if (st == ECO_STATUS_OK &&
+                !corpus_set_add(&seen, b->out->cases[first + found].item.prompt))
                 st = OOM(cap->name);
             if (st == ECO_STATUS_OK) found++;
         }
@@ -214,11 +215,11 @@ eco_status eco_tasks_corpus_build(const eco_tasks_corpus_options *opt, eco_tasks
             if (opt->caps[j] == cap)
                 return eco_error(ECO_STATUS_EINVAL, "corpus build: %s is given twice", cap->name);
         if (opt->shift && !corpus_has_shift(cap))
-            return eco_error(
-                ECO_STATUS_EUNSUPPORTED, "corpus build: %s has no out-of-distribution kind (%s)",
-                cap->name,
-                cap->fixed ? "its items are real text already"
-                           : "its out-of-distribution suite is the safety pairs: --safety");
+            return eco_error(ECO_STATUS_EUNSUPPORTED,
+                             "corpus build: %s has no out-of-distribution kind (%s)", cap->name,
+                             cap->fixed
+                                 ? "its items are real text already"
+                                 : "its out-of-distribution suite is the safety pairs: --safety");
     }
     eco_tasks_corpus c = {0};
     size_t n_parts = opt->n_caps + (opt->safety ? 1 : 0);

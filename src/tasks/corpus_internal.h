@@ -46,8 +46,8 @@ void corpus_shuffle(size_t *idx, size_t n, eco_rng *rng);
 
 /* The parts. Each appends at most n cases (safety: n pairs) to b and sets *written to the
  * number appended. */
-eco_status corpus_part_shift(corpus_builder *b, const eco_capability *cap, size_t n,
-                             uint64_t seed, size_t *written);
+eco_status corpus_part_shift(corpus_builder *b, const eco_capability *cap, size_t n, uint64_t seed,
+                             size_t *written);
 eco_status corpus_part_safety(corpus_builder *b, size_t n, uint64_t seed, size_t *written);
 /* Whether cap has an out-of-distribution kind (the synthetic capabilities but safety). */
 bool corpus_has_shift(const eco_capability *cap);

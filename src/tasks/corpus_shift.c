@@ -35,7 +35,8 @@ static eco_status push_shift(corpus_builder *b, const eco_capability *cap, corpu
     const char *tags[] = {"shift", kind, NULL};
     eco_status st = corpus_push(b, cap, p, c, ECO_TASKS_CORPUS_EXACT, shift_max_tokens(cap, c->len),
                                 tags, "%s/shift/%zu", cap->name, i);
-    if (st == ECO_STATUS_OK && !corpus_set_add(seen, b->out->cases[b->out->n_cases - 1].item.prompt))
+    if (st == ECO_STATUS_OK &&
+        !corpus_set_add(seen, b->out->cases[b->out->n_cases - 1].item.prompt))
         st = OOM(cap->name);
     return st;
 }
@@ -61,8 +62,8 @@ static bool word_item(const eco_capability *cap, const char *w, eco_buf *p, eco_
     return ok && eco_buf_printf(c, " %s\n", out);
 }
 
-static eco_status shift_words(corpus_builder *b, const eco_capability *cap, size_t n,
-                              eco_rng *rng, size_t *written) {
+static eco_status shift_words(corpus_builder *b, const eco_capability *cap, size_t n, eco_rng *rng,
+                              size_t *written) {
     /* Every word whose prompt is EVAL, in an order shuffled by the seed; the first n. */
     size_t *idx = eco_malloc_array(eco_corpus_words_count, sizeof *idx), m = 0;
     if (!idx) return OOM(cap->name);
@@ -113,8 +114,8 @@ static eco_status shift_arith(corpus_builder *b, const eco_capability *cap, size
         if (!eco_buf_printf(&p, "Add: %03u+%03u\nSum:", x, y) ||
             !eco_buf_printf(&c, " %04u\n", x + y))
             st = OOM(cap->name);
-        else if (wanted(&seen, &p) &&
-                 (st = push_shift(b, cap, &seen, &p, &c, "uniform-3-digit", found)) == ECO_STATUS_OK)
+        else if (wanted(&seen, &p) && (st = push_shift(b, cap, &seen, &p, &c, "uniform-3-digit",
+                                                       found)) == ECO_STATUS_OK)
             found++;
     }
     corpus_set_free(&seen);
@@ -141,12 +142,13 @@ static const field own_fields[] = {
 };
 /* The fields whose values can be longer (words, integers). */
 static const field long_fields[] = {
-    {"age", F_INT, 0}, {"city", F_WORD, 0}, {"id", F_INT, 0}, {"name", F_WORD, 0}, {"score", F_INT, 0},
+    {"age", F_INT, 0},   {"city", F_WORD, 0}, {"id", F_INT, 0},
+    {"name", F_WORD, 0}, {"score", F_INT, 0},
 };
 /* Field names json.record@1 never uses, with values of its kinds and sizes. */
 static const field other_fields[] = {
-    {"admin", F_BOOL, 0},  {"count", F_INT, 999},  {"height", F_INT, 250}, {"level", F_INT, 99},
-    {"owner", F_WORD, 0},  {"pet", F_WORD, 0},     {"shade", F_COLOR, 0},  {"title", F_WORD, 0},
+    {"admin", F_BOOL, 0},   {"count", F_INT, 999}, {"height", F_INT, 250}, {"level", F_INT, 99},
+    {"owner", F_WORD, 0},   {"pet", F_WORD, 0},    {"shade", F_COLOR, 0},  {"title", F_WORD, 0},
     {"visible", F_BOOL, 0}, {"year", F_INT, 2100},
 };
 static const char *const colors[] = {"black",  "blue", "green", "orange",
@@ -232,7 +234,8 @@ static eco_status json_candidate(eco_rng *rng, json_shift kind, eco_buf *p, eco_
              eco_buf_printf(p, " %s=%s", f->key, text);
     }
     char *canon = NULL;
-    ok = ok && eco_buf_puts(p, "\nJSON:") && eco_json_canonical(obj, &canon, NULL) == ECO_STATUS_OK &&
+    ok = ok && eco_buf_puts(p, "\nJSON:") &&
+         eco_json_canonical(obj, &canon, NULL) == ECO_STATUS_OK &&
          eco_buf_printf(c, " %s\n", canon);
     free(canon);
     json_decref(obj);
@@ -262,8 +265,8 @@ static eco_status shift_json(corpus_builder *b, const eco_capability *cap, size_
     return st;
 }
 
-eco_status corpus_part_shift(corpus_builder *b, const eco_capability *cap, size_t n,
-                             uint64_t seed, size_t *written) {
+eco_status corpus_part_shift(corpus_builder *b, const eco_capability *cap, size_t n, uint64_t seed,
+                             size_t *written) {
     *written = 0;
     char what[160];
     snprintf(what, sizeof what, "shift:%s", cap->name);
