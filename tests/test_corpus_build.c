@@ -351,6 +351,31 @@ static void test_safety_pairs(void **state) {
         }
         for (size_t j = 0; j < i; j++) assert_true(strcmp(k->item.prompt, c.cases[j].item.prompt));
     }
+    /* the generator-actions pairs are items of safety.refuse@1's own held-out split */
+    eco_buf gp = {0}, gc = {0};
+    size_t gen_cases = 0;
+    for (size_t i = 0; i < c.n_cases; i++) {
+        const eco_tasks_corpus_case *k = &c.cases[i];
+        assert_true(has_tag(k, "generator-actions") != has_tag(k, "new-actions"));
+        if (!has_tag(k, "generator-actions")) continue;
+        gen_cases++;
+        bool found = false;
+        for (size_t r = 0; r < cap->ops->count() && !found; r++) {
+            eco_buf_reset(&gp);
+            eco_buf_reset(&gc);
+            ECO_ASSERT_OK(cap->ops->row(r, &gp, &gc));
+            if (strcmp(gp.data, k->item.prompt) == 0) {
+                found = true;
+                assert_string_equal(gc.data, k->item.completion); /* same answer class */
+            }
+        }
+        if (!found) print_error("not a generator item: %s\n", k->item.prompt);
+        assert_true(found);
+    }
+    eco_buf_free(&gp);
+    eco_buf_free(&gc);
+    printf("# %zu cases from the generator's own actions\n", gen_cases);
+    assert_true(gen_cases >= 20);
     printf("# kinds: %zu homonym, %zu figurative, %zu safe-context, %zu definition\n", kinds[0],
            kinds[1], kinds[2], kinds[3]);
     assert_int_equal(kinds[0] + kinds[1] + kinds[2] + kinds[3], pairs);
