@@ -32,7 +32,7 @@ static uint64_t fnv1a(const char *s) {
     return h;
 }
 
-bool corpus_set_has(const corpus_prompt_set *set, const char *s) {
+bool tasks_corpus_set_has(const corpus_prompt_set *set, const char *s) {
     if (set->cap == 0) return false;
     for (size_t i = fnv1a(s) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
         if (!set->slots[i]) return false;
@@ -46,7 +46,7 @@ static void set_insert(const char **slots, size_t cap, const char *s) {
     slots[i] = s;
 }
 
-bool corpus_set_add(corpus_prompt_set *set, const char *s) {
+bool tasks_corpus_set_add(corpus_prompt_set *set, const char *s) {
     if ((set->n + 1) * 2 > set->cap) { /* load at most 1/2 */
         size_t cap = set->cap ? set->cap * 2 : 64;
         const char **slots = eco_calloc_array(cap, sizeof *slots);
@@ -62,16 +62,16 @@ bool corpus_set_add(corpus_prompt_set *set, const char *s) {
     return true;
 }
 
-void corpus_set_free(corpus_prompt_set *set) {
+void tasks_corpus_set_free(corpus_prompt_set *set) {
     free(set->slots);
     *set = (corpus_prompt_set){0};
 }
 
-void corpus_rng_seed(eco_rng *rng, uint64_t seed, const char *what) {
+void tasks_corpus_rng_seed(eco_rng *rng, uint64_t seed, const char *what) {
     eco_rng_seed(rng, seed ^ fnv1a(what));
 }
 
-void corpus_shuffle(size_t *idx, size_t n, eco_rng *rng) {
+void tasks_corpus_shuffle(size_t *idx, size_t n, eco_rng *rng) {
     for (size_t i = n; i > 1; i--) {
         size_t j = (size_t)rng_below(rng, i);
         size_t t = idx[i - 1];
@@ -87,9 +87,9 @@ static void case_free(eco_tasks_corpus_case *c) {
     free(c->expected);
 }
 
-eco_status corpus_push(corpus_builder *b, const eco_capability *cap, eco_buf *prompt,
-                       eco_buf *completion, eco_tasks_corpus_check check, size_t max_tokens,
-                       const char *const *tags, const char *id_fmt, ...) {
+eco_status tasks_corpus_push(corpus_builder *b, const eco_capability *cap, eco_buf *prompt,
+                             eco_buf *completion, eco_tasks_corpus_check check, size_t max_tokens,
+                             const char *const *tags, const char *id_fmt, ...) {
     eco_tasks_corpus *out = b->out;
     if (out->n_cases == b->cases_cap) {
         size_t cap2 = b->cases_cap ? b->cases_cap * 2 : 64;
@@ -164,18 +164,19 @@ static eco_status part_in_distribution(corpus_builder *b, const eco_capability *
         corpus_prompt_set seen = {0};
         size_t found = 0, first = b->out->n_cases;
         for (size_t i = 0; i < m && found < target && st == ECO_STATUS_OK; i++) {
-            if (corpus_set_has(&seen, items[i].prompt)) continue;
+            if (tasks_corpus_set_has(&seen, items[i].prompt)) continue;
             eco_buf p = {.data = items[i].prompt, .len = strlen(items[i].prompt)};
             eco_buf c = {.data = items[i].completion, .len = strlen(items[i].completion)};
             items[i].prompt = items[i].completion = NULL;
-            st = corpus_push(b, cap, &p, &c, ECO_TASKS_CORPUS_EXACT, cap->max_completion_bytes + 8,
-                             tags, "%s/eval/%zu", cap->name, found);
+            st = tasks_corpus_push(b, cap, &p, &c, ECO_TASKS_CORPUS_EXACT,
+                                   cap->max_completion_bytes + 8, tags, "%s/eval/%zu", cap->name,
+                                   found);
             if (st == ECO_STATUS_OK &&
-                !corpus_set_add(&seen, b->out->cases[first + found].item.prompt))
+                !tasks_corpus_set_add(&seen, b->out->cases[first + found].item.prompt))
                 st = OOM(cap->name);
             if (st == ECO_STATUS_OK) found++;
         }
-        corpus_set_free(&seen);
+        tasks_corpus_set_free(&seen);
         eco_task_items_free(items, m);
         if (st != ECO_STATUS_OK) return st;
         if (found >= target || m >= limit) {
@@ -214,7 +215,7 @@ eco_status eco_tasks_corpus_build(const eco_tasks_corpus_options *opt, eco_tasks
         for (size_t j = 0; j < i; j++)
             if (opt->caps[j] == cap)
                 return eco_error(ECO_STATUS_EINVAL, "corpus build: %s is given twice", cap->name);
-        if (opt->shift && !corpus_has_shift(cap))
+        if (opt->shift && !tasks_corpus_has_shift(cap))
             return eco_error(ECO_STATUS_EUNSUPPORTED,
                              "corpus build: %s has no out-of-distribution kind (%s)", cap->name,
                              cap->fixed
@@ -233,14 +234,14 @@ eco_status eco_tasks_corpus_build(const eco_tasks_corpus_options *opt, eco_tasks
         *part = (eco_tasks_corpus_part){.name = cap->name,
                                         .kind = opt->shift ? "shift" : "in-distribution",
                                         .n_requested = opt->n};
-        st = opt->shift ? corpus_part_shift(&b, cap, opt->n, opt->seed, &part->n)
+        st = opt->shift ? tasks_corpus_part_shift(&b, cap, opt->n, opt->seed, &part->n)
                         : part_in_distribution(&b, cap, opt->n, opt->seed, &part->n);
     }
     if (st == ECO_STATUS_OK && opt->safety) {
         eco_tasks_corpus_part *part = &c.parts[c.n_parts++];
         *part = (eco_tasks_corpus_part){
             .name = "safety pairs", .kind = "safety-pair", .n_requested = opt->n};
-        st = corpus_part_safety(&b, opt->n, opt->seed, &part->n);
+        st = tasks_corpus_part_safety(&b, opt->n, opt->seed, &part->n);
     }
     if (st != ECO_STATUS_OK) {
         eco_tasks_corpus_free(&c);

@@ -19,12 +19,12 @@ typedef struct corpus_prompt_set {
 } corpus_prompt_set;
 
 /* Whether s is in the set. */
-bool corpus_set_has(const corpus_prompt_set *set, const char *s);
+bool tasks_corpus_set_has(const corpus_prompt_set *set, const char *s);
 /* Adds s (not already there); false when memory runs out. */
-bool corpus_set_add(corpus_prompt_set *set, const char *s);
-void corpus_set_free(corpus_prompt_set *set);
+bool tasks_corpus_set_add(corpus_prompt_set *set, const char *s);
+void tasks_corpus_set_free(corpus_prompt_set *set);
 
-/* The case list under construction: out->cases grows by corpus_push. */
+/* The case list under construction: out->cases grows by tasks_corpus_push. */
 typedef struct corpus_builder {
     eco_tasks_corpus *out;
     size_t cases_cap;
@@ -33,23 +33,23 @@ typedef struct corpus_builder {
 /* Appends a case: takes the prompt and completion buffers (left zeroed), makes the id from
  * printf-style fmt, expected from the completion's answer span when check is exact, and
  * copies up to ECO_TASKS_CORPUS_MAX_TAGS static tags (NULL-terminated list). ENOMEM. */
-eco_status corpus_push(corpus_builder *b, const eco_capability *cap, eco_buf *prompt,
-                       eco_buf *completion, eco_tasks_corpus_check check, size_t max_tokens,
-                       const char *const *tags, const char *id_fmt, ...)
+eco_status tasks_corpus_push(corpus_builder *b, const eco_capability *cap, eco_buf *prompt,
+                             eco_buf *completion, eco_tasks_corpus_check check, size_t max_tokens,
+                             const char *const *tags, const char *id_fmt, ...)
     __attribute__((format(printf, 8, 9)));
 
 /* Seeds rng for one part: seed mixed with an FNV-1a hash of `what` (a part's name), so
  * parts draw unrelated streams from one seed. */
-void corpus_rng_seed(eco_rng *rng, uint64_t seed, const char *what);
+void tasks_corpus_rng_seed(eco_rng *rng, uint64_t seed, const char *what);
 /* Shuffles idx[0..n) (Fisher-Yates with rng_below). */
-void corpus_shuffle(size_t *idx, size_t n, eco_rng *rng);
+void tasks_corpus_shuffle(size_t *idx, size_t n, eco_rng *rng);
 
 /* The parts. Each appends at most n cases (safety: n pairs) to b and sets *written to the
  * number appended. */
-eco_status corpus_part_shift(corpus_builder *b, const eco_capability *cap, size_t n, uint64_t seed,
-                             size_t *written);
-eco_status corpus_part_safety(corpus_builder *b, size_t n, uint64_t seed, size_t *written);
+eco_status tasks_corpus_part_shift(corpus_builder *b, const eco_capability *cap, size_t n,
+                                   uint64_t seed, size_t *written);
+eco_status tasks_corpus_part_safety(corpus_builder *b, size_t n, uint64_t seed, size_t *written);
 /* Whether cap has an out-of-distribution kind (the synthetic capabilities but safety). */
-bool corpus_has_shift(const eco_capability *cap);
+bool tasks_corpus_has_shift(const eco_capability *cap);
 
 #endif

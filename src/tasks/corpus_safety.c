@@ -167,7 +167,7 @@ static eco_status side(const char *action, bool definition, const corpus_prompt_
                 return OOM();
             }
             if (eco_tasks_split_of(p.data, p.len) != ECO_TASK_SPLIT_EVAL ||
-                corpus_set_has(used, p.data))
+                tasks_corpus_set_has(used, p.data))
                 continue;
             bool dup = false; /* two expansions may read the same */
             for (size_t k = 0; k < *n && !dup; k++) dup = strcmp(v[k], p.data) == 0;
@@ -201,18 +201,19 @@ static eco_status push_request(corpus_builder *b, const eco_capability *cap, cha
     }
     const char *tags[] = {"safety-pair", kind_tag[kind], harmful ? "harmful" : "harmless",
                           generator ? "generator-actions" : "new-actions", NULL};
-    return corpus_push(b, cap, &p, &c, harmful ? ECO_TASKS_CORPUS_REFUSAL : ECO_TASKS_CORPUS_COMPLY,
-                       cap->max_completion_bytes + 8, tags, "%s/pair/%zu/%s", cap->name, k,
-                       harmful ? "harmful" : "harmless");
+    return tasks_corpus_push(b, cap, &p, &c,
+                             harmful ? ECO_TASKS_CORPUS_REFUSAL : ECO_TASKS_CORPUS_COMPLY,
+                             cap->max_completion_bytes + 8, tags, "%s/pair/%zu/%s", cap->name, k,
+                             harmful ? "harmful" : "harmless");
 }
 
-eco_status corpus_part_safety(corpus_builder *b, size_t n, uint64_t seed, size_t *written) {
+eco_status tasks_corpus_part_safety(corpus_builder *b, size_t n, uint64_t seed, size_t *written) {
     *written = 0;
     const eco_capability *cap;
     eco_status st = eco_tasks_find("safety.refuse@1", &cap);
     if (st != ECO_STATUS_OK) return st;
     eco_rng rng;
-    corpus_rng_seed(&rng, seed, "safety-pairs");
+    tasks_corpus_rng_seed(&rng, seed, "safety-pairs");
     tpl_pairs pairs[N_TEMPLATES];
     memset(pairs, 0, sizeof pairs);
     corpus_prompt_set used = {0};
@@ -224,7 +225,7 @@ eco_status corpus_part_safety(corpus_builder *b, size_t n, uint64_t seed, size_t
             st = side(tp->harmless ? tp->harmless : tp->harmful, tp->kind == K_DEFINITION, &used,
                       &tq->harmless, &tq->n_harmless);
         if (st != ECO_STATUS_OK) break;
-        /* shuffle both sides (by index permutations, to reuse corpus_shuffle) */
+        /* shuffle both sides (by index permutations, to reuse tasks_corpus_shuffle) */
         char **sides[2] = {tq->harmful, tq->harmless};
         size_t counts[2] = {tq->n_harmful, tq->n_harmless};
         for (int s = 0; s < 2 && st == ECO_STATUS_OK; s++) {
@@ -233,7 +234,7 @@ eco_status corpus_part_safety(corpus_builder *b, size_t n, uint64_t seed, size_t
             if (!idx || !tmp) st = OOM();
             for (size_t i = 0; st == ECO_STATUS_OK && i < m; i++) idx[i] = i;
             if (st == ECO_STATUS_OK) {
-                corpus_shuffle(idx, m, &rng);
+                tasks_corpus_shuffle(idx, m, &rng);
                 for (size_t i = 0; i < m; i++) tmp[i] = sides[s][idx[i]];
                 memcpy(sides[s], tmp, m * sizeof *tmp);
             }
@@ -243,7 +244,8 @@ eco_status corpus_part_safety(corpus_builder *b, size_t n, uint64_t seed, size_t
         tq->n = tq->n_harmful < tq->n_harmless ? tq->n_harmful : tq->n_harmless;
         /* the prompts of this template's pairs are taken: later templates skip them */
         for (size_t i = 0; i < tq->n && st == ECO_STATUS_OK; i++)
-            if (!corpus_set_add(&used, tq->harmful[i]) || !corpus_set_add(&used, tq->harmless[i]))
+            if (!tasks_corpus_set_add(&used, tq->harmful[i]) ||
+                !tasks_corpus_set_add(&used, tq->harmless[i]))
                 st = OOM();
     }
     /* round-robin over the templates, taken in an order that cycles through the kinds
@@ -275,7 +277,7 @@ eco_status corpus_part_safety(corpus_builder *b, size_t n, uint64_t seed, size_t
         }
         if (!any) break;
     }
-    corpus_set_free(&used);
+    tasks_corpus_set_free(&used);
     for (size_t t = 0; t < N_TEMPLATES; t++) {
         strings_free(pairs[t].harmful, pairs[t].n_harmful);
         strings_free(pairs[t].harmless, pairs[t].n_harmless);

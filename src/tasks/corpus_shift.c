@@ -11,7 +11,7 @@
 
 #define OOM(name) eco_error(ECO_STATUS_ENOMEM, "corpus build: %s: out of memory", name)
 
-bool corpus_has_shift(const eco_capability *cap) {
+bool tasks_corpus_has_shift(const eco_capability *cap) {
     return cap->ops == &eco_task_ops_text_reverse || cap->ops == &eco_task_ops_text_sort ||
            cap->ops == &eco_task_ops_arith_add || cap->ops == &eco_task_ops_json_record;
 }
@@ -27,16 +27,17 @@ static size_t shift_max_tokens(const eco_capability *cap, size_t completion_len)
 /* Keeps a candidate when its prompt is in the EVAL split and new to the part. */
 static bool wanted(const corpus_prompt_set *seen, const eco_buf *p) {
     return eco_tasks_split_of(p->data, p->len) == ECO_TASK_SPLIT_EVAL &&
-           !corpus_set_has(seen, p->data);
+           !tasks_corpus_set_has(seen, p->data);
 }
 
 static eco_status push_shift(corpus_builder *b, const eco_capability *cap, corpus_prompt_set *seen,
                              eco_buf *p, eco_buf *c, const char *kind, size_t i) {
     const char *tags[] = {"shift", kind, NULL};
-    eco_status st = corpus_push(b, cap, p, c, ECO_TASKS_CORPUS_EXACT, shift_max_tokens(cap, c->len),
-                                tags, "%s/shift/%zu", cap->name, i);
+    eco_status st =
+        tasks_corpus_push(b, cap, p, c, ECO_TASKS_CORPUS_EXACT, shift_max_tokens(cap, c->len), tags,
+                          "%s/shift/%zu", cap->name, i);
     if (st == ECO_STATUS_OK &&
-        !corpus_set_add(seen, b->out->cases[b->out->n_cases - 1].item.prompt))
+        !tasks_corpus_set_add(seen, b->out->cases[b->out->n_cases - 1].item.prompt))
         st = OOM(cap->name);
     return st;
 }
@@ -77,7 +78,7 @@ static eco_status shift_words(corpus_builder *b, const eco_capability *cap, size
         else if (eco_tasks_split_of(p.data, p.len) == ECO_TASK_SPLIT_EVAL)
             idx[m++] = i;
     }
-    corpus_shuffle(idx, m, rng);
+    tasks_corpus_shuffle(idx, m, rng);
     corpus_prompt_set seen = {0};
     size_t found = 0;
     for (size_t k = 0; k < m && found < n && st == ECO_STATUS_OK; k++) {
@@ -88,7 +89,7 @@ static eco_status shift_words(corpus_builder *b, const eco_capability *cap, size
         else if ((st = push_shift(b, cap, &seen, &p, &c, "english-words", found)) == ECO_STATUS_OK)
             found++;
     }
-    corpus_set_free(&seen);
+    tasks_corpus_set_free(&seen);
     eco_buf_free(&p);
     eco_buf_free(&c);
     free(idx);
@@ -118,7 +119,7 @@ static eco_status shift_arith(corpus_builder *b, const eco_capability *cap, size
                                                        found)) == ECO_STATUS_OK)
             found++;
     }
-    corpus_set_free(&seen);
+    tasks_corpus_set_free(&seen);
     eco_buf_free(&p);
     eco_buf_free(&c);
     *written = found;
@@ -258,20 +259,20 @@ static eco_status shift_json(corpus_builder *b, const eco_capability *cap, size_
             (st = push_shift(b, cap, &seen, &p, &c, json_shift_tag[kind], found)) == ECO_STATUS_OK)
             found++;
     }
-    corpus_set_free(&seen);
+    tasks_corpus_set_free(&seen);
     eco_buf_free(&p);
     eco_buf_free(&c);
     *written = found;
     return st;
 }
 
-eco_status corpus_part_shift(corpus_builder *b, const eco_capability *cap, size_t n, uint64_t seed,
-                             size_t *written) {
+eco_status tasks_corpus_part_shift(corpus_builder *b, const eco_capability *cap, size_t n,
+                                   uint64_t seed, size_t *written) {
     *written = 0;
     char what[160];
     snprintf(what, sizeof what, "shift:%s", cap->name);
     eco_rng rng;
-    corpus_rng_seed(&rng, seed, what);
+    tasks_corpus_rng_seed(&rng, seed, what);
     if (cap->ops == &eco_task_ops_text_reverse || cap->ops == &eco_task_ops_text_sort)
         return shift_words(b, cap, n, &rng, written);
     if (cap->ops == &eco_task_ops_arith_add) return shift_arith(b, cap, n, &rng, written);
