@@ -14,6 +14,11 @@
 
 #include "ecology/tasks.h"
 #include "tasks/corpus_internal.h"
+/* The evaluator's corpus reader, once its module is in the tree (branch w-metrics). */
+#if __has_include("ecology/eval_corpus.h")
+#include "ecology/eval_corpus.h"
+#define HAVE_EVAL_CORPUS 1
+#endif
 
 static const eco_capability *cap_named(const char *name) {
     const eco_capability *cap = NULL;
@@ -453,6 +458,44 @@ static void test_jsonl_format(void **state) {
     eco_tasks_corpus_free(&c);
 }
 
+/* ---- the evaluator reads what the builder writes ------------------------------------- */
+
+static void test_evaluator_reads(void **state) {
+    (void)state;
+#ifdef HAVE_EVAL_CORPUS
+    static const char *const all[] = {"arith.add@1",     "text.reverse@1",  "text.sort@1",
+                                      "json.record@1",   "safety.refuse@1", "sentiment.imdb@1",
+                                      "sentiment.yelp@1"};
+    for (int shift = 0; shift < 2; shift++) {
+        eco_tasks_corpus c;
+        build(all, shift ? 4 : 7, 150, 9, shift, true, &c);
+        char *text = jsonl(&c);
+        eco_eval_corpus *ec = NULL;
+        ECO_ASSERT_OK(eco_eval_corpus_parse(text, strlen(text), "built", &ec));
+        assert_int_equal(ec->n_cases, c.n_cases);
+        for (size_t i = 0; i < c.n_cases; i++) {
+            const eco_tasks_corpus_case *k = &c.cases[i];
+            const eco_eval_case *e = &ec->cases[i];
+            assert_string_equal(e->capability, k->cap->name);
+            assert_string_equal(e->prompt, k->item.prompt);
+            assert_string_equal(e->id, k->id);
+            assert_string_equal(eco_check_name(e->check), eco_tasks_corpus_check_name(k->check));
+            if (k->expected) assert_string_equal(e->expected, k->expected);
+            assert_int_equal(e->max_tokens, (int64_t)k->max_tokens);
+            assert_int_equal(e->n_tags, k->n_tags);
+        }
+        printf("# the evaluator's reader takes all %zu cases (%s)\n", ec->n_cases,
+               shift ? "shift + safety" : "in-distribution + safety");
+        eco_eval_corpus_free(ec);
+        free(text);
+        eco_tasks_corpus_free(&c);
+    }
+#else
+    printf("# ecology/eval_corpus.h is not in this tree: the evaluator's reader not tried "
+           "(cli_test_corpus_build checks the format in Python)\n");
+#endif
+}
+
 /* ---- bad options ---------------------------------------------------------------------- */
 
 static void test_bad_options(void **state) {
@@ -488,10 +531,10 @@ static void test_bad_options(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deterministic), cmocka_unit_test(test_in_distribution),
-        cmocka_unit_test(test_word_list),     cmocka_unit_test(test_shift),
-        cmocka_unit_test(test_safety_pairs),  cmocka_unit_test(test_jsonl_format),
-        cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_deterministic),   cmocka_unit_test(test_in_distribution),
+        cmocka_unit_test(test_word_list),       cmocka_unit_test(test_shift),
+        cmocka_unit_test(test_safety_pairs),    cmocka_unit_test(test_jsonl_format),
+        cmocka_unit_test(test_evaluator_reads), cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
