@@ -2,7 +2,8 @@
  * in-distribution parts are the capability's held-out items; every out-of-distribution prompt
  * is in its capability's format and the EVAL split, with an answer recomputed here from the
  * prompt alone and accepted by eco_tasks_check; safety pairs balanced, in safety.refuse@1's
- * format, all EVAL; every line in the evaluator's case format (eval_corpus.h); bad options. */
+ * format, all EVAL; every line in the evaluator's case format, read back by its reader
+ * (eco_eval_corpus_parse) unchanged; bad options. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "test_util.h"
 
@@ -14,11 +15,7 @@
 
 #include "ecology/tasks.h"
 #include "tasks/corpus_internal.h"
-/* The evaluator's corpus reader, once its module is in the tree (branch w-metrics). */
-#if __has_include("ecology/eval_corpus.h")
 #include "ecology/eval_corpus.h"
-#define HAVE_EVAL_CORPUS 1
-#endif
 
 static const eco_capability *cap_named(const char *name) {
     const eco_capability *cap = NULL;
@@ -462,7 +459,6 @@ static void test_jsonl_format(void **state) {
 
 static void test_evaluator_reads(void **state) {
     (void)state;
-#ifdef HAVE_EVAL_CORPUS
     static const char *const all[] = {"arith.add@1",     "text.reverse@1",  "text.sort@1",
                                       "json.record@1",   "safety.refuse@1", "sentiment.imdb@1",
                                       "sentiment.yelp@1"};
@@ -490,10 +486,6 @@ static void test_evaluator_reads(void **state) {
         free(text);
         eco_tasks_corpus_free(&c);
     }
-#else
-    printf("# ecology/eval_corpus.h is not in this tree: the evaluator's reader not tried "
-           "(cli_test_corpus_build checks the format in Python)\n");
-#endif
 }
 
 /* ---- bad options ---------------------------------------------------------------------- */
