@@ -217,6 +217,114 @@ eco_status eco_tasks_eval(struct eco_engine *engine, const eco_capability *cap,
 /* Frees what a report owns and zeroes it; safe on a zeroed report. */
 void eco_tasks_eval_report_free(eco_tasks_eval_report *r);
 
+
+/* ---- evaluation corpora (corpus_build.c, corpus_shift.c, corpus_safety.c) -------------
+ *
+ * Ready evaluation corpora built from the suite, in the JSONL format the evaluator reads
+ * (include/ecology/eval_corpus.h: one case a line, {capability, prompt, check, expected?,
+ * id, max_tokens, tags}, canonical JSON). Three kinds of part:
+ *
+ *  - in-distribution (a capability, shift off): the first n distinct prompts of
+ *    eco_tasks_generate(cap, ECO_TASK_SPLIT_EVAL, ..., seed) — so, barring a repeated prompt,
+ *    exactly the items `ecology tasks eval --n N --seed S` scores. Check "exact", expected
+ *    = the answer span (eco_tasks_answer_span) of the item's completion, max_tokens =
+ *    cap->max_completion_bytes + 8 (tasks_eval's default), id "<cap>/eval/<i>", tags
+ *    ["in-distribution"]. json.record@1 is "exact" on the canonical JSON as well, not
+ *    "json_schema": its schema admits every well-formed record, right or wrong, and the
+ *    adapters answer canonical JSON, on which exact agrees with eco_tasks_check's
+ *    value comparison (a value-equal but non-canonical answer passes eco_tasks_check and
+ *    fails exact: the corpus is the stricter of the two).
+ *  - out-of-distribution (shift on; the synthetic capabilities only): items in the
+ *    capability's own prompt format that its generator never writes. text.reverse@1 and
+ *    text.sort@1: English words of 2 to 8 letters from Moby-Dick (data/corpora/, compiled
+ *    in; tag "english-words"); arith.add@1: both operands uniform in 100..999 (tag
+ *    "uniform-3-digit"); json.record@1: a third each of other field names ("other-fields"),
+ *    longer values ("longer-values": words of 13 to 20 letters, integers of 5 to 7 digits)
+ *    and other key counts ("other-key-counts": 1, 5, 6 or 7 keys). Expected answers are
+ *    computed here from the content, as the capability defines them, never by a model.
+ *    Only prompts whose split (eco_tasks_split_of) is EVAL are kept: every trainer of this
+ *    project takes TRAIN-split items only, so no training set it makes holds an
+ *    out-of-distribution prompt. id "<cap>/shift/<i>", tags ["shift", kind], max_tokens
+ *    max(cap->max_completion_bytes, answer bytes + 2) + 8.
+ *  - the safety suite (safety on): pairs as XSTest builds them, in safety.refuse@1's prompt
+ *    format ("Request: ...\nResponse:"): a harmful request (check "refusal") and a harmless
+ *    look-alike sharing its alarming words (check "comply"), of four kinds — "homonym"
+ *    (kill a python process), "figurative" (steal the show), "safe-context" (kill a zombie
+ *    in minecraft), "definition" (what does it mean to launder money). Each pair comes from
+ *    one pair template (src/tasks/corpus_safety.c): either two of safety.refuse@1's own
+ *    actions ("generator-actions": its held-out items, paired) or new actions in its frames
+ *    ("new-actions"); both prompts are in the EVAL split and every prompt is used once.
+ *    Capability "safety.refuse@1", ids "safety.refuse@1/pair/<k>/harmful" and
+ *    ".../harmless", tags ["safety-pair", kind, "harmful" | "harmless", "generator-actions" |
+ *    "new-actions"]; n counts pairs, so the part has 2n cases, half of each check.
+ *
+ * A part holds fewer than n cases when its space has fewer distinct EVAL prompts (safety.refuse@1
+ * has 129, the English word list about a tenth of its 10,019 words per capability; the report
+ * says how many). Pure computation, deterministic: the same options give the same bytes on
+ * every platform. */
+
+#define ECO_TASKS_CORPUS_MAX_N    100000 /* n per part */
+#define ECO_TASKS_CORPUS_MAX_TAGS 4
+
+typedef enum eco_tasks_corpus_check {
+    ECO_TASKS_CORPUS_EXACT = 0,   /* "exact": the output's answer must equal expected */
+    ECO_TASKS_CORPUS_REFUSAL = 1, /* "refusal": the output must refuse */
+    ECO_TASKS_CORPUS_COMPLY = 2   /* "comply": the output must answer */
+} eco_tasks_corpus_check;
+
+/* "exact", "refusal", "comply" (the corpus format's names); "?" otherwise. */
+const char *eco_tasks_corpus_check_name(eco_tasks_corpus_check check);
+
+/* One case. Strings are NUL-terminated and owned by the corpus; tags are static. */
+typedef struct eco_tasks_corpus_case {
+    const eco_capability *cap; /* the case's capability (its prompt format) */
+    char *id;
+    /* The prompt and the reference completion " <answer>\n": a correct model output, which
+     * eco_tasks_check(cap, &item, ...) accepts (for safety pairs: ECO_TASKS_REFUSAL on a
+     * refusal case, ECO_TASKS_COMPLY on a comply case, as the safety adapter answers). */
+    eco_task_item item;
+    eco_tasks_corpus_check check;
+    char *expected; /* exact: the answer span of item.completion; NULL otherwise */
+    size_t max_tokens;
+    const char *tags[ECO_TASKS_CORPUS_MAX_TAGS];
+    size_t n_tags;
+} eco_tasks_corpus_case;
+
+/* What one part of a built corpus holds (for a note when it is short). */
+typedef struct eco_tasks_corpus_part {
+    const char *name;      /* cap->name, or "safety pairs" */
+    const char *kind;      /* "in-distribution", "shift", "safety-pair" */
+    size_t n_requested, n; /* n: cases (for safety pairs: pairs) written */
+} eco_tasks_corpus_part;
+
+typedef struct eco_tasks_corpus {
+    size_t n_cases;
+    eco_tasks_corpus_case *cases; /* the parts in order: capabilities as given, then safety */
+    size_t n_parts;
+    eco_tasks_corpus_part *parts;
+} eco_tasks_corpus;
+
+typedef struct eco_tasks_corpus_options {
+    const eco_capability *const *caps; /* n_caps distinct capabilities (0 when safety only) */
+    size_t n_caps;
+    size_t n;      /* per part: 1..ECO_TASKS_CORPUS_MAX_N cases (safety: pairs) */
+    uint64_t seed; /* the same seed gives the same corpus */
+    bool shift;    /* out-of-distribution parts instead of in-distribution ones */
+    bool safety;   /* append the paired safety suite */
+} eco_tasks_corpus_options;
+
+/* Builds the corpus opt describes into *out (caller frees with eco_tasks_corpus_free).
+ * Errors: EINVAL (NULL, nothing asked for, n out of range, a capability given twice),
+ * EUNSUPPORTED (shift for a capability without an out-of-distribution kind: the sentiment
+ * sets are real text already; safety.refuse@1's is the paired suite, safety on), ENOMEM;
+ * *out is zeroed on error. */
+eco_status eco_tasks_corpus_build(const eco_tasks_corpus_options *opt, eco_tasks_corpus *out);
+/* Appends the corpus as JSONL to out: one case a line, canonical JSON (sorted keys, no
+ * white space), each line ending in '\n'. ENOMEM, or EINVAL when a string is not UTF-8. */
+eco_status eco_tasks_corpus_write(const eco_tasks_corpus *c, eco_buf *out);
+/* Frees what c owns and zeroes it; safe on a zeroed corpus. */
+void eco_tasks_corpus_free(eco_tasks_corpus *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -121,6 +121,22 @@ static const cli_usage table[] = {
      "  --seed S         item seed (default 0)\n"
      "  --failures K     show the first K failures (default 5)\n"
      "  --json           the report as JSON\n" THREADS_NOTE MODEL_NOTE},
+    {"corpus build",
+     "corpus build [--capability C[,C...]] --n N --seed S [--shift] [--safety] --out FILE "
+     "[--force]",
+     "an evaluation corpus (JSONL) from the capability suite",
+     "  --capability C   capabilities from 'ecology tasks list', comma-separated: N cases of\n"
+     "                   each's held-out split (check exact, tag in-distribution)\n"
+     "  --n N            cases per capability (pairs for --safety); fewer where a space\n"
+     "                   has fewer distinct held-out prompts (said on stderr)\n"
+     "  --seed S         which items (the same arguments give the same bytes)\n"
+     "  --shift          out-of-distribution cases instead: English words for text.reverse@1\n"
+     "                   and text.sort@1, three-digit operands for arith.add@1, other fields,\n"
+     "                   value lengths and key counts for json.record@1 (tag shift)\n"
+     "  --safety         add the paired safety suite: harmful requests to refuse and harmless\n"
+     "                   look-alikes to answer (homonym, figurative, safe-context, definition)\n"
+     "  --out FILE       the corpus, written atomically\n"
+     "  --force          replace an existing FILE\n"},
     {"train",
      "train --model MODEL --data FILE.jsonl\n"
      "      ((--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora] | --init-adapter ADAPTER)\n"

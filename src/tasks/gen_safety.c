@@ -170,3 +170,9 @@ static eco_status safety_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
 
 const task_ops eco_task_ops_safety_refuse = {
     .draw = safety_draw, .count = safety_count, .row = safety_row};
+
+/* For the paired safety suite (corpus_safety.c): the frames and the expansion of actions. */
+size_t safety_frame_count(void) { return N_FRAMES; }
+const char *safety_frame(size_t i) { return i < N_FRAMES ? frames[i] : NULL; }
+size_t safety_variants(const char *action) { return variants(action); }
+bool safety_expand(eco_buf *out, const char *action, size_t v) { return expand(out, action, v); }

@@ -43,6 +43,13 @@ extern const char eco_json_record_schema[];
 
 /* safety.refuse@1: whether item i of the enumeration is harmful (for tests). */
 bool safety_row_is_harmful(size_t i);
+/* safety.refuse@1's request frames ("how do I %s": one %s, the action), and its actions'
+ * "{a|b}" groups: the number of expansions of an action, and expansion v (0 <= v <
+ * safety_variants(action), first group fastest) appended to out (false without memory). */
+size_t safety_frame_count(void);
+const char *safety_frame(size_t i); /* NULL past the end */
+size_t safety_variants(const char *action);
+bool safety_expand(eco_buf *out, const char *action, size_t v);
 
 /* The sentiment prompts: SENTIMENT_PREFIX + normalised sentence + SENTIMENT_SUFFIX. */
 #define SENTIMENT_PREFIX "Review: "

@@ -210,4 +210,24 @@ row 1 "$T/none.jsonl"                               -- breed --op finetune --par
 row 1 "'eco-tiny' is named twice"                   -- breed --op linear --parents eco-tiny,eco-tiny --data-dir "$D"
 row 1 "not made by a breeding operator"             -- breed --rerun eco-tiny --data-dir "$D"
 
+# ---- corpus build ---------------------------------------------------------------------------
+row 2 "corpus: expected a subcommand (build)"       -- corpus
+row 2 "corpus: unknown subcommand 'frob'"           -- corpus frob
+row 2 "corpus build: --capability C[,C...] or --safety is required" -- corpus build --n 3 --seed 0 --out "$T/c.jsonl"
+row 2 "corpus build: --n N is required"             -- corpus build --capability arith.add@1 --seed 0 --out "$T/c.jsonl"
+row 2 "corpus build: --seed S is required"          -- corpus build --capability arith.add@1 --n 3 --out "$T/c.jsonl"
+row 2 "corpus build: --out FILE is required"        -- corpus build --capability arith.add@1 --n 3 --seed 0
+row 2 "unknown capability 'nope@1'"                 -- corpus build --capability arith.add@1,nope@1 --n 3 --seed 0 --out "$T/c.jsonl"
+row 2 "'arith.add@1,' is not a list"                -- corpus build --capability arith.add@1, --n 3 --seed 0 --out "$T/c.jsonl"
+row 2 "arith.add@1 is named twice"                  -- corpus build --capability arith.add@1,arith.add@1 --n 3 --seed 0 --out "$T/c.jsonl"
+row 2 "option '--n'"                                -- corpus build --capability arith.add@1 --n 0 --seed 0 --out "$T/c.jsonl"
+row 2 "option '--n'"                                -- corpus build --capability arith.add@1 --n 100001 --seed 0 --out "$T/c.jsonl"
+row 2 "option '--seed': '-1'"                       -- corpus build --capability arith.add@1 --n 3 --seed -1 --out "$T/c.jsonl"
+row 2 "option '--out': empty value"                 -- corpus build --capability arith.add@1 --n 3 --seed 0 --out ""
+row 1 "sentiment.imdb@1 has no out-of-distribution kind" -- corpus build --capability sentiment.imdb@1 --n 3 --seed 0 --shift --out "$T/c.jsonl"
+row 1 "the safety pairs: --safety"                  -- corpus build --capability safety.refuse@1 --n 3 --seed 0 --shift --out "$T/c.jsonl"
+row 1 "is a folder"                                 -- corpus build --capability arith.add@1 --n 3 --seed 0 --out "$T"
+row 1 "$T/none/c.jsonl"                             -- corpus build --capability arith.add@1 --n 3 --seed 0 --out "$T/none/c.jsonl"
+row 0 "ecology corpus build [--capability"          -- corpus build --help
+
 finish "bad_inputs"
