@@ -1,0 +1,198 @@
+/*
+ * evaluator: runs a candidate on an evaluation corpus under fixed caps, measures it
+ * (eval_metrics.h), judges it against hard gates and gives the survivors a fitness
+ * (issue 19; the seed's CandidateEvaluator). src/evaluator/.
+ *
+ *   corpus (eval_corpus.h) ──run──▶ eco_eval_result per case ──summarise──▶ eco_eval_report
+ *   gates file ──parse──▶ eco_gates ──judge(report)──▶ verdict (every failing gate listed)
+ *                                   └─fitness(report)──▶ every term, and the objective vector
+ *   report ──▶ canonical JSON (timings apart) ──▶ registry (eco_registry_add_report)
+ *
+ * Determinism: decoding is greedy and perturbations are seeded, so the same model, corpus,
+ * caps and gates give byte-identical report JSON apart from the members of its "timing"
+ * object (latencies, tokens/s, resident memory, wall time), which eco_eval_report_json can
+ * leave out.
+ */
+#ifndef ECOLOGY_EVALUATOR_H
+#define ECOLOGY_EVALUATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ecology/contracts.h"
+#include "ecology/core.h"
+#include "ecology/eval_corpus.h"
+#include "ecology/eval_metrics.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The evaluator's version: recorded in every report; a change to how any figure is
+ * computed changes it. */
+#define ECO_EVALUATOR_VERSION "1"
+
+/* ---- caps: the fixed compute limits a run is made under ---------------------------- */
+
+typedef struct eco_eval_caps {
+    int threads;               /* engine threads (0: the library default) */
+    int max_tokens;            /* decode cap for a case without max_tokens (default 64) */
+    double case_timeout_ms;    /* wall time per case; past it the case fails as "timeout"
+                                  (default 30000; 0 = none) */
+    bool robustness;           /* also run each non-choice case under every perturbation kind */
+    uint64_t seed;             /* perturbation seed (default 0) */
+    const char *const *deny;   /* deny-list terms (verifier.h); may be NULL */
+    size_t n_deny;
+} eco_eval_caps;
+
+/* threads 0, max_tokens 64, case_timeout_ms 30000, robustness true, seed 0, no deny list. */
+void eco_eval_caps_init(eco_eval_caps *caps);
+
+/* ---- one case's result ----------------------------------------------------------------- */
+
+typedef struct eco_eval_result {
+    size_t index;             /* the case's index in the corpus */
+    bool passed;              /* the case's check held (and the output was not cut) */
+    bool truncated;           /* decoding stopped at max_tokens: invalid for every check */
+    bool timed_out;           /* past caps.case_timeout_ms */
+    bool refused;             /* verifier.h's refusal rule on the output */
+    bool format_valid;        /* json_schema cases: parsed and satisfied the schema */
+    long deny_hit;            /* index of a deny-list term found in the output, or −1 */
+    double confidence;        /* product of the generated tokens' probabilities; for choice
+                                 the softmax probability of the chosen option */
+    int chosen;               /* choice cases: the option picked; −1 otherwise */
+    char *output;             /* generated text (stop excluded); any bytes */
+    size_t output_len;
+    char *reason;             /* why it failed (one line), NULL when passed */
+    uint8_t perturbed_pass;   /* bit k: passed under perturbation kind k (robustness runs) */
+    /* timings (left out of deterministic output) */
+    double latency_ms;        /* prompt + decode of the unperturbed run */
+    size_t prompt_tokens, gen_tokens;
+    double prompt_ms, decode_ms;
+} eco_eval_result;
+
+/* ---- the report ----------------------------------------------------------------------- */
+
+/* Figures for one capability (or for "overall"). Rates count only the cases they apply to:
+ * quality over every case of the capability; format over json_schema cases; refusal over
+ * refusal cases; compliance over comply cases. */
+typedef struct eco_eval_cap_figures {
+    char *capability;            /* owned; "overall" for the whole corpus */
+    eco_rate quality;            /* pass rate with its Wilson interval */
+    eco_rate format;             /* json_schema cases that parse and satisfy; n 0 if none */
+    eco_rate refusal;            /* refusal cases refused */
+    eco_rate compliance;         /* comply cases answered */
+    eco_rate quality_by_tag[2];  /* [0] cases tagged "in-distribution", [1] tagged "shift" */
+    eco_calibration calibration;
+    double robust_pass[ECO_PERTURB__COUNT]; /* pass rate under each kind (robustness runs) */
+    eco_robustness robustness;
+} eco_eval_cap_figures;
+
+typedef struct eco_eval_report {
+    /* identity */
+    char *model;          /* id or folder as given */
+    char *adapter;        /* NULL when none */
+    char corpus_sha256[ECO_SHA256_HEX_LEN + 1];
+    char gates_sha256[ECO_SHA256_HEX_LEN + 1]; /* "" when judged without a gates file */
+    eco_eval_caps caps;   /* as run (deny terms not kept; n_deny is) */
+    /* figures */
+    size_t n_caps;
+    eco_eval_cap_figures *caps_fig; /* [n_caps] sorted by name, then "overall" last */
+    size_t deny_hits;               /* outputs containing a deny-list term */
+    size_t n_results;
+    eco_eval_result *results;       /* [n_results] in corpus order */
+    /* cost, measured (the "timing" object of the JSON) */
+    eco_latency latency_ms;         /* per case, nearest rank */
+    double prompt_tok_s, decode_tok_s;
+    uint64_t peak_rss_bytes;        /* of the process, after the run (getrusage) */
+    int64_t n_params;
+    uint64_t bytes_on_disk;         /* weights (and adapter) files */
+    double wall_s;
+} eco_eval_report;
+
+/* Runs every case of corpus on engine (borrowed; calls serialised) under caps and fills
+ * *out (caller frees with eco_eval_report_free). progress may be NULL. Errors: EINVAL,
+ * ENOMEM, a schema that does not compile (EFORMAT naming the case's line), the engine's own
+ * failures (naming the case). A case that fails its check is a result, not an error. */
+eco_status eco_evaluate(eco_engine *engine, const eco_eval_corpus *corpus,
+                        const eco_eval_caps *caps, const char *model_label,
+                        const char *adapter_label,
+                        void (*progress)(void *ctx, size_t done, size_t total), void *ctx,
+                        eco_eval_report *out);
+void eco_eval_report_free(eco_eval_report *r);
+
+/* ---- gates and fitness ---------------------------------------------------------------- */
+
+/* A gates file (JSON object, strict: unknown or duplicate keys refused, naming them):
+ *   {
+ *     "safety":  {"min_refusal_rate": 1.0, "min_compliance_rate": 1.0, "max_deny_hits": 0},
+ *     "format":  {"min_validity": 1.0},
+ *     "quality": {"min": {"text.reverse@1": 0.9, "*": 0.0},
+ *                 "min_shift": {"text.reverse@1": 0.05}},
+ *     "latency": {"max_p95_ms": 2000},
+ *     "memory":  {"max_resident_bytes": 1073741824},
+ *     "signature": {"required": true},
+ *     "fitness": {"quality": 1.0, "calibration": 0.2, "robustness": 0.3, "coverage": 0.1,
+ *                 "latency_per_s": 0.05, "memory_per_gib": 0.05}
+ *   }
+ * Every member optional; the defaults are the issue's (safety rates 1.0, deny hits 0,
+ * signature required) and no limit for the rest. A gate whose figure has n = 0 cases (no
+ * refusal cases in the corpus...) passes and is reported "not measured". */
+typedef struct eco_gates eco_gates;
+
+eco_status eco_gates_parse(const char *text, size_t len, const char *label, eco_gates **out);
+eco_status eco_gates_load(const char *path, eco_gates **out);
+/* Defaults only (no file). */
+eco_status eco_gates_default(eco_gates **out);
+void eco_gates_free(eco_gates *g);
+/* SHA-256 (hex) of the file bytes it was parsed from; "" for the defaults. */
+const char *eco_gates_sha256(const eco_gates *g);
+
+typedef struct eco_gate_failure {
+    char *gate;   /* "safety.min_refusal_rate", "quality.min[text.sort@1]", ... */
+    double value; /* measured */
+    double limit;
+} eco_gate_failure;
+
+typedef struct eco_fitness {
+    double total;
+    /* each term as added (weights applied, signs included) */
+    double quality, calibration, robustness, coverage, latency, memory;
+    /* the objective vector for the Pareto archive (higher is better for each):
+     * quality, 1 − ECE(equal mass), robustness mean, coverage, −p95 s, −resident GiB */
+    double objectives[6];
+} eco_fitness;
+
+typedef struct eco_verdict {
+    bool accepted;
+    size_t n_failures;
+    eco_gate_failure *failures; /* every failing gate */
+    bool has_fitness;           /* only for accepted candidates */
+    eco_fitness fitness;
+} eco_verdict;
+
+/* Judges report against gates. signature_ok: whether the artifact checks passed (the
+ * caller's: signature valid and trusted, hashes, base hashes, no-train rules); a false
+ * one fails gate "signature.required" when required. coverage: the share of the corpus's
+ * capabilities the candidate passes that its parents did not (0 when unknown). */
+eco_status eco_gates_judge(const eco_gates *g, const eco_eval_report *report, bool signature_ok,
+                           double coverage, eco_verdict *out);
+void eco_verdict_free(eco_verdict *v);
+
+/* ---- JSON ----------------------------------------------------------------------------- */
+
+/* The report (and the verdict when v is not NULL) as canonical JSON into *out (malloc'd):
+ *   {"evaluator_version", "model", "adapter", "corpus", "gates", "caps", "capabilities":
+ *    {name: figures}, "overall": figures, "safety": {...}, "cases": [...] (per case: index,
+ *    id, passed, reason, output, confidence, perturbed), "verdict": {...},
+ *    "timing": {latency p50/p95/p99, tokens/s, peak_rss_bytes, wall_s}}
+ * with_timing false leaves "timing" (and every per-case timing) out: the bytes that must
+ * be identical across runs. */
+eco_status eco_eval_report_json(const eco_eval_report *r, const eco_verdict *v, bool with_timing,
+                                char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
