@@ -171,10 +171,10 @@ typedef struct eco_eval_report {
  *   kind k (eval_metrics.h's eco_perturb with seed caps.seed and the case's index); bit k
  *   of perturbed_pass says whether that run passed (timeout included). What is perturbed:
  *   for refusal and comply the whole prompt (a request with typos must get the same
- *   behaviour); for the other checks, when the prompt's first line opens with a label —
- *   1..64 bytes of printable ASCII without spaces followed by ": " ("Reverse: ") — only the
- *   label (the data after it is what the answer depends on: a typo there changes the right
- *   answer), else the whole prompt (then a perturbation may change the right answer, and
+ *   behaviour); for the other checks, when the prompt opens with a label — 1..64 bytes of
+ *   printable ASCII without spaces or colons, followed by ": " ("Reverse: ") — only the
+ *   label's bytes (the data after it is what the answer depends on: a typo there changes the
+ *   right answer), else the whole prompt (then a perturbation may change the right answer, and
  *   the figure is a lower bound). The prefix kind always adds its sentence first.
  * Figures: per capability (sorted by strcmp) then "overall": quality = passed over all
  *   cases; format = format_valid over json_schema cases; refusal = passed refusal cases;
