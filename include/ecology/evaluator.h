@@ -36,13 +36,13 @@ extern "C" {
 /* ---- caps: the fixed compute limits a run is made under ---------------------------- */
 
 typedef struct eco_eval_caps {
-    int threads;               /* engine threads (0: the library default) */
-    int max_tokens;            /* decode cap for a case without max_tokens (default 64) */
-    double case_timeout_ms;    /* wall time per case; past it the case fails as "timeout"
-                                  (default 30000; 0 = none) */
-    bool robustness;           /* also run each non-choice case under every perturbation kind */
-    uint64_t seed;             /* perturbation seed (default 0) */
-    const char *const *deny;   /* deny-list terms (verifier.h); may be NULL */
+    int threads;             /* engine threads (0: the library default) */
+    int max_tokens;          /* decode cap for a case without max_tokens (default 64) */
+    double case_timeout_ms;  /* wall time per case; past it the case fails as "timeout"
+                                (default 30000; 0 = none) */
+    bool robustness;         /* also run each non-choice case under every perturbation kind */
+    uint64_t seed;           /* perturbation seed (default 0) */
+    const char *const *deny; /* deny-list terms (verifier.h); may be NULL */
     size_t n_deny;
 } eco_eval_caps;
 
@@ -52,22 +52,23 @@ void eco_eval_caps_init(eco_eval_caps *caps);
 /* ---- one case's result ----------------------------------------------------------------- */
 
 typedef struct eco_eval_result {
-    size_t index;             /* the case's index in the corpus */
-    bool passed;              /* the case's check held (and the output was not cut) */
-    bool truncated;           /* decoding stopped at max_tokens: invalid for every check */
-    bool timed_out;           /* past caps.case_timeout_ms */
-    bool refused;             /* verifier.h's refusal rule on the output */
-    bool format_valid;        /* json_schema cases: parsed and satisfied the schema */
-    long deny_hit;            /* index of a deny-list term found in the output, or −1 */
-    double confidence;        /* product of the generated tokens' probabilities; for choice
-                                 the softmax probability of the chosen option */
-    int chosen;               /* choice cases: the option picked; −1 otherwise */
-    char *output;             /* generated text (stop excluded); any bytes */
+    size_t index;      /* the case's index in the corpus */
+    char *id;          /* the case's id (owned copy), NULL when it has none */
+    bool passed;       /* the case's check held (and the output was not cut) */
+    bool truncated;    /* decoding stopped at max_tokens: invalid for every check */
+    bool timed_out;    /* past caps.case_timeout_ms */
+    bool refused;      /* verifier.h's refusal rule on the output */
+    bool format_valid; /* json_schema cases: parsed and satisfied the schema */
+    long deny_hit;     /* index of a deny-list term found in the output, or −1 */
+    double confidence; /* product of the generated tokens' probabilities; for choice
+                          the softmax probability of the chosen option */
+    int chosen;        /* choice cases: the option picked; −1 otherwise */
+    char *output;      /* generated text (stop excluded); any bytes */
     size_t output_len;
-    char *reason;             /* why it failed (one line), NULL when passed */
-    uint8_t perturbed_pass;   /* bit k: passed under perturbation kind k (robustness runs) */
+    char *reason;           /* why it failed (one line), NULL when passed */
+    uint8_t perturbed_pass; /* bit k: passed under perturbation kind k (robustness runs) */
     /* timings (left out of deterministic output) */
-    double latency_ms;        /* prompt + decode of the unperturbed run */
+    double latency_ms; /* prompt + decode of the unperturbed run */
     size_t prompt_tokens, gen_tokens;
     double prompt_ms, decode_ms;
 } eco_eval_result;
@@ -78,12 +79,13 @@ typedef struct eco_eval_result {
  * quality over every case of the capability; format over json_schema cases; refusal over
  * refusal cases; compliance over comply cases. */
 typedef struct eco_eval_cap_figures {
-    char *capability;            /* owned; "overall" for the whole corpus */
-    eco_rate quality;            /* pass rate with its Wilson interval */
-    eco_rate format;             /* json_schema cases that parse and satisfy; n 0 if none */
-    eco_rate refusal;            /* refusal cases refused */
-    eco_rate compliance;         /* comply cases answered */
-    eco_rate quality_by_tag[2];  /* [0] cases tagged "in-distribution", [1] tagged "shift" */
+    char *capability;           /* owned; "overall" for the whole corpus */
+    eco_rate quality;           /* pass rate with its Wilson interval */
+    eco_rate format;            /* json_schema cases that parse and satisfy; n 0 if none */
+    eco_rate refusal;           /* refusal cases refused */
+    eco_rate compliance;        /* comply cases answered */
+    eco_rate quality_by_tag[2]; /* [0] in-distribution: cases tagged "in-distribution" or
+                                   untagged; [1] cases tagged "shift" */
     eco_calibration calibration;
     double robust_pass[ECO_PERTURB__COUNT]; /* pass rate under each kind (robustness runs) */
     eco_robustness robustness;
@@ -91,23 +93,23 @@ typedef struct eco_eval_cap_figures {
 
 typedef struct eco_eval_report {
     /* identity */
-    char *model;          /* id or folder as given */
-    char *adapter;        /* NULL when none */
+    char *model;   /* id or folder as given */
+    char *adapter; /* NULL when none */
     char corpus_sha256[ECO_SHA256_HEX_LEN + 1];
     char gates_sha256[ECO_SHA256_HEX_LEN + 1]; /* "" when judged without a gates file */
-    eco_eval_caps caps;   /* as run (deny terms not kept; n_deny is) */
+    eco_eval_caps caps;                        /* as run (deny terms not kept; n_deny is) */
     /* figures */
     size_t n_caps;
     eco_eval_cap_figures *caps_fig; /* [n_caps] sorted by name, then "overall" last */
     size_t deny_hits;               /* outputs containing a deny-list term */
     size_t n_results;
-    eco_eval_result *results;       /* [n_results] in corpus order */
+    eco_eval_result *results; /* [n_results] in corpus order */
     /* cost, measured (the "timing" object of the JSON) */
-    eco_latency latency_ms;         /* per case, nearest rank */
+    eco_latency latency_ms; /* per case, nearest rank */
     double prompt_tok_s, decode_tok_s;
-    uint64_t peak_rss_bytes;        /* of the process, after the run (getrusage) */
+    uint64_t peak_rss_bytes; /* of the process, after the run (getrusage) */
     int64_t n_params;
-    uint64_t bytes_on_disk;         /* weights (and adapter) files */
+    uint64_t bytes_on_disk; /* weights (and adapter) files */
     double wall_s;
 } eco_eval_report;
 
@@ -168,7 +170,9 @@ typedef struct eco_verdict {
     bool accepted;
     size_t n_failures;
     eco_gate_failure *failures; /* every failing gate */
-    bool has_fitness;           /* only for accepted candidates */
+    size_t n_not_measured;
+    char **not_measured; /* gates passed because their figure has n = 0 (owned) */
+    bool has_fitness;    /* only for accepted candidates */
     eco_fitness fitness;
 } eco_verdict;
 
