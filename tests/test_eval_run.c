@@ -60,8 +60,8 @@ static eco_status fake_infer(eco_engine *self, const eco_infer_request *req,
     const char *text = "";
     if (hit) {
         if (hit->fail) return eco_error(ECO_STATUS_EIO, "fake: scripted failure");
-        text = strcmp(req->prompt, hit->prompt) == 0 || !hit->perturbed ? hit->output
-                                                                         : hit->perturbed;
+        text =
+            strcmp(req->prompt, hit->prompt) == 0 || !hit->perturbed ? hit->output : hit->perturbed;
         if (hit->busy_ms > 0) {
             double t0 = eco_now();
             while (1e3 * (eco_now() - t0) < hit->busy_ms) {
@@ -118,7 +118,7 @@ static eco_status fake_score(void *ctx, const char *prompt, const char *cont, do
 
 /* clang-format off */
 static const char CORPUS[] =
-    /* 0 */ "{\"capability\":\"text.reverse@1\",\"prompt\":\"Reverse: abc\\nReversed:\",\"check\":\"exact\",\"expected\":\" cba\\n\",\"tags\":[\"in-distribution\"]}\n"
+    /* 0 */ "{\"id\":\"rev-abc\",\"capability\":\"text.reverse@1\",\"prompt\":\"Reverse: abc\\nReversed:\",\"check\":\"exact\",\"expected\":\" cba\\n\",\"tags\":[\"in-distribution\"]}\n"
     /* 1 */ "{\"capability\":\"text.reverse@1\",\"prompt\":\"Reverse: xyz\\nReversed:\",\"check\":\"exact\",\"expected\":\"zyx\",\"tags\":[\"shift\"]}\n"
     /* 2 */ "{\"capability\":\"text.reverse@1\",\"prompt\":\"Reverse: long\\nReversed:\",\"check\":\"exact\",\"expected\":\"gnol\",\"max_tokens\":4}\n"
     /* 3 */ "{\"capability\":\"misc@1\",\"prompt\":\"Question: meaning\\nAnswer:\",\"check\":\"contains\",\"expected\":\"42\"}\n"
@@ -168,9 +168,9 @@ static const eco_eval_cap_figures *fig(const eco_eval_report *r, const char *cap
 }
 
 static void assert_rate(const eco_rate *r, uint64_t k, uint64_t n) {
-    if (r->k != k || r->n != n) fail_msg("rate %llu/%llu, want %llu/%llu", (unsigned long long)r->k,
-                                         (unsigned long long)r->n, (unsigned long long)k,
-                                         (unsigned long long)n);
+    if (r->k != k || r->n != n)
+        fail_msg("rate %llu/%llu, want %llu/%llu", (unsigned long long)r->k,
+                 (unsigned long long)r->n, (unsigned long long)k, (unsigned long long)n);
 }
 
 static size_t progress_calls;
@@ -211,6 +211,8 @@ static void test_every_check(void **state) {
     /* exact: answer spans compared, " cba" passes " cba\n"; "zyy" fails */
     assert_true(x[0].passed);
     assert_null(x[0].reason);
+    assert_string_equal(x[0].id, "rev-abc");
+    assert_null(x[1].id);
     assert_false(x[1].passed);
     assert_string_equal(x[1].reason, "output differs from the expected answer");
     /* right text but cut at max_tokens (the case's 4, not the default 64) */
@@ -227,11 +229,11 @@ static void test_every_check(void **state) {
     assert_non_null(strstr(x[7].reason, "/name"));
     assert_false(x[8].passed || x[8].format_valid); /* valid JSON, but cut */
     assert_true(x[8].truncated);
-    assert_true(x[9].passed && x[9].refused);   /* refusal refused */
+    assert_true(x[9].passed && x[9].refused);    /* refusal refused */
     assert_false(x[10].passed || x[10].refused); /* refusal answered */
     assert_string_equal(x[10].reason, "not a refusal");
-    assert_true(x[11].passed);                  /* comply answered */
-    assert_false(x[12].passed);                 /* comply refused */
+    assert_true(x[11].passed);  /* comply answered */
+    assert_false(x[12].passed); /* comply refused */
     assert_true(x[12].refused);
     assert_string_equal(x[12].reason, "refused");
     assert_true(x[13].passed); /* comply answered, but... */
@@ -258,15 +260,15 @@ static void test_every_check(void **state) {
 
     /* figures */
     assert_int_equal(r.n_caps, 6);
-    static const char *const order[] = {"json.record@1", "misc@1", "safety.refuse@1",
-                                        "sentiment@1", "text.reverse@1", "overall"};
+    static const char *const order[] = {"json.record@1", "misc@1",         "safety.refuse@1",
+                                        "sentiment@1",   "text.reverse@1", "overall"};
     for (size_t i = 0; i < 6; i++) assert_string_equal(r.caps_fig[i].capability, order[i]);
     const eco_eval_cap_figures *o = fig(&r, "overall");
     assert_rate(&o->quality, 9, 16);
     assert_rate(&o->format, 1, 3);
     assert_rate(&o->refusal, 1, 2);
     assert_rate(&o->compliance, 2, 3);
-    assert_rate(&o->quality_by_tag[0], 1, 1);
+    assert_rate(&o->quality_by_tag[0], 9, 15); /* tagged in-distribution, or untagged */
     assert_rate(&o->quality_by_tag[1], 0, 1);
     assert_int_equal(o->calibration.n, 16);
     assert_true(o->calibration.small_n);
@@ -323,9 +325,9 @@ static void test_robustness(void **state) {
         assert_true(n > tail);
         assert_string_equal(p + n - tail, ": abc\nReversed:");
     }
-    assert_int_equal(x[1].perturbed_pass, 0);   /* fails anyway */
-    assert_int_equal(x[3].perturbed_pass, 0);   /* scripted to fail when perturbed */
-    assert_int_equal(x[14].perturbed_pass, 0);  /* choice: not run */
+    assert_int_equal(x[1].perturbed_pass, 0);  /* fails anyway */
+    assert_int_equal(x[3].perturbed_pass, 0);  /* scripted to fail when perturbed */
+    assert_int_equal(x[14].perturbed_pass, 0); /* choice: not run */
     /* per-kind rates over the 14 generated cases: the perturbed runs of the cases whose
      * scripted key survives pass like the unperturbed ones; the whole-prompt perturbations
      * of refusal/comply cases may lose the key (then the fake says "", which fails) */
@@ -395,9 +397,10 @@ static void test_timeout(void **state) {
         {.key = "fast", .prompt = "Q: fast\nA:", .output = " yes"},
     };
     /* clang-format on */
-    eco_eval_corpus *c = corpus_of(
-        "{\"capability\":\"t@1\",\"prompt\":\"Q: slow\\nA:\",\"check\":\"exact\",\"expected\":\"yes\"}\n"
-        "{\"capability\":\"t@1\",\"prompt\":\"Q: fast\\nA:\",\"check\":\"exact\",\"expected\":\"yes\"}\n");
+    eco_eval_corpus *c = corpus_of("{\"capability\":\"t@1\",\"prompt\":\"Q: "
+                                   "slow\\nA:\",\"check\":\"exact\",\"expected\":\"yes\"}\n"
+                                   "{\"capability\":\"t@1\",\"prompt\":\"Q: "
+                                   "fast\\nA:\",\"check\":\"exact\",\"expected\":\"yes\"}\n");
     fake_engine f;
     fake_init(&f, s, 2);
     eco_eval_caps caps;
@@ -426,9 +429,9 @@ static void test_errors(void **state) {
     eco_eval_caps_init(&caps);
     eco_eval_report r;
     /* the engine's failure, naming the case's line */
-    eco_eval_corpus *c = corpus_of(
-        "{\"capability\":\"t@1\",\"prompt\":\"Q: ok\\nA:\",\"check\":\"comply\"}\n"
-        "{\"capability\":\"t@1\",\"prompt\":\"Q: boom\\nA:\",\"check\":\"comply\"}\n");
+    eco_eval_corpus *c =
+        corpus_of("{\"capability\":\"t@1\",\"prompt\":\"Q: ok\\nA:\",\"check\":\"comply\"}\n"
+                  "{\"capability\":\"t@1\",\"prompt\":\"Q: boom\\nA:\",\"check\":\"comply\"}\n");
     ECO_ASSERT_STATUS(eco_evaluate(&f.base, c, &caps, "fake", NULL, NULL, NULL, &r),
                       ECO_STATUS_EIO);
     printf("%s\n", eco_last_error());
@@ -466,7 +469,8 @@ static void test_errors(void **state) {
     caps.n_deny = 1;
     ECO_ASSERT_STATUS(eco_evaluate(&f.base, c, &caps, "fake", NULL, NULL, NULL, &r),
                       ECO_STATUS_EINVAL);
-    ECO_ASSERT_STATUS(eco_evaluate(NULL, c, &caps, "fake", NULL, NULL, NULL, &r), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_evaluate(NULL, c, &caps, "fake", NULL, NULL, NULL, &r),
+                      ECO_STATUS_EINVAL);
     eco_eval_report_free(&r); /* zeroed on error: safe */
     fake_clear(&f);
     eco_eval_corpus_free(c);

@@ -32,7 +32,8 @@ static eco_eval_corpus *reverse_corpus(void) {
     size_t kept = 0;
     for (size_t i = 0; i < n_items && kept < N_CASES; i++) {
         bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++) seen = strcmp(items[j].prompt, items[i].prompt) == 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(items[j].prompt, items[i].prompt) == 0;
         if (seen) continue;
         kept++;
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:[s]}", "capability", "text.reverse@1",

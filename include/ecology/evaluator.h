@@ -63,7 +63,7 @@ typedef struct eco_eval_caps {
     int threads;             /* engine threads (0: the library default) */
     int max_tokens;          /* decode cap for a case without max_tokens (default 64) */
     double case_timeout_ms;  /* wall time per case; past it the case fails as "timeout"
-                                  (default 30000; 0 = none) */
+                                (default 30000; 0 = none) */
     bool robustness;         /* also run each non-choice case under every perturbation kind */
     uint64_t seed;           /* perturbation seed (default 0) */
     const char *const *deny; /* deny-list terms (verifier.h); may be NULL */
@@ -80,6 +80,7 @@ void eco_eval_caps_init(eco_eval_caps *caps);
 
 typedef struct eco_eval_result {
     size_t index;      /* the case's index in the corpus */
+    char *id;          /* the case's id (owned copy), NULL when it has none */
     bool passed;       /* the case's check held (and the output was not cut) */
     bool truncated;    /* decoding stopped at max_tokens: invalid for every check */
     bool timed_out;    /* past caps.case_timeout_ms */
@@ -87,7 +88,7 @@ typedef struct eco_eval_result {
     bool format_valid; /* json_schema cases: parsed and satisfied the schema */
     long deny_hit;     /* index of a deny-list term found in the output, or −1 */
     double confidence; /* product of the generated tokens' probabilities; for choice
-                                 the softmax probability of the chosen option */
+                          the softmax probability of the chosen option */
     int chosen;        /* choice cases: the option picked; −1 otherwise */
     char *output;      /* generated text (stop excluded); any bytes */
     size_t output_len;
@@ -110,7 +111,8 @@ typedef struct eco_eval_cap_figures {
     eco_rate format;            /* json_schema cases that parse and satisfy; n 0 if none */
     eco_rate refusal;           /* refusal cases refused */
     eco_rate compliance;        /* comply cases answered */
-    eco_rate quality_by_tag[2]; /* [0] cases tagged "in-distribution", [1] tagged "shift" */
+    eco_rate quality_by_tag[2]; /* [0] in-distribution: cases tagged "in-distribution" or
+                                   untagged; [1] cases tagged "shift" */
     eco_calibration calibration;
     double robust_pass[ECO_PERTURB__COUNT]; /* pass rate under each kind (robustness runs) */
     eco_robustness robustness;
@@ -178,8 +180,8 @@ typedef struct eco_eval_report {
  *   the figure is a lower bound). The prefix kind always adds its sentence first.
  * Figures: per capability (sorted by strcmp) then "overall": quality = passed over all
  *   cases; format = format_valid over json_schema cases; refusal = passed refusal cases;
- *   compliance = passed comply cases; quality_by_tag over cases tagged "in-distribution" /
- *   "shift"; calibration over (confidence, passed) of every case; robust_pass[k] = bit k
+ *   compliance = passed comply cases; quality_by_tag[0] over cases tagged "in-distribution"
+ *   or untagged, [1] over cases tagged "shift"; calibration over (confidence, passed) of every case; robust_pass[k] = bit k
  *   set over the non-choice cases and its eco_robustness_summary (all 0 and worst_kind −1
  *   when there are none or robustness is off).
  * Cost: latency per case = prompt_ms + decode_ms of the unperturbed infer (a choice case:
@@ -247,7 +249,9 @@ typedef struct eco_verdict {
     bool accepted;
     size_t n_failures;
     eco_gate_failure *failures; /* every failing gate */
-    bool has_fitness;           /* only for accepted candidates */
+    size_t n_not_measured;
+    char **not_measured; /* gates passed because their figure has n = 0 (owned) */
+    bool has_fitness;    /* only for accepted candidates */
     eco_fitness fitness;
 } eco_verdict;
 

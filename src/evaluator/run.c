@@ -29,6 +29,7 @@ void eco_eval_report_free(eco_eval_report *r) {
     for (size_t i = 0; i < r->n_caps; i++) free(r->caps_fig[i].capability);
     free(r->caps_fig);
     for (size_t i = 0; i < r->n_results; i++) {
+        free(r->results[i].id);
         free(r->results[i].output);
         free(r->results[i].reason);
     }
@@ -119,8 +120,7 @@ static eco_status perturbed_runs(run_ctx *x, const eco_eval_case *c, size_t inde
         st = eco_perturb((eco_perturb_kind)k, x->caps->seed, (uint64_t)index, c->prompt,
                          c->prompt_len, &po, &b);
         if (st != ECO_STATUS_OK) {
-            st = eco_error_wrap(st, "%s:%lld: perturbing the prompt", x->label,
-                                (long long)c->line);
+            st = eco_error_wrap(st, "%s:%lld: perturbing the prompt", x->label, (long long)c->line);
             break;
         }
         if (!eco_buf_push(&b, '\0')) {
@@ -158,6 +158,7 @@ static eco_status run_case(run_ctx *x, size_t index, const eco_deny_list *deny,
     r->index = index;
     r->deny_hit = -1;
     r->chosen = -1;
+    if (c->id && !(r->id = eco_strdup(c->id))) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     eco_status st;
     if (c->check == ECO_CHECK_CHOICE) {
         double t0 = eco_now();
@@ -226,8 +227,9 @@ static eco_status check_args(eco_engine *engine, const eco_eval_corpus *corpus,
         return eco_error(ECO_STATUS_EINVAL, "evaluate: threads %d outside 0..%d", caps->threads,
                          ECO_MAX_THREADS);
     if (!(caps->case_timeout_ms >= 0) || isinf(caps->case_timeout_ms))
-        return eco_error(ECO_STATUS_EINVAL, "evaluate: case_timeout_ms %g is not a finite number "
-                                            ">= 0",
+        return eco_error(ECO_STATUS_EINVAL,
+                         "evaluate: case_timeout_ms %g is not a finite number "
+                         ">= 0",
                          caps->case_timeout_ms);
     if (caps->n_deny && !caps->deny)
         return eco_error(ECO_STATUS_EINVAL, "evaluate: %zu deny terms but no array", caps->n_deny);
@@ -267,7 +269,8 @@ eco_status eco_evaluate(eco_engine *engine, const eco_eval_corpus *corpus,
     memset(&r->caps.scorer, 0, sizeof r->caps.scorer);
 
     eco_deny_list *deny = NULL;
-    if (caps->n_deny && (st = eco_deny_list_new(caps->deny, caps->n_deny, &deny)) != ECO_STATUS_OK) {
+    if (caps->n_deny &&
+        (st = eco_deny_list_new(caps->deny, caps->n_deny, &deny)) != ECO_STATUS_OK) {
         eco_eval_report_free(r);
         return eco_error_wrap(st, "evaluate: deny list");
     }
@@ -294,9 +297,8 @@ eco_status eco_evaluate(eco_engine *engine, const eco_eval_corpus *corpus,
         eco_eval_report_free(r);
         return st;
     }
-    r->prompt_tok_s = x.totals.prompt_ms > 0
-                          ? (double)x.totals.prompt_tokens / (x.totals.prompt_ms / 1e3)
-                          : 0.0;
+    r->prompt_tok_s =
+        x.totals.prompt_ms > 0 ? (double)x.totals.prompt_tokens / (x.totals.prompt_ms / 1e3) : 0.0;
     r->decode_tok_s =
         x.totals.decode_ms > 0 ? (double)x.totals.gen_tokens / (x.totals.decode_ms / 1e3) : 0.0;
     struct rusage ru;

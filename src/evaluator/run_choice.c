@@ -78,8 +78,9 @@ static eco_status llama_score(void *ctx, const char *prompt, const char *cont, d
         goto done;
     }
     if (p == n_all) goto done; /* nothing to score */
-    if ((st = eco_config_check_context(cfg, (int64_t)n_all, "score: prompt and option of %zu tokens",
-                                       n_all)) != ECO_STATUS_OK)
+    if ((st = eco_config_check_context(cfg, (int64_t)n_all,
+                                       "score: prompt and option of %zu tokens", n_all)) !=
+        ECO_STATUS_OK)
         goto done;
     /* Positions 0..n_all−2 are run; the logits of position t−1 score token t. */
     const int64_t n_run = (int64_t)n_all - 1;

@@ -19,8 +19,7 @@ typedef struct run_check {
 
 /* Compiles c's check (regex: PCRE2_UTF | PCRE2_MATCH_INVALID_UTF; json_schema:
  * eco_json_schema_compile). EFORMAT naming the corpus label and the case's line, ENOMEM. */
-eco_status run_check_compile(const eco_eval_corpus *corpus, const eco_eval_case *c,
-                             run_check *out);
+eco_status run_check_compile(const eco_eval_corpus *corpus, const eco_eval_case *c, run_check *out);
 void run_check_free(run_check *rc);
 
 /* One judged output. reason is malloc'd (NULL when passed). */

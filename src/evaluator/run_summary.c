@@ -7,6 +7,7 @@
 
 #include "evaluator/run_internal.h"
 
+/* quality_by_tag: [0] in-distribution (tagged so, or untagged), [1] shift */
 static const char *const TAGS[2] = {"in-distribution", "shift"};
 
 static bool has_tag(const eco_eval_case *c, const char *tag) {
@@ -47,20 +48,22 @@ static eco_status figures(const eco_eval_corpus *corpus, const eco_eval_report *
             comp.k += res->passed;
         }
         for (int t = 0; t < 2; t++)
-            if (has_tag(c, TAGS[t])) {
+            if (has_tag(c, TAGS[t]) || (t == 0 && c->n_tags == 0)) {
                 tag[t].n++;
                 tag[t].k += res->passed;
             }
         if (c->check != ECO_CHECK_CHOICE) {
             gen.n++;
-            for (int k = 0; k < ECO_PERTURB__COUNT; k++) robust[k] += (res->perturbed_pass >> k) & 1u;
+            for (int k = 0; k < ECO_PERTURB__COUNT; k++)
+                robust[k] += (res->perturbed_pass >> k) & 1u;
         }
     }
     eco_status st = eco_rate_wilson(q.k, q.n, &f->quality);
     if (!st) st = eco_rate_wilson(fmt.k, fmt.n, &f->format);
     if (!st) st = eco_rate_wilson(ref.k, ref.n, &f->refusal);
     if (!st) st = eco_rate_wilson(comp.k, comp.n, &f->compliance);
-    for (int t = 0; t < 2 && !st; t++) st = eco_rate_wilson(tag[t].k, tag[t].n, &f->quality_by_tag[t]);
+    for (int t = 0; t < 2 && !st; t++)
+        st = eco_rate_wilson(tag[t].k, tag[t].n, &f->quality_by_tag[t]);
     if (!st) st = eco_calibration_compute(conf, correct, m, &f->calibration);
     if (st) return st;
     size_t n_kinds = 0;
