@@ -50,8 +50,7 @@ static eco_status cap_latency(const eco_eval_corpus *c, const eco_eval_report *r
 
 static int print_table(const eco_eval_corpus *c, const eco_eval_report *r) {
     printf("%-20s %6s %6s %-15s %6s %6s %6s %7s %17s %8s %8s\n", "CAPABILITY", "N", "PASS",
-           "95% CI", "FORMAT", "REFUSE", "COMPLY", "ECE", "ROBUST MEAN/WORST", "P50 MS",
-           "P95 MS");
+           "95% CI", "FORMAT", "REFUSE", "COMPLY", "ECE", "ROBUST MEAN/WORST", "P50 MS", "P95 MS");
     bool small = false;
     for (size_t i = 0; i < r->n_caps; i++) {
         const eco_eval_cap_figures *f = &r->caps_fig[i];
@@ -141,9 +140,9 @@ static int judge(eco_eval_report *rep, const eco_gates *g, bool signature_ok, bo
     if (json || out) {
         char *text = NULL;
         st = eco_eval_report_json(rep, &v, true, &text);
-        if (st == ECO_STATUS_OK && out)
-            st = eco_write_file_atomic(out, text, strlen(text));
-        if (st == ECO_STATUS_OK && json && (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF))
+        if (st == ECO_STATUS_OK && out) st = eco_write_file_atomic(out, text, strlen(text));
+        if (st == ECO_STATUS_OK && json &&
+            (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF))
             st = eco_error(ECO_STATUS_EIO, "cannot write to stdout");
         free(text);
         if (st != ECO_STATUS_OK) rc = cli_fail(st, "eval");
@@ -154,12 +153,11 @@ static int judge(eco_eval_report *rep, const eco_gates *g, bool signature_ok, bo
 #endif
 
 int cmd_eval(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("model", true),      CLI_OPT("adapter", true),
-                   CLI_OPT("corpus", true),     CLI_OPT("gates", true),
-                   CLI_OPT("json", false),      CLI_OPT("out", true),
-                   CLI_OPT("threads", true),    CLI_OPT("max-tokens", true),
-                   CLI_OPT("no-robustness", false), CLI_OPT("seed", true),
-                   CLI_OPT("data-dir", true)};
+    cli_opt o[] = {
+        CLI_OPT("model", true),   CLI_OPT("adapter", true),    CLI_OPT("corpus", true),
+        CLI_OPT("gates", true),   CLI_OPT("json", false),      CLI_OPT("out", true),
+        CLI_OPT("threads", true), CLI_OPT("max-tokens", true), CLI_OPT("no-robustness", false),
+        CLI_OPT("seed", true),    CLI_OPT("data-dir", true)};
     const int n_opts = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -207,7 +205,8 @@ int cmd_eval(int argc, char **argv) {
         rc = cli_fail(st, "eval");
         goto done;
     }
-    if (cli_model_ref(o, n_opts, "model", &model) || cli_model_ref(o, n_opts, "adapter", &adapter)) {
+    if (cli_model_ref(o, n_opts, "model", &model) ||
+        cli_model_ref(o, n_opts, "adapter", &adapter)) {
         rc = CLI_FAIL;
         goto done;
     }
