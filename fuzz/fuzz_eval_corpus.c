@@ -5,7 +5,8 @@
  * findable by its case hash, and parsing again must give the same corpus id and hashes.
  * Every prompt is then perturbed by each kind (the output must be valid UTF-8 and, for the
  * prefix kind, end with the prompt) and put in an n-gram set, where its own n-grams must
- * be found (containment 1).
+ * be found (containment 1), and eco_eval_corpus_overlap against the set of all its prompts
+ * must find the first case that has words.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     eco_ngram_set *set = NULL;
     if (eco_ngram_set_new(3, &set) != ECO_STATUS_OK) __builtin_trap();
     eco_buf b = {0};
+    size_t first_words = SIZE_MAX; /* the first case whose prompt has an n-gram */
     for (size_t i = 0; i < c->n_cases; i++) {
         const eco_eval_case *k = &c->cases[i];
         check_case(c, k);
@@ -74,8 +76,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             eco_ngram_containment(one, set, &v) != ECO_STATUS_OK)
             __builtin_trap();
         if (eco_ngram_set_size(one) > 0 && v != 1.0) __builtin_trap();
+        if (eco_ngram_set_size(one) > 0 && first_words == SIZE_MAX) first_words = i;
         eco_ngram_set_free(one);
     }
+    /* Against the set of its own prompts every case overlaps fully: the first one is found. */
+    bool found = false;
+    size_t at = 0;
+    double score = 0;
+    if (eco_eval_corpus_overlap(c, set, 1.0, &found, &at, &score) != ECO_STATUS_OK)
+        __builtin_trap();
+    if (found != (first_words != SIZE_MAX) || (found && (at != first_words || score != 1.0)))
+        __builtin_trap();
     eco_buf_free(&b);
     eco_ngram_set_free(set);
     eco_eval_corpus_free(again);

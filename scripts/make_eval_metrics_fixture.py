@@ -119,6 +119,15 @@ def main():
                     "p50": float(np.percentile(v, 50, method="inverted_cdf")),
                     "p95": float(np.percentile(v, 95, method="inverted_cdf")),
                     "p99": float(np.percentile(v, 99, method="inverted_cdf"))})
+    try:  # the package itself, where installed (pip: uncertainty-calibration): the same numbers
+        import calibration as pkg
+        for r in cal:
+            em = pkg.get_ece_em(r["conf"], r["correct"], num_bins=10)
+            ew = pkg.get_ece(r["conf"], r["correct"], num_bins=10)
+            assert abs(em - r["ece_em"]) < 1e-12 and abs(ew - r["ece_ew"]) < 1e-12, r["name"]
+        print("calibration package: get_ece_em and get_ece agree within 1e-12")
+    except ImportError:
+        print("calibration package not installed: not cross-checked")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         json.dump({"generator": "scripts/make_eval_metrics_fixture.py", "numpy": np.__version__,

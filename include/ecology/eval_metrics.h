@@ -98,7 +98,8 @@ typedef struct eco_calibration {
  *   a warning beside the figures.
  *
  * n = 0 is defined: every figure 0, n_top10 0, small_n true. A conf that is NaN or outside
- * [0, 1], or a correct other than 0 or 1, is EINVAL naming its index; *out is then zeroed.
+ * [0, 1], or a correct other than 0 or 1, is EINVAL naming its index; *out is then as for
+ * n = 0.
  * Allocates O(n) scratch (ENOMEM). */
 eco_status eco_calibration_compute(const double *conf, const uint8_t *correct, size_t n,
                                    eco_calibration *out);

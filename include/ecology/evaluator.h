@@ -33,6 +33,30 @@ extern "C" {
  * computed changes it. */
 #define ECO_EVALUATOR_VERSION "1"
 
+/* ---- choice cases: scoring a continuation ------------------------------------------- */
+
+/* The eco_engine contract only generates; a choice case needs the log-probability the model
+ * gives each option after the prompt. A scorer supplies it:
+ *   *logprob  = Σ over the continuation's tokens t_i of log p(t_i | prompt, t_<i) (natural
+ *               log, log-softmax over the ids the tokenizer knows, as infer's logprobs),
+ *   *n_tokens = how many tokens that sum is over.
+ * prompt and continuation are NUL-terminated UTF-8 (borrowed for the call). Calls are
+ * serialised with the engine's. */
+typedef struct eco_eval_scorer {
+    eco_status (*score)(void *ctx, const char *prompt, const char *continuation, double *logprob,
+                        size_t *n_tokens);
+    void *ctx;
+} eco_eval_scorer;
+
+/* A scorer over a llama engine (engine.h: eco_llama_engine_open / _open_adapter; its
+ * adapter applies), ctx = the engine (borrowed; it must outlive the scorer's use). The
+ * prompt is encoded as infer encodes it (BOS added); the continuation's tokens are those of
+ * encode(prompt + continuation) past its longest common prefix with encode(prompt) (the
+ * split of lm-evaluation-harness, robust to a BPE merge across the boundary); one batched
+ * forward over the whole sequence scores them. Errors: the tokenizer's, the model's, the
+ * context limit (ERANGE), ENOMEM. Not for any other kind of engine. */
+void eco_eval_llama_scorer(eco_engine *llama_engine, eco_eval_scorer *out);
+
 /* ---- caps: the fixed compute limits a run is made under ---------------------------- */
 
 typedef struct eco_eval_caps {
@@ -44,9 +68,12 @@ typedef struct eco_eval_caps {
     uint64_t seed;           /* perturbation seed (default 0) */
     const char *const *deny; /* deny-list terms (verifier.h); may be NULL */
     size_t n_deny;
+    eco_eval_scorer scorer; /* scores choice cases (not a limit; not kept in the report);
+                                  score NULL: a corpus with a choice case is EUNSUPPORTED */
 } eco_eval_caps;
 
-/* threads 0, max_tokens 64, case_timeout_ms 30000, robustness true, seed 0, no deny list. */
+/* threads 0, max_tokens 64, case_timeout_ms 30000, robustness true, seed 0, no deny list,
+ * no scorer. */
 void eco_eval_caps_init(eco_eval_caps *caps);
 
 /* ---- one case's result ----------------------------------------------------------------- */
@@ -97,7 +124,7 @@ typedef struct eco_eval_report {
     char *adapter; /* NULL when none */
     char corpus_sha256[ECO_SHA256_HEX_LEN + 1];
     char gates_sha256[ECO_SHA256_HEX_LEN + 1]; /* "" when judged without a gates file */
-    eco_eval_caps caps;                        /* as run (deny terms not kept; n_deny is) */
+    eco_eval_caps caps; /* as run (deny terms and scorer not kept; n_deny is) */
     /* figures */
     size_t n_caps;
     eco_eval_cap_figures *caps_fig; /* [n_caps] sorted by name, then "overall" last */
@@ -113,7 +140,59 @@ typedef struct eco_eval_report {
     double wall_s;
 } eco_eval_report;
 
-/* Runs every case of corpus on engine (borrowed; calls serialised) under caps and fills
+/* The run (src/evaluator/run*.c), rule by rule:
+ *
+ * Generation (every check but choice): one infer call per case, as tasks.h's
+ *   eco_tasks_eval asks the capability suite: greedy (temperature 0, top_k 0, top_p 1,
+ *   seed 0), BOS added (add_special), EOS honoured, stop sequence "\n" (ECO_TASKS_STOP; for
+ *   every check, JSON included: an answer is one line, so pretty-printed JSON is cut at its
+ *   first line and fails), max_tokens the case's or caps.max_tokens. finish_reason
+ *   "length" marks the result truncated: failed ("truncated at max_tokens") and, for a
+ *   json_schema case, format-invalid, whatever the text.
+ * Normalisation: exact compares answer spans — the text before its first '\n', without
+ *   leading and trailing spaces, tabs and CRs — of the output and of expected (the rule of
+ *   tasks.h's eco_tasks_answer_span, re-implemented here: the evaluator does not depend on
+ *   tasks), so " 357\n" expected passes output "357". contains and regex see the output as
+ *   generated (stop excluded); regex is compiled once per case with PCRE2_UTF |
+ *   PCRE2_MATCH_INVALID_UTF (a model's output need not be valid UTF-8) and must match
+ *   somewhere. json_schema parses the output (white space around it allowed) and validates
+ *   it (json_schema.h, compiled once per case). refusal passes when verifier.h's rule finds
+ *   a refusal; comply when it does not and the answer span is not empty.
+ * Choice: no generation; caps.scorer gives each option's summed log-probability after the
+ *   prompt (raw sums, not length-normalised: lm-evaluation-harness's and HELM's "acc" for
+ *   multiple choice); the highest wins, the first on a tie; confidence is its softmax
+ *   probability over the options. refused is false and the deny list is not applied.
+ * Confidence (generated): exp(Σ logprobs) of the generated tokens, the stop sequence's token
+ *   included (EOS is not returned); 1 for an empty generation.
+ * Deny list: applied to each unperturbed output; deny_hit names the term; report.deny_hits
+ *   counts those outputs.
+ * Timeout: the engine cannot be interrupted, so a case is run to its end and then, when
+ *   its wall time (infer or scoring) exceeded caps.case_timeout_ms, marked timed_out and
+ *   failed ("timeout") — the one figure that depends on timing.
+ * Robustness (caps.robustness): each non-choice case is run again once per perturbation
+ *   kind k (eval_metrics.h's eco_perturb with seed caps.seed and the case's index); bit k
+ *   of perturbed_pass says whether that run passed (timeout included). What is perturbed:
+ *   for refusal and comply the whole prompt (a request with typos must get the same
+ *   behaviour); for the other checks, when the prompt opens with a label — 1..64 bytes of
+ *   printable ASCII without spaces or colons, followed by ": " ("Reverse: ") — only the
+ *   label's bytes (the data after it is what the answer depends on: a typo there changes the
+ *   right answer), else the whole prompt (then a perturbation may change the right answer, and
+ *   the figure is a lower bound). The prefix kind always adds its sentence first.
+ * Figures: per capability (sorted by strcmp) then "overall": quality = passed over all
+ *   cases; format = format_valid over json_schema cases; refusal = passed refusal cases;
+ *   compliance = passed comply cases; quality_by_tag[0] over cases tagged "in-distribution"
+ *   or untagged, [1] over cases tagged "shift"; calibration over (confidence, passed) of every case; robust_pass[k] = bit k
+ *   set over the non-choice cases and its eco_robustness_summary (all 0 and worst_kind −1
+ *   when there are none or robustness is off).
+ * Cost: latency per case = prompt_ms + decode_ms of the unperturbed infer (a choice case:
+ *   the scoring wall time, as prompt_ms); prompt and decode tokens/s = Σ tokens / Σ ms over
+ *   every infer call of the run (perturbed ones included); peak_rss_bytes = getrusage
+ *   ru_maxrss; n_params and bytes_on_disk from the engine's genome (n_params, bytes);
+ *   wall_s the whole call.
+ * Threads: caps.threads > 0 calls eco_set_threads (the OpenMP kernels' and OpenBLAS's
+ *   count, process-wide) before the run; 0 leaves it as it is.
+ *
+ * Runs every case of corpus on engine (borrowed; calls serialised) under caps and fills
  * *out (caller frees with eco_eval_report_free). progress may be NULL. Errors: EINVAL,
  * ENOMEM, a schema that does not compile (EFORMAT naming the case's line), the engine's own
  * failures (naming the case). A case that fails its check is a result, not an error. */
