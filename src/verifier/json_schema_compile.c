@@ -14,6 +14,7 @@
 #include "verifier/json_schema_internal.h"
 
 #define SCHEMA_2020_12 "https://json-schema.org/draft/2020-12/schema"
+#define SCHEMA_DRAFT_7 "http://json-schema.org/draft-07/schema"
 
 typedef struct node_map { /* json_t * (an object of the document) -> its compiled node */
     const json_t **keys;
@@ -25,6 +26,7 @@ typedef struct cctx {
     eco_json_schema *s;
     const char *label;
     const char *root_id; /* the root's $id (borrowed), NULL when none */
+    bool draft7;         /* the root's $schema names draft-07 */
     size_t root_id_len;
     node_map map;
 } cctx;
@@ -164,6 +166,7 @@ static eco_status node_new(cctx *c, char *ptr, js_node **out) {
     }
     n->ptr = ptr;
     n->min_items = n->max_items = n->min_length = n->max_length = -1;
+    n->min_contains = n->max_contains = n->min_props = n->max_props = -1;
     s->nodes[s->n_nodes++] = n;
     *out = n;
     return ECO_STATUS_OK;
@@ -412,6 +415,37 @@ static eco_status kw_required(cctx *c, js_node *n, const char *kp, const json_t 
     return ECO_STATUS_OK;
 }
 
+/* {"name": ["other", ...], ...}: arrays of distinct strings. */
+static eco_status kw_dependent_required(cctx *c, js_node *n, const char *kp, const json_t *v) {
+    if (!json_is_object(v))
+        return cfail(c, kp, ECO_STATUS_EFORMAT, "expected an object of arrays of names, got %s",
+                     js_type_name(v));
+    const char *k;
+    size_t klen;
+    json_t *arr;
+    json_object_keylen_foreach((json_t *)v, k, klen, arr) {
+        char *ap = ptr_join(kp, k, klen);
+        if (!ap) return oom();
+        eco_status st = ECO_STATUS_OK;
+        if (!json_is_array(arr))
+            st = cfail(c, ap, ECO_STATUS_EFORMAT, "expected an array of names, got %s",
+                       js_type_name(arr));
+        for (size_t i = 0; st == ECO_STATUS_OK && i < json_array_size(arr); i++) {
+            const json_t *e = json_array_get(arr, i);
+            if (!json_is_string(e))
+                st = cfail(c, ap, ECO_STATUS_EFORMAT, "entry %zu: expected a string, got %s", i,
+                           js_type_name(e));
+            for (size_t j = 0; st == ECO_STATUS_OK && j < i; j++)
+                if (js_equal(e, json_array_get(arr, j)))
+                    st = cfail(c, ap, ECO_STATUS_EFORMAT, "entry %zu repeats entry %zu", i, j);
+        }
+        free(ap);
+        if (st != ECO_STATUS_OK) return st;
+    }
+    n->dependent_required = v;
+    return ECO_STATUS_OK;
+}
+
 static eco_status expect_string(cctx *c, const char *kp, const json_t *v) {
     if (json_is_string(v)) return ECO_STATUS_OK;
     return cfail(c, kp, ECO_STATUS_EFORMAT, "expected a string, got %s", js_type_name(v));
@@ -468,6 +502,31 @@ static eco_status compile_keyword(cctx *c, js_node *n, const char *k, size_t kle
     if (key_is(k, klen, "anyOf")) return kw_schema_array(c, kp, v, depth, &n->any_of, &n->n_any);
     if (key_is(k, klen, "oneOf")) return kw_schema_array(c, kp, v, depth, &n->one_of, &n->n_one);
     if (key_is(k, klen, "not")) return compile_node(c, v, strdup(kp), depth + 1, &n->not_);
+    if (key_is(k, klen, "if")) return compile_node(c, v, strdup(kp), depth + 1, &n->if_);
+    if (key_is(k, klen, "then")) return compile_node(c, v, strdup(kp), depth + 1, &n->then_);
+    if (key_is(k, klen, "else")) return compile_node(c, v, strdup(kp), depth + 1, &n->else_);
+    if (key_is(k, klen, "contains")) return compile_node(c, v, strdup(kp), depth + 1, &n->contains);
+    if (key_is(k, klen, "propertyNames"))
+        return compile_node(c, v, strdup(kp), depth + 1, &n->property_names);
+    if (key_is(k, klen, "minContains")) return read_count(c, kp, v, &n->min_contains);
+    if (key_is(k, klen, "maxContains")) return read_count(c, kp, v, &n->max_contains);
+    if (key_is(k, klen, "minProperties")) return read_count(c, kp, v, &n->min_props);
+    if (key_is(k, klen, "maxProperties")) return read_count(c, kp, v, &n->max_props);
+    if (key_is(k, klen, "uniqueItems")) {
+        if (!json_is_boolean(v))
+            return cfail(c, kp, ECO_STATUS_EFORMAT, "expected true or false, got %s",
+                         js_type_name(v));
+        n->unique_items = json_is_true(v);
+        return ECO_STATUS_OK;
+    }
+    if (key_is(k, klen, "multipleOf")) {
+        if (!json_is_number(v) || json_number_value(v) <= 0)
+            return cfail(c, kp, ECO_STATUS_EFORMAT, "expected a number greater than 0, got %s",
+                         json_is_number(v) ? "one that is not" : js_type_name(v));
+        n->multiple_of = v;
+        return ECO_STATUS_OK;
+    }
+    if (key_is(k, klen, "dependentRequired")) return kw_dependent_required(c, n, kp, v);
     if (key_is(k, klen, "$ref")) {
         eco_status st = expect_string(c, kp, v);
         if (st != ECO_STATUS_OK) return st;
@@ -498,10 +557,12 @@ static eco_status compile_keyword(cctx *c, js_node *n, const char *k, size_t kle
         eco_status st = expect_string(c, kp, v);
         if (st != ECO_STATUS_OK) return st;
         const char *u = json_string_value(v);
-        if (strcmp(u, SCHEMA_2020_12) != 0 && strcmp(u, SCHEMA_2020_12 "#") != 0) {
+        if (strcmp(u, SCHEMA_2020_12) != 0 && strcmp(u, SCHEMA_2020_12 "#") != 0 &&
+            strcmp(u, SCHEMA_DRAFT_7) != 0 && strcmp(u, SCHEMA_DRAFT_7 "#") != 0) {
             char shown[ECO_JSON_SHOWN_SIZE];
             return cfail(c, kp, ECO_STATUS_EUNSUPPORTED,
-                         "unsupported dialect '%s' (only " SCHEMA_2020_12 ")",
+                         "unsupported dialect '%s' (" SCHEMA_2020_12 " or " SCHEMA_DRAFT_7
+                         "# only)",
                          eco_json_shown(u, json_string_length(v), shown));
         }
         return ECO_STATUS_OK;
@@ -528,6 +589,33 @@ static eco_status compile_keyword(cctx *c, js_node *n, const char *k, size_t kle
     char shown[ECO_JSON_SHOWN_SIZE];
     return cfail(c, kp, ECO_STATUS_EUNSUPPORTED, "unsupported keyword '%s'",
                  eco_json_shown(k, klen, shown));
+}
+
+/* Draft-07 ignores every keyword beside $ref, 2020-12 applies them: a draft-07 schema with
+ * a validation keyword beside $ref is refused rather than read either way. */
+static eco_status draft7_ref_alone(cctx *c, const js_node *n) {
+    static const char *const harmless[] = {"$ref",    "$comment", "title",    "description",
+                                           "default", "examples", "$schema",  "$id",
+                                           "$defs",   "format",   "readOnly", "writeOnly"};
+    const char *k;
+    size_t klen;
+    json_t *kv;
+    json_object_keylen_foreach((json_t *)n->json, k, klen, kv) {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof harmless / sizeof *harmless && !ok; i++)
+            ok = key_is(k, klen, harmless[i]);
+        if (ok) continue;
+        char *kp = ptr_join(n->ptr, k, klen);
+        if (!kp) return oom();
+        char shown[ECO_JSON_SHOWN_SIZE];
+        eco_status st = cfail(c, kp, ECO_STATUS_EUNSUPPORTED,
+                              "'%s' beside $ref in a draft-07 schema (draft-07 ignores it, "
+                              "2020-12 applies it; declare " SCHEMA_2020_12 ")",
+                              eco_json_shown(k, klen, shown));
+        free(kp);
+        return st;
+    }
+    return ECO_STATUS_OK;
 }
 
 /* Compiles v (a schema at ptr, which it takes) into *out. An object already compiled (a
@@ -575,7 +663,7 @@ static eco_status compile_node(cctx *c, const json_t *v, char *ptr, int depth, j
         free(kp);
         if (st != ECO_STATUS_OK) return st;
     }
-    return ECO_STATUS_OK;
+    return c->draft7 && n->ref_text ? draft7_ref_alone(c, n) : ECO_STATUS_OK;
 }
 
 /* ---- $ref resolution --------------------------------------------------------------- */
@@ -700,7 +788,8 @@ done:
 
 /* ---- cycles ------------------------------------------------------------------------ */
 
-/* The k-th in-place child of n (applied to the same instance), NULL past the last. */
+/* The k-th in-place child of n (applied to the same instance: $ref, allOf, anyOf, oneOf,
+ * not, if, then, else), NULL past the last. */
 static js_node *inplace_child(const js_node *n, size_t k) {
     if (n->ref) {
         if (k == 0) return n->ref;
@@ -712,7 +801,13 @@ static js_node *inplace_child(const js_node *n, size_t k) {
     k -= n->n_any;
     if (k < n->n_one) return n->one_of[k];
     k -= n->n_one;
-    return k == 0 ? n->not_ : NULL;
+    js_node *rest[] = {n->not_, n->if_, n->then_, n->else_};
+    for (size_t i = 0; i < 4; i++) {
+        if (!rest[i]) continue;
+        if (k == 0) return rest[i];
+        k--;
+    }
+    return NULL;
 }
 
 /* Refuses a cycle of in-place applications (iterative depth-first search). */
@@ -788,6 +883,9 @@ static eco_status compile_doc(json_t *doc, const char *label, eco_json_schema **
         c.root_id = json_string_value(id);
         c.root_id_len = strcspn(c.root_id, "#"); /* a root $id's empty fragment is no part */
     }
+    const json_t *dialect = json_is_object(doc) ? json_object_get(doc, "$schema") : NULL;
+    if (json_is_string(dialect))
+        c.draft7 = strncmp(json_string_value(dialect), SCHEMA_DRAFT_7, strlen(SCHEMA_DRAFT_7)) == 0;
     js_node *root;
     eco_status st = compile_node(&c, doc, strdup(""), 0, &root);
     for (size_t i = 0; st == ECO_STATUS_OK && i < s->n_nodes; i++) /* n_nodes may grow */

@@ -67,6 +67,15 @@ struct js_node {
     size_t n_all, n_any, n_one;
     js_node **all_of, **any_of, **one_of;
     js_node *not_;
+    js_node *if_, *then_, *else_; /* NULL: absent */
+
+    bool unique_items;
+    js_node *contains;                  /* NULL: absent */
+    int64_t min_contains, max_contains; /* -1: absent (minContains then reads 1) */
+    const json_t *multiple_of;          /* a number > 0, NULL: absent */
+    int64_t min_props, max_props;       /* -1: absent */
+    js_node *property_names;            /* NULL: absent */
+    const json_t *dependent_required;   /* {name: [names]} checked at compile, NULL: absent */
 
     const char *ref_text; /* the $ref as written (borrowed; NULL: none) */
     js_node *ref;         /* its target once resolved */
