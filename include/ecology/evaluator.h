@@ -251,9 +251,9 @@ void eco_eval_report_free(eco_eval_report *r);
  *   latency.max_p95_ms            latency_ms.p95                    (> limit)
  *   memory.max_resident_bytes     peak_rss_bytes                    (> limit)
  * A gate whose figure counts nothing — n = 0 cases (no refusal case in the corpus, no
- * result, a capability the corpus lacks), peak_rss_bytes 0 — passes and is listed in the
- * verdict's not_measured. Latency and memory gates depend on timings: a verdict is as
- * reproducible as they are. */
+ * result, a capability the corpus lacks), no deny list (caps.n_deny 0) for the deny hits,
+ * peak_rss_bytes 0 — passes and is listed in the verdict's not_measured. Latency and memory
+ * gates depend on timings: a verdict is as reproducible as they are. */
 typedef struct eco_gates eco_gates;
 
 #define ECO_GATES_FILE             "gates.json" /* the name eco_gates_load reads in a folder */
