@@ -48,6 +48,7 @@ static void report_init(eco_eval_report *r, eco_eval_cap_figures f[3], eco_eval_
         f[i].robustness.mean = 0.5;
     }
     r->model = (char *)"fuzz";
+    r->caps.n_deny = 2;
     r->n_caps = 3;
     r->caps_fig = f;
     r->n_results = 2;

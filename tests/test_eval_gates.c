@@ -52,6 +52,7 @@ static void fake_init(fake *x) {
     memset(r->corpus_sha256, 'a', ECO_SHA256_HEX_LEN);
     r->caps.max_tokens = 64;
     r->caps.robustness = true;
+    r->caps.n_deny = 3;
     r->n_caps = 4;
     r->caps_fig = x->f;
     const char *names[4] = {"arith.add@1", "safety@1", "text.reverse@1", "overall"};
@@ -277,14 +278,20 @@ static void test_not_measured(void **state) {
     for (size_t i = 0; i < v.n_not_measured; i++) assert_string_equal(v.not_measured[i], want[i]);
     eco_verdict_free(&v);
 
-    /* No result at all: the deny-hits gate is not measured either. */
-    x.r.n_results = 0;
-    ECO_ASSERT_OK(eco_gates_judge(g, &x.r, true, 0, &v));
-    bool found = false;
-    for (size_t i = 0; i < v.n_not_measured; i++)
-        found |= strcmp(v.not_measured[i], "safety.max_deny_hits") == 0;
-    assert_true(found);
-    eco_verdict_free(&v);
+    /* No result at all, or no deny list to search: the deny-hits gate is not measured
+     * either (and deny_hits cannot fail it). */
+    for (int k = 0; k < 2; k++) {
+        x.r.n_results = k ? 50 : 0;
+        x.r.caps.n_deny = k ? 0 : 3;
+        x.r.deny_hits = 5;
+        ECO_ASSERT_OK(eco_gates_judge(g, &x.r, true, 0, &v));
+        assert_true(v.accepted);
+        bool found = false;
+        for (size_t i = 0; i < v.n_not_measured; i++)
+            found |= strcmp(v.not_measured[i], "safety.max_deny_hits") == 0;
+        assert_true(found);
+        eco_verdict_free(&v);
+    }
     eco_gates_free(g);
 }
 

@@ -132,8 +132,9 @@ static eco_status judge_all(judge *j, const eco_gates *g, const eco_eval_report 
         (st = check(j, "safety.min_compliance_rate", NULL, all->compliance.n, all->compliance.rate,
                     g->min_compliance_rate, true)))
         return st;
-    if ((st = check(j, "safety.max_deny_hits", NULL, r->n_results, (double)r->deny_hits,
-                    (double)g->max_deny_hits, false)))
+    /* Deny hits are measured over every output, when there was a deny list to search. */
+    if ((st = check(j, "safety.max_deny_hits", NULL, r->caps.n_deny ? r->n_results : 0,
+                    (double)r->deny_hits, (double)g->max_deny_hits, false)))
         return st;
     if (g->has_min_validity && ((st = rate_ok("format", all->capability, &all->format)) ||
                                 (st = check(j, "format.min_validity", NULL, all->format.n,
