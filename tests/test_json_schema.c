@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ecology/json_schema.h"
+#include "ecology/tasks.h"
 
 /* ---- 1. the test suite ------------------------------------------------------------- */
 
@@ -29,30 +30,41 @@ static const char *const SUITE_FILES[] = {
     "anyOf",
     "boolean_schema",
     "const",
+    "contains",
     "default",
     "defs",
+    "dependentRequired",
+    "dependentSchemas",
     "enum",
     "exclusiveMaximum",
     "exclusiveMinimum",
     "if-then-else",
     "infinite-loop-detection",
     "items",
+    "maxContains",
     "maxItems",
     "maxLength",
+    "maxProperties",
     "maximum",
+    "minContains",
     "minItems",
     "minLength",
+    "minProperties",
     "minimum",
+    "multipleOf",
     "not",
     "oneOf",
     "pattern",
     "patternProperties",
     "prefixItems",
     "properties",
+    "propertyNames",
     "ref",
     "required",
     "type",
+    "uniqueItems",
     "optional/bignum",
+    "optional/float-overflow",
     "optional/non-bmp-regex",
 };
 
@@ -65,32 +77,19 @@ static const struct {
 
 /* The keywords the library supports, as this test knows them (json_schema.h's list). */
 static const char *const APPLICATOR_MAP[] = {"properties", "patternProperties", "$defs", NULL};
-static const char *const APPLICATOR_ONE[] = {"items", "additionalProperties", "not", NULL};
+static const char *const APPLICATOR_ONE[] = {
+    "items",    "additionalProperties", "not", "if", "then", "else",
+    "contains", "propertyNames",        NULL};
 static const char *const APPLICATOR_LIST[] = {"prefixItems", "allOf", "anyOf", "oneOf", NULL};
-static const char *const OTHER_KEYWORDS[] = {"type",
-                                             "required",
-                                             "enum",
-                                             "const",
-                                             "minimum",
-                                             "maximum",
-                                             "exclusiveMinimum",
-                                             "exclusiveMaximum",
-                                             "minLength",
-                                             "maxLength",
-                                             "pattern",
-                                             "minItems",
-                                             "maxItems",
-                                             "$ref",
-                                             "title",
-                                             "description",
-                                             "default",
-                                             "examples",
-                                             "$comment",
-                                             "format",
-                                             "deprecated",
-                                             "readOnly",
-                                             "writeOnly",
-                                             NULL};
+/* clang-format off */
+static const char *const OTHER_KEYWORDS[] = {
+    "type", "required", "enum", "const", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "$ref",
+    "title", "description", "default", "examples", "$comment", "format", "deprecated",
+    "readOnly", "writeOnly", "uniqueItems", "multipleOf", "minProperties", "maxProperties",
+    "minContains", "maxContains", "dependentRequired", NULL,
+};
+/* clang-format on */
 
 static bool in_list(const char *const *list, const char *k) {
     for (; *list; list++)
@@ -284,11 +283,18 @@ static const struct {
     {"{\"$defs\": {\"a\": {\"allOf\": [{\"$ref\": \"#/$defs/b\"}]}, \"b\": {\"not\": {\"$ref\": \"#/$defs/a\"}}}}", ECO_STATUS_EFORMAT, "#/$defs/b/not: $ref cycle: #/$defs/a is applied to the same instance again without descending into it"},
     {"{\"$ref\": \"other.json#/a\"}", ECO_STATUS_EUNSUPPORTED, "#/$ref: $ref 'other.json#/a': only local references (\"#...\") are supported"},
     {"{\"$ref\": \"#foo\"}", ECO_STATUS_EUNSUPPORTED, "#/$ref: $ref '#foo': anchors ($anchor) are not supported, only JSON pointers"},
-    {"{\"properties\": {\"a\": {\"if\": true}}}", ECO_STATUS_EUNSUPPORTED, "#/properties/a/if: unsupported keyword 'if'"},
-    {"{\"$defs\": {\"x\": {\"uniqueItems\": true}}}", ECO_STATUS_EUNSUPPORTED, "#/$defs/x/uniqueItems: unsupported keyword 'uniqueItems'"},
-    {"{\"properties\": {\"a/b~c\": {\"minProperties\": 1}}}", ECO_STATUS_EUNSUPPORTED, "#/properties/a~1b~0c/minProperties: unsupported keyword 'minProperties'"},
+    {"{\"properties\": {\"a\": {\"dependentSchemas\": {}}}}", ECO_STATUS_EUNSUPPORTED, "#/properties/a/dependentSchemas: unsupported keyword 'dependentSchemas'"},
+    {"{\"$defs\": {\"x\": {\"unevaluatedItems\": false}}}", ECO_STATUS_EUNSUPPORTED, "#/$defs/x/unevaluatedItems: unsupported keyword 'unevaluatedItems'"},
+    {"{\"properties\": {\"a/b~c\": {\"contentMediaType\": \"x\"}}}", ECO_STATUS_EUNSUPPORTED, "#/properties/a~1b~0c/contentMediaType: unsupported keyword 'contentMediaType'"},
+    {"{\"multipleOf\": 0}", ECO_STATUS_EFORMAT, "#/multipleOf: expected a number greater than 0, got one that is not"},
+    {"{\"uniqueItems\": 1}", ECO_STATUS_EFORMAT, "#/uniqueItems: expected true or false, got integer"},
+    {"{\"dependentRequired\": {\"a\": [\"b\", 2]}}", ECO_STATUS_EFORMAT, "#/dependentRequired/a: entry 1: expected a string, got integer"},
+    {"{\"$defs\": {\"a\": {\"if\": {\"$ref\": \"#/$defs/a\"}}}}", ECO_STATUS_EFORMAT, "#/$defs/a/if: $ref cycle: #/$defs/a is applied to the same instance again without descending into it"},
     {"{\"items\": {\"$id\": \"x\"}}", ECO_STATUS_EUNSUPPORTED, "#/items/$id: unsupported keyword '$id' below the root (embedded schema resources)"},
-    {"{\"$schema\": \"http://json-schema.org/draft-07/schema#\"}", ECO_STATUS_EUNSUPPORTED, "#/$schema: unsupported dialect 'http://json-schema.org/draft-07/schema#' (only https://json-schema.org/draft/2020-12/schema)"},
+    {"{\"$schema\": \"http://json-schema.org/draft-04/schema#\"}", ECO_STATUS_EUNSUPPORTED, "#/$schema: unsupported dialect 'http://json-schema.org/draft-04/schema#' (https://json-schema.org/draft/2020-12/schema or http://json-schema.org/draft-07/schema# only)"},
+    {"{\"$schema\": \"http://json-schema.org/draft-07/schema#\", \"items\": [{}]}", ECO_STATUS_EFORMAT, "#/items: expected a schema (an object, true or false), got array"},
+    {"{\"$schema\": \"http://json-schema.org/draft-07/schema#\", \"definitions\": {}}", ECO_STATUS_EUNSUPPORTED, "#/definitions: unsupported keyword 'definitions'"},
+    {"{\"$schema\": \"http://json-schema.org/draft-07/schema#\", \"properties\": {\"a\": {\"$ref\": \"#/$defs/x\", \"type\": \"string\"}}, \"$defs\": {\"x\": {}}}", ECO_STATUS_EUNSUPPORTED, "#/properties/a/type: 'type' beside $ref in a draft-07 schema (draft-07 ignores it, 2020-12 applies it; declare https://json-schema.org/draft/2020-12/schema)"},
     {"{\"title\": 3}", ECO_STATUS_EFORMAT, "#/title: expected a string, got integer"},
     {"{\"minimum\": 1e400}", ECO_STATUS_EFORMAT, "not JSON: line 1 column 17: real number overflow near '1e400'"},
 };
@@ -387,6 +393,18 @@ static const struct {
      "at #/a: #/prefixItems/0/type: expected integer, got number"},
     {"{\"patternProperties\": {\"^x-\": {\"type\": \"string\"}}, \"additionalProperties\": {\"type\": \"integer\"}}", "{\"x-a\": \"s\", \"b\": 1, \"c\": \"no\"}", false,
      "at #/c: #/additionalProperties/type: expected integer, got string"},
+    {"{\"uniqueItems\": true}", "[1, {\"a\": [2]}, 1.0]", false, "at #: #/uniqueItems: items 0 and 2 are equal"},
+    {"{\"contains\": {\"type\": \"null\"}, \"maxContains\": 1}", "[null, 1, null]", false,
+     "at #: #/maxContains: 2 items match contains, more than 1"},
+    {"{\"contains\": {\"type\": \"null\"}}", "[1]", false, "at #: #/contains: 0 items match contains, fewer than 1"},
+    {"{\"multipleOf\": 0.01}", "19.99", true, NULL},
+    {"{\"multipleOf\": 3}", "10", false, "at #: #/multipleOf: 10 is not a multiple of 3"},
+    {"{\"propertyNames\": {\"maxLength\": 2}}", "{\"ab\": 1, \"abc\": 2}", false, "at #: #/propertyNames/maxLength: 3 characters, more than 2"},
+    {"{\"dependentRequired\": {\"card\": [\"cvv\"]}}", "{\"card\": 1}", false,
+     "at #: #/dependentRequired: property 'cvv' is required when 'card' is present"},
+    {"{\"if\": {\"minimum\": 10}, \"then\": {\"multipleOf\": 10}, \"else\": {\"maximum\": 5}}", "7", false,
+     "at #: #/else/maximum: 7 is greater than the maximum 5"},
+    {"{\"minProperties\": 1, \"maxProperties\": 1}", "{}", false, "at #: #/minProperties: 0 properties, fewer than 1"},
     {"{\"title\": \"t\", \"description\": \"d\", \"default\": 1, \"examples\": [1], \"$comment\": \"c\", \"format\": \"email\", \"$schema\": \"https://json-schema.org/draft/2020-12/schema\", \"$id\": \"urn:x\"}", "\"not an email\"", true, NULL},
 };
 /* clang-format on */
@@ -484,6 +502,66 @@ static void test_long_pointer_and_args(void **state) {
     eco_json_schema_free(NULL);
 }
 
+/* The capability suite's own answer schemas (draft-07 declared): every generated answer is
+ * valid, and answers broken in each way the schema forbids are not. */
+static void test_capability_schemas(void **state) {
+    (void)state;
+    size_t n_schemas = 0, n_answers = 0;
+    for (size_t c = 0; c < eco_tasks_count(); c++) {
+        const eco_capability *cap = eco_tasks_get(c);
+        if (!cap->json_schema) continue;
+        n_schemas++;
+        eco_json_schema *js = NULL;
+        ECO_ASSERT_OK(
+            eco_json_schema_compile(cap->json_schema, strlen(cap->json_schema), cap->name, &js));
+        for (int split = 0; split < 2; split++) {
+            eco_task_item *items = NULL;
+            ECO_ASSERT_OK(eco_tasks_generate(cap, (eco_task_split)split, 500, 7, &items));
+            for (size_t i = 0; i < 500; i++) {
+                const char *a = items[i].completion;
+                size_t len = strlen(a);
+                while (len > 0 && (a[len - 1] == '\n' || a[len - 1] == ' ')) len--;
+                while (len > 0 && a[0] == ' ') a++, len--;
+                bool valid = false;
+                eco_json_schema_error err;
+                ECO_ASSERT_OK(eco_json_schema_validate_text(js, a, len, &valid, &err));
+                if (!valid) {
+                    char why[1024];
+                    print_error("%s: answer %s invalid: %s\n", cap->name, items[i].completion,
+                                eco_json_schema_error_str(&err, why, sizeof why));
+                    fail();
+                }
+                n_answers++;
+            }
+            eco_task_items_free(items, 500);
+        }
+        if (strcmp(cap->name, "json.record@1") == 0) {
+            static const char *const broken[] = {
+                "{\"name\": \"ann\"}",               /* minProperties 2 */
+                "{\"name\": \"ann\", \"age\": 121}", /* maximum */
+                "{\"name\": \"Ann\", \"age\": 1}",   /* pattern */
+                "{\"name\": \"ann\", \"age\": 1.5}", /* integer */
+                "{\"name\": \"ann\", \"zip\": 1}",   /* additionalProperties */
+                "{\"color\": \"pink\", \"age\": 1}", /* enum */
+                "{\"name\": \"ann\", \"age\": 1",    /* cut short */
+                "[1, 2]",                            /* type */
+            };
+            for (size_t b = 0; b < sizeof broken / sizeof *broken; b++) {
+                bool valid = true;
+                ECO_ASSERT_OK(
+                    eco_json_schema_validate_text(js, broken[b], strlen(broken[b]), &valid, NULL));
+                if (valid) {
+                    print_error("%s: %s accepted\n", cap->name, broken[b]);
+                    fail();
+                }
+            }
+        }
+        eco_json_schema_free(js);
+    }
+    printf("capability schemas: %zu compiled, %zu generated answers valid\n", n_schemas, n_answers);
+    assert_true(n_schemas >= 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_suite),
@@ -491,6 +569,7 @@ int main(void) {
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_long_pointer_and_args),
+        cmocka_unit_test(test_capability_schemas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,19 +10,29 @@
  *   equality: 1 == 1.0, object member order irrelevant), minimum, maximum,
  *   exclusiveMinimum, exclusiveMaximum (numbers), minLength, maxLength (counted in Unicode
  *   code points), pattern (PCRE2, see below), allOf, anyOf, oneOf, not, boolean schemas,
- *   local $ref and $defs.
- * Accepted and ignored (annotations): $schema (root only; the draft 2020-12 URI),
+ *   local $ref and $defs; and, as cheap extras, uniqueItems, contains / minContains /
+ *   maxContains, minProperties, maxProperties, propertyNames, dependentRequired,
+ *   if / then / else, multipleOf (integers exactly; reals when x / m is within 1e-9
+ *   (relative) of an integer, or by the exact fmod when x / m overflows).
+ * Accepted and ignored (annotations): $schema (root only; the draft 2020-12 URI, or
+ *   draft-07's, see below),
  *   $id (root only), title, description, $comment, format (never asserted), default,
  *   examples, deprecated, readOnly, writeOnly.
  * Anything else is refused when the schema is compiled (EUNSUPPORTED "<label>: #<pointer>:
  *   unsupported keyword 'if'"), never silently accepted; so are $id below the root, $anchor,
  *   and a $ref that is not local.
  *
+ * Draft-07: a schema whose $schema is http://json-schema.org/draft-07/schema# (as the
+ *   capability suite's json.record@1 schema says) is read with 2020-12 semantics; the
+ *   draft-07 keywords whose meaning changed are refused, never reinterpreted: items as an
+ *   array (EFORMAT, "expected a schema"), additionalItems, definitions, dependencies
+ *   (unsupported keywords), and a validation keyword beside $ref (draft-07 ignores it).
+ *
  * $ref: "#" or "#<JSON pointer>" (RFC 6901 inside a URI fragment: the fragment is
  *   percent-decoded, then ~1 reads '/' and ~0 '~'); a ref that starts with the root $id
  *   followed by '#' (or is the root $id) is local too. The target may be any schema
  *   location of the document (#/$defs/x, #/properties/a, #/items ...). A chain of $ref and
- *   in-place applicators (allOf, anyOf, oneOf, not) that comes back to where it started
+ *   in-place applicators (allOf, anyOf, oneOf, not, if, then, else) that comes back to where it started
  *   without descending into the instance is refused at compile time ("$ref cycle"), so
  *   validation always terminates.
  *
@@ -75,7 +85,7 @@ typedef struct eco_json_schema eco_json_schema;
  * (eco_json_schema_free). Errors: EFORMAT (not JSON; a keyword of the wrong type or value:
  * "<label>: #/properties/age/minimum: expected a number"; a bad regex; a dangling $ref),
  * EUNSUPPORTED (an unsupported keyword, $anchor, a remote $ref, $id below the root, a
- * $schema other than draft 2020-12), ERANGE (too deep, too many subschemas), ENOMEM.
+ * $schema other than draft 2020-12 or draft-07), ERANGE (too deep, too many subschemas), ENOMEM.
  * *out is NULL on error. */
 eco_status eco_json_schema_compile(const char *text, size_t len, const char *label,
                                    eco_json_schema **out);

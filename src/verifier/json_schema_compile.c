@@ -14,6 +14,7 @@
 #include "verifier/json_schema_internal.h"
 
 #define SCHEMA_2020_12 "https://json-schema.org/draft/2020-12/schema"
+#define SCHEMA_DRAFT_7 "http://json-schema.org/draft-07/schema"
 
 typedef struct node_map { /* json_t * (an object of the document) -> its compiled node */
     const json_t **keys;
@@ -25,6 +26,7 @@ typedef struct cctx {
     eco_json_schema *s;
     const char *label;
     const char *root_id; /* the root's $id (borrowed), NULL when none */
+    bool draft7;         /* the root's $schema names draft-07 */
     size_t root_id_len;
     node_map map;
 } cctx;
@@ -164,6 +166,7 @@ static eco_status node_new(cctx *c, char *ptr, js_node **out) {
     }
     n->ptr = ptr;
     n->min_items = n->max_items = n->min_length = n->max_length = -1;
+    n->min_contains = n->max_contains = n->min_props = n->max_props = -1;
     s->nodes[s->n_nodes++] = n;
     *out = n;
     return ECO_STATUS_OK;
@@ -235,92 +238,14 @@ static eco_status read_count(cctx *c, const char *kp, const json_t *v, int64_t *
     return ECO_STATUS_OK;
 }
 
-/* ECMA-262's long General_Category names (\p{Letter}) that PCRE2 knows only by their
- * short names (\p{L}). */
-/* clang-format off */
-static const char *const GC_NAMES[][2] = {
-    {"Letter", "L"}, {"Cased_Letter", "L&"}, {"Uppercase_Letter", "Lu"},
-    {"Lowercase_Letter", "Ll"}, {"Titlecase_Letter", "Lt"}, {"Modifier_Letter", "Lm"},
-    {"Other_Letter", "Lo"}, {"Mark", "M"}, {"Combining_Mark", "M"}, {"Nonspacing_Mark", "Mn"},
-    {"Spacing_Mark", "Mc"}, {"Enclosing_Mark", "Me"}, {"Number", "N"}, {"Decimal_Number", "Nd"},
-    {"digit", "Nd"}, {"Letter_Number", "Nl"}, {"Other_Number", "No"}, {"Punctuation", "P"},
-    {"punct", "P"}, {"Connector_Punctuation", "Pc"}, {"Dash_Punctuation", "Pd"},
-    {"Open_Punctuation", "Ps"}, {"Close_Punctuation", "Pe"}, {"Initial_Punctuation", "Pi"},
-    {"Final_Punctuation", "Pf"}, {"Other_Punctuation", "Po"}, {"Symbol", "S"},
-    {"Math_Symbol", "Sm"}, {"Currency_Symbol", "Sc"}, {"Modifier_Symbol", "Sk"},
-    {"Other_Symbol", "So"}, {"Separator", "Z"}, {"Space_Separator", "Zs"},
-    {"Line_Separator", "Zl"}, {"Paragraph_Separator", "Zp"}, {"Other", "C"}, {"Control", "Cc"},
-    {"cntrl", "Cc"}, {"Format", "Cf"}, {"Surrogate", "Cs"}, {"Private_Use", "Co"},
-    {"Unassigned", "Cn"},
-};
-/* clang-format on */
-
-/* re with every \p{Long_Name} / \p{General_Category=...} / \p{gc=...} turned into PCRE2's
- * short form, and \p{Script=X} / \p{sc=X} into \p{sc:X} (scx likewise); the rest
- * unchanged. false when out of memory. */
-static bool ecma_properties(const char *re, size_t len, eco_buf *b) {
-    bool ok = eco_buf_reserve(b, len);
-    for (size_t i = 0; ok && i < len; i++) {
-        if (re[i] != '\\' || i + 1 >= len) {
-            ok = eco_buf_push(b, re[i]);
-            continue;
-        }
-        const char *close = NULL;
-        if ((re[i + 1] == 'p' || re[i + 1] == 'P') && i + 2 < len && re[i + 2] == '{')
-            close = memchr(re + i + 3, '}', len - i - 3);
-        if (!close) { /* an escape pair, copied as it is */
-            ok = eco_buf_push(b, re[i]) && eco_buf_push(b, re[i + 1]);
-            i++;
-            continue;
-        }
-        const char *name = re + i + 3;
-        size_t nl = (size_t)(close - name);
-        const char *eq = memchr(name, '=', nl);
-        const char *prefix = "";
-        if (eq) {
-            size_t kl = (size_t)(eq - name);
-            bool gc = (kl == 16 && memcmp(name, "General_Category", 16) == 0) ||
-                      (kl == 2 && memcmp(name, "gc", 2) == 0);
-            bool sc = (kl == 6 && memcmp(name, "Script", 6) == 0) ||
-                      (kl == 2 && memcmp(name, "sc", 2) == 0);
-            bool scx = (kl == 17 && memcmp(name, "Script_Extensions", 17) == 0) ||
-                       (kl == 3 && memcmp(name, "scx", 3) == 0);
-            if (gc || sc || scx) {
-                prefix = sc ? "sc:" : scx ? "scx:" : "";
-                nl -= kl + 1;
-                name = eq + 1;
-            }
-        }
-        const char *shortname = NULL;
-        for (size_t g = 0; !*prefix && g < sizeof GC_NAMES / sizeof *GC_NAMES; g++)
-            if (strlen(GC_NAMES[g][0]) == nl && memcmp(GC_NAMES[g][0], name, nl) == 0)
-                shortname = GC_NAMES[g][1];
-        ok = eco_buf_push(b, '\\') && eco_buf_push(b, re[i + 1]) && eco_buf_push(b, '{') &&
-             eco_buf_puts(b, prefix) &&
-             (shortname ? eco_buf_puts(b, shortname) : eco_buf_append(b, name, nl)) &&
-             eco_buf_push(b, '}');
-        i = (size_t)(close - re);
-    }
-    return ok;
-}
-
 static eco_status compile_regex(cctx *c, const char *kp, const char *re, size_t len,
                                 pcre2_code **out) {
-    int code;
-    PCRE2_SIZE off;
-    eco_buf b = {0};
-    if (!ecma_properties(re, len, &b)) {
-        eco_buf_free(&b);
-        return oom();
-    }
-    *out = pcre2_compile((PCRE2_SPTR)(b.data ? b.data : ""), b.len,
-                         PCRE2_UTF | PCRE2_ALT_BSUX | PCRE2_DOLLAR_ENDONLY, &code, &off, NULL);
-    eco_buf_free(&b);
-    if (*out) return ECO_STATUS_OK;
-    PCRE2_UCHAR why[160];
-    if (pcre2_get_error_message(code, why, sizeof why) < 0) strcpy((char *)why, "error");
-    return cfail(c, kp, ECO_STATUS_EFORMAT, "bad regular expression at offset %zu: %s", (size_t)off,
-                 (const char *)why);
+    char why[160];
+    size_t off = 0;
+    int r = js_regex_compile(re, len, out, why, sizeof why, &off);
+    if (r == 0) return ECO_STATUS_OK;
+    if (r < 0) return oom();
+    return cfail(c, kp, ECO_STATUS_EFORMAT, "bad regular expression at offset %zu: %s", off, why);
 }
 
 /* An array of subschemas (non-empty) into *arr, *n. */
@@ -412,6 +337,37 @@ static eco_status kw_required(cctx *c, js_node *n, const char *kp, const json_t 
     return ECO_STATUS_OK;
 }
 
+/* {"name": ["other", ...], ...}: arrays of distinct strings. */
+static eco_status kw_dependent_required(cctx *c, js_node *n, const char *kp, const json_t *v) {
+    if (!json_is_object(v))
+        return cfail(c, kp, ECO_STATUS_EFORMAT, "expected an object of arrays of names, got %s",
+                     js_type_name(v));
+    const char *k;
+    size_t klen;
+    json_t *arr;
+    json_object_keylen_foreach((json_t *)v, k, klen, arr) {
+        char *ap = ptr_join(kp, k, klen);
+        if (!ap) return oom();
+        eco_status st = ECO_STATUS_OK;
+        if (!json_is_array(arr))
+            st = cfail(c, ap, ECO_STATUS_EFORMAT, "expected an array of names, got %s",
+                       js_type_name(arr));
+        for (size_t i = 0; st == ECO_STATUS_OK && i < json_array_size(arr); i++) {
+            const json_t *e = json_array_get(arr, i);
+            if (!json_is_string(e))
+                st = cfail(c, ap, ECO_STATUS_EFORMAT, "entry %zu: expected a string, got %s", i,
+                           js_type_name(e));
+            for (size_t j = 0; st == ECO_STATUS_OK && j < i; j++)
+                if (js_equal(e, json_array_get(arr, j)))
+                    st = cfail(c, ap, ECO_STATUS_EFORMAT, "entry %zu repeats entry %zu", i, j);
+        }
+        free(ap);
+        if (st != ECO_STATUS_OK) return st;
+    }
+    n->dependent_required = v;
+    return ECO_STATUS_OK;
+}
+
 static eco_status expect_string(cctx *c, const char *kp, const json_t *v) {
     if (json_is_string(v)) return ECO_STATUS_OK;
     return cfail(c, kp, ECO_STATUS_EFORMAT, "expected a string, got %s", js_type_name(v));
@@ -468,6 +424,31 @@ static eco_status compile_keyword(cctx *c, js_node *n, const char *k, size_t kle
     if (key_is(k, klen, "anyOf")) return kw_schema_array(c, kp, v, depth, &n->any_of, &n->n_any);
     if (key_is(k, klen, "oneOf")) return kw_schema_array(c, kp, v, depth, &n->one_of, &n->n_one);
     if (key_is(k, klen, "not")) return compile_node(c, v, strdup(kp), depth + 1, &n->not_);
+    if (key_is(k, klen, "if")) return compile_node(c, v, strdup(kp), depth + 1, &n->if_);
+    if (key_is(k, klen, "then")) return compile_node(c, v, strdup(kp), depth + 1, &n->then_);
+    if (key_is(k, klen, "else")) return compile_node(c, v, strdup(kp), depth + 1, &n->else_);
+    if (key_is(k, klen, "contains")) return compile_node(c, v, strdup(kp), depth + 1, &n->contains);
+    if (key_is(k, klen, "propertyNames"))
+        return compile_node(c, v, strdup(kp), depth + 1, &n->property_names);
+    if (key_is(k, klen, "minContains")) return read_count(c, kp, v, &n->min_contains);
+    if (key_is(k, klen, "maxContains")) return read_count(c, kp, v, &n->max_contains);
+    if (key_is(k, klen, "minProperties")) return read_count(c, kp, v, &n->min_props);
+    if (key_is(k, klen, "maxProperties")) return read_count(c, kp, v, &n->max_props);
+    if (key_is(k, klen, "uniqueItems")) {
+        if (!json_is_boolean(v))
+            return cfail(c, kp, ECO_STATUS_EFORMAT, "expected true or false, got %s",
+                         js_type_name(v));
+        n->unique_items = json_is_true(v);
+        return ECO_STATUS_OK;
+    }
+    if (key_is(k, klen, "multipleOf")) {
+        if (!json_is_number(v) || json_number_value(v) <= 0)
+            return cfail(c, kp, ECO_STATUS_EFORMAT, "expected a number greater than 0, got %s",
+                         json_is_number(v) ? "one that is not" : js_type_name(v));
+        n->multiple_of = v;
+        return ECO_STATUS_OK;
+    }
+    if (key_is(k, klen, "dependentRequired")) return kw_dependent_required(c, n, kp, v);
     if (key_is(k, klen, "$ref")) {
         eco_status st = expect_string(c, kp, v);
         if (st != ECO_STATUS_OK) return st;
@@ -498,10 +479,12 @@ static eco_status compile_keyword(cctx *c, js_node *n, const char *k, size_t kle
         eco_status st = expect_string(c, kp, v);
         if (st != ECO_STATUS_OK) return st;
         const char *u = json_string_value(v);
-        if (strcmp(u, SCHEMA_2020_12) != 0 && strcmp(u, SCHEMA_2020_12 "#") != 0) {
+        if (strcmp(u, SCHEMA_2020_12) != 0 && strcmp(u, SCHEMA_2020_12 "#") != 0 &&
+            strcmp(u, SCHEMA_DRAFT_7) != 0 && strcmp(u, SCHEMA_DRAFT_7 "#") != 0) {
             char shown[ECO_JSON_SHOWN_SIZE];
             return cfail(c, kp, ECO_STATUS_EUNSUPPORTED,
-                         "unsupported dialect '%s' (only " SCHEMA_2020_12 ")",
+                         "unsupported dialect '%s' (" SCHEMA_2020_12 " or " SCHEMA_DRAFT_7
+                         "# only)",
                          eco_json_shown(u, json_string_length(v), shown));
         }
         return ECO_STATUS_OK;
@@ -528,6 +511,33 @@ static eco_status compile_keyword(cctx *c, js_node *n, const char *k, size_t kle
     char shown[ECO_JSON_SHOWN_SIZE];
     return cfail(c, kp, ECO_STATUS_EUNSUPPORTED, "unsupported keyword '%s'",
                  eco_json_shown(k, klen, shown));
+}
+
+/* Draft-07 ignores every keyword beside $ref, 2020-12 applies them: a draft-07 schema with
+ * a validation keyword beside $ref is refused rather than read either way. */
+static eco_status draft7_ref_alone(cctx *c, const js_node *n) {
+    static const char *const harmless[] = {"$ref",    "$comment", "title",    "description",
+                                           "default", "examples", "$schema",  "$id",
+                                           "$defs",   "format",   "readOnly", "writeOnly"};
+    const char *k;
+    size_t klen;
+    json_t *kv;
+    json_object_keylen_foreach((json_t *)n->json, k, klen, kv) {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof harmless / sizeof *harmless && !ok; i++)
+            ok = key_is(k, klen, harmless[i]);
+        if (ok) continue;
+        char *kp = ptr_join(n->ptr, k, klen);
+        if (!kp) return oom();
+        char shown[ECO_JSON_SHOWN_SIZE];
+        eco_status st = cfail(c, kp, ECO_STATUS_EUNSUPPORTED,
+                              "'%s' beside $ref in a draft-07 schema (draft-07 ignores it, "
+                              "2020-12 applies it; declare " SCHEMA_2020_12 ")",
+                              eco_json_shown(k, klen, shown));
+        free(kp);
+        return st;
+    }
+    return ECO_STATUS_OK;
 }
 
 /* Compiles v (a schema at ptr, which it takes) into *out. An object already compiled (a
@@ -575,7 +585,7 @@ static eco_status compile_node(cctx *c, const json_t *v, char *ptr, int depth, j
         free(kp);
         if (st != ECO_STATUS_OK) return st;
     }
-    return ECO_STATUS_OK;
+    return c->draft7 && n->ref_text ? draft7_ref_alone(c, n) : ECO_STATUS_OK;
 }
 
 /* ---- $ref resolution --------------------------------------------------------------- */
@@ -700,7 +710,8 @@ done:
 
 /* ---- cycles ------------------------------------------------------------------------ */
 
-/* The k-th in-place child of n (applied to the same instance), NULL past the last. */
+/* The k-th in-place child of n (applied to the same instance: $ref, allOf, anyOf, oneOf,
+ * not, if, then, else), NULL past the last. */
 static js_node *inplace_child(const js_node *n, size_t k) {
     if (n->ref) {
         if (k == 0) return n->ref;
@@ -712,7 +723,13 @@ static js_node *inplace_child(const js_node *n, size_t k) {
     k -= n->n_any;
     if (k < n->n_one) return n->one_of[k];
     k -= n->n_one;
-    return k == 0 ? n->not_ : NULL;
+    js_node *rest[] = {n->not_, n->if_, n->then_, n->else_};
+    for (size_t i = 0; i < 4; i++) {
+        if (!rest[i]) continue;
+        if (k == 0) return rest[i];
+        k--;
+    }
+    return NULL;
 }
 
 /* Refuses a cycle of in-place applications (iterative depth-first search). */
@@ -788,6 +805,9 @@ static eco_status compile_doc(json_t *doc, const char *label, eco_json_schema **
         c.root_id = json_string_value(id);
         c.root_id_len = strcspn(c.root_id, "#"); /* a root $id's empty fragment is no part */
     }
+    const json_t *dialect = json_is_object(doc) ? json_object_get(doc, "$schema") : NULL;
+    if (json_is_string(dialect))
+        c.draft7 = strncmp(json_string_value(dialect), SCHEMA_DRAFT_7, strlen(SCHEMA_DRAFT_7)) == 0;
     js_node *root;
     eco_status st = compile_node(&c, doc, strdup(""), 0, &root);
     for (size_t i = 0; st == ECO_STATUS_OK && i < s->n_nodes; i++) /* n_nodes may grow */

@@ -67,6 +67,15 @@ struct js_node {
     size_t n_all, n_any, n_one;
     js_node **all_of, **any_of, **one_of;
     js_node *not_;
+    js_node *if_, *then_, *else_; /* NULL: absent */
+
+    bool unique_items;
+    js_node *contains;                  /* NULL: absent */
+    int64_t min_contains, max_contains; /* -1: absent (minContains then reads 1) */
+    const json_t *multiple_of;          /* a number > 0, NULL: absent */
+    int64_t min_props, max_props;       /* -1: absent */
+    js_node *property_names;            /* NULL: absent */
+    const json_t *dependent_required;   /* {name: [names]} checked at compile, NULL: absent */
 
     const char *ref_text; /* the $ref as written (borrowed; NULL: none) */
     js_node *ref;         /* its target once resolved */
@@ -80,6 +89,14 @@ struct eco_json_schema {
     size_t n_nodes, cap_nodes;
     pcre2_match_context *mctx; /* match limits shared by every pattern */
 };
+
+/* ---- regular expressions (json_schema_regex.c) -------------------------------------- */
+
+/* Compiles the ECMA-262 pattern re[0..len) (json_schema.h says how) into *out. Returns 0,
+ * -1 when out of memory, 1 for a bad pattern (PCRE2's message in why, the offset, in the
+ * pattern as rewritten, in *offset). */
+int js_regex_compile(const char *re, size_t len, pcre2_code **out, char *why, size_t why_size,
+                     size_t *offset);
 
 /* ---- JSON values (json_value.c) ----------------------------------------------------- */
 

@@ -1,11 +1,12 @@
 /*
  * The validator of ecology/json_schema.h: applies a compiled schema (json_schema_internal.h)
  * to an instance. Keywords are applied in one fixed order ($ref, type, enum, const, the
- * number, string, array and object keywords, allOf, anyOf, oneOf, not) and the first
+ * number, string, array and object keywords, allOf, anyOf, oneOf, not, if) and the first
  * failure ends the validation, so the failure reported is deterministic. Inside anyOf,
- * oneOf and not, failures of the branches are not reported (they are expected); the
+ * oneOf, not, if and contains, failures of the branches are not reported (they are expected); the
  * combinator's own failure is.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,18 @@ static const char *num_str(const json_t *x, char buf[32]) {
     return buf;
 }
 
+/* x a multiple of m (> 0): integers exactly; otherwise x / m must be an integer within 1e-9
+ * of its size (so 0.0075 is a multiple of 0.0001 despite binary fractions), or, when x / m
+ * overflows, the exact remainder fmod(x, m) must be 0 (1e308 is a multiple of 0.5). */
+static bool is_multiple(const json_t *x, const json_t *m) {
+    if (json_is_integer(x) && json_is_integer(m))
+        return json_integer_value(x) % json_integer_value(m) == 0;
+    double q = json_number_value(x) / json_number_value(m);
+    if (!isfinite(q)) return fmod(json_number_value(x), json_number_value(m)) == 0;
+    double r = nearbyint(q);
+    return fabs(q - r) <= 1e-9 * (fabs(q) > 1 ? fabs(q) : 1);
+}
+
 static bool eval_numbers(vctx *v, const js_node *n, const json_t *x) {
     static const char *const kw[] = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
     static const char *const why[] = {"less than the minimum", "greater than the maximum",
@@ -199,6 +212,11 @@ static bool eval_numbers(vctx *v, const js_node *n, const json_t *x) {
             char a[32], b[32];
             return vfail(v, n, kw[i], "%s is %s %s", num_str(x, a), why[i], num_str(limit[i], b));
         }
+    }
+    if (n->multiple_of && !is_multiple(x, n->multiple_of)) {
+        char a[32], b[32];
+        return vfail(v, n, "multipleOf", "%s is not a multiple of %s", num_str(x, a),
+                     num_str(n->multiple_of, b));
     }
     return true;
 }
@@ -242,11 +260,38 @@ static bool eval_array(vctx *v, const js_node *n, const json_t *x) {
             if (!eval_member(v, n->items, json_array_get(x, i), NULL, 0, i)) return false;
         }
     }
+    if (n->unique_items) {
+        for (i = 1; i < size; i++)
+            for (size_t j = 0; j < i; j++)
+                if (js_equal(json_array_get(x, i), json_array_get(x, j)))
+                    return vfail(v, n, "uniqueItems", "items %zu and %zu are equal", j, i);
+    }
+    if (n->contains) {
+        size_t hits = 0;
+        v->quiet++;
+        for (i = 0; i < size && !v->oom && !v->too_costly; i++)
+            hits += eval_member(v, n->contains, json_array_get(x, i), NULL, 0, i);
+        v->quiet--;
+        int64_t min = n->min_contains < 0 ? 1 : n->min_contains;
+        if (hits < (uint64_t)min)
+            return vfail(v, n, n->min_contains < 0 ? "contains" : "minContains",
+                         "%zu items match contains, fewer than %lld", hits, (long long)min);
+        if (n->max_contains >= 0 && hits > (uint64_t)n->max_contains)
+            return vfail(v, n, "maxContains", "%zu items match contains, more than %lld", hits,
+                         (long long)n->max_contains);
+    }
     return true;
 }
 
 static bool eval_object(vctx *v, const js_node *n, const json_t *x) {
     char buf[80];
+    size_t size = json_object_size(x);
+    if (n->min_props >= 0 && size < (uint64_t)n->min_props)
+        return vfail(v, n, "minProperties", "%zu properties, fewer than %lld", size,
+                     (long long)n->min_props);
+    if (n->max_props >= 0 && size > (uint64_t)n->max_props)
+        return vfail(v, n, "maxProperties", "%zu properties, more than %lld", size,
+                     (long long)n->max_props);
     for (size_t i = 0; i < n->n_required; i++)
         if (!json_object_getn(x, n->required[i], n->required_lens[i]))
             return vfail(v, n, "required", "required property '%s' is missing",
@@ -256,10 +301,38 @@ static bool eval_object(vctx *v, const js_node *n, const json_t *x) {
         if (m && !eval_member(v, n->props[i], m, n->prop_keys[i], n->prop_key_lens[i], 0))
             return false;
     }
-    if (!n->n_pprops && !n->additional) return true;
     const char *k;
     size_t klen;
     json_t *m;
+    if (n->dependent_required) {
+        json_t *names;
+        json_object_keylen_foreach((json_t *)n->dependent_required, k, klen, names) {
+            if (!json_object_getn(x, k, klen)) continue;
+            for (size_t i = 0; i < json_array_size(names); i++) {
+                const json_t *e = json_array_get(names, i);
+                if (!json_object_getn(x, json_string_value(e), json_string_length(e))) {
+                    char b2[80];
+                    return vfail(v, n, "dependentRequired",
+                                 "property '%s' is required when '%s' is present",
+                                 shown(json_string_value(e), json_string_length(e), buf),
+                                 shown(k, klen, b2));
+                }
+            }
+        }
+    }
+    if (n->property_names) {
+        json_object_keylen_foreach((json_t *)x, k, klen, m) {
+            json_t *name = json_stringn_nocheck(k, klen);
+            if (!name) {
+                v->oom = true;
+                return false;
+            }
+            bool ok = eval(v, n->property_names, name);
+            json_decref(name);
+            if (!ok) return false;
+        }
+    }
+    if (!n->n_pprops && !n->additional) return true;
     json_object_keylen_foreach((json_t *)x, k, klen, m) {
         bool named = false;
         for (size_t i = 0; i < n->n_pprops; i++) {
@@ -317,6 +390,13 @@ static bool eval_combinators(vctx *v, const js_node *n, const json_t *x) {
         bool ok = eval(v, n->not_, x);
         v->quiet--;
         if (ok) return vfail(v, n, "not", "matches the schema it must not match");
+    }
+    if (n->if_) {
+        v->quiet++;
+        bool cond = eval(v, n->if_, x);
+        v->quiet--;
+        if (cond && n->then_ && !eval(v, n->then_, x)) return false;
+        if (!cond && n->else_ && !eval(v, n->else_, x)) return false;
     }
     return true;
 }
