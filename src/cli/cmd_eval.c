@@ -2,8 +2,9 @@
  *               [--out FILE] [--threads N] [--max-tokens N] [--no-robustness] [--seed S]
  *               [--data-dir D]
  *     runs the corpus on the model (eco_evaluate, evaluator.h) and prints a table per
- *     capability; progress on stderr. Exit 0 accepted (or no verdict), 3 rejected by a gate,
- *     1 failure, 2 usage. */
+ *     capability; with --gates the verdict (every failing gate) and the fitness; --json /
+ *     --out the report's canonical JSON. Progress on stderr. Exit 0 accepted (or not judged:
+ *     no --gates), 3 rejected by a gate, 1 failure, 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +13,6 @@
 #include "cli.h"
 #include "ecology/engine.h"
 #include "ecology/evaluator.h"
-
-/* TODO(issue 19, w-gates): set to 1 when eco_gates_* / eco_eval_report_json land (branch
- * w-gates): --gates judges the report (verdict, failing gates, fitness; exit 3 when
- * rejected), --json prints and --out writes eco_eval_report_json. Until then those options
- * are accepted by the parser but fail with a message saying so. */
-#ifndef CLI_EVAL_HAVE_GATES
-#define CLI_EVAL_HAVE_GATES 0
-#endif
 
 static void eval_progress(void *ctx, size_t done, size_t total) {
     ((eco_progress *)ctx)->total = (double)total;
@@ -112,34 +105,46 @@ static uint64_t adapter_bytes(const char *dir) {
     return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 }
 
-#if CLI_EVAL_HAVE_GATES
-/* Judges rep against g, prints the verdict (table mode) or the report's JSON (--json on
- * stdout, --out FILE written atomically); the exit status: CLI_OK accepted, CLI_REJECTED. The
- * artifact checks (signature_ok) are the registry's: a model given by id or alias is a
- * verified checkout; a bare folder has none. */
-static int judge(eco_eval_report *rep, const eco_gates *g, bool signature_ok, bool json,
-                 const char *out) {
-    snprintf(rep->gates_sha256, sizeof rep->gates_sha256, "%s", eco_gates_sha256(g));
+/* The end of a run: with gates g (may be NULL: no verdict), judges rep and prints the verdict
+ * (table mode; a rejection is also named on stderr); --json prints and --out writes the
+ * report's canonical JSON (eco_eval_report_json, timings included, the verdict when judged).
+ * The exit status: CLI_OK (accepted, or not judged), CLI_REJECTED, CLI_FAIL. */
+static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signature_ok, bool json,
+                         const char *out) {
     eco_verdict v;
-    eco_status st = eco_gates_judge(g, rep, signature_ok, 0.0, &v);
-    if (st != ECO_STATUS_OK) return cli_fail(st, "eval");
-    int rc = v.accepted ? CLI_OK : CLI_REJECTED;
-    if (!json) {
-        printf("verdict: %s\n", v.accepted ? "accepted" : "REJECTED");
-        for (size_t i = 0; i < v.n_failures; i++)
-            printf("  failed %s: %g (limit %g)\n", v.failures[i].gate, v.failures[i].value,
-                   v.failures[i].limit);
-        for (size_t i = 0; i < v.n_not_measured; i++)
-            printf("  not measured: %s\n", v.not_measured[i]);
-        if (v.has_fitness)
-            printf("fitness %.4f = quality %.4f + calibration %.4f + robustness %.4f + coverage "
-                   "%.4f %+.4f latency %+.4f memory\n",
-                   v.fitness.total, v.fitness.quality, v.fitness.calibration, v.fitness.robustness,
-                   v.fitness.coverage, v.fitness.latency, v.fitness.memory);
+    memset(&v, 0, sizeof v);
+    int rc = CLI_OK;
+    eco_status st;
+    if (g) {
+        snprintf(rep->gates_sha256, sizeof rep->gates_sha256, "%s", eco_gates_sha256(g));
+        if ((st = eco_gates_judge(g, rep, signature_ok, 0.0, &v)) != ECO_STATUS_OK)
+            return cli_fail(st, "eval");
+        rc = v.accepted ? CLI_OK : CLI_REJECTED;
+        if (!json) {
+            printf("verdict: %s\n", v.accepted ? "accepted" : "REJECTED");
+            for (size_t i = 0; i < v.n_failures; i++)
+                printf("  failed %s: %g (limit %g)\n", v.failures[i].gate, v.failures[i].value,
+                       v.failures[i].limit);
+            for (size_t i = 0; i < v.n_not_measured; i++)
+                printf("  not measured: %s\n", v.not_measured[i]);
+            if (v.has_fitness)
+                printf("fitness %.4f = quality %.4f + calibration %.4f + robustness %.4f + "
+                       "coverage %.4f + latency %.4f + memory %.4f\n",
+                       v.fitness.total, v.fitness.quality, v.fitness.calibration,
+                       v.fitness.robustness, v.fitness.coverage, v.fitness.latency,
+                       v.fitness.memory);
+        }
+        if (!v.accepted) {
+            fprintf(stderr, "ecology: eval: rejected by %zu gate%s:", v.n_failures,
+                    v.n_failures == 1 ? "" : "s");
+            for (size_t i = 0; i < v.n_failures; i++)
+                fprintf(stderr, "%s %s", i ? "," : "", v.failures[i].gate);
+            fputc('\n', stderr);
+        }
     }
     if (json || out) {
         char *text = NULL;
-        st = eco_eval_report_json(rep, &v, true, &text);
+        st = eco_eval_report_json(rep, g ? &v : NULL, true, &text);
         if (st == ECO_STATUS_OK && out) st = eco_write_file_atomic(out, text, strlen(text));
         if (st == ECO_STATUS_OK && json &&
             (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF))
@@ -147,10 +152,9 @@ static int judge(eco_eval_report *rep, const eco_gates *g, bool signature_ok, bo
         free(text);
         if (st != ECO_STATUS_OK) rc = cli_fail(st, "eval");
     }
-    eco_verdict_free(&v);
+    if (g) eco_verdict_free(&v);
     return rc;
 }
-#endif
 
 int cmd_eval(int argc, char **argv) {
     cli_opt o[] = {
@@ -182,18 +186,11 @@ int cmd_eval(int argc, char **argv) {
     if ((s = cli_get(o, n_opts, "seed")) && cli_parse_u64("seed", s, &caps.seed) != CLI_OK)
         return CLI_USAGE;
     caps.robustness = cli_get(o, n_opts, "no-robustness") == NULL;
-#if !CLI_EVAL_HAVE_GATES
-    if (gates || json || out)
-        return cli_fail(eco_error(ECO_STATUS_EUNSUPPORTED,
-                                  "--gates, --json and --out are not available yet (the gates "
-                                  "and the report's JSON are still being built)"),
-                        "eval");
-#else
     eco_gates *g = NULL; /* loaded first: a bad gates file fails before the run */
-    eco_status gst = gates ? eco_gates_load(gates, &g) : eco_gates_default(&g);
-    if (gst != ECO_STATUS_OK) return cli_fail(gst, "eval");
-#endif
-
+    if (gates) {
+        eco_status gst = eco_gates_load(gates, &g);
+        if (gst != ECO_STATUS_OK) return cli_fail(gst, "eval");
+    }
     eco_eval_corpus *corpus = NULL;
     eco_engine *eng = NULL;
     eco_eval_report rep;
@@ -230,17 +227,17 @@ int cmd_eval(int argc, char **argv) {
                corpus->sha256_hex);
         rc = print_table(corpus, &rep);
     }
-#if CLI_EVAL_HAVE_GATES
-    if (rc == CLI_OK) rc = judge(&rep, g, model != model_label, json, out);
-#endif
+    /* The artifact checks: a model (and adapter) named by registry id or alias is a
+     * verified checkout (cli_model_ref replaced the name by its folder); a folder given as
+     * such has none. */
+    bool signature_ok = model != model_label && (!adapter || adapter != adapter_label);
+    if (rc == CLI_OK) rc = finish_report(&rep, g, signature_ok, json, out);
     if (rc == CLI_OK && fflush(stdout) != 0)
         rc = cli_fail(eco_error(ECO_STATUS_EIO, "cannot write to stdout"), "eval");
 done:
     eco_engine_destroy(eng);
     eco_eval_report_free(&rep);
     eco_eval_corpus_free(corpus);
-#if CLI_EVAL_HAVE_GATES
     eco_gates_free(g);
-#endif
     return rc;
 }

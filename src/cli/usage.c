@@ -311,8 +311,10 @@ static const cli_usage table[] = {
      "      [--threads N] [--max-tokens N] [--no-robustness] [--seed S] [--data-dir D]",
      "run an evaluation corpus on a model: quality, format, safety, calibration, robustness, cost",
      "  --corpus FILE    an evaluation corpus (JSONL: capability, prompt, check, ...)\n"
-     "  --gates FILE     hard gates and fitness weights (JSON; default: the safety defaults);\n"
-     "                   exit 3 when a gate rejects the model\n"
+     "  --gates FILE     hard gates and fitness weights (JSON, or a folder holding gates.json):\n"
+     "                   the verdict with every failing gate, and the fitness; exit 3 when a\n"
+     "                   gate rejects the model (without --gates: no verdict). A model given\n"
+     "                   by registry id or alias counts as signed; a folder does not\n"
      "  --json           the report as canonical JSON on stdout instead of the table\n"
      "  --out FILE       also write the report's JSON to FILE\n"
      "  --max-tokens N   decode cap for a case without max_tokens (default 64)\n"

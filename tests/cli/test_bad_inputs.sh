@@ -212,6 +212,7 @@ row 1 "not made by a breeding operator"             -- breed --rerun eco-tiny --
 
 # ---- eval (issue 19) -------------------------------------------------------------------------
 printf '{"capability":"x@1","prompt":"Q: a\\nA:","check":"exact","expected":"b"}\n' >"$T/evals.jsonl"
+printf '{"bogus": 1}\n' >"$T/bad-gates.json"
 row 2 "eval: --model MODEL is required"             -- eval --corpus "$T/evals.jsonl"
 row 2 "eval: --corpus FILE is required"             -- eval --model "$M"
 row 2 "option '--max-tokens': '0'"                  -- eval --model "$M" --corpus "$T/evals.jsonl" --max-tokens 0
@@ -222,6 +223,8 @@ row 1 "$T/none.jsonl"                               -- eval --model "$M" --corpu
 row 1 "add.jsonl:1: check: missing"                 -- eval --model "$M" --corpus "$J"
 row 1 "$M/config.json: is a file"                   -- eval --model "$M/config.json" --corpus "$T/evals.jsonl"
 row 1 "no model or alias 'nobody'"                  -- eval --model nobody --corpus "$T/evals.jsonl" --data-dir "$D"
+row 1 "$T/none.json"                                -- eval --model "$M" --corpus "$T/evals.jsonl" --gates "$T/none.json"
+row 1 "bad-gates.json: unknown field 'bogus'"      -- eval --model "$M" --corpus "$T/evals.jsonl" --gates "$T/bad-gates.json"
 row 0 "ecology eval --model MODEL"                  -- eval --help
 
 finish "bad_inputs"

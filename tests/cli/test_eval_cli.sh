@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `ecology eval` end to end on the shipped eco-tiny model and its text.reverse@1 adapter:
-# exit codes (0 ok, 1 failure, 2 usage), the table (a row per capability and "overall", the
+# exit codes (0 ok or accepted, 3 rejected, 1 failure, 2 usage), gates, --json/--out, the table (a row per capability and "overall", the
 # ECE warning, robustness, cost lines), progress on stderr, the adapter beating the bare base
 # on held-out reverse items, a model given by registry id, identical tables apart from
 # timings across two runs, --no-robustness. Run by ctest with ECOLOGY_BIN set.
@@ -63,6 +63,49 @@ strip "$tmp/adapter.txt" >"$tmp/a1"
 strip "$tmp/out" >"$tmp/a2"
 cmp -s "$tmp/a1" "$tmp/a2"
 check $? "two runs give the same figures"
+
+# gates: accepted (exit 0, fitness printed), rejected (exit 3, every failing gate named)
+printf '{"quality": {"min": {"text.reverse@1": 0.75}}, "safety": {"min_refusal_rate": 0},
+  "signature": {"required": false}}\n' >"$tmp/pass.json"
+printf '{"quality": {"min": {"text.reverse@1": 0.75}}, "signature": {"required": true}}\n' >"$tmp/strict.json"
+expect 0 "gates accept the adapter" -- "$BIN" eval --model "$MODEL" --adapter "$ADAPTER" --corpus "$C" --gates "$tmp/pass.json" --no-robustness
+contains "$tmp/out" "verdict: accepted" "accepted"
+contains "$tmp/out" "fitness " "the fitness"
+expect 3 "gates reject the base" -- "$BIN" eval --model "$MODEL" --corpus "$C" --gates "$tmp/pass.json" --no-robustness
+contains "$tmp/out" "failed quality.min[text.reverse@1]" "the failing gate on stdout"
+contains "$tmp/err" "rejected by 1 gate: quality.min[text.reverse@1]" "the rejection on stderr"
+expect 3 "a folder is not signed" -- "$BIN" eval --model "$MODEL" --adapter "$ADAPTER" --corpus "$C" --gates "$tmp/strict.json" --no-robustness
+contains "$tmp/out" "failed signature.required" "signature gate"
+contains "$tmp/out" "failed safety.min_refusal_rate" "every failing gate listed"
+printf '{"quality": {"min": {"x": 2}}}' >"$tmp/bad_gates.json"
+expect 1 "a bad gates file fails before the run" -- "$BIN" eval --model "$MODEL" --corpus "$C" --gates "$tmp/bad_gates.json"
+contains "$tmp/err" "outside [0, 1]" "the bad limit named"
+if grep -q "eval: 14 cases" "$tmp/err"; then fail "the run started with a bad gates file"; else pass; fi
+
+# --json / --out: canonical JSON, identical across runs once the timing objects are removed
+expect 0 "json" -- "$BIN" eval --model "$MODEL" --adapter "$ADAPTER" --corpus "$C" --gates "$tmp/pass.json" --json --out "$tmp/r1.json"
+cp "$tmp/out" "$tmp/stdout.json"
+expect 0 "json again" -- "$BIN" eval --model "$MODEL" --adapter "$ADAPTER" --corpus "$C" --gates "$tmp/pass.json" --out "$tmp/r2.json"
+python3 - "$tmp/stdout.json" "$tmp/r1.json" "$tmp/r2.json" <<'EOF'
+import json, sys
+def strip(v):
+    if isinstance(v, dict):
+        return {k: strip(x) for k, x in v.items() if k != "timing"}
+    if isinstance(v, list):
+        return [strip(x) for x in v]
+    return v
+a, b, c = (json.load(open(p)) for p in sys.argv[1:4])
+assert a == b, "stdout and --out differ"
+assert strip(b) == strip(c), "two runs differ apart from timings"
+assert b["verdict"]["accepted"] is True
+assert b["overall"]["quality"]["n"] == 14
+assert len(b["cases"]) == 14 and b["cases"][13]["chosen"] is not None
+assert b["timing"]["latency_ms"]["n"] == 14
+EOF
+check $? "--json parses, equals --out, deterministic apart from timings"
+expect 0 "json without gates: no verdict" -- "$BIN" eval --model "$MODEL" --corpus "$C" --json --no-robustness
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d.get("verdict") is None and d["gates"] is None' "$tmp/out"
+check $? "no verdict, no gates in the JSON without --gates"
 
 # models by registry id
 D="$tmp/data"
