@@ -100,8 +100,7 @@ static double eval_run(eco_engine *e, const eco_eval_corpus *c, bool robust, dou
     eco_eval_llama_scorer(e, &caps.scorer);
     eco_eval_report r;
     double t0 = eco_now();
-    if (eco_evaluate(e, c, &caps, "eco-tiny", "text.reverse@1", NULL, NULL, &r) !=
-        ECO_STATUS_OK) {
+    if (eco_evaluate(e, c, &caps, "eco-tiny", "text.reverse@1", NULL, NULL, &r) != ECO_STATUS_OK) {
         fprintf(stderr, "bench_eval: evaluate: %s\n", eco_last_error());
         return -1;
     }
@@ -144,8 +143,8 @@ int main(int argc, char **argv) {
     double mratio = bench_median(ratio, RUNS);
     printf("  raw generation   %7.3f s  %7.1f cases/s  %8.0f tok/s  (%zu tokens)\n", mr,
            (double)c->n_cases / mr, (double)raw_tok / mr, raw_tok);
-    printf("  eco_evaluate     %7.3f s  %7.1f cases/s  %8.0f tok/s  (%zu tokens; pass %.3f)\n",
-           me, (double)c->n_cases / me, (double)ev_tok / me, ev_tok, pass);
+    printf("  eco_evaluate     %7.3f s  %7.1f cases/s  %8.0f tok/s  (%zu tokens; pass %.3f)\n", me,
+           (double)c->n_cases / me, (double)ev_tok / me, ev_tok, pass);
     printf("  overhead         %+6.2f%% (median of %d paired ratios; target < 5%%)\n",
            100.0 * (mratio - 1.0), RUNS);
     double rb = eval_run(e, c, true, &pass, &ev_tok);
