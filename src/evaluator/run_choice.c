@@ -29,7 +29,7 @@ eco_status run_choice(const eco_eval_corpus *corpus, const eco_eval_case *c,
         eco_status st = sc->score(sc->ctx, c->prompt, c->options[i], &lp[i], &nt);
         if (st != ECO_STATUS_OK)
             return eco_error_wrap(st, "%s:%lld: options[%zu]", label, (long long)c->line, i);
-        if (isnan(lp[i]) || lp[i] > 1e-6)
+        if (isnan(lp[i]) || lp[i] > 1e-3) /* a sum of log-probabilities is <= 0, rounding aside */
             return eco_error(ECO_STATUS_EINVAL,
                              "%s:%lld: options[%zu]: the scorer gave log-probability %g", label,
                              (long long)c->line, i, lp[i]);
