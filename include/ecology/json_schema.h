@@ -15,12 +15,11 @@
  *   if / then / else, multipleOf (integers exactly; reals when x / m is within 1e-9
  *   (relative) of an integer, or by the exact fmod when x / m overflows).
  * Accepted and ignored (annotations): $schema (root only; the draft 2020-12 URI, or
- *   draft-07's, see below),
- *   $id (root only), title, description, $comment, format (never asserted), default,
- *   examples, deprecated, readOnly, writeOnly.
+ *   draft-07's, see below), $id (root only), title, description, $comment, format (never
+ *   asserted), default, examples, deprecated, readOnly, writeOnly.
  * Anything else is refused when the schema is compiled (EUNSUPPORTED "<label>: #<pointer>:
- *   unsupported keyword 'if'"), never silently accepted; so are $id below the root, $anchor,
- *   and a $ref that is not local.
+ *   unsupported keyword 'unevaluatedProperties'"), never silently accepted; so are $id
+ *   below the root, $anchor, $dynamicRef and a $ref that is not local.
  *
  * Draft-07: a schema whose $schema is http://json-schema.org/draft-07/schema# (as the
  *   capability suite's json.record@1 schema says) is read with 2020-12 semantics; the
@@ -32,16 +31,16 @@
  *   percent-decoded, then ~1 reads '/' and ~0 '~'); a ref that starts with the root $id
  *   followed by '#' (or is the root $id) is local too. The target may be any schema
  *   location of the document (#/$defs/x, #/properties/a, #/items ...). A chain of $ref and
- *   in-place applicators (allOf, anyOf, oneOf, not, if, then, else) that comes back to where it started
- *   without descending into the instance is refused at compile time ("$ref cycle"), so
- *   validation always terminates.
+ *   in-place applicators (allOf, anyOf, oneOf, not, if, then, else) that comes back to
+ *   where it started without descending into the instance is refused at compile time
+ *   ("$ref cycle"), so validation always terminates.
  *
  * pattern (and patternProperties' names) are compiled once per schema with PCRE2 as
  *   ECMA-262-ish regular expressions: PCRE2_UTF | PCRE2_ALT_BSUX (\uXXXX escapes) |
  *   PCRE2_DOLLAR_ENDONLY, unanchored (a match anywhere), ASCII \d \w \s; ECMA's long
  *   property names (\p{Letter}, \p{gc=Lu}, \p{Script=Greek}) are rewritten to PCRE2's
- *   (\p{L}, \p{Lu}, \p{sc:Greek}) first. A match that hits
- *   PCRE2's match limit counts as a failure ("pattern: match limit exceeded").
+ *   (\p{L}, \p{Lu}, \p{sc:Greek}) first. A match that hits PCRE2's match limit (10^6
+ *   steps, 64 MiB) counts as a failure ("matching failed").
  *
  * Numbers: texts are parsed by jansson; an integer that fits int64 stays exact; when a text
  *   holds an integer beyond int64 the whole text is re-read with every integer as the

@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,8 @@ typedef struct vctx {
     bool oom;
     bool too_costly; /* more than ECO_JSON_SCHEMA_MAX_STEPS applications */
     uint64_t steps;
-    int quiet; /* > 0 inside anyOf, oneOf, not */
+    pcre2_match_data *md; /* created at the first pattern match */
+    int quiet;            /* > 0 inside anyOf, oneOf, not */
     int depth;
     int n_path;
     seg path[ECO_JSON_SCHEMA_MAX_DEPTH + 2];
@@ -123,15 +125,16 @@ static bool eval_member(vctx *v, const js_node *n, const json_t *x, const char *
     return ok;
 }
 
-/* 1 match, 0 no match, -1 matching failed (limit, memory; v->oom set for memory). */
+/* 1 match, 0 no match, -1 matching failed (limit, memory; v->oom set for memory). One
+ * match-data block of one pair serves every match of a validation: only "matched or not"
+ * is needed, and pcre2_match returns 0 (a match, the pairs not all stored) when it is too
+ * small for the captures. */
 static int re_match(vctx *v, const pcre2_code *re, const char *s, size_t len) {
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    if (!md) {
+    if (!v->md && !(v->md = pcre2_match_data_create(1, NULL))) {
         v->oom = true;
         return -1;
     }
-    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, v->s->mctx);
-    pcre2_match_data_free(md);
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, v->md, v->s->mctx);
     if (rc >= 0) return 1;
     if (rc == PCRE2_ERROR_NOMATCH) return 0;
     if (rc == PCRE2_ERROR_NOMEMORY) v->oom = true;
@@ -445,13 +448,15 @@ eco_status eco_json_schema_validate(const eco_json_schema *s, const json_t *inst
                                     eco_json_schema_error *err) {
     if (!s || !instance || !valid)
         return eco_error(ECO_STATUS_EINVAL, "json_schema_validate: bad arguments");
-    vctx *v = calloc(1, sizeof *v);
+    vctx *v = malloc(sizeof *v); /* path[] is written before it is read: no zeroing */
     if (!v) return eco_error(ECO_STATUS_ENOMEM, "json_schema_validate: out of memory");
+    memset(v, 0, offsetof(vctx, path));
     v->s = s;
     v->err = err;
     if (err) memset(err, 0, sizeof *err);
     bool ok = eval(v, s->nodes[0], instance);
     bool oom = v->oom, costly = v->too_costly;
+    pcre2_match_data_free(v->md);
     free(v);
     if (oom) return eco_error(ECO_STATUS_ENOMEM, "json_schema_validate: out of memory");
     if (costly)
