@@ -69,8 +69,8 @@ static void act_at_level(int level) {
         const size_t row = eco_dtype_row_bytes(ECO_DTYPE_Q8_0, K);
         for (int64_t m = 0; m < a.Mp; m++)
             for (int64_t b = 0; b < a.Kp / 32; b++) {
-                const float d = a.d[m * (a.Kp / 32) + b];
-                const uint8_t *q = a.q + m * a.Kp + b * 32;
+                const float d = eco_q8_act_scale(&a, m, b);
+                const uint8_t *q = eco_q8_act_block(&a, m, b);
                 if (m >= M || b >= nb) { /* padding */
                     assert_true(d == 0.0f);
                     for (int j = 0; j < 32; j++) assert_int_equal(q[j], 128);
@@ -87,7 +87,8 @@ static void act_at_level(int level) {
                 uint16_t h;
                 memcpy(&h, blk, 2);
                 assert_int_equal(eco_f32_to_f16(d), h);
-                for (int j = 0; j < 32; j++) assert_int_equal((int8_t)(q[j] - 128), (int8_t)blk[2 + j]);
+                for (int j = 0; j < 32; j++)
+                    assert_int_equal((int8_t)(q[j] - 128), (int8_t)blk[2 + j]);
             }
         /* the scalar reference row by row gives the same bytes */
         uint8_t *q1 = malloc((size_t)a.Kp);
@@ -96,9 +97,9 @@ static void act_at_level(int level) {
         assert_non_null(d1);
         for (int64_t m = 0; m < M; m++) {
             eco_q8_act_quantize_row_ref(q1, d1, x + m * K, K);
-            assert_memory_equal(q1, a.q + m * a.Kp, (size_t)a.Kp);
             for (int64_t b = 0; b < a.Kp / 32; b++) {
-                const float d = a.d[m * (a.Kp / 32) + b];
+                assert_memory_equal(q1 + b * 32, eco_q8_act_block(&a, m, b), 32);
+                const float d = eco_q8_act_scale(&a, m, b);
                 assert_true(d1[b] == d || (isnan(d1[b]) && isnan(d)));
             }
         }
@@ -155,8 +156,7 @@ static void check_product(const char *what, const float *y, const float *X, cons
             if (!(e1 <= 1e-5) || !(e2 <= 1.0)) {
                 print_error("%s: [%lld, %lld]: %.9g, reference %.9g, f32 %.9g (scale %g, "
                             "quantization bound %g)\n",
-                            what, (long long)m, (long long)n, got, yr[m * N + n], exact, sc,
-                            bound);
+                            what, (long long)m, (long long)n, got, yr[m * N + n], exact, sc, bound);
                 fail();
             }
         }

@@ -42,7 +42,7 @@ static int64_t pad_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 size_t eco_q8_act_bytes(int64_t M, int64_t K) {
     const int64_t Mp = pad_up(M, TOKS), Kp = pad_up(K, 64);
-    return (size_t)Mp * (size_t)Kp + (size_t)Mp * (size_t)(Kp / QB) * sizeof(float) + 64;
+    return (size_t)Mp * (size_t)Kp + (size_t)Mp * (size_t)(Kp / QB) * sizeof(float) + 128;
 }
 
 void eco_q8_act_init(eco_q8_act *a, void *buf, int64_t M, int64_t K) {
@@ -53,16 +53,23 @@ void eco_q8_act_init(eco_q8_act *a, void *buf, int64_t M, int64_t K) {
     /* the f32 scales first, 64-byte aligned by rounding the buffer's start up */
     uintptr_t p = ((uintptr_t)buf + 63) & ~(uintptr_t)63;
     a->d = (float *)p;
-    a->q = (uint8_t *)(a->d + (size_t)a->Mp * (size_t)(a->Kp / QB));
+    p += (size_t)a->Mp * (size_t)(a->Kp / QB) * sizeof(float);
+    a->q = (uint8_t *)((p + 63) & ~(uintptr_t)63);
 }
 
 /* ---- activation quantization ---------------------------------------------------------- */
 
-void eco_q8_act_quantize_row_ref(uint8_t *q, float *d, const float *x, int64_t K) {
+/* Block b of a row goes to q + (b/2)·qs + (b%2)·32 and d + (b/2)·ds + (b%2): contiguous
+ * with qs = 64, ds = 2; a row of a token tile with qs = 64·TOKS, ds = 2·TOKS. */
+#define QAT(q, b, qs) ((q) + ((b) >> 1) * (qs) + ((b)&1) * QB)
+#define DAT(d, b, ds) ((d) + ((b) >> 1) * (ds) + ((b)&1))
+
+static void quantize_row_c(uint8_t *q, float *d, const float *x, int64_t K, int64_t qs,
+                           int64_t ds) {
     const int64_t nb = K / QB, nbp = pad_up(K, 64) / QB;
     for (int64_t b = 0; b < nb; b++) {
         const float *xb = x + b * QB;
-        uint8_t *qb = q + b * QB;
+        uint8_t *qb = QAT(q, b, qs);
         float amax = 0.0f;
         bool finite = true;
         for (int j = 0; j < QB; j++) {
@@ -71,19 +78,23 @@ void eco_q8_act_quantize_row_ref(uint8_t *q, float *d, const float *x, int64_t K
             amax = amax > v ? amax : v;
         }
         if (!finite) {
-            d[b] = NAN;
+            *DAT(d, b, ds) = NAN;
             memset(qb, 128, QB);
             continue;
         }
         const float db = amax / 127.0f;
         const float id = db != 0.0f ? 1.0f / db : 0.0f;
-        d[b] = db;
+        *DAT(d, b, ds) = db;
         for (int j = 0; j < QB; j++) qb[j] = (uint8_t)((int)roundf(xb[j] * id) + 128);
     }
     for (int64_t b = nb; b < nbp; b++) {
-        d[b] = 0.0f;
-        memset(q + b * QB, 128, QB);
+        *DAT(d, b, ds) = 0.0f;
+        memset(QAT(q, b, qs), 128, QB);
     }
+}
+
+void eco_q8_act_quantize_row_ref(uint8_t *q, float *d, const float *x, int64_t K) {
+    quantize_row_c(q, d, x, K, 64, 2);
 }
 
 #if ECO_HAVE_X86_SIMD
@@ -105,7 +116,8 @@ ECO_TARGET_AVX2 static __m256i round_away_epi32(__m256 v) {
     return _mm256_cvttps_epi32(_mm256_add_ps(t, _mm256_and_ps(up, one)));
 }
 
-ECO_TARGET_AVX2 static void quantize_row_avx2(uint8_t *q, float *d, const float *x, int64_t K) {
+ECO_TARGET_AVX2 static void quantize_row_avx2(uint8_t *q, float *d, const float *x, int64_t K,
+                                              int64_t qs, int64_t ds) {
     const int64_t nb = K / QB, nbp = pad_up(K, 64) / QB;
     const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
@@ -119,17 +131,17 @@ ECO_TARGET_AVX2 static void quantize_row_avx2(uint8_t *q, float *d, const float 
             v[i] = _mm256_loadu_ps(xb + 8 * i);
             m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i]));
             /* v − v is NaN exactly for NaN and ±inf */
-            bad |= _mm256_movemask_ps(_mm256_cmp_ps(_mm256_sub_ps(v[i], v[i]), _mm256_setzero_ps(),
-                                                    _CMP_NEQ_UQ));
+            bad |= _mm256_movemask_ps(
+                _mm256_cmp_ps(_mm256_sub_ps(v[i], v[i]), _mm256_setzero_ps(), _CMP_NEQ_UQ));
         }
         if (bad) {
-            d[b] = NAN;
-            memset(q + b * QB, 128, QB);
+            *DAT(d, b, ds) = NAN;
+            memset(QAT(q, b, qs), 128, QB);
             continue;
         }
         const float db = hmax8(m) / 127.0f;
         const float id = db != 0.0f ? 1.0f / db : 0.0f;
-        d[b] = db;
+        *DAT(d, b, ds) = db;
         const __m256 vid = _mm256_set1_ps(id);
         __m256i i0 = round_away_epi32(_mm256_mul_ps(v[0], vid));
         __m256i i1 = round_away_epi32(_mm256_mul_ps(v[1], vid));
@@ -139,42 +151,48 @@ ECO_TARGET_AVX2 static void quantize_row_avx2(uint8_t *q, float *d, const float 
          * interleaving */
         __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         p = _mm256_permutevar8x32_epi32(p, perm);
-        _mm256_storeu_si256((__m256i *)(void *)(q + b * QB), _mm256_xor_si256(p, k80));
+        _mm256_storeu_si256((__m256i *)(void *)QAT(q, b, qs), _mm256_xor_si256(p, k80));
     }
     for (int64_t b = nb; b < nbp; b++) {
-        d[b] = 0.0f;
-        memset(q + b * QB, 128, QB);
+        *DAT(d, b, ds) = 0.0f;
+        memset(QAT(q, b, qs), 128, QB);
     }
 }
 #endif
 
 void eco_q8_act_quantize(eco_q8_act *a, const float *x) {
-    const int64_t nbp = a->Kp / QB;
+    const int64_t qs = 64 * TOKS, ds = 2 * TOKS;
     const bool avx2 = eco_simd_avx2_ok();
     (void)avx2;
 #pragma omp parallel for schedule(static) if (a->M * a->K >= ((int64_t)1 << 16))
     for (int64_t m = 0; m < a->M; m++) {
-        uint8_t *q = a->q + (size_t)m * (size_t)a->Kp;
-        float *d = a->d + (size_t)m * (size_t)nbp;
+        uint8_t *q = a->q + eco_q8_act_qoff(a, m, 0);
+        float *d = a->d + eco_q8_act_doff(a, m, 0);
 #if ECO_HAVE_X86_SIMD
         if (avx2) {
-            quantize_row_avx2(q, d, x + (size_t)m * (size_t)a->K, a->K);
+            quantize_row_avx2(q, d, x + (size_t)m * (size_t)a->K, a->K, qs, ds);
             continue;
         }
 #endif
-        eco_q8_act_quantize_row_ref(q, d, x + (size_t)m * (size_t)a->K, a->K);
+        quantize_row_c(q, d, x + (size_t)m * (size_t)a->K, a->K, qs, ds);
     }
-    for (int64_t m = a->M; m < a->Mp; m++) { /* padding rows: zero blocks of scale 0 */
-        memset(a->q + (size_t)m * (size_t)a->Kp, 128, (size_t)a->Kp);
-        memset(a->d + (size_t)m * (size_t)nbp, 0, (size_t)nbp * sizeof(float));
-    }
+    for (int64_t m = a->M; m < a->Mp; m++) /* padding rows: zero blocks of scale 0 */
+        for (int64_t b = 0; b < a->Kp / QB; b++) {
+            memset(a->q + eco_q8_act_qoff(a, m, b), 128, QB);
+            a->d[eco_q8_act_doff(a, m, b)] = 0.0f;
+        }
 }
 
 /* ---- weights: ROWS rows repacked ------------------------------------------------------- */
 
+/* Per 64-column chunk c, WCHUNK bytes at buf + c·WCHUNK: the ROWS rows' 64 int8 weights,
+ * then per row 16 int32 −128·(sum of the 4 weights of each lane) (vpdpbusd's start), then
+ * per row 16 f32 scales (8 of the chunk's first block, 8 of its second). */
+#define WCHUNK (ROWS * 64 * 3)
+#define W_NC   (ROWS * 64)
+#define W_D    (ROWS * 128)
 typedef struct wrows {
-    int8_t q[ROWS * MAXKP];        /* [ROWS, Kp] */
-    float d[ROWS * (MAXKP / QB)];  /* [ROWS, Kp/32] */
+    _Alignas(64) uint8_t buf[(MAXKP / 64) * WCHUNK];
 } wrows;
 
 /* Rows [n0, n0 + nr) of W (nr <= ROWS; the rest zero) into w. */
@@ -182,28 +200,32 @@ static void repack_rows(wrows *w, const uint8_t *W, int64_t n0, int64_t nr, int6
     const int64_t nb = K / QB, nbp = Kp / QB;
     const size_t row = (size_t)nb * QBB;
     for (int64_t r = 0; r < ROWS; r++) {
-        int8_t *q = w->q + r * Kp;
-        float *d = w->d + r * nbp;
-        int64_t b = 0;
-        if (r < nr) {
-            const uint8_t *src = W + (size_t)(n0 + r) * row;
-            for (; b < nb; b++) {
+        const uint8_t *src = r < nr ? W + (size_t)(n0 + r) * row : NULL;
+        for (int64_t b = 0; b < nbp; b++) {
+            uint8_t *c = w->buf + (b >> 1) * WCHUNK;
+            int8_t *q = (int8_t *)(c + r * 64 + (b & 1) * QB);
+            int32_t *nc = (int32_t *)(void *)(c + W_NC + r * 64) + (b & 1) * 8;
+            float *d = (float *)(void *)(c + W_D + r * 64) + (b & 1) * 8;
+            float db = 0.0f;
+            if (src && b < nb) {
                 uint16_t h;
                 memcpy(&h, src + b * QBB, 2);
-                d[b] = eco_f16_to_f32(h);
-                memcpy(q + b * QB, src + b * QBB + 2, QB);
+                db = eco_f16_to_f32(h);
+                memcpy(q, src + b * QBB + 2, QB);
+            } else {
+                memset(q, 0, QB);
             }
-        }
-        for (; b < nbp; b++) {
-            d[b] = 0.0f;
-            memset(q + b * QB, 0, QB);
+            for (int l = 0; l < 8; l++) {
+                nc[l] = -128 * ((int32_t)q[4 * l] + q[4 * l + 1] + q[4 * l + 2] + q[4 * l + 3]);
+                d[l] = db;
+            }
         }
     }
 }
 
 /* Writes out[t][r] (the tile's sums) to y rows m0 + t, columns n0 + r, plus bias. */
-static void store_tile(float *y, int64_t ldy, float out[TOKS][ROWS], const float *bias,
-                       int64_t m0, int64_t n0, int64_t nt, int64_t nr) {
+static void store_tile(float *y, int64_t ldy, float out[TOKS][ROWS], const float *bias, int64_t m0,
+                       int64_t n0, int64_t nt, int64_t nr) {
     for (int64_t t = 0; t < nt; t++)
         for (int64_t r = 0; r < nr; r++)
             y[(m0 + t) * ldy + n0 + r] = out[t][r] + (bias ? bias[n0 + r] : 0.0f);
@@ -211,23 +233,24 @@ static void store_tile(float *y, int64_t ldy, float out[TOKS][ROWS], const float
 
 /* Portable tile: ROWS × TOKS, block by block in order. */
 static void tile_c(float out[TOKS][ROWS], const wrows *w, const eco_q8_act *a, int64_t m0) {
-    const int64_t Kp = a->Kp, nbp = Kp / QB;
-    for (int t = 0; t < TOKS; t++) {
-        const uint8_t *xq = a->q + (m0 + t) * Kp;
-        const float *xd = a->d + (m0 + t) * nbp;
+    const int64_t nbp = a->Kp / QB;
+    const uint8_t *xt = a->q + m0 * a->Kp;
+    const float *dt = a->d + m0 * nbp;
+    for (int t = 0; t < TOKS; t++)
         for (int r = 0; r < ROWS; r++) {
-            const int8_t *wq = w->q + r * Kp;
-            const float *wd = w->d + r * nbp;
             float s = 0.0f;
             for (int64_t b = 0; b < nbp; b++) {
+                const uint8_t *c = w->buf + (b >> 1) * WCHUNK;
+                const int8_t *wq = (const int8_t *)(c + r * 64 + (b & 1) * QB);
+                const float dw = ((const float *)(const void *)(c + W_D + r * 64))[(b & 1) * 8];
+                const uint8_t *xq = xt + (b >> 1) * 64 * TOKS + t * 64 + (b & 1) * QB;
+                const float dx = dt[(b >> 1) * 2 * TOKS + t * 2 + (b & 1)];
                 int32_t dot = 0;
-                for (int j = 0; j < QB; j++)
-                    dot += ((int32_t)xq[b * QB + j] - 128) * (int32_t)wq[b * QB + j];
-                s += wd[b] * xd[b] * (float)dot;
+                for (int j = 0; j < QB; j++) dot += ((int32_t)xq[j] - 128) * (int32_t)wq[j];
+                s += dw * dx * (float)dot;
             }
             out[t][r] = s;
         }
-    }
 }
 
 #if ECO_HAVE_X86_SIMD
@@ -240,32 +263,38 @@ ECO_TARGET_AVX2 static float hsum8(__m256 v) {
 
 ECO_TARGET_AVX2 static void tile_avx2(float out[TOKS][ROWS], const wrows *w, const eco_q8_act *a,
                                       int64_t m0) {
-    const int64_t Kp = a->Kp, nbp = Kp / QB;
+    const int64_t nbp = a->Kp / QB;
+    const uint8_t *xt = a->q + m0 * a->Kp;
+    const float *dt = a->d + m0 * nbp;
     const __m256i k80 = _mm256_set1_epi8((char)0x80);
     const __m256i ones = _mm256_set1_epi16(1);
     for (int h = 0; h < ROWS; h += 2) {
         __m256 acc[2][TOKS];
         for (int r = 0; r < 2; r++)
             for (int t = 0; t < TOKS; t++) acc[r][t] = _mm256_setzero_ps();
-        const int8_t *wq0 = w->q + h * Kp, *wq1 = wq0 + Kp;
-        const float *wd0 = w->d + h * nbp, *wd1 = wd0 + nbp;
         for (int64_t b = 0; b < nbp; b++) {
-            const __m256i w0 = _mm256_loadu_si256((const __m256i *)(const void *)(wq0 + b * QB));
-            const __m256i w1 = _mm256_loadu_si256((const __m256i *)(const void *)(wq1 + b * QB));
+            const uint8_t *c = w->buf + (b >> 1) * WCHUNK;
+            const int64_t half = (b & 1) * QB;
+            const __m256i w0 =
+                _mm256_loadu_si256((const __m256i *)(const void *)(c + h * 64 + half));
+            const __m256i w1 =
+                _mm256_loadu_si256((const __m256i *)(const void *)(c + (h + 1) * 64 + half));
+            const float dw0 = ((const float *)(const void *)(c + W_D + h * 64))[(b & 1) * 8];
+            const float dw1 = ((const float *)(const void *)(c + W_D + (h + 1) * 64))[(b & 1) * 8];
             const __m256i a0 = _mm256_abs_epi8(w0), a1 = _mm256_abs_epi8(w1);
             for (int t = 0; t < TOKS; t++) {
-                const uint8_t *xq = a->q + (m0 + t) * Kp + b * QB;
-                const float dx = a->d[(m0 + t) * nbp + b];
+                const uint8_t *xq = xt + (b >> 1) * 64 * TOKS + t * 64 + half;
+                const float dx = dt[(b >> 1) * 2 * TOKS + t * 2 + (b & 1)];
                 const __m256i x =
                     _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)xq), k80);
                 const __m256i p0 =
                     _mm256_madd_epi16(_mm256_maddubs_epi16(a0, _mm256_sign_epi8(x, w0)), ones);
                 const __m256i p1 =
                     _mm256_madd_epi16(_mm256_maddubs_epi16(a1, _mm256_sign_epi8(x, w1)), ones);
-                acc[0][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(wd0[b] * dx),
-                                            acc[0][t]);
-                acc[1][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(wd1[b] * dx),
-                                            acc[1][t]);
+                acc[0][t] =
+                    _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(dw0 * dx), acc[0][t]);
+                acc[1][t] =
+                    _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(dw1 * dx), acc[1][t]);
             }
         }
         for (int t = 0; t < TOKS; t++) {
@@ -277,50 +306,55 @@ ECO_TARGET_AVX2 static void tile_avx2(float out[TOKS][ROWS], const wrows *w, con
 
 /* [Σa, Σb, Σc, Σd] of four zmm accumulators. */
 ECO_TARGET_AVX512VNNI static __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
-    const __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(a),
-                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
-    const __m256 b8 = _mm256_add_ps(_mm512_castps512_ps256(b),
-                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(b), 1)));
-    const __m256 c8 = _mm256_add_ps(_mm512_castps512_ps256(c),
-                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(c), 1)));
-    const __m256 d8 = _mm256_add_ps(_mm512_castps512_ps256(d),
-                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
+    const __m256 a8 =
+        _mm256_add_ps(_mm512_castps512_ps256(a),
+                      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    const __m256 b8 =
+        _mm256_add_ps(_mm512_castps512_ps256(b),
+                      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(b), 1)));
+    const __m256 c8 =
+        _mm256_add_ps(_mm512_castps512_ps256(c),
+                      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(c), 1)));
+    const __m256 d8 =
+        _mm256_add_ps(_mm512_castps512_ps256(d),
+                      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
     const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a8, b8), _mm256_hadd_ps(c8, d8));
     return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
 
 /* Scales [s0 × 8, s1 × 8] of the two blocks at p. */
 ECO_TARGET_AVX512VNNI static inline __m512 scales2(const float *p, __m512i idx) {
-    return _mm512_permutexvar_ps(
-        idx, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)p))));
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_castsi128_ps(
+                                          _mm_loadl_epi64((const __m128i *)(const void *)p))));
 }
 
 ECO_TARGET_AVX512VNNI static void tile_vnni(float out[TOKS][ROWS], const wrows *w,
                                             const eco_q8_act *a, int64_t m0) {
-    const int64_t Kp = a->Kp, nbp = Kp / QB;
+    const int64_t nbp = a->Kp / QB, nc64 = a->Kp / 64;
     const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    const __m512i k80 = _mm512_set1_epi8((char)0x80);
-    const __m512i zero = _mm512_setzero_si512();
     __m512 acc[ROWS][TOKS];
     for (int r = 0; r < ROWS; r++)
         for (int t = 0; t < TOKS; t++) acc[r][t] = _mm512_setzero_ps();
-    const uint8_t *xq = a->q + m0 * Kp;
-    const float *xd = a->d + m0 * nbp;
-    for (int64_t c = 0; c < Kp / 64; c++) {
+    const uint8_t *xc = a->q + m0 * a->Kp;
+    const float *dc = a->d + m0 * nbp;
+    const uint8_t *wc = w->buf;
+    for (int64_t c = 0; c < nc64; c++, xc += 64 * TOKS, dc += 2 * TOKS, wc += WCHUNK) {
+        /* the rows' weights, starts and scales stay in registers for the TOKS tokens (one
+         * 512-bit load a cycle would be the limit otherwise) */
         __m512i wv[ROWS], nc[ROWS];
         __m512 dw[ROWS];
         for (int r = 0; r < ROWS; r++) {
-            wv[r] = _mm512_loadu_si512((const void *)(w->q + r * Kp + 64 * c));
-            nc[r] = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, k80, wv[r]));
-            dw[r] = scales2(w->d + r * nbp + 2 * c, idx);
+            wv[r] = _mm512_load_si512((const void *)(wc + r * 64));
+            nc[r] = _mm512_load_si512((const void *)(wc + W_NC + r * 64));
+            dw[r] = _mm512_load_ps((const float *)(const void *)(wc + W_D + r * 64));
         }
         for (int t = 0; t < TOKS; t++) {
-            const __m512i x = _mm512_loadu_si512((const void *)(xq + t * Kp + 64 * c));
-            const __m512 dx = scales2(xd + t * nbp + 2 * c, idx);
+            const __m512i x = _mm512_load_si512((const void *)(xc + t * 64));
+            const __m512 dx = scales2(dc + 2 * t, idx);
             for (int r = 0; r < ROWS; r++) {
                 const __m512i i = _mm512_dpbusd_epi32(nc[r], x, wv[r]);
                 acc[r][t] =
-                    _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+                    _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dx, dw[r]), acc[r][t]);
             }
         }
     }
