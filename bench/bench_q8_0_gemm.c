@@ -77,12 +77,12 @@ int main(int argc, char **argv) {
     };
     static const int64_t Ms[] = {2, 4, 8, 16, 32, 128, 1000};
     const int64_t maxM = 1000;
-    printf("bench_q8_0_gemm: %d threads, load %.2f; GFLOP/s (2·M·N·K per call), median\n",
-           threads, bench_loadavg());
+    printf("bench_q8_0_gemm: %d threads, load %.2f; GFLOP/s (2·M·N·K per call), median\n", threads,
+           bench_loadavg());
     eco_matvec_set_simd_cap(2);
     printf("  int8 kernel: %s\n", eco_cpu_has_avx512_vnni() ? "AVX-512 VNNI"
-                                  : eco_simd_level() >= 1  ? "AVX2"
-                                                           : "plain C");
+                                  : eco_simd_level() >= 1   ? "AVX2"
+                                                            : "plain C");
     for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
         const int64_t K = shapes[si].K, N = shapes[si].N;
         uint64_t s = 7;
@@ -120,9 +120,8 @@ int main(int argc, char **argv) {
             for (int p = 0; p < NPATH; p++) run(p, y, x, &tq, &tf, Wf, M, scratch); /* warm */
             for (int r = 0; r < reps; r++)
                 for (int p = 0; p < NPATH; p++)
-                    t[p][r] = (p == PATH_MATVEC && M > 32)
-                                  ? 0
-                                  : run(p, y, x, &tq, &tf, Wf, M, scratch);
+                    t[p][r] =
+                        (p == PATH_MATVEC && M > 32) ? 0 : run(p, y, x, &tq, &tf, Wf, M, scratch);
             double g[NPATH];
             for (int p = 0; p < NPATH; p++) {
                 const double med = bench_median(t[p], reps);
@@ -141,7 +140,7 @@ int main(int argc, char **argv) {
             double tt[9];
             for (int r = 0; r < 9; r++) tt[r] = run(PATH_Q8G, y, x, &tq, &tf, Wf, M, scratch);
             printf("  %-17s level %d (%s): %.1f GFLOP/s at M = 128\n", "", level,
-                   level == 2 ? (eco_cpu_has_avx512_vnni() ? "AVX-512 VNNI" : "AVX2")
+                   level == 2   ? (eco_cpu_has_avx512_vnni() ? "AVX-512 VNNI" : "AVX2")
                    : level == 1 ? "AVX2"
                                 : "plain C",
                    flop / bench_median(tt, 9) / 1e9);

@@ -327,9 +327,9 @@ static void kernels_at_level(int level) {
                 free(whole);
                 free(ys[2]);
             }
-            /* eco_linear, M = 3 */
+            /* eco_linear, M = 5 */
             {
-                const int64_t M = 3;
+                const int64_t M = 5; /* >= 4: the int8 product (fewer: matvec) */
                 float *X = malloc((size_t)(M * K) * 4), *Y = malloc((size_t)(M * N) * 4);
                 float *Yf = malloc((size_t)(M * N) * 4), *bias = malloc((size_t)N * 4);
                 float *scratch = malloc(eco_linear_scratch_floats(K, N) * 4 + 4);

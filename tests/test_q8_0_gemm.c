@@ -5,11 +5,13 @@
  *   - activation quantization: for finite blocks the int8 values are exactly
  *     eco_q8_0_quantize_row's and the f32 scale rounds to its f16 scale; a block with a NaN
  *     or an infinity gets scale NaN (so its products are NaN) and q = 0; padding is zero;
- *   - eco_q8_0_gemm on odd shapes (M, N not multiples of the 4 × 4 tile; K = 32 .. 1536)
+ *     the stored sums are −128·Σq;
+ *   - eco_q8_0_gemm on odd shapes (M, N not multiples of the 16-row × 8-token tile; K = 32 .. 1536)
  *     against eco_q8_0_gemm_ref (the same exact int32 block dots, summed in double): within
  *     1e-5 · Σ|w·x| (+ |bias|), the f32 summation order;
- *   - eco_linear / eco_linear_multi with M > 1 (several token chunks): the same, and the
- *     matrices of a multi call give the bits of single calls;
+ *   - eco_linear / eco_linear_multi with M >= 4 (several token chunks): the same, and the
+ *     matrices of a multi call give the bits of single calls; M < 4 takes eco_matvec per
+ *     token (its bits);
  *   - against the f32 product of the dequantized weights: within the activation
  *     quantization's bound Σ_b (dx_b / 2) · Σ_j |w_bj| (+ 1e-5 · Σ|w·x|).
  */
@@ -68,43 +70,49 @@ static void act_at_level(int level) {
         uint8_t *ref = quantize(x, M, K);
         const size_t row = eco_dtype_row_bytes(ECO_DTYPE_Q8_0, K);
         for (int64_t m = 0; m < a.Mp; m++)
-            for (int64_t b = 0; b < a.Kp / 32; b++) {
+            for (int64_t b = 0; b < nb; b++) {
                 const float d = eco_q8_act_scale(&a, m, b);
-                const uint8_t *q = eco_q8_act_block(&a, m, b);
-                if (m >= M || b >= nb) { /* padding */
+                const int8_t *q = eco_q8_act_block(&a, m, b);
+                int32_t sum = 0;
+                for (int j = 0; j < 32; j++) sum += q[j];
+                assert_int_equal(eco_q8_act_corr(&a, m, b), -128 * sum);
+                if (m >= M) { /* padding */
                     assert_true(d == 0.0f);
-                    for (int j = 0; j < 32; j++) assert_int_equal(q[j], 128);
+                    for (int j = 0; j < 32; j++) assert_int_equal(q[j], 0);
                     continue;
                 }
                 bool finite = true;
                 for (int j = 0; j < 32; j++) finite = finite && isfinite(x[m * K + b * 32 + j]);
                 if (!finite) {
                     assert_true(isnan(d));
-                    for (int j = 0; j < 32; j++) assert_int_equal(q[j], 128);
+                    for (int j = 0; j < 32; j++) assert_int_equal(q[j], 0);
                     continue;
                 }
                 const uint8_t *blk = ref + (size_t)m * row + (size_t)b * 34;
                 uint16_t h;
                 memcpy(&h, blk, 2);
                 assert_int_equal(eco_f32_to_f16(d), h);
-                for (int j = 0; j < 32; j++)
-                    assert_int_equal((int8_t)(q[j] - 128), (int8_t)blk[2 + j]);
+                for (int j = 0; j < 32; j++) assert_int_equal(q[j], (int8_t)blk[2 + j]);
             }
         /* the scalar reference row by row gives the same bytes */
-        uint8_t *q1 = malloc((size_t)a.Kp);
-        float *d1 = malloc((size_t)(a.Kp / 32) * sizeof(float));
+        int8_t *q1 = malloc((size_t)K);
+        float *d1 = malloc((size_t)nb * sizeof(float));
+        int32_t *c1 = malloc((size_t)nb * sizeof(int32_t));
         assert_non_null(q1);
         assert_non_null(d1);
+        assert_non_null(c1);
         for (int64_t m = 0; m < M; m++) {
-            eco_q8_act_quantize_row_ref(q1, d1, x + m * K, K);
-            for (int64_t b = 0; b < a.Kp / 32; b++) {
+            eco_q8_act_quantize_row_ref(q1, d1, c1, x + m * K, K);
+            for (int64_t b = 0; b < nb; b++) {
                 assert_memory_equal(q1 + b * 32, eco_q8_act_block(&a, m, b), 32);
                 const float d = eco_q8_act_scale(&a, m, b);
                 assert_true(d1[b] == d || (isnan(d1[b]) && isnan(d)));
+                assert_int_equal(c1[b], eco_q8_act_corr(&a, m, b));
             }
         }
         free(q1);
         free(d1);
+        free(c1);
         free(ref);
         free(buf);
         free(x);
@@ -134,12 +142,14 @@ static void check_product(const char *what, const float *y, const float *X, cons
     float *yr = malloc((size_t)(M * N) * sizeof(float));
     assert_non_null(yr);
     eco_q8_0_gemm_ref(yr, X, W, bias, M, N, K);
-    uint8_t *q = malloc((size_t)K + 64);
+    int8_t *q = malloc((size_t)K);
     float *d = malloc((size_t)K * sizeof(float));
+    int32_t *c = malloc((size_t)K * sizeof(int32_t));
     assert_non_null(q);
     assert_non_null(d);
+    assert_non_null(c);
     for (int64_t m = 0; m < M; m++) {
-        eco_q8_act_quantize_row_ref(q, d, X + m * K, K);
+        eco_q8_act_quantize_row_ref(q, d, c, X + m * K, K);
         for (int64_t n = 0; n < N; n++) {
             double sc = bias ? fabs(bias[n]) : 0, bound = 0, exact = bias ? bias[n] : 0;
             for (int64_t k = 0; k < K; k++) {
@@ -163,12 +173,13 @@ static void check_product(const char *what, const float *y, const float *X, cons
     }
     free(q);
     free(d);
+    free(c);
     free(yr);
 }
 
 static void gemm_at_level(int level) {
-    static const int64_t Ms[] = {2, 3, 5, 7, 13};
-    static const int64_t Ns[] = {1, 3, 4, 5, 9, 33};
+    static const int64_t Ms[] = {2, 3, 7, 9, 20};
+    static const int64_t Ns[] = {1, 3, 5, 16, 17, 40};
     static const int64_t Ks[] = {32, 64, 96, 576, 1536};
     uint64_t s = 17 + (uint64_t)level;
     case_figs f = {0, 0};
@@ -253,6 +264,12 @@ static void linear_at_level(int level) {
     const float *bs[3] = {bias, NULL, NULL};
     eco_linear_multi(z, X, ws, bs, M, 3, scratch);
     for (int i = 0; i < 3; i++) assert_memory_equal(z[i], y[i], (size_t)(M * N) * 4);
+    /* M < 4: one matvec per token (f32 activations), the same bits as eco_matvec */
+    eco_linear(z[0], X, &tq, NULL, 3, scratch);
+    for (int64_t m = 0; m < 3; m++) {
+        eco_matvec(z[1], W, ECO_DTYPE_Q8_0, X + m * K, N, K);
+        assert_memory_equal(z[0] + m * N, z[1], (size_t)N * 4);
+    }
     printf("  %s: eco_linear q8_0 M=%lld: vs reference %.3g, vs f32 / bound %.3g; "
            "eco_linear_multi gives the same bits\n",
            kernel_name(level), (long long)M, f.worst_ref, f.worst_quant);

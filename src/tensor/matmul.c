@@ -8,6 +8,12 @@
  * columns of y in place (ldc = N), so the scratch stays small (at most 4 MiB, or 256
  * rows when K is very large) whatever the matrix size. M == 1 goes to eco_matvec, which
  * reads the 16-bit weights directly.
+ *
+ * q8_0 weights with M >= 4 take the int8 product instead (q8_0_gemm.h): x quantized per
+ * 32-block like llama.cpp (once per call, shared by the q8_0 matrices of an
+ * eco_linear_multi), exact int32 block dots. Only this forward product: training widens its
+ * frozen weights to f32 once (train_model.c) and never comes here. M = 2, 3: eco_matvec per
+ * token.
  */
 #include "ecology/tensor.h"
 #include "tensor/q8_0_gemm.h"
@@ -55,14 +61,18 @@ void eco_matmul_f32(float *y, const float *x, const float *W, const float *bias,
                 x, (blasint)K, W, (blasint)K, bias ? 1.0f : 0.0f, y, (blasint)N);
 }
 
-/* q8_0 weights, M > 1: the int8 product (q8_0_gemm.c) on activations quantized into the
- * scratch, Q8G_CHUNK tokens at a time at most (their quantized rows stay in L2 while every
- * weight row tile reads them); the scratch always holds Q8G_MIN_TOKENS. */
+/* q8_0 weights, M >= Q8G_MIN_M: the int8 product (q8_0_gemm.c) on activations quantized
+ * into the scratch, Q8G_CHUNK_BYTES of them at a time at most (they stay in L2 while every
+ * weight row tile reads them); the scratch always holds Q8G_MIN_TOKENS. Below Q8G_MIN_M
+ * tokens the matvec path (one streaming pass over W per token, f32 activations) is faster
+ * than repacking W for the int8 kernels (bench_q8_0_gemm). */
 #define Q8G_MIN_TOKENS  64
+#define Q8G_MIN_M       4
 #define Q8G_CHUNK_BYTES ((size_t)384 << 10)
 
 static bool q8g_applies(const eco_tensor *W, int64_t M, int64_t K) {
-    return W->dtype == ECO_DTYPE_Q8_0 && M > 1 && K % ECO_Q8_0_BLOCK == 0 && K <= ECO_Q8G_MAX_K;
+    return W->dtype == ECO_DTYPE_Q8_0 && M >= Q8G_MIN_M && K % ECO_Q8_0_BLOCK == 0 &&
+           K <= ECO_Q8G_MAX_K;
 }
 
 /* Tokens per quantized chunk for K columns in scratch_floats floats (a multiple of
@@ -113,10 +123,13 @@ void eco_linear(float *y, const float *x, const eco_tensor *W, const float *bias
     ECO_ASSERT(y && x && W->data);
     /* bf16/f16/q8_0 weights are widened block by block into scratch (eco_linear_scratch_floats) */
     ECO_ASSERT(M == 1 || W->dtype == ECO_DTYPE_F32 || scratch);
-    if (M == 1) {
-        eco_matvec(y, W->data, W->dtype, x, N, K);
-        if (bias)
-            for (int64_t i = 0; i < N; i++) y[i] += bias[i];
+    if (M == 1 || (W->dtype == ECO_DTYPE_Q8_0 && M < Q8G_MIN_M)) {
+        for (int64_t m = 0; m < M; m++) {
+            float *ym = y + (size_t)m * (size_t)N;
+            eco_matvec(ym, W->data, W->dtype, x + (size_t)m * (size_t)K, N, K);
+            if (bias)
+                for (int64_t i = 0; i < N; i++) ym[i] += bias[i];
+        }
         return;
     }
     if (W->dtype == ECO_DTYPE_F32) {

@@ -17,40 +17,42 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Weight rows and tokens of one register tile. */
-#define ECO_Q8G_ROWS  4
-#define ECO_Q8G_TOKS  4
+/* Weight rows and tokens of one register tile: the AVX-512 kernel holds 16 rows' 4-byte
+ * groups in each vector lane by lane, so a block's dot for 16 rows ends in one vector. */
+#define ECO_Q8G_ROWS  16
+#define ECO_Q8G_TOKS  8
 /* Largest K the kernels take (each thread keeps a tile of repacked weight rows on its
- * stack: ECO_Q8G_ROWS · 1.125 · K bytes); eco_linear widens beyond it. */
-#define ECO_Q8G_MAX_K 8192
+ * stack: ECO_Q8G_ROWS · 36 bytes per 32 columns, 72 KiB at 4096); eco_linear widens beyond
+ * it. */
+#define ECO_Q8G_MAX_K 4096
 
 /* Quantized activations: M rows (padded with zero rows to Mp, a multiple of
- * ECO_Q8G_TOKS) of K columns (padded with zero blocks to Kp, a multiple of 64), stored
- * tile by tile for the kernels: for token tile i (rows 4i .. 4i+3) and 64-column chunk c,
- * the four rows' 64 bytes one after the other, and their scales likewise:
- *   q: the int8 values plus 128 (unsigned, what vpdpbusd takes), block b of row m at
- *      eco_q8_act_block(a, m, b);
- *   d: the f32 scales, at eco_q8_act_scale(a, m, b) (a NaN scale marks a block with a
- *      NaN or infinity). */
+ * ECO_Q8G_TOKS) of K columns (a multiple of 32), stored tile by tile for the kernels: for
+ * token tile i (rows 8i .. 8i+7) and 32-block b, the eight rows' blocks one after the
+ * other, and their scales and sums likewise:
+ *   q: the int8 values, block b of row m at eco_q8_act_block(a, m, b);
+ *   d: the f32 scales, eco_q8_act_scale(a, m, b) (a NaN scale marks a block with a NaN or
+ *      infinity);
+ *   c: −128 · (the sum of the block's int8 values), eco_q8_act_corr(a, m, b): the
+ *      AVX-512 kernel multiplies weights + 128 (unsigned) by x, and starts from it. */
 typedef struct eco_q8_act {
-    uint8_t *q;
+    int8_t *q;
     float *d;
-    int64_t M, Mp, K, Kp;
+    int32_t *c;
+    int64_t M, Mp, K;
 } eco_q8_act;
 
-static inline int64_t eco_q8_act_qoff(const eco_q8_act *a, int64_t m, int64_t b) {
-    return (m / ECO_Q8G_TOKS) * ECO_Q8G_TOKS * a->Kp + (b >> 1) * 64 * ECO_Q8G_TOKS +
-           (m % ECO_Q8G_TOKS) * 64 + (b & 1) * 32;
+static inline int64_t eco_q8_act_at(int64_t m, int64_t b, int64_t nb) {
+    return (m / ECO_Q8G_TOKS) * ECO_Q8G_TOKS * nb + b * ECO_Q8G_TOKS + m % ECO_Q8G_TOKS;
 }
-static inline int64_t eco_q8_act_doff(const eco_q8_act *a, int64_t m, int64_t b) {
-    return (m / ECO_Q8G_TOKS) * ECO_Q8G_TOKS * (a->Kp / 32) + (b >> 1) * 2 * ECO_Q8G_TOKS +
-           (m % ECO_Q8G_TOKS) * 2 + (b & 1);
-}
-static inline const uint8_t *eco_q8_act_block(const eco_q8_act *a, int64_t m, int64_t b) {
-    return a->q + eco_q8_act_qoff(a, m, b);
+static inline const int8_t *eco_q8_act_block(const eco_q8_act *a, int64_t m, int64_t b) {
+    return a->q + eco_q8_act_at(m, b, a->K / 32) * 32;
 }
 static inline float eco_q8_act_scale(const eco_q8_act *a, int64_t m, int64_t b) {
-    return a->d[eco_q8_act_doff(a, m, b)];
+    return a->d[eco_q8_act_at(m, b, a->K / 32)];
+}
+static inline int32_t eco_q8_act_corr(const eco_q8_act *a, int64_t m, int64_t b) {
+    return a->c[eco_q8_act_at(m, b, a->K / 32)];
 }
 
 /* Bytes eco_q8_act_init needs for M rows of K (a multiple of 32). */
@@ -62,8 +64,8 @@ void eco_q8_act_init(eco_q8_act *a, void *buf, int64_t M, int64_t K);
  * f16 rounding; a block with a NaN or an infinity gets q = 0 and d = NaN, so the products
  * it enters are NaN. */
 void eco_q8_act_quantize(eco_q8_act *a, const float *x);
-/* The scalar reference of one row, contiguous: q[Kp] (value + 128), d[Kp/32]. */
-void eco_q8_act_quantize_row_ref(uint8_t *q, float *d, const float *x, int64_t K);
+/* The scalar reference of one row, contiguous: q[K], d[K/32], c[K/32]. */
+void eco_q8_act_quantize_row_ref(int8_t *q, float *d, int32_t *c, const float *x, int64_t K);
 
 /* y[m, n] (row stride ldy) = Σ over 32-blocks b of dw[n,b]·dx[m,b]·dot_b (+ bias[n], may be
  * NULL), for m < a->M and n < N; W is N rows of a->K/32 q8_0 blocks. Row tiles in parallel
