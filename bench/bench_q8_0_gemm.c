@@ -5,10 +5,12 @@
  * on SmolLM2-135M's shapes (K × N: 576 × 576 q/o, 576 × 192 k/v, 576 × 1536 gate/up,
  * 1536 × 576 down) at M = 2, 4, 8, 16, 32, 128, 1000 tokens, and the matvec path (M
  * eco_matvec calls) at small M. Rates in GFLOP-equivalent/s (2·M·N·K per call), median of
- * reps, interleaved so that each figure's baseline is measured beside it; the kernel levels
+ * reps (by the process CPU clock with 1 thread, the wall clock otherwise), interleaved so
+ * that each figure's baseline is measured beside it; the kernel levels
  * (AVX-512 VNNI, AVX2) at M = 128.
  *
- * Usage: bench_q8_0_gemm [threads (default 2)]. A benchmark, not a test: never fails.
+ * Usage: bench_q8_0_gemm [threads (default 2)] [M (only this one)]. A benchmark, not a
+ * test: never fails.
  */
 #include <omp.h>
 #include <stdio.h>
@@ -21,9 +23,12 @@
 #include "tensor/q8_0_gemm.h"
 #include "tensor/simd.h"
 
+/* With 1 thread the process CPU clock (time descheduled on a shared machine not counted);
+ * otherwise the wall clock. */
+static int use_cpu_clock;
 static double now(void) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(use_cpu_clock ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -68,6 +73,8 @@ static double run(int path, float *y, const float *x, const eco_tensor *tq, cons
 
 int main(int argc, char **argv) {
     const int threads = argc > 1 ? atoi(argv[1]) : 2;
+    const int64_t only_m = argc > 2 ? atoll(argv[2]) : 0;
+    use_cpu_clock = threads == 1;
     omp_set_num_threads(threads);
     static const shape shapes[] = {
         {"q/o 576x576", 576, 576},
@@ -111,6 +118,7 @@ int main(int argc, char **argv) {
                path_names[1], path_names[2], path_names[3], "int8/f32");
         for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++) {
             const int64_t M = Ms[mi];
+            if (only_m && M != only_m) continue;
             const double flop = 2.0 * (double)M * (double)N * (double)K;
             int reps = (int)(3e8 / flop);
             if (reps < 5) reps = 5;
