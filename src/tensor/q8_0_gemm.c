@@ -222,6 +222,33 @@ static void repack_rows(wtile *w, const uint8_t *W, int64_t n0, int64_t nr, int6
     }
 }
 
+#if ECO_HAVE_X86_SIMD
+/* repack_rows with gathers: per block, each of the eight vectors is one gather of a dword
+ * from each of the 16 rows, the scales one gather of their f16 (rows past nr masked off:
+ * weights 0 + 128, scale 0). The same bytes as repack_rows. */
+ECO_TARGET_AVX512VNNI static void repack_rows_avx512(wtile *w, const uint8_t *W, int64_t n0,
+                                                     int64_t nr, int64_t K) {
+    const int64_t nb = K / QB;
+    const int32_t row = (int32_t)(nb * QBB);
+    const __m512i idx =
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32(row));
+    const __mmask16 live = (__mmask16)((1u << nr) - 1u);
+    const __m512i k80 = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
+    const uint8_t *base = W + (size_t)n0 * (size_t)row;
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *o = w->buf + b * WBLK;
+        const uint8_t *blk = base + b * QBB;
+        for (int j = 0; j < 8; j++) {
+            const __m512i v = _mm512_mask_i32gather_epi32(zero, live, idx, blk + 2 + 4 * j, 1);
+            _mm512_store_si512((void *)(o + j * 64), _mm512_xor_si512(v, k80));
+        }
+        const __m512i h = _mm512_mask_i32gather_epi32(zero, live, idx, blk, 1);
+        _mm512_store_ps((void *)(o + 8 * 64), _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h)));
+    }
+}
+#endif
+
 /* y rows m0 .. m0+nt−1, columns n0 .. n0+nr−1 from out[t][r] (+ bias). */
 static void store_tile(float *y, int64_t ldy, float out[TOKS][ROWS], const float *bias, int64_t m0,
                        int64_t n0, int64_t nt, int64_t nr) {
@@ -342,7 +369,12 @@ void eco_q8_0_gemm(float *y, int64_t ldy, const eco_q8_act *a, const void *W, co
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < ntiles; it++) {
             const int64_t n0 = it * ROWS, nr = N - n0 < ROWS ? N - n0 : ROWS;
-            repack_rows(&w, (const uint8_t *)W, n0, nr, a->K);
+#if ECO_HAVE_X86_SIMD
+            if (kind == 2)
+                repack_rows_avx512(&w, (const uint8_t *)W, n0, nr, a->K);
+            else
+#endif
+                repack_rows(&w, (const uint8_t *)W, n0, nr, a->K);
             for (int64_t m0 = 0; m0 < a->M; m0 += TOKS) {
                 const int64_t nt = a->M - m0 < TOKS ? a->M - m0 : TOKS;
 #if ECO_HAVE_X86_SIMD
