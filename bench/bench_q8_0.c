@@ -8,8 +8,8 @@
  *            per token from eco_model_decode_bytes (q8_0: 34/32 bytes a weight, about 0.27
  *            of f32); GB/s and the ratio to the bandwidth measured right after (target
  *            >= 0.80 for q8_0).
- *   prompt:  PROMPT tokens in one eco_model_forward (q8_0: blocks widened into scratch,
- *            then sgemm, as bf16), tok/s and the ratio to f32.
+ *   prompt:  PROMPT tokens in one eco_model_forward (q8_0: the int8 product on activations
+ *            quantized per block, src/tensor/q8_0_gemm.c), tok/s and the ratio to f32.
  *   Rates are given by the wall clock and by process CPU time (cpu_now: on a machine shared
  *   with other work, run with 1 thread and compare the CPU-time figures).
  *   kernels: one eco_matvec pass over every matrix of each model (what decode streams)

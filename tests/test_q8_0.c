@@ -5,8 +5,9 @@
  * cases; the round trip per weight; the dtype's names and sizes; and every q8_0 kernel
  * against its scalar _ref twin with the dispatcher held to each ISA level the CPU has
  * (dequantize: identical bits; matvec, matvec_multi(_part): within 1e-5·Σ|w·x|, the
- * condition of the sum, and parts giving the bits of the whole; eco_linear with M > 1
- * against sgemm of the dequantized matrix within 1e-5·Σ|w·x|).
+ * condition of the sum, and parts giving the bits of the whole; eco_linear with M > 1,
+ * the int8 product on quantized activations, against its scalar reference
+ * eco_q8_0_gemm_ref within 1e-5·Σ|w·x|).
  *
  * Round trip: ggml stores d = amax/127 rounded to f16 (d16) but quantizes with the f32
  * d, so |x − d16·q| <= d/2 + 127·|d − d16| (the second term is the f16 rounding of the
@@ -21,6 +22,7 @@
 
 #include "ecology/safetensors.h"
 #include "ecology/tensor.h"
+#include "tensor/q8_0_gemm.h"
 #include "tensor/simd.h"
 
 static float urand(uint64_t *s, float lo, float hi) {
@@ -325,9 +327,9 @@ static void kernels_at_level(int level) {
                 free(whole);
                 free(ys[2]);
             }
-            /* eco_linear, M = 3: widened blocks through sgemm against the dequantized f32 */
+            /* eco_linear, M = 5 */
             {
-                const int64_t M = 3;
+                const int64_t M = 5; /* >= 4: the int8 product (fewer: matvec) */
                 float *X = malloc((size_t)(M * K) * 4), *Y = malloc((size_t)(M * N) * 4);
                 float *Yf = malloc((size_t)(M * N) * 4), *bias = malloc((size_t)N * 4);
                 float *scratch = malloc(eco_linear_scratch_floats(K, N) * 4 + 4);
@@ -343,13 +345,10 @@ static void kernels_at_level(int level) {
                                  .shape = {N, K},
                                  .data = W,
                                  .nbytes = row * (size_t)N};
-                eco_tensor tf = {.dtype = ECO_DTYPE_F32,
-                                 .ndim = 2,
-                                 .shape = {N, K},
-                                 .data = Wf,
-                                 .nbytes = (size_t)(N * K) * 4};
+                /* q8_0, M > 1: the int8 product (x quantized per block; its own test is
+                 * test_q8_0_gemm), against its scalar reference */
                 eco_linear(Y, X, &tq, bias, M, scratch);
-                eco_linear(Yf, X, &tf, bias, M, NULL);
+                eco_q8_0_gemm_ref(Yf, X, W, bias, M, N, K);
                 for (int64_t m = 0; m < M; m++) {
                     double *sm = dot_scale(Wf, X + m * K, N, K);
                     for (int64_t r = 0; r < N; r++) sm[r] += fabs(bias[r]);

@@ -1,6 +1,7 @@
 /*
  * q8_0 models end to end: eco_quantize_dir on the test fixtures and the default model,
- * the q8_0 forward (prompt: eco_linear's widening + sgemm; decode: the q8_0 matvec) against
+ * the q8_0 forward (prompt: eco_linear's int8 product on quantized activations; decode: the
+ * q8_0 matvec on f32 activations) against
  * the f32 forward, LoRA on a q8_0 base (attached, and merged into a q8_0 folder with
  * eco_model_merge_adapter), malformed q8_0 folders refused, the quantizer's
  * folder (lineage, determinism, refusals), and the perplexity of data/models/eco-tiny on
@@ -8,12 +9,20 @@
  *
  * Tolerances: max |logit difference| over every position, in units of the f32 model's
  * largest |logit| (at least 1):
- *   q8_0 model vs the f32 model of its dequantized weights (the same function; other
+ *   decode, q8_0 model vs the f32 model of its dequantized weights (the same function; other
  *   kernels and summation order): 2e-5, on the fixtures and eco-tiny, with or without LoRA;
- *   q8_0 model vs the original f32 model (the quantization error itself): 8e-2 on the
+ *   decode, q8_0 model vs the original f32 model (the quantization error itself): 8e-2 on the
  *   fixtures (random weights; measured up to 4.4e-2, qwen2_tied_bias_f16, whose tied embedding
  *   is quantized twice over, as input and head) and 2e-2 on eco-tiny (measured about 1e-2,
  *   with a LoRA adapter too);
+ *   prompt: the int8 product quantizes each activation row per 32-block as llama.cpp does
+ *   (src/tensor/q8_0_gemm.h), a second 8-bit rounding of the same kind: against the
+ *   dequantized twin the weight-quantization tolerances above (8e-2 fixtures, measured up
+ *   to 3.9e-2; 2e-2 eco-tiny, measured 9e-3, 1.5e-2 with LoRA), and against the original
+ *   f32 model 1.5 times them (measured 7.2e-2 on qwen2_tied_bias_f16, 2.1e-2 on eco-tiny
+ *   with LoRA; before activations were quantized these were 2e-5 and the decode figures);
+ *   the adapter merged into the q8_0 base vs attached: 2e-2 decode, 3e-2 prompt (measured
+ *   2.05e-2);
  *   perplexity on held-out Moby-Dick (chapters 40+, .cache/test-material: skipped with a
  *   line saying so when absent): ratio q8_0 / f32 <= 1.02.
  */
@@ -32,9 +41,11 @@
 #include "ecology/safetensors.h"
 #include "ecology/tokenizer.h"
 
-#define TOL_SAME     2e-5
-#define TOL_FIXTURE  8e-2
-#define TOL_ECO_TINY 2e-2
+#define TOL_SAME      2e-5
+#define TOL_FIXTURE   8e-2
+#define TOL_ECO_TINY  2e-2
+/* the prompt path quantizes activations too: its tolerances against the f32 model */
+#define PROMPT_FACTOR 1.5
 
 static void copy_file(const char *from_dir, const char *to_dir, const char *name) {
     char *src = eco_path_join(from_dir, name), *dst = eco_path_join(to_dir, name);
@@ -119,8 +130,8 @@ static double check(const char *what, const float *a, const float *b, size_t n, 
     return d;
 }
 
-/* q8_0 vs its dequantized f32 twin (TOL_SAME) and vs the original (tol_quant), prompt and
- * decode paths. */
+/* q8_0 vs its dequantized f32 twin and vs the original, prompt and decode paths (the
+ * tolerances: the file's comment). */
 static void compare_models(const char *label, const char *orig, const char *qdir, const char *dqdir,
                            const char *adapter_dir, int64_t V, int64_t T, double tol_quant) {
     int32_t *tokens = malloc((size_t)T * sizeof *tokens);
@@ -150,9 +161,10 @@ static void compare_models(const char *label, const char *orig, const char *qdir
     for (size_t i = 0; i < n; i++) amax = fmax(amax, fabs((double)lo[0][0][i]));
     for (int p = 0; p < 2; p++) {
         snprintf(what, sizeof what, "%s %s: q8_0 vs f32 of its weights", label, path[p]);
-        check(what, lo[1][p], lo[2][p], n, TOL_SAME * fmax(1.0, amax));
+        check(what, lo[1][p], lo[2][p], n, (p == 0 ? tol_quant : TOL_SAME) * fmax(1.0, amax));
         snprintf(what, sizeof what, "%s %s: q8_0 vs the f32 model", label, path[p]);
-        check(what, lo[1][p], lo[0][p], n, tol_quant * fmax(1.0, amax));
+        check(what, lo[1][p], lo[0][p], n,
+              (p == 0 ? PROMPT_FACTOR : 1.0) * tol_quant * fmax(1.0, amax));
     }
     for (int k = 0; k < 3; k++) {
         free(lo[k][0]);
@@ -232,7 +244,7 @@ static void test_eco_tiny_and_lora(void **state) {
         double amax = 0;
         for (int i = 0; i < T * V; i++) amax = fmax(amax, fabs((double)a[i]));
         check("eco-tiny q8_0 + adapter merged vs attached (prompt)", c, a, T * V,
-              TOL_ECO_TINY * amax);
+              PROMPT_FACTOR * TOL_ECO_TINY * amax);
         check("eco-tiny q8_0 + adapter merged vs attached (decode)", e, b, T * V,
               TOL_ECO_TINY * amax);
         eco_lora_adapter_free(la);

@@ -132,9 +132,13 @@ void eco_matvec_multi_part(float *const *ys, const void *const *Ws, const eco_dt
 void eco_matvec_part_rows(int64_t N, int part, int nparts, int64_t *r0, int64_t *r1);
 
 /* y[M,N] = x[M,K] · W[N,K]ᵀ (+ bias[N]) for W of any weight dtype. M == 1 takes the
- * matvec path; otherwise non-f32 weights are widened block by block into `scratch`
- * (at least eco_linear_scratch_floats(K, N) floats; may be NULL for f32 W) and multiplied
- * with sgemm. */
+ * matvec path; otherwise f32 weights go to sgemm, and bf16/f16 weights are widened block by
+ * block into `scratch` (at least eco_linear_scratch_floats(K, N) floats; may be NULL for
+ * f32 W) and multiplied with sgemm. q8_0 weights (K <= 4096) with M >= 4 take an int8
+ * product instead, as llama.cpp does: each row of x quantized per 32-block into scratch
+ * (ggml's q8_0 rule, f32 scales), exact int32 block dots times the two scales, so the
+ * result carries the activations' quantization error too (about that of the weights');
+ * M = 2, 3: the matvec path per row. */
 void eco_linear(float *y, const float *x, const eco_tensor *W, const float *bias, int64_t M,
                 float *scratch);
 size_t eco_linear_scratch_floats(int64_t K, int64_t N);
@@ -143,7 +147,8 @@ size_t eco_linear_scratch_floats(int64_t K, int64_t N);
  * which may be NULL, or biases itself NULL for none). Every Ws[i] has K = Ws[0]->shape[1].
  * M == 1 runs them together through eco_matvec_multi (one parallel region); otherwise each
  * is an eco_linear (scratch as there, large enough for every matrix), as are all of them
- * when n > 8. */
+ * when n > 8, except that the q8_0 ones on the int8 path share one quantization of x
+ * (the same bits as single calls). */
 void eco_linear_multi(float *const *ys, const float *x, const eco_tensor *const *Ws,
                       const float *const *biases, int64_t M, int n, float *scratch);
 

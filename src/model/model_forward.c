@@ -1,8 +1,9 @@
 /*
  * eco_model_forward: the llama-family forward over n new tokens against the KV cache.
  *
- * The prompt (n > 1): every projection is an eco_linear over [n, ·] activations (sgemm),
- * each step its own OpenMP region. K and V are projected straight into the cache rows of
+ * The prompt (n > 1): every projection is an eco_linear over [n, ·] activations (sgemm; for
+ * q8_0 weights and n >= 4 the int8 product, the activations quantized once for q/k/v and
+ * once for gate/up through eco_linear_multi), each step its own OpenMP region. K and V are projected straight into the cache rows of
  * the new positions. Attention runs OpenMP tasks over (head, block of up to
  * ECO_ATTN_QBLOCK queries); each task forms its scores against the keys it can see with
  * sgemm, masks and softmaxes each row, and multiplies by V.

@@ -38,8 +38,16 @@ static inline bool eco_cpu_has_avx512(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            eco_cpu_has_avx2_fma();
 }
+/* AVX-512 VNNI (vpdpbusd) on top of the above, for the int8 q8_0 product (q8_0_gemm.c). */
+#define ECO_TARGET_AVX512VNNI                                                                      \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+static inline bool eco_cpu_has_avx512_vnni(void) {
+    return eco_cpu_has_avx512() && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vnni");
+}
 #else
 static inline bool eco_cpu_has_avx512(void) { return false; }
+static inline bool eco_cpu_has_avx512_vnni(void) { return false; }
 #define ECO_HAVE_X86_SIMD 0
 static inline bool eco_cpu_has_avx2_fma(void) { return false; }
 #endif
