@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ecology/artifacts.h"
 #include "ecology/merge_dir.h"
 #include "ecology/model.h"
 #include "ecology/safetensors.h"
@@ -357,6 +358,95 @@ static void test_linear_reference(void **state) {
     o.force = true;
     ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
     free(out);
+}
+
+/* The parents' entries of out's lineage.json (a new reference). */
+static json_t *lineage_parents(const char *out) {
+    char *lp = join(out, ECO_LINEAGE_FILE);
+    json_error_t jerr;
+    json_t *rec = json_load_file(lp, 0, &jerr);
+    assert_non_null(rec);
+    json_t *ps = json_incref(json_object_get(rec, "parents"));
+    assert_non_null(ps);
+    json_decref(rec);
+    free(lp);
+    return ps;
+}
+
+/* Known digests (a registry checkout's manifests) are recorded as given, not re-hashed; a
+ * weights file whose size differs from the manifest's, or that it lacks, is hashed. */
+static void test_known_digests(void **state) {
+    fixture *f = *state;
+    char *hashed = join(f->root, "kd_hashed"), *known = join(f->root, "kd_known"),
+         *many = join(f->root, "kd_sharded");
+    const char *par[2] = {f->a, f->b};
+    eco_merge_dir_options o =
+        merge_opts(ECO_MERGE_METHOD_TASK_ARITHMETIC, f->base, par, 2, NULL, hashed);
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    eco_manifest ma, mb, mbase;
+    ECO_ASSERT_OK(eco_manifest_from_dir(f->a, NULL, &ma));
+    ECO_ASSERT_OK(eco_manifest_from_dir(f->b, NULL, &mb));
+    ECO_ASSERT_OK(eco_manifest_from_dir(f->base, NULL, &mbase));
+    const eco_manifest *files[2] = {&ma, &mb};
+    o.out = known;
+    o.base_files = &mbase;
+    o.parent_files = files;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    assert_same_tensors(hashed, known);
+    char *l1 = join(hashed, ECO_LINEAGE_FILE), *l2 = join(known, ECO_LINEAGE_FILE);
+    assert_true(files_equal(l1, l2)); /* the same record */
+    /* a digest taken as given: b's entry says so; a's size is wrong: a is hashed */
+    eco_file_entry *eb = (eco_file_entry *)eco_manifest_find(&mb, "model.safetensors");
+    eco_file_entry *ea = (eco_file_entry *)eco_manifest_find(&ma, "model.safetensors");
+    assert_non_null(eb);
+    assert_non_null(ea);
+    char real_a[ECO_SHA256_HEX_LEN + 1];
+    memcpy(real_a, ea->sha256, sizeof real_a);
+    memset(eb->sha256, 'b', ECO_SHA256_HEX_LEN);
+    memset(ea->sha256, 'a', ECO_SHA256_HEX_LEN);
+    ea->size++;
+    o.force = true;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    json_t *ps = lineage_parents(known);
+    assert_int_equal(json_array_size(ps), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 1), "sha256")),
+                        real_a);
+    const char *hb = json_string_value(json_object_get(json_array_get(ps, 2), "sha256"));
+    assert_non_null(hb);
+    assert_int_equal(strspn(hb, "b"), ECO_SHA256_HEX_LEN);
+    json_decref(ps);
+    /* a sharded parent: the index and each shard from its manifest */
+    o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par, 2, NULL, many);
+    o.shard_bytes = 50000;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    eco_manifest ms;
+    ECO_ASSERT_OK(eco_manifest_from_dir(many, NULL, &ms));
+    for (size_t k = 0; k < ms.n; k++) memset(ms.files[k].sha256, 'c', ECO_SHA256_HEX_LEN);
+    const char *par2[2] = {many, f->a};
+    const eco_manifest *files2[2] = {&ms, NULL};
+    o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par2, 2, NULL, known);
+    o.force = true;
+    o.parent_files = files2;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    ps = lineage_parents(known);
+    json_t *e0 = json_array_get(ps, 0), *shards = json_object_get(e0, "shards");
+    assert_true(json_array_size(shards) > 2);
+    assert_int_equal(strspn(json_string_value(json_object_get(e0, "sha256")), "c"),
+                     ECO_SHA256_HEX_LEN);
+    for (size_t k = 0; k < json_array_size(shards); k++)
+        assert_int_equal(
+            strspn(json_string_value(json_object_get(json_array_get(shards, k), "sha256")), "c"),
+            ECO_SHA256_HEX_LEN);
+    json_decref(ps);
+    eco_manifest_free(&ms);
+    eco_manifest_free(&ma);
+    eco_manifest_free(&mb);
+    eco_manifest_free(&mbase);
+    free(l1);
+    free(l2);
+    free(hashed);
+    free(known);
+    free(many);
 }
 
 static void test_mixed_dtypes(void **state) {
@@ -958,6 +1048,7 @@ int main(void) {
     };
     const struct CMUnitTest merges[] = {
         cmocka_unit_test(test_linear_reference),
+        cmocka_unit_test(test_known_digests),
         cmocka_unit_test(test_mixed_dtypes),
         cmocka_unit_test(test_identities),
         cmocka_unit_test(test_sharded_output),

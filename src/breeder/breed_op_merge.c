@@ -71,13 +71,21 @@ eco_status eco_breed_op_merge(const eco_breeder_op *op, const eco_breed_parent *
         goto out;
     }
     const char *dirs[ECO_MERGE_MAX_PARENTS];
-    for (size_t i = 0; i < np; i++) dirs[i] = parents[i + (has_base ? 1 : 0)].dir;
+    const eco_manifest *files[ECO_MERGE_MAX_PARENTS]; /* verified by the checkout: not hashed */
+    for (size_t i = 0; i < np; i++) {
+        const eco_breed_parent *bp = &parents[i + (has_base ? 1 : 0)];
+        dirs[i] = bp->dir;
+        files[i] = bp->genome ? &bp->genome->files : NULL;
+    }
     eco_merge_dir_options o = {.base = has_base ? parents[0].dir : NULL,
+                               .base_files =
+                                   has_base && parents[0].genome ? &parents[0].genome->files : NULL,
                                .parents = dirs,
                                .n_parents = np,
                                .params = mp,
                                .rank = rank,
-                               .out = out};
+                               .out = out,
+                               .parent_files = files};
     eco_merge_dir_report rep = {0};
     st = eco_merge_dir(&o, &rep);
     eco_merge_dir_report_free(&rep);

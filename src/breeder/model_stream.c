@@ -36,8 +36,16 @@ eco_status breed_inputs_add(breed_inputs *in, const char *dir, const char *role)
         return eco_error(ECO_STATUS_EINVAL, "%s: more than %d folders", in->op, BREED_MAX_INPUTS);
     in->dir[in->n] = dir;
     in->role[in->n] = role;
+    in->known[in->n] = NULL;
     in->n++;
     return ECO_STATUS_OK;
+}
+
+eco_status breed_inputs_add_known(breed_inputs *in, const char *dir, const char *role,
+                                  const eco_manifest *files) {
+    eco_status st = breed_inputs_add(in, dir, role);
+    if (!st) in->known[in->n - 1] = files;
+    return st;
 }
 
 void breed_inputs_close(breed_inputs *in) {
@@ -121,6 +129,7 @@ int64_t breed_layer_of(const char *name) {
  * buffer costs half the system time of a map's page faults, measured). */
 typedef struct hash_job {
     size_t n;                       /* files, every input's in turn (eco_weights_files) */
+    size_t *todo, n_todo;           /* the files to hash (the others' digests are known) */
     char **path;                    /* [n] */
     char **hex;                     /* [n], each ECO_SHA256_HEX_LEN + 1 */
     eco_status *st;                 /* [n] */
@@ -167,8 +176,9 @@ static eco_status hash_file(hash_job *j, const char *path, char *hex) {
 static void *hash_main(void *arg) {
     hash_job *j = arg;
     for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->n) break;
+        size_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->n_todo) break;
+        size_t i = j->todo[k];
         j->st[i] = hash_file(j, j->path[i], j->hex[i]);
         if (j->st[i]) snprintf(j->err[i], sizeof j->err[i], "%s", eco_last_error());
     }
@@ -179,12 +189,12 @@ static eco_status hash_start(hash_job *j) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     size_t want = cpus > 2 ? (size_t)cpus - 1 : 1;
     if (want > HASH_THREADS_MAX) want = HASH_THREADS_MAX;
-    if (want > j->n) want = j->n;
+    if (want > j->n_todo) want = j->n_todo;
     for (size_t t = 0; t < want; t++) {
         if (pthread_create(&j->thread[t], NULL, hash_main, j) != 0) break;
         j->n_threads++;
     }
-    if (j->n_threads == 0 && j->n > 0)
+    if (j->n_threads == 0 && j->n_todo > 0)
         return eco_error(ECO_STATUS_EIO, "cannot start a hashing thread");
     return ECO_STATUS_OK;
 }
@@ -206,13 +216,24 @@ static void hash_free(hash_job *j) {
     for (size_t i = 0; j->hex && i < j->n; i++) free(j->hex[i]);
     free(j->path);
     free(j->hex);
+    free(j->todo);
     free(j->st);
     free(j->err);
     for (size_t i = 0; i < BREED_MAX_INPUTS; i++)
         eco_weights_files_free(j->names[i], j->n_names[i]);
 }
 
-/* The files naming each input's weights (the index and every shard when sharded), to hash. */
+/* The digest of dir/name in the manifest known when it lists the file with its size. */
+static const char *known_digest(const eco_manifest *known, const char *path, const char *name) {
+    const eco_file_entry *e = known ? eco_manifest_find(known, name) : NULL;
+    struct stat sb;
+    if (!e || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != e->size)
+        return NULL;
+    return e->sha256;
+}
+
+/* The files naming each input's weights (the index and every shard when sharded), to hash
+ * unless their digests are known. */
 static eco_status hash_plan(hash_job *j, const breed_inputs *in) {
     size_t total = 0;
     for (size_t i = 0; i < in->n; i++) {
@@ -226,7 +247,8 @@ static eco_status hash_plan(hash_job *j, const breed_inputs *in) {
     j->hex = eco_calloc_array(total, sizeof *j->hex);
     j->st = eco_calloc_array(total, sizeof *j->st);
     j->err = eco_calloc_array(total, sizeof *j->err);
-    if (!j->path || !j->hex || !j->st || !j->err)
+    j->todo = eco_calloc_array(total ? total : 1, sizeof *j->todo);
+    if (!j->path || !j->hex || !j->st || !j->err || !j->todo)
         return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     j->n = total;
     for (size_t i = 0; i < in->n; i++)
@@ -235,6 +257,11 @@ static eco_status hash_plan(hash_job *j, const breed_inputs *in) {
             if (!(j->path[f] = eco_path_join(in->dir[i], j->names[i][k])) ||
                 !(j->hex[f] = calloc(1, ECO_SHA256_HEX_LEN + 1)))
                 return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+            const char *hex = known_digest(in->known[i], j->path[f], j->names[i][k]);
+            if (hex && strlen(hex) == ECO_SHA256_HEX_LEN)
+                memcpy(j->hex[f], hex, ECO_SHA256_HEX_LEN + 1);
+            else
+                j->todo[j->n_todo++] = f;
         }
     return ECO_STATUS_OK;
 }
@@ -582,9 +609,12 @@ eco_status breed_stream_finish(breed_stream *s, const char *op_name, const json_
     if (!st && seed > (uint64_t)INT64_MAX)
         st = eco_error(ECO_STATUS_ERANGE, "%s: seed %llu: above 2^63-1, cannot be recorded", op,
                        (unsigned long long)seed);
+    double sync_s = 0;
     if (!st) {
+        double t = eco_now();
         st = eco_safetensors_writer_commit(s->wr);
         s->wr = NULL;
+        sync_s = eco_now() - t;
     }
     if (s->progress) eco_progress_end(&s->prog);
     /* the side files of the first parent; config.json last */
@@ -634,6 +664,7 @@ eco_status breed_stream_finish(breed_stream *s, const char *op_name, const json_
         rep->bytes_read = s->bytes_read;
         rep->bytes_written = s->bytes_written;
         rep->seconds = eco_now() - s->t0;
+        rep->sync_seconds = sync_s;
     }
     free_stream(s);
     return st;
