@@ -9,6 +9,8 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -624,6 +626,31 @@ static char *make_wide_model(const char *root, const char *name, uint64_t seed) 
  * folder merge goes in chunks of rows, masks drawn per element index) and L1 (whole
  * tensors: the draws and the merge of the 65,536-element MLP weights run on two threads);
  * another seed, other bytes. */
+/* A write that fails (the file size limit, EFBIG) on the writer thread of a chunked merge
+ * or on the caller's thread of a whole-tensor one: EIO naming the file, no output. */
+static void test_write_failure(void **state) {
+    fixture *f = *state;
+    char *out = join(f->root, "too_big");
+    const char *par[2] = {f->a, f->b};
+    eco_merge_dir_options o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par, 2, NULL, out);
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    for (size_t chunk = 0; chunk <= 4096; chunk += 4096) {
+        struct rlimit lim = old;
+        lim.rlim_cur = 200000; /* the tiny model's file is larger */
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        eco_status st = breed_merge_models_chunked(&o, NULL, chunk);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+        printf("chunk %zu: %s\n", chunk, eco_last_error());
+        assert_int_equal(st, ECO_STATUS_EIO);
+        assert_non_null(strstr(eco_last_error(), "model.safetensors"));
+        assert_false(eco_path_is_dir(out));
+    }
+    signal(SIGXFSZ, old_handler);
+    free(out);
+}
+
 static void test_dare_threads(void **state) {
     fixture *f = *state;
     char *a = make_wide_model(f->root, "wide_a", 1), *b = make_wide_model(f->root, "wide_b", 2),
@@ -1054,6 +1081,7 @@ int main(void) {
         cmocka_unit_test(test_sharded_output),
         cmocka_unit_test(test_incompatible),
         cmocka_unit_test(test_stream_failure_keeps_message),
+        cmocka_unit_test(test_write_failure),
         cmocka_unit_test(test_dare_threads),
         cmocka_unit_test(test_chunked_same_bytes),
         cmocka_unit_test(test_slerp_layers),

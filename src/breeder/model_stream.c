@@ -266,6 +266,31 @@ static eco_status hash_plan(hash_job *j, const breed_inputs *in) {
     return ECO_STATUS_OK;
 }
 
+/* ---- the writer thread ------------------------------------------------------------------ */
+
+#define STAGE_BYTES ((size_t)2 << 20) /* output bytes handed to the writer thread at a time */
+#define N_STAGES    3
+
+/* Chunked streams: the output bytes are staged in N_STAGES buffers used in turn; a full
+ * one (or one whose tensor is complete) goes to a thread that writes it (the copy into the
+ * page cache and the file system's work: as much CPU as the merge of linear), while this
+ * thread merges the next chunks. Each buffer holds bytes of one tensor. */
+typedef struct stage_pipe {
+    bool on;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t *buf[N_STAGES];
+    size_t len[N_STAGES]; /* bytes staged in each */
+    size_t size;          /* bytes of each buffer */
+    size_t head, queued;  /* buffers head, head + 1, ... (queued of them) wait for the writer */
+    size_t fill;          /* the one being filled, (head + queued) % N_STAGES: this thread's
+                           * copy, read without the lock */
+    bool stop;
+    eco_status st; /* the writer's first failure (err its message), or a cancel */
+    char err[512];
+} stage_pipe;
+
 /* ---- the stream ---------------------------------------------------------------------- */
 
 struct breed_stream {
@@ -294,10 +319,103 @@ struct breed_stream {
     size_t cap; /* elements of each buffer */
     uint16_t *conv;
     hash_job hash;
+    size_t next_tensor; /* index in the writer's data order of the next tensor */
+    stage_pipe pipe;
 };
+
+static void *pipe_main(void *arg) {
+    breed_stream *s = arg;
+    stage_pipe *p = &s->pipe;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->queued && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+        if (!p->queued) break;
+        size_t k = p->head;
+        bool skip = p->st != ECO_STATUS_OK;
+        pthread_mutex_unlock(&p->mu);
+        char msg[sizeof p->err] = "";
+        eco_status st =
+            skip ? ECO_STATUS_OK : eco_safetensors_writer_write(s->wr, p->buf[k], p->len[k]);
+        if (st) snprintf(msg, sizeof msg, "%s", eco_last_error());
+        pthread_mutex_lock(&p->mu);
+        if (st && !p->st) {
+            p->st = st;
+            memcpy(p->err, msg, sizeof msg);
+        }
+        p->len[k] = 0;
+        p->head = (k + 1) % N_STAGES;
+        p->queued--;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Starts the writer thread with buffers of size bytes; false (the stream writes on this
+ * thread) when a buffer or the thread cannot be had. */
+static bool pipe_start(breed_stream *s, size_t size) {
+    stage_pipe *p = &s->pipe;
+    p->size = size;
+    for (size_t k = 0; k < N_STAGES; k++)
+        if (!(p->buf[k] = malloc(size))) return false;
+    if (pthread_mutex_init(&p->mu, NULL) != 0) return false;
+    if (pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        return false;
+    }
+    if (pthread_create(&p->thread, NULL, pipe_main, s) != 0) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        return false;
+    }
+    p->on = true;
+    return true;
+}
+
+/* The buffer being filled (never one the writer holds). */
+static size_t pipe_fill(const stage_pipe *p) { return p->fill; }
+
+/* Hands the buffer being filled to the writer when it holds bytes, then waits until the
+ * next one is free (all of them written: drain); the writer's failure, if any. */
+static eco_status pipe_flush(breed_stream *s, bool drain) {
+    stage_pipe *p = &s->pipe;
+    pthread_mutex_lock(&p->mu);
+    if (p->len[p->fill] > 0) {
+        p->queued++;
+        p->fill = (p->fill + 1) % N_STAGES;
+        pthread_cond_broadcast(&p->cv);
+    }
+    while (drain ? p->queued > 0 : p->queued == N_STAGES) pthread_cond_wait(&p->cv, &p->mu);
+    eco_status st = p->st;
+    char msg[sizeof p->err];
+    memcpy(msg, p->err, sizeof msg);
+    pthread_mutex_unlock(&p->mu);
+    return st ? eco_error(st, "%s", msg) : ECO_STATUS_OK;
+}
+
+/* Ends the writer thread; cancel: what is queued is not written. */
+static void pipe_stop(breed_stream *s, bool cancel) {
+    stage_pipe *p = &s->pipe;
+    if (p->on) {
+        pthread_mutex_lock(&p->mu);
+        p->stop = true;
+        if (cancel && !p->st) p->st = ECO_STATUS_EINTERNAL;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(p->thread, NULL);
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        p->on = false;
+    }
+    for (size_t k = 0; k < N_STAGES; k++) {
+        free(p->buf[k]);
+        p->buf[k] = NULL;
+    }
+}
 
 static void free_stream(breed_stream *s) {
     if (!s) return;
+    pipe_stop(s, true);
     (void)hash_join(&s->hash, true);
     hash_free(&s->hash);
     eco_safetensors_writer_abort(s->wr);
@@ -367,6 +485,11 @@ eco_status breed_stream_begin(breed_stream **out, breed_inputs *in, size_t first
         return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for a tensor of %zu elements", op,
                          s->cap);
     }
+    /* chunks: the writes on their own thread */
+    if (chunk_elems) {
+        size_t stage = s->cap * sizeof(float) > STAGE_BYTES ? s->cap * sizeof(float) : STAGE_BYTES;
+        if (!pipe_start(s, stage)) pipe_stop(s, true);
+    }
     /* the lineage hashes, while the tensors stream */
     if ((st = hash_plan(&s->hash, in)) || (st = hash_start(&s->hash))) {
         free_stream(s);
@@ -388,8 +511,19 @@ bool breed_stream_next(breed_stream *s, breed_tensor *t) {
         s->st = eco_error(ECO_STATUS_EINTERNAL, "%s: a chunk was not written", s->in->op);
         return false;
     }
+    if (s->pipe.on) { /* a buffer with room for a chunk (and one tensor's bytes each) */
+        const stage_pipe *p = &s->pipe;
+        if (!s->in_tensor || p->size - p->len[pipe_fill(p)] < s->cap * sizeof(float)) {
+            eco_status st = pipe_flush(s, false);
+            if (st) {
+                s->st = st;
+                return false;
+            }
+        }
+    }
     if (!s->in_tensor) {
-        s->decl = eco_safetensors_writer_next(s->wr);
+        s->decl = eco_safetensors_writer_tensor(s->wr, s->next_tensor);
+        if (s->decl) s->next_tensor++;
         if (!s->decl) {
             for (size_t i = 0; i < s->in->n; i++) release_pending(s, i);
             return false;
@@ -495,7 +629,12 @@ eco_status breed_stream_input_into(breed_stream *s, size_t i, float *dst) {
     return ECO_STATUS_OK;
 }
 
-float *breed_stream_out(breed_stream *s) { return s->out; }
+float *breed_stream_out(breed_stream *s) {
+    stage_pipe *p = &s->pipe;
+    if (p->on && s->decl && s->decl->dtype == ECO_DTYPE_F32) /* merged in place */
+        return (float *)(void *)(p->buf[pipe_fill(p)] + p->len[pipe_fill(p)]);
+    return s->out;
+}
 
 /* Drops input i's pending range of read pages. */
 static void release_pending(breed_stream *s, size_t i) {
@@ -556,6 +695,14 @@ eco_status breed_stream_put(breed_stream *s) {
     if (s->st) return s->st;
     if (!s->have)
         return s->st = eco_error(ECO_STATUS_EINTERNAL, "%s: no chunk to write", s->in->op);
+    stage_pipe *p = &s->pipe;
+    if (p->on) { /* staged for the writer thread: f32 in place, else converted */
+        size_t k = pipe_fill(p), n = (size_t)s->cur.len;
+        eco_dtype dt = s->decl->dtype;
+        if (dt != ECO_DTYPE_F32) eco_from_f32(p->buf[k] + p->len[k], dt, s->out, n);
+        p->len[k] += n * eco_dtype_size(dt);
+        return chunk_done(s, ECO_STATUS_OK);
+    }
     return chunk_done(s, write_f32_as(s, s->out, (size_t)s->cur.len));
 }
 
@@ -564,7 +711,8 @@ eco_status breed_stream_copy(breed_stream *s, size_t i) {
     if (!s->have || i >= s->in->n)
         return s->st = eco_error(ECO_STATUS_EINTERNAL, "%s: no chunk to copy", s->in->op);
     const eco_tensor *src = s->src[i];
-    eco_status st;
+    eco_status st = s->pipe.on ? pipe_flush(s, true) : ECO_STATUS_OK; /* written here, in order */
+    if (st) return chunk_done(s, st);
     if (src->dtype == s->decl->dtype) {
         size_t es = eco_dtype_size(src->dtype);
         s->used[i] = true;
@@ -603,6 +751,8 @@ eco_status breed_stream_finish(breed_stream *s, const char *op_name, const json_
     const char *op = s->in->op;
     eco_status st = s->st;
     if (!st && s->have) st = eco_error(ECO_STATUS_EINTERNAL, "%s: a chunk was not written", op);
+    if (!st && s->pipe.on) st = pipe_flush(s, true);
+    pipe_stop(s, st != ECO_STATUS_OK);
     if (!st && eco_safetensors_writer_next(s->wr))
         st = eco_error(ECO_STATUS_EINTERNAL, "%s: tensor '%s' was not written", op,
                        eco_safetensors_writer_next(s->wr)->name);

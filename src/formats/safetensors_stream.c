@@ -322,3 +322,7 @@ size_t eco_safetensors_writer_shard_count(const eco_safetensors_writer *w) {
 uint64_t eco_safetensors_writer_file_bytes(const eco_safetensors_writer *w) {
     return w ? w->file_bytes : 0;
 }
+
+const eco_tensor *eco_safetensors_writer_tensor(const eco_safetensors_writer *w, size_t i) {
+    return w && i < w->n ? w->order[i] : NULL;
+}
