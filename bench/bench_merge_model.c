@@ -2,19 +2,26 @@
  * bench_merge_model: full-model merges of three SmolLM2-135M-shaped f32 models (random weights,
  * eco_model_create_random; made once in a temporary folder, plus a base θ₀), with linear,
  * ties (density 0.5) and dare_ties (density 0.5), then the same with a model twice as deep.
+ * Each merge twice: with the parents' digests known (what breed does after its verified
+ * checkout: eco_merge_dir_options.parent_files/base_files, no hashing) and as plain folders
+ * (`ecology merge`: the lineage's SHA-256 of every parent computed while the merge streams).
  *
  * Figures, each beside its baseline measured in the same run:
  *   - GB/s of parent (and base) tensor bytes read per second of the whole merge (open,
  *     compatibility check, streaming, lineage hashes, fsync of the output), beside the
  *     machine's copy bandwidth (memcpy of a 512 MiB buffer into another, counted as bytes
- *     copied per second; median of 5). Target for linear: ≥ 50% of the copy bandwidth.
+ *     copied per second; median of 5, measured again before each line). Target for linear:
+ *     ≥ 50% of the copy bandwidth. The output's fsync (and rename) is shown apart, and the
+ *     GB/s without it.
  *   - peak resident memory of the merge (VmHWM of a child process that does nothing else,
  *     reset through /proc/self/clear_refs before the merge), beside one parent's size.
  *     Target: below it, and the same for the deeper model.
- * Median of 3 merges each (each in its own child process, the parents in the page cache).
+ * Median of 3 merges each (each in its own child process, the parents in the page cache; the
+ * previous output removed before the clock starts).
  *
- * Usage: bench_merge_model [--quick] (one merge each, the deeper model skipped). TMPDIR chooses
- * where the models go (about 6.5 GB).
+ * Usage: bench_merge_model [--quick] [--models DIR] (--quick: one merge each, the deeper
+ * model skipped; --models: the parents made in DIR once and kept for later runs). TMPDIR
+ * chooses where the models go otherwise (about 6.5 GB).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -71,6 +78,7 @@ static int g_have_files;
  * digests given (what breed passes after its verified checkout), else hashed. */
 static result run_child(eco_merge_method m, const char *root, const char *out, int known) {
     result r = {0};
+    eco_remove_tree(out); /* the last child's files: not this merge's work */
     int fd[2];
     if (pipe(fd) != 0) return r;
     pid_t pid = fork();
