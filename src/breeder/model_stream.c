@@ -270,11 +270,19 @@ static eco_status hash_plan(hash_job *j, const breed_inputs *in) {
 
 #define STAGE_BYTES ((size_t)2 << 20) /* output bytes handed to the writer thread at a time */
 #define N_STAGES    3
+#define STAGE_DROPS 16 /* runs of input pages dropped by the writer after a buffer */
 
 /* Chunked streams: the output bytes are staged in N_STAGES buffers used in turn; a full
  * one (or one whose tensor is complete) goes to a thread that writes it (the copy into the
  * page cache and the file system's work: as much CPU as the merge of linear), while this
- * thread merges the next chunks. Each buffer holds bytes of one tensor. */
+ * thread merges the next chunks. Each buffer holds bytes of one tensor. The runs of input
+ * pages read for a buffer are dropped by the writer too, after it (a tenth of linear's
+ * time; they are read again, never wrongly, if a buffer is written late). */
+typedef struct stage_drop {
+    const eco_weights *w;
+    uintptr_t lo, hi;
+} stage_drop;
+
 typedef struct stage_pipe {
     bool on;
     pthread_t thread;
@@ -282,9 +290,11 @@ typedef struct stage_pipe {
     pthread_cond_t cv;
     uint8_t *buf[N_STAGES];
     size_t len[N_STAGES]; /* bytes staged in each */
-    size_t size;          /* bytes of each buffer */
-    size_t head, queued;  /* buffers head, head + 1, ... (queued of them) wait for the writer */
-    size_t fill;          /* the one being filled, (head + queued) % N_STAGES: this thread's
+    stage_drop drop[N_STAGES][STAGE_DROPS];
+    size_t n_drop[N_STAGES];
+    size_t size;         /* bytes of each buffer */
+    size_t head, queued; /* buffers head, head + 1, ... (queued of them) wait for the writer */
+    size_t fill;         /* the one being filled, (head + queued) % N_STAGES: this thread's
                            * copy, read without the lock */
     bool stop;
     eco_status st; /* the writer's first failure (err its message), or a cancel */
@@ -334,15 +344,22 @@ static void *pipe_main(void *arg) {
         bool skip = p->st != ECO_STATUS_OK;
         pthread_mutex_unlock(&p->mu);
         char msg[sizeof p->err] = "";
-        eco_status st =
-            skip ? ECO_STATUS_OK : eco_safetensors_writer_write(s->wr, p->buf[k], p->len[k]);
+        eco_status st = skip || !p->len[k]
+                            ? ECO_STATUS_OK
+                            : eco_safetensors_writer_write(s->wr, p->buf[k], p->len[k]);
         if (st) snprintf(msg, sizeof msg, "%s", eco_last_error());
+        for (size_t d = 0; d < p->n_drop[k]; d++) {
+            eco_tensor view = {.data = (void *)p->drop[k][d].lo,
+                               .nbytes = (size_t)(p->drop[k][d].hi - p->drop[k][d].lo)};
+            eco_weights_release(p->drop[k][d].w, &view);
+        }
         pthread_mutex_lock(&p->mu);
         if (st && !p->st) {
             p->st = st;
             memcpy(p->err, msg, sizeof msg);
         }
         p->len[k] = 0;
+        p->n_drop[k] = 0;
         p->head = (k + 1) % N_STAGES;
         p->queued--;
         pthread_cond_broadcast(&p->cv);
@@ -380,7 +397,7 @@ static size_t pipe_fill(const stage_pipe *p) { return p->fill; }
 static eco_status pipe_flush(breed_stream *s, bool drain) {
     stage_pipe *p = &s->pipe;
     pthread_mutex_lock(&p->mu);
-    if (p->len[p->fill] > 0) {
+    if (p->len[p->fill] > 0 || p->n_drop[p->fill] > 0) {
         p->queued++;
         p->fill = (p->fill + 1) % N_STAGES;
         pthread_cond_broadcast(&p->cv);
@@ -646,6 +663,20 @@ static void release_pending(breed_stream *s, size_t i) {
     s->pend_lo[i] = s->pend_hi[i] = 0;
 }
 
+/* Drops input i's pending run: on the writer thread after the buffer being filled when
+ * there is one (and room in its list), else now. */
+static void release_run(breed_stream *s, size_t i) {
+    stage_pipe *p = &s->pipe;
+    size_t k = p->fill;
+    if (p->on && s->pend_hi[i] > s->pend_lo[i] && p->n_drop[k] < STAGE_DROPS) {
+        p->drop[k][p->n_drop[k]++] =
+            (stage_drop){.w = s->in->w[i], .lo = s->pend_lo[i], .hi = s->pend_hi[i]};
+        s->pend_lo[i] = s->pend_hi[i] = 0;
+        return;
+    }
+    release_pending(s, i);
+}
+
 /* Drops the mapped pages of the inputs read for this chunk, gathered into runs of at least
  * RELEASE_BYTES (one madvise per 64 KB chunk and input was a tenth of a merge's system
  * time). A run starts at the page holding its first byte: release drops only whole pages
@@ -662,11 +693,11 @@ static void release_chunk(breed_stream *s) {
         uintptr_t lo = (uintptr_t)src->data + (size_t)s->cur.off * es;
         uintptr_t hi = lo + (size_t)s->cur.len * es;
         if (s->pend_hi[i] != lo) { /* not a continuation: a new run */
-            release_pending(s, i);
+            release_run(s, i);
             s->pend_lo[i] = lo / page * page;
         }
         s->pend_hi[i] = hi;
-        if (s->pend_hi[i] - s->pend_lo[i] >= RELEASE_BYTES) release_pending(s, i);
+        if (s->pend_hi[i] - s->pend_lo[i] >= RELEASE_BYTES) release_run(s, i);
     }
 }
 
