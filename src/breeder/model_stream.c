@@ -7,7 +7,9 @@
  * same way), so each input file is read front to back. While the tensors stream, a second
  * thread hashes each input's weights file (model.safetensors, or the shard index) for the
  * lineage record, from the page cache the merge is reading anyway (more threads where
- * there are more cores).
+ * there are more cores), unless its digest is known (breed_inputs_add_known: a registry
+ * checkout's manifest). Chunked streams hand their output to a writer thread (stage_pipe)
+ * that writes it and drops the input pages read for it, while the caller merges on.
  */
 #include "breeder/model_stream.h"
 

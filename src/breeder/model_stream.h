@@ -8,7 +8,9 @@
  *
  * Memory: the buffers hold one tensor (or one chunk of rows when the operator is
  * elementwise) per input plus its output; the mapped pages of a tensor are released after
- * it is written, so peak memory does not grow with the number of tensors.
+ * it is written, so peak memory does not grow with the number of tensors. Chunked streams
+ * add three 2 MB output buffers for their writer thread (the caller's thread merges the
+ * next chunks while one is written).
  */
 #ifndef ECO_BREEDER_MODEL_STREAM_H
 #define ECO_BREEDER_MODEL_STREAM_H
