@@ -440,6 +440,36 @@ static void test_known_digests(void **state) {
             strspn(json_string_value(json_object_get(json_array_get(shards, k), "sha256")), "c"),
             ECO_SHA256_HEX_LEN);
     json_decref(ps);
+    /* mutate, prune and crossover take them too */
+    memset(ea->sha256, 'a', ECO_SHA256_HEX_LEN);
+    ea->size--;
+    eco_mutate_dir_options mo = {
+        .parent = f->a, .sigma = 0.1, .out = known, .force = true, .parent_files = &ma};
+    ECO_ASSERT_OK(eco_mutate_model_dir(&mo, NULL));
+    eco_prune_dir_options po = {.parent = f->a,
+                                .base = f->base,
+                                .density = 0.5,
+                                .out = many,
+                                .force = true,
+                                .parent_files = &ma,
+                                .base_files = &mbase};
+    ECO_ASSERT_OK(eco_prune_model_dir(&po, NULL));
+    const eco_manifest *files3[2] = {&ma, &mb};
+    eco_crossover_dir_options co = {
+        .parents = par, .n_parents = 2, .out = hashed, .force = true, .parent_files = files3};
+    ECO_ASSERT_OK(eco_crossover_models_dir(&co, NULL));
+    const char *const outs[3] = {known, many, hashed};
+    const char *const want[3][2] = {{"a", NULL}, {NULL, "a"}, {"a", "b"}}; /* by parent */
+    for (int k = 0; k < 3; k++) {
+        ps = lineage_parents(outs[k]);
+        for (size_t e = 0; e < json_array_size(ps); e++) {
+            const char *h = json_string_value(json_object_get(json_array_get(ps, e), "sha256"));
+            const char *role = json_string_value(json_object_get(json_array_get(ps, e), "role"));
+            const char *w = k == 1 ? (strcmp(role, "base") == 0 ? NULL : "a") : want[k][e];
+            if (w) assert_int_equal(strspn(h, w), ECO_SHA256_HEX_LEN);
+        }
+        json_decref(ps);
+    }
     eco_manifest_free(&ms);
     eco_manifest_free(&ma);
     eco_manifest_free(&mb);

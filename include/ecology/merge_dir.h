@@ -124,7 +124,8 @@ typedef struct eco_mutate_dir_options {
     uint64_t seed;       /* each tensor draws from (seed, eco_merge_stream(name)) */
     const char *out;
     bool force, progress;
-    uint64_t shard_bytes; /* 0: the default */
+    uint64_t shard_bytes;             /* 0: the default */
+    const eco_manifest *parent_files; /* known digests, as eco_merge_dir_options' (or NULL) */
 } eco_mutate_dir_options;
 
 /* w += N(0, (σ·RMS(w))²) on the selected tensors (eco_mutate_tensor), the others copied
@@ -140,6 +141,8 @@ typedef struct eco_crossover_dir_options {
     const char *out;
     bool force, progress;
     uint64_t shard_bytes;
+    const eco_manifest *const *parent_files; /* [n_parents] known digests (as
+                                              * eco_merge_dir_options'), or NULL */
 } eco_crossover_dir_options;
 
 /* Each tensor (or layer) taken whole from the parent its coin picks (its bytes, converted
@@ -156,6 +159,8 @@ typedef struct eco_prune_dir_options {
     const char *out;
     bool force, progress;
     uint64_t shard_bytes;
+    const eco_manifest *parent_files, *base_files; /* known digests (as
+                                                    * eco_merge_dir_options'), or NULL */
 } eco_prune_dir_options;
 
 /* eco_prune_magnitude on each selected tensor (unstructured, per tensor), the others
