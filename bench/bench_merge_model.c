@@ -2,19 +2,26 @@
  * bench_merge_model: full-model merges of three SmolLM2-135M-shaped f32 models (random weights,
  * eco_model_create_random; made once in a temporary folder, plus a base θ₀), with linear,
  * ties (density 0.5) and dare_ties (density 0.5), then the same with a model twice as deep.
+ * Each merge twice: with the parents' digests known (what breed does after its verified
+ * checkout: eco_merge_dir_options.parent_files/base_files, no hashing) and as plain folders
+ * (`ecology merge`: the lineage's SHA-256 of every parent computed while the merge streams).
  *
  * Figures, each beside its baseline measured in the same run:
  *   - GB/s of parent (and base) tensor bytes read per second of the whole merge (open,
  *     compatibility check, streaming, lineage hashes, fsync of the output), beside the
  *     machine's copy bandwidth (memcpy of a 512 MiB buffer into another, counted as bytes
- *     copied per second; median of 5). Target for linear: ≥ 50% of the copy bandwidth.
+ *     copied per second; median of 5, measured again before each line). Target for linear:
+ *     ≥ 50% of the copy bandwidth. The output's fsync (and rename) is shown apart, and the
+ *     GB/s without it.
  *   - peak resident memory of the merge (VmHWM of a child process that does nothing else,
  *     reset through /proc/self/clear_refs before the merge), beside one parent's size.
  *     Target: below it, and the same for the deeper model.
- * Median of 3 merges each (each in its own child process, the parents in the page cache).
+ * Median of 3 merges each (each in its own child process, the parents in the page cache; the
+ * previous output removed before the clock starts).
  *
- * Usage: bench_merge_model [--quick] (one merge each, the deeper model skipped). TMPDIR chooses
- * where the models go (about 6.5 GB).
+ * Usage: bench_merge_model [--quick] [--models DIR] (--quick: one merge each, the deeper
+ * model skipped; --models: the parents made in DIR once and kept for later runs). TMPDIR
+ * chooses where the models go otherwise (about 6.5 GB).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +33,7 @@
 #include <unistd.h>
 
 #include "bench_common.h"
+#include "ecology/artifacts.h"
 #include "ecology/merge_dir.h"
 #include "ecology/model.h"
 
@@ -33,7 +41,8 @@
 
 typedef struct result {
     double seconds;
-    double cpu; /* user + system seconds of the child (both threads) */
+    double sync; /* of seconds: the output's fsync and rename */
+    double cpu;  /* user + system seconds of the child (both threads) */
     double bytes_read;
     double hwm_mb;
     int ok;
@@ -61,9 +70,15 @@ static void reset_hwm(void) {
     }
 }
 
-/* One merge in a child process; the figures come back through a pipe. */
-static result run_child(eco_merge_method m, const char *root, const char *out) {
+/* The parents' and the base's manifests, as a registry checkout has them. */
+static eco_manifest g_files[4];
+static int g_have_files;
+
+/* One merge in a child process; the figures come back through a pipe. known: the parents'
+ * digests given (what breed passes after its verified checkout), else hashed. */
+static result run_child(eco_merge_method m, const char *root, const char *out, int known) {
     result r = {0};
+    eco_remove_tree(out); /* the last child's files: not this merge's work */
     int fd[2];
     if (pipe(fd) != 0) return r;
     pid_t pid = fork();
@@ -85,11 +100,17 @@ static result run_child(eco_merge_method m, const char *root, const char *out) {
         o.n_parents = 3;
         o.out = out;
         o.force = true;
+        const eco_manifest *files[3] = {&g_files[0], &g_files[1], &g_files[2]};
+        if (known) {
+            o.parent_files = files;
+            o.base_files = &g_files[3];
+        }
         reset_hwm();
         eco_merge_dir_report rep;
         double t0 = now_s();
         eco_status st = eco_merge_dir(&o, &rep);
         result cr = {.seconds = now_s() - t0,
+                     .sync = st ? 0 : rep.sync_seconds,
                      .bytes_read = (double)rep.bytes_read,
                      .hwm_mb = vm_hwm_mb(),
                      .ok = st == ECO_STATUS_OK};
@@ -116,6 +137,10 @@ static int make_models(const char *root, int depth_factor) {
     static const char *const names[] = {"p1", "p2", "p3", "base"};
     for (int i = 0; i < 4; i++) {
         char *dir = eco_path_join(root, names[i]);
+        if (eco_path_has_file(dir, "lineage.json") || eco_path_has_file(dir, "config.json")) {
+            free(dir); /* kept from an earlier run (--models) */
+            continue;
+        }
         pid_t pid = fork();
         if (pid == 0) {
             eco_model_config cfg;
@@ -173,7 +198,7 @@ static int cmp_res(const void *x, const void *y) {
     return (a > b) - (a < b);
 }
 
-static int bench_size(const char *tmp, int depth_factor, int reps, double copy_gbs) {
+static int bench_size(const char *tmp, int depth_factor, int reps, double copy_gbs, int keep) {
     char sub[16];
     snprintf(sub, sizeof sub, "d%d", depth_factor);
     char *root = eco_path_join(tmp, sub), *out = eco_path_join(root, "child"),
@@ -186,32 +211,50 @@ static int bench_size(const char *tmp, int depth_factor, int reps, double copy_g
     eco_weights_close(w);
     printf("\nSmolLM2-135M-shaped f32, %dx the layers: one parent %.0f MB (made in %.1f s)\n",
            depth_factor, parent_mb, now_s() - t0);
+    static const char *const names[4] = {"p1", "p2", "p3", "base"};
+    g_have_files = 1;
+    t0 = now_s();
+    for (int i = 0; i < 4; i++) {
+        char *dir = eco_path_join(root, names[i]);
+        if (!dir || eco_manifest_from_dir(dir, NULL, &g_files[i])) g_have_files = 0;
+        free(dir);
+    }
+    if (!g_have_files) return -1;
+    printf("  (the parents' manifests, as a registry checkout holds them: %.1f s)\n", now_s() - t0);
     static const eco_merge_method methods[] = {ECO_MERGE_METHOD_LINEAR, ECO_MERGE_METHOD_TIES,
                                                ECO_MERGE_METHOD_DARE_TIES};
+    static const char *const how[2] = {"plain folders, hashed", "digests known (breed)"};
     for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
-        result rs[REPS];
-        int ok = 1;
-        for (int r = 0; r < reps; r++) {
-            rs[r] = run_child(methods[k], root, out);
-            ok &= rs[r].ok;
+        for (int known = 1; known >= 0; known--) {
+            double cgbs = copy_bandwidth(); /* the baseline beside each figure */
+            result rs[REPS];
+            int ok = 1;
+            for (int r = 0; r < reps; r++) {
+                rs[r] = run_child(methods[k], root, out, known);
+                ok &= rs[r].ok;
+            }
+            if (!ok) {
+                printf("  %-10s %s: failed\n", eco_merge_method_name(methods[k]), how[known]);
+                continue;
+            }
+            qsort(rs, (size_t)reps, sizeof *rs, cmp_res);
+            result med = rs[reps / 2];
+            double hwm = 0;
+            for (int r = 0; r < reps; r++)
+                if (rs[r].hwm_mb > hwm) hwm = rs[r].hwm_mb;
+            double gbs = med.bytes_read / med.seconds / 1e9;
+            double gbs_nosync = med.bytes_read / (med.seconds - med.sync) / 1e9;
+            printf("  %-10s %-21s %5.2f s (fsync %4.2f s; CPU %5.2f s)  %5.2f GB/s read = %3.0f%% "
+                   "of copy %5.2f GB/s (without the fsync %5.2f GB/s = %3.0f%%)  peak RSS %4.0f "
+                   "MB (%.2fx one parent)  load %.2f\n",
+                   eco_merge_method_name(methods[k]), how[known], med.seconds, med.sync, med.cpu,
+                   gbs, 100 * gbs / cgbs, cgbs, gbs_nosync, 100 * gbs_nosync / cgbs, hwm,
+                   hwm / parent_mb, bench_loadavg());
+            fflush(stdout);
         }
-        if (!ok) {
-            printf("  %-10s failed\n", eco_merge_method_name(methods[k]));
-            continue;
-        }
-        qsort(rs, (size_t)reps, sizeof *rs, cmp_res);
-        result med = rs[reps / 2];
-        double hwm = 0;
-        for (int r = 0; r < reps; r++)
-            if (rs[r].hwm_mb > hwm) hwm = rs[r].hwm_mb;
-        double gbs = med.bytes_read / med.seconds / 1e9;
-        printf("  %-10s %6.2f s (CPU %5.2f s)  %5.2f GB/s read (%.0f%% of copy %.2f GB/s)  peak "
-               "RSS %6.0f MB (%.2fx one parent)\n",
-               eco_merge_method_name(methods[k]), med.seconds, med.cpu, gbs, 100 * gbs / copy_gbs,
-               copy_gbs, hwm, hwm / parent_mb);
-        fflush(stdout);
     }
-    eco_remove_tree(root);
+    for (int i = 0; i < 4; i++) eco_manifest_free(&g_files[i]);
+    if (!keep) eco_remove_tree(root);
     free(root);
     free(out);
     free(p1);
@@ -219,11 +262,28 @@ static int bench_size(const char *tmp, int depth_factor, int reps, double copy_g
 }
 
 int main(int argc, char **argv) {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int quick = 0;
+    const char *models = NULL;
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[a], "--models") == 0 && a + 1 < argc)
+            models = argv[++a];
+        else {
+            fprintf(stderr, "usage: bench_merge_model [--quick] [--models DIR]\n");
+            return 2;
+        }
+    }
     const char *tmpdir = getenv("TMPDIR");
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s/bench_merge_model.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    if (!mkdtemp(tmp)) {
+    if (models) {
+        snprintf(tmp, sizeof tmp, "%s", models);
+        if (eco_mkdir_p(tmp)) {
+            fprintf(stderr, "bench_merge_model: %s\n", eco_last_error());
+            return 1;
+        }
+    } else if (!mkdtemp(tmp)) {
         perror("bench_merge_model: mkdtemp");
         return 1;
     }
@@ -231,9 +291,9 @@ int main(int argc, char **argv) {
     printf("bench_merge_model: memcpy bandwidth %.2f GB/s (512 MiB, median of 5); load %.2f; %d "
            "threads\n",
            copy_gbs, bench_loadavg(), omp_get_max_threads());
-    int rc = bench_size(tmp, 1, quick ? 1 : REPS, copy_gbs);
-    if (!rc && !quick) rc = bench_size(tmp, 2, REPS, copy_gbs);
-    eco_remove_tree(tmp);
+    int rc = bench_size(tmp, 1, quick ? 1 : REPS, copy_gbs, models != NULL);
+    if (!rc && !quick) rc = bench_size(tmp, 2, REPS, copy_gbs, models != NULL);
+    if (!models) eco_remove_tree(tmp);
     if (rc) fprintf(stderr, "bench_merge_model: %s\n", eco_last_error());
     return rc ? 1 : 0;
 }

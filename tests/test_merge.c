@@ -87,6 +87,83 @@ static void test_linear(void **state) {
     assert_exact(out, (double[]){-2, 2, 4, -4}, 4);
 }
 
+/* The element's formula of linear (merge_tensor.c) written out: products summed in parent
+ * order in double (no fused multiply-add), one division, λ, one rounding to f32. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
+static float
+linear_ref(const float *base, const float *const *par, int np, const double *w, double div,
+           double lambda, int64_t i) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    double mix = 0;
+    for (int m = 0; m < np; m++) mix += w[m] * (double)par[m][i];
+    double soup = mix / div;
+    if (lambda == 1) return (float)soup;
+    double b = base ? base[i] : 0.0;
+    return (float)(b + lambda * (soup - b));
+}
+
+/* The vectorised linear gives the scalar formula's bytes on every element (odd lengths:
+ * the tail; subnormals, infinities, NaN, ±0 among the values), on one thread or the team. */
+static void test_linear_exact(void **state) {
+    (void)state;
+    static const float special[] = {0.0f, -0.0f, 1e-40f, -3e-39f, 1e30f, -1e38f, 3.4e38f};
+    const int64_t n = 3 * ECO_MERGE_PAR_MIN + 7;
+    float *par[3], *base = malloc((size_t)n * sizeof *base), *out = malloc((size_t)n * sizeof *out);
+    assert_non_null(base);
+    assert_non_null(out);
+    uint64_t x = 12345;
+    for (int m = 0; m < 3; m++) {
+        par[m] = malloc((size_t)n * sizeof *par[m]);
+        assert_non_null(par[m]);
+        for (int64_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            double u = (double)(x >> 11) / 9007199254740992.0 - 0.5;
+            par[m][i] = i % 13 == 0 ? special[(x >> 7) % 7] : (float)(u * 0.04);
+        }
+    }
+    par[1][5] = NAN;
+    par[2][9] = INFINITY;
+    par[0][9] = -INFINITY;
+    for (int64_t i = 0; i < n; i++) base[i] = par[0][n - 1 - i] * 3;
+    const double weights[][3] = {{1.0 / 3, 1.0 / 3, 1.0 / 3}, {0.7, -0.2, 1e-3}, {1, 1, -2}};
+    const double lambdas[] = {1, 0.5, 3};
+    int64_t checked = 0;
+    for (int np = 1; np <= 3; np++)
+        for (int wi = 0; wi < 3; wi++)
+            for (int li = 0; li < 3; li++)
+                for (int with_base = 0; with_base < 2; with_base++) {
+                    eco_merge_params p = params(ECO_MERGE_METHOD_LINEAR, np, weights[wi]);
+                    p.lambda = lambdas[li];
+                    int64_t len = np == 2 ? ECO_MERGE_PAR_MIN / 2 + 3 : n; /* one thread */
+                    const float *b = with_base ? base : NULL;
+                    ECO_ASSERT_OK(eco_merge_tensor(out, b, (const float *const *)par, 1, len, &p, 0,
+                                                   0, NULL, NULL));
+                    double div = 0;
+                    for (int m = 0; m < np; m++) div += p.weight[m];
+                    if (fabs(div) < 1e-8) div = 1;
+                    for (int64_t i = 0; i < len; i++) {
+                        float want = linear_ref(b, (const float *const *)par, np, p.weight, div,
+                                                p.lambda, i);
+                        if (memcmp(&want, &out[i], sizeof want) != 0) {
+                            print_error("np %d weights %d λ %g base %d: entry %lld: got %.9g "
+                                        "(0x%08x), want %.9g\n",
+                                        np, wi, p.lambda, with_base, (long long)i, out[i],
+                                        *(const uint32_t *)(const void *)&out[i], want);
+                            fail();
+                        }
+                    }
+                    checked += len;
+                }
+    printf("linear: %lld entries, the same bytes as the scalar formula\n", (long long)checked);
+    for (int m = 0; m < 3; m++) free(par[m]);
+    free(base);
+    free(out);
+}
+
 static void test_task_arithmetic(void **state) {
     (void)state;
     const float base[4] = {1, 1, 1, 1}, a[4] = {2, 0, 1, 3}, b[4] = {1, 3, 0, 1};
@@ -1081,6 +1158,7 @@ static void test_fixture(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_linear_exact),
         cmocka_unit_test(test_task_arithmetic),
         cmocka_unit_test(test_ties),
         cmocka_unit_test(test_ties_election),

@@ -9,10 +9,13 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ecology/artifacts.h"
 #include "ecology/merge_dir.h"
 #include "ecology/model.h"
 #include "ecology/safetensors.h"
@@ -359,6 +362,125 @@ static void test_linear_reference(void **state) {
     free(out);
 }
 
+/* The parents' entries of out's lineage.json (a new reference). */
+static json_t *lineage_parents(const char *out) {
+    char *lp = join(out, ECO_LINEAGE_FILE);
+    json_error_t jerr;
+    json_t *rec = json_load_file(lp, 0, &jerr);
+    assert_non_null(rec);
+    json_t *ps = json_incref(json_object_get(rec, "parents"));
+    assert_non_null(ps);
+    json_decref(rec);
+    free(lp);
+    return ps;
+}
+
+/* Known digests (a registry checkout's manifests) are recorded as given, not re-hashed; a
+ * weights file whose size differs from the manifest's, or that it lacks, is hashed. */
+static void test_known_digests(void **state) {
+    fixture *f = *state;
+    char *hashed = join(f->root, "kd_hashed"), *known = join(f->root, "kd_known"),
+         *many = join(f->root, "kd_sharded");
+    const char *par[2] = {f->a, f->b};
+    eco_merge_dir_options o =
+        merge_opts(ECO_MERGE_METHOD_TASK_ARITHMETIC, f->base, par, 2, NULL, hashed);
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    eco_manifest ma, mb, mbase;
+    ECO_ASSERT_OK(eco_manifest_from_dir(f->a, NULL, &ma));
+    ECO_ASSERT_OK(eco_manifest_from_dir(f->b, NULL, &mb));
+    ECO_ASSERT_OK(eco_manifest_from_dir(f->base, NULL, &mbase));
+    const eco_manifest *files[2] = {&ma, &mb};
+    o.out = known;
+    o.base_files = &mbase;
+    o.parent_files = files;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    assert_same_tensors(hashed, known);
+    char *l1 = join(hashed, ECO_LINEAGE_FILE), *l2 = join(known, ECO_LINEAGE_FILE);
+    assert_true(files_equal(l1, l2)); /* the same record */
+    /* a digest taken as given: b's entry says so; a's size is wrong: a is hashed */
+    eco_file_entry *eb = (eco_file_entry *)eco_manifest_find(&mb, "model.safetensors");
+    eco_file_entry *ea = (eco_file_entry *)eco_manifest_find(&ma, "model.safetensors");
+    assert_non_null(eb);
+    assert_non_null(ea);
+    char real_a[ECO_SHA256_HEX_LEN + 1];
+    memcpy(real_a, ea->sha256, sizeof real_a);
+    memset(eb->sha256, 'b', ECO_SHA256_HEX_LEN);
+    memset(ea->sha256, 'a', ECO_SHA256_HEX_LEN);
+    ea->size++;
+    o.force = true;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    json_t *ps = lineage_parents(known);
+    assert_int_equal(json_array_size(ps), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 1), "sha256")),
+                        real_a);
+    const char *hb = json_string_value(json_object_get(json_array_get(ps, 2), "sha256"));
+    assert_non_null(hb);
+    assert_int_equal(strspn(hb, "b"), ECO_SHA256_HEX_LEN);
+    json_decref(ps);
+    /* a sharded parent: the index and each shard from its manifest */
+    o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par, 2, NULL, many);
+    o.shard_bytes = 50000;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    eco_manifest ms;
+    ECO_ASSERT_OK(eco_manifest_from_dir(many, NULL, &ms));
+    for (size_t k = 0; k < ms.n; k++) memset(ms.files[k].sha256, 'c', ECO_SHA256_HEX_LEN);
+    const char *par2[2] = {many, f->a};
+    const eco_manifest *files2[2] = {&ms, NULL};
+    o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par2, 2, NULL, known);
+    o.force = true;
+    o.parent_files = files2;
+    ECO_ASSERT_OK(eco_merge_dir(&o, NULL));
+    ps = lineage_parents(known);
+    json_t *e0 = json_array_get(ps, 0), *shards = json_object_get(e0, "shards");
+    assert_true(json_array_size(shards) > 2);
+    assert_int_equal(strspn(json_string_value(json_object_get(e0, "sha256")), "c"),
+                     ECO_SHA256_HEX_LEN);
+    for (size_t k = 0; k < json_array_size(shards); k++)
+        assert_int_equal(
+            strspn(json_string_value(json_object_get(json_array_get(shards, k), "sha256")), "c"),
+            ECO_SHA256_HEX_LEN);
+    json_decref(ps);
+    /* mutate, prune and crossover take them too */
+    memset(ea->sha256, 'a', ECO_SHA256_HEX_LEN);
+    ea->size--;
+    eco_mutate_dir_options mo = {
+        .parent = f->a, .sigma = 0.1, .out = known, .force = true, .parent_files = &ma};
+    ECO_ASSERT_OK(eco_mutate_model_dir(&mo, NULL));
+    eco_prune_dir_options po = {.parent = f->a,
+                                .base = f->base,
+                                .density = 0.5,
+                                .out = many,
+                                .force = true,
+                                .parent_files = &ma,
+                                .base_files = &mbase};
+    ECO_ASSERT_OK(eco_prune_model_dir(&po, NULL));
+    const eco_manifest *files3[2] = {&ma, &mb};
+    eco_crossover_dir_options co = {
+        .parents = par, .n_parents = 2, .out = hashed, .force = true, .parent_files = files3};
+    ECO_ASSERT_OK(eco_crossover_models_dir(&co, NULL));
+    const char *const outs[3] = {known, many, hashed};
+    const char *const want[3][2] = {{"a", NULL}, {NULL, "a"}, {"a", "b"}}; /* by parent */
+    for (int k = 0; k < 3; k++) {
+        ps = lineage_parents(outs[k]);
+        for (size_t e = 0; e < json_array_size(ps); e++) {
+            const char *h = json_string_value(json_object_get(json_array_get(ps, e), "sha256"));
+            const char *role = json_string_value(json_object_get(json_array_get(ps, e), "role"));
+            const char *w = k == 1 ? (strcmp(role, "base") == 0 ? NULL : "a") : want[k][e];
+            if (w) assert_int_equal(strspn(h, w), ECO_SHA256_HEX_LEN);
+        }
+        json_decref(ps);
+    }
+    eco_manifest_free(&ms);
+    eco_manifest_free(&ma);
+    eco_manifest_free(&mb);
+    eco_manifest_free(&mbase);
+    free(l1);
+    free(l2);
+    free(hashed);
+    free(known);
+    free(many);
+}
+
 static void test_mixed_dtypes(void **state) {
     fixture *f = *state;
     char *out = join(f->root, "mixed"), *out2 = join(f->root, "mixed2");
@@ -534,6 +656,31 @@ static char *make_wide_model(const char *root, const char *name, uint64_t seed) 
  * folder merge goes in chunks of rows, masks drawn per element index) and L1 (whole
  * tensors: the draws and the merge of the 65,536-element MLP weights run on two threads);
  * another seed, other bytes. */
+/* A write that fails (the file size limit, EFBIG) on the writer thread of a chunked merge
+ * or on the caller's thread of a whole-tensor one: EIO naming the file, no output. */
+static void test_write_failure(void **state) {
+    fixture *f = *state;
+    char *out = join(f->root, "too_big");
+    const char *par[2] = {f->a, f->b};
+    eco_merge_dir_options o = merge_opts(ECO_MERGE_METHOD_LINEAR, NULL, par, 2, NULL, out);
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    for (size_t chunk = 0; chunk <= 4096; chunk += 4096) {
+        struct rlimit lim = old;
+        lim.rlim_cur = 200000; /* the tiny model's file is larger */
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        eco_status st = breed_merge_models_chunked(&o, NULL, chunk);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+        printf("chunk %zu: %s\n", chunk, eco_last_error());
+        assert_int_equal(st, ECO_STATUS_EIO);
+        assert_non_null(strstr(eco_last_error(), "model.safetensors"));
+        assert_false(eco_path_is_dir(out));
+    }
+    signal(SIGXFSZ, old_handler);
+    free(out);
+}
+
 static void test_dare_threads(void **state) {
     fixture *f = *state;
     char *a = make_wide_model(f->root, "wide_a", 1), *b = make_wide_model(f->root, "wide_b", 2),
@@ -958,11 +1105,13 @@ int main(void) {
     };
     const struct CMUnitTest merges[] = {
         cmocka_unit_test(test_linear_reference),
+        cmocka_unit_test(test_known_digests),
         cmocka_unit_test(test_mixed_dtypes),
         cmocka_unit_test(test_identities),
         cmocka_unit_test(test_sharded_output),
         cmocka_unit_test(test_incompatible),
         cmocka_unit_test(test_stream_failure_keeps_message),
+        cmocka_unit_test(test_write_failure),
         cmocka_unit_test(test_dare_threads),
         cmocka_unit_test(test_chunked_same_bytes),
         cmocka_unit_test(test_slerp_layers),

@@ -32,6 +32,7 @@
 #ifndef ECOLOGY_MERGE_DIR_H
 #define ECOLOGY_MERGE_DIR_H
 
+#include "ecology/contracts.h"
 #include "ecology/merge.h"
 
 #ifdef __cplusplus
@@ -48,6 +49,13 @@ typedef struct eco_merge_dir_options {
     bool force;              /* replace a non-empty out */
     bool progress;           /* a progress line on stderr */
     uint64_t shard_bytes;    /* full models: tensor bytes per shard (0: 5 GB, the default) */
+    /* Full models: the known SHA-256s of the folders' files for lineage.json, e.g. the
+     * manifests (contracts.h: names relative to the folder) of a registry checkout, which
+     * verified them (eco_breed passes the genomes' files). NULL, or a weights file a
+     * manifest lacks or lists with another size than the file's: that file is hashed while
+     * the tensors stream (about as much CPU as the merge itself). Borrowed. */
+    const eco_manifest *base_files;
+    const eco_manifest *const *parent_files; /* [n_parents] (entries may be NULL) or NULL */
 } eco_merge_dir_options;
 
 typedef struct eco_merge_dir_report {
@@ -56,6 +64,7 @@ typedef struct eco_merge_dir_report {
     uint64_t bytes_read;    /* parent (and base) tensor bytes read */
     uint64_t bytes_written; /* output tensor bytes */
     double seconds;
+    double sync_seconds;   /* full models: of seconds, the output files' fsync and rename */
     bool concatenated;     /* adapters: exact concatenation, no SVD */
     int64_t rank;          /* adapters: rank written */
     double rel_error;      /* adapters: overall relative Frobenius error of the truncation */
@@ -115,7 +124,8 @@ typedef struct eco_mutate_dir_options {
     uint64_t seed;       /* each tensor draws from (seed, eco_merge_stream(name)) */
     const char *out;
     bool force, progress;
-    uint64_t shard_bytes; /* 0: the default */
+    uint64_t shard_bytes;             /* 0: the default */
+    const eco_manifest *parent_files; /* known digests, as eco_merge_dir_options' (or NULL) */
 } eco_mutate_dir_options;
 
 /* w += N(0, (σ·RMS(w))²) on the selected tensors (eco_mutate_tensor), the others copied
@@ -131,6 +141,8 @@ typedef struct eco_crossover_dir_options {
     const char *out;
     bool force, progress;
     uint64_t shard_bytes;
+    const eco_manifest *const *parent_files; /* [n_parents] known digests (as
+                                              * eco_merge_dir_options'), or NULL */
 } eco_crossover_dir_options;
 
 /* Each tensor (or layer) taken whole from the parent its coin picks (its bytes, converted
@@ -147,6 +159,8 @@ typedef struct eco_prune_dir_options {
     const char *out;
     bool force, progress;
     uint64_t shard_bytes;
+    const eco_manifest *parent_files, *base_files; /* known digests (as
+                                                    * eco_merge_dir_options'), or NULL */
 } eco_prune_dir_options;
 
 /* eco_prune_magnitude on each selected tensor (unstructured, per tensor), the others

@@ -110,6 +110,10 @@ void eco_safetensors_writer_abort(eco_safetensors_writer *w);
 size_t eco_safetensors_writer_shard_count(const eco_safetensors_writer *w);
 /* Bytes of the files (headers and data, the index not counted), fixed at open. */
 uint64_t eco_safetensors_writer_file_bytes(const eco_safetensors_writer *w);
+/* The i-th tensor of the data order (the order eco_safetensors_writer_next walks), NULL past
+ * the last: a caller that produces tensors ahead of the writes (another thread writing)
+ * knows which comes next. Fixed from open to commit. */
+const eco_tensor *eco_safetensors_writer_tensor(const eco_safetensors_writer *w, size_t i);
 
 /* ---- a model's weights, single file or sharded ------------------------------------ */
 

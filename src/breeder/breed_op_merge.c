@@ -16,6 +16,11 @@ static bool has_base_role(const eco_breed_parent *parents, size_t n) {
     return n > 0 && strcmp(parents[0].role, "base") == 0;
 }
 
+/* A registered parent's files, verified by the checkout (their digests not hashed again). */
+static const eco_manifest *files_of(const eco_breed_parent *p) {
+    return p->genome ? &p->genome->files : NULL;
+}
+
 static eco_status no_corpora(const char *op, size_t n_corpora) {
     return n_corpora ? eco_error(ECO_STATUS_EINVAL, "%s: takes no corpus", op) : ECO_STATUS_OK;
 }
@@ -71,13 +76,20 @@ eco_status eco_breed_op_merge(const eco_breeder_op *op, const eco_breed_parent *
         goto out;
     }
     const char *dirs[ECO_MERGE_MAX_PARENTS];
-    for (size_t i = 0; i < np; i++) dirs[i] = parents[i + (has_base ? 1 : 0)].dir;
+    const eco_manifest *files[ECO_MERGE_MAX_PARENTS]; /* verified by the checkout: not hashed */
+    for (size_t i = 0; i < np; i++) {
+        const eco_breed_parent *bp = &parents[i + (has_base ? 1 : 0)];
+        dirs[i] = bp->dir;
+        files[i] = files_of(bp);
+    }
     eco_merge_dir_options o = {.base = has_base ? parents[0].dir : NULL,
+                               .base_files = has_base ? files_of(&parents[0]) : NULL,
                                .parents = dirs,
                                .n_parents = np,
                                .params = mp,
                                .rank = rank,
-                               .out = out};
+                               .out = out,
+                               .parent_files = files};
     eco_merge_dir_report rep = {0};
     st = eco_merge_dir(&o, &rep);
     eco_merge_dir_report_free(&rep);
@@ -97,6 +109,7 @@ eco_status eco_breed_op_mutate(const eco_breeder_op *op, const eco_breed_parent 
     eco_status st;
     char modules[1024];
     eco_mutate_dir_options o = {.parent = parents[0].dir, .out = out};
+    if (n > 0) o.parent_files = files_of(&parents[0]);
     if ((st = no_corpora(op->name, n_corpora)) ||
         (st = eco_breed_params_only(op->name, params, keys)) ||
         (st = eco_breed_param_num(op->name, params, "sigma", true, 0, 100, &o.sigma)) ||
@@ -132,10 +145,15 @@ eco_status eco_breed_op_crossover(const eco_breeder_op *op, const eco_breed_pare
                          op->name);
     if (grain) o.per_layer = strcmp(grain, "layer") == 0;
     const char *dirs[ECO_MERGE_MAX_PARENTS];
+    const eco_manifest *files[ECO_MERGE_MAX_PARENTS];
     if (n < 2 || n > ECO_MERGE_MAX_PARENTS)
         return eco_error(ECO_STATUS_EINVAL, "%s: 2 to %d parents", op->name, ECO_MERGE_MAX_PARENTS);
-    for (size_t i = 0; i < n; i++) dirs[i] = parents[i].dir;
+    for (size_t i = 0; i < n; i++) {
+        dirs[i] = parents[i].dir;
+        files[i] = files_of(&parents[i]);
+    }
     o.parents = dirs;
+    o.parent_files = files;
     eco_merge_dir_report rep = {0};
     st = eco_crossover_models_dir(&o, &rep);
     eco_merge_dir_report_free(&rep);
@@ -171,6 +189,8 @@ eco_status eco_breed_op_prune(const eco_breeder_op *op, const eco_breed_parent *
     if (n != 1 + (has_base ? 1 : 0))
         return eco_error(ECO_STATUS_EINVAL, "%s: one parent", op->name);
     o.base = has_base ? parents[0].dir : NULL;
+    o.base_files = has_base ? files_of(&parents[0]) : NULL;
+    o.parent_files = files_of(&parents[n - 1]);
     o.modules = modules[0] ? modules : NULL;
     eco_merge_dir_report rep = {0};
     st = eco_prune_model_dir(&o, &rep);

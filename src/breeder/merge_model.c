@@ -168,9 +168,10 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
                          eco_merge_method_name(p->method));
 
     breed_inputs in = {.op = "merge"};
-    if (o->base) st = breed_inputs_add(&in, o->base, "base");
+    if (o->base) st = breed_inputs_add_known(&in, o->base, "base", o->base_files);
     for (size_t i = 0; !st && i < o->n_parents; i++)
-        st = breed_inputs_add(&in, o->parents[i], "parent");
+        st = breed_inputs_add_known(&in, o->parents[i], "parent",
+                                    o->parent_files ? o->parent_files[i] : NULL);
     if (!st) st = breed_inputs_open(&in);
     if (st) return st;
     const size_t first = o->base ? 1 : 0;

@@ -9,6 +9,9 @@
 
 #include <math.h>
 #include <stdlib.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 static bool has_consensus(eco_merge_method m) {
     return m == ECO_MERGE_METHOD_TIES || m == ECO_MERGE_METHOD_DARE_TIES ||
@@ -21,18 +24,21 @@ static bool has_sparsifier(eco_merge_method m) {
            m == ECO_MERGE_METHOD_DELLA;
 }
 
-/* out = θ₀ + λ·(soup − θ₀), soup = Σ w_m θ_m (/ Σ w_m when normalizing); λ = 1: the soup. */
-static void merge_linear(float *out, const float *base, const float *const *parents, int64_t n,
-                         const eco_merge_params *p) {
-    int np = p->n_parents;
-    double div = 0;
-    for (int m = 0; m < np; m++) div += p->weight[m];
-    if (!eco_merge_params_normalize(p) || fabs(div) < 1e-8) div = 1;
-    double lambda = p->lambda;
-#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
+/* out = θ₀ + λ·(soup − θ₀), soup = Σ w_m θ_m (/ Σ w_m when normalizing); λ = 1: the soup.
+ * Elements [i0, i1), each in double: the sum in parent order (a product, then a sum: no
+ * fused multiply-add, even in a -march=native build), one division, one rounding to f32. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
+static void
+linear_span(float *out, const float *base, const float *const *parents, int np, const double *w,
+            double div, double lambda, int64_t i0, int64_t i1) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    for (int64_t i = i0; i < i1; i++) {
         double mix = 0;
-        for (int m = 0; m < np; m++) mix += p->weight[m] * (double)parents[m][i];
+        for (int m = 0; m < np; m++) mix += w[m] * (double)parents[m][i];
         double soup = mix / div;
         if (lambda == 1)
             out[i] = (float)soup;
@@ -41,6 +47,62 @@ static void merge_linear(float *out, const float *base, const float *const *pare
             out[i] = (float)(b + lambda * (soup - b));
         }
     }
+}
+
+#if defined(__x86_64__)
+/* linear_span four elements at a time: the same operations on each element in the same
+ * order (IEEE products, sums and quotients are the same packed or scalar), so the same
+ * bytes; about 10× the scalar loop (three parents of 16K elements, in L2; the scalar
+ * loop waits on its division). */
+__attribute__((target("avx2"))) static void
+linear_span_avx2(float *out, const float *base, const float *const *parents, int np,
+                 const double *w, double div, double lambda, int64_t i0, int64_t i1) {
+    const __m256d vdiv = _mm256_set1_pd(div), vl = _mm256_set1_pd(lambda);
+    __m256d vw[ECO_MERGE_MAX_PARENTS];
+    for (int m = 0; m < np; m++) vw[m] = _mm256_set1_pd(w[m]);
+    int64_t i = i0;
+    for (; i + 4 <= i1; i += 4) {
+        __m256d mix = _mm256_setzero_pd();
+        for (int m = 0; m < np; m++)
+            mix = _mm256_add_pd(
+                mix, _mm256_mul_pd(vw[m], _mm256_cvtps_pd(_mm_loadu_ps(parents[m] + i))));
+        __m256d r = _mm256_div_pd(mix, vdiv);
+        if (lambda != 1) {
+            __m256d b = base ? _mm256_cvtps_pd(_mm_loadu_ps(base + i)) : _mm256_setzero_pd();
+            r = _mm256_add_pd(b, _mm256_mul_pd(vl, _mm256_sub_pd(r, b)));
+        }
+        _mm_storeu_ps(out + i, _mm256_cvtpd_ps(r));
+    }
+    linear_span(out, base, parents, np, w, div, lambda, i, i1);
+}
+#endif
+
+#define LINEAR_BLOCK 4096 /* elements per task of the OpenMP loop */
+
+static void merge_linear(float *out, const float *base, const float *const *parents, int64_t n,
+                         const eco_merge_params *p) {
+    int np = p->n_parents;
+    double div = 0;
+    for (int m = 0; m < np; m++) div += p->weight[m];
+    if (!eco_merge_params_normalize(p) || fabs(div) < 1e-8) div = 1;
+    double lambda = p->lambda;
+    bool avx2 = false;
+#if defined(__x86_64__)
+    avx2 = __builtin_cpu_supports("avx2");
+#endif
+    int64_t nb = (n + LINEAR_BLOCK - 1) / LINEAR_BLOCK;
+#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
+    for (int64_t k = 0; k < nb; k++) {
+        int64_t i0 = k * LINEAR_BLOCK, i1 = i0 + LINEAR_BLOCK < n ? i0 + LINEAR_BLOCK : n;
+#if defined(__x86_64__)
+        if (avx2) {
+            linear_span_avx2(out, base, parents, np, p->weight, div, lambda, i0, i1);
+            continue;
+        }
+#endif
+        linear_span(out, base, parents, np, p->weight, div, lambda, i0, i1);
+    }
+    (void)avx2;
 }
 
 /* Two parents a (t = 0) and b (t = 1), each tensor one vector (mergekit's slerp). */

@@ -7,7 +7,9 @@
  * same way), so each input file is read front to back. While the tensors stream, a second
  * thread hashes each input's weights file (model.safetensors, or the shard index) for the
  * lineage record, from the page cache the merge is reading anyway (more threads where
- * there are more cores).
+ * there are more cores), unless its digest is known (breed_inputs_add_known: a registry
+ * checkout's manifest). Chunked streams hand their output to a writer thread (stage_pipe)
+ * that writes it and drops the input pages read for it, while the caller merges on.
  */
 #include "breeder/model_stream.h"
 
@@ -36,8 +38,16 @@ eco_status breed_inputs_add(breed_inputs *in, const char *dir, const char *role)
         return eco_error(ECO_STATUS_EINVAL, "%s: more than %d folders", in->op, BREED_MAX_INPUTS);
     in->dir[in->n] = dir;
     in->role[in->n] = role;
+    in->known[in->n] = NULL;
     in->n++;
     return ECO_STATUS_OK;
+}
+
+eco_status breed_inputs_add_known(breed_inputs *in, const char *dir, const char *role,
+                                  const eco_manifest *files) {
+    eco_status st = breed_inputs_add(in, dir, role);
+    if (!st) in->known[in->n - 1] = files;
+    return st;
 }
 
 void breed_inputs_close(breed_inputs *in) {
@@ -121,6 +131,7 @@ int64_t breed_layer_of(const char *name) {
  * buffer costs half the system time of a map's page faults, measured). */
 typedef struct hash_job {
     size_t n;                       /* files, every input's in turn (eco_weights_files) */
+    size_t *todo, n_todo;           /* the files to hash (the others' digests are known) */
     char **path;                    /* [n] */
     char **hex;                     /* [n], each ECO_SHA256_HEX_LEN + 1 */
     eco_status *st;                 /* [n] */
@@ -167,8 +178,9 @@ static eco_status hash_file(hash_job *j, const char *path, char *hex) {
 static void *hash_main(void *arg) {
     hash_job *j = arg;
     for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->n) break;
+        size_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->n_todo) break;
+        size_t i = j->todo[k];
         j->st[i] = hash_file(j, j->path[i], j->hex[i]);
         if (j->st[i]) snprintf(j->err[i], sizeof j->err[i], "%s", eco_last_error());
     }
@@ -179,12 +191,12 @@ static eco_status hash_start(hash_job *j) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     size_t want = cpus > 2 ? (size_t)cpus - 1 : 1;
     if (want > HASH_THREADS_MAX) want = HASH_THREADS_MAX;
-    if (want > j->n) want = j->n;
+    if (want > j->n_todo) want = j->n_todo;
     for (size_t t = 0; t < want; t++) {
         if (pthread_create(&j->thread[t], NULL, hash_main, j) != 0) break;
         j->n_threads++;
     }
-    if (j->n_threads == 0 && j->n > 0)
+    if (j->n_threads == 0 && j->n_todo > 0)
         return eco_error(ECO_STATUS_EIO, "cannot start a hashing thread");
     return ECO_STATUS_OK;
 }
@@ -206,13 +218,24 @@ static void hash_free(hash_job *j) {
     for (size_t i = 0; j->hex && i < j->n; i++) free(j->hex[i]);
     free(j->path);
     free(j->hex);
+    free(j->todo);
     free(j->st);
     free(j->err);
     for (size_t i = 0; i < BREED_MAX_INPUTS; i++)
         eco_weights_files_free(j->names[i], j->n_names[i]);
 }
 
-/* The files naming each input's weights (the index and every shard when sharded), to hash. */
+/* The digest of dir/name in the manifest known when it lists the file with its size. */
+static const char *known_digest(const eco_manifest *known, const char *path, const char *name) {
+    const eco_file_entry *e = known ? eco_manifest_find(known, name) : NULL;
+    struct stat sb;
+    if (!e || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != e->size)
+        return NULL;
+    return e->sha256;
+}
+
+/* The files naming each input's weights (the index and every shard when sharded), to hash
+ * unless their digests are known. */
 static eco_status hash_plan(hash_job *j, const breed_inputs *in) {
     size_t total = 0;
     for (size_t i = 0; i < in->n; i++) {
@@ -226,7 +249,8 @@ static eco_status hash_plan(hash_job *j, const breed_inputs *in) {
     j->hex = eco_calloc_array(total, sizeof *j->hex);
     j->st = eco_calloc_array(total, sizeof *j->st);
     j->err = eco_calloc_array(total, sizeof *j->err);
-    if (!j->path || !j->hex || !j->st || !j->err)
+    j->todo = eco_calloc_array(total ? total : 1, sizeof *j->todo);
+    if (!j->path || !j->hex || !j->st || !j->err || !j->todo)
         return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     j->n = total;
     for (size_t i = 0; i < in->n; i++)
@@ -235,9 +259,49 @@ static eco_status hash_plan(hash_job *j, const breed_inputs *in) {
             if (!(j->path[f] = eco_path_join(in->dir[i], j->names[i][k])) ||
                 !(j->hex[f] = calloc(1, ECO_SHA256_HEX_LEN + 1)))
                 return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+            const char *hex = known_digest(in->known[i], j->path[f], j->names[i][k]);
+            if (hex && strlen(hex) == ECO_SHA256_HEX_LEN)
+                memcpy(j->hex[f], hex, ECO_SHA256_HEX_LEN + 1);
+            else
+                j->todo[j->n_todo++] = f;
         }
     return ECO_STATUS_OK;
 }
+
+/* ---- the writer thread ------------------------------------------------------------------ */
+
+#define STAGE_BYTES ((size_t)2 << 20) /* output bytes handed to the writer thread at a time */
+#define N_STAGES    3
+#define STAGE_DROPS 16 /* runs of input pages dropped by the writer after a buffer */
+
+/* Chunked streams: the output bytes are staged in N_STAGES buffers used in turn; a full
+ * one (or one whose tensor is complete) goes to a thread that writes it (the copy into the
+ * page cache and the file system's work: as much CPU as the merge of linear), while this
+ * thread merges the next chunks. Each buffer holds bytes of one tensor. The runs of input
+ * pages read for a buffer are dropped by the writer too, after it (a tenth of linear's
+ * time; they are read again, never wrongly, if a buffer is written late). */
+typedef struct stage_drop {
+    const eco_weights *w;
+    uintptr_t lo, hi;
+} stage_drop;
+
+typedef struct stage_pipe {
+    bool on;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t *buf[N_STAGES];
+    size_t len[N_STAGES]; /* bytes staged in each */
+    stage_drop drop[N_STAGES][STAGE_DROPS];
+    size_t n_drop[N_STAGES];
+    size_t size;         /* bytes of each buffer */
+    size_t head, queued; /* buffers head, head + 1, ... (queued of them) wait for the writer */
+    size_t fill;         /* the one being filled, (head + queued) % N_STAGES: this thread's
+                           * copy, read without the lock */
+    bool stop;
+    eco_status st; /* the writer's first failure (err its message), or a cancel */
+    char err[512];
+} stage_pipe;
 
 /* ---- the stream ---------------------------------------------------------------------- */
 
@@ -267,10 +331,110 @@ struct breed_stream {
     size_t cap; /* elements of each buffer */
     uint16_t *conv;
     hash_job hash;
+    size_t next_tensor; /* index in the writer's data order of the next tensor */
+    stage_pipe pipe;
 };
+
+static void *pipe_main(void *arg) {
+    breed_stream *s = arg;
+    stage_pipe *p = &s->pipe;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->queued && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+        if (!p->queued) break;
+        size_t k = p->head;
+        bool skip = p->st != ECO_STATUS_OK;
+        pthread_mutex_unlock(&p->mu);
+        char msg[sizeof p->err] = "";
+        eco_status st = skip || !p->len[k]
+                            ? ECO_STATUS_OK
+                            : eco_safetensors_writer_write(s->wr, p->buf[k], p->len[k]);
+        if (st) snprintf(msg, sizeof msg, "%s", eco_last_error());
+        for (size_t d = 0; d < p->n_drop[k]; d++) {
+            eco_tensor view = {.data = (void *)p->drop[k][d].lo,
+                               .nbytes = (size_t)(p->drop[k][d].hi - p->drop[k][d].lo)};
+            eco_weights_release(p->drop[k][d].w, &view);
+        }
+        pthread_mutex_lock(&p->mu);
+        if (st && !p->st) {
+            p->st = st;
+            memcpy(p->err, msg, sizeof msg);
+        }
+        p->len[k] = 0;
+        p->n_drop[k] = 0;
+        p->head = (k + 1) % N_STAGES;
+        p->queued--;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Starts the writer thread with buffers of size bytes; false (the stream writes on this
+ * thread) when a buffer or the thread cannot be had. */
+static bool pipe_start(breed_stream *s, size_t size) {
+    stage_pipe *p = &s->pipe;
+    p->size = size;
+    for (size_t k = 0; k < N_STAGES; k++)
+        if (!(p->buf[k] = malloc(size))) return false;
+    if (pthread_mutex_init(&p->mu, NULL) != 0) return false;
+    if (pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        return false;
+    }
+    if (pthread_create(&p->thread, NULL, pipe_main, s) != 0) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        return false;
+    }
+    p->on = true;
+    return true;
+}
+
+/* The buffer being filled (never one the writer holds). */
+static size_t pipe_fill(const stage_pipe *p) { return p->fill; }
+
+/* Hands the buffer being filled to the writer when it holds bytes, then waits until the
+ * next one is free (all of them written: drain); the writer's failure, if any. */
+static eco_status pipe_flush(breed_stream *s, bool drain) {
+    stage_pipe *p = &s->pipe;
+    pthread_mutex_lock(&p->mu);
+    if (p->len[p->fill] > 0 || p->n_drop[p->fill] > 0) {
+        p->queued++;
+        p->fill = (p->fill + 1) % N_STAGES;
+        pthread_cond_broadcast(&p->cv);
+    }
+    while (drain ? p->queued > 0 : p->queued == N_STAGES) pthread_cond_wait(&p->cv, &p->mu);
+    eco_status st = p->st;
+    char msg[sizeof p->err];
+    memcpy(msg, p->err, sizeof msg);
+    pthread_mutex_unlock(&p->mu);
+    return st ? eco_error(st, "%s", msg) : ECO_STATUS_OK;
+}
+
+/* Ends the writer thread; cancel: what is queued is not written. */
+static void pipe_stop(breed_stream *s, bool cancel) {
+    stage_pipe *p = &s->pipe;
+    if (p->on) {
+        pthread_mutex_lock(&p->mu);
+        p->stop = true;
+        if (cancel && !p->st) p->st = ECO_STATUS_EINTERNAL;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(p->thread, NULL);
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        p->on = false;
+    }
+    for (size_t k = 0; k < N_STAGES; k++) {
+        free(p->buf[k]);
+        p->buf[k] = NULL;
+    }
+}
 
 static void free_stream(breed_stream *s) {
     if (!s) return;
+    pipe_stop(s, true);
     (void)hash_join(&s->hash, true);
     hash_free(&s->hash);
     eco_safetensors_writer_abort(s->wr);
@@ -340,6 +504,11 @@ eco_status breed_stream_begin(breed_stream **out, breed_inputs *in, size_t first
         return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for a tensor of %zu elements", op,
                          s->cap);
     }
+    /* chunks: the writes on their own thread */
+    if (chunk_elems) {
+        size_t stage = s->cap * sizeof(float) > STAGE_BYTES ? s->cap * sizeof(float) : STAGE_BYTES;
+        if (!pipe_start(s, stage)) pipe_stop(s, true);
+    }
     /* the lineage hashes, while the tensors stream */
     if ((st = hash_plan(&s->hash, in)) || (st = hash_start(&s->hash))) {
         free_stream(s);
@@ -361,8 +530,19 @@ bool breed_stream_next(breed_stream *s, breed_tensor *t) {
         s->st = eco_error(ECO_STATUS_EINTERNAL, "%s: a chunk was not written", s->in->op);
         return false;
     }
+    if (s->pipe.on) { /* a buffer with room for a chunk (and one tensor's bytes each) */
+        const stage_pipe *p = &s->pipe;
+        if (!s->in_tensor || p->size - p->len[pipe_fill(p)] < s->cap * sizeof(float)) {
+            eco_status st = pipe_flush(s, false);
+            if (st) {
+                s->st = st;
+                return false;
+            }
+        }
+    }
     if (!s->in_tensor) {
-        s->decl = eco_safetensors_writer_next(s->wr);
+        s->decl = eco_safetensors_writer_tensor(s->wr, s->next_tensor);
+        if (s->decl) s->next_tensor++;
         if (!s->decl) {
             for (size_t i = 0; i < s->in->n; i++) release_pending(s, i);
             return false;
@@ -468,7 +648,12 @@ eco_status breed_stream_input_into(breed_stream *s, size_t i, float *dst) {
     return ECO_STATUS_OK;
 }
 
-float *breed_stream_out(breed_stream *s) { return s->out; }
+float *breed_stream_out(breed_stream *s) {
+    stage_pipe *p = &s->pipe;
+    if (p->on && s->decl && s->decl->dtype == ECO_DTYPE_F32) /* merged in place */
+        return (float *)(void *)(p->buf[pipe_fill(p)] + p->len[pipe_fill(p)]);
+    return s->out;
+}
 
 /* Drops input i's pending range of read pages. */
 static void release_pending(breed_stream *s, size_t i) {
@@ -478,6 +663,20 @@ static void release_pending(breed_stream *s, size_t i) {
         eco_weights_release(s->in->w[i], &view);
     }
     s->pend_lo[i] = s->pend_hi[i] = 0;
+}
+
+/* Drops input i's pending run: on the writer thread after the buffer being filled when
+ * there is one (and room in its list), else now. */
+static void release_run(breed_stream *s, size_t i) {
+    stage_pipe *p = &s->pipe;
+    size_t k = p->fill;
+    if (p->on && s->pend_hi[i] > s->pend_lo[i] && p->n_drop[k] < STAGE_DROPS) {
+        p->drop[k][p->n_drop[k]++] =
+            (stage_drop){.w = s->in->w[i], .lo = s->pend_lo[i], .hi = s->pend_hi[i]};
+        s->pend_lo[i] = s->pend_hi[i] = 0;
+        return;
+    }
+    release_pending(s, i);
 }
 
 /* Drops the mapped pages of the inputs read for this chunk, gathered into runs of at least
@@ -496,11 +695,11 @@ static void release_chunk(breed_stream *s) {
         uintptr_t lo = (uintptr_t)src->data + (size_t)s->cur.off * es;
         uintptr_t hi = lo + (size_t)s->cur.len * es;
         if (s->pend_hi[i] != lo) { /* not a continuation: a new run */
-            release_pending(s, i);
+            release_run(s, i);
             s->pend_lo[i] = lo / page * page;
         }
         s->pend_hi[i] = hi;
-        if (s->pend_hi[i] - s->pend_lo[i] >= RELEASE_BYTES) release_pending(s, i);
+        if (s->pend_hi[i] - s->pend_lo[i] >= RELEASE_BYTES) release_run(s, i);
     }
 }
 
@@ -529,6 +728,14 @@ eco_status breed_stream_put(breed_stream *s) {
     if (s->st) return s->st;
     if (!s->have)
         return s->st = eco_error(ECO_STATUS_EINTERNAL, "%s: no chunk to write", s->in->op);
+    stage_pipe *p = &s->pipe;
+    if (p->on) { /* staged for the writer thread: f32 in place, else converted */
+        size_t k = pipe_fill(p), n = (size_t)s->cur.len;
+        eco_dtype dt = s->decl->dtype;
+        if (dt != ECO_DTYPE_F32) eco_from_f32(p->buf[k] + p->len[k], dt, s->out, n);
+        p->len[k] += n * eco_dtype_size(dt);
+        return chunk_done(s, ECO_STATUS_OK);
+    }
     return chunk_done(s, write_f32_as(s, s->out, (size_t)s->cur.len));
 }
 
@@ -537,7 +744,8 @@ eco_status breed_stream_copy(breed_stream *s, size_t i) {
     if (!s->have || i >= s->in->n)
         return s->st = eco_error(ECO_STATUS_EINTERNAL, "%s: no chunk to copy", s->in->op);
     const eco_tensor *src = s->src[i];
-    eco_status st;
+    eco_status st = s->pipe.on ? pipe_flush(s, true) : ECO_STATUS_OK; /* written here, in order */
+    if (st) return chunk_done(s, st);
     if (src->dtype == s->decl->dtype) {
         size_t es = eco_dtype_size(src->dtype);
         s->used[i] = true;
@@ -576,15 +784,20 @@ eco_status breed_stream_finish(breed_stream *s, const char *op_name, const json_
     const char *op = s->in->op;
     eco_status st = s->st;
     if (!st && s->have) st = eco_error(ECO_STATUS_EINTERNAL, "%s: a chunk was not written", op);
+    if (!st && s->pipe.on) st = pipe_flush(s, true);
+    pipe_stop(s, st != ECO_STATUS_OK);
     if (!st && eco_safetensors_writer_next(s->wr))
         st = eco_error(ECO_STATUS_EINTERNAL, "%s: tensor '%s' was not written", op,
                        eco_safetensors_writer_next(s->wr)->name);
     if (!st && seed > (uint64_t)INT64_MAX)
         st = eco_error(ECO_STATUS_ERANGE, "%s: seed %llu: above 2^63-1, cannot be recorded", op,
                        (unsigned long long)seed);
+    double sync_s = 0;
     if (!st) {
+        double t = eco_now();
         st = eco_safetensors_writer_commit(s->wr);
         s->wr = NULL;
+        sync_s = eco_now() - t;
     }
     if (s->progress) eco_progress_end(&s->prog);
     /* the side files of the first parent; config.json last */
@@ -634,6 +847,7 @@ eco_status breed_stream_finish(breed_stream *s, const char *op_name, const json_
         rep->bytes_read = s->bytes_read;
         rep->bytes_written = s->bytes_written;
         rep->seconds = eco_now() - s->t0;
+        rep->sync_seconds = sync_s;
     }
     free_stream(s);
     return st;

@@ -8,7 +8,9 @@
  *
  * Memory: the buffers hold one tensor (or one chunk of rows when the operator is
  * elementwise) per input plus its output; the mapped pages of a tensor are released after
- * it is written, so peak memory does not grow with the number of tensors.
+ * it is written, so peak memory does not grow with the number of tensors. Chunked streams
+ * add three 2 MB output buffers for their writer thread (the caller's thread merges the
+ * next chunks while one is written).
  */
 #ifndef ECO_BREEDER_MODEL_STREAM_H
 #define ECO_BREEDER_MODEL_STREAM_H
@@ -27,11 +29,18 @@ typedef struct breed_inputs {
     const char *dir[BREED_MAX_INPUTS];
     const char *role[BREED_MAX_INPUTS]; /* "base" | "parent" */
     eco_weights *w[BREED_MAX_INPUTS];
+    /* the known digests of each folder's files (a verified registry checkout's manifest),
+     * or NULL: its weights files are hashed for the lineage while the tensors stream */
+    const eco_manifest *known[BREED_MAX_INPUTS];
     int64_t n_layers; /* the first parent's config.json */
 } breed_inputs;
 
 /* Adds a folder (borrowed). EINVAL past BREED_MAX_INPUTS. */
 eco_status breed_inputs_add(breed_inputs *in, const char *dir, const char *role);
+/* Adds a folder whose files' digests are known (files: borrowed, may be NULL; a weights
+ * file it lacks, or lists with another size than the file's, is hashed). */
+eco_status breed_inputs_add_known(breed_inputs *in, const char *dir, const char *role,
+                                  const eco_manifest *files);
 /* Opens every folder's weights, reads the config of the first, and refuses (EINCOMPAT) a
  * folder whose architecture, tokenizer or tensor-schema hash differs from the first one's,
  * naming the field and suggesting distill. Also EUNSUPPORTED for a tensor whose dtype is

@@ -69,7 +69,8 @@ eco_status eco_mutate_model_dir(const eco_mutate_dir_options *o, eco_merge_dir_r
     eco_status st = o->modules && *o->modules ? check_modules("mutate", o->modules) : 0;
     if (st) return st;
     breed_inputs in = {.op = "mutate"};
-    if ((st = breed_inputs_add(&in, o->parent, "parent")) || (st = breed_inputs_open(&in)))
+    if ((st = breed_inputs_add_known(&in, o->parent, "parent", o->parent_files)) ||
+        (st = breed_inputs_open(&in)))
         return st;
     breed_stream *s = NULL;
     json_t *params = NULL, *result = NULL;
@@ -122,7 +123,8 @@ eco_status eco_crossover_models_dir(const eco_crossover_dir_options *o, eco_merg
     breed_inputs in = {.op = "crossover"};
     eco_status st = ECO_STATUS_OK;
     for (size_t i = 0; !st && i < o->n_parents; i++)
-        st = breed_inputs_add(&in, o->parents[i], "parent");
+        st = breed_inputs_add_known(&in, o->parents[i], "parent",
+                                    o->parent_files ? o->parent_files[i] : NULL);
     if (st || (st = breed_inputs_open(&in))) return st;
     breed_stream *s = NULL;
     json_t *params = NULL, *result = NULL, *picks = json_object(), *share = json_array();
@@ -195,8 +197,9 @@ eco_status eco_prune_model_dir(const eco_prune_dir_options *o, eco_merge_dir_rep
     eco_status st = o->modules && *o->modules ? check_modules("prune", o->modules) : 0;
     if (st) return st;
     breed_inputs in = {.op = "prune"};
-    if (o->base) st = breed_inputs_add(&in, o->base, "base");
-    if (st || (st = breed_inputs_add(&in, o->parent, "parent")) || (st = breed_inputs_open(&in)))
+    if (o->base) st = breed_inputs_add_known(&in, o->base, "base", o->base_files);
+    if (st || (st = breed_inputs_add_known(&in, o->parent, "parent", o->parent_files)) ||
+        (st = breed_inputs_open(&in)))
         return st;
     const size_t me = o->base ? 1 : 0;
     breed_stream *s = NULL;

@@ -10,7 +10,14 @@
  * into consecutive runs, so a shard's tensors are again in its own data order. Each file
  * is an eco_atomic_file opened when its first tensor starts (header written then) and put
  * in place only at commit.
+ *
+ * Write-back starts as the bytes come (Linux: sync_file_range every WRITEBACK_BYTES, which
+ * returns at once): the fsync of the commit then waits for the last few MB only, and the
+ * writer is not throttled for the dirty pages of the whole file (measured on a 2-core VM,
+ * 512 MiB in 64 KB writes: 1.1 to 2.2 s written then fsynced, 0.23 to 0.41 s so).
  */
+#define _GNU_SOURCE /* sync_file_range */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +28,9 @@
 #include "ecology/safetensors.h"
 #include "formats/safetensors_internal.h"
 
-#define SINGLE_NAME "model.safetensors"
-#define MAX_SHARDS  99999 /* five digits in "model-00001-of-00002.safetensors" */
+#define SINGLE_NAME     "model.safetensors"
+#define MAX_SHARDS      99999 /* five digits in "model-00001-of-00002.safetensors" */
+#define WRITEBACK_BYTES ((uint64_t)32 << 20)
 
 typedef struct shard {
     char *file;          /* the file name inside the folder */
@@ -32,6 +40,8 @@ typedef struct shard {
     size_t data_len;
     eco_atomic_file af;
     bool opened;
+    uint64_t written;   /* bytes written to af */
+    uint64_t wb_queued; /* write-back started for [0, wb_queued) */
 } shard;
 
 struct eco_safetensors_writer {
@@ -96,7 +106,21 @@ static eco_status open_shard(eco_safetensors_writer *w, size_t s) {
     eco_safetensors_put_le64(len8, sh->hdr_len);
     st = eco_atomic_file_write(&sh->af, len8, 8);
     if (!st) st = eco_atomic_file_write(&sh->af, sh->hdr, sh->hdr_len);
+    sh->written = 8 + (uint64_t)sh->hdr_len;
     return st;
+}
+
+/* Starts the write-back of what sh holds beyond the last start, once WRITEBACK_BYTES have
+ * come (advice: a failure is left to the fsync of the commit). */
+static void start_writeback(shard *sh) {
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+    if (sh->written - sh->wb_queued < WRITEBACK_BYTES || fflush(sh->af.fp) != 0) return;
+    (void)sync_file_range(fileno(sh->af.fp), (off_t)sh->wb_queued,
+                          (off_t)(sh->written - sh->wb_queued), SYNC_FILE_RANGE_WRITE);
+    sh->wb_queued = sh->written;
+#else
+    (void)sh;
+#endif
 }
 
 /* Moves past complete tensors and opens every shard up to the one of the next tensor. */
@@ -226,8 +250,11 @@ eco_status eco_safetensors_writer_write(eco_safetensors_writer *w, const void *d
     if (len == 0) return ECO_STATUS_OK;
     if (!data)
         return eco_error(ECO_STATUS_EINVAL, "%s: tensor '%s': data is NULL", w->dir, t->name);
-    eco_status st = eco_atomic_file_write(&w->shards[w->shard_of_cur].af, data, len);
+    shard *sh = &w->shards[w->shard_of_cur];
+    eco_status st = eco_atomic_file_write(&sh->af, data, len);
     if (!st) {
+        sh->written += len;
+        start_writeback(sh);
         w->cur_done += len;
         st = advance(w);
     }
@@ -294,4 +321,8 @@ size_t eco_safetensors_writer_shard_count(const eco_safetensors_writer *w) {
 
 uint64_t eco_safetensors_writer_file_bytes(const eco_safetensors_writer *w) {
     return w ? w->file_bytes : 0;
+}
+
+const eco_tensor *eco_safetensors_writer_tensor(const eco_safetensors_writer *w, size_t i) {
+    return w && i < w->n ? w->order[i] : NULL;
 }
