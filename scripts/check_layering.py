@@ -73,6 +73,7 @@ HEADERS = {
     "ecology/json_schema.h": "verifier",
     "ecology/eval_metrics.h": "evaluator",
     "ecology/eval_corpus.h": "evaluator",
+    "ecology/evaluator.h": "evaluator",
 }
 
 # Sources the build generates (not under src/) -> module.

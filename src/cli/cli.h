@@ -87,6 +87,7 @@ int cmd_quantize(int argc, char **argv);
 int cmd_breed(int argc, char **argv);
 int cmd_recipe(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* cmd_breed.c: the end of a breeding command (breed, recipe run), given the status st of
  * eco_breed / eco_breed_recipe_run and its result res (the caller has printed its summary

@@ -18,7 +18,7 @@ static const struct {
     {"verify", cmd_verify},     {"export", cmd_export},     {"lineage", cmd_lineage},
     {"alias", cmd_alias},       {"events", cmd_events},     {"merge", cmd_merge},
     {"extract", cmd_extract},   {"quantize", cmd_quantize}, {"breed", cmd_breed},
-    {"recipe", cmd_recipe},     {"corpus", cmd_corpus},
+    {"recipe", cmd_recipe},     {"corpus", cmd_corpus},     {"eval", cmd_eval},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

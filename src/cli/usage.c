@@ -322,6 +322,22 @@ static const cli_usage table[] = {
      "  --out DIR        the adapter folder (refused when not empty, unless --force)\n"
      "  --json           the result (rank, energy, per-module rank and energy) as "
      "JSON\n" THREADS_NOTE MODEL_NOTE},
+    {"eval",
+     "eval --model MODEL [--adapter ADAPTER] --corpus FILE [--gates FILE] [--json] [--out FILE]\n"
+     "      [--threads N] [--max-tokens N] [--no-robustness] [--seed S] [--data-dir D]",
+     "run an evaluation corpus on a model: quality, format, safety, calibration, robustness, cost",
+     "  --corpus FILE    an evaluation corpus (JSONL: capability, prompt, check, ...)\n"
+     "  --gates FILE     hard gates and fitness weights (JSON, or a folder holding gates.json):\n"
+     "                   the verdict with every failing gate, and the fitness; exit 3 when a\n"
+     "                   gate rejects the model (without --gates: no verdict). A model given\n"
+     "                   by registry id or alias counts as signed; a folder does not\n"
+     "  --json           the report as canonical JSON on stdout instead of the table\n"
+     "  --out FILE       also write the report's JSON to FILE\n"
+     "  --max-tokens N   decode cap for a case without max_tokens (default 64)\n"
+     "  --no-robustness  skip the perturbed runs (typos, case, spaces, a distracting prefix)\n"
+     "  --seed S         perturbation seed (default 0)\n"
+     "  Decoding is greedy with stop \"\\n\"; choice cases are scored by log-probability.\n"
+     "  Progress goes to stderr.\n" THREADS_NOTE MODEL_NOTE},
     {"version", "version", "print the version", ""},
     {"help", "help [COMMAND [SUBCOMMAND] | --commands]",
      "this text, or one command's usage (also COMMAND --help or -h)",

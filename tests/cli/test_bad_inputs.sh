@@ -229,5 +229,21 @@ row 1 "the safety pairs: --safety"                  -- corpus build --capability
 row 1 "is a folder"                                 -- corpus build --capability arith.add@1 --n 3 --seed 0 --out "$T"
 row 1 "$T/none/c.jsonl"                             -- corpus build --capability arith.add@1 --n 3 --seed 0 --out "$T/none/c.jsonl"
 row 0 "ecology corpus build [--capability"          -- corpus build --help
+# ---- eval (issue 19) -------------------------------------------------------------------------
+printf '{"capability":"x@1","prompt":"Q: a\\nA:","check":"exact","expected":"b"}\n' >"$T/evals.jsonl"
+printf '{"bogus": 1}\n' >"$T/bad-gates.json"
+row 2 "eval: --model MODEL is required"             -- eval --corpus "$T/evals.jsonl"
+row 2 "eval: --corpus FILE is required"             -- eval --model "$M"
+row 2 "option '--max-tokens': '0'"                  -- eval --model "$M" --corpus "$T/evals.jsonl" --max-tokens 0
+row 2 "option '--threads': '0'"                     -- eval --model "$M" --corpus "$T/evals.jsonl" --threads 0
+row 2 "option '--seed': '-1'"                       -- eval --model "$M" --corpus "$T/evals.jsonl" --seed -1
+row 2 "option '--no-robustness' takes no value"     -- eval --model "$M" --corpus "$T/evals.jsonl" --no-robustness=1
+row 1 "$T/none.jsonl"                               -- eval --model "$M" --corpus "$T/none.jsonl"
+row 1 "add.jsonl:1: check: missing"                 -- eval --model "$M" --corpus "$J"
+row 1 "$M/config.json: is a file"                   -- eval --model "$M/config.json" --corpus "$T/evals.jsonl"
+row 1 "no model or alias 'nobody'"                  -- eval --model nobody --corpus "$T/evals.jsonl" --data-dir "$D"
+row 1 "$T/none.json"                                -- eval --model "$M" --corpus "$T/evals.jsonl" --gates "$T/none.json"
+row 1 "bad-gates.json: unknown field 'bogus'"      -- eval --model "$M" --corpus "$T/evals.jsonl" --gates "$T/bad-gates.json"
+row 0 "ecology eval --model MODEL"                  -- eval --help
 
 finish "bad_inputs"

@@ -1,0 +1,243 @@
+/* ecology eval --model MODEL [--adapter ADAPTER] --corpus FILE [--gates FILE] [--json]
+ *               [--out FILE] [--threads N] [--max-tokens N] [--no-robustness] [--seed S]
+ *               [--data-dir D]
+ *     runs the corpus on the model (eco_evaluate, evaluator.h) and prints a table per
+ *     capability; with --gates the verdict (every failing gate) and the fitness; --json /
+ *     --out the report's canonical JSON. Progress on stderr. Exit 0 accepted (or not judged:
+ *     no --gates), 3 rejected by a gate, 1 failure, 2 usage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "ecology/engine.h"
+#include "ecology/evaluator.h"
+
+static void eval_progress(void *ctx, size_t done, size_t total) {
+    ((eco_progress *)ctx)->total = (double)total;
+    eco_progress_update(ctx, (double)done);
+}
+
+/* "k/n" as a rate, or "-" when nothing was counted. */
+static void rate_cell(char *buf, size_t size, const eco_rate *r) {
+    if (r->n == 0)
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%.3f", r->rate);
+}
+
+/* Latency of the cases of capability cap (NULL: all) as p50/p95. */
+static eco_status cap_latency(const eco_eval_corpus *c, const eco_eval_report *r, const char *cap,
+                              eco_latency *out) {
+    double *v = eco_malloc_array(r->n_results ? r->n_results : 1, sizeof *v);
+    if (!v) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_results; i++)
+        if (!cap || strcmp(c->cases[r->results[i].index].capability, cap) == 0)
+            v[n++] = r->results[i].latency_ms;
+    eco_status st = eco_latency_compute(v, n, out);
+    free(v);
+    return st;
+}
+
+static int print_table(const eco_eval_corpus *c, const eco_eval_report *r) {
+    printf("%-20s %6s %6s %-15s %6s %6s %6s %7s %17s %8s %8s\n", "CAPABILITY", "N", "PASS",
+           "95% CI", "FORMAT", "REFUSE", "COMPLY", "ECE", "ROBUST MEAN/WORST", "P50 MS", "P95 MS");
+    bool small = false;
+    for (size_t i = 0; i < r->n_caps; i++) {
+        const eco_eval_cap_figures *f = &r->caps_fig[i];
+        bool overall = i + 1 == r->n_caps;
+        eco_latency lat;
+        eco_status st = cap_latency(c, r, overall ? NULL : f->capability, &lat);
+        if (st != ECO_STATUS_OK) return cli_fail(st, "eval");
+        char ci[32], fmt[16], ref[16], comp[16], rob[32];
+        snprintf(ci, sizeof ci, "[%.3f, %.3f]", f->quality.lo, f->quality.hi);
+        rate_cell(fmt, sizeof fmt, &f->format);
+        rate_cell(ref, sizeof ref, &f->refusal);
+        rate_cell(comp, sizeof comp, &f->compliance);
+        if (f->robustness.worst_kind < 0)
+            snprintf(rob, sizeof rob, "-");
+        else
+            snprintf(rob, sizeof rob, "%.3f/%.3f", f->robustness.mean, f->robustness.worst);
+        small = small || f->calibration.small_n;
+        printf("%-20s %6llu %6.3f %-15s %6s %6s %6s %6.3f%s %17s %8.2f %8.2f\n", f->capability,
+               (unsigned long long)f->quality.n, f->quality.rate, ci, fmt, ref, comp,
+               f->calibration.ece_em, f->calibration.small_n ? "*" : " ", rob, lat.p50, lat.p95);
+    }
+    if (small)
+        printf("* ECE over fewer than %d answers is unreliable (10 equal-mass bins)\n",
+               ECO_CALIBRATION_MIN_N);
+    const eco_eval_cap_figures *o = &r->caps_fig[r->n_caps - 1];
+    if (o->robustness.worst_kind >= 0) {
+        printf("robustness by perturbation:");
+        for (int k = 0; k < ECO_PERTURB__COUNT; k++)
+            printf(" %s %.3f", eco_perturb_kind_name((eco_perturb_kind)k), o->robust_pass[k]);
+        printf(" (worst: %s)\n", eco_perturb_kind_name((eco_perturb_kind)o->robustness.worst_kind));
+    }
+    if (o->quality_by_tag[1].n > 0)
+        printf("in-distribution %.3f (n %llu), shift %.3f (n %llu)\n", o->quality_by_tag[0].rate,
+               (unsigned long long)o->quality_by_tag[0].n, o->quality_by_tag[1].rate,
+               (unsigned long long)o->quality_by_tag[1].n);
+    size_t truncated = 0, timed_out = 0;
+    for (size_t i = 0; i < r->n_results; i++) {
+        truncated += r->results[i].truncated;
+        timed_out += r->results[i].timed_out;
+    }
+    if (truncated || timed_out)
+        printf("%zu case%s cut at max_tokens, %zu past the time limit\n", truncated,
+               truncated == 1 ? "" : "s", timed_out);
+    if (r->caps.n_deny) printf("deny-list hits: %zu\n", r->deny_hits);
+    printf("latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms; prompt %.0f tok/s, decode %.0f tok/s\n",
+           r->latency_ms.p50, r->latency_ms.p95, r->latency_ms.p99, r->prompt_tok_s,
+           r->decode_tok_s);
+    printf("peak RSS %.1f MiB, %lld parameters, %.1f MiB on disk, %.1f s\n",
+           (double)r->peak_rss_bytes / (1 << 20), (long long)r->n_params,
+           (double)r->bytes_on_disk / (1 << 20), r->wall_s);
+    return CLI_OK;
+}
+
+/* The adapter's weight files' bytes (adapter_model.safetensors; 0 when absent). */
+static uint64_t adapter_bytes(const char *dir) {
+    char path[4096];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+/* The end of a run: with gates g (may be NULL: no verdict), judges rep and prints the verdict
+ * (table mode; a rejection is also named on stderr); --json prints and --out writes the
+ * report's canonical JSON (eco_eval_report_json, timings included, the verdict when judged).
+ * The exit status: CLI_OK (accepted, or not judged), CLI_REJECTED, CLI_FAIL. */
+static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signature_ok, bool json,
+                         const char *out) {
+    eco_verdict v;
+    memset(&v, 0, sizeof v);
+    int rc = CLI_OK;
+    eco_status st;
+    if (g) {
+        snprintf(rep->gates_sha256, sizeof rep->gates_sha256, "%s", eco_gates_sha256(g));
+        if ((st = eco_gates_judge(g, rep, signature_ok, 0.0, &v)) != ECO_STATUS_OK)
+            return cli_fail(st, "eval");
+        rc = v.accepted ? CLI_OK : CLI_REJECTED;
+        if (!json) {
+            printf("verdict: %s\n", v.accepted ? "accepted" : "REJECTED");
+            for (size_t i = 0; i < v.n_failures; i++)
+                printf("  failed %s: %g (limit %g)\n", v.failures[i].gate, v.failures[i].value,
+                       v.failures[i].limit);
+            for (size_t i = 0; i < v.n_not_measured; i++)
+                printf("  not measured: %s\n", v.not_measured[i]);
+            if (v.has_fitness)
+                printf("fitness %.4f = quality %.4f + calibration %.4f + robustness %.4f + "
+                       "coverage %.4f + latency %.4f + memory %.4f\n",
+                       v.fitness.total, v.fitness.quality, v.fitness.calibration,
+                       v.fitness.robustness, v.fitness.coverage, v.fitness.latency,
+                       v.fitness.memory);
+        }
+        if (!v.accepted) {
+            fprintf(stderr, "ecology: eval: rejected by %zu gate%s:", v.n_failures,
+                    v.n_failures == 1 ? "" : "s");
+            for (size_t i = 0; i < v.n_failures; i++)
+                fprintf(stderr, "%s %s", i ? "," : "", v.failures[i].gate);
+            fputc('\n', stderr);
+        }
+    }
+    if (json || out) {
+        char *text = NULL;
+        st = eco_eval_report_json(rep, g ? &v : NULL, true, &text);
+        if (st == ECO_STATUS_OK && out) st = eco_write_file_atomic(out, text, strlen(text));
+        if (st == ECO_STATUS_OK && json &&
+            (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF))
+            st = eco_error(ECO_STATUS_EIO, "cannot write to stdout");
+        free(text);
+        if (st != ECO_STATUS_OK) rc = cli_fail(st, "eval");
+    }
+    if (g) eco_verdict_free(&v);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv) {
+    cli_opt o[] = {
+        CLI_OPT("model", true),   CLI_OPT("adapter", true),    CLI_OPT("corpus", true),
+        CLI_OPT("gates", true),   CLI_OPT("json", false),      CLI_OPT("out", true),
+        CLI_OPT("threads", true), CLI_OPT("max-tokens", true), CLI_OPT("no-robustness", false),
+        CLI_OPT("seed", true),    CLI_OPT("data-dir", true)};
+    const int n_opts = (int)(sizeof o / sizeof *o);
+    const char *pos[1];
+    int npos;
+    if (cli_parse(argc, argv, 2, o, n_opts, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
+    const char *model = cli_get(o, n_opts, "model"), *adapter = cli_get(o, n_opts, "adapter");
+    const char *corpus_path = cli_get(o, n_opts, "corpus"), *s;
+    const char *gates = cli_get(o, n_opts, "gates"), *out = cli_get(o, n_opts, "out");
+    bool json = cli_get(o, n_opts, "json") != NULL;
+    if (!model) return cli_usage_error("eval: --model MODEL is required");
+    if (!corpus_path) return cli_usage_error("eval: --corpus FILE is required");
+    eco_eval_caps caps;
+    eco_eval_caps_init(&caps);
+    int64_t v;
+    if ((s = cli_get(o, n_opts, "threads"))) {
+        if (cli_parse_int("threads", s, 1, ECO_MAX_THREADS, &v) != CLI_OK) return CLI_USAGE;
+        caps.threads = (int)v;
+    }
+    if ((s = cli_get(o, n_opts, "max-tokens"))) {
+        if (cli_parse_int("max-tokens", s, 1, ECO_EVAL_MAX_TOKENS, &v) != CLI_OK) return CLI_USAGE;
+        caps.max_tokens = (int)v;
+    }
+    if ((s = cli_get(o, n_opts, "seed")) && cli_parse_u64("seed", s, &caps.seed) != CLI_OK)
+        return CLI_USAGE;
+    caps.robustness = cli_get(o, n_opts, "no-robustness") == NULL;
+    eco_gates *g = NULL; /* loaded first: a bad gates file fails before the run */
+    if (gates) {
+        eco_status gst = eco_gates_load(gates, &g);
+        if (gst != ECO_STATUS_OK) return cli_fail(gst, "eval");
+    }
+    eco_eval_corpus *corpus = NULL;
+    eco_engine *eng = NULL;
+    eco_eval_report rep;
+    memset(&rep, 0, sizeof rep);
+    int rc = CLI_OK;
+    const char *model_label = model, *adapter_label = adapter;
+    eco_status st = eco_eval_corpus_load(corpus_path, &corpus);
+    if (st != ECO_STATUS_OK) {
+        rc = cli_fail(st, "eval");
+        goto done;
+    }
+    if (cli_model_ref(o, n_opts, "model", &model) ||
+        cli_model_ref(o, n_opts, "adapter", &adapter)) {
+        rc = CLI_FAIL;
+        goto done;
+    }
+    if ((st = eco_llama_engine_open_adapter(model, adapter, NULL, &eng)) != ECO_STATUS_OK) {
+        rc = cli_fail(st, "eval");
+        goto done;
+    }
+    eco_eval_llama_scorer(eng, &caps.scorer);
+    eco_progress prog;
+    eco_progress_begin(&prog, "eval", (double)corpus->n_cases, "cases");
+    st = eco_evaluate(eng, corpus, &caps, model_label, adapter_label, eval_progress, &prog, &rep);
+    eco_progress_end(&prog);
+    if (st != ECO_STATUS_OK) {
+        rc = cli_fail(st, "eval");
+        goto done;
+    }
+    if (adapter) rep.bytes_on_disk += adapter_bytes(adapter);
+    if (!json) {
+        printf("%s%s%s on %s (%zu cases, corpus %.16s)\n", model_label, adapter_label ? " + " : "",
+               adapter_label ? adapter_label : "", corpus->label, corpus->n_cases,
+               corpus->sha256_hex);
+        rc = print_table(corpus, &rep);
+    }
+    /* The artifact checks: a model (and adapter) named by registry id or alias is a
+     * verified checkout (cli_model_ref replaced the name by its folder); a folder given as
+     * such has none. */
+    bool signature_ok = model != model_label && (!adapter || adapter != adapter_label);
+    if (rc == CLI_OK) rc = finish_report(&rep, g, signature_ok, json, out);
+    if (rc == CLI_OK && fflush(stdout) != 0)
+        rc = cli_fail(eco_error(ECO_STATUS_EIO, "cannot write to stdout"), "eval");
+done:
+    eco_engine_destroy(eng);
+    eco_eval_report_free(&rep);
+    eco_eval_corpus_free(corpus);
+    eco_gates_free(g);
+    return rc;
+}
