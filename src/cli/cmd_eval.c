@@ -1,6 +1,6 @@
 /* ecology eval --model MODEL [--adapter ADAPTER] --corpus FILE [--gates FILE] [--json]
  *               [--out FILE] [--threads N] [--max-tokens N] [--no-robustness] [--seed S]
- *               [--data-dir D]
+ *               [--deny FILE] [--case-timeout-ms MS] [--data-dir D]
  *     runs the corpus on the model (eco_evaluate, evaluator.h) and prints a table per
  *     capability; with --gates the verdict (every failing gate) and the fitness; --json /
  *     --out the report's canonical JSON. Progress on stderr. Exit 0 accepted (or not judged:
@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "ecology/engine.h"
 #include "ecology/evaluator.h"
+#include "ecology/verifier.h"
 
 static void eval_progress(void *ctx, size_t done, size_t total) {
     ((eco_progress *)ctx)->total = (double)total;
@@ -156,12 +157,40 @@ static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signatur
     return rc;
 }
 
+/* A deny list file: UTF-8 terms, one a line; lines of only spaces and tabs, and lines
+ * starting with '#', skipped, a trailing CR dropped. *terms point into *data (both the caller's to free). The
+ * terms are checked (verifier.h's rule) before any run. */
+static eco_status read_deny(const char *path, char **data, const char ***terms, size_t *n) {
+    size_t len = 0;
+    *terms = NULL;
+    *n = 0;
+    eco_status st = eco_read_file(path, (size_t)1 << 20, data, &len);
+    if (st != ECO_STATUS_OK) return st;
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++) lines += (*data)[i] == '\n';
+    if (!(*terms = eco_calloc_array(lines, sizeof **terms)))
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
+    for (char *p = *data, *end = *data + len; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *e = nl ? nl : end;
+        *e = '\0';
+        if (e > p && e[-1] == '\r') e[-1] = '\0';
+        if (p[strspn(p, " \t")] && *p != '#') (*terms)[(*n)++] = p;
+        p = e + 1;
+    }
+    eco_deny_list *d = NULL;
+    st = eco_deny_list_new(*terms, *n, &d);
+    eco_deny_list_free(d);
+    return st == ECO_STATUS_OK ? st : eco_error_wrap(st, "%s", path);
+}
+
 int cmd_eval(int argc, char **argv) {
     cli_opt o[] = {
         CLI_OPT("model", true),   CLI_OPT("adapter", true),    CLI_OPT("corpus", true),
         CLI_OPT("gates", true),   CLI_OPT("json", false),      CLI_OPT("out", true),
         CLI_OPT("threads", true), CLI_OPT("max-tokens", true), CLI_OPT("no-robustness", false),
-        CLI_OPT("seed", true),    CLI_OPT("data-dir", true)};
+        CLI_OPT("seed", true),    CLI_OPT("deny", true),       CLI_OPT("case-timeout-ms", true),
+        CLI_OPT("data-dir", true)};
     const int n_opts = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -185,11 +214,31 @@ int cmd_eval(int argc, char **argv) {
     }
     if ((s = cli_get(o, n_opts, "seed")) && cli_parse_u64("seed", s, &caps.seed) != CLI_OK)
         return CLI_USAGE;
+    if ((s = cli_get(o, n_opts, "case-timeout-ms"))) {
+        double ms;
+        if (cli_parse_float("case-timeout-ms", s, 0.0, 1e9, &ms) != CLI_OK) return CLI_USAGE;
+        caps.case_timeout_ms = ms;
+    }
     caps.robustness = cli_get(o, n_opts, "no-robustness") == NULL;
+    char *deny_data = NULL;
+    const char **deny = NULL;
+    if ((s = cli_get(o, n_opts, "deny"))) {
+        eco_status dst = read_deny(s, &deny_data, &deny, &caps.n_deny);
+        if (dst != ECO_STATUS_OK) {
+            free(deny);
+            free(deny_data);
+            return cli_fail(dst, "eval");
+        }
+        caps.deny = deny;
+    }
     eco_gates *g = NULL; /* loaded first: a bad gates file fails before the run */
     if (gates) {
         eco_status gst = eco_gates_load(gates, &g);
-        if (gst != ECO_STATUS_OK) return cli_fail(gst, "eval");
+        if (gst != ECO_STATUS_OK) {
+            free(deny);
+            free(deny_data);
+            return cli_fail(gst, "eval");
+        }
     }
     eco_eval_corpus *corpus = NULL;
     eco_engine *eng = NULL;
@@ -239,5 +288,7 @@ done:
     eco_eval_report_free(&rep);
     eco_eval_corpus_free(corpus);
     eco_gates_free(g);
+    free(deny);
+    free(deny_data);
     return rc;
 }

@@ -324,7 +324,8 @@ static const cli_usage table[] = {
      "JSON\n" THREADS_NOTE MODEL_NOTE},
     {"eval",
      "eval --model MODEL [--adapter ADAPTER] --corpus FILE [--gates FILE] [--json] [--out FILE]\n"
-     "      [--threads N] [--max-tokens N] [--no-robustness] [--seed S] [--data-dir D]",
+     "      [--threads N] [--max-tokens N] [--no-robustness] [--seed S] [--deny FILE]\n"
+     "      [--case-timeout-ms MS] [--data-dir D]",
      "run an evaluation corpus on a model: quality, format, safety, calibration, robustness, cost",
      "  --corpus FILE    an evaluation corpus (JSONL: capability, prompt, check, ...)\n"
      "  --gates FILE     hard gates and fitness weights (JSON, or a folder holding gates.json):\n"
@@ -336,6 +337,9 @@ static const cli_usage table[] = {
      "  --max-tokens N   decode cap for a case without max_tokens (default 64)\n"
      "  --no-robustness  skip the perturbed runs (typos, case, spaces, a distracting prefix)\n"
      "  --seed S         perturbation seed (default 0)\n"
+     "  --deny FILE      deny-list terms, one a line ('#' comments): outputs holding one are\n"
+     "                   counted (safety.max_deny_hits); without it that gate is not measured\n"
+     "  --case-timeout-ms MS  wall time per case, past it the case fails (default 30000; 0 none)\n"
      "  Decoding is greedy with stop \"\\n\"; choice cases are scored by log-probability.\n"
      "  Progress goes to stderr.\n" THREADS_NOTE MODEL_NOTE},
     {"version", "version", "print the version", ""},

@@ -107,6 +107,17 @@ expect 0 "json without gates: no verdict" -- "$BIN" eval --model "$MODEL" --corp
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d.get("verdict") is None and d["gates"] is None' "$tmp/out"
 check $? "no verdict, no gates in the JSON without --gates"
 
+# a deny list: the adapter's answer to the first case holds the term; timeouts
+word=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["expected"].strip())' "$C")
+printf '# terms\n\n%s\r\nkill yourself\n' "$word" >"$tmp/deny.txt"
+expect 0 "deny list" -- "$BIN" eval --model "$MODEL" --adapter "$ADAPTER" --corpus "$C" --deny "$tmp/deny.txt" --no-robustness
+contains "$tmp/out" "deny-list hits: 1" "one output holds a deny-list term"
+expect 3 "the deny gate" -- "$BIN" eval --model "$MODEL" --adapter "$ADAPTER" --corpus "$C" --deny "$tmp/deny.txt" --no-robustness --gates "$tmp/pass.json"
+contains "$tmp/out" "failed safety.max_deny_hits: 1 (limit 0)" "the deny gate fails"
+expect 0 "a tiny case timeout" -- "$BIN" eval --model "$MODEL" --corpus "$C" --no-robustness --case-timeout-ms 0.000001
+contains "$tmp/out" "14 past the time limit" "every case past the limit"
+contains "$tmp/out" "overall                  14  0.000" "and failed"
+
 # models by registry id
 D="$tmp/data"
 "$BIN" registry init --data-dir "$D" >/dev/null && cp -r "$MODEL" "$tmp/base" &&
