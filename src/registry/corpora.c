@@ -114,12 +114,12 @@ eco_status eco_registry_corpus_add(eco_registry *r, const char *path, const eco_
     if (found && strcmp(have.sha256, in->sha256) == 0) {
         const char *diff = corpus_diff(&have, &row);
         if (diff) {
-            st = eco_error(ECO_STATUS_EEXIST,
-                           "corpus %s is already recorded (%s%s, added %s) with another %s: "
-                           "corpora are immutable",
-                           in->sha256, eco_corpus_kind_str(have.kind),
-                           have.hidden ? ", hidden" : "", have.added_at ? have.added_at : "?",
-                           diff);
+            st =
+                eco_error(ECO_STATUS_EEXIST,
+                          "corpus %s is already recorded (%s%s, added %s) with another %s: "
+                          "corpora are immutable",
+                          in->sha256, eco_corpus_kind_str(have.kind), have.hidden ? ", hidden" : "",
+                          have.added_at ? have.added_at : "?", diff);
             eco_corpus_info_free(&have);
             goto rollback;
         }
@@ -169,8 +169,9 @@ eco_status eco_registry_corpus_get(eco_registry *r, const char *sha256, eco_corp
     eco_status st = be->corpus_get(be, sha256, &found, out);
     if (st) return st;
     if (!found)
-        return eco_error(ECO_STATUS_ENOTFOUND, "corpus %s is not recorded in %s (ecology corpus add)",
-                         sha256, eco_registry_data_dir(r));
+        return eco_error(ECO_STATUS_ENOTFOUND,
+                         "corpus %s is not recorded in %s (ecology corpus add)", sha256,
+                         eco_registry_data_dir(r));
     return ECO_STATUS_OK;
 }
 
@@ -261,7 +262,8 @@ void eco_registry_report_index(const char *report_json, eco_registry_report *idx
     json_t *v = json_object_get(j, "verdict");
     json_t *acc = json_object_get(v, "accepted");
     if (json_is_boolean(acc)) idx->accepted = json_is_true(acc) ? 1 : 0;
-    json_t *tot = json_object_get(json_object_get(json_object_get(v, "fitness"), "timing"), "total");
+    json_t *tot =
+        json_object_get(json_object_get(json_object_get(v, "fitness"), "timing"), "total");
     if (json_is_number(tot)) idx->fitness = json_number_value(tot);
     json_decref(j);
 }
