@@ -47,8 +47,7 @@ static int open_reg(cli_eval_reg *reg, const char *data_dir) {
 
 static void print_failures(const eco_artifact_failures *f, const char *head) {
     fprintf(stderr, "ecology: eval: %s (%zu):\n", head, f->n);
-    for (size_t i = 0; i < f->n; i++)
-        fprintf(stderr, "  %s: %s\n", f->v[i].check, f->v[i].detail);
+    for (size_t i = 0; i < f->n; i++) fprintf(stderr, "  %s: %s\n", f->v[i].check, f->v[i].detail);
 }
 
 int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg) {
@@ -137,8 +136,9 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
     reg->adapter_id = adapter_reg ? eco_strdup(a) : NULL;
     if ((model_reg && !reg->model_id) || (adapter_reg && !reg->adapter_id))
         return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "eval");
-    eco_artifact_check_options ao = {
-        .model_id = reg->model_id, .model_dir = model_reg ? NULL : model, .adapter_id = reg->adapter_id};
+    eco_artifact_check_options ao = {.model_id = reg->model_id,
+                                     .model_dir = model_reg ? NULL : model,
+                                     .adapter_id = reg->adapter_id};
     eco_artifact_failures f = {0};
     st = eco_artifact_check(reg->r, &ao, &f);
     const char *ids[2];

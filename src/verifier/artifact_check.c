@@ -129,8 +129,8 @@ static eco_status check_model(eco_registry *r, const eco_genome *g, eco_artifact
             ECO_STATUS_OK)
             continue;
         files_ok = false;
-        if ((st = eco_artifact_failures_add(out, "files", "model '%s': file %s: %s", g->id,
-                                            e->name, eco_last_error())))
+        if ((st = eco_artifact_failures_add(out, "files", "model '%s': file %s: %s", g->id, e->name,
+                                            eco_last_error())))
             return st;
     }
     if (!files_ok) return ECO_STATUS_OK;
@@ -138,8 +138,7 @@ static eco_status check_model(eco_registry *r, const eco_genome *g, eco_artifact
     eco_status vst = eco_registry_verify(r, g->id, keyid);
     if (vst == ECO_STATUS_OK) return ECO_STATUS_OK;
     if (vst == ECO_STATUS_ENOMEM) return vst;
-    return eco_artifact_failures_add(out, "signature",
-                                     "%s", eco_last_error());
+    return eco_artifact_failures_add(out, "signature", "%s", eco_last_error());
 }
 
 /* The adapter's recorded identity against the identity of the base loaded. */
