@@ -57,6 +57,13 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
     const char *model = cli_get(o, n, "model"), *adapter = cli_get(o, n, "adapter");
     bool model_reg = is_registry_ref(model), adapter_reg = is_registry_ref(adapter);
     struct stat sb;
+    char *dd = eco_data_dir_resolve(data_dir);
+    char *db = dd ? eco_path_join(dd, ECO_REGISTRY_DB_FILE) : NULL;
+    bool have_registry = db && stat(db, &sb) == 0;
+    free(db);
+    free(dd);
+    /* no registry: a registry name is model_ref.c's to refuse, with its message */
+    if (!have_registry) model_reg = adapter_reg = false;
     int rc = CLI_OK;
     eco_status st;
     /* --corpus SHA256: a recorded evaluation corpus */
@@ -91,12 +98,7 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
         if (st != ECO_STATUS_OK) return cli_fail(st, "eval");
     } else {
         /* a folder model: a hidden corpus is refused only when a registry says so */
-        char *dir = eco_data_dir_resolve(data_dir);
-        char *db = dir ? eco_path_join(dir, ECO_REGISTRY_DB_FILE) : NULL;
-        bool present = db && stat(db, &sb) == 0;
-        free(db);
-        free(dir);
-        if (present) {
+        if (have_registry) {
             eco_registry *r = NULL;
             if (cli_registry_open_ro(data_dir, false, &r) != CLI_OK) return CLI_FAIL;
             st = eco_read_file(*corpus_path, ECO_EVAL_MAX_FILE, &bytes, &len);
