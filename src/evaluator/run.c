@@ -234,7 +234,15 @@ static eco_status check_args(eco_engine *engine, const eco_eval_corpus *corpus,
     if (caps->n_deny && !caps->deny)
         return eco_error(ECO_STATUS_EINVAL, "evaluate: %zu deny terms but no array", caps->n_deny);
     if (corpus->n_cases == 0) return eco_error(ECO_STATUS_EINVAL, "evaluate: the corpus is empty");
-    /* Choice cases need a scorer: refused before anything runs. */
+    /* Every check compiles, and choice cases have a scorer: refused before anything runs. */
+    for (size_t i = 0; i < corpus->n_cases; i++) {
+        const eco_eval_case *c = &corpus->cases[i];
+        if (c->check != ECO_CHECK_REGEX && c->check != ECO_CHECK_JSON_SCHEMA) continue;
+        run_check rc;
+        eco_status st = run_check_compile(corpus, c, &rc);
+        run_check_free(&rc);
+        if (st != ECO_STATUS_OK) return st;
+    }
     if (!caps->scorer.score)
         for (size_t i = 0; i < corpus->n_cases; i++)
             if (corpus->cases[i].check == ECO_CHECK_CHOICE)
