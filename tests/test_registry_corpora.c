@@ -102,7 +102,7 @@ static void exec_sql(const char *db_path, const char *sql) {
 }
 
 #define REPORT1                                                                                    \
-    "{\"corpus\":\"1111111111111111111111111111111111111111111111111111111111111111\","             \
+    "{\"corpus\":\"1111111111111111111111111111111111111111111111111111111111111111\","            \
     "\"evaluator_version\":\"1\",\"gates\":null,\"verdict\":{\"accepted\":true,\"fitness\":"       \
     "{\"timing\":{\"total\":0.75}}}}"
 
@@ -221,8 +221,7 @@ static void test_corpus_add(void **state) {
     char other[ECO_SHA256_HEX_LEN + 1];
     memset(other, 'e', ECO_SHA256_HEX_LEN);
     other[ECO_SHA256_HEX_LEN] = '\0';
-    assert_int_equal(add(f.r, ev, ECO_CORPUS_EVAL, false, other, &created),
-                     ECO_STATUS_EINTEGRITY);
+    assert_int_equal(add(f.r, ev, ECO_CORPUS_EVAL, false, other, &created), ECO_STATUS_EINTEGRITY);
     /* a training corpus: its identity is the caller's (the canonical hash); never hidden */
     assert_int_equal(add(f.r, tr, ECO_CORPUS_TRAIN, true, other, &created), ECO_STATUS_EINVAL);
     ECO_ASSERT_OK(add(f.r, tr, ECO_CORPUS_TRAIN, false, other, &created));

@@ -157,6 +157,12 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
 void cli_eval_registry_store(cli_eval_reg *reg, const struct eco_eval_report *rep,
                              const struct eco_gates *g);
 void cli_eval_registry_end(cli_eval_reg *reg);
+/* cmd_corpus.c: after `add DIR`, the training corpus that DIR's training.json names (run.data.
+ * path, as the trainer wrote it) recorded in the registry when the file is still there and is
+ * the corpus the genome names (so that the contamination rule can read it); silent otherwise. */
+struct eco_genome;
+void cli_record_training_corpus(struct eco_registry *r, const char *dir,
+                                const struct eco_genome *g);
 
 /* usage.c: every command's usage, in one table (help, COMMAND --help, the option check). */
 #include <stddef.h>

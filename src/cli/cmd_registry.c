@@ -202,6 +202,7 @@ int cmd_add(int argc, char **argv) {
     eco_genome g = {0};
     eco_status st = eco_registry_add_dir(r, pos[0], &ao, &g);
     int rc = CLI_OK;
+    if (st == ECO_STATUS_OK) cli_record_training_corpus(r, pos[0], &g); /* issue 19 */
     if (st != ECO_STATUS_OK)
         rc = cli_fail(st, "add");
     else if (cli_get(o, n, "json")) {

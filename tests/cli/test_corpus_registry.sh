@@ -122,6 +122,16 @@ expect 0 "(c) does not matter on a public corpus" -- "$BIN" eval --model base --
 expect 3 "a folder model on a hidden corpus" -- "$BIN" eval --model "$tmp/dir-base" --corpus hidden.jsonl "${EV[@]}"
 contains "$tmp/err" "no recorded lineage" "a folder's lineage is unknown"
 
+# ---- add records the training corpus a trained folder names (when its file is there) ----
+"$BIN" tasks generate --capability text.reverse@1 --split train --n 8 --seed 11 >trained.jsonl
+expect 0 "train a small adapter" -- "$BIN" train --model "$tmp/dir-base" --data trained.jsonl \
+  --lora r=2,alpha=4,targets=q --adapter-out "$tmp/dir-trained" --steps 1 --batch 1 --seq 32 --lr 1e-3 --seed 1
+expect 0 "add the trained adapter" -- "$BIN" add "$tmp/dir-trained" --id trained --base base --sign-key "$KEY"
+TRAINED=$(python3 -c "import json,sys; print(json.load(sys.stdin)['genome']['corpora'][0])" < <("$BIN" show trained --json))
+expect 0 "corpus list after add" -- "$BIN" corpus list
+contains "$tmp/out" "$TRAINED train no            8" "add recorded the training corpus"
+expect 0 "the trained adapter on the hidden corpus" -- "$BIN" eval --model base --adapter trained --corpus hidden.jsonl "${EV[@]}"
+
 # ---- artifact checks ----
 expect 0 "add unsigned adapter" -- "$BIN" add "$tmp/dir-clean" --id unsigned --base base
 expect 0 "unsigned without gates: a warning" -- "$BIN" eval --model base --adapter unsigned --corpus public.jsonl "${EV[@]}"
