@@ -9,7 +9,8 @@
  *         be clean of it (eval_contamination.h); a model given as a folder has no recorded
  *         lineage and is refused on a hidden corpus. A failure of any check but the signature
  *         refuses the run (exit 3, every failure named); a signature failure alone is printed
- *         and fed to the gates (signature.required).
+ *         and fed to the gates (signature.required), as is a model or adapter given as a
+ *         folder (never counted as signed).
  * store   the report (canonical JSON with the verdict, timings included) is stored in the
  *         registry against the adapter when it is registered, else the model
  *         (eco_registry_add_report: corpus, gates and evaluator version queryable, listed by
@@ -52,7 +53,6 @@ static void print_failures(const eco_artifact_failures *f, const char *head) {
 
 int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg) {
     memset(reg, 0, sizeof reg[0]);
-    reg->signature_ok = true;
     const char *data_dir = cli_get(o, n, "data-dir");
     const char *model = cli_get(o, n, "model"), *adapter = cli_get(o, n, "adapter");
     bool model_reg = is_registry_ref(model), adapter_reg = is_registry_ref(adapter);
@@ -64,6 +64,8 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
     free(dd);
     /* no registry: a registry name is model_ref.c's to refuse, with its message */
     if (!have_registry) model_reg = adapter_reg = false;
+    /* a folder has no signature to check: only registered models count as signed */
+    reg->signature_ok = model_reg && (!adapter || adapter_reg);
     int rc = CLI_OK;
     eco_status st;
     /* --corpus SHA256: a recorded evaluation corpus */
