@@ -163,6 +163,8 @@ void cli_eval_registry_end(cli_eval_reg *reg);
 struct eco_genome;
 void cli_record_training_corpus(struct eco_registry *r, const char *dir,
                                 const struct eco_genome *g);
+/* The same for a training corpus file given by path (breed --corpus). */
+void cli_record_training_file(struct eco_registry *r, const char *path, const struct eco_genome *g);
 
 /* usage.c: every command's usage, in one table (help, COMMAND --help, the option check). */
 #include <stddef.h>

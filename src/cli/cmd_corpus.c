@@ -273,26 +273,30 @@ static int corpus_deny(int argc, char **argv) {
     return CLI_OK;
 }
 
+void cli_record_training_file(eco_registry *r, const char *path, const eco_genome *g) {
+    struct stat sb;
+    eco_data_corpus *d = NULL;
+    if (!path || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+        eco_data_corpus_load(path, &d) != ECO_STATUS_OK)
+        return;
+    bool named = false;
+    for (size_t i = 0; i < g->n_corpora; i++) named |= strcmp(g->corpora[i], d->sha256_hex) == 0;
+    eco_corpus_info in = {.kind = ECO_CORPUS_TRAIN, .count = (int64_t)d->n_records};
+    memcpy(in.sha256, d->sha256_hex, sizeof in.sha256);
+    if (named && eco_registry_corpus_add(r, path, &in, NULL, NULL) != ECO_STATUS_OK)
+        fprintf(stderr, "ecology: warning: training corpus %s not recorded: %s\n", path,
+                eco_last_error());
+    eco_data_corpus_free(d);
+}
+
 void cli_record_training_corpus(eco_registry *r, const char *dir, const eco_genome *g) {
     char *tj = eco_path_join(dir, "training.json");
     json_t *root = tj ? json_load_file(tj, 0, NULL) : NULL;
     free(tj);
-    const char *path = json_string_value(
-        json_object_get(json_object_get(json_object_get(root, "run"), "data"), "path"));
-    struct stat sb;
-    eco_data_corpus *d = NULL;
-    if (path && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-        eco_data_corpus_load(path, &d) == ECO_STATUS_OK) {
-        bool named = false;
-        for (size_t i = 0; i < g->n_corpora; i++)
-            named |= strcmp(g->corpora[i], d->sha256_hex) == 0;
-        eco_corpus_info in = {.kind = ECO_CORPUS_TRAIN, .count = (int64_t)d->n_records};
-        memcpy(in.sha256, d->sha256_hex, sizeof in.sha256);
-        if (named && eco_registry_corpus_add(r, path, &in, NULL, NULL) != ECO_STATUS_OK)
-            fprintf(stderr, "ecology: add: warning: training corpus %s not recorded: %s\n", path,
-                    eco_last_error());
-    }
-    eco_data_corpus_free(d);
+    cli_record_training_file(r,
+                             json_string_value(json_object_get(
+                                 json_object_get(json_object_get(root, "run"), "data"), "path")),
+                             g);
     json_decref(root);
 }
 

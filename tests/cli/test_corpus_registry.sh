@@ -131,6 +131,13 @@ TRAINED=$(python3 -c "import json,sys; print(json.load(sys.stdin)['genome']['cor
 expect 0 "corpus list after add" -- "$BIN" corpus list
 contains "$tmp/out" "$TRAINED train no            8" "add recorded the training corpus"
 expect 0 "the trained adapter on the hidden corpus" -- "$BIN" eval --model base --adapter trained --corpus hidden.jsonl "${EV[@]}"
+"$BIN" tasks generate --capability text.reverse@1 --split train --n 6 --seed 12 >ft.jsonl
+expect 0 "breed finetune" -- "$BIN" breed --op finetune --parents base --corpus ft.jsonl --id ft1 \
+  --param steps=1 --param lr=0.001 --param batch=2 --param seq=32 --sign-key "$KEY"
+FT=$(python3 -c "import json,sys; print(json.load(sys.stdin)['genome']['corpora'][0])" < <("$BIN" show ft1 --json))
+expect 0 "corpus list after breed" -- "$BIN" corpus list
+contains "$tmp/out" "$FT train no            6" "breed recorded its training corpus"
+expect 0 "the finetuned child on the hidden corpus" -- "$BIN" eval --model ft1 --corpus hidden.jsonl "${EV[@]}"
 
 # ---- artifact checks ----
 expect 0 "add unsigned adapter" -- "$BIN" add "$tmp/dir-clean" --id unsigned --base base
