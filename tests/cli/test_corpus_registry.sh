@@ -83,6 +83,8 @@ adapter_with on-hidden "$HID"
 expect 0 "add adapter trained on the hidden corpus" -- "$BIN" add "$tmp/dir-on-hidden" --id on-hidden --base base --sign-key "$KEY"
 expect 3 "(a) trained on the hidden corpus itself" -- "$BIN" eval --model base --adapter on-hidden --corpus hidden.jsonl "${EV[@]}"
 contains "$tmp/err" "no-train.hidden: training corpus $HID (lineage of 'on-hidden') is the hidden corpus" "(a) named"
+expect 3 "(a) with the hidden corpus named by its id" -- "$BIN" eval --model base --adapter on-hidden --corpus "$HID" "${EV[@]}"
+contains "$tmp/err" "no-train.hidden" "(a) by id"
 
 python3 - hidden.jsonl >leak.jsonl <<'EOF'
 import json, sys
