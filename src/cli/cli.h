@@ -151,7 +151,8 @@ typedef struct cli_eval_reg {
     struct eco_registry *r;      /* open when the run involves the registry */
     char *model_id, *adapter_id; /* registered ids (NULL: a folder / none) */
     char *corpus_file;           /* the store file of a corpus named by id */
-    bool signature_ok;           /* the signature checks passed (true without the registry) */
+    bool signature_ok;           /* model and adapter registered and their signatures checked */
+    char *checks_json; /* the artifact checks' failures, a JSON array [{"check","detail"}] */
 } cli_eval_reg;
 int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg);
 void cli_eval_registry_store(cli_eval_reg *reg, const struct eco_eval_report *rep,

@@ -11,15 +11,18 @@
  *         refuses the run (exit 3, every failure named); a signature failure alone is printed
  *         and fed to the gates (signature.required), as is a model or adapter given as a
  *         folder (never counted as signed).
- * store   the report (canonical JSON with the verdict, timings included) is stored in the
- *         registry against the adapter when it is registered, else the model
- *         (eco_registry_add_report: corpus, gates and evaluator version queryable, listed by
- *         `ecology show`).
+ * store   the report (canonical JSON with the verdict, timings included, plus a member
+ *         "artifact_checks": [{"check", "detail"}] listing what the checks found, [] when
+ *         nothing) is stored in the registry against the adapter when it is registered, else
+ *         the model (eco_registry_add_report: corpus, gates and evaluator version queryable,
+ *         listed by `ecology show`).
  * end     releases what begin kept. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "ecology/eval_contamination.h"
@@ -165,6 +168,19 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
         eco_artifact_failures_free(&f);
         return cli_fail(st, "eval: artifact checks");
     }
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < f.n; i++)
+        if (json_array_append_new(
+                arr, json_pack("{s:s,s:s}", "check", f.v[i].check, "detail", f.v[i].detail)) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    if (!arr || eco_json_canonical(arr, &reg->checks_json, NULL) != ECO_STATUS_OK) {
+        json_decref(arr);
+        eco_artifact_failures_free(&f);
+        return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "eval");
+    }
+    json_decref(arr);
     size_t hard = 0;
     for (size_t i = 0; i < f.n; i++)
         if (strcmp(f.v[i].check, "signature") == 0)
@@ -188,15 +204,27 @@ void cli_eval_registry_store(cli_eval_reg *reg, const eco_eval_report *rep, cons
     memset(&v, 0, sizeof v);
     eco_status st = ECO_STATUS_OK;
     if (g) st = eco_gates_judge(g, rep, reg->signature_ok, 0.0, &v);
-    char *text = NULL;
+    char *text = NULL, *stored = NULL;
     if (st == ECO_STATUS_OK) st = eco_eval_report_json(rep, g ? &v : NULL, true, &text);
-    if (st == ECO_STATUS_OK) st = eco_registry_add_report(reg->r, id, text);
+    if (st == ECO_STATUS_OK) { /* the report with the artifact checks' failures beside it */
+        json_t *j = json_loads(text, 0, NULL),
+               *c = reg->checks_json ? json_loads(reg->checks_json, 0, NULL) : json_array();
+        if (!j || !c || json_object_set_new(j, "artifact_checks", c) != 0 ||
+            eco_json_canonical(j, &stored, NULL) != ECO_STATUS_OK)
+            st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        else
+            c = NULL;
+        json_decref(c);
+        json_decref(j);
+    }
+    if (st == ECO_STATUS_OK) st = eco_registry_add_report(reg->r, id, stored);
     if (st == ECO_STATUS_OK)
         fprintf(stderr, "ecology: eval: report stored in the registry for '%s'\n", id);
     else
         fprintf(stderr, "ecology: eval: warning: the report was not stored: %s\n",
                 eco_last_error());
     free(text);
+    free(stored);
     if (g) eco_verdict_free(&v);
 }
 
@@ -205,5 +233,6 @@ void cli_eval_registry_end(cli_eval_reg *reg) {
     free(reg->model_id);
     free(reg->adapter_id);
     free(reg->corpus_file);
+    free(reg->checks_json);
     memset(reg, 0, sizeof reg[0]);
 }

@@ -145,6 +145,8 @@ expect 0 "the finetuned child on the hidden corpus" -- "$BIN" eval --model ft1 -
 expect 0 "add unsigned adapter" -- "$BIN" add "$tmp/dir-clean" --id unsigned --base base
 expect 0 "unsigned without gates: a warning" -- "$BIN" eval --model base --adapter unsigned --corpus public.jsonl "${EV[@]}"
 contains "$tmp/err" "signature: model 'unsigned': signature: not signed" "unsigned named"
+python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT report FROM reports WHERE model_id = 'unsigned'\").fetchone()[0])" "$D/registry.db" >report.json
+contains report.json '"artifact_checks":[{"check":"signature","detail":"model' "the stored report keeps the checks' failures"
 expect 3 "unsigned: the signature gate rejects" -- "$BIN" eval --model base --adapter unsigned --corpus public.jsonl "${EV[@]}" --gates gates.json
 contains "$tmp/out" "failed signature.required" "signature gate"
 
