@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ecology/eval_contamination.h"
 #include "ecology/registry.h"
@@ -252,6 +253,17 @@ static void test_corpus_add(void **state) {
     ECO_ASSERT_OK(eco_registry_corpus_path(f.r, &c, &path, &present));
     assert_true(present);
     free(path);
+    eco_corpus_info_free(&c);
+    /* registry check covers corpus files: a removed one is named */
+    size_t nm = 0, no = 0;
+    ECO_ASSERT_OK(eco_registry_check(f.r, true, &nm, &no));
+    assert_int_equal(no, 3);
+    ECO_ASSERT_OK(eco_registry_corpus_get(f.r, other, &c));
+    ECO_ASSERT_OK(eco_registry_corpus_path(f.r, &c, &path, &present));
+    assert_int_equal(unlink(path), 0);
+    free(path);
+    assert_int_equal(eco_registry_check(f.r, false, NULL, NULL), ECO_STATUS_ENOTFOUND);
+    assert_non_null(strstr(eco_last_error(), "not in the store"));
     eco_corpus_info_free(&c);
     /* the deny list */
     bool denied = true;

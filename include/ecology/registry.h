@@ -215,8 +215,8 @@ eco_status eco_registry_add_report(eco_registry *r, const char *id, const char *
 
 /* The whole registry's consistency: the database's own check, then every model's genome
  * hashes to the genome_sha256 recorded with it and parses, its parents and base are
- * registered, every file is in the store with its size, and with rehash every file's object
- * is re-hashed too. OK, or the first problem
+ * registered, every file is in the store with its size, every recorded corpus's file is in
+ * the store, and with rehash every file's and corpus's object is re-hashed too. OK, or the first problem
  * (EINTEGRITY / ENOTFOUND) named. n_models and n_objects (may be NULL) receive how many
  * models and files were checked. */
 eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, size_t *n_objects);

@@ -546,6 +546,19 @@ eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, si
         eco_genome_free(&g);
     }
     eco_registry_ids_free(ids, n);
+    /* every recorded corpus's file (schema version 2) */
+    eco_corpus_info *c = NULL;
+    size_t nc = 0;
+    if (!st && !(st = eco_registry_corpus_list(r, &c, &nc)))
+        for (size_t i = 0; i < nc && !st; i++) {
+            objects++;
+            if (rehash)
+                st = eco_store_verify_object(r->store, c[i].object, c[i].size, false);
+            else if (!eco_store_has(r->store, c[i].object))
+                st = eco_error(ECO_STATUS_ENOTFOUND, "object %s: not in the store", c[i].object);
+            if (st) st = eco_error_wrap(st, "corpus %s", c[i].sha256);
+        }
+    eco_corpus_infos_free(c, nc);
     if (n_models) *n_models = n;
     if (n_objects) *n_objects = objects;
     return st;
