@@ -74,6 +74,7 @@ HEADERS = {
     "ecology/eval_metrics.h": "evaluator",
     "ecology/eval_corpus.h": "evaluator",
     "ecology/evaluator.h": "evaluator",
+    "ecology/eval_contamination.h": "evaluator",  # issue 19: hidden corpora (w-evreg)
 }
 
 # Sources the build generates (not under src/) -> module.

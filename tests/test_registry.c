@@ -198,7 +198,7 @@ static void test_init_idempotent(void **state) {
     assert_true(eco_registry_exists(r, "m1"));
     eco_registry_close(r);
 
-    /* the database says WAL and schema version 1 */
+    /* the database says WAL and schema version 2 (issue 19: corpora) */
     char *db = db_path_of(sub);
     sqlite3 *h = NULL;
     assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
@@ -209,7 +209,7 @@ static void test_init_idempotent(void **state) {
     sqlite3_finalize(stmt);
     assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &stmt, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(stmt, 0), 1);
+    assert_int_equal(sqlite3_column_int(stmt, 0), 2);
     sqlite3_finalize(stmt);
     sqlite3_close(h);
 

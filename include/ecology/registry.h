@@ -215,8 +215,8 @@ eco_status eco_registry_add_report(eco_registry *r, const char *id, const char *
 
 /* The whole registry's consistency: the database's own check, then every model's genome
  * hashes to the genome_sha256 recorded with it and parses, its parents and base are
- * registered, every file is in the store with its size, and with rehash every file's object
- * is re-hashed too. OK, or the first problem
+ * registered, every file is in the store with its size, every recorded corpus's file is in
+ * the store, and with rehash every file's and corpus's object is re-hashed too. OK, or the first problem
  * (EINTEGRITY / ENOTFOUND) named. n_models and n_objects (may be NULL) receive how many
  * models and files were checked. */
 eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, size_t *n_objects);
@@ -233,6 +233,86 @@ typedef struct eco_gc_object {
  * NULL when *n is 0), *n and *bytes receive what was (or, with dry_run, would be) removed. */
 eco_status eco_registry_gc(eco_registry *r, bool dry_run, eco_gc_object **objects, size_t *n,
                            uint64_t *bytes);
+
+/* ---- corpora, the corpus deny list, reports (schema version 2) ---------------------- */
+
+/* A corpus file kept in the artifact store (immutable) and recorded in the registry.
+ *   eval   an evaluation corpus (eval_corpus.h); its identity is the SHA-256 of its file
+ *          bytes, which is also its store object. May be hidden: evaluation only, and
+ *          no model whose lineage trained on it (or on an overlapping corpus) may be
+ *          evaluated on it (the contamination rule, eval_contamination.h).
+ *   train  a training corpus (data.h, JSONL {"prompt","completion"} or {"text"}); its
+ *          identity is data.h's canonical-content SHA-256, the hash genomes name in
+ *          "corpora"; the store object is the file bytes' SHA-256. Never hidden.
+ * The registry does not parse corpora (it does not depend on the modules that do): the
+ * caller validates the file and fills sha256 (the identity) and count. */
+typedef enum eco_corpus_kind { ECO_CORPUS_EVAL = 0, ECO_CORPUS_TRAIN = 1 } eco_corpus_kind;
+
+typedef struct eco_corpus_info {
+    char sha256[ECO_SHA256_HEX_LEN + 1]; /* identity (above) */
+    char object[ECO_SHA256_HEX_LEN + 1]; /* store object: SHA-256 of the file bytes */
+    eco_corpus_kind kind;
+    bool hidden;
+    int64_t count;  /* cases (eval) or records (train) */
+    uint64_t size;  /* file bytes */
+    char *name;     /* NULL when none (1..128 bytes without control characters) */
+    char *added_at; /* RFC 3339 UTC (filled by the registry) */
+} eco_corpus_info;
+
+/* "eval" / "train"; parse: EINVAL naming both otherwise. */
+const char *eco_corpus_kind_str(eco_corpus_kind k);
+eco_status eco_corpus_kind_parse(const char *s, eco_corpus_kind *out);
+
+/* Stores the file at path in the artifact store and records it with in's sha256, kind,
+ * hidden, count and name (object and size are computed here; for an eval corpus sha256
+ * must equal the file bytes' SHA-256, EINTEGRITY otherwise; a hidden train corpus is
+ * EINVAL). The identity already recorded with the same kind, hidden flag and object: a
+ * no-op (*created false; the first record stands, name included). Recorded with another
+ * kind, hidden flag or object: EEXIST naming what differs (corpora are immutable). One
+ * transaction writes the row and a "corpus" event. *out (may be NULL) receives the
+ * recorded row (caller frees with eco_corpus_info_free). */
+eco_status eco_registry_corpus_add(eco_registry *r, const char *path, const eco_corpus_info *in,
+                                   bool *created, eco_corpus_info *out);
+/* The corpus whose identity or store object is sha256 (ENOTFOUND naming it). */
+eco_status eco_registry_corpus_get(eco_registry *r, const char *sha256, eco_corpus_info *out);
+/* Every corpus in the order added. */
+eco_status eco_registry_corpus_list(eco_registry *r, eco_corpus_info **out, size_t *n);
+void eco_corpus_info_free(eco_corpus_info *c);
+void eco_corpus_infos_free(eco_corpus_info *c, size_t n);
+/* Path of the corpus's file in the store (malloc'd); *present says whether the store
+ * holds it. */
+eco_status eco_registry_corpus_path(eco_registry *r, const eco_corpus_info *c, char **path,
+                                    bool *present);
+
+/* The deny list of corpus hashes: no model whose lineage names one may be evaluated
+ * (verifier.h's artifact checks). Adding a listed hash again is a no-op (*created false).
+ * reason may be NULL. An append-only table and a "corpus-deny" event. */
+eco_status eco_registry_corpus_deny(eco_registry *r, const char *sha256, const char *reason,
+                                    bool *created);
+/* *denied, and the reason (malloc'd, may be NULL; reason may be NULL when not wanted). */
+eco_status eco_registry_corpus_denied(eco_registry *r, const char *sha256, bool *denied,
+                                      char **reason);
+
+/* A stored report with the members the registry indexes (read from the report at
+ * eco_registry_add_report: "corpus", "gates", "evaluator_version", "verdict"."accepted"
+ * and "verdict"."fitness"."timing"."total" of eval_report JSON; NULL / -1 / NaN when the
+ * report lacks them). */
+typedef struct eco_registry_report {
+    int64_t seq;
+    char *model_id, *at;
+    char *corpus;            /* corpus SHA-256 or NULL */
+    char *gates;             /* gates-file SHA-256 or NULL (not judged, or default gates) */
+    char *evaluator_version; /* or NULL */
+    int accepted;            /* 1 accepted, 0 rejected, -1 not judged */
+    double fitness;          /* NaN when none */
+    char *report;            /* the canonical JSON */
+} eco_registry_report;
+
+/* The reports of model id (NULL: every model), oldest first; corpus (may be NULL) keeps
+ * only those on that corpus. */
+eco_status eco_registry_reports(eco_registry *r, const char *id, const char *corpus,
+                                eco_registry_report **out, size_t *n);
+void eco_registry_reports_free(eco_registry_report *rep, size_t n);
 
 /* ---- ingest, verify, export --------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /*
  * verifier: deterministic checks of a model's output text (issue 19): refusal detection
- * and a deny list. The JSON Schema check is ecology/json_schema.h. src/verifier/.
+ * and a deny list; and the artifact checks made before any run (signature, files, base,
+ * no-train rules; below). The JSON Schema check is ecology/json_schema.h. src/verifier/.
  *
  * Normalisation (both checks): the text is read as UTF-8 (a byte that does not start a
  * valid sequence reads U+FFFD), then mapped by utf8proc to NFKC with case folding, default
@@ -33,6 +34,7 @@
 #include <stddef.h>
 
 #include "ecology/core.h"
+#include "ecology/registry.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,6 +66,75 @@ void eco_deny_list_free(eco_deny_list *d);
  * the term found earliest in the text (the lowest index among terms found at the same
  * place), or -1 when none is found. ENOMEM, EINVAL. */
 eco_status eco_deny_list_find(const eco_deny_list *d, const char *text, size_t len, long *hit);
+
+/* ---- artifact checks: before any run (issue 19) ------------------------------------- */
+
+/* A list of failed checks, each naming the check and the detail (both malloc'd). Check
+ * names:
+ *   files             a file of a registered model does not match its manifest (missing,
+ *                     size, SHA-256): detail "model 'ID': file NAME: ..."
+ *   signature         the model is unsigned, signed by no trusted key, or its signature
+ *                     does not verify (eco_registry_verify), checked when its files are
+ *                     intact
+ *   base              the adapter's recorded compatibility (base_family, architecture,
+ *                     tokenizer, tensor schema hashes) differs from the base actually
+ *                     loaded: detail names the adapter, the field, both values
+ *   no-train.deny     a training corpus of the lineage is on the corpus deny list
+ *   no-train.hidden   a training corpus of the lineage is a recorded hidden corpus
+ *   no-train.prompt   (eval_contamination.h) a training record's prompt is a hidden case's
+ *   no-train.ngram    (eval_contamination.h) n-gram containment at or above the threshold
+ *   no-train.unknown  (eval_contamination.h) a training corpus whose content the registry
+ *                     does not hold: it cannot be shown clean of a hidden corpus */
+typedef struct eco_artifact_failure {
+    char *check;
+    char *detail;
+} eco_artifact_failure;
+
+typedef struct eco_artifact_failures {
+    size_t n;
+    eco_artifact_failure *v;
+} eco_artifact_failures;
+
+/* Appends one (printf detail); an identical check and detail already listed is not added
+ * twice. ENOMEM. */
+eco_status eco_artifact_failures_add(eco_artifact_failures *f, const char *check, const char *fmt,
+                                     ...) __attribute__((format(printf, 3, 4)));
+/* Frees every entry and zeroes f (safe on a zeroed list). */
+void eco_artifact_failures_free(eco_artifact_failures *f);
+/* "check: detail; check: detail" (malloc'd; "" when empty), or NULL when out of memory. */
+char *eco_artifact_failures_text(const eco_artifact_failures *f);
+
+/* A training corpus named by a model's lineage. */
+typedef struct eco_lineage_corpus {
+    char sha256[ECO_SHA256_HEX_LEN + 1]; /* as genomes name it (data.h's canonical hash) */
+    char *model_id;                      /* the nearest model whose genome names it */
+} eco_lineage_corpus;
+
+/* Every training corpus named by the genomes of ids[0..n) and all their ancestors
+ * (eco_registry_ancestors: parents and bases), each once, in the order met (ids first,
+ * nearest ancestors next). ENOTFOUND for an id not registered. *out is the caller's
+ * (eco_lineage_corpora_free). */
+eco_status eco_lineage_corpora(eco_registry *r, const char *const *ids, size_t n,
+                               eco_lineage_corpus **out, size_t *n_out);
+void eco_lineage_corpora_free(eco_lineage_corpus *c, size_t n);
+
+typedef struct eco_artifact_check_options {
+    const char *model_id;   /* the registered model loaded, or NULL (a folder: no files or
+                             * signature to check, its lineage unknown) */
+    const char *model_dir;  /* the folder actually loaded as the model (for the base check
+                             * when model_id is NULL; may be NULL) */
+    const char *adapter_id; /* the registered adapter applied, or NULL */
+} eco_artifact_check_options;
+
+/* The checks above that need only the registry, for the model and adapter given: files and
+ * signature of each registered one, the adapter's base against the model loaded (model_id's
+ * genome, else model_dir's computed identity), and the deny list and hidden-corpus rules
+ * over the training corpora of their lineage. Failures are appended to *out (the caller
+ * frees; an empty list means every check passed). Returns OK whenever the checks could be
+ * made; errors (ENOMEM, a database failure, ENOTFOUND for an id not registered) only when
+ * they could not. */
+eco_status eco_artifact_check(eco_registry *r, const eco_artifact_check_options *o,
+                              eco_artifact_failures *out);
 
 #ifdef __cplusplus
 }

@@ -140,6 +140,33 @@ void cli_print_train_result(const struct eco_trainer_result *r, const struct eco
  * --lr --seed required; the others when present in o) into t; usage error printed. */
 int cli_parse_hyper(const char *cmd, const cli_opt *o, int n, struct eco_trainer_options *t);
 
+/* eval_registry.c (issue 19, w-evreg): `ecology eval` and the registry. begin: --corpus by
+ * recorded SHA-256 (*corpus_path becomes its store file), the artifact checks and the
+ * hidden-corpus rule for registered models (CLI_OK, CLI_REJECTED with every failure on
+ * stderr, CLI_FAIL); store: the report (re-judged with g, may be NULL) stored against the
+ * registered adapter or model; end: releases reg. */
+struct eco_eval_report;
+struct eco_gates;
+typedef struct cli_eval_reg {
+    struct eco_registry *r;      /* open when the run involves the registry */
+    char *model_id, *adapter_id; /* registered ids (NULL: a folder / none) */
+    char *corpus_file;           /* the store file of a corpus named by id */
+    bool signature_ok;           /* model and adapter registered and their signatures checked */
+    char *checks_json; /* the artifact checks' failures, a JSON array [{"check","detail"}] */
+} cli_eval_reg;
+int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg);
+void cli_eval_registry_store(cli_eval_reg *reg, const struct eco_eval_report *rep,
+                             const struct eco_gates *g);
+void cli_eval_registry_end(cli_eval_reg *reg);
+/* cmd_corpus.c: after `add DIR`, the training corpus that DIR's training.json names (run.data.
+ * path, as the trainer wrote it) recorded in the registry when the file is still there and is
+ * the corpus the genome names (so that the contamination rule can read it); silent otherwise. */
+struct eco_genome;
+void cli_record_training_corpus(struct eco_registry *r, const char *dir,
+                                const struct eco_genome *g);
+/* The same for a training corpus file given by path (breed --corpus). */
+void cli_record_training_file(struct eco_registry *r, const char *path, const struct eco_genome *g);
+
 /* usage.c: every command's usage, in one table (help, COMMAND --help, the option check). */
 #include <stddef.h>
 #include <stdio.h>

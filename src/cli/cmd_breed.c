@@ -207,6 +207,8 @@ int cmd_breed(int argc, char **argv) {
                             .progress = true};
     eco_breed_result res;
     eco_status st = eco_breed(r, &bo, &res);
+    for (size_t i = 0; st == ECO_STATUS_OK && i < n_corpora; i++) /* issue 19: for the */
+        cli_record_training_file(r, corpus_vals[i], &res.genome); /* contamination rule */
     const bool json = cli_get(o, n, "json") != NULL;
     if (st == ECO_STATUS_OK && !json) {
         printf("breed %s: registered %s (%s, %s", op, res.id, eco_genome_kind_str(res.genome.kind),

@@ -246,6 +246,11 @@ int cmd_eval(int argc, char **argv) {
     memset(&rep, 0, sizeof rep);
     int rc = CLI_OK;
     const char *model_label = model, *adapter_label = adapter;
+    /* issue 19 (w-evreg, eval_registry.c): --corpus by recorded id; artifact checks and the
+     * hidden-corpus rule for registered models (exit 3 when they refuse); the report stored
+     * in the registry after the run. */
+    cli_eval_reg reg;
+    if ((rc = cli_eval_registry_begin(o, n_opts, &corpus_path, &reg)) != CLI_OK) goto done;
     eco_status st = eco_eval_corpus_load(corpus_path, &corpus);
     if (st != ECO_STATUS_OK) {
         rc = cli_fail(st, "eval");
@@ -280,10 +285,13 @@ int cmd_eval(int argc, char **argv) {
      * verified checkout (cli_model_ref replaced the name by its folder); a folder given as
      * such has none. */
     bool signature_ok = model != model_label && (!adapter || adapter != adapter_label);
+    if (reg.r) signature_ok = reg.signature_ok; /* w-evreg: the artifact checks decide */
     if (rc == CLI_OK) rc = finish_report(&rep, g, signature_ok, json, out);
+    if (rc == CLI_OK || rc == CLI_REJECTED) cli_eval_registry_store(&reg, &rep, g); /* w-evreg */
     if (rc == CLI_OK && fflush(stdout) != 0)
         rc = cli_fail(eco_error(ECO_STATUS_EIO, "cannot write to stdout"), "eval");
 done:
+    cli_eval_registry_end(&reg); /* w-evreg */
     eco_engine_destroy(eng);
     eco_eval_report_free(&rep);
     eco_eval_corpus_free(corpus);

@@ -202,6 +202,7 @@ int cmd_add(int argc, char **argv) {
     eco_genome g = {0};
     eco_status st = eco_registry_add_dir(r, pos[0], &ao, &g);
     int rc = CLI_OK;
+    if (st == ECO_STATUS_OK) cli_record_training_corpus(r, pos[0], &g); /* issue 19 */
     if (st != ECO_STATUS_OK)
         rc = cli_fail(st, "add");
     else if (cli_get(o, n, "json")) {
@@ -254,6 +255,44 @@ static void print_genome(const eco_genome *g, bool signed_) {
                (unsigned long long)g->files.files[i].size, g->files.files[i].sha256);
 }
 
+/* The model's stored evaluation reports (issue 19): a table, or a JSON array (a new
+ * reference; NULL when out of memory) of their indexed members. */
+static void print_reports(const eco_registry_report *rep, size_t n) {
+    printf("reports (%zu)\n", n);
+    if (n)
+        printf("  %-4s %-20s %-16s %-16s %-7s %-8s %s\n", "SEQ", "AT", "CORPUS", "GATES", "VERSION",
+               "VERDICT", "FITNESS");
+    for (size_t i = 0; i < n; i++) {
+        char fit[32] = "-";
+        if (rep[i].fitness == rep[i].fitness) snprintf(fit, sizeof fit, "%.4f", rep[i].fitness);
+        printf("  %-4lld %-20s %-16.16s %-16.16s %-7s %-8s %s\n", (long long)rep[i].seq, rep[i].at,
+               rep[i].corpus ? rep[i].corpus : "-",
+               rep[i].gates && *rep[i].gates ? rep[i].gates : "-",
+               rep[i].evaluator_version ? rep[i].evaluator_version : "-",
+               rep[i].accepted < 0 ? "-"
+               : rep[i].accepted   ? "accepted"
+                                   : "rejected",
+               fit);
+    }
+}
+
+static json_t *reports_json(const eco_registry_report *rep, size_t n) {
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *e =
+            json_pack("{s:I,s:s,s:s?,s:s?,s:s?,s:o,s:o}", "seq", (json_int_t)rep[i].seq, "at",
+                      rep[i].at, "corpus", rep[i].corpus, "gates", rep[i].gates,
+                      "evaluator_version", rep[i].evaluator_version, "accepted",
+                      rep[i].accepted < 0 ? json_null() : json_boolean(rep[i].accepted), "fitness",
+                      rep[i].fitness == rep[i].fitness ? json_real(rep[i].fitness) : json_null());
+        if (!e || json_array_append_new(arr, e) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
 int cmd_show(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("json", false)};
     const int n = (int)(sizeof o / sizeof *o);
@@ -269,7 +308,10 @@ int cmd_show(int argc, char **argv) {
     }
     eco_genome g = {0};
     char *envelope = NULL;
+    eco_registry_report *rep = NULL;
+    size_t nrep = 0;
     eco_status st = eco_registry_get(r, pos[0], &g, &envelope);
+    if (st == ECO_STATUS_OK) st = eco_registry_reports(r, pos[0], NULL, &rep, &nrep);
     int rc = CLI_OK;
     if (st != ECO_STATUS_OK)
         rc = cli_fail(st, "show");
@@ -279,15 +321,19 @@ int cmd_show(int argc, char **argv) {
         size_t len = 0;
         json_t *out = NULL;
         if (eco_genome_to_json(&g, &gj) == ECO_STATUS_OK &&
-            (out = json_pack("{s:o, s:b}", "genome", gj, "signed", envelope != NULL)) &&
+            (out = json_pack("{s:o, s:b, s:o}", "genome", gj, "signed", envelope != NULL, "reports",
+                             reports_json(rep, nrep))) &&
             eco_json_canonical(out, &text, &len) == ECO_STATUS_OK)
             printf("%s\n", text);
         else
             rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "show");
         json_decref(out);
         free(text);
-    } else
+    } else {
         print_genome(&g, envelope != NULL);
+        print_reports(rep, nrep);
+    }
+    eco_registry_reports_free(rep, nrep);
     free(envelope);
     eco_genome_free(&g);
     eco_registry_close(r);

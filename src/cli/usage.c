@@ -137,6 +137,24 @@ static const cli_usage table[] = {
      "                   look-alikes to answer (homonym, figurative, safe-context, definition)\n"
      "  --out FILE       the corpus, written atomically\n"
      "  --force          replace an existing FILE\n"},
+    /* issue 19: corpora in the registry (w-evreg) */
+    {"corpus add", "corpus add FILE [--hidden] [--name NAME] [--kind eval|train] [--data-dir D]",
+     "store a corpus file in the artifact store and record it in the registry",
+     "  FILE             an evaluation corpus (JSONL: capability, prompt, check, ...; named by\n"
+     "                   the SHA-256 of its bytes) or a training corpus (JSONL prompt/completion\n"
+     "                   or text; named by its canonical-content SHA-256, as genomes name it)\n"
+     "  --hidden         evaluation only: a model whose lineage trained on it, or on a training\n"
+     "                   corpus overlapping it (a prompt, or 8-word n-grams), is refused (exit 3)\n"
+     "  --name NAME      a label shown by list (1..128 bytes)\n"
+     "  --kind K         eval or train (default: tried as eval, then as train)\n"
+     "  The same corpus again is a no-op; a training corpus must be added for the\n"
+     "  contamination checks to read it.\n" DATA_DIR_NOTE},
+    {"corpus list", "corpus list [--json] [--data-dir D]",
+     "the recorded corpora: hash, kind, hidden, cases or records, added time, name",
+     "  --json           one JSON array\n" DATA_DIR_NOTE},
+    {"corpus deny", "corpus deny SHA256 [--reason TEXT] [--data-dir D]",
+     "put a corpus hash on the deny list: no model trained on it passes the artifact checks",
+     "  --reason TEXT    why (kept with the entry)\n" DATA_DIR_NOTE},
     {"train",
      "train --model MODEL --data FILE.jsonl\n"
      "      ((--lora r=8,alpha=16,targets=q,k,v,o[,dropout=D][,rslora] | --init-adapter ADAPTER)\n"

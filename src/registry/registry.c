@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -154,6 +155,12 @@ static eco_status require_writable(const eco_registry *r, const char *what) {
                      "%s: the data folder is read-only (or was opened read-only): cannot %s",
                      r->data_dir, what);
 }
+
+eco_status eco_registry_require_writable(const eco_registry *r, const char *what) {
+    return require_writable(r, what);
+}
+
+eco_registry_backend *eco_registry_backend_of(eco_registry *r) { return r->be; }
 
 eco_status eco_registry_log_event(eco_registry *r, const char *type, const char *model_id,
                                   json_t *detail) {
@@ -539,6 +546,19 @@ eco_status eco_registry_check(eco_registry *r, bool rehash, size_t *n_models, si
         eco_genome_free(&g);
     }
     eco_registry_ids_free(ids, n);
+    /* every recorded corpus's file (schema version 2) */
+    eco_corpus_info *c = NULL;
+    size_t nc = 0;
+    if (!st && !(st = eco_registry_corpus_list(r, &c, &nc)))
+        for (size_t i = 0; i < nc && !st; i++) {
+            objects++;
+            if (rehash)
+                st = eco_store_verify_object(r->store, c[i].object, c[i].size, false);
+            else if (!eco_store_has(r->store, c[i].object))
+                st = eco_error(ECO_STATUS_ENOTFOUND, "object %s: not in the store", c[i].object);
+            if (st) st = eco_error_wrap(st, "corpus %s", c[i].sha256);
+        }
+    eco_corpus_infos_free(c, nc);
     if (n_models) *n_models = n;
     if (n_objects) *n_objects = objects;
     return st;
@@ -763,24 +783,30 @@ eco_status eco_registry_add_report(eco_registry *r, const char *id, const char *
         return eco_error(ECO_STATUS_EFORMAT, "%s: not a JSON object", label);
     }
     char *text = NULL, *detail = NULL;
+    eco_registry_report idx = {.accepted = -1, .fitness = NAN};
     size_t len = 0;
     eco_status st = eco_json_canonical(j, &text, &len);
     json_decref(j);
     if (st) return eco_error_wrap(st, "%s", label);
     char hash[ECO_SHA256_HEX_LEN + 1];
     if ((st = eco_sha256_hex(text, len, hash))) goto done;
-    if ((st = detail_text(json_pack("{s:s}", "report_sha256", hash), &detail))) goto done;
+    eco_registry_report_index(text, &idx);
+    if ((st = detail_text(json_pack("{s:s,s:s?,s:s?}", "report_sha256", hash, "corpus", idx.corpus,
+                                    "gates", idx.gates),
+                          &detail)))
+        goto done;
     char at[32];
     eco_registry_now_rfc3339(at);
     if ((st = r->be->begin(r->be))) goto done;
     if ((st = require_model(r, id))) goto rollback;
-    if ((st = r->be->report_insert(r->be, id, text, at))) goto rollback;
+    if ((st = r->be->report_insert(r->be, id, text, at, &idx))) goto rollback;
     if ((st = r->be->event_append(r->be, at, "report", id, detail, NULL))) goto rollback;
     st = r->be->commit(r->be);
     goto done;
 rollback:
     r->be->rollback(r->be);
 done:
+    eco_registry_reports_free_fields(&idx);
     free(detail);
     free(text);
     return st;

@@ -76,11 +76,27 @@ struct eco_registry_backend {
     eco_status (*events)(eco_registry_backend *b, int64_t since, eco_registry_event **out,
                          size_t *n);
 
-    /* Appends a report row (report: canonical JSON object text). */
+    /* Appends a report row (report: canonical JSON object text; the indexed members in
+     * idx: model_id and at ignored there, NULL / -1 / NaN for what the report lacks). */
     eco_status (*report_insert)(eco_registry_backend *b, const char *model_id, const char *report,
-                                const char *at);
+                                const char *at, const eco_registry_report *idx);
+    /* Reports of id (NULL: all), on corpus (NULL: any), in seq order. */
+    eco_status (*reports)(eco_registry_backend *b, const char *id, const char *corpus,
+                          eco_registry_report **out, size_t *n);
 
-    /* *referenced: whether any registered model has a file with this digest. */
+    /* Corpora (schema version 2): a row (all of c, added_at included); the row whose sha256
+     * or object is sha256 (*found; out filled when found); every row in seq order. */
+    eco_status (*corpus_insert)(eco_registry_backend *b, const eco_corpus_info *c);
+    eco_status (*corpus_get)(eco_registry_backend *b, const char *sha256, bool *found,
+                             eco_corpus_info *out);
+    eco_status (*corpus_list)(eco_registry_backend *b, eco_corpus_info **out, size_t *n);
+    /* The corpus deny list: a row; *found and its reason (malloc'd or NULL; may be NULL). */
+    eco_status (*deny_insert)(eco_registry_backend *b, const char *sha256, const char *reason,
+                              const char *at);
+    eco_status (*deny_get)(eco_registry_backend *b, const char *sha256, bool *found, char **reason);
+
+    /* *referenced: whether any registered model has a file with this digest, or a recorded
+     * corpus is this object. */
     eco_status (*object_referenced)(eco_registry_backend *b, const char *sha256, bool *referenced);
 
     /* The database's own consistency (SQLite: PRAGMA integrity_check and foreign_key_check):
@@ -92,7 +108,10 @@ struct eco_registry_backend {
 
 /* Opens (create: creating file and schema if needed, idempotent) the SQLite database at
  * db_path. Without create, a missing file or a database without the schema is ENOTFOUND;
- * a schema newer than this build is EUNSUPPORTED. With read_only (not with create) the
+ * a schema newer than this build is EUNSUPPORTED; an older one is migrated in one write
+ * transaction (version 1 to 2: the corpora and corpus_deny tables, the reports' indexed
+ * columns filled from the stored reports), except read-only, where a version-1 database is
+ * read as it is (no corpora; report columns read from the report text). With read_only (not with create) the
  * connection never writes: no journal-mode change, and a folder where SQLite cannot even
  * create its shared-memory file is read as an immutable snapshot; begin() then fails with
  * EIO saying the database is read-only. */

@@ -66,4 +66,15 @@ typedef struct eco_lineage_record_info {
 eco_status eco_ingest_lineage_record(eco_registry *r, const char *dir, const char *base_override,
                                      bool trained, eco_genome *g, eco_lineage_record_info *info);
 
+/* The handle's backend (corpora.c reaches the database through it), and EIO naming the
+ * folder when the registry was opened read-only (registry.c). */
+struct eco_registry_backend *eco_registry_backend_of(eco_registry *r);
+eco_status eco_registry_require_writable(const eco_registry *r, const char *what);
+
+/* The indexed members of a report's canonical JSON text into idx (corpus, gates,
+ * evaluator_version malloc'd or NULL; accepted -1/0/1; fitness NaN when absent); members of
+ * another type read as absent (corpora.c). eco_registry_reports_free_fields frees them. */
+void eco_registry_report_index(const char *report_json, eco_registry_report *idx);
+void eco_registry_reports_free_fields(eco_registry_report *idx);
+
 #endif

@@ -2,7 +2,9 @@
  * The registry's SQLite backend: <data>/registry.db in WAL mode. The only file that holds
  * SQL, so a PostgreSQL backend can implement the same vtable (registry_backend.h).
  *
- * Schema version 1 (PRAGMA user_version). Every table but `aliases` is append-only, and
+ * Schema version 2 (PRAGMA user_version). Version 1 had no corpora; opening a version-1
+ * database for writing migrates it (MIGRATE_V2, one write transaction). Every table but
+ * `aliases` is append-only, and
  * the database says so itself: BEFORE UPDATE / BEFORE DELETE triggers raise "<table> is
  * append-only", so even a hand-written statement cannot rewrite history. `aliases` holds
  * the current target of each name (the one row that moves); every move is a row of
@@ -17,13 +19,15 @@
 #include "registry/registry_backend.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#define SCHEMA_VERSION  1
+#define SCHEMA_VERSION  2
 #define BUSY_TIMEOUT_MS 10000
 #define BUSY_RETRY_S    10.0
 
@@ -32,6 +36,7 @@ typedef struct sqlite_backend {
     sqlite3 *db;
     char *path;
     bool read_only; /* opened read-only: begin() refuses */
+    int version;    /* the schema version read (1 only for a read-only version-1 file) */
 } sqlite_backend;
 
 static sqlite_backend *be_of(eco_registry_backend *b) { return (sqlite_backend *)b; }
@@ -258,6 +263,64 @@ static const char SCHEMA_V1[] =
     " detail TEXT NOT NULL);" APPEND_ONLY("models") APPEND_ONLY("model_files")
         APPEND_ONLY("model_capabilities") APPEND_ONLY("lineage") APPEND_ONLY("reports")
             APPEND_ONLY("alias_history") APPEND_ONLY("events");
+
+/* Version 1 to 2: corpora (one row per corpus file kept in the store; sha256 its identity,
+ * object its store digest), the corpus deny list, and the members of a report that are
+ * queried (corpus, gates, evaluator_version, accepted, fitness) as columns of reports,
+ * filled for the rows already there (the append-only trigger is lifted for that one
+ * UPDATE, inside the migration's transaction). */
+#define JSON_TEXT_AT(path)                                                                         \
+    "CASE WHEN json_valid(report) AND json_type(report, '" path "') = 'text' "                     \
+    "THEN json_extract(report, '" path "') END"
+#define REPORT_ACCEPTED_EXPR                                                                       \
+    "CASE WHEN json_valid(report) AND json_type(report, '$.verdict.accepted') IN ('true', "        \
+    "'false') THEN json_extract(report, '$.verdict.accepted') END"
+#define REPORT_FITNESS_EXPR                                                                        \
+    "CASE WHEN json_valid(report) AND json_type(report, '$.verdict.fitness.timing.total') IN "     \
+    "('real', 'integer') THEN json_extract(report, '$.verdict.fitness.timing.total') END"
+
+static const char MIGRATE_V2[] =
+    "CREATE TABLE IF NOT EXISTS corpora("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " sha256 TEXT UNIQUE NOT NULL,"
+    " object TEXT NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('eval', 'train')),"
+    " hidden INTEGER NOT NULL CHECK (hidden IN (0, 1)),"
+    " count INTEGER NOT NULL CHECK (count >= 0),"
+    " size INTEGER NOT NULL CHECK (size >= 0),"
+    " name TEXT,"
+    " added_at TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS corpora_object ON corpora(object);"
+    "CREATE TABLE IF NOT EXISTS corpus_deny("
+    " sha256 TEXT PRIMARY KEY,"
+    " reason TEXT,"
+    " at TEXT NOT NULL);"
+    "ALTER TABLE reports ADD COLUMN corpus TEXT;"
+    "ALTER TABLE reports ADD COLUMN gates TEXT;"
+    "ALTER TABLE reports ADD COLUMN evaluator_version TEXT;"
+    "ALTER TABLE reports ADD COLUMN accepted INTEGER;"
+    "ALTER TABLE reports ADD COLUMN fitness REAL;"
+    "DROP TRIGGER IF EXISTS reports_no_update;"
+    "UPDATE reports SET corpus = " JSON_TEXT_AT("$.corpus") ", gates = " JSON_TEXT_AT(
+        "$.gates") ", evaluator_version = " JSON_TEXT_AT("$.evaluator_version") ", accepted "
+                                                                                "="
+                                                                                " " REPORT_ACCEPTED_EXPR
+                                                                                ", fitness "
+                                                                                "="
+                                                                                " " REPORT_FITNESS_EXPR
+                                                                                ";"
+                                                                                "CREATE INDEX IF "
+                                                                                "NOT EXISTS "
+                                                                                "reports_corpus ON "
+                                                                                "reports(corpus)"
+                                                                                ";" APPEND_ONLY(
+                                                                                    "reports")
+                                                                                    APPEND_ONLY(
+                                                                                        "corpora")
+                                                                                        APPEND_ONLY(
+                                                                                            "corpus"
+                                                                                            "_den"
+                                                                                            "y");
 
 static eco_status read_user_version(sqlite_backend *be, int *version) {
     sqlite3_stmt *stmt;
@@ -642,10 +705,186 @@ static eco_status sq_events(eco_registry_backend *b, int64_t since, eco_registry
 }
 
 static eco_status sq_report_insert(eco_registry_backend *b, const char *model_id,
-                                   const char *report, const char *at) {
-    const char *const row[] = {model_id, report, at};
-    return insert_texts(be_of(b), "INSERT INTO reports(model_id, report, at) VALUES(?1, ?2, ?3)",
-                        "insert report", row, 3, NULL);
+                                   const char *report, const char *at,
+                                   const eco_registry_report *idx) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "insert report";
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be,
+                            "INSERT INTO reports(model_id, report, at, corpus, gates, "
+                            "evaluator_version, accepted, fitness) VALUES(?1, ?2, ?3, ?4, ?5, "
+                            "?6, ?7, ?8)",
+                            &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, model_id);
+    bind_text(stmt, 2, report);
+    bind_text(stmt, 3, at);
+    bind_text(stmt, 4, idx->corpus);
+    bind_text(stmt, 5, idx->gates);
+    bind_text(stmt, 6, idx->evaluator_version);
+    if (idx->accepted >= 0)
+        sqlite3_bind_int(stmt, 7, idx->accepted);
+    else
+        sqlite3_bind_null(stmt, 7);
+    if (isfinite(idx->fitness))
+        sqlite3_bind_double(stmt, 8, idx->fitness);
+    else
+        sqlite3_bind_null(stmt, 8);
+    return run_done(be, stmt, op);
+}
+
+/* One reports row (seq, model_id, at, corpus, gates, evaluator_version, accepted, fitness,
+ * report). */
+static bool read_report(sqlite3_stmt *stmt, void *elem) {
+    eco_registry_report *r = elem;
+    r->seq = sqlite3_column_int64(stmt, 0);
+    r->accepted =
+        sqlite3_column_type(stmt, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 6) != 0;
+    r->fitness = sqlite3_column_type(stmt, 7) == SQLITE_NULL ? NAN : sqlite3_column_double(stmt, 7);
+    return col_dup(stmt, 1, &r->model_id) && col_dup(stmt, 2, &r->at) &&
+           col_dup(stmt, 3, &r->corpus) && col_dup(stmt, 4, &r->gates) &&
+           col_dup(stmt, 5, &r->evaluator_version) && col_dup(stmt, 8, &r->report);
+}
+static void free_reports(void *rows, size_t n) { eco_registry_reports_free(rows, n); }
+
+static eco_status sq_reports(eco_registry_backend *b, const char *id, const char *corpus,
+                             eco_registry_report **out, size_t *n) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "read reports";
+    *out = NULL;
+    *n = 0;
+    /* a read-only version-1 file has no columns: the same figures from the report text */
+    static const char v2[] = "SELECT seq, model_id, at, corpus, gates, evaluator_version, "
+                             "accepted, fitness, report FROM reports WHERE (?1 IS NULL OR "
+                             "model_id = ?1) AND (?2 IS NULL OR corpus = ?2) ORDER BY seq";
+    static const char v1[] =
+        "SELECT seq, model_id, at, " JSON_TEXT_AT("$.corpus") ", " JSON_TEXT_AT(
+            "$.gates") ", " JSON_TEXT_AT("$.evaluator_version") ", " REPORT_ACCEPTED_EXPR
+                                                                ", " REPORT_FITNESS_EXPR
+                                                                ", report FROM reports WHERE (?1 "
+                                                                "IS NULL OR "
+                                                                "model_id = ?1) AND (?2 IS NULL "
+                                                                "OR " JSON_TEXT_AT(
+                                                                    "$.corpus") " = ?2) ORDER BY "
+                                                                                "seq";
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, be->version >= 2 ? v2 : v1, &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, id);
+    bind_text(stmt, 2, corpus);
+    void *rows;
+    st = collect_rows(be, stmt, op, sizeof **out, read_report, free_reports, &rows, n);
+    *out = rows;
+    return st;
+}
+
+/* ---- corpora and the corpus deny list --------------------------------------------------- */
+
+static eco_status sq_corpus_insert(eco_registry_backend *b, const eco_corpus_info *c) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "insert corpus";
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be,
+                            "INSERT INTO corpora(sha256, object, kind, hidden, count, size, name, "
+                            "added_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                            &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, c->sha256);
+    bind_text(stmt, 2, c->object);
+    bind_text(stmt, 3, eco_corpus_kind_str(c->kind));
+    sqlite3_bind_int(stmt, 4, c->hidden ? 1 : 0);
+    sqlite3_bind_int64(stmt, 5, c->count);
+    sqlite3_bind_int64(stmt, 6, (sqlite3_int64)c->size);
+    bind_text(stmt, 7, c->name);
+    bind_text(stmt, 8, c->added_at);
+    return run_done(be, stmt, op);
+}
+
+#define CORPUS_COLS "sha256, object, kind, hidden, count, size, name, added_at"
+
+/* One corpora row (CORPUS_COLS) into an eco_corpus_info. */
+static bool read_corpus(sqlite3_stmt *stmt, void *elem) {
+    eco_corpus_info *c = elem;
+    const char *sha = (const char *)sqlite3_column_text(stmt, 0);
+    const char *obj = (const char *)sqlite3_column_text(stmt, 1);
+    const char *kind = (const char *)sqlite3_column_text(stmt, 2);
+    snprintf(c->sha256, sizeof c->sha256, "%s", sha ? sha : "");
+    snprintf(c->object, sizeof c->object, "%s", obj ? obj : "");
+    c->kind = kind && strcmp(kind, "train") == 0 ? ECO_CORPUS_TRAIN : ECO_CORPUS_EVAL;
+    c->hidden = sqlite3_column_int(stmt, 3) != 0;
+    c->count = sqlite3_column_int64(stmt, 4);
+    c->size = (uint64_t)sqlite3_column_int64(stmt, 5);
+    return col_dup(stmt, 6, &c->name) && col_dup(stmt, 7, &c->added_at);
+}
+static void free_corpora(void *rows, size_t n) { eco_corpus_infos_free(rows, n); }
+
+static eco_status sq_corpus_get(eco_registry_backend *b, const char *sha256, bool *found,
+                                eco_corpus_info *out) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "look up corpus";
+    *found = false;
+    if (be->version < 2) return ECO_STATUS_OK;
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be,
+                            "SELECT " CORPUS_COLS " FROM corpora WHERE sha256 = ?1 OR object = ?1 "
+                            "ORDER BY sha256 = ?1 DESC, seq LIMIT 1",
+                            &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, sha256);
+    void *rows;
+    size_t n = 0;
+    st = collect_rows(be, stmt, op, sizeof *out, read_corpus, free_corpora, &rows, &n);
+    if (st) return st;
+    if (n) {
+        *out = *(eco_corpus_info *)rows;
+        *found = true;
+    }
+    free(rows);
+    return ECO_STATUS_OK;
+}
+
+static eco_status sq_corpus_list(eco_registry_backend *b, eco_corpus_info **out, size_t *n) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "list corpora";
+    *out = NULL;
+    *n = 0;
+    if (be->version < 2) return ECO_STATUS_OK;
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, "SELECT " CORPUS_COLS " FROM corpora ORDER BY seq", &stmt, op);
+    if (st) return st;
+    void *rows;
+    st = collect_rows(be, stmt, op, sizeof **out, read_corpus, free_corpora, &rows, n);
+    *out = rows;
+    return st;
+}
+
+static eco_status sq_deny_insert(eco_registry_backend *b, const char *sha256, const char *reason,
+                                 const char *at) {
+    const char *const row[] = {sha256, reason, at};
+    return insert_texts(be_of(b), "INSERT INTO corpus_deny(sha256, reason, at) VALUES(?1, ?2, ?3)",
+                        "insert corpus deny", row, 3, NULL);
+}
+
+static eco_status sq_deny_get(eco_registry_backend *b, const char *sha256, bool *found,
+                              char **reason) {
+    sqlite_backend *be = be_of(b);
+    const char *op = "look up corpus deny list";
+    *found = false;
+    if (reason) *reason = NULL;
+    if (be->version < 2) return ECO_STATUS_OK;
+    sqlite3_stmt *stmt;
+    eco_status st = prepare(be, "SELECT reason FROM corpus_deny WHERE sha256 = ?1", &stmt, op);
+    if (st) return st;
+    bind_text(stmt, 1, sha256);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *found = true;
+        if (reason && !col_dup(stmt, 0, reason)) st = oom(be, op);
+    } else if (rc != SQLITE_DONE) {
+        st = sql_error(be, rc, op);
+    }
+    sqlite3_finalize(stmt);
+    return st;
 }
 
 /* ---- store objects --------------------------------------------------------------------- */
@@ -656,7 +895,12 @@ static eco_status sq_object_referenced(eco_registry_backend *b, const char *sha2
     const char *op = "look up object";
     *referenced = false;
     sqlite3_stmt *stmt;
-    eco_status st = prepare(be, "SELECT 1 FROM model_files WHERE sha256 = ?1 LIMIT 1", &stmt, op);
+    eco_status st =
+        prepare(be,
+                be->version >= 2 ? "SELECT 1 FROM model_files WHERE sha256 = ?1 UNION ALL "
+                                   "SELECT 1 FROM corpora WHERE object = ?1 LIMIT 1"
+                                 : "SELECT 1 FROM model_files WHERE sha256 = ?1 LIMIT 1",
+                &stmt, op);
     if (st) return st;
     bind_text(stmt, 1, sha256);
     int rc = sqlite3_step(stmt);
@@ -727,6 +971,12 @@ static const eco_registry_backend SQLITE_VTABLE = {
     .event_append = sq_event_append,
     .events = sq_events,
     .report_insert = sq_report_insert,
+    .reports = sq_reports,
+    .corpus_insert = sq_corpus_insert,
+    .corpus_get = sq_corpus_get,
+    .corpus_list = sq_corpus_list,
+    .deny_insert = sq_deny_insert,
+    .deny_get = sq_deny_get,
     .object_referenced = sq_object_referenced,
     .integrity = sq_integrity,
     .close = sq_close,
@@ -759,15 +1009,17 @@ static eco_status configure(sqlite_backend *be) {
     return ECO_STATUS_OK;
 }
 
-/* Creates the schema when the database has none (inside one write transaction, so two
- * processes initialising at once create it once). */
+/* Creates the schema when the database has none, or migrates an older one (inside one
+ * write transaction, so two processes opening at once do it once). */
 static eco_status create_schema(sqlite_backend *be) {
     eco_status st = sq_begin(&be->base);
     if (st) return st;
     int version = 0;
     if ((st = read_user_version(be, &version))) goto fail;
-    if (version == 0) {
-        if ((st = exec_sql(be, SCHEMA_V1, "create schema"))) goto fail;
+    if (version < SCHEMA_VERSION) {
+        if (version == 0 && (st = exec_sql(be, SCHEMA_V1, "create schema"))) goto fail;
+        if (version <= 1 && (st = exec_sql(be, MIGRATE_V2, "migrate schema to version 2")))
+            goto fail;
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", SCHEMA_VERSION);
         if ((st = exec_sql(be, pragma, "set schema version"))) goto fail;
@@ -868,11 +1120,16 @@ eco_status eco_registry_sqlite_open(const char *db_path, bool create, bool read_
             eco_error(ECO_STATUS_ENOTFOUND, "%s: not an initialised registry (no schema)", db_path);
         goto fail;
     }
-    if (version != SCHEMA_VERSION) {
+    if (version > 0 && version < SCHEMA_VERSION && !read_only) {
+        if ((st = create_schema(be))) goto fail;
+        if ((st = read_user_version(be, &version))) goto fail;
+    }
+    if (version != SCHEMA_VERSION && !(read_only && version == 1)) {
         st = eco_error(ECO_STATUS_EUNSUPPORTED, "%s: schema version %d, this build reads %d",
                        db_path, version, SCHEMA_VERSION);
         goto fail;
     }
+    be->version = version;
     *out = &be->base;
     return ECO_STATUS_OK;
 fail:

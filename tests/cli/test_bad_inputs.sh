@@ -211,7 +211,7 @@ row 1 "'eco-tiny' is named twice"                   -- breed --op linear --paren
 row 1 "not made by a breeding operator"             -- breed --rerun eco-tiny --data-dir "$D"
 
 # ---- corpus build ---------------------------------------------------------------------------
-row 2 "corpus: expected a subcommand (build)"       -- corpus
+row 2 "corpus: expected a subcommand (build, add, list, deny)" -- corpus
 row 2 "corpus: unknown subcommand 'frob'"           -- corpus frob
 row 2 "corpus build: --capability C[,C...] or --safety is required" -- corpus build --n 3 --seed 0 --out "$T/c.jsonl"
 row 2 "corpus build: --n N is required"             -- corpus build --capability arith.add@1 --seed 0 --out "$T/c.jsonl"
@@ -249,5 +249,24 @@ row 1 "deny.txt: deny list: term 1: empty after normalisation" -- eval --model "
 row 1 "$T/none.txt"                                 -- eval --model "$M" --corpus "$T/evals.jsonl" --deny "$T/none.txt"
 row 2 "option '--case-timeout-ms': '-1'"            -- eval --model "$M" --corpus "$T/evals.jsonl" --case-timeout-ms -1
 row 0 "ecology eval --model MODEL"                  -- eval --help
+
+# ---- corpus add/list/deny; eval and the registry (issue 19, w-evreg) ------------------------
+row 2 "corpus add: give one corpus FILE"            -- corpus add --data-dir "$D"
+row 2 "corpus add: --kind 'x': expected eval or train" -- corpus add "$J" --kind x --data-dir "$D"
+row 2 "corpus add: --hidden is for evaluation corpora" -- corpus add "$J" --kind train --hidden --data-dir "$D"
+row 2 "corpus add: --name: 1..128 bytes"           -- corpus add "$J" --name "" --data-dir "$D"
+row 1 "$T/none.jsonl"                               -- corpus add "$T/none.jsonl" --data-dir "$D"
+row 1 "neither an evaluation corpus"                -- corpus add "$M/config.json" --data-dir "$D"
+row 1 "add.jsonl:1: check: missing"                 -- corpus add "$J" --kind eval --data-dir "$D"
+row 1 "a training corpus cannot be hidden"          -- corpus add "$J" --hidden --data-dir "$D"
+row 1 "not an initialised registry"                 -- corpus add "$T/evals.jsonl" --data-dir "$T/nodata"
+row 2 "corpus deny: 'abc' is not a SHA-256"         -- corpus deny abc --data-dir "$D"
+row 2 "corpus deny: --reason: 1..1024 bytes"      -- corpus deny 0000000000000000000000000000000000000000000000000000000000000000 --reason "" --data-dir "$D"
+row 2 "unknown option '--bogus'"                    -- corpus list --bogus
+row 1 "not an initialised registry"                 -- corpus list --data-dir "$T/nodata"
+row 1 "corpus 0000000000000000000000000000000000000000000000000000000000000000 is not recorded"                   -- eval --model "$M" --corpus 0000000000000000000000000000000000000000000000000000000000000000 --data-dir "$D"
+row 0 "ecology corpus add FILE"                     -- corpus add --help
+row 0 "ecology corpus list"                         -- corpus list --help
+row 0 "ecology corpus deny SHA256"                  -- corpus deny --help
 
 finish "bad_inputs"

@@ -1,0 +1,48 @@
+/*
+ * eval_contamination: the no-train rule for hidden corpora (issue 19; src/evaluator/).
+ *
+ * A model may not be evaluated on a hidden evaluation corpus H when a training corpus T
+ * named by its lineage (the genomes of the model, its adapter and every ancestor: parents
+ * and bases; eco_lineage_corpora, verifier.h) is
+ *   no-train.hidden   H itself (T's hash is H's SHA-256), or
+ *   no-train.prompt   holds a record whose prompt (or whole text, for {"text"} records) has
+ *                     the SHA-256 of a case's prompt (eval_corpus.h's prompt hash), or
+ *   no-train.ngram    overlaps H by eval_corpus.h's n-gram rule: some case's prompt has
+ *                     containment >= ECO_NGRAM_THRESHOLD in the ECO_NGRAM_N-word n-grams of
+ *                     T's prompts, completions and texts (eco_eval_corpus_overlap), or
+ *   no-train.unknown  not readable: not recorded in the registry (`ecology corpus add`), or
+ *                     its file is gone from the store. A corpus that cannot be read cannot be
+ *                     shown clean, so it refuses too (only when evaluating on a hidden corpus:
+ *                     on a public corpus the lineage's content does not matter).
+ * Each failure names H (hash and, when recorded, name), the case (line and id) and T (hash,
+ * the model whose genome names it, and the record's line). The training file is read from
+ * the artifact store as data.h's JSONL ({"prompt","completion"} or {"text"}, other keys
+ * ignored); its lines that are not such records are skipped here (the trainer refused them
+ * when it trained).
+ */
+#ifndef ECOLOGY_EVAL_CONTAMINATION_H
+#define ECOLOGY_EVAL_CONTAMINATION_H
+
+#include "ecology/eval_corpus.h"
+#include "ecology/registry.h"
+#include "ecology/verifier.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The rule above for the registered models ids[0..n) (a model and its adapter) against the
+ * hidden corpus `hidden`: failures appended to *out (the caller frees; nothing appended:
+ * clean). Errors only when the check could not be made: ENOTFOUND for an id not registered,
+ * ENOMEM, a database failure, a store file that cannot be read (EIO). */
+eco_status eco_eval_contamination(eco_registry *r, const char *const *ids, size_t n,
+                                  const eco_eval_corpus *hidden, eco_artifact_failures *out);
+
+/* Whether the evaluation corpus with this SHA-256 is recorded as hidden in r (false when not
+ * recorded). */
+eco_status eco_eval_corpus_is_hidden(eco_registry *r, const char *sha256, bool *hidden);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

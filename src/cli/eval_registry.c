@@ -1,0 +1,238 @@
+/* `ecology eval` and the registry (issue 19): cmd_eval.c calls these three in one block each.
+ *
+ * begin   --corpus may name a recorded evaluation corpus by its SHA-256 (its file is read
+ *         from the store). When --model or --adapter names a registered model (an id or
+ *         alias that is not a path), the registry is opened and the artifact checks run
+ *         before anything is loaded (verifier.h: files re-hashed, signature, the adapter's
+ *         base against the model, deny list, hidden corpora in the lineage). When the corpus
+ *         (by id, or a file whose bytes are recorded as hidden) is hidden, the lineage must
+ *         be clean of it (eval_contamination.h); a model given as a folder has no recorded
+ *         lineage and is refused on a hidden corpus. A failure of any check but the signature
+ *         refuses the run (exit 3, every failure named); a signature failure alone is printed
+ *         and fed to the gates (signature.required), as is a model or adapter given as a
+ *         folder (never counted as signed).
+ * store   the report (canonical JSON with the verdict, timings included, plus a member
+ *         "artifact_checks": [{"check", "detail"}] listing what the checks found, [] when
+ *         nothing) is stored in the registry against the adapter when it is registered, else
+ *         the model (eco_registry_add_report: corpus, gates and evaluator version queryable,
+ *         listed by `ecology show`).
+ * end     releases what begin kept. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "ecology/eval_contamination.h"
+#include "ecology/evaluator.h"
+#include "ecology/registry.h"
+#include "ecology/verifier.h"
+
+/* Whether ref is a registry name rather than a path (model_ref.c's rule). */
+static bool is_registry_ref(const char *ref) {
+    struct stat sb;
+    return ref && stat(ref, &sb) != 0 && eco_model_id_ok(ref);
+}
+
+static bool is_hex64(const char *s) {
+    if (strlen(s) != ECO_SHA256_HEX_LEN) return false;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))) return false;
+    return true;
+}
+
+/* Opens the registry once (writable when possible: the report is stored at the end). */
+static int open_reg(cli_eval_reg *reg, const char *data_dir) {
+    if (reg->r) return CLI_OK;
+    return cli_registry_open(data_dir, &reg->r);
+}
+
+static void print_failures(const eco_artifact_failures *f, const char *head) {
+    fprintf(stderr, "ecology: eval: %s (%zu):\n", head, f->n);
+    for (size_t i = 0; i < f->n; i++) fprintf(stderr, "  %s: %s\n", f->v[i].check, f->v[i].detail);
+}
+
+int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg) {
+    memset(reg, 0, sizeof reg[0]);
+    const char *data_dir = cli_get(o, n, "data-dir");
+    const char *model = cli_get(o, n, "model"), *adapter = cli_get(o, n, "adapter");
+    bool model_reg = is_registry_ref(model), adapter_reg = is_registry_ref(adapter);
+    struct stat sb;
+    char *dd = eco_data_dir_resolve(data_dir);
+    char *db = dd ? eco_path_join(dd, ECO_REGISTRY_DB_FILE) : NULL;
+    bool have_registry = db && stat(db, &sb) == 0;
+    free(db);
+    free(dd);
+    /* no registry: a registry name is model_ref.c's to refuse, with its message */
+    if (!have_registry) model_reg = adapter_reg = false;
+    /* a folder has no signature to check: only registered models count as signed */
+    reg->signature_ok = model_reg && (!adapter || adapter_reg);
+    int rc = CLI_OK;
+    eco_status st;
+    /* --corpus SHA256: a recorded evaluation corpus */
+    if (stat(*corpus_path, &sb) != 0 && is_hex64(*corpus_path)) {
+        if ((rc = open_reg(reg, data_dir)) != CLI_OK) return rc;
+        eco_corpus_info info = {0};
+        bool present = false;
+        if ((st = eco_registry_corpus_get(reg->r, *corpus_path, &info)) == ECO_STATUS_OK &&
+            info.kind != ECO_CORPUS_EVAL)
+            st = eco_error(ECO_STATUS_EINVAL, "corpus %s is a training corpus", info.sha256);
+        if (st == ECO_STATUS_OK)
+            st = eco_registry_corpus_path(reg->r, &info, &reg->corpus_file, &present);
+        if (st == ECO_STATUS_OK && !present)
+            st = eco_error(ECO_STATUS_ENOTFOUND, "corpus %s: its file is not in the store",
+                           info.sha256);
+        eco_corpus_info_free(&info);
+        if (st != ECO_STATUS_OK) return cli_fail(st, "eval --corpus");
+        *corpus_path = reg->corpus_file;
+    }
+    /* hidden: the file's bytes recorded as a hidden evaluation corpus */
+    bool hidden = false;
+    char *bytes = NULL;
+    size_t len = 0;
+    char hex[ECO_SHA256_HEX_LEN + 1] = "";
+    if (reg->r || model_reg || adapter_reg) {
+        if ((rc = open_reg(reg, data_dir)) != CLI_OK) return rc;
+        if ((st = eco_read_file(*corpus_path, ECO_EVAL_MAX_FILE, &bytes, &len)) != ECO_STATUS_OK)
+            return cli_fail(st, "eval");
+        st = eco_sha256_hex(bytes, len, hex);
+        free(bytes);
+        if (st == ECO_STATUS_OK) st = eco_eval_corpus_is_hidden(reg->r, hex, &hidden);
+        if (st != ECO_STATUS_OK) return cli_fail(st, "eval");
+    } else {
+        /* a folder model: a hidden corpus is refused only when a registry says so */
+        if (have_registry) {
+            eco_registry *r = NULL;
+            if (cli_registry_open_ro(data_dir, false, &r) != CLI_OK) return CLI_FAIL;
+            st = eco_read_file(*corpus_path, ECO_EVAL_MAX_FILE, &bytes, &len);
+            if (st == ECO_STATUS_OK) st = eco_sha256_hex(bytes, len, hex);
+            free(bytes);
+            if (st == ECO_STATUS_OK) st = eco_eval_corpus_is_hidden(r, hex, &hidden);
+            eco_registry_close(r);
+            if (st != ECO_STATUS_OK) return cli_fail(st, "eval");
+        }
+        if (hidden) {
+            fprintf(stderr,
+                    "ecology: eval: refused: corpus %s is hidden, and a model given as a folder "
+                    "has no recorded lineage to show it was not trained on it (register the "
+                    "model and name it by id)\n",
+                    hex);
+            return CLI_REJECTED;
+        }
+        return CLI_OK;
+    }
+    if (!model_reg && !adapter_reg) {
+        if (hidden) {
+            fprintf(stderr,
+                    "ecology: eval: refused: corpus %s is hidden, and a model given as a folder "
+                    "has no recorded lineage to show it was not trained on it (register the "
+                    "model and name it by id)\n",
+                    hex);
+            return CLI_REJECTED;
+        }
+        return CLI_OK;
+    }
+    /* the artifact checks */
+    const char *m = model, *a = adapter;
+    if (model_reg && cli_registry_resolve(reg->r, "eval --model", &m) != CLI_OK) return CLI_FAIL;
+    if (adapter_reg && cli_registry_resolve(reg->r, "eval --adapter", &a) != CLI_OK)
+        return CLI_FAIL;
+    reg->model_id = model_reg ? eco_strdup(m) : NULL;
+    reg->adapter_id = adapter_reg ? eco_strdup(a) : NULL;
+    if ((model_reg && !reg->model_id) || (adapter_reg && !reg->adapter_id))
+        return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "eval");
+    eco_artifact_check_options ao = {.model_id = reg->model_id,
+                                     .model_dir = model_reg ? NULL : model,
+                                     .adapter_id = reg->adapter_id};
+    eco_artifact_failures f = {0};
+    st = eco_artifact_check(reg->r, &ao, &f);
+    const char *ids[2];
+    size_t nid = 0;
+    if (reg->model_id) ids[nid++] = reg->model_id;
+    if (reg->adapter_id) ids[nid++] = reg->adapter_id;
+    eco_eval_corpus *c = NULL;
+    if (st == ECO_STATUS_OK && hidden) {
+        if (!model_reg) {
+            st = eco_artifact_failures_add(&f, "no-train.unknown",
+                                           "the model is a folder: its lineage is not recorded, so "
+                                           "it cannot be shown clean of the hidden corpus %s",
+                                           hex);
+        }
+        if (st == ECO_STATUS_OK) st = eco_eval_corpus_load(*corpus_path, &c);
+        if (st == ECO_STATUS_OK) st = eco_eval_contamination(reg->r, ids, nid, c, &f);
+        eco_eval_corpus_free(c);
+    }
+    if (st != ECO_STATUS_OK) {
+        eco_artifact_failures_free(&f);
+        return cli_fail(st, "eval: artifact checks");
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < f.n; i++)
+        if (json_array_append_new(
+                arr, json_pack("{s:s,s:s}", "check", f.v[i].check, "detail", f.v[i].detail)) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    if (!arr || eco_json_canonical(arr, &reg->checks_json, NULL) != ECO_STATUS_OK) {
+        json_decref(arr);
+        eco_artifact_failures_free(&f);
+        return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "eval");
+    }
+    json_decref(arr);
+    size_t hard = 0;
+    for (size_t i = 0; i < f.n; i++)
+        if (strcmp(f.v[i].check, "signature") == 0)
+            reg->signature_ok = false;
+        else
+            hard++;
+    if (hard) {
+        print_failures(&f, "refused by the artifact checks");
+        rc = CLI_REJECTED;
+    } else if (f.n) {
+        print_failures(&f, "signature check failed (the gates' signature.required decides)");
+    }
+    eco_artifact_failures_free(&f);
+    return rc;
+}
+
+void cli_eval_registry_store(cli_eval_reg *reg, const eco_eval_report *rep, const eco_gates *g) {
+    const char *id = reg->adapter_id ? reg->adapter_id : reg->model_id;
+    if (!reg->r || !id) return;
+    eco_verdict v;
+    memset(&v, 0, sizeof v);
+    eco_status st = ECO_STATUS_OK;
+    if (g) st = eco_gates_judge(g, rep, reg->signature_ok, 0.0, &v);
+    char *text = NULL, *stored = NULL;
+    if (st == ECO_STATUS_OK) st = eco_eval_report_json(rep, g ? &v : NULL, true, &text);
+    if (st == ECO_STATUS_OK) { /* the report with the artifact checks' failures beside it */
+        json_t *j = json_loads(text, 0, NULL),
+               *c = reg->checks_json ? json_loads(reg->checks_json, 0, NULL) : json_array();
+        if (!j || !c || json_object_set_new(j, "artifact_checks", c) != 0 ||
+            eco_json_canonical(j, &stored, NULL) != ECO_STATUS_OK)
+            st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        else
+            c = NULL;
+        json_decref(c);
+        json_decref(j);
+    }
+    if (st == ECO_STATUS_OK) st = eco_registry_add_report(reg->r, id, stored);
+    if (st == ECO_STATUS_OK)
+        fprintf(stderr, "ecology: eval: report stored in the registry for '%s'\n", id);
+    else
+        fprintf(stderr, "ecology: eval: warning: the report was not stored: %s\n",
+                eco_last_error());
+    free(text);
+    free(stored);
+    if (g) eco_verdict_free(&v);
+}
+
+void cli_eval_registry_end(cli_eval_reg *reg) {
+    eco_registry_close(reg->r);
+    free(reg->model_id);
+    free(reg->adapter_id);
+    free(reg->corpus_file);
+    free(reg->checks_json);
+    memset(reg, 0, sizeof reg[0]);
+}
