@@ -341,15 +341,20 @@ static const cli_usage table[] = {
      "  --json           the result (rank, energy, per-module rank and energy) as "
      "JSON\n" THREADS_NOTE MODEL_NOTE},
     {"eval",
-     "eval --model MODEL [--adapter ADAPTER] --corpus FILE [--gates FILE] [--json] [--out FILE]\n"
+     "eval --model MODEL [--adapter ADAPTER] --corpus FILE|ID [--gates FILE] [--json] [--out "
+     "FILE]\n"
      "      [--threads N] [--max-tokens N] [--no-robustness] [--seed S] [--deny FILE]\n"
      "      [--case-timeout-ms MS] [--data-dir D]",
      "run an evaluation corpus on a model: quality, format, safety, calibration, robustness, cost",
-     "  --corpus FILE    an evaluation corpus (JSONL: capability, prompt, check, ...)\n"
+     "  --corpus FILE|ID an evaluation corpus (JSONL: capability, prompt, check, ...), or the\n"
+     "                   SHA-256 of one recorded with 'ecology corpus add' (hidden ones are\n"
+     "                   refused for a model whose lineage trained on overlapping text)\n"
      "  --gates FILE     hard gates and fitness weights (JSON, or a folder holding gates.json):\n"
      "                   the verdict with every failing gate, and the fitness; exit 3 when a\n"
      "                   gate rejects the model (without --gates: no verdict). A model given\n"
-     "                   by registry id or alias counts as signed; a folder does not\n"
+     "                   by registry id or alias is checked first (files, signature, base,\n"
+     "                   no-train rules; exit 3 on a failure other than the signature, which\n"
+     "                   goes to the signature gate); a folder counts as unsigned\n"
      "  --json           the report as canonical JSON on stdout instead of the table\n"
      "  --out FILE       also write the report's JSON to FILE\n"
      "  --max-tokens N   decode cap for a case without max_tokens (default 64)\n"
