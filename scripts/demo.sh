@@ -51,5 +51,20 @@ run breed --op quantize --parents eco-tiny --param type=q8_0 --id eco-tiny-q8 --
 run verify eco-tiny-q8 --data-dir "$DATA"
 run generate --model eco-tiny-q8 --data-dir "$DATA" --prompt "Call me Ishmael. Some years ago" -n 60 \
     --temperature 0.7 --seed 7
+# Evaluation: held-out and out-of-distribution cases, judged behind hard gates. The parent
+# passes; the TIES child loses the skill (see data/README.md) and is rejected (exit 3), with
+# every failing gate named; both reports are stored in the registry (`show`).
+run corpus build --capability text.reverse@1 --n 20 --seed 0 --out "$DATA/id.jsonl"
+run corpus build --capability text.reverse@1 --n 20 --seed 0 --shift --out "$DATA/ood.jsonl"
+cat "$DATA/id.jsonl" "$DATA/ood.jsonl" > "$DATA/reverse.jsonl"
+printf '%s\n' '{"quality": {"min": {"text.reverse@1": 0.9}, "min_shift": {"text.reverse@1": 0.05}}}' \
+    > "$DATA/gates.json"
+run eval --model eco-tiny --adapter reverse --corpus "$DATA/reverse.jsonl" --gates "$DATA/gates.json" --threads 1 \
+    --data-dir "$DATA"
+rc=0
+run eval --model eco-tiny --adapter reverse-sort --corpus "$DATA/reverse.jsonl" \
+    --gates "$DATA/gates.json" --threads 1 --data-dir "$DATA" || rc=$?
+[ "$rc" -eq 3 ] || { echo "expected the TIES child to be rejected (exit 3), got $rc" >&2; exit 1; }
+run show reverse-sort --data-dir "$DATA"
 echo
 echo "Per-capability figures for every shipped adapter: data/README.md"
