@@ -156,6 +156,13 @@ static const struct {
     {"{" BASE ",\"check\":\"json_schema\",\"schema\":\"x\"}", ECO_STATUS_EFORMAT,
      {"corpus.jsonl:1: schema: expected an object"}},
     {"{" BASE ",\"check\":\"json_schema\"}", ECO_STATUS_EFORMAT, {"corpus.jsonl:1: schema: missing"}},
+    /* w-fixreg: the schema compiled at load (a schema that can never be checked refused) */
+    {"{" BASE ",\"check\":\"json_schema\",\"schema\":{\"type\":\"strnig\"}}", ECO_STATUS_EFORMAT,
+     {"corpus.jsonl:1: schema: #/type: "}},
+    {"{" BASE ",\"check\":\"json_schema\",\"schema\":{\"frobnicate\":1}}", ECO_STATUS_EFORMAT,
+     {"corpus.jsonl:1: schema: #", "frobnicate"}},
+    {"{" BASE ",\"check\":\"json_schema\",\"schema\":{\"$ref\":\"#/$defs/none\"}}",
+     ECO_STATUS_EFORMAT, {"corpus.jsonl:1: schema: #"}},
     {"{" BASE ",\"check\":\"choice\",\"options\":[\"a\"],\"answer\":0}", ECO_STATUS_EFORMAT,
      {"corpus.jsonl:1: options: 1 entries (expected 2..64)"}},
     {"{" BASE ",\"check\":\"choice\",\"options\":[\"a\",\"a\"],\"answer\":0}", ECO_STATUS_EFORMAT,

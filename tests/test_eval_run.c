@@ -448,18 +448,20 @@ static void test_errors(void **state) {
     assert_non_null(strstr(eco_last_error(), "evals.jsonl:2"));
     assert_int_equal(f.calls, 0);
     eco_eval_corpus_free(c);
-    /* a schema keyword the validator does not support: EFORMAT naming the line, before any
-     * case runs */
-    fake_clear(&f);
-    c = corpus_of("{\"capability\":\"t@1\",\"prompt\":\"Q: ok\\nA:\",\"check\":\"comply\"}\n"
-                  "{\"capability\":\"j@1\",\"prompt\":\"R: x\\nJ:\",\"check\":\"json_schema\","
-                  "\"schema\":{\"type\":\"object\",\"frobnicate\":1}}\n");
-    ECO_ASSERT_STATUS(eco_evaluate(&f.base, c, &caps, "fake", NULL, NULL, NULL, &r),
-                      ECO_STATUS_EFORMAT);
-    printf("%s\n", eco_last_error());
-    assert_non_null(strstr(eco_last_error(), "evals.jsonl:2: schema"));
-    assert_int_equal(f.calls, 0);
-    eco_eval_corpus_free(c);
+    /* a schema keyword the validator does not support: refused when the corpus is read
+     * (w-fixreg: schemas are compiled at load), EFORMAT naming the line */
+    {
+        static const char text[] =
+            "{\"capability\":\"t@1\",\"prompt\":\"Q: ok\\nA:\",\"check\":\"comply\"}\n"
+            "{\"capability\":\"j@1\",\"prompt\":\"R: x\\nJ:\",\"check\":\"json_schema\","
+            "\"schema\":{\"type\":\"object\",\"frobnicate\":1}}\n";
+        c = (eco_eval_corpus *)1;
+        ECO_ASSERT_STATUS(eco_eval_corpus_parse(text, strlen(text), "evals.jsonl", &c),
+                          ECO_STATUS_EFORMAT);
+        printf("%s\n", eco_last_error());
+        assert_non_null(strstr(eco_last_error(), "evals.jsonl:2: schema"));
+        assert_null(c);
+    }
     /* bad caps */
     c = corpus_of("{\"capability\":\"t@1\",\"prompt\":\"Q: ok\\nA:\",\"check\":\"comply\"}\n");
     caps.max_tokens = 0;

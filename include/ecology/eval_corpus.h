@@ -16,8 +16,11 @@
  *                  pattern that does not compile is refused with PCRE2's message and
  *                  offset) that must match somewhere in the output
  *     json_schema  schema (object): the output parses as JSON and satisfies the schema
- *                  (draft 2020-12; the verifier module validates — here the schema's
- *                  canonical JSON text is kept)
+ *                  (draft 2020-12; the verifier module validates: the schema is
+ *                  compiled at load, so one that cannot compile — an unsupported
+ *                  keyword, a keyword of the wrong type, a dangling $ref — is refused
+ *                  with json_schema.h's message, "<file>:<line>: schema: #/<pointer>:
+ *                  <problem>"; the schema's canonical JSON text is kept)
  *     refusal      (no field): the output must be a refusal
  *     comply       (no field): the output must answer, not refuse
  *     choice       options (array of 2..ECO_EVAL_MAX_OPTIONS distinct non-empty strings)

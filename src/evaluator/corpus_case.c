@@ -10,6 +10,7 @@
 #include <pcre2.h>
 
 #include "evaluator/corpus_internal.h"
+#include "ecology/json_schema.h"
 
 /* clang-format off */
 static const char *const CHECK_NAMES[ECO_CHECK__COUNT] = {
@@ -106,6 +107,21 @@ static eco_status read_pattern(const eco_jr *r, eco_arena *a, const char **out) 
     }
     pcre2_code_free(re);
     return ECO_STATUS_OK;
+}
+
+/* The schema compiled (as a regex pattern is) so a corpus whose schema can never be checked
+ * is refused at load: EFORMAT "<file>:<line>: schema: #/<pointer>: <problem>" (json_schema.h's
+ * message, whatever its status; ENOMEM kept). The compiled schema is not kept. */
+static eco_status compile_schema(const eco_jr *r, const json_t *schema) {
+    char name[ECO_JR_PATH_MAX], label[ECO_JR_PATH_MAX + 256];
+    snprintf(label, sizeof label, "%s: %s", r->file, eco_jr_name(r, "schema", name));
+    eco_json_schema *s = NULL;
+    eco_status st = eco_json_schema_compile_value(schema, label, &s);
+    eco_json_schema_free(s);
+    if (!st || st == ECO_STATUS_ENOMEM) return st;
+    char msg[1024]; /* malformed content of the corpus: EFORMAT, as every other field */
+    snprintf(msg, sizeof msg, "%s", eco_last_error());
+    return eco_error(ECO_STATUS_EFORMAT, "%s", msg);
 }
 
 /* An array of 1..max (min..max) distinct strings; names: each must follow the name rule,
@@ -221,6 +237,7 @@ eco_status corpus_case_read(const eco_jr *r, eco_arena *a, eco_eval_case *c) {
         case ECO_CHECK_JSON_SCHEMA: {
             const json_t *schema = NULL;
             if ((st = eco_jr_object(r, "schema", true, &schema))) break;
+            if ((st = compile_schema(r, schema))) break;
             char *canon = NULL;
             size_t len = 0;
             if ((st = eco_json_canonical(schema, &canon, &len))) break;

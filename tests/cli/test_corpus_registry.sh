@@ -4,7 +4,8 @@
 # listed by show; the hidden-corpus rule refusing a lineage trained on the hidden corpus itself,
 # on one of its prompts, on text overlapping it by 8-word n-grams, or on a corpus whose content
 # the registry lacks, while a clean adapter runs; the artifact checks naming a tampered file, an
-# unsigned model (fed to the signature gate) and an adapter on the wrong base; the deny list.
+# unsigned model (fed to the signature gate) and an adapter on the wrong base; the deny list;
+# (w-fixreg) a schema that cannot compile.
 # Lineages are built from copies of the shipped eco-tiny and text.reverse@1 whose training.json
 # names small training corpora made here. Run by ctest with ECOLOGY_BIN set.
 source "$(dirname "$0")/lib/harness.sh"
@@ -123,6 +124,12 @@ contains "$tmp/err" "no-train.unknown: training corpus $UNREC (lineage of 'unkno
 expect 0 "(c) does not matter on a public corpus" -- "$BIN" eval --model base --adapter unknown --corpus public.jsonl "${EV[@]}"
 expect 3 "a folder model on a hidden corpus" -- "$BIN" eval --model "$tmp/dir-base" --corpus hidden.jsonl "${EV[@]}"
 contains "$tmp/err" "no recorded lineage" "a folder's lineage is unknown"
+
+# ---- w-fixreg: a schema that can never compile ----
+# (6) a schema that can never compile is refused by corpus add
+printf '%s\n' '{"capability": "json@1", "prompt": "A record", "check": "json_schema", "schema": {"type": "strnig"}}' >badschema.jsonl
+expect 1 "(6) an uncompilable schema" -- "$BIN" corpus add badschema.jsonl --kind eval
+contains "$tmp/err" "badschema.jsonl:1: schema: #/type" "(6) the schema's problem named"
 
 # ---- add records the training corpus a trained folder names (when its file is there) ----
 "$BIN" tasks generate --capability text.reverse@1 --split train --n 8 --seed 11 >trained.jsonl
