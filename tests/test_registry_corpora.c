@@ -364,6 +364,28 @@ static void test_contamination(void **state) {
     assert_string_equal(fl.v[0].check, "no-train.unknown");
     eco_artifact_failures_free(&fl);
 
+    /* w-fixreg: a training file starting with a UTF-8 BOM is read past it (as the trainer
+     * does), so its first line is checked */
+    char bom[65], badline[65];
+    add_train(&f, "bom.jsonl",
+              "\xEF\xBB\xBF{\"prompt\":\"Reverse: ship\",\"completion\":\"pihs\"}\n", '5', bom);
+    reg_model(f.r, "bom", "root", bom);
+    contamination(&f, "bom", h, &fl);
+    assert_int_equal(fl.n, 1);
+    assert_string_equal(fl.v[0].check, "no-train.prompt");
+    assert_non_null(strstr(fl.v[0].detail, "line 1 (lineage of 'bom')"));
+    eco_artifact_failures_free(&fl);
+    /* a line that is not a record cannot be shown clean: no-train.unknown naming it */
+    add_train(&f, "badline.jsonl",
+              "{\"prompt\":\"Reverse: boat\",\"completion\":\"taob\"}\n{\"prompt\": \"Reverse: sh\n"
+              "[\"Reverse: ship\"]\n",
+              '6', badline);
+    reg_model(f.r, "badline", "root", badline);
+    contamination(&f, "badline", h, &fl);
+    assert_int_equal(fl.n, 1);
+    assert_string_equal(fl.v[0].check, "no-train.unknown");
+    assert_non_null(strstr(fl.v[0].detail, "line 2 is not a"));
+    eco_artifact_failures_free(&fl);
     /* the registry-only rules of the artifact checks: hidden corpus and deny list */
     eco_artifact_check_options ao = {.model_id = "on-hidden"};
     memset(&fl, 0, sizeof fl);

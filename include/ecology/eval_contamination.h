@@ -11,14 +11,16 @@
  *                     containment >= ECO_NGRAM_THRESHOLD in the ECO_NGRAM_N-word n-grams of
  *                     T's prompts, completions and texts (eco_eval_corpus_overlap), or
  *   no-train.unknown  not readable: not recorded in the registry (`ecology corpus add`), or
- *                     its file is gone from the store. A corpus that cannot be read cannot be
- *                     shown clean, so it refuses too (only when evaluating on a hidden corpus:
+ *                     its file is gone from the store, or a line of it (a UTF-8 BOM at the
+ *                     start skipped, as the trainer does; blank lines skipped) is not a
+ *                     record: not JSON, not an object, or without a string "prompt" or
+ *                     "text". A corpus that cannot be read cannot be shown clean, so it
+ *                     refuses too (only when evaluating on a hidden corpus:
  *                     on a public corpus the lineage's content does not matter).
  * Each failure names H (hash and, when recorded, name), the case (line and id) and T (hash,
  * the model whose genome names it, and the record's line). The training file is read from
  * the artifact store as data.h's JSONL ({"prompt","completion"} or {"text"}, other keys
- * ignored); its lines that are not such records are skipped here (the trainer refused them
- * when it trained).
+ * ignored); a line that is not such a record is no-train.unknown, never skipped silently.
  */
 #ifndef ECOLOGY_EVAL_CONTAMINATION_H
 #define ECOLOGY_EVAL_CONTAMINATION_H

@@ -25,6 +25,7 @@ typedef struct train_index {
     prompt_hash *h; /* sorted by sha */
     size_t n, cap;
     eco_ngram_set *ngrams;
+    int64_t bad_line; /* the first line that is not a record (0: none) */
 } train_index;
 
 static int cmp_hash(const void *a, const void *b) {
@@ -44,12 +45,17 @@ static eco_status add_hash(train_index *t, const char *s, size_t len, int64_t li
     return ECO_STATUS_OK;
 }
 
-/* One record's strings: prompt and text hashed, every string's n-grams added. */
+/* One record's strings: prompt and text hashed, every string's n-grams added. A line that
+ * is not a record (not JSON, not an object, or with neither a string "prompt" nor a string
+ * "text") is noted in t->bad_line: its content cannot be checked. */
 static eco_status index_line(train_index *t, const char *line, size_t len, int64_t lineno,
                              const char *label) {
     json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
     eco_status st = ECO_STATUS_OK;
-    if (json_is_object(j)) {
+    if (!json_is_object(j) || (!json_is_string(json_object_get(j, "prompt")) &&
+                               !json_is_string(json_object_get(j, "text")))) {
+        if (!t->bad_line) t->bad_line = lineno;
+    } else {
         static const char *const keys[] = {"prompt", "completion", "text"};
         for (size_t k = 0; k < 3 && !st; k++) {
             const json_t *v = json_object_get(j, keys[k]);
@@ -72,7 +78,8 @@ static eco_status index_file(const char *path, const char *label, train_index *t
     if (st) return st;
     if ((st = eco_ngram_set_new(ECO_NGRAM_N, &t->ngrams))) goto out;
     int64_t lineno = 0;
-    for (size_t i = 0; i < len && !st;) {
+    size_t i0 = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; /* a BOM, as data.h */
+    for (size_t i = i0; i < len && !st;) {
         const char *nl = memchr(data + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - data) : len;
         lineno++;
@@ -146,6 +153,12 @@ static eco_status check_one(eco_registry *r, const eco_lineage_corpus *lc,
     char label[128];
     snprintf(label, sizeof label, "training corpus %.16s", lc->sha256);
     st = index_file(path, label, &t);
+    if (!st && t.bad_line)
+        st = eco_artifact_failures_add(out, "no-train.unknown",
+                                       "training corpus %s (lineage of '%s') line %lld is not a "
+                                       "{\"prompt\",\"completion\"} or {\"text\"} record: it "
+                                       "cannot be shown clean of the hidden corpus %s",
+                                       lc->sha256, lc->model_id, (long long)t.bad_line, hname);
     bool exact = false;
     for (size_t i = 0; !st && i < hidden->n_cases && !exact; i++) {
         prompt_hash key;
