@@ -366,7 +366,7 @@ static void test_contamination(void **state) {
 
     /* w-fixreg: a training file starting with a UTF-8 BOM is read past it (as the trainer
      * does), so its first line is checked */
-    char bom[65], badline[65];
+    char bom[65], badline[65], shortp[65];
     add_train(&f, "bom.jsonl",
               "\xEF\xBB\xBF{\"prompt\":\"Reverse: ship\",\"completion\":\"pihs\"}\n", '5', bom);
     reg_model(f.r, "bom", "root", bom);
@@ -386,6 +386,15 @@ static void test_contamination(void **state) {
     assert_string_equal(fl.v[0].check, "no-train.unknown");
     assert_non_null(strstr(fl.v[0].detail, "line 2 is not a"));
     eco_artifact_failures_free(&fl);
+    /* a prompt shorter than 8 words ("Reverse: ship", 2) inside a longer training text */
+    add_train(&f, "short.jsonl", "{\"text\":\"Reverse: ship\\npihs\"}\n", '7', shortp);
+    reg_model(f.r, "short", "root", shortp);
+    contamination(&f, "short", h, &fl);
+    assert_int_equal(fl.n, 1);
+    assert_string_equal(fl.v[0].check, "no-train.ngram");
+    assert_non_null(strstr(fl.v[0].detail, "case line 2: its prompt's 2 words occur"));
+    eco_artifact_failures_free(&fl);
+
     /* the registry-only rules of the artifact checks: hidden corpus and deny list */
     eco_artifact_check_options ao = {.model_id = "on-hidden"};
     memset(&fl, 0, sizeof fl);

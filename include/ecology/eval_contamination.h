@@ -9,7 +9,9 @@
  *                     the SHA-256 of a case's prompt (eval_corpus.h's prompt hash), or
  *   no-train.ngram    overlaps H by eval_corpus.h's n-gram rule: some case's prompt has
  *                     containment >= ECO_NGRAM_THRESHOLD in the ECO_NGRAM_N-word n-grams of
- *                     T's prompts, completions and texts (eco_eval_corpus_overlap), or
+ *                     T's prompts, completions and texts (eco_eval_corpus_overlap), or, for
+ *                     a prompt of w < ECO_NGRAM_N words, its w words occur as a run inside
+ *                     one of T's strings (eco_eval_corpus_overlap_short), or
  *   no-train.unknown  not readable: not recorded in the registry (`ecology corpus add`), or
  *                     its file is gone from the store, or a line of it (a UTF-8 BOM at the
  *                     start skipped, as the trainer does; blank lines skipped) is not a

@@ -143,18 +143,23 @@ const eco_eval_case *eco_eval_corpus_find_hash(const eco_eval_corpus *c,
  * digits and non-ASCII code points (so "Café" and "naïve" are words; every ASCII
  * punctuation or white space byte separates), ASCII letters lower-cased. The n-grams of a
  * text are its runs of n consecutive words; a text of 1..n−1 words has one n-gram, all its
- * words (so a short prompt matches only a text of exactly its words, in order: a normalised
- * exact match, not a match inside a longer text); a text
- * without words has none. An n-gram is kept as a 64-bit hash (FNV-1a over its words, each
- * followed by a 0xFF byte, which UTF-8 never holds); two different n-grams colliding is a
- * 2^-64 event per pair and is not guarded against.
+ * words (so in a set of n-grams a short prompt matches only a text of exactly its words, in
+ * order); a text without words has none. An n-gram is kept as a 64-bit hash (FNV-1a over
+ * its words, each followed by a 0xFF byte, which UTF-8 never holds); two different n-grams
+ * colliding is a 2^-64 event per pair and is not guarded against.
  *
  * Scores of a prompt's n-gram set A against a reference set B (a training corpus's prompts):
  *   containment(A, B) = |A ∩ B| / |A|      (0 when A is empty)
  *   jaccard(A, B)     = |A ∩ B| / |A ∪ B|  (0 when both are empty)
  * The contamination rule: a hidden case overlaps when containment >= ECO_NGRAM_THRESHOLD
  * with n = ECO_NGRAM_N (8 words: PaLM's and Llama 2's contamination n-gram length; GPT-3
- * used 13, too long for prompts of one sentence). */
+ * used 13, too long for prompts of one sentence).
+ * Short prompts: a hidden prompt of w words, 1 <= w < ECO_NGRAM_N, has no 8-gram to share, so
+ * it overlaps when its w words, in order (the one w-gram of the prompt), occur as a run of w
+ * consecutive words anywhere inside a training string: the training strings are indexed in
+ * w-grams as well, for each w that some hidden prompt has (eco_eval_corpus_overlap_short).
+ * A prompt "Reverse: whale" thus matches the training text "Reverse: whale\nelahw". Prompts
+ * of ECO_NGRAM_N words or more keep the containment rule. */
 #define ECO_NGRAM_N         8
 #define ECO_NGRAM_THRESHOLD 0.5
 
@@ -178,6 +183,17 @@ eco_status eco_ngram_jaccard(const eco_ngram_set *a, const eco_ngram_set *b, dou
 eco_status eco_eval_corpus_overlap(const eco_eval_corpus *hidden, const eco_ngram_set *train,
                                    double threshold, bool *found, size_t *case_index,
                                    double *score);
+
+/* Words of text[0..len) by the rule above (0 for NULL). */
+size_t eco_ngram_word_count(const char *text, size_t len);
+
+/* The short-prompt rule: the first case of `hidden` (file order) whose prompt has w words,
+ * 1 <= w < ECO_NGRAM_N, with by_words[w] not NULL, and whose one w-gram is in by_words[w] (a
+ * set of n = w: the w-grams of a training corpus's strings). by_words[0] is not read.
+ * *found says whether one does, *case_index its index (0 when none). */
+eco_status eco_eval_corpus_overlap_short(const eco_eval_corpus *hidden,
+                                         eco_ngram_set *const by_words[ECO_NGRAM_N], bool *found,
+                                         size_t *case_index);
 
 #ifdef __cplusplus
 }

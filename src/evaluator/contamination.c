@@ -25,7 +25,8 @@ typedef struct train_index {
     prompt_hash *h; /* sorted by sha */
     size_t n, cap;
     eco_ngram_set *ngrams;
-    int64_t bad_line; /* the first line that is not a record (0: none) */
+    eco_ngram_set *by_words[ECO_NGRAM_N]; /* [w]: w-grams, for the hidden prompts of w words */
+    int64_t bad_line;                     /* the first line that is not a record (0: none) */
 } train_index;
 
 static int cmp_hash(const void *a, const void *b) {
@@ -63,20 +64,31 @@ static eco_status index_line(train_index *t, const char *line, size_t len, int64
             const char *s = json_string_value(v);
             size_t n = json_string_length(v);
             if (k != 1) st = add_hash(t, s, n, lineno);
-            if (!st && (st = eco_ngram_set_add(t->ngrams, s, n)))
-                st = eco_error_wrap(st, "%s:%lld: %s", label, (long long)lineno, keys[k]);
+            if (!st) st = eco_ngram_set_add(t->ngrams, s, n);
+            for (size_t w = 1; w < ECO_NGRAM_N && !st; w++)
+                if (t->by_words[w]) st = eco_ngram_set_add(t->by_words[w], s, n);
+            if (st) st = eco_error_wrap(st, "%s:%lld: %s", label, (long long)lineno, keys[k]);
         }
     }
     json_decref(j);
     return st;
 }
 
-static eco_status index_file(const char *path, const char *label, train_index *t) {
+/* Indexes the training file at path; the w-gram sets are made for each w (1..n-1) that some
+ * prompt of `hidden` has. */
+static eco_status index_file(const char *path, const char *label, const eco_eval_corpus *hidden,
+                             train_index *t) {
     char *data = NULL;
     size_t len = 0;
     eco_status st = eco_read_file(path, TRAIN_MAX_FILE, &data, &len);
     if (st) return st;
     if ((st = eco_ngram_set_new(ECO_NGRAM_N, &t->ngrams))) goto out;
+    for (size_t i = 0; i < hidden->n_cases && !st; i++) {
+        size_t w = eco_ngram_word_count(hidden->cases[i].prompt, hidden->cases[i].prompt_len);
+        if (w && w < ECO_NGRAM_N && !t->by_words[w])
+            st = eco_ngram_set_new((unsigned)w, &t->by_words[w]);
+    }
+    if (st) goto out;
     int64_t lineno = 0;
     size_t i0 = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; /* a BOM, as data.h */
     for (size_t i = i0; i < len && !st;) {
@@ -152,7 +164,7 @@ static eco_status check_one(eco_registry *r, const eco_lineage_corpus *lc,
     train_index t = {0};
     char label[128];
     snprintf(label, sizeof label, "training corpus %.16s", lc->sha256);
-    st = index_file(path, label, &t);
+    st = index_file(path, label, hidden, &t);
     if (!st && t.bad_line)
         st = eco_artifact_failures_add(out, "no-train.unknown",
                                        "training corpus %s (lineage of '%s') line %lld is not a "
@@ -187,9 +199,24 @@ static eco_status check_one(eco_registry *r, const eco_lineage_corpus *lc,
                                            hname, cl, lc->sha256, lc->model_id, ECO_NGRAM_N, score,
                                            ECO_NGRAM_THRESHOLD);
         }
+        if (!st && !found) { /* prompts shorter than ECO_NGRAM_N words */
+            st = eco_eval_corpus_overlap_short(hidden, t.by_words, &found, &idx);
+            if (!st && found) {
+                char cl[200];
+                case_label(&hidden->cases[idx], cl, sizeof cl);
+                st = eco_artifact_failures_add(
+                    out, "no-train.ngram",
+                    "hidden corpus %s: case %s: its prompt's %zu words occur in a record of "
+                    "training corpus %s (lineage of '%s')",
+                    hname, cl,
+                    eco_ngram_word_count(hidden->cases[idx].prompt, hidden->cases[idx].prompt_len),
+                    lc->sha256, lc->model_id);
+            }
+        }
     }
     free(t.h);
     eco_ngram_set_free(t.ngrams);
+    for (size_t w = 0; w < ECO_NGRAM_N; w++) eco_ngram_set_free(t.by_words[w]);
 out:
     free(path);
     eco_corpus_info_free(&info);

@@ -134,6 +134,19 @@ eco_status eco_ngram_set_add(eco_ngram_set *s, const char *text, size_t len) {
     return ECO_STATUS_OK;
 }
 
+size_t eco_ngram_word_count(const char *text, size_t len) {
+    size_t words = 0;
+    for (size_t i = 0; text && i < len;) {
+        if (!word_byte((unsigned char)text[i])) {
+            i++;
+            continue;
+        }
+        words++;
+        while (i < len && word_byte((unsigned char)text[i])) i++;
+    }
+    return words;
+}
+
 static eco_status shared(const eco_ngram_set *a, const eco_ngram_set *b, size_t *both) {
     if (!a || !b) return eco_error(ECO_STATUS_EINVAL, "ngram: NULL argument");
     if (a->n != b->n)

@@ -5,7 +5,7 @@
 # on one of its prompts, on text overlapping it by 8-word n-grams, or on a corpus whose content
 # the registry lacks, while a clean adapter runs; the artifact checks naming a tampered file, an
 # unsigned model (fed to the signature gate) and an adapter on the wrong base; the deny list;
-# (w-fixreg) a BOM in a training file, a schema that cannot compile.
+# (w-fixreg) short prompts and a BOM in training files, a schema that cannot compile.
 # Lineages are built from copies of the shipped eco-tiny and text.reverse@1 whose training.json
 # names small training corpora made here. Run by ctest with ECOLOGY_BIN set.
 source "$(dirname "$0")/lib/harness.sh"
@@ -125,7 +125,7 @@ expect 0 "(c) does not matter on a public corpus" -- "$BIN" eval --model base --
 expect 3 "a folder model on a hidden corpus" -- "$BIN" eval --model "$tmp/dir-base" --corpus hidden.jsonl "${EV[@]}"
 contains "$tmp/err" "no recorded lineage" "a folder's lineage is unknown"
 
-# ---- w-fixreg: a BOM in a training file, a schema that can never compile ----
+# ---- w-fixreg: short prompts, a BOM, a schema that can never compile ----
 # (2) a training file starting with a UTF-8 BOM: its first line is checked all the same
 python3 - hidden.jsonl >bomleak.jsonl <<'EOF'
 import json, sys
@@ -138,6 +138,20 @@ adapter_with bomleak "$BOMC"
 expect 0 "add the BOM adapter" -- "$BIN" add "$tmp/dir-bomleak" --id bomleak --base base --sign-key "$KEY"
 expect 3 "(2) the first line after a BOM" -- "$BIN" eval --model base --adapter bomleak --corpus hidden.jsonl "${EV[@]}"
 contains "$tmp/err" "no-train.prompt: hidden corpus $HID (rev-hidden): case line 1 (id text.reverse@1/eval/0) has the prompt of training corpus $BOMC line 1" "(2) BOM line named"
+# (3) a short prompt (3 words) inside a longer training text: prompt + " " + answer
+python3 - hidden.jsonl >shortleak.jsonl <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    c = json.loads(line)
+    print(json.dumps({"text": c["prompt"] + " " + c["expected"]}))
+EOF
+expect 0 "add a short-prompt leak" -- "$BIN" corpus add shortleak.jsonl --kind train
+SHORTC=$(awk '{print $4}' "$tmp/out")
+adapter_with shortleak "$SHORTC"
+expect 0 "add the short-prompt adapter" -- "$BIN" add "$tmp/dir-shortleak" --id shortleak --base base --sign-key "$KEY"
+expect 3 "(3) short prompts inside training texts" -- "$BIN" eval --model base --adapter shortleak --corpus hidden.jsonl "${EV[@]}"
+contains "$tmp/err" "no-train.ngram: hidden corpus $HID (rev-hidden): case line 1 (id text.reverse@1/eval/0): its prompt's" "(3) short prompt named"
+expect 0 "(3) the clean adapter stays clean" -- "$BIN" eval --model base --adapter clean --corpus hidden.jsonl "${EV[@]}"
 # (6) a schema that can never compile is refused by corpus add
 printf '%s\n' '{"capability": "json@1", "prompt": "A record", "check": "json_schema", "schema": {"type": "strnig"}}' >badschema.jsonl
 expect 1 "(6) an uncompilable schema" -- "$BIN" corpus add badschema.jsonl --kind eval
