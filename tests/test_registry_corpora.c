@@ -395,6 +395,28 @@ static void test_contamination(void **state) {
     assert_non_null(strstr(fl.v[0].detail, "case line 2: its prompt's 2 words occur"));
     eco_artifact_failures_free(&fl);
 
+    /* w-fixreg: a corpus sharing a case with the recorded hidden one is hidden (the hidden
+     * corpus plus a blank line, or one case of it among others); an unrelated one is not */
+    static const char OTHER[] = "{\"capability\":\"qa@1\",\"prompt\":\"Reverse: boat\","
+                                "\"check\":\"exact\",\"expected\":\"taob\"}\n";
+    char edited[sizeof EVAL1 + 1];
+    snprintf(edited, sizeof edited, "%s\n", EVAL1);
+    const char *texts[] = {edited, OTHER,
+                           "{\"capability\":\"qa@1\",\"prompt\":\"Reverse: "
+                           "ship\",\"check\":\"exact\",\"expected\":\"pihs\"}\n"};
+    const size_t want[] = {1, 0, 1};
+    for (size_t i = 0; i < 3; i++) {
+        eco_eval_corpus *c = NULL, **hv = NULL;
+        size_t nh = 9;
+        ECO_ASSERT_OK(eco_eval_corpus_parse(texts[i], strlen(texts[i]), "edited.jsonl", &c));
+        ECO_ASSERT_OK(eco_eval_hidden_corpora(f.r, c, &hv, &nh));
+        printf("  corpus %zu: %zu hidden corpora share its cases\n", i, nh);
+        assert_int_equal(nh, want[i]);
+        if (nh) assert_string_equal(hv[0]->sha256_hex, h->sha256_hex);
+        eco_eval_corpora_free(hv, nh);
+        eco_eval_corpus_free(c);
+    }
+
     /* the registry-only rules of the artifact checks: hidden corpus and deny list */
     eco_artifact_check_options ao = {.model_id = "on-hidden"};
     memset(&fl, 0, sizeof fl);

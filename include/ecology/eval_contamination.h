@@ -46,6 +46,17 @@ eco_status eco_eval_contamination(eco_registry *r, const char *const *ids, size_
  * recorded). */
 eco_status eco_eval_corpus_is_hidden(eco_registry *r, const char *sha256, bool *hidden);
 
+/* The recorded hidden evaluation corpora that c reveals: each hidden corpus of r (`ecology
+ * corpus add --hidden`) with c's bytes or sharing a case hash with c (so the hidden corpus
+ * plus a blank line, reordered, or with a case added is still hidden). The recorded hidden
+ * corpora are read from the store and scanned at each call (no index: they are few and
+ * small); a hidden corpus whose file is gone from the store is an error (EIO), as c cannot
+ * be shown not to share its cases. *out (eco_eval_corpora_free) holds the *n matches,
+ * loaded from the store, in the order recorded; none: NULL and 0. */
+eco_status eco_eval_hidden_corpora(eco_registry *r, const eco_eval_corpus *c,
+                                   eco_eval_corpus ***out, size_t *n);
+void eco_eval_corpora_free(eco_eval_corpus **v, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

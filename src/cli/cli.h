@@ -144,7 +144,7 @@ int cli_parse_hyper(const char *cmd, const cli_opt *o, int n, struct eco_trainer
  * recorded SHA-256 (*corpus_path becomes its store file), the artifact checks and the
  * hidden-corpus rule for registered models (CLI_OK, CLI_REJECTED with every failure on
  * stderr, CLI_FAIL); store: the report (re-judged with g, may be NULL) stored against the
- * registered adapter or model; end: releases reg. */
+ * adapter or the model when every loaded artifact is registered; end: releases reg. */
 struct eco_eval_report;
 struct eco_gates;
 typedef struct cli_eval_reg {
@@ -152,6 +152,7 @@ typedef struct cli_eval_reg {
     char *model_id, *adapter_id; /* registered ids (NULL: a folder / none) */
     char *corpus_file;           /* the store file of a corpus named by id */
     bool signature_ok;           /* model and adapter registered and their signatures checked */
+    bool store;                  /* every loaded artifact registered: the report is stored */
     char *checks_json; /* the artifact checks' failures, a JSON array [{"check","detail"}] */
 } cli_eval_reg;
 int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg);

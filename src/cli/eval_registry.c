@@ -4,18 +4,24 @@
  *         from the store). When --model or --adapter names a registered model (an id or
  *         alias that is not a path), the registry is opened and the artifact checks run
  *         before anything is loaded (verifier.h: files re-hashed, signature, the adapter's
- *         base against the model, deny list, hidden corpora in the lineage). When the corpus
- *         (by id, or a file whose bytes are recorded as hidden) is hidden, the lineage must
- *         be clean of it (eval_contamination.h); a model given as a folder has no recorded
- *         lineage and is refused on a hidden corpus. A failure of any check but the signature
- *         refuses the run (exit 3, every failure named); a signature failure alone is printed
- *         and fed to the gates (signature.required), as is a model or adapter given as a
- *         folder (never counted as signed).
+ *         base against the model, deny list, hidden corpora in the lineage). The corpus is
+ *         hidden when it shares a case (a case hash) with a corpus recorded by `corpus add
+ *         --hidden` (its own bytes, or the hidden corpus edited: a blank line added, cases
+ *         reordered or added; eco_eval_hidden_corpora scans the recorded hidden corpora at
+ *         each run). On a hidden corpus the lineage must be clean of every hidden corpus it
+ *         shares cases with (eval_contamination.h); a model or adapter given as a folder has
+ *         no recorded lineage: only folders, the run is refused; a folder beside a registered
+ *         artifact, no-train.unknown. A failure of any check but the signature refuses the
+ *         run (exit 3, every failure named); a signature failure alone is printed and fed to
+ *         the gates (signature.required), as is a model or adapter given as a folder (never
+ *         counted as signed).
  * store   the report (canonical JSON with the verdict, timings included, plus a member
  *         "artifact_checks": [{"check", "detail"}] listing what the checks found, [] when
- *         nothing) is stored in the registry against the adapter when it is registered, else
- *         the model (eco_registry_add_report: corpus, gates and evaluator version queryable,
- *         listed by `ecology show`).
+ *         nothing) is stored in the registry only when every loaded artifact is registered
+ *         (the model, and the adapter when there is one), against the adapter when there is
+ *         one, else the model (eco_registry_add_report: corpus, gates and evaluator version
+ *         queryable, listed by `ecology show`); with a folder among them, a note says it is
+ *         not stored.
  * end     releases what begin kept. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,61 +94,51 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
         if (st != ECO_STATUS_OK) return cli_fail(st, "eval --corpus");
         *corpus_path = reg->corpus_file;
     }
-    /* hidden: the file's bytes recorded as a hidden evaluation corpus */
-    bool hidden = false;
-    char *bytes = NULL;
-    size_t len = 0;
-    char hex[ECO_SHA256_HEX_LEN + 1] = "";
+    if (!have_registry) return CLI_OK; /* no registry: nothing is hidden, nothing is stored */
+    /* hidden: the corpus shares a case with a recorded hidden corpus (its own bytes recorded
+     * as hidden, or any case hash of a hidden corpus: eco_eval_hidden_corpora) */
+    eco_registry *r = NULL, *ro = NULL;
     if (reg->r || model_reg || adapter_reg) {
         if ((rc = open_reg(reg, data_dir)) != CLI_OK) return rc;
-        if ((st = eco_read_file(*corpus_path, ECO_EVAL_MAX_FILE, &bytes, &len)) != ECO_STATUS_OK)
-            return cli_fail(st, "eval");
-        st = eco_sha256_hex(bytes, len, hex);
-        free(bytes);
-        if (st == ECO_STATUS_OK) st = eco_eval_corpus_is_hidden(reg->r, hex, &hidden);
-        if (st != ECO_STATUS_OK) return cli_fail(st, "eval");
-    } else {
-        /* a folder model: a hidden corpus is refused only when a registry says so */
-        if (have_registry) {
-            eco_registry *r = NULL;
-            if (cli_registry_open_ro(data_dir, false, &r) != CLI_OK) return CLI_FAIL;
-            st = eco_read_file(*corpus_path, ECO_EVAL_MAX_FILE, &bytes, &len);
-            if (st == ECO_STATUS_OK) st = eco_sha256_hex(bytes, len, hex);
-            free(bytes);
-            if (st == ECO_STATUS_OK) st = eco_eval_corpus_is_hidden(r, hex, &hidden);
-            eco_registry_close(r);
-            if (st != ECO_STATUS_OK) return cli_fail(st, "eval");
-        }
-        if (hidden) {
-            fprintf(stderr,
-                    "ecology: eval: refused: corpus %s is hidden, and a model given as a folder "
-                    "has no recorded lineage to show it was not trained on it (register the "
-                    "model and name it by id)\n",
-                    hex);
-            return CLI_REJECTED;
-        }
-        return CLI_OK;
+        r = reg->r;
+    } else { /* folders only: nothing will be stored, read-only suffices */
+        if (cli_registry_open_ro(data_dir, false, &ro) != CLI_OK) return CLI_FAIL;
+        r = ro;
     }
+    eco_eval_corpus *c = NULL, **hid = NULL;
+    size_t nh = 0;
+    st = eco_eval_corpus_load(*corpus_path, &c);
+    if (st == ECO_STATUS_OK) st = eco_eval_hidden_corpora(r, c, &hid, &nh);
+    eco_eval_corpus_free(c);
+    eco_registry_close(ro);
+    if (st != ECO_STATUS_OK) return cli_fail(st, "eval");
+    /* the report is stored only when every loaded artifact is registered */
+    reg->store = model_reg && (!adapter || adapter_reg);
     if (!model_reg && !adapter_reg) {
-        if (hidden) {
+        if (nh) {
             fprintf(stderr,
                     "ecology: eval: refused: corpus %s is hidden, and a model given as a folder "
                     "has no recorded lineage to show it was not trained on it (register the "
                     "model and name it by id)\n",
-                    hex);
-            return CLI_REJECTED;
+                    hid[0]->sha256_hex);
+            rc = CLI_REJECTED;
         }
-        return CLI_OK;
+        eco_eval_corpora_free(hid, nh);
+        return rc;
     }
     /* the artifact checks */
     const char *m = model, *a = adapter;
-    if (model_reg && cli_registry_resolve(reg->r, "eval --model", &m) != CLI_OK) return CLI_FAIL;
-    if (adapter_reg && cli_registry_resolve(reg->r, "eval --adapter", &a) != CLI_OK)
+    if ((model_reg && cli_registry_resolve(reg->r, "eval --model", &m) != CLI_OK) ||
+        (adapter_reg && cli_registry_resolve(reg->r, "eval --adapter", &a) != CLI_OK)) {
+        eco_eval_corpora_free(hid, nh);
         return CLI_FAIL;
+    }
     reg->model_id = model_reg ? eco_strdup(m) : NULL;
     reg->adapter_id = adapter_reg ? eco_strdup(a) : NULL;
-    if ((model_reg && !reg->model_id) || (adapter_reg && !reg->adapter_id))
+    if ((model_reg && !reg->model_id) || (adapter_reg && !reg->adapter_id)) {
+        eco_eval_corpora_free(hid, nh);
         return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "eval");
+    }
     eco_artifact_check_options ao = {.model_id = reg->model_id,
                                      .model_dir = model_reg ? NULL : model,
                                      .adapter_id = reg->adapter_id};
@@ -152,18 +148,15 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
     size_t nid = 0;
     if (reg->model_id) ids[nid++] = reg->model_id;
     if (reg->adapter_id) ids[nid++] = reg->adapter_id;
-    eco_eval_corpus *c = NULL;
-    if (st == ECO_STATUS_OK && hidden) {
-        if (!model_reg) {
-            st = eco_artifact_failures_add(&f, "no-train.unknown",
-                                           "the model is a folder: its lineage is not recorded, so "
-                                           "it cannot be shown clean of the hidden corpus %s",
-                                           hex);
-        }
-        if (st == ECO_STATUS_OK) st = eco_eval_corpus_load(*corpus_path, &c);
-        if (st == ECO_STATUS_OK) st = eco_eval_contamination(reg->r, ids, nid, c, &f);
-        eco_eval_corpus_free(c);
-    }
+    /* a folder among the artifacts: its lineage is not recorded */
+    if (st == ECO_STATUS_OK && nh && !reg->store)
+        st = eco_artifact_failures_add(&f, "no-train.unknown",
+                                       "the %s is a folder: its lineage is not recorded, so it "
+                                       "cannot be shown clean of the hidden corpus %s",
+                                       model_reg ? "adapter" : "model", hid[0]->sha256_hex);
+    for (size_t i = 0; st == ECO_STATUS_OK && i < nh; i++)
+        st = eco_eval_contamination(reg->r, ids, nid, hid[i], &f);
+    eco_eval_corpora_free(hid, nh);
     if (st != ECO_STATUS_OK) {
         eco_artifact_failures_free(&f);
         return cli_fail(st, "eval: artifact checks");
@@ -200,6 +193,13 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
 void cli_eval_registry_store(cli_eval_reg *reg, const eco_eval_report *rep, const eco_gates *g) {
     const char *id = reg->adapter_id ? reg->adapter_id : reg->model_id;
     if (!reg->r || !id) return;
+    if (!reg->store) {
+        fprintf(stderr,
+                "ecology: eval: the report is not stored: the %s is a folder (a report is "
+                "stored only when the model and the adapter are registered)\n",
+                reg->model_id ? "adapter" : "model");
+        return;
+    }
     eco_verdict v;
     memset(&v, 0, sizeof v);
     eco_status st = ECO_STATUS_OK;

@@ -124,6 +124,64 @@ eco_status eco_eval_corpus_is_hidden(eco_registry *r, const char *sha256, bool *
     return ECO_STATUS_OK;
 }
 
+void eco_eval_corpora_free(eco_eval_corpus **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) eco_eval_corpus_free(v[i]);
+    free(v);
+}
+
+/* Whether c and h share a case hash. */
+static bool shares_case(const eco_eval_corpus *c, const eco_eval_corpus *h) {
+    for (size_t i = 0; i < c->n_cases; i++)
+        if (eco_eval_corpus_find_hash(h, c->cases[i].hash)) return true;
+    return false;
+}
+
+eco_status eco_eval_hidden_corpora(eco_registry *r, const eco_eval_corpus *c,
+                                   eco_eval_corpus ***out, size_t *n) {
+    if (!r || !c || !out || !n)
+        return eco_error(ECO_STATUS_EINVAL, "hidden corpora: NULL argument");
+    *out = NULL;
+    *n = 0;
+    eco_corpus_info *list = NULL;
+    size_t nl = 0;
+    eco_status st = eco_registry_corpus_list(r, &list, &nl);
+    eco_eval_corpus **v = NULL;
+    size_t nv = 0;
+    for (size_t i = 0; i < nl && !st; i++) {
+        if (list[i].kind != ECO_CORPUS_EVAL || !list[i].hidden) continue;
+        char *path = NULL;
+        bool present = false;
+        eco_eval_corpus *h = NULL;
+        st = eco_registry_corpus_path(r, &list[i], &path, &present);
+        if (!st && !present)
+            st = eco_error(ECO_STATUS_EIO,
+                           "hidden corpus %s: its file is not in the store (ecology registry "
+                           "check): cannot tell whether the evaluated corpus shares its cases",
+                           list[i].sha256);
+        if (!st) st = eco_eval_corpus_load(path, &h);
+        free(path);
+        if (!st && (strcmp(list[i].sha256, c->sha256_hex) == 0 || shares_case(c, h))) {
+            eco_eval_corpus **nvv = realloc(v, (nv + 1) * sizeof *v);
+            if (!nvv)
+                st = eco_error(ECO_STATUS_ENOMEM, "hidden corpora: out of memory");
+            else {
+                v = nvv;
+                v[nv++] = h;
+                h = NULL;
+            }
+        }
+        eco_eval_corpus_free(h);
+    }
+    eco_corpus_infos_free(list, nl);
+    if (st) {
+        eco_eval_corpora_free(v, nv);
+        return st;
+    }
+    *out = v;
+    *n = nv;
+    return ECO_STATUS_OK;
+}
+
 /* One training corpus against the hidden corpus. hname: how failures name the hidden
  * corpus. */
 static eco_status check_one(eco_registry *r, const eco_lineage_corpus *lc,

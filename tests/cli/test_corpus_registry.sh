@@ -5,7 +5,9 @@
 # on one of its prompts, on text overlapping it by 8-word n-grams, or on a corpus whose content
 # the registry lacks, while a clean adapter runs; the artifact checks naming a tampered file, an
 # unsigned model (fed to the signature gate) and an adapter on the wrong base; the deny list;
-# (w-fixreg) short prompts and a BOM in training files, a schema that cannot compile.
+# (w-fixreg) short prompts and a BOM in training files, an edited hidden corpus, folders
+# beside registered models (refused on hidden corpora, no report), a schema that cannot
+# compile.
 # Lineages are built from copies of the shipped eco-tiny and text.reverse@1 whose training.json
 # names small training corpora made here. Run by ctest with ECOLOGY_BIN set.
 source "$(dirname "$0")/lib/harness.sh"
@@ -125,7 +127,7 @@ expect 0 "(c) does not matter on a public corpus" -- "$BIN" eval --model base --
 expect 3 "a folder model on a hidden corpus" -- "$BIN" eval --model "$tmp/dir-base" --corpus hidden.jsonl "${EV[@]}"
 contains "$tmp/err" "no recorded lineage" "a folder's lineage is unknown"
 
-# ---- w-fixreg: short prompts, a BOM, a schema that can never compile ----
+# ---- w-fixreg: short prompts, a BOM, an edited hidden corpus, folders beside registered models ----
 # (2) a training file starting with a UTF-8 BOM: its first line is checked all the same
 python3 - hidden.jsonl >bomleak.jsonl <<'EOF'
 import json, sys
@@ -152,6 +154,20 @@ expect 0 "add the short-prompt adapter" -- "$BIN" add "$tmp/dir-shortleak" --id 
 expect 3 "(3) short prompts inside training texts" -- "$BIN" eval --model base --adapter shortleak --corpus hidden.jsonl "${EV[@]}"
 contains "$tmp/err" "no-train.ngram: hidden corpus $HID (rev-hidden): case line 1 (id text.reverse@1/eval/0): its prompt's" "(3) short prompt named"
 expect 0 "(3) the clean adapter stays clean" -- "$BIN" eval --model base --adapter clean --corpus hidden.jsonl "${EV[@]}"
+# (4) the hidden corpus with one blank line more is still hidden, checked against the hidden one
+cp hidden.jsonl hidden-edited.jsonl && echo >>hidden-edited.jsonl
+expect 3 "(4) an edited hidden corpus" -- "$BIN" eval --model base --adapter leak --corpus hidden-edited.jsonl "${EV[@]}"
+contains "$tmp/err" "no-train.prompt: hidden corpus $HID (rev-hidden): case line 1 (id text.reverse@1/eval/0) has the prompt of training corpus $LEAK line 2" "(4) checked against the recorded hidden corpus"
+expect 3 "(4) a folder model on the edited hidden corpus" -- "$BIN" eval --model "$tmp/dir-base" --corpus hidden-edited.jsonl "${EV[@]}"
+contains "$tmp/err" "no recorded lineage" "(4) folder refused"
+# (1) a registered base with a folder adapter: lineage unknown on a hidden corpus; no report
+adapter_with folder-leak "$HID"
+expect 3 "(1) a folder adapter on a hidden corpus" -- "$BIN" eval --model base --adapter "$tmp/dir-folder-leak" --corpus hidden.jsonl "${EV[@]}"
+contains "$tmp/err" "no-train.unknown: the adapter is a folder: its lineage is not recorded" "(1) folder adapter named"
+expect 0 "(1) a folder adapter on a public corpus" -- "$BIN" eval --model base --adapter "$tmp/dir-folder-leak" --corpus public.jsonl "${EV[@]}"
+contains "$tmp/err" "the report is not stored: the adapter is a folder" "(1) no report filed under the base"
+expect 0 "(1) a folder model with a registered adapter" -- "$BIN" eval --model "$tmp/dir-base" --adapter clean --corpus public.jsonl "${EV[@]}"
+contains "$tmp/err" "the report is not stored: the model is a folder" "(1) no report filed under the adapter"
 # (6) a schema that can never compile is refused by corpus add
 printf '%s\n' '{"capability": "json@1", "prompt": "A record", "check": "json_schema", "schema": {"type": "strnig"}}' >badschema.jsonl
 expect 1 "(6) an uncompilable schema" -- "$BIN" corpus add badschema.jsonl --kind eval
