@@ -144,7 +144,8 @@ int cli_parse_hyper(const char *cmd, const cli_opt *o, int n, struct eco_trainer
  * recorded SHA-256 (*corpus_path becomes its store file), the artifact checks and the
  * hidden-corpus rule for registered models (CLI_OK, CLI_REJECTED with every failure on
  * stderr, CLI_FAIL); store: the report (re-judged with g, may be NULL) stored against the
- * adapter or the model when every loaded artifact is registered; end: releases reg. */
+ * adapter or the model when every loaded artifact is registered (CLI_OK, also when nothing
+ * is to be stored; CLI_FAIL with the message when storing failed); end: releases reg. */
 struct eco_eval_report;
 struct eco_gates;
 typedef struct cli_eval_reg {
@@ -156,8 +157,8 @@ typedef struct cli_eval_reg {
     char *checks_json; /* the artifact checks' failures, a JSON array [{"check","detail"}] */
 } cli_eval_reg;
 int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg);
-void cli_eval_registry_store(cli_eval_reg *reg, const struct eco_eval_report *rep,
-                             const struct eco_gates *g);
+int cli_eval_registry_store(cli_eval_reg *reg, const struct eco_eval_report *rep,
+                            const struct eco_gates *g);
 void cli_eval_registry_end(cli_eval_reg *reg);
 /* cmd_corpus.c: after `add DIR`, the training corpus that DIR's training.json names (run.data.
  * path, as the trainer wrote it) recorded in the registry when the file is still there and is

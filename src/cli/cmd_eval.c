@@ -287,7 +287,8 @@ int cmd_eval(int argc, char **argv) {
     bool signature_ok = model != model_label && (!adapter || adapter != adapter_label);
     if (reg.r) signature_ok = reg.signature_ok; /* w-evreg: the artifact checks decide */
     if (rc == CLI_OK) rc = finish_report(&rep, g, signature_ok, json, out);
-    if (rc == CLI_OK || rc == CLI_REJECTED) cli_eval_registry_store(&reg, &rep, g); /* w-evreg */
+    if ((rc == CLI_OK || rc == CLI_REJECTED) && cli_eval_registry_store(&reg, &rep, g) != CLI_OK)
+        rc = CLI_FAIL; /* w-evreg; w-fixreg: a report not stored is a failure */
     if (rc == CLI_OK && fflush(stdout) != 0)
         rc = cli_fail(eco_error(ECO_STATUS_EIO, "cannot write to stdout"), "eval");
 done:

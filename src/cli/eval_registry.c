@@ -21,7 +21,7 @@
  *         (the model, and the adapter when there is one), against the adapter when there is
  *         one, else the model (eco_registry_add_report: corpus, gates and evaluator version
  *         queryable, listed by `ecology show`); with a folder among them, a note says it is
- *         not stored.
+ *         not stored. A report that cannot be stored is a failure (CLI_FAIL, the message).
  * end     releases what begin kept. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,15 +190,15 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
     return rc;
 }
 
-void cli_eval_registry_store(cli_eval_reg *reg, const eco_eval_report *rep, const eco_gates *g) {
+int cli_eval_registry_store(cli_eval_reg *reg, const eco_eval_report *rep, const eco_gates *g) {
     const char *id = reg->adapter_id ? reg->adapter_id : reg->model_id;
-    if (!reg->r || !id) return;
+    if (!reg->r || !id) return CLI_OK;
     if (!reg->store) {
         fprintf(stderr,
                 "ecology: eval: the report is not stored: the %s is a folder (a report is "
                 "stored only when the model and the adapter are registered)\n",
                 reg->model_id ? "adapter" : "model");
-        return;
+        return CLI_OK;
     }
     eco_verdict v;
     memset(&v, 0, sizeof v);
@@ -218,14 +218,15 @@ void cli_eval_registry_store(cli_eval_reg *reg, const eco_eval_report *rep, cons
         json_decref(j);
     }
     if (st == ECO_STATUS_OK) st = eco_registry_add_report(reg->r, id, stored);
+    int rc = CLI_OK;
     if (st == ECO_STATUS_OK)
         fprintf(stderr, "ecology: eval: report stored in the registry for '%s'\n", id);
     else
-        fprintf(stderr, "ecology: eval: warning: the report was not stored: %s\n",
-                eco_last_error());
+        rc = cli_fail(st, "eval: the report could not be stored");
     free(text);
     free(stored);
     if (g) eco_verdict_free(&v);
+    return rc;
 }
 
 void cli_eval_registry_end(cli_eval_reg *reg) {

@@ -6,8 +6,8 @@
 # the registry lacks, while a clean adapter runs; the artifact checks naming a tampered file, an
 # unsigned model (fed to the signature gate) and an adapter on the wrong base; the deny list;
 # (w-fixreg) short prompts and a BOM in training files, an edited hidden corpus, folders
-# beside registered models (refused on hidden corpora, no report), a schema that cannot
-# compile.
+# beside registered models (refused on hidden corpora, no report), a report that cannot be
+# stored (exit 1), a schema that cannot compile.
 # Lineages are built from copies of the shipped eco-tiny and text.reverse@1 whose training.json
 # names small training corpora made here. Run by ctest with ECOLOGY_BIN set.
 source "$(dirname "$0")/lib/harness.sh"
@@ -168,6 +168,12 @@ expect 0 "(1) a folder adapter on a public corpus" -- "$BIN" eval --model base -
 contains "$tmp/err" "the report is not stored: the adapter is a folder" "(1) no report filed under the base"
 expect 0 "(1) a folder model with a registered adapter" -- "$BIN" eval --model "$tmp/dir-base" --adapter clean --corpus public.jsonl "${EV[@]}"
 contains "$tmp/err" "the report is not stored: the model is a folder" "(1) no report filed under the adapter"
+# (5) a report that cannot be stored fails the run
+sql() { python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()" "$D/registry.db" "$1"; }
+sql "CREATE TRIGGER t_no_reports BEFORE INSERT ON reports BEGIN SELECT RAISE(ABORT, 'reports refused by the test'); END"
+expect 1 "(5) the report not stored" -- "$BIN" eval --model base --adapter clean --corpus public.jsonl "${EV[@]}"
+contains "$tmp/err" "the report could not be stored" "(5) the failure named"
+sql "DROP TRIGGER t_no_reports"
 # (6) a schema that can never compile is refused by corpus add
 printf '%s\n' '{"capability": "json@1", "prompt": "A record", "check": "json_schema", "schema": {"type": "strnig"}}' >badschema.jsonl
 expect 1 "(6) an uncompilable schema" -- "$BIN" corpus add badschema.jsonl --kind eval
