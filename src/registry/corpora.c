@@ -47,12 +47,7 @@ void eco_corpus_infos_free(eco_corpus_info *c, size_t n) {
     free(c);
 }
 
-static bool hex64(const char *s) {
-    if (!s || strlen(s) != ECO_SHA256_HEX_LEN) return false;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return false;
-    return true;
-}
+static bool hex64(const char *s) { return s && eco_hex_is_lower(s, strlen(s), ECO_SHA256_HEX_LEN); }
 
 static bool name_ok(const char *s) {
     size_t n = strlen(s);
