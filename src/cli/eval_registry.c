@@ -36,13 +36,6 @@ static bool is_registry_ref(const char *ref) {
     return ref && stat(ref, &sb) != 0 && eco_model_id_ok(ref);
 }
 
-static bool is_hex64(const char *s) {
-    if (strlen(s) != ECO_SHA256_HEX_LEN) return false;
-    for (; *s; s++)
-        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))) return false;
-    return true;
-}
-
 /* Opens the registry once (writable when possible: the report is stored at the end). */
 static int open_reg(cli_eval_reg *reg, const char *data_dir) {
     if (reg->r) return CLI_OK;
@@ -52,6 +45,30 @@ static int open_reg(cli_eval_reg *reg, const char *data_dir) {
 static void print_failures(const eco_artifact_failures *f, const char *head) {
     fprintf(stderr, "ecology: eval: %s (%zu):\n", head, f->n);
     for (size_t i = 0; i < f->n; i++) fprintf(stderr, "  %s: %s\n", f->v[i].check, f->v[i].detail);
+}
+
+/* Whether the file at path is recorded in r as a hidden evaluation corpus; its SHA-256 in hex. */
+static eco_status corpus_hidden(eco_registry *r, const char *path, char hex[ECO_SHA256_HEX_LEN + 1],
+                                bool *hidden) {
+    char *bytes = NULL;
+    size_t len = 0;
+    eco_status st = eco_read_file(path, ECO_EVAL_MAX_FILE, &bytes, &len);
+    if (st == ECO_STATUS_OK) st = eco_sha256_hex(bytes, len, hex);
+    free(bytes);
+    if (st == ECO_STATUS_OK) st = eco_eval_corpus_is_hidden(r, hex, hidden);
+    return st;
+}
+
+/* A model given as a folder has no recorded lineage: refused (CLI_REJECTED) on a hidden
+ * corpus, the corpus of SHA-256 hex. */
+static int folder_verdict(bool hidden, const char *hex) {
+    if (!hidden) return CLI_OK;
+    fprintf(stderr,
+            "ecology: eval: refused: corpus %s is hidden, and a model given as a folder has no "
+            "recorded lineage to show it was not trained on it (register the model and name it "
+            "by id)\n",
+            hex);
+    return CLI_REJECTED;
 }
 
 int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg) {
@@ -72,7 +89,8 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
     int rc = CLI_OK;
     eco_status st;
     /* --corpus SHA256: a recorded evaluation corpus */
-    if (stat(*corpus_path, &sb) != 0 && is_hex64(*corpus_path)) {
+    if (stat(*corpus_path, &sb) != 0 &&
+        eco_hex_is_lower(*corpus_path, strlen(*corpus_path), ECO_SHA256_HEX_LEN)) {
         if ((rc = open_reg(reg, data_dir)) != CLI_OK) return rc;
         eco_corpus_info info = {0};
         bool present = false;
@@ -90,49 +108,24 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
     }
     /* hidden: the file's bytes recorded as a hidden evaluation corpus */
     bool hidden = false;
-    char *bytes = NULL;
-    size_t len = 0;
     char hex[ECO_SHA256_HEX_LEN + 1] = "";
     if (reg->r || model_reg || adapter_reg) {
         if ((rc = open_reg(reg, data_dir)) != CLI_OK) return rc;
-        if ((st = eco_read_file(*corpus_path, ECO_EVAL_MAX_FILE, &bytes, &len)) != ECO_STATUS_OK)
+        if ((st = corpus_hidden(reg->r, *corpus_path, hex, &hidden)) != ECO_STATUS_OK)
             return cli_fail(st, "eval");
-        st = eco_sha256_hex(bytes, len, hex);
-        free(bytes);
-        if (st == ECO_STATUS_OK) st = eco_eval_corpus_is_hidden(reg->r, hex, &hidden);
-        if (st != ECO_STATUS_OK) return cli_fail(st, "eval");
     } else {
         /* a folder model: a hidden corpus is refused only when a registry says so */
         if (have_registry) {
             eco_registry *r = NULL;
             if (cli_registry_open_ro(data_dir, false, &r) != CLI_OK) return CLI_FAIL;
-            st = eco_read_file(*corpus_path, ECO_EVAL_MAX_FILE, &bytes, &len);
-            if (st == ECO_STATUS_OK) st = eco_sha256_hex(bytes, len, hex);
-            free(bytes);
-            if (st == ECO_STATUS_OK) st = eco_eval_corpus_is_hidden(r, hex, &hidden);
+            st = corpus_hidden(r, *corpus_path, hex, &hidden);
             eco_registry_close(r);
             if (st != ECO_STATUS_OK) return cli_fail(st, "eval");
         }
-        if (hidden) {
-            fprintf(stderr,
-                    "ecology: eval: refused: corpus %s is hidden, and a model given as a folder "
-                    "has no recorded lineage to show it was not trained on it (register the "
-                    "model and name it by id)\n",
-                    hex);
-            return CLI_REJECTED;
-        }
-        return CLI_OK;
+        return folder_verdict(hidden, hex);
     }
     if (!model_reg && !adapter_reg) {
-        if (hidden) {
-            fprintf(stderr,
-                    "ecology: eval: refused: corpus %s is hidden, and a model given as a folder "
-                    "has no recorded lineage to show it was not trained on it (register the "
-                    "model and name it by id)\n",
-                    hex);
-            return CLI_REJECTED;
-        }
-        return CLI_OK;
+        return folder_verdict(hidden, hex);
     }
     /* the artifact checks */
     const char *m = model, *a = adapter;
