@@ -153,6 +153,20 @@ static void test_lines(void **state) {
     assert_false(eco_lines_next(&it, &s, &n));
 }
 
+/* eco_bytes_dup: NUL-terminated, NULs inside kept, n == 0 gives "". */
+static void test_bytes_dup(void **state) {
+    (void)state;
+    char *d = eco_bytes_dup("ab\0cd", 5);
+    assert_non_null(d);
+    assert_memory_equal(d, "ab\0cd", 6);
+    free(d);
+    d = eco_bytes_dup(NULL, 0);
+    assert_non_null(d);
+    assert_string_equal(d, "");
+    free(d);
+    assert_null(eco_bytes_dup("x", SIZE_MAX));
+}
+
 /* eco_text_answer_span: the first line, spaces, tabs and CRs trimmed. */
 static void test_answer_span(void **state) {
     (void)state;
@@ -174,7 +188,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_table),  cmocka_unit_test(test_utf8_lossy),
         cmocka_unit_test(test_buf),         cmocka_unit_test(test_lines),
-        cmocka_unit_test(test_answer_span),
+        cmocka_unit_test(test_answer_span), cmocka_unit_test(test_bytes_dup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

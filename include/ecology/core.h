@@ -125,6 +125,9 @@ void *eco_malloc_array(size_t count, size_t size);
 void *eco_calloc_array(size_t count, size_t size);
 /* strdup that returns NULL on failure; caller frees. */
 char *eco_strdup(const char *s);
+/* A NUL-terminated malloc'd copy of the n bytes at s (NUL bytes among them copied as they
+ * are; s may be NULL when n == 0); NULL when out of memory. Caller frees. */
+char *eco_bytes_dup(const void *s, size_t n);
 
 /* Zeroed memory for a large buffer that is filled a little at a time (a KV cache): from
  * 2 MiB up, an anonymous mapping, 2 MiB-aligned and marked MADV_HUGEPAGE, so that filling
