@@ -581,6 +581,15 @@ static void test_check_table(void **state) {
     eco_tasks_answer_span(" \t a b \r\nc", 10, &s, &l);
     assert_int_equal(s, 3);
     assert_int_equal(l, 3);
+    /* the rule is core's eco_text_answer_span (the evaluator's exact check uses it) */
+    static const char *const spans[] = {" 357\n", "357 \nmore", "\t\r", "", "\nx", "a\rb c"};
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++) {
+        size_t s2, l2, n = strlen(spans[i]);
+        eco_tasks_answer_span(spans[i], n, &s, &l);
+        eco_text_answer_span(spans[i], n, &s2, &l2);
+        assert_int_equal(s, s2);
+        assert_int_equal(l, l2);
+    }
 }
 
 /* ---- safety ------------------------------------------------------------------------ */
