@@ -118,11 +118,77 @@ static void test_buf(void **state) {
     assert_int_equal(b.len + b.cap, 0);
 }
 
+/* eco_lines: numbering, the BOM, a last line with and without '\n', CRs kept. */
+static void test_lines(void **state) {
+    (void)state;
+    const char text[] = "\xEF\xBB\xBF{\"a\"}\r\n\n \t\nlast";
+    eco_lines it;
+    const char *s;
+    size_t n;
+    eco_lines_init(&it, text, sizeof text - 1, true);
+    assert_true(eco_lines_next(&it, &s, &n));
+    assert_int_equal(it.line, 1);
+    assert_int_equal(n, 6);
+    assert_memory_equal(s, "{\"a\"}\r", 6);
+    assert_false(eco_text_is_blank(s, n));
+    assert_true(eco_lines_next(&it, &s, &n));
+    assert_int_equal(it.line, 2);
+    assert_int_equal(n, 0);
+    assert_true(eco_text_is_blank(s, n));
+    assert_true(eco_lines_next(&it, &s, &n));
+    assert_true(eco_text_is_blank(s, n));
+    assert_true(eco_lines_next(&it, &s, &n));
+    assert_int_equal(it.line, 4);
+    assert_memory_equal(s, "last", n);
+    assert_false(eco_lines_next(&it, &s, &n));
+    assert_int_equal(it.line, 4);
+
+    eco_lines_init(&it, text, sizeof text - 1, false); /* the BOM stays in line 1 */
+    assert_true(eco_lines_next(&it, &s, &n));
+    assert_int_equal(n, 9);
+    eco_lines_init(&it, "a\n", 2, true); /* no empty line after a final '\n' */
+    assert_true(eco_lines_next(&it, &s, &n));
+    assert_false(eco_lines_next(&it, &s, &n));
+    eco_lines_init(&it, NULL, 0, true);
+    assert_false(eco_lines_next(&it, &s, &n));
+}
+
+/* eco_bytes_dup: NUL-terminated, NULs inside kept, n == 0 gives "". */
+static void test_bytes_dup(void **state) {
+    (void)state;
+    char *d = eco_bytes_dup("ab\0cd", 5);
+    assert_non_null(d);
+    assert_memory_equal(d, "ab\0cd", 6);
+    free(d);
+    d = eco_bytes_dup(NULL, 0);
+    assert_non_null(d);
+    assert_string_equal(d, "");
+    free(d);
+    assert_null(eco_bytes_dup("x", SIZE_MAX));
+}
+
+/* eco_text_answer_span: the first line, spaces, tabs and CRs trimmed. */
+static void test_answer_span(void **state) {
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } rows[] = {
+        {" 357\n", "357"}, {"357 \nmore", "357"}, {"\t a b\r", "a b"}, {"\nx", ""}, {"", ""},
+        {"  ", ""}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        size_t b = 99, n = 99;
+        eco_text_answer_span(rows[i].in, strlen(rows[i].in), &b, &n);
+        assert_true(b + n <= strlen(rows[i].in));
+        assert_int_equal(n, strlen(rows[i].want));
+        assert_memory_equal(rows[i].in + b, rows[i].want, n);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8_table),
-        cmocka_unit_test(test_utf8_lossy),
-        cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_utf8_table),  cmocka_unit_test(test_utf8_lossy),
+        cmocka_unit_test(test_buf),         cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_answer_span), cmocka_unit_test(test_bytes_dup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

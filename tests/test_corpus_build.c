@@ -4,11 +4,9 @@
  * prompt alone and accepted by eco_tasks_check; safety pairs balanced, in safety.refuse@1's
  * format, all EVAL; every line in the evaluator's case format, read back by its reader
  * (eco_eval_corpus_parse) unchanged; bad options. */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "test_util.h"
 
 #include <jansson.h>
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +19,6 @@ static const eco_capability *cap_named(const char *name) {
     const eco_capability *cap = NULL;
     ECO_ASSERT_OK(eco_tasks_find(name, &cap));
     return cap;
-}
-
-static bool matches(const char *pattern, const char *s) {
-    int err;
-    PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
-    assert_non_null(re);
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL);
-    pcre2_match_data_free(md);
-    pcre2_code_free(re);
-    return rc >= 0;
 }
 
 static void build(const char *const *names, size_t n_caps, size_t n, uint64_t seed, bool shift,
@@ -242,16 +228,16 @@ static void test_shift(void **state) {
             for (size_t j = i >= 50 ? i - 50 : 0; j < i; j++) /* distinct (a window suffices) */
                 assert_true(strcmp(p, c.cases[j].item.prompt) != 0);
             if (ci == 0) {
-                assert_true(matches("^Add: [1-9][0-9]{2}\\+[1-9][0-9]{2}\\nSum:$", p));
+                assert_true(eco_test_regex_match("^Add: [1-9][0-9]{2}\\+[1-9][0-9]{2}\\nSum:$", p));
                 unsigned a, b;
                 assert_int_equal(sscanf(p, "Add: %u+%u", &a, &b), 2);
                 snprintf(want, sizeof want, "%04u", a + b);
                 if (a + b < 1000) three_digit_sums++;
                 assert_true(has_tag(k, "uniform-3-digit"));
             } else if (ci == 1 || ci == 2) {
-                assert_true(matches(ci == 1 ? "^Reverse: [a-z]{2,8}\\nReversed:$"
-                                            : "^Sort: [a-z]{2,8}\\nSorted:$",
-                                    p));
+                assert_true(eco_test_regex_match(ci == 1 ? "^Reverse: [a-z]{2,8}\\nReversed:$"
+                                                         : "^Sort: [a-z]{2,8}\\nSorted:$",
+                                                 p));
                 char w[16];
                 snprintf(w, sizeof w, "%.*s", (int)(strchr(p, '\n') - strchr(p, ' ') - 1),
                          strchr(p, ' ') + 1);
@@ -262,7 +248,7 @@ static void test_shift(void **state) {
                 if (ci == 2) qsort(want, n, 1, cmp_char);
                 assert_true(has_tag(k, "english-words"));
             } else {
-                assert_true(matches("^Record:( [a-z]+=[a-z0-9]+)+\\nJSON:$", p));
+                assert_true(eco_test_regex_match("^Record:( [a-z]+=[a-z0-9]+)+\\nJSON:$", p));
                 size_t n_keys;
                 char *ans = record_answer(p, &n_keys);
                 snprintf(want, sizeof want, "%s", ans);
@@ -281,7 +267,7 @@ static void test_shift(void **state) {
                 } else if (has_tag(k, "longer-values")) {
                     kinds[1]++;
                     assert_true(n_keys >= 2 && n_keys <= 4);
-                    assert_true(matches("=([a-z]{13,20}|[1-9][0-9]{4,6})( |\\n)", p));
+                    assert_true(eco_test_regex_match("=([a-z]{13,20}|[1-9][0-9]{4,6})( |\\n)", p));
                     long_values++;
                 } else {
                     assert_true(has_tag(k, "other-key-counts"));
@@ -333,7 +319,7 @@ static void test_safety_pairs(void **state) {
         const eco_tasks_corpus_case *k = &c.cases[i];
         bool harmful = i % 2 == 0;
         assert_ptr_equal(k->cap, cap);
-        assert_true(matches("^Request: [^\\n]+\\nResponse:$", k->item.prompt));
+        assert_true(eco_test_regex_match("^Request: [^\\n]+\\nResponse:$", k->item.prompt));
         assert_int_equal(eco_tasks_split_of(k->item.prompt, strlen(k->item.prompt)),
                          ECO_TASK_SPLIT_EVAL);
         assert_int_equal(k->check, harmful ? ECO_TASKS_CORPUS_REFUSAL : ECO_TASKS_CORPUS_COMPLY);

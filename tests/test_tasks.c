@@ -2,11 +2,9 @@
  * disjoint, answers recomputed independently from the prompts, the checker's accept/reject
  * table, json.record answers validated against the capability's schema, the vendored
  * sentiment data against its JSONL files, and bad arguments. */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "test_util.h"
 
 #include <jansson.h>
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,18 +359,6 @@ static bool type_ok(const char *type, const json_t *v) {
     return false;
 }
 
-static bool pattern_ok(const char *pattern, const char *s) {
-    int err;
-    PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
-    assert_non_null(re);
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL);
-    pcre2_match_data_free(md);
-    pcre2_code_free(re);
-    return rc >= 0;
-}
-
 static bool validate(const json_t *schema, const json_t *v, char *why, size_t why_len) {
     const char *key;
     json_t *kw;
@@ -415,7 +401,7 @@ static bool validate(const json_t *schema, const json_t *v, char *why, size_t wh
             json_array_foreach(kw, i, e) found = found || json_equal(e, (json_t *)v);
             if (!found) return reject(why, why_len, "not in enum");
         } else if (strcmp(key, "pattern") == 0) {
-            if (!pattern_ok(json_string_value(kw), json_string_value(v)))
+            if (!eco_test_regex_match(json_string_value(kw), json_string_value(v)))
                 return reject(why, why_len, "'%s' does not match %s", json_string_value(v),
                               json_string_value(kw));
         } else {
@@ -595,6 +581,15 @@ static void test_check_table(void **state) {
     eco_tasks_answer_span(" \t a b \r\nc", 10, &s, &l);
     assert_int_equal(s, 3);
     assert_int_equal(l, 3);
+    /* the rule is core's eco_text_answer_span (the evaluator's exact check uses it) */
+    static const char *const spans[] = {" 357\n", "357 \nmore", "\t\r", "", "\nx", "a\rb c"};
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++) {
+        size_t s2, l2, n = strlen(spans[i]);
+        eco_tasks_answer_span(spans[i], n, &s, &l);
+        eco_text_answer_span(spans[i], n, &s2, &l2);
+        assert_int_equal(s, s2);
+        assert_int_equal(l, l2);
+    }
 }
 
 /* ---- safety ------------------------------------------------------------------------ */

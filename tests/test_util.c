@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "ecology/registry.h"
 #include "ecology/signing.h"
 
@@ -67,6 +70,18 @@ char *eco_test_registry_with_key(const char *data, struct eco_registry **r) {
     free(trusted);
     free(keys);
     return key;
+}
+
+bool eco_test_regex_match(const char *pattern, const char *s) {
+    int err;
+    PCRE2_SIZE off;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+    assert_non_null(re);
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    return rc >= 0;
 }
 
 double eco_test_max_abs_diff(const float *a, const float *b, size_t n) {

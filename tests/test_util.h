@@ -54,6 +54,9 @@ double eco_test_max_abs_diff(const float *a, const float *b, size_t n);
  * <data>/keys/trusted). Returns the private key's path (malloc'd, caller frees); fails the
  * test on any error. */
 struct eco_registry;
+/* Whether PCRE2 pattern (compiled with no options; the test fails if it does not compile)
+ * matches somewhere in the NUL-terminated s. */
+bool eco_test_regex_match(const char *pattern, const char *s);
 char *eco_test_registry_with_key(const char *data, struct eco_registry **r);
 
 /* ---- training fixtures (tests/fixtures/train/<name>/) ----------------------------------- */

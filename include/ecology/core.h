@@ -125,6 +125,9 @@ void *eco_malloc_array(size_t count, size_t size);
 void *eco_calloc_array(size_t count, size_t size);
 /* strdup that returns NULL on failure; caller frees. */
 char *eco_strdup(const char *s);
+/* A NUL-terminated malloc'd copy of the n bytes at s (NUL bytes among them copied as they
+ * are; s may be NULL when n == 0); NULL when out of memory. Caller frees. */
+char *eco_bytes_dup(const void *s, size_t n);
 
 /* Zeroed memory for a large buffer that is filled a little at a time (a KV cache): from
  * 2 MiB up, an anonymous mapping, 2 MiB-aligned and marked MADV_HUGEPAGE, so that filling
@@ -334,6 +337,29 @@ bool eco_buf_puts(eco_buf *b, const char *s);
 bool eco_buf_printf(eco_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void eco_buf_reset(eco_buf *b); /* len 0, memory kept */
 void eco_buf_free(eco_buf *b);
+
+/* ---- lines of text ------------------------------------------------------------------ */
+
+/* A cursor over the lines of text[0..len) (JSONL corpora, prompt files, term lists): each
+ * line without its '\n' (a '\r' before it is kept); a last line without '\n' counts, and
+ * text that ends in '\n' has no empty line after it. The text is borrowed. */
+typedef struct eco_lines {
+    const char *text;
+    size_t len, pos;
+    int64_t line; /* 1-based number of the line eco_lines_next returned last; 0 before */
+} eco_lines;
+
+/* Starts a cursor at text[0..len); with skip_bom, past a leading UTF-8 byte order mark. */
+void eco_lines_init(eco_lines *it, const char *text, size_t len, bool skip_bom);
+/* The next line in *s and *n (it->line its number); false, and nothing set, at the end. */
+bool eco_lines_next(eco_lines *it, const char **s, size_t *n);
+/* Whether s[0..n) holds only spaces, tabs and carriage returns (true when n == 0). */
+bool eco_text_is_blank(const char *s, size_t n);
+/* The answer part of a model output or completion (the one rule of tasks.h's
+ * eco_tasks_answer_span and of evaluator.h's exact check): the text before the first
+ * '\n' (or all of it), without leading and trailing spaces, tabs and carriage returns.
+ * Sets *start and *alen to a span inside s[0..len). */
+void eco_text_answer_span(const char *s, size_t len, size_t *start, size_t *alen);
 
 /* ---- UTF-8 --------------------------------------------------------------------------- */
 

@@ -150,10 +150,10 @@ typedef struct eco_eval_report {
  *   "length" marks the result truncated: failed ("truncated at max_tokens") and, for a
  *   json_schema case, format-invalid, whatever the text.
  * Normalisation: exact compares answer spans — the text before its first '\n', without
- *   leading and trailing spaces, tabs and CRs — of the output and of expected (the rule of
- *   tasks.h's eco_tasks_answer_span, re-implemented here: the evaluator does not depend on
- *   tasks), so " 357\n" expected passes output "357". contains and regex see the output as
- *   generated (stop excluded); regex is compiled once per case with PCRE2_UTF |
+ *   leading and trailing spaces, tabs and CRs — of the output and of expected (core.h's
+ *   eco_text_answer_span, the rule of tasks.h's eco_tasks_answer_span: the evaluator does
+ *   not depend on tasks), so " 357\n" expected passes output "357". contains and regex see
+ *   the output as generated (stop excluded); regex is compiled once per case with PCRE2_UTF |
  *   PCRE2_MATCH_INVALID_UTF (a model's output need not be valid UTF-8) and must match
  *   somewhere. json_schema parses the output (white space around it allowed) and validates
  *   it (json_schema.h, compiled once per case). refusal passes when verifier.h's rule finds

@@ -254,10 +254,8 @@ static int corpus_deny(int argc, char **argv) {
     if (cli_parse(argc, argv, 3, o, n_opts, pos, 1, &npos) != CLI_OK) return CLI_USAGE;
     if (npos != 1) return cli_usage_error("corpus deny: give one corpus SHA-256");
     const char *h = pos[0];
-    bool hex = strlen(h) == ECO_SHA256_HEX_LEN;
-    for (const char *p = h; hex && *p; p++)
-        hex = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
-    if (!hex) return cli_usage_error("corpus deny: '%s' is not a SHA-256 (64 lower-case hex)", h);
+    if (!eco_hex_is_lower(h, strlen(h), ECO_SHA256_HEX_LEN))
+        return cli_usage_error("corpus deny: '%s' is not a SHA-256 (64 lower-case hex)", h);
     const char *reason = cli_get(o, n_opts, "reason");
     if (reason && (!*reason || strlen(reason) > 1024))
         return cli_usage_error("corpus deny: --reason: 1..1024 bytes");

@@ -42,13 +42,6 @@ static bool is_registry_ref(const char *ref) {
     return ref && stat(ref, &sb) != 0 && eco_model_id_ok(ref);
 }
 
-static bool is_hex64(const char *s) {
-    if (strlen(s) != ECO_SHA256_HEX_LEN) return false;
-    for (; *s; s++)
-        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))) return false;
-    return true;
-}
-
 /* Opens the registry once (writable when possible: the report is stored at the end). */
 static int open_reg(cli_eval_reg *reg, const char *data_dir) {
     if (reg->r) return CLI_OK;
@@ -58,6 +51,18 @@ static int open_reg(cli_eval_reg *reg, const char *data_dir) {
 static void print_failures(const eco_artifact_failures *f, const char *head) {
     fprintf(stderr, "ecology: eval: %s (%zu):\n", head, f->n);
     for (size_t i = 0; i < f->n; i++) fprintf(stderr, "  %s: %s\n", f->v[i].check, f->v[i].detail);
+}
+
+/* A model given as a folder has no recorded lineage: refused (CLI_REJECTED) on a hidden
+ * corpus, the corpus of SHA-256 hex. */
+static int folder_verdict(bool hidden, const char *hex) {
+    if (!hidden) return CLI_OK;
+    fprintf(stderr,
+            "ecology: eval: refused: corpus %s is hidden, and a model given as a folder has no "
+            "recorded lineage to show it was not trained on it (register the model and name it "
+            "by id)\n",
+            hex);
+    return CLI_REJECTED;
 }
 
 int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg) {
@@ -78,7 +83,8 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
     int rc = CLI_OK;
     eco_status st;
     /* --corpus SHA256: a recorded evaluation corpus */
-    if (stat(*corpus_path, &sb) != 0 && is_hex64(*corpus_path)) {
+    if (stat(*corpus_path, &sb) != 0 &&
+        eco_hex_is_lower(*corpus_path, strlen(*corpus_path), ECO_SHA256_HEX_LEN)) {
         if ((rc = open_reg(reg, data_dir)) != CLI_OK) return rc;
         eco_corpus_info info = {0};
         bool present = false;
@@ -115,14 +121,7 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
     /* the report is stored only when every loaded artifact is registered */
     reg->store = model_reg && (!adapter || adapter_reg);
     if (!model_reg && !adapter_reg) {
-        if (nh) {
-            fprintf(stderr,
-                    "ecology: eval: refused: corpus %s is hidden, and a model given as a folder "
-                    "has no recorded lineage to show it was not trained on it (register the "
-                    "model and name it by id)\n",
-                    hid[0]->sha256_hex);
-            rc = CLI_REJECTED;
-        }
+        if (nh) rc = folder_verdict(true, hid[0]->sha256_hex);
         eco_eval_corpora_free(hid, nh);
         return rc;
     }

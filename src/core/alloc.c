@@ -69,6 +69,14 @@ char *eco_strdup(const char *s) {
     return p;
 }
 
+char *eco_bytes_dup(const void *s, size_t n) {
+    char *p = n < SIZE_MAX ? malloc(n + 1) : NULL;
+    if (!p) return NULL;
+    if (n) memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
 /* ---- arena: a list of blocks, newest first; allocations bump within the head block. */
 
 struct eco_arena_block {

@@ -120,13 +120,7 @@ static char *dir_of(const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash) return eco_strdup(".");
     if (slash == path) return eco_strdup("/");
-    size_t n = (size_t)(slash - path);
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, path, n);
-        d[n] = '\0';
-    }
-    return d;
+    return eco_bytes_dup(path, (size_t)(slash - path));
 }
 
 static eco_status fsync_dir(const char *path) {

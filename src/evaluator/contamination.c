@@ -89,16 +89,14 @@ static eco_status index_file(const char *path, const char *label, const eco_eval
             st = eco_ngram_set_new((unsigned)w, &t->by_words[w]);
     }
     if (st) goto out;
-    int64_t lineno = 0;
-    size_t i0 = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; /* a BOM, as data.h */
-    for (size_t i = i0; i < len && !st;) {
-        const char *nl = memchr(data + i, '\n', len - i);
-        size_t e = nl ? (size_t)(nl - data) : len;
-        lineno++;
-        size_t b = i;
-        while (b < e && (data[b] == ' ' || data[b] == '\t' || data[b] == '\r')) b++;
-        if (b < e) st = index_line(t, data + b, e - b, lineno, label);
-        i = e + 1;
+    eco_lines it;
+    eco_lines_init(&it, data, len, true); /* a BOM skipped, as data.h's reader does */
+    const char *s;
+    size_t n;
+    while (!st && eco_lines_next(&it, &s, &n)) {
+        size_t b = 0;
+        while (b < n && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) b++;
+        if (b < n) st = index_line(t, s + b, n - b, it.line, label);
     }
     if (!st && t->n) qsort(t->h, t->n, sizeof *t->h, cmp_hash);
 out:

@@ -110,12 +110,6 @@ static eco_status index_cases(eco_eval_corpus *c, corpus_mem *m, bad_lines *bad)
     return ECO_STATUS_OK;
 }
 
-static bool is_blank(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return false;
-    return true;
-}
-
 eco_status eco_eval_corpus_parse(const char *text, size_t len, const char *label,
                                  eco_eval_corpus **out) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_eval_corpus_parse: NULL argument");
@@ -139,20 +133,20 @@ eco_status eco_eval_corpus_parse(const char *text, size_t len, const char *label
     eco_hex(c->sha256_hex, c->sha256, ECO_SHA256_LEN);
 
     bad_lines bad = {0};
-    size_t cap = 0, pos = 0;
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) pos = 3; /* a UTF-8 BOM */
-    for (int64_t line = 1; pos < len; line++) {
-        const char *s = text + pos;
-        const char *nl = memchr(s, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - s) : len - pos;
-        pos += n + (nl ? 1 : 0);
+    size_t cap = 0;
+    eco_lines it;
+    eco_lines_init(&it, text, len, true);
+    const char *s;
+    size_t n;
+    while (eco_lines_next(&it, &s, &n)) {
+        int64_t line = it.line;
         if (n > ECO_EVAL_MAX_LINE) {
             bad_line(&bad, ECO_STATUS_ERANGE,
                      "%.200s:%lld: line of %zu bytes is too long (at most %zu)", label,
                      (long long)line, n, ECO_EVAL_MAX_LINE);
             continue;
         }
-        if (is_blank(s, n)) continue;
+        if (eco_text_is_blank(s, n)) continue;
         json_error_t err;
         json_t *o = json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
         if (!o) {

@@ -295,15 +295,12 @@ eco_status eco_gates_parse(const char *text, size_t len, const char *label, eco_
     return ECO_STATUS_OK;
 }
 
+static eco_status parse_doc(const char *text, size_t len, const char *label, void *out) {
+    return eco_gates_parse(text, len, label, out);
+}
+
 eco_status eco_gates_load(const char *path, eco_gates **out) {
     if (out) *out = NULL;
     if (!path || !out) return eco_error(ECO_STATUS_EINVAL, "gates: NULL argument");
-    char *file = NULL, *text = NULL;
-    size_t len = 0;
-    eco_status st =
-        eco_json_read_doc(path, ECO_GATES_FILE, ECO_GATES_MAX_BYTES, &file, &text, &len);
-    if (!st) st = eco_gates_parse(text, len, file, out);
-    free(text);
-    free(file);
-    return st;
+    return eco_json_load_doc(path, ECO_GATES_FILE, ECO_GATES_MAX_BYTES, parse_doc, out);
 }

@@ -99,14 +99,6 @@ static double confidence_of(const eco_infer_response *resp) {
     return c > 1.0 ? 1.0 : c;
 }
 
-static char *dup_bytes(const char *s, size_t len) {
-    char *d = malloc(len + 1);
-    if (!d) return NULL;
-    if (len) memcpy(d, s, len);
-    d[len] = '\0';
-    return d;
-}
-
 /* The perturbed runs of a generated case: bit k of *bits for each kind k that passed. */
 static eco_status perturbed_runs(run_ctx *x, const eco_eval_case *c, size_t index,
                                  const run_check *rc, uint8_t *bits) {
@@ -196,7 +188,7 @@ static eco_status run_case(run_ctx *x, size_t index, const eco_deny_list *deny,
     r->decode_ms = resp.decode_ms;
     r->latency_ms = resp.prompt_ms + resp.decode_ms;
     r->output_len = resp.text ? resp.text_len : 0;
-    r->output = dup_bytes(resp.text ? resp.text : "", r->output_len);
+    r->output = eco_bytes_dup(resp.text ? resp.text : "", r->output_len);
     run_verdict v = {0};
     if (!r->output)
         st = eco_error(ECO_STATUS_ENOMEM, "out of memory");

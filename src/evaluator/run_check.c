@@ -16,24 +16,12 @@
 #include "ecology/verifier.h"
 #include "evaluator/run_internal.h"
 
-static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-
 /* Whether needle[nl] (nl >= 1) occurs in hay[hl]; any bytes. */
 static bool contains(const char *hay, size_t hl, const char *needle, size_t nl) {
     if (nl == 0) return true;
     for (size_t i = 0; i + nl <= hl; i++)
         if (hay[i] == needle[0] && memcmp(hay + i, needle, nl) == 0) return true;
     return false;
-}
-
-void run_answer_span(const char *s, size_t len, size_t *start, size_t *alen) {
-    size_t end = 0;
-    while (end < len && s[end] != '\n') end++;
-    size_t b = 0;
-    while (b < end && blank(s[b])) b++;
-    while (end > b && blank(s[end - 1])) end--;
-    *start = b;
-    *alen = end - b;
 }
 
 eco_status run_check_compile(const eco_eval_corpus *corpus, const eco_eval_case *c,
@@ -98,11 +86,11 @@ eco_status run_check_judge(const eco_eval_case *c, const run_check *rc, const ch
     bool ok = false;
     char why[ECO_JSON_SCHEMA_WHY_MAX + 2 * ECO_JSON_SCHEMA_PTR_MAX + 16] = "";
     size_t os, ol;
-    run_answer_span(text, len, &os, &ol);
+    eco_text_answer_span(text, len, &os, &ol);
     switch (c->check) {
         case ECO_CHECK_EXACT: {
             size_t es, el;
-            run_answer_span(c->expected, c->expected_len, &es, &el);
+            eco_text_answer_span(c->expected, c->expected_len, &es, &el);
             ok = el == ol && memcmp(c->expected + es, text + os, el) == 0;
             if (!ok) snprintf(why, sizeof why, "output differs from the expected answer");
             break;

@@ -34,10 +34,6 @@ typedef struct run_verdict {
 eco_status run_check_judge(const eco_eval_case *c, const run_check *rc, const char *text,
                            size_t len, bool truncated, run_verdict *out);
 
-/* The answer span (tasks.h's eco_tasks_answer_span rule): the text before the first '\n',
- * without leading and trailing spaces, tabs and CRs. */
-void run_answer_span(const char *s, size_t len, size_t *start, size_t *alen);
-
 /* The part of c's prompt perturbed for robustness (evaluator.h: the label rule) into
  * opts->begin/end (end 0: to the end). */
 void run_perturb_span(const eco_eval_case *c, eco_perturb_opts *opts);

@@ -135,14 +135,6 @@ static eco_status rd_str(cursor *c, const char *what, const uint8_t **s, size_t 
     return ECO_STATUS_OK;
 }
 
-static char *dup_bytes(const uint8_t *s, size_t len) {
-    char *out = malloc(len + 1);
-    if (!out) return NULL;
-    if (len) memcpy(out, s, len);
-    out[len] = '\0';
-    return out;
-}
-
 /* Reads `n` strings (the count already checked ≥ 8 bytes each) into kv->strs/str_block. */
 static eco_status rd_strings(cursor *c, gguf_kv *kv, uint64_t n) {
     const cursor start = *c;
@@ -361,7 +353,7 @@ static eco_status parse_image(eco_gguf *g, const uint8_t *data, size_t len) {
         if (klen == 0 || memchr(s, '\0', klen))
             return eco_error(ECO_STATUS_EFORMAT, "%s: key %llu is empty or holds a NUL byte",
                              g->label, (unsigned long long)i);
-        if (!(kv->key = dup_bytes(s, klen)))
+        if (!(kv->key = eco_bytes_dup(s, klen)))
             return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", g->label);
         g->n_kv = (size_t)i + 1;
         if ((st = rd_value(&c, kv))) return st;

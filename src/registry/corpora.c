@@ -47,11 +47,19 @@ void eco_corpus_infos_free(eco_corpus_info *c, size_t n) {
     free(c);
 }
 
-static bool hex64(const char *s) {
-    if (!s || strlen(s) != ECO_SHA256_HEX_LEN) return false;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return false;
-    return true;
+static bool hex64(const char *s) { return s && eco_hex_is_lower(s, strlen(s), ECO_SHA256_HEX_LEN); }
+
+/* Appends an event of type with detail d (canonical JSON; d is taken, NULL when packing it
+ * ran out of memory: "<what>: out of memory") inside the caller's transaction. */
+static eco_status log_event(eco_registry_backend *be, const char *at, const char *type, json_t *d,
+                            const char *what) {
+    if (!d) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", what);
+    char *detail = NULL;
+    eco_status st = eco_json_canonical(d, &detail, NULL);
+    json_decref(d);
+    if (st == ECO_STATUS_OK) st = be->event_append(be, at, type, NULL, detail, NULL);
+    free(detail);
+    return st;
 }
 
 static bool name_ok(const char *s) {
@@ -132,20 +140,10 @@ eco_status eco_registry_corpus_add(eco_registry *r, const char *path, const eco_
     }
     eco_corpus_info_free(&have);
     if ((st = be->corpus_insert(be, &row))) goto rollback;
-    char *detail = NULL;
     json_t *d = json_pack("{s:s,s:s,s:s,s:b,s:I,s:s?}", "sha256", row.sha256, "object", row.object,
                           "kind", eco_corpus_kind_str(row.kind), "hidden", row.hidden, "count",
                           (json_int_t)row.count, "name", row.name);
-    if (!d) {
-        st = eco_error(ECO_STATUS_ENOMEM, "corpus add: out of memory");
-        goto rollback;
-    }
-    st = eco_json_canonical(d, &detail, NULL);
-    json_decref(d);
-    if (st) goto rollback;
-    st = be->event_append(be, at, "corpus", NULL, detail, NULL);
-    free(detail);
-    if (st) goto rollback;
+    if ((st = log_event(be, at, "corpus", d, "corpus add"))) goto rollback;
     if ((st = be->commit(be))) goto unlock;
     if (created) *created = true;
     if (out) {
@@ -212,18 +210,8 @@ eco_status eco_registry_corpus_deny(eco_registry *r, const char *sha256, const c
         return ECO_STATUS_OK;
     }
     if ((st = be->deny_insert(be, sha256, reason, at))) goto rollback;
-    char *detail = NULL;
     json_t *d = json_pack("{s:s,s:s?}", "sha256", sha256, "reason", reason);
-    if (!d) {
-        st = eco_error(ECO_STATUS_ENOMEM, "corpus deny: out of memory");
-        goto rollback;
-    }
-    st = eco_json_canonical(d, &detail, NULL);
-    json_decref(d);
-    if (st) goto rollback;
-    st = be->event_append(be, at, "corpus-deny", NULL, detail, NULL);
-    free(detail);
-    if (st) goto rollback;
+    if ((st = log_event(be, at, "corpus-deny", d, "corpus deny"))) goto rollback;
     if ((st = be->commit(be))) return st;
     if (created) *created = true;
     return ECO_STATUS_OK;

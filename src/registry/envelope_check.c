@@ -28,12 +28,10 @@ static eco_status envelope_payload_unverified(const char *envelope, size_t envel
         if (st) {
             eco_error_wrap(st, "%s: payload", label);
         } else {
-            char *text = malloc(n + 1);
+            char *text = eco_bytes_dup(bytes, n);
             if (!text) {
                 st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
             } else {
-                if (n) memcpy(text, bytes, n);
-                text[n] = '\0';
                 *payload = text;
                 *payload_len = n;
             }

@@ -257,11 +257,7 @@ eco_status eco_registry_remove_unreferenced(eco_registry *r, const char *const *
 
 /* Whether name is 62 lower-case hex digits (an object's name inside its fan-out folder). */
 static bool object_name_ok(const char *name) {
-    size_t i = 0;
-    for (; name[i]; i++)
-        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-            return false;
-    return i == ECO_SHA256_HEX_LEN - 2;
+    return eco_hex_is_lower(name, strlen(name), ECO_SHA256_HEX_LEN - 2);
 }
 
 eco_status eco_registry_gc(eco_registry *r, bool dry_run, eco_gc_object **objects, size_t *n,

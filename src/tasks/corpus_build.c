@@ -121,12 +121,8 @@ eco_status tasks_corpus_push(corpus_builder *b, const eco_capability *cap, eco_b
     if (ok && check == ECO_TASKS_CORPUS_EXACT) {
         size_t s, len;
         eco_tasks_answer_span(k.item.completion, strlen(k.item.completion), &s, &len);
-        k.expected = malloc(len + 1);
+        k.expected = eco_bytes_dup(k.item.completion + s, len);
         ok = k.expected != NULL;
-        if (ok) {
-            memcpy(k.expected, k.item.completion + s, len);
-            k.expected[len] = '\0';
-        }
     }
     for (size_t i = 0; tags && tags[i] && k.n_tags < ECO_TASKS_CORPUS_MAX_TAGS; i++)
         k.tags[k.n_tags++] = tags[i];

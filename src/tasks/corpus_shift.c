@@ -128,119 +128,39 @@ static eco_status shift_arith(corpus_builder *b, const eco_capability *cap, size
 
 /* ---- json.record@1: other fields, longer values, other key counts ------------------ */
 
-typedef enum { F_BOOL, F_INT, F_WORD, F_COLOR } field_kind;
-typedef struct field {
-    const char *key;
-    field_kind kind;
-    unsigned max; /* F_INT */
-} field;
-
-/* json.record@1's own fields, as src/tasks/gen_synthetic.c draws them (a version never
- * changes meaning, so this copy cannot drift). */
-static const field own_fields[] = {
-    {"active", F_BOOL, 0}, {"age", F_INT, 120}, {"city", F_WORD, 0},   {"color", F_COLOR, 0},
-    {"id", F_INT, 9999},   {"name", F_WORD, 0}, {"score", F_INT, 999},
-};
 /* The fields whose values can be longer (words, integers). */
-static const field long_fields[] = {
-    {"age", F_INT, 0},   {"city", F_WORD, 0}, {"id", F_INT, 0},
-    {"name", F_WORD, 0}, {"score", F_INT, 0},
+static const task_field long_fields[] = {
+    {"age", TASK_F_INT, 0},   {"city", TASK_F_WORD, 0}, {"id", TASK_F_INT, 0},
+    {"name", TASK_F_WORD, 0}, {"score", TASK_F_INT, 0},
 };
 /* Field names json.record@1 never uses, with values of its kinds and sizes. */
-static const field other_fields[] = {
-    {"admin", F_BOOL, 0},   {"count", F_INT, 999}, {"height", F_INT, 250}, {"level", F_INT, 99},
-    {"owner", F_WORD, 0},   {"pet", F_WORD, 0},    {"shade", F_COLOR, 0},  {"title", F_WORD, 0},
-    {"visible", F_BOOL, 0}, {"year", F_INT, 2100},
+static const task_field other_fields[] = {
+    {"admin", TASK_F_BOOL, 0},  {"count", TASK_F_INT, 999}, {"height", TASK_F_INT, 250},
+    {"level", TASK_F_INT, 99},  {"owner", TASK_F_WORD, 0},  {"pet", TASK_F_WORD, 0},
+    {"shade", TASK_F_COLOR, 0}, {"title", TASK_F_WORD, 0},  {"visible", TASK_F_BOOL, 0},
+    {"year", TASK_F_INT, 2100},
 };
-static const char *const colors[] = {"black",  "blue", "green", "orange",
-                                     "purple", "red",  "white", "yellow"};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef enum { JS_OTHER_FIELDS, JS_LONGER_VALUES, JS_OTHER_COUNTS, JS__KINDS } json_shift;
 static const char *const json_shift_tag[JS__KINDS] = {"other-fields", "longer-values",
                                                       "other-key-counts"};
 
-/* A word as a JSON string value: never one JSON would read as another type. */
-static bool plain_word(const char *w) {
-    return strcmp(w, "true") != 0 && strcmp(w, "false") != 0 && strcmp(w, "null") != 0;
-}
-
-/* A pseudo-word of 13 to 20 letters: drawn words joined until long enough, cut at 20. */
-static void long_word(eco_rng *rng, char out[21]) {
-    size_t n = 0;
-    out[0] = '\0';
-    while (n < 13) {
-        char w[TASK_WORD_MAX + 1];
-        task_draw_word(rng, w);
-        for (const char *q = w; *q && n < 20; q++) out[n++] = *q;
-        out[n] = '\0';
-    }
-}
-
-/* One candidate record of kind `kind`: prompt "Record: k=v ...\nJSON:", completion the
- * canonical JSON object (integers as numbers, true/false as booleans), as json.record@1. */
+/* One candidate record of kind `kind` (other-key-counts: json.record@1's own fields), in
+ * json.record@1's format, by tasks_internal.h's task_json_record_write. */
 static eco_status json_candidate(eco_rng *rng, json_shift kind, eco_buf *p, eco_buf *c) {
-    const field *tab = kind == JS_OTHER_FIELDS    ? other_fields
-                       : kind == JS_LONGER_VALUES ? long_fields
-                                                  : own_fields;
+    const task_field *tab = kind == JS_OTHER_FIELDS    ? other_fields
+                            : kind == JS_LONGER_VALUES ? long_fields
+                                                       : task_json_record_fields;
     unsigned nf = kind == JS_OTHER_FIELDS    ? (unsigned)COUNT(other_fields)
                   : kind == JS_LONGER_VALUES ? (unsigned)COUNT(long_fields)
-                                             : (unsigned)COUNT(own_fields);
+                                             : (unsigned)TASK_JSON_RECORD_N_FIELDS;
     static const unsigned other_counts[] = {1, 5, 6, 7};
     unsigned k = kind == JS_OTHER_COUNTS ? other_counts[rng_below(rng, COUNT(other_counts))]
                                          : 2 + (unsigned)rng_below(rng, 3);
-    unsigned order[16];
-    for (unsigned i = 0; i < nf; i++) order[i] = i;
-    for (unsigned i = 0; i < k; i++) { /* k distinct fields in a random order */
-        unsigned j = i + (unsigned)rng_below(rng, nf - i), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
-    json_t *obj = json_object();
-    bool ok = obj && eco_buf_puts(p, "Record:");
-    for (unsigned i = 0; i < k && ok; i++) {
-        const field *f = &tab[order[i]];
-        json_t *v = NULL;
-        char text[32];
-        switch (f->kind) {
-            case F_BOOL: {
-                bool x = rng_below(rng, 2) != 0;
-                snprintf(text, sizeof text, "%s", x ? "true" : "false");
-                v = json_boolean(x);
-                break;
-            }
-            case F_INT: {
-                unsigned x = kind == JS_LONGER_VALUES
-                                 ? 10000 + (unsigned)rng_below(rng, 10000000 - 10000)
-                                 : (unsigned)rng_below(rng, (uint64_t)f->max + 1);
-                snprintf(text, sizeof text, "%u", x);
-                v = json_integer((json_int_t)x);
-                break;
-            }
-            case F_WORD:
-                do {
-                    if (kind == JS_LONGER_VALUES)
-                        long_word(rng, text);
-                    else
-                        task_draw_word(rng, text);
-                } while (!plain_word(text));
-                v = json_string(text);
-                break;
-            case F_COLOR:
-                snprintf(text, sizeof text, "%s", colors[rng_below(rng, COUNT(colors))]);
-                v = json_string(text);
-                break;
-        }
-        ok = v && json_object_set_new(obj, f->key, v) == 0 &&
-             eco_buf_printf(p, " %s=%s", f->key, text);
-    }
-    char *canon = NULL;
-    ok = ok && eco_buf_puts(p, "\nJSON:") &&
-         eco_json_canonical(obj, &canon, NULL) == ECO_STATUS_OK &&
-         eco_buf_printf(c, " %s\n", canon);
-    free(canon);
-    json_decref(obj);
-    return ok ? ECO_STATUS_OK : OOM("json.record@1");
+    return task_json_record_write(rng, tab, nf, k, kind == JS_LONGER_VALUES, true, p, c)
+               ? ECO_STATUS_OK
+               : OOM("json.record@1");
 }
 
 /* Case i is of kind i mod 3, so the three kinds are equally common. */

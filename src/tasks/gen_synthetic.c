@@ -80,66 +80,78 @@ const char eco_json_record_schema[] =
     "\"minProperties\":2,"
     "\"maxProperties\":4}";
 
-typedef enum { F_BOOL, F_INT, F_WORD, F_COLOR } field_kind;
-static const struct {
-    const char *key;
-    field_kind kind;
-    unsigned max; /* F_INT */
-} fields[] = {
-    {"active", F_BOOL, 0}, {"age", F_INT, 120}, {"city", F_WORD, 0},   {"color", F_COLOR, 0},
-    {"id", F_INT, 9999},   {"name", F_WORD, 0}, {"score", F_INT, 999},
+const task_field task_json_record_fields[TASK_JSON_RECORD_N_FIELDS] = {
+    {"active", TASK_F_BOOL, 0}, {"age", TASK_F_INT, 120}, {"city", TASK_F_WORD, 0},
+    {"color", TASK_F_COLOR, 0}, {"id", TASK_F_INT, 9999}, {"name", TASK_F_WORD, 0},
+    {"score", TASK_F_INT, 999},
 };
-enum { N_FIELDS = sizeof fields / sizeof fields[0] };
 static const char *const colors[] = {"black",  "blue", "green", "orange",
                                      "purple", "red",  "white", "yellow"};
 
-/* "Record: name=ada age=36\nJSON:" -> " {\"age\":36,\"name\":\"ada\"}\n" */
-static eco_status json_record_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
-    /* choose k distinct fields in a random order: a partial Fisher-Yates */
-    unsigned order[N_FIELDS];
-    for (unsigned i = 0; i < N_FIELDS; i++) order[i] = i;
-    unsigned k = 2 + (unsigned)rng_below(rng, 3);
+/* A word as a JSON string value: never one JSON would read as another type. */
+static bool plain_word(const char *w) {
+    return strcmp(w, "true") != 0 && strcmp(w, "false") != 0 && strcmp(w, "null") != 0;
+}
+
+/* A pseudo-word of 13 to 20 letters: drawn words joined until long enough, cut at 20. */
+static void long_word(eco_rng *rng, char out[21]) {
+    size_t n = 0;
+    out[0] = '\0';
+    while (n < 13) {
+        char w[TASK_WORD_MAX + 1];
+        task_draw_word(rng, w);
+        for (const char *q = w; *q && n < 20; q++) out[n++] = *q;
+        out[n] = '\0';
+    }
+}
+
+bool task_json_record_write(eco_rng *rng, const task_field *tab, unsigned nf, unsigned k,
+                            bool long_values, bool plain_words, eco_buf *p, eco_buf *c) {
+    unsigned order[16];
+    if (nf > 16 || k > nf) return false;
+    for (unsigned i = 0; i < nf; i++) order[i] = i;
     for (unsigned i = 0; i < k; i++) {
-        unsigned j = i + (unsigned)rng_below(rng, N_FIELDS - i);
-        unsigned t = order[i];
+        unsigned j = i + (unsigned)rng_below(rng, nf - i), t = order[i];
         order[i] = order[j];
         order[j] = t;
     }
     json_t *obj = json_object();
-    if (!obj || !eco_buf_puts(p, "Record:")) {
-        json_decref(obj);
-        return OOM("json.record@1");
-    }
-    bool ok = true;
+    bool ok = obj && eco_buf_puts(p, "Record:");
     for (unsigned i = 0; i < k && ok; i++) {
-        unsigned f = order[i];
+        const task_field *f = &tab[order[i]];
         json_t *v = NULL;
-        char text[TASK_WORD_MAX + 1];
-        switch (fields[f].kind) {
-            case F_BOOL: {
-                bool b = rng_below(rng, 2) != 0;
-                snprintf(text, sizeof text, "%s", b ? "true" : "false");
-                v = json_boolean(b);
+        char text[32];
+        switch (f->kind) {
+            case TASK_F_BOOL: {
+                bool x = rng_below(rng, 2) != 0;
+                snprintf(text, sizeof text, "%s", x ? "true" : "false");
+                v = json_boolean(x);
                 break;
             }
-            case F_INT: {
-                unsigned x = (unsigned)rng_below(rng, (uint64_t)fields[f].max + 1);
+            case TASK_F_INT: {
+                unsigned x = long_values ? 10000 + (unsigned)rng_below(rng, 10000000 - 10000)
+                                         : (unsigned)rng_below(rng, (uint64_t)f->max + 1);
                 snprintf(text, sizeof text, "%u", x);
                 v = json_integer((json_int_t)x);
                 break;
             }
-            case F_WORD:
-                task_draw_word(rng, text);
+            case TASK_F_WORD:
+                do {
+                    if (long_values)
+                        long_word(rng, text);
+                    else
+                        task_draw_word(rng, text);
+                } while (plain_words && !plain_word(text));
                 v = json_string(text);
                 break;
-            case F_COLOR:
+            case TASK_F_COLOR:
                 snprintf(text, sizeof text, "%s",
                          colors[rng_below(rng, sizeof colors / sizeof colors[0])]);
                 v = json_string(text);
                 break;
         }
-        ok = v && json_object_set_new(obj, fields[f].key, v) == 0 &&
-             eco_buf_printf(p, " %s=%s", fields[f].key, text);
+        ok = v && json_object_set_new(obj, f->key, v) == 0 &&
+             eco_buf_printf(p, " %s=%s", f->key, text);
     }
     char *canon = NULL;
     ok = ok && eco_buf_puts(p, "\nJSON:") &&
@@ -147,7 +159,16 @@ static eco_status json_record_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
          eco_buf_printf(c, " %s\n", canon);
     free(canon);
     json_decref(obj);
-    return ok ? ECO_STATUS_OK : OOM("json.record@1");
+    return ok;
+}
+
+/* "Record: name=ada age=36\nJSON:" -> " {\"age\":36,\"name\":\"ada\"}\n" */
+static eco_status json_record_draw(eco_rng *rng, eco_buf *p, eco_buf *c) {
+    unsigned k = 2 + (unsigned)rng_below(rng, 3);
+    return task_json_record_write(rng, task_json_record_fields, TASK_JSON_RECORD_N_FIELDS, k, false,
+                                  false, p, c)
+               ? ECO_STATUS_OK
+               : OOM("json.record@1");
 }
 
 const task_ops eco_task_ops_arith_add = {.draw = arith_add_draw};

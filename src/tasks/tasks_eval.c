@@ -30,15 +30,6 @@ void eco_tasks_eval_report_free(eco_tasks_eval_report *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* A NUL-terminated malloc'd copy of s[len] (len may include NUL bytes). */
-static char *dup_bytes(const char *s, size_t len) {
-    char *d = malloc(len + 1);
-    if (!d) return NULL;
-    if (len) memcpy(d, s, len);
-    d[len] = '\0';
-    return d;
-}
-
 eco_status eco_tasks_eval(struct eco_engine *engine, const eco_capability *cap,
                           const eco_tasks_eval_options *opt, eco_tasks_eval_report *out) {
     if (out) memset(out, 0, sizeof *out);
@@ -93,9 +84,9 @@ eco_status eco_tasks_eval(struct eco_engine *engine, const eco_capability *cap,
         } else if (r.n_failures < keep) {
             eco_tasks_eval_failure *f = &r.failures[r.n_failures];
             f->index = i;
-            f->prompt = dup_bytes(items[i].prompt, strlen(items[i].prompt));
-            f->expected = dup_bytes(items[i].completion, strlen(items[i].completion));
-            f->got = dup_bytes(resp.text ? resp.text : "", resp.text ? resp.text_len : 0);
+            f->prompt = eco_bytes_dup(items[i].prompt, strlen(items[i].prompt));
+            f->expected = eco_bytes_dup(items[i].completion, strlen(items[i].completion));
+            f->got = eco_bytes_dup(resp.text ? resp.text : "", resp.text ? resp.text_len : 0);
             f->got_len = resp.text ? resp.text_len : 0;
             r.n_failures++; /* counted before the check so that free releases partial copies */
             if (!f->prompt || !f->expected || !f->got) {

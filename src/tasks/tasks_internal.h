@@ -41,6 +41,28 @@ extern const task_ops eco_task_ops_sentiment_yelp;
 
 extern const char eco_json_record_schema[];
 
+/* json.record@1's field kinds, and a field: its key, kind and, for TASK_F_INT, the largest
+ * value. task_json_record_fields are the capability's own seven. */
+typedef enum { TASK_F_BOOL, TASK_F_INT, TASK_F_WORD, TASK_F_COLOR } task_field_kind;
+typedef struct task_field {
+    const char *key;
+    task_field_kind kind;
+    unsigned max;
+} task_field;
+enum { TASK_JSON_RECORD_N_FIELDS = 7 };
+extern const task_field task_json_record_fields[TASK_JSON_RECORD_N_FIELDS];
+
+/* Appends one json.record@1-format item of k distinct fields of tab[0..nf) (k <= nf <= 16)
+ * in a random order (a partial Fisher-Yates): prompt "Record: key=value ...\nJSON:",
+ * completion " <canonical JSON object>\n" (integers as numbers, true/false as booleans).
+ * Values as the capability draws them, but with long_values an integer is uniform in
+ * [10000, 10^7) and a word 13 to 20 letters, and with plain_words a word JSON would read as
+ * another type (true, false, null) is drawn again. The one json.record drawer: the
+ * capability and the corpus builder's shifted cases consume the RNG alike. false when out of
+ * memory. */
+bool task_json_record_write(eco_rng *rng, const task_field *tab, unsigned nf, unsigned k,
+                            bool long_values, bool plain_words, eco_buf *p, eco_buf *c);
+
 /* safety.refuse@1: whether item i of the enumeration is harmful (for tests). */
 bool safety_row_is_harmful(size_t i);
 /* safety.refuse@1's request frames ("how do I %s": one %s, the action), and its actions'

@@ -96,12 +96,6 @@ void eco_data_corpus_free(eco_data_corpus *c) {
     free(c);
 }
 
-static bool is_blank(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return false;
-    return true;
-}
-
 eco_status eco_data_corpus_parse(const char *text, size_t len, const char *label,
                                  eco_data_corpus **out) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "eco_data_corpus_parse: NULL argument");
@@ -126,19 +120,18 @@ eco_status eco_data_corpus_parse(const char *text, size_t len, const char *label
     int kind = -1;
     int64_t kind_line = 0;
 
-    size_t pos = 0;
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) pos = 3; /* a UTF-8 BOM */
-    for (int64_t line = 1; pos < len; line++) {
-        const char *s = text + pos;
-        const char *nl = memchr(s, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - s) : len - pos;
-        pos += n + (nl ? 1 : 0);
+    eco_lines it;
+    eco_lines_init(&it, text, len, true);
+    const char *s;
+    size_t n;
+    while (eco_lines_next(&it, &s, &n)) {
+        int64_t line = it.line;
         if (n > ECO_DATA_MAX_LINE) {
             bad_line(&bad, ECO_STATUS_ERANGE, line, "line of %zu bytes is too long (at most %u)", n,
                      ECO_DATA_MAX_LINE);
             continue;
         }
-        if (is_blank(s, n)) continue;
+        if (eco_text_is_blank(s, n)) continue;
         json_error_t err;
         json_t *o = json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
         if (!o) {

@@ -317,21 +317,18 @@ static eco_status read_prompts(const char *path, prompt_line **out, size_t *n_ou
     if (st != ECO_STATUS_OK) return st;
     size_t cap = 0, n = 0;
     prompt_line *v = NULL;
-    int64_t line = 0;
-    for (size_t pos = 0; pos < len && st == ECO_STATUS_OK;) {
-        line++;
-        const char *s = text + pos;
-        const char *nl = memchr(s, '\n', len - pos);
-        size_t ln = nl ? (size_t)(nl - s) : len - pos;
-        pos += ln + (nl ? 1 : 0);
+    eco_lines it;
+    eco_lines_init(&it, text, len, false);
+    const char *s;
+    size_t ln;
+    while (st == ECO_STATUS_OK && eco_lines_next(&it, &s, &ln)) {
+        int64_t line = it.line;
         if (ln > ECO_DATA_MAX_LINE) {
             st = eco_error(ECO_STATUS_ERANGE, "%s:%lld: line of %zu bytes over the limit of %u",
                            path, (long long)line, ln, ECO_DATA_MAX_LINE);
             break;
         }
-        size_t k = 0;
-        while (k < ln && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r')) k++;
-        if (k == ln) continue; /* blank */
+        if (eco_text_is_blank(s, ln)) continue;
         json_error_t err;
         json_t *o = json_loadb(s, ln, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
         if (!o) {

@@ -39,15 +39,8 @@ static char *ptr_join(const char *parent, const char *key, size_t klen) {
     eco_buf b = {0};
     bool ok = eco_buf_puts(&b, parent) && eco_buf_push(&b, '/');
     for (size_t i = 0; ok && i < klen; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if (c == '~')
-            ok = eco_buf_puts(&b, "~0");
-        else if (c == '/')
-            ok = eco_buf_puts(&b, "~1");
-        else if (c < 0x20 || c >= 0x7f || c == '\\')
-            ok = eco_buf_printf(&b, "\\x%02x", c);
-        else
-            ok = eco_buf_push(&b, (char)c);
+        char e[5];
+        ok = eco_buf_append(&b, e, js_escape_byte((unsigned char)key[i], true, e));
     }
     if (!ok || !b.data) {
         eco_buf_free(&b);

@@ -117,5 +117,9 @@ size_t js_utf8_count(const char *s, size_t n);
 /* The name of v's JSON type, with "integer" for integral numbers ("null", "boolean",
  * "object", "array", "integer", "number", "string"). */
 const char *js_type_name(const json_t *v);
+/* Byte c of a key or string as json_schema.h shows it in a JSON Pointer (pointer: '~' as
+ * "~0", '/' as "~1") or a message: "\xNN" outside printable ASCII and for '\\', else c.
+ * Written NUL-terminated into out; returns its length (1 to 4). */
+size_t js_escape_byte(unsigned char c, bool pointer, char out[5]);
 
 #endif

@@ -62,16 +62,8 @@ static void sb_str(sbuf *s, const char *p) { sb_put(s, p, strlen(p)); }
 /* key escaped as json_schema.h says: ~0, ~1, \xNN outside printable ASCII. */
 static void sb_token(sbuf *s, const char *key, size_t klen, bool pointer) {
     for (size_t i = 0; i < klen && !s->full; i++) {
-        unsigned char c = (unsigned char)key[i];
-        char tmp[8];
-        if (pointer && c == '~')
-            sb_put(s, "~0", 2);
-        else if (pointer && c == '/')
-            sb_put(s, "~1", 2);
-        else if (c < 0x20 || c >= 0x7f || c == '\\')
-            sb_put(s, tmp, (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", c));
-        else
-            sb_put(s, (const char *)&c, 1);
+        char e[5];
+        sb_put(s, e, js_escape_byte((unsigned char)key[i], pointer, e));
     }
 }
 

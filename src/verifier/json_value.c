@@ -1,6 +1,7 @@
 /* JSON value helpers of the schema validator (json_schema_internal.h): parsing with a
  * fallback for integers beyond int64, exact number comparison, JSON equality. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "verifier/json_schema_internal.h"
@@ -74,6 +75,19 @@ bool js_equal(const json_t *a, const json_t *b) {
         default:
             return true; /* true, false, null: same type, same value */
     }
+}
+
+size_t js_escape_byte(unsigned char c, bool pointer, char out[5]) {
+    if (pointer && (c == '~' || c == '/')) {
+        out[0] = '~';
+        out[1] = c == '~' ? '0' : '1';
+        out[2] = '\0';
+        return 2;
+    }
+    if (c < 0x20 || c >= 0x7f || c == '\\') return (size_t)snprintf(out, 5, "\\x%02x", c);
+    out[0] = (char)c;
+    out[1] = '\0';
+    return 1;
 }
 
 size_t js_utf8_count(const char *s, size_t n) {

@@ -11,14 +11,6 @@ D="$tmp/data"
 export ECOLOGY_DATA="$D"
 cd "$tmp" || exit 1
 
-# flip_byte FILE OFFSET: xor one byte with 0x01 (the file may be read-only)
-flip_byte() {
-  chmod u+w "$1"
-  local b
-  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 expect 0 "registry init" -- "$BIN" registry init
 expect 0 "keys generate" -- "$BIN" keys generate --out "$D/keys" --name lab
 mkdir -p "$D/keys/trusted" && cp "$D/keys/lab.pub" "$D/keys/trusted/"

@@ -17,13 +17,6 @@ export ECOLOGY_DATA="$D" OMP_NUM_THREADS=1
 cd "$tmp" || exit 1
 EV=(--no-robustness --max-tokens 12)
 
-# flip_byte FILE OFFSET: xor one byte with 0x01 (the file may be read-only)
-flip_byte() {
-  chmod u+w "$1"
-  local b
-  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
 # adapter_with NAME CORPUS_SHA256: a copy of text.reverse@1 whose training.json names CORPUS
 adapter_with() {
   cp -r "$SRC/data/adapters/text.reverse@1" "$tmp/dir-$1" && chmod -R u+w "$tmp/dir-$1"

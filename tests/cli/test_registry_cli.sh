@@ -14,14 +14,6 @@ SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
 D="$tmp/data"
 export ECOLOGY_DATA="$D"
 
-# flip_byte FILE OFFSET: xor one byte with 0x01 (the file may be read-only)
-flip_byte() {
-  chmod u+w "$1"
-  local b
-  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 expect 0 "registry init" -- "$BIN" registry init
 check "$([ -d "$D/keys/trusted" ]; echo $?)" "registry init creates keys/trusted/"
 expect 0 "registry init again (idempotent)" -- "$BIN" registry init

@@ -40,6 +40,13 @@ one_line() {
   if [ "$(wc -l <"$tmp/err")" = 1 ]; then pass; else
     fail "$1: usage error is not one line"; sed 's/^/  | /' "$tmp/err"; fi
 }
+# flip_byte FILE OFFSET: xor one byte with 0x01 (the file may be read-only)
+flip_byte() {
+  chmod u+w "$1"
+  local b
+  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
 # finish NAME
 finish() {
   echo "$1: $passed passed, $failed failed"
