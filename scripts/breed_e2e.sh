@@ -7,7 +7,7 @@
 #   scripts/breed_e2e.sh [--n N] [--train-n N] [--steps S] [--batch B] [--seq T] [--lr LR]
 #                        [--warmup W] [--rank R] [--density D] [--methods "ties linear"]
 #                        [--threads T] [--out DIR] [--weights w1,w2] [--mix A:B]
-#                        [--train-args "ARGS"]
+#                        [--train-args "ARGS"] [--goal]
 #                        [--parents-only] [--no-parents] [--no-child-eval] [--no-finetune]
 #                        [--no-after-eval]
 #
@@ -28,6 +28,9 @@
 #   --mix A:B    TRAIN items of reverse and sort in the ratio A:B, 2 x --train-n in all
 #                (default 1:1: --train-n of each)
 #   --train-args more `ecology train` options, one word each (e.g. "--weight-decay 0")
+#   --goal       the issue's goal (data/README.md, "Longer fine-tunes"): --methods linear
+#                --weights 1,2 --mix 1:3 --train-n 8000 --steps 500 --batch 16 --lr 3e-3
+#                --warmup 30 (options after it override these)
 #   --out        keep the folders (default: a temporary folder, removed)
 #   --no-parents, --no-child-eval, --no-after-eval: skip scoring the parents / the merged
 #                children before the fine-tune / the fine-tuned children ("-")
@@ -58,13 +61,15 @@ while [ $# -gt 0 ]; do
     --weights) WEIGHTS=$2; shift 2 ;;
     --mix) MIX=$2; shift 2 ;;
     --train-args) TRAIN_ARGS=$2; shift 2 ;;
+    --goal) METHODS=linear WEIGHTS=1,2 MIX=1:3 TRAIN_N=8000 STEPS=500 BATCH=16 LR=3e-3
+      WARMUP=30; shift ;;
     --out) OUT=$2; shift 2 ;;
     --parents-only) PARENTS_ONLY=1; shift ;;
     --no-parents) PARENTS=0; shift ;;
     --no-finetune) FINETUNE=0; shift ;;
     --no-after-eval) AFTER=0; shift ;;
     --no-child-eval) CHILD=0; shift ;;
-    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "breed_e2e: unknown option '$1' (--help)" >&2; exit 2 ;;
   esac
 done
@@ -125,7 +130,7 @@ for i in 0 1; do
 done
 TIMES+=", data $(secs "$t0" "$(now)")s"
 
-ROWS="" FTLINES=""
+ROWS="" FTLINES="" GOALS=""
 for m in $METHODS; do
   MOPT=()
   case $m in
@@ -170,8 +175,17 @@ for m in $METHODS; do
     p=${PARENT[$c]} b=${BEFORE[$c]:-} a=${AFTER_S[$c]:-}
     last=${a:-$b}
     ROWS+="| $m | $c | $(pct "$p") | $(pct "$b") | $(pct "$a") | $(ratio "$last" "$p") |"$'\n'
-
   done
+  # the issue's goal: each parent skill kept >= 0.95 after a fine-tune of <= 180 s (2 cores)
+  if [ "$FINETUNE" = 1 ] && [ "$AFTER" = 1 ] && [ "$PARENTS" = 1 ]; then
+    k0=$(ratio "${AFTER_S[${CAPS[0]}]}" "${PARENT[${CAPS[0]}]}")
+    k1=$(ratio "${AFTER_S[${CAPS[1]}]}" "${PARENT[${CAPS[1]}]}")
+    ft=$(secs "$t2" "$t3")
+    met=$(awk -v a="$k0" -v b="$k1" -v t="$ft" 'BEGIN {
+      k = (a >= 0.95 && b >= 0.95) ? "kept: met" : "kept: not met"
+      printf "%s, time: %s", k, (t <= 180 ? "met" : "not met (at this load)") }')
+    GOALS+="goal $m (each skill kept >= 0.95, fine-tune <= 180 s): kept $k0 / $k1, fine-tune ${ft} s at load $FTLOAD: $met"$'\n'
+  fi
 done
 
 echo "eco-tiny, --n $N held-out items, rank $RANK, ties density $DENSITY; fine-tune: $STEPS steps, batch $BATCH, seq $SEQ, lr $LR, warmup $WARMUP, $TRAIN_N train items per capability (mix $MIX), merge weights ${WEIGHTS:-default}${TRAIN_ARGS:+, train $TRAIN_ARGS}, $THREADS threads; load average at the start: $LOAD0"
@@ -181,4 +195,5 @@ echo "|---|---|---|---|---|---|"
 printf "%s" "$ROWS"
 echo
 printf "%s" "$FTLINES"
+printf "%s" "$GOALS"
 echo "seconds: $TIMES"
