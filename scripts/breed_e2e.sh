@@ -29,7 +29,7 @@
 #                (default 1:1: --train-n of each)
 #   --train-args more `ecology train` options, one word each (e.g. "--weight-decay 0")
 #   --goal       the goal (data/README.md, "Longer fine-tunes"): --methods linear
-#                --weights 1,2 --mix 1:2 --train-n 8000 --steps 450 --batch 16 --lr 2e-3
+#                --weights 1,2 --mix 1:2 --train-n 8000 --steps 500 --batch 16 --lr 1.5e-3
 #                --warmup 30 (options after it override these)
 #   --out        keep the folders (default: a temporary folder, removed)
 #   --no-parents, --no-child-eval, --no-after-eval: skip scoring the parents / the merged
@@ -61,7 +61,7 @@ while [ $# -gt 0 ]; do
     --weights) WEIGHTS=$2; shift 2 ;;
     --mix) MIX=$2; shift 2 ;;
     --train-args) TRAIN_ARGS=$2; shift 2 ;;
-    --goal) METHODS=linear WEIGHTS=1,2 MIX=1:2 TRAIN_N=8000 STEPS=450 BATCH=16 LR=2e-3
+    --goal) METHODS=linear WEIGHTS=1,2 MIX=1:2 TRAIN_N=8000 STEPS=500 BATCH=16 LR=1.5e-3
       WARMUP=30; shift ;;
     --out) OUT=$2; shift 2 ;;
     --parents-only) PARENTS_ONLY=1; shift ;;
