@@ -6,7 +6,8 @@
 #
 #   scripts/breed_e2e.sh [--n N] [--train-n N] [--steps S] [--batch B] [--seq T] [--lr LR]
 #                        [--warmup W] [--rank R] [--density D] [--methods "ties linear"]
-#                        [--threads T] [--out DIR]
+#                        [--threads T] [--out DIR] [--weights w1,w2] [--mix A:B]
+#                        [--train-args "ARGS"] [--goal]
 #                        [--parents-only] [--no-parents] [--no-child-eval] [--no-finetune]
 #                        [--no-after-eval]
 #
@@ -22,6 +23,14 @@
 #                default 1), linear 0.5,0.5 (the model soup); "fresh" is the baseline without
 #                a merge: a new LoRA (r = --rank, alpha 2r, all seven projections) trained
 #                from scratch by the same fine-tune (its "child" is the bare model)
+#   --weights    the merge weights (reverse, sort) instead of the method's default above
+#                (linear normalises them: 1,2 is 1/3, 2/3)
+#   --mix A:B    TRAIN items of reverse and sort in the ratio A:B, 2 x --train-n in all
+#                (default 1:1: --train-n of each)
+#   --train-args more `ecology train` options, one word each (e.g. "--weight-decay 0")
+#   --goal       the issue's goal (data/README.md, "Longer fine-tunes"): --methods linear
+#                --weights 1,2 --mix 1:2 --train-n 8000 --steps 500 --batch 16 --lr 1.5e-3
+#                --warmup 30 (options after it override these)
 #   --out        keep the folders (default: a temporary folder, removed)
 #   --no-parents, --no-child-eval, --no-after-eval: skip scoring the parents / the merged
 #                children before the fine-tune / the fine-tuned children ("-")
@@ -35,7 +44,7 @@ set -euo pipefail
 SRC=${ECO_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${ECOLOGY_BIN:-$SRC/build/ecology}
 N=200 TRAIN_N=400 STEPS=30 BATCH=8 SEQ=128 LR=1e-3 WARMUP=0 RANK=64 DENSITY=1 THREADS=2
-METHODS="ties linear" OUT="" PARENTS_ONLY=0 PARENTS=1 FINETUNE=1 AFTER=1 CHILD=1
+METHODS="ties linear" OUT="" WEIGHTS="" MIX="1:1" TRAIN_ARGS="" PARENTS_ONLY=0 PARENTS=1 FINETUNE=1 AFTER=1 CHILD=1
 while [ $# -gt 0 ]; do
   case $1 in
     --n) N=$2; shift 2 ;;
@@ -49,13 +58,18 @@ while [ $# -gt 0 ]; do
     --density) DENSITY=$2; shift 2 ;;
     --methods) METHODS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
+    --weights) WEIGHTS=$2; shift 2 ;;
+    --mix) MIX=$2; shift 2 ;;
+    --train-args) TRAIN_ARGS=$2; shift 2 ;;
+    --goal) METHODS=linear WEIGHTS=1,2 MIX=1:2 TRAIN_N=8000 STEPS=500 BATCH=16 LR=1.5e-3
+      WARMUP=30; shift ;;
     --out) OUT=$2; shift 2 ;;
     --parents-only) PARENTS_ONLY=1; shift ;;
     --no-parents) PARENTS=0; shift ;;
     --no-finetune) FINETUNE=0; shift ;;
     --no-after-eval) AFTER=0; shift ;;
     --no-child-eval) CHILD=0; shift ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "breed_e2e: unknown option '$1' (--help)" >&2; exit 2 ;;
   esac
 done
@@ -103,12 +117,20 @@ fi
 # the fine-tune data: both capabilities' TRAIN items, mixed
 t0=$(now)
 : >"$W/mix.jsonl"
-for c in "${CAPS[@]}"; do
-  "$BIN" tasks generate --capability "$c" --split train --n "$TRAIN_N" --seed 7 >>"$W/mix.jsonl"
+MIX_A=${MIX%%:*} MIX_B=${MIX#*:}
+for i in 0 1; do
+  w=$MIX_A; if [ "$i" = 1 ]; then w=$MIX_B; fi
+  n=$(awk -v n="$TRAIN_N" -v w="$w" -v a="$MIX_A" -v b="$MIX_B" \
+    'BEGIN { if (a + b <= 0) exit 1; printf "%d", 2 * n * w / (a + b) + 0.5 }') ||
+    { echo "breed_e2e: --mix '$MIX': expected A:B, two non-negative numbers" >&2; exit 2; }
+  if [ "$n" -gt 0 ]; then
+    "$BIN" tasks generate --capability "${CAPS[$i]}" --split train --n "$n" --seed 7 \
+      >>"$W/mix.jsonl"
+  fi
 done
 TIMES+=", data $(secs "$t0" "$(now)")s"
 
-ROWS=""
+ROWS="" FTLINES="" GOALS=""
 for m in $METHODS; do
   MOPT=()
   case $m in
@@ -116,6 +138,7 @@ for m in $METHODS; do
     ties) MOPT=(--weights 1,1 --density "$DENSITY") ;;
     *) MOPT=(--weights 1,1) ;;
   esac
+  if [ -n "$WEIGHTS" ]; then MOPT[1]=$WEIGHTS; fi
   child=$W/child-$m
   t0=$(now)
   if [ "$m" = fresh ]; then
@@ -135,11 +158,14 @@ for m in $METHODS; do
   t2=$(now)
   TIMES+=", child evals $(secs "$t1" "$t2")s"
   if [ "$FINETUNE" = 1 ]; then
+    FTLOAD=$(cut -d' ' -f1 /proc/loadavg)
     run "finetune-$m.log" "$BIN" train --model "$MODEL" "${INIT[@]}" \
       --adapter-out "$child-ft" --data "$W/mix.jsonl" --steps "$STEPS" --batch "$BATCH" \
-      --seq "$SEQ" --lr "$LR" --warmup "$WARMUP" --seed 1 --threads "$THREADS" --force
+      --seq "$SEQ" --lr "$LR" --warmup "$WARMUP" --seed 1 --threads "$THREADS" --force $TRAIN_ARGS
     t3=$(now)
     TIMES+=", fine-tune $m $(secs "$t2" "$t3")s"
+    FTLINES+="fine-tune $m (load $FTLOAD at its start): $(grep -o 'steps [0-9/]*, loss .*' \
+      "$W/finetune-$m.log" | tail -1)"$'\n'
     if [ "$AFTER" = 1 ]; then
       for c in "${CAPS[@]}"; do AFTER_S[$c]=$(score "$child-ft" "$c"); done
       TIMES+=", fine-tuned evals $(secs "$t3" "$(now)")s"
@@ -149,14 +175,25 @@ for m in $METHODS; do
     p=${PARENT[$c]} b=${BEFORE[$c]:-} a=${AFTER_S[$c]:-}
     last=${a:-$b}
     ROWS+="| $m | $c | $(pct "$p") | $(pct "$b") | $(pct "$a") | $(ratio "$last" "$p") |"$'\n'
-
   done
+  # the issue's goal: each parent skill kept >= 0.95 after a fine-tune of <= 180 s (2 cores)
+  if [ "$FINETUNE" = 1 ] && [ "$AFTER" = 1 ] && [ "$PARENTS" = 1 ]; then
+    k0=$(ratio "${AFTER_S[${CAPS[0]}]}" "${PARENT[${CAPS[0]}]}")
+    k1=$(ratio "${AFTER_S[${CAPS[1]}]}" "${PARENT[${CAPS[1]}]}")
+    ft=$(secs "$t2" "$t3")
+    met=$(awk -v a="$k0" -v b="$k1" -v t="$ft" 'BEGIN {
+      k = (a >= 0.95 && b >= 0.95) ? "kept: met" : "kept: not met"
+      printf "%s, time: %s", k, (t <= 180 ? "met" : "not met (at this load)") }')
+    GOALS+="goal $m (each skill kept >= 0.95, fine-tune <= 180 s): kept $k0 / $k1, fine-tune ${ft} s at load $FTLOAD: $met"$'\n'
+  fi
 done
 
-echo "eco-tiny, --n $N held-out items, rank $RANK, ties density $DENSITY; fine-tune: $STEPS steps, batch $BATCH, seq $SEQ, lr $LR, warmup $WARMUP, $TRAIN_N train items per capability, $THREADS threads; load average at the start: $LOAD0"
+echo "eco-tiny, --n $N held-out items, rank $RANK, ties density $DENSITY; fine-tune: $STEPS steps, batch $BATCH, seq $SEQ, lr $LR, warmup $WARMUP, $TRAIN_N train items per capability (mix $MIX), merge weights ${WEIGHTS:-default}${TRAIN_ARGS:+, train $TRAIN_ARGS}, $THREADS threads; load average at the start: $LOAD0"
 echo
 echo "| method | skill | parent | child | child + fine-tune | kept (last / parent) |"
 echo "|---|---|---|---|---|---|"
 printf "%s" "$ROWS"
 echo
+printf "%s" "$FTLINES"
+printf "%s" "$GOALS"
 echo "seconds: $TIMES"
