@@ -159,7 +159,8 @@ static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signatur
 
 /* A deny list file: UTF-8 terms, one a line; lines of only spaces and tabs, and lines
  * starting with '#', skipped, a trailing CR dropped. *terms point into *data (both the caller's to free). The
- * terms are checked (verifier.h's rule) before any run. */
+ * terms are checked (verifier.h's rule) before any run, a bad one named by its line
+ * ("deny.txt:4: deny term: empty after normalisation ..."). */
 static eco_status read_deny(const char *path, char **data, const char ***terms, size_t *n) {
     size_t len = 0;
     *terms = NULL;
@@ -170,12 +171,18 @@ static eco_status read_deny(const char *path, char **data, const char ***terms, 
     for (size_t i = 0; i < len; i++) lines += (*data)[i] == '\n';
     if (!(*terms = eco_calloc_array(lines, sizeof **terms)))
         return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
+    size_t line = 0;
     for (char *p = *data, *end = *data + len; p < end;) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *e = nl ? nl : end;
         *e = '\0';
+        line++;
         if (e > p && e[-1] == '\r') e[-1] = '\0';
-        if (p[strspn(p, " \t")] && *p != '#') (*terms)[(*n)++] = p;
+        if (p[strspn(p, " \t")] && *p != '#') {
+            if ((st = eco_deny_term_check(p)) != ECO_STATUS_OK)
+                return eco_error_wrap(st, "%s:%zu", path, line);
+            (*terms)[(*n)++] = p;
+        }
         p = e + 1;
     }
     eco_deny_list *d = NULL;
