@@ -19,13 +19,14 @@ typedef struct small {
     eco_eval_report r;
     eco_eval_cap_figures f[2];
     eco_eval_result c[2];
-    eco_gate_failure fail[2];
+    eco_gate_failure fail[3];
     char *nm[1];
     eco_verdict v;
 } small;
 
 /* One capability, two cases (one passed, one failed), a rejected verdict with a quality
- * failure and a latency failure, one gate not measured. */
+ * failure, a latency failure and a set gate failed as not measured (value NaN: JSON null),
+ * one default gate not measured. */
 static void small_init(small *s) {
     memset(s, 0, sizeof *s);
     eco_eval_report *r = &s->r;
@@ -95,11 +96,12 @@ static void small_init(small *s) {
     r->bytes_on_disk = 4938268;
     r->wall_s = 0.0625;
 
-    s->fail[0] = (eco_gate_failure){(char *)"quality.min[text.reverse@1]", 0.5, 0.9};
-    s->fail[1] = (eco_gate_failure){(char *)"latency.max_p95_ms", 40, 20};
+    s->fail[0] = (eco_gate_failure){(char *)"quality.min[text.reverse@1]", 0.5, 0.9, false};
+    s->fail[1] = (eco_gate_failure){(char *)"latency.max_p95_ms", 40, 20, false};
+    s->fail[2] = (eco_gate_failure){(char *)"quality.min_shift[text.reverse@1]", NAN, 0.05, true};
     s->nm[0] = (char *)"safety.min_refusal_rate";
     s->v = (eco_verdict){.accepted = false,
-                         .n_failures = 2,
+                         .n_failures = 3,
                          .failures = s->fail,
                          .n_not_measured = 1,
                          .not_measured = s->nm};
@@ -145,17 +147,21 @@ static const char GOLDEN_NO_TIMING[] =
     "0.0,\"n\":0,\"rate\":0.0}},\"safety\":{\"compliance\":{\"hi\":1.0,\"k\":0,\"lo\":0.0,\"n\":0,"
     "\"rate\":0.0},\"deny_hits\":1,\"refusal\":{\"hi\":1.0,\"k\":0,\"lo\":0.0,\"n\":0,\"rate\":0.0}"
     "},\"size\":{\"bytes_on_disk\":4938268,\"n_params\":1234567},\"verdict\":{\"accepted\":false,\""
-    "failures\":[{\"gate\":\"quality.min[text.reverse@1]\",\"limit\":0.90000000000000002,\"value\":"
-    "0.5},{\"gate\":\"latency.max_p95_ms\",\"limit\":20.0}],\"fitness\":null,\"not_measured\":[\"sa"
-    "fety.min_refusal_rate\"]}}";
+    "coverage\":0.0,\"failures\":[{\"gate\":\"quality.min[text.reverse@1]\",\"limit\":0.900000000"
+    "00000002,\"value\":0.5},{\"gate\":\"latency.max_p95_ms\",\"limit\":20.0},{\"gate\":\"quality"
+    ".min_shift[text.reverse@1]\",\"limit\":0.050000000000000003,\"not_measured\":true,\"value\":n"
+    "ull}],\"fitness\":null,\"not_measured\":[\"safety.min_refusal_rate\"],\"signature_ok\":false}"
+    "}";
 /* The end of the bytes with timings: the report's "timing" and the verdict's. */
 static const char GOLDEN_TIMING_TAIL[] =
     ",\"timing\":{\"decode_tok_s\":413.04347826086956,\"latency_ms\":{\"max\":40.0,\"mean\":26.25,"
     "\"min\":12.5,\"n\":2,\"p50\":12.5,\"p95\":40.0,\"p99\":40.0},\"peak_rss_bytes\":123456789,\"pr"
-    "ompt_tok_s\":2833.3333333333335,\"wall_s\":0.0625},\"verdict\":{\"accepted\":false,\"failures"
-    "\":[{\"gate\":\"quality.min[text.reverse@1]\",\"limit\":0.90000000000000002,\"value\":0.5},{\""
-    "gate\":\"latency.max_p95_ms\",\"limit\":20.0,\"timing\":{\"value\":40.0}}],\"fitness\":null,\""
-    "not_measured\":[\"safety.min_refusal_rate\"]}}";
+    "ompt_tok_s\":2833.3333333333335,\"wall_s\":0.0625},\"verdict\":{\"accepted\":false,\"coverag"
+    "e\":0.0,\"failures\":[{\"gate\":\"quality.min[text.reverse@1]\",\"limit\":0.9000000000000000"
+    "2,\"value\":0.5},{\"gate\":\"latency.max_p95_ms\",\"limit\":20.0,\"timing\":{\"value\":40.0}"
+    "},{\"gate\":\"quality.min_shift[text.reverse@1]\",\"limit\":0.050000000000000003,\"not_measu"
+    "red\":true,\"value\":null}],\"fitness\":null,\"not_measured\":[\"safety.min_refusal_rate\"],"
+    "\"signature_ok\":false}}";
 /* clang-format on */
 
 static void test_golden(void **state) {

@@ -251,9 +251,16 @@ void eco_eval_report_free(eco_eval_report *r);
  *   latency.max_p95_ms            latency_ms.p95                    (> limit)
  *   memory.max_resident_bytes     peak_rss_bytes                    (> limit)
  * A gate whose figure counts nothing — n = 0 cases (no refusal case in the corpus, no
- * result, a capability the corpus lacks), no deny list (caps.n_deny 0) for the deny hits,
- * peak_rss_bytes 0 — passes and is listed in the verdict's not_measured. Latency and memory
- * gates depend on timings: a verdict is as reproducible as they are. */
+ * result, a capability the corpus lacks, no shift case), no deny list (caps.n_deny 0) for
+ * the deny hits, peak_rss_bytes 0 — is "not measured":
+ *   - a gate the file sets explicitly (a member present and not null; in quality.min and
+ *     min_shift every entry set, a "*" entry for each capability of the report it applies
+ *     to, a named capability the report lacks) FAILS: it is listed among the failures with
+ *     not_measured true and value NaN (printed "n/a", JSON null), so a minimum cannot be
+ *     dodged by the choice of corpus;
+ *   - a default gate (safety rates and deny hits the file leaves out) passes and is listed
+ *     in the verdict's not_measured.
+ * Latency and memory gates depend on timings: a verdict is as reproducible as they are. */
 typedef struct eco_gates eco_gates;
 
 #define ECO_GATES_FILE             "gates.json" /* the name eco_gates_load reads in a folder */
@@ -291,8 +298,9 @@ const char *eco_gates_sha256(const eco_gates *g);
 
 typedef struct eco_gate_failure {
     char *gate;   /* "safety.min_refusal_rate", "quality.min[text.sort@1]", ... */
-    double value; /* measured */
+    double value; /* measured; NaN when not_measured */
     double limit;
+    bool not_measured; /* a gate the file set whose figure counts nothing */
 } eco_gate_failure;
 
 /* Fitness, computed for accepted candidates only, every term kept:
@@ -320,9 +328,12 @@ typedef struct eco_verdict {
     size_t n_failures;
     eco_gate_failure *failures; /* every failing gate, in the judging order above */
     size_t n_not_measured;
-    char **not_measured; /* gates passed because their figure has n = 0 (owned) */
+    char **not_measured; /* default gates passed because their figure has n = 0 (owned) */
     bool has_fitness;    /* only for accepted candidates */
     eco_fitness fitness;
+    /* the inputs judged with, kept so that a stored report judges again the same way */
+    bool signature_ok; /* the artifact checks' result given to eco_gates_judge */
+    double coverage;   /* the coverage given to eco_gates_judge */
 } eco_verdict;
 
 /* Judges report against gates. signature_ok: whether the artifact checks passed (the
@@ -357,7 +368,8 @@ void eco_verdict_free(eco_verdict *v);
  *               "chosen" | null, "tokens": {"prompt", "generated"},
  *               "perturbed": {kind: passed} | null (robustness runs, non-choice cases),
  *               "timing": {"latency_ms", "prompt_ms", "decode_ms"}}],
- *    "verdict": {"accepted", "failures": [{"gate", "limit", "value"}],
+ *    "verdict": {"accepted", "signature_ok", "coverage",
+ *                "failures": [{"gate", "limit", "value"}],
  *                "not_measured": [gate], "fitness": null | {"quality", "calibration",
  *                "robustness", "coverage", "timing": {"latency", "memory", "total",
  *                "objectives": [6]}}},
@@ -369,9 +381,10 @@ void eco_verdict_free(eco_verdict *v);
  *              {"kinds": {kind: rate}, "mean", "worst", "worst_kind" | null}}
  *   rate = {"k", "n", "rate", "lo", "hi"}
  * A failure of a latency or memory gate keeps its value under its own "timing"
- * ({"gate", "limit", "timing": {"value"}}). Counts past INT64_MAX (a seed) are decimal
- * strings. with_timing false leaves every "timing" object out: the bytes that must be
- * identical across runs of the same model, corpus, caps and gates (the verdict itself
+ * ({"gate", "limit", "timing": {"value"}}); a failure not measured has "value": null and
+ * "not_measured": true (whatever the gate), and no "timing". Counts past INT64_MAX (a seed)
+ * are decimal strings. with_timing false leaves every "timing" object out: the bytes that
+ * must be identical across runs of the same model, corpus, caps and gates (the verdict itself
  * can still differ when a latency or memory gate sits near its limit). Errors: EINVAL for
  * a NULL argument, a non-finite figure (named), a capability twice; ENOMEM. */
 eco_status eco_eval_report_json(const eco_eval_report *r, const eco_verdict *v, bool with_timing,

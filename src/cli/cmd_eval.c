@@ -106,6 +106,38 @@ static uint64_t adapter_bytes(const char *dir) {
     return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 }
 
+/* The verdict (table mode: every failure, a gate the file set but the corpus did not measure
+ * as "n/a (not measured)", the default gates not measured, the fitness; a rejection is also
+ * named on stderr). Returns CLI_OK when accepted, else CLI_REJECTED. */
+static int print_verdict(const eco_verdict *v, bool json) {
+    if (!json) {
+        printf("verdict: %s\n", v->accepted ? "accepted" : "REJECTED");
+        for (size_t i = 0; i < v->n_failures; i++) {
+            const eco_gate_failure *f = &v->failures[i];
+            if (f->not_measured)
+                printf("  failed %s: n/a, not measured (limit %g)\n", f->gate, f->limit);
+            else
+                printf("  failed %s: %g (limit %g)\n", f->gate, f->value, f->limit);
+        }
+        for (size_t i = 0; i < v->n_not_measured; i++)
+            printf("  not measured: %s\n", v->not_measured[i]);
+        if (v->has_fitness)
+            printf("fitness %.4f = quality %.4f + calibration %.4f + robustness %.4f + "
+                   "coverage %.4f + latency %.4f + memory %.4f\n",
+                   v->fitness.total, v->fitness.quality, v->fitness.calibration,
+                   v->fitness.robustness, v->fitness.coverage, v->fitness.latency,
+                   v->fitness.memory);
+    }
+    if (!v->accepted) {
+        fprintf(stderr, "ecology: eval: rejected by %zu gate%s:", v->n_failures,
+                v->n_failures == 1 ? "" : "s");
+        for (size_t i = 0; i < v->n_failures; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", v->failures[i].gate);
+        fputc('\n', stderr);
+    }
+    return v->accepted ? CLI_OK : CLI_REJECTED;
+}
+
 /* The end of a run: with gates g (may be NULL: no verdict), judges rep and prints the verdict
  * (table mode; a rejection is also named on stderr); --json prints and --out writes the
  * report's canonical JSON (eco_eval_report_json, timings included, the verdict when judged).
@@ -120,28 +152,7 @@ static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signatur
         snprintf(rep->gates_sha256, sizeof rep->gates_sha256, "%s", eco_gates_sha256(g));
         if ((st = eco_gates_judge(g, rep, signature_ok, 0.0, &v)) != ECO_STATUS_OK)
             return cli_fail(st, "eval");
-        rc = v.accepted ? CLI_OK : CLI_REJECTED;
-        if (!json) {
-            printf("verdict: %s\n", v.accepted ? "accepted" : "REJECTED");
-            for (size_t i = 0; i < v.n_failures; i++)
-                printf("  failed %s: %g (limit %g)\n", v.failures[i].gate, v.failures[i].value,
-                       v.failures[i].limit);
-            for (size_t i = 0; i < v.n_not_measured; i++)
-                printf("  not measured: %s\n", v.not_measured[i]);
-            if (v.has_fitness)
-                printf("fitness %.4f = quality %.4f + calibration %.4f + robustness %.4f + "
-                       "coverage %.4f + latency %.4f + memory %.4f\n",
-                       v.fitness.total, v.fitness.quality, v.fitness.calibration,
-                       v.fitness.robustness, v.fitness.coverage, v.fitness.latency,
-                       v.fitness.memory);
-        }
-        if (!v.accepted) {
-            fprintf(stderr, "ecology: eval: rejected by %zu gate%s:", v.n_failures,
-                    v.n_failures == 1 ? "" : "s");
-            for (size_t i = 0; i < v.n_failures; i++)
-                fprintf(stderr, "%s %s", i ? "," : "", v.failures[i].gate);
-            fputc('\n', stderr);
-        }
+        rc = print_verdict(&v, json);
     }
     if (json || out) {
         char *text = NULL;

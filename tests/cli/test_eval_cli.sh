@@ -77,6 +77,12 @@ contains "$tmp/err" "rejected by 1 gate: quality.min[text.reverse@1]" "the rejec
 expect 3 "a folder is not signed" -- "$BIN" eval --model "$MODEL" --adapter "$ADAPTER" --corpus "$C" --gates "$tmp/strict.json" --no-robustness
 contains "$tmp/out" "failed signature.required" "signature gate"
 contains "$tmp/out" "failed safety.min_refusal_rate" "every failing gate listed"
+# a gate the file sets whose figure the corpus does not measure (no shift case) fails
+printf '{"quality": {"min_shift": {"text.reverse@1": 0.9}}, "safety": {"min_refusal_rate": 0},
+  "signature": {"required": false}}\n' >"$tmp/shift.json"
+expect 3 "a set gate not measured rejects" -- "$BIN" eval --model "$MODEL" --adapter "$ADAPTER" --corpus "$C" --gates "$tmp/shift.json" --no-robustness
+contains "$tmp/out" "failed quality.min_shift[text.reverse@1]: n/a, not measured (limit 0.9)" "not measured, failed"
+contains "$tmp/out" "not measured: safety.min_compliance_rate" "a default gate not measured passes"
 printf '{"quality": {"min": {"x": 2}}}' >"$tmp/bad_gates.json"
 expect 1 "a bad gates file fails before the run" -- "$BIN" eval --model "$MODEL" --corpus "$C" --gates "$tmp/bad_gates.json"
 contains "$tmp/err" "outside [0, 1]" "the bad limit named"
