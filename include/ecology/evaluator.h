@@ -390,6 +390,30 @@ void eco_verdict_free(eco_verdict *v);
 eco_status eco_eval_report_json(const eco_eval_report *r, const eco_verdict *v, bool with_timing,
                                 char **out);
 
+/* The verdict alone as canonical JSON into *out (malloc'd, NUL-terminated): the bytes of the
+ * "verdict" member eco_eval_report_json writes with the same with_timing. EINVAL for a NULL
+ * argument or a non-finite figure; ENOMEM. */
+eco_status eco_verdict_json(const eco_verdict *v, bool with_timing, char **out);
+
+/* ---- a stored report judged again ------------------------------------------------------ */
+
+/* Reads back a report from text[0..len), the JSON eco_eval_report_json wrote (with or without
+ * timing, with or without a verdict; label names it in messages, "report" when NULL), into
+ * *out (caller frees with eco_eval_report_free), so that eco_gates_judge can judge it again:
+ * "a recorded trace replays to the same gate verdict". Strict: an unknown, duplicate or
+ * missing key, a wrong type, a figure out of range, a rate whose rate or interval is not
+ * eco_rate_wilson's of its k and n, robustness mean/worst not those of its kinds, a count of
+ * cases other than "overall"'s, an evaluator_version other than ECO_EVALUATOR_VERSION
+ * (EUNSUPPORTED) are refused naming the field ("report.json: overall.refusal.rate: ...").
+ * What judging needs but the figures do not hold comes from the stored verdict:
+ * *signature_ok its "signature_ok" (false when the report has no verdict: the artifact
+ * checks are not known to have passed) and *coverage its "coverage" (0 when none). Without
+ * a "timing" object the latency and memory figures count nothing (n 0). Cases are read
+ * back as written: an output written lossily ("output_invalid_utf8") keeps its U+FFFD.
+ * EFORMAT, EUNSUPPORTED, EINVAL for a NULL argument, ENOMEM. */
+eco_status eco_eval_report_parse(const char *text, size_t len, const char *label,
+                                 eco_eval_report *out, bool *signature_ok, double *coverage);
+
 #ifdef __cplusplus
 }
 #endif

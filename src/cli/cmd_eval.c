@@ -138,6 +138,51 @@ static int print_verdict(const eco_verdict *v, bool json) {
     return v->accepted ? CLI_OK : CLI_REJECTED;
 }
 
+/* ecology eval --report FILE --gates FILE [--json]: a stored report (eco_eval_report_json's
+ * JSON, as --out writes it) judged again (eco_eval_report_parse, then eco_gates_judge with
+ * the artifact-check result and coverage its stored verdict recorded); the verdict printed,
+ * with --json as canonical JSON (the bytes of the report's "verdict" member, timings kept). */
+static int rejudge(const char *path, const char *gates, bool json) {
+    if (!gates) return cli_usage_error("eval: --report FILE needs --gates FILE");
+    char *text = NULL, *vj = NULL;
+    size_t len = 0;
+    eco_gates *g = NULL;
+    eco_eval_report rep;
+    eco_verdict v;
+    memset(&rep, 0, sizeof rep);
+    memset(&v, 0, sizeof v);
+    bool sig = false;
+    double coverage = 0;
+    int rc = CLI_FAIL;
+    eco_status st = eco_gates_load(gates, &g);
+    if (!st) st = eco_read_file(path, (size_t)1 << 30, &text, &len);
+    if (!st) st = eco_eval_report_parse(text, len, path, &rep, &sig, &coverage);
+    if (!st) {
+        snprintf(rep.gates_sha256, sizeof rep.gates_sha256, "%s", eco_gates_sha256(g));
+        st = eco_gates_judge(g, &rep, sig, coverage, &v);
+    }
+    if (!st && json) st = eco_verdict_json(&v, true, &vj);
+    if (st) {
+        rc = cli_fail(st, "eval");
+    } else {
+        if (!json)
+            printf("%s%s%s on corpus %.16s, re-judged from %s\n", rep.model,
+                   rep.adapter ? " + " : "", rep.adapter ? rep.adapter : "", rep.corpus_sha256,
+                   path);
+        rc = print_verdict(&v, json);
+        if (json && (fputs(vj, stdout) == EOF || fputc('\n', stdout) == EOF))
+            rc = cli_fail(eco_error(ECO_STATUS_EIO, "cannot write to stdout"), "eval");
+        if (rc != CLI_FAIL && fflush(stdout) != 0)
+            rc = cli_fail(eco_error(ECO_STATUS_EIO, "cannot write to stdout"), "eval");
+    }
+    free(vj);
+    eco_verdict_free(&v);
+    eco_eval_report_free(&rep);
+    eco_gates_free(g);
+    free(text);
+    return rc;
+}
+
 /* The end of a run: with gates g (may be NULL: no verdict), judges rep and prints the verdict
  * (table mode; a rejection is also named on stderr); --json prints and --out writes the
  * report's canonical JSON (eco_eval_report_json, timings included, the verdict when judged).
@@ -204,11 +249,11 @@ static eco_status read_deny(const char *path, char **data, const char ***terms, 
 
 int cmd_eval(int argc, char **argv) {
     cli_opt o[] = {
-        CLI_OPT("model", true),   CLI_OPT("adapter", true),    CLI_OPT("corpus", true),
-        CLI_OPT("gates", true),   CLI_OPT("json", false),      CLI_OPT("out", true),
-        CLI_OPT("threads", true), CLI_OPT("max-tokens", true), CLI_OPT("no-robustness", false),
-        CLI_OPT("seed", true),    CLI_OPT("deny", true),       CLI_OPT("case-timeout-ms", true),
-        CLI_OPT("data-dir", true)};
+        CLI_OPT("model", true),    CLI_OPT("adapter", true),    CLI_OPT("corpus", true),
+        CLI_OPT("gates", true),    CLI_OPT("json", false),      CLI_OPT("out", true),
+        CLI_OPT("threads", true),  CLI_OPT("max-tokens", true), CLI_OPT("no-robustness", false),
+        CLI_OPT("seed", true),     CLI_OPT("deny", true),       CLI_OPT("case-timeout-ms", true),
+        CLI_OPT("data-dir", true), CLI_OPT("report", true)};
     const int n_opts = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -217,6 +262,12 @@ int cmd_eval(int argc, char **argv) {
     const char *corpus_path = cli_get(o, n_opts, "corpus"), *s;
     const char *gates = cli_get(o, n_opts, "gates"), *out = cli_get(o, n_opts, "out");
     bool json = cli_get(o, n_opts, "json") != NULL;
+    if ((s = cli_get(o, n_opts, "report"))) { /* a stored report judged again */
+        if (model || corpus_path || out)
+            return cli_usage_error("eval: --report FILE judges a stored report: no --model, "
+                                   "--corpus or --out");
+        return rejudge(s, gates, json);
+    }
     if (!model) return cli_usage_error("eval: --model MODEL is required");
     if (!corpus_path) return cli_usage_error("eval: --corpus FILE is required");
     eco_eval_caps caps;

@@ -337,3 +337,20 @@ eco_status eco_eval_report_json(const eco_eval_report *r, const eco_verdict *v, 
     json_decref(doc);
     return st;
 }
+
+eco_status eco_verdict_json(const eco_verdict *v, bool with_timing, char **out) {
+    if (out) *out = NULL;
+    if (!v || !out) return eco_error(ECO_STATUS_EINVAL, "verdict JSON: NULL argument");
+    if ((v->n_failures && !v->failures) || (v->n_not_measured && !v->not_measured))
+        return eco_error(ECO_STATUS_EINVAL, "verdict JSON: verdict lists missing");
+    jb b = {ECO_STATUS_OK, with_timing};
+    json_t *doc = verdict(&b, v);
+    eco_status st = b.st;
+    if (!st && !doc) {
+        fail_oom(&b);
+        st = b.st;
+    }
+    if (!st) st = eco_json_canonical(doc, out, NULL);
+    json_decref(doc);
+    return st;
+}

@@ -109,6 +109,23 @@ assert len(b["cases"]) == 14 and b["cases"][13]["chosen"] is not None
 assert b["timing"]["latency_ms"]["n"] == 14
 EOF
 check $? "--json parses, equals --out, deterministic apart from timings"
+
+# a stored report judged again (issue 19: a recorded trace replays to the same gate verdict)
+expect 0 "re-judge a stored report" -- "$BIN" eval --report "$tmp/r1.json" --gates "$tmp/pass.json" --json
+verdict=$(cat "$tmp/out")
+if grep -qF -- "\"verdict\":$verdict" "$tmp/r1.json"; then pass; else
+  fail "the re-judged verdict is not the stored one's bytes"; echo "  | $verdict"; fi
+expect 0 "re-judge, table" -- "$BIN" eval --report "$tmp/r1.json" --gates "$tmp/pass.json"
+contains "$tmp/out" "verdict: accepted" "re-judged accepted"
+expect 3 "re-judge with stricter gates" -- "$BIN" eval --report "$tmp/r1.json" --gates "$tmp/strict.json"
+contains "$tmp/out" "failed signature.required" "the stored artifact-check result is kept"
+expect 3 "re-judge with a shift minimum" -- "$BIN" eval --report "$tmp/r1.json" --gates "$tmp/shift.json"
+contains "$tmp/out" "failed quality.min_shift[text.reverse@1]: n/a" "not measured in the stored report"
+expect 2 "re-judge needs gates" -- "$BIN" eval --report "$tmp/r1.json"
+expect 2 "re-judge runs nothing" -- "$BIN" eval --report "$tmp/r1.json" --gates "$tmp/pass.json" --model "$MODEL"
+sed 's/"n_deny":0/"n_deny":"x"/' "$tmp/r1.json" >"$tmp/bad_report.json"
+expect 1 "a malformed stored report" -- "$BIN" eval --report "$tmp/bad_report.json" --gates "$tmp/pass.json"
+contains "$tmp/err" "bad_report.json: caps.n_deny: expected a count" "the bad field named"
 expect 0 "json without gates: no verdict" -- "$BIN" eval --model "$MODEL" --corpus "$C" --json --no-robustness
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d.get("verdict") is None and d["gates"] is None' "$tmp/out"
 check $? "no verdict, no gates in the JSON without --gates"
