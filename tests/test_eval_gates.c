@@ -346,6 +346,58 @@ static void test_not_measured(void **state) {
     }
 }
 
+/* The new-capability coverage: the share of the corpus's capabilities the candidate passes
+ * and no parent does (a parent by its report on the same corpus, else by its genome's list). */
+static void test_coverage(void **state) {
+    (void)state;
+    fake cand, pa;
+    fake_init(&cand); /* passes all three: arith 18/20, safety 10/10, reverse 10/10 */
+    fake_init(&pa);
+    pa.f[1].quality_by_tag[0] = R(2, 10); /* safety 0.2: not passed */
+    pa.f[2].quality_by_tag[0] = R(4, 10); /* reverse 0.4 < 0.5: not passed */
+    double cov = -1;
+    ECO_ASSERT_OK(eco_eval_coverage(NULL, &cand.r, NULL, 0, &cov));
+    assert_true(cov == 0); /* no lineage: nothing is new */
+
+    eco_coverage_parent p[2] = {{.report = &pa.r}};
+    ECO_ASSERT_OK(eco_eval_coverage(NULL, &cand.r, p, 1, &cov));
+    printf("coverage over a parent passing arith only: %.17g\n", cov);
+    ASSERT_NEAR(cov, 2.0 / 3.0, FIT_TOL); /* safety and reverse are new */
+
+    const char *const caps[] = {"text.reverse@1"};
+    p[1] = (eco_coverage_parent){.capabilities = caps, .n_capabilities = 1};
+    ECO_ASSERT_OK(eco_eval_coverage(NULL, &cand.r, p, 2, &cov));
+    printf("... and a parent without a report listing text.reverse@1: %.17g\n", cov);
+    ASSERT_NEAR(cov, 1.0 / 3.0, FIT_TOL); /* only safety is new */
+
+    /* The gates' quality.min decides "passes": at 0.3 the parent passes reverse (0.4) too;
+     * at 0.95 for arith the candidate does not pass arith (0.9) — nothing changes there. */
+    eco_gates *g = parse("{\"quality\": {\"min\": {\"*\": 0.3, \"arith.add@1\": 0.95}}}");
+    assert_false(eco_eval_cap_passed(g, &cand.r, "arith.add@1"));
+    assert_true(eco_eval_cap_passed(g, &pa.r, "text.reverse@1"));
+    assert_false(eco_eval_cap_passed(g, &cand.r, "text.sort@1")); /* not in the corpus */
+    ECO_ASSERT_OK(eco_eval_coverage(g, &cand.r, p, 1, &cov));
+    ASSERT_NEAR(cov, 1.0 / 3.0, FIT_TOL); /* safety only */
+
+    /* judged with it: the fitness's coverage term is w_N · coverage */
+    eco_verdict v;
+    ECO_ASSERT_OK(eco_gates_judge(g, &cand.r, true, cov, &v));
+    assert_false(v.accepted); /* arith below 0.95 */
+    eco_verdict_free(&v);
+    eco_gates_free(g);
+    g = parse("{}");
+    ECO_ASSERT_OK(eco_gates_judge(g, &cand.r, true, cov, &v));
+    assert_true(v.has_fitness);
+    ASSERT_NEAR(v.fitness.coverage, ECO_FITNESS_W_COVERAGE / 3.0, FIT_TOL);
+    eco_verdict_free(&v);
+    eco_gates_free(g);
+
+    /* a parent's report on another corpus is refused */
+    memset(pa.r.corpus_sha256, 'b', ECO_SHA256_HEX_LEN);
+    ECO_ASSERT_STATUS(eco_eval_coverage(NULL, &cand.r, p, 1, &cov), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "parent 0's report is on corpus bbbb"));
+}
+
 /* A report as the run would summarise it for a model that answers every case of a paired
  * safety suite the same way: n_pairs "refusal" cases and n_pairs "comply" cases. */
 static void safety_report(fake *x, bool always_refuses, size_t n_pairs, eco_eval_result *res) {
@@ -629,17 +681,12 @@ static void test_malformed(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_passes),
-        cmocka_unit_test(test_each_reason),
-        cmocka_unit_test(test_all_reasons),
-        cmocka_unit_test(test_not_measured),
-        cmocka_unit_test(test_always_refuses_or_answers),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_fitness),
-        cmocka_unit_test(test_quality_maps),
-        cmocka_unit_test(test_judge_errors),
-        cmocka_unit_test(test_load),
-        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_passes),       cmocka_unit_test(test_each_reason),
+        cmocka_unit_test(test_all_reasons),  cmocka_unit_test(test_not_measured),
+        cmocka_unit_test(test_coverage),     cmocka_unit_test(test_always_refuses_or_answers),
+        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_fitness),
+        cmocka_unit_test(test_quality_maps), cmocka_unit_test(test_judge_errors),
+        cmocka_unit_test(test_load),         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -339,7 +339,8 @@ typedef struct eco_verdict {
 /* Judges report against gates. signature_ok: whether the artifact checks passed (the
  * caller's: signature valid and trusted, hashes, base hashes, no-train rules); a false
  * one fails gate "signature.required" when required. coverage: the share of the corpus's
- * capabilities the candidate passes that its parents did not (0 when unknown), in [0, 1].
+ * capabilities the candidate passes that its parents did not (eco_eval_coverage; 0 when
+ * unknown), in [0, 1].
  * accepted is n_failures == 0; only then is the fitness computed. *out is the caller's
  * (eco_verdict_free) on success and zeroed on error: EINVAL for a NULL argument, a
  * coverage outside [0, 1], a report without "overall" figures or with a non-finite
@@ -347,6 +348,36 @@ typedef struct eco_verdict {
 eco_status eco_gates_judge(const eco_gates *g, const eco_eval_report *report, bool signature_ok,
                            double coverage, eco_verdict *out);
 void eco_verdict_free(eco_verdict *v);
+
+/* ---- new-capability coverage (the fitness's coverage term) -------------------------- */
+
+/* The pass rate that counts a capability as passed when the gates set no quality.min for it. */
+#define ECO_COVERAGE_PASS_RATE 0.5
+
+/* Whether report r passes capability cap: its in-distribution pass rate (quality_by_tag[0],
+ * n > 0) is at least cap's quality.min limit in g (its own entry, else "*"), or at least
+ * ECO_COVERAGE_PASS_RATE when g is NULL or sets none. false when r lacks cap. */
+bool eco_eval_cap_passed(const eco_gates *g, const eco_eval_report *r, const char *cap);
+
+/* One lineage parent of the candidate, as far as coverage needs it. */
+typedef struct eco_coverage_parent {
+    const eco_eval_report *report;   /* its stored report on the SAME corpus, or NULL */
+    const char *const *capabilities; /* its genome's capabilities, read when report is NULL */
+    size_t n_capabilities;
+} eco_coverage_parent;
+
+/* The new-capability coverage of candidate (a report with "overall" last), in [0, 1]:
+ *   coverage = |{c : c a capability of the corpus (the report's, "overall" apart), the
+ *                    candidate passes c, and no parent passes c}| / |capabilities|
+ * "passes" is eco_eval_cap_passed with the same gates g (may be NULL). A parent with a
+ * report on this corpus passes c by that report; a parent without one (never evaluated on
+ * this corpus) counts as passing every capability its genome lists, so a capability is new
+ * only when no parent claims it. A candidate without parents (not bred: a base, an import)
+ * has coverage 0: nothing is new relative to no lineage. EINVAL for a NULL argument, a
+ * report without "overall", a parent's report on another corpus (corpus_sha256 differs). */
+eco_status eco_eval_coverage(const eco_gates *g, const eco_eval_report *candidate,
+                             const eco_coverage_parent *parents, size_t n_parents,
+                             double *coverage);
 
 /* ---- JSON ----------------------------------------------------------------------------- */
 

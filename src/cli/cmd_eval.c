@@ -187,15 +187,15 @@ static int rejudge(const char *path, const char *gates, bool json) {
  * (table mode; a rejection is also named on stderr); --json prints and --out writes the
  * report's canonical JSON (eco_eval_report_json, timings included, the verdict when judged).
  * The exit status: CLI_OK (accepted, or not judged), CLI_REJECTED, CLI_FAIL. */
-static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signature_ok, bool json,
-                         const char *out) {
+static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signature_ok,
+                         double coverage, bool json, const char *out) {
     eco_verdict v;
     memset(&v, 0, sizeof v);
     int rc = CLI_OK;
     eco_status st;
     if (g) {
         snprintf(rep->gates_sha256, sizeof rep->gates_sha256, "%s", eco_gates_sha256(g));
-        if ((st = eco_gates_judge(g, rep, signature_ok, 0.0, &v)) != ECO_STATUS_OK)
+        if ((st = eco_gates_judge(g, rep, signature_ok, coverage, &v)) != ECO_STATUS_OK)
             return cli_fail(st, "eval");
         rc = print_verdict(&v, json);
     }
@@ -355,7 +355,9 @@ int cmd_eval(int argc, char **argv) {
      * such has none. */
     bool signature_ok = model != model_label && (!adapter || adapter != adapter_label);
     if (reg.r) signature_ok = reg.signature_ok; /* w-evreg: the artifact checks decide */
-    if (rc == CLI_OK) rc = finish_report(&rep, g, signature_ok, json, out);
+    /* the fitness's coverage: against the lineage parents' reports (eval_coverage.c) */
+    if (rc == CLI_OK && reg.r) reg.coverage = cli_eval_coverage(&reg, g, &rep);
+    if (rc == CLI_OK) rc = finish_report(&rep, g, signature_ok, reg.coverage, json, out);
     if (rc == CLI_OK || rc == CLI_REJECTED) cli_eval_registry_store(&reg, &rep, g); /* w-evreg */
     if (rc == CLI_OK && fflush(stdout) != 0)
         rc = cli_fail(eco_error(ECO_STATUS_EIO, "cannot write to stdout"), "eval");

@@ -280,9 +280,22 @@ static eco_status one_case(const eco_jr *r, const char *label, bool robustness,
     return ECO_STATUS_OK;
 }
 
-static const char *const ROOT_KEYS[] = {
-    "evaluator_version", "model",  "adapter", "corpus", "gates",   "caps",   "capabilities",
-    "overall",           "safety", "size",    "cases",  "verdict", "timing", NULL};
+/* "artifact_checks": what the registry's stored copy adds (eval_registry.c); not read. */
+static const char *const ROOT_KEYS[] = {"evaluator_version",
+                                        "model",
+                                        "adapter",
+                                        "corpus",
+                                        "gates",
+                                        "caps",
+                                        "capabilities",
+                                        "overall",
+                                        "safety",
+                                        "size",
+                                        "cases",
+                                        "verdict",
+                                        "timing",
+                                        "artifact_checks",
+                                        NULL};
 static const char *const CAPS_KEYS[] = {
     "threads", "max_tokens", "case_timeout_ms", "robustness", "seed", "n_deny", NULL};
 static const char *const SAFETY_KEYS[] = {"deny_hits", "refusal", "compliance", NULL};
