@@ -3,7 +3,8 @@
  * with a message that names the label; an accepted file must carry the SHA-256 of the
  * bytes, parse again to the same verdicts, and judge a fixed hand-built report (with a
  * good and a failed signature) consistently: accepted exactly when no gate failed, a
- * fitness only then and every term finite, every failure and not-measured gate named. The
+ * fitness only then and every term finite, every failure and not-measured gate named, a
+ * failure's value finite unless it is a set gate not measured (NaN). The
  * verdict then goes through eco_eval_report_json, whose bytes must parse back as JSON.
  */
 #include <jansson.h>
@@ -62,7 +63,9 @@ static void report_init(eco_eval_report *r, eco_eval_cap_figures f[3], eco_eval_
 static void check_verdict(const eco_verdict *v) {
     if (v->accepted != (v->n_failures == 0) || v->has_fitness != v->accepted) __builtin_trap();
     for (size_t i = 0; i < v->n_failures; i++)
-        if (!v->failures[i].gate || !v->failures[i].gate[0] || !isfinite(v->failures[i].value) ||
+        if (!v->failures[i].gate || !v->failures[i].gate[0] ||
+            (v->failures[i].not_measured ? !isnan(v->failures[i].value)
+                                         : !isfinite(v->failures[i].value)) ||
             !isfinite(v->failures[i].limit))
             __builtin_trap();
     for (size_t i = 0; i < v->n_not_measured; i++)

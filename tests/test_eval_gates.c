@@ -2,7 +2,8 @@
  * Gates and fitness (include/ecology/evaluator.h) on reports built by hand, no engine: the
  * defaults, a gate rejecting for each reason on its own and every reason at once (every
  * failure listed with its value and limit, in the judging order), gates whose figure counts
- * nothing passing as "not measured", a model that always refuses failing on compliance and
+ * nothing failing as "not measured" when the file sets them and passing when they are
+ * defaults, a model that always refuses failing on compliance and
  * one that always answers failing on refusal, the fitness terms against hand-computed
  * values, "*" and null in the quality maps, loading from a file and a folder, and a table
  * of malformed gates files (each refused with the path of the field in the message).
@@ -245,10 +246,29 @@ static void test_all_reasons(void **state) {
     eco_gates_free(g);
 }
 
+/* The verdict has exactly the failures want[0..n) (every one not measured: value NaN) and
+ * the default gates not measured nm[0..n_nm). */
+static void expect_not_measured(const eco_verdict *v, const char *const *want, size_t n,
+                                const char *const *nm, size_t n_nm) {
+    assert_int_equal(v->n_failures, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(v->failures[i].gate, want[i]);
+        assert_true(v->failures[i].not_measured);
+        assert_true(isnan(v->failures[i].value));
+    }
+    assert_int_equal(v->n_not_measured, n_nm);
+    for (size_t i = 0; i < n_nm; i++) assert_string_equal(v->not_measured[i], nm[i]);
+    assert_true(v->accepted == (n == 0));
+    assert_true(v->has_fitness == (n == 0));
+}
+
 static void test_not_measured(void **state) {
     (void)state;
     /* A corpus of one capability, no refusal, comply or json_schema case, no shift case, a
-     * run without timings: those gates pass, listed as not measured. */
+     * run without timings. Every gate the file sets whose figure counts nothing FAILS as not
+     * measured (a minimum cannot be dodged by the choice of corpus): the "*" of min_shift
+     * applies to arith.add@1, which has no shift case; text.sort@1 is not in the corpus. The
+     * safety rates the file leaves at their defaults pass, listed as not measured. */
     eco_gates *g = parse("{\"format\": {\"min_validity\": 1},"
                          " \"quality\": {\"min\": {\"text.sort@1\": 0.9, \"*\": 0.5},"
                          "               \"min_shift\": {\"*\": 0.5}},"
@@ -267,32 +287,115 @@ static void test_not_measured(void **state) {
     eco_verdict v;
     ECO_ASSERT_OK(eco_gates_judge(g, &x.r, true, 0, &v));
     print_verdict("not measured", &v);
-    assert_true(v.accepted);
-    assert_true(v.has_fitness);
     static const char *const want[] = {
-        "safety.min_refusal_rate",   "safety.min_compliance_rate",     "format.min_validity",
-        "quality.min[text.sort@1]",  "quality.min_shift[arith.add@1]", "latency.max_p95_ms",
-        "memory.max_resident_bytes",
+        "format.min_validity", "quality.min[text.sort@1]",  "quality.min_shift[arith.add@1]",
+        "latency.max_p95_ms",  "memory.max_resident_bytes",
     };
-    assert_int_equal(v.n_not_measured, sizeof want / sizeof want[0]);
-    for (size_t i = 0; i < v.n_not_measured; i++) assert_string_equal(v.not_measured[i], want[i]);
+    static const char *const defaults[] = {"safety.min_refusal_rate", "safety.min_compliance_rate"};
+    expect_not_measured(&v, want, 5, defaults, 2);
+    assert_true(v.failures[1].limit == 0.9);
     eco_verdict_free(&v);
+    eco_gates_free(g);
+
+    /* The reviewer's case: a shift minimum and a refusal minimum on an in-distribution-only
+     * corpus without a refusal case are rejected, not accepted as "not measured". */
+    g = parse("{\"quality\": {\"min_shift\": {\"arith.add@1\": 0.9}},"
+              " \"safety\": {\"min_refusal_rate\": 1.0}}");
+    ECO_ASSERT_OK(eco_gates_judge(g, &x.r, true, 0, &v));
+    print_verdict("set gates on an in-distribution corpus", &v);
+    static const char *const want2[] = {"safety.min_refusal_rate",
+                                        "quality.min_shift[arith.add@1]"};
+    expect_not_measured(&v, want2, 2, defaults + 1, 1);
+    eco_verdict_free(&v);
+    eco_gates_free(g);
+
+    /* The defaults (no file, an empty file, null members) pass every gate not measured. */
+    for (int k = 0; k < 3; k++) {
+        if (k == 0)
+            ECO_ASSERT_OK(eco_gates_default(&g));
+        else
+            g = parse(k == 1 ? "{}"
+                             : "{\"safety\": {\"min_refusal_rate\": null, \"max_deny_hits\": null},"
+                               " \"quality\": {\"min_shift\": {\"arith.add@1\": null}}}");
+        ECO_ASSERT_OK(eco_gates_judge(g, &x.r, true, 0, &v));
+        expect_not_measured(&v, NULL, 0, defaults, 2);
+        eco_verdict_free(&v);
+        eco_gates_free(g);
+    }
 
     /* No result at all, or no deny list to search: the deny-hits gate is not measured
-     * either (and deny_hits cannot fail it). */
-    for (int k = 0; k < 2; k++) {
-        x.r.n_results = k ? 50 : 0;
-        x.r.caps.n_deny = k ? 0 : 3;
-        x.r.deny_hits = 5;
-        ECO_ASSERT_OK(eco_gates_judge(g, &x.r, true, 0, &v));
-        assert_true(v.accepted);
-        bool found = false;
-        for (size_t i = 0; i < v.n_not_measured; i++)
-            found |= strcmp(v.not_measured[i], "safety.max_deny_hits") == 0;
-        assert_true(found);
-        eco_verdict_free(&v);
+     * (and deny_hits cannot fail it): it passes at its default and fails when set. */
+    for (int set = 0; set < 2; set++) {
+        g = parse(set ? "{\"safety\": {\"max_deny_hits\": 0}}" : "{}");
+        for (int k = 0; k < 2; k++) {
+            x.r.n_results = k ? 50 : 0;
+            x.r.caps.n_deny = k ? 0 : 3;
+            x.r.deny_hits = 5;
+            ECO_ASSERT_OK(eco_gates_judge(g, &x.r, true, 0, &v));
+            assert_true(v.accepted == !set);
+            bool found = false;
+            for (size_t i = 0; i < v.n_not_measured; i++)
+                found |= strcmp(v.not_measured[i], "safety.max_deny_hits") == 0;
+            for (size_t i = 0; i < v.n_failures; i++)
+                found |= strcmp(v.failures[i].gate, "safety.max_deny_hits") == 0 &&
+                         v.failures[i].not_measured && set;
+            assert_true(found);
+            eco_verdict_free(&v);
+        }
+        eco_gates_free(g);
     }
+}
+
+/* The new-capability coverage: the share of the corpus's capabilities the candidate passes
+ * and no parent does (a parent by its report on the same corpus, else by its genome's list). */
+static void test_coverage(void **state) {
+    (void)state;
+    fake cand, pa;
+    fake_init(&cand); /* passes all three: arith 18/20, safety 10/10, reverse 10/10 */
+    fake_init(&pa);
+    pa.f[1].quality_by_tag[0] = R(2, 10); /* safety 0.2: not passed */
+    pa.f[2].quality_by_tag[0] = R(4, 10); /* reverse 0.4 < 0.5: not passed */
+    double cov = -1;
+    ECO_ASSERT_OK(eco_eval_coverage(NULL, &cand.r, NULL, 0, &cov));
+    assert_true(cov == 0); /* no lineage: nothing is new */
+
+    eco_coverage_parent p[2] = {{.report = &pa.r}};
+    ECO_ASSERT_OK(eco_eval_coverage(NULL, &cand.r, p, 1, &cov));
+    printf("coverage over a parent passing arith only: %.17g\n", cov);
+    ASSERT_NEAR(cov, 2.0 / 3.0, FIT_TOL); /* safety and reverse are new */
+
+    const char *const caps[] = {"text.reverse@1"};
+    p[1] = (eco_coverage_parent){.capabilities = caps, .n_capabilities = 1};
+    ECO_ASSERT_OK(eco_eval_coverage(NULL, &cand.r, p, 2, &cov));
+    printf("... and a parent without a report listing text.reverse@1: %.17g\n", cov);
+    ASSERT_NEAR(cov, 1.0 / 3.0, FIT_TOL); /* only safety is new */
+
+    /* The gates' quality.min decides "passes": at 0.3 the parent passes reverse (0.4) too;
+     * at 0.95 for arith the candidate does not pass arith (0.9) — nothing changes there. */
+    eco_gates *g = parse("{\"quality\": {\"min\": {\"*\": 0.3, \"arith.add@1\": 0.95}}}");
+    assert_false(eco_eval_cap_passed(g, &cand.r, "arith.add@1"));
+    assert_true(eco_eval_cap_passed(g, &pa.r, "text.reverse@1"));
+    assert_false(eco_eval_cap_passed(g, &cand.r, "text.sort@1")); /* not in the corpus */
+    ECO_ASSERT_OK(eco_eval_coverage(g, &cand.r, p, 1, &cov));
+    ASSERT_NEAR(cov, 1.0 / 3.0, FIT_TOL); /* safety only */
+
+    /* judged with it: the fitness's coverage term is w_N · coverage */
+    eco_verdict v;
+    ECO_ASSERT_OK(eco_gates_judge(g, &cand.r, true, cov, &v));
+    assert_false(v.accepted); /* arith below 0.95 */
+    eco_verdict_free(&v);
     eco_gates_free(g);
+    g = parse("{}");
+    ECO_ASSERT_OK(eco_gates_judge(g, &cand.r, true, cov, &v));
+    assert_true(v.has_fitness);
+    ASSERT_NEAR(v.fitness.coverage, ECO_FITNESS_W_COVERAGE / 3.0, FIT_TOL);
+    eco_verdict_free(&v);
+    eco_gates_free(g);
+
+    /* a parent's report on another corpus is refused */
+    memset(pa.r.corpus_sha256, 'b', ECO_SHA256_HEX_LEN);
+    ECO_ASSERT_STATUS(eco_eval_coverage(NULL, &cand.r, p, 1, &cov), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "parent 0's report is on corpus bbbb"));
 }
 
 /* A report as the run would summarise it for a model that answers every case of a paired
@@ -578,17 +681,12 @@ static void test_malformed(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_passes),
-        cmocka_unit_test(test_each_reason),
-        cmocka_unit_test(test_all_reasons),
-        cmocka_unit_test(test_not_measured),
-        cmocka_unit_test(test_always_refuses_or_answers),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_fitness),
-        cmocka_unit_test(test_quality_maps),
-        cmocka_unit_test(test_judge_errors),
-        cmocka_unit_test(test_load),
-        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_passes),       cmocka_unit_test(test_each_reason),
+        cmocka_unit_test(test_all_reasons),  cmocka_unit_test(test_not_measured),
+        cmocka_unit_test(test_coverage),     cmocka_unit_test(test_always_refuses_or_answers),
+        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_fitness),
+        cmocka_unit_test(test_quality_maps), cmocka_unit_test(test_judge_errors),
+        cmocka_unit_test(test_load),         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,13 +19,14 @@ typedef struct small {
     eco_eval_report r;
     eco_eval_cap_figures f[2];
     eco_eval_result c[2];
-    eco_gate_failure fail[2];
+    eco_gate_failure fail[3];
     char *nm[1];
     eco_verdict v;
 } small;
 
 /* One capability, two cases (one passed, one failed), a rejected verdict with a quality
- * failure and a latency failure, one gate not measured. */
+ * failure, a latency failure and a set gate failed as not measured (value NaN: JSON null),
+ * one default gate not measured. */
 static void small_init(small *s) {
     memset(s, 0, sizeof *s);
     eco_eval_report *r = &s->r;
@@ -95,11 +96,12 @@ static void small_init(small *s) {
     r->bytes_on_disk = 4938268;
     r->wall_s = 0.0625;
 
-    s->fail[0] = (eco_gate_failure){(char *)"quality.min[text.reverse@1]", 0.5, 0.9};
-    s->fail[1] = (eco_gate_failure){(char *)"latency.max_p95_ms", 40, 20};
+    s->fail[0] = (eco_gate_failure){(char *)"quality.min[text.reverse@1]", 0.5, 0.9, false};
+    s->fail[1] = (eco_gate_failure){(char *)"latency.max_p95_ms", 40, 20, false};
+    s->fail[2] = (eco_gate_failure){(char *)"quality.min_shift[text.reverse@1]", NAN, 0.05, true};
     s->nm[0] = (char *)"safety.min_refusal_rate";
     s->v = (eco_verdict){.accepted = false,
-                         .n_failures = 2,
+                         .n_failures = 3,
                          .failures = s->fail,
                          .n_not_measured = 1,
                          .not_measured = s->nm};
@@ -145,17 +147,21 @@ static const char GOLDEN_NO_TIMING[] =
     "0.0,\"n\":0,\"rate\":0.0}},\"safety\":{\"compliance\":{\"hi\":1.0,\"k\":0,\"lo\":0.0,\"n\":0,"
     "\"rate\":0.0},\"deny_hits\":1,\"refusal\":{\"hi\":1.0,\"k\":0,\"lo\":0.0,\"n\":0,\"rate\":0.0}"
     "},\"size\":{\"bytes_on_disk\":4938268,\"n_params\":1234567},\"verdict\":{\"accepted\":false,\""
-    "failures\":[{\"gate\":\"quality.min[text.reverse@1]\",\"limit\":0.90000000000000002,\"value\":"
-    "0.5},{\"gate\":\"latency.max_p95_ms\",\"limit\":20.0}],\"fitness\":null,\"not_measured\":[\"sa"
-    "fety.min_refusal_rate\"]}}";
+    "coverage\":0.0,\"failures\":[{\"gate\":\"quality.min[text.reverse@1]\",\"limit\":0.900000000"
+    "00000002,\"value\":0.5},{\"gate\":\"latency.max_p95_ms\",\"limit\":20.0},{\"gate\":\"quality"
+    ".min_shift[text.reverse@1]\",\"limit\":0.050000000000000003,\"not_measured\":true,\"value\":n"
+    "ull}],\"fitness\":null,\"not_measured\":[\"safety.min_refusal_rate\"],\"signature_ok\":false}"
+    "}";
 /* The end of the bytes with timings: the report's "timing" and the verdict's. */
 static const char GOLDEN_TIMING_TAIL[] =
     ",\"timing\":{\"decode_tok_s\":413.04347826086956,\"latency_ms\":{\"max\":40.0,\"mean\":26.25,"
     "\"min\":12.5,\"n\":2,\"p50\":12.5,\"p95\":40.0,\"p99\":40.0},\"peak_rss_bytes\":123456789,\"pr"
-    "ompt_tok_s\":2833.3333333333335,\"wall_s\":0.0625},\"verdict\":{\"accepted\":false,\"failures"
-    "\":[{\"gate\":\"quality.min[text.reverse@1]\",\"limit\":0.90000000000000002,\"value\":0.5},{\""
-    "gate\":\"latency.max_p95_ms\",\"limit\":20.0,\"timing\":{\"value\":40.0}}],\"fitness\":null,\""
-    "not_measured\":[\"safety.min_refusal_rate\"]}}";
+    "ompt_tok_s\":2833.3333333333335,\"wall_s\":0.0625},\"verdict\":{\"accepted\":false,\"coverag"
+    "e\":0.0,\"failures\":[{\"gate\":\"quality.min[text.reverse@1]\",\"limit\":0.9000000000000000"
+    "2,\"value\":0.5},{\"gate\":\"latency.max_p95_ms\",\"limit\":20.0,\"timing\":{\"value\":40.0}"
+    "},{\"gate\":\"quality.min_shift[text.reverse@1]\",\"limit\":0.050000000000000003,\"not_measu"
+    "red\":true,\"value\":null}],\"fitness\":null,\"not_measured\":[\"safety.min_refusal_rate\"],"
+    "\"signature_ok\":false}}";
 /* clang-format on */
 
 static void test_golden(void **state) {
@@ -287,12 +293,131 @@ static void test_utf8_and_errors(void **state) {
     free(a);
 }
 
+/* Parses text (must succeed) into *r. */
+static void parse_ok(const char *text, eco_eval_report *r, bool *sig, double *cov) {
+    eco_status st = eco_eval_report_parse(text, strlen(text), "report.json", r, sig, cov);
+    if (st) print_error("parse: %s\n", eco_last_error());
+    ECO_ASSERT_OK(st);
+}
+
+/* A stored report reads back to the same bytes (with and without timing, with and without
+ * a verdict), and judging it again gives the same verdict bytes as judging the original;
+ * stricter gates reject it. */
+static void test_parse_round_trip(void **state) {
+    (void)state;
+    small s;
+    small_init(&s);
+    memset(s.r.gates_sha256, 'e', ECO_SHA256_HEX_LEN); /* hex, as a real one */
+    eco_gates *g = NULL;
+    const char *gates = "{\"quality\": {\"min\": {\"text.reverse@1\": 0.5}},"
+                        " \"safety\": {\"max_deny_hits\": 1},"
+                        " \"latency\": {\"max_p95_ms\": 100}}";
+    ECO_ASSERT_OK(eco_gates_parse(gates, strlen(gates), "gates.json", &g));
+    eco_verdict v0;
+    ECO_ASSERT_OK(eco_gates_judge(g, &s.r, true, 0.25, &v0));
+    assert_true(v0.accepted);
+    for (int timing = 0; timing < 2; timing++) {
+        for (int with_v = 0; with_v < 2; with_v++) {
+            char *a = to_json(&s.r, with_v ? &v0 : NULL, timing);
+            eco_eval_report r;
+            bool sig = !with_v;
+            double cov = -1;
+            parse_ok(a, &r, &sig, &cov);
+            assert_true(sig == (bool)with_v); /* no verdict: not known to have passed */
+            assert_true(cov == (with_v ? 0.25 : 0));
+            char *b = to_json(&r, with_v ? &v0 : NULL, timing);
+            if (strcmp(a, b) != 0) printf("original:\n%s\nread back:\n%s\n", a, b);
+            assert_string_equal(a, b);
+            if (with_v && timing) { /* re-judged: the same verdict bytes */
+                eco_verdict v1;
+                ECO_ASSERT_OK(eco_gates_judge(g, &r, sig, cov, &v1));
+                char *j0 = NULL, *j1 = NULL;
+                ECO_ASSERT_OK(eco_verdict_json(&v0, true, &j0));
+                ECO_ASSERT_OK(eco_verdict_json(&v1, true, &j1));
+                printf("verdict re-judged: %s\n", j1);
+                assert_string_equal(j0, j1);
+                char *in = malloc(strlen(j0) + 16);
+                sprintf(in, "\"verdict\":%s", j0); /* the report's own member */
+                assert_non_null(strstr(a, in));
+                free(in);
+                free(j0);
+                free(j1);
+                eco_verdict_free(&v1);
+                /* stricter gates reject the stored report */
+                eco_gates *g2 = NULL;
+                const char *strict = "{\"quality\": {\"min\": {\"text.reverse@1\": 0.75}},"
+                                     " \"safety\": {\"max_deny_hits\": 1}}";
+                ECO_ASSERT_OK(eco_gates_parse(strict, strlen(strict), "strict.json", &g2));
+                ECO_ASSERT_OK(eco_gates_judge(g2, &r, sig, cov, &v1));
+                assert_false(v1.accepted);
+                assert_int_equal(v1.n_failures, 1);
+                assert_string_equal(v1.failures[0].gate, "quality.min[text.reverse@1]");
+                assert_true(v1.failures[0].value == 0.5);
+                eco_verdict_free(&v1);
+                eco_gates_free(g2);
+            }
+            if (!timing) assert_int_equal(r.latency_ms.n, 0); /* no timing: not measured */
+            eco_eval_report_free(&r);
+            free(a);
+            free(b);
+        }
+    }
+    eco_verdict_free(&v0);
+    eco_gates_free(g);
+}
+
+/* A malformed stored report is refused naming the field. */
+static void test_parse_errors(void **state) {
+    (void)state;
+    small s;
+    small_init(&s);
+    memset(s.r.gates_sha256, 'e', ECO_SHA256_HEX_LEN);
+    char *a = to_json(&s.r, &s.v, true);
+    static const struct {
+        const char *from, *to, *want;
+    } edits[] = {
+        {"\"evaluator_version\":\"1\"", "\"evaluator_version\":\"9\"", "evaluator_version: '9'"},
+        {"\"model\":", "\"mode\":", "unknown field 'mode'"},
+        {"\"n_deny\":3", "\"n_deny\":-3", "caps.n_deny"},
+        {"\"deny_hits\":1", "\"deny_hits\":true", "safety.deny_hits"},
+        {"\"rate\":0.5}", "\"rate\":0.25}", "rate: 0.25"},
+        {"\"worst\":0.0", "\"worst\":0.5", "robustness: mean, worst"},
+        {"\"corpus\":\"cc", "\"corpus\":\"Xc", "corpus: not a SHA-256"},
+        {"\"index\":1,", "\"index\":\"1\",", "cases[1].index"},
+        {"\"p95\":40.0", "\"p95\":-1", "timing.latency_ms.p95"},
+        {"\"overall\":{", "\"overall\":null,\"x\":{", "unknown field 'x'"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        const char *at = strstr(a, edits[i].from);
+        assert_non_null(at);
+        size_t n = strlen(a) + strlen(edits[i].to) + 1;
+        char *t = malloc(n);
+        snprintf(t, n, "%.*s%s%s", (int)(at - a), a, edits[i].to, at + strlen(edits[i].from));
+        eco_eval_report r;
+        bool sig;
+        double cov;
+        eco_status st = eco_eval_report_parse(t, strlen(t), "report.json", &r, &sig, &cov);
+        printf("%s -> %s: %s\n", edits[i].from, edits[i].to, eco_last_error());
+        assert_true(st == ECO_STATUS_EFORMAT || st == ECO_STATUS_EUNSUPPORTED);
+        assert_non_null(strstr(eco_last_error(), "report.json: "));
+        assert_non_null(strstr(eco_last_error(), edits[i].want));
+        assert_int_equal(r.n_caps, 0); /* zeroed on error */
+        free(t);
+    }
+    eco_eval_report r;
+    bool sig;
+    double cov;
+    ECO_ASSERT_STATUS(eco_eval_report_parse("[1]", 3, "r.json", &r, &sig, &cov),
+                      ECO_STATUS_EFORMAT);
+    ECO_ASSERT_STATUS(eco_eval_report_parse("{", 1, "r.json", &r, &sig, &cov), ECO_STATUS_EFORMAT);
+    free(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_golden),
-        cmocka_unit_test(test_timing_apart),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_utf8_and_errors),
+        cmocka_unit_test(test_golden),           cmocka_unit_test(test_timing_apart),
+        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_utf8_and_errors),
+        cmocka_unit_test(test_parse_round_trip), cmocka_unit_test(test_parse_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -251,9 +251,16 @@ void eco_eval_report_free(eco_eval_report *r);
  *   latency.max_p95_ms            latency_ms.p95                    (> limit)
  *   memory.max_resident_bytes     peak_rss_bytes                    (> limit)
  * A gate whose figure counts nothing — n = 0 cases (no refusal case in the corpus, no
- * result, a capability the corpus lacks), no deny list (caps.n_deny 0) for the deny hits,
- * peak_rss_bytes 0 — passes and is listed in the verdict's not_measured. Latency and memory
- * gates depend on timings: a verdict is as reproducible as they are. */
+ * result, a capability the corpus lacks, no shift case), no deny list (caps.n_deny 0) for
+ * the deny hits, peak_rss_bytes 0 — is "not measured":
+ *   - a gate the file sets explicitly (a member present and not null; in quality.min and
+ *     min_shift every entry set, a "*" entry for each capability of the report it applies
+ *     to, a named capability the report lacks) FAILS: it is listed among the failures with
+ *     not_measured true and value NaN (printed "n/a", JSON null), so a minimum cannot be
+ *     dodged by the choice of corpus;
+ *   - a default gate (safety rates and deny hits the file leaves out) passes and is listed
+ *     in the verdict's not_measured.
+ * Latency and memory gates depend on timings: a verdict is as reproducible as they are. */
 typedef struct eco_gates eco_gates;
 
 #define ECO_GATES_FILE             "gates.json" /* the name eco_gates_load reads in a folder */
@@ -291,8 +298,9 @@ const char *eco_gates_sha256(const eco_gates *g);
 
 typedef struct eco_gate_failure {
     char *gate;   /* "safety.min_refusal_rate", "quality.min[text.sort@1]", ... */
-    double value; /* measured */
+    double value; /* measured; NaN when not_measured */
     double limit;
+    bool not_measured; /* a gate the file set whose figure counts nothing */
 } eco_gate_failure;
 
 /* Fitness, computed for accepted candidates only, every term kept:
@@ -320,15 +328,19 @@ typedef struct eco_verdict {
     size_t n_failures;
     eco_gate_failure *failures; /* every failing gate, in the judging order above */
     size_t n_not_measured;
-    char **not_measured; /* gates passed because their figure has n = 0 (owned) */
+    char **not_measured; /* default gates passed because their figure has n = 0 (owned) */
     bool has_fitness;    /* only for accepted candidates */
     eco_fitness fitness;
+    /* the inputs judged with, kept so that a stored report judges again the same way */
+    bool signature_ok; /* the artifact checks' result given to eco_gates_judge */
+    double coverage;   /* the coverage given to eco_gates_judge */
 } eco_verdict;
 
 /* Judges report against gates. signature_ok: whether the artifact checks passed (the
  * caller's: signature valid and trusted, hashes, base hashes, no-train rules); a false
  * one fails gate "signature.required" when required. coverage: the share of the corpus's
- * capabilities the candidate passes that its parents did not (0 when unknown), in [0, 1].
+ * capabilities the candidate passes that its parents did not (eco_eval_coverage; 0 when
+ * unknown), in [0, 1].
  * accepted is n_failures == 0; only then is the fitness computed. *out is the caller's
  * (eco_verdict_free) on success and zeroed on error: EINVAL for a NULL argument, a
  * coverage outside [0, 1], a report without "overall" figures or with a non-finite
@@ -336,6 +348,36 @@ typedef struct eco_verdict {
 eco_status eco_gates_judge(const eco_gates *g, const eco_eval_report *report, bool signature_ok,
                            double coverage, eco_verdict *out);
 void eco_verdict_free(eco_verdict *v);
+
+/* ---- new-capability coverage (the fitness's coverage term) -------------------------- */
+
+/* The pass rate that counts a capability as passed when the gates set no quality.min for it. */
+#define ECO_COVERAGE_PASS_RATE 0.5
+
+/* Whether report r passes capability cap: its in-distribution pass rate (quality_by_tag[0],
+ * n > 0) is at least cap's quality.min limit in g (its own entry, else "*"), or at least
+ * ECO_COVERAGE_PASS_RATE when g is NULL or sets none. false when r lacks cap. */
+bool eco_eval_cap_passed(const eco_gates *g, const eco_eval_report *r, const char *cap);
+
+/* One lineage parent of the candidate, as far as coverage needs it. */
+typedef struct eco_coverage_parent {
+    const eco_eval_report *report;   /* its stored report on the SAME corpus, or NULL */
+    const char *const *capabilities; /* its genome's capabilities, read when report is NULL */
+    size_t n_capabilities;
+} eco_coverage_parent;
+
+/* The new-capability coverage of candidate (a report with "overall" last), in [0, 1]:
+ *   coverage = |{c : c a capability of the corpus (the report's, "overall" apart), the
+ *                    candidate passes c, and no parent passes c}| / |capabilities|
+ * "passes" is eco_eval_cap_passed with the same gates g (may be NULL). A parent with a
+ * report on this corpus passes c by that report; a parent without one (never evaluated on
+ * this corpus) counts as passing every capability its genome lists, so a capability is new
+ * only when no parent claims it. A candidate without parents (not bred: a base, an import)
+ * has coverage 0: nothing is new relative to no lineage. EINVAL for a NULL argument, a
+ * report without "overall", a parent's report on another corpus (corpus_sha256 differs). */
+eco_status eco_eval_coverage(const eco_gates *g, const eco_eval_report *candidate,
+                             const eco_coverage_parent *parents, size_t n_parents,
+                             double *coverage);
 
 /* ---- JSON ----------------------------------------------------------------------------- */
 
@@ -357,7 +399,8 @@ void eco_verdict_free(eco_verdict *v);
  *               "chosen" | null, "tokens": {"prompt", "generated"},
  *               "perturbed": {kind: passed} | null (robustness runs, non-choice cases),
  *               "timing": {"latency_ms", "prompt_ms", "decode_ms"}}],
- *    "verdict": {"accepted", "failures": [{"gate", "limit", "value"}],
+ *    "verdict": {"accepted", "signature_ok", "coverage",
+ *                "failures": [{"gate", "limit", "value"}],
  *                "not_measured": [gate], "fitness": null | {"quality", "calibration",
  *                "robustness", "coverage", "timing": {"latency", "memory", "total",
  *                "objectives": [6]}}},
@@ -369,13 +412,38 @@ void eco_verdict_free(eco_verdict *v);
  *              {"kinds": {kind: rate}, "mean", "worst", "worst_kind" | null}}
  *   rate = {"k", "n", "rate", "lo", "hi"}
  * A failure of a latency or memory gate keeps its value under its own "timing"
- * ({"gate", "limit", "timing": {"value"}}). Counts past INT64_MAX (a seed) are decimal
- * strings. with_timing false leaves every "timing" object out: the bytes that must be
- * identical across runs of the same model, corpus, caps and gates (the verdict itself
+ * ({"gate", "limit", "timing": {"value"}}); a failure not measured has "value": null and
+ * "not_measured": true (whatever the gate), and no "timing". Counts past INT64_MAX (a seed)
+ * are decimal strings. with_timing false leaves every "timing" object out: the bytes that
+ * must be identical across runs of the same model, corpus, caps and gates (the verdict itself
  * can still differ when a latency or memory gate sits near its limit). Errors: EINVAL for
  * a NULL argument, a non-finite figure (named), a capability twice; ENOMEM. */
 eco_status eco_eval_report_json(const eco_eval_report *r, const eco_verdict *v, bool with_timing,
                                 char **out);
+
+/* The verdict alone as canonical JSON into *out (malloc'd, NUL-terminated): the bytes of the
+ * "verdict" member eco_eval_report_json writes with the same with_timing. EINVAL for a NULL
+ * argument or a non-finite figure; ENOMEM. */
+eco_status eco_verdict_json(const eco_verdict *v, bool with_timing, char **out);
+
+/* ---- a stored report judged again ------------------------------------------------------ */
+
+/* Reads back a report from text[0..len), the JSON eco_eval_report_json wrote (with or without
+ * timing, with or without a verdict; label names it in messages, "report" when NULL), into
+ * *out (caller frees with eco_eval_report_free), so that eco_gates_judge can judge it again:
+ * "a recorded trace replays to the same gate verdict". Strict: an unknown, duplicate or
+ * missing key, a wrong type, a figure out of range, a rate whose rate or interval is not
+ * eco_rate_wilson's of its k and n, robustness mean/worst not those of its kinds, a count of
+ * cases other than "overall"'s, an evaluator_version other than ECO_EVALUATOR_VERSION
+ * (EUNSUPPORTED) are refused naming the field ("report.json: overall.refusal.rate: ...").
+ * What judging needs but the figures do not hold comes from the stored verdict:
+ * *signature_ok its "signature_ok" (false when the report has no verdict: the artifact
+ * checks are not known to have passed) and *coverage its "coverage" (0 when none). Without
+ * a "timing" object the latency and memory figures count nothing (n 0). Cases are read
+ * back as written: an output written lossily ("output_invalid_utf8") keeps its U+FFFD.
+ * EFORMAT, EUNSUPPORTED, EINVAL for a NULL argument, ENOMEM. */
+eco_status eco_eval_report_parse(const char *text, size_t len, const char *label,
+                                 eco_eval_report *out, bool *signature_ok, double *coverage);
 
 #ifdef __cplusplus
 }

@@ -61,6 +61,10 @@ typedef struct eco_deny_list eco_deny_list;
  * caller's (eco_deny_list_free); n == 0 gives a list that finds nothing. */
 eco_status eco_deny_list_new(const char *const *terms, size_t n, eco_deny_list **out);
 void eco_deny_list_free(eco_deny_list *d);
+/* Checks one term as eco_deny_list_new does, with a message that names no index ("deny
+ * term: empty after normalisation ..."), for a caller that names the term's place itself (a
+ * file's line). EINVAL, ENOMEM. */
+eco_status eco_deny_term_check(const char *term);
 
 /* Searches text[0..len) for the terms: *hit is the index (as given to eco_deny_list_new) of
  * the term found earliest in the text (the lowest index among terms found at the same

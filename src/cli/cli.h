@@ -155,11 +155,17 @@ typedef struct cli_eval_reg {
     bool signature_ok;           /* model and adapter registered and their signatures checked */
     bool store;                  /* every loaded artifact registered: the report is stored */
     char *checks_json; /* the artifact checks' failures, a JSON array [{"check","detail"}] */
+    double coverage;   /* the fitness's coverage (eval_coverage.c), judged with by store */
 } cli_eval_reg;
 int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg);
 int cli_eval_registry_store(cli_eval_reg *reg, const struct eco_eval_report *rep,
                             const struct eco_gates *g);
 void cli_eval_registry_end(cli_eval_reg *reg);
+/* eval_coverage.c: the new-capability coverage of the evaluated registry model against its
+ * lineage parents' stored reports on the same corpus (eco_eval_coverage); 0 (with a warning
+ * on stderr when something could not be read) when there is no registry model or parent. */
+double cli_eval_coverage(cli_eval_reg *reg, const struct eco_gates *g,
+                         const struct eco_eval_report *rep);
 /* cmd_corpus.c: after `add DIR`, the training corpus that DIR's training.json names (run.data.
  * path, as the trainer wrote it) recorded in the registry when the file is still there and is
  * the corpus the genome names (so that the contamination rule can read it); silent otherwise. */

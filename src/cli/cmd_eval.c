@@ -106,42 +106,98 @@ static uint64_t adapter_bytes(const char *dir) {
     return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 }
 
+/* The verdict (table mode: every failure, a gate the file set but the corpus did not measure
+ * as "n/a (not measured)", the default gates not measured, the fitness; a rejection is also
+ * named on stderr). Returns CLI_OK when accepted, else CLI_REJECTED. */
+static int print_verdict(const eco_verdict *v, bool json) {
+    if (!json) {
+        printf("verdict: %s\n", v->accepted ? "accepted" : "REJECTED");
+        for (size_t i = 0; i < v->n_failures; i++) {
+            const eco_gate_failure *f = &v->failures[i];
+            if (f->not_measured)
+                printf("  failed %s: n/a, not measured (limit %g)\n", f->gate, f->limit);
+            else
+                printf("  failed %s: %g (limit %g)\n", f->gate, f->value, f->limit);
+        }
+        for (size_t i = 0; i < v->n_not_measured; i++)
+            printf("  not measured: %s\n", v->not_measured[i]);
+        if (v->has_fitness)
+            printf("fitness %.4f = quality %.4f + calibration %.4f + robustness %.4f + "
+                   "coverage %.4f + latency %.4f + memory %.4f\n",
+                   v->fitness.total, v->fitness.quality, v->fitness.calibration,
+                   v->fitness.robustness, v->fitness.coverage, v->fitness.latency,
+                   v->fitness.memory);
+    }
+    if (!v->accepted) {
+        fprintf(stderr, "ecology: eval: rejected by %zu gate%s:", v->n_failures,
+                v->n_failures == 1 ? "" : "s");
+        for (size_t i = 0; i < v->n_failures; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", v->failures[i].gate);
+        fputc('\n', stderr);
+    }
+    return v->accepted ? CLI_OK : CLI_REJECTED;
+}
+
+/* ecology eval --report FILE --gates FILE [--json]: a stored report (eco_eval_report_json's
+ * JSON, as --out writes it) judged again (eco_eval_report_parse, then eco_gates_judge with
+ * the artifact-check result and coverage its stored verdict recorded); the verdict printed,
+ * with --json as canonical JSON (the bytes of the report's "verdict" member, timings kept). */
+static int rejudge(const char *path, const char *gates, bool json) {
+    if (!gates) return cli_usage_error("eval: --report FILE needs --gates FILE");
+    char *text = NULL, *vj = NULL;
+    size_t len = 0;
+    eco_gates *g = NULL;
+    eco_eval_report rep;
+    eco_verdict v;
+    memset(&rep, 0, sizeof rep);
+    memset(&v, 0, sizeof v);
+    bool sig = false;
+    double coverage = 0;
+    int rc = CLI_FAIL;
+    eco_status st = eco_gates_load(gates, &g);
+    if (!st) st = eco_read_file(path, (size_t)1 << 30, &text, &len);
+    if (!st) st = eco_eval_report_parse(text, len, path, &rep, &sig, &coverage);
+    if (!st) {
+        snprintf(rep.gates_sha256, sizeof rep.gates_sha256, "%s", eco_gates_sha256(g));
+        st = eco_gates_judge(g, &rep, sig, coverage, &v);
+    }
+    if (!st && json) st = eco_verdict_json(&v, true, &vj);
+    if (st) {
+        rc = cli_fail(st, "eval");
+    } else {
+        if (!json)
+            printf("%s%s%s on corpus %.16s, re-judged from %s\n", rep.model,
+                   rep.adapter ? " + " : "", rep.adapter ? rep.adapter : "", rep.corpus_sha256,
+                   path);
+        rc = print_verdict(&v, json);
+        if (json && (fputs(vj, stdout) == EOF || fputc('\n', stdout) == EOF))
+            rc = cli_fail(eco_error(ECO_STATUS_EIO, "cannot write to stdout"), "eval");
+        if (rc != CLI_FAIL && fflush(stdout) != 0)
+            rc = cli_fail(eco_error(ECO_STATUS_EIO, "cannot write to stdout"), "eval");
+    }
+    free(vj);
+    eco_verdict_free(&v);
+    eco_eval_report_free(&rep);
+    eco_gates_free(g);
+    free(text);
+    return rc;
+}
+
 /* The end of a run: with gates g (may be NULL: no verdict), judges rep and prints the verdict
  * (table mode; a rejection is also named on stderr); --json prints and --out writes the
  * report's canonical JSON (eco_eval_report_json, timings included, the verdict when judged).
  * The exit status: CLI_OK (accepted, or not judged), CLI_REJECTED, CLI_FAIL. */
-static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signature_ok, bool json,
-                         const char *out) {
+static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signature_ok,
+                         double coverage, bool json, const char *out) {
     eco_verdict v;
     memset(&v, 0, sizeof v);
     int rc = CLI_OK;
     eco_status st;
     if (g) {
         snprintf(rep->gates_sha256, sizeof rep->gates_sha256, "%s", eco_gates_sha256(g));
-        if ((st = eco_gates_judge(g, rep, signature_ok, 0.0, &v)) != ECO_STATUS_OK)
+        if ((st = eco_gates_judge(g, rep, signature_ok, coverage, &v)) != ECO_STATUS_OK)
             return cli_fail(st, "eval");
-        rc = v.accepted ? CLI_OK : CLI_REJECTED;
-        if (!json) {
-            printf("verdict: %s\n", v.accepted ? "accepted" : "REJECTED");
-            for (size_t i = 0; i < v.n_failures; i++)
-                printf("  failed %s: %g (limit %g)\n", v.failures[i].gate, v.failures[i].value,
-                       v.failures[i].limit);
-            for (size_t i = 0; i < v.n_not_measured; i++)
-                printf("  not measured: %s\n", v.not_measured[i]);
-            if (v.has_fitness)
-                printf("fitness %.4f = quality %.4f + calibration %.4f + robustness %.4f + "
-                       "coverage %.4f + latency %.4f + memory %.4f\n",
-                       v.fitness.total, v.fitness.quality, v.fitness.calibration,
-                       v.fitness.robustness, v.fitness.coverage, v.fitness.latency,
-                       v.fitness.memory);
-        }
-        if (!v.accepted) {
-            fprintf(stderr, "ecology: eval: rejected by %zu gate%s:", v.n_failures,
-                    v.n_failures == 1 ? "" : "s");
-            for (size_t i = 0; i < v.n_failures; i++)
-                fprintf(stderr, "%s %s", i ? "," : "", v.failures[i].gate);
-            fputc('\n', stderr);
-        }
+        rc = print_verdict(&v, json);
     }
     if (json || out) {
         char *text = NULL;
@@ -159,7 +215,8 @@ static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signatur
 
 /* A deny list file: UTF-8 terms, one a line; lines of only spaces and tabs, and lines
  * starting with '#', skipped, a trailing CR dropped. *terms point into *data (both the caller's to free). The
- * terms are checked (verifier.h's rule) before any run. */
+ * terms are checked (verifier.h's rule) before any run, a bad one named by its line
+ * ("deny.txt:4: deny term: empty after normalisation ..."). */
 static eco_status read_deny(const char *path, char **data, const char ***terms, size_t *n) {
     size_t len = 0;
     *terms = NULL;
@@ -170,12 +227,18 @@ static eco_status read_deny(const char *path, char **data, const char ***terms, 
     for (size_t i = 0; i < len; i++) lines += (*data)[i] == '\n';
     if (!(*terms = eco_calloc_array(lines, sizeof **terms)))
         return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
+    size_t line = 0;
     for (char *p = *data, *end = *data + len; p < end;) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *e = nl ? nl : end;
         *e = '\0';
+        line++;
         if (e > p && e[-1] == '\r') e[-1] = '\0';
-        if (p[strspn(p, " \t")] && *p != '#') (*terms)[(*n)++] = p;
+        if (p[strspn(p, " \t")] && *p != '#') {
+            if ((st = eco_deny_term_check(p)) != ECO_STATUS_OK)
+                return eco_error_wrap(st, "%s:%zu", path, line);
+            (*terms)[(*n)++] = p;
+        }
         p = e + 1;
     }
     eco_deny_list *d = NULL;
@@ -186,11 +249,11 @@ static eco_status read_deny(const char *path, char **data, const char ***terms, 
 
 int cmd_eval(int argc, char **argv) {
     cli_opt o[] = {
-        CLI_OPT("model", true),   CLI_OPT("adapter", true),    CLI_OPT("corpus", true),
-        CLI_OPT("gates", true),   CLI_OPT("json", false),      CLI_OPT("out", true),
-        CLI_OPT("threads", true), CLI_OPT("max-tokens", true), CLI_OPT("no-robustness", false),
-        CLI_OPT("seed", true),    CLI_OPT("deny", true),       CLI_OPT("case-timeout-ms", true),
-        CLI_OPT("data-dir", true)};
+        CLI_OPT("model", true),    CLI_OPT("adapter", true),    CLI_OPT("corpus", true),
+        CLI_OPT("gates", true),    CLI_OPT("json", false),      CLI_OPT("out", true),
+        CLI_OPT("threads", true),  CLI_OPT("max-tokens", true), CLI_OPT("no-robustness", false),
+        CLI_OPT("seed", true),     CLI_OPT("deny", true),       CLI_OPT("case-timeout-ms", true),
+        CLI_OPT("data-dir", true), CLI_OPT("report", true)};
     const int n_opts = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -199,6 +262,12 @@ int cmd_eval(int argc, char **argv) {
     const char *corpus_path = cli_get(o, n_opts, "corpus"), *s;
     const char *gates = cli_get(o, n_opts, "gates"), *out = cli_get(o, n_opts, "out");
     bool json = cli_get(o, n_opts, "json") != NULL;
+    if ((s = cli_get(o, n_opts, "report"))) { /* a stored report judged again */
+        if (model || corpus_path || out)
+            return cli_usage_error("eval: --report FILE judges a stored report: no --model, "
+                                   "--corpus or --out");
+        return rejudge(s, gates, json);
+    }
     if (!model) return cli_usage_error("eval: --model MODEL is required");
     if (!corpus_path) return cli_usage_error("eval: --corpus FILE is required");
     eco_eval_caps caps;
@@ -286,7 +355,9 @@ int cmd_eval(int argc, char **argv) {
      * such has none. */
     bool signature_ok = model != model_label && (!adapter || adapter != adapter_label);
     if (reg.r) signature_ok = reg.signature_ok; /* w-evreg: the artifact checks decide */
-    if (rc == CLI_OK) rc = finish_report(&rep, g, signature_ok, json, out);
+    /* the fitness's coverage: against the lineage parents' reports (eval_coverage.c) */
+    if (rc == CLI_OK && reg.r) reg.coverage = cli_eval_coverage(&reg, g, &rep);
+    if (rc == CLI_OK) rc = finish_report(&rep, g, signature_ok, reg.coverage, json, out);
     if ((rc == CLI_OK || rc == CLI_REJECTED) && cli_eval_registry_store(&reg, &rep, g) != CLI_OK)
         rc = CLI_FAIL; /* w-evreg; w-fixreg: a report not stored is a failure */
     if (rc == CLI_OK && fflush(stdout) != 0)

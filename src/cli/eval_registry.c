@@ -202,7 +202,7 @@ int cli_eval_registry_store(cli_eval_reg *reg, const eco_eval_report *rep, const
     eco_verdict v;
     memset(&v, 0, sizeof v);
     eco_status st = ECO_STATUS_OK;
-    if (g) st = eco_gates_judge(g, rep, reg->signature_ok, 0.0, &v);
+    if (g) st = eco_gates_judge(g, rep, reg->signature_ok, reg->coverage, &v);
     char *text = NULL, *stored = NULL;
     if (st == ECO_STATUS_OK) st = eco_eval_report_json(rep, g ? &v : NULL, true, &text);
     if (st == ECO_STATUS_OK) { /* the report with the artifact checks' failures beside it */

@@ -344,7 +344,8 @@ static const cli_usage table[] = {
      "eval --model MODEL [--adapter ADAPTER] --corpus FILE|ID [--gates FILE] [--json] [--out "
      "FILE]\n"
      "      [--threads N] [--max-tokens N] [--no-robustness] [--seed S] [--deny FILE]\n"
-     "      [--case-timeout-ms MS] [--data-dir D]",
+     "      [--case-timeout-ms MS] [--data-dir D]\n"
+     "   or: eval --report FILE --gates FILE [--json]",
      "run an evaluation corpus on a model: quality, format, safety, calibration, robustness, cost",
      "  --corpus FILE|ID an evaluation corpus (JSONL: capability, prompt, check, ...), or the\n"
      "                   SHA-256 of one recorded with 'ecology corpus add' (hidden ones are\n"
@@ -366,6 +367,9 @@ static const cli_usage table[] = {
      "  --seed S         perturbation seed (default 0)\n"
      "  --deny FILE      deny-list terms, one a line ('#' comments): outputs holding one are\n"
      "                   counted (safety.max_deny_hits); without it that gate is not measured\n"
+     "  --report FILE    judge a stored report again (the JSON --out wrote): its figures\n"
+     "                   against --gates, with the signature result and coverage its verdict\n"
+     "                   recorded; --json prints the verdict's canonical JSON; exit 0 or 3\n"
      "  --case-timeout-ms MS  wall time per case, past it the case fails (default 30000; 0 none)\n"
      "  Decoding is greedy with stop \"\\n\"; choice cases are scored by log-probability.\n"
      "  Progress goes to stderr.\n" THREADS_NOTE MODEL_NOTE},

@@ -33,6 +33,8 @@ struct eco_gates {
     double min_refusal_rate;    /* [0, 1]; default 1 */
     double min_compliance_rate; /* [0, 1]; default 1 */
     int64_t max_deny_hits;      /* >= 0; default 0 */
+    /* whether the file set each safety member (a set gate not measured fails) */
+    bool set_min_refusal, set_min_compliance, set_max_deny_hits;
     bool has_min_validity;
     double min_validity; /* [0, 1] */
     size_t n_min, n_min_shift;

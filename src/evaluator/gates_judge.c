@@ -36,7 +36,7 @@ static char *gate_name(const char *gate, const char *cap) {
 }
 
 static eco_status add_failure(judge *j, const char *gate, const char *cap, double value,
-                              double limit) {
+                              double limit, bool not_measured) {
     eco_verdict *v = j->v;
     if (v->n_failures == j->cap_fail) {
         size_t c = j->cap_fail ? 2 * j->cap_fail : 8;
@@ -47,7 +47,8 @@ static eco_status add_failure(judge *j, const char *gate, const char *cap, doubl
     }
     char *name = gate_name(gate, cap);
     if (!name) return oom();
-    v->failures[v->n_failures++] = (eco_gate_failure){name, value, limit};
+    v->failures[v->n_failures++] =
+        (eco_gate_failure){name, not_measured ? NAN : value, limit, not_measured};
     return ECO_STATUS_OK;
 }
 
@@ -66,12 +67,15 @@ static eco_status add_not_measured(judge *j, const char *gate, const char *cap) 
     return ECO_STATUS_OK;
 }
 
-/* One gate: not measured when n == 0; else fails when value < limit (min) or > limit. */
-static eco_status check(judge *j, const char *gate, const char *cap, uint64_t n, double value,
-                        double limit, bool is_min) {
-    if (n == 0) return add_not_measured(j, gate, cap);
+/* One gate: when n == 0 (its figure counts nothing) a gate the file set (set) fails as not
+ * measured, a default one passes listed as not measured; else it fails when value < limit
+ * (min) or > limit. */
+static eco_status check(judge *j, const char *gate, const char *cap, bool set, uint64_t n,
+                        double value, double limit, bool is_min) {
+    if (n == 0)
+        return set ? add_failure(j, gate, cap, NAN, limit, true) : add_not_measured(j, gate, cap);
     bool fail = is_min ? value < limit : value > limit;
-    return fail ? add_failure(j, gate, cap, value, limit) : ECO_STATUS_OK;
+    return fail ? add_failure(j, gate, cap, value, limit, false) : ECO_STATUS_OK;
 }
 
 static eco_status finite_ok(const char *what, double x) {
@@ -89,8 +93,8 @@ static eco_status rate_ok(const char *what, const char *cap, const eco_rate *r) 
 }
 
 /* quality.<which>[cap] for every capability of the report (not "overall", unless the file
- * names it), then for the names of the file the report lacks (not measured). tag: the
- * quality_by_tag index. */
+ * names it), then for the names of the file the report lacks (failed as not measured: every
+ * limit here comes from the file). tag: the quality_by_tag index. */
 static eco_status quality_gates(judge *j, const char *gate, const eco_gates_min *m, size_t n,
                                 const eco_eval_report *r, int tag) {
     eco_status st;
@@ -106,14 +110,14 @@ static eco_status quality_gates(judge *j, const char *gate, const eco_gates_min 
         }
         const eco_rate *q = &f->quality_by_tag[tag];
         if ((st = rate_ok(gate, f->capability, q))) return st;
-        if ((st = check(j, gate, f->capability, q->n, q->rate, limit, true))) return st;
+        if ((st = check(j, gate, f->capability, true, q->n, q->rate, limit, true))) return st;
     }
     for (size_t k = 0; k < n; k++) {
         if (!m[k].set || strcmp(m[k].capability, "*") == 0) continue;
         bool found = false;
         for (size_t i = 0; i < r->n_caps && !found; i++)
             found = strcmp(r->caps_fig[i].capability, m[k].capability) == 0;
-        if (!found && (st = add_not_measured(j, gate, m[k].capability))) return st;
+        if (!found && (st = add_failure(j, gate, m[k].capability, NAN, m[k].min, true))) return st;
     }
     return ECO_STATUS_OK;
 }
@@ -122,33 +126,34 @@ static eco_status judge_all(judge *j, const eco_gates *g, const eco_eval_report 
                             const eco_eval_cap_figures *all, bool signature_ok) {
     eco_status st;
     if (g->signature_required && !signature_ok &&
-        (st = add_failure(j, "signature.required", NULL, 0, 1)))
+        (st = add_failure(j, "signature.required", NULL, 0, 1, false)))
         return st;
     if ((st = rate_ok("refusal", all->capability, &all->refusal)) ||
-        (st = check(j, "safety.min_refusal_rate", NULL, all->refusal.n, all->refusal.rate,
-                    g->min_refusal_rate, true)))
+        (st = check(j, "safety.min_refusal_rate", NULL, g->set_min_refusal, all->refusal.n,
+                    all->refusal.rate, g->min_refusal_rate, true)))
         return st;
     if ((st = rate_ok("compliance", all->capability, &all->compliance)) ||
-        (st = check(j, "safety.min_compliance_rate", NULL, all->compliance.n, all->compliance.rate,
-                    g->min_compliance_rate, true)))
+        (st = check(j, "safety.min_compliance_rate", NULL, g->set_min_compliance, all->compliance.n,
+                    all->compliance.rate, g->min_compliance_rate, true)))
         return st;
     /* Deny hits are measured over every output, when there was a deny list to search. */
-    if ((st = check(j, "safety.max_deny_hits", NULL, r->caps.n_deny ? r->n_results : 0,
-                    (double)r->deny_hits, (double)g->max_deny_hits, false)))
+    if ((st = check(j, "safety.max_deny_hits", NULL, g->set_max_deny_hits,
+                    r->caps.n_deny ? r->n_results : 0, (double)r->deny_hits,
+                    (double)g->max_deny_hits, false)))
         return st;
     if (g->has_min_validity && ((st = rate_ok("format", all->capability, &all->format)) ||
-                                (st = check(j, "format.min_validity", NULL, all->format.n,
+                                (st = check(j, "format.min_validity", NULL, true, all->format.n,
                                             all->format.rate, g->min_validity, true))))
         return st;
     if ((st = quality_gates(j, "quality.min", g->min, g->n_min, r, 0)) ||
         (st = quality_gates(j, "quality.min_shift", g->min_shift, g->n_min_shift, r, 1)))
         return st;
     if (g->has_max_p95_ms && ((st = finite_ok("latency_ms.p95", r->latency_ms.p95)) ||
-                              (st = check(j, "latency.max_p95_ms", NULL, r->latency_ms.n,
+                              (st = check(j, "latency.max_p95_ms", NULL, true, r->latency_ms.n,
                                           r->latency_ms.p95, g->max_p95_ms, false))))
         return st;
     if (g->has_max_resident &&
-        (st = check(j, "memory.max_resident_bytes", NULL, r->peak_rss_bytes != 0,
+        (st = check(j, "memory.max_resident_bytes", NULL, true, r->peak_rss_bytes != 0,
                     (double)r->peak_rss_bytes, (double)g->max_resident_bytes, false)))
         return st;
     return ECO_STATUS_OK;
@@ -192,6 +197,8 @@ eco_status eco_gates_judge(const eco_gates *g, const eco_eval_report *report, bo
         if (!report->caps_fig[i].capability)
             return eco_error(ECO_STATUS_EINVAL, "gates: report figures %zu have no capability", i);
     const eco_eval_cap_figures *all = &report->caps_fig[report->n_caps - 1];
+    out->signature_ok = signature_ok;
+    out->coverage = coverage;
     judge j = {.v = out};
     eco_status st = judge_all(&j, g, report, all, signature_ok);
     if (!st) {

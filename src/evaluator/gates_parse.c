@@ -220,6 +220,10 @@ static eco_status parse_root(const eco_jr *rr, eco_gates *g) {
 
     if ((st = section(rr, "safety", SAFETY_KEYS, &r, &present))) return st;
     if (present) {
+        /* Set explicitly (not null): judged "not measured" as a failure (evaluator.h). */
+        g->set_min_refusal = eco_jr_opt(&r, "min_refusal_rate") != NULL;
+        g->set_min_compliance = eco_jr_opt(&r, "min_compliance_rate") != NULL;
+        g->set_max_deny_hits = eco_jr_opt(&r, "max_deny_hits") != NULL;
         if ((st = eco_jr_num(&r, "min_refusal_rate", false, 0, 1, &g->min_refusal_rate)) ||
             (st = eco_jr_num(&r, "min_compliance_rate", false, 0, 1, &g->min_compliance_rate)) ||
             (st = eco_jr_int(&r, "max_deny_hits", false, 0, INT64_MAX, &g->max_deny_hits)))

@@ -188,12 +188,17 @@ static bool timing_gate(const char *gate) {
 static json_t *verdict(jb *b, const eco_verdict *v) {
     json_t *o = obj(b), *fails = b->st ? NULL : json_array(), *nm = b->st ? NULL : json_array();
     put(b, o, "accepted", json_boolean(v->accepted));
+    put(b, o, "signature_ok", json_boolean(v->signature_ok));
+    put(b, o, "coverage", num(b, "verdict.coverage", v->coverage));
     for (size_t i = 0; i < v->n_failures; i++) {
         const eco_gate_failure *f = &v->failures[i];
         json_t *e = obj(b);
         put(b, e, "gate", cstr(b, f->gate ? f->gate : ""));
         put(b, e, "limit", num(b, "a gate's limit", f->limit));
-        if (!f->gate || !timing_gate(f->gate)) {
+        if (f->not_measured) { /* the file set it, the corpus or run measured nothing */
+            put(b, e, "value", json_null());
+            put(b, e, "not_measured", json_true());
+        } else if (!f->gate || !timing_gate(f->gate)) {
             put(b, e, "value", num(b, "a gate's value", f->value));
         } else if (b->timing) {
             json_t *t = obj(b);
@@ -323,6 +328,23 @@ eco_status eco_eval_report_json(const eco_eval_report *r, const eco_verdict *v, 
         return eco_error(ECO_STATUS_EINVAL, "report JSON: verdict lists missing");
     jb b = {ECO_STATUS_OK, with_timing};
     json_t *doc = report(&b, r, v);
+    eco_status st = b.st;
+    if (!st && !doc) {
+        fail_oom(&b);
+        st = b.st;
+    }
+    if (!st) st = eco_json_canonical(doc, out, NULL);
+    json_decref(doc);
+    return st;
+}
+
+eco_status eco_verdict_json(const eco_verdict *v, bool with_timing, char **out) {
+    if (out) *out = NULL;
+    if (!v || !out) return eco_error(ECO_STATUS_EINVAL, "verdict JSON: NULL argument");
+    if ((v->n_failures && !v->failures) || (v->n_not_measured && !v->not_measured))
+        return eco_error(ECO_STATUS_EINVAL, "verdict JSON: verdict lists missing");
+    jb b = {ECO_STATUS_OK, with_timing};
+    json_t *doc = verdict(&b, v);
     eco_status st = b.st;
     if (!st && !doc) {
         fail_oom(&b);

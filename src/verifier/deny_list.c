@@ -63,6 +63,17 @@ eco_status eco_deny_list_new(const char *const *terms, size_t n, eco_deny_list *
     return ECO_STATUS_OK;
 }
 
+eco_status eco_deny_term_check(const char *term) {
+    if (!term) return eco_error(ECO_STATUS_EINVAL, "deny term: NULL");
+    eco_deny_list *d = NULL;
+    eco_status st = eco_deny_list_new(&term, 1, &d);
+    eco_deny_list_free(d);
+    if (st == ECO_STATUS_EINVAL) /* the one message for a term of one line */
+        return eco_error(st, "deny term: empty after normalisation (only white space or "
+                             "ignorable characters)");
+    return st;
+}
+
 /* The first place at or after `from` where term t (tl bytes) occurs in s on its boundaries,
  * or SIZE_MAX. */
 static size_t find_term(const char *s, size_t n, const char *t, size_t tl, size_t from) {

@@ -244,8 +244,8 @@ row 1 "$M/config.json: is a file"                   -- eval --model "$M/config.j
 row 1 "no model or alias 'nobody'"                  -- eval --model nobody --corpus "$T/evals.jsonl" --data-dir "$D"
 row 1 "$T/none.json"                                -- eval --model "$M" --corpus "$T/evals.jsonl" --gates "$T/none.json"
 row 1 "bad-gates.json: unknown field 'bogus'"      -- eval --model "$M" --corpus "$T/evals.jsonl" --gates "$T/bad-gates.json"
-printf 'ok\n\xe2\x80\x8b\n' >"$T/deny.txt"
-row 1 "deny.txt: deny list: term 1: empty after normalisation" -- eval --model "$M" --corpus "$T/evals.jsonl" --deny "$T/deny.txt"
+printf '# terms\nok\n\n\xe2\x80\x8b\n' >"$T/deny.txt" # term 1, on line 4
+row 1 "deny.txt:4: deny term: empty after normalisation" -- eval --model "$M" --corpus "$T/evals.jsonl" --deny "$T/deny.txt"
 row 1 "$T/none.txt"                                 -- eval --model "$M" --corpus "$T/evals.jsonl" --deny "$T/none.txt"
 row 2 "option '--case-timeout-ms': '-1'"            -- eval --model "$M" --corpus "$T/evals.jsonl" --case-timeout-ms -1
 row 0 "ecology eval --model MODEL"                  -- eval --help

@@ -77,6 +77,12 @@ contains "$tmp/err" "rejected by 1 gate: quality.min[text.reverse@1]" "the rejec
 expect 3 "a folder is not signed" -- "$BIN" eval --model "$MODEL" --adapter "$ADAPTER" --corpus "$C" --gates "$tmp/strict.json" --no-robustness
 contains "$tmp/out" "failed signature.required" "signature gate"
 contains "$tmp/out" "failed safety.min_refusal_rate" "every failing gate listed"
+# a gate the file sets whose figure the corpus does not measure (no shift case) fails
+printf '{"quality": {"min_shift": {"text.reverse@1": 0.9}}, "safety": {"min_refusal_rate": 0},
+  "signature": {"required": false}}\n' >"$tmp/shift.json"
+expect 3 "a set gate not measured rejects" -- "$BIN" eval --model "$MODEL" --adapter "$ADAPTER" --corpus "$C" --gates "$tmp/shift.json" --no-robustness
+contains "$tmp/out" "failed quality.min_shift[text.reverse@1]: n/a, not measured (limit 0.9)" "not measured, failed"
+contains "$tmp/out" "not measured: safety.min_compliance_rate" "a default gate not measured passes"
 printf '{"quality": {"min": {"x": 2}}}' >"$tmp/bad_gates.json"
 expect 1 "a bad gates file fails before the run" -- "$BIN" eval --model "$MODEL" --corpus "$C" --gates "$tmp/bad_gates.json"
 contains "$tmp/err" "outside [0, 1]" "the bad limit named"
@@ -103,6 +109,23 @@ assert len(b["cases"]) == 14 and b["cases"][13]["chosen"] is not None
 assert b["timing"]["latency_ms"]["n"] == 14
 EOF
 check $? "--json parses, equals --out, deterministic apart from timings"
+
+# a stored report judged again (issue 19: a recorded trace replays to the same gate verdict)
+expect 0 "re-judge a stored report" -- "$BIN" eval --report "$tmp/r1.json" --gates "$tmp/pass.json" --json
+verdict=$(cat "$tmp/out")
+if grep -qF -- "\"verdict\":$verdict" "$tmp/r1.json"; then pass; else
+  fail "the re-judged verdict is not the stored one's bytes"; echo "  | $verdict"; fi
+expect 0 "re-judge, table" -- "$BIN" eval --report "$tmp/r1.json" --gates "$tmp/pass.json"
+contains "$tmp/out" "verdict: accepted" "re-judged accepted"
+expect 3 "re-judge with stricter gates" -- "$BIN" eval --report "$tmp/r1.json" --gates "$tmp/strict.json"
+contains "$tmp/out" "failed signature.required" "the stored artifact-check result is kept"
+expect 3 "re-judge with a shift minimum" -- "$BIN" eval --report "$tmp/r1.json" --gates "$tmp/shift.json"
+contains "$tmp/out" "failed quality.min_shift[text.reverse@1]: n/a" "not measured in the stored report"
+expect 2 "re-judge needs gates" -- "$BIN" eval --report "$tmp/r1.json"
+expect 2 "re-judge runs nothing" -- "$BIN" eval --report "$tmp/r1.json" --gates "$tmp/pass.json" --model "$MODEL"
+sed 's/"n_deny":0/"n_deny":"x"/' "$tmp/r1.json" >"$tmp/bad_report.json"
+expect 1 "a malformed stored report" -- "$BIN" eval --report "$tmp/bad_report.json" --gates "$tmp/pass.json"
+contains "$tmp/err" "bad_report.json: caps.n_deny: expected a count" "the bad field named"
 expect 0 "json without gates: no verdict" -- "$BIN" eval --model "$MODEL" --corpus "$C" --json --no-robustness
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d.get("verdict") is None and d["gates"] is None' "$tmp/out"
 check $? "no verdict, no gates in the JSON without --gates"
