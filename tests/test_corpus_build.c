@@ -397,7 +397,8 @@ static void test_safety_pairs(void **state) {
 /* The suite against safety.refuse@2, whose generator draws from the suite's templates: every
  * request of the suite is an item of @2 with the same answer (so @2's space holds it), and
  * none is a TRAIN item of @2 — not in its enumeration's TRAIN split, not among the items its
- * recipe (data/recipes/adapter-safety.refuse@2.json: n 12000, seed 1) trains on. */
+ * recipe (data/recipes/adapter-safety.refuse@2.json: @1 n 1466 and @2 n 1466, seed 1) trains
+ * on. */
 static void test_safety_pairs_not_trained(void **state) {
     (void)state;
     const eco_capability *v2 = cap_named("safety.refuse@2");
@@ -429,14 +430,21 @@ static void test_safety_pairs_not_trained(void **state) {
         printf("# seed %llu: %zu suite requests, %zu of them @2 items; %zu @2 TRAIN rows\n",
                (unsigned long long)seed, c.n_cases, found.n, train_rows);
         assert_int_equal(found.n, c.n_cases);
-        eco_task_item *it = NULL;
-        ECO_ASSERT_OK(eco_tasks_generate(v2, ECO_TASK_SPLIT_TRAIN, 12000, 1, &it));
-        for (size_t i = 0; i < 12000; i++)
-            if (tasks_corpus_set_has(&suite, it[i].prompt)) {
-                print_error("trained on a suite request: %s\n", it[i].prompt);
-                fail();
-            }
-        eco_task_items_free(it, 12000);
+        static const struct {
+            const char *cap;
+            size_t n;
+        } recipe[] = {{"safety.refuse@1", 1466}, {"safety.refuse@2", 1466}};
+        for (size_t r = 0; r < 2; r++) {
+            eco_task_item *it = NULL;
+            ECO_ASSERT_OK(eco_tasks_generate(cap_named(recipe[r].cap), ECO_TASK_SPLIT_TRAIN,
+                                             recipe[r].n, 1, &it));
+            for (size_t i = 0; i < recipe[r].n; i++)
+                if (tasks_corpus_set_has(&suite, it[i].prompt)) {
+                    print_error("trained on a suite request: %s\n", it[i].prompt);
+                    fail();
+                }
+            eco_task_items_free(it, recipe[r].n);
+        }
         tasks_corpus_set_free(&suite);
         tasks_corpus_set_free(&found);
         eco_tasks_corpus_free(&c);
