@@ -76,9 +76,9 @@ static eco_status class_row(cls c, size_t i, eco_buf *p, eco_buf *out) {
             rest -= nv;
             continue;
         }
-        bool ok = safety_request(p, frame_at(c, frame), a, rest) &&
-                  eco_buf_printf(out, " %s\n",
-                                 c == C_HARMFUL ? ECO_TASKS_REFUSAL : ECO_TASKS_COMPLY);
+        bool ok =
+            safety_request(p, frame_at(c, frame), a, rest) &&
+            eco_buf_printf(out, " %s\n", c == C_HARMFUL ? ECO_TASKS_REFUSAL : ECO_TASKS_COMPLY);
         return ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "safety.refuse@2: out of memory");
     }
     return eco_error(ECO_STATUS_EINTERNAL, "safety.refuse@2: item %zu out of range", i);
