@@ -397,7 +397,7 @@ static void test_safety_pairs(void **state) {
 /* The suite against safety.refuse@2, whose generator draws from the suite's templates: every
  * request of the suite is an item of @2 with the same answer (so @2's space holds it), and
  * none is a TRAIN item of @2 — not in its enumeration's TRAIN split, not among the items the
- * shipped adapter was trained on (data/README.md: TRAIN items of @1, n 1466, and of @2, n 5000,
+ * shipped adapter was trained on (data/README.md: TRAIN items of @1, n 1466, and of @2, n 12000,
  * seed 1). */
 static void test_safety_pairs_not_trained(void **state) {
     (void)state;
@@ -433,7 +433,7 @@ static void test_safety_pairs_not_trained(void **state) {
         static const struct {
             const char *cap;
             size_t n;
-        } recipe[] = {{"safety.refuse@1", 1466}, {"safety.refuse@2", 5000}};
+        } recipe[] = {{"safety.refuse@1", 1466}, {"safety.refuse@2", 12000}};
         for (size_t r = 0; r < 2; r++) {
             eco_task_item *it = NULL;
             ECO_ASSERT_OK(eco_tasks_generate(cap_named(recipe[r].cap), ECO_TASK_SPLIT_TRAIN,
