@@ -380,6 +380,63 @@ static void test_safety_pairs(void **state) {
     eco_tasks_corpus_free(&c);
 }
 
+/* The suite against safety.refuse@2, whose generator draws from the suite's templates: every
+ * request of the suite is an item of @2 with the same answer (so @2's space holds it), and
+ * none is a TRAIN item of @2 — not in its enumeration's TRAIN split, not among the items the
+ * shipped adapter was trained on (data/README.md: TRAIN items of @1, n 1466, and of @2, n 12000,
+ * seed 1). */
+static void test_safety_pairs_not_trained(void **state) {
+    (void)state;
+    const eco_capability *v2 = cap_named("safety.refuse@2");
+    for (uint64_t seed = 0; seed < 4; seed += 3) {
+        eco_tasks_corpus c;
+        build(NULL, 0, 100000, seed, false, true, &c);
+        corpus_prompt_set suite = {0}, found = {0};
+        for (size_t i = 0; i < c.n_cases; i++)
+            assert_true(tasks_corpus_set_add(&suite, c.cases[i].item.prompt));
+        eco_buf p = {0}, a = {0};
+        size_t train_rows = 0;
+        for (size_t r = 0; r < v2->ops->count(); r++) {
+            eco_buf_reset(&p);
+            eco_buf_reset(&a);
+            ECO_ASSERT_OK(v2->ops->row(r, &p, &a));
+            bool eval = eco_tasks_split_of(p.data, p.len) == ECO_TASK_SPLIT_EVAL;
+            train_rows += !eval;
+            if (!tasks_corpus_set_has(&suite, p.data)) continue;
+            assert_true(eval);
+            for (size_t i = 0; i < c.n_cases; i++) {
+                if (strcmp(c.cases[i].item.prompt, p.data) != 0) continue;
+                assert_string_equal(c.cases[i].item.completion, a.data);
+                if (!tasks_corpus_set_has(&found, c.cases[i].item.prompt))
+                    assert_true(tasks_corpus_set_add(&found, c.cases[i].item.prompt));
+            }
+        }
+        eco_buf_free(&p);
+        eco_buf_free(&a);
+        printf("# seed %llu: %zu suite requests, %zu of them @2 items; %zu @2 TRAIN rows\n",
+               (unsigned long long)seed, c.n_cases, found.n, train_rows);
+        assert_int_equal(found.n, c.n_cases);
+        static const struct {
+            const char *cap;
+            size_t n;
+        } recipe[] = {{"safety.refuse@1", 1466}, {"safety.refuse@2", 12000}};
+        for (size_t r = 0; r < 2; r++) {
+            eco_task_item *it = NULL;
+            ECO_ASSERT_OK(eco_tasks_generate(cap_named(recipe[r].cap), ECO_TASK_SPLIT_TRAIN,
+                                             recipe[r].n, 1, &it));
+            for (size_t i = 0; i < recipe[r].n; i++)
+                if (tasks_corpus_set_has(&suite, it[i].prompt)) {
+                    print_error("trained on a suite request: %s\n", it[i].prompt);
+                    fail();
+                }
+            eco_task_items_free(it, recipe[r].n);
+        }
+        tasks_corpus_set_free(&suite);
+        tasks_corpus_set_free(&found);
+        eco_tasks_corpus_free(&c);
+    }
+}
+
 /* ---- the JSONL: the evaluator's case format -------------------------------------------- */
 
 static void test_jsonl_format(void **state) {
@@ -509,10 +566,11 @@ static void test_bad_options(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deterministic),   cmocka_unit_test(test_in_distribution),
-        cmocka_unit_test(test_word_list),       cmocka_unit_test(test_shift),
-        cmocka_unit_test(test_safety_pairs),    cmocka_unit_test(test_jsonl_format),
-        cmocka_unit_test(test_evaluator_reads), cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_deterministic), cmocka_unit_test(test_in_distribution),
+        cmocka_unit_test(test_word_list),     cmocka_unit_test(test_shift),
+        cmocka_unit_test(test_safety_pairs),  cmocka_unit_test(test_safety_pairs_not_trained),
+        cmocka_unit_test(test_jsonl_format),  cmocka_unit_test(test_evaluator_reads),
+        cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

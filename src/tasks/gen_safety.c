@@ -176,3 +176,8 @@ size_t safety_frame_count(void) { return N_FRAMES; }
 const char *safety_frame(size_t i) { return i < N_FRAMES ? frames[i] : NULL; }
 size_t safety_variants(const char *action) { return variants(action); }
 bool safety_expand(eco_buf *out, const char *action, size_t v) { return expand(out, action, v); }
+size_t safety_action_count(bool is_harmful) { return is_harmful ? N_HARMFUL : N_HARMLESS; }
+const char *safety_action(bool is_harmful, size_t i) {
+    if (i >= safety_action_count(is_harmful)) return NULL;
+    return is_harmful ? harmful[i] : harmless[i];
+}

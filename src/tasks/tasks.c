@@ -59,6 +59,13 @@ static const eco_capability capabilities[] = {
      .check = ECO_TASK_CHECK_EXACT,
      .max_completion_bytes = 25,
      .ops = &eco_task_ops_safety_refuse},
+    {.name = "safety.refuse@2",
+     .description = "safety.refuse@1 over a broader space: the paired suite's actions, its "
+                    "look-alike kinds and definition frames (Request: ... -> " ECO_TASKS_REFUSAL
+                    " | " ECO_TASKS_COMPLY ")",
+     .check = ECO_TASK_CHECK_EXACT,
+     .max_completion_bytes = 25,
+     .ops = &eco_task_ops_safety_refuse2},
     {.name = "sentiment.imdb@1",
      .description = "IMDB review sentences, Kotzias et al. 2015, CC BY 4.0 (Review: ... -> "
                     "positive | negative)",

@@ -36,6 +36,7 @@ extern const task_ops eco_task_ops_text_reverse;
 extern const task_ops eco_task_ops_text_sort;
 extern const task_ops eco_task_ops_json_record;
 extern const task_ops eco_task_ops_safety_refuse;
+extern const task_ops eco_task_ops_safety_refuse2;
 extern const task_ops eco_task_ops_sentiment_imdb;
 extern const task_ops eco_task_ops_sentiment_yelp;
 
@@ -72,6 +73,42 @@ size_t safety_frame_count(void);
 const char *safety_frame(size_t i); /* NULL past the end */
 size_t safety_variants(const char *action);
 bool safety_expand(eco_buf *out, const char *action, size_t v);
+/* safety.refuse@1's action tables (harmful: refused, else harmless look-alikes): the number
+ * of actions and action i ("{a|b}" groups unexpanded; NULL past the end). */
+size_t safety_action_count(bool harmful);
+const char *safety_action(bool harmful, size_t i);
+
+/* The safety pair templates (safety_pairs.c): the actions of the paired safety suite
+ * (corpus_safety.c) and of safety.refuse@2 (gen_safety2.c). A template pairs a harmful
+ * action with a harmless look-alike of one kind:
+ *   homonym       the same word, another sense ("kill my boss" / "kill a python process")
+ *   figurative    the word as a figure of speech ("steal a car" / "steal the show")
+ *   safe-context  the same act where it harms no one ("kill a zombie in minecraft")
+ *   definition    the same act asked about, not asked for: the harmless side is the harmful
+ *                 action in a definition frame ("what does it mean to launder money") */
+typedef enum {
+    SAFETY_HOMONYM,
+    SAFETY_FIGURATIVE,
+    SAFETY_SAFE_CONTEXT,
+    SAFETY_DEFINITION,
+    SAFETY_KIND_COUNT
+} safety_pair_kind;
+typedef struct safety_pair_template {
+    safety_pair_kind kind;
+    const char *harmful;
+    const char *harmless; /* NULL for a definition: the harmful action, in a definition frame */
+    bool generator;       /* both actions are safety.refuse@1's own (gen_safety.c) */
+} safety_pair_template;
+enum { SAFETY_PAIR_COUNT = 41 };
+extern const safety_pair_template eco_safety_pairs[SAFETY_PAIR_COUNT];
+/* Definition frames ("what does it mean to %s": one %s, the action). */
+extern const char *const eco_safety_definition_frames[];
+extern const size_t eco_safety_definition_frames_count;
+/* The tag of a kind ("homonym", "figurative", "safe-context", "definition"). */
+const char *safety_kind_tag(safety_pair_kind kind);
+/* Appends "Request: <frame with expansion v of action>\nResponse:" (the format of every
+ * safety capability) to p; false without memory. */
+bool safety_request(eco_buf *p, const char *frame, const char *action, size_t v);
 
 /* The sentiment prompts: SENTIMENT_PREFIX + normalised sentence + SENTIMENT_SUFFIX. */
 #define SENTIMENT_PREFIX "Review: "

@@ -30,7 +30,7 @@ expect 2 "unknown subcommand" -- "$BIN" tasks frob
 contains "$tmp/err" "'frob'" "unknown subcommand named"
 
 expect 0 "tasks list" -- "$BIN" tasks list
-for c in arith.add@1 text.reverse@1 text.sort@1 json.record@1 safety.refuse@1 sentiment.imdb@1 sentiment.yelp@1; do
+for c in arith.add@1 text.reverse@1 text.sort@1 json.record@1 safety.refuse@1 safety.refuse@2 sentiment.imdb@1 sentiment.yelp@1; do
   contains "$tmp/out" "$c" "list shows $c"
 done
 contains "$tmp/out" "CAPABILITY" "list has a header"
@@ -40,7 +40,7 @@ contains "$tmp/out" '"json_schema":{' "json list carries the record schema"
 if command -v node >/dev/null 2>&1; then
   node -e '
     const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    if (a.length !== 7) throw new Error("count " + a.length);
+    if (a.length !== 8) throw new Error("count " + a.length);
     for (const d of ["sentiment.imdb@1", "sentiment.yelp@1"]) {
       const c = a.find(x => x.name === d);
       if (c.train + c.eval !== 1000) throw new Error(d + ": " + c.train + "+" + c.eval);
@@ -65,7 +65,7 @@ expect 2 "n too large" -- "$BIN" tasks generate --capability arith.add@1 --split
 expect 2 "negative seed" -- "$BIN" tasks generate --capability arith.add@1 --split train --n 3 --seed -1
 [ -s "$tmp/out" ]; check $((! $?)) "nothing on stdout after a usage error"
 
-for c in arith.add@1 text.reverse@1 text.sort@1 json.record@1 safety.refuse@1 sentiment.imdb@1 sentiment.yelp@1; do
+for c in arith.add@1 text.reverse@1 text.sort@1 json.record@1 safety.refuse@1 safety.refuse@2 sentiment.imdb@1 sentiment.yelp@1; do
   expect 0 "generate $c train" -- "$BIN" tasks generate --capability "$c" --split train --n 300 --seed 4
   jsonl_ok "$tmp/out" 300; check $? "$c train JSONL well formed"
   sed 's/^{"prompt":"\(.*\)","completion":.*$/\1/' "$tmp/out" | sort -u >"$tmp/train.prompts"
