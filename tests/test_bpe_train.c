@@ -74,7 +74,8 @@ static eco_tokenizer *load(const char *json) {
 
 static void expect_merges(const char *json, const char *want) {
     char *got = merges_of(json);
-    if (strcmp(got, want) != 0) fprintf(stderr, "merges: got  '%s'\n        want '%s'\n", got, want);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "merges: got  '%s'\n        want '%s'\n", got, want);
     assert_string_equal(got, want);
     free(got);
 }
@@ -156,8 +157,8 @@ static void test_hf_roses(void **state) {
     tok_bpe_params p = {.vocab_size = 30000, .min_frequency = 2};
     tok_bpe_result r = {0};
     ECO_ASSERT_OK(tok_bpe_merge(&p, &wc, &r));
-    static const char *const want_vocab[] = {"-", "2", "B", "E", "G", "P", "R", "T", "a",
-                                             "b", "d", "e", "g", "i", "l", "n", "o", "r",
+    static const char *const want_vocab[] = {"-", "2", "B", "E", "G",  "P",   "R", "T", "a",
+                                             "b", "d", "e", "g", "i",  "l",   "n", "o", "r",
                                              "s", "t", "u", "v", "re", "are", "is"};
     assert_int_equal(r.n_tok, sizeof want_vocab / sizeof *want_vocab);
     for (size_t i = 0; i < r.n_tok; i++) assert_string_equal(r.tok[i], want_vocab[i]);
@@ -295,7 +296,16 @@ static void test_refused(void **state) {
     opt.specials = bad;
     opt.n_specials = 1;
     expect_refused(ECO_STATUS_EINVAL, eco_bpe_trainer_create(&opt, &t), "is not UTF-8");
+    const char *bytechar[] = {"<s>", "\xc4\xa0"}; /* "Ġ", the character of byte ' ' */
+    opt.specials = bytechar;
+    opt.n_specials = 2;
+    expect_refused(ECO_STATUS_EINVAL, eco_bpe_trainer_create(&opt, &t),
+                   "special token 2 '\xc4\xa0' is the character of a byte token");
     opt.n_specials = 0;
+    opt.bos = "a";
+    expect_refused(ECO_STATUS_EINVAL, eco_bpe_trainer_create(&opt, &t),
+                   "the BOS token 'a' is the character of a byte token");
+    opt.bos = NULL;
     ECO_ASSERT_OK(eco_bpe_trainer_create(&opt, &t));
     /* nothing fed */
     char *json = NULL;
@@ -313,10 +323,12 @@ static void test_refused(void **state) {
     /* files: missing, empty, invalid */
     char *dir = eco_test_tmpdir();
     char *missing = eco_path_join(dir, "missing.txt");
-    expect_refused(ECO_STATUS_EIO, eco_bpe_trainer_feed_file(t, missing), "missing.txt: cannot open");
+    expect_refused(ECO_STATUS_EIO, eco_bpe_trainer_feed_file(t, missing),
+                   "missing.txt: cannot open");
     char *empty = eco_path_join(dir, "empty.txt");
     eco_test_write_file(empty, "", 0);
-    expect_refused(ECO_STATUS_EFORMAT, eco_bpe_trainer_feed_file(t, empty), "empty.txt: empty file");
+    expect_refused(ECO_STATUS_EFORMAT, eco_bpe_trainer_feed_file(t, empty),
+                   "empty.txt: empty file");
     char *inval = eco_path_join(dir, "latin1.txt");
     eco_test_write_file(inval, "caf\xe9\n", 5);
     expect_refused(ECO_STATUS_EFORMAT, eco_bpe_trainer_feed_file(t, inval),
@@ -405,7 +417,8 @@ static void test_streaming(void **state) {
     }
     collected c = {.first_expected = 1};
     int64_t lines, bytes;
-    ECO_ASSERT_OK(tok_corpus_stream_text("t", text.data, text.len, 4096, collect, &c, &lines, &bytes));
+    ECO_ASSERT_OK(
+        tok_corpus_stream_text("t", text.data, text.len, 4096, collect, &c, &lines, &bytes));
     assert_int_equal(lines, nl + 1);
     assert_int_equal(c.lines, nl + 1);
     assert_int_equal(bytes, (int64_t)text.len);

@@ -40,31 +40,31 @@ extern "C" {
 /* Largest vocabulary the trainer makes (ids are int32 in tokenizer.json readers). */
 #define ECO_BPE_TRAIN_MAX_VOCAB (1 << 24)
 /* Longest line of a corpus (a line is held whole in memory). */
-#define ECO_BPE_TRAIN_MAX_LINE ((size_t)1 << 30)
+#define ECO_BPE_TRAIN_MAX_LINE  ((size_t)1 << 30)
 
 typedef struct eco_bpe_train_options {
-    int64_t vocab_size;           /* tokens in the result, specials included; at least
+    int64_t vocab_size;          /* tokens in the result, specials included; at least
                                    * n_specials + 256 (the byte alphabet) */
-    uint64_t min_frequency;       /* a pair seen fewer times is not merged (0: no floor) */
-    const char *const *specials;  /* special tokens, ids 0.. in this order (non-empty UTF-8
+    uint64_t min_frequency;      /* a pair seen fewer times is not merged (0: no floor) */
+    const char *const *specials; /* special tokens, ids 0.. in this order (non-empty UTF-8
                                    * strings, distinct); borrowed */
     size_t n_specials;
-    const char *bos;              /* NULL, or a special token the post-processor puts before
+    const char *bos; /* NULL, or a special token the post-processor puts before
                                    * every sequence (added to the specials when missing) */
-    int threads;                  /* counting threads; <= 0: eco_get_threads() */
-    bool progress;                /* a progress line on stderr (eco_progress) */
+    int threads;     /* counting threads; <= 0: eco_get_threads() */
+    bool progress;   /* a progress line on stderr (eco_progress) */
 } eco_bpe_train_options;
 
 /* What a run saw and made. */
 typedef struct eco_bpe_train_stats {
-    int64_t bytes;         /* corpus bytes read */
-    int64_t lines;         /* lines read */
-    int64_t words;         /* distinct pre-tokenized words */
-    int64_t word_total;    /* words counted, with repetition */
-    int64_t merges;        /* merges done (duplicates of a pair included, as HF makes them) */
-    int64_t vocab_size;    /* tokens in the result */
-    double count_seconds;  /* reading and counting */
-    double merge_seconds;  /* the merge loop */
+    int64_t bytes;        /* corpus bytes read */
+    int64_t lines;        /* lines read */
+    int64_t words;        /* distinct pre-tokenized words */
+    int64_t word_total;   /* words counted, with repetition */
+    int64_t merges;       /* merges done (duplicates of a pair included, as HF makes them) */
+    int64_t vocab_size;   /* tokens in the result */
+    double count_seconds; /* reading and counting */
+    double merge_seconds; /* the merge loop */
 } eco_bpe_train_stats;
 
 typedef struct eco_bpe_trainer eco_bpe_trainer;

@@ -37,9 +37,10 @@ static int split_files(const char *list, char **copy, const char **files, size_t
 
 static int tokenizer_train(int argc, char **argv) {
     const char *specials[MAX_SPECIALS];
-    cli_opt o[] = {CLI_OPT("corpus", true),  CLI_OPT("vocab", true),   CLI_OPT("min-frequency", true),
-                   CLI_OPT("special", true), CLI_OPT("bos", true),     CLI_OPT("out", true),
-                   CLI_OPT("force", false),  CLI_OPT("threads", true), CLI_OPT("json", false)};
+    cli_opt o[] = {
+        CLI_OPT("corpus", true),  CLI_OPT("vocab", true),   CLI_OPT("min-frequency", true),
+        CLI_OPT("special", true), CLI_OPT("bos", true),     CLI_OPT("out", true),
+        CLI_OPT("force", false),  CLI_OPT("threads", true), CLI_OPT("json", false)};
     const int n_opts = (int)(sizeof o / sizeof *o);
     o[3].repeated_ok = true;
     o[3].values = specials;
@@ -111,12 +112,12 @@ static int tokenizer_train(int argc, char **argv) {
     free(copy);
     if (rc != CLI_OK) return rc;
     if (cli_get(o, n_opts, "json")) {
-        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "out", out, "bytes",
-                              (json_int_t)stats.bytes, "lines", (json_int_t)stats.lines, "words",
-                              (json_int_t)stats.words, "word_total", (json_int_t)stats.word_total,
-                              "merges", (json_int_t)stats.merges, "vocab_size",
-                              (json_int_t)stats.vocab_size, "count_seconds", stats.count_seconds,
-                              "merge_seconds", stats.merge_seconds);
+        json_t *j =
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "out", out, "bytes",
+                      (json_int_t)stats.bytes, "lines", (json_int_t)stats.lines, "words",
+                      (json_int_t)stats.words, "word_total", (json_int_t)stats.word_total, "merges",
+                      (json_int_t)stats.merges, "vocab_size", (json_int_t)stats.vocab_size,
+                      "count_seconds", stats.count_seconds, "merge_seconds", stats.merge_seconds);
         char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (txt) puts(txt);
         free(txt);

@@ -27,49 +27,67 @@ struct eco_bpe_trainer {
     double count_seconds;
 };
 
-static eco_status check_special(const char *s, size_t i) {
+/* A special token must be non-empty UTF-8, and not one of the 256 ByteLevel characters: it
+ * would take that byte token's id (HF lets it), so the byte would decode as the special's
+ * text. what names it in messages. */
+static eco_status check_special(const eco_tokenizer *skel, const char *s, const char *what) {
     size_t n = strlen(s);
-    if (n == 0) return eco_error(ECO_STATUS_EINVAL, "tokenizer train: special token %zu is empty", i + 1);
+    if (n == 0) return eco_error(ECO_STATUS_EINVAL, "tokenizer train: %s is empty", what);
     if (eco_utf8_valid_prefix(s, n) != n)
-        return eco_error(ECO_STATUS_EINVAL, "tokenizer train: special token %zu is not UTF-8",
-                         i + 1);
+        return eco_error(ECO_STATUS_EINVAL, "tokenizer train: %s is not UTF-8", what);
+    if (eco_tokenizer_token_id(skel, s) >= 0)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "tokenizer train: %s '%s' is the character of a byte token (it would "
+                         "stand for that byte too)",
+                         what, s);
     return ECO_STATUS_OK;
 }
 
-eco_status eco_bpe_trainer_create(const eco_bpe_train_options *opt, eco_bpe_trainer **out) {
-    *out = NULL;
-    if (!opt) return eco_error(ECO_STATUS_EINVAL, "tokenizer train: no options");
+static eco_status check_options(const eco_bpe_train_options *opt, const eco_tokenizer *skel) {
     if (opt->n_specials && !opt->specials)
         return eco_error(ECO_STATUS_EINVAL, "tokenizer train: no special tokens given");
-    size_t n_sp = opt->n_specials;
-    bool add_bos = opt->bos != NULL;
     for (size_t i = 0; i < opt->n_specials; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "special token %zu", i + 1);
         if (!opt->specials[i])
-            return eco_error(ECO_STATUS_EINVAL, "tokenizer train: special token %zu is NULL", i + 1);
-        eco_status st = check_special(opt->specials[i], i);
+            return eco_error(ECO_STATUS_EINVAL, "tokenizer train: %s is NULL", what);
+        eco_status st = check_special(skel, opt->specials[i], what);
         if (st != ECO_STATUS_OK) return st;
         for (size_t j = 0; j < i; j++)
             if (strcmp(opt->specials[i], opt->specials[j]) == 0)
                 return eco_error(ECO_STATUS_EINVAL,
                                  "tokenizer train: special token '%s' is given twice",
                                  opt->specials[i]);
+    }
+    return opt->bos ? check_special(skel, opt->bos, "the BOS token") : ECO_STATUS_OK;
+}
+
+eco_status eco_bpe_trainer_create(const eco_bpe_train_options *opt, eco_bpe_trainer **out) {
+    *out = NULL;
+    if (!opt) return eco_error(ECO_STATUS_EINVAL, "tokenizer train: no options");
+    eco_tokenizer *skel = NULL;
+    eco_status st = tok_bpe_skeleton(&skel);
+    if (st == ECO_STATUS_OK) st = check_options(opt, skel);
+    size_t n_sp = opt->n_specials;
+    bool add_bos = opt->bos != NULL;
+    for (size_t i = 0; st == ECO_STATUS_OK && i < opt->n_specials; i++)
         if (opt->bos && strcmp(opt->bos, opt->specials[i]) == 0) add_bos = false;
-    }
-    if (opt->bos) {
-        eco_status st = check_special(opt->bos, n_sp);
-        if (st != ECO_STATUS_OK)
-            return eco_error(ECO_STATUS_EINVAL, "tokenizer train: the BOS token is %s",
-                             opt->bos[0] ? "not UTF-8" : "empty");
-    }
     if (add_bos) n_sp++;
-    if (opt->vocab_size < (int64_t)n_sp + 256 || opt->vocab_size > ECO_BPE_TRAIN_MAX_VOCAB)
-        return eco_error(ECO_STATUS_EINVAL,
-                         "tokenizer train: vocab size %lld is outside [%lld, %d]: the %zu special "
-                         "token(s) and the 256 byte tokens come first",
-                         (long long)opt->vocab_size, (long long)n_sp + 256,
-                         ECO_BPE_TRAIN_MAX_VOCAB, n_sp);
-    eco_bpe_trainer *t = calloc(1, sizeof *t);
-    if (!t) return eco_error(ECO_STATUS_ENOMEM, "tokenizer train: out of memory");
+    if (st == ECO_STATUS_OK &&
+        (opt->vocab_size < (int64_t)n_sp + 256 || opt->vocab_size > ECO_BPE_TRAIN_MAX_VOCAB))
+        st = eco_error(ECO_STATUS_EINVAL,
+                       "tokenizer train: vocab size %lld is outside [%lld, %d]: the %zu special "
+                       "token(s) and the 256 byte tokens come first",
+                       (long long)opt->vocab_size, (long long)n_sp + 256, ECO_BPE_TRAIN_MAX_VOCAB,
+                       n_sp);
+    eco_bpe_trainer *t = st == ECO_STATUS_OK ? calloc(1, sizeof *t) : NULL;
+    if (st == ECO_STATUS_OK && !t)
+        st = eco_error(ECO_STATUS_ENOMEM, "tokenizer train: out of memory");
+    if (st != ECO_STATUS_OK) {
+        eco_tokenizer_free(skel);
+        return st;
+    }
+    t->skeleton = skel;
     eco_arena_init(&t->words.keys, 0);
     t->vocab_size = opt->vocab_size;
     t->min_frequency = opt->min_frequency;
@@ -84,11 +102,6 @@ eco_status eco_bpe_trainer_create(const eco_bpe_train_options *opt, eco_bpe_trai
     if (!ok) {
         eco_bpe_trainer_free(t);
         return eco_error(ECO_STATUS_ENOMEM, "tokenizer train: out of memory");
-    }
-    eco_status st = tok_bpe_skeleton(&t->skeleton);
-    if (st != ECO_STATUS_OK) {
-        eco_bpe_trainer_free(t);
-        return st;
     }
     *out = t;
     return ECO_STATUS_OK;
@@ -157,8 +170,7 @@ eco_status eco_bpe_trainer_finish(eco_bpe_trainer *t, char **json, size_t *len,
     *json = NULL;
     *len = 0;
     if (!t) return eco_error(ECO_STATUS_EINVAL, "tokenizer train: no trainer");
-    if (t->lines == 0)
-        return eco_error(ECO_STATUS_EINVAL, "tokenizer train: no corpus was given");
+    if (t->lines == 0) return eco_error(ECO_STATUS_EINVAL, "tokenizer train: no corpus was given");
     double t0 = eco_now();
     eco_progress prog;
     tok_bpe_params p = {.vocab_size = t->vocab_size,

@@ -35,8 +35,8 @@ static eco_status source_read(source *s, char *dst, size_t n, size_t *got) {
 }
 
 typedef struct batch {
-    eco_buf buf;   /* bytes: whole lines, then the start of a partial one */
-    size_t *ends;  /* [n] end offsets of the whole lines in buf */
+    eco_buf buf;  /* bytes: whole lines, then the start of a partial one */
+    size_t *ends; /* [n] end offsets of the whole lines in buf */
     size_t n, cap;
 } batch;
 
@@ -125,9 +125,8 @@ static eco_status stream(source *src, size_t batch_bytes, tok_lines_fn fn, void 
     return st;
 }
 
-eco_status tok_corpus_stream_file(const char *path, size_t batch_bytes, tok_lines_fn fn,
-                                  void *ctx, eco_progress *progress, int64_t *lines,
-                                  int64_t *bytes) {
+eco_status tok_corpus_stream_file(const char *path, size_t batch_bytes, tok_lines_fn fn, void *ctx,
+                                  eco_progress *progress, int64_t *lines, int64_t *bytes) {
     *lines = *bytes = 0;
     if (eco_path_is_dir(path))
         return eco_error(ECO_STATUS_EIO, "%s: is a folder, expected a text file", path);
@@ -140,8 +139,8 @@ eco_status tok_corpus_stream_file(const char *path, size_t batch_bytes, tok_line
 }
 
 eco_status tok_corpus_stream_text(const char *label, const char *text, size_t len,
-                                  size_t batch_bytes, tok_lines_fn fn, void *ctx,
-                                  int64_t *lines, int64_t *bytes) {
+                                  size_t batch_bytes, tok_lines_fn fn, void *ctx, int64_t *lines,
+                                  int64_t *bytes) {
     *lines = *bytes = 0;
     if (!text && len) return eco_error(ECO_STATUS_EINVAL, "%s: no text", label);
     source src = {.label = label, .text = text, .len = len};

@@ -125,8 +125,10 @@ eco_status tok_counter_lines(tok_counter *c, const char *data, const size_t *end
             size_t a = 0, b = n; /* first line with end > lo_b */
             while (a < b) {
                 size_t m = a + (b - a) / 2;
-                if (ends[m] > lo_b) b = m;
-                else a = m + 1;
+                if (ends[m] > lo_b)
+                    b = m;
+                else
+                    a = m + 1;
             }
             k = t == 0 ? 0 : a;
         }
@@ -140,7 +142,8 @@ eco_status tok_counter_lines(tok_counter *c, const char *data, const size_t *end
     for (int t = 0; t < c->threads; t++) {
         worker *w = &c->w[t];
         if (w->st == ECO_STATUS_OK) continue;
-        eco_status st = eco_error(w->st, "%s", w->msg ? w->msg : "tokenizer train: counting failed");
+        eco_status st =
+            eco_error(w->st, "%s", w->msg ? w->msg : "tokenizer train: counting failed");
         return st;
     }
     return ECO_STATUS_OK;
@@ -149,7 +152,8 @@ eco_status tok_counter_lines(tok_counter *c, const char *data, const size_t *end
 eco_status tok_counter_collect(tok_counter *c, tok_wordcount *out) {
     for (int t = 0; t < c->threads; t++)
         if (!tok_wordcount_merge(out, &c->w[t].wc))
-            return eco_error(ECO_STATUS_ENOMEM, "tokenizer train: merging word counts: out of memory");
+            return eco_error(ECO_STATUS_ENOMEM,
+                             "tokenizer train: merging word counts: out of memory");
     return ECO_STATUS_OK;
 }
 

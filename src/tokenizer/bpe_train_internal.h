@@ -16,11 +16,11 @@
 
 /* word (bytes) → count, words kept in insertion order. */
 typedef struct tok_wordcount {
-    eco_arena keys;  /* the words' bytes (NUL-terminated) */
-    tok_strmap map;  /* word → index */
+    eco_arena keys;    /* the words' bytes (NUL-terminated) */
+    tok_strmap map;    /* word → index */
     const char **word; /* [n] borrowed from keys */
-    uint32_t *len;   /* [n] */
-    uint64_t *count; /* [n] */
+    uint32_t *len;     /* [n] */
+    uint64_t *count;   /* [n] */
     size_t n, cap;
     uint64_t total; /* sum of count */
 } tok_wordcount;
@@ -55,13 +55,12 @@ typedef eco_status (*tok_lines_fn)(void *ctx, const char *data, const size_t *en
  * UTF-8 ("PATH: line N: invalid UTF-8 at byte B of the line"); an empty file is EFORMAT,
  * an unreadable one EIO, a line over ECO_BPE_TRAIN_MAX_LINE ERANGE. *lines and *bytes
  * receive what was read. progress (may be NULL) is advanced by the bytes read. */
-eco_status tok_corpus_stream_file(const char *path, size_t batch_bytes, tok_lines_fn fn,
-                                  void *ctx, eco_progress *progress, int64_t *lines,
-                                  int64_t *bytes);
+eco_status tok_corpus_stream_file(const char *path, size_t batch_bytes, tok_lines_fn fn, void *ctx,
+                                  eco_progress *progress, int64_t *lines, int64_t *bytes);
 /* The same over text[0..len) in memory; label names it in messages. */
 eco_status tok_corpus_stream_text(const char *label, const char *text, size_t len,
-                                  size_t batch_bytes, tok_lines_fn fn, void *ctx,
-                                  int64_t *lines, int64_t *bytes);
+                                  size_t batch_bytes, tok_lines_fn fn, void *ctx, int64_t *lines,
+                                  int64_t *bytes);
 
 /* ---- the merge loop -------------------------------------------------------------------- */
 
@@ -70,7 +69,7 @@ typedef struct tok_bpe_params {
     uint64_t min_frequency;
     const char *const *specials; /* ids 0.. in order (a duplicate keeps its first id) */
     size_t n_specials;
-    bool byte_alphabet; /* the initial alphabet: the 256 ByteLevel characters (HF's
+    bool byte_alphabet;     /* the initial alphabet: the 256 ByteLevel characters (HF's
                          * ByteLevel::alphabet()); false: only the characters seen */
     eco_progress *progress; /* may be NULL: advanced by merges, total vocab_size */
 } tok_bpe_params;

@@ -74,8 +74,8 @@ eco_status tok_bpe_json(const tok_bpe_result *r, size_t n_specials, const char *
     json_t *vocab = json_object(), *added = json_array();
     bool ok = vocab && added;
     for (size_t i = 0; ok && i < r->n_tok; i++)
-        ok = json_object_setn_new(vocab, r->tok[i], r->tok_len[i], json_integer((json_int_t)i)) ==
-             0;
+        ok =
+            json_object_setn_new(vocab, r->tok[i], r->tok_len[i], json_integer((json_int_t)i)) == 0;
     for (size_t i = 0; ok && i < n_specials && i < r->n_tok; i++)
         ok = json_array_append_new(added, added_token((int32_t)i, r->tok[i])) == 0;
     json_t *merges = ok ? merges_json(r) : NULL;
@@ -86,10 +86,9 @@ eco_status tok_bpe_json(const tok_bpe_result *r, size_t n_specials, const char *
                          "s:b, s:b, s:b, s:o, s:o}}",
                          "version", "1.0", "truncation", "padding", "added_tokens", added,
                          "normalizer", "pre_tokenizer", bytelevel(true), "post_processor", post,
-                         "decoder", bytelevel(true), "model", "type", "BPE", "dropout",
-                         "unk_token", "continuing_subword_prefix", "end_of_word_suffix",
-                         "fuse_unk", 0, "byte_fallback", 0, "ignore_merges", 0, "vocab", vocab,
-                         "merges", merges);
+                         "decoder", bytelevel(true), "model", "type", "BPE", "dropout", "unk_token",
+                         "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0,
+                         "byte_fallback", 0, "ignore_merges", 0, "vocab", vocab, "merges", merges);
         added = vocab = merges = post = NULL; /* stolen by json_pack, also on failure */
     }
     json_decref(vocab);

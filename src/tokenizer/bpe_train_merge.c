@@ -182,7 +182,7 @@ static int pw_cmp(const void *x, const void *y) {
 /* Sorts l, and pushes one candidate per pair whose count is positive, with its distinct
  * words (HF: where_to_update.drain() → queue.push when count > 0). Empties l. */
 static bool push_groups(pwlist *l, const pcmap *pc, heap *h) {
-    qsort(l->v, l->n, sizeof *l->v, pw_cmp);
+    if (l->n) qsort(l->v, l->n, sizeof *l->v, pw_cmp);
     for (size_t i = 0; i < l->n;) {
         size_t j = i;
         while (j < l->n && l->v[j].pair == l->v[i].pair) j++;
@@ -267,7 +267,7 @@ static bool word_merge(words *w, size_t i, int32_t a, int32_t b, int32_t c, pcma
         uint64_t p_ = pair_key((x), (y));                                                          \
         int64_t *v_ = pc_at(pc, p_);                                                               \
         if (!v_) return false;                                                                     \
-        *v_ += (d) * cnt;                                                                          \
+        *v_ += (d)*cnt;                                                                            \
         if ((d) > 0 && !pw_add(gain, p_, (int32_t)i)) return false;                                \
     } while (0)
     while (r < n) {
