@@ -100,7 +100,8 @@ int main(void) {
         }
     char tmpl[] = "/tmp/bench_bpe_train.XXXXXX";
     char *dir = mkdtemp(tmpl);
-    char *train = dir ? path_in(dir, "train.txt") : NULL, *held = dir ? path_in(dir, "held.txt") : NULL;
+    char *train = dir ? path_in(dir, "train.txt") : NULL,
+         *held = dir ? path_in(dir, "held.txt") : NULL;
     char *ours = dir ? path_in(dir, "tokenizer.json") : NULL;
     if (!dir || eco_write_file_atomic(train, all.data, train_len) != ECO_STATUS_OK ||
         eco_write_file_atomic(held, all.data + train_len, held_end - train_len) != ECO_STATUS_OK) {
@@ -193,8 +194,9 @@ int main(void) {
         }
         if (f) {
             fclose(f);
-            printf("; spm %.4f tokens/byte (%zu tokens); spm / ours %.3f", (double)spm_tokens / (double)bytes,
-                   spm_tokens, (double)spm_tokens / (double)tokens);
+            printf("; spm %.4f tokens/byte (%zu tokens); spm / ours %.3f",
+                   (double)spm_tokens / (double)bytes, spm_tokens,
+                   (double)spm_tokens / (double)tokens);
         } else {
             printf("; spm_encode failed");
         }

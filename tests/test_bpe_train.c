@@ -301,6 +301,10 @@ static void test_refused(void **state) {
     opt.n_specials = 2;
     expect_refused(ECO_STATUS_EINVAL, eco_bpe_trainer_create(&opt, &t),
                    "special token 2 '\xc4\xa0' is the character of a byte token");
+    const char *latin[] = {"\xc3\xa9t\xc3\xa9", "<|x|>"}; /* "été": é is byte 0xE9 */
+    opt.specials = latin;
+    expect_refused(ECO_STATUS_EINVAL, eco_bpe_trainer_create(&opt, &t),
+                   "special token 1 '\xc3\xa9t\xc3\xa9' would not decode to itself");
     opt.n_specials = 0;
     opt.bos = "a";
     expect_refused(ECO_STATUS_EINVAL, eco_bpe_trainer_create(&opt, &t),

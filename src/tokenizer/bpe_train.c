@@ -40,6 +40,21 @@ static eco_status check_special(const eco_tokenizer *skel, const char *s, const 
                          "tokenizer train: %s '%s' is the character of a byte token (it would "
                          "stand for that byte too)",
                          what, s);
+    /* The ByteLevel decoder (HF's too) turns a token made only of byte characters into those
+     * bytes: beyond ASCII that is not the token's own text ("é" stands for byte 0xE9). */
+    bool all_byte_chars = true, ascii = true;
+    for (size_t k = 0; k < n && all_byte_chars;) {
+        uint32_t cp;
+        size_t l = eco_utf8_decode(s + k, n - k, &cp);
+        all_byte_chars = tok_char_to_byte(cp) >= 0;
+        ascii &= cp < 0x80;
+        k += l;
+    }
+    if (all_byte_chars && !ascii)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "tokenizer train: %s '%s' would not decode to itself: every character "
+                         "of it stands for a byte in a byte-level vocabulary",
+                         what, s);
     return ECO_STATUS_OK;
 }
 
