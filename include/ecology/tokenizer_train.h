@@ -43,16 +43,21 @@ extern "C" {
 #define ECO_BPE_TRAIN_MAX_LINE  ((size_t)1 << 30)
 
 typedef struct eco_bpe_train_options {
-    int64_t vocab_size;          /* tokens in the result, specials included; at least
-                                   * n_specials + 256 (the byte alphabet) */
-    uint64_t min_frequency;      /* a pair seen fewer times is not merged (0: no floor) */
-    const char *const *specials; /* special tokens, ids 0.. in this order (non-empty UTF-8
-                                   * strings, distinct); borrowed */
+    /* tokens in the result, specials included; at least n_specials + 256 (the bytes) */
+    int64_t vocab_size;
+    /* a pair seen fewer times is not merged (0: no floor) */
+    uint64_t min_frequency;
+    /* special tokens, ids 0.. in this order (borrowed): non-empty UTF-8, distinct, not one
+     * byte character and not made only of byte characters beyond ASCII */
+    const char *const *specials;
     size_t n_specials;
-    const char *bos; /* NULL, or a special token the post-processor puts before
-                                   * every sequence (added to the specials when missing) */
-    int threads;     /* counting threads; <= 0: eco_get_threads() */
-    bool progress;   /* a progress line on stderr (eco_progress) */
+    /* NULL, or a special token the post-processor puts before every sequence (added to the
+     * specials when missing) */
+    const char *bos;
+    /* counting threads; <= 0: eco_get_threads() */
+    int threads;
+    /* a progress line on stderr (eco_progress) */
+    bool progress;
 } eco_bpe_train_options;
 
 /* What a run saw and made. */
@@ -71,7 +76,9 @@ typedef struct eco_bpe_trainer eco_bpe_trainer;
 
 /* A trainer with its options checked (ECO_STATUS_EINVAL naming the option: a vocabulary
  * below n_specials + 256 or above ECO_BPE_TRAIN_MAX_VOCAB, an empty, duplicate or invalid
- * UTF-8 special). The options' strings are copied. Free with eco_bpe_trainer_free. */
+ * UTF-8 special, or one that a byte-level vocabulary cannot hold apart from bytes: a single
+ * byte character ("a", "Ġ"), or only byte characters beyond ASCII ("é" is byte 0xE9), which
+ * the ByteLevel decoder would turn into those bytes). The options' strings are copied. Free with eco_bpe_trainer_free. */
 eco_status eco_bpe_trainer_create(const eco_bpe_train_options *opt, eco_bpe_trainer **out);
 void eco_bpe_trainer_free(eco_bpe_trainer *t);
 

@@ -69,8 +69,9 @@ typedef struct tok_bpe_params {
     uint64_t min_frequency;
     const char *const *specials; /* ids 0.. in order (a duplicate keeps its first id) */
     size_t n_specials;
-    bool byte_alphabet;     /* the initial alphabet: the 256 ByteLevel characters (HF's
-                         * ByteLevel::alphabet()); false: only the characters seen */
+    /* the initial alphabet: the 256 ByteLevel characters (HF's ByteLevel::alphabet());
+     * false: only the characters seen */
+    bool byte_alphabet;
     eco_progress *progress; /* may be NULL: advanced by merges, total vocab_size */
 } tok_bpe_params;
 
