@@ -243,9 +243,11 @@ bool tok_nfc_quick(const char *s, size_t n);
 eco_status tok_byte_tokenizer_json(char **out);
 
 /* Pre-tokenization alone, for the BPE trainer (bpe_train_*.c): tok's normalizers and
- * pre-tokenizers over a text, without the added-token split (Hugging Face's
- * Tokenizer::train feeds BpeTrainer the same way: do_normalize, then do_pre_tokenize), so
- * that training and encoding cut words identically. One tok_pretok per thread; tok is
+ * pre-tokenizers over a text, without the added-token split, so that training and encoding
+ * cut words identically. Hugging Face's Tokenizer::train(_from_files) feeds BpeTrainer the
+ * same way for a tokenizer that has no added tokens yet (the trainer's special tokens are
+ * added after training): extract_and_normalize finds nothing to extract, then
+ * do_pre_tokenize. One tok_pretok per thread; tok is
  * borrowed and must outlive it. */
 typedef struct tok_pretok tok_pretok;
 eco_status tok_pretok_create(const eco_tokenizer *tok, tok_pretok **out);
