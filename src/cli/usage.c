@@ -98,6 +98,19 @@ static const cli_usage table[] = {
      "  --decode         the input is token ids; print their text\n"
      "  --no-special     do not add (or, decoding, print) special tokens\n"
      "  --json           a JSON array of ids, or {\"text\": ...}\n"},
+    {"tokenizer train",
+     "tokenizer train --corpus FILE[,FILE...] --vocab N [--min-frequency F] [--special TOKEN]...\n"
+     "      [--bos TOKEN] --out FILE [--force] [--threads N] [--json]",
+     "train a byte-level BPE tokenizer (Hugging Face BpeTrainer's merges) into a tokenizer.json",
+     "  --corpus FILES   UTF-8 text files, comma-separated, read line by line (a line keeps its\n"
+     "                   '\\n'); invalid UTF-8 or an empty file is refused, naming file and line\n"
+     "  --vocab N        tokens in the result: the specials, the 256 byte tokens, then merges\n"
+     "  --min-frequency F  pairs seen fewer than F times are not merged (default 0)\n"
+     "  --special TOKEN  a special token (ids 0.. in the order given); may be given several times\n"
+     "  --bos TOKEN      put TOKEN before every encoded sequence (a special; added when missing)\n"
+     "  --out FILE       the tokenizer.json, written atomically (its folder is made)\n"
+     "  --force          replace an existing FILE\n" THREADS_NOTE
+     "  --json           the run's figures as one JSON object\n"},
     {"inspect", "inspect PATH|ID [--json] [--data-dir D]",
      "summary of a safetensors file, a model folder, an adapter folder or a registered model",
      "  PATH             FILE.safetensors, a model folder (config.json) or an adapter folder\n"

@@ -342,8 +342,9 @@ static eco_status step_metaspace(enc *e, const tok_pre *p, const pieces *in, pie
     return st;
 }
 
-/* Pre-tokenizes s[0..n) and BPE-encodes every piece. */
-static eco_status encode_segment(enc *e, const char *s, size_t n, bool first) {
+/* Pre-tokenizes s[0..n) into *result (e->a or e->b, valid until the next call). */
+static eco_status pretokenize_segment(enc *e, const char *s, size_t n, bool first,
+                                      const pieces **result) {
     const eco_tokenizer *t = e->tok;
     pieces *cur = &e->a, *nxt = &e->b;
     pieces_clear(cur);
@@ -370,6 +371,15 @@ static eco_status encode_segment(enc *e, const char *s, size_t n, bool first) {
         cur = nxt;
         nxt = tmp;
     }
+    *result = cur;
+    return ECO_STATUS_OK;
+}
+
+/* Pre-tokenizes s[0..n) and BPE-encodes every piece. */
+static eco_status encode_segment(enc *e, const char *s, size_t n, bool first) {
+    const pieces *cur;
+    eco_status st0 = pretokenize_segment(e, s, n, first, &cur);
+    if (st0 != ECO_STATUS_OK) return st0;
     for (size_t i = 0; i < cur->n; i++) {
         eco_status st = bpe_cached(e, cur->buf.data + cur->v[i].off, cur->v[i].len);
         if (st != ECO_STATUS_OK) return st;
@@ -586,4 +596,46 @@ eco_status eco_tokenizer_encode(const eco_tokenizer *tok, const char *text, size
     *ids = out.data;
     *n_ids = out.len;
     return ECO_STATUS_OK;
+}
+
+/* ---- pre-tokenization alone (the BPE trainer) -------------------------------------- */
+
+struct tok_pretok {
+    enc e;
+};
+
+eco_status tok_pretok_create(const eco_tokenizer *tok, tok_pretok **out) {
+    *out = NULL;
+    tok_pretok *p = calloc(1, sizeof *p);
+    if (!p) return oom();
+    p->e.tok = tok;
+    p->e.md = pcre2_match_data_create(1, NULL);
+    if (!p->e.md) {
+        free(p);
+        return oom();
+    }
+    *out = p;
+    return ECO_STATUS_OK;
+}
+
+eco_status tok_pretok_run(tok_pretok *p, const char *text, size_t len, tok_piece_fn fn, void *ctx) {
+    if (len == 0) return ECO_STATUS_OK;
+    enc *e = &p->e;
+    eco_status st = normalize(e, text, len);
+    if (st != ECO_STATUS_OK) return st;
+    const pieces *cur;
+    st = pretokenize_segment(e, e->norm.data, e->norm.len, true, &cur);
+    for (size_t i = 0; st == ECO_STATUS_OK && i < cur->n; i++)
+        st = fn(ctx, cur->buf.data + cur->v[i].off, cur->v[i].len);
+    return st;
+}
+
+void tok_pretok_free(tok_pretok *p) {
+    if (!p) return;
+    pcre2_match_data_free(p->e.md);
+    pieces_free(&p->e.a);
+    pieces_free(&p->e.b);
+    eco_buf_free(&p->e.norm);
+    eco_buf_free(&p->e.scratch);
+    free(p);
 }

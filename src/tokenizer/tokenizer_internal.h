@@ -242,6 +242,21 @@ bool tok_nfc_quick(const char *s, size_t n);
  * the final newline); *out is malloc'd (jansson's allocator is malloc), caller frees. */
 eco_status tok_byte_tokenizer_json(char **out);
 
+/* Pre-tokenization alone, for the BPE trainer (bpe_train_*.c): tok's normalizers and
+ * pre-tokenizers over a text, without the added-token split, so that training and encoding
+ * cut words identically. Hugging Face's Tokenizer::train(_from_files) feeds BpeTrainer the
+ * same way for a tokenizer that has no added tokens yet (the trainer's special tokens are
+ * added after training): extract_and_normalize finds nothing to extract, then
+ * do_pre_tokenize. One tok_pretok per thread; tok is
+ * borrowed and must outlive it. */
+typedef struct tok_pretok tok_pretok;
+eco_status tok_pretok_create(const eco_tokenizer *tok, tok_pretok **out);
+/* Called with each piece (valid only during the call); a non-OK status stops the run. */
+typedef eco_status (*tok_piece_fn)(void *ctx, const char *s, size_t n);
+/* Pre-tokenizes text[0..len) and passes every piece, in order, to fn. */
+eco_status tok_pretok_run(tok_pretok *p, const char *text, size_t len, tok_piece_fn fn, void *ctx);
+void tok_pretok_free(tok_pretok *p);
+
 /* GPT-2's pre-tokenizer regex (ByteLevel with use_regex true). */
 extern const char tok_gpt2_pattern[];
 /* Compiles a pattern from tokenizer.json (Oniguruma syntax as HF uses it) for PCRE2 with

@@ -269,4 +269,27 @@ row 0 "ecology corpus add FILE"                     -- corpus add --help
 row 0 "ecology corpus list"                         -- corpus list --help
 row 0 "ecology corpus deny SHA256"                  -- corpus deny --help
 
+# ---- tokenizer train ------------------------------------------------------------------------
+printf 'one line\nabc\xc3(\n' >"$T/bad-utf8.txt"; : >"$T/empty.txt"; printf 'ab ab\n' >"$T/ok.txt"
+row 2 "tokenizer: expected a subcommand (train)"    -- tokenizer
+row 2 "tokenizer: unknown subcommand 'frob'"        -- tokenizer frob
+row 2 "tokenizer train: --corpus FILE[,FILE...] is required" -- tokenizer train --vocab 300 --out "$T/tok.json"
+row 2 "tokenizer train: --vocab N is required"      -- tokenizer train --corpus "$T/ok.txt" --out "$T/tok.json"
+row 2 "tokenizer train: --out FILE is required"     -- tokenizer train --corpus "$T/ok.txt" --vocab 300
+row 2 "option '--vocab': 255 is below 256"          -- tokenizer train --corpus "$T/ok.txt" --vocab 255 --out "$T/tok.json"
+row 2 "option '--vocab': 257 is below 258 (2 special token(s)" -- tokenizer train --corpus "$T/ok.txt" --vocab 257 --special a --bos b --out "$T/tok.json"
+row 2 "option '--vocab': 'x'"                       -- tokenizer train --corpus "$T/ok.txt" --vocab x --out "$T/tok.json"
+row 2 "option '--min-frequency': '-1'"              -- tokenizer train --corpus "$T/ok.txt" --vocab 300 --min-frequency -1 --out "$T/tok.json"
+row 2 "option '--corpus': 'a,,b' has an empty file name" -- tokenizer train --corpus a,,b --vocab 300 --out "$T/tok.json"
+row 2 "option '--special': an empty token"          -- tokenizer train --corpus "$T/ok.txt" --vocab 300 --special "" --out "$T/tok.json"
+row 1 "special token '<s>' is given twice"          -- tokenizer train --corpus "$T/ok.txt" --vocab 300 --special "<s>" --special "<s>" --out "$T/tok.json"
+row 1 "special token 1 'x' is the character of a byte token" -- tokenizer train --corpus "$T/ok.txt" --vocab 300 --special x --out "$T/tok.json"
+row 1 "$T/none.txt: cannot open"                    -- tokenizer train --corpus "$T/none.txt" --vocab 300 --out "$T/tok.json"
+row 1 "$T/empty.txt: empty file"                    -- tokenizer train --corpus "$T/ok.txt,$T/empty.txt" --vocab 300 --out "$T/tok.json"
+row 1 "$T/bad-utf8.txt: line 2: invalid UTF-8 at byte 4 of the line" -- tokenizer train --corpus "$T/bad-utf8.txt" --vocab 300 --out "$T/tok.json"
+row 1 "$T: is a folder, expected a text file"       -- tokenizer train --corpus "$T" --vocab 300 --out "$T/tok.json"
+row 1 "$T: is a folder; --out names the .json file" -- tokenizer train --corpus "$T/ok.txt" --vocab 300 --out "$T"
+row 1 "$T/ok.txt exists (use --force to replace it)" -- tokenizer train --corpus "$T/ok.txt" --vocab 300 --out "$T/ok.txt"
+row 0 "ecology tokenizer train --corpus"            -- tokenizer train --help
+
 finish "bad_inputs"
