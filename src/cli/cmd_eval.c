@@ -80,14 +80,20 @@ static int print_table(const eco_eval_corpus *c, const eco_eval_report *r) {
         printf("in-distribution %.3f (n %llu), shift %.3f (n %llu)\n", o->quality_by_tag[0].rate,
                (unsigned long long)o->quality_by_tag[0].n, o->quality_by_tag[1].rate,
                (unsigned long long)o->quality_by_tag[1].n);
-    size_t truncated = 0, timed_out = 0;
+    size_t truncated = 0, timed_out = 0, over = 0, first_over = 0;
     for (size_t i = 0; i < r->n_results; i++) {
         truncated += r->results[i].truncated;
         timed_out += r->results[i].timed_out;
+        if (r->results[i].over_context && over++ == 0) first_over = i;
     }
     if (truncated || timed_out)
         printf("%zu case%s cut at max_tokens, %zu past the time limit\n", truncated,
                truncated == 1 ? "" : "s", timed_out);
+    if (over) /* failed, counted in N and PASS; the first one's reason as an example */
+        printf("%zu case%s failed: longer than the model's context (case %zu, line %lld: %s)\n",
+               over, over == 1 ? "" : "s", r->results[first_over].index,
+               (long long)c->cases[r->results[first_over].index].line,
+               r->results[first_over].reason ? r->results[first_over].reason : "");
     if (r->caps.n_deny) printf("deny-list hits: %zu\n", r->deny_hits);
     printf("latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms; prompt %.0f tok/s, decode %.0f tok/s\n",
            r->latency_ms.p50, r->latency_ms.p95, r->latency_ms.p99, r->prompt_tok_s,
