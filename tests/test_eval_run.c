@@ -490,6 +490,8 @@ static void test_over_context(void **state) {
     assert_non_null(strstr(x[1].reason, "prompt of 46 tokens + 8 to generate: 54 positions "
                                         "exceed the model's context of 48"));
     assert_int_equal(x[1].output_len, 0);
+    assert_int_equal(x[1].prompt_tokens, 46); /* what the engine counted */
+    assert_int_equal(x[1].gen_tokens, 0);
     assert_string_equal(x[1].output, "");
     assert_true(x[1].confidence == 0.0);
     assert_int_equal(x[1].perturbed_pass, 0); /* no perturbed runs */

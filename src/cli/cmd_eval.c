@@ -30,14 +30,16 @@ static void rate_cell(char *buf, size_t size, const eco_rate *r) {
         snprintf(buf, size, "%.3f", r->rate);
 }
 
-/* Latency of the cases of capability cap (NULL: all) as p50/p95. */
+/* Latency of the cases of capability cap (NULL: all) as p50/p95; cases over the model's
+ * context ran nothing and are left out, as in the report's figures. */
 static eco_status cap_latency(const eco_eval_corpus *c, const eco_eval_report *r, const char *cap,
                               eco_latency *out) {
     double *v = eco_malloc_array(r->n_results ? r->n_results : 1, sizeof *v);
     if (!v) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     size_t n = 0;
     for (size_t i = 0; i < r->n_results; i++)
-        if (!cap || strcmp(c->cases[r->results[i].index].capability, cap) == 0)
+        if (!r->results[i].over_context &&
+            (!cap || strcmp(c->cases[r->results[i].index].capability, cap) == 0))
             v[n++] = r->results[i].latency_ms;
     eco_status st = eco_latency_compute(v, n, out);
     free(v);

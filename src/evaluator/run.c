@@ -56,7 +56,7 @@ static const char *const STOP[1] = {"\n"}; /* tasks.h's ECO_TASKS_STOP */
 /* One greedy generation of prompt for case c: *resp filled (caller frees), *wall_ms the
  * call's wall time. A request the model's context cannot hold (infer's ERANGE marked
  * "context", contracts.h) is not an error: *over_context is then the engine's message
- * (malloc'd; NULL otherwise) and *resp holds nothing. */
+ * (malloc'd; NULL otherwise) and *resp holds nothing but n_prompt_tokens. */
 static eco_status generate(run_ctx *x, const eco_eval_case *c, size_t index, const char *prompt,
                            eco_infer_response *resp, double *wall_ms, char **over_context) {
     *over_context = NULL;
@@ -78,7 +78,9 @@ static eco_status generate(run_ctx *x, const eco_eval_case *c, size_t index, con
     *wall_ms = 1e3 * (eco_now() - t0);
     if (st == ECO_STATUS_ERANGE && resp->finish_reason &&
         strcmp(resp->finish_reason, "context") == 0) {
+        const size_t n_prompt = resp->n_prompt_tokens;
         eco_infer_response_free(resp);
+        resp->n_prompt_tokens = n_prompt;
         if (!(*over_context = eco_strdup(eco_last_error())))
             return eco_error(ECO_STATUS_ENOMEM, "out of memory");
         return ECO_STATUS_OK;
@@ -217,6 +219,7 @@ static eco_status run_case(run_ctx *x, size_t index, const eco_deny_list *deny,
     }
     if (over) { /* nothing ran: no output, no perturbed runs */
         run_check_free(&rc);
+        r->prompt_tokens = resp.n_prompt_tokens;
         if (!(r->output = eco_strdup(""))) {
             free(over);
             return eco_error(ECO_STATUS_ENOMEM, "out of memory");
