@@ -191,8 +191,8 @@ typedef struct eco_eval_report {
  *   marks (prompt + option past it) — is not an error: it is one failed case, over_context
  *   true, reason the engine's message ("infer: prompt of 612 tokens + 64 to generate: 676
  *   positions exceed the model's context of 512 (...)") or "options[1]: prompt and option of
- *   612 tokens exceed the model's context of 512", output empty, confidence 0, no perturbed
- *   runs; it counts in n of every figure it belongs to, like any failed case, and the run
+ *   612 tokens exceed the model's context of 512", output empty, confidence 0, tokens.prompt
+ *   the engine's count (generated cases), no perturbed runs; it counts in n of every figure it belongs to, like any failed case, and the run
  *   goes on. A perturbed prompt that no longer fits (the prefix kind adds a sentence) fails
  *   that kind's run.
  * Confidence (generated): exp(Σ logprobs) of the generated tokens, the stop sequence's token
