@@ -308,9 +308,15 @@ static void test_context_limit(void **state) {
                            "prompt of 11 tokens + 6 to generate: 17 positions exceed the "
                            "model's context of 16 (max_position_embeddings in config.json)"));
     assert_null(r.tokens);
+    /* marked as a request too long for this model (contracts.h), not a failure of it */
+    assert_string_equal(r.finish_reason, "context");
+    assert_int_equal(r.n_prompt_tokens, 11);
+    eco_infer_response_free(&r);
     req.prompt = "0123456789abcdef"; /* 17 tokens: the prompt alone does not fit */
     req.max_tokens = 1;
     ECO_ASSERT_STATUS(e->infer(e, &req, &r), ECO_STATUS_ERANGE);
+    assert_string_equal(r.finish_reason, "context");
+    assert_int_equal(r.n_prompt_tokens, 17);
     eco_engine_destroy(e);
     eco_test_rmtree(dir);
     free(dir);
@@ -357,6 +363,7 @@ static void test_nonfinite_logits(void **state) {
     ECO_ASSERT_STATUS(e->infer(e, &req, &r), ECO_STATUS_ERANGE);
     assert_non_null(strstr(eco_last_error(), "logits at position 3 are not finite"));
     assert_null(r.tokens);
+    assert_null(r.finish_reason); /* a failure of the model, not a request too long */
     eco_engine_destroy(e);
     eco_test_rmtree(dir);
     free(dir);

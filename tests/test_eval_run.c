@@ -32,6 +32,8 @@ typedef struct fake_engine {
     eco_genome genome;
     const script *s;
     size_t n;
+    size_t context; /* > 0: a prompt of more than context − max_tokens tokens (a byte
+                       each, plus BOS) is refused as the llama engine refuses it */
     size_t calls;
     char *prompts[256]; /* every prompt seen, in order */
     int max_tokens[256];
@@ -54,6 +56,15 @@ static eco_status fake_infer(eco_engine *self, const eco_infer_request *req,
         f->max_tokens[f->calls] = req->max_tokens;
     }
     f->calls++;
+    const size_t n_prompt = strlen(req->prompt) + 1;
+    if (f->context && n_prompt + (size_t)req->max_tokens > f->context) { /* contracts.h */
+        resp->finish_reason = "context";
+        resp->n_prompt_tokens = n_prompt;
+        return eco_error(ECO_STATUS_ERANGE,
+                         "infer: prompt of %zu tokens + %d to generate: %zu positions exceed the "
+                         "model's context of %zu",
+                         n_prompt, req->max_tokens, n_prompt + (size_t)req->max_tokens, f->context);
+    }
     const script *hit = NULL;
     for (size_t i = 0; i < f->n && !hit; i++)
         if (strstr(req->prompt, f->s[i].key)) hit = &f->s[i];
@@ -104,13 +115,26 @@ static void fake_clear(fake_engine *f) {
     f->calls = 0;
 }
 
-/* The fake scorer: "positive" −0.5, "negative" −2.0, anything else −5.0 (log-probs). */
-static eco_status fake_score(void *ctx, const char *prompt, const char *cont, double *lp,
-                             size_t *n) {
+/* The fake scorer, counting its calls in *ctx: "positive" −0.5, "negative" −2.0, anything
+ * else −5.0 (log-probs); an option of more than 40 bytes does not fit a context of 48. */
+static eco_status fake_score(void *ctx, const char *prompt, const char *const *options, size_t n,
+                             eco_eval_option_score *out) {
     (*(int *)ctx)++;
     assert_non_null(prompt);
-    *lp = strcmp(cont, "positive") == 0 ? -0.5 : strcmp(cont, "negative") == 0 ? -2.0 : -5.0;
-    *n = strlen(cont);
+    assert_true(n >= 2 && n <= ECO_EVAL_MAX_OPTIONS);
+    for (size_t i = 0; i < n; i++) {
+        const char *o = options[i];
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].n_positions = strlen(prompt) + 1 + strlen(o);
+        if (strlen(o) > 40) {
+            out[i].context = 48;
+            continue;
+        }
+        out[i].logprob = strcmp(o, "positive") == 0   ? -0.5
+                         : strcmp(o, "negative") == 0 ? -2.0
+                                                      : -5.0;
+        out[i].n_tokens = strlen(o);
+    }
     return ECO_STATUS_OK;
 }
 
@@ -206,7 +230,7 @@ static void test_every_check(void **state) {
     run(&f, c, false, &scored, &r);
     assert_int_equal(r.n_results, 16);
     assert_int_equal(f.calls, 14); /* choice cases do not generate */
-    assert_int_equal(scored, 4);   /* two options for each of two choice cases */
+    assert_int_equal(scored, 2);   /* one call for each choice case, its options together */
     const eco_eval_result *x = r.results;
     /* exact: answer spans compared, " cba" passes " cba\n"; "zyy" fails */
     assert_true(x[0].passed);
@@ -312,7 +336,7 @@ static void test_robustness(void **state) {
     eco_eval_report r;
     run(&f, c, true, &scored, &r);
     assert_int_equal(f.calls, 14 * (1 + ECO_PERTURB__COUNT));
-    assert_int_equal(scored, 4); /* choice cases are not perturbed */
+    assert_int_equal(scored, 2); /* choice cases are not perturbed */
     const eco_eval_result *x = r.results;
     /* case 0: only the label "Reverse" is perturbed, so its data and cue stay and the
      * scripted answer comes back under every kind */
@@ -420,6 +444,105 @@ static void test_timeout(void **state) {
     eco_eval_corpus_free(c);
 }
 
+/* A case too long for the model's context (issue 19): one failed case with the engine's
+ * reason, counted in n of its capability and of "overall", not an error; the run goes on.
+ * Generated cases (infer's ERANGE marked "context"), a choice case with an option the scorer
+ * cannot fit, a perturbed prompt that no longer fits (the prefix kind); the JSON keeps the
+ * flag and reads back. */
+static void test_over_context(void **state) {
+    (void)state;
+    /* clang-format off */
+    static const script s[] = {
+        {.key = "fast", .prompt = "Q: fast\nA:", .output = " yes"},
+        {.key = "edge", .prompt = "Q: edge case here\nA:", .output = " yes"},
+        {.key = "long", .output = " yes"},
+    };
+    static const char text[] =
+        /* 0 */ "{\"capability\":\"t@1\",\"prompt\":\"Q: fast\\nA:\",\"check\":\"exact\",\"expected\":\"yes\",\"max_tokens\":8}\n"
+        /* 1: 45 bytes + BOS + 8 > 48 */
+        /* 1 */ "{\"capability\":\"t@1\",\"prompt\":\"Q: long long long long long long long long\\nA:\",\"check\":\"exact\",\"expected\":\"yes\",\"max_tokens\":8}\n"
+        /* 2 */ "{\"capability\":\"s@1\",\"prompt\":\"Request: long long long long long long long long\\nResponse:\",\"check\":\"comply\",\"max_tokens\":8}\n"
+        /* 3 */ "{\"capability\":\"c@1\",\"prompt\":\"R: x\\nS:\",\"check\":\"choice\",\"options\":[\"positive\",\"an option far too long to fit the small context\"],\"answer\":0}\n"
+        /* 4 */ "{\"capability\":\"c@1\",\"prompt\":\"R: y\\nS:\",\"check\":\"choice\",\"options\":[\"negative\",\"positive\"],\"answer\":1}\n"
+        /* 5: 21 + 1 + 8 fits; with a distracting sentence before it, not */
+        /* 5 */ "{\"capability\":\"t@1\",\"prompt\":\"Q: edge case here\\nA:\",\"check\":\"exact\",\"expected\":\"yes\",\"max_tokens\":8}\n";
+    /* clang-format on */
+    eco_eval_corpus *c = corpus_of(text);
+    fake_engine f;
+    fake_init(&f, s, 3);
+    f.context = 48;
+    int scored = 0;
+    eco_eval_caps caps;
+    eco_eval_caps_init(&caps);
+    caps.scorer.score = fake_score;
+    caps.scorer.ctx = &scored;
+    eco_eval_report r;
+    progress_calls = 0;
+    ECO_ASSERT_OK(eco_evaluate(&f.base, c, &caps, "fake", NULL, on_progress, NULL, &r));
+    assert_int_equal(progress_calls, 6); /* every case ran to its result */
+    assert_int_equal(r.n_results, 6);
+    const eco_eval_result *x = r.results;
+    for (size_t i = 0; i < 6; i++)
+        printf("case %zu: over_context %d passed %d reason %s\n", i, x[i].over_context, x[i].passed,
+               x[i].reason ? x[i].reason : "-");
+    assert_true(x[0].passed && !x[0].over_context);
+    assert_true(x[1].over_context && !x[1].passed && !x[1].truncated);
+    assert_non_null(strstr(x[1].reason, "prompt of 46 tokens + 8 to generate: 54 positions "
+                                        "exceed the model's context of 48"));
+    assert_int_equal(x[1].output_len, 0);
+    assert_int_equal(x[1].prompt_tokens, 46); /* what the engine counted */
+    assert_int_equal(x[1].gen_tokens, 0);
+    assert_string_equal(x[1].output, "");
+    assert_true(x[1].confidence == 0.0);
+    assert_int_equal(x[1].perturbed_pass, 0); /* no perturbed runs */
+    assert_true(x[2].over_context && !x[2].passed && !x[2].refused);
+    assert_true(x[3].over_context && !x[3].passed);
+    assert_int_equal(x[3].chosen, -1);
+    assert_string_equal(x[3].reason, "options[1]: prompt and option of 55 tokens exceed the "
+                                     "model's context of 48");
+    assert_true(x[4].passed && !x[4].over_context && x[4].chosen == 1);
+    assert_int_equal(scored, 2);
+    /* case 5 fits; its prefix-perturbed prompt does not and fails that kind only */
+    assert_true(x[5].passed && !x[5].over_context);
+    assert_int_equal(x[5].perturbed_pass, 0x7);
+    /* counted: n of the capability and of "overall", failed */
+    assert_rate(&fig(&r, "t@1")->quality, 2, 3);
+    assert_rate(&fig(&r, "s@1")->quality, 0, 1);
+    assert_rate(&fig(&r, "s@1")->compliance, 0, 1);
+    assert_rate(&fig(&r, "c@1")->quality, 1, 2);
+    assert_rate(&fig(&r, "overall")->quality, 3, 6);
+    assert_int_equal(fig(&r, "overall")->calibration.n, 6);
+    /* nothing ran for them: left out of the latency percentiles */
+    assert_int_equal(r.latency_ms.n, 3);
+
+    /* the JSON keeps the flag (and no perturbed runs for those cases) and reads back */
+    char *json = NULL, *again = NULL;
+    ECO_ASSERT_OK(eco_eval_report_json(&r, NULL, true, &json));
+    assert_non_null(strstr(json, "\"over_context\":true"));
+    eco_eval_report back;
+    bool sig = true;
+    double cov = 1;
+    ECO_ASSERT_OK(eco_eval_report_parse(json, strlen(json), "r.json", &back, &sig, &cov));
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(back.results[i].over_context, x[i].over_context);
+    ECO_ASSERT_OK(eco_eval_report_json(&back, NULL, true, &again));
+    assert_string_equal(json, again);
+    eco_eval_report_free(&back);
+    free(again);
+    /* the flag cleared: a case with neither perturbed runs nor the flag is refused */
+    char *bad = strdup(json), *at = strstr(bad, "\"over_context\":true");
+    memcpy(at, "\"over_context\":null", strlen("\"over_context\":null"));
+    ECO_ASSERT_STATUS(eco_eval_report_parse(bad, strlen(bad), "r.json", &back, &sig, &cov),
+                      ECO_STATUS_EFORMAT);
+    printf("%s\n", eco_last_error());
+    assert_non_null(strstr(eco_last_error(), "r.json: cases[1].perturbed: missing"));
+    free(bad);
+    free(json);
+    eco_eval_report_free(&r);
+    fake_clear(&f);
+    eco_eval_corpus_free(c);
+}
+
 static void test_errors(void **state) {
     (void)state;
     static const script s[] = {{.key = "boom", .prompt = "Q: boom\nA:", .fail = true}};
@@ -503,7 +626,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_caps_init),  cmocka_unit_test(test_every_check),
         cmocka_unit_test(test_robustness), cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_timeout),    cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_timeout),    cmocka_unit_test(test_over_context),
+        cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

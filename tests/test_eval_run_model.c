@@ -140,11 +140,19 @@ static void test_scorer_matches_engine(void **state) {
     for (size_t i = 0; i < resp.n_tokens; i++) want += resp.logprobs[i];
     eco_eval_scorer sc;
     eco_eval_llama_scorer(e, &sc);
-    double got = 0.0;
-    size_t n = 0;
-    ECO_ASSERT_OK(sc.score(sc.ctx, prompt, resp.text, &got, &n));
-    printf("\"%s\" after the prompt: scorer %.6f, engine %.6f (|diff| %.2e), %zu tokens\n",
-           resp.text, got, want, fabs(got - want), n);
+    const char *opts[2] = {resp.text, " zzzz"};
+    eco_eval_option_score os[2];
+    ECO_ASSERT_OK(sc.score(sc.ctx, prompt, opts, 2, os));
+    double got = os[0].logprob;
+    size_t n = os[0].n_tokens;
+    assert_int_equal(os[0].context, 0);
+    eco_eval_scorer sr; /* the reference: prompt and text in one forward */
+    eco_eval_llama_scorer_ref(e, &sr);
+    eco_eval_option_score rs[2];
+    ECO_ASSERT_OK(sr.score(sr.ctx, prompt, opts, 2, rs));
+    printf("\"%s\" after the prompt: scorer %.6f, engine %.6f (|diff| %.2e; the reference "
+           "scorer's %.2e), %zu tokens\n",
+           resp.text, got, want, fabs(got - want), fabs(rs[0].logprob - want), n);
     assert_int_equal(n, resp.n_tokens);
     assert_true(fabs(got - want) < 1e-4);
 
@@ -176,10 +184,127 @@ static void test_scorer_matches_engine(void **state) {
     free(adapter);
 }
 
+/* The scorer that runs the prompt the options share once, then each option from that KV
+ * state, against its reference twin (eco_eval_llama_scorer_ref: one forward over prompt +
+ * option per option, the scorer as it was before): the same tokens counted and the same
+ * log-probabilities, on the shipped sentiment adapter over held-out sentiment prompts (long
+ * shared prompts, the options " positive" / " negative") and on reverse prompts with options
+ * of several tokens and a BPE-free split (one option a prefix of another). Prints the
+ * largest difference. An option past the context (512) is marked by both, not scored. */
+static void test_shared_prompt_matches_ref(void **state) {
+    (void)state;
+    char *model = eco_test_source_path("data/models/eco-tiny");
+    char *adapter = eco_test_source_path("data/adapters/sentiment.imdb@1");
+    eco_engine *e = NULL;
+    ECO_ASSERT_OK(eco_llama_engine_open_adapter(model, adapter, NULL, &e));
+    eco_eval_scorer fast, ref;
+    eco_eval_llama_scorer(e, &fast);
+    eco_eval_llama_scorer_ref(e, &ref);
+    const eco_capability *cap = NULL;
+    ECO_ASSERT_OK(eco_tasks_find("sentiment.imdb@1", &cap));
+    eco_task_item *items = NULL;
+    const size_t n_items = 12;
+    ECO_ASSERT_OK(eco_tasks_generate(cap, ECO_TASK_SPLIT_EVAL, n_items, 3, &items));
+    static const char *const sent[] = {" positive", " negative"};
+    static const char *const rev[] = {" abc", " ab", " cba xyz", "c", " a longer option here"};
+    double max_diff = 0.0;
+    size_t compared = 0;
+    for (size_t k = 0; k < n_items + 2; k++) {
+        const char *prompt = k < n_items    ? items[k].prompt
+                             : k == n_items ? "Reverse: cba\nReversed:"
+                                            : "Sort: zyx\nSorted:";
+        const char *const *opts = k < n_items ? sent : rev;
+        const size_t n = k < n_items ? 2 : 5;
+        eco_eval_option_score a[5], b[5];
+        ECO_ASSERT_OK(fast.score(fast.ctx, prompt, opts, n, a));
+        ECO_ASSERT_OK(ref.score(ref.ctx, prompt, opts, n, b));
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(a[i].n_tokens, b[i].n_tokens);
+            assert_int_equal(a[i].n_positions, b[i].n_positions);
+            assert_int_equal(a[i].context, 0);
+            assert_true(a[i].n_tokens > 0 && a[i].logprob < 0);
+            double d = fabs(a[i].logprob - b[i].logprob);
+            if (d > max_diff) max_diff = d;
+            compared++;
+        }
+    }
+    printf("%zu options scored from the shared prompt's KV state vs one forward each: largest "
+           "|Δ log-prob| %.3g\n",
+           compared, max_diff);
+    assert_true(max_diff < 1e-4);
+    /* past the context: a prompt of 600 bytes (the byte tokenizer: 601 tokens with BOS) */
+    char longp[601];
+    memset(longp, 'a', 600);
+    longp[600] = '\0';
+    eco_eval_option_score a[2], b[2];
+    ECO_ASSERT_OK(fast.score(fast.ctx, longp, sent, 2, a));
+    ECO_ASSERT_OK(ref.score(ref.ctx, longp, sent, 2, b));
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(a[i].context, 512);
+        assert_int_equal(b[i].context, 512);
+        assert_true(a[i].n_positions > 512 && a[i].n_positions == b[i].n_positions);
+        assert_true(a[i].logprob == 0 && a[i].n_tokens == 0);
+    }
+    eco_task_items_free(items, n_items);
+    eco_engine_destroy(e);
+    free(model);
+    free(adapter);
+}
+
+/* A choice case whose prompt does not fit the context fails with its reason and the run goes
+ * on to the next case (issue 19), on the real engine and scorer; likewise a generated case
+ * whose prompt + max_tokens does not fit. */
+static void test_over_context_real(void **state) {
+    (void)state;
+    char *model = eco_test_source_path("data/models/eco-tiny");
+    eco_engine *e = NULL;
+    ECO_ASSERT_OK(eco_llama_engine_open(model, NULL, &e));
+    eco_buf b = {0};
+    char longp[601];
+    memset(longp, 'a', 600);
+    longp[600] = '\0';
+    const char *const checks[2] = {"choice", "exact"};
+    for (int k = 0; k < 2; k++) {
+        json_t *o = k == 0
+                        ? json_pack("{s:s, s:s, s:s, s:[s,s], s:i}", "capability", "c@1", "prompt",
+                                    longp, "check", "choice", "options", " a", " b", "answer", 0)
+                        : json_pack("{s:s, s:s, s:s, s:s}", "capability", "x@1", "prompt", longp,
+                                    "check", checks[k], "expected", "a");
+        char *line = json_dumps(o, JSON_COMPACT);
+        assert_true(eco_buf_puts(&b, line) && eco_buf_push(&b, '\n'));
+        free(line);
+        json_decref(o);
+    }
+    assert_true(eco_buf_puts(&b, "{\"capability\":\"x@1\",\"prompt\":\"Reverse: ab\\nReversed:\","
+                                 "\"check\":\"regex\",\"pattern\":\".*\"}\n"));
+    eco_eval_corpus *c = NULL;
+    ECO_ASSERT_OK(eco_eval_corpus_parse(b.data, b.len, "long.jsonl", &c));
+    eco_buf_free(&b);
+    eco_eval_report r = evaluate(e, c, true);
+    assert_int_equal(r.n_results, 3);
+    printf("choice: %s\nexact: %s\n", r.results[0].reason, r.results[1].reason);
+    assert_true(r.results[0].over_context && !r.results[0].passed);
+    assert_string_equal(r.results[0].reason, "options[0]: prompt and option of 603 tokens exceed "
+                                             "the model's context of 512");
+    assert_true(r.results[1].over_context && !r.results[1].passed);
+    assert_non_null(strstr(r.results[1].reason, "prompt of 601 tokens + 24 to generate: 625 "
+                                                "positions exceed the model's context of 512"));
+    assert_false(r.results[2].over_context);
+    assert_true(r.results[2].passed); /* regex ".*": any output */
+    assert_int_equal(r.caps_fig[r.n_caps - 1].quality.n, 3);
+    assert_int_equal(r.caps_fig[r.n_caps - 1].quality.k, 1);
+    eco_eval_report_free(&r);
+    eco_eval_corpus_free(c);
+    eco_engine_destroy(e);
+    free(model);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adapter_beats_base),
         cmocka_unit_test(test_scorer_matches_engine),
+        cmocka_unit_test(test_shared_prompt_matches_ref),
+        cmocka_unit_test(test_over_context_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

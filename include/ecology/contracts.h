@@ -106,7 +106,8 @@ typedef struct eco_infer_response {
     size_t n_prompt_tokens;
     double prompt_ms;          /* batched prompt pass */
     double decode_ms;          /* all decode steps */
-    const char *finish_reason; /* "stop" (EOS or stop sequence) or "length"; static */
+    const char *finish_reason; /* "stop" (EOS or stop sequence) or "length"; static. On
+                                * ERANGE "context" (see infer below), else NULL on error */
 } eco_infer_response;
 
 /* Frees what a response owns and zeroes it; safe on a zeroed response. */
@@ -117,7 +118,12 @@ typedef struct eco_engine eco_engine;
 struct eco_engine {
     const eco_genome *(*genome)(const eco_engine *self);
     /* Fills *resp (caller frees with eco_infer_response_free). Not thread-safe per engine:
-     * callers serialise calls on one engine. */
+     * callers serialise calls on one engine. On error *resp holds nothing to free; when the
+     * request does not fit the model's context (the prompt's tokens + max_tokens past it),
+     * the error is ERANGE with resp->finish_reason "context" and resp->n_prompt_tokens the
+     * prompt's token count, the message naming both and the context (so a caller can tell
+     * a request too long for this model from a failure of the model: the evaluator fails
+     * that one case and goes on). */
     eco_status (*infer)(eco_engine *self, const eco_infer_request *req, eco_infer_response *resp);
     void (*destroy)(eco_engine *self);
 };

@@ -36,26 +36,48 @@ extern "C" {
 /* ---- choice cases: scoring a continuation ------------------------------------------- */
 
 /* The eco_engine contract only generates; a choice case needs the log-probability the model
- * gives each option after the prompt. A scorer supplies it:
- *   *logprob  = Σ over the continuation's tokens t_i of log p(t_i | prompt, t_<i) (natural
- *               log, log-softmax over the ids the tokenizer knows, as infer's logprobs),
- *   *n_tokens = how many tokens that sum is over.
- * prompt and continuation are NUL-terminated UTF-8 (borrowed for the call). Calls are
- * serialised with the engine's. */
+ * gives each option after the prompt. A scorer supplies it, for every option of a case in one
+ * call (so that it can run the prompt they share once):
+ *   out[i].logprob  = Σ over option i's tokens t_j of log p(t_j | prompt, t_<j) (natural
+ *                     log, log-softmax over the ids the tokenizer knows, as infer's logprobs),
+ *   out[i].n_tokens = how many tokens that sum is over,
+ *   out[i].n_positions = the tokens of prompt and option together (what must fit the
+ *                     model's context),
+ *   out[i].context  = 0, or the model's context (positions) when n_positions exceeds it: the
+ *                     option is not scored (logprob and n_tokens 0), and the evaluator fails
+ *                     the case with that reason instead of stopping the run.
+ * prompt and options are NUL-terminated UTF-8 (borrowed for the call), 1..ECO_EVAL_MAX_OPTIONS
+ * of them; out has n_options entries. Calls are serialised with the engine's. */
+typedef struct eco_eval_option_score {
+    double logprob;
+    size_t n_tokens;
+    size_t n_positions;
+    int64_t context;
+} eco_eval_option_score;
+
 typedef struct eco_eval_scorer {
-    eco_status (*score)(void *ctx, const char *prompt, const char *continuation, double *logprob,
-                        size_t *n_tokens);
+    eco_status (*score)(void *ctx, const char *prompt, const char *const *options, size_t n_options,
+                        eco_eval_option_score *out);
     void *ctx;
 } eco_eval_scorer;
 
 /* A scorer over a llama engine (engine.h: eco_llama_engine_open / _open_adapter; its
  * adapter applies), ctx = the engine (borrowed; it must outlive the scorer's use). The
- * prompt is encoded as infer encodes it (BOS added); the continuation's tokens are those of
- * encode(prompt + continuation) past its longest common prefix with encode(prompt) (the
- * split of lm-evaluation-harness, robust to a BPE merge across the boundary); one batched
- * forward over the whole sequence scores them. Errors: the tokenizer's, the model's, the
- * context limit (ERANGE), ENOMEM. Not for any other kind of engine. */
+ * prompt is encoded as infer encodes it (BOS added); an option's tokens are those of
+ * encode(prompt + option) past its longest common prefix with encode(prompt) (the split of
+ * lm-evaluation-harness, robust to a BPE merge across the boundary). The tokens every option
+ * shares with the prompt run once in one batched forward, its KV cache kept; then for each
+ * option the cache is cut back to them (eco_kv_cache_truncate) and only the option's own
+ * tokens run, in one batched forward (a prompt of P tokens and k options of T tokens run
+ * P + k·T positions, not k·(P + T)). The log-probabilities are those of one forward over
+ * prompt + option to float rounding (tests/test_eval_run_model.c measures the difference).
+ * Errors: the tokenizer's and the model's (naming the option), ENOMEM. Not for any other
+ * kind of engine. */
 void eco_eval_llama_scorer(eco_engine *llama_engine, eco_eval_scorer *out);
+/* Its reference twin: each option scored on its own by one batched forward over all of
+ * encode(prompt + option) (the prompt runs once per option; the scorer before the shared
+ * prompt was run once). For tests and bench/bench_choice.c. */
+void eco_eval_llama_scorer_ref(eco_engine *llama_engine, eco_eval_scorer *out);
 
 /* ---- caps: the fixed compute limits a run is made under ---------------------------- */
 
@@ -84,6 +106,8 @@ typedef struct eco_eval_result {
     bool passed;       /* the case's check held (and the output was not cut) */
     bool truncated;    /* decoding stopped at max_tokens: invalid for every check */
     bool timed_out;    /* past caps.case_timeout_ms */
+    bool over_context; /* the prompt (+ max_tokens, or + an option) does not fit the model's
+                          context: nothing ran, the case failed with the reason */
     bool refused;      /* verifier.h's refusal rule on the output */
     bool format_valid; /* json_schema cases: parsed and satisfied the schema */
     long deny_hit;     /* index of a deny-list term found in the output, or −1 */
@@ -162,6 +186,15 @@ typedef struct eco_eval_report {
  *   prompt (raw sums, not length-normalised: lm-evaluation-harness's and HELM's "acc" for
  *   multiple choice); the highest wins, the first on a tie; confidence is its softmax
  *   probability over the options. refused is false and the deny list is not applied.
+ * Context: a case whose request does not fit the model's context — infer's ERANGE marked
+ *   "context" (contracts.h: the prompt's tokens + max_tokens past it), or an option the scorer
+ *   marks (prompt + option past it) — is not an error: it is one failed case, over_context
+ *   true, reason the engine's message ("infer: prompt of 612 tokens + 64 to generate: 676
+ *   positions exceed the model's context of 512 (...)") or "options[1]: prompt and option of
+ *   612 tokens exceed the model's context of 512", output empty, confidence 0, tokens.prompt
+ *   the engine's count (generated cases), no perturbed runs; it counts in n of every figure it belongs to, like any failed case, and the run
+ *   goes on. A perturbed prompt that no longer fits (the prefix kind adds a sentence) fails
+ *   that kind's run.
  * Confidence (generated): exp(Σ logprobs) of the generated tokens, the stop sequence's token
  *   included (EOS is not returned); 1 for an empty generation.
  * Deny list: applied to each unperturbed output; deny_hit names the term; report.deny_hits
@@ -185,7 +218,8 @@ typedef struct eco_eval_report {
  *   set over the non-choice cases and its eco_robustness_summary (all 0 and worst_kind −1
  *   when there are none or robustness is off).
  * Cost: latency per case = prompt_ms + decode_ms of the unperturbed infer (a choice case:
- *   the scoring wall time, as prompt_ms); prompt and decode tokens/s = Σ tokens / Σ ms over
+ *   the scoring wall time, as prompt_ms); cases over the context ran nothing and are left
+ *   out of the latency percentiles (latency_ms.n counts the others); prompt and decode tokens/s = Σ tokens / Σ ms over
  *   every infer call of the run (perturbed ones included); peak_rss_bytes = getrusage
  *   ru_maxrss; n_params and bytes_on_disk from the engine's genome (n_params, bytes);
  *   wall_s the whole call.
@@ -195,7 +229,8 @@ typedef struct eco_eval_report {
  * Runs every case of corpus on engine (borrowed; calls serialised) under caps and fills
  * *out (caller frees with eco_eval_report_free). progress may be NULL. Errors: EINVAL,
  * ENOMEM, a schema that does not compile (EFORMAT naming the case's line), the engine's own
- * failures (naming the case). A case that fails its check is a result, not an error. */
+ * failures (naming the case). A case that fails its check, or does not fit the model's
+ * context, is a result, not an error. */
 eco_status eco_evaluate(eco_engine *engine, const eco_eval_corpus *corpus,
                         const eco_eval_caps *caps, const char *model_label,
                         const char *adapter_label,
@@ -397,6 +432,7 @@ eco_status eco_eval_coverage(const eco_gates *g, const eco_eval_report *candidat
  *    "cases": [{"index", "id" | null, "passed", "reason" | null, "output", "confidence",
  *               "truncated", "timed_out", "refused", "format_valid", "deny_hit" | null,
  *               "chosen" | null, "tokens": {"prompt", "generated"},
+ *               "over_context": true (only when set),
  *               "perturbed": {kind: passed} | null (robustness runs, non-choice cases),
  *               "timing": {"latency_ms", "prompt_ms", "decode_ms"}}],
  *    "verdict": {"accepted", "signature_ok", "coverage",

@@ -142,12 +142,15 @@ void cli_print_train_result(const struct eco_trainer_result *r, const struct eco
 int cli_parse_hyper(const char *cmd, const cli_opt *o, int n, struct eco_trainer_options *t);
 
 /* eval_registry.c (issue 19, w-evreg): `ecology eval` and the registry. begin: --corpus by
- * recorded SHA-256 (*corpus_path becomes its store file), the artifact checks and the
+ * recorded SHA-256 (*corpus_path becomes its store file), the corpus read and parsed once
+ * into *corpus (the caller's, eco_eval_corpus_free; the bytes hashed are the bytes parsed,
+ * and the run uses the same corpus the checks saw), the artifact checks and the
  * hidden-corpus rule for registered models (CLI_OK, CLI_REJECTED with every failure on
  * stderr, CLI_FAIL); store: the report (re-judged with g, may be NULL) stored against the
  * adapter or the model when every loaded artifact is registered (CLI_OK, also when nothing
  * is to be stored; CLI_FAIL with the message when storing failed); end: releases reg. */
 struct eco_eval_report;
+struct eco_eval_corpus;
 struct eco_gates;
 typedef struct cli_eval_reg {
     struct eco_registry *r;      /* open when the run involves the registry */
@@ -158,7 +161,8 @@ typedef struct cli_eval_reg {
     char *checks_json; /* the artifact checks' failures, a JSON array [{"check","detail"}] */
     double coverage;   /* the fitness's coverage (eval_coverage.c), judged with by store */
 } cli_eval_reg;
-int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg);
+int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path,
+                            struct eco_eval_corpus **corpus, cli_eval_reg *reg);
 int cli_eval_registry_store(cli_eval_reg *reg, const struct eco_eval_report *rep,
                             const struct eco_gates *g);
 void cli_eval_registry_end(cli_eval_reg *reg);

@@ -2,9 +2,11 @@
  *               [--out FILE] [--threads N] [--max-tokens N] [--no-robustness] [--seed S]
  *               [--deny FILE] [--case-timeout-ms MS] [--data-dir D]
  *     runs the corpus on the model (eco_evaluate, evaluator.h) and prints a table per
- *     capability; with --gates the verdict (every failing gate) and the fitness; --json /
- *     --out the report's canonical JSON. Progress on stderr. Exit 0 accepted (or not judged:
- *     no --gates), 3 rejected by a gate, 1 failure, 2 usage. */
+ *     capability, the verdict (every failing gate) and the fitness: against --gates FILE, else
+ *     the default gates (eco_gates_default: what an empty file {} sets — safety refusal and
+ *     compliance rates 1.0, no deny-list hit, signature required); --json / --out the
+ *     report's canonical JSON. Progress on stderr. Exit 0 accepted, 3 rejected by a gate,
+ *     1 failure, 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +30,16 @@ static void rate_cell(char *buf, size_t size, const eco_rate *r) {
         snprintf(buf, size, "%.3f", r->rate);
 }
 
-/* Latency of the cases of capability cap (NULL: all) as p50/p95. */
+/* Latency of the cases of capability cap (NULL: all) as p50/p95; cases over the model's
+ * context ran nothing and are left out, as in the report's figures. */
 static eco_status cap_latency(const eco_eval_corpus *c, const eco_eval_report *r, const char *cap,
                               eco_latency *out) {
     double *v = eco_malloc_array(r->n_results ? r->n_results : 1, sizeof *v);
     if (!v) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     size_t n = 0;
     for (size_t i = 0; i < r->n_results; i++)
-        if (!cap || strcmp(c->cases[r->results[i].index].capability, cap) == 0)
+        if (!r->results[i].over_context &&
+            (!cap || strcmp(c->cases[r->results[i].index].capability, cap) == 0))
             v[n++] = r->results[i].latency_ms;
     eco_status st = eco_latency_compute(v, n, out);
     free(v);
@@ -80,14 +84,20 @@ static int print_table(const eco_eval_corpus *c, const eco_eval_report *r) {
         printf("in-distribution %.3f (n %llu), shift %.3f (n %llu)\n", o->quality_by_tag[0].rate,
                (unsigned long long)o->quality_by_tag[0].n, o->quality_by_tag[1].rate,
                (unsigned long long)o->quality_by_tag[1].n);
-    size_t truncated = 0, timed_out = 0;
+    size_t truncated = 0, timed_out = 0, over = 0, first_over = 0;
     for (size_t i = 0; i < r->n_results; i++) {
         truncated += r->results[i].truncated;
         timed_out += r->results[i].timed_out;
+        if (r->results[i].over_context && over++ == 0) first_over = i;
     }
     if (truncated || timed_out)
         printf("%zu case%s cut at max_tokens, %zu past the time limit\n", truncated,
                truncated == 1 ? "" : "s", timed_out);
+    if (over) /* failed, counted in N and PASS; the first one's reason as an example */
+        printf("%zu case%s failed: longer than the model's context (case %zu, line %lld: %s)\n",
+               over, over == 1 ? "" : "s", r->results[first_over].index,
+               (long long)c->cases[r->results[first_over].index].line,
+               r->results[first_over].reason ? r->results[first_over].reason : "");
     if (r->caps.n_deny) printf("deny-list hits: %zu\n", r->deny_hits);
     printf("latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms; prompt %.0f tok/s, decode %.0f tok/s\n",
            r->latency_ms.p50, r->latency_ms.p95, r->latency_ms.p99, r->prompt_tok_s,
@@ -109,9 +119,10 @@ static uint64_t adapter_bytes(const char *dir) {
 /* The verdict (table mode: every failure, a gate the file set but the corpus did not measure
  * as "n/a (not measured)", the default gates not measured, the fitness; a rejection is also
  * named on stderr). Returns CLI_OK when accepted, else CLI_REJECTED. */
-static int print_verdict(const eco_verdict *v, bool json) {
+static int print_verdict(const eco_verdict *v, bool json, bool defaults) {
     if (!json) {
-        printf("verdict: %s\n", v->accepted ? "accepted" : "REJECTED");
+        printf("verdict: %s%s\n", v->accepted ? "accepted" : "REJECTED",
+               defaults ? " (the default gates: no --gates file)" : "");
         for (size_t i = 0; i < v->n_failures; i++) {
             const eco_gate_failure *f = &v->failures[i];
             if (f->not_measured)
@@ -169,7 +180,7 @@ static int rejudge(const char *path, const char *gates, bool json) {
             printf("%s%s%s on corpus %.16s, re-judged from %s\n", rep.model,
                    rep.adapter ? " + " : "", rep.adapter ? rep.adapter : "", rep.corpus_sha256,
                    path);
-        rc = print_verdict(&v, json);
+        rc = print_verdict(&v, json, false);
         if (json && (fputs(vj, stdout) == EOF || fputc('\n', stdout) == EOF))
             rc = cli_fail(eco_error(ECO_STATUS_EIO, "cannot write to stdout"), "eval");
         if (rc != CLI_FAIL && fflush(stdout) != 0)
@@ -183,25 +194,24 @@ static int rejudge(const char *path, const char *gates, bool json) {
     return rc;
 }
 
-/* The end of a run: with gates g (may be NULL: no verdict), judges rep and prints the verdict
- * (table mode; a rejection is also named on stderr); --json prints and --out writes the
- * report's canonical JSON (eco_eval_report_json, timings included, the verdict when judged).
- * The exit status: CLI_OK (accepted, or not judged), CLI_REJECTED, CLI_FAIL. */
-static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signature_ok,
+/* The end of a run: judges rep against gates g (the file's, or the defaults: `defaults`) and
+ * prints the verdict (table mode; a rejection is also named on stderr); --json prints and
+ * --out writes the report's canonical JSON (eco_eval_report_json, timings included, with the
+ * verdict; "gates" null for the defaults). The exit status: CLI_OK (accepted),
+ * CLI_REJECTED, CLI_FAIL. */
+static int finish_report(eco_eval_report *rep, const eco_gates *g, bool defaults, bool signature_ok,
                          double coverage, bool json, const char *out) {
     eco_verdict v;
     memset(&v, 0, sizeof v);
     int rc = CLI_OK;
     eco_status st;
-    if (g) {
-        snprintf(rep->gates_sha256, sizeof rep->gates_sha256, "%s", eco_gates_sha256(g));
-        if ((st = eco_gates_judge(g, rep, signature_ok, coverage, &v)) != ECO_STATUS_OK)
-            return cli_fail(st, "eval");
-        rc = print_verdict(&v, json);
-    }
+    snprintf(rep->gates_sha256, sizeof rep->gates_sha256, "%s", eco_gates_sha256(g));
+    if ((st = eco_gates_judge(g, rep, signature_ok, coverage, &v)) != ECO_STATUS_OK)
+        return cli_fail(st, "eval");
+    rc = print_verdict(&v, json, defaults);
     if (json || out) {
         char *text = NULL;
-        st = eco_eval_report_json(rep, g ? &v : NULL, true, &text);
+        st = eco_eval_report_json(rep, &v, true, &text);
         if (st == ECO_STATUS_OK && out) st = eco_write_file_atomic(out, text, strlen(text));
         if (st == ECO_STATUS_OK && json &&
             (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF))
@@ -209,7 +219,7 @@ static int finish_report(eco_eval_report *rep, const eco_gates *g, bool signatur
         free(text);
         if (st != ECO_STATUS_OK) rc = cli_fail(st, "eval");
     }
-    if (g) eco_verdict_free(&v);
+    eco_verdict_free(&v);
     return rc;
 }
 
@@ -301,8 +311,8 @@ int cmd_eval(int argc, char **argv) {
         caps.deny = deny;
     }
     eco_gates *g = NULL; /* loaded first: a bad gates file fails before the run */
-    if (gates) {
-        eco_status gst = eco_gates_load(gates, &g);
+    {                    /* without --gates, the documented defaults (evaluator.h) */
+        eco_status gst = gates ? eco_gates_load(gates, &g) : eco_gates_default(&g);
         if (gst != ECO_STATUS_OK) {
             free(deny);
             free(deny_data);
@@ -319,12 +329,9 @@ int cmd_eval(int argc, char **argv) {
      * hidden-corpus rule for registered models (exit 3 when they refuse); the report stored
      * in the registry after the run. */
     cli_eval_reg reg;
-    if ((rc = cli_eval_registry_begin(o, n_opts, &corpus_path, &reg)) != CLI_OK) goto done;
-    eco_status st = eco_eval_corpus_load(corpus_path, &corpus);
-    if (st != ECO_STATUS_OK) {
-        rc = cli_fail(st, "eval");
-        goto done;
-    }
+    if ((rc = cli_eval_registry_begin(o, n_opts, &corpus_path, &corpus, &reg)) != CLI_OK)
+        goto done; /* the corpus read once there (w-eval B3) */
+    eco_status st;
     if (cli_model_ref(o, n_opts, "model", &model) ||
         cli_model_ref(o, n_opts, "adapter", &adapter)) {
         rc = CLI_FAIL;
@@ -357,7 +364,7 @@ int cmd_eval(int argc, char **argv) {
     if (reg.r) signature_ok = reg.signature_ok; /* w-evreg: the artifact checks decide */
     /* the fitness's coverage: against the lineage parents' reports (eval_coverage.c) */
     if (rc == CLI_OK && reg.r) reg.coverage = cli_eval_coverage(&reg, g, &rep);
-    if (rc == CLI_OK) rc = finish_report(&rep, g, signature_ok, reg.coverage, json, out);
+    if (rc == CLI_OK) rc = finish_report(&rep, g, !gates, signature_ok, reg.coverage, json, out);
     if ((rc == CLI_OK || rc == CLI_REJECTED) && cli_eval_registry_store(&reg, &rep, g) != CLI_OK)
         rc = CLI_FAIL; /* w-evreg; w-fixreg: a report not stored is a failure */
     if (rc == CLI_OK && fflush(stdout) != 0)

@@ -65,8 +65,10 @@ static int folder_verdict(bool hidden, const char *hex) {
     return CLI_REJECTED;
 }
 
-int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eval_reg *reg) {
+int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, eco_eval_corpus **corpus,
+                            cli_eval_reg *reg) {
     memset(reg, 0, sizeof reg[0]);
+    *corpus = NULL;
     const char *data_dir = cli_get(o, n, "data-dir");
     const char *model = cli_get(o, n, "model"), *adapter = cli_get(o, n, "adapter");
     bool model_reg = is_registry_ref(model), adapter_reg = is_registry_ref(adapter);
@@ -100,6 +102,10 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
         if (st != ECO_STATUS_OK) return cli_fail(st, "eval --corpus");
         *corpus_path = reg->corpus_file;
     }
+    /* read once: its SHA-256 (the corpus's id) is of the bytes parsed, and the hidden-corpus
+     * checks below and the run see the same cases */
+    if ((st = eco_eval_corpus_load(*corpus_path, corpus)) != ECO_STATUS_OK)
+        return cli_fail(st, "eval");
     if (!have_registry) return CLI_OK; /* no registry: nothing is hidden, nothing is stored */
     /* hidden: the corpus shares a case with a recorded hidden corpus (its own bytes recorded
      * as hidden, or any case hash of a hidden corpus: eco_eval_hidden_corpora) */
@@ -111,11 +117,9 @@ int cli_eval_registry_begin(cli_opt *o, int n, const char **corpus_path, cli_eva
         if (cli_registry_open_ro(data_dir, false, &ro) != CLI_OK) return CLI_FAIL;
         r = ro;
     }
-    eco_eval_corpus *c = NULL, **hid = NULL;
+    eco_eval_corpus **hid = NULL;
     size_t nh = 0;
-    st = eco_eval_corpus_load(*corpus_path, &c);
-    if (st == ECO_STATUS_OK) st = eco_eval_hidden_corpora(r, c, &hid, &nh);
-    eco_eval_corpus_free(c);
+    st = eco_eval_hidden_corpora(r, *corpus, &hid, &nh);
     eco_registry_close(ro);
     if (st != ECO_STATUS_OK) return cli_fail(st, "eval");
     /* the report is stored only when every loaded artifact is registered */

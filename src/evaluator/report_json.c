@@ -159,7 +159,8 @@ static json_t *one_case(jb *b, const eco_eval_report *r, const eco_eval_result *
     put(b, tok, "prompt", u64(b, c->prompt_tokens));
     put(b, tok, "generated", u64(b, c->gen_tokens));
     put(b, o, "tokens", tok);
-    if (r->caps.robustness && c->chosen < 0) {
+    if (c->over_context) put(b, o, "over_context", json_true());
+    if (r->caps.robustness && c->chosen < 0 && !c->over_context) {
         json_t *p = obj(b);
         for (int k = 0; k < ECO_PERTURB__COUNT; k++)
             put(b, p, eco_perturb_kind_name((eco_perturb_kind)k),

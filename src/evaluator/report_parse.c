@@ -191,23 +191,10 @@ static eco_status capabilities(const eco_jr *root, const char *label, eco_eval_r
     return st;
 }
 
-static const char *const CASE_KEYS[] = {"index",
-                                        "id",
-                                        "passed",
-                                        "reason",
-                                        "output",
-                                        "output_invalid_utf8",
-                                        "confidence",
-                                        "truncated",
-                                        "timed_out",
-                                        "refused",
-                                        "format_valid",
-                                        "deny_hit",
-                                        "chosen",
-                                        "tokens",
-                                        "perturbed",
-                                        "timing",
-                                        NULL};
+static const char *const CASE_KEYS[] = {
+    "index",      "id",           "passed",    "reason",    "output",       "output_invalid_utf8",
+    "confidence", "truncated",    "timed_out", "refused",   "format_valid", "deny_hit",
+    "chosen",     "over_context", "tokens",    "perturbed", "timing",       NULL};
 static const char *const TOKEN_KEYS[] = {"prompt", "generated", NULL};
 static const char *const CASE_TIMING_KEYS[] = {"latency_ms", "prompt_ms", "decode_ms", NULL};
 
@@ -249,6 +236,12 @@ static eco_status one_case(const eco_jr *r, const char *label, bool robustness,
     if (eco_jr_opt(r, "deny_hit")) c->deny_hit = (long)x;
     if ((st = eco_jr_int(r, "chosen", false, 0, INT32_MAX, &x))) return st;
     if (eco_jr_opt(r, "chosen")) c->chosen = (int)x;
+    if ((st = eco_jr_bool(r, "over_context", false, &c->over_context))) return st;
+    if (eco_jr_opt(r, "over_context") && !c->over_context)
+        return eco_jr_fail(r, "over_context", ECO_STATUS_EFORMAT, "written only when true");
+    if (c->over_context && (c->passed || c->chosen >= 0))
+        return eco_jr_fail(r, "over_context", ECO_STATUS_EFORMAT,
+                           "a case over the context neither passed nor chose");
     if (!c->output) return eco_jr_fail(r, "output", ECO_STATUS_EFORMAT, "missing");
     if ((st = child(r, "tokens", true, &t, NULL)) || (st = eco_jr_exact(&t, TOKEN_KEYS)) ||
         (st = u64_field(&t, "prompt", &pt)) || (st = u64_field(&t, "generated", &gt)))
@@ -256,7 +249,7 @@ static eco_status one_case(const eco_jr *r, const char *label, bool robustness,
     c->prompt_tokens = (size_t)pt;
     c->gen_tokens = (size_t)gt;
     if ((st = child(r, "perturbed", false, &t, &present))) return st;
-    if (present != (robustness && c->chosen < 0))
+    if (present != (robustness && c->chosen < 0 && !c->over_context))
         return eco_jr_fail(r, "perturbed", ECO_STATUS_EFORMAT,
                            present ? "set in a case without a robustness run" : "missing");
     if (present) {

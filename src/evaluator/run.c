@@ -54,9 +54,12 @@ typedef struct run_ctx {
 static const char *const STOP[1] = {"\n"}; /* tasks.h's ECO_TASKS_STOP */
 
 /* One greedy generation of prompt for case c: *resp filled (caller frees), *wall_ms the
- * call's wall time. */
+ * call's wall time. A request the model's context cannot hold (infer's ERANGE marked
+ * "context", contracts.h) is not an error: *over_context is then the engine's message
+ * (malloc'd; NULL otherwise) and *resp holds nothing but n_prompt_tokens. */
 static eco_status generate(run_ctx *x, const eco_eval_case *c, size_t index, const char *prompt,
-                           eco_infer_response *resp, double *wall_ms) {
+                           eco_infer_response *resp, double *wall_ms, char **over_context) {
+    *over_context = NULL;
     eco_infer_request req;
     eco_infer_request_init(&req);
     req.capability = c->capability;
@@ -73,6 +76,15 @@ static eco_status generate(run_ctx *x, const eco_eval_case *c, size_t index, con
     double t0 = eco_now();
     eco_status st = x->engine->infer(x->engine, &req, resp);
     *wall_ms = 1e3 * (eco_now() - t0);
+    if (st == ECO_STATUS_ERANGE && resp->finish_reason &&
+        strcmp(resp->finish_reason, "context") == 0) {
+        const size_t n_prompt = resp->n_prompt_tokens;
+        eco_infer_response_free(resp);
+        resp->n_prompt_tokens = n_prompt;
+        if (!(*over_context = eco_strdup(eco_last_error())))
+            return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        return ECO_STATUS_OK;
+    }
     if (st != ECO_STATUS_OK)
         return eco_error_wrap(st, "%s:%lld: case %zu", x->label, (long long)c->line, index);
     x->totals.prompt_ms += resp->prompt_ms;
@@ -121,7 +133,12 @@ static eco_status perturbed_runs(run_ctx *x, const eco_eval_case *c, size_t inde
         }
         eco_infer_response resp;
         double wall = 0;
-        if ((st = generate(x, c, index, b.data, &resp, &wall)) != ECO_STATUS_OK) break;
+        char *over = NULL;
+        if ((st = generate(x, c, index, b.data, &resp, &wall, &over)) != ECO_STATUS_OK) break;
+        if (over) { /* the perturbed prompt no longer fits: this kind failed */
+            free(over);
+            continue;
+        }
         run_verdict v;
         st = run_check_judge(c, rc, resp.text, resp.text_len, truncated(&resp), &v);
         if (st == ECO_STATUS_OK && v.passed && !past_timeout(x->caps, wall))
@@ -143,6 +160,16 @@ static eco_status mark_timeout(eco_eval_result *r) {
     return ECO_STATUS_OK;
 }
 
+/* A case whose request does not fit the model's context: failed, reason taken (owned). */
+static void mark_over_context(eco_eval_result *r, char *reason) {
+    r->over_context = true;
+    r->passed = false;
+    r->format_valid = false;
+    r->confidence = 0.0;
+    free(r->reason);
+    r->reason = reason;
+}
+
 /* Runs case index into *r (zeroed by the caller). */
 static eco_status run_case(run_ctx *x, size_t index, const eco_deny_list *deny,
                            eco_eval_result *r) {
@@ -154,9 +181,18 @@ static eco_status run_case(run_ctx *x, size_t index, const eco_deny_list *deny,
     eco_status st;
     if (c->check == ECO_CHECK_CHOICE) {
         double t0 = eco_now();
-        st = run_choice(x->corpus, c, &x->caps->scorer, &r->chosen, &r->confidence);
+        char *over = NULL;
+        st = run_choice(x->corpus, c, &x->caps->scorer, &r->chosen, &r->confidence, &over);
         double wall = 1e3 * (eco_now() - t0);
         if (st != ECO_STATUS_OK) return st;
+        if (over) {
+            if (!(r->output = eco_strdup(""))) {
+                free(over);
+                return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+            }
+            mark_over_context(r, over);
+            return ECO_STATUS_OK;
+        }
         r->latency_ms = r->prompt_ms = wall;
         r->passed = r->chosen == (int)c->answer;
         if (!(r->output = eco_strdup(c->options[r->chosen])))
@@ -176,9 +212,20 @@ static eco_status run_case(run_ctx *x, size_t index, const eco_deny_list *deny,
     if ((st = run_check_compile(x->corpus, c, &rc)) != ECO_STATUS_OK) return st;
     eco_infer_response resp;
     double wall = 0;
-    if ((st = generate(x, c, index, c->prompt, &resp, &wall)) != ECO_STATUS_OK) {
+    char *over = NULL;
+    if ((st = generate(x, c, index, c->prompt, &resp, &wall, &over)) != ECO_STATUS_OK) {
         run_check_free(&rc);
         return st;
+    }
+    if (over) { /* nothing ran: no output, no perturbed runs */
+        run_check_free(&rc);
+        r->prompt_tokens = resp.n_prompt_tokens;
+        if (!(r->output = eco_strdup(""))) {
+            free(over);
+            return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        }
+        mark_over_context(r, over);
+        return ECO_STATUS_OK;
     }
     r->truncated = truncated(&resp);
     r->confidence = confidence_of(&resp);
@@ -238,7 +285,7 @@ static eco_status check_args(eco_engine *engine, const eco_eval_corpus *corpus,
     if (!caps->scorer.score)
         for (size_t i = 0; i < corpus->n_cases; i++)
             if (corpus->cases[i].check == ECO_CHECK_CHOICE)
-                return run_choice(corpus, &corpus->cases[i], NULL, NULL, NULL);
+                return run_choice(corpus, &corpus->cases[i], NULL, NULL, NULL, NULL);
     return ECO_STATUS_OK;
 }
 
@@ -289,8 +336,10 @@ eco_status eco_evaluate(eco_engine *engine, const eco_eval_corpus *corpus,
     double *lat = st == ECO_STATUS_OK ? eco_malloc_array(r->n_results, sizeof *lat) : NULL;
     if (st == ECO_STATUS_OK && !lat) st = eco_error(ECO_STATUS_ENOMEM, "evaluate: out of memory");
     if (st == ECO_STATUS_OK) {
-        for (size_t i = 0; i < r->n_results; i++) lat[i] = r->results[i].latency_ms;
-        st = eco_latency_compute(lat, r->n_results, &r->latency_ms);
+        size_t n_lat = 0; /* cases over the context ran nothing: left out */
+        for (size_t i = 0; i < r->n_results; i++)
+            if (!r->results[i].over_context) lat[n_lat++] = r->results[i].latency_ms;
+        st = eco_latency_compute(lat, n_lat, &r->latency_ms);
     }
     free(lat);
     if (st != ECO_STATUS_OK) {

@@ -38,11 +38,15 @@ eco_status run_check_judge(const eco_eval_case *c, const run_check *rc, const ch
  * opts->begin/end (end 0: to the end). */
 void run_perturb_span(const eco_eval_case *c, eco_perturb_opts *opts);
 
-/* Scores every option of choice case c with sc: *chosen the highest summed log-probability
- * (the first on a tie), *confidence its softmax probability over the options. Errors are
- * the scorer's, wrapped naming the case's line and option. */
+/* Scores every option of choice case c with one call of sc: *chosen the highest summed
+ * log-probability (the first on a tie), *confidence its softmax probability over the
+ * options. When an option does not fit the model's context (the scorer's context > 0), the
+ * case cannot be judged: *over_context is the reason (malloc'd; "options[1]: prompt and
+ * option of 612 tokens exceed the model's context of 512"), *chosen −1, and the case fails;
+ * else *over_context is NULL. Errors are the scorer's, wrapped naming the case's line. */
 eco_status run_choice(const eco_eval_corpus *corpus, const eco_eval_case *c,
-                      const eco_eval_scorer *sc, int *chosen, double *confidence);
+                      const eco_eval_scorer *sc, int *chosen, double *confidence,
+                      char **over_context);
 
 /* Fills r->caps_fig / n_caps from r->results and the corpus (figures per capability, then
  * "overall"). robustness: whether perturbed runs were made. ENOMEM, EINVAL from the

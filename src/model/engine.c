@@ -85,6 +85,7 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req,
 
     int32_t *prompt = NULL;
     size_t n_prompt = 0;
+    bool context_miss = false;
     eco_kv_cache *kv = NULL;
     float *logits = NULL;
     resp->tokens = eco_malloc_array((size_t)req->max_tokens, sizeof(int32_t));
@@ -107,7 +108,10 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req,
     const int64_t max_seq = (int64_t)n_prompt + req->max_tokens;
     st = eco_config_check_context(cfg, max_seq, "infer: prompt of %zu tokens + %d to generate",
                                   n_prompt, req->max_tokens);
-    if (st != ECO_STATUS_OK) goto done;
+    if (st != ECO_STATUS_OK) {
+        context_miss = true; /* contracts.h: ERANGE marked "context" */
+        goto done;
+    }
     st = e->kv_typed ? eco_kv_cache_create_typed(e->model, max_seq - 1, e->kv_dtype, &kv)
                      : eco_kv_cache_create(e->model, max_seq - 1, &kv);
     if (st != ECO_STATUS_OK) goto done;
@@ -158,6 +162,10 @@ done:
     eco_kv_cache_free(kv);
     eco_sampler_free(&sampler);
     if (st != ECO_STATUS_OK) eco_infer_response_free(resp);
+    if (context_miss) {
+        resp->finish_reason = "context";
+        resp->n_prompt_tokens = n_prompt;
+    }
     return st;
 }
 

@@ -45,7 +45,10 @@ typedef struct sbuf {
 static void sb_put(sbuf *s, const char *p, size_t n) {
     if (s->full) return;
     if (s->at + n + 4 > s->cap) {
-        size_t k = s->cap - 4 - s->at;
+        /* what still fits before "...": at most n (also what lets GCC 12 at -O3 see that
+         * no more than n bytes of p are read; it warned stringop-overread, breaking -Werror) */
+        size_t k = s->at + 4 <= s->cap ? s->cap - 4 - s->at : 0;
+        if (k > n) k = n;
         memcpy(s->b + s->at, p, k);
         memcpy(s->b + s->at + k, "...", 4);
         s->at = s->cap - 1;

@@ -35,6 +35,9 @@ expect 0 "keys generate" -- "$BIN" keys generate --out "$D/keys" --name lab
 mkdir -p "$D/keys/trusted" && cp "$D/keys/lab.pub" "$D/keys/trusted/"
 KEY="$D/keys/lab.key"
 echo '{}' >gates.json
+# runs whose point is not the signature: folders are unsigned, and without --gates the default
+# gates (signature.required true) would reject them
+echo '{"signature": {"required": false}}' >nosig.json
 # a base without a training record (its pretraining corpus is not part of these tests)
 mkdir "$tmp/dir-base" && cp "$SRC"/data/models/eco-tiny/{config.json,tokenizer.json,*.safetensors} "$tmp/dir-base/"
 expect 0 "add base" -- "$BIN" add "$tmp/dir-base" --id base --sign-key "$KEY"
@@ -157,9 +160,9 @@ contains "$tmp/err" "no recorded lineage" "(4) folder refused"
 adapter_with folder-leak "$HID"
 expect 3 "(1) a folder adapter on a hidden corpus" -- "$BIN" eval --model base --adapter "$tmp/dir-folder-leak" --corpus hidden.jsonl "${EV[@]}"
 contains "$tmp/err" "no-train.unknown: the adapter is a folder: its lineage is not recorded" "(1) folder adapter named"
-expect 0 "(1) a folder adapter on a public corpus" -- "$BIN" eval --model base --adapter "$tmp/dir-folder-leak" --corpus public.jsonl "${EV[@]}"
+expect 0 "(1) a folder adapter on a public corpus" -- "$BIN" eval --model base --adapter "$tmp/dir-folder-leak" --corpus public.jsonl "${EV[@]}" --gates nosig.json
 contains "$tmp/err" "the report is not stored: the adapter is a folder" "(1) no report filed under the base"
-expect 0 "(1) a folder model with a registered adapter" -- "$BIN" eval --model "$tmp/dir-base" --adapter clean --corpus public.jsonl "${EV[@]}"
+expect 0 "(1) a folder model with a registered adapter" -- "$BIN" eval --model "$tmp/dir-base" --adapter clean --corpus public.jsonl "${EV[@]}" --gates nosig.json
 contains "$tmp/err" "the report is not stored: the model is a folder" "(1) no report filed under the adapter"
 # (5) a report that cannot be stored fails the run
 sql() { python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()" "$D/registry.db" "$1"; }
@@ -191,8 +194,9 @@ expect 0 "the finetuned child on the hidden corpus" -- "$BIN" eval --model ft1 -
 
 # ---- artifact checks ----
 expect 0 "add unsigned adapter" -- "$BIN" add "$tmp/dir-clean" --id unsigned --base base
-expect 0 "unsigned without gates: a warning" -- "$BIN" eval --model base --adapter unsigned --corpus public.jsonl "${EV[@]}"
+expect 3 "unsigned without gates: the default signature gate rejects" -- "$BIN" eval --model base --adapter unsigned --corpus public.jsonl "${EV[@]}"
 contains "$tmp/err" "signature: model 'unsigned': signature: not signed" "unsigned named"
+contains "$tmp/out" "failed signature.required" "the default gates apply"
 python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT report FROM reports WHERE model_id = 'unsigned'\").fetchone()[0])" "$D/registry.db" >report.json
 contains report.json '"artifact_checks":[{"check":"signature","detail":"model' "the stored report keeps the checks' failures"
 expect 3 "unsigned: the signature gate rejects" -- "$BIN" eval --model base --adapter unsigned --corpus public.jsonl "${EV[@]}" --gates gates.json
@@ -219,5 +223,17 @@ P="$D/objects/sha256/${OBJ:0:2}/${OBJ:2}"
 flip_byte "$P" 5
 expect 3 "tampered file" -- "$BIN" eval --model base --adapter unsigned --corpus public.jsonl "${EV[@]}"
 contains "$tmp/err" "files: model 'unsigned': file adapter_config.json" "tampered file named"
+
+# the corpus file is read once (w-eval): the hidden-corpus checks, its hash and the run all see
+# the bytes of one read (counted with strace where it can trace)
+if command -v strace >/dev/null && strace -f -o /dev/null true 2>/dev/null; then
+  strace -f -e trace=open,openat -o "$tmp/trace.txt" "$BIN" eval --model "$tmp/dir-base" \
+    --corpus public.jsonl "${EV[@]}" --gates nosig.json >/dev/null 2>&1
+  opens=$(grep -c '"public.jsonl"' "$tmp/trace.txt")
+  [ "$opens" = 1 ]
+  check $? "the corpus file opened once (opened $opens times)"
+else
+  echo "note: strace cannot trace here; the read-once check is skipped"
+fi
 
 finish test_corpus_registry
