@@ -19,9 +19,11 @@
  * Median of 3 merges each (each in its own child process, the parents in the page cache; the
  * previous output removed before the clock starts).
  *
- * Usage: bench_merge_model [--quick] [--models DIR] (--quick: one merge each, the deeper
- * model skipped; --models: the parents made in DIR once and kept for later runs). TMPDIR
- * chooses where the models go otherwise (about 6.5 GB).
+ * Usage: bench_merge_model [--quick] [--models DIR] [--method NAME] [--known] [--reps N]
+ * (--quick: one merge each, the deeper model skipped; --models: the parents made in DIR once
+ * and kept for later runs; --method: that method only (repeatable); --known: the digests
+ * known only; --reps: merges per figure, median taken). TMPDIR chooses where the models go
+ * otherwise (about 6.5 GB).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -37,7 +39,8 @@
 #include "ecology/merge_dir.h"
 #include "ecology/model.h"
 
-#define REPS 3
+#define REPS     3
+#define REPS_MAX 15
 
 typedef struct result {
     double seconds;
@@ -69,6 +72,12 @@ static void reset_hwm(void) {
         fclose(f);
     }
 }
+
+/* The methods run (--method; none given: linear, ties, dare_ties) and whether the plain
+ * folders are run too. */
+static eco_merge_method g_methods[8];
+static size_t g_n_methods;
+static int g_known_only;
 
 /* The parents' and the base's manifests, as a registry checkout has them. */
 static eco_manifest g_files[4];
@@ -221,13 +230,12 @@ static int bench_size(const char *tmp, int depth_factor, int reps, double copy_g
     }
     if (!g_have_files) return -1;
     printf("  (the parents' manifests, as a registry checkout holds them: %.1f s)\n", now_s() - t0);
-    static const eco_merge_method methods[] = {ECO_MERGE_METHOD_LINEAR, ECO_MERGE_METHOD_TIES,
-                                               ECO_MERGE_METHOD_DARE_TIES};
+    const eco_merge_method *methods = g_methods;
     static const char *const how[2] = {"plain folders, hashed", "digests known (breed)"};
-    for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
-        for (int known = 1; known >= 0; known--) {
+    for (size_t k = 0; k < g_n_methods; k++) {
+        for (int known = 1; known >= g_known_only; known--) {
             double cgbs = copy_bandwidth(); /* the baseline beside each figure */
-            result rs[REPS];
+            result rs[REPS_MAX];
             int ok = 1;
             for (int r = 0; r < reps; r++) {
                 rs[r] = run_child(methods[k], root, out, known);
@@ -262,18 +270,38 @@ static int bench_size(const char *tmp, int depth_factor, int reps, double copy_g
 }
 
 int main(int argc, char **argv) {
-    int quick = 0;
+    int quick = 0, reps = 0;
     const char *models = NULL;
     for (int a = 1; a < argc; a++) {
+        eco_merge_method m;
         if (strcmp(argv[a], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[a], "--known") == 0)
+            g_known_only = 1;
         else if (strcmp(argv[a], "--models") == 0 && a + 1 < argc)
             models = argv[++a];
-        else {
-            fprintf(stderr, "usage: bench_merge_model [--quick] [--models DIR]\n");
+        else if (strcmp(argv[a], "--reps") == 0 && a + 1 < argc && atoi(argv[a + 1]) >= 1 &&
+                 atoi(argv[a + 1]) <= REPS_MAX)
+            reps = atoi(argv[++a]);
+        else if (strcmp(argv[a], "--method") == 0 && a + 1 < argc &&
+                 g_n_methods < sizeof g_methods / sizeof *g_methods &&
+                 eco_merge_method_parse(argv[a + 1], &m) == ECO_STATUS_OK) {
+            g_methods[g_n_methods++] = m;
+            a++;
+        } else {
+            fprintf(stderr,
+                    "usage: bench_merge_model [--quick] [--models DIR] [--method NAME] "
+                    "[--known] [--reps N (1 to %d)]\n",
+                    REPS_MAX);
             return 2;
         }
     }
+    if (g_n_methods == 0) {
+        g_methods[g_n_methods++] = ECO_MERGE_METHOD_LINEAR;
+        g_methods[g_n_methods++] = ECO_MERGE_METHOD_TIES;
+        g_methods[g_n_methods++] = ECO_MERGE_METHOD_DARE_TIES;
+    }
+    if (!reps) reps = quick ? 1 : REPS;
     const char *tmpdir = getenv("TMPDIR");
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s/bench_merge_model.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
@@ -291,8 +319,8 @@ int main(int argc, char **argv) {
     printf("bench_merge_model: memcpy bandwidth %.2f GB/s (512 MiB, median of 5); load %.2f; %d "
            "threads\n",
            copy_gbs, bench_loadavg(), omp_get_max_threads());
-    int rc = bench_size(tmp, 1, quick ? 1 : REPS, copy_gbs, models != NULL);
-    if (!rc && !quick) rc = bench_size(tmp, 2, REPS, copy_gbs, models != NULL);
+    int rc = bench_size(tmp, 1, reps, copy_gbs, models != NULL);
+    if (!rc && !quick) rc = bench_size(tmp, 2, reps, copy_gbs, models != NULL);
     if (!models) eco_remove_tree(tmp);
     if (rc) fprintf(stderr, "bench_merge_model: %s\n", eco_last_error());
     return rc ? 1 : 0;
