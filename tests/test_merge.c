@@ -1155,10 +1155,121 @@ static void test_fixture(void **state) {
     free(path);
 }
 
+/* Fills x[n] with small random values, one entry in 11 a special one (±0, subnormals, huge,
+ * ±∞, NaN). */
+static void fill_special(float *x, int64_t n, uint64_t *state) {
+    static const float special[] = {0.0f,   -0.0f,   1e-40f,   -3e-39f,   1e30f,
+                                    -1e38f, 3.4e38f, INFINITY, -INFINITY, NAN};
+    for (int64_t i = 0; i < n; i++) {
+        *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u = (double)(*state >> 11) / 9007199254740992.0 - 0.5;
+        x[i] = i % 11 == 3 ? special[(*state >> 7) % 10] : (float)(u * 0.04);
+    }
+}
+
+static void assert_same_bytes(const char *what, const float *got, const float *want, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (memcmp(&got[i], &want[i], sizeof got[i]) != 0) {
+            print_error("%s: entry %lld: got %.9g (0x%08x), want %.9g (0x%08x)\n", what,
+                        (long long)i, got[i], *(const uint32_t *)(const void *)&got[i], want[i],
+                        *(const uint32_t *)(const void *)&want[i]);
+            fail();
+        }
+}
+
+/* The spans' dispatchers (AVX2 where the CPU has it) give their scalar references' bytes and
+ * counts: combine for every method of the task-vector family, with and without θ₀,
+ * normalising or not, both elections; dare's draws at several densities and offsets,
+ * inverse or not; the magnitude cut with every kind of cut (none, all, a threshold with an
+ * index limit inside, before and after the span). Odd lengths and offsets: the tails. */
+static void test_spans_match_ref(void **state) {
+    (void)state;
+    const int64_t n = 1000 + 7;
+    float *par[4], *got = malloc((size_t)n * sizeof *got), *want = malloc((size_t)n * sizeof *want);
+    assert_non_null(got);
+    assert_non_null(want);
+    uint64_t x = 99;
+    for (int m = 0; m < 4; m++) {
+        par[m] = malloc((size_t)n * sizeof *par[m]);
+        assert_non_null(par[m]);
+        fill_special(par[m], n, &x);
+    }
+    par[1][20] = 0.01f; /* equal keys for the cut's threshold */
+    par[1][21] = -0.01f;
+    par[1][30] = 0.01f;
+    const float *base = par[3];
+    static const eco_merge_method methods[] = {
+        ECO_MERGE_METHOD_TIES, ECO_MERGE_METHOD_DARE_TIES, ECO_MERGE_METHOD_TASK_ARITHMETIC,
+        ECO_MERGE_METHOD_DARE_LINEAR, ECO_MERGE_METHOD_DELLA};
+    const double weights[][3] = {{1.0 / 3, 1.0 / 3, 1.0 / 3}, {0.7, -0.2, 1e-3}, {1, 1, -2}};
+    int64_t checked = 0;
+    for (size_t mi = 0; mi < sizeof methods / sizeof *methods; mi++)
+        for (int np = 1; np <= 3; np++)
+            for (int wi = 0; wi < 3; wi++)
+                for (int v = 0; v < 8; v++) {
+                    eco_merge_params p = params(methods[mi], np, weights[wi]);
+                    p.normalize = v & 1 ? 0 : 1;
+                    p.election = v & 2 ? ECO_MERGE_ELECTION_COUNT : ECO_MERGE_ELECTION_SUM;
+                    p.lambda = v & 4 ? 0.75 : 1.0;
+                    bool minus[3] = {v & 1, true, false};
+                    const float *src[3] = {par[0], par[1], par[2]};
+                    for (int with_base = 0; with_base < 2; with_base++) {
+                        const float *b = with_base ? base : NULL;
+                        bool mb[3];
+                        for (int m = 0; m < 3; m++) mb[m] = minus[m] && b;
+                        eco_merge__combine_span_ref(want, b, src, mb, &p, 3, n);
+                        eco_merge__combine_span(got, b, src, mb, &p, 3, n);
+                        assert_same_bytes("combine", got + 3, want + 3, n - 3);
+                        checked += n - 3;
+                    }
+                }
+    static const double densities[] = {0.5, 0.1, 0.9, 1e-9, 0.999999999};
+    for (size_t di = 0; di < sizeof densities / sizeof *densities; di++)
+        for (int v = 0; v < 4; v++) {
+            const float *b = v & 1 ? base : NULL;
+            bool inverse = v & 2;
+            int64_t at = (int64_t)di * 1000003 + 5;
+            int64_t k1 = eco_merge__dare_span_ref(want, par[0], b, n, 0x1234567 + di, at,
+                                                  densities[di], inverse);
+            int64_t k2 =
+                eco_merge__dare_span(got, par[0], b, n, 0x1234567 + di, at, densities[di], inverse);
+            assert_int_equal(k1, k2);
+            assert_same_bytes("dare", got, want, n);
+            checked += n;
+        }
+    /* cuts over a tensor of 5000 entries whose span is [at, at + n) */
+    uint32_t key20 = eco_merge__abs_key(par[1][20] - base[20]);
+    const eco_merge_cut cuts[] = {
+        {.k = 0, .n = 5000, .thr = 0, .last = 5000},
+        {.k = 5000, .n = 5000, .thr = 0, .last = 5000},
+        {.k = 100, .n = 5000, .thr = key20, .last = 1000 + 21},
+        {.k = 100, .n = 5000, .thr = key20, .last = 1000 + 25},
+        {.k = 100, .n = 5000, .thr = key20, .last = 999},
+        {.k = 100, .n = 5000, .thr = 0x3c000000u, .last = 5000},
+        {.k = 100, .n = 5000, .thr = 0x3c000000u, .last = 1000 + 500},
+    };
+    const int nc = (int)(sizeof cuts / sizeof *cuts);
+    for (int i = 0; i < nc; i++)
+        for (int j = 0; j < nc; j++)
+            for (int with_base = 0; with_base < 2; with_base++) {
+                const float *b = with_base ? base : NULL;
+                int64_t k1 = eco_merge__cut_span_ref(want, par[1], b, n, &cuts[i], &cuts[j], 1000);
+                int64_t k2 = eco_merge__cut_span(got, par[1], b, n, &cuts[i], &cuts[j], 1000);
+                assert_int_equal(k1, k2);
+                assert_same_bytes("cut", got, want, n);
+                checked += n;
+            }
+    printf("spans: %lld entries, the same bytes as the scalar references\n", (long long)checked);
+    for (int m = 0; m < 4; m++) free(par[m]);
+    free(got);
+    free(want);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),
         cmocka_unit_test(test_linear_exact),
+        cmocka_unit_test(test_spans_match_ref),
         cmocka_unit_test(test_task_arithmetic),
         cmocka_unit_test(test_ties),
         cmocka_unit_test(test_ties_election),

@@ -108,6 +108,33 @@ typedef bool (*eco_merge_blocks_fn)(void *ctx, int64_t off, int64_t len, const f
 int eco_merge__cuts(eco_merge_blocks_fn fn, void *ctx, int64_t n, int64_t block, const int64_t *k,
                     int nk, eco_merge_cut *cut);
 
+/* The element spans of the task-vector merges (merge_simd.c), each a scalar reference
+ * (_ref) and a dispatcher giving the same bytes (AVX2 where the CPU has it).
+ *
+ * combine: out[i] for i in [i0, i1) = θ₀ + λ · (the weighted sum of the deltas, with TIES
+ * consensus for ties, dare_ties and della, normalised when p says so), each element in
+ * double, parents in order, one rounding to f32. Parent m's δ(i) is src[m][i] − base[i]
+ * (in f32) when minus_base[m], else src[m][i]; base NULL: θ₀ = 0. */
+void eco_merge__combine_span(float *out, const float *base, const float *const *src,
+                             const bool *minus_base, const eco_merge_params *p, int64_t i0,
+                             int64_t i1);
+void eco_merge__combine_span_ref(float *out, const float *base, const float *const *src,
+                                 const bool *minus_base, const eco_merge_params *p, int64_t i0,
+                                 int64_t i1);
+/* dare: d[i] = x (divided by density when inverse, in double) when the draw
+ * eco_merge__uniform_k(key, at + i) < density, else +0, with x = a[i] − b[i] (b NULL: a[i]);
+ * d may be a. Returns the kept count. */
+int64_t eco_merge__dare_span(float *d, const float *a, const float *b, int64_t n, uint64_t key,
+                             int64_t at, double density, bool inverse);
+int64_t eco_merge__dare_span_ref(float *d, const float *a, const float *b, int64_t n, uint64_t key,
+                                 int64_t at, double density, bool inverse);
+/* The magnitude selection: d[i] = x when x's key is in big and not in top (indices at + i),
+ * else +0, x = a[i] − b[i] (b NULL: a[i]); d may be a. Returns the kept count. */
+int64_t eco_merge__cut_span(float *d, const float *a, const float *b, int64_t n,
+                            const eco_merge_cut *big, const eco_merge_cut *top, int64_t at);
+int64_t eco_merge__cut_span_ref(float *d, const float *a, const float *b, int64_t n,
+                                const eco_merge_cut *big, const eco_merge_cut *top, int64_t at);
+
 /* What one parent's sparsifier needs of the whole tensor: a magnitude selection keeps the
  * entries in big and not in top (ties: top.k = 0; breadcrumbs: top is the gamma share);
  * l1 rescaling (dare_*, della) multiplies the kept by scale (‖δ‖₁ / ‖kept‖₁, 1 when either

@@ -7,8 +7,8 @@
  * by eco_merge_tensor (merge.h) with slerp's t for its layer ("model.layers.N."), converted
  * to the first parent's dtype and written; the inputs' pages are then dropped. linear and
  * task_arithmetic are elementwise, so they go in chunks of rows (CHUNK_ELEMS) and hold a
- * few MB whatever the tensor, as do dare_* with inverse rescaling (masks drawn by element
- * index). ties and breadcrumbs go in chunks of rows too: before a tensor's first chunk,
+ * few MB whatever the tensor, as do dare_* with inverse rescaling (eco_merge__tensor_rows,
+ * drawing by element index). ties and breadcrumbs go in chunks of rows too: before a tensor's first chunk,
  * each sparsified parent's magnitude selection (the k-th largest |θ_m − θ₀| and which of
  * the entries equal to it are in, eco_merge__cuts) is found in a pass over the mapped
  * tensor, whose pages are then dropped; the chunks recompute the deltas and apply it
@@ -49,9 +49,9 @@ eco_status eco_merge_dir(const eco_merge_dir_options *o, eco_merge_dir_report *r
 
 /* Whether each output element depends on the same element of the inputs only, so that a
  * tensor may be merged in chunks of rows with the same bytes as a whole: linear and
- * task_arithmetic, and dare_linear and dare_ties with inverse rescaling, whose masks are
- * drawn here per element index as eco_merge_tensor would (merge.h: parent m keeps element
- * i when eco_merge_uniform(seed, eco_merge_substream(stream, m), i) < density). */
+ * task_arithmetic, and dare_linear and dare_ties with inverse rescaling, whose draws are
+ * made per element index as eco_merge_tensor would (merge.h: parent m keeps element i when
+ * eco_merge_uniform(seed, eco_merge_substream(stream, m), i) < density). */
 static bool elementwise(const eco_merge_params *p) {
     switch (p->method) {
         case ECO_MERGE_METHOD_LINEAR:
@@ -177,10 +177,10 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
     const size_t first = o->base ? 1 : 0;
     json_t *params = NULL, *result = NULL, *kept = NULL;
     breed_stream *s = NULL;
-    const bool by_rows = !elementwise(p) && eco_merge__rows_ok(p);
+    /* dare_* go by rows too when elementwise: eco_merge__tensor_rows draws at the tensor's
+     * indices, as eco_merge_tensor's masks would */
+    const bool by_rows = eco_merge__rows_ok(p) && (!elementwise(p) || draws_masks(p));
     const bool chunked = elementwise(p) || by_rows;
-    uint8_t *mask[ECO_MERGE_MAX_PARENTS] = {0};
-    size_t mask_cap = 0;
     float *scratch = NULL; /* by rows: the chunk's deltas */
     size_t scratch_cap = 0;
     eco_merge_select sel[ECO_MERGE_MAX_PARENTS];
@@ -212,24 +212,6 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
         double tt =
             p->method == ECO_MERGE_METHOD_SLERP ? eco_merge_slerp_t(p, t.layer, in.n_layers) : 0.0;
         const uint64_t stream = eco_merge_stream(t.decl->name);
-        const uint8_t *const *masks = NULL;
-        if (chunked && draws_masks(p)) { /* this chunk's draws, at the tensor's indices */
-            if ((size_t)t.len > mask_cap) {
-                for (int m = 0; m < p->n_parents; m++) {
-                    free(mask[m]);
-                    if (!(mask[m] = malloc((size_t)t.len))) goto oom;
-                }
-                mask_cap = (size_t)t.len;
-            }
-            for (int m = 0; m < p->n_parents; m++) {
-                const uint64_t sub = eco_merge_substream(stream, (uint64_t)m);
-                const double d = p->density[m];
-                uint8_t *mk = mask[m];
-                for (int64_t i = 0; i < t.len; i++)
-                    mk[i] = eco_merge_uniform(p->seed, sub, (uint64_t)(t.off + i)) < d;
-            }
-            masks = (const uint8_t *const *)mask;
-        }
         eco_merge_stats stats;
         memset(&stats, 0, sizeof stats);
         if (by_rows) { /* the selections at a tensor's first chunk, then these rows */
@@ -244,7 +226,7 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
                 st = eco_merge__tensor_rows(out, base, par, t.cols, t.row0, t.nrows, p, stream, sel,
                                             scratch, stats.kept);
         } else {
-            st = eco_merge_tensor(out, base, par, t.nrows, t.cols, p, tt, stream, masks, &stats);
+            st = eco_merge_tensor(out, base, par, t.nrows, t.cols, p, tt, stream, NULL, &stats);
         }
         if (st) {
             st = eco_error_wrap(st, "merge: tensor '%s'", t.decl->name);
@@ -292,7 +274,6 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
 oom:
     st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
 done:
-    for (int m = 0; m < ECO_MERGE_MAX_PARENTS; m++) free(mask[m]);
     free(scratch);
     free(sc.a);
     free(sc.b);
