@@ -87,6 +87,7 @@ typedef struct sel_ctx {
     size_t parent, base; /* input indices; base == SIZE_MAX: none */
     float *a, *b, *d;    /* widening buffers of a block, a delta's block (l1) */
     size_t cap;          /* elements of each */
+    int64_t off, len;    /* the block handed out last (len 0: none) */
 } sel_ctx;
 
 /* Grows c's buffers to n elements; false when out of memory. */
@@ -102,8 +103,16 @@ static bool sel_reserve(sel_ctx *c, size_t n) {
     return c->cap > 0;
 }
 
+/* The block [off, off + len) of θ_m and θ₀; the pages of the block before it are dropped
+ * (the pass is done with it), so a pass holds a few MB of the tensor, not the tensor. */
 static bool sel_block(void *ctx, int64_t off, int64_t len, const float **a, const float **b) {
     sel_ctx *c = ctx;
+    if (c->len > 0) {
+        breed_stream_release_block(c->s, c->parent, c->off, c->len);
+        if (c->base != SIZE_MAX) breed_stream_release_block(c->s, c->base, c->off, c->len);
+    }
+    c->off = off;
+    c->len = len;
     *a = breed_stream_tensor_block(c->s, c->parent, off, len, c->a);
     *b = c->base == SIZE_MAX ? NULL : breed_stream_tensor_block(c->s, c->base, off, len, c->b);
     return *a && (c->base == SIZE_MAX || *b);
@@ -123,6 +132,7 @@ static eco_status select_tensor(breed_stream *s, const eco_merge_params *p, cons
         if (!sel_reserve(c, (size_t)(block_rows * t->cols)))
             return eco_error(ECO_STATUS_ENOMEM, "out of memory for a block of rows");
         c->parent = first + (size_t)m;
+        c->len = 0;
         int rc;
         if (l1) {
             rc = eco_merge__l1_scale(sel_block, c, t->rows, t->cols, block_rows, p, m,

@@ -7,6 +7,9 @@
 #include "merge_internal.h"
 
 #include <stdlib.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 static inline uint32_t key_at(const float *a, const float *b, int64_t i) {
     return eco_merge__abs_key(b ? a[i] - b[i] : a[i]);
@@ -67,30 +70,115 @@ typedef struct sel_pass {
     int64_t quota[2], seen[2], last[2];
 } sel_pass;
 
+#define KEYS_BLOCK 2048 /* keys computed at a time (8 KB on the stack) */
+
+/* u[i] = the key of a[i] − b[i] (b NULL: a[i]), i < len. */
+static void keys_scalar(uint32_t *u, const float *a, const float *b, int64_t len) {
+    for (int64_t i = 0; i < len; i++) u[i] = key_at(a, b, i);
+}
+
+/* The first i in [i, len) with (u[i] >> shift) == v, else len. */
+static int64_t next_scalar(const uint32_t *u, int64_t i, int64_t len, int shift, uint32_t v) {
+    while (i < len && (u[i] >> shift) != v) i++;
+    return i;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void keys_avx2(uint32_t *u, const float *a, const float *b,
+                                                      int64_t len) {
+    const __m256i abs_mask = _mm256_set1_epi32(0x7fffffff);
+    int64_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        __m256 v = _mm256_loadu_ps(a + i);
+        if (b) v = _mm256_sub_ps(v, _mm256_loadu_ps(b + i));
+        _mm256_storeu_si256((__m256i *)(void *)(u + i),
+                            _mm256_and_si256(_mm256_castps_si256(v), abs_mask));
+    }
+    keys_scalar(u + i, a + i, b ? b + i : NULL, len - i);
+}
+
+__attribute__((target("avx2"))) static int64_t next_avx2(const uint32_t *u, int64_t i, int64_t len,
+                                                         int shift, uint32_t v) {
+    const __m256i want = _mm256_set1_epi32((int)v);
+    const __m128i sh = _mm_cvtsi32_si128(shift);
+    for (; i + 8 <= len; i += 8) {
+        __m256i x =
+            _mm256_srl_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(u + i)), sh);
+        unsigned hit =
+            (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(x, want)));
+        if (hit) return i + __builtin_ctz(hit);
+    }
+    return next_scalar(u, i, len, shift, v);
+}
+#endif
+
+static bool simd_ok(void) {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx2");
+#else
+    return false;
+#endif
+}
+
+static void keys_of(uint32_t *u, const float *a, const float *b, int64_t len, bool simd) {
+#if defined(__x86_64__)
+    if (simd) {
+        keys_avx2(u, a, b, len);
+        return;
+    }
+#endif
+    (void)simd;
+    keys_scalar(u, a, b, len);
+}
+
+static int64_t next_of(const uint32_t *u, int64_t i, int64_t len, int shift, uint32_t v,
+                       bool simd) {
+#if defined(__x86_64__)
+    if (simd) return next_avx2(u, i, len, shift, v);
+#endif
+    (void)simd;
+    return next_scalar(u, i, len, shift, v);
+}
+
+/* One pass over keys u[len] of indices at ..: the histograms of sel_walk; false when every
+ * index pass 3 looks for is found. */
+static bool sel_keys(sel_pass *w, const uint32_t *u, int64_t len, int64_t at, bool simd) {
+    if (w->pass == 1) {
+        int64_t *h = w->hist1;
+        for (int64_t i = 0; i < len; i++) h[u[i] >> 16]++;
+        return true;
+    }
+    if (w->pass == 2) { /* the few keys in bucket h[j] */
+        for (int j = 0; j < w->nj; j++)
+            for (int64_t i = next_of(u, 0, len, 16, (uint32_t)w->h[j], simd); i < len;
+                 i = next_of(u, i + 1, len, 16, (uint32_t)w->h[j], simd))
+                w->hist2[j][u[i] & 0xffffu]++;
+        return true;
+    }
+    int open = 0;
+    for (int j = 0; j < w->nj; j++) {
+        for (int64_t i = next_of(u, 0, len, 0, w->thr[j], simd); i < len && w->last[j] < 0;
+             i = next_of(u, i + 1, len, 0, w->thr[j], simd))
+            if (++w->seen[j] == w->quota[j]) w->last[j] = at + i;
+        open |= w->last[j] < 0;
+    }
+    return open != 0;
+}
+
 static int sel_walk(eco_merge_blocks_fn fn, void *ctx, int64_t n, int64_t block, sel_pass *w) {
+    uint32_t u[KEYS_BLOCK];
+    const bool simd = simd_ok();
     for (int64_t off = 0; off < n; off += block) {
         int64_t len = n - off < block ? n - off : block;
         const float *a, *b;
         if (!fn(ctx, off, len, &a, &b)) return -2;
-        if (w->pass == 1) {
-            for (int64_t i = 0; i < len; i++) w->hist1[key_at(a, b, i) >> 16]++;
-        } else if (w->pass == 2) {
-            for (int64_t i = 0; i < len; i++) {
-                uint32_t u = key_at(a, b, i);
-                for (int j = 0; j < w->nj; j++)
-                    if ((int)(u >> 16) == w->h[j]) w->hist2[j][u & 0xffffu]++;
-            }
-        } else {
-            int open = 0;
-            for (int j = 0; j < w->nj; j++) {
-                if (w->last[j] >= 0) continue;
-                for (int64_t i = 0; i < len && w->last[j] < 0; i++)
-                    if (key_at(a, b, i) == w->thr[j] && ++w->seen[j] == w->quota[j])
-                        w->last[j] = off + i;
-                open |= w->last[j] < 0;
-            }
-            if (!open) break;
+        bool more = true;
+        for (int64_t k = 0; k < len && more; k += KEYS_BLOCK) {
+            int64_t m = len - k < KEYS_BLOCK ? len - k : KEYS_BLOCK;
+            keys_of(u, a + k, b ? b + k : NULL, m, simd);
+            more = sel_keys(w, u, m, off + k, simd);
         }
+        if (!more) break;
     }
     return 0;
 }

@@ -92,9 +92,10 @@ combine_scalar(float *out, const float *base, const float *const *src, const boo
 
 #if defined(__x86_64__)
 /* combine_scalar four elements at a time. */
-__attribute__((target("avx2"))) static void
-combine_avx2(float *out, const float *base, const float *const *src, const bool *minus_base,
-             const combine_k *k, int64_t i0, int64_t i1) {
+__attribute__((target("avx2"))) static void combine_avx2(float *out, const float *base,
+                                                         const float *const *src,
+                                                         const bool *minus_base, const combine_k *k,
+                                                         int64_t i0, int64_t i1) {
     const int np = k->np;
     const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0),
                   lambda = _mm256_set1_pd(k->lambda), wsum = _mm256_set1_pd(k->wsum);
@@ -117,8 +118,8 @@ combine_avx2(float *out, const float *base, const float *const *src, const bool 
                 s = _mm256_add_pd(s, v);
             }
             /* e = s >= 0 ? 1 : -1 (NaN: -1) */
-            __m256d e = _mm256_blendv_pd(_mm256_set1_pd(-1.0), one,
-                                         _mm256_cmp_pd(s, zero, _CMP_GE_OQ));
+            __m256d e =
+                _mm256_blendv_pd(_mm256_set1_pd(-1.0), one, _mm256_cmp_pd(s, zero, _CMP_GE_OQ));
             div = zero;
             for (int m = 0; m < np; m++) {
                 __m256d sel = _mm256_cmp_pd(_mm256_mul_pd(u[m], e), zero, _CMP_GT_OQ);
@@ -159,8 +160,8 @@ void eco_merge__combine_span(float *out, const float *base, const float *const *
 
 /* ---- dare's coin flips ---------------------------------------------------------------- */
 
-int64_t eco_merge__dare_span_ref(float *d, const float *a, const float *b, int64_t n,
-                                 uint64_t key, int64_t at, double density, bool inverse) {
+int64_t eco_merge__dare_span_ref(float *d, const float *a, const float *b, int64_t n, uint64_t key,
+                                 int64_t at, double density, bool inverse) {
     int64_t kept = 0;
     for (int64_t i = 0; i < n; i++) {
         float x = b ? a[i] - b[i] : a[i];
@@ -176,8 +177,8 @@ int64_t eco_merge__dare_span_ref(float *d, const float *a, const float *b, int64
 /* The low 64 bits of a · b, lane by lane (b_hi: b >> 32 in every lane). */
 __attribute__((target("avx2"))) static inline __m256i mul64(__m256i a, __m256i b, __m256i b_hi) {
     __m256i lo = _mm256_mul_epu32(a, b);
-    __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), b),
-                                     _mm256_mul_epu32(a, b_hi));
+    __m256i cross =
+        _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), b), _mm256_mul_epu32(a, b_hi));
     return _mm256_add_epi64(lo, _mm256_slli_epi64(cross, 32));
 }
 
@@ -219,9 +220,8 @@ __attribute__((target("avx2"))) static int64_t dare_avx2(float *d, const float *
         _mm_storeu_ps(d + i, _mm_and_ps(_mm_castsi128_ps(keep32), v));
         kept += __builtin_popcount((unsigned)_mm_movemask_ps(_mm_castsi128_ps(keep32)));
     }
-    return kept +
-           eco_merge__dare_span_ref(d + i, a + i, b ? b + i : NULL, n - i, key, at + i, density,
-                                    inverse);
+    return kept + eco_merge__dare_span_ref(d + i, a + i, b ? b + i : NULL, n - i, key, at + i,
+                                           density, inverse);
 }
 #endif
 
@@ -259,8 +259,8 @@ __attribute__((target("avx2"))) static inline __m256i in_cut8(const eco_merge_cu
     __m256i gt = _mm256_cmpgt_epi32(u, thr), eq = _mm256_cmpeq_epi32(u, thr);
     int64_t room = c->last - at; /* lanes 0 .. room have index <= last */
     int lanes = room < 0 ? 0 : room >= 7 ? 8 : (int)room + 1;
-    __m256i upto = _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes),
-                                      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i upto =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     return _mm256_or_si256(gt, _mm256_and_si256(eq, upto));
 }
 

@@ -327,6 +327,8 @@ struct breed_stream {
     float *buf[BREED_MAX_INPUTS];
     bool used[BREED_MAX_INPUTS];
     uintptr_t pend_lo[BREED_MAX_INPUTS], pend_hi[BREED_MAX_INPUTS]; /* read, not yet dropped */
+    uintptr_t blk_lo[BREED_MAX_INPUTS],
+        blk_hi[BREED_MAX_INPUTS]; /* the same, whole-tensor passes */
     float *out;
     size_t cap; /* elements of each buffer */
     uint16_t *conv;
@@ -617,8 +619,38 @@ const float *breed_stream_tensor_block(breed_stream *s, size_t i, int64_t off, i
     return dst;
 }
 
+/* Drops input i's run of blocks read by a whole-tensor pass. */
+static void release_blocks(breed_stream *s, size_t i) {
+    if (s->blk_hi[i] > s->blk_lo[i]) {
+        eco_tensor view = {.data = (void *)s->blk_lo[i],
+                           .nbytes = (size_t)(s->blk_hi[i] - s->blk_lo[i])};
+        eco_weights_release(s->in->w[i], &view);
+    }
+    s->blk_lo[i] = s->blk_hi[i] = 0;
+}
+
+void breed_stream_release_block(breed_stream *s, size_t i, int64_t off, int64_t len) {
+    if (!s->have || i >= s->in->n || off < 0 || len <= 0 || off > s->cur.n - len) return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const eco_tensor *src = s->src[i];
+    size_t es = eco_dtype_size(src->dtype);
+    uintptr_t lo = (uintptr_t)src->data + (size_t)off * es, hi = lo + (size_t)len * es;
+    if (s->blk_hi[i] != lo) { /* not a continuation: a new run, from the page of its start */
+        release_blocks(s, i);
+        s->blk_lo[i] = lo / page * page;
+    }
+    s->blk_hi[i] = hi;
+    if (s->blk_hi[i] - s->blk_lo[i] >= RELEASE_BYTES) {
+        uintptr_t end = s->blk_hi[i];
+        release_blocks(s, i); /* whole pages only: the one holding end stays, for the next */
+        s->blk_lo[i] = end / page * page;
+        s->blk_hi[i] = end;
+    }
+}
+
 void breed_stream_release_tensor(breed_stream *s, size_t i) {
     if (!s->have || i >= s->in->n) return;
+    s->blk_lo[i] = s->blk_hi[i] = 0; /* inside the tensor: dropped below */
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     const eco_tensor *src = s->src[i];
     uintptr_t lo = (uintptr_t)src->data;
