@@ -13,6 +13,10 @@
  *     copied per second; median of 5, measured again before each line). Target for linear:
  *     ≥ 50% of the copy bandwidth. The output's fsync (and rename) is shown apart, and the
  *     GB/s without it.
+ *   - the disk's bound: the seconds to write one output's bytes (one parent's size) to a
+ *     file beside the models as the merge writes it (2 MB writes from one buffer,
+ *     write-back started every 32 MB, fsync, rename; median of 3, measured again before
+ *     each line), and the read rate a merge would show if it took only that long.
  *   - peak resident memory of the merge (VmHWM of a child process that does nothing else,
  *     reset through /proc/self/clear_refs before the merge), beside one parent's size.
  *     Target: below it, and the same for the deeper model.
@@ -25,6 +29,8 @@
  * known only; --reps: merges per figure, median taken). TMPDIR chooses where the models go
  * otherwise (about 6.5 GB).
  */
+#define _GNU_SOURCE /* sync_file_range */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +208,44 @@ static double copy_bandwidth(void) {
     return gbs;
 }
 
+/* The seconds to write bytes to a new file in dir and make them durable as the merge's
+ * writer does (2 MB writes, sync_file_range every 32 MB, fsync, rename), median of 3; 0
+ * when a write fails. Page cache and disk as the merge finds them: no output in it. */
+static double write_seconds(const char *dir, size_t bytes) {
+    char *tmp = eco_path_join(dir, "write_bound.tmp"), *dst = eco_path_join(dir, "write_bound");
+    const size_t block = (size_t)2 << 20, behind = (size_t)32 << 20;
+    char *buf = malloc(block);
+    double v[3] = {0, 0, 0};
+    int ok = tmp && dst && buf;
+    if (buf) memset(buf, 0x5a, block);
+    for (int r = 0; ok && r < 3; r++) {
+        unlink(dst);
+        double t0 = now_s();
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        size_t done = 0, queued = 0;
+        ok = fd >= 0;
+        while (ok && done < bytes) {
+            size_t n = bytes - done < block ? bytes - done : block;
+            ok = write(fd, buf, n) == (ssize_t)n;
+            done += n;
+            if (ok && done - queued >= behind) {
+                (void)sync_file_range(fd, (off_t)queued, (off_t)(done - queued),
+                                      SYNC_FILE_RANGE_WRITE);
+                queued = done;
+            }
+        }
+        ok = ok && fsync(fd) == 0;
+        if (fd >= 0) close(fd);
+        ok = ok && rename(tmp, dst) == 0;
+        v[r] = now_s() - t0;
+    }
+    if (dst) unlink(dst);
+    free(buf);
+    free(tmp);
+    free(dst);
+    return ok ? bench_median(v, 3) : 0;
+}
+
 static int cmp_res(const void *x, const void *y) {
     double a = ((const result *)x)->seconds, b = ((const result *)y)->seconds;
     return (a > b) - (a < b);
@@ -234,7 +278,8 @@ static int bench_size(const char *tmp, int depth_factor, int reps, double copy_g
     static const char *const how[2] = {"plain folders, hashed", "digests known (breed)"};
     for (size_t k = 0; k < g_n_methods; k++) {
         for (int known = 1; known >= g_known_only; known--) {
-            double cgbs = copy_bandwidth(); /* the baseline beside each figure */
+            double cgbs = copy_bandwidth(); /* the baselines beside each figure */
+            double wsec = write_seconds(root, (size_t)(parent_mb * 1e6));
             result rs[REPS_MAX];
             int ok = 1;
             for (int r = 0; r < reps; r++) {
@@ -258,6 +303,11 @@ static int bench_size(const char *tmp, int depth_factor, int reps, double copy_g
                    eco_merge_method_name(methods[k]), how[known], med.seconds, med.sync, med.cpu,
                    gbs, 100 * gbs / cgbs, cgbs, gbs_nosync, 100 * gbs_nosync / cgbs, hwm,
                    hwm / parent_mb, bench_loadavg());
+            if (wsec > 0)
+                printf("  %-10s %-21s the output's write alone %4.2f s: at most %5.2f GB/s read "
+                       "= %3.0f%% of copy; the merge %3.0f%% of that\n",
+                       "", "", wsec, med.bytes_read / wsec / 1e9,
+                       100 * med.bytes_read / wsec / 1e9 / cgbs, 100 * wsec / med.seconds);
             fflush(stdout);
         }
     }
