@@ -741,6 +741,69 @@ static bool blk(void *ctx, int64_t off, int64_t len, const float **a, const floa
     return true;
 }
 
+/* Several parents' blocks at once (eco_merge__cuts_multi). */
+typedef struct blk_multi {
+    const float *const *a;
+    int ns;
+    const float *b;
+    int calls;
+} blk_multi;
+
+static bool blk_many(void *ctx, int64_t off, int64_t len, const float **a, const float **b) {
+    (void)len;
+    blk_multi *c = ctx;
+    for (int s = 0; s < c->ns; s++) a[s] = c->a[s] + off;
+    *b = c->b ? c->b + off : NULL;
+    c->calls++;
+    return c->calls < 1000000;
+}
+
+/* The selections of several parents found in the same walks are each parent's own
+ * (eco_merge__cuts, and through it eco_merge__topk's entries): keys with many ties at the
+ * threshold, one parent whose k needs no walk (k = 0 and k = n), with and without θ₀; a
+ * failing block read is reported (−2). */
+static void test_cuts_multi(void **state) {
+    (void)state;
+    enum { N = 20000, NSEL = 4 };
+    static const float steps[] = {0, 0.25f, -0.25f, 0.5f, -0.5f, 1, -1, 0.5f};
+    float *par[NSEL], *base = malloc(N * sizeof(float));
+    assert_non_null(base);
+    for (int64_t i = 0; i < N; i++) base[i] = 0.25f * (float)((i * 7919) % 13) - 1.5f;
+    for (int s = 0; s < NSEL; s++) {
+        par[s] = malloc(N * sizeof(float));
+        assert_non_null(par[s]);
+        uint64_t x = 0x9e3779b97f4a7c15ULL * (uint64_t)(s + 3);
+        for (int64_t i = 0; i < N; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            par[s][i] = base[i] + steps[(x >> 33) % 8] * (s == NSEL - 1 ? 1.0001f : 1.0f);
+        }
+    }
+    const int64_t k[NSEL][2] = {{N / 3, N / 20}, {N / 2, 0}, {0, N}, {7, 3}};
+    for (int with_base = 0; with_base < 2; with_base++) {
+        const float *b = with_base ? base : NULL;
+        blk_multi m = {(const float *const *)par, NSEL, b, 0};
+        eco_merge_cut got[NSEL][2];
+        assert_int_equal(eco_merge__cuts_multi(blk_many, &m, N, 333, NSEL, k, 2, got), 0);
+        for (int s = 0; s < NSEL; s++) {
+            eco_merge_cut want[2];
+            blk_ctx c = {par[s], b};
+            assert_int_equal(eco_merge__cuts(blk, &c, N, 1000, k[s], 2, want), 0);
+            for (int j = 0; j < 2; j++)
+                if (got[s][j].k != want[j].k || got[s][j].n != want[j].n ||
+                    got[s][j].thr != want[j].thr || got[s][j].last != want[j].last) {
+                    print_error("parent %d cut %d: thr %u last %lld, want thr %u last %lld\n", s, j,
+                                got[s][j].thr, (long long)got[s][j].last, want[j].thr,
+                                (long long)want[j].last);
+                    fail();
+                }
+        }
+        blk_multi bad = {(const float *const *)par, NSEL, b, 1000000 - 5};
+        assert_int_equal(eco_merge__cuts_multi(blk_many, &bad, N, 333, NSEL, k, 2, got), -2);
+    }
+    for (int s = 0; s < NSEL; s++) free(par[s]);
+    free(base);
+}
+
 /* ties, breadcrumbs, della and dare_* merged by chunks of rows, each magnitude selection
  * found over the whole tensor in blocks (eco_merge__cuts), each l1 scale in blocks of rows
  * (eco_merge__l1_scale), give eco_merge_tensor's bytes and kept counts: deltas of a few magnitudes only (exact in f32), so many entries equal
@@ -1286,6 +1349,7 @@ int main(void) {
         cmocka_unit_test(test_dare_unbiased),
         cmocka_unit_test(test_della_statistics),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_cuts_multi),
         cmocka_unit_test(test_rows_equal_whole),
         cmocka_unit_test(test_mutate),
         cmocka_unit_test(test_prune),

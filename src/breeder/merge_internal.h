@@ -107,6 +107,16 @@ typedef bool (*eco_merge_blocks_fn)(void *ctx, int64_t off, int64_t len, const f
  * eco_merge__topk). 0, −1 when out of memory, −2 when fn failed. */
 int eco_merge__cuts(eco_merge_blocks_fn fn, void *ctx, int64_t n, int64_t block, const int64_t *k,
                     int nk, eco_merge_cut *cut);
+/* Blocks [off, off + len) of several parents' arrays a[s] (and one shared b, NULL: keys
+ * |a[s]|) at once; false on an error (kept by the callee). */
+typedef bool (*eco_merge_blocks_multi_fn)(void *ctx, int64_t off, int64_t len, const float **a,
+                                          const float **b);
+/* eco_merge__cuts for ns parents at once (ns <= ECO_MERGE_MAX_PARENTS): cut[s][j] = the
+ * k[s][j] largest keys of parent s's entries, the same cuts as ns calls of eco_merge__cuts,
+ * from the same two or three walks over the blocks (each block of b read once a walk, not
+ * once per parent). 0, −1 when out of memory (or nk outside 0..2), −2 when fn failed. */
+int eco_merge__cuts_multi(eco_merge_blocks_multi_fn fn, void *ctx, int64_t n, int64_t block, int ns,
+                          const int64_t (*k)[2], int nk, eco_merge_cut (*cut)[2]);
 
 /* The element spans of the task-vector merges (merge_simd.c), each a scalar reference
  * (_ref) and a dispatcher giving the same bytes (AVX2 where the CPU has it).
