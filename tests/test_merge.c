@@ -1244,7 +1244,8 @@ static void assert_same_bytes(const char *what, const float *got, const float *w
  * counts: combine for every method of the task-vector family, with and without θ₀,
  * normalising or not, both elections; dare's draws at several densities and offsets,
  * inverse or not; the magnitude cut with every kind of cut (none, all, a threshold with an
- * index limit inside, before and after the span). Odd lengths and offsets: the tails. */
+ * index limit inside, before and after the span). Odd lengths and offsets: the tails. Each
+ * kernel the CPU has: AVX2, and AVX-512 where there is one. */
 static void test_spans_match_ref(void **state) {
     (void)state;
     const int64_t n = 1000 + 7;
@@ -1266,62 +1267,67 @@ static void test_spans_match_ref(void **state) {
         ECO_MERGE_METHOD_DARE_LINEAR, ECO_MERGE_METHOD_DELLA};
     const double weights[][3] = {{1.0 / 3, 1.0 / 3, 1.0 / 3}, {0.7, -0.2, 1e-3}, {1, 1, -2}};
     int64_t checked = 0;
-    for (size_t mi = 0; mi < sizeof methods / sizeof *methods; mi++)
-        for (int np = 1; np <= 3; np++)
-            for (int wi = 0; wi < 3; wi++)
-                for (int v = 0; v < 8; v++) {
-                    eco_merge_params p = params(methods[mi], np, weights[wi]);
-                    p.normalize = v & 1 ? 0 : 1;
-                    p.election = v & 2 ? ECO_MERGE_ELECTION_COUNT : ECO_MERGE_ELECTION_SUM;
-                    p.lambda = v & 4 ? 0.75 : 1.0;
-                    bool minus[3] = {v & 1, true, false};
-                    const float *src[3] = {par[0], par[1], par[2]};
-                    for (int with_base = 0; with_base < 2; with_base++) {
-                        const float *b = with_base ? base : NULL;
-                        bool mb[3];
-                        for (int m = 0; m < 3; m++) mb[m] = minus[m] && b;
-                        eco_merge__combine_span_ref(want, b, src, mb, &p, 3, n);
-                        eco_merge__combine_span(got, b, src, mb, &p, 3, n);
-                        assert_same_bytes("combine", got + 3, want + 3, n - 3);
-                        checked += n - 3;
+    for (int cap = 1; cap <= 2; cap++) { /* AVX2, then AVX-512 where the CPU has them */
+        eco_merge__set_simd_cap(cap);
+        for (size_t mi = 0; mi < sizeof methods / sizeof *methods; mi++)
+            for (int np = 1; np <= 3; np++)
+                for (int wi = 0; wi < 3; wi++)
+                    for (int v = 0; v < 8; v++) {
+                        eco_merge_params p = params(methods[mi], np, weights[wi]);
+                        p.normalize = v & 1 ? 0 : 1;
+                        p.election = v & 2 ? ECO_MERGE_ELECTION_COUNT : ECO_MERGE_ELECTION_SUM;
+                        p.lambda = v & 4 ? 0.75 : 1.0;
+                        bool minus[3] = {v & 1, true, false};
+                        const float *src[3] = {par[0], par[1], par[2]};
+                        for (int with_base = 0; with_base < 2; with_base++) {
+                            const float *b = with_base ? base : NULL;
+                            bool mb[3];
+                            for (int m = 0; m < 3; m++) mb[m] = minus[m] && b;
+                            eco_merge__combine_span_ref(want, b, src, mb, &p, 3, n);
+                            eco_merge__combine_span(got, b, src, mb, &p, 3, n);
+                            assert_same_bytes("combine", got + 3, want + 3, n - 3);
+                            checked += n - 3;
+                        }
                     }
-                }
-    static const double densities[] = {0.5, 0.1, 0.9, 1e-9, 0.999999999};
-    for (size_t di = 0; di < sizeof densities / sizeof *densities; di++)
-        for (int v = 0; v < 4; v++) {
-            const float *b = v & 1 ? base : NULL;
-            bool inverse = v & 2;
-            int64_t at = (int64_t)di * 1000003 + 5;
-            int64_t k1 = eco_merge__dare_span_ref(want, par[0], b, n, 0x1234567 + di, at,
+        static const double densities[] = {0.5, 0.1, 0.9, 1e-9, 0.999999999};
+        for (size_t di = 0; di < sizeof densities / sizeof *densities; di++)
+            for (int v = 0; v < 4; v++) {
+                const float *b = v & 1 ? base : NULL;
+                bool inverse = v & 2;
+                int64_t at = (int64_t)di * 1000003 + 5;
+                int64_t k1 = eco_merge__dare_span_ref(want, par[0], b, n, 0x1234567 + di, at,
+                                                      densities[di], inverse);
+                int64_t k2 = eco_merge__dare_span(got, par[0], b, n, 0x1234567 + di, at,
                                                   densities[di], inverse);
-            int64_t k2 =
-                eco_merge__dare_span(got, par[0], b, n, 0x1234567 + di, at, densities[di], inverse);
-            assert_int_equal(k1, k2);
-            assert_same_bytes("dare", got, want, n);
-            checked += n;
-        }
-    /* cuts over a tensor of 5000 entries whose span is [at, at + n) */
-    uint32_t key20 = eco_merge__abs_key(par[1][20] - base[20]);
-    const eco_merge_cut cuts[] = {
-        {.k = 0, .n = 5000, .thr = 0, .last = 5000},
-        {.k = 5000, .n = 5000, .thr = 0, .last = 5000},
-        {.k = 100, .n = 5000, .thr = key20, .last = 1000 + 21},
-        {.k = 100, .n = 5000, .thr = key20, .last = 1000 + 25},
-        {.k = 100, .n = 5000, .thr = key20, .last = 999},
-        {.k = 100, .n = 5000, .thr = 0x3c000000u, .last = 5000},
-        {.k = 100, .n = 5000, .thr = 0x3c000000u, .last = 1000 + 500},
-    };
-    const int nc = (int)(sizeof cuts / sizeof *cuts);
-    for (int i = 0; i < nc; i++)
-        for (int j = 0; j < nc; j++)
-            for (int with_base = 0; with_base < 2; with_base++) {
-                const float *b = with_base ? base : NULL;
-                int64_t k1 = eco_merge__cut_span_ref(want, par[1], b, n, &cuts[i], &cuts[j], 1000);
-                int64_t k2 = eco_merge__cut_span(got, par[1], b, n, &cuts[i], &cuts[j], 1000);
                 assert_int_equal(k1, k2);
-                assert_same_bytes("cut", got, want, n);
+                assert_same_bytes("dare", got, want, n);
                 checked += n;
             }
+        /* cuts over a tensor of 5000 entries whose span is [at, at + n) */
+        uint32_t key20 = eco_merge__abs_key(par[1][20] - base[20]);
+        const eco_merge_cut cuts[] = {
+            {.k = 0, .n = 5000, .thr = 0, .last = 5000},
+            {.k = 5000, .n = 5000, .thr = 0, .last = 5000},
+            {.k = 100, .n = 5000, .thr = key20, .last = 1000 + 21},
+            {.k = 100, .n = 5000, .thr = key20, .last = 1000 + 25},
+            {.k = 100, .n = 5000, .thr = key20, .last = 999},
+            {.k = 100, .n = 5000, .thr = 0x3c000000u, .last = 5000},
+            {.k = 100, .n = 5000, .thr = 0x3c000000u, .last = 1000 + 500},
+        };
+        const int nc = (int)(sizeof cuts / sizeof *cuts);
+        for (int i = 0; i < nc; i++)
+            for (int j = 0; j < nc; j++)
+                for (int with_base = 0; with_base < 2; with_base++) {
+                    const float *b = with_base ? base : NULL;
+                    int64_t k1 =
+                        eco_merge__cut_span_ref(want, par[1], b, n, &cuts[i], &cuts[j], 1000);
+                    int64_t k2 = eco_merge__cut_span(got, par[1], b, n, &cuts[i], &cuts[j], 1000);
+                    assert_int_equal(k1, k2);
+                    assert_same_bytes("cut", got, want, n);
+                    checked += n;
+                }
+    }
+    eco_merge__set_simd_cap(2);
     printf("spans: %lld entries, the same bytes as the scalar references\n", (long long)checked);
     for (int m = 0; m < 4; m++) free(par[m]);
     free(got);

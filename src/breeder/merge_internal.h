@@ -119,12 +119,15 @@ int eco_merge__cuts_multi(eco_merge_blocks_multi_fn fn, void *ctx, int64_t n, in
                           const int64_t (*k)[2], int nk, eco_merge_cut (*cut)[2]);
 
 /* The element spans of the task-vector merges (merge_simd.c), each a scalar reference
- * (_ref) and a dispatcher giving the same bytes (AVX2 where the CPU has it).
+ * (_ref) and a dispatcher giving the same bytes (AVX-512 or AVX2 where the CPU has it).
  *
  * combine: out[i] for i in [i0, i1) = θ₀ + λ · (the weighted sum of the deltas, with TIES
  * consensus for ties, dare_ties and della, normalised when p says so), each element in
  * double, parents in order, one rounding to f32. Parent m's δ(i) is src[m][i] − base[i]
  * (in f32) when minus_base[m], else src[m][i]; base NULL: θ₀ = 0. */
+/* Test hook: the widest span kernels the dispatchers may pick: 0 scalar, 1 AVX2, 2 AVX-512
+ * (the default: whatever the CPU has). Not thread-safe against running merges. */
+void eco_merge__set_simd_cap(int cap);
 void eco_merge__combine_span(float *out, const float *base, const float *const *src,
                              const bool *minus_base, const eco_merge_params *p, int64_t i0,
                              int64_t i1);

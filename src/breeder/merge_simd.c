@@ -2,7 +2,8 @@
  * The per-element spans of the task-vector merges (merge_internal.h): the TIES/weighted
  * combination of the deltas, dare's seeded coin flips and the magnitude selection's keep
  * test. Each is a scalar reference (_ref: the formula as merge_tensor.c wrote it before,
- * element by element) and a dispatcher that runs an AVX2 version where the CPU has AVX2:
+ * element by element) and a dispatcher that runs an AVX-512 (combine, dare) or AVX2
+ * version where the CPU has it:
  * the same IEEE operations on each element in the same order (products, sums and
  * quotients in double, one rounding to f32; no fused multiply-add), and the same integer
  * decisions, so the same bytes (tests/test_merge.c holds each pair together on random
@@ -16,6 +17,7 @@
 #include "merge_internal.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -25,9 +27,24 @@ static bool has_consensus(eco_merge_method m) {
            m == ECO_MERGE_METHOD_DELLA;
 }
 
+/* The widest kernels the dispatchers may pick (eco_merge__set_simd_cap, a test hook). */
+static atomic_int simd_cap = 2;
+
+void eco_merge__set_simd_cap(int cap) { atomic_store(&simd_cap, cap); }
+
 static bool avx2_ok(void) {
 #if defined(__x86_64__)
-    return __builtin_cpu_supports("avx2");
+    return atomic_load_explicit(&simd_cap, memory_order_relaxed) >= 1 &&
+           __builtin_cpu_supports("avx2");
+#else
+    return false;
+#endif
+}
+
+static bool avx512_ok(void) {
+#if defined(__x86_64__)
+    return atomic_load_explicit(&simd_cap, memory_order_relaxed) >= 2 &&
+           __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
 #else
     return false;
 #endif
@@ -138,6 +155,53 @@ __attribute__((target("avx2"))) static void combine_avx2(float *out, const float
 }
 #endif
 
+#if defined(__x86_64__)
+/* combine_scalar eight elements at a time (AVX-512: masks for the comparisons). */
+__attribute__((target("avx512f,avx512dq"))) static void
+combine_avx512(float *out, const float *base, const float *const *src, const bool *minus_base,
+               const combine_k *k, int64_t i0, int64_t i1) {
+    const int np = k->np;
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0),
+                  lambda = _mm512_set1_pd(k->lambda), wsum = _mm512_set1_pd(k->wsum);
+    int64_t i = i0;
+    for (; i + 8 <= i1; i += 8) {
+        __m512d u[ECO_MERGE_MAX_PARENTS], mix = zero, div = wsum;
+        const __m256 b8 = base ? _mm256_loadu_ps(base + i) : _mm256_setzero_ps();
+        for (int m = 0; m < np; m++) {
+            __m256 x = _mm256_loadu_ps(src[m] + i);
+            if (minus_base[m]) x = _mm256_sub_ps(x, b8);
+            u[m] = _mm512_mul_pd(_mm512_set1_pd(k->w[m]), _mm512_cvtps_pd(x));
+        }
+        if (k->consensus) {
+            __m512d s = zero;
+            for (int m = 0; m < np; m++) {
+                __m512d v = u[m];
+                if (k->by_count)
+                    v = _mm512_sub_pd(
+                        _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(u[m], zero, _CMP_GT_OQ), one),
+                        _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(u[m], zero, _CMP_LT_OQ), one));
+                s = _mm512_add_pd(s, v);
+            }
+            __m512d e = _mm512_mask_mov_pd(_mm512_set1_pd(-1.0),
+                                           _mm512_cmp_pd_mask(s, zero, _CMP_GE_OQ), one);
+            div = zero;
+            for (int m = 0; m < np; m++) {
+                __mmask8 sel = _mm512_cmp_pd_mask(_mm512_mul_pd(u[m], e), zero, _CMP_GT_OQ);
+                mix = _mm512_add_pd(mix, _mm512_maskz_mov_pd(sel, u[m]));
+                div = _mm512_add_pd(div, _mm512_maskz_mov_pd(sel, _mm512_set1_pd(k->w[m])));
+            }
+            div = _mm512_mask_mov_pd(div, _mm512_cmp_pd_mask(div, zero, _CMP_EQ_OQ), one);
+        } else {
+            for (int m = 0; m < np; m++) mix = _mm512_add_pd(mix, u[m]);
+        }
+        if (k->normalize) mix = _mm512_div_pd(mix, div);
+        __m512d b = base ? _mm512_cvtps_pd(b8) : zero;
+        _mm256_storeu_ps(out + i, _mm512_cvtpd_ps(_mm512_add_pd(b, _mm512_mul_pd(lambda, mix))));
+    }
+    combine_scalar(out, base, src, minus_base, k, i, i1);
+}
+#endif
+
 void eco_merge__combine_span_ref(float *out, const float *base, const float *const *src,
                                  const bool *minus_base, const eco_merge_params *p, int64_t i0,
                                  int64_t i1) {
@@ -150,6 +214,10 @@ void eco_merge__combine_span(float *out, const float *base, const float *const *
                              int64_t i1) {
     combine_k k = combine_consts(p);
 #if defined(__x86_64__)
+    if (avx512_ok()) {
+        combine_avx512(out, base, src, minus_base, &k, i0, i1);
+        return;
+    }
     if (avx2_ok()) {
         combine_avx2(out, base, src, minus_base, &k, i0, i1);
         return;
@@ -225,9 +293,46 @@ __attribute__((target("avx2"))) static int64_t dare_avx2(float *d, const float *
 }
 #endif
 
+#if defined(__x86_64__)
+/* dare_avx2 eight lanes at a time, with AVX-512's 64-bit multiply. */
+__attribute__((target("avx512f,avx512dq"))) static int64_t
+dare_avx512(float *d, const float *a, const float *b, int64_t n, uint64_t key, int64_t at,
+            double density, bool inverse) {
+    const uint64_t gamma = 0x9e3779b97f4a7c15ULL;
+    const __m512i lim = _mm512_set1_epi64((long long)ceil(density * 0x1.0p53));
+    const __m512i c1 = _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ULL),
+                  c2 = _mm512_set1_epi64((long long)0x94d049bb133111ebULL),
+                  g = _mm512_set1_epi64((long long)gamma),
+                  step = _mm512_set1_epi64((long long)(8 * gamma));
+    const __m512d vden = _mm512_set1_pd(density);
+    uint64_t z0 = key + (uint64_t)at * gamma;
+    __m512i z = _mm512_add_epi64(_mm512_set1_epi64((long long)z0),
+                                 _mm512_mullo_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), g));
+    int64_t kept = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 x = _mm256_loadu_ps(a + i);
+        if (b) x = _mm256_sub_ps(x, _mm256_loadu_ps(b + i));
+        __m512i y = _mm512_add_epi64(z, g); /* eco_merge__mix */
+        y = _mm512_mullo_epi64(_mm512_xor_si512(y, _mm512_srli_epi64(y, 30)), c1);
+        y = _mm512_mullo_epi64(_mm512_xor_si512(y, _mm512_srli_epi64(y, 27)), c2);
+        y = _mm512_srli_epi64(_mm512_xor_si512(y, _mm512_srli_epi64(y, 31)), 11);
+        z = _mm512_add_epi64(z, step);
+        __mmask8 keep = _mm512_cmplt_epu64_mask(y, lim);
+        __m256 v = inverse ? _mm512_cvtpd_ps(_mm512_div_pd(_mm512_cvtps_pd(x), vden)) : x;
+        _mm256_storeu_ps(d + i, _mm512_castps512_ps256(_mm512_maskz_mov_ps(
+                                    (__mmask16)keep, _mm512_castps256_ps512(v))));
+        kept += __builtin_popcount((unsigned)keep);
+    }
+    return kept + eco_merge__dare_span_ref(d + i, a + i, b ? b + i : NULL, n - i, key, at + i,
+                                           density, inverse);
+}
+#endif
+
 int64_t eco_merge__dare_span(float *d, const float *a, const float *b, int64_t n, uint64_t key,
                              int64_t at, double density, bool inverse) {
 #if defined(__x86_64__)
+    if (avx512_ok() && density > 0 && density < 1)
+        return dare_avx512(d, a, b, n, key, at, density, inverse);
     if (avx2_ok() && density > 0 && density < 1)
         return dare_avx2(d, a, b, n, key, at, density, inverse);
 #endif
