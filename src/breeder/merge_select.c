@@ -67,6 +67,8 @@ typedef struct sel_pass {
     int pass, nj;
     int idx[2]; /* the cut of each k that needs the walks */
     int64_t *hist1, *hist2[2];
+    uint32_t *h32;   /* pass 1 counts here first: half hist1's cache footprint */
+    int64_t h32_len; /* keys counted in h32 since its last flush into hist1 */
     int h[2];
     uint32_t thr[2];
     int64_t need[2], quota[2], seen[2], last[2];
@@ -143,11 +145,21 @@ static int64_t next_of(const uint32_t *u, int64_t i, int64_t len, int shift, uin
     return next_scalar(u, i, len, shift, v);
 }
 
+/* Adds the counts of h32 to hist1 and clears them. */
+static void h32_flush(sel_pass *w) {
+    for (int j = 0; j < (1 << 15); j++) {
+        w->hist1[j] += w->h32[j];
+        w->h32[j] = 0;
+    }
+    w->h32_len = 0;
+}
+
 /* Adds keys u[len] of indices at .. to w's histograms (its pass); pass 3: w->open updated. */
 static void sel_keys(sel_pass *w, const uint32_t *u, int64_t len, int64_t at, bool simd) {
     if (w->pass == 1) {
-        int64_t *h = w->hist1;
+        uint32_t *h = w->h32;
         for (int64_t i = 0; i < len; i++) h[u[i] >> 16]++;
+        if ((w->h32_len += len) >= ((int64_t)1 << 31)) h32_flush(w);
         return;
     }
     if (w->pass == 2) { /* the few keys in bucket h[j] */
@@ -214,10 +226,13 @@ int eco_merge__cuts_multi(eco_merge_blocks_multi_fn fn, void *ctx, int64_t n, in
     for (int s = 0; s < ns; s++) {
         if (w[s].nj == 0) continue;
         if (!(w[s].hist1 = calloc((size_t)HI, sizeof *w[s].hist1))) goto done;
+        if (!(w[s].h32 = calloc((size_t)HI, sizeof *w[s].h32))) goto done;
         for (int j = 0; j < w[s].nj; j++)
             if (!(w[s].hist2[j] = calloc((size_t)LO, sizeof *w[s].hist2[j]))) goto done;
     }
     if ((rc = sel_walk(fn, ctx, n, block, w, ns, 1))) goto done;
+    for (int s = 0; s < ns; s++)
+        if (w[s].nj > 0) h32_flush(&w[s]);
     for (int s = 0; s < ns; s++)
         for (int j = 0; j < w[s].nj; j++) { /* as eco_merge__topk */
             int64_t kk = k[s][w[s].idx[j]], above = 0;
@@ -251,6 +266,7 @@ int eco_merge__cuts_multi(eco_merge_blocks_multi_fn fn, void *ctx, int64_t n, in
 done:
     for (int s = 0; s < ns; s++) {
         free(w[s].hist1);
+        free(w[s].h32);
         free(w[s].hist2[0]);
         free(w[s].hist2[1]);
     }
