@@ -13,16 +13,24 @@
  *     copied per second; median of 5, measured again before each line). Target for linear:
  *     ≥ 50% of the copy bandwidth. The output's fsync (and rename) is shown apart, and the
  *     GB/s without it.
+ *   - the disk's bound: the seconds to write one output's bytes (one parent's size) to a
+ *     file beside the models as the merge writes it (2 MB writes from one buffer,
+ *     write-back started every 32 MB, fsync, rename; median of 3, measured again before
+ *     each line), and the read rate a merge would show if it took only that long.
  *   - peak resident memory of the merge (VmHWM of a child process that does nothing else,
  *     reset through /proc/self/clear_refs before the merge), beside one parent's size.
  *     Target: below it, and the same for the deeper model.
  * Median of 3 merges each (each in its own child process, the parents in the page cache; the
  * previous output removed before the clock starts).
  *
- * Usage: bench_merge_model [--quick] [--models DIR] (--quick: one merge each, the deeper
- * model skipped; --models: the parents made in DIR once and kept for later runs). TMPDIR
- * chooses where the models go otherwise (about 6.5 GB).
+ * Usage: bench_merge_model [--quick] [--models DIR] [--method NAME] [--known] [--reps N]
+ * (--quick: one merge each, the deeper model skipped; --models: the parents made in DIR once
+ * and kept for later runs; --method: that method only (repeatable); --known: the digests
+ * known only; --reps: merges per figure, median taken). TMPDIR chooses where the models go
+ * otherwise (about 6.5 GB).
  */
+#define _GNU_SOURCE /* sync_file_range */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +45,8 @@
 #include "ecology/merge_dir.h"
 #include "ecology/model.h"
 
-#define REPS 3
+#define REPS     3
+#define REPS_MAX 15
 
 typedef struct result {
     double seconds;
@@ -69,6 +78,12 @@ static void reset_hwm(void) {
         fclose(f);
     }
 }
+
+/* The methods run (--method; none given: linear, ties, dare_ties) and whether the plain
+ * folders are run too. */
+static eco_merge_method g_methods[8];
+static size_t g_n_methods;
+static int g_known_only;
 
 /* The parents' and the base's manifests, as a registry checkout has them. */
 static eco_manifest g_files[4];
@@ -193,6 +208,44 @@ static double copy_bandwidth(void) {
     return gbs;
 }
 
+/* The seconds to write bytes to a new file in dir and make them durable as the merge's
+ * writer does (2 MB writes, sync_file_range every 32 MB, fsync, rename), median of 3; 0
+ * when a write fails. Page cache and disk as the merge finds them: no output in it. */
+static double write_seconds(const char *dir, size_t bytes) {
+    char *tmp = eco_path_join(dir, "write_bound.tmp"), *dst = eco_path_join(dir, "write_bound");
+    const size_t block = (size_t)2 << 20, behind = (size_t)32 << 20;
+    char *buf = malloc(block);
+    double v[3] = {0, 0, 0};
+    int ok = tmp && dst && buf;
+    if (buf) memset(buf, 0x5a, block);
+    for (int r = 0; ok && r < 3; r++) {
+        unlink(dst);
+        double t0 = now_s();
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        size_t done = 0, queued = 0;
+        ok = fd >= 0;
+        while (ok && done < bytes) {
+            size_t n = bytes - done < block ? bytes - done : block;
+            ok = write(fd, buf, n) == (ssize_t)n;
+            done += n;
+            if (ok && done - queued >= behind) {
+                (void)sync_file_range(fd, (off_t)queued, (off_t)(done - queued),
+                                      SYNC_FILE_RANGE_WRITE);
+                queued = done;
+            }
+        }
+        ok = ok && fsync(fd) == 0;
+        if (fd >= 0) close(fd);
+        ok = ok && rename(tmp, dst) == 0;
+        v[r] = now_s() - t0;
+    }
+    if (dst) unlink(dst);
+    free(buf);
+    free(tmp);
+    free(dst);
+    return ok ? bench_median(v, 3) : 0;
+}
+
 static int cmp_res(const void *x, const void *y) {
     double a = ((const result *)x)->seconds, b = ((const result *)y)->seconds;
     return (a > b) - (a < b);
@@ -221,13 +274,13 @@ static int bench_size(const char *tmp, int depth_factor, int reps, double copy_g
     }
     if (!g_have_files) return -1;
     printf("  (the parents' manifests, as a registry checkout holds them: %.1f s)\n", now_s() - t0);
-    static const eco_merge_method methods[] = {ECO_MERGE_METHOD_LINEAR, ECO_MERGE_METHOD_TIES,
-                                               ECO_MERGE_METHOD_DARE_TIES};
+    const eco_merge_method *methods = g_methods;
     static const char *const how[2] = {"plain folders, hashed", "digests known (breed)"};
-    for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
-        for (int known = 1; known >= 0; known--) {
-            double cgbs = copy_bandwidth(); /* the baseline beside each figure */
-            result rs[REPS];
+    for (size_t k = 0; k < g_n_methods; k++) {
+        for (int known = 1; known >= g_known_only; known--) {
+            double cgbs = copy_bandwidth(); /* the baselines beside each figure */
+            double wsec = write_seconds(root, (size_t)(parent_mb * 1e6));
+            result rs[REPS_MAX];
             int ok = 1;
             for (int r = 0; r < reps; r++) {
                 rs[r] = run_child(methods[k], root, out, known);
@@ -250,6 +303,11 @@ static int bench_size(const char *tmp, int depth_factor, int reps, double copy_g
                    eco_merge_method_name(methods[k]), how[known], med.seconds, med.sync, med.cpu,
                    gbs, 100 * gbs / cgbs, cgbs, gbs_nosync, 100 * gbs_nosync / cgbs, hwm,
                    hwm / parent_mb, bench_loadavg());
+            if (wsec > 0)
+                printf("  %-10s %-21s the output's write alone %4.2f s: at most %5.2f GB/s read "
+                       "= %3.0f%% of copy; the merge %3.0f%% of that\n",
+                       "", "", wsec, med.bytes_read / wsec / 1e9,
+                       100 * med.bytes_read / wsec / 1e9 / cgbs, 100 * wsec / med.seconds);
             fflush(stdout);
         }
     }
@@ -262,18 +320,38 @@ static int bench_size(const char *tmp, int depth_factor, int reps, double copy_g
 }
 
 int main(int argc, char **argv) {
-    int quick = 0;
+    int quick = 0, reps = 0;
     const char *models = NULL;
     for (int a = 1; a < argc; a++) {
+        eco_merge_method m;
         if (strcmp(argv[a], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[a], "--known") == 0)
+            g_known_only = 1;
         else if (strcmp(argv[a], "--models") == 0 && a + 1 < argc)
             models = argv[++a];
-        else {
-            fprintf(stderr, "usage: bench_merge_model [--quick] [--models DIR]\n");
+        else if (strcmp(argv[a], "--reps") == 0 && a + 1 < argc && atoi(argv[a + 1]) >= 1 &&
+                 atoi(argv[a + 1]) <= REPS_MAX)
+            reps = atoi(argv[++a]);
+        else if (strcmp(argv[a], "--method") == 0 && a + 1 < argc &&
+                 g_n_methods < sizeof g_methods / sizeof *g_methods &&
+                 eco_merge_method_parse(argv[a + 1], &m) == ECO_STATUS_OK) {
+            g_methods[g_n_methods++] = m;
+            a++;
+        } else {
+            fprintf(stderr,
+                    "usage: bench_merge_model [--quick] [--models DIR] [--method NAME] "
+                    "[--known] [--reps N (1 to %d)]\n",
+                    REPS_MAX);
             return 2;
         }
     }
+    if (g_n_methods == 0) {
+        g_methods[g_n_methods++] = ECO_MERGE_METHOD_LINEAR;
+        g_methods[g_n_methods++] = ECO_MERGE_METHOD_TIES;
+        g_methods[g_n_methods++] = ECO_MERGE_METHOD_DARE_TIES;
+    }
+    if (!reps) reps = quick ? 1 : REPS;
     const char *tmpdir = getenv("TMPDIR");
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s/bench_merge_model.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
@@ -291,8 +369,8 @@ int main(int argc, char **argv) {
     printf("bench_merge_model: memcpy bandwidth %.2f GB/s (512 MiB, median of 5); load %.2f; %d "
            "threads\n",
            copy_gbs, bench_loadavg(), omp_get_max_threads());
-    int rc = bench_size(tmp, 1, quick ? 1 : REPS, copy_gbs, models != NULL);
-    if (!rc && !quick) rc = bench_size(tmp, 2, REPS, copy_gbs, models != NULL);
+    int rc = bench_size(tmp, 1, reps, copy_gbs, models != NULL);
+    if (!rc && !quick) rc = bench_size(tmp, 2, reps, copy_gbs, models != NULL);
     if (!models) eco_remove_tree(tmp);
     if (rc) fprintf(stderr, "bench_merge_model: %s\n", eco_last_error());
     return rc ? 1 : 0;

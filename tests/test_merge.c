@@ -741,6 +741,69 @@ static bool blk(void *ctx, int64_t off, int64_t len, const float **a, const floa
     return true;
 }
 
+/* Several parents' blocks at once (eco_merge__cuts_multi). */
+typedef struct blk_multi {
+    const float *const *a;
+    int ns;
+    const float *b;
+    int calls;
+} blk_multi;
+
+static bool blk_many(void *ctx, int64_t off, int64_t len, const float **a, const float **b) {
+    (void)len;
+    blk_multi *c = ctx;
+    for (int s = 0; s < c->ns; s++) a[s] = c->a[s] + off;
+    *b = c->b ? c->b + off : NULL;
+    c->calls++;
+    return c->calls < 1000000;
+}
+
+/* The selections of several parents found in the same walks are each parent's own
+ * (eco_merge__cuts, and through it eco_merge__topk's entries): keys with many ties at the
+ * threshold, one parent whose k needs no walk (k = 0 and k = n), with and without θ₀; a
+ * failing block read is reported (−2). */
+static void test_cuts_multi(void **state) {
+    (void)state;
+    enum { N = 20000, NSEL = 4 };
+    static const float steps[] = {0, 0.25f, -0.25f, 0.5f, -0.5f, 1, -1, 0.5f};
+    float *par[NSEL], *base = malloc(N * sizeof(float));
+    assert_non_null(base);
+    for (int64_t i = 0; i < N; i++) base[i] = 0.25f * (float)((i * 7919) % 13) - 1.5f;
+    for (int s = 0; s < NSEL; s++) {
+        par[s] = malloc(N * sizeof(float));
+        assert_non_null(par[s]);
+        uint64_t x = 0x9e3779b97f4a7c15ULL * (uint64_t)(s + 3);
+        for (int64_t i = 0; i < N; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            par[s][i] = base[i] + steps[(x >> 33) % 8] * (s == NSEL - 1 ? 1.0001f : 1.0f);
+        }
+    }
+    const int64_t k[NSEL][2] = {{N / 3, N / 20}, {N / 2, 0}, {0, N}, {7, 3}};
+    for (int with_base = 0; with_base < 2; with_base++) {
+        const float *b = with_base ? base : NULL;
+        blk_multi m = {(const float *const *)par, NSEL, b, 0};
+        eco_merge_cut got[NSEL][2];
+        assert_int_equal(eco_merge__cuts_multi(blk_many, &m, N, 333, NSEL, k, 2, got), 0);
+        for (int s = 0; s < NSEL; s++) {
+            eco_merge_cut want[2];
+            blk_ctx c = {par[s], b};
+            assert_int_equal(eco_merge__cuts(blk, &c, N, 1000, k[s], 2, want), 0);
+            for (int j = 0; j < 2; j++)
+                if (got[s][j].k != want[j].k || got[s][j].n != want[j].n ||
+                    got[s][j].thr != want[j].thr || got[s][j].last != want[j].last) {
+                    print_error("parent %d cut %d: thr %u last %lld, want thr %u last %lld\n", s, j,
+                                got[s][j].thr, (long long)got[s][j].last, want[j].thr,
+                                (long long)want[j].last);
+                    fail();
+                }
+        }
+        blk_multi bad = {(const float *const *)par, NSEL, b, 1000000 - 5};
+        assert_int_equal(eco_merge__cuts_multi(blk_many, &bad, N, 333, NSEL, k, 2, got), -2);
+    }
+    for (int s = 0; s < NSEL; s++) free(par[s]);
+    free(base);
+}
+
 /* ties, breadcrumbs, della and dare_* merged by chunks of rows, each magnitude selection
  * found over the whole tensor in blocks (eco_merge__cuts), each l1 scale in blocks of rows
  * (eco_merge__l1_scale), give eco_merge_tensor's bytes and kept counts: deltas of a few magnitudes only (exact in f32), so many entries equal
@@ -1155,10 +1218,127 @@ static void test_fixture(void **state) {
     free(path);
 }
 
+/* Fills x[n] with small random values, one entry in 11 a special one (±0, subnormals, huge,
+ * ±∞, NaN). */
+static void fill_special(float *x, int64_t n, uint64_t *state) {
+    static const float special[] = {0.0f,   -0.0f,   1e-40f,   -3e-39f,   1e30f,
+                                    -1e38f, 3.4e38f, INFINITY, -INFINITY, NAN};
+    for (int64_t i = 0; i < n; i++) {
+        *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u = (double)(*state >> 11) / 9007199254740992.0 - 0.5;
+        x[i] = i % 11 == 3 ? special[(*state >> 7) % 10] : (float)(u * 0.04);
+    }
+}
+
+static void assert_same_bytes(const char *what, const float *got, const float *want, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (memcmp(&got[i], &want[i], sizeof got[i]) != 0) {
+            print_error("%s: entry %lld: got %.9g (0x%08x), want %.9g (0x%08x)\n", what,
+                        (long long)i, got[i], *(const uint32_t *)(const void *)&got[i], want[i],
+                        *(const uint32_t *)(const void *)&want[i]);
+            fail();
+        }
+}
+
+/* The spans' dispatchers (AVX2 where the CPU has it) give their scalar references' bytes and
+ * counts: combine for every method of the task-vector family, with and without θ₀,
+ * normalising or not, both elections; dare's draws at several densities and offsets,
+ * inverse or not; the magnitude cut with every kind of cut (none, all, a threshold with an
+ * index limit inside, before and after the span). Odd lengths and offsets: the tails. Each
+ * kernel the CPU has: AVX2, and AVX-512 where there is one. */
+static void test_spans_match_ref(void **state) {
+    (void)state;
+    const int64_t n = 1000 + 7;
+    float *par[4], *got = malloc((size_t)n * sizeof *got), *want = malloc((size_t)n * sizeof *want);
+    assert_non_null(got);
+    assert_non_null(want);
+    uint64_t x = 99;
+    for (int m = 0; m < 4; m++) {
+        par[m] = malloc((size_t)n * sizeof *par[m]);
+        assert_non_null(par[m]);
+        fill_special(par[m], n, &x);
+    }
+    par[1][20] = 0.01f; /* equal keys for the cut's threshold */
+    par[1][21] = -0.01f;
+    par[1][30] = 0.01f;
+    const float *base = par[3];
+    static const eco_merge_method methods[] = {
+        ECO_MERGE_METHOD_TIES, ECO_MERGE_METHOD_DARE_TIES, ECO_MERGE_METHOD_TASK_ARITHMETIC,
+        ECO_MERGE_METHOD_DARE_LINEAR, ECO_MERGE_METHOD_DELLA};
+    const double weights[][3] = {{1.0 / 3, 1.0 / 3, 1.0 / 3}, {0.7, -0.2, 1e-3}, {1, 1, -2}};
+    int64_t checked = 0;
+    for (int cap = 1; cap <= 2; cap++) { /* AVX2, then AVX-512 where the CPU has them */
+        eco_merge__set_simd_cap(cap);
+        for (size_t mi = 0; mi < sizeof methods / sizeof *methods; mi++)
+            for (int np = 1; np <= 3; np++)
+                for (int wi = 0; wi < 3; wi++)
+                    for (int v = 0; v < 8; v++) {
+                        eco_merge_params p = params(methods[mi], np, weights[wi]);
+                        p.normalize = v & 1 ? 0 : 1;
+                        p.election = v & 2 ? ECO_MERGE_ELECTION_COUNT : ECO_MERGE_ELECTION_SUM;
+                        p.lambda = v & 4 ? 0.75 : 1.0;
+                        bool minus[3] = {v & 1, true, false};
+                        const float *src[3] = {par[0], par[1], par[2]};
+                        for (int with_base = 0; with_base < 2; with_base++) {
+                            const float *b = with_base ? base : NULL;
+                            bool mb[3];
+                            for (int m = 0; m < 3; m++) mb[m] = minus[m] && b;
+                            eco_merge__combine_span_ref(want, b, src, mb, &p, 3, n);
+                            eco_merge__combine_span(got, b, src, mb, &p, 3, n);
+                            assert_same_bytes("combine", got + 3, want + 3, n - 3);
+                            checked += n - 3;
+                        }
+                    }
+        static const double densities[] = {0.5, 0.1, 0.9, 1e-9, 0.999999999};
+        for (size_t di = 0; di < sizeof densities / sizeof *densities; di++)
+            for (int v = 0; v < 4; v++) {
+                const float *b = v & 1 ? base : NULL;
+                bool inverse = v & 2;
+                int64_t at = (int64_t)di * 1000003 + 5;
+                int64_t k1 = eco_merge__dare_span_ref(want, par[0], b, n, 0x1234567 + di, at,
+                                                      densities[di], inverse);
+                int64_t k2 = eco_merge__dare_span(got, par[0], b, n, 0x1234567 + di, at,
+                                                  densities[di], inverse);
+                assert_int_equal(k1, k2);
+                assert_same_bytes("dare", got, want, n);
+                checked += n;
+            }
+        /* cuts over a tensor of 5000 entries whose span is [at, at + n) */
+        uint32_t key20 = eco_merge__abs_key(par[1][20] - base[20]);
+        const eco_merge_cut cuts[] = {
+            {.k = 0, .n = 5000, .thr = 0, .last = 5000},
+            {.k = 5000, .n = 5000, .thr = 0, .last = 5000},
+            {.k = 100, .n = 5000, .thr = key20, .last = 1000 + 21},
+            {.k = 100, .n = 5000, .thr = key20, .last = 1000 + 25},
+            {.k = 100, .n = 5000, .thr = key20, .last = 999},
+            {.k = 100, .n = 5000, .thr = 0x3c000000u, .last = 5000},
+            {.k = 100, .n = 5000, .thr = 0x3c000000u, .last = 1000 + 500},
+        };
+        const int nc = (int)(sizeof cuts / sizeof *cuts);
+        for (int i = 0; i < nc; i++)
+            for (int j = 0; j < nc; j++)
+                for (int with_base = 0; with_base < 2; with_base++) {
+                    const float *b = with_base ? base : NULL;
+                    int64_t k1 =
+                        eco_merge__cut_span_ref(want, par[1], b, n, &cuts[i], &cuts[j], 1000);
+                    int64_t k2 = eco_merge__cut_span(got, par[1], b, n, &cuts[i], &cuts[j], 1000);
+                    assert_int_equal(k1, k2);
+                    assert_same_bytes("cut", got, want, n);
+                    checked += n;
+                }
+    }
+    eco_merge__set_simd_cap(2);
+    printf("spans: %lld entries, the same bytes as the scalar references\n", (long long)checked);
+    for (int m = 0; m < 4; m++) free(par[m]);
+    free(got);
+    free(want);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),
         cmocka_unit_test(test_linear_exact),
+        cmocka_unit_test(test_spans_match_ref),
         cmocka_unit_test(test_task_arithmetic),
         cmocka_unit_test(test_ties),
         cmocka_unit_test(test_ties_election),
@@ -1175,6 +1355,7 @@ int main(void) {
         cmocka_unit_test(test_dare_unbiased),
         cmocka_unit_test(test_della_statistics),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_cuts_multi),
         cmocka_unit_test(test_rows_equal_whole),
         cmocka_unit_test(test_mutate),
         cmocka_unit_test(test_prune),

@@ -51,10 +51,10 @@ const char *eco_safetensors_path(const eco_safetensors *st);
  * pointers lie inside [*data, *data + *len]. */
 void eco_safetensors_buffer(const eco_safetensors *st, const void **data, size_t *len);
 /* Says that the caller will not read the `nbytes` bytes at `data` again (a tensor it has
- * copied): when st maps a file, the whole pages inside that range are dropped from this
- * process (madvise MADV_DONTNEED on a private read-only mapping: they would be read back
- * from the file if touched). A range outside st's file mapping, or st opened from memory,
- * is left alone. */
+ * copied): when st maps a file, the whole pages inside that range and inside the mapping
+ * are dropped from this process (madvise MADV_DONTNEED on a private read-only mapping:
+ * they would be read back from the file if touched). A range outside st's file mapping,
+ * or st opened from memory, is left alone. */
 void eco_safetensors_release(const eco_safetensors *st, const void *data, size_t nbytes);
 
 /* Writes tensors (names unique, data of each exactly nbytes) atomically to `path`, names

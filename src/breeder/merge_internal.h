@@ -107,6 +107,46 @@ typedef bool (*eco_merge_blocks_fn)(void *ctx, int64_t off, int64_t len, const f
  * eco_merge__topk). 0, −1 when out of memory, −2 when fn failed. */
 int eco_merge__cuts(eco_merge_blocks_fn fn, void *ctx, int64_t n, int64_t block, const int64_t *k,
                     int nk, eco_merge_cut *cut);
+/* Blocks [off, off + len) of several parents' arrays a[s] (and one shared b, NULL: keys
+ * |a[s]|) at once; false on an error (kept by the callee). */
+typedef bool (*eco_merge_blocks_multi_fn)(void *ctx, int64_t off, int64_t len, const float **a,
+                                          const float **b);
+/* eco_merge__cuts for ns parents at once (ns <= ECO_MERGE_MAX_PARENTS): cut[s][j] = the
+ * k[s][j] largest keys of parent s's entries, the same cuts as ns calls of eco_merge__cuts,
+ * from the same two or three walks over the blocks (each block of b read once a walk, not
+ * once per parent). 0, −1 when out of memory (or nk outside 0..2), −2 when fn failed. */
+int eco_merge__cuts_multi(eco_merge_blocks_multi_fn fn, void *ctx, int64_t n, int64_t block, int ns,
+                          const int64_t (*k)[2], int nk, eco_merge_cut (*cut)[2]);
+
+/* The element spans of the task-vector merges (merge_simd.c), each a scalar reference
+ * (_ref) and a dispatcher giving the same bytes (AVX-512 or AVX2 where the CPU has it).
+ *
+ * combine: out[i] for i in [i0, i1) = θ₀ + λ · (the weighted sum of the deltas, with TIES
+ * consensus for ties, dare_ties and della, normalised when p says so), each element in
+ * double, parents in order, one rounding to f32. Parent m's δ(i) is src[m][i] − base[i]
+ * (in f32) when minus_base[m], else src[m][i]; base NULL: θ₀ = 0. */
+/* Test hook: the widest span kernels the dispatchers may pick: 0 scalar, 1 AVX2, 2 AVX-512
+ * (the default: whatever the CPU has). Not thread-safe against running merges. */
+void eco_merge__set_simd_cap(int cap);
+void eco_merge__combine_span(float *out, const float *base, const float *const *src,
+                             const bool *minus_base, const eco_merge_params *p, int64_t i0,
+                             int64_t i1);
+void eco_merge__combine_span_ref(float *out, const float *base, const float *const *src,
+                                 const bool *minus_base, const eco_merge_params *p, int64_t i0,
+                                 int64_t i1);
+/* dare: d[i] = x (divided by density when inverse, in double) when the draw
+ * eco_merge__uniform_k(key, at + i) < density, else +0, with x = a[i] − b[i] (b NULL: a[i]);
+ * d may be a. Returns the kept count. */
+int64_t eco_merge__dare_span(float *d, const float *a, const float *b, int64_t n, uint64_t key,
+                             int64_t at, double density, bool inverse);
+int64_t eco_merge__dare_span_ref(float *d, const float *a, const float *b, int64_t n, uint64_t key,
+                                 int64_t at, double density, bool inverse);
+/* The magnitude selection: d[i] = x when x's key is in big and not in top (indices at + i),
+ * else +0, x = a[i] − b[i] (b NULL: a[i]); d may be a. Returns the kept count. */
+int64_t eco_merge__cut_span(float *d, const float *a, const float *b, int64_t n,
+                            const eco_merge_cut *big, const eco_merge_cut *top, int64_t at);
+int64_t eco_merge__cut_span_ref(float *d, const float *a, const float *b, int64_t n,
+                                const eco_merge_cut *big, const eco_merge_cut *top, int64_t at);
 
 /* What one parent's sparsifier needs of the whole tensor: a magnitude selection keeps the
  * entries in big and not in top (ties: top.k = 0; breadcrumbs: top is the gamma share);

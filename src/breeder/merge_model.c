@@ -7,8 +7,8 @@
  * by eco_merge_tensor (merge.h) with slerp's t for its layer ("model.layers.N."), converted
  * to the first parent's dtype and written; the inputs' pages are then dropped. linear and
  * task_arithmetic are elementwise, so they go in chunks of rows (CHUNK_ELEMS) and hold a
- * few MB whatever the tensor, as do dare_* with inverse rescaling (masks drawn by element
- * index). ties and breadcrumbs go in chunks of rows too: before a tensor's first chunk,
+ * few MB whatever the tensor, as do dare_* with inverse rescaling (eco_merge__tensor_rows,
+ * drawing by element index). ties and breadcrumbs go in chunks of rows too: before a tensor's first chunk,
  * each sparsified parent's magnitude selection (the k-th largest |θ_m − θ₀| and which of
  * the entries equal to it are in, eco_merge__cuts) is found in a pass over the mapped
  * tensor, whose pages are then dropped; the chunks recompute the deltas and apply it
@@ -49,9 +49,9 @@ eco_status eco_merge_dir(const eco_merge_dir_options *o, eco_merge_dir_report *r
 
 /* Whether each output element depends on the same element of the inputs only, so that a
  * tensor may be merged in chunks of rows with the same bytes as a whole: linear and
- * task_arithmetic, and dare_linear and dare_ties with inverse rescaling, whose masks are
- * drawn here per element index as eco_merge_tensor would (merge.h: parent m keeps element
- * i when eco_merge_uniform(seed, eco_merge_substream(stream, m), i) < density). */
+ * task_arithmetic, and dare_linear and dare_ties with inverse rescaling, whose draws are
+ * made per element index as eco_merge_tensor would (merge.h: parent m keeps element i when
+ * eco_merge_uniform(seed, eco_merge_substream(stream, m), i) < density). */
 static bool elementwise(const eco_merge_params *p) {
     switch (p->method) {
         case ECO_MERGE_METHOD_LINEAR:
@@ -87,54 +87,111 @@ typedef struct sel_ctx {
     size_t parent, base; /* input indices; base == SIZE_MAX: none */
     float *a, *b, *d;    /* widening buffers of a block, a delta's block (l1) */
     size_t cap;          /* elements of each */
+    int64_t off, len;    /* the block handed out last (len 0: none) */
+    /* the magnitude selections of several parents at once (sel_blocks) */
+    size_t n_sel, sel_input[ECO_MERGE_MAX_PARENTS]; /* their input indices */
+    float *wide;                                    /* [n_sel · cap] their widening buffers */
+    size_t wide_cap;                                /* elements of wide */
 } sel_ctx;
 
-/* Grows c's buffers to n elements; false when out of memory. */
+/* Grows c's buffers to n elements (wide: n_sel times that); false when out of memory. */
 static bool sel_reserve(sel_ctx *c, size_t n) {
-    if (n <= c->cap) return true;
-    free(c->a);
-    free(c->b);
-    free(c->d);
-    c->a = eco_malloc_array(n, sizeof *c->a);
-    c->b = eco_malloc_array(n, sizeof *c->b);
-    c->d = eco_malloc_array(n, sizeof *c->d);
-    c->cap = c->a && c->b && c->d ? n : 0;
-    return c->cap > 0;
+    if (n > c->cap) {
+        free(c->a);
+        free(c->b);
+        free(c->d);
+        c->a = eco_malloc_array(n, sizeof *c->a);
+        c->b = eco_malloc_array(n, sizeof *c->b);
+        c->d = eco_malloc_array(n, sizeof *c->d);
+        c->cap = c->a && c->b && c->d ? n : 0;
+        if (!c->cap) return false;
+    }
+    size_t want = n * c->n_sel;
+    if (want > c->wide_cap) {
+        free(c->wide);
+        c->wide = eco_malloc_array(want, sizeof *c->wide);
+        c->wide_cap = c->wide ? want : 0;
+    }
+    return c->wide_cap >= want;
 }
 
+/* The block [off, off + len) of θ_m and θ₀; the pages of the block before it are dropped
+ * (the pass is done with it), so a pass holds a few MB of the tensor, not the tensor. */
 static bool sel_block(void *ctx, int64_t off, int64_t len, const float **a, const float **b) {
     sel_ctx *c = ctx;
+    if (c->len > 0) {
+        breed_stream_release_block(c->s, c->parent, c->off, c->len);
+        if (c->base != SIZE_MAX) breed_stream_release_block(c->s, c->base, c->off, c->len);
+    }
+    c->off = off;
+    c->len = len;
     *a = breed_stream_tensor_block(c->s, c->parent, off, len, c->a);
     *b = c->base == SIZE_MAX ? NULL : breed_stream_tensor_block(c->s, c->base, off, len, c->b);
     return *a && (c->base == SIZE_MAX || *b);
 }
 
+/* The block [off, off + len) of every selecting parent's θ (a[s]) and of θ₀, the pages of
+ * the block before it dropped, as sel_block. */
+static bool sel_blocks(void *ctx, int64_t off, int64_t len, const float **a, const float **b) {
+    sel_ctx *c = ctx;
+    bool ok = true;
+    for (size_t k = 0; k < c->n_sel; k++) {
+        if (c->len > 0) breed_stream_release_block(c->s, c->sel_input[k], c->off, c->len);
+        a[k] = breed_stream_tensor_block(c->s, c->sel_input[k], off, len, c->wide + k * c->cap);
+        ok &= a[k] != NULL;
+    }
+    if (c->len > 0 && c->base != SIZE_MAX)
+        breed_stream_release_block(c->s, c->base, c->off, c->len);
+    c->off = off;
+    c->len = len;
+    *b = c->base == SIZE_MAX ? NULL : breed_stream_tensor_block(c->s, c->base, off, len, c->b);
+    return ok && (c->base == SIZE_MAX || *b);
+}
+
 /* What the tensor t's chunks need of the whole tensor, for every parent that needs it
- * (sel[m]: a magnitude selection, an l1 scale), in blocks of whole rows (c's buffers); each
- * parent's pages dropped after its pass, the base's after all of them. */
+ * (sel[m]: a magnitude selection, an l1 scale), in blocks of whole rows (c's buffers): the
+ * magnitude selections of all parents in the same walks (θ₀ read once a walk), then each
+ * l1 scale in its own pass; the pages of every block dropped once read, each parent's
+ * tensor after its pass, the base's after all of them. */
 static eco_status select_tensor(breed_stream *s, const eco_merge_params *p, const breed_tensor *t,
                                 size_t first, sel_ctx *c, eco_merge_select *sel) {
     int64_t block_rows = t->cols > 0 ? (int64_t)CHUNK_ELEMS / t->cols : 1;
     if (block_rows < 1) block_rows = 1;
     bool any = false;
+    int ms[ECO_MERGE_MAX_PARENTS];
+    c->n_sel = 0;
+    for (int m = 0; m < p->n_parents; m++)
+        if (selects(p, m) && !eco_merge__l1(p, m)) {
+            ms[c->n_sel] = m;
+            c->sel_input[c->n_sel++] = first + (size_t)m;
+        }
+    if (c->n_sel > 0) {
+        if (!sel_reserve(c, (size_t)(block_rows * t->cols)))
+            return eco_error(ECO_STATUS_ENOMEM, "out of memory for a block of rows");
+        int64_t k[ECO_MERGE_MAX_PARENTS][2];
+        eco_merge_cut cut[ECO_MERGE_MAX_PARENTS][2];
+        for (size_t j = 0; j < c->n_sel; j++) eco_merge__select_k(p, ms[j], t->n, k[j]);
+        c->len = 0;
+        int rc = eco_merge__cuts_multi(sel_blocks, c, t->n, block_rows * t->cols, (int)c->n_sel,
+                                       (const int64_t(*)[2])k, 2, cut);
+        if (rc == -1) return eco_error(ECO_STATUS_ENOMEM, "out of memory for a selection");
+        if (rc) return eco_error(ECO_STATUS_EINTERNAL, "cannot read the tensor's blocks");
+        for (size_t j = 0; j < c->n_sel; j++) {
+            sel[ms[j]].big = cut[j][0];
+            sel[ms[j]].top = cut[j][1];
+            breed_stream_release_tensor(s, c->sel_input[j]);
+        }
+        any = true;
+    }
     for (int m = 0; m < p->n_parents; m++) {
         bool l1 = eco_merge__l1(p, m);
-        if (!selects(p, m) && !l1) continue;
+        if (!l1) continue;
         if (!sel_reserve(c, (size_t)(block_rows * t->cols)))
             return eco_error(ECO_STATUS_ENOMEM, "out of memory for a block of rows");
         c->parent = first + (size_t)m;
-        int rc;
-        if (l1) {
-            rc = eco_merge__l1_scale(sel_block, c, t->rows, t->cols, block_rows, p, m,
+        c->len = 0;
+        int rc = eco_merge__l1_scale(sel_block, c, t->rows, t->cols, block_rows, p, m,
                                      eco_merge_stream(t->decl->name), c->d, &sel[m].scale);
-        } else {
-            int64_t k[2];
-            eco_merge__select_k(p, m, t->n, k);
-            eco_merge_cut cut[2];
-            rc = eco_merge__cuts(sel_block, c, t->n, block_rows * t->cols, k, 2, cut);
-            sel[m].big = cut[0];
-            sel[m].top = cut[1];
-        }
         if (rc == -1) return eco_error(ECO_STATUS_ENOMEM, "out of memory for a selection");
         if (rc) return eco_error(ECO_STATUS_EINTERNAL, "cannot read the tensor's blocks");
         breed_stream_release_tensor(s, c->parent);
@@ -177,10 +234,10 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
     const size_t first = o->base ? 1 : 0;
     json_t *params = NULL, *result = NULL, *kept = NULL;
     breed_stream *s = NULL;
-    const bool by_rows = !elementwise(p) && eco_merge__rows_ok(p);
+    /* dare_* go by rows too when elementwise: eco_merge__tensor_rows draws at the tensor's
+     * indices, as eco_merge_tensor's masks would */
+    const bool by_rows = eco_merge__rows_ok(p) && (!elementwise(p) || draws_masks(p));
     const bool chunked = elementwise(p) || by_rows;
-    uint8_t *mask[ECO_MERGE_MAX_PARENTS] = {0};
-    size_t mask_cap = 0;
     float *scratch = NULL; /* by rows: the chunk's deltas */
     size_t scratch_cap = 0;
     eco_merge_select sel[ECO_MERGE_MAX_PARENTS];
@@ -212,24 +269,6 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
         double tt =
             p->method == ECO_MERGE_METHOD_SLERP ? eco_merge_slerp_t(p, t.layer, in.n_layers) : 0.0;
         const uint64_t stream = eco_merge_stream(t.decl->name);
-        const uint8_t *const *masks = NULL;
-        if (chunked && draws_masks(p)) { /* this chunk's draws, at the tensor's indices */
-            if ((size_t)t.len > mask_cap) {
-                for (int m = 0; m < p->n_parents; m++) {
-                    free(mask[m]);
-                    if (!(mask[m] = malloc((size_t)t.len))) goto oom;
-                }
-                mask_cap = (size_t)t.len;
-            }
-            for (int m = 0; m < p->n_parents; m++) {
-                const uint64_t sub = eco_merge_substream(stream, (uint64_t)m);
-                const double d = p->density[m];
-                uint8_t *mk = mask[m];
-                for (int64_t i = 0; i < t.len; i++)
-                    mk[i] = eco_merge_uniform(p->seed, sub, (uint64_t)(t.off + i)) < d;
-            }
-            masks = (const uint8_t *const *)mask;
-        }
         eco_merge_stats stats;
         memset(&stats, 0, sizeof stats);
         if (by_rows) { /* the selections at a tensor's first chunk, then these rows */
@@ -244,7 +283,7 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
                 st = eco_merge__tensor_rows(out, base, par, t.cols, t.row0, t.nrows, p, stream, sel,
                                             scratch, stats.kept);
         } else {
-            st = eco_merge_tensor(out, base, par, t.nrows, t.cols, p, tt, stream, masks, &stats);
+            st = eco_merge_tensor(out, base, par, t.nrows, t.cols, p, tt, stream, NULL, &stats);
         }
         if (st) {
             st = eco_error_wrap(st, "merge: tensor '%s'", t.decl->name);
@@ -292,11 +331,11 @@ eco_status breed_merge_models_chunked(const eco_merge_dir_options *o, eco_merge_
 oom:
     st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory");
 done:
-    for (int m = 0; m < ECO_MERGE_MAX_PARENTS; m++) free(mask[m]);
     free(scratch);
     free(sc.a);
     free(sc.b);
     free(sc.d);
+    free(sc.wide);
     breed_stream_abort(s);
     json_decref(kept);
     json_decref(result);

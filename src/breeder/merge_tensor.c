@@ -13,11 +13,6 @@
 #include <immintrin.h>
 #endif
 
-static bool has_consensus(eco_merge_method m) {
-    return m == ECO_MERGE_METHOD_TIES || m == ECO_MERGE_METHOD_DARE_TIES ||
-           m == ECO_MERGE_METHOD_DELLA;
-}
-
 static bool has_sparsifier(eco_merge_method m) {
     return m == ECO_MERGE_METHOD_TIES || m == ECO_MERGE_METHOD_DARE_LINEAR ||
            m == ECO_MERGE_METHOD_DARE_TIES || m == ECO_MERGE_METHOD_BREADCRUMBS ||
@@ -125,42 +120,19 @@ static void merge_slerp(float *out, const float *a, const float *b, int64_t n, d
 }
 
 /* The weighted sum of the (sparsified) deltas with or without TIES consensus, normalised,
- * times λ, over θ₀: out[n]. Parent m's δ(i) is src[m][i] − base[i] when minus_base[m], else
- * src[m][i] (a sparsified delta: the same f32 difference the delta holds). One function for
- * whole tensors and chunks of rows, so both give the same bytes. */
+ * times λ, over θ₀: out[n] (eco_merge__combine_span, in blocks). Parent m's δ(i) is
+ * src[m][i] − base[i] when minus_base[m], else src[m][i] (a sparsified delta: the same f32
+ * difference the delta holds). One function for whole tensors and chunks of rows, so both
+ * give the same bytes. */
+#define COMBINE_BLOCK 4096 /* elements per task of the OpenMP loop */
+
 static void combine(float *out, const float *base, const float *const *src, const bool *minus_base,
                     int64_t n, const eco_merge_params *p) {
-    int np = p->n_parents;
-    bool consensus = has_consensus(p->method), normalize = eco_merge_params_normalize(p);
-    bool by_count = p->election == ECO_MERGE_ELECTION_COUNT;
-    double wsum = 0;
-    for (int m = 0; m < np; m++) wsum += p->weight[m];
-    if (fabs(wsum) < 1e-8) wsum = 1;
-    double lambda = p->lambda, w[ECO_MERGE_MAX_PARENTS];
-    for (int m = 0; m < np; m++) w[m] = p->weight[m];
+    int64_t nb = (n + COMBINE_BLOCK - 1) / COMBINE_BLOCK;
 #pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        double u[ECO_MERGE_MAX_PARENTS], mix = 0, div = wsum;
-        for (int m = 0; m < np; m++) {
-            float dm = minus_base[m] ? src[m][i] - base[i] : src[m][i];
-            u[m] = w[m] * (double)dm;
-        }
-        if (consensus) {
-            double s = 0;
-            for (int m = 0; m < np; m++) s += by_count ? (double)((u[m] > 0) - (u[m] < 0)) : u[m];
-            double e = s >= 0 ? 1.0 : -1.0; /* a tie elects +1 */
-            div = 0;
-            for (int m = 0; m < np; m++) { /* sign(u) == e, zeros never; no branch */
-                bool sel = u[m] * e > 0;
-                mix += eco_merge__keep_d(sel, u[m]);
-                div += eco_merge__keep_d(sel, w[m]);
-            }
-            if (div == 0) div = 1;
-        } else {
-            for (int m = 0; m < np; m++) mix += u[m];
-        }
-        if (normalize) mix /= div;
-        out[i] = (float)((base ? (double)base[i] : 0.0) + lambda * mix);
+    for (int64_t k = 0; k < nb; k++) {
+        int64_t i0 = k * COMBINE_BLOCK, i1 = i0 + COMBINE_BLOCK < n ? i0 + COMBINE_BLOCK : n;
+        eco_merge__combine_span(out, base, src, minus_base, p, i0, i1);
     }
 }
 
@@ -278,11 +250,12 @@ bool eco_merge__l1(const eco_merge_params *p, int m) {
            p->density[m] > 0;
 }
 
-/* Rows [row0, row0 + nrows) of parent m's delta d[nrows · cols] sparsified in place by dare
- * or della (draws at the tensor's indices), kept entries unscaled when l1, divided by their
- * probability when inverse; the kept count, −1 when out of memory. */
-static int64_t sparsify_rows(float *d, int64_t row0, int64_t nrows, int64_t cols,
-                             const eco_merge_params *p, int m, uint64_t stream) {
+/* Rows [row0, row0 + nrows) of parent m's delta a − b (b NULL: a; [nrows · cols] each)
+ * sparsified into d (which may be a) by dare or della (draws at the tensor's indices), kept
+ * entries unscaled when l1, divided by their probability when inverse; the kept count, −1
+ * when out of memory. */
+static int64_t sparsify_rows(float *d, const float *a, const float *b, int64_t row0, int64_t nrows,
+                             int64_t cols, const eco_merge_params *p, int m, uint64_t stream) {
     int64_t n = nrows * cols, off = row0 * cols;
     double density = p->density[m];
     bool inverse = p->rescale != ECO_MERGE_RESCALE_L1;
@@ -291,15 +264,19 @@ static int64_t sparsify_rows(float *d, int64_t row0, int64_t nrows, int64_t cols
         memset(d, 0, (size_t)n * sizeof *d);
         return 0;
     }
-    if (p->method == ECO_MERGE_METHOD_DELLA)
+    if (p->method == ECO_MERGE_METHOD_DELLA) {
+        if (b || d != a) {
+#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
+            for (int64_t i = 0; i < n; i++) d[i] = b ? a[i] - b[i] : a[i];
+        }
         return eco_merge__della_rows(d, row0, nrows, cols, density, p->epsilon, inverse, key, NULL);
-    int64_t kept = 0; /* eco_sparsify_random */
+    }
+    int64_t kept = 0, nb = (n + COMBINE_BLOCK - 1) / COMBINE_BLOCK; /* eco_sparsify_random */
 #pragma omp parallel for schedule(static) reduction(+ : kept) if (n >= ECO_MERGE_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        bool keep = eco_merge__uniform_k(key, (uint64_t)(off + i)) < density;
-        float v = inverse ? (float)((double)d[i] / density) : d[i];
-        d[i] = eco_merge__keep_f(keep, v);
-        kept += keep;
+    for (int64_t k = 0; k < nb; k++) {
+        int64_t i0 = k * COMBINE_BLOCK, len = n - i0 < COMBINE_BLOCK ? n - i0 : COMBINE_BLOCK;
+        kept += eco_merge__dare_span(d + i0, a + i0, b ? b + i0 : NULL, len, key, off + i0, density,
+                                     inverse);
     }
     return kept;
 }
@@ -328,7 +305,7 @@ int eco_merge__l1_scale(eco_merge_blocks_fn fn, void *ctx, int64_t rows, int64_t
         if (!fn(ctx, r0 * cols, n, &a, &b)) return -2;
         for (int64_t i = 0; i < n; i++) scratch[i] = b ? a[i] - b[i] : a[i];
         l1_add(scratch, n, r0 * cols, &part[0], &total[0]);
-        if (sparsify_rows(scratch, r0, nr, cols, p, m, stream) < 0) return -1;
+        if (sparsify_rows(scratch, scratch, NULL, r0, nr, cols, p, m, stream) < 0) return -1;
         l1_add(scratch, n, r0 * cols, &part[1], &total[1]);
     }
     double before = total[0] + part[0], after = total[1] + part[1]; /* the open chunk last */
@@ -361,9 +338,7 @@ eco_status eco_merge__tensor_rows(float *out, const float *base, const float *co
         src[m] = dm;
         minus_base[m] = false;
         if (is_random(p->method)) { /* draws per entry, della's ranks within each row */
-#pragma omp parallel for schedule(static) if (n >= ECO_MERGE_PAR_MIN)
-            for (int64_t i = 0; i < n; i++) dm[i] = base ? pm[i] - base[i] : pm[i];
-            kept[m] = sparsify_rows(dm, row0, nrows, cols, p, m, stream);
+            kept[m] = sparsify_rows(dm, pm, base, row0, nrows, cols, p, m, stream);
             if (kept[m] < 0)
                 return eco_error(ECO_STATUS_ENOMEM, "merge: no memory to sort rows of %lld",
                                  (long long)cols);
@@ -374,17 +349,8 @@ eco_status eco_merge__tensor_rows(float *out, const float *base, const float *co
             }
             continue;
         }
-        const eco_merge_select *s = &sel[m]; /* magnitude: the whole tensor's selection */
-        int64_t c = 0;
-        for (int64_t i = 0; i < n; i++) {
-            float v = base ? pm[i] - base[i] : pm[i];
-            uint32_t u = eco_merge__abs_key(v);
-            int keep =
-                eco_merge__in_cut(&s->big, u, off + i) & !eco_merge__in_cut(&s->top, u, off + i);
-            dm[i] = eco_merge__keep_f(keep, v);
-            c += keep;
-        }
-        kept[m] = c;
+        /* magnitude: the whole tensor's selection */
+        kept[m] = eco_merge__cut_span(dm, pm, base, n, &sel[m].big, &sel[m].top, off);
     }
     combine(out, base, src, minus_base, n, p);
     return ECO_STATUS_OK;

@@ -78,6 +78,11 @@ const float *breed_stream_input(breed_stream *s, size_t i);
  * mapped file when it is aligned f32, else widened into dst[len]; NULL on a bad range. */
 const float *breed_stream_tensor_block(breed_stream *s, size_t i, int64_t off, int64_t len,
                                        float *dst);
+/* Drops the mapped pages of elements [off, off + len) of input i's current tensor, gathered
+ * into runs of at least 1 MB (a block given by breed_stream_tensor_block and no longer read:
+ * a pass over the whole tensor then holds a few MB of it, not the tensor). A page shared
+ * with the next block stays until the run after it goes. */
+void breed_stream_release_block(breed_stream *s, size_t i, int64_t off, int64_t len);
 /* Drops the mapped pages of input i's whole current tensor (read again later: page faults,
  * never a wrong value). */
 void breed_stream_release_tensor(breed_stream *s, size_t i);

@@ -479,8 +479,10 @@ void eco_safetensors_buffer(const eco_safetensors *st, const void **data, size_t
 void eco_safetensors_release(const eco_safetensors *st, const void *data, size_t nbytes) {
     if (!st || !st->map || !data || nbytes == 0) return;
     const uintptr_t map0 = (uintptr_t)st->map, map1 = map0 + st->map_len;
-    const uintptr_t lo = (uintptr_t)data, hi = lo + nbytes;
-    if (lo < map0 || hi > map1 || hi < lo) return;
+    uintptr_t lo = (uintptr_t)data, hi = lo + nbytes;
+    if (hi < lo || hi <= map0 || lo >= map1) return;
+    if (lo < map0) lo = map0; /* the part inside the mapping */
+    if (hi > map1) hi = map1;
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     const uintptr_t p0 = (lo + page - 1) / page * page, p1 = hi / page * page;
     if (p0 < p1)
