@@ -104,52 +104,12 @@ typedef struct cand {
     uint32_t npos;
 } cand;
 
-typedef struct heap {
-    cand *v;
-    size_t n, cap;
-} heap;
-
 /* x before y: higher count, then smaller pair. */
 static inline bool cand_before(const cand *x, const cand *y) {
     return x->count != y->count ? x->count > y->count : x->pair < y->pair;
 }
 
-static bool heap_push(heap *h, cand c) {
-    if (h->n == h->cap) {
-        cand *v = tok_array_grow(h->v, sizeof *v, &h->cap, h->n + 1, 1024);
-        if (!v) return false;
-        h->v = v;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!cand_before(&c, &h->v[p])) break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = c;
-    return true;
-}
-
-static cand heap_pop(heap *h) {
-    cand top = h->v[0];
-    cand last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const cand *best = &last;
-        if (l < h->n && cand_before(&h->v[l], best)) {
-            m = l;
-            best = &h->v[l];
-        }
-        if (r < h->n && cand_before(&h->v[r], best)) m = r;
-        if (m == i) break;
-        h->v[i] = h->v[m];
-        i = m;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
+TOK_HEAP_DEFINE(heap, cand, cand_before, 1024)
 
 /* ---- (pair, word) lists -------------------------------------------------------------- */
 

@@ -230,48 +230,7 @@ static bool cand_less(const cand *a, const cand *b) {
     return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
 }
 
-typedef struct heap {
-    cand *v;
-    size_t n;
-    size_t cap;
-} heap;
-
-static bool heap_push(heap *h, cand c) {
-    if (h->n == h->cap) {
-        cand *v = tok_array_grow(h->v, sizeof *v, &h->cap, h->n + 1, 64);
-        if (!v) return false;
-        h->v = v;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!cand_less(&c, &h->v[p])) break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = c;
-    return true;
-}
-
-static cand heap_pop(heap *h) {
-    cand top = h->v[0];
-    cand last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const cand *best = &last;
-        if (l < h->n && cand_less(&h->v[l], best)) {
-            m = l;
-            best = &h->v[l];
-        }
-        if (r < h->n && cand_less(&h->v[r], best)) m = r;
-        if (m == i) break;
-        h->v[i] = h->v[m];
-        i = m;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
+TOK_HEAP_DEFINE(heap, cand, cand_less, 64)
 
 /* Pushes the merge of symbol `pos` with its right neighbour `right`, when there is one;
  * false on ENOMEM. */

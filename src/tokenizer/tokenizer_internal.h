@@ -39,6 +39,52 @@
  * and leaves data (still the caller's) and *cap unchanged. */
 void *tok_array_grow(void *data, size_t size, size_t *cap, size_t need, size_t first);
 
+/* A binary heap of TYPE whose top is the element that BEFORE(&x, &y) puts ahead of every
+ * other (BEFORE is a strict order). Defines the type NAME {TYPE *v; size_t n, cap;} (zero is
+ * empty; the caller frees v), NAME##_push (false on ENOMEM; FIRST is the first capacity) and
+ * NAME##_pop (the top; the heap must not be empty). The BPE encoder and trainer use it. */
+#define TOK_HEAP_DEFINE(NAME, TYPE, BEFORE, FIRST)                                                 \
+    typedef struct NAME {                                                                          \
+        TYPE *v;                                                                                   \
+        size_t n, cap;                                                                             \
+    } NAME;                                                                                        \
+    static bool NAME##_push(NAME *h, TYPE c) {                                                     \
+        if (h->n == h->cap) {                                                                      \
+            TYPE *v = tok_array_grow(h->v, sizeof *v, &h->cap, h->n + 1, (FIRST));                 \
+            if (!v) return false;                                                                  \
+            h->v = v;                                                                              \
+        }                                                                                          \
+        size_t i = h->n++;                                                                         \
+        while (i > 0) {                                                                            \
+            size_t p = (i - 1) / 2;                                                                \
+            if (!BEFORE(&c, &h->v[p])) break;                                                      \
+            h->v[i] = h->v[p];                                                                     \
+            i = p;                                                                                 \
+        }                                                                                          \
+        h->v[i] = c;                                                                               \
+        return true;                                                                               \
+    }                                                                                              \
+    static TYPE NAME##_pop(NAME *h) {                                                              \
+        TYPE top = h->v[0];                                                                        \
+        TYPE last = h->v[--h->n];                                                                  \
+        size_t i = 0;                                                                              \
+        for (;;) {                                                                                 \
+            size_t l = 2 * i + 1, r = l + 1, m = i;                                                \
+            const TYPE *best = &last;                                                              \
+            if (l < h->n && BEFORE(&h->v[l], best)) {                                              \
+                m = l;                                                                             \
+                best = &h->v[l];                                                                   \
+            }                                                                                      \
+            if (r < h->n && BEFORE(&h->v[r], best)) m = r;                                         \
+            if (m == i) break;                                                                     \
+            h->v[i] = h->v[m];                                                                     \
+            i = m;                                                                                 \
+        }                                                                                          \
+        if (h->n) h->v[i] = last;                                                                  \
+        return top;                                                                                \
+    }
+
+
 /* Byte strings grow in an eco_buf (ecology/core.h). */
 /* Appends s[0..n) with every occurrence of pat (pn > 0; left to right, not overlapping)
  * replaced by rep[0..rn); false when out of memory. */
