@@ -45,7 +45,8 @@ typedef struct sbuf {
 static void sb_put(sbuf *s, const char *p, size_t n) {
     if (s->full) return;
     if (s->at + n + 4 > s->cap) {
-        size_t k = s->cap - 4 - s->at;
+        size_t k = s->cap - 4 - s->at; /* < n here; the clamp lets gcc -O3 see it */
+        if (k > n) k = n;
         memcpy(s->b + s->at, p, k);
         memcpy(s->b + s->at + k, "...", 4);
         s->at = s->cap - 1;
