@@ -19,14 +19,19 @@
  * An ids file holds token ids separated by whitespace, commas or brackets (the JSON array
  * `ecology tokenize --json` prints). Prints one JSON object on stdout:
  *   {"model", "threads", "runs", "load_avg_start", "load_avg_end",
- *    "prompts": [{"tokens", "ms": [per run], "median_ms", "median_tok_per_s"}, ...],
- *    "decode": {"after_tokens", "tokens", "ms": [...], "median_ms", "median_tok_per_s"}}
+ *    "prompts": [{"tokens", "ms": [per run], "median_ms", "median_tok_per_s",
+ *                 "median_cpu_ms"}, ...],
+ *    "decode": {"after_tokens", "tokens", "ms": [...], "median_ms", "median_tok_per_s",
+ *               "median_cpu_ms"}}
+ * (median_cpu_ms: process CPU time, every thread's; with --threads 1 on a shared machine the
+ * figure to compare builds by.)
  * A benchmark: exits 0 with figures, 1 when it cannot run (bad arguments, unreadable model).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench_common.h"
 #include "ecology/model.h"
@@ -38,8 +43,16 @@ typedef struct prompt {
     const char *path;
     int32_t *ids; /* [n] */
     int64_t n;
-    double ms[MAX_RUNS];
+    double ms[MAX_RUNS], cpu_ms[MAX_RUNS];
 } prompt;
+
+/* Process CPU milliseconds (all threads): on a machine shared with other work, the figure
+ * to compare between builds with --threads 1 (time descheduled not counted). */
+static double cpu_ms_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return 1e3 * (double)t.tv_sec + 1e-6 * (double)t.tv_nsec;
+}
 
 /* Reads token ids from path into p->ids (caller frees); ids separated by anything that is
  * not a digit or a minus sign. Returns 0, or -1 with a message on stderr. */
@@ -109,7 +122,8 @@ int main(int argc, char **argv) {
             return 1;
         }
         i++;
-        if (!strcmp(a, "--model")) model_path = v;
+        if (!strcmp(a, "--model"))
+            model_path = v;
         else if (!strcmp(a, "--ids")) {
             if (n_pr == MAX_PROMPTS) {
                 fprintf(stderr, "bench_prompt: at most %d --ids\n", MAX_PROMPTS);
@@ -117,9 +131,12 @@ int main(int argc, char **argv) {
             }
             memset(&pr[n_pr], 0, sizeof pr[n_pr]);
             pr[n_pr++].path = v;
-        } else if (!strcmp(a, "--runs")) runs = atoi(v);
-        else if (!strcmp(a, "--threads")) threads = atoi(v);
-        else if (!strcmp(a, "--decode")) decode = atol(v);
+        } else if (!strcmp(a, "--runs"))
+            runs = atoi(v);
+        else if (!strcmp(a, "--threads"))
+            threads = atoi(v);
+        else if (!strcmp(a, "--decode"))
+            decode = atol(v);
         else {
             fprintf(stderr, "bench_prompt: unknown argument %s\n", a);
             return 1;
@@ -127,8 +144,9 @@ int main(int argc, char **argv) {
     }
     if (!model_path || n_pr == 0 || runs < 1 || runs > MAX_RUNS || threads < 1 || decode < 0 ||
         decode > 100000) {
-        fprintf(stderr, "usage: bench_prompt --model PATH --ids FILE [--ids FILE ...] "
-                        "[--decode N] [--runs 1..%d] [--threads T]\n",
+        fprintf(stderr,
+                "usage: bench_prompt --model PATH --ids FILE [--ids FILE ...] "
+                "[--decode N] [--runs 1..%d] [--threads T]\n",
                 MAX_RUNS);
         return 1;
     }
@@ -137,7 +155,7 @@ int main(int argc, char **argv) {
     eco_model *m = NULL;
     eco_kv_cache *kv = NULL;
     float *logits = NULL;
-    double dec_ms[MAX_RUNS];
+    double dec_ms[MAX_RUNS], dec_cpu[MAX_RUNS];
     int rc = 1;
     if (eco_model_load(model_path, &m) != ECO_STATUS_OK) {
         fprintf(stderr, "bench_prompt: %s\n", eco_last_error());
@@ -159,19 +177,27 @@ int main(int argc, char **argv) {
     for (int r = -1; r < runs; r++) { /* run -1: warm-up, not reported */
         for (int k = 0; k < n_pr; k++) {
             eco_kv_cache_reset(kv);
+            const double c0 = cpu_ms_now();
             double t0 = eco_now();
             if (eco_model_forward(m, kv, pr[k].ids, pr[k].n, logits, false) != ECO_STATUS_OK)
                 goto fail;
             double t1 = eco_now();
-            if (r >= 0) pr[k].ms[r] = 1e3 * (t1 - t0);
+            if (r >= 0) {
+                pr[k].ms[r] = 1e3 * (t1 - t0);
+                pr[k].cpu_ms[r] = cpu_ms_now() - c0;
+            }
             if (k == 0) { /* decode after the first prompt, its cache kept */
+                const double c1 = cpu_ms_now();
                 int32_t tok = (int32_t)argmax(logits, vocab);
                 for (long i = 0; i < decode; i++) {
                     if (eco_model_forward(m, kv, &tok, 1, logits, false) != ECO_STATUS_OK)
                         goto fail;
                     tok = (int32_t)argmax(logits, vocab);
                 }
-                if (r >= 0) dec_ms[r] = 1e3 * (eco_now() - t1);
+                if (r >= 0) {
+                    dec_ms[r] = 1e3 * (eco_now() - t1);
+                    dec_cpu[r] = cpu_ms_now() - c1;
+                }
             }
         }
     }
@@ -182,19 +208,23 @@ int main(int argc, char **argv) {
         double tmp[MAX_RUNS];
         memcpy(tmp, pr[k].ms, sizeof(double) * (size_t)runs);
         const double med = bench_median(tmp, runs);
+        memcpy(tmp, pr[k].cpu_ms, sizeof(double) * (size_t)runs);
+        const double cmed = bench_median(tmp, runs);
         printf("%s\n  {\"tokens\": %lld, \"ms\": ", k ? "," : "", (long long)pr[k].n);
         put_ms(pr[k].ms, runs);
-        printf(", \"median_ms\": %.3f, \"median_tok_per_s\": %.2f}", med,
-               (double)pr[k].n * 1e3 / med);
+        printf(", \"median_ms\": %.3f, \"median_tok_per_s\": %.2f, \"median_cpu_ms\": %.3f}", med,
+               (double)pr[k].n * 1e3 / med, cmed);
     }
     double tmp[MAX_RUNS];
     memcpy(tmp, dec_ms, sizeof(double) * (size_t)runs);
     const double dmed = bench_median(tmp, runs);
-    printf("],\n \"decode\": {\"after_tokens\": %lld, \"tokens\": %ld, \"ms\": ", (long long)pr[0].n,
-           decode);
+    memcpy(tmp, dec_cpu, sizeof(double) * (size_t)runs);
+    const double dcmed = bench_median(tmp, runs);
+    printf("],\n \"decode\": {\"after_tokens\": %lld, \"tokens\": %ld, \"ms\": ",
+           (long long)pr[0].n, decode);
     put_ms(dec_ms, runs);
-    printf(", \"median_ms\": %.3f, \"median_tok_per_s\": %.2f}}\n", dmed,
-           dmed > 0 ? (double)decode * 1e3 / dmed : 0.0);
+    printf(", \"median_ms\": %.3f, \"median_tok_per_s\": %.2f, \"median_cpu_ms\": %.3f}}\n", dmed,
+           dmed > 0 ? (double)decode * 1e3 / dmed : 0.0, dcmed);
     rc = 0;
     goto out;
 fail:
