@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // bench_llamacpp: the project beside llama.cpp on the same weights, in the same run.
 //
-// usage: node bench/bench_llamacpp.mjs --ecology BIN [--bench-prompt BIN] [--cold]
-//            [--node-llama-cpp DIR] [--threads N] [--preset P] [--runs R] [--decode N]
+// usage: node bench/bench_llamacpp.mjs --ecology BIN [--bench-prompt BIN] [--baseline BIN]
+//            [--cold] [--node-llama-cpp DIR] [--threads N] [--preset P] [--runs R] [--decode N]
 //
 // Builds a random `--preset` model (default smollm2-135m, f32), exports it with
 // `ecology model export --format gguf` as f32 and as q8_0, and for each file times, with N
@@ -24,6 +24,9 @@
 // (default 3) starts one bench_prompt process (load, warm-up, one timed pass of each case)
 // then times llama.cpp once. Medians are printed in tokens/s with the ratio
 // ecology / llama.cpp, and the load average at the start and end.
+// --baseline BIN: a second bench_prompt (another build, e.g. before a change) run in every
+// round beside the first (alternating which goes first), its figures and ratios printed beside (before/after in the
+// same run, against the same llama.cpp timings).
 // --cold: the older ecology timing instead: a fresh `ecology generate --json` process per
 // case (prompt_ms and decode_ms of its first pass: OpenMP threads started, caches cold,
 // the weights just copied in), against the same warm llama.cpp; ecology then looks slower
@@ -48,6 +51,7 @@ for (let i = 2; i < process.argv.length; i += 2) {
     }
     if (a === "--ecology") o.ecology = resolve(v);
     else if (a === "--bench-prompt") o.benchPrompt = resolve(v);
+    else if (a === "--baseline") o.baseline = resolve(v);
     else if (a === "--node-llama-cpp") o.nlc = resolve(v);
     else if (a === "--threads") o.threads = Number(v);
     else if (a === "--preset") o.preset = v;
@@ -104,7 +108,8 @@ try {
     for (const [ty, file] of Object.entries(files)) {
         const lm = await llama.loadModel({modelPath: file});
         const ctx = await lm.createContext({contextSize: 1100, batchSize: 1024, threads: o.threads});
-        const r = {eco: {p127: [], p1000: [], dec: []}, lc: {p127: [], p1000: [], dec: []}};
+        const r = {eco: {p127: [], p1000: [], dec: []}, lc: {p127: [], p1000: [], dec: []},
+                   base: {p127: [], p1000: [], dec: []}};
         for (let run = -1; run < o.runs; run++) { /* run -1: warm-up, not counted */
             // ecology
             if (o.cold) {
@@ -120,14 +125,18 @@ try {
                     r.eco.dec.push(g127.completion_tokens * 1e3 / g127.decode_ms);
                 }
             } else if (run >= 0) { /* bench_prompt discards its own warm-up pass */
-                const b = JSON.parse(execFileSync(o.benchPrompt, [
-                    "--model", file, "--ids", idsFile[127], "--ids", idsFile[1000], "--decode", String(o.decode),
-                    "--runs", "1", "--threads", String(o.threads)], {maxBuffer: 1 << 26}).toString());
-                if (b.prompts[0].tokens !== 127 || b.prompts[1].tokens !== 1000)
-                    throw new Error(`bench_prompt prompt lengths ${b.prompts[0].tokens}, ${b.prompts[1].tokens}`);
-                r.eco.p127.push(b.prompts[0].median_tok_per_s);
-                r.eco.p1000.push(b.prompts[1].median_tok_per_s);
-                r.eco.dec.push(b.decode.median_tok_per_s);
+                const pair = [[o.benchPrompt, r.eco], [o.baseline, r.base]];
+                for (const [bin, into] of run % 2 ? pair.reverse() : pair) { /* alternate which goes first */
+                    if (!bin) continue;
+                    const b = JSON.parse(execFileSync(bin, [
+                        "--model", file, "--ids", idsFile[127], "--ids", idsFile[1000], "--decode", String(o.decode),
+                        "--runs", "1", "--threads", String(o.threads)], {maxBuffer: 1 << 26}).toString());
+                    if (b.prompts[0].tokens !== 127 || b.prompts[1].tokens !== 1000)
+                        throw new Error(`bench_prompt prompt lengths ${b.prompts[0].tokens}, ${b.prompts[1].tokens}`);
+                    into.p127.push(b.prompts[0].median_tok_per_s);
+                    into.p1000.push(b.prompts[1].median_tok_per_s);
+                    into.dec.push(b.decode.median_tok_per_s);
+                }
             }
             // llama.cpp, on the same token ids
             for (const [n, key] of [[127, "p127"], [1000, "p1000"]]) {
@@ -151,7 +160,9 @@ try {
         for (const [key, what] of [["p127", "prompt 127 tokens"], ["p1000", "prompt 1000 tokens"], ["dec", `decode ${o.decode} tokens`]]) {
             const e = median(r.eco[key]), l = median(r.lc[key]);
             console.log(`  ${ty.padEnd(5)} ${what.padEnd(20)} ecology ${e.toFixed(1).padStart(8)} tok/s   ` +
-                        `llama.cpp ${l.toFixed(1).padStart(8)} tok/s   ratio ${(e / l).toFixed(2)}x`);
+                        `llama.cpp ${l.toFixed(1).padStart(8)} tok/s   ratio ${(e / l).toFixed(2)}x` +
+                        (r.base[key].length ? `   (baseline ${median(r.base[key]).toFixed(1)} tok/s, ` +
+                                              `${(median(r.base[key]) / l).toFixed(2)}x)` : ""));
         }
         await ctx.dispose();
         await lm.dispose();
