@@ -107,7 +107,10 @@ static void small_init(small *s) {
                          .not_measured = s->nm};
 }
 
-static char *to_json(const eco_eval_report *r, const eco_verdict *v, bool timing) {
+/* noinline: inlined at -O3, gcc 12 takes the returned buffer for a pointer to `out` itself
+ * (a false -Wdangling-pointer in test_parse_errors). */
+__attribute__((noinline)) static char *to_json(const eco_eval_report *r, const eco_verdict *v,
+                                               bool timing) {
     char *out = NULL;
     ECO_ASSERT_OK(eco_eval_report_json(r, v, timing, &out));
     assert_non_null(out);
