@@ -14,7 +14,7 @@
 #define BPB_MAX_TEXT ((size_t)64 << 20)
 
 int cmd_bpb(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("model", true),   CLI_OPT("file", true), CLI_OPT("ctx", true),
+    cli_opt o[] = {CLI_OPT("model", true),   CLI_OPT("file", true),  CLI_OPT("ctx", true),
                    CLI_OPT("threads", true), CLI_OPT("json", false), CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];

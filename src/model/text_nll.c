@@ -15,8 +15,8 @@ static double token_nll(const float *row, int64_t vocab, int32_t target) {
     return log(sum) + mx - (double)row[target];
 }
 
-eco_status eco_model_text_nll(eco_model *m, const eco_tokenizer *tok, const char *text,
-                              size_t len, int64_t ctx, eco_text_nll *out) {
+eco_status eco_model_text_nll(eco_model *m, const eco_tokenizer *tok, const char *text, size_t len,
+                              int64_t ctx, eco_text_nll *out) {
     if (!m || !tok || (!text && len) || !out)
         return eco_error(ECO_STATUS_EINVAL, "text nll: NULL argument");
     *out = (eco_text_nll){0};
