@@ -9,6 +9,7 @@
 
 #include "ecology/engine.h"
 #include "ecology/sampler.h"
+#include "ecology/tokenizer_train.h"
 
 static char *tmp;
 static char *model_dir;
@@ -169,6 +170,65 @@ static void test_seeded_sampling_reproducible(void **state) {
     eco_infer_response_free(&b);
     eco_infer_response_free(&c);
     eco_engine_destroy(e);
+}
+
+/* A stop sequence that ends inside a merged BPE token (a "\n" merged with other bytes is the
+ * case that matters for tasks eval): generation stops at that token and the text is cut
+ * before the stop, mid-token. A random model over a byte-level BPE tokenizer trained here. */
+static void test_stop_inside_merged_token(void **state) {
+    (void)state;
+    char *dir = eco_path_join(tmp, "bpe"), *corpus = eco_path_join(tmp, "bpe-corpus.txt");
+    char *tok_path = eco_path_join(dir, "tokenizer.json"),
+         *cfg_path = eco_path_join(dir, "config.json");
+    static const char *const specials[] = {"<|bos|>", "<|eos|>"};
+    const char *text = "the cat sat \nthe hat sat on the mat \nthat cat \nsat sat \n";
+    eco_test_write_file(corpus, text, strlen(text));
+    eco_model_config cfg;
+    ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
+    cfg.vocab_size = 300;
+    ECO_ASSERT_OK(eco_model_create_random(&cfg, 5, ECO_DTYPE_F32, dir));
+    eco_bpe_train_options o = {
+        .vocab_size = 300, .specials = specials, .n_specials = 2, .bos = "<|bos|>", .threads = 1};
+    const char *files[1] = {corpus};
+    ECO_ASSERT_OK(eco_bpe_train_files(&o, files, 1, tok_path, NULL));
+    cfg.bos_token_id = 0;
+    cfg.eos_token_ids[0] = 1;
+    cfg.n_eos = 1;
+    ECO_ASSERT_OK(eco_config_write(cfg_path, &cfg));
+    eco_infer_request req;
+    eco_engine *e = open_engine(dir, NULL, &req, "the cat", 40);
+    const eco_tokenizer *tok = eco_llama_engine_tokenizer(e);
+    eco_infer_response full;
+    infer(e, &req, &full);
+    /* the first generated token of 2+ bytes whose second byte is not in the text before it */
+    size_t at = 0, k = 0;
+    char stop[2] = {0, 0};
+    for (size_t i = 0; i < full.n_tokens && !stop[0]; i++) {
+        char *piece;
+        size_t pl;
+        ECO_ASSERT_OK(eco_tokenizer_decode(tok, &full.tokens[i], 1, true, &piece, &pl));
+        if (pl >= 2 && piece[1] && !memchr(full.text, piece[1], at + 1)) {
+            stop[0] = piece[1];
+            k = i;
+        } else {
+            at += pl;
+        }
+        free(piece);
+    }
+    if (!stop[0]) fail_msg("no merged token in %zu generated tokens", full.n_tokens);
+    const char *stops[] = {stop};
+    req.stop = stops;
+    req.n_stop = 1;
+    eco_infer_response r;
+    infer(e, &req, &r);
+    assert_string_equal(r.finish_reason, "stop");
+    assert_int_equal(r.n_tokens, k + 1);  /* stopped at the merged token */
+    assert_int_equal(r.text_len, at + 1); /* cut after its first byte, before the stop */
+    assert_memory_equal(r.text, full.text, r.text_len);
+    eco_infer_response_free(&full);
+    eco_infer_response_free(&r);
+    eco_engine_destroy(e);
+    free(dir), free(corpus), free(tok_path), free(cfg_path);
 }
 
 static void test_stop_sequence(void **state) {
@@ -406,6 +466,7 @@ int main(void) {
         cmocka_unit_test(test_kv_dtype),
         cmocka_unit_test(test_seeded_sampling_reproducible),
         cmocka_unit_test(test_stop_sequence),
+        cmocka_unit_test(test_stop_inside_merged_token),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_context_limit),
         cmocka_unit_test(test_nonfinite_logits),

@@ -18,6 +18,8 @@
 #include "ecology/safetensors.h"
 #include "ecology/tasks.h"
 #include "ecology/recipe.h"
+#include "ecology/engine.h"
+#include "ecology/tokenizer_train.h"
 #include "ecology/trainer.h"
 
 typedef struct fixture {
@@ -955,6 +957,175 @@ static void test_recipe_lora_run(void **state) {
     free(path), free(ad2), free(a), free(b), free(ca), free(cb), free(tj);
 }
 
+/* A tokenizer.json trained here, for the BPE recipe tests: fx->dir/tok/tokenizer.json, its
+ * SHA-256 in hex. */
+static char *write_bpe_tokenizer(const fixture *fx, char hex[ECO_SHA256_HEX_LEN + 1]) {
+    static const char *const specials[] = {"<|bos|>", "<|eos|>", "<|pad|>"};
+    eco_bpe_train_options o = {
+        .vocab_size = 300, .specials = specials, .n_specials = 3, .bos = "<|bos|>", .threads = 1};
+    char *corpus = join(fx->dir, "tok-corpus.txt"), *dir = join(fx->dir, "tok");
+    char *path = join(dir, "tokenizer.json");
+    const char *text = "Add: 12+34\nSum: 46\nCall me Ishmael. Some years ago, never mind how "
+                       "long precisely, having little or no money in my purse.\n";
+    eco_test_write_file(corpus, text, strlen(text));
+    ECO_ASSERT_OK(eco_mkdir_p(dir));
+    const char *files[1] = {corpus};
+    ECO_ASSERT_OK(eco_bpe_train_files(&o, files, 1, path, NULL));
+    ECO_ASSERT_OK(eco_sha256_file_hex(path, hex));
+    free(corpus), free(dir);
+    return path;
+}
+
+/* "tokenizer": {"path", "sha256", "bos", "eos"}: the vocabulary and BOS/EOS come from the
+ * file; a wrong digest, a missing file or a BOS that is not special is refused naming the
+ * field. */
+static void test_recipe_tokenizer_file(void **state) {
+    fixture *fx = *state;
+    char hex[ECO_SHA256_HEX_LEN + 1];
+    char *tok = write_bpe_tokenizer(fx, hex);
+    char j[2048];
+    eco_recipe *r = NULL;
+#define TOK_RECIPE(tokjson)                                                                        \
+    snprintf(j, sizeof j,                                                                          \
+             "{\"name\": \"b\", \"base\": {\"preset\": \"tiny\"}, \"tokenizer\": %s, " GOOD_DATA   \
+             ", " GOOD_HYPER "}",                                                                  \
+             tokjson)
+    char t[512];
+    snprintf(t, sizeof t, "{\"path\": \"tok/tokenizer.json\", \"sha256\": \"%s\"}", hex);
+    TOK_RECIPE(t);
+    ECO_ASSERT_OK(eco_recipe_parse(j, strlen(j), "r.json", fx->dir, &r));
+    assert_int_equal(r->config.vocab_size, 300);
+    assert_int_equal(r->config.bos_token_id, 0);
+    assert_int_equal(r->config.eos_token_ids[0], 1);
+    assert_string_equal(r->tokenizer_path, tok);
+    assert_string_equal(r->tokenizer_sha256, hex);
+    eco_recipe_free(r);
+    snprintf(t, sizeof t,
+             "{\"path\": \"tok/tokenizer.json\", \"sha256\": \"%s\", \"bos\": \"<|pad|>\", "
+             "\"eos\": \"<|bos|>\"}",
+             hex);
+    TOK_RECIPE(t);
+    ECO_ASSERT_OK(eco_recipe_parse(j, strlen(j), "r.json", fx->dir, &r));
+    assert_int_equal(r->config.bos_token_id, 2);
+    assert_int_equal(r->config.eos_token_ids[0], 0);
+    eco_recipe_free(r);
+    char wrong[ECO_SHA256_HEX_LEN + 1];
+    memcpy(wrong, hex, sizeof wrong);
+    wrong[0] = wrong[0] == '0' ? '1' : '0';
+    const struct {
+        const char *fmt;
+        const char *hex;
+        const char *want;
+    } bad[] = {
+        {"{\"path\": \"tok/tokenizer.json\", \"sha256\": \"%s\"}", wrong, "tokenizer.sha256"},
+        {"{\"path\": \"tok/tokenizer.json\", \"sha256\": \"%s\"}", "abc", "tokenizer.sha256"},
+        {"{\"path\": \"tok/none.json\", \"sha256\": \"%s\"}", hex, "tokenizer.path"},
+        {"{\"path\": \"tok/tokenizer.json\", \"sha256\": \"%s\", \"bos\": \"Add\"}", hex,
+         "tokenizer.bos"},
+        {"{\"path\": \"tok/tokenizer.json\", \"sha256\": \"%s\", \"eos\": \"<|x|>\"}", hex,
+         "tokenizer.eos"},
+        {"{\"path\": \"tok/tokenizer.json\", \"sha256\": \"%s\", \"vocab\": 3}", hex,
+         "unknown field 'vocab'"},
+        {"{\"sha256\": \"%s\"}", hex, "tokenizer.path"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(t, sizeof t, bad[i].fmt, bad[i].hex);
+        TOK_RECIPE(t);
+        eco_status st = eco_recipe_parse(j, strlen(j), "r.json", fx->dir, &r);
+        if (st == ECO_STATUS_OK || !strstr(eco_last_error(), bad[i].want))
+            fail_msg("case %zu: status %d, message '%s', expected '%s'", i, (int)st,
+                     eco_last_error(), bad[i].want);
+    }
+#undef TOK_RECIPE
+    free(tok);
+}
+
+/* A pretraining recipe with a BPE tokenizer: the model folder ships the tokenizer and the
+ * config names its BOS/EOS; one thread twice gives the same bytes; eco_model_text_nll on
+ * the result equals the log-softmax of eco_model_forward's logits, window by window. */
+static void test_recipe_bpe_run(void **state) {
+    fixture *fx = *state;
+    char hex[ECO_SHA256_HEX_LEN + 1];
+    char *tok = write_bpe_tokenizer(fx, hex);
+    char *path = join(fx->dir, "bpe.json"), *corpus = join(fx->dir, "tok-corpus.txt");
+    char j[2048];
+    snprintf(j, sizeof j,
+             "{\"name\": \"b\", \"base\": {\"preset\": \"tiny\", \"num_hidden_layers\": 1, "
+             "\"max_position_embeddings\": 64}, \"tokenizer\": {\"path\": \"tok/tokenizer.json\", "
+             "\"sha256\": \"%s\"}, \"data\": [{\"path\": \"tok-corpus.txt\"}, {\"capability\": "
+             "\"arith.add@1\", \"n\": 16, \"seed\": 1}], \"steps\": 3, \"batch\": 2, \"seq\": 32, "
+             "\"lr\": 0.01, \"seed\": 3, \"out\": \"m1\"}",
+             hex);
+    eco_test_write_file(path, j, strlen(j));
+    eco_recipe *r;
+    ECO_ASSERT_OK(eco_recipe_load(path, &r));
+    eco_recipe_run_options ro = {.threads = 1};
+    ECO_ASSERT_OK(eco_recipe_run(r, &ro, NULL));
+    char *m2 = join(fx->dir, "m2");
+    ro.out_dir = m2;
+    ECO_ASSERT_OK(eco_recipe_run(r, &ro, NULL));
+    eco_recipe_free(r);
+    char *m1 = join(fx->dir, "m1");
+    const char *files[] = {"model.safetensors", "config.json", "tokenizer.json"};
+    for (size_t i = 0; i < 3; i++) {
+        char *a = join(m1, files[i]), *b = join(m2, files[i]);
+        assert_true(files_equal(a, b));
+        free(a), free(b);
+    }
+    char *shipped = join(m1, "tokenizer.json");
+    assert_true(files_equal(shipped, tok));
+    eco_model *m;
+    ECO_ASSERT_OK(eco_model_load(m1, &m));
+    const eco_model_config *cfg = eco_model_get_config(m);
+    assert_int_equal(cfg->vocab_size, 300);
+    assert_int_equal(cfg->bos_token_id, 0);
+    assert_int_equal(cfg->eos_token_ids[0], 1);
+    eco_tokenizer *tk;
+    ECO_ASSERT_OK(eco_tokenizer_load(shipped, &tk));
+    char *text;
+    size_t len;
+    ECO_ASSERT_OK(eco_read_file(corpus, 1 << 20, &text, &len));
+    int32_t *ids;
+    size_t n;
+    ECO_ASSERT_OK(eco_tokenizer_encode(tk, text, len, false, &ids, &n));
+    assert_true(n > 20 && n < len); /* merges happened */
+    const int64_t ctx = 8, V = cfg->vocab_size;
+    eco_text_nll got;
+    ECO_ASSERT_OK(eco_model_text_nll(m, tk, text, len, ctx, &got));
+    assert_int_equal(got.tokens, (int64_t)n);
+    assert_int_equal(got.bytes, (int64_t)len);
+    assert_int_equal(got.windows, ((int64_t)n + ctx - 2) / (ctx - 1));
+    /* the reference: each window [BOS, ids...] through eco_model_forward, log-softmax here */
+    float *logits = malloc((size_t)ctx * (size_t)V * sizeof(float)); /* [ctx, V] */
+    eco_kv_cache *kv;
+    ECO_ASSERT_OK(eco_kv_cache_create(m, ctx, &kv));
+    double want = 0;
+    for (size_t at = 0; at < n; at += (size_t)ctx - 1) {
+        int32_t w[8] = {0};
+        size_t take = n - at < (size_t)ctx - 1 ? n - at : (size_t)ctx - 1;
+        memcpy(w + 1, ids + at, take * sizeof *w);
+        eco_kv_cache_reset(kv);
+        ECO_ASSERT_OK(eco_model_forward(m, kv, w, (int64_t)take + 1, logits, true));
+        for (size_t i = 0; i < take; i++) {
+            const float *row = logits + i * (size_t)V;
+            double z = 0;
+            for (int64_t v = 0; v < V; v++) z += exp((double)row[v]);
+            want += log(z) - row[w[i + 1]];
+        }
+    }
+    assert_true(fabs(got.nll_nats - want) < 1e-6 * want);
+    assert_true(fabs(got.bits_per_byte - want / log(2.0) / (double)len) < 1e-9);
+    /* refusals */
+    ECO_ASSERT_STATUS(eco_model_text_nll(m, tk, text, len, 1, &got), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_model_text_nll(m, tk, text, len, 65, &got), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_model_text_nll(m, tk, text, 0, ctx, &got), ECO_STATUS_EINVAL);
+    eco_kv_cache_free(kv);
+    free(logits), free(ids), free(text);
+    eco_tokenizer_free(tk);
+    eco_model_free(m);
+    free(tok), free(path), free(corpus), free(m1), free(m2), free(shipped);
+}
+
 static void test_options_refused(void **state) {
     fixture *fx = *state;
     char *out = join(fx->dir, "bad");
@@ -982,6 +1153,8 @@ int main(void) {
         cmocka_unit_test(test_recipe_table),
         cmocka_unit_test_setup_teardown(test_recipe_corpus, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recipe_lora_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recipe_tokenizer_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recipe_bpe_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_options_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

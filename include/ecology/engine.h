@@ -32,6 +32,26 @@ eco_status eco_llama_engine_open_adapter(const char *dir, const char *adapter_di
  * 16-bit one) is what eco_kv_cache_create chooses, the default. EINVAL for other types. */
 eco_status eco_llama_engine_set_kv_dtype(eco_engine *e, eco_dtype dtype);
 
+/* How well a model predicts a text (eco_model_text_nll). */
+typedef struct eco_text_nll {
+    double nll_nats;      /* summed −ln p(token | the tokens before it in its window) */
+    int64_t tokens;       /* tokens of the text (no BOS), each predicted once */
+    int64_t bytes;        /* the text's bytes */
+    int64_t windows;      /* forward passes */
+    double bits_per_byte; /* nll_nats / ln 2 / bytes */
+} eco_text_nll;
+
+/* Scores text[len] (UTF-8) under m with tok: the text is encoded whole without specials,
+ * then cut into windows of at most ctx positions, each BOS (the config's bos_token_id)
+ * followed by the next ctx − 1 tokens, and every token's negative log-likelihood given the
+ * tokens before it in its window is summed (log-softmax in double over f32 logits). Bits
+ * per byte divide by the bytes, not the tokens, so models with different tokenizers
+ * compare. EINVAL: NULL arguments, an empty text, ctx outside [2,
+ * max_position_embeddings], no usable BOS, a tokenizer larger than the model's vocabulary;
+ * errors of eco_tokenizer_encode and eco_model_forward. Nothing is kept. */
+eco_status eco_model_text_nll(eco_model *m, const eco_tokenizer *tok, const char *text, size_t len,
+                              int64_t ctx, eco_text_nll *out);
+
 /* Borrowed views of an open llama engine's parts (for the CLI and tests). */
 eco_model *eco_llama_engine_model(eco_engine *e);
 const eco_tokenizer *eco_llama_engine_tokenizer(const eco_engine *e);

@@ -19,7 +19,12 @@
  *              num_key_value_heads, head_dim (default hidden/heads), max_position_embeddings,
  *              rope_theta, rms_norm_eps, tie_word_embeddings; "init_std" (default 0.02)
  *              is the standard deviation of the random matrices (eco_model_create_random_std).
- *   tokenizer  "bytes" (the only one): vocab 259, BOS 256, EOS 257.
+ *   tokenizer  "bytes": the project's byte tokenizer, vocab 259, BOS 256, EOS 257; or a
+ *              tokenizer.json file: {"path": "../tokenizers/x/tokenizer.json", "sha256":
+ *              "<64 hex digits of the file>", "bos": "<|bos|>", "eos": "<|eos|>"} (bos and
+ *              eos default to those names; both must be special tokens of the file). The
+ *              file must have that SHA-256 (EFORMAT naming both digests otherwise); the
+ *              vocabulary size is the tokenizer's, and the model folder ships a copy.
  *   data       sources, all turned into {"text"} records of one corpus, in source order:
  *              a text file ("path", UTF-8; "\r\n" → "\n") cut at blank lines into chunks of
  *              at most chunk_bytes (default 1024; a longer paragraph is cut at a line or
@@ -98,7 +103,7 @@ typedef struct eco_recipe {
     char name[64];
     eco_recipe_kind kind;
     char preset[32];
-    eco_model_config config; /* pretrain: preset + overrides + byte tokenizer */
+    eco_model_config config; /* pretrain: preset + overrides + the tokenizer's vocab, BOS, EOS */
     double init_std;         /* pretrain: "base": {"init_std"} (default 0.02), see
                                * eco_model_create_random_std */
     char *base_model;        /* lora: the base model folder, resolved */
@@ -108,9 +113,11 @@ typedef struct eco_recipe {
     int64_t steps, batch, seq, accum, warmup;
     double lr, weight_decay, clip, min_lr_ratio;
     uint64_t seed;
-    bool doc_mask; /* "doc_mask" (default false): see eco_trainer_options */
-    char *out;     /* resolved; NULL when the recipe has none */
-    char *path;    /* the recipe file; NULL when parsed from memory */
+    bool doc_mask;        /* "doc_mask" (default false): see eco_trainer_options */
+    char *out;            /* resolved; NULL when the recipe has none */
+    char *path;           /* the recipe file; NULL when parsed from memory */
+    char *tokenizer_path; /* pretrain with a tokenizer.json (resolved); NULL: "bytes" */
+    char tokenizer_sha256[ECO_SHA256_HEX_LEN + 1]; /* its SHA-256 as checked; "" for bytes */
 } eco_recipe;
 
 /* Parses recipe JSON (label names it in messages; base_dir resolves relative paths, NULL:

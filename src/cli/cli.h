@@ -64,6 +64,7 @@ struct json_t *cli_json_text(const char *text, size_t len);
 int cmd_model(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
+int cmd_bpb(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

@@ -91,6 +91,13 @@ static const cli_usage table[] = {
      "every position's logits from one batched pass, as one f32 tensor [T, vocab]",
      "  --tokens IDS     token ids, separated by commas or spaces\n"
      "  --kv-cache T     the KV cache's element type (default f32)\n" THREADS_NOTE MODEL_NOTE},
+    {"bpb", "bpb --model MODEL --file TEXT [--ctx N] [--threads N] [--json] [--data-dir D]",
+     "bits per byte of a UTF-8 text under a model (comparable across tokenizers)",
+     "  --file TEXT      the text, encoded whole with the model's tokenizer (no specials)\n"
+     "  --ctx N          positions per window, BOS included (default 128); each window starts\n"
+     "                   with BOS and predicts the next N-1 tokens of the text\n"
+     "  --json           bytes, tokens, windows, nll_nats, bits_per_token, "
+     "bits_per_byte\n" THREADS_NOTE MODEL_NOTE},
     {"tokenize",
      "tokenize --tokenizer FILE|DIR (--text TEXT | --file F) [--decode] [--no-special] [--json]",
      "token ids of a text, or with --decode the text of token ids",

@@ -58,6 +58,7 @@ void eco_recipe_free(eco_recipe *r) {
     free(r->out);
     free(r->path);
     free(r->base_model);
+    free(r->tokenizer_path);
     free(r);
 }
 
@@ -243,18 +244,72 @@ static eco_status parse_source(const eco_jr *root, const json_t *s, size_t i, co
     return ECO_STATUS_OK;
 }
 
+/* pretrain: "tokenizer": {"path", "sha256", "bos", "eos"}: a tokenizer.json file whose
+ * SHA-256 must match, and its BOS/EOS tokens (specials). */
+static eco_status parse_tokenizer_file(const eco_jr *root, const json_t *t, const char *base_dir,
+                                       eco_recipe *r) {
+    static const char *const keys[] = {"path", "sha256", "bos", "eos", NULL};
+    eco_jr rt = eco_jr_child(root, "tokenizer", t);
+    eco_status st = eco_jr_only(&rt, keys);
+    const char *p, *want, *bos = "<|bos|>", *eos = "<|eos|>";
+    if (st || (st = get_str(&rt, "path", true, &p)) || (st = get_str(&rt, "sha256", true, &want)))
+        return st;
+    if ((st = get_str(&rt, "bos", false, &bos)) || (st = get_str(&rt, "eos", false, &eos)))
+        return st;
+    if (!bos) bos = "<|bos|>";
+    if (!eos) eos = "<|eos|>";
+    if (strlen(want) != ECO_SHA256_HEX_LEN || strspn(want, "0123456789abcdef") != strlen(want))
+        return eco_jr_fail(&rt, "sha256", ECO_STATUS_EFORMAT,
+                           "expected 64 lower-case hexadecimal digits");
+    if (!(r->tokenizer_path = resolve(base_dir, p)))
+        return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    char got[ECO_SHA256_HEX_LEN + 1];
+    if ((st = eco_sha256_file_hex(r->tokenizer_path, got)))
+        return eco_jr_fail(&rt, "path", st, "%s", eco_last_error());
+    if (strcmp(got, want) != 0)
+        return eco_jr_fail(&rt, "sha256", ECO_STATUS_EFORMAT, "%s has SHA-256 %s, not %s",
+                           r->tokenizer_path, got, want);
+    memcpy(r->tokenizer_sha256, got, sizeof got);
+    eco_tokenizer *tok;
+    if ((st = eco_tokenizer_load(r->tokenizer_path, &tok)))
+        return eco_jr_fail(&rt, "path", st, "%s", eco_last_error());
+    int32_t bos_id = eco_tokenizer_token_id(tok, bos), eos_id = eco_tokenizer_token_id(tok, eos);
+    int64_t vocab = eco_tokenizer_vocab_size(tok);
+    bool bos_special = bos_id >= 0 && eco_tokenizer_is_special(tok, bos_id),
+         eos_special = eos_id >= 0 && eco_tokenizer_is_special(tok, eos_id);
+    eco_tokenizer_free(tok);
+    if (!bos_special)
+        return eco_jr_fail(&rt, "bos", ECO_STATUS_EFORMAT, "'%.64s' is not a special token of %s",
+                           bos, r->tokenizer_path);
+    if (!eos_special)
+        return eco_jr_fail(&rt, "eos", ECO_STATUS_EFORMAT, "'%.64s' is not a special token of %s",
+                           eos, r->tokenizer_path);
+    r->config.vocab_size = vocab;
+    r->config.bos_token_id = bos_id;
+    r->config.eos_token_ids[0] = eos_id;
+    return ECO_STATUS_OK;
+}
+
 /* pretrain: "base" (preset + overrides) and "tokenizer" into r->config. */
-static eco_status parse_pretrain_base(const eco_jr *root, const json_t *base, eco_recipe *r) {
-    const char *tokname;
+static eco_status parse_pretrain_base(const eco_jr *root, const json_t *base, const char *base_dir,
+                                      eco_recipe *r) {
     eco_status st;
     if ((st = parse_base(root, base, r))) return st;
-    if ((st = get_str(root, "tokenizer", true, &tokname))) return st;
-    if (strcmp(tokname, "bytes") != 0)
-        return eco_jr_fail(root, "tokenizer", ECO_STATUS_EFORMAT,
-                           "'%.64s' is not supported (only \"bytes\")", tokname);
-    r->config.vocab_size = ECO_BYTE_TOKENIZER_VOCAB;
-    r->config.bos_token_id = ECO_BYTE_TOKENIZER_BOS;
-    r->config.eos_token_ids[0] = ECO_BYTE_TOKENIZER_EOS;
+    const json_t *t = json_object_get(root->obj, "tokenizer");
+    if (json_is_object(t)) {
+        if ((st = parse_tokenizer_file(root, t, base_dir, r))) return st;
+    } else {
+        const char *tokname;
+        if ((st = get_str(root, "tokenizer", true, &tokname))) return st;
+        if (strcmp(tokname, "bytes") != 0)
+            return eco_jr_fail(root, "tokenizer", ECO_STATUS_EFORMAT,
+                               "'%.64s' is not supported (\"bytes\", or an object {\"path\", "
+                               "\"sha256\"})",
+                               tokname);
+        r->config.vocab_size = ECO_BYTE_TOKENIZER_VOCAB;
+        r->config.bos_token_id = ECO_BYTE_TOKENIZER_BOS;
+        r->config.eos_token_ids[0] = ECO_BYTE_TOKENIZER_EOS;
+    }
     r->config.n_eos = 1;
     r->config.torch_dtype = ECO_DTYPE_F32;
     if ((st = eco_config_validate(&r->config, root->file)))
@@ -314,7 +369,7 @@ eco_status eco_recipe_parse(const char *json, size_t len, const char *label, con
     if (r->kind == ECO_RECIPE_LORA) {
         eco_peft_config_init(&r->lora);
         if ((st = parse_base_model(&rr, base, base_dir, r)) || (st = parse_lora(&rr, r))) goto done;
-    } else if ((st = parse_pretrain_base(&rr, base, r))) {
+    } else if ((st = parse_pretrain_base(&rr, base, base_dir, r))) {
         goto done;
     }
     if ((st = eco_jr_array(&rr, "data", true, &data))) goto done;
@@ -583,6 +638,29 @@ eco_status eco_recipe_build_corpus(const eco_recipe *r, const char *jsonl_path, 
     return st;
 }
 
+/* The random model's folder gets the recipe's tokenizer.json (its SHA-256 checked again, as
+ * the file may have changed since parsing) and a config.json with its BOS and EOS (the random
+ * model is written with the byte tokenizer's). */
+static eco_status install_tokenizer(const eco_recipe *r, const char *init) {
+    char *text = NULL, *to = eco_path_join(init, "tokenizer.json"),
+         *cfg = eco_path_join(init, "config.json");
+    size_t len;
+    eco_status st = (!to || !cfg) ? eco_error(ECO_STATUS_ENOMEM, "out of memory")
+                                  : eco_read_file(r->tokenizer_path, (size_t)1 << 30, &text, &len);
+    char got[ECO_SHA256_HEX_LEN + 1];
+    if (!st) st = eco_sha256_hex(text, len, got);
+    if (!st && strcmp(got, r->tokenizer_sha256) != 0)
+        st = eco_error(ECO_STATUS_EFORMAT,
+                       "recipe: %s changed since the recipe was read (SHA-256 %s, not %s)",
+                       r->tokenizer_path, got, r->tokenizer_sha256);
+    if (!st) st = eco_write_file_atomic(to, text, len);
+    if (!st) st = eco_config_write(cfg, &r->config);
+    free(text);
+    free(to);
+    free(cfg);
+    return st;
+}
+
 eco_status eco_recipe_run(const eco_recipe *r, const eco_recipe_run_options *opt,
                           eco_trainer_result *res) {
     if (!r) return eco_error(ECO_STATUS_EINVAL, "recipe: NULL recipe");
@@ -637,6 +715,7 @@ eco_status eco_recipe_run(const eco_recipe *r, const eco_recipe_run_options *opt
     if (!lora &&
         (st = eco_model_create_random_std(&r->config, r->seed, ECO_DTYPE_F32, r->init_std, init)))
         goto done;
+    if (!lora && r->tokenizer_path && (st = install_tokenizer(r, init))) goto done;
     if ((st = eco_recipe_build_corpus(r, corpus, NULL))) goto done;
     st = eco_trainer_run(&o, res);
 done:

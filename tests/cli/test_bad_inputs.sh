@@ -13,7 +13,7 @@
 source "$(dirname "$0")/lib/harness.sh"
 SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
 T="$tmp/t"; M="$tmp/model"; A="$SRC/data/adapters/json.record@1"; J="$tmp/add.jsonl"; D="$tmp/data"; E="$tmp/exported"
-mkdir -p "$T" "$E" && touch "$E/genome.json"
+mkdir -p "$T" "$E" && touch "$E/genome.json" "$T/empty.txt"
 unset ECOLOGY_DATA ECOLOGY_LOG
 "$BIN" model create --preset tiny --seed 1 --out "$M" >/dev/null || { echo "setup: model create failed"; exit 1; }
 "$BIN" tasks generate --capability arith.add@1 --split train --n 8 >"$J" || { echo "setup: tasks failed"; exit 1; }
@@ -61,6 +61,12 @@ row 2 "option '--kv-cache': 'bf16' is not f32 or f16" -- generate --model "$M" -
 row 2 "option '--threads'"                          -- logits --model "$M" --tokens 1 --out "$T/l.safetensors" --threads 0
 row 2 "option '--tokens': 'x' is not a token id"    -- logits --model "$M" --tokens 1,x --out "$T/l.safetensors"
 row 2 "option '--preset': "                         -- model create --preset nope --out "$T/m"
+row 2 "bpb: --file TEXT is required"                -- bpb --model "$M"
+row 2 "bpb: --model MODEL is required"              -- bpb --file "$J"
+row 2 "option '--ctx'"                              -- bpb --model "$M" --file "$J" --ctx 1
+row 1 "window 4096 outside [2,"                     -- bpb --model "$M" --file "$J" --ctx 4096
+row 1 "$T/none.txt"                                 -- bpb --model "$M" --file "$T/none.txt"
+row 1 "empty text"                                  -- bpb --model "$M" --file "$T/empty.txt"
 row 2 "option '--dtype': 'f64'"                     -- model create --preset tiny --dtype f64 --out "$T/m"
 row 2 "model: expected a subcommand"                -- model
 row 2 "model: unknown subcommand 'frob'"            -- model frob
