@@ -131,6 +131,31 @@ static eco_status encode_options(const eco_tokenizer *tok, const char *prompt,
     return st;
 }
 
+/* Begins both scorers: refuses an option count outside 1..ECO_EVAL_MAX_OPTIONS (touching
+ * nothing), else zeroes out[] and en and encodes the options into en (freed by the caller). */
+static eco_status score_begin(const eco_tokenizer *tok, const char *prompt,
+                              const char *const *options, size_t n_options,
+                              eco_eval_option_score *out, encoded *en) {
+    if (n_options == 0 || n_options > ECO_EVAL_MAX_OPTIONS)
+        return eco_error(ECO_STATUS_EINVAL, "score: %zu options (1..%d)", n_options,
+                         ECO_EVAL_MAX_OPTIONS);
+    memset(out, 0, n_options * sizeof *out);
+    memset(en, 0, sizeof *en);
+    return encode_options(tok, prompt, options, n_options, en);
+}
+
+/* Whether option i runs: it fits the model's context (else out->context says which) and has
+ * tokens past the prompt (else it scores 0 over 0 tokens). Sets out->n_positions. */
+static bool option_runs(const eco_model_config *cfg, const encoded *en, size_t i,
+                        eco_eval_option_score *out) {
+    out->n_positions = en->n[i];
+    if ((int64_t)en->n[i] > cfg->max_position_embeddings) {
+        out->context = cfg->max_position_embeddings;
+        return false;
+    }
+    return en->p[i] != en->n[i];
+}
+
 /* The options share the tokens ids[i][0..shared) (every p[i] >= shared): those run once, with
  * the cache kept (eco_model_forward appends at kv->len); then, for each option, the cache is
  * cut back to `shared` (eco_kv_cache_truncate) and only its own tokens run. */
@@ -140,26 +165,16 @@ static eco_status llama_score(void *ctx, const char *prompt, const char *const *
     eco_model *m = eco_llama_engine_model(e);
     const eco_tokenizer *tok = eco_llama_engine_tokenizer(e);
     const eco_model_config *cfg = eco_model_get_config(m);
-    if (n_options == 0 || n_options > ECO_EVAL_MAX_OPTIONS)
-        return eco_error(ECO_STATUS_EINVAL, "score: %zu options (1..%d)", n_options,
-                         ECO_EVAL_MAX_OPTIONS);
-    memset(out, 0, n_options * sizeof *out);
-    encoded en;
-    memset(&en, 0, sizeof en);
     float *last = NULL, *rest = NULL;
     eco_kv_cache *kv = NULL;
-    eco_status st = encode_options(tok, prompt, options, n_options, &en);
+    encoded en;
+    eco_status st = score_begin(tok, prompt, options, n_options, out, &en);
+    if (n_options == 0 || n_options > ECO_EVAL_MAX_OPTIONS) return st;
     /* which options run: those that fit the context and have tokens past the prompt */
     size_t shared = SIZE_MAX, max_run = 0, max_rest = 0;
     bool run[ECO_EVAL_MAX_OPTIONS] = {false};
     for (size_t i = 0; st == ECO_STATUS_OK && i < n_options; i++) {
-        out[i].n_positions = en.n[i];
-        if ((int64_t)en.n[i] > cfg->max_position_embeddings) {
-            out[i].context = cfg->max_position_embeddings;
-            continue;
-        }
-        if (en.p[i] == en.n[i]) continue; /* nothing to score: 0 over 0 tokens */
-        run[i] = true;
+        if (!(run[i] = option_runs(cfg, &en, i, &out[i]))) continue;
         if (en.p[i] < shared) shared = en.p[i];
         if (en.n[i] - 1 > max_run) max_run = en.n[i] - 1;
     }
@@ -212,21 +227,12 @@ static eco_status llama_score_ref(void *ctx, const char *prompt, const char *con
     eco_model *m = eco_llama_engine_model(e);
     const eco_tokenizer *tok = eco_llama_engine_tokenizer(e);
     const eco_model_config *cfg = eco_model_get_config(m);
-    if (n_options == 0 || n_options > ECO_EVAL_MAX_OPTIONS)
-        return eco_error(ECO_STATUS_EINVAL, "score: %zu options (1..%d)", n_options,
-                         ECO_EVAL_MAX_OPTIONS);
-    memset(out, 0, n_options * sizeof *out);
     encoded en;
-    memset(&en, 0, sizeof en);
-    eco_status st = encode_options(tok, prompt, options, n_options, &en);
+    eco_status st = score_begin(tok, prompt, options, n_options, out, &en);
+    if (n_options == 0 || n_options > ECO_EVAL_MAX_OPTIONS) return st;
     const int64_t vocab = cfg->vocab_size;
     for (size_t i = 0; st == ECO_STATUS_OK && i < n_options; i++) {
-        out[i].n_positions = en.n[i];
-        if ((int64_t)en.n[i] > cfg->max_position_embeddings) {
-            out[i].context = cfg->max_position_embeddings;
-            continue;
-        }
-        if (en.p[i] == en.n[i]) continue;
+        if (!option_runs(cfg, &en, i, &out[i])) continue;
         /* positions 0..n−2 run; the logits of position t−1 score token t */
         const int64_t n_run = (int64_t)en.n[i] - 1;
         float *logits = eco_malloc_array((size_t)n_run, (size_t)vocab * sizeof(float));
