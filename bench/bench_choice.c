@@ -20,7 +20,6 @@
  * exact ones.
  * A benchmark, not a test: prints figures, never fails (returns 0 after saying why).
  */
-#define _GNU_SOURCE /* asprintf */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,13 +33,6 @@
 #include "ecology/tasks.h"
 
 #define RUNS 5
-
-static char *source_path(const char *rel) {
-    const char *root = getenv("ECO_SOURCE_DIR");
-    char *p = NULL;
-    if (asprintf(&p, "%s/%s", root ? root : ".", rel) < 0) return NULL;
-    return p;
-}
 
 /* The sentiment.imdb@1 EVAL split as choice cases. */
 static eco_status make_corpus(eco_eval_corpus **out) {
@@ -87,8 +79,9 @@ int main(int argc, char **argv) {
     const char *path = argc > 1 && strcmp(argv[1], "-") != 0 ? argv[1] : NULL;
     int threads = argc > 2 ? atoi(argv[2]) : 1;
     eco_set_threads(threads > 0 ? threads : 1);
-    char *model = source_path("data/models/eco-tiny");
-    char *adapter = argc > 3 ? strdup(argv[3]) : source_path("data/adapters/sentiment.imdb@1");
+    char *model = bench_source_path("data/models/eco-tiny");
+    char *adapter =
+        argc > 3 ? strdup(argv[3]) : bench_source_path("data/adapters/sentiment.imdb@1");
     eco_engine *e = NULL;
     eco_eval_corpus *c = NULL;
     if (!model || !adapter || eco_llama_engine_open_adapter(model, adapter, NULL, &e) ||

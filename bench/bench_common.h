@@ -26,6 +26,16 @@
 #include <immintrin.h>
 #endif
 
+/* $ECO_SOURCE_DIR/rel (or ./rel), malloc'd; NULL on ENOMEM. */
+static inline char *bench_source_path(const char *rel) {
+    const char *root = getenv("ECO_SOURCE_DIR");
+    if (!root) root = ".";
+    size_t n = strlen(root) + strlen(rel) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", root, rel);
+    return p;
+}
+
 static inline int bench_cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);

@@ -16,7 +16,6 @@
  * Usage: bench_eval [n cases (default 500)] [threads (default 1)]
  * A benchmark, not a test: prints figures, never fails (returns 0 after saying why).
  */
-#define _GNU_SOURCE /* asprintf */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +28,6 @@
 #include "ecology/tasks.h"
 
 #define RUNS 5
-
-static char *source_path(const char *rel) {
-    const char *root = getenv("ECO_SOURCE_DIR");
-    char *p = NULL;
-    if (asprintf(&p, "%s/%s", root ? root : ".", rel) < 0) return NULL;
-    return p;
-}
 
 /* n distinct held-out reverse items as an exact corpus. */
 static eco_status make_corpus(size_t n, eco_eval_corpus **out) {
@@ -117,8 +109,8 @@ int main(int argc, char **argv) {
     int threads = argc > 2 ? atoi(argv[2]) : 1;
     if (n == 0) n = 500;
     eco_set_threads(threads);
-    char *model = source_path("data/models/eco-tiny");
-    char *adapter = source_path("data/adapters/text.reverse@1");
+    char *model = bench_source_path("data/models/eco-tiny");
+    char *adapter = bench_source_path("data/adapters/text.reverse@1");
     eco_engine *e = NULL;
     eco_eval_corpus *c = NULL;
     if (!model || !adapter || eco_llama_engine_open_adapter(model, adapter, NULL, &e) ||
