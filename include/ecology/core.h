@@ -267,6 +267,11 @@ struct json_t;
 /* Serialises with sorted keys and no insignificant white space (UTF-8 kept as is).
  * *out is malloc'd and NUL-terminated; caller frees. */
 eco_status eco_json_canonical(const struct json_t *value, char **out, size_t *len);
+/* json_dumps(value, flags) plus a trailing newline (as transformers and tokenizers write
+ * their files): *out malloc'd and NUL-terminated, *len (if not NULL) counts the newline;
+ * ENOMEM naming `what` when jansson or the allocation fails. */
+eco_status eco_json_dumps_line(const struct json_t *value, size_t flags, const char *what,
+                               char **out, size_t *len);
 /* Writes value as canonical JSON plus a newline to path, atomically. */
 eco_status eco_json_write_canonical_file(const char *path, const struct json_t *value);
 /* Parses text as JSON and re-serialises it canonically (label names the source). */

@@ -29,6 +29,22 @@ eco_status eco_json_canonicalize(const char *text, size_t len, const char *label
     return st;
 }
 
+eco_status eco_json_dumps_line(const json_t *value, size_t flags, const char *what, char **out,
+                               size_t *len) {
+    char *text = json_dumps(value, flags);
+    size_t n = text ? strlen(text) : 0;
+    char *line = text ? realloc(text, n + 2) : NULL;
+    if (!line) {
+        free(text);
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory serialising JSON", what);
+    }
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    *out = line;
+    if (len) *len = n + 1;
+    return ECO_STATUS_OK;
+}
+
 eco_status eco_json_write_canonical_file(const char *path, const json_t *value) {
     char *text = NULL;
     size_t len = 0;

@@ -517,22 +517,13 @@ eco_status eco_config_to_json(const eco_model_config *c, char **out, size_t *out
         int p = eco_json_real_digits(reals[i]);
         if (p > prec) prec = p;
     }
-    char *text =
-        bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(prec));
-    json_decref(o);
-    if (!text) return eco_error(ECO_STATUS_ENOMEM, "config: out of memory serialising");
     /* A trailing newline, as transformers writes. */
-    size_t n = strlen(text);
-    char *t2 = realloc(text, n + 2);
-    if (!t2) {
-        free(text);
-        return eco_error(ECO_STATUS_ENOMEM, "config: out of memory serialising");
-    }
-    t2[n] = '\n';
-    t2[n + 1] = '\0';
-    *out = t2;
-    if (out_len) *out_len = n + 1;
-    return ECO_STATUS_OK;
+    eco_status st =
+        bad ? eco_error(ECO_STATUS_ENOMEM, "config: out of memory serialising")
+            : eco_json_dumps_line(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(prec),
+                                  "config", out, out_len);
+    json_decref(o);
+    return st;
 }
 
 eco_status eco_config_write(const char *path, const eco_model_config *cfg) {

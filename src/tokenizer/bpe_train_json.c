@@ -97,21 +97,10 @@ eco_status tok_bpe_json(const tok_bpe_result *r, size_t n_specials, const char *
     json_decref(post);
     if (!root)
         return eco_error(ECO_STATUS_ENOMEM, "tokenizer train: building tokenizer.json failed");
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    eco_status st = eco_json_dumps_line(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER,
+                                        "tokenizer train: tokenizer.json", out, len);
     json_decref(root);
-    if (!text)
-        return eco_error(ECO_STATUS_ENOMEM, "tokenizer train: serializing tokenizer.json failed");
-    size_t n = strlen(text);
-    char *withnl = realloc(text, n + 2);
-    if (!withnl) {
-        free(text);
-        return eco_error(ECO_STATUS_ENOMEM, "tokenizer train: out of memory");
-    }
-    withnl[n] = '\n';
-    withnl[n + 1] = '\0';
-    *out = withnl;
-    *len = n + 1;
-    return ECO_STATUS_OK;
+    return st;
 }
 
 eco_status tok_bpe_skeleton(eco_tokenizer **out) {

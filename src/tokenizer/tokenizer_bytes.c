@@ -51,11 +51,10 @@ eco_status tok_byte_tokenizer_json(char **out) {
         "ignore_merges", 0, "vocab", vocab, "merges");
     json_decref(bos_item);
     if (!root) return eco_error(ECO_STATUS_ENOMEM, "tokenizer: building the byte tokenizer failed");
-    *out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    eco_status st = eco_json_dumps_line(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER,
+                                        "tokenizer: the byte tokenizer", out, NULL);
     json_decref(root);
-    if (!*out)
-        return eco_error(ECO_STATUS_ENOMEM, "tokenizer: serializing the byte tokenizer failed");
-    return ECO_STATUS_OK;
+    return st;
 }
 
 eco_status eco_tokenizer_write_bytes(const char *path) {
@@ -63,15 +62,7 @@ eco_status eco_tokenizer_write_bytes(const char *path) {
     char *text = NULL;
     eco_status st = tok_byte_tokenizer_json(&text);
     if (st != ECO_STATUS_OK) return st;
-    size_t n = strlen(text);
-    text[n] = '\0';
-    char *withnl = realloc(text, n + 2);
-    if (!withnl) {
-        free(text);
-        return eco_error(ECO_STATUS_ENOMEM, "tokenizer: write_bytes: out of memory");
-    }
-    withnl[n] = '\n';
-    st = eco_write_file_atomic(path, withnl, n + 1);
-    free(withnl);
+    st = eco_write_file_atomic(path, text, strlen(text));
+    free(text);
     return st;
 }

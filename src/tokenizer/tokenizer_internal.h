@@ -284,8 +284,8 @@ eco_status tok_nfc(const char *s, size_t n, eco_buf *out);
 /* True when s is already in NFC by the quick check (no normalization needed). */
 bool tok_nfc_quick(const char *s, size_t n);
 
-/* The byte tokenizer's tokenizer.json text (what eco_tokenizer_write_bytes writes, without
- * the final newline); *out is malloc'd (jansson's allocator is malloc), caller frees. */
+/* The byte tokenizer's tokenizer.json text, what eco_tokenizer_write_bytes writes (a final
+ * newline included); *out is malloc'd, caller frees. */
 eco_status tok_byte_tokenizer_json(char **out);
 
 /* Pre-tokenization alone, for the BPE trainer (bpe_train_*.c): tok's normalizers and
