@@ -369,19 +369,17 @@ size_t eco_compat_diff_all(const eco_compat_identity *a, const eco_compat_identi
                            const char *fields[ECO_COMPAT_FIELDS]) {
     static const char *const names[ECO_COMPAT_FIELDS] = {"base_family", "architecture_hash",
                                                          "tokenizer_hash", "tensor_schema_hash"};
-    size_t n = 0;
-    for (size_t i = 0; i < ECO_COMPAT_FIELDS; i++) {
-        /* nothing is known to be equal without both identities */
-        bool differs = !a || !b;
-        if (!differs) {
-            const char *fa[] = {a->base_family, a->architecture_hash, a->tokenizer_hash,
-                                a->tensor_schema_hash};
-            const char *fb[] = {b->base_family, b->architecture_hash, b->tokenizer_hash,
-                                b->tensor_schema_hash};
-            differs = hex_differs(fa[i], fb[i]);
-        }
-        if (differs) fields[n++] = names[i];
+    if (!a || !b) { /* nothing known to be equal */
+        for (size_t i = 0; i < ECO_COMPAT_FIELDS; i++) fields[i] = names[i];
+        return ECO_COMPAT_FIELDS;
     }
+    const char *fa[ECO_COMPAT_FIELDS] = {a->base_family, a->architecture_hash, a->tokenizer_hash,
+                                         a->tensor_schema_hash};
+    const char *fb[ECO_COMPAT_FIELDS] = {b->base_family, b->architecture_hash, b->tokenizer_hash,
+                                         b->tensor_schema_hash};
+    size_t n = 0;
+    for (size_t i = 0; i < ECO_COMPAT_FIELDS; i++)
+        if (hex_differs(fa[i], fb[i])) fields[n++] = names[i];
     return n;
 }
 
