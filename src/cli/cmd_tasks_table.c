@@ -158,19 +158,19 @@ static int parse_family(const char *spec, family *f) {
     return CLI_OK;
 }
 
-/* The families of DIR/models (folders holding config.json), DIR/adapters their adapters. */
-static eco_status root_families(const char *root, table *t) {
+/* The families of root/models (folders holding config.json), root/adapters their adapters;
+ * given: root came from --data-root (else the default ./data). */
+static eco_status root_families(const char *root, bool given, table *t) {
     char *models = eco_path_join(root, "models"), *adapters = eco_path_join(root, "adapters");
     char **names = NULL;
     size_t n = 0;
     eco_status st =
         models && adapters ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    if (st == ECO_STATUS_OK &&
-        eco_path_require_dir(models, "the shipped models' folder") != ECO_STATUS_OK)
-        st = eco_error(ECO_STATUS_ENOTFOUND,
-                       "%s: no such folder: run from the repository's root, or give "
-                       "--data-root DIR or --family NAME=MODEL_DIR[:ADAPTER_DIR]",
-                       models);
+    if (st == ECO_STATUS_OK && !eco_path_is_dir(models))
+        st = eco_error(ECO_STATUS_ENOTFOUND, "%s: no such folder (%s)", models,
+                       given ? "--data-root DIR holds models/ and adapters/"
+                             : "run from the repository's root, or give --data-root DIR or "
+                               "--family NAME=MODEL_DIR[:ADAPTER_DIR]");
     if (st == ECO_STATUS_OK) st = list_subdirs(models, &names, &n);
     for (size_t i = 0; st == ECO_STATUS_OK && i < n; i++) {
         char *dir = eco_path_join(models, names[i]);
@@ -512,7 +512,7 @@ int cli_tasks_table(int argc, char **argv) {
     }
 
     double t0 = eco_now();
-    eco_status st = t->n_fam ? ECO_STATUS_OK : root_families(root ? root : "data", t);
+    eco_status st = t->n_fam ? ECO_STATUS_OK : root_families(root ? root : "data", root != NULL, t);
     for (size_t i = 0; st == ECO_STATUS_OK && i < t->n_fam; i++) st = family_open(&t->fam[i]);
     for (size_t ci = 0; st == ECO_STATUS_OK && ci < t->n_caps; ci++)
         st = shift_corpus(t->caps[ci], t->n, t->seed, &t->shift[ci]);
