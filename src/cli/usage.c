@@ -142,9 +142,8 @@ static const cli_usage table[] = {
      "  --failures K     show the first K failures (default 5)\n"
      "  --json           the report as JSON\n" THREADS_NOTE MODEL_NOTE},
     {"tasks table",
-     "tasks table [--family NAME=MODEL_DIR[:ADAPTER_DIR]]... [--data-root DIR] "
-     "[--capability C[,C...]]\n"
-     "      [--n N] [--seed S] [--threads N] [--json]",
+     "tasks table [--family NAME=MODEL_DIR[:ADAPTER_DIR]]... [--data-root DIR]\n"
+     "      [--capability C[,C...]] [--n N] [--seed S] [--threads N] [--json]",
      "the base families side by side: family x capability exact match, size and speed",
      "  --family NAME=MODEL_DIR[:ADAPTER_DIR]   a family: its model folder and the folder of\n"
      "                   its adapters (ADAPTER_DIR/<capability> or "
