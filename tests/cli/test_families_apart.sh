@@ -6,12 +6,8 @@
 # architecture and tokenizer fields and suggesting distill; a folder merge of the two
 # adapters: exit 3 naming both bases).
 source "$(dirname "$0")/lib/harness.sh"
-SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
-D="$tmp/data"
-export ECOLOGY_DATA="$D"
-cd "$tmp" || exit 1
+use_registry
 
-expect 0 "registry init" -- "$BIN" registry init
 expect 0 "add eco-tiny" -- "$BIN" add "$SRC/data/models/eco-tiny" --id eco-tiny
 expect 0 "add eco-tiny-bpe" -- "$BIN" add "$SRC/data/models/eco-tiny-bpe" --id eco-tiny-bpe
 expect 0 "add a byte adapter" -- "$BIN" add "$SRC/data/adapters/text.reverse@1" --id rev --capability text.reverse@1

@@ -6,13 +6,9 @@
 # stopped after one step and resumed gives the same bytes as a straight run. Short: four
 # prompts, 12 new tokens, two steps.
 source "$(dirname "$0")/lib/harness.sh"
-SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
-D="$tmp/data"
-export ECOLOGY_DATA="$D"
-cd "$tmp" || exit 1
+use_registry
 BPE="$SRC/data/models/eco-tiny-bpe"
 
-expect 0 "registry init" -- "$BIN" registry init
 expect 0 "add eco-tiny" -- "$BIN" add "$SRC/data/models/eco-tiny" --id eco-tiny
 expect 0 "add the byte adapter" -- "$BIN" add "$SRC/data/adapters/text.reverse@1" --id rev --capability text.reverse@1
 "$BIN" tasks generate --capability text.reverse@1 --split train --n 4 --seed 3 >"$tmp/prompts.jsonl" || exit 1
