@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib/harness.sh"
 "$BIN" model create --preset tiny --seed 2 --out "$tmp/fb" >/dev/null || { echo "FAIL: model create"; exit 1; }
 "$BIN" tasks generate --capability text.reverse@1 --split train --n 8 >"$tmp/rev.jsonl" || exit 1
 "$BIN" tasks generate --capability arith.add@1 --split train --n 8 >"$tmp/add.jsonl" || exit 1
-T=(--lora r=2,alpha=4,targets=q,v --steps 1 --batch 1 --seq 32 --lr 1e-3 --seed 1 --threads 2)
+T=(--lora r=2,alpha=4,targets=q,v --steps 1 --batch 1 --seq 32 --lr 1e-3 --seed 1 --threads 1)
 # family A: a reverse adapter at ADAPTER_DIR/<capability>
 expect 0 "train A's reverse adapter" -- "$BIN" train --model "$tmp/fa" --data "$tmp/rev.jsonl" "${T[@]}" \
   --adapter-out "$tmp/ad-a/text.reverse@1"
@@ -23,7 +23,7 @@ grep -q '"base_model_name_or_path": "fa"' "$tmp/ad-a/text.reverse@1/adapter_conf
 check $? "the trainer names the base by its folder"
 
 F=(--family "A=$tmp/fa:$tmp/ad-a" --family "B=$tmp/fb:$tmp/ad-b")
-C=(--capability text.reverse@1,arith.add@1,sentiment.imdb@1 --n 4 --threads 2)
+C=(--capability text.reverse@1,arith.add@1,sentiment.imdb@1 --n 4 --threads 1)
 expect 0 "tasks table --json" -- "$BIN" tasks table "${F[@]}" "${C[@]}" --json
 cp "$tmp/out" "$tmp/table.json"
 contains "$tmp/err" "tasks table: A, text.reverse@1: " "progress on stderr"
@@ -33,7 +33,7 @@ t = json.load(open(sys.argv[1])); tmp = sys.argv[2]
 def need(cond, what):
     if not cond:
         print("  bad:", what); sys.exit(1)
-need(t["n"] == 4 and t["seed"] == 0 and t["threads"] == 2, "n, seed, threads")
+need(t["n"] == 4 and t["seed"] == 0 and t["threads"] == 1, "n, seed, threads")
 need(isinstance(t["wall_s"], float), "wall_s")
 fams = t["families"]
 need([f["name"] for f in fams] == ["A", "B"], "families in order")
@@ -77,7 +77,7 @@ grep -q "^sentiment.imdb@1 .*no adapter .*no adapter .*—" "$tmp/out"; check $?
 grep -q "^text.reverse@1 .* / .*no adapter .*A$" "$tmp/out"; check $? "reverse's row: A's rates, A best"
 grep -q "^arith.add@1 .*no adapter .* / [0-9.]* .*B$" "$tmp/out"; check $? "arith's row: B's rates, B best"
 # a family without an adapter folder: every row says so
-expect 0 "a family without adapters" -- "$BIN" tasks table --family "A=$tmp/fa" --capability text.sort@1 --n 2 --json
+expect 0 "a family without adapters" -- "$BIN" tasks table --family "A=$tmp/fa" --capability text.sort@1 --n 2 --threads 1 --json
 python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); c=t["capabilities"][0]; sys.exit(0 if t["families"][0]["adapters"] is None and c["families"][0]["adapter"] is None and c["best"] is None else 1)' "$tmp/out"
 check $? "no adapter folder: no adapter"
 
@@ -86,7 +86,7 @@ mkdir -p "$tmp/root/models" "$tmp/root/adapters/grp" && cp -r "$tmp/fa" "$tmp/fb
 mkdir -p "$tmp/root/models/notes"  # a folder without config.json is no family
 cp -r "$tmp/ad-a/text.reverse@1" "$tmp/root/adapters/"
 cp -r "$tmp/ad-b/grp/arith.add@1" "$tmp/root/adapters/grp/"
-expect 0 "tasks table --data-root" -- "$BIN" tasks table --data-root "$tmp/root" --capability text.reverse@1,arith.add@1 --n 2 --json
+expect 0 "tasks table --data-root" -- "$BIN" tasks table --data-root "$tmp/root" --capability text.reverse@1,arith.add@1 --n 2 --threads 1 --json
 python3 - "$tmp/out" <<'PY'; check $? "--data-root families"
 import json, sys
 t = json.load(open(sys.argv[1]))
