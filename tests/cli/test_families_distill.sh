@@ -17,12 +17,12 @@ expect 3 "an adapter as the teacher is refused by breed" -- "$BIN" breed --op di
   --parents rev --corpus "$tmp/prompts.jsonl" --param steps=1
 contains "$tmp/err" "takes full models, not adapters" "the refusal says why"
 expect 0 "fold the adapter into eco-tiny" -- "$BIN" breed --op fold --parents eco-tiny,rev --id tiny-rev
-expect 0 "the folded teacher answers as the adapter" -- "$BIN" tasks eval --model tiny-rev --capability text.reverse@1 --n 8 --json
+expect 0 "the folded teacher answers as the adapter" -- "$BIN" tasks eval --model tiny-rev --capability text.reverse@1 --n 8 --threads 1 --json
 python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["correct"] >= 6 else 1)' "$tmp/out"
 check $? "the folded model reverses (at least 6 of 8)"
 
 S=(--teacher tiny-rev --student "$BPE" --data "$tmp/prompts.jsonl" --max-tokens 12
-   --steps 2 --batch 2 --seq 32 --lr 0.001 --seed 1 --threads 2)
+   --steps 2 --batch 2 --seq 32 --lr 0.001 --seed 1 --threads 1)
 expect 0 "distill eco-tiny+reverse into eco-tiny-bpe" -- "$BIN" distill "${S[@]}" --out "$tmp/s1" --json
 contains "$tmp/out" '"finished":true' "finished"
 contains "$tmp/s1/training.json" '"level":"sequence"' "sequence level: the tokenizers differ"
