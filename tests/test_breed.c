@@ -152,6 +152,16 @@ static void test_compat_reason(void **state) {
         snprintf(want, sizeof want, "differ in %s:", fields[k]);
         assert_non_null(strstr(reason, want));
         assert_non_null(strstr(reason, "distill"));
+        /* ... and the later fields that differ as well, in order */
+        if (k < 3) {
+            char tail[160] = "they also differ in ";
+            for (int j = k + 1; j < 4; j++)
+                snprintf(tail + strlen(tail), sizeof tail - strlen(tail), "%s%s", fields[j],
+                         j < 3 ? ", " : ";");
+            assert_non_null(strstr(reason, tail));
+        } else {
+            assert_null(strstr(reason, "also differ"));
+        }
         assert_false(lin->supports(lin, gs, 2, false, reason, sizeof reason));
         assert_non_null(strstr(reason, want));
     }

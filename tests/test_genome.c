@@ -929,6 +929,19 @@ static void test_compat_diff_order(void **state) {
     b = a;
     b.tokenizer_hash[10] = 'f';
     assert_string_equal(eco_compat_diff(&b, &a), "tokenizer_hash");
+    /* every differing field, in order (another family's architecture and tokenizer) */
+    const char *fields[ECO_COMPAT_FIELDS];
+    assert_int_equal(eco_compat_diff_all(&a, &b, fields), 1);
+    assert_string_equal(fields[0], "tokenizer_hash");
+    b.architecture_hash[0] = 'f';
+    assert_int_equal(eco_compat_diff_all(&a, &b, fields), 2);
+    assert_string_equal(fields[0], "architecture_hash");
+    assert_string_equal(fields[1], "tokenizer_hash");
+    b = a;
+    assert_int_equal(eco_compat_diff_all(&a, &b, fields), 0);
+    assert_int_equal(eco_compat_diff_all(&a, NULL, fields), ECO_COMPAT_FIELDS);
+    assert_string_equal(fields[0], "base_family");
+    assert_string_equal(fields[3], "tensor_schema_hash");
 }
 
 int main(void) {

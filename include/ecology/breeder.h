@@ -45,8 +45,9 @@ bool eco_breeder_op_is_parametric(const eco_breeder_op *op);
 bool eco_breeder_op_takes_corpora(const eco_breeder_op *op);
 
 /* The compatibility check every parameter operator's supports() makes: true when all n
- * genomes' identities are equal; else false with "parents 'A' and 'B' differ in FIELD
- * (...): parameter operators need identical compatibility; use distill" in reason. */
+ * genomes' identities are equal; else false with "parents 'A' and 'B' differ in FIELD:
+ * parameter operators need identical compatibility (...); they also differ in FIELD2, ...;
+ * use distill" in reason (FIELD the first that differs, eco_compat_diff_all's order). */
 bool eco_breed_compatible(const eco_genome *const *genomes, size_t n, char *reason,
                           size_t reason_len);
 

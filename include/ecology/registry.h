@@ -75,6 +75,12 @@ bool eco_compat_equal(const eco_compat_identity *a, const eco_compat_identity *b
 /* The name of the first field that differs ("base_family", "architecture_hash",
  * "tokenizer_hash", "tensor_schema_hash"), or NULL when equal. */
 const char *eco_compat_diff(const eco_compat_identity *a, const eco_compat_identity *b);
+/* Every field that differs, in that order, into fields[0..n); returns n (0 when equal;
+ * every field when a or b is NULL: nothing is known to be equal), so that a refusal names
+ * the tokenizer and architecture of another base family, not only its base_family. */
+#define ECO_COMPAT_FIELDS 4
+size_t eco_compat_diff_all(const eco_compat_identity *a, const eco_compat_identity *b,
+                           const char *fields[ECO_COMPAT_FIELDS]);
 
 /* ---- genome ------------------------------------------------------------------------- */
 

@@ -51,15 +51,24 @@ static const op_def *def_of(const eco_breeder_op *op) { return (const op_def *)o
 bool eco_breed_compatible(const eco_genome *const *genomes, size_t n, char *reason,
                           size_t reason_len) {
     for (size_t i = 1; i < n; i++) {
-        const char *field = eco_compat_diff(&genomes[0]->compatibility, &genomes[i]->compatibility);
-        if (!field) continue;
-        if (reason && reason_len)
+        const char *fields[ECO_COMPAT_FIELDS];
+        size_t nf =
+            eco_compat_diff_all(&genomes[0]->compatibility, &genomes[i]->compatibility, fields);
+        if (!nf) continue;
+        if (reason && reason_len) {
+            /* the first field, then the others (another base family differs in its
+             * tokenizer and architecture too: say so, not base_family alone) */
+            char also[160] = "";
+            for (size_t k = 1; k < nf; k++)
+                snprintf(also + strlen(also), sizeof also - strlen(also), "%s%s",
+                         k == 1 ? "; they also differ in " : ", ", fields[k]);
             snprintf(reason, reason_len,
                      "parents '%s' and '%s' differ in %s: parameter operators need identical "
                      "compatibility (base_family, architecture_hash, tokenizer_hash, "
-                     "tensor_schema_hash); use distill",
+                     "tensor_schema_hash)%s; use distill",
                      genomes[0]->id ? genomes[0]->id : "?", genomes[i]->id ? genomes[i]->id : "?",
-                     field);
+                     fields[0], also);
+        }
         return false;
     }
     if (reason && reason_len) reason[0] = '\0';

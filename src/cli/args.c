@@ -50,6 +50,32 @@ int cli_check_capability(const char *flag, const char *name) {
     return CLI_OK;
 }
 
+int cli_parse_capabilities(const char *flag, const char *list, const eco_capability **caps,
+                           size_t max, size_t *n) {
+    *n = 0;
+    const char *s = list;
+    for (;;) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        char name[160];
+        if (len == 0 || len >= sizeof name)
+            return cli_usage_error("option '--%s': '%s' is not a list of capability names", flag,
+                                   list);
+        memcpy(name, s, len);
+        name[len] = '\0';
+        const eco_capability *cap;
+        if (eco_tasks_find(name, &cap) != ECO_STATUS_OK)
+            return cli_usage_error("option '--%s': %s", flag, eco_last_error());
+        for (size_t i = 0; i < *n; i++)
+            if (caps[i] == cap)
+                return cli_usage_error("option '--%s': %s is named twice", flag, name);
+        if (*n == max) return cli_usage_error("option '--%s': too many names", flag);
+        caps[(*n)++] = cap;
+        if (!end) return CLI_OK;
+        s = end + 1;
+    }
+}
+
 static cli_opt *find_opt(cli_opt *opts, int n, const char *name, size_t len) {
     for (int i = 0; i < n; i++)
         if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0) return &opts[i];

@@ -90,6 +90,9 @@ int cmd_breed(int argc, char **argv);
 int cmd_recipe(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+/* cmd_tasks_table.c: `ecology tasks table` (argv[2] "table"), the family × capability
+ * table. */
+int cli_tasks_table(int argc, char **argv);
 
 /* cmd_breed.c: the end of a breeding command (breed, recipe run), given the status st of
  * eco_breed / eco_breed_recipe_run and its result res (the caller has printed its summary
@@ -211,5 +214,10 @@ const char *cli_usage_missing_option(const cli_usage *u, const cli_opt *opts, in
  * naming --flag and the known capabilities: an unknown capability is a usage error
  * everywhere (tasks generate/eval, add, list). */
 int cli_check_capability(const char *flag, const char *name);
+/* args.c: "a,b,c" into at most max distinct capabilities caps[0..*n); a usage error naming
+ * --flag for an empty or unknown name, a name given twice or more than max names. */
+struct eco_capability;
+int cli_parse_capabilities(const char *flag, const char *list, const struct eco_capability **caps,
+                           size_t max, size_t *n);
 
 #endif

@@ -30,32 +30,6 @@
 
 enum { MAX_CAPS = 64 };
 
-/* "a,b,c" into distinct capabilities; usage error naming --capability otherwise. */
-static int parse_caps(const char *list, const eco_capability **caps, size_t *n) {
-    *n = 0;
-    const char *s = list;
-    for (;;) {
-        const char *end = strchr(s, ',');
-        size_t len = end ? (size_t)(end - s) : strlen(s);
-        char name[160];
-        if (len == 0 || len >= sizeof name)
-            return cli_usage_error("option '--capability': '%s' is not a list of capability names",
-                                   list);
-        memcpy(name, s, len);
-        name[len] = '\0';
-        const eco_capability *cap;
-        if (eco_tasks_find(name, &cap) != ECO_STATUS_OK)
-            return cli_usage_error("option '--capability': %s", eco_last_error());
-        for (size_t i = 0; i < *n; i++)
-            if (caps[i] == cap)
-                return cli_usage_error("option '--capability': %s is named twice", name);
-        if (*n == MAX_CAPS) return cli_usage_error("option '--capability': too many names");
-        caps[(*n)++] = cap;
-        if (!end) return CLI_OK;
-        s = end + 1;
-    }
-}
-
 static int corpus_build(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("capability", true), CLI_OPT("n", true),       CLI_OPT("seed", true),
                    CLI_OPT("shift", false),     CLI_OPT("safety", false), CLI_OPT("out", true),
@@ -74,7 +48,8 @@ static int corpus_build(int argc, char **argv) {
     if (!seed_s) return cli_usage_error("corpus build: --seed S is required");
     if (!out) return cli_usage_error("corpus build: --out FILE is required");
     const eco_capability *caps[MAX_CAPS];
-    if (list && parse_caps(list, caps, &opt.n_caps) != CLI_OK) return CLI_USAGE;
+    if (list && cli_parse_capabilities("capability", list, caps, MAX_CAPS, &opt.n_caps) != CLI_OK)
+        return CLI_USAGE;
     opt.caps = caps;
     int64_t n;
     if (cli_parse_int("n", n_s, 1, ECO_TASKS_CORPUS_MAX_N, &n) != CLI_OK) return CLI_USAGE;

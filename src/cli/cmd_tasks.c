@@ -4,7 +4,8 @@
  * ecology tasks eval --model DIR [--adapter DIR] --capability C [--n N] [--seed S]
  *                   [--failures K] [--threads T] [--json]
  *     exact match on the held-out split (eco_tasks_eval) and the first K failures; --n is
- *     capped at the split's size (said on stderr; "n_requested" in JSON). */
+ *     capped at the split's size (said on stderr; "n_requested" in JSON).
+ * ecology tasks table ...: the base families side by side (cmd_tasks_table.c). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,10 +259,12 @@ static int tasks_eval(int argc, char **argv) {
 }
 
 int cmd_tasks(int argc, char **argv) {
-    if (argc < 3) return cli_usage_error("tasks: expected a subcommand (list, generate, eval)");
+    if (argc < 3)
+        return cli_usage_error("tasks: expected a subcommand (list, generate, eval, table)");
     if (strcmp(argv[2], "list") == 0) return tasks_list(argc, argv);
     if (strcmp(argv[2], "generate") == 0) return tasks_generate(argc, argv);
     if (strcmp(argv[2], "eval") == 0) return tasks_eval(argc, argv);
-    return cli_usage_error("tasks: unknown subcommand '%s' (expected list, generate, eval)",
+    if (strcmp(argv[2], "table") == 0) return cli_tasks_table(argc, argv);
+    return cli_usage_error("tasks: unknown subcommand '%s' (expected list, generate, eval, table)",
                            argv[2]);
 }

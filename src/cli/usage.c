@@ -141,6 +141,27 @@ static const cli_usage table[] = {
      "  --seed S         item seed (default 0)\n"
      "  --failures K     show the first K failures (default 5)\n"
      "  --json           the report as JSON\n" THREADS_NOTE MODEL_NOTE},
+    {"tasks table",
+     "tasks table [--family NAME=MODEL_DIR[:ADAPTER_DIR]]... [--data-root DIR]\n"
+     "      [--capability C[,C...]] [--n N] [--seed S] [--threads N] [--json]",
+     "the base families side by side: family x capability exact match, size and speed",
+     "  --family NAME=MODEL_DIR[:ADAPTER_DIR]   a family: its model folder and the folder of\n"
+     "                   its adapters (ADAPTER_DIR/<capability> or "
+     "ADAPTER_DIR/<group>/<capability>\n"
+     "                   whose adapter_config.json names MODEL_DIR's folder as its base); may\n"
+     "                   be given several times\n"
+     "  --data-root DIR  without --family: every model of DIR/models, adapters from\n"
+     "                   DIR/adapters (default ./data, the shipped families)\n"
+     "  --capability C   the capabilities to score, comma-separated (default all of 'ecology\n"
+     "                   tasks list')\n"
+     "  --n N            items per capability: N of the held-out split, as 'tasks eval' scores\n"
+     "                   them, and N of the shift corpus, as 'corpus build --shift' makes it\n"
+     "                   (default 50)\n"
+     "  --seed S         item seed (default 0)\n"
+     "  --json           the table as JSON: per family parameters, bytes, tokens and bytes a\n"
+     "                   second, tokenizer and architecture hashes; per capability each\n"
+     "                   family's rates (null: no adapter, or no shift corpus) and the "
+     "best\n" THREADS_NOTE},
     {"corpus build",
      "corpus build [--capability C[,C...]] --n N --seed S [--shift] [--safety] --out FILE "
      "[--force]",

@@ -365,13 +365,27 @@ static bool hex_differs(const char *a, const char *b) {
     return strncmp(a, b, ECO_SHA256_HEX_LEN + 1) != 0;
 }
 
+size_t eco_compat_diff_all(const eco_compat_identity *a, const eco_compat_identity *b,
+                           const char *fields[ECO_COMPAT_FIELDS]) {
+    static const char *const names[ECO_COMPAT_FIELDS] = {"base_family", "architecture_hash",
+                                                         "tokenizer_hash", "tensor_schema_hash"};
+    if (!a || !b) { /* nothing known to be equal */
+        for (size_t i = 0; i < ECO_COMPAT_FIELDS; i++) fields[i] = names[i];
+        return ECO_COMPAT_FIELDS;
+    }
+    const char *fa[ECO_COMPAT_FIELDS] = {a->base_family, a->architecture_hash, a->tokenizer_hash,
+                                         a->tensor_schema_hash};
+    const char *fb[ECO_COMPAT_FIELDS] = {b->base_family, b->architecture_hash, b->tokenizer_hash,
+                                         b->tensor_schema_hash};
+    size_t n = 0;
+    for (size_t i = 0; i < ECO_COMPAT_FIELDS; i++)
+        if (hex_differs(fa[i], fb[i])) fields[n++] = names[i];
+    return n;
+}
+
 const char *eco_compat_diff(const eco_compat_identity *a, const eco_compat_identity *b) {
-    if (!a || !b) return "base_family"; /* nothing known to be equal */
-    if (hex_differs(a->base_family, b->base_family)) return "base_family";
-    if (hex_differs(a->architecture_hash, b->architecture_hash)) return "architecture_hash";
-    if (hex_differs(a->tokenizer_hash, b->tokenizer_hash)) return "tokenizer_hash";
-    if (hex_differs(a->tensor_schema_hash, b->tensor_schema_hash)) return "tensor_schema_hash";
-    return NULL;
+    const char *fields[ECO_COMPAT_FIELDS];
+    return eco_compat_diff_all(a, b, fields) ? fields[0] : NULL;
 }
 
 bool eco_compat_equal(const eco_compat_identity *a, const eco_compat_identity *b) {

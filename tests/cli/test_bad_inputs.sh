@@ -97,6 +97,18 @@ row 2 "unknown capability 'nope'"                   -- add "$M" --id m --capabil
 row 2 "unknown capability 'nope@1'"                 -- list --capability nope@1 --data-dir "$D"
 row 2 "option '--split'"                            -- tasks generate --capability arith.add@1 --split dev --n 3
 
+# ---- tasks table: families (malformed: usage; missing folders: failures, named) -------------
+row 2 "'nomodel' is not NAME=MODEL_DIR[:ADAPTER_DIR]" -- tasks table --family nomodel
+row 2 "'=$M' is not NAME=MODEL_DIR[:ADAPTER_DIR]"  -- tasks table --family "=$M"
+row 2 "name 'a b': printable ASCII without spaces" -- tasks table --family "a b=$M"
+row 2 "the name 'a' is given twice"                 -- tasks table --family "a=$M" --family "a=$M"
+row 2 "give --family or --data-root, not both"      -- tasks table --family "a=$M" --data-root "$T"
+row 2 "unknown capability 'nope@1'"                 -- tasks table --family "a=$M" --capability nope@1
+row 1 "family 'a': $T/none: no such folder"         -- tasks table --family "a=$T/none"
+row 1 "family 'a': $M/config.json: is a file"       -- tasks table --family "a=$M/config.json"
+row 1 "family 'a': $T/none: no such folder"         -- tasks table --family "a=$M:$T/none"
+row 1 "$T/models: no such folder"                   -- tasks table --data-root "$T"
+
 # ---- empty values and the environment -------------------------------------------------------
 row 2 "option '--data-dir': empty value"            -- list --data-dir ""
 row 2 "option '--data-dir': empty value"            -- events --data-dir=

@@ -47,6 +47,15 @@ flip_byte() {
   b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
   printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+# use_registry: $SRC the source tree, a fresh registry in $D (the scratch folder's data/,
+# exported as ECOLOGY_DATA), the scratch folder as the working folder
+use_registry() {
+  SRC=${ECO_SOURCE_DIR:?ECO_SOURCE_DIR not set}
+  D="$tmp/data"
+  export ECOLOGY_DATA="$D"
+  cd "$tmp" || exit 1
+  expect 0 "registry init" -- "$BIN" registry init
+}
 # finish NAME
 finish() {
   echo "$1: $passed passed, $failed failed"
