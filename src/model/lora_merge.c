@@ -3,18 +3,48 @@
  *
  * The base is loaded as for inference (which checks every tensor) and the adapter is
  * attached to it (which checks it against the base and widens A and B to f32); each
- * adapted matrix is then widened to f32 [out, in], gets W += s·B·A from one sgemm, and is
+ * adapted matrix is then widened to f32 [out, in], gets W += s·B·A (add_scaled_product), and is
  * rounded once to the base tensor's dtype (q8_0: quantized again, and the folder stays a
  * q8_0 folder, safetensors.h). Every other tensor is written from the mapping as it is.
  */
 #include "model/model_internal.h"
 
-#include <cblas.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* work[out, in] += s · (B[out, r] · A[r, in]), each row's sums in the order j = 0..r-1 and
+ * scaled once: the same bytes for any thread count (an sgemm's blocking, and so its rounding,
+ * depends on how many threads OpenBLAS splits the product over). */
+static void add_scaled_product(float *work, const float *B, const float *A, int64_t out, int64_t in,
+                               int64_t r, float s) {
+#pragma omp parallel
+    {
+        float *acc = malloc((size_t)in * sizeof *acc);
+#pragma omp for schedule(static)
+        for (int64_t o = 0; o < out; o++) {
+            float *row = work + (size_t)o * (size_t)in;
+            if (!acc) { /* no scratch row: the same order, one element at a time */
+                for (int64_t i = 0; i < in; i++) {
+                    float a = 0.0f;
+                    for (int64_t j = 0; j < r; j++) a += B[o * r + j] * A[j * in + i];
+                    row[i] += s * a;
+                }
+                continue;
+            }
+            for (int64_t i = 0; i < in; i++) acc[i] = 0.0f;
+            for (int64_t j = 0; j < r; j++) {
+                const float b = B[o * r + j];
+                const float *a = A + (size_t)j * (size_t)in;
+                for (int64_t i = 0; i < in; i++) acc[i] += b * a[i];
+            }
+            for (int64_t i = 0; i < in; i++) row[i] += s * acc[i];
+        }
+        free(acc);
+    }
+}
 
 /* Copies dir_in/name to dir_out/name byte for byte, atomically. ENOTFOUND when absent
  * (the caller decides whether that matters). */
@@ -182,8 +212,7 @@ eco_status eco_model_merge_adapter(const char *base_dir, const char *adapter_dir
             const size_t numel = (size_t)out * (size_t)in;
             /* work[out, in] = W (f32) + s · B[out, r] · A[r, in], rounded once to W's dtype */
             eco_to_f32(work, W->data, W->dtype, numel);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)in, (int)lw->r,
-                        lw->scale, lw->B, (int)lw->r, lw->A, (int)in, 1.0f, work, (int)in);
+            add_scaled_product(work, lw->B, lw->A, out, in, lw->r, lw->scale);
             void *dst = malloc(W->nbytes ? W->nbytes : 1);
             if (!dst) {
                 st = eco_error(ECO_STATUS_ENOMEM, "merge: out of memory for %s",
