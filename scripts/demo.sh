@@ -2,7 +2,8 @@
 # `make demo`: the default model that ships in data/ (pretrained by data/recipes/eco-tiny.json)
 # generating text, and one of its capability adapters applied on the fly, then measured on
 # the capability's held-out split against the bare model; then the registry (signed genomes,
-# lineage, aliases) and breeding (a TIES merge of two adapters, a q8_0 copy).
+# lineage, aliases) and breeding (a TIES merge of two adapters, a q8_0 copy); then the second
+# base family beside the first (kept apart, and the per-capability table).
 set -euo pipefail
 ECOLOGY=${1:-build/ecology}
 MODEL=data/models/eco-tiny
@@ -66,5 +67,19 @@ run eval --model eco-tiny --adapter reverse-sort --corpus "$DATA/reverse.jsonl" 
     --gates "$DATA/gates.json" --threads 1 --data-dir "$DATA" || rc=$?
 [ "$rc" -eq 3 ] || { echo "expected the TIES child to be rejected (exit 3), got $rc" >&2; exit 1; }
 run show reverse-sort --data-dir "$DATA"
+# Two base families: eco-tiny reads bytes, eco-tiny-bpe reads 4,096 BPE tokens. Their
+# compatibility identities differ, so no parameter operator mixes them (exit 3, the fields
+# named; knowledge moves between them only by distillation), and the table scores every
+# capability in both and says which family's adapter is best: what the capability router uses.
+run add data/models/eco-tiny-bpe --id eco-tiny-bpe --data-dir "$DATA" --sign-key "$DATA/keys/demo.key"
+run add data/adapters/bpe/sentiment.imdb@1 --id bpe-imdb --capability sentiment.imdb@1 \
+    --data-dir "$DATA" --sign-key "$DATA/keys/demo.key"
+run list --compatible-with eco-tiny-bpe --data-dir "$DATA"
+rc=0
+run breed --op linear --parents reverse,bpe-imdb --param weights=1,1 --id mixed --data-dir "$DATA" || rc=$?
+[ "$rc" -eq 3 ] || { echo "expected the cross-family merge to be refused (exit 3), got $rc" >&2; exit 1; }
+run generate --model eco-tiny-bpe --data-dir "$DATA" --prompt "Call me Ishmael. Some years ago" -n 40 \
+    --temperature 0.7 --seed 7
+run tasks table --n 40 --threads 1
 echo
 echo "Per-capability figures for every shipped adapter: data/README.md"
