@@ -39,7 +39,9 @@ ALLOWED = {
     "verifier":  ["core", "registry"],   # JSON Schema, refusal and deny-list checks, artifact checks
     "evaluator": ["model", "verifier", "registry"],  # corpora, metrics, gates, fitness, reports
                                          # (corpus *building* from the capability suite is tasks')
-    "cli":       ["tasks", "registry", "breeder", "evaluator"],
+    "telemetry": ["core"],               # counters, latency histograms, hard examples, Prometheus text
+    "promotion": ["evaluator", "registry"],  # Pareto archive, canary judge and controller
+    "cli":       ["tasks", "registry", "breeder", "evaluator", "telemetry", "promotion"],
 }
 
 # Public headers (include/ecology/<name>) -> module.
@@ -76,6 +78,9 @@ HEADERS = {
     "ecology/eval_corpus.h": "evaluator",
     "ecology/evaluator.h": "evaluator",
     "ecology/eval_contamination.h": "evaluator",  # issue 19: hidden corpora (w-evreg)
+    "ecology/telemetry.h": "telemetry",
+    "ecology/pareto.h": "promotion",
+    "ecology/canary.h": "promotion",
 }
 
 # Sources the build generates (not under src/) -> module.
