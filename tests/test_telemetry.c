@@ -42,6 +42,27 @@ static eco_telemetry *make_store(size_t reservoir, size_t hard_count, size_t har
     return t;
 }
 
+/* One event of a table: recorded by record_row. */
+typedef struct row {
+    const char *engine, *cap;
+    double latency, gen, conf;
+    uint64_t tokens;
+    bool failed;
+    const char *prompt;
+    size_t prompt_len;
+} row;
+
+static eco_status record_row(eco_telemetry *t, const row *r) {
+    eco_telemetry_event ev = ev_make(r->engine, r->cap, r->latency);
+    ev.gen_seconds = r->gen;
+    ev.confidence = r->conf;
+    ev.tokens = r->tokens;
+    ev.failed = r->failed;
+    ev.prompt = r->prompt;
+    ev.prompt_len = r->prompt_len;
+    return eco_telemetry_record(t, &ev);
+}
+
 /* ---- buckets and quantiles ------------------------------------------------------------ */
 
 static void test_bounds(void **state) {
@@ -217,26 +238,22 @@ static void test_counters(void **state) {
     char longname[300];
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = 0;
-    struct {
-        const char *engine, *cap;
-        double latency, gen, conf;
-        const char *prompt;
-        size_t prompt_len;
-    } bad[] = {
-        {NULL, "c", 0.1, 0, NAN, NULL, 0},     {"", "c", 0.1, 0, NAN, NULL, 0},
-        {"e", "", 0.1, 0, NAN, NULL, 0},       {bad_utf8, "c", 0.1, 0, NAN, NULL, 0},
-        {longname, "c", 0.1, 0, NAN, NULL, 0}, {"e", "c", -0.1, 0, NAN, NULL, 0},
-        {"e", "c", NAN, 0, NAN, NULL, 0},      {"e", "c", INFINITY, 0, NAN, NULL, 0},
-        {"e", "c", 0.1, -1, NAN, NULL, 0},     {"e", "c", 0.1, 0, 1.5, NULL, 0},
-        {"e", "c", 0.1, 0, -0.1, NULL, 0},     {"e", "c", 0.1, 0, NAN, NULL, 3},
+    const row bad[] = {
+        {NULL, "c", 0.1, 0, NAN, 0, false, NULL, 0},
+        {"", "c", 0.1, 0, NAN, 0, false, NULL, 0},
+        {"e", "", 0.1, 0, NAN, 0, false, NULL, 0},
+        {bad_utf8, "c", 0.1, 0, NAN, 0, false, NULL, 0},
+        {longname, "c", 0.1, 0, NAN, 0, false, NULL, 0},
+        {"e", "c", -0.1, 0, NAN, 0, false, NULL, 0},
+        {"e", "c", NAN, 0, NAN, 0, false, NULL, 0},
+        {"e", "c", INFINITY, 0, NAN, 0, false, NULL, 0},
+        {"e", "c", 0.1, -1, NAN, 0, false, NULL, 0},
+        {"e", "c", 0.1, 0, 1.5, 0, false, NULL, 0},
+        {"e", "c", 0.1, 0, -0.1, 0, false, NULL, 0},
+        {"e", "c", 0.1, 0, NAN, 0, false, NULL, 3},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        eco_telemetry_event b = ev_make(bad[i].engine, bad[i].cap, bad[i].latency);
-        b.gen_seconds = bad[i].gen;
-        b.confidence = bad[i].conf;
-        b.prompt = bad[i].prompt;
-        b.prompt_len = bad[i].prompt_len;
-        ECO_ASSERT_STATUS(eco_telemetry_record(t, &b), ECO_STATUS_EINVAL);
+        ECO_ASSERT_STATUS(record_row(t, &bad[i]), ECO_STATUS_EINVAL);
         print_message("bad event %zu: %s\n", i, eco_last_error());
     }
     eco_telemetry_totals tot;
@@ -497,25 +514,13 @@ static void test_threads(void **state) {
 /* The fixed recordings of the golden text: two series, one with a name to escape. */
 static eco_telemetry *golden_store(void) {
     eco_telemetry *t = make_store(16, 10, 1000);
-    const struct {
-        const char *engine, *cap;
-        double latency, gen, conf;
-        uint64_t tokens;
-        bool failed;
-    } rec[] = {
-        {"tiny@1", "reverse", 0.0123, 0.01, 0.9, 8, false},
-        {"tiny@1", "reverse", 0.05, 0.04, 0.3, 16, false},
-        {"tiny@1", "reverse", 1.5, 1.25, NAN, 0, true},
-        {"bpe \"x\"\\y\nz", "sort", 0.00005, 0.00004, 0.99, 2, false},
+    const row rec[] = {
+        {"tiny@1", "reverse", 0.0123, 0.01, 0.9, 8, false, NULL, 0},
+        {"tiny@1", "reverse", 0.05, 0.04, 0.3, 16, false, NULL, 0},
+        {"tiny@1", "reverse", 1.5, 1.25, NAN, 0, true, NULL, 0},
+        {"bpe \"x\"\\y\nz", "sort", 0.00005, 0.00004, 0.99, 2, false, NULL, 0},
     };
-    for (size_t i = 0; i < sizeof rec / sizeof rec[0]; i++) {
-        eco_telemetry_event ev = ev_make(rec[i].engine, rec[i].cap, rec[i].latency);
-        ev.gen_seconds = rec[i].gen;
-        ev.confidence = rec[i].conf;
-        ev.tokens = rec[i].tokens;
-        ev.failed = rec[i].failed;
-        ECO_ASSERT_OK(eco_telemetry_record(t, &ev));
-    }
+    for (size_t i = 0; i < sizeof rec / sizeof rec[0]; i++) ECO_ASSERT_OK(record_row(t, &rec[i]));
     return t;
 }
 

@@ -116,18 +116,12 @@ eco_status tm_hard_offer(eco_telemetry *t, tm_hard *c) {
         tm_hard_clear(c);
         return ECO_STATUS_OK;
     }
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        tm_hard *grown = eco_malloc_array(cap, sizeof *grown);
-        if (!grown) {
-            tm_hard_clear(c);
-            return eco_error(ECO_STATUS_ENOMEM, "telemetry: out of memory for a hard example");
-        }
-        if (s->count) memcpy(grown, s->items, s->count * sizeof *grown);
-        free(s->items);
-        s->items = grown;
-        s->cap = cap;
+    void *grown = s->items;
+    if (!tm_grow(&grown, &s->cap, s->count, sizeof *s->items)) {
+        tm_hard_clear(c);
+        return eco_error(ECO_STATUS_ENOMEM, "telemetry: out of memory for a hard example");
     }
+    s->items = grown;
     c->seq = s->next_seq++;
     s->items[s->count++] = *c;
     s->bytes += entry_bytes(c);

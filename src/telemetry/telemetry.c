@@ -70,6 +70,17 @@ void eco_telemetry_free(eco_telemetry *t) {
     free(t);
 }
 
+bool tm_grow(void **items, size_t *cap, size_t count, size_t elem) {
+    if (count < *cap) return true;
+    size_t n = *cap ? *cap * 2 : 16, bytes;
+    if (n < *cap || !eco_mul_ok(n, elem, &bytes)) return false;
+    void *p = realloc(*items, bytes);
+    if (!p) return false;
+    *items = p;
+    *cap = n;
+    return true;
+}
+
 /* ---- recording ------------------------------------------------------------------------- */
 
 static eco_status check_name(const eco_telemetry *t, const char *field, const char *s) {
@@ -167,16 +178,12 @@ static eco_status series_get(eco_telemetry *t, const char *engine, const char *c
         series_free(s);
         return eco_error(ECO_STATUS_ENOMEM, "telemetry: out of memory for a new series");
     }
-    if (t->n_series % 16 == 0) { /* grow by 16 slots */
-        tm_series **grown = eco_malloc_array(t->n_series + 16, sizeof *grown);
-        if (!grown) {
-            series_free(s);
-            return eco_error(ECO_STATUS_ENOMEM, "telemetry: out of memory for a new series");
-        }
-        if (t->n_series) memcpy(grown, t->series, t->n_series * sizeof *grown);
-        free(t->series);
-        t->series = grown;
+    void *grown = t->series;
+    if (!tm_grow(&grown, &t->series_cap, t->n_series, sizeof *t->series)) {
+        series_free(s);
+        return eco_error(ECO_STATUS_ENOMEM, "telemetry: out of memory for a new series");
     }
+    t->series = grown;
     memmove(t->series + at + 1, t->series + at, (t->n_series - at) * sizeof *t->series);
     t->series[at] = s;
     t->n_series++;

@@ -44,8 +44,9 @@ typedef struct tm_hard_set {
 struct eco_telemetry {
     pthread_mutex_t mu; /* guards everything below */
     eco_telemetry_config cfg;
-    tm_series **series; /* [n_series], sorted by (engine, capability) bytewise */
-    size_t n_series;
+    tm_series **series; /* [n_series] (room for series_cap), sorted by (engine, capability)
+                         * bytewise */
+    size_t n_series, series_cap;
     uint64_t dropped;
     eco_rng rng; /* the reservoirs' sampling */
     tm_hard_set hard;
@@ -64,6 +65,11 @@ eco_status tm_hard_offer(eco_telemetry *t, tm_hard *c);
 void tm_hard_clear(tm_hard *h);
 /* Frees the set's entries and array. */
 void tm_hard_set_free(tm_hard_set *s);
+
+/* Room for one more element in *items ([count] elements of elem bytes, room for *cap):
+ * the room doubles (16 at first). false, *items as it was, when out of memory or on
+ * overflow. */
+bool tm_grow(void **items, size_t *cap, size_t count, size_t elem);
 
 /* The figures of s (t->mu held). */
 void tm_series_stats(const eco_telemetry *t, const tm_series *s, eco_telemetry_stats *out);
