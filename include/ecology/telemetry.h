@@ -23,8 +23,8 @@
  * snapshot of every series (for the report page), and the hard examples as JSONL.
  *
  * Thread safety: every function on one eco_telemetry may be called from several threads at
- * once (one mutex; a record holds it for a few hundred nanoseconds, the prompt's hash and
- * copy are made before it is taken).
+ * once (one mutex; the prompt's hash and copies are made before it is taken; a
+ * hard-example candidate scans the held set under it, linear in hard_max_count).
  */
 #ifndef ECOLOGY_TELEMETRY_H
 #define ECOLOGY_TELEMETRY_H

@@ -97,26 +97,32 @@ static bool write_counters(eco_buf *b, const eco_telemetry *t) {
 static bool write_latency(eco_buf *b, const eco_telemetry *t) {
     if (!family_header(b, LATENCY, "histogram", "Request latency in seconds, request to response."))
         return false;
+    /* les: the le label of every bucket, each ended by a NUL, bucket k's at les.data + at[k]
+     * (written once, not once per series: the shortest exact form costs a few printfs). */
     const double *bounds = eco_telemetry_latency_bounds();
-    for (size_t i = 0; i < t->n_series; i++) {
+    eco_buf les = {0};
+    size_t at[ECO_TELEMETRY_N_BUCKETS];
+    bool ok = true;
+    for (size_t k = 0; ok && k < ECO_TELEMETRY_N_BUCKETS; k++) {
+        at[k] = les.len;
+        ok = (k < ECO_TELEMETRY_N_BOUNDS ? tm_buf_real(&les, bounds[k])
+                                         : eco_buf_puts(&les, "+Inf")) &&
+             eco_buf_push(&les, '\0');
+    }
+    for (size_t i = 0; ok && i < t->n_series; i++) {
         const tm_series *s = t->series[i];
         uint64_t run = 0;
-        for (size_t k = 0; k < ECO_TELEMETRY_N_BUCKETS; k++) {
+        for (size_t k = 0; ok && k < ECO_TELEMETRY_N_BUCKETS; k++) {
             run += s->bucket[k];
-            eco_buf le = {0};
-            bool ok = k < ECO_TELEMETRY_N_BOUNDS ? tm_buf_real(&le, bounds[k])
-                                                 : eco_buf_puts(&le, "+Inf");
-            ok = ok && sample_start(b, LATENCY, "_bucket", s, le.data) &&
+            ok = sample_start(b, LATENCY, "_bucket", s, les.data + at[k]) &&
                  eco_buf_printf(b, "%llu\n", (unsigned long long)run);
-            eco_buf_free(&le);
-            if (!ok) return false;
         }
-        if (!sample_start(b, LATENCY, "_sum", s, NULL) || !tm_buf_real(b, s->latency_sum) ||
-            !eco_buf_push(b, '\n') || !sample_start(b, LATENCY, "_count", s, NULL) ||
-            !eco_buf_printf(b, "%llu\n", (unsigned long long)s->requests))
-            return false;
+        ok = ok && sample_start(b, LATENCY, "_sum", s, NULL) && tm_buf_real(b, s->latency_sum) &&
+             eco_buf_push(b, '\n') && sample_start(b, LATENCY, "_count", s, NULL) &&
+             eco_buf_printf(b, "%llu\n", (unsigned long long)s->requests);
     }
-    return true;
+    eco_buf_free(&les);
+    return ok;
 }
 
 eco_status eco_telemetry_prometheus(eco_telemetry *t, eco_buf *out) {
