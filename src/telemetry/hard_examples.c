@@ -61,7 +61,7 @@ static bool make_room(tm_hard_set *s, const eco_telemetry_config *cfg, size_t co
             if (h->seq == skip_seq || !(tm_rank(h->confidence) > rank)) continue;
             if (worst == s->count || evicts_before(h, &s->items[worst])) worst = i;
         }
-        /* worst < count: the check above found enough evictable entries. */
+        ECO_ASSERT(worst < s->count); /* the check above found enough evictable entries */
         remove_at(s, worst);
         s->evicted++;
     }
