@@ -547,6 +547,18 @@ static void test_prometheus_golden(void **state) {
     free(want);
     free(path);
     eco_buf_free(&got);
+    /* The quantiles of tiny@1 as Prometheus computes them from these buckets (promtool 2.42
+     * `test rules` on golden.prom, scripts/check_telemetry_promtool.py): 0.045,
+     * 1.5474999999999999, 1.5895000000000001, to the last bit. By hand: p50 rank 1.5 in
+     * (0.04, 0.05], 0.04 + 0.01·0.5; p95 rank 2.85 in (1.25, 1.6], 1.25 + 0.35·0.85. */
+    eco_telemetry_stats st;
+    ECO_ASSERT_OK(eco_telemetry_get(t, "tiny@1", "reverse", &st));
+    if (!(st.p50 == 0.045 && st.p95 == 1.5474999999999999 && st.p99 == 1.5895000000000001)) {
+        print_error("p50 %.17g p95 %.17g p99 %.17g, Prometheus 0.045 1.5474999999999999 "
+                    "1.5895000000000001\n",
+                    st.p50, st.p95, st.p99);
+        fail();
+    }
     /* An empty store: only the dropped counter. */
     eco_telemetry_free(t);
     t = make_store(0, 0, 0);
