@@ -382,6 +382,20 @@ size_t eco_utf8_valid_prefix(const void *s, size_t n);
  * memory. */
 char *eco_utf8_lossy(const void *s, size_t n, size_t *out_len);
 
+/* ---- sorted numbers ----------------------------------------------------------------- */
+
+/* qsort comparator for doubles, ascending (NaNs are the caller's to keep out). */
+int eco_cmp_double(const void *a, const void *b);
+/* The first j in [0, n) with sorted[j] >= x (numpy's searchsorted side='left'); n when none
+ * is. sorted ascending. */
+size_t eco_lower_bound(const double *sorted, size_t n, double x);
+/* The nearest-rank pct-th percentile of the n values sorted ascending (sorted[0] the
+ * smallest): rank r = ceil(pct/100 · n) computed in integers as (pct·n + 99) / 100, at
+ * least 1; the value is sorted[r − 1]. So p50 of {1,2,3,4} is 2, p95 of 20 values is the
+ * 19th, p99 of 100 values the 99th, p95 of 1 value that value. pct in 1..100, n >= 1;
+ * otherwise EINVAL. */
+eco_status eco_percentile_nearest_rank(const double *sorted, size_t n, unsigned pct, double *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -118,12 +118,7 @@ typedef struct eco_latency {
     double min, max, mean;
 } eco_latency;
 
-/* The nearest-rank pct-th percentile of the n values sorted ascending (sorted[0] the
- * smallest): rank r = ceil(pct/100 · n) computed in integers as (pct·n + 99) / 100, at
- * least 1; the value is sorted[r − 1]. So p50 of {1,2,3,4} is 2, p95 of 20 values is the
- * 19th, p99 of 100 values the 99th, p95 of 1 value that value. pct in 1..100, n >= 1;
- * otherwise EINVAL. */
-eco_status eco_percentile_nearest_rank(const double *sorted, size_t n, unsigned pct, double *out);
+/* Percentiles are core's eco_percentile_nearest_rank (core.h). */
 
 /* p50/p95/p99 (as above), min, max and mean of values[0..n) (any order; not modified).
  * n = 0: every figure 0. A NaN or an infinity is EINVAL naming its index. O(n) scratch. */

@@ -22,11 +22,6 @@ static eco_status check_inputs(const double *conf, const uint8_t *correct, size_
     return ECO_STATUS_OK;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /* The boundaries of calibration/utils.py get_equal_bins(sorted, num_bins=10) from the
  * confidences sorted ascending: np.array_split into m = min(10, n) parts, midpoints between
  * parts, 1.0 appended, then sorted(set(...)). Returns their count (1..10). */
@@ -52,14 +47,7 @@ static size_t em_bounds_sorted(const double *s, size_t n, double *bounds) {
 /* np.searchsorted(bounds, c, side='left'): the first j with bounds[j] >= c. The last bound
  * is 1.0 and c <= 1, so the result is < nb. */
 static size_t bin_of(const double *bounds, size_t nb, double c) {
-    size_t lo = 0, hi = nb;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (bounds[mid] < c)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = eco_lower_bound(bounds, nb, c);
     return lo < nb ? lo : nb - 1;
 }
 
@@ -92,7 +80,7 @@ eco_status eco_calibration_em_bounds(const double *conf, size_t n, double *bound
     double *s = eco_malloc_array(n, sizeof *s);
     if (!s) return eco_error(ECO_STATUS_ENOMEM, "calibration: out of memory (%zu answers)", n);
     memcpy(s, conf, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
+    qsort(s, n, sizeof *s, eco_cmp_double);
     *n_bounds = em_bounds_sorted(s, n, bounds);
     free(s);
     return ECO_STATUS_OK;
@@ -140,7 +128,7 @@ eco_status eco_calibration_compute(const double *conf, const uint8_t *correct, s
     c.accuracy = sum_y / (double)n;
     c.brier = sum_sq / (double)n;
 
-    qsort(s, n, sizeof *s, cmp_double);
+    qsort(s, n, sizeof *s, eco_cmp_double);
     double bounds[ECO_CALIBRATION_BINS];
     size_t nb = em_bounds_sorted(s, n, bounds);
     c.ece_em = ece_binned(conf, correct, n, bounds, nb);

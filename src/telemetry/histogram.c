@@ -22,15 +22,7 @@ const double *eco_telemetry_latency_bounds(void) { return BOUNDS; }
 
 size_t eco_telemetry_bucket_index(double seconds) {
     /* The first bound >= seconds (lower_bound); N_BOUNDS when none is. */
-    size_t lo = 0, hi = ECO_TELEMETRY_N_BOUNDS;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (BOUNDS[mid] < seconds)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return eco_lower_bound(BOUNDS, ECO_TELEMETRY_N_BOUNDS, seconds);
 }
 
 eco_status eco_telemetry_bucket_quantile(double q, const double *upper, const uint64_t *cumulative,

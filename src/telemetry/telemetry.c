@@ -257,19 +257,6 @@ eco_status eco_telemetry_record(eco_telemetry *t, const eco_telemetry_event *ev)
 
 /* ---- reading --------------------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The nearest-rank pct-th percentile of sorted[0..n), n >= 1: sorted[ceil(pct·n/100) − 1],
- * the rule of eval_metrics.h's eco_percentile_nearest_rank (which telemetry, below the
- * evaluator, cannot call). */
-static double nearest_rank(const double *sorted, size_t n, unsigned pct) {
-    size_t r = (pct * n + 99) / 100;
-    return sorted[(r ? r : 1) - 1];
-}
-
 void tm_series_stats(const eco_telemetry *t, const tm_series *s, eco_telemetry_stats *out) {
     memset(out, 0, sizeof *out);
     out->requests = s->requests;
@@ -306,10 +293,11 @@ void tm_series_stats(const eco_telemetry *t, const tm_series *s, eco_telemetry_s
         return;
     }
     memcpy(sorted, s->reservoir, m * sizeof *sorted);
-    qsort(sorted, m, sizeof *sorted, cmp_double);
-    out->exact_p50 = nearest_rank(sorted, m, 50);
-    out->exact_p95 = nearest_rank(sorted, m, 95);
-    out->exact_p99 = nearest_rank(sorted, m, 99);
+    qsort(sorted, m, sizeof *sorted, eco_cmp_double);
+    /* m >= 1 and the percentiles are in range: these cannot fail */
+    (void)eco_percentile_nearest_rank(sorted, m, 50, &out->exact_p50);
+    (void)eco_percentile_nearest_rank(sorted, m, 95, &out->exact_p95);
+    (void)eco_percentile_nearest_rank(sorted, m, 99, &out->exact_p99);
     free(sorted);
 }
 
