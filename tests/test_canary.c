@@ -97,7 +97,9 @@ static double *doubles(const json_t *a, size_t *n) {
     return v;
 }
 
-static double num(const json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
+static double num(const json_t *o, const char *k) {
+    return json_number_value(json_object_get(o, k));
+}
 
 /* |got − want| within 1e-12 absolute or 1e-9 relative (p-values as small as 1e-11). */
 static void track(double got, double want, double *worst, const char *set, const char *what) {
@@ -135,8 +137,7 @@ static void test_against_scipy(void **state) {
         ECO_ASSERT_OK(eco_canary_hodges_lehmann(x, n, y, m, ECO_CANARY_Z98, &sh));
         const json_t *hl = json_object_get(e, "hl");
         if (sh.estimate != num(hl, "estimate")) {
-            print_error("%s: HL %.17g, reference %.17g\n", name, sh.estimate,
-                        num(hl, "estimate"));
+            print_error("%s: HL %.17g, reference %.17g\n", name, sh.estimate, num(hl, "estimate"));
             fail();
         }
         track(sh.lo, num(hl, "lo"), &worst, name, "HL lo");
@@ -148,10 +149,10 @@ static void test_against_scipy(void **state) {
     for (size_t i = 0; i < json_array_size(props); i++) {
         const json_t *e = json_array_get(props, i);
         eco_canary_prop p;
-        ECO_ASSERT_OK(eco_canary_prop_test(
-            (uint64_t)num(e, "k_canary"), (uint64_t)num(e, "n_canary"),
-            (uint64_t)num(e, "k_champion"), (uint64_t)num(e, "n_champion"),
-            json_is_true(json_object_get(e, "higher_is_worse")), &p));
+        ECO_ASSERT_OK(
+            eco_canary_prop_test((uint64_t)num(e, "k_canary"), (uint64_t)num(e, "n_canary"),
+                                 (uint64_t)num(e, "k_champion"), (uint64_t)num(e, "n_champion"),
+                                 json_is_true(json_object_get(e, "higher_is_worse")), &p));
         track(p.z, num(e, "z"), &worst, "prop", "z");
         track(p.p_worse, num(e, "p_worse"), &worst, "prop", "p_worse");
     }
@@ -213,10 +214,15 @@ static void test_judge_json(void **state) {
     double lc[40], lh[60];
     for (int i = 0; i < 40; i++) lc[i] = 80 + i;
     for (int i = 0; i < 60; i++) lh[i] = 40 + (i % 30);
-    eco_canary_arm can = {.requests = 50, .errors = 10, .labelled = 40, .correct = 10,
-                          .safety_alerts = 0, .latency = lc, .n_latency = 40};
-    eco_canary_arm ch = {.requests = 60, .errors = 0, .labelled = 60, .correct = 55,
-                         .latency = lh, .n_latency = 60};
+    eco_canary_arm can = {.requests = 50,
+                          .errors = 10,
+                          .labelled = 40,
+                          .correct = 10,
+                          .safety_alerts = 0,
+                          .latency = lc,
+                          .n_latency = 40};
+    eco_canary_arm ch = {
+        .requests = 60, .errors = 0, .labelled = 60, .correct = 55, .latency = lh, .n_latency = 60};
     eco_canary_verdict v;
     ECO_ASSERT_OK(eco_canary_judge(&can, &ch, &v));
     assert_false(v.pass);
@@ -239,8 +245,7 @@ static void test_judge_json(void **state) {
     assert_string_equal(json_string_value(json_object_get(lat, "class")), "high");
     near(json_number_value(json_object_get(lat, "hl_estimate")), v.latency.shift.estimate, 0,
          "hl in JSON");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "quality"),
-                                                        "n_canary")),
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "quality"), "n_canary")),
                      40);
     json_decref(o);
     free(js);
@@ -291,8 +296,7 @@ static void test_settings_table(void **state) {
         {"{\"stepWeight\":10,\"maxWeight\":50,\"interval\":4097,\"threshold\":2}", "interval"},
         {"{\"stepWeight\":10,\"maxWeight\":50,\"interval\":-3,\"threshold\":2}", "interval"},
         {"{\"stepWeight\":10,\"maxWeight\":50,\"interval\":400,\"threshold\":0}", "threshold"},
-        {"{\"stepWeight\":10,\"maxWeight\":50,\"interval\":400,\"threshold\":null}",
-         "threshold"},
+        {"{\"stepWeight\":10,\"maxWeight\":50,\"interval\":400,\"threshold\":null}", "threshold"},
         {"{\"stepWeight\":10,\"maxWeight\":50,\"interval\":400,\"threshold\":2,\"x\":1}",
          "unknown field 'x'"},
         {"{\"stepWeight\":10,\"stepWeight\":10,\"maxWeight\":50,\"interval\":400,\"threshold\":2}",

@@ -36,13 +36,13 @@ extern "C" {
 #define ECO_CANARY_CONFIDENCE 0.98
 #define ECO_CANARY_ALPHA      0.02
 /* z of the two-sided 98% interval: the 0.99 quantile of the standard normal. */
-#define ECO_CANARY_Z98 2.3263478740408408
+#define ECO_CANARY_Z98        2.3263478740408408
 /* Kayenta's MannWhitneyClassifier tolerance: the fraction of |Hodges–Lehmann| below which
  * a shift passes. */
-#define ECO_CANARY_TOLERANCE 0.25
+#define ECO_CANARY_TOLERANCE  0.25
 /* The Hodges–Lehmann shift sorts all n·m pairwise differences (8 bytes each): at most this
  * many pairs (32 MiB). ECO_CANARY_MAX_INTERVAL keeps a step under it. */
-#define ECO_CANARY_MAX_PAIRS ((size_t)1 << 22)
+#define ECO_CANARY_MAX_PAIRS  ((size_t)1 << 22)
 
 /* ---- two-proportion z-test ------------------------------------------------------------- */
 
@@ -78,8 +78,8 @@ typedef struct eco_canary_mwu {
  * size of each group of equal values in the pooled sample. σ = 0 (every value equal) gives
  * z = 0 and both p-values 1 (scipy: NaN). n or m 0, or a NaN or infinity (EINVAL naming the
  * sample and index), is refused. Allocates O(n+m) scratch (ENOMEM). */
-eco_status eco_canary_mann_whitney(const double *canary, size_t n, const double *champion,
-                                   size_t m, eco_canary_mwu *out);
+eco_status eco_canary_mann_whitney(const double *canary, size_t n, const double *champion, size_t m,
+                                   eco_canary_mwu *out);
 
 /* ---- Hodges–Lehmann shift ------------------------------------------------------------- */
 
@@ -168,13 +168,13 @@ typedef enum eco_canary_check {
 #define ECO_CANARY_REASONS_SIZE 512
 
 typedef struct eco_canary_verdict {
-    bool pass;              /* no check failed */
-    bool critical;          /* the safety check failed: abort at once, whatever threshold */
-    unsigned failed;        /* eco_canary_check bits */
+    bool pass;               /* no check failed */
+    bool critical;           /* the safety check failed: abort at once, whatever threshold */
+    unsigned failed;         /* eco_canary_check bits */
     eco_canary_prop quality; /* successes of the labelled: k correct of n labelled */
     eco_canary_prop errors;  /* errors of the requests */
     eco_canary_metric latency;
-    uint64_t safety_alerts;  /* the canary's */
+    uint64_t safety_alerts; /* the canary's */
     uint64_t requests_canary, requests_champion;
     char reasons[ECO_CANARY_REASONS_SIZE]; /* "; "-separated, "" when it passed */
 } eco_canary_verdict;
@@ -207,10 +207,10 @@ const char *eco_canary_check_name(eco_canary_check c);
 
 /* Flagger's analysis settings (its field names), with the interval in requests. */
 typedef struct eco_canary_settings {
-    int step_weight; /* "stepWeight": canary share added per step, percent, 1..100 */
-    int max_weight;  /* "maxWeight": share at which the canary is promoted, step_weight..100 */
+    int step_weight;  /* "stepWeight": canary share added per step, percent, 1..100 */
+    int max_weight;   /* "maxWeight": share at which the canary is promoted, step_weight..100 */
     int64_t interval; /* "interval": requests (both arms) per step, 1..ECO_CANARY_MAX_INTERVAL */
-    int threshold;   /* "threshold": failed steps before rollback, 1..ECO_CANARY_MAX_THRESHOLD */
+    int threshold;    /* "threshold": failed steps before rollback, 1..ECO_CANARY_MAX_THRESHOLD */
 } eco_canary_settings;
 
 /* Parses {"stepWeight": 10, "maxWeight": 50, "interval": 1000, "threshold": 2} (every field
@@ -223,9 +223,9 @@ eco_status eco_canary_settings_parse(const char *text, size_t len, const char *l
 eco_status eco_canary_settings_check(const eco_canary_settings *s);
 
 typedef struct eco_canary_timing {
-    int steps;                  /* ceil(maxWeight / stepWeight) */
-    int64_t promote_requests;   /* interval · steps: the soonest a canary is promoted */
-    int64_t rollback_requests;  /* interval · threshold: a canary failing every step */
+    int steps;                 /* ceil(maxWeight / stepWeight) */
+    int64_t promote_requests;  /* interval · steps: the soonest a canary is promoted */
+    int64_t rollback_requests; /* interval · threshold: a canary failing every step */
 } eco_canary_timing;
 
 /* The timing that follows from s (Flagger: "interval × (maxWeight / stepWeight)" to
@@ -240,7 +240,7 @@ eco_status eco_canary_settings_describe(const eco_canary_settings *s, eco_buf *o
 /* ---- controller --------------------------------------------------------------------------- */
 
 typedef enum eco_canary_action {
-    ECO_CANARY_ACTION_HOLD = 0,    /* keep the weight (mid-step, or a failed step under threshold) */
+    ECO_CANARY_ACTION_HOLD = 0, /* keep the weight (mid-step, or a failed step under threshold) */
     ECO_CANARY_ACTION_ADVANCE = 1, /* the step passed: new weight */
     ECO_CANARY_ACTION_PROMOTE = 2, /* passed at maxWeight: move the champion alias */
     ECO_CANARY_ACTION_ABORT = 3,   /* weight 0, alias unchanged; reasons in the verdict */
@@ -260,9 +260,9 @@ typedef struct eco_canary_obs {
 
 typedef struct eco_canary_decision {
     eco_canary_action action;
-    int weight;          /* the canary weight from now on (percent; 0 after abort) */
-    int failed_checks;   /* failed steps so far */
-    bool step_ended;     /* a step was judged by this call: verdict holds it */
+    int weight;        /* the canary weight from now on (percent; 0 after abort) */
+    int failed_checks; /* failed steps so far */
+    bool step_ended;   /* a step was judged by this call: verdict holds it */
     eco_canary_verdict verdict;
 } eco_canary_decision;
 

@@ -30,10 +30,14 @@ struct eco_canary_ctl {
 
 const char *eco_canary_action_name(eco_canary_action a) {
     switch (a) {
-    case ECO_CANARY_ACTION_HOLD: return "hold";
-    case ECO_CANARY_ACTION_ADVANCE: return "advance";
-    case ECO_CANARY_ACTION_PROMOTE: return "promote";
-    case ECO_CANARY_ACTION_ABORT: return "abort";
+        case ECO_CANARY_ACTION_HOLD:
+            return "hold";
+        case ECO_CANARY_ACTION_ADVANCE:
+            return "advance";
+        case ECO_CANARY_ACTION_PROMOTE:
+            return "promote";
+        case ECO_CANARY_ACTION_ABORT:
+            return "abort";
     }
     return NULL;
 }
@@ -133,8 +137,10 @@ eco_status eco_canary_ctl_observe(eco_canary_ctl *c, const eco_canary_obs *obs,
         return eco_error(ECO_STATUS_EINVAL, "canary observation: label %d is not -1, 0 or 1",
                          obs->label);
     if (!obs->error && !(isfinite(obs->latency) && obs->latency >= 0))
-        return eco_error(ECO_STATUS_EINVAL, "canary observation: latency %g is not a finite "
-                                            "number >= 0", obs->latency);
+        return eco_error(ECO_STATUS_EINVAL,
+                         "canary observation: latency %g is not a finite "
+                         "number >= 0",
+                         obs->latency);
     memset(out, 0, sizeof *out);
     arm_acc *a = &c->arm[obs->canary ? 1 : 0];
     a->requests++;

@@ -13,10 +13,14 @@
 
 const char *eco_canary_check_name(eco_canary_check c) {
     switch (c) {
-    case ECO_CANARY_CHECK_QUALITY: return "quality";
-    case ECO_CANARY_CHECK_LATENCY: return "latency";
-    case ECO_CANARY_CHECK_ERRORS: return "errors";
-    case ECO_CANARY_CHECK_SAFETY: return "safety";
+        case ECO_CANARY_CHECK_QUALITY:
+            return "quality";
+        case ECO_CANARY_CHECK_LATENCY:
+            return "latency";
+        case ECO_CANARY_CHECK_ERRORS:
+            return "errors";
+        case ECO_CANARY_CHECK_SAFETY:
+            return "safety";
     }
     return NULL;
 }
@@ -95,7 +99,8 @@ eco_status eco_canary_judge(const eco_canary_arm *canary, const eco_canary_arm *
     }
     if (out->errors.ran && out->errors.p_worse < ECO_CANARY_ALPHA) {
         out->failed |= ECO_CANARY_CHECK_ERRORS;
-        add_reason(out, "errors: rate %.4g (%llu/%llu) above the champion's %.4g (%llu/%llu), p = %.3g",
+        add_reason(out,
+                   "errors: rate %.4g (%llu/%llu) above the champion's %.4g (%llu/%llu), p = %.3g",
                    out->errors.rate_canary, (unsigned long long)canary->errors,
                    (unsigned long long)canary->requests, out->errors.rate_champion,
                    (unsigned long long)champion->errors, (unsigned long long)champion->requests,
@@ -142,8 +147,7 @@ static json_t *metric_json(const eco_canary_metric *m) {
               set(o, "p_two_sided", real_or_null(m->mwu.p_two_sided)) |
               set(o, "hl_estimate", real_or_null(m->shift.estimate)) |
               set(o, "hl_lo", real_or_null(m->shift.lo)) |
-              set(o, "hl_hi", real_or_null(m->shift.hi)) |
-              set(o, "bound", real_or_null(m->bound)) |
+              set(o, "hl_hi", real_or_null(m->shift.hi)) | set(o, "bound", real_or_null(m->bound)) |
               set(o, "mean_ratio", real_or_null(m->mean_ratio));
     if (bad) {
         json_decref(o);
@@ -164,9 +168,9 @@ eco_status eco_canary_verdict_json(const eco_canary_verdict *v, char **out) {
     if (!bad) {
         bad |= set(req, "canary", json_integer((json_int_t)v->requests_canary)) |
                set(req, "champion", json_integer((json_int_t)v->requests_champion));
-        bad |= set(o, "pass", json_boolean(v->pass)) | set(o, "critical", json_boolean(v->critical)) |
-               set(o, "failed", failed) | set(o, "requests", req) |
-               set(o, "reasons", json_string(v->reasons)) |
+        bad |= set(o, "pass", json_boolean(v->pass)) |
+               set(o, "critical", json_boolean(v->critical)) | set(o, "failed", failed) |
+               set(o, "requests", req) | set(o, "reasons", json_string(v->reasons)) |
                set(o, "quality", prop_json(&v->quality)) | set(o, "errors", prop_json(&v->errors)) |
                set(o, "latency", metric_json(&v->latency)) |
                set(o, "safety_alerts", json_integer((json_int_t)v->safety_alerts));

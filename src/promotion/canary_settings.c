@@ -75,8 +75,9 @@ eco_status eco_canary_settings_describe(const eco_canary_settings *s, eco_buf *o
     eco_status st = eco_canary_settings_timing(s, &t);
     if (st) return st;
     if (!out) return eco_error(ECO_STATUS_EINVAL, "canary timing: NULL buffer");
-    bool ok = eco_buf_printf(out, "minimum time to promote: %d steps x %lld requests = %lld requests (weights",
-                             t.steps, (long long)s->interval, (long long)t.promote_requests);
+    bool ok = eco_buf_printf(
+        out, "minimum time to promote: %d steps x %lld requests = %lld requests (weights", t.steps,
+        (long long)s->interval, (long long)t.promote_requests);
     for (int w = s->step_weight, i = 0; ok && i < t.steps; i++) {
         const int shown = w < s->max_weight ? w : s->max_weight;
         ok = eco_buf_printf(out, "%s %d%%", i ? "," : "", shown);

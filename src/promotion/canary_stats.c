@@ -63,8 +63,8 @@ static int cmp_pair(const void *a, const void *b) {
     return (x->v > y->v) - (x->v < y->v);
 }
 
-eco_status eco_canary_mann_whitney(const double *canary, size_t n, const double *champion,
-                                   size_t m, eco_canary_mwu *out) {
+eco_status eco_canary_mann_whitney(const double *canary, size_t n, const double *champion, size_t m,
+                                   eco_canary_mwu *out) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "Mann-Whitney: NULL argument");
     *out = (eco_canary_mwu){.n_canary = n, .n_champion = m, .p_greater = 1, .p_two_sided = 1};
     eco_status st;
@@ -187,10 +187,14 @@ eco_status eco_canary_hodges_lehmann(const double *canary, size_t n, const doubl
 
 const char *eco_canary_class_name(eco_canary_class c) {
     switch (c) {
-    case ECO_CANARY_CLASS_PASS: return "pass";
-    case ECO_CANARY_CLASS_HIGH: return "high";
-    case ECO_CANARY_CLASS_LOW: return "low";
-    case ECO_CANARY_CLASS_NODATA: return "nodata";
+        case ECO_CANARY_CLASS_PASS:
+            return "pass";
+        case ECO_CANARY_CLASS_HIGH:
+            return "high";
+        case ECO_CANARY_CLASS_LOW:
+            return "low";
+        case ECO_CANARY_CLASS_NODATA:
+            return "nodata";
     }
     return NULL;
 }
