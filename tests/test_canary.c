@@ -81,20 +81,7 @@ static void test_mwu_hl_hand(void **state) {
 /* ---- against scipy --------------------------------------------------------------------- */
 
 static json_t *load_fixture(void) {
-    char *path = eco_test_source_path("tests/fixtures/canary/reference.json");
-    json_error_t err;
-    json_t *j = json_load_file(path, 0, &err);
-    if (!j) print_error("%s: %s\n", path, err.text);
-    assert_non_null(j);
-    free(path);
-    return j;
-}
-
-static double *doubles(const json_t *a, size_t *n) {
-    *n = json_array_size(a);
-    double *v = malloc((*n ? *n : 1) * sizeof *v);
-    for (size_t i = 0; i < *n; i++) v[i] = json_number_value(json_array_get(a, i));
-    return v;
+    return eco_test_load_json("tests/fixtures/canary/reference.json");
 }
 
 static double num(const json_t *o, const char *k) {
@@ -122,8 +109,8 @@ static void test_against_scipy(void **state) {
         const json_t *e = json_array_get(sets, s);
         const char *name = json_string_value(json_object_get(e, "name"));
         size_t n, m;
-        double *x = doubles(json_object_get(e, "canary"), &n);
-        double *y = doubles(json_object_get(e, "champion"), &m);
+        double *x = eco_test_json_doubles(json_object_get(e, "canary"), &n);
+        double *y = eco_test_json_doubles(json_object_get(e, "champion"), &m);
         eco_canary_mwu u;
         ECO_ASSERT_OK(eco_canary_mann_whitney(x, n, y, m, &u));
         track(u.u, num(e, "u"), &worst, name, "U");
