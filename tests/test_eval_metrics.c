@@ -187,20 +187,7 @@ static void test_calibration_edges(void **state) {
 /* ---- against numpy --------------------------------------------------------------------- */
 
 static json_t *load_fixture(void) {
-    char *path = eco_test_source_path("tests/fixtures/eval_metrics/reference.json");
-    json_error_t err;
-    json_t *j = json_load_file(path, 0, &err);
-    if (!j) print_error("%s: %s\n", path, err.text);
-    assert_non_null(j);
-    free(path);
-    return j;
-}
-
-static double *doubles(const json_t *a, size_t *n) {
-    *n = json_array_size(a);
-    double *v = malloc((*n ? *n : 1) * sizeof *v);
-    for (size_t i = 0; i < *n; i++) v[i] = json_number_value(json_array_get(a, i));
-    return v;
+    return eco_test_load_json("tests/fixtures/eval_metrics/reference.json");
 }
 
 static void track(double got, double want, double *worst, const char *set, const char *what) {
@@ -222,7 +209,7 @@ static void test_calibration_numpy(void **state) {
         const json_t *e = json_array_get(sets, s);
         const char *name = json_string_value(json_object_get(e, "name"));
         size_t n, nbw;
-        double *conf = doubles(json_object_get(e, "conf"), &n);
+        double *conf = eco_test_json_doubles(json_object_get(e, "conf"), &n);
         uint8_t *y = malloc(n);
         for (size_t i = 0; i < n; i++)
             y[i] = (uint8_t)json_integer_value(json_array_get(json_object_get(e, "correct"), i));
@@ -238,7 +225,8 @@ static void test_calibration_numpy(void **state) {
         track(c.acc_top10, json_number_value(json_object_get(e, "acc_top10")), &worst, name,
               "acc_top10");
         /* The bin boundaries are the same arithmetic: identical bits. */
-        double *want = doubles(json_object_get(e, "em_bounds"), &nbw), b[ECO_CALIBRATION_BINS];
+        double *want = eco_test_json_doubles(json_object_get(e, "em_bounds"), &nbw),
+               b[ECO_CALIBRATION_BINS];
         size_t nb = 0;
         ECO_ASSERT_OK(eco_calibration_em_bounds(conf, n, b, &nb));
         assert_int_equal(nb, nbw);
@@ -318,7 +306,7 @@ static void test_percentiles(void **state) {
     for (size_t s = 0; s < json_array_size(sets); s++) {
         const json_t *e = json_array_get(sets, s);
         size_t n;
-        double *vals = doubles(json_object_get(e, "values"), &n);
+        double *vals = eco_test_json_doubles(json_object_get(e, "values"), &n);
         ECO_ASSERT_OK(eco_latency_compute(vals, n, &l));
         /* nearest rank picks a value: identical bits */
         if (l.p50 != json_number_value(json_object_get(e, "p50")) ||

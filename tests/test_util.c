@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <jansson.h>
 #include <pcre2.h>
 
 #include "ecology/registry.h"
@@ -20,6 +21,24 @@ char *eco_test_source_path(const char *rel) {
     char *p = eco_path_join(root, rel);
     assert_non_null(p);
     return p;
+}
+
+json_t *eco_test_load_json(const char *rel) {
+    char *path = eco_test_source_path(rel);
+    json_error_t err;
+    json_t *j = json_load_file(path, 0, &err);
+    if (!j) print_error("%s: %s\n", path, err.text);
+    free(path);
+    assert_non_null(j);
+    return j;
+}
+
+double *eco_test_json_doubles(const json_t *a, size_t *n) {
+    *n = json_array_size(a);
+    double *v = malloc((*n ? *n : 1) * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < *n; i++) v[i] = json_number_value(json_array_get(a, i));
+    return v;
 }
 
 char *eco_test_tmpdir(void) {

@@ -41,6 +41,14 @@
 /* "<ECO_SOURCE_DIR>/<rel>" (static buffer per call site is not needed: malloc'd, caller
  * frees). Falls back to the compile-time source directory when the variable is unset. */
 char *eco_test_source_path(const char *rel);
+/* The JSON fixture at "<ECO_SOURCE_DIR>/<rel>" (a numerical reference a script in scripts/
+ * wrote), parsed; fails the test, printing the parser's message, when it cannot be read.
+ * Caller json_decref()s it. */
+struct json_t;
+struct json_t *eco_test_load_json(const char *rel);
+/* The numbers of the JSON array a as doubles (*n of them; malloc'd, at least one slot,
+ * caller frees). */
+double *eco_test_json_doubles(const struct json_t *a, size_t *n);
 /* A fresh folder under $TMPDIR (or /tmp); malloc'd path, caller frees. Removed by
  * eco_test_rmtree. */
 char *eco_test_tmpdir(void);
