@@ -113,6 +113,30 @@ static void test_rank_crowding_front(void **state) {
     assert_true(isinf(d3[0]) && d3[1] == 0 && isinf(d3[2]));
 }
 
+/* Finite values whose range overflows a double: (−1e308, −1e308), (0, 0), (1e308, 1e308)
+ * with quality max and p95 min are a front of three; the middle point's crowding is
+ * (1e308 − (−1e308)) / 2e308 = 1 per objective, 2 in all, computed on halves (no inf, no
+ * NaN); its scalar fitness with weights (1, 1) is 0.5 + 0.5 = 1. */
+static void test_huge_ranges(void **state) {
+    (void)state;
+    double v[3][2] = {{-1e308, -1e308}, {0, 0}, {1e308, 1e308}};
+    size_t rank[3];
+    double dist[3];
+    ECO_ASSERT_OK(eco_pareto_rank(QL, 2, &v[0][0], 3, rank));
+    assert_true(rank[0] == 0 && rank[1] == 0 && rank[2] == 0);
+    ECO_ASSERT_OK(eco_pareto_crowding(2, &v[0][0], 3, rank, dist));
+    near(dist[1], 2.0, "middle crowding");
+    eco_pareto *a = NULL;
+    ECO_ASSERT_OK(eco_pareto_create(QL, 2, 3, &a));
+    ECO_ASSERT_OK(eco_pareto_insert(a, "a", v[0], NULL));
+    ECO_ASSERT_OK(eco_pareto_insert(a, "b", v[1], NULL));
+    ECO_ASSERT_OK(eco_pareto_insert(a, "c", v[2], NULL));
+    double w[2] = {1, 1}, s;
+    ECO_ASSERT_OK(eco_pareto_scalar(a, w, 1, &s));
+    near(s, 1.0, "middle scalar");
+    eco_pareto_free(a);
+}
+
 static void test_rank_refuses_nonfinite(void **state) {
     (void)state;
     double v[2][2] = {{0.5, 10}, {NAN, 20}};
@@ -609,6 +633,7 @@ int main(void) {
         cmocka_unit_test(test_dominates),
         cmocka_unit_test(test_rank_crowding_small),
         cmocka_unit_test(test_rank_crowding_front),
+        cmocka_unit_test(test_huge_ranges),
         cmocka_unit_test(test_rank_refuses_nonfinite),
         cmocka_unit_test(test_random_vs_brute_force),
         cmocka_unit_test(test_numpy_reference),
