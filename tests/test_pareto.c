@@ -210,7 +210,7 @@ static void test_random_vs_brute_force(void **state) {
         eco_pareto *a = NULL;
         ECO_ASSERT_OK(eco_pareto_create(obj, m, NMAX, &a));
         for (size_t i = 0; i < n; i++) {
-            char id[16];
+            char id[32];
             snprintf(id, sizeof id, "p%03zu", i);
             eco_pareto_insert_info info;
             ECO_ASSERT_OK(eco_pareto_insert(a, id, v + i * m, &info));
@@ -218,7 +218,7 @@ static void test_random_vs_brute_force(void **state) {
         }
         size_t n0 = 0;
         for (size_t i = 0; i < n; i++) {
-            char id[16];
+            char id[32];
             size_t at;
             snprintf(id, sizeof id, "p%03zu", i);
             bool in = eco_pareto_find(a, id, &at) == ECO_STATUS_OK;
