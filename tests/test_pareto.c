@@ -301,6 +301,16 @@ static void test_numpy_reference(void **state) {
 
 /* ---- the archive ---------------------------------------------------------------------- */
 
+/* Inserts id with values v and checks the outcome and the id it names (info.by for
+ * DOMINATED, info.dropped otherwise; "" when none). */
+static void expect_insert(eco_pareto *a, const char *id, const double *v, eco_pareto_outcome want,
+                          const char *named) {
+    eco_pareto_insert_info info;
+    ECO_ASSERT_OK(eco_pareto_insert(a, id, v, &info));
+    assert_int_equal(info.outcome, want);
+    assert_string_equal(want == ECO_PARETO_OUTCOME_DOMINATED ? info.by : info.dropped, named);
+}
+
 static eco_pareto *front_archive(size_t capacity, const char *which) {
     eco_pareto *a = NULL;
     ECO_ASSERT_OK(eco_pareto_create(QL, 2, capacity, &a));
@@ -319,16 +329,12 @@ static void test_insert(void **state) {
     eco_pareto_insert_info info;
     /* F (0.6, 70): B is the first member in id order that dominates it (A's 100 ms does not). */
     double f[2] = {0.6, 70};
-    ECO_ASSERT_OK(eco_pareto_insert(a, "f", f, &info));
-    assert_int_equal(info.outcome, ECO_PARETO_OUTCOME_DOMINATED);
-    assert_string_equal(info.by, "b");
+    expect_insert(a, "f", f, ECO_PARETO_OUTCOME_DOMINATED, "b");
     assert_int_equal(eco_pareto_count(a), 3);
     /* D over capacity 3: crowding of {A, B, C, D}: quality D .5, C .7, B .8, A .9 (range
      * 0.4): C (0.8-0.5)/0.4 = 0.75, B (0.9-0.7)/0.4 = 0.5; p95 D 20, C 50, B 60, A 100
      * (range 80): C (60-20)/80 = 0.5, B (100-50)/80 = 0.625; C = 1.25, B = 1.125: B goes. */
-    ECO_ASSERT_OK(eco_pareto_insert(a, "d", FRONT[3], &info));
-    assert_int_equal(info.outcome, ECO_PARETO_OUTCOME_ADDED);
-    assert_string_equal(info.dropped, "b");
+    expect_insert(a, "d", FRONT[3], ECO_PARETO_OUTCOME_ADDED, "b");
     assert_int_equal(eco_pareto_count(a), 3);
     assert_string_equal(eco_pareto_id(a, 0), "a");
     assert_string_equal(eco_pareto_id(a, 1), "c");
@@ -364,28 +370,21 @@ static void test_insert_crowded_and_ties(void **state) {
      * Y 40, C 50, A 100 (range 90): Y (50-10)/90 = 4/9, C (100-40)/90 = 2/3; Y = 1.044 <
      * C = 1.267: the candidate itself goes (CROWDED). */
     eco_pareto *a = front_archive(3, "ace");
-    eco_pareto_insert_info info;
     double y[2] = {0.6, 40};
-    ECO_ASSERT_OK(eco_pareto_insert(a, "y", y, &info));
-    assert_int_equal(info.outcome, ECO_PARETO_OUTCOME_CROWDED);
-    assert_string_equal(info.dropped, "y");
+    expect_insert(a, "y", y, ECO_PARETO_OUTCOME_CROWDED, "y");
     assert_int_equal(eco_pareto_count(a), 3);
     size_t at;
     ECO_ASSERT_STATUS(eco_pareto_find(a, "y", &at), ECO_STATUS_ENOTFOUND);
     eco_pareto_free(a);
     /* Capacity 1: two members are both boundaries (infinite): the id that sorts last goes. */
     a = front_archive(1, "a");
-    ECO_ASSERT_OK(eco_pareto_insert(a, "e", FRONT[4], &info));
-    assert_int_equal(info.outcome, ECO_PARETO_OUTCOME_CROWDED);
-    ECO_ASSERT_OK(eco_pareto_insert(a, "0", FRONT[4], &info)); /* "0" < "a" */
-    assert_int_equal(info.outcome, ECO_PARETO_OUTCOME_ADDED);
-    assert_string_equal(info.dropped, "a");
+    expect_insert(a, "e", FRONT[4], ECO_PARETO_OUTCOME_CROWDED, "e");
+    expect_insert(a, "0", FRONT[4], ECO_PARETO_OUTCOME_ADDED, "a"); /* "0" < "a" */
     assert_string_equal(eco_pareto_id(a, 0), "0");
     eco_pareto_free(a);
     /* Equal vectors under different ids are both kept. */
     a = front_archive(4, "b");
-    ECO_ASSERT_OK(eco_pareto_insert(a, "b2", FRONT[1], &info));
-    assert_int_equal(info.outcome, ECO_PARETO_OUTCOME_ADDED);
+    expect_insert(a, "b2", FRONT[1], ECO_PARETO_OUTCOME_ADDED, "");
     assert_int_equal(eco_pareto_count(a), 2);
     eco_pareto_free(a);
 }

@@ -220,14 +220,9 @@ eco_status eco_pareto_insert(eco_pareto *a, const char *id, const double *values
 }
 
 eco_status eco_pareto_remove(eco_pareto *a, const char *id) {
-    if (!a || !id) return eco_error(ECO_STATUS_EINVAL, "pareto remove: NULL argument");
-    bool found;
-    size_t i = lower_bound(a, id, &found);
-    if (!found) {
-        char shown[ECO_JSON_SHOWN_SIZE];
-        return eco_error(ECO_STATUS_ENOTFOUND, "pareto remove: no member '%s'",
-                         eco_json_shown(id, strlen(id), shown));
-    }
+    size_t i;
+    eco_status st = eco_pareto_find(a, id, &i);
+    if (st) return eco_error_wrap(st, "pareto remove");
     remove_at(a, i);
     return ECO_STATUS_OK;
 }
