@@ -350,6 +350,8 @@ static void test_insert(void **state) {
     assert_non_null(strstr(eco_last_error(), "p95_ms is -inf"));
     ECO_ASSERT_STATUS(eco_pareto_insert(a, "", FRONT[0], &info), ECO_STATUS_EINVAL);
     ECO_ASSERT_STATUS(eco_pareto_insert(a, "x\ny", FRONT[0], &info), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_pareto_insert(a, "x\xff", FRONT[0], &info), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "not valid UTF-8"));
     assert_int_equal(eco_pareto_count(a), 3);
     /* X (0.95, 15) dominates all three: they go, X stays alone. */
     double x[2] = {0.95, 15};

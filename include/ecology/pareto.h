@@ -38,7 +38,7 @@ extern "C" {
 
 #define ECO_PARETO_MAX_OBJECTIVES 8     /* objectives per archive */
 #define ECO_PARETO_NAME_MAX       32    /* bytes of an objective name: [a-z0-9_]{1,32} */
-#define ECO_PARETO_ID_MAX         128   /* bytes of a member id (no NUL, no control byte) */
+#define ECO_PARETO_ID_MAX         128   /* bytes of a member id (UTF-8, no control byte) */
 #define ECO_PARETO_MAX_CAPACITY   65536 /* members an archive may hold */
 #define ECO_PARETO_JSON_VERSION   1
 
@@ -134,7 +134,7 @@ typedef struct eco_pareto_insert_info {
 /* "added", "dominated", "crowded". */
 const char *eco_pareto_outcome_str(eco_pareto_outcome o);
 
-/* Offers the candidate id (1..ECO_PARETO_ID_MAX bytes, no control byte; copied) with values
+/* Offers the candidate id (1..ECO_PARETO_ID_MAX bytes of UTF-8, no control byte; copied) with values
  * [n_obj] (copied). A candidate dominated by a member is refused (OK, outcome DOMINATED,
  * info->by); otherwise every member it dominates is removed and it is added; then, when the
  * archive holds more than its capacity, the member with the smallest crowding distance

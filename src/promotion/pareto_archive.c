@@ -54,6 +54,10 @@ eco_status eco_pareto_check_id(const char *id, size_t len, const char *what) {
             return eco_error(ECO_STATUS_EINVAL, "%s: id '%s' holds a control byte", what,
                              eco_json_shown(id, len, shown));
     }
+    /* The JSON holds the id as a string: it must be UTF-8. */
+    if (eco_utf8_valid_prefix(id, len) != len)
+        return eco_error(ECO_STATUS_EINVAL, "%s: id '%s' is not valid UTF-8", what,
+                         eco_json_shown(id, len, shown));
     return ECO_STATUS_OK;
 }
 

@@ -17,7 +17,7 @@ struct eco_pareto {
 
 /* Whether name is [a-z0-9_]{1,ECO_PARETO_NAME_MAX}. */
 bool eco_pareto_name_ok(const char *name, size_t len);
-/* OK when id (len bytes) is 1..ECO_PARETO_ID_MAX bytes without a control byte; else EINVAL
+/* OK when id (len bytes) is 1..ECO_PARETO_ID_MAX bytes of UTF-8 without a control byte; else EINVAL
  * "<what>: ..." (id shown escaped). */
 eco_status eco_pareto_check_id(const char *id, size_t len, const char *what);
 
