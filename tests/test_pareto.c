@@ -467,6 +467,7 @@ static void test_best(void **state) {
     /* An empty archive has no best. */
     ECO_ASSERT_OK(eco_pareto_create(QL, 2, 4, &a));
     ECO_ASSERT_STATUS(eco_pareto_best(a, 0, NULL, 0, &i), ECO_STATUS_ENOTFOUND);
+    assert_non_null(strstr(eco_last_error(), "none (the archive is empty)"));
     eco_pareto_free(a);
 }
 

@@ -46,7 +46,9 @@ eco_status eco_pareto_best(const eco_pareto *a, size_t objective, const eco_pare
         *index = best;
         return ECO_STATUS_OK;
     }
-    /* none: say what was asked. */
+    if (a->n == 0)
+        return eco_error(ECO_STATUS_ENOTFOUND, "pareto best: none (the archive is empty)");
+    /* none: say what was asked (n_bounds > 0 here: without bounds every member fits). */
     eco_buf msg = {0};
     bool okb = eco_buf_printf(&msg, "pareto best: none of the %zu members has", a->n);
     for (size_t b = 0; b < n_bounds && okb; b++) {
@@ -54,7 +56,6 @@ eco_status eco_pareto_best(const eco_pareto *a, size_t objective, const eco_pare
         okb = eco_buf_printf(&msg, "%s %s %s %g", b ? "," : "", a->names[j],
                              a->dirs[j] == ECO_PARETO_DIR_MIN ? "<=" : ">=", bounds[b].limit);
     }
-    if (okb && n_bounds == 0) okb = eco_buf_puts(&msg, " no bounds (the archive is empty)");
     eco_status st =
         okb ? eco_error(ECO_STATUS_ENOTFOUND, "%s (best %s: none)", msg.data, a->names[objective])
             : eco_error(ECO_STATUS_ENOTFOUND, "pareto best: none fits");
