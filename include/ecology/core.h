@@ -274,6 +274,11 @@ eco_status eco_json_dumps_line(const struct json_t *value, size_t flags, const c
                                char **out, size_t *len);
 /* Writes value as canonical JSON plus a newline to path, atomically. */
 eco_status eco_json_write_canonical_file(const char *path, const struct json_t *value);
+/* Parses text[0..len) (NULL with len 0: empty) as JSON with duplicate keys refused,
+ * jansson's JSON_* decode flags added (JSON_ALLOW_NUL, JSON_DECODE_ANY): *out a new
+ * reference; EFORMAT "LABEL: invalid JSON at line L column C: why" otherwise. */
+eco_status eco_json_parse(const char *text, size_t len, size_t flags, const char *label,
+                          struct json_t **out);
 /* Parses text as JSON and re-serialises it canonically (label names the source). */
 eco_status eco_json_canonicalize(const char *text, size_t len, const char *label, char **out,
                                  size_t *out_len);

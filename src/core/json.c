@@ -16,15 +16,22 @@ eco_status eco_json_canonical(const json_t *value, char **out, size_t *len) {
     return ECO_STATUS_OK;
 }
 
-eco_status eco_json_canonicalize(const char *text, size_t len, const char *label, char **out,
-                                 size_t *out_len) {
+eco_status eco_json_parse(const char *text, size_t len, size_t flags, const char *label,
+                          json_t **out) {
     json_error_t err;
-    json_t *v =
-        json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-    if (!v)
+    *out = json_loadb(text ? text : "", text ? len : 0, JSON_REJECT_DUPLICATES | flags, &err);
+    if (!*out)
         return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
                          err.line, err.column, err.text);
-    eco_status st = eco_json_canonical(v, out, out_len);
+    return ECO_STATUS_OK;
+}
+
+eco_status eco_json_canonicalize(const char *text, size_t len, const char *label, char **out,
+                                 size_t *out_len) {
+    json_t *v;
+    eco_status st = eco_json_parse(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, label, &v);
+    if (st) return st;
+    st = eco_json_canonical(v, out, out_len);
     json_decref(v);
     return st;
 }

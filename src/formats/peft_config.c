@@ -403,11 +403,9 @@ eco_status eco_peft_config_parse(const char *json, size_t len, const char *label
     if (len > PEFT_CONFIG_MAX_BYTES)
         return eco_error(ECO_STATUS_ERANGE, "%s: %zu bytes is too large (at most %u)", label, len,
                          PEFT_CONFIG_MAX_BYTES);
-    json_error_t err;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
-    if (!root)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
-                         err.line, err.column, err.text);
+    json_t *root;
+    eco_status pst = eco_json_parse(json, len, 0, label, &root);
+    if (pst) return pst;
     eco_peft_config c;
     memset(&c, 0, sizeof c);
     eco_jr r = eco_jr_root(label, root);

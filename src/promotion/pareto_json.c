@@ -116,11 +116,9 @@ eco_status eco_pareto_from_json(const char *text, size_t len, const char *label,
     *out = NULL;
     if (!label) label = "pareto JSON";
     if (!text && len) return eco_error(ECO_STATUS_EINVAL, "%s: NULL text", label);
-    json_error_t err;
-    json_t *root = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &err);
-    if (!root)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
-                         err.line, err.column, err.text);
+    json_t *root;
+    eco_status pst = eco_json_parse(text, len, 0, label, &root);
+    if (pst) return pst;
     eco_jr r = eco_jr_root(label, root);
     static const char *const keys[] = {"capacity", "members", "objectives", "version", NULL};
     eco_pareto *a = NULL;

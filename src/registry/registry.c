@@ -769,11 +769,9 @@ eco_status eco_registry_add_report(eco_registry *r, const char *id, const char *
         return eco_error(ECO_STATUS_EINVAL, "add report: no model id or report");
     char label[192];
     snprintf(label, sizeof label, "report for model '%s'", id);
-    json_error_t err;
-    json_t *j = json_loads(report_json, JSON_REJECT_DUPLICATES, &err);
-    if (!j)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
-                         err.line, err.column, err.text);
+    json_t *j;
+    eco_status pst = eco_json_parse(report_json, strlen(report_json), 0, label, &j);
+    if (pst) return pst;
     if (!json_is_object(j)) {
         json_decref(j);
         return eco_error(ECO_STATUS_EFORMAT, "%s: not a JSON object", label);

@@ -89,12 +89,9 @@ eco_status eco_dsse_verify(const eco_keyring *trusted, const char *envelope, siz
     if (!trusted || !expected_type || (!envelope && envelope_len))
         return eco_error(ECO_STATUS_EINVAL,
                          "%s: verify: missing keyring, expected type or envelope", label);
-    json_error_t jerr;
-    json_t *root =
-        json_loadb(envelope ? envelope : "", envelope_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
-                         jerr.line, jerr.column, jerr.text);
+    json_t *root;
+    eco_status pst = eco_json_parse(envelope, envelope_len, 0, label, &root);
+    if (pst) return pst;
     parsed_sig sigs[DSSE_MAX_SIGNATURES];
     size_t n_sigs = 0;
     uint8_t *body = NULL, *pae = NULL;

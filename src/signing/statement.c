@@ -65,11 +65,9 @@ eco_status eco_statement_parse(const char *text, size_t len, const char *label, 
     *predicate = NULL;
     if (!label) label = "statement";
     if (!text && len) return eco_error(ECO_STATUS_EINVAL, "%s: no text", label);
-    json_error_t jerr;
-    json_t *root = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
-                         jerr.line, jerr.column, jerr.text);
+    json_t *root;
+    eco_status pst = eco_json_parse(text, len, 0, label, &root);
+    if (pst) return pst;
     static const char *const top[] = {"_type", "subject", "predicateType", "predicate", NULL};
     static const char *const subj_fields[] = {"name", "digest", NULL};
     static const char *const digest_fields[] = {"sha256", NULL};

@@ -890,11 +890,9 @@ eco_status eco_tokenizer_parse(const char *json, size_t len, const char *label,
     *out = NULL;
     if (!label) label = "tokenizer.json";
     if (!json) return eco_error(ECO_STATUS_EINVAL, "%s: no text", label);
-    json_error_t jerr;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-    if (!root)
-        return eco_error(ECO_STATUS_EFORMAT, "%s: invalid JSON at line %d column %d: %s", label,
-                         jerr.line, jerr.column, jerr.text);
+    json_t *root;
+    eco_status pst = eco_json_parse(json, len, JSON_ALLOW_NUL, label, &root);
+    if (pst) return pst;
     eco_tokenizer *tok = calloc(1, sizeof *tok);
     if (!tok) {
         json_decref(root);
