@@ -391,6 +391,14 @@ char *eco_utf8_lossy(const void *s, size_t n, size_t *out_len);
 
 /* qsort comparator for doubles, ascending (NaNs are the caller's to keep out). */
 int eco_cmp_double(const void *a, const void *b);
+/* A value with the index it came from, for sorting values while keeping their origin. */
+typedef struct eco_keyed {
+    double v;
+    size_t i;
+} eco_keyed;
+/* qsort comparator for eco_keyed: v ascending, then i ascending (a total order, so the
+ * result does not depend on qsort's handling of ties). */
+int eco_cmp_keyed(const void *a, const void *b);
 /* The first j in [0, n) with sorted[j] >= x (numpy's searchsorted side='left'); n when none
  * is. sorted ascending. */
 size_t eco_lower_bound(const double *sorted, size_t n, double x);

@@ -1,13 +1,19 @@
 /*
  * sorted: the helpers for sorted arrays of doubles that the evaluator's metrics and the
- * telemetry module share (core.h: eco_cmp_double, eco_lower_bound,
- * eco_percentile_nearest_rank).
+ * telemetry and promotion modules share (core.h: eco_cmp_double, eco_cmp_keyed,
+ * eco_lower_bound, eco_percentile_nearest_rank).
  */
 #include "ecology/core.h"
 
 int eco_cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+int eco_cmp_keyed(const void *pa, const void *pb) {
+    const eco_keyed *a = pa, *b = pb;
+    if (a->v != b->v) return a->v < b->v ? -1 : 1;
+    return (a->i > b->i) - (a->i < b->i);
 }
 
 size_t eco_lower_bound(const double *sorted, size_t n, double x) {

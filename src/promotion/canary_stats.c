@@ -48,16 +48,6 @@ eco_status eco_canary_prop_test(uint64_t k_canary, uint64_t n_canary, uint64_t k
     return ECO_STATUS_OK;
 }
 
-typedef struct pair {
-    double v;
-    size_t i;
-} pair;
-
-static int cmp_pair(const void *a, const void *b) {
-    const pair *x = a, *y = b;
-    return (x->v > y->v) - (x->v < y->v);
-}
-
 eco_status eco_canary_mann_whitney(const double *canary, size_t n, const double *champion, size_t m,
                                    eco_canary_mwu *out) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "Mann-Whitney: NULL argument");
@@ -67,11 +57,11 @@ eco_status eco_canary_mann_whitney(const double *canary, size_t n, const double 
         return st;
     size_t N;
     if (!eco_add_ok(n, m, &N)) return eco_error(ECO_STATUS_EOVERFLOW, "Mann-Whitney: n + m");
-    pair *p = eco_malloc_array(N, sizeof *p);
+    eco_keyed *p = eco_malloc_array(N, sizeof *p);
     if (!p) return eco_error(ECO_STATUS_ENOMEM, "Mann-Whitney: %zu values", N);
-    for (size_t i = 0; i < n; i++) p[i] = (pair){canary[i], i};
-    for (size_t j = 0; j < m; j++) p[n + j] = (pair){champion[j], n + j};
-    qsort(p, N, sizeof *p, cmp_pair);
+    for (size_t i = 0; i < n; i++) p[i] = (eco_keyed){canary[i], i};
+    for (size_t j = 0; j < m; j++) p[n + j] = (eco_keyed){champion[j], n + j};
+    qsort(p, N, sizeof *p, eco_cmp_keyed);
     /* R₁: the canary's rank sum with ties given their average rank; Σ(t³−t) over the ties. */
     double r1 = 0, tie_term = 0;
     for (size_t a = 0; a < N;) {

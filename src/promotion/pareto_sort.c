@@ -100,18 +100,6 @@ done:
     return st;
 }
 
-/* One (value, point) pair of a front sorted along an objective. */
-typedef struct keyed {
-    double v;
-    size_t i;
-} keyed;
-
-static int keyed_cmp(const void *pa, const void *pb) {
-    const keyed *a = pa, *b = pb;
-    if (a->v != b->v) return a->v < b->v ? -1 : 1;
-    return a->i < b->i ? -1 : a->i > b->i;
-}
-
 eco_status eco_pareto_crowding(size_t m, const double *values, size_t n, const size_t *rank,
                                double *dist) {
     eco_status st = check_values(m, values, n, "pareto crowding");
@@ -119,7 +107,7 @@ eco_status eco_pareto_crowding(size_t m, const double *values, size_t n, const s
     if (n == 0) return ECO_STATUS_OK;
     if (!rank || !dist) return eco_error(ECO_STATUS_EINVAL, "pareto crowding: NULL argument");
     size_t *members = eco_malloc_array(n, sizeof *members); /* [n] points of the current front */
-    keyed *k = eco_malloc_array(n, sizeof *k);              /* [n] the front along one objective */
+    eco_keyed *k = eco_malloc_array(n, sizeof *k);          /* [n] the front along one objective */
     bool *done = eco_calloc_array(n, sizeof *done);         /* [n] point's front handled */
     if (!members || !k || !done) {
         free(members), free(k), free(done);
@@ -135,8 +123,9 @@ eco_status eco_pareto_crowding(size_t m, const double *values, size_t n, const s
                 done[i] = true;
             }
         for (size_t j = 0; j < m; j++) {
-            for (size_t t = 0; t < nf; t++) k[t] = (keyed){values[members[t] * m + j], members[t]};
-            qsort(k, nf, sizeof *k, keyed_cmp);
+            for (size_t t = 0; t < nf; t++)
+                k[t] = (eco_keyed){values[members[t] * m + j], members[t]};
+            qsort(k, nf, sizeof *k, eco_cmp_keyed);
             dist[k[0].i] = INFINITY;
             dist[k[nf - 1].i] = INFINITY;
             double range = k[nf - 1].v - k[0].v;
