@@ -40,8 +40,14 @@ ALLOWED = {
     "evaluator": ["model", "verifier", "registry"],  # corpora, metrics, gates, fitness, reports
                                          # (corpus *building* from the capability suite is tasks')
     "telemetry": ["core"],               # counters, latency histograms, hard examples, Prometheus text
-    "promotion": ["evaluator", "registry"],  # Pareto archive, canary judge and controller
-    "cli":       ["tasks", "registry", "breeder", "evaluator", "telemetry", "promotion"],
+    "promotion": ["evaluator", "registry"],  # Pareto archive, canary judge and controller,
+                                         # promote / rollback by alias, the archive's record
+    "router":    ["core"],               # routing policies over the engine contract only
+    "runtime":   ["model", "registry"],  # engine pool: one base shared by its adapters
+    "daemon":    ["tasks", "breeder", "evaluator", "telemetry", "promotion", "router",
+                  "runtime"],            # the ecology loop and the report page
+    "cli":       ["tasks", "registry", "breeder", "evaluator", "telemetry", "promotion",
+                  "router", "runtime", "daemon"],
 }
 
 # Public headers (include/ecology/<name>) -> module.
@@ -81,6 +87,11 @@ HEADERS = {
     "ecology/telemetry.h": "telemetry",
     "ecology/pareto.h": "promotion",
     "ecology/canary.h": "promotion",
+    "ecology/promotion.h": "promotion",
+    "ecology/router.h": "router",
+    "ecology/runtime.h": "runtime",
+    "ecology/daemon.h": "daemon",
+    "ecology/report.h": "daemon",
 }
 
 # Sources the build generates (not under src/) -> module.

@@ -44,6 +44,7 @@ typedef enum eco_status {
     ECO_STATUS_ESIGNATURE = 12,  /* missing, invalid or untrusted signature */
     ECO_STATUS_EINTERNAL = 13,   /* a bug: an invariant did not hold */
     ECO_STATUS_EINCOMPAT = 14,   /* models whose compatibility identity differs (a merge) */
+    ECO_STATUS_EGATE = 15,       /* refused by a gate (no accepted report, a failed check) */
     ECO_STATUS__COUNT
 } eco_status;
 

@@ -214,6 +214,17 @@ typedef struct eco_registry_event {
 /* Events with seq > since, in order. */
 eco_status eco_registry_events(eco_registry *r, int64_t since, eco_registry_event **out, size_t *n);
 void eco_registry_events_free(eco_registry_event *e, size_t n);
+/* Appends an event in its own transaction (the modules above the registry record what they
+ * decide: the loop's generations, gate verdicts, canary decisions, the archive). type:
+ * 1..64 bytes of [a-z0-9_.-]; model_id NULL or a valid model id (it need not be registered:
+ * a refused candidate is named too); detail_json: a JSON object (NULL: {}), stored
+ * canonically. EINVAL naming what is wrong; *seq (may be NULL) receives the event's number. */
+eco_status eco_registry_event_append(eco_registry *r, const char *type, const char *model_id,
+                                     const char *detail_json, int64_t *seq);
+/* The last event of type (*found false when none); out is filled when found (caller frees
+ * with eco_registry_events_free(out, 1)). */
+eco_status eco_registry_event_last(eco_registry *r, const char *type, bool *found,
+                                   eco_registry_event *out);
 
 /* Stores an evaluation report (a JSON object, stored canonically; EFORMAT otherwise) for a
  * registered model (ENOTFOUND otherwise); appends a "report" event. */

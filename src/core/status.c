@@ -21,6 +21,7 @@ static const char *const status_names[ECO_STATUS__COUNT] = {
     [ECO_STATUS_ESIGNATURE] = "ESIGNATURE",
     [ECO_STATUS_EINTERNAL] = "EINTERNAL",
     [ECO_STATUS_EINCOMPAT] = "EINCOMPAT",
+    [ECO_STATUS_EGATE] = "EGATE",
 };
 
 const char *eco_status_str(eco_status st) {
