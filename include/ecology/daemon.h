@@ -213,7 +213,8 @@ typedef struct eco_loop_config {
     struct {
         int64_t n, shift_n, safety_pairs; /* cases per capability part; pairs */
         uint64_t seed;
-        int threads;
+        int threads; /* every thread count of the loop (eco_set_threads): the same for a
+                      * resumed run, so that a fine-tune writes the same bytes */
         int64_t max_tokens; /* 0: the corpus's */
     } evaluation;
     struct {

@@ -142,8 +142,19 @@ static eco_status canary(loop_ctx *x, int64_t g, size_t ci, const child *kids, s
     char *champ = loop_champion(x, ci);
     eco_status st = ECO_STATUS_OK;
     bool found = false;
-    if (best && champ && strcmp(champ, best->id) != 0)
-        st = loop_event_find(x, "canary", best->id, -1, x->caps[ci].name, &found, NULL);
+    json_t *prev = NULL;
+    if (best) st = loop_event_find(x, "canary", best->id, g, x->caps[ci].name, &found, &prev);
+    if (!st && found) { /* ran before an interruption: its hard examples, when not recorded */
+        const char *was = json_string_value(json_object_get(prev, "champion"));
+        const char *path = json_string_value(json_object_get(prev, "hard_examples_path"));
+        json_int_t nh = json_integer_value(json_object_get(prev, "hard_examples"));
+        bool have = false;
+        if (was && path && nh > 0 &&
+            !(st = loop_event_find(x, "hard-examples", was, g, x->caps[ci].name, &have, NULL)) &&
+            !have)
+            st = loop_hard_event(x, was, ci, g, path, (int64_t)nh);
+    }
+    json_decref(prev);
     if (!st && best && champ && strcmp(champ, best->id) != 0 && !found) {
         char name[200];
         snprintf(name, sizeof name, "hard-%s-g%lld.jsonl", x->caps[ci].name, (long long)g);
@@ -287,6 +298,9 @@ eco_status eco_loop_run(eco_registry *r, const eco_loop_config *c, const eco_loo
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     loop_ctx x = {.r = r, .c = c, .o = o, .res = res, .t_start = eco_now()};
+    /* one thread count for everything the loop runs (evaluation, training, the canary):
+     * the bytes a fine-tune writes depend on it, and a resumed run must breed the same */
+    eco_set_threads(c->evaluation.threads);
     eco_status st = ctx_init(&x);
     int64_t last = -1;
     bool any = false;
