@@ -308,7 +308,7 @@ static eco_status check_objectives(const eco_jr *root, const eco_loop_config *c)
 
 static eco_status read_hard(const eco_jr *root, eco_loop_config *c) {
     static const char *const keys[] = {"max", NULL};
-    const json_t *o;
+    const json_t *o = NULL;
     c->hard_examples.max = 1000;
     eco_status st = eco_jr_object(root, "hard_examples", false, &o);
     if (st || !o) return st;
