@@ -22,7 +22,9 @@
 #include "ecology/daemon.h"
 #include "ecology/registry.h"
 
-static double num(const json_t *d, const char *k) { return json_number_value(json_object_get(d, k)); }
+static double num(const json_t *d, const char *k) {
+    return json_number_value(json_object_get(d, k));
+}
 
 int main(int argc, char **argv) {
     char *config = argc > 1 ? strdup(argv[1]) : bench_source_path("data/loop/demo.json");
@@ -41,8 +43,8 @@ int main(int argc, char **argv) {
     if (!st) st = eco_registry_init(dir);
     if (!st) st = eco_registry_open(&ro, &r);
     if (!st) {
-        printf("bench_loop: %s, %lld generations of %lld children, threads %d, load %.2f\n",
-               config, (long long)gens, (long long)c.children, c.evaluation.threads, load0);
+        printf("bench_loop: %s, %lld generations of %lld children, threads %d, load %.2f\n", config,
+               (long long)gens, (long long)c.children, c.evaluation.threads, load0);
         eco_loop_options o = {.generations = gens, .minutes = 1e6, .out = stdout};
         st = eco_loop_run(r, &c, &o, &res);
     }
@@ -80,14 +82,16 @@ int main(int argc, char **argv) {
         }
         json_decref(d);
     }
-    double per_gen = n_gen ? gen_s / (double)n_gen : 0, per_eval = seed_evals ? seed_s / (double)seed_evals : 0;
+    double per_gen = n_gen ? gen_s / (double)n_gen : 0,
+           per_eval = seed_evals ? seed_s / (double)seed_evals : 0;
     printf("seeding: %.1f s for %zu models evaluated (baseline: %.1f s per evaluation, mining "
            "included)\n",
            seed_s, seed_evals, per_eval);
     printf("generations: %zu, %.1f s each (%.0f generations/hour); per generation %.1f children "
            "bred (%zu rejected in all), %.1f canaries\n",
-           n_gen, per_gen, per_gen > 0 ? 3600.0 / per_gen : 0.0, n_gen ? (double)n_cand / (double)n_gen : 0.0,
-           n_rejected, n_gen ? (double)n_canary / (double)n_gen : 0.0);
+           n_gen, per_gen, per_gen > 0 ? 3600.0 / per_gen : 0.0,
+           n_gen ? (double)n_cand / (double)n_gen : 0.0, n_rejected,
+           n_gen ? (double)n_canary / (double)n_gen : 0.0);
     printf("time of the generations: breeding %.0f%%, canaries %.0f%%, evaluation and the rest "
            "%.0f%%; a generation = %.1f baseline evaluations\n",
            gen_s > 0 ? 100 * breed_s / gen_s : 0.0, gen_s > 0 ? 100 * canary_s / gen_s : 0.0,

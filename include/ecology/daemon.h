@@ -213,8 +213,9 @@ typedef struct eco_loop_config {
     struct {
         int64_t n, shift_n, safety_pairs; /* cases per capability part; pairs */
         uint64_t seed;
-        int threads; /* every thread count of the loop (eco_set_threads): the same for a
-                      * resumed run, so that a fine-tune writes the same bytes */
+        /* every thread count of the loop (eco_set_threads): the same for a resumed run,
+         * so that a fine-tune writes the same bytes */
+        int threads;
         int64_t max_tokens; /* 0: the corpus's */
     } evaluation;
     struct {
@@ -223,7 +224,9 @@ typedef struct eco_loop_config {
     char *gates; /* canonical JSON of the gates object (evaluator.h's format) */
     eco_canary_settings canary;
     int64_t archive_capacity;
-    char **objectives; /* [n_objectives] names of pareto.h's default objectives */
+    char **objectives; /* [n_objectives] names of pareto.h's default objectives, or
+                        * "capabilities": one objective per capability, its in-distribution
+                        * exact match ("q_<capability>", 0 for a model without it) */
     size_t n_objectives;
     eco_loop_op *ops;
     size_t n_ops;
