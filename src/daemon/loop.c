@@ -8,8 +8,9 @@
  *
  * Budget: budget.generations (or --generations) is the run's last generation, so a resumed
  * run stops where an uninterrupted one would; budget.minutes (or --minutes) is the time of
- * this call: a generation is started only when the time spent plus the mean time of a
- * generation so far (the seeding's when none ran yet) fits.
+ * this call: a generation is started only when the time spent plus the expected time of a
+ * generation fits (the mean of the run's finished generations, recorded in their end events;
+ * before any, the seeding's time per model evaluated times the children).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -21,9 +22,11 @@
 #include "ecology/promotion.h"
 
 typedef struct last_scan {
-    const char *name;
     int64_t last;
     bool any;
+    double seconds;   /* of the finished generations >= 1 */
+    size_t finished;  /* how many */
+    double seed_seconds;
 } last_scan;
 
 static bool last_fn(void *p, const eco_registry_event *e, const json_t *d) {
@@ -32,16 +35,34 @@ static bool last_fn(void *p, const eco_registry_event *e, const json_t *d) {
     s->any = true;
     const char *phase = json_string_value(json_object_get(d, "phase"));
     int64_t g = json_integer_value(json_object_get(d, "generation"));
-    if (phase && strcmp(phase, "end") == 0 && g > s->last) s->last = g;
+    if (!phase || strcmp(phase, "end") != 0) return true;
+    if (g > s->last) s->last = g;
+    double t = json_number_value(json_object_get(d, "seconds"));
+    if (g == 0) {
+        s->seed_seconds = t;
+    } else {
+        s->seconds += t;
+        s->finished++;
+    }
     return true;
 }
 
-static eco_status scan_last(loop_ctx *x, int64_t *last, bool *any) {
-    last_scan s = {.name = x->c->name, .last = -1};
-    eco_status st = loop_events_each(x, "generation", false, last_fn, &s);
-    *last = s.last;
-    if (any) *any = s.any;
-    return st;
+static eco_status scan_last(loop_ctx *x, last_scan *s) {
+    memset(s, 0, sizeof *s);
+    s->last = -1;
+    return loop_events_each(x, "generation", false, last_fn, s);
+}
+
+/* The time a generation is expected to take: the mean of the run's finished generations;
+ * before any, the seeding's time per model it evaluated times the children (a child costs
+ * about one evaluation besides its breeding). */
+static double expected_generation(loop_ctx *x) {
+    last_scan s;
+    if (scan_last(x, &s) != ECO_STATUS_OK) return 0;
+    if (s.finished) return s.seconds / (double)s.finished;
+    size_t evaluated = 0;
+    for (size_t i = 0; i < x->c->n_members; i++) evaluated += x->c->members[i].n_capabilities > 0;
+    return s.seed_seconds * (double)x->c->children / (double)(evaluated ? evaluated : 1);
 }
 
 eco_status eco_loop_last_generation(eco_registry *r, const char *name, int64_t *generation) {
@@ -49,7 +70,10 @@ eco_status eco_loop_last_generation(eco_registry *r, const char *name, int64_t *
     memset(&c, 0, sizeof c);
     snprintf(c.name, sizeof c.name, "%s", name);
     loop_ctx x = {.r = r, .c = &c};
-    return scan_last(&x, generation, NULL);
+    last_scan s;
+    eco_status st = scan_last(&x, &s);
+    *generation = s.last;
+    return st;
 }
 
 /* The champion of each capability and its fitness (its last gate event): a JSON object for
@@ -302,9 +326,10 @@ eco_status eco_loop_run(eco_registry *r, const eco_loop_config *c, const eco_loo
      * the bytes a fine-tune writes depend on it, and a resumed run must breed the same */
     eco_set_threads(c->evaluation.threads);
     eco_status st = ctx_init(&x);
-    int64_t last = -1;
-    bool any = false;
-    if (!st) st = scan_last(&x, &last, &any);
+    last_scan ls = {.last = -1};
+    if (!st) st = scan_last(&x, &ls);
+    int64_t last = ls.last;
+    bool any = ls.any;
     res->resumed = any;
     if (!st) {
         json_t *d = json_pack("{s:s,s:b,s:I}", "config_sha256", c->sha256, "resumed", any,
@@ -313,22 +338,16 @@ eco_status eco_loop_run(eco_registry *r, const eco_loop_config *c, const eco_loo
     }
     if (!st && x.o->out && any)
         fprintf(x.o->out, "continuing run %s after generation %lld\n", c->name, (long long)last);
-    double t_seed = eco_now();
     if (!st && last < 0 && !(st = seed_generation(&x))) last = 0;
-    double per_gen = eco_now() - t_seed;
     int64_t gens = o->generations > 0 ? o->generations : c->generations;
     double minutes = o->minutes > 0 ? o->minutes : c->minutes;
     res->first_generation = last + 1;
     res->last_generation = last;
-    for (int64_t g = last + 1, done = 0; !st && (gens <= 0 || g <= gens); g++) {
+    for (int64_t g = last + 1; !st && (gens <= 0 || g <= gens); g++) {
         double spent = eco_now() - x.t_start;
-        if (minutes > 0 && spent + per_gen > minutes * 60) break;
-        double t0 = eco_now();
+        if (minutes > 0 && spent + expected_generation(&x) > minutes * 60) break;
         if ((st = run_generation(&x, g))) break;
         res->last_generation = g;
-        done++;
-        double took = eco_now() - t0;
-        per_gen = done == 1 ? took : per_gen + (took - per_gen) / (double)done;
         if (gens <= 0 && minutes <= 0) break;
     }
     res->seconds = eco_now() - x.t_start;
