@@ -19,7 +19,8 @@ static const char page_style[] =
     "tr.rollback td:nth-child(2){color:#b22}.decision-promote td.decision{color:#171}"
     ".scroll{overflow:auto;max-width:100%;border:1px solid #eee}.empty{padding:10px 14px;"
     "background:#fff8e0;border:1px solid #eed78a}.error{color:#b22}nav a{margin-right:12px}"
-    "code{font-size:12px}.legend span{margin-right:14px}";
+    "code{font-size:12px}.legend span{margin-right:14px}#canary,#rejections{display:block;"
+    "overflow-x:auto;max-width:100%}";
 
 typedef struct report_parts {
     eco_buf page, lineage_svg, lineage_dot, pareto_svg;

@@ -51,19 +51,23 @@ static bool is_type(const report_ctx *c, size_t i, const char *type) {
     return strcmp(c->ev[i].type, type) == 0 && json_is_object(c->detail[i]);
 }
 
-/* <td> with "key value" pairs of an object, one a line (scores, timings). */
-static void td_pairs(rout *o, const json_t *obj) {
-    ro_puts(o, "<td>");
+/* "key value" pairs of an object (scores), sep between them; "—" when not an object. */
+static void ro_pairs(rout *o, const json_t *obj, const char *sep) {
     if (!json_is_object(obj)) ro_esc(o, NULL);
     const char *key;
     const json_t *v;
     size_t k = 0;
     if (json_is_object(obj)) json_object_foreach((json_t *)obj, key, v) {
-            if (k++) ro_puts(o, "<br>");
+            if (k++) ro_puts(o, sep);
             ro_esc(o, key);
             ro_puts(o, " ");
             ro_json(o, v);
         }
+}
+
+static void td_pairs(rout *o, const json_t *obj) {
+    ro_puts(o, "<td>");
+    ro_pairs(o, obj, "<br>");
     ro_puts(o, "</td>");
 }
 
@@ -398,9 +402,9 @@ void report_section_canary(const report_ctx *c, rout *o) {
         const json_t *sc = rj_obj(d, "scores");
         ro_puts(o, "<td>");
         if (sc) {
-            ro_json(o, rj_obj(sc, "before"));
+            ro_pairs(o, rj_obj(sc, "before"), ", ");
             ro_puts(o, " \xE2\x86\x92 ");
-            ro_json(o, rj_obj(sc, "after"));
+            ro_pairs(o, rj_obj(sc, "after"), ", ");
         } else
             ro_esc(o, NULL);
         ro_puts(o, "</td></tr>\n");
