@@ -22,8 +22,16 @@ static eco_status pick_objective(const eco_pareto *a, const char *name, const ch
                                  size_t fallback, size_t *out) {
     if (eco_pareto_objective_index(a, name ? name : dflt, out) == ECO_STATUS_OK)
         return ECO_STATUS_OK;
-    if (name) return eco_error(ECO_STATUS_ENOTFOUND, "report: pareto: no objective '%s'", name);
     size_t m = eco_pareto_n_objectives(a);
+    if (name) {
+        char have[ECO_PARETO_MAX_OBJECTIVES * (ECO_PARETO_NAME_MAX + 2) + 1] = "";
+        for (size_t k = 0; k < m; k++) {
+            if (k) strcat(have, ", ");
+            strncat(have, eco_pareto_objective_at(a, k).name, ECO_PARETO_NAME_MAX);
+        }
+        return eco_error(ECO_STATUS_ENOTFOUND, "report: pareto: no objective '%s' (the archive has %s)",
+                         name, have);
+    }
     *out = fallback < m ? fallback : 0;
     return ECO_STATUS_OK;
 }
