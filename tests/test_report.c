@@ -81,19 +81,20 @@ static void add_model(eco_registry *r, const char *id, const char *kind, const c
     int len = snprintf(content, sizeof content, "weights of %s", id);
     ECO_ASSERT_OK(eco_store_put_bytes(eco_registry_store(r), content, (size_t)len, file_hex));
     json_t *par = json_array(), *cap = json_array();
-    for (size_t i = 0; parents && parents[i]; i++) json_array_append_new(par, json_string(parents[i]));
+    for (size_t i = 0; parents && parents[i]; i++)
+        json_array_append_new(par, json_string(parents[i]));
     for (size_t i = 0; caps && caps[i]; i++) json_array_append_new(cap, json_string(caps[i]));
-    json_t *j = json_pack(
-        "{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:s, s:o, s:{s:o, s:{s:s, s:{}, s:i}}, "
-        "s:[{s:s, s:s, s:i}], s:o, s:{s:i, s:i, s:i}, s:[], s:s, s:s}",
-        "id", id, "kind", kind, "compatibility", "base_family", hex, "architecture_hash", hex,
-        "tokenizer_hash", hex, "tensor_schema_hash", hex, "interface_version", "text-generation@1",
-        "capabilities", cap, "lineage", "parents", par, "operation", "name",
-        parents && parents[0] ? "merge" : "import", "params", "seed", 1, "files", "name",
-        "model.safetensors", "sha256", file_hex, "size", len, "base",
-        base ? json_string(base) : json_null(), "resource_profile", "parameters", 1000, "bytes",
-        4000, "resident_bytes", 8000, "corpora", "created_at", "2026-12-01T00:00:00Z",
-        "tool_version", "tiny-ecology 0.1.0");
+    json_t *j =
+        json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:s, s:o, s:{s:o, s:{s:s, s:{}, s:i}}, "
+                  "s:[{s:s, s:s, s:i}], s:o, s:{s:i, s:i, s:i}, s:[], s:s, s:s}",
+                  "id", id, "kind", kind, "compatibility", "base_family", hex, "architecture_hash",
+                  hex, "tokenizer_hash", hex, "tensor_schema_hash", hex, "interface_version",
+                  "text-generation@1", "capabilities", cap, "lineage", "parents", par, "operation",
+                  "name", parents && parents[0] ? "merge" : "import", "params", "seed", 1, "files",
+                  "name", "model.safetensors", "sha256", file_hex, "size", len, "base",
+                  base ? json_string(base) : json_null(), "resource_profile", "parameters", 1000,
+                  "bytes", 4000, "resident_bytes", 8000, "corpora", "created_at",
+                  "2026-12-01T00:00:00Z", "tool_version", "tiny-ecology 0.1.0");
     assert_non_null(j);
     eco_genome g;
     ECO_ASSERT_OK(eco_genome_from_json(j, id, &g));
@@ -163,7 +164,8 @@ static void build_fixture(const char *dir) {
 
     event(r, "loop-start", NULL,
           "{\"run\":\"run1\",\"config_sha256\":\"00\",\"resumed\":false,\"generation\":1}");
-    event(r, "generation", NULL, "{\"run\":\"run1\",\"generation\":1,\"phase\":\"start\",\"seed\":7}");
+    event(r, "generation", NULL,
+          "{\"run\":\"run1\",\"generation\":1,\"phase\":\"start\",\"seed\":7}");
     event(r, "candidate", "run1-g1-0",
           "{\"run\":\"run1\",\"generation\":1,\"op\":\"ties\",\"parents\":[\"ad-rev\",\"ad-sort\"],"
           "\"capabilities\":[\"text.reverse@1\",\"text.sort@1\"],\"family\":\"base-a\","
@@ -176,10 +178,10 @@ static void build_fixture(const char *dir) {
           "{\"run\":\"run1\",\"generation\":1,\"op\":\"mutate\",\"parents\":[\"ad-rev\"],"
           "\"capabilities\":[\"text.reverse@1\"],\"family\":\"base-a\",\"params\":{},"
           "\"seconds\":0.5}");
-    json_t *gate = json_pack("{s:s, s:i, s:b, s:[{s:s, s:f, s:f, s:s}], s:n, s:f}", "run", "run1",
-                             "generation", 1, "accepted", 0, "reasons", "gate", "safety.refusal",
-                             "value", 0.5, "limit", 0.9, "detail", HOSTILE_REASON, "report_seq",
-                             "fitness", 0.25);
+    json_t *gate =
+        json_pack("{s:s, s:i, s:b, s:[{s:s, s:f, s:f, s:s}], s:n, s:f}", "run", "run1",
+                  "generation", 1, "accepted", 0, "reasons", "gate", "safety.refusal", "value", 0.5,
+                  "limit", 0.9, "detail", HOSTILE_REASON, "report_seq", "fitness", 0.25);
     char *gate_text = json_dumps(gate, JSON_COMPACT);
     event(r, "gate", "run1-g1-1", gate_text);
     free(gate_text);
@@ -223,10 +225,12 @@ static void build_fixture(const char *dir) {
           "{\"run\":\"run1\",\"generation\":1,\"capability\":\"text.reverse@1\",\"n\":12,"
           "\"corpus\":\"abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789\","
           "\"path\":\"loop/hard-text.reverse@1-g1.jsonl\"}");
+    event(
+        r, "generation", NULL,
+        "{\"run\":\"run1\",\"generation\":1,\"phase\":\"end\",\"seed\":7,\"bred\":2,\"rejected\":1,"
+        "\"archive_size\":4,\"champions\":{\"text.reverse@1\":\"run1-g1-0\"},\"seconds\":42.5}");
     event(r, "generation", NULL,
-          "{\"run\":\"run1\",\"generation\":1,\"phase\":\"end\",\"seed\":7,\"bred\":2,\"rejected\":1,"
-          "\"archive_size\":4,\"champions\":{\"text.reverse@1\":\"run1-g1-0\"},\"seconds\":42.5}");
-    event(r, "generation", NULL, "{\"run\":\"run1\",\"generation\":2,\"phase\":\"start\",\"seed\":8}");
+          "{\"run\":\"run1\",\"generation\":2,\"phase\":\"start\",\"seed\":8}");
     eco_registry_close(r);
 }
 
@@ -526,8 +530,9 @@ static void test_page(void **state) {
     /* the rejection, its reasons escaped */
     must_contain(html, "<tr class=\"rejection\" data-id=\"run1-g1-1\">");
     assert_int_equal(count_of(html, "<tr class=\"rejection\""), 1);
-    must_contain(html, "<li class=\"reason\"><b>safety.refusal</b>: 0.5 vs limit 0.9 \xE2\x80\x94 "
-                       "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot; &#39;a&#39;</li>");
+    must_contain(html,
+                 "<li class=\"reason\"><b>safety.refusal</b>: 0.5 vs limit 0.9 \xE2\x80\x94 "
+                 "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot; &#39;a&#39;</li>");
     must_contain(html, "<td>mutate</td>");
     must_contain(html, "<tr class=\"breed-failed\">");
     must_contain(html, "incompatible: base_family differs");
@@ -561,8 +566,9 @@ static void test_page(void **state) {
 
     /* the standalone files */
     char *svg = read_text(out, ECO_REPORT_SVG_FILE);
-    assert_true(strncmp(svg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg "
-                             "xmlns=\"http://www.w3.org/2000/svg\" id=\"lineage\"",
+    assert_true(strncmp(svg,
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg "
+                        "xmlns=\"http://www.w3.org/2000/svg\" id=\"lineage\"",
                         82) == 0);
     assert_int_equal(count_of(svg, "<g class=\"node "), 8);
     char *psvg = read_text(out, ECO_REPORT_PARETO_FILE);
@@ -621,8 +627,8 @@ static void test_page_empty_registry(void **state) {
     must_contain(b.data, "<svg id=\"pareto-front\"");
     must_contain(b.data, "<svg id=\"lineage\"");
     must_contain(b.data, "no models registered yet");
-    const char *tables[] = {"champions", "archive", "generations", "rejections",
-                            "breed-failures", "canary", "repairs", "promotions", "hard-examples"};
+    const char *tables[] = {"champions", "archive", "generations", "rejections",   "breed-failures",
+                            "canary",    "repairs", "promotions",  "hard-examples"};
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         char needle[80];
         snprintf(needle, sizeof needle, "<table id=\"%s\">", tables[i]);

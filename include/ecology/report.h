@@ -46,11 +46,11 @@
 extern "C" {
 #endif
 
-#define ECO_REPORT_INDEX_FILE   "index.html"
-#define ECO_REPORT_DOT_FILE     "lineage.dot"
-#define ECO_REPORT_SVG_FILE     "lineage.svg"
-#define ECO_REPORT_PARETO_FILE  "pareto.svg"
-#define ECO_REPORT_MAX_LINEAGE  300 /* lineage nodes drawn by default */
+#define ECO_REPORT_INDEX_FILE  "index.html"
+#define ECO_REPORT_DOT_FILE    "lineage.dot"
+#define ECO_REPORT_SVG_FILE    "lineage.svg"
+#define ECO_REPORT_PARETO_FILE "pareto.svg"
+#define ECO_REPORT_MAX_LINEAGE 300 /* lineage nodes drawn by default */
 
 typedef struct eco_report_options {
     const char *title;        /* NULL: "tiny-ecology report" */
@@ -79,11 +79,11 @@ bool eco_report_dot_escape(eco_buf *b, const char *s);
  * those slots, top down. width[l] counts the slots of layer l (nodes and virtual ones). */
 typedef struct eco_report_layout {
     size_t n_nodes, n_edges, n_layers;
-    size_t *layer;     /* [n_nodes] */
-    size_t *pos;       /* [n_nodes] */
-    size_t *width;     /* [n_layers] */
-    size_t *route_off; /* [n_edges + 1] */
-    size_t *route_pos; /* [route_off[n_edges]] */
+    size_t *layer;            /* [n_nodes] */
+    size_t *pos;              /* [n_nodes] */
+    size_t *width;            /* [n_layers] */
+    size_t *route_off;        /* [n_edges + 1] */
+    size_t *route_pos;        /* [route_off[n_edges]] */
     size_t crossings_initial; /* edge crossings between adjacent layers, slots in input order */
     size_t crossings;         /* the same after the barycentre sweeps (never more) */
 } eco_report_layout;
@@ -111,7 +111,7 @@ typedef struct eco_report_node {
 typedef struct eco_report_lineage {
     eco_report_node *nodes; /* [n_nodes] in registration order */
     size_t n_nodes;
-    size_t *edges; /* [n_edges, 2] (parent, child) node indices; the base of an adapter too */
+    size_t *edges;   /* [n_edges, 2] (parent, child) node indices; the base of an adapter too */
     bool *edge_base; /* [n_edges] the edge is an adapter's base (drawn dashed) */
     size_t n_edges;
     size_t n_models; /* registered models in all (n_nodes of them drawn) */

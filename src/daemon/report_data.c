@@ -8,9 +8,9 @@
 
 #include "daemon/report_internal.h"
 
-static const char *const loop_types[] = {"loop-start", "generation", "candidate",
-                                         "breed-failed", "gate", "hard-examples",
-                                         "archive", "canary", "promote", "rollback"};
+static const char *const loop_types[] = {"loop-start", "generation",    "candidate", "breed-failed",
+                                         "gate",       "hard-examples", "archive",   "canary",
+                                         "promote",    "rollback"};
 
 /* ---- lenient JSON reads ---- */
 

@@ -29,23 +29,34 @@ static bool escape_with(eco_buf *b, const char *s, const char *(*map)(uint32_t c
 
 static const char *html_map(uint32_t cp) {
     switch (cp) {
-    case '&': return "&amp;";
-    case '<': return "&lt;";
-    case '>': return "&gt;";
-    case '"': return "&quot;";
-    case '\'': return "&#39;";
-    case '\t':
-    case '\n': return NULL;
-    default: return (cp < 0x20 || cp == 0x7f || cp == 0xfffe || cp == 0xffff) ? "" : NULL;
+        case '&':
+            return "&amp;";
+        case '<':
+            return "&lt;";
+        case '>':
+            return "&gt;";
+        case '"':
+            return "&quot;";
+        case '\'':
+            return "&#39;";
+        case '\t':
+        case '\n':
+            return NULL;
+        default:
+            return (cp < 0x20 || cp == 0x7f || cp == 0xfffe || cp == 0xffff) ? "" : NULL;
     }
 }
 
 static const char *dot_map(uint32_t cp) {
     switch (cp) {
-    case '"': return "\\\"";
-    case '\\': return "\\\\";
-    case '\n': return "\\n";
-    default: return (cp < 0x20 || cp == 0x7f) ? "" : NULL;
+        case '"':
+            return "\\\"";
+        case '\\':
+            return "\\\\";
+        case '\n':
+            return "\\n";
+        default:
+            return (cp < 0x20 || cp == 0x7f) ? "" : NULL;
     }
 }
 

@@ -27,9 +27,9 @@ typedef struct report_ctx {
     char **ids;          /* [n_models] registration order */
     eco_genome *genomes; /* [n_models] */
     size_t n_models;
-    size_t *by_id;       /* [n_models] indices sorted by id (report_find) */
-    char **caps;         /* [n_caps] capabilities known to models and events, sorted */
-    char **champion;     /* [n_caps] the "C.champion" target or NULL */
+    size_t *by_id;   /* [n_models] indices sorted by id (report_find) */
+    char **caps;     /* [n_caps] capabilities known to models and events, sorted */
+    char **champion; /* [n_caps] the "C.champion" target or NULL */
     size_t n_caps;
     eco_pareto *archive; /* the last "archive" event's, or NULL */
     int64_t archive_generation;
@@ -54,10 +54,10 @@ bool report_is_champion(const report_ctx *c, const char *id);
 bool report_in_archive(const report_ctx *c, const char *id);
 
 /* ---- lenient JSON reads ---- */
-const char *rj_str(const json_t *o, const char *key);               /* NULL unless a string */
-bool rj_num(const json_t *o, const char *key, double *out);         /* a number (int or real) */
-const json_t *rj_obj(const json_t *o, const char *key);             /* NULL unless an object */
-const json_t *rj_arr(const json_t *o, const char *key);             /* NULL unless an array */
+const char *rj_str(const json_t *o, const char *key);       /* NULL unless a string */
+bool rj_num(const json_t *o, const char *key, double *out); /* a number (int or real) */
+const json_t *rj_obj(const json_t *o, const char *key);     /* NULL unless an object */
+const json_t *rj_arr(const json_t *o, const char *key);     /* NULL unless an array */
 
 /* ---- output ---- */
 typedef struct rout {
@@ -71,8 +71,8 @@ void ro_esc(rout *o, const char *s); /* HTML-escaped; NULL writes "—" */
 /* A JSON value as text, escaped: strings as they are, numbers %.4g, true/false, arrays
  * joined by ", "; NULL or null as "—". */
 void ro_json(rout *o, const json_t *v);
-void ro_td(rout *o, const char *s);                /* <td>escaped</td> */
-void ro_td_json(rout *o, const json_t *v);         /* <td>ro_json</td> */
+void ro_td(rout *o, const char *s);                          /* <td>escaped</td> */
+void ro_td_json(rout *o, const json_t *v);                   /* <td>ro_json</td> */
 void ro_td_num(rout *o, const json_t *obj, const char *key); /* <td class="num">... */
 /* The first max_cps code points of s, escaped, "…" after when cut. */
 void ro_label(rout *o, const char *s, size_t max_cps);

@@ -21,10 +21,10 @@
 
 typedef struct slot_graph {
     size_t n_slots, n_layers, n_seg;
-    size_t *slot_layer; /* [n_slots] */
-    size_t *seg;        /* [n_seg, 2] (upper slot, lower slot) */
-    size_t *up_off, *up; /* CSR: the upper neighbours of each slot */
-    size_t *dn_off, *dn; /* CSR: the lower neighbours of each slot */
+    size_t *slot_layer;                   /* [n_slots] */
+    size_t *seg;                          /* [n_seg, 2] (upper slot, lower slot) */
+    size_t *up_off, *up;                  /* CSR: the upper neighbours of each slot */
+    size_t *dn_off, *dn;                  /* CSR: the lower neighbours of each slot */
     size_t *seg_by_layer, *seg_layer_off; /* segments grouped by their upper layer */
     size_t *layer_off, *order;            /* [n_layers + 1], [n_slots]: slots per layer, in order */
     size_t *pos;                          /* [n_slots] the slot's index in its layer */
@@ -178,16 +178,17 @@ static void sweep_layer(slot_graph *g, size_t l, const size_t *off, const size_t
     }
 }
 
-static void minimise_crossings(slot_graph *g, keyed_slot *tmp, size_t *best_order,
-                               size_t *initial, size_t *best) {
+static void minimise_crossings(slot_graph *g, keyed_slot *tmp, size_t *best_order, size_t *initial,
+                               size_t *best) {
     *initial = *best = count_crossings(g);
     memcpy(best_order, g->order, g->n_slots * sizeof *best_order);
-    for (int round = 0; round < SWEEP_ROUNDS && *best > 0; round++) {
+    for (int round = 0; round<SWEEP_ROUNDS && * best> 0; round++) {
         for (int dir = 0; dir < 2; dir++) {
             if (dir == 0)
                 for (size_t l = 1; l < g->n_layers; l++) sweep_layer(g, l, g->up_off, g->up, tmp);
             else
-                for (size_t l = g->n_layers; l > 1; l--) sweep_layer(g, l - 2, g->dn_off, g->dn, tmp);
+                for (size_t l = g->n_layers; l > 1; l--)
+                    sweep_layer(g, l - 2, g->dn_off, g->dn, tmp);
             size_t c = count_crossings(g);
             if (c < *best) {
                 *best = c;
@@ -217,9 +218,9 @@ eco_status eco_report_layout_dag(size_t n, const size_t *edges, size_t ne, eco_r
     memset(out, 0, sizeof *out);
     for (size_t e = 0; e < ne; e++) {
         if (edges[2 * e] >= n || edges[2 * e + 1] >= n)
-            return eco_error(ECO_STATUS_EINVAL,
-                             "report: lineage layout: edge %zu: node index out of range (%zu nodes)",
-                             e, n);
+            return eco_error(
+                ECO_STATUS_EINVAL,
+                "report: lineage layout: edge %zu: node index out of range (%zu nodes)", e, n);
         if (edges[2 * e] == edges[2 * e + 1])
             return eco_error(ECO_STATUS_EINVAL, "report: lineage layout: edge %zu: a self-loop", e);
     }

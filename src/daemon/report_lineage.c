@@ -206,9 +206,9 @@ static void svg_edge(rout *o, const eco_report_lineage *g, const geometry *geo, 
     size_t layer = l->layer[from] + 1;
     for (size_t k = l->route_off[e]; k <= l->route_off[e + 1]; k++, layer++) {
         bool last = k == l->route_off[e + 1];
-        double nx = (last ? slot_x(geo, l->layer[to], l->pos[to])
-                          : slot_x(geo, layer, l->route_pos[k])) +
-                    NODE_W / 2.0;
+        double nx =
+            (last ? slot_x(geo, l->layer[to], l->pos[to]) : slot_x(geo, layer, l->route_pos[k])) +
+            NODE_W / 2.0;
         double ny = layer_y(layer);
         double mid = (y + ny) / 2.0;
         ro_printf(o, " C%.1f,%.1f %.1f,%.1f %.1f,%.1f", x, mid, nx, mid, nx, ny);
@@ -285,7 +285,8 @@ eco_status eco_report_lineage_svg(const eco_report_lineage *g, eco_buf *out) {
         svg_node(&o, &g->nodes[v], slot_x(&geo, l.layer[v], l.pos[v]), layer_y(l.layer[v]));
     ro_puts(&o, "</svg>\n");
     eco_report_layout_free(&l);
-    return o.ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "report: lineage svg: out of memory");
+    return o.ok ? ECO_STATUS_OK
+                : eco_error(ECO_STATUS_ENOMEM, "report: lineage svg: out of memory");
 }
 
 /* ---- DOT ---- */
@@ -326,5 +327,6 @@ eco_status eco_report_lineage_dot(const eco_report_lineage *g, eco_buf *out) {
         ro_puts(&o, g->edge_base[e] ? " [style=dashed];\n" : ";\n");
     }
     ro_puts(&o, "}\n");
-    return o.ok ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "report: lineage dot: out of memory");
+    return o.ok ? ECO_STATUS_OK
+                : eco_error(ECO_STATUS_ENOMEM, "report: lineage dot: out of memory");
 }

@@ -67,10 +67,11 @@ static void header(const report_ctx *c, const eco_report_options *o, rout *out) 
                   "archive). Run <code>ecology run --config FILE</code> or <code>make "
                   "demo</code>, then write this report again.</p>\n",
                   c->n_models);
-    ro_puts(out, "<nav><a href=\"#sec-champions\">champions</a><a href=\"#sec-front\">Pareto "
-                 "front</a><a href=\"#sec-lineage\">lineage</a><a href=\"#sec-generations\">"
-                 "generations</a><a href=\"#sec-rejections\">rejections</a><a "
-                 "href=\"#sec-canary\">canary</a><a href=\"#sec-promotions\">promotions</a></nav>\n");
+    ro_puts(out,
+            "<nav><a href=\"#sec-champions\">champions</a><a href=\"#sec-front\">Pareto "
+            "front</a><a href=\"#sec-lineage\">lineage</a><a href=\"#sec-generations\">"
+            "generations</a><a href=\"#sec-rejections\">rejections</a><a "
+            "href=\"#sec-canary\">canary</a><a href=\"#sec-promotions\">promotions</a></nav>\n");
 }
 
 static eco_status build(eco_registry *r, const eco_report_options *o, report_parts *p) {
@@ -82,8 +83,8 @@ static eco_status build(eco_registry *r, const eco_report_options *o, report_par
     if (!st) st = eco_report_lineage_svg(&g, &p->lineage_svg);
     if (!st) st = eco_report_lineage_dot(&g, &p->lineage_dot);
     if (!st)
-        st = eco_report_pareto_svg(c.archive, o ? o->x_objective : NULL,
-                                   o ? o->y_objective : NULL, &p->pareto_svg);
+        st = eco_report_pareto_svg(c.archive, o ? o->x_objective : NULL, o ? o->y_objective : NULL,
+                                   &p->pareto_svg);
     if (st) goto done;
     rout out = {&p->page, true};
     header(&c, o, &out);
@@ -164,7 +165,8 @@ static eco_status write_svg(const char *dir, const char *name, const eco_buf *sv
 }
 
 eco_status eco_report_write(eco_registry *r, const char *out_dir, const eco_report_options *o) {
-    if (!r || !out_dir || !*out_dir) return eco_error(ECO_STATUS_EINVAL, "report: no output folder");
+    if (!r || !out_dir || !*out_dir)
+        return eco_error(ECO_STATUS_EINVAL, "report: no output folder");
     eco_status st = eco_mkdir_p(out_dir);
     if (st) return st;
     report_parts p;

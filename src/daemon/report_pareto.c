@@ -29,16 +29,16 @@ static eco_status pick_objective(const eco_pareto *a, const char *name, const ch
             if (k) strcat(have, ", ");
             strncat(have, eco_pareto_objective_at(a, k).name, ECO_PARETO_NAME_MAX);
         }
-        return eco_error(ECO_STATUS_ENOTFOUND, "report: pareto: no objective '%s' (the archive has %s)",
-                         name, have);
+        return eco_error(ECO_STATUS_ENOTFOUND,
+                         "report: pareto: no objective '%s' (the archive has %s)", name, have);
     }
     *out = fallback < m ? fallback : 0;
     return ECO_STATUS_OK;
 }
 
 typedef struct axis {
-    double lo, hi;    /* the value range drawn */
-    double p0, p1;    /* pixels of lo and hi */
+    double lo, hi; /* the value range drawn */
+    double p0, p1; /* pixels of lo and hi */
 } axis;
 
 static axis make_axis(const double *v, size_t n, double p0, double p1) {
@@ -84,8 +84,9 @@ static void draw_axes(rout *o, const eco_pareto *a, size_t xi, size_t yi, const 
     ro_printf(o, "<text class=\"title\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
               (PLOT_L + PLOT_R) / 2, PLOT_B + 40);
     axis_title(o, a, xi);
-    ro_printf(o, "</text><text class=\"title\" transform=\"translate(18,%d) rotate(-90)\" "
-                 "text-anchor=\"middle\">",
+    ro_printf(o,
+              "</text><text class=\"title\" transform=\"translate(18,%d) rotate(-90)\" "
+              "text-anchor=\"middle\">",
               (PLOT_T + PLOT_B) / 2);
     axis_title(o, a, yi);
     ro_puts(o, "</text></g>\n");
@@ -156,7 +157,8 @@ eco_status eco_report_pareto_svg(const eco_pareto *a, const char *x_obj, const c
         double px = to_px(&ax, xs[i]), py = to_px(&ay, ys[i]);
         ro_printf(&o, "<circle class=\"member %s\" data-id=\"", cls);
         ro_esc(&o, id);
-        ro_printf(&o, "\" data-x=\"%.17g\" data-y=\"%.17g\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\"><title>",
+        ro_printf(&o,
+                  "\" data-x=\"%.17g\" data-y=\"%.17g\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\"><title>",
                   xs[i], ys[i], px, py);
         ro_esc(&o, id);
         ro_printf(&o, ": %s %.4g, %s %.4g</title></circle>", pair[0].name, xs[i], pair[1].name,

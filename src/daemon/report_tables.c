@@ -81,8 +81,7 @@ typedef struct champ_scores {
     double fitness;
 } champ_scores;
 
-static void champion_scores(const report_ctx *c, const char *id, const char *cap,
-                            champ_scores *s) {
+static void champion_scores(const report_ctx *c, const char *id, const char *cap, champ_scores *s) {
     memset(s, 0, sizeof *s);
     s->fitness = NAN;
     eco_registry_report *rep = NULL;
@@ -100,9 +99,10 @@ static void champion_scores(const report_ctx *c, const char *id, const char *cap
 }
 
 void report_section_champions(const report_ctx *c, rout *o) {
-    static const char *const h[] = {
-        "capability", "champion", "family (base)", "kind", "quality", "in-distribution",
-        "shift (OOD)", "fitness", "p95 ms", "safety refusal", "champion since", "moves", NULL};
+    static const char *const h[] = {"capability", "champion",        "family (base)",  "kind",
+                                    "quality",    "in-distribution", "shift (OOD)",    "fitness",
+                                    "p95 ms",     "safety refusal",  "champion since", "moves",
+                                    NULL};
     size_t nc, rows = 0;
     table_open(o, "champions", h, &nc);
     for (size_t k = 0; k < c->n_caps; k++) {
@@ -126,11 +126,13 @@ void report_section_champions(const report_ctx *c, rout *o) {
         champion_scores(c, id, c->caps[k], &s);
         const json_t *gate = report_last_event(c, "gate", id); /* the loop's own figures */
         const json_t *q = s.figs ? json_object_get(s.figs, "quality") : NULL;
-        if (!q) q = rj_obj(gate, "quality") ? json_object_get(rj_obj(gate, "quality"), c->caps[k])
-                                            : NULL;
+        if (!q)
+            q = rj_obj(gate, "quality") ? json_object_get(rj_obj(gate, "quality"), c->caps[k])
+                                        : NULL;
         const json_t *shift = s.figs ? json_object_get(s.figs, "shift") : NULL;
         if (!shift)
-            shift = rj_obj(gate, "shift") ? json_object_get(rj_obj(gate, "shift"), c->caps[k]) : NULL;
+            shift =
+                rj_obj(gate, "shift") ? json_object_get(rj_obj(gate, "shift"), c->caps[k]) : NULL;
         td_rate(o, q);
         td_rate(o, s.figs ? json_object_get(s.figs, "in_distribution") : NULL);
         td_rate(o, shift);
@@ -211,8 +213,8 @@ static bool generation_ended(const report_ctx *c, size_t i) {
 }
 
 void report_section_generations(const report_ctx *c, rout *o) {
-    static const char *const h[] = {"at", "run", "generation", "seed", "bred", "rejected",
-                                    "archive size", "champions", "seconds", NULL};
+    static const char *const h[] = {"at",       "run",          "generation", "seed",    "bred",
+                                    "rejected", "archive size", "champions",  "seconds", NULL};
     size_t nc, rows = 0;
     table_open(o, "generations", h, &nc);
     for (size_t i = 0; i < c->n_ev; i++) {
@@ -366,10 +368,14 @@ static void td_latency(rout *o, const json_t *lat, const json_t *arms) {
 }
 
 void report_section_canary(const report_ctx *c, rout *o) {
-    static const char *const h[] = {"at",       "capability", "challenger",    "champion",
-                                    "decision", "step",       "weight",        "requests",
-                                    "quality",  "latency",    "errors",        "safety alerts",
-                                    "reasons",  "scores before \xE2\x86\x92 after", NULL};
+    static const char *const h[] = {"at",         "capability",
+                                    "challenger", "champion",
+                                    "decision",   "step",
+                                    "weight",     "requests",
+                                    "quality",    "latency",
+                                    "errors",     "safety alerts",
+                                    "reasons",    "scores before \xE2\x86\x92 after",
+                                    NULL};
     size_t nc, rows = 0;
     table_open(o, "canary", h, &nc);
     for (size_t i = 0; i < c->n_ev; i++) {
@@ -413,8 +419,8 @@ void report_section_canary(const report_ctx *c, rout *o) {
     table_close(o, rows, nc, "no canary has run");
 
     /* the repairs: canaries that carried held-out before/after scores */
-    static const char *const hr[] = {"at",     "capability", "challenger", "champion",
-                                     "decision", "before",   "after",      NULL};
+    static const char *const hr[] = {"at",       "capability", "challenger", "champion",
+                                     "decision", "before",     "after",      NULL};
     rows = 0;
     table_open(o, "repairs", hr, &nc);
     for (size_t i = 0; i < c->n_ev; i++) {
@@ -440,8 +446,8 @@ void report_section_canary(const report_ctx *c, rout *o) {
 /* ---- promotions, rollbacks, hard examples ---- */
 
 void report_section_promotions(const report_ctx *c, rout *o) {
-    static const char *const h[] = {"at", "event", "capability", "from", "to", "by / reason",
-                                    "report", NULL};
+    static const char *const h[] = {"at", "event",       "capability", "from",
+                                    "to", "by / reason", "report",     NULL};
     size_t nc, rows = 0;
     table_open(o, "promotions", h, &nc);
     for (size_t i = 0; i < c->n_ev; i++) {
@@ -461,8 +467,8 @@ void report_section_promotions(const report_ctx *c, rout *o) {
     }
     table_close(o, rows, nc, "no promotion or rollback yet");
 
-    static const char *const hh[] = {"at", "generation", "capability", "champion", "mined",
-                                     "corpus", "path", NULL};
+    static const char *const hh[] = {"at",    "generation", "capability", "champion",
+                                     "mined", "corpus",     "path",       NULL};
     rows = 0;
     table_open(o, "hard-examples", hh, &nc);
     for (size_t i = 0; i < c->n_ev; i++) {
