@@ -111,7 +111,8 @@ typedef struct eco_report_node {
 typedef struct eco_report_lineage {
     eco_report_node *nodes; /* [n_nodes] in registration order */
     size_t n_nodes;
-    size_t *edges;   /* [n_edges, 2] (parent, child) node indices; the base of an adapter too */
+    size_t *edges;   /* [n_edges, 2] (parent, child) node indices; an adapter's base too when
+                      * none of its parents is drawn (a bred child reaches it through them) */
     bool *edge_base; /* [n_edges] the edge is an adapter's base (drawn dashed) */
     size_t n_edges;
     size_t n_models; /* registered models in all (n_nodes of them drawn) */

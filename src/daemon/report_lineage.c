@@ -90,12 +90,16 @@ static eco_status add_edges(const report_ctx *c, const size_t *node_of, eco_repo
     size_t cap = 0;
     for (size_t n = 0; n < out->n_nodes; n++) {
         const eco_genome *g = &c->genomes[report_find(c, out->nodes[n].id)];
+        size_t first = out->n_edges; /* this node's edges are out->edges[first..] */
         for (size_t k = 0; k <= g->n_parents; k++) {
             const char *p = k < g->n_parents ? g->parents[k] : g->base;
             size_t j = report_find(c, p);
             if (j == SIZE_MAX || node_of[j] == SIZE_MAX) continue;
+            /* a bred child's base is reached through its parents: its own edge only when no
+             * parent is drawn (an imported adapter), so the base does not fan out to all */
+            if (k == g->n_parents && out->n_edges > first) continue;
             bool dup = false; /* a base that is also a parent: one edge */
-            for (size_t e = 0; e < out->n_edges; e++)
+            for (size_t e = first; e < out->n_edges; e++)
                 if (out->edges[2 * e] == node_of[j] && out->edges[2 * e + 1] == n) dup = true;
             if (dup) continue;
             if (out->n_edges == cap) {

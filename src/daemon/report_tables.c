@@ -312,6 +312,7 @@ void report_section_rejections(const report_ctx *c, rout *o) {
 
     static const char *const hb[] = {"at", "generation", "operation", "parents", "error", NULL};
     rows = 0;
+    ro_puts(o, "<h3>Breed failures</h3>\n");
     table_open(o, "breed-failures", hb, &nc);
     for (size_t i = 0; i < c->n_ev; i++) {
         const json_t *d = c->detail[i];
@@ -422,6 +423,7 @@ void report_section_canary(const report_ctx *c, rout *o) {
     static const char *const hr[] = {"at",       "capability", "challenger", "champion",
                                      "decision", "before",     "after",      NULL};
     rows = 0;
+    ro_puts(o, "<h3>Repairs: held-out scores before and after</h3>\n");
     table_open(o, "repairs", hr, &nc);
     for (size_t i = 0; i < c->n_ev; i++) {
         const json_t *d = c->detail[i];
@@ -470,6 +472,7 @@ void report_section_promotions(const report_ctx *c, rout *o) {
     static const char *const hh[] = {"at",    "generation", "capability", "champion",
                                      "mined", "corpus",     "path",       NULL};
     rows = 0;
+    ro_puts(o, "<h3>Hard examples mined</h3>\n");
     table_open(o, "hard-examples", hh, &nc);
     for (size_t i = 0; i < c->n_ev; i++) {
         const json_t *d = c->detail[i];

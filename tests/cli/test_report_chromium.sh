@@ -106,7 +106,7 @@ print(c)
 need = {"svg#pareto-front": 1, "svg#lineage": 1, "table#champions": 1, "table#rejections": 1,
         "table#canary": 1, "table#archive": 1}
 if sys.argv[2] == "1":
-    need.update({"front-member": 2, "dominated-member": 2, "node": 8, "edge": 11,
+    need.update({"front-member": 2, "dominated-member": 2, "node": 8, "edge": 8,
                  "rows:champions": 2, "rows:rejections": 1, "rows:canary": 2, "rows:archive": 4,
                  "rows:repairs": 1})
 else:
