@@ -47,6 +47,11 @@ static void td_rate(rout *o, const json_t *v) {
     ro_puts(o, "</td>");
 }
 
+/* <td> of each member keys[...] (NULL-terminated) of d, as ro_json shows it. */
+static void td_members(rout *o, const json_t *d, const char *const *keys) {
+    for (size_t k = 0; keys[k]; k++) ro_td_json(o, json_object_get(d, keys[k]));
+}
+
 static bool is_type(const report_ctx *c, size_t i, const char *type) {
     return strcmp(c->ev[i].type, type) == 0 && json_is_object(c->detail[i]);
 }
@@ -237,9 +242,7 @@ void report_section_generations(const report_ctx *c, rout *o) {
         if (!end && generation_ended(c, i)) continue; /* its "end" row says it all */
         ro_printf(o, "<tr class=\"generation%s\">", end ? "" : " running");
         ro_td(o, c->ev[i].at);
-        ro_td_json(o, json_object_get(d, "run"));
-        ro_td_json(o, json_object_get(d, "generation"));
-        ro_td_json(o, json_object_get(d, "seed"));
+        td_members(o, d, (const char *const[]){"run", "generation", "seed", NULL});
         if (end) {
             ro_td_num(o, d, "bred");
             ro_td_num(o, d, "rejected");
@@ -319,10 +322,7 @@ void report_section_rejections(const report_ctx *c, rout *o) {
         if (!is_type(c, i, "breed-failed")) continue;
         ro_puts(o, "<tr class=\"breed-failed\">");
         ro_td(o, c->ev[i].at);
-        ro_td_json(o, json_object_get(d, "generation"));
-        ro_td_json(o, json_object_get(d, "op"));
-        ro_td_json(o, json_object_get(d, "parents"));
-        ro_td_json(o, json_object_get(d, "error"));
+        td_members(o, d, (const char *const[]){"generation", "op", "parents", "error", NULL});
         ro_puts(o, "</tr>\n");
         rows++;
     }
@@ -392,9 +392,7 @@ void report_section_canary(const report_ctx *c, rout *o) {
         ro_esc(o, dec ? dec : "");
         ro_puts(o, "\">");
         ro_td(o, c->ev[i].at);
-        ro_td_json(o, json_object_get(d, "capability"));
-        ro_td_json(o, json_object_get(d, "challenger"));
-        ro_td_json(o, json_object_get(d, "champion"));
+        td_members(o, d, (const char *const[]){"capability", "challenger", "champion", NULL});
         ro_puts(o, "<td class=\"decision\">");
         ro_esc(o, dec);
         ro_puts(o, "</td>");
@@ -433,10 +431,8 @@ void report_section_canary(const report_ctx *c, rout *o) {
         ro_esc(o, c->ev[i].model_id ? c->ev[i].model_id : "");
         ro_puts(o, "\">");
         ro_td(o, c->ev[i].at);
-        ro_td_json(o, json_object_get(d, "capability"));
-        ro_td_json(o, json_object_get(d, "challenger"));
-        ro_td_json(o, json_object_get(d, "champion"));
-        ro_td_json(o, json_object_get(d, "decision"));
+        td_members(o, d,
+                   (const char *const[]){"capability", "challenger", "champion", "decision", NULL});
         td_pairs(o, rj_obj(sc, "before"));
         td_pairs(o, rj_obj(sc, "after"));
         ro_puts(o, "</tr>\n");
@@ -459,9 +455,7 @@ void report_section_promotions(const report_ctx *c, rout *o) {
         ro_printf(o, "<tr class=\"%s\">", c->ev[i].type);
         ro_td(o, c->ev[i].at);
         ro_td(o, c->ev[i].type);
-        ro_td_json(o, json_object_get(d, "capability"));
-        ro_td_json(o, json_object_get(d, "from"));
-        ro_td_json(o, json_object_get(d, "to"));
+        td_members(o, d, (const char *const[]){"capability", "from", "to", NULL});
         ro_td_json(o, json_object_get(d, promote ? "by" : "reason"));
         ro_td_json(o, json_object_get(d, "report_seq"));
         ro_puts(o, "</tr>\n");
@@ -479,8 +473,7 @@ void report_section_promotions(const report_ctx *c, rout *o) {
         if (!is_type(c, i, "hard-examples")) continue;
         ro_puts(o, "<tr class=\"hard-examples\">");
         ro_td(o, c->ev[i].at);
-        ro_td_json(o, json_object_get(d, "generation"));
-        ro_td_json(o, json_object_get(d, "capability"));
+        td_members(o, d, (const char *const[]){"generation", "capability", NULL});
         ro_td(o, c->ev[i].model_id);
         ro_td_num(o, d, "n");
         const char *corpus = rj_str(d, "corpus");
