@@ -70,35 +70,13 @@ static char *read_text(const char *dir, const char *name) {
     return s;
 }
 
-/* Registers a model: kind, base (may be NULL), parents and capabilities (NULL-terminated,
- * capabilities sorted), its family's hashes all the hex digit fam. One file in the store. */
-static void add_model(eco_registry *r, const char *id, const char *kind, const char *base,
+/* Registers a model (test_util's genome: parents and capabilities NULL-terminated,
+ * capabilities sorted, the family's hashes all the hex digit fam). */
+static void add_model(eco_registry *r, const char *id, eco_genome_kind kind, const char *base,
                       const char *const *parents, const char *const *caps, char fam) {
-    char hex[ECO_SHA256_HEX_LEN + 1], file_hex[ECO_SHA256_HEX_LEN + 1];
-    memset(hex, fam, ECO_SHA256_HEX_LEN);
-    hex[ECO_SHA256_HEX_LEN] = '\0';
-    char content[200];
-    int len = snprintf(content, sizeof content, "weights of %s", id);
-    ECO_ASSERT_OK(eco_store_put_bytes(eco_registry_store(r), content, (size_t)len, file_hex));
-    json_t *par = json_array(), *cap = json_array();
-    for (size_t i = 0; parents && parents[i]; i++)
-        json_array_append_new(par, json_string(parents[i]));
-    for (size_t i = 0; caps && caps[i]; i++) json_array_append_new(cap, json_string(caps[i]));
-    json_t *j =
-        json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:s, s:o, s:{s:o, s:{s:s, s:{}, s:i}}, "
-                  "s:[{s:s, s:s, s:i}], s:o, s:{s:i, s:i, s:i}, s:[], s:s, s:s}",
-                  "id", id, "kind", kind, "compatibility", "base_family", hex, "architecture_hash",
-                  hex, "tokenizer_hash", hex, "tensor_schema_hash", hex, "interface_version",
-                  "text-generation@1", "capabilities", cap, "lineage", "parents", par, "operation",
-                  "name", parents && parents[0] ? "merge" : "import", "params", "seed", 1, "files",
-                  "name", "model.safetensors", "sha256", file_hex, "size", len, "base",
-                  base ? json_string(base) : json_null(), "resource_profile", "parameters", 1000,
-                  "bytes", 4000, "resident_bytes", 8000, "corpora", "created_at",
-                  "2026-12-01T00:00:00Z", "tool_version", "tiny-ecology 0.1.0");
-    assert_non_null(j);
     eco_genome g;
-    ECO_ASSERT_OK(eco_genome_from_json(j, id, &g));
-    json_decref(j);
+    ECO_ASSERT_OK(
+        eco_test_build_genome(eco_registry_store(r), &g, id, kind, base, parents, caps, fam, NULL));
     bool created = false;
     ECO_ASSERT_OK(eco_registry_register(r, &g, NULL, &created));
     assert_true(created);
@@ -138,16 +116,16 @@ static void build_fixture(const char *dir) {
     eco_registry_options opt = {.data_dir = dir};
     eco_registry *r = NULL;
     ECO_ASSERT_OK(eco_registry_open(&opt, &r));
-    add_model(r, "base-a", "base", NULL, NULL, BOTH, 'a');
-    add_model(r, "base-b", "base", NULL, NULL, SORT, 'b');
-    add_model(r, "ad-rev", "adapter", "base-a", NULL, REV, 'a');
-    add_model(r, "ad-sort", "adapter", "base-a", NULL, SORT, 'a');
+    add_model(r, "base-a", ECO_GENOME_KIND_BASE, NULL, NULL, BOTH, 'a');
+    add_model(r, "base-b", ECO_GENOME_KIND_BASE, NULL, NULL, SORT, 'b');
+    add_model(r, "ad-rev", ECO_GENOME_KIND_ADAPTER, "base-a", NULL, REV, 'a');
+    add_model(r, "ad-sort", ECO_GENOME_KIND_ADAPTER, "base-a", NULL, SORT, 'a');
     const char *const p0[] = {"ad-rev", "ad-sort", NULL}, *const p1[] = {"ad-rev", NULL};
     const char *const p2[] = {"run1-g1-0", NULL}, *const p3[] = {"run1-g1-0", "base-b", NULL};
-    add_model(r, "run1-g1-0", "adapter", "base-a", p0, BOTH, 'a');
-    add_model(r, "run1-g1-1", "adapter", "base-a", p1, REV, 'a');
-    add_model(r, "run1-g2-0", "adapter", "base-a", p2, REV, 'a');
-    add_model(r, "run1-g2-1@x+y", "distilled", NULL, p3, SORT, 'b');
+    add_model(r, "run1-g1-0", ECO_GENOME_KIND_ADAPTER, "base-a", p0, BOTH, 'a');
+    add_model(r, "run1-g1-1", ECO_GENOME_KIND_ADAPTER, "base-a", p1, REV, 'a');
+    add_model(r, "run1-g2-0", ECO_GENOME_KIND_ADAPTER, "base-a", p2, REV, 'a');
+    add_model(r, "run1-g2-1@x+y", ECO_GENOME_KIND_DISTILLED, NULL, p3, SORT, 'b');
 
     ECO_ASSERT_OK(eco_registry_alias_set(r, "text.sort@1.champion", "ad-sort", NULL));
     ECO_ASSERT_OK(eco_registry_alias_set(r, "text.reverse@1.champion", "ad-rev", NULL));
@@ -639,11 +617,18 @@ static void test_page_empty_registry(void **state) {
     must_contain(b.data, "</body></html>\n");
     eco_buf_free(&b);
     /* a model registered but nothing run: still nothing-yet, the model drawn */
-    add_model(r, "only-base", "base", NULL, NULL, REV, 'c');
+    add_model(r, "only-base", ECO_GENOME_KIND_BASE, NULL, NULL, REV, 'c');
     ECO_ASSERT_OK(eco_report_html(r, NULL, &b));
     must_contain(b.data, "id=\"nothing-yet\"");
     must_contain(b.data, "data-id=\"only-base\"");
     must_contain(b.data, "<td colspan=\"11\" class=\"muted\">no champion yet</td>");
+    eco_buf_free(&b);
+    /* an archive event that does not parse: the page says so and still renders */
+    event(r, "archive", NULL, "{\"generation\":3,\"archive\":{\"version\":99}}");
+    ECO_ASSERT_OK(eco_report_html(r, NULL, &b));
+    must_contain(b.data, "<p class=\"error\">The last archive could not be read: archive event");
+    must_contain(b.data, "no archive yet");
+    must_not_contain(b.data, "id=\"nothing-yet\""); /* an archive event is the loop's */
     eco_buf_free(&b);
     eco_registry_close(r);
     eco_test_rmtree(dir);

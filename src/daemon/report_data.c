@@ -237,7 +237,7 @@ static eco_status collect_caps(report_ctx *c) {
     if (!c->champion) return eco_error(ECO_STATUS_ENOMEM, "report: out of memory");
     for (size_t k = 0; k < w; k++) {
         char alias[ECO_PROMOTION_ALIAS_MAX];
-        if (!report_champion_alias(c->caps[k], alias)) continue;
+        if (eco_promotion_alias(c->caps[k], "champion", alias) != ECO_STATUS_OK) continue;
         char *id = NULL;
         eco_status st = eco_registry_alias_get(c->r, alias, &id);
         if (st == ECO_STATUS_OK)
@@ -248,29 +248,10 @@ static eco_status collect_caps(report_ctx *c) {
     return ECO_STATUS_OK;
 }
 
-bool report_champion_alias(const char *cap, char out[ECO_PROMOTION_ALIAS_MAX]) {
-    int len = snprintf(out, ECO_PROMOTION_ALIAS_MAX, "%s.champion", cap);
-    return len > 0 && len < ECO_PROMOTION_ALIAS_MAX && eco_model_id_ok(out);
-}
-
 static void load_archive(report_ctx *c) {
-    c->archive_generation = -1;
-    for (size_t i = c->n_ev; i-- > 0;) {
-        if (strcmp(c->ev[i].type, "archive") != 0) continue;
-        const json_t *a = rj_obj(c->detail[i], "archive");
-        double g = -1;
-        rj_num(c->detail[i], "generation", &g);
-        c->archive_generation = (int64_t)g;
-        char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
-        eco_status st = text ? eco_pareto_from_json(text, strlen(text), "archive", &c->archive)
-                             : eco_error(ECO_STATUS_EFORMAT, "archive: no \"archive\" object");
-        free(text);
-        if (st) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "event %lld: %s", (long long)c->ev[i].seq, eco_last_error());
-            c->archive_error = eco_strdup(msg);
-        }
-        return;
+    if (eco_archive_load(c->r, &c->archive, &c->archive_generation) != ECO_STATUS_OK) {
+        c->archive = NULL;
+        c->archive_error = eco_strdup(eco_last_error()); /* shown on the page */
     }
 }
 

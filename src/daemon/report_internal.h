@@ -46,9 +46,6 @@ size_t report_find(const report_ctx *c, const char *id);
 const char *report_family(const report_ctx *c, size_t i);
 /* The detail of the last event of type about model id (NULL when none). Borrowed. */
 const json_t *report_last_event(const report_ctx *c, const char *type, const char *id);
-/* "<cap>.champion" (promotion.h's champion alias) into out; false when it is not a valid
- * alias name. */
-bool report_champion_alias(const char *cap, char out[ECO_PROMOTION_ALIAS_MAX]);
 /* Whether id is the champion of some capability / a member of the archive. */
 bool report_is_champion(const report_ctx *c, const char *id);
 bool report_in_archive(const report_ctx *c, const char *id);

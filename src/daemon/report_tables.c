@@ -154,7 +154,7 @@ void report_section_champions(const report_ctx *c, rout *o) {
         char alias[ECO_PROMOTION_ALIAS_MAX];
         eco_alias_change *hist = NULL;
         size_t nh = 0;
-        bool have = report_champion_alias(c->caps[k], alias) &&
+        bool have = eco_promotion_alias(c->caps[k], "champion", alias) == ECO_STATUS_OK &&
                     eco_registry_alias_history(c->r, alias, &hist, &nh) == ECO_STATUS_OK && nh;
         ro_td(o, have ? hist[nh - 1].at : NULL);
         ro_printf(o, "<td class=\"num\">%zu</td></tr>\n", nh);
