@@ -34,7 +34,7 @@
 #include "ecology/registry.h"
 #include "ecology/runtime.h"
 
-#define CREATED "2026-11-28T00:00:00Z"
+#define CREATED    "2026-11-28T00:00:00Z"
 #define N_ADAPTERS 4
 
 static const char *const ADAPTER_IDS[N_ADAPTERS] = {"a1", "a2", "a3", "a4"};
@@ -310,8 +310,7 @@ static void test_adapters_share_base(void **state) {
     assert_int_equal(s.base_bytes, ref->genome(ref)->bytes);
     eco_engine_destroy(ref);
     assert_int_equal(s.adapter_bytes,
-                     tensor_bytes(f->adapter_dir[0]) +
-                         tensor_bytes(f->adapter_dir[3]));
+                     tensor_bytes(f->adapter_dir[0]) + tensor_bytes(f->adapter_dir[3]));
     /* a second engine on the same adapter is a hit, nothing loaded */
     eco_engine *a2 = NULL;
     ECO_ASSERT_OK(eco_pool_acquire(p, "a1", &a2));

@@ -45,6 +45,9 @@ static eco_status load_adapter(eco_pool *p, pool_model *m, const char *dir) {
     if (!m->genome.base)
         return eco_error(ECO_STATUS_EFORMAT, "adapter '%s': its genome names no base", m->id);
     pool_model *base = pool_find(p, m->genome.base);
+    if (base && base->base)
+        return eco_error(ECO_STATUS_EUNSUPPORTED, "adapter '%s': its base '%s' is an adapter",
+                         m->id, base->id);
     if (!base) {
         eco_status st = pool_load(p, m->genome.base, true, &base);
         if (st != ECO_STATUS_OK)
