@@ -37,11 +37,6 @@ static char *adapter_dirs[N_MAX]; /* checkout folders of the adapters */
 static char *base_dir;            /* checkout folder of the base */
 static char adapter_ids[N_MAX][16];
 
-static float urand(uint64_t *s) {
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (float)((double)(*s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
-
 /* A random rank-r adapter on all seven targets of cfg, saved to dir. 0 on success. */
 static int make_adapter(const char *dir, const eco_model_config *cfg, int64_t r, uint64_t seed) {
     eco_peft_config pc;
@@ -50,40 +45,7 @@ static int make_adapter(const char *dir, const eco_model_config *cfg, int64_t r,
     pc.lora_alpha = (double)(2 * r);
     snprintf(pc.base_model_name_or_path, sizeof pc.base_model_name_or_path, "base");
     for (int t = 0; t < ECO_LORA__COUNT; t++) pc.targets[t] = true;
-    const size_t n_mod = (size_t)cfg->n_layers * ECO_LORA__COUNT;
-    eco_lora_module *mods = calloc(n_mod, sizeof *mods);
-    eco_tensor *ts = calloc(2 * n_mod, sizeof *ts);
-    float **bufs = calloc(2 * n_mod, sizeof *bufs);
-    int rc = (mods && ts && bufs) ? 0 : -1;
-    uint64_t s = seed;
-    for (size_t m = 0; rc == 0 && m < n_mod; m++) {
-        int64_t out, in;
-        eco_lora_module_dims(cfg, (eco_lora_target)(m % ECO_LORA__COUNT), &out, &in);
-        const int64_t shp[2][2] = {{r, in}, {out, r}};
-        for (int h = 0; h < 2 && rc == 0; h++) {
-            const size_t n = (size_t)(shp[h][0] * shp[h][1]);
-            float *b = bufs[2 * m + (size_t)h] = malloc(n * sizeof *b);
-            if (!b) {
-                rc = -1;
-                break;
-            }
-            for (size_t i = 0; i < n; i++) b[i] = 0.02f * urand(&s);
-            ts[2 * m + (size_t)h] = (eco_tensor){.dtype = ECO_DTYPE_F32,
-                                                 .ndim = 2,
-                                                 .shape = {shp[h][0], shp[h][1]},
-                                                 .data = b,
-                                                 .nbytes = n * sizeof *b};
-        }
-        mods[m].A = &ts[2 * m];
-        mods[m].B = &ts[2 * m + 1];
-        mods[m].r = r;
-    }
-    if (rc == 0 && eco_lora_adapter_save(dir, &pc, mods, cfg->n_layers) != ECO_STATUS_OK) rc = -1;
-    for (size_t i = 0; bufs && i < 2 * n_mod; i++) free(bufs[i]);
-    free(bufs);
-    free(ts);
-    free(mods);
-    return rc;
+    return eco_lora_adapter_create_random(dir, cfg, &pc, seed, 0.02f) == ECO_STATUS_OK ? 0 : -1;
 }
 
 static int fail(const char *what) {

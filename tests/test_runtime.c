@@ -46,13 +46,8 @@ typedef struct fixture {
     eco_registry *r;
 } fixture;
 
-static float urand(uint64_t *s) {
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (float)((double)(*s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
-
-/* A random f32 adapter of rank r on cfg's targets `targets` (NULL: all seven), saved to dir
- * with base_model_name_or_path = base. */
+/* A random adapter of rank r on `targets` (NULL: all seven), saved to dir with
+ * base_model_name_or_path = base. */
 static void make_adapter(const char *dir, const eco_model_config *cfg, int64_t r,
                          const bool *targets, uint64_t seed, const char *base) {
     eco_peft_config pc;
@@ -61,37 +56,7 @@ static void make_adapter(const char *dir, const eco_model_config *cfg, int64_t r
     pc.lora_alpha = (double)(2 * r);
     snprintf(pc.base_model_name_or_path, sizeof pc.base_model_name_or_path, "%s", base);
     for (int t = 0; t < ECO_LORA__COUNT; t++) pc.targets[t] = targets ? targets[t] : true;
-    const size_t n_mod = (size_t)cfg->n_layers * ECO_LORA__COUNT;
-    eco_lora_module *mods = calloc(n_mod, sizeof *mods);
-    eco_tensor *ts = calloc(2 * n_mod, sizeof *ts);
-    float **bufs = calloc(2 * n_mod, sizeof *bufs);
-    assert_true(mods && ts && bufs);
-    uint64_t s = seed;
-    for (size_t m = 0; m < n_mod; m++) {
-        if (!pc.targets[m % ECO_LORA__COUNT]) continue;
-        int64_t out, in;
-        eco_lora_module_dims(cfg, (eco_lora_target)(m % ECO_LORA__COUNT), &out, &in);
-        const int64_t shp[2][2] = {{r, in}, {out, r}};
-        for (int h = 0; h < 2; h++) {
-            const size_t n = (size_t)(shp[h][0] * shp[h][1]);
-            float *b = bufs[2 * m + (size_t)h] = malloc(n * sizeof *b);
-            assert_non_null(b);
-            for (size_t i = 0; i < n; i++) b[i] = 0.05f * urand(&s);
-            ts[2 * m + (size_t)h] = (eco_tensor){.dtype = ECO_DTYPE_F32,
-                                                 .ndim = 2,
-                                                 .shape = {shp[h][0], shp[h][1]},
-                                                 .data = b,
-                                                 .nbytes = n * sizeof *b};
-        }
-        mods[m].A = &ts[2 * m];
-        mods[m].B = &ts[2 * m + 1];
-        mods[m].r = r;
-    }
-    ECO_ASSERT_OK(eco_lora_adapter_save(dir, &pc, mods, cfg->n_layers));
-    for (size_t i = 0; i < 2 * n_mod; i++) free(bufs[i]);
-    free(bufs);
-    free(ts);
-    free(mods);
+    ECO_ASSERT_OK(eco_lora_adapter_create_random(dir, cfg, &pc, seed, 0.05f));
 }
 
 static void add_dir(fixture *f, const char *dir, const char *id, const char *base,
