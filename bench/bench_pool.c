@@ -30,8 +30,10 @@
 #include "ecology/registry.h"
 #include "ecology/runtime.h"
 
-#define N_MAX  100
-#define PROMPT "the quick brown fox jumps over"
+#define N_MAX         100
+#define PROMPT        "the quick brown fox jumps over"
+#define SWITCH_ROUNDS 31
+#define SWITCH_TOKENS 8
 
 static char *adapter_dirs[N_MAX]; /* checkout folders of the adapters */
 static char *base_dir;            /* checkout folder of the base */
@@ -121,7 +123,9 @@ typedef struct result {
     int ok;
     double rss_growth, seconds;
     eco_pool_stats stats;
-    double switch_ms, fixed_ms, own_ms, attach_ms; /* per infer, medians */
+    double switch_ms, fixed_ms, own_ms;    /* per infer, medians */
+    double switch_min, fixed_min, own_min; /* per infer, fastest */
+    double overhead_ms, attach_ms;         /* median switch - fixed; one attach alone */
 } result;
 
 /* n adapters resident in a pool (one infer each); growth of RSS. */
@@ -169,23 +173,19 @@ static void measure_own_engines(int n, result *out) {
     free(es);
 }
 
-/* Milliseconds per infer over rounds of k infers on engines es[0..m) in turn (m 1: a fixed
- * adapter), median of `reps` rounds. */
-static double per_infer_ms(eco_engine **es, int m, int k, int reps, double *times) {
-    for (int r = 0; r < reps; r++) {
-        const double t0 = eco_now();
-        for (int i = 0; i < k; i++)
-            if (infer_once(es[i % m], 16) != 0) return -1.0;
-        times[r] = 1e3 * (eco_now() - t0) / k;
-    }
-    return bench_median(times, reps);
+/* Milliseconds one greedy infer of `tokens` tokens takes on e (-1 on failure). */
+static double timed_infer(eco_engine *e, int tokens) {
+    const double t0 = eco_now();
+    return infer_once(e, tokens) == 0 ? 1e3 * (eco_now() - t0) : -1.0;
 }
 
-/* Infer cost: 10 adapters in turn on the pool's shared base (an attach per infer), one
- * fixed adapter on it (no attach), and 10 separate engines in turn (no attach, ten models);
- * rounds of the three interleaved so that load changes hit all alike. */
+/* Infer cost on 10 adapters: on the pool's shared base one fixed adapter (attached
+ * already) and a switch to another (an attach first), and 10 engines of their own in turn
+ * (no attach, ten models). Measured in rounds of the three, so that a change of load hits
+ * them alike (the fixed and the switching infer in turns first); the overhead is the
+ * median of the rounds' differences switch − fixed. Then one eco_model_set_adapter alone. */
 static void measure_switch(const char *data, int n, result *out) {
-    enum { K = 20, REPS = 7 };
+    enum { ROUNDS = SWITCH_ROUNDS, TOKENS = SWITCH_TOKENS };
     eco_registry *r = NULL;
     eco_registry_options o = {.data_dir = data};
     eco_pool *p = NULL;
@@ -195,30 +195,51 @@ static void measure_switch(const char *data, int n, result *out) {
     for (int i = 0; i < n; i++)
         if (eco_pool_acquire(p, adapter_ids[i], &pe[i]) != ECO_STATUS_OK ||
             eco_llama_engine_open_adapter(base_dir, adapter_dirs[i], NULL, &own[i]) !=
-                ECO_STATUS_OK) {
+                ECO_STATUS_OK ||
+            infer_once(pe[i], TOKENS) != 0 || infer_once(own[i], TOKENS) != 0) {
             fail(adapter_ids[i]);
             return;
         }
-    double sw[REPS], fx[REPS], ow[REPS], t[REPS];
-    for (int rep = 0; rep < REPS; rep++) {
-        sw[rep] = per_infer_ms(pe, n, K, 1, t);
-        fx[rep] = per_infer_ms(pe, 1, K, 1, t);
-        ow[rep] = per_infer_ms(own, n, K, 1, t);
+    double fx[ROUNDS], sw[ROUNDS], ow[ROUNDS], d[ROUNDS];
+    for (int k = 0; k < ROUNDS; k++) {
+        /* even rounds time the fixed infer first, odd ones the switch: neither always
+         * comes first after the untimed infer */
+        eco_engine *other = pe[1 + k % (n - 1)];
+        if (infer_once(pe[0], TOKENS) != 0) return; /* attaches adapter 0 */
+        if (k % 2 == 0) {
+            fx[k] = timed_infer(pe[0], TOKENS); /* adapter 0 again: no attach */
+            sw[k] = timed_infer(other, TOKENS); /* attach */
+        } else {
+            sw[k] = timed_infer(other, TOKENS); /* attach */
+            fx[k] = timed_infer(other, TOKENS); /* the same again: no attach */
+        }
+        ow[k] = timed_infer(own[k % n], TOKENS);
+        if (fx[k] < 0 || sw[k] < 0 || ow[k] < 0) return;
+        d[k] = sw[k] - fx[k];
     }
-    out->switch_ms = bench_median(sw, REPS);
-    out->fixed_ms = bench_median(fx, REPS);
-    out->own_ms = bench_median(ow, REPS);
+    out->switch_min = sw[0];
+    out->fixed_min = fx[0];
+    out->own_min = ow[0];
+    for (int k = 1; k < ROUNDS; k++) {
+        if (sw[k] < out->switch_min) out->switch_min = sw[k];
+        if (fx[k] < out->fixed_min) out->fixed_min = fx[k];
+        if (ow[k] < out->own_min) out->own_min = ow[k];
+    }
+    out->switch_ms = bench_median(sw, ROUNDS);
+    out->fixed_ms = bench_median(fx, ROUNDS);
+    out->own_ms = bench_median(ow, ROUNDS);
+    out->overhead_ms = bench_median(d, ROUNDS);
     /* one attach alone: eco_model_set_adapter from the mapped adapter into the model */
     eco_model *m = eco_llama_engine_model(own[0]);
     eco_lora_adapter *a = NULL;
     if (eco_lora_adapter_load(adapter_dirs[1], eco_model_get_config(m), &a) == ECO_STATUS_OK) {
-        double at[REPS];
-        for (int rep = 0; rep < REPS; rep++) {
+        double at[ROUNDS];
+        for (int k = 0; k < ROUNDS; k++) {
             const double t0 = eco_now();
-            for (int i = 0; i < K; i++) eco_model_set_adapter(m, a);
-            at[rep] = 1e3 * (eco_now() - t0) / K;
+            eco_model_set_adapter(m, a);
+            at[k] = 1e3 * (eco_now() - t0);
         }
-        out->attach_ms = bench_median(at, REPS);
+        out->attach_ms = bench_median(at, ROUNDS);
         eco_lora_adapter_free(a);
     }
     out->ok = 1;
@@ -316,14 +337,17 @@ int main(int argc, char **argv) {
     result sw;
     run_child(RUN_SWITCH, data, 10, &sw);
     if (!sw.ok) return fail("switch measurement");
-    printf("\nper infer (prompt %zu bytes + 16 greedy tokens, median of 7 rounds of 20):\n",
-           strlen(PROMPT));
-    printf("  pool, 10 adapters in turn (attach each time) %8.3f ms\n", sw.switch_ms);
-    printf("  pool, one fixed adapter (no attach)          %8.3f ms\n", sw.fixed_ms);
-    printf("  10 own engines in turn (baseline)            %8.3f ms\n", sw.own_ms);
-    printf("  switching overhead: %+.3f ms per infer (%+.1f%%); one eco_model_set_adapter "
-           "alone %.3f ms\n",
-           sw.switch_ms - sw.fixed_ms, 100.0 * (sw.switch_ms / sw.fixed_ms - 1.0), sw.attach_ms);
+    printf("\nper infer (prompt %zu bytes + %d greedy tokens; %d rounds, median / fastest):\n",
+           strlen(PROMPT), SWITCH_TOKENS, SWITCH_ROUNDS);
+    printf("  pool, one fixed adapter (attached already)  %8.3f / %8.3f ms\n", sw.fixed_ms,
+           sw.fixed_min);
+    printf("  pool, switch to another adapter (attach)    %8.3f / %8.3f ms\n", sw.switch_ms,
+           sw.switch_min);
+    printf("  10 own engines in turn (baseline, no attach) %7.3f / %8.3f ms\n", sw.own_ms,
+           sw.own_min);
+    printf("  switching overhead: %+.3f ms per infer (median of the rounds' differences, "
+           "%+.1f%% of a fixed infer); one eco_model_set_adapter alone %.3f ms\n",
+           sw.overhead_ms, 100.0 * sw.overhead_ms / sw.fixed_ms, sw.attach_ms);
     printf("load average %.2f at the end\n", bench_loadavg());
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
