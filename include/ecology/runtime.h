@@ -35,9 +35,12 @@
  * on, no restart; engines acquired before the move keep the model they were acquired on.
  *
  * Threads: every pool function may be called from several threads. The pool's own state
- * and the registry handle are under one pool mutex (the registry handle is used by one
- * thread at a time, registry.h: while a pool lives, only the pool uses its handle); a load
- * holds it, so an acquire that loads delays other acquires and releases for that long.
+ * and its uses of the registry handle are under one pool mutex; a load holds it, so an
+ * acquire that loads delays other acquires and releases for that long. A registry handle
+ * is used by one thread at a time (registry.h): code that uses the pool's handle itself
+ * must not do so while another thread may be in eco_pool_acquire (a thread that only
+ * calls the pool and the registry in turn is fine; a server's other threads want a handle
+ * of their own).
  * Infer calls on engines sharing one base are serialised by a mutex per base (the model
  * keeps its activation buffers and the attached adapter); engines on different bases run
  * in parallel.
@@ -59,9 +62,9 @@ typedef struct eco_pool_options {
     size_t max_bases;              /* resident bases at most; 0: unlimited */
 } eco_pool_options;
 
-/* A pool over r (borrowed: it must outlive the pool, and no other code may use it while the
- * pool lives, see Threads above). o may be NULL (no limits). Caller frees with
- * eco_pool_destroy. EINVAL on NULL r or out; ENOMEM. */
+/* A pool over r (borrowed: it must outlive the pool; Threads above says how to share it).
+ * o may be NULL (no limits). Caller frees with eco_pool_destroy. EINVAL on NULL r or out;
+ * ENOMEM. */
 eco_status eco_pool_create(eco_registry *r, const eco_pool_options *o, eco_pool **out);
 /* Frees every resident model. Every engine acquired must have been released first (an
  * engine still held is invalid afterwards). NULL is fine. */
