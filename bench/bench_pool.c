@@ -305,9 +305,9 @@ int main(int argc, char **argv) {
     printf("setup: %d adapters registered in %.1f s\n\n", max_n, eco_now() - t_setup);
     char *data = eco_path_join(tmp, "data");
 
-    printf("%9s | %27s | %25s | %8s\n", "adapters", "pool: RSS growth (bytes)",
-           "own engines: RSS growth", "ratio");
-    printf("%9s | %12s %14s | %12s %12s | %8s\n", "", "RSS MiB", "base+adapters", "RSS MiB",
+    printf("%9s | %27s | %25s | %8s\n", "adapters", "pool (one shared base)",
+           "one engine per adapter", "RSS");
+    printf("%9s | %12s %14s | %12s %12s | %8s\n", "", "RSS +MiB", "counts MiB", "RSS +MiB",
            "load s", "own/pool");
     const int counts[] = {1, 10, 100};
     double pool_rss[3] = {0};
