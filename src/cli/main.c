@@ -10,18 +10,24 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } commands[] = {
-    {"run", cmd_run},           {"demo", cmd_demo},         {"archive", cmd_archive},
-    {"promote", cmd_promote},   {"rollback", cmd_rollback}, {"model", cmd_model},
-    {"generate", cmd_generate}, {"logits", cmd_logits},     {"tokenize", cmd_tokenize},
-    {"inspect", cmd_inspect},   {"tasks", cmd_tasks},       {"train", cmd_train},
-    {"grads", cmd_grads},       {"pretrain", cmd_pretrain}, {"distill", cmd_distill},
-    {"keys", cmd_keys},         {"registry", cmd_registry}, {"add", cmd_add},
-    {"show", cmd_show},         {"list", cmd_list},         {"verify", cmd_verify},
-    {"export", cmd_export},     {"lineage", cmd_lineage},   {"alias", cmd_alias},
-    {"events", cmd_events},     {"merge", cmd_merge},       {"extract", cmd_extract},
-    {"quantize", cmd_quantize}, {"breed", cmd_breed},       {"recipe", cmd_recipe},
-    {"corpus", cmd_corpus},     {"eval", cmd_eval},         {"tokenizer", cmd_tokenizer},
-    {"bpb", cmd_bpb},
+    {"model", cmd_model},       {"generate", cmd_generate},
+    {"logits", cmd_logits},     {"tokenize", cmd_tokenize},
+    {"inspect", cmd_inspect},   {"tasks", cmd_tasks},
+    {"train", cmd_train},       {"grads", cmd_grads},
+    {"pretrain", cmd_pretrain}, {"distill", cmd_distill},
+    {"keys", cmd_keys},         {"registry", cmd_registry},
+    {"add", cmd_add},           {"show", cmd_show},
+    {"list", cmd_list},         {"verify", cmd_verify},
+    {"export", cmd_export},     {"lineage", cmd_lineage},
+    {"alias", cmd_alias},       {"events", cmd_events},
+    {"merge", cmd_merge},       {"extract", cmd_extract},
+    {"quantize", cmd_quantize}, {"breed", cmd_breed},
+    {"recipe", cmd_recipe},     {"corpus", cmd_corpus},
+    {"eval", cmd_eval},         {"tokenizer", cmd_tokenizer},
+    {"bpb", cmd_bpb},           {"report", cmd_report},
+    {"run", cmd_run},           {"demo", cmd_demo},
+    {"archive", cmd_archive},   {"promote", cmd_promote},
+    {"rollback", cmd_rollback},
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

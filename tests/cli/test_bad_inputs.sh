@@ -352,4 +352,13 @@ row 0 "ecology archive show"                        -- archive show --help
 row 0 "ecology promote ID --capability C"           -- promote --help
 row 0 "ecology rollback CAPABILITY"                 -- rollback --help
 
+# ---- report ---------------------------------------------------------------------------------
+row 2 "report: --out DIR is required"               -- report --data-dir "$D"
+row 2 "option '--out': empty value"                 -- report --out "" --data-dir "$D"
+row 2 "option '--max-lineage': '0' is not an integer in [1, 100000]" -- report --out "$T/rep" --max-lineage 0 --data-dir "$D"
+row 2 "unexpected argument 'extra'"                 -- report extra --out "$T/rep" --data-dir "$D"
+row 1 "$T/none: not an initialised registry"        -- report --out "$T/rep" --data-dir "$T/none"
+row 1 "$T/empty.txt: is a file, expected a folder"  -- report --out "$T/empty.txt" --data-dir "$D"
+row 0 "ecology report --out DIR"                    -- report --help
+
 finish "bad_inputs"
