@@ -4,8 +4,8 @@
  *     data folder (created when absent). One line per generation on stdout (a redrawn
  *     status line as well on a terminal). demo runs the shipped config data/loop/demo.json
  *     (--quick: data/loop/quick.json, a couple of generations at small n), found in the
- *     working folder's data/loop/ or beside the executable's ../data/loop/, and prints where
- *     its results are. */
+ *     working folder's data/loop/ or beside the executable's ../data/loop/, writes the report
+ *     page (report.h) to <data>/report/ and prints where its results are. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +15,12 @@
 #include "cli.h"
 #include "ecology/daemon.h"
 #include "ecology/registry.h"
+#include "ecology/report.h"
 
-/* Runs the loop of config on the data folder; *dir_out (may be NULL) the data folder used. */
+/* Runs the loop of config on the data folder; *dir_out (may be NULL) the data folder used.
+ * report: then the report page (report.h) into <data>/report/. */
 static int run_loop(const char *config, const char *data_dir, int64_t generations, double minutes,
-                    const char *what, char **dir_out) {
+                    const char *what, bool report, char **dir_out) {
     eco_loop_config c;
     eco_status st = eco_loop_config_load(config, &c);
     if (st) return cli_fail(st, what);
@@ -49,6 +51,16 @@ static int run_loop(const char *config, const char *data_dir, int64_t generation
                    res.bred, res.rejected, res.failed, res.promoted, res.seconds);
         }
     }
+    if (rc == CLI_OK && report) {
+        char *out = eco_path_join(dir, "report");
+        eco_report_options ro = {.title = "tiny-ecology demo"};
+        st = out ? eco_report_write(r, out, &ro) : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        if (st)
+            rc = cli_fail(st, "demo: report");
+        else
+            printf("report: %s/%s\n", out, ECO_REPORT_INDEX_FILE);
+        free(out);
+    }
     eco_registry_close(r);
     eco_loop_config_free(&c);
     if (dir_out && rc == CLI_OK)
@@ -74,7 +86,7 @@ int cmd_run(int argc, char **argv) {
         return CLI_USAGE;
     if ((s = cli_get(o, n, "minutes")) && cli_parse_float("minutes", s, 1e-3, 1e7, &minutes))
         return CLI_USAGE;
-    return run_loop(config, cli_get(o, n, "data-dir"), gens, minutes, "run", NULL);
+    return run_loop(config, cli_get(o, n, "data-dir"), gens, minutes, "run", false, NULL);
 }
 
 /* The shipped config `name`: data/loop/<name> in the working folder, else beside the
@@ -115,7 +127,7 @@ int cmd_demo(int argc, char **argv) {
         return CLI_FAIL;
     }
     char *dir = NULL;
-    int rc = run_loop(config, cli_get(o, n, "data-dir"), 0, minutes, "demo", &dir);
+    int rc = run_loop(config, cli_get(o, n, "data-dir"), 0, minutes, "demo", true, &dir);
     if (rc == CLI_OK) {
         printf("results in %s: the registry (ecology list, ecology events, ecology lineage ID "
                "--data-dir %s),\n"
