@@ -117,7 +117,7 @@ static eco_status generation_end(loop_ctx *x, int64_t g, size_t bred, size_t rej
     eco_status st = champions(x, &champs, &line);
     json_t *d = st ? NULL
                    : json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:o,s:f}", "generation", (json_int_t)g,
-                               "phase", "end", "seed", (json_int_t)(x->c->seed >> 1), "bred",
+                               "phase", "end", "seed", (json_int_t)x->c->seed, "bred",
                                (json_int_t)bred, "rejected", (json_int_t)rejected, "archive_size",
                                (json_int_t)archive, "champions", champs, "seconds", eco_now() - t0);
     if (!st) st = loop_event(x, "generation", NULL, d, true, NULL);
@@ -135,7 +135,7 @@ static eco_status generation_end(loop_ctx *x, int64_t g, size_t bred, size_t rej
 
 static eco_status generation_start(loop_ctx *x, int64_t g) {
     json_t *d = json_pack("{s:I,s:s,s:I}", "generation", (json_int_t)g, "phase", "start", "seed",
-                          (json_int_t)(x->c->seed >> 1));
+                          (json_int_t)x->c->seed);
     return loop_event(x, "generation", NULL, d, true, NULL);
 }
 

@@ -26,6 +26,11 @@ for t in loop-start generation candidate gate archive hard-examples promote cana
 done
 contains "$tmp/events" '"by":"seed"' "the champions set by the seeding"
 contains "$tmp/events" '"id":"quick-g1-0"' "the first child in the archive"
+# every canary decided, with its reasons (a promotion, or why none was)
+n_canary=$(grep -c '"type":"canary"' "$tmp/events")
+n_decided=$(grep '"type":"canary"' "$tmp/events" | grep -E '"decision":"(promote|abort)"' | grep -c '"reasons":\["')
+check $([ "$n_canary" -ge 1 ] && [ "$n_canary" = "$n_decided" ] && echo 0 || echo 1) \
+  "canaries with a decision and reasons: $n_decided of $n_canary"
 # a seeded champion's gate event names its held-out and shift scores
 contains "$tmp/events" '"quality":{"text.reverse@1":' "held-out exact match in a gate event"
 
