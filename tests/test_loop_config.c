@@ -54,6 +54,7 @@ static void test_demo_parses(void **state) {
     assert_non_null(c.ops[0].then);
     assert_null(c.ops[1].then);
     assert_int_equal(c.ops[0].train_items, 2000);
+    assert_int_equal(c.traffic.slices, 4);
     assert_int_equal(c.canary.step_weight, 25);
     assert_int_equal(c.canary.max_weight, 50);
     assert_int_equal(c.n_objectives, 3);
@@ -88,6 +89,7 @@ static void test_defaults_and_hash(void **state) {
     assert_string_not_equal(a.sha256, c.sha256);
     assert_int_equal(c.children, 2);
     assert_int_equal(c.hard_examples.max, 1000);
+    assert_int_equal(c.traffic.slices, 4); /* the default */
     assert_int_equal(c.ops[0].train_items, 400);
     eco_loop_config_free(&a);
     eco_loop_config_free(&b);
@@ -130,6 +132,9 @@ static void test_refusals(void **state) {
         {"\"safety_pairs\": 0,", "", "q.json: evaluation.safety_pairs: missing"},
         {"\"traffic\": {\"n\": 4, \"shift_n\": 12}", "\"traffic\": {\"n\": 0, \"shift_n\": 0}",
          "q.json: traffic: n and shift_n are both 0"},
+        {"\"traffic\": {\"n\": 4, \"shift_n\": 12}",
+         "\"traffic\": {\"n\": 4, \"shift_n\": 12, \"slices\": 0}",
+         "q.json: traffic.slices: 0 outside"},
         {"\"quality\": {\"min\": {\"text.reverse@1\": 0.5",
          "\"quality\": {\"min\": {\"text.reverse@1\": 1.5", "q.json: gates: quality.min"},
         {"\"signature\": {\"required\": false}", "\"signature\": {\"required\": 1}",

@@ -182,6 +182,7 @@ eco_status eco_canary_status_json(eco_registry *r, const char *capability, char 
 #define ECO_LOOP_MAX_OPS          32
 #define ECO_LOOP_MAX_CHILDREN     64
 #define ECO_LOOP_NAME_MAX         64 /* bytes of a run name: [a-z0-9_-], first a letter or digit */
+#define ECO_LOOP_MAX_SLICES       64 /* traffic slices */
 
 /* One model of the population, imported on the first run. */
 typedef struct eco_loop_member {
@@ -220,7 +221,11 @@ typedef struct eco_loop_config {
         int64_t max_tokens; /* 0: the corpus's */
     } evaluation;
     struct {
-        int64_t n, shift_n; /* traffic cases per capability (disjoint from the evaluation's) */
+        int64_t n, shift_n; /* traffic cases per capability and slice (disjoint from the
+                             * evaluation's and from each other) */
+        int64_t slices;     /* generation g's canary replays slice g mod slices (the seeding
+                             * mines slice 0), so a child trained on one slice's mined
+                             * failures is judged on traffic never mined (default 4) */
     } traffic;
     char *gates; /* canonical JSON of the gates object (evaluator.h's format) */
     eco_canary_settings canary;

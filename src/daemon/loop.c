@@ -24,8 +24,8 @@
 typedef struct last_scan {
     int64_t last;
     bool any;
-    double seconds;   /* of the finished generations >= 1 */
-    size_t finished;  /* how many */
+    double seconds;  /* of the finished generations >= 1 */
+    size_t finished; /* how many */
     double seed_seconds;
 } last_scan;
 
@@ -189,7 +189,7 @@ static eco_status canary(loop_ctx *x, int64_t g, size_t ci, const child *kids, s
                                      .champion = champ,
                                      .challenger = best->id,
                                      .settings = &x->c->canary,
-                                     .traffic_path = x->caps[ci].traffic_path,
+                                     .traffic_path = loop_traffic(x, ci, g),
                                      .hard_examples_path = hard,
                                      .threads = x->c->evaluation.threads};
         eco_canary_run_result res;
@@ -306,7 +306,9 @@ static eco_status ctx_init(loop_ctx *x) {
 static void ctx_free(loop_ctx *x) {
     for (size_t i = 0; x->caps && i < x->c->n_capabilities; i++) {
         free(x->caps[i].eval_text);
-        free(x->caps[i].traffic_path);
+        for (int64_t s = 0; x->caps[i].traffic && s < x->c->traffic.slices; s++)
+            free(x->caps[i].traffic[s]);
+        free(x->caps[i].traffic);
         free(x->caps[i].train_path);
     }
     free(x->caps);

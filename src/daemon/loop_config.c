@@ -11,7 +11,7 @@
  *    "population": [{"id", "path", "base"?, "capabilities"?}],
  *    "capabilities": ["text.reverse@1", ...],
  *    "evaluation": {"n", "shift_n", "safety_pairs", "seed", "threads", "max_tokens"?},
- *    "traffic": {"n", "shift_n"},
+ *    "traffic": {"n", "shift_n", "slices"?},                  (slices default 4)
  *    "gates": {...}, "canary": {"stepWeight", "maxWeight", "interval", "threshold"},
  *    "archive": {"capacity", "objectives"?: ["quality", "robustness", "calibration_error"]},
  *    "operators": [{"op", "weight", "params"?, "then"?, "train_items"?}],
@@ -218,13 +218,15 @@ static eco_status read_evaluation(const eco_jr *root, eco_loop_config *c) {
 }
 
 static eco_status read_traffic(const eco_jr *root, eco_loop_config *c) {
-    static const char *const keys[] = {"n", "shift_n", NULL};
+    static const char *const keys[] = {"n", "shift_n", "slices", NULL};
     const json_t *o;
+    c->traffic.slices = 4;
     eco_status st = eco_jr_object(root, "traffic", true, &o);
     if (st) return st;
     eco_jr r = eco_jr_child(root, "traffic", o);
     if ((st = eco_jr_only(&r, keys)) || (st = eco_jr_int(&r, "n", true, 0, MAX_N, &c->traffic.n)) ||
-        (st = eco_jr_int(&r, "shift_n", true, 0, MAX_N, &c->traffic.shift_n)))
+        (st = eco_jr_int(&r, "shift_n", true, 0, MAX_N, &c->traffic.shift_n)) ||
+        (st = eco_jr_int(&r, "slices", false, 1, ECO_LOOP_MAX_SLICES, &c->traffic.slices)))
         return st;
     if (c->traffic.n + c->traffic.shift_n == 0)
         return eco_jr_fail(root, "traffic", ECO_STATUS_EFORMAT, "n and shift_n are both 0");

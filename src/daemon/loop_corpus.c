@@ -8,10 +8,12 @@
  *               order plus the safety pairs: eval-<12 hex of its SHA-256>.jsonl, recorded
  *               hidden (eco_registry_corpus_add), so that the contamination rule keeps every
  *               training corpus off it.
- *   traffic     per capability, the cases that follow those: in-distribution [n, n + traffic.n)
- *               and shift [shift_n, shift_n + traffic.shift_n) of the same builds, so traffic
- *               and evaluation never share a prompt (traffic-<cap>.jsonl, not recorded: the
- *               canary replays it, the champion's failures on it become hard examples).
+ *   traffic     per capability, `slices` slices of the cases that follow those: slice s holds
+ *               in-distribution [n + s·traffic.n, n + (s+1)·traffic.n) and the same of the
+ *               shift cases, so traffic and evaluation never share a prompt, nor two slices
+ *               (traffic-<cap>-<s>.jsonl, not recorded: the canary of generation g replays
+ *               slice g mod slices, the champion's failures on it become hard examples, and
+ *               the child trained on them is judged on the next slice, never mined).
  *   training    the first N TRAIN-split items of a capability (train-<cap>-<N>.jsonl),
  *               recorded as a training corpus.
  */
@@ -38,56 +40,70 @@ static eco_status write_slice(const eco_tasks_corpus *c, size_t from, size_t to,
     return eco_tasks_corpus_write(&view, b);
 }
 
-/* One part of capability cap (shift or not) of n_eval + n_traffic cases, split between the
- * evaluation text and the traffic text. A capability without a shift kind adds nothing. */
+/* One part of capability cap (shift or not) of n_eval + slices · n_traffic cases, split
+ * between the evaluation text and the traffic slices traffic[slices]. A capability without
+ * a shift kind adds nothing. */
 static eco_status build_part(loop_ctx *x, const eco_capability *cap, bool shift, int64_t n_eval,
                              int64_t n_traffic, eco_buf *eval, eco_buf *traffic, bool *had) {
     *had = false;
-    if (n_eval + n_traffic == 0) return ECO_STATUS_OK;
+    size_t k = (size_t)x->c->traffic.slices, want = (size_t)n_eval + k * (size_t)n_traffic;
+    if (want == 0) return ECO_STATUS_OK;
     eco_tasks_corpus c = {0};
-    eco_tasks_corpus_options o = {.caps = &cap,
-                                  .n_caps = 1,
-                                  .n = (size_t)(n_eval + n_traffic),
-                                  .seed = x->c->evaluation.seed,
-                                  .shift = shift};
+    eco_tasks_corpus_options o = {
+        .caps = &cap, .n_caps = 1, .n = want, .seed = x->c->evaluation.seed, .shift = shift};
     eco_status st = eco_tasks_corpus_build(&o, &c);
     if (st == ECO_STATUS_EUNSUPPORTED && shift) return ECO_STATUS_OK;
     if (st) return eco_error_wrap(st, "loop: corpus of %s", cap->name);
     *had = c.n_cases > 0;
     /* a short part (the English words run out) is shared in proportion */
-    size_t ne = (size_t)n_eval;
-    if (c.n_cases < (size_t)(n_eval + n_traffic))
-        ne = (size_t)((double)c.n_cases * (double)n_eval / (double)(n_eval + n_traffic));
+    size_t ne = (size_t)n_eval, nt = (size_t)n_traffic;
+    if (c.n_cases < want) {
+        ne = (size_t)((double)c.n_cases * (double)n_eval / (double)want);
+        nt = (c.n_cases - ne) / k;
+    }
     st = write_slice(&c, 0, ne, eval);
-    if (!st) st = write_slice(&c, ne, c.n_cases, traffic);
+    for (size_t s = 0; !st && s < k; s++)
+        st = write_slice(&c, ne + s * nt, ne + (s + 1) * nt, &traffic[s]);
     eco_tasks_corpus_free(&c);
     return st;
+}
+
+const char *loop_traffic(const loop_ctx *x, size_t ci, int64_t g) {
+    return x->caps[ci].traffic[(size_t)(g % x->c->traffic.slices)];
 }
 
 eco_status loop_corpora_prepare(loop_ctx *x) {
     const eco_loop_config *c = x->c;
     eco_status st = ECO_STATUS_OK;
+    size_t k = (size_t)c->traffic.slices;
     for (size_t i = 0; !st && i < c->n_capabilities; i++) {
         loop_cap *lc = &x->caps[i];
         const eco_capability *cap;
-        eco_buf eval = {0}, traffic = {0};
+        eco_buf eval = {0}, *traffic = eco_calloc_array(k, sizeof *traffic);
         bool had = false;
         lc->name = c->capabilities[i];
-        if (!(st = eco_tasks_find(lc->name, &cap)) &&
-            !(st = build_part(x, cap, false, c->evaluation.n, c->traffic.n, &eval, &traffic, &had)))
-            st = build_part(x, cap, true, c->evaluation.shift_n, c->traffic.shift_n, &eval,
-                            &traffic, &lc->has_shift);
-        char name[200];
-        snprintf(name, sizeof name, "traffic-%s.jsonl", lc->name);
-        if (!st && !(lc->traffic_path = eco_path_join(x->dir, name)))
+        if (!traffic || !(lc->traffic = eco_calloc_array(k, sizeof *lc->traffic)))
             st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
-        if (!st && traffic.len == 0)
-            st = eco_error(ECO_STATUS_EINVAL, "loop: %s: no traffic (traffic.n and shift_n)",
-                           lc->name);
-        if (!st) st = eco_write_file_atomic(lc->traffic_path, traffic.data, traffic.len);
+        if (!st && !(st = eco_tasks_find(lc->name, &cap)) &&
+            !(st = build_part(x, cap, false, c->evaluation.n, c->traffic.n, &eval, traffic, &had)))
+            st = build_part(x, cap, true, c->evaluation.shift_n, c->traffic.shift_n, &eval, traffic,
+                            &lc->has_shift);
+        for (size_t s = 0; !st && s < k; s++) {
+            char name[200];
+            snprintf(name, sizeof name, "traffic-%s-%zu.jsonl", lc->name, s);
+            if (!(lc->traffic[s] = eco_path_join(x->dir, name)))
+                st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+            else if (traffic[s].len == 0)
+                st = eco_error(ECO_STATUS_EINVAL,
+                               "loop: %s: no traffic in slice %zu (traffic.n, shift_n, slices)",
+                               lc->name, s);
+            else
+                st = eco_write_file_atomic(lc->traffic[s], traffic[s].data, traffic[s].len);
+        }
         lc->eval_text = eval.data;
         lc->eval_len = eval.len;
-        eco_buf_free(&traffic);
+        for (size_t s = 0; traffic && s < k; s++) eco_buf_free(&traffic[s]);
+        free(traffic);
     }
     if (!st && c->evaluation.safety_pairs > 0) {
         eco_tasks_corpus s = {0};

@@ -23,8 +23,8 @@ typedef struct loop_cap {
     const char *name; /* the config's */
     char *eval_text;  /* its evaluation cases (JSONL): in-distribution then shift */
     size_t eval_len;
-    char *traffic_path; /* <dir>/traffic-<cap>.jsonl: its canary traffic */
-    char *train_path;   /* <dir>/train-<cap>-<n>.jsonl (the last one written), or NULL */
+    char **traffic;   /* [slices] <dir>/traffic-<cap>-<s>.jsonl: its canary traffic */
+    char *train_path; /* <dir>/train-<cap>-<n>.jsonl (the last one written), or NULL */
     int64_t train_n;
     bool has_shift;
 } loop_cap;
@@ -79,6 +79,8 @@ eco_status loop_event_find(loop_ctx *x, const char *type, const char *model_id, 
 
 /* Builds every capability's evaluation and traffic cases and the safety pairs (ctx caps). */
 eco_status loop_corpora_prepare(loop_ctx *x);
+/* The traffic file of capability ci replayed at generation g (slice g mod slices). */
+const char *loop_traffic(const loop_ctx *x, size_t ci, int64_t g);
 /* The evaluation corpus of capability indices caps[n] (sorted): written to <dir>, recorded
  * hidden in the registry; *path malloc'd. */
 eco_status loop_eval_corpus(loop_ctx *x, const size_t *caps, size_t n, char **path);

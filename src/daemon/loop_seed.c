@@ -136,7 +136,7 @@ eco_status loop_mine(loop_ctx *x, const char *id, size_t ci, int64_t g) {
     eco_eval_caps_init(&caps);
     caps.threads = x->c->evaluation.threads;
     caps.robustness = false;
-    if (!(st = eco_eval_corpus_load(x->caps[ci].traffic_path, &c)) &&
+    if (!(st = eco_eval_corpus_load(loop_traffic(x, ci, g), &c)) &&
         !(st = eco_canary_open_registry(x->r, id, &eng))) {
         eco_eval_llama_scorer(eng, &caps.scorer);
         st = eco_evaluate(eng, c, &caps, id, NULL, NULL, NULL, &rep);
