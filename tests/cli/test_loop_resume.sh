@@ -39,7 +39,9 @@ RANDOM=$seed
 points=$(for _ in $(seq "$kills"); do echo $((RANDOM % (total - 4) + 2)); done | sort -n | uniq)
 b="$tmp/b"
 for p in $points; do
-  run "$b" >"$tmp/b.out" 2>"$tmp/b.err" &
+  # the command itself in the background (not a function: its subshell would be killed and
+  # the loop left running)
+  "$BIN" run --config "$tmp/loop.json" --minutes 600 --data-dir "$b" >"$tmp/b.out" 2>"$tmp/b.err" &
   pid=$!
   while kill -0 "$pid" 2>/dev/null && [ "$(n_events "$b")" -lt "$p" ]; do sleep 0.05; done
   if kill -0 "$pid" 2>/dev/null; then
