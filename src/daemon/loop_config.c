@@ -83,7 +83,8 @@ static eco_status read_caps(const eco_jr *r, const char *key, const json_t *arr,
     return ECO_STATUS_OK;
 }
 
-static eco_status read_member(const eco_jr *parent, size_t i, const json_t *v, eco_loop_member *m) {
+static eco_status read_member(const eco_jr *parent, size_t i, const json_t *v, void *elem) {
+    eco_loop_member *m = elem;
     static const char *const keys[] = {"id", "path", "base", "capabilities", NULL};
     if (!json_is_object(v))
         return eco_jr_fail(parent, NULL, ECO_STATUS_EFORMAT, "population[%zu]: expected an object",
@@ -110,28 +111,8 @@ static eco_status read_member(const eco_jr *parent, size_t i, const json_t *v, e
     return ECO_STATUS_OK;
 }
 
-static eco_status read_population(const eco_jr *r, eco_loop_config *c) {
-    const json_t *arr;
-    eco_status st = eco_jr_array(r, "population", true, &arr);
-    if (st) return st;
-    size_t n = json_array_size(arr);
-    if (n == 0 || n > ECO_LOOP_MAX_MEMBERS)
-        return eco_jr_fail(r, "population", ECO_STATUS_EFORMAT, "expected 1 to %d models",
-                           ECO_LOOP_MAX_MEMBERS);
-    if (!(c->members = eco_calloc_array(n, sizeof *c->members)))
-        return eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        c->n_members = i + 1;
-        if ((st = read_member(r, i, json_array_get(arr, i), &c->members[i]))) return st;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(c->members[j].id, c->members[i].id) == 0)
-                return eco_jr_fail(r, NULL, ECO_STATUS_EFORMAT,
-                                   "population[%zu].id: '%s' given twice", i, c->members[i].id);
-    }
-    return ECO_STATUS_OK;
-}
-
-static eco_status read_op(const eco_jr *parent, size_t i, const json_t *v, eco_loop_op *o) {
+static eco_status read_op(const eco_jr *parent, size_t i, const json_t *v, void *elem) {
+    eco_loop_op *o = elem;
     static const char *const keys[] = {"op", "weight", "params", "then", "train_items", NULL};
     if (!json_is_object(v))
         return eco_jr_fail(parent, NULL, ECO_STATUS_EFORMAT, "operators[%zu]: expected an object",
@@ -163,21 +144,39 @@ static eco_status read_op(const eco_jr *parent, size_t i, const json_t *v, eco_l
     return ECO_STATUS_OK;
 }
 
-static eco_status read_ops(const eco_jr *r, eco_loop_config *c) {
+/* An array of 1..max objects at key, each read by fn into the next of size-byte elements
+ * of a new array *out (its count in *n as they are read, so a partial one is freed whole). */
+typedef eco_status (*item_fn)(const eco_jr *parent, size_t i, const json_t *v, void *elem);
+static eco_status read_list(const eco_jr *r, const char *key, size_t max, const char *what,
+                            size_t size, void **out, size_t *n, item_fn fn) {
     const json_t *arr;
-    eco_status st = eco_jr_array(r, "operators", true, &arr);
+    eco_status st = eco_jr_array(r, key, true, &arr);
     if (st) return st;
-    size_t n = json_array_size(arr);
-    if (n == 0 || n > ECO_LOOP_MAX_OPS)
-        return eco_jr_fail(r, "operators", ECO_STATUS_EFORMAT, "expected 1 to %d operators",
-                           ECO_LOOP_MAX_OPS);
-    if (!(c->ops = eco_calloc_array(n, sizeof *c->ops)))
-        return eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        c->n_ops = i + 1;
-        if ((st = read_op(r, i, json_array_get(arr, i), &c->ops[i]))) return st;
+    size_t len = json_array_size(arr);
+    if (len == 0 || len > max)
+        return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "expected 1 to %zu %s", max, what);
+    if (!(*out = eco_calloc_array(len, size))) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < len; i++) {
+        *n = i + 1;
+        if ((st = fn(r, i, json_array_get(arr, i), (char *)*out + i * size))) return st;
     }
     return ECO_STATUS_OK;
+}
+
+static eco_status read_population(const eco_jr *r, eco_loop_config *c) {
+    eco_status st = read_list(r, "population", ECO_LOOP_MAX_MEMBERS, "models", sizeof *c->members,
+                              (void **)&c->members, &c->n_members, read_member);
+    for (size_t i = 0; !st && i < c->n_members; i++)
+        for (size_t j = 0; !st && j < i; j++)
+            if (strcmp(c->members[j].id, c->members[i].id) == 0)
+                st = eco_jr_fail(r, NULL, ECO_STATUS_EFORMAT,
+                                 "population[%zu].id: '%s' given twice", i, c->members[i].id);
+    return st;
+}
+
+static eco_status read_ops(const eco_jr *r, eco_loop_config *c) {
+    return read_list(r, "operators", ECO_LOOP_MAX_OPS, "operators", sizeof *c->ops,
+                     (void **)&c->ops, &c->n_ops, read_op);
 }
 
 static eco_status read_budget(const eco_jr *root, eco_loop_config *c) {
