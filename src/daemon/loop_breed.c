@@ -7,10 +7,10 @@
  *   parents   two tournament winners of the archive (eco_pareto_select, k = 2), the second
  *             drawn again (up to 8 times) while it equals the first;
  *   operators an entry is eligible when its operator's supports() accepts its parents:
- *             "finetune" takes the champion whose failures were mined last (a hard-examples
- *             event of an earlier generation with n > 0; its capability drawn when several)
- *             on its base, trained on the hard examples plus `train_items` TRAIN items of
- *             each of its capabilities; "distill" the first parent as the student and the
+ *             "finetune" takes the champion of a capability with hard examples mined in an
+ *             earlier generation (drawn among them), as it stood when the generation first
+ *             started, on its base, trained on every hard example mined for the capability
+ *             plus `train_items` TRAIN items of each of its capabilities; "distill" the first parent as the student and the
  *             second as the teacher; an operator that takes two parents (a merge) both
  *             when they hold different capabilities and it accepts them (else it is not
  *             eligible: a merge of one is a copy); one that takes one parent the first. One eligible
@@ -27,6 +27,7 @@
 
 #include "daemon/loop_internal.h"
 #include "ecology/breeder.h"
+#include "ecology/promotion.h"
 
 #define MAX_PARENTS 3
 
@@ -35,9 +36,9 @@ typedef struct plan {
     const eco_breeder_op *op;
     const char *parents[MAX_PARENTS]; /* borrowed from the archive or owned (finetune) */
     size_t n_parents;
-    char *base;  /* the base given to the operator (finetune: the adapter's base), or NULL */
-    char *owned; /* a parent id owned by the plan */
-    char *hard;  /* the hard examples file (finetune), owned */
+    char *base;   /* the base given to the operator (finetune: the adapter's base), or NULL */
+    char *owned;  /* a parent id owned by the plan */
+    json_t *hard; /* the hard examples files (finetune): a JSON array, owned */
     size_t caps[ECO_LOOP_MAX_CAPS];
     size_t n_caps;
 } plan;
@@ -45,7 +46,7 @@ typedef struct plan {
 static void plan_free(plan *p) {
     free(p->base);
     free(p->owned);
-    free(p->hard);
+    json_decref(p->hard);
     memset(p, 0, sizeof *p);
 }
 
@@ -89,29 +90,78 @@ static eco_status union_caps(loop_ctx *x, const char *const *ids, size_t n, plan
     return ECO_STATUS_OK;
 }
 
+/* The hard-examples files of each capability mined before generation g (n > 0). */
 typedef struct hard_scan {
     int64_t g;
-    const char *champion[ECO_LOOP_MAX_CAPS]; /* borrowed from path[] entries' owners */
-    char *id[ECO_LOOP_MAX_CAPS], *path[ECO_LOOP_MAX_CAPS];
+    json_t *paths[ECO_LOOP_MAX_CAPS]; /* arrays of file names, oldest first */
     loop_ctx *x;
 } hard_scan;
 
 static bool hard_fn(void *p, const eco_registry_event *e, const json_t *d) {
+    (void)e;
     hard_scan *s = p;
-    int ci = loop_cap_index(s->x, json_string_value(json_object_get(d, "capability"))
-                                      ? json_string_value(json_object_get(d, "capability"))
-                                      : "");
+    const char *cap = json_string_value(json_object_get(d, "capability"));
     const char *path = json_string_value(json_object_get(d, "path"));
-    if (ci < 0 || json_integer_value(json_object_get(d, "generation")) >= s->g || !e->model_id)
+    int ci = cap ? loop_cap_index(s->x, cap) : -1;
+    if (ci < 0 || !path || json_integer_value(json_object_get(d, "n")) <= 0 ||
+        json_integer_value(json_object_get(d, "generation")) >= s->g || access(path, R_OK) != 0)
         return true;
-    free(s->id[ci]);
-    free(s->path[ci]);
-    s->id[ci] = eco_strdup(e->model_id);
-    s->path[ci] = path && json_integer_value(json_object_get(d, "n")) > 0 ? eco_strdup(path) : NULL;
+    if (!s->paths[ci]) s->paths[ci] = json_array();
+    json_array_append_new(s->paths[ci], json_string(path));
     return true;
 }
 
-/* The finetune plan: the champion mined last (per capability; drawn among them). */
+/* The first "generation" start event of g in this run (its seq; -1 before it is written). */
+typedef struct start_scan {
+    int64_t g, seq;
+} start_scan;
+
+static bool start_fn(void *p, const eco_registry_event *e, const json_t *d) {
+    start_scan *s = p;
+    const char *phase = json_string_value(json_object_get(d, "phase"));
+    if (phase && strcmp(phase, "start") == 0 &&
+        json_integer_value(json_object_get(d, "generation")) == s->g) {
+        s->seq = e->seq;
+        return false;
+    }
+    return true;
+}
+
+/* The target of alias `name` just before event seq `before` (the "alias" events). */
+typedef struct alias_scan {
+    const char *name;
+    int64_t before;
+    char *id;
+} alias_scan;
+
+static bool alias_fn(void *p, const eco_registry_event *e, const json_t *d) {
+    alias_scan *s = p;
+    if (e->seq >= s->before) return false;
+    const char *name = json_string_value(json_object_get(d, "name"));
+    if (name && strcmp(name, s->name) == 0 && e->model_id) {
+        free(s->id);
+        s->id = eco_strdup(e->model_id);
+    }
+    return true;
+}
+
+/* The champion of capability ci when generation g started (its first start event, so a
+ * redone generation plans with the champion the first attempt saw), malloc'd, or NULL. */
+static eco_status champion_at(loop_ctx *x, size_t ci, int64_t g, char **id) {
+    *id = NULL;
+    char alias[ECO_PROMOTION_ALIAS_MAX];
+    start_scan ss = {.g = g, .seq = -1};
+    eco_status st = loop_events_each(x, "generation", false, start_fn, &ss);
+    if (!st) st = eco_promotion_alias(x->caps[ci].name, "champion", alias);
+    if (st || ss.seq < 0) return st;
+    alias_scan as = {.name = alias, .before = ss.seq};
+    st = loop_events_each(x, "alias", true, alias_fn, &as);
+    *id = as.id;
+    return st;
+}
+
+/* The finetune plan: the champion of a capability with mined hard examples (drawn among
+ * them), as it stood when the generation started, on every hard example mined for it. */
 static eco_status plan_finetune(loop_ctx *x, const eco_loop_op *e, const eco_breeder_op *op,
                                 int64_t g, eco_rng *rng, plan *p, bool *ok) {
     *ok = false;
@@ -119,15 +169,14 @@ static eco_status plan_finetune(loop_ctx *x, const eco_loop_op *e, const eco_bre
     eco_status st = loop_events_each(x, "hard-examples", false, hard_fn, &s);
     size_t avail[ECO_LOOP_MAX_CAPS], na = 0;
     for (size_t i = 0; i < x->c->n_capabilities; i++)
-        if (s.path[i] && access(s.path[i], R_OK) == 0) avail[na++] = i;
+        if (s.paths[i]) avail[na++] = i;
     if (!st && na) {
         size_t ci = avail[eco_rng_next(rng) % na];
         eco_genome gen = {0};
-        if (!(st = eco_registry_get(x->r, s.id[ci], &gen, NULL))) {
-            p->owned = s.id[ci];
-            s.id[ci] = NULL;
-            p->hard = s.path[ci];
-            s.path[ci] = NULL;
+        if (!(st = champion_at(x, ci, g, &p->owned)) && p->owned &&
+            !(st = eco_registry_get(x->r, p->owned, &gen, NULL))) {
+            p->hard = s.paths[ci];
+            s.paths[ci] = NULL;
             p->base = gen.base ? eco_strdup(gen.base) : NULL;
             p->parents[0] = p->owned;
             p->n_parents = 1;
@@ -138,10 +187,7 @@ static eco_status plan_finetune(loop_ctx *x, const eco_loop_op *e, const eco_bre
         }
         eco_genome_free(&gen);
     }
-    for (size_t i = 0; i < ECO_LOOP_MAX_CAPS; i++) {
-        free(s.id[i]);
-        free(s.path[i]);
-    }
+    for (size_t i = 0; i < ECO_LOOP_MAX_CAPS; i++) json_decref(s.paths[i]);
     if (!*ok) plan_free(p);
     return st;
 }
@@ -253,7 +299,7 @@ static eco_status breed(loop_ctx *x, const plan *p, const char *id, uint64_t see
         st = loop_train_corpus(x, p->caps[i], p->entry->train_items, &corpora[nc++]);
     json_t *params = params_with_seed(p->entry->params, seed);
     if (!params) st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    if (!st && p->hard) json_object_set_new(params, "hard_examples", json_pack("[s]", p->hard));
+    if (!st && p->hard) json_object_set_new(params, "hard_examples", json_deep_copy(p->hard));
     if (!st && !p->entry->then) {
         eco_breed_options o = {.op = p->op->name,
                                .parents = p->parents,
