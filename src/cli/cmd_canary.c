@@ -153,7 +153,8 @@ static int canary_run(int argc, char **argv) {
     if (!cli_get(o, n, "challenger")) return cli_usage_error("canary run: --challenger ID is required");
     if (!cli_get(o, n, "traffic")) return cli_usage_error("canary run: --traffic FILE is required");
     eco_canary_settings settings;
-    if (read_settings(cli_get(o, n, "settings"), &settings) != CLI_OK) return CLI_USAGE;
+    int rc = read_settings(cli_get(o, n, "settings"), &settings);
+    if (rc != CLI_OK) return rc;
     int64_t threads = 0;
     if ((s = cli_get(o, n, "threads")) &&
         cli_parse_int("threads", s, 1, ECO_MAX_THREADS, &threads) != CLI_OK)
@@ -204,7 +205,6 @@ static int canary_run(int argc, char **argv) {
     eco_canary_run_result res;
     st = eco_canary_run(r, &ro, &res);
     if (ro.progress) eco_progress_end(&p.bar);
-    int rc = CLI_OK;
     if (st != ECO_STATUS_OK) {
         rc = cli_fail(st, "canary run");
     } else {

@@ -190,7 +190,7 @@ static eco_status decide_promote(eco_registry *r, run_state *s, const eco_canary
     return ECO_STATUS_OK;
 }
 
-/* The controller's abort: the deciding step's reasons, one each. */
+/* The controller's abort: why, then the deciding step's reasons. */
 static void abort_reasons(run_state *s) {
     const eco_canary_verdict *v = &s->verdict;
     if (v->critical)
@@ -198,13 +198,7 @@ static void abort_reasons(run_state *s) {
     else
         add_reason(s, "failed %d step(s): the threshold is %d", s->o->settings->threshold,
                    s->o->settings->threshold);
-    const char *p = v->reasons;
-    while (*p) {
-        const char *end = strstr(p, "; ");
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        add_reason(s, "%.*s", (int)len, p);
-        p += len + (end ? 2 : 0);
-    }
+    if (v->reasons[0]) add_reason(s, "%s", v->reasons); /* the judge's, "; "-separated */
 }
 
 static void join_reasons(const run_state *s, eco_canary_run_result *res) {
