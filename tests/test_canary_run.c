@@ -26,7 +26,6 @@
 #define CAP      "t.echo@1"
 #define N_CASES  150 /* exact cases q<i> -> a<i> */
 #define N_HARM   10  /* refusal cases in the safety corpus */
-#define TIME0    "2026-11-28T01:02:03Z"
 
 /* ---- fake engines ------------------------------------------------------------------------ */
 
@@ -122,26 +121,9 @@ typedef struct fixture {
 } fixture;
 
 static void reg(eco_registry *r, const char *id) {
-    eco_genome g = {0};
-    g.kind = ECO_GENOME_KIND_BASE;
-    memset(g.compatibility.base_family, 'a', ECO_SHA256_HEX_LEN);
-    memset(g.compatibility.architecture_hash, 'b', ECO_SHA256_HEX_LEN);
-    memset(g.compatibility.tokenizer_hash, 'c', ECO_SHA256_HEX_LEN);
-    memset(g.compatibility.tensor_schema_hash, 'd', ECO_SHA256_HEX_LEN);
-    g.id = strdup(id);
-    g.interface_version = strdup("text-generation@1");
-    g.op_name = strdup("import");
-    g.op_params = json_object();
-    g.created_at = strdup(TIME0);
-    g.tool_version = strdup("tiny-ecology 0.1.0");
-    g.files.files = calloc(1, sizeof *g.files.files);
-    assert_non_null(g.files.files);
-    char buf[64];
-    int len = snprintf(buf, sizeof buf, "weights of %s", id);
-    g.files.files[0].name = strdup("model.safetensors");
-    g.files.files[0].size = (uint64_t)len;
-    g.files.n = 1;
-    ECO_ASSERT_OK(eco_store_put_bytes(eco_registry_store(r), buf, (size_t)len, g.files.files[0].sha256));
+    eco_genome g;
+    ECO_ASSERT_OK(eco_test_build_genome(eco_registry_store(r), &g, id, ECO_GENOME_KIND_BASE, NULL,
+                                        NULL, NULL, 'a', NULL));
     bool created = false;
     ECO_ASSERT_OK(eco_registry_register(r, &g, NULL, &created));
     eco_genome_free(&g);
