@@ -41,8 +41,10 @@ static double judge_ms(size_t n, double share, eco_rng *rng, bool *ok) {
     if (!lc || !lh) exit(1);
     for (size_t i = 0; i < nc; i++) lc[i] = 20.0 * exp(0.3 * eco_rng_normal(rng));
     for (size_t i = 0; i < nh; i++) lh[i] = 20.0 * exp(0.3 * eco_rng_normal(rng));
-    eco_canary_arm c = {.requests = nc, .labelled = nc, .correct = nc * 8 / 10, .latency = lc, .n_latency = nc};
-    eco_canary_arm h = {.requests = nh, .labelled = nh, .correct = nh * 8 / 10, .latency = lh, .n_latency = nh};
+    eco_canary_arm c = {
+        .requests = nc, .labelled = nc, .correct = nc * 8 / 10, .latency = lc, .n_latency = nc};
+    eco_canary_arm h = {
+        .requests = nh, .labelled = nh, .correct = nh * 8 / 10, .latency = lh, .n_latency = nh};
     double t[9];
     int reps = n >= 2000 ? 5 : 9;
     eco_canary_verdict v;
@@ -71,7 +73,8 @@ static const eco_genome *proxy_genome(const eco_engine *e) {
     return p->inner ? p->inner->genome(p->inner) : NULL;
 }
 
-static eco_status proxy_infer(eco_engine *e, const eco_infer_request *req, eco_infer_response *resp) {
+static eco_status proxy_infer(eco_engine *e, const eco_infer_request *req,
+                              eco_infer_response *resp) {
     proxy *p = (proxy *)e;
     double t0 = eco_now();
     eco_status st;
@@ -156,9 +159,10 @@ static int write_traffic(const char *path) {
     return bad;
 }
 
-static double run_once(eco_registry *r, arms *a, const char *traffic, const char *run, double *infer_s,
-                       size_t *requests) {
-    const eco_canary_settings s = {.step_weight = 20, .max_weight = 60, .interval = 100, .threshold = 3};
+static double run_once(eco_registry *r, arms *a, const char *traffic, const char *run,
+                       double *infer_s, size_t *requests) {
+    const eco_canary_settings s = {
+        .step_weight = 20, .max_weight = 60, .interval = 100, .threshold = 3};
     eco_telemetry *t = NULL;
     eco_telemetry_create(NULL, &t);
     eco_canary_run_options o = {.run = run,
@@ -200,8 +204,9 @@ int main(void) {
     eco_registry *r = NULL;
     eco_registry_options ro = {.data_dir = data};
     eco_engine *e_rev = NULL, *e_sort = NULL;
-    if (eco_registry_init(data) || eco_registry_open(&ro, &r) || reg(r, "champ") || reg(r, "canary") ||
-        write_traffic(traffic) || eco_llama_engine_open_adapter(model, rev, "canary", &e_rev) ||
+    if (eco_registry_init(data) || eco_registry_open(&ro, &r) || reg(r, "champ") ||
+        reg(r, "canary") || write_traffic(traffic) ||
+        eco_llama_engine_open_adapter(model, rev, "canary", &e_rev) ||
         eco_llama_engine_open_adapter(model, sort, "champ", &e_sort)) {
         fprintf(stderr, "bench_canary_run: setup: %s\n", eco_last_error());
         return 1;
@@ -239,14 +244,17 @@ int main(void) {
     }
     const double over = bench_median(run_over, REPS), base = bench_median(eval_over, REPS);
     const double per_req = bench_median(req_ms, REPS), eng = bench_median(eng_ms, REPS);
-    printf("\nrunner on eco-tiny (sort adapter vs reverse adapter), %zu requests a run, median of %d:\n",
+    printf("\nrunner on eco-tiny (sort adapter vs reverse adapter), %zu requests a run, median of "
+           "%d:\n",
            requests, REPS);
     printf("  request            %8.3f ms (engine infer %.3f ms)\n", per_req, eng);
     printf("  runner overhead    %8.1f us/request = %.2f%% of the engine's time\n", over,
            100.0 * over / (1e3 * eng));
-    printf("  evaluator alone    %8.1f us/case (baseline: eco_evaluate over the same cases)\n", base);
-    printf("  runner - evaluator %8.1f us/request (routing, judge, controller, telemetry, record)\n",
-           over - base);
+    printf("  evaluator alone    %8.1f us/case (baseline: eco_evaluate over the same cases)\n",
+           base);
+    printf(
+        "  runner - evaluator %8.1f us/request (routing, judge, controller, telemetry, record)\n",
+        over - base);
 
     /* 3. a zero-cost engine */
     arms f;
@@ -259,7 +267,8 @@ int main(void) {
            1e6 * wall / (double)n_fake, (double)n_fake / wall, n_fake);
 
     /* 1. the judge */
-    printf("\njudge (eco_canary_judge, one step), against the step's serving time at %.3f ms/request:\n",
+    printf("\njudge (eco_canary_judge, one step), against the step's serving time at %.3f "
+           "ms/request:\n",
            per_req);
     printf("  %6s %6s %7s %7s %12s %14s\n", "n", "share", "canary", "champ", "decision ms",
            "of the step");

@@ -23,15 +23,15 @@
 #include "ecology/tasks.h"
 #include "ecology/verifier.h"
 
-#define CAP      "t.echo@1"
-#define N_CASES  150 /* exact cases q<i> -> a<i> */
-#define N_HARM   10  /* refusal cases in the safety corpus */
+#define CAP     "t.echo@1"
+#define N_CASES 150 /* exact cases q<i> -> a<i> */
+#define N_HARM  10  /* refusal cases in the safety corpus */
 
 /* ---- fake engines ------------------------------------------------------------------------ */
 
 typedef struct behaviour {
     const char *id;
-    int quality_pct;  /* exact case i answered right when (i·37 + salt) mod 100 < quality_pct */
+    int quality_pct; /* exact case i answered right when (i·37 + salt) mod 100 < quality_pct */
     int salt;
     double latency_ms; /* base; + (i mod 7) · 0.5 */
     int error_pct;     /* infer fails (EIO) when (i·53) mod 100 < error_pct */
@@ -39,9 +39,9 @@ typedef struct behaviour {
 } behaviour;
 
 static const behaviour B[] = {
-    {"champ", 70, 0, 20.0, 0, false},   {"better", 100, 0, 20.0, 0, false},
-    {"worse", 20, 0, 20.0, 0, false},   {"equal", 70, 0, 20.0, 0, false},
-    {"unsafe", 100, 0, 20.0, 0, true},  {"flaky", 70, 0, 20.0, 60, false},
+    {"champ", 70, 0, 20.0, 0, false},     {"better", 100, 0, 20.0, 0, false},
+    {"worse", 20, 0, 20.0, 0, false},     {"equal", 70, 0, 20.0, 0, false},
+    {"unsafe", 100, 0, 20.0, 0, true},    {"flaky", 70, 0, 20.0, 60, false},
     {"noreport", 100, 0, 20.0, 0, false}, {"slow", 70, 0, 60.0, 0, false},
 };
 enum { N_B = sizeof B / sizeof *B };
@@ -55,7 +55,8 @@ typedef struct fake {
 
 static const eco_genome *fake_genome(const eco_engine *e) { return &((const fake *)e)->g; }
 
-static eco_status fake_infer(eco_engine *e, const eco_infer_request *req, eco_infer_response *resp) {
+static eco_status fake_infer(eco_engine *e, const eco_infer_request *req,
+                             eco_infer_response *resp) {
     fake *f = (fake *)e;
     memset(resp, 0, sizeof *resp);
     f->calls++;
@@ -66,7 +67,8 @@ static eco_status fake_infer(eco_engine *e, const eco_infer_request *req, eco_in
         const bool right = (i * 37 + f->b->salt) % 100 < f->b->quality_pct;
         snprintf(text, sizeof text, right ? "a%d" : "wrong %d", i);
     } else if (sscanf(req->prompt, "harm %d", &i) == 1) {
-        snprintf(text, sizeof text, "%s", f->b->harmful ? "Sure, here it is" : ECO_VERIFIER_REFUSAL_MARKER);
+        snprintf(text, sizeof text, "%s",
+                 f->b->harmful ? "Sure, here it is" : ECO_VERIFIER_REFUSAL_MARKER);
     } else {
         return eco_error(ECO_STATUS_EINVAL, "fake: unexpected prompt '%s'", req->prompt);
     }
@@ -506,8 +508,8 @@ static void test_status_json(void **state) {
     assert_string_equal(json_string_value(json_object_get(e, "canary")), "worse");
     json_t *last = json_object_get(e, "last");
     assert_int_equal(json_integer_value(json_object_get(last, "seq")), res.event_seq);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(last, "detail"), "decision")),
-                        "abort");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(last, "detail"), "decision")), "abort");
     json_decref(a);
     /* a capability without a canary: one entry, last null */
     ECO_ASSERT_OK(eco_canary_status_json(fx->r, "t.none@1", &text));

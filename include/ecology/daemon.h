@@ -92,7 +92,7 @@ typedef struct eco_canary_run_options {
     const char *capability;
     const char *champion, *challenger;   /* model ids (or aliases: resolved first) */
     const eco_canary_settings *settings; /* canary.h */
-    const char *traffic_path; /* JSONL evaluation corpus (eval_corpus.h) of labelled requests,
+    const char *traffic_path;       /* JSONL evaluation corpus (eval_corpus.h) of labelled requests,
                                * replayed in order, cycled; choice cases are refused (they are
                                * scored, not served) */
     eco_telemetry *telemetry;       /* may be NULL */

@@ -18,7 +18,8 @@
 #include "ecology/registry.h"
 
 /* Flagger's example steps over a small stream: 10% -> 50%, 200 requests a step, 2 failures. */
-#define DEFAULT_SETTINGS "{\"stepWeight\": 10, \"maxWeight\": 50, \"interval\": 200, \"threshold\": 2}"
+#define DEFAULT_SETTINGS                                                                           \
+    "{\"stepWeight\": 10, \"maxWeight\": 50, \"interval\": 200, \"threshold\": 2}"
 
 static const char *str(const json_t *o, const char *k) {
     const char *s = json_string_value(json_object_get(o, k));
@@ -28,8 +29,10 @@ static const char *str(const json_t *o, const char *k) {
 static void print_arm(const char *name, const json_t *a) {
     char p50[32] = "-", p95[32] = "-";
     const json_t *v;
-    if (json_is_number(v = json_object_get(a, "p50_ms"))) snprintf(p50, sizeof p50, "%.1f", json_number_value(v));
-    if (json_is_number(v = json_object_get(a, "p95_ms"))) snprintf(p95, sizeof p95, "%.1f", json_number_value(v));
+    if (json_is_number(v = json_object_get(a, "p50_ms")))
+        snprintf(p50, sizeof p50, "%.1f", json_number_value(v));
+    if (json_is_number(v = json_object_get(a, "p95_ms")))
+        snprintf(p95, sizeof p95, "%.1f", json_number_value(v));
     printf("  %-9s %-28s %8lld %7lld %9lld/%-9lld %7lld %8s %8s\n", name, str(a, "model"),
            (long long)json_integer_value(json_object_get(a, "n")),
            (long long)json_integer_value(json_object_get(a, "errors")),
@@ -56,7 +59,8 @@ static void print_status(const json_t *e) {
            (long long)json_integer_value(json_object_get(d, "requests")));
     size_t i;
     json_t *r;
-    json_array_foreach(json_object_get(d, "reasons"), i, r) printf("  reason    %s\n", json_string_value(r));
+    json_array_foreach(json_object_get(d, "reasons"), i, r)
+        printf("  reason    %s\n", json_string_value(r));
     const json_t *t = json_object_get(d, "timing");
     printf("  timing    promote in >= %lld requests (%.1f s), roll back in %lld (%.1f s); a safety "
            "alert: at once\n",
@@ -139,18 +143,18 @@ static void on_progress(void *ctx, size_t requests, int weight, size_t steps) {
 }
 
 static int canary_run(int argc, char **argv) {
-    cli_opt o[] = {CLI_OPT("capability", true), CLI_OPT("champion", true),
-                   CLI_OPT("challenger", true), CLI_OPT("traffic", true),
-                   CLI_OPT("settings", true),   CLI_OPT("hard-examples", true),
-                   CLI_OPT("deny", true),       CLI_OPT("run", true),
-                   CLI_OPT("threads", true),    CLI_OPT("json", false),
-                   CLI_OPT("data-dir", true)};
+    cli_opt o[] = {
+        CLI_OPT("capability", true), CLI_OPT("champion", true), CLI_OPT("challenger", true),
+        CLI_OPT("traffic", true),    CLI_OPT("settings", true), CLI_OPT("hard-examples", true),
+        CLI_OPT("deny", true),       CLI_OPT("run", true),      CLI_OPT("threads", true),
+        CLI_OPT("json", false),      CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     int npos;
     if (cli_parse(argc, argv, 3, o, n, NULL, 0, &npos) != CLI_OK) return CLI_USAGE;
     const char *cap = cli_get(o, n, "capability"), *s;
     if (!cap) return cli_usage_error("canary run: --capability C is required");
-    if (!cli_get(o, n, "challenger")) return cli_usage_error("canary run: --challenger ID is required");
+    if (!cli_get(o, n, "challenger"))
+        return cli_usage_error("canary run: --challenger ID is required");
     if (!cli_get(o, n, "traffic")) return cli_usage_error("canary run: --traffic FILE is required");
     eco_canary_settings settings;
     int rc = read_settings(cli_get(o, n, "settings"), &settings);
@@ -162,7 +166,8 @@ static int canary_run(int argc, char **argv) {
     const bool json = cli_get(o, n, "json") != NULL;
     char champ_alias[ECO_PROMOTION_ALIAS_MAX];
     eco_status st = eco_promotion_alias(cap, "champion", champ_alias);
-    if (st != ECO_STATUS_OK) return cli_usage_error("canary run: --capability: %s", eco_last_error());
+    if (st != ECO_STATUS_OK)
+        return cli_usage_error("canary run: --capability: %s", eco_last_error());
     char *deny_data = NULL;
     const char **deny = NULL;
     size_t n_deny = 0;
@@ -209,8 +214,7 @@ static int canary_run(int argc, char **argv) {
         rc = cli_fail(st, "canary run");
     } else {
         char *text = NULL;
-        if (!json)
-            printf("decision  %s\n", res.promoted ? "promoted" : "aborted");
+        if (!json) printf("decision  %s\n", res.promoted ? "promoted" : "aborted");
         if ((st = eco_canary_status_json(r, cap, &text)) == ECO_STATUS_OK)
             rc = print_status_text(text, json, json);
         else

@@ -385,8 +385,8 @@ static const cli_usage table[] = {
     {"canary status", "canary status [--capability C] [--json] [--data-dir D]",
      "each capability's champion and canary aliases and its last canary decision",
      "  --capability C   only this capability (default every one that has had a canary)\n"
-     "  --json           a JSON array, one object per capability with the last event's detail\n"
-     DATA_DIR_NOTE},
+     "  --json           a JSON array, one object per capability with the last event's "
+     "detail\n" DATA_DIR_NOTE},
     {"canary run",
      "canary run --capability C [--champion ID] --challenger ID --traffic FILE\n"
      "      [--settings FILE|JSON] [--hard-examples OUT] [--deny FILE] [--run NAME] [--threads "
@@ -396,7 +396,8 @@ static const cli_usage table[] = {
      "  --champion ID    the champion (default the alias C.champion)\n"
      "  --traffic FILE   an evaluation corpus of labelled requests (ecology corpus build),\n"
      "                   replayed in order and cycled; each split by its request id\n"
-     "  --settings S     Flagger's steps as JSON or a file: {\"stepWeight\": 10, \"maxWeight\": 50,\n"
+     "  --settings S     Flagger's steps as JSON or a file: {\"stepWeight\": 10, \"maxWeight\": "
+     "50,\n"
      "                   \"interval\": 200, \"threshold\": 2} (the default; interval in requests)\n"
      "  --hard-examples OUT  the champion's failures as JSONL prompt/completion, written "
      "atomically\n"

@@ -22,11 +22,12 @@ static json_t *arm_json(const canary_arm *a, eco_status *st) {
     if (*st == ECO_STATUS_OK) *st = eco_latency_compute(a->latency, a->n_latency, &lat);
     const bool any = a->n_latency > 0;
     json_t *o = json_object();
-    if (o && (set(o, "n", count(a->requests)) | set(o, "errors", count(a->errors)) |
-              set(o, "labelled", count(a->labelled)) | set(o, "correct", count(a->correct)) |
-              set(o, "safety_alerts", count(a->safety_alerts)) | set(o, "model", json_string(a->id)) |
-              set(o, "p50_ms", any ? real_or_null(lat.p50) : json_null()) |
-              set(o, "p95_ms", any ? real_or_null(lat.p95) : json_null()))) {
+    if (o &&
+        (set(o, "n", count(a->requests)) | set(o, "errors", count(a->errors)) |
+         set(o, "labelled", count(a->labelled)) | set(o, "correct", count(a->correct)) |
+         set(o, "safety_alerts", count(a->safety_alerts)) | set(o, "model", json_string(a->id)) |
+         set(o, "p50_ms", any ? real_or_null(lat.p50) : json_null()) |
+         set(o, "p95_ms", any ? real_or_null(lat.p95) : json_null()))) {
         json_decref(o);
         return NULL;
     }
@@ -35,14 +36,13 @@ static json_t *arm_json(const canary_arm *a, eco_status *st) {
 
 static json_t *improvement_json(const eco_canary_prop *p, bool better) {
     json_t *o = json_object();
-    if (o && (set(o, "ran", json_boolean(p->ran)) | set(o, "better", json_boolean(better)) |
-              set(o, "k_canary", count(p->k_canary)) | set(o, "n_canary", count(p->n_canary)) |
-              set(o, "k_champion", count(p->k_champion)) |
-              set(o, "n_champion", count(p->n_champion)) |
-              set(o, "rate_canary", real_or_null(p->rate_canary)) |
-              set(o, "rate_champion", real_or_null(p->rate_champion)) |
-              set(o, "z", real_or_null(p->z)) |
-              set(o, "p_better", real_or_null(p->p_worse)))) { /* tested with higher_is_worse */
+    if (o &&
+        (set(o, "ran", json_boolean(p->ran)) | set(o, "better", json_boolean(better)) |
+         set(o, "k_canary", count(p->k_canary)) | set(o, "n_canary", count(p->n_canary)) |
+         set(o, "k_champion", count(p->k_champion)) | set(o, "n_champion", count(p->n_champion)) |
+         set(o, "rate_canary", real_or_null(p->rate_canary)) |
+         set(o, "rate_champion", real_or_null(p->rate_champion)) | set(o, "z", real_or_null(p->z)) |
+         set(o, "p_better", real_or_null(p->p_worse)))) { /* tested with higher_is_worse */
         json_decref(o);
         return NULL;
     }
@@ -66,8 +66,7 @@ static json_t *timing_json(const eco_canary_timing *t, double seconds, size_t re
 
 static json_t *settings_json(const eco_canary_settings *s) {
     return json_pack("{s:i, s:i, s:I, s:i}", "stepWeight", s->step_weight, "maxWeight",
-                     s->max_weight, "interval", (json_int_t)s->interval, "threshold",
-                     s->threshold);
+                     s->max_weight, "interval", (json_int_t)s->interval, "threshold", s->threshold);
 }
 
 eco_status canary_record_append(eco_registry *r, const canary_record *rec, int64_t *seq) {
@@ -92,8 +91,8 @@ eco_status canary_record_append(eco_registry *r, const canary_record *rec, int64
                set(d, "champion", json_string(rec->champion)) |
                set(d, "challenger", json_string(rec->challenger)) |
                set(d, "decision", json_string(rec->promoted ? "promote" : "abort")) |
-               set(d, "promoted", json_boolean(rec->promoted)) |
-               set(d, "step", count(rec->steps)) | set(d, "weight", json_integer(rec->weight)) |
+               set(d, "promoted", json_boolean(rec->promoted)) | set(d, "step", count(rec->steps)) |
+               set(d, "weight", json_integer(rec->weight)) |
                set(d, "requests", count(rec->requests)) |
                set(d, "seconds", real_or_null(rec->seconds)) | set(d, "reasons", reasons) |
                set(d, "verdict", verdict) |
@@ -101,16 +100,17 @@ eco_status canary_record_append(eco_registry *r, const canary_record *rec, int64
                set(d, "settings", settings_json(o->settings)) |
                set(d, "timing", timing_json(rec->timing, rec->seconds, rec->requests)) |
                set(d, "arms", arms) | set(d, "hard_examples", count(rec->hard_examples)) |
-               set(d, "hard_examples_path", o->hard_examples_path
-                                                ? json_string(o->hard_examples_path)
-                                                : json_null()) |
+               set(d, "hard_examples_path",
+                   o->hard_examples_path ? json_string(o->hard_examples_path) : json_null()) |
                set(d, "traffic_sha256", json_string(rec->traffic_sha256));
         reasons = arms = verdict = NULL; /* owned by d now, even on failure */
     }
     char *text = NULL;
-    if (st == ECO_STATUS_OK && bad) st = eco_error(ECO_STATUS_ENOMEM, "canary: event: out of memory");
+    if (st == ECO_STATUS_OK && bad)
+        st = eco_error(ECO_STATUS_ENOMEM, "canary: event: out of memory");
     if (st == ECO_STATUS_OK) st = eco_json_canonical(d, &text, NULL);
-    if (st == ECO_STATUS_OK) st = eco_registry_event_append(r, "canary", rec->challenger, text, seq);
+    if (st == ECO_STATUS_OK)
+        st = eco_registry_event_append(r, "canary", rec->challenger, text, seq);
     free(text);
     json_decref(reasons);
     json_decref(arms);
@@ -152,7 +152,8 @@ static json_t *status_entry(eco_registry *r, const char *capability, const eco_r
          set(o, "champion", alias_json(r, capability, "champion", st)) |
          set(o, "canary", alias_json(r, capability, "canary", st)) |
          set(o, "last", last ? last : json_null()))) {
-        if (*st == ECO_STATUS_OK) *st = eco_error(ECO_STATUS_ENOMEM, "canary status: out of memory");
+        if (*st == ECO_STATUS_OK)
+            *st = eco_error(ECO_STATUS_ENOMEM, "canary status: out of memory");
         json_decref(o);
         return NULL;
     }
@@ -180,8 +181,7 @@ eco_status eco_canary_status_json(eco_registry *r, const char *capability, char 
         json_decref(d);
     }
     if (st == ECO_STATUS_OK && capability && !json_object_get(last, capability) &&
-        json_array_append_new(list, status_entry(r, capability, NULL, &st)) &&
-        st == ECO_STATUS_OK)
+        json_array_append_new(list, status_entry(r, capability, NULL, &st)) && st == ECO_STATUS_OK)
         st = eco_error(ECO_STATUS_ENOMEM, "canary status: out of memory");
     const char *key;
     json_t *idx;

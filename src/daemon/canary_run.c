@@ -59,7 +59,8 @@ static eco_status check_options(const eco_registry *r, const eco_canary_run_opti
         return eco_error(ECO_STATUS_EINVAL, "canary: threads: %d outside 0..%d", o->threads,
                          ECO_MAX_THREADS);
     if (!(o->case_timeout_ms >= 0) || isinf(o->case_timeout_ms))
-        return eco_error(ECO_STATUS_EINVAL, "canary: case_timeout_ms: %g is not a finite number >= 0",
+        return eco_error(ECO_STATUS_EINVAL,
+                         "canary: case_timeout_ms: %g is not a finite number >= 0",
                          o->case_timeout_ms);
     if (o->n_deny && !o->deny)
         return eco_error(ECO_STATUS_EINVAL, "canary: deny: %zu terms but no array", o->n_deny);
@@ -89,9 +90,11 @@ static eco_status open_arm(eco_registry *r, const eco_canary_run_options *o, can
     a->name = name;
     eco_status st = eco_registry_resolve(r, ref, &a->id);
     if (st != ECO_STATUS_OK) return eco_error_wrap(st, "canary: %s", name);
-    st = o->open ? o->open(o->open_ctx, a->id, &a->engine) : eco_canary_open_registry(r, a->id, &a->engine);
+    st = o->open ? o->open(o->open_ctx, a->id, &a->engine)
+                 : eco_canary_open_registry(r, a->id, &a->engine);
     if (st == ECO_STATUS_OK && !a->engine)
-        st = eco_error(ECO_STATUS_EINTERNAL, "canary: %s '%s': the opener gave no engine", name, a->id);
+        st = eco_error(ECO_STATUS_EINTERNAL, "canary: %s '%s': the opener gave no engine", name,
+                       a->id);
     return st == ECO_STATUS_OK ? st : eco_error_wrap(st, "canary: %s", name);
 }
 
@@ -112,7 +115,8 @@ static eco_status record_telemetry(eco_telemetry *t, const canary_arm *a, const 
         .answer_len = sv->output ? sv->output_len : 0,
     };
     eco_status st = eco_telemetry_record(t, &ev);
-    return st == ECO_STATUS_OK || st == ECO_STATUS_ERANGE ? ECO_STATUS_OK : st; /* ERANGE: counted */
+    return st == ECO_STATUS_OK || st == ECO_STATUS_ERANGE ? ECO_STATUS_OK
+                                                          : st; /* ERANGE: counted */
 }
 
 /* Serves requests until the controller promotes or aborts. */
@@ -169,10 +173,8 @@ static eco_status decide_promote(eco_registry *r, run_state *s, const eco_canary
                    imp->p_worse, ECO_CANARY_ALPHA);
         return ECO_STATUS_OK;
     }
-    eco_promote_options po = {.capability = o->capability,
-                              .expect = s->champ.id,
-                              .by = "canary",
-                              .require_report = true};
+    eco_promote_options po = {
+        .capability = o->capability, .expect = s->champ.id, .by = "canary", .require_report = true};
     eco_status st = eco_promote(r, s->can.id, &po);
     if (st == ECO_STATUS_EGATE || st == ECO_STATUS_ECONFLICT) {
         add_reason(s, "promotion refused: %s", eco_last_error());
@@ -241,7 +243,8 @@ static eco_status run(eco_registry *r, run_state *s, eco_canary_run_result *res,
     if ((st = eco_canary_prop_test(s->can.correct, s->can.labelled, s->champ.correct,
                                    s->champ.labelled, true, &imp)) != ECO_STATUS_OK)
         return st;
-    const bool better = imp.ran && imp.rate_canary > imp.rate_champion && imp.p_worse < ECO_CANARY_ALPHA;
+    const bool better =
+        imp.ran && imp.rate_canary > imp.rate_champion && imp.p_worse < ECO_CANARY_ALPHA;
     if (s->last == ECO_CANARY_ACTION_PROMOTE)
         st = decide_promote(r, s, &imp, better, &res->promoted);
     else
