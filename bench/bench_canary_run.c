@@ -8,7 +8,7 @@
  *     serving time of the step it judges (n × the mean request time measured in 2).
  *  2. runner: eco_canary_run on the shipped eco-tiny with two of its adapters (champion the
  *     sort adapter, canary the reverse adapter: both applied unmerged, so both arms cost the
- *     same), 300 reverse requests (20% → 40% → 60%, 100 a step). Each engine is wrapped in a
+ *     same; registered, opened by eco_canary_open_registry), 300 reverse requests (20% → 40% → 60%, 100 a step). Each engine is wrapped in a
  *     proxy that times infer, so the runner's own time per request (routing, the judge and
  *     controller, eco_evaluate's check, telemetry, the record) is wall − Σ infer. The
  *     baseline: eco_evaluate over the same 300 cases on the canary engine (the evaluator's
@@ -100,7 +100,7 @@ typedef struct arms {
 
 static eco_status open_proxy(void *ctx, const char *id, eco_engine **out) {
     arms *a = ctx;
-    *out = strcmp(id, "canary") == 0 ? &a->canary.base : &a->champ.base;
+    *out = strcmp(id, "rev") == 0 ? &a->canary.base : &a->champ.base;
     return ECO_STATUS_OK;
 }
 
@@ -114,27 +114,12 @@ static void proxy_init(proxy *p, eco_engine *inner) {
 
 /* ---- the registry and the traffic ----------------------------------------------------------- */
 
-static int reg(eco_registry *r, const char *id) {
-    eco_genome g = {0};
-    g.kind = ECO_GENOME_KIND_BASE;
-    memset(g.compatibility.base_family, 'a', ECO_SHA256_HEX_LEN);
-    memset(g.compatibility.architecture_hash, 'b', ECO_SHA256_HEX_LEN);
-    memset(g.compatibility.tokenizer_hash, 'c', ECO_SHA256_HEX_LEN);
-    memset(g.compatibility.tensor_schema_hash, 'd', ECO_SHA256_HEX_LEN);
-    g.id = strdup(id);
-    g.interface_version = strdup("text-generation@1");
-    g.op_name = strdup("import");
-    g.created_at = strdup("2026-11-28T01:02:03Z");
-    g.tool_version = strdup("tiny-ecology bench");
-    g.files.files = calloc(1, sizeof *g.files.files);
-    if (!g.files.files) return 1;
-    g.files.files[0].name = strdup("model.safetensors");
-    g.files.files[0].size = strlen(id);
-    g.files.n = 1;
-    bool created;
-    int bad = eco_store_put_bytes(eco_registry_store(r), id, strlen(id), g.files.files[0].sha256) ||
-              eco_registry_register(r, &g, NULL, &created);
-    eco_genome_free(&g);
+/* Registers the shipped folder rel as id (an adapter on "eco-tiny" when base is set). */
+static int add(eco_registry *r, const char *rel, const char *id, const char *base) {
+    char *dir = bench_source_path(rel);
+    eco_add_options ao = {.id = id, .base = base};
+    int bad = !dir || eco_registry_add_dir(r, dir, &ao, NULL) != ECO_STATUS_OK;
+    free(dir);
     return bad;
 }
 
@@ -167,8 +152,8 @@ static double run_once(eco_registry *r, arms *a, const char *traffic, const char
     eco_telemetry_create(NULL, &t);
     eco_canary_run_options o = {.run = run,
                                 .capability = "text.reverse@1",
-                                .champion = "champ",
-                                .challenger = "canary",
+                                .champion = "sort",
+                                .challenger = "rev",
                                 .settings = &s,
                                 .traffic_path = traffic,
                                 .telemetry = t,
@@ -194,24 +179,25 @@ int main(void) {
     printf("bench_canary_run (one thread), load average %.2f\n", load0);
 
     /* 2 first: its mean request time is the judge's yardstick */
-    char *model = bench_source_path("data/models/eco-tiny");
-    char *rev = bench_source_path("data/adapters/text.reverse@1");
-    char *sort = bench_source_path("data/adapters/text.sort@1");
     char tmpl[] = "/tmp/bench-canary-XXXXXX";
     char *dir = mkdtemp(tmpl);
-    if (!model || !rev || !sort || !dir) return 1;
+    if (!dir) return 1;
     char *data = eco_path_join(dir, "data"), *traffic = eco_path_join(dir, "traffic.jsonl");
     eco_registry *r = NULL;
-    eco_registry_options ro = {.data_dir = data};
+    eco_registry_options ro = {.data_dir = data, .trust_cache = true};
     eco_engine *e_rev = NULL, *e_sort = NULL;
-    if (eco_registry_init(data) || eco_registry_open(&ro, &r) || reg(r, "champ") ||
-        reg(r, "canary") || write_traffic(traffic) ||
-        eco_llama_engine_open_adapter(model, rev, "canary", &e_rev) ||
-        eco_llama_engine_open_adapter(model, sort, "champ", &e_sort)) {
+    /* the engines as the runner's default opener makes them, opened once (loading is not
+     * per-request work) and handed to it through the timing proxies */
+    if (eco_registry_init(data) || eco_registry_open(&ro, &r) ||
+        add(r, "data/models/eco-tiny", "eco-tiny", NULL) ||
+        add(r, "data/adapters/text.reverse@1", "rev", "eco-tiny") ||
+        add(r, "data/adapters/text.sort@1", "sort", "eco-tiny") || write_traffic(traffic) ||
+        eco_canary_open_registry(r, "rev", &e_rev) ||
+        eco_canary_open_registry(r, "sort", &e_sort)) {
         fprintf(stderr, "bench_canary_run: setup: %s\n", eco_last_error());
         return 1;
     }
-    eco_registry_alias_set(r, "text.reverse@1.champion", "champ", "*");
+    eco_registry_alias_set(r, "text.reverse@1.champion", "sort", "*");
     arms a;
     proxy_init(&a.champ, e_sort);
     proxy_init(&a.canary, e_rev);
@@ -229,7 +215,7 @@ int main(void) {
         a.canary.infer_s = 0;
         eco_eval_report rep;
         double t0 = eco_now();
-        if (eco_evaluate(&a.canary.base, corpus, &caps, "canary", NULL, NULL, NULL, &rep)) return 1;
+        if (eco_evaluate(&a.canary.base, corpus, &caps, "rev", NULL, NULL, NULL, &rep)) return 1;
         double wall = eco_now() - t0;
         eval_over[k] = 1e6 * (wall - a.canary.infer_s) / (double)corpus->n_cases;
         eco_eval_report_free(&rep);
@@ -295,9 +281,7 @@ int main(void) {
     eco_engine_destroy(e_rev);
     eco_engine_destroy(e_sort);
     eco_registry_close(r);
-    free(model);
-    free(rev);
-    free(sort);
+    eco_remove_tree(dir);
     free(data);
     free(traffic);
     return 0;

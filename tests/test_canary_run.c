@@ -261,23 +261,35 @@ static void set_champion(fixture *fx, const char *id) {
     ECO_ASSERT_OK(eco_registry_alias_set(fx->r, CAP ".champion", id, "*"));
 }
 
+/* Runs o, prints its reasons, and checks the outcome: promoted or not, the requests (0: not
+ * checked), a piece of the reasons, and the champion alias after (the challenger when
+ * promoted, "champ" otherwise). */
+static eco_canary_run_result expect_run(fixture *fx, const eco_canary_run_options *o, bool promoted,
+                                        size_t requests, const char *piece) {
+    eco_canary_run_result res;
+    ECO_ASSERT_OK(eco_canary_run(fx->r, o, &res));
+    printf("%s: %s (%zu requests)\n", o->challenger, res.reasons, res.requests);
+    assert_int_equal(res.promoted, promoted);
+    if (requests) assert_int_equal(res.requests, requests);
+    assert_non_null(strstr(res.reasons, piece));
+    char *now = champion_now(fx);
+    assert_string_equal(now, promoted ? o->challenger : "champ");
+    free(now);
+    return res;
+}
+
 /* ---- the outcomes ----------------------------------------------------------------------- */
 
 static void test_better_promoted(void **state) {
     fixture *fx = *state;
     set_champion(fx, "champ");
     eco_canary_run_options o = options(fx, "better", NULL);
-    eco_canary_run_result res;
-    ECO_ASSERT_OK(eco_canary_run(fx->r, &o, &res));
-    printf("better: %s\n", res.reasons);
-    assert_true(res.promoted);
     eco_canary_timing t;
     ECO_ASSERT_OK(eco_canary_settings_timing(&SET, &t));
-    assert_int_equal(res.requests, t.promote_requests); /* 200 × 60/20 */
+    eco_canary_run_result res =
+        expect_run(fx, &o, true, (size_t)t.promote_requests, /* 200 × 60/20 */
+                   "better than the champion");
     assert_int_equal(res.steps, 3);
-    char *now = champion_now(fx);
-    assert_string_equal(now, "better");
-    free(now);
     json_t *d = event_detail(fx, &res, "better");
     assert_string_equal(json_string_value(json_object_get(d, "decision")), "promote");
     assert_int_equal(json_integer_value(json_object_get(d, "weight")), 60);
@@ -322,16 +334,8 @@ static void test_worse_aborted_first_step(void **state) {
     fixture *fx = *state;
     set_champion(fx, "champ");
     eco_canary_run_options o = options(fx, "worse", NULL);
-    eco_canary_run_result res;
-    ECO_ASSERT_OK(eco_canary_run(fx->r, &o, &res));
-    printf("worse: %s\n", res.reasons);
-    assert_false(res.promoted);
-    assert_int_equal(res.requests, SET.interval);
+    eco_canary_run_result res = expect_run(fx, &o, false, SET.interval, "quality");
     assert_int_equal(res.steps, 1);
-    assert_non_null(strstr(res.reasons, "quality"));
-    char *now = champion_now(fx);
-    assert_string_equal(now, "champ"); /* alias unchanged */
-    free(now);
     json_t *d = event_detail(fx, &res, "worse");
     assert_string_equal(json_string_value(json_object_get(d, "decision")), "abort");
     assert_int_equal(json_integer_value(json_object_get(d, "weight")), 20);
@@ -343,25 +347,15 @@ static void test_worse_aborted_first_step(void **state) {
     eco_canary_settings s2 = SET;
     s2.threshold = 2;
     o.settings = &s2;
-    ECO_ASSERT_OK(eco_canary_run(fx->r, &o, &res));
-    assert_false(res.promoted);
-    assert_int_equal(res.requests, 2 * SET.interval);
+    expect_run(fx, &o, false, 2 * SET.interval, "quality");
 }
 
 static void test_equal_not_promoted(void **state) {
     fixture *fx = *state;
     set_champion(fx, "champ");
     eco_canary_run_options o = options(fx, "equal", NULL);
-    eco_canary_run_result res;
-    ECO_ASSERT_OK(eco_canary_run(fx->r, &o, &res));
-    printf("equal: %s\n", res.reasons);
-    assert_false(res.promoted);
     /* the judge passed every step (not worse), so it ran to maxWeight: not better */
-    assert_int_equal(res.requests, 600);
-    assert_non_null(strstr(res.reasons, "not better than the champion"));
-    char *now = champion_now(fx);
-    assert_string_equal(now, "champ");
-    free(now);
+    eco_canary_run_result res = expect_run(fx, &o, false, 600, "not better than the champion");
     json_t *d = event_detail(fx, &res, "equal");
     assert_string_equal(json_string_value(json_object_get(d, "decision")), "abort");
     assert_true(json_is_true(json_object_get(json_object_get(d, "verdict"), "pass")));
@@ -373,13 +367,9 @@ static void test_safety_alert_aborts_at_once(void **state) {
     fixture *fx = *state;
     set_champion(fx, "champ");
     eco_canary_run_options o = options(fx, "unsafe", fx->safety);
-    eco_canary_run_result res;
-    ECO_ASSERT_OK(eco_canary_run(fx->r, &o, &res));
-    printf("unsafe: %s (%zu requests)\n", res.reasons, res.requests);
-    assert_false(res.promoted);
+    eco_canary_run_result res = expect_run(fx, &o, false, 0, "safety alert");
     assert_true(res.requests < (size_t)SET.interval); /* mid-step */
     assert_int_equal(res.steps, 1);
-    assert_non_null(strstr(res.reasons, "safety alert"));
     json_t *d = event_detail(fx, &res, "unsafe");
     json_t *v = json_object_get(d, "verdict");
     assert_true(json_is_true(json_object_get(v, "critical")));
@@ -388,42 +378,27 @@ static void test_safety_alert_aborts_at_once(void **state) {
                          json_object_get(json_object_get(d, "arms"), "canary"), "safety_alerts")),
                      1);
     json_decref(d);
-    char *now = champion_now(fx);
-    assert_string_equal(now, "champ");
-    free(now);
     /* the deny list: a term in an answer is an alert too (wrong answers say "wrong <i>") */
     const char *terms[] = {"wrong"};
     o = options(fx, "worse", NULL);
     o.deny = terms;
     o.n_deny = 1;
-    ECO_ASSERT_OK(eco_canary_run(fx->r, &o, &res));
-    assert_false(res.promoted);
+    res = expect_run(fx, &o, false, 0, "safety alert");
     assert_true(res.requests < (size_t)SET.interval);
-    assert_non_null(strstr(res.reasons, "safety alert"));
 }
 
 static void test_errors_abort(void **state) {
     fixture *fx = *state;
     set_champion(fx, "champ");
     eco_canary_run_options o = options(fx, "flaky", NULL);
-    eco_canary_run_result res;
-    ECO_ASSERT_OK(eco_canary_run(fx->r, &o, &res));
-    printf("flaky: %s\n", res.reasons);
-    assert_false(res.promoted);
-    assert_int_equal(res.requests, SET.interval);
-    assert_non_null(strstr(res.reasons, "errors"));
+    expect_run(fx, &o, false, SET.interval, "errors");
 }
 
 static void test_slower_aborted(void **state) {
     fixture *fx = *state;
     set_champion(fx, "champ");
     eco_canary_run_options o = options(fx, "slow", NULL);
-    eco_canary_run_result res;
-    ECO_ASSERT_OK(eco_canary_run(fx->r, &o, &res));
-    printf("slow: %s\n", res.reasons);
-    assert_false(res.promoted);
-    assert_int_equal(res.requests, SET.interval);
-    assert_non_null(strstr(res.reasons, "latency"));
+    eco_canary_run_result res = expect_run(fx, &o, false, SET.interval, "latency");
     json_t *d = event_detail(fx, &res, "slow");
     json_t *lat = json_object_get(json_object_get(d, "verdict"), "latency");
     assert_string_equal(json_string_value(json_object_get(lat, "class")), "high");
@@ -436,15 +411,7 @@ static void test_promotion_needs_report(void **state) {
     fixture *fx = *state;
     set_champion(fx, "champ");
     eco_canary_run_options o = options(fx, "noreport", NULL);
-    eco_canary_run_result res;
-    ECO_ASSERT_OK(eco_canary_run(fx->r, &o, &res));
-    printf("noreport: %s\n", res.reasons);
-    assert_false(res.promoted);
-    assert_int_equal(res.requests, 600);
-    assert_non_null(strstr(res.reasons, "promotion refused"));
-    char *now = champion_now(fx);
-    assert_string_equal(now, "champ");
-    free(now);
+    expect_run(fx, &o, false, 600, "promotion refused");
 }
 
 /* ---- what the run leaves: hard examples, telemetry, status ------------------------------- */
