@@ -124,7 +124,8 @@ typedef struct eco_canary_run_result {
  * ERANGE, EIO naming the file), EFORMAT for a choice case, ENOTFOUND for an id the registry
  * does not know, the engine opener's errors, ENOMEM, EIO writing the hard examples or the
  * registry's errors. A refused promotion is not an error: res->promoted false, reasons say
- * why. */
+ * why. On an error res->event_seq is -1; res->promoted is true only when the alias moved
+ * (then only recording the event failed). */
 eco_status eco_canary_run(eco_registry *r, const eco_canary_run_options *o,
                           eco_canary_run_result *res);
 

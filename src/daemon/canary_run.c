@@ -237,6 +237,10 @@ static eco_status run(eco_registry *r, run_state *s, eco_canary_run_result *res,
     if (o->threads > 0) eco_set_threads(o->threads); /* once, not per request */
     s->weight = eco_canary_ctl_weight(s->ctl);
     if ((st = serve_until_decided(s, res)) != ECO_STATUS_OK) return st;
+    /* written before the decision: a failure here must not follow a moved alias */
+    res->hard_examples = canary_hard_count(s->hard);
+    if (s->hard && (st = canary_hard_write(s->hard, o->hard_examples_path)) != ECO_STATUS_OK)
+        return st;
 
     /* Better, over every request of the run: "canary worse" with the direction turned. */
     eco_canary_prop imp;
@@ -253,9 +257,6 @@ static eco_status run(eco_registry *r, run_state *s, eco_canary_run_result *res,
 
     eco_canary_timing timing;
     if ((st = eco_canary_settings_timing(o->settings, &timing)) != ECO_STATUS_OK) return st;
-    res->hard_examples = canary_hard_count(s->hard);
-    if (s->hard && (st = canary_hard_write(s->hard, o->hard_examples_path)) != ECO_STATUS_OK)
-        return st;
     res->seconds = eco_now() - t0;
     join_reasons(s, res);
     canary_record rec = {.o = o,
@@ -293,9 +294,6 @@ eco_status eco_canary_run(eco_registry *r, const eco_canary_run_options *o,
     canary_arm_free(&s.champ);
     canary_hard_free(s.hard);
     eco_eval_corpus_free(s.traffic);
-    if (st != ECO_STATUS_OK) {
-        res->promoted = false;
-        res->event_seq = -1;
-    }
+    if (st != ECO_STATUS_OK) res->event_seq = -1; /* promoted stays: the alias did move */
     return st;
 }
