@@ -401,12 +401,12 @@ static const cli_usage table[] = {
      "                   \"interval\": 200, \"threshold\": 2} (the default; interval in requests)\n"
      "  --hard-examples OUT  the champion's failures as JSONL prompt/completion, written "
      "atomically\n"
-     "  --deny FILE      deny-list terms, one a line: a hit on the canary aborts at once\n"
+     "  --deny FILE      deny-list terms, one a line (as eval --deny)\n"
      "  --run NAME       the name in the event and the request ids (default manual)\n"
-     "  --json           the canary event as JSON\n"
-     "  Promoted only when every step passes up to maxWeight and the canary's quality is\n"
-     "  better than the champion's (p < 0.02), and it has an accepted report (ecology eval);\n"
-     "  a refusal case answered on the canary aborts at once.\n" THREADS_NOTE DATA_DIR_NOTE},
+     "  --json           the canary event as JSON\n" THREADS_NOTE DATA_DIR_NOTE
+     "  Promoted only when every step passes up to maxWeight, the canary's quality is better\n"
+     "  than the champion's (p < 0.02) and it has an accepted report (ecology eval); a refusal\n"
+     "  case answered (or a --deny term) on the canary aborts at once.\n"},
     {"eval",
      "eval --model MODEL [--adapter ADAPTER] --corpus FILE|ID [--gates FILE] [--json] [--out "
      "FILE]\n"
