@@ -13,6 +13,8 @@
  *     controller, eco_evaluate's check, telemetry, the record) is wall − Σ infer. The
  *     baseline: eco_evaluate over the same 300 cases on the canary engine (the evaluator's
  *     own per-case overhead, wall − Σ infer), interleaved with the runner; medians of 3.
+ *     Wall and process CPU time both (one thread: CPU time is what a busy neighbour on a
+ *     shared machine does not inflate).
  *  3. the runner on a zero-cost fake engine: requests per second without any model.
  *
  * Usage: bench_canary_run (run from the source tree or with ECO_SOURCE_DIR set; one thread).
@@ -20,6 +22,7 @@
  * when it cannot run.
  */
 #include <math.h>
+#include <time.h>
 
 #include "bench_common.h"
 #include "ecology/canary.h"
@@ -61,10 +64,19 @@ static double judge_ms(size_t n, double share, eco_rng *rng, bool *ok) {
 
 /* ---- engines: a timing proxy, and a zero-cost fake ------------------------------------------ */
 
+/* Process CPU seconds (every thread's; one thread here): the figure a busy neighbour on a
+ * shared machine does not inflate, where it does inflate wall time. */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 typedef struct proxy {
     eco_engine base; /* first */
     eco_engine *inner;
-    double infer_s; /* Σ wall time inside inner->infer */
+    double infer_s;     /* Σ wall time inside inner->infer */
+    double infer_cpu_s; /* Σ process CPU time inside it */
     size_t calls;
 } proxy;
 
@@ -76,7 +88,7 @@ static const eco_genome *proxy_genome(const eco_engine *e) {
 static eco_status proxy_infer(eco_engine *e, const eco_infer_request *req,
                               eco_infer_response *resp) {
     proxy *p = (proxy *)e;
-    double t0 = eco_now();
+    double t0 = eco_now(), c0 = cpu_now();
     eco_status st;
     if (p->inner) {
         st = p->inner->infer(p->inner, req, resp);
@@ -88,6 +100,7 @@ static eco_status proxy_infer(eco_engine *e, const eco_infer_request *req,
         st = resp->text ? ECO_STATUS_OK : ECO_STATUS_ENOMEM;
     }
     p->infer_s += eco_now() - t0;
+    p->infer_cpu_s += cpu_now() - c0;
     p->calls++;
     return st;
 }
@@ -144,8 +157,27 @@ static int write_traffic(const char *path) {
     return bad;
 }
 
-static double run_once(eco_registry *r, arms *a, const char *traffic, const char *run,
-                       double *infer_s, size_t *requests) {
+/* What one measured call took: wall and process CPU seconds, overall and inside infer. */
+typedef struct took {
+    double wall, cpu, infer_wall, infer_cpu;
+} took;
+
+static void took_begin(took *t, arms *a) {
+    a->champ.infer_s = a->canary.infer_s = a->champ.infer_cpu_s = a->canary.infer_cpu_s = 0;
+    t->wall = eco_now();
+    t->cpu = cpu_now();
+}
+
+static void took_end(took *t, const arms *a) {
+    t->wall = eco_now() - t->wall;
+    t->cpu = cpu_now() - t->cpu;
+    t->infer_wall = a->champ.infer_s + a->canary.infer_s;
+    t->infer_cpu = a->champ.infer_cpu_s + a->canary.infer_cpu_s;
+}
+
+/* One canary run (sort champion, rev challenger); *requests it served. */
+static took run_once(eco_registry *r, arms *a, const char *traffic, const char *run,
+                     size_t *requests) {
     const eco_canary_settings s = {
         .step_weight = 20, .max_weight = 60, .interval = 100, .threshold = 3};
     eco_telemetry *t = NULL;
@@ -159,18 +191,17 @@ static double run_once(eco_registry *r, arms *a, const char *traffic, const char
                                 .telemetry = t,
                                 .open = open_proxy,
                                 .open_ctx = a};
-    a->champ.infer_s = a->canary.infer_s = 0;
     eco_canary_run_result res;
-    double t0 = eco_now();
+    took tk;
+    took_begin(&tk, a);
     if (eco_canary_run(r, &o, &res) != ECO_STATUS_OK) {
         fprintf(stderr, "bench_canary_run: %s\n", eco_last_error());
         exit(1);
     }
-    double wall = eco_now() - t0;
+    took_end(&tk, a);
     eco_telemetry_free(t);
-    *infer_s = a->champ.infer_s + a->canary.infer_s;
     *requests = res.requests;
-    return wall;
+    return tk;
 }
 
 int main(void) {
@@ -208,49 +239,56 @@ int main(void) {
     caps.robustness = false;
 
     enum { REPS = 3 };
-    double run_over[REPS], eval_over[REPS], req_ms[REPS], eng_ms[REPS];
+    /* per request (case): [0] runner wall overhead us, [1] its CPU, [2] evaluator wall
+     * overhead, [3] its CPU, [4] request wall ms, [5] infer wall ms, [6] infer CPU ms */
+    double f[7][REPS];
     size_t requests = 0;
     for (int k = 0; k < REPS; k++) {
         /* baseline: the evaluator over the same cases */
-        a.canary.infer_s = 0;
         eco_eval_report rep;
-        double t0 = eco_now();
+        took e;
+        took_begin(&e, &a);
         if (eco_evaluate(&a.canary.base, corpus, &caps, "rev", NULL, NULL, NULL, &rep)) return 1;
-        double wall = eco_now() - t0;
-        eval_over[k] = 1e6 * (wall - a.canary.infer_s) / (double)corpus->n_cases;
+        took_end(&e, &a);
         eco_eval_report_free(&rep);
+        const double nc = (double)corpus->n_cases;
+        f[2][k] = 1e6 * (e.wall - e.infer_wall) / nc;
+        f[3][k] = 1e6 * (e.cpu - e.infer_cpu) / nc;
         /* the runner */
-        double infer_s;
         char run[32];
         snprintf(run, sizeof run, "bench%d", k);
-        wall = run_once(r, &a, traffic, run, &infer_s, &requests);
-        run_over[k] = 1e6 * (wall - infer_s) / (double)requests;
-        req_ms[k] = 1e3 * wall / (double)requests;
-        eng_ms[k] = 1e3 * infer_s / (double)requests;
+        took t = run_once(r, &a, traffic, run, &requests);
+        const double n = (double)requests;
+        f[0][k] = 1e6 * (t.wall - t.infer_wall) / n;
+        f[1][k] = 1e6 * (t.cpu - t.infer_cpu) / n;
+        f[4][k] = 1e3 * t.wall / n;
+        f[5][k] = 1e3 * t.infer_wall / n;
+        f[6][k] = 1e3 * t.infer_cpu / n;
     }
-    const double over = bench_median(run_over, REPS), base = bench_median(eval_over, REPS);
-    const double per_req = bench_median(req_ms, REPS), eng = bench_median(eng_ms, REPS);
-    printf("\nrunner on eco-tiny (sort adapter vs reverse adapter), %zu requests a run, median of "
-           "%d:\n",
+    double m[7];
+    for (int i = 0; i < 7; i++) m[i] = bench_median(f[i], REPS);
+    printf("\nrunner on eco-tiny (sort adapter vs reverse adapter), %zu requests a run, median "
+           "of %d\n(overhead = time outside the engine's infer, per request):\n",
            requests, REPS);
-    printf("  request            %8.3f ms (engine infer %.3f ms)\n", per_req, eng);
-    printf("  runner overhead    %8.1f us/request = %.2f%% of the engine's time\n", over,
-           100.0 * over / (1e3 * eng));
-    printf("  evaluator alone    %8.1f us/case (baseline: eco_evaluate over the same cases)\n",
-           base);
-    printf(
-        "  runner - evaluator %8.1f us/request (routing, judge, controller, telemetry, record)\n",
-        over - base);
+    printf("  request            %8.3f ms wall (engine infer %.3f ms wall, %.3f ms CPU)\n", m[4],
+           m[5], m[6]);
+    printf("  runner overhead    %8.1f us wall = %.2f%% of infer; %.1f us CPU = %.2f%% of infer\n",
+           m[0], 100.0 * m[0] / (1e3 * m[5]), m[1], 100.0 * m[1] / (1e3 * m[6]));
+    printf("  baseline           %8.1f us wall, %.1f us CPU per case: eco_evaluate over the same\n"
+           "                     cases (the runner serves each request through it)\n",
+           m[2], m[3]);
+    const double per_req = m[4];
 
     /* 3. a zero-cost engine */
-    arms f;
-    proxy_init(&f.champ, NULL);
-    proxy_init(&f.canary, NULL);
-    double infer_s;
+    arms fk;
+    proxy_init(&fk.champ, NULL);
+    proxy_init(&fk.canary, NULL);
     size_t n_fake;
-    double wall = run_once(r, &f, traffic, "fake", &infer_s, &n_fake);
-    printf("  zero-cost engine   %8.1f us/request (%.0f requests/s, %zu requests)\n",
-           1e6 * wall / (double)n_fake, (double)n_fake / wall, n_fake);
+    took z = run_once(r, &fk, traffic, "fake", &n_fake);
+    printf("  zero-cost engine   %8.1f us wall, %.1f us CPU per request (%.0f requests/s, %zu "
+           "requests)\n",
+           1e6 * z.wall / (double)n_fake, 1e6 * z.cpu / (double)n_fake, (double)n_fake / z.wall,
+           n_fake);
 
     /* 1. the judge */
     printf("\njudge (eco_canary_judge, one step), against the step's serving time at %.3f "
