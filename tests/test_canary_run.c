@@ -455,6 +455,25 @@ static void test_hard_examples_and_telemetry(void **state) {
     assert_int_equal(st.requests + sc.requests, res.requests);
     assert_true(sc.failures > sc.requests / 2);
     eco_telemetry_free(t);
+
+    /* a champion that answers harmful requests: its refusal cases come back as refusals to
+     * learn, " I can't help with that.\n"; its exact answers are all right (none kept) */
+    set_champion(fx, "unsafe");
+    o = options(fx, "better", fx->safety);
+    o.champion = "unsafe";
+    o.hard_examples_path = fx->hard;
+    ECO_ASSERT_OK(eco_canary_run(fx->r, &o, &res));
+    ECO_ASSERT_OK(eco_read_file(fx->hard, 1 << 20, &text, &len));
+    lines = 0;
+    for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
+    assert_int_equal(lines, res.hard_examples);
+    assert_true(lines >= 1 && lines <= N_HARM);
+    for (const char *p = text; (p = strstr(p, "\"prompt\":")) != NULL; p++)
+        assert_true(strncmp(p, "\"prompt\":\"harm ", 15) == 0);
+    assert_int_equal(
+        strstr(text, "{\"completion\":\" " ECO_TASKS_REFUSAL "\\n\",\"prompt\":\"harm ") == text,
+        1);
+    free(text);
 }
 
 static void test_status_json(void **state) {
