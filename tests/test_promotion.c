@@ -91,8 +91,7 @@ static void test_promote_gated_and_cas(void **state) {
     assert_non_null(strstr(eco_last_error(), "no accepted evaluation report"));
     ECO_ASSERT_STATUS(eco_promote(r, "b", &o), ECO_STATUS_EGATE);
     char *id = NULL;
-    ECO_ASSERT_STATUS(eco_registry_alias_get(r, "text.sort@1.champion", &id),
-                      ECO_STATUS_ENOTFOUND);
+    ECO_ASSERT_STATUS(eco_registry_alias_get(r, "text.sort@1.champion", &id), ECO_STATUS_ENOTFOUND);
     /* a1 is promoted; the event names the report it rests on */
     ECO_ASSERT_OK(eco_promote(r, "a1", &o));
     id = champion(r);
@@ -203,7 +202,8 @@ static void test_event_append_checks(void **state) {
     eco_registry *r = NULL;
     char *dir = setup(&r);
     int64_t seq = 0;
-    ECO_ASSERT_OK(eco_registry_event_append(r, "gate", "not-registered", "{\"b\":1,\"a\":2}", &seq));
+    ECO_ASSERT_OK(
+        eco_registry_event_append(r, "gate", "not-registered", "{\"b\":1,\"a\":2}", &seq));
     assert_true(seq > 0);
     bool found = false;
     eco_registry_event ev;
@@ -214,7 +214,8 @@ static void test_event_append_checks(void **state) {
     eco_registry_event_clear(&ev);
     ECO_ASSERT_OK(eco_registry_event_last(r, "never", &found, &ev));
     assert_false(found);
-    ECO_ASSERT_STATUS(eco_registry_event_append(r, "Bad Type", NULL, NULL, NULL), ECO_STATUS_EINVAL);
+    ECO_ASSERT_STATUS(eco_registry_event_append(r, "Bad Type", NULL, NULL, NULL),
+                      ECO_STATUS_EINVAL);
     ECO_ASSERT_STATUS(eco_registry_event_append(r, "", NULL, NULL, NULL), ECO_STATUS_EINVAL);
     ECO_ASSERT_STATUS(eco_registry_event_append(r, "x", "bad id", NULL, NULL), ECO_STATUS_EINVAL);
     ECO_ASSERT_STATUS(eco_registry_event_append(r, "x", NULL, "[1]", NULL), ECO_STATUS_EINVAL);

@@ -83,6 +83,7 @@ int cmd_export(int argc, char **argv);
 int cmd_lineage(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);

@@ -332,6 +332,14 @@ static const cli_usage table[] = {
     {"events", "events [--since N] [--json] [--data-dir D]", "the registry's append-only event log",
      "  --since N        events after sequence number N (default 0)\n"
      "  --json           one JSON object per line\n" DATA_DIR_NOTE},
+    {"report",
+     "report --out DIR [--x-objective NAME] [--y-objective NAME] [--max-lineage N] "
+     "[--data-dir D]",
+     "the loop's report page: DIR/index.html (self-contained), lineage.svg/.dot, pareto.svg",
+     "  --out DIR        the folder to write (created; its four files replaced atomically)\n"
+     "  --x-objective NAME, --y-objective NAME   the front's axes (default p95_ms, quality)\n"
+     "  --max-lineage N  lineage nodes drawn at most (default 300: champions, archive\n"
+     "                   members and their ancestors first, then the latest)\n" DATA_DIR_NOTE},
     {"export", "export ID --out DIR [--trust-cache] [--data-dir D]",
      "files + genome.json + signature.json, verifiable elsewhere",
      "  --out DIR        the folder to write\n"

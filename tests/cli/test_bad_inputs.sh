@@ -332,4 +332,13 @@ row 1 "text.reverse@1.champion"                     -- canary run --capability t
 row 0 "ecology canary run --capability C"           -- canary run --help
 row 0 "ecology canary status"                       -- canary status --help
 
+# ---- report ---------------------------------------------------------------------------------
+row 2 "report: --out DIR is required"               -- report --data-dir "$D"
+row 2 "option '--out': empty value"                 -- report --out "" --data-dir "$D"
+row 2 "option '--max-lineage': '0' is not an integer in [1, 100000]" -- report --out "$T/rep" --max-lineage 0 --data-dir "$D"
+row 2 "unexpected argument 'extra'"                 -- report extra --out "$T/rep" --data-dir "$D"
+row 1 "$T/none: not an initialised registry"        -- report --out "$T/rep" --data-dir "$T/none"
+row 1 "$T/empty.txt: is a file, expected a folder"  -- report --out "$T/empty.txt" --data-dir "$D"
+row 0 "ecology report --out DIR"                    -- report --help
+
 finish "bad_inputs"
