@@ -20,6 +20,7 @@
 #include "ecology/evaluator.h"
 #include "ecology/promotion.h"
 #include "ecology/registry.h"
+#include "ecology/runtime.h"
 #include "ecology/tasks.h"
 #include "ecology/verifier.h"
 
@@ -545,6 +546,88 @@ static void test_refused_options(void **state) {
     assert_int_equal(res.event_seq, -1);
 }
 
+/* ---- real engines: the registry's opener and the pool's --------------------------------------- */
+
+/* The shipped eco-tiny with its sort and reverse adapters, one step of 30 reverse requests
+ * at 50%: both openers give the same greedy answers, so the same arms and counts. */
+static void test_real_engines_registry_and_pool(void **state) {
+    (void)state;
+    char *dir = eco_test_tmpdir();
+    char *data = path_in(dir, "data"), *traffic = path_in(dir, "rev.jsonl");
+    ECO_ASSERT_OK(eco_registry_init(data));
+    eco_registry_options opt = {.data_dir = data, .trust_cache = true};
+    eco_registry *r = NULL;
+    ECO_ASSERT_OK(eco_registry_open(&opt, &r));
+    const char *rel[3] = {"data/models/eco-tiny", "data/adapters/text.sort@1",
+                          "data/adapters/text.reverse@1"};
+    const char *ids[3] = {"eco-tiny", "sort", "rev"};
+    for (int i = 0; i < 3; i++) {
+        char *src = eco_test_source_path(rel[i]);
+        eco_add_options ao = {.id = ids[i], .base = i ? "eco-tiny" : NULL};
+        ECO_ASSERT_OK(eco_registry_add_dir(r, src, &ao, NULL));
+        free(src);
+    }
+    eco_buf b = {0};
+    const char *words[] = {"cat", "table", "river", "glass", "north", "apple"};
+    for (int i = 0; i < 30; i++) {
+        char w[16], rv[16];
+        snprintf(w, sizeof w, "%s%c", words[i % 6], 'a' + i / 6); /* 30 distinct words */
+        size_t n = strlen(w);
+        for (size_t k = 0; k < n; k++) rv[k] = w[n - 1 - k];
+        rv[n] = '\0';
+        assert_true(eco_buf_printf(&b,
+                                   "{\"capability\": \"text.reverse@1\", \"id\": \"r%d\", "
+                                   "\"prompt\": \"Reverse: %s\\nReversed:\", \"check\": \"exact\", "
+                                   "\"expected\": \"%s\", \"max_tokens\": 22}\n",
+                                   i, w, rv));
+    }
+    eco_test_write_file(traffic, b.data, b.len);
+    eco_buf_free(&b);
+    const eco_canary_settings one = {
+        .step_weight = 50, .max_weight = 50, .interval = 30, .threshold = 1};
+    eco_canary_run_options o = {.run = "real",
+                                .capability = "text.reverse@1",
+                                .champion = "sort",
+                                .challenger = "rev",
+                                .settings = &one,
+                                .traffic_path = traffic,
+                                .threads = 1};
+    eco_canary_run_result res[2];
+    json_t *arms[2];
+    eco_pool *pool = NULL;
+    ECO_ASSERT_OK(eco_pool_create(r, NULL, &pool));
+    for (int k = 0; k < 2; k++) {
+        o.open = k ? eco_canary_open_pool : NULL;
+        o.open_ctx = k ? pool : NULL;
+        ECO_ASSERT_OK(eco_canary_run(r, &o, &res[k]));
+        printf("real engines (%s): %s\n", k ? "pool" : "registry", res[k].reasons);
+        assert_int_equal(res[k].requests, 30);
+        json_t *d = event_detail(&(fixture){.r = r}, &res[k], "rev");
+        arms[k] = json_incref(json_object_get(d, "arms"));
+        json_decref(d);
+    }
+    for (int a = 0; a < 2; a++) {
+        const char *arm = a ? "champion" : "canary";
+        json_t *x = json_object_get(arms[0], arm), *y = json_object_get(arms[1], arm);
+        assert_true(json_integer_value(json_object_get(x, "n")) > 5);
+        for (const char *const *f = (const char *const[]){"n", "correct", "errors", NULL}; *f; f++)
+            assert_int_equal(json_integer_value(json_object_get(x, *f)),
+                             json_integer_value(json_object_get(y, *f)));
+    }
+    /* the reverse adapter reverses, the sort adapter does not */
+    assert_true(
+        json_integer_value(json_object_get(json_object_get(arms[0], "canary"), "correct")) >
+        json_integer_value(json_object_get(json_object_get(arms[0], "champion"), "correct")));
+    json_decref(arms[0]);
+    json_decref(arms[1]);
+    eco_pool_destroy(pool);
+    eco_registry_close(r);
+    eco_test_rmtree(dir);
+    free(dir);
+    free(data);
+    free(traffic);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_better_promoted, setup, teardown),
@@ -557,6 +640,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_hard_examples_and_telemetry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_options, setup, teardown),
+        cmocka_unit_test(test_real_engines_registry_and_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 
 #include "ecology/engine.h"
 #include "ecology/registry.h"
+#include "ecology/runtime.h"
 #include "daemon/canary_internal.h"
 
 eco_status eco_canary_open_registry(void *ctx, const char *id, eco_engine **out) {
@@ -31,6 +32,13 @@ eco_status eco_canary_open_registry(void *ctx, const char *id, eco_engine **out)
     free(dir);
     free(base_dir);
     eco_genome_free(&g);
+    return st == ECO_STATUS_OK ? st : eco_error_wrap(st, "canary: model '%s'", id);
+}
+
+eco_status eco_canary_open_pool(void *ctx, const char *id, eco_engine **out) {
+    if (out) *out = NULL;
+    if (!ctx || !id || !out) return eco_error(ECO_STATUS_EINVAL, "canary: open: NULL argument");
+    eco_status st = eco_pool_acquire(ctx, id, out);
     return st == ECO_STATUS_OK ? st : eco_error_wrap(st, "canary: model '%s'", id);
 }
 
