@@ -71,6 +71,11 @@ static eco_status check_options(const eco_registry *r, const eco_canary_run_opti
 static eco_status load_traffic(const char *path, eco_eval_corpus **out) {
     eco_status st = eco_eval_corpus_load(path, out);
     if (st != ECO_STATUS_OK) return eco_error_wrap(st, "canary: traffic");
+    if ((*out)->n_cases == 0) { /* the parser refuses an empty corpus; the cycle needs one */
+        eco_eval_corpus_free(*out);
+        *out = NULL;
+        return eco_error(ECO_STATUS_EFORMAT, "canary: traffic: %s: no cases", path);
+    }
     for (size_t i = 0; i < (*out)->n_cases; i++)
         if ((*out)->cases[i].check == ECO_CHECK_CHOICE) {
             st = eco_error(ECO_STATUS_EFORMAT,

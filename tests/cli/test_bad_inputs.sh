@@ -327,6 +327,7 @@ row 2 "unexpected argument 'extra'"                 -- canary status extra
 row 1 "not an initialised registry"                 -- canary status --data-dir "$T/nodata"
 row 1 "'nobody'"                                    -- canary run --capability text.reverse@1 --champion eco-tiny --challenger nobody --traffic "$T/traffic.jsonl" --settings "$CS" --data-dir "$D"
 row 1 "canary: traffic"                             -- canary run --capability text.reverse@1 --champion eco-tiny --challenger eco-tiny --traffic "$J" --settings "$CS" --data-dir "$D"
+row 1 "no cases"                                    -- canary run --capability text.reverse@1 --champion eco-tiny --challenger eco-tiny --traffic "$T/empty.txt" --settings "$CS" --data-dir "$D"
 row 1 "is the champion"                             -- canary run --capability text.reverse@1 --champion eco-tiny --challenger eco-tiny --traffic "$T/traffic.jsonl" --settings "$CS" --data-dir "$D"
 row 1 "text.reverse@1.champion"                     -- canary run --capability text.reverse@1 --challenger eco-tiny --traffic "$T/traffic.jsonl" --settings "$CS" --data-dir "$D"
 row 0 "ecology canary run --capability C"           -- canary run --help
