@@ -137,6 +137,12 @@ eco_status eco_canary_run(eco_registry *r, const eco_canary_run_options *o,
  * loaders' errors. */
 eco_status eco_canary_open_registry(void *ctx, const char *id, eco_engine **out);
 
+/* The runtime pool's opener (runtime.h): ctx is an eco_pool over the same registry; the
+ * engine is eco_pool_acquire's (eco_engine_destroy releases it). Both arms of adapters on
+ * one base then share that base; its infers are serialised (the pool's rule). The pool's
+ * errors. */
+eco_status eco_canary_open_pool(void *ctx, const char *id, eco_engine **out);
+
 /* Where the canaries stand, from the registry: a JSON array (canonical) with one entry per
  * capability that has had a canary (capability NULL), sorted by capability, or the one
  * entry of capability (with "last" null when it has had none):

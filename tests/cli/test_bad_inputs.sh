@@ -352,6 +352,29 @@ row 0 "ecology archive show"                        -- archive show --help
 row 0 "ecology promote ID --capability C"           -- promote --help
 row 0 "ecology rollback CAPABILITY"                 -- rollback --help
 
+# ---- canary (issue 21, w-canary) -------------------------------------------------------------
+CS='{"stepWeight": 20, "maxWeight": 60, "interval": 50, "threshold": 1}'
+printf '{"capability": "text.reverse@1", "prompt": "Reverse: ab", "check": "exact", "expected": "ba"}\n' >"$T/traffic.jsonl"
+row 2 "canary: expected a subcommand (status, run)" -- canary
+row 2 "canary: unknown subcommand 'frob'"           -- canary frob
+row 2 "canary run: --capability C is required"      -- canary run --challenger x --traffic "$T/traffic.jsonl"
+row 2 "canary run: --challenger ID is required"     -- canary run --capability text.reverse@1 --traffic "$T/traffic.jsonl"
+row 2 "canary run: --traffic FILE is required"      -- canary run --capability text.reverse@1 --challenger x
+row 2 "maxWeight: 10 below stepWeight 20"         -- canary run --capability c@1 --challenger x --traffic "$T/traffic.jsonl" --settings '{"stepWeight": 20, "maxWeight": 10, "interval": 5, "threshold": 1}'
+row 2 "bogus"                                       -- canary run --capability c@1 --challenger x --traffic "$T/traffic.jsonl" --settings '{"bogus": 1}'
+row 1 "$T/none.json"                                -- canary run --capability c@1 --challenger x --traffic "$T/traffic.jsonl" --settings "$T/none.json"
+row 2 "option '--threads': '0'"                     -- canary run --capability c@1 --challenger x --traffic "$T/traffic.jsonl" --threads 0
+row 2 "canary run: --capability"                    -- canary run --capability 'bad cap' --challenger x --traffic "$T/traffic.jsonl"
+row 2 "unexpected argument 'extra'"                 -- canary status extra
+row 1 "not an initialised registry"                 -- canary status --data-dir "$T/nodata"
+row 1 "'nobody'"                                    -- canary run --capability text.reverse@1 --champion eco-tiny --challenger nobody --traffic "$T/traffic.jsonl" --settings "$CS" --data-dir "$D"
+row 1 "canary: traffic"                             -- canary run --capability text.reverse@1 --champion eco-tiny --challenger eco-tiny --traffic "$J" --settings "$CS" --data-dir "$D"
+row 1 "no cases"                                    -- canary run --capability text.reverse@1 --champion eco-tiny --challenger eco-tiny --traffic "$T/empty.txt" --settings "$CS" --data-dir "$D"
+row 1 "is the champion"                             -- canary run --capability text.reverse@1 --champion eco-tiny --challenger eco-tiny --traffic "$T/traffic.jsonl" --settings "$CS" --data-dir "$D"
+row 1 "text.reverse@1.champion"                     -- canary run --capability text.reverse@1 --challenger eco-tiny --traffic "$T/traffic.jsonl" --settings "$CS" --data-dir "$D"
+row 0 "ecology canary run --capability C"           -- canary run --help
+row 0 "ecology canary status"                       -- canary status --help
+
 # ---- report ---------------------------------------------------------------------------------
 row 2 "report: --out DIR is required"               -- report --data-dir "$D"
 row 2 "option '--out': empty value"                 -- report --out "" --data-dir "$D"
