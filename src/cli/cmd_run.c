@@ -44,6 +44,12 @@ static int run_loop(const char *config, const char *data_dir, int64_t generation
         st = eco_loop_run(r, &c, &o, &res);
         if (st) {
             rc = cli_fail(st, what);
+        } else if (res.last_generation < res.first_generation) {
+            printf("run %s: no generation ran (the budget: generation %lld finished, %s), "
+                   "%.0f s\n",
+                   c.name, (long long)res.last_generation,
+                   res.seeded ? "the seeding took the time" : "the last one or the time reached",
+                   res.seconds);
         } else {
             printf("run %s: generations %lld..%lld, bred %zu, rejected %zu, breeding failed %zu, "
                    "promoted %zu, %.0f s\n",
