@@ -157,6 +157,10 @@ static void test_refusals(void **state) {
          "\"weight\": 1, \"then\": {}, \"params\": {\"steps\"",
          "q.json: operators[1].then: a fine-tune after 'finetune'"},
         {"\"params\": {}", "\"params\": []", "q.json: operators[0].params: expected an object"},
+        {"\"params\": {}", "\"params\": {}, \"train_mix\": [1]",
+         "q.json: operators[0].train_mix: expected an object"},
+        {"\"params\": {}", "\"params\": {}, \"train_mix\": {\"text.sort@1\": 0}",
+         "q.json: operators[0].train_mix: 'text.sort@1': expected a number in (0, 1000]"},
         {"\"hard_examples\": {\"max\": 50}", "\"hard_examples\": {\"max\": 50, \"min\": 1}",
          "q.json: hard_examples: unknown field 'min'"},
     };

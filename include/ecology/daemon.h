@@ -206,6 +206,8 @@ typedef struct eco_loop_op {
     char *params;        /* canonical JSON object (the operator's parameters) */
     char *then;          /* canonical JSON object: a finetune after it (a chain), or NULL */
     int64_t train_items; /* TRAIN items per capability a finetune trains on */
+    char *train_mix;     /* canonical JSON object {capability: factor > 0}: that capability's
+                          * TRAIN items are train_items × factor (absent: × 1), or NULL */
 } eco_loop_op;
 
 typedef struct eco_loop_config {

@@ -238,8 +238,11 @@ static eco_status make_plan(loop_ctx *x, const eco_pareto *a, int64_t g, eco_rng
                 const char *same[2] = {*pa, *pa}; /* does the operator take two at all? */
                 bool takes_two = supported(x, op, NULL, same, 2);
                 if (differ && supported(x, op, NULL, two, 2)) {
-                    p->parents[0] = *pa;
-                    p->parents[1] = *pb;
+                    /* in the order of their first capabilities, so that a merge's weights
+                     * (and a chain's train_mix) name the capabilities in the config's order */
+                    bool swap = one.n_caps && both.n_caps && both.caps[0] < one.caps[0];
+                    p->parents[0] = swap ? *pb : *pa;
+                    p->parents[1] = swap ? *pa : *pb;
                     p->n_parents = 2;
                     yes = true;
                 } else if (!takes_two && supported(x, op, NULL, two, 1)) {
@@ -295,8 +298,13 @@ static eco_status breed(loop_ctx *x, const plan *p, const char *id, uint64_t see
     size_t nc = 0;
     eco_status st = ECO_STATUS_OK;
     bool trains = eco_breeder_op_takes_corpora(p->op) || p->entry->then;
-    for (size_t i = 0; trains && !st && i < p->n_caps; i++)
-        st = loop_train_corpus(x, p->caps[i], p->entry->train_items, &corpora[nc++]);
+    json_t *mix = p->entry->train_mix ? json_loads(p->entry->train_mix, 0, NULL) : NULL;
+    for (size_t i = 0; trains && !st && i < p->n_caps; i++) {
+        const json_t *w = json_object_get(mix, x->caps[p->caps[i]].name);
+        double n = (double)p->entry->train_items * (w ? json_number_value(w) : 1.0);
+        st = loop_train_corpus(x, p->caps[i], n < 1 ? 1 : (int64_t)(n + 0.5), &corpora[nc++]);
+    }
+    json_decref(mix);
     json_t *params = params_with_seed(p->entry->params, seed);
     if (!params) st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
     if (!st && p->hard) json_object_set_new(params, "hard_examples", json_deep_copy(p->hard));

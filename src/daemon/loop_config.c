@@ -113,7 +113,8 @@ static eco_status read_member(const eco_jr *parent, size_t i, const json_t *v, v
 
 static eco_status read_op(const eco_jr *parent, size_t i, const json_t *v, void *elem) {
     eco_loop_op *o = elem;
-    static const char *const keys[] = {"op", "weight", "params", "then", "train_items", NULL};
+    static const char *const keys[] = {"op",          "weight",    "params", "then",
+                                       "train_items", "train_mix", NULL};
     if (!json_is_object(v))
         return eco_jr_fail(parent, NULL, ECO_STATUS_EFORMAT, "operators[%zu]: expected an object",
                            i);
@@ -135,6 +136,20 @@ static eco_status read_op(const eco_jr *parent, size_t i, const json_t *v, void 
     st = canonical(&r, "params", params ? params : empty, &o->params);
     json_decref(empty);
     if (st) return st;
+    const json_t *mix = eco_jr_opt(&r, "train_mix");
+    if (mix) {
+        const char *k;
+        const json_t *w;
+        if (!json_is_object(mix))
+            return eco_jr_fail(&r, "train_mix", ECO_STATUS_EFORMAT,
+                               "expected an object {capability: factor}");
+        json_object_foreach((json_t *)mix, k, w) {
+            if (!json_is_number(w) || !(json_number_value(w) > 0) || json_number_value(w) > 1e3)
+                return eco_jr_fail(&r, "train_mix", ECO_STATUS_EFORMAT,
+                                   "'%s': expected a number in (0, 1000]", k);
+        }
+        if ((st = canonical(&r, "train_mix", mix, &o->train_mix))) return st;
+    }
     if ((then = eco_jr_opt(&r, "then"))) {
         if (eco_breeder_op_takes_corpora(op))
             return eco_jr_fail(&r, "then", ECO_STATUS_EFORMAT,
@@ -416,6 +431,7 @@ void eco_loop_config_free(eco_loop_config *c) {
         free(c->ops[i].op);
         free(c->ops[i].params);
         free(c->ops[i].then);
+        free(c->ops[i].train_mix);
     }
     free(c->ops);
     free(c->gates);
