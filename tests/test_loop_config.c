@@ -161,6 +161,8 @@ static void test_refusals(void **state) {
          "q.json: operators[0].train_mix: expected an object"},
         {"\"params\": {}", "\"params\": {}, \"train_mix\": {\"text.sort@1\": 0}",
          "q.json: operators[0].train_mix: 'text.sort@1': expected a number in (0, 1000]"},
+        {"\"params\": {}", "\"params\": {}, \"child\": 64",
+         "q.json: operators[0].child: 64 outside"},
         {"\"hard_examples\": {\"max\": 50}", "\"hard_examples\": {\"max\": 50, \"min\": 1}",
          "q.json: hard_examples: unknown field 'min'"},
     };

@@ -208,6 +208,7 @@ typedef struct eco_loop_op {
     int64_t train_items; /* TRAIN items per capability a finetune trains on */
     char *train_mix;     /* canonical JSON object {capability: factor > 0}: that capability's
                           * TRAIN items are train_items × factor (absent: × 1), or NULL */
+    int64_t slot;        /* "child": only child k of each generation draws this entry; −1 any */
 } eco_loop_op;
 
 typedef struct eco_loop_config {

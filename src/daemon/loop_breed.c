@@ -14,7 +14,8 @@
  *             second as the teacher; an operator that takes two parents (a merge) both
  *             when they hold different capabilities and it accepts them (else it is not
  *             eligible: a merge of one is a copy); one that takes one parent the first. One eligible
- *             entry is drawn by weight; none: a "breed-failed" event;
+ *             entry is drawn by weight (an entry with a "child" slot only for that child
+ *             of the generation); none: a "breed-failed" event;
  *   breeding  eco_breed (eco_breed_chain when the entry has "then": its fine-tune after the
  *             operator, on the TRAIN items of the child's capabilities), params.seed drawn
  *             from the rng when the entry does not set it; the child "<name>-g<g>-<k>" holds
@@ -193,8 +194,8 @@ static eco_status plan_finetune(loop_ctx *x, const eco_loop_op *e, const eco_bre
 }
 
 /* The plan of child k; *ok false when no operator entry is eligible. */
-static eco_status make_plan(loop_ctx *x, const eco_pareto *a, int64_t g, eco_rng *rng, plan *out,
-                            const char **pa, const char **pb, bool *ok) {
+static eco_status make_plan(loop_ctx *x, const eco_pareto *a, int64_t g, int64_t k, eco_rng *rng,
+                            plan *out, const char **pa, const char **pb, bool *ok) {
     *ok = false;
     size_t ia = 0, ib = 0;
     *pa = *pb = NULL;
@@ -216,6 +217,10 @@ static eco_status make_plan(loop_ctx *x, const eco_pareto *a, int64_t g, eco_rng
         plan *p = &cand[i];
         bool yes = false;
         if ((st = eco_breeder_op_find(e->op, &op))) break;
+        if (e->slot >= 0 && e->slot != k) { /* the entry breeds another child of the generation */
+            p->entry = NULL;
+            continue;
+        }
         if (strcmp(e->op, "finetune") == 0) {
             st = plan_finetune(x, e, op, g, rng, p, &yes);
         } else if (*pa) {
@@ -375,7 +380,7 @@ eco_status loop_breed_child(loop_ctx *x, const eco_pareto *a, int64_t g, int64_t
     plan p = {0};
     const char *pa, *pb;
     bool ok = false;
-    eco_status st = make_plan(x, a, g, &rng, &p, &pa, &pb, &ok);
+    eco_status st = make_plan(x, a, g, k, &rng, &p, &pa, &pb, &ok);
     if (st) return st;
     uint64_t seed = eco_rng_next(&rng);
     if (!ok) {

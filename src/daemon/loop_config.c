@@ -114,7 +114,7 @@ static eco_status read_member(const eco_jr *parent, size_t i, const json_t *v, v
 static eco_status read_op(const eco_jr *parent, size_t i, const json_t *v, void *elem) {
     eco_loop_op *o = elem;
     static const char *const keys[] = {"op",          "weight",    "params", "then",
-                                       "train_items", "train_mix", NULL};
+                                       "train_items", "train_mix", "child",  NULL};
     if (!json_is_object(v))
         return eco_jr_fail(parent, NULL, ECO_STATUS_EFORMAT, "operators[%zu]: expected an object",
                            i);
@@ -123,10 +123,12 @@ static eco_status read_op(const eco_jr *parent, size_t i, const json_t *v, void 
     const json_t *params = NULL, *then = NULL;
     const eco_breeder_op *op;
     o->train_items = 400;
+    o->slot = -1;
     eco_status st;
     if ((st = eco_jr_only(&r, keys)) || (st = eco_jr_str(&r, "op", true, false, &name, NULL)) ||
         (st = eco_jr_num(&r, "weight", true, 1e-9, 1e9, &o->weight)) ||
-        (st = eco_jr_int(&r, "train_items", false, 1, MAX_N, &o->train_items)))
+        (st = eco_jr_int(&r, "train_items", false, 1, MAX_N, &o->train_items)) ||
+        (st = eco_jr_int(&r, "child", false, 0, 63, &o->slot)))
         return st;
     if (eco_breeder_op_find(name, &op) != ECO_STATUS_OK)
         return eco_jr_fail(&r, "op", ECO_STATUS_EFORMAT, "%s", eco_last_error());
