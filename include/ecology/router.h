@@ -171,6 +171,12 @@ typedef double (*eco_route_scorer)(void *user, const eco_infer_request *req,
                                    const eco_infer_response *shadow,
                                    const eco_infer_response *champion);
 
+/* A scorer for the shadow policy: 1 when the shadow's answer span (core's
+ * eco_text_answer_span) equals the champion's, else 0 (user unused): the agreement rate of
+ * a canary with its champion on live traffic. */
+double eco_route_score_agree(void *user, const eco_infer_request *req,
+                             const eco_infer_response *shadow, const eco_infer_response *champion);
+
 /* A router over targets[n] and policy (both copied: the caller may free them after the
  * call; engines borrowed). *out the caller's (eco_router_free, or the contract's destroy).
  * EINVAL: NULL arguments, n 0, an empty or duplicate target id, a target without engine, a

@@ -142,6 +142,14 @@ static bool same_answer(const eco_infer_response *a, const eco_infer_response *b
     return la == lb && memcmp(a->text + sa, b->text + sb, la) == 0;
 }
 
+double eco_route_score_agree(void *user, const eco_infer_request *req,
+                             const eco_infer_response *shadow, const eco_infer_response *champion) {
+    (void)user;
+    (void)req;
+    if (!shadow || !champion || !shadow->text || !champion->text) return 0;
+    return same_answer(shadow, champion) ? 1 : 0;
+}
+
 static eco_status run_ensemble(ctx *c, const rnode *n, eco_infer_response *resp, size_t *call) {
     eco_infer_response r[ECO_ROUTE_MAX_CHILDREN];
     size_t cl[ECO_ROUTE_MAX_CHILDREN];
