@@ -3,7 +3,7 @@
  *               [--threads N] [--json] [--data-dir D]
  * Opens one engine per --model (a folder, or a registry id or alias: a registered adapter
  * alone brings its base), builds the route table (capabilities from the registry's genome,
- * cost the weight bytes), parses the policy and answers the prompt through the router
+ * cost the weight bytes, an adapter's added), parses the policy and answers the prompt through the router
  * (router.h), printing the answer and the trace: which engine answered, each call's
  * confidence, escalations, canary arms, the shadow's agreement score. */
 #include <jansson.h>
@@ -89,6 +89,17 @@ static int open_model(eco_registry **r, const char *data_dir, const char *spec, 
     if (!m->name) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "route");
     eco_status st = eco_llama_engine_open_adapter(m->model_dir, m->adapter_dir, m->name, &m->engine);
     return st ? cli_fail(st, "route") : CLI_OK;
+}
+
+/* A target's cost: the engine's weight bytes and its adapter's (the file's size). */
+static double model_cost(const route_model *m) {
+    const eco_genome *eg = m->engine->genome(m->engine);
+    double bytes = (double)(eg ? eg->bytes : 0);
+    char *f = m->adapter_dir ? eco_path_join(m->adapter_dir, "adapter_model.safetensors") : NULL;
+    struct stat sb;
+    if (f && stat(f, &sb) == 0) bytes += (double)sb.st_size;
+    free(f);
+    return bytes;
 }
 
 static void close_model(route_model *m) {
@@ -230,12 +241,11 @@ int cmd_route(int argc, char **argv) {
     for (int i = 0; rc == CLI_OK && i < n_models; i++) {
         rc = open_model(&reg, cli_get(o, n, "data-dir"), models[i], &m[i]);
         if (rc != CLI_OK) break;
-        const eco_genome *eg = m[i].engine->genome(m[i].engine);
         t[i] = (eco_route_target){.id = m[i].name,
                                   .engine = m[i].engine,
                                   .capabilities = (const char *const *)m[i].g.capabilities,
                                   .n_capabilities = m[i].g.n_capabilities,
-                                  .cost = (double)(eg ? eg->bytes : 0)};
+                                  .cost = model_cost(&m[i])};
     }
     eco_registry_close(reg);
     eco_policy_router *router = NULL;

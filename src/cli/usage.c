@@ -433,7 +433,7 @@ static const cli_usage table[] = {
      "  --model SPEC     a target, [NAME=]MODEL[+ADAPTER], several times: NAME= names it for\n"
      "                   the policy (default: the SPEC); a registered adapter alone runs on\n"
      "                   its base; capabilities come from the registry, the cost is the\n"
-     "                   weight bytes\n"
+     "                   weight bytes (the adapter's added)\n"
      "  --capability C   the request's capability (for a capability route)\n"
      "  --request-id ID  what the canary split hashes (default: the prompt)\n"
      "  -n N             at most N new tokens per engine call (default 16); greedy\n"
