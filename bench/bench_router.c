@@ -133,7 +133,8 @@ static int measure(const char *policy_json, eco_engine **eng, const char *const 
     quick qe[N_ENG];
     eco_engine *qp[N_ENG];
     for (int i = 0; i < N_ENG; i++) {
-        qe[i] = (quick){.base = {.genome = quick_genome, .infer = quick_infer, .destroy = quick_destroy}};
+        qe[i] = (quick){
+            .base = {.genome = quick_genome, .infer = quick_infer, .destroy = quick_destroy}};
         qp[i] = &qe[i].base;
         t[i].engine = qp[i];
     }
@@ -201,8 +202,9 @@ int main(int argc, char **argv) {
     eco_rng g;
     eco_rng_seed(&g, 7);
     for (int k = 0; k < N_REQ; k++)
-        snprintf(prompts[k], sizeof prompts[k], "Add: %03u+%03u\nSum:",
-                 (unsigned)(eco_rng_next(&g) % 1000), (unsigned)(eco_rng_next(&g) % 1000));
+        snprintf(prompts[k], sizeof prompts[k],
+                 "Add: %03u+%03u\nSum:", (unsigned)(eco_rng_next(&g) % 1000),
+                 (unsigned)(eco_rng_next(&g) % 1000));
     static const char *const stop[] = {"\n"};
     eco_infer_request req;
     eco_infer_request_init(&req);

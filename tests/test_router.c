@@ -19,7 +19,7 @@
 
 #include "ecology/router.h"
 
-/* ---- a scripted engine ------------------------------------------------------------------- */
+/* ---- a scripted engine ----------------------------------------------------------------------- */
 
 /* Answers "<name>:<prompt>" (or its fixed answer) with 3 tokens whose log-probabilities are
  * all log(conf), conf from conf_of(prompt) (a number after "q " in the prompt indexes
@@ -99,7 +99,7 @@ static eco_infer_request request(const char *prompt, const char *cap) {
     return q;
 }
 
-/* ---- confidence ---------------------------------------------------------------------------- */
+/* ---- confidence ------------------------------------------------------------------------------ */
 
 static void test_confidence(void **state) {
     (void)state;
@@ -179,7 +179,8 @@ static void test_policy_table(void **state) {
          "canary: an empty target id"},
         {"{\"policy\":\"shadow\",\"share\":0.1,\"champion\":\"a\",\"canary\":\"b\"}",
          "unknown field 'share'"},
-        {"{\"policy\":\"shadow\",\"champion\":\"a\",\"canary\":{\"policy\":\"cascade\",\"threshold\""
+        {"{\"policy\":\"shadow\",\"champion\":\"a\",\"canary\":{\"policy\":\"cascade\","
+         "\"threshold\""
          ":0.5,\"stages\":[\"a\",null]}}",
          "canary.stages[1]: expected a target id"},
         {"{\"policy\":\"capability\",\"policy\":\"capability\"}", "duplicate"},
@@ -187,7 +188,8 @@ static void test_policy_table(void **state) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         eco_route_node *p = NULL;
-        eco_status st = eco_route_policy_parse(cases[i].json, strlen(cases[i].json), "policy.json", &p);
+        eco_status st =
+            eco_route_policy_parse(cases[i].json, strlen(cases[i].json), "policy.json", &p);
         if (!cases[i].want) {
             if (st != ECO_STATUS_OK) {
                 print_error("case %zu %s: refused: %s\n", i, cases[i].json, eco_last_error());
@@ -230,7 +232,8 @@ static void test_policy_limits(void **state) {
     /* too many children */
     eco_buf_reset(&b);
     assert_true(eco_buf_puts(&b, "{\"policy\":\"ensemble\",\"members\":["));
-    for (int i = 0; i <= ECO_ROUTE_MAX_CHILDREN; i++) assert_true(eco_buf_printf(&b, "%s\"a\"", i ? "," : ""));
+    for (int i = 0; i <= ECO_ROUTE_MAX_CHILDREN; i++)
+        assert_true(eco_buf_printf(&b, "%s\"a\"", i ? "," : ""));
     assert_true(eco_buf_puts(&b, "]}"));
     ECO_ASSERT_STATUS(eco_route_policy_parse(b.data, b.len, "wide.json", &p), ECO_STATUS_EFORMAT);
     assert_non_null(strstr(eco_last_error(), "members: 65 entries"));
@@ -244,7 +247,7 @@ static void test_policy_limits(void **state) {
     ECO_ASSERT_STATUS(eco_route_policy_parse("\"a\"", 3, NULL, NULL), ECO_STATUS_EINVAL);
 }
 
-/* ---- the table --------------------------------------------------------------------------- */
+/* ---- the table ------------------------------------------------------------------------------- */
 
 static void test_create_checks(void **state) {
     (void)state;
@@ -279,7 +282,7 @@ static void test_create_checks(void **state) {
     eco_route_policy_free(p);
 }
 
-/* ---- cascade ---------------------------------------------------------------------------------- */
+/* ---- cascade --------------------------------------------------------------------------------- */
 
 #define N_REQ 200
 
@@ -303,8 +306,8 @@ static void test_cascade_escalates_low_confidence(void **state) {
     /* listed strong first: the cascade puts the cheaper first */
     eco_route_target t[2] = {{.id = "strong", .engine = &strong.base, .cost = 10},
                              {.id = "weak", .engine = &weak.base, .cost = 1}};
-    eco_policy_router *r =
-        router_ok(t, 2, "{\"policy\":\"cascade\",\"threshold\":0.6,\"stages\":[\"strong\",\"weak\"]}");
+    eco_policy_router *r = router_ok(
+        t, 2, "{\"policy\":\"cascade\",\"threshold\":0.6,\"stages\":[\"strong\",\"weak\"]}");
     eco_route_trace tr = {0};
     int escalated = 0;
     for (int k = 0; k < N_REQ; k++) {
@@ -344,8 +347,9 @@ static void test_cascade_escalates_low_confidence(void **state) {
     eco_route_target t3[3] = {{.id = "weak", .engine = &weak.base, .cost = 1},
                               {.id = "mid", .engine = &mid.base, .cost = 5},
                               {.id = "strong", .engine = &strong.base, .cost = 10}};
-    r = router_ok(t3, 3,
-                  "{\"policy\":\"cascade\",\"threshold\":0.6,\"stages\":[\"weak\",\"mid\",\"strong\"]}");
+    r = router_ok(
+        t3, 3,
+        "{\"policy\":\"cascade\",\"threshold\":0.6,\"stages\":[\"weak\",\"mid\",\"strong\"]}");
     eco_infer_request q = request("q 0", NULL);
     conf[0] = 0.1;
     eco_infer_response resp;
@@ -371,7 +375,7 @@ static void test_cascade_escalates_low_confidence(void **state) {
     eco_route_trace_free(&tr);
 }
 
-/* ---- capability --------------------------------------------------------------------------- */
+/* ---- capability ------------------------------------------------------------------------------ */
 
 static void test_capability_ranking(void **state) {
     (void)state;
@@ -382,12 +386,26 @@ static void test_capability_ranking(void **state) {
     const char *add[] = {"arith.add@1", "text.sort@1"}, *add_only[] = {"arith.add@1"};
     const double qa[] = {0.7, 0.9}, qb[] = {0.9}, qc[] = {0.9};
     /* b and c tie on quality for add: the cheaper (c) first; c is too slow for a 50 ms profile */
-    eco_route_target t[3] = {
-        {.id = "a", .engine = &a.base, .capabilities = add, .quality = qa, .n_capabilities = 2, .cost = 1},
-        {.id = "b", .engine = &b.base, .capabilities = add_only, .quality = qb, .n_capabilities = 1,
-         .cost = 5, .p95_ms = 20},
-        {.id = "c", .engine = &c.base, .capabilities = add_only, .quality = qc, .n_capabilities = 1,
-         .cost = 3, .p95_ms = 80}};
+    eco_route_target t[3] = {{.id = "a",
+                              .engine = &a.base,
+                              .capabilities = add,
+                              .quality = qa,
+                              .n_capabilities = 2,
+                              .cost = 1},
+                             {.id = "b",
+                              .engine = &b.base,
+                              .capabilities = add_only,
+                              .quality = qb,
+                              .n_capabilities = 1,
+                              .cost = 5,
+                              .p95_ms = 20},
+                             {.id = "c",
+                              .engine = &c.base,
+                              .capabilities = add_only,
+                              .quality = qc,
+                              .n_capabilities = 1,
+                              .cost = 3,
+                              .p95_ms = 80}};
     eco_policy_router *r = router_ok(t, 3, "{\"policy\":\"capability\"}");
     eco_route_trace tr = {0};
     eco_infer_request q = request("1+1=", "arith.add@1");
@@ -428,8 +446,9 @@ static void test_capability_ranking(void **state) {
     eco_router_free(r);
 
     /* a profile: c (80 ms) excluded, so b first */
-    r = router_ok(t, 3, "{\"policy\":\"capability\",\"capability\":\"arith.add@1\","
-                        "\"profile\":{\"max_p95_ms\":50}}");
+    r = router_ok(t, 3,
+                  "{\"policy\":\"capability\",\"capability\":\"arith.add@1\","
+                  "\"profile\":{\"max_p95_ms\":50}}");
     ECO_ASSERT_OK(eco_router_answer(r, "r1", &q, &resp, &tr));
     assert_string_equal(resp.text, "b:1+1=");
     eco_infer_response_free(&resp);
@@ -437,7 +456,7 @@ static void test_capability_ranking(void **state) {
     eco_route_trace_free(&tr);
 }
 
-/* ---- ensemble ------------------------------------------------------------------------------- */
+/* ---- ensemble -------------------------------------------------------------------------------- */
 
 static void test_ensemble(void **state) {
     (void)state;
@@ -451,8 +470,9 @@ static void test_ensemble(void **state) {
     b.conf = 0.6;
     c.answer = "41";
     c.conf = 0.99;
-    eco_route_target t[3] = {
-        {.id = "a", .engine = &a.base}, {.id = "b", .engine = &b.base}, {.id = "c", .engine = &c.base}};
+    eco_route_target t[3] = {{.id = "a", .engine = &a.base},
+                             {.id = "b", .engine = &b.base},
+                             {.id = "c", .engine = &c.base}};
     eco_policy_router *r =
         router_ok(t, 3, "{\"policy\":\"ensemble\",\"members\":[\"a\",\"b\",\"c\"]}");
     eco_route_trace tr = {0};
@@ -466,8 +486,8 @@ static void test_ensemble(void **state) {
     eco_infer_response_free(&resp);
     eco_router_free(r);
     /* confidence: c */
-    r = router_ok(t, 3,
-                  "{\"policy\":\"ensemble\",\"vote\":\"confidence\",\"members\":[\"a\",\"b\",\"c\"]}");
+    r = router_ok(
+        t, 3, "{\"policy\":\"ensemble\",\"vote\":\"confidence\",\"members\":[\"a\",\"b\",\"c\"]}");
     ECO_ASSERT_OK(eco_router_answer(r, "e", &q, &resp, &tr));
     assert_string_equal(resp.text, "41");
     eco_infer_response_free(&resp);
@@ -483,7 +503,7 @@ static void test_ensemble(void **state) {
     eco_route_trace_free(&tr);
 }
 
-/* ---- canary and shadow ------------------------------------------------------------------------ */
+/* ---- canary and shadow ----------------------------------------------------------------------- */
 
 static double score_len(void *user, const eco_infer_request *req, const eco_infer_response *s,
                         const eco_infer_response *champ) {
@@ -536,6 +556,13 @@ static void test_canary_and_shadow(void **state) {
     assert_true(tr.calls[1].score == -2); /* "can:hello" is 2 bytes shorter */
     assert_true(isnan(tr.calls[0].score));
     eco_infer_response_free(&resp);
+    /* the agreement scorer: the answer spans compared */
+    char t1[] = "42\nmore", t2[] = " 42 ", t3[] = "41";
+    eco_infer_response x = {.text = t1, .text_len = 7}, y = {.text = t2, .text_len = 4},
+                       z = {.text = t3, .text_len = 2};
+    assert_true(eco_route_score_agree(NULL, &q, &x, &y) == 1);
+    assert_true(eco_route_score_agree(NULL, &q, &x, &z) == 0);
+    assert_true(eco_route_score_agree(NULL, &q, NULL, &z) == 0);
     /* a failing shadow is recorded, never returned */
     can.fail = true;
     ECO_ASSERT_OK(eco_router_answer(r, "s2", &q, &resp, &tr));
@@ -565,9 +592,17 @@ static void test_composed(void **state) {
     const char *add[] = {"arith.add@1"};
     const double q_lo[] = {0.2}, q_hi[] = {0.8}, q_new[] = {0.85};
     eco_route_target t[3] = {
-        {.id = "base", .engine = &base.base, .capabilities = add, .quality = q_lo, .n_capabilities = 1},
+        {.id = "base",
+         .engine = &base.base,
+         .capabilities = add,
+         .quality = q_lo,
+         .n_capabilities = 1},
         {.id = "v1", .engine = &v1.base, .capabilities = add, .quality = q_hi, .n_capabilities = 1},
-        {.id = "v2", .engine = &v2.base, .capabilities = add, .quality = q_new, .n_capabilities = 1}};
+        {.id = "v2",
+         .engine = &v2.base,
+         .capabilities = add,
+         .quality = q_new,
+         .n_capabilities = 1}};
     eco_policy_router *r = router_ok(
         t, 3,
         "{\"policy\":\"capability\",\"members\":[\"base\",{\"policy\":\"canary\",\"share\":0.5,"

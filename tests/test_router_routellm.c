@@ -131,9 +131,9 @@ static void test_against_numpy(void **state) {
         double *pgr = eco_test_json_doubles(json_object_get(c, "pgr"), &n3);
         assert_int_equal(res.n_points, np_);
         for (size_t k = 0; k < np_; k++) {
-            double d = fmax(fabs(res.curve[k].call_share - share[k]),
-                            fmax(fabs(res.curve[k].quality - quality[k]),
-                                 fabs(res.curve[k].pgr - pgr[k])));
+            double d = fmax(
+                fabs(res.curve[k].call_share - share[k]),
+                fmax(fabs(res.curve[k].quality - quality[k]), fabs(res.curve[k].pgr - pgr[k])));
             if (d > worst) worst = d;
             near(res.curve[k].pgr, pgr[k], 1e-12, name);
             near(res.curve[k].quality, quality[k], 1e-12, name);

@@ -140,12 +140,12 @@ struct eco_route_node {
                                 * CASCADE stages, ENSEMBLE members as given; CANARY and
                                 * SHADOW: [0] the champion, [1] the canary */
     size_t n_children;
-    char *capability;          /* CAPABILITY: the capability routed, or NULL: the request's */
-    double max_p95_ms;         /* CAPABILITY profile: bound, or 0: none */
+    char *capability;            /* CAPABILITY: the capability routed, or NULL: the request's */
+    double max_p95_ms;           /* CAPABILITY profile: bound, or 0: none */
     uint64_t max_resident_bytes; /* CAPABILITY profile: bound, or 0: none */
-    double threshold;          /* CASCADE: the confidence accepted, in (0, 1] */
-    eco_route_vote vote;       /* ENSEMBLE */
-    double share;              /* CANARY: the canary's share, in [0, 1] */
+    double threshold;            /* CASCADE: the confidence accepted, in (0, 1] */
+    eco_route_vote vote;         /* ENSEMBLE */
+    double share;                /* CANARY: the canary's share, in [0, 1] */
 };
 
 /* Parses the policy text[len] (JSON, one node as above); label names it in messages (NULL:
@@ -195,16 +195,16 @@ const char *eco_router_target_id(const eco_policy_router *r, size_t i);
 
 /* One engine call of a request. */
 typedef struct eco_route_call {
-    size_t target;        /* index in the route table */
-    eco_route_kind via;   /* the policy that made the call (TARGET at the root) */
-    eco_status status;    /* the engine's */
-    double confidence;    /* eco_route_confidence of its answer (0 on failure) */
-    double ms;            /* wall time of the call */
-    size_t n_tokens;      /* tokens it generated */
-    bool escalated;       /* a cascade passed its answer over (or its failure) */
-    bool chosen;          /* its answer is the router's */
-    bool shadow;          /* a shadow's call: answer scored and discarded */
-    double score;         /* a shadow's answer: the scorer's value (NaN: none or failed) */
+    size_t target;      /* index in the route table */
+    eco_route_kind via; /* the policy that made the call (TARGET at the root) */
+    eco_status status;  /* the engine's */
+    double confidence;  /* eco_route_confidence of its answer (0 on failure) */
+    double ms;          /* wall time of the call */
+    size_t n_tokens;    /* tokens it generated */
+    bool escalated;     /* a cascade passed its answer over (or its failure) */
+    bool chosen;        /* its answer is the router's */
+    bool shadow;        /* a shadow's call: answer scored and discarded */
+    double score;       /* a shadow's answer: the scorer's value (NaN: none or failed) */
 } eco_route_call;
 
 /* One canary split. */
@@ -231,8 +231,7 @@ void eco_route_trace_free(eco_route_trace *t);
  * "failures", "arms": [{"at", "arm": "champion"|"canary"}], "calls": [{"target": id, "via",
  * "status", "confidence", "ms", "tokens", "escalated", "chosen", "shadow", "score"|null}]};
  * *out malloc'd, caller frees. */
-eco_status eco_route_trace_json(const eco_policy_router *r, const eco_route_trace *t,
-                                char **out);
+eco_status eco_route_trace_json(const eco_policy_router *r, const eco_route_trace *t, char **out);
 
 /* Answers req (request_id names it: the canary split hashes it; NULL is "") by the policy:
  * *resp the answer (caller frees, eco_infer_response_free), *trace what was done (may be

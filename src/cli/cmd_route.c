@@ -3,9 +3,9 @@
  *               [--threads N] [--json] [--data-dir D]
  * Opens one engine per --model (a folder, or a registry id or alias: a registered adapter
  * alone brings its base), builds the route table (capabilities from the registry's genome,
- * cost the weight bytes, an adapter's added), parses the policy and answers the prompt through the router
- * (router.h), printing the answer and the trace: which engine answered, each call's
- * confidence, escalations, canary arms, the shadow's agreement score. */
+ * cost the weight bytes, an adapter's added), parses the policy and answers the prompt
+ * through the router (router.h), printing the answer and the trace: which engine answered,
+ * each call's confidence, escalations, canary arms, the shadow's agreement score. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +21,9 @@
 #define MAX_STOPS  16
 
 typedef struct route_model {
-    char *name;               /* the target id */
-    eco_engine *engine;       /* owned */
-    eco_genome g;             /* the registered genome carrying the capabilities (or zero) */
+    char *name;                    /* the target id */
+    eco_engine *engine;            /* owned */
+    eco_genome g;                  /* the registered genome carrying the capabilities (or zero) */
     char *model_dir, *adapter_dir; /* owned copies (checkouts or the folders given) */
 } route_model;
 
@@ -87,7 +87,8 @@ static int open_model(eco_registry **r, const char *data_dir, const char *spec, 
     free(model_ref);
     if (rc != CLI_OK) return rc;
     if (!m->name) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "route");
-    eco_status st = eco_llama_engine_open_adapter(m->model_dir, m->adapter_dir, m->name, &m->engine);
+    eco_status st =
+        eco_llama_engine_open_adapter(m->model_dir, m->adapter_dir, m->name, &m->engine);
     return st ? cli_fail(st, "route") : CLI_OK;
 }
 
@@ -175,10 +176,11 @@ static int print_json(const eco_policy_router *r, const eco_route_trace *t,
 
 int cmd_route(int argc, char **argv) {
     const char *models[MAX_MODELS], *stops[MAX_STOPS];
-    cli_opt o[] = {CLI_OPT("policy", true),     CLI_OPT("model", true),      CLI_OPT("prompt", true),
-                   CLI_OPT("prompt-file", true), CLI_OPT("capability", true), CLI_OPT("request-id", true),
-                   CLI_OPT("n", true),          CLI_OPT("stop", true),       CLI_OPT("threads", true),
-                   CLI_OPT("json", false),      CLI_OPT("data-dir", true)};
+    cli_opt o[] = {
+        CLI_OPT("policy", true),      CLI_OPT("model", true),      CLI_OPT("prompt", true),
+        CLI_OPT("prompt-file", true), CLI_OPT("capability", true), CLI_OPT("request-id", true),
+        CLI_OPT("n", true),           CLI_OPT("stop", true),       CLI_OPT("threads", true),
+        CLI_OPT("json", false),       CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     o[1].repeated_ok = true;
     o[1].values = models;

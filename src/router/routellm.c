@@ -75,8 +75,8 @@ eco_status eco_routellm_eval(const double *strong, const double *weak, const dou
     for (size_t i = 0; i < n; i++) order[i] = (eco_keyed){.v = -score[i], .i = i};
     qsort(order, n, sizeof *order, eco_cmp_keyed);
     size_t m = 0;
-    curve[m++] = (eco_routellm_point){.threshold = INFINITY, .call_share = 0, .quality = q_weak,
-                                      .pgr = 0};
+    curve[m++] =
+        (eco_routellm_point){.threshold = INFINITY, .call_share = 0, .quality = q_weak, .pgr = 0};
     double gained = 0; /* sum of strong - weak over the requests sent to the strong model */
     for (size_t j = 0; j < n; j++) {
         const size_t i = order[j].i;
@@ -94,7 +94,8 @@ eco_status eco_routellm_eval(const double *strong, const double *weak, const dou
     curve[m - 1].pgr = 1;
     double area = 0;
     for (size_t k = 1; k < m; k++)
-        area += (curve[k].call_share - curve[k - 1].call_share) * (curve[k].pgr + curve[k - 1].pgr) / 2;
+        area +=
+            (curve[k].call_share - curve[k - 1].call_share) * (curve[k].pgr + curve[k - 1].pgr) / 2;
     free(order);
     out->curve = curve;
     out->n_points = m;

@@ -10,7 +10,7 @@
 #include "core/json_read.h"
 #include "ecology/router.h"
 
-static const char *const KIND_NAMES[] = {"target", "capability", "cascade",
+static const char *const KIND_NAMES[] = {"target",   "capability", "cascade",
                                          "ensemble", "canary",     "shadow"};
 #define N_KINDS (sizeof KIND_NAMES / sizeof *KIND_NAMES)
 
@@ -74,7 +74,8 @@ static eco_status parse_children(parser *ps, const eco_jr *r, const char *key, s
     if (m < min || m > ECO_ROUTE_MAX_CHILDREN)
         return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "%zu entries, expected %zu to %d", m,
                            min ? min : 1, ECO_ROUTE_MAX_CHILDREN);
-    if (m == 0) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "empty (leave it out: every target)");
+    if (m == 0)
+        return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "empty (leave it out: every target)");
     n->children = calloc(m, sizeof *n->children);
     if (!n->children) return oom(r);
     for (size_t i = 0; i < m; i++) {
@@ -195,10 +196,18 @@ static eco_status parse_node(parser *ps, const eco_jr *r, const json_t *v, int d
     eco_route_node *n = node_new((eco_route_kind)k, r);
     if (!n) return oom(r);
     switch (n->kind) {
-    case ECO_ROUTE_KIND_CAPABILITY: st = parse_capability(ps, r, depth, n); break;
-    case ECO_ROUTE_KIND_CASCADE: st = parse_cascade(ps, r, depth, n); break;
-    case ECO_ROUTE_KIND_ENSEMBLE: st = parse_ensemble(ps, r, depth, n); break;
-    default: st = parse_arms(ps, r, depth, n); break;
+        case ECO_ROUTE_KIND_CAPABILITY:
+            st = parse_capability(ps, r, depth, n);
+            break;
+        case ECO_ROUTE_KIND_CASCADE:
+            st = parse_cascade(ps, r, depth, n);
+            break;
+        case ECO_ROUTE_KIND_ENSEMBLE:
+            st = parse_ensemble(ps, r, depth, n);
+            break;
+        default:
+            st = parse_arms(ps, r, depth, n);
+            break;
     }
     if (st) {
         eco_route_policy_free(n);
@@ -248,40 +257,42 @@ static json_t *node_json(const eco_route_node *n) {
     if (!o) return NULL;
     bool bad = json_object_set_new(o, "policy", json_string(eco_route_kind_str(n->kind))) != 0;
     switch (n->kind) {
-    case ECO_ROUTE_KIND_CAPABILITY: {
-        if (n->capability) bad |= json_object_set_new(o, "capability", json_string(n->capability));
-        if (n->max_p95_ms > 0 || n->max_resident_bytes > 0) {
-            json_t *p = json_object();
-            bad |= !p;
-            if (p && n->max_p95_ms > 0)
-                bad |= json_object_set_new(p, "max_p95_ms", json_real(n->max_p95_ms)) != 0;
-            if (p && n->max_resident_bytes > 0)
-                bad |= json_object_set_new(p, "max_resident_bytes",
-                                           json_integer((json_int_t)n->max_resident_bytes)) != 0;
-            bad |= json_object_set_new(o, "profile", p) != 0;
+        case ECO_ROUTE_KIND_CAPABILITY: {
+            if (n->capability)
+                bad |= json_object_set_new(o, "capability", json_string(n->capability));
+            if (n->max_p95_ms > 0 || n->max_resident_bytes > 0) {
+                json_t *p = json_object();
+                bad |= !p;
+                if (p && n->max_p95_ms > 0)
+                    bad |= json_object_set_new(p, "max_p95_ms", json_real(n->max_p95_ms)) != 0;
+                if (p && n->max_resident_bytes > 0)
+                    bad |=
+                        json_object_set_new(p, "max_resident_bytes",
+                                            json_integer((json_int_t)n->max_resident_bytes)) != 0;
+                bad |= json_object_set_new(o, "profile", p) != 0;
+            }
+            if (n->n_children) bad |= json_object_set_new(o, "members", children_json(n)) != 0;
+            break;
         }
-        if (n->n_children) bad |= json_object_set_new(o, "members", children_json(n)) != 0;
-        break;
-    }
-    case ECO_ROUTE_KIND_CASCADE:
-        bad |= json_object_set_new(o, "threshold", json_real(n->threshold)) != 0;
-        bad |= json_object_set_new(o, "stages", children_json(n)) != 0;
-        break;
-    case ECO_ROUTE_KIND_ENSEMBLE:
-        bad |= json_object_set_new(o, "vote",
-                                   json_string(n->vote == ECO_ROUTE_VOTE_CONFIDENCE ? "confidence"
-                                                                                    : "majority"));
-        bad |= json_object_set_new(o, "members", children_json(n)) != 0;
-        break;
-    default:
-        if (n->kind == ECO_ROUTE_KIND_CANARY)
-            bad |= json_object_set_new(o, "share", json_real(n->share)) != 0;
-        bad |= n->n_children != 2;
-        if (!bad) {
-            bad |= json_object_set_new(o, "champion", node_json(n->children[0])) != 0;
-            bad |= json_object_set_new(o, "canary", node_json(n->children[1])) != 0;
-        }
-        break;
+        case ECO_ROUTE_KIND_CASCADE:
+            bad |= json_object_set_new(o, "threshold", json_real(n->threshold)) != 0;
+            bad |= json_object_set_new(o, "stages", children_json(n)) != 0;
+            break;
+        case ECO_ROUTE_KIND_ENSEMBLE:
+            bad |= json_object_set_new(
+                o, "vote",
+                json_string(n->vote == ECO_ROUTE_VOTE_CONFIDENCE ? "confidence" : "majority"));
+            bad |= json_object_set_new(o, "members", children_json(n)) != 0;
+            break;
+        default:
+            if (n->kind == ECO_ROUTE_KIND_CANARY)
+                bad |= json_object_set_new(o, "share", json_real(n->share)) != 0;
+            bad |= n->n_children != 2;
+            if (!bad) {
+                bad |= json_object_set_new(o, "champion", node_json(n->children[0])) != 0;
+                bad |= json_object_set_new(o, "canary", node_json(n->children[1])) != 0;
+            }
+            break;
     }
     if (bad) {
         json_decref(o);

@@ -21,17 +21,19 @@ static bool target_has(const rtarget *t, const char *cap, double *quality) {
 static bool advertises(const eco_policy_router *r, size_t k, const char *cap) {
     const rnode *n = &r->nodes[k];
     switch (n->kind) {
-    case ECO_ROUTE_KIND_TARGET: return target_has(&r->t[n->target], cap, NULL);
-    case ECO_ROUTE_KIND_CAPABILITY:
-        if (n->capability) return !strcmp(n->capability, cap);
-        for (size_t i = 0; i < n->n_kids; i++)
-            if (advertises(r, n->kids[i], cap)) return true;
-        return false;
-    case ECO_ROUTE_KIND_SHADOW: return advertises(r, n->kids[0], cap);
-    default:
-        for (size_t i = 0; i < n->n_kids; i++)
-            if (!advertises(r, n->kids[i], cap)) return false;
-        return true;
+        case ECO_ROUTE_KIND_TARGET:
+            return target_has(&r->t[n->target], cap, NULL);
+        case ECO_ROUTE_KIND_CAPABILITY:
+            if (n->capability) return !strcmp(n->capability, cap);
+            for (size_t i = 0; i < n->n_kids; i++)
+                if (advertises(r, n->kids[i], cap)) return true;
+            return false;
+        case ECO_ROUTE_KIND_SHADOW:
+            return advertises(r, n->kids[0], cap);
+        default:
+            for (size_t i = 0; i < n->n_kids; i++)
+                if (!advertises(r, n->kids[i], cap)) return false;
+            return true;
     }
 }
 
@@ -40,15 +42,18 @@ static double quality(const eco_policy_router *r, size_t k, const char *cap) {
     const rnode *n = &r->nodes[k];
     double q = NAN;
     switch (n->kind) {
-    case ECO_ROUTE_KIND_TARGET: target_has(&r->t[n->target], cap, &q); return q;
-    case ECO_ROUTE_KIND_CANARY:
-    case ECO_ROUTE_KIND_SHADOW: return quality(r, n->kids[0], cap);
-    default:
-        for (size_t i = 0; i < n->n_kids; i++) {
-            double c = quality(r, n->kids[i], cap);
-            if (!isnan(c) && (isnan(q) || c > q)) q = c;
-        }
-        return q;
+        case ECO_ROUTE_KIND_TARGET:
+            target_has(&r->t[n->target], cap, &q);
+            return q;
+        case ECO_ROUTE_KIND_CANARY:
+        case ECO_ROUTE_KIND_SHADOW:
+            return quality(r, n->kids[0], cap);
+        default:
+            for (size_t i = 0; i < n->n_kids; i++) {
+                double c = quality(r, n->kids[i], cap);
+                if (!isnan(c) && (isnan(q) || c > q)) q = c;
+            }
+            return q;
     }
 }
 
@@ -57,8 +62,7 @@ static bool fits(const eco_policy_router *r, size_t k, double max_ms, uint64_t m
     const rnode *n = &r->nodes[k];
     if (n->kind == ECO_ROUTE_KIND_TARGET) {
         const rtarget *t = &r->t[n->target];
-        return !(max_ms > 0 && t->p95_ms > max_ms) &&
-               !(max_bytes > 0 && t->resident > max_bytes);
+        return !(max_ms > 0 && t->p95_ms > max_ms) && !(max_bytes > 0 && t->resident > max_bytes);
     }
     for (size_t i = 0; i < n->n_kids; i++)
         if (!fits(r, n->kids[i], max_ms, max_bytes)) return false;
@@ -68,17 +72,19 @@ static bool fits(const eco_policy_router *r, size_t k, double max_ms, uint64_t m
 static double node_cost(const eco_policy_router *r, const rnode *n) {
     double c = 0;
     switch (n->kind) {
-    case ECO_ROUTE_KIND_TARGET: return r->t[n->target].cost;
-    case ECO_ROUTE_KIND_CAPABILITY:
-        c = INFINITY;
-        for (size_t i = 0; i < n->n_kids; i++)
-            if (r->nodes[n->kids[i]].cost < c) c = r->nodes[n->kids[i]].cost;
-        return c;
-    case ECO_ROUTE_KIND_CASCADE:
-    case ECO_ROUTE_KIND_CANARY: return r->nodes[n->kids[0]].cost;
-    default:
-        for (size_t i = 0; i < n->n_kids; i++) c += r->nodes[n->kids[i]].cost;
-        return c;
+        case ECO_ROUTE_KIND_TARGET:
+            return r->t[n->target].cost;
+        case ECO_ROUTE_KIND_CAPABILITY:
+            c = INFINITY;
+            for (size_t i = 0; i < n->n_kids; i++)
+                if (r->nodes[n->kids[i]].cost < c) c = r->nodes[n->kids[i]].cost;
+            return c;
+        case ECO_ROUTE_KIND_CASCADE:
+        case ECO_ROUTE_KIND_CANARY:
+            return r->nodes[n->kids[0]].cost;
+        default:
+            for (size_t i = 0; i < n->n_kids; i++) c += r->nodes[n->kids[i]].cost;
+            return c;
     }
 }
 
@@ -223,8 +229,8 @@ static eco_status copy_target(rtarget *d, const eco_route_target *s, size_t i) {
     if (!s->engine) return eco_error(ECO_STATUS_EINVAL, "route: target '%s': no engine", s->id);
     if (!(s->cost >= 0) || !isfinite(s->cost) || !(s->p95_ms >= 0) || !isfinite(s->p95_ms))
         return eco_error(ECO_STATUS_EINVAL,
-                         "route: target '%s': cost %g and p95 %g ms must be finite and >= 0",
-                         s->id, s->cost, s->p95_ms);
+                         "route: target '%s': cost %g and p95 %g ms must be finite and >= 0", s->id,
+                         s->cost, s->p95_ms);
     if (s->n_capabilities && !s->capabilities)
         return eco_error(ECO_STATUS_EINVAL, "route: target '%s': capabilities NULL", s->id);
     d->engine = s->engine;
@@ -243,8 +249,10 @@ static eco_status copy_target(rtarget *d, const eco_route_target *s, size_t i) {
             return eco_error(ECO_STATUS_EINVAL, "route: target '%s': capability %zu empty", s->id,
                              c);
         if (!isnan(q) && !(q >= 0 && q <= 1))
-            return eco_error(ECO_STATUS_EINVAL, "route: target '%s': quality for %s: %g outside "
-                             "[0, 1]", s->id, s->capabilities[c], q);
+            return eco_error(ECO_STATUS_EINVAL,
+                             "route: target '%s': quality for %s: %g outside "
+                             "[0, 1]",
+                             s->id, s->capabilities[c], q);
         if (!(d->caps[c] = eco_strdup(s->capabilities[c])))
             return eco_error(ECO_STATUS_ENOMEM, "route: out of memory");
         d->quality[c] = q;
@@ -282,34 +290,35 @@ static eco_status collect(eco_policy_router *r, size_t k, const char *rid,
     const rnode *nd = &r->nodes[k];
     eco_status st;
     switch (nd->kind) {
-    case ECO_ROUTE_KIND_TARGET: {
-        eco_engine *e = r->t[nd->target].engine;
-        for (size_t i = 0; i < *n && i < max; i++)
-            if (order[i] == e) return ECO_STATUS_OK;
-        if (*n < max) order[*n] = e;
-        ++*n;
-        return ECO_STATUS_OK;
-    }
-    case ECO_ROUTE_KIND_CAPABILITY: {
-        const char *cap;
-        size_t idx[ECO_ROUTE_MAX_CHILDREN], m;
-        if ((st = router_capability(nd, req, &cap))) return st;
-        router_rank(r, nd, cap, idx, &m);
-        if (m == 0)
-            return eco_error(ECO_STATUS_ENOTFOUND,
-                             "route: no engine advertises '%s' within the profile", cap);
-        for (size_t i = 0; i < m; i++)
-            if ((st = collect(r, idx[i], rid, req, order, max, n))) return st;
-        return ECO_STATUS_OK;
-    }
-    case ECO_ROUTE_KIND_CANARY:
-        return collect(r, nd->kids[eco_route_canary_pick(rid, nd->share) ? 1 : 0], rid, req, order,
-                       max, n);
-    case ECO_ROUTE_KIND_SHADOW: return collect(r, nd->kids[0], rid, req, order, max, n);
-    default:
-        for (size_t i = 0; i < nd->n_kids; i++)
-            if ((st = collect(r, nd->kids[i], rid, req, order, max, n))) return st;
-        return ECO_STATUS_OK;
+        case ECO_ROUTE_KIND_TARGET: {
+            eco_engine *e = r->t[nd->target].engine;
+            for (size_t i = 0; i < *n && i < max; i++)
+                if (order[i] == e) return ECO_STATUS_OK;
+            if (*n < max) order[*n] = e;
+            ++*n;
+            return ECO_STATUS_OK;
+        }
+        case ECO_ROUTE_KIND_CAPABILITY: {
+            const char *cap;
+            size_t idx[ECO_ROUTE_MAX_CHILDREN], m;
+            if ((st = router_capability(nd, req, &cap))) return st;
+            router_rank(r, nd, cap, idx, &m);
+            if (m == 0)
+                return eco_error(ECO_STATUS_ENOTFOUND,
+                                 "route: no engine advertises '%s' within the profile", cap);
+            for (size_t i = 0; i < m; i++)
+                if ((st = collect(r, idx[i], rid, req, order, max, n))) return st;
+            return ECO_STATUS_OK;
+        }
+        case ECO_ROUTE_KIND_CANARY:
+            return collect(r, nd->kids[eco_route_canary_pick(rid, nd->share) ? 1 : 0], rid, req,
+                           order, max, n);
+        case ECO_ROUTE_KIND_SHADOW:
+            return collect(r, nd->kids[0], rid, req, order, max, n);
+        default:
+            for (size_t i = 0; i < nd->n_kids; i++)
+                if ((st = collect(r, nd->kids[i], rid, req, order, max, n))) return st;
+            return ECO_STATUS_OK;
     }
 }
 

@@ -211,20 +211,25 @@ static eco_status run_shadow(ctx *c, const rnode *n, eco_infer_response *resp, s
 static eco_status run(ctx *c, size_t k, eco_infer_response *resp, size_t *call) {
     const rnode *n = &c->r->nodes[k];
     switch (n->kind) {
-    case ECO_ROUTE_KIND_TARGET: return call_engine(c, n, resp, call);
-    case ECO_ROUTE_KIND_CAPABILITY: return run_capability(c, n, resp, call);
-    case ECO_ROUTE_KIND_CASCADE: return run_cascade(c, n, resp, call);
-    case ECO_ROUTE_KIND_ENSEMBLE: return run_ensemble(c, n, resp, call);
-    case ECO_ROUTE_KIND_SHADOW: return run_shadow(c, n, resp, call);
-    case ECO_ROUTE_KIND_CANARY: {
-        eco_route_trace *t = c->t;
-        if (!grow((void **)&t->arms, &t->cap_arms, t->n_arms, sizeof *t->arms))
-            return eco_error(ECO_STATUS_ENOMEM, "route: out of memory");
-        const bool canary = eco_route_canary_pick(c->rid, n->share);
-        t->arms[t->n_arms++] = (eco_route_arm){.at = n->at, .canary = canary};
-        c->via = ECO_ROUTE_KIND_CANARY;
-        return run(c, n->kids[canary ? 1 : 0], resp, call);
-    }
+        case ECO_ROUTE_KIND_TARGET:
+            return call_engine(c, n, resp, call);
+        case ECO_ROUTE_KIND_CAPABILITY:
+            return run_capability(c, n, resp, call);
+        case ECO_ROUTE_KIND_CASCADE:
+            return run_cascade(c, n, resp, call);
+        case ECO_ROUTE_KIND_ENSEMBLE:
+            return run_ensemble(c, n, resp, call);
+        case ECO_ROUTE_KIND_SHADOW:
+            return run_shadow(c, n, resp, call);
+        case ECO_ROUTE_KIND_CANARY: {
+            eco_route_trace *t = c->t;
+            if (!grow((void **)&t->arms, &t->cap_arms, t->n_arms, sizeof *t->arms))
+                return eco_error(ECO_STATUS_ENOMEM, "route: out of memory");
+            const bool canary = eco_route_canary_pick(c->rid, n->share);
+            t->arms[t->n_arms++] = (eco_route_arm){.at = n->at, .canary = canary};
+            c->via = ECO_ROUTE_KIND_CANARY;
+            return run(c, n->kids[canary ? 1 : 0], resp, call);
+        }
     }
     return eco_error(ECO_STATUS_EINTERNAL, "route: a node of kind %d", (int)n->kind);
 }

@@ -33,8 +33,7 @@ static json_t *call_json(const eco_policy_router *r, const eco_route_call *c) {
     return o;
 }
 
-eco_status eco_route_trace_json(const eco_policy_router *r, const eco_route_trace *t,
-                                char **out) {
+eco_status eco_route_trace_json(const eco_policy_router *r, const eco_route_trace *t, char **out) {
     if (!r || !t || !out) return eco_error(ECO_STATUS_EINVAL, "route trace: NULL argument");
     json_t *o = json_object(), *calls = json_array(), *arms = json_array();
     bool bad = !o || !calls || !arms;
