@@ -3,10 +3,12 @@
  *               [--threads N] [--json] [--data-dir D]
  * Opens one engine per --model (a folder, or a registry id or alias: a registered adapter
  * alone brings its base), builds the route table (capabilities from the registry's genome,
- * cost the weight bytes, an adapter's added), parses the policy and answers the prompt
+ * quality per capability, p95 latency and resident bytes from the newest evaluation report
+ * stored against it, cost the weight bytes, an adapter's added), parses the policy and answers the prompt
  * through the router (router.h), printing the answer and the trace: which engine answered,
  * each call's confidence, escalations, canary arms, the shadow's agreement score. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "cli.h"
 #include "ecology/engine.h"
+#include "ecology/evaluator.h"
 #include "ecology/registry.h"
 #include "ecology/router.h"
 
@@ -25,7 +28,40 @@ typedef struct route_model {
     eco_engine *engine;            /* owned */
     eco_genome g;                  /* the registered genome carrying the capabilities (or zero) */
     char *model_dir, *adapter_dir; /* owned copies (checkouts or the folders given) */
+    double *quality;               /* [g.n_capabilities] from the newest report (NaN: none) */
+    double p95_ms;                 /* the newest report's p95 latency (0: none) */
+    uint64_t resident;             /* its peak resident bytes (0: none) */
 } route_model;
+
+/* The evaluator's figures for a registered target (m->g.id): from the newest report stored
+ * against it, the pass rate of each capability it advertises, the p95 latency per case and
+ * the peak resident bytes. A target without a report (or a folder) keeps them unknown. */
+static int report_figures(eco_registry *r, route_model *m) {
+    m->quality = eco_malloc_array(m->g.n_capabilities + 1, sizeof *m->quality);
+    if (!m->quality) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "route");
+    for (size_t c = 0; c < m->g.n_capabilities; c++) m->quality[c] = NAN;
+    if (!r || !m->g.id) return CLI_OK;
+    eco_registry_report *rep = NULL;
+    size_t n = 0;
+    eco_status st = eco_registry_reports(r, m->g.id, NULL, &rep, &n);
+    if (st) return cli_fail(st, "route: reports");
+    eco_eval_report er = {0};
+    bool sig;
+    double cov;
+    if (n > 0 && !(st = eco_eval_report_parse(rep[n - 1].report, strlen(rep[n - 1].report), m->g.id,
+                                              &er, &sig, &cov))) {
+        for (size_t c = 0; c < m->g.n_capabilities; c++)
+            for (size_t f = 0; f < er.n_caps; f++)
+                if (!strcmp(er.caps_fig[f].capability, m->g.capabilities[c]) &&
+                    er.caps_fig[f].quality.n > 0)
+                    m->quality[c] = er.caps_fig[f].quality.rate;
+        if (er.latency_ms.n > 0) m->p95_ms = er.latency_ms.p95;
+        m->resident = er.peak_rss_bytes;
+        eco_eval_report_free(&er);
+    }
+    eco_registry_reports_free(rep, n);
+    return st ? cli_fail(st, "route: report") : CLI_OK;
+}
 
 /* ref: a folder (kept as is) or a registry id or alias (checked out, its genome in *g).
  * *dir malloc'd. CLI_OK or CLI_FAIL (printed). */
@@ -85,6 +121,7 @@ static int open_model(eco_registry **r, const char *data_dir, const char *spec, 
     }
     eco_genome_free(&mg);
     free(model_ref);
+    if (rc == CLI_OK) rc = report_figures(*r, m);
     if (rc != CLI_OK) return rc;
     if (!m->name) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "route");
     eco_status st =
@@ -109,6 +146,7 @@ static void close_model(route_model *m) {
     free(m->name);
     free(m->model_dir);
     free(m->adapter_dir);
+    free(m->quality);
 }
 
 /* The policy from --policy: JSON text when it starts with '{' or '"', else a file. */
@@ -246,7 +284,10 @@ int cmd_route(int argc, char **argv) {
         t[i] = (eco_route_target){.id = m[i].name,
                                   .engine = m[i].engine,
                                   .capabilities = (const char *const *)m[i].g.capabilities,
+                                  .quality = m[i].quality,
                                   .n_capabilities = m[i].g.n_capabilities,
+                                  .p95_ms = m[i].p95_ms,
+                                  .resident_bytes = m[i].resident,
                                   .cost = model_cost(&m[i])};
     }
     eco_registry_close(reg);

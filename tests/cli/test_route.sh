@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `ecology route` over a tiny registry (data/models/eco-tiny and three shipped adapters): a
 # capability route picking the adapter that advertises the request's capability (and the
-# same greedy text as `generate` with that adapter), a cascade escalating exactly when the
+# same greedy text as `generate` with that adapter), ranking by the stored evaluation
+# reports' quality and excluding by their p95 latency, a cascade escalating exactly when the
 # first stage's confidence is under the threshold (the threshold set just above and just
 # below the confidence it printed), a canary split agreeing with SHA-256 of the request id
 # (computed here in Python) at shares 0, 1 and 0.5 and nested inside a capability route, a
@@ -47,6 +48,27 @@ echo $?)" "confidence = exp(mean log-probability) of generate's tokens"
 expect 0 "capability route (reverse)" -- "$BIN" route --policy '{"policy":"capability"}' "${MODELS[@]}" \
   --capability text.reverse@1 --prompt "$REV" "${R[@]}"
 check "$([ "$(field "$tmp/out" 'j["trace"]["answered"]')" = reverse ]; echo $?)" "reverse answered"
+
+# the evaluator's reports rank the members: fake-arith (the sort adapter registered as arith)
+# listed first and as cheap, but its stored report passes no arith case; a p95 bound below
+# every report's latency leaves no member
+expect 0 "add fake-arith" -- "$BIN" add "$SRC/data/adapters/text.sort@1" --id fake-arith --capability arith.add@1
+expect 0 "without reports: the order given" -- "$BIN" route --policy '{"policy":"capability"}' --model fake-arith \
+  --model arith --capability arith.add@1 --prompt "$ADD" "${R[@]}"
+check "$([ "$(field "$tmp/out" 'j["trace"]["answered"]')" = fake-arith ]; echo $?)" "tie: the first listed"
+expect 0 "corpus" -- "$BIN" corpus build --capability arith.add@1 --n 8 --seed 1 --out "$tmp/add.jsonl"
+echo '{"signature": {"required": false}}' >"$tmp/gates.json"
+for id in arith fake-arith; do
+  expect 0 "eval $id" -- "$BIN" eval --model eco-tiny --adapter $id --corpus "$tmp/add.jsonl" --gates "$tmp/gates.json" \
+    --no-robustness --threads 1
+  contains "$tmp/err" "report stored in the registry for '$id'" "$id's report stored"
+done
+expect 0 "with reports: the better" -- "$BIN" route --policy '{"policy":"capability"}' --model fake-arith \
+  --model arith --capability arith.add@1 --prompt "$ADD" "${R[@]}"
+check "$([ "$(field "$tmp/out" 'j["trace"]["answered"]')" = arith ]; echo $?)" "the report's quality decides"
+expect 1 "a profile nobody fits" -- "$BIN" route --policy '{"policy":"capability","profile":{"max_p95_ms":0.001}}' \
+  --model fake-arith --model arith --capability arith.add@1 --prompt "$ADD" "${R[@]}"
+contains "$tmp/err" "no engine advertises 'arith.add@1' within the profile" "the profile excludes by p95"
 
 # cascade: the base first (cheaper: no adapter), then arith; escalated exactly below the threshold
 cascade() { printf '{"policy":"cascade","threshold":%s,"stages":["arith","eco-tiny"]}' "$1"; }
