@@ -34,7 +34,8 @@
  *              answer is taken when its confidence (eco_route_confidence) is >= T, in
  *              (0, 1]; otherwise the next stage answers (FrugalGPT's LLM cascade with the
  *              answer's own token log-probabilities as its scorer). The last stage's answer
- *              is taken whatever its confidence.
+ *              is taken whatever its confidence. A stage that fails passes the request on;
+ *              when every stage after a low-confidence answer fails, that answer stands.
  *         | {"policy": "ensemble", "vote": "majority" | "confidence"?, "members": [node,
  *            node, ...]}
  *              every member answers; "majority" (the default): the answer (its answer span,
@@ -180,8 +181,9 @@ double eco_route_score_agree(void *user, const eco_infer_request *req,
 /* A router over targets[n] and policy (both copied: the caller may free them after the
  * call; engines borrowed). *out the caller's (eco_router_free, or the contract's destroy).
  * EINVAL: NULL arguments, n 0, an empty or duplicate target id, a target without engine, a
- * negative or non-finite cost, a quality outside [0, 1]; ENOTFOUND naming the node's path
- * and the id for a target the policy names that the table lacks. */
+ * negative or non-finite cost, a quality outside [0, 1], a capability route without
+ * members over a table of more than ECO_ROUTE_MAX_CHILDREN targets; ENOTFOUND naming the
+ * node's path and the id for a target the policy names that the table lacks. */
 eco_status eco_router_create(const eco_route_target *targets, size_t n,
                              const eco_route_node *policy, eco_policy_router **out);
 void eco_router_free(eco_policy_router *r);

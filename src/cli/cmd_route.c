@@ -264,7 +264,11 @@ int cmd_route(int argc, char **argv) {
     char *prompt_owned = NULL;
     if (prompt_file) {
         size_t len;
-        if ((st = eco_read_file(prompt_file, (size_t)64 << 20, &prompt_owned, &len))) {
+        st = eco_read_file(prompt_file, (size_t)64 << 20, &prompt_owned, &len);
+        if (!st && memchr(prompt_owned, '\0', len))
+            st = eco_error(ECO_STATUS_EFORMAT, "%s: the prompt holds a NUL byte", prompt_file);
+        if (st) {
+            free(prompt_owned);
             eco_route_policy_free(policy);
             return cli_fail(st, "route");
         }

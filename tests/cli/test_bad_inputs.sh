@@ -311,6 +311,8 @@ row 1 "$T/ok.txt exists (use --force to replace it)" -- tokenizer train --corpus
 row 0 "ecology tokenizer train --corpus"            -- tokenizer train --help
 
 # route (issue 21)
+printf 'a\0b' >"$T/route-nul.txt"
+row 1 "$T/route-nul.txt: the prompt holds a NUL byte" -- route --policy '"a"' --model "a=$M" --prompt-file "$T/route-nul.txt"
 row 2 "route: --policy FILE|JSON is required"      -- route --model "$M" --prompt y
 row 2 "route: --model is required"                 -- route --policy '"a"' --prompt y
 row 2 "route: give one of --prompt TEXT and --prompt-file F" -- route --policy '"a"' --model "$M"
