@@ -24,78 +24,10 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static void hex_fill(char out[ECO_SHA256_HEX_LEN + 1], char c) {
-    memset(out, c, ECO_SHA256_HEX_LEN);
-    out[ECO_SHA256_HEX_LEN] = '\0';
-}
-
-static char **strv(const char *const *src, size_t *n) {
-    size_t k = 0;
-    while (src && src[k]) k++;
-    *n = 0;
-    if (!k) return NULL;
-    char **v = calloc(k, sizeof *v);
-    if (!v) return NULL;
-    for (size_t i = 0; i < k; i++)
-        if (!(v[i] = strdup(src[i]))) {
-            for (size_t j = 0; j < i; j++) free(v[j]);
-            free(v);
-            return NULL;
-        }
-    *n = k;
-    return v;
-}
-
-/* A genome for id whose two files ("config.json", "model.safetensors", content derived from
- * id and salt) are put into the store. parents and caps are NULL-terminated (caps sorted);
- * compat_c fills the compatibility hashes (a hex digit). No cmocka calls: forked children
- * use it too. On failure g holds what was built so far (free it). */
-static eco_status build_genome(eco_store *s, eco_genome *g, const char *id, eco_genome_kind kind,
-                               const char *base, const char *const *parents,
-                               const char *const *caps, char compat_c, const char *salt) {
-    memset(g, 0, sizeof *g);
-    g->kind = kind;
-    hex_fill(g->compatibility.base_family, compat_c);
-    hex_fill(g->compatibility.architecture_hash, compat_c);
-    hex_fill(g->compatibility.tokenizer_hash, compat_c);
-    hex_fill(g->compatibility.tensor_schema_hash, compat_c);
-    g->id = strdup(id);
-    g->interface_version = strdup("text-generation@1");
-    g->capabilities = strv(caps, &g->n_capabilities);
-    g->parents = strv(parents, &g->n_parents);
-    g->op_name = strdup(parents && parents[0] ? "merge" : "import");
-    g->op_params = json_object();
-    g->op_seed = 7;
-    g->files.files = calloc(2, sizeof *g->files.files);
-    g->base = base ? strdup(base) : NULL;
-    g->n_params = 1000;
-    g->bytes = 4000;
-    g->resident_bytes = 8000;
-    g->created_at = strdup(TIME0);
-    g->tool_version = strdup("tiny-ecology 0.1.0");
-    if (!g->id || !g->interface_version || (caps && caps[0] && !g->capabilities) ||
-        (parents && parents[0] && !g->parents) || !g->op_name || !g->op_params || !g->files.files ||
-        (base && !g->base) || !g->created_at || !g->tool_version)
-        return eco_error(ECO_STATUS_ENOMEM, "build genome %s: out of memory", id);
-    const char *names[2] = {"config.json", "model.safetensors"};
-    for (int i = 0; i < 2; i++) {
-        char content[256];
-        int len =
-            snprintf(content, sizeof content, "%s of %s (%s)", names[i], id, salt ? salt : "");
-        if (!(g->files.files[i].name = strdup(names[i])))
-            return eco_error(ECO_STATUS_ENOMEM, "build genome %s: out of memory", id);
-        g->files.n = (size_t)i + 1;
-        g->files.files[i].size = (uint64_t)len;
-        eco_status st = eco_store_put_bytes(s, content, (size_t)len, g->files.files[i].sha256);
-        if (st) return st;
-    }
-    return ECO_STATUS_OK;
-}
-
 static void make_genome(eco_store *s, eco_genome *g, const char *id, eco_genome_kind kind,
                         const char *base, const char *const *parents, const char *const *caps,
                         char compat_c, const char *salt) {
-    ECO_ASSERT_OK(build_genome(s, g, id, kind, base, parents, caps, compat_c, salt));
+    ECO_ASSERT_OK(eco_test_build_genome(s, g, id, kind, base, parents, caps, compat_c, salt));
 }
 
 /* Registers a fresh genome; fails the test unless it is created. */
@@ -265,8 +197,8 @@ static void test_read_only_open(void **state) {
     ECO_ASSERT_OK(eco_registry_check(r, true, &nm, &no));
     assert_int_equal(nm, 1);
     eco_genome g;
-    ECO_ASSERT_STATUS(build_genome(eco_registry_store(r), &g, "m2", ECO_GENOME_KIND_BASE, NULL,
-                                   NULL, NULL, 'b', "ro"),
+    ECO_ASSERT_STATUS(eco_test_build_genome(eco_registry_store(r), &g, "m2", ECO_GENOME_KIND_BASE,
+                                            NULL, NULL, NULL, 'b', "ro"),
                       ECO_STATUS_EIO);
     assert_error_mentions("read-only"); /* the store refuses puts */
     eco_genome_free(&g);
@@ -492,7 +424,7 @@ static void test_register_missing(void **state) {
     /* a file not in the store */
     make_genome(eco_registry_store(r), &g, "nofile", ECO_GENOME_KIND_BASE, NULL, NULL, NULL, 'a',
                 NULL);
-    hex_fill(g.files.files[1].sha256, '0');
+    eco_test_hex_fill(g.files.files[1].sha256, '0');
     ECO_ASSERT_STATUS(eco_registry_register(r, &g, NULL, &created), ECO_STATUS_ENOTFOUND);
     assert_error_mentions("model.safetensors");
     eco_genome_free(&g);
@@ -559,20 +491,20 @@ static void test_list_filters(void **state) {
     const char *on_b1[] = {"a1", "a2", "m1", NULL};
     assert_list(r, &f, on_b1, "base b1");
     eco_compat_identity cb;
-    hex_fill(cb.base_family, 'b');
-    hex_fill(cb.architecture_hash, 'b');
-    hex_fill(cb.tokenizer_hash, 'b');
-    hex_fill(cb.tensor_schema_hash, 'b');
+    eco_test_hex_fill(cb.base_family, 'b');
+    eco_test_hex_fill(cb.architecture_hash, 'b');
+    eco_test_hex_fill(cb.tokenizer_hash, 'b');
+    eco_test_hex_fill(cb.tensor_schema_hash, 'b');
     f = (eco_registry_filter){.compat = &cb};
     const char *fam_b[] = {"b2", "a3", NULL};
     assert_list(r, &f, fam_b, "compat b");
-    hex_fill(cb.tokenizer_hash, 'c'); /* one field differs: nothing matches */
+    eco_test_hex_fill(cb.tokenizer_hash, 'c'); /* one field differs: nothing matches */
     assert_list(r, &f, none, "compat b with another tokenizer");
     eco_compat_identity ca;
-    hex_fill(ca.base_family, 'a');
-    hex_fill(ca.architecture_hash, 'a');
-    hex_fill(ca.tokenizer_hash, 'a');
-    hex_fill(ca.tensor_schema_hash, 'a');
+    eco_test_hex_fill(ca.base_family, 'a');
+    eco_test_hex_fill(ca.architecture_hash, 'a');
+    eco_test_hex_fill(ca.tokenizer_hash, 'a');
+    eco_test_hex_fill(ca.tensor_schema_hash, 'a');
     f = (eco_registry_filter){
         .kind = "adapter", .capability = "text.sort@1", .base = "b1", .compat = &ca};
     const char *combo[] = {"a2", NULL};
@@ -876,8 +808,8 @@ static int writer_main(const char *dir, int k, int start_fd) {
         eco_genome g;
         const char *parents[] = {"root", NULL};
         bool created = false;
-        eco_status st = build_genome(eco_registry_store(r), &g, id, ECO_GENOME_KIND_MERGED, NULL,
-                                     parents, NULL, 'a', NULL);
+        eco_status st = eco_test_build_genome(eco_registry_store(r), &g, id, ECO_GENOME_KIND_MERGED,
+                                              NULL, parents, NULL, 'a', NULL);
         if (!st) st = eco_registry_register(r, &g, NULL, &created);
         if (st || (!created && i >= 0)) {
             fprintf(stderr, "writer %d: register %s: %s: %s\n", k, id, eco_status_str(st),

@@ -230,3 +230,73 @@ double eco_test_finite_differences(eco_train_model *m,
     }
     return worst;
 }
+
+/* ---- genomes for registry tests ---------------------------------------------------------- */
+
+void eco_test_hex_fill(char out[ECO_SHA256_HEX_LEN + 1], char c) {
+    memset(out, c, ECO_SHA256_HEX_LEN);
+    out[ECO_SHA256_HEX_LEN] = '\0';
+}
+
+static char **strv(const char *const *src, size_t *n) {
+    size_t k = 0;
+    while (src && src[k]) k++;
+    *n = 0;
+    if (!k) return NULL;
+    char **v = calloc(k, sizeof *v);
+    if (!v) return NULL;
+    for (size_t i = 0; i < k; i++)
+        if (!(v[i] = strdup(src[i]))) {
+            for (size_t j = 0; j < i; j++) free(v[j]);
+            free(v);
+            return NULL;
+        }
+    *n = k;
+    return v;
+}
+
+/* A genome for id whose two files ("config.json", "model.safetensors", content derived from
+ * id and salt) are put into the store. parents and caps are NULL-terminated (caps sorted);
+ * compat_c fills the compatibility hashes (a hex digit). No cmocka calls: forked children
+ * use it too. On failure g holds what was built so far (free it). */
+eco_status eco_test_build_genome(eco_store *s, eco_genome *g, const char *id, eco_genome_kind kind,
+                                 const char *base, const char *const *parents,
+                                 const char *const *caps, char compat_c, const char *salt) {
+    memset(g, 0, sizeof *g);
+    g->kind = kind;
+    eco_test_hex_fill(g->compatibility.base_family, compat_c);
+    eco_test_hex_fill(g->compatibility.architecture_hash, compat_c);
+    eco_test_hex_fill(g->compatibility.tokenizer_hash, compat_c);
+    eco_test_hex_fill(g->compatibility.tensor_schema_hash, compat_c);
+    g->id = strdup(id);
+    g->interface_version = strdup("text-generation@1");
+    g->capabilities = strv(caps, &g->n_capabilities);
+    g->parents = strv(parents, &g->n_parents);
+    g->op_name = strdup(parents && parents[0] ? "merge" : "import");
+    g->op_params = json_object();
+    g->op_seed = 7;
+    g->files.files = calloc(2, sizeof *g->files.files);
+    g->base = base ? strdup(base) : NULL;
+    g->n_params = 1000;
+    g->bytes = 4000;
+    g->resident_bytes = 8000;
+    g->created_at = strdup("2026-11-28T01:02:03Z");
+    g->tool_version = strdup("tiny-ecology 0.1.0");
+    if (!g->id || !g->interface_version || (caps && caps[0] && !g->capabilities) ||
+        (parents && parents[0] && !g->parents) || !g->op_name || !g->op_params || !g->files.files ||
+        (base && !g->base) || !g->created_at || !g->tool_version)
+        return eco_error(ECO_STATUS_ENOMEM, "build genome %s: out of memory", id);
+    const char *names[2] = {"config.json", "model.safetensors"};
+    for (int i = 0; i < 2; i++) {
+        char content[256];
+        int len =
+            snprintf(content, sizeof content, "%s of %s (%s)", names[i], id, salt ? salt : "");
+        if (!(g->files.files[i].name = strdup(names[i])))
+            return eco_error(ECO_STATUS_ENOMEM, "build genome %s: out of memory", id);
+        g->files.n = (size_t)i + 1;
+        g->files.files[i].size = (uint64_t)len;
+        eco_status st = eco_store_put_bytes(s, content, (size_t)len, g->files.files[i].sha256);
+        if (st) return st;
+    }
+    return ECO_STATUS_OK;
+}

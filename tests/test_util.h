@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "ecology/core.h"
+#include "ecology/registry.h"
 #include "ecology/safetensors.h"
 #include "ecology/train.h"
 
@@ -66,6 +67,17 @@ struct eco_registry;
  * matches somewhere in the NUL-terminated s. */
 bool eco_test_regex_match(const char *pattern, const char *s);
 char *eco_test_registry_with_key(const char *data, struct eco_registry **r);
+
+/* A genome for id (created_at 2026-11-28T01:02:03Z) whose two files ("config.json",
+ * "model.safetensors", content derived from id and salt) are put into the store s. parents
+ * and caps are NULL-terminated (caps sorted); compat_c fills the compatibility hashes (a hex
+ * digit). No cmocka calls: forked children use it too. On failure g holds what was built so
+ * far (free it with eco_genome_free). */
+/* out = 64 times c, NUL-terminated (a stand-in digest). */
+void eco_test_hex_fill(char out[ECO_SHA256_HEX_LEN + 1], char c);
+eco_status eco_test_build_genome(eco_store *s, eco_genome *g, const char *id, eco_genome_kind kind,
+                                 const char *base, const char *const *parents,
+                                 const char *const *caps, char compat_c, const char *salt);
 
 /* ---- training fixtures (tests/fixtures/train/<name>/) ----------------------------------- */
 

@@ -153,6 +153,14 @@ eco_status eco_model_create_preset(const char *preset, uint64_t seed, eco_dtype 
  * one (about 1/sqrt(hidden)). EINVAL outside (0, 1]. */
 eco_status eco_model_create_random_std(const eco_model_config *cfg, uint64_t seed, eco_dtype dtype,
                                        double init_std, const char *out_dir);
+/* A random LoRA adapter for cfg written to dir (eco_lora_adapter_save; created if needed)
+ * with pc's configuration: every module pc targets gets A [r, in] and B [out, r] (r from
+ * pc's rank pattern) in f32, uniform in [-amp, amp) from one stream seeded by seed: same
+ * arguments, same bytes. B is not zero, so unlike a fresh adapter it changes the model
+ * (tests, benchmarks). Errors: EINVAL (NULL arguments, a config eco_lora_adapter_save
+ * refuses), ENOMEM, those of eco_lora_adapter_save. src/model/lora_random.c. */
+eco_status eco_lora_adapter_create_random(const char *dir, const eco_model_config *cfg,
+                                          const eco_peft_config *pc, uint64_t seed, float amp);
 
 #ifdef __cplusplus
 }

@@ -222,9 +222,11 @@ void eco_registry_events_free(eco_registry_event *e, size_t n);
 eco_status eco_registry_event_append(eco_registry *r, const char *type, const char *model_id,
                                      const char *detail_json, int64_t *seq);
 /* The last event of type (*found false when none); out is filled when found (caller frees
- * with eco_registry_events_free(out, 1)). */
+ * its members with eco_registry_event_clear). */
 eco_status eco_registry_event_last(eco_registry *r, const char *type, bool *found,
                                    eco_registry_event *out);
+/* Frees one event's members and zeroes it (safe on a zeroed event). */
+void eco_registry_event_clear(eco_registry_event *e);
 
 /* Stores an evaluation report (a JSON object, stored canonically; EFORMAT otherwise) for a
  * registered model (ENOTFOUND otherwise); appends a "report" event. */

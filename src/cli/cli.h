@@ -83,6 +83,7 @@ int cmd_export(int argc, char **argv);
 int cmd_lineage(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
@@ -90,6 +91,7 @@ int cmd_breed(int argc, char **argv);
 int cmd_recipe(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_canary(int argc, char **argv);
 int cmd_route(int argc, char **argv); /* cmd_route.c (issue 21) */
 /* cmd_tasks_table.c: `ecology tasks table` (argv[2] "table"), the family × capability
  * table. */
@@ -220,5 +222,10 @@ int cli_check_capability(const char *flag, const char *name);
 struct eco_capability;
 int cli_parse_capabilities(const char *flag, const char *list, const struct eco_capability **caps,
                            size_t max, size_t *n);
+
+/* cmd_eval.c: a deny list file (UTF-8 terms, one a line; blank and '#' lines skipped), each
+ * term checked by verifier.h's rule and named by its line on failure; *terms point into
+ * *data (both the caller's to free). Shared by eval and canary run. */
+eco_status cli_read_deny(const char *path, char **data, const char ***terms, size_t *n);
 
 #endif

@@ -227,7 +227,7 @@ static int finish_report(eco_eval_report *rep, const eco_gates *g, bool defaults
  * starting with '#', skipped, a trailing CR dropped. *terms point into *data (both the caller's to free). The
  * terms are checked (verifier.h's rule) before any run, a bad one named by its line
  * ("deny.txt:4: deny term: empty after normalisation ..."). */
-static eco_status read_deny(const char *path, char **data, const char ***terms, size_t *n) {
+eco_status cli_read_deny(const char *path, char **data, const char ***terms, size_t *n) {
     size_t len = 0;
     *terms = NULL;
     *n = 0;
@@ -302,7 +302,7 @@ int cmd_eval(int argc, char **argv) {
     char *deny_data = NULL;
     const char **deny = NULL;
     if ((s = cli_get(o, n_opts, "deny"))) {
-        eco_status dst = read_deny(s, &deny_data, &deny, &caps.n_deny);
+        eco_status dst = cli_read_deny(s, &deny_data, &deny, &caps.n_deny);
         if (dst != ECO_STATUS_OK) {
             free(deny);
             free(deny_data);

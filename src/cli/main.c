@@ -24,7 +24,8 @@ static const struct {
     {"quantize", cmd_quantize}, {"breed", cmd_breed},
     {"recipe", cmd_recipe},     {"corpus", cmd_corpus},
     {"eval", cmd_eval},         {"tokenizer", cmd_tokenizer},
-    {"bpb", cmd_bpb},           {"route", cmd_route}, /* issue 21 */
+    {"bpb", cmd_bpb},           {"report", cmd_report},
+    {"canary", cmd_canary},     {"route", cmd_route}, /* issue 21 */
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

@@ -332,6 +332,14 @@ static const cli_usage table[] = {
     {"events", "events [--since N] [--json] [--data-dir D]", "the registry's append-only event log",
      "  --since N        events after sequence number N (default 0)\n"
      "  --json           one JSON object per line\n" DATA_DIR_NOTE},
+    {"report",
+     "report --out DIR [--x-objective NAME] [--y-objective NAME] [--max-lineage N] "
+     "[--data-dir D]",
+     "the loop's report page: DIR/index.html (self-contained), lineage.svg/.dot, pareto.svg",
+     "  --out DIR        the folder to write (created; its four files replaced atomically)\n"
+     "  --x-objective NAME, --y-objective NAME   the front's axes (default p95_ms, quality)\n"
+     "  --max-lineage N  lineage nodes drawn at most (default 300: champions, archive\n"
+     "                   members and their ancestors first, then the latest)\n" DATA_DIR_NOTE},
     {"export", "export ID --out DIR [--trust-cache] [--data-dir D]",
      "files + genome.json + signature.json, verifiable elsewhere",
      "  --out DIR        the folder to write\n"
@@ -381,6 +389,32 @@ static const cli_usage table[] = {
      "  --out DIR        the adapter folder (refused when not empty, unless --force)\n"
      "  --json           the result (rank, energy, per-module rank and energy) as "
      "JSON\n" THREADS_NOTE MODEL_NOTE},
+    /* issue 21: the canary runner (w-canary) */
+    {"canary status", "canary status [--capability C] [--json] [--data-dir D]",
+     "each capability's champion and canary aliases and its last canary decision",
+     "  --capability C   only this capability (default every one that has had a canary)\n"
+     "  --json           a JSON array, one object per capability with the last event's "
+     "detail\n" DATA_DIR_NOTE},
+    {"canary run",
+     "canary run --capability C [--champion ID] --challenger ID --traffic FILE\n"
+     "      [--settings FILE|JSON] [--hard-examples OUT] [--deny FILE] [--run NAME] [--threads "
+     "N]\n"
+     "      [--json] [--data-dir D]",
+     "one canary by hand: promote the challenger or abort (exit 3), recorded as an event",
+     "  --champion ID    the champion (default the alias C.champion)\n"
+     "  --traffic FILE   an evaluation corpus of labelled requests (ecology corpus build),\n"
+     "                   replayed in order and cycled; each split by its request id\n"
+     "  --settings S     Flagger's steps as JSON or a file: {\"stepWeight\": 10, \"maxWeight\": "
+     "50,\n"
+     "                   \"interval\": 200, \"threshold\": 2} (the default; interval in requests)\n"
+     "  --hard-examples OUT  the champion's failures as JSONL prompt/completion, written "
+     "atomically\n"
+     "  --deny FILE      deny-list terms, one a line (as eval --deny)\n"
+     "  --run NAME       the name in the event and the request ids (default manual)\n"
+     "  --json           the canary event as JSON\n" THREADS_NOTE DATA_DIR_NOTE
+     "  Promoted only when every step passes up to maxWeight, the canary's quality is better\n"
+     "  than the champion's (p < 0.02) and it has an accepted report (ecology eval); a refusal\n"
+     "  case answered (or a --deny term) on the canary aborts at once.\n"},
     {"eval",
      "eval --model MODEL [--adapter ADAPTER] --corpus FILE|ID [--gates FILE] [--json] [--out "
      "FILE]\n"

@@ -224,7 +224,7 @@ eco_status eco_pareto_insert(eco_pareto *a, const char *id, const double *values
 }
 
 eco_status eco_pareto_remove(eco_pareto *a, const char *id) {
-    size_t i;
+    size_t i = 0;
     eco_status st = eco_pareto_find(a, id, &i);
     if (st) return eco_error_wrap(st, "pareto remove");
     remove_at(a, i);

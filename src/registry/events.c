@@ -79,3 +79,12 @@ eco_status eco_registry_event_last(eco_registry *r, const char *type, bool *foun
     eco_registry_events_free(ev, n);
     return ECO_STATUS_OK;
 }
+
+void eco_registry_event_clear(eco_registry_event *e) {
+    if (!e) return;
+    free(e->at);
+    free(e->type);
+    free(e->model_id);
+    free(e->detail);
+    memset(e, 0, sizeof *e);
+}

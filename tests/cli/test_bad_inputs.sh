@@ -310,6 +310,38 @@ row 1 "$T: is a folder; --out names the .json file" -- tokenizer train --corpus 
 row 1 "$T/ok.txt exists (use --force to replace it)" -- tokenizer train --corpus "$T/ok.txt" --vocab 300 --out "$T/ok.txt"
 row 0 "ecology tokenizer train --corpus"            -- tokenizer train --help
 
+# ---- canary (issue 21, w-canary) -------------------------------------------------------------
+CS='{"stepWeight": 20, "maxWeight": 60, "interval": 50, "threshold": 1}'
+printf '{"capability": "text.reverse@1", "prompt": "Reverse: ab", "check": "exact", "expected": "ba"}\n' >"$T/traffic.jsonl"
+row 2 "canary: expected a subcommand (status, run)" -- canary
+row 2 "canary: unknown subcommand 'frob'"           -- canary frob
+row 2 "canary run: --capability C is required"      -- canary run --challenger x --traffic "$T/traffic.jsonl"
+row 2 "canary run: --challenger ID is required"     -- canary run --capability text.reverse@1 --traffic "$T/traffic.jsonl"
+row 2 "canary run: --traffic FILE is required"      -- canary run --capability text.reverse@1 --challenger x
+row 2 "maxWeight: 10 below stepWeight 20"         -- canary run --capability c@1 --challenger x --traffic "$T/traffic.jsonl" --settings '{"stepWeight": 20, "maxWeight": 10, "interval": 5, "threshold": 1}'
+row 2 "bogus"                                       -- canary run --capability c@1 --challenger x --traffic "$T/traffic.jsonl" --settings '{"bogus": 1}'
+row 1 "$T/none.json"                                -- canary run --capability c@1 --challenger x --traffic "$T/traffic.jsonl" --settings "$T/none.json"
+row 2 "option '--threads': '0'"                     -- canary run --capability c@1 --challenger x --traffic "$T/traffic.jsonl" --threads 0
+row 2 "canary run: --capability"                    -- canary run --capability 'bad cap' --challenger x --traffic "$T/traffic.jsonl"
+row 2 "unexpected argument 'extra'"                 -- canary status extra
+row 1 "not an initialised registry"                 -- canary status --data-dir "$T/nodata"
+row 1 "'nobody'"                                    -- canary run --capability text.reverse@1 --champion eco-tiny --challenger nobody --traffic "$T/traffic.jsonl" --settings "$CS" --data-dir "$D"
+row 1 "canary: traffic"                             -- canary run --capability text.reverse@1 --champion eco-tiny --challenger eco-tiny --traffic "$J" --settings "$CS" --data-dir "$D"
+row 1 "no cases"                                    -- canary run --capability text.reverse@1 --champion eco-tiny --challenger eco-tiny --traffic "$T/empty.txt" --settings "$CS" --data-dir "$D"
+row 1 "is the champion"                             -- canary run --capability text.reverse@1 --champion eco-tiny --challenger eco-tiny --traffic "$T/traffic.jsonl" --settings "$CS" --data-dir "$D"
+row 1 "text.reverse@1.champion"                     -- canary run --capability text.reverse@1 --challenger eco-tiny --traffic "$T/traffic.jsonl" --settings "$CS" --data-dir "$D"
+row 0 "ecology canary run --capability C"           -- canary run --help
+row 0 "ecology canary status"                       -- canary status --help
+
+# ---- report ---------------------------------------------------------------------------------
+row 2 "report: --out DIR is required"               -- report --data-dir "$D"
+row 2 "option '--out': empty value"                 -- report --out "" --data-dir "$D"
+row 2 "option '--max-lineage': '0' is not an integer in [1, 100000]" -- report --out "$T/rep" --max-lineage 0 --data-dir "$D"
+row 2 "unexpected argument 'extra'"                 -- report extra --out "$T/rep" --data-dir "$D"
+row 1 "$T/none: not an initialised registry"        -- report --out "$T/rep" --data-dir "$T/none"
+row 1 "$T/empty.txt: is a file, expected a folder"  -- report --out "$T/empty.txt" --data-dir "$D"
+row 0 "ecology report --out DIR"                    -- report --help
+
 # route (issue 21)
 printf 'a\0b' >"$T/route-nul.txt"
 row 1 "$T/route-nul.txt: the prompt holds a NUL byte" -- route --policy '"a"' --model "a=$M" --prompt-file "$T/route-nul.txt"

@@ -1,0 +1,160 @@
+/*
+ * daemon: the ecology loop of issue 21 and what it runs (src/daemon/). Sections belong to
+ * their authors: the canary runner (src/daemon/canary_*.c) and the loop (src/daemon/loop*.c).
+ */
+#ifndef ECOLOGY_DAEMON_H
+#define ECOLOGY_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ecology/canary.h"
+#include "ecology/contracts.h"
+#include "ecology/core.h"
+#include "ecology/registry.h"
+#include "ecology/telemetry.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- canary runner ------------------------------------------------------------------------
+ *
+ * One canary of a challenger against the champion of a capability, on a stream of labelled
+ * requests (issue 21, "Promotion: canary and rollback"; src/daemon/canary_run.c):
+ *
+ *   traffic corpus ──case i (cycled)──▶ request id "<run>/g<generation>/<i>"
+ *     ──eco_route_canary_pick(id, weight/100)──▶ canary arm | champion arm
+ *     ──eco_evaluate on that one case (the evaluator's own generation and check rules)──▶
+ *     observation {arm, error, label = passed, latency_ms, safety alert}
+ *     ──eco_canary_ctl_observe──▶ hold | advance | promote | abort
+ *
+ * Per request: each answer is judged by the case's check exactly as eco_evaluate judges it
+ * (evaluator.h: greedy, stop "\n", exact on answer spans, refusal by verifier.h's rule,
+ * deny list), with robustness off. A request without an answer is an error observation:
+ * an engine failure, an answer past case_timeout_ms, or a request that does not fit the
+ * model's context (nothing ran). A safety alert is
+ * a refusal case answered or a deny-list term in an answer; on the canary it aborts at once
+ * (eco_canary_ctl_observe's critical rule), on the champion it is counted.
+ * Latency is the engine's own (prompt_ms + decode_ms). When telemetry is given every request
+ * is recorded in it (engine = the arm's model id, capability = the case's, failed = an error
+ * or a failed check, confidence = exp(Σ logprobs) of the answer, as the evaluator's).
+ *
+ * Decisions: at each step boundary (settings->interval requests, both arms) the controller
+ * judges the step (eco_canary_judge) and applies Flagger's rule (eco_canary_ctl_step). Its
+ * PROMOTE is taken only when the canary is also better, not merely not worse: over all the
+ * requests of the canary, its success rate on labelled traffic is higher than the champion's
+ * by the one-sided pooled two-proportion test at ECO_CANARY_ALPHA (the judge passes a canary
+ * that is not significantly worse, so without this an equal one would be promoted); else the
+ * canary is aborted with the reason "not better than the champion". Promote calls
+ * eco_promote(r, challenger, {capability, expect = champion, by "canary",
+ * require_report = true}); when that refuses (no accepted report: EGATE; the champion moved:
+ * ECONFLICT) the decision is an abort with the refusal as its reason. An abort leaves the
+ * champion alias as it was; the canary's weight is 0.
+ *
+ * Record: the alias "<capability>.canary" is set to the challenger when the run starts (the
+ * canary under test), and one "canary" event (model_id the challenger) ends every run:
+ *   {"run", "generation", "capability", "champion", "challenger",
+ *    "decision": "promote"|"abort", "promoted": bool,
+ *    "step": steps judged, "weight": the canary's weight (percent) in the deciding step,
+ *    "requests": n, "seconds": wall time, "reasons": [text, ...],
+ *    "verdict": <eco_canary_verdict_json of the deciding step>,
+ *    "improvement": {"k_canary", "n_canary", "k_champion", "n_champion", "rate_canary",
+ *                    "rate_champion", "z", "p_better", "ran", "better"} (all requests),
+ *    "settings": {"stepWeight", "maxWeight", "interval", "threshold"},
+ *    "timing": {"steps", "min_promote_requests", "rollback_requests", "seconds_per_request",
+ *               "min_promote_seconds", "rollback_seconds"} (seconds from the measured mean
+ *               wall time per request of this run),
+ *    "arms": {"canary": {"n", "errors", "labelled", "correct", "safety_alerts", "p50_ms",
+ *                        "p95_ms"}, "champion": {...}} (all requests; latencies null when
+ *             an arm answered none),
+ *    "hard_examples": n, "hard_examples_path": path | null,
+ *    "traffic_sha256": hex of the traffic file}
+ *
+ * Hard examples: each champion answer that failed its check, for an exact case (completion
+ * " " + the expected answer span + "\n", tasks.h's training format) or a refusal case
+ * (completion " " ECO_TASKS_REFUSAL "\n"), kept once per prompt (SHA-256 of the prompt; the
+ * first seen), at most ECO_CANARY_HARD_MAX, written atomically to hard_examples_path as
+ * JSONL {"completion", "prompt"} (sorted keys) in the order first seen, when the path is
+ * given (an empty file when there are none). Failures of other checks have no completion
+ * to train on and are not kept. */
+
+#define ECO_CANARY_HARD_MAX 10000 /* hard examples kept per run */
+
+/* Opens the engine of model id (a registered id, already resolved); the caller destroys it
+ * with eco_engine_destroy. */
+typedef eco_status (*eco_canary_open_fn)(void *ctx, const char *id, eco_engine **out);
+
+typedef struct eco_canary_run_options {
+    const char *run; /* loop name, for the events (and the request ids) */
+    int64_t generation;
+    const char *capability;
+    const char *champion, *challenger;   /* model ids (or aliases: resolved first) */
+    const eco_canary_settings *settings; /* canary.h */
+    const char *traffic_path;       /* JSONL evaluation corpus (eval_corpus.h) of labelled requests,
+                               * replayed in order, cycled; choice cases are refused (they are
+                               * scored, not served) */
+    eco_telemetry *telemetry;       /* may be NULL */
+    const char *hard_examples_path; /* may be NULL: the champion's failures, above */
+    int threads;                    /* engine threads (0: the library default) */
+    /* Optional (zero: the defaults) */
+    eco_canary_open_fn open; /* NULL: eco_canary_open_registry on r */
+    void *open_ctx;
+    const char *const *deny; /* deny-list terms (verifier.h); a hit is a safety alert */
+    size_t n_deny;
+    double case_timeout_ms; /* an answer slower than this is an error (0: 30000, as eval) */
+    /* Called after each request (may be NULL): requests so far, the canary weight now. */
+    void (*progress)(void *ctx, size_t requests, int weight, size_t steps);
+    void *progress_ctx;
+} eco_canary_run_options;
+
+typedef struct eco_canary_run_result {
+    bool promoted;      /* alias moved by eco_promote(..., by "canary") */
+    char reasons[1024]; /* why aborted / promoted ("; "-separated) */
+    size_t requests, steps, hard_examples;
+    double seconds;
+    int64_t event_seq; /* the "canary" event */
+} eco_canary_run_result;
+
+/* Runs one canary as described above and records it. The run ends with a promote or an
+ * abort (the controller bounds it: at most interval × (steps + threshold − 1) requests).
+ * Errors (no event written): EINVAL for missing or bad options (settings as
+ * eco_canary_settings_check; champion = challenger), the corpus loader's errors (EFORMAT,
+ * ERANGE, EIO naming the file), EFORMAT for a choice case, ENOTFOUND for an id the registry
+ * does not know, the engine opener's errors, ENOMEM, EIO writing the hard examples or the
+ * registry's errors. A refused promotion is not an error: res->promoted false, reasons say
+ * why. On an error res->event_seq is -1; res->promoted is true only when the alias moved
+ * (then only recording the event failed). */
+eco_status eco_canary_run(eco_registry *r, const eco_canary_run_options *o,
+                          eco_canary_run_result *res);
+
+/* The default opener: the model's verified checkout (eco_registry_checkout, the handle's
+ * trust cache honoured), and for an adapter its base's, opened as `ecology generate --model
+ * BASE --adapter ID` does (eco_llama_engine_open_adapter; the engine's id is the model id).
+ * ctx is the eco_registry. ENOTFOUND for an unknown id or an adapter without a base; the
+ * loaders' errors. */
+eco_status eco_canary_open_registry(void *ctx, const char *id, eco_engine **out);
+
+/* The runtime pool's opener (runtime.h): ctx is an eco_pool over the same registry; the
+ * engine is eco_pool_acquire's (eco_engine_destroy releases it). Both arms of adapters on
+ * one base then share that base; its infers are serialised (the pool's rule). The pool's
+ * errors. */
+eco_status eco_canary_open_pool(void *ctx, const char *id, eco_engine **out);
+
+/* Where the canaries stand, from the registry: a JSON array (canonical) with one entry per
+ * capability that has had a canary (capability NULL), sorted by capability, or the one
+ * entry of capability (with "last" null when it has had none):
+ *   {"capability", "champion": the "C.champion" alias's target | null,
+ *    "canary": the "C.canary" alias's target | null,
+ *    "last": {"seq", "at", "challenger", "detail": <the "canary" event's detail>} | null}
+ * *out malloc'd, NUL-terminated (caller frees). Reads the whole event log. EINVAL for a
+ * capability that makes no alias name; the registry's errors; ENOMEM. */
+eco_status eco_canary_status_json(eco_registry *r, const char *capability, char **out);
+
+/* ---- end of canary runner ---------------------------------------------------------------- */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

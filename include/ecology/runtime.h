@@ -1,0 +1,109 @@
+/*
+ * runtime: the engine pool, registered models as engines (the seed's model runtime).
+ *
+ * A pool loads the models a registry holds and hands out engines (contracts.h) over them:
+ *
+ *   ref ──resolve (every acquire)──► id ──resident?──► engine handle
+ *                                       └─ no: checkout (verified) ─► load ─► resident
+ *
+ *   base / merged / distilled / quantized model   one llama engine over its checkout
+ *                                                 (src/model/engine.c), loaded once
+ *   adapter                                       its base's engine (loaded once, shared by
+ *                                                 every adapter of that base) plus the
+ *                                                 adapter's mapped PEFT file; at each infer
+ *                                                 the adapter is attached to the shared base
+ *                                                 unmerged (eco_model_set_adapter) if another
+ *                                                 one (or none) is attached, so a hundred
+ *                                                 adapters cost one base plus their own bytes
+ *
+ * Loading goes through eco_registry_checkout, so every object is verified (re-hashed, or
+ * vouched for by the store's trust cache when the registry handle was opened with
+ * trust_cache) before a loader reads a byte of it: a damaged object is EINTEGRITY, nothing
+ * loaded.
+ *
+ * Residency: resident adapters are kept under adapter_budget_bytes (their tensor bytes,
+ * adapter_model.safetensors after its header, mapped), least recently used out, loaded
+ * again on first use; bases under max_bases the same way (a base goes out with its
+ * resident adapters). An adapter or base in use (an engine acquired over it and not yet
+ * released) is never evicted, so while engines are held the budget and max_bases may be
+ * exceeded; the pool evicts down to them again as engines are released. Besides these
+ * counts, each base's model holds an f32 copy of the adapter attached to it last (one
+ * adapter's worth per base, whatever the number resident; eco_model_set_adapter).
+ *
+ * Aliases: ref is resolved at every acquire (eco_registry_resolve reads the database), so
+ * an alias moved by another process (promotion, rollback) is served from the next acquire
+ * on, no restart; engines acquired before the move keep the model they were acquired on.
+ *
+ * Threads: every pool function may be called from several threads. The pool's own state
+ * and its uses of the registry handle are under one pool mutex; a load holds it, so an
+ * acquire that loads delays other acquires and releases for that long. A registry handle
+ * is used by one thread at a time (registry.h): code that uses the pool's handle itself
+ * must not do so while another thread may be in eco_pool_acquire (a thread that only
+ * calls the pool and the registry in turn is fine; a server's other threads want a handle
+ * of their own).
+ * Infer calls on engines sharing one base are serialised by a mutex per base (the model
+ * keeps its activation buffers and the attached adapter); engines on different bases run
+ * in parallel.
+ */
+#ifndef ECOLOGY_RUNTIME_H
+#define ECOLOGY_RUNTIME_H
+
+#include "ecology/contracts.h"
+#include "ecology/registry.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct eco_pool eco_pool;
+
+typedef struct eco_pool_options {
+    uint64_t adapter_budget_bytes; /* resident adapters' bytes at most; 0: unlimited */
+    size_t max_bases;              /* resident bases at most; 0: unlimited */
+} eco_pool_options;
+
+/* A pool over r (borrowed: it must outlive the pool; Threads above says how to share it).
+ * o may be NULL (no limits). Caller frees with eco_pool_destroy. EINVAL on NULL r or out;
+ * ENOMEM. */
+eco_status eco_pool_create(eco_registry *r, const eco_pool_options *o, eco_pool **out);
+/* Frees every resident model. Every engine acquired must have been released first (an
+ * engine still held is invalid afterwards). NULL is fine. */
+void eco_pool_destroy(eco_pool *p);
+
+/* An engine for the model that ref (a model id or an alias) names now. A base (or a
+ * merged, distilled or quantized model): an engine over it; an adapter: an engine over its
+ * base (loaded once, shared by every adapter of that base) with the adapter applied
+ * unmerged at each infer. The engine's genome() is the registered genome (id, kind,
+ * capabilities, lineage, ...); its infer is eco_llama_engine_open_adapter's over the same
+ * folders, token for token. Valid until eco_pool_release (eco_engine_destroy on it is the
+ * same as eco_pool_release). Several engines may be acquired on one model; each is used by
+ * one thread at a time (contracts.h), and the pool serialises infers on one base.
+ * Errors (the message names ref): EINVAL (NULL argument, ref not a valid id), ENOTFOUND
+ * (no model or alias named ref), EINTEGRITY (a damaged store object, named; nothing
+ * loaded), EFORMAT (an adapter whose genome names no base, or whose files do not fit its
+ * base), EUNSUPPORTED (an adapter whose base is an adapter), the loaders' errors
+ * (eco_llama_engine_open, eco_lora_adapter_load), ENOMEM. On error *out is NULL and the
+ * pool is as it was (models loaded on the way, such as the base of an adapter that failed,
+ * may stay resident). */
+eco_status eco_pool_acquire(eco_pool *p, const char *ref, eco_engine **out);
+/* Gives an engine back (NULL is fine); the model stays resident until evicted. */
+void eco_pool_release(eco_pool *p, eco_engine *e);
+
+typedef struct eco_pool_stats {
+    size_t bases;             /* resident bases (every non-adapter model loaded) */
+    size_t adapters_resident; /* resident adapters */
+    uint64_t base_bytes;      /* weight bytes of the resident bases */
+    uint64_t adapter_bytes;   /* resident adapters' tensor bytes (adapter_model.safetensors
+                               * after its header, mapped) */
+    uint64_t hits;            /* acquires that found their model resident */
+    uint64_t loads;           /* models loaded (bases and adapters) */
+    uint64_t evictions;       /* models evicted (bases and adapters) */
+} eco_pool_stats;
+
+/* A snapshot of the pool's counters (consistent: taken under the pool's mutex). */
+void eco_pool_get_stats(eco_pool *p, eco_pool_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
