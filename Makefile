@@ -7,7 +7,7 @@ FUZZ_BUILD  ?= build-fuzz
 FUZZ_SECONDS ?= 30
 ECOLOGY = $(BUILD)/ecology
 
-.PHONY: all deps build test test-material demo bench fuzz fixtures clean
+.PHONY: all deps build test test-material demo tour bench fuzz fixtures clean
 
 all: build
 
@@ -35,6 +35,9 @@ test: build test-material
 
 demo: build
 	@scripts/demo.sh $(ECOLOGY)
+
+tour: build
+	@scripts/tour.sh $(ECOLOGY)
 
 bench: deps
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DECO_NATIVE=ON

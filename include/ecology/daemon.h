@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ecology/canary.h"
 #include "ecology/contracts.h"
@@ -153,6 +154,142 @@ eco_status eco_canary_open_pool(void *ctx, const char *id, eco_engine **out);
 eco_status eco_canary_status_json(eco_registry *r, const char *capability, char **out);
 
 /* ---- end of canary runner ---------------------------------------------------------------- */
+
+/* ---- the loop (src/daemon/loop*.c) ------------------------------------------------------
+ *
+ * The loop, configured by one JSON file (eco_loop_config_parse):
+ *
+ *   seeding (generation 0, once): import the population (eco_registry_add_dir, skipped for
+ *     an id already registered), evaluate every member that has capabilities on its
+ *     capabilities' evaluation corpus, gate it, put the accepted ones in the Pareto archive,
+ *     make the best held-out exact match of each capability (across base families) its
+ *     champion (eco_promote by "seed") and mine the champion's failures on the traffic
+ *     corpus as the first hard examples;
+ *   generation g = 1, 2, ...: "generation" start event; for each child k: parents from the
+ *     archive (eco_pareto_select, an eco_rng seeded from (seed, g, k)), an operator chosen
+ *     by weight among those whose supports() accepts them, bred (eco_breed; a chain when the
+ *     operator entry asks for a fine-tune after it) as "<name>-g<g>-<k>", evaluated and gated
+ *     ("gate" event), survivors inserted in the archive (eco_archive_save); then per
+ *     capability the best accepted challenger runs the canary (eco_canary_run) against the
+ *     champion, whose failures on the traffic become hard examples for the next generation's
+ *     finetune; "generation" end event.
+ *
+ * The state is the registry and its event log (the events: "loop-start", "generation",
+ * "candidate", "breed-failed", "gate", "hard-examples", promotion.h's and the canary's): on start the loop reads the events of its run and continues
+ * after the last finished generation; an interrupted generation is redone from its start
+ * (child ids are deterministic, an existing child is reused and its stored report judged
+ * again, aliases move by compare-and-swap), so a kill -9 at any point loses or duplicates
+ * no model.
+ */
+
+#define ECO_LOOP_CONFIG_MAX_BYTES ((size_t)1 << 20)
+#define ECO_LOOP_MAX_MEMBERS      256
+#define ECO_LOOP_MAX_CAPS         64
+#define ECO_LOOP_MAX_OPS          32
+#define ECO_LOOP_MAX_CHILDREN     64
+#define ECO_LOOP_NAME_MAX         64 /* bytes of a run name: [a-z0-9_-], first a letter or digit */
+#define ECO_LOOP_MAX_SLICES       64 /* traffic slices */
+
+/* One model of the population, imported on the first run. */
+typedef struct eco_loop_member {
+    char *id;            /* registry id */
+    char *path;          /* its folder (a relative path: from the config file's folder) */
+    char *base;          /* registered base id of an adapter, or NULL */
+    char **capabilities; /* [n_capabilities] */
+    size_t n_capabilities;
+} eco_loop_member;
+
+/* One breeding operator entry, chosen by weight. */
+typedef struct eco_loop_op {
+    char *op;            /* eco_breeder_op_find name */
+    double weight;       /* > 0 */
+    char *params;        /* canonical JSON object (the operator's parameters) */
+    char *then;          /* canonical JSON object: a finetune after it (a chain), or NULL */
+    int64_t train_items; /* TRAIN items per capability a finetune trains on */
+} eco_loop_op;
+
+typedef struct eco_loop_config {
+    char name[ECO_LOOP_NAME_MAX + 1];
+    uint64_t seed;
+    int64_t generations; /* budget: 0 none */
+    double minutes;      /* budget: 0 none */
+    int64_t children;    /* children bred per generation (default 2) */
+    eco_loop_member *members;
+    size_t n_members;
+    char **capabilities; /* [n_capabilities] the loop works on, sorted */
+    size_t n_capabilities;
+    struct {
+        int64_t n, shift_n, safety_pairs; /* cases per capability part; pairs */
+        uint64_t seed;
+        /* every thread count of the loop (eco_set_threads): the same for a resumed run,
+         * so that a fine-tune writes the same bytes */
+        int threads;
+        int64_t max_tokens; /* 0: the corpus's */
+    } evaluation;
+    struct {
+        int64_t n, shift_n; /* traffic cases per capability and slice (disjoint from the
+                             * evaluation's and from each other) */
+        int64_t slices;     /* generation g's canary replays slice g mod slices (the seeding
+                             * mines slice 0), so a child trained on one slice's mined
+                             * failures is judged on traffic never mined (default 4) */
+    } traffic;
+    char *gates; /* canonical JSON of the gates object (evaluator.h's format) */
+    eco_canary_settings canary;
+    int64_t archive_capacity;
+    char **objectives; /* [n_objectives] names of pareto.h's default objectives, or
+                        * "capabilities": one objective per capability, its in-distribution
+                        * exact match ("q_<capability>", 0 for a model without it) */
+    size_t n_objectives;
+    eco_loop_op *ops;
+    size_t n_ops;
+    struct {
+        int64_t max; /* hard examples kept per capability and generation */
+    } hard_examples;
+    char sha256[ECO_SHA256_HEX_LEN + 1]; /* of the canonical config */
+    char *base_dir;                      /* folder relative member paths are taken from */
+} eco_loop_config;
+
+/* Parses a loop config (strict: an unknown or duplicate key, a missing or mistyped field, a
+ * value out of range, an unknown operator, capability or objective, gates or canary
+ * settings their own parsers refuse, all EFORMAT naming the field: "loop.json:
+ * evaluation.n: 0 outside [1, 100000]"). label names the text in messages ("loop" when
+ * NULL). *out is the caller's (eco_loop_config_free) on success, zeroed on error. */
+eco_status eco_loop_config_parse(const char *text, size_t len, const char *label,
+                                 eco_loop_config *out);
+/* Reads path (at most ECO_LOOP_CONFIG_MAX_BYTES) and parses it; base_dir is its folder. */
+eco_status eco_loop_config_load(const char *path, eco_loop_config *out);
+void eco_loop_config_free(eco_loop_config *c);
+
+/* ---- the run ----------------------------------------------------------------------------- */
+
+typedef struct eco_loop_options {
+    int64_t generations; /* overrides the config's budget when > 0 */
+    double minutes;      /* overrides the config's budget when > 0 */
+    FILE *out;           /* progress: one line per generation (NULL: none) */
+    bool live;           /* out is a terminal: a redrawn status line as well */
+    bool progress;       /* the breeder's and trainer's progress lines on stderr */
+} eco_loop_options;
+
+typedef struct eco_loop_result {
+    int64_t first_generation; /* the first generation this call ran (1 after seeding) */
+    int64_t last_generation;  /* the last finished generation (0: seeding only) */
+    bool resumed;             /* the run had events already */
+    bool seeded;              /* this call did the seeding */
+    size_t bred, rejected, failed, promoted;
+    double seconds;
+} eco_loop_result;
+
+/* Runs (or continues) the loop of c on registry r until its budget is spent. res may be
+ * NULL. Errors: a failure of the registry, the evaluator or the breeder that is not about
+ * one candidate (a candidate the breeder refuses or that fails is a "breed-failed" event,
+ * not an error). */
+eco_status eco_loop_run(eco_registry *r, const eco_loop_config *c, const eco_loop_options *o,
+                        eco_loop_result *res);
+
+/* The last finished generation of run `name` (-1 when none, 0 when only seeding finished). */
+eco_status eco_loop_last_generation(eco_registry *r, const char *name, int64_t *generation);
+
+/* ---- end of the loop ---------------------------------------------------------------------- */
 
 #ifdef __cplusplus
 }

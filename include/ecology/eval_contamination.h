@@ -57,6 +57,17 @@ eco_status eco_eval_hidden_corpora(eco_registry *r, const eco_eval_corpus *c,
                                    eco_eval_corpus ***out, size_t *n);
 void eco_eval_corpora_free(eco_eval_corpus **v, size_t n);
 
+struct eco_gates;
+struct eco_eval_report;
+/* The fitness's new-capability coverage (evaluator.h: eco_eval_coverage) of the registered
+ * model id evaluated as rep: its lineage parents from its genome, each judged by its newest
+ * stored report on rep's corpus (read back with eco_eval_report_parse), or, without one, by
+ * the capabilities its genome lists. *n_parents (may be NULL) receives how many parents it
+ * has. Errors: the registry's, a stored report that does not parse; *coverage 0 then. */
+eco_status eco_eval_coverage_registry(eco_registry *r, const char *id, const struct eco_gates *g,
+                                      const struct eco_eval_report *rep, size_t *n_parents,
+                                      double *coverage);
+
 #ifdef __cplusplus
 }
 #endif

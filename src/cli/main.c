@@ -25,7 +25,10 @@ static const struct {
     {"recipe", cmd_recipe},     {"corpus", cmd_corpus},
     {"eval", cmd_eval},         {"tokenizer", cmd_tokenizer},
     {"bpb", cmd_bpb},           {"report", cmd_report},
-    {"canary", cmd_canary},     {"route", cmd_route}, /* issue 21 */
+    {"canary", cmd_canary},     {"run", cmd_run},
+    {"demo", cmd_demo},         {"archive", cmd_archive},
+    {"promote", cmd_promote},   {"rollback", cmd_rollback},
+    {"route", cmd_route}, /* issue 21 */
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

@@ -329,6 +329,33 @@ static const cli_usage table[] = {
     {"alias get", "alias get NAME [--data-dir D]", "the model NAME points at", DATA_DIR_NOTE},
     {"alias history", "alias history NAME [--json] [--data-dir D]", "every move of NAME",
      "  --json           a JSON array\n" DATA_DIR_NOTE},
+    /* issue 21: the loop (w-loop) */
+    {"run", "run --config FILE [--generations N] [--minutes M] [--data-dir D]",
+     "run or continue the ecology loop of a config (breed, gate, archive, canary, promote)",
+     "  --config FILE    the loop's JSON config (data/loop/demo.json is an example)\n"
+     "  --generations N  the run's last generation (default the config's budget.generations)\n"
+     "  --minutes M      time for this call: no generation starts that would not fit\n"
+     "  One line per generation on stdout. The state is the registry: running it again\n"
+     "  continues after the last finished generation, also after kill -9.\n" DATA_DIR_NOTE},
+    {"demo", "demo [--quick] [--minutes M] [--config FILE] [--data-dir D]",
+     "the loop on the shipped default model and its adapters (data/loop/demo.json)",
+     "  --quick          data/loop/quick.json: a couple of generations at small n (tests)\n"
+     "  --minutes M      time for this call, at most 10 (default the config's)\n"
+     "  --config FILE    another config instead of the shipped one\n"
+     "  Prints where its results are; running it again continues the same "
+     "population.\n" DATA_DIR_NOTE},
+    {"archive show", "archive show [--profile BOUNDS] [--json] [--data-dir D]",
+     "the loop's Pareto archive, and the best member for a profile",
+     "  --profile BOUNDS max_OBJECTIVE=X or min_OBJECTIVE=X, comma-separated\n"
+     "                   (max_p95_ms=50,max_bytes=1e8): the highest quality within them\n"
+     "  --json           {\"generation\", \"archive\", \"best\"}\n" DATA_DIR_NOTE},
+    {"promote", "promote ID --capability C [--data-dir D]",
+     "make ID the champion of C by hand (still gated: exit 3 without an accepted report)",
+     "  --capability C   the capability whose champion alias (C.champion) moves\n" DATA_DIR_NOTE},
+    {"rollback", "rollback CAPABILITY [--reason TEXT] [--data-dir D]",
+     "move the champion of CAPABILITY back to the one before it",
+     "  --reason TEXT    recorded in the rollback event (default \"manual "
+     "rollback\")\n" DATA_DIR_NOTE},
     {"events", "events [--since N] [--json] [--data-dir D]", "the registry's append-only event log",
      "  --since N        events after sequence number N (default 0)\n"
      "  --json           one JSON object per line\n" DATA_DIR_NOTE},

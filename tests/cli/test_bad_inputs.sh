@@ -310,6 +310,48 @@ row 1 "$T: is a folder; --out names the .json file" -- tokenizer train --corpus 
 row 1 "$T/ok.txt exists (use --force to replace it)" -- tokenizer train --corpus "$T/ok.txt" --vocab 300 --out "$T/ok.txt"
 row 0 "ecology tokenizer train --corpus"            -- tokenizer train --help
 
+# ---- the loop (issue 21, w-loop): run, demo, archive show, promote, rollback -------------
+sed "s#\"\.\./#\"$SRC/data/#" "$SRC/data/loop/quick.json" >"$T/loop.json"
+sed 's/"n": 8, "shift_n": 8/"n": 0, "shift_n": 8/' "$T/loop.json" >"$T/loop-n0.json"
+sed 's/"op": "finetune"/"op": "frobnicate"/' "$T/loop.json" >"$T/loop-op.json"
+sed 's/"stepWeight": 50/"stepWeight": 60/' "$T/loop.json" >"$T/loop-canary.json"
+sed 's/"min": {"text.reverse@1": 0.5/"min": {"text.reverse@1": 1.5/' "$T/loop.json" >"$T/loop-gates.json"
+sed 's/"capabilities": \["text.reverse@1", "text.sort@1"\],/"capabilities": ["text.reverse@1", "text.nope@1"],/' "$T/loop.json" >"$T/loop-cap.json"
+sed 's/"archive": {"capacity": 8}/"archive": {"capacity": 8, "objectives": ["speed"]}/' "$T/loop.json" >"$T/loop-obj.json"
+sed 's/"hard_examples": {"max": 50}/"hard_examples": {"max": 50}, "bogus": 1/' "$T/loop.json" >"$T/loop-unknown.json"
+printf '{"name": "a", "name": "b"}' >"$T/loop-dup.json"
+printf '{"name": "Bad Name"}' >"$T/loop-name.json"
+row 2 "run: --config FILE is required"              -- run
+row 2 "option '--generations': '0' is not an integer"        -- run --config "$T/loop.json" --generations 0
+row 2 "option '--minutes'"                          -- run --config "$T/loop.json" --minutes -1
+row 1 "$T/none.json"                                -- run --config "$T/none.json" --data-dir "$T/d1"
+row 1 "loop-n0.json: evaluation.n: 0 outside [1, 100000]" -- run --config "$T/loop-n0.json" --data-dir "$T/d1"
+row 1 "loop-op.json: operators[1].op:"              -- run --config "$T/loop-op.json" --data-dir "$T/d1"
+row 1 "loop-canary.json: canary: maxWeight"         -- run --config "$T/loop-canary.json" --data-dir "$T/d1"
+row 1 "loop-gates.json: gates: quality.min"         -- run --config "$T/loop-gates.json" --data-dir "$T/d1"
+row 1 "loop-cap.json: capabilities[1]: 'text.nope@1'" -- run --config "$T/loop-cap.json" --data-dir "$T/d1"
+row 1 "loop-obj.json: archive.objectives[0]: unknown objective" -- run --config "$T/loop-obj.json" --data-dir "$T/d1"
+row 1 "loop-unknown.json: unknown field 'bogus'"    -- run --config "$T/loop-unknown.json" --data-dir "$T/d1"
+row 1 "loop-dup.json: invalid JSON"                 -- run --config "$T/loop-dup.json" --data-dir "$T/d1"
+row 1 "loop-name.json: name: expected 1 to 64 bytes of [a-z0-9_-]" -- run --config "$T/loop-name.json" --data-dir "$T/d1"
+row 2 "option '--minutes': '11'"                    -- demo --minutes 11
+row 1 "$T/none.json"                                -- demo --config "$T/none.json" --data-dir "$T/d1"
+row 2 "unexpected argument 'x'"                     -- demo x
+row 2 "archive: expected the subcommand show"       -- archive
+row 2 "archive: expected the subcommand show"       -- archive list
+row 1 "no archive yet"                              -- archive show --data-dir "$D"
+row 2 "promote: expected ID"                        -- promote --capability text.sort@1 --data-dir "$D"
+row 2 "promote: --capability C is required"         -- promote eco-tiny --data-dir "$D"
+row 3 "promote: refused:"                           -- promote eco-tiny --capability text.sort@1 --data-dir "$D"
+row 1 "promote"                                     -- promote nosuch --capability text.sort@1 --data-dir "$D"
+row 2 "rollback: expected CAPABILITY"               -- rollback --data-dir "$D"
+row 1 "rollback"                                    -- rollback text.sort@1 --data-dir "$D"
+row 0 "ecology run --config FILE"                   -- run --help
+row 0 "ecology demo"                                -- demo --help
+row 0 "ecology archive show"                        -- archive show --help
+row 0 "ecology promote ID --capability C"           -- promote --help
+row 0 "ecology rollback CAPABILITY"                 -- rollback --help
+
 # ---- canary (issue 21, w-canary) -------------------------------------------------------------
 CS='{"stepWeight": 20, "maxWeight": 60, "interval": 50, "threshold": 1}'
 printf '{"capability": "text.reverse@1", "prompt": "Reverse: ab", "check": "exact", "expected": "ba"}\n' >"$T/traffic.jsonl"
