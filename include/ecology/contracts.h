@@ -132,6 +132,21 @@ static inline void eco_engine_destroy(eco_engine *e) {
     if (e) e->destroy(e);
 }
 
+/* ModelRouter (router.h has the policy router). route: the engines that may answer req
+ * (request_id names it, for deterministic splits; NULL is ""), in the order the router
+ * would try them, each once, into order[0..min(*n, max)) (borrowed); *n the full count.
+ * Errors as the router's answer has them (no engine is called). */
+typedef struct eco_router eco_router;
+struct eco_router {
+    eco_status (*route)(eco_router *self, const char *request_id, const eco_infer_request *req,
+                        eco_engine **order, size_t max, size_t *n);
+    void (*destroy)(eco_router *self);
+};
+
+static inline void eco_router_destroy(eco_router *r) {
+    if (r) r->destroy(r);
+}
+
 /* BreedingOperator (breeder.h has the table of operators and eco_breed, which runs one over
  * registered parents and registers the child). */
 

@@ -28,6 +28,7 @@ static const struct {
     {"canary", cmd_canary},     {"run", cmd_run},
     {"demo", cmd_demo},         {"archive", cmd_archive},
     {"promote", cmd_promote},   {"rollback", cmd_rollback},
+    {"route", cmd_route}, /* issue 21 */
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

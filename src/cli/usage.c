@@ -483,6 +483,29 @@ static const cli_usage table[] = {
      "  case longer than the model's context (prompt + max_tokens, or prompt + an option) fails\n"
      "  with that reason and counts in N; the run goes on.\n"
      "  Progress goes to stderr.\n" THREADS_NOTE MODEL_NOTE},
+    /* route (issue 21, w-router) */
+    {"route",
+     "route --policy FILE|JSON --model SPEC... (--prompt TEXT | --prompt-file F)\n"
+     "      [--capability C] [--request-id ID] [-n N] [--stop STR]... [--threads N] [--json]\n"
+     "      [--data-dir D]",
+     "answer a prompt through a routing policy (capability, cascade, ensemble, canary, shadow)",
+     "  --policy FILE|JSON  the policy (include/ecology/router.h), a file or the JSON itself,\n"
+     "                   e.g. {\"policy\":\"cascade\",\"threshold\":0.6,\"stages\":[\"a\",\"b\"]}\n"
+     "  --model SPEC     a target, [NAME=]MODEL[+ADAPTER], several times: NAME= names it for\n"
+     "                   the policy (default: the SPEC); a registered adapter alone runs on\n"
+     "                   its base; capabilities come from the registry, quality per\n"
+     "                   capability, p95 latency and resident bytes from the newest\n"
+     "                   evaluation report stored against it ('ecology eval'), the cost is\n"
+     "                   the weight bytes (the adapter's added)\n"
+     "  --capability C   the request's capability (for a capability route)\n"
+     "  --request-id ID  what the canary split hashes (default: the prompt)\n"
+     "  -n N             at most N new tokens per engine call (default 16); greedy\n"
+     "  --stop STR       stop when STR is generated; may be given several times\n"
+     "  --json           the answer and the trace (calls, confidences, escalations, arms) as "
+     "JSON\n"
+     "  The answer is printed, then the trace: which engine answered, each call's confidence\n"
+     "  (exp of the mean token log-probability), escalations, canary arms, and a shadow's\n"
+     "  agreement with the champion (1 same answer, 0 not).\n" THREADS_NOTE MODEL_NOTE},
     {"version", "version", "print the version", ""},
     {"help", "help [COMMAND [SUBCOMMAND] | --commands]",
      "this text, or one command's usage (also COMMAND --help or -h)",

@@ -384,4 +384,25 @@ row 1 "$T/none: not an initialised registry"        -- report --out "$T/rep" --d
 row 1 "$T/empty.txt: is a file, expected a folder"  -- report --out "$T/empty.txt" --data-dir "$D"
 row 0 "ecology report --out DIR"                    -- report --help
 
+# route (issue 21)
+printf 'a\0b' >"$T/route-nul.txt"
+row 1 "$T/route-nul.txt: the prompt holds a NUL byte" -- route --policy '"a"' --model "a=$M" --prompt-file "$T/route-nul.txt"
+row 2 "route: --policy FILE|JSON is required"      -- route --model "$M" --prompt y
+row 2 "route: --model is required"                 -- route --policy '"a"' --prompt y
+row 2 "route: give one of --prompt TEXT and --prompt-file F" -- route --policy '"a"' --model "$M"
+row 2 "route: give one of --prompt TEXT and --prompt-file F" -- route --policy '"a"' --model "$M" --prompt y --prompt-file "$J"
+row 2 "'x' is not an integer"                      -- route --policy '"a"' --model "$M" --prompt y -n x
+row 2 "--capability"                               -- route --policy '"a"' --model "$M" --prompt y --capability nope@1
+row 2 "option '--model': '=': expected [NAME=]MODEL[+ADAPTER]" -- route --policy '"a"' --model = --prompt y
+row 2 "option '--model': 'a=m+': expected"        -- route --policy '"a"' --model a=m+ --prompt y
+row 1 "--policy: invalid JSON"                     -- route --policy '{"policy":' --model "a=$M" --prompt y
+row 1 "--policy: policy: 'x': expected capability, cascade" -- route --policy '{"policy":"x"}' --model "a=$M" --prompt y
+row 1 "--policy: stages: 1 entries, expected 2"    -- route --policy '{"policy":"cascade","threshold":0.5,"stages":["a"]}' --model "a=$M" --prompt y
+row 1 "--policy: champion: unknown field 'x'"      -- route --policy '{"policy":"shadow","champion":{"policy":"capability","x":1},"canary":"a"}' --model "a=$M" --prompt y
+row 1 "route: policy: unknown target 'b'"          -- route --policy '"b"' --model "a=$M" --prompt y
+row 1 "route: target id 'a' given twice"           -- route --policy '"a"' --model "a=$M" --model "a=$M" --prompt y
+row 1 "$T/none.json"                               -- route --policy "$T/none.json" --model "a=$M" --prompt y
+row 1 "--model 'nobody'"                           -- route --policy '"a"' --model a=nobody --prompt y --data-dir "$D"
+row 0 "ecology route --policy"                     -- route --help
+
 finish "bad_inputs"
