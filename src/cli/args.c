@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ecology/contracts.h"
 #include "ecology/tasks.h"
 
 int cli_usage_error(const char *fmt, ...) {
@@ -240,5 +241,20 @@ int cli_parse_ids(const char *flag, const char *s, int32_t **ids, size_t *n) {
         p = end;
     }
     if (*n == 0) return cli_usage_error("option '--%s': no token ids given", flag);
+    return CLI_OK;
+}
+
+int cli_threads_and_stops(const cli_opt *opts, int n_opts, const cli_opt *stop,
+                          eco_infer_request *req) {
+    const char *s = cli_get(opts, n_opts, "threads");
+    int64_t v;
+    if (s) {
+        if (cli_parse_int("threads", s, 1, ECO_MAX_THREADS, &v) != CLI_OK) return CLI_USAGE;
+        eco_set_threads((int)v);
+    }
+    for (int i = 0; i < stop->n_values; i++)
+        if (!stop->values[i][0]) return cli_usage_error("option '--stop': an empty stop sequence");
+    req->stop = stop->values;
+    req->n_stop = (size_t)stop->n_values;
     return CLI_OK;
 }

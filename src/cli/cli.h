@@ -50,6 +50,11 @@ const char *cli_get(const cli_opt *opts, int n_opts, const char *name);
 int cli_parse_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out);
 int cli_parse_float(const char *flag, const char *s, double lo, double hi, double *out);
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
+struct eco_infer_request;
+/* --threads (eco_set_threads) and the repeated --stop option `stop` (its values into
+ * req->stop / n_stop; an empty one is a usage error): what generate and route share. */
+int cli_threads_and_stops(const cli_opt *opts, int n_opts, const cli_opt *stop,
+                          struct eco_infer_request *req);
 /* "f32" or "f16" (a KV cache's element type, --kv-cache). */
 int cli_parse_kv_dtype(const char *flag, const char *s, eco_dtype *out);
 

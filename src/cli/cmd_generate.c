@@ -158,14 +158,7 @@ int cmd_generate(int argc, char **argv) {
     }
     if ((s = cli_get(o, n, "seed")) && cli_parse_u64("seed", s, &req.seed) != CLI_OK)
         return CLI_USAGE;
-    if ((s = cli_get(o, n, "threads"))) {
-        if (cli_parse_int("threads", s, 1, ECO_MAX_THREADS, &v) != CLI_OK) return CLI_USAGE;
-        eco_set_threads((int)v);
-    }
-    for (int i = 0; i < o[7].n_values; i++)
-        if (!stops[i][0]) return cli_usage_error("option '--stop': an empty stop sequence");
-    req.stop = stops;
-    req.n_stop = (size_t)o[7].n_values;
+    if (cli_threads_and_stops(o, n, &o[7], &req) != CLI_OK) return CLI_USAGE;
     if (cli_get(o, n, "no-special")) req.add_special = false;
     bool json = cli_get(o, n, "json") != NULL;
     const char *kv_s = cli_get(o, n, "kv-cache");

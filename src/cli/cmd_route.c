@@ -244,14 +244,7 @@ int cmd_route(int argc, char **argv) {
         if (cli_parse_int("n", s, 1, 1 << 20, &v) != CLI_OK) return CLI_USAGE;
         req.max_tokens = (int)v;
     }
-    if ((s = cli_get(o, n, "threads"))) {
-        if (cli_parse_int("threads", s, 1, ECO_MAX_THREADS, &v) != CLI_OK) return CLI_USAGE;
-        eco_set_threads((int)v);
-    }
-    for (int i = 0; i < o[7].n_values; i++)
-        if (!stops[i][0]) return cli_usage_error("option '--stop': an empty stop sequence");
-    req.stop = stops;
-    req.n_stop = (size_t)o[7].n_values;
+    if (cli_threads_and_stops(o, n, &o[7], &req) != CLI_OK) return CLI_USAGE;
     if ((s = cli_get(o, n, "capability")) && cli_check_capability("capability", s) != CLI_OK)
         return CLI_USAGE;
     req.capability = s;
