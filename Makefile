@@ -3,6 +3,7 @@ JOBS  ?= 2
 BUILD ?= build
 ASAN  ?= build-asan
 BENCH_BUILD ?= build-bench
+DEMO_BUILD  ?= build-release
 FUZZ_BUILD  ?= build-fuzz
 FUZZ_SECONDS ?= 30
 ECOLOGY = $(BUILD)/ecology
@@ -33,8 +34,12 @@ test: build test-material
 	cmake --build $(ASAN) -j$(JOBS)
 	cd $(ASAN) && OMP_WAIT_POLICY=passive ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS) -L unit
 
-demo: build
-	@scripts/demo.sh $(ECOLOGY)
+# The demo trains (a merge continued by a fine-tune): an optimised build of the command alone,
+# about twice as fast at training as the RelWithDebInfo build the tests use (same results).
+demo: deps
+	cmake -S . -B $(DEMO_BUILD) -DCMAKE_BUILD_TYPE=Release -DECO_BUILD_BENCH=OFF
+	cmake --build $(DEMO_BUILD) -j$(JOBS) --target ecology_cli
+	@scripts/demo.sh $(DEMO_BUILD)/ecology
 
 tour: build
 	@scripts/tour.sh $(ECOLOGY)

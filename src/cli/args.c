@@ -247,7 +247,7 @@ int cli_parse_ids(const char *flag, const char *s, int32_t **ids, size_t *n) {
 int cli_threads_and_stops(const cli_opt *opts, int n_opts, const cli_opt *stop,
                           eco_infer_request *req) {
     const char *s = cli_get(opts, n_opts, "threads");
-    int64_t v;
+    int64_t v = 0;
     if (s) {
         if (cli_parse_int("threads", s, 1, ECO_MAX_THREADS, &v) != CLI_OK) return CLI_USAGE;
         eco_set_threads((int)v);

@@ -160,7 +160,7 @@ static void sort_by_cost(const eco_policy_router *r, size_t *kids, size_t n) {
 }
 
 static eco_status compile(eco_policy_router *r, const eco_route_node *p, size_t *out) {
-    size_t k;
+    size_t k = 0;
     eco_status st = new_node(r, &k);
     if (st) return st;
     *out = k;
@@ -200,7 +200,7 @@ static eco_status compile(eco_policy_router *r, const eco_route_node *p, size_t 
     if (!kids) return eco_error(ECO_STATUS_ENOMEM, "route: out of memory");
     r->nodes[k].kids = kids; /* r->nodes may move below: index it afresh each time */
     for (size_t i = 0; i < m; i++) {
-        size_t c;
+        size_t c = 0;
         if (every) {
             if ((st = new_node(r, &c))) return st;
             rnode *leaf = &r->nodes[c];
