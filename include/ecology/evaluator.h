@@ -480,6 +480,12 @@ eco_status eco_verdict_json(const eco_verdict *v, bool with_timing, char **out);
  * EFORMAT, EUNSUPPORTED, EINVAL for a NULL argument, ENOMEM. */
 eco_status eco_eval_report_parse(const char *text, size_t len, const char *label,
                                  eco_eval_report *out, bool *signature_ok, double *coverage);
+/* A stored report judged again by g: eco_eval_report_parse, the report's gates_sha256 set to
+ * g's, then eco_gates_judge with the signature result and coverage its stored verdict
+ * recorded. *rep and *v are the caller's (eco_eval_report_free, eco_verdict_free) on success
+ * and on failure alike (zeroed first). */
+eco_status eco_eval_report_rejudge(const eco_gates *g, const char *text, size_t len,
+                                   const char *label, eco_eval_report *rep, eco_verdict *v);
 
 #ifdef __cplusplus
 }

@@ -162,16 +162,10 @@ static int rejudge(const char *path, const char *gates, bool json) {
     eco_verdict v;
     memset(&rep, 0, sizeof rep);
     memset(&v, 0, sizeof v);
-    bool sig = false;
-    double coverage = 0;
     int rc = CLI_FAIL;
     eco_status st = eco_gates_load(gates, &g);
     if (!st) st = eco_read_file(path, (size_t)1 << 30, &text, &len);
-    if (!st) st = eco_eval_report_parse(text, len, path, &rep, &sig, &coverage);
-    if (!st) {
-        snprintf(rep.gates_sha256, sizeof rep.gates_sha256, "%s", eco_gates_sha256(g));
-        st = eco_gates_judge(g, &rep, sig, coverage, &v);
-    }
+    if (!st) st = eco_eval_report_rejudge(g, text, len, path, &rep, &v);
     if (!st && json) st = eco_verdict_json(&v, true, &vj);
     if (st) {
         rc = cli_fail(st, "eval");

@@ -195,13 +195,8 @@ static eco_status rejudge(loop_ctx *x, const eco_gates *gates, const char *id, c
     }
     eco_eval_report rep;
     eco_verdict v;
-    memset(&rep, 0, sizeof rep);
-    memset(&v, 0, sizeof v);
-    bool sig = false;
-    double cov = 0;
     const char *text = reps[n - 1].report;
-    st = eco_eval_report_parse(text, strlen(text), "stored report", &rep, &sig, &cov);
-    if (!st) st = eco_gates_judge(gates, &rep, sig, cov, &v);
+    st = eco_eval_report_rejudge(gates, text, strlen(text), "stored report", &rep, &v);
     if (!st) st = fill_outcome(x, &rep, &v, out);
     *done = !st;
     eco_verdict_free(&v);

@@ -434,3 +434,15 @@ eco_status eco_eval_report_parse(const char *text, size_t len, const char *label
     if (st) eco_eval_report_free(out);
     return st;
 }
+
+eco_status eco_eval_report_rejudge(const eco_gates *g, const char *text, size_t len,
+                                   const char *label, eco_eval_report *rep, eco_verdict *v) {
+    memset(rep, 0, sizeof *rep);
+    memset(v, 0, sizeof *v);
+    bool sig = false;
+    double coverage = 0;
+    eco_status st = eco_eval_report_parse(text, len, label, rep, &sig, &coverage);
+    if (st) return st;
+    snprintf(rep->gates_sha256, sizeof rep->gates_sha256, "%s", eco_gates_sha256(g));
+    return eco_gates_judge(g, rep, sig, coverage, v);
+}
