@@ -46,8 +46,10 @@ ALLOWED = {
     "runtime":   ["model", "registry"],  # engine pool: one base shared by its adapters
     "daemon":    ["tasks", "breeder", "evaluator", "telemetry", "promotion", "router",
                   "runtime"],            # the ecology loop and the report page
+    "server":    ["runtime", "router", "telemetry", "daemon"],  # HTTP: the OpenAI API, admin,
+                                         # /metrics, the live report (daemon's page)
     "cli":       ["tasks", "registry", "breeder", "evaluator", "telemetry", "promotion",
-                  "router", "runtime", "daemon"],
+                  "router", "runtime", "daemon", "server"],
 }
 
 # Public headers (include/ecology/<name>) -> module.
@@ -92,6 +94,8 @@ HEADERS = {
     "ecology/runtime.h": "runtime",
     "ecology/daemon.h": "daemon",
     "ecology/report.h": "daemon",
+    "ecology/server.h": "server",
+    "ecology/chat_template.h": "tokenizer",
 }
 
 # Sources the build generates (not under src/) -> module.
