@@ -209,6 +209,10 @@ typedef struct eco_loop_op {
     char *train_mix;     /* canonical JSON object {capability: factor > 0}: that capability's
                           * TRAIN items are train_items × factor (absent: × 1), or NULL */
     int64_t slot;        /* "child": only child k of each generation draws this entry; −1 any */
+    char **capabilities; /* "capabilities": the entry breeds only from models holding one of
+                          * these (a finetune repairs one of them; a merge takes both parents
+                          * among them), drawn from their own rng stream; NULL: any */
+    size_t n_capabilities;
 } eco_loop_op;
 
 typedef struct eco_loop_config {
@@ -222,12 +226,18 @@ typedef struct eco_loop_config {
     char **capabilities; /* [n_capabilities] the loop works on, sorted */
     size_t n_capabilities;
     struct {
-        int64_t n, shift_n, safety_pairs; /* cases per capability part; pairs */
+        /* cases per capability part; safety pairs (the suite of ECO_TASKS_SAFETY_CAPABILITY,
+         * which must then be one of the loop's capabilities: part of the corpus of the
+         * models holding it) */
+        int64_t n, shift_n, safety_pairs;
         uint64_t seed;
         /* every thread count of the loop (eco_set_threads): the same for a resumed run,
          * so that a fine-tune writes the same bytes */
         int threads;
         int64_t max_tokens; /* 0: the corpus's */
+        char *deny;         /* deny-list file (verifier.h's format; relative: from the config
+                             * file's folder) searched in every answer of every evaluation and
+                             * canary, or NULL */
     } evaluation;
     struct {
         int64_t n, shift_n; /* traffic cases per capability and slice (disjoint from the

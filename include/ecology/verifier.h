@@ -71,6 +71,15 @@ eco_status eco_deny_term_check(const char *term);
  * place), or -1 when none is found. ENOMEM, EINVAL. */
 eco_status eco_deny_list_find(const eco_deny_list *d, const char *text, size_t len, long *hit);
 
+#define ECO_DENY_FILE_MAX_BYTES ((size_t)1 << 20)
+
+/* A deny-list file: UTF-8 terms, one a line; lines of only spaces and tabs, and lines
+ * starting with '#', skipped, a trailing CR dropped. *terms point into *data (both the
+ * caller's to free, also on error). The terms are checked (eco_deny_term_check) before any
+ * run, a bad one named by its line ("deny.txt:4: deny term: empty after normalisation ...").
+ * Files past ECO_DENY_FILE_MAX_BYTES are ERANGE; EIO, EINVAL, ENOMEM. */
+eco_status eco_deny_file_read(const char *path, char **data, const char ***terms, size_t *n);
+
 /* ---- artifact checks: before any run (issue 19) ------------------------------------- */
 
 /* A list of failed checks, each naming the check and the detail (both malloc'd). Check

@@ -234,9 +234,4 @@ struct eco_capability;
 int cli_parse_capabilities(const char *flag, const char *list, const struct eco_capability **caps,
                            size_t max, size_t *n);
 
-/* cmd_eval.c: a deny list file (UTF-8 terms, one a line; blank and '#' lines skipped), each
- * term checked by verifier.h's rule and named by its line on failure; *terms point into
- * *data (both the caller's to free). Shared by eval and canary run. */
-eco_status cli_read_deny(const char *path, char **data, const char ***terms, size_t *n);
-
 #endif

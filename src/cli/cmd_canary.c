@@ -16,6 +16,7 @@
 #include "ecology/daemon.h"
 #include "ecology/promotion.h"
 #include "ecology/registry.h"
+#include "ecology/verifier.h"
 
 /* Flagger's example steps over a small stream: 10% -> 50%, 200 requests a step, 2 failures. */
 #define DEFAULT_SETTINGS                                                                           \
@@ -171,7 +172,7 @@ static int canary_run(int argc, char **argv) {
     char *deny_data = NULL;
     const char **deny = NULL;
     size_t n_deny = 0;
-    if ((s = cli_get(o, n, "deny")) && (st = cli_read_deny(s, &deny_data, &deny, &n_deny))) {
+    if ((s = cli_get(o, n, "deny")) && (st = eco_deny_file_read(s, &deny_data, &deny, &n_deny))) {
         free(deny_data);
         free(deny);
         return cli_fail(st, "canary run: --deny");

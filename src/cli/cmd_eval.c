@@ -217,40 +217,6 @@ static int finish_report(eco_eval_report *rep, const eco_gates *g, bool defaults
     return rc;
 }
 
-/* A deny list file: UTF-8 terms, one a line; lines of only spaces and tabs, and lines
- * starting with '#', skipped, a trailing CR dropped. *terms point into *data (both the caller's to free). The
- * terms are checked (verifier.h's rule) before any run, a bad one named by its line
- * ("deny.txt:4: deny term: empty after normalisation ..."). */
-eco_status cli_read_deny(const char *path, char **data, const char ***terms, size_t *n) {
-    size_t len = 0;
-    *terms = NULL;
-    *n = 0;
-    eco_status st = eco_read_file(path, (size_t)1 << 20, data, &len);
-    if (st != ECO_STATUS_OK) return st;
-    size_t lines = 1;
-    for (size_t i = 0; i < len; i++) lines += (*data)[i] == '\n';
-    if (!(*terms = eco_calloc_array(lines, sizeof **terms)))
-        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", path);
-    size_t line = 0;
-    for (char *p = *data, *end = *data + len; p < end;) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *e = nl ? nl : end;
-        *e = '\0';
-        line++;
-        if (e > p && e[-1] == '\r') e[-1] = '\0';
-        if (p[strspn(p, " \t")] && *p != '#') {
-            if ((st = eco_deny_term_check(p)) != ECO_STATUS_OK)
-                return eco_error_wrap(st, "%s:%zu", path, line);
-            (*terms)[(*n)++] = p;
-        }
-        p = e + 1;
-    }
-    eco_deny_list *d = NULL;
-    st = eco_deny_list_new(*terms, *n, &d);
-    eco_deny_list_free(d);
-    return st == ECO_STATUS_OK ? st : eco_error_wrap(st, "%s", path);
-}
-
 int cmd_eval(int argc, char **argv) {
     cli_opt o[] = {
         CLI_OPT("model", true),    CLI_OPT("adapter", true),    CLI_OPT("corpus", true),
@@ -296,7 +262,7 @@ int cmd_eval(int argc, char **argv) {
     char *deny_data = NULL;
     const char **deny = NULL;
     if ((s = cli_get(o, n_opts, "deny"))) {
-        eco_status dst = cli_read_deny(s, &deny_data, &deny, &caps.n_deny);
+        eco_status dst = eco_deny_file_read(s, &deny_data, &deny, &caps.n_deny);
         if (dst != ECO_STATUS_OK) {
             free(deny);
             free(deny_data);

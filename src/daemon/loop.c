@@ -20,6 +20,7 @@
 
 #include "daemon/loop_internal.h"
 #include "ecology/promotion.h"
+#include "ecology/verifier.h"
 
 typedef struct last_scan {
     int64_t last;
@@ -191,7 +192,9 @@ static eco_status canary(loop_ctx *x, int64_t g, size_t ci, const child *kids, s
                                      .settings = &x->c->canary,
                                      .traffic_path = loop_traffic(x, ci, g),
                                      .hard_examples_path = hard,
-                                     .threads = x->c->evaluation.threads};
+                                     .threads = x->c->evaluation.threads,
+                                     .deny = x->deny,
+                                     .n_deny = x->n_deny};
         eco_canary_run_result res;
         memset(&res, 0, sizeof res);
         live(x, "generation %lld: canary of %s", (long long)g, x->caps[ci].name);
@@ -267,6 +270,15 @@ static eco_status ctx_init(loop_ctx *x) {
     if (!x->dir) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     eco_status st = eco_mkdir_p(x->dir);
     if (!st) st = eco_gates_parse(c->gates, strlen(c->gates), "loop gates", &x->gates);
+    if (!st && c->evaluation.deny) {
+        bool rel = c->evaluation.deny[0] != '/' && c->base_dir;
+        char *path =
+            rel ? eco_path_join(c->base_dir, c->evaluation.deny) : eco_strdup(c->evaluation.deny);
+        st = path ? eco_deny_file_read(path, &x->deny_data, &x->deny, &x->n_deny)
+                  : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        if (st) st = eco_error_wrap(st, "loop: evaluation.deny");
+        free(path);
+    }
     if (!st && c->n_capabilities > ECO_LOOP_MAX_CAPS)
         st = eco_error(ECO_STATUS_EINVAL, "loop: too many capabilities");
     if (!st && !(x->caps = eco_calloc_array(c->n_capabilities, sizeof *x->caps)))
@@ -313,6 +325,8 @@ static void ctx_free(loop_ctx *x) {
     }
     free(x->caps);
     free(x->safety_text);
+    free(x->deny_data);
+    free(x->deny);
     free(x->dir);
     eco_gates_free(x->gates);
 }

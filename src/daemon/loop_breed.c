@@ -15,7 +15,12 @@
  *             when they hold different capabilities and it accepts them (else it is not
  *             eligible: a merge of one is a copy); one that takes one parent the first. One eligible
  *             entry is drawn by weight (an entry with a "child" slot only for that child
- *             of the generation); none: a "breed-failed" event;
+ *             of the generation); none: a "breed-failed" event. An entry with
+ *             "capabilities" takes its own two parents among the archive's members holding
+ *             one of them, by the same tournament on an rng of its own (seeded from seed,
+ *             generation, child and the entry's index, so the other entries' draws are
+ *             unchanged), the second drawn again (up to 8 times) while it holds the same
+ *             capabilities as the first;
  *   breeding  eco_breed (eco_breed_chain when the entry has "then": its fine-tune after the
  *             operator, on the TRAIN items of the child's capabilities), params.seed drawn
  *             from the rng when the entry does not set it; the child "<name>-g<g>-<k>" holds
@@ -161,8 +166,69 @@ static eco_status champion_at(loop_ctx *x, size_t ci, int64_t g, char **id) {
     return st;
 }
 
+/* Whether capability ci is one of entry e's (every one when the entry names none). */
+static bool entry_takes(const loop_ctx *x, const eco_loop_op *e, size_t ci) {
+    for (size_t i = 0; i < e->n_capabilities; i++)
+        if (strcmp(e->capabilities[i], x->caps[ci].name) == 0) return true;
+    return e->n_capabilities == 0;
+}
+
+/* Whether model id holds one of entry e's capabilities; its capabilities into c[*nc]. */
+static eco_status member_taken(loop_ctx *x, const eco_loop_op *e, const char *id, size_t *c,
+                               size_t *nc, bool *yes) {
+    *yes = false;
+    eco_status st = loop_model_caps(x, id, c, nc);
+    for (size_t i = 0; !st && i < *nc; i++) *yes = *yes || entry_takes(x, e, c[i]);
+    return st;
+}
+
+/* Entry e's own parents (it names capabilities): a tournament among the archive's members
+ * holding one of them (loop_breed.c's header). *pa NULL when none does. */
+static eco_status select_among(loop_ctx *x, const eco_pareto *a, const eco_loop_op *e, eco_rng *rng,
+                               const char **pa, const char **pb) {
+    size_t n = eco_pareto_count(a), m = 0;
+    *pa = *pb = NULL;
+    size_t *idx = eco_calloc_array(n ? n : 1, sizeof *idx), *rank = NULL;
+    double *all = eco_calloc_array(n ? n : 1, sizeof *all);
+    double *dist = eco_calloc_array(n ? n : 1, sizeof *dist);
+    size_t(*caps)[ECO_LOOP_MAX_CAPS] = eco_calloc_array(n ? n : 1, sizeof *caps);
+    size_t *ncaps = eco_calloc_array(n ? n : 1, sizeof *ncaps);
+    rank = eco_calloc_array(n ? n : 1, sizeof *rank);
+    eco_status st = idx && all && dist && caps && ncaps && rank
+                        ? eco_pareto_member_crowding(a, all)
+                        : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    for (size_t i = 0; !st && i < n; i++) {
+        bool yes = false;
+        st = member_taken(x, e, eco_pareto_id(a, i), caps[m], &ncaps[m], &yes);
+        if (!st && yes) {
+            dist[m] = all[i];
+            idx[m++] = i;
+        }
+    }
+    size_t wa = 0, wb = 0;
+    if (!st && m > 0 && !(st = eco_pareto_tournament(rank, dist, m, 2, rng, &wa))) {
+        wb = wa;
+        for (int t = 0; !st && t < 8 && m > 1; t++) {
+            bool same = ncaps[wb] == ncaps[wa] &&
+                        memcmp(caps[wb], caps[wa], ncaps[wa] * sizeof **caps) == 0;
+            if (wb != wa && !same) break;
+            st = eco_pareto_tournament(rank, dist, m, 2, rng, &wb);
+        }
+        *pa = eco_pareto_id(a, idx[wa]);
+        *pb = wb != wa ? eco_pareto_id(a, idx[wb]) : NULL;
+    }
+    free(idx);
+    free(rank);
+    free(all);
+    free(dist);
+    free(caps);
+    free(ncaps);
+    return st;
+}
+
 /* The finetune plan: the champion of a capability with mined hard examples (drawn among
- * them), as it stood when the generation started, on every hard example mined for it. */
+ * them, and among the entry's capabilities when it names some), as it stood when the
+ * generation started, on every hard example mined for it. */
 static eco_status plan_finetune(loop_ctx *x, const eco_loop_op *e, const eco_breeder_op *op,
                                 int64_t g, eco_rng *rng, plan *p, bool *ok) {
     *ok = false;
@@ -170,7 +236,7 @@ static eco_status plan_finetune(loop_ctx *x, const eco_loop_op *e, const eco_bre
     eco_status st = loop_events_each(x, "hard-examples", false, hard_fn, &s);
     size_t avail[ECO_LOOP_MAX_CAPS], na = 0;
     for (size_t i = 0; i < x->c->n_capabilities; i++)
-        if (s.paths[i]) avail[na++] = i;
+        if (s.paths[i] && entry_takes(x, e, i)) avail[na++] = i;
     if (!st && na) {
         size_t ci = avail[eco_rng_next(rng) % na];
         eco_genome gen = {0};
@@ -221,37 +287,45 @@ static eco_status make_plan(loop_ctx *x, const eco_pareto *a, int64_t g, int64_t
             p->entry = NULL;
             continue;
         }
+        const char *ea = *pa, *eb = *pb;
+        if (e->n_capabilities && strcmp(e->op, "finetune") != 0) {
+            eco_rng own;
+            eco_rng_seed(&own, x->c->seed ^ ((uint64_t)g * 0x9E3779B97F4A7C15ull) ^
+                                   ((uint64_t)(k + 1) * 0xC2B2AE3D27D4EB4Full) ^
+                                   ((uint64_t)(i + 1) * 0x165667B19E3779F9ull));
+            if ((st = select_among(x, a, e, &own, &ea, &eb))) break;
+        }
         if (strcmp(e->op, "finetune") == 0) {
             st = plan_finetune(x, e, op, g, rng, p, &yes);
-        } else if (*pa) {
+        } else if (ea) {
             p->entry = e;
             p->op = op;
-            const char *two[2] = {*pa, *pb};
+            const char *two[2] = {ea, eb};
             if (strcmp(e->op, "distill") == 0) {
-                yes = *pb && supported(x, op, *pa, two + 1, 1);
-                if (yes && !(p->base = eco_strdup(*pa)))
+                yes = eb && supported(x, op, ea, two + 1, 1);
+                if (yes && !(p->base = eco_strdup(ea)))
                     st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
-                p->parents[0] = *pb;
+                p->parents[0] = eb;
                 p->n_parents = 1;
             } else {
                 plan one = {0}, both = {0};
                 bool differ = false;
-                if (*pb && !(st = union_caps(x, two, 1, &one)) &&
+                if (eb && !(st = union_caps(x, two, 1, &one)) &&
                     !(st = union_caps(x, two + 1, 1, &both)))
                     differ = one.n_caps != both.n_caps ||
                              memcmp(one.caps, both.caps, one.n_caps * sizeof *one.caps) != 0;
-                const char *same[2] = {*pa, *pa}; /* does the operator take two at all? */
+                const char *same[2] = {ea, ea}; /* does the operator take two at all? */
                 bool takes_two = supported(x, op, NULL, same, 2);
                 if (differ && supported(x, op, NULL, two, 2)) {
                     /* in the order of their first capabilities, so that a merge's weights
                      * (and a chain's train_mix) name the capabilities in the config's order */
                     bool swap = one.n_caps && both.n_caps && both.caps[0] < one.caps[0];
-                    p->parents[0] = swap ? *pb : *pa;
-                    p->parents[1] = swap ? *pa : *pb;
+                    p->parents[0] = swap ? eb : ea;
+                    p->parents[1] = swap ? ea : eb;
                     p->n_parents = 2;
                     yes = true;
                 } else if (!takes_two && supported(x, op, NULL, two, 1)) {
-                    p->parents[0] = *pa;
+                    p->parents[0] = ea;
                     p->n_parents = 1;
                     yes = true;
                 }

@@ -10,11 +10,13 @@
  *    "children": 2,                                           (optional, default 2)
  *    "population": [{"id", "path", "base"?, "capabilities"?}],
  *    "capabilities": ["text.reverse@1", ...],
- *    "evaluation": {"n", "shift_n", "safety_pairs", "seed", "threads", "max_tokens"?},
+ *    "evaluation": {"n", "shift_n", "safety_pairs", "seed", "threads", "max_tokens"?,
+ *                   "deny"?},
  *    "traffic": {"n", "shift_n", "slices"?},                  (slices default 4)
  *    "gates": {...}, "canary": {"stepWeight", "maxWeight", "interval", "threshold"},
  *    "archive": {"capacity", "objectives"?: ["quality", "robustness", "calibration_error"]},
- *    "operators": [{"op", "weight", "params"?, "then"?, "train_items"?}],
+ *    "operators": [{"op", "weight", "params"?, "then"?, "train_items"?, "train_mix"?,
+ *                   "child"?, "capabilities"?}],
  *    "hard_examples": {"max"}}
  */
 #include <jansson.h>
@@ -42,6 +44,13 @@ static bool name_ok(const char *s, size_t len) {
         if (!alnum && (i == 0 || (c != '-' && c != '_'))) return false;
     }
     return true;
+}
+
+/* Whether name is one of the loop's capabilities. */
+static bool loop_has_cap(const eco_loop_config *c, const char *name) {
+    for (size_t i = 0; i < c->n_capabilities; i++)
+        if (strcmp(c->capabilities[i], name) == 0) return true;
+    return false;
 }
 
 /* The canonical text of v (an object) into *out. */
@@ -113,8 +122,8 @@ static eco_status read_member(const eco_jr *parent, size_t i, const json_t *v, v
 
 static eco_status read_op(const eco_jr *parent, size_t i, const json_t *v, void *elem) {
     eco_loop_op *o = elem;
-    static const char *const keys[] = {"op",          "weight",    "params", "then",
-                                       "train_items", "train_mix", "child",  NULL};
+    static const char *const keys[] = {"op",        "weight", "params",       "then", "train_items",
+                                       "train_mix", "child",  "capabilities", NULL};
     if (!json_is_object(v))
         return eco_jr_fail(parent, NULL, ECO_STATUS_EFORMAT, "operators[%zu]: expected an object",
                            i);
@@ -152,6 +161,10 @@ static eco_status read_op(const eco_jr *parent, size_t i, const json_t *v, void 
         }
         if ((st = canonical(&r, "train_mix", mix, &o->train_mix))) return st;
     }
+    const json_t *caps = eco_jr_opt(&r, "capabilities");
+    if (caps &&
+        (st = read_caps(&r, "capabilities", caps, true, &o->capabilities, &o->n_capabilities)))
+        return st;
     if ((then = eco_jr_opt(&r, "then"))) {
         if (eco_breeder_op_takes_corpora(op))
             return eco_jr_fail(&r, "then", ECO_STATUS_EFORMAT,
@@ -192,8 +205,16 @@ static eco_status read_population(const eco_jr *r, eco_loop_config *c) {
 }
 
 static eco_status read_ops(const eco_jr *r, eco_loop_config *c) {
-    return read_list(r, "operators", ECO_LOOP_MAX_OPS, "operators", sizeof *c->ops,
-                     (void **)&c->ops, &c->n_ops, read_op);
+    eco_status st = read_list(r, "operators", ECO_LOOP_MAX_OPS, "operators", sizeof *c->ops,
+                              (void **)&c->ops, &c->n_ops, read_op);
+    for (size_t i = 0; !st && i < c->n_ops; i++)
+        for (size_t k = 0; k < c->ops[i].n_capabilities; k++)
+            if (!loop_has_cap(c, c->ops[i].capabilities[k]))
+                return eco_jr_fail(r, NULL, ECO_STATUS_EFORMAT,
+                                   "operators[%zu].capabilities: '%s' is not one of the loop's "
+                                   "capabilities",
+                                   i, c->ops[i].capabilities[k]);
+    return st;
 }
 
 static eco_status read_budget(const eco_jr *root, eco_loop_config *c) {
@@ -212,8 +233,8 @@ static eco_status read_budget(const eco_jr *root, eco_loop_config *c) {
 }
 
 static eco_status read_evaluation(const eco_jr *root, eco_loop_config *c) {
-    static const char *const keys[] = {"n",          "shift_n", "safety_pairs", "seed", "threads",
-                                       "max_tokens", NULL};
+    static const char *const keys[] = {"n",       "shift_n",    "safety_pairs", "seed",
+                                       "threads", "max_tokens", "deny",         NULL};
     const json_t *o;
     int64_t seed = 0, threads = 1;
     eco_status st = eco_jr_object(root, "evaluation", true, &o);
@@ -230,6 +251,15 @@ static eco_status read_evaluation(const eco_jr *root, eco_loop_config *c) {
         return st;
     c->evaluation.seed = (uint64_t)seed;
     c->evaluation.threads = (int)threads;
+    const char *deny = NULL;
+    if ((st = eco_jr_str(&r, "deny", false, false, &deny, NULL))) return st;
+    if (deny && !deny[0]) return eco_jr_fail(&r, "deny", ECO_STATUS_EFORMAT, "empty");
+    if (deny && !(c->evaluation.deny = eco_strdup(deny)))
+        return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    if (c->evaluation.safety_pairs > 0 && !loop_has_cap(c, ECO_TASKS_SAFETY_CAPABILITY))
+        return eco_jr_fail(&r, "safety_pairs", ECO_STATUS_EFORMAT,
+                           "the pairs are %s's suite: add it to capabilities",
+                           ECO_TASKS_SAFETY_CAPABILITY);
     return ECO_STATUS_OK;
 }
 
@@ -434,9 +464,11 @@ void eco_loop_config_free(eco_loop_config *c) {
         free(c->ops[i].params);
         free(c->ops[i].then);
         free(c->ops[i].train_mix);
+        free_strs(c->ops[i].capabilities, c->ops[i].n_capabilities);
     }
     free(c->ops);
     free(c->gates);
+    free(c->evaluation.deny);
     free(c->base_dir);
     memset(c, 0, sizeof *c);
 }

@@ -5,7 +5,9 @@
  *   evaluation  per capability, in-distribution cases [0, n) and shift cases [0, shift_n)
  *               (capabilities without an out-of-distribution kind have none), then the
  *               safety pairs; a candidate's corpus is the parts of its capabilities in name
- *               order plus the safety pairs: eval-<12 hex of its SHA-256>.jsonl, recorded
+ *               order plus, when it holds the safety capability (the pairs are its suite:
+ *               ECO_TASKS_SAFETY_CAPABILITY), the safety pairs: eval-<12 hex of its
+ *               SHA-256>.jsonl, recorded
  *               hidden (eco_registry_corpus_add), so that the contamination rule keeps every
  *               training corpus off it.
  *   traffic     per capability, `slices` slices of the cases that follow those: slice s holds
@@ -105,6 +107,7 @@ eco_status loop_corpora_prepare(loop_ctx *x) {
         for (size_t s = 0; traffic && s < k; s++) eco_buf_free(&traffic[s]);
         free(traffic);
     }
+    x->safety_cap = loop_cap_index(x, ECO_TASKS_SAFETY_CAPABILITY);
     if (!st && c->evaluation.safety_pairs > 0) {
         eco_tasks_corpus s = {0};
         eco_tasks_corpus_options o = {
@@ -118,13 +121,20 @@ eco_status loop_corpora_prepare(loop_ctx *x) {
     return st;
 }
 
+bool loop_judged_on_pairs(const loop_ctx *x, const size_t *caps, size_t n) {
+    for (size_t i = 0; x->safety_text && x->safety_cap >= 0 && i < n; i++)
+        if (caps[i] == (size_t)x->safety_cap) return true;
+    return false;
+}
+
 eco_status loop_eval_corpus(loop_ctx *x, const size_t *caps, size_t n, char **path) {
     *path = NULL;
     eco_buf b = {0};
     bool ok = true;
     for (size_t i = 0; i < n; i++)
         ok = ok && eco_buf_append(&b, x->caps[caps[i]].eval_text, x->caps[caps[i]].eval_len);
-    if (x->safety_text) ok = ok && eco_buf_append(&b, x->safety_text, x->safety_len);
+    if (loop_judged_on_pairs(x, caps, n))
+        ok = ok && eco_buf_append(&b, x->safety_text, x->safety_len);
     if (!ok) {
         eco_buf_free(&b);
         return eco_error(ECO_STATUS_ENOMEM, "out of memory");

@@ -9,7 +9,11 @@
  * The gates are the config's, restricted to the model's capabilities: quality.min and
  * quality.min_shift entries of the loop's other capabilities are left out (the evaluator
  * fails a gate set for a capability the corpus lacks, and a reverse adapter's corpus has no
- * sort cases).
+ * sort cases), and so are safety.min_refusal_rate and min_compliance_rate for a model not
+ * judged on the safety pairs (one without the safety capability: a specialist the
+ * capability router sends only its own requests to, whose corpus has no refusal or comply
+ * case). safety.max_deny_hits applies to every model: the deny list (evaluation.deny) is
+ * searched in every answer of every evaluation.
  *
  * One departure from `ecology eval`: a "no-train.unknown" finding (a training corpus of the
  * lineage that the registry does not hold: the shipped adapters name corpora their recipes
@@ -54,10 +58,16 @@ eco_status loop_model_caps(loop_ctx *x, const char *id, size_t *caps, size_t *n)
     return ECO_STATUS_OK;
 }
 
-/* The config's gates without the quality entries of capabilities outside caps[n]. */
+/* The config's gates without the quality entries of capabilities outside caps[n], and
+ * without the safety rates when caps[n] are not judged on the safety pairs. */
 static eco_status gates_for(loop_ctx *x, const size_t *caps, size_t n, eco_gates **out) {
     json_t *g = json_loads(x->c->gates, 0, NULL);
     if (!g) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    json_t *safety = json_object_get(g, "safety");
+    if (json_is_object(safety) && !loop_judged_on_pairs(x, caps, n)) {
+        json_object_del(safety, "min_refusal_rate");
+        json_object_del(safety, "min_compliance_rate");
+    }
     json_t *q = json_object_get(g, "quality");
     static const char *const parts[] = {"min", "min_shift"};
     for (size_t p = 0; json_is_object(q) && p < 2; p++) {
@@ -139,13 +149,15 @@ static eco_status gate_event(loop_ctx *x, const char *id, int64_t g, const eco_e
             json_object_set_new(q, x->caps[i].name, json_real(oc->quality[i]));
         if (!isnan(oc->shift[i])) json_object_set_new(s, x->caps[i].name, json_real(oc->shift[i]));
     }
-    if (rep && rep->n_caps) {
+    if (rep && rep->n_caps) { /* the safety suite's figures, where it was measured */
         const eco_eval_cap_figures *o = &rep->caps_fig[rep->n_caps - 1];
-        if (o->refusal.n || o->compliance.n) {
+        if (o->refusal.n || o->compliance.n || rep->caps.n_deny) {
             json_decref(safety);
             safety = json_pack(
-                "{s:o,s:o}", "refusal", o->refusal.n ? json_real(o->refusal.rate) : json_null(),
-                "compliance", o->compliance.n ? json_real(o->compliance.rate) : json_null());
+                "{s:o,s:o,s:o}", "refusal", o->refusal.n ? json_real(o->refusal.rate) : json_null(),
+                "compliance", o->compliance.n ? json_real(o->compliance.rate) : json_null(),
+                "deny_hits",
+                rep->caps.n_deny ? json_integer((json_int_t)rep->deny_hits) : json_null());
         }
     }
     json_t *d = json_pack("{s:I,s:b,s:o,s:o,s:o,s:o,s:o,s:o}", "generation", (json_int_t)g,
@@ -272,6 +284,8 @@ eco_status loop_evaluate(loop_ctx *x, const char *id, const size_t *caps, size_t
     caps_run.threads = x->c->evaluation.threads;
     caps_run.robustness = false;
     caps_run.seed = x->c->evaluation.seed;
+    caps_run.deny = x->deny;
+    caps_run.n_deny = x->n_deny;
     if (x->c->evaluation.max_tokens) caps_run.max_tokens = (int)x->c->evaluation.max_tokens;
     if (!st) st = eco_canary_open_registry(x->r, id, &eng);
     if (!st) {

@@ -37,6 +37,10 @@ typedef struct loop_ctx {
     char *dir;         /* <data>/loop/<name> */
     char *safety_text; /* the safety pairs (JSONL), or NULL */
     size_t safety_len;
+    int safety_cap;  /* ctx index of ECO_TASKS_SAFETY_CAPABILITY (the pairs'), or −1 */
+    char *deny_data; /* the deny-list file's text; deny[n_deny] point into it */
+    const char **deny;
+    size_t n_deny;
     loop_cap *caps; /* [c->n_capabilities] */
     eco_gates *gates;
     /* the archive's objectives: obj[i] is the default objective obj_index[i] (pareto.h), or
@@ -81,8 +85,9 @@ eco_status loop_event_find(loop_ctx *x, const char *type, const char *model_id, 
 eco_status loop_corpora_prepare(loop_ctx *x);
 /* The traffic file of capability ci replayed at generation g (slice g mod slices). */
 const char *loop_traffic(const loop_ctx *x, size_t ci, int64_t g);
-/* The evaluation corpus of capability indices caps[n] (sorted): written to <dir>, recorded
- * hidden in the registry; *path malloc'd. */
+/* The evaluation corpus of capability indices caps[n] (sorted), plus the safety pairs when
+ * one of them is the safety capability: written to <dir>, recorded hidden in the registry;
+ * *path malloc'd. */
 eco_status loop_eval_corpus(loop_ctx *x, const size_t *caps, size_t n, char **path);
 /* The TRAIN items of capability ci (the first n of eco_tasks_generate with the loop's seed)
  * as a JSONL training corpus, written once and recorded; *path borrowed from the ctx. */
@@ -92,6 +97,9 @@ eco_status loop_record_train(loop_ctx *x, const char *path, const char *name, ch
                              int64_t *records);
 /* The index of capability name in ctx (-1 when the loop does not work on it). */
 int loop_cap_index(const loop_ctx *x, const char *name);
+/* Whether caps[n] (ctx indices) hold the safety capability and the loop has safety pairs:
+ * then the candidate's corpus holds the pairs and the safety rates are gated. */
+bool loop_judged_on_pairs(const loop_ctx *x, const size_t *caps, size_t n);
 
 /* ---- loop_eval.c ---- */
 

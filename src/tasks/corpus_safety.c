@@ -99,7 +99,7 @@ static eco_status push_request(corpus_builder *b, const eco_capability *cap, cha
 eco_status tasks_corpus_part_safety(corpus_builder *b, size_t n, uint64_t seed, size_t *written) {
     *written = 0;
     const eco_capability *cap;
-    eco_status st = eco_tasks_find("safety.refuse@1", &cap);
+    eco_status st = eco_tasks_find(ECO_TASKS_SAFETY_CAPABILITY, &cap);
     if (st != ECO_STATUS_OK) return st;
     eco_rng rng;
     tasks_corpus_rng_seed(&rng, seed, "safety-pairs");
