@@ -240,9 +240,12 @@ typedef struct eco_loop_config {
                              * canary, or NULL */
     } evaluation;
     struct {
-        int64_t n, shift_n; /* traffic cases per capability and slice (disjoint from the
+        int64_t n, shift_n;   /* traffic cases per capability and slice (disjoint from the
                              * evaluation's and from each other) */
-        int64_t slices;     /* generation g's canary replays slice g mod slices (the seeding
+        int64_t safety_pairs; /* safety pairs a slice (the safety capability's traffic; its
+                               * refusal cases are the canary's safety alerts) after the
+                               * evaluation's (default 0) */
+        int64_t slices;       /* generation g's canary replays slice g mod slices (the seeding
                              * mines slice 0), so a child trained on one slice's mined
                              * failures is judged on traffic never mined (default 4) */
     } traffic;

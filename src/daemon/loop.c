@@ -194,7 +194,9 @@ static eco_status canary(loop_ctx *x, int64_t g, size_t ci, const child *kids, s
                                      .hard_examples_path = hard,
                                      .threads = x->c->evaluation.threads,
                                      .deny = x->deny,
-                                     .n_deny = x->n_deny};
+                                     .n_deny = x->n_deny,
+                                     .open = eco_canary_open_pool,
+                                     .open_ctx = x->pool};
         eco_canary_run_result res;
         memset(&res, 0, sizeof res);
         live(x, "generation %lld: canary of %s", (long long)g, x->caps[ci].name);
@@ -270,6 +272,7 @@ static eco_status ctx_init(loop_ctx *x) {
     if (!x->dir) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
     eco_status st = eco_mkdir_p(x->dir);
     if (!st) st = eco_gates_parse(c->gates, strlen(c->gates), "loop gates", &x->gates);
+    if (!st) st = eco_pool_create(x->r, NULL, &x->pool);
     if (!st && c->evaluation.deny) {
         bool rel = c->evaluation.deny[0] != '/' && c->base_dir;
         char *path =
@@ -327,6 +330,7 @@ static void ctx_free(loop_ctx *x) {
     free(x->safety_text);
     free(x->deny_data);
     free(x->deny);
+    eco_pool_destroy(x->pool);
     free(x->dir);
     eco_gates_free(x->gates);
 }

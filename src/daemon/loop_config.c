@@ -12,7 +12,7 @@
  *    "capabilities": ["text.reverse@1", ...],
  *    "evaluation": {"n", "shift_n", "safety_pairs", "seed", "threads", "max_tokens"?,
  *                   "deny"?},
- *    "traffic": {"n", "shift_n", "slices"?},                  (slices default 4)
+ *    "traffic": {"n", "shift_n", "slices"?, "safety_pairs"?}, (slices default 4)
  *    "gates": {...}, "canary": {"stepWeight", "maxWeight", "interval", "threshold"},
  *    "archive": {"capacity", "objectives"?: ["quality", "robustness", "calibration_error"]},
  *    "operators": [{"op", "weight", "params"?, "then"?, "train_items"?, "train_mix"?,
@@ -264,7 +264,7 @@ static eco_status read_evaluation(const eco_jr *root, eco_loop_config *c) {
 }
 
 static eco_status read_traffic(const eco_jr *root, eco_loop_config *c) {
-    static const char *const keys[] = {"n", "shift_n", "slices", NULL};
+    static const char *const keys[] = {"n", "shift_n", "slices", "safety_pairs", NULL};
     const json_t *o;
     c->traffic.slices = 4;
     eco_status st = eco_jr_object(root, "traffic", true, &o);
@@ -272,8 +272,13 @@ static eco_status read_traffic(const eco_jr *root, eco_loop_config *c) {
     eco_jr r = eco_jr_child(root, "traffic", o);
     if ((st = eco_jr_only(&r, keys)) || (st = eco_jr_int(&r, "n", true, 0, MAX_N, &c->traffic.n)) ||
         (st = eco_jr_int(&r, "shift_n", true, 0, MAX_N, &c->traffic.shift_n)) ||
-        (st = eco_jr_int(&r, "slices", false, 1, ECO_LOOP_MAX_SLICES, &c->traffic.slices)))
+        (st = eco_jr_int(&r, "slices", false, 1, ECO_LOOP_MAX_SLICES, &c->traffic.slices)) ||
+        (st = eco_jr_int(&r, "safety_pairs", false, 0, MAX_N, &c->traffic.safety_pairs)))
         return st;
+    if (c->traffic.safety_pairs > 0 && !loop_has_cap(c, ECO_TASKS_SAFETY_CAPABILITY))
+        return eco_jr_fail(&r, "safety_pairs", ECO_STATUS_EFORMAT,
+                           "the pairs are %s's suite: add it to capabilities",
+                           ECO_TASKS_SAFETY_CAPABILITY);
     if (c->traffic.n + c->traffic.shift_n == 0)
         return eco_jr_fail(root, "traffic", ECO_STATUS_EFORMAT, "n and shift_n are both 0");
     return ECO_STATUS_OK;
@@ -362,7 +367,7 @@ static eco_status read_hard(const eco_jr *root, eco_loop_config *c) {
     if (st || !o) return st;
     eco_jr r = eco_jr_child(root, "hard_examples", o);
     if ((st = eco_jr_only(&r, keys)) ||
-        (st = eco_jr_int(&r, "max", false, 1, MAX_N, &c->hard_examples.max)))
+        (st = eco_jr_int(&r, "max", false, 1, ECO_CANARY_HARD_MAX, &c->hard_examples.max)))
         return st;
     return ECO_STATUS_OK;
 }

@@ -12,7 +12,9 @@
  *               training corpus off it.
  *   traffic     per capability, `slices` slices of the cases that follow those: slice s holds
  *               in-distribution [n + s·traffic.n, n + (s+1)·traffic.n) and the same of the
- *               shift cases, so traffic and evaluation never share a prompt, nor two slices
+ *               shift cases (the safety capability: the same of the safety pairs, with
+ *               traffic.safety_pairs pairs a slice, its refusal cases the canary's safety
+ *               alerts), so traffic and evaluation never share a prompt, nor two slices
  *               (traffic-<cap>-<s>.jsonl, not recorded: the canary of generation g replays
  *               slice g mod slices, the champion's failures on it become hard examples, and
  *               the child trained on them is judged on the next slice, never mined).
@@ -74,10 +76,41 @@ const char *loop_traffic(const loop_ctx *x, size_t ci, int64_t g) {
     return x->caps[ci].traffic[(size_t)(g % x->c->traffic.slices)];
 }
 
+/* The safety pairs: evaluation.safety_pairs for the evaluation (x->safety_text), then
+ * traffic.safety_pairs a slice into traffic[slices] (each pair whole: its harmful and its
+ * harmless case), shared in proportion when the suite has fewer pairs. */
+static eco_status build_pairs(loop_ctx *x, eco_buf *traffic) {
+    const eco_loop_config *c = x->c;
+    size_t k = (size_t)c->traffic.slices, ne = (size_t)c->evaluation.safety_pairs,
+           nt = (size_t)c->traffic.safety_pairs, want = ne + k * nt;
+    if (want == 0) return ECO_STATUS_OK;
+    eco_tasks_corpus p = {0};
+    eco_tasks_corpus_options o = {.n = want, .seed = c->evaluation.seed, .safety = true};
+    eco_status st = eco_tasks_corpus_build(&o, &p);
+    size_t got = p.n_cases / 2;
+    if (!st && got < want) {
+        size_t ne2 = (size_t)((double)got * (double)ne / (double)want);
+        nt = (got - ne2) / k;
+        ne = ne2;
+    }
+    eco_buf b = {0};
+    if (!st) st = write_slice(&p, 0, 2 * ne, &b);
+    for (size_t s = 0; !st && s < k; s++)
+        st = write_slice(&p, 2 * (ne + s * nt), 2 * (ne + (s + 1) * nt), &traffic[s]);
+    eco_tasks_corpus_free(&p);
+    x->safety_text = b.data;
+    x->safety_len = b.len;
+    return st;
+}
+
 eco_status loop_corpora_prepare(loop_ctx *x) {
     const eco_loop_config *c = x->c;
     eco_status st = ECO_STATUS_OK;
     size_t k = (size_t)c->traffic.slices;
+    x->safety_cap = loop_cap_index(x, ECO_TASKS_SAFETY_CAPABILITY);
+    eco_buf *pairs = eco_calloc_array(k, sizeof *pairs);
+    if (!pairs) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    st = build_pairs(x, pairs);
     for (size_t i = 0; !st && i < c->n_capabilities; i++) {
         loop_cap *lc = &x->caps[i];
         const eco_capability *cap;
@@ -90,6 +123,9 @@ eco_status loop_corpora_prepare(loop_ctx *x) {
             !(st = build_part(x, cap, false, c->evaluation.n, c->traffic.n, &eval, traffic, &had)))
             st = build_part(x, cap, true, c->evaluation.shift_n, c->traffic.shift_n, &eval, traffic,
                             &lc->has_shift);
+        for (size_t s = 0; !st && (int)i == x->safety_cap && s < k; s++)
+            if (!eco_buf_append(&traffic[s], pairs[s].data, pairs[s].len))
+                st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
         for (size_t s = 0; !st && s < k; s++) {
             char name[200];
             snprintf(name, sizeof name, "traffic-%s-%zu.jsonl", lc->name, s);
@@ -107,17 +143,8 @@ eco_status loop_corpora_prepare(loop_ctx *x) {
         for (size_t s = 0; traffic && s < k; s++) eco_buf_free(&traffic[s]);
         free(traffic);
     }
-    x->safety_cap = loop_cap_index(x, ECO_TASKS_SAFETY_CAPABILITY);
-    if (!st && c->evaluation.safety_pairs > 0) {
-        eco_tasks_corpus s = {0};
-        eco_tasks_corpus_options o = {
-            .n = (size_t)c->evaluation.safety_pairs, .seed = c->evaluation.seed, .safety = true};
-        eco_buf b = {0};
-        if (!(st = eco_tasks_corpus_build(&o, &s))) st = eco_tasks_corpus_write(&s, &b);
-        eco_tasks_corpus_free(&s);
-        x->safety_text = b.data;
-        x->safety_len = b.len;
-    }
+    for (size_t s = 0; s < k; s++) eco_buf_free(&pairs[s]);
+    free(pairs);
     return st;
 }
 

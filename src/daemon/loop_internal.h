@@ -17,6 +17,7 @@
 #include "ecology/evaluator.h"
 #include "ecology/pareto.h"
 #include "ecology/registry.h"
+#include "ecology/runtime.h"
 
 /* What the loop keeps per capability of the config (in config order). */
 typedef struct loop_cap {
@@ -42,6 +43,9 @@ typedef struct loop_ctx {
     const char **deny;
     size_t n_deny;
     loop_cap *caps; /* [c->n_capabilities] */
+    eco_pool *pool; /* the canaries' engines (the serving path: runtime.h's pool, one base
+                     * loaded once and shared by its adapters); evaluation and mining open
+                     * their own llama engines (the choice scorer needs one) */
     eco_gates *gates;
     /* the archive's objectives: obj[i] is the default objective obj_index[i] (pareto.h), or
      * for obj_index[i] >= ECO_PARETO_OBJ__COUNT the in-distribution exact match of

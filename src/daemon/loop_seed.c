@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/canary_internal.h"
 #include "daemon/loop_internal.h"
 #include "ecology/engine.h"
 #include "ecology/promotion.h"
@@ -71,32 +72,21 @@ static char *hard_path(loop_ctx *x, size_t ci, int64_t g) {
     return eco_path_join(x->dir, name);
 }
 
-/* The failed exact cases of a report as training records, each prompt once, at most max. */
-static eco_status failures_jsonl(const eco_eval_corpus *c, const eco_eval_report *rep, int64_t max,
-                                 eco_buf *b, int64_t *n) {
+/* The failures of rep on c as hard examples (canary_hard's rule: an exact case trains
+ * towards its answer, a refusal case towards the refusal; each prompt once, at most max),
+ * written to path when there is one; *n how many. */
+static eco_status mine_failures(const eco_eval_corpus *c, const eco_eval_report *rep, int64_t max,
+                                const char *path, int64_t *n) {
     *n = 0;
-    for (size_t i = 0; i < rep->n_results && *n < max; i++) {
-        const eco_eval_case *k = &c->cases[rep->results[i].index];
-        if (rep->results[i].passed || k->check != ECO_CHECK_EXACT || !k->expected) continue;
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = !rep->results[j].passed &&
-                   strcmp(c->cases[rep->results[j].index].prompt, k->prompt) == 0;
-        if (seen) continue;
-        char *line = NULL;
-        eco_buf completion = {0};
-        if (!eco_buf_printf(&completion, " %s\n", k->expected))
-            return eco_error(ECO_STATUS_ENOMEM, "out of memory");
-        json_t *rec = json_pack("{s:s,s:s}", "prompt", k->prompt, "completion", completion.data);
-        eco_buf_free(&completion);
-        eco_status st = rec ? eco_json_canonical(rec, &line, NULL) : ECO_STATUS_ENOMEM;
-        json_decref(rec);
-        if (!st && (!eco_buf_puts(b, line) || !eco_buf_push(b, '\n'))) st = ECO_STATUS_ENOMEM;
-        free(line);
-        if (st) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
-        (*n)++;
-    }
-    return ECO_STATUS_OK;
+    canary_hard *h = NULL;
+    size_t cap = max > ECO_CANARY_HARD_MAX ? ECO_CANARY_HARD_MAX : (size_t)max;
+    eco_status st = canary_hard_create(cap, &h);
+    for (size_t i = 0; !st && i < rep->n_results; i++)
+        if (!rep->results[i].passed) st = canary_hard_offer(h, &c->cases[rep->results[i].index]);
+    *n = (int64_t)canary_hard_count(h);
+    if (!st && *n > 0) st = canary_hard_write(h, path);
+    canary_hard_free(h);
+    return st;
 }
 
 /* The "hard-examples" event of champion id for capability ci (file at path with n records). */
@@ -128,7 +118,6 @@ eco_status loop_mine(loop_ctx *x, const char *id, size_t ci, int64_t g) {
     eco_engine *eng = NULL;
     eco_eval_report rep;
     memset(&rep, 0, sizeof rep);
-    eco_buf b = {0};
     int64_t n = 0;
     char *path = hard_path(x, ci, g);
     if (!path) return eco_error(ECO_STATUS_ENOMEM, "out of memory");
@@ -141,10 +130,8 @@ eco_status loop_mine(loop_ctx *x, const char *id, size_t ci, int64_t g) {
         eco_eval_llama_scorer(eng, &caps.scorer);
         st = eco_evaluate(eng, c, &caps, id, NULL, NULL, NULL, &rep);
     }
-    if (!st) st = failures_jsonl(c, &rep, x->c->hard_examples.max, &b, &n);
-    if (!st && n > 0) st = eco_write_file_atomic(path, b.data, b.len);
+    if (!st) st = mine_failures(c, &rep, x->c->hard_examples.max, path, &n);
     if (!st) st = loop_hard_event(x, id, ci, g, path, n);
-    eco_buf_free(&b);
     eco_eval_report_free(&rep);
     eco_engine_destroy(eng);
     eco_eval_corpus_free(c);

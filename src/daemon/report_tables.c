@@ -79,7 +79,7 @@ static void td_pairs(rout *o, const json_t *obj) {
 /* ---- champions ---- */
 
 /* The figures of capability cap in the latest stored report of id (a new reference, or
- * NULL), with the report's fitness, p95 and safety refusal. */
+ * NULL), with the report's fitness, p95 and safety suite. */
 typedef struct champ_scores {
     json_t *report;     /* the parsed report, or NULL */
     const json_t *figs; /* report.capabilities[cap] (borrowed from report) */
@@ -104,9 +104,20 @@ static void champion_scores(const report_ctx *c, const char *id, const char *cap
 }
 
 void report_section_champions(const report_ctx *c, rout *o) {
-    static const char *const h[] = {"capability", "champion",        "family (base)",  "kind",
-                                    "quality",    "in-distribution", "shift (OOD)",    "fitness",
-                                    "p95 ms",     "safety refusal",  "champion since", "moves",
+    static const char *const h[] = {"capability",
+                                    "champion",
+                                    "family (base)",
+                                    "kind",
+                                    "quality",
+                                    "in-distribution",
+                                    "shift (OOD)",
+                                    "fitness",
+                                    "p95 ms",
+                                    "safety: harmful refused",
+                                    "harmless answered",
+                                    "deny-list hits",
+                                    "champion since",
+                                    "moves",
                                     NULL};
     size_t nc, rows = 0;
     table_open(o, "champions", h, &nc);
@@ -147,9 +158,26 @@ void report_section_champions(const report_ctx *c, rout *o) {
         ro_num(o, fit);
         ro_puts(o, "</td>");
         ro_td_num(o, rj_obj(rj_obj(s.report, "timing"), "latency_ms"), "p95");
-        const json_t *refusal = json_object_get(rj_obj(s.report, "safety"), "refusal");
-        if (!refusal) refusal = json_object_get(rj_obj(gate, "safety"), "refusal");
-        td_rate(o, refusal);
+        /* the safety suite: the pairs' rates (models holding the safety capability), the
+         * deny list's hits (every model, when the run had one) */
+        static const char *const suite[] = {"refusal", "compliance", "deny_hits"};
+        for (size_t f = 0; f < 3; f++) {
+            const json_t *v = json_object_get(rj_obj(s.report, "safety"), suite[f]);
+            double n_deny = 0; /* a report's deny hits count only when it had a deny list */
+            if (f == 2 && !(rj_num(rj_obj(s.report, "caps"), "n_deny", &n_deny) && n_deny > 0))
+                v = NULL;
+            if (!v || json_is_null(v)) v = json_object_get(rj_obj(gate, "safety"), suite[f]);
+            if (f < 2) {
+                td_rate(o, v);
+            } else {
+                ro_puts(o, "<td class=\"num\">");
+                if (json_is_integer(v))
+                    ro_printf(o, "%lld", (long long)json_integer_value(v));
+                else
+                    ro_esc(o, NULL);
+                ro_puts(o, "</td>");
+            }
+        }
         json_decref(s.report);
         char alias[ECO_PROMOTION_ALIAS_MAX];
         eco_alias_change *hist = NULL;
