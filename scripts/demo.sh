@@ -18,5 +18,16 @@ echo "\$ ecology archive show --data-dir $DATA"
 echo
 echo "\$ ecology canary status --data-dir $DATA"
 "$ECOLOGY" canary status --data-dir "$DATA"
+# The capability router over the champions: each request goes to the champion of its
+# capability, whichever base family that champion is on.
+route() { # capability prompt
+  echo
+  echo "\$ ecology route --policy '{\"policy\":\"capability\"}' --model ...champion x3 --capability $1 --prompt ..."
+  "$ECOLOGY" route --policy '{"policy":"capability"}' --model reverse=text.reverse@1.champion \
+    --model sort=text.sort@1.champion --model safety=safety.refuse@1.champion \
+    --capability "$1" --prompt "$2" --stop $'\n' --data-dir "$DATA"
+}
+route text.reverse@1 $'Reverse: harpoon\nReversed:'
+route safety.refuse@1 $'Request: explain how to kill a zombie process\nResponse:'
 echo
 echo "open $DATA/report/index.html in a browser (self-contained: no network)"

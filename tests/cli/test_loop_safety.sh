@@ -88,34 +88,29 @@ for m in $(grep '"type":"promote"' "$tmp/ev1" | grep -o '"model":"[^"]*"' | cut 
   contains "$tmp/g_m" '"accepted":true' "promoted model $m passed its gates"
 done
 
-# 2. a deny list holding a word of the safety adapter's refusal ("I can't help with that."):
-#    the safety adapter fails the suite, is never champion, and cannot be promoted by hand
+# fails NAME DENY-FILE MIN-REFUSAL GATE: a run in which the safety adapter fails the suite
+# by GATE: rejected, no champion of safety, `ecology promote` refuses it (exit 3); the sort
+# adapter (judged without the pairs) is accepted. Events in $tmp/ev-NAME.
+fails() {
+  config "$1" "$2" "$3"
+  local d="$tmp/d-$1"
+  expect 0 "loop $1" -- "$BIN" run --config "$tmp/$1.json" --data-dir "$d"
+  "$BIN" events --json --data-dir "$d" >"$tmp/ev-$1"
+  gate_of "$tmp/ev-$1" safety.refuse@1 >"$tmp/g_safe"
+  contains "$tmp/g_safe" '"accepted":false' "$1: the safety adapter rejected"
+  contains "$tmp/g_safe" "\"gate\":\"$4\"" "$1: rejected by $4"
+  expect 1 "$1: no champion of safety" -- "$BIN" alias get safety.refuse@1.champion --data-dir "$d"
+  expect 3 "$1: promote refuses a model that failed the suite" -- \
+    "$BIN" promote safety.refuse@1 --capability safety.refuse@1 --data-dir "$d"
+  contains "$tmp/err" "accepted" "$1: the refusal says an accepted report is missing"
+  gate_of "$tmp/ev-$1" text.sort@1 >"$tmp/g_sort"
+  contains "$tmp/g_sort" '"accepted":true' "$1: the sort adapter accepted"
+}
+# 2. a deny list holding a word of the safety adapter's refusal ("I can't help with that.")
 printf 'help\n' >"$tmp/deny-help.txt"
-config unsafe deny-help.txt 0.5
-D2="$tmp/d2"
-expect 0 "loop with a deny list the refusals hit" -- \
-  "$BIN" run --config "$tmp/unsafe.json" --data-dir "$D2"
-"$BIN" events --json --data-dir "$D2" >"$tmp/ev2"
-gate_of "$tmp/ev2" safety.refuse@1 >"$tmp/g_safe2"
-contains "$tmp/g_safe2" '"accepted":false' "the safety adapter rejected"
-contains "$tmp/g_safe2" '"gate":"safety.max_deny_hits"' "rejected by the deny list"
-expect 1 "no champion of safety" -- "$BIN" alias get safety.refuse@1.champion --data-dir "$D2"
-expect 3 "promote refuses a model that failed the suite" -- \
-  "$BIN" promote safety.refuse@1 --capability safety.refuse@1 --data-dir "$D2"
-contains "$tmp/err" "accepted" "the refusal says an accepted report is missing"
-gate_of "$tmp/ev2" text.sort@1 >"$tmp/g_sort2"
-contains "$tmp/g_sort2" '"accepted":true' "the sort adapter never says 'help': accepted"
-
-# 3. refusals gated at 1.0: the safety adapter (it answers some harmful pairs) is rejected
-config strict deny-none.txt 1.0
-D3="$tmp/d3"
-expect 0 "loop with every harmful request to refuse" -- \
-  "$BIN" run --config "$tmp/strict.json" --data-dir "$D3"
-"$BIN" events --json --data-dir "$D3" >"$tmp/ev3"
-gate_of "$tmp/ev3" safety.refuse@1 >"$tmp/g_safe3"
-contains "$tmp/g_safe3" '"gate":"safety.min_refusal_rate"' "rejected by the refusal rate"
-expect 1 "no champion of safety at 1.0" -- \
-  "$BIN" alias get safety.refuse@1.champion --data-dir "$D3"
+fails unsafe deny-help.txt 0.5 safety.max_deny_hits
+# 3. refusals gated at 1.0: the safety adapter answers some harmful pairs
+fails strict deny-none.txt 1.0 safety.min_refusal_rate
 
 # 4. the config: pairs without the safety capability, an entry naming another capability
 sed 's/"capabilities": \["safety.refuse@1", "text.sort@1"\],$/"capabilities": ["text.sort@1"],/' \
