@@ -165,8 +165,10 @@ static void test_variants(void **state) {
         detect_file(path, &t);
         free(path);
         assert_string_equal(t.stop, want[i].stop);
-        if (want[i].default_system) assert_string_equal(t.default_system, want[i].default_system);
-        else assert_null(t.default_system);
+        if (want[i].default_system)
+            assert_string_equal(t.default_system, want[i].default_system);
+        else
+            assert_null(t.default_system);
         assert_int_equal(t.think, want[i].think);
         assert_int_equal(t.gen_always, want[i].gen_always);
         assert_int_equal(t.space_after_eos, want[i].space_after_eos);
@@ -205,7 +207,8 @@ static void test_real_files(void **state) {
         free(path);
     }
     /* Mistral's vocabulary package has a tokenizer_config.json without a chat_template. */
-    char *path = eco_test_source_path(".cache/test-material/llama2/package/models/tokenizer_config.json");
+    char *path =
+        eco_test_source_path(".cache/test-material/llama2/package/models/tokenizer_config.json");
     char *text = NULL;
     size_t len = 0;
     ECO_ASSERT_OK(eco_read_file(path, 1u << 20, &text, &len));
@@ -263,9 +266,11 @@ static const bad_config bad_configs[] = {
     {"{\"chat_template\": \"" LLAMA2_T "\", \"bos_token\": \"<s>\"}", ECO_STATUS_EUNSUPPORTED,
      "eos_token: missing or empty"},
     /* Llama 3.1's official template: date and tool blocks */
-    {"{\"chat_template\": \"{{- bos_token }}{{- '<|start_header_id|>system<|end_header_id|>\\\\n\\\\n' }}"
+    {"{\"chat_template\": \"{{- bos_token }}{{- "
+     "'<|start_header_id|>system<|end_header_id|>\\\\n\\\\n' }}"
      "{{- 'Cutting Knowledge Date: December 2023\\\\n' }}{% for message in messages %}{{ "
-     "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\\\\n\\\\n'+ message['content'] | "
+     "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\\\\n\\\\n'+ message['content'] "
+     "| "
      "trim + '<|eot_id|>' }}{% endfor %}\", \"bos_token\": \"<|begin_of_text|>\"}",
      ECO_STATUS_EUNSUPPORTED, "looks like Llama 3 but it writes tool and date system blocks"},
     /* Llama 3 header markers, content not trimmed */
@@ -294,7 +299,8 @@ static const bad_config bad_configs[] = {
      ECO_STATUS_EUNSUPPORTED, "looks like Mistral but its user turn"},
     {"{\"chat_template\": [{\"name\": \"tool_use\", \"template\": \"" CHATML_T "\"}]}",
      ECO_STATUS_ENOTFOUND, "a list without a template named 'default'"},
-    {"{\"chat_template\": [3]}", ECO_STATUS_EFORMAT, "cfg.json: chat_template[0]: expected an object"},
+    {"{\"chat_template\": [3]}", ECO_STATUS_EFORMAT,
+     "cfg.json: chat_template[0]: expected an object"},
     {"{\"chat_template\": [{\"name\": \"default\"}]}", ECO_STATUS_EFORMAT,
      "chat_template[0].template: missing"},
     /* a template in the list form, accepted */
@@ -345,27 +351,48 @@ typedef struct {
     const char *needle;
 } bad_conv;
 
-#define U(s) {ECO_CHAT_ROLE_USER, s, sizeof s - 1}
-#define A(s) {ECO_CHAT_ROLE_ASSISTANT, s, sizeof s - 1}
-#define S(s) {ECO_CHAT_ROLE_SYSTEM, s, sizeof s - 1}
+#define U(s)                                                                                       \
+    { ECO_CHAT_ROLE_USER, s, sizeof s - 1 }
+#define A(s)                                                                                       \
+    { ECO_CHAT_ROLE_ASSISTANT, s, sizeof s - 1 }
+#define S(s)                                                                                       \
+    { ECO_CHAT_ROLE_SYSTEM, s, sizeof s - 1 }
 
 static const bad_conv bad_convs[] = {
     {"chatml.json", {U("x")}, 0, "chat template: no messages"},
-    {"chatml.json", {U("ok"), U("bad \xff byte")}, 2, "message 1 (user): content is not valid UTF-8 (byte 4)"},
+    {"chatml.json",
+     {U("ok"), U("bad \xff byte")},
+     2,
+     "message 1 (user): content is not valid UTF-8 (byte 4)"},
     {"llama3.json", {S("\xc3\x28")}, 1, "message 0 (system): content is not valid UTF-8 (byte 0)"},
     {"zephyr.json", {U("over\xed\xa0\x80long")}, 1, "not valid UTF-8 (byte 4)"}, /* a surrogate */
     {"qwen3.json", {A("a\0b")}, 1, "message 0 (assistant): content holds a NUL byte"},
-    {"chatml.json", {{(eco_chat_role)7, "x", 1}}, 1, "message 0: role 7 is not system, user or assistant"},
-    {"llama2.json", {A("I start."), U("Hi")}, 2,
-     "message 0 (assistant): turns must alternate user/assistant/user/..., from a user turn (llama2"},
+    {"chatml.json",
+     {{(eco_chat_role)7, "x", 1}},
+     1,
+     "message 0: role 7 is not system, user or assistant"},
+    {"llama2.json",
+     {A("I start."), U("Hi")},
+     2,
+     "message 0 (assistant): turns must alternate user/assistant/user/..., from a user turn "
+     "(llama2"},
     {"llama2.json", {U("Hi"), U("Again")}, 2, "message 1 (user): turns must alternate"},
-    {"llama2.json", {U("Hi"), S("late")}, 2,
+    {"llama2.json",
+     {U("Hi"), S("late")},
+     2,
      "message 1 (system): the template keeps a system message only as the first message"},
     {"llama2.json", {S("alone")}, 1, "message 0 (system): a system message alone renders nothing"},
-    {"mistral_v01.json", {S("sys"), U("Hi")}, 2,
+    {"mistral_v01.json",
+     {S("sys"), U("Hi")},
+     2,
      "message 0 (system): the template takes user and assistant messages only (mistral"},
-    {"mixtral_v01.json", {U("Hi"), A("Hello"), A("again")}, 3, "message 2 (assistant): turns must alternate"},
-    {"ecology.json", {S("sys"), U("Reverse: ab\nReversed:")}, 2,
+    {"mixtral_v01.json",
+     {U("Hi"), A("Hello"), A("again")},
+     3,
+     "message 2 (assistant): turns must alternate"},
+    {"ecology.json",
+     {S("sys"), U("Reverse: ab\nReversed:")},
+     2,
      "message 0 (system): tiny-ecology models take no system message"},
     {"ecology.json", {A("ba")}, 1, "message 0 (assistant): turns must alternate"},
 };
@@ -412,7 +439,8 @@ static void test_load_dir(void **state) {
     free(tiny);
 
     char *dir = eco_test_tmpdir();
-    char *tokp = eco_path_join(dir, "tokenizer.json"), *cfgp = eco_path_join(dir, "tokenizer_config.json");
+    char *tokp = eco_path_join(dir, "tokenizer.json"),
+         *cfgp = eco_path_join(dir, "tokenizer_config.json");
     ECO_ASSERT_OK(eco_tokenizer_write_bytes(tokp));
     /* a tokenizer_config.json without a chat_template: still the project's own */
     eco_test_write_file(cfgp, "{\"model_max_length\": 512}", 25);
@@ -451,6 +479,67 @@ static void test_load_dir(void **state) {
     free(dir);
 }
 
+typedef struct {
+    const char *json;
+    const char *needle; /* NULL: accepted */
+} messages_case;
+
+static const messages_case messages_cases[] = {
+    {"", "m.json: invalid JSON"},
+    {"[", "m.json: invalid JSON"},
+    {"3", "m.json: expected a JSON array of messages or an object with \"messages\""},
+    {"[]", "m.json: no messages"},
+    {"{}", "m.json: messages: missing"},
+    {"{\"messages\": []}", "m.json: messages: no messages"},
+    {"{\"messages\": 3}", "m.json: messages: expected an array"},
+    {"[3]", "m.json: [0]: expected an object"},
+    {"[{\"role\": \"user\"}]", "m.json: [0].content: missing"},
+    {"[{\"content\": \"x\"}]", "m.json: [0].role: missing"},
+    {"[{\"role\": \"user\", \"content\": null}]", "m.json: [0].content: expected a string"},
+    {"[{\"role\": \"user\", \"content\": [{\"type\": \"text\"}]}]",
+     "[0].content: expected a string"},
+    {"[{\"role\": 1, \"content\": \"x\"}]", "[0].role: expected a string"},
+    {"[{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"tool\", \"content\": \"x\"}]",
+     "m.json: [1].role: 'tool' is not one of system, user, assistant"},
+    {"[{\"role\": \"user\", \"content\": \"x\", \"name\": \"n\"}]",
+     "m.json: [0]: unknown field 'name'"},
+    {"[{\"role\": \"user\", \"content\": \"a\\u0000b\"}]",
+     "m.json: invalid JSON at line 1 column 39: \\u0000 is not allowed"},
+    {"[{\"role\": \"user\", \"role\": \"user\", \"content\": \"x\"}]", "duplicate"},
+    {"[{\"role\": \"user\", \"content\": \"\\ud800\"}]", "m.json: invalid JSON"},
+    {"{\"model\": \"x\", \"messages\": [{\"role\": \"system\", \"content\": \"\"}, {\"role\": "
+     "\"user\", \"content\": \"h\\u00e9\"}]}",
+     NULL},
+};
+
+static void test_messages_parse(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof messages_cases / sizeof messages_cases[0]; i++) {
+        const messages_case *c = &messages_cases[i];
+        eco_chat_message *m = (eco_chat_message *)&m;
+        size_t n = 99;
+        eco_clear_error();
+        eco_status st = eco_chat_messages_parse(c->json, strlen(c->json), "m.json", &m, &n);
+        if (c->needle
+                ? (st != ECO_STATUS_EFORMAT || !strstr(eco_last_error(), c->needle) || m || n != 0)
+                : st != ECO_STATUS_OK) {
+            print_error("case %zu %s: got %s \"%s\", want %s \"%s\"\n", i, c->json,
+                        eco_status_str(st), eco_last_error(), c->needle ? "EFORMAT" : "OK",
+                        c->needle ? c->needle : "");
+            fail();
+        }
+        if (!c->needle) {
+            assert_int_equal(n, 2);
+            assert_int_equal(m[0].role, ECO_CHAT_ROLE_SYSTEM);
+            assert_int_equal(m[0].len, 0);
+            assert_int_equal(m[1].role, ECO_CHAT_ROLE_USER);
+            assert_int_equal(m[1].len, 3);
+            assert_memory_equal(m[1].content, "h\xc3\xa9", 4);
+            free(m);
+        }
+    }
+}
+
 static void test_roles_and_strip(void **state) {
     (void)state;
     eco_chat_role r = ECO_CHAT_ROLE_USER;
@@ -473,10 +562,10 @@ static void test_roles_and_strip(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixture_renders), cmocka_unit_test(test_variants),
-        cmocka_unit_test(test_real_files),      cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_fixture_renders),   cmocka_unit_test(test_variants),
+        cmocka_unit_test(test_real_files),        cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_bad_conversations), cmocka_unit_test(test_load_dir),
-        cmocka_unit_test(test_roles_and_strip),
+        cmocka_unit_test(test_messages_parse),    cmocka_unit_test(test_roles_and_strip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -137,8 +137,7 @@ eco_status eco_chat_template_detect(const char *json, size_t len, const char *la
 /* The same, for a template's Jinja source itself (tmpl, tmpl_len bytes) with the bos and eos
  * strings (NULL: none); label names it in messages. */
 eco_status eco_chat_template_recognise(const char *tmpl, size_t tmpl_len, const char *bos,
-                                       const char *eos, const char *label,
-                                       eco_chat_template *out);
+                                       const char *eos, const char *label, eco_chat_template *out);
 
 /* The project's own template (bos "<|bos|>", eos "<|eos|>", stop "\n"). ENOMEM only. */
 eco_status eco_chat_template_ecology(eco_chat_template *out);
@@ -159,6 +158,17 @@ eco_status eco_chat_template_load_dir(const char *dir, eco_chat_template *out);
 eco_status eco_chat_template_render(const eco_chat_template *t, const eco_chat_message *msgs,
                                     size_t n, bool add_generation_prompt, char **out,
                                     size_t *out_len);
+
+/* A conversation as OpenAI's chat API writes it, json (len bytes): an array of
+ * {"role": "system"|"user"|"assistant", "content": string} objects, or an object whose
+ * "messages" is one (its other fields are ignored). *msgs is one malloc'd block holding the
+ * messages and NUL-terminated copies of their contents (free(*msgs) releases all), *n their
+ * count. Errors, EFORMAT naming the file and entry ("LABEL: [2].role: 'tool' is not one of
+ * system, user, assistant"): malformed JSON, an empty list, a message that is not an object,
+ * a missing, null or non-string role or content, another field (name, tool_calls: not
+ * supported), content holding a NUL; EOVERFLOW, ENOMEM. On error *msgs is NULL. */
+eco_status eco_chat_messages_parse(const char *json, size_t len, const char *label,
+                                   eco_chat_message **msgs, size_t *n);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,16 +15,19 @@
 #include "tokenizer/chat_template_internal.h"
 
 /* The largest template recognised, and the largest tokenizer_config.json read. */
-#define TEMPLATE_MAX (1u << 20)
-#define CONFIG_MAX   (64u << 20)
+#define TEMPLATE_MAX   (1u << 20)
+#define CONFIG_MAX     (64u << 20)
 /* The marker of the project's own template (its first line). */
 #define ECOLOGY_MARKER "{#- tiny-ecology chat template 1 -#}"
 
 const char *eco_chat_role_name(eco_chat_role role) {
     switch (role) {
-    case ECO_CHAT_ROLE_SYSTEM: return "system";
-    case ECO_CHAT_ROLE_USER: return "user";
-    case ECO_CHAT_ROLE_ASSISTANT: return "assistant";
+        case ECO_CHAT_ROLE_SYSTEM:
+            return "system";
+        case ECO_CHAT_ROLE_USER:
+            return "user";
+        case ECO_CHAT_ROLE_ASSISTANT:
+            return "assistant";
     }
     return "?";
 }
@@ -48,12 +52,18 @@ eco_status eco_chat_role_parse(const char *s, size_t len, eco_chat_role *out) {
 
 const char *eco_chat_template_kind_name(eco_chat_template_kind kind) {
     switch (kind) {
-    case ECO_CHAT_TEMPLATE_CHATML: return "chatml";
-    case ECO_CHAT_TEMPLATE_LLAMA2: return "llama2";
-    case ECO_CHAT_TEMPLATE_LLAMA3: return "llama3";
-    case ECO_CHAT_TEMPLATE_MISTRAL: return "mistral";
-    case ECO_CHAT_TEMPLATE_ZEPHYR: return "zephyr";
-    case ECO_CHAT_TEMPLATE_ECOLOGY: return "ecology";
+        case ECO_CHAT_TEMPLATE_CHATML:
+            return "chatml";
+        case ECO_CHAT_TEMPLATE_LLAMA2:
+            return "llama2";
+        case ECO_CHAT_TEMPLATE_LLAMA3:
+            return "llama3";
+        case ECO_CHAT_TEMPLATE_MISTRAL:
+            return "mistral";
+        case ECO_CHAT_TEMPLATE_ZEPHYR:
+            return "zephyr";
+        case ECO_CHAT_TEMPLATE_ECOLOGY:
+            return "ecology";
     }
     return "?";
 }
@@ -104,16 +114,28 @@ static int put_string(const char *s, size_t n, size_t *i, eco_buf *b) {
         if (c == '\\' && k + 1 < n) {
             char e = s[++k];
             switch (e) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            case '\\': c = '\\'; break;
-            case '\'': c = '\''; break;
-            case '"': c = '"'; break;
-            default:
-                if (!eco_buf_push(b, '\\')) return 2;
-                c = e;
-                break;
+                case 'n':
+                    c = '\n';
+                    break;
+                case 't':
+                    c = '\t';
+                    break;
+                case 'r':
+                    c = '\r';
+                    break;
+                case '\\':
+                    c = '\\';
+                    break;
+                case '\'':
+                    c = '\'';
+                    break;
+                case '"':
+                    c = '"';
+                    break;
+                default:
+                    if (!eco_buf_push(b, '\\')) return 2;
+                    c = e;
+                    break;
             }
         }
         if ((c == '\\' || c == '\'') && !eco_buf_push(b, '\\')) return 2;
@@ -134,8 +156,10 @@ eco_status eco_chat_template_normalise(const char *s, size_t n, const char *labe
             i += 2;
             bool dash = i < n && s[i] == '-', plus = i < n && s[i] == '+';
             if (dash || plus) i++;
-            if (dash) trim_data_end(b, data_start);
-            else if (kind != '{' && !plus) lstrip_data_end(b, data_start);
+            if (dash)
+                trim_data_end(b, data_start);
+            else if (kind != '{' && !plus)
+                lstrip_data_end(b, data_start);
             char close = kind == '{' ? '}' : kind;
             bool right_dash = false;
             if (kind == '#') {
@@ -183,15 +207,15 @@ eco_status eco_chat_template_normalise(const char *s, size_t n, const char *labe
                     }
                     /* x.name (not a method call) is written x['name'] */
                     if (c == '.' && (is_word(last) || last == ']' || last == ')') && i + 1 < n &&
-                        ((s[i + 1] >= 'a' && s[i + 1] <= 'z') || (s[i + 1] >= 'A' && s[i + 1] <= 'Z') ||
-                         s[i + 1] == '_')) {
+                        ((s[i + 1] >= 'a' && s[i + 1] <= 'z') ||
+                         (s[i + 1] >= 'A' && s[i + 1] <= 'Z') || s[i + 1] == '_')) {
                         size_t k = i + 1;
                         while (k < n && is_word(s[k])) k++;
                         size_t w = k;
                         while (w < n && is_space(s[w])) w++;
                         if (w >= n || s[w] != '(') {
-                            if (!eco_buf_puts(b, "['") || !eco_buf_append(b, s + i + 1, k - i - 1) ||
-                                !eco_buf_puts(b, "']"))
+                            if (!eco_buf_puts(b, "['") ||
+                                !eco_buf_append(b, s + i + 1, k - i - 1) || !eco_buf_puts(b, "']"))
                                 goto nomem;
                             i = k;
                             continue;
@@ -201,9 +225,10 @@ eco_status eco_chat_template_normalise(const char *s, size_t n, const char *labe
                     i++;
                 }
                 if (!closed)
-                    return eco_error(ECO_STATUS_EFORMAT,
-                                     "%s: chat_template: tag '{%c' opened at byte %zu is not closed",
-                                     label, kind, open_at);
+                    return eco_error(
+                        ECO_STATUS_EFORMAT,
+                        "%s: chat_template: tag '{%c' opened at byte %zu is not closed", label,
+                        kind, open_at);
                 if (!eco_buf_push(b, close) || !eco_buf_push(b, '}')) goto nomem;
             }
             skip_ws = right_dash;
@@ -244,9 +269,7 @@ static eco_status differs(const char *label, const char *family, const char *wha
                      label, family, what);
 }
 
-static char *dup_or_empty(const char *s) {
-    return strdup(s ? s : "");
-}
+static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
 /* ChatML's default system message: the one literal '<|im_start|>system\n<TEXT><|im_end|>\n'
  * with a non-empty TEXT; *out NULL when there is none. */
@@ -295,18 +318,22 @@ static eco_status recognise(const norm *t, const char *raw, size_t raw_len, cons
                             const char *eos, const char *label, eco_chat_template *o) {
     eco_status st = ECO_STATUS_OK;
     const char *stop = NULL;
-    if (raw_len >= sizeof ECOLOGY_MARKER - 1 && memcmp(raw, ECOLOGY_MARKER, sizeof ECOLOGY_MARKER - 1) == 0) {
+    if (raw_len >= sizeof ECOLOGY_MARKER - 1 &&
+        memcmp(raw, ECOLOGY_MARKER, sizeof ECOLOGY_MARKER - 1) == 0) {
         o->kind = ECO_CHAT_TEMPLATE_ECOLOGY;
         stop = "\n";
-    } else if (has(t, "<|start_header_id|>") && has(t, "<|end_header_id|>") && has(t, "<|eot_id|>")) {
+    } else if (has(t, "<|start_header_id|>") && has(t, "<|end_header_id|>") &&
+               has(t, "<|eot_id|>")) {
         o->kind = ECO_CHAT_TEMPLATE_LLAMA3;
         if (has(t, "Cutting Knowledge Date") || has(t, "tools") || has(t, "ipython"))
             return differs(label, "Llama 3",
                            "it writes tool and date system blocks (the Llama 3.1+ template)");
-        if (!has(t, "'<|start_header_id|>'+message['role']+'<|end_header_id|>\n\n'+message['content']|trim+'<|eot_id|>'"))
-            return differs(label, "Llama 3",
-                           "its turn is not '<|start_header_id|>' + role + '<|end_header_id|>\\n\\n' + "
-                           "content|trim + '<|eot_id|>'");
+        if (!has(t, "'<|start_header_id|>'+message['role']+'<|end_header_id|>\n\n'+message['"
+                    "content']|trim+'<|eot_id|>'"))
+            return differs(
+                label, "Llama 3",
+                "its turn is not '<|start_header_id|>' + role + '<|end_header_id|>\\n\\n' + "
+                "content|trim + '<|eot_id|>'");
         if (!has(t, "'<|start_header_id|>assistant<|end_header_id|>\n\n'"))
             return differs(label, "Llama 3", "it has no assistant header to generate after");
         o->bos_first = has(t, "bos_token");
@@ -322,14 +349,18 @@ static eco_status recognise(const norm *t, const char *raw, size_t raw_len, cons
                            "it leaves <|im_end|> off the last message (Qwen1.5's layout)");
         if (!has(t, "'<|im_start|>'+message['role']+'\n'+message['content']+'<|im_end|>'+'\n'") &&
             !has(t, "'<|im_start|>'+message['role']+'\n'+message['content']+'<|im_end|>\n'"))
-            return differs(label, "ChatML",
-                           "its turn is not '<|im_start|>' + role + '\\n' + content + '<|im_end|>\\n'");
+            return differs(
+                label, "ChatML",
+                "its turn is not '<|im_start|>' + role + '\\n' + content + '<|im_end|>\\n'");
         if (!has(t, "'<|im_start|>assistant\n'"))
-            return differs(label, "ChatML", "it has no '<|im_start|>assistant\\n' generation prompt");
+            return differs(label, "ChatML",
+                           "it has no '<|im_start|>assistant\\n' generation prompt");
         if (has(t, "reasoning_content") || has(t, "</think>")) {
-            if (!has(t, "'\n<think>\n'+reasoning_content.strip('\n')+'\n</think>\n\n'+content.lstrip('\n')"))
+            if (!has(t, "'\n<think>\n'+reasoning_content.strip('\n')+'\n</"
+                        "think>\n\n'+content.lstrip('\n')"))
                 return differs(label, "ChatML", "its reasoning (<think>) rules are not Qwen3's");
-            if (has(t, "enable_thinking") && !has(t, "enable_thinking is defined and enable_thinking is false"))
+            if (has(t, "enable_thinking") &&
+                !has(t, "enable_thinking is defined and enable_thinking is false"))
                 return differs(label, "ChatML", "its enable_thinking switch is not Qwen3's");
             o->think = true;
         }
@@ -344,8 +375,7 @@ static eco_status recognise(const norm *t, const char *raw, size_t raw_len, cons
             return differs(label, "Llama 2",
                            "its user turn is not bos + '[INST] ' + content.strip() + ' [/INST]'");
         if (!has(t, "' '+content.strip()+' '+eos_token"))
-            return differs(label, "Llama 2",
-                           "its answer is not ' ' + content.strip() + ' ' + eos");
+            return differs(label, "Llama 2", "its answer is not ' ' + content.strip() + ' ' + eos");
         if (has(t, "DEFAULT_SYSTEM_MESSAGE") && !has(t, "USE_DEFAULT_PROMPT==true"))
             return differs(label, "Llama 2", "it writes a default system message");
         if ((st = need_token(label, "Llama 2", "bos_token", bos)) ||
@@ -361,8 +391,9 @@ static eco_status recognise(const norm *t, const char *raw, size_t raw_len, cons
         bool plain = has(t, "'[INST] '+message['content']+' [/INST]'");
         bool spaced = has(t, "' [INST] '+message['content']+' [/INST]'");
         if (plain == spaced)
-            return differs(label, "Mistral",
-                           "its user turn is not '[INST] ' + content + ' [/INST]' (or ' [INST] ...')");
+            return differs(
+                label, "Mistral",
+                "its user turn is not '[INST] ' + content + ' [/INST]' (or ' [INST] ...')");
         o->space_inst = spaced;
         bool a = has(t, "{{message['content']+eos_token}}");
         bool b = has(t, "{{message['content']+eos_token+' '}}");
@@ -391,9 +422,12 @@ static eco_status recognise(const norm *t, const char *raw, size_t raw_len, cons
                                "and assistant");
         bool nl = has(t, "+eos_token}}\n");
         if (nl != has(t, "{{'<|assistant|>'}}\n") || (!nl && !has(t, "{{'<|assistant|>'}}")))
-            return differs(label, "Zephyr", "its generation prompt is not '<|assistant|>' laid out as its turns");
-        if (!has(t, "loop['last']and add_generation_prompt") && !has(t, "{%if add_generation_prompt%}"))
-            return differs(label, "Zephyr", "its generation prompt does not follow add_generation_prompt");
+            return differs(label, "Zephyr",
+                           "its generation prompt is not '<|assistant|>' laid out as its turns");
+        if (!has(t, "loop['last']and add_generation_prompt") &&
+            !has(t, "{%if add_generation_prompt%}"))
+            return differs(label, "Zephyr",
+                           "its generation prompt does not follow add_generation_prompt");
         o->newline_after = nl;
         if ((st = need_token(label, "Zephyr", "eos_token", eos))) return st;
         stop = eos;
@@ -408,13 +442,13 @@ static eco_status recognise(const norm *t, const char *raw, size_t raw_len, cons
     o->bos = dup_or_empty(bos);
     o->eos = dup_or_empty(eos);
     o->stop = dup_or_empty(stop);
-    if (!o->bos || !o->eos || !o->stop) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
+    if (!o->bos || !o->eos || !o->stop)
+        return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", label);
     return ECO_STATUS_OK;
 }
 
 eco_status eco_chat_template_recognise(const char *tmpl, size_t tmpl_len, const char *bos,
-                                       const char *eos, const char *label,
-                                       eco_chat_template *out) {
+                                       const char *eos, const char *label, eco_chat_template *out) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "chat template: NULL argument");
     memset(out, 0, sizeof *out);
     if (!label) label = "chat_template";
@@ -425,6 +459,15 @@ eco_status eco_chat_template_recognise(const char *tmpl, size_t tmpl_len, const 
                          tmpl_len, TEMPLATE_MAX);
     if (memchr(tmpl ? tmpl : "", '\0', tmpl_len))
         return eco_error(ECO_STATUS_EFORMAT, "%s: chat_template: holds a NUL byte", label);
+    const char *tokens[2] = {bos, eos};
+    for (size_t k = 0; k < 2; k++)
+        if (tokens[k] && eco_utf8_valid_prefix(tokens[k], strlen(tokens[k])) != strlen(tokens[k]))
+            return eco_error(ECO_STATUS_EFORMAT, "%s: %s: not valid UTF-8", label,
+                             k ? "eos_token" : "bos_token");
+    size_t valid = tmpl_len ? eco_utf8_valid_prefix(tmpl, tmpl_len) : 0;
+    if (valid != tmpl_len)
+        return eco_error(ECO_STATUS_EFORMAT, "%s: chat_template: not valid UTF-8 (byte %zu)", label,
+                         valid);
     eco_buf b = {0};
     eco_status st = eco_chat_template_normalise(tmpl, tmpl_len, label, &b);
     if (st == ECO_STATUS_OK) {
@@ -537,7 +580,8 @@ eco_status eco_chat_template_load_dir(const char *dir, eco_chat_template *out) {
     eco_tokenizer *tok = NULL;
     if ((st = eco_tokenizer_load(dir, &tok))) return st;
     int32_t b = eco_tokenizer_token_id(tok, "<|bos|>"), e = eco_tokenizer_token_id(tok, "<|eos|>");
-    bool ours = b >= 0 && e >= 0 && eco_tokenizer_is_special(tok, b) && eco_tokenizer_is_special(tok, e);
+    bool ours =
+        b >= 0 && e >= 0 && eco_tokenizer_is_special(tok, b) && eco_tokenizer_is_special(tok, e);
     eco_tokenizer_free(tok);
     if (!ours)
         return eco_error(ECO_STATUS_EUNSUPPORTED,
@@ -546,4 +590,90 @@ eco_status eco_chat_template_load_dir(const char *dir, eco_chat_template *out) {
                          "<|eos|>): no chat template to render",
                          dir);
     return eco_chat_template_ecology(out);
+}
+
+/* ---- conversations as JSON ------------------------------------------------------------------ */
+
+eco_status eco_chat_messages_parse(const char *json, size_t len, const char *label,
+                                   eco_chat_message **msgs, size_t *n) {
+    if (!msgs || !n) return eco_error(ECO_STATUS_EINVAL, "chat messages: NULL argument");
+    *msgs = NULL;
+    *n = 0;
+    if (!label) label = "messages";
+    json_t *root = NULL;
+    eco_status st = eco_json_parse(json, len, JSON_DECODE_ANY, label, &root);
+    if (st) return st;
+    eco_jr r = eco_jr_root(label, root);
+    const json_t *arr = root;
+    const char *key = NULL;
+    if (json_is_object(root)) {
+        key = "messages";
+        if ((st = eco_jr_array(&r, key, true, &arr))) goto done;
+    } else if (!json_is_array(root)) {
+        st = eco_error(ECO_STATUS_EFORMAT,
+                       "%s: expected a JSON array of messages or an object with \"messages\"",
+                       label);
+        goto done;
+    }
+    size_t count = json_array_size(arr), bytes = 0;
+    if (count == 0) {
+        st = eco_jr_fail(&r, key, ECO_STATUS_EFORMAT, "no messages");
+        goto done;
+    }
+    const json_t *e;
+    size_t i;
+    json_array_foreach(arr, i, e) {
+        eco_jr m = eco_jr_item(&r, key, i, e);
+        static const char *const fields[] = {"role", "content", NULL};
+        const char *role = NULL, *content = NULL;
+        size_t role_len = 0, clen = 0;
+        eco_chat_role parsed = ECO_CHAT_ROLE_USER;
+        if (!json_is_object(e)) {
+            st = eco_jr_fail(&m, NULL, ECO_STATUS_EFORMAT, "expected an object");
+            goto done;
+        }
+        if ((st = eco_jr_exact(&m, fields)) ||
+            (st = eco_jr_str(&m, "role", true, false, &role, &role_len)) ||
+            (st = eco_jr_str(&m, "content", true, false, &content, &clen)))
+            goto done;
+        if (eco_chat_role_parse(role, role_len, &parsed) != ECO_STATUS_OK) {
+            char shown[ECO_JSON_SHOWN_SIZE];
+            st = eco_jr_fail(&m, "role", ECO_STATUS_EFORMAT,
+                             "'%s' is not one of system, user, assistant",
+                             eco_json_shown(role, role_len, shown));
+            goto done;
+        }
+        if (clen + 1 > SIZE_MAX - bytes) {
+            st = eco_error(ECO_STATUS_EOVERFLOW, "%s: messages too large", label);
+            goto done;
+        }
+        bytes += clen + 1;
+    }
+    /* one block: the messages, then their contents, each NUL-terminated */
+    if (count > (SIZE_MAX - bytes) / sizeof(eco_chat_message)) {
+        st = eco_error(ECO_STATUS_EOVERFLOW, "%s: messages too large", label);
+        goto done;
+    }
+    eco_chat_message *out = malloc(count * sizeof *out + bytes);
+    if (!out) {
+        st = eco_error(ECO_STATUS_ENOMEM, "%s: out of memory for %zu messages", label, count);
+        goto done;
+    }
+    char *text = (char *)(out + count);
+    json_array_foreach(arr, i, e) {
+        const json_t *c = json_object_get(e, "content");
+        const char *role = json_string_value(json_object_get(e, "role"));
+        size_t clen = json_string_length(c);
+        eco_chat_role_parse(role, strlen(role), &out[i].role);
+        memcpy(text, json_string_value(c), clen);
+        text[clen] = '\0';
+        out[i].content = text;
+        out[i].len = clen;
+        text += clen + 1;
+    }
+    *msgs = out;
+    *n = count;
+done:
+    json_decref(root);
+    return st;
 }

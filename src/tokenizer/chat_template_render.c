@@ -45,9 +45,7 @@ typedef struct out {
 static void put(out *o, const char *s, size_t n) {
     if (!o->oom && !eco_buf_append(&o->b, s, n)) o->oom = true;
 }
-static void puts_(out *o, const char *s) {
-    put(o, s, strlen(s));
-}
+static void puts_(out *o, const char *s) { put(o, s, strlen(s)); }
 static void put_stripped(out *o, const char *s, size_t n) {
     size_t a = 0, l = 0;
     eco_chat_py_strip(s, n, &a, &l);
@@ -115,9 +113,8 @@ static void render_chatml(const eco_chat_template *t, const eco_chat_message *ms
     size_t lqi = n - 1;
     for (size_t k = n; k-- > 0;) {
         const eco_chat_message *m = &msgs[k];
-        if (m->role == ECO_CHAT_ROLE_USER &&
-            !(starts(m->content, m->len, "<tool_response>") &&
-              ends(m->content, m->len, "</tool_response>"))) {
+        if (m->role == ECO_CHAT_ROLE_USER && !(starts(m->content, m->len, "<tool_response>") &&
+                                               ends(m->content, m->len, "</tool_response>"))) {
             lqi = k;
             break;
         }
@@ -171,7 +168,8 @@ static void render_chatml(const eco_chat_template *t, const eco_chat_message *ms
 static eco_status render_llama2(const eco_chat_template *t, const eco_chat_message *msgs, size_t n,
                                 out *o) {
     size_t from = msgs[0].role == ECO_CHAT_ROLE_SYSTEM ? 1 : 0;
-    if (from == n) return refuse(t, 0, &msgs[0], "a system message alone renders nothing; no user message");
+    if (from == n)
+        return refuse(t, 0, &msgs[0], "a system message alone renders nothing; no user message");
     eco_status st = alternate(t, msgs, from, n,
                               "the template keeps a system message only as the first message");
     if (st) return st;
@@ -187,8 +185,10 @@ static eco_status render_llama2(const eco_chat_template *t, const eco_chat_messa
                 put(&c, msgs[0].content, msgs[0].len);
                 puts_(&c, "\n<</SYS>>\n\n");
                 put(&c, m->content, m->len);
-                if (c.oom) o->oom = true;
-                else put_stripped(o, c.b.data, c.b.len);
+                if (c.oom)
+                    o->oom = true;
+                else
+                    put_stripped(o, c.b.data, c.b.len);
                 eco_buf_free(&c.b);
             } else {
                 put_stripped(o, m->content, m->len);
@@ -224,8 +224,8 @@ static void render_llama3(const eco_chat_template *t, const eco_chat_message *ms
 /* Mistral: bos, then '[INST] ' + content + ' [/INST]' (' [INST] ' in the variant that has
  * it) for a user turn, content + eos for an answer (with the variant's space before it or
  * after eos); only user and assistant, alternating. */
-static eco_status render_mistral(const eco_chat_template *t, const eco_chat_message *msgs,
-                                 size_t n, out *o) {
+static eco_status render_mistral(const eco_chat_template *t, const eco_chat_message *msgs, size_t n,
+                                 out *o) {
     eco_status st = alternate(t, msgs, 0, n, "the template takes user and assistant messages only");
     if (st) return st;
     if (t->bos_first) puts_(o, t->bos);
@@ -262,8 +262,8 @@ static void render_zephyr(const eco_chat_template *t, const eco_chat_message *ms
 
 /* tiny-ecology: the prompt as written for a user turn, ' ' + answer + '\n' for an answer;
  * user/assistant alternating from a user turn; nothing for the generation prompt. */
-static eco_status render_ecology(const eco_chat_template *t, const eco_chat_message *msgs,
-                                 size_t n, out *o) {
+static eco_status render_ecology(const eco_chat_template *t, const eco_chat_message *msgs, size_t n,
+                                 out *o) {
     eco_status st = alternate(t, msgs, 0, n, "tiny-ecology models take no system message");
     if (st) return st;
     for (size_t i = 0; i < n; i++) {
@@ -286,8 +286,9 @@ eco_status eco_chat_template_render(const eco_chat_template *t, const eco_chat_m
         const eco_chat_message *m = &msgs[i];
         if (m->role != ECO_CHAT_ROLE_SYSTEM && m->role != ECO_CHAT_ROLE_USER &&
             m->role != ECO_CHAT_ROLE_ASSISTANT)
-            return eco_error(ECO_STATUS_EINVAL, "message %zu: role %d is not system, user or assistant",
-                             i, (int)m->role);
+            return eco_error(ECO_STATUS_EINVAL,
+                             "message %zu: role %d is not system, user or assistant", i,
+                             (int)m->role);
         if (!m->content && m->len)
             return eco_error(ECO_STATUS_EINVAL, "message %zu (%s): NULL content", i,
                              eco_chat_role_name(m->role));
@@ -303,13 +304,26 @@ eco_status eco_chat_template_render(const eco_chat_template *t, const eco_chat_m
     out o = {{0}, false};
     eco_status st = ECO_STATUS_OK;
     switch (t->kind) {
-    case ECO_CHAT_TEMPLATE_CHATML: render_chatml(t, msgs, n, add_generation_prompt, &o); break;
-    case ECO_CHAT_TEMPLATE_LLAMA2: st = render_llama2(t, msgs, n, &o); break;
-    case ECO_CHAT_TEMPLATE_LLAMA3: render_llama3(t, msgs, n, add_generation_prompt, &o); break;
-    case ECO_CHAT_TEMPLATE_MISTRAL: st = render_mistral(t, msgs, n, &o); break;
-    case ECO_CHAT_TEMPLATE_ZEPHYR: render_zephyr(t, msgs, n, add_generation_prompt, &o); break;
-    case ECO_CHAT_TEMPLATE_ECOLOGY: st = render_ecology(t, msgs, n, &o); break;
-    default: st = eco_error(ECO_STATUS_EINVAL, "chat template: kind %d unknown", (int)t->kind);
+        case ECO_CHAT_TEMPLATE_CHATML:
+            render_chatml(t, msgs, n, add_generation_prompt, &o);
+            break;
+        case ECO_CHAT_TEMPLATE_LLAMA2:
+            st = render_llama2(t, msgs, n, &o);
+            break;
+        case ECO_CHAT_TEMPLATE_LLAMA3:
+            render_llama3(t, msgs, n, add_generation_prompt, &o);
+            break;
+        case ECO_CHAT_TEMPLATE_MISTRAL:
+            st = render_mistral(t, msgs, n, &o);
+            break;
+        case ECO_CHAT_TEMPLATE_ZEPHYR:
+            render_zephyr(t, msgs, n, add_generation_prompt, &o);
+            break;
+        case ECO_CHAT_TEMPLATE_ECOLOGY:
+            st = render_ecology(t, msgs, n, &o);
+            break;
+        default:
+            st = eco_error(ECO_STATUS_EINVAL, "chat template: kind %d unknown", (int)t->kind);
     }
     if (st == ECO_STATUS_OK && (o.oom || (!o.b.data && !eco_buf_reserve(&o.b, 1))))
         st = eco_error(ECO_STATUS_ENOMEM, "chat template: out of memory rendering %zu messages", n);
