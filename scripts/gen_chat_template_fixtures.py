@@ -35,6 +35,9 @@ fetches the npm packages into .cache/test-material/):
   ecology    the project's own template (include/ecology/chat_template.h), rendered by Jinja2
              too, so a tokenizer_config.json carrying it works in transformers as here.
 
+scripts/check_chat_template_fixtures.mjs renders every case again with transformers.js's Jinja
+(@lenml/tokenizers) and compares, as a check of this reference.
+
 Usage: python3 scripts/gen_chat_template_fixtures.py [--material .cache/test-material]
 Needs python3-jinja2 (Debian); only to regenerate the fixtures, never at test time.
 """
