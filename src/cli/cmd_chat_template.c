@@ -57,8 +57,10 @@ int cmd_chat_template(int argc, char **argv) {
         json_object_set_new(v, "eos_token", json_string(t.eos));
         json_object_set_new(v, "messages", json_integer((json_int_t)nm));
         char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-        if (s) puts(s);
-        else rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "chat-template");
+        if (s)
+            puts(s);
+        else
+            rc = cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "chat-template");
         free(s);
         json_decref(v);
     } else {
