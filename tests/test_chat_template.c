@@ -68,7 +68,7 @@ static void test_fixture_renders(void **state) {
     const json_t *convs = json_object_get(doc, "conversations");
     const json_t *cases = json_object_get(doc, "cases");
     size_t n_t = json_array_size(templates);
-    assert_true(n_t >= 10);
+    assert_true(n_t >= 11);
     eco_chat_template *ts = calloc(n_t, sizeof *ts);
     assert_non_null(ts);
     for (size_t i = 0; i < n_t; i++) {
@@ -150,6 +150,9 @@ static void test_variants(void **state) {
          "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.", false, false,
          false, false},
         {"chatml.json", "<|im_end|>", NULL, false, false, false, false},
+        {"smollm2.json", "<|im_end|>",
+         "You are a helpful AI assistant named SmolLM, trained by Hugging Face", false, false,
+         false, false},
         {"llama3.json", "<|eot_id|>", NULL, false, true, false, false},
         {"llama3_1.json", "<|eot_id|>", NULL, false, false, false, false},
         {"mistral_v01.json", "</s>", NULL, false, false, true, false},
