@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ecology/chat_template.h"
+#include "ecology/gguf.h"
 #include "ecology/tokenizer.h"
 #include "test_util.h"
 #include "tokenizer/chat_template_internal.h"
@@ -472,10 +473,48 @@ static void test_load_dir(void **state) {
     eco_test_write_file(tokp, tok, tl);
     free(tok);
     ECO_ASSERT_STATUS(eco_chat_template_load_dir(dir, &t), ECO_STATUS_EUNSUPPORTED);
-    assert_non_null(strstr(eco_last_error(), "no chat_template in tokenizer_config.json, and not a "
-                                             "tiny-ecology model"));
+    assert_non_null(
+        strstr(eco_last_error(), "), and not a tiny-ecology model (its tokenizer has no"));
     /* a file is not a model folder */
     ECO_ASSERT_STATUS(eco_chat_template_load_dir(tokp, &t), ECO_STATUS_EINVAL);
+
+    /* a .gguf: tokenizer.chat_template with bos and eos from tokenizer.ggml.* */
+    char *gg = eco_path_join(dir, "m.gguf");
+    char *zpath = eco_test_source_path("tests/reference/chat_templates/zephyr.json");
+    json_t *z = eco_test_load_json("tests/reference/chat_templates/zephyr.json");
+    free(zpath);
+    static const char *const toks[] = {"<s>", "</s>", "a"};
+    for (int variant = 0; variant < 2; variant++) {
+        eco_gguf_writer *w = eco_gguf_writer_new(0);
+        assert_non_null(w);
+        ECO_ASSERT_OK(eco_gguf_add_str(w, "tokenizer.chat_template",
+                                       json_string_value(json_object_get(z, "chat_template"))));
+        ECO_ASSERT_OK(eco_gguf_add_str_array(w, "tokenizer.ggml.tokens", toks, 3));
+        ECO_ASSERT_OK(eco_gguf_add_u32(w, "tokenizer.ggml.bos_token_id", 0));
+        ECO_ASSERT_OK(eco_gguf_add_u32(w, "tokenizer.ggml.eos_token_id", variant ? 7 : 1));
+        ECO_ASSERT_OK(eco_gguf_write_file(w, gg));
+        eco_gguf_writer_free(w);
+        if (variant == 0) {
+            ECO_ASSERT_OK(eco_chat_template_load_dir(gg, &t));
+            assert_int_equal(t.kind, ECO_CHAT_TEMPLATE_ZEPHYR);
+            assert_string_equal(t.bos, "<s>");
+            assert_string_equal(t.eos, "</s>");
+            eco_chat_template_free(&t);
+        } else {
+            ECO_ASSERT_STATUS(eco_chat_template_load_dir(gg, &t), ECO_STATUS_EFORMAT);
+            assert_non_null(
+                strstr(eco_last_error(), "tokenizer.ggml.eos_token_id: 7 outside the 3"));
+        }
+    }
+    json_decref(z);
+    /* the project's model exported as GGUF (no template): its own */
+    char *tiny2 = eco_test_source_path("data/models/eco-tiny");
+    ECO_ASSERT_OK(eco_gguf_export(tiny2, ECO_GGUF_FTYPE_F32, gg));
+    ECO_ASSERT_OK(eco_chat_template_load_dir(gg, &t));
+    assert_int_equal(t.kind, ECO_CHAT_TEMPLATE_ECOLOGY);
+    eco_chat_template_free(&t);
+    free(tiny2);
+    free(gg);
     free(tokp);
     free(cfgp);
     eco_test_rmtree(dir);

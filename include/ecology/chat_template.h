@@ -143,11 +143,13 @@ eco_status eco_chat_template_recognise(const char *tmpl, size_t tmpl_len, const 
 eco_status eco_chat_template_ecology(eco_chat_template *out);
 
 /* The template of a model folder: DIR/tokenizer_config.json's chat_template when it has one
- * (eco_chat_template_detect); otherwise the project's own when DIR is a tiny-ecology model —
- * its tokenizer.json has the special tokens <|bos|> and <|eos|> that `ecology model create`
- * and `ecology tokenizer train` write — and otherwise EUNSUPPORTED "DIR: no chat_template in
- * tokenizer_config.json, and not a tiny-ecology model (...)". Errors of reading either file
- * come back as they are (EIO, EFORMAT naming the file). */
+ * (eco_chat_template_detect); for a FILE.gguf, its tokenizer.chat_template key with bos and
+ * eos from tokenizer.ggml.tokens at tokenizer.ggml.bos_token_id / eos_token_id. Without a
+ * template, the project's own when the model is a tiny-ecology one — its tokenizer has the
+ * special tokens <|bos|> and <|eos|> that `ecology model create` and `ecology tokenizer train`
+ * write — and otherwise EUNSUPPORTED "DIR: no chat_template (...), and not a tiny-ecology
+ * model (...)". Errors of reading the files come back as they are (EIO, EFORMAT naming the
+ * file; EINVAL "is a file, expected a model folder" for a file that is not a .gguf). */
 eco_status eco_chat_template_load_dir(const char *dir, eco_chat_template *out);
 
 /* Renders msgs[0..n) as the template does, with the generation prompt (the assistant turn's

@@ -11,6 +11,7 @@
 
 #include "core/json_read.h"
 #include "ecology/chat_template.h"
+#include "ecology/gguf.h"
 #include "ecology/tokenizer.h"
 #include "tokenizer/chat_template_internal.h"
 
@@ -560,21 +561,76 @@ eco_status eco_chat_template_ecology(eco_chat_template *out) {
     return ECO_STATUS_OK;
 }
 
+/* A token's text by the id a GGUF key names (tokenizer.ggml.bos_token_id), malloc'd; NULL
+ * with OK when the key is absent. */
+static eco_status gguf_token(const eco_gguf *g, const char *key, const eco_gguf_str *tokens,
+                             uint64_t n_tokens, char **out) {
+    *out = NULL;
+    int64_t id = -1;
+    eco_status st = eco_gguf_get_int(g, key, &id);
+    if (st == ECO_STATUS_ENOTFOUND) return ECO_STATUS_OK;
+    if (st) return st;
+    if (id < 0 || (uint64_t)id >= n_tokens)
+        return eco_error(ECO_STATUS_EFORMAT,
+                         "%s: %s: %lld outside the %llu tokens of "
+                         "tokenizer.ggml.tokens",
+                         eco_gguf_label(g), key, (long long)id, (unsigned long long)n_tokens);
+    *out = strndup(tokens[id].s, tokens[id].len);
+    return *out ? ECO_STATUS_OK
+                : eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", eco_gguf_label(g));
+}
+
+/* A .gguf's tokenizer.chat_template, its bos and eos from tokenizer.ggml.*; ENOTFOUND
+ * (quietly) when it has no template. */
+static eco_status load_gguf(const char *path, eco_chat_template *out) {
+    eco_gguf *g = NULL;
+    eco_status st = eco_gguf_open(path, &g);
+    if (st) return st;
+    eco_gguf_str tmpl = {0};
+    const eco_gguf_str *tokens = NULL;
+    uint64_t n_tokens = 0;
+    char *bos = NULL, *eos = NULL;
+    st = eco_gguf_get_str(g, "tokenizer.chat_template", &tmpl);
+    if (st) goto done;
+    st = eco_gguf_get_str_array(g, "tokenizer.ggml.tokens", &tokens, &n_tokens);
+    if (st == ECO_STATUS_ENOTFOUND) st = ECO_STATUS_OK; /* no tokens: no bos or eos */
+    if (st || (st = gguf_token(g, "tokenizer.ggml.bos_token_id", tokens, n_tokens, &bos)) ||
+        (st = gguf_token(g, "tokenizer.ggml.eos_token_id", tokens, n_tokens, &eos)))
+        goto done;
+    st = eco_chat_template_recognise(tmpl.s, tmpl.len, bos, eos, path, out);
+done:
+    free(bos);
+    free(eos);
+    eco_gguf_close(g);
+    return st;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 eco_status eco_chat_template_load_dir(const char *dir, eco_chat_template *out) {
     if (!dir || !out) return eco_error(ECO_STATUS_EINVAL, "chat template: NULL argument");
     memset(out, 0, sizeof *out);
-    eco_status st = eco_path_require_dir(dir, ECO_MODEL_DIR_EXPECTED);
-    if (st) return st;
-    if (eco_path_has_file(dir, "tokenizer_config.json")) {
-        char *path = eco_path_join(dir, "tokenizer_config.json"), *text = NULL;
-        size_t len = 0;
-        if (!path) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
-        st = eco_read_file(path, CONFIG_MAX, &text, &len);
-        if (st == ECO_STATUS_OK) st = eco_chat_template_detect(text, len, path, out);
-        free(text);
-        free(path);
+    eco_status st;
+    if (!eco_path_is_dir(dir) && ends_with(dir, ".gguf")) {
+        st = load_gguf(dir, out);
         if (st != ECO_STATUS_ENOTFOUND) return st;
         eco_clear_error();
+    } else {
+        if ((st = eco_path_require_dir(dir, ECO_MODEL_DIR_EXPECTED))) return st;
+        if (eco_path_has_file(dir, "tokenizer_config.json")) {
+            char *path = eco_path_join(dir, "tokenizer_config.json"), *text = NULL;
+            size_t len = 0;
+            if (!path) return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", dir);
+            st = eco_read_file(path, CONFIG_MAX, &text, &len);
+            if (st == ECO_STATUS_OK) st = eco_chat_template_detect(text, len, path, out);
+            free(text);
+            free(path);
+            if (st != ECO_STATUS_ENOTFOUND) return st;
+            eco_clear_error();
+        }
     }
     /* no chat_template: the project's own, for a tiny-ecology model only */
     eco_tokenizer *tok = NULL;
@@ -585,9 +641,9 @@ eco_status eco_chat_template_load_dir(const char *dir, eco_chat_template *out) {
     eco_tokenizer_free(tok);
     if (!ours)
         return eco_error(ECO_STATUS_EUNSUPPORTED,
-                         "%s: no chat_template in tokenizer_config.json, and not a tiny-ecology "
-                         "model (its tokenizer.json lacks the special tokens <|bos|> and "
-                         "<|eos|>): no chat template to render",
+                         "%s: no chat_template (tokenizer_config.json, or tokenizer.chat_template "
+                         "in a .gguf), and not a tiny-ecology model (its tokenizer has no special "
+                         "tokens <|bos|> and <|eos|>): no chat template to render",
                          dir);
     return eco_chat_template_ecology(out);
 }
