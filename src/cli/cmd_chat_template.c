@@ -1,4 +1,4 @@
-/* ecology chat-template (--model DIR | --config FILE) --messages FILE [--no-generation-prompt]
+/* ecology chat-template (--model DIR|FILE.gguf | --config FILE) --messages FILE [--no-generation-prompt]
  *                       [--json]
  * The prompt a model's chat template makes of a conversation (include/ecology/chat_template.h):
  * written as is (no newline added, so it can be piped to `generate --prompt -`), or with --json

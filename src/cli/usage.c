@@ -106,11 +106,12 @@ static const cli_usage table[] = {
      "  --no-special     do not add (or, decoding, print) special tokens\n"
      "  --json           a JSON array of ids, or {\"text\": ...}\n"},
     {"chat-template",
-     "chat-template (--model DIR | --config FILE) --messages FILE [--no-generation-prompt] "
-     "[--json]",
+     "chat-template (--model DIR|FILE.gguf | --config FILE) --messages FILE\n"
+     "      [--no-generation-prompt] [--json]",
      "the prompt a model's chat template makes of a conversation",
-     "  --model DIR      a model folder: its tokenizer_config.json's chat_template, or for a\n"
-     "                   tiny-ecology model (no chat_template) the project's own template\n"
+     "  --model DIR      a model folder: its tokenizer_config.json's chat_template (a .gguf:\n"
+     "                   tokenizer.chat_template), or for a tiny-ecology model without one the\n"
+     "                   project's own template\n"
      "  --config FILE    a tokenizer_config.json\n"
      "  --messages FILE  a JSON array of {\"role\": system|user|assistant, \"content\": ...}\n"
      "                   (or an object with \"messages\"), as OpenAI's chat API takes them\n"

@@ -427,6 +427,6 @@ row 1 "$T/empty.txt: is a file, expected a model folder" -- chat-template --mode
 row 1 "$T/cfg_none.json: no chat_template"          -- chat-template --config "$T/cfg_none.json" --messages "$T/chat.json"
 row 1 "$T/cfg_odd.json: chat_template is not one the project renders" -- chat-template --config "$T/cfg_odd.json" --messages "$T/chat.json"
 row 0 "Reverse: ab"                                 -- chat-template --model "$M" --messages "$T/chat.json"
-row 0 "ecology chat-template (--model DIR"          -- chat-template --help
+row 0 "ecology chat-template (--model DIR|FILE.gguf"          -- chat-template --help
 
 finish "bad_inputs"
