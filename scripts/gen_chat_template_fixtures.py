@@ -33,6 +33,8 @@ fetches the npm packages into .cache/test-material/):
   mistral_v01    mistralai/Mistral-7B-Instruct-v0.1 (llama-cpp-python and huggingface.js's
              packages/jinja/test/e2e.test.js: "eos_token + ' '")
   mixtral_v01    mistralai/Mixtral-8x7B-Instruct-v0.1 (same two sources: "eos_token}}")
+  mixtral_spaced  the Mixtral-8x7B-Instruct-v0.1 template proposed in its repository's
+             discussion 176 (' [INST] ' and ' ' + content + eos), as deployment code quotes it
   zephyr     HuggingFaceH4/zephyr-7b-beta (huggingface.js e2e.test.js; its newlines between
              tags are real newlines of the template source); TinyLlama-1.1B-Chat-v1.0 (the
              tinyllama-1.1b preset's family) ships the same template
@@ -83,6 +85,12 @@ MISTRAL_V01 = ("{{ bos_token }}{% for message in messages %}{% if (message['role
 
 MIXTRAL_V01 = MISTRAL_V01.replace("{{ message['content'] + eos_token + ' ' }}", "{{ message['content'] + eos_token}}")
 
+MIXTRAL_SPACED = ("{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+                  "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+                  "{% if message['role'] == 'user' %}{{ ' [INST] ' + message['content'] + ' [/INST]' }}"
+                  "{% elif message['role'] == 'assistant' %}{{ ' ' + message['content'] + eos_token}}{% else %}"
+                  "{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}")
+
 ZEPHYR = ("{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\n' + message['content'] + "
           "eos_token }}\n{% elif message['role'] == 'system' %}\n{{ '<|system|>\n' + message['content'] + eos_token }}\n"
           "{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n"
@@ -115,6 +123,8 @@ PUBLISHED = {
                     {"chat_template": MISTRAL_V01, "bos_token": "<s>", "eos_token": "</s>"}),
     "mixtral_v01": ("mistralai/Mixtral-8x7B-Instruct-v0.1 tokenizer_config.json", "mistral",
                     {"chat_template": MIXTRAL_V01, "bos_token": "<s>", "eos_token": "</s>"}),
+    "mixtral_spaced": ("huggingface.co/mistralai/Mixtral-8x7B-Instruct-v0.1/discussions/176", "mistral",
+                       {"chat_template": MIXTRAL_SPACED, "bos_token": "<s>", "eos_token": "</s>"}),
     "zephyr": ("HuggingFaceH4/zephyr-7b-beta tokenizer_config.json", "zephyr",
                {"chat_template": ZEPHYR, "bos_token": "<s>", "eos_token": "</s>"}),
     "ecology": ("the project's own template, scripts/gen_chat_template_fixtures.py", "ecology",

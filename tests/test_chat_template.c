@@ -69,7 +69,7 @@ static void test_fixture_renders(void **state) {
     const json_t *convs = json_object_get(doc, "conversations");
     const json_t *cases = json_object_get(doc, "cases");
     size_t n_t = json_array_size(templates);
-    assert_true(n_t >= 11);
+    assert_true(n_t >= 12);
     eco_chat_template *ts = calloc(n_t, sizeof *ts);
     assert_non_null(ts);
     for (size_t i = 0; i < n_t; i++) {
@@ -158,6 +158,7 @@ static void test_variants(void **state) {
         {"llama3_1.json", "<|eot_id|>", NULL, false, false, false, false},
         {"mistral_v01.json", "</s>", NULL, false, false, true, false},
         {"mixtral_v01.json", "</s>", NULL, false, false, false, false},
+        {"mixtral_spaced.json", "</s>", NULL, false, false, false, false},
         {"zephyr.json", "</s>", NULL, false, false, false, true},
         {"ecology.json", "\n", NULL, false, false, false, false},
     };
