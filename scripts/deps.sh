@@ -14,7 +14,7 @@ if ! command -v npm >/dev/null 2>&1; then
   pkgs+=(nodejs npm)
 fi
 if [ "${1:-}" = "--fixtures" ]; then
-  pkgs+=(python3-torch python3-numpy libopenblas0 unicode-data)
+  pkgs+=(python3-torch python3-numpy libopenblas0 unicode-data python3-jinja2)
 fi
 
 missing=()

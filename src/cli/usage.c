@@ -105,6 +105,22 @@ static const cli_usage table[] = {
      "  --decode         the input is token ids; print their text\n"
      "  --no-special     do not add (or, decoding, print) special tokens\n"
      "  --json           a JSON array of ids, or {\"text\": ...}\n"},
+    {"chat-template",
+     "chat-template (--model DIR|FILE.gguf | --config FILE) --messages FILE\n"
+     "      [--no-generation-prompt] [--json]",
+     "the prompt a model's chat template makes of a conversation",
+     "  --model DIR      a model folder: its tokenizer_config.json's chat_template (a .gguf:\n"
+     "                   tokenizer.chat_template), or for a tiny-ecology model without one the\n"
+     "                   project's own template\n"
+     "  --config FILE    a tokenizer_config.json\n"
+     "  --messages FILE  a JSON array of {\"role\": system|user|assistant, \"content\": ...}\n"
+     "                   (or an object with \"messages\"), as OpenAI's chat API takes them\n"
+     "  --no-generation-prompt  leave off the assistant turn's opening\n"
+     "  --json           {\"prompt\", \"kind\", \"stop\", ...}; plain: the prompt as is, no "
+     "newline\n"
+     "                   added (pipe it to 'generate --prompt -')\n"
+     "  Templates recognised: ChatML/Qwen2/Qwen2.5/Qwen3, Llama 2, Llama 3, Mistral [INST],\n"
+     "  Zephyr, tiny-ecology; any other is refused (include/ecology/chat_template.h)\n"},
     {"tokenizer train",
      "tokenizer train --corpus FILE[,FILE...] --vocab N [--min-frequency F] [--special TOKEN]...\n"
      "      [--bos TOKEN] --out FILE [--force] [--threads N] [--json]",

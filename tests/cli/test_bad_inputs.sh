@@ -405,4 +405,28 @@ row 1 "$T/none.json"                               -- route --policy "$T/none.js
 row 1 "--model 'nobody'"                           -- route --policy '"a"' --model a=nobody --prompt y --data-dir "$D"
 row 0 "ecology route --policy"                     -- route --help
 
+# chat-template (issue 22): $M is a tiny-ecology model (the project's own template)
+printf '[{"role":"user","content":"Reverse: ab\\nReversed:"}]' >"$T/chat.json"
+printf '[{"role":"system","content":"s"},{"role":"user","content":"u"}]' >"$T/chat_sys.json"
+printf '[{"role":"tool","content":"x"}]' >"$T/chat_tool.json"
+printf '[]' >"$T/chat_empty.json"
+printf '[{"role":"user","content":"u","name":"n"}]' >"$T/chat_name.json"
+printf '{"model_max_length": 512}' >"$T/cfg_none.json"
+printf '{"chat_template": "{{ messages[0].content }}"}' >"$T/cfg_odd.json"
+row 2 "chat-template: give exactly one of --model and --config" -- chat-template --messages "$T/chat.json"
+row 2 "chat-template: give exactly one of --model and --config" -- chat-template --model "$M" --config "$T/cfg_none.json" --messages "$T/chat.json"
+row 2 "chat-template: --messages FILE is required"  -- chat-template --model "$M"
+row 2 "unknown option"                              -- chat-template --model "$M" --messages "$T/chat.json" --tools x
+row 1 "$T/none.json"                                -- chat-template --model "$M" --messages "$T/none.json"
+row 1 "$T/empty.txt: invalid JSON"                  -- chat-template --model "$M" --messages "$T/empty.txt"
+row 1 "$T/chat_empty.json: no messages"             -- chat-template --model "$M" --messages "$T/chat_empty.json"
+row 1 "[0].role: 'tool' is not one of system, user, assistant" -- chat-template --model "$M" --messages "$T/chat_tool.json"
+row 1 "[0]: unknown field 'name'"                   -- chat-template --model "$M" --messages "$T/chat_name.json"
+row 1 "message 0 (system): tiny-ecology models take no system message" -- chat-template --model "$M" --messages "$T/chat_sys.json"
+row 1 "$T/empty.txt: is a file, expected a model folder" -- chat-template --model "$T/empty.txt" --messages "$T/chat.json"
+row 1 "$T/cfg_none.json: no chat_template"          -- chat-template --config "$T/cfg_none.json" --messages "$T/chat.json"
+row 1 "$T/cfg_odd.json: chat_template is not one the project renders" -- chat-template --config "$T/cfg_odd.json" --messages "$T/chat.json"
+row 0 "Reverse: ab"                                 -- chat-template --model "$M" --messages "$T/chat.json"
+row 0 "ecology chat-template (--model DIR|FILE.gguf"          -- chat-template --help
+
 finish "bad_inputs"
