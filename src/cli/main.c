@@ -29,6 +29,7 @@ static const struct {
     {"demo", cmd_demo},         {"archive", cmd_archive},
     {"promote", cmd_promote},   {"rollback", cmd_rollback},
     {"route", cmd_route}, /* issue 21 */
+    {"serve", cmd_serve}, /* issue 22 */
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

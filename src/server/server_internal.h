@@ -1,0 +1,88 @@
+/* The server's pieces (include/ecology/server.h draws how they fit). */
+#ifndef ECO_SERVER_INTERNAL_H
+#define ECO_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "ecology/registry.h"
+#include "ecology/server.h"
+#include "ecology/telemetry.h"
+
+struct MHD_Connection;
+
+enum { SERVER_LOADING = 0, SERVER_READY = 1, SERVER_STOPPING = 2 };
+
+/* Per-model counters the telemetry store does not keep (metrics.c). */
+typedef struct model_counts {
+    char *model;
+    uint64_t prompt_tokens, completion_tokens, requests, errors;
+} model_counts;
+
+/* HTTP answers by path class and status (metrics.c). */
+enum { PATH_MODELS, PATH_COMPLETIONS, PATH_CHAT, PATH_HEALTH, PATH_METRICS, PATH_ADMIN, PATH_OTHER,
+       PATH__COUNT };
+
+typedef struct server_metrics {
+    pthread_mutex_t mu;
+    model_counts *models; /* [n] */
+    size_t n;
+    uint64_t dropped; /* records refused for the model bound */
+    uint64_t http[PATH__COUNT][6]; /* by status class: [0] 2xx, [1] 400, [2] 401/403, [3] 404,
+                                    * [4] other 4xx, [5] 5xx */
+} server_metrics;
+
+struct eco_server {
+    struct MHD_Daemon *mhd;
+    eco_server_options opt; /* strings borrowed from the caller */
+    uint16_t port;
+    eco_registry *reg_pool; /* the pool's handle */
+    eco_registry *reg;      /* the server's own reads, under reg_mu */
+    pthread_mutex_t reg_mu;
+    eco_pool *pool;
+    eco_server_keys *keys;
+    eco_telemetry *tel;
+    server_metrics metrics;
+    atomic_int state;
+    atomic_bool cancel_all;     /* stop's grace ran out: generations end now */
+    atomic_uint generating;     /* requests generating (the max_concurrent bound) */
+    atomic_uint_fast64_t next_id;
+    pthread_mutex_t mu; /* in_flight and its condition */
+    pthread_cond_t cv;
+    unsigned in_flight; /* requests between their first byte and their completion */
+};
+
+/* One HTTP answer: status, content type and body (owned), or a stream (complete.c). */
+typedef struct answer {
+    unsigned status;
+    const char *content_type;
+    char *body;
+    size_t len;
+    struct MHD_Response *response; /* a ready response instead of body (streams) */
+} answer;
+
+/* errors.c: the OpenAI error object for status with message (printf) into a. type and code
+ * follow from status unless given (NULL). */
+void answer_error(answer *a, unsigned status, const char *code, const char *param,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The status an eco_status from the library maps to (EINVAL/EFORMAT/ERANGE/EUNSUPPORTED 400,
+ * ENOTFOUND 404, else 500). */
+unsigned status_http(eco_status st);
+/* A JSON value into a's body (takes the reference); 500 when it cannot be written. */
+void answer_json(answer *a, unsigned status, json_t *v);
+
+/* complete.c: POST /v1/completions and /v1/chat/completions. */
+void handle_completion(eco_server *s, eco_server_endpoint ep, const char *body, size_t len,
+                       answer *a);
+/* models.c: GET /v1/models; GET /admin/aliases. */
+void handle_models(eco_server *s, answer *a);
+void handle_admin_aliases(eco_server *s, answer *a);
+/* metrics.c */
+void metrics_init(server_metrics *m);
+void metrics_free(server_metrics *m);
+void metrics_http(server_metrics *m, int path, unsigned status);
+void metrics_model(server_metrics *m, const char *model, uint64_t prompt_tokens,
+                   uint64_t completion_tokens, bool error);
+void handle_metrics(eco_server *s, answer *a);
+
+#endif
