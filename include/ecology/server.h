@@ -43,18 +43,18 @@ extern "C" {
 /* ---- options --------------------------------------------------------------------------- */
 
 typedef struct eco_server_limits {
-    size_t max_body_bytes;     /* request body; larger → 413. Default 1 MiB */
-    size_t max_prompt_bytes;   /* prompt (chat: rendered) bytes; larger → 400. Default 256 KiB */
-    size_t max_prompt_tokens;  /* prompt tokens; more → 400 (checked when the engine has
+    size_t max_body_bytes;    /* request body; larger → 413. Default 1 MiB */
+    size_t max_prompt_bytes;  /* prompt (chat: rendered) bytes; larger → 400. Default 256 KiB */
+    size_t max_prompt_tokens; /* prompt tokens; more → 400 (checked when the engine has
                                 * encoded it, before the first token is kept). Default 4096 */
-    int max_tokens;            /* max_tokens above it → 400. Default 1024 */
-    int default_max_tokens;    /* when a request names none. Default 16 (OpenAI's for
+    int max_tokens;           /* max_tokens above it → 400. Default 1024 */
+    int default_max_tokens;   /* when a request names none. Default 16 (OpenAI's for
                                 * completions) */
-    int max_n;                 /* choices per request at most. Default 8 */
-    size_t max_stop;           /* stop sequences at most (OpenAI: 4). Default 4 */
-    size_t max_messages;       /* chat messages at most. Default 256 */
-    unsigned max_concurrent;   /* generating requests at once; more → 429. Default 8 */
-    double request_timeout_s;  /* a generation running longer ends with 504 (streaming: an
+    int max_n;                /* choices per request at most. Default 8 */
+    size_t max_stop;          /* stop sequences at most (OpenAI: 4). Default 4 */
+    size_t max_messages;      /* chat messages at most. Default 256 */
+    unsigned max_concurrent;  /* generating requests at once; more → 429. Default 8 */
+    double request_timeout_s; /* a generation running longer ends with 504 (streaming: an
                                 * error event). Default 120 */
 } eco_server_limits;
 
@@ -62,13 +62,13 @@ typedef struct eco_server_limits {
 void eco_server_limits_default(eco_server_limits *l);
 
 typedef struct eco_server_options {
-    const char *host;       /* address to listen on; NULL: "127.0.0.1" */
-    uint16_t port;          /* 0: a free port, chosen by the system (eco_server_port) */
-    const char *data_dir;   /* the registry's folder; NULL: eco_data_dir_resolve(NULL) */
-    const char *api_keys;   /* the key file (eco_server_keys_load); NULL: no auth at all */
-    unsigned threads;       /* HTTP worker threads; 0: max_concurrent + 2 */
+    const char *host;     /* address to listen on; NULL: "127.0.0.1" */
+    uint16_t port;        /* 0: a free port, chosen by the system (eco_server_port) */
+    const char *data_dir; /* the registry's folder; NULL: eco_data_dir_resolve(NULL) */
+    const char *api_keys; /* the key file (eco_server_keys_load); NULL: no auth at all */
+    unsigned threads;     /* HTTP worker threads; 0: max_concurrent + 2 */
     eco_server_limits limits;
-    eco_pool_options pool;  /* residency limits of the engine pool */
+    eco_pool_options pool;      /* residency limits of the engine pool */
     const char *const *preload; /* [n_preload] models (ids or aliases) loaded before the server
                                  * says it is ready (/health 200) */
     size_t n_preload;
@@ -135,13 +135,13 @@ typedef struct eco_server_request {
     char *prompt;                 /* completions: the prompt; chat: NULL (chat_prompt renders) */
     eco_server_message *messages; /* chat: [n_messages], at least one */
     size_t n_messages;
-    int max_tokens;    /* 0: the server's default */
+    int max_tokens;     /* 0: the server's default */
     double temperature; /* [0, 2]; default 1 as OpenAI's */
     double top_p;       /* (0, 1]; default 1 */
     uint64_t seed;      /* default 0 */
     char **stop;        /* [n_stop] non-empty */
     size_t n_stop;
-    int n;              /* choices, >= 1 */
+    int n; /* choices, >= 1 */
     bool stream;
     bool include_usage; /* stream_options.include_usage: a last chunk with usage */
     bool logprobs;      /* completions: "logprobs" given (an integer); chat: true */
@@ -163,8 +163,9 @@ void eco_server_request_free(eco_server_request *r);
 
 /* The prompt a chat request's messages become for this project's models, whose prompts
  * end with a "<Label>:" line and whose answers are " <answer>\n" (tasks.h): every message's
- * content in order, system and user ones followed by a newline except the last, an assistant
- * one as " <content>\n". The one place chat turns into a prompt: the chat-template module
+ * content in order, system and user ones followed by a newline except the last and one an
+ * assistant message answers, an assistant one as " <content>\n". The server adds "\n" to a
+ * chat's stop sequences and drops the answer's leading space. The one place chat turns into a prompt: the chat-template module
  * replaces it for models with a template. *out malloc'd (caller frees). ERANGE past
  * max_bytes, ENOMEM. */
 eco_status eco_server_chat_prompt(const eco_server_message *m, size_t n, size_t max_bytes,

@@ -15,11 +15,10 @@
 
 int cmd_serve(int argc, char **argv) {
     const char *preload[MAX_PRELOAD];
-    cli_opt o[] = {CLI_OPT("config", true),   CLI_OPT("host", true),
-                   CLI_OPT("port", true),     CLI_OPT("api-keys", true),
-                   CLI_OPT("data-dir", true), CLI_OPT("threads", true),
-                   CLI_OPT("http-threads", true), CLI_OPT("preload", true),
-                   CLI_OPT("grace", true)};
+    cli_opt o[] = {
+        CLI_OPT("config", true),       CLI_OPT("host", true),     CLI_OPT("port", true),
+        CLI_OPT("api-keys", true),     CLI_OPT("data-dir", true), CLI_OPT("threads", true),
+        CLI_OPT("http-threads", true), CLI_OPT("preload", true),  CLI_OPT("grace", true)};
     const int n = (int)(sizeof o / sizeof *o);
     o[7].repeated_ok = true;
     o[7].values = preload;
@@ -40,7 +39,8 @@ int cmd_serve(int argc, char **argv) {
     if ((s = cli_get(o, n, "port")) && cli_parse_int("port", s, 0, 65535, &v) != CLI_OK)
         return CLI_USAGE;
     uint16_t port = s ? (uint16_t)v : 8080;
-    if ((s = cli_get(o, n, "http-threads")) && cli_parse_int("http-threads", s, 1, 1024, &v) != CLI_OK)
+    if ((s = cli_get(o, n, "http-threads")) &&
+        cli_parse_int("http-threads", s, 1, 1024, &v) != CLI_OK)
         return CLI_USAGE;
     unsigned http_threads = s ? (unsigned)v : 0;
     if ((s = cli_get(o, n, "grace")) && cli_parse_float("grace", s, 0, 86400, &grace) != CLI_OK)

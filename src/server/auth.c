@@ -52,8 +52,10 @@ static eco_status read_key(const eco_jr *e, key_entry *out) {
         if (key[i] <= ' ' || key[i] > '~')
             return eco_jr_fail(e, "key", ECO_STATUS_EFORMAT,
                                "byte %zu is not printable ASCII (space excluded)", i);
-    if (strcmp(scope, "inference") == 0) out->scope = ECO_SERVER_SCOPE_INFERENCE;
-    else if (strcmp(scope, "admin") == 0) out->scope = ECO_SERVER_SCOPE_ADMIN;
+    if (strcmp(scope, "inference") == 0)
+        out->scope = ECO_SERVER_SCOPE_INFERENCE;
+    else if (strcmp(scope, "admin") == 0)
+        out->scope = ECO_SERVER_SCOPE_ADMIN;
     else
         return eco_jr_fail(e, "scope", ECO_STATUS_EFORMAT, "expected \"inference\" or \"admin\"");
     memcpy(out->key, key, len);

@@ -1,8 +1,8 @@
 /* Chat messages as a prompt for this project's models (eco_server_chat_prompt). The
  * project's models were trained on "<instruction line(s)>\n<Label>:" prompts answered by
  * " <answer>\n" (tasks.h), so a conversation is its messages' text in order: a system or
- * user message followed by a newline unless it is the last one, an assistant message as
- * the answer it would have produced. The one place a chat becomes a prompt: the
+ * user message followed by a newline unless it is the last one or an assistant message
+ * answers it, an assistant message as the answer it would have produced (" <content>\n"). The one place a chat becomes a prompt: the
  * chat-template module (issue 22, another branch) takes over for models that carry a
  * template. */
 #include <stdlib.h>
@@ -20,7 +20,10 @@ eco_status eco_server_chat_prompt(const eco_server_message *m, size_t n, size_t 
         if (strcmp(m[i].role, "assistant") == 0) {
             ok = eco_buf_push(&b, ' ') && eco_buf_puts(&b, m[i].content) && eco_buf_push(&b, '\n');
         } else {
-            ok = eco_buf_puts(&b, m[i].content) && (i + 1 == n || eco_buf_push(&b, '\n'));
+            /* the newline ends the line, except before the answer to it (" <answer>\n") */
+            bool answered = i + 1 < n && strcmp(m[i + 1].role, "assistant") == 0;
+            ok = eco_buf_puts(&b, m[i].content) &&
+                 (i + 1 == n || answered || eco_buf_push(&b, '\n'));
         }
         if (ok && b.len > max_bytes) {
             eco_buf_free(&b);

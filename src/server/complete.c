@@ -33,8 +33,8 @@ typedef struct job {
     double t0, deadline;
     /* per choice, reset by run_choice */
     bool timed_out, prompt_too_long;
-    json_t *lp;          /* chat: logprobs.content entries; completions: the object */
-    size_t text_offset;  /* completions: bytes of the token strings so far */
+    json_t *lp;         /* chat: logprobs.content entries; completions: the object */
+    size_t text_offset; /* completions: bytes of the token strings so far */
     /* streaming */
     struct stream *st;
     int index;
@@ -87,8 +87,8 @@ static void record_logprob(job *j, const eco_infer_step *step) {
     size_t n = 0;
     char *t = token_text(step->tokenizer, step->token, &n);
     int k = j->q.top_logprobs;
-    json_t *top = k > 0 ? (j->q.endpoint == ECO_SERVER_ENDPOINT_CHAT ? json_array() : json_object())
-                        : NULL;
+    json_t *top =
+        k > 0 ? (j->q.endpoint == ECO_SERVER_ENDPOINT_CHAT ? json_array() : json_object()) : NULL;
     if (k > 0 && step->logits && step->n_logits > 0) {
         const float *lg = step->logits;
         const int64_t V = step->n_logits;
@@ -109,7 +109,8 @@ static void record_logprob(job *j, const eco_infer_step *step) {
             size_t tn = 0;
             char *tt = token_text(step->tokenizer, (int32_t)best, &tn);
             /* the chosen token's own figure as the sampler computed it, so the two agree */
-            double lp = (int32_t)best == step->token ? (double)step->logprob : (double)lg[best] - lse;
+            double lp =
+                (int32_t)best == step->token ? (double)step->logprob : (double)lg[best] - lse;
             if (json_is_array(top)) {
                 json_array_append_new(top, json_pack("{s:o,s:o,s:o}", "token", text_json(tt, tn),
                                                      "logprob", lp_json(lp), "bytes",
@@ -124,10 +125,10 @@ static void record_logprob(job *j, const eco_infer_step *step) {
         }
     }
     if (j->q.endpoint == ECO_SERVER_ENDPOINT_CHAT) {
-        json_array_append_new(j->lp, json_pack("{s:o,s:o,s:o,s:o}", "token", text_json(t, n),
-                                               "logprob", lp_json(step->logprob), "bytes",
-                                               bytes_json(t, n), "top_logprobs",
-                                               top ? top : json_array()));
+        json_array_append_new(j->lp,
+                              json_pack("{s:o,s:o,s:o,s:o}", "token", text_json(t, n), "logprob",
+                                        lp_json(step->logprob), "bytes", bytes_json(t, n),
+                                        "top_logprobs", top ? top : json_array()));
     } else {
         json_array_append_new(json_object_get(j->lp, "tokens"), text_json(t, n));
         json_array_append_new(json_object_get(j->lp, "token_logprobs"), lp_json(step->logprob));
@@ -174,8 +175,7 @@ static void push_event(stream *st, json_t *v) {
 }
 
 /* A chunk for choice j->index: delta text (may be NULL), its logprobs, finish reason. */
-static json_t *chunk(const job *j, json_t *delta_text, json_t *lp, const char *finish,
-                     bool first) {
+static json_t *chunk(const job *j, json_t *delta_text, json_t *lp, const char *finish, bool first) {
     json_t *choice;
     if (j->q.endpoint == ECO_SERVER_ENDPOINT_CHAT) {
         json_t *delta = json_object();
@@ -185,10 +185,10 @@ static json_t *chunk(const job *j, json_t *delta_text, json_t *lp, const char *f
                            lp ? json_pack("{s:o}", "content", lp) : json_null(), "finish_reason",
                            finish ? json_string(finish) : json_null());
     } else {
-        choice = json_pack("{s:i,s:o,s:o,s:o}", "index", j->index, "text",
-                           delta_text ? delta_text : json_string(""), "logprobs",
-                           lp ? lp : json_null(), "finish_reason",
-                           finish ? json_string(finish) : json_null());
+        choice =
+            json_pack("{s:i,s:o,s:o,s:o}", "index", j->index, "text",
+                      delta_text ? delta_text : json_string(""), "logprobs", lp ? lp : json_null(),
+                      "finish_reason", finish ? json_string(finish) : json_null());
     }
     return json_pack("{s:s,s:s,s:I,s:s,s:[o]}", "id", j->id, "object", j->object, "created",
                      j->created, "model", j->model, "choices", choice);
@@ -476,8 +476,8 @@ static void answer_stream(job *j, answer *a) {
         job_free(j);
         return answer_error(a, 500, NULL, NULL, "cannot start a generation thread");
     }
-    a->response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st,
-                                                    stream_free);
+    a->response =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st, stream_free);
     if (!a->response) {
         stream_free(st);
         return answer_error(a, 500, NULL, NULL, "out of memory");
@@ -527,7 +527,8 @@ void handle_completion(eco_server *s, eco_server_endpoint ep, const char *body, 
             return job_free(j);
         }
     }
-    for (size_t i = 0; i < j->q.n_stop && j->n_stops < 16; i++) j->stops[j->n_stops++] = j->q.stop[i];
+    for (size_t i = 0; i < j->q.n_stop && j->n_stops < 16; i++)
+        j->stops[j->n_stops++] = j->q.stop[i];
     if (chat) j->stops[j->n_stops++] = CHAT_STOP;
     if (j->q.stream) j->object = chat ? "chat.completion.chunk" : "text_completion";
 

@@ -20,10 +20,17 @@ void eco_server_config_free(eco_server_config *c) {
 }
 
 static eco_status read_limits(const eco_jr *r, eco_server_limits *l) {
-    static const char *const allowed[] = {
-        "max_body_bytes", "max_prompt_bytes", "max_prompt_tokens", "max_tokens",
-        "default_max_tokens", "max_n", "max_stop", "max_messages", "max_concurrent",
-        "request_timeout_s", NULL};
+    static const char *const allowed[] = {"max_body_bytes",
+                                          "max_prompt_bytes",
+                                          "max_prompt_tokens",
+                                          "max_tokens",
+                                          "default_max_tokens",
+                                          "max_n",
+                                          "max_stop",
+                                          "max_messages",
+                                          "max_concurrent",
+                                          "request_timeout_s",
+                                          NULL};
     eco_status st = eco_jr_only(r, allowed);
     int64_t v;
 #define SIZE_FIELD(name, lo, hi, type)                                                             \
@@ -43,8 +50,8 @@ static eco_status read_limits(const eco_jr *r, eco_server_limits *l) {
     if (st == ECO_STATUS_OK)
         st = eco_jr_num(r, "request_timeout_s", false, 0.001, 86400, &l->request_timeout_s);
     if (st == ECO_STATUS_OK && l->default_max_tokens > l->max_tokens)
-        st = eco_jr_fail(r, "default_max_tokens", ECO_STATUS_EFORMAT, "%d is more than max_tokens %d",
-                         l->default_max_tokens, l->max_tokens);
+        st = eco_jr_fail(r, "default_max_tokens", ECO_STATUS_EFORMAT,
+                         "%d is more than max_tokens %d", l->default_max_tokens, l->max_tokens);
     return st;
 }
 
@@ -57,20 +64,23 @@ eco_status eco_server_config_parse(const char *text, size_t len, const char *lab
     if (st == ECO_STATUS_OK && !json_is_object(c->doc))
         st = eco_error(ECO_STATUS_EFORMAT, "%s: expected an object", label);
     eco_jr r = eco_jr_root(label, c->doc);
-    static const char *const allowed[] = {"host",    "port",    "data_dir", "api_keys",
-                                          "threads", "preload", "limits",   "pool",
-                                          NULL};
+    static const char *const allowed[] = {"host",    "port",   "data_dir", "api_keys", "threads",
+                                          "preload", "limits", "pool",     NULL};
     if (st == ECO_STATUS_OK) st = eco_jr_only(&r, allowed);
     const char *sv;
     int64_t v;
-    if (st == ECO_STATUS_OK && (sv = NULL, st = eco_jr_str(&r, "host", false, false, &sv, NULL)) == 0 && sv)
+    if (st == ECO_STATUS_OK &&
+        (sv = NULL, st = eco_jr_str(&r, "host", false, false, &sv, NULL)) == 0 && sv)
         o->host = sv;
-    if (st == ECO_STATUS_OK && (sv = NULL, st = eco_jr_str(&r, "data_dir", false, false, &sv, NULL)) == 0 && sv)
+    if (st == ECO_STATUS_OK &&
+        (sv = NULL, st = eco_jr_str(&r, "data_dir", false, false, &sv, NULL)) == 0 && sv)
         o->data_dir = sv;
-    if (st == ECO_STATUS_OK && (sv = NULL, st = eco_jr_str(&r, "api_keys", false, false, &sv, NULL)) == 0 && sv)
+    if (st == ECO_STATUS_OK &&
+        (sv = NULL, st = eco_jr_str(&r, "api_keys", false, false, &sv, NULL)) == 0 && sv)
         o->api_keys = sv;
     v = o->port;
-    if (st == ECO_STATUS_OK && (st = eco_jr_int(&r, "port", false, 0, 65535, &v)) == 0) o->port = (uint16_t)v;
+    if (st == ECO_STATUS_OK && (st = eco_jr_int(&r, "port", false, 0, 65535, &v)) == 0)
+        o->port = (uint16_t)v;
     v = o->threads;
     if (st == ECO_STATUS_OK && (st = eco_jr_int(&r, "threads", false, 0, 1024, &v)) == 0)
         o->threads = (unsigned)v;

@@ -25,12 +25,15 @@ static const struct {
 
 unsigned status_http(eco_status st) {
     switch (st) {
-    case ECO_STATUS_EINVAL:
-    case ECO_STATUS_EFORMAT:
-    case ECO_STATUS_ERANGE:
-    case ECO_STATUS_EUNSUPPORTED: return 400;
-    case ECO_STATUS_ENOTFOUND: return 404;
-    default: return 500;
+        case ECO_STATUS_EINVAL:
+        case ECO_STATUS_EFORMAT:
+        case ECO_STATUS_ERANGE:
+        case ECO_STATUS_EUNSUPPORTED:
+            return 400;
+        case ECO_STATUS_ENOTFOUND:
+            return 404;
+        default:
+            return 500;
     }
 }
 
@@ -52,8 +55,8 @@ void answer_json(answer *a, unsigned status, json_t *v) {
     a->len = strlen(text);
 }
 
-void answer_error(answer *a, unsigned status, const char *code, const char *param,
-                  const char *fmt, ...) {
+void answer_error(answer *a, unsigned status, const char *code, const char *param, const char *fmt,
+                  ...) {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);

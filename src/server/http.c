@@ -106,26 +106,26 @@ static void dispatch(eco_server *s, struct MHD_Connection *c, const char *url, c
         return answer_error(a, 413, NULL, NULL, "request body over %zu bytes",
                             s->opt.limits.max_body_bytes);
     switch (path) {
-    case PATH_MODELS:
-        if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET", url);
-        return handle_models(s, a);
-    case PATH_METRICS:
-        if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET", url);
-        return handle_metrics(s, a);
-    case PATH_COMPLETIONS:
-    case PATH_CHAT:
-        if (!post) return answer_error(a, 405, NULL, NULL, "%s takes POST", url);
-        return handle_completion(s,
-                                 path == PATH_CHAT ? ECO_SERVER_ENDPOINT_CHAT
-                                                   : ECO_SERVER_ENDPOINT_COMPLETIONS,
-                                 k->body.data, k->body.len, a);
-    case PATH_ADMIN:
-        if (!strcmp(url, "/admin/aliases")) {
+        case PATH_MODELS:
             if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET", url);
-            return handle_admin_aliases(s, a);
-        }
-        return answer_error(a, 404, NULL, NULL, "no such path: %s", url);
-    default: return answer_error(a, 404, NULL, NULL, "no such path: %s", url);
+            return handle_models(s, a);
+        case PATH_METRICS:
+            if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET", url);
+            return handle_metrics(s, a);
+        case PATH_COMPLETIONS:
+        case PATH_CHAT:
+            if (!post) return answer_error(a, 405, NULL, NULL, "%s takes POST", url);
+            return handle_completion(
+                s, path == PATH_CHAT ? ECO_SERVER_ENDPOINT_CHAT : ECO_SERVER_ENDPOINT_COMPLETIONS,
+                k->body.data, k->body.len, a);
+        case PATH_ADMIN:
+            if (!strcmp(url, "/admin/aliases")) {
+                if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET", url);
+                return handle_admin_aliases(s, a);
+            }
+            return answer_error(a, 404, NULL, NULL, "no such path: %s", url);
+        default:
+            return answer_error(a, 404, NULL, NULL, "no such path: %s", url);
     }
 }
 

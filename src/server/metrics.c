@@ -22,8 +22,12 @@ void metrics_free(server_metrics *m) {
 }
 
 void metrics_http(server_metrics *m, int path, unsigned status) {
-    int c = status < 400 ? 0 : status == 400 ? 1 : status == 401 || status == 403 ? 2
-            : status == 404 ? 3 : status < 500 ? 4 : 5;
+    int c = status < 400                     ? 0
+            : status == 400                  ? 1
+            : status == 401 || status == 403 ? 2
+            : status == 404                  ? 3
+            : status < 500                   ? 4
+                                             : 5;
     pthread_mutex_lock(&m->mu);
     m->http[path][c]++;
     pthread_mutex_unlock(&m->mu);
@@ -85,9 +89,9 @@ void handle_metrics(eco_server *s, answer *a) {
         {"ecology_server_completion_tokens_total", "Generated tokens per model.",
          offsetof(model_counts, completion_tokens)},
     };
-    static const char *const paths[PATH__COUNT] = {"/v1/models", "/v1/completions",
-                                                   "/v1/chat/completions", "/health",
-                                                   "/metrics", "/admin", "other"};
+    static const char *const paths[PATH__COUNT] = {
+        "/v1/models", "/v1/completions", "/v1/chat/completions", "/health", "/metrics", "/admin",
+        "other"};
     static const char *const classes[6] = {"2xx", "400", "401_403", "404", "4xx", "5xx"};
     bool ok = true;
     pthread_mutex_lock(&s->metrics.mu);
@@ -108,10 +112,11 @@ void handle_metrics(eco_server *s, answer *a) {
     for (int p = 0; ok && p < PATH__COUNT; p++)
         for (int c = 0; ok && c < 6; c++)
             if (m->http[p][c])
-                ok = eco_buf_printf(&b,
-                                    "ecology_server_http_responses_total{path=\"%s\",status=\"%s\"} "
-                                    "%llu\n",
-                                    paths[p], classes[c], (unsigned long long)m->http[p][c]);
+                ok =
+                    eco_buf_printf(&b,
+                                   "ecology_server_http_responses_total{path=\"%s\",status=\"%s\"} "
+                                   "%llu\n",
+                                   paths[p], classes[c], (unsigned long long)m->http[p][c]);
     pthread_mutex_unlock(&s->metrics.mu);
     eco_pool_stats ps;
     eco_pool_get_stats(s->pool, &ps);

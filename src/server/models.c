@@ -27,8 +27,8 @@ static json_t *model_entry(eco_registry *r, const char *id, const char *alias) {
     for (size_t i = 0; i < g.n_capabilities; i++)
         json_array_append_new(caps, json_string(g.capabilities[i]));
     json_t *e = json_pack("{s:s,s:s,s:I,s:s,s:s,s:o,s:o}", "id", alias ? alias : id, "object",
-                          "model", "created", epoch_of(g.created_at), "owned_by", "ecology",
-                          "kind", alias ? "alias" : eco_genome_kind_str(g.kind), "parent",
+                          "model", "created", epoch_of(g.created_at), "owned_by", "ecology", "kind",
+                          alias ? "alias" : eco_genome_kind_str(g.kind), "parent",
                           g.base ? json_string(g.base) : json_null(), "capabilities", caps);
     if (e && alias) {
         json_object_set_new(e, "alias_of", json_string(id));

@@ -67,9 +67,12 @@ static eco_status neutral(parse *P, const eco_jr *r, const char *key) {
     const json_t *v = eco_jr_opt(r, key);
     if (!v) return ECO_STATUS_OK;
     bool ok = false;
-    if (json_is_number(v)) ok = json_number_value(v) == 0;
-    else if (json_is_false(v)) ok = true;
-    else if (json_is_object(v)) ok = json_object_size(v) == 0;
+    if (json_is_number(v))
+        ok = json_number_value(v) == 0;
+    else if (json_is_false(v))
+        ok = true;
+    else if (json_is_object(v))
+        ok = json_object_size(v) == 0;
     if (ok) return ECO_STATUS_OK;
     return at(P, r, key,
               eco_jr_fail(r, key, ECO_STATUS_EUNSUPPORTED,
@@ -96,8 +99,7 @@ static eco_status read_stop(parse *P, const eco_jr *r, size_t max, eco_server_re
         size_t n;
         eco_status st = eco_jr_str(r, "stop", false, false, &s, &n);
         if (st) return at(P, r, "stop", st);
-        if (n == 0)
-            return at(P, r, "stop", eco_jr_fail(r, "stop", ECO_STATUS_EFORMAT, "is empty"));
+        if (n == 0) return at(P, r, "stop", eco_jr_fail(r, "stop", ECO_STATUS_EFORMAT, "is empty"));
         if (max == 0)
             return at(P, r, "stop",
                       eco_jr_fail(r, "stop", ECO_STATUS_ERANGE, "more than 0 stop sequences"));
@@ -111,9 +113,9 @@ static eco_status read_stop(parse *P, const eco_jr *r, size_t max, eco_server_re
                   eco_jr_fail(r, "stop", ECO_STATUS_EFORMAT, "expected a string or an array"));
     size_t n = json_array_size(v);
     if (n > max)
-        return at(P, r, "stop",
-                  eco_jr_fail(r, "stop", ECO_STATUS_ERANGE,
-                              "%zu stop sequences, more than %zu", n, max));
+        return at(
+            P, r, "stop",
+            eco_jr_fail(r, "stop", ECO_STATUS_ERANGE, "%zu stop sequences, more than %zu", n, max));
     if (n == 0) return ECO_STATUS_OK;
     if (!(q->stop = calloc(n, sizeof *q->stop)))
         return eco_error(ECO_STATUS_ENOMEM, LABEL ": out of memory");
@@ -155,7 +157,8 @@ static eco_status read_content(parse *P, const eco_jr *m, char **out) {
         eco_jr pr = eco_jr_item(m, "content", i, part);
         if (!json_is_object(part)) {
             eco_buf_free(&b);
-            return at(P, &pr, NULL, eco_jr_fail(&pr, NULL, ECO_STATUS_EFORMAT, "expected an object"));
+            return at(P, &pr, NULL,
+                      eco_jr_fail(&pr, NULL, ECO_STATUS_EFORMAT, "expected an object"));
         }
         static const char *const allowed[] = {"type", "text", NULL};
         const char *type;
@@ -179,7 +182,8 @@ static eco_status read_content(parse *P, const eco_jr *m, char **out) {
             return eco_error(ECO_STATUS_ENOMEM, LABEL ": out of memory");
         }
     }
-    if (!b.data && !eco_buf_reserve(&b, 0)) return eco_error(ECO_STATUS_ENOMEM, LABEL ": out of memory");
+    if (!b.data && !eco_buf_reserve(&b, 0))
+        return eco_error(ECO_STATUS_ENOMEM, LABEL ": out of memory");
     *out = b.data;
     return ECO_STATUS_OK;
 }
@@ -189,11 +193,12 @@ static eco_status read_messages(parse *P, const eco_jr *r, size_t max, eco_serve
     eco_status st = eco_jr_array(r, "messages", true, &v);
     if (st) return at(P, r, "messages", st);
     size_t n = json_array_size(v);
-    if (n == 0) return at(P, r, "messages", eco_jr_fail(r, "messages", ECO_STATUS_EFORMAT, "is empty"));
+    if (n == 0)
+        return at(P, r, "messages", eco_jr_fail(r, "messages", ECO_STATUS_EFORMAT, "is empty"));
     if (n > max)
-        return at(P, r, "messages",
-                  eco_jr_fail(r, "messages", ECO_STATUS_ERANGE, "%zu messages, more than %zu", n,
-                              max));
+        return at(
+            P, r, "messages",
+            eco_jr_fail(r, "messages", ECO_STATUS_ERANGE, "%zu messages, more than %zu", n, max));
     if (!(q->messages = calloc(n, sizeof *q->messages)))
         return eco_error(ECO_STATUS_ENOMEM, LABEL ": out of memory");
     for (size_t i = 0; i < n; i++) {
@@ -249,23 +254,59 @@ static eco_status read_prompt(parse *P, const eco_jr *r, eco_server_request *q) 
 
 static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
                             const eco_server_limits *L, eco_server_request *q) {
-    static const char *const completions[] = {
-        "model",  "prompt",         "max_tokens",        "temperature",      "top_p",
-        "seed",   "stop",           "n",                 "stream",           "stream_options",
-        "logprobs", "echo",         "user",              "frequency_penalty", "presence_penalty",
-        "best_of", "suffix",        "logit_bias",        "response_format",  "lora",
-        "merged_adapters", "routing", NULL};
-    static const char *const chat[] = {
-        "model",  "messages",       "max_tokens",        "max_completion_tokens", "temperature",
-        "top_p",  "seed",           "stop",              "n",                 "stream",
-        "stream_options", "logprobs", "top_logprobs",    "user",              "frequency_penalty",
-        "presence_penalty", "logit_bias", "response_format", "tools",          "tool_choice",
-        "parallel_tool_calls", "lora", "merged_adapters", "routing",           NULL};
+    static const char *const completions[] = {"model",
+                                              "prompt",
+                                              "max_tokens",
+                                              "temperature",
+                                              "top_p",
+                                              "seed",
+                                              "stop",
+                                              "n",
+                                              "stream",
+                                              "stream_options",
+                                              "logprobs",
+                                              "echo",
+                                              "user",
+                                              "frequency_penalty",
+                                              "presence_penalty",
+                                              "best_of",
+                                              "suffix",
+                                              "logit_bias",
+                                              "response_format",
+                                              "lora",
+                                              "merged_adapters",
+                                              "routing",
+                                              NULL};
+    static const char *const chat[] = {"model",
+                                       "messages",
+                                       "max_tokens",
+                                       "max_completion_tokens",
+                                       "temperature",
+                                       "top_p",
+                                       "seed",
+                                       "stop",
+                                       "n",
+                                       "stream",
+                                       "stream_options",
+                                       "logprobs",
+                                       "top_logprobs",
+                                       "user",
+                                       "frequency_penalty",
+                                       "presence_penalty",
+                                       "logit_bias",
+                                       "response_format",
+                                       "tools",
+                                       "tool_choice",
+                                       "parallel_tool_calls",
+                                       "lora",
+                                       "merged_adapters",
+                                       "routing",
+                                       NULL};
     static const char *const later_c[] = {"response_format", "lora", "merged_adapters", "routing",
                                           NULL};
-    static const char *const later_chat[] = {"response_format", "tools", "tool_choice",
-                                             "parallel_tool_calls", "lora", "merged_adapters",
-                                             "routing", NULL};
+    static const char *const later_chat[] = {
+        "response_format", "tools",   "tool_choice", "parallel_tool_calls", "lora",
+        "merged_adapters", "routing", NULL};
     const bool is_chat = ep == ECO_SERVER_ENDPOINT_CHAT;
     eco_status st = eco_jr_only(r, is_chat ? chat : completions);
     if (st) {
@@ -274,7 +315,8 @@ static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
         json_t *val;
         json_object_foreach((json_t *)r->obj, key, val) {
             bool ok = false;
-            for (const char *const *k = is_chat ? chat : completions; *k; k++) ok |= !strcmp(*k, key);
+            for (const char *const *k = is_chat ? chat : completions; *k; k++)
+                ok |= !strcmp(*k, key);
             if (!ok) {
                 if (P->param) snprintf(P->param, P->param_size, "%s", key);
                 break;
@@ -324,7 +366,8 @@ static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
     q->n = (int)iv;
     if (eco_jr_opt(r, "best_of")) {
         int64_t best = 0;
-        if ((st = eco_jr_int(r, "best_of", false, 1, L->max_n, &best))) return at(P, r, "best_of", st);
+        if ((st = eco_jr_int(r, "best_of", false, 1, L->max_n, &best)))
+            return at(P, r, "best_of", st);
         if (best != q->n)
             return at(P, r, "best_of",
                       eco_jr_fail(r, "best_of", ECO_STATUS_EUNSUPPORTED,
@@ -332,7 +375,8 @@ static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
     }
     if ((st = eco_jr_bool(r, "stream", false, &q->stream))) return at(P, r, "stream", st);
     const json_t *so = NULL;
-    if ((st = eco_jr_object(r, "stream_options", false, &so))) return at(P, r, "stream_options", st);
+    if ((st = eco_jr_object(r, "stream_options", false, &so)))
+        return at(P, r, "stream_options", st);
     if (so) {
         eco_jr sr = eco_jr_child(r, "stream_options", so);
         static const char *const allowed[] = {"include_usage", NULL};
@@ -348,9 +392,9 @@ static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
             return at(P, r, "top_logprobs", st);
         q->top_logprobs = (int)iv;
         if (eco_jr_opt(r, "top_logprobs") && !q->logprobs)
-            return at(P, r, "top_logprobs",
-                      eco_jr_fail(r, "top_logprobs", ECO_STATUS_EFORMAT,
-                                  "needs \"logprobs\": true"));
+            return at(
+                P, r, "top_logprobs",
+                eco_jr_fail(r, "top_logprobs", ECO_STATUS_EFORMAT, "needs \"logprobs\": true"));
     } else {
         iv = -1;
         if ((st = eco_jr_int(r, "logprobs", false, 0, 5, &iv))) return at(P, r, "logprobs", st);
@@ -359,9 +403,9 @@ static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
         if ((st = neutral(P, r, "echo"))) return st;
         const json_t *sfx = eco_jr_opt(r, "suffix");
         if (sfx && !(json_is_string(sfx) && json_string_length(sfx) == 0))
-            return at(P, r, "suffix",
-                      eco_jr_fail(r, "suffix", ECO_STATUS_EUNSUPPORTED,
-                                  "not supported by this server"));
+            return at(
+                P, r, "suffix",
+                eco_jr_fail(r, "suffix", ECO_STATUS_EUNSUPPORTED, "not supported by this server"));
     }
     if ((st = eco_jr_str(r, "user", false, false, &s, NULL))) return at(P, r, "user", st);
     if ((st = neutral(P, r, "frequency_penalty")) || (st = neutral(P, r, "presence_penalty")) ||

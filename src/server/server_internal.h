@@ -20,14 +20,22 @@ typedef struct model_counts {
 } model_counts;
 
 /* HTTP answers by path class and status (metrics.c). */
-enum { PATH_MODELS, PATH_COMPLETIONS, PATH_CHAT, PATH_HEALTH, PATH_METRICS, PATH_ADMIN, PATH_OTHER,
-       PATH__COUNT };
+enum {
+    PATH_MODELS,
+    PATH_COMPLETIONS,
+    PATH_CHAT,
+    PATH_HEALTH,
+    PATH_METRICS,
+    PATH_ADMIN,
+    PATH_OTHER,
+    PATH__COUNT
+};
 
 typedef struct server_metrics {
     pthread_mutex_t mu;
     model_counts *models; /* [n] */
     size_t n;
-    uint64_t dropped; /* records refused for the model bound */
+    uint64_t dropped;              /* records refused for the model bound */
     uint64_t http[PATH__COUNT][6]; /* by status class: [0] 2xx, [1] 400, [2] 401/403, [3] 404,
                                     * [4] other 4xx, [5] 5xx */
 } server_metrics;
@@ -44,8 +52,8 @@ struct eco_server {
     eco_telemetry *tel;
     server_metrics metrics;
     atomic_int state;
-    atomic_bool cancel_all;     /* stop's grace ran out: generations end now */
-    atomic_uint generating;     /* requests generating (the max_concurrent bound) */
+    atomic_bool cancel_all; /* stop's grace ran out: generations end now */
+    atomic_uint generating; /* requests generating (the max_concurrent bound) */
     atomic_uint_fast64_t next_id;
     pthread_mutex_t mu; /* in_flight and its condition */
     pthread_cond_t cv;
@@ -63,8 +71,8 @@ typedef struct answer {
 
 /* errors.c: the OpenAI error object for status with message (printf) into a. type and code
  * follow from status unless given (NULL). */
-void answer_error(answer *a, unsigned status, const char *code, const char *param,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void answer_error(answer *a, unsigned status, const char *code, const char *param, const char *fmt,
+                  ...) __attribute__((format(printf, 5, 6)));
 /* The status an eco_status from the library maps to (EINVAL/EFORMAT/ERANGE/EUNSUPPORTED 400,
  * ENOTFOUND 404, else 500). */
 unsigned status_http(eco_status st);
