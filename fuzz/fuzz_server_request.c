@@ -15,13 +15,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size == 0) return 0;
-    eco_server_endpoint ep = data[0] & 1 ? ECO_SERVER_ENDPOINT_CHAT : ECO_SERVER_ENDPOINT_COMPLETIONS;
+    eco_server_endpoint ep =
+        data[0] & 1 ? ECO_SERVER_ENDPOINT_CHAT : ECO_SERVER_ENDPOINT_COMPLETIONS;
     eco_server_limits l;
     eco_server_limits_default(&l);
     eco_server_request q;
     char param[256];
-    eco_status st = eco_server_request_parse((const char *)data + 1, size - 1, ep, &l, &q, param,
-                                             sizeof param);
+    eco_status st =
+        eco_server_request_parse((const char *)data + 1, size - 1, ep, &l, &q, param, sizeof param);
     if (st != ECO_STATUS_OK) {
         if (strncmp(eco_last_error(), "request", 7) != 0) abort();
         if (strnlen(param, sizeof param) == sizeof param) abort();

