@@ -198,7 +198,7 @@ static eco_status listen_on(eco_server *s) {
     addr.sin_port = htons(o->port);
     const char *host = o->host ? o->host : "127.0.0.1";
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
-        return eco_error(ECO_STATUS_EINVAL, "serve: host '%s' is not an IPv4 address", host);
+        return eco_error(ECO_STATUS_EINVAL, "host '%s' is not an IPv4 address", host);
     unsigned threads = o->threads ? o->threads : o->limits.max_concurrent + 2;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES) flags |= MHD_USE_EPOLL;
@@ -207,18 +207,18 @@ static eco_status listen_on(eco_server *s) {
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
     if (!s->mhd)
-        return eco_error(ECO_STATUS_EIO, "serve: cannot listen on %s:%u (in use, or not allowed)",
-                         host, (unsigned)o->port);
+        return eco_error(ECO_STATUS_EIO, "cannot listen on %s:%u (in use, or not allowed)", host,
+                         (unsigned)o->port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : o->port;
     return ECO_STATUS_OK;
 }
 
 eco_status eco_server_start(const eco_server_options *o, eco_server **out) {
-    if (!o || !out) return eco_error(ECO_STATUS_EINVAL, "serve: NULL argument");
+    if (!o || !out) return eco_error(ECO_STATUS_EINVAL, "server start: NULL argument");
     *out = NULL;
     eco_server *s = calloc(1, sizeof *s);
-    if (!s) return eco_error(ECO_STATUS_ENOMEM, "serve: out of memory");
+    if (!s) return eco_error(ECO_STATUS_ENOMEM, "server start: out of memory");
     s->opt = *o;
     pthread_mutex_init(&s->reg_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
@@ -241,7 +241,7 @@ eco_status eco_server_start(const eco_server_options *o, eco_server **out) {
     for (size_t i = 0; st == ECO_STATUS_OK && i < o->n_preload; i++) {
         eco_engine *e = NULL;
         st = eco_pool_acquire(s->pool, o->preload[i], &e);
-        if (st) st = eco_error_wrap(st, "serve: preload '%s'", o->preload[i]);
+        if (st) st = eco_error_wrap(st, "preload '%s'", o->preload[i]);
         eco_pool_release(s->pool, e);
     }
     if (st != ECO_STATUS_OK) {
