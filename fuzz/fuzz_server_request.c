@@ -3,7 +3,8 @@
  * arbitrary bytes, for both endpoints, the first byte choosing the endpoint. A refused body
  * leaves a message beginning with "request" and a param that is a C string; an accepted one
  * holds what the parser promises (a model, a prompt or messages, n in range, stops
- * non-empty), and a chat's messages render to a prompt.
+ * non-empty), and a chat's messages render to a prompt. A first byte of 2 (mod 4) sends the
+ * rest to the admin's promotion body parser instead.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +16,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size == 0) return 0;
+    if (data[0] % 4 == 2) {
+        eco_server_promote p;
+        if (eco_server_promote_parse((const char *)data + 1, size - 1, &p) == ECO_STATUS_OK) {
+            if (!p.capability || !p.capability[0] || !p.model || !p.model[0]) abort();
+            eco_server_promote_free(&p);
+        } else if (strncmp(eco_last_error(), "request", 7) != 0) {
+            abort();
+        }
+        return 0;
+    }
     eco_server_endpoint ep =
         data[0] & 1 ? ECO_SERVER_ENDPOINT_CHAT : ECO_SERVER_ENDPOINT_COMPLETIONS;
     eco_server_limits l;

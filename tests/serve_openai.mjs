@@ -192,5 +192,19 @@ await check('admin key on /admin/aliases', async () => {
   assert.equal(r.aliases['text.reverse@1.champion'], 'reverse');
 });
 
+await check('admin: a promotion is gated (409 without an accepted report), then moves the alias', async () => {
+  await rejects(admin.post('/admin/aliases', { body: { capability: 'text.sort@1', model: 'sort' } }),
+    OpenAI.ConflictError, 409, 'gate_refused', 'model');
+  await rejects(root.post('/admin/aliases', { body: { capability: 'text.sort@1', model: 'sort' } }),
+    OpenAI.PermissionDeniedError, 403, 'insufficient_scope');
+  const r = await admin.post('/admin/aliases', { body: { capability: 'text.sort@1', model: 'sort', require_report: false } });
+  assert.deepEqual(r, { alias: 'text.sort@1.champion', model: 'sort' });
+  const c = await client.completions.create({ model: 'text.sort@1.champion', prompt: REV, stop: '\n', ...greedy });
+  assert.equal(c.model, 'sort');
+  await rejects(admin.post('/admin/aliases', { body: { capability: 'text.sort@1', model: 'reverse', expect: 'eco-tiny',
+    require_report: false } }), OpenAI.ConflictError, 409, 'conflict', 'expect');
+  await rejects(admin.post('/admin/aliases', { body: { capability: 'text.sort@1' } }), OpenAI.BadRequestError, 400);
+});
+
 console.log(`serve_openai: ${failed} failed`);
 process.exit(failed ? 1 : 0);

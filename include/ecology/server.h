@@ -12,7 +12,9 @@
  *                      │                           on_token (SSE streaming, deadline, logprobs)
  *                      ├─ GET  /metrics            metrics.c (telemetry's Prometheus text plus
  *                      │                           the server's own per-model counters)
- *                      └─ GET  /admin/aliases      admin scope
+ *                      └─ GET, POST /admin/aliases admin scope (admin.c: the champion alias
+ *                                                  moved by the promotion module's gated
+ *                                                  eco_promote)
  *
  * `model` in a request is a registry id or an alias (eco_registry_resolve at each request,
  * so an alias moved by promotion is served from the next request on), as vLLM and LoRAX take
@@ -160,6 +162,19 @@ eco_status eco_server_request_parse(const char *body, size_t len, eco_server_end
                                     const eco_server_limits *limits, eco_server_request *out,
                                     char *param, size_t param_size);
 void eco_server_request_free(eco_server_request *r);
+
+/* The body of POST /admin/aliases: {"capability", "model" (id or alias), "expect" (the
+ * champion's id the caller saw, or "-" for none; optional), "require_report" (default
+ * true)}; strings owned, non-empty. EFORMAT naming the field; free with
+ * eco_server_promote_free. */
+typedef struct eco_server_promote {
+    char *capability;
+    char *model;
+    char *expect; /* NULL: whatever the champion is now */
+    bool require_report;
+} eco_server_promote;
+eco_status eco_server_promote_parse(const char *body, size_t len, eco_server_promote *out);
+void eco_server_promote_free(eco_server_promote *p);
 
 /* The prompt a chat request's messages become for this project's models, whose prompts
  * end with a "<Label>:" line and whose answers are " <answer>\n" (tasks.h): every message's

@@ -120,7 +120,8 @@ static void dispatch(eco_server *s, struct MHD_Connection *c, const char *url, c
                 k->body.data, k->body.len, a);
         case PATH_ADMIN:
             if (!strcmp(url, "/admin/aliases")) {
-                if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET", url);
+                if (post) return handle_admin_promote(s, k->body.data, k->body.len, a);
+                if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET or POST", url);
                 return handle_admin_aliases(s, a);
             }
             return answer_error(a, 404, NULL, NULL, "no such path: %s", url);
@@ -233,9 +234,8 @@ eco_status eco_server_start(const eco_server_options *o, eco_server **out) {
     if (st == ECO_STATUS_OK && o->api_keys) st = eco_server_keys_load(o->api_keys, &s->keys);
     eco_registry_options ro = {.data_dir = o->data_dir, .trust_cache = true};
     if (st == ECO_STATUS_OK) st = eco_registry_open(&ro, &s->reg_pool);
-    eco_registry_options ro2 = ro;
-    ro2.read_only = true;
-    if (st == ECO_STATUS_OK) st = eco_registry_open(&ro2, &s->reg);
+    /* the server's own handle: reads, and the admin's alias moves */
+    if (st == ECO_STATUS_OK) st = eco_registry_open(&ro, &s->reg);
     if (st == ECO_STATUS_OK) st = eco_pool_create(s->reg_pool, &o->pool, &s->pool);
     if (st == ECO_STATUS_OK) st = eco_telemetry_create(NULL, &s->tel);
     for (size_t i = 0; st == ECO_STATUS_OK && i < o->n_preload; i++) {

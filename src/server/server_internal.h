@@ -85,6 +85,8 @@ void handle_completion(eco_server *s, eco_server_endpoint ep, const char *body, 
 /* models.c: GET /v1/models; GET /admin/aliases. */
 void handle_models(eco_server *s, answer *a);
 void handle_admin_aliases(eco_server *s, answer *a);
+/* admin.c: POST /admin/aliases. */
+void handle_admin_promote(eco_server *s, const char *body, size_t len, answer *a);
 /* metrics.c */
 void metrics_init(server_metrics *m);
 void metrics_free(server_metrics *m);

@@ -7,6 +7,8 @@
 # curl sends what a client would not: malformed, truncated, deeply nested and oversized
 # bodies, no key, wrong methods and paths; /health, /ready and /metrics; then SIGTERM during a
 # long stream: the stream finishes with [DONE], a new request gets 503, the server exits 0.
+# The admin scope moves a champion alias through the promotion gate (409 without a report).
+# A second server from a --config file: 429 past max_concurrent, 504 past the timeout.
 # Skips (saying so) only when node is absent.
 source "$(dirname "$0")/lib/harness.sh"
 use_registry
@@ -124,4 +126,28 @@ check "$([ "$(grep -c '"finish_reason":"length"' "$tmp/stream.out")" = 8 ]; echo
 wait "$PID"
 check $? "the server exits 0 after SIGTERM"
 contains "$tmp/serve.err" "stopped" "says it stopped"
+
+# limits from a config file: one request generating at a time (a second gets 429), a 2 s
+# timeout (a stream ends with an error event, a plain request with 504)
+printf '{"port": 0, "threads": 4, "limits": {"max_concurrent": 1, "request_timeout_s": 2}}' >"$tmp/serve.json"
+"$BIN" serve --config "$tmp/serve.json" --threads 1 >"$tmp/serve2.out" 2>"$tmp/serve2.err" &
+PID=$!
+for _ in $(seq 1 100); do grep -q "listening on" "$tmp/serve2.out" && break; sleep 0.1; done
+URL=$(sed -n 's/^ecology serve: listening on \(http:.*\)$/\1/p' "$tmp/serve2.out")
+check "$([ -n "$URL" ]; echo $?)" "the second server printed its address"
+curl -sN --data-binary "@$tmp/long" "$URL/v1/completions" >"$tmp/stream2.out" &
+CURL=$!
+for _ in $(seq 1 200); do grep -q '^data: {' "$tmp/stream2.out" 2>/dev/null && break; sleep 0.02; done
+printf '{"model":"eco-tiny","prompt":"x"}' >"$tmp/small"
+req POST /v1/completions "$tmp/small" "X-None: 1"; error_is 429 "a second request while one generates"
+wait "$CURL"
+contains "$tmp/stream2.out" '"code":"timeout"' "the stream past its timeout ends with an error event"
+check "$([ "$(tail -n 2 "$tmp/stream2.out" | head -n 1)" = "data: [DONE]" ]; echo $?)" "then [DONE]"
+printf '{"model":"eco-tiny","prompt":"The quick brown fox","max_tokens":400,"n":8,"temperature":0}' >"$tmp/long_plain"
+req POST /v1/completions "$tmp/long_plain" "X-None: 1"; error_is 504 "a plain request past its timeout"
+req POST /v1/completions "$tmp/small" "X-None: 1"
+check "$([ "$code" = 200 ]; echo $?)" "then a request is served again (no key needed without --api-keys)"
+kill -INT "$PID"
+wait "$PID"
+check $? "SIGINT stops it, exit 0"
 finish test_serve
