@@ -39,8 +39,7 @@ eco_status eco_server_promote_parse(const char *body, size_t len, eco_server_pro
     eco_status st = eco_json_parse(body, len, 0, LABEL, &root);
     if (st) return st;
     eco_jr r = eco_jr_root(LABEL, root);
-    static const char *const allowed[] = {"capability", "model", "expect", "require_report",
-                                          NULL};
+    static const char *const allowed[] = {"capability", "model", "expect", "require_report", NULL};
     if (!json_is_object(root)) st = eco_error(ECO_STATUS_EFORMAT, LABEL ": expected a JSON object");
     if (st == ECO_STATUS_OK) st = eco_jr_only(&r, allowed);
     if (st == ECO_STATUS_OK) st = dup_field(&r, "capability", true, &out->capability);

@@ -42,6 +42,8 @@ typedef struct job {
     size_t skip;    /* chat: the leading space of the answer, not sent */
     /* totals */
     uint64_t prompt_tokens, completion_tokens;
+    double last_token; /* eco_now() at the previous token (0: none yet in this choice) */
+    latency_hist ttft, itl;
 } job;
 
 typedef struct stream {
@@ -238,7 +240,13 @@ static bool on_token(void *ctx, const eco_infer_step *step) {
         j->prompt_too_long = true;
         return false;
     }
-    if (eco_now() > j->deadline) {
+    double now = eco_now();
+    if (j->last_token > 0)
+        latency_add(&j->itl, now - j->last_token);
+    else if (j->index == 0) /* once per request: later choices' first tokens are neither */
+        latency_add(&j->ttft, now - j->t0);
+    j->last_token = now;
+    if (now > j->deadline) {
         j->timed_out = true;
         return false;
     }
@@ -278,6 +286,7 @@ static eco_status run_choice(job *j, eco_infer_response *resp, unsigned *status,
     req.on_token_ctx = j;
     j->timed_out = j->prompt_too_long = false;
     j->emitted = j->skip = 0;
+    j->last_token = 0;
     j->text_offset = 0;
     eco_status st = j->eng->infer(j->eng, &req, resp);
     *code = NULL;
@@ -333,7 +342,7 @@ static void record(job *j, bool failed, double gen_s) {
         (void)eco_telemetry_record(j->s->tel, &ev);
     }
     metrics_model(&j->s->metrics, j->model ? j->model : "unknown", j->prompt_tokens,
-                  j->completion_tokens, failed);
+                  j->completion_tokens, failed, &j->ttft, &j->itl);
 }
 
 static void job_free(job *j) {
@@ -507,7 +516,7 @@ void handle_completion(eco_server *s, eco_server_endpoint ep, const char *body, 
     if (st != ECO_STATUS_OK) {
         answer_error(a, 400, st == ECO_STATUS_EUNSUPPORTED ? "unsupported_parameter" : NULL, param,
                      "%s", eco_last_error());
-        metrics_model(&s->metrics, "unknown", 0, 0, true);
+        metrics_model(&s->metrics, "unknown", 0, 0, true, NULL, NULL);
         return job_free(j);
     }
     if (chat) {
@@ -548,7 +557,7 @@ void handle_completion(eco_server *s, eco_server_endpoint ep, const char *body, 
                          j->q.model);
         else
             answer_error(a, 500, NULL, "model", "%s", eco_last_error());
-        metrics_model(&s->metrics, "unknown", 0, 0, true);
+        metrics_model(&s->metrics, "unknown", 0, 0, true, NULL, NULL);
         return job_free(j);
     }
     j->model = j->eng->genome(j->eng)->id;

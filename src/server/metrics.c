@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_read.h"
 #include "server/server_internal.h"
 
 #define MODELS_MAX 4096
@@ -33,8 +34,23 @@ void metrics_http(server_metrics *m, int path, unsigned status) {
     pthread_mutex_unlock(&m->mu);
 }
 
+void latency_add(latency_hist *h, double seconds) {
+    if (!(seconds >= 0)) seconds = 0;
+    h->counts[eco_telemetry_bucket_index(seconds)]++;
+    h->n++;
+    h->sum += seconds;
+}
+
+static void hist_merge(latency_hist *into, const latency_hist *h) {
+    if (!h) return;
+    for (size_t i = 0; i < ECO_TELEMETRY_N_BUCKETS; i++) into->counts[i] += h->counts[i];
+    into->n += h->n;
+    into->sum += h->sum;
+}
+
 void metrics_model(server_metrics *m, const char *model, uint64_t prompt_tokens,
-                   uint64_t completion_tokens, bool error) {
+                   uint64_t completion_tokens, bool error, const latency_hist *ttft,
+                   const latency_hist *itl) {
     pthread_mutex_lock(&m->mu);
     model_counts *c = NULL;
     for (size_t i = 0; i < m->n && !c; i++)
@@ -56,6 +72,8 @@ void metrics_model(server_metrics *m, const char *model, uint64_t prompt_tokens,
         c->errors += error;
         c->prompt_tokens += prompt_tokens;
         c->completion_tokens += completion_tokens;
+        hist_merge(&c->ttft, ttft);
+        hist_merge(&c->itl, itl);
     } else {
         m->dropped++;
     }
@@ -105,6 +123,42 @@ void handle_metrics(eco_server *s, answer *a) {
             ok = eco_buf_printf(&b, "%s{model=\"", per_model[f].name) &&
                  eco_telemetry_escape_label(&b, m->models[i].model, strlen(m->models[i].model)) &&
                  eco_buf_printf(&b, "\"} %llu\n", (unsigned long long)v);
+        }
+    }
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } hists[] = {
+        {"ecology_server_time_to_first_token_seconds",
+         "Seconds from a request's arrival to its first generated token, per model.",
+         offsetof(model_counts, ttft)},
+        {"ecology_server_inter_token_latency_seconds",
+         "Seconds between consecutive generated tokens, per model.", offsetof(model_counts, itl)},
+    };
+    const double *bounds = eco_telemetry_latency_bounds();
+    for (size_t f = 0; ok && m->n > 0 && f < sizeof hists / sizeof *hists; f++) {
+        ok = family(&b, hists[f].name, "histogram", hists[f].help);
+        for (size_t i = 0; ok && i < m->n; i++) {
+            const latency_hist *h =
+                (const latency_hist *)((const char *)&m->models[i] + hists[f].off);
+            const char *model = m->models[i].model;
+            uint64_t cum = 0;
+            for (size_t k = 0; ok && k < ECO_TELEMETRY_N_BUCKETS; k++) {
+                cum += h->counts[k];
+                ok = eco_buf_printf(&b, "%s_bucket{model=\"", hists[f].name) &&
+                     eco_telemetry_escape_label(&b, model, strlen(model)) &&
+                     (k < ECO_TELEMETRY_N_BOUNDS
+                          ? eco_buf_printf(&b, "\",le=\"%.*g\"} ", eco_json_real_digits(bounds[k]),
+                                           bounds[k])
+                          : eco_buf_puts(&b, "\",le=\"+Inf\"} ")) &&
+                     eco_buf_printf(&b, "%llu\n", (unsigned long long)cum);
+            }
+            ok = ok && eco_buf_printf(&b, "%s_sum{model=\"", hists[f].name) &&
+                 eco_telemetry_escape_label(&b, model, strlen(model)) &&
+                 eco_buf_printf(&b, "\"} %.*g\n%s_count{model=\"", eco_json_real_digits(h->sum),
+                                h->sum, hists[f].name) &&
+                 eco_telemetry_escape_label(&b, model, strlen(model)) &&
+                 eco_buf_printf(&b, "\"} %llu\n", (unsigned long long)h->n);
         }
     }
     ok = ok && family(&b, "ecology_server_http_responses_total", "counter",

@@ -14,9 +14,21 @@ struct MHD_Connection;
 enum { SERVER_LOADING = 0, SERVER_READY = 1, SERVER_STOPPING = 2 };
 
 /* Per-model counters the telemetry store does not keep (metrics.c). */
+/* A latency histogram on telemetry's bounds (eco_telemetry_latency_bounds): counts per
+ * bucket (not cumulative; the last the +Inf one), their sum in seconds. */
+typedef struct latency_hist {
+    uint64_t counts[ECO_TELEMETRY_N_BUCKETS];
+    uint64_t n;
+    double sum;
+} latency_hist;
+
+void latency_add(latency_hist *h, double seconds);
+
 typedef struct model_counts {
     char *model;
     uint64_t prompt_tokens, completion_tokens, requests, errors;
+    latency_hist ttft; /* request start to its first token */
+    latency_hist itl;  /* between consecutive tokens */
 } model_counts;
 
 /* HTTP answers by path class and status (metrics.c). */
@@ -92,7 +104,8 @@ void metrics_init(server_metrics *m);
 void metrics_free(server_metrics *m);
 void metrics_http(server_metrics *m, int path, unsigned status);
 void metrics_model(server_metrics *m, const char *model, uint64_t prompt_tokens,
-                   uint64_t completion_tokens, bool error);
+                   uint64_t completion_tokens, bool error, const latency_hist *ttft,
+                   const latency_hist *itl);
 void handle_metrics(eco_server *s, answer *a);
 
 #endif

@@ -105,6 +105,18 @@ contains "$tmp/body" 'ecology_server_prompt_tokens_total{model="reverse"}' "prom
 contains "$tmp/body" 'ecology_requests_total{engine="reverse",capability="text.reverse@1"}' "telemetry per model"
 contains "$tmp/body" 'ecology_request_latency_seconds_bucket{engine="sort"' "latency histogram"
 contains "$tmp/body" 'ecology_server_http_responses_total{path="/v1/completions",status="400"}' "errors counted"
+contains "$tmp/body" 'ecology_server_time_to_first_token_seconds_bucket{model="reverse",le="+Inf"}' "TTFT histogram"
+contains "$tmp/body" 'ecology_server_inter_token_latency_seconds_count{model="sort"}' "inter-token histogram"
+check "$(python3 - "$tmp/body" <<'PY'
+import re, sys
+# every request of the client's checks above had one first token per request: the TTFT
+# count of reverse equals its requests counted by the server, less those that failed
+t = open(sys.argv[1]).read()
+get = lambda name: int(re.search(re.escape(name) + r' (\d+)', t).group(1))
+n = get('ecology_server_requests_total{model="reverse"}') - get('ecology_server_errors_total{model="reverse"}')
+sys.exit(0 if get('ecology_server_time_to_first_token_seconds_count{model="reverse"}') == n and n > 5 else 1)
+PY
+echo $?)" "one TTFT per successful request"
 if command -v promtool >/dev/null 2>&1; then
   promtool check metrics <"$tmp/body" >"$tmp/promtool.out" 2>&1; check $? "promtool check metrics"
 fi
