@@ -142,6 +142,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         s->in_flight++;
         k->counted = true;
         pthread_mutex_unlock(&s->mu);
+        /* A declared length over the limit is refused before a byte of the body is read. */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > s->opt.limits.max_body_bytes) {
+            answer a = {0};
+            answer_error(&a, 413, NULL, NULL, "request body of %s bytes, over %zu", cl,
+                         s->opt.limits.max_body_bytes);
+            return send_answer(s, c, path_class(url), &a);
+        }
         return MHD_YES;
     }
     if (*upload_size) { /* a piece of the body: kept while under the limit, then dropped */
