@@ -521,7 +521,7 @@ static const cli_usage table[] = {
      "  --api-keys FILE  {\"keys\": [{\"key\": K, \"scope\": \"inference\"|\"admin\", \"name\": "
      "N}]};\n"
      "                   without it every endpoint is open\n"
-     "  --http-threads N HTTP worker threads (default max_concurrent + 2)\n"
+     "  --http-threads N HTTP worker threads (default 4; generations run on threads of their own)\n"
      "  --preload MODEL  load a model (id or alias) before saying ready; repeatable\n"
      "  --grace S        on SIGTERM/SIGINT, wait up to S seconds for requests in flight\n"
      "                   (default 30); new requests get 503 meanwhile\n"

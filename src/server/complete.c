@@ -48,14 +48,27 @@ typedef struct job {
 
 typedef struct stream {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     eco_buf out;
     size_t out_pos;
     bool done;
     atomic_bool gone; /* MHD freed the response: the client is gone */
     pthread_t th;
     job *j;
+    struct MHD_Connection *c;
+    bool suspended; /* the reader found nothing to send and suspended c (under mu) */
 } stream;
+
+/* A plain answer generated on its own thread while MHD keeps the connection suspended, so
+ * no MHD worker waits on a generation. */
+struct pending {
+    pthread_mutex_t mu;
+    pthread_t th;
+    struct MHD_Connection *c;
+    job *j;
+    answer a;
+    bool ready;
+    bool suspended; /* c is suspended (under mu): whoever clears it resumes c */
+};
 
 /* ---- small JSON helpers ----------------------------------------------------------------- */
 
@@ -157,10 +170,18 @@ static json_t *lp_wrap(const job *j, json_t *lp) {
 
 /* ---- streaming ----------------------------------------------------------------------- */
 
+/* Under st->mu: a suspended reader is woken (MHD calls it again). */
+static void wake(stream *st) {
+    if (st->suspended) {
+        st->suspended = false;
+        MHD_resume_connection(st->c);
+    }
+}
+
 static void push(stream *st, const char *data, size_t n) {
     pthread_mutex_lock(&st->mu);
     (void)eco_buf_append(&st->out, data, n);
-    pthread_cond_broadcast(&st->cv);
+    wake(st);
     pthread_mutex_unlock(&st->mu);
 }
 
@@ -397,6 +418,77 @@ static void answer_plain(job *j, answer *a) {
                           usage_json(j)));
 }
 
+static void *plain_main(void *arg) {
+    pending *p = arg;
+    answer a = {0};
+    answer_plain(p->j, &a);
+    job_free(p->j); /* the engine back, and a generation slot free, before the answer goes */
+    p->j = NULL;
+    pthread_mutex_lock(&p->mu);
+    p->a = a;
+    p->ready = true;
+    if (p->suspended) {
+        p->suspended = false;
+        MHD_resume_connection(p->c);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+bool pending_take(pending *p, answer *a) {
+    pthread_mutex_lock(&p->mu);
+    bool ready = p->ready;
+    if (ready) {
+        *a = p->a;
+        memset(&p->a, 0, sizeof p->a);
+    } else if (!p->suspended) { /* woken early: wait on */
+        p->suspended = true;
+        MHD_suspend_connection(p->c);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return ready;
+}
+
+void pending_free(pending *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu); /* the connection is going: nobody resumes it any more */
+    p->suspended = false;
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->th, NULL);
+    free(p->a.body);
+    if (p->a.response) MHD_destroy_response(p->a.response);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+/* Starts j's plain answer on its own thread with c suspended; NULL (and the error in a)
+ * when the thread cannot start. */
+static pending *answer_later(job *j, struct MHD_Connection *c, answer *a) {
+    pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        job_free(j);
+        answer_error(a, 500, NULL, NULL, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    p->c = c;
+    p->j = j;
+    /* Suspended under the lock, so the thread's resume always comes after it. */
+    pthread_mutex_lock(&p->mu);
+    if (pthread_create(&p->th, NULL, plain_main, p) != 0) {
+        pthread_mutex_unlock(&p->mu);
+        pthread_mutex_destroy(&p->mu);
+        free(p);
+        job_free(j);
+        answer_error(a, 500, NULL, NULL, "cannot start a generation thread");
+        return NULL;
+    }
+    MHD_suspend_connection(c);
+    p->suspended = true;
+    pthread_mutex_unlock(&p->mu);
+    return p;
+}
+
 /* ---- the stream ---------------------------------------------------------------------- */
 
 static void *stream_main(void *arg) {
@@ -435,7 +527,7 @@ static void *stream_main(void *arg) {
     record(j, failed, gen_s);
     pthread_mutex_lock(&st->mu);
     st->done = true;
-    pthread_cond_broadcast(&st->cv);
+    wake(st);
     pthread_mutex_unlock(&st->mu);
     return NULL;
 }
@@ -443,7 +535,14 @@ static void *stream_main(void *arg) {
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     stream *st = cls;
     pthread_mutex_lock(&st->mu);
-    while (st->out_pos == st->out.len && !st->done) pthread_cond_wait(&st->cv, &st->mu);
+    if (st->out_pos == st->out.len && !st->done) {
+        /* Nothing yet: the connection waits suspended (MHD's way to avoid busy polling)
+         * until the generation thread pushes more and resumes it. */
+        st->suspended = true;
+        MHD_suspend_connection(st->c);
+        pthread_mutex_unlock(&st->mu);
+        return 0;
+    }
     size_t n = st->out.len - st->out_pos;
     if (n > max) n = max;
     if (n) memcpy(buf, st->out.data + st->out_pos, n);
@@ -458,29 +557,30 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
 static void stream_free(void *cls) {
     stream *st = cls;
+    pthread_mutex_lock(&st->mu); /* the connection is going: nobody resumes it any more */
+    st->suspended = false;
+    pthread_mutex_unlock(&st->mu);
     atomic_store(&st->gone, true);
     pthread_join(st->th, NULL);
     job_free(st->j);
     eco_buf_free(&st->out);
     pthread_mutex_destroy(&st->mu);
-    pthread_cond_destroy(&st->cv);
     free(st);
 }
 
-static void answer_stream(job *j, answer *a) {
+static void answer_stream(job *j, struct MHD_Connection *c, answer *a) {
     stream *st = calloc(1, sizeof *st);
     if (!st) {
         job_free(j);
         return answer_error(a, 500, NULL, NULL, "out of memory");
     }
     pthread_mutex_init(&st->mu, NULL);
-    pthread_cond_init(&st->cv, NULL);
     atomic_init(&st->gone, false);
     st->j = j;
+    st->c = c;
     j->st = st;
     if (pthread_create(&st->th, NULL, stream_main, st) != 0) {
         pthread_mutex_destroy(&st->mu);
-        pthread_cond_destroy(&st->cv);
         free(st);
         job_free(j);
         return answer_error(a, 500, NULL, NULL, "cannot start a generation thread");
@@ -498,11 +598,14 @@ static void answer_stream(job *j, answer *a) {
 
 /* ---- the handler --------------------------------------------------------------------- */
 
-void handle_completion(eco_server *s, eco_server_endpoint ep, const char *body, size_t len,
-                       answer *a) {
+pending *handle_completion(eco_server *s, struct MHD_Connection *c, eco_server_endpoint ep,
+                           const char *body, size_t len, answer *a) {
     const eco_server_limits *L = &s->opt.limits;
     job *j = calloc(1, sizeof *j);
-    if (!j) return answer_error(a, 500, NULL, NULL, "out of memory");
+    if (!j) {
+        answer_error(a, 500, NULL, NULL, "out of memory");
+        return NULL;
+    }
     j->s = s;
     j->t0 = eco_now();
     j->deadline = j->t0 + L->request_timeout_s;
@@ -517,14 +620,16 @@ void handle_completion(eco_server *s, eco_server_endpoint ep, const char *body, 
         answer_error(a, 400, st == ECO_STATUS_EUNSUPPORTED ? "unsupported_parameter" : NULL, param,
                      "%s", eco_last_error());
         metrics_model(&s->metrics, "unknown", 0, 0, true, NULL, NULL);
-        return job_free(j);
+        job_free(j);
+        return NULL;
     }
     if (chat) {
         st = eco_server_chat_prompt(j->q.messages, j->q.n_messages, L->max_prompt_bytes, &j->prompt,
                                     NULL);
         if (st != ECO_STATUS_OK) {
             answer_error(a, status_http(st), NULL, "messages", "%s", eco_last_error());
-            return job_free(j);
+            job_free(j);
+            return NULL;
         }
     } else {
         j->prompt = j->q.prompt;
@@ -533,7 +638,8 @@ void handle_completion(eco_server *s, eco_server_endpoint ep, const char *body, 
             answer_error(a, 400, "context_length_exceeded", "prompt",
                          "the prompt is %zu bytes, more than %zu", strlen(j->prompt),
                          L->max_prompt_bytes);
-            return job_free(j);
+            job_free(j);
+            return NULL;
         }
     }
     for (size_t i = 0; i < j->q.n_stop && j->n_stops < 16; i++)
@@ -545,7 +651,8 @@ void handle_completion(eco_server *s, eco_server_endpoint ep, const char *body, 
         atomic_fetch_sub(&s->generating, 1);
         answer_error(a, 429, NULL, NULL, "more than %u requests generating; try again later",
                      L->max_concurrent);
-        return job_free(j);
+        job_free(j);
+        return NULL;
     }
     st = eco_pool_acquire(s->pool, j->q.model, &j->eng);
     if (st != ECO_STATUS_OK) {
@@ -558,10 +665,13 @@ void handle_completion(eco_server *s, eco_server_endpoint ep, const char *body, 
         else
             answer_error(a, 500, NULL, "model", "%s", eco_last_error());
         metrics_model(&s->metrics, "unknown", 0, 0, true, NULL, NULL);
-        return job_free(j);
+        job_free(j);
+        return NULL;
     }
     j->model = j->eng->genome(j->eng)->id;
-    if (j->q.stream) return answer_stream(j, a);
-    answer_plain(j, a);
-    job_free(j);
+    if (j->q.stream) {
+        answer_stream(j, c, a);
+        return NULL;
+    }
+    return answer_later(j, c, a);
 }

@@ -16,7 +16,8 @@
 typedef struct conn {
     eco_buf body;
     bool too_large;
-    bool counted; /* in s->in_flight */
+    bool counted;     /* in s->in_flight */
+    pending *pending; /* a plain generation running (complete.c) */
 } conn;
 
 void eco_server_options_init(eco_server_options *o) {
@@ -82,6 +83,7 @@ static void health(eco_server *s, answer *a) {
 
 static void dispatch(eco_server *s, struct MHD_Connection *c, const char *url, const char *method,
                      int path, conn *k, answer *a) {
+    /* k->pending is set when a generation starts on its own thread (no answer in a yet) */
     bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
     if (path == PATH_HEALTH) { /* public, answered in every state */
         if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET", url);
@@ -115,9 +117,11 @@ static void dispatch(eco_server *s, struct MHD_Connection *c, const char *url, c
         case PATH_COMPLETIONS:
         case PATH_CHAT:
             if (!post) return answer_error(a, 405, NULL, NULL, "%s takes POST", url);
-            return handle_completion(
-                s, path == PATH_CHAT ? ECO_SERVER_ENDPOINT_CHAT : ECO_SERVER_ENDPOINT_COMPLETIONS,
-                k->body.data, k->body.len, a);
+            k->pending = handle_completion(s, c,
+                                           path == PATH_CHAT ? ECO_SERVER_ENDPOINT_CHAT
+                                                             : ECO_SERVER_ENDPOINT_COMPLETIONS,
+                                           k->body.data, k->body.len, a);
+            return;
         case PATH_ADMIN:
             if (!strcmp(url, "/admin/aliases")) {
                 if (post) return handle_admin_promote(s, k->body.data, k->body.len, a);
@@ -164,7 +168,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     answer a = {0};
     int path = path_class(url);
+    if (k->pending) /* called again after a resume: the generation's answer */
+        return pending_take(k->pending, &a) ? send_answer(s, c, path, &a) : MHD_YES;
     dispatch(s, c, url, method, path, k, &a);
+    if (k->pending) return MHD_YES; /* suspended until the answer is ready */
     return send_answer(s, c, path, &a);
 }
 
@@ -173,6 +180,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     eco_server *s = cls;
     conn *k = *con_cls;
     if (!k) return;
+    pending_free(k->pending);
     eco_buf_free(&k->body);
     if (k->counted) {
         pthread_mutex_lock(&s->mu);
@@ -208,8 +216,8 @@ static eco_status listen_on(eco_server *s) {
     const char *host = o->host ? o->host : "127.0.0.1";
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
         return eco_error(ECO_STATUS_EINVAL, "host '%s' is not an IPv4 address", host);
-    unsigned threads = o->threads ? o->threads : o->limits.max_concurrent + 2;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned threads = o->threads ? o->threads : 4; /* generations run on threads of their own */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES) flags |= MHD_USE_EPOLL;
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
                               (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -278,6 +286,12 @@ void eco_server_stop(eco_server *s, double grace_s) {
         eco_log(ECO_LOG_WARN, "serve: %u requests still running after %.1f s; cancelling them",
                 eco_server_in_flight(s), grace_s);
         atomic_store(&s->cancel_all, true);
+    }
+    /* Generation threads resume their connections when they end: wait for them (a cancelled
+     * one ends at its next token), so MHD stops with none suspended. */
+    for (int i = 0; i < 30000 && atomic_load(&s->generating) > 0; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
     }
     free_server(s); /* MHD_stop_daemon waits for its threads, so streams end first */
 }

@@ -91,9 +91,16 @@ unsigned status_http(eco_status st);
 /* A JSON value into a's body (takes the reference); 500 when it cannot be written. */
 void answer_json(answer *a, unsigned status, json_t *v);
 
-/* complete.c: POST /v1/completions and /v1/chat/completions. */
-void handle_completion(eco_server *s, eco_server_endpoint ep, const char *body, size_t len,
-                       answer *a);
+/* complete.c: POST /v1/completions and /v1/chat/completions. Answers in a at once (errors,
+ * streams: NULL returned), or starts the generation on its own thread with c suspended and
+ * returns it: MHD calls the handler again when it is done, which then takes the answer with
+ * pending_take (false: not ready yet, c suspended again). pending_free when the request
+ * completes (joins the thread). */
+typedef struct pending pending;
+pending *handle_completion(eco_server *s, struct MHD_Connection *c, eco_server_endpoint ep,
+                           const char *body, size_t len, answer *a);
+bool pending_take(pending *p, answer *a);
+void pending_free(pending *p);
 /* models.c: GET /v1/models; GET /admin/aliases. */
 void handle_models(eco_server *s, answer *a);
 void handle_admin_aliases(eco_server *s, answer *a);

@@ -140,8 +140,10 @@ check $? "the server exits 0 after SIGTERM"
 contains "$tmp/serve.err" "stopped" "says it stopped"
 
 # limits from a config file: one request generating at a time (a second gets 429), a 2 s
-# timeout (a stream ends with an error event, a plain request with 504)
-printf '{"port": 0, "threads": 4, "limits": {"max_concurrent": 1, "request_timeout_s": 2}}' >"$tmp/serve.json"
+# timeout (a stream ends with an error event, a plain request with 504); one HTTP thread, which
+# never waits on a generation (it runs on a thread of its own, the connection suspended), so
+# the 429 and /health come back while a generation runs
+printf '{"port": 0, "threads": 1, "limits": {"max_concurrent": 1, "request_timeout_s": 2}}' >"$tmp/serve.json"
 "$BIN" serve --config "$tmp/serve.json" --threads 1 >"$tmp/serve2.out" 2>"$tmp/serve2.err" &
 PID=$!
 for _ in $(seq 1 100); do grep -q "listening on" "$tmp/serve2.out" && break; sleep 0.1; done
@@ -156,7 +158,13 @@ wait "$CURL"
 contains "$tmp/stream2.out" '"code":"timeout"' "the stream past its timeout ends with an error event"
 check "$([ "$(tail -n 2 "$tmp/stream2.out" | head -n 1)" = "data: [DONE]" ]; echo $?)" "then [DONE]"
 printf '{"model":"eco-tiny","prompt":"The quick brown fox","max_tokens":400,"n":8,"temperature":0}' >"$tmp/long_plain"
-req POST /v1/completions "$tmp/long_plain" "X-None: 1"; error_is 504 "a plain request past its timeout"
+curl -s -o "$tmp/plain.out" -w '%{http_code}' --data-binary "@$tmp/long_plain" "$URL/v1/completions" >"$tmp/plain.code" &
+CURL=$!
+sleep 0.3
+code=$(curl -s -m 1 -o "$tmp/body" -w '%{http_code}' "$URL/health")
+check "$([ "$code" = 200 ]; echo $?)" "/health answers at once while a plain generation runs (got $code)"
+wait "$CURL"
+code=$(cat "$tmp/plain.code"); cp "$tmp/plain.out" "$tmp/body"; error_is 504 "a plain request past its timeout"
 req POST /v1/completions "$tmp/small" "X-None: 1"
 check "$([ "$code" = 200 ]; echo $?)" "then a request is served again (no key needed without --api-keys)"
 kill -INT "$PID"
