@@ -525,6 +525,12 @@ static void *stream_main(void *arg) {
                                  usage_json(j)));
     push(st, "data: [DONE]\n\n", 14);
     record(j, failed, gen_s);
+    /* The engine and the generation slot go back now, not when the client has read it all
+     * (j->model, borrowed from the engine, is not used after this). */
+    eco_pool_release(j->s->pool, j->eng);
+    j->eng = NULL;
+    j->model = NULL;
+    atomic_fetch_sub(&j->s->generating, 1);
     pthread_mutex_lock(&st->mu);
     st->done = true;
     wake(st);
