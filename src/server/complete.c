@@ -420,6 +420,7 @@ static void answer_plain(job *j, answer *a) {
 
 static void *plain_main(void *arg) {
     pending *p = arg;
+    eco_set_threads(p->j->s->compute_threads);
     answer a = {0};
     answer_plain(p->j, &a);
     job_free(p->j); /* the engine back, and a generation slot free, before the answer goes */
@@ -494,6 +495,7 @@ static pending *answer_later(job *j, struct MHD_Connection *c, answer *a) {
 static void *stream_main(void *arg) {
     stream *st = arg;
     job *j = st->j;
+    eco_set_threads(j->s->compute_threads);
     double gen_s = 0;
     bool failed = false;
     for (j->index = 0; j->index < j->q.n && !failed; j->index++) {

@@ -237,6 +237,7 @@ eco_status eco_server_start(const eco_server_options *o, eco_server **out) {
     eco_server *s = calloc(1, sizeof *s);
     if (!s) return eco_error(ECO_STATUS_ENOMEM, "server start: out of memory");
     s->opt = *o;
+    s->compute_threads = eco_get_threads();
     pthread_mutex_init(&s->reg_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);

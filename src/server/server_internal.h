@@ -63,6 +63,8 @@ struct eco_server {
     eco_server_keys *keys;
     eco_telemetry *tel;
     server_metrics metrics;
+    int compute_threads; /* eco_get_threads() of the thread that started the server: every
+                          * generation thread sets it for itself (OpenMP's count is per thread) */
     atomic_int state;
     atomic_bool cancel_all; /* stop's grace ran out: generations end now */
     atomic_uint generating; /* requests generating (the max_concurrent bound) */
