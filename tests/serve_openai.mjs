@@ -3,7 +3,7 @@
 // environment: OPENAI_PKG (the unpacked package folder), BASE_URL (…/v1), BASE_ROOT, KEY_INF and KEY_ADMIN (an
 // inference and an admin key), PROMPT_REV (a reverse-task prompt), WANT_REV (generate's
 // greedy text for it with the reverse adapter, stop "\n"), WANT_REV_LP (its log-probabilities,
-// JSON), PROMPT_BASE and WANT_BASE (generate's greedy 16 tokens of the base model). Prints one
+// JSON), BLNS (blns.json, the big list of naughty strings), PROMPT_BASE and WANT_BASE (generate's greedy 16 tokens of the base model). Prints one
 // line per check and exits 1 when any fails.
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -154,6 +154,46 @@ await check('streaming chat with usage', async () => {
   assert.equal(text, WANT.replace(/^ /, ''));
   assert.equal(finish, 'stop');
   assert.ok(usage && usage.completion_tokens > 0 && usage.prompt_tokens > 0);
+});
+
+await check('streaming with a stop sequence spanning tokens = the plain answer', async () => {
+  const req = { model: 'reverse', prompt: REV, stop: ['jso', 'zzz'], ...greedy };
+  const plain = await client.completions.create(req);
+  let text = '';
+  for await (const c of await client.completions.create({ ...req, stream: true })) text += c.choices[0].text;
+  assert.equal(text, plain.choices[0].text);
+  assert.ok(WANT.includes('jso') ? text === WANT.slice(0, WANT.indexOf('jso')) : text === WANT);
+});
+
+await check('the big list of naughty strings as prompts, chat contents and model names', async () => {
+  const blns = JSON.parse((await import('node:fs')).readFileSync(env.BLNS, 'utf8'));
+  let ok = 0, refused = 0;
+  for (const str of blns) {
+    for (const call of [
+      () => client.completions.create({ model: 'reverse', prompt: str, max_tokens: 1, temperature: 0 }),
+      () => client.chat.completions.create({ model: 'reverse', messages: [{ role: 'user', content: str }],
+        max_tokens: 1, temperature: 0 }),
+    ]) {
+      try {
+        const r = await call();
+        assert.equal(r.choices.length, 1);
+        ok++;
+      } catch (e) {
+        // only a clean 400 (e.g. an empty prompt's context or a NUL) may refuse a string
+        assert.ok(e instanceof OpenAI.BadRequestError, `${JSON.stringify(str)}: ${e}`);
+        refused++;
+      }
+    }
+    try {
+      await client.completions.create({ model: str, prompt: 'x', max_tokens: 1 });
+      assert.ok(['reverse', 'sort', 'eco-tiny'].includes(str), `model ${JSON.stringify(str)} answered`);
+    } catch (e) {
+      assert.ok(e instanceof OpenAI.NotFoundError || e instanceof OpenAI.BadRequestError,
+        `model ${JSON.stringify(str)}: ${e}`);
+    }
+  }
+  console.log(`     ${blns.length} strings: ${ok} answered, ${refused} refused with 400`);
+  assert.ok(ok > blns.length);
 });
 
 await check('n = 2 and a seed: sampled choices repeat with the seed', async () => {

@@ -3,7 +3,8 @@
 # reverse and sort adapters and an alias: the official OpenAI client (openai@6.49.0, from
 # .cache/test-material, tests/serve_openai.mjs) lists the models, completes and chats, streams,
 # selects adapters by id and by alias, reads log-probabilities and gets OpenAI error objects
-# (400, 401, 403, 404); its greedy completions equal `ecology generate`'s text bit for bit.
+# (400, 401, 403, 404); its greedy completions equal `ecology generate`'s text bit for bit;
+# the big list of naughty strings goes in as prompts, chat contents and model names.
 # curl sends what a client would not: malformed, truncated, deeply nested and oversized
 # bodies, no key, wrong methods and paths; /health, /ready and /metrics; then SIGTERM during a
 # long stream: the stream finishes with [DONE], a new request gets 503, the server exits 0.
@@ -50,7 +51,7 @@ KI='Authorization: Bearer sk-inference-0123456789'
 OPENAI_PKG="$OPENAI_PKG" BASE_URL="$URL/v1" BASE_ROOT="$URL" KEY_INF=sk-inference-0123456789 KEY_ADMIN=sk-admin-0123456789 \
   PROMPT_REV="$REV" WANT_REV="$(field "$tmp/gen_rev.json" 'j["text"]')" \
   WANT_REV_LP="$(field "$tmp/gen_rev.json" 'json.dumps(j["logprobs"])')" \
-  PROMPT_BASE="$BASE_PROMPT" WANT_BASE="$(field "$tmp/gen_base.json" 'j["text"]')" \
+  BLNS="$SRC/.cache/test-material/blns/package/resources/blns.json" PROMPT_BASE="$BASE_PROMPT" WANT_BASE="$(field "$tmp/gen_base.json" 'j["text"]')" \
   node "$SRC/tests/serve_openai.mjs" >"$tmp/node.out" 2>&1
 rc=$?
 cat "$tmp/node.out"
@@ -109,14 +110,15 @@ contains "$tmp/body" 'ecology_server_time_to_first_token_seconds_bucket{model="r
 contains "$tmp/body" 'ecology_server_inter_token_latency_seconds_count{model="sort"}' "inter-token histogram"
 check "$(python3 - "$tmp/body" <<'PY'
 import re, sys
-# every request of the client's checks above had one first token per request: the TTFT
-# count of reverse equals its requests counted by the server, less those that failed
+# at most one first token per request (n = 2 counts one), none for a failed request or an
+# answer that was EOS at once (some naughty strings): 0 < TTFT count <= successful requests
 t = open(sys.argv[1]).read()
 get = lambda name: int(re.search(re.escape(name) + r' (\d+)', t).group(1))
 n = get('ecology_server_requests_total{model="reverse"}') - get('ecology_server_errors_total{model="reverse"}')
-sys.exit(0 if get('ecology_server_time_to_first_token_seconds_count{model="reverse"}') == n and n > 5 else 1)
+t1 = get('ecology_server_time_to_first_token_seconds_count{model="reverse"}')
+sys.exit(0 if 5 < t1 <= n else 1)
 PY
-echo $?)" "one TTFT per successful request"
+echo $?)" "at most one TTFT per successful request"
 if command -v promtool >/dev/null 2>&1; then
   promtool check metrics <"$tmp/body" >"$tmp/promtool.out" 2>&1; check $? "promtool check metrics"
 fi
