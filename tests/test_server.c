@@ -49,8 +49,8 @@ static int http(uint16_t port, const char *method, const char *path, const char 
     assert_true(eco_buf_printf(&req, "%s %s HTTP/1.0\r\nHost: x\r\n", method, path));
     if (key) assert_true(eco_buf_printf(&req, "Authorization: Bearer %s\r\n", key));
     if (body)
-        assert_true(eco_buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                                   strlen(body)));
+        assert_true(eco_buf_printf(
+            &req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", strlen(body)));
     assert_true(eco_buf_puts(&req, "\r\n") && (!body || eco_buf_puts(&req, body)));
     for (size_t sent = 0; sent < req.len;) {
         ssize_t n = send(fd, req.data + sent, req.len - sent, MSG_NOSIGNAL);
@@ -61,7 +61,8 @@ static int http(uint16_t port, const char *method, const char *path, const char 
     eco_buf resp = {0};
     char chunk[4096];
     ssize_t n;
-    while ((n = recv(fd, chunk, sizeof chunk, 0)) > 0) assert_true(eco_buf_append(&resp, chunk, (size_t)n));
+    while ((n = recv(fd, chunk, sizeof chunk, 0)) > 0)
+        assert_true(eco_buf_append(&resp, chunk, (size_t)n));
     close(fd);
     int status = 0;
     assert_non_null(resp.data);
@@ -102,8 +103,11 @@ static int setup(void **state) {
     char *rev = eco_test_source_path("data/adapters/text.reverse@1");
     const char *caps[] = {"text.reverse@1"};
     eco_add_options ob = {.id = "eco-tiny", .sign_key = key};
-    eco_add_options oa = {.id = "reverse", .base = "eco-tiny", .capabilities = caps,
-                          .n_capabilities = 1, .sign_key = key};
+    eco_add_options oa = {.id = "reverse",
+                          .base = "eco-tiny",
+                          .capabilities = caps,
+                          .n_capabilities = 1,
+                          .sign_key = key};
     ECO_ASSERT_OK(eco_registry_add_dir(r, base, &ob, NULL));
     ECO_ASSERT_OK(eco_registry_add_dir(r, rev, &oa, NULL));
     eco_registry_close(r);
@@ -234,10 +238,11 @@ typedef struct long_stream {
 
 static void *run_long(void *arg) {
     long_stream *ls = arg;
-    ls->status = http(ls->port, "POST", "/v1/completions", KEY_INF,
-                      "{\"model\":\"eco-tiny\",\"prompt\":\"The quick brown fox\",\"max_tokens\":100,"
-                      "\"n\":8,\"temperature\":0,\"stream\":true}",
-                      &ls->body);
+    ls->status =
+        http(ls->port, "POST", "/v1/completions", KEY_INF,
+             "{\"model\":\"eco-tiny\",\"prompt\":\"The quick brown fox\",\"max_tokens\":100,"
+             "\"n\":8,\"temperature\":0,\"stream\":true}",
+             &ls->body);
     return NULL;
 }
 
