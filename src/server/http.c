@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,16 @@ static void free_server(eco_server *s) {
     free(s);
 }
 
+/* libmicrohttpd's own messages (a client gone mid-stream, a bad request line) at debug level:
+ * they are about one client, not the server. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n') msg[--n] = '\0';
+    eco_log(ECO_LOG_DEBUG, "serve: libmicrohttpd: %s", msg);
+}
+
 /* Listening first (so /health answers 503 while loading), then everything else. */
 static eco_status listen_on(eco_server *s) {
     const eco_server_options *o = &s->opt;
@@ -219,10 +230,14 @@ static eco_status listen_on(eco_server *s) {
     unsigned threads = o->threads ? o->threads : 4; /* generations run on threads of their own */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES) flags |= MHD_USE_EPOLL;
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+    /* One thread is MHD's internal polling thread alone (it refuses a pool of 0 or 1). */
+    struct MHD_OptionItem pool[] = {
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+        {MHD_OPTION_END, 0, NULL}};
+    s->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
     if (!s->mhd)
         return eco_error(ECO_STATUS_EIO, "cannot listen on %s:%u (in use, or not allowed)", host,
                          (unsigned)o->port);
