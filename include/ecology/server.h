@@ -8,7 +8,7 @@
  *                      ├─ GET  /v1/models          models.c (bases, adapters + parent, aliases)
  *                      ├─ POST /v1/completions     request.c (the hostile-input body parser)
  *                      ├─ POST /v1/chat/completions   └► chat_prompt.c (messages → prompt)
- *                      │                           complete.c: runtime pool engine, infer with
+ *                      │                           complete*.c: runtime pool engine, infer with
  *                      │                           on_token (SSE streaming, deadline, logprobs)
  *                      ├─ GET  /metrics            metrics.c (telemetry's Prometheus text plus
  *                      │                           the server's own per-model counters)

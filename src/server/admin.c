@@ -51,10 +51,10 @@ eco_status eco_server_promote_parse(const char *body, size_t len, eco_server_pro
     return st;
 }
 
-void handle_admin_promote(eco_server *s, const char *body, size_t len, answer *a) {
+void srv_handle_admin_promote(eco_server *s, const char *body, size_t len, answer *a) {
     eco_server_promote p;
     eco_status st = eco_server_promote_parse(body, len, &p);
-    if (st) return answer_error(a, 400, NULL, NULL, "%s", eco_last_error());
+    if (st) return srv_answer_error(a, 400, NULL, NULL, "%s", eco_last_error());
     eco_promote_options o = {.capability = p.capability,
                              .expect = p.expect,
                              .by = "manual",
@@ -67,13 +67,13 @@ void handle_admin_promote(eco_server *s, const char *body, size_t len, answer *a
     if (st == ECO_STATUS_OK) st = eco_registry_alias_get(s->reg, alias, &id);
     pthread_mutex_unlock(&s->reg_mu);
     if (st == ECO_STATUS_EGATE)
-        answer_error(a, 409, "gate_refused", "model", "%s", eco_last_error());
+        srv_answer_error(a, 409, "gate_refused", "model", "%s", eco_last_error());
     else if (st == ECO_STATUS_ECONFLICT)
-        answer_error(a, 409, "conflict", "expect", "%s", eco_last_error());
+        srv_answer_error(a, 409, "conflict", "expect", "%s", eco_last_error());
     else if (st != ECO_STATUS_OK)
-        answer_error(a, status_http(st), NULL, NULL, "%s", eco_last_error());
+        srv_answer_error(a, srv_status_http(st), NULL, NULL, "%s", eco_last_error());
     else
-        answer_json(a, 200, json_pack("{s:s,s:s}", "alias", alias, "model", id));
+        srv_answer_json(a, 200, json_pack("{s:s,s:s}", "alias", alias, "model", id));
     free(id);
     eco_server_promote_free(&p);
 }

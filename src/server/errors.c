@@ -23,7 +23,7 @@ static const struct {
     {504, "server_error", "timeout"},
 };
 
-unsigned status_http(eco_status st) {
+unsigned srv_status_http(eco_status st) {
     switch (st) {
         case ECO_STATUS_EINVAL:
         case ECO_STATUS_EFORMAT:
@@ -37,7 +37,7 @@ unsigned status_http(eco_status st) {
     }
 }
 
-void answer_json(answer *a, unsigned status, json_t *v) {
+void srv_answer_json(answer *a, unsigned status, json_t *v) {
     char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
     json_decref(v);
     free(a->body);
@@ -55,8 +55,8 @@ void answer_json(answer *a, unsigned status, json_t *v) {
     a->len = strlen(text);
 }
 
-void answer_error(answer *a, unsigned status, const char *code, const char *param, const char *fmt,
-                  ...) {
+void srv_answer_error(answer *a, unsigned status, const char *code, const char *param,
+                      const char *fmt, ...) {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -76,5 +76,5 @@ void answer_error(answer *a, unsigned status, const char *code, const char *para
                           param && param[0] ? json_string(param) : json_null(), "code",
                           code ? code : dcode);
     free(safe);
-    answer_json(a, status, e);
+    srv_answer_json(a, status, e);
 }

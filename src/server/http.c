@@ -59,7 +59,7 @@ static enum MHD_Result send_answer(eco_server *s, struct MHD_Connection *c, int 
         if (a->content_type) MHD_add_response_header(r, "Content-Type", a->content_type);
     }
     if (a->status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
-    metrics_http(&s->metrics, path, a->status);
+    srv_metrics_http(&s->metrics, path, a->status);
     enum MHD_Result ret = MHD_queue_response(c, a->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -79,7 +79,7 @@ static const char *bearer(struct MHD_Connection *c, size_t *len) {
 static void health(eco_server *s, answer *a) {
     int st = atomic_load(&s->state);
     const char *what = st == SERVER_READY ? "ok" : st == SERVER_LOADING ? "loading" : "stopping";
-    answer_json(a, st == SERVER_READY ? 200 : 503, json_pack("{s:s}", "status", what));
+    srv_answer_json(a, st == SERVER_READY ? 200 : 503, json_pack("{s:s}", "status", what));
 }
 
 static void dispatch(eco_server *s, struct MHD_Connection *c, const char *url, const char *method,
@@ -87,51 +87,52 @@ static void dispatch(eco_server *s, struct MHD_Connection *c, const char *url, c
     /* k->pending is set when a generation starts on its own thread (no answer in a yet) */
     bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
     if (path == PATH_HEALTH) { /* public, answered in every state */
-        if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET", url);
+        if (!get) return srv_answer_error(a, 405, NULL, NULL, "%s takes GET", url);
         return health(s, a);
     }
     int state = atomic_load(&s->state);
     if (state != SERVER_READY)
-        return answer_error(a, 503, NULL, NULL, "the server is %s",
-                            state == SERVER_LOADING ? "loading" : "stopping");
-    if (path == PATH_OTHER) return answer_error(a, 404, NULL, NULL, "no such path: %s", url);
+        return srv_answer_error(a, 503, NULL, NULL, "the server is %s",
+                                state == SERVER_LOADING ? "loading" : "stopping");
+    if (path == PATH_OTHER) return srv_answer_error(a, 404, NULL, NULL, "no such path: %s", url);
     if (s->keys) {
         size_t n = 0;
         const char *key = bearer(c, &n);
         eco_server_scope scope = eco_server_keys_check(s->keys, key, n, NULL);
         if (scope == ECO_SERVER_SCOPE_NONE)
-            return answer_error(a, 401, NULL, NULL,
-                                key ? "invalid API key" : "no API key (Authorization: Bearer KEY)");
+            return srv_answer_error(a, 401, NULL, NULL,
+                                    key ? "invalid API key"
+                                        : "no API key (Authorization: Bearer KEY)");
         if (path == PATH_ADMIN && scope != ECO_SERVER_SCOPE_ADMIN)
-            return answer_error(a, 403, NULL, NULL, "this key has no admin scope");
+            return srv_answer_error(a, 403, NULL, NULL, "this key has no admin scope");
     }
     if (k->too_large)
-        return answer_error(a, 413, NULL, NULL, "request body over %zu bytes",
-                            s->opt.limits.max_body_bytes);
+        return srv_answer_error(a, 413, NULL, NULL, "request body over %zu bytes",
+                                s->opt.limits.max_body_bytes);
     switch (path) {
         case PATH_MODELS:
-            if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET", url);
-            return handle_models(s, a);
+            if (!get) return srv_answer_error(a, 405, NULL, NULL, "%s takes GET", url);
+            return srv_handle_models(s, a);
         case PATH_METRICS:
-            if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET", url);
-            return handle_metrics(s, a);
+            if (!get) return srv_answer_error(a, 405, NULL, NULL, "%s takes GET", url);
+            return srv_handle_metrics(s, a);
         case PATH_COMPLETIONS:
         case PATH_CHAT:
-            if (!post) return answer_error(a, 405, NULL, NULL, "%s takes POST", url);
-            k->pending = handle_completion(s, c,
-                                           path == PATH_CHAT ? ECO_SERVER_ENDPOINT_CHAT
-                                                             : ECO_SERVER_ENDPOINT_COMPLETIONS,
-                                           k->body.data, k->body.len, a);
+            if (!post) return srv_answer_error(a, 405, NULL, NULL, "%s takes POST", url);
+            k->pending = srv_handle_completion(s, c,
+                                               path == PATH_CHAT ? ECO_SERVER_ENDPOINT_CHAT
+                                                                 : ECO_SERVER_ENDPOINT_COMPLETIONS,
+                                               k->body.data, k->body.len, a);
             return;
         case PATH_ADMIN:
             if (!strcmp(url, "/admin/aliases")) {
-                if (post) return handle_admin_promote(s, k->body.data, k->body.len, a);
-                if (!get) return answer_error(a, 405, NULL, NULL, "%s takes GET or POST", url);
-                return handle_admin_aliases(s, a);
+                if (post) return srv_handle_admin_promote(s, k->body.data, k->body.len, a);
+                if (!get) return srv_answer_error(a, 405, NULL, NULL, "%s takes GET or POST", url);
+                return srv_handle_admin_aliases(s, a);
             }
-            return answer_error(a, 404, NULL, NULL, "no such path: %s", url);
+            return srv_answer_error(a, 404, NULL, NULL, "no such path: %s", url);
         default:
-            return answer_error(a, 404, NULL, NULL, "no such path: %s", url);
+            return srv_answer_error(a, 404, NULL, NULL, "no such path: %s", url);
     }
 }
 
@@ -151,8 +152,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->opt.limits.max_body_bytes) {
             answer a = {0};
-            answer_error(&a, 413, NULL, NULL, "request body of %s bytes, over %zu", cl,
-                         s->opt.limits.max_body_bytes);
+            srv_answer_error(&a, 413, NULL, NULL, "request body of %s bytes, over %zu", cl,
+                             s->opt.limits.max_body_bytes);
             return send_answer(s, c, path_class(url), &a);
         }
         return MHD_YES;
@@ -170,7 +171,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     answer a = {0};
     int path = path_class(url);
     if (k->pending) /* called again after a resume: the generation's answer */
-        return pending_take(k->pending, &a) ? send_answer(s, c, path, &a) : MHD_YES;
+        return srv_pending_take(k->pending, &a) ? send_answer(s, c, path, &a) : MHD_YES;
     dispatch(s, c, url, method, path, k, &a);
     if (k->pending) return MHD_YES; /* suspended until the answer is ready */
     return send_answer(s, c, path, &a);
@@ -181,7 +182,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     eco_server *s = cls;
     conn *k = *con_cls;
     if (!k) return;
-    pending_free(k->pending);
+    srv_pending_free(k->pending);
     eco_buf_free(&k->body);
     if (k->counted) {
         pthread_mutex_lock(&s->mu);
@@ -200,7 +201,7 @@ static void free_server(eco_server *s) {
     eco_registry_close(s->reg);
     eco_server_keys_free(s->keys);
     eco_telemetry_free(s->tel);
-    metrics_free(&s->metrics);
+    srv_metrics_free(&s->metrics);
     pthread_mutex_destroy(&s->reg_mu);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
@@ -256,7 +257,7 @@ eco_status eco_server_start(const eco_server_options *o, eco_server **out) {
     pthread_mutex_init(&s->reg_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    metrics_init(&s->metrics);
+    srv_metrics_init(&s->metrics);
     atomic_init(&s->state, SERVER_LOADING);
     atomic_init(&s->cancel_all, false);
     atomic_init(&s->generating, 0);

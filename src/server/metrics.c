@@ -11,18 +11,18 @@
 
 #define MODELS_MAX 4096
 
-void metrics_init(server_metrics *m) {
+void srv_metrics_init(server_metrics *m) {
     memset(m, 0, sizeof *m);
     pthread_mutex_init(&m->mu, NULL);
 }
 
-void metrics_free(server_metrics *m) {
+void srv_metrics_free(server_metrics *m) {
     for (size_t i = 0; i < m->n; i++) free(m->models[i].model);
     free(m->models);
     pthread_mutex_destroy(&m->mu);
 }
 
-void metrics_http(server_metrics *m, int path, unsigned status) {
+void srv_metrics_http(server_metrics *m, int path, unsigned status) {
     int c = status < 400                     ? 0
             : status == 400                  ? 1
             : status == 401 || status == 403 ? 2
@@ -34,7 +34,7 @@ void metrics_http(server_metrics *m, int path, unsigned status) {
     pthread_mutex_unlock(&m->mu);
 }
 
-void latency_add(latency_hist *h, double seconds) {
+void srv_latency_add(latency_hist *h, double seconds) {
     if (!(seconds >= 0)) seconds = 0;
     h->counts[eco_telemetry_bucket_index(seconds)]++;
     h->n++;
@@ -48,9 +48,9 @@ static void hist_merge(latency_hist *into, const latency_hist *h) {
     into->sum += h->sum;
 }
 
-void metrics_model(server_metrics *m, const char *model, uint64_t prompt_tokens,
-                   uint64_t completion_tokens, bool error, const latency_hist *ttft,
-                   const latency_hist *itl) {
+void srv_metrics_model(server_metrics *m, const char *model, uint64_t prompt_tokens,
+                       uint64_t completion_tokens, bool error, const latency_hist *ttft,
+                       const latency_hist *itl) {
     pthread_mutex_lock(&m->mu);
     model_counts *c = NULL;
     for (size_t i = 0; i < m->n && !c; i++)
@@ -88,11 +88,11 @@ static bool family(eco_buf *b, const char *name, const char *type, const char *h
     return eco_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void handle_metrics(eco_server *s, answer *a) {
+void srv_handle_metrics(eco_server *s, answer *a) {
     eco_buf b = {0};
     if (eco_telemetry_prometheus(s->tel, &b) != ECO_STATUS_OK) {
         eco_buf_free(&b);
-        return answer_error(a, 500, NULL, NULL, "%s", eco_last_error());
+        return srv_answer_error(a, 500, NULL, NULL, "%s", eco_last_error());
     }
     static const struct {
         const char *name, *help;
@@ -185,7 +185,7 @@ void handle_metrics(eco_server *s, answer *a) {
          eco_buf_printf(&b, "ecology_pool_resident_adapters %zu\n", ps.adapters_resident);
     if (!ok) {
         eco_buf_free(&b);
-        return answer_error(a, 500, NULL, NULL, "out of memory");
+        return srv_answer_error(a, 500, NULL, NULL, "out of memory");
     }
     a->status = 200;
     a->content_type = "text/plain; version=0.0.4";

@@ -59,7 +59,7 @@ static json_t *aliases(eco_registry *r) {
     return out;
 }
 
-void handle_models(eco_server *s, answer *a) {
+void srv_handle_models(eco_server *s, answer *a) {
     pthread_mutex_lock(&s->reg_mu);
     char **ids = NULL;
     size_t n = 0;
@@ -81,15 +81,15 @@ void handle_models(eco_server *s, answer *a) {
     json_decref(al);
     if (st != ECO_STATUS_OK) {
         json_decref(data);
-        return answer_error(a, 500, NULL, NULL, "%s", eco_last_error());
+        return srv_answer_error(a, 500, NULL, NULL, "%s", eco_last_error());
     }
-    answer_json(a, 200, json_pack("{s:s,s:o}", "object", "list", "data", data));
+    srv_answer_json(a, 200, json_pack("{s:s,s:o}", "object", "list", "data", data));
 }
 
-void handle_admin_aliases(eco_server *s, answer *a) {
+void srv_handle_admin_aliases(eco_server *s, answer *a) {
     pthread_mutex_lock(&s->reg_mu);
     json_t *al = aliases(s->reg);
     pthread_mutex_unlock(&s->reg_mu);
-    if (!al) return answer_error(a, 500, NULL, NULL, "%s", eco_last_error());
-    answer_json(a, 200, json_pack("{s:o}", "aliases", al));
+    if (!al) return srv_answer_error(a, 500, NULL, NULL, "%s", eco_last_error());
+    srv_answer_json(a, 200, json_pack("{s:o}", "aliases", al));
 }

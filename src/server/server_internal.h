@@ -1,4 +1,5 @@
-/* The server's pieces (include/ecology/server.h draws how they fit). */
+/* The server's pieces (include/ecology/server.h draws how they fit). Functions shared between
+ * its files carry the prefix srv_ (the library is one static archive). */
 #ifndef ECO_SERVER_INTERNAL_H
 #define ECO_SERVER_INTERNAL_H
 
@@ -22,7 +23,7 @@ typedef struct latency_hist {
     double sum;
 } latency_hist;
 
-void latency_add(latency_hist *h, double seconds);
+void srv_latency_add(latency_hist *h, double seconds);
 
 typedef struct model_counts {
     char *model;
@@ -85,36 +86,36 @@ typedef struct answer {
 
 /* errors.c: the OpenAI error object for status with message (printf) into a. type and code
  * follow from status unless given (NULL). */
-void answer_error(answer *a, unsigned status, const char *code, const char *param, const char *fmt,
-                  ...) __attribute__((format(printf, 5, 6)));
+void srv_answer_error(answer *a, unsigned status, const char *code, const char *param,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* The status an eco_status from the library maps to (EINVAL/EFORMAT/ERANGE/EUNSUPPORTED 400,
  * ENOTFOUND 404, else 500). */
-unsigned status_http(eco_status st);
+unsigned srv_status_http(eco_status st);
 /* A JSON value into a's body (takes the reference); 500 when it cannot be written. */
-void answer_json(answer *a, unsigned status, json_t *v);
+void srv_answer_json(answer *a, unsigned status, json_t *v);
 
 /* complete.c: POST /v1/completions and /v1/chat/completions. Answers in a at once (errors,
  * streams: NULL returned), or starts the generation on its own thread with c suspended and
  * returns it: MHD calls the handler again when it is done, which then takes the answer with
- * pending_take (false: not ready yet, c suspended again). pending_free when the request
+ * srv_pending_take (false: not ready yet, c suspended again). srv_pending_free when the request
  * completes (joins the thread). */
 typedef struct pending pending;
-pending *handle_completion(eco_server *s, struct MHD_Connection *c, eco_server_endpoint ep,
-                           const char *body, size_t len, answer *a);
-bool pending_take(pending *p, answer *a);
-void pending_free(pending *p);
+pending *srv_handle_completion(eco_server *s, struct MHD_Connection *c, eco_server_endpoint ep,
+                               const char *body, size_t len, answer *a);
+bool srv_pending_take(pending *p, answer *a);
+void srv_pending_free(pending *p);
 /* models.c: GET /v1/models; GET /admin/aliases. */
-void handle_models(eco_server *s, answer *a);
-void handle_admin_aliases(eco_server *s, answer *a);
+void srv_handle_models(eco_server *s, answer *a);
+void srv_handle_admin_aliases(eco_server *s, answer *a);
 /* admin.c: POST /admin/aliases. */
-void handle_admin_promote(eco_server *s, const char *body, size_t len, answer *a);
+void srv_handle_admin_promote(eco_server *s, const char *body, size_t len, answer *a);
 /* metrics.c */
-void metrics_init(server_metrics *m);
-void metrics_free(server_metrics *m);
-void metrics_http(server_metrics *m, int path, unsigned status);
-void metrics_model(server_metrics *m, const char *model, uint64_t prompt_tokens,
-                   uint64_t completion_tokens, bool error, const latency_hist *ttft,
-                   const latency_hist *itl);
-void handle_metrics(eco_server *s, answer *a);
+void srv_metrics_init(server_metrics *m);
+void srv_metrics_free(server_metrics *m);
+void srv_metrics_http(server_metrics *m, int path, unsigned status);
+void srv_metrics_model(server_metrics *m, const char *model, uint64_t prompt_tokens,
+                       uint64_t completion_tokens, bool error, const latency_hist *ttft,
+                       const latency_hist *itl);
+void srv_handle_metrics(eco_server *s, answer *a);
 
 #endif
