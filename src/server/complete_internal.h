@@ -53,7 +53,8 @@ typedef struct stream {
 /* complete.c */
 /* Runs choice j->index into resp: OK, or the status with *status and *code (NULL: the
  * status's) set for the error answer, the message in eco_last_error. */
-eco_status srv_job_run_choice(job *j, eco_infer_response *resp, unsigned *status, const char **code);
+eco_status srv_job_run_choice(job *j, eco_infer_response *resp, unsigned *status,
+                              const char **code);
 json_t *srv_job_usage_json(const job *j);
 /* Telemetry and the per-model counters for the request. */
 void srv_job_record(job *j, bool failed, double gen_s);

@@ -64,26 +64,28 @@ void srv_lp_record(job *j, const eco_infer_step *step) {
             double lp =
                 (int32_t)best == step->token ? (double)step->logprob : (double)lg[best] - lse;
             if (json_is_array(top)) {
-                json_array_append_new(top, json_pack("{s:o,s:o,s:o}", "token", srv_lp_text_json(tt, tn),
-                                                     "logprob", srv_lp_value_json(lp), "bytes",
-                                                     bytes_json(tt, tn)));
+                json_array_append_new(
+                    top, json_pack("{s:o,s:o,s:o}", "token", srv_lp_text_json(tt, tn), "logprob",
+                                   srv_lp_value_json(lp), "bytes", bytes_json(tt, tn)));
             } else if (top) {
                 size_t sn = 0;
                 char *key = eco_utf8_lossy(tt, tn, &sn);
-                if (key && !memchr(key, '\0', sn)) json_object_set_new(top, key, srv_lp_value_json(lp));
+                if (key && !memchr(key, '\0', sn))
+                    json_object_set_new(top, key, srv_lp_value_json(lp));
                 free(key);
             }
             free(tt);
         }
     }
     if (j->q.endpoint == ECO_SERVER_ENDPOINT_CHAT) {
-        json_array_append_new(j->lp,
-                              json_pack("{s:o,s:o,s:o,s:o}", "token", srv_lp_text_json(t, n), "logprob",
-                                        srv_lp_value_json(step->logprob), "bytes", bytes_json(t, n),
-                                        "top_logprobs", top ? top : json_array()));
+        json_array_append_new(j->lp, json_pack("{s:o,s:o,s:o,s:o}", "token", srv_lp_text_json(t, n),
+                                               "logprob", srv_lp_value_json(step->logprob), "bytes",
+                                               bytes_json(t, n), "top_logprobs",
+                                               top ? top : json_array()));
     } else {
         json_array_append_new(json_object_get(j->lp, "tokens"), srv_lp_text_json(t, n));
-        json_array_append_new(json_object_get(j->lp, "token_logprobs"), srv_lp_value_json(step->logprob));
+        json_array_append_new(json_object_get(j->lp, "token_logprobs"),
+                              srv_lp_value_json(step->logprob));
         json_array_append_new(json_object_get(j->lp, "top_logprobs"), top ? top : json_null());
         json_array_append_new(json_object_get(j->lp, "text_offset"),
                               json_integer((json_int_t)j->text_offset));
@@ -104,4 +106,3 @@ json_t *srv_lp_wrap(const job *j, json_t *lp) {
     if (j->q.endpoint == ECO_SERVER_ENDPOINT_CHAT) return json_pack("{s:o}", "content", lp);
     return lp;
 }
-

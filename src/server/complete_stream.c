@@ -219,4 +219,3 @@ void srv_answer_stream(job *j, struct MHD_Connection *c, answer *a) {
     MHD_add_response_header(a->response, "Cache-Control", "no-cache");
     a->status = 200;
 }
-
