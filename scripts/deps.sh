@@ -7,6 +7,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang clang-format python3
       libopenblas-openmp-dev libopenblas-dev libjansson-dev libssl-dev libpcre2-dev libcmocka-dev libsqlite3-dev
       libutf8proc-dev liblapacke-dev
+      libmicrohttpd-dev # the server module's HTTP (ecology serve)
       chromium) # headless Chromium renders the report page in tests/cli/test_report_chromium.sh
 # npm fetches pinned test material (tokenizers, texts). Many images ship Node.js with npm
 # outside Debian's packaging; install Debian's only when there is no npm at all.

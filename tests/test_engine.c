@@ -460,12 +460,78 @@ static void test_nonfinite_logits(void **state) {
     assert_non_null(strstr(eco_last_error(), "token 1: inf"));
 }
 
+/* on_token (contracts.h): one step per generated token in order, with the token and
+ * log-probability the response keeps, the prompt's length, the raw logits (the chosen token
+ * their argmax when greedy) and the text so far, a prefix of the final text; returning false
+ * ends generation there with finish_reason "cancelled". */
+typedef struct steps {
+    size_t n, cancel_at, n_prompt;
+    int32_t tokens[64];
+    float logprobs[64];
+    bool argmax_ok, prefix_ok;
+    char text[4096];
+    size_t text_len;
+} steps;
+
+static bool record_step(void *ctx, const eco_infer_step *st) {
+    steps *s = ctx;
+    assert_int_equal(st->index, s->n);
+    s->tokens[s->n] = st->token;
+    s->logprobs[s->n] = st->logprob;
+    s->n_prompt = st->n_prompt_tokens;
+    int64_t best = 0;
+    for (int64_t i = 1; i < st->n_logits; i++)
+        if (st->logits[i] > st->logits[best]) best = i;
+    s->argmax_ok &= best == st->token && st->tokenizer != NULL;
+    /* the previous step's text is a prefix of this one's (byte tokenizer: whole bytes) */
+    s->prefix_ok &= st->text_len >= s->text_len && memcmp(st->text, s->text, s->text_len) == 0;
+    assert_true(st->text_len < sizeof s->text);
+    memcpy(s->text, st->text, st->text_len);
+    s->text_len = st->text_len;
+    s->n++;
+    return s->n != s->cancel_at;
+}
+
+static void test_on_token(void **state) {
+    (void)state;
+    eco_infer_request req;
+    eco_engine *e = open_engine(model_dir, NULL, &req, "The cat sat", 12);
+    eco_infer_response plain, r;
+    ECO_ASSERT_OK(e->infer(e, &req, &plain));
+    steps s = {.argmax_ok = true, .prefix_ok = true};
+    req.on_token = record_step;
+    req.on_token_ctx = &s;
+    ECO_ASSERT_OK(e->infer(e, &req, &r));
+    assert_int_equal(s.n, plain.n_tokens);
+    assert_int_equal(r.n_tokens, plain.n_tokens);
+    assert_int_equal(s.n_prompt, plain.n_prompt_tokens);
+    assert_memory_equal(s.tokens, plain.tokens, plain.n_tokens * sizeof(int32_t));
+    assert_memory_equal(s.logprobs, plain.logprobs, plain.n_tokens * sizeof(float));
+    assert_true(s.argmax_ok && s.prefix_ok);
+    assert_int_equal(s.text_len, plain.text_len);
+    assert_memory_equal(s.text, plain.text, plain.text_len);
+    assert_string_equal(r.finish_reason, "length");
+    eco_infer_response_free(&r);
+
+    steps c = {.cancel_at = 5, .argmax_ok = true, .prefix_ok = true};
+    req.on_token_ctx = &c;
+    ECO_ASSERT_OK(e->infer(e, &req, &r));
+    assert_int_equal(c.n, 5);
+    assert_int_equal(r.n_tokens, 5);
+    assert_string_equal(r.finish_reason, "cancelled");
+    assert_memory_equal(r.tokens, plain.tokens, 5 * sizeof(int32_t));
+    eco_infer_response_free(&r);
+    eco_infer_response_free(&plain);
+    eco_engine_destroy(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_greedy_matches_full_recompute),
         cmocka_unit_test(test_kv_dtype),
         cmocka_unit_test(test_seeded_sampling_reproducible),
         cmocka_unit_test(test_stop_sequence),
+        cmocka_unit_test(test_on_token),
         cmocka_unit_test(test_stop_inside_merged_token),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_context_limit),

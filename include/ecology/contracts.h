@@ -77,6 +77,31 @@ typedef struct eco_genome {
     char *tool_version;
 } eco_genome;
 
+struct eco_tokenizer;
+
+/* What an engine reports after each token it generates, to eco_infer_request.on_token
+ * (a server streams from it, enforces a deadline and reads log-probabilities). Everything
+ * is borrowed for the duration of the callback. */
+typedef struct eco_infer_step {
+    size_t index;           /* 0-based: the index-th generated token */
+    size_t n_prompt_tokens; /* the prompt's tokens (as eco_infer_response.n_prompt_tokens) */
+    int32_t token;          /* its id */
+    float logprob;          /* its log-probability (as eco_infer_response.logprobs) */
+    const float *logits;    /* [n_logits] the raw logits it was sampled from (over the ids the
+                          * tokenizer knows), or NULL when the engine has none */
+    int64_t n_logits;
+    const char *text; /* the generated text so far, tokens [0..index] decoded, cut before the
+                       * earliest stop sequence (text_len bytes; a trailing incomplete UTF-8
+                       * sequence may decode differently once the next token comes) */
+    size_t text_len;
+    bool stopped;                          /* a stop sequence was found: this is the last step */
+    const struct eco_tokenizer *tokenizer; /* decodes single ids (top alternatives), or NULL */
+} eco_infer_step;
+
+/* Called after each generated token; returning false ends generation at once (the
+ * response then holds what was generated so far, finish_reason "cancelled"). */
+typedef bool (*eco_infer_step_fn)(void *ctx, const eco_infer_step *step);
+
 /* One inference call. Strings are borrowed for the duration of the call. */
 typedef struct eco_infer_request {
     const char *capability; /* may be NULL */
@@ -88,8 +113,10 @@ typedef struct eco_infer_request {
     uint64_t seed;
     const char *const *stop; /* n_stop stop sequences; generation ends before them */
     size_t n_stop;
-    bool add_special; /* apply the tokenizer's post-processor (BOS) */
-    bool stop_at_eos; /* end at the model's EOS token(s) (default true) */
+    bool add_special;           /* apply the tokenizer's post-processor (BOS) */
+    bool stop_at_eos;           /* end at the model's EOS token(s) (default true) */
+    eco_infer_step_fn on_token; /* NULL: none (the default) */
+    void *on_token_ctx;         /* passed to on_token */
 } eco_infer_request;
 
 /* Fills the defaults: max_tokens 64, temperature 0, top_k 0, top_p 1, add_special and
@@ -106,7 +133,8 @@ typedef struct eco_infer_response {
     size_t n_prompt_tokens;
     double prompt_ms;          /* batched prompt pass */
     double decode_ms;          /* all decode steps */
-    const char *finish_reason; /* "stop" (EOS or stop sequence) or "length"; static. On
+    const char *finish_reason; /* "stop" (EOS or stop sequence), "length", or "cancelled"
+                                * (on_token returned false); static. On
                                 * ERANGE "context" (see infer below), else NULL on error */
 } eco_infer_response;
 

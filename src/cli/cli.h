@@ -105,6 +105,7 @@ int cmd_corpus(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_canary(int argc, char **argv);
 int cmd_route(int argc, char **argv); /* cmd_route.c (issue 21) */
+int cmd_serve(int argc, char **argv); /* cmd_serve.c (issue 22) */
 /* cmd_tasks_table.c: `ecology tasks table` (argv[2] "table"), the family × capability
  * table. */
 int cli_tasks_table(int argc, char **argv);

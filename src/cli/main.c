@@ -48,6 +48,7 @@ static const struct {
     {"rollback", cmd_rollback},
     {"route", cmd_route},                 /* issue 21 */
     {"chat-template", cmd_chat_template}, /* issue 22 */
+    {"serve", cmd_serve},                 /* issue 22 */
 };
 enum { N_COMMANDS = sizeof commands / sizeof *commands };
 

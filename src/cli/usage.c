@@ -522,6 +522,29 @@ static const cli_usage table[] = {
      "  The answer is printed, then the trace: which engine answered, each call's confidence\n"
      "  (exp of the mean token log-probability), escalations, canary arms, and a shadow's\n"
      "  agreement with the champion (1 same answer, 0 not).\n" THREADS_NOTE MODEL_NOTE},
+    /* serve (issue 22, w-server) */
+    {"serve",
+     "serve [--config FILE] [--host 127.0.0.1] [--port 8080] [--api-keys FILE] [--data-dir D]\n"
+     "      [--threads N] [--http-threads N] [--preload MODEL]... [--grace S]",
+     "serve the registry's models over HTTP as the OpenAI API",
+     "  --config FILE    a JSON object: host, port, data_dir, api_keys, threads (HTTP),\n"
+     "                   preload [ids], limits {max_body_bytes, max_prompt_bytes,\n"
+     "                   max_prompt_tokens, max_tokens, default_max_tokens, max_n, max_stop,\n"
+     "                   max_messages, max_concurrent, request_timeout_s}, pool\n"
+     "                   {adapter_budget_bytes, max_bases}; flags override it\n"
+     "  --host H         IPv4 address to listen on (default 127.0.0.1)\n"
+     "  --port P         TCP port (default 8080; 0: a free one, printed)\n"
+     "  --api-keys FILE  {\"keys\": [{\"key\": K, \"scope\": \"inference\"|\"admin\", \"name\": "
+     "N}]};\n"
+     "                   without it every endpoint is open\n"
+     "  --http-threads N HTTP worker threads (default 4; generations run on threads of their own)\n"
+     "  --preload MODEL  load a model (id or alias) before saying ready; repeatable\n"
+     "  --grace S        on SIGTERM/SIGINT, wait up to S seconds for requests in flight\n"
+     "                   (default 30); new requests get 503 meanwhile\n"
+     "  Endpoints: POST /v1/completions, POST /v1/chat/completions (stream: server-sent\n"
+     "  events), GET /v1/models, GET /health and /ready (public), GET /metrics (Prometheus\n"
+     "  text), GET /admin/aliases (admin scope). `model` is a registry id or alias. Prints\n"
+     "  \"ecology serve: listening on http://HOST:PORT\" when ready.\n" THREADS_NOTE},
     {"version", "version", "print the version", ""},
     {"help", "help [COMMAND [SUBCOMMAND] | --commands]",
      "this text, or one command's usage (also COMMAND --help or -h)",

@@ -140,13 +140,29 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req,
         resp->tokens[resp->n_tokens] = tok;
         resp->logprobs[resp->n_tokens] = lp;
         resp->n_tokens++;
-        if (req->n_stop > 0) { /* stop sequences may span tokens: check the decoded text */
-            bool stopped;
+        /* Stop sequences may span tokens: check the decoded text (which on_token gets too). */
+        bool stopped = false;
+        if (req->n_stop > 0 || req->on_token)
             if ((st = decode_generated(e, req, resp, &stopped)) != ECO_STATUS_OK) goto done;
-            if (stopped) {
-                resp->finish_reason = "stop";
+        if (req->on_token) {
+            eco_infer_step step = {.index = resp->n_tokens - 1,
+                                   .n_prompt_tokens = n_prompt,
+                                   .token = tok,
+                                   .logprob = lp,
+                                   .logits = logits,
+                                   .n_logits = tok_vocab,
+                                   .text = resp->text,
+                                   .text_len = resp->text_len,
+                                   .stopped = stopped,
+                                   .tokenizer = e->tok};
+            if (!req->on_token(req->on_token_ctx, &step)) {
+                resp->finish_reason = "cancelled";
                 break;
             }
+        }
+        if (stopped) {
+            resp->finish_reason = "stop";
+            break;
         }
         if (i + 1 == req->max_tokens) break;
         st = eco_model_forward(e->model, kv, &tok, 1, logits, false);

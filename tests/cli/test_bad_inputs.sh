@@ -429,4 +429,17 @@ row 1 "$T/cfg_odd.json: chat_template is not one the project renders" -- chat-te
 row 0 "Reverse: ab"                                 -- chat-template --model "$M" --messages "$T/chat.json"
 row 0 "ecology chat-template (--model DIR|FILE.gguf"          -- chat-template --help
 
+# serve (issue 22): every row fails before or while starting (--port 0: any free port)
+printf '{"keys": []}' >"$T/keys-empty.json"
+printf '{"port": "x"}' >"$T/serve-bad.json"
+row 2 "'x' is not an integer"                      -- serve --port x
+row 2 "--port"                                     -- serve --port 70000
+row 2 "unknown option '--bogus'"                   -- serve --bogus
+row 1 "host 'nope' is not an IPv4 address"         -- serve --host nope --port 0 --data-dir "$D"
+row 1 "$T/none.json"                               -- serve --port 0 --data-dir "$D" --api-keys "$T/none.json"
+row 1 "keys: 0 keys, expected 1 to 1024"           -- serve --port 0 --data-dir "$D" --api-keys "$T/keys-empty.json"
+row 1 "$T/serve-bad.json: port: expected an integer" -- serve --config "$T/serve-bad.json"
+row 1 "not an initialised registry"                -- serve --port 0 --data-dir "$T"
+row 1 "preload 'nope'"                             -- serve --port 0 --data-dir "$D" --preload nope
+
 finish "bad_inputs"
