@@ -268,6 +268,29 @@ eco_status eco_breed_register(eco_registry *r, const char *dir, const char *labe
                               eco_breed_result *res) {
     eco_status st = ECO_STATUS_OK;
     char *adapter_base = NULL, *own_id = NULL;
+    /* the child claims the union of its parents' capabilities (the registry sorts and
+     * dedups them): what its evaluation then measures, and what a capability route finds */
+    char **caps = NULL;
+    size_t n_caps = 0;
+    for (size_t i = 0; i < n_parents && !st; i++) {
+        eco_genome pg = {0};
+        char *pid = NULL;
+        if ((st = eco_registry_resolve(r, parents[i], &pid)) == ECO_STATUS_OK &&
+            (st = eco_registry_get(r, pid, &pg, NULL)) == ECO_STATUS_OK && pg.n_capabilities) {
+            char **grown = realloc(caps, (n_caps + pg.n_capabilities) * sizeof *caps);
+            if (!grown) st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+            if (grown) caps = grown;
+            for (size_t k = 0; !st && k < pg.n_capabilities; k++) {
+                if (!(caps[n_caps] = eco_strdup(pg.capabilities[k])))
+                    st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
+                else
+                    n_caps++;
+            }
+        }
+        free(pid);
+        eco_genome_free(&pg);
+    }
+    if (st) goto out;
     /* an adapter child keeps the base model of its first adapter parent */
     for (size_t i = 0;
          i < n_parents && !adapter_base && !st && eco_path_has_file(dir, "adapter_config.json");
@@ -288,6 +311,8 @@ eco_status eco_breed_register(eco_registry *r, const char *dir, const char *labe
     }
     eco_add_options ao = {.id = id,
                           .base = adapter_base,
+                          .capabilities = (const char *const *)caps,
+                          .n_capabilities = n_caps,
                           .sign_key = sign_key,
                           .created_at = created_at,
                           .progress = progress};
@@ -297,6 +322,8 @@ eco_status eco_breed_register(eco_registry *r, const char *dir, const char *labe
     }
     if (!(res->id = eco_strdup(id))) st = eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
 out:
+    for (size_t k = 0; k < n_caps; k++) free(caps[k]);
+    free(caps);
     free(adapter_base);
     free(own_id);
     return st;
