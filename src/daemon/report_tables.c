@@ -166,6 +166,8 @@ void report_section_champions(const report_ctx *c, rout *o) {
             double n_deny = 0; /* a report's deny hits count only when it had a deny list */
             if (f == 2 && !(rj_num(rj_obj(s.report, "caps"), "n_deny", &n_deny) && n_deny > 0))
                 v = NULL;
+            double n_cases = 0; /* a rate over no case (no pair in its corpus) is not measured */
+            if (f < 2 && json_is_object(v) && rj_num(v, "n", &n_cases) && n_cases == 0) v = NULL;
             if (!v || json_is_null(v)) v = json_object_get(rj_obj(gate, "safety"), suite[f]);
             if (f < 2) {
                 td_rate(o, v);
