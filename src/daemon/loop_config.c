@@ -53,6 +53,15 @@ static bool loop_has_cap(const eco_loop_config *c, const char *name) {
     return false;
 }
 
+/* Safety pairs (at r's "safety_pairs") are the safety capability's suite: n > 0 needs it
+ * among the loop's capabilities. */
+static eco_status pairs_need_safety(const eco_jr *r, const eco_loop_config *c, int64_t n) {
+    if (n == 0 || loop_has_cap(c, ECO_TASKS_SAFETY_CAPABILITY)) return ECO_STATUS_OK;
+    return eco_jr_fail(r, "safety_pairs", ECO_STATUS_EFORMAT,
+                       "the pairs are %s's suite: add it to capabilities",
+                       ECO_TASKS_SAFETY_CAPABILITY);
+}
+
 /* The canonical text of v (an object) into *out. */
 static eco_status canonical(const eco_jr *r, const char *key, const json_t *v, char **out) {
     if (!json_is_object(v)) return eco_jr_fail(r, key, ECO_STATUS_EFORMAT, "expected an object");
@@ -256,10 +265,7 @@ static eco_status read_evaluation(const eco_jr *root, eco_loop_config *c) {
     if (deny && !deny[0]) return eco_jr_fail(&r, "deny", ECO_STATUS_EFORMAT, "empty");
     if (deny && !(c->evaluation.deny = eco_strdup(deny)))
         return eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    if (c->evaluation.safety_pairs > 0 && !loop_has_cap(c, ECO_TASKS_SAFETY_CAPABILITY))
-        return eco_jr_fail(&r, "safety_pairs", ECO_STATUS_EFORMAT,
-                           "the pairs are %s's suite: add it to capabilities",
-                           ECO_TASKS_SAFETY_CAPABILITY);
+    if ((st = pairs_need_safety(&r, c, c->evaluation.safety_pairs))) return st;
     return ECO_STATUS_OK;
 }
 
@@ -275,10 +281,7 @@ static eco_status read_traffic(const eco_jr *root, eco_loop_config *c) {
         (st = eco_jr_int(&r, "slices", false, 1, ECO_LOOP_MAX_SLICES, &c->traffic.slices)) ||
         (st = eco_jr_int(&r, "safety_pairs", false, 0, MAX_N, &c->traffic.safety_pairs)))
         return st;
-    if (c->traffic.safety_pairs > 0 && !loop_has_cap(c, ECO_TASKS_SAFETY_CAPABILITY))
-        return eco_jr_fail(&r, "safety_pairs", ECO_STATUS_EFORMAT,
-                           "the pairs are %s's suite: add it to capabilities",
-                           ECO_TASKS_SAFETY_CAPABILITY);
+    if ((st = pairs_need_safety(&r, c, c->traffic.safety_pairs))) return st;
     if (c->traffic.n + c->traffic.shift_n == 0)
         return eco_jr_fail(root, "traffic", ECO_STATUS_EFORMAT, "n and shift_n are both 0");
     return ECO_STATUS_OK;
