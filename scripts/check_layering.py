@@ -43,7 +43,10 @@ ALLOWED = {
     "promotion": ["evaluator", "registry"],  # Pareto archive, canary judge and controller,
                                          # promote / rollback by alias, the archive's record
     "router":    ["core"],               # routing policies over the engine contract only
-    "runtime":   ["model", "registry"],  # engine pool: one base shared by its adapters
+    "remote":    ["core"],               # the http engine: an OpenAI-compatible server as an
+                                         # engine (libcurl)
+    "runtime":   ["model", "registry", "remote"],  # engine pool: one base shared by its
+                                         # adapters; registered remote models as http engines
     "daemon":    ["tasks", "breeder", "evaluator", "telemetry", "promotion", "router",
                   "runtime"],            # the ecology loop and the report page
     "server":    ["runtime", "router", "telemetry", "daemon"],  # HTTP: the OpenAI API, admin,
@@ -92,6 +95,7 @@ HEADERS = {
     "ecology/promotion.h": "promotion",
     "ecology/router.h": "router",
     "ecology/runtime.h": "runtime",
+    "ecology/remote.h": "remote",
     "ecology/daemon.h": "daemon",
     "ecology/report.h": "daemon",
     "ecology/server.h": "server",

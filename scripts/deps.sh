@@ -8,6 +8,8 @@ pkgs=(build-essential cmake pkg-config clang clang-format python3
       libopenblas-openmp-dev libopenblas-dev libjansson-dev libssl-dev libpcre2-dev libcmocka-dev libsqlite3-dev
       libutf8proc-dev liblapacke-dev
       libmicrohttpd-dev # the server module's HTTP (ecology serve)
+      libcurl4-openssl-dev # the remote module's http engine
+      wrk prometheus # the server's load test (wrk) and `promtool check metrics`
       chromium) # headless Chromium renders the report page in tests/cli/test_report_chromium.sh
 # npm fetches pinned test material (tokenizers, texts). Many images ship Node.js with npm
 # outside Debian's packaging; install Debian's only when there is no npm at all.
