@@ -40,10 +40,10 @@ static pthread_mutex_t merge_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* One adapter a lora or merged_adapters request names. */
 typedef struct named {
-    const char *ref;  /* as the request wrote it */
-    char param[64];   /* "lora[1].id", "merged_adapters.ids[0]" */
-    eco_genome g;     /* its registered genome */
-    char *dir;        /* its checkout */
+    const char *ref; /* as the request wrote it */
+    char param[64];  /* "lora[1].id", "merged_adapters.ids[0]" */
+    eco_genome g;    /* its registered genome */
+    char *dir;       /* its checkout */
 } named;
 
 static bool add_id(job *j, const char *id) {
@@ -252,7 +252,8 @@ static bool select_merged(job *j, answer *a) {
         merge_params(q, &p);
         eco_status st = eco_merge_params_check(&p);
         if (st == ECO_STATUS_OK) st = merged_dir(j->s, base_id, base_dir, ns, n, &p, &dir);
-        if (st == ECO_STATUS_OK) st = eco_pool_acquire_adapter_dir(j->s->pool, base_id, dir, &j->eng);
+        if (st == ECO_STATUS_OK)
+            st = eco_pool_acquire_adapter_dir(j->s->pool, base_id, dir, &j->eng);
         if (st != ECO_STATUS_OK) {
             unsigned code = srv_status_http(st);
             srv_answer_error(a, code == 404 ? 500 : code, NULL,
@@ -333,7 +334,8 @@ static double route_cost(eco_server *s, const eco_genome *g) {
     if (g->kind == ECO_GENOME_KIND_ADAPTER && g->base) {
         eco_genome bg = {0};
         pthread_mutex_lock(&s->reg_mu);
-        if (eco_registry_get(s->reg, g->base, &bg, NULL) == ECO_STATUS_OK) bytes += (double)bg.bytes;
+        if (eco_registry_get(s->reg, g->base, &bg, NULL) == ECO_STATUS_OK)
+            bytes += (double)bg.bytes;
         pthread_mutex_unlock(&s->reg_mu);
         eco_genome_free(&bg);
     }
@@ -353,8 +355,7 @@ static bool select_routing(job *j, answer *a) {
                          eco_last_error());
         goto out;
     }
-    if (!(j->route_engs = calloc(r.n, sizeof *j->route_engs)) ||
-        !(t = calloc(r.n, sizeof *t))) {
+    if (!(j->route_engs = calloc(r.n, sizeof *j->route_engs)) || !(t = calloc(r.n, sizeof *t))) {
         srv_answer_error(a, 500, NULL, NULL, "out of memory");
         goto out;
     }
@@ -426,8 +427,9 @@ eco_status srv_select_infer(job *j, const eco_infer_request *req, eco_infer_resp
     if (!j->router) return j->eng->infer(j->eng, req, resp);
     eco_route_trace trace = {0};
     eco_status st = eco_router_answer(j->router, j->id, req, resp, &trace);
-    j->routed_to =
-        st == ECO_STATUS_OK && trace.answered != SIZE_MAX ? eco_router_target_id(j->router, trace.answered) : NULL;
+    j->routed_to = st == ECO_STATUS_OK && trace.answered != SIZE_MAX
+                       ? eco_router_target_id(j->router, trace.answered)
+                       : NULL;
     eco_route_trace_free(&trace);
     if (st != ECO_STATUS_OK) memset(resp, 0, sizeof *resp);
     return st;
