@@ -140,8 +140,8 @@ static char *base_copy(const char *tmp, const char *name, const char *tmpl) {
     copy_file(src, dir, "config.json");
     copy_file(src, dir, "model.safetensors");
     copy_file(src, dir, "tokenizer.json");
-    json_t *cfg = json_pack("{s:s,s:s,s:s}", "chat_template", tmpl, "bos_token", "<s>",
-                            "eos_token", "<|im_end|>");
+    json_t *cfg = json_pack("{s:s,s:s,s:s}", "chat_template", tmpl, "bos_token", "<s>", "eos_token",
+                            "<|im_end|>");
     char *text = json_dumps(cfg, 0);
     char *p = eco_path_join(dir, "tokenizer_config.json");
     eco_test_write_file(p, text, strlen(text));
@@ -152,9 +152,9 @@ static char *base_copy(const char *tmp, const char *name, const char *tmpl) {
     return dir;
 }
 
-#define CHATML                                                                              \
-    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "                \
-    "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"    \
+#define CHATML                                                                                     \
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "                   \
+    "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"        \
     "{{ '<|im_start|>assistant\\n' }}{% endif %}"
 
 static void start(fixture *f) {
@@ -166,8 +166,8 @@ static void start(fixture *f) {
     f->port = eco_server_port(f->srv);
 }
 
-static void add(eco_registry *r, const char *key, const char *dir, const char *id,
-                const char *base, const char *cap) {
+static void add(eco_registry *r, const char *key, const char *dir, const char *id, const char *base,
+                const char *cap) {
     const char *caps[] = {cap};
     eco_add_options o = {.id = id,
                          .base = base,
@@ -261,8 +261,8 @@ static size_t cached(fixture *f, char **newest, struct timespec *mtime) {
     return n;
 }
 
-#define Q(model, prompt, extra)                                                                \
-    "{\"model\":\"" model "\",\"prompt\":\"" prompt "\",\"max_tokens\":16,\"temperature\":0," \
+#define Q(model, prompt, extra)                                                                    \
+    "{\"model\":\"" model "\",\"prompt\":\"" prompt "\",\"max_tokens\":16,\"temperature\":0,"      \
     "\"stop\":\"\\n\"" extra "}"
 
 static void test_lora_one_equals_id(void **state) {
@@ -286,7 +286,8 @@ static void test_lora_one_equals_id(void **state) {
 
 static void test_lora_two_equals_merge(void **state) {
     fixture *f = *state;
-    const char *lora = ",\"lora\":[{\"id\":\"reverse\",\"scale\":0.5},{\"id\":\"sort\",\"scale\":0.5}]";
+    const char *lora =
+        ",\"lora\":[{\"id\":\"reverse\",\"scale\":0.5},{\"id\":\"sort\",\"scale\":0.5}]";
     char *a = complete(f, Q("merged", REV, "")), *b = complete(f, Q("merged", SORT, ""));
     size_t before = cached(f, NULL, NULL);
     char *x = NULL, *y = NULL;
@@ -391,9 +392,11 @@ static void test_routing(void **state) {
     assert_string_equal(t, rev);
     free(t);
     json_decref(j);
-    refused(f, "/v1/completions",
-            Q("router", REV, ",\"routing\":{\"policy\":\"cascade\",\"threshold\":1,\"stages\":[\"sort\",\"nope\"]}"),
-            "routing", "nope");
+    refused(
+        f, "/v1/completions",
+        Q("router", REV,
+          ",\"routing\":{\"policy\":\"cascade\",\"threshold\":1,\"stages\":[\"sort\",\"nope\"]}"),
+        "routing", "nope");
     refused(f, "/v1/completions",
             Q("router", REV, ",\"routing\":{\"policy\":\"capability\",\"capability\":\"x.y@1\"}"),
             "routing", "advertises");
@@ -419,10 +422,12 @@ static void test_chat_templates(void **state) {
            "{\"model\":\"tiny-chatml\",\"max_tokens\":12,\"temperature\":0,\"messages\":["
            "{\"role\":\"user\",\"content\":\"Hi\"}]}");
     chat = text_of(j);
-    json_int_t pt = json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens"));
+    json_int_t pt =
+        json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens"));
     json_decref(j);
     eco_chat_template t = {0};
-    ECO_ASSERT_OK(eco_chat_template_recognise(CHATML, strlen(CHATML), "<s>", "<|im_end|>", "t", &t));
+    ECO_ASSERT_OK(
+        eco_chat_template_recognise(CHATML, strlen(CHATML), "<s>", "<|im_end|>", "t", &t));
     eco_chat_message m = {ECO_CHAT_ROLE_USER, "Hi", 2};
     char *prompt = NULL;
     ECO_ASSERT_OK(eco_chat_template_render(&t, &m, 1, true, &prompt, NULL));
@@ -432,8 +437,8 @@ static void test_chat_templates(void **state) {
     char *body = json_dumps(req, 0);
     j = ok(f, "/v1/completions", body);
     want = text_of(j);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens")),
-                     pt);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens")), pt);
     assert_string_equal(chat, want);
     json_decref(j);
     json_decref(req);
@@ -461,8 +466,8 @@ static void test_bad_combinations(void **state) {
     refused(f, "/v1/completions",
             Q("eco-tiny", REV, ",\"merged_adapters\":{\"ids\":[\"reverse\",\"eco-tiny-bpe\"]}"),
             "merged_adapters.ids[1]", "not an adapter");
-    refused(f, "/v1/completions", Q("eco-tiny", REV, ",\"lora\":[{\"id\":\"nope\"}]"),
-            "lora[0].id", "not a registered adapter");
+    refused(f, "/v1/completions", Q("eco-tiny", REV, ",\"lora\":[{\"id\":\"nope\"}]"), "lora[0].id",
+            "not a registered adapter");
     refused(f, "/v1/completions", Q("reverse", REV, ",\"lora\":[{\"id\":\"sort\"}]"), "model",
             "is an adapter");
     refused(f, "/v1/completions",
