@@ -20,7 +20,8 @@
  * The cache key is the SHA-256 of the canonical JSON of everything the merged bytes depend
  * on: the base's id, each adapter's files (name and SHA-256 from its registered manifest),
  * in order, the merge parameters (eco_merge_params_to_json: method, weights, density,
- * election, seed, ...) and the rank. The folder is written once, atomically
+ * election, seed, ...) and the rank rule (Σ r_i). Only a miss checks the files out and
+ * merges; a hit reads nothing but the genomes. The folder is written once, atomically
  * (eco_output_*), so a folder that exists is whole; merges run one at a time per process,
  * and a folder that appears while one runs (another process) is taken as it is.
  */
@@ -97,16 +98,25 @@ static void merge_params(const eco_server_request *q, eco_merge_params *p) {
     p->seed = m->seed;
 }
 
-/* Resolves and checks out the request's model (a base: *base_id, *base_dir) and its
- * adapters (ns[n]), under the server's registry lock. false with the answer in a. */
-static bool resolve_adapters(job *j, named *ns, size_t n, char **base_id, char **base_dir,
-                             answer *a) {
+/* The genome of the model ref names (an id or an alias), under the caller's registry lock. */
+static eco_status genome_of(eco_registry *r, const char *ref, eco_genome *g) {
+    char *id = NULL;
+    eco_status st = eco_registry_resolve(r, ref, &id);
+    if (st == ECO_STATUS_OK) st = eco_registry_get(r, id, g, NULL);
+    free(id);
+    return st;
+}
+
+/* Resolves the request's model (a base: *base_id) and its adapters (ns[n]: their genomes),
+ * under the server's registry lock; nothing is checked out (a cached merge needs no file of
+ * theirs). false with the answer in a. */
+static bool resolve_adapters(job *j, named *ns, size_t n, char **base_id, answer *a) {
     eco_server *s = j->s;
     const char *sel = j->q.n_lora ? "lora" : "merged_adapters";
     bool ok = false;
     eco_genome bg = {0};
     pthread_mutex_lock(&s->reg_mu);
-    eco_status st = eco_registry_checkout(s->reg, j->q.model, base_dir, &bg);
+    eco_status st = genome_of(s->reg, j->q.model, &bg);
     if (st != ECO_STATUS_OK) {
         acquire_error(a, st, "model", j->q.model);
         goto out;
@@ -124,7 +134,7 @@ static bool resolve_adapters(job *j, named *ns, size_t n, char **base_id, char *
     }
     for (size_t i = 0; i < n; i++) {
         named *x = &ns[i];
-        st = eco_registry_checkout(s->reg, x->ref, &x->dir, &x->g);
+        st = genome_of(s->reg, x->ref, &x->g);
         if (st != ECO_STATUS_OK) {
             if (st == ECO_STATUS_ENOTFOUND || st == ECO_STATUS_EINVAL)
                 srv_answer_error(a, 400, "model_not_found", x->param,
@@ -155,8 +165,7 @@ out:
 
 /* The cache key: hex SHA-256 of the canonical JSON of what the merged bytes depend on. */
 static eco_status cache_key(const char *base_id, const named *ns, size_t n,
-                            const eco_merge_params *p, int64_t rank,
-                            char hex[ECO_SHA256_HEX_LEN + 1]) {
+                            const eco_merge_params *p, char hex[ECO_SHA256_HEX_LEN + 1]) {
     json_t *params = NULL;
     eco_status st = eco_merge_params_to_json(p, &params);
     if (st) return st;
@@ -168,8 +177,8 @@ static eco_status cache_key(const char *base_id, const named *ns, size_t n,
                                 json_string(ns[i].g.files.files[k].sha256));
         json_array_append_new(adapters, files);
     }
-    json_t *key = json_pack("{s:i,s:s,s:o,s:o,s:I}", "version", 1, "base", base_id, "adapters",
-                            adapters, "params", params, "rank", (json_int_t)rank);
+    json_t *key = json_pack("{s:i,s:s,s:o,s:o,s:s}", "version", 1, "base", base_id, "adapters",
+                            adapters, "params", params, "rank", "sum");
     char *text = key ? json_dumps(key, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(key);
     if (!text) return eco_error(ECO_STATUS_ENOMEM, "merged adapter: out of memory");
@@ -192,13 +201,23 @@ static int64_t rank_sum(const named *ns, size_t n) {
     return sum;
 }
 
+/* Checks out the base and the adapters (ns[i].dir), under the registry lock. */
+static eco_status checkout_all(eco_server *s, const char *base_id, named *ns, size_t n,
+                               char **base_dir) {
+    pthread_mutex_lock(&s->reg_mu);
+    eco_status st = eco_registry_checkout(s->reg, base_id, base_dir, NULL);
+    for (size_t i = 0; st == ECO_STATUS_OK && i < n; i++)
+        st = eco_registry_checkout(s->reg, ns[i].g.id, &ns[i].dir, NULL);
+    pthread_mutex_unlock(&s->reg_mu);
+    return st;
+}
+
 /* The merged adapter's folder, merged now unless it is cached. */
-static eco_status merged_dir(eco_server *s, const char *base_id, const char *base_dir,
-                             const named *ns, size_t n, const eco_merge_params *p, char **out) {
+static eco_status merged_dir(eco_server *s, const char *base_id, named *ns, size_t n,
+                             const eco_merge_params *p, char **out) {
     *out = NULL;
-    const int64_t rank = rank_sum(ns, n);
     char hex[ECO_SHA256_HEX_LEN + 1];
-    eco_status st = cache_key(base_id, ns, n, p, rank, hex);
+    eco_status st = cache_key(base_id, ns, n, p, hex);
     if (st) return st;
     char *data = eco_data_dir_resolve(s->opt.data_dir);
     char *cache = data ? eco_path_join(data, "cache/merged") : NULL;
@@ -208,16 +227,21 @@ static eco_status merged_dir(eco_server *s, const char *base_id, const char *bas
     if (!dir) return eco_error(ECO_STATUS_ENOMEM, "merged adapter: out of memory");
     pthread_mutex_lock(&merge_mu);
     if (!eco_path_has_file(dir, "adapter_model.safetensors")) {
-        const char *parents[ECO_SERVER_MAX_ADAPTERS];
-        for (size_t i = 0; i < n; i++) parents[i] = ns[i].dir;
-        eco_merge_dir_options o = {.base = base_dir,
-                                   .parents = parents,
-                                   .n_parents = n,
-                                   .params = *p,
-                                   .rank = rank,
-                                   .out = dir};
         double t0 = eco_now();
-        st = eco_merge_adapters_dir(&o, NULL);
+        char *base_dir = NULL;
+        st = checkout_all(s, base_id, ns, n, &base_dir);
+        if (st == ECO_STATUS_OK) {
+            const char *parents[ECO_SERVER_MAX_ADAPTERS];
+            for (size_t i = 0; i < n; i++) parents[i] = ns[i].dir;
+            eco_merge_dir_options o = {.base = base_dir,
+                                       .parents = parents,
+                                       .n_parents = n,
+                                       .params = *p,
+                                       .rank = rank_sum(ns, n),
+                                       .out = dir};
+            st = eco_merge_adapters_dir(&o, NULL);
+        }
+        free(base_dir);
         if (st == ECO_STATUS_EEXIST && eco_path_has_file(dir, "adapter_model.safetensors"))
             st = ECO_STATUS_OK; /* another process wrote it meanwhile */
         if (st == ECO_STATUS_OK)
@@ -245,13 +269,13 @@ static bool select_merged(job *j, answer *a) {
         else
             snprintf(ns[i].param, sizeof ns[i].param, "merged_adapters.ids[%zu]", i);
     }
-    char *base_id = NULL, *base_dir = NULL, *dir = NULL;
-    bool ok = resolve_adapters(j, ns, n, &base_id, &base_dir, a);
+    char *base_id = NULL, *dir = NULL;
+    bool ok = resolve_adapters(j, ns, n, &base_id, a);
     if (ok) {
         eco_merge_params p;
         merge_params(q, &p);
         eco_status st = eco_merge_params_check(&p);
-        if (st == ECO_STATUS_OK) st = merged_dir(j->s, base_id, base_dir, ns, n, &p, &dir);
+        if (st == ECO_STATUS_OK) st = merged_dir(j->s, base_id, ns, n, &p, &dir);
         if (st == ECO_STATUS_OK)
             st = eco_pool_acquire_adapter_dir(j->s->pool, base_id, dir, &j->eng);
         if (st != ECO_STATUS_OK) {
@@ -271,7 +295,6 @@ static bool select_merged(job *j, answer *a) {
         free(ns[i].dir);
     }
     free(base_id);
-    free(base_dir);
     free(dir);
     return ok;
 }
