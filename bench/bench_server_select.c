@@ -27,16 +27,16 @@
 #include "ecology/registry.h"
 #include "ecology/server.h"
 
-#define P "\"prompt\":\"Sort: dcba\\nSorted:\",\"max_tokens\":1,\"temperature\":0"
+#define P          "\"prompt\":\"Sort: dcba\\nSorted:\",\"max_tokens\":1,\"temperature\":0"
 #define MAX_ROUNDS 32
 
 static const char *const BY_ID = "{\"model\":\"sort\"," P "}";
-static const char *const LORA = "{\"model\":\"eco-tiny\"," P
-                                ",\"lora\":[{\"id\":\"reverse\",\"scale\":0.5},"
-                                "{\"id\":\"sort\",\"scale\":0.5}]}";
-static const char *const TIES = "{\"model\":\"eco-tiny\"," P
-                                ",\"merged_adapters\":{\"ids\":[\"reverse\",\"sort\"],"
-                                "\"merge_strategy\":\"ties\",\"density\":0.5}}";
+static const char *const LORA =
+    "{\"model\":\"eco-tiny\"," P ",\"lora\":[{\"id\":\"reverse\",\"scale\":0.5},"
+    "{\"id\":\"sort\",\"scale\":0.5}]}";
+static const char *const TIES =
+    "{\"model\":\"eco-tiny\"," P ",\"merged_adapters\":{\"ids\":[\"reverse\",\"sort\"],"
+    "\"merge_strategy\":\"ties\",\"density\":0.5}}";
 
 /* Seconds for one POST /v1/completions of body; negative when it is not a 200. */
 static double request(uint16_t port, const char *body) {
@@ -146,9 +146,12 @@ int main(int argc, char **argv) {
     const struct {
         const char *name;
         double *v;
-    } rows[] = {{"lora linear, cold (merge)", lc},   {"lora linear, cached", lw},
-                {"lora linear, after restart", lr}, {"ties, cold (merge)", tc},
-                {"ties, cached", tw},               {"ties, after restart", tr}};
+    } rows[] = {{"lora linear, cold (merge)", lc},
+                {"lora linear, cached", lw},
+                {"lora linear, after restart", lr},
+                {"ties, cold (merge)", tc},
+                {"ties, cached", tw},
+                {"ties, after restart", tr}};
     for (size_t k = 0; k < sizeof rows / sizeof *rows; k++) {
         const double m = med(rows[k].v, rounds);
         printf("  %-29s %8.2f ms  %6.2fx the baseline\n", rows[k].name, m, m / b);

@@ -177,16 +177,21 @@ typedef struct eco_server_request {
     size_t n_stop;
     int n; /* choices, >= 1 */
     bool stream;
-    bool include_usage;    /* stream_options.include_usage: a last chunk with usage */
-    bool logprobs;         /* completions: "logprobs" given (an integer); chat: true */
-    int top_logprobs;      /* alternatives per token: completions logprobs N (0..5), chat
+    bool include_usage; /* stream_options.include_usage: a last chunk with usage */
+    bool logprobs;      /* completions: "logprobs" given (an integer); chat: true */
+    int top_logprobs;   /* alternatives per token: completions logprobs N (0..5), chat
                          * top_logprobs (0..20) */
-    eco_server_lora *lora; /* [n_lora]: `model` names the base, these adapters applied with
-                            * their scales (Σ s_i·ΔW_i) */
+
+    /* lora [n_lora]: `model` names the base, these adapters applied with their scales
+     * (Σ s_i·ΔW_i). */
+    eco_server_lora *lora;
     size_t n_lora;
-    eco_server_merged *merged; /* NULL: none; `model` names the base */
-    char *routing;             /* the routing extension {"policy": ...}: a router policy (router.h's
-                    * node), as canonical JSON; NULL: none */
+    /* merged_adapters, or NULL: `model` names the base. */
+    eco_server_merged *merged;
+    /* The routing extension {"policy": ...}: a router policy (router.h's node) as canonical
+     * JSON, or NULL. The answer and each choice carry "x_ecology_routed_to": the target
+     * that answered. */
+    char *routing;
 } eco_server_request;
 
 /* Parses a body for endpoint, under limits (NULL: the defaults). On EFORMAT / ERANGE /
