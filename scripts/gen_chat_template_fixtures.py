@@ -97,19 +97,33 @@ ZEPHYR = ("{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{
           "{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}")
 
 # The project's own template (ECO_CHAT_TEMPLATE_ECOLOGY): a turn is a task prompt as the
-# user wrote it and its completion " <answer>\n" (include/ecology/tasks.h); the model goes on
-# right after the prompt, so there is no generation prompt to add.
-ECOLOGY = ("{#- tiny-ecology chat template 1 -#}\n"
+# user wrote it and its completion " <answer>\n" (include/ecology/tasks.h); system messages
+# before the first user turn are instruction lines (each its content and a newline), as the
+# tasks' prompts begin with an instruction line; the model goes on right after the prompt, so
+# there is no generation prompt to add.
+ECOLOGY = ("{#- tiny-ecology chat template 2 -#}\n"
+           "{%- set ns = namespace(turns=0) -%}\n"
            "{%- for message in messages -%}\n"
+           "{%- if message['role'] == 'system' -%}"
+           "{%- if ns.turns > 0 -%}"
+           "{{ raise_exception('tiny-ecology models take system messages before the first user turn only') }}"
+           "{%- endif -%}"
+           "{{ message['content'] + '\\n' }}"
+           "{%- else -%}"
            "{%- if message['role'] not in ['user', 'assistant'] -%}"
-           "{{ raise_exception('tiny-ecology models take user and assistant turns only, no system message') }}"
+           "{{ raise_exception('tiny-ecology models take system, user and assistant messages only') }}"
            "{%- endif -%}\n"
-           "{%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}"
+           "{%- if (message['role'] == 'user') != (ns.turns % 2 == 0) -%}"
            "{{ raise_exception('tiny-ecology models take turns alternating user/assistant/..., from a user turn') }}"
            "{%- endif -%}\n"
+           "{%- set ns.turns = ns.turns + 1 -%}"
            "{%- if message['role'] == 'user' -%}{{ message['content'] }}"
            "{%- else -%}{{ ' ' + message['content'] + '\\n' }}{%- endif -%}\n"
-           "{%- endfor -%}")
+           "{%- endif -%}"
+           "{%- endfor -%}\n"
+           "{%- if ns.turns == 0 -%}"
+           "{{ raise_exception('tiny-ecology models need a user message') }}"
+           "{%- endif -%}")
 
 # name -> (source, kind the project must detect, how to get the config)
 PUBLISHED = {

@@ -186,7 +186,7 @@ await check('the big list of naughty strings as prompts, chat contents and model
     }
     try {
       await client.completions.create({ model: str, prompt: 'x', max_tokens: 1 });
-      assert.ok(['reverse', 'sort', 'eco-tiny'].includes(str), `model ${JSON.stringify(str)} answered`);
+      assert.ok(['reverse', 'sort', 'eco-tiny', 'merged', 'tiny-chatml'].includes(str), `model ${JSON.stringify(str)} answered`);
     } catch (e) {
       assert.ok(e instanceof OpenAI.NotFoundError || e instanceof OpenAI.BadRequestError,
         `model ${JSON.stringify(str)}: ${e}`);
@@ -227,6 +227,66 @@ await check('401: a wrong key', async () => {
 await check('403: an inference key on /admin', async () => {
   await rejects(root.get('/admin/aliases'), OpenAI.PermissionDeniedError, 403, 'insufficient_scope');
 });
+// model selection per request: extra body fields pass through the client as they are
+const SORTP = 'Sort: dcba\nSorted:';
+const text = async (req) => (await client.completions.create({ prompt: REV, stop: '\n', ...greedy, ...req })).choices[0].text;
+await check('lora: one adapter at scale 1 = the adapter by id; by alias too', async () => {
+  const r = await client.completions.create({ model: 'eco-tiny', prompt: REV, stop: '\n', ...greedy,
+    lora: [{ id: 'reverse', scale: 1 }] });
+  assert.equal(r.choices[0].text, WANT);
+  assert.equal(r.model, 'eco-tiny');
+  assert.equal(await text({ model: 'eco-tiny', lora: [{ id: 'text.reverse@1.champion' }] }), WANT);
+});
+await check('lora: two adapters at 0.5 = the registered `ecology merge` linear (rank 64)', async () => {
+  const lora = [{ id: 'reverse', scale: 0.5 }, { id: 'sort', scale: 0.5 }];
+  for (const prompt of [REV, SORTP]) {
+    const want = await text({ model: 'merged', prompt });
+    assert.equal(await text({ model: 'eco-tiny', prompt, lora }), want);
+  }
+});
+await check('merged_adapters: linear = lora with the same weights; ties and dare_ties answer', async () => {
+  const ids = ['text.reverse@1.champion', 'sort'];
+  const viaLora = await text({ model: 'eco-tiny', prompt: SORTP, lora: [{ id: 'reverse', scale: 0.5 }, { id: 'sort', scale: 0.5 }] });
+  assert.equal(await text({ model: 'eco-tiny', prompt: SORTP, merged_adapters: { ids, weights: [0.5, 0.5] } }), viaLora);
+  for (const merge_strategy of ['ties', 'dare_ties']) {
+    const req = { model: 'eco-tiny', prompt: SORTP, merged_adapters: { ids, weights: [1, 1], merge_strategy, density: 0.5,
+      majority_sign_method: 'frequency' } };
+    const a = await text(req), b = await text(req);
+    assert.equal(a, b);
+  }
+});
+await check('400: merged_adapters and lora misuse name the param', async () => {
+  await rejects(client.completions.create({ model: 'eco-tiny', prompt: 'x', merged_adapters: { ids: ['reverse'], weights: [1, 2] } }),
+    OpenAI.BadRequestError, 400, 'invalid_request', 'merged_adapters.weights');
+  await rejects(client.completions.create({ model: 'eco-tiny', prompt: 'x', merged_adapters: { ids: ['reverse', 'eco-tiny'] } }),
+    OpenAI.BadRequestError, 400, 'invalid_request', 'merged_adapters.ids[1]');
+  await rejects(client.completions.create({ model: 'eco-tiny', prompt: 'x', merged_adapters: { ids: ['reverse'], density: 0 } }),
+    OpenAI.BadRequestError, 400, 'invalid_request', 'merged_adapters.density');
+  await rejects(client.completions.create({ model: 'eco-tiny', prompt: 'x', lora: [{ id: 'reverse' }], merged_adapters: { ids: ['sort'] } }),
+    OpenAI.BadRequestError, 400, 'invalid_request', 'merged_adapters');
+  await rejects(client.completions.create({ model: 'reverse', prompt: 'x', lora: [{ id: 'sort' }] }),
+    OpenAI.BadRequestError, 400, 'invalid_request', 'model');
+});
+await check('routing: a cascade through the router says which model answered', async () => {
+  const r = await client.completions.create({ model: 'cascade', prompt: REV, stop: '\n', ...greedy,
+    routing: { policy: 'cascade', threshold: 1, stages: ['sort', 'reverse'] } });
+  assert.equal(r.x_ecology_routed_to, 'reverse');
+  assert.equal(r.choices[0].text, WANT);
+  assert.equal(r.model, 'cascade');
+  await rejects(client.completions.create({ model: 'cascade', prompt: REV, routing: { policy: 'cascade' } }),
+    OpenAI.BadRequestError, 400, 'invalid_request', 'routing');
+});
+await check('chat with a ChatML-template model = the completion of the ChatML text, stop <|im_end|>', async () => {
+  const c = await client.chat.completions.create({ model: 'tiny-chatml', messages: [{ role: 'system', content: 'Be brief.' },
+    { role: 'user', content: 'Hi' }], max_tokens: 12, temperature: 0 });
+  const p = await client.completions.create({ model: 'tiny-chatml', max_tokens: 12, temperature: 0, stop: '<|im_end|>',
+    prompt: '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n' });
+  assert.equal(c.choices[0].message.content, p.choices[0].text);
+  assert.equal(c.usage.prompt_tokens, p.usage.prompt_tokens);
+  await rejects(client.chat.completions.create({ model: 'tiny-weird', messages: [{ role: 'user', content: 'Hi' }] }),
+    OpenAI.BadRequestError, 400, 'unsupported_chat_template', 'model');
+});
+
 await check('admin key on /admin/aliases', async () => {
   const r = await admin.get('/admin/aliases');
   assert.equal(r.aliases['text.reverse@1.champion'], 'reverse');

@@ -396,9 +396,13 @@ static const bad_conv bad_convs[] = {
      3,
      "message 2 (assistant): turns must alternate"},
     {"ecology.json",
-     {S("sys"), U("Reverse: ab\nReversed:")},
+     {U("Reverse: ab\nReversed:"), S("late")},
      2,
-     "message 0 (system): tiny-ecology models take no system message"},
+     "message 1 (system): tiny-ecology models take system messages before the first user turn"},
+    {"ecology.json",
+     {S("sys"), S("sys")},
+     2,
+     "message 1 (system): tiny-ecology models need a user"},
     {"ecology.json", {A("ba")}, 1, "message 0 (assistant): turns must alternate"},
 };
 
@@ -583,6 +587,28 @@ static void test_messages_parse(void **state) {
     }
 }
 
+/* The project's own template as the server renders chats for the project's models: system
+ * messages before the first user turn are instruction lines, an answer is " <answer>\n". */
+static void test_ecology_system_lines(void **state) {
+    (void)state;
+    eco_chat_template t = {0};
+    ECO_ASSERT_OK(eco_chat_template_ecology(&t));
+    eco_chat_message m[3] = {{ECO_CHAT_ROLE_SYSTEM, "Reverse the word.", 17},
+                             {ECO_CHAT_ROLE_USER, "Reverse: abc\nReversed:", 22},
+                             {ECO_CHAT_ROLE_ASSISTANT, "cba", 3}};
+    char *p;
+    size_t n;
+    ECO_ASSERT_OK(eco_chat_template_render(&t, m, 2, true, &p, &n));
+    assert_string_equal(p, "Reverse the word.\nReverse: abc\nReversed:");
+    assert_int_equal(n, strlen(p));
+    free(p);
+    ECO_ASSERT_OK(eco_chat_template_render(&t, m, 3, false, &p, &n));
+    assert_string_equal(p, "Reverse the word.\nReverse: abc\nReversed: cba\n");
+    free(p);
+    assert_string_equal(t.stop, "\n");
+    eco_chat_template_free(&t);
+}
+
 static void test_roles_and_strip(void **state) {
     (void)state;
     eco_chat_role r = ECO_CHAT_ROLE_USER;
@@ -605,10 +631,11 @@ static void test_roles_and_strip(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixture_renders),   cmocka_unit_test(test_variants),
-        cmocka_unit_test(test_real_files),        cmocka_unit_test(test_bad_configs),
-        cmocka_unit_test(test_bad_conversations), cmocka_unit_test(test_load_dir),
-        cmocka_unit_test(test_messages_parse),    cmocka_unit_test(test_roles_and_strip),
+        cmocka_unit_test(test_fixture_renders),      cmocka_unit_test(test_variants),
+        cmocka_unit_test(test_real_files),           cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_bad_conversations),    cmocka_unit_test(test_load_dir),
+        cmocka_unit_test(test_messages_parse),       cmocka_unit_test(test_roles_and_strip),
+        cmocka_unit_test(test_ecology_system_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,8 @@
  * The server's hostile-input pieces (include/ecology/server.h): the request-body parser's
  * malformed-input table (each row accepted or refused, with the status, the field named as
  * OpenAI's "param" and a word of the message), what an accepted body holds, deep nesting
- * and truncations of a valid body, the chat prompt format, the API-key file's table and the
- * key check, and the config file.
+ * and truncations of a valid body, the API-key file's table and the key check, and the
+ * config file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,12 +93,68 @@ static const row rows[] = {
      "equal to n"},
     {C, "{\"model\":\"m\",\"prompt\":\"x\",\"suffix\":\"s\"}", ECO_STATUS_EUNSUPPORTED, "suffix",
      "not supported"},
-    {C, "{\"model\":\"m\",\"prompt\":\"x\",\"merged_adapters\":{\"ids\":[\"a\"]}}",
-     ECO_STATUS_EUNSUPPORTED, "merged_adapters", "not supported by this server yet"},
     {C, "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_object\"}}",
      ECO_STATUS_EUNSUPPORTED, "response_format", "yet"},
-    {H, "{\"model\":\"m\",\"messages\":[],\"routing\":{\"policy\":\"cascade\"}}",
-     ECO_STATUS_EUNSUPPORTED, "routing", "yet"},
+/* model selection: lora, merged_adapters, routing */
+#define CX "{\"model\":\"m\",\"prompt\":\"x\","
+    {C, CX "\"lora\":[{\"id\":\"a\",\"scale\":0.5},{\"id\":\"b\"}]}", ECO_STATUS_OK, "", ""},
+    {C, CX "\"lora\":{\"id\":\"a\"}}", ECO_STATUS_EFORMAT, "lora", "array"},
+    {C, CX "\"lora\":[]}", ECO_STATUS_ERANGE, "lora", "expected 1 to"},
+    {C, CX "\"lora\":[\"a\"]}", ECO_STATUS_EFORMAT, "lora[0]", "object"},
+    {C, CX "\"lora\":[{\"scale\":1}]}", ECO_STATUS_EFORMAT, "lora[0].id", "missing"},
+    {C, CX "\"lora\":[{\"id\":\"\"}]}", ECO_STATUS_EFORMAT, "lora[0].id", "empty"},
+    {C, CX "\"lora\":[{\"id\":\"a\",\"scale\":\"1\"}]}", ECO_STATUS_EFORMAT, "lora[0].scale",
+     "scale"},
+    {C, CX "\"lora\":[{\"id\":\"a\",\"alpha\":2}]}", ECO_STATUS_EFORMAT, "lora[0]", "unknown"},
+    {C,
+     CX "\"merged_adapters\":{\"ids\":[\"a\",\"b\"],\"weights\":[0.5,2],\"merge_strategy\":"
+        "\"dare_ties\",\"density\":0.5,\"majority_sign_method\":\"frequency\",\"seed\":3}}",
+     ECO_STATUS_OK, "", ""},
+    {C, CX "\"merged_adapters\":{}}", ECO_STATUS_EFORMAT, "merged_adapters.ids", "missing"},
+    {C, CX "\"merged_adapters\":[\"a\"]}", ECO_STATUS_EFORMAT, "merged_adapters", "object"},
+    {C, CX "\"merged_adapters\":{\"ids\":[]}}", ECO_STATUS_ERANGE, "merged_adapters.ids",
+     "expected 1 to"},
+    {C, CX "\"merged_adapters\":{\"ids\":[1]}}", ECO_STATUS_EFORMAT, "merged_adapters.ids[0]",
+     "string"},
+    {C, CX "\"merged_adapters\":{\"ids\":[\"a\",\"\"]}}", ECO_STATUS_EFORMAT,
+     "merged_adapters.ids[1]", "empty"},
+    {C, CX "\"merged_adapters\":{\"ids\":[\"a\",\"b\"],\"weights\":[1]}}", ECO_STATUS_EFORMAT,
+     "merged_adapters.weights", "one weight per adapter"},
+    {C, CX "\"merged_adapters\":{\"ids\":[\"a\"],\"weights\":[\"1\"]}}", ECO_STATUS_EFORMAT,
+     "merged_adapters.weights[0]", "number"},
+    {C, CX "\"merged_adapters\":{\"ids\":[\"a\"],\"density\":0}}", ECO_STATUS_EFORMAT,
+     "merged_adapters.density", "(0, 1]"},
+    {C, CX "\"merged_adapters\":{\"ids\":[\"a\"],\"density\":1.5}}", ECO_STATUS_EFORMAT,
+     "merged_adapters.density", "outside"},
+    {C, CX "\"merged_adapters\":{\"ids\":[\"a\"],\"merge_strategy\":\"svd\"}}",
+     ECO_STATUS_EUNSUPPORTED, "merged_adapters.merge_strategy", "not one of"},
+    {C, CX "\"merged_adapters\":{\"ids\":[\"a\"],\"majority_sign_method\":\"max\"}}",
+     ECO_STATUS_EUNSUPPORTED, "merged_adapters.majority_sign_method", "not one of"},
+    {C, CX "\"merged_adapters\":{\"ids\":[\"a\"],\"seed\":-1}}", ECO_STATUS_EFORMAT,
+     "merged_adapters.seed", "outside"},
+    {C, CX "\"merged_adapters\":{\"ids\":[\"a\"],\"adapter_ids\":[]}}", ECO_STATUS_EFORMAT,
+     "merged_adapters", "unknown"},
+    {C, CX "\"lora\":[{\"id\":\"a\"}],\"merged_adapters\":{\"ids\":[\"a\"]}}", ECO_STATUS_EFORMAT,
+     "merged_adapters", "cannot be given with lora"},
+    {C, CX "\"routing\":{\"policy\":\"cascade\",\"threshold\":0.5,\"stages\":[\"a\",\"b\"]}}",
+     ECO_STATUS_OK, "", ""},
+    {C, CX "\"routing\":{\"policy\":\"capability\",\"capability\":\"text.sort@1\"}}", ECO_STATUS_OK,
+     "", ""},
+    {C, CX "\"routing\":\"cascade\"}", ECO_STATUS_EFORMAT, "routing", "object"},
+    {C, CX "\"routing\":{\"policy\":\"cascade\"}}", ECO_STATUS_EFORMAT, "routing", "routing"},
+    {C, CX "\"routing\":{\"policy\":\"nope\",\"stages\":[]}}", ECO_STATUS_EFORMAT, "routing",
+     "routing"},
+    {C,
+     CX "\"stream\":true,\"routing\":{\"policy\":\"cascade\",\"threshold\":0.5,\"stages\":"
+        "[\"a\",\"b\"]}}",
+     ECO_STATUS_EUNSUPPORTED, "routing", "whole"},
+    {C, CX "\"lora\":[{\"id\":\"a\"}],\"routing\":{\"policy\":\"cascade\"}}", ECO_STATUS_EFORMAT,
+     "routing", "cannot be given with lora"},
+    {H,
+     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logprobs\":true,"
+     "\"routing\":{\"policy\":\"cascade\",\"threshold\":0.5,\"stages\":[\"a\",\"b\"]}}",
+     ECO_STATUS_EUNSUPPORTED, "routing", "no logprobs"},
+#undef CX
     /* chat */
     {H, "{\"model\":\"m\"}", ECO_STATUS_EFORMAT, "messages", "missing"},
     {H, "{\"model\":\"m\",\"messages\":[]}", ECO_STATUS_EFORMAT, "messages", "empty"},
@@ -190,6 +246,41 @@ static void test_accepted_fields(void **state) {
 
 /* Every prefix of a valid body is refused (never a crash), and so is nesting 100000 deep;
  * a body over the limit is ERANGE before parsing. */
+/* What lora, merged_adapters and routing hold once accepted (defaults filled). */
+static void test_selection_fields(void **state) {
+    (void)state;
+    eco_server_request q;
+    const char *lora = "{\"model\":\"b\",\"prompt\":\"x\",\"lora\":[{\"id\":\"a\",\"scale\":0.25},"
+                       "{\"id\":\"text.sort@1:champion\"}]}";
+    ECO_ASSERT_OK(eco_server_request_parse(lora, strlen(lora), C, NULL, &q, NULL, 0));
+    assert_int_equal(q.n_lora, 2);
+    assert_string_equal(q.lora[0].id, "a");
+    assert_true(q.lora[0].scale == 0.25 && q.lora[1].scale == 1);
+    assert_string_equal(q.lora[1].id, "text.sort@1:champion");
+    assert_null(q.merged);
+    assert_null(q.routing);
+    eco_server_request_free(&q);
+    const char *m = "{\"model\":\"b\",\"prompt\":\"x\",\"merged_adapters\":{\"ids\":[\"a\",\"b\"],"
+                    "\"merge_strategy\":\"ties\",\"density\":0.3,"
+                    "\"majority_sign_method\":\"frequency\"}}";
+    ECO_ASSERT_OK(eco_server_request_parse(m, strlen(m), C, NULL, &q, NULL, 0));
+    assert_non_null(q.merged);
+    assert_int_equal(q.merged->n, 2);
+    assert_string_equal(q.merged->ids[1], "b");
+    assert_true(q.merged->weights[0] == 1 && q.merged->weights[1] == 1);
+    assert_int_equal(q.merged->strategy, 2); /* ECO_MERGE_METHOD_TIES */
+    assert_true(q.merged->density == 0.3 && q.merged->sign_by_count);
+    assert_int_equal(q.merged->seed, 0);
+    eco_server_request_free(&q);
+    const char *r = "{\"model\":\"b\",\"prompt\":\"x\",\"routing\":{\"stages\":[\"a\",\"b\"],"
+                    "\"policy\":\"cascade\",\"threshold\":0.5}}";
+    ECO_ASSERT_OK(eco_server_request_parse(r, strlen(r), C, NULL, &q, NULL, 0));
+    assert_non_null(q.routing);
+    assert_non_null(strstr(q.routing, "\"policy\":\"cascade\""));
+    assert_non_null(strstr(q.routing, "\"threshold\":0.5"));
+    eco_server_request_free(&q);
+}
+
 static void test_truncated_and_deep(void **state) {
     (void)state;
     const char *b = rows[3].body;
@@ -216,22 +307,6 @@ static void test_truncated_and_deep(void **state) {
     l.max_body_bytes = 100;
     ECO_ASSERT_STATUS(eco_server_request_parse(deep, o, C, &l, &q, NULL, 0), ECO_STATUS_ERANGE);
     free(deep);
-}
-
-static void test_chat_prompt(void **state) {
-    (void)state;
-    eco_server_message m[3] = {
-        {"system", "Reverse the word."}, {"user", "Reverse: abc\nReversed:"}, {"assistant", "cba"}};
-    char *p;
-    size_t n;
-    ECO_ASSERT_OK(eco_server_chat_prompt(m, 2, 1000, &p, &n));
-    assert_string_equal(p, "Reverse the word.\nReverse: abc\nReversed:");
-    assert_int_equal(n, strlen(p));
-    free(p);
-    ECO_ASSERT_OK(eco_server_chat_prompt(m, 3, 1000, &p, &n));
-    assert_string_equal(p, "Reverse the word.\nReverse: abc\nReversed: cba\n");
-    free(p);
-    ECO_ASSERT_STATUS(eco_server_chat_prompt(m, 3, 10, &p, &n), ECO_STATUS_ERANGE);
 }
 
 static void test_keys(void **state) {
@@ -324,8 +399,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_accepted_fields),
+        cmocka_unit_test(test_selection_fields),
         cmocka_unit_test(test_truncated_and_deep),
-        cmocka_unit_test(test_chat_prompt),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_config),
     };

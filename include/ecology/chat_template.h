@@ -48,14 +48,18 @@
  *      content + eos (+ '\n' when the template's text has it), '<|assistant|>' (+ '\n') as
  *      the generation prompt. Tested: zephyr-7b-beta (TinyLlama-1.1B-Chat uses this layout).
  *  tiny-ecology (ECO_CHAT_TEMPLATE_ECOLOGY)   the project's own: the template that starts
- *      with the comment {#- tiny-ecology chat template 1 -#}
+ *      with the comment {#- tiny-ecology chat template 2 -#}
  *      (scripts/gen_chat_template_fixtures.py has its Jinja text, which transformers renders
  *      the same way), and the template of a tiny-ecology model folder that has none
  *      (eco_chat_template_load_dir). The project's models learn tasks as prompt and
- *      completion " <answer>\n" (include/ecology/tasks.h), so a user message is the prompt
- *      as written, an assistant message ' ' + answer + '\n', turns alternate from a user
- *      turn, there is no system message, and the generation prompt is empty (the model goes
- *      on right after the prompt). Stop sequence: "\n" (ECO_TASKS_STOP).
+ *      completion " <answer>\n" (include/ecology/tasks.h), their prompts starting with an
+ *      instruction line, so system messages before the first user turn are instruction
+ *      lines (each its content + '\n'), a user message is the prompt as written, an
+ *      assistant message ' ' + answer + '\n', turns alternate from a user turn, and the
+ *      generation prompt is empty (the model goes on right after the prompt). A system
+ *      message after the first user turn, or none but system messages, is refused. This is
+ *      the one rendering the server uses for the project's models. Stop sequence: "\n"
+ *      (ECO_TASKS_STOP).
  *
  * Conversations are refused (EINVAL, naming the message) where the real template raises —
  * Llama 2 and Mistral need user/assistant turns alternating, Mistral takes no system

@@ -86,6 +86,15 @@ void eco_pool_destroy(eco_pool *p);
  * pool is as it was (models loaded on the way, such as the base of an adapter that failed,
  * may stay resident). */
 eco_status eco_pool_acquire(eco_pool *p, const char *ref, eco_engine **out);
+/* An engine for an adapter folder that is not registered (dir: a path holding '/', e.g. a
+ * merged adapter the server cached) over the registered base that base_ref names (an id or
+ * an alias of a base; an adapter there is EUNSUPPORTED). The folder is loaded once (checked
+ * against the base's config, as a registered adapter is, not verified against a manifest:
+ * the caller vouches for it), kept under the adapter budget like the registered ones, and
+ * named by dir in the engine's genome (kind adapter, base the base's id). The same folder
+ * over another base: EINVAL. Otherwise as eco_pool_acquire. */
+eco_status eco_pool_acquire_adapter_dir(eco_pool *p, const char *base_ref, const char *dir,
+                                        eco_engine **out);
 /* Gives an engine back (NULL is fine); the model stays resident until evicted. */
 void eco_pool_release(eco_pool *p, eco_engine *e);
 

@@ -7,7 +7,12 @@
  *                      │         constant time; /health, /ready public
  *                      ├─ GET  /v1/models          models.c (bases, adapters + parent, aliases)
  *                      ├─ POST /v1/completions     request.c (the hostile-input body parser)
- *                      ├─ POST /v1/chat/completions   └► chat_prompt.c (messages → prompt)
+ *                      ├─ POST /v1/chat/completions   └► chat.c (messages → prompt by the
+ *                      │                              model's chat template, chat_template.h)
+ *                      │                           select.c: model, lora, merged_adapters
+ *                      │                           (the breeder's merge, cached by content
+ *                      │                           under <data>/cache/merged/), routing (a
+ *                      │                           router over pool engines)
  *                      │                           complete*.c: runtime pool engine, infer with
  *                      │                           on_token (SSE streaming, deadline, logprobs)
  *                      ├─ GET  /metrics            metrics.c (telemetry's Prometheus text plus
@@ -129,10 +134,35 @@ typedef struct eco_server_message {
     char *content; /* text, content parts of type "text" joined (owned) */
 } eco_server_message;
 
+/* llama-server's per-request adapter: {"id": "<registered adapter id or alias>", "scale": s}
+ * (scale finite, default 1). */
+typedef struct eco_server_lora {
+    char *id; /* owned */
+    double scale;
+} eco_server_lora;
+
+/* LoRAX's merged_adapters: {"ids": [...], "weights": [...] (default 1 each; as many as ids),
+ * "merge_strategy": "linear" | "ties" | "dare_linear" | "dare_ties" (default linear),
+ * "density": (0, 1] (default 1), "majority_sign_method": "total" | "frequency" (default
+ * total), "seed": N (this server's: the dare draws; default 0)}. ids: 1 to
+ * ECO_SERVER_MAX_ADAPTERS non-empty strings. */
+typedef struct eco_server_merged {
+    char **ids;      /* [n] owned */
+    double *weights; /* [n] */
+    size_t n;
+    int strategy;       /* eco_merge_method: linear, ties, dare_linear, dare_ties */
+    double density;     /* (0, 1] */
+    bool sign_by_count; /* majority_sign_method "frequency" (else "total") */
+    uint64_t seed;      /* [0, 2^63) */
+} eco_server_merged;
+
+#define ECO_SERVER_MAX_ADAPTERS 32
+
 /* A request body as the parser accepted it (every string owned, valid UTF-8, no NUL).
- * Fields that later work fills (per-request LoRA scales, merged adapters, response_format,
- * a routing policy) are refused by the parser today with a 400 naming them; they will be
- * members here. */
+ * response_format is refused by the parser today with a 400 naming it. At most one of
+ * lora, merged_adapters and routing is given (400 naming the second); routing with stream
+ * or logprobs is refused (a routed answer comes whole, from whichever engine the policy
+ * took). */
 typedef struct eco_server_request {
     eco_server_endpoint endpoint;
     char *model;                  /* registry id or alias */
@@ -151,6 +181,17 @@ typedef struct eco_server_request {
     bool logprobs;      /* completions: "logprobs" given (an integer); chat: true */
     int top_logprobs;   /* alternatives per token: completions logprobs N (0..5), chat
                          * top_logprobs (0..20) */
+
+    /* lora [n_lora]: `model` names the base, these adapters applied with their scales
+     * (Σ s_i·ΔW_i). */
+    eco_server_lora *lora;
+    size_t n_lora;
+    /* merged_adapters, or NULL: `model` names the base. */
+    eco_server_merged *merged;
+    /* The routing extension {"policy": ...}: a router policy (router.h's node) as canonical
+     * JSON, or NULL. The answer and each choice carry "x_ecology_routed_to": the target
+     * that answered. */
+    char *routing;
 } eco_server_request;
 
 /* Parses a body for endpoint, under limits (NULL: the defaults). On EFORMAT / ERANGE /
@@ -177,16 +218,6 @@ typedef struct eco_server_promote {
 } eco_server_promote;
 eco_status eco_server_promote_parse(const char *body, size_t len, eco_server_promote *out);
 void eco_server_promote_free(eco_server_promote *p);
-
-/* The prompt a chat request's messages become for this project's models, whose prompts
- * end with a "<Label>:" line and whose answers are " <answer>\n" (tasks.h): every message's
- * content in order, system and user ones followed by a newline except the last and one an
- * assistant message answers, an assistant one as " <content>\n". The server adds "\n" to a
- * chat's stop sequences and drops the answer's leading space. The one place chat turns into a prompt: the chat-template module
- * replaces it for models with a template. *out malloc'd (caller frees). ERANGE past
- * max_bytes, ENOMEM. */
-eco_status eco_server_chat_prompt(const eco_server_message *m, size_t n, size_t max_bytes,
-                                  char **out, size_t *len);
 
 /* ---- the server ----------------------------------------------------------------------- */
 

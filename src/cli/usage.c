@@ -543,8 +543,11 @@ static const cli_usage table[] = {
      "                   (default 30); new requests get 503 meanwhile\n"
      "  Endpoints: POST /v1/completions, POST /v1/chat/completions (stream: server-sent\n"
      "  events), GET /v1/models, GET /health and /ready (public), GET /metrics (Prometheus\n"
-     "  text), GET /admin/aliases (admin scope). `model` is a registry id or alias. Prints\n"
-     "  \"ecology serve: listening on http://HOST:PORT\" when ready.\n" THREADS_NOTE},
+     "  text), GET /admin/aliases (admin scope). `model` is a registry id or alias. Request\n"
+     "  extensions: \"lora\": [{\"id\", \"scale\"}] (llama-server's) and \"merged_adapters\"\n"
+     "  (LoRAX's), merged by the breeder and cached under DATA/cache/merged/; \"routing\": a\n"
+     "  router policy ({\"policy\": \"cascade\", ...}). Chats use the model's chat template.\n"
+     "  Prints \"ecology serve: listening on http://HOST:PORT\" when ready.\n" THREADS_NOTE},
     {"version", "version", "print the version", ""},
     {"help", "help [COMMAND [SUBCOMMAND] | --commands]",
      "this text, or one command's usage (also COMMAND --help or -h)",

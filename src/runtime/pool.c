@@ -52,6 +52,8 @@ static void pin(eco_pool *p, pool_model *m, bool held) {
     }
 }
 
+void pool_pin(eco_pool *p, pool_model *m, bool held) { pin(p, m, held); }
+
 eco_status eco_pool_acquire(eco_pool *p, const char *ref, eco_engine **out) {
     if (!out) return eco_error(ECO_STATUS_EINVAL, "pool acquire: NULL argument");
     *out = NULL;

@@ -59,6 +59,12 @@ pool_model *pool_find(eco_pool *p, const char *id);
  * them to the table (unpinned). want_base refuses an adapter (EUNSUPPORTED): the base an
  * adapter names. Errors name the id. */
 eco_status pool_load(eco_pool *p, const char *id, bool want_base, pool_model **out);
+/* pool_load.c: the adapter in dir (m->id and m->genome set, m->genome.base its base's
+ * registry id) loaded over its base (resident, or loaded as a base) and checked against
+ * the base's config: m->lora, bytes, base and serial set. Not inserted. */
+eco_status pool_load_adapter(eco_pool *p, pool_model *m, const char *dir);
+/* pool.c: one more (held) or one less engine over m and its base (both most recent). */
+void pool_pin(eco_pool *p, pool_model *m, bool held);
 /* pool_load.c: frees one entry (not in the table any more). */
 void pool_model_free(pool_model *m);
 

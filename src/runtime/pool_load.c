@@ -41,7 +41,7 @@ static eco_status load_base(pool_model *m, const char *dir) {
 }
 
 /* The adapter in its checkout dir, checked against its base's config (loaded first). */
-static eco_status load_adapter(eco_pool *p, pool_model *m, const char *dir) {
+eco_status pool_load_adapter(eco_pool *p, pool_model *m, const char *dir) {
     if (!m->genome.base)
         return eco_error(ECO_STATUS_EFORMAT, "adapter '%s': its genome names no base", m->id);
     pool_model *base = pool_find(p, m->genome.base);
@@ -82,7 +82,7 @@ eco_status pool_load(eco_pool *p, const char *id, bool want_base, pool_model **o
         st = load_base(m, dir);
         if (st != ECO_STATUS_OK) st = eco_error_wrap(st, "model '%s'", id);
     } else if (st == ECO_STATUS_OK) {
-        st = load_adapter(p, m, dir);
+        st = pool_load_adapter(p, m, dir);
     }
     free(dir);
     if (st == ECO_STATUS_OK) st = pool_insert(p, m);

@@ -14,9 +14,6 @@
 #include "core/json_read.h"
 #include "server/complete_internal.h"
 
-/* What the project's chat format adds (chat_prompt.c's contract): answers are one line. */
-#define CHAT_STOP "\n"
-
 /* A plain answer generated on its own thread while MHD keeps the connection suspended, so
  * no MHD worker waits on a generation. */
 struct pending {
@@ -75,7 +72,7 @@ eco_status srv_job_run_choice(job *j, eco_infer_response *resp, unsigned *status
     j->emitted = j->skip = 0;
     j->last_token = 0;
     j->text_offset = 0;
-    eco_status st = j->eng->infer(j->eng, &req, resp);
+    eco_status st = srv_select_infer(j, &req, resp);
     *code = NULL;
     if (st == ECO_STATUS_ERANGE && resp->finish_reason && !strcmp(resp->finish_reason, "context")) {
         *status = 400;
@@ -118,8 +115,10 @@ json_t *srv_job_usage_json(const job *j) {
 void srv_job_record(job *j, bool failed, double gen_s) {
     const eco_genome *g = j->eng ? j->eng->genome(j->eng) : NULL;
     const char *cap = g && g->n_capabilities ? g->capabilities[0] : "any";
-    if (j->model) {
-        eco_telemetry_event ev = {.engine = j->model,
+    /* a routed request counts for the target that answered (its `model` is only echoed) */
+    const char *model = j->router ? (j->routed_to ? j->routed_to : "routed") : j->model;
+    if (model) {
+        eco_telemetry_event ev = {.engine = model,
                                   .capability = cap,
                                   .failed = failed,
                                   .latency_s = eco_now() - j->t0,
@@ -128,14 +127,16 @@ void srv_job_record(job *j, bool failed, double gen_s) {
                                   .confidence = NAN};
         (void)eco_telemetry_record(j->s->tel, &ev);
     }
-    srv_metrics_model(&j->s->metrics, j->model ? j->model : "unknown", j->prompt_tokens,
+    srv_metrics_model(&j->s->metrics, model ? model : "unknown", j->prompt_tokens,
                       j->completion_tokens, failed, &j->ttft, &j->itl);
 }
 
 void srv_job_free(job *j) {
     if (!j) return;
     if (j->eng) eco_pool_release(j->s->pool, j->eng);
-    if (j->eng) atomic_fetch_sub(&j->s->generating, 1);
+    srv_select_free(j);
+    if (j->slot) atomic_fetch_sub(&j->s->generating, 1);
+    free(j->template_stop);
     eco_server_request_free(&j->q);
     free(j->prompt);
     json_decref(j->lp);
@@ -165,7 +166,7 @@ static void answer_plain(job *j, answer *a) {
         j->lp = NULL;
         json_t *c;
         if (j->q.endpoint == ECO_SERVER_ENDPOINT_CHAT) {
-            size_t skip = resp.text_len > 0 && resp.text[0] == ' ' ? 1 : 0;
+            size_t skip = j->chat_space && resp.text_len > 0 && resp.text[0] == ' ' ? 1 : 0;
             c = json_pack("{s:i,s:{s:s,s:o},s:o,s:s}", "index", j->index, "message", "role",
                           "assistant", "content",
                           srv_lp_text_json(resp.text + skip, resp.text_len - skip), "logprobs", lp,
@@ -175,14 +176,17 @@ static void answer_plain(job *j, answer *a) {
                           srv_lp_text_json(resp.text, resp.text_len), "logprobs", lp,
                           "finish_reason", resp.finish_reason);
         }
+        if (j->routed_to) json_object_set_new(c, "x_ecology_routed_to", json_string(j->routed_to));
         json_array_append_new(choices, c);
         eco_infer_response_free(&resp);
     }
     srv_job_record(j, false, gen_s);
-    srv_answer_json(a, 200,
-                    json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "id", j->id, "object", j->object,
-                              "created", j->created, "model", j->model, "choices", choices, "usage",
-                              srv_job_usage_json(j)));
+    json_t *body = json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "id", j->id, "object", j->object,
+                             "created", j->created, "model", j->model, "choices", choices, "usage",
+                             srv_job_usage_json(j));
+    if (body && j->routed_to)
+        json_object_set_new(body, "x_ecology_routed_to", json_string(j->routed_to));
+    srv_answer_json(a, 200, body);
 }
 
 static void *plain_main(void *arg) {
@@ -284,15 +288,7 @@ pending *srv_handle_completion(eco_server *s, struct MHD_Connection *c, eco_serv
         srv_job_free(j);
         return NULL;
     }
-    if (chat) {
-        st = eco_server_chat_prompt(j->q.messages, j->q.n_messages, L->max_prompt_bytes, &j->prompt,
-                                    NULL);
-        if (st != ECO_STATUS_OK) {
-            srv_answer_error(a, srv_status_http(st), NULL, "messages", "%s", eco_last_error());
-            srv_job_free(j);
-            return NULL;
-        }
-    } else {
+    if (!chat) {
         j->prompt = j->q.prompt;
         j->q.prompt = NULL;
         if (strlen(j->prompt) > L->max_prompt_bytes) {
@@ -305,7 +301,6 @@ pending *srv_handle_completion(eco_server *s, struct MHD_Connection *c, eco_serv
     }
     for (size_t i = 0; i < j->q.n_stop && j->n_stops < 16; i++)
         j->stops[j->n_stops++] = j->q.stop[i];
-    if (chat) j->stops[j->n_stops++] = CHAT_STOP;
     if (j->q.stream) j->object = chat ? "chat.completion.chunk" : "text_completion";
 
     if (atomic_fetch_add(&s->generating, 1) >= L->max_concurrent) {
@@ -315,21 +310,17 @@ pending *srv_handle_completion(eco_server *s, struct MHD_Connection *c, eco_serv
         srv_job_free(j);
         return NULL;
     }
-    st = eco_pool_acquire(s->pool, j->q.model, &j->eng);
-    if (st != ECO_STATUS_OK) {
-        atomic_fetch_sub(&s->generating, 1);
-        j->eng = NULL;
-        if (st == ECO_STATUS_ENOTFOUND || st == ECO_STATUS_EINVAL)
-            srv_answer_error(a, 404, "model_not_found", "model",
-                             "the model '%s' does not exist (not a registered id or alias)",
-                             j->q.model);
-        else
-            srv_answer_error(a, 500, NULL, "model", "%s", eco_last_error());
+    j->slot = true;
+    if (!srv_select(j, a)) {
         srv_metrics_model(&s->metrics, "unknown", 0, 0, true, NULL, NULL);
         srv_job_free(j);
         return NULL;
     }
-    j->model = j->eng->genome(j->eng)->id;
+    if (!j->model) j->model = j->q.model;
+    if (chat && !srv_chat_render(j, a)) {
+        srv_job_free(j);
+        return NULL;
+    }
     if (j->q.stream) {
         srv_answer_stream(j, c, a);
         return NULL;

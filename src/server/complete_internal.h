@@ -36,6 +36,16 @@ typedef struct job {
     uint64_t prompt_tokens, completion_tokens;
     double last_token; /* eco_now() at the previous token (0: none yet in this choice) */
     latency_hist ttft, itl;
+    /* model selection (select.c): routing's router over pool engines, or j->eng */
+    struct eco_policy_router *router;
+    eco_engine **route_engs; /* [n_route_engs] held pool engines the router calls */
+    size_t n_route_engs;
+    char **template_ids; /* [n_template_ids] registry ids whose chat template renders a chat */
+    size_t n_template_ids;
+    const char *routed_to; /* the target that answered the last choice (borrowed) */
+    bool chat_space;       /* chat: the answer's leading space is the template's, not sent */
+    char *template_stop;   /* chat: the template's stop (owned), one of stops */
+    bool slot;             /* holds a generation slot (s->generating) */
 } job;
 
 typedef struct stream {
@@ -60,6 +70,23 @@ json_t *srv_job_usage_json(const job *j);
 void srv_job_record(job *j, bool failed, double gen_s);
 /* Releases the engine (and its generation slot) when held, and everything else. */
 void srv_job_free(job *j);
+
+/* select.c: the engine (j->eng) or the router (j->router) the request's model, lora,
+ * merged_adapters or routing names, and the ids whose chat templates apply
+ * (j->template_ids); false with the error answered in a (the generation slot is the
+ * caller's). */
+bool srv_select(job *j, answer *a);
+/* select.c: one infer of the request: the engine's, or the router's answer (j->routed_to
+ * then names the target that answered). */
+eco_status srv_select_infer(job *j, const eco_infer_request *req, eco_infer_response *resp);
+/* select.c: releases what srv_select acquired. */
+void srv_select_free(job *j);
+
+/* chat.c: renders j->q.messages by the chat template of every j->template_ids (their model
+ * folders' tokenizer_config.json chat_template, or the project's own; every one must give
+ * the same prompt) into j->prompt, adding the template's stop to j->stops; false with the
+ * error answered in a (400 naming the model whose template is unrecognised). */
+bool srv_chat_render(job *j, answer *a);
 
 /* complete_stream.c */
 void srv_stream_step(job *j, const eco_infer_step *step);

@@ -82,8 +82,7 @@ static size_t max_stop_len(const job *j) {
 
 /* Sends text[j->emitted..end) (after the chat's leading space) as a delta. */
 static void stream_text(job *j, const char *text, size_t end, json_t *lp) {
-    if (j->emitted == 0 && j->q.endpoint == ECO_SERVER_ENDPOINT_CHAT && end > 0 && text[0] == ' ')
-        j->emitted = j->skip = 1;
+    if (j->emitted == 0 && j->chat_space && end > 0 && text[0] == ' ') j->emitted = j->skip = 1;
     json_t *delta = NULL;
     if (end > j->emitted) {
         delta = srv_lp_text_json(text + j->emitted, end - j->emitted);
@@ -149,6 +148,7 @@ static void *stream_main(void *arg) {
     j->eng = NULL;
     j->model = NULL;
     atomic_fetch_sub(&j->s->generating, 1);
+    j->slot = false;
     pthread_mutex_lock(&st->mu);
     st->done = true;
     wake(st);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "core/json_read.h"
+#include "ecology/merge.h"
+#include "ecology/router.h"
 #include "ecology/server.h"
 
 #define LABEL "request"
@@ -34,6 +36,15 @@ void eco_server_request_free(eco_server_request *r) {
     free(r->messages);
     for (size_t i = 0; i < r->n_stop; i++) free(r->stop[i]);
     free(r->stop);
+    for (size_t i = 0; i < r->n_lora; i++) free(r->lora[i].id);
+    free(r->lora);
+    if (r->merged) {
+        for (size_t i = 0; i < r->merged->n; i++) free(r->merged->ids[i]);
+        free(r->merged->ids);
+        free(r->merged->weights);
+        free(r->merged);
+    }
+    free(r->routing);
     memset(r, 0, sizeof *r);
 }
 
@@ -252,6 +263,176 @@ static eco_status read_prompt(parse *P, const eco_jr *r, eco_server_request *q) 
     return dup_str(s, n, &q->prompt);
 }
 
+/* "lora": [{"id": "...", "scale": s}, ...], 1 to ECO_SERVER_MAX_ADAPTERS entries. */
+static eco_status read_lora(parse *P, const eco_jr *r, eco_server_request *q) {
+    const json_t *v = NULL;
+    eco_status st = eco_jr_array(r, "lora", false, &v);
+    if (st || !v) return at(P, r, "lora", st);
+    size_t n = json_array_size(v);
+    if (n == 0 || n > ECO_SERVER_MAX_ADAPTERS)
+        return at(P, r, "lora",
+                  eco_jr_fail(r, "lora", ECO_STATUS_ERANGE, "%zu adapters, expected 1 to %d", n,
+                              ECO_SERVER_MAX_ADAPTERS));
+    if (!(q->lora = calloc(n, sizeof *q->lora)))
+        return eco_error(ECO_STATUS_ENOMEM, LABEL ": out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(v, i);
+        eco_jr er = eco_jr_item(r, "lora", i, e);
+        if (!json_is_object(e))
+            return at(P, &er, NULL,
+                      eco_jr_fail(&er, NULL, ECO_STATUS_EFORMAT, "expected an object"));
+        static const char *const allowed[] = {"id", "scale", NULL};
+        if ((st = eco_jr_only(&er, allowed))) return at(P, &er, NULL, st);
+        const char *id;
+        size_t len;
+        if ((st = eco_jr_str(&er, "id", true, false, &id, &len))) return at(P, &er, "id", st);
+        if (len == 0)
+            return at(P, &er, "id", eco_jr_fail(&er, "id", ECO_STATUS_EFORMAT, "is empty"));
+        q->lora[i].scale = 1;
+        if ((st = eco_jr_num(&er, "scale", false, -1e6, 1e6, &q->lora[i].scale)))
+            return at(P, &er, "scale", st);
+        q->n_lora = i + 1;
+        if ((st = dup_str(id, len, &q->lora[i].id))) return st;
+    }
+    return ECO_STATUS_OK;
+}
+
+/* "merged_adapters": LoRAX's object (eco_server_merged). */
+static eco_status read_merged(parse *P, const eco_jr *r, eco_server_request *q) {
+    const json_t *v = NULL;
+    eco_status st = eco_jr_object(r, "merged_adapters", false, &v);
+    if (st || !v) return at(P, r, "merged_adapters", st);
+    eco_jr mr = eco_jr_child(r, "merged_adapters", v);
+    static const char *const allowed[] = {
+        "ids", "weights", "merge_strategy", "density", "majority_sign_method", "seed", NULL};
+    if ((st = eco_jr_only(&mr, allowed))) return at(P, &mr, NULL, st);
+    eco_server_merged *m = calloc(1, sizeof *m);
+    if (!m) return eco_error(ECO_STATUS_ENOMEM, LABEL ": out of memory");
+    q->merged = m;
+    const json_t *ids = NULL, *ws = NULL;
+    if ((st = eco_jr_array(&mr, "ids", true, &ids))) return at(P, &mr, "ids", st);
+    size_t n = json_array_size(ids);
+    if (n == 0 || n > ECO_SERVER_MAX_ADAPTERS)
+        return at(P, &mr, "ids",
+                  eco_jr_fail(&mr, "ids", ECO_STATUS_ERANGE, "%zu adapters, expected 1 to %d", n,
+                              ECO_SERVER_MAX_ADAPTERS));
+    if (!(m->ids = calloc(n, sizeof *m->ids)) || !(m->weights = calloc(n, sizeof *m->weights)))
+        return eco_error(ECO_STATUS_ENOMEM, LABEL ": out of memory");
+    eco_jr ir = eco_jr_child(&mr, "ids", ids);
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "[%zu]", i);
+        const char *s;
+        size_t len;
+        st = eco_jr_str_value(&ir, name, json_array_get(ids, i), false, &s, &len);
+        if (st == ECO_STATUS_OK && len == 0)
+            st = eco_jr_fail(&ir, name, ECO_STATUS_EFORMAT, "is empty");
+        if (st) return at(P, &ir, name, st);
+        m->n = i + 1;
+        m->weights[i] = 1;
+        if ((st = dup_str(s, len, &m->ids[i]))) return st;
+    }
+    if ((st = eco_jr_array(&mr, "weights", false, &ws))) return at(P, &mr, "weights", st);
+    if (ws) {
+        if (json_array_size(ws) != n)
+            return at(P, &mr, "weights",
+                      eco_jr_fail(&mr, "weights", ECO_STATUS_EFORMAT,
+                                  "%zu weights for %zu ids (one weight per adapter)",
+                                  json_array_size(ws), n));
+        eco_jr wr = eco_jr_child(&mr, "weights", ws);
+        for (size_t i = 0; i < n; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "[%zu]", i);
+            if ((st =
+                     eco_jr_num_value(&wr, name, json_array_get(ws, i), -1e6, 1e6, &m->weights[i])))
+                return at(P, &wr, name, st);
+        }
+    }
+    const char *s = "linear";
+    size_t len = 0;
+    if ((st = eco_jr_str(&mr, "merge_strategy", false, false, &s, &len)))
+        return at(P, &mr, "merge_strategy", st);
+    static const struct {
+        const char *name;
+        eco_merge_method m;
+    } strategies[] = {{"linear", ECO_MERGE_METHOD_LINEAR},
+                      {"ties", ECO_MERGE_METHOD_TIES},
+                      {"dare_linear", ECO_MERGE_METHOD_DARE_LINEAR},
+                      {"dare_ties", ECO_MERGE_METHOD_DARE_TIES}};
+    bool known = false;
+    for (size_t k = 0; k < sizeof strategies / sizeof *strategies; k++)
+        if (!strcmp(s, strategies[k].name)) {
+            m->strategy = (int)strategies[k].m;
+            known = true;
+        }
+    if (!known) {
+        char shown[ECO_JSON_SHOWN_SIZE];
+        return at(P, &mr, "merge_strategy",
+                  eco_jr_fail(&mr, "merge_strategy", ECO_STATUS_EUNSUPPORTED,
+                              "'%s' is not one of linear, ties, dare_linear, dare_ties",
+                              eco_json_shown(s, strlen(s), shown)));
+    }
+    m->density = 1;
+    if ((st = eco_jr_num(&mr, "density", false, 0, 1, &m->density)))
+        return at(P, &mr, "density", st);
+    if (m->density <= 0)
+        return at(P, &mr, "density",
+                  eco_jr_fail(&mr, "density", ECO_STATUS_EFORMAT, "must be in (0, 1]"));
+    s = "total";
+    if ((st = eco_jr_str(&mr, "majority_sign_method", false, false, &s, &len)))
+        return at(P, &mr, "majority_sign_method", st);
+    if (strcmp(s, "total") && strcmp(s, "frequency")) {
+        char shown[ECO_JSON_SHOWN_SIZE];
+        return at(P, &mr, "majority_sign_method",
+                  eco_jr_fail(&mr, "majority_sign_method", ECO_STATUS_EUNSUPPORTED,
+                              "'%s' is not one of total, frequency",
+                              eco_json_shown(s, strlen(s), shown)));
+    }
+    m->sign_by_count = !strcmp(s, "frequency");
+    int64_t seed = 0;
+    if ((st = eco_jr_int(&mr, "seed", false, 0, INT64_MAX, &seed))) return at(P, &mr, "seed", st);
+    m->seed = (uint64_t)seed;
+    return ECO_STATUS_OK;
+}
+
+/* "routing": a router policy node object (router.h), kept as its canonical JSON. */
+static eco_status read_routing(parse *P, const eco_jr *r, eco_server_request *q) {
+    const json_t *v = NULL;
+    eco_status st = eco_jr_object(r, "routing", false, &v);
+    if (st || !v) return at(P, r, "routing", st);
+    char *text = json_dumps(v, JSON_COMPACT);
+    if (!text) return eco_error(ECO_STATUS_ENOMEM, LABEL ": out of memory");
+    eco_route_node *node = NULL;
+    st = eco_route_policy_parse(text, strlen(text), LABEL ": routing", &node);
+    free(text);
+    if (st == ECO_STATUS_OK) st = eco_route_policy_json(node, &q->routing);
+    eco_route_policy_free(node);
+    if (st && P->param) snprintf(P->param, P->param_size, "routing");
+    return st;
+}
+
+/* Model selection beyond `model`: lora, merged_adapters, routing (one at most). */
+static eco_status read_selection(parse *P, const eco_jr *r, eco_server_request *q) {
+    static const char *const keys[] = {"lora", "merged_adapters", "routing"};
+    const char *first = NULL;
+    for (size_t i = 0; i < 3; i++) {
+        if (!eco_jr_opt(r, keys[i])) continue;
+        if (first)
+            return at(
+                P, r, keys[i],
+                eco_jr_fail(r, keys[i], ECO_STATUS_EFORMAT, "cannot be given with %s", first));
+        first = keys[i];
+    }
+    eco_status st;
+    if ((st = read_lora(P, r, q)) || (st = read_merged(P, r, q)) || (st = read_routing(P, r, q)))
+        return st;
+    if (q->routing && (q->stream || q->logprobs))
+        return at(P, r, "routing",
+                  eco_jr_fail(r, "routing", ECO_STATUS_EUNSUPPORTED,
+                              "a routed request is answered whole: no stream, no logprobs"));
+    return ECO_STATUS_OK;
+}
+
 static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
                             const eco_server_limits *L, eco_server_request *q) {
     static const char *const completions[] = {"model",
@@ -302,11 +483,9 @@ static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
                                        "merged_adapters",
                                        "routing",
                                        NULL};
-    static const char *const later_c[] = {"response_format", "lora", "merged_adapters", "routing",
-                                          NULL};
-    static const char *const later_chat[] = {
-        "response_format", "tools",   "tool_choice", "parallel_tool_calls", "lora",
-        "merged_adapters", "routing", NULL};
+    static const char *const later_c[] = {"response_format", NULL};
+    static const char *const later_chat[] = {"response_format", "tools", "tool_choice",
+                                             "parallel_tool_calls", NULL};
     const bool is_chat = ep == ECO_SERVER_ENDPOINT_CHAT;
     eco_status st = eco_jr_only(r, is_chat ? chat : completions);
     if (st) {
@@ -411,7 +590,7 @@ static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
     if ((st = neutral(P, r, "frequency_penalty")) || (st = neutral(P, r, "presence_penalty")) ||
         (st = neutral(P, r, "logit_bias")))
         return st;
-    return ECO_STATUS_OK;
+    return read_selection(P, r, q);
 }
 
 eco_status eco_server_request_parse(const char *body, size_t len, eco_server_endpoint endpoint,

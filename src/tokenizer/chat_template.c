@@ -19,7 +19,7 @@
 #define TEMPLATE_MAX   (1u << 20)
 #define CONFIG_MAX     (64u << 20)
 /* The marker of the project's own template (its first line). */
-#define ECOLOGY_MARKER "{#- tiny-ecology chat template 1 -#}"
+#define ECOLOGY_MARKER "{#- tiny-ecology chat template 2 -#}"
 
 const char *eco_chat_role_name(eco_chat_role role) {
     switch (role) {

@@ -260,16 +260,23 @@ static void render_zephyr(const eco_chat_template *t, const eco_chat_message *ms
     if (agp) puts_(o, t->newline_after ? "<|assistant|>\n" : "<|assistant|>");
 }
 
-/* tiny-ecology: the prompt as written for a user turn, ' ' + answer + '\n' for an answer;
+/* tiny-ecology: system messages before the first user turn as instruction lines (content +
+ * '\n'), then the prompt as written for a user turn and ' ' + answer + '\n' for an answer,
  * user/assistant alternating from a user turn; nothing for the generation prompt. */
 static eco_status render_ecology(const eco_chat_template *t, const eco_chat_message *msgs, size_t n,
                                  out *o) {
-    eco_status st = alternate(t, msgs, 0, n, "tiny-ecology models take no system message");
+    size_t first = 0;
+    while (first < n && msgs[first].role == ECO_CHAT_ROLE_SYSTEM) first++;
+    if (first == n)
+        return refuse(t, n - 1, &msgs[n - 1], "tiny-ecology models need a user message");
+    eco_status st = alternate(t, msgs, first, n,
+                              "tiny-ecology models take system messages before the first user "
+                              "turn only");
     if (st) return st;
     for (size_t i = 0; i < n; i++) {
         if (msgs[i].role == ECO_CHAT_ROLE_ASSISTANT) puts_(o, " ");
         put(o, msgs[i].content, msgs[i].len);
-        if (msgs[i].role == ECO_CHAT_ROLE_ASSISTANT) puts_(o, "\n");
+        if (msgs[i].role != ECO_CHAT_ROLE_USER) puts_(o, "\n");
     }
     return ECO_STATUS_OK;
 }

@@ -407,7 +407,7 @@ row 0 "ecology route --policy"                     -- route --help
 
 # chat-template (issue 22): $M is a tiny-ecology model (the project's own template)
 printf '[{"role":"user","content":"Reverse: ab\\nReversed:"}]' >"$T/chat.json"
-printf '[{"role":"system","content":"s"},{"role":"user","content":"u"}]' >"$T/chat_sys.json"
+printf '[{"role":"user","content":"u"},{"role":"system","content":"s"}]' >"$T/chat_sys.json"
 printf '[{"role":"tool","content":"x"}]' >"$T/chat_tool.json"
 printf '[]' >"$T/chat_empty.json"
 printf '[{"role":"user","content":"u","name":"n"}]' >"$T/chat_name.json"
@@ -422,7 +422,7 @@ row 1 "$T/empty.txt: invalid JSON"                  -- chat-template --model "$M
 row 1 "$T/chat_empty.json: no messages"             -- chat-template --model "$M" --messages "$T/chat_empty.json"
 row 1 "[0].role: 'tool' is not one of system, user, assistant" -- chat-template --model "$M" --messages "$T/chat_tool.json"
 row 1 "[0]: unknown field 'name'"                   -- chat-template --model "$M" --messages "$T/chat_name.json"
-row 1 "message 0 (system): tiny-ecology models take no system message" -- chat-template --model "$M" --messages "$T/chat_sys.json"
+row 1 "message 1 (system): tiny-ecology models take system messages before the first user turn only" -- chat-template --model "$M" --messages "$T/chat_sys.json"
 row 1 "$T/empty.txt: is a file, expected a model folder" -- chat-template --model "$T/empty.txt" --messages "$T/chat.json"
 row 1 "$T/cfg_none.json: no chat_template"          -- chat-template --config "$T/cfg_none.json" --messages "$T/chat.json"
 row 1 "$T/cfg_odd.json: chat_template is not one the project renders" -- chat-template --config "$T/cfg_odd.json" --messages "$T/chat.json"

@@ -2,8 +2,10 @@
 # `ecology serve` on loopback over a registry of the shipped base (data/models/eco-tiny), its
 # reverse and sort adapters and an alias: the official OpenAI client (openai@6.49.0, from
 # .cache/test-material, tests/serve_openai.mjs) lists the models, completes and chats, streams,
-# selects adapters by id and by alias, reads log-probabilities and gets OpenAI error objects
-# (400, 401, 403, 404); its greedy completions equal `ecology generate`'s text bit for bit;
+# selects adapters by id and by alias, per request with llama-server's lora and LoRAX's
+# merged_adapters (against a registered `ecology merge`), routes a cascade, chats with a
+# ChatML-template model, reads log-probabilities and gets OpenAI error objects (400, 401,
+# 403, 404); its greedy completions equal `ecology generate`'s text bit for bit;
 # the big list of naughty strings goes in as prompts, chat contents and model names.
 # curl sends what a client would not: malformed, truncated, deeply nested and oversized
 # bodies, no key, wrong methods and paths; /health, /ready and /metrics; then SIGTERM during a
@@ -26,6 +28,26 @@ expect 0 "add base" -- "$BIN" add "$SRC/data/models/eco-tiny" --id eco-tiny
 expect 0 "add reverse" -- "$BIN" add "$SRC/data/adapters/text.reverse@1" --id reverse --capability text.reverse@1
 expect 0 "add sort" -- "$BIN" add "$SRC/data/adapters/text.sort@1" --id sort --capability text.sort@1
 expect 0 "alias" -- "$BIN" alias set text.reverse@1.champion reverse
+# `ecology merge` linear of reverse and sort at rank 64 (exact: their ranks' sum), registered:
+# what a lora request with scales 0.5, 0.5 must answer
+expect 0 "merge linear" -- "$BIN" merge --method linear --parents "$SRC/data/adapters/text.reverse@1,$SRC/data/adapters/text.sort@1" \
+  --weights 1,1 --rank 64 --out "$tmp/merged"
+expect 0 "add merged" -- "$BIN" add "$tmp/merged" --id merged --base eco-tiny
+# copies of the base with a tokenizer_config.json: a ChatML chat_template, and one no family has
+for m in chatml weird; do
+  mkdir -p "$tmp/tiny-$m"
+  cp "$SRC/data/models/eco-tiny/"{config.json,model.safetensors,tokenizer.json} "$tmp/tiny-$m/"
+done
+python3 - "$tmp" <<'PY'
+import json, sys
+chatml = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+          "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+for name, tmpl in (("chatml", chatml), ("weird", "{{ messages | tojson }}")):
+    with open(sys.argv[1] + "/tiny-" + name + "/tokenizer_config.json", "w") as f:
+        json.dump({"chat_template": tmpl, "bos_token": "<s>", "eos_token": "<|im_end|>"}, f)
+PY
+expect 0 "add tiny-chatml" -- "$BIN" add "$tmp/tiny-chatml" --id tiny-chatml
+expect 0 "add tiny-weird" -- "$BIN" add "$tmp/tiny-weird" --id tiny-weird
 REV=$'Reverse: kosjeco\nReversed:'
 BASE_PROMPT='The quick brown fox'
 field() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
