@@ -59,6 +59,10 @@ pool_model *pool_find(eco_pool *p, const char *id);
  * them to the table (unpinned). want_base refuses an adapter (EUNSUPPORTED): the base an
  * adapter names. Errors name the id. */
 eco_status pool_load(eco_pool *p, const char *id, bool want_base, pool_model **out);
+/* pool_remote.c: an http engine (remote.h) for a remote model m (its genome read), as m's
+ * engine, with the key read from the environment variable the genome names. Errors name
+ * the model. */
+eco_status pool_open_remote(pool_model *m);
 /* pool_load.c: frees one entry (not in the table any more). */
 void pool_model_free(pool_model *m);
 
