@@ -304,8 +304,7 @@ static void *serve_once(void *arg) {
     return NULL;
 }
 
-static void fake_call(const char *status, const char *body, eco_status want,
-                      const char *fragment) {
+static void fake_call(const char *status, const char *body, eco_status want, const char *fragment) {
     uint16_t port = 0;
     char response[1024];
     snprintf(response, sizeof response,
@@ -354,7 +353,8 @@ static void test_transport_errors(void **state) {
     fake_call("500 Oops", "{\"error\":{\"message\":\"GPU on fire\"}}", ECO_STATUS_EIO,
               "HTTP 500: GPU on fire");
     fake_call("503 No", "busy\x01\xff!!", ECO_STATUS_EIO, "HTTP 503: busy\\x01\\xff!!");
-    fake_call("400 Bad", "{\"error\":{\"message\":\"too long\",\"code\":\"context_length_exceeded\"}}",
+    fake_call("400 Bad",
+              "{\"error\":{\"message\":\"too long\",\"code\":\"context_length_exceeded\"}}",
               ECO_STATUS_ERANGE, "too long");
     fake_call("302 Found", "elsewhere", ECO_STATUS_EIO, "HTTP 302, expected 200");
 }
@@ -409,9 +409,10 @@ static void test_parse_table(void **state) {
         eco_remote_completion c;
         eco_status st =
             eco_remote_parse_completion(cases[i].body, strlen(cases[i].body), "answer", &c);
-        bool ok = cases[i].err ? st == ECO_STATUS_EFORMAT && strstr(eco_last_error(), cases[i].err) &&
-                                     !strncmp(eco_last_error(), "answer", 6)
-                               : st == ECO_STATUS_OK;
+        bool ok = cases[i].err
+                      ? st == ECO_STATUS_EFORMAT && strstr(eco_last_error(), cases[i].err) &&
+                            !strncmp(eco_last_error(), "answer", 6)
+                      : st == ECO_STATUS_OK;
         if (!ok)
             print_error("case %zu (%s): status %d, message: %s\n", i, cases[i].body, (int)st,
                         st ? eco_last_error() : "");

@@ -48,11 +48,11 @@ extern "C" {
 #define ECO_REMOTE_INTERFACE        "text-generation@1"
 
 typedef struct eco_remote_options {
-    const char *id;       /* the engine's genome id (a registry id); NULL: model */
-    const char *base_url; /* http:// or https://, above */
-    const char *model;    /* the server's model name (its "model" field) */
-    const char *api_key;  /* Bearer key, or NULL: no Authorization header */
-    double timeout_s;     /* the whole request at most; 0: 300 */
+    const char *id;           /* the engine's genome id (a registry id); NULL: model */
+    const char *base_url;     /* http:// or https://, above */
+    const char *model;        /* the server's model name (its "model" field) */
+    const char *api_key;      /* Bearer key, or NULL: no Authorization header */
+    double timeout_s;         /* the whole request at most; 0: 300 */
     double connect_timeout_s; /* 0: 10 */
 } eco_remote_options;
 

@@ -102,9 +102,8 @@ eco_status eco_registry_add_remote(eco_registry *r, const eco_remote_add_options
     if (!g.id || !g.interface_version || !g.op_name || !g.op_params || !g.created_at ||
         !g.tool_version)
         st = eco_error(ECO_STATUS_ENOMEM, "add remote: out of memory");
-    eco_add_options caps = {.id = o->id,
-                            .capabilities = o->capabilities,
-                            .n_capabilities = o->n_capabilities};
+    eco_add_options caps = {
+        .id = o->id, .capabilities = o->capabilities, .n_capabilities = o->n_capabilities};
     if (st == ECO_STATUS_OK) st = eco_ingest_set_capabilities(&g, &caps);
     /* registered again without a time asked for: the first registration's time stands */
     eco_genome old = {0};
@@ -130,8 +129,8 @@ eco_status eco_registry_add_remote(eco_registry *r, const eco_remote_add_options
     return ECO_STATUS_OK;
 }
 
-eco_status eco_genome_remote_target(const eco_genome *g, const char **endpoint,
-                                    const char **model, const char **api_key_env) {
+eco_status eco_genome_remote_target(const eco_genome *g, const char **endpoint, const char **model,
+                                    const char **api_key_env) {
     *endpoint = *model = NULL;
     if (api_key_env) *api_key_env = NULL;
     const char *id = g && g->id ? g->id : "(none)";
@@ -141,8 +140,7 @@ eco_status eco_genome_remote_target(const eco_genome *g, const char **endpoint,
     const char *e = json_string_value(json_object_get(p, "endpoint"));
     const char *m = json_string_value(json_object_get(p, "model"));
     const json_t *k = json_object_get(p, "api_key_env");
-    if (!g->op_name || strcmp(g->op_name, "remote") != 0 || !e || !m ||
-        (k && !json_is_string(k)))
+    if (!g->op_name || strcmp(g->op_name, "remote") != 0 || !e || !m || (k && !json_is_string(k)))
         return eco_error(ECO_STATUS_EFORMAT,
                          "remote model '%s': its lineage operation is not \"remote\" with string "
                          "endpoint and model",

@@ -14,7 +14,7 @@
 typedef struct http_engine {
     eco_engine base; /* first member */
     eco_genome genome;
-    char *url;  /* <base>/v1/completions */
+    char *url; /* <base>/v1/completions */
     char *model;
     char *auth; /* "Authorization: Bearer KEY", or NULL */
     double timeout_s, connect_timeout_s;
@@ -27,7 +27,8 @@ static CURLcode curl_init_rc = CURLE_OK;
 static void curl_init(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 char *eco_remote_completions_url(const char *base_url) {
-    if (!base_url || (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0)) {
+    if (!base_url ||
+        (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0)) {
         eco_error(ECO_STATUS_EINVAL, "http engine: base URL '%s' is not http:// or https://",
                   base_url ? base_url : "(none)");
         return NULL;
@@ -99,12 +100,11 @@ static eco_status request_body(const http_engine *e, const eco_infer_request *re
             json_decref(stop);
             stop = NULL;
         }
-    json_t *b =
-        stop ? json_pack("{s:s,s:s,s:i,s:f,s:f,s:I,s:i}", "model", e->model, "prompt",
-                         req->prompt, "max_tokens", req->max_tokens, "temperature",
-                         (double)req->temperature, "top_p", (double)req->top_p, "seed",
-                         (json_int_t)(int64_t)req->seed, "logprobs", 0)
-             : NULL;
+    json_t *b = stop ? json_pack("{s:s,s:s,s:i,s:f,s:f,s:I,s:i}", "model", e->model, "prompt",
+                                 req->prompt, "max_tokens", req->max_tokens, "temperature",
+                                 (double)req->temperature, "top_p", (double)req->top_p, "seed",
+                                 (json_int_t)(int64_t)req->seed, "logprobs", 0)
+                     : NULL;
     if (b && req->n_stop) json_object_set(b, "stop", stop);
     json_decref(stop);
     char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
@@ -156,8 +156,7 @@ static eco_status post(http_engine *e, const char *body, sink *s, long *http) {
         return eco_error(ECO_STATUS_ERANGE, "http engine: POST %s: timed out after %g s (%s)",
                          e->url, e->timeout_s, why);
     if (rc == CURLE_COULDNT_CONNECT)
-        return eco_error(ECO_STATUS_EIO, "http engine: POST %s: cannot connect (%s)", e->url,
-                         why);
+        return eco_error(ECO_STATUS_EIO, "http engine: POST %s: cannot connect (%s)", e->url, why);
     return eco_error(ECO_STATUS_EIO, "http engine: POST %s: %s", e->url, why);
 }
 
@@ -170,7 +169,7 @@ static eco_status http_error(const http_engine *e, long http, const sink *s,
         resp->finish_reason = "context";
         return eco_error(ECO_STATUS_ERANGE, "http engine: POST %s: HTTP 400: %s", e->url, msg);
     }
-    eco_status st = http == 404                 ? ECO_STATUS_ENOTFOUND
+    eco_status st = http == 404                  ? ECO_STATUS_ENOTFOUND
                     : http == 401 || http == 403 ? ECO_STATUS_EINVAL
                     : http == 400 || http == 413 ? ECO_STATUS_EINVAL
                                                  : ECO_STATUS_EIO;
@@ -203,7 +202,7 @@ static eco_status fill(const eco_infer_request *req, eco_remote_completion *c, d
     resp->text_len = c->text_len;
     c->text = NULL;
     resp->n_prompt_tokens = c->prompt_tokens > 0 ? (size_t)c->prompt_tokens : 0;
-    resp->finish_reason = c->finish_reason ? c->finish_reason
+    resp->finish_reason = c->finish_reason               ? c->finish_reason
                           : n >= (size_t)req->max_tokens ? "length"
                                                          : "stop";
     if (c->prompt_ms >= 0 && c->predicted_ms >= 0) {
@@ -256,8 +255,8 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req,
     free(body);
     if (st == ECO_STATUS_OK && http >= 400) st = http_error(e, http, &s, resp);
     if (st == ECO_STATUS_OK && http != 200)
-        st = eco_error(ECO_STATUS_EIO, "http engine: POST %s: HTTP %ld, expected 200", e->url,
-                       http);
+        st =
+            eco_error(ECO_STATUS_EIO, "http engine: POST %s: HTTP %ld, expected 200", e->url, http);
     eco_remote_completion c;
     memset(&c, 0, sizeof c);
     if (st == ECO_STATUS_OK) {
@@ -294,8 +293,10 @@ eco_status eco_remote_engine_open(const eco_remote_options *o, eco_engine **out)
         eco_buf b = {0};
         for (const char *k = o->api_key; *k; k++)
             if ((unsigned char)*k < ' ' || *k == 0x7f)
-                st = eco_error(ECO_STATUS_EINVAL, "http engine %s: the API key holds a control "
-                                                  "character", e->url);
+                st = eco_error(ECO_STATUS_EINVAL,
+                               "http engine %s: the API key holds a control "
+                               "character",
+                               e->url);
         if (st == ECO_STATUS_OK && eco_buf_printf(&b, "Authorization: Bearer %s", o->api_key))
             e->auth = b.data;
         else

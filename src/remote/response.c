@@ -79,8 +79,8 @@ static eco_status read_choice(const eco_jr *c, eco_remote_completion *out) {
     if (!(out->text = dup_bytes(text, len)))
         return eco_error(ECO_STATUS_ENOMEM, "%s: out of memory", c->file);
     out->text_len = len;
-    out->finish_reason = !finish                   ? NULL
-                         : !strcmp(finish, "stop") ? "stop"
+    out->finish_reason = !finish                     ? NULL
+                         : !strcmp(finish, "stop")   ? "stop"
                          : !strcmp(finish, "length") ? "length"
                                                      : NULL;
     const json_t *lp = NULL;
@@ -149,7 +149,7 @@ void eco_remote_error_message(const char *body, size_t len, char *out, size_t si
     if (body && len && eco_json_parse(body, len, 0, "error", &root) == ECO_STATUS_OK &&
         json_is_object(root)) {
         const json_t *e = json_object_get(root, "error");
-        const json_t *m = json_is_object(e) ? json_object_get(e, "message")
+        const json_t *m = json_is_object(e)   ? json_object_get(e, "message")
                           : json_is_string(e) ? e
                                               : json_object_get(root, "message");
         const json_t *c = json_is_object(e) ? json_object_get(e, "code") : NULL;
