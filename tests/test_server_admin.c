@@ -211,8 +211,9 @@ static void test_load_unload(void **state) {
     assert_int_equal(json_integer_value(json_object_get(j, "evicted")), 1);
     json_decref(j);
     j = admin(f, "POST", "/admin/models/unload", "{\"model\":\"reverse\"}", 404);
-    assert_non_null(strstr(
-        json_string_value(json_object_get(json_object_get(j, "error"), "message")), "not resident"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
+               "not resident"));
     json_decref(j);
     j = admin(f, "POST", "/admin/models/unload", "{\"model\":\"eco-tiny\"}", 200);
     json_decref(j);

@@ -23,8 +23,7 @@ static char *pause_path(const char *data_dir) {
     return data_dir ? eco_path_join(data_dir, ECO_LOOP_PAUSE_FILE) : NULL;
 }
 
-eco_status eco_loop_pause_set(const char *data_dir, bool paused, const char *by,
-                              const char *at) {
+eco_status eco_loop_pause_set(const char *data_dir, bool paused, const char *by, const char *at) {
     char *path = pause_path(data_dir);
     if (!path) return eco_error(ECO_STATUS_EINVAL, "loop pause: no data folder");
     eco_status st = ECO_STATUS_OK;
@@ -70,8 +69,7 @@ eco_status eco_loop_pause_get(const char *data_dir, bool *paused, char **detail)
     return st;
 }
 
-eco_status eco_loop_pause_wait(const char *data_dir, double poll_s, FILE *out,
-                               double *waited_s) {
+eco_status eco_loop_pause_wait(const char *data_dir, double poll_s, FILE *out, double *waited_s) {
     double t0 = eco_now();
     if (waited_s) *waited_s = 0;
     bool said = false;

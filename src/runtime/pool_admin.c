@@ -29,8 +29,8 @@ eco_status eco_pool_unload(eco_pool *p, const char *ref, size_t *evicted) {
     if (st == ECO_STATUS_OK && !m)
         st = eco_error(ECO_STATUS_ENOTFOUND, "model '%s' is not resident", id);
     if (st == ECO_STATUS_OK && m->users > 0)
-        st = eco_error(ECO_STATUS_ECONFLICT, "model '%s' is in use (%zu engines held over it)",
-                       id, m->users);
+        st = eco_error(ECO_STATUS_ECONFLICT, "model '%s' is in use (%zu engines held over it)", id,
+                       m->users);
     if (st == ECO_STATUS_OK) {
         uint64_t before = p->stats.evictions;
         pool_evict(p, m);
@@ -73,8 +73,7 @@ eco_status eco_pool_residents(eco_pool *p, eco_pool_resident **out, size_t *n) {
         r[i].users = m->users;
         r[i].adapters = m->base ? 0 : m->n_adapters;
         r[i].waiting = m->base ? 0 : atomic_load(&((pool_model *)m)->waiting);
-        if (!r[i].id || (m->base && !r[i].base))
-            st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+        if (!r[i].id || (m->base && !r[i].base)) st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
     }
     pthread_mutex_unlock(&p->mu);
     if (st) {

@@ -89,8 +89,9 @@ static void load_unload(eco_server *s, bool load, const char *body, size_t len, 
     else if (load)
         srv_answer_json(a, 200, json_pack("{s:s,s:s}", "model", id, "state", "resident"));
     else
-        srv_answer_json(a, 200, json_pack("{s:s,s:s,s:I}", "model", model, "state", "unloaded",
-                                          "evicted", (json_int_t)evicted));
+        srv_answer_json(a, 200,
+                        json_pack("{s:s,s:s,s:I}", "model", model, "state", "unloaded", "evicted",
+                                  (json_int_t)evicted));
     free(id);
     free(model);
 }
@@ -148,9 +149,9 @@ bool srv_handle_admin_ops(eco_server *s, struct MHD_Connection *c, const char *u
     static const struct {
         const char *url;
         bool post;
-    } routes[] = {{"/admin/models", false},     {"/admin/models/load", true},
+    } routes[] = {{"/admin/models", false},       {"/admin/models/load", true},
                   {"/admin/models/unload", true}, {"/admin/canary", false},
-                  {"/admin/loop", false},       {"/admin/loop/pause", true},
+                  {"/admin/loop", false},         {"/admin/loop/pause", true},
                   {"/admin/loop/resume", true}};
     size_t i = 0, n = sizeof routes / sizeof *routes;
     while (i < n && strcmp(url, routes[i].url) != 0) i++;
@@ -161,12 +162,24 @@ bool srv_handle_admin_ops(eco_server *s, struct MHD_Connection *c, const char *u
     }
     if (!by) by = "admin";
     switch (i) {
-        case 0: residents(s, a); break;
-        case 1: load_unload(s, true, body, len, a); break;
-        case 2: load_unload(s, false, body, len, a); break;
-        case 3: canary(s, c, a); break;
-        case 4: loop_state(s, a); break;
-        default: loop_pause(s, i == 5, by, a); break;
+        case 0:
+            residents(s, a);
+            break;
+        case 1:
+            load_unload(s, true, body, len, a);
+            break;
+        case 2:
+            load_unload(s, false, body, len, a);
+            break;
+        case 3:
+            canary(s, c, a);
+            break;
+        case 4:
+            loop_state(s, a);
+            break;
+        default:
+            loop_pause(s, i == 5, by, a);
+            break;
     }
     return true;
 }
