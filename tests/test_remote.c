@@ -6,7 +6,8 @@
  * can cut the answer; errors name the URL (a wrong key, an unknown model, a refused
  * connection, a server that never answers, a malformed answer from a fake server). The
  * answer parser's malformed-input table. A remote model registered (its key's variable name,
- * never the key) and opened by the runtime pool, compatible with nothing.
+ * never the key) and opened by the runtime pool, compatible with nothing. A remote teacher
+ * writes the same sequence-level distillation data as the local engine.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -26,6 +27,7 @@
 #include "ecology/remote.h"
 #include "ecology/runtime.h"
 #include "ecology/server.h"
+#include "ecology/train.h"
 
 #define KEY_INF   "sk-test-inference-1"
 #define KEY_ADMIN "sk-test-admin-00001"
@@ -512,6 +514,42 @@ static void test_registry_and_pool(void **state) {
     eco_registry_close(r);
 }
 
+/* A remote teacher for sequence-level distillation: the same data as the local engine's. */
+static void test_distill_teacher(void **state) {
+    fixture *f = *state;
+    char *prompts = eco_path_join(f->tmp, "prompts.jsonl");
+    const char *text = "{\"prompt\":\"Reverse: kosjeco\\nReversed:\"}\n"
+                       "{\"prompt\":\"Reverse: abc\\nReversed:\"}\n"
+                       "{\"prompt\":\"Reverse: tiny ecology\\nReversed:\"}\n";
+    eco_test_write_file(prompts, text, strlen(text));
+    char *base = eco_test_source_path("data/models/eco-tiny");
+    char *rev = eco_test_source_path("data/adapters/text.reverse@1");
+    eco_engine *local = NULL;
+    ECO_ASSERT_OK(eco_llama_engine_open_adapter(base, rev, NULL, &local));
+    eco_engine *far = open_http(f, "reverse", KEY_INF);
+    char *a = eco_path_join(f->tmp, "local.jsonl"), *b = eco_path_join(f->tmp, "remote.jsonl");
+    size_t na = 0, nb = 0;
+    ECO_ASSERT_OK(eco_distill_generate_jsonl(&local, 1, prompts, a, 12, &na));
+    ECO_ASSERT_OK(eco_distill_generate_jsonl(&far, 1, prompts, b, 12, &nb));
+    assert_int_equal(na, 3);
+    assert_int_equal(nb, 3);
+    char *da = NULL, *db = NULL;
+    size_t la = 0, lb = 0;
+    ECO_ASSERT_OK(eco_read_file(a, 1 << 20, &da, &la));
+    ECO_ASSERT_OK(eco_read_file(b, 1 << 20, &db, &lb));
+    assert_int_equal(la, lb);
+    assert_memory_equal(da, db, la);
+    free(da);
+    free(db);
+    free(a);
+    free(b);
+    eco_engine_destroy(far);
+    eco_engine_destroy(local);
+    free(base);
+    free(rev);
+    free(prompts);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_table),
@@ -520,6 +558,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_on_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registry_and_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_distill_teacher, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
