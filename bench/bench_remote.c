@@ -66,8 +66,8 @@ int main(int argc, char **argv) {
     if (eco_registry_init(data) || eco_registry_open(&ro, &r)) return fail("registry");
     const char *caps[] = {"text.reverse@1"};
     eco_add_options ob = {.id = "eco-tiny"};
-    eco_add_options oa = {.id = "reverse", .base = "eco-tiny", .capabilities = caps,
-                          .n_capabilities = 1};
+    eco_add_options oa = {
+        .id = "reverse", .base = "eco-tiny", .capabilities = caps, .n_capabilities = 1};
     if (eco_registry_add_dir(r, base, &ob, NULL) || eco_registry_add_dir(r, rev, &oa, NULL))
         return fail("add");
     eco_registry_close(r);

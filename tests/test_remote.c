@@ -22,6 +22,7 @@
 
 #include "test_util.h"
 
+#include "ecology/daemon.h"
 #include "ecology/engine.h"
 #include "ecology/registry.h"
 #include "ecology/remote.h"
@@ -510,7 +511,16 @@ static void test_registry_and_pool(void **state) {
     assert_int_equal(ps.bases, 1);
     assert_int_equal(ps.base_bytes, 0);
     eco_pool_destroy(p);
+    /* the loop's evaluation and canaries open it too (daemon.h's registry opener) */
+    ECO_ASSERT_OK(eco_canary_open_registry(r, "far-reverse", &e));
+    local_answer(&want);
+    ECO_ASSERT_OK(e->infer(e, &q, &got));
+    assert_same(&want, &got);
+    eco_infer_response_free(&got);
+    eco_infer_response_free(&want);
+    eco_engine_destroy(e);
     unsetenv(KEY_ENV);
+    assert_int_equal(eco_canary_open_registry(r, "far-reverse", &e), ECO_STATUS_EINVAL);
     eco_registry_close(r);
 }
 

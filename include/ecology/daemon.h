@@ -132,8 +132,8 @@ eco_status eco_canary_run(eco_registry *r, const eco_canary_run_options *o,
 
 /* The default opener: the model's verified checkout (eco_registry_checkout, the handle's
  * trust cache honoured), and for an adapter its base's, opened as `ecology generate --model
- * BASE --adapter ID` does (eco_llama_engine_open_adapter; the engine's id is the model id).
- * ctx is the eco_registry. ENOTFOUND for an unknown id or an adapter without a base; the
+ * BASE --adapter ID` does (eco_llama_engine_open_adapter; the engine's id is the model id);
+ * a remote model as an http engine (eco_runtime_open_remote). ctx is the eco_registry. ENOTFOUND for an unknown id or an adapter without a base; the
  * loaders' errors. */
 eco_status eco_canary_open_registry(void *ctx, const char *id, eco_engine **out);
 

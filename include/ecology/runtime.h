@@ -8,6 +8,9 @@
  *
  *   base / merged / distilled / quantized model   one llama engine over its checkout
  *                                                 (src/model/engine.c), loaded once
+ *   remote model (kind "remote")                  an http engine (remote.h) over the endpoint
+ *                                                 its genome records, the key read from the
+ *                                                 environment variable it names
  *   adapter                                       its base's engine (loaded once, shared by
  *                                                 every adapter of that base) plus the
  *                                                 adapter's mapped PEFT file; at each infer
@@ -102,6 +105,15 @@ typedef struct eco_pool_stats {
 
 /* A snapshot of the pool's counters (consistent: taken under the pool's mutex). */
 void eco_pool_get_stats(eco_pool *p, eco_pool_stats *out);
+
+/* ---- remote models (src/runtime/pool_remote.c) ---------------------------------------- */
+
+/* An http engine (remote.h) for a remote model's genome g (registry.h: kind "remote"): its
+ * endpoint and model name, the key read now from the environment variable g names. The pool
+ * opens remote models with it; so do the loop's evaluation and canaries. Caller destroys it
+ * with eco_engine_destroy. EFORMAT when g is not a remote genome, EINVAL when the key's
+ * variable is not set (named), eco_remote_engine_open's errors; messages name the model. */
+eco_status eco_runtime_open_remote(const eco_genome *g, eco_engine **out);
 
 /* ---- administration (src/runtime/pool_admin.c; the server's admin API) ----------------- */
 

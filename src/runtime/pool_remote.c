@@ -11,18 +11,26 @@
 
 #include "ecology/remote.h"
 
-eco_status pool_open_remote(pool_model *m) {
+eco_status eco_runtime_open_remote(const eco_genome *g, eco_engine **out) {
+    if (!out) return eco_error(ECO_STATUS_EINVAL, "open remote: NULL argument");
+    *out = NULL;
     const char *endpoint = NULL, *model = NULL, *key_env = NULL;
-    eco_status st = eco_genome_remote_target(&m->genome, &endpoint, &model, &key_env);
+    eco_status st = eco_genome_remote_target(g, &endpoint, &model, &key_env);
     if (st) return st;
     const char *key = NULL;
     if (key_env && !(key = getenv(key_env)))
         return eco_error(ECO_STATUS_EINVAL,
                          "remote model '%s': the environment variable %s (its API key) is not set",
-                         m->id, key_env);
-    eco_remote_options o = {.id = m->id, .base_url = endpoint, .model = model, .api_key = key};
-    if ((st = eco_remote_engine_open(&o, &m->engine)))
-        return eco_error_wrap(st, "remote model '%s'", m->id);
+                         g->id, key_env);
+    eco_remote_options o = {.id = g->id, .base_url = endpoint, .model = model, .api_key = key};
+    if ((st = eco_remote_engine_open(&o, out)))
+        return eco_error_wrap(st, "remote model '%s'", g->id);
+    return ECO_STATUS_OK;
+}
+
+eco_status pool_open_remote(pool_model *m) {
+    eco_status st = eco_runtime_open_remote(&m->genome, &m->engine);
+    if (st) return st;
     if (pthread_mutex_init(&m->mu, NULL) != 0) {
         eco_engine_destroy(m->engine);
         m->engine = NULL;
