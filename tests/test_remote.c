@@ -479,6 +479,16 @@ static void test_registry_and_pool(void **state) {
     free(text);
     eco_genome_free(&g);
     ECO_ASSERT_OK(eco_registry_add_remote(r, &o, NULL)); /* again: a no-op */
+    /* nothing is listed as compatible with it */
+    char **ids = NULL;
+    size_t n_ids = 9;
+    eco_genome far = {0};
+    ECO_ASSERT_OK(eco_registry_get(r, "far-reverse", &far, NULL));
+    eco_registry_filter flt = {.compat = &far.compatibility};
+    ECO_ASSERT_OK(eco_registry_list(r, &flt, &ids, &n_ids));
+    assert_int_equal(n_ids, 0);
+    eco_registry_ids_free(ids, n_ids);
+    eco_genome_free(&far);
     /* the genome is parsed back by the registry */
     ECO_ASSERT_OK(eco_registry_get(r, "far-reverse", &g, NULL));
     const char *ep = NULL, *model = NULL, *kv = NULL;
