@@ -153,7 +153,7 @@ void srv_handle_metrics(eco_server *s, answer *a) {
     bool ok = true;
     pthread_mutex_lock(&s->metrics.mu);
     server_metrics *m = &s->metrics;
-    qsort(m->models, m->n, sizeof *m->models, by_model);
+    if (m->n) qsort(m->models, m->n, sizeof *m->models, by_model); /* NULL before any */
     for (size_t f = 0; ok && f < sizeof per_model / sizeof *per_model; f++) {
         if (m->n == 0) break;
         ok = family(&b, per_model[f].name, "counter", per_model[f].help);
