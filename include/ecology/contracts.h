@@ -46,6 +46,8 @@ typedef enum eco_genome_kind {
     ECO_GENOME_KIND_MERGED = 2,
     ECO_GENOME_KIND_DISTILLED = 3,
     ECO_GENOME_KIND_QUANTIZED = 4,
+    ECO_GENOME_KIND_REMOTE = 5, /* served by another server (remote.h): no files here; the
+                                 * lineage operation "remote" records the endpoint */
 } eco_genome_kind;
 
 struct json_t;

@@ -132,8 +132,8 @@ eco_status eco_canary_run(eco_registry *r, const eco_canary_run_options *o,
 
 /* The default opener: the model's verified checkout (eco_registry_checkout, the handle's
  * trust cache honoured), and for an adapter its base's, opened as `ecology generate --model
- * BASE --adapter ID` does (eco_llama_engine_open_adapter; the engine's id is the model id).
- * ctx is the eco_registry. ENOTFOUND for an unknown id or an adapter without a base; the
+ * BASE --adapter ID` does (eco_llama_engine_open_adapter; the engine's id is the model id);
+ * a remote model as an http engine (eco_runtime_open_remote). ctx is the eco_registry. ENOTFOUND for an unknown id or an adapter without a base; the
  * loaders' errors. */
 eco_status eco_canary_open_registry(void *ctx, const char *id, eco_engine **out);
 
@@ -304,6 +304,25 @@ eco_status eco_loop_run(eco_registry *r, const eco_loop_config *c, const eco_loo
 
 /* The last finished generation of run `name` (-1 when none, 0 when only seeding finished). */
 eco_status eco_loop_last_generation(eco_registry *r, const char *name, int64_t *generation);
+
+/* ---- pausing the loop (src/daemon/loop_pause.c) -------------------------------------------
+ *
+ * <data>/loop.pause: while the file exists the loop starts no new generation (the one running
+ * finishes); it waits, polling the file every second, and the time it waits does not count
+ * against its minutes. Anyone may create it (the server's POST /admin/loop/pause, or by
+ * hand); its content, {"by", "paused_at"}, is informative only. */
+#define ECO_LOOP_PAUSE_FILE "loop.pause"
+
+/* Creates (paused: {"by", "paused_at": at}, canonical, written atomically) or removes the
+ * pause file of data_dir. EINVAL without data_dir, EIO. */
+eco_status eco_loop_pause_set(const char *data_dir, bool paused, const char *by, const char *at);
+/* Whether data_dir's loop is paused; *detail (may be NULL) the file's JSON object,
+ * canonical, malloc'd, or NULL when it holds none. EIO when the file cannot be looked at. */
+eco_status eco_loop_pause_get(const char *data_dir, bool *paused, char **detail);
+/* Returns when data_dir's loop is not paused, polling every poll_s seconds (0: 1); a line on
+ * out (may be NULL) when it starts and stops waiting. *waited_s (may be NULL) the seconds
+ * waited. */
+eco_status eco_loop_pause_wait(const char *data_dir, double poll_s, FILE *out, double *waited_s);
 
 /* ---- end of the loop ---------------------------------------------------------------------- */
 

@@ -8,7 +8,7 @@
  * compare-and-swap, every move kept in the alias history) and an append-only event log.
  *
  * Genome (canonical JSON; every key present, lists sorted where order carries no meaning):
- *   {"id": "...", "kind": "base"|"adapter"|"merged"|"distilled"|"quantized",
+ *   {"id": "...", "kind": "base"|"adapter"|"merged"|"distilled"|"quantized"|"remote",
  *    "compatibility": {"base_family": hex, "architecture_hash": hex,
  *                      "tokenizer_hash": hex, "tensor_schema_hash": hex},
  *    "interface_version": "text-generation@1",
@@ -81,6 +81,12 @@ const char *eco_compat_diff(const eco_compat_identity *a, const eco_compat_ident
 #define ECO_COMPAT_FIELDS 4
 size_t eco_compat_diff_all(const eco_compat_identity *a, const eco_compat_identity *b,
                            const char *fields[ECO_COMPAT_FIELDS]);
+/* The identity every remote model (kind "remote") carries: each field the SHA-256 of the
+ * text "tiny-ecology remote model". It marks a model that is parameter-compatible with
+ * nothing, itself and other remote models included: eco_compat_diff_all names every field
+ * when either side carries it. */
+void eco_compat_remote(eco_compat_identity *out);
+bool eco_compat_is_remote(const eco_compat_identity *c);
 
 /* ---- genome ------------------------------------------------------------------------- */
 
@@ -332,6 +338,40 @@ typedef struct eco_registry_report {
 eco_status eco_registry_reports(eco_registry *r, const char *id, const char *corpus,
                                 eco_registry_report **out, size_t *n);
 void eco_registry_reports_free(eco_registry_report *rep, size_t n);
+
+/* ---- remote models (served by another server: remote.h's http engine) ----------------- */
+
+/* A model the registry records but this machine does not hold: an OpenAI-compatible
+ * endpoint and the model name it serves. Its genome: kind "remote", no files, n_params and
+ * bytes 0, compatibility eco_compat_remote (compatible with nothing), interface_version
+ * "text-generation@1", lineage {"parents": [], "operation": {"name": "remote", "params":
+ * {"endpoint": URL, "model": NAME, "api_key_env": VAR (absent when no key)}, "seed": 0}}.
+ * The key itself is never recorded: api_key_env names the environment variable the key is
+ * read from when an engine is opened (the runtime pool). */
+typedef struct eco_remote_add_options {
+    const char *id;                  /* required */
+    const char *endpoint;            /* base URL: http:// or https://, 1..2048 printable bytes */
+    const char *model;               /* the server's model name: 1..256 printable bytes */
+    const char *api_key_env;         /* NULL, or [A-Za-z_][A-Za-z0-9_]{0,127} */
+    const char *const *capabilities; /* n_capabilities, each name@version */
+    size_t n_capabilities;
+    const char *sign_key;   /* private key path, or NULL (unsigned) */
+    const char *created_at; /* NULL: now */
+} eco_remote_add_options;
+
+/* Builds, signs (with sign_key) and registers a remote model's genome as above (an
+ * identical one already registered: a no-op). EINVAL naming the bad option (an endpoint
+ * that is not http(s), a key variable name that is not one: a key given in its place is
+ * refused, not stored), the registry's errors (EEXIST, ESIGNATURE under require_signature).
+ * *genome_out (may be NULL) receives the genome (caller frees). */
+eco_status eco_registry_add_remote(eco_registry *r, const eco_remote_add_options *o,
+                                   eco_genome *genome_out);
+
+/* The endpoint, model name and key variable (NULL when none) a remote genome records
+ * (borrowed from g). EFORMAT naming the genome when g is not kind remote or its operation
+ * lacks them. */
+eco_status eco_genome_remote_target(const eco_genome *g, const char **endpoint, const char **model,
+                                    const char **api_key_env);
 
 /* ---- ingest, verify, export --------------------------------------------------------- */
 

@@ -8,6 +8,9 @@
  *
  *   base / merged / distilled / quantized model   one llama engine over its checkout
  *                                                 (src/model/engine.c), loaded once
+ *   remote model (kind "remote")                  an http engine (remote.h) over the endpoint
+ *                                                 its genome records, the key read from the
+ *                                                 environment variable it names
  *   adapter                                       its base's engine (loaded once, shared by
  *                                                 every adapter of that base) plus the
  *                                                 adapter's mapped PEFT file; at each infer
@@ -111,6 +114,42 @@ typedef struct eco_pool_stats {
 
 /* A snapshot of the pool's counters (consistent: taken under the pool's mutex). */
 void eco_pool_get_stats(eco_pool *p, eco_pool_stats *out);
+
+/* ---- remote models (src/runtime/pool_remote.c) ---------------------------------------- */
+
+/* An http engine (remote.h) for a remote model's genome g (registry.h: kind "remote"): its
+ * endpoint and model name, the key read now from the environment variable g names. The pool
+ * opens remote models with it; so do the loop's evaluation and canaries. Caller destroys it
+ * with eco_engine_destroy. EFORMAT when g is not a remote genome, EINVAL when the key's
+ * variable is not set (named), eco_remote_engine_open's errors; messages name the model. */
+eco_status eco_runtime_open_remote(const eco_genome *g, eco_engine **out);
+
+/* ---- administration (src/runtime/pool_admin.c; the server's admin API) ----------------- */
+
+/* Loads the model ref names now (as an acquire would, then released: it stays resident
+ * until evicted by the budgets, which may be at once when it does not fit). *id (may be
+ * NULL) the model's id, malloc'd. eco_pool_acquire's errors. */
+eco_status eco_pool_load(eco_pool *p, const char *ref, char **id);
+/* Evicts the model ref names (a base with its resident adapters). ENOTFOUND when it is not
+ * resident (or not a model), ECONFLICT when engines are held over it (naming how many);
+ * *evicted (may be NULL) the models evicted. */
+eco_status eco_pool_unload(eco_pool *p, const char *ref, size_t *evicted);
+
+/* One resident model. */
+typedef struct eco_pool_resident {
+    char *id;             /* owned */
+    char *base;           /* an adapter's base id (owned), NULL for a base */
+    eco_genome_kind kind; /* the registered genome's */
+    uint64_t bytes;       /* as eco_pool_stats counts them (a remote model: 0) */
+    size_t users;         /* engines held over it (a base: also over its adapters) */
+    size_t adapters;      /* a base's resident adapters */
+    size_t waiting;       /* a base: infers waiting for its model (the queue) */
+} eco_pool_resident;
+
+/* The resident models, bases first, each group sorted by id (a consistent snapshot). Caller
+ * frees with eco_pool_residents_free. ENOMEM. */
+eco_status eco_pool_residents(eco_pool *p, eco_pool_resident **out, size_t *n);
+void eco_pool_residents_free(eco_pool_resident *r, size_t n);
 
 #ifdef __cplusplus
 }

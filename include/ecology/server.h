@@ -17,9 +17,16 @@
  *                      │                           on_token (SSE streaming, deadline, logprobs)
  *                      ├─ GET  /metrics            metrics.c (telemetry's Prometheus text plus
  *                      │                           the server's own per-model counters)
- *                      └─ GET, POST /admin/aliases admin scope (admin.c: the champion alias
- *                                                  moved by the promotion module's gated
- *                                                  eco_promote)
+ *                      ├─ GET, POST /admin/aliases admin scope (admin.c: the champion alias
+ *                      │                           moved by the promotion module's gated
+ *                      │                           eco_promote)
+ *                      ├─ /admin/models[/load|/unload], /admin/canary, /admin/loop[/pause|
+ *                      │  /resume]                 admin scope (admin_ops.c: the pool's
+ *                      │                           residents, load, unload; canary status;
+ *                      │                           the loop's pause file)
+ *                      └─ GET  /                   report_live.c: the loop's report page from
+ *                                                  the registry (cached briefly); a key of
+ *                                                  either scope unless report_public
  *
  * `model` in a request is a registry id or an alias (eco_registry_resolve at each request,
  * so an alias moved by promotion is served from the next request on), as vLLM and LoRAX take
@@ -81,6 +88,7 @@ typedef struct eco_server_options {
     const char *const *preload; /* [n_preload] models (ids or aliases) loaded before the server
                                  * says it is ready (/health 200) */
     size_t n_preload;
+    bool report_public; /* GET / (the report page) without a key even when keys are set */
 } eco_server_options;
 
 /* Zeroes o and sets the limits' defaults. */
@@ -88,7 +96,7 @@ void eco_server_options_init(eco_server_options *o);
 
 /* The server's config file (`ecology serve --config FILE`), a JSON object, every field
  * optional: {"host": "...", "port": N, "data_dir": "...", "api_keys": "...", "threads": N,
- * "preload": ["id", ...], "limits": {"max_body_bytes", "max_prompt_bytes",
+ * "preload": ["id", ...], "report_public": bool, "limits": {"max_body_bytes", "max_prompt_bytes",
  * "max_prompt_tokens", "max_tokens", "default_max_tokens", "max_n", "max_stop",
  * "max_messages", "max_concurrent", "request_timeout_s"}, "pool": {"adapter_budget_bytes",
  * "max_bases"}}. Fills the fields it names into *o (others left as they are); strings point
@@ -205,6 +213,10 @@ eco_status eco_server_request_parse(const char *body, size_t len, eco_server_end
                                     const eco_server_limits *limits, eco_server_request *out,
                                     char *param, size_t param_size);
 void eco_server_request_free(eco_server_request *r);
+
+/* The body of POST /admin/models/load and /unload: {"model": "<id or alias>"}, nothing
+ * else. *model malloc'd (caller frees). EFORMAT naming the field ("request: model: ..."). */
+eco_status eco_server_model_body_parse(const char *body, size_t len, char **model);
 
 /* The body of POST /admin/aliases: {"capability", "model" (id or alias), "expect" (the
  * champion's id the caller saw, or "-" for none; optional), "require_report" (default

@@ -88,6 +88,7 @@ int cmd_distill(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
 int cmd_add(int argc, char **argv);
+int cmd_add_remote(int argc, char **argv); /* cmd_registry.c (issue 22) */
 int cmd_show(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

@@ -219,6 +219,57 @@ int cmd_add(int argc, char **argv) {
     return rc;
 }
 
+/* add-remote: a model another server holds (registry.h's remote models; issue 22). */
+int cmd_add_remote(int argc, char **argv) {
+    cli_opt o[] = {CLI_OPT("data-dir", true), CLI_OPT("id", true),      CLI_OPT("endpoint", true),
+                   CLI_OPT("model", true),    CLI_OPT("key-env", true), CLI_OPT("capability", true),
+                   CLI_OPT("sign-key", true), CLI_OPT("json", false)};
+    const int n = (int)(sizeof o / sizeof *o);
+    o[5].repeated_ok = true;
+    const char *pos[1];
+    int npos = 0;
+    if (cli_parse(argc, argv, 2, o, n, pos, 0, &npos) != CLI_OK) return CLI_USAGE;
+    if (!cli_get(o, n, "id") || !cli_get(o, n, "endpoint") || !cli_get(o, n, "model"))
+        return cli_usage_error("add-remote: --id, --endpoint and --model are required");
+    size_t ncap = 0;
+    char *store = NULL;
+    const char **caps = collect_all(argc, argv, "capability", &ncap, &store);
+    if (!caps) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "add-remote");
+    int rc = CLI_OK;
+    for (size_t i = 0; rc == CLI_OK && i < ncap; i++)
+        if (cli_check_capability("capability", caps[i]) != CLI_OK) rc = CLI_USAGE;
+    eco_registry *r = NULL;
+    if (rc == CLI_OK && cli_registry_open(cli_get(o, n, "data-dir"), &r) != CLI_OK) rc = CLI_FAIL;
+    eco_genome g = {0};
+    if (rc == CLI_OK) {
+        eco_remote_add_options ro = {.id = cli_get(o, n, "id"),
+                                     .endpoint = cli_get(o, n, "endpoint"),
+                                     .model = cli_get(o, n, "model"),
+                                     .api_key_env = cli_get(o, n, "key-env"),
+                                     .capabilities = caps,
+                                     .n_capabilities = ncap,
+                                     .sign_key = cli_get(o, n, "sign-key")};
+        eco_status st = eco_registry_add_remote(r, &ro, &g);
+        if (st == ECO_STATUS_EINVAL)
+            rc = cli_usage_error("%s", eco_last_error());
+        else if (st != ECO_STATUS_OK)
+            rc = cli_fail(st, "add-remote");
+    }
+    if (rc == CLI_OK && cli_get(o, n, "json")) {
+        char *text = NULL;
+        size_t len = 0;
+        if (eco_genome_to_canonical(&g, &text, &len) == ECO_STATUS_OK) printf("%s\n", text);
+        free(text);
+    } else if (rc == CLI_OK) {
+        printf("%s\n", g.id);
+    }
+    eco_genome_free(&g);
+    eco_registry_close(r);
+    free(caps);
+    free(store);
+    return rc;
+}
+
 static void print_list(const char *label, char **items, size_t n) {
     printf("%-18s", label);
     if (n == 0) printf("-");
@@ -352,7 +403,7 @@ int cmd_list(int argc, char **argv) {
     const char *ks = cli_get(o, n, "kind");
     if (ks && eco_genome_kind_parse(ks, &kind) != ECO_STATUS_OK)
         return cli_usage_error(
-            "list: --kind '%s' is not base, adapter, merged, distilled or quantized", ks);
+            "list: --kind '%s' is not base, adapter, merged, distilled, quantized or remote", ks);
     if (cli_get(o, n, "capability") &&
         cli_check_capability("capability", cli_get(o, n, "capability")) != CLI_OK)
         return CLI_USAGE;

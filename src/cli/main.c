@@ -23,6 +23,7 @@ static const struct {
     {"keys", cmd_keys},
     {"registry", cmd_registry},
     {"add", cmd_add},
+    {"add-remote", cmd_add_remote}, /* issue 22 */
     {"show", cmd_show},
     {"list", cmd_list},
     {"verify", cmd_verify},

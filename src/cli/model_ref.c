@@ -76,6 +76,12 @@ int cli_model_path(const char *data_dir, const char *flag, const char *ref, cli_
     snprintf(what, sizeof what, "%s '%s'", flag, ref);
     if (st != ECO_STATUS_OK) {
         rc = cli_fail(st, what);
+    } else if (g.kind == ECO_GENOME_KIND_REMOTE) {
+        fprintf(stderr,
+                "ecology: %s: model '%s' is a remote model (no files here): the runtime pool "
+                "opens it (ecology route, ecology serve, the loop)\n",
+                what, g.id);
+        rc = CLI_FAIL;
     } else if (want == CLI_REF_ADAPTER && g.kind != ECO_GENOME_KIND_ADAPTER) {
         fprintf(stderr, "ecology: %s: model '%s' is a %s model, not an adapter\n", what, g.id,
                 eco_genome_kind_str(g.kind));

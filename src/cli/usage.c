@@ -283,13 +283,25 @@ static const cli_usage table[] = {
      "  --capability C   a capability from 'ecology tasks list'; may be given several times\n"
      "  --sign-key KEY   sign the genome with this private key\n"
      "  --json           the genome as canonical JSON\n" DATA_DIR_NOTE},
+    {"add-remote",
+     "add-remote --id NAME --endpoint URL --model NAME [--key-env VAR] [--capability C]...\n"
+     "      [--sign-key KEY] [--json] [--data-dir D]",
+     "register a model an OpenAI-compatible server holds (served here by the http engine)",
+     "  --id NAME        the new model's id\n"
+     "  --endpoint URL   the server's base URL (http://host:8080/v1 or http://host:8080)\n"
+     "  --model NAME     the model name the server serves it under\n"
+     "  --key-env VAR    the NAME of the environment variable holding its API key (read when\n"
+     "                   the model is opened; the key itself is never recorded)\n"
+     "  --capability C   a capability from 'ecology tasks list'; may be given several times\n"
+     "  --sign-key KEY   sign the genome with this private key\n"
+     "  --json           the genome as canonical JSON\n" DATA_DIR_NOTE},
     {"show", "show ID [--json] [--data-dir D]", "a model's genome (ID: an id or an alias)",
      "  --json           the genome and whether it is signed, as JSON\n" DATA_DIR_NOTE},
     {"list",
      "list [--capability C] [--kind K] [--base ID] [--compatible-with ID] [--json] [--data-dir D]",
      "registered models, filtered",
      "  --capability C   models with this capability (a name from 'ecology tasks list')\n"
-     "  --kind K         base, adapter, merged, distilled or quantized\n"
+     "  --kind K         base, adapter, merged, distilled, quantized or remote\n"
      "  --base ID        adapters of this base\n"
      "  --compatible-with ID  models whose parameters can be mixed with ID's\n"
      "  --json           a JSON array of genomes\n" DATA_DIR_NOTE},

@@ -20,7 +20,9 @@ eco_status eco_canary_open_registry(void *ctx, const char *id, eco_engine **out)
     char *dir = NULL, *base_dir = NULL;
     eco_genome g = {0};
     eco_status st = eco_registry_checkout(r, id, &dir, &g);
-    if (st == ECO_STATUS_OK && g.kind == ECO_GENOME_KIND_ADAPTER) {
+    if (st == ECO_STATUS_OK && g.kind == ECO_GENOME_KIND_REMOTE) {
+        st = eco_runtime_open_remote(&g, out); /* served elsewhere: an http engine */
+    } else if (st == ECO_STATUS_OK && g.kind == ECO_GENOME_KIND_ADAPTER) {
         if (!g.base)
             st = eco_error(ECO_STATUS_ENOTFOUND, "canary: adapter '%s' has no base model", id);
         else

@@ -364,6 +364,9 @@ eco_status eco_loop_run(eco_registry *r, const eco_loop_config *c, const eco_loo
     res->first_generation = last + 1;
     res->last_generation = last;
     for (int64_t g = last + 1; !st && (gens <= 0 || g <= gens); g++) {
+        double waited = 0; /* a pause (loop_pause.c) is not counted against the minutes */
+        if ((st = eco_loop_pause_wait(eco_registry_data_dir(r), 1, x.o->out, &waited))) break;
+        x.t_start += waited;
         double spent = eco_now() - x.t_start;
         if (minutes > 0 && spent + expected_generation(&x) > minutes * 60) break;
         if ((st = run_generation(&x, g))) break;

@@ -373,6 +373,10 @@ size_t eco_compat_diff_all(const eco_compat_identity *a, const eco_compat_identi
         for (size_t i = 0; i < ECO_COMPAT_FIELDS; i++) fields[i] = names[i];
         return ECO_COMPAT_FIELDS;
     }
+    if (eco_compat_is_remote(a) || eco_compat_is_remote(b)) { /* compatible with nothing */
+        for (size_t i = 0; i < ECO_COMPAT_FIELDS; i++) fields[i] = names[i];
+        return ECO_COMPAT_FIELDS;
+    }
     const char *fa[ECO_COMPAT_FIELDS] = {a->base_family, a->architecture_hash, a->tokenizer_hash,
                                          a->tensor_schema_hash};
     const char *fb[ECO_COMPAT_FIELDS] = {b->base_family, b->architecture_hash, b->tokenizer_hash,

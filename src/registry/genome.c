@@ -6,7 +6,7 @@
  * unknown), every value its JSON type, and every string its grammar:
  *
  *   id, parents[i], base   eco_model_id_ok
- *   kind                   base | adapter | merged | distilled | quantized
+ *   kind                   base | adapter | merged | distilled | quantized | remote
  *   compatibility.*        64 lower-case hex digits
  *   corpora[i]             64 lower-case hex digits, sorted (strcmp), unique
  *   interface_version,     "name@version": name [a-z0-9_.-]+, version [0-9]+ without a
@@ -46,7 +46,7 @@
 static const char *const kind_names[] = {
     [ECO_GENOME_KIND_BASE] = "base",           [ECO_GENOME_KIND_ADAPTER] = "adapter",
     [ECO_GENOME_KIND_MERGED] = "merged",       [ECO_GENOME_KIND_DISTILLED] = "distilled",
-    [ECO_GENOME_KIND_QUANTIZED] = "quantized",
+    [ECO_GENOME_KIND_QUANTIZED] = "quantized", [ECO_GENOME_KIND_REMOTE] = "remote",
 };
 #define N_KINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
 
@@ -62,9 +62,9 @@ eco_status eco_genome_kind_parse(const char *s, eco_genome_kind *out) {
             *out = (eco_genome_kind)i;
             return ECO_STATUS_OK;
         }
-    return eco_error(ECO_STATUS_EINVAL,
-                     "genome kind '%.64s' is unknown (base, adapter, merged, distilled, quantized)",
-                     s);
+    return eco_error(
+        ECO_STATUS_EINVAL,
+        "genome kind '%.64s' is unknown (base, adapter, merged, distilled, quantized, remote)", s);
 }
 
 bool eco_model_id_ok(const char *id) {
@@ -380,8 +380,9 @@ static eco_status parse_into(const json_t *j, const char *label, eco_genome *g) 
     for (int i = 0; i < N_KINDS; i++)
         if (strcmp(s, kind_names[i]) == 0) kind = i;
     if (kind < 0)
-        return eco_jr_fail(&r, "kind", ECO_STATUS_EFORMAT,
-                           "'%.32s' is not one of base, adapter, merged, distilled, quantized", s);
+        return eco_jr_fail(
+            &r, "kind", ECO_STATUS_EFORMAT,
+            "'%.32s' is not one of base, adapter, merged, distilled, quantized, remote", s);
     g->kind = (eco_genome_kind)kind;
 
     if ((rc = parse_compat(&r, &g->compatibility))) return rc;

@@ -55,7 +55,7 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 /* capabilities from the options: sorted, duplicates dropped, each "name@version". */
-static eco_status set_capabilities(eco_genome *g, const eco_add_options *opt) {
+eco_status eco_ingest_set_capabilities(eco_genome *g, const eco_add_options *opt) {
     if (opt->n_capabilities == 0) return ECO_STATUS_OK;
     g->capabilities = eco_calloc_array(opt->n_capabilities, sizeof(char *));
     if (!g->capabilities) return eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
@@ -455,7 +455,7 @@ static eco_status keep_first_registration_time(eco_registry *r, eco_genome *g,
 
 /* The genome as it will be stored must pass the same checks as one read back (ids,
  * capability names, created_at, hex fields). */
-static eco_status check_genome(const eco_genome *g) {
+eco_status eco_ingest_check_genome(const eco_genome *g) {
     char *text = NULL;
     size_t len = 0;
     eco_status st = eco_genome_to_canonical(g, &text, &len);
@@ -543,7 +543,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
         st = eco_error(ECO_STATUS_ENOMEM, "add: out of memory");
         goto out;
     }
-    if ((st = set_capabilities(&g, opt)) != ECO_STATUS_OK) goto out;
+    if ((st = eco_ingest_set_capabilities(&g, opt)) != ECO_STATUS_OK) goto out;
     if ((st = skip_list(dir, &skip)) != ECO_STATUS_OK) goto out;
     prog = begin_progress(&prog_line, dir, skip, opt);
     if ((st = eco_manifest_from_dir_progress(dir, (const char *const *)skip, prog, &g.files)) !=
@@ -583,7 +583,7 @@ eco_status eco_registry_add_dir(eco_registry *r, const char *dir, const eco_add_
         goto out;
     }
     if ((st = keep_first_registration_time(r, &g, opt)) != ECO_STATUS_OK) goto out;
-    if ((st = check_genome(&g)) != ECO_STATUS_OK) goto out;
+    if ((st = eco_ingest_check_genome(&g)) != ECO_STATUS_OK) goto out;
     /* From storing to registering, a `registry gc` (exclusive lock) must not take the
      * objects this add is about to reference. */
     if ((st = eco_registry_store_lock(r, false, &lock)) != ECO_STATUS_OK) goto out;

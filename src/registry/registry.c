@@ -615,6 +615,8 @@ eco_status eco_registry_list(eco_registry *r, const eco_registry_filter *f, char
         if (eco_genome_kind_parse(f->kind, &k))
             return eco_error(ECO_STATUS_EINVAL, "list: unknown kind '%s'", f->kind);
     }
+    /* the remote identity is compatible with nothing, not even with itself */
+    if (f && f->compat && eco_compat_is_remote(f->compat)) return ECO_STATUS_OK;
     return r->be->list(r->be, f, ids, n);
 }
 

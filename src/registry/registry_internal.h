@@ -21,6 +21,12 @@ eco_status eco_registry_check_envelope(const eco_keyring *trusted, const eco_gen
                                        const char *envelope, size_t envelope_len, const char *label,
                                        eco_status mismatch, char keyid[ECO_KEYID_HEX_LEN + 1]);
 
+/* ingest.c: the genome's capabilities from opt (each name@version; sorted, unique), and the
+ * genome's round trip through its canonical JSON (what is registered parses back). Also used
+ * by remote_model.c. */
+eco_status eco_ingest_set_capabilities(eco_genome *g, const eco_add_options *opt);
+eco_status eco_ingest_check_genome(const eco_genome *g);
+
 /* The wall-clock time as RFC 3339 UTC ("2026-11-28T01:02:03Z"), the form genomes and
  * registry rows record; the epoch if the clock cannot be read (registry.c). */
 void eco_registry_now_rfc3339(char out[32]);

@@ -25,7 +25,9 @@ static eco_status handle_infer(eco_engine *self, const eco_infer_request *req,
     const pool_model *a = h->model->base ? h->model : NULL;
     const uint64_t want = a ? a->serial : 0;
     eco_status st = ECO_STATUS_OK;
+    atomic_fetch_add(&run->waiting, 1);
     pthread_mutex_lock(&run->mu);
+    atomic_fetch_sub(&run->waiting, 1);
     if (run->attached != want) {
         st = eco_model_set_adapter(eco_llama_engine_model(run->engine), a ? a->lora : NULL);
         if (st == ECO_STATUS_OK) run->attached = want;

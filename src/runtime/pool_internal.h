@@ -8,6 +8,7 @@
 #define ECO_RUNTIME_POOL_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "ecology/engine.h"
 #include "ecology/runtime.h"
@@ -19,10 +20,12 @@ typedef struct pool_model {
     eco_genome genome;       /* the registered genome (owned) */
     struct pool_model *base; /* adapters: their base; bases: NULL */
     /* bases */
-    eco_engine *engine; /* the llama engine over the base's checkout (owns model, tokenizer) */
-    pthread_mutex_t mu; /* serialises infer on engine's model (and the attach before it) */
-    uint64_t attached;  /* serial of the adapter attached to the model now, 0: none; under mu */
-    size_t n_adapters;  /* resident adapters of this base */
+    eco_engine *engine;    /* the llama engine over the base's checkout (owns model, tokenizer) */
+    pthread_mutex_t mu;    /* serialises infer on engine's model (and the attach before it) */
+    uint64_t attached;     /* serial of the adapter attached to the model now, 0: none; under mu */
+    size_t n_adapters;     /* resident adapters of this base */
+    atomic_size_t waiting; /* infers waiting for mu (the base's queue; read without the pool's
+                            * mutex by eco_pool_residents) */
     /* adapters */
     eco_lora_adapter *lora; /* the mapped adapter, checked against the base's config */
     uint64_t serial;        /* unique per load (never 0), so a reloaded adapter is attached anew */
@@ -65,6 +68,10 @@ eco_status pool_load(eco_pool *p, const char *id, bool want_base, pool_model **o
 eco_status pool_load_adapter(eco_pool *p, pool_model *m, const char *dir);
 /* pool.c: one more (held) or one less engine over m and its base (both most recent). */
 void pool_pin(eco_pool *p, pool_model *m, bool held);
+/* pool_remote.c: an http engine (remote.h) for a remote model m (its genome read), as m's
+ * engine, with the key read from the environment variable the genome names. Errors name
+ * the model. */
+eco_status pool_open_remote(pool_model *m);
 /* pool_load.c: frees one entry (not in the table any more). */
 void pool_model_free(pool_model *m);
 

@@ -53,6 +53,10 @@ eco_status pool_load_adapter(eco_pool *p, pool_model *m, const char *dir) {
         if (st != ECO_STATUS_OK)
             return eco_error_wrap(st, "adapter '%s': base '%s'", m->id, m->genome.base);
     }
+    if (base->genome.kind == ECO_GENOME_KIND_REMOTE)
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "adapter '%s': its base '%s' is a remote model (served elsewhere)", m->id,
+                         base->id);
     const eco_model_config *cfg = eco_model_get_config(eco_llama_engine_model(base->engine));
     eco_status st = eco_lora_adapter_load(dir, cfg, &m->lora);
     if (st != ECO_STATUS_OK)
@@ -77,7 +81,9 @@ eco_status pool_load(eco_pool *p, const char *id, bool want_base, pool_model **o
     eco_status st = eco_registry_checkout(p->reg, id, &dir, &m->genome);
     if (st == ECO_STATUS_OK && m->genome.kind == ECO_GENOME_KIND_ADAPTER && want_base)
         st = eco_error(ECO_STATUS_EUNSUPPORTED, "model '%s' is an adapter, not a base", id);
-    if (st == ECO_STATUS_OK && m->genome.kind != ECO_GENOME_KIND_ADAPTER) {
+    if (st == ECO_STATUS_OK && m->genome.kind == ECO_GENOME_KIND_REMOTE) {
+        st = pool_open_remote(m);
+    } else if (st == ECO_STATUS_OK && m->genome.kind != ECO_GENOME_KIND_ADAPTER) {
         pool_make_room_for_base(p);
         st = load_base(m, dir);
         if (st != ECO_STATUS_OK) st = eco_error_wrap(st, "model '%s'", id);

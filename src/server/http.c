@@ -42,6 +42,7 @@ static int path_class(const char *url) {
     if (!strcmp(url, "/health") || !strcmp(url, "/ready")) return PATH_HEALTH;
     if (!strcmp(url, "/metrics")) return PATH_METRICS;
     if (!strncmp(url, "/admin/", 7)) return PATH_ADMIN;
+    if (!strcmp(url, "/")) return PATH_REPORT;
     return PATH_OTHER;
 }
 
@@ -95,10 +96,11 @@ static void dispatch(eco_server *s, struct MHD_Connection *c, const char *url, c
         return srv_answer_error(a, 503, NULL, NULL, "the server is %s",
                                 state == SERVER_LOADING ? "loading" : "stopping");
     if (path == PATH_OTHER) return srv_answer_error(a, 404, NULL, NULL, "no such path: %s", url);
-    if (s->keys) {
+    const char *who = NULL; /* the key's holder, for the admin's events */
+    if (s->keys && !(path == PATH_REPORT && s->opt.report_public)) {
         size_t n = 0;
         const char *key = bearer(c, &n);
-        eco_server_scope scope = eco_server_keys_check(s->keys, key, n, NULL);
+        eco_server_scope scope = eco_server_keys_check(s->keys, key, n, &who);
         if (scope == ECO_SERVER_SCOPE_NONE)
             return srv_answer_error(a, 401, NULL, NULL,
                                     key ? "invalid API key"
@@ -124,7 +126,11 @@ static void dispatch(eco_server *s, struct MHD_Connection *c, const char *url, c
                                                                  : ECO_SERVER_ENDPOINT_COMPLETIONS,
                                                k->body.data, k->body.len, a);
             return;
+        case PATH_REPORT:
+            if (!get) return srv_answer_error(a, 405, NULL, NULL, "%s takes GET", url);
+            return srv_handle_report(s, a);
         case PATH_ADMIN:
+            if (srv_handle_admin_ops(s, c, url, method, who, k->body.data, k->body.len, a)) return;
             if (!strcmp(url, "/admin/aliases")) {
                 if (post) return srv_handle_admin_promote(s, k->body.data, k->body.len, a);
                 if (!get) return srv_answer_error(a, 405, NULL, NULL, "%s takes GET or POST", url);
@@ -202,6 +208,7 @@ static void free_server(eco_server *s) {
     eco_server_keys_free(s->keys);
     eco_telemetry_free(s->tel);
     srv_metrics_free(&s->metrics);
+    srv_report_free(s);
     pthread_mutex_destroy(&s->reg_mu);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
@@ -263,7 +270,8 @@ eco_status eco_server_start(const eco_server_options *o, eco_server **out) {
     atomic_init(&s->generating, 0);
     atomic_init(&s->next_id, ((uint64_t)time(NULL) << 20));
 
-    eco_status st = listen_on(s);
+    eco_status st = srv_report_init(s);
+    if (st == ECO_STATUS_OK) st = listen_on(s);
     if (st == ECO_STATUS_OK && o->api_keys) st = eco_server_keys_load(o->api_keys, &s->keys);
     eco_registry_options ro = {.data_dir = o->data_dir, .trust_cache = true};
     if (st == ECO_STATUS_OK) st = eco_registry_open(&ro, &s->reg_pool);

@@ -88,6 +88,40 @@ static bool family(eco_buf *b, const char *name, const char *type, const char *h
     return eco_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* Per resident base: its resident adapters and the infers queued for its model (waiting for
+ * the base's mutex: the pool runs one infer per base at a time), and the queue's total. */
+static bool pool_families(eco_server *s, eco_buf *b) {
+    eco_pool_resident *r = NULL;
+    size_t n = 0;
+    if (eco_pool_residents(s->pool, &r, &n) != ECO_STATUS_OK) return false;
+    static const struct {
+        const char *name, *help;
+        bool queue;
+    } fams[] = {
+        {"ecology_pool_base_resident_adapters", "Resident adapters per resident base.", false},
+        {"ecology_pool_base_queue_depth",
+         "Infers waiting for a base's model (one runs at a time per base).", true},
+    };
+    bool ok = true;
+    size_t total = 0;
+    for (size_t f = 0; ok && f < sizeof fams / sizeof *fams; f++) {
+        ok = family(b, fams[f].name, "gauge", fams[f].help);
+        for (size_t i = 0; ok && i < n && !r[i].base; i++) {
+            size_t v = fams[f].queue ? r[i].waiting : r[i].adapters;
+            if (fams[f].queue) total += v;
+            ok = eco_buf_printf(b, "%s{base=\"", fams[f].name) &&
+                 eco_telemetry_escape_label(b, r[i].id, strlen(r[i].id)) &&
+                 eco_buf_printf(b, "\"} %zu\n", v);
+        }
+    }
+    ok = ok &&
+         family(b, "ecology_server_queue_depth", "gauge",
+                "Generating requests waiting for their model (every base's queue).") &&
+         eco_buf_printf(b, "ecology_server_queue_depth %zu\n", total);
+    eco_pool_residents_free(r, n);
+    return ok;
+}
+
 void srv_handle_metrics(eco_server *s, answer *a) {
     eco_buf b = {0};
     if (eco_telemetry_prometheus(s->tel, &b) != ECO_STATUS_OK) {
@@ -107,14 +141,19 @@ void srv_handle_metrics(eco_server *s, answer *a) {
         {"ecology_server_completion_tokens_total", "Generated tokens per model.",
          offsetof(model_counts, completion_tokens)},
     };
-    static const char *const paths[PATH__COUNT] = {
-        "/v1/models", "/v1/completions", "/v1/chat/completions", "/health", "/metrics", "/admin",
-        "other"};
+    static const char *const paths[PATH__COUNT] = {"/v1/models",
+                                                   "/v1/completions",
+                                                   "/v1/chat/completions",
+                                                   "/health",
+                                                   "/metrics",
+                                                   "/admin",
+                                                   "/",
+                                                   "other"};
     static const char *const classes[6] = {"2xx", "400", "401_403", "404", "4xx", "5xx"};
     bool ok = true;
     pthread_mutex_lock(&s->metrics.mu);
     server_metrics *m = &s->metrics;
-    qsort(m->models, m->n, sizeof *m->models, by_model);
+    if (m->n) qsort(m->models, m->n, sizeof *m->models, by_model); /* NULL before any */
     for (size_t f = 0; ok && f < sizeof per_model / sizeof *per_model; f++) {
         if (m->n == 0) break;
         ok = family(&b, per_model[f].name, "counter", per_model[f].help);
@@ -183,6 +222,7 @@ void srv_handle_metrics(eco_server *s, answer *a) {
          eco_buf_printf(&b, "ecology_pool_resident_bases %zu\n", ps.bases) &&
          family(&b, "ecology_pool_resident_adapters", "gauge", "Adapters resident.") &&
          eco_buf_printf(&b, "ecology_pool_resident_adapters %zu\n", ps.adapters_resident);
+    ok = ok && pool_families(s, &b);
     if (!ok) {
         eco_buf_free(&b);
         return srv_answer_error(a, 500, NULL, NULL, "out of memory");

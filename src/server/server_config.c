@@ -64,8 +64,9 @@ eco_status eco_server_config_parse(const char *text, size_t len, const char *lab
     if (st == ECO_STATUS_OK && !json_is_object(c->doc))
         st = eco_error(ECO_STATUS_EFORMAT, "%s: expected an object", label);
     eco_jr r = eco_jr_root(label, c->doc);
-    static const char *const allowed[] = {"host",    "port",   "data_dir", "api_keys", "threads",
-                                          "preload", "limits", "pool",     NULL};
+    static const char *const allowed[] = {"host",          "port",    "data_dir", "api_keys",
+                                          "threads",       "preload", "limits",   "pool",
+                                          "report_public", NULL};
     if (st == ECO_STATUS_OK) st = eco_jr_only(&r, allowed);
     const char *sv;
     int64_t v;
@@ -84,6 +85,7 @@ eco_status eco_server_config_parse(const char *text, size_t len, const char *lab
     v = o->threads;
     if (st == ECO_STATUS_OK && (st = eco_jr_int(&r, "threads", false, 0, 1024, &v)) == 0)
         o->threads = (unsigned)v;
+    if (st == ECO_STATUS_OK) st = eco_jr_bool(&r, "report_public", false, &o->report_public);
     const json_t *pre = NULL;
     if (st == ECO_STATUS_OK) st = eco_jr_array(&r, "preload", false, &pre);
     if (st == ECO_STATUS_OK && pre) {

@@ -40,6 +40,7 @@ enum {
     PATH_HEALTH,
     PATH_METRICS,
     PATH_ADMIN,
+    PATH_REPORT, /* GET / */
     PATH_OTHER,
     PATH__COUNT
 };
@@ -72,7 +73,8 @@ struct eco_server {
     atomic_uint_fast64_t next_id;
     pthread_mutex_t mu; /* in_flight and its condition */
     pthread_cond_t cv;
-    unsigned in_flight; /* requests between their first byte and their completion */
+    unsigned in_flight;              /* requests between their first byte and their completion */
+    struct srv_report_cache *report; /* GET /'s rendered page (report_live.c) */
 };
 
 /* One HTTP answer: status, content type and body (owned), or a stream (complete.c). */
@@ -109,6 +111,19 @@ void srv_handle_models(eco_server *s, answer *a);
 void srv_handle_admin_aliases(eco_server *s, answer *a);
 /* admin.c: POST /admin/aliases. */
 void srv_handle_admin_promote(eco_server *s, const char *body, size_t len, answer *a);
+/* admin_ops.c: the admin operations on the pool, the canaries and the loop (GET/POST
+ * /admin/models[/load|/unload], /admin/canary, /admin/loop[/pause|/resume]); by names the
+ * key's holder for the events. false when url is none of them (a not answered). */
+bool srv_handle_admin_ops(eco_server *s, struct MHD_Connection *c, const char *url,
+                          const char *method, const char *by, const char *body, size_t len,
+                          answer *a);
+/* report_live.c: GET / (the loop's report page, rendered at most every SERVER_REPORT_TTL_S
+ * seconds). */
+#define SERVER_REPORT_TTL_S 2.0
+typedef struct srv_report_cache srv_report_cache;
+eco_status srv_report_init(eco_server *s);
+void srv_report_free(eco_server *s);
+void srv_handle_report(eco_server *s, answer *a);
 /* metrics.c */
 void srv_metrics_init(server_metrics *m);
 void srv_metrics_free(server_metrics *m);

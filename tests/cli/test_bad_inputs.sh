@@ -442,4 +442,13 @@ row 1 "$T/serve-bad.json: port: expected an integer" -- serve --config "$T/serve
 row 1 "not an initialised registry"                -- serve --port 0 --data-dir "$T"
 row 1 "preload 'nope'"                             -- serve --port 0 --data-dir "$D" --preload nope
 
+# add-remote (issue 22): a model another server holds
+row 2 "--id, --endpoint and --model are required"  -- add-remote --id far --model m --data-dir "$D"
+row 2 "not an http:// or https:// URL"             -- add-remote --id far --endpoint ftp://x --model m --data-dir "$D"
+row 2 "NAME of an environment variable"            -- add-remote --id far --endpoint http://x --model m --key-env sk-secret-1 --data-dir "$D"
+row 2 "unknown capability 'nope@1'"                -- add-remote --id far --endpoint http://x --model m --capability nope@1 --data-dir "$D"
+row 1 "EEXIST"                                     -- add-remote --id eco-tiny --endpoint http://x --model m --data-dir "$D"
+"$BIN" add-remote --id far --endpoint http://127.0.0.1:9/v1 --model m --data-dir "$D" >/dev/null || { echo "setup: add-remote failed"; exit 1; }
+row 1 "model 'far' is a remote model"              -- generate --model far --prompt hi --data-dir "$D"
+
 finish "bad_inputs"

@@ -8,6 +8,7 @@
 # nodes and edges and the tables' rows (counted by Python's HTML parser over --dump-dom, so
 # an escaping slip that adds or eats an element shows); a screenshot is kept as a test
 # artefact in the build tree (test-output/report_chromium/report.png, path printed).
+# The same registry served live (`ecology serve`, GET /) shows the same champions in Chromium.
 # The usage errors are in test_bad_inputs.sh. Skipped with a message when Chromium is absent
 # (scripts/deps.sh installs it).
 . "$(dirname "$0")/lib/harness.sh"
@@ -121,6 +122,28 @@ if bad:
     sys.exit(1)
 EOF
 cat "$tmp/counts"
+
+# served live: `ecology serve` (no keys) answers GET / with the page rendered from the same
+# registry; in the browser it shows the same champions (capability and id) as the file page
+"$BIN" serve --port 0 --threads 1 --data-dir "$D" >"$tmp/serve.out" 2>"$tmp/serve.err" &
+SPID=$!
+for _ in $(seq 1 100); do grep -q "listening on" "$tmp/serve.out" && break; sleep 0.1; done
+URL=$(sed -n 's/^ecology serve: listening on \(http:.*\)$/\1/p' "$tmp/serve.out")
+if [ -z "$URL" ]; then fail "the server did not start"; cat "$tmp/serve.err"; else
+  browser --dump-dom "$URL/" >"$tmp/served.html" || { fail "chromium --dump-dom $URL/"; tail -5 "$tmp/chromium.log"; }
+  python3 - "$R/index.html" "$tmp/served.html" >"$tmp/champs" <<'EOF' || { fail "the served page's champions"; cat "$tmp/champs"; }
+import re, sys
+# every champion row: (capability, id); the served page must show the file page's, non-empty
+rows = lambda p: sorted(re.findall(r'<tr class="champion" data-capability="([^"]*)" data-id="([^"]*)"',
+                                   open(p, encoding="utf-8").read()))
+want, got = rows(sys.argv[1]), rows(sys.argv[2])
+print("champions:", got)
+ok = got == want and any(i for _, i in got) and '<svg id="pareto-front"' in open(sys.argv[2]).read()
+sys.exit(0 if ok else 1)
+EOF
+  cat "$tmp/champs"
+fi
+kill -TERM "$SPID" 2>/dev/null; wait "$SPID"; check $? "the server stops on SIGTERM"
 
 out_dir="$BINDIR/test-output/report_chromium"
 mkdir -p "$out_dir"

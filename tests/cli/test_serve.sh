@@ -10,7 +10,9 @@
 # curl sends what a client would not: malformed, truncated, deeply nested and oversized
 # bodies, no key, wrong methods and paths; /health, /ready and /metrics; then SIGTERM during a
 # long stream: the stream finishes with [DONE], a new request gets 503, the server exits 0.
-# The admin scope moves a champion alias through the promotion gate (409 without a report).
+# The admin scope moves a champion alias through the promotion gate (409 without a report),
+# lists, unloads and loads the pool's models, reads canary status, pauses and resumes the loop;
+# /metrics passes promtool, with resident adapters and the queue per base; GET / is the report.
 # A second server from a --config file: 429 past max_concurrent, 504 past the timeout.
 # Skips (saying so) only when node is absent.
 source "$(dirname "$0")/lib/harness.sh"
@@ -141,9 +143,37 @@ t1 = get('ecology_server_time_to_first_token_seconds_count{model="reverse"}')
 sys.exit(0 if 5 < t1 <= n else 1)
 PY
 echo $?)" "at most one TTFT per successful request"
+contains "$tmp/body" 'ecology_pool_base_resident_adapters{base="eco-tiny"} 2' "resident adapters per base"
+contains "$tmp/body" 'ecology_pool_base_queue_depth{base="eco-tiny"} 0' "the queue per base"
+contains "$tmp/body" 'ecology_server_queue_depth 0' "the queue"
 if command -v promtool >/dev/null 2>&1; then
   promtool check metrics <"$tmp/body" >"$tmp/promtool.out" 2>&1; check $? "promtool check metrics"
+  cat "$tmp/promtool.out"
+else
+  echo "test_serve: SKIP promtool check metrics: promtool is not installed (scripts/deps.sh installs prometheus)"
 fi
+
+# the admin operations (admin scope): residents, unload, load, canary status, the loop's pause
+KA='Authorization: Bearer sk-admin-0123456789'
+req GET /admin/models "" "$KA"
+check "$([ "$code" = 200 ]; echo $?)" "GET /admin/models 200"
+check "$(field "$tmp/body" '[m["adapters_resident"] for m in j["models"] if m["id"] == "eco-tiny"] == [2]' | grep -q True; echo $?)" "both adapters resident on eco-tiny"
+printf '{"model":"sort"}' >"$tmp/m1"
+req POST /admin/models/unload "$tmp/m1" "$KA"; check "$([ "$code" = 200 ]; echo $?)" "unload sort"
+req POST /admin/models/unload "$tmp/m1" "$KA"; error_is 404 "unload a model not resident"
+req POST /admin/models/load "$tmp/m1" "$KA"; check "$([ "$code" = 200 ]; echo $?)" "load sort"
+req POST /admin/models/load "$tmp/m1"; error_is 403 "an inference key loads nothing"
+req GET /admin/canary "" "$KA"; check "$([ "$code" = 200 ]; echo $?)" "canary status"
+req POST /admin/loop/pause "" "$KA"; check "$([ "$code" = 200 ]; echo $?)" "pause the loop"
+exists "$ECOLOGY_DATA/loop.pause"
+expect 0 "events" -- "$BIN" events
+contains "$tmp/out" "loop-pause" "the pause is an event"
+req POST /admin/loop/resume "" "$KA"; check "$([ "$(field "$tmp/body" 'j["paused"]')" = False ]; echo $?)" "resume the loop"
+check "$([ ! -e "$ECOLOGY_DATA/loop.pause" ]; echo $?)" "the pause file is gone"
+# the live report page: a key of either scope
+req GET / "" "X-None: 1"; error_is 401 "the report page without a key"
+req GET / ""; check "$([ "$code" = 200 ]; echo $?)" "GET / with a key"
+contains "$tmp/body" 'data-capability="text.reverse@1" data-id="reverse"' "the page shows the champion"
 
 # graceful stop: a long stream in flight when SIGTERM comes (8 choices of 400 tokens, a few
 # seconds; the base runs "The quick brown fox" to the length limit, no EOS)

@@ -1,0 +1,584 @@
+/*
+ * The http engine (include/ecology/remote.h) against this project's server on loopback
+ * (eco_server_start in-process over a registry holding the shipped base and its reverse
+ * adapter): its greedy text equals the llama engine's over the same folders, token for token
+ * as the server reports them, with the server's log-probabilities; on_token replays them and
+ * can cut the answer; errors name the URL (a wrong key, an unknown model, a refused
+ * connection, a server that never answers, a malformed answer from a fake server). The
+ * answer parser's malformed-input table. A remote model registered (its key's variable name,
+ * never the key) and opened by the runtime pool, compatible with nothing. A remote teacher
+ * writes the same sequence-level distillation data as the local engine.
+ */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+#include "ecology/daemon.h"
+#include "ecology/engine.h"
+#include "ecology/registry.h"
+#include "ecology/remote.h"
+#include "ecology/runtime.h"
+#include "ecology/server.h"
+#include "ecology/train.h"
+
+#define KEY_INF   "sk-test-inference-1"
+#define KEY_ADMIN "sk-test-admin-00001"
+#define PROMPT    "Reverse: kosjeco\nReversed:"
+#define KEY_ENV   "ECO_TEST_REMOTE_KEY"
+
+typedef struct fixture {
+    char *tmp, *data, *keys;
+    eco_server *srv;
+    uint16_t port;
+    char base_url[64];
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    f->tmp = eco_test_tmpdir();
+    f->data = eco_path_join(f->tmp, "data");
+    eco_registry *r = NULL;
+    char *key = eco_test_registry_with_key(f->data, &r);
+    char *base = eco_test_source_path("data/models/eco-tiny");
+    char *rev = eco_test_source_path("data/adapters/text.reverse@1");
+    const char *caps[] = {"text.reverse@1"};
+    eco_add_options ob = {.id = "eco-tiny", .sign_key = key};
+    eco_add_options oa = {.id = "reverse",
+                          .base = "eco-tiny",
+                          .capabilities = caps,
+                          .n_capabilities = 1,
+                          .sign_key = key};
+    ECO_ASSERT_OK(eco_registry_add_dir(r, base, &ob, NULL));
+    ECO_ASSERT_OK(eco_registry_add_dir(r, rev, &oa, NULL));
+    eco_registry_close(r);
+    free(key);
+    free(base);
+    free(rev);
+    f->keys = eco_path_join(f->tmp, "keys.json");
+    const char *keys = "{\"keys\":[{\"key\":\"" KEY_INF "\",\"scope\":\"inference\"},"
+                       "{\"key\":\"" KEY_ADMIN "\",\"scope\":\"admin\"}]}";
+    eco_test_write_file(f->keys, keys, strlen(keys));
+    eco_server_options o;
+    eco_server_options_init(&o);
+    o.data_dir = f->data;
+    o.api_keys = f->keys;
+    o.threads = 2;
+    ECO_ASSERT_OK(eco_server_start(&o, &f->srv));
+    f->port = eco_server_port(f->srv);
+    snprintf(f->base_url, sizeof f->base_url, "http://127.0.0.1:%u/v1", (unsigned)f->port);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    eco_server_stop(f->srv, 30);
+    eco_test_rmtree(f->tmp);
+    free(f->tmp);
+    free(f->data);
+    free(f->keys);
+    free(f);
+    return 0;
+}
+
+static void request(eco_infer_request *q) {
+    static const char *stops[] = {"\n"};
+    eco_infer_request_init(q);
+    q->prompt = PROMPT;
+    q->max_tokens = 16;
+    q->stop = stops;
+    q->n_stop = 1;
+}
+
+/* The llama engine's own greedy answer over the same folders. */
+static void local_answer(eco_infer_response *resp) {
+    char *base = eco_test_source_path("data/models/eco-tiny");
+    char *rev = eco_test_source_path("data/adapters/text.reverse@1");
+    eco_engine *e = NULL;
+    ECO_ASSERT_OK(eco_llama_engine_open_adapter(base, rev, NULL, &e));
+    eco_infer_request q;
+    request(&q);
+    ECO_ASSERT_OK(e->infer(e, &q, resp));
+    eco_engine_destroy(e);
+    free(base);
+    free(rev);
+}
+
+static eco_engine *open_http(const fixture *f, const char *model, const char *key) {
+    eco_remote_options o = {.base_url = f->base_url, .model = model, .api_key = key};
+    eco_engine *e = NULL;
+    ECO_ASSERT_OK(eco_remote_engine_open(&o, &e));
+    return e;
+}
+
+static void assert_same(const eco_infer_response *want, const eco_infer_response *got) {
+    assert_string_equal(got->text, want->text);
+    assert_int_equal(got->text_len, want->text_len);
+    assert_int_equal(got->n_tokens, want->n_tokens);
+    assert_int_equal(got->n_prompt_tokens, want->n_prompt_tokens);
+    assert_string_equal(got->finish_reason, want->finish_reason);
+    double worst = 0;
+    for (size_t i = 0; i < got->n_tokens; i++) {
+        assert_int_equal(got->tokens[i], -1);
+        double d = fabs((double)got->logprobs[i] - (double)want->logprobs[i]);
+        worst = d > worst ? d : worst;
+    }
+    if (worst > 1e-5) print_error("logprobs differ by up to %g\n", worst);
+    assert_true(worst <= 1e-5);
+}
+
+static void test_equals_local_engine(void **state) {
+    fixture *f = *state;
+    eco_infer_response want, got;
+    local_answer(&want);
+    assert_true(want.text_len > 1 && want.n_tokens > 1);
+    eco_engine *e = open_http(f, "reverse", KEY_INF);
+    assert_string_equal(e->genome(e)->id, "reverse");
+    eco_infer_request q;
+    request(&q);
+    ECO_ASSERT_OK(e->infer(e, &q, &got));
+    assert_same(&want, &got);
+    assert_true(got.decode_ms > 0);
+    eco_infer_response_free(&got);
+    /* a second request on the same engine (the connection kept alive) */
+    ECO_ASSERT_OK(e->infer(e, &q, &got));
+    assert_same(&want, &got);
+    eco_infer_response_free(&got);
+    /* the base URL without /v1, with a trailing slash */
+    eco_engine_destroy(e);
+    char plain[80];
+    snprintf(plain, sizeof plain, "http://127.0.0.1:%u/", (unsigned)f->port);
+    eco_remote_options o = {.base_url = plain, .model = "reverse", .api_key = KEY_INF};
+    ECO_ASSERT_OK(eco_remote_engine_open(&o, &e));
+    ECO_ASSERT_OK(e->infer(e, &q, &got));
+    assert_same(&want, &got);
+    eco_infer_response_free(&got);
+    eco_engine_destroy(e);
+    eco_infer_response_free(&want);
+}
+
+typedef struct steps {
+    size_t n, cut_at;
+    float lp[64];
+    char text[256];
+} steps;
+
+static bool on_step(void *ctx, const eco_infer_step *s) {
+    steps *k = ctx;
+    assert_int_equal(s->index, k->n);
+    assert_true(s->n_prompt_tokens > 0);
+    if (k->n < 64) k->lp[k->n] = s->logprob;
+    snprintf(k->text, sizeof k->text, "%.*s", (int)s->text_len, s->text);
+    k->n++;
+    return k->n < k->cut_at;
+}
+
+static void test_on_token(void **state) {
+    fixture *f = *state;
+    eco_infer_response want, got;
+    local_answer(&want);
+    eco_engine *e = open_http(f, "reverse", KEY_INF);
+    eco_infer_request q;
+    request(&q);
+    steps k = {.cut_at = 1000};
+    q.on_token = on_step;
+    q.on_token_ctx = &k;
+    ECO_ASSERT_OK(e->infer(e, &q, &got));
+    assert_int_equal(k.n, want.n_tokens);
+    assert_string_equal(k.text, want.text);
+    for (size_t i = 0; i < k.n && i < 64; i++) assert_float_equal(k.lp[i], want.logprobs[i], 1e-5);
+    eco_infer_response_free(&got);
+    /* returning false after the second token cuts the answer there */
+    memset(&k, 0, sizeof k);
+    k.cut_at = 2;
+    ECO_ASSERT_OK(e->infer(e, &q, &got));
+    assert_int_equal(k.n, 2);
+    assert_int_equal(got.n_tokens, 2);
+    assert_string_equal(got.finish_reason, "cancelled");
+    assert_string_equal(got.text, k.text);
+    assert_true(strncmp(want.text, got.text, got.text_len) == 0);
+    eco_infer_response_free(&got);
+    eco_engine_destroy(e);
+    eco_infer_response_free(&want);
+}
+
+static void assert_fails(eco_engine *e, eco_status want, const char *fragment,
+                         const char *url_part) {
+    eco_infer_request q;
+    request(&q);
+    eco_infer_response resp;
+    eco_status st = e->infer(e, &q, &resp);
+    if (st != want || !strstr(eco_last_error(), fragment) || !strstr(eco_last_error(), url_part))
+        print_error("status %d (want %d): %s\n", (int)st, (int)want, eco_last_error());
+    assert_int_equal(st, want);
+    assert_non_null(strstr(eco_last_error(), fragment));
+    assert_non_null(strstr(eco_last_error(), url_part));
+    assert_null(resp.text);
+}
+
+static void test_server_errors(void **state) {
+    fixture *f = *state;
+    eco_engine *e = open_http(f, "reverse", "sk-wrong-key-000");
+    assert_fails(e, ECO_STATUS_EINVAL, "HTTP 401", f->base_url);
+    assert_non_null(strstr(eco_last_error(), "invalid API key")); /* the server's message */
+    eco_engine_destroy(e);
+    e = open_http(f, "reverse", NULL);
+    assert_fails(e, ECO_STATUS_EINVAL, "HTTP 401", "/v1/completions");
+    eco_engine_destroy(e);
+    e = open_http(f, "no-such-model", KEY_INF);
+    assert_fails(e, ECO_STATUS_ENOTFOUND, "HTTP 404", f->base_url);
+    assert_non_null(strstr(eco_last_error(), "no-such-model"));
+    eco_engine_destroy(e);
+    /* what the completions API cannot carry is refused before anything is sent */
+    e = open_http(f, "reverse", KEY_INF);
+    eco_infer_request q;
+    request(&q);
+    q.top_k = 5;
+    eco_infer_response resp;
+    assert_int_equal(e->infer(e, &q, &resp), ECO_STATUS_EUNSUPPORTED);
+    assert_non_null(strstr(eco_last_error(), "top_k"));
+    eco_engine_destroy(e);
+    /* options */
+    eco_remote_options o = {.base_url = "ftp://x", .model = "m"};
+    assert_int_equal(eco_remote_engine_open(&o, &e), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "ftp://x"));
+    o.base_url = "http://x";
+    o.model = NULL;
+    assert_int_equal(eco_remote_engine_open(&o, &e), ECO_STATUS_EINVAL);
+}
+
+/* A loopback port nothing listens on. */
+static uint16_t closed_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t n = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &n), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* A listening socket on loopback (its port in *port). */
+static int listener(uint16_t *port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    socklen_t n = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &n), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* A fake server answering one request with a canned response. */
+typedef struct fake {
+    int fd;
+    const char *response;
+} fake;
+
+static void *serve_once(void *arg) {
+    fake *k = arg;
+    int c = accept(k->fd, NULL, NULL);
+    if (c < 0) return NULL;
+    char buf[8192];
+    size_t got = 0;
+    ssize_t n;
+    /* the headers, then the body Content-Length says */
+    while (got < sizeof buf - 1 && (n = recv(c, buf + got, sizeof buf - 1 - got, 0)) > 0) {
+        got += (size_t)n;
+        buf[got] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        char *cl = strstr(buf, "Content-Length: ");
+        if (end && cl && got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10)) break;
+    }
+    (void)send(c, k->response, strlen(k->response), MSG_NOSIGNAL);
+    close(c);
+    return NULL;
+}
+
+static void fake_call(const char *status, const char *body, eco_status want, const char *fragment) {
+    uint16_t port = 0;
+    char response[1024];
+    snprintf(response, sizeof response,
+             "HTTP/1.1 %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s", status,
+             strlen(body), body);
+    fake k = {.fd = listener(&port), .response = response};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, serve_once, &k), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)port);
+    eco_remote_options o = {.base_url = url, .model = "m", .timeout_s = 10};
+    eco_engine *e = NULL;
+    ECO_ASSERT_OK(eco_remote_engine_open(&o, &e));
+    assert_fails(e, want, fragment, url);
+    eco_engine_destroy(e);
+    pthread_join(th, NULL);
+    close(k.fd);
+}
+
+static void test_transport_errors(void **state) {
+    (void)state;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", (unsigned)closed_port());
+    eco_remote_options o = {.base_url = url, .model = "m"};
+    eco_engine *e = NULL;
+    ECO_ASSERT_OK(eco_remote_engine_open(&o, &e));
+    assert_fails(e, ECO_STATUS_EIO, "cannot connect", url);
+    eco_engine_destroy(e);
+    /* a server that accepts (the kernel's backlog) and never answers */
+    uint16_t port = 0;
+    int fd = listener(&port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", (unsigned)port);
+    o.base_url = url;
+    o.timeout_s = 0.3;
+    ECO_ASSERT_OK(eco_remote_engine_open(&o, &e));
+    double t0 = eco_now();
+    assert_fails(e, ECO_STATUS_ERANGE, "timed out", url);
+    assert_true(eco_now() - t0 < 5);
+    eco_engine_destroy(e);
+    close(fd);
+    /* malformed answers and error answers from a fake server */
+    fake_call("200 OK", "not json!", ECO_STATUS_EFORMAT, "invalid JSON");
+    fake_call("200 OK", "{\"choices\":[]}", ECO_STATUS_EFORMAT, "choices: is empty");
+    fake_call("200 OK", "{\"choices\":[{\"text\":1}]}", ECO_STATUS_EFORMAT,
+              "answer of http://127.0.0.1");
+    fake_call("500 Oops", "{\"error\":{\"message\":\"GPU on fire\"}}", ECO_STATUS_EIO,
+              "HTTP 500: GPU on fire");
+    fake_call("503 No", "busy\x01\xff!!", ECO_STATUS_EIO, "HTTP 503: busy\\x01\\xff!!");
+    fake_call("400 Bad",
+              "{\"error\":{\"message\":\"too long\",\"code\":\"context_length_exceeded\"}}",
+              ECO_STATUS_ERANGE, "too long");
+    fake_call("302 Found", "elsewhere", ECO_STATUS_EIO, "HTTP 302, expected 200");
+}
+
+/* The answer parser's table: each input accepted, or refused with a message fragment. */
+static void test_parse_table(void **state) {
+    (void)state;
+    static const struct {
+        const char *body;
+        const char *err; /* NULL: accepted */
+    } cases[] = {
+        {"{\"choices\":[{\"text\":\"ab\"}]}", NULL},
+        {"{\"choices\":[{\"text\":\"ab\",\"finish_reason\":\"length\",\"logprobs\":null}],"
+         "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2},\"extra\":[1]}",
+         NULL},
+        {"{\"choices\":[{\"text\":\"ab\",\"logprobs\":{\"tokens\":[\"a\",\"b\"],"
+         "\"token_logprobs\":[-0.5,null],\"top_logprobs\":null}}],"
+         "\"timings\":{\"prompt_ms\":1.5,\"predicted_ms\":2}}",
+         NULL},
+        {"", "invalid JSON"},
+        {"[]", "expected a JSON object"},
+        {"{\"choices\":[{\"text\":\"a\"}],\"choices\":[]}", "invalid JSON"},
+        {"{}", "choices: missing"},
+        {"{\"choices\":{}}", "choices: expected an array"},
+        {"{\"choices\":[]}", "choices: is empty"},
+        {"{\"choices\":[1]}", "choices[0]: expected an object"},
+        {"{\"choices\":[{}]}", "choices[0].text: missing"},
+        {"{\"choices\":[{\"text\":5}]}", "choices[0].text: expected a string"},
+        {"{\"choices\":[{\"text\":\"a\",\"finish_reason\":3}]}",
+         "choices[0].finish_reason: expected a string"},
+        {"{\"choices\":[{\"text\":\"a\",\"logprobs\":[]}]}",
+         "choices[0].logprobs: expected an object"},
+        {"{\"choices\":[{\"text\":\"a\",\"logprobs\":{\"tokens\":[\"a\"]}}]}",
+         "choices[0].logprobs.token_logprobs: missing"},
+        {"{\"choices\":[{\"text\":\"a\",\"logprobs\":{\"tokens\":[\"a\"],\"token_logprobs\":[]}}]}",
+         "token_logprobs: 0 entries, tokens has 1"},
+        {"{\"choices\":[{\"text\":\"a\",\"logprobs\":{\"tokens\":[1],\"token_logprobs\":[0]}}]}",
+         "choices[0].logprobs.tokens[0]: expected a string"},
+        {"{\"choices\":[{\"text\":\"a\",\"logprobs\":{\"tokens\":[\"a\"],"
+         "\"token_logprobs\":[\"x\"]}}]}",
+         "token_logprobs[0]: expected a number"},
+        {"{\"choices\":[{\"text\":\"a\",\"logprobs\":{\"tokens\":[\"a\"],"
+         "\"token_logprobs\":[0.5]}}]}",
+         "outside"},
+        {"{\"choices\":[{\"text\":\"a\"}],\"usage\":{\"prompt_tokens\":-1}}",
+         "usage.prompt_tokens"},
+        {"{\"choices\":[{\"text\":\"a\"}],\"usage\":7}", "usage: expected an object"},
+        {"{\"choices\":[{\"text\":\"a\"}],\"timings\":{\"prompt_ms\":\"1\"}}",
+         "timings.prompt_ms: expected a number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        eco_remote_completion c;
+        eco_status st =
+            eco_remote_parse_completion(cases[i].body, strlen(cases[i].body), "answer", &c);
+        bool ok = cases[i].err
+                      ? st == ECO_STATUS_EFORMAT && strstr(eco_last_error(), cases[i].err) &&
+                            !strncmp(eco_last_error(), "answer", 6)
+                      : st == ECO_STATUS_OK;
+        if (!ok)
+            print_error("case %zu (%s): status %d, message: %s\n", i, cases[i].body, (int)st,
+                        st ? eco_last_error() : "");
+        assert_true(ok);
+        eco_remote_completion_free(&c);
+    }
+    eco_remote_completion c;
+    const char *lp = "{\"choices\":[{\"text\":\"ab\",\"finish_reason\":\"stop\",\"logprobs\":"
+                     "{\"tokens\":[\"a\",\"b\"],\"token_logprobs\":[-0.5,null]}}],"
+                     "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}";
+    ECO_ASSERT_OK(eco_remote_parse_completion(lp, strlen(lp), "answer", &c));
+    assert_int_equal(c.n_tokens, 2);
+    assert_float_equal(c.logprobs[0], -0.5, 0);
+    assert_true(isinf(c.logprobs[1]) && c.logprobs[1] < 0);
+    assert_string_equal(c.token_texts[1], "b");
+    assert_string_equal(c.finish_reason, "stop");
+    assert_int_equal(c.prompt_tokens, 3);
+    eco_remote_completion_free(&c);
+    char msg[64], code[32];
+    eco_remote_error_message("{\"error\":\"plain\"}", 17, msg, sizeof msg, code, sizeof code);
+    assert_string_equal(msg, "plain");
+    assert_string_equal(code, "");
+    eco_remote_error_message(NULL, 0, msg, sizeof msg, NULL, 0);
+    assert_string_equal(msg, "(no message)");
+}
+
+/* A remote model in the registry and the pool. */
+static void test_registry_and_pool(void **state) {
+    fixture *f = *state;
+    eco_registry_options ro = {.data_dir = f->data};
+    eco_registry *r = NULL;
+    ECO_ASSERT_OK(eco_registry_open(&ro, &r));
+    const char *caps[] = {"text.reverse@1"};
+    eco_remote_add_options o = {.id = "far-reverse",
+                                .endpoint = f->base_url,
+                                .model = "reverse",
+                                .api_key_env = KEY_ENV,
+                                .capabilities = caps,
+                                .n_capabilities = 1};
+    /* a key given where its variable's name belongs is refused, not stored */
+    o.api_key_env = KEY_INF;
+    assert_int_equal(eco_registry_add_remote(r, &o, NULL), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), "NAME of an environment variable"));
+    o.api_key_env = KEY_ENV;
+    o.endpoint = "file:///etc/passwd";
+    assert_int_equal(eco_registry_add_remote(r, &o, NULL), ECO_STATUS_EINVAL);
+    o.endpoint = f->base_url;
+    eco_genome g = {0};
+    ECO_ASSERT_OK(eco_registry_add_remote(r, &o, &g));
+    assert_int_equal(g.kind, ECO_GENOME_KIND_REMOTE);
+    assert_int_equal(g.files.n, 0);
+    assert_false(eco_compat_equal(&g.compatibility, &g.compatibility));
+    const char *fields[ECO_COMPAT_FIELDS];
+    assert_int_equal(eco_compat_diff_all(&g.compatibility, &g.compatibility, fields), 4);
+    char *text = NULL;
+    size_t len = 0;
+    ECO_ASSERT_OK(eco_genome_to_canonical(&g, &text, &len));
+    assert_non_null(strstr(text, "\"api_key_env\":\"" KEY_ENV "\""));
+    assert_non_null(strstr(text, "\"kind\":\"remote\""));
+    assert_null(strstr(text, KEY_INF));
+    free(text);
+    eco_genome_free(&g);
+    ECO_ASSERT_OK(eco_registry_add_remote(r, &o, NULL)); /* again: a no-op */
+    /* nothing is listed as compatible with it */
+    char **ids = NULL;
+    size_t n_ids = 9;
+    eco_genome far = {0};
+    ECO_ASSERT_OK(eco_registry_get(r, "far-reverse", &far, NULL));
+    eco_registry_filter flt = {.compat = &far.compatibility};
+    ECO_ASSERT_OK(eco_registry_list(r, &flt, &ids, &n_ids));
+    assert_int_equal(n_ids, 0);
+    eco_registry_ids_free(ids, n_ids);
+    eco_genome_free(&far);
+    /* the genome is parsed back by the registry */
+    ECO_ASSERT_OK(eco_registry_get(r, "far-reverse", &g, NULL));
+    const char *ep = NULL, *model = NULL, *kv = NULL;
+    ECO_ASSERT_OK(eco_genome_remote_target(&g, &ep, &model, &kv));
+    assert_string_equal(ep, f->base_url);
+    assert_string_equal(model, "reverse");
+    assert_string_equal(kv, KEY_ENV);
+    eco_genome_free(&g);
+
+    eco_pool *p = NULL;
+    ECO_ASSERT_OK(eco_pool_create(r, NULL, &p));
+    eco_engine *e = NULL;
+    unsetenv(KEY_ENV);
+    assert_int_equal(eco_pool_acquire(p, "far-reverse", &e), ECO_STATUS_EINVAL);
+    assert_non_null(strstr(eco_last_error(), KEY_ENV));
+    setenv(KEY_ENV, KEY_INF, 1);
+    ECO_ASSERT_OK(eco_pool_acquire(p, "far-reverse", &e));
+    assert_int_equal(e->genome(e)->kind, ECO_GENOME_KIND_REMOTE);
+    eco_infer_response want, got;
+    local_answer(&want);
+    eco_infer_request q;
+    request(&q);
+    ECO_ASSERT_OK(e->infer(e, &q, &got));
+    assert_same(&want, &got);
+    eco_infer_response_free(&got);
+    eco_infer_response_free(&want);
+    eco_pool_release(p, e);
+    eco_pool_stats ps;
+    eco_pool_get_stats(p, &ps);
+    assert_int_equal(ps.bases, 1);
+    assert_int_equal(ps.base_bytes, 0);
+    eco_pool_destroy(p);
+    /* the loop's evaluation and canaries open it too (daemon.h's registry opener) */
+    ECO_ASSERT_OK(eco_canary_open_registry(r, "far-reverse", &e));
+    local_answer(&want);
+    ECO_ASSERT_OK(e->infer(e, &q, &got));
+    assert_same(&want, &got);
+    eco_infer_response_free(&got);
+    eco_infer_response_free(&want);
+    eco_engine_destroy(e);
+    unsetenv(KEY_ENV);
+    assert_int_equal(eco_canary_open_registry(r, "far-reverse", &e), ECO_STATUS_EINVAL);
+    eco_registry_close(r);
+}
+
+/* A remote teacher for sequence-level distillation: the same data as the local engine's. */
+static void test_distill_teacher(void **state) {
+    fixture *f = *state;
+    char *prompts = eco_path_join(f->tmp, "prompts.jsonl");
+    const char *text = "{\"prompt\":\"Reverse: kosjeco\\nReversed:\"}\n"
+                       "{\"prompt\":\"Reverse: abc\\nReversed:\"}\n"
+                       "{\"prompt\":\"Reverse: tiny ecology\\nReversed:\"}\n";
+    eco_test_write_file(prompts, text, strlen(text));
+    char *base = eco_test_source_path("data/models/eco-tiny");
+    char *rev = eco_test_source_path("data/adapters/text.reverse@1");
+    eco_engine *local = NULL;
+    ECO_ASSERT_OK(eco_llama_engine_open_adapter(base, rev, NULL, &local));
+    eco_engine *far = open_http(f, "reverse", KEY_INF);
+    char *a = eco_path_join(f->tmp, "local.jsonl"), *b = eco_path_join(f->tmp, "remote.jsonl");
+    size_t na = 0, nb = 0;
+    ECO_ASSERT_OK(eco_distill_generate_jsonl(&local, 1, prompts, a, 12, &na));
+    ECO_ASSERT_OK(eco_distill_generate_jsonl(&far, 1, prompts, b, 12, &nb));
+    assert_int_equal(na, 3);
+    assert_int_equal(nb, 3);
+    char *da = NULL, *db = NULL;
+    size_t la = 0, lb = 0;
+    ECO_ASSERT_OK(eco_read_file(a, 1 << 20, &da, &la));
+    ECO_ASSERT_OK(eco_read_file(b, 1 << 20, &db, &lb));
+    assert_int_equal(la, lb);
+    assert_memory_equal(da, db, la);
+    free(da);
+    free(db);
+    free(a);
+    free(b);
+    eco_engine_destroy(far);
+    eco_engine_destroy(local);
+    free(base);
+    free(rev);
+    free(prompts);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_table),
+        cmocka_unit_test(test_transport_errors),
+        cmocka_unit_test_setup_teardown(test_equals_local_engine, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registry_and_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_distill_teacher, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
