@@ -120,8 +120,8 @@ static const prefix_case PREFIXES[] = {
     /* arrays */
     {"{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,\"maxItems\":2}", "[]",
      false, false},
-    {"{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,\"maxItems\":2}", "[1, 2]",
-     true, true},
+    {"{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,\"maxItems\":2}",
+     "[1, 2]", true, true},
     {"{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,\"maxItems\":2}", "[1,2,",
      false, false},
     {"{\"type\":\"array\",\"items\":false}", "[]", true, true},
@@ -232,9 +232,11 @@ static const char *const WALK_SCHEMAS[] = {
     "{\"enum\":[\"red\",\"green\",\"gr\",1,12,{\"a\":[true]},null]}",
     OBJ_AB,
     "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":8},"
-    "\"age\":{\"type\":\"integer\"},\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"x\",\"y\"]},"
+    "\"age\":{\"type\":\"integer\"},\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"x\",\"y\"]}"
+    ","
     "\"maxItems\":3},\"pet\":{\"type\":\"object\",\"properties\":{\"kind\":{\"const\":\"cat\"},"
-    "\"ok\":{\"type\":\"boolean\"}},\"required\":[\"kind\",\"ok\"],\"additionalProperties\":false}},"
+    "\"ok\":{\"type\":\"boolean\"}},\"required\":[\"kind\",\"ok\"],\"additionalProperties\":false}}"
+    ","
     "\"required\":[\"name\",\"age\",\"pet\"],\"additionalProperties\":false}",
     "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"additionalProperties\":{\"type\":"
     "\"number\"}},\"minItems\":2,\"maxItems\":4}",
@@ -294,7 +296,8 @@ static void test_random_walks(void **state) {
             char *text = random_walk(c, &rng, 4 + seed % 60, &len);
             bool valid = false;
             eco_json_schema_error err;
-            ECO_ASSERT_OK(eco_json_schema_validate_text(s ? s : any_object, text, len, &valid, &err));
+            ECO_ASSERT_OK(
+                eco_json_schema_validate_text(s ? s : any_object, text, len, &valid, &err));
             if (!valid) {
                 char why[1024];
                 fail_msg("schema %zu seed %llu: '%.*s' invalid: %s", i, (unsigned long long)seed,
@@ -499,10 +502,8 @@ static void test_engine(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_prefixes),
-        cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_random_walks),
-        cmocka_unit_test(test_mask_matches_brute_force),
+        cmocka_unit_test(test_prefixes),     cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_random_walks), cmocka_unit_test(test_mask_matches_brute_force),
         cmocka_unit_test(test_engine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

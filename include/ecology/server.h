@@ -124,6 +124,13 @@ typedef enum eco_server_endpoint {
     ECO_SERVER_ENDPOINT_CHAT = 1,        /* POST /v1/chat/completions */
 } eco_server_endpoint;
 
+/* response_format.type */
+typedef enum eco_server_format {
+    ECO_SERVER_FORMAT_TEXT = 0,
+    ECO_SERVER_FORMAT_JSON_OBJECT = 1,
+    ECO_SERVER_FORMAT_JSON_SCHEMA = 2,
+} eco_server_format;
+
 typedef struct eco_server_message {
     char *role;    /* "system", "user", "assistant" (owned) */
     char *content; /* text, content parts of type "text" joined (owned) */
@@ -151,6 +158,15 @@ typedef struct eco_server_request {
     bool logprobs;      /* completions: "logprobs" given (an integer); chat: true */
     int top_logprobs;   /* alternatives per token: completions logprobs N (0..5), chat
                          * top_logprobs (0..20) */
+    /* response_format (structured output): "text" (the default) constrains nothing;
+     * "json_object" makes the output one JSON object; "json_schema" an instance of
+     * json_schema.schema (absent: any JSON value), compiled here and checked to be one the
+     * decoder can enforce (eco_json_constraint_create: a keyword it cannot enforce is a 400
+     * naming it in param "response_format.json_schema.schema.properties.zip.pattern").
+     * The output always parses and validates unless max_tokens ends it first:
+     * finish_reason is then "length", as OpenAI's; stop sequences still apply. */
+    eco_server_format format;
+    struct eco_json_schema *schema; /* json_schema: compiled (owned); NULL otherwise */
 } eco_server_request;
 
 /* Parses a body for endpoint, under limits (NULL: the defaults). On EFORMAT / ERANGE /

@@ -31,7 +31,8 @@ static eco_status token_bytes(const eco_tokenizer *tok, int32_t id, uint8_t **ou
             n = n2 - n1;
         }
         if (n) {
-            if (!(*out = malloc(n))) st = eco_error(ECO_STATUS_ENOMEM, "tokenizer: out of memory");
+            if (!(*out = malloc(n)))
+                st = eco_error(ECO_STATUS_ENOMEM, "tokenizer: out of memory");
             else {
                 memcpy(*out, s, n);
                 *len = n;
@@ -50,8 +51,8 @@ eco_status eco_tokenizer_token_vocab(const eco_tokenizer *tok, const int32_t *eo
     int64_t n = eco_tokenizer_vocab_size(tok);
     uint8_t **bytes = eco_malloc_array(n > 0 ? (size_t)n : 1, sizeof *bytes);
     size_t *lens = eco_malloc_array(n > 0 ? (size_t)n : 1, sizeof *lens);
-    eco_status st = bytes && lens ? ECO_STATUS_OK
-                                  : eco_error(ECO_STATUS_ENOMEM, "tokenizer: out of memory");
+    eco_status st =
+        bytes && lens ? ECO_STATUS_OK : eco_error(ECO_STATUS_ENOMEM, "tokenizer: out of memory");
     int64_t done = 0;
     for (; st == ECO_STATUS_OK && done < n; done++)
         st = token_bytes(tok, (int32_t)done, &bytes[done], &lens[done]);

@@ -44,7 +44,7 @@ struct gnode {
     const gnode *const *vals;
     uint64_t required; /* bits of keys */
     /* array */
-    const gnode *items; /* NULL: no item may come */
+    const gnode *items;           /* NULL: no item may come */
     int64_t min_items, max_items; /* max -1: unbounded */
     /* string */
     int64_t min_len, max_len; /* max -1: unbounded */
@@ -55,8 +55,10 @@ static const char *const bool_lits[] = {"true", "false"};
 static const size_t bool_lens[] = {4, 5};
 static const char *const null_lits[] = {"null"};
 static const size_t null_lens[] = {4};
-static const gnode g_bool = {.types = T_BOOL, .n_lits = 2, .lits = bool_lits, .lit_lens = bool_lens};
-static const gnode g_null = {.types = T_NULL, .n_lits = 1, .lits = null_lits, .lit_lens = null_lens};
+static const gnode g_bool = {
+    .types = T_BOOL, .n_lits = 2, .lits = bool_lits, .lit_lens = bool_lens};
+static const gnode g_null = {
+    .types = T_NULL, .n_lits = 1, .lits = null_lits, .lit_lens = null_lens};
 static const gnode g_any = {.types = T_ALL,
                             .free_keys = true,
                             .free_val = &g_any,
@@ -68,8 +70,17 @@ static const gnode g_any_object = {.types = T_OBJ, .free_keys = true, .free_val 
 /* ---- states ------------------------------------------------------------------------------ */
 
 enum { FR_VALUE, FR_OBJ, FR_ARR, FR_STR, FR_KEY, FR_FKEY, FR_NUM, FR_LIT };
-enum { O_OPEN, O_KEY, O_COLON, O_AFTER_COLON, O_COLON_SP, O_VALUE, O_AFTER_VALUE, O_COMMA,
-       O_COMMA_SP };
+enum {
+    O_OPEN,
+    O_KEY,
+    O_COLON,
+    O_AFTER_COLON,
+    O_COLON_SP,
+    O_VALUE,
+    O_AFTER_VALUE,
+    O_COMMA,
+    O_COMMA_SP
+};
 enum { A_OPEN, A_VALUE, A_AFTER, A_COMMA, A_COMMA_SP };
 enum { N_MINUS, N_ZERO, N_INT, N_DOT, N_FRAC, N_E, N_ESIGN, N_EXP };
 
@@ -86,8 +97,8 @@ typedef struct frame {
 } frame;
 
 typedef struct state {
-    uint32_t len, np;      /* frames, pool entries */
-    frame f[MAXD];         /* [len] */
+    uint32_t len, np;       /* frames, pool entries */
+    frame f[MAXD];          /* [len] */
     uint64_t pool[MAXPOOL]; /* [np] hashes of the free keys written in the open objects */
 } state;
 
@@ -101,8 +112,7 @@ static void st_copy(state *d, const state *s) {
 }
 
 static bool st_equal(const state *a, const state *b) {
-    return a->len == b->len && a->np == b->np &&
-           !memcmp(a->f, b->f, a->len * sizeof(frame)) &&
+    return a->len == b->len && a->np == b->np && !memcmp(a->f, b->f, a->len * sizeof(frame)) &&
            !memcmp(a->pool, b->pool, a->np * sizeof(uint64_t));
 }
 
@@ -159,19 +169,19 @@ static bool value_can_start(const state *s, const gnode *g, uint8_t c) {
         return false;
     }
     switch (c) {
-    case '{':
-        return (g->types & T_OBJ) && s->len < MAXD;
-    case '[':
-        return (g->types & T_ARR) && s->len < MAXD;
-    case '"':
-        return g->types & T_STR;
-    case 't':
-    case 'f':
-        return g->types & T_BOOL;
-    case 'n':
-        return g->types & T_NULL;
-    default:
-        return (c == '-' || (c >= '0' && c <= '9')) && (g->types & (T_NUM | T_INT));
+        case '{':
+            return (g->types & T_OBJ) && s->len < MAXD;
+        case '[':
+            return (g->types & T_ARR) && s->len < MAXD;
+        case '"':
+            return g->types & T_STR;
+        case 't':
+        case 'f':
+            return g->types & T_BOOL;
+        case 'n':
+            return g->types & T_NULL;
+        default:
+            return (c == '-' || (c >= '0' && c <= '9')) && (g->types & (T_NUM | T_INT));
     }
 }
 
@@ -194,24 +204,24 @@ static void value_start(state *s, uint8_t c) {
         return;
     }
     switch (c) {
-    case '{':
-        f->kind = FR_OBJ;
-        f->phase = O_OPEN;
-        f->pos = s->np;
-        return;
-    case '[':
-        f->kind = FR_ARR;
-        f->phase = A_OPEN;
-        return;
-    case '"':
-        f->kind = FR_STR;
-        return;
-    default:
-        f->kind = FR_NUM;
-        f->esc = !(g->types & T_NUM);
-        f->phase = c == '-' ? N_MINUS : c == '0' ? N_ZERO : N_INT;
-        f->pos = c >= '1' && c <= '9';
-        return;
+        case '{':
+            f->kind = FR_OBJ;
+            f->phase = O_OPEN;
+            f->pos = s->np;
+            return;
+        case '[':
+            f->kind = FR_ARR;
+            f->phase = A_OPEN;
+            return;
+        case '"':
+            f->kind = FR_STR;
+            return;
+        default:
+            f->kind = FR_NUM;
+            f->esc = !(g->types & T_NUM);
+            f->phase = c == '-' ? N_MINUS : c == '0' ? N_ZERO : N_INT;
+            f->pos = c >= '1' && c <= '9';
+            return;
     }
 }
 
@@ -287,268 +297,268 @@ static bool take(state *s, uint8_t c) {
     frame *f = &s->f[s->len - 1];
     const gnode *g = f->g;
     switch (f->kind) {
-    case FR_VALUE:
-        if (!value_can_start(s, g, c)) return false;
-        value_start(s, c);
-        return true;
-    case FR_LIT: {
-        uint64_t set = 0;
-        bool longer = false;
-        for (uint64_t m = f->set; m; m &= m - 1) {
-            int i = __builtin_ctzll(m);
-            if (g->lit_lens[i] > f->pos && (uint8_t)g->lits[i][f->pos] == c) {
-                set |= (uint64_t)1 << i;
-                longer |= g->lit_lens[i] > f->pos + 1;
-            }
-        }
-        if (!set) return false;
-        f->set = set;
-        f->pos++;
-        if (!longer) child_done(s);
-        return true;
-    }
-    case FR_NUM: {
-        bool digit = c >= '0' && c <= '9';
-        bool frac_ok = !f->esc;
-        switch (f->phase) {
-        case N_MINUS:
-            if (!digit) return false;
-            f->phase = c == '0' ? N_ZERO : N_INT;
-            f->pos = 1;
+        case FR_VALUE:
+            if (!value_can_start(s, g, c)) return false;
+            value_start(s, c);
             return true;
-        case N_ZERO:
-        case N_INT:
-            if (digit && f->phase == N_INT && f->pos < INT_DIG) {
-                f->pos++;
-                return true;
-            }
-            if (c == '.' && frac_ok) {
-                f->phase = N_DOT;
-                return true;
-            }
-            if ((c == 'e' || c == 'E') && frac_ok) {
-                f->phase = N_E;
-                return true;
-            }
-            return false;
-        case N_DOT:
-            if (!digit) return false;
-            f->phase = N_FRAC;
-            f->pos = 1;
-            return true;
-        case N_FRAC:
-            if (digit && f->pos < FRAC_DIG) {
-                f->pos++;
-                return true;
-            }
-            if (c == 'e' || c == 'E') {
-                f->phase = N_E;
-                return true;
-            }
-            return false;
-        case N_E:
-            if (c == '+' || c == '-') {
-                f->phase = N_ESIGN;
-                return true;
-            }
-            /* fall through */
-        case N_ESIGN:
-            if (!digit) return false;
-            f->phase = N_EXP;
-            f->pos = 1;
-            return true;
-        default: /* N_EXP */
-            if (digit && f->pos < EXP_DIG) {
-                f->pos++;
-                return true;
-            }
-            return false;
-        }
-    }
-    case FR_STR: {
-        if (f->esc == 1) {
-            if (c == 'u') {
-                f->esc = 2;
-                return true;
-            }
-            if (!strchr("\"\\/bfnrt", c) || c == 0) return false;
-            f->esc = 0;
-            return true;
-        }
-        if (f->esc >= 2) {
-            if (!is_hex(c) || (f->esc == 2 && (c == 'd' || c == 'D'))) return false;
-            f->esc = f->esc == 5 ? 0 : (uint8_t)(f->esc + 1);
-            return true;
-        }
-        if (!(f->utf & 3)) {
-            if (c == '"') {
-                if (g->counted && (int64_t)f->count < g->min_len) return false;
-                child_done(s);
-                return true;
-            }
-            if (c == '\\') {
-                if (g->counted) {
-                    if (g->max_len >= 0 && (int64_t)f->count >= g->max_len) return false;
-                    f->count++;
-                }
-                f->esc = 1;
-                return true;
-            }
-        }
-        frame save = *f;
-        bool starts;
-        if (!utf8_take(f, c, &starts)) {
-            *f = save;
-            return false;
-        }
-        if (starts && g->counted) {
-            if (g->max_len >= 0 && (int64_t)f->count >= g->max_len) {
-                *f = save;
-                return false;
-            }
-            f->count++;
-        }
-        return true;
-    }
-    case FR_FKEY: {
-        if (!(f->utf & 3) && c == '"') {
-            const frame *obj = &s->f[s->len - 2];
-            for (uint32_t i = obj->pos; i < s->np; i++)
-                if (s->pool[i] == f->hash) return false;
-            if (s->np >= MAXPOOL) return false;
-            s->pool[s->np++] = f->hash;
-            s->len--;
-            s->f[s->len - 1].phase = O_COLON;
-            return true;
-        }
-        if (c == '\\') return false;
-        frame save = *f;
-        bool starts;
-        if (!utf8_take(f, c, &starts)) {
-            *f = save;
-            return false;
-        }
-        f->hash = (f->hash ^ c) * 1099511628211ull;
-        return true;
-    }
-    case FR_KEY: {
-        /* a '"' ends the key unless it is the next byte of a candidate (after its '\\') */
-        bool inner = false;
-        for (uint64_t m = f->set; m && c == '"'; m &= m - 1) {
-            int i = __builtin_ctzll(m);
-            inner |= g->key_lens[i] > f->pos && g->keys[i][f->pos] == '"';
-        }
-        if (c == '"' && !inner) {
+        case FR_LIT: {
+            uint64_t set = 0;
+            bool longer = false;
             for (uint64_t m = f->set; m; m &= m - 1) {
                 int i = __builtin_ctzll(m);
-                if (g->key_lens[i] == f->pos) {
-                    s->len--;
-                    frame *obj = &s->f[s->len - 1];
-                    obj->set |= (uint64_t)1 << i;
-                    obj->count = (uint32_t)i;
-                    obj->phase = O_COLON;
+                if (g->lit_lens[i] > f->pos && (uint8_t)g->lits[i][f->pos] == c) {
+                    set |= (uint64_t)1 << i;
+                    longer |= g->lit_lens[i] > f->pos + 1;
+                }
+            }
+            if (!set) return false;
+            f->set = set;
+            f->pos++;
+            if (!longer) child_done(s);
+            return true;
+        }
+        case FR_NUM: {
+            bool digit = c >= '0' && c <= '9';
+            bool frac_ok = !f->esc;
+            switch (f->phase) {
+                case N_MINUS:
+                    if (!digit) return false;
+                    f->phase = c == '0' ? N_ZERO : N_INT;
+                    f->pos = 1;
+                    return true;
+                case N_ZERO:
+                case N_INT:
+                    if (digit && f->phase == N_INT && f->pos < INT_DIG) {
+                        f->pos++;
+                        return true;
+                    }
+                    if (c == '.' && frac_ok) {
+                        f->phase = N_DOT;
+                        return true;
+                    }
+                    if ((c == 'e' || c == 'E') && frac_ok) {
+                        f->phase = N_E;
+                        return true;
+                    }
+                    return false;
+                case N_DOT:
+                    if (!digit) return false;
+                    f->phase = N_FRAC;
+                    f->pos = 1;
+                    return true;
+                case N_FRAC:
+                    if (digit && f->pos < FRAC_DIG) {
+                        f->pos++;
+                        return true;
+                    }
+                    if (c == 'e' || c == 'E') {
+                        f->phase = N_E;
+                        return true;
+                    }
+                    return false;
+                case N_E:
+                    if (c == '+' || c == '-') {
+                        f->phase = N_ESIGN;
+                        return true;
+                    }
+                    /* fall through */
+                case N_ESIGN:
+                    if (!digit) return false;
+                    f->phase = N_EXP;
+                    f->pos = 1;
+                    return true;
+                default: /* N_EXP */
+                    if (digit && f->pos < EXP_DIG) {
+                        f->pos++;
+                        return true;
+                    }
+                    return false;
+            }
+        }
+        case FR_STR: {
+            if (f->esc == 1) {
+                if (c == 'u') {
+                    f->esc = 2;
+                    return true;
+                }
+                if (!strchr("\"\\/bfnrt", c) || c == 0) return false;
+                f->esc = 0;
+                return true;
+            }
+            if (f->esc >= 2) {
+                if (!is_hex(c) || (f->esc == 2 && (c == 'd' || c == 'D'))) return false;
+                f->esc = f->esc == 5 ? 0 : (uint8_t)(f->esc + 1);
+                return true;
+            }
+            if (!(f->utf & 3)) {
+                if (c == '"') {
+                    if (g->counted && (int64_t)f->count < g->min_len) return false;
+                    child_done(s);
+                    return true;
+                }
+                if (c == '\\') {
+                    if (g->counted) {
+                        if (g->max_len >= 0 && (int64_t)f->count >= g->max_len) return false;
+                        f->count++;
+                    }
+                    f->esc = 1;
                     return true;
                 }
             }
-            return false;
-        }
-        uint64_t set = 0;
-        for (uint64_t m = f->set; m; m &= m - 1) {
-            int i = __builtin_ctzll(m);
-            if (g->key_lens[i] > f->pos && (uint8_t)g->keys[i][f->pos] == c)
-                set |= (uint64_t)1 << i;
-        }
-        if (!set) return false;
-        f->set = set;
-        f->pos++;
-        return true;
-    }
-    case FR_OBJ:
-        switch (f->phase) {
-        case O_OPEN:
-        case O_AFTER_VALUE:
-            if (c == '}') {
-                if (g->required & ~f->set) return false;
-                s->np = f->pos; /* its free keys leave the pool */
-                child_done(s);
-                return true;
+            frame save = *f;
+            bool starts;
+            if (!utf8_take(f, c, &starts)) {
+                *f = save;
+                return false;
             }
-            if (f->phase == O_OPEN && c == '"' && can_key(s, f)) {
-                start_key(s, f);
-                return true;
-            }
-            if (f->phase == O_AFTER_VALUE && c == ',' && can_key(s, f)) {
-                f->phase = O_COMMA;
-                return true;
-            }
-            return false;
-        case O_COLON:
-            if (c != ':') return false;
-            f->phase = O_AFTER_COLON;
-            return true;
-        case O_AFTER_COLON:
-        case O_COLON_SP: {
-            if (c == ' ' && f->phase == O_AFTER_COLON) {
-                f->phase = O_COLON_SP;
-                return true;
-            }
-            const gnode *v = g->free_keys ? g->free_val : g->vals[f->count];
-            uint8_t was = f->phase;
-            f->phase = O_VALUE;
-            if (start_child(s, v, c)) return true;
-            s->f[s->len - 1].phase = was;
-            return false;
-        }
-        case O_COMMA:
-        case O_COMMA_SP:
-            if (c == ' ' && f->phase == O_COMMA) {
-                f->phase = O_COMMA_SP;
-                return true;
-            }
-            if (c != '"') return false;
-            start_key(s, f);
-            return true;
-        default:
-            return false;
-        }
-    case FR_ARR:
-        switch (f->phase) {
-        case A_OPEN:
-        case A_AFTER:
-            if (c == ']') {
-                if ((int64_t)f->count < g->min_items) return false;
-                child_done(s);
-                return true;
-            }
-            if (f->phase == A_AFTER) {
-                if (c != ',' || (g->max_items >= 0 && (int64_t)f->count >= g->max_items))
+            if (starts && g->counted) {
+                if (g->max_len >= 0 && (int64_t)f->count >= g->max_len) {
+                    *f = save;
                     return false;
-                f->phase = A_COMMA;
+                }
+                f->count++;
+            }
+            return true;
+        }
+        case FR_FKEY: {
+            if (!(f->utf & 3) && c == '"') {
+                const frame *obj = &s->f[s->len - 2];
+                for (uint32_t i = obj->pos; i < s->np; i++)
+                    if (s->pool[i] == f->hash) return false;
+                if (s->np >= MAXPOOL) return false;
+                s->pool[s->np++] = f->hash;
+                s->len--;
+                s->f[s->len - 1].phase = O_COLON;
                 return true;
             }
-            break;
-        case A_COMMA:
-            if (c == ' ') {
-                f->phase = A_COMMA_SP;
-                return true;
+            if (c == '\\') return false;
+            frame save = *f;
+            bool starts;
+            if (!utf8_take(f, c, &starts)) {
+                *f = save;
+                return false;
             }
-            break;
-        case A_COMMA_SP:
-            break;
+            f->hash = (f->hash ^ c) * 1099511628211ull;
+            return true;
+        }
+        case FR_KEY: {
+            /* a '"' ends the key unless it is the next byte of a candidate (after its '\\') */
+            bool inner = false;
+            for (uint64_t m = f->set; m && c == '"'; m &= m - 1) {
+                int i = __builtin_ctzll(m);
+                inner |= g->key_lens[i] > f->pos && g->keys[i][f->pos] == '"';
+            }
+            if (c == '"' && !inner) {
+                for (uint64_t m = f->set; m; m &= m - 1) {
+                    int i = __builtin_ctzll(m);
+                    if (g->key_lens[i] == f->pos) {
+                        s->len--;
+                        frame *obj = &s->f[s->len - 1];
+                        obj->set |= (uint64_t)1 << i;
+                        obj->count = (uint32_t)i;
+                        obj->phase = O_COLON;
+                        return true;
+                    }
+                }
+                return false;
+            }
+            uint64_t set = 0;
+            for (uint64_t m = f->set; m; m &= m - 1) {
+                int i = __builtin_ctzll(m);
+                if (g->key_lens[i] > f->pos && (uint8_t)g->keys[i][f->pos] == c)
+                    set |= (uint64_t)1 << i;
+            }
+            if (!set) return false;
+            f->set = set;
+            f->pos++;
+            return true;
+        }
+        case FR_OBJ:
+            switch (f->phase) {
+                case O_OPEN:
+                case O_AFTER_VALUE:
+                    if (c == '}') {
+                        if (g->required & ~f->set) return false;
+                        s->np = f->pos; /* its free keys leave the pool */
+                        child_done(s);
+                        return true;
+                    }
+                    if (f->phase == O_OPEN && c == '"' && can_key(s, f)) {
+                        start_key(s, f);
+                        return true;
+                    }
+                    if (f->phase == O_AFTER_VALUE && c == ',' && can_key(s, f)) {
+                        f->phase = O_COMMA;
+                        return true;
+                    }
+                    return false;
+                case O_COLON:
+                    if (c != ':') return false;
+                    f->phase = O_AFTER_COLON;
+                    return true;
+                case O_AFTER_COLON:
+                case O_COLON_SP: {
+                    if (c == ' ' && f->phase == O_AFTER_COLON) {
+                        f->phase = O_COLON_SP;
+                        return true;
+                    }
+                    const gnode *v = g->free_keys ? g->free_val : g->vals[f->count];
+                    uint8_t was = f->phase;
+                    f->phase = O_VALUE;
+                    if (start_child(s, v, c)) return true;
+                    s->f[s->len - 1].phase = was;
+                    return false;
+                }
+                case O_COMMA:
+                case O_COMMA_SP:
+                    if (c == ' ' && f->phase == O_COMMA) {
+                        f->phase = O_COMMA_SP;
+                        return true;
+                    }
+                    if (c != '"') return false;
+                    start_key(s, f);
+                    return true;
+                default:
+                    return false;
+            }
+        case FR_ARR:
+            switch (f->phase) {
+                case A_OPEN:
+                case A_AFTER:
+                    if (c == ']') {
+                        if ((int64_t)f->count < g->min_items) return false;
+                        child_done(s);
+                        return true;
+                    }
+                    if (f->phase == A_AFTER) {
+                        if (c != ',' || (g->max_items >= 0 && (int64_t)f->count >= g->max_items))
+                            return false;
+                        f->phase = A_COMMA;
+                        return true;
+                    }
+                    break;
+                case A_COMMA:
+                    if (c == ' ') {
+                        f->phase = A_COMMA_SP;
+                        return true;
+                    }
+                    break;
+                case A_COMMA_SP:
+                    break;
+                default:
+                    return false;
+            }
+            /* an item starts */
+            if (!g->items || (g->max_items >= 0 && (int64_t)f->count >= g->max_items)) return false;
+            {
+                uint8_t was = f->phase;
+                f->phase = A_VALUE;
+                if (start_child(s, g->items, c)) return true;
+                s->f[s->len - 1].phase = was;
+                return false;
+            }
         default:
             return false;
-        }
-        /* an item starts */
-        if (!g->items || (g->max_items >= 0 && (int64_t)f->count >= g->max_items)) return false;
-        {
-            uint8_t was = f->phase;
-            f->phase = A_VALUE;
-            if (start_child(s, g->items, c)) return true;
-            s->f[s->len - 1].phase = was;
-            return false;
-        }
-    default:
-        return false;
     }
 }
 
@@ -580,7 +590,7 @@ struct eco_json_constraint {
     state cur;
     /* the mask walk and its cache, for one vocabulary */
     const eco_token_vocab *vocab;
-    state *walk;   /* [vocab->max_len + 1] */
+    state *walk;    /* [vocab->max_len + 1] */
     size_t n_words; /* bitmap words per mask */
     struct {
         state key;
@@ -669,11 +679,12 @@ static unsigned map_types(unsigned js) {
     return js ? t : T_ALL;
 }
 
-static const char *const enforced[] = {"type",      "properties", "required", "additionalProperties",
-                                       "items",     "minItems",   "maxItems", "minLength",
-                                       "maxLength", "enum",       "const",    NULL};
-static const char *const annotations[] = {"$schema", "$id",        "$defs",    "title",
-                                          "description", "$comment", "default", "examples",
+static const char *const enforced[] = {
+    "type",      "properties", "required", "additionalProperties",
+    "items",     "minItems",   "maxItems", "minLength",
+    "maxLength", "enum",       "const",    NULL};
+static const char *const annotations[] = {"$schema",     "$id",      "$defs",     "title",
+                                          "description", "$comment", "default",   "examples",
                                           "deprecated",  "readOnly", "writeOnly", NULL};
 
 static bool in_list(const char *const *l, const char *k) {
@@ -711,8 +722,8 @@ static eco_status build(builder *b, const js_node *n, int depth, const gnode **o
     eco_status st;
 
     if (n->enum_values || n->const_value) {
-        static const char *const beside[] = {"properties", "required", "additionalProperties",
-                                             "items",      "minItems", "maxItems",
+        static const char *const beside[] = {"properties", "required",  "additionalProperties",
+                                             "items",      "minItems",  "maxItems",
                                              "minLength",  "maxLength", NULL};
         for (const char *const *k = beside; *k; k++)
             if (json_object_get(n->json, *k))
@@ -754,8 +765,7 @@ static eco_status build(builder *b, const js_node *n, int depth, const gnode **o
             bool sat = true;
             for (size_t i = 0; i < cap && sat; i++) {
                 const char *name = i < n->n_props ? n->prop_keys[i] : n->required[i - n->n_props];
-                size_t nl = i < n->n_props ? n->prop_key_lens[i]
-                                           : n->required_lens[i - n->n_props];
+                size_t nl = i < n->n_props ? n->prop_key_lens[i] : n->required_lens[i - n->n_props];
                 bool req = false, seen = false;
                 for (size_t r = 0; r < n->n_required; r++)
                     req |= n->required_lens[r] == nl && !memcmp(n->required[r], name, nl);
