@@ -16,10 +16,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const TOKENS[] = {"{", "}", "[", "]", "\"", ",", ":", " ", "0", "1", "-",
-                                     ".", "e", "true", "false", "null", "\"a\"", "{\"", "\":",
-                                     "\",\"", "}]", "\\", "\\u00", "\xc3\xa9", "a", "12", "",
-                                     ", ", "\"}", "[]", "{}", "\n"};
+static const char *const TOKENS[] = {
+    "{",     "}",        "[",    "]",     "\"",   ",",     ":",   " ",   "0",     "1",  "-",
+    ".",     "e",        "true", "false", "null", "\"a\"", "{\"", "\":", "\",\"", "}]", "\\",
+    "\\u00", "\xc3\xa9", "a",    "12",    "",     ", ",    "\"}", "[]",  "{}",    "\n"};
 #define N_TOKENS (sizeof TOKENS / sizeof *TOKENS)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
