@@ -102,7 +102,8 @@ static double decode_step(const char *preset) {
     double med = -1;
     float *logits = malloc((size_t)cfg.vocab_size * sizeof *logits);
     if (logits && eco_model_create_random(&cfg, 7, ECO_DTYPE_F32, dir) == ECO_STATUS_OK &&
-        eco_model_load(dir, &m) == ECO_STATUS_OK && eco_kv_cache_create(m, 64, &kv) == ECO_STATUS_OK) {
+        eco_model_load(dir, &m) == ECO_STATUS_OK &&
+        eco_kv_cache_create(m, 64, &kv) == ECO_STATUS_OK) {
         int32_t prompt[16];
         for (int i = 0; i < 16; i++) prompt[i] = 100 + i;
         if (eco_model_forward(m, kv, prompt, 16, logits, false) == ECO_STATUS_OK) {

@@ -137,8 +137,8 @@ typedef struct eco_server_message {
 } eco_server_message;
 
 /* A request body as the parser accepted it (every string owned, valid UTF-8, no NUL).
- * Fields that later work fills (per-request LoRA scales, merged adapters, response_format,
- * a routing policy) are refused by the parser today with a 400 naming them; they will be
+ * Fields that later work fills (per-request LoRA scales, merged adapters, a routing policy)
+ * are refused by the parser today with a 400 naming them; they will be
  * members here. */
 typedef struct eco_server_request {
     eco_server_endpoint endpoint;
