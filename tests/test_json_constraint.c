@@ -127,6 +127,17 @@ static const prefix_case PREFIXES[] = {
     {"{\"type\":\"array\",\"items\":false}", "[]", true, true},
     {"{\"type\":\"array\",\"items\":false}", "[1", false, false},
     {"{\"type\":\"array\"}", "[[[\"a\",{}]],-1.5]", true, true},
+    /* $ref, anyOf / oneOf told apart by the first byte, allOf of one */
+    {"{\"$defs\":{\"a\":{\"type\":\"string\"}},\"$ref\":\"#/$defs/a\"}", "\"x\"", true, true},
+    {"{\"$defs\":{\"a\":{\"type\":\"string\"}},\"$ref\":\"#/$defs/a\"}", "1", false, false},
+    {"{\"anyOf\":[{\"type\":\"string\",\"maxLength\":1},{\"type\":\"null\"}]}", "null", true, true},
+    {"{\"anyOf\":[{\"type\":\"string\",\"maxLength\":1},{\"type\":\"null\"}]}", "\"ab", false,
+     false},
+    {"{\"oneOf\":[{\"type\":\"integer\"},{\"anyOf\":[{\"enum\":[\"a\"]},{\"type\":\"array\","
+     "\"maxItems\":0}]}]}",
+     "[]", true, true},
+    {"{\"allOf\":[{\"type\":\"boolean\"}]}", "true", true, true},
+    {"{\"allOf\":[{\"type\":\"boolean\"}]}", "1", false, false},
     /* boolean schemas */
     {"true", "\"x\"", true, true},
     {"true", "[1]", true, true},
@@ -177,10 +188,16 @@ static const refuse_case REFUSED[] = {
     {"{\"type\":\"string\",\"format\":\"date\"}", ECO_STATUS_EUNSUPPORTED, "/format", "'format'"},
     {"{\"properties\":{\"n\":{\"type\":\"number\",\"minimum\":0}}}", ECO_STATUS_EUNSUPPORTED,
      "/properties/n/minimum", "cannot be enforced"},
-    {"{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}", ECO_STATUS_EUNSUPPORTED, "/anyOf",
-     "'anyOf'"},
-    {"{\"$defs\":{\"a\":{\"type\":\"string\"}},\"$ref\":\"#/$defs/a\"}", ECO_STATUS_EUNSUPPORTED,
-     "/$ref", "'$ref'"},
+    {"{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"number\"}]}", ECO_STATUS_EUNSUPPORTED,
+     "/anyOf", "same byte ('-')"},
+    {"{\"oneOf\":[{\"type\":\"string\"},{\"enum\":[\"a\"]}]}", ECO_STATUS_EUNSUPPORTED, "/oneOf",
+     "cannot be told apart"},
+    {"{\"type\":\"object\",\"properties\":{\"next\":{\"$ref\":\"#\"}}}", ECO_STATUS_EUNSUPPORTED,
+     "/properties/next/$ref", "recursive"},
+    {"{\"type\":\"string\",\"anyOf\":[{\"maxLength\":2},{\"type\":\"null\"}]}",
+     ECO_STATUS_EUNSUPPORTED, "/type", "beside 'anyOf'"},
+    {"{\"allOf\":[{\"type\":\"string\"},{\"maxLength\":2}]}", ECO_STATUS_EUNSUPPORTED, "/allOf",
+     "one subschema"},
     {"{\"type\":\"array\",\"prefixItems\":[{}]}", ECO_STATUS_EUNSUPPORTED, "/prefixItems",
      "prefixItems"},
     {"{\"type\":\"array\",\"uniqueItems\":true}", ECO_STATUS_EUNSUPPORTED, "/uniqueItems",
@@ -241,6 +258,14 @@ static const char *const WALK_SCHEMAS[] = {
     "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"additionalProperties\":{\"type\":"
     "\"number\"}},\"minItems\":2,\"maxItems\":4}",
     "{\"type\":\"object\",\"required\":[\"only\"],\"additionalProperties\":{\"type\":\"integer\"}}",
+    /* as pydantic writes a model with a nested model, an optional field and a list */
+    "{\"$defs\":{\"Pet\":{\"properties\":{\"kind\":{\"enum\":[\"cat\",\"dog\"],\"title\":\"Kind\"},"
+    "\"age\":{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"null\"}],\"default\":null}},"
+    "\"required\":[\"kind\"],\"title\":\"Pet\",\"type\":\"object\"}},\"properties\":{\"name\":"
+    "{\"title\":\"Name\",\"type\":\"string\"},\"pets\":{\"items\":{\"$ref\":\"#/$defs/Pet\"},"
+    "\"type\":\"array\",\"maxItems\":3},\"best\":{\"anyOf\":[{\"$ref\":\"#/$defs/Pet\"},"
+    "{\"type\":\"null\"}]}},\"required\":[\"name\",\"pets\",\"best\"],\"title\":\"Owner\","
+    "\"type\":\"object\"}",
     "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"object\",\"properties\":{\"b\":{"
     "\"type\":\"array\",\"items\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"},"
     "\"minItems\":1}}},\"required\":[\"b\"]}},\"required\":[\"a\"]}",

@@ -137,11 +137,13 @@ const char *eco_json_schema_error_str(const eco_json_schema_error *err, char *bu
  *
  * Enforced keywords: type, properties, required, additionalProperties, items, minItems,
  * maxItems, minLength, maxLength, enum, const (enum and const beside type only); boolean
- * schemas; annotations ($schema, $id, $defs, title, description, $comment, default,
- * examples, deprecated, readOnly, writeOnly) are ignored. Every other keyword the validator
- * knows (pattern, format, minimum, anyOf, $ref, ...) is refused with EUNSUPPORTED
+ * schemas; $ref (not recursive), anyOf and oneOf whose branches never start with the same
+ * byte (["string", "null"] as anyOf, a model or null) and allOf of one subschema, each
+ * beside annotations only; annotations ($schema, $id, $defs, title, description, $comment,
+ * default, examples, deprecated, readOnly, writeOnly) are ignored. Every other keyword the
+ * validator knows (pattern, format, minimum, uniqueItems, ...) is refused with EUNSUPPORTED
  * ("<label>: #/properties/zip/pattern: keyword 'pattern' cannot be enforced while
- * decoding"), never ignored. */
+ * decoding"), never ignored; so are a recursive $ref and branches that start alike. */
 #define ECO_JSON_CONSTRAINT_MAX_DEPTH     32
 #define ECO_JSON_CONSTRAINT_MAX_FREE_KEYS 32
 

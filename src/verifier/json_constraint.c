@@ -49,6 +49,11 @@ struct gnode {
     /* string */
     int64_t min_len, max_len; /* max -1: unbounded */
     bool counted;             /* min_len > 0 or max_len >= 0: code points are counted */
+    /* anyOf / oneOf: when n_alts > 0 the value is one of these, told apart by its first byte
+     * (no two start alike) */
+    size_t n_alts;
+    const gnode *const *alts;
+    int height; /* frames a value needs at most (free values: 1, they nest while room is left) */
 };
 
 static const char *const bool_lits[] = {"true", "false"};
@@ -56,16 +61,18 @@ static const size_t bool_lens[] = {4, 5};
 static const char *const null_lits[] = {"null"};
 static const size_t null_lens[] = {4};
 static const gnode g_bool = {
-    .types = T_BOOL, .n_lits = 2, .lits = bool_lits, .lit_lens = bool_lens};
+    .types = T_BOOL, .n_lits = 2, .lits = bool_lits, .lit_lens = bool_lens, .height = 1};
 static const gnode g_null = {
-    .types = T_NULL, .n_lits = 1, .lits = null_lits, .lit_lens = null_lens};
+    .types = T_NULL, .n_lits = 1, .lits = null_lits, .lit_lens = null_lens, .height = 1};
 static const gnode g_any = {.types = T_ALL,
                             .free_keys = true,
                             .free_val = &g_any,
                             .items = &g_any,
                             .max_items = -1,
-                            .max_len = -1};
-static const gnode g_any_object = {.types = T_OBJ, .free_keys = true, .free_val = &g_any};
+                            .max_len = -1,
+                            .height = 1};
+static const gnode g_any_object = {
+    .types = T_OBJ, .free_keys = true, .free_val = &g_any, .height = 2};
 
 /* ---- states ------------------------------------------------------------------------------ */
 
@@ -163,6 +170,9 @@ static bool implicit_complete(const frame *f) {
 
 /* Whether a value of g may start with byte c (pure). */
 static bool value_can_start(const state *s, const gnode *g, uint8_t c) {
+    for (size_t i = 0; i < g->n_alts; i++)
+        if (value_can_start(s, g->alts[i], c)) return true;
+    if (g->n_alts) return false;
     if (g->n_lits) {
         for (size_t i = 0; i < g->n_lits; i++)
             if ((uint8_t)g->lits[i][0] == c) return true;
@@ -189,6 +199,11 @@ static bool value_can_start(const state *s, const gnode *g, uint8_t c) {
 static void value_start(state *s, uint8_t c) {
     frame *f = &s->f[s->len - 1];
     const gnode *g = f->g;
+    for (size_t i = 0; i < g->n_alts; i++) /* the one branch that starts with c */
+        if (value_can_start(s, g->alts[i], c)) {
+            f->g = g = g->alts[i];
+            break;
+        }
     if (!g->n_lits && (c == 't' || c == 'f' || c == 'n')) g = c == 'n' ? &g_null : &g_bool;
     if (g->n_lits) {
         f->g = g;
@@ -606,7 +621,20 @@ typedef struct builder {
     const char *label;
     char *where;
     size_t where_size;
+    /* each subschema is built once (a $defs entry may be used in many places): an open
+     * addressing table over the schema's nodes */
+    const js_node **mk;
+    const gnode **mv;
+    uint8_t *ms; /* 0 empty, 1 being built, 2 built */
+    size_t mcap;
 } builder;
+
+static size_t memo_slot(const builder *b, const js_node *n) {
+    size_t h = ((uintptr_t)n >> 4) * 11400714819323198485ull;
+    size_t i = h & (b->mcap - 1);
+    while (b->ms[i] && b->mk[i] != n) i = (i + 1) & (b->mcap - 1);
+    return i;
+}
 
 static void *own(builder *b, void *p) {
     if (!p) return NULL;
@@ -683,6 +711,7 @@ static const char *const enforced[] = {
     "type",      "properties", "required", "additionalProperties",
     "items",     "minItems",   "maxItems", "minLength",
     "maxLength", "enum",       "const",    NULL};
+static const char *const applicators[] = {"$ref", "anyOf", "oneOf", "allOf", NULL};
 static const char *const annotations[] = {"$schema",     "$id",      "$defs",     "title",
                                           "description", "$comment", "default",   "examples",
                                           "deprecated",  "readOnly", "writeOnly", NULL};
@@ -693,29 +722,121 @@ static bool in_list(const char *const *l, const char *k) {
     return false;
 }
 
-/* Builds the grammar of n at nesting depth (1 for the root): *out NULL when no value
- * satisfies n. */
-static eco_status build(builder *b, const js_node *n, int depth, const gnode **out) {
-    *out = NULL;
-    if (n->is_bool) {
-        *out = n->bool_value ? &g_any : NULL;
-        return ECO_STATUS_OK;
+static eco_status build(builder *b, const js_node *n, const gnode **out);
+
+static void first_bytes(const gnode *g, uint64_t set[4]) {
+    for (size_t i = 0; i < g->n_alts; i++) first_bytes(g->alts[i], set);
+    if (g->n_alts) return;
+#define ADD(c) set[(uint8_t)(c) >> 6] |= (uint64_t)1 << ((uint8_t)(c)&63)
+    if (g->n_lits) {
+        for (size_t i = 0; i < g->n_lits; i++) ADD(g->lits[i][0]);
+        return;
     }
-    if (depth > MAXD) {
-        if (b->where && b->where_size) snprintf(b->where, b->where_size, "%s", n->ptr);
-        return eco_error(ECO_STATUS_ERANGE, "%s: #%s: nested deeper than the decoder allows (%d)",
-                         b->label, n->ptr, MAXD);
-    }
+    if (g->types & T_OBJ) ADD('{');
+    if (g->types & T_ARR) ADD('[');
+    if (g->types & T_STR) ADD('"');
+    if (g->types & T_BOOL) ADD('t'), ADD('f');
+    if (g->types & T_NULL) ADD('n');
+    if (g->types & (T_NUM | T_INT))
+        for (const char *p = "-0123456789"; *p; p++) ADD(*p);
+#undef ADD
+}
+
+/* $ref, anyOf, oneOf, allOf (beside annotations only). */
+static eco_status build_applicator(builder *b, const js_node *n, const gnode **out) {
+    const char *kw = n->ref_text ? "$ref" : n->n_any ? "anyOf" : n->n_one ? "oneOf" : "allOf";
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)n->json, key, val) {
-        if (in_list(enforced, key) || in_list(annotations, key)) continue;
+        if (!in_list(enforced, key)) continue;
+        char why[160];
+        snprintf(why, sizeof why, "cannot be enforced beside '%s' while decoding", kw);
+        return refuse(b, n, key, ECO_STATUS_EUNSUPPORTED, why);
+    }
+    if ((n->ref_text != NULL) + (n->n_any > 0) + (n->n_one > 0) + (n->n_all > 0) > 1)
+        return refuse(b, n, kw, ECO_STATUS_EUNSUPPORTED,
+                      "cannot be enforced together with another of $ref, anyOf, oneOf, allOf "
+                      "while decoding");
+    if (n->ref_text) {
+        if (!n->ref)
+            return eco_error(ECO_STATUS_EINTERNAL, "%s: #%s: unresolved $ref", b->label, n->ptr);
+        if (!n->ref->is_bool && b->ms[memo_slot(b, n->ref)] == 1)
+            return refuse(b, n, "$ref", ECO_STATUS_EUNSUPPORTED,
+                          "a recursive schema cannot be enforced while decoding");
+        return build(b, n->ref, out);
+    }
+    if (n->n_all) {
+        if (n->n_all != 1)
+            return refuse(b, n, "allOf", ECO_STATUS_EUNSUPPORTED,
+                          "only an allOf of one subschema can be enforced while decoding");
+        return build(b, n->all_of[0], out);
+    }
+    size_t na = n->n_any ? n->n_any : n->n_one;
+    js_node **list = n->n_any ? n->any_of : n->one_of;
+    size_t cap = 0; /* branches, nested anyOf/oneOf flattened */
+    const gnode **alts = NULL;
+    for (size_t i = 0; i < na; i++) {
+        const gnode *a = NULL;
+        eco_status st = build(b, list[i], &a);
+        if (st) return st;
+        if (!a) continue;
+        size_t add = a->n_alts ? a->n_alts : 1;
+        const gnode **grown = own_alloc(b, cap + add, sizeof *grown);
+        if (!grown) return oom();
+        if (cap) memcpy(grown, alts, cap * sizeof *grown);
+        for (size_t k = 0; k < add; k++) grown[cap + k] = a->n_alts ? a->alts[k] : a;
+        alts = grown;
+        cap += add;
+    }
+    if (cap <= 1) {
+        *out = cap ? alts[0] : NULL;
+        return ECO_STATUS_OK;
+    }
+    uint64_t seen[4] = {0};
+    int height = 1;
+    for (size_t i = 0; i < cap; i++) {
+        uint64_t f[4] = {0};
+        first_bytes(alts[i], f);
+        for (int w = 0; w < 4; w++) {
+            if (!(f[w] & seen[w])) continue;
+            int c = w * 64 + __builtin_ctzll(f[w] & seen[w]);
+            char why[160];
+            snprintf(why, sizeof why,
+                     "branches that can start with the same byte ('%c') cannot be told apart "
+                     "while decoding",
+                     c);
+            return refuse(b, n, kw, ECO_STATUS_EUNSUPPORTED, why);
+        }
+        for (int w = 0; w < 4; w++) seen[w] |= f[w];
+        if (alts[i]->height > height) height = alts[i]->height;
+    }
+    gnode *g = own_alloc(b, 1, sizeof *g);
+    if (!g) return oom();
+    g->n_alts = cap;
+    g->alts = alts;
+    g->height = height;
+    g->max_items = g->max_len = -1;
+    *out = g;
+    return ECO_STATUS_OK;
+}
+
+/* Builds the grammar of n: *out NULL when no value satisfies n. */
+static eco_status build_node(builder *b, const js_node *n, const gnode **out) {
+    *out = NULL;
+    const char *key;
+
+    json_t *val;
+    json_object_foreach((json_t *)n->json, key, val) {
+        if (in_list(enforced, key) || in_list(annotations, key) || in_list(applicators, key))
+            continue;
         char why[160];
         snprintf(why, sizeof why, "keyword '%.60s' cannot be enforced while decoding", key);
         return refuse(b, n, key, ECO_STATUS_EUNSUPPORTED, why);
     }
+    if (n->ref_text || n->n_any || n->n_one || n->n_all) return build_applicator(b, n, out);
     gnode *g = own_alloc(b, 1, sizeof *g);
     if (!g) return oom();
+    g->height = 1;
     g->types = map_types(n->types);
     g->max_items = -1;
     g->max_len = -1;
@@ -754,7 +875,8 @@ static eco_status build(builder *b, const js_node *n, int depth, const gnode **o
 
     if (g->types & T_OBJ) {
         const gnode *extra = &g_any;
-        if (n->additional && (st = build(b, n->additional, depth + 1, &extra))) return st;
+        if (n->additional && (st = build(b, n->additional, &extra))) return st;
+        if (extra && extra->height + 1 > g->height) g->height = extra->height + 1;
         if (n->n_props || n->n_required) {
             size_t cap = n->n_props + n->n_required;
             const char **keys = own_alloc(b, cap, sizeof *keys);
@@ -775,7 +897,7 @@ static eco_status build(builder *b, const js_node *n, int depth, const gnode **o
                     seen |= n->required_lens[r] == nl && !memcmp(n->required[r], name, nl);
                 if (seen) continue; /* a required key listed in properties, or twice */
                 const gnode *v = extra;
-                if (i < n->n_props && (st = build(b, n->props[i], depth + 1, &v))) return st;
+                if (i < n->n_props && (st = build(b, n->props[i], &v))) return st;
                 if (!v) {
                     sat = !req;
                     continue;
@@ -789,6 +911,7 @@ static eco_status build(builder *b, const js_node *n, int depth, const gnode **o
                 json_decref(js);
                 if (st) return st;
                 vals[k] = v;
+                if (v->height + 1 > g->height) g->height = v->height + 1;
                 if (req) g->required |= (uint64_t)1 << k;
                 k++;
             }
@@ -807,7 +930,8 @@ static eco_status build(builder *b, const js_node *n, int depth, const gnode **o
     }
     if (g->types & T_ARR) {
         const gnode *items = &g_any;
-        if (n->items && (st = build(b, n->items, depth + 1, &items))) return st;
+        if (n->items && (st = build(b, n->items, &items))) return st;
+        if (items && items->height + 1 > g->height) g->height = items->height + 1;
         g->items = items;
         g->min_items = n->min_items > 0 ? n->min_items : 0;
         g->max_items = n->max_items;
@@ -821,6 +945,26 @@ static eco_status build(builder *b, const js_node *n, int depth, const gnode **o
         if (g->max_len >= 0 && g->min_len > g->max_len) g->types &= ~(unsigned)T_STR;
     }
     if (g->types) *out = g;
+    return ECO_STATUS_OK;
+}
+
+static eco_status build(builder *b, const js_node *n, const gnode **out) {
+    *out = NULL;
+    if (n->is_bool) {
+        *out = n->bool_value ? &g_any : NULL;
+        return ECO_STATUS_OK;
+    }
+    size_t slot = memo_slot(b, n);
+    if (b->ms[slot] == 2) {
+        *out = b->mv[slot];
+        return ECO_STATUS_OK;
+    }
+    b->mk[slot] = n;
+    b->ms[slot] = 1;
+    eco_status st = build_node(b, n, out);
+    if (st) return st;
+    b->ms[slot] = 2;
+    b->mv[slot] = *out;
     return ECO_STATUS_OK;
 }
 
@@ -972,7 +1116,8 @@ eco_status eco_json_constraint_create(const eco_json_schema *s, const char *labe
     if (!c) return oom();
     c->base.mask = cons_mask;
     c->base.accept = cons_accept;
-    builder b = {c, label ? label : "schema", where, where_size};
+    builder b = {
+        .c = c, .label = label ? label : "schema", .where = where, .where_size = where_size};
     eco_status st = ECO_STATUS_OK;
     if (!s) {
         c->root = &g_any_object;
@@ -981,10 +1126,22 @@ eco_status eco_json_constraint_create(const eco_json_schema *s, const char *labe
         const js_node *top = NULL;
         for (size_t i = 0; i < s->n_nodes && !top; i++)
             if (s->nodes[i]->ptr[0] == '\0') top = s->nodes[i];
-        if (!top)
-            st = eco_error(ECO_STATUS_EINTERNAL, "%s: the schema has no root", b.label);
-        else if ((st = build(&b, top, 1, &root)) == ECO_STATUS_OK && !root)
+        if (!top) st = eco_error(ECO_STATUS_EINTERNAL, "%s: the schema has no root", b.label);
+        b.mcap = 16;
+        while (b.mcap < 2 * s->n_nodes) b.mcap *= 2;
+        b.mk = calloc(b.mcap, sizeof *b.mk);
+        b.mv = calloc(b.mcap, sizeof *b.mv);
+        b.ms = calloc(b.mcap, sizeof *b.ms);
+        if (!b.mk || !b.mv || !b.ms)
+            st = oom();
+        else if ((st = build(&b, top, &root)) == ECO_STATUS_OK && !root)
             st = eco_error(ECO_STATUS_EFORMAT, "%s: no JSON value satisfies the schema", b.label);
+        else if (st == ECO_STATUS_OK && root->height > MAXD)
+            st = eco_error(ECO_STATUS_ERANGE, "%s: values nest %d deep, more than the decoder's %d",
+                           b.label, root->height, MAXD);
+        free(b.mk);
+        free(b.mv);
+        free(b.ms);
         c->root = root;
     }
     if (st) {
