@@ -19,6 +19,7 @@
 
 #include "ecology/engine.h"
 #include "ecology/json_schema.h"
+#include "ecology/tokenizer.h"
 #include "ecology/tokenizer_train.h"
 
 static eco_json_schema *compile(const char *text) {
@@ -314,7 +315,7 @@ static void test_random_walks(void **state) {
         eco_json_schema *s = WALK_SCHEMAS[i] ? compile(WALK_SCHEMAS[i]) : NULL;
         eco_json_constraint *c;
         ECO_ASSERT_OK(eco_json_constraint_create(s, "walk", &c, NULL, 0));
-        for (uint64_t seed = 1; seed <= 300; seed++) {
+        for (uint64_t seed = 1; seed <= 200; seed++) {
             eco_rng rng;
             eco_rng_seed(&rng, seed * 7919 + i);
             size_t len;
@@ -348,7 +349,7 @@ static void test_random_walks(void **state) {
 static void test_mask_matches_brute_force(void **state) {
     (void)state;
     /* tokens: every byte, plus random strings over JSON-ish bytes */
-    enum { N = 1200 };
+    enum { N = 900 };
     static const char alpha[] = "{}[]\",: 0123456789-.eE+truefalsnabcxyz\\/\xc3\xa9";
     uint8_t *bytes[N];
     size_t lens[N];
@@ -442,14 +443,14 @@ static const char *const ENGINE_SCHEMAS[] = {
     "{\"enum\":[\"yes\",\"no\",\"maybe\"]}",
 };
 
-static void run_engine(const char *dir) {
+static void run_engine(const char *dir, int runs) {
     eco_engine *e;
     ECO_ASSERT_OK(eco_llama_engine_open(dir, NULL, &e));
     eco_json_schema *obj = compile("{\"type\":\"object\"}");
     size_t outputs = 0, complete = 0;
     for (size_t i = 0; i < sizeof ENGINE_SCHEMAS / sizeof *ENGINE_SCHEMAS; i++) {
         eco_json_schema *s = ENGINE_SCHEMAS[i] ? compile(ENGINE_SCHEMAS[i]) : NULL;
-        for (int run = 0; run < 6; run++) {
+        for (int run = 0; run < runs; run++) {
             eco_json_constraint *c;
             ECO_ASSERT_OK(eco_json_constraint_create(s, "engine", &c, NULL, 0));
             eco_infer_request req;
@@ -501,7 +502,7 @@ static void test_engine(void **state) {
     eco_model_config cfg;
     ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
     ECO_ASSERT_OK(eco_model_create_random(&cfg, 11, ECO_DTYPE_F32, tiny));
-    run_engine(tiny);
+    run_engine(tiny, 6);
     /* a byte-level BPE trained on JSON-ish text: multi-byte tokens crossing structure */
     char *dir = eco_path_join(tmp, "bpe"), *corpus = eco_path_join(tmp, "corpus.txt");
     char *tok_path = eco_path_join(dir, "tokenizer.json"),
@@ -520,16 +521,70 @@ static void test_engine(void **state) {
     cfg.eos_token_ids[0] = 1;
     cfg.n_eos = 1;
     ECO_ASSERT_OK(eco_config_write(cfg_path, &cfg));
-    run_engine(dir);
+    run_engine(dir, 6);
     eco_test_rmtree(tmp);
     free(tiny), free(dir), free(corpus), free(tok_path), free(cfg_path), free(tmp);
+}
+
+/* Real vocabularies from the test material: a token's bytes keep a SentencePiece token's
+ * leading space and byte fallback's byte, special tokens get none; a random model over each
+ * vocabulary, constrained, writes valid JSON. */
+static void real_vocabulary(const char *rel, int64_t vocab, int64_t bos, int64_t eos,
+                            const char *const *tokens, const char *const *want) {
+    char *path = eco_test_source_path(rel);
+    eco_tokenizer *tok;
+    ECO_ASSERT_OK(eco_tokenizer_load(path, &tok));
+    int32_t e = (int32_t)eos;
+    eco_token_vocab *v;
+    ECO_ASSERT_OK(eco_tokenizer_token_vocab(tok, &e, 1, &v));
+    for (size_t i = 0; tokens[i]; i++) {
+        int32_t id = eco_tokenizer_token_id(tok, tokens[i]);
+        assert_true(id >= 0);
+        assert_int_equal(v->len[id], strlen(want[i]));
+        assert_memory_equal(v->bytes[id], want[i], strlen(want[i]));
+    }
+    assert_int_equal(v->len[e], 0);
+    assert_int_equal(v->len[bos], 0);
+    eco_token_vocab_free(v);
+    eco_tokenizer_free(tok);
+    char *tmp = eco_test_tmpdir(), *dir = eco_path_join(tmp, "m");
+    eco_model_config cfg;
+    ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
+    cfg.vocab_size = vocab;
+    ECO_ASSERT_OK(eco_model_create_random(&cfg, 5, ECO_DTYPE_BF16, dir));
+    cfg.bos_token_id = bos;
+    cfg.eos_token_ids[0] = eos;
+    cfg.n_eos = 1;
+    char *cfg_path = eco_path_join(dir, "config.json"),
+         *tok_path = eco_path_join(dir, "tokenizer.json");
+    ECO_ASSERT_OK(eco_config_write(cfg_path, &cfg));
+    char *data;
+    size_t len;
+    ECO_ASSERT_OK(eco_read_file(path, (size_t)64 << 20, &data, &len));
+    eco_test_write_file(tok_path, data, len);
+    free(data);
+    run_engine(dir, 3);
+    eco_test_rmtree(tmp);
+    free(path), free(tmp), free(dir), free(cfg_path), free(tok_path);
+}
+
+static void test_real_vocabularies(void **state) {
+    (void)state;
+    static const char *const sp_tokens[] = {"\xe2\x96\x81the", "<0x41>", "{", NULL};
+    static const char *const sp_want[] = {" the", "A", "{"};
+    real_vocabulary(".cache/test-material/llama2/package/models/tokenizer.json", 32000, 1, 2,
+                    sp_tokens, sp_want);
+    static const char *const bl_tokens[] = {"\xc4\xa0the", "\":", "{\"", NULL};
+    static const char *const bl_want[] = {" the", "\":", "{\""};
+    real_vocabulary(".cache/test-material/qwen3/package/models/tokenizer.json", 151936, 151643,
+                    151645, bl_tokens, bl_want);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prefixes),     cmocka_unit_test(test_refused),
         cmocka_unit_test(test_random_walks), cmocka_unit_test(test_mask_matches_brute_force),
-        cmocka_unit_test(test_engine),
+        cmocka_unit_test(test_engine),       cmocka_unit_test(test_real_vocabularies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
