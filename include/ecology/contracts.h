@@ -158,7 +158,9 @@ typedef struct eco_infer_request {
     void *on_token_ctx;         /* passed to on_token */
     /* NULL: none (the default). Otherwise only tokens it allows are sampled; an EOS id ends
      * the output even when stop_at_eos is false; when it allows no token at all the output
-     * ends with finish_reason "stop" if it is complete, else the infer fails (EINVAL). */
+     * ends with finish_reason "stop" if it is complete, else the infer fails (EINVAL). The
+     * log-probabilities (and on_token's logits) are then those of the masked distribution,
+     * the one each token was drawn from. */
     eco_decode_constraint *constraint;
 } eco_infer_request;
 
