@@ -215,7 +215,74 @@ await check('400: temperature out of range names the param', async () => {
 });
 await check('400: a later-session field is refused, not ignored', async () => {
   await rejects(client.chat.completions.create({ model: 'reverse', messages: [{ role: 'user', content: 'x' }],
-    response_format: { type: 'json_object' } }), OpenAI.BadRequestError, 400, 'unsupported_parameter', 'response_format');
+    tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] }),
+    OpenAI.BadRequestError, 400, 'unsupported_parameter', 'tools');
+});
+// Structured output: every string and array of this schema is bounded, so 200 tokens of the
+// byte tokenizer always reach the end of an instance.
+const PERSON = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', maxLength: 8 },
+    age: { type: 'integer' },
+    ok: { type: 'boolean' },
+    pets: { type: 'array', items: { enum: ['cat', 'dog'] }, maxItems: 2 },
+  },
+  required: ['name', 'age', 'ok'],
+  additionalProperties: false,
+};
+function assertPerson(p) {
+  assert.equal(typeof p, 'object');
+  assert.deepEqual(Object.keys(p).filter((k) => !['name', 'age', 'ok', 'pets'].includes(k)), []);
+  assert.equal(typeof p.name, 'string');
+  assert.ok([...p.name].length <= 8);
+  assert.ok(Number.isInteger(p.age));
+  assert.equal(typeof p.ok, 'boolean');
+  if ('pets' in p) {
+    assert.ok(Array.isArray(p.pets) && p.pets.length <= 2);
+    for (const x of p.pets) assert.ok(x === 'cat' || x === 'dog');
+  }
+}
+await check('json_schema output: chat.completions.parse gives the parsed object (greedy and sampled)', async () => {
+  for (const temperature of [0, 1]) {
+    const r = await client.chat.completions.parse({
+      model: 'reverse', messages: [{ role: 'user', content: REV }], max_tokens: 200, temperature, seed: 7,
+      response_format: { type: 'json_schema', json_schema: { name: 'person', strict: true, schema: PERSON } } });
+    assert.equal(r.choices[0].finish_reason, 'stop');
+    assertPerson(r.choices[0].message.parsed);
+    assert.deepEqual(r.choices[0].message.parsed, JSON.parse(r.choices[0].message.content));
+  }
+});
+await check('json_schema output streamed: the deltas join to an instance', async () => {
+  const s = await client.completions.create({ model: 'eco-tiny', prompt: 'A person:', max_tokens: 200,
+    temperature: 0.8, seed: 3, stream: true,
+    response_format: { type: 'json_schema', json_schema: { name: 'person', schema: PERSON } } });
+  let text = '', finish = null;
+  for await (const c of s) {
+    text += c.choices[0].text;
+    if (c.choices[0].finish_reason) finish = c.choices[0].finish_reason;
+  }
+  assert.equal(finish, 'stop');
+  assertPerson(JSON.parse(text));
+});
+await check('json_object output: one JSON object, or finish_reason length when max_tokens cuts it', async () => {
+  const r = await client.chat.completions.create({ model: 'eco-tiny', messages: [{ role: 'user', content: 'JSON' }],
+    max_tokens: 300, temperature: 0, response_format: { type: 'json_object' } });
+  const c = r.choices[0];
+  if (c.finish_reason === 'stop') {
+    const v = JSON.parse(c.message.content);
+    assert.ok(v !== null && typeof v === 'object' && !Array.isArray(v));
+  } else {
+    assert.equal(c.finish_reason, 'length');
+    assert.ok(c.message.content.startsWith('{'));
+  }
+});
+await check('400: a schema keyword the decoder cannot enforce is refused, naming it', async () => {
+  const e = await rejects(client.chat.completions.create({ model: 'reverse', messages: [{ role: 'user', content: 'x' }],
+    response_format: { type: 'json_schema', json_schema: { name: 'zip', schema: {
+      type: 'object', properties: { zip: { type: 'string', pattern: '^[0-9]{5}$' } } } } } }),
+  OpenAI.BadRequestError, 400, 'unsupported_parameter', 'response_format.json_schema.schema.properties.zip.pattern');
+  assert.match(e.error.message, /'pattern'/);
 });
 await check('400: prompt + max_tokens past the model\'s context', async () => {
   await rejects(client.completions.create({ model: 'reverse', prompt: 'x'.repeat(400), max_tokens: 200 }),

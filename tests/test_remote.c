@@ -246,6 +246,11 @@ static void test_server_errors(void **state) {
     eco_infer_response resp;
     assert_int_equal(e->infer(e, &q, &resp), ECO_STATUS_EUNSUPPORTED);
     assert_non_null(strstr(eco_last_error(), "top_k"));
+    q.top_k = 0;
+    eco_decode_constraint dc = {0}; /* a mask over this machine's vocabulary is not sent */
+    q.constraint = &dc;
+    assert_int_equal(e->infer(e, &q, &resp), ECO_STATUS_EUNSUPPORTED);
+    assert_non_null(strstr(eco_last_error(), "structured output"));
     eco_engine_destroy(e);
     /* options */
     eco_remote_options o = {.base_url = "ftp://x", .model = "m"};

@@ -93,8 +93,6 @@ static const row rows[] = {
      "equal to n"},
     {C, "{\"model\":\"m\",\"prompt\":\"x\",\"suffix\":\"s\"}", ECO_STATUS_EUNSUPPORTED, "suffix",
      "not supported"},
-    {C, "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_object\"}}",
-     ECO_STATUS_EUNSUPPORTED, "response_format", "yet"},
 /* model selection: lora, merged_adapters, routing */
 #define CX "{\"model\":\"m\",\"prompt\":\"x\","
     {C, CX "\"lora\":[{\"id\":\"a\",\"scale\":0.5},{\"id\":\"b\"}]}", ECO_STATUS_OK, "", ""},
@@ -155,6 +153,78 @@ static const row rows[] = {
      "\"routing\":{\"policy\":\"cascade\",\"threshold\":0.5,\"stages\":[\"a\",\"b\"]}}",
      ECO_STATUS_EUNSUPPORTED, "routing", "no logprobs"},
 #undef CX
+    /* response_format (structured output) */
+    {C, "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_object\"}}",
+     ECO_STATUS_OK, "", ""},
+    {C, "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"text\"}}", ECO_STATUS_OK,
+     "", ""},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_"
+     "schema\":{\"name\":\"a-b_1\",\"strict\":true,\"description\":\"d\",\"schema\":{\"type\":"
+     "\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}},\"required\":[\"a\"],"
+     "\"additionalProperties\":false}}}}",
+     ECO_STATUS_OK, "", ""},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_"
+     "schema\":{\"name\":\"s\"}}}",
+     ECO_STATUS_OK, "", ""},
+    {C, "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":\"json\"}", ECO_STATUS_EFORMAT,
+     "response_format", "expected an object"},
+    {C, "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{}}", ECO_STATUS_EFORMAT,
+     "response_format.type", "missing"},
+    {C, "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"xml\"}}",
+     ECO_STATUS_EUNSUPPORTED, "response_format.type", "not supported"},
+    {C, "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":7}}", ECO_STATUS_EFORMAT,
+     "response_format.type", "expected a string"},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_object\",\"extra\":1}"
+     "}",
+     ECO_STATUS_EFORMAT, "response_format", "unknown field 'extra'"},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_object\",\"json_"
+     "schema\":{}}}",
+     ECO_STATUS_EFORMAT, "response_format.json_schema", "only with"},
+    {C, "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_schema\"}}",
+     ECO_STATUS_EFORMAT, "response_format.json_schema", "missing"},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_"
+     "schema\":{\"schema\":{}}}}",
+     ECO_STATUS_EFORMAT, "response_format.json_schema.name", "missing"},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_"
+     "schema\":{\"name\":\"a b\"}}}",
+     ECO_STATUS_EFORMAT, "response_format.json_schema.name", "1 to 64"},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_"
+     "schema\":{\"name\":\"s\",\"strict\":1}}}",
+     ECO_STATUS_EFORMAT, "response_format.json_schema.strict", "expected"},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_"
+     "schema\":{\"name\":\"s\",\"schema\":[]}}}",
+     ECO_STATUS_EFORMAT, "response_format.json_schema.schema", "expected an object"},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_"
+     "schema\":{\"name\":\"s\",\"schema\":{\"type\":\"strin\"}}}}",
+     ECO_STATUS_EFORMAT, "response_format.json_schema.schema", "type"},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_"
+     "schema\":{\"name\":\"s\",\"schema\":{\"properties\":{\"zip\":{\"type\":\"string\","
+     "\"pattern\":\"^[0-9]+$\"}}}}}}",
+     ECO_STATUS_EUNSUPPORTED, "response_format.json_schema.schema.properties.zip.pattern",
+     "keyword 'pattern' cannot be enforced"},
+    {H,
+     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"response_format\":{"
+     "\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":{\"type\":\"string\","
+     "\"format\":\"email\"}}}}",
+     ECO_STATUS_EUNSUPPORTED, "response_format.json_schema.schema.format", "'format'"},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_"
+     "schema\":{\"name\":\"s\",\"schema\":{\"type\":\"number\",\"minimum\":1}}}}",
+     ECO_STATUS_EUNSUPPORTED, "response_format.json_schema.schema.minimum", "'minimum'"},
+    {C,
+     "{\"model\":\"m\",\"prompt\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_"
+     "schema\":{\"name\":\"s\",\"schema\":false}}}",
+     ECO_STATUS_EFORMAT, "response_format.json_schema.schema", "no JSON value"},
     /* chat */
     {H, "{\"model\":\"m\"}", ECO_STATUS_EFORMAT, "messages", "missing"},
     {H, "{\"model\":\"m\",\"messages\":[]}", ECO_STATUS_EFORMAT, "messages", "empty"},

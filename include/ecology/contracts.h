@@ -104,6 +104,45 @@ typedef struct eco_infer_step {
  * response then holds what was generated so far, finish_reason "cancelled"). */
 typedef bool (*eco_infer_step_fn)(void *ctx, const eco_infer_step *step);
 
+/* The vocabulary as byte strings, for a decoding constraint: what each id appends to the
+ * output text. An engine builds it once from its tokenizer (eco_tokenizer_token_vocab) and
+ * keeps it; eco_token_vocab_create computes the sorted order and the common prefixes that let
+ * a constraint walk every token as one trie, sharing the work of common prefixes. */
+typedef struct eco_token_vocab {
+    int64_t n;                   /* ids [0, n) */
+    const uint8_t *const *bytes; /* [n] bytes[id][0..len[id]) */
+    const uint32_t *len;         /* [n] 0: never allowed (special tokens, unknown ids) */
+    const int32_t *sorted;       /* [n_sorted] the ids with len > 0, by bytes (memcmp order,
+                                   * a prefix before its extensions) */
+    const uint32_t *lcp;         /* [n_sorted] bytes sorted[k] shares with sorted[k-1]; lcp[0] 0 */
+    int64_t n_sorted;
+    uint32_t max_len;   /* the longest token's bytes */
+    const int32_t *eos; /* [n_eos] the ids that end the output */
+    size_t n_eos;
+} eco_token_vocab;
+
+/* Builds a vocabulary from bytes[id][0..lens[id]) for id in [0, n) (copied; lens[id] 0 for
+ * ids that may never be chosen) and the EOS ids eos[n_eos] (ids outside [0, n) are dropped).
+ * Caller frees *out with eco_token_vocab_free. EINVAL, ENOMEM. */
+eco_status eco_token_vocab_create(const uint8_t *const *bytes, const size_t *lens, int64_t n,
+                                  const int32_t *eos, size_t n_eos, eco_token_vocab **out);
+void eco_token_vocab_free(eco_token_vocab *v);
+
+/* A decoding constraint (structured output): which tokens may come next. The engine calls
+ * mask before each sampling and accept with the token it chose (never with an EOS id: an EOS
+ * ends the output). The constraint keeps the state of one output; its creator frees it. */
+typedef struct eco_decode_constraint eco_decode_constraint;
+struct eco_decode_constraint {
+    /* Sets logits[id] to -INFINITY for every id of vocab (logits[vocab->n]) that may not come
+     * next: a token whose bytes cannot continue the output, an EOS id unless the output so
+     * far is complete. *n_allowed gets how many ids are left (EOS ids included), *complete
+     * whether the output so far is whole (EOS may come). */
+    eco_status (*mask)(eco_decode_constraint *self, const eco_token_vocab *vocab, float *logits,
+                       size_t *n_allowed, bool *complete);
+    /* The chosen token's bytes advance the state; EINVAL when they may not come next. */
+    eco_status (*accept)(eco_decode_constraint *self, const eco_token_vocab *vocab, int32_t id);
+};
+
 /* One inference call. Strings are borrowed for the duration of the call. */
 typedef struct eco_infer_request {
     const char *capability; /* may be NULL */
@@ -119,6 +158,12 @@ typedef struct eco_infer_request {
     bool stop_at_eos;           /* end at the model's EOS token(s) (default true) */
     eco_infer_step_fn on_token; /* NULL: none (the default) */
     void *on_token_ctx;         /* passed to on_token */
+    /* NULL: none (the default). Otherwise only tokens it allows are sampled; an EOS id ends
+     * the output even when stop_at_eos is false; when it allows no token at all the output
+     * ends with finish_reason "stop" if it is complete, else the infer fails (EINVAL). The
+     * log-probabilities (and on_token's logits) are then those of the masked distribution,
+     * the one each token was drawn from. */
+    eco_decode_constraint *constraint;
 } eco_infer_request;
 
 /* Fills the defaults: max_tokens 64, temperature 0, top_k 0, top_p 1, add_special and

@@ -65,6 +65,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ecology/contracts.h"
 #include "ecology/core.h"
 
 #ifdef __cplusplus
@@ -116,6 +117,58 @@ eco_status eco_json_schema_validate_text(const eco_json_schema *s, const char *t
 /* Formats err as "at #<instance>: #<schema>: <reason>" into buf (always NUL-terminated);
  * returns buf. */
 const char *eco_json_schema_error_str(const eco_json_schema_error *err, char *buf, size_t size);
+
+/* ---- decoding constraint (structured output) ---------------------------------------------
+ *
+ * eco_json_constraint: an incremental pushdown recogniser over bytes that accepts exactly the
+ * prefixes that can still complete to an instance of a schema, made into an
+ * eco_decode_constraint (contracts.h) so that an engine samples only tokens that keep the
+ * output valid. The output it allows is a subset of the valid instances, written in one
+ * form: no white space except an optional single space after ':' and after ','; numbers of at
+ * most 15 integer digits, 15 fraction digits and 2 exponent digits ("integer": no fraction,
+ * no exponent); strings of valid UTF-8 with the escapes \" \\ \/ \b \f \n \r \t and
+ * \uXXXX outside the surrogate range; enum and const values as their compact JSON text;
+ * an object with properties or required lists only those keys, each at most once, and
+ * closes only once the required ones are present; an object without them takes any keys
+ * (written without escapes, each at most once, up to ECO_JSON_CONSTRAINT_MAX_FREE_KEYS
+ * pending in the open objects) whose values follow additionalProperties (absent: any JSON).
+ * Nesting: at most ECO_JSON_CONSTRAINT_MAX_DEPTH levels (a schema that needs more is refused
+ * with ERANGE; values the schema leaves free nest no deeper).
+ *
+ * Enforced keywords: type, properties, required, additionalProperties, items, minItems,
+ * maxItems, minLength, maxLength, enum, const (enum and const beside type only); boolean
+ * schemas; $ref (not recursive), anyOf and oneOf whose branches never start with the same
+ * byte (["string", "null"] as anyOf, a model or null) and allOf of one subschema, each
+ * beside annotations only; annotations ($schema, $id, $defs, title, description, $comment,
+ * default, examples, deprecated, readOnly, writeOnly) are ignored. Every other keyword the
+ * validator knows (pattern, format, minimum, uniqueItems, ...) is refused with EUNSUPPORTED
+ * ("<label>: #/properties/zip/pattern: keyword 'pattern' cannot be enforced while
+ * decoding"), never ignored; so are a recursive $ref and branches that start alike. */
+#define ECO_JSON_CONSTRAINT_MAX_DEPTH     32
+#define ECO_JSON_CONSTRAINT_MAX_FREE_KEYS 32
+
+typedef struct eco_json_constraint eco_json_constraint;
+
+/* A constraint for instances of s (borrowed: s must outlive the constraint), or for any JSON
+ * object when s is NULL (OpenAI's "json_object"). label names the schema in messages. On
+ * EUNSUPPORTED or ERANGE, where (when not NULL) gets the JSON pointer of the refused
+ * keyword ("/properties/zip/pattern"). Errors: EUNSUPPORTED (above), ERANGE (nesting; more
+ * than 64 properties or enum values in one place), EFORMAT (no value satisfies the
+ * schema), ENOMEM. Caller frees *out with eco_json_constraint_free. */
+eco_status eco_json_constraint_create(const eco_json_schema *s, const char *label,
+                                      eco_json_constraint **out, char *where, size_t where_size);
+void eco_json_constraint_free(eco_json_constraint *c);
+/* The constraint as the engine takes it (borrowed from c). */
+eco_decode_constraint *eco_json_constraint_decoder(eco_json_constraint *c);
+/* Back to the empty output. */
+void eco_json_constraint_reset(eco_json_constraint *c);
+/* Feeds bytes[0..n): true when they may come next (the state advances), false when not
+ * (the state is left as it was). */
+bool eco_json_constraint_feed(eco_json_constraint *c, const void *bytes, size_t n);
+/* Whether the output so far is a whole instance. */
+bool eco_json_constraint_complete(const eco_json_constraint *c);
+/* allowed[b] for each byte b: whether it may come next. */
+void eco_json_constraint_next_bytes(const eco_json_constraint *c, bool allowed[256]);
 
 #ifdef __cplusplus
 }

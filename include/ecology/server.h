@@ -137,6 +137,13 @@ typedef enum eco_server_endpoint {
     ECO_SERVER_ENDPOINT_CHAT = 1,        /* POST /v1/chat/completions */
 } eco_server_endpoint;
 
+/* response_format.type */
+typedef enum eco_server_format {
+    ECO_SERVER_FORMAT_TEXT = 0,
+    ECO_SERVER_FORMAT_JSON_OBJECT = 1,
+    ECO_SERVER_FORMAT_JSON_SCHEMA = 2,
+} eco_server_format;
+
 typedef struct eco_server_message {
     char *role;    /* "system", "user", "assistant" (owned) */
     char *content; /* text, content parts of type "text" joined (owned) */
@@ -167,10 +174,9 @@ typedef struct eco_server_merged {
 #define ECO_SERVER_MAX_ADAPTERS 32
 
 /* A request body as the parser accepted it (every string owned, valid UTF-8, no NUL).
- * response_format is refused by the parser today with a 400 naming it. At most one of
- * lora, merged_adapters and routing is given (400 naming the second); routing with stream
- * or logprobs is refused (a routed answer comes whole, from whichever engine the policy
- * took). */
+ * At most one of lora, merged_adapters and routing is given (400 naming the second);
+ * routing with stream or logprobs is refused (a routed answer comes whole, from whichever
+ * engine the policy took). */
 typedef struct eco_server_request {
     eco_server_endpoint endpoint;
     char *model;                  /* registry id or alias */
@@ -200,6 +206,16 @@ typedef struct eco_server_request {
      * JSON, or NULL. The answer and each choice carry "x_ecology_routed_to": the target
      * that answered. */
     char *routing;
+
+    /* response_format (structured output): "text" (the default) constrains nothing;
+     * "json_object" makes the output one JSON object; "json_schema" an instance of
+     * json_schema.schema (absent: any JSON value), compiled here and checked to be one the
+     * decoder can enforce (eco_json_constraint_create: a keyword it cannot enforce is a 400
+     * naming it in param "response_format.json_schema.schema.properties.zip.pattern").
+     * The output always parses and validates unless max_tokens ends it first:
+     * finish_reason is then "length", as OpenAI's; stop sequences still apply. */
+    eco_server_format format;
+    struct eco_json_schema *schema; /* json_schema: compiled (owned); NULL otherwise */
 } eco_server_request;
 
 /* Parses a body for endpoint, under limits (NULL: the defaults). On EFORMAT / ERANGE /

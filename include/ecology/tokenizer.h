@@ -42,6 +42,7 @@
 #ifndef ECOLOGY_TOKENIZER_H
 #define ECOLOGY_TOKENIZER_H
 
+#include "ecology/contracts.h"
 #include "ecology/core.h"
 
 #ifdef __cplusplus
@@ -75,6 +76,15 @@ int32_t eco_tokenizer_token_id(const eco_tokenizer *tok, const char *token);
 /* The token's string as stored in the vocabulary, or NULL for an unknown id. */
 const char *eco_tokenizer_token_str(const eco_tokenizer *tok, int32_t id);
 bool eco_tokenizer_is_special(const eco_tokenizer *tok, int32_t id);
+
+/* The vocabulary as the bytes each id appends to decoded text (contracts.h's
+ * eco_token_vocab, for decoding constraints): a token's bytes are what decoding it after
+ * itself adds (decode([id, id]) past decode([id])), so that a SentencePiece-style token's
+ * leading space, which decoding strips at the start of a text, is kept; special tokens and
+ * ids missing from the vocabulary get no bytes. eos[n_eos] are the ids that end an output.
+ * Caller frees *out with eco_token_vocab_free. ENOMEM. */
+eco_status eco_tokenizer_token_vocab(const eco_tokenizer *tok, const int32_t *eos, size_t n_eos,
+                                     eco_token_vocab **out);
 
 /* Ids of the byte tokenizer written by eco_tokenizer_write_bytes: byte b is id b. */
 #define ECO_BYTE_TOKENIZER_BOS   256

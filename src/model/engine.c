@@ -14,7 +14,8 @@ typedef struct llama_engine {
     eco_tokenizer *tok;
     int32_t eos[ECO_MAX_EOS + 3];
     int n_eos;
-    bool kv_typed; /* kv_dtype chosen by eco_llama_engine_set_kv_dtype */
+    eco_token_vocab *vocab; /* the tokens' bytes, built at the first constrained request */
+    bool kv_typed;          /* kv_dtype chosen by eco_llama_engine_set_kv_dtype */
     eco_dtype kv_dtype;
 } llama_engine;
 
@@ -61,6 +62,25 @@ static eco_status decode_generated(const llama_engine *e, const eco_infer_reques
         resp->text[at] = '\0';
         resp->text_len = (size_t)at;
     }
+    return ECO_STATUS_OK;
+}
+
+/* A decoding constraint's mask over logits (see eco_infer_request.constraint): *end when
+ * the output is complete and no token may follow. */
+static eco_status constrain(llama_engine *e, const eco_infer_request *req, float *logits,
+                            bool *end) {
+    *end = false;
+    eco_status st = ECO_STATUS_OK;
+    if (!e->vocab && (st = eco_tokenizer_token_vocab(e->tok, e->eos, (size_t)e->n_eos, &e->vocab)))
+        return eco_error_wrap(st, "infer: constraint");
+    size_t n_allowed = 0;
+    bool complete = false;
+    st = req->constraint->mask(req->constraint, e->vocab, logits, &n_allowed, &complete);
+    if (st) return eco_error_wrap(st, "infer: constraint");
+    if (n_allowed == 0 && !complete)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "infer: constraint: no token of the vocabulary may come next");
+    *end = n_allowed == 0;
     return ECO_STATUS_OK;
 }
 
@@ -131,12 +151,20 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req,
             st = eco_error_wrap(st, "infer");
             goto done;
         }
-        float lp;
-        int32_t tok = eco_sampler_sample(&sampler, logits, &lp);
-        if (req->stop_at_eos && is_eos(e, tok)) {
+        bool end = false; /* structured output: mask before sampling, tell the token after */
+        if (req->constraint && (st = constrain(e, req, logits, &end)) != ECO_STATUS_OK) goto done;
+        if (end) {
             resp->finish_reason = "stop";
             break;
         }
+        float lp;
+        int32_t tok = eco_sampler_sample(&sampler, logits, &lp);
+        if ((req->stop_at_eos || req->constraint) && is_eos(e, tok)) {
+            resp->finish_reason = "stop";
+            break;
+        }
+        if (req->constraint && (st = req->constraint->accept(req->constraint, e->vocab, tok)))
+            goto done;
         resp->tokens[resp->n_tokens] = tok;
         resp->logprobs[resp->n_tokens] = lp;
         resp->n_tokens++;
@@ -190,6 +218,7 @@ static void engine_destroy(eco_engine *self) {
     if (!e) return;
     eco_model_free(e->model);
     eco_tokenizer_free(e->tok);
+    eco_token_vocab_free(e->vocab);
     free(e->genome.id); /* the engine's genome holds only these two strings */
     free(e->genome.interface_version);
     free(e);

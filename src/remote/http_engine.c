@@ -92,6 +92,11 @@ static eco_status request_body(const http_engine *e, const eco_infer_request *re
                          "http engine %s: the server applies its own special tokens and EOS "
                          "(add_special and stop_at_eos cannot be turned off)",
                          e->url);
+    if (req->constraint) /* a token mask over this machine's vocabulary, not the server's */
+        return eco_error(ECO_STATUS_EUNSUPPORTED,
+                         "http engine %s: a decoding constraint (structured output) cannot be "
+                         "sent to a remote server; ask it for response_format directly",
+                         e->url);
     if (!req->prompt || req->max_tokens <= 0)
         return eco_error(ECO_STATUS_EINVAL, "http engine %s: no prompt or max_tokens <= 0", e->url);
     json_t *stop = json_array();

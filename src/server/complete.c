@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/json_read.h"
+#include "ecology/json_schema.h"
 #include "server/complete_internal.h"
 
 /* A plain answer generated on its own thread while MHD keeps the connection suspended, so
@@ -72,8 +73,22 @@ eco_status srv_job_run_choice(job *j, eco_infer_response *resp, unsigned *status
     j->emitted = j->skip = 0;
     j->last_token = 0;
     j->text_offset = 0;
-    eco_status st = srv_select_infer(j, &req, resp);
     *code = NULL;
+    /* structured output: one constraint per choice (the parser checked the schema) */
+    eco_json_constraint *jc = NULL;
+    eco_status st = ECO_STATUS_OK;
+    if (j->q.format != ECO_SERVER_FORMAT_TEXT) {
+        st = eco_json_constraint_create(j->q.format == ECO_SERVER_FORMAT_JSON_SCHEMA ? j->q.schema
+                                                                                     : NULL,
+                                        "response_format", &jc, NULL, 0);
+        if (st != ECO_STATUS_OK) {
+            *status = srv_status_http(st) == 400 ? 400 : 500;
+            return st;
+        }
+        req.constraint = eco_json_constraint_decoder(jc);
+    }
+    st = srv_select_infer(j, &req, resp);
+    eco_json_constraint_free(jc);
     if (st == ECO_STATUS_ERANGE && resp->finish_reason && !strcmp(resp->finish_reason, "context")) {
         *status = 400;
         *code = "context_length_exceeded";

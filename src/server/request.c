@@ -8,6 +8,7 @@
 #include "core/json_read.h"
 #include "ecology/merge.h"
 #include "ecology/router.h"
+#include "ecology/json_schema.h"
 #include "ecology/server.h"
 
 #define LABEL "request"
@@ -45,6 +46,7 @@ void eco_server_request_free(eco_server_request *r) {
         free(r->merged);
     }
     free(r->routing);
+    eco_json_schema_free(r->schema);
     memset(r, 0, sizeof *r);
 }
 
@@ -98,6 +100,87 @@ static eco_status later(parse *P, const eco_jr *r, const char *const *keys) {
             return at(P, r, keys[i],
                       eco_jr_fail(r, keys[i], ECO_STATUS_EUNSUPPORTED,
                                   "not supported by this server yet"));
+    return ECO_STATUS_OK;
+}
+
+/* "response_format": {"type": "text"} | {"type": "json_object"} | {"type": "json_schema",
+ * "json_schema": {"name", "schema", "strict", "description"}}; the schema compiled and
+ * checked to be one the decoder can enforce. */
+static eco_status read_response_format(parse *P, const eco_jr *r, eco_server_request *q) {
+    const json_t *v = NULL;
+    eco_status st = eco_jr_object(r, "response_format", false, &v);
+    if (st || !v) return at(P, r, "response_format", st);
+    eco_jr fr = eco_jr_child(r, "response_format", v);
+    static const char *const allowed[] = {"type", "json_schema", NULL};
+    if ((st = eco_jr_only(&fr, allowed))) return at(P, &fr, NULL, st);
+    const char *type;
+    if ((st = eco_jr_str(&fr, "type", true, false, &type, NULL))) return at(P, &fr, "type", st);
+    if (!strcmp(type, "text") || !strcmp(type, "json_object")) {
+        if (eco_jr_opt(&fr, "json_schema"))
+            return at(P, &fr, "json_schema",
+                      eco_jr_fail(&fr, "json_schema", ECO_STATUS_EFORMAT,
+                                  "only with \"type\": \"json_schema\""));
+        q->format = !strcmp(type, "text") ? ECO_SERVER_FORMAT_TEXT : ECO_SERVER_FORMAT_JSON_OBJECT;
+        return ECO_STATUS_OK;
+    }
+    if (strcmp(type, "json_schema") != 0) {
+        char shown[ECO_JSON_SHOWN_SIZE];
+        return at(P, &fr, "type",
+                  eco_jr_fail(&fr, "type", ECO_STATUS_EUNSUPPORTED,
+                              "'%s' is not supported (text, json_object, json_schema)",
+                              eco_json_shown(type, strlen(type), shown)));
+    }
+    const json_t *js = NULL;
+    if ((st = eco_jr_object(&fr, "json_schema", true, &js))) return at(P, &fr, "json_schema", st);
+    eco_jr sr = eco_jr_child(&fr, "json_schema", js);
+    static const char *const fields[] = {"name", "schema", "strict", "description", NULL};
+    if ((st = eco_jr_only(&sr, fields))) return at(P, &sr, NULL, st);
+    const char *name, *desc;
+    size_t name_len = 0;
+    bool strict = false;
+    if ((st = eco_jr_str(&sr, "name", true, false, &name, &name_len)))
+        return at(P, &sr, "name", st);
+    bool name_ok = name_len > 0 && name_len <= 64;
+    for (size_t i = 0; i < name_len && name_ok; i++) {
+        char c = name[i];
+        name_ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
+    }
+    if (!name_ok)
+        return at(P, &sr, "name",
+                  eco_jr_fail(&sr, "name", ECO_STATUS_EFORMAT,
+                              "must be 1 to 64 of a-z, A-Z, 0-9, '_' and '-'"));
+    if ((st = eco_jr_str(&sr, "description", false, false, &desc, NULL)))
+        return at(P, &sr, "description", st);
+    if ((st = eco_jr_bool(&sr, "strict", false, &strict))) return at(P, &sr, "strict", st);
+    const json_t *schema = eco_jr_opt(&sr, "schema");
+    if (schema && !json_is_object(schema) && !json_is_boolean(schema))
+        return at(P, &sr, "schema",
+                  eco_jr_fail(&sr, "schema", ECO_STATUS_EFORMAT,
+                              "expected an object or a boolean (a JSON Schema)"));
+    const char *param = "response_format.json_schema.schema";
+    const char *label = LABEL ": response_format.json_schema.schema";
+    st = schema ? eco_json_schema_compile_value(schema, label, &q->schema)
+                : eco_json_schema_compile("true", 4, label, &q->schema);
+    if (st) {
+        if (P->param && P->param_size) snprintf(P->param, P->param_size, "%s", param);
+        return st;
+    }
+    eco_json_constraint *c = NULL;
+    char where[256];
+    st = eco_json_constraint_create(q->schema, label, &c, where, sizeof where);
+    eco_json_constraint_free(c);
+    if (st) {
+        if (P->param && P->param_size) {
+            /* the refused keyword's pointer, as dotted names */
+            size_t k = (size_t)snprintf(P->param, P->param_size, "%s", param);
+            for (const char *w = where; *w && k + 1 < P->param_size; w++, k++)
+                P->param[k] = *w == '/' ? '.' : *w;
+            if (k < P->param_size) P->param[k] = '\0';
+        }
+        return st;
+    }
+    q->format = ECO_SERVER_FORMAT_JSON_SCHEMA;
     return ECO_STATUS_OK;
 }
 
@@ -483,9 +566,9 @@ static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
                                        "merged_adapters",
                                        "routing",
                                        NULL};
-    static const char *const later_c[] = {"response_format", NULL};
-    static const char *const later_chat[] = {"response_format", "tools", "tool_choice",
-                                             "parallel_tool_calls", NULL};
+    static const char *const later_c[] = {NULL};
+    static const char *const later_chat[] = {"tools", "tool_choice", "parallel_tool_calls",
+                                             NULL};
     const bool is_chat = ep == ECO_SERVER_ENDPOINT_CHAT;
     eco_status st = eco_jr_only(r, is_chat ? chat : completions);
     if (st) {
@@ -586,6 +669,7 @@ static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
                 P, r, "suffix",
                 eco_jr_fail(r, "suffix", ECO_STATUS_EUNSUPPORTED, "not supported by this server"));
     }
+    if ((st = read_response_format(P, r, q))) return st;
     if ((st = eco_jr_str(r, "user", false, false, &s, NULL))) return at(P, r, "user", st);
     if ((st = neutral(P, r, "frequency_penalty")) || (st = neutral(P, r, "presence_penalty")) ||
         (st = neutral(P, r, "logit_bias")))

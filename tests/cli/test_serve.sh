@@ -5,7 +5,9 @@
 # selects adapters by id and by alias, per request with llama-server's lora and LoRAX's
 # merged_adapters (against a registered `ecology merge`), routes a cascade, chats with a
 # ChatML-template model, reads log-probabilities and gets OpenAI error objects (400, 401,
-# 403, 404); its greedy completions equal `ecology generate`'s text bit for bit;
+# 403, 404), asks for JSON-schema and JSON-object output (chat.completions.parse,
+# streamed) and parses it, and gets a 400 naming a schema keyword the decoder cannot enforce;
+# its greedy completions equal `ecology generate`'s text bit for bit;
 # the big list of naughty strings goes in as prompts, chat contents and model names.
 # curl sends what a client would not: malformed, truncated, deeply nested and oversized
 # bodies, no key, wrong methods and paths; /health, /ready and /metrics; then SIGTERM during a
