@@ -567,8 +567,7 @@ static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
                                        "routing",
                                        NULL};
     static const char *const later_c[] = {NULL};
-    static const char *const later_chat[] = {"tools", "tool_choice", "parallel_tool_calls",
-                                             NULL};
+    static const char *const later_chat[] = {"tools", "tool_choice", "parallel_tool_calls", NULL};
     const bool is_chat = ep == ECO_SERVER_ENDPOINT_CHAT;
     eco_status st = eco_jr_only(r, is_chat ? chat : completions);
     if (st) {
