@@ -15,7 +15,8 @@
  * The fixture can fail: a negated advantage, no clipping, clipping on one side only, a
  * missing KL term and the wrong loss type each move the loss or the gradient far outside
  * the tolerance. Finite differences of the objective agree with its gradient away from the
- * clip boundaries. Configuration and argument errors.
+ * clip boundaries, and through the model (no clipping, KL on, a temperature) with the
+ * backward's gradient of every LoRA tensor. Configuration and argument errors.
  *
  * Tolerances: relative error 1e-4 (the issue's bound) on advantages, losses and gradients
  * (a gradient's error relative to its tensor's largest element); log-probabilities 1e-4
@@ -103,7 +104,7 @@ typedef struct objective_fixture {
     eco_safetensors *st;
     int64_t B, T;
     float *lp, *old, *ref; /* copies with NaN off the mask */
-    uint8_t *mask; /* from the fixture's i32 mask */
+    uint8_t *mask;         /* from the fixture's i32 mask */
     const float *adv;
 } objective_fixture;
 
@@ -239,8 +240,7 @@ static void test_objective_mutations_caught(void **state) {
     wrong[2].what = "no clipping below", wrong[2].c.epsilon_low = 0.999;
     wrong[3].what = "no clipping above", wrong[3].c.epsilon_high = 1e9;
     wrong[4].what = "no KL term", wrong[4].c.beta = 0.0;
-    wrong[5].what = "per token instead of per sequence",
-    wrong[5].c.loss_type = ECO_GRPO_LOSS_BNPO;
+    wrong[5].what = "per token instead of per sequence", wrong[5].c.loss_type = ECO_GRPO_LOSS_BNPO;
     for (int i = 0; i < 6; i++) {
         eco_grpo_stats s;
         double el, eg;
@@ -466,6 +466,50 @@ static void test_model_vs_torch(void **state) {
     eco_test_train_fixture_close(&fx);
 }
 
+typedef struct fd_ctx {
+    eco_test_train_fixture *fx;
+    const float *old, *ref, *adv;
+    eco_grpo_config cfg;
+} fd_ctx;
+
+static double fd_loss(eco_train_model *m, void *ctx) {
+    fd_ctx *c = ctx;
+    eco_grpo_stats s;
+    ECO_ASSERT_OK(eco_train_forward_grpo(m, c->fx->tokens, c->fx->targets, c->old, c->ref, c->adv,
+                                         c->fx->B, c->fx->T, &c->cfg, false, &s, NULL));
+    return s.loss;
+}
+
+/* Central differences of the whole chain (LoRA tensors → logits → log-probabilities at a
+ * temperature → objective with KL), with bounds wide enough that nothing clips so the loss
+ * is smooth, against the backward's gradient: independent of the torch fixture's gradients. */
+static void test_model_finite_differences(void **state) {
+    (void)state;
+    eco_test_train_fixture fx;
+    eco_train_model *m = open_model(&fx);
+    fd_ctx c = {.fx = &fx,
+                .old = find_named(fx.exp, "grpo", ".old")->data,
+                .ref = find_named(fx.exp, "grpo", ".ref")->data,
+                .adv = eco_test_must_find(fx.exp, "advantages")->data,
+                .cfg = eco_grpo_config_default()};
+    c.cfg.epsilon_low = 0.999;
+    c.cfg.epsilon_high = 1e9;
+    c.cfg.beta = 0.1;
+    c.cfg.temperature = 0.8;
+    eco_grpo_stats s;
+    ECO_ASSERT_OK(eco_train_forward_grpo(m, fx.tokens, fx.targets, c.old, c.ref, c.adv, fx.B, fx.T,
+                                         &c.cfg, false, &s, NULL));
+    assert_true(s.clip_ratio == 0.0);
+    eco_train_zero_grad(m);
+    ECO_ASSERT_OK(eco_train_backward(m, 1.0f));
+    int checked = 0;
+    const double worst = eco_test_finite_differences(m, fd_loss, &c, 23, "grpo fd ", &checked);
+    printf("model finite differences: %d elements, largest |fd − grad| %.2e\n", checked, worst);
+    assert_true(checked > 0);
+    eco_train_model_free(m);
+    eco_test_train_fixture_close(&fx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_advantages_vs_torch),
@@ -474,6 +518,7 @@ int main(void) {
         cmocka_unit_test(test_objective_finite_differences),
         cmocka_unit_test(test_config_and_errors),
         cmocka_unit_test(test_model_vs_torch),
+        cmocka_unit_test(test_model_finite_differences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -160,10 +160,16 @@ eco_status eco_grpo_objective(const eco_grpo_config *cfg, const float *lp, const
         for (int64_t t = 0; t < T; t++) n_b += mask[b * T + t] != 0;
         double w; /* the loss type's weight of each of this row's tokens */
         switch (cfg->loss_type) {
-        case ECO_GRPO_LOSS_BNPO: w = 1.0 / (double)(n_tok > 1 ? n_tok : 1); break;
-        case ECO_GRPO_LOSS_DR_GRPO: w = 1.0 / ((double)B * (double)cfg->max_completion_length); break;
-        case ECO_GRPO_LOSS_GRPO:
-        default: w = 1.0 / ((double)B * (double)(n_b > 1 ? n_b : 1)); break;
+            case ECO_GRPO_LOSS_BNPO:
+                w = 1.0 / (double)(n_tok > 1 ? n_tok : 1);
+                break;
+            case ECO_GRPO_LOSS_DR_GRPO:
+                w = 1.0 / ((double)B * (double)cfg->max_completion_length);
+                break;
+            case ECO_GRPO_LOSS_GRPO:
+            default:
+                w = 1.0 / ((double)B * (double)(n_b > 1 ? n_b : 1));
+                break;
         }
         const double A = (double)advantages[b];
         double row = 0.0;
@@ -261,11 +267,11 @@ eco_status eco_train_token_logps(eco_train_model *m, const int32_t *tokens, cons
     return ECO_STATUS_OK;
 }
 
-eco_status eco_train_forward_grpo(eco_train_model *m, const int32_t *tokens,
-                                  const int32_t *targets, const float *old_logps,
-                                  const float *ref_logps, const float *advantages, int64_t B,
-                                  int64_t T, const eco_grpo_config *cfg, bool training,
-                                  eco_grpo_stats *stats, float *logps) {
+eco_status eco_train_forward_grpo(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
+                                  const float *old_logps, const float *ref_logps,
+                                  const float *advantages, int64_t B, int64_t T,
+                                  const eco_grpo_config *cfg, bool training, eco_grpo_stats *stats,
+                                  float *logps) {
     if (stats) memset(stats, 0, sizeof *stats);
     if (!m || !tokens || !targets || !advantages || !cfg)
         return eco_error(ECO_STATUS_EINVAL,
@@ -316,7 +322,8 @@ void eco_train_grpo_dlogits(eco_train_model *m, float *logits, float scale) {
         double s = 0.0;
         for (int64_t j = 0; j < V; j++) s += exp((double)z[j] * inv_t - mxd);
         const double c = (double)scale * (double)dlp[i] * inv_t, inv_s = 1.0 / s;
-        for (int64_t j = 0; j < V; j++) z[j] = (float)(-c * exp((double)z[j] * inv_t - mxd) * inv_s);
+        for (int64_t j = 0; j < V; j++)
+            z[j] = (float)(-c * exp((double)z[j] * inv_t - mxd) * inv_s);
         z[tg[i]] += (float)c;
     }
 }
