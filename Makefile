@@ -62,6 +62,7 @@ fixtures:
 	@scripts/deps.sh --fixtures
 	/usr/bin/python3 scripts/make_fixtures.py tests/fixtures
 	/usr/bin/python3 scripts/make_train_fixtures.py tests/fixtures
+	/usr/bin/python3 scripts/make_grpo_fixtures.py tests/fixtures
 	scripts/fetch-test-material.sh
 	/usr/bin/python3 scripts/gen_chat_template_fixtures.py
 

@@ -275,6 +275,127 @@ eco_status eco_distill_generate_jsonl(eco_engine *const *teachers, size_t n_teac
                                       const char *prompts_jsonl_in, const char *jsonl_out,
                                       int max_tokens, size_t *n_written);
 
+/* ---- GRPO: group relative policy optimisation (train_grpo.c) ----------------------------
+ *
+ * The objective of TRL's GRPOTrainer (its _compute_loss and the advantage normalisation of
+ * _generate_and_score_completions), on per-token log-probabilities of completion tokens.
+ *
+ * Advantages: rewards r [n_groups, G] (the G completions of one prompt are one group),
+ *   A_gi = r_gi − mean_g                        scale_rewards false
+ *   A_gi = (r_gi − mean_g) / (std_g + 1e-4)     scale_rewards true (std unbiased, as torch.std)
+ * A group whose G rewards are all equal carries no signal: its advantages are exactly 0 and
+ * it is counted (n_zero_signal), so the loop can report or resample it.
+ *
+ * Objective over rows b < B (one completion per row) and positions t < T, with the
+ * completion mask m_bt (1 on completion tokens), the policy's log-probabilities lp_bt, the
+ * log-probabilities at sampling time old_bt (the policy before this batch's updates; equal
+ * to lp_bt with one update per batch), the reference policy's ref_bt, the row's advantage
+ * A_b, clip bounds ε_low, ε_high and KL weight β:
+ *   ρ_bt  = exp(lp_bt − old_bt)
+ *   ℓ_bt  = −min(ρ_bt·A_b, clamp(ρ_bt, 1 − ε_low, 1 + ε_high)·A_b)
+ *           + β·(exp(ref_bt − lp_bt) − (ref_bt − lp_bt) − 1)        (the k3 estimator)
+ *   loss  = Σ_bt w_bt·m_bt·ℓ_bt with, by loss type (TRL's names),
+ *     "grpo"     w_bt = 1 / (B·max(1, Σ_t m_bt))     per sequence, then the batch mean
+ *     "bnpo"     w_bt = 1 / max(1, Σ_bt m_bt)        per token over the batch (TRL's "dapo"
+ *                                                   on one batch without accumulation)
+ *     "dr_grpo"  w_bt = 1 / (B·max_completion_length) a constant normaliser
+ * Gradient (what the backward uses), with torch's conventions at ties:
+ *   ∂loss/∂lp_bt = w_bt·m_bt·(−A_b·ρ_bt·[not clipped] + β·(1 − exp(ref_bt − lp_bt)))
+ * where a token is clipped when A_b > 0 and ρ_bt > 1 + ε_high or A_b < 0 and ρ_bt < 1 − ε_low
+ * (the clamped branch is the minimum and has no gradient). The log-probabilities are those
+ * of softmax(logits / temperature), as TRL divides the logits by the sampling temperature. */
+
+typedef enum eco_grpo_loss_type {
+    ECO_GRPO_LOSS_GRPO = 0,    /* "grpo" */
+    ECO_GRPO_LOSS_BNPO = 1,    /* "bnpo" */
+    ECO_GRPO_LOSS_DR_GRPO = 2, /* "dr_grpo" */
+} eco_grpo_loss_type;
+
+/* "grpo", "bnpo", "dr_grpo" (the run record's spelling); NULL for a value outside the enum. */
+const char *eco_grpo_loss_type_name(eco_grpo_loss_type t);
+/* The inverse; EINVAL naming the value and the accepted names otherwise. */
+eco_status eco_grpo_loss_type_parse(const char *name, eco_grpo_loss_type *out);
+
+typedef struct eco_grpo_config {
+    double epsilon_low;            /* ε_low, default 0.2 */
+    double epsilon_high;           /* ε_high, default 0.2 (TRL: epsilon_high = epsilon) */
+    double beta;                   /* KL weight, default 0 (no reference log-probabilities) */
+    double temperature;            /* logits / temperature before log-softmax, default 1 */
+    eco_grpo_loss_type loss_type;  /* default ECO_GRPO_LOSS_GRPO */
+    int64_t max_completion_length; /* "dr_grpo" only: the constant normaliser's length */
+} eco_grpo_config;
+
+eco_grpo_config eco_grpo_config_default(void);
+/* EINVAL naming the field: ε not finite or < 0, ε_low >= 1, β not finite or < 0, a
+ * temperature not finite and > 0, an unknown loss type, dr_grpo without
+ * max_completion_length > 0. */
+eco_status eco_grpo_config_check(const eco_grpo_config *cfg);
+
+/* advantages[n_groups·G] from rewards[n_groups·G] (group-major), in double, rounded to f32.
+ * *n_zero_signal (may be NULL) gets the number of groups whose rewards are all equal.
+ * EINVAL for n_groups < 1 or G < 2 (a group of one has no relative signal); ERANGE naming
+ * the group and member of a reward that is not finite. */
+eco_status eco_grpo_advantages(const float *rewards, int64_t n_groups, int64_t G,
+                               bool scale_rewards, float *advantages, int64_t *n_zero_signal);
+
+/* What one evaluation of the objective measured (TRL's logged metrics). */
+typedef struct eco_grpo_stats {
+    double loss;         /* the objective above */
+    double kl;           /* mean k3 KL over completion tokens (0 when β = 0) */
+    double clip_ratio;   /* share of completion tokens clipped (either side) */
+    double clip_low;     /* share clipped at 1 − ε_low (A < 0) */
+    double clip_high;    /* share clipped at 1 + ε_high (A > 0) */
+    int64_t n_tokens;    /* completion tokens Σ m_bt */
+    int64_t n_sequences; /* rows with at least one completion token */
+} eco_grpo_stats;
+
+/* The objective and its gradient on log-probabilities, all [B, T] row-major: lp (the
+ * policy's), old (NULL: lp itself, one update per batch), ref (read only when β > 0, then
+ * required), mask (nonzero = completion token; positions outside the mask are never read),
+ * advantages [B]. *stats (may be NULL) as above; dlp [B, T] (may be NULL) gets
+ * ∂loss/∂lp (0 outside the mask). EINVAL on a bad config or a NULL required argument;
+ * ERANGE naming [b, t] for a non-finite log-probability or advantage under the mask. */
+eco_status eco_grpo_objective(const eco_grpo_config *cfg, const float *lp, const float *old,
+                              const float *ref, const uint8_t *mask, const float *advantages,
+                              int64_t B, int64_t T, eco_grpo_stats *stats, float *dlp);
+
+/* Per-token log-probabilities of the targets under softmax(logits / temperature) of an
+ * eval-mode forward (no dropout; the forward counter is untouched): out[B, T] gets
+ * log p(targets[b, t]) where targets[b, t] >= 0 and 0 elsewhere. This replaces the model's
+ * last forward. eco_train_forward's limits and errors; EINVAL for a temperature not finite
+ * and > 0. The rl loop takes old log-probabilities (before the batch's first update) and the
+ * reference's (a model without the adapter, or the adapter as it was at the start) this way. */
+eco_status eco_train_token_logps(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
+                                 int64_t B, int64_t T, double temperature, float *out);
+
+/* A GRPO micro-step's forward: tokens[B, T] are prompt + completion rows (padding after the
+ * completion is any valid token), targets[B, T] the next token at completion positions and
+ * −1 elsewhere (the mask is targets >= 0; the caller shifts as for eco_train_forward).
+ * old_logps, ref_logps [B, T] and advantages [B] as for eco_grpo_objective (old may be NULL,
+ * ref is read when cfg->beta > 0). The following eco_train_backward(m, grad_scale) adds
+ * grad_scale·∂loss/∂θ through the same backward as cross-entropy (the logits' gradient is
+ * dlp_bt·(onehot(y_bt) − softmax(z_bt/τ))/τ). *stats (may be NULL) as above; *logps (may be
+ * NULL, [B, T]) gets the policy's log-probabilities. eco_train_forward's limits and errors,
+ * eco_grpo_objective's; on error no backward is possible. A later plain forward clears the
+ * GRPO loss. ENOMEM when the [max_batch·max_seq] buffers (allocated on first use, owned by
+ * m) cannot be allocated.
+ *
+ * The rl loop's contract: per batch of rollouts (n_groups prompts × G completions, rows
+ * group-major) it computes rewards, eco_grpo_advantages, the old log-probabilities (only
+ * when num_iterations > 1; with one update the ratio is 1 and old may be NULL) and, with
+ * β > 0, the reference's, all with eco_train_token_logps; then num_iterations times:
+ * eco_train_zero_grad, for each micro-batch of rows eco_train_forward_grpo and
+ * eco_train_backward(m, 1 / n_micro), eco_train_step. The settings (ε_low, ε_high, β,
+ * temperature, loss type and its name, scale_rewards, num_iterations, G) and the zero-signal
+ * count go in the run record. With several micro-batches the "grpo" and "dr_grpo" means are
+ * over each micro-batch's rows (as TRL's per-device batches); "bnpo" normalises per
+ * micro-batch. */
+eco_status eco_train_forward_grpo(eco_train_model *m, const int32_t *tokens, const int32_t *targets,
+                                  const float *old_logps, const float *ref_logps,
+                                  const float *advantages, int64_t B, int64_t T,
+                                  const eco_grpo_config *cfg, bool training, eco_grpo_stats *stats,
+                                  float *logps);
+
 #ifdef __cplusplus
 }
 #endif

@@ -369,6 +369,7 @@ eco_status eco_train_forward_pos(eco_train_model *m, const int32_t *tokens, cons
     }
     m->have_fwd = false;
     m->distill_on = false; /* eco_train_forward_distill sets it after this forward */
+    m->grpo_on = false;    /* eco_train_forward_grpo likewise */
     memcpy(m->tokens, tokens, (size_t)N * sizeof(int32_t));
     m->have_pos = positions != NULL;
     if (positions) memcpy(m->pos, positions, (size_t)N * sizeof(int32_t));
@@ -477,7 +478,9 @@ eco_status eco_train_backward(eco_train_model *m, float grad_scale) {
 
     /* dlogits, then the head and the final norm */
     float *dlogits = a->logits;
-    if (m->distill_on) /* mixed CE + KL loss of eco_train_forward_distill */
+    if (m->grpo_on) /* GRPO objective of eco_train_forward_grpo: its own normalisation */
+        eco_train_grpo_dlogits(m, dlogits, grad_scale);
+    else if (m->distill_on) /* mixed CE + KL loss of eco_train_forward_distill */
         eco_train_distill_dlogits(m, dlogits, grad_scale / (float)m->n_valid);
     else
         crossentropy_backward(dlogits, m->targets, grad_scale / (float)m->n_valid, N, V);

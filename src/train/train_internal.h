@@ -1,7 +1,8 @@
 /*
  * The training module's private layout, shared by train_model.c (builds it),
  * train_forward.c (the forward and backward passes), train_distill.c (the distillation
- * loss), train_optim.c, train_checkpoint.c, train_lora_save.c and trainer.c (the loop).
+ * loss), train_grpo.c (the GRPO objective), train_optim.c, train_checkpoint.c,
+ * train_lora_save.c and trainer.c (the loop).
  * The model it trains is read through model.h only (eco_rope_inv_freq included); the
  * JSONL loader (data_*.c) and distill_run.c use the public headers.
  *
@@ -129,6 +130,14 @@ struct eco_train_model {
         distill_soft; /* [max_batch·max_seq, V] averaged softened teacher probabilities; NULL until first use */
     double *distill_kl; /* [max_batch·max_seq] per-position KL(teacher ‖ student) */
 
+    /* GRPO (train_grpo.c): set by eco_train_forward_grpo, cleared by every eco_train_forward;
+     * when set, the backward's loss stage takes dlogits from grpo_dlp (eco_train_grpo_dlogits) */
+    bool grpo_on;
+    float grpo_temp;
+    float *grpo_lp;     /* [max_batch·max_seq] policy log-probabilities; NULL until first use */
+    float *grpo_dlp;    /* [max_batch·max_seq] ∂loss/∂log-probability (0 off the mask) */
+    uint8_t *grpo_mask; /* [max_batch·max_seq] targets >= 0 */
+
     eco_train_state state;
 };
 
@@ -142,5 +151,9 @@ bool eco_train_dropout_keep(uint64_t seed, uint64_t counter, uint64_t mod, uint6
 /* In place: logits[N, V] of the last forward → scale·∂(mixed loss)/∂logits per unmasked
  * row (scale = grad_scale / n_valid), zero rows where masked. train_distill.c. */
 void eco_train_distill_dlogits(eco_train_model *m, float *logits, float scale);
+
+/* In place: logits[N, V] of the last forward → scale·∂(GRPO loss)/∂logits, zero rows where
+ * masked. train_grpo.c. */
+void eco_train_grpo_dlogits(eco_train_model *m, float *logits, float scale);
 
 #endif

@@ -451,6 +451,9 @@ void eco_train_model_free(eco_train_model *m) {
     free(m->pos);
     free(m->distill_soft);
     free(m->distill_kl);
+    free(m->grpo_lp);
+    free(m->grpo_dlp);
+    free(m->grpo_mask);
     free(m);
 }
 
