@@ -105,6 +105,9 @@ typedef struct eco_pool_stats {
     uint64_t hits;            /* acquires that found their model resident */
     uint64_t loads;           /* models loaded (bases and adapters) */
     uint64_t evictions;       /* models evicted (bases and adapters) */
+    uint64_t decode_steps;    /* batched decode steps run on the resident bases */
+    uint64_t decode_rows;     /* rows those steps ran (decode_rows / decode_steps: the mean
+                               * batch) */
 } eco_pool_stats;
 
 /* A snapshot of the pool's counters (consistent: taken under the pool's mutex). */
