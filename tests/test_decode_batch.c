@@ -154,8 +154,7 @@ static void run_mixed(eco_model *m, eco_model_adapter **ads, int n, int n_ad) {
         for (int i = 0; i < n; i++) {
             seq *q = &s[i];
             if (step == q->join) { /* joins: its own prompt, between two steps */
-                ECO_ASSERT_OK(
-                    eco_kv_cache_create_typed(m, PROMPT + MAX_STEPS + 1, q->kvt, &q->kv));
+                ECO_ASSERT_OK(eco_kv_cache_create_typed(m, PROMPT + MAX_STEPS + 1, q->kvt, &q->kv));
                 ECO_ASSERT_OK(eco_model_forward_adapter(m, q->ad, q->kv, q->prompt, q->n_prompt,
                                                         q->got, false));
                 if (memcmp(q->got, q->want, (size_t)V * sizeof(float)) != 0) mismatches++;
@@ -163,8 +162,8 @@ static void run_mixed(eco_model *m, eco_model_adapter **ads, int n, int n_ad) {
             const int done = step - q->join; /* steps this row has run */
             if (done < 0 || done >= q->steps) continue;
             q->next = argmax(q->got, V);
-            rows[k] = (eco_decode_row){.kv = q->kv, .adapter = q->ad, .token = q->next,
-                                       .logits = q->got};
+            rows[k] =
+                (eco_decode_row){.kv = q->kv, .adapter = q->ad, .token = q->next, .logits = q->got};
             who[k++] = i;
         }
         if (k == 0) continue;
@@ -373,8 +372,13 @@ static void add(fixture *f, const char *dir, const char *id, const char *base) {
 }
 
 static void pool_round(fixture *f, eco_pool *p, int n_ad) {
-    static const char *const prompts[] = {"mixed", "adapters", "batched together, one pass",
-                                          "x", "over the base's weights", "rows", "greedy",
+    static const char *const prompts[] = {"mixed",
+                                          "adapters",
+                                          "batched together, one pass",
+                                          "x",
+                                          "over the base's weights",
+                                          "rows",
+                                          "greedy",
                                           "bit for bit"};
     client c[N_THREADS];
     pthread_t t[N_THREADS];

@@ -211,15 +211,32 @@ static int64_t unit_row(const eco_decode_meta *meta, int64_t B, int64_t j) {
     return lo;
 }
 
-/* Rows [r0, r1) of each row's product, one block of weight rows at a time for all rows, so
- * a block is read from memory once and from cache for the other rows (one row: the whole
- * run in one call, the kernel streaming it). */
+/* Rows [r0, r1) of each row's product, one block of weight rows (ECO_DECODE_BATCH_UNITS
+ * units) at a time for all rows, so a block is read from memory once and from cache for
+ * the other rows (one row: the whole run in one call, the kernel streaming it). Blocks much
+ * smaller than that cost more in calls than they save. */
+#ifndef ECO_DECODE_BATCH_UNITS
+#define ECO_DECODE_BATCH_UNITS 8 /* units a block: a few hundred KiB, well inside L2 */
+#endif
 static inline int64_t block_end(int64_t s0, int64_t r1, int64_t per, int64_t B) {
-    return B == 1 || s0 + per > r1 ? r1 : s0 + per;
+    const int64_t rows = per * ECO_DECODE_BATCH_UNITS;
+    return B == 1 || s0 + rows > r1 ? r1 : s0 + rows;
 }
-#define FOR_BLOCKS(r0, r1, per, B, s0, s1)                                                         \
-    for (int64_t s0 = (r0), s1 = block_end(s0, (r1), (per), (B)); s0 < (r1);                       \
+#define FOR_BLOCKS(r0, r1, per, B, s0, s1, warm)                                                   \
+    for (int64_t s0 = (r0), s1 = block_end(s0, (r1), (per), (B)); s0 < (r1) && ((warm), true);     \
          s0 = s1, s1 = block_end(s0, (r1), (per), (B)))
+
+/* With several rows, rows [r0, r1) of W are brought into every cache level before the
+ * first row's product (the kernels' own prefetches are non-temporal, right for one pass
+ * and wrong for several: the other rows would read the block from memory again), and the
+ * kernels prefetch nothing past the block. One row: nothing. */
+static void warm_rows(const eco_tensor *W, int64_t r0, int64_t r1, int64_t B) {
+    if (B == 1) return;
+    const size_t row = eco_dtype_row_bytes(W->dtype, W->shape[1]);
+    const char *p = (const char *)W->data + (size_t)r0 * row;
+    const size_t bytes = (size_t)(r1 - r0) * row;
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
+}
 
 /* The one-token forward of B rows, row i at position p0_i = rows[i].kv->len: b->x row i
  * holds its embedded token, b->cos_tab/sin_tab row i the RoPE tables of p0_i; writes each
@@ -318,6 +335,9 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
             {
                 phase_split ps = phase_begin(b->claims, s++, T, id, H + 2 * KV);
                 for (int64_t j; (j = next_unit(&ps)) >= 0;) {
+                    const eco_tensor *wj = j < H ? ly->wq : j < H + KV ? ly->wk : ly->wv;
+                    const int64_t j0 = j < H ? j : j < H + KV ? j - H : j - H - KV;
+                    warm_rows(wj, j0 * hd, (j0 + 1) * hd, B);
                     for (int64_t i = 0; i < B; i++) {
                         const eco_lora_w *lw = LW(i, l);
                         const eco_kv_cache *kv = rows[i].kv;
@@ -326,16 +346,18 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
                         const int64_t p0 = meta[i].p0;
                         if (j < H) {
                             const int64_t r0 = j * hd, r1 = r0 + hd;
-                            eco_matvec_rows(qi, ly->wq->data, ly->wq->dtype, XT(i), XP(i), r0, r1,
-                                            units_rows_end(ps.own_end, 0, q_pf_rows, hd), d);
+                            eco_matvec_rows(
+                                qi, ly->wq->data, ly->wq->dtype, XT(i), XP(i), r0, r1,
+                                B == 1 ? units_rows_end(ps.own_end, 0, q_pf_rows, hd) : r1, d);
                             add_bias_rows(qi, ly->bq, r0, r1);
                             if (lw && lw[ECO_LORA_Q].A)
                                 lora_rows(qi, &lw[ECO_LORA_Q], LT(i, ECO_LORA_Q), r0, r1);
                             eco_layer_rope(qi + r0, ct, st, 1, hd);
                         } else if (j < H + KV) {
                             const int64_t r0 = (j - H) * hd, r1 = r0 + hd;
-                            eco_matvec_rows(ki, ly->wk->data, ly->wk->dtype, XT(i), XP(i), r0, r1,
-                                            units_rows_end(ps.own_end, H, k_pf_rows, hd), d);
+                            eco_matvec_rows(
+                                ki, ly->wk->data, ly->wk->dtype, XT(i), XP(i), r0, r1,
+                                B == 1 ? units_rows_end(ps.own_end, H, k_pf_rows, hd) : r1, d);
                             add_bias_rows(ki, ly->bk, r0, r1);
                             if (lw && lw[ECO_LORA_K].A)
                                 lora_rows(ki, &lw[ECO_LORA_K], LT(i, ECO_LORA_K), r0, r1);
@@ -345,8 +367,9 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
                                          kv->dtype, ki + r0, hd);
                         } else {
                             const int64_t r0 = (j - H - KV) * hd, r1 = r0 + hd;
-                            eco_matvec_rows(vi, ly->wv->data, ly->wv->dtype, XT(i), XP(i), r0, r1,
-                                            units_rows_end(ps.own_end, H + KV, kvd, hd), d);
+                            eco_matvec_rows(
+                                vi, ly->wv->data, ly->wv->dtype, XT(i), XP(i), r0, r1,
+                                B == 1 ? units_rows_end(ps.own_end, H + KV, kvd, hd) : r1, d);
                             add_bias_rows(vi, ly->bv, r0, r1);
                             if (lw && lw[ECO_LORA_V].A)
                                 lora_rows(vi, &lw[ECO_LORA_V], LT(i, ECO_LORA_V), r0, r1);
@@ -420,11 +443,12 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
                 const int64_t ch = ch_o;
                 phase_split ps = phase_begin(b->claims, s++, T, id, n_units(d, ch));
                 for (int64_t r0, r1, pf; next_rows(&ps, ch, d, &r0, &r1, &pf);)
-                    FOR_BLOCKS(r0, r1, ch, B, s0, s1)
+                    FOR_BLOCKS(r0, r1, ch, B, s0, s1, warm_rows(ly->wo, s0, s1, B))
                 for (int64_t i = 0; i < B; i++) {
                     float *yi = y + i * d;
                     const eco_lora_w *lw = LW(i, l);
-                    eco_matvec_rows(yi, ly->wo->data, ly->wo->dtype, ATT(i), XP(i), s0, s1, pf, qd);
+                    eco_matvec_rows(yi, ly->wo->data, ly->wo->dtype, ATT(i), XP(i), s0, s1,
+                                    B == 1 ? pf : s1, qd);
                     add_bias_rows(yi, ly->bo, s0, s1);
                     if (lw && lw[ECO_LORA_O].A)
                         lora_rows(yi, &lw[ECO_LORA_O], LT(i, ECO_LORA_O), s0, s1);
@@ -448,12 +472,14 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
                 const int64_t ch = ch_gu;
                 phase_split ps = phase_begin(b->claims, s++, T, id, n_units(f, ch));
                 for (int64_t r0, r1, pf; next_rows(&ps, ch, f, &r0, &r1, &pf);)
-                    FOR_BLOCKS(r0, r1, ch, B, s0, s1)
+                    FOR_BLOCKS(r0, r1, ch, B, s0, s1,
+                               (warm_rows(ly->wg, s0, s1, B), warm_rows(ly->wu, s0, s1, B)))
                 for (int64_t i = 0; i < B; i++) {
                     float *gi = b->gate + i * f, *ui = b->up + i * f;
                     const eco_lora_w *lw = LW(i, l);
-                    eco_matvec_rows(gi, ly->wg->data, ly->wg->dtype, XT(i), XP(i), s0, s1, pf, d);
-                    eco_matvec_rows(ui, ly->wu->data, ly->wu->dtype, XT(i), XP(i), s0, s1, pf, d);
+                    const int64_t pfb = B == 1 ? pf : s1;
+                    eco_matvec_rows(gi, ly->wg->data, ly->wg->dtype, XT(i), XP(i), s0, s1, pfb, d);
+                    eco_matvec_rows(ui, ly->wu->data, ly->wu->dtype, XT(i), XP(i), s0, s1, pfb, d);
                     if (lw && lw[ECO_LORA_GATE].A)
                         lora_rows(gi, &lw[ECO_LORA_GATE], LT(i, ECO_LORA_GATE), s0, s1);
                     if (lw && lw[ECO_LORA_UP].A)
@@ -473,12 +499,12 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
                 const int64_t ch = ch_d;
                 phase_split ps = phase_begin(b->claims, s++, T, id, n_units(d, ch));
                 for (int64_t r0, r1, pf; next_rows(&ps, ch, d, &r0, &r1, &pf);)
-                    FOR_BLOCKS(r0, r1, ch, B, s0, s1)
+                    FOR_BLOCKS(r0, r1, ch, B, s0, s1, warm_rows(ly->wd, s0, s1, B))
                 for (int64_t i = 0; i < B; i++) {
                     float *yi = y + i * d;
                     const eco_lora_w *lw = LW(i, l);
                     eco_matvec_rows(yi, ly->wd->data, ly->wd->dtype, b->hid + i * f, XP(i), s0, s1,
-                                    pf, f);
+                                    B == 1 ? pf : s1, f);
                     if (lw && lw[ECO_LORA_DOWN].A)
                         lora_rows(yi, &lw[ECO_LORA_DOWN], LT(i, ECO_LORA_DOWN), s0, s1);
                     eco_add_inplace(x + i * d + s0, yi + s0, s1 - s0);
@@ -498,10 +524,10 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
             const int64_t ch = ch_head;
             phase_split ps = phase_begin(b->claims, s++, T, id, n_units(V, ch));
             for (int64_t r0, r1, pf; next_rows(&ps, ch, V, &r0, &r1, &pf);)
-                FOR_BLOCKS(r0, r1, ch, B, s0, s1)
+                FOR_BLOCKS(r0, r1, ch, B, s0, s1, warm_rows(m->lm_head, s0, s1, B))
             for (int64_t i = 0; i < B; i++)
                 eco_matvec_rows(rows[i].logits, m->lm_head->data, m->lm_head->dtype, XT(i), XP(i),
-                                s0, s1, pf, d);
+                                s0, s1, B == 1 ? pf : s1, d);
         }
 #undef XT
 #undef ATT
