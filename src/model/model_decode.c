@@ -311,6 +311,29 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
 #define PREP_ALL(v, K)                                                                             \
     for (int64_t i_ = 0; i_ < B; i_++) prep = eco_matvec_prep_bf16(XPB(i_), (v), (K)) != NULL
 #define XP(i) (prep ? XPB(i) : NULL)
+        /* rows [s0, s1) of W·in(i) into out(i) for every row i of the batch, four rows of the
+         * batch per pass over the weights (eco_matvec_rows4); one row: eco_matvec_rows,
+         * streaming and prefetching up to pf */
+#define MATVEC_ALL(W, OUT, IN, s0, s1, pf, K)                                                      \
+    do {                                                                                           \
+        if (B == 1) {                                                                              \
+            const int64_t i = 0;                                                                   \
+            eco_matvec_rows((OUT), (W)->data, (W)->dtype, (IN), XP(i), (s0), (s1), (pf), (K));     \
+            break;                                                                                 \
+        }                                                                                          \
+        for (int64_t i0_ = 0; i0_ < B; i0_ += 4) {                                                 \
+            float *ys_[4];                                                                         \
+            const float *xs_[4], *xps_[4];                                                         \
+            const int nv_ = B - i0_ < 4 ? (int)(B - i0_) : 4;                                      \
+            for (int v_ = 0; v_ < nv_; v_++) {                                                     \
+                const int64_t i = i0_ + v_;                                                        \
+                ys_[v_] = (OUT);                                                                   \
+                xs_[v_] = (IN);                                                                    \
+                xps_[v_] = XP(i);                                                                  \
+            }                                                                                      \
+            eco_matvec_rows4(ys_, (W)->data, (W)->dtype, xs_, xps_, nv_, (s0), (s1), (K));         \
+        }                                                                                          \
+    } while (0)
 
         for (int64_t l = 0; l < c->n_layers; l++) {
             const eco_layer *ly = &m->layers[l];
@@ -338,6 +361,15 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
                     const eco_tensor *wj = j < H ? ly->wq : j < H + KV ? ly->wk : ly->wv;
                     const int64_t j0 = j < H ? j : j < H + KV ? j - H : j - H - KV;
                     warm_rows(wj, j0 * hd, (j0 + 1) * hd, B);
+                    if (j < H)
+                        MATVEC_ALL(ly->wq, q + i * qd, XT(i), j0 * hd, (j0 + 1) * hd,
+                                   units_rows_end(ps.own_end, 0, q_pf_rows, hd), d);
+                    else if (j < H + KV)
+                        MATVEC_ALL(ly->wk, knew + i * kvd, XT(i), j0 * hd, (j0 + 1) * hd,
+                                   units_rows_end(ps.own_end, H, k_pf_rows, hd), d);
+                    else
+                        MATVEC_ALL(ly->wv, vnew + i * kvd, XT(i), j0 * hd, (j0 + 1) * hd,
+                                   units_rows_end(ps.own_end, H + KV, kvd, hd), d);
                     for (int64_t i = 0; i < B; i++) {
                         const eco_lora_w *lw = LW(i, l);
                         const eco_kv_cache *kv = rows[i].kv;
@@ -346,18 +378,12 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
                         const int64_t p0 = meta[i].p0;
                         if (j < H) {
                             const int64_t r0 = j * hd, r1 = r0 + hd;
-                            eco_matvec_rows(
-                                qi, ly->wq->data, ly->wq->dtype, XT(i), XP(i), r0, r1,
-                                B == 1 ? units_rows_end(ps.own_end, 0, q_pf_rows, hd) : r1, d);
                             add_bias_rows(qi, ly->bq, r0, r1);
                             if (lw && lw[ECO_LORA_Q].A)
                                 lora_rows(qi, &lw[ECO_LORA_Q], LT(i, ECO_LORA_Q), r0, r1);
                             eco_layer_rope(qi + r0, ct, st, 1, hd);
                         } else if (j < H + KV) {
                             const int64_t r0 = (j - H) * hd, r1 = r0 + hd;
-                            eco_matvec_rows(
-                                ki, ly->wk->data, ly->wk->dtype, XT(i), XP(i), r0, r1,
-                                B == 1 ? units_rows_end(ps.own_end, H, k_pf_rows, hd) : r1, d);
                             add_bias_rows(ki, ly->bk, r0, r1);
                             if (lw && lw[ECO_LORA_K].A)
                                 lora_rows(ki, &lw[ECO_LORA_K], LT(i, ECO_LORA_K), r0, r1);
@@ -367,9 +393,6 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
                                          kv->dtype, ki + r0, hd);
                         } else {
                             const int64_t r0 = (j - H - KV) * hd, r1 = r0 + hd;
-                            eco_matvec_rows(
-                                vi, ly->wv->data, ly->wv->dtype, XT(i), XP(i), r0, r1,
-                                B == 1 ? units_rows_end(ps.own_end, H + KV, kvd, hd) : r1, d);
                             add_bias_rows(vi, ly->bv, r0, r1);
                             if (lw && lw[ECO_LORA_V].A)
                                 lora_rows(vi, &lw[ECO_LORA_V], LT(i, ECO_LORA_V), r0, r1);
@@ -443,17 +466,17 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
                 const int64_t ch = ch_o;
                 phase_split ps = phase_begin(b->claims, s++, T, id, n_units(d, ch));
                 for (int64_t r0, r1, pf; next_rows(&ps, ch, d, &r0, &r1, &pf);)
-                    FOR_BLOCKS(r0, r1, ch, B, s0, s1, warm_rows(ly->wo, s0, s1, B))
-                for (int64_t i = 0; i < B; i++) {
-                    float *yi = y + i * d;
-                    const eco_lora_w *lw = LW(i, l);
-                    eco_matvec_rows(yi, ly->wo->data, ly->wo->dtype, ATT(i), XP(i), s0, s1,
-                                    B == 1 ? pf : s1, qd);
-                    add_bias_rows(yi, ly->bo, s0, s1);
-                    if (lw && lw[ECO_LORA_O].A)
-                        lora_rows(yi, &lw[ECO_LORA_O], LT(i, ECO_LORA_O), s0, s1);
-                    eco_add_inplace(x + i * d + s0, yi + s0, s1 - s0);
-                }
+                    FOR_BLOCKS(r0, r1, ch, B, s0, s1, warm_rows(ly->wo, s0, s1, B)) {
+                        MATVEC_ALL(ly->wo, y + i * d, ATT(i), s0, s1, pf, qd);
+                        for (int64_t i = 0; i < B; i++) {
+                            float *yi = y + i * d;
+                            const eco_lora_w *lw = LW(i, l);
+                            add_bias_rows(yi, ly->bo, s0, s1);
+                            if (lw && lw[ECO_LORA_O].A)
+                                lora_rows(yi, &lw[ECO_LORA_O], LT(i, ECO_LORA_O), s0, s1);
+                            eco_add_inplace(x + i * d + s0, yi + s0, s1 - s0);
+                        }
+                    }
             }
             prefetch_own(ly->wg, f, ch_gu, T, id);
             prefetch_own(ly->wu, f, ch_gu, T, id);
@@ -473,19 +496,19 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
                 phase_split ps = phase_begin(b->claims, s++, T, id, n_units(f, ch));
                 for (int64_t r0, r1, pf; next_rows(&ps, ch, f, &r0, &r1, &pf);)
                     FOR_BLOCKS(r0, r1, ch, B, s0, s1,
-                               (warm_rows(ly->wg, s0, s1, B), warm_rows(ly->wu, s0, s1, B)))
-                for (int64_t i = 0; i < B; i++) {
-                    float *gi = b->gate + i * f, *ui = b->up + i * f;
-                    const eco_lora_w *lw = LW(i, l);
-                    const int64_t pfb = B == 1 ? pf : s1;
-                    eco_matvec_rows(gi, ly->wg->data, ly->wg->dtype, XT(i), XP(i), s0, s1, pfb, d);
-                    eco_matvec_rows(ui, ly->wu->data, ly->wu->dtype, XT(i), XP(i), s0, s1, pfb, d);
-                    if (lw && lw[ECO_LORA_GATE].A)
-                        lora_rows(gi, &lw[ECO_LORA_GATE], LT(i, ECO_LORA_GATE), s0, s1);
-                    if (lw && lw[ECO_LORA_UP].A)
-                        lora_rows(ui, &lw[ECO_LORA_UP], LT(i, ECO_LORA_UP), s0, s1);
-                    eco_layer_mlp_act(b->hid + i * f + s0, gi + s0, ui + s0, s1 - s0);
-                }
+                               (warm_rows(ly->wg, s0, s1, B), warm_rows(ly->wu, s0, s1, B))) {
+                        MATVEC_ALL(ly->wg, b->gate + i * f, XT(i), s0, s1, pf, d);
+                        MATVEC_ALL(ly->wu, b->up + i * f, XT(i), s0, s1, pf, d);
+                        for (int64_t i = 0; i < B; i++) {
+                            float *gi = b->gate + i * f, *ui = b->up + i * f;
+                            const eco_lora_w *lw = LW(i, l);
+                            if (lw && lw[ECO_LORA_GATE].A)
+                                lora_rows(gi, &lw[ECO_LORA_GATE], LT(i, ECO_LORA_GATE), s0, s1);
+                            if (lw && lw[ECO_LORA_UP].A)
+                                lora_rows(ui, &lw[ECO_LORA_UP], LT(i, ECO_LORA_UP), s0, s1);
+                            eco_layer_mlp_act(b->hid + i * f + s0, gi + s0, ui + s0, s1 - s0);
+                        }
+                    }
             }
             prefetch_own(ly->wd, d, ch_d, T, id);
             eco_team_barrier_wait(b->arrived, id, T, &crossed, spins);
@@ -499,16 +522,16 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
                 const int64_t ch = ch_d;
                 phase_split ps = phase_begin(b->claims, s++, T, id, n_units(d, ch));
                 for (int64_t r0, r1, pf; next_rows(&ps, ch, d, &r0, &r1, &pf);)
-                    FOR_BLOCKS(r0, r1, ch, B, s0, s1, warm_rows(ly->wd, s0, s1, B))
-                for (int64_t i = 0; i < B; i++) {
-                    float *yi = y + i * d;
-                    const eco_lora_w *lw = LW(i, l);
-                    eco_matvec_rows(yi, ly->wd->data, ly->wd->dtype, b->hid + i * f, XP(i), s0, s1,
-                                    B == 1 ? pf : s1, f);
-                    if (lw && lw[ECO_LORA_DOWN].A)
-                        lora_rows(yi, &lw[ECO_LORA_DOWN], LT(i, ECO_LORA_DOWN), s0, s1);
-                    eco_add_inplace(x + i * d + s0, yi + s0, s1 - s0);
-                }
+                    FOR_BLOCKS(r0, r1, ch, B, s0, s1, warm_rows(ly->wd, s0, s1, B)) {
+                        MATVEC_ALL(ly->wd, y + i * d, b->hid + i * f, s0, s1, pf, f);
+                        for (int64_t i = 0; i < B; i++) {
+                            float *yi = y + i * d;
+                            const eco_lora_w *lw = LW(i, l);
+                            if (lw && lw[ECO_LORA_DOWN].A)
+                                lora_rows(yi, &lw[ECO_LORA_DOWN], LT(i, ECO_LORA_DOWN), s0, s1);
+                            eco_add_inplace(x + i * d + s0, yi + s0, s1 - s0);
+                        }
+                    }
             }
             if (l + 1 < c->n_layers)
                 prefetch_own_qkv(&m->layers[l + 1], H, KV, hd, T, id);
@@ -525,9 +548,7 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
             phase_split ps = phase_begin(b->claims, s++, T, id, n_units(V, ch));
             for (int64_t r0, r1, pf; next_rows(&ps, ch, V, &r0, &r1, &pf);)
                 FOR_BLOCKS(r0, r1, ch, B, s0, s1, warm_rows(m->lm_head, s0, s1, B))
-            for (int64_t i = 0; i < B; i++)
-                eco_matvec_rows(rows[i].logits, m->lm_head->data, m->lm_head->dtype, XT(i), XP(i),
-                                s0, s1, B == 1 ? pf : s1, d);
+            MATVEC_ALL(m->lm_head, rows[i].logits, XT(i), s0, s1, pf, d);
         }
 #undef XT
 #undef ATT
@@ -536,5 +557,6 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
 #undef LW
 #undef PREP_ALL
 #undef XP
+#undef MATVEC_ALL
     }
 }
