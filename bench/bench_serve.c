@@ -277,8 +277,11 @@ int main(int argc, char **argv) {
     const int n_ads[3] = {1, 10, 100};
     for (int c = 0; c < 3; c++) {
         if (n_ads[c] > n_ads_max) break;
-        for (int i = 0; i < n_ads[c]; i++) /* resident first: loads are figure 4's */
-            if (round_tps(p, 1, ad_refs + i, 1, 0) < 0) return 1;
+        for (int i = 0; i < n_ads[c]; i++) { /* resident first: loads are figure 4's */
+            eco_engine *e = NULL;
+            if (eco_pool_acquire(p, ad_refs[i], &e) != ECO_STATUS_OK) return fail("acquire");
+            eco_pool_release(p, e);
+        }
         const double tps = median_tps(p, 32, ad_refs, n_ads[c]);
         if (tps < 0) return 1;
         printf("   %3d adapters: %8.1f tok/s   %.1f%% of merged (target >= 80%% at 100)\n",

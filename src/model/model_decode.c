@@ -307,7 +307,7 @@ void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B)
         int64_t s = 0;     /* phase number, for the work counters */
         long crossed = 0;  /* barriers this thread has reached (eco_team_barrier_wait) */
         const long spins = eco_team_barrier_spins(T, procs);
-        /* every row's input v(i) [K] prepared for the kernels, and its t of targets */
+        /* every row's input v(i) [K] prepared for the kernels */
 #define PREP_ALL(v, K)                                                                             \
     for (int64_t i_ = 0; i_ < B; i_++) prep = eco_matvec_prep_bf16(XPB(i_), (v), (K)) != NULL
 #define XP(i) (prep ? XPB(i) : NULL)
