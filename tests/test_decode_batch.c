@@ -16,7 +16,8 @@
  *   - through the pool: threads calling infer at once on engines of 1, 4 and 16 adapters
  *     and the base get exactly eco_llama_engine_open_adapter's responses, the steps were
  *     batched (pool stats), a request cancelled and requests of other lengths leave while
- *     the others go on, a request too long for the context fails alone.
+ *     the others go on, a request too long for the context fails alone; with max_batch
+ *     below the number of clients, steps of max_batch rows and the same responses.
  */
 #include "test_util.h"
 
@@ -371,7 +372,8 @@ static void add(fixture *f, const char *dir, const char *id, const char *base) {
     ECO_ASSERT_OK(eco_registry_add_dir(f->r, dir, &o, NULL));
 }
 
-static void pool_round(fixture *f, eco_pool *p, int n_ad) {
+/* max_batch: the pool's (0: the default) */
+static void pool_round(fixture *f, eco_pool *p, int n_ad, size_t max_batch) {
     static const char *const prompts[] = {"mixed",
                                           "adapters",
                                           "batched together, one pass",
@@ -451,8 +453,12 @@ static void pool_round(fixture *f, eco_pool *p, int n_ad) {
     printf("pool, %d distinct adapters: %d clients, %llu rows in %llu steps\n", n_ad, N_THREADS,
            (unsigned long long)rows, (unsigned long long)steps);
     /* every client holds the first token until all have one: from then on they decode
-     * together, so the steps are far fewer than the rows */
-    assert_true(steps > 0 && rows >= 4 * steps);
+     * together, so the steps are far fewer than the rows; never more than max_batch rows */
+    assert_true(steps > 0);
+    if (max_batch)
+        assert_true(rows <= max_batch * steps && rows >= (max_batch - 1) * steps);
+    else
+        assert_true(rows >= 4 * steps);
     pthread_barrier_destroy(&gate);
 }
 
@@ -468,12 +474,17 @@ static void test_pool_threads(void **state) {
     }
     eco_pool *p = NULL;
     ECO_ASSERT_OK(eco_pool_create(f->r, NULL, &p));
-    pool_round(f, p, 1);
-    pool_round(f, p, 4);
-    pool_round(f, p, 16);
+    pool_round(f, p, 1, 0);
+    pool_round(f, p, 4, 0);
+    pool_round(f, p, 16, 0);
     eco_pool_stats s;
     eco_pool_get_stats(p, &s);
     assert_int_equal(s.bases, 1);
+    eco_pool_destroy(p);
+    /* more clients than a step takes: steps of max_batch rows, those waiting longest first */
+    eco_pool_options o = {.max_batch = 3};
+    ECO_ASSERT_OK(eco_pool_create(f->r, &o, &p));
+    pool_round(f, p, 16, 3);
     eco_pool_destroy(p);
 }
 
