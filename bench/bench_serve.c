@@ -196,6 +196,7 @@ static double ttft(eco_pool *p, const char *ref) {
 }
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* figures as they come, into a file too */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             eco_set_threads(atoi(argv[++i]));
