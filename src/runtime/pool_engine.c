@@ -20,6 +20,11 @@ static eco_status handle_infer(eco_engine *self, const eco_infer_request *req,
     /* The handle pins its model (and so its base and the adapter's copy): nothing it
      * reads here can be evicted or freed while it is held. */
     const eco_model_adapter *ad = h->model->base ? h->model->ad : NULL;
+    if (h->model->base && !ad) { /* an adapter entry made without its copy: never the base */
+        memset(resp, 0, sizeof *resp);
+        return eco_error(ECO_STATUS_EINTERNAL, "%s: the adapter has no copy for its base",
+                         h->model->id);
+    }
     eco_status st = pool_batcher_infer(h->run->batcher, ad, req, resp);
     if (st != ECO_STATUS_OK) return eco_error_wrap(st, "%s", h->model->id);
     return ECO_STATUS_OK;
