@@ -32,6 +32,31 @@ eco_status eco_llama_engine_open_adapter(const char *dir, const char *adapter_di
  * 16-bit one) is what eco_kv_cache_create chooses, the default. EINVAL for other types. */
 eco_status eco_llama_engine_set_kv_dtype(eco_engine *e, eco_dtype dtype);
 
+/* One request's generation on a llama engine, step by step: the infer loop (sampling,
+ * EOS, stop sequences, on_token, finish reasons) with the forward of each new token left
+ * to the caller, so that several requests can decode together (eco_model_decode_batch).
+ * infer is exactly begin, then step and a one-token forward in turn, then end.
+ *
+ *   begin   checks req, encodes the prompt, makes the KV cache and runs the prompt with
+ *           adapter `ad` (NULL: the bare base; infer passes the attached one); on error
+ *           *out is NULL and *resp is as infer leaves it on that error
+ *   step    takes the logits of the last position run (eco_llama_gen_logits): samples,
+ *           records, checks stops and calls on_token; *more true with *next the token to
+ *           run at eco_llama_gen_cache's next position (its logits into
+ *           eco_llama_gen_logits), false when generation is over
+ *   end     finishes the response (st OK) or frees it (an error from step or the
+ *           caller's forward, returned as it is) and frees the state
+ * req and resp are borrowed until end. begin runs the model (not concurrently with other
+ * forwards on it); step does not touch the model. */
+typedef struct eco_llama_gen eco_llama_gen;
+eco_status eco_llama_gen_begin(eco_engine *e, const eco_model_adapter *ad,
+                               const eco_infer_request *req, eco_infer_response *resp,
+                               eco_llama_gen **out);
+eco_status eco_llama_gen_step(eco_llama_gen *g, int32_t *next, bool *more);
+eco_kv_cache *eco_llama_gen_cache(eco_llama_gen *g);
+float *eco_llama_gen_logits(eco_llama_gen *g);
+eco_status eco_llama_gen_end(eco_llama_gen *g, eco_status st);
+
 /* How well a model predicts a text (eco_model_text_nll). */
 typedef struct eco_text_nll {
     double nll_nats;      /* summed −ln p(token | the tokens before it in its window) */

@@ -122,6 +122,59 @@ void eco_kv_cache_truncate(eco_kv_cache *kv, int64_t n);
 eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *tokens, int64_t n,
                              float *logits, bool all_logits);
 
+/* ---- adapters as objects, and decoding several sequences at once --------------------
+ *
+ * An eco_model_adapter is a LoRA adapter checked against a model and widened to f32, as
+ * eco_model_set_adapter keeps its attached one, but owned by the caller, so that any
+ * number of sequences (each with its own KV cache) can use different adapters on one
+ * model without attaching anything: eco_model_forward_adapter runs one sequence's tokens
+ * with an adapter, eco_model_decode_batch one new token of each of several sequences. */
+typedef struct eco_model_adapter eco_model_adapter;
+
+/* Checks a against m (as eco_model_set_adapter: EINVAL naming the module) and widens it
+ * into f32 copies; the caller may free `a` right after. Free with eco_model_adapter_free
+ * (NULL is fine). Valid for m and any model of the same shapes. ENOMEM. */
+eco_status eco_model_adapter_create(const eco_model *m, const eco_lora_adapter *a,
+                                    eco_model_adapter **out);
+void eco_model_adapter_free(eco_model_adapter *ad);
+/* The adapter attached to m (eco_model_set_adapter; owned by m), or NULL. */
+const eco_model_adapter *eco_model_attached_adapter(const eco_model *m);
+/* Bytes of its f32 copies (what one decode step using it reads besides the base). */
+size_t eco_model_adapter_bytes(const eco_model_adapter *ad);
+
+/* eco_model_forward with adapter `ad` (NULL: the bare base) in place of the attached one,
+ * which is neither used nor changed. EINVAL when ad was made for a model of other shapes;
+ * otherwise the errors of eco_model_forward. */
+eco_status eco_model_forward_adapter(eco_model *m, const eco_model_adapter *ad, eco_kv_cache *kv,
+                                     const int32_t *tokens, int64_t n, float *logits,
+                                     bool all_logits);
+
+/* One row of a decode step: a sequence's cache, the token to run at position kv->len, its
+ * adapter (NULL: the bare base; not the attached one) and where its logits [vocab] go. */
+typedef struct eco_decode_row {
+    eco_kv_cache *kv;
+    const eco_model_adapter *adapter;
+    int32_t token;
+    float *logits;
+    eco_status status; /* out: this row's result */
+} eco_decode_row;
+
+/* Runs one new token of each of n rows (distinct caches) in one pass over the base's
+ * weights: every weight matrix is read once per step for all rows (the rows' products of
+ * each block of weight rows taken while the block is in cache), each row's attention
+ * against its own cache, and each row's LoRA delta with the rows of one adapter taken
+ * together (rows are reordered by adapter internally; the caller's order is kept in
+ * `rows`). Every row's logits and cache rows are bit-identical to eco_model_forward_adapter
+ * of that row's token alone (the one-token forward is this step with one row). A row whose
+ * token is outside [0, vocab), whose cache is full or of another shape, or whose adapter
+ * does not fit gets its own error in rows[i].status (ERANGE, EINVAL) and is skipped, its
+ * cache untouched; the other rows run. A row whose hidden state overflows (see
+ * eco_model_forward) gets ERANGE with its cache advanced. Returns OK when the step ran
+ * (look at each row's status), EINVAL for NULL arguments, n <= 0 or two rows sharing a
+ * cache, ENOMEM when the buffers cannot grow (no row run). Rows are not limited in number;
+ * scratch grows with the largest batch seen. */
+eco_status eco_model_decode_batch(eco_model *m, eco_decode_row *rows, int64_t n);
+
 /* RoPE inverse frequencies for cfg, as Hugging Face computes them (default, or llama3
  * when cfg->rope_llama3), each rounded to f32 as HF stores them. out has head_dim/2
  * entries. The model's forward and the training forward (train.h) both take their angles

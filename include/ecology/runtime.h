@@ -13,10 +13,9 @@
  *                                                 environment variable it names
  *   adapter                                       its base's engine (loaded once, shared by
  *                                                 every adapter of that base) plus the
- *                                                 adapter's mapped PEFT file; at each infer
- *                                                 the adapter is attached to the shared base
- *                                                 unmerged (eco_model_set_adapter) if another
- *                                                 one (or none) is attached, so a hundred
+ *                                                 adapter's mapped PEFT file and its f32
+ *                                                 copy (eco_model_adapter_create), applied
+ *                                                 unmerged per request, so a hundred
  *                                                 adapters cost one base plus their own bytes
  *
  * Loading goes through eco_registry_checkout, so every object is verified (re-hashed, or
@@ -30,8 +29,8 @@
  * resident adapters). An adapter or base in use (an engine acquired over it and not yet
  * released) is never evicted, so while engines are held the budget and max_bases may be
  * exceeded; the pool evicts down to them again as engines are released. Besides these
- * counts, each base's model holds an f32 copy of the adapter attached to it last (one
- * adapter's worth per base, whatever the number resident; eco_model_set_adapter).
+ * counts, each resident adapter holds an f32 copy of its A and B (eco_model_adapter: the
+ * mapped file's tensor bytes again for an f32 adapter, twice them for a 16-bit one).
  *
  * Aliases: ref is resolved at every acquire (eco_registry_resolve reads the database), so
  * an alias moved by another process (promotion, rollback) is served from the next acquire
@@ -44,9 +43,12 @@
  * must not do so while another thread may be in eco_pool_acquire (a thread that only
  * calls the pool and the registry in turn is fine; a server's other threads want a handle
  * of their own).
- * Infer calls on engines sharing one base are serialised by a mutex per base (the model
- * keeps its activation buffers and the attached adapter); engines on different bases run
- * in parallel.
+ * Infer calls on engines sharing one base are batched (src/runtime/batch.h): concurrent
+ * infers on one base, any mix of its adapters and the base itself, each run their prompt
+ * alone, then decode together, one token of each per step in one pass over the base's
+ * weights (eco_model_decode_batch), joining and leaving at step boundaries; max_batch rows
+ * a step at most. Each infer's tokens are exactly those it gets alone. Engines on
+ * different bases run in parallel.
  */
 #ifndef ECOLOGY_RUNTIME_H
 #define ECOLOGY_RUNTIME_H
@@ -60,9 +62,14 @@ extern "C" {
 
 typedef struct eco_pool eco_pool;
 
+/* Rows one decode step of a base runs at most when max_batch is 0. */
+#define ECO_POOL_DEFAULT_MAX_BATCH 32
+
 typedef struct eco_pool_options {
     uint64_t adapter_budget_bytes; /* resident adapters' bytes at most; 0: unlimited */
     size_t max_bases;              /* resident bases at most; 0: unlimited */
+    size_t max_batch; /* concurrent infers on one base decoded together at most (rows of one
+                       * decode step); 0: ECO_POOL_DEFAULT_MAX_BATCH; 1: one at a time */
 } eco_pool_options;
 
 /* A pool over r (borrowed: it must outlive the pool; Threads above says how to share it).
@@ -110,6 +117,9 @@ typedef struct eco_pool_stats {
     uint64_t hits;            /* acquires that found their model resident */
     uint64_t loads;           /* models loaded (bases and adapters) */
     uint64_t evictions;       /* models evicted (bases and adapters) */
+    uint64_t decode_steps;    /* batched decode steps run on the resident bases */
+    uint64_t decode_rows;     /* rows those steps ran (decode_rows / decode_steps: the mean
+                               * batch) */
 } eco_pool_stats;
 
 /* A snapshot of the pool's counters (consistent: taken under the pool's mutex). */
@@ -143,7 +153,8 @@ typedef struct eco_pool_resident {
     uint64_t bytes;       /* as eco_pool_stats counts them (a remote model: 0) */
     size_t users;         /* engines held over it (a base: also over its adapters) */
     size_t adapters;      /* a base's resident adapters */
-    size_t waiting;       /* a base: infers waiting for its model (the queue) */
+    size_t waiting;       /* a base: infers waiting for their prompt's turn on its model (the
+                           * queue before the batch; a remote model: for its engine) */
 } eco_pool_resident;
 
 /* The resident models, bases first, each group sorted by id (a consistent snapshot). Caller

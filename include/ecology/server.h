@@ -38,7 +38,7 @@
  * Threads: MHD's pool (epoll) reads requests and writes answers; each generation runs on a
  * thread of its own while MHD keeps its connection suspended (MHD_suspend_connection), so a
  * worker never waits on a model and /health answers during any load; a generating request
- * holds a pool engine for its duration (the pool serialises infers on one base). The registry handle the pool uses is
+ * holds a pool engine for its duration (the pool batches concurrent infers on one base). The registry handle the pool uses is
  * the pool's; the server reads the registry (model lists, aliases) through a second handle
  * under its own mutex.
  */

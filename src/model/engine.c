@@ -1,6 +1,7 @@
 /* The llama CPU engine: eco_engine over a model folder. */
 #include "ecology/engine.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +72,13 @@ static eco_status constrain(llama_engine *e, const eco_infer_request *req, float
                             bool *end) {
     *end = false;
     eco_status st = ECO_STATUS_OK;
-    if (!e->vocab && (st = eco_tokenizer_token_vocab(e->tok, e->eos, (size_t)e->n_eos, &e->vocab)))
-        return eco_error_wrap(st, "infer: constraint");
+    /* Rows of a batch step on several threads at once over one engine: the vocabulary is
+     * built once, under a lock, and only read afterwards. */
+    static pthread_mutex_t vocab_mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&vocab_mu);
+    if (!e->vocab) st = eco_tokenizer_token_vocab(e->tok, e->eos, (size_t)e->n_eos, &e->vocab);
+    pthread_mutex_unlock(&vocab_mu);
+    if (st) return eco_error_wrap(st, "infer: constraint");
     size_t n_allowed = 0;
     bool complete = false;
     st = req->constraint->mask(req->constraint, e->vocab, logits, &n_allowed, &complete);
@@ -84,43 +90,85 @@ static eco_status constrain(llama_engine *e, const eco_infer_request *req, float
     return ECO_STATUS_OK;
 }
 
-static eco_status engine_infer(eco_engine *self, const eco_infer_request *req,
-                               eco_infer_response *resp) {
+/* One request's generation (engine.h): the infer loop's state between tokens. */
+struct eco_llama_gen {
+    llama_engine *e;
+    const eco_model_adapter *ad;
+    const eco_infer_request *req; /* borrowed */
+    eco_infer_response *resp;     /* borrowed: filled as tokens come */
+    eco_sampler sampler;
+    int64_t tok_vocab; /* ids the tokenizer can decode: the sampler's candidates */
+    eco_kv_cache *kv;
+    float *logits; /* [vocab] of the last position run */
+    double t1;     /* when decoding began (after the prompt) */
+};
+
+/* Ends g: on success the response's final text and decode time; on error the response
+ * freed (finish_reason "context" kept for a context miss). Frees g. */
+static eco_status gen_finish(eco_llama_gen *g, eco_status st, bool context_miss, size_t n_prompt) {
+    eco_infer_response *resp = g->resp;
+    if (st == ECO_STATUS_OK) {
+        resp->decode_ms = 1e3 * (eco_now() - g->t1);
+        bool stopped;
+        st = decode_generated(g->e, g->req, resp, &stopped);
+    }
+    free(g->logits);
+    eco_kv_cache_free(g->kv);
+    eco_sampler_free(&g->sampler);
+    free(g);
+    if (st != ECO_STATUS_OK) eco_infer_response_free(resp);
+    if (context_miss) {
+        resp->finish_reason = "context";
+        resp->n_prompt_tokens = n_prompt;
+    }
+    return st;
+}
+
+eco_status eco_llama_gen_begin(eco_engine *self, const eco_model_adapter *ad,
+                               const eco_infer_request *req, eco_infer_response *resp,
+                               eco_llama_gen **out) {
     llama_engine *e = (llama_engine *)self;
+    *out = NULL;
     memset(resp, 0, sizeof *resp);
     if (!req->prompt) return eco_error(ECO_STATUS_EINVAL, "infer: prompt is NULL");
     if (req->max_tokens <= 0)
         return eco_error(ECO_STATUS_EINVAL, "infer: max_tokens %d must be > 0", req->max_tokens);
     const eco_model_config *cfg = eco_model_get_config(e->model);
     const int64_t vocab = cfg->vocab_size;
+    eco_llama_gen *g = calloc(1, sizeof *g);
+    if (!g) return eco_error(ECO_STATUS_ENOMEM, "infer: out of memory");
+    g->e = e;
+    g->ad = ad;
+    g->req = req;
+    g->resp = resp;
     /* Embedding tables are often padded past the tokenizer's vocabulary (Qwen2: 151,936 rows
      * for 151,665 tokens; our random presets: real sizes over the byte tokenizer). Only ids
      * the tokenizer can decode are candidates: the sampler sees the first tok_vocab logits. */
-    const int64_t tok_vocab = eco_tokenizer_vocab_size(e->tok);
+    g->tok_vocab = eco_tokenizer_vocab_size(e->tok);
 
     eco_sampler_params sp = {req->temperature, req->top_k, req->top_p, req->seed};
-    eco_sampler sampler;
-    eco_status st = eco_sampler_init(&sampler, &sp, tok_vocab);
-    if (st != ECO_STATUS_OK) return st;
+    eco_status st = eco_sampler_init(&g->sampler, &sp, g->tok_vocab);
+    if (st != ECO_STATUS_OK) {
+        free(g);
+        return st;
+    }
 
     int32_t *prompt = NULL;
     size_t n_prompt = 0;
     bool context_miss = false;
-    eco_kv_cache *kv = NULL;
-    float *logits = NULL;
     resp->tokens = eco_malloc_array((size_t)req->max_tokens, sizeof(int32_t));
     resp->logprobs = eco_malloc_array((size_t)req->max_tokens, sizeof(float));
-    logits = eco_malloc_array((size_t)vocab, sizeof(float));
-    if (!resp->tokens || !resp->logprobs || !logits) {
+    g->logits = eco_malloc_array((size_t)vocab, sizeof(float));
+    if (!resp->tokens || !resp->logprobs || !g->logits) {
         st = eco_error(ECO_STATUS_ENOMEM, "infer: out of memory");
-        goto done;
+        goto fail;
     }
     st = eco_tokenizer_encode(e->tok, req->prompt, strlen(req->prompt), req->add_special, &prompt,
                               &n_prompt);
-    if (st != ECO_STATUS_OK) goto done;
+    if (st != ECO_STATUS_OK) goto fail;
     if (n_prompt == 0) {
         st = eco_error(ECO_STATUS_EINVAL, "infer: the prompt encodes to no tokens");
-        goto done;
+        goto fail;
     }
     /* The prompt and every token generated, the last included, must fit the context
      * (eco_config_check_context, the rule logits and training follow too). The last
@@ -130,87 +178,106 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req,
                                   n_prompt, req->max_tokens);
     if (st != ECO_STATUS_OK) {
         context_miss = true; /* contracts.h: ERANGE marked "context" */
-        goto done;
+        goto fail;
     }
-    st = e->kv_typed ? eco_kv_cache_create_typed(e->model, max_seq - 1, e->kv_dtype, &kv)
-                     : eco_kv_cache_create(e->model, max_seq - 1, &kv);
-    if (st != ECO_STATUS_OK) goto done;
+    st = e->kv_typed ? eco_kv_cache_create_typed(e->model, max_seq - 1, e->kv_dtype, &g->kv)
+                     : eco_kv_cache_create(e->model, max_seq - 1, &g->kv);
+    if (st != ECO_STATUS_OK) goto fail;
     resp->n_prompt_tokens = n_prompt;
 
     double t0 = eco_now();
-    st = eco_model_forward(e->model, kv, prompt, (int64_t)n_prompt, logits, false);
-    if (st != ECO_STATUS_OK) goto done;
-    double t1 = eco_now();
-    resp->prompt_ms = 1e3 * (t1 - t0);
-
+    st =
+        eco_model_forward_adapter(e->model, ad, g->kv, prompt, (int64_t)n_prompt, g->logits, false);
+    if (st != ECO_STATUS_OK) goto fail;
+    g->t1 = eco_now();
+    resp->prompt_ms = 1e3 * (g->t1 - t0);
     resp->finish_reason = "length";
-    for (int i = 0; i < req->max_tokens; i++) {
-        /* Non-finite logits (NaN weights, an overflowing adapter) would pick token 0 with
-         * a NaN log-probability: an error naming where, not text. */
-        if ((st = eco_sampler_check_logits(logits, tok_vocab, kv->len - 1)) != ECO_STATUS_OK) {
-            st = eco_error_wrap(st, "infer");
-            goto done;
-        }
-        bool end = false; /* structured output: mask before sampling, tell the token after */
-        if (req->constraint && (st = constrain(e, req, logits, &end)) != ECO_STATUS_OK) goto done;
-        if (end) {
-            resp->finish_reason = "stop";
-            break;
-        }
-        float lp;
-        int32_t tok = eco_sampler_sample(&sampler, logits, &lp);
-        if ((req->stop_at_eos || req->constraint) && is_eos(e, tok)) {
-            resp->finish_reason = "stop";
-            break;
-        }
-        if (req->constraint && (st = req->constraint->accept(req->constraint, e->vocab, tok)))
-            goto done;
-        resp->tokens[resp->n_tokens] = tok;
-        resp->logprobs[resp->n_tokens] = lp;
-        resp->n_tokens++;
-        /* Stop sequences may span tokens: check the decoded text (which on_token gets too). */
-        bool stopped = false;
-        if (req->n_stop > 0 || req->on_token)
-            if ((st = decode_generated(e, req, resp, &stopped)) != ECO_STATUS_OK) goto done;
-        if (req->on_token) {
-            eco_infer_step step = {.index = resp->n_tokens - 1,
-                                   .n_prompt_tokens = n_prompt,
-                                   .token = tok,
-                                   .logprob = lp,
-                                   .logits = logits,
-                                   .n_logits = tok_vocab,
-                                   .text = resp->text,
-                                   .text_len = resp->text_len,
-                                   .stopped = stopped,
-                                   .tokenizer = e->tok};
-            if (!req->on_token(req->on_token_ctx, &step)) {
-                resp->finish_reason = "cancelled";
-                break;
-            }
-        }
-        if (stopped) {
-            resp->finish_reason = "stop";
-            break;
-        }
-        if (i + 1 == req->max_tokens) break;
-        st = eco_model_forward(e->model, kv, &tok, 1, logits, false);
-        if (st != ECO_STATUS_OK) goto done;
-    }
-    resp->decode_ms = 1e3 * (eco_now() - t1);
-
-    bool stopped;
-    st = decode_generated(e, req, resp, &stopped);
-done:
     free(prompt);
-    free(logits);
-    eco_kv_cache_free(kv);
-    eco_sampler_free(&sampler);
-    if (st != ECO_STATUS_OK) eco_infer_response_free(resp);
-    if (context_miss) {
-        resp->finish_reason = "context";
-        resp->n_prompt_tokens = n_prompt;
+    *out = g;
+    return ECO_STATUS_OK;
+fail:
+    free(prompt);
+    return gen_finish(g, st, context_miss, n_prompt);
+}
+
+eco_status eco_llama_gen_step(eco_llama_gen *g, int32_t *next, bool *more) {
+    const llama_engine *e = g->e;
+    const eco_infer_request *req = g->req;
+    eco_infer_response *resp = g->resp;
+    *more = false;
+    /* Non-finite logits (NaN weights, an overflowing adapter) would pick token 0 with
+     * a NaN log-probability: an error naming where, not text. */
+    eco_status st = eco_sampler_check_logits(g->logits, g->tok_vocab, g->kv->len - 1);
+    if (st != ECO_STATUS_OK) return eco_error_wrap(st, "infer");
+    bool end = false; /* structured output: mask before sampling, tell the token after */
+    if (req->constraint && (st = constrain(g->e, req, g->logits, &end)) != ECO_STATUS_OK) return st;
+    if (end) {
+        resp->finish_reason = "stop";
+        return ECO_STATUS_OK;
     }
-    return st;
+    float lp;
+    int32_t tok = eco_sampler_sample(&g->sampler, g->logits, &lp);
+    if ((req->stop_at_eos || req->constraint) && is_eos(e, tok)) {
+        resp->finish_reason = "stop";
+        return ECO_STATUS_OK;
+    }
+    if (req->constraint && (st = req->constraint->accept(req->constraint, e->vocab, tok)))
+        return st;
+    resp->tokens[resp->n_tokens] = tok;
+    resp->logprobs[resp->n_tokens] = lp;
+    resp->n_tokens++;
+    /* Stop sequences may span tokens: check the decoded text (which on_token gets too). */
+    bool stopped = false;
+    if (req->n_stop > 0 || req->on_token)
+        if ((st = decode_generated(e, req, resp, &stopped)) != ECO_STATUS_OK) return st;
+    if (req->on_token) {
+        eco_infer_step step = {.index = resp->n_tokens - 1,
+                               .n_prompt_tokens = resp->n_prompt_tokens,
+                               .token = tok,
+                               .logprob = lp,
+                               .logits = g->logits,
+                               .n_logits = g->tok_vocab,
+                               .text = resp->text,
+                               .text_len = resp->text_len,
+                               .stopped = stopped,
+                               .tokenizer = e->tok};
+        if (!req->on_token(req->on_token_ctx, &step)) {
+            resp->finish_reason = "cancelled";
+            return ECO_STATUS_OK;
+        }
+    }
+    if (stopped) {
+        resp->finish_reason = "stop";
+        return ECO_STATUS_OK;
+    }
+    if (resp->n_tokens == (size_t)req->max_tokens) return ECO_STATUS_OK;
+    *next = tok;
+    *more = true;
+    return ECO_STATUS_OK;
+}
+
+eco_kv_cache *eco_llama_gen_cache(eco_llama_gen *g) { return g->kv; }
+float *eco_llama_gen_logits(eco_llama_gen *g) { return g->logits; }
+
+eco_status eco_llama_gen_end(eco_llama_gen *g, eco_status st) {
+    return gen_finish(g, st, false, 0);
+}
+
+static eco_status engine_infer(eco_engine *self, const eco_infer_request *req,
+                               eco_infer_response *resp) {
+    llama_engine *e = (llama_engine *)self;
+    const eco_model_adapter *ad = eco_model_attached_adapter(e->model);
+    eco_llama_gen *g = NULL;
+    eco_status st = eco_llama_gen_begin(self, ad, req, resp, &g);
+    if (st != ECO_STATUS_OK) return st;
+    for (;;) {
+        int32_t tok = 0;
+        bool more = false;
+        if ((st = eco_llama_gen_step(g, &tok, &more)) != ECO_STATUS_OK || !more) break;
+        st = eco_model_forward_adapter(e->model, ad, g->kv, &tok, 1, g->logits, false);
+        if (st != ECO_STATUS_OK) break;
+    }
+    return eco_llama_gen_end(g, st);
 }
 
 static void engine_destroy(eco_engine *self) {

@@ -1,5 +1,6 @@
 /*
- * eco_model_set_adapter: attaches a LoRA adapter to the inference forward, unmerged.
+ * eco_model_adapter_create: a LoRA adapter checked against a model and widened to f32 for
+ * the inference forward, unmerged; eco_model_set_adapter attaches one the model owns.
  *
  * The adapter's A [r, in] and B [out, r] (F32, BF16 or F16 views into its mapped
  * safetensors file) are checked against the model's shapes and widened once into one f32
@@ -14,13 +15,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+void eco_model_adapter_free(eco_model_adapter *ad) {
+    if (!ad) return;
+    free(ad->lw);
+    free(ad->block);
+    free(ad);
+}
+
+size_t eco_model_adapter_bytes(const eco_model_adapter *ad) { return ad ? ad->bytes : 0; }
+
+static void config_dims(const eco_model_config *c, int64_t dims[6]) {
+    dims[0] = c->n_layers;
+    dims[1] = c->hidden_size;
+    dims[2] = c->intermediate_size;
+    dims[3] = c->n_heads;
+    dims[4] = c->n_kv_heads;
+    dims[5] = c->head_dim;
+}
+
+bool eco_model_adapter_fits(const eco_model *m, const eco_model_adapter *ad) {
+    int64_t dims[6];
+    config_dims(&m->cfg, dims);
+    return memcmp(dims, ad->dims, sizeof dims) == 0;
+}
+
 void eco_model_lora_free(eco_model *m) {
-    free(m->lora);
-    free(m->lora_block);
+    eco_model_adapter_free(m->attached);
+    m->attached = NULL;
     m->lora = NULL;
-    m->lora_block = NULL;
-    m->lora_rmax = 0;
-    m->lora_bytes = 0;
+}
+
+const eco_model_adapter *eco_model_attached_adapter(const eco_model *m) {
+    return m ? m->attached : NULL;
 }
 
 bool eco_model_has_adapter(const eco_model *m) { return m && m->lora != NULL; }
@@ -81,18 +107,17 @@ static eco_status check_module(const eco_model_config *c, const eco_lora_module 
     return ECO_STATUS_OK;
 }
 
-eco_status eco_model_set_adapter(eco_model *m, const eco_lora_adapter *a) {
-    if (!m) return eco_error(ECO_STATUS_EINVAL, "set adapter: NULL model");
-    if (!a) {
-        eco_model_lora_free(m);
-        return ECO_STATUS_OK;
-    }
+eco_status eco_model_adapter_create(const eco_model *m, const eco_lora_adapter *a,
+                                    eco_model_adapter **out) {
+    if (!out) return eco_error(ECO_STATUS_EINVAL, "set adapter: NULL argument");
+    *out = NULL;
+    if (!m || !a) return eco_error(ECO_STATUS_EINVAL, "set adapter: NULL argument");
     const eco_model_config *c = &m->cfg;
     if (!a->modules || a->n_layers != c->n_layers)
         return eco_error(ECO_STATUS_EINVAL,
                          "set adapter: the adapter has %lld layers, the model %lld",
                          (long long)a->n_layers, (long long)c->n_layers);
-    /* Check everything before touching the model. */
+    /* Check everything before allocating. */
     size_t total = 0;
     int64_t rmax = 0;
     for (int64_t l = 0; l < c->n_layers; l++)
@@ -102,9 +127,11 @@ eco_status eco_model_set_adapter(eco_model *m, const eco_lora_adapter *a) {
             if (st) return st;
         }
     const size_t n_mod = (size_t)c->n_layers * ECO_LORA__COUNT;
+    eco_model_adapter *ad = calloc(1, sizeof *ad);
     eco_lora_w *lw = eco_calloc_array(n_mod, sizeof *lw);
     float *block = eco_malloc_array(total ? total : 1, sizeof(float));
-    if (!lw || !block) {
+    if (!ad || !lw || !block) {
+        free(ad);
         free(lw);
         free(block);
         return eco_error(ECO_STATUS_ENOMEM, "set adapter: out of memory for %zu floats", total);
@@ -114,22 +141,39 @@ eco_status eco_model_set_adapter(eco_model *m, const eco_lora_adapter *a) {
         for (int t = 0; t < ECO_LORA__COUNT; t++) {
             const eco_lora_module *mod = eco_lora_adapter_module(a, l, (eco_lora_target)t);
             if (!mod->A) continue;
-            int64_t out, in;
-            eco_lora_module_dims(c, (eco_lora_target)t, &out, &in);
+            int64_t out_dim, in;
+            eco_lora_module_dims(c, (eco_lora_target)t, &out_dim, &in);
             eco_lora_w *w = &lw[(size_t)l * ECO_LORA__COUNT + (size_t)t];
             widen(cur, mod->A->data, mod->A->dtype, (size_t)(mod->r * in));
             w->A = cur;
             cur += mod->r * in;
-            widen(cur, mod->B->data, mod->B->dtype, (size_t)(out * mod->r));
+            widen(cur, mod->B->data, mod->B->dtype, (size_t)(out_dim * mod->r));
             w->B = cur;
-            cur += out * mod->r;
+            cur += out_dim * mod->r;
             w->r = mod->r;
             w->scale = mod->scale;
         }
+    ad->lw = lw;
+    ad->block = block;
+    ad->rmax = rmax;
+    ad->bytes = total * sizeof(float);
+    config_dims(c, ad->dims);
+    *out = ad;
+    return ECO_STATUS_OK;
+}
+
+/* The attached adapter is an eco_model_adapter the model owns. */
+eco_status eco_model_set_adapter(eco_model *m, const eco_lora_adapter *a) {
+    if (!m) return eco_error(ECO_STATUS_EINVAL, "set adapter: NULL model");
+    if (!a) {
+        eco_model_lora_free(m);
+        return ECO_STATUS_OK;
+    }
+    eco_model_adapter *ad = NULL;
+    eco_status st = eco_model_adapter_create(m, a, &ad);
+    if (st) return st;
     eco_model_lora_free(m);
-    m->lora = lw;
-    m->lora_block = block;
-    m->lora_rmax = rmax;
-    m->lora_bytes = total * sizeof(float);
+    m->attached = ad;
+    m->lora = ad->lw;
     return ECO_STATUS_OK;
 }

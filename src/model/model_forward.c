@@ -35,11 +35,14 @@ static void free_attention_scratch(eco_model_buffers *b) {
     free(b->scores);
     free(b->xt);
     free(b->att_t);
+    free(b->xp);
     free(b->part_o);
     free(b->part_ml);
+    free(b->meta);
     free(b->claims);
     free(b->kv_f32);
-    b->scores = b->xt = b->att_t = b->part_o = b->part_ml = b->kv_f32 = NULL;
+    b->scores = b->xt = b->att_t = b->xp = b->part_o = b->part_ml = b->kv_f32 = NULL;
+    b->meta = NULL;
     b->claims = b->arrived = NULL;
 }
 
@@ -71,6 +74,7 @@ void eco_model_buffers_free(eco_model_buffers *b) {
     b->cap_keys = 0;
     b->cap_rows = 0;
     b->cap_threads = 0;
+    b->cap_b = 0;
     b->cap_widen = false;
 }
 
@@ -80,11 +84,12 @@ static float *alloc_rows(int64_t n, int64_t width) {
     return eco_malloc_array(count, sizeof(float));
 }
 
-/* Makes room for n tokens and attention over `keys` keys (with widening scratch when the
- * cache is 16-bit, `widen`); buffers only ever grow. Keys grow geometrically (capped at
- * max_seq) so a decode loop reallocates O(log) times. */
-static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t max_seq,
-                                 bool widen) {
+/* Makes room for n tokens (or a decode step of n rows) and attention over `keys` keys (with
+ * widening scratch when the cache is 16-bit, `widen`), the decode scratch for `batch` rows
+ * and LoRA's t for adapters of rank up to rmax; buffers only ever grow. Keys grow
+ * geometrically (capped at max_seq) so a decode loop reallocates O(log) times. */
+static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t max_seq, bool widen,
+                                 int64_t batch, int64_t rmax) {
     eco_model_buffers *b = &m->buf;
     const eco_model_config *c = &m->cfg;
     if (n > b->cap_n) {
@@ -110,7 +115,7 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
     }
     int64_t rows = n < ECO_ATTN_QBLOCK ? n : ECO_ATTN_QBLOCK;
     int threads = omp_get_max_threads();
-    if (keys > b->cap_keys || rows > b->cap_rows || threads > b->cap_threads ||
+    if (keys > b->cap_keys || rows > b->cap_rows || threads > b->cap_threads || batch > b->cap_b ||
         (widen && !b->kv_f32)) {
         int64_t cap_keys = b->cap_keys;
         if (keys > cap_keys) {
@@ -122,6 +127,7 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         if (cap_rows < 4)
             cap_rows = 4; /* one-token steps: eco_attend_part_group's 4 heads × keys */
         int cap_threads = threads > b->cap_threads ? threads : b->cap_threads;
+        const int64_t cap_b = batch > b->cap_b ? batch : b->cap_b;
         const int64_t qd = c->n_heads * c->head_dim;
         const int64_t cap_kblocks = (cap_keys + ECO_ATTN_KBLOCK - 1) / ECO_ATTN_KBLOCK;
         free_attention_scratch(b);
@@ -129,10 +135,12 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         if (eco_mul_ok((size_t)cap_keys, (size_t)cap_rows, &count) &&
             eco_mul_ok(count, (size_t)cap_threads, &count))
             b->scores = eco_malloc_array(count, sizeof(float));
-        b->xt = alloc_rows(cap_threads, c->hidden_size);
-        b->att_t = alloc_rows(cap_threads, qd);
-        b->part_o = alloc_rows(cap_kblocks, qd);
-        b->part_ml = alloc_rows(cap_kblocks, 2 * c->n_heads);
+        b->xt = alloc_rows(cap_threads * cap_b, c->hidden_size);
+        b->att_t = alloc_rows(cap_threads * cap_b, qd);
+        b->xp = alloc_rows(cap_threads * cap_b, ECO_MATVEC_XP_MAX);
+        b->part_o = alloc_rows(cap_b * cap_kblocks, qd);
+        b->part_ml = alloc_rows(cap_b * cap_kblocks, 2 * c->n_heads);
+        b->meta = eco_malloc_array((size_t)cap_b, sizeof *b->meta);
         if (widen || b->cap_widen) { /* [2, KV, cap_keys, hd] */
             b->kv_f32 = alloc_rows(2 * c->n_kv_heads * cap_keys, c->head_dim);
             b->cap_widen = true;
@@ -147,14 +155,18 @@ static eco_status ensure_buffers(eco_model *m, int64_t n, int64_t keys, int64_t 
         b->cap_rows = cap_rows;
         b->cap_threads = cap_threads;
         b->cap_kblocks = cap_kblocks;
-        if (!b->scores || !b->xt || !b->att_t || !b->part_o || !b->part_ml || !b->claims ||
-            (b->cap_widen && !b->kv_f32))
+        b->cap_b = cap_b;
+        if (!b->scores || !b->xt || !b->att_t || !b->xp || !b->part_o || !b->part_ml || !b->meta ||
+            !b->claims || (b->cap_widen && !b->kv_f32))
             goto nomem;
     }
-    if (m->lora) { /* t = x·Aᵀ: [n, r] batched, [threads, r] one token */
-        size_t need;
-        if (!eco_mul_ok((size_t)(n > threads ? n : threads), (size_t)m->lora_rmax, &need))
+    if (rmax > 0) { /* t = x·Aᵀ: [n, r] batched, [threads, batch, COUNT, r] decoding */
+        size_t need, dec;
+        if (!eco_mul_ok((size_t)n, (size_t)rmax, &need) ||
+            !eco_mul_ok((size_t)b->cap_threads * (size_t)b->cap_b, (size_t)rmax, &dec) ||
+            !eco_mul_ok(dec, ECO_LORA__COUNT, &dec))
             goto nomem;
+        if (dec > need) need = dec;
         if (need > b->cap_lt) {
             free(b->lt);
             b->lt = eco_malloc_array(need, sizeof(float));
@@ -269,7 +281,7 @@ static void lora_add(float *y, int64_t ldy, const float *x, int64_t ldx, const e
  * lora_alpha 1e30, weights far out of range) would be normed to 0, every logit equal, and
  * decode as token 0 with finite log-probabilities. ERANGE naming the position instead.
  * (Non-finite elements make the logits non-finite, which the engine's sampler check names.) */
-static eco_status check_final_rows(const float *x, int64_t rows, int64_t d, int64_t p0) {
+eco_status eco_model_check_final_rows(const float *x, int64_t rows, int64_t d, int64_t p0) {
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * d;
         float ss = 0.f;
@@ -289,8 +301,14 @@ static eco_status check_final_rows(const float *x, int64_t rows, int64_t d, int6
     return ECO_STATUS_OK;
 }
 
-eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *tokens, int64_t n,
-                             float *logits, bool all_logits) {
+eco_status eco_model_decode_buffers(eco_model *m, int64_t B, int64_t keys, int64_t max_seq,
+                                    bool widen, int64_t rmax) {
+    return ensure_buffers(m, B, keys, max_seq, widen, B, rmax);
+}
+
+/* eco_model_forward with the adapter modules lora (NULL: none) of largest rank rmax. */
+static eco_status forward_with(eco_model *m, const eco_lora_w *lora, int64_t rmax, eco_kv_cache *kv,
+                               const int32_t *tokens, int64_t n, float *logits, bool all_logits) {
     if (!m || !kv || !tokens || !logits)
         return eco_error(ECO_STATUS_EINVAL, "model forward: NULL argument");
     if (n <= 0) return eco_error(ECO_STATUS_EINVAL, "model forward: %lld tokens", (long long)n);
@@ -315,7 +333,8 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
                          "model forward: %lld cached + %lld new tokens exceed the cache's %lld",
                          (long long)kv->len, (long long)n, (long long)kv->max_seq);
     const int64_t p0 = kv->len;
-    eco_status st = ensure_buffers(m, n, p0 + n, kv->max_seq, kv->dtype != ECO_DTYPE_F32);
+    eco_status st =
+        ensure_buffers(m, n, p0 + n, kv->max_seq, kv->dtype != ECO_DTYPE_F32, 1, lora ? rmax : 0);
     if (st) return st;
 
     eco_model_buffers *b = &m->buf;
@@ -332,15 +351,16 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
                    m->embed->dtype, (size_t)d);
 
     if (n == 1 && ECO_FORWARD_ONE_REGION) {
-        eco_model_forward_one(m, kv, logits);
+        const eco_decode_slot slot = {kv, lora, lora ? rmax : 0, logits};
+        eco_model_decode_rows(m, &slot, 1);
         kv->len = p0 + 1;
-        return check_final_rows(x, 1, d, p0);
+        return eco_model_check_final_rows(x, 1, d, p0);
     }
 
     for (int64_t l = 0; l < c->n_layers; l++) {
         const eco_layer *ly = &m->layers[l];
-        const eco_lora_w *lw = m->lora ? &m->lora[l * ECO_LORA__COUNT] : NULL; /* [COUNT] or NULL */
-        float *lt = b->lt;                                                     /* [n, r] */
+        const eco_lora_w *lw = lora ? &lora[l * ECO_LORA__COUNT] : NULL; /* [COUNT] or NULL */
+        float *lt = b->lt;                                               /* [n, r] */
         char *kc = eco_kv_layer(kv, kv->k, l); /* [KV, max_seq, hd] of kv->dtype */
         char *vc = eco_kv_layer(kv, kv->v, l);
         float *knew = b->knew, *vnew = b->vnew; /* [n, kvd] the new tokens' rows, f32 */
@@ -403,6 +423,24 @@ eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *toke
         eco_linear(logits, xn, m->lm_head, NULL, 1, scratch); /* [V] */
     }
     kv->len = p0 + n;
-    return all_logits ? check_final_rows(x, n, d, p0)
-                      : check_final_rows(x + (n - 1) * d, 1, d, p0 + n - 1);
+    return all_logits ? eco_model_check_final_rows(x, n, d, p0)
+                      : eco_model_check_final_rows(x + (n - 1) * d, 1, d, p0 + n - 1);
+}
+
+eco_status eco_model_forward(eco_model *m, eco_kv_cache *kv, const int32_t *tokens, int64_t n,
+                             float *logits, bool all_logits) {
+    if (!m) return eco_error(ECO_STATUS_EINVAL, "model forward: NULL argument");
+    return forward_with(m, m->lora, m->attached ? m->attached->rmax : 0, kv, tokens, n, logits,
+                        all_logits);
+}
+
+eco_status eco_model_forward_adapter(eco_model *m, const eco_model_adapter *ad, eco_kv_cache *kv,
+                                     const int32_t *tokens, int64_t n, float *logits,
+                                     bool all_logits) {
+    if (!m) return eco_error(ECO_STATUS_EINVAL, "model forward: NULL argument");
+    if (ad && !eco_model_adapter_fits(m, ad))
+        return eco_error(ECO_STATUS_EINVAL,
+                         "model forward: the adapter was made for a model of other shapes");
+    return forward_with(m, ad ? ad->lw : NULL, ad ? ad->rmax : 0, kv, tokens, n, logits,
+                        all_logits);
 }

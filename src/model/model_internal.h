@@ -23,6 +23,7 @@
 
 #include "core/team_barrier.h"
 #include "model/layer.h"
+#include "tensor/matvec_internal.h"
 
 typedef struct eco_layer {
     const eco_tensor *wq;   /* [H·hd, d] */
@@ -44,14 +45,42 @@ typedef struct eco_layer {
     eco_tensor qkv[3];
 } eco_layer;
 
-/* One module's attached LoRA adapter, widened to f32 (eco_model_set_adapter):
+/* One module's LoRA adapter, widened to f32 (eco_model_adapter_create):
  * y += scale · B · (A · x). A is NULL where the module has no adapter. */
 typedef struct eco_lora_w {
-    const float *A; /* [r, in]  into eco_model.lora_block */
-    const float *B; /* [out, r] into eco_model.lora_block */
+    const float *A; /* [r, in]  into eco_model_adapter.block */
+    const float *B; /* [out, r] into eco_model_adapter.block */
     int64_t r;
     float scale;
 } eco_lora_w;
+
+/* An adapter ready for the forward (model.h): f32 copies of every A and B. `dims` are the
+ * config's shape fields it was checked against, so a forward on another model can refuse
+ * it. */
+struct eco_model_adapter {
+    eco_lora_w *lw;  /* [n_layers * ECO_LORA__COUNT], index layer*COUNT+target */
+    float *block;    /* owns every A and B of lw */
+    int64_t rmax;    /* largest r among its modules */
+    size_t bytes;    /* bytes of block, read once per decode step */
+    int64_t dims[6]; /* n_layers, hidden, intermediate, heads, kv heads, head_dim */
+};
+
+/* Whether ad was made for a model of m's shapes. */
+bool eco_model_adapter_fits(const eco_model *m, const eco_model_adapter *ad);
+
+/* Per-row facts of a decode batch (model_decode.c), kept in the buffers: the row's
+ * position, the keys it sees in blocks, and where its attention units start. */
+typedef struct eco_decode_meta {
+    int64_t p0, kfirst, kblock, nkb, unit0;
+} eco_decode_meta;
+
+/* One row of a decode step as eco_model_decode_rows takes it. */
+typedef struct eco_decode_slot {
+    eco_kv_cache *kv;
+    const eco_lora_w *lw; /* [n_layers * ECO_LORA__COUNT] or NULL: the bare base */
+    int64_t rmax;         /* largest r of lw's modules (0 when lw is NULL) */
+    float *logits;        /* [vocab] */
+} eco_decode_slot;
 
 /* Activation buffers, sized for `cap_n` tokens and attention of up to `cap_rows` queries
  * over `cap_keys` keys in each of `cap_threads` OpenMP threads. One forward at a time per
@@ -78,14 +107,18 @@ typedef struct eco_model_buffers {
         *scores; /* [cap_threads, cap_rows, cap_keys] attention scores per thread (cap_rows >= 4) */
     float *kv_f32;  /* [2, KV, cap_keys, hd] a layer's K and V widened from an f16 cache for
                      * sgemm (batched path); NULL until a 16-bit cache needs it */
-    float *xt;      /* [cap_threads, d] each thread's normed copy of x (one-token path) */
-    float *att_t;   /* [cap_threads, H·hd] each thread's merged attention output (one token) */
-    float *part_o;  /* [cap_kblocks, H, hd] one token's attention partials per key block */
-    float *part_ml; /* [cap_kblocks, H, 2] their running max m and sum l */
-    atomic_long *claims;  /* [3, cap_threads] one-token work counters, ECO_CLAIM_STRIDE apart */
-    atomic_long *arrived; /* [cap_threads] one-token barrier counts, ECO_BARRIER_STRIDE apart
+    int64_t cap_b;  /* rows of a decode step the per-row decode scratch below holds */
+    float *xt;      /* [cap_threads, cap_b, d] each thread's normed copy of x (decode) */
+    float *att_t;   /* [cap_threads, cap_b, H·hd] each thread's merged attention output */
+    float *xp;      /* [cap_threads, cap_b, ECO_MATVEC_XP_MAX] each thread's prepared inputs */
+    float *part_o;  /* [cap_b, cap_kblocks, H, hd] a row's attention partials per key block */
+    float *part_ml; /* [cap_b, cap_kblocks, H, 2] their running max m and sum l */
+    eco_decode_meta *meta; /* [cap_b] */
+    atomic_long *claims;   /* [3, cap_threads] one-token work counters, ECO_CLAIM_STRIDE apart */
+    atomic_long *arrived;  /* [cap_threads] one-token barrier counts, ECO_BARRIER_STRIDE apart
                            * (in the same allocation as claims, after it) */
-    float *lt; /* [cap_lt] LoRA's t = x·Aᵀ: [n, r] (batched) or [threads, r] (one token) */
+    float *lt; /* [cap_lt] LoRA's t = x·Aᵀ: [n, r] (batched) or [threads, cap_b, COUNT, r]
+                * (decode) */
     size_t cap_lt;
     float *scratch; /* eco_linear's widening scratch, scratch_floats */
     size_t scratch_floats;
@@ -107,10 +140,8 @@ struct eco_model {
     size_t decode_bytes;
     /* The attached adapter (eco_model_set_adapter), NULL when none: f32 copies, so the
      * model keeps no pointer into the caller's eco_lora_adapter. */
-    eco_lora_w *lora;  /* [n_layers * ECO_LORA__COUNT], index layer*COUNT+target */
-    float *lora_block; /* owns every A and B of `lora` */
-    int64_t lora_rmax; /* largest r among attached modules (0 when none) */
-    size_t lora_bytes; /* bytes of lora_block, read once per decode step */
+    eco_model_adapter *attached;
+    const eco_lora_w *lora; /* attached->lw, or NULL */
     eco_model_buffers buf;
 };
 
@@ -155,11 +186,21 @@ static inline size_t eco_kv_at(const eco_kv_cache *kv, int64_t h, int64_t pos, i
  * rather than turned into infinities (NaN stays NaN). */
 void eco_kv_store(void *dst, eco_dtype t, const float *src, int64_t n);
 
-/* The one-token forward (model_decode.c), called by eco_model_forward with n == 1 once the
- * buffers are sized, b->x holds the embedded token and b->cos_tab/sin_tab the RoPE tables
- * of position kv->len; writes logits[V] and the cache rows at kv->len (the caller advances
- * kv->len). */
-void eco_model_forward_one(eco_model *m, eco_kv_cache *kv, float *logits);
+/* The one-token forward of B rows (model_decode.c), called by eco_model_forward with
+ * n == 1 (one row) and by eco_model_decode_batch once the buffers are sized
+ * (eco_model_decode_buffers), b->x holds row i's embedded token at [i, d] and
+ * b->cos_tab/sin_tab the RoPE tables of its position kv->len at [i, hd/2]; writes each
+ * row's logits and its cache rows at kv->len (the caller advances kv->len). Rows sharing
+ * an adapter should be adjacent (their B rows are then read once per unit). */
+void eco_model_decode_rows(eco_model *m, const eco_decode_slot *rows, int64_t B);
+
+/* Sizes the buffers for a decode step of B rows whose longest sees `keys` keys (caches of
+ * up to max_seq, 16-bit when widen) and whose adapters' largest rank is rmax
+ * (model_forward.c). ENOMEM (buffers freed). */
+eco_status eco_model_decode_buffers(eco_model *m, int64_t B, int64_t keys, int64_t max_seq,
+                                    bool widen, int64_t rmax);
+/* The residual row check of eco_model_forward before the final norm (model_forward.c). */
+eco_status eco_model_check_final_rows(const float *x, int64_t rows, int64_t d, int64_t p0);
 
 /* Frees the attached adapter's f32 copies (eco_model_set_adapter(m, NULL)). */
 void eco_model_lora_free(eco_model *m);

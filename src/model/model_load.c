@@ -337,4 +337,6 @@ const eco_model_config *eco_model_get_config(const eco_model *m) { return &m->cf
 
 const eco_weights *eco_model_get_weights(const eco_model *m) { return m->weights; }
 
-size_t eco_model_decode_bytes(const eco_model *m) { return m->decode_bytes + m->lora_bytes; }
+size_t eco_model_decode_bytes(const eco_model *m) {
+    return m->decode_bytes + eco_model_adapter_bytes(m->attached);
+}

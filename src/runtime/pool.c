@@ -106,5 +106,12 @@ void eco_pool_get_stats(eco_pool *p, eco_pool_stats *out) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
     *out = p->stats;
+    for (size_t i = 0; i < p->n_models; i++)
+        if (p->models[i]->batcher) {
+            uint64_t steps = 0, rows = 0;
+            pool_batcher_counts(p->models[i]->batcher, &steps, &rows);
+            out->decode_steps += steps;
+            out->decode_rows += rows;
+        }
     pthread_mutex_unlock(&p->mu);
 }

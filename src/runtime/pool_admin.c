@@ -72,7 +72,9 @@ eco_status eco_pool_residents(eco_pool *p, eco_pool_resident **out, size_t *n) {
         r[i].bytes = m->bytes;
         r[i].users = m->users;
         r[i].adapters = m->base ? 0 : m->n_adapters;
-        r[i].waiting = m->base ? 0 : atomic_load(&((pool_model *)m)->waiting);
+        r[i].waiting = m->base      ? 0
+                       : m->batcher ? pool_batcher_queued(m->batcher)
+                                    : atomic_load(&((pool_model *)m)->waiting);
         if (!r[i].id || (m->base && !r[i].base)) st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
     }
     pthread_mutex_unlock(&p->mu);

@@ -1,11 +1,9 @@
 /*
  * The engines eco_pool_acquire hands out: a small handle over a resident model. infer
- * takes the base's mutex, attaches the handle's adapter to the shared model unmerged
- * (eco_model_set_adapter widens it into the model's f32 copy) when another adapter, or
- * none, is attached now, detaches for a base's own handle, and runs the base's llama
- * engine (src/model/engine.c), so the tokens and log-probabilities are exactly those of
- * eco_llama_engine_open_adapter over the same folders. An infer on the adapter attached
- * last attaches nothing.
+ * runs on the base's batcher (runtime/batch.h) with the handle's adapter (its f32 copy,
+ * NULL for a base's own handle), batched with the other infers on that base, so the tokens
+ * and log-probabilities are exactly those of eco_llama_engine_open_adapter over the same
+ * folders.
  */
 #include "runtime/pool_internal.h"
 
@@ -19,24 +17,25 @@ static const eco_genome *handle_genome(const eco_engine *self) {
 static eco_status handle_infer(eco_engine *self, const eco_infer_request *req,
                                eco_infer_response *resp) {
     pool_engine *h = (pool_engine *)self;
-    pool_model *run = h->run;
-    /* The handle pins its model (and so its base and the adapter's mapping): nothing it
+    /* The handle pins its model (and so its base and the adapter's copy): nothing it
      * reads here can be evicted or freed while it is held. */
-    const pool_model *a = h->model->base ? h->model : NULL;
-    const uint64_t want = a ? a->serial : 0;
-    eco_status st = ECO_STATUS_OK;
-    atomic_fetch_add(&run->waiting, 1);
-    pthread_mutex_lock(&run->mu);
-    atomic_fetch_sub(&run->waiting, 1);
-    if (run->attached != want) {
-        st = eco_model_set_adapter(eco_llama_engine_model(run->engine), a ? a->lora : NULL);
-        if (st == ECO_STATUS_OK) run->attached = want;
+    pool_model *run = h->run;
+    if (!run->batcher) { /* a remote model: its http engine, one infer at a time */
+        atomic_fetch_add(&run->waiting, 1);
+        pthread_mutex_lock(&run->mu);
+        atomic_fetch_sub(&run->waiting, 1);
+        eco_status st = run->engine->infer(run->engine, req, resp);
+        pthread_mutex_unlock(&run->mu);
+        if (st != ECO_STATUS_OK) return eco_error_wrap(st, "%s", h->model->id);
+        return ECO_STATUS_OK;
     }
-    if (st == ECO_STATUS_OK)
-        st = run->engine->infer(run->engine, req, resp);
-    else
+    const eco_model_adapter *ad = h->model->base ? h->model->ad : NULL;
+    if (h->model->base && !ad) { /* an adapter entry made without its copy: never the base */
         memset(resp, 0, sizeof *resp);
-    pthread_mutex_unlock(&run->mu);
+        return eco_error(ECO_STATUS_EINTERNAL, "%s: the adapter has no copy for its base",
+                         h->model->id);
+    }
+    eco_status st = pool_batcher_infer(h->run->batcher, ad, req, resp);
     if (st != ECO_STATUS_OK) return eco_error_wrap(st, "%s", h->model->id);
     return ECO_STATUS_OK;
 }

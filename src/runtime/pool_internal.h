@@ -12,6 +12,7 @@
 
 #include "ecology/engine.h"
 #include "ecology/runtime.h"
+#include "runtime/batch.h"
 
 /* One resident model: a base (any non-adapter model: engine set, lora NULL) or an adapter
  * (lora set, base its base's entry, engine NULL). Owned by the pool's table. */
@@ -21,13 +22,15 @@ typedef struct pool_model {
     struct pool_model *base; /* adapters: their base; bases: NULL */
     /* bases */
     eco_engine *engine;    /* the llama engine over the base's checkout (owns model, tokenizer) */
-    pthread_mutex_t mu;    /* serialises infer on engine's model (and the attach before it) */
-    uint64_t attached;     /* serial of the adapter attached to the model now, 0: none; under mu */
-    size_t n_adapters;     /* resident adapters of this base */
-    atomic_size_t waiting; /* infers waiting for mu (the base's queue; read without the pool's
+    pool_batcher *batcher; /* local bases: runs every infer on engine's model (runtime/batch.h);
+                            * remote models: NULL */
+    pthread_mutex_t mu;    /* remote models: one infer at a time on the http engine */
+    atomic_size_t waiting; /* remote models: infers waiting for mu (read without the pool's
                             * mutex by eco_pool_residents) */
+    size_t n_adapters;     /* resident adapters of this base */
     /* adapters */
     eco_lora_adapter *lora; /* the mapped adapter, checked against the base's config */
+    eco_model_adapter *ad;  /* its f32 copy for the base's model */
     uint64_t serial;        /* unique per load (never 0), so a reloaded adapter is attached anew */
     /* both */
     uint64_t bytes;     /* bases: weight bytes; adapters: mapped tensor bytes */

@@ -17,10 +17,10 @@ pool_model *pool_find(eco_pool *p, const char *id) {
 
 void pool_model_free(pool_model *m) {
     if (!m) return;
-    if (m->engine) {
-        eco_engine_destroy(m->engine);
-        pthread_mutex_destroy(&m->mu);
-    }
+    pool_batcher_free(m->batcher);
+    if (m->genome.kind == ECO_GENOME_KIND_REMOTE && m->engine) pthread_mutex_destroy(&m->mu);
+    eco_engine_destroy(m->engine);
+    eco_model_adapter_free(m->ad);
     eco_lora_adapter_free(m->lora);
     eco_genome_free(&m->genome);
     free(m->id);
@@ -28,13 +28,13 @@ void pool_model_free(pool_model *m) {
 }
 
 /* A llama engine over the base's checkout dir; its genome id is the registry id. */
-static eco_status load_base(pool_model *m, const char *dir) {
+static eco_status load_base(eco_pool *p, pool_model *m, const char *dir) {
     eco_status st = eco_llama_engine_open(dir, m->id, &m->engine);
     if (st != ECO_STATUS_OK) return st;
-    if (pthread_mutex_init(&m->mu, NULL) != 0) {
+    if (!(m->batcher = pool_batcher_new(m->engine, p->opt.max_batch))) {
         eco_engine_destroy(m->engine);
         m->engine = NULL;
-        return eco_error(ECO_STATUS_ENOMEM, "mutex: out of resources");
+        return eco_error(ECO_STATUS_ENOMEM, "batcher: out of resources");
     }
     m->bytes = m->engine->genome(m->engine)->bytes;
     return ECO_STATUS_OK;
@@ -57,8 +57,10 @@ eco_status pool_load_adapter(eco_pool *p, pool_model *m, const char *dir) {
         return eco_error(ECO_STATUS_EUNSUPPORTED,
                          "adapter '%s': its base '%s' is a remote model (served elsewhere)", m->id,
                          base->id);
-    const eco_model_config *cfg = eco_model_get_config(eco_llama_engine_model(base->engine));
+    const eco_model *bm = eco_llama_engine_model(base->engine);
+    const eco_model_config *cfg = eco_model_get_config(bm);
     eco_status st = eco_lora_adapter_load(dir, cfg, &m->lora);
+    if (st == ECO_STATUS_OK) st = eco_model_adapter_create(bm, m->lora, &m->ad);
     if (st != ECO_STATUS_OK)
         return eco_error_wrap(st, "adapter '%s' on base '%s'", m->id, base->id);
     const void *data = NULL;
@@ -85,7 +87,7 @@ eco_status pool_load(eco_pool *p, const char *id, bool want_base, pool_model **o
         st = pool_open_remote(m);
     } else if (st == ECO_STATUS_OK && m->genome.kind != ECO_GENOME_KIND_ADAPTER) {
         pool_make_room_for_base(p);
-        st = load_base(m, dir);
+        st = load_base(p, m, dir);
         if (st != ECO_STATUS_OK) st = eco_error_wrap(st, "model '%s'", id);
     } else if (st == ECO_STATUS_OK) {
         st = pool_load_adapter(p, m, dir);

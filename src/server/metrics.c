@@ -89,7 +89,8 @@ static bool family(eco_buf *b, const char *name, const char *type, const char *h
 }
 
 /* Per resident base: its resident adapters and the infers queued for its model (waiting for
- * the base's mutex: the pool runs one infer per base at a time), and the queue's total. */
+ * their prompt's turn before they join the base's batch; a remote model: for its engine),
+ * and the queue's total. */
 static bool pool_families(eco_server *s, eco_buf *b) {
     eco_pool_resident *r = NULL;
     size_t n = 0;
@@ -100,7 +101,8 @@ static bool pool_families(eco_server *s, eco_buf *b) {
     } fams[] = {
         {"ecology_pool_base_resident_adapters", "Resident adapters per resident base.", false},
         {"ecology_pool_base_queue_depth",
-         "Infers waiting for a base's model (one runs at a time per base).", true},
+         "Infers waiting for their prompt's turn on a base's model (then they join its batch).",
+         true},
     };
     bool ok = true;
     size_t total = 0;

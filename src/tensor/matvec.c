@@ -442,6 +442,71 @@ ECO_TARGET_AVX512 static void rows_avx512_bf16_pair(float *y, const uint16_t *W,
 #undef LOAD32
 }
 
+/* rows_avx512_bf16_pair for four vectors at once: each 64 columns of a row are loaded and
+ * split into even and odd halves once, then multiplied into each vector's own four
+ * accumulators exactly as the one-vector kernel does (same lanes, same order, same
+ * reduction and tail), so every output has that kernel's bits. No prefetch: the caller
+ * has the rows in cache (a block read for several vectors). */
+ECO_TARGET_AVX512 static void rows_avx512_bf16_pair4(float *const *ys, const uint16_t *W,
+                                                     const float *const *xps,
+                                                     const float *const *xs, int64_t r0, int64_t r1,
+                                                     int64_t K) {
+    const __m512i hi_mask = _mm512_set1_epi32((int)0xffff0000u);
+#define BF16_EVEN(v) _mm512_castsi512_ps(_mm512_slli_epi32((v), 16))
+#define BF16_ODD(v)  _mm512_castsi512_ps(_mm512_and_si512((v), hi_mask))
+#define LOAD32(p)    _mm512_loadu_si512((const void *)(p))
+    const float *p0 = xps[0], *p1 = xps[1], *p2 = xps[2], *p3 = xps[3];
+    for (int64_t r = r0; r < r1; r++) {
+        const uint16_t *w = W + (size_t)r * (size_t)K;
+        __m512 a00 = _mm512_setzero_ps(), b00 = a00, a10 = a00, b10 = a00;
+        __m512 a01 = a00, b01 = a00, a11 = a00, b11 = a00;
+        __m512 a02 = a00, b02 = a00, a12 = a00, b12 = a00;
+        __m512 a03 = a00, b03 = a00, a13 = a00, b13 = a00;
+        int64_t k = 0;
+        for (; k + 64 <= K; k += 64) {
+            const __m512i v0 = LOAD32(w + k), v1 = LOAD32(w + k + 32);
+            const __m512 e0 = BF16_EVEN(v0), o0 = BF16_ODD(v0);
+            const __m512 e1 = BF16_EVEN(v1), o1 = BF16_ODD(v1);
+#define STEP64(a0, b0, a1, b1, xp)                                                                 \
+    a0 = _mm512_fmadd_ps(e0, _mm512_loadu_ps((xp) + k), a0);                                       \
+    b0 = _mm512_fmadd_ps(o0, _mm512_loadu_ps((xp) + k + 16), b0);                                  \
+    a1 = _mm512_fmadd_ps(e1, _mm512_loadu_ps((xp) + k + 32), a1);                                  \
+    b1 = _mm512_fmadd_ps(o1, _mm512_loadu_ps((xp) + k + 48), b1)
+            STEP64(a00, b00, a10, b10, p0);
+            STEP64(a01, b01, a11, b11, p1);
+            STEP64(a02, b02, a12, b12, p2);
+            STEP64(a03, b03, a13, b13, p3);
+#undef STEP64
+        }
+        for (; k + 32 <= K; k += 32) {
+            const __m512i v0 = LOAD32(w + k);
+            const __m512 e0 = BF16_EVEN(v0), o0 = BF16_ODD(v0);
+#define STEP32(a0, b0, xp)                                                                         \
+    a0 = _mm512_fmadd_ps(e0, _mm512_loadu_ps((xp) + k), a0);                                       \
+    b0 = _mm512_fmadd_ps(o0, _mm512_loadu_ps((xp) + k + 16), b0)
+            STEP32(a00, b00, p0);
+            STEP32(a01, b01, p1);
+            STEP32(a02, b02, p2);
+            STEP32(a03, b03, p3);
+#undef STEP32
+        }
+        float s[4] = {
+            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a00, b00), _mm512_add_ps(a10, b10))),
+            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a01, b01), _mm512_add_ps(a11, b11))),
+            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a02, b02), _mm512_add_ps(a12, b12))),
+            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a03, b03), _mm512_add_ps(a13, b13)))};
+        for (int v = 0; v < 4; v++) {
+            float sv = s[v];
+            const float *x = xs[v];
+            for (int64_t kk = k; kk < K; kk++) sv += eco_bf16_to_f32(w[kk]) * x[kk];
+            ys[v][r] = sv;
+        }
+    }
+#undef BF16_EVEN
+#undef BF16_ODD
+#undef LOAD32
+}
+
 /* q8_0, one row at a time with the prefetch ahead as above: a block's 32 int8 are two
  * sign-extending converts to 16 f32 lanes each, p = q·x over the block, acc += d·p; two
  * accumulators (even and odd blocks). */
@@ -632,6 +697,21 @@ void eco_matvec_rows(float *y, const void *W, eco_dtype wtype, const float *x, c
     if (r0 < r1)
         matvec_rows(y, W, wtype, x, wtype == ECO_DTYPE_BF16 ? xp : NULL, r0, r1,
                     pf_r1 > r1 ? pf_r1 : r1, K, eco_simd_level());
+}
+
+void eco_matvec_rows4(float *const *ys, const void *W, eco_dtype wtype, const float *const *xs,
+                      const float *const *xps, int nv, int64_t r0, int64_t r1, int64_t K) {
+    if (r0 >= r1 || nv <= 0) return;
+    const int level = eco_simd_level();
+#if ECO_HAVE_X86_SIMD
+    if (nv == 4 && level >= 2 && wtype == ECO_DTYPE_BF16 && xps[0] && xps[1] && xps[2] && xps[3]) {
+        rows_avx512_bf16_pair4(ys, (const uint16_t *)W, xps, xs, r0, r1, K);
+        return;
+    }
+#endif
+    for (int v = 0; v < nv; v++)
+        matvec_rows(ys[v], W, wtype, xs[v], wtype == ECO_DTYPE_BF16 ? xps[v] : NULL, r0, r1, r1, K,
+                    level);
 }
 
 void eco_matvec_multi(float *const *ys, const void *const *Ws, const eco_dtype *wtypes,

@@ -23,6 +23,13 @@ const float *eco_matvec_prep_bf16(float *xp, const float *x, int64_t K);
 void eco_matvec_rows(float *y, const void *W, eco_dtype wtype, const float *x, const float *xp,
                      int64_t r0, int64_t r1, int64_t pf_r1, int64_t K);
 
+/* Rows [r0, r1) of ys[v][N] = W · xs[v] for nv <= 4 vectors (xps[v] prepared for xs[v]
+ * as above, or NULL), each output bit for bit what eco_matvec_rows gives for that vector
+ * alone; with four vectors and prepared bf16 rows on AVX-512, each weight is loaded and
+ * widened once for all four. Prefetches nothing: for rows already in cache. */
+void eco_matvec_rows4(float *const *ys, const void *W, eco_dtype wtype, const float *const *xs,
+                      const float *const *xps, int nv, int64_t r0, int64_t r1, int64_t K);
+
 /* Prefetches the first lines (as far as the kernels prefetch ahead) of rows [r0, r1) of
  * W[·, K]: for a thread about to wait at a barrier, the start of its rows in the next
  * product, so that the product starts streaming at once. */
