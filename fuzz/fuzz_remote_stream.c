@@ -53,8 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (c.n_tokens && (!c.logprobs || !c.token_texts || !c.token_lens)) abort();
         for (size_t i = 0; i < c.n_tokens; i++)
             if (c.token_texts[i][c.token_lens[i]] != '\0') abort();
-        if (c.finish_reason && strcmp(c.finish_reason, "stop") &&
-            strcmp(c.finish_reason, "length"))
+        if (c.finish_reason && strcmp(c.finish_reason, "stop") && strcmp(c.finish_reason, "length"))
             abort();
         eco_remote_completion_free(&c);
     }

@@ -105,10 +105,8 @@ static eco_status add_token(eco_remote_stream *s, const char *t, size_t n, float
     s->logprobs[s->n_tokens] = lp;
     s->n_tokens++;
     if (s->fn) {
-        eco_remote_token tok = {.index = s->n_tokens - 1,
-                                .logprob = lp,
-                                .text = s->raw.data,
-                                .text_len = s->raw.len};
+        eco_remote_token tok = {
+            .index = s->n_tokens - 1, .logprob = lp, .text = s->raw.data, .text_len = s->raw.len};
         if (!s->fn(s->ctx, &tok)) s->cancelled = true;
     }
     return ECO_STATUS_OK;
