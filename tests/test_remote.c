@@ -255,6 +255,19 @@ static void test_server_errors(void **state) {
     e = open_http(f, "no-such-model", KEY_INF);
     assert_fails(e, ECO_STATUS_ENOTFOUND, "HTTP 404", f->base_url);
     assert_non_null(strstr(eco_last_error(), "no-such-model"));
+    /* a stream request's error answer (JSON, not events) is read as the plain one's */
+    {
+        eco_infer_request sq;
+        request(&sq);
+        steps k = {.cut_at = 1000};
+        sq.on_token = on_step;
+        sq.on_token_ctx = &k;
+        eco_infer_response sr;
+        assert_int_equal(e->infer(e, &sq, &sr), ECO_STATUS_ENOTFOUND);
+        assert_non_null(strstr(eco_last_error(), "HTTP 404"));
+        assert_non_null(strstr(eco_last_error(), "no-such-model"));
+        assert_int_equal(k.n, 0);
+    }
     eco_engine_destroy(e);
     /* what the completions API cannot carry is refused before anything is sent */
     e = open_http(f, "reverse", KEY_INF);
