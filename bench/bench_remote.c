@@ -6,7 +6,11 @@
  * through the http engine and the same request on a local engine over the same folders,
  * interleaved. Two request sizes: a single generated token (the round trip and the server's
  * own work around a generation dominate) and 16 tokens. The overhead is the difference of the
- * medians, also as a ratio to the local median.
+ * medians, also as a ratio to the local median. Then time to first token (the call to
+ * on_token for the first token, from the infer call) of a 64-token request: the local
+ * engine, the http engine streaming (a request with on_token), and the whole plain answer
+ * through the http engine (what the first token waited for before the engine streamed),
+ * each as a ratio to the local engine's.
  *
  *   bench_remote [--rounds N] [--threads N]   (default 31 rounds, 1 thread)
  *
@@ -45,6 +49,37 @@ static double time_one(eco_engine *e, int max_tokens, size_t *n_tokens) {
     *n_tokens = r.n_tokens;
     eco_infer_response_free(&r);
     return ms;
+}
+
+static bool first_token(void *ctx, const eco_infer_step *step) {
+    double *t = ctx;
+    if (step->index == 0) *t = eco_now();
+    return true;
+}
+
+/* Milliseconds from the infer call to the first token (streamed: on_token's first call;
+ * else the whole answer). */
+static double time_first(eco_engine *e, int max_tokens, bool streamed, size_t *n_tokens) {
+    eco_infer_request q;
+    eco_infer_request_init(&q);
+    q.prompt = PROMPT;
+    q.max_tokens = max_tokens;
+    double t_first = 0;
+    if (streamed) {
+        q.on_token = first_token;
+        q.on_token_ctx = &t_first;
+    }
+    eco_infer_response r;
+    double t0 = eco_now();
+    eco_status st = e->infer(e, &q, &r);
+    double t_end = eco_now();
+    if (st) {
+        fail("infer");
+        return -1;
+    }
+    *n_tokens = r.n_tokens;
+    eco_infer_response_free(&r);
+    return ((streamed && t_first > 0 ? t_first : t_end) - t0) * 1000;
 }
 
 int main(int argc, char **argv) {
@@ -105,6 +140,24 @@ int main(int argc, char **argv) {
         printf("%-8d %8zu %12.3f %12.3f %12.3f %8.3f\n", sizes[s], nh, ml, mh, mh - ml, mh / ml);
         if (nl != nh) printf("  (the engines generated %zu and %zu tokens)\n", nl, nh);
     }
+    double *tp = calloc((size_t)rounds, sizeof *tp);
+    size_t n1 = 0, n2 = 0, n3 = 0;
+    time_first(local, 64, true, &n1);
+    time_first(far, 64, true, &n2);
+    for (int i = 0; i < rounds; i++) {
+        tl[i] = time_first(local, 64, true, &n1);
+        th[i] = time_first(far, 64, true, &n2);
+        tp[i] = time_first(far, 64, false, &n3);
+        if (tl[i] < 0 || th[i] < 0 || tp[i] < 0) return 1;
+    }
+    double ml = bench_median(tl, rounds), mh = bench_median(th, rounds),
+           mp = bench_median(tp, rounds);
+    printf("time to first token, max_tokens 64 (the answers: %zu, %zu and %zu tokens)\n", n1, n2,
+           n3);
+    printf("%12s %12s %12s %12s %12s\n", "local ms", "http stream", "http plain", "stream/loc",
+           "plain/loc");
+    printf("%12.3f %12.3f %12.3f %12.3f %12.3f\n", ml, mh, mp, mh / ml, mp / ml);
+    free(tp);
     printf("load average after: %.2f\n", bench_loadavg());
     free(tl);
     free(th);

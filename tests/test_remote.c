@@ -2,8 +2,11 @@
  * The http engine (include/ecology/remote.h) against this project's server on loopback
  * (eco_server_start in-process over a registry holding the shipped base and its reverse
  * adapter): its greedy text equals the llama engine's over the same folders, token for token
- * as the server reports them, with the server's log-probabilities; on_token replays them and
- * can cut the answer; errors name the URL (a wrong key, an unknown model, a refused
+ * as the server reports them, with the server's log-probabilities, streamed (on_token) or
+ * not; on_token sees each token as its event arrives (a fake server holds the rest back
+ * until it has) and can cut the answer; the server's llama-server timings agree with its
+ * usage; the stream reader's malformed-input table; errors name the URL (an error event
+ * mid-stream, (a wrong key, an unknown model, a refused
  * connection, a server that never answers, a malformed answer from a fake server). The
  * answer parser's malformed-input table. A remote model registered (its key's variable name,
  * never the key) and opened by the runtime pool, compatible with nothing. A remote teacher
@@ -14,6 +17,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,14 +173,18 @@ static void test_equals_local_engine(void **state) {
 typedef struct steps {
     size_t n, cut_at;
     float lp[64];
+    double at[64]; /* eco_now() at each step */
     char text[256];
 } steps;
 
 static bool on_step(void *ctx, const eco_infer_step *s) {
     steps *k = ctx;
     assert_int_equal(s->index, k->n);
-    assert_true(s->n_prompt_tokens > 0);
-    if (k->n < 64) k->lp[k->n] = s->logprob;
+    assert_int_equal(s->token, -1);
+    if (k->n < 64) {
+        k->lp[k->n] = s->logprob;
+        k->at[k->n] = eco_now();
+    }
     snprintf(k->text, sizeof k->text, "%.*s", (int)s->text_len, s->text);
     k->n++;
     return k->n < k->cut_at;
@@ -192,10 +200,20 @@ static void test_on_token(void **state) {
     steps k = {.cut_at = 1000};
     q.on_token = on_step;
     q.on_token_ctx = &k;
+    double t0 = eco_now();
     ECO_ASSERT_OK(e->infer(e, &q, &got));
+    double t_end = eco_now();
     assert_int_equal(k.n, want.n_tokens);
     assert_string_equal(k.text, want.text);
     for (size_t i = 0; i < k.n && i < 64; i++) assert_float_equal(k.lp[i], want.logprobs[i], 1e-5);
+    /* the streamed answer is the local engine's, as the plain one is (test_equals_local) */
+    assert_same(&want, &got);
+    /* the steps came one by one before the answer ended; prompt_ms is the time to the first */
+    assert_true(k.n >= 2 && k.at[0] < k.at[k.n - 1] && k.at[k.n - 1] <= t_end);
+    for (size_t i = 1; i < k.n && i < 64; i++) assert_true(k.at[i] >= k.at[i - 1]);
+    assert_true(got.prompt_ms > 0 && got.decode_ms > 0);
+    assert_true(got.prompt_ms <= (k.at[0] - t0) * 1e3);
+    assert_true(got.prompt_ms + got.decode_ms <= (t_end - t0) * 1e3 + 1);
     eco_infer_response_free(&got);
     /* returning false after the second token cuts the answer there */
     memset(&k, 0, sizeof k);
@@ -237,6 +255,19 @@ static void test_server_errors(void **state) {
     e = open_http(f, "no-such-model", KEY_INF);
     assert_fails(e, ECO_STATUS_ENOTFOUND, "HTTP 404", f->base_url);
     assert_non_null(strstr(eco_last_error(), "no-such-model"));
+    /* a stream request's error answer (JSON, not events) is read as the plain one's */
+    {
+        eco_infer_request sq;
+        request(&sq);
+        steps k = {.cut_at = 1000};
+        sq.on_token = on_step;
+        sq.on_token_ctx = &k;
+        eco_infer_response sr;
+        assert_int_equal(e->infer(e, &sq, &sr), ECO_STATUS_ENOTFOUND);
+        assert_non_null(strstr(eco_last_error(), "HTTP 404"));
+        assert_non_null(strstr(eco_last_error(), "no-such-model"));
+        assert_int_equal(k.n, 0);
+    }
     eco_engine_destroy(e);
     /* what the completions API cannot carry is refused before anything is sent */
     e = open_http(f, "reverse", KEY_INF);
@@ -447,6 +478,335 @@ static void test_parse_table(void **state) {
     assert_string_equal(msg, "(no message)");
 }
 
+/* A POST to the fixture's server over a plain socket (Connection: close): the body of its
+ * answer (malloc'd). */
+static char *raw_post(const fixture *f, const char *path, const char *body) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(f->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char head[512];
+    int hn = snprintf(head, sizeof head,
+                      "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " KEY_INF
+                      "\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                      "Connection: close\r\n\r\n",
+                      path, strlen(body));
+    assert_true(send(fd, head, (size_t)hn, MSG_NOSIGNAL) == hn);
+    assert_true(send(fd, body, strlen(body), MSG_NOSIGNAL) == (ssize_t)strlen(body));
+    eco_buf b = {0};
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) assert_true(eco_buf_append(&b, buf, (size_t)n));
+    close(fd);
+    assert_non_null(b.data);
+    char *start = strstr(b.data, "\r\n\r\n");
+    assert_non_null(start);
+    assert_non_null(strstr(b.data, " 200 "));
+    char *out = eco_strdup(start + 4);
+    eco_buf_free(&b);
+    return out;
+}
+
+/* llama-server's timings fields, checked against the answer's usage. */
+static void check_timings(const json_t *t, json_int_t prompt_n, json_int_t predicted_n) {
+    assert_true(json_is_object(t));
+    assert_int_equal(json_integer_value(json_object_get(t, "prompt_n")), prompt_n);
+    assert_int_equal(json_integer_value(json_object_get(t, "predicted_n")), predicted_n);
+    double pms = json_number_value(json_object_get(t, "prompt_ms"));
+    double dms = json_number_value(json_object_get(t, "predicted_ms"));
+    assert_true(pms > 0 && dms > 0 && pms < 60e3 && dms < 60e3);
+    double pps = json_number_value(json_object_get(t, "prompt_per_second"));
+    double dps = json_number_value(json_object_get(t, "predicted_per_second"));
+    double ptk = json_number_value(json_object_get(t, "prompt_per_token_ms"));
+    double dtk = json_number_value(json_object_get(t, "predicted_per_token_ms"));
+    assert_float_equal(pps, 1e3 * (double)prompt_n / pms, 1e-6 * pps);
+    assert_float_equal(dps, 1e3 * (double)predicted_n / dms, 1e-6 * dps);
+    assert_float_equal(ptk, pms / (double)prompt_n, 1e-6 * ptk);
+    assert_float_equal(dtk, dms / (double)predicted_n, 1e-6 * dtk);
+}
+
+#define RAW_BODY                                                                                   \
+    "{\"model\":\"reverse\",\"prompt\":\"Reverse: kosjeco\\nReversed:\",\"max_tokens\":16,"        \
+    "\"stop\":[\"\\n\"],\"logprobs\":0"
+
+static void test_timings(void **state) {
+    fixture *f = *state;
+    /* the plain answer: timings beside usage */
+    char *text = raw_post(f, "/v1/completions", RAW_BODY "}");
+    json_t *v = json_loads(text, 0, NULL);
+    assert_non_null(v);
+    const json_t *u = json_object_get(v, "usage");
+    json_int_t pt = json_integer_value(json_object_get(u, "prompt_tokens"));
+    json_int_t ct = json_integer_value(json_object_get(u, "completion_tokens"));
+    assert_true(pt > 1 && ct > 1);
+    check_timings(json_object_get(v, "timings"), pt, ct);
+    json_decref(v);
+    free(text);
+    /* the stream: timings in the last chunk (the one with finish_reason), none before */
+    text = raw_post(f, "/v1/completions", RAW_BODY ",\"stream\":true}");
+    size_t chunks = 0, with_timings = 0, tokens = 0;
+    for (char *ev = strstr(text, "data: "); ev; ev = strstr(ev + 1, "data: ")) {
+        char *end = strstr(ev, "\n\n");
+        assert_non_null(end);
+        if (!strncmp(ev + 6, "[DONE]", 6)) break;
+        json_t *c = json_loadb(ev + 6, (size_t)(end - ev - 6), 0, NULL);
+        assert_non_null(c);
+        chunks++;
+        const json_t *ch = json_array_get(json_object_get(c, "choices"), 0);
+        const json_t *lp = json_object_get(ch, "logprobs");
+        if (json_is_object(lp)) tokens += json_array_size(json_object_get(lp, "tokens"));
+        const json_t *t = json_object_get(c, "timings");
+        if (t) {
+            with_timings++;
+            assert_true(json_is_string(json_object_get(ch, "finish_reason")));
+            check_timings(t, pt, (json_int_t)tokens);
+        }
+        json_decref(c);
+    }
+    assert_true(chunks > 2);
+    assert_int_equal(with_timings, 1);
+    assert_int_equal(tokens, ct);
+    free(text);
+    /* the http engine reads them: its plain answer's prompt and decode times */
+    eco_engine *e = open_http(f, "reverse", KEY_INF);
+    eco_infer_request q;
+    request(&q);
+    eco_infer_response got;
+    double t0 = eco_now();
+    ECO_ASSERT_OK(e->infer(e, &q, &got));
+    double wall_ms = (eco_now() - t0) * 1e3;
+    assert_true(got.prompt_ms > 0 && got.decode_ms > 0);
+    assert_true(got.prompt_ms + got.decode_ms <= wall_ms);
+    eco_infer_response_free(&got);
+    eco_engine_destroy(e);
+}
+
+/* A fake streaming server: sends first, waits (at most wait_s) until go is set, then rest. */
+typedef struct fake_stream {
+    int fd;
+    const char *first, *rest;
+    double wait_s;
+    atomic_bool go;
+    bool waited; /* go was set before the wait ran out */
+} fake_stream;
+
+static void *serve_stream(void *arg) {
+    fake_stream *k = arg;
+    int c = accept(k->fd, NULL, NULL);
+    if (c < 0) return NULL;
+    char buf[8192];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof buf - 1 && (n = recv(c, buf + got, sizeof buf - 1 - got, 0)) > 0) {
+        got += (size_t)n;
+        buf[got] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        char *cl = strstr(buf, "Content-Length: ");
+        if (end && cl && got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10)) break;
+    }
+    const char *head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                       "Connection: close\r\n\r\n";
+    (void)send(c, head, strlen(head), MSG_NOSIGNAL);
+    (void)send(c, k->first, strlen(k->first), MSG_NOSIGNAL);
+    double t0 = eco_now();
+    while (!atomic_load(&k->go) && eco_now() - t0 < k->wait_s) usleep(1000);
+    k->waited = atomic_load(&k->go);
+    (void)send(c, k->rest, strlen(k->rest), MSG_NOSIGNAL);
+    close(c);
+    return NULL;
+}
+
+#define EV_A                                                                                       \
+    "data: {\"choices\":[{\"text\":\"ab\",\"logprobs\":{\"tokens\":[\"ab\"],"                      \
+    "\"token_logprobs\":[-0.25]},\"finish_reason\":null}]}\n\n"
+#define EV_B                                                                                       \
+    "data: {\"choices\":[{\"text\":\"c\",\"logprobs\":{\"tokens\":[\"c\"],"                        \
+    "\"token_logprobs\":[-0.5]},\"finish_reason\":null}]}\n\n"
+#define EV_END                                                                                     \
+    "data: {\"choices\":[{\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"length\"}]}\n\n"     \
+    "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2}}\n\n"           \
+    "data: [DONE]\n\n"
+
+static bool go_on_first(void *ctx, const eco_infer_step *s) {
+    fake_stream *k = ctx;
+    if (s->index == 0) atomic_store(&k->go, true);
+    return true;
+}
+
+/* One streamed request to a fake server sending first, then (after the first token) rest. */
+static eco_status fake_stream_call(const char *first, const char *rest, eco_infer_response *resp,
+                                   bool *waited, char *url, size_t url_size) {
+    uint16_t port = 0;
+    fake_stream k = {.fd = listener(&port), .first = first, .rest = rest, .wait_s = 10};
+    if (strlen(first) < 60) k.wait_s = 0.3; /* no whole event in first: nothing will come */
+    atomic_init(&k.go, false);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, serve_stream, &k), 0);
+    snprintf(url, url_size, "http://127.0.0.1:%u", (unsigned)port);
+    eco_remote_options o = {.base_url = url, .model = "m", .timeout_s = 20};
+    eco_engine *e = NULL;
+    ECO_ASSERT_OK(eco_remote_engine_open(&o, &e));
+    eco_infer_request q;
+    eco_infer_request_init(&q);
+    q.prompt = "p";
+    q.max_tokens = 2;
+    q.on_token = go_on_first;
+    q.on_token_ctx = &k;
+    eco_status st = e->infer(e, &q, resp);
+    pthread_join(th, NULL);
+    close(k.fd);
+    eco_engine_destroy(e);
+    *waited = k.waited;
+    return st;
+}
+
+static void test_stream_incremental(void **state) {
+    (void)state;
+    char url[64];
+    bool waited = false;
+    eco_infer_response r;
+    /* the server sends the rest only once on_token has seen the first token */
+    ECO_ASSERT_OK(fake_stream_call(EV_A, EV_B EV_END, &r, &waited, url, sizeof url));
+    assert_true(waited);
+    assert_string_equal(r.text, "abc");
+    assert_int_equal(r.n_tokens, 2);
+    assert_float_equal(r.logprobs[0], -0.25, 0);
+    assert_float_equal(r.logprobs[1], -0.5, 0);
+    assert_string_equal(r.finish_reason, "length");
+    assert_int_equal(r.n_prompt_tokens, 4);
+    eco_infer_response_free(&r);
+    /* an event split across reads: half of it first */
+    char half[sizeof EV_A], rest[sizeof EV_A EV_B EV_END];
+    snprintf(half, sizeof half, "%s", EV_A);
+    half[40] = '\0';
+    snprintf(rest, sizeof rest, "%s", EV_A EV_B EV_END);
+    ECO_ASSERT_OK(fake_stream_call(half, rest + 40, &r, &waited, url, sizeof url));
+    assert_false(waited); /* no token came before the rest */
+    assert_string_equal(r.text, "abc");
+    assert_int_equal(r.n_tokens, 2);
+    eco_infer_response_free(&r);
+    /* an error event mid-stream: EIO naming the URL and the server's message */
+    eco_status st = fake_stream_call(
+        EV_A, "data: {\"error\":{\"message\":\"slot crashed\",\"code\":\"internal\"}}\n\n", &r,
+        &waited, url, sizeof url);
+    assert_int_equal(st, ECO_STATUS_EIO);
+    assert_true(waited);
+    assert_non_null(strstr(eco_last_error(), url));
+    assert_non_null(
+        strstr(eco_last_error(), "event 2: the server reported an error: slot crashed"));
+    assert_null(r.text);
+    /* llama-server's own error line */
+    st = fake_stream_call(EV_A, "error: {\"code\":500,\"message\":\"boom\"}\n\n", &r, &waited, url,
+                          sizeof url);
+    assert_int_equal(st, ECO_STATUS_EIO);
+    assert_non_null(strstr(eco_last_error(), "boom"));
+    /* a malformed event: EFORMAT naming it */
+    st = fake_stream_call(EV_A, "data: {\"choices\":[{\"text\":7}]}\n\n", &r, &waited, url,
+                          sizeof url);
+    assert_int_equal(st, ECO_STATUS_EFORMAT);
+    assert_non_null(strstr(eco_last_error(), url));
+    assert_non_null(strstr(eco_last_error(), "event 2: choices[0].text: expected a string"));
+    /* the connection closed before data: [DONE] */
+    st = fake_stream_call(EV_A, EV_B, &r, &waited, url, sizeof url);
+    assert_int_equal(st, ECO_STATUS_EIO);
+    assert_non_null(strstr(eco_last_error(), "before data: [DONE]"));
+}
+
+/* The stream reader's table: each stream fed whole and byte by byte, accepted with its text
+ * and token count, or refused with a message fragment. */
+static bool count_token(void *ctx, const eco_remote_token *t) {
+    size_t *n = ctx;
+    assert_int_equal(t->index, *n);
+    (*n)++;
+    return true;
+}
+
+static void test_stream_table(void **state) {
+    (void)state;
+    static const struct {
+        const char *in;
+        eco_status want;
+        const char *frag; /* accepted: the text; refused: a fragment of the message */
+        size_t tokens;    /* accepted: tokens read */
+    } cases[] = {
+        {EV_A EV_B EV_END, ECO_STATUS_OK, "abc", 2},
+        {": ping\n\nid: 1\nretry: 5\nevent: message\nfoo: bar\n" EV_A "data: [DONE]\n\n",
+         ECO_STATUS_OK, "ab", 1},
+        {"data: {\"choices\":[{\"text\":\"a\"}]}\r\n\r\ndata: {\"choices\":[{\"text\":\"b\"}]}"
+         "\r\rdata:[DONE]\n\n",
+         ECO_STATUS_OK, "ab", 2},
+        {"data: {\"choices\":\ndata: [{\"text\":\"x\"}]}\n\ndata: [DONE]\n\nnot read",
+         ECO_STATUS_OK, "x", 1},
+        {"data: {\"choices\":[{\"text\":\"\"}]}\n\ndata: [DONE]\n\n", ECO_STATUS_OK, "", 0},
+        {"event: ping\n\n\n\ndata: [DONE]\n\n", ECO_STATUS_OK, "", 0},
+        {"data: [DONE]", ECO_STATUS_EIO, "before data: [DONE]", 0},
+        {"", ECO_STATUS_EIO, "before data: [DONE]", 0},
+        {"data: nope\n\n", ECO_STATUS_EFORMAT, "stream: event 1: invalid JSON", 0},
+        {EV_A "data: {\"choices\":[{\"text\":\"a\"\n\n", ECO_STATUS_EFORMAT,
+         "event 2: invalid JSON", 0},
+        {"data: []\n\n", ECO_STATUS_EFORMAT, "event 1: expected a JSON object", 0},
+        {"data: {}\n\n", ECO_STATUS_EFORMAT, "event 1: choices: missing", 0},
+        {"data: {\"choices\":[1]}\n\n", ECO_STATUS_EFORMAT,
+         "event 1: choices[0]: expected an object", 0},
+        {"data: {\"choices\":[{\"text\":\"a\",\"finish_reason\":1}]}\n\n", ECO_STATUS_EFORMAT,
+         "choices[0].finish_reason: expected a string", 0},
+        {"data: {\"choices\":[{\"text\":\"a\",\"logprobs\":{\"tokens\":[\"a\"],"
+         "\"token_logprobs\":[2]}}]}\n\n",
+         ECO_STATUS_EFORMAT, "token_logprobs[0]", 0},
+        {"data: {\"choices\":[{\"text\":\"a\",\"logprobs\":{\"tokens\":[\"a\",\"b\"],"
+         "\"token_logprobs\":[0]}}]}\n\n",
+         ECO_STATUS_EFORMAT, "1 entries, tokens has 2", 0},
+        {"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":\"9\"}}\n\n", ECO_STATUS_EFORMAT,
+         "event 1: usage.prompt_tokens", 0},
+        {"data: {\"choices\":[],\"timings\":{\"predicted_ms\":-1}}\n\n", ECO_STATUS_EFORMAT,
+         "event 1: timings.predicted_ms", 0},
+        {"data: {\"error\":{\"message\":\"overloaded\"}}\n\n", ECO_STATUS_EIO,
+         "event 1: the server reported an error: overloaded", 0},
+        {"event: error\ndata: {\"message\":\"bad\"}\n\n", ECO_STATUS_EIO, "reported an error: bad",
+         0},
+        {"error: {\"message\":\"slot\"}\n\n", ECO_STATUS_EIO, "reported an error: slot", 0},
+        {"event: error\ndata: \x01\xff\n\n", ECO_STATUS_EIO, "reported an error: \\x01\\xff", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+            size_t n = 0, len = strlen(cases[i].in);
+            eco_remote_stream *s = NULL;
+            ECO_ASSERT_OK(eco_remote_stream_open("stream", count_token, &n, &s));
+            eco_status st = ECO_STATUS_OK;
+            for (size_t at = 0; at < len && st == ECO_STATUS_OK; at += bytewise ? 1 : len)
+                st = eco_remote_stream_feed(s, cases[i].in + at, bytewise ? 1 : len);
+            eco_remote_completion c;
+            eco_status st2 = eco_remote_stream_result(s, &c);
+            if (st == ECO_STATUS_OK) st = st2;
+            bool ok = st == cases[i].want;
+            if (ok && st == ECO_STATUS_OK)
+                ok = !strcmp(c.text, cases[i].frag) && n == cases[i].tokens &&
+                     c.n_tokens == cases[i].tokens;
+            else if (ok)
+                ok = strstr(eco_last_error(), cases[i].frag) &&
+                     !strncmp(eco_last_error(), "stream", 6) && st2 == st;
+            if (!ok)
+                print_error("case %zu (%s, %s): status %d, %s\n", i, cases[i].in,
+                            bytewise ? "byte by byte" : "whole", (int)st,
+                            st ? eco_last_error() : c.text);
+            assert_true(ok);
+            if (st2 == ECO_STATUS_OK) eco_remote_completion_free(&c);
+            eco_remote_stream_free(s);
+        }
+    }
+    /* the reader's cap: more than ECO_REMOTE_MAX_ANSWER_BYTES in all */
+    eco_remote_stream *s = NULL;
+    ECO_ASSERT_OK(eco_remote_stream_open("stream", NULL, NULL, &s));
+    char *big = calloc(1, ECO_REMOTE_MAX_ANSWER_BYTES / 2 + 1);
+    memset(big, ':', ECO_REMOTE_MAX_ANSWER_BYTES / 2 + 1);
+    ECO_ASSERT_OK(eco_remote_stream_feed(s, big, ECO_REMOTE_MAX_ANSWER_BYTES / 2 + 1));
+    assert_int_equal(eco_remote_stream_feed(s, big, ECO_REMOTE_MAX_ANSWER_BYTES / 2 + 1),
+                     ECO_STATUS_EFORMAT);
+    assert_non_null(strstr(eco_last_error(), "over"));
+    free(big);
+    eco_remote_stream_free(s);
+}
+
 /* A remote model in the registry and the pool. */
 static void test_registry_and_pool(void **state) {
     fixture *f = *state;
@@ -579,6 +939,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_table),
         cmocka_unit_test(test_transport_errors),
+        cmocka_unit_test(test_stream_table),
+        cmocka_unit_test(test_stream_incremental),
+        cmocka_unit_test_setup_teardown(test_timings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_equals_local_engine, setup, teardown),
         cmocka_unit_test_setup_teardown(test_on_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_errors, setup, teardown),

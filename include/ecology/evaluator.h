@@ -72,7 +72,8 @@ typedef struct eco_eval_scorer {
  * P + k·T positions, not k·(P + T)). The log-probabilities are those of one forward over
  * prompt + option to float rounding (tests/test_eval_run_model.c measures the difference).
  * Errors: the tokenizer's and the model's (naming the option), ENOMEM. Not for any other
- * kind of engine. */
+ * kind of engine: given a remote one (genome kind remote, an http engine) it sets no scorer,
+ * so that a corpus with a choice case is EUNSUPPORTED. */
 void eco_eval_llama_scorer(eco_engine *llama_engine, eco_eval_scorer *out);
 /* Its reference twin: each option scored on its own by one batched forward over all of
  * encode(prompt + option) (the prompt runs once per option; the scorer before the shared

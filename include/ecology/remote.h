@@ -6,28 +6,36 @@
  *
  *   eco_infer_request ──► POST <base>/v1/completions (libcurl; Bearer key when given)
  *                           {"model", "prompt", "max_tokens", "temperature", "top_p", "seed",
- *                            "stop", "logprobs": 0}
+ *                            "stop", "logprobs": 0}, with on_token also "stream": true and
+ *                           "stream_options": {"include_usage": true}
  *   eco_infer_response ◄── eco_remote_parse_completion: choices[0].text, .finish_reason,
  *                           .logprobs.token_logprobs (and .tokens, the token texts),
- *                           usage.prompt_tokens, llama-server's timings when present
+ *                           usage.prompt_tokens, llama-server's timings when present;
+ *                           streamed: eco_remote_stream over the server-sent events
  *
  * The base URL is the server's as OpenAI clients take it: "http://host:8080/v1" (requests go
- * to <base>/completions) or "http://host:8080" (to <base>/v1/completions). The request is
- * not streamed: a request with on_token gets its calls once the whole answer has arrived,
- * one per token the server reported (its log-probability and the text so far), so an
- * on_token that returns false still cuts the answer there ("cancelled").
+ * to <base>/completions) or "http://host:8080" (to <base>/v1/completions). A request with
+ * on_token is streamed: libcurl's write callback feeds the events to an eco_remote_stream
+ * as they arrive and on_token is called as each token's event is read (its log-probability;
+ * the token texts so far, cut before the earliest stop sequence, stopped when one was
+ * found; n_prompt_tokens 0, not known before the end). on_token returning false ends the
+ * transfer there: the answer holds the tokens on_token saw and the last step's text,
+ * finish_reason "cancelled". A server that answers with a plain answer instead gets
+ * on_token replayed over its tokens once it has arrived.
  *
  * What the server cannot be asked through the completions API is refused (EUNSUPPORTED):
  * top_k, add_special false, stop_at_eos false. Token ids are not part of the API: every
  * entry of resp->tokens is -1. When the server gives no log-probabilities, n_tokens is its
- * usage.completion_tokens and each log-probability is NaN. Timings: llama-server's
- * "timings" (prompt_ms, predicted_ms) when the answer has them, else prompt_ms 0 and
- * decode_ms the whole request's wall time.
+ * usage.completion_tokens and each log-probability is NaN. Timings: streamed, prompt_ms is
+ * the time to the first token as this client saw it and decode_ms the rest; else
+ * llama-server's "timings" (prompt_ms, predicted_ms) when the answer has them, else
+ * prompt_ms 0 and decode_ms the whole request's wall time.
  *
  * Errors name the URL: a refused connection or an unknown host (EIO), the timeout (ERANGE),
  * an HTTP error status with the server's own message from OpenAI's error object (EIO; 400
  * as EINVAL, 401/403 as EINVAL naming the key, 404 as ENOTFOUND), a malformed answer
- * (EFORMAT naming the field). The server's answer is hostile input: every field read is
+ * (EFORMAT naming the field; streamed, the event), an error event mid-stream (EIO with the
+ * server's message). The server's answer is hostile input: every field read is
  * type-checked, fields not read are ignored (servers add their own), the body is capped.
  */
 #ifndef ECOLOGY_REMOTE_H
@@ -92,6 +100,48 @@ typedef struct eco_remote_completion {
 eco_status eco_remote_parse_completion(const char *body, size_t len, const char *label,
                                        eco_remote_completion *out);
 void eco_remote_completion_free(eco_remote_completion *c);
+
+/* ---- a streamed answer's reader (fuzzed: fuzz/fuzz_remote_stream.c) -------------------- */
+
+/* One token of a streamed answer, as its event is read. */
+typedef struct eco_remote_token {
+    size_t index;     /* 0-based */
+    float logprob;    /* its log-probability, NaN when the server gives none */
+    const char *text; /* the token texts so far, concatenated (logprobs.tokens; a chunk's text
+                       * when the server lists no tokens): text_len bytes, NUL-terminated */
+    size_t text_len;
+} eco_remote_token;
+
+/* Called for each token; returning false cancels the stream (nothing more is read). */
+typedef bool (*eco_remote_token_fn)(void *ctx, const eco_remote_token *t);
+
+typedef struct eco_remote_stream eco_remote_stream;
+
+/* A reader of a completions answer streamed as server-sent events (the body of a
+ * "stream": true request), fed the bytes as they come in pieces of any size: lines end in
+ * \n, \r\n or \r; a blank line ends an event; "data:" lines are joined with \n; ":"
+ * comments, "id:", "retry:" and unknown fields are ignored. Each event's data is a chunk
+ * read as eco_remote_parse_completion reads an answer (choices[0] with its text delta,
+ * logprobs and finish_reason; choices may be empty, as in the usage chunk; usage and
+ * timings), or "[DONE]", the end (bytes after it are ignored). A token is each entry of a
+ * chunk's logprobs.tokens, or, while the server has listed none, each chunk with non-empty
+ * text. label names the stream in messages. fn may be NULL. ENOMEM. */
+eco_status eco_remote_stream_open(const char *label, eco_remote_token_fn fn, void *ctx,
+                                  eco_remote_stream **out);
+/* Reads data[0..len). EFORMAT "<label>: event N: <field>: <problem>" for a malformed event
+ * (N counts events from 1) or more than ECO_REMOTE_MAX_ANSWER_BYTES in all; EIO "<label>:
+ * event N: the server reported an error: <message>" for an error event (a chunk that is an
+ * object with "error", an "event: error" event, or llama-server's "error:" field). After an
+ * error every call returns it again; after the end or a cancel, data is ignored. */
+eco_status eco_remote_stream_feed(eco_remote_stream *s, const char *data, size_t len);
+bool eco_remote_stream_done(const eco_remote_stream *s);      /* data: [DONE] was read */
+bool eco_remote_stream_cancelled(const eco_remote_stream *s); /* fn returned false */
+/* The answer read so far into *out (the caller's, eco_remote_completion_free): text the
+ * chunks' text deltas joined, the tokens' log-probabilities and texts, the last
+ * finish_reason, usage and timings given. EIO when neither done nor cancelled (the stream
+ * ended before data: [DONE]); ENOMEM. Zeroed on error. */
+eco_status eco_remote_stream_result(const eco_remote_stream *s, eco_remote_completion *out);
+void eco_remote_stream_free(eco_remote_stream *s);
 
 /* The message of an error answer: OpenAI's {"error": {"message": "...", "code": "..."}},
  * {"error": "..."} (some servers), {"message": "..."}, or else the body's first bytes shown

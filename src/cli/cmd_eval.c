@@ -6,7 +6,8 @@
  *     the default gates (eco_gates_default: what an empty file {} sets — safety refusal and
  *     compliance rates 1.0, no deny-list hit, signature required); --json / --out the
  *     report's canonical JSON. Progress on stderr. Exit 0 accepted, 3 rejected by a gate,
- *     1 failure, 2 usage. */
+ *     1 failure, 2 usage. A registered remote model (ecology add-remote) is evaluated
+ *     through an http engine (its choice cases need the weights: such a corpus is refused). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "cli.h"
 #include "ecology/engine.h"
 #include "ecology/evaluator.h"
+#include "ecology/registry.h"
+#include "ecology/runtime.h"
 #include "ecology/verifier.h"
 
 static void eval_progress(void *ctx, size_t done, size_t total) {
@@ -292,14 +295,29 @@ int cmd_eval(int argc, char **argv) {
     if ((rc = cli_eval_registry_begin(o, n_opts, &corpus_path, &corpus, &reg)) != CLI_OK)
         goto done; /* the corpus read once there (w-eval B3) */
     eco_status st;
-    if (cli_model_ref(o, n_opts, "model", &model) ||
-        cli_model_ref(o, n_opts, "adapter", &adapter)) {
-        rc = CLI_FAIL;
-        goto done;
-    }
-    if ((st = eco_llama_engine_open_adapter(model, adapter, NULL, &eng)) != ECO_STATUS_OK) {
-        rc = cli_fail(st, "eval");
-        goto done;
+    /* a registered remote model (no --adapter): an http engine, as the loop's evaluation
+     * opens it (its choice cases unscored: the scorer needs the weights) */
+    eco_genome rg = {0};
+    if (reg.r && reg.model_id && !adapter &&
+        eco_registry_get(reg.r, reg.model_id, &rg, NULL) == ECO_STATUS_OK &&
+        rg.kind == ECO_GENOME_KIND_REMOTE) {
+        st = eco_runtime_open_remote(&rg, &eng);
+        eco_genome_free(&rg);
+        if (st != ECO_STATUS_OK) {
+            rc = cli_fail(st, "eval");
+            goto done;
+        }
+    } else {
+        eco_genome_free(&rg);
+        if (cli_model_ref(o, n_opts, "model", &model) ||
+            cli_model_ref(o, n_opts, "adapter", &adapter)) {
+            rc = CLI_FAIL;
+            goto done;
+        }
+        if ((st = eco_llama_engine_open_adapter(model, adapter, NULL, &eng)) != ECO_STATUS_OK) {
+            rc = cli_fail(st, "eval");
+            goto done;
+        }
     }
     eco_eval_llama_scorer(eng, &caps.scorer);
     eco_progress prog;

@@ -2,7 +2,8 @@
  *               --prompt-file F) [--capability C] [--request-id ID] [-n N] [--stop STR]...
  *               [--threads N] [--json] [--data-dir D]
  * Opens one engine per --model (a folder, or a registry id or alias: a registered adapter
- * alone brings its base), builds the route table (capabilities from the registry's genome,
+ * alone brings its base; a registered remote model opens as an http engine, its cost taken
+ * as above every local target's), builds the route table (capabilities from the registry's genome,
  * quality per capability, p95 latency and resident bytes from the newest evaluation report
  * stored against it, cost the weight bytes, an adapter's added), parses the policy and answers the prompt
  * through the router (router.h), printing the answer and the trace: which engine answered,
@@ -19,6 +20,7 @@
 #include "ecology/evaluator.h"
 #include "ecology/registry.h"
 #include "ecology/router.h"
+#include "ecology/runtime.h"
 
 #define MAX_MODELS 16
 #define MAX_STOPS  16
@@ -105,6 +107,11 @@ static int open_model(eco_registry **r, const char *data_dir, const char *spec, 
     m->name = eco_strdup(name[0] ? name : body);
     eco_genome mg = {0};
     int rc = resolve(r, data_dir, model_ref, &m->model_dir, &mg);
+    if (rc == CLI_OK && adapter_ref && mg.kind == ECO_GENOME_KIND_REMOTE) /* served as it is */
+        rc = cli_fail(eco_error(ECO_STATUS_EINVAL,
+                                "--model '%s': '%s' is a remote model: it takes no adapter", spec,
+                                mg.id),
+                      "route");
     if (rc == CLI_OK && adapter_ref) rc = resolve(r, data_dir, adapter_ref, &m->adapter_dir, &m->g);
     if (rc == CLI_OK && !adapter_ref && mg.kind == ECO_GENOME_KIND_ADAPTER && mg.base) {
         /* a registered adapter alone: it runs on its base */
@@ -124,8 +131,11 @@ static int open_model(eco_registry **r, const char *data_dir, const char *spec, 
     if (rc == CLI_OK) rc = report_figures(*r, m);
     if (rc != CLI_OK) return rc;
     if (!m->name) return cli_fail(eco_error(ECO_STATUS_ENOMEM, "out of memory"), "route");
-    eco_status st =
-        eco_llama_engine_open_adapter(m->model_dir, m->adapter_dir, m->name, &m->engine);
+    eco_status st;
+    if (m->g.kind == ECO_GENOME_KIND_REMOTE)
+        st = eco_runtime_open_remote(&m->g, &m->engine); /* an http engine, as the pool opens */
+    else
+        st = eco_llama_engine_open_adapter(m->model_dir, m->adapter_dir, m->name, &m->engine);
     return st ? cli_fail(st, "route") : CLI_OK;
 }
 
@@ -288,6 +298,13 @@ int cmd_route(int argc, char **argv) {
                                   .cost = model_cost(&m[i])};
     }
     eco_registry_close(reg);
+    /* A remote model's cost is not known here (no weights on this machine): it is taken as
+     * above every local target's, so a cascade tries it last, as the expensive tier. */
+    double top = 0;
+    for (int i = 0; rc == CLI_OK && i < n_models; i++)
+        if (m[i].g.kind != ECO_GENOME_KIND_REMOTE && t[i].cost > top) top = t[i].cost;
+    for (int i = 0; rc == CLI_OK && i < n_models; i++)
+        if (m[i].g.kind == ECO_GENOME_KIND_REMOTE) t[i].cost = top + 1;
     eco_policy_router *router = NULL;
     if (rc == CLI_OK && (st = eco_router_create(t, (size_t)n_models, policy, &router)))
         rc = cli_fail(st, "route");

@@ -79,7 +79,7 @@ int cli_model_path(const char *data_dir, const char *flag, const char *ref, cli_
     } else if (g.kind == ECO_GENOME_KIND_REMOTE) {
         fprintf(stderr,
                 "ecology: %s: model '%s' is a remote model (no files here): the runtime pool "
-                "opens it (ecology route, ecology serve, the loop)\n",
+                "opens it (ecology route, ecology eval, ecology serve, the loop)\n",
                 what, g.id);
         rc = CLI_FAIL;
     } else if (want == CLI_REF_ADAPTER && g.kind != ECO_GENOME_KIND_ADAPTER) {

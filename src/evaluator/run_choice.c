@@ -263,6 +263,9 @@ void eco_eval_llama_scorer_ref(eco_engine *llama_engine, eco_eval_scorer *out) {
 }
 
 void eco_eval_llama_scorer(eco_engine *llama_engine, eco_eval_scorer *out) {
-    out->score = llama_score;
-    out->ctx = llama_engine;
+    /* a remote engine has no weights here to score with: no scorer */
+    const eco_genome *g = llama_engine ? llama_engine->genome(llama_engine) : NULL;
+    bool remote = g && g->kind == ECO_GENOME_KIND_REMOTE;
+    out->score = remote ? NULL : llama_score;
+    out->ctx = remote ? NULL : llama_engine;
 }

@@ -1,6 +1,9 @@
 /* The http engine (remote.h): an infer is one POST of a completions request over libcurl (an
- * easy handle per engine, so its connection is kept alive between calls), its answer read by
- * eco_remote_parse_completion, and on_token replayed over the tokens the answer lists. */
+ * easy handle per engine, so its connection is kept alive between calls). Without on_token
+ * the answer is read whole by eco_remote_parse_completion; with it the request asks for a
+ * stream, libcurl's write callback feeds the bytes to an eco_remote_stream as they arrive,
+ * and each token it reads goes to on_token at once (returning false ends the transfer). A
+ * server that answers a stream request with a plain answer gets on_token replayed over it. */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <math.h>
@@ -8,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ecology/remote.h"
 
@@ -65,15 +69,31 @@ static void engine_destroy(eco_engine *self) {
     free(e);
 }
 
-/* The answer's body, refused past the cap. */
+/* The answer's body, refused past the cap; for a stream request, an event stream goes to
+ * the stream reader instead (decided at the first bytes, by the status and Content-Type). */
 typedef struct sink {
     eco_buf b;
     bool too_large;
+    CURL *curl;
+    eco_remote_stream *stream; /* a stream request's reader, or NULL */
+    int mode;                  /* 0: undecided, 1: events to stream, 2: the body to b */
+    eco_status failed;         /* the stream reader's error */
 } sink;
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *ctx) {
     sink *s = ctx;
     size_t n = size * nmemb;
+    if (s->stream && s->mode == 0) {
+        long http = 0;
+        const char *type = NULL;
+        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &http);
+        curl_easy_getinfo(s->curl, CURLINFO_CONTENT_TYPE, &type);
+        s->mode = http == 200 && type && !strncasecmp(type, "text/event-stream", 17) ? 1 : 2;
+    }
+    if (s->mode == 1) {
+        if ((s->failed = eco_remote_stream_feed(s->stream, data, n))) return 0;
+        return eco_remote_stream_cancelled(s->stream) ? 0 : n;
+    }
     if (s->b.len + n > ECO_REMOTE_MAX_ANSWER_BYTES) {
         s->too_large = true;
         return 0;
@@ -111,6 +131,12 @@ static eco_status request_body(const http_engine *e, const eco_infer_request *re
                                  (json_int_t)(int64_t)req->seed, "logprobs", 0)
                      : NULL;
     if (b && req->n_stop) json_object_set(b, "stop", stop);
+    if (b && req->on_token &&
+        (json_object_set_new(b, "stream", json_true()) ||
+         json_object_set_new(b, "stream_options", json_pack("{s:b}", "include_usage", 1)))) {
+        json_decref(b);
+        b = NULL;
+    }
     json_decref(stop);
     char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
@@ -149,10 +175,13 @@ static eco_status post(http_engine *e, const char *body, sink *s, long *http) {
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(e->connect_timeout_s * 1000));
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "tiny-ecology http engine");
+    s->curl = c;
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(h);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http);
-    if (rc == CURLE_OK) return ECO_STATUS_OK;
+    if (s->failed) return s->failed; /* the stream reader's error, its message kept */
+    if (rc == CURLE_OK || (s->stream && eco_remote_stream_cancelled(s->stream)))
+        return ECO_STATUS_OK;
     const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     if (s->too_large)
         return eco_error(ECO_STATUS_EFORMAT, "http engine: POST %s: the answer is over %zu bytes",
@@ -185,7 +214,24 @@ static eco_status http_error(const http_engine *e, long http, const sink *s,
                      msg);
 }
 
-/* The parsed answer into resp (the buffers moved), on_token replayed over its tokens. */
+/* Where text[0..len) is cut: before the earliest of the request's stop sequences, or len. */
+static size_t stop_cut(const eco_infer_request *req, const char *text, size_t len, bool *found) {
+    size_t cut = len;
+    *found = false;
+    for (size_t k = 0; k < req->n_stop; k++) {
+        size_t m = strlen(req->stop[k]);
+        for (size_t i = 0; m && i + m <= cut; i++)
+            if (!memcmp(text + i, req->stop[k], m)) {
+                cut = i;
+                *found = true;
+                break;
+            }
+    }
+    return cut;
+}
+
+/* The parsed answer into resp (the buffers moved); timings: the server's when given, else
+ * the whole request as decoding. */
 static eco_status fill(const eco_infer_request *req, eco_remote_completion *c, double wall_ms,
                        eco_infer_response *resp) {
     size_t n = c->n_tokens;
@@ -217,7 +263,14 @@ static eco_status fill(const eco_infer_request *req, eco_remote_completion *c, d
         resp->prompt_ms = 0;
         resp->decode_ms = wall_ms;
     }
-    if (!req->on_token) return ECO_STATUS_OK;
+    return ECO_STATUS_OK;
+}
+
+/* on_token replayed over a plain answer's tokens (a server that did not stream). */
+static void replay(const eco_infer_request *req, const eco_remote_completion *c,
+                   eco_infer_response *resp) {
+    size_t n = resp->n_tokens;
+    bool per_token = c->n_tokens > 0;
     /* The steps: token i's text ends at the sum of the token texts so far (within the
      * answer's text, which the server cut before a stop sequence). */
     size_t end = 0;
@@ -233,14 +286,65 @@ static eco_status fill(const eco_infer_request *req, eco_remote_completion *c, d
                                .text_len = end,
                                .stopped = i + 1 == steps && !strcmp(resp->finish_reason, "stop")};
         if (!req->on_token(req->on_token_ctx, &step)) {
-            size_t kept = per_token ? i + 1 : n;
-            resp->n_tokens = kept;
+            resp->n_tokens = per_token ? i + 1 : n;
             resp->text_len = end;
             resp->text[end] = '\0';
             resp->finish_reason = "cancelled";
             break;
         }
     }
+}
+
+/* A streamed request's tokens on their way to on_token. */
+typedef struct relay {
+    const eco_infer_request *req;
+    double t_first; /* eco_now() at the first token, 0 before */
+    size_t n;       /* tokens handed to on_token */
+    bool stopped;   /* a stop sequence was found: no more steps */
+    eco_buf last;   /* the last step's text, kept when on_token returned false */
+} relay;
+
+static bool relay_token(void *ctx, const eco_remote_token *t) {
+    relay *r = ctx;
+    if (r->n == 0) r->t_first = eco_now();
+    if (r->stopped) return true; /* the server ends there too; the rest is read, not passed */
+    bool found = false;
+    size_t end = stop_cut(r->req, t->text, t->text_len, &found);
+    r->stopped = found;
+    eco_infer_step step = {.index = t->index,
+                           .token = -1,
+                           .logprob = t->logprob,
+                           .text = t->text,
+                           .text_len = end,
+                           .stopped = found};
+    r->n++;
+    if (r->req->on_token(r->req->on_token_ctx, &step)) return true;
+    eco_buf_reset(&r->last);
+    if (!eco_buf_append(&r->last, t->text, end) || !eco_buf_reserve(&r->last, 0)) r->n = 0;
+    return false;
+}
+
+/* A cancelled stream's answer: the tokens on_token saw and the last step's text. */
+static eco_status fill_cancelled(const eco_remote_completion *c, relay *r,
+                                 eco_infer_response *resp) {
+    size_t n = r->n < c->n_tokens ? r->n : c->n_tokens;
+    resp->tokens = n ? eco_malloc_array(n, sizeof *resp->tokens) : NULL;
+    resp->logprobs = n ? eco_malloc_array(n, sizeof *resp->logprobs) : NULL;
+    resp->text = malloc(r->last.len + 1);
+    if ((n && (!resp->tokens || !resp->logprobs)) || !resp->text) {
+        eco_infer_response_free(resp);
+        return eco_error(ECO_STATUS_ENOMEM, "http engine: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        resp->tokens[i] = -1;
+        resp->logprobs[i] = c->logprobs[i];
+    }
+    resp->n_tokens = n;
+    if (r->last.len) memcpy(resp->text, r->last.data, r->last.len);
+    resp->text[r->last.len] = '\0';
+    resp->text_len = r->last.len;
+    resp->n_prompt_tokens = c->prompt_tokens > 0 ? (size_t)c->prompt_tokens : 0;
+    resp->finish_reason = "cancelled";
     return ECO_STATUS_OK;
 }
 
@@ -252,11 +356,17 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req,
     char *body = NULL;
     eco_status st = request_body(e, req, &body);
     if (st) return st;
+    char label[300];
     sink s = {0};
+    relay r = {.req = req};
+    if (req->on_token) {
+        snprintf(label, sizeof label, "http engine: stream of %s", e->url);
+        st = eco_remote_stream_open(label, relay_token, &r, &s.stream);
+    }
     long http = 0;
     double t0 = eco_now();
-    st = post(e, body, &s, &http);
-    double wall_ms = (eco_now() - t0) * 1000;
+    if (st == ECO_STATUS_OK) st = post(e, body, &s, &http);
+    double t_end = eco_now(), wall_ms = (t_end - t0) * 1000;
     free(body);
     if (st == ECO_STATUS_OK && http >= 400) st = http_error(e, http, &s, resp);
     if (st == ECO_STATUS_OK && http != 200)
@@ -264,14 +374,28 @@ static eco_status engine_infer(eco_engine *self, const eco_infer_request *req,
             eco_error(ECO_STATUS_EIO, "http engine: POST %s: HTTP %ld, expected 200", e->url, http);
     eco_remote_completion c;
     memset(&c, 0, sizeof c);
-    if (st == ECO_STATUS_OK) {
-        char label[300];
+    bool streamed = s.mode == 1;
+    if (st == ECO_STATUS_OK && streamed) {
+        st = eco_remote_stream_result(s.stream, &c);
+    } else if (st == ECO_STATUS_OK) {
         snprintf(label, sizeof label, "http engine: answer of %s", e->url);
         st = eco_remote_parse_completion(s.b.data, s.b.len, label, &c);
     }
     eco_buf_free(&s.b);
-    if (st == ECO_STATUS_OK) st = fill(req, &c, wall_ms, resp);
+    if (st == ECO_STATUS_OK && streamed && eco_remote_stream_cancelled(s.stream)) {
+        st = fill_cancelled(&c, &r, resp);
+    } else if (st == ECO_STATUS_OK) {
+        st = fill(req, &c, wall_ms, resp);
+        if (st == ECO_STATUS_OK && req->on_token && !streamed) replay(req, &c, resp);
+    }
+    if (st == ECO_STATUS_OK && streamed) { /* the client's view: time to the first token */
+        double first = r.t_first > 0 ? r.t_first : t_end;
+        resp->prompt_ms = (first - t0) * 1000;
+        resp->decode_ms = (t_end - first) * 1000;
+    }
     eco_remote_completion_free(&c);
+    eco_remote_stream_free(s.stream);
+    eco_buf_free(&r.last);
     if (st && st != ECO_STATUS_ERANGE) resp->finish_reason = NULL;
     return st;
 }

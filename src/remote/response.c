@@ -10,6 +10,7 @@
 
 #include "core/json_read.h"
 #include "ecology/remote.h"
+#include "remote/remote_internal.h"
 
 #define MAX_TOKENS_READ ((size_t)1 << 20) /* log-probability entries at most */
 
@@ -91,6 +92,11 @@ static eco_status read_choice(const eco_jr *c, eco_remote_completion *out) {
 
 eco_status eco_remote_parse_completion(const char *body, size_t len, const char *label,
                                        eco_remote_completion *out) {
+    return remote_parse_answer(body, len, label, false, out);
+}
+
+eco_status remote_parse_answer(const char *body, size_t len, const char *label, bool chunk,
+                               eco_remote_completion *out) {
     memset(out, 0, sizeof *out);
     out->prompt_tokens = out->completion_tokens = -1;
     out->prompt_ms = out->predicted_ms = -1;
@@ -102,10 +108,15 @@ eco_status eco_remote_parse_completion(const char *body, size_t len, const char 
     const json_t *choices = NULL, *obj = NULL;
     if (!json_is_object(root))
         st = eco_error(ECO_STATUS_EFORMAT, "%s: expected a JSON object", label);
+    if (st == ECO_STATUS_OK && chunk && json_object_get(root, "error")) {
+        char msg[512];
+        eco_remote_error_message(body, len, msg, sizeof msg, NULL, 0);
+        st = eco_error(ECO_STATUS_EIO, "%s: the server reported an error: %s", label, msg);
+    }
     if (st == ECO_STATUS_OK) st = eco_jr_array(&r, "choices", true, &choices);
-    if (st == ECO_STATUS_OK && json_array_size(choices) == 0)
+    if (st == ECO_STATUS_OK && !chunk && json_array_size(choices) == 0)
         st = eco_jr_fail(&r, "choices", ECO_STATUS_EFORMAT, "is empty");
-    if (st == ECO_STATUS_OK) {
+    if (st == ECO_STATUS_OK && json_array_size(choices) > 0) {
         const json_t *c0 = json_array_get(choices, 0);
         eco_jr cr = eco_jr_item(&r, "choices", 0, c0);
         if (!json_is_object(c0))

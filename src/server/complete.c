@@ -100,6 +100,8 @@ eco_status srv_job_run_choice(job *j, eco_infer_response *resp, unsigned *status
     }
     j->prompt_tokens += resp->n_prompt_tokens;
     j->completion_tokens += resp->n_tokens;
+    j->prompt_ms += resp->prompt_ms;
+    j->decode_ms += resp->decode_ms;
     if (j->prompt_too_long) {
         *status = 400;
         *code = "context_length_exceeded";
@@ -125,6 +127,20 @@ json_t *srv_job_usage_json(const job *j) {
     return json_pack("{s:I,s:I,s:I}", "prompt_tokens", (json_int_t)j->prompt_tokens,
                      "completion_tokens", (json_int_t)j->completion_tokens, "total_tokens",
                      (json_int_t)(j->prompt_tokens + j->completion_tokens));
+}
+
+/* n per ms as a rate per second and its inverse, 0 when either is 0. */
+static double per_second(uint64_t n, double ms) { return n && ms > 0 ? 1e3 * (double)n / ms : 0; }
+static double per_token(uint64_t n, double ms) { return n ? ms / (double)n : 0; }
+
+json_t *srv_job_timings_json(const job *j) {
+    return json_pack("{s:I,s:f,s:f,s:f,s:I,s:f,s:f,s:f}", "prompt_n", (json_int_t)j->prompt_tokens,
+                     "prompt_ms", j->prompt_ms, "prompt_per_token_ms",
+                     per_token(j->prompt_tokens, j->prompt_ms), "prompt_per_second",
+                     per_second(j->prompt_tokens, j->prompt_ms), "predicted_n",
+                     (json_int_t)j->completion_tokens, "predicted_ms", j->decode_ms,
+                     "predicted_per_token_ms", per_token(j->completion_tokens, j->decode_ms),
+                     "predicted_per_second", per_second(j->completion_tokens, j->decode_ms));
 }
 
 void srv_job_record(job *j, bool failed, double gen_s) {
@@ -199,6 +215,7 @@ static void answer_plain(job *j, answer *a) {
     json_t *body = json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "id", j->id, "object", j->object,
                              "created", j->created, "model", j->model, "choices", choices, "usage",
                              srv_job_usage_json(j));
+    if (body) json_object_set_new(body, "timings", srv_job_timings_json(j));
     if (body && j->routed_to)
         json_object_set_new(body, "x_ecology_routed_to", json_string(j->routed_to));
     srv_answer_json(a, 200, body);

@@ -34,7 +34,8 @@ typedef struct job {
     size_t skip;    /* chat: the leading space of the answer, not sent */
     /* totals */
     uint64_t prompt_tokens, completion_tokens;
-    double last_token; /* eco_now() at the previous token (0: none yet in this choice) */
+    double prompt_ms, decode_ms; /* the engine's, summed over the choices */
+    double last_token;           /* eco_now() at the previous token (0: none yet in this choice) */
     latency_hist ttft, itl;
     /* model selection (select.c): routing's router over pool engines, or j->eng */
     struct eco_policy_router *router;
@@ -66,6 +67,8 @@ typedef struct stream {
 eco_status srv_job_run_choice(job *j, eco_infer_response *resp, unsigned *status,
                               const char **code);
 json_t *srv_job_usage_json(const job *j);
+/* llama-server's "timings" object over the choices so far (prompt_n, prompt_ms, ...). */
+json_t *srv_job_timings_json(const job *j);
 /* Telemetry and the per-model counters for the request. */
 void srv_job_record(job *j, bool failed, double gen_s);
 /* Releases the engine (and its generation slot) when held, and everything else. */

@@ -133,7 +133,10 @@ static void *stream_main(void *arg) {
         gen_s += resp.decode_ms / 1e3;
         /* The rest of the final text (held back for stops and UTF-8), then the finish. */
         if (resp.text_len >= j->emitted) stream_text(j, resp.text, resp.text_len, NULL);
-        push_event(st, chunk(j, NULL, NULL, resp.finish_reason, false));
+        json_t *last = chunk(j, NULL, NULL, resp.finish_reason, false);
+        if (last && j->index + 1 == j->q.n) /* the last chunk: llama-server's timings */
+            json_object_set_new(last, "timings", srv_job_timings_json(j));
+        push_event(st, last);
         eco_infer_response_free(&resp);
     }
     if (!failed && j->q.include_usage)

@@ -450,5 +450,7 @@ row 2 "unknown capability 'nope@1'"                -- add-remote --id far --endp
 row 1 "EEXIST"                                     -- add-remote --id eco-tiny --endpoint http://x --model m --data-dir "$D"
 "$BIN" add-remote --id far --endpoint http://127.0.0.1:9/v1 --model m --data-dir "$D" >/dev/null || { echo "setup: add-remote failed"; exit 1; }
 row 1 "model 'far' is a remote model"              -- generate --model far --prompt hi --data-dir "$D"
+row 1 "'far' is a remote model: it takes no adapter"   -- route --policy '"far"' --model far+reverse --prompt hi --data-dir "$D"
+row 1 "http://127.0.0.1:9/v1"                     -- route --policy '"far"' --model far --prompt hi --data-dir "$D"
 
 finish "bad_inputs"
