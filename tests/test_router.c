@@ -644,6 +644,22 @@ static void test_composed(void **state) {
     eco_route_trace_free(&tr);
 }
 
+/* Targets whose cost is unknown here (remote models) go after every known one. */
+static void test_cost_unknown_last(void **state) {
+    (void)state;
+    eco_route_target t[4] = {{.id = "far", .cost = 0},
+                             {.id = "a", .cost = 300},
+                             {.id = "b", .cost = 1200},
+                             {.id = "far2", .cost = 5}};
+    const bool unknown[4] = {true, false, false, true};
+    eco_route_cost_unknown_last(t, 4, unknown);
+    assert_true(t[0].cost == 1201 && t[3].cost == 1201);
+    assert_true(t[1].cost == 300 && t[2].cost == 1200);
+    const bool none[1] = {true}; /* only unknown ones: all at 1 */
+    eco_route_cost_unknown_last(t, 1, none);
+    assert_true(t[0].cost == 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_confidence),
@@ -655,6 +671,7 @@ int main(void) {
         cmocka_unit_test(test_ensemble),
         cmocka_unit_test(test_canary_and_shadow),
         cmocka_unit_test(test_composed),
+        cmocka_unit_test(test_cost_unknown_last),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

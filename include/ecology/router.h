@@ -111,6 +111,11 @@ typedef struct eco_route_target {
     uint64_t resident_bytes; /* resident memory; 0: unknown */
 } eco_route_target;
 
+/* Targets whose cost is not known on this machine (unknown[i]: a remote model, whose weights
+ * are elsewhere) are given a cost above every known one (the largest known + 1), so a
+ * cascade tries them last, as the expensive tier. */
+void eco_route_cost_unknown_last(eco_route_target *t, size_t n, const bool *unknown);
+
 /* ---- the policy ----------------------------------------------------------------------- */
 
 typedef enum eco_route_kind {

@@ -300,11 +300,10 @@ int cmd_route(int argc, char **argv) {
     eco_registry_close(reg);
     /* A remote model's cost is not known here (no weights on this machine): it is taken as
      * above every local target's, so a cascade tries it last, as the expensive tier. */
-    double top = 0;
+    bool remote[MAX_MODELS] = {false};
     for (int i = 0; rc == CLI_OK && i < n_models; i++)
-        if (m[i].g.kind != ECO_GENOME_KIND_REMOTE && t[i].cost > top) top = t[i].cost;
-    for (int i = 0; rc == CLI_OK && i < n_models; i++)
-        if (m[i].g.kind == ECO_GENOME_KIND_REMOTE) t[i].cost = top + 1;
+        remote[i] = m[i].g.kind == ECO_GENOME_KIND_REMOTE;
+    if (rc == CLI_OK) eco_route_cost_unknown_last(t, (size_t)n_models, remote);
     eco_policy_router *router = NULL;
     if (rc == CLI_OK && (st = eco_router_create(t, (size_t)n_models, policy, &router)))
         rc = cli_fail(st, "route");

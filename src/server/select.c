@@ -406,6 +406,17 @@ static bool select_routing(job *j, answer *a) {
             goto out;
         }
     }
+    { /* a remote model's cost is not known here: last in a cascade, as `ecology route` has it */
+        bool *remote = calloc(r.n, sizeof *remote);
+        if (!remote) {
+            srv_answer_error(a, 500, NULL, NULL, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < r.n; i++)
+            remote[i] = j->route_engs[i]->genome(j->route_engs[i])->kind == ECO_GENOME_KIND_REMOTE;
+        eco_route_cost_unknown_last(t, r.n, remote);
+        free(remote);
+    }
     st = eco_router_create(t, r.n, policy, &j->router);
     if (st != ECO_STATUS_OK) {
         j->router = NULL;
