@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "server_fixture.h"
 #include "test_util.h"
 
 #include "ecology/daemon.h"
@@ -34,62 +35,22 @@
 #include "ecology/server.h"
 #include "ecology/train.h"
 
-#define KEY_INF   "sk-test-inference-1"
-#define KEY_ADMIN "sk-test-admin-00001"
-#define PROMPT    "Reverse: kosjeco\nReversed:"
-#define KEY_ENV   "ECO_TEST_REMOTE_KEY"
+#define PROMPT  "Reverse: kosjeco\nReversed:"
+#define KEY_ENV "ECO_TEST_REMOTE_KEY"
 
-typedef struct fixture {
-    char *tmp, *data, *keys;
-    eco_server *srv;
-    uint16_t port;
-    char base_url[64];
-} fixture;
+typedef eco_test_server fixture;
 
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
-    f->tmp = eco_test_tmpdir();
-    f->data = eco_path_join(f->tmp, "data");
-    eco_registry *r = NULL;
-    char *key = eco_test_registry_with_key(f->data, &r);
-    char *base = eco_test_source_path("data/models/eco-tiny");
-    char *rev = eco_test_source_path("data/adapters/text.reverse@1");
-    const char *caps[] = {"text.reverse@1"};
-    eco_add_options ob = {.id = "eco-tiny", .sign_key = key};
-    eco_add_options oa = {.id = "reverse",
-                          .base = "eco-tiny",
-                          .capabilities = caps,
-                          .n_capabilities = 1,
-                          .sign_key = key};
-    ECO_ASSERT_OK(eco_registry_add_dir(r, base, &ob, NULL));
-    ECO_ASSERT_OK(eco_registry_add_dir(r, rev, &oa, NULL));
-    eco_registry_close(r);
-    free(key);
-    free(base);
-    free(rev);
-    f->keys = eco_path_join(f->tmp, "keys.json");
-    const char *keys = "{\"keys\":[{\"key\":\"" KEY_INF "\",\"scope\":\"inference\"},"
-                       "{\"key\":\"" KEY_ADMIN "\",\"scope\":\"admin\"}]}";
-    eco_test_write_file(f->keys, keys, strlen(keys));
-    eco_server_options o;
-    eco_server_options_init(&o);
-    o.data_dir = f->data;
-    o.api_keys = f->keys;
-    o.threads = 2;
-    ECO_ASSERT_OK(eco_server_start(&o, &f->srv));
-    f->port = eco_server_port(f->srv);
-    snprintf(f->base_url, sizeof f->base_url, "http://127.0.0.1:%u/v1", (unsigned)f->port);
+    eco_test_server_prepare(f, NULL, NULL);
+    eco_test_server_start(f, false);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state) {
     fixture *f = *state;
-    eco_server_stop(f->srv, 30);
-    eco_test_rmtree(f->tmp);
-    free(f->tmp);
-    free(f->data);
-    free(f->keys);
+    eco_test_server_close(f);
     free(f);
     return 0;
 }
