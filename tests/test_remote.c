@@ -278,6 +278,24 @@ static int listener(uint16_t *port) {
     return fd;
 }
 
+/* Accepts one connection on the listening fd and reads its request (the headers, then the
+ * body Content-Length says; at most 8 KiB). Returns the connection, or -1. */
+static int accept_request(int fd) {
+    int c = accept(fd, NULL, NULL);
+    if (c < 0) return -1;
+    char buf[8192];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof buf - 1 && (n = recv(c, buf + got, sizeof buf - 1 - got, 0)) > 0) {
+        got += (size_t)n;
+        buf[got] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        char *cl = strstr(buf, "Content-Length: ");
+        if (end && cl && got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10)) break;
+    }
+    return c;
+}
+
 /* A fake server answering one request with a canned response. */
 typedef struct fake {
     int fd;
@@ -286,19 +304,8 @@ typedef struct fake {
 
 static void *serve_once(void *arg) {
     fake *k = arg;
-    int c = accept(k->fd, NULL, NULL);
+    int c = accept_request(k->fd);
     if (c < 0) return NULL;
-    char buf[8192];
-    size_t got = 0;
-    ssize_t n;
-    /* the headers, then the body Content-Length says */
-    while (got < sizeof buf - 1 && (n = recv(c, buf + got, sizeof buf - 1 - got, 0)) > 0) {
-        got += (size_t)n;
-        buf[got] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        char *cl = strstr(buf, "Content-Length: ");
-        if (end && cl && got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10)) break;
-    }
     (void)send(c, k->response, strlen(k->response), MSG_NOSIGNAL);
     close(c);
     return NULL;
@@ -553,18 +560,8 @@ typedef struct fake_stream {
 
 static void *serve_stream(void *arg) {
     fake_stream *k = arg;
-    int c = accept(k->fd, NULL, NULL);
+    int c = accept_request(k->fd);
     if (c < 0) return NULL;
-    char buf[8192];
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof buf - 1 && (n = recv(c, buf + got, sizeof buf - 1 - got, 0)) > 0) {
-        got += (size_t)n;
-        buf[got] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        char *cl = strstr(buf, "Content-Length: ");
-        if (end && cl && got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10)) break;
-    }
     const char *head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                        "Connection: close\r\n\r\n";
     (void)send(c, head, strlen(head), MSG_NOSIGNAL);
