@@ -67,6 +67,22 @@ void eco_test_server_close(eco_test_server *f) {
     free(f->keys);
 }
 
+int eco_test_server_setup(void **state) {
+    eco_test_server *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    eco_test_server_prepare(f, NULL, NULL);
+    eco_test_server_start(f, false);
+    *state = f;
+    return 0;
+}
+
+int eco_test_server_teardown(void **state) {
+    eco_test_server *f = *state;
+    eco_test_server_close(f);
+    free(f);
+    return 0;
+}
+
 int eco_test_http(uint16_t port, const char *method, const char *path, const char *key,
                   const char *body, char **out) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -35,6 +35,10 @@ void eco_test_server_start(eco_test_server *f, bool report_public);
 /* Stops the server (30 s grace; nothing when f->srv is NULL), removes f->tmp and frees the
  * paths (not f). */
 void eco_test_server_close(eco_test_server *f);
+/* cmocka setup and teardown: a calloc'd fixture, prepared (no alias, no admin name) and
+ * started without report_public, in *state; closed and freed. */
+int eco_test_server_setup(void **state);
+int eco_test_server_teardown(void **state);
 
 /* method path with key (NULL: none) and body (NULL: none) over HTTP/1.0 to the server on
  * loopback port (no chunking: the server closes the connection after the answer). Returns

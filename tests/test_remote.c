@@ -40,21 +40,6 @@
 
 typedef eco_test_server fixture;
 
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    eco_test_server_prepare(f, NULL, NULL);
-    eco_test_server_start(f, false);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    eco_test_server_close(f);
-    free(f);
-    return 0;
-}
-
 static void request(eco_infer_request *q) {
     static const char *stops[] = {"\n"};
     eco_infer_request_init(q);
@@ -899,12 +884,18 @@ int main(void) {
         cmocka_unit_test(test_transport_errors),
         cmocka_unit_test(test_stream_table),
         cmocka_unit_test(test_stream_incremental),
-        cmocka_unit_test_setup_teardown(test_timings, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_equals_local_engine, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_on_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_server_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_registry_and_pool, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_distill_teacher, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timings, eco_test_server_setup,
+                                        eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_equals_local_engine, eco_test_server_setup,
+                                        eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_on_token, eco_test_server_setup,
+                                        eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_server_errors, eco_test_server_setup,
+                                        eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_registry_and_pool, eco_test_server_setup,
+                                        eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_distill_teacher, eco_test_server_setup,
+                                        eco_test_server_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,21 +42,6 @@ static void assert_error(const char *body, const char *code) {
     json_decref(j);
 }
 
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    eco_test_server_prepare(f, NULL, NULL);
-    eco_test_server_start(f, false);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    eco_test_server_close(f);
-    free(f);
-    return 0;
-}
-
 /* The llama engine's own greedy answer over the same folders. */
 static char *engine_answer(void) {
     char *base = eco_test_source_path("data/models/eco-tiny");
@@ -291,5 +276,5 @@ int main(void) {
         cmocka_unit_test(test_structured_output),
         cmocka_unit_test(test_stop_with_stream_in_flight),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, eco_test_server_setup, eco_test_server_teardown);
 }

@@ -50,13 +50,6 @@ static int setup(void **state) {
     return 0;
 }
 
-static int teardown(void **state) {
-    fixture *f = *state;
-    eco_test_server_close(f);
-    free(f);
-    return 0;
-}
-
 static void test_scopes(void **state) {
     fixture *f = *state;
     static const char *const paths[][2] = {
@@ -314,11 +307,11 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_body_table),
         cmocka_unit_test(test_pause_wait),
-        cmocka_unit_test_setup_teardown(test_scopes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_unload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unload_in_use, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_canary_and_loop, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_report_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scopes, setup, eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_load_unload, setup, eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_unload_in_use, setup, eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_canary_and_loop, setup, eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_report_page, setup, eco_test_server_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
