@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "server_fixture.h"
 #include "test_util.h"
 
 #include "ecology/daemon.h"
@@ -34,65 +35,10 @@
 #include "ecology/server.h"
 #include "ecology/train.h"
 
-#define KEY_INF   "sk-test-inference-1"
-#define KEY_ADMIN "sk-test-admin-00001"
-#define PROMPT    "Reverse: kosjeco\nReversed:"
-#define KEY_ENV   "ECO_TEST_REMOTE_KEY"
+#define PROMPT  "Reverse: kosjeco\nReversed:"
+#define KEY_ENV "ECO_TEST_REMOTE_KEY"
 
-typedef struct fixture {
-    char *tmp, *data, *keys;
-    eco_server *srv;
-    uint16_t port;
-    char base_url[64];
-} fixture;
-
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    f->tmp = eco_test_tmpdir();
-    f->data = eco_path_join(f->tmp, "data");
-    eco_registry *r = NULL;
-    char *key = eco_test_registry_with_key(f->data, &r);
-    char *base = eco_test_source_path("data/models/eco-tiny");
-    char *rev = eco_test_source_path("data/adapters/text.reverse@1");
-    const char *caps[] = {"text.reverse@1"};
-    eco_add_options ob = {.id = "eco-tiny", .sign_key = key};
-    eco_add_options oa = {.id = "reverse",
-                          .base = "eco-tiny",
-                          .capabilities = caps,
-                          .n_capabilities = 1,
-                          .sign_key = key};
-    ECO_ASSERT_OK(eco_registry_add_dir(r, base, &ob, NULL));
-    ECO_ASSERT_OK(eco_registry_add_dir(r, rev, &oa, NULL));
-    eco_registry_close(r);
-    free(key);
-    free(base);
-    free(rev);
-    f->keys = eco_path_join(f->tmp, "keys.json");
-    const char *keys = "{\"keys\":[{\"key\":\"" KEY_INF "\",\"scope\":\"inference\"},"
-                       "{\"key\":\"" KEY_ADMIN "\",\"scope\":\"admin\"}]}";
-    eco_test_write_file(f->keys, keys, strlen(keys));
-    eco_server_options o;
-    eco_server_options_init(&o);
-    o.data_dir = f->data;
-    o.api_keys = f->keys;
-    o.threads = 2;
-    ECO_ASSERT_OK(eco_server_start(&o, &f->srv));
-    f->port = eco_server_port(f->srv);
-    snprintf(f->base_url, sizeof f->base_url, "http://127.0.0.1:%u/v1", (unsigned)f->port);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    eco_server_stop(f->srv, 30);
-    eco_test_rmtree(f->tmp);
-    free(f->tmp);
-    free(f->data);
-    free(f->keys);
-    free(f);
-    return 0;
-}
+typedef eco_test_server fixture;
 
 static void request(eco_infer_request *q) {
     static const char *stops[] = {"\n"};
@@ -317,6 +263,24 @@ static int listener(uint16_t *port) {
     return fd;
 }
 
+/* Accepts one connection on the listening fd and reads its request (the headers, then the
+ * body Content-Length says; at most 8 KiB). Returns the connection, or -1. */
+static int accept_request(int fd) {
+    int c = accept(fd, NULL, NULL);
+    if (c < 0) return -1;
+    char buf[8192];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof buf - 1 && (n = recv(c, buf + got, sizeof buf - 1 - got, 0)) > 0) {
+        got += (size_t)n;
+        buf[got] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        char *cl = strstr(buf, "Content-Length: ");
+        if (end && cl && got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10)) break;
+    }
+    return c;
+}
+
 /* A fake server answering one request with a canned response. */
 typedef struct fake {
     int fd;
@@ -325,19 +289,8 @@ typedef struct fake {
 
 static void *serve_once(void *arg) {
     fake *k = arg;
-    int c = accept(k->fd, NULL, NULL);
+    int c = accept_request(k->fd);
     if (c < 0) return NULL;
-    char buf[8192];
-    size_t got = 0;
-    ssize_t n;
-    /* the headers, then the body Content-Length says */
-    while (got < sizeof buf - 1 && (n = recv(c, buf + got, sizeof buf - 1 - got, 0)) > 0) {
-        got += (size_t)n;
-        buf[got] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        char *cl = strstr(buf, "Content-Length: ");
-        if (end && cl && got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10)) break;
-    }
     (void)send(c, k->response, strlen(k->response), MSG_NOSIGNAL);
     close(c);
     return NULL;
@@ -592,18 +545,8 @@ typedef struct fake_stream {
 
 static void *serve_stream(void *arg) {
     fake_stream *k = arg;
-    int c = accept(k->fd, NULL, NULL);
+    int c = accept_request(k->fd);
     if (c < 0) return NULL;
-    char buf[8192];
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof buf - 1 && (n = recv(c, buf + got, sizeof buf - 1 - got, 0)) > 0) {
-        got += (size_t)n;
-        buf[got] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        char *cl = strstr(buf, "Content-Length: ");
-        if (end && cl && got >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10)) break;
-    }
     const char *head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                        "Connection: close\r\n\r\n";
     (void)send(c, head, strlen(head), MSG_NOSIGNAL);
@@ -941,12 +884,18 @@ int main(void) {
         cmocka_unit_test(test_transport_errors),
         cmocka_unit_test(test_stream_table),
         cmocka_unit_test(test_stream_incremental),
-        cmocka_unit_test_setup_teardown(test_timings, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_equals_local_engine, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_on_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_server_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_registry_and_pool, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_distill_teacher, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timings, eco_test_server_setup,
+                                        eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_equals_local_engine, eco_test_server_setup,
+                                        eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_on_token, eco_test_server_setup,
+                                        eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_server_errors, eco_test_server_setup,
+                                        eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_registry_and_pool, eco_test_server_setup,
+                                        eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_distill_teacher, eco_test_server_setup,
+                                        eco_test_server_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

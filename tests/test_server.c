@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server_fixture.h"
 #include "test_util.h"
 
 #include "ecology/artifacts.h"
@@ -26,120 +27,19 @@
 #include "ecology/registry.h"
 #include "ecology/server.h"
 
-#define KEY_INF   "sk-test-inference-1"
-#define KEY_ADMIN "sk-test-admin-00001"
-#define PROMPT    "Reverse: kosjeco\nReversed:"
+#define PROMPT "Reverse: kosjeco\nReversed:"
 
-typedef struct fixture {
-    char *tmp, *data, *keys;
-    eco_server *srv;
-    uint16_t port;
-} fixture;
-
-/* method path with key (NULL: none) and body (NULL: none) over HTTP/1.0 (no chunking: the
- * server closes the connection after the answer). Returns the status; *out (may be NULL) the
- * body, malloc'd. */
-static int http(uint16_t port, const char *method, const char *path, const char *key,
-                const char *body, char **out) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    eco_buf req = {0};
-    assert_true(eco_buf_printf(&req, "%s %s HTTP/1.0\r\nHost: x\r\n", method, path));
-    if (key) assert_true(eco_buf_printf(&req, "Authorization: Bearer %s\r\n", key));
-    if (body)
-        assert_true(eco_buf_printf(
-            &req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", strlen(body)));
-    assert_true(eco_buf_puts(&req, "\r\n") && (!body || eco_buf_puts(&req, body)));
-    for (size_t sent = 0; sent < req.len;) {
-        ssize_t n = send(fd, req.data + sent, req.len - sent, MSG_NOSIGNAL);
-        assert_true(n > 0);
-        sent += (size_t)n;
-    }
-    eco_buf_free(&req);
-    eco_buf resp = {0};
-    char chunk[4096];
-    ssize_t n;
-    while ((n = recv(fd, chunk, sizeof chunk, 0)) > 0)
-        assert_true(eco_buf_append(&resp, chunk, (size_t)n));
-    close(fd);
-    int status = 0;
-    assert_non_null(resp.data);
-    assert_int_equal(sscanf(resp.data, "HTTP/1.%*d %d", &status), 1);
-    const char *b = strstr(resp.data, "\r\n\r\n");
-    assert_non_null(b);
-    if (out) *out = eco_strdup(b + 4);
-    eco_buf_free(&resp);
-    return status;
-}
-
-static json_t *parse(const char *text) {
-    json_error_t e;
-    json_t *j = json_loads(text, 0, &e);
-    if (!j) print_error("not JSON (%s): %.300s\n", e.text, text);
-    assert_non_null(j);
-    return j;
-}
+typedef eco_test_server fixture;
 
 /* The error object's code, checking its shape. */
 static void assert_error(const char *body, const char *code) {
-    json_t *j = parse(body), *e = json_object_get(j, "error");
+    json_t *j = eco_test_parse(body), *e = json_object_get(j, "error");
     assert_non_null(e);
     assert_true(json_is_string(json_object_get(e, "message")));
     assert_true(json_is_string(json_object_get(e, "type")));
     assert_non_null(json_object_get(e, "param"));
     assert_string_equal(json_string_value(json_object_get(e, "code")), code);
     json_decref(j);
-}
-
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    f->tmp = eco_test_tmpdir();
-    f->data = eco_path_join(f->tmp, "data");
-    eco_registry *r = NULL;
-    char *key = eco_test_registry_with_key(f->data, &r);
-    char *base = eco_test_source_path("data/models/eco-tiny");
-    char *rev = eco_test_source_path("data/adapters/text.reverse@1");
-    const char *caps[] = {"text.reverse@1"};
-    eco_add_options ob = {.id = "eco-tiny", .sign_key = key};
-    eco_add_options oa = {.id = "reverse",
-                          .base = "eco-tiny",
-                          .capabilities = caps,
-                          .n_capabilities = 1,
-                          .sign_key = key};
-    ECO_ASSERT_OK(eco_registry_add_dir(r, base, &ob, NULL));
-    ECO_ASSERT_OK(eco_registry_add_dir(r, rev, &oa, NULL));
-    eco_registry_close(r);
-    free(key);
-    free(base);
-    free(rev);
-    f->keys = eco_path_join(f->tmp, "keys.json");
-    const char *keys = "{\"keys\":[{\"key\":\"" KEY_INF "\",\"scope\":\"inference\"},"
-                       "{\"key\":\"" KEY_ADMIN "\",\"scope\":\"admin\"}]}";
-    eco_test_write_file(f->keys, keys, strlen(keys));
-    eco_server_options o;
-    eco_server_options_init(&o);
-    o.data_dir = f->data;
-    o.api_keys = f->keys;
-    o.threads = 2;
-    ECO_ASSERT_OK(eco_server_start(&o, &f->srv));
-    f->port = eco_server_port(f->srv);
-    assert_true(f->port > 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    eco_server_stop(f->srv, 30);
-    eco_test_rmtree(f->tmp);
-    free(f->tmp);
-    free(f->data);
-    free(f->keys);
-    free(f);
-    return 0;
 }
 
 /* The llama engine's own greedy answer over the same folders. */
@@ -168,26 +68,27 @@ static char *engine_answer(void) {
 static void test_health_and_errors(void **state) {
     fixture *f = *state;
     char *b = NULL;
-    assert_int_equal(http(f->port, "GET", "/health", NULL, NULL, &b), 200);
+    assert_int_equal(eco_test_http(f->port, "GET", "/health", NULL, NULL, &b), 200);
     free(b);
-    assert_int_equal(http(f->port, "GET", "/v1/models", NULL, NULL, &b), 401);
+    assert_int_equal(eco_test_http(f->port, "GET", "/v1/models", NULL, NULL, &b), 401);
     assert_error(b, "invalid_api_key");
     free(b);
-    assert_int_equal(http(f->port, "GET", "/admin/aliases", KEY_INF, NULL, &b), 403);
+    assert_int_equal(eco_test_http(f->port, "GET", "/admin/aliases", KEY_INF, NULL, &b), 403);
     assert_error(b, "insufficient_scope");
     free(b);
-    assert_int_equal(http(f->port, "GET", "/admin/aliases", KEY_ADMIN, NULL, &b), 200);
+    assert_int_equal(eco_test_http(f->port, "GET", "/admin/aliases", KEY_ADMIN, NULL, &b), 200);
     free(b);
-    assert_int_equal(http(f->port, "POST", "/v1/completions", KEY_INF, "{\"model\":", &b), 400);
+    assert_int_equal(eco_test_http(f->port, "POST", "/v1/completions", KEY_INF, "{\"model\":", &b),
+                     400);
     assert_error(b, "invalid_request");
     free(b);
-    assert_int_equal(http(f->port, "POST", "/v1/completions", KEY_INF,
-                          "{\"model\":\"nope\",\"prompt\":\"x\"}", &b),
+    assert_int_equal(eco_test_http(f->port, "POST", "/v1/completions", KEY_INF,
+                                   "{\"model\":\"nope\",\"prompt\":\"x\"}", &b),
                      404);
     assert_error(b, "model_not_found");
     free(b);
-    assert_int_equal(http(f->port, "GET", "/v1/models", KEY_INF, NULL, &b), 200);
-    json_t *j = parse(b);
+    assert_int_equal(eco_test_http(f->port, "GET", "/v1/models", KEY_INF, NULL, &b), 200);
+    json_t *j = eco_test_parse(b);
     assert_int_equal(json_array_size(json_object_get(j, "data")), 2);
     json_decref(j);
     free(b);
@@ -200,8 +101,8 @@ static void test_completion_equals_engine(void **state) {
     const char *req = "{\"model\":\"reverse\",\"prompt\":\"Reverse: kosjeco\\nReversed:\","
                       "\"max_tokens\":16,\"temperature\":0,\"stop\":\"\\n\"}";
     char *b = NULL;
-    assert_int_equal(http(f->port, "POST", "/v1/completions", KEY_INF, req, &b), 200);
-    json_t *j = parse(b);
+    assert_int_equal(eco_test_http(f->port, "POST", "/v1/completions", KEY_INF, req, &b), 200);
+    json_t *j = eco_test_parse(b);
     json_t *c = json_array_get(json_object_get(j, "choices"), 0);
     assert_string_equal(json_string_value(json_object_get(c, "text")), want);
     assert_string_equal(json_string_value(json_object_get(j, "model")), "reverse");
@@ -211,14 +112,14 @@ static void test_completion_equals_engine(void **state) {
     /* the stream: deltas joined, then [DONE] */
     const char *sreq = "{\"model\":\"reverse\",\"prompt\":\"Reverse: kosjeco\\nReversed:\","
                        "\"max_tokens\":16,\"temperature\":0,\"stop\":\"\\n\",\"stream\":true}";
-    assert_int_equal(http(f->port, "POST", "/v1/completions", KEY_INF, sreq, &b), 200);
+    assert_int_equal(eco_test_http(f->port, "POST", "/v1/completions", KEY_INF, sreq, &b), 200);
     eco_buf text = {0};
     assert_true(eco_buf_reserve(&text, 0));
     bool done = false;
     for (char *line = strtok(b, "\n"); line; line = strtok(NULL, "\n")) {
         if (!strcmp(line, "data: [DONE]")) done = true;
         if (strncmp(line, "data: {", 7) != 0) continue;
-        json_t *ev = parse(line + 6);
+        json_t *ev = eco_test_parse(line + 6);
         const char *t = json_string_value(
             json_object_get(json_array_get(json_object_get(ev, "choices"), 0), "text"));
         if (t) assert_true(eco_buf_puts(&text, t));
@@ -255,10 +156,11 @@ static void test_structured_output(void **state) {
     };
     for (size_t r = 0; r < 2; r++) {
         char *b = NULL;
-        assert_int_equal(http(f->port, "POST", r == 0 ? "/v1/chat/completions" : "/v1/completions",
-                              KEY_INF, reqs[r], &b),
+        assert_int_equal(eco_test_http(f->port, "POST",
+                                       r == 0 ? "/v1/chat/completions" : "/v1/completions", KEY_INF,
+                                       reqs[r], &b),
                          200);
-        json_t *j = parse(b);
+        json_t *j = eco_test_parse(b);
         json_t *choices = json_object_get(j, "choices");
         assert_int_equal(json_array_size(choices), r == 0 ? 3 : 1);
         for (size_t i = 0; i < json_array_size(choices); i++) {
@@ -279,13 +181,13 @@ static void test_structured_output(void **state) {
                        "\"temperature\":0.7,\"seed\":5,\"stream\":true,\"response_format\":"
                        "{\"type\":\"json_object\"}}";
     char *b = NULL;
-    assert_int_equal(http(f->port, "POST", "/v1/completions", KEY_INF, sreq, &b), 200);
+    assert_int_equal(eco_test_http(f->port, "POST", "/v1/completions", KEY_INF, sreq, &b), 200);
     eco_buf text = {0};
     assert_true(eco_buf_reserve(&text, 0));
     const char *finish = NULL;
     for (char *line = strtok(b, "\n"); line; line = strtok(NULL, "\n")) {
         if (strncmp(line, "data: {", 7) != 0) continue;
-        json_t *ev = parse(line + 6);
+        json_t *ev = eco_test_parse(line + 6);
         json_t *c = json_array_get(json_object_get(ev, "choices"), 0);
         const char *t = json_string_value(json_object_get(c, "text"));
         if (t) assert_true(eco_buf_puts(&text, t));
@@ -295,7 +197,7 @@ static void test_structured_output(void **state) {
     }
     assert_non_null(finish);
     if (!strcmp(finish, "stop")) {
-        json_t *o = parse(text.data);
+        json_t *o = eco_test_parse(text.data);
         assert_true(json_is_object(o));
         json_decref(o);
     }
@@ -305,8 +207,9 @@ static void test_structured_output(void **state) {
     const char *short_req = "{\"model\":\"eco-tiny\",\"prompt\":\"x\",\"max_tokens\":2,"
                             "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{"
                             "\"name\":\"p\",\"schema\":" PERSON_SCHEMA "}}}";
-    assert_int_equal(http(f->port, "POST", "/v1/completions", KEY_INF, short_req, &b), 200);
-    json_t *j = parse(b);
+    assert_int_equal(eco_test_http(f->port, "POST", "/v1/completions", KEY_INF, short_req, &b),
+                     200);
+    json_t *j = eco_test_parse(b);
     json_t *c = json_array_get(json_object_get(j, "choices"), 0);
     assert_string_equal(json_string_value(json_object_get(c, "finish_reason")), "length");
     assert_true(!strncmp(json_string_value(json_object_get(c, "text")), "{\"", 2));
@@ -317,8 +220,8 @@ static void test_structured_output(void **state) {
                       "\"json_schema\",\"json_schema\":{\"name\":\"p\",\"schema\":{\"type\":"
                       "\"object\",\"properties\":{\"zip\":{\"type\":\"string\",\"pattern\":"
                       "\"^[0-9]{5}$\"}}}}}}";
-    assert_int_equal(http(f->port, "POST", "/v1/completions", KEY_INF, bad, &b), 400);
-    j = parse(b);
+    assert_int_equal(eco_test_http(f->port, "POST", "/v1/completions", KEY_INF, bad, &b), 400);
+    j = eco_test_parse(b);
     json_t *e = json_object_get(j, "error");
     assert_string_equal(json_string_value(json_object_get(e, "param")),
                         "response_format.json_schema.schema.properties.zip.pattern");
@@ -336,11 +239,11 @@ typedef struct long_stream {
 
 static void *run_long(void *arg) {
     long_stream *ls = arg;
-    ls->status =
-        http(ls->port, "POST", "/v1/completions", KEY_INF,
-             "{\"model\":\"eco-tiny\",\"prompt\":\"The quick brown fox\",\"max_tokens\":100,"
-             "\"n\":8,\"temperature\":0,\"stream\":true}",
-             &ls->body);
+    ls->status = eco_test_http(
+        ls->port, "POST", "/v1/completions", KEY_INF,
+        "{\"model\":\"eco-tiny\",\"prompt\":\"The quick brown fox\",\"max_tokens\":100,"
+        "\"n\":8,\"temperature\":0,\"stream\":true}",
+        &ls->body);
     return NULL;
 }
 
@@ -373,5 +276,5 @@ int main(void) {
         cmocka_unit_test(test_structured_output),
         cmocka_unit_test(test_stop_with_stream_in_flight),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, eco_test_server_setup, eco_test_server_teardown);
 }

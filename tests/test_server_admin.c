@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server_fixture.h"
 #include "test_util.h"
 
 #include "ecology/daemon.h"
@@ -27,123 +28,25 @@
 #include "ecology/runtime.h"
 #include "ecology/server.h"
 
-#define KEY_INF   "sk-test-inference-1"
-#define KEY_ADMIN "sk-test-admin-00001"
-
-typedef struct fixture {
-    char *tmp, *data, *keys;
-    eco_server *srv;
-    uint16_t port;
-} fixture;
-
-/* method path with key (NULL: none) and body (NULL: none) over HTTP/1.0. Returns the
- * status; *out (may be NULL) the body, malloc'd. */
-static int http(uint16_t port, const char *method, const char *path, const char *key,
-                const char *body, char **out) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    eco_buf req = {0};
-    assert_true(eco_buf_printf(&req, "%s %s HTTP/1.0\r\nHost: x\r\n", method, path));
-    if (key) assert_true(eco_buf_printf(&req, "Authorization: Bearer %s\r\n", key));
-    if (body)
-        assert_true(eco_buf_printf(
-            &req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", strlen(body)));
-    assert_true(eco_buf_puts(&req, "\r\n") && (!body || eco_buf_puts(&req, body)));
-    for (size_t sent = 0; sent < req.len;) {
-        ssize_t n = send(fd, req.data + sent, req.len - sent, MSG_NOSIGNAL);
-        assert_true(n > 0);
-        sent += (size_t)n;
-    }
-    eco_buf_free(&req);
-    eco_buf resp = {0};
-    char chunk[4096];
-    ssize_t n;
-    while ((n = recv(fd, chunk, sizeof chunk, 0)) > 0)
-        assert_true(eco_buf_append(&resp, chunk, (size_t)n));
-    close(fd);
-    int status = 0;
-    assert_non_null(resp.data);
-    assert_int_equal(sscanf(resp.data, "HTTP/1.%*d %d", &status), 1);
-    const char *b = strstr(resp.data, "\r\n\r\n");
-    assert_non_null(b);
-    if (out) *out = eco_strdup(b + 4);
-    eco_buf_free(&resp);
-    return status;
-}
-
-static json_t *parse(const char *text) {
-    json_error_t e;
-    json_t *j = json_loads(text, 0, &e);
-    if (!j) print_error("not JSON (%s): %.300s\n", e.text, text);
-    assert_non_null(j);
-    return j;
-}
+typedef eco_test_server fixture;
 
 /* GET/POST with the admin key, status checked, the JSON body returned. */
 static json_t *admin(const fixture *f, const char *method, const char *path, const char *body,
                      int want) {
     char *b = NULL;
-    int st = http(f->port, method, path, KEY_ADMIN, body, &b);
+    int st = eco_test_http(f->port, method, path, KEY_ADMIN, body, &b);
     if (st != want) print_error("%s %s: %d (want %d): %s\n", method, path, st, want, b);
     assert_int_equal(st, want);
-    json_t *j = parse(b);
+    json_t *j = eco_test_parse(b);
     free(b);
     return j;
 }
 
-static void start(fixture *f, bool report_public) {
-    eco_server_options o;
-    eco_server_options_init(&o);
-    o.data_dir = f->data;
-    o.api_keys = f->keys;
-    o.threads = 2;
-    o.report_public = report_public;
-    ECO_ASSERT_OK(eco_server_start(&o, &f->srv));
-    f->port = eco_server_port(f->srv);
-}
-
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
-    f->tmp = eco_test_tmpdir();
-    f->data = eco_path_join(f->tmp, "data");
-    eco_registry *r = NULL;
-    char *key = eco_test_registry_with_key(f->data, &r);
-    char *base = eco_test_source_path("data/models/eco-tiny");
-    char *rev = eco_test_source_path("data/adapters/text.reverse@1");
-    const char *caps[] = {"text.reverse@1"};
-    eco_add_options ob = {.id = "eco-tiny", .sign_key = key};
-    eco_add_options oa = {.id = "reverse",
-                          .base = "eco-tiny",
-                          .capabilities = caps,
-                          .n_capabilities = 1,
-                          .sign_key = key};
-    ECO_ASSERT_OK(eco_registry_add_dir(r, base, &ob, NULL));
-    ECO_ASSERT_OK(eco_registry_add_dir(r, rev, &oa, NULL));
-    ECO_ASSERT_OK(eco_registry_alias_set(r, "text.reverse@1.champion", "reverse", NULL));
-    eco_registry_close(r);
-    free(key);
-    free(base);
-    free(rev);
-    f->keys = eco_path_join(f->tmp, "keys.json");
-    const char *keys = "{\"keys\":[{\"key\":\"" KEY_INF "\",\"scope\":\"inference\"},"
-                       "{\"key\":\"" KEY_ADMIN "\",\"scope\":\"admin\",\"name\":\"ops\"}]}";
-    eco_test_write_file(f->keys, keys, strlen(keys));
-    start(f, false);
+    eco_test_server_prepare(f, "text.reverse@1.champion", "ops");
+    eco_test_server_start(f, false);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    eco_server_stop(f->srv, 30);
-    eco_test_rmtree(f->tmp);
-    free(f->tmp);
-    free(f->data);
-    free(f->keys);
-    free(f);
     return 0;
 }
 
@@ -157,13 +60,14 @@ static void test_scopes(void **state) {
     };
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
         const char *body = !strcmp(paths[i][0], "POST") ? "{\"model\":\"reverse\"}" : NULL;
-        assert_int_equal(http(f->port, paths[i][0], paths[i][1], NULL, body, NULL), 401);
-        assert_int_equal(http(f->port, paths[i][0], paths[i][1], "sk-wrong-key-1", body, NULL),
-                         401);
-        assert_int_equal(http(f->port, paths[i][0], paths[i][1], KEY_INF, body, NULL), 403);
+        assert_int_equal(eco_test_http(f->port, paths[i][0], paths[i][1], NULL, body, NULL), 401);
+        assert_int_equal(
+            eco_test_http(f->port, paths[i][0], paths[i][1], "sk-wrong-key-1", body, NULL), 401);
+        assert_int_equal(eco_test_http(f->port, paths[i][0], paths[i][1], KEY_INF, body, NULL),
+                         403);
         /* the wrong method */
         const char *other = !strcmp(paths[i][0], "POST") ? "GET" : "POST";
-        assert_int_equal(http(f->port, other, paths[i][1], KEY_ADMIN, NULL, NULL), 405);
+        assert_int_equal(eco_test_http(f->port, other, paths[i][1], KEY_ADMIN, NULL, NULL), 405);
     }
     /* nothing was paused by the refused calls */
     bool paused = true;
@@ -201,7 +105,7 @@ static void test_load_unload(void **state) {
 
     /* metrics: the adapters per base and the queue */
     char *m = NULL;
-    assert_int_equal(http(f->port, "GET", "/metrics", KEY_INF, NULL, &m), 200);
+    assert_int_equal(eco_test_http(f->port, "GET", "/metrics", KEY_INF, NULL, &m), 200);
     assert_non_null(strstr(m, "ecology_pool_base_resident_adapters{base=\"eco-tiny\"} 1\n"));
     assert_non_null(strstr(m, "ecology_pool_base_queue_depth{base=\"eco-tiny\"} 0\n"));
     assert_non_null(strstr(m, "# TYPE ecology_server_queue_depth gauge\n"));
@@ -303,21 +207,21 @@ static void test_canary_and_loop(void **state) {
 static void test_report_page(void **state) {
     fixture *f = *state;
     char *b = NULL;
-    assert_int_equal(http(f->port, "GET", "/", NULL, NULL, &b), 401);
+    assert_int_equal(eco_test_http(f->port, "GET", "/", NULL, NULL, &b), 401);
     free(b);
-    assert_int_equal(http(f->port, "POST", "/", KEY_INF, "{}", &b), 405);
+    assert_int_equal(eco_test_http(f->port, "POST", "/", KEY_INF, "{}", &b), 405);
     free(b);
-    assert_int_equal(http(f->port, "GET", "/", KEY_INF, NULL, &b), 200);
+    assert_int_equal(eco_test_http(f->port, "GET", "/", KEY_INF, NULL, &b), 200);
     assert_non_null(strstr(b, "<table id=\"champions\""));
     assert_non_null(strstr(b, "data-capability=\"text.reverse@1\" data-id=\"reverse\""));
     free(b);
     /* public when asked */
     eco_server_stop(f->srv, 30);
-    start(f, true);
-    assert_int_equal(http(f->port, "GET", "/", NULL, NULL, &b), 200);
+    eco_test_server_start(f, true);
+    assert_int_equal(eco_test_http(f->port, "GET", "/", NULL, NULL, &b), 200);
     assert_non_null(strstr(b, "data-id=\"reverse\""));
     free(b);
-    assert_int_equal(http(f->port, "GET", "/admin/models", NULL, NULL, &b), 401);
+    assert_int_equal(eco_test_http(f->port, "GET", "/admin/models", NULL, NULL, &b), 401);
     free(b);
 }
 
@@ -403,11 +307,11 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_body_table),
         cmocka_unit_test(test_pause_wait),
-        cmocka_unit_test_setup_teardown(test_scopes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_unload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unload_in_use, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_canary_and_loop, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_report_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scopes, setup, eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_load_unload, setup, eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_unload_in_use, setup, eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_canary_and_loop, setup, eco_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_report_page, setup, eco_test_server_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

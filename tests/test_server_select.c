@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "server_fixture.h"
 #include "test_util.h"
 
 #include "ecology/chat_template.h"
@@ -39,49 +40,14 @@
 #define SORT "Sort: dcba\\nSorted:"
 
 typedef struct fixture {
-    char *tmp, *data, *merged;
-    eco_server *srv;
-    uint16_t port;
+    eco_test_server s; /* no key file: no auth */
+    char *merged;
 } fixture;
-
-/* POST path with body over HTTP/1.0 to the server on loopback; the status, *out the body. */
-static int post(uint16_t port, const char *path, const char *body, char **out) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    eco_buf req = {0};
-    assert_true(eco_buf_printf(&req,
-                               "POST %s HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n"
-                               "Content-Length: %zu\r\n\r\n%s",
-                               path, strlen(body), body));
-    for (size_t sent = 0; sent < req.len;) {
-        ssize_t n = send(fd, req.data + sent, req.len - sent, MSG_NOSIGNAL);
-        assert_true(n > 0);
-        sent += (size_t)n;
-    }
-    eco_buf_free(&req);
-    eco_buf resp = {0};
-    char chunk[4096];
-    ssize_t n;
-    while ((n = recv(fd, chunk, sizeof chunk, 0)) > 0)
-        assert_true(eco_buf_append(&resp, chunk, (size_t)n));
-    close(fd);
-    int status = 0;
-    assert_non_null(resp.data);
-    assert_int_equal(sscanf(resp.data, "HTTP/1.%*d %d", &status), 1);
-    const char *b = strstr(resp.data, "\r\n\r\n");
-    assert_non_null(b);
-    *out = eco_strdup(b + 4);
-    eco_buf_free(&resp);
-    return status;
-}
 
 /* The answer to a 200 request (parsed). */
 static json_t *ok(fixture *f, const char *path, const char *body) {
     char *b = NULL;
-    int status = post(f->port, path, body, &b);
+    int status = eco_test_http(f->s.port, "POST", path, NULL, body, &b);
     if (status != 200) print_error("%d for %s: %s\n", status, body, b);
     assert_int_equal(status, 200);
     json_t *j = json_loads(b, 0, NULL);
@@ -110,7 +76,7 @@ static char *complete(fixture *f, const char *body) {
 static void refused(fixture *f, const char *path, const char *body, const char *param,
                     const char *words) {
     char *b = NULL;
-    int status = post(f->port, path, body, &b);
+    int status = eco_test_http(f->s.port, "POST", path, NULL, body, &b);
     if (status != 400 || !strstr(b, words)) print_error("%d for %s: %s\n", status, body, b);
     assert_int_equal(status, 400);
     json_t *j = json_loads(b, 0, NULL);
@@ -157,15 +123,6 @@ static char *base_copy(const char *tmp, const char *name, const char *tmpl) {
     "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"        \
     "{{ '<|im_start|>assistant\\n' }}{% endif %}"
 
-static void start(fixture *f) {
-    eco_server_options o;
-    eco_server_options_init(&o);
-    o.data_dir = f->data;
-    o.threads = 2;
-    ECO_ASSERT_OK(eco_server_start(&o, &f->srv));
-    f->port = eco_server_port(f->srv);
-}
-
 static void add(eco_registry *r, const char *key, const char *dir, const char *id, const char *base,
                 const char *cap) {
     const char *caps[] = {cap};
@@ -179,10 +136,10 @@ static void add(eco_registry *r, const char *key, const char *dir, const char *i
 
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
-    f->tmp = eco_test_tmpdir();
-    f->data = eco_path_join(f->tmp, "data");
+    f->s.tmp = eco_test_tmpdir();
+    f->s.data = eco_path_join(f->s.tmp, "data");
     eco_registry *r = NULL;
-    char *key = eco_test_registry_with_key(f->data, &r);
+    char *key = eco_test_registry_with_key(f->s.data, &r);
     char *base = eco_test_source_path("data/models/eco-tiny");
     char *rev = eco_test_source_path("data/adapters/text.reverse@1");
     char *sort = eco_test_source_path("data/adapters/text.sort@1");
@@ -194,7 +151,7 @@ static int setup(void **state) {
     add(r, key, bpe, "eco-tiny-bpe", NULL, NULL);
     add(r, key, bpe_rev, "reverse-bpe", "eco-tiny-bpe", "text.reverse@1");
     /* the breeder's linear merge (normalised weights 1, 1: 0.5 each) at rank 64: exact */
-    f->merged = eco_path_join(f->tmp, "merged");
+    f->merged = eco_path_join(f->s.tmp, "merged");
     const char *parents[] = {rev, sort};
     eco_merge_dir_options mo = {.parents = parents, .n_parents = 2, .rank = 64, .out = f->merged};
     eco_merge_params_init(&mo.params, ECO_MERGE_METHOD_LINEAR);
@@ -202,8 +159,8 @@ static int setup(void **state) {
     mo.params.weight[0] = mo.params.weight[1] = 1;
     ECO_ASSERT_OK(eco_merge_adapters_dir(&mo, NULL));
     add(r, key, f->merged, "merged", "eco-tiny", NULL);
-    char *chatml = base_copy(f->tmp, "tiny-chatml", CHATML);
-    char *weird = base_copy(f->tmp, "tiny-weird", "{{ messages | tojson }}");
+    char *chatml = base_copy(f->s.tmp, "tiny-chatml", CHATML);
+    char *weird = base_copy(f->s.tmp, "tiny-weird", "{{ messages | tojson }}");
     add(r, key, chatml, "tiny-chatml", NULL, NULL);
     add(r, key, weird, "tiny-weird", NULL, NULL);
     eco_registry_close(r);
@@ -215,17 +172,14 @@ static int setup(void **state) {
     free(bpe_rev);
     free(chatml);
     free(weird);
-    start(f);
+    eco_test_server_start(&f->s, false);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state) {
     fixture *f = *state;
-    eco_server_stop(f->srv, 30);
-    eco_test_rmtree(f->tmp);
-    free(f->tmp);
-    free(f->data);
+    eco_test_server_close(&f->s);
     free(f->merged);
     free(f);
     return 0;
@@ -234,7 +188,7 @@ static int teardown(void **state) {
 /* The cached merged adapters' folders now: their count, and the newest one (malloc'd, or
  * NULL) by its adapter file's mtime. */
 static size_t cached(fixture *f, char **newest, struct timespec *mtime) {
-    char *dir = eco_path_join(f->data, "cache/merged");
+    char *dir = eco_path_join(f->s.data, "cache/merged");
     size_t n = 0;
     if (newest) *newest = NULL;
     struct timespec best = {0, 0};
@@ -339,9 +293,9 @@ static void test_merged_cached_and_restart(void **state) {
     assert_true(t2.tv_sec == t1.tv_sec && t2.tv_nsec == t1.tv_nsec);
     free(file2);
     /* a restarted server finds it */
-    eco_server_stop(f->srv, 30);
-    f->srv = NULL;
-    start(f);
+    eco_server_stop(f->s.srv, 30);
+    f->s.srv = NULL;
+    eco_test_server_start(&f->s, false);
     char *third = complete(f, body);
     assert_string_equal(third, first);
     assert_int_equal(cached(f, &file2, &t2), n0 + 1);

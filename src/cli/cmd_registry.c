@@ -161,6 +161,17 @@ int cmd_registry(int argc, char **argv) {
     return cli_usage_error("registry: unknown subcommand '%s' (expected init, check, gc)", argv[2]);
 }
 
+/* What add and add-remote print for the genome they added: its canonical JSON, or its id. */
+static void print_added(const eco_genome *g, bool json) {
+    if (json) {
+        char *text = NULL;
+        size_t len = 0;
+        if (eco_genome_to_canonical(g, &text, &len) == ECO_STATUS_OK) printf("%s\n", text);
+        free(text);
+    } else
+        printf("%s\n", g->id);
+}
+
 int cmd_add(int argc, char **argv) {
     cli_opt o[] = {CLI_OPT("data-dir", true),   CLI_OPT("id", true),       CLI_OPT("base", true),
                    CLI_OPT("capability", true), CLI_OPT("sign-key", true), CLI_OPT("json", false)};
@@ -205,13 +216,8 @@ int cmd_add(int argc, char **argv) {
     if (st == ECO_STATUS_OK) cli_record_training_corpus(r, pos[0], &g); /* issue 19 */
     if (st != ECO_STATUS_OK)
         rc = cli_fail(st, "add");
-    else if (cli_get(o, n, "json")) {
-        char *text = NULL;
-        size_t len = 0;
-        if (eco_genome_to_canonical(&g, &text, &len) == ECO_STATUS_OK) printf("%s\n", text);
-        free(text);
-    } else
-        printf("%s\n", g.id);
+    else
+        print_added(&g, cli_get(o, n, "json") != NULL);
     eco_genome_free(&g);
     eco_registry_close(r);
     free(caps);
@@ -255,14 +261,7 @@ int cmd_add_remote(int argc, char **argv) {
         else if (st != ECO_STATUS_OK)
             rc = cli_fail(st, "add-remote");
     }
-    if (rc == CLI_OK && cli_get(o, n, "json")) {
-        char *text = NULL;
-        size_t len = 0;
-        if (eco_genome_to_canonical(&g, &text, &len) == ECO_STATUS_OK) printf("%s\n", text);
-        free(text);
-    } else if (rc == CLI_OK) {
-        printf("%s\n", g.id);
-    }
+    if (rc == CLI_OK) print_added(&g, cli_get(o, n, "json") != NULL);
     eco_genome_free(&g);
     eco_registry_close(r);
     free(caps);

@@ -13,10 +13,7 @@ expect 0 "add reverse" -- "$BIN" add "$SRC/data/adapters/text.reverse@1" --id re
 cat >"$tmp/keys.json" <<'KEYS'
 {"keys": [{"key": "sk-inference-0123456789", "scope": "inference"}]}
 KEYS
-"$BIN" serve --port 0 --threads 1 --api-keys "$tmp/keys.json" >"$tmp/serve.out" 2>"$tmp/serve.err" &
-PID=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$tmp/serve.out" && break; sleep 0.1; done
-URL=$(sed -n 's/^ecology serve: listening on \(http:.*\)$/\1/p' "$tmp/serve.out")
+serve_start "$tmp/serve.out" "$tmp/serve.err" --port 0 --threads 1 --api-keys "$tmp/keys.json"
 check "$([ -n "$URL" ]; echo $?)" "the server printed its address"
 [ -n "$URL" ] || { cat "$tmp/serve.err"; kill "$PID"; finish test_remote_cli; }
 expect 0 "add-remote" -- "$BIN" add-remote --id far --endpoint "$URL/v1" --model reverse \

@@ -125,10 +125,8 @@ cat "$tmp/counts"
 
 # served live: `ecology serve` (no keys) answers GET / with the page rendered from the same
 # registry; in the browser it shows the same champions (capability and id) as the file page
-"$BIN" serve --port 0 --threads 1 --data-dir "$D" >"$tmp/serve.out" 2>"$tmp/serve.err" &
-SPID=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$tmp/serve.out" && break; sleep 0.1; done
-URL=$(sed -n 's/^ecology serve: listening on \(http:.*\)$/\1/p' "$tmp/serve.out")
+serve_start "$tmp/serve.out" "$tmp/serve.err" --port 0 --threads 1 --data-dir "$D"
+SPID=$PID
 if [ -z "$URL" ]; then fail "the server did not start"; cat "$tmp/serve.err"; else
   browser --dump-dom "$URL/" >"$tmp/served.html" || { fail "chromium --dump-dom $URL/"; tail -5 "$tmp/chromium.log"; }
   python3 - "$R/index.html" "$tmp/served.html" >"$tmp/champs" <<'EOF' || { fail "the served page's champions"; cat "$tmp/champs"; }

@@ -65,10 +65,7 @@ cat >"$tmp/keys.json" <<'KEYS'
 {"keys": [{"key": "sk-inference-0123456789", "scope": "inference", "name": "test"},
           {"key": "sk-admin-0123456789", "scope": "admin"}]}
 KEYS
-"$BIN" serve --port 0 --threads 1 --api-keys "$tmp/keys.json" --grace 60 >"$tmp/serve.out" 2>"$tmp/serve.err" &
-PID=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$tmp/serve.out" && break; sleep 0.1; done
-URL=$(sed -n 's/^ecology serve: listening on \(http:.*\)$/\1/p' "$tmp/serve.out")
+serve_start "$tmp/serve.out" "$tmp/serve.err" --port 0 --threads 1 --api-keys "$tmp/keys.json" --grace 60
 check "$([ -n "$URL" ]; echo $?)" "the server printed its address"
 [ -n "$URL" ] || { cat "$tmp/serve.err"; kill "$PID"; finish test_serve; }
 KI='Authorization: Bearer sk-inference-0123456789'
@@ -202,10 +199,7 @@ contains "$tmp/serve.err" "stopped" "says it stopped"
 # never waits on a generation (it runs on a thread of its own, the connection suspended), so
 # the 429 and /health come back while a generation runs
 printf '{"port": 0, "threads": 1, "limits": {"max_concurrent": 1, "request_timeout_s": 2}}' >"$tmp/serve.json"
-"$BIN" serve --config "$tmp/serve.json" --threads 1 >"$tmp/serve2.out" 2>"$tmp/serve2.err" &
-PID=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$tmp/serve2.out" && break; sleep 0.1; done
-URL=$(sed -n 's/^ecology serve: listening on \(http:.*\)$/\1/p' "$tmp/serve2.out")
+serve_start "$tmp/serve2.out" "$tmp/serve2.err" --config "$tmp/serve.json" --threads 1
 check "$([ -n "$URL" ]; echo $?)" "the second server printed its address"
 curl -sN --data-binary "@$tmp/long" "$URL/v1/completions" >"$tmp/stream2.out" &
 CURL=$!

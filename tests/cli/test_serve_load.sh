@@ -104,10 +104,7 @@ cat >"$tmp/keys.json" <<'KEYS'
 {"keys": [{"key": "sk-inference-0123456789", "scope": "inference"}]}
 KEYS
 printf '{"port": 0, "threads": 4, "limits": {"max_concurrent": 8, "request_timeout_s": 60}}' >"$tmp/serve.json"
-"$BIN" serve --config "$tmp/serve.json" --api-keys "$tmp/keys.json" --threads 1 >"$tmp/serve.out" 2>"$tmp/serve.err" &
-PID=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$tmp/serve.out" && break; sleep 0.1; done
-URL=$(sed -n 's/^ecology serve: listening on \(http:.*\)$/\1/p' "$tmp/serve.out")
+serve_start "$tmp/serve.out" "$tmp/serve.err" --config "$tmp/serve.json" --api-keys "$tmp/keys.json" --threads 1
 check "$([ -n "$URL" ]; echo $?)" "the server printed its address"
 [ -n "$URL" ] || { cat "$tmp/serve.err"; kill "$PID"; finish test_serve_load; }
 

@@ -56,6 +56,17 @@ use_registry() {
   cd "$tmp" || exit 1
   expect 0 "registry init" -- "$BIN" registry init
 }
+# serve_start OUT ERR ARGS...: `ecology serve ARGS...` in the background (stdout in OUT,
+# stderr in ERR), waiting up to 10 s for its "listening on" line; sets PID (the server) and
+# URL (the address it printed, empty when none)
+serve_start() {
+  local out=$1 err=$2
+  shift 2
+  "$BIN" serve "$@" >"$out" 2>"$err" &
+  PID=$!
+  for _ in $(seq 1 100); do grep -q "listening on" "$out" && break; sleep 0.1; done
+  URL=$(sed -n 's/^ecology serve: listening on \(http:.*\)$/\1/p' "$out")
+}
 # finish NAME
 finish() {
   echo "$1: $passed passed, $failed failed"
