@@ -66,6 +66,19 @@ static eco_status at(parse *P, const eco_jr *r, const char *key, eco_status st) 
     return st;
 }
 
+/* The object `key` of r (required or not) holding only the `allowed` keys: *child reads it
+ * and *present says whether it was given. Errors name the field. */
+static eco_status sub_object(parse *P, const eco_jr *r, const char *key, bool required,
+                             const char *const *allowed, eco_jr *child, bool *present) {
+    const json_t *v = NULL;
+    eco_status st = eco_jr_object(r, key, required, &v);
+    *present = v != NULL;
+    if (st || !v) return at(P, r, key, st);
+    *child = eco_jr_child(r, key, v);
+    if ((st = eco_jr_only(child, allowed))) return at(P, child, NULL, st);
+    return ECO_STATUS_OK;
+}
+
 static eco_status dup_str(const char *s, size_t len, char **out) {
     *out = malloc(len + 1);
     if (!*out) return eco_error(ECO_STATUS_ENOMEM, LABEL ": out of memory");
@@ -107,12 +120,11 @@ static eco_status later(parse *P, const eco_jr *r, const char *const *keys) {
  * "json_schema": {"name", "schema", "strict", "description"}}; the schema compiled and
  * checked to be one the decoder can enforce. */
 static eco_status read_response_format(parse *P, const eco_jr *r, eco_server_request *q) {
-    const json_t *v = NULL;
-    eco_status st = eco_jr_object(r, "response_format", false, &v);
-    if (st || !v) return at(P, r, "response_format", st);
-    eco_jr fr = eco_jr_child(r, "response_format", v);
     static const char *const allowed[] = {"type", "json_schema", NULL};
-    if ((st = eco_jr_only(&fr, allowed))) return at(P, &fr, NULL, st);
+    eco_jr fr;
+    bool given = false;
+    eco_status st = sub_object(P, r, "response_format", false, allowed, &fr, &given);
+    if (st || !given) return st;
     const char *type;
     if ((st = eco_jr_str(&fr, "type", true, false, &type, NULL))) return at(P, &fr, "type", st);
     if (!strcmp(type, "text") || !strcmp(type, "json_object")) {
@@ -130,11 +142,10 @@ static eco_status read_response_format(parse *P, const eco_jr *r, eco_server_req
                               "'%s' is not supported (text, json_object, json_schema)",
                               eco_json_shown(type, strlen(type), shown)));
     }
-    const json_t *js = NULL;
-    if ((st = eco_jr_object(&fr, "json_schema", true, &js))) return at(P, &fr, "json_schema", st);
-    eco_jr sr = eco_jr_child(&fr, "json_schema", js);
     static const char *const fields[] = {"name", "schema", "strict", "description", NULL};
-    if ((st = eco_jr_only(&sr, fields))) return at(P, &sr, NULL, st);
+    eco_jr sr;
+    bool js = false;
+    if ((st = sub_object(P, &fr, "json_schema", true, fields, &sr, &js))) return st;
     const char *name, *desc;
     size_t name_len = 0;
     bool strict = false;
@@ -382,13 +393,12 @@ static eco_status read_lora(parse *P, const eco_jr *r, eco_server_request *q) {
 
 /* "merged_adapters": LoRAX's object (eco_server_merged). */
 static eco_status read_merged(parse *P, const eco_jr *r, eco_server_request *q) {
-    const json_t *v = NULL;
-    eco_status st = eco_jr_object(r, "merged_adapters", false, &v);
-    if (st || !v) return at(P, r, "merged_adapters", st);
-    eco_jr mr = eco_jr_child(r, "merged_adapters", v);
     static const char *const allowed[] = {
         "ids", "weights", "merge_strategy", "density", "majority_sign_method", "seed", NULL};
-    if ((st = eco_jr_only(&mr, allowed))) return at(P, &mr, NULL, st);
+    eco_jr mr;
+    bool given = false;
+    eco_status st = sub_object(P, r, "merged_adapters", false, allowed, &mr, &given);
+    if (st || !given) return st;
     eco_server_merged *m = calloc(1, sizeof *m);
     if (!m) return eco_error(ECO_STATUS_ENOMEM, LABEL ": out of memory");
     q->merged = m;
@@ -635,13 +645,11 @@ static eco_status read_body(parse *P, const eco_jr *r, eco_server_endpoint ep,
                                   "only best_of equal to n is supported"));
     }
     if ((st = eco_jr_bool(r, "stream", false, &q->stream))) return at(P, r, "stream", st);
-    const json_t *so = NULL;
-    if ((st = eco_jr_object(r, "stream_options", false, &so)))
-        return at(P, r, "stream_options", st);
+    static const char *const so_keys[] = {"include_usage", NULL};
+    eco_jr sr;
+    bool so = false;
+    if ((st = sub_object(P, r, "stream_options", false, so_keys, &sr, &so))) return st;
     if (so) {
-        eco_jr sr = eco_jr_child(r, "stream_options", so);
-        static const char *const allowed[] = {"include_usage", NULL};
-        if ((st = eco_jr_only(&sr, allowed))) return at(P, &sr, NULL, st);
         if ((st = eco_jr_bool(&sr, "include_usage", false, &q->include_usage)))
             return at(P, &sr, "include_usage", st);
     }
