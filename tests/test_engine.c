@@ -178,23 +178,10 @@ static void test_seeded_sampling_reproducible(void **state) {
 static void test_stop_inside_merged_token(void **state) {
     (void)state;
     char *dir = eco_path_join(tmp, "bpe"), *corpus = eco_path_join(tmp, "bpe-corpus.txt");
-    char *tok_path = eco_path_join(dir, "tokenizer.json"),
-         *cfg_path = eco_path_join(dir, "config.json");
-    static const char *const specials[] = {"<|bos|>", "<|eos|>"};
-    const char *text = "the cat sat \nthe hat sat on the mat \nthat cat \nsat sat \n";
-    eco_test_write_file(corpus, text, strlen(text));
     eco_model_config cfg;
     ECO_ASSERT_OK(eco_model_preset_config("tiny", &cfg));
-    cfg.vocab_size = 300;
-    ECO_ASSERT_OK(eco_model_create_random(&cfg, 5, ECO_DTYPE_F32, dir));
-    eco_bpe_train_options o = {
-        .vocab_size = 300, .specials = specials, .n_specials = 2, .bos = "<|bos|>", .threads = 1};
-    const char *files[1] = {corpus};
-    ECO_ASSERT_OK(eco_bpe_train_files(&o, files, 1, tok_path, NULL));
-    cfg.bos_token_id = 0;
-    cfg.eos_token_ids[0] = 1;
-    cfg.n_eos = 1;
-    ECO_ASSERT_OK(eco_config_write(cfg_path, &cfg));
+    eco_test_bpe_model(dir, corpus, &cfg, 300,
+                       "the cat sat \nthe hat sat on the mat \nthat cat \nsat sat \n");
     eco_infer_request req;
     eco_engine *e = open_engine(dir, NULL, &req, "the cat", 40);
     const eco_tokenizer *tok = eco_llama_engine_tokenizer(e);
@@ -228,7 +215,7 @@ static void test_stop_inside_merged_token(void **state) {
     eco_infer_response_free(&full);
     eco_infer_response_free(&r);
     eco_engine_destroy(e);
-    free(dir), free(corpus), free(tok_path), free(cfg_path);
+    free(dir), free(corpus);
 }
 
 static void test_stop_sequence(void **state) {

@@ -505,25 +505,12 @@ static void test_engine(void **state) {
     run_engine(tiny, 6);
     /* a byte-level BPE trained on JSON-ish text: multi-byte tokens crossing structure */
     char *dir = eco_path_join(tmp, "bpe"), *corpus = eco_path_join(tmp, "corpus.txt");
-    char *tok_path = eco_path_join(dir, "tokenizer.json"),
-         *cfg_path = eco_path_join(dir, "config.json");
-    static const char *const specials[] = {"<|bos|>", "<|eos|>"};
-    const char *text = "{\"name\": \"cat\", \"n\": 12, \"ok\": true, \"tags\": [\"x\", \"y\"]}\n"
-                       "{\"a\":1,\"ab\":\"yes\"} [1.5, 2, -3e2] \"maybe\" \"no\" null false\n";
-    eco_test_write_file(corpus, text, strlen(text));
-    cfg.vocab_size = 400;
-    ECO_ASSERT_OK(eco_model_create_random(&cfg, 5, ECO_DTYPE_F32, dir));
-    eco_bpe_train_options o = {
-        .vocab_size = 400, .specials = specials, .n_specials = 2, .bos = "<|bos|>", .threads = 1};
-    const char *files[1] = {corpus};
-    ECO_ASSERT_OK(eco_bpe_train_files(&o, files, 1, tok_path, NULL));
-    cfg.bos_token_id = 0;
-    cfg.eos_token_ids[0] = 1;
-    cfg.n_eos = 1;
-    ECO_ASSERT_OK(eco_config_write(cfg_path, &cfg));
+    eco_test_bpe_model(dir, corpus, &cfg, 400,
+                       "{\"name\": \"cat\", \"n\": 12, \"ok\": true, \"tags\": [\"x\", \"y\"]}\n"
+                       "{\"a\":1,\"ab\":\"yes\"} [1.5, 2, -3e2] \"maybe\" \"no\" null false\n");
     run_engine(dir, 6);
     eco_test_rmtree(tmp);
-    free(tiny), free(dir), free(corpus), free(tok_path), free(cfg_path), free(tmp);
+    free(tiny), free(dir), free(corpus), free(tmp);
 }
 
 /* Real vocabularies from the test material: a token's bytes keep a SentencePiece token's

@@ -12,8 +12,11 @@
 #include <jansson.h>
 #include <pcre2.h>
 
+#include "ecology/config.h"
+#include "ecology/model.h"
 #include "ecology/registry.h"
 #include "ecology/signing.h"
+#include "ecology/tokenizer_train.h"
 
 char *eco_test_source_path(const char *rel) {
     const char *root = getenv("ECO_SOURCE_DIR");
@@ -101,6 +104,26 @@ bool eco_test_regex_match(const char *pattern, const char *s) {
     pcre2_match_data_free(md);
     pcre2_code_free(re);
     return rc >= 0;
+}
+
+void eco_test_bpe_model(const char *dir, const char *corpus, eco_model_config *cfg, int vocab,
+                        const char *text) {
+    char *tok_path = eco_path_join(dir, "tokenizer.json"),
+         *cfg_path = eco_path_join(dir, "config.json");
+    static const char *const specials[] = {"<|bos|>", "<|eos|>"};
+    eco_test_write_file(corpus, text, strlen(text));
+    cfg->vocab_size = vocab;
+    ECO_ASSERT_OK(eco_model_create_random(cfg, 5, ECO_DTYPE_F32, dir));
+    eco_bpe_train_options o = {
+        .vocab_size = vocab, .specials = specials, .n_specials = 2, .bos = "<|bos|>", .threads = 1};
+    const char *files[1] = {corpus};
+    ECO_ASSERT_OK(eco_bpe_train_files(&o, files, 1, tok_path, NULL));
+    cfg->bos_token_id = 0;
+    cfg->eos_token_ids[0] = 1;
+    cfg->n_eos = 1;
+    ECO_ASSERT_OK(eco_config_write(cfg_path, cfg));
+    free(tok_path);
+    free(cfg_path);
 }
 
 double eco_test_max_abs_diff(const float *a, const float *b, size_t n) {

@@ -56,6 +56,11 @@ char *eco_test_tmpdir(void);
 void eco_test_rmtree(const char *path);
 /* Writes bytes to path (not atomic; tests only). */
 void eco_test_write_file(const char *path, const void *data, size_t len);
+/* A random f32 model of cfg (its vocab_size set to vocab; seed 5) in dir with a byte-level
+ * BPE tokenizer of vocab ids trained on text (specials <|bos|> = 0, <|eos|> = 1, the
+ * config's bos and eos), the training text written to corpus. Asserts on failure. */
+void eco_test_bpe_model(const char *dir, const char *corpus, eco_model_config *cfg, int vocab,
+                        const char *text);
 /* Largest |a[i] - b[i]|. */
 double eco_test_max_abs_diff(const float *a, const float *b, size_t n);
 /* A fresh registry in `data` (eco_registry_init) opened into *r, with a signing key "lab"
