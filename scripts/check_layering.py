@@ -73,6 +73,7 @@ HEADERS = {
     "ecology/trainer.h": "train",
     "ecology/tasks.h": "tasks",
     "ecology/recipe.h": "tasks",
+    "ecology/rl.h": "tasks",
     "ecology/artifacts.h": "artifacts",
     "ecology/signing.h": "signing",
     "ecology/registry.h": "registry",

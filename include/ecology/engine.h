@@ -57,6 +57,16 @@ eco_kv_cache *eco_llama_gen_cache(eco_llama_gen *g);
 float *eco_llama_gen_logits(eco_llama_gen *g);
 eco_status eco_llama_gen_end(eco_llama_gen *g, eco_status st);
 
+/* Runs reqs[n] on a llama engine (engine.h) with adapter ad (NULL: the bare base) as one
+ * batch: each prompt is run alone (eco_llama_gen_begin), then every unfinished sequence
+ * decodes its next token in one eco_model_decode_batch step, until all are done. resps[n]
+ * are as n separate infers with ad attached would fill them (bit-identical: the batched
+ * step is the one-token forward's many-row case). On error every response is freed and
+ * zeroed, and the message names the request. */
+eco_status eco_llama_generate_batch(eco_engine *e, const eco_model_adapter *ad,
+                                    const eco_infer_request *reqs, size_t n,
+                                    eco_infer_response *resps);
+
 /* How well a model predicts a text (eco_model_text_nll). */
 typedef struct eco_text_nll {
     double nll_nats;      /* summed −ln p(token | the tokens before it in its window) */

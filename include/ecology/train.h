@@ -164,6 +164,13 @@ eco_status eco_train_step(eco_train_model *m, const eco_adamw_config *cfg, doubl
 /* LoRA mode: the trained adapter in PEFT's layout (adapter_config.json +
  * adapter_model.safetensors), through eco_lora_adapter_save. EINVAL in full mode. */
 eco_status eco_train_save_lora(eco_train_model *m, const char *dir);
+/* LoRA mode: the adapter as it stands now, widened for the inference model `target` (of
+ * the same shapes as the base m was built from), so that the policy being trained can be
+ * sampled with eco_model_forward_adapter / eco_model_decode_batch: the tensors are copied,
+ * so later updates of m do not reach *out (free with eco_model_adapter_free). EINVAL in
+ * full mode or for a model of other shapes; ENOMEM. */
+eco_status eco_train_model_adapter(eco_train_model *m, const eco_model *target,
+                                   eco_model_adapter **out);
 /* Full mode: the weights as model.safetensors (f32, HF names) and config.json in dir. */
 eco_status eco_train_save_model(eco_train_model *m, const char *dir);
 

@@ -148,6 +148,28 @@ eco_status eco_trainer_output_check(const eco_trainer_options *opt, const char *
  * and file writes otherwise. *res (may be NULL) is filled on success. */
 eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *res);
 
+/* The pieces of a run that trains, shared by eco_trainer_run and the rl loop (rl.h):
+ *
+ * eco_trainer_checkpoint_write: work_dir/checkpoint.safetensors (eco_train_checkpoint_save)
+ *   and work_dir/checkpoint.json, canonical {"run": run, "step": the model's step, "loss":
+ *   last_loss or null}, each written atomically (the folder must exist).
+ * eco_trainer_checkpoint_restore: when work_dir holds a checkpoint, checks that its
+ *   checkpoint.json's "run" equals run (EINVAL "belongs to another run ('FIELD' differs)"
+ *   naming the first field that differs) and loads it into m; *resumed says whether it did
+ *   (false, OK, with no checkpoint: the run starts from step 0), *last_loss the loss
+ *   recorded with it (NaN when unknown).
+ * eco_trainer_commit: out_dir written whole (a temporary sibling renamed into place; its
+ *   .work moves along; replacing it must have been allowed by eco_trainer_output_check): the
+ *   adapter (LoRA mode) or the model and model_dir's tokenizer.json (full mode), and record
+ *   as training.json (canonical JSON). */
+eco_status eco_trainer_checkpoint_write(eco_train_model *m, const char *work_dir,
+                                        const struct json_t *run, double last_loss);
+eco_status eco_trainer_checkpoint_restore(eco_train_model *m, const char *work_dir,
+                                          const struct json_t *run, bool *resumed,
+                                          double *last_loss);
+eco_status eco_trainer_commit(eco_train_model *m, const char *out_dir, const char *model_dir,
+                              const struct json_t *record);
+
 /* Loads a saved adapter (PEFT folder) into a LoRA-mode training model built with the same
  * adapter configuration: every trainable A and B is replaced by the file's (converted to
  * f32). EINVAL in full mode; EFORMAT naming the tensor when shapes or ranks differ. */

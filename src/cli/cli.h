@@ -82,6 +82,7 @@ int cmd_tokenizer(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_rl(int argc, char **argv);
 int cmd_grads(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_distill(int argc, char **argv);

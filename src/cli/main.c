@@ -17,6 +17,7 @@ static const struct {
     {"inspect", cmd_inspect},
     {"tasks", cmd_tasks},
     {"train", cmd_train},
+    {"rl", cmd_rl},
     {"grads", cmd_grads},
     {"pretrain", cmd_pretrain},
     {"distill", cmd_distill},

@@ -229,6 +229,39 @@ static const cli_usage table[] = {
      "  --full           train every weight; --out DIR is the new model folder\n"
      "  --stop-after N   stop after N steps, as if interrupted (resume with --resume)\n" HYPER_NOTE
          MODEL_NOTE},
+    {"rl",
+     "rl --model MODEL (--lora r=8,alpha=16,targets=q,v | --adapter ADAPTER --continue)\n"
+     "      --capability C[,C...] --group G --steps N --batch B --adapter-out DIR\n"
+     "      [--lr LR] [--beta B] [--reference start|base] [--epsilon E] [--epsilon-high E]\n"
+     "      [--iterations K] [--loss-type grpo|bnpo|dr_grpo] [--no-scale-rewards] [--resample N]\n"
+     "      [--reward-correct W] [--reward-format W] [--length-penalty W] [--temperature T]\n"
+     "      [--top-p P] [--max-tokens M] [--max-seq T] [--micro-batch R] [--warmup N] [--clip C]\n"
+     "      [--seed S] [--eval-every N] [--eval-n N] [--eval-seed S] [--checkpoint-every N]\n"
+     "      [--stop-after N] [--resume] [--work-dir D] [--force] [--threads N] [--json]\n"
+     "      [--data-dir D]",
+     "reinforcement fine-tuning (GRPO) of a LoRA adapter, rewarded by the capabilities' checkers",
+     "  --lora SPEC      a fresh adapter (rank, alpha, targets), or\n"
+     "  --adapter A --continue  train adapter A further (its rank, targets, A and B)\n"
+     "  --capability C   the prompts (TRAIN split) and their checkers; several take turns\n"
+     "  --group G        completions sampled per prompt (>= 2); --batch B prompts per step\n"
+     "  --lr LR          AdamW learning rate (default 1e-4); --warmup, --clip (default 1)\n"
+     "  --beta B         KL weight to the reference (default 0); --reference start (the\n"
+     "                   adapter as the run began, default) or base (the bare base)\n"
+     "  --epsilon E      clipping of the policy ratio, 1-E .. 1+E (default 0.2);\n"
+     "                   --epsilon-high sets the upper side alone\n"
+     "  --iterations K   updates per batch of rollouts (default 1)\n"
+     "  --loss-type L    grpo (per sequence, default), bnpo (per token), dr_grpo (constant)\n"
+     "  --no-scale-rewards  advantages not divided by the group's standard deviation\n"
+     "  --resample N     rounds of resampling groups whose rewards are all equal (default 0)\n"
+     "  --reward-correct W --reward-format W --length-penalty W   reward = W_c*correct +\n"
+     "                   W_f*well-formed - W_l*tokens/max-tokens (defaults 1, 0, 0)\n"
+     "  --temperature T --top-p P   sampling (defaults 1, 1); --max-tokens M per completion\n"
+     "                   (default the capabilities' longest answer + 8)\n"
+     "  --eval-every N   held-out exact match every N steps (and at the start and the end);\n"
+     "                   --eval-n N items per capability (default 100; 0: none)\n"
+     "  --checkpoint-every N --resume --stop-after N --work-dir D   as for train\n"
+     "  --adapter-out DIR  the adapter and training.json (the run, the reward and held-out\n"
+     "                   curves); refused when not empty unless --force or --resume\n" MODEL_NOTE},
     {"grads",
      "grads --model MODEL [--adapter ADAPTER] --data FILE.jsonl --out FILE.safetensors [--batch "
      "B]\n"

@@ -283,7 +283,7 @@ typedef struct run_ctx {
     uint8_t *mask;
     int32_t *positions; /* [batch·seq] with doc_mask, else NULL */
     json_t *run;
-    char *ckpt_path, *ckpt_json_path;
+    const char *work; /* the working folder (checkpoints) */
 } run_ctx;
 
 static void run_free(run_ctx *c) {
@@ -297,62 +297,95 @@ static void run_free(run_ctx *c) {
     free(c->mask);
     free(c->positions);
     json_decref(c->run);
-    free(c->ckpt_path);
-    free(c->ckpt_json_path);
 }
 
-static eco_status save_checkpoint(run_ctx *c, double last_loss) {
-    eco_status st = eco_train_checkpoint_save(c->model, c->ckpt_path);
-    if (st) return st;
-    json_t *j =
-        json_pack("{s:O, s:I, s:o}", "run", c->run, "step",
-                  (json_int_t)eco_train_model_state(c->model)->step, "loss", jreal(last_loss));
-    if (!j) return eco_error(ECO_STATUS_ENOMEM, "checkpoint.json: out of memory");
-    st = eco_json_write_canonical_file(c->ckpt_json_path, j);
-    json_decref(j);
+eco_status eco_trainer_checkpoint_write(eco_train_model *m, const char *work_dir, const json_t *run,
+                                        double last_loss) {
+    if (!m || !work_dir || !run) return eco_error(ECO_STATUS_EINVAL, "checkpoint: NULL argument");
+    char *ck = eco_path_join(work_dir, "checkpoint.safetensors"),
+         *cj = eco_path_join(work_dir, "checkpoint.json");
+    eco_status st = (!ck || !cj) ? eco_error(ECO_STATUS_ENOMEM, "checkpoint: out of memory")
+                                 : eco_train_checkpoint_save(m, ck);
+    if (!st) {
+        json_t *j = json_pack("{s:O, s:I, s:o}", "run", run, "step",
+                              (json_int_t)eco_train_model_state(m)->step, "loss", jreal(last_loss));
+        st = j ? eco_json_write_canonical_file(cj, j)
+               : eco_error(ECO_STATUS_ENOMEM, "checkpoint.json: out of memory");
+        json_decref(j);
+    }
+    free(ck);
+    free(cj);
     return st;
 }
 
-/* Restores a checkpoint when asked and present; *last_loss from checkpoint.json. */
-static eco_status maybe_resume(run_ctx *c, const eco_trainer_options *o, bool *resumed,
-                               double *last_loss) {
-    *resumed = false;
-    FILE *f = fopen(c->ckpt_path, "rb");
+eco_status eco_trainer_checkpoint_restore(eco_train_model *m, const char *work_dir,
+                                          const json_t *run, bool *resumed, double *last_loss) {
+    if (resumed) *resumed = false;
+    if (last_loss) *last_loss = NAN;
+    if (!m || !work_dir || !run || !resumed || !last_loss)
+        return eco_error(ECO_STATUS_EINVAL, "resume: NULL argument");
+    char *ck = eco_path_join(work_dir, "checkpoint.safetensors"),
+         *cj = eco_path_join(work_dir, "checkpoint.json");
+    eco_status st = ECO_STATUS_OK;
+    json_t *j = NULL;
+    if (!ck || !cj) {
+        st = eco_error(ECO_STATUS_ENOMEM, "resume: out of memory");
+        goto done;
+    }
+    FILE *f = fopen(ck, "rb");
     if (!f) {
-        ECO_INFO("train: --resume: no checkpoint at %s, starting from step 0", c->ckpt_path);
-        return ECO_STATUS_OK;
+        ECO_INFO("--resume: no checkpoint at %s, starting from step 0", ck);
+        goto done;
     }
     fclose(f);
     char *text;
     size_t len;
-    eco_status st = eco_read_file(c->ckpt_json_path, (size_t)1 << 24, &text, &len);
-    if (st) return eco_error_wrap(st, "resume");
+    if ((st = eco_read_file(cj, (size_t)1 << 24, &text, &len))) {
+        st = eco_error_wrap(st, "resume");
+        goto done;
+    }
     json_error_t err;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     free(text);
-    if (!j) return eco_error(ECO_STATUS_EFORMAT, "resume: %s: %s", c->ckpt_json_path, err.text);
+    if (!j) {
+        st = eco_error(ECO_STATUS_EFORMAT, "resume: %s: %s", cj, err.text);
+        goto done;
+    }
     char where[256];
-    json_t *run = json_object_get(j, "run");
-    if (!run || json_first_diff(c->run, run, "", where, sizeof where)) {
-        json_decref(j);
-        return eco_error(ECO_STATUS_EINVAL, "resume: %s belongs to another run ('%s' differs)",
-                         c->ckpt_json_path, run ? where : "run");
+    json_t *jrun = json_object_get(j, "run");
+    if (!jrun || json_first_diff(run, jrun, "", where, sizeof where)) {
+        st = eco_error(ECO_STATUS_EINVAL, "resume: %s belongs to another run ('%s' differs)", cj,
+                       jrun ? where : "run");
+        goto done;
     }
     json_t *jstep = json_object_get(j, "step"), *jloss = json_object_get(j, "loss");
-    st = eco_train_checkpoint_load(c->model, c->ckpt_path);
-    if (!st) {
-        eco_train_state *s = eco_train_model_state(c->model);
-        *last_loss = (json_is_integer(jstep) && json_integer_value(jstep) == s->step &&
-                      json_is_number(jloss))
-                         ? json_number_value(jloss)
-                         : NAN;
-        st = eco_data_loader_seek(c->loader, pos_decode(s->data_position));
-        if (st) st = eco_error_wrap(st, "resume: %s: data position", c->ckpt_path);
-        (void)o;
-        *resumed = st == ECO_STATUS_OK;
-    }
+    if ((st = eco_train_checkpoint_load(m, ck))) goto done;
+    const eco_train_state *s = eco_train_model_state(m);
+    if (json_is_integer(jstep) && json_integer_value(jstep) == s->step && json_is_number(jloss))
+        *last_loss = json_number_value(jloss);
+    *resumed = true;
+done:
     json_decref(j);
+    free(ck);
+    free(cj);
     return st;
+}
+
+static eco_status save_checkpoint(run_ctx *c, double last_loss) {
+    return eco_trainer_checkpoint_write(c->model, c->work, c->run, last_loss);
+}
+
+/* Restores a checkpoint when asked and present, and the data loader's position with it. */
+static eco_status maybe_resume(run_ctx *c, bool *resumed, double *last_loss) {
+    eco_status st = eco_trainer_checkpoint_restore(c->model, c->work, c->run, resumed, last_loss);
+    if (st || !*resumed) return st;
+    st =
+        eco_data_loader_seek(c->loader, pos_decode(eco_train_model_state(c->model)->data_position));
+    if (st) {
+        *resumed = false;
+        return eco_error_wrap(st, "resume: %s: data position", c->work);
+    }
+    return ECO_STATUS_OK;
 }
 
 /* The folder the run's result goes to: the adapter folder in LoRA mode, else out_dir. */
@@ -482,44 +515,47 @@ eco_status eco_trainer_output_check(const eco_trainer_options *o, const char *co
     return st;
 }
 
-/* Writes the result into a temporary sibling of the output folder and renames it into place
- * (eco_output_*): the model (full) or adapter (LoRA) and training.json; the working folder
- * <output>/.work moves along. */
-static eco_status finish(run_ctx *c, const eco_trainer_options *o, double final_loss) {
+eco_status eco_trainer_commit(eco_train_model *m, const char *out_dir, const char *model_dir,
+                              const json_t *record) {
+    if (!m || !out_dir || !model_dir || !record)
+        return eco_error(ECO_STATUS_EINVAL, "train: NULL argument");
     eco_output_dir od;
-    const char *inputs[1] = {o->model_dir};
+    const char *inputs[1] = {model_dir};
     /* checked at the start (eco_trainer_output_check): replacing is what this run was allowed */
-    eco_status st = eco_output_begin(&od, output_dir(o), inputs, 1, ECO_WORK_DIR, ECO_OUTPUT_FORCE);
+    eco_status st = eco_output_begin(&od, out_dir, inputs, 1, ECO_WORK_DIR, ECO_OUTPUT_FORCE);
     if (st) return st;
-    if (o->mode == ECO_TRAIN_MODE_FULL) {
-        if ((st = eco_train_save_model(c->model, od.tmp))) goto fail;
-        char *from = eco_path_join(o->model_dir, "tokenizer.json"),
+    if (eco_train_model_mode(m) == ECO_TRAIN_MODE_FULL) {
+        if ((st = eco_train_save_model(m, od.tmp))) goto fail;
+        char *from = eco_path_join(model_dir, "tokenizer.json"),
              *to = eco_path_join(od.tmp, "tokenizer.json");
         st = (!from || !to) ? eco_error(ECO_STATUS_ENOMEM, "out of memory") : copy_file(from, to);
         free(from);
         free(to);
         if (st) goto fail;
     } else {
-        if ((st = eco_train_save_lora(c->model, od.tmp))) goto fail;
+        if ((st = eco_train_save_lora(m, od.tmp))) goto fail;
     }
+    char *path = eco_path_join(od.tmp, "training.json");
+    st = path ? eco_json_write_canonical_file(path, record)
+              : eco_error(ECO_STATUS_ENOMEM, "out of memory");
+    free(path);
+    if (st) goto fail;
+    return eco_output_commit(&od);
+fail:
+    eco_output_abort(&od);
+    return st;
+}
+
+/* The result (eco_trainer_commit) with training.json's record. */
+static eco_status finish(run_ctx *c, const eco_trainer_options *o, double final_loss) {
     json_t *j = json_pack("{s:s, s:s, s:O, s:i, s:I, s:o, s:I}", "tool", "ecology", "version",
                           ECO_VERSION, "run", c->run, "threads", eco_get_threads(), "steps_done",
                           (json_int_t)eco_train_model_state(c->model)->step, "final_loss",
                           jreal(final_loss), "trainable_floats",
                           (json_int_t)eco_train_num_floats(c->model));
-    if (!j) {
-        st = eco_error(ECO_STATUS_ENOMEM, "training.json: out of memory");
-        goto fail;
-    }
-    char *path = eco_path_join(od.tmp, "training.json");
-    st = path ? eco_json_write_canonical_file(path, j)
-              : eco_error(ECO_STATUS_ENOMEM, "out of memory");
-    free(path);
+    if (!j) return eco_error(ECO_STATUS_ENOMEM, "training.json: out of memory");
+    eco_status st = eco_trainer_commit(c->model, output_dir(o), o->model_dir, j);
     json_decref(j);
-    if (st) goto fail;
-    return eco_output_commit(&od);
-fail:
-    eco_output_abort(&od);
     return st;
 }
 
@@ -618,17 +654,15 @@ eco_status eco_trainer_run(const eco_trainer_options *opt, eco_trainer_result *r
         json_decref(c.run);
         c.run = NULL;
     }
-    c.ckpt_path = eco_path_join(ckdir, "checkpoint.safetensors");
-    c.ckpt_json_path = eco_path_join(ckdir, "checkpoint.json");
-    if (!c.inputs || !c.targets || !c.mask || (o.doc_mask && !c.positions) || !c.run ||
-        !c.ckpt_path || !c.ckpt_json_path) {
+    c.work = ckdir;
+    if (!c.inputs || !c.targets || !c.mask || (o.doc_mask && !c.positions) || !c.run) {
         st = eco_error(ECO_STATUS_ENOMEM, "train: out of memory");
         goto done;
     }
     if ((st = eco_mkdir_p(ckdir))) goto done;
 
     double last_loss = NAN;
-    if (o.resume && (st = maybe_resume(&c, &o, &r.resumed, &last_loss))) goto done;
+    if (o.resume && (st = maybe_resume(&c, &r.resumed, &last_loss))) goto done;
     eco_train_state *state = eco_train_model_state(c.model);
     if (!r.resumed) {
         eco_rng_seed(&state->data_rng, o.seed);
