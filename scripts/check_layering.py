@@ -34,7 +34,7 @@ ALLOWED = {
     "signing":   ["core"],               # keys, DSSE, statements: nothing of the store
     "registry":  ["artifacts", "signing", "formats"],  # formats: compatibility hashes of
                                                        # config.json, weights, adapters
-    "breeder":   ["train", "registry"],  # merges, mutate, prune, quantize, extract, finetune,
+    "breeder":   ["train", "registry", "tasks"],  # merges, mutate, prune, quantize, extract, finetune,
                                          # distill over registered parents (merge.h: the math)
     "verifier":  ["core", "registry"],   # JSON Schema, refusal and deny-list checks, artifact checks
     "evaluator": ["model", "verifier", "registry"],  # corpora, metrics, gates, fitness, reports
