@@ -59,8 +59,8 @@ eco_status rl_stream_hash(rl_stream *s, int64_t n, char hex[ECO_SHA256_HEX_LEN +
     eco_status st = eco_sha256_begin(&ctx);
     if (st) return st;
     for (int64_t i = 0; i < n && !st; i++) {
-        const eco_capability *cap;
-        const eco_task_item *item;
+        const eco_capability *cap = NULL;
+        const eco_task_item *item = NULL;
         if (!(st = rl_stream_get(s, i, &cap, &item)))
             st = eco_sha256_update(ctx, item->prompt, strlen(item->prompt) + 1);
     }
@@ -137,13 +137,13 @@ eco_status rl_rollout(eco_engine *e, const eco_model_adapter *ad, rl_stream *s,
     }
     /* generate every prompt first: growing the stream moves the items */
     for (size_t g = 0; g < n_pos && !st; g++) {
-        const eco_capability *cap;
-        const eco_task_item *item;
+        const eco_capability *cap = NULL;
+        const eco_task_item *item = NULL;
         st = rl_stream_get(s, pos[g], &cap, &item);
     }
     for (size_t g = 0; g < n_pos && !st; g++) {
-        const eco_capability *cap;
-        const eco_task_item *item;
+        const eco_capability *cap = NULL;
+        const eco_task_item *item = NULL;
         if ((st = rl_stream_get(s, pos[g], &cap, &item))) break;
         for (size_t j = 0; j < G; j++) {
             eco_infer_request *q = &reqs[g * G + j];
