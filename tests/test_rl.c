@@ -100,9 +100,9 @@ static void test_generate_batch(void **state) {
     const eco_model_adapter *ad = eco_model_attached_adapter(eco_llama_engine_model(with));
     assert_non_null(ad);
     static const char *const stop[1] = {"\n"};
-    static const char *const prompts[] = {"Add: 007+172\nSum:", "Add: 123+456\nSum:",
-                                          "Record: city=rebara id=5004\nJSON:",
-                                          "Sort: pear apple fig\nSorted:", "Add: 1+2\nSum:"};
+    static const char *const prompts[] = {
+        "Add: 007+172\nSum:", "Add: 123+456\nSum:", "Record: city=rebara id=5004\nJSON:",
+        "Sort: pear apple fig\nSorted:", "Add: 1+2\nSum:"};
     static const float temps[] = {0.0f, 0.9f, 0.0f, 1.3f, 0.7f};
     enum { N = 5 };
     eco_infer_request reqs[N];
@@ -252,8 +252,7 @@ static void test_model_adapter(void **state) {
 /* ---- rewards and seeds ------------------------------------------------------------------- */
 
 /* The first TRAIN item of cap (seed 3) whose completion holds `needle` (NULL: any). */
-static eco_task_item *item_of(const eco_capability *cap, const char *needle, size_t *n,
-                              size_t *k) {
+static eco_task_item *item_of(const eco_capability *cap, const char *needle, size_t *n, size_t *k) {
     eco_task_item *items;
     *n = 64;
     ECO_ASSERT_OK(eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, *n, 3, &items));
@@ -307,9 +306,9 @@ static void test_reward(void **state) {
     const size_t max_tokens = 12;
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         const size_t ntok = r % 5; /* exact in binary: the penalty is ntok/48 */
-        eco_rl_reward_parts p = eco_rl_reward(rows[r].cap, rows[r].item, rows[r].out,
-                                              strlen(rows[r].out), rows[r].stopped, ntok,
-                                              max_tokens, &w);
+        eco_rl_reward_parts p =
+            eco_rl_reward(rows[r].cap, rows[r].item, rows[r].out, strlen(rows[r].out),
+                          rows[r].stopped, ntok, max_tokens, &w);
         const double want = (rows[r].correct ? 1.0 : 0.0) + (rows[r].format ? 0.5 : 0.0) -
                             0.25 * (double)ntok / (double)max_tokens;
         if (p.correct != rows[r].correct || p.format != rows[r].format || p.reward != want) {
@@ -431,8 +430,10 @@ static void test_run_reproducible(void **state) {
 /* Writes text as work/rl-curve.json (NULL: removes it). */
 static void put_curve(const char *work, const char *text, size_t len) {
     char *p = eco_path_join(work, "rl-curve.json");
-    if (text) eco_test_write_file(p, text, len);
-    else remove(p);
+    if (text)
+        eco_test_write_file(p, text, len);
+    else
+        remove(p);
     free(p);
 }
 
@@ -553,16 +554,15 @@ static void test_resume(void **state) {
     eo.seed = 0;
     eco_tasks_eval_report rep;
     ECO_ASSERT_OK(eco_tasks_eval(e, cap_of("arith.add@1"), &eo, &rep));
-    print_message("held-out at the end: recorded %.4f, tasks eval %.4f\n", recorded,
-                  rep.accuracy);
+    print_message("held-out at the end: recorded %.4f, tasks eval %.4f\n", recorded, rep.accuracy);
     assert_true(recorded == rep.accuracy);
     assert_true(rep.correct > 0); /* the continued adapter adds: the comparison says something */
     eco_tasks_eval_report_free(&rep);
     eco_engine_destroy(e);
     json_t *run = json_object_get(j, "run");
     assert_non_null(json_object_get(json_object_get(run, "init"), "adapter_sha256"));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(run, "grpo"), "iterations")),
-                     2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(run, "grpo"), "iterations")), 2);
     json_decref(j);
     free(full);
 
@@ -596,37 +596,72 @@ static void test_bad_options(void **state) {
     struct {
         const char *name, *piece;
     } rows[] = {
-        {"group 1", "--group"},          {"batch 0", "--batch"},
-        {"no capability", "capability"}, {"duplicate", "given twice"},
-        {"temperature 0", "--temperature"}, {"top_p 0", "--top-p"},
-        {"max_tokens", "--max-tokens"},  {"iterations 0", "--iterations"},
-        {"epsilon_low 1", "epsilon_low"}, {"beta < 0", "beta"},
-        {"loss type", "loss type"},      {"steps 0", "--steps"},
-        {"no model", "model"},           {"reference", "reference"},
+        {"group 1", "--group"},
+        {"batch 0", "--batch"},
+        {"no capability", "capability"},
+        {"duplicate", "given twice"},
+        {"temperature 0", "--temperature"},
+        {"top_p 0", "--top-p"},
+        {"max_tokens", "--max-tokens"},
+        {"iterations 0", "--iterations"},
+        {"epsilon_low 1", "epsilon_low"},
+        {"beta < 0", "beta"},
+        {"loss type", "loss type"},
+        {"steps 0", "--steps"},
+        {"no model", "model"},
+        {"reference", "reference"},
     };
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
         eco_rl_options o;
         small_options(&o, out);
         switch (k) {
-        case 0: o.group = 1; break;
-        case 1: o.batch = 0; break;
-        case 2: o.n_caps = 0; break;
-        case 3: o.caps = dup, o.n_caps = 2; break;
-        case 4: o.temperature = 0; break;
-        case 5: o.top_p = 0; break;
-        case 6: o.max_tokens = 200, o.max_seq = 128; break;
-        case 7: o.iterations = 0; break;
-        case 8: o.grpo.epsilon_low = 1; break;
-        case 9: o.grpo.beta = -0.1; break;
-        case 10: o.grpo.loss_type = (eco_grpo_loss_type)99; break;
-        case 11: o.steps = 0; break;
-        case 12: o.model_dir = NULL; break;
-        case 13: o.reference = (eco_rl_reference)7; break;
+            case 0:
+                o.group = 1;
+                break;
+            case 1:
+                o.batch = 0;
+                break;
+            case 2:
+                o.n_caps = 0;
+                break;
+            case 3:
+                o.caps = dup, o.n_caps = 2;
+                break;
+            case 4:
+                o.temperature = 0;
+                break;
+            case 5:
+                o.top_p = 0;
+                break;
+            case 6:
+                o.max_tokens = 200, o.max_seq = 128;
+                break;
+            case 7:
+                o.iterations = 0;
+                break;
+            case 8:
+                o.grpo.epsilon_low = 1;
+                break;
+            case 9:
+                o.grpo.beta = -0.1;
+                break;
+            case 10:
+                o.grpo.loss_type = (eco_grpo_loss_type)99;
+                break;
+            case 11:
+                o.steps = 0;
+                break;
+            case 12:
+                o.model_dir = NULL;
+                break;
+            case 13:
+                o.reference = (eco_rl_reference)7;
+                break;
         }
         eco_status st = eco_rl_run(&o, NULL);
         if (st != ECO_STATUS_EINVAL || !strstr(eco_last_error(), rows[k].piece)) {
-            print_error("%s: %s (%s), want EINVAL naming '%s'\n", rows[k].name,
-                        eco_status_str(st), eco_last_error(), rows[k].piece);
+            print_error("%s: %s (%s), want EINVAL naming '%s'\n", rows[k].name, eco_status_str(st),
+                        eco_last_error(), rows[k].piece);
             fail();
         }
     }
@@ -706,11 +741,10 @@ static void test_learns_format(void **state) {
     ECO_ASSERT_OK(eco_llama_engine_open_adapter(g_base, out, NULL, &trained));
     const size_t n = 64;
     double before = format_share(plain, NULL, n, 2.0f);
-    double after = format_share(trained,
-                                eco_model_attached_adapter(eco_llama_engine_model(trained)), n,
-                                2.0f);
-    print_message("form kept at temperature 2 on %zu prompts: base %.3f, trained %.3f\n", n,
-                  before, after);
+    double after =
+        format_share(trained, eco_model_attached_adapter(eco_llama_engine_model(trained)), n, 2.0f);
+    print_message("form kept at temperature 2 on %zu prompts: base %.3f, trained %.3f\n", n, before,
+                  after);
     /* Rule: the trained adapter must close at least a third of the base's gap to a perfect
      * form share; a run that learned nothing stays within sampling noise of the base. */
     assert_true(after - before >= (1.0 - before) / 3.0);
@@ -721,10 +755,10 @@ static void test_learns_format(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_generate_batch),  cmocka_unit_test(test_model_adapter),
-        cmocka_unit_test(test_reward),          cmocka_unit_test(test_sample_seed),
+        cmocka_unit_test(test_generate_batch),   cmocka_unit_test(test_model_adapter),
+        cmocka_unit_test(test_reward),           cmocka_unit_test(test_sample_seed),
         cmocka_unit_test(test_run_reproducible), cmocka_unit_test(test_resume),
-        cmocka_unit_test(test_bad_options),     cmocka_unit_test(test_learns_format),
+        cmocka_unit_test(test_bad_options),      cmocka_unit_test(test_learns_format),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
