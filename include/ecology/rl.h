@@ -107,49 +107,49 @@ typedef struct eco_rl_step_info {
     int64_t zero_signal_left;  /* ... and after */
     double kl;                 /* mean k3 KL to the reference (0 when beta = 0) */
     double clip_ratio;
-    double loss;               /* the objective at the last update */
-    int64_t tokens;            /* completion tokens sampled in the step */
-    double sample_seconds;     /* sampling (rollouts, rewards) */
-    double update_seconds;     /* log-probabilities and optimiser steps */
+    double loss;           /* the objective at the last update */
+    int64_t tokens;        /* completion tokens sampled in the step */
+    double sample_seconds; /* sampling (rollouts, rewards) */
+    double update_seconds; /* log-probabilities and optimiser steps */
     /* held-out exact match per capability when this step evaluated (n_heldout > 0) */
     size_t n_heldout;
     const double *heldout; /* [n_caps], valid during the callback */
 } eco_rl_step_info;
 
 typedef struct eco_rl_options {
-    const char *model_dir;   /* the base model folder */
-    const char *init_adapter; /* continue this adapter (its configuration); NULL: a fresh
+    const char *model_dir;             /* the base model folder */
+    const char *init_adapter;          /* continue this adapter (its configuration); NULL: a fresh
                                * adapter of `lora` */
-    eco_peft_config lora;     /* fresh adapters: r, alpha, targets, ... */
+    eco_peft_config lora;              /* fresh adapters: r, alpha, targets, ... */
     const eco_capability *const *caps; /* [n_caps] capabilities, distinct */
     size_t n_caps;
     const char *adapter_out; /* the output adapter folder */
     const char *work_dir;    /* NULL: adapter_out/.work */
     bool force;
-    int64_t steps;       /* >= 1 */
-    int64_t batch;       /* prompts (groups) per step, default 8 */
-    int64_t group;       /* G completions per prompt, >= 2, default 8 */
-    int64_t micro_batch; /* rows per forward/backward, default G */
-    int64_t iterations;  /* updates per batch of rollouts, default 1 */
-    double lr;           /* default 1e-4 */
-    int64_t warmup;      /* default 0 */
-    double clip;         /* global-norm clipping, default 1; <= 0 off */
-    double weight_decay; /* default 0 */
+    int64_t steps;        /* >= 1 */
+    int64_t batch;        /* prompts (groups) per step, default 8 */
+    int64_t group;        /* G completions per prompt, >= 2, default 8 */
+    int64_t micro_batch;  /* rows per forward/backward, default G */
+    int64_t iterations;   /* updates per batch of rollouts, default 1 */
+    double lr;            /* default 1e-4 */
+    int64_t warmup;       /* default 0 */
+    double clip;          /* global-norm clipping, default 1; <= 0 off */
+    double weight_decay;  /* default 0 */
     eco_grpo_config grpo; /* epsilon_low/high (0.2), beta (0), loss_type ("grpo");
                            * temperature is `temperature` below */
     eco_rl_reference reference;
-    bool scale_rewards;      /* default true */
-    int64_t resample;        /* rounds of resampling zero-signal groups per step, default 0 */
+    bool scale_rewards; /* default true */
+    int64_t resample;   /* rounds of resampling zero-signal groups per step, default 0 */
     eco_rl_reward_weights reward;
-    double temperature;      /* sampling, > 0 (default 1) */
-    double top_p;            /* default 1 */
-    int max_tokens;          /* per completion; 0: the largest max_completion_bytes + 8 */
-    int64_t max_seq;         /* training row length bound; 0: 256 (or the context) */
-    uint64_t seed;           /* prompts, LoRA initialisation, sampling */
-    int64_t eval_every;      /* 0: only at the start and the end */
-    size_t eval_n;           /* held-out items per capability, default 100; 0: no eval */
-    uint64_t eval_seed;      /* default 0, as `tasks eval` */
-    int threads;             /* <= 0 keeps the current count */
+    double temperature; /* sampling, > 0 (default 1) */
+    double top_p;       /* default 1 */
+    int max_tokens;     /* per completion; 0: the largest max_completion_bytes + 8 */
+    int64_t max_seq;    /* training row length bound; 0: 256 (or the context) */
+    uint64_t seed;      /* prompts, LoRA initialisation, sampling */
+    int64_t eval_every; /* 0: only at the start and the end */
+    size_t eval_n;      /* held-out items per capability, default 100; 0: no eval */
+    uint64_t eval_seed; /* default 0, as `tasks eval` */
+    int threads;        /* <= 0 keeps the current count */
     int64_t checkpoint_every;
     bool resume;
     int64_t stop_after; /* stop once that many steps are done (checkpoint, no result) */
@@ -165,16 +165,16 @@ const char *eco_rl_reference_name(eco_rl_reference r);
 eco_status eco_rl_reference_parse(const char *s, eco_rl_reference *out);
 
 typedef struct eco_rl_result {
-    bool finished;      /* all steps done and the adapter written */
+    bool finished; /* all steps done and the adapter written */
     bool resumed;
     int64_t start_step; /* steps done when this call began */
     int64_t steps_done;
     double first_reward, final_reward; /* mean rewards of the first and last steps of the call */
     double heldout_start, heldout_end; /* mean held-out exact match over the capabilities at
                                         * this call's first and last evaluation (NaN: none) */
-    int64_t zero_signal;              /* zero-signal groups over the call, before resampling */
-    int64_t groups;                   /* groups sampled over the call, resamples included */
-    int64_t tokens;                   /* completion tokens sampled over the call */
+    int64_t zero_signal;               /* zero-signal groups over the call, before resampling */
+    int64_t groups;                    /* groups sampled over the call, resamples included */
+    int64_t tokens;                    /* completion tokens sampled over the call */
     double sample_seconds, update_seconds, seconds;
 } eco_rl_result;
 

@@ -71,27 +71,46 @@ static void print_result(const eco_rl_result *r, const eco_rl_options *o, bool j
 }
 
 int cmd_rl(int argc, char **argv) {
-    cli_opt o[] = {
-        CLI_OPT("model", true),          CLI_OPT("adapter", true),
-        CLI_OPT("continue", false),      CLI_OPT("lora", true),
-        CLI_OPT("capability", true),     CLI_OPT("group", true),
-        CLI_OPT("steps", true),          CLI_OPT("batch", true),
-        CLI_OPT("micro-batch", true),    CLI_OPT("lr", true),
-        CLI_OPT("warmup", true),         CLI_OPT("clip", true),
-        CLI_OPT("beta", true),           CLI_OPT("reference", true),
-        CLI_OPT("epsilon", true),        CLI_OPT("epsilon-high", true),
-        CLI_OPT("iterations", true),     CLI_OPT("loss-type", true),
-        CLI_OPT("no-scale-rewards", false), CLI_OPT("resample", true),
-        CLI_OPT("reward-correct", true), CLI_OPT("reward-format", true),
-        CLI_OPT("length-penalty", true), CLI_OPT("temperature", true),
-        CLI_OPT("top-p", true),          CLI_OPT("max-tokens", true),
-        CLI_OPT("max-seq", true),        CLI_OPT("seed", true),
-        CLI_OPT("eval-every", true),     CLI_OPT("eval-n", true),
-        CLI_OPT("eval-seed", true),      CLI_OPT("adapter-out", true),
-        CLI_OPT("work-dir", true),       CLI_OPT("force", false),
-        CLI_OPT("checkpoint-every", true), CLI_OPT("stop-after", true),
-        CLI_OPT("resume", false),        CLI_OPT("threads", true),
-        CLI_OPT("json", false),          CLI_OPT("data-dir", true)};
+    cli_opt o[] = {CLI_OPT("model", true),
+                   CLI_OPT("adapter", true),
+                   CLI_OPT("continue", false),
+                   CLI_OPT("lora", true),
+                   CLI_OPT("capability", true),
+                   CLI_OPT("group", true),
+                   CLI_OPT("steps", true),
+                   CLI_OPT("batch", true),
+                   CLI_OPT("micro-batch", true),
+                   CLI_OPT("lr", true),
+                   CLI_OPT("warmup", true),
+                   CLI_OPT("clip", true),
+                   CLI_OPT("beta", true),
+                   CLI_OPT("reference", true),
+                   CLI_OPT("epsilon", true),
+                   CLI_OPT("epsilon-high", true),
+                   CLI_OPT("iterations", true),
+                   CLI_OPT("loss-type", true),
+                   CLI_OPT("no-scale-rewards", false),
+                   CLI_OPT("resample", true),
+                   CLI_OPT("reward-correct", true),
+                   CLI_OPT("reward-format", true),
+                   CLI_OPT("length-penalty", true),
+                   CLI_OPT("temperature", true),
+                   CLI_OPT("top-p", true),
+                   CLI_OPT("max-tokens", true),
+                   CLI_OPT("max-seq", true),
+                   CLI_OPT("seed", true),
+                   CLI_OPT("eval-every", true),
+                   CLI_OPT("eval-n", true),
+                   CLI_OPT("eval-seed", true),
+                   CLI_OPT("adapter-out", true),
+                   CLI_OPT("work-dir", true),
+                   CLI_OPT("force", false),
+                   CLI_OPT("checkpoint-every", true),
+                   CLI_OPT("stop-after", true),
+                   CLI_OPT("resume", false),
+                   CLI_OPT("threads", true),
+                   CLI_OPT("json", false),
+                   CLI_OPT("data-dir", true)};
     const int n = (int)(sizeof o / sizeof *o);
     const char *pos[1];
     int npos;
@@ -102,7 +121,8 @@ int cmd_rl(int argc, char **argv) {
     const char *adapter = cli_get(o, n, "adapter"), *lora = cli_get(o, n, "lora"), *s;
     bool cont = cli_get(o, n, "continue") != NULL;
     if (!r.model_dir) return cli_usage_error("rl: --model MODEL is required");
-    if (!cli_get(o, n, "capability")) return cli_usage_error("rl: --capability C[,C...] is required");
+    if (!cli_get(o, n, "capability"))
+        return cli_usage_error("rl: --capability C[,C...] is required");
     if (!(r.adapter_out = cli_get(o, n, "adapter-out")))
         return cli_usage_error("rl: --adapter-out DIR is required");
     if (!!lora + cont != 1)
@@ -118,7 +138,8 @@ int cmd_rl(int argc, char **argv) {
     r.caps = caps;
     static const char *const required[] = {"group", "steps", "batch"};
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
-        if (!cli_get(o, n, required[i])) return cli_usage_error("rl: --%s is required", required[i]);
+        if (!cli_get(o, n, required[i]))
+            return cli_usage_error("rl: --%s is required", required[i]);
     int64_t iv;
     if (cli_parse_int("group", cli_get(o, n, "group"), 2, 1024, &r.group) != CLI_OK ||
         cli_parse_int("steps", cli_get(o, n, "steps"), 1, 1000000, &r.steps) != CLI_OK ||
@@ -163,10 +184,12 @@ int cmd_rl(int argc, char **argv) {
         if (cli_parse_int("threads", s, 1, 1024, &iv) != CLI_OK) return CLI_USAGE;
         r.threads = (int)iv;
     }
-    if ((s = cli_get(o, n, "seed")) && cli_parse_u64("seed", s, &r.seed) != CLI_OK) return CLI_USAGE;
+    if ((s = cli_get(o, n, "seed")) && cli_parse_u64("seed", s, &r.seed) != CLI_OK)
+        return CLI_USAGE;
     if ((s = cli_get(o, n, "eval-seed")) && cli_parse_u64("eval-seed", s, &r.eval_seed) != CLI_OK)
         return CLI_USAGE;
-    if ((s = cli_get(o, n, "reference")) && eco_rl_reference_parse(s, &r.reference) != ECO_STATUS_OK)
+    if ((s = cli_get(o, n, "reference")) &&
+        eco_rl_reference_parse(s, &r.reference) != ECO_STATUS_OK)
         return cli_usage_error("rl: --reference: %s", eco_last_error());
     if ((s = cli_get(o, n, "loss-type")) &&
         eco_grpo_loss_type_parse(s, &r.grpo.loss_type) != ECO_STATUS_OK)

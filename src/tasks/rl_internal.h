@@ -28,20 +28,19 @@ eco_status rl_stream_hash(rl_stream *s, int64_t n, char hex[ECO_SHA256_HEX_LEN +
 
 /* One sampled completion, ready to train on. */
 typedef struct rl_sample {
-    int64_t pos;                /* stream position of its prompt */
+    int64_t pos; /* stream position of its prompt */
     const eco_capability *cap;
-    int32_t *row;               /* prompt ids (BOS first) then completion ids */
-    int64_t n_prompt, n_row;    /* row[n_prompt, n_row) is the completion */
-    size_t n_tokens;            /* tokens the engine generated (an appended EOS not counted) */
+    int32_t *row;            /* prompt ids (BOS first) then completion ids */
+    int64_t n_prompt, n_row; /* row[n_prompt, n_row) is the completion */
+    size_t n_tokens;         /* tokens the engine generated (an appended EOS not counted) */
     eco_rl_reward_parts reward;
 } rl_sample;
 
 /* Samples G completions of the prompts at stream positions pos[n_pos] with adapter ad
  * (engine.h: eco_llama_generate_batch, all n_pos·G at once) into out[n_pos·G] (group-major;
  * caller frees each with rl_sample_free). Sampling settings from o. */
-eco_status rl_rollout(eco_engine *e, const eco_model_adapter *ad, rl_stream *s,
-                      const int64_t *pos, size_t n_pos, const eco_rl_options *o, int max_tokens,
-                      rl_sample *out);
+eco_status rl_rollout(eco_engine *e, const eco_model_adapter *ad, rl_stream *s, const int64_t *pos,
+                      size_t n_pos, const eco_rl_options *o, int max_tokens, rl_sample *out);
 void rl_sample_free(rl_sample *x);
 
 /* Held-out exact match of each capability (eco_tasks_eval's items, requests and checker)
@@ -56,7 +55,6 @@ typedef struct rl_heldout {
 eco_status rl_heldout_init(rl_heldout *h, const eco_capability *const *caps, size_t n_caps,
                            size_t n, uint64_t seed);
 void rl_heldout_free(rl_heldout *h);
-eco_status rl_heldout_eval(rl_heldout *h, eco_engine *e, const eco_model_adapter *ad,
-                           double *acc);
+eco_status rl_heldout_eval(rl_heldout *h, eco_engine *e, const eco_model_adapter *ad, double *acc);
 
 #endif

@@ -52,8 +52,10 @@ const char *eco_rl_reference_name(eco_rl_reference r) {
 
 eco_status eco_rl_reference_parse(const char *s, eco_rl_reference *out) {
     if (!s || !out) return eco_error(ECO_STATUS_EINVAL, "rl reference: NULL argument");
-    if (strcmp(s, "start") == 0) *out = ECO_RL_REF_START;
-    else if (strcmp(s, "base") == 0) *out = ECO_RL_REF_BASE;
+    if (strcmp(s, "start") == 0)
+        *out = ECO_RL_REF_START;
+    else if (strcmp(s, "base") == 0)
+        *out = ECO_RL_REF_BASE;
     else
         return eco_error(ECO_STATUS_EINVAL,
                          "rl reference \"%s\": expected \"start\" (the adapter as the run began) "

@@ -117,9 +117,8 @@ static eco_status make_row(const eco_tokenizer *tok, int32_t eos, const char *pr
     return ECO_STATUS_OK;
 }
 
-eco_status rl_rollout(eco_engine *e, const eco_model_adapter *ad, rl_stream *s,
-                      const int64_t *pos, size_t n_pos, const eco_rl_options *o, int max_tokens,
-                      rl_sample *out) {
+eco_status rl_rollout(eco_engine *e, const eco_model_adapter *ad, rl_stream *s, const int64_t *pos,
+                      size_t n_pos, const eco_rl_options *o, int max_tokens, rl_sample *out) {
     const size_t G = (size_t)o->group, n = n_pos * G;
     const eco_tokenizer *tok = eco_llama_engine_tokenizer(e);
     const eco_model_config *cfg = eco_model_get_config(eco_llama_engine_model(e));
@@ -170,8 +169,8 @@ eco_status rl_rollout(eco_engine *e, const eco_model_adapter *ad, rl_stream *s,
         bool eos_ended = !by_stop && strcmp(r->finish_reason, "stop") == 0 && eos >= 0;
         if ((st = make_row(tok, eos, items[i]->prompt, r, eos_ended, &out[i]))) break;
         out[i].n_tokens = r->n_tokens;
-        out[i].reward = eco_rl_reward(caps[i], items[i], r->text, r->text_len, by_stop,
-                                      r->n_tokens, (size_t)max_tokens, &o->reward);
+        out[i].reward = eco_rl_reward(caps[i], items[i], r->text, r->text_len, by_stop, r->n_tokens,
+                                      (size_t)max_tokens, &o->reward);
     }
 done:
     if (resps)
@@ -222,8 +221,7 @@ eco_status rl_heldout_init(rl_heldout *h, const eco_capability *const *caps, siz
     return ECO_STATUS_OK;
 }
 
-eco_status rl_heldout_eval(rl_heldout *h, eco_engine *e, const eco_model_adapter *ad,
-                           double *acc) {
+eco_status rl_heldout_eval(rl_heldout *h, eco_engine *e, const eco_model_adapter *ad, double *acc) {
     size_t total = 0;
     for (size_t c = 0; c < h->n_caps; c++) total += h->n[c];
     eco_infer_request *reqs = eco_calloc_array(total, sizeof *reqs);
@@ -251,8 +249,8 @@ eco_status rl_heldout_eval(rl_heldout *h, eco_engine *e, const eco_model_adapter
     for (size_t c = 0, k = 0; c < h->n_caps; c++) {
         size_t correct = 0;
         for (size_t i = 0; i < h->n[c]; i++, k++)
-            correct += eco_tasks_check(h->caps[c], &h->items[c][i], resps[k].text,
-                                       resps[k].text_len);
+            correct +=
+                eco_tasks_check(h->caps[c], &h->items[c][i], resps[k].text, resps[k].text_len);
         acc[c] = h->n[c] ? (double)correct / (double)h->n[c] : 0.0;
     }
 done:

@@ -63,7 +63,8 @@ static eco_status check_options(const eco_rl_options *o) {
     for (size_t i = 0; i < o->n_caps; i++)
         for (size_t j = 0; j < i; j++)
             if (o->caps[i] == o->caps[j]) BAD("capability %s given twice", o->caps[i]->name);
-    if (o->steps < 1 || o->steps > 1000000) BAD("--steps %lld outside [1, 1000000]", (long long)o->steps);
+    if (o->steps < 1 || o->steps > 1000000)
+        BAD("--steps %lld outside [1, 1000000]", (long long)o->steps);
     if (o->batch < 1 || o->batch > 4096) BAD("--batch %lld outside [1, 4096]", (long long)o->batch);
     if (o->group < 2 || o->group > 1024)
         BAD("--group %lld outside [2, 1024] (a group of one has no relative signal)",
@@ -86,10 +87,12 @@ static eco_status check_options(const eco_rl_options *o) {
     if (!isfinite(o->temperature) || !(o->temperature > 0) || o->temperature > 100)
         BAD("--temperature %g outside (0, 100] (GRPO samples; greedy has no group signal)",
             o->temperature);
-    if (!isfinite(o->top_p) || !(o->top_p > 0) || o->top_p > 1) BAD("--top-p %g outside (0, 1]", o->top_p);
+    if (!isfinite(o->top_p) || !(o->top_p > 0) || o->top_p > 1)
+        BAD("--top-p %g outside (0, 1]", o->top_p);
     if (o->max_tokens < 0 || o->max_tokens > 4096)
         BAD("--max-tokens %d outside [1, 4096]", o->max_tokens);
-    if (o->max_seq < 0 || o->max_seq > 1 << 20) BAD("max_seq %lld out of range", (long long)o->max_seq);
+    if (o->max_seq < 0 || o->max_seq > 1 << 20)
+        BAD("max_seq %lld out of range", (long long)o->max_seq);
     if (o->eval_every < 0) BAD("--eval-every %lld < 0", (long long)o->eval_every);
     if (o->eval_n > 100000) BAD("--eval-n %zu > 100000", o->eval_n);
     if (o->checkpoint_every < 0) BAD("--checkpoint-every %lld < 0", (long long)o->checkpoint_every);
@@ -122,14 +125,14 @@ static json_t *run_json(const eco_rl_options *o, const char *base_hex, const cha
         jreal(o->reward.length_penalty), "grpo", "epsilon_low", jreal(o->grpo.epsilon_low),
         "epsilon_high", jreal(o->grpo.epsilon_high), "beta", jreal(o->grpo.beta), "reference",
         eco_rl_reference_name(o->reference), "loss_type",
-        eco_grpo_loss_type_name(o->grpo.loss_type), "scale_rewards", o->scale_rewards,
-        "iterations", (json_int_t)o->iterations, "group", (json_int_t)o->group, "resample",
+        eco_grpo_loss_type_name(o->grpo.loss_type), "scale_rewards", o->scale_rewards, "iterations",
+        (json_int_t)o->iterations, "group", (json_int_t)o->group, "resample",
         (json_int_t)o->resample, "sampling", "temperature", jreal(o->temperature), "top_p",
-        jreal(o->top_p), "max_tokens", max_tokens, "hyper", "steps", (json_int_t)o->steps,
-        "batch", (json_int_t)o->batch, "micro_batch", (json_int_t)micro, "lr", jreal(o->lr),
-        "warmup", (json_int_t)o->warmup, "clip", jreal(o->clip), "weight_decay",
-        jreal(o->weight_decay), "seed", (json_int_t)o->seed, "eval", "every",
-        (json_int_t)o->eval_every, "n", (json_int_t)o->eval_n, "seed", (json_int_t)o->eval_seed);
+        jreal(o->top_p), "max_tokens", max_tokens, "hyper", "steps", (json_int_t)o->steps, "batch",
+        (json_int_t)o->batch, "micro_batch", (json_int_t)micro, "lr", jreal(o->lr), "warmup",
+        (json_int_t)o->warmup, "clip", jreal(o->clip), "weight_decay", jreal(o->weight_decay),
+        "seed", (json_int_t)o->seed, "eval", "every", (json_int_t)o->eval_every, "n",
+        (json_int_t)o->eval_n, "seed", (json_int_t)o->eval_seed);
     if (!run) return NULL;
     char *pc;
     size_t len;
@@ -143,7 +146,8 @@ static json_t *run_json(const eco_rl_options *o, const char *base_hex, const cha
         json_decref(run);
         return NULL;
     }
-    if (init_hex && json_object_set_new(run, "init", json_pack("{s:s}", "adapter_sha256", init_hex))) {
+    if (init_hex &&
+        json_object_set_new(run, "init", json_pack("{s:s}", "adapter_sha256", init_hex))) {
         json_decref(run);
         return NULL;
     }
@@ -185,7 +189,8 @@ static bool group_equal(const rl_sample *g, int64_t G) {
 
 static int64_t count_zero(const rl_ctx *c) {
     int64_t z = 0;
-    for (int64_t g = 0; g < c->o->batch; g++) z += group_equal(c->samples + g * c->o->group, c->o->group);
+    for (int64_t g = 0; g < c->o->batch; g++)
+        z += group_equal(c->samples + g * c->o->group, c->o->group);
     return z;
 }
 
@@ -204,6 +209,7 @@ static eco_status sample_step(rl_ctx *c, int64_t *cursor, eco_rl_step_info *info
     }
     if ((st = eco_train_model_adapter(c->m, eco_llama_engine_model(c->engine), &ad))) goto done;
     for (int64_t g = 0; g < o->batch; g++) pos[g] = (*cursor)++;
+    for (int64_t i = 0; i < c->rows; i++) rl_sample_free(&c->samples[i]); /* the last step's */
     if ((st = rl_rollout(c->engine, ad, &c->stream, pos, (size_t)o->batch, o, c->max_tokens,
                          c->samples)))
         goto done;
@@ -288,10 +294,9 @@ static eco_status update_step(rl_ctx *c, const eco_adamw_config *ac, int64_t mic
         for (int64_t r0 = 0; r0 < c->rows; r0 += micro) {
             int64_t b = c->rows - r0 < micro ? c->rows - r0 : micro;
             eco_grpo_stats s;
-            st = eco_train_forward_grpo(c->m, c->tokens + r0 * T, c->targets + r0 * T,
-                                        use_old ? c->old + r0 * T : NULL,
-                                        g.beta > 0 ? c->refl + r0 * T : NULL, c->adv + r0, b, T,
-                                        &g, true, &s, NULL);
+            st = eco_train_forward_grpo(
+                c->m, c->tokens + r0 * T, c->targets + r0 * T, use_old ? c->old + r0 * T : NULL,
+                g.beta > 0 ? c->refl + r0 * T : NULL, c->adv + r0, b, T, &g, true, &s, NULL);
             if (st) return st;
             if ((st = eco_train_backward(c->m, 1.0f / (float)n_micro))) return st;
             loss += s.loss / (double)n_micro;
@@ -302,7 +307,8 @@ static eco_status update_step(rl_ctx *c, const eco_adamw_config *ac, int64_t mic
         double gnorm, lr;
         if ((st = eco_train_step(c->m, ac, &gnorm, &lr))) return st;
         if (!isfinite(loss) || !isfinite(gnorm))
-            return eco_error(ECO_STATUS_ERANGE, "rl: step %lld: loss %g, gradient norm %g (try a lower --lr)",
+            return eco_error(ECO_STATUS_ERANGE,
+                             "rl: step %lld: loss %g, gradient norm %g (try a lower --lr)",
                              (long long)info->step, loss, gnorm);
         info->loss = loss;
         info->kl = ntok ? kl / (double)ntok : 0;
@@ -314,13 +320,12 @@ static eco_status update_step(rl_ctx *c, const eco_adamw_config *ac, int64_t mic
 /* ---- records ----------------------------------------------------------------------------- */
 
 static eco_status curve_add(rl_ctx *c, const eco_rl_step_info *in) {
-    json_t *e = json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I}", "step",
-                          (json_int_t)in->step, "reward", jreal(in->reward), "correct",
-                          jreal(in->correct), "format", jreal(in->format), "zero_signal",
-                          (json_int_t)in->zero_signal, "zero_signal_left",
-                          (json_int_t)in->zero_signal_left, "kl", jreal(in->kl), "clip_ratio",
-                          jreal(in->clip_ratio), "loss", jreal(in->loss), "tokens",
-                          (json_int_t)in->tokens);
+    json_t *e = json_pack(
+        "{s:I, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I}", "step", (json_int_t)in->step,
+        "reward", jreal(in->reward), "correct", jreal(in->correct), "format", jreal(in->format),
+        "zero_signal", (json_int_t)in->zero_signal, "zero_signal_left",
+        (json_int_t)in->zero_signal_left, "kl", jreal(in->kl), "clip_ratio", jreal(in->clip_ratio),
+        "loss", jreal(in->loss), "tokens", (json_int_t)in->tokens);
     if (!e || json_array_append_new(c->curve, e))
         return eco_error(ECO_STATUS_ENOMEM, "rl: out of memory");
     return ECO_STATUS_OK;
@@ -367,6 +372,8 @@ static eco_status load_curve(rl_ctx *c, int64_t step) {
     size_t len;
     eco_status st = p ? eco_read_file(p, (size_t)1 << 28, &text, &len)
                       : eco_error(ECO_STATUS_ENOMEM, "rl: out of memory");
+    if (st == ECO_STATUS_ENOTFOUND) /* a checkpoint without its curve: the record is lost */
+        st = eco_error(ECO_STATUS_EFORMAT, "resume: %s: missing beside the checkpoint", p);
     json_t *j = NULL;
     if (!st) {
         json_error_t err;
@@ -392,8 +399,8 @@ static eco_status load_curve(rl_ctx *c, int64_t step) {
         }
         if (!st && (int64_t)json_array_size(c->curve) != step)
             st = eco_error(ECO_STATUS_EFORMAT,
-                           "resume: %s holds %zu steps, the checkpoint %lld: the curve was lost",
-                           p, json_array_size(c->curve), (long long)step);
+                           "resume: %s holds %zu steps, the checkpoint %lld: the curve was lost", p,
+                           json_array_size(c->curve), (long long)step);
     }
     json_decref(j);
     free(text);
@@ -406,12 +413,12 @@ static eco_status finish(rl_ctx *c, int64_t cursor) {
     eco_status st = rl_stream_hash(&c->stream, cursor, hex);
     if (st) return st;
     size_t n = json_array_size(c->curve);
-    json_t *j = json_pack("{s:s, s:s, s:O, s:i, s:I, s:I, s:s, s:O, s:O, s:O}", "tool", "ecology",
-                          "version", ECO_VERSION, "run", c->run, "threads", eco_get_threads(),
-                          "steps_done", (json_int_t)n, "prompts_used", (json_int_t)cursor,
-                          "prompts_sha256", hex, "final",
-                          n ? json_array_get(c->curve, n - 1) : json_null(), "curve", c->curve,
-                          "heldout", c->heldout);
+    json_t *j =
+        json_pack("{s:s, s:s, s:O, s:i, s:I, s:I, s:s, s:O, s:O, s:O}", "tool", "ecology",
+                  "version", ECO_VERSION, "run", c->run, "threads", eco_get_threads(), "steps_done",
+                  (json_int_t)n, "prompts_used", (json_int_t)cursor, "prompts_sha256", hex, "final",
+                  n ? json_array_get(c->curve, n - 1) : json_null(), "curve", c->curve, "heldout",
+                  c->heldout);
     if (!j) return eco_error(ECO_STATUS_ENOMEM, "training.json: out of memory");
     st = eco_trainer_commit(c->m, c->o->adapter_out, c->o->model_dir, j);
     json_decref(j);
@@ -436,8 +443,8 @@ static void progress_line(const eco_rl_step_info *in, const rl_ctx *c) {
     }
 }
 
-static eco_status setup(rl_ctx *c, const eco_rl_options *o, eco_peft_config *lora,
-                        int64_t *micro, bool *resumed, eco_rl_result *r) {
+static eco_status setup(rl_ctx *c, const eco_rl_options *o, eco_peft_config *lora, int64_t *micro,
+                        bool *resumed, eco_rl_result *r) {
     eco_status st;
     if ((st = eco_path_require_dir(o->model_dir, ECO_MODEL_DIR_EXPECTED))) return st;
     eco_trainer_options to;
@@ -475,8 +482,9 @@ static eco_status setup(rl_ctx *c, const eco_rl_options *o, eco_peft_config *lor
     c->max_seq = o->max_seq > 0 ? o->max_seq : 256;
     if (c->max_seq > cfg->max_position_embeddings) c->max_seq = cfg->max_position_embeddings;
     if (c->max_tokens >= c->max_seq)
-        return eco_error(ECO_STATUS_EINVAL, "rl: --max-tokens %d leaves no room for a prompt in "
-                                            "rows of %lld tokens",
+        return eco_error(ECO_STATUS_EINVAL,
+                         "rl: --max-tokens %d leaves no room for a prompt in "
+                         "rows of %lld tokens",
                          c->max_tokens, (long long)c->max_seq);
     *micro = o->micro_batch > 0 ? o->micro_batch : o->group;
     c->rows = o->batch * o->group;
@@ -501,7 +509,8 @@ static eco_status setup(rl_ctx *c, const eco_rl_options *o, eco_peft_config *lor
         if (o->reference == ECO_RL_REF_BASE)
             for (size_t i = 0; i < eco_train_num_params(c->m); i++) {
                 const eco_train_param *p = eco_train_param_at(c->m, i);
-                if (strstr(p->name, "lora_B")) memset(c->ref + p->offset, 0, p->numel * sizeof(float));
+                if (strstr(p->name, "lora_B"))
+                    memset(c->ref + p->offset, 0, p->numel * sizeof(float));
             }
     }
     const size_t cells = (size_t)c->rows * (size_t)c->max_seq;
@@ -527,10 +536,8 @@ static eco_status setup(rl_ctx *c, const eco_rl_options *o, eco_peft_config *lor
     if ((st = eco_mkdir_p(c->work))) return st;
     double last;
     if (o->resume) {
-        if ((st = eco_trainer_checkpoint_restore(c->m, c->work, c->run, resumed, &last)))
-            return st;
-        if (*resumed &&
-            (st = load_curve(c, eco_train_model_state(c->m)->step / o->iterations)))
+        if ((st = eco_trainer_checkpoint_restore(c->m, c->work, c->run, resumed, &last))) return st;
+        if (*resumed && (st = load_curve(c, eco_train_model_state(c->m)->step / o->iterations)))
             return st;
     }
     r->resumed = *resumed;
@@ -571,7 +578,8 @@ eco_status eco_rl_run(const eco_rl_options *o, eco_rl_result *res) {
         if ((st = evaluate(&c, 0, &mean))) goto done;
         r.heldout_start = mean;
         if (o->progress) {
-            eco_rl_step_info z = {.total_steps = o->steps, .n_heldout = o->n_caps, .heldout = c.acc};
+            eco_rl_step_info z = {
+                .total_steps = o->steps, .n_heldout = o->n_caps, .heldout = c.acc};
             fprintf(stderr, "rl step 0 held-out:");
             for (size_t i = 0; i < o->n_caps; i++)
                 fprintf(stderr, " %s %.1f%%", o->caps[i]->name, 100 * z.heldout[i]);
@@ -608,7 +616,8 @@ eco_status eco_rl_run(const eco_rl_options *o, eco_rl_result *res) {
         r.final_reward = info.reward;
         last = info.loss;
         if ((st = curve_add(&c, &info))) goto done;
-        if (o->eval_n > 0 && ((o->eval_every > 0 && step % o->eval_every == 0) || step == o->steps)) {
+        if (o->eval_n > 0 &&
+            ((o->eval_every > 0 && step % o->eval_every == 0) || step == o->steps)) {
             double mean;
             if ((st = evaluate(&c, step, &mean))) goto done;
             if (isnan(r.heldout_start)) r.heldout_start = mean;

@@ -203,6 +203,16 @@ row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --d
 row 2 "(or --init-adapter ADAPTER in place of --lora)" -- train --model "$M" --data "$J" --full --init-adapter "$A" --out "$T/f" "${TRAIN[@]}"
 row 2 "train: --init-adapter needs --adapter-out DIR"  -- train --model "$M" --data "$J" --init-adapter "$A" "${TRAIN[@]}"
 row 1 "$T/none"                                        -- train --model "$M" --data "$J" --init-adapter "$T/none" --adapter-out "$T/a" "${TRAIN[@]}"
+# rl (GRPO on a LoRA adapter)
+RL=(--group 2 --steps 1 --batch 1 --adapter-out "$T/rl")
+row 2 "rl: --capability: unknown capability 'nope@1'" -- rl --model "$B" --lora r=4,targets=q --capability nope@1 "${RL[@]}"
+row 2 "rl: --capability: arith.add@1 given twice"    -- rl --model "$B" --lora r=4,targets=q --capability arith.add@1,arith.add@1 "${RL[@]}"
+row 2 "option '--lora': unknown key 'beta'"          -- rl --model "$B" --lora r=4,beta=1 --capability arith.add@1 "${RL[@]}"
+row 2 "option '--max-tokens': '0'"                   -- rl --model "$B" --lora r=4,targets=q --capability arith.add@1 "${RL[@]}" --max-tokens 0
+row 2 "option '--temperature': '0'"                  -- rl --model "$B" --lora r=4,targets=q --capability arith.add@1 "${RL[@]}" --temperature 0
+row 2 "rl: --reference: rl reference \"x\""          -- rl --model "$B" --lora r=4,targets=q --capability arith.add@1 "${RL[@]}" --reference x
+row 2 "rl: --loss-type: grpo loss type \"x\""        -- rl --model "$B" --lora r=4,targets=q --capability arith.add@1 "${RL[@]}" --loss-type x
+row 1 "rl: --max-tokens 600 leaves no room"          -- rl --model "$B" --lora r=4,targets=q --capability arith.add@1 "${RL[@]}" --max-tokens 600
 
 # ---- model export --format gguf, and a .gguf where a model goes -------------------------------
 row 2 "model export: --format is required"          -- model export --model "$M" --out "$T/m.gguf"
