@@ -38,7 +38,8 @@
  * with training.json, canonical: {"tool", "version", "run", "threads", "steps_done",
  * "prompts_used", "prompts_sha256" (SHA-256 over the used prompts in stream order, each
  * followed by a NUL byte), "final": {the last step's metrics}, "curve": [{"step",
- * "reward", "correct", "format", "zero_signal", "kl", "clip_ratio", "tokens"}, ...],
+ * "reward", "correct", "format", "zero_signal", "zero_signal_left", "kl", "clip_ratio",
+ * "loss", "tokens"}, ...],
  * "heldout": [{"step", "<capability>": exact match, ...}, ...]}. "run" is the run's
  * identity: "mode": "rl", base (path, model_sha256), init (adapter_sha256, when
  * continuing), lora, capabilities, prompts {split, seed}, reward {correct, format,
@@ -102,7 +103,7 @@ typedef struct eco_rl_step_info {
     int64_t step, total_steps; /* steps done (1-based) and asked for */
     double reward;             /* mean reward of the step's rollouts (after resampling) */
     double correct, format;    /* shares of completions judged correct / well-formed */
-    int64_t groups;            /* groups trained on (= batch) */
+    int64_t groups;            /* groups sampled: batch, plus the resampled ones */
     int64_t zero_signal;       /* groups with no signal before resampling */
     int64_t zero_signal_left;  /* ... and after */
     double kl;                 /* mean k3 KL to the reference (0 when beta = 0) */
