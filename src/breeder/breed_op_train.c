@@ -244,7 +244,8 @@ eco_status eco_breed_op_rl(const eco_breeder_op *op, const eco_breed_parent *par
     eco_rl_options *r = &o.rl;
     int64_t max_tokens = r->max_tokens, eval_n = (int64_t)r->eval_n, eval_seed = 0;
     const char *ref = NULL, *loss = NULL;
-    bool eps_high_given = json_object_get(params, "epsilon_high") != NULL;
+    const json_t *eps_high = json_object_get(params, "epsilon_high");
+    const bool eps_high_given = eps_high && !json_is_null(eps_high);
     eco_status st;
     if ((st = eco_breed_params_only(op->name, params, keys)) ||
         (st = eco_breed_param_int(op->name, params, "steps", true, 1, 1000000, &r->steps)) ||

@@ -121,9 +121,8 @@ static json_t *result_json(const eco_breed_rl_report *r) {
                      "final_reward", breed_real(r->rl.final_reward), "heldout_start",
                      breed_real(r->rl.heldout_start), "heldout_end", breed_real(r->rl.heldout_end),
                      "zero_signal_groups", (json_int_t)r->rl.zero_signal, "groups",
-                     (json_int_t)r->rl.groups, "tokens", (json_int_t)r->rl.tokens,
-                     "prompts_used", (json_int_t)r->prompts_used, "prompts_sha256",
-                     r->prompts_sha256);
+                     (json_int_t)r->rl.groups, "tokens", (json_int_t)r->rl.tokens, "prompts_used",
+                     (json_int_t)r->prompts_used, "prompts_sha256", r->prompts_sha256);
 }
 
 eco_status eco_breed_rl(const eco_breed_rl_options *o, eco_breed_rl_report *rep) {

@@ -59,6 +59,8 @@ EOF
 expect 0 "recipe run" -- "$BIN" recipe run "$tmp/r.json"
 expect 0 "lineage of the recipe" -- "$BIN" lineage rlr
 contains "$tmp/out" "step 1: rl, seed 4" "the rl step shown"
+expect 0 "recipe rerun" -- "$BIN" breed --rerun rlr
+contains "$tmp/out" "the same bytes" "recipe rerun same"
 sed 's/, "seed": 4//' "$tmp/r.json" >"$tmp/r2.json"
 expect 1 "recipe rl step without a seed" -- "$BIN" recipe run "$tmp/r2.json"
 contains "$tmp/err" "steps[0].seed" "the missing seed named"
