@@ -4,8 +4,8 @@
  * small groups each:
  *   - eco_breed: the child registered as an adapter of eco-tiny with the parents base and
  *     adapter, lineage operation "rl" with every setting (defaults resolved: micro_batch,
- *     max_tokens, max_seq), the seed and the result (steps, rewards, held-out figures of the
- *     default evaluation, groups, tokens, the prompt set's hash, which equals one computed
+ *     max_tokens, max_seq), the seed and the result (steps, rewards, held-out figures,
+ *     groups, tokens, the prompt set's hash, which equals one computed
  *     here from the task generator); the capabilities default to the ones the adapter
  *     claims; its weights are not the parent's;
  *   - eco_breed_rerun of that child: the same bytes; no working folder left;
@@ -118,7 +118,8 @@ static void prompts_hash(const char *cap_name, uint64_t seed, size_t n,
 static void test_breed_and_rerun(void **state) {
     fixture *f = *state;
     const char *one[] = {"arith"};
-    json_t *p = P("{\"steps\": 2, \"batch\": 2, \"group\": 4, \"lr\": 0.001, \"seed\": 5}");
+    json_t *p = P("{\"steps\": 2, \"batch\": 2, \"group\": 4, \"lr\": 0.001, \"seed\": 5, "
+                  "\"eval_n\": 8}");
     eco_breed_options o = {.op = "rl",
                            .parents = one,
                            .n_parents = 1,
@@ -150,7 +151,8 @@ static void test_breed_and_rerun(void **state) {
     assert_int_equal(jint(op, "group"), 4);
     assert_int_equal(jint(op, "micro_batch"), 4); /* resolved: the group */
     assert_int_equal(jint(op, "iterations"), 1);
-    assert_int_equal(jint(op, "eval_n"), ECO_BREED_RL_EVAL_N);
+    assert_int_equal(jint(op, "eval_n"), 8);
+    assert_int_equal(jint(op, "eval_every"), 0);
     assert_int_equal(jint(op, "max_seq"), 256);
     const eco_capability *cap;
     ECO_ASSERT_OK(eco_tasks_find(CAP, &cap));
