@@ -91,7 +91,7 @@ static const br_case CASES[] = {
     {HEAD "'steps': [{'op': 'linear', 'params': {'weights': [1, 1]}}, {'op': 'foo'}]}",
      "r.json: steps[1].op: unknown operator 'foo' (one of linear, task_arithmetic, ties, "
      "dare_linear, dare_ties, breadcrumbs, della, slerp, mutate, crossover, prune, extract, "
-     "quantize, finetune, distill)"},
+     "quantize, finetune, distill, rl)"},
     {HEAD "'steps': [{'op': 'quantize', 'flavour': 1}]}",
      "r.json: steps[0]: unknown field 'flavour'"},
     {HEAD "'steps': [{'op': 'mutate', 'inputs': ['a@1'], 'params': {'sigma': 0.1}}]}",

@@ -26,7 +26,7 @@
  *             or a value out of range is EFORMAT naming "steps[i].params.<key>".
  *     seed    an integer in [0, ECO_BREED_SEED_MAX] (2^53 − 1, so that every JSON reader
  *             reads it back exactly): required for the operators that draw at random
- *             (dare_linear, dare_ties, della, mutate, crossover, finetune, distill),
+ *             (dare_linear, dare_ties, della, mutate, crossover, finetune, distill, rl),
  *             optional (default 0, recorded) for the others.
  *     inputs  which artifacts feed the step, in order: each entry "parents[j]", "steps[k]"
  *             (the output of an EARLIER step, k < i) or a name listed in "parents". Absent:
@@ -68,6 +68,18 @@
  *                         steps*, lr*, batch, seq, accum, warmup, weight_decay, clip as
  *                         finetune's; weight [0, 1] (0.5), temperature (0, 100] (2),
  *                         max_tokens 1..4096 (64).
+ *   rl          1 input   (an adapter; its base model implied) steps* 1..1000000,
+ *                         capabilities [string] (default: those the input adapter claims),
+ *                         batch 1..4096 (8), group 2..1024 (8), micro_batch 1..65536,
+ *                         iterations 1..64 (1), lr [1e-12, 10] (1e-4), warmup 0..steps,
+ *                         clip [0, 1e6] (1), weight_decay [0, 1] (0), beta [0, 1e6] (0),
+ *                         reference start|base, epsilon [0, 0.999] (0.2), epsilon_high
+ *                         [0, 1e6] (epsilon), loss_type grpo|bnpo|dr_grpo, scale_rewards
+ *                         (bool, true), resample 0..64 (0), reward_correct, reward_format,
+ *                         length_penalty [-1e6, 1e6] (1, 0, 0), temperature [1e-6, 100] (1),
+ *                         top_p [1e-6, 1] (1), max_tokens 1..4096, max_seq 2..2^20,
+ *                         eval_every, eval_n 0..100000 (50), eval_seed: GRPO (rl.h) rewarded by
+ *                         the capabilities' checkers; no corpus (breed_train.h).
  *
  * Every problem is EFORMAT with "<label>: <field>: <problem>", e.g.
  *   "r.json: steps[2].op: unknown operator 'foo'"
@@ -108,10 +120,11 @@ typedef enum eco_breed_op {
     ECO_BREED_OP_QUANTIZE = 12,
     ECO_BREED_OP_FINETUNE = 13,
     ECO_BREED_OP_DISTILL = 14,
+    ECO_BREED_OP_RL = 15,
     ECO_BREED_OP__COUNT
 } eco_breed_op;
 
-/* "linear", ..., "distill"; NULL outside the enum. */
+/* "linear", ..., "distill", "rl"; NULL outside the enum. */
 const char *eco_breed_op_name(eco_breed_op op);
 /* EINVAL "unknown operator '<name>'" (listing them) when name is none of them. */
 eco_status eco_breed_op_parse(const char *name, eco_breed_op *out);

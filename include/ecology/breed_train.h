@@ -2,7 +2,8 @@
  * breed_train: the breeding operators that train, on folders, through the existing trainer
  * (trainer.h): `finetune` continues training a bred child on its parents' data, `distill`
  * trains a student of any supported architecture from teachers whose compatibility
- * identity differs (src/breeder/finetune.c, distill_op.c).
+ * identity differs, `rl` continues an adapter with GRPO rewarded by the capabilities'
+ * checkers (rl.h; no corpus) (src/breeder/finetune.c, distill_op.c, rl_op.c).
  *
  * Both write their output folder as a whole (eco_output_*: a temporary sibling renamed into
  * place; a non-empty out is refused without force; out may be no input nor hold one). The
@@ -13,7 +14,9 @@
  *       from the child's A and B (eco_trainer_options.init_adapter) on base_model;
  *   finetune, full (child is a model folder): config.json, model.safetensors,
  *       tokenizer.json;
- *   distill: the student's config.json, model.safetensors, tokenizer.json.
+ *   distill: the student's config.json, model.safetensors, tokenizer.json;
+ *   rl: adapter_config.json (the child's) and adapter_model.safetensors, eco_rl_run
+ *       continuing the child (eco_rl_options.init_adapter) on base_model.
  *
  * The training data is one corpus mixed from the given JSONL files (the parents' training
  * corpora, then the hard examples): every record of every file, in file order, written
@@ -42,12 +45,31 @@
  *   finetune full: parent = the child model; distill: base = the student's starting weights,
  *   parents = the teachers in order. F is the weights file name (model.safetensors, or
  *   model.safetensors.index.json when sharded), H its SHA-256: no paths.
+ *
+ * rl's lineage.json has the same form (parents: base = the base model, parent = the child
+ * adapter) with
+ *   "operation": {"name": "rl",
+ *                 "params": {"capabilities": [name, ...], "steps", "batch", "group",
+ *                            "micro_batch", "iterations", "lr", "warmup", "clip",
+ *                            "weight_decay", "beta", "reference": "start" | "base",
+ *                            "epsilon", "epsilon_high", "loss_type", "scale_rewards",
+ *                            "resample", "reward_correct", "reward_format",
+ *                            "length_penalty", "temperature", "top_p", "max_tokens",
+ *                            "max_seq", "eval_every", "eval_n", "eval_seed"},
+ *                 "seed": S,
+ *                 "result": {"steps_done", "first_reward", "final_reward", "heldout_start",
+ *                            "heldout_end", "zero_signal_groups", "groups", "tokens",
+ *                            "prompts_used", "prompts_sha256"}}
+ * every setting as the run used it (micro_batch, max_tokens and max_seq resolved from their
+ * defaults), so a re-run passes them all; heldout_* are null without evaluation (eval_n 0);
+ * prompts_sha256 is the rl record's (rl.h: the prompts trained on, in stream order).
  * The same inputs, options and thread count give the same bytes.
  */
 #ifndef ECOLOGY_BREED_TRAIN_H
 #define ECOLOGY_BREED_TRAIN_H
 
 #include "ecology/core.h"
+#include "ecology/rl.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -109,9 +131,40 @@ typedef struct eco_breed_distill_options {
     int threads;
 } eco_breed_distill_options;
 
+/* Held-out items per capability the rl operator evaluates by default (small: breeding is
+ * quick; the registered child is evaluated by the evaluator anyway). */
+#define ECO_BREED_RL_EVAL_N 50
+
+typedef struct eco_breed_rl_options {
+    const char *child;               /* the adapter folder to continue (required) */
+    const char *base_model;          /* the model it applies to (required) */
+    const char *const *capabilities; /* [n_capabilities] distinct capability names (tasks.h) */
+    size_t n_capabilities;
+    /* The loop's settings (eco_breed_rl_init: eco_rl_options_init's, eval_n
+     * ECO_BREED_RL_EVAL_N): steps, batch, group, micro_batch, iterations, lr, warmup, clip,
+     * weight_decay, grpo, reference, scale_rewards, resample, reward, temperature, top_p,
+     * max_tokens, max_seq, seed, eval_every, eval_n, eval_seed. Its model_dir, init_adapter,
+     * lora, caps, adapter_out, work_dir, force, resume, stop_after, checkpoint_every,
+     * threads, progress and on_step are set from the fields of this struct. */
+    eco_rl_options rl;
+    const char *out;      /* the output folder */
+    const char *work_dir; /* checkpoints; NULL: inside the temporary output */
+    bool force;           /* replace a non-empty out */
+    bool progress;
+    int threads; /* <= 0 keeps the current count */
+} eco_breed_rl_options;
+
+/* What an rl run did (also lineage.json's operation.result). */
+typedef struct eco_breed_rl_report {
+    eco_rl_result rl;
+    int64_t prompts_used;
+    char prompts_sha256[ECO_SHA256_HEX_LEN + 1];
+} eco_breed_rl_report;
+
 void eco_breed_train_init(eco_breed_train_params *p);
 void eco_breed_finetune_init(eco_breed_finetune_options *o);
 void eco_breed_distill_init(eco_breed_distill_options *o);
+void eco_breed_rl_init(eco_breed_rl_options *o);
 
 /* Continues training o->child on the mixed corpus (see above) into o->out. EINVAL for bad
  * options (naming the option: no corpus, an adapter without base_model, out an input, ...),
@@ -121,6 +174,13 @@ eco_status eco_breed_finetune(const eco_breed_finetune_options *o, eco_breed_tra
 /* Trains o->student from the teachers (eco_distill_run: token level when the tokenizers
  * match, sequence level otherwise) on the mixed corpus into o->out. rep may be NULL. */
 eco_status eco_breed_distill(const eco_breed_distill_options *o, eco_breed_train_report *rep);
+
+/* Continues o->child with GRPO (eco_rl_run) on o->base_model, rewarded by the capabilities'
+ * checkers, into o->out with lineage.json (see above). EINVAL naming the option for bad
+ * options (no capability, an unknown one, a child that is not an adapter, out an input, the
+ * loop's own checks), ENOTFOUND for an unknown capability name, eco_rl_run's errors
+ * otherwise. rep may be NULL. */
+eco_status eco_breed_rl(const eco_breed_rl_options *o, eco_breed_rl_report *rep);
 
 /* Writes the mixed corpus of files[n] (in order) to out_path (canonical JSONL) and, per
  * file, its canonical SHA-256 and record count into entries (a JSON array of {"sha256",

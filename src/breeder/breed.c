@@ -155,7 +155,8 @@ eco_status eco_breed_implied_base(eco_registry *r, const eco_breeder_op *op,
             return eco_error(ECO_STATUS_ENOMEM, "breed: out of memory");
         return ECO_STATUS_OK;
     }
-    if (strcmp(op->name, "finetune") != 0 || n_parents != 1) return ECO_STATUS_OK;
+    if ((strcmp(op->name, "finetune") != 0 && strcmp(op->name, "rl") != 0) || n_parents != 1)
+        return ECO_STATUS_OK;
     char *id = NULL;
     eco_genome g = {0};
     eco_status st = eco_registry_resolve(r, parents[0], &id);

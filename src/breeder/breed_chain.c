@@ -218,13 +218,13 @@ static eco_status extra_parent(eco_registry *r, chain_state *c, const char *ref,
 }
 
 /* The base a step implies when it names none (eco_breed_implied_base): distill's student;
- * finetune of an adapter, its base model (an earlier step's adapter: the base of the first
- * adapter among the registered parents). *base NULL when none. */
+ * finetune or rl of an adapter, its base model (an earlier step's adapter: the base of the
+ * first adapter among the registered parents). *base NULL when none. */
 static eco_status implied_base(eco_registry *r, const chain_state *c, const eco_breeder_op *op,
                                const eco_breed_chain_step *s, char **base) {
     *base = NULL;
     if (s->has_base) return ECO_STATUS_OK;
-    if (strcmp(op->name, "finetune") == 0 && s->n_inputs == 1) {
+    if ((strcmp(op->name, "finetune") == 0 || strcmp(op->name, "rl") == 0) && s->n_inputs == 1) {
         const char *dir, *id;
         const eco_genome *g;
         ref_get(c, s->inputs[0], &dir, &g, &id);

@@ -26,9 +26,9 @@ eco_status eco_breed_register(eco_registry *r, const char *dir, const char *labe
                               const char *sign_key, const char *created_at, bool progress,
                               eco_breed_result *res);
 
-/* The base an operator implies when none is given: finetune of an adapter trains it on its
- * base model (the adapter's genome base); distill's student is params.student. *base
- * (malloc'd) or NULL. */
+/* The base an operator implies when none is given: finetune and rl of an adapter train it
+ * on its base model (the adapter's genome base); distill's student is params.student.
+ * *base (malloc'd) or NULL. */
 eco_status eco_breed_implied_base(eco_registry *r, const eco_breeder_op *op,
                                   const char *const *parents, size_t n_parents,
                                   const struct json_t *params, char **base);
@@ -59,7 +59,7 @@ eco_status eco_breed_param_modules(const char *op, const struct json_t *params, 
 
 /* The operators' breed functions (eco_breeder_op.breed), beside their folder functions:
  * breed_op_merge.c (merge methods, mutate, crossover, prune, extract), breed_op_quantize.c,
- * breed_op_train.c (finetune, distill). Each has the signature of eco_breeder_op.breed
+ * breed_op_train.c (finetune, distill, rl). Each has the signature of eco_breeder_op.breed
  * (contracts.h), which ECO_BREED_OP_FN spells once. */
 #define ECO_BREED_OP_FN(fn)                                                                        \
     eco_status fn(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,             \
@@ -71,6 +71,7 @@ ECO_BREED_OP_FN(eco_breed_op_crossover);
 ECO_BREED_OP_FN(eco_breed_op_prune);
 ECO_BREED_OP_FN(eco_breed_op_finetune);
 ECO_BREED_OP_FN(eco_breed_op_distill);
+ECO_BREED_OP_FN(eco_breed_op_rl);
 ECO_BREED_OP_FN(eco_breed_op_extract);
 ECO_BREED_OP_FN(eco_breed_op_quantize);
 

@@ -136,3 +136,175 @@ eco_status eco_breed_op_distill(const eco_breeder_op *op, const eco_breed_parent
     o.out = out;
     return eco_breed_distill(&o, NULL);
 }
+
+/* capabilities: "a" / "a,b" or ["a", "b"] (checked by the folder function), or absent: the
+ * ones the adapter claims that the task suite knows (an adapter's genome lists them).
+ * names[] borrows from params or the genome. */
+static eco_status read_caps(const char *op, const json_t *params, const eco_genome *g, char *buf,
+                            size_t buf_len, const char **names, size_t max, size_t *n) {
+    *n = 0;
+    const json_t *v = json_object_get(params, "capabilities");
+    if (!v || json_is_null(v)) {
+        for (size_t i = 0; g && i < g->n_capabilities && *n < max; i++) {
+            const eco_capability *cap;
+            if (eco_tasks_find(g->capabilities[i], &cap) == ECO_STATUS_OK)
+                names[(*n)++] = g->capabilities[i];
+            else
+                eco_clear_error();
+        }
+        if (*n == 0)
+            return eco_error(ECO_STATUS_EINVAL,
+                             "%s: params: capabilities: missing (the adapter claims no capability "
+                             "of the task suite: name them, e.g. capabilities=arith.add@1)",
+                             op);
+        return ECO_STATUS_OK;
+    }
+    if (json_is_string(v)) {
+        if ((size_t)snprintf(buf, buf_len, "%s", json_string_value(v)) >= buf_len)
+            return eco_error(ECO_STATUS_EINVAL, "%s: params: capabilities: too long", op);
+        for (char *p = buf, *e;; p = e + 1) {
+            if ((e = strchr(p, ','))) *e = '\0';
+            if (!*p || *n == max)
+                return eco_error(ECO_STATUS_EINVAL,
+                                 "%s: params: capabilities: expected 1 to %zu names, without "
+                                 "empty entries",
+                                 op, max);
+            names[(*n)++] = p;
+            if (!e) break;
+        }
+    } else if (json_is_array(v) && json_array_size(v) > 0 && json_array_size(v) <= max) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const char *s = json_string_value(json_array_get(v, i));
+            if (!s || !*s)
+                return eco_error(ECO_STATUS_EINVAL,
+                                 "%s: params: capabilities[%zu]: expected a capability name", op,
+                                 i);
+            names[(*n)++] = s;
+        }
+    } else {
+        return eco_error(ECO_STATUS_EINVAL,
+                         "%s: params: capabilities: expected a list of 1 to %zu capability names",
+                         op, max);
+    }
+    for (size_t i = 0; i < *n; i++) {
+        const eco_capability *cap;
+        if (eco_tasks_find(names[i], &cap) != ECO_STATUS_OK)
+            return eco_error(ECO_STATUS_EINVAL, "%s: params: capabilities: %s", op,
+                             eco_last_error());
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(names[j], names[i]) == 0)
+                return eco_error(ECO_STATUS_EINVAL, "%s: params: capabilities: '%.64s' given twice",
+                                 op, names[i]);
+    }
+    return ECO_STATUS_OK;
+}
+
+eco_status eco_breed_op_rl(const eco_breeder_op *op, const eco_breed_parent *parents, size_t n,
+                           const char *const *corpora, size_t n_corpora, const json_t *params,
+                           const char *out) {
+    (void)corpora;
+    static const char *const keys[] = {"capabilities",
+                                       "steps",
+                                       "batch",
+                                       "group",
+                                       "micro_batch",
+                                       "iterations",
+                                       "lr",
+                                       "warmup",
+                                       "clip",
+                                       "weight_decay",
+                                       "beta",
+                                       "reference",
+                                       "epsilon",
+                                       "epsilon_high",
+                                       "loss_type",
+                                       "scale_rewards",
+                                       "resample",
+                                       "reward_correct",
+                                       "reward_format",
+                                       "length_penalty",
+                                       "temperature",
+                                       "top_p",
+                                       "max_tokens",
+                                       "max_seq",
+                                       "eval_every",
+                                       "eval_n",
+                                       "eval_seed",
+                                       "seed",
+                                       NULL};
+    static const char *const refs[] = {"start", "base", NULL};
+    static const char *const losses[] = {"grpo", "bnpo", "dr_grpo", NULL};
+    if (n_corpora)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "%s: takes no corpus (--corpus): its prompts come from the capabilities' "
+                         "generators and its rewards from their checkers",
+                         op->name);
+    eco_breed_rl_options o;
+    eco_breed_rl_init(&o);
+    eco_rl_options *r = &o.rl;
+    int64_t max_tokens = r->max_tokens, eval_n = (int64_t)r->eval_n, eval_seed = 0;
+    const char *ref = NULL, *loss = NULL;
+    const json_t *eps_high = json_object_get(params, "epsilon_high");
+    const bool eps_high_given = eps_high && !json_is_null(eps_high);
+    eco_status st;
+    if ((st = eco_breed_params_only(op->name, params, keys)) ||
+        (st = eco_breed_param_int(op->name, params, "steps", true, 1, 1000000, &r->steps)) ||
+        (st = eco_breed_param_int(op->name, params, "batch", false, 1, 4096, &r->batch)) ||
+        (st = eco_breed_param_int(op->name, params, "group", false, 2, 1024, &r->group)) ||
+        (st = eco_breed_param_int(op->name, params, "micro_batch", false, 1, 65536,
+                                  &r->micro_batch)) ||
+        (st = eco_breed_param_int(op->name, params, "iterations", false, 1, 64, &r->iterations)) ||
+        (st = eco_breed_param_num(op->name, params, "lr", false, 1e-12, 10, &r->lr)) ||
+        (st = eco_breed_param_int(op->name, params, "warmup", false, 0, r->steps, &r->warmup)) ||
+        (st = eco_breed_param_num(op->name, params, "clip", false, 0, 1e6, &r->clip)) ||
+        (st = eco_breed_param_num(op->name, params, "weight_decay", false, 0, 1,
+                                  &r->weight_decay)) ||
+        (st = eco_breed_param_num(op->name, params, "beta", false, 0, 1e6, &r->grpo.beta)) ||
+        (st = eco_breed_param_str(op->name, params, "reference", refs, &ref)) ||
+        (st = eco_breed_param_num(op->name, params, "epsilon", false, 0, 0.999,
+                                  &r->grpo.epsilon_low)))
+        return st;
+    if (!eps_high_given) r->grpo.epsilon_high = r->grpo.epsilon_low; /* TRL's default */
+    if ((st = eco_breed_param_num(op->name, params, "epsilon_high", false, 0, 1e6,
+                                  &r->grpo.epsilon_high)) ||
+        (st = eco_breed_param_str(op->name, params, "loss_type", losses, &loss)) ||
+        (st = eco_breed_param_bool(op->name, params, "scale_rewards", &r->scale_rewards)) ||
+        (st = eco_breed_param_int(op->name, params, "resample", false, 0, 64, &r->resample)) ||
+        (st = eco_breed_param_num(op->name, params, "reward_correct", false, -1e6, 1e6,
+                                  &r->reward.correct)) ||
+        (st = eco_breed_param_num(op->name, params, "reward_format", false, -1e6, 1e6,
+                                  &r->reward.format)) ||
+        (st = eco_breed_param_num(op->name, params, "length_penalty", false, -1e6, 1e6,
+                                  &r->reward.length_penalty)) ||
+        (st = eco_breed_param_num(op->name, params, "temperature", false, 1e-6, 100,
+                                  &r->temperature)) ||
+        (st = eco_breed_param_num(op->name, params, "top_p", false, 1e-6, 1, &r->top_p)) ||
+        (st = eco_breed_param_int(op->name, params, "max_tokens", false, 1, 4096, &max_tokens)) ||
+        (st = eco_breed_param_int(op->name, params, "max_seq", false, 2, 1 << 20, &r->max_seq)) ||
+        (st = eco_breed_param_int(op->name, params, "eval_every", false, 0, 1000000,
+                                  &r->eval_every)) ||
+        (st = eco_breed_param_int(op->name, params, "eval_n", false, 0, 100000, &eval_n)) ||
+        (st =
+             eco_breed_param_int(op->name, params, "eval_seed", false, 0, INT64_MAX, &eval_seed)) ||
+        (st = eco_breed_param_seed(op->name, params, &r->seed)))
+        return st;
+    if (ref && (st = eco_rl_reference_parse(ref, &r->reference))) return st;
+    if (loss && (st = eco_grpo_loss_type_parse(loss, &r->grpo.loss_type))) return st;
+    r->max_tokens = (int)max_tokens;
+    r->eval_n = (size_t)eval_n;
+    r->eval_seed = (uint64_t)eval_seed;
+    if (n != 2 || strcmp(parents[0].role, "base") != 0)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "%s: one adapter to train (--parents) and its base model (--base)",
+                         op->name);
+    const char *names[64];
+    char buf[1024];
+    if ((st = read_caps(op->name, params, parents[1].genome, buf, sizeof buf, names,
+                        sizeof names / sizeof *names, &o.n_capabilities)))
+        return st;
+    o.capabilities = names;
+    o.child = parents[1].dir;
+    o.base_model = parents[0].dir;
+    o.out = out;
+    return eco_breed_rl(&o, NULL);
+}

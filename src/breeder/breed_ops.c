@@ -10,6 +10,7 @@
  *                      eco_extract_lora_dir (merge_dir.h)
  *   quantize           eco_quantize_dir (quantize.h)
  *   finetune, distill  eco_breed_finetune, eco_breed_distill (breed_train.h)
+ *   rl                 eco_breed_rl (breed_train.h): GRPO on an adapter and its base
  * (breed_op_*.c). Each breed() accepts both the parameters a caller writes (--param, a
  * recipe step) and the ones its folder function recorded, so a lineage re-runs.
  */
@@ -23,9 +24,10 @@
 #include <string.h>
 
 typedef enum parents_kind {
-    KIND_SAME,   /* all full models or all adapters */
-    KIND_MODELS, /* full models only */
-    KIND_FOLD,   /* a full model, then an adapter */
+    KIND_SAME,     /* all full models or all adapters */
+    KIND_MODELS,   /* full models only */
+    KIND_FOLD,     /* a full model, then an adapter */
+    KIND_ADAPTERS, /* adapters only (their base model as the base) */
 } parents_kind;
 
 typedef struct op_def {
@@ -33,8 +35,8 @@ typedef struct op_def {
     bool parametric;    /* identical compatibility required */
     size_t min_parents; /* base not counted */
     size_t max_parents;
-    bool takes_base;         /* a base may be given: θ₀, extract's base, finetune's base model
-                              * (LoRA), distill's student */
+    bool takes_base;         /* a base may be given: θ₀, extract's base, finetune's and rl's
+                              * base model (LoRA), distill's student */
     bool requires_base;      /* ... and must be */
     bool base_with_adapters; /* a base beside adapter parents (finetune's base model) */
     parents_kind kinds;
@@ -83,6 +85,12 @@ static bool supports_generic(const eco_breeder_op *op, const eco_genome *const *
         REASON("%s takes no base", op->name);
         return false;
     }
+    for (size_t i = has_base ? 1 : 0; d->kinds == KIND_ADAPTERS && i < n; i++)
+        if (genomes[i]->kind != ECO_GENOME_KIND_ADAPTER) {
+            REASON("%s: '%s' is not an adapter: %s trains a LoRA adapter on its base model",
+                   op->name, genomes[i]->id ? genomes[i]->id : "?", op->name);
+            return false;
+        }
     if (!has_base && d->requires_base) {
         REASON("%s needs a base (--base: %s)", op->name,
                strcmp(op->name, "distill") == 0 ? "the student" : "the model the parent came from");
@@ -120,11 +128,15 @@ static bool supports_generic(const eco_breeder_op *op, const eco_genome *const *
             case KIND_FOLD:
                 ok = i == 0 ? !ad : ad;
                 break;
+            case KIND_ADAPTERS:
+                ok = ad;
+                break;
         }
         if (!ok) {
-            const char *what = d->kinds == KIND_SAME     ? "all full models or all adapters"
-                               : d->kinds == KIND_MODELS ? "full models, not adapters"
-                                                         : "a full model, then an adapter";
+            const char *what = d->kinds == KIND_SAME       ? "all full models or all adapters"
+                               : d->kinds == KIND_MODELS   ? "full models, not adapters"
+                               : d->kinds == KIND_ADAPTERS ? "a LoRA adapter, not a full model"
+                                                           : "a full model, then an adapter";
             REASON("%s: parent %zu ('%s') does not fit: it takes %s", op->name, i + 1,
                    ps[i]->id ? ps[i]->id : "?", what);
             return false;
@@ -189,6 +201,9 @@ static const op_def OPS[] = {
     {.op = {.name = "fold", .supports = supports_generic, .breed = breed_fold},
      .parametric = true, .min_parents = 2, .max_parents = 2, .takes_base = false,
      .kinds = KIND_FOLD},
+    {.op = {.name = "rl", .supports = supports_generic, .breed = eco_breed_op_rl},
+     .parametric = true, .min_parents = 1, .max_parents = 1, .takes_base = true,
+     .requires_base = true, .base_with_adapters = true, .kinds = KIND_ADAPTERS},
 };
 /* clang-format on */
 enum { N_OPS = sizeof OPS / sizeof *OPS };

@@ -100,6 +100,36 @@ static const pspec distill_params[] = {
     {"max_tokens", P_INT, false, 1, 4096, false, false, NULL, 0},
     {NULL, 0, 0, 0, 0, 0, 0, NULL, 0}};
 
+static const pspec rl_params[] = {
+    {"capabilities", P_STR_ARRAY, false, 0, 0, false, false, NULL, 64},
+    {"steps", P_INT, true, 1, 1000000, false, false, NULL, 0},
+    {"batch", P_INT, false, 1, 4096, false, false, NULL, 0},
+    {"group", P_INT, false, 2, 1024, false, false, NULL, 0},
+    {"micro_batch", P_INT, false, 1, 65536, false, false, NULL, 0},
+    {"iterations", P_INT, false, 1, 64, false, false, NULL, 0},
+    {"lr", P_NUM, false, 1e-12, 10, false, false, NULL, 0},
+    {"warmup", P_INT, false, 0, 1000000, false, false, NULL, 0},
+    {"clip", P_NUM, false, 0, 1e6, false, false, NULL, 0},
+    {"weight_decay", P_NUM, false, 0, 1, false, false, NULL, 0},
+    {"beta", P_NUM, false, 0, 1e6, false, false, NULL, 0},
+    {"reference", P_CHOICE, false, 0, 0, false, false, "start|base", 0},
+    {"epsilon", P_NUM, false, 0, 0.999, false, false, NULL, 0},
+    {"epsilon_high", P_NUM, false, 0, 1e6, false, false, NULL, 0},
+    {"loss_type", P_CHOICE, false, 0, 0, false, false, "grpo|bnpo|dr_grpo", 0},
+    {"scale_rewards", P_BOOL, false, 0, 0, false, false, NULL, 0},
+    {"resample", P_INT, false, 0, 64, false, false, NULL, 0},
+    {"reward_correct", P_NUM, false, -1e6, 1e6, false, false, NULL, 0},
+    {"reward_format", P_NUM, false, -1e6, 1e6, false, false, NULL, 0},
+    {"length_penalty", P_NUM, false, -1e6, 1e6, false, false, NULL, 0},
+    {"temperature", P_NUM, false, 1e-6, 100, false, false, NULL, 0},
+    {"top_p", P_NUM, false, 1e-6, 1, false, false, NULL, 0},
+    {"max_tokens", P_INT, false, 1, 4096, false, false, NULL, 0},
+    {"max_seq", P_INT, false, 2, 1 << 20, false, false, NULL, 0},
+    {"eval_every", P_INT, false, 0, 1000000, false, false, NULL, 0},
+    {"eval_n", P_INT, false, 0, 100000, false, false, NULL, 0},
+    {"eval_seed", P_INT, false, 0, ECO_BREED_SEED_MAX, false, false, NULL, 0},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, 0}};
+
 typedef struct opspec {
     const char *name;
     int min_inputs, max_inputs;
@@ -123,6 +153,7 @@ static const opspec OPS[ECO_BREED_OP__COUNT] = {
     [ECO_BREED_OP_QUANTIZE] = {"quantize", 1, 1, false, quantize_params},
     [ECO_BREED_OP_FINETUNE] = {"finetune", 1, 1, true, finetune_params},
     [ECO_BREED_OP_DISTILL] = {"distill", 1, ECO_BREED_MAX_INPUTS, true, distill_params},
+    [ECO_BREED_OP_RL] = {"rl", 1, 1, true, rl_params},
 };
 /* clang-format on */
 
@@ -132,7 +163,7 @@ const char *eco_breed_op_name(eco_breed_op op) {
 
 static const char OP_LIST[] = "linear, task_arithmetic, ties, dare_linear, dare_ties, "
                               "breadcrumbs, della, slerp, mutate, crossover, prune, extract, "
-                              "quantize, finetune, distill";
+                              "quantize, finetune, distill, rl";
 
 eco_status eco_breed_op_parse(const char *name, eco_breed_op *out) {
     for (int i = 0; name && i < ECO_BREED_OP__COUNT; i++)
@@ -456,7 +487,7 @@ static eco_status parse_step(const eco_jr *root, const json_t *j, size_t i, eco_
     s->params = params ? json_incref((json_t *)params) : json_object();
     if (!s->params) return oom();
     eco_jr rp = eco_jr_child(&rs, "params", s->params);
-    const char *allowed[24];
+    const char *allowed[40];
     size_t na = 0;
     for (const pspec *p = op->params; p->key; p++) allowed[na++] = p->key;
     allowed[na] = NULL;
@@ -487,7 +518,8 @@ static eco_status parse_step(const eco_jr *root, const json_t *j, size_t i, eco_
     if (s->op == ECO_BREED_OP_EXTRACT && !json_object_get(s->params, "rank") &&
         !json_object_get(s->params, "sv_epsilon"))
         return eco_jr_fail(&rp, NULL, ECO_STATUS_EFORMAT, "extract needs rank or sv_epsilon");
-    if (s->op == ECO_BREED_OP_FINETUNE || s->op == ECO_BREED_OP_DISTILL) {
+    if (s->op == ECO_BREED_OP_FINETUNE || s->op == ECO_BREED_OP_DISTILL ||
+        s->op == ECO_BREED_OP_RL) {
         const json_t *w = json_object_get(s->params, "warmup");
         const json_t *n = json_object_get(s->params, "steps");
         if (w && json_is_integer(w) && json_integer_value(w) > json_integer_value(n))

@@ -148,6 +148,11 @@ eco_status breed_write_lineage(const char *dir, const char *op, json_t *params, 
         "{s:I, s:o, s:o, s:I, s:I}", "steps_done", (json_int_t)rep->steps_done, "first_loss",
         breed_real(rep->first_loss), "final_loss", breed_real(rep->final_loss), "tokens",
         (json_int_t)rep->tokens, "trainable_floats", (json_int_t)rep->trainable_floats);
+    return breed_write_lineage_result(dir, op, params, seed, result, parents);
+}
+
+eco_status breed_write_lineage_result(const char *dir, const char *op, json_t *params,
+                                      uint64_t seed, json_t *result, json_t *parents) {
     json_t *j =
         result ? json_pack("{s:s, s:s, s:{s:s, s:O, s:I, s:o}, s:O}", "tool", "ecology", "version",
                            ECO_VERSION_STRING, "operation", "name", op, "params", params, "seed",

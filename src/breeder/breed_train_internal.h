@@ -1,5 +1,5 @@
 /*
- * breed_train_internal: the pieces finetune.c and distill_op.c share (breed_train.c).
+ * breed_train_internal: the pieces finetune.c, distill_op.c and rl_op.c share (breed_train.c).
  */
 #ifndef ECO_BREEDER_BREED_TRAIN_INTERNAL_H
 #define ECO_BREEDER_BREED_TRAIN_INTERNAL_H
@@ -19,6 +19,9 @@ json_t *breed_train_params_json(const eco_breed_train_params *p);
  * are borrowed. */
 eco_status breed_write_lineage(const char *dir, const char *op, json_t *params, uint64_t seed,
                                const eco_breed_train_report *rep, json_t *parents);
+/* The same with result as the operation's result (stolen, also on failure; NULL: ENOMEM). */
+eco_status breed_write_lineage_result(const char *dir, const char *op, json_t *params,
+                                      uint64_t seed, json_t *result, json_t *parents);
 /* Removes dir/training.json and dir/.work (the trainer's record and checkpoints, which name
  * working paths). */
 eco_status breed_drop_training_files(const char *dir);

@@ -347,7 +347,9 @@ static const cli_usage table[] = {
      "breed registered parents into a registered child with its lineage, or re-run one",
      "  --op NAME        linear, task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs,\n"
      "                   della, slerp, mutate, crossover, prune, extract, quantize, finetune,\n"
-     "                   distill, fold (an adapter folded into its base model)\n"
+     "                   distill, fold (an adapter folded into its base model), rl (GRPO on\n"
+     "                   an adapter, rewarded by its capabilities' checkers: --param steps=N\n"
+     "                   capabilities=C[,C] group=G batch=B lr=LR ...; no corpus)\n"
      "  --parents IDS    the parents, registry ids or aliases, in order\n"
      "  --base ID        the base (theta_0) of a task-vector merge of full models, or of prune\n"
      "                   and extract\n"

@@ -39,11 +39,11 @@
 
 /* Every operation name a record may carry: `model create`, the merges (as "merge" with
  * params.method, or by method name), and the breeder's other operators. */
-static const char *const LINEAGE_OPS[] = {"create",          "merge",   "fold",        "linear",
-                                          "task_arithmetic", "ties",    "dare_linear", "dare_ties",
-                                          "breadcrumbs",     "della",   "slerp",       "mutate",
-                                          "crossover",       "prune",   "extract",     "quantize",
-                                          "finetune",        "distill", "recipe",      NULL};
+static const char *const LINEAGE_OPS[] = {
+    "create",      "merge",     "fold",        "linear",   "task_arithmetic", "ties",
+    "dare_linear", "dare_ties", "breadcrumbs", "della",    "slerp",           "mutate",
+    "crossover",   "prune",     "extract",     "quantize", "finetune",        "distill",
+    "recipe",      "rl",        NULL};
 
 static bool known_op(const char *name) {
     for (const char *const *p = LINEAGE_OPS; *p; p++)

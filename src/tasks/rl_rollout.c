@@ -128,7 +128,7 @@ eco_status rl_rollout(eco_engine *e, const eco_model_adapter *ad, rl_stream *s, 
     const eco_task_item **items = eco_calloc_array(n, sizeof *items);
     const eco_capability **caps = eco_calloc_array(n, sizeof *caps);
     static const char *const stop[1] = {ECO_TASKS_STOP};
-    memset(out, 0, n * sizeof *out);
+    for (size_t i = 0; i < n; i++) rl_sample_free(&out[i]); /* a previous step's rows */
     eco_status st = ECO_STATUS_OK;
     if (!reqs || !resps || !items || !caps) {
         st = eco_error(ECO_STATUS_ENOMEM, "rl: out of memory");

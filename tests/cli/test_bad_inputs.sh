@@ -237,6 +237,7 @@ row 1 "no model or alias 'nobody'"                  -- breed --op linear --paren
 row 1 "$T/none.jsonl"                               -- breed --op finetune --parents eco-tiny --corpus "$T/none.jsonl" --data-dir "$D"
 row 1 "'eco-tiny' is named twice"                   -- breed --op linear --parents eco-tiny,eco-tiny --data-dir "$D"
 row 1 "not made by a breeding operator"             -- breed --rerun eco-tiny --data-dir "$D"
+row 3 "'eco-tiny' is not an adapter"               -- breed --op rl --parents eco-tiny --param steps=1 --data-dir "$D"
 
 # ---- corpus build ---------------------------------------------------------------------------
 row 2 "corpus: expected a subcommand (build, add, list, deny)" -- corpus
