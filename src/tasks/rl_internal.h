@@ -38,7 +38,8 @@ typedef struct rl_sample {
 
 /* Samples G completions of the prompts at stream positions pos[n_pos] with adapter ad
  * (engine.h: eco_llama_generate_batch, all n_pos·G at once) into out[n_pos·G] (group-major;
- * caller frees each with rl_sample_free). Sampling settings from o. */
+ * caller frees each with rl_sample_free; what out held before, zeroed or an earlier
+ * call's samples, is freed first). Sampling settings from o. */
 eco_status rl_rollout(eco_engine *e, const eco_model_adapter *ad, rl_stream *s, const int64_t *pos,
                       size_t n_pos, const eco_rl_options *o, int max_tokens, rl_sample *out);
 void rl_sample_free(rl_sample *x);

@@ -209,7 +209,6 @@ static eco_status sample_step(rl_ctx *c, int64_t *cursor, eco_rl_step_info *info
     }
     if ((st = eco_train_model_adapter(c->m, eco_llama_engine_model(c->engine), &ad))) goto done;
     for (int64_t g = 0; g < o->batch; g++) pos[g] = (*cursor)++;
-    for (int64_t i = 0; i < c->rows; i++) rl_sample_free(&c->samples[i]); /* the last step's */
     if ((st = rl_rollout(c->engine, ad, &c->stream, pos, (size_t)o->batch, o, c->max_tokens,
                          c->samples)))
         goto done;
