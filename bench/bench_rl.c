@@ -30,6 +30,10 @@
  *      check the stop, re-encode the prompt, reward), reproduced with the public calls
  *      rl_rollout makes; and plain generation split into its prompt passes (run one
  *      request at a time, each response's prompt_ms) and the batched decode steps.
+ *      Where the linker has --wrap (Linux; CMakeLists.txt), the loop's own call of
+ *      eco_llama_generate_batch is timed too, so the sampling phase splits, within the same
+ *      step, into generation and everything else (the overhead the ratio is about, free of
+ *      the run-to-run noise of a shared machine).
  *   2. The time split of an rl step: sample_seconds and update_seconds from the loop over
  *      `steps` steps of one run (medians over the steps), for iterations 1 and 2 and beta 0
  *      and 0.04 (reference "start"), on arith.add@1; no evaluation.
@@ -81,11 +85,39 @@ static double bench_min(const double *v, int n) {
     return m;
 }
 
+/* ---- the loop's own generation call, timed ------------------------------------------------ */
+
+/* Seconds spent in eco_llama_generate_batch calls that sample (temperature > 0: rollouts,
+ * not the greedy held-out evaluation) since the last reset; negative when not measured. */
+static double gen_seconds = -1;
+
+#ifdef ECO_BENCH_WRAP_GENERATE
+/* Linked with -Wl,--wrap=eco_llama_generate_batch (CMakeLists.txt): every call of the
+ * library's, rl_rollout's included, comes here first. */
+eco_status __real_eco_llama_generate_batch(eco_engine *e, const eco_model_adapter *ad,
+                                           const eco_infer_request *reqs, size_t n,
+                                           eco_infer_response *resps);
+eco_status __wrap_eco_llama_generate_batch(eco_engine *e, const eco_model_adapter *ad,
+                                           const eco_infer_request *reqs, size_t n,
+                                           eco_infer_response *resps);
+eco_status __wrap_eco_llama_generate_batch(eco_engine *e, const eco_model_adapter *ad,
+                                           const eco_infer_request *reqs, size_t n,
+                                           eco_infer_response *resps) {
+    const double t0 = eco_now();
+    eco_status st = __real_eco_llama_generate_batch(e, ad, reqs, n, resps);
+    if (n > 0 && reqs && reqs[0].temperature > 0) gen_seconds += eco_now() - t0;
+    return st;
+}
+static void gen_reset(void) { gen_seconds = 0; }
+#else
+static void gen_reset(void) { gen_seconds = -1; }
+#endif
+
 /* ---- eco_rl_run with a step callback ------------------------------------------------------ */
 
 typedef struct step_log {
     int n;
-    double sample_s[MAX_STEPS], update_s[MAX_STEPS];
+    double sample_s[MAX_STEPS], update_s[MAX_STEPS], gen_s[MAX_STEPS];
     int64_t tokens[MAX_STEPS];
 } step_log;
 
@@ -94,8 +126,10 @@ static void on_step(void *ctx, const eco_rl_step_info *in) {
     if (l->n >= MAX_STEPS) return;
     l->sample_s[l->n] = in->sample_seconds;
     l->update_s[l->n] = in->update_seconds;
+    l->gen_s[l->n] = gen_seconds; /* the step's sampling calls (the evaluation is greedy) */
     l->tokens[l->n] = in->tokens;
     l->n++;
+    gen_reset();
 }
 
 /* One eco_rl_run continuing adapter_dir on cap; per-step figures into *l. */
@@ -125,6 +159,7 @@ static int rl_run(const eco_capability *cap, const char *adapter_dir, int64_t n_
     o.on_step = on_step;
     o.on_step_ctx = l;
     memset(l, 0, sizeof *l);
+    gen_reset();
     eco_rl_result res;
     eco_status st = eco_rl_run(&o, &res);
     eco_remove_tree(out);
@@ -320,7 +355,8 @@ static int figure1(const char *cap_name) {
     int64_t tk;
     if (plain_batch(e, ad, &s, &tk) < 0) return 1; /* warm-up */
     double rl_tps[MAX_REPS], pl_tps[MAX_REPS], sq_tps[MAX_REPS], ratio[MAX_REPS], speedup[MAX_REPS],
-        post[MAX_REPS], rl_s[MAX_REPS], pl_s[MAX_REPS], pl_prompt[MAX_REPS];
+        post[MAX_REPS], rl_s[MAX_REPS], pl_s[MAX_REPS], pl_prompt[MAX_REPS], rl_gen[MAX_REPS],
+        rl_rest[MAX_REPS];
     int64_t n_prompt_tokens = 0;
     int64_t rl_tok = -1, pl_tok = -1, sq_tok = -1;
     bool same = true;
@@ -329,6 +365,8 @@ static int figure1(const char *cap_name) {
         step_log l;
         if (rl_run(cap, adapter_dir, 1, 1, 0.0, (size_t)eval_n, &l) || l.n != 1) return 1;
         rl_s[r] = l.sample_s[0];
+        rl_gen[r] = l.gen_s[0];
+        rl_rest[r] = l.sample_s[0] - l.gen_s[0];
         rl_tps[r] = (double)l.tokens[0] / l.sample_s[0];
         int64_t pt, st_;
         const double dp = plain_batch(e, ad, &s, &pt);
@@ -374,6 +412,12 @@ static int figure1(const char *cap_name) {
            1e3 * m_rl_s, 1e3 * m_pl_s, 1e3 * wide, 1e3 * bench_median(post, reps),
            1e3 * (m_rl_s - m_pl_s - wide - bench_median(post, reps)));
     const double m_prompt = bench_median(pl_prompt, reps);
+    if (gen_seconds >= 0) {
+        const double g = bench_median(rl_gen, reps), rest = bench_median(rl_rest, reps);
+        printf("   inside the loop's sampling phase (medians, the same steps): generation %.1f "
+               "ms (%.0f tok/s), everything else %.2f ms = %.2f%% of the phase\n",
+               1e3 * g, (double)rl_tok / g, 1e3 * rest, 100.0 * rest / (g + rest));
+    }
     printf("   plain generation (medians): %.1f ms = prompt passes %.1f ms (%lld prompt tokens, "
            "one request at a time, %.0f%%) + batched decode steps %.1f ms (%.0f%%)\n",
            1e3 * m_pl_s, 1e3 * m_prompt, (long long)n_prompt_tokens, 100.0 * m_prompt / m_pl_s,
@@ -405,8 +449,10 @@ static int figure2(void) {
             step_log l;
             const double load = bench_loadavg();
             if (rl_run(cap, adapter_dir, steps, iters[i], betas[b], 0, &l)) return 1;
-            double ss[MAX_STEPS], us[MAX_STEPS], tt[MAX_STEPS];
+            double ss[MAX_STEPS], us[MAX_STEPS], tt[MAX_STEPS], gs[MAX_STEPS], rs[MAX_STEPS];
             for (int k = 0; k < l.n; k++) {
+                gs[k] = l.gen_s[k];
+                rs[k] = l.sample_s[k] - l.gen_s[k];
                 ss[k] = l.sample_s[k];
                 us[k] = l.update_s[k];
                 tt[k] = (double)l.tokens[k];
@@ -416,6 +462,9 @@ static int figure2(void) {
                    "(update %4.1f%% of the step), %4.0f tokens a step; load %.2f\n",
                    (long long)iters[i], betas[b], 1e3 * s, 1e3 * u, 100.0 * u / (s + u),
                    bench_median(tt, l.n), load);
+            if (gen_seconds >= 0)
+                printf("      of the sampling: generation %.1f ms, the rest %.2f ms\n",
+                       1e3 * bench_median(gs, l.n), 1e3 * bench_median(rs, l.n));
         }
     free(adapter_dir);
     return 0;
