@@ -102,9 +102,11 @@ static void test_generate_batch(void **state) {
     static const char *const stop[1] = {"\n"};
     static const char *const prompts[] = {
         "Add: 007+172\nSum:", "Add: 123+456\nSum:", "Record: city=rebara id=5004\nJSON:",
-        "Sort: pear apple fig\nSorted:", "Add: 1+2\nSum:"};
-    static const float temps[] = {0.0f, 0.9f, 0.0f, 1.3f, 0.7f};
-    enum { N = 5 };
+        "Sort: pear apple fig\nSorted:", "Add: 1+2\nSum:",
+        /* repeats: their prompt passes are copied from the first (other cache lengths) */
+        "Add: 123+456\nSum:", "Add: 123+456\nSum:", "Record: city=rebara id=5004\nJSON:"};
+    static const float temps[] = {0.0f, 0.9f, 0.0f, 1.3f, 0.7f, 1.0f, 1.0f, 0.5f};
+    enum { N = 8 };
     eco_infer_request reqs[N];
     for (size_t i = 0; i < N; i++) {
         eco_infer_request_init(&reqs[i]);
@@ -149,7 +151,7 @@ static void test_generate_batch(void **state) {
     memset(out, 0x5a, sizeof out);
     eco_status st = eco_llama_generate_batch(with, ad, bad, N, out);
     assert_int_not_equal(st, ECO_STATUS_OK);
-    assert_non_null(strstr(eco_last_error(), "request 2 of 5"));
+    assert_non_null(strstr(eco_last_error(), "request 2 of 8"));
     for (size_t i = 0; i < N; i++) {
         assert_null(out[i].text);
         assert_null(out[i].tokens);
@@ -683,6 +685,32 @@ static void test_bad_options(void **state) {
     free(out);
 }
 
+/* Prompts too long for a training row are passed over, the same way on every run, and
+ * counted in the record; the run does not fail on them. */
+static void test_skips_long_prompts(void **state) {
+    (void)state;
+    char *out = tmp_path("skip");
+    static const eco_capability *caps[1];
+    caps[0] = cap_of("sentiment.imdb@1"); /* review sentences: a few hundred bytes at most */
+    eco_rl_options o;
+    small_options(&o, out);
+    o.caps = caps;
+    o.steps = 2;
+    o.group = 2;
+    o.eval_n = 0;
+    o.max_seq = 96; /* the byte tokenizer: prompts of more than 96 − max_tokens bytes skip */
+    eco_rl_result r;
+    ECO_ASSERT_OK(eco_rl_run(&o, &r));
+    json_t *j = load_json(out, "training.json");
+    const json_int_t used = json_integer_value(json_object_get(j, "prompts_used")),
+                     skipped = json_integer_value(json_object_get(j, "prompts_skipped"));
+    assert_true(skipped > 0);
+    assert_int_equal(used - skipped, o.steps * o.batch); /* no resampling: batch per step */
+    json_decref(j);
+    eco_test_rmtree(out);
+    free(out);
+}
+
 /* ---- learning ---------------------------------------------------------------------------- */
 
 /* Share of n sampled completions (arith TRAIN prompts, temperature t) that have the form,
@@ -755,10 +783,15 @@ static void test_learns_format(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_generate_batch),   cmocka_unit_test(test_model_adapter),
-        cmocka_unit_test(test_reward),           cmocka_unit_test(test_sample_seed),
-        cmocka_unit_test(test_run_reproducible), cmocka_unit_test(test_resume),
-        cmocka_unit_test(test_bad_options),      cmocka_unit_test(test_learns_format),
+        cmocka_unit_test(test_generate_batch),
+        cmocka_unit_test(test_model_adapter),
+        cmocka_unit_test(test_reward),
+        cmocka_unit_test(test_sample_seed),
+        cmocka_unit_test(test_run_reproducible),
+        cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_learns_format),
+        cmocka_unit_test(test_skips_long_prompts),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

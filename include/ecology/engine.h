@@ -52,13 +52,22 @@ typedef struct eco_llama_gen eco_llama_gen;
 eco_status eco_llama_gen_begin(eco_engine *e, const eco_model_adapter *ad,
                                const eco_infer_request *req, eco_infer_response *resp,
                                eco_llama_gen **out);
+/* eco_llama_gen_begin taking the prompt's pass from `same` (may be NULL), a generation begun
+ * on this engine with the same prompt text, add_special and adapter that has not stepped
+ * yet: its cache and logits are copied instead of running the prompt again (the same
+ * numbers: the pass is deterministic), so G samples of one prompt cost one prompt pass.
+ * When same does not match, the prompt is run. */
+eco_status eco_llama_gen_begin_shared(eco_engine *e, const eco_model_adapter *ad,
+                                      const eco_infer_request *req, eco_infer_response *resp,
+                                      const eco_llama_gen *same, eco_llama_gen **out);
 eco_status eco_llama_gen_step(eco_llama_gen *g, int32_t *next, bool *more);
 eco_kv_cache *eco_llama_gen_cache(eco_llama_gen *g);
 float *eco_llama_gen_logits(eco_llama_gen *g);
 eco_status eco_llama_gen_end(eco_llama_gen *g, eco_status st);
 
 /* Runs reqs[n] on a llama engine (engine.h) with adapter ad (NULL: the bare base) as one
- * batch: each prompt is run alone (eco_llama_gen_begin), then every unfinished sequence
+ * batch: each distinct prompt is run alone, once (eco_llama_gen_begin_shared: a request
+ * repeating an earlier one's prompt copies its pass), then every unfinished sequence
  * decodes its next token in one eco_model_decode_batch step, until all are done. resps[n]
  * are as n separate infers with ad attached would fill them (bit-identical: the batched
  * step is the one-token forward's many-row case). On error every response is freed and

@@ -109,6 +109,10 @@ eco_status eco_kv_cache_create(const eco_model *m, int64_t max_seq, eco_kv_cache
 eco_status eco_kv_cache_create_typed(const eco_model *m, int64_t max_seq, eco_dtype dtype,
                                      eco_kv_cache **out);
 void eco_kv_cache_free(eco_kv_cache *kv);
+/* Copies src's positions [0, src->len) into dst and sets dst->len to src->len: caches of one
+ * model m (the same layers, heads and element type; max_seq may differ, dst's >= src->len).
+ * EINVAL for other shapes or dst == src, ERANGE when dst is too short. */
+eco_status eco_kv_cache_copy(const eco_model *m, eco_kv_cache *dst, const eco_kv_cache *src);
 void eco_kv_cache_reset(eco_kv_cache *kv);
 /* Keeps the first n tokens (n <= len), e.g. to reuse a shared prompt prefix. */
 void eco_kv_cache_truncate(eco_kv_cache *kv, int64_t n);

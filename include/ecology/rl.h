@@ -7,8 +7,10 @@
  *   1. prompts: `batch` prompts taken in order from the prompt stream. Prompt i of the
  *      stream is of capability caps[i mod n_caps], its item number i div n_caps of
  *      eco_tasks_generate(cap, ECO_TASK_SPLIT_TRAIN, ·, seed) (the TRAIN split only, so no
- *      held-out prompt is ever trained on). The stream's cursor is the checkpoint's data
- *      position.
+ *      held-out prompt is ever trained on). A prompt that does not fit the model's context
+ *      with max_tokens new tokens, or a training row of max_seq + 1 tokens, is passed over
+ *      (counted as "prompts_skipped" in the record). The stream's cursor is the checkpoint's
+ *      data position.
  *   2. rollouts: G completions of every prompt, sampled from the policy as it stands (the
  *      base with the adapter being trained, eco_train_model_adapter) at `temperature` and
  *      `top_p`, stop ECO_TASKS_STOP, BOS added, at most max_tokens new tokens; completion j
@@ -27,8 +29,9 @@
  *      eco_train_backward(1 / n_micro), eco_train_step with AdamW at lr, warm-up, clip).
  *   6. every eval_every steps (and at step 0 and the end): exact match on eval_n held-out
  *      items of each capability, greedy, through the policy — the items, prompt handling
- *      and checker of eco_tasks_eval with the same seed, so the figure equals `ecology tasks
- *      eval` on the adapter saved at that step.
+ *      and checker of eco_tasks_eval with the same seed (an item too long for the context
+ *      counts as wrong), so the figure equals `ecology tasks eval` on the adapter saved at
+ *      that step.
  *
  * Training rows: prompt tokens (as the engine encodes them, BOS first) followed by the
  * completion's sampled tokens (the stop "\n" included; an EOS that ended a completion
@@ -36,10 +39,10 @@
  *
  * Output: the adapter folder (adapter_out; eco_trainer_output_check's rules) written whole
  * with training.json, canonical: {"tool", "version", "run", "threads", "steps_done",
- * "prompts_used", "prompts_sha256" (SHA-256 over the used prompts in stream order, each
- * followed by a NUL byte), "final": {the last step's metrics}, "curve": [{"step",
- * "reward", "correct", "format", "zero_signal", "zero_signal_left", "kl", "clip_ratio",
- * "loss", "tokens"}, ...],
+ * "prompts_used", "prompts_skipped", "prompts_sha256" (SHA-256 over the used prompts in
+ * stream order, each followed by a NUL byte), "final": {the last step's metrics},
+ * "curve": [{"step", "reward", "correct", "format", "zero_signal", "zero_signal_left", "kl",
+ * "clip_ratio", "loss", "tokens"}, ...],
  * "heldout": [{"step", "<capability>": exact match, ...}, ...]}. "run" is the run's
  * identity: "mode": "rl", base (path, model_sha256), init (adapter_sha256, when
  * continuing), lora, capabilities, prompts {split, seed}, reward {correct, format,

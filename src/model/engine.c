@@ -124,9 +124,24 @@ static eco_status gen_finish(eco_llama_gen *g, eco_status st, bool context_miss,
     return st;
 }
 
+/* Whether same ran the prompt req asks for, with ad, and has not sampled yet: its cache and
+ * logits are then exactly what running the prompt would give. */
+static bool can_share(const eco_llama_gen *same, const eco_model_adapter *ad,
+                      const eco_infer_request *req) {
+    return same && same->ad == ad && same->resp->n_tokens == 0 &&
+           same->req->add_special == req->add_special && same->req->prompt && req->prompt &&
+           strcmp(same->req->prompt, req->prompt) == 0;
+}
+
 eco_status eco_llama_gen_begin(eco_engine *self, const eco_model_adapter *ad,
                                const eco_infer_request *req, eco_infer_response *resp,
                                eco_llama_gen **out) {
+    return eco_llama_gen_begin_shared(self, ad, req, resp, NULL, out);
+}
+
+eco_status eco_llama_gen_begin_shared(eco_engine *self, const eco_model_adapter *ad,
+                                      const eco_infer_request *req, eco_infer_response *resp,
+                                      const eco_llama_gen *same, eco_llama_gen **out) {
     llama_engine *e = (llama_engine *)self;
     *out = NULL;
     memset(resp, 0, sizeof *resp);
@@ -186,8 +201,13 @@ eco_status eco_llama_gen_begin(eco_engine *self, const eco_model_adapter *ad,
     resp->n_prompt_tokens = n_prompt;
 
     double t0 = eco_now();
-    st =
-        eco_model_forward_adapter(e->model, ad, g->kv, prompt, (int64_t)n_prompt, g->logits, false);
+    if (can_share(same, ad, req) && same->kv->len == (int64_t)n_prompt) {
+        st = eco_kv_cache_copy(e->model, g->kv, same->kv);
+        if (st == ECO_STATUS_OK) memcpy(g->logits, same->logits, (size_t)vocab * sizeof(float));
+    } else {
+        st = eco_model_forward_adapter(e->model, ad, g->kv, prompt, (int64_t)n_prompt, g->logits,
+                                       false);
+    }
     if (st != ECO_STATUS_OK) goto fail;
     g->t1 = eco_now();
     resp->prompt_ms = 1e3 * (g->t1 - t0);

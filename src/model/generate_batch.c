@@ -24,8 +24,14 @@ eco_status eco_llama_generate_batch(eco_engine *e, const eco_model_adapter *ad,
         st = eco_error(ECO_STATUS_ENOMEM, "generate batch: out of memory for %zu requests", n);
         goto out;
     }
-    for (size_t i = 0; i < n && !st; i++)
-        if ((st = eco_llama_gen_begin(e, ad, &reqs[i], &resps[i], &gens[i]))) bad = i;
+    for (size_t i = 0; i < n && !st; i++) {
+        const eco_llama_gen *same = NULL; /* an earlier request of the same prompt */
+        for (size_t j = i; j-- > 0 && !same;)
+            if (reqs[j].prompt && reqs[i].prompt && reqs[j].add_special == reqs[i].add_special &&
+                strcmp(reqs[j].prompt, reqs[i].prompt) == 0)
+                same = gens[j];
+        if ((st = eco_llama_gen_begin_shared(e, ad, &reqs[i], &resps[i], same, &gens[i]))) bad = i;
+    }
     while (!st) {
         size_t k = 0;
         for (size_t i = 0; i < n && !st; i++) {

@@ -87,3 +87,27 @@ void eco_kv_cache_truncate(eco_kv_cache *kv, int64_t n) {
     if (n < 0) n = 0;
     if (n < kv->len) kv->len = n;
 }
+
+eco_status eco_kv_cache_copy(const eco_model *m, eco_kv_cache *dst, const eco_kv_cache *src) {
+    if (!m || !dst || !src) return eco_error(ECO_STATUS_EINVAL, "kv cache copy: NULL argument");
+    const eco_model_config *c = &m->cfg;
+    if (dst == src || dst->n_layers != src->n_layers || dst->kv_dim != src->kv_dim ||
+        dst->dtype != src->dtype || src->n_layers != c->n_layers ||
+        src->kv_dim != c->n_kv_heads * c->head_dim)
+        return eco_error(ECO_STATUS_EINVAL,
+                         "kv cache copy: caches of other shapes (or one cache twice)");
+    if (src->len > dst->max_seq)
+        return eco_error(ECO_STATUS_ERANGE, "kv cache copy: %lld positions into a cache of %lld",
+                         (long long)src->len, (long long)dst->max_seq);
+    /* [n_layers, n_kv_heads, max_seq, head_dim]: the first len rows of every (layer, head) */
+    const size_t es = eco_dtype_size(src->dtype), hd = (size_t)c->head_dim;
+    const size_t rows = (size_t)src->len * hd * es;
+    for (int64_t b = 0; b < c->n_layers * c->n_kv_heads; b++) {
+        const size_t so = (size_t)b * (size_t)src->max_seq * hd * es,
+                     d_o = (size_t)b * (size_t)dst->max_seq * hd * es;
+        memcpy((char *)dst->k + d_o, (const char *)src->k + so, rows);
+        memcpy((char *)dst->v + d_o, (const char *)src->v + so, rows);
+    }
+    dst->len = src->len;
+    return ECO_STATUS_OK;
+}

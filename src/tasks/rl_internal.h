@@ -26,6 +26,11 @@ eco_status rl_stream_get(rl_stream *s, int64_t i, const eco_capability **cap,
 /* SHA-256 over positions [0, n) of the stream, each prompt followed by a NUL byte (hex). */
 eco_status rl_stream_hash(rl_stream *s, int64_t n, char hex[ECO_SHA256_HEX_LEN + 1]);
 
+/* Whether prompt with max_tokens new tokens fits the engine's context and, when max_seq > 0,
+ * a training row of max_seq + 1 tokens (*fits; errors only from the tokenizer). */
+eco_status rl_prompt_fits(eco_engine *e, const char *prompt, int max_tokens, int64_t max_seq,
+                          bool *fits);
+
 /* One sampled completion, ready to train on. */
 typedef struct rl_sample {
     int64_t pos; /* stream position of its prompt */

@@ -74,6 +74,20 @@ eco_status rl_stream_hash(rl_stream *s, int64_t n, char hex[ECO_SHA256_HEX_LEN +
     return ECO_STATUS_OK;
 }
 
+eco_status rl_prompt_fits(eco_engine *e, const char *prompt, int max_tokens, int64_t max_seq,
+                          bool *fits) {
+    int32_t *ids;
+    size_t n;
+    eco_status st =
+        eco_tokenizer_encode(eco_llama_engine_tokenizer(e), prompt, strlen(prompt), true, &ids, &n);
+    if (st) return st;
+    free(ids);
+    const eco_model_config *cfg = eco_model_get_config(eco_llama_engine_model(e));
+    const int64_t need = (int64_t)n + max_tokens;
+    *fits = need <= cfg->max_position_embeddings && (max_seq <= 0 || need - 1 <= max_seq);
+    return ECO_STATUS_OK;
+}
+
 /* ---- rollouts --------------------------------------------------------------------------- */
 
 void rl_sample_free(rl_sample *x) {
@@ -224,39 +238,51 @@ eco_status rl_heldout_init(rl_heldout *h, const eco_capability *const *caps, siz
 eco_status rl_heldout_eval(rl_heldout *h, eco_engine *e, const eco_model_adapter *ad, double *acc) {
     size_t total = 0;
     for (size_t c = 0; c < h->n_caps; c++) total += h->n[c];
-    eco_infer_request *reqs = eco_calloc_array(total, sizeof *reqs);
-    eco_infer_response *resps = eco_calloc_array(total, sizeof *resps);
+    const size_t cap = total ? total : 1;
+    eco_infer_request *reqs = eco_calloc_array(cap, sizeof *reqs);
+    eco_infer_response *resps = eco_calloc_array(cap, sizeof *resps);
+    size_t *cap_of = eco_calloc_array(cap, sizeof *cap_of),
+           *item_of = eco_calloc_array(cap, sizeof *item_of),
+           *correct = eco_calloc_array(h->n_caps ? h->n_caps : 1, sizeof *correct);
     static const char *const stop[1] = {ECO_TASKS_STOP};
     eco_tasks_eval_options eo;
     eco_tasks_eval_options_init(&eo);
     eco_status st = ECO_STATUS_OK;
-    if (!reqs || !resps) {
+    size_t k = 0; /* requests: the items whose prompt fits the context */
+    if (!reqs || !resps || !cap_of || !item_of || !correct) {
         st = eco_error(ECO_STATUS_ENOMEM, "rl: out of memory");
         goto done;
     }
-    for (size_t c = 0, k = 0; c < h->n_caps; c++)
-        for (size_t i = 0; i < h->n[c]; i++, k++) {
-            eco_infer_request *q = &reqs[k];
+    for (size_t c = 0; c < h->n_caps && !st; c++)
+        for (size_t i = 0; i < h->n[c]; i++) {
+            const int mt = (int)h->caps[c]->max_completion_bytes + eo.extra_tokens;
+            bool fits;
+            if ((st = rl_prompt_fits(e, h->items[c][i].prompt, mt, 0, &fits))) break;
+            if (!fits) continue; /* counted wrong, as eco_tasks_eval counts a context miss */
+            cap_of[k] = c;
+            item_of[k] = i;
+            eco_infer_request *q = &reqs[k++];
             eco_infer_request_init(q); /* greedy, BOS, EOS honoured: as eco_tasks_eval */
             q->capability = h->caps[c]->name;
             q->prompt = h->items[c][i].prompt;
-            q->max_tokens = (int)h->caps[c]->max_completion_bytes + eo.extra_tokens;
+            q->max_tokens = mt;
             q->temperature = 0.0f;
             q->stop = stop;
             q->n_stop = 1;
         }
-    if ((st = eco_llama_generate_batch(e, ad, reqs, total, resps))) goto done;
-    for (size_t c = 0, k = 0; c < h->n_caps; c++) {
-        size_t correct = 0;
-        for (size_t i = 0; i < h->n[c]; i++, k++)
-            correct +=
-                eco_tasks_check(h->caps[c], &h->items[c][i], resps[k].text, resps[k].text_len);
-        acc[c] = h->n[c] ? (double)correct / (double)h->n[c] : 0.0;
-    }
+    if (st || (st = eco_llama_generate_batch(e, ad, reqs, k, resps))) goto done;
+    for (size_t r = 0; r < k; r++)
+        correct[cap_of[r]] += eco_tasks_check(h->caps[cap_of[r]], &h->items[cap_of[r]][item_of[r]],
+                                              resps[r].text, resps[r].text_len);
+    for (size_t c = 0; c < h->n_caps; c++)
+        acc[c] = h->n[c] ? (double)correct[c] / (double)h->n[c] : 0.0;
 done:
     if (resps)
-        for (size_t i = 0; i < total; i++) eco_infer_response_free(&resps[i]);
+        for (size_t i = 0; i < k; i++) eco_infer_response_free(&resps[i]);
     free(reqs);
     free(resps);
+    free(cap_of);
+    free(item_of);
+    free(correct);
     return st;
 }

@@ -194,6 +194,29 @@ static int64_t count_zero(const rl_ctx *c) {
     return z;
 }
 
+/* The next stream position at or after *cursor whose prompt fits the context and a training
+ * row (the others are passed over, the same way on every run); *cursor moves past it. */
+static eco_status next_fit(rl_ctx *c, int64_t *cursor, int64_t *pos) {
+    for (int64_t tries = 0;; tries++) {
+        const eco_capability *cap = NULL;
+        const eco_task_item *item = NULL;
+        bool fits = false;
+        eco_status st = rl_stream_get(&c->stream, *cursor, &cap, &item);
+        if (!st) st = rl_prompt_fits(c->engine, item->prompt, c->max_tokens, c->max_seq, &fits);
+        if (st) return st;
+        if (fits) {
+            *pos = (*cursor)++;
+            return ECO_STATUS_OK;
+        }
+        (*cursor)++;
+        if (tries == 1000)
+            return eco_error(ECO_STATUS_ERANGE,
+                             "rl: 1000 prompts in a row (the last of %s) do not fit the context "
+                             "with --max-tokens %d and rows of %lld tokens (--max-seq)",
+                             cap->name, c->max_tokens, (long long)c->max_seq + 1);
+    }
+}
+
 /* Rollouts of the step's prompts with the policy as it stands, zero-signal groups resampled
  * from the stream. *cursor advances past every prompt used. */
 static eco_status sample_step(rl_ctx *c, int64_t *cursor, eco_rl_step_info *info) {
@@ -208,7 +231,8 @@ static eco_status sample_step(rl_ctx *c, int64_t *cursor, eco_rl_step_info *info
         goto done;
     }
     if ((st = eco_train_model_adapter(c->m, eco_llama_engine_model(c->engine), &ad))) goto done;
-    for (int64_t g = 0; g < o->batch; g++) pos[g] = (*cursor)++;
+    for (int64_t g = 0; g < o->batch; g++)
+        if ((st = next_fit(c, cursor, &pos[g]))) goto done;
     if ((st = rl_rollout(c->engine, ad, &c->stream, pos, (size_t)o->batch, o, c->max_tokens,
                          c->samples)))
         goto done;
@@ -223,8 +247,9 @@ static eco_status sample_step(rl_ctx *c, int64_t *cursor, eco_rl_step_info *info
             st = eco_error(ECO_STATUS_ENOMEM, "rl: out of memory");
             goto done;
         }
-        for (int64_t i = 0; i < k; i++) newpos[i] = (*cursor)++;
-        st = rl_rollout(c->engine, ad, &c->stream, newpos, (size_t)k, o, c->max_tokens, fresh);
+        for (int64_t i = 0; i < k && !st; i++) st = next_fit(c, cursor, &newpos[i]);
+        if (!st)
+            st = rl_rollout(c->engine, ad, &c->stream, newpos, (size_t)k, o, c->max_tokens, fresh);
         free(newpos);
         if (st) goto done;
         for (int64_t i = 0; i < k; i++)
@@ -410,14 +435,23 @@ static eco_status load_curve(rl_ctx *c, int64_t step) {
 static eco_status finish(rl_ctx *c, int64_t cursor) {
     char hex[ECO_SHA256_HEX_LEN + 1];
     eco_status st = rl_stream_hash(&c->stream, cursor, hex);
+    int64_t skipped = 0; /* prompts passed over: too long for the context or the rows */
+    for (int64_t i = 0; i < cursor && !st; i++) {
+        const eco_capability *cap = NULL;
+        const eco_task_item *item = NULL;
+        bool fits = true;
+        if (!(st = rl_stream_get(&c->stream, i, &cap, &item)))
+            st = rl_prompt_fits(c->engine, item->prompt, c->max_tokens, c->max_seq, &fits);
+        skipped += !fits;
+    }
     if (st) return st;
     size_t n = json_array_size(c->curve);
-    json_t *j =
-        json_pack("{s:s, s:s, s:O, s:i, s:I, s:I, s:s, s:O, s:O, s:O}", "tool", "ecology",
-                  "version", ECO_VERSION, "run", c->run, "threads", eco_get_threads(), "steps_done",
-                  (json_int_t)n, "prompts_used", (json_int_t)cursor, "prompts_sha256", hex, "final",
-                  n ? json_array_get(c->curve, n - 1) : json_null(), "curve", c->curve, "heldout",
-                  c->heldout);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:O, s:i, s:I, s:I, s:I, s:s, s:O, s:O, s:O}", "tool", "ecology", "version",
+        ECO_VERSION, "run", c->run, "threads", eco_get_threads(), "steps_done", (json_int_t)n,
+        "prompts_used", (json_int_t)cursor, "prompts_skipped", (json_int_t)skipped,
+        "prompts_sha256", hex, "final", n ? json_array_get(c->curve, n - 1) : json_null(), "curve",
+        c->curve, "heldout", c->heldout);
     if (!j) return eco_error(ECO_STATUS_ENOMEM, "training.json: out of memory");
     st = eco_trainer_commit(c->m, c->o->adapter_out, c->o->model_dir, j);
     json_decref(j);
