@@ -11,7 +11,8 @@
  *             earlier generation (drawn among them), as it stood when the generation first
  *             started, on its base, trained on every hard example mined for the capability
  *             plus `train_items` TRAIN items of each of its capabilities; "distill" the first parent as the student and the
- *             second as the teacher; an operator that takes two parents (a merge) both
+ *             second as the teacher; "rl" the first parent (an adapter) on its base, trained
+ *             with GRPO on its capabilities' prompts; an operator that takes two parents (a merge) both
  *             when they hold different capabilities and it accepts them (else it is not
  *             eligible: a merge of one is a copy); one that takes one parent the first. One eligible
  *             entry is drawn by weight (an entry with a "child" slot only for that child
@@ -301,7 +302,16 @@ static eco_status make_plan(loop_ctx *x, const eco_pareto *a, int64_t g, int64_t
             p->entry = e;
             p->op = op;
             const char *two[2] = {ea, eb};
-            if (strcmp(e->op, "distill") == 0) {
+            if (strcmp(e->op, "rl") == 0) { /* the first parent, on the base it adapts */
+                eco_genome gen = {0};
+                if (!(st = eco_registry_get(x->r, ea, &gen, NULL)) && gen.base &&
+                    !(p->base = eco_strdup(gen.base)))
+                    st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
+                eco_genome_free(&gen);
+                p->parents[0] = ea;
+                p->n_parents = 1;
+                yes = !st && p->base && supported(x, op, p->base, p->parents, 1);
+            } else if (strcmp(e->op, "distill") == 0) {
                 yes = eb && supported(x, op, ea, two + 1, 1);
                 if (yes && !(p->base = eco_strdup(ea)))
                     st = eco_error(ECO_STATUS_ENOMEM, "out of memory");
