@@ -198,10 +198,12 @@ contains "$tmp/serve.err" "stopped" "says it stopped"
 # timeout (a stream ends with an error event, a plain request with 504); one HTTP thread, which
 # never waits on a generation (it runs on a thread of its own, the connection suspended), so
 # the 429 and /health come back while a generation runs
-printf '{"port": 0, "threads": 1, "limits": {"max_concurrent": 1, "request_timeout_s": 2}}' >"$tmp/serve.json"
+printf '{"port": 0, "threads": 1, "limits": {"max_concurrent": 1, "request_timeout_s": 2, "max_n": 32}}' >"$tmp/serve.json"
 serve_start "$tmp/serve2.out" "$tmp/serve2.err" --config "$tmp/serve.json" --threads 1
 check "$([ -n "$URL" ]; echo $?)" "the second server printed its address"
-curl -sN --data-binary "@$tmp/long" "$URL/v1/completions" >"$tmp/stream2.out" &
+# 32 choices of 400 tokens: several seconds even on a fast quiet machine (8 took under 2 s)
+printf '{"model":"eco-tiny","prompt":"The quick brown fox","max_tokens":400,"n":32,"temperature":0,"stream":true}' >"$tmp/long32"
+curl -sN --data-binary "@$tmp/long32" "$URL/v1/completions" >"$tmp/stream2.out" &
 CURL=$!
 for _ in $(seq 1 200); do grep -q '^data: {' "$tmp/stream2.out" 2>/dev/null && break; sleep 0.02; done
 printf '{"model":"eco-tiny","prompt":"x"}' >"$tmp/small"
@@ -209,7 +211,7 @@ req POST /v1/completions "$tmp/small" "X-None: 1"; error_is 429 "a second reques
 wait "$CURL"
 contains "$tmp/stream2.out" '"code":"timeout"' "the stream past its timeout ends with an error event"
 check "$([ "$(tail -n 2 "$tmp/stream2.out" | head -n 1)" = "data: [DONE]" ]; echo $?)" "then [DONE]"
-printf '{"model":"eco-tiny","prompt":"The quick brown fox","max_tokens":400,"n":8,"temperature":0}' >"$tmp/long_plain"
+printf '{"model":"eco-tiny","prompt":"The quick brown fox","max_tokens":400,"n":32,"temperature":0}' >"$tmp/long_plain"
 curl -s -o "$tmp/plain.out" -w '%{http_code}' --data-binary "@$tmp/long_plain" "$URL/v1/completions" >"$tmp/plain.code" &
 CURL=$!
 sleep 0.3

@@ -66,15 +66,18 @@ function request()
                                    ["Authorization"] = "Bearer sk-inference-0123456789"}, r[2])
 end
 -- wrk does not say which request an answer is for: each answer is judged by what it says.
--- Only the naughty model names are unregistered and only the empty stop is invalid, so an
--- answer is right when it is a completion, an error naming `model` (400 or 404), or the
--- empty-stop error; anything else (a 500, a prompt or message refused) is not.
+-- Only the naughty model names are unregistered, only the empty stop is invalid and only
+-- the longest strings (blns 162 and 164, twice in a chat: 700+ bytes) overrun eco-tiny's
+-- 512-token context, so an answer is right when it is a completion, an error naming `model`
+-- (400 or 404), the empty-stop error or the context error (reached or not, depending on
+-- how fast the requests go); anything else (a 500, another refusal) is not.
 function response(status, headers, body)
   answered = answered + 1
   local ok = (status == 200 and body:find('"choices":', 1, true) ~= nil)
     or ((status == 404 or status == 400) and body:find('"param":"model"', 1, true) ~= nil)
     or (status == 400 and body:find('"param":"stop[0]"', 1, true) ~= nil
         and body:find('is empty', 1, true) ~= nil)
+    or (status == 400 and body:find('"code":"context_length_exceeded"', 1, true) ~= nil)
   if status == 200 then ok200 = (ok200 or 0) + 1 end
   if not ok then
     unexpected = unexpected + 1
