@@ -14,32 +14,6 @@
 
 #define MAX_CAPS 64
 
-/* "a,b,c" → capabilities (usage error for an unknown or repeated name). */
-static int parse_caps(const char *spec, const eco_capability **caps, size_t *n) {
-    *n = 0;
-    const char *p = spec;
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        char name[128];
-        if (len == 0 || len >= sizeof name)
-            return cli_usage_error("rl: --capability: empty or overlong name in '%s'", spec);
-        memcpy(name, p, len);
-        name[len] = 0;
-        const eco_capability *cap;
-        if (eco_tasks_find(name, &cap) != ECO_STATUS_OK)
-            return cli_usage_error("rl: --capability: %s", eco_last_error());
-        for (size_t i = 0; i < *n; i++)
-            if (caps[i] == cap) return cli_usage_error("rl: --capability: %s given twice", name);
-        if (*n == MAX_CAPS) return cli_usage_error("rl: --capability: more than %d", MAX_CAPS);
-        caps[(*n)++] = cap;
-        p += len;
-        if (*p == ',') p++;
-    }
-    if (*n == 0) return cli_usage_error("rl: --capability: no capability in '%s'", spec);
-    return CLI_OK;
-}
-
 static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 static void print_result(const eco_rl_result *r, const eco_rl_options *o, bool json) {
@@ -134,7 +108,9 @@ int cmd_rl(int argc, char **argv) {
                                "not --lora");
     if (lora && cli_parse_lora(lora, &r.lora) != CLI_OK) return CLI_USAGE;
     const eco_capability *caps[MAX_CAPS];
-    if (parse_caps(cli_get(o, n, "capability"), caps, &r.n_caps) != CLI_OK) return CLI_USAGE;
+    if (cli_parse_capabilities("capability", cli_get(o, n, "capability"), caps, MAX_CAPS,
+                               &r.n_caps) != CLI_OK)
+        return CLI_USAGE;
     r.caps = caps;
     static const char *const required[] = {"group", "steps", "batch"};
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)

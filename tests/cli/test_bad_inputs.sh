@@ -205,8 +205,8 @@ row 2 "train: --init-adapter needs --adapter-out DIR"  -- train --model "$M" --d
 row 1 "$T/none"                                        -- train --model "$M" --data "$J" --init-adapter "$T/none" --adapter-out "$T/a" "${TRAIN[@]}"
 # rl (GRPO on a LoRA adapter)
 RL=(--group 2 --steps 1 --batch 1 --adapter-out "$T/rl")
-row 2 "rl: --capability: unknown capability 'nope@1'" -- rl --model "$B" --lora r=4,targets=q --capability nope@1 "${RL[@]}"
-row 2 "rl: --capability: arith.add@1 given twice"    -- rl --model "$B" --lora r=4,targets=q --capability arith.add@1,arith.add@1 "${RL[@]}"
+row 2 "option '--capability': unknown capability 'nope@1'" -- rl --model "$B" --lora r=4,targets=q --capability nope@1 "${RL[@]}"
+row 2 "option '--capability': arith.add@1 is named twice" -- rl --model "$B" --lora r=4,targets=q --capability arith.add@1,arith.add@1 "${RL[@]}"
 row 2 "option '--lora': unknown key 'beta'"          -- rl --model "$B" --lora r=4,beta=1 --capability arith.add@1 "${RL[@]}"
 row 2 "option '--max-tokens': '0'"                   -- rl --model "$B" --lora r=4,targets=q --capability arith.add@1 "${RL[@]}" --max-tokens 0
 row 2 "option '--temperature': '0'"                  -- rl --model "$B" --lora r=4,targets=q --capability arith.add@1 "${RL[@]}" --temperature 0
